@@ -1,0 +1,40 @@
+"""riskmodel: overstay-risk scoring and seasonal arrival forecasting, tracked in MLflow.
+
+Everything a user needs is importable from here::
+
+    from riskmodel import make_crossings, build_stays, validate_crossings
+"""
+
+from riskmodel.datasets import Dataset, make_crossings
+from riskmodel.exceptions import (
+    ArtifactIntegrityError,
+    ConfigError,
+    FallbackWarning,
+    ModelLoadError,
+    NotFittedError,
+    RiskModelError,
+    RiskModelWarning,
+    SchemaError,
+    UnseenCategoryWarning,
+)
+from riskmodel.schema import validate_crossings, validate_stays
+from riskmodel.stays import build_stays
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactIntegrityError",
+    "ConfigError",
+    "Dataset",
+    "FallbackWarning",
+    "ModelLoadError",
+    "NotFittedError",
+    "RiskModelError",
+    "RiskModelWarning",
+    "SchemaError",
+    "UnseenCategoryWarning",
+    "build_stays",
+    "make_crossings",
+    "validate_crossings",
+    "validate_stays",
+]
