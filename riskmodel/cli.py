@@ -1,0 +1,218 @@
+"""The ``riskmodel`` command line.
+
+Every command is a thin shell over a public function of the library, so what
+the CLI does can also be done in Python. Run ``riskmodel --help`` or
+``riskmodel COMMAND --help``; the CLI reference in the README is generated from
+this parser (``riskmodel cli-reference``), so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from riskmodel.exceptions import RiskModelError
+
+__all__ = ["main", "build_parser"]
+
+DEFAULT_OUTPUT = Path("riskmodel-output")
+
+
+class _Progress:
+    """Step-by-step progress lines on stderr (silent with ``--quiet``)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- data commands
+
+
+def _write_dataset(data, out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in ("crossings", "stays", "truth"):
+        path = out / f"{name}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        getattr(data, name).to_parquet(tmp, index=False)
+        tmp.replace(path)  # atomic: a killed run never leaves a half-written file
+        paths[name] = path
+    return paths
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from riskmodel.datasets import make_crossings
+
+    progress = _Progress(args.quiet)
+    progress(f"generating {args.travellers:,} travellers, {args.start} .. {args.end}, seed {args.seed}")
+    data = make_crossings(args.travellers, args.start, args.end, seed=args.seed, covid=not args.no_covid)
+    paths = _write_dataset(data, Path(args.out))
+    progress(f"wrote {len(data.crossings):,} crossings and {len(data.stays):,} stays to {args.out}")
+    if not args.quiet:
+        print(data.summary().to_string(float_format=lambda v: f"{v:.4f}"))
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    if path.is_dir() or path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise RiskModelError(f"`{path}`: expected a .parquet file or folder, or a .csv file.")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from riskmodel.schema import check_crossings, check_stays
+
+    path = Path(args.path)
+    if not path.exists():
+        raise RiskModelError(f"`{path}` does not exist; pass a Parquet or CSV file of {args.table}.")
+    df = _read_table(path)
+    if args.table == "crossings":
+        import pandas as pd
+
+        for col in ("timestamp", "permit_end"):
+            if col in df.columns and not pd.api.types.is_datetime64_any_dtype(df[col]):
+                df[col] = pd.to_datetime(df[col], errors="coerce")
+    problems = (check_crossings if args.table == "crossings" else check_stays)(df)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)")
+        for p in problems:
+            print(p)
+        return 1
+    print(f"{path}: {len(df):,} rows meet the {args.table} contract")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The main job; later stages are added as the library grows."""
+    from riskmodel.datasets import make_crossings
+    from riskmodel.schema import validate_crossings, validate_stays
+
+    progress = _Progress(args.quiet)
+    out = Path(args.out)
+    data_dir = out / "data"
+    if (data_dir / "crossings.parquet").exists() and not args.fresh:
+        import pandas as pd
+
+        progress(f"reusing the synthetic data in {data_dir} (--fresh to regenerate)")
+        crossings = pd.read_parquet(data_dir / "crossings.parquet")
+        stays = pd.read_parquet(data_dir / "stays.parquet")
+    else:
+        progress(f"1/2 generating synthetic crossings for {args.travellers:,} travellers")
+        data = make_crossings(args.travellers, args.start, args.end, seed=args.seed)
+        _write_dataset(data, data_dir)
+        crossings, stays = data.crossings, data.stays
+    progress("2/2 validating the crossings log and stays against the data contract")
+    validate_crossings(crossings)
+    validate_stays(stays)
+    in_country = int(stays["exit_time"].isna().sum())
+    rate = float(stays["overstayed"].astype("Float64").mean())
+    print(f"crossings: {len(crossings):,}  stays: {len(stays):,}  in the country now: {in_country:,}")
+    print(f"overstay rate among labelled stays: {rate:.2%}")
+    print(f"outputs: {out.resolve()}")
+    return 0
+
+
+def _cmd_cli_reference(args: argparse.Namespace) -> int:
+    print(cli_reference())
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress lines (for scheduled jobs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``riskmodel`` command."""
+    parser = argparse.ArgumentParser(prog="riskmodel", description="Overstay-risk scoring and arrival forecasting.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="the main job end to end on synthetic data and the local MLflow store")
+    p.add_argument("--out", default=str(DEFAULT_OUTPUT), help="output folder (default: %(default)s)")
+    p.add_argument("--travellers", type=int, default=20_000, help="synthetic travellers (default: %(default)s)")
+    p.add_argument("--start", default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
+    p.add_argument("--end", default="2023-12-31", help="last day of synthetic data (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--fresh", action="store_true", help="regenerate instead of reusing earlier outputs")
+    _add_common(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("synth", help="write a synthetic crossings log, stays and ground truth as Parquet")
+    p.add_argument("--out", default=str(DEFAULT_OUTPUT / "data"), help="output folder (default: %(default)s)")
+    p.add_argument("--travellers", type=int, default=20_000, help="travellers (default: %(default)s)")
+    p.add_argument("--start", default="2017-01-01", help="first day (default: %(default)s)")
+    p.add_argument("--end", default="2023-12-31", help="last day (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--no-covid", action="store_true", help="no COVID collapse in 2020-2022")
+    _add_common(p)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check a Parquet or CSV table against the data contract")
+    p.add_argument("path", help="file or folder of Parquet parts, or a CSV file")
+    p.add_argument("--table", choices=("crossings", "stays"), default="crossings", help="which contract (default: %(default)s)")
+    p.set_defaults(func=_cmd_validate)
+
+    train = sub.add_parser("train", help="train a model from a config and register it in MLflow")
+    train_sub = train.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
+    for add in _TRAIN_COMMANDS:
+        add(train_sub)
+
+    for add in _COMMANDS:
+        add(sub)
+
+    p = sub.add_parser("cli-reference", help="print this CLI's reference in markdown")
+    p.set_defaults(func=_cmd_cli_reference)
+    return parser
+
+
+# Subsystems register their commands here: each function receives the subparsers
+# object and adds one command with ``set_defaults(func=...)``.
+_TRAIN_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def cli_reference() -> str:
+    """Markdown reference of every command, generated from the parser."""
+    parser = build_parser()
+    lines = ["```", parser.format_help().rstrip(), "```"]
+
+    def walk(p: argparse.ArgumentParser, prefix: str) -> None:
+        for action in p._actions:  # argparse offers no public walk over subcommands
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    lines.extend(["", f"### `{prefix} {name}`", "", "```", child.format_help().rstrip(), "```"])
+                    walk(child, f"{prefix} {name}")
+
+    walk(parser, "riskmodel")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``riskmodel`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RiskModelError as exc:
+        print(f"riskmodel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
