@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.exceptions import SchemaError, SchemaProblem
-from riskmodel.schema import validate_crossings
+from riskmodel.schema import STAYS, validate_crossings
 
 __all__ = ["build_stays"]
 
@@ -100,8 +100,6 @@ def build_stays(
     order = np.lexsort((ts, trav))
     is_entry = (df["direction"].astype(object).to_numpy() == "entry")[order]
     trav_s = trav[order]
-    nxt = np.arange(1, len(order) + 1)
-    nxt[-1:] = 0
     has_next = np.zeros(len(order), dtype=bool)
     has_next[:-1] = trav_s[:-1] == trav_s[1:]
     exit_follows = has_next & ~np.roll(is_entry, -1)
@@ -123,9 +121,9 @@ def build_stays(
     exit_time = exits["timestamp"].to_numpy().copy()
     exit_time[~has_exit] = np.datetime64("NaT")
     out["exit_time"] = pd.Series(exit_time).astype(df["timestamp"].dtype)
-    exit_port = pd.Series(exits["port"].to_numpy(), dtype=object)
+    exit_port = exits["port"].to_numpy(dtype=object).copy()
     exit_port[~has_exit] = None
-    out["exit_port"] = exit_port.astype(entries["port"].dtype) if not isinstance(entries["port"].dtype, pd.CategoricalDtype) else pd.Categorical(exit_port, categories=entries["port"].cat.categories)
+    out["exit_port"] = pd.Series(exit_port, dtype=object).astype(df["port"].dtype)
     for col in _TRIP_COLUMNS:
         values = entries[col]
         out[col] = values.to_numpy() if not isinstance(values.dtype, pd.CategoricalDtype) else values.array
@@ -154,5 +152,5 @@ def build_stays(
     out["group_size"] = pd.array(out["group_size"], dtype="Int32")
     out["planned_stay_days"] = pd.array(out["planned_stay_days"], dtype="Int32")
     out["has_return_ticket"] = pd.array(out["has_return_ticket"], dtype="boolean")
-    out = out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
-    return out
+    out = out[[c.name for c in STAYS]]
+    return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)

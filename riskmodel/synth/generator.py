@@ -485,7 +485,7 @@ def make_crossings(
         ex = entry_day[idx] + stay_len.astype(np.int64)
         # Ngurah Rai is closed on Nyepi: leave the day before (or after, when already overstaying)
         on_nyepi = (exit_port_i[idx] == ngurah_rai) & nyepi[np.minimum(ex, len(nyepi) - 1)]
-        ex = np.where(on_nyepi, np.where(over, ex + 1, np.maximum(ex - 1, entry_day[idx] + 1)), ex)
+        ex = np.where(on_nyepi, np.where(over, ex + 1, ex - 1), ex)
         stuck = over & never_leave[idx] & (over_days[idx] > 60)
         ex = np.where(stuck, far, ex)
         p_true[idx], overstay[idx], exit_day[idx] = p, over, ex
@@ -516,7 +516,7 @@ def _assemble(rng, sel, start_ts, end_ts, days, trav, t_nat, t_arch, sex, birth_
     entry_ts = day0 + (entry_day[sel] * 86400 + _hours(rng, n)).astype("timedelta64[s]")
     exit_ts = day0 + (np.minimum(exit_day[sel], 10**6) * 86400 + _hours(rng, n)).astype("timedelta64[s]")
     # a same-day exit must come after the entry
-    exit_ts = np.maximum(exit_ts, entry_ts + np.timedelta64(3600, "s"))
+    exit_ts = np.maximum(exit_ts, entry_ts + np.timedelta64(60, "s"))
     end_limit = np.datetime64((end_ts + pd.Timedelta(days=1)).date(), "s")
     exited = exit_ts < end_limit
     permit_end = day0 + ((entry_day[sel] + attrs["base_days"][sel] - 1).astype(np.int64) * 86400).astype("timedelta64[s]")

@@ -136,7 +136,7 @@ def port_weekly(port: str, port_type: str, days: pd.DatetimeIndex) -> np.ndarray
         week = np.array([0.9, 0.9, 0.9, 0.95, 1.1, 1.3, 0.95])
     else:
         week = np.array([0.95, 0.9, 0.9, 0.95, 1.1, 1.15, 1.05])
-    return week[days.dayofweek.to_numpy()]
+    return week[days.day_of_week.to_numpy()]
 
 
 def closures(port: str, days: pd.DatetimeIndex) -> np.ndarray:
@@ -164,7 +164,7 @@ def global_curve(days: pd.DatetimeIndex, *, covid: bool = True) -> np.ndarray:
                 factor[(y == year) & (m == month)] = value
         # recovery from the December 2023 level to the trend through 2024
         in_2024 = y == 2024
-        factor[in_2024] = 0.83 + 0.17 * (days[in_2024].dayofyear.to_numpy() / 366)
+        factor[in_2024] = 0.83 + 0.17 * (days[in_2024].day_of_year.to_numpy() / 366)
         # during the collapse growth does not compound
         f = np.where(factor < 1.0, f * factor, f)
     return f

@@ -1,0 +1,48 @@
+"""The command line: the main job, synth and validate, run as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from riskmodel.cli import cli_reference, main
+
+
+def test_synth_then_validate(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["synth", "--travellers", "300", "--start", "2019-01-01", "--end", "2019-06-30", "--out", str(out), "--quiet"]) == 0
+    crossings = pd.read_parquet(out / "crossings.parquet")
+    assert len(crossings) > 300
+    assert main(["validate", str(out / "crossings.parquet")]) == 0
+    assert main(["validate", str(out / "stays.parquet"), "--table", "stays"]) == 0
+    assert "meet the stays contract" in capsys.readouterr().out
+
+
+def test_validate_reports_problems_and_fails(tmp_path, capsys, small_data):
+    broken = small_data.crossings.head(200).drop(columns=["port"])
+    path = tmp_path / "broken.csv"
+    broken.to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 1
+    assert "column `port`: required column is missing" in capsys.readouterr().out
+
+
+def test_missing_input_is_a_clean_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nothing.parquet")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_run_is_the_console_script_and_reuses_its_data(tmp_path):
+    cmd = [sys.executable, "-m", "riskmodel.cli", "run", "--travellers", "400", "--start", "2019-01-01", "--end", "2019-12-31", "--out", str(tmp_path / "o")]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "stays:" in first.stdout and "generating" in first.stderr
+    second = subprocess.run(cmd + ["--quiet"], capture_output=True, text=True, check=True)
+    assert second.stderr == ""
+    assert first.stdout.splitlines()[0] == second.stdout.splitlines()[0]
+
+
+def test_cli_reference_covers_every_command():
+    text = cli_reference()
+    for command in ("riskmodel run", "riskmodel synth", "riskmodel validate", "riskmodel train"):
+        assert f"### `{command}`" in text

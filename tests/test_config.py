@@ -1,0 +1,65 @@
+"""YAML configs load into frozen dataclasses; unknown keys and bad types are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from riskmodel import ConfigError
+from riskmodel.config import from_dict, load_config, to_dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    rate: float = 0.1
+    names: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    name: str
+    rounds: int = 10
+    inner: Inner = Inner()
+    budget: float | None = None
+    weights: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\nrounds: 3\ninner: {rate: 1, names: [a, b]}\nweights: {a: 2}\n")
+    cfg = load_config(path, Outer)
+    assert cfg == Outer(name="x", rounds=3, inner=Inner(rate=1.0, names=("a", "b")), weights={"a": 2.0})
+    assert from_dict(Outer, to_dict(cfg)) == cfg
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.rounds = 4
+
+
+def test_unknown_key_is_an_error():
+    with pytest.raises(ConfigError, match=r"`config.inner` has unknown key\(s\) \['rte'\]; allowed keys are \['names', 'rate'\]"):
+        from_dict(Outer, {"name": "x", "inner": {"rte": 0.2}})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "x", "rounds": "ten"}, r"`config.rounds` must be an integer; got 'ten'"),
+        ({"name": "x", "rounds": True}, r"`config.rounds` must be an integer"),
+        ({"name": 3}, r"`config.name` must be a string"),
+        ({"name": "x", "inner": {"names": "a"}}, r"`config.inner.names` must be a list"),
+        ({"rounds": 2}, r"missing 1 required positional argument: 'name'"),
+        ([1, 2], r"`config` must be a mapping"),
+    ],
+)
+def test_bad_values(data, message):
+    with pytest.raises(ConfigError, match=message):
+        from_dict(Outer, data)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml", Outer)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_config(bad, Outer)

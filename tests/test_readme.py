@@ -1,0 +1,20 @@
+"""The README's contract tables and commands stay true to the code."""
+
+from __future__ import annotations
+
+from riskmodel.schema import CROSSINGS, STAYS, contract_markdown
+
+from .conftest import REPO
+
+
+def test_contract_tables_match_the_schema():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert contract_markdown(CROSSINGS) in text
+    assert contract_markdown(STAYS) in text
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash scripts/test" in readme
+    assert "bash scripts/test" in ci

@@ -1,0 +1,165 @@
+"""Every validator error, with the column, the rows and the fix named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel import SchemaError, build_stays, validate_crossings, validate_stays
+from riskmodel.schema import CROSSINGS, STAYS, check_crossings, contract_markdown
+
+
+@pytest.fixture()
+def crossings(small_data):
+    return small_data.crossings.copy()
+
+
+@pytest.fixture()
+def stays(small_data):
+    return small_data.stays.copy()
+
+
+def _first_entry(df):
+    return int(np.flatnonzero(df["direction"].astype(str) == "entry")[0])
+
+
+def test_generated_tables_meet_the_contract(small_data):
+    assert validate_crossings(small_data.crossings) is small_data.crossings
+    assert validate_stays(small_data.stays) is small_data.stays
+    assert [c.name for c in STAYS] == list(small_data.stays.columns)
+    assert [c.name for c in CROSSINGS] == list(small_data.crossings.columns)
+
+
+def test_missing_column_is_named(crossings):
+    with pytest.raises(SchemaError, match=r"column `visa_type`: required column is missing"):
+        validate_crossings(crossings.drop(columns=["visa_type"]))
+
+
+def test_wrong_type_names_the_fix(crossings):
+    crossings["timestamp"] = crossings["timestamp"].astype(str)
+    with pytest.raises(SchemaError, match=r"`timestamp`: expected datetime values.*pd.to_datetime"):
+        validate_crossings(crossings)
+
+
+def test_unknown_enum_value_lists_values_and_ids(crossings):
+    i = _first_entry(crossings)
+    crossings["visa_type"] = crossings["visa_type"].astype(object)
+    crossings.loc[i, "visa_type"] = "golden_visa"
+    bad_id = crossings.loc[i, "crossing_id"]
+    with pytest.raises(SchemaError, match=rf"`visa_type`: unknown value\(s\) \['golden_visa'\] \(1 row: {bad_id}\)"):
+        validate_crossings(crossings)
+
+
+def test_permit_end_before_entry(crossings):
+    i = _first_entry(crossings)
+    crossings.loc[i, "permit_end"] = crossings.loc[i, "timestamp"] - pd.Timedelta(days=3)
+    with pytest.raises(SchemaError, match=r"`permit_end`: permitted stay ends before the timestamp date"):
+        validate_crossings(crossings)
+
+
+def test_birth_year_in_future(crossings):
+    crossings.loc[5, "birth_year"] = 2090
+    with pytest.raises(SchemaError, match=rf"`birth_year`: birth year after .*{crossings.loc[5, 'crossing_id']}"):
+        validate_crossings(crossings)
+
+
+def test_negative_group_size(crossings):
+    i = _first_entry(crossings)
+    crossings.loc[i, "group_size"] = -2
+    with pytest.raises(SchemaError, match=r"`group_size`: group size below 1"):
+        validate_crossings(crossings)
+
+
+def test_duplicate_ids(crossings):
+    crossings.loc[1, "crossing_id"] = crossings.loc[0, "crossing_id"]
+    with pytest.raises(SchemaError, match=r"`crossing_id`: duplicate ids \(2 rows"):
+        validate_crossings(crossings)
+
+
+def test_entering_twice_without_leaving(crossings):
+    # drop one exit: that traveller's next entry follows an entry
+    exits = crossings.index[crossings["direction"].astype(str) == "exit"]
+    traveller = crossings.loc[exits[0], "traveller_id"]
+    later_entries = crossings[(crossings["traveller_id"] == traveller) & (crossings["direction"].astype(str) == "entry") & (crossings.index > exits[0])]
+    assert len(later_entries), "fixture must have a traveller with a later trip"
+    with pytest.raises(SchemaError, match=rf"traveller entered again without an exit in between \(1 row: {later_entries['crossing_id'].iloc[0]}\)"):
+        validate_crossings(crossings.drop(index=exits[0]))
+
+
+def test_missing_trip_field_on_entry_rows(crossings):
+    i = _first_entry(crossings)
+    crossings.loc[i, "purpose"] = None
+    with pytest.raises(SchemaError, match=r"`purpose`: value is missing on entry rows"):
+        validate_crossings(crossings)
+
+
+def test_bad_nationality_code(crossings):
+    crossings.loc[3, "nationality"] = "Australia"
+    with pytest.raises(SchemaError, match=r"`nationality`: not an ISO 3166-1 alpha-3 code"):
+        validate_crossings(crossings)
+
+
+def test_every_problem_is_reported_at_once(crossings):
+    i = _first_entry(crossings)
+    crossings.loc[i, "group_size"] = 0
+    crossings.loc[i, "birth_year"] = 2999
+    broken = crossings.drop(columns=["sex"])
+    with pytest.raises(SchemaError) as info:
+        validate_crossings(broken)
+    columns = {p.column for p in info.value.problems}
+    assert {"sex", "group_size", "birth_year"} <= columns
+    assert "3 problem(s)" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_not_a_dataframe():
+    with pytest.raises(SchemaError, match="expected a pandas DataFrame, got list"):
+        validate_crossings([1, 2, 3])
+
+
+def test_stays_exit_before_entry(stays):
+    i = int(np.flatnonzero(stays["exit_time"].notna())[0])
+    stays.loc[i, "exit_time"] = stays.loc[i, "entry_time"] - pd.Timedelta(days=1)
+    with pytest.raises(SchemaError, match=rf"`exit_time`: exit before entry \(1 row: {stays.loc[i, 'stay_id']}\)"):
+        validate_stays(stays)
+
+
+def test_stays_final_permit_before_permit(stays):
+    stays.loc[0, "final_permit_end"] = stays.loc[0, "permit_end"] - pd.Timedelta(days=1)
+    with pytest.raises(SchemaError, match=r"`final_permit_end`: earlier than permit_end"):
+        validate_stays(stays)
+
+
+def test_stays_overlap(stays):
+    counts = stays["traveller_id"].value_counts()
+    traveller = counts.index[counts >= 2][0]
+    rows = stays.index[stays["traveller_id"] == traveller]
+    stays.loc[rows[0], "exit_time"] = pd.NaT
+    with pytest.raises(SchemaError, match=r"traveller entered again before this stay's exit"):
+        validate_stays(stays)
+
+
+def test_id_is_row_position_when_id_column_missing(crossings):
+    crossings.loc[2, "birth_year"] = 3000
+    problems = check_crossings(crossings.drop(columns=["crossing_id"]))
+    by = [p for p in problems if p.column == "birth_year"][0]
+    assert by.record_ids == ("row 2",)
+
+
+def test_text_columns_may_be_object_or_category(crossings):
+    as_object = crossings.astype({c: object for c in ("port", "nationality", "visa_type", "purpose")})
+    validate_crossings(as_object)
+    as_category = crossings.astype({c: "category" for c in ("port", "nationality", "traveller_id")})
+    validate_crossings(as_category)
+
+
+def test_contract_markdown_lists_every_column():
+    text = contract_markdown(CROSSINGS)
+    for col in CROSSINGS:
+        assert f"`{col.name}`" in text
+
+
+def test_build_stays_validates_first(crossings):
+    with pytest.raises(SchemaError, match="required column is missing"):
+        build_stays(crossings.drop(columns=["port"]))

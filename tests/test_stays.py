@@ -1,0 +1,93 @@
+"""Joining entries to exits, and labels as known at a point in time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskmodel import SchemaError, build_stays, validate_stays
+
+T0 = pd.Timestamp("2019-01-01 08:00")
+
+
+def _log(rows):
+    """A tiny crossings log from (traveller, direction, day offset, permit days) tuples."""
+    records = []
+    for i, (traveller, direction, day, permit) in enumerate(rows):
+        ts = T0 + pd.Timedelta(days=day)
+        entry = direction == "entry"
+        records.append(
+            {
+                "crossing_id": f"C{i}",
+                "traveller_id": traveller,
+                "direction": direction,
+                "timestamp": ts,
+                "port": "Ngurah Rai",
+                "nationality": "AUS",
+                "sex": "F",
+                "birth_year": 1980,
+                "document_type": "passport",
+                "document_id": "D1",
+                "visa_type": "voa" if entry else None,
+                "permit_end": ts.normalize() + pd.Timedelta(days=permit - 1) if permit else pd.NaT,
+                "purpose": "tourism" if entry else None,
+                "sponsor": "none" if entry else None,
+                "has_return_ticket": True if entry else None,
+                "accommodation": "hotel" if entry else None,
+                "group_size": 1 if entry else None,
+                "planned_stay_days": 10 if entry else None,
+            }
+        )
+    df = pd.DataFrame(records)
+    df["group_size"] = df["group_size"].astype("Int32")
+    df["planned_stay_days"] = df["planned_stay_days"].astype("Int32")
+    df["has_return_ticket"] = df["has_return_ticket"].astype("boolean")
+    return df
+
+
+def test_pairs_entries_with_exits_and_labels_them():
+    log = _log(
+        [
+            ("A", "entry", 0, 30), ("A", "exit", 29, None),  # leaves on the last permitted day
+            ("B", "entry", 0, 30), ("B", "exit", 34, None),  # five days after the last permitted day (29)
+            ("C", "exit", 1, None),  # already in the country when the log starts: no stay
+            ("D", "entry", 0, 30),  # never leaves
+            ("E", "entry", 50, 30),  # still within the permit at as_of
+        ]
+    )
+    stays = build_stays(log, as_of="2019-03-01")
+    validate_stays(stays)
+    by = stays.set_index("traveller_id")
+    assert list(by.index) == ["A", "B", "D", "E"]
+    assert by.loc["A", "overstayed"] == False  # noqa: E712 - pandas nullable boolean
+    assert by.loc["B", "overstayed"] == True  # noqa: E712
+    assert by.loc["B", "overstay_days"] == 5
+    assert by.loc["D", "overstayed"] == True  # noqa: E712
+    assert pd.isna(by.loc["E", "overstayed"])
+    assert pd.isna(by.loc["D", "exit_time"])
+
+
+def test_extension_recorded_at_exit_counts():
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 50, None)])
+    log.loc[1, "permit_end"] = pd.Timestamp("2019-03-01")  # extended by 30 days, in force at exit
+    stays = build_stays(log)
+    assert stays.loc[0, "overstayed"] == False  # noqa: E712
+    assert stays.loc[0, "final_permit_end"] == pd.Timestamp("2019-03-01")
+
+
+def test_as_of_ignores_later_crossings():
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 40, None)])
+    before = build_stays(log, as_of=T0 + pd.Timedelta(days=20))
+    assert pd.isna(before.loc[0, "exit_time"]) and pd.isna(before.loc[0, "overstayed"])
+    after = build_stays(log, as_of=T0 + pd.Timedelta(days=45))
+    assert after.loc[0, "overstayed"] == True  # noqa: E712
+
+
+def test_generated_stays_are_rebuilt_from_the_log(small_data):
+    rebuilt = build_stays(small_data.crossings, as_of=small_data.as_of + pd.Timedelta(hours=23, minutes=59, seconds=59))
+    pd.testing.assert_frame_equal(rebuilt, small_data.stays)
+
+
+def test_bad_as_of():
+    with pytest.raises(SchemaError, match=r"`as_of` must be a date or timestamp; got 'soon'"):
+        build_stays(_log([("A", "entry", 0, 30)]), as_of="soon")
