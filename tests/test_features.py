@@ -1,0 +1,154 @@
+"""Point-in-time travel-history features and label maturity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.datasets import make_crossings
+from riskmodel.exceptions import SchemaError
+from riskmodel.features import (
+    AUDIT_COLUMNS,
+    ENTRY_FEATURES,
+    HISTORY_FEATURES,
+    add_history_features,
+    build_features,
+    label_mature,
+    training_table,
+)
+
+FEATURES = list(dict.fromkeys(ENTRY_FEATURES + HISTORY_FEATURES + AUDIT_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_crossings(4_000, "2017-01-01", "2020-12-31", seed=11)
+
+
+@pytest.fixture(scope="module")
+def feats(data):
+    return build_features(data.crossings)
+
+
+def _features_by_stay(crossings: pd.DataFrame) -> pd.DataFrame:
+    f = build_features(crossings, validate=False)
+    return f.set_index("stay_id")[FEATURES]
+
+
+def _compare(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    for col in FEATURES:
+        x, y = a[col], b[col]
+        if pd.api.types.is_numeric_dtype(x):
+            np.testing.assert_allclose(x.to_numpy(float), y.to_numpy(float), equal_nan=True, err_msg=col)
+        else:
+            assert (x.astype(str).to_numpy() == y.astype(str).to_numpy()).all(), col
+
+
+@pytest.mark.parametrize("cut", ["2018-03-15", "2019-08-01", "2020-06-10"])
+def test_features_ignore_everything_after_entry(data, feats, cut):
+    """Dropping or altering every crossing after a time leaves the features of earlier entries unchanged."""
+    cut = pd.Timestamp(cut)
+    log = data.crossings
+    before = feats.set_index("stay_id")
+    keep = before.index[before["entry_time"] <= cut]
+    assert len(keep) > 100
+
+    dropped = _features_by_stay(log[log["timestamp"] <= cut])
+    _compare(before.loc[keep, FEATURES], dropped.loc[keep])
+
+    later = log["timestamp"] > cut
+    altered = log.copy()
+    altered.loc[later, "permit_end"] = altered.loc[later, "permit_end"] + pd.Timedelta(days=200)
+    altered.loc[later, "port"] = "Batam"
+    altered.loc[later & (altered["direction"] == "exit"), "timestamp"] += pd.Timedelta(days=3)
+    altered.loc[later & (altered["direction"] == "entry"), "planned_stay_days"] = 400
+    changed = _features_by_stay(altered)
+    _compare(before.loc[keep, FEATURES], changed.loc[keep])
+    # the alteration is real: some later stays do change
+    late = before.index[before["entry_time"] > cut + pd.Timedelta(days=5)]
+    assert (before.loc[late, "planned_stay_days"].to_numpy(float) != changed.loc[late, "planned_stay_days"].to_numpy(float)).any()
+
+
+def test_history_matches_a_slow_reference(feats):
+    """Vectorised history equals a plain per-traveller loop on a sample of travellers."""
+    rng = np.random.default_rng(0)
+    busy = feats["traveller_id"].value_counts()
+    travellers = rng.choice(busy.index[busy >= 3].to_numpy(), size=40, replace=False)
+    for t in travellers:
+        rows = feats[feats["traveller_id"] == t].sort_values("entry_time")
+        for i, (_, row) in enumerate(rows.iterrows()):
+            earlier = rows[rows["exit_time"] < row["entry_time"]]
+            late = (earlier["exit_time"].dt.normalize() > earlier["final_permit_end"]).sum()
+            assert row["prior_visits"] == i
+            assert row["prior_exits"] == len(earlier)
+            assert row["prior_overstays"] == late
+            if len(earlier):
+                gap = (row["entry_time"] - earlier["exit_time"].max()).total_seconds() / 86400
+                assert row["days_since_last_exit"] == pytest.approx(gap)
+                assert row["prior_ports"] == rows["entry_port"].iloc[:i].nunique()
+            else:
+                assert np.isnan(row["days_since_last_exit"])
+
+
+def test_prior_overstays_count_only_known_outcomes():
+    """An earlier stay whose exit comes after this entry (not yet determinable) does not count."""
+    day = pd.Timestamp("2019-01-01")
+    stays = pd.DataFrame(
+        {
+            "traveller_id": ["A", "A", "A"],
+            "entry_time": [day, day + pd.Timedelta(days=100), day + pd.Timedelta(days=200)],
+            "entry_port": ["Batam", "Batam", "Ngurah Rai"],
+            # first stay: overstayed (exit after permit); second: still unknown at the third entry
+            "exit_time": [day + pd.Timedelta(days=50), day + pd.Timedelta(days=250), pd.NaT],
+            "nationality": ["AUS"] * 3,
+            "sex": ["F"] * 3,
+            "birth_year": [1980] * 3,
+            "visa_type": ["voa"] * 3,
+            "permit_end": [day + pd.Timedelta(days=29), day + pd.Timedelta(days=129), day + pd.Timedelta(days=229)],
+            "final_permit_end": [day + pd.Timedelta(days=29), day + pd.Timedelta(days=129), day + pd.Timedelta(days=229)],
+            "planned_stay_days": [10, 10, 10],
+        }
+    )
+    out = add_history_features(stays)
+    assert out["prior_overstays"].tolist() == [0, 1, 1]
+    assert out["prior_visits"].tolist() == [0, 1, 2]
+    assert out["prior_exits"].tolist() == [0, 1, 1]
+
+
+def test_feature_and_audit_columns_present(feats):
+    for col in FEATURES:
+        assert col in feats.columns, col
+    assert "final_permit_end" not in ENTRY_FEATURES + HISTORY_FEATURES
+    assert set(feats["age_band"].dropna().unique()) <= {"<18", "18-25", "26-40", "41-59", "60+"}
+
+
+def test_missing_column_raises():
+    with pytest.raises(SchemaError, match="required column is missing"):
+        add_history_features(pd.DataFrame({"traveller_id": ["A"]}))
+
+
+def test_immature_stays_never_reach_training(data):
+    cutoff = pd.Timestamp("2019-06-30")
+    table = training_table(data.crossings, cutoff=cutoff, grace_days=30)
+    assert len(table) > 1000
+    assert table["overstayed"].notna().all()
+    assert (table["entry_time"] <= cutoff).all()
+    # every kept stay's longest possible permit plus grace ended before the cut-off
+    settled = table["permit_end"] + pd.to_timedelta(table["extension_room_days"] + 30, unit="D")
+    assert (settled < cutoff).all()
+    # and its label is final: the same as read at the end of the data
+    final = data.stays.set_index("stay_id").loc[table["stay_id"], "overstayed"].to_numpy()
+    np.testing.assert_array_equal(table["overstayed"].to_numpy(bool), final.astype(bool))
+    # the stays left out include ones whose label could already be read (early leavers)
+    all_at_cut = build_features(data.crossings, as_of=cutoff)
+    left_out = all_at_cut[~all_at_cut["stay_id"].isin(table["stay_id"])]
+    assert left_out["overstayed"].notna().any()
+
+
+def test_label_mature_uses_grace(feats):
+    cut = pd.Timestamp("2020-06-30")
+    strict = label_mature(feats, cut, grace_days=90)
+    loose = label_mature(feats, cut, grace_days=0)
+    assert strict.sum() < loose.sum()
+    assert not (strict & ~loose).any()
