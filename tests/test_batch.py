@@ -1,0 +1,115 @@
+"""Chunked, resumable batch jobs: rows in = rows out, kill-and-rerun gives identical output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.batch import BatchError, count_rows, iter_chunks, run_job
+
+
+def _transform(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"stay_id": df["stay_id"].astype(str), "days": df["planned_stay_days"].astype("float64") * 2})
+
+
+@pytest.fixture(scope="module")
+def parts_folder(tmp_path_factory, small_data):
+    folder = tmp_path_factory.mktemp("stays")
+    stays = small_data.stays
+    for i, piece in enumerate(np.array_split(np.arange(len(stays)), 3)):
+        stays.iloc[piece].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def test_rows_in_equal_rows_out_in_input_order(parts_folder, tmp_path, small_data):
+    res = run_job(parts_folder, tmp_path / "out", _transform, spec={"v": 1}, chunk_rows=1000, progress=False)
+    assert res.rows_in == res.rows_out == len(small_data.stays) == count_rows(parts_folder)
+    out = pd.read_parquet(tmp_path / "out")
+    assert list(out["stay_id"]) == list(small_data.stays["stay_id"])
+    assert (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_single_file_outputs_are_merged(parts_folder, tmp_path, small_data):
+    run_job(parts_folder, tmp_path / "scores.parquet", _transform, spec={}, chunk_rows=4000, progress=False)
+    run_job(parts_folder, tmp_path / "scores.csv", _transform, spec={}, chunk_rows=4000, progress=False)
+    a = pd.read_parquet(tmp_path / "scores.parquet")
+    b = pd.read_csv(tmp_path / "scores.csv")
+    assert len(a) == len(b) == len(small_data.stays)
+    assert not (tmp_path / "scores.parquet.parts").exists()
+
+
+def test_csv_input(tmp_path, small_data):
+    small_data.stays.head(2500).to_csv(tmp_path / "in.csv", index=False)
+    res = run_job(tmp_path / "in.csv", tmp_path / "o", _transform, spec={}, chunk_rows=1000, progress=False)
+    assert res.rows_out == 2500 and res.parts == 3
+    assert sum(len(c) for c in iter_chunks(tmp_path / "in.csv", 1000)) == 2500
+
+
+def test_rerun_resumes_and_refuses_another_job(parts_folder, tmp_path):
+    out = tmp_path / "o"
+    run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    again = run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    assert again.resumed_parts == again.parts
+    with pytest.raises(BatchError, match=r"holds the output of a different job.*overwrite=True"):
+        run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False)
+    fresh = run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False, overwrite=True)
+    assert fresh.resumed_parts == 0
+
+
+def test_transform_losing_rows_is_refused(parts_folder, tmp_path):
+    with pytest.raises(BatchError, match=r"chunk 0: the transform returned 10 rows for 1000"):
+        run_job(parts_folder, tmp_path / "o", lambda df: df.head(10), spec={}, chunk_rows=1000, progress=False)
+    assert not list((tmp_path / "o").glob("part-*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("make_path", "message"),
+    [
+        (lambda p: p / "missing.parquet", r"does not exist"),
+        (lambda p: p, r"has no \.parquet files"),
+        (lambda p: (p / "x.json").write_text("{}") and p / "x.json", r"must end in \.parquet or \.csv"),
+    ],
+)
+def test_bad_inputs(tmp_path, make_path, message):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BatchError, match=message):
+        run_job(make_path(tmp_path / "empty"), tmp_path / "o", _transform, spec={}, progress=False)
+
+
+_SLOW_JOB = """
+import sys, time
+import pandas as pd
+from riskmodel.batch import run_job
+def transform(df):
+    time.sleep(0.15)
+    return pd.DataFrame({"stay_id": df["stay_id"].astype(str), "days": df["planned_stay_days"].astype("float64") * 2})
+run_job(sys.argv[1], sys.argv[2], transform, spec={"v": 1}, chunk_rows=500, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_killed_and_rerun_is_identical_to_uninterrupted(parts_folder, tmp_path):
+    reference = tmp_path / "reference"
+    subprocess.run([sys.executable, "-c", _SLOW_JOB, str(parts_folder), str(reference)], check=True)
+    out = tmp_path / "killed.parquet"
+    rng = np.random.default_rng(0)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", _SLOW_JOB, str(parts_folder), str(out)])
+        time.sleep(1.2 + rng.uniform(0, 1.5))  # import time plus a few chunks
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 2, "the job finished before it could be killed; make it slower"
+    assert not out.exists() or kills < 4
+    subprocess.run([sys.executable, "-c", _SLOW_JOB, str(parts_folder), str(out)], check=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+    assert not list(tmp_path.glob(".*tmp*"))
