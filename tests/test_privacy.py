@@ -1,0 +1,69 @@
+"""Keyed pseudonyms and the append-only audit log."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel import ConfigError, audit
+from riskmodel.privacy import KEY_ENV, pseudonymise, pseudonymise_table
+
+KEY = "test-key-0123456789abcdef"
+
+
+def test_same_key_same_pseudonym_other_key_other_pseudonym():
+    a = pseudonymise(["X1", "X2", "X1"], key=KEY)
+    b = pseudonymise(["X1"], key=KEY + "!")
+    assert a[0] == a[2] != a[1]
+    assert a[0] != b[0]
+    assert all(p.startswith("P") and "X1" not in p for p in a)
+
+
+def test_missing_values_stay_missing():
+    out = pseudonymise(pd.Series(["A", None, np.nan]), key=KEY)
+    assert out[0] is not None and out[1] is None and out[2] is None
+
+
+def test_key_from_environment_and_errors(monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with pytest.raises(ConfigError, match=rf"set the environment variable {KEY_ENV}"):
+        pseudonymise(["A"])
+    monkeypatch.setenv(KEY_ENV, "short")
+    with pytest.raises(ConfigError, match="at least 16 bytes; got 5"):
+        pseudonymise(["A"])
+    monkeypatch.setenv(KEY_ENV, KEY)
+    assert pseudonymise(["A"])[0] == pseudonymise(["A"], key=KEY)[0]
+
+
+def test_table_keeps_joins(small_data):
+    c = small_data.crossings.head(3000)
+    p = pseudonymise_table(c, key=KEY)
+    assert not set(p["traveller_id"]) & set(c["traveller_id"])
+    assert p["traveller_id"].nunique() == c["traveller_id"].nunique()
+    assert (p.groupby("traveller_id").size().sort_values().to_numpy() == c.groupby("traveller_id").size().sort_values().to_numpy()).all()
+
+
+def test_audit_appends_whole_lines_from_many_threads(tmp_path, monkeypatch):
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
+
+    def work(i):
+        for j in range(50):
+            audit.append("score", model_name="m", model_version=str(i), rows=j, purpose="test")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = audit.read()
+    assert len(records) == 400
+    assert sorted((r["model_version"], r["rows"]) for r in records) == sorted((str(i), j) for i in range(8) for j in range(50))
+
+
+def test_digest_changes_with_content():
+    a = np.array([[1.0, 2.0]])
+    assert audit.digest(a) == audit.digest(a.copy())
+    assert audit.digest(a) != audit.digest(a + 1)
