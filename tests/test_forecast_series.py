@@ -1,0 +1,161 @@
+"""Arrival series: aggregation of the crossings log, hierarchy, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.exceptions import SchemaError
+from riskmodel.forecast import aggregate, fill_gaps, make_series, validate_series
+
+PORTS = pd.DataFrame({"port": ["Ngurah Rai", "Batam", "Entikong"], "port_type": ["air", "sea", "land"]})
+NATS = pd.DataFrame({"nationality": ["AUS", "SGP", "MYS"], "region": ["Oceania", "ASEAN", "ASEAN"]})
+
+
+@pytest.fixture
+def crossings():
+    # 7 entries and 2 exits written by hand, so that every count below is known.
+    rows = [
+        ("entry", "2024-01-03 10:00", "Ngurah Rai", "AUS"),
+        ("entry", "2024-01-03 23:59", "Ngurah Rai", "AUS"),
+        ("entry", "2024-01-20 08:00", "Batam", "SGP"),
+        ("entry", "2024-02-01 00:00", "Batam", "MYS"),
+        ("entry", "2024-03-15 12:00", "Entikong", "MYS"),
+        ("entry", "2024-03-16 12:00", "Ngurah Rai", "SGP"),
+        ("entry", "2024-03-31 23:00", "Ngurah Rai", "AUS"),
+        ("exit", "2024-01-10 09:00", "Ngurah Rai", "AUS"),
+        ("exit", "2024-02-10 09:00", "Batam", "SGP"),
+    ]
+    df = pd.DataFrame(rows, columns=["direction", "timestamp", "port", "nationality"])
+    df["timestamp"] = pd.to_datetime(df["timestamp"])
+    return df
+
+
+def _value(df, uid, ds):
+    return float(df.loc[(df["unique_id"] == uid) & (df["ds"] == pd.Timestamp(ds)), "y"].iloc[0])
+
+
+def test_monthly_counts_by_level(crossings):
+    s = make_series(crossings, freq="M", ports=PORTS, nationalities=NATS)
+    df = s.df
+    assert list(df.columns) == ["unique_id", "ds", "y"]
+    assert _value(df, "total", "2024-01-01") == 3  # exits never count
+    assert _value(df, "total", "2024-03-01") == 3
+    assert _value(df, "port_type/air", "2024-03-01") == 2
+    assert _value(df, "port/Batam", "2024-02-01") == 1
+    assert _value(df, "region/ASEAN", "2024-03-01") == 2
+    assert _value(df, "nationality/AUS", "2024-02-01") == 0  # gap filled with zero
+    assert _value(df, "port_nationality/Ngurah Rai|AUS", "2024-01-01") == 2
+    assert not df.duplicated(["unique_id", "ds"]).any()
+    assert df.groupby("unique_id").size().eq(3).all()  # every series spans Jan..Mar
+
+
+def test_daily_and_weekly_periods(crossings):
+    d = make_series(crossings, freq="D", levels=["total"]).df
+    assert _value(d, "total", "2024-01-03") == 2  # 10:00 and 23:59 are the same day
+    assert len(d) == (pd.Timestamp("2024-03-31") - pd.Timestamp("2024-01-03")).days + 1
+    w = make_series(crossings, freq="W", levels=["total"]).df
+    assert (w["ds"].dt.day_of_week == 0).all()
+    assert _value(w, "total", "2024-01-01") == 2  # Wed 3 Jan is in the week of Monday 1 Jan
+
+
+def test_hierarchy_sums_bottom_series(crossings):
+    s = make_series(crossings, freq="M", ports=PORTS, nationalities=NATS)
+    S = s.hierarchy.S
+    assert set(S.index) == set(s.df["unique_id"])
+    assert all(c.startswith("port_nationality/") for c in S.columns)
+    wide = s.df.pivot(index="ds", columns="unique_id", values="y")
+    np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T)
+    assert s.hierarchy.tags["port_type"] == ["port_type/air", "port_type/land", "port_type/sea"]
+
+
+def test_single_branch_hierarchy_bottom_is_port(crossings):
+    s = make_series(crossings, freq="M", levels=["total", "port_type", "port"], ports=PORTS)
+    assert sorted(s.hierarchy.bottom) == ["port/Batam", "port/Entikong", "port/Ngurah Rai"]
+    assert s.hierarchy.S.loc["total"].sum() == 3
+
+
+def test_mixed_branches_without_cross_level_is_an_error(crossings):
+    with pytest.raises(ValueError, match="port_nationality"):
+        make_series(crossings, levels=["total", "port", "nationality"])
+
+
+def test_unknown_level_and_missing_metadata(crossings):
+    with pytest.raises(ValueError, match="levels"):
+        make_series(crossings, levels=["airline"])
+    with pytest.raises(SchemaError, match="Entikong"):
+        make_series(crossings, levels=["total", "port_type", "port"], ports=PORTS.iloc[:2])
+
+
+def test_make_series_on_synthetic_log(small_data):
+    s = make_series(small_data.crossings, freq="M")
+    entries = (small_data.crossings["direction"].astype(str) == "entry").sum()
+    assert s.df.loc[s.df["unique_id"] == "total", "y"].sum() == entries
+    assert (s.df["y"] >= 0).all()
+
+
+def test_aggregate_any_frame_and_non_nesting_levels():
+    df = pd.DataFrame(
+        {"port": ["A", "A", "B"], "kind": ["air", "air", "sea"], "ds": pd.to_datetime(["2020-01-01"] * 3), "y": [1.0, 2.0, 5.0]}
+    )
+    out = aggregate(df, {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+    assert _value(out.df, "kind/air", "2020-01-01") == 3
+    assert _value(out.df, "total", "2020-01-01") == 8
+    bad = df.assign(kind=["air", "sea", "sea"])  # port A in two kinds
+    with pytest.raises(ValueError, match="do not nest"):
+        aggregate(bad, {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+
+
+def _frame():
+    ds = pd.date_range("2020-01-01", periods=6, freq="MS")
+    return pd.concat([pd.DataFrame({"unique_id": u, "ds": ds, "y": np.arange(6.0)}) for u in ("a", "b")], ignore_index=True)
+
+
+def test_validate_series_accepts_and_sorts():
+    df = _frame().sample(frac=1, random_state=0)
+    out = validate_series(df)
+    assert list(out.columns) == ["unique_id", "ds", "y"]
+    assert out["y"].dtype == np.float64
+    assert out.equals(out.sort_values(["unique_id", "ds"], ignore_index=True))
+
+
+def test_validate_series_reports_every_problem_with_series_names():
+    df = _frame()
+    df.loc[1, "y"] = -3
+    df = pd.concat([df, df.iloc[[2]]], ignore_index=True)  # duplicate a @ 2020-03
+    df = df.drop(index=9)  # gap in b
+    with pytest.raises(SchemaError) as info:
+        validate_series(df, "M")
+    text = str(info.value)
+    assert "negative counts" in text and "a @ 2020-02-01" in text
+    assert "duplicate" in text and "a @ 2020-03-01" in text
+    assert "gaps" in text and "b" in text and "fill_gaps" in text
+
+
+def test_validate_series_frequency_and_columns():
+    df = _frame()
+    with pytest.raises(SchemaError, match="period start"):
+        validate_series(df.assign(ds=df["ds"] + pd.Timedelta(days=3)), "M")
+    with pytest.raises(SchemaError, match="column is missing"):
+        validate_series(df.drop(columns="y"))
+    with pytest.raises(SchemaError, match="datetime64"):
+        validate_series(df.assign(ds=df["ds"].astype(str)))
+    with pytest.raises(SchemaError, match="not a day, week or month"):
+        validate_series(df.assign(ds=pd.date_range("2020-01-01", periods=12, freq="3D").repeat(1)[:12]))
+
+
+def test_fill_gaps_then_valid():
+    df = _frame().drop(index=[2, 3])
+    filled = fill_gaps(df, "M")
+    assert len(filled) == 12
+    assert filled.loc[(filled["unique_id"] == "a") & (filled["ds"] == "2020-03-01"), "y"].item() == 0
+    validate_series(filled, "M")
+
+
+@pytest.mark.bps
+def test_bps_nationality_gap_is_reported(bps_data_dir):
+    df = pd.read_csv(bps_data_dir / "bps_arrivals_by_nationality_2017_2023.csv", parse_dates=["ds"])
+    with pytest.raises(SchemaError, match="gaps"):
+        validate_series(df[["unique_id", "ds", "y"]], "M")
+    assert validate_series(fill_gaps(df[["unique_id", "ds", "y"]], "M"), "M")["unique_id"].nunique() == 118
