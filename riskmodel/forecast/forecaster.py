@@ -1,0 +1,419 @@
+"""The forecaster: backtest, choose, calibrate, forecast; and the ``forecast()`` function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.exceptions import ConfigError, NotFittedError
+from riskmodel.forecast.backtest import cross_validation, evaluate
+from riskmodel.forecast.calendar import COVID_BREAK
+from riskmodel.forecast.engine import RunSettings, run_models, warn_fallbacks
+from riskmodel.forecast.intervals import apply_intervals, calibrate, log_scale
+from riskmodel.forecast.models import GLOBAL_MODELS, LOCAL_MODELS
+from riskmodel.forecast.reconcile import METHODS, reconcile
+from riskmodel.forecast.series import Hierarchy, season_length, validate_series
+
+__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS"]
+
+#: Models tried by default, per frequency.
+DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
+    "M": ("snaive", "ets", "theta", "lgbm"),
+    "W": ("snaive", "ets", "theta", "lgbm"),
+    "D": ("snaive", "mstl", "lgbm"),
+}
+#: Combinations of the non-baseline models that compete with the single models.
+COMBINATIONS = ("mean", "median")
+
+
+def output_columns(level: Sequence[int]) -> list[str]:
+    """Columns of a forecast frame for interval ``level``: see :meth:`Forecaster.predict`."""
+    cols = ["unique_id", "ds", "y_hat"]
+    for L in sorted(level):
+        cols += [f"y_lo_{L}", f"y_hi_{L}"]
+    return cols + ["model"]
+
+
+class Forecaster:
+    """Calendar-aware arrival forecaster with backtest-chosen models and calibrated intervals.
+
+    ``fit`` backtests every model on rolling origins, picks the model (or the
+    combination of models) with the lowest MASE per series or over all series,
+    calibrates conformal intervals on the backtest errors of that choice, and
+    forecasts from the whole history. Models that fail or explode on a series fall
+    back to seasonal naive with a :class:`~riskmodel.exceptions.FallbackWarning`.
+
+    Parameters
+    ----------
+    h : int, default=12
+        Horizon (periods) of the backtest windows and of the default forecast.
+    freq : {"D", "W", "M"}, optional
+        Frequency of the series; inferred from the data when omitted.
+    models : sequence of str, optional
+        Models to try among ``snaive, ets, theta, sarimax, mstl, lgbm``; default
+        :data:`DEFAULT_MODELS` for the frequency. ``snaive`` is always added.
+    combine : bool, default=True
+        Also try the mean and the median of the non-baseline models.
+    selection : {"global", "series"}, default="global"
+        Choose one model for all series (stable with few windows) or per series.
+    level : sequence of int, default=(80, 95)
+        Interval levels in percent.
+    n_windows : int, default=3
+        Backtest cutoffs.
+    step : int, optional
+        Periods between cutoffs; default ``max(1, h // n_windows)``.
+    breaks : sequence of (str, str), default=(COVID_BREAK,)
+        Declared break periods (inclusive dates) that models must not learn; they
+        are imputed from the seasons around them (see
+        :func:`~riskmodel.forecast.engine.impute_break`). Pass ``()`` for none.
+    events : sequence of str, optional
+        Calendar events used as regressors; default all (see
+        :mod:`riskmodel.forecast.calendar`).
+    reconcile : {"bottom_up", "wls_struct", "mint_shrink"} or None, default="wls_struct"
+        Reconciliation used when ``fit`` gets a hierarchy.
+    n_jobs : int, default=1
+        Processes for the local models (joblib); -1 uses every core.
+    progress : bool, default=False
+        Show tqdm progress bars.
+    seed : int, default=0
+
+    Attributes
+    ----------
+    freq_ : str
+    models_ : tuple of str
+        Models that were run.
+    chosen_ : dict of str to str
+        Chosen model or combination per series.
+    cv_ : DataFrame
+        Backtest: ``unique_id, ds, cutoff, y, scale``, one column per model and
+        combination, ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``.
+    metrics_ : DataFrame
+        Backtest metrics per hierarchy level and model (see
+        :func:`~riskmodel.forecast.backtest.evaluate`).
+    quantiles_ : dict of int to ndarray
+        Conformal half-width multipliers per level and step.
+    scales_ : Series
+        Per-series scale of the intervals.
+    history_ : DataFrame
+        The validated history.
+    forecasts_ : DataFrame
+        Forecast of the next ``h`` periods (the output of :meth:`predict`).
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> ds = pd.date_range("2015-01-01", periods=60, freq="MS")
+    >>> y = 1000 + 200 * np.sin(2 * np.pi * ds.month / 12)
+    >>> df = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": y})
+    >>> fc = Forecaster(h=6, models=["snaive", "theta"]).fit(df).predict()
+    >>> list(fc.columns)
+    ['unique_id', 'ds', 'y_hat', 'y_lo_80', 'y_hi_80', 'y_lo_95', 'y_hi_95', 'model']
+    """
+
+    def __init__(
+        self,
+        *,
+        h: int = 12,
+        freq: str | None = None,
+        models: Sequence[str] | None = None,
+        combine: bool = True,
+        selection: str = "global",
+        level: Sequence[int] = (80, 95),
+        n_windows: int = 3,
+        step: int | None = None,
+        breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
+        events: Sequence[str] | None = None,
+        reconcile: str | None = "wls_struct",
+        n_jobs: int = 1,
+        progress: bool = False,
+        seed: int = 0,
+    ):
+        self.h = h
+        self.freq = freq
+        self.models = models
+        self.combine = combine
+        self.selection = selection
+        self.level = level
+        self.n_windows = n_windows
+        self.step = step
+        self.breaks = breaks
+        self.events = events
+        self.reconcile = reconcile
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.seed = seed
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if isinstance(self.h, bool) or not isinstance(self.h, int | np.integer) or self.h < 1:
+            raise ConfigError(f"`h` must be an int >= 1; got {self.h!r}.")
+        known = set(LOCAL_MODELS) | set(GLOBAL_MODELS)
+        bad = [m for m in (self.models or ()) if m not in known]
+        if bad:
+            raise ConfigError(f"`models` has unknown model(s) {bad}; choose from {sorted(known)}.")
+        if self.selection not in ("global", "series"):
+            raise ConfigError(f"`selection` must be 'global' or 'series'; got {self.selection!r}.")
+        if not self.level or any(not (0 < int(L) < 100) for L in self.level):
+            raise ConfigError(f"`level` must be a non-empty list of ints between 1 and 99; got {self.level!r}.")
+        if self.reconcile is not None and self.reconcile not in METHODS:
+            raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
+        if self.n_windows < 1:
+            raise ConfigError(f"`n_windows` must be >= 1; got {self.n_windows!r}.")
+
+    def _settings(self, freq: str) -> RunSettings:
+        models = tuple(self.models) if self.models else DEFAULT_MODELS[freq]
+        if "snaive" not in models:
+            models = ("snaive", *models)
+        return RunSettings(
+            freq=freq, m=season_length(freq), models=models,
+            events=tuple(self.events) if self.events is not None else None,
+            breaks=tuple(tuple(b) for b in self.breaks), n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame, hierarchy: Hierarchy | None = None) -> Forecaster:
+        """Backtest, choose models, calibrate intervals and forecast ``h`` periods.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Long frame ``unique_id, ds, y`` (see :mod:`riskmodel.forecast.series`).
+        hierarchy : Hierarchy, optional
+            When given (e.g. ``make_series(...).hierarchy``), forecasts are reconciled
+            with the ``reconcile`` method.
+
+        Returns
+        -------
+        Forecaster
+            ``self``, fitted.
+
+        Raises
+        ------
+        SchemaError
+            If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...).
+        ConfigError
+            If a constructor argument is invalid.
+        """
+        self._check_params()
+        history = validate_series(df, self.freq)
+        freq = self.freq or _infer(history)
+        settings = self._settings(freq)
+        level = tuple(sorted(int(L) for L in self.level))
+        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
+        base = [m for m in settings.models if m != "snaive"]
+        candidates = list(settings.models)
+        if self.combine and len(base) >= 2:
+            for comb in COMBINATIONS:
+                cv[comb] = getattr(np, comb)(cv[base].to_numpy(dtype=float), axis=1) if len(cv) else []
+                candidates.append(comb)
+        chosen = self._choose(cv, candidates, history)
+        cv["chosen"] = _pick(cv, chosen)
+        scales = history.groupby("unique_id")["y"].apply(lambda s: log_scale(s.to_numpy(), settings.m))
+        q = calibrate(cv, "chosen", scales, self.h, level)
+        if len(cv):
+            step_no = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy()
+            z = np.log1p(np.clip(cv["chosen"].to_numpy(dtype=float), 0, None))
+            s = cv["unique_id"].map(scales).to_numpy(dtype=float)
+            for L in level:
+                half = q[L][step_no] * s
+                cv[f"chosen-lo-{L}"] = np.clip(np.expm1(z - half), 0, None)
+                cv[f"chosen-hi-{L}"] = np.expm1(z + half)
+        self.freq_ = freq
+        self.models_ = settings.models
+        self.level_ = level
+        self.candidates_ = candidates
+        self.chosen_ = chosen
+        self.cv_ = cv
+        self.metrics_ = evaluate(cv, [*candidates, "chosen"], levels=level, tags=hierarchy.tags if hierarchy else None) if len(cv) else pd.DataFrame()
+        self.quantiles_ = q
+        self.scales_ = scales
+        self.history_ = history
+        self.hierarchy_ = hierarchy
+        self.fallbacks_ = fallbacks
+        self.forecasts_ = self._forecast(self.h, settings)
+        warn_fallbacks(self.fallbacks_, stacklevel=3)
+        return self
+
+    def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
+        ids = list(history["unique_id"].unique())
+        if cv.empty:
+            return dict.fromkeys(ids, "snaive")
+        err = cv[candidates].sub(cv["y"], axis=0).abs().div(cv["scale"], axis=0)
+        err["unique_id"] = cv["unique_id"].to_numpy()
+        per_series = err.groupby("unique_id").mean()
+        if self.selection == "global":
+            best = str(per_series.mean().idxmin())
+            return dict.fromkeys(ids, best)
+        best = per_series.idxmin(axis=1).astype(str).to_dict()
+        return {uid: best.get(uid, "snaive") for uid in ids}
+
+    def _forecast(self, h: int, settings: RunSettings) -> pd.DataFrame:
+        hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
+        fcs, future, fallbacks = run_models(hist, h, settings)
+        self.fallbacks_ = list(self.fallbacks_) + fallbacks
+        base = [m for m in settings.models if m != "snaive"]
+        q = self.quantiles_
+        if h > len(next(iter(q.values()))):
+            q = {L: np.concatenate([v, v[-1] * np.sqrt(np.arange(len(v) + 1, h + 1) / len(v))]) for L, v in q.items()}
+        frames = []
+        for uid in hist:
+            name = self.chosen_[uid]
+            if name in COMBINATIONS:
+                y_hat = getattr(np, name)(np.vstack([fcs[b][uid] for b in base]), axis=0)
+            else:
+                y_hat = fcs[name][uid]
+            part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q))
+            part["model"] = name
+            frames.append(pd.DataFrame(part))
+        out = pd.concat(frames, ignore_index=True)
+        out = out[output_columns(self.level_)]
+        if self.hierarchy_ is not None and self.reconcile is not None:
+            residuals = None
+            if self.reconcile == "mint_shrink" and len(self.cv_):
+                r = self.cv_.assign(res=self.cv_["y"] - self.cv_["chosen"])
+                residuals = r.pivot_table(index=["cutoff", "ds"], columns="unique_id", values="res")
+            out = reconcile(out, self.hierarchy_, method=self.reconcile, residuals=residuals)
+            out["model"] = out["model"] + f"+{self.reconcile}"
+        out["unique_id"] = out["unique_id"].astype(str)
+        out["ds"] = out["ds"].astype("datetime64[ns]")
+        return out.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, h: int | None = None) -> pd.DataFrame:
+        """Forecast of every series.
+
+        Parameters
+        ----------
+        h : int, optional
+            Horizon; default the ``h`` given at construction. A longer horizon than
+            the backtest's widens the intervals like ``sqrt(step)``.
+
+        Returns
+        -------
+        DataFrame
+            One row per series and future period, sorted by ``unique_id, ds``, with
+            columns, in this order:
+
+            - ``unique_id`` (str): series id;
+            - ``ds`` (datetime64[ns]): period start;
+            - ``y_hat`` (float64): point forecast, >= 0;
+            - ``y_lo_<L>``, ``y_hi_<L>`` (float64) for each interval level ``L``
+              ascending (default ``y_lo_80, y_hi_80, y_lo_95, y_hi_95``),
+              with ``0 <= y_lo <= y_hat <= y_hi``;
+            - ``model`` (str): the model or combination used (``"+wls_struct"`` etc.
+              appended when reconciled).
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        ConfigError
+            If ``h`` is not an int >= 1.
+        """
+        if not hasattr(self, "forecasts_"):
+            raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before predict().")
+        if h is None or h == self.h:
+            return self.forecasts_.copy()
+        if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
+            raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
+        saved = self.fallbacks_
+        out = self._forecast(int(h), self._settings(self.freq_))
+        warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
+        self.fallbacks_ = saved
+        return out
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (plain values), e.g. for logging."""
+        return {k: getattr(self, k) for k in (
+            "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
+            "breaks", "events", "reconcile", "n_jobs", "progress", "seed",
+        )}
+
+
+def _infer(history: pd.DataFrame) -> str:
+    from riskmodel.forecast.series import infer_freq
+
+    return infer_freq(history)
+
+
+def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
+    if cv.empty:
+        return np.zeros(0)
+    names = cv["unique_id"].map(chosen).to_numpy()
+    out = np.empty(len(cv))
+    for name in set(names):
+        rows = names == name
+        out[rows] = cv.loc[rows, name].to_numpy(dtype=float)
+    return out
+
+
+def forecast(
+    horizon: int,
+    *,
+    model: Forecaster | str | Path | None = None,
+    history: pd.DataFrame | None = None,
+    level: Sequence[int] = (80, 95),
+) -> pd.DataFrame:
+    """Forecast arrivals ``horizon`` periods ahead for every series.
+
+    Parameters
+    ----------
+    horizon : int
+        Periods to forecast (days, weeks or months, as the series).
+    model : Forecaster, str or Path, optional
+        A fitted :class:`Forecaster`; a local folder or MLflow model URI
+        (``models:/arrival-forecast@champion``) of a logged forecaster; or None to
+        fit a default Forecaster on ``history``.
+    history : DataFrame, optional
+        Long frame ``unique_id, ds, y``. With ``model`` given, the model's settings
+        are refitted on this history; required when ``model`` is None.
+    level : sequence of int, default=(80, 95)
+        Interval levels in percent.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>`` (each level ascending),
+        ``model``; see :meth:`Forecaster.predict`.
+
+    Raises
+    ------
+    ConfigError
+        If ``horizon`` is not an int >= 1, or neither ``model`` nor ``history`` is given.
+    SchemaError
+        If ``history`` is not a valid series frame.
+    ModelLoadError
+        If ``model`` is a path or URI that cannot be loaded.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    >>> df = pd.DataFrame({"unique_id": "total", "ds": ds, "y": 500.0 + 100 * (ds.month == 7)})
+    >>> fc = forecast(6, history=df, level=(95,))
+    >>> fc.shape
+    (6, 6)
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
+    if model is None and history is None:
+        raise ConfigError("pass `model` (a fitted Forecaster, path or URI) or `history` (series to fit on); got neither.")
+    if isinstance(model, str | Path):
+        from riskmodel.tracking.forecast import load_forecaster  # only the tracking package touches MLflow
+
+        model = load_forecaster(model)
+    if model is None:
+        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history)
+        return fitted.predict()
+    if not isinstance(model, Forecaster):
+        raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
+    if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
+        params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None)
+        return fitted.predict()
+    return model.predict(int(horizon))
