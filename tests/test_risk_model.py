@@ -1,0 +1,252 @@
+"""The generic risk trainer: encoding, calibration, persistence, metrics, baselines, errors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.config import from_dict, load_config
+from riskmodel.datasets import make_crossings
+from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, UnseenCategoryWarning
+from riskmodel.features import training_table
+from riskmodel.risk import (
+    ModelConfig,
+    RiskConfig,
+    RiskModel,
+    Splits,
+    classification_metrics,
+    expected_calibration_error,
+    time_split,
+    train_risk_model,
+)
+from riskmodel.risk.calibration import IsotonicCalibrator, PlattCalibrator, calibrator_from_dict, make_calibrator
+from riskmodel.risk.metrics import at_budget
+from tests.conftest import REPO
+
+CONFIG = REPO / "configs" / "risk.yaml"
+
+
+@pytest.fixture(scope="session")
+def risk_config() -> RiskConfig:
+    return load_config(CONFIG, RiskConfig)
+
+
+@pytest.fixture(scope="session")
+def risk_data():
+    return make_crossings(8_000, "2017-01-01", "2023-12-31", seed=5)
+
+
+@pytest.fixture(scope="session")
+def risk_table(risk_data):
+    return training_table(risk_data.crossings, grace_days=30)
+
+
+@pytest.fixture(scope="session")
+def risk_result(risk_table, risk_data, risk_config):
+    oracle = risk_data.truth.set_index("stay_id").loc[risk_table["stay_id"], "p_overstay"].to_numpy()
+    return train_risk_model(risk_table, risk_config.model, fairness=risk_config.fairness, oracle=oracle)
+
+
+def test_config_file_loads_and_rejects_typos(risk_config, tmp_path):
+    assert risk_config.model.target == "overstayed"
+    assert not set(risk_config.model.audit) & set(risk_config.model.features), "audit attributes must not be features"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.read_text().replace("early_stopping_rounds:", "early_stoping_rounds:"))
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(bad, RiskConfig)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"categorical": ["nope"]}, "not in `features`"),
+        ({"features": []}, "at least one column"),
+        ({"budgets": [2.0]}, "fractions between 0 and 1"),
+        ({"calibration": "magic"}, "must be one of"),
+        ({"splits": {"valid_fraction": 0.5, "calib_fraction": 0.3, "test_fraction": 0.2}}, "sum below 0.9"),
+    ],
+)
+def test_model_config_errors(change, match):
+    base = {"target": "y", "time_column": "t", "features": ["a", "b"], "categorical": ["a"]}
+    with pytest.raises(ConfigError, match=match):
+        from_dict(ModelConfig, {**base, **change})
+
+
+def test_time_split_is_ordered(risk_table, risk_config):
+    parts = time_split(risk_table, "entry_time", risk_config.model.splits)
+    order = ["train", "valid", "calib", "test"]
+    for a, b in zip(order, order[1:]):
+        assert parts[a]["entry_time"].max() <= parts[b]["entry_time"].min()
+    assert sum(len(p) for p in parts.values()) == len(risk_table)
+
+
+def test_time_split_missing_column():
+    with pytest.raises(SchemaError, match="time column is missing"):
+        time_split(pd.DataFrame({"a": [1]}), "when", Splits())
+
+
+def test_holdout_quality(risk_result):
+    m = risk_result.metrics
+    assert m["auc_over_oracle"] > 0.9
+    assert m["roc_auc"] > m["group_rate_roc_auc"]
+    assert abs(m["mean_predicted"] - m["base_rate"]) < 0.01
+    assert m["ece"] < 0.02
+    assert m["lift_at_1pct"] > 5
+    assert risk_result.lineage["train_to"] <= risk_result.lineage["test_from"]
+
+
+def test_every_model_reports_per_group_rates(risk_result, risk_config):
+    table = risk_result.fairness.table
+    assert set(table["attribute"]) == set(risk_config.model.audit)
+    for col in ("support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"):
+        assert col in table.columns
+    assert "fairness_passed" in risk_result.metrics
+
+
+def test_predictions_in_input_order_and_bands(risk_result, risk_table):
+    model = risk_result.model
+    sample = risk_table.sample(300, random_state=1)
+    p = model.predict_proba(sample)
+    p_rev = model.predict_proba(sample.iloc[::-1])
+    np.testing.assert_allclose(p, p_rev[::-1])
+    bands = model.band(p)
+    assert set(bands) <= {"low", "elevated", "high"}
+    assert (p[bands == "high"].min(initial=1) >= p[bands == "low"].max(initial=0))
+
+
+def test_encoding_takes_plain_strings_and_counts_unseen(risk_result, risk_table):
+    model = risk_result.model
+    rows = risk_table.head(50).copy()
+    as_str = rows.copy()
+    for c in model.categorical:
+        as_str[c] = as_str[c].astype(object).astype(str)
+    np.testing.assert_allclose(model.predict_proba(rows), model.predict_proba(as_str))
+    as_str.loc[as_str.index[:3], "visa_type"] = "golden_visa"
+    with pytest.warns(UnseenCategoryWarning, match="not seen in training"):
+        enc = model.encode(as_str)
+    assert model.unseen_counts_ == {"visa_type": 3}
+    assert np.isnan(enc[:3, model.features.index("visa_type")]).all()
+
+
+def test_save_load_round_trip_without_pickle(risk_result, risk_table, tmp_path):
+    model = risk_result.model
+    folder = model.save(tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "model.txt"]
+    meta = json.loads((folder / "meta.json").read_text())
+    for key in ("levels", "features", "thresholds", "reference", "calibrator"):
+        assert key in meta
+    loaded = RiskModel.load(folder)
+    sample = risk_table.tail(500)
+    np.testing.assert_allclose(loaded.predict_proba(sample), model.predict_proba(sample), rtol=0, atol=1e-12)
+
+
+def test_reference_distribution_is_stored(risk_result):
+    ref = risk_result.model.reference_
+    assert set(ref["features"]) == set(risk_result.model.features)
+    for spec in ref["features"].values():
+        assert abs(sum(spec["share"]) + spec["missing"] - 1) < 1e-9
+    assert abs(sum(ref["score"]["share"]) - 1) < 1e-9
+
+
+def test_not_fitted_and_missing_columns(risk_result):
+    m = RiskModel(features=["a"], categorical=[])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        m.predict_proba(pd.DataFrame({"a": [1.0]}))
+    with pytest.raises(SchemaError, match="required column is missing"):
+        risk_result.model.predict_proba(pd.DataFrame({"a": [1.0]}))
+    with pytest.raises(ModelLoadError, match="not a saved RiskModel"):
+        RiskModel.load("/nonexistent/folder")
+
+
+def test_fit_errors():
+    df = pd.DataFrame({"a": np.arange(100.0), "y": [0.0] * 100, "t": np.arange(100)})
+    m = RiskModel(features=["a"], target="y")
+    with pytest.raises(SchemaError, match="single class"):
+        m.fit(df)
+    df["y"] = pd.array([True, False] * 49 + [None, None], dtype="boolean")
+    with pytest.raises(SchemaError, match="target is missing"):
+        m.fit(df)
+    df2 = pd.DataFrame({"a": ["x"] * 10, "y": [0, 1] * 5})
+    with pytest.raises(SchemaError, match="expected numbers"):
+        RiskModel(features=["a"], target="y").fit(df2)
+
+
+def test_immature_rows_refused_by_trainer(risk_config):
+    df = pd.DataFrame({c: [1.0, 2.0] for c in ("a",)})
+    df["t"] = [1, 2]
+    df["y"] = pd.array([True, None], dtype="boolean")
+    cfg = ModelConfig(target="y", time_column="t", features=("a",))
+    with pytest.raises(SchemaError, match="immature labels"):
+        train_risk_model(df, cfg)
+
+
+def test_trainer_is_generic_credit_table():
+    """A non-immigration table, trained from a config dict alone."""
+    rng = np.random.default_rng(3)
+    n = 12_000
+    income = rng.lognormal(10, 0.5, n)
+    debt_ratio = rng.uniform(0, 1.5, n)
+    employment = rng.choice(["salaried", "self_employed", "unemployed"], n, p=[0.7, 0.2, 0.1])
+    region = rng.choice(["north", "south"], n)
+    logit = -4 + 2.5 * debt_ratio - 0.5 * (np.log(income) - 10) + np.where(employment == "unemployed", 1.5, 0)
+    default = rng.random(n) < 1 / (1 + np.exp(-logit))
+    credit = pd.DataFrame(
+        {
+            "application_date": pd.date_range("2015-01-01", periods=n, freq="h"),
+            "income": income,
+            "debt_ratio": debt_ratio,
+            "employment": pd.array(employment, dtype="str"),
+            "region": region,
+            "defaulted": default,
+        }
+    )
+    cfg = from_dict(
+        ModelConfig,
+        {
+            "target": "defaulted",
+            "time_column": "application_date",
+            "features": ["income", "debt_ratio", "employment"],
+            "categorical": ["employment"],
+            "audit": ["region"],
+            "baseline_group": "employment",
+            "num_boost_round": 300,
+        },
+    )
+    res = train_risk_model(credit, cfg)
+    assert res.metrics["roc_auc"] > 0.7
+    assert res.metrics["roc_auc"] > res.metrics["group_rate_roc_auc"]
+    assert set(res.fairness.table["group"]) == {"north", "south"}
+
+
+def test_calibrators_round_trip_and_errors():
+    rng = np.random.default_rng(0)
+    margin = rng.normal(-3, 1.5, 20_000)
+    y = rng.random(20_000) < 1 / (1 + np.exp(-(0.8 * margin + 0.3)))
+    for cal in (IsotonicCalibrator(), PlattCalibrator()):
+        fitted = cal.fit(margin, y)
+        again = calibrator_from_dict(json.loads(json.dumps(fitted.to_dict())))
+        np.testing.assert_allclose(again.transform(margin), fitted.transform(margin))
+        assert expected_calibration_error(y, fitted.transform(margin)) < 0.01
+    platt = PlattCalibrator().fit(margin, y)
+    assert platt.a_ == pytest.approx(0.8, abs=0.1)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        IsotonicCalibrator().transform(margin)
+    with pytest.raises(ConfigError, match="must be one of"):
+        make_calibrator("magic")
+
+
+def test_metrics_against_hand_computed_values():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0], float)
+    p = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    top = at_budget(y, p, 0.2)  # top 2 rows: one hit out of two positives
+    assert top == {"precision": 0.5, "recall": 0.5, "lift": 2.5}
+    m = classification_metrics(y, p, budgets=(0.1,))
+    assert m["precision_at_10pct"] == 1.0
+    assert m["roc_auc"] == pytest.approx(15 / 16)
+    perfect = expected_calibration_error(np.array([0, 1] * 50, float), np.full(100, 0.5))
+    assert perfect == pytest.approx(0.0)
+    assert expected_calibration_error(np.zeros(100), np.full(100, 0.3)) == pytest.approx(0.3)
