@@ -250,3 +250,36 @@ def test_metrics_against_hand_computed_values():
     perfect = expected_calibration_error(np.array([0, 1] * 50, float), np.full(100, 0.5))
     assert perfect == pytest.approx(0.0)
     assert expected_calibration_error(np.zeros(100), np.full(100, 0.3)) == pytest.approx(0.3)
+
+
+def test_reason_codes_plain_words_direction_weight(risk_result, risk_table):
+    from riskmodel.risk import explain
+
+    model = risk_result.model
+    rows = risk_table.sort_values("prior_overstays").tail(20)
+    out = explain(model, rows, k=3)
+    assert list(out.index) == list(rows.index)
+    for i in (1, 2, 3):
+        assert {f"reason_{i}", f"reason_{i}_feature", f"reason_{i}_direction", f"reason_{i}_weight"} <= set(out.columns)
+        assert set(out[f"reason_{i}_direction"]) <= {"raises", "lowers"}
+        assert ((out[f"reason_{i}_weight"] >= 0) == (out[f"reason_{i}_direction"] == "raises")).all()
+    # weights are sorted by size and add up (with the rest and the bias) to the uncalibrated margin
+    assert (out["reason_1_weight"].abs() >= out["reason_2_weight"].abs()).all()
+    contrib = model.contributions(rows)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict_margin(rows), rtol=1e-6, atol=1e-6)
+    # texts come from the config templates, not raw column names
+    hit = out[out["reason_1_feature"] == "prior_overstays"]
+    if len(hit):
+        assert hit["reason_1"].str.contains("earlier overstay").all()
+    texts = set(out[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
+    assert not any("=" in t for t in texts), texts
+
+
+def test_reason_text_templates():
+    from riskmodel.risk.reasons import reason_text
+
+    assert reason_text("prior_overstays", 2.0, "{value:.0f} earlier overstay(s)") == "2 earlier overstay(s)"
+    assert reason_text("has_return_ticket", 0.0, "no return ticket|return ticket shown") == "no return ticket"
+    assert reason_text("has_return_ticket", 1.0, "no return ticket|return ticket shown") == "return ticket shown"
+    assert reason_text("visa_type", None, "visa {value}") == "visa unknown"
+    assert reason_text("x", 3.0, None) == "x = 3"

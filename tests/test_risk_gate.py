@@ -1,0 +1,93 @@
+"""The promotion gate and the fairness audit, on hand-made numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.exceptions import SchemaError
+from riskmodel.risk import FairnessConfig, GateConfig, evaluate_gate, fairness_audit
+
+GATE = GateConfig(
+    higher_is_better={"roc_auc": 0.005, "pr_auc": 0.01},
+    lower_is_better={"ece": 0.005},
+    minimum={"roc_auc": 0.7},
+    require_fairness=True,
+)
+CHAMP = {"roc_auc": 0.90, "pr_auc": 0.30, "ece": 0.002, "fairness_passed": 1.0}
+
+
+def test_gate_passes_an_equal_or_better_model():
+    d = evaluate_gate({"roc_auc": 0.903, "pr_auc": 0.295, "ece": 0.003, "fairness_passed": 1.0}, CHAMP, GATE)
+    assert d.passed, d
+
+
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        ({"roc_auc": 0.88}, "roc_auc"),
+        ({"pr_auc": 0.25}, "pr_auc"),
+        ({"ece": 0.02}, "ece"),
+        ({"fairness_passed": 0.0}, "fairness"),
+    ],
+)
+def test_gate_refuses_a_worse_or_unfair_model(change, word):
+    cand = {**CHAMP, **change}
+    d = evaluate_gate(cand, CHAMP, GATE)
+    assert not d.passed
+    assert any(r.startswith("FAIL") and word in r for r in d.reasons), d.reasons
+
+
+def test_gate_without_champion_uses_floors_and_missing_metric_fails():
+    assert evaluate_gate({"roc_auc": 0.8, "fairness_passed": 1.0}, None, GATE).passed
+    assert not evaluate_gate({"roc_auc": 0.6, "fairness_passed": 1.0}, None, GATE).passed
+    assert not evaluate_gate({"fairness_passed": 1.0}, None, GATE).passed
+    assert not evaluate_gate({"ece": 0.001, "roc_auc": 0.95}, CHAMP, GATE).passed  # no pr_auc, no fairness
+
+
+def _frame(n=4_000, seed=0):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["A", "B"], n).astype(object)
+    y = (rng.random(n) < 0.05).astype(float)
+    return g, y
+
+
+def test_fairness_audit_rates_by_hand():
+    g = np.array(["A"] * 4 + ["B"] * 4)
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0], float)
+    p = np.array([0.9, 0.8, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1])
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(referral_budget=0.25, min_support=1, min_positives=1))
+    t = rep.table.set_index("group")
+    assert t.loc["A", "referral_rate"] == 0.5 and t.loc["B", "referral_rate"] == 0.0
+    assert t.loc["A", "fpr"] == pytest.approx(1 / 3)
+    assert t.loc["B", "fnr"] == 1.0
+    assert t.loc["A", "precision"] == 0.5
+    assert rep.summary["g_max_referral_ratio"] == float("inf")
+    assert not rep.passed
+
+
+def test_fairness_flags_a_score_that_targets_one_group():
+    g, y = _frame()
+    fair = np.where(y == 1, 0.6, 0.04) + np.random.default_rng(1).normal(0, 0.01, len(y))
+    biased = fair + np.where(g == "B", 0.5, 0.0)
+    cfg = FairnessConfig(referral_budget=0.1, min_support=100, min_positives=5, max_referral_ratio=2, max_fpr_ratio=3)
+    assert fairness_audit(pd.DataFrame({"g": g}), y, np.clip(fair, 0, 1), ["g"], cfg).passed
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, np.clip(biased, 0, 1), ["g"], cfg)
+    assert not rep.passed
+    assert any("g: max_referral_ratio" in v for v in rep.violations)
+
+
+def test_fairness_small_groups_do_not_count():
+    g, y = _frame()
+    g[:10] = "tiny"
+    p = np.where(g == "tiny", 0.99, 0.01 + 0.5 * y)
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=100))
+    assert not rep.table.set_index("group").loc["tiny", "enough_support"]
+
+
+def test_fairness_errors():
+    with pytest.raises(SchemaError, match="audit attribute column is missing"):
+        fairness_audit(pd.DataFrame({"a": [1]}), [0], [0.1], ["sex"])
+    with pytest.raises(SchemaError, match="lengths differ"):
+        fairness_audit(pd.DataFrame({"sex": ["F", "M"]}), [0], [0.1, 0.2], ["sex"])
