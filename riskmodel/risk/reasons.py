@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["explain", "reason_text"]
+__all__ = ["explain", "explain_encoded", "reason_text"]
 
 
 def reason_text(feature: str, value, template: str | None) -> str:
@@ -70,14 +70,18 @@ def explain(model, X: pd.DataFrame, *, k: int = 3) -> pd.DataFrame:
     SchemaError
         If a feature column is missing.
     """
-    enc = model.encode(X)
+    return explain_encoded(model, model.encode(X), k=k, index=X.index)
+
+
+def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None) -> pd.DataFrame:
+    """:func:`explain` for rows already encoded by ``model.encode`` (the scoring hot path)."""
     contrib = model.contributions(enc)[:, :-1]
     k = max(1, min(int(k), contrib.shape[1]))
     top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
     feats = model.features
     levels = model.levels_
     out = {}
-    rows = np.arange(len(X))
+    rows = np.arange(len(enc))
     for i in range(k):
         j = top[:, i]
         w = contrib[rows, j]
@@ -94,4 +98,4 @@ def explain(model, X: pd.DataFrame, *, k: int = 3) -> pd.DataFrame:
         out[f"reason_{i + 1}_feature"] = [feats[x] for x in j]
         out[f"reason_{i + 1}_direction"] = np.where(w >= 0, "raises", "lowers")
         out[f"reason_{i + 1}_weight"] = w
-    return pd.DataFrame(out, index=X.index)
+    return pd.DataFrame(out, index=index)
