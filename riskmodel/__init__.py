@@ -17,6 +17,8 @@ from riskmodel.exceptions import (
     SchemaError,
     UnseenCategoryWarning,
 )
+# ``forecast`` is rebound from the subpackage to the function: riskmodel.forecast(h, ...).
+from riskmodel.forecast import Forecaster, forecast, make_series, validate_series
 from riskmodel.schema import validate_crossings, validate_stays
 from riskmodel.stays import build_stays
 
@@ -27,6 +29,7 @@ __all__ = [
     "ConfigError",
     "Dataset",
     "FallbackWarning",
+    "Forecaster",
     "ModelLoadError",
     "NotFittedError",
     "RiskModelError",
@@ -34,7 +37,10 @@ __all__ = [
     "SchemaError",
     "UnseenCategoryWarning",
     "build_stays",
+    "forecast",
     "make_crossings",
+    "make_series",
     "validate_crossings",
+    "validate_series",
     "validate_stays",
 ]

@@ -26,7 +26,8 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "W": ("snaive", "ets", "theta", "lgbm"),
     "D": ("snaive", "mstl", "lgbm"),
 }
-#: Combinations of the non-baseline models that compete with the single models.
+#: Combinations of all models run (the baseline included: averaging with seasonal naive
+#: keeps last season's shape while the other models smooth its noise).
 COMBINATIONS = ("mean", "median")
 
 
@@ -57,7 +58,7 @@ class Forecaster:
         Models to try among ``snaive, ets, theta, sarimax, mstl, lgbm``; default
         :data:`DEFAULT_MODELS` for the frequency. ``snaive`` is always added.
     combine : bool, default=True
-        Also try the mean and the median of the non-baseline models.
+        Also try the mean and the median of all models (given three or more).
     selection : {"global", "series"}, default="global"
         Choose one model for all series (stable with few windows) or per series.
     level : sequence of int, default=(80, 95)
@@ -204,9 +205,9 @@ class Forecaster:
         settings = self._settings(freq)
         level = tuple(sorted(int(L) for L in self.level))
         cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
-        base = [m for m in settings.models if m != "snaive"]
+        base = list(settings.models)
         candidates = list(settings.models)
-        if self.combine and len(base) >= 2:
+        if self.combine and len(base) >= 3:
             for comb in COMBINATIONS:
                 cv[comb] = getattr(np, comb)(cv[base].to_numpy(dtype=float), axis=1) if len(cv) else []
                 candidates.append(comb)
@@ -255,7 +256,7 @@ class Forecaster:
         hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
         fcs, future, fallbacks = run_models(hist, h, settings)
         self.fallbacks_ = list(self.fallbacks_) + fallbacks
-        base = [m for m in settings.models if m != "snaive"]
+        base = list(settings.models)
         q = self.quantiles_
         if h > len(next(iter(q.values()))):
             q = {L: np.concatenate([v, v[-1] * np.sqrt(np.arange(len(v) + 1, h + 1) / len(v))]) for L, v in q.items()}

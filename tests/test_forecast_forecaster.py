@@ -1,0 +1,144 @@
+"""Forecaster / forecast(): output contract, errors, interval coverage, reconciliation."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskmodel
+from riskmodel.exceptions import ConfigError, FallbackWarning, NotFittedError, SchemaError
+from riskmodel.forecast import Forecaster, Hierarchy, aggregate, forecast, reconcile
+from riskmodel.forecast import models as fm
+
+COLUMNS = ["unique_id", "ds", "y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95", "model"]
+
+
+def _panel(n=60, k=6, seed=0, noise=0.08):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2015-01-01", periods=n, freq="MS")
+    frames = []
+    for i in range(k):
+        y = 200 * (i + 1) * np.exp(0.4 * np.sin(2 * np.pi * np.arange(n) / 12 + i)) * rng.lognormal(0, noise, n)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(y)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Forecaster(h=6, models=["snaive", "ets", "theta"], n_windows=3, step=3).fit(_panel())
+
+
+def test_output_columns_dtypes_and_order(fitted):
+    fc = fitted.predict()
+    assert list(fc.columns) == COLUMNS
+    assert fc["ds"].dtype == "datetime64[ns]"
+    assert pd.api.types.is_string_dtype(fc["unique_id"]) and pd.api.types.is_string_dtype(fc["model"])
+    for col in COLUMNS[2:7]:
+        assert fc[col].dtype == np.float64
+    assert len(fc) == 6 * 6
+    assert fc.equals(fc.sort_values(["unique_id", "ds"], ignore_index=True))
+    assert (fc["y_lo_95"] >= 0).all()
+    assert (fc["y_lo_95"] <= fc["y_lo_80"]).all() and (fc["y_lo_80"] <= fc["y_hat"]).all()
+    assert (fc["y_hat"] <= fc["y_hi_80"]).all() and (fc["y_hi_80"] <= fc["y_hi_95"]).all()
+    assert fc["ds"].min() == pd.Timestamp("2020-01-01")
+    assert set(fc["model"]) <= {"snaive", "ets", "theta", "mean", "median"}
+
+
+def test_backtest_attributes_have_no_leakage(fitted):
+    assert (fitted.cv_["cutoff"] < fitted.cv_["ds"]).all()
+    assert {"chosen", "chosen-lo-95", "chosen-hi-95"} <= set(fitted.cv_.columns)
+    row = fitted.metrics_.set_index("model").loc["chosen"]
+    assert 0 <= row["coverage_95"] <= 1
+
+
+def test_longer_horizon_widens_intervals(fitted):
+    fc = fitted.predict(h=18)
+    assert len(fc) == 6 * 18
+    width = (fc["y_hi_95"] - fc["y_lo_95"]) / fc["y_hat"]
+    by_step = width.groupby(fc.groupby("unique_id").cumcount()).mean()
+    assert by_step.iloc[-1] > by_step.iloc[0]
+
+
+def test_interval_coverage_holds_on_new_data():
+    # Calibrate on 5 years, then check the 95% intervals on the next year of the same processes.
+    full = _panel(n=72, k=30, seed=3)
+    train = full[full["ds"] < "2020-01-01"]
+    test = full[full["ds"] >= "2020-01-01"]
+    f = Forecaster(h=12, models=["snaive", "theta"], combine=False, n_windows=4, step=3).fit(train)
+    merged = f.predict().merge(test, on=["unique_id", "ds"])
+    cov95 = ((merged["y"] >= merged["y_lo_95"]) & (merged["y"] <= merged["y_hi_95"])).mean()
+    cov80 = ((merged["y"] >= merged["y_lo_80"]) & (merged["y"] <= merged["y_hi_80"])).mean()
+    assert 0.85 <= cov95 <= 1.0
+    assert 0.65 <= cov80 <= 0.95
+
+
+def test_not_fitted_and_bad_arguments():
+    with pytest.raises(NotFittedError, match="fit"):
+        Forecaster().predict()
+    with pytest.raises(ConfigError, match=r"`h` must be an int >= 1; got 0"):
+        Forecaster(h=0).fit(_panel())
+    with pytest.raises(ConfigError, match="unknown model"):
+        Forecaster(models=["prophet"]).fit(_panel())
+    with pytest.raises(ConfigError, match="reconcile"):
+        Forecaster(reconcile="magic").fit(_panel())
+    with pytest.raises(SchemaError, match="duplicate"):
+        Forecaster().fit(pd.concat([_panel(), _panel().iloc[:1]]))
+    with pytest.raises(ConfigError, match="horizon"):
+        forecast(0, history=_panel())
+    with pytest.raises(ConfigError, match="neither"):
+        forecast(3)
+
+
+def test_forecast_function_and_top_level_names():
+    assert riskmodel.forecast is forecast and riskmodel.Forecaster is Forecaster
+    fc = forecast(4, history=_panel(k=2), level=(90,))
+    assert list(fc.columns) == ["unique_id", "ds", "y_hat", "y_lo_90", "y_hi_90", "model"]
+    assert len(fc) == 8
+
+
+def test_fit_warns_on_fallback(monkeypatch):
+    monkeypatch.setitem(fm.LOCAL_MODELS, "theta", lambda z, h, m, **_: np.full(h, np.inf))
+    with pytest.warns(FallbackWarning, match="theta"):
+        fc = Forecaster(h=3, models=["snaive", "theta"], n_windows=1).fit(_panel(k=2)).predict()
+    assert np.isfinite(fc["y_hat"]).all()
+
+
+def _hier_panel():
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    rows = []
+    for port, kind, level in [("A", "air", 500), ("B", "air", 80), ("C", "sea", 300), ("D", "land", 5)]:
+        y = level * np.exp(0.3 * np.sin(2 * np.pi * np.arange(48) / 12)) * rng.lognormal(0, 0.1, 48)
+        rows.append(pd.DataFrame({"port": port, "kind": kind, "ds": ds, "y": np.round(y)}))
+    return aggregate(pd.concat(rows), {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+
+
+@pytest.mark.parametrize("method", ["bottom_up", "wls_struct", "mint_shrink"])
+def test_reconciled_forecasts_are_coherent_and_non_negative(method):
+    series = _hier_panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        f = Forecaster(h=6, models=["snaive", "theta"], reconcile=method, n_windows=3, step=2).fit(series.df, series.hierarchy)
+    fc = f.predict()
+    S = series.hierarchy.S
+    wide = fc.pivot(index="ds", columns="unique_id", values="y_hat")
+    np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9)
+    assert (fc[["y_hat", "y_lo_80", "y_lo_95"]] >= 0).all().all()
+    assert fc["model"].str.endswith(f"+{method}").all()
+
+
+def test_reconcile_clips_negative_bottom_forecasts():
+    S = pd.DataFrame([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], index=["total", "a", "b"], columns=["a", "b"])
+    fc = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": pd.Timestamp("2024-01-01"), "y_hat": [10.0, 30.0, 0.0]})
+    out = reconcile(fc, Hierarchy(S=S), method="wls_struct").set_index("unique_id")["y_hat"]
+    assert out["b"] >= 0
+    assert out["total"] == pytest.approx(out["a"] + out["b"])
+    bu = reconcile(fc, Hierarchy(S=S), method="bottom_up").set_index("unique_id")["y_hat"]
+    assert bu["total"] == pytest.approx(30.0)
+    with pytest.raises(ValueError, match="residuals"):
+        reconcile(fc, Hierarchy(S=S), method="mint_shrink")
+    with pytest.raises(ValueError, match="lack series"):
+        reconcile(fc.iloc[:2], Hierarchy(S=S))
