@@ -73,9 +73,12 @@ def explain(model, X: pd.DataFrame, *, k: int = 3) -> pd.DataFrame:
     return explain_encoded(model, model.encode(X), k=k, index=X.index)
 
 
-def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None) -> pd.DataFrame:
-    """:func:`explain` for rows already encoded by ``model.encode`` (the scoring hot path)."""
-    contrib = model.contributions(enc)[:, :-1]
+def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contributions: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`explain` for rows already encoded by ``model.encode`` (the scoring hot path).
+
+    ``contributions`` may pass ``pred_contrib`` output computed by the caller (e.g. on one thread).
+    """
+    contrib = (model.contributions(enc) if contributions is None else contributions)[:, :-1]
     k = max(1, min(int(k), contrib.shape[1]))
     top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
     feats = model.features

@@ -1,0 +1,536 @@
+"""``score()``: calibrated overstay risk for one stay or millions, with reasons, for services and batches.
+
+Input rows are stays with the model's feature columns, as
+:func:`riskmodel.features.build_features` makes them (extra columns are
+ignored). Categorical values may arrive as ``str``, ``object``, ``category`` or
+straight from JSON; booleans as ``True/False``, ``0/1`` or ``"true"/"false"``.
+A feature column that is absent altogether is scored as missing (LightGBM has
+a branch for missing values) and reported in a :class:`MissingFeatureWarning`.
+
+Bad values never reach LightGBM: text in a numeric column, infinities, and
+negative values in a column that was never negative in training (counts, days)
+are problems of that row. With ``errors="raise"`` (default) one
+:class:`~riskmodel.exceptions.SchemaError` lists every problem, with the
+column, the record ids and the fix; with ``errors="flag"`` those rows get a
+missing probability and their problem in the ``error`` column while the other
+rows are scored. Categorical levels never seen in training are scored as
+missing and counted in an :class:`~riskmodel.exceptions.UnseenCategoryWarning`.
+
+Every call appends a record to the audit log (:mod:`riskmodel.audit`).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel import audit
+from riskmodel.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
+from riskmodel.risk.model import RiskModel
+from riskmodel.risk.reasons import explain_encoded
+
+__all__ = ["score", "load", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns"]
+
+BAND_ORDER = ("low", "elevated", "high")
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+_MAX_IDS = 5
+
+
+class MissingFeatureWarning(RiskModelWarning):
+    """Feature columns absent from the input were scored as missing values."""
+
+
+def output_columns(id_column: str = "stay_id", reasons: int = 3) -> list[str]:
+    """The exact output columns of :func:`score`, in order."""
+    return [id_column, "probability", "risk_band", *[f"reason_{i}" for i in range(1, reasons + 1)], "model_name", "model_version", "error"]
+
+
+@dataclass
+class Scorer:
+    """A fitted :class:`~riskmodel.risk.model.RiskModel` with its name, version and fast-path lookups.
+
+    Build one with :func:`load`; it is immutable after construction and safe to
+    share between threads.
+    """
+
+    model: RiskModel
+    name: str = "overstay-risk"
+    version: str = "local"
+    source: str = ""
+    _numeric_floor: dict[str, float] = field(default_factory=dict, repr=False)
+    _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        infos = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_).get("feature_infos", {})
+        names = self.model.booster_.feature_name()
+        by_position = dict(zip(self.model.features, names, strict=False))
+        floor = {}
+        for feature in self.model.features:
+            if feature in self.model.levels_:
+                continue
+            info = infos.get(by_position.get(feature, feature), {})
+            low = info.get("min_value") if isinstance(info, dict) else None
+            if low is not None and low >= 0:
+                floor[feature] = 0.0
+        self._numeric_floor = floor
+        self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+
+
+_cache: dict[str, Scorer] = {}
+_cache_lock = threading.Lock()
+
+
+def load(uri: str | Path | RiskModel | Scorer, *, refresh: bool = False) -> Scorer:
+    """Load a risk model for scoring, cached by URI and safe to call from many threads.
+
+    Parameters
+    ----------
+    uri : str, Path, RiskModel or Scorer
+        ``models:/name@alias``, ``models:/name/version``, ``runs:/<run_id>/model``,
+        a local folder written by :meth:`RiskModel.save` or logged to MLflow, or
+        an already fitted model (wrapped, not cached).
+    refresh : bool, default=False
+        Load again even if cached (e.g. after the ``champion`` alias moved).
+
+    Returns
+    -------
+    Scorer
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or the folder holds no model.
+    ArtifactIntegrityError
+        If the model's files differ from the content hashes recorded at logging.
+    """
+    if isinstance(uri, Scorer):
+        return uri
+    if isinstance(uri, RiskModel):
+        return Scorer(uri, name="in-memory", version="unsaved")
+    key = str(uri)
+    with _cache_lock:
+        if not refresh and key in _cache:
+            return _cache[key]
+        scorer = _load_uncached(key)
+        _cache[key] = scorer
+        return scorer
+
+
+def _load_uncached(uri: str) -> Scorer:
+    if uri.startswith(("models:", "runs:")):
+        from riskmodel.tracking.registry import resolve_version
+        from riskmodel.tracking.risk import load_risk_model
+
+        rest = uri.split(":/", 1)[1].strip("/")
+        if uri.startswith("models:") and "@" in rest:
+            # pin the version first, so an alias moving meanwhile cannot mix two models
+            name, alias = rest.split("@", 1)
+            mv = resolve_version(name, alias)
+            if mv is None:
+                raise ModelLoadError(f"`{uri}`: registered model `{name}` has no alias `{alias}`; train and register it first.")
+            version = str(mv.version)
+            model = load_risk_model(f"models:/{name}/{version}")
+        elif uri.startswith("models:"):
+            name, version = rest.rsplit("/", 1)
+            model = load_risk_model(uri)
+        else:
+            name, version = "run", rest.split("/", 1)[0]
+            model = load_risk_model(uri)
+        return Scorer(model, name=name, version=version, source=uri)
+    path = Path(uri)
+    if not path.exists():
+        raise ModelLoadError(f"model `{uri}` not found: pass models:/name@alias, runs:/<run_id>/model, or a local model folder.")
+    if (path / "meta.json").is_file():
+        manifest = path / "manifest.json"
+        if manifest.is_file():
+            from riskmodel.tracking.registry import verify_manifest
+
+            verify_manifest(path)
+        return Scorer(RiskModel.load(path), name=path.name, version="local", source=str(path))
+    from riskmodel.tracking.risk import load_risk_model
+
+    return Scorer(load_risk_model(path), name=path.name, version="local", source=str(path))
+
+
+# ----------------------------------------------------------------------------- input checks
+#
+# Two encoders with the same rules: a per-value one for a few rows (a service
+# scoring one traveller must not pay pandas' per-column overhead) and a
+# vectorised one for batches. tests/test_scoring.py checks they agree.
+
+_FAST_ROWS = 64
+_TEXT = object if pd.__version__ < "3" else "str"
+
+
+class _Problems:
+    """Bad values found while encoding: (column, problem, fix) -> row mask."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.masks: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def add(self, column: str, problem: str, fix: str, rows) -> None:
+        key = (column, problem, fix)
+        if key not in self.masks:
+            self.masks[key] = np.zeros(self.n, dtype=bool)
+        self.masks[key][rows] = True
+
+    def any_row(self) -> np.ndarray:
+        bad = np.zeros(self.n, dtype=bool)
+        for m in self.masks.values():
+            bad |= m
+        return bad
+
+    def error(self, ids: np.ndarray) -> SchemaError:
+        out = []
+        for (column, problem, fix), mask in self.masks.items():
+            rows = np.flatnonzero(mask)
+            out.append(SchemaProblem(column, problem, fix, tuple(str(ids[i]) for i in rows[:_MAX_IDS]), len(rows)))
+        return SchemaError("stays", out)
+
+    def texts(self) -> np.ndarray:
+        text = np.full(self.n, None, dtype=object)
+        for (column, problem, _fix), mask in self.masks.items():
+            for i in np.flatnonzero(mask):
+                text[i] = f"{column}: {problem}" if text[i] is None else f"{text[i]}; {column}: {problem}"
+        return text
+
+
+_NOT_TEXT = "expected text (a category level)"
+_NOT_NUMBER = "expected a number"
+_INFINITE = "infinite value"
+_NEGATIVE = "negative value where training never had one"
+
+
+def _fix_text(levels):
+    return f"send one of the levels seen in training, e.g. {list(levels)[:3]}"
+
+
+_FIX_NUMBER = "send numbers (or true/false for yes/no fields)"
+_FIX_INFINITE = "send a finite number, or leave the field empty if unknown"
+
+
+def _fix_negative(c):
+    return f"`{c}` counts days or events: send a value >= 0"
+
+
+def _to_float(v) -> float | None:
+    """A JSON-ish scalar as float; None when it is not a number."""
+    if isinstance(v, bool | np.bool_):
+        return float(v)
+    if isinstance(v, int | float | np.integer | np.floating):
+        return float(v)
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in _TRUE:
+            return 1.0
+        if t in _FALSE:
+            return 0.0
+        try:
+            return float(t)
+        except ValueError:
+            return None
+    return None
+
+
+def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Encode a few rows value by value (``values``: object array, rows x columns)."""
+    model = scorer.model
+    n = values.shape[0]
+    pos = {c: j for j, c in enumerate(columns)}
+    enc = np.full((n, len(model.features)), np.nan)
+    absent, unseen = [], {}
+    for f, c in enumerate(model.features):
+        j = pos.get(c)
+        if j is None:
+            absent.append(c)
+            continue
+        lut = scorer._lookup.get(c)
+        floor = scorer._numeric_floor.get(c)
+        for i in range(n):
+            v = values[i, j]
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
+                continue
+            if lut is not None:
+                if isinstance(v, str):
+                    code = lut.get(v)
+                    if code is None:
+                        unseen[c] = unseen.get(c, 0) + 1
+                    else:
+                        enc[i, f] = code
+                else:
+                    problems.add(c, _NOT_TEXT, _fix_text(lut), i)
+                continue
+            x = _to_float(v)
+            if x is None:
+                problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+            elif x in (np.inf, -np.inf):
+                problems.add(c, _INFINITE, _FIX_INFINITE, i)
+            elif floor is not None and x < floor:
+                problems.add(c, _NEGATIVE, _fix_negative(c), i)
+            else:
+                enc[i, f] = x
+    return enc, absent, unseen
+
+
+def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Encode a frame column by column (batches)."""
+    model = scorer.model
+    n = len(df)
+    cols: dict[str, Any] = {}
+    absent, unseen = [], {}
+    for c in model.features:
+        if c not in df.columns:
+            absent.append(c)
+            cols[c] = np.full(n, np.nan) if c not in model.levels_ else pd.Series(np.full(n, None, dtype=object))
+            continue
+        s = df[c]
+        if c in model.levels_:
+            if not (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s)):
+                raw = s.to_numpy(dtype=object)
+                text = np.array([isinstance(v, str) for v in raw], dtype=bool)
+                null = pd.isna(s).to_numpy()
+                if (~text & ~null).any():
+                    problems.add(c, _NOT_TEXT, _fix_text(model.levels_[c]), ~text & ~null)
+                s = pd.Series(np.where(text, raw, None), dtype=object)
+            elif isinstance(s.dtype, pd.CategoricalDtype) and not pd.api.types.is_string_dtype(s.cat.categories):
+                s = s.astype(object).map(lambda v: v if isinstance(v, str) else None)
+            known = s.isin(model.levels_[c]).to_numpy() | s.isna().to_numpy()
+            if not known.all():
+                unseen[c] = int((~known).sum())
+            cols[c] = s.reset_index(drop=True) if isinstance(s, pd.Series) else s
+            continue
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            x = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            raw = s.to_numpy(dtype=object)
+            x = np.full(n, np.nan)
+            for i, v in enumerate(raw):
+                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                    continue
+                f = _to_float(v)
+                if f is None:
+                    problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+                else:
+                    x[i] = f
+        inf = np.isinf(x)
+        if inf.any():
+            problems.add(c, _INFINITE, _FIX_INFINITE, inf)
+            x = np.where(inf, np.nan, x)
+        floor = scorer._numeric_floor.get(c)
+        if floor is not None:
+            neg = x < floor
+            if neg.any():
+                problems.add(c, _NEGATIVE, _fix_negative(c), neg)
+                x = np.where(neg, np.nan, x)
+        cols[c] = x
+    frame = pd.DataFrame({c: (v.to_numpy() if isinstance(v, pd.Series) else v) for c, v in cols.items()})
+    return model.encode(frame, warn=False), absent, unseen
+
+
+def _as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
+    """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
+    if isinstance(stays, dict):
+        stays = [stays]
+    if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
+        columns = list(dict.fromkeys(k for r in stays for k in r))
+        values = np.array([[r.get(c) for c in columns] for r in stays], dtype=object).reshape(len(stays), len(columns))
+        return None, columns, values, pd.RangeIndex(len(stays))
+    if isinstance(stays, pd.DataFrame):
+        if len(stays) <= _FAST_ROWS and stays.columns.is_unique:
+            return stays, list(stays.columns), stays.to_numpy(dtype=object), stays.index
+        return stays, None, None, stays.index
+    raise SchemaError(
+        "stays",
+        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}", "pass a DataFrame of stays")],
+    )
+
+
+# ----------------------------------------------------------------------------- score
+
+
+def score(
+    stays,
+    *,
+    model: str | Path | RiskModel | Scorer,
+    reasons: int = 3,
+    reasons_min_band: str | None = None,
+    errors: str = "raise",
+    passthrough: tuple[str, ...] | list[str] = (),
+    id_column: str = "stay_id",
+    purpose: str | None = None,
+    audit_log: bool = True,
+) -> pd.DataFrame:
+    """Score stays: calibrated overstay probability, risk band and top reasons, one row per input row.
+
+    Parameters
+    ----------
+    stays : DataFrame, dict or list of dict
+        Stays with the model's feature columns (see :func:`riskmodel.features.build_features`);
+        other columns are ignored unless listed in ``passthrough``.
+    model : str, Path, RiskModel or Scorer
+        A fitted model, a local model folder, or an MLflow URI such as
+        ``models:/overstay-risk@champion`` or ``runs:/<run_id>/model`` (see :func:`load`).
+    reasons : int, default=3
+        Reasons per row (0 for none: much faster on large batches).
+    reasons_min_band : {"elevated", "high"}, optional
+        Compute reasons only for rows in this band or above (batch jobs); others get empty reasons.
+    errors : {"raise", "flag"}, default="raise"
+        ``"raise"``: one SchemaError listing every bad value. ``"flag"``: bad rows
+        get a missing probability and band and their problem in ``error``.
+    passthrough : sequence of str, default=()
+        Input columns copied to the output after the fixed columns.
+    id_column : str, default="stay_id"
+        Record id column, copied first (row positions are used when it is absent).
+    purpose : str, optional
+        Why this scoring is done (recorded in the audit log).
+    audit_log : bool, default=True
+        Append an audit record for this call.
+
+    Returns
+    -------
+    DataFrame
+        Same rows, same order, same index as ``stays``, columns exactly
+        :func:`output_columns` (then ``passthrough``):
+        ``<id_column>`` (as given), ``probability`` (float64, calibrated; NaN for
+        flagged rows), ``risk_band`` (text: ``low``, ``elevated``, ``high``;
+        missing for flagged rows), ``reason_1`` .. ``reason_<reasons>`` (text or
+        missing), ``model_name``, ``model_version`` (text), ``error`` (text or
+        missing). Text columns are ``str`` dtype on pandas 3 and ``object`` on
+        pandas 2. Reasons explain the booster's uncalibrated margin (see
+        :mod:`riskmodel.risk.reasons`).
+
+    Raises
+    ------
+    SchemaError
+        With ``errors="raise"``, listing every bad column with its record ids and the fix;
+        in any mode, when ``stays`` is not tabular or a passthrough column is absent.
+    ValueError
+        For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
+    ModelLoadError, ArtifactIntegrityError
+        If ``model`` cannot be loaded or fails its integrity check.
+
+    Examples
+    --------
+    >>> from riskmodel import score
+    >>> out = score(feature_rows, model="models:/overstay-risk@champion")  # doctest: +SKIP
+    >>> list(out.columns)[:3]  # doctest: +SKIP
+    ['stay_id', 'probability', 'risk_band']
+    """
+    if errors not in ("raise", "flag"):
+        raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
+        raise ValueError(f"`reasons` must be an int >= 0; got {reasons!r}.")
+    if reasons_min_band is not None and reasons_min_band not in BAND_ORDER:
+        raise ValueError(f"`reasons_min_band` must be one of {list(BAND_ORDER)} or None; got {reasons_min_band!r}.")
+    scorer = load(model)
+    frame, columns, values, index = _as_input(stays)
+    n = len(index)
+    problems = _Problems(n)
+    if values is not None:
+        enc, absent, unseen = _encode_small(scorer, columns, values, problems)
+        pos = {c: j for j, c in enumerate(columns)}
+
+        def column(c):
+            return values[:, pos[c]] if c in pos else None
+    else:
+        enc, absent, unseen = _encode_frame(scorer, frame, problems)
+
+        def column(c):
+            return frame[c].to_numpy() if c in frame.columns else None
+
+    missing_pass = [c for c in passthrough if column(c) is None]
+    if missing_pass:
+        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass])
+    ids = column(id_column)
+    if ids is None:
+        ids = np.array([f"row {i}" for i in range(n)], dtype=object)
+    bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
+    if bad.any() and errors == "raise":
+        raise problems.error(ids)
+    if absent:
+        warnings.warn(
+            f"feature column(s) {absent} absent from the input were scored as missing values; pass the output of "
+            "riskmodel.features.build_features, or silence with warnings.filterwarnings('ignore', "
+            "category=riskmodel.scoring.MissingFeatureWarning).",
+            MissingFeatureWarning,
+            stacklevel=2,
+        )
+    if unseen:
+        warnings.warn(
+            f"categorical levels not seen in training were scored as missing, per column: {unseen}; silence with "
+            "warnings.filterwarnings('ignore', category=riskmodel.UnseenCategoryWarning).",
+            UnseenCategoryWarning,
+            stacklevel=2,
+        )
+    model_ = scorer.model
+    good = ~bad
+    if bad.any():
+        probability = np.full(n, np.nan)
+        band = np.full(n, None, dtype=object)
+        if good.any():
+            probability[good] = _predict(model_, enc[good])
+            band[good] = model_.band(probability[good])
+    else:
+        probability = _predict(model_, enc) if n else np.zeros(0)
+        band = model_.band(probability) if n else np.zeros(0, dtype=object)
+    out: dict[str, Any] = {id_column: ids if column(id_column) is not None else np.arange(n)}
+    out["probability"] = probability
+    out["risk_band"] = pd.array(band, dtype=_TEXT)
+    for name, texts in _reasons(model_, enc, band, good, reasons, reasons_min_band).items():
+        out[name] = pd.array(texts, dtype=_TEXT)
+    out["model_name"] = pd.array(np.full(n, scorer.name, dtype=object), dtype=_TEXT)
+    out["model_version"] = pd.array(np.full(n, scorer.version, dtype=object), dtype=_TEXT)
+    out["error"] = pd.array(problems.texts() if problems.masks else np.full(n, None, dtype=object), dtype=_TEXT)
+    for c in passthrough:
+        out[c] = column(c)
+    result = pd.DataFrame(out, index=index, copy=False)
+    if audit_log:
+        counts = {b: int(np.sum(band == b)) for b in BAND_ORDER}
+        counts["flagged"] = int(bad.sum())
+        audit.append(
+            "score",
+            model_name=scorer.name,
+            model_version=scorer.version,
+            input_digest=audit.digest(enc),
+            rows=n,
+            band_counts=counts,
+            purpose=purpose,
+        )
+    return result
+
+
+def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities; a few rows predict on one thread (no OpenMP start-up per call)."""
+    if len(enc) <= _FAST_ROWS:
+        margin = model.booster_.predict(enc, raw_score=True, num_iteration=model.best_iteration_, num_threads=1)
+        return model.calibrator_.transform(margin)
+    return model.predict_proba(enc)
+
+
+def _reasons(model: RiskModel, enc: np.ndarray, band: np.ndarray, good: np.ndarray, k: int, min_band: str | None) -> dict[str, np.ndarray]:
+    n = len(enc)
+    cols = {f"reason_{i}": np.full(n, None, dtype=object) for i in range(1, k + 1)}
+    if k == 0 or n == 0:
+        return cols
+    want = good.copy()
+    if min_band is not None:
+        allowed = set(BAND_ORDER[BAND_ORDER.index(min_band):])
+        want &= np.fromiter((b in allowed for b in band), dtype=bool, count=n)
+    if not want.any():
+        return cols
+    rows = enc[want] if not want.all() else enc
+    contrib = None
+    if len(rows) <= _FAST_ROWS:
+        contrib = np.asarray(model.booster_.predict(rows, pred_contrib=True, num_iteration=model.best_iteration_, num_threads=1))
+    explained = explain_encoded(model, rows, k=k, contributions=contrib)
+    for i in range(1, min(k, explained.shape[1] // 4) + 1):
+        cols[f"reason_{i}"][want] = explained[f"reason_{i}"].to_numpy(dtype=object)
+    return cols

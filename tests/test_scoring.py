@@ -1,0 +1,205 @@
+"""score(): the contract services build on, bad input, unseen levels, threads, audit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel import ModelLoadError, SchemaError, UnseenCategoryWarning, audit
+from riskmodel.config import load_config
+from riskmodel.features import training_table
+from riskmodel.risk.config import RiskConfig
+from riskmodel.risk.model import RiskModel, time_split
+from riskmodel.scoring import MissingFeatureWarning, load, output_columns, score
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory):
+    """A small model trained from the shipped config, saved to a folder, and held-out rows."""
+    from riskmodel.datasets import make_crossings
+
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    table = training_table(make_crossings(6_000, "2017-01-01", "2023-12-31", seed=4).crossings)
+    parts = time_split(table, "entry_time", cfg.model.splits)
+    model = RiskModel.from_config(cfg.model)
+    model.num_boost_round = 150
+    model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
+    folder = model.save(tmp_path_factory.mktemp("model") / "overstay-risk")
+    return model, folder, parts["test"].reset_index(drop=True)
+
+
+@pytest.fixture(autouse=True)
+def _audit_to_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
+
+
+def test_output_contract_same_rows_same_order(fitted):
+    model, folder, rows = fitted
+    batch = rows.sample(300, random_state=1)  # shuffled, with a non-default index
+    out = score(batch, model=folder)
+    assert list(out.columns) == output_columns("stay_id", 3)
+    assert out.index.equals(batch.index)
+    assert list(out["stay_id"]) == list(batch["stay_id"])
+    assert out["probability"].dtype == np.float64
+    assert out["probability"].between(0, 1).all()
+    assert set(out["risk_band"]) <= {"low", "elevated", "high"}
+    assert out["error"].isna().all()
+    assert (out["model_name"] == "overstay-risk").all() and (out["model_version"] == "local").all()
+    np.testing.assert_allclose(out["probability"], model.predict_proba(batch), rtol=0, atol=1e-12)
+
+
+def test_one_record_path_equals_batch_path(fitted):
+    model, folder, rows = fitted
+    batch = rows.head(400)
+    whole = score(batch, model=model, reasons=3)
+    pieces = pd.concat([score(batch.iloc[i : i + 40], model=model, reasons=3) for i in range(0, 400, 40)])
+    pd.testing.assert_frame_equal(whole, pieces)
+    one = score(batch.iloc[7].to_dict(), model=model, reasons=3)
+    assert one["probability"].iloc[0] == pytest.approx(whole["probability"].iloc[7], abs=1e-12)
+    assert one["reason_1"].iloc[0] == whole["reason_1"].iloc[7]
+
+
+def test_categoricals_as_str_object_category_or_json(fitted):
+    model, folder, rows = fitted
+    batch = rows.head(200)
+    base = score(batch, model=model, reasons=0)["probability"].to_numpy()
+    cats = [c for c in model.categorical if c in batch.columns]
+    for variant in (batch.astype({c: object for c in cats}), batch.astype({c: "category" for c in cats})):
+        np.testing.assert_array_equal(score(variant, model=model, reasons=0)["probability"].to_numpy(), base)
+    records = json.loads(batch[model.features + ["stay_id"]].to_json(orient="records", date_format="iso"))
+    np.testing.assert_allclose(score(records, model=model, reasons=0)["probability"].to_numpy(), base, atol=1e-12)
+
+
+def test_extra_columns_ignored_and_passed_through_on_request(fitted):
+    model, _, rows = fitted
+    batch = rows.head(50).assign(desk="A7")
+    out = score(batch, model=model, reasons=0, passthrough=["desk", "nationality"])
+    assert list(out.columns[-2:]) == ["desk", "nationality"] and (out["desk"] == "A7").all()
+    with pytest.raises(SchemaError, match=r"`officer`: passthrough column is missing"):
+        score(batch, model=model, passthrough=["officer"])
+
+
+def test_bad_values_raise_one_error_listing_every_problem(fitted):
+    model, _, rows = fitted
+    batch = rows.head(100).copy()
+    batch["group_size"] = batch["group_size"].astype(object)
+    batch.loc[3, "group_size"] = "many"
+    batch.loc[4, "planned_stay_days"] = -5
+    batch["prior_visits"] = batch["prior_visits"].astype(float)
+    batch.loc[5, "prior_visits"] = np.inf
+    with pytest.raises(SchemaError) as info:
+        score(batch, model=model)
+    text = str(info.value)
+    assert f"column `group_size`: expected a number (1 row: {batch.loc[3, 'stay_id']})" in text
+    assert f"column `planned_stay_days`: negative value where training never had one (1 row: {batch.loc[4, 'stay_id']})" in text
+    assert "column `prior_visits`: infinite value" in text
+    assert "Fix:" in text
+
+
+def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
+    model, _, rows = fitted
+    batch = rows.head(60).copy()
+    batch["visa_type"] = batch["visa_type"].astype(object)
+    batch.loc[10, "visa_type"] = 42  # not text
+    batch.loc[11, "planned_stay_days"] = -1
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[[10, 11], "probability"].isna().all() and out.loc[[10, 11], "risk_band"].isna().all()
+    assert out.loc[10, "error"] == "visa_type: expected text (a category level)"
+    assert out.loc[11, "error"].startswith("planned_stay_days: negative value")
+    good = batch.drop(index=[10, 11])
+    np.testing.assert_allclose(out.drop(index=[10, 11])["probability"], score(good, model=model)["probability"], atol=1e-12)
+
+
+def test_unseen_levels_are_scored_and_counted(fitted):
+    model, _, rows = fitted
+    batch = rows.head(30).astype({"entry_port": object})
+    batch.loc[[0, 1, 2], "entry_port"] = "Kertajati"
+    with pytest.warns(UnseenCategoryWarning, match=r"\{'entry_port': 3\}"):
+        out = score(batch, model=model)
+    assert out["probability"].notna().all()
+
+
+def test_absent_optional_feature_is_scored_as_missing(fitted):
+    model, _, rows = fitted
+    batch = rows.head(30).drop(columns=["days_since_last_exit"])
+    with pytest.warns(MissingFeatureWarning, match=r"\['days_since_last_exit'\]"):
+        out = score(batch, model=model)
+    assert out["probability"].notna().all()
+
+
+def test_reasons_only_for_high_bands_when_asked(fitted):
+    model, _, rows = fitted
+    out = score(rows, model=model, reasons=2, reasons_min_band="elevated")
+    flagged = out["risk_band"].isin(["elevated", "high"])
+    assert flagged.any() and (~flagged).any()
+    assert out.loc[flagged, "reason_1"].notna().all()
+    assert out.loc[~flagged, "reason_1"].isna().all()
+    assert "reason_3" not in out.columns
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"errors": "ignore"}, r"`errors` must be 'raise' or 'flag'; got 'ignore'"),
+        ({"reasons": -1}, r"`reasons` must be an int >= 0; got -1"),
+        ({"reasons_min_band": "red"}, r"`reasons_min_band` must be one of"),
+    ],
+)
+def test_bad_arguments(fitted, kwargs, message):
+    model, _, rows = fitted
+    with pytest.raises(ValueError, match=message):
+        score(rows.head(2), model=model, **kwargs)
+
+
+def test_not_tabular_input(fitted):
+    with pytest.raises(SchemaError, match="expected a DataFrame, a dict or a list of dicts; got str"):
+        score("C0001", model=fitted[0])
+
+
+def test_load_caches_and_reports_missing_models(fitted, tmp_path):
+    _, folder, _ = fitted
+    assert load(folder) is load(folder)
+    assert load(folder, refresh=True) is not None
+    with pytest.raises(ModelLoadError, match=r"not found: pass models:/name@alias"):
+        load(tmp_path / "nowhere")
+
+
+def test_threads_score_like_serial(fitted):
+    model, folder, rows = fitted
+    batch = rows.head(64)
+    serial = [score(batch.iloc[[i]], model=folder, reasons=1)["probability"].iloc[0] for i in range(64)]
+    results = [None] * 64
+
+    def work(offset):
+        for i in range(offset, 64, 8):
+            results[i] = score(batch.iloc[[i]], model=folder, reasons=1)["probability"].iloc[0]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == serial
+
+
+def test_every_call_is_audited_without_identifiers(fitted):
+    model, _, rows = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = score(rows.head(40), model=model, purpose="desk check")
+        score(rows.head(1), model=model, audit_log=False)
+    records = audit.read()
+    assert len(records) == 1
+    rec = records[0]
+    assert rec["rows"] == 40 and rec["purpose"] == "desk check" and rec["event"] == "score"
+    assert sum(v for k, v in rec["band_counts"].items() if k != "flagged") == out["risk_band"].notna().sum()
+    text = audit.audit_path().read_text()
+    assert not any(tid in text for tid in rows.head(40)["traveller_id"])
+    assert not any(sid in text for sid in rows.head(40)["stay_id"])
