@@ -20,6 +20,7 @@ from riskmodel.exceptions import (
 # ``forecast`` is rebound from the subpackage to the function: riskmodel.forecast(h, ...).
 from riskmodel.forecast import Forecaster, forecast, make_series, validate_series
 from riskmodel.schema import validate_crossings, validate_stays
+from riskmodel.scoring import load, score
 from riskmodel.stays import build_stays
 
 __version__ = "0.1.0"
@@ -39,7 +40,9 @@ __all__ = [
     "build_stays",
     "forecast",
     "make_crossings",
+    "load",
     "make_series",
+    "score",
     "validate_crossings",
     "validate_series",
     "validate_stays",
