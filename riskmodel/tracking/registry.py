@@ -1,0 +1,282 @@
+"""Generic MLflow registry helpers: tracking URI, content-hash manifests, register, promote, load.
+
+Shared by every model of the library (risk and forecasting). Nothing here knows
+what a model predicts:
+
+* :func:`tracking_uri` / :func:`configure`: ``MLFLOW_TRACKING_URI`` if set,
+  else ``sqlite:///mlflow.db`` in the working directory (MLflow 3's embedded
+  default; the old ``./mlruns`` file store is refused by MLflow 3).
+* :func:`write_manifest` / :func:`verify_manifest`: a ``manifest.json`` of
+  SHA-256 digests of every file of a model folder, written when the model is
+  logged and checked when it is loaded; any difference raises
+  :class:`~riskmodel.exceptions.ArtifactIntegrityError`. The manifest's own
+  digest is also stored as the model version tag ``manifest_sha256``.
+* :func:`register`: set the alias ``challenger`` (by default) on a logged version.
+* :func:`promote`: move ``champion`` to the challenger only when a gate passes,
+  and record the decision and its reasons as model-version tags
+  (``gate.decision``, ``gate.reasons``, ``gate.compared_with``, ``gate.time``), whether or not it passed.
+* :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
+  ``runs:/...`` or a local path, verified against its manifest.
+
+Registry *stages* are not used: MLflow 3 works with aliases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError
+
+__all__ = [
+    "DEFAULT_TRACKING_URI",
+    "MANIFEST",
+    "tracking_uri",
+    "configure",
+    "file_digest",
+    "write_manifest",
+    "verify_manifest",
+    "register",
+    "promote",
+    "Decision",
+    "version_metrics",
+    "resolve_version",
+    "download_model_folder",
+]
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+MANIFEST = "manifest.json"
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///mlflow.db`` (in the working directory)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def configure() -> MlflowClient:
+    """Point MLflow at :func:`tracking_uri` (also for the registry) and return a client."""
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: str | Path) -> str:
+    """Write ``manifest.json`` listing the SHA-256 of every other file under ``folder``.
+
+    Returns
+    -------
+    str
+        The digest of the manifest file itself (store it beside the model, e.g. as a tag).
+    """
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    manifest = {"algorithm": "sha256", "files": {p.relative_to(folder).as_posix(): file_digest(p) for p in files}}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    return file_digest(folder / MANIFEST)
+
+
+def verify_manifest(folder: str | Path, *, expected_digest: str | None = None) -> None:
+    """Check every file of ``folder`` against its ``manifest.json``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A model folder written with :func:`write_manifest`.
+    expected_digest : str, optional
+        Digest of the manifest itself as recorded at logging (tag ``manifest_sha256``).
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If the manifest is missing or was changed, a file is missing, added or
+        differs from its recorded digest.
+    """
+    folder = Path(folder)
+    mf = folder / MANIFEST
+    if not mf.is_file():
+        raise ArtifactIntegrityError(f"`{folder}` has no {MANIFEST}; the model was not logged by riskmodel or was altered.")
+    if expected_digest is not None and file_digest(mf) != expected_digest:
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` differs from the one recorded at logging; do not use this model.")
+    try:
+        recorded = json.loads(mf.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError):
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` is not readable.") from None
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
+    problems = []
+    for name in sorted(set(recorded) - present):
+        problems.append(f"missing file {name}")
+    for name in sorted(present - set(recorded)):
+        problems.append(f"unexpected file {name}")
+    for name in sorted(set(recorded) & present):
+        if file_digest(folder / name) != recorded[name]:
+            problems.append(f"content of {name} changed")
+    if problems:
+        raise ArtifactIntegrityError(
+            f"model folder `{folder}` does not match its manifest: {'; '.join(problems)}. "
+            "Re-download or re-log the model; never load an altered artifact."
+        )
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def resolve_version(name: str, alias: str, client: MlflowClient | None = None):
+    """The model version behind ``name@alias``, or None when the alias is not set."""
+    client = client or configure()
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def register(name: str, version: str | int, *, alias: str = "challenger", tags: dict[str, str] | None = None) -> None:
+    """Point ``alias`` of registered model ``name`` at ``version`` and set version ``tags``."""
+    client = configure()
+    client.set_registered_model_alias(name, alias, str(version))
+    for k, v in (tags or {}).items():
+        client.set_model_version_tag(name, str(version), k, str(v))
+
+
+def version_metrics(name: str, version: str | int, client: MlflowClient | None = None) -> dict[str, float]:
+    """Metrics of the run that produced a model version."""
+    client = client or configure()
+    mv = client.get_model_version(name, str(version))
+    if not mv.run_id:
+        return {}
+    return dict(client.get_run(mv.run_id).data.metrics)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A promotion decision: ``passed``, the reasons, and the versions involved."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+    candidate: str
+    champion: str | None
+
+
+def promote(
+    name: str,
+    decide: Callable[[dict[str, float], dict[str, float] | None], object],
+    *,
+    candidate_alias: str = "challenger",
+    champion_alias: str = "champion",
+) -> Decision:
+    """Move ``champion`` to the ``challenger`` version only if ``decide`` passes; tag the decision.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    decide : callable
+        ``decide(candidate_metrics, champion_metrics_or_None)`` returning an object with
+        ``passed`` (bool) and ``reasons`` (sequence of str), e.g.
+        :func:`riskmodel.risk.gate.evaluate_gate` with its config bound.
+    candidate_alias, champion_alias : str, default="challenger", "champion"
+
+    Returns
+    -------
+    Decision
+
+    Raises
+    ------
+    ModelLoadError
+        If ``name@candidate_alias`` does not exist.
+    """
+    client = configure()
+    cand = resolve_version(name, candidate_alias, client)
+    if cand is None:
+        raise ModelLoadError(f"no version of `{name}` has alias `{candidate_alias}`; train and register a model first.")
+    champ = resolve_version(name, champion_alias, client)
+    if champ is not None and champ.version == cand.version:
+        return Decision(True, (f"version {cand.version} is already {champion_alias}",), str(cand.version), str(champ.version))
+    champ_metrics = version_metrics(name, champ.version, client) if champ is not None else None
+    result = decide(version_metrics(name, cand.version, client), champ_metrics)
+    passed = bool(result.passed)
+    reasons = tuple(str(r) for r in result.reasons)
+    tags = {
+        "gate.decision": "promoted" if passed else "refused",
+        "gate.reasons": "\n".join(reasons)[:4900],
+        "gate.compared_with": str(champ.version) if champ is not None else "none",
+        "gate.time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    for k, v in tags.items():
+        client.set_model_version_tag(name, cand.version, k, v)
+    if passed:
+        client.set_registered_model_alias(name, champion_alias, cand.version)
+    return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None)
+
+
+def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None = None) -> Path:
+    """Local, manifest-verified folder ``artifact`` of a logged model.
+
+    Parameters
+    ----------
+    uri : str or Path
+        ``models:/name@alias``, ``models:/name/version``, ``runs:/run_id/model`` or a local folder
+        (the model folder itself, or a downloaded pyfunc model holding ``artifacts/<artifact>``).
+    artifact : str
+        Name of the folder passed in ``artifacts=`` at logging.
+    dst : str or Path, optional
+        Where to download; default a temporary folder.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or downloaded.
+    ArtifactIntegrityError
+        If the folder does not match its manifest (or the manifest the registry recorded).
+    """
+    expected = None
+    local = Path(str(uri)) if not str(uri).startswith(("models:", "runs:", "mlflow-artifacts:", "s3:", "gs:", "http")) else None
+    if local is None:
+        client = configure()
+        uri = str(uri)
+        if uri.startswith("models:/"):
+            rest = uri[len("models:/"):]
+            try:
+                if "@" in rest:
+                    mname, alias = rest.split("@", 1)
+                    mv = client.get_model_version_by_alias(mname, alias)
+                else:
+                    mname, version = rest.rsplit("/", 1)
+                    mv = client.get_model_version(mname, version)
+            except MlflowException as exc:
+                raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
+            expected = mv.tags.get("manifest_sha256")
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
+        except (MlflowException, OSError) as exc:
+            raise ModelLoadError(f"cannot download `{uri}`: {exc}") from None
+    if not local.exists():
+        raise ModelLoadError(f"`{local}` does not exist; pass a model URI (models:/name@alias) or a local model folder.")
+    folder = local / "artifacts" / artifact if (local / "artifacts" / artifact).is_dir() else local
+    verify_manifest(folder, expected_digest=expected)
+    return folder

@@ -1,0 +1,153 @@
+"""MLflow round trips on a real sqlite store in a temporary folder (no mocks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from riskmodel.config import load_config
+from riskmodel.datasets import make_crossings
+from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError
+from riskmodel.features import training_table
+from riskmodel.risk import FairnessConfig, RiskConfig, train_risk_model
+from riskmodel.tracking import registry
+from riskmodel.tracking.risk import load_risk_model, log_risk_run, promote_risk
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cfg() -> RiskConfig:
+    return load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+
+
+@pytest.fixture(scope="module")
+def table():
+    data = make_crossings(5_000, "2017-01-01", "2023-12-31", seed=9)
+    return training_table(data.crossings, grace_days=30)
+
+
+@pytest.fixture(scope="module")
+def result(table, cfg):
+    return train_risk_model(table, cfg.model, fairness=cfg.fairness)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # artifacts land beside the temporary sqlite store
+
+
+def _plain_strings(frame, model):
+    X = frame[model.features].copy()
+    for c in model.categorical:
+        X[c] = X[c].astype(object).astype(str)
+    return X
+
+
+def test_logged_model_predicts_like_the_in_memory_model(result, table, cfg):
+    logged = log_risk_run(result, cfg, table=table)
+    test = table.loc[result.test_scores.index]
+    expected = result.model.predict_proba(test)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{cfg.tracking.registered_name}@challenger")
+    out = pyfunc.predict(_plain_strings(test, result.model))
+    assert list(out.columns) == ["probability", "risk_band"]
+    np.testing.assert_allclose(out["probability"].to_numpy(), expected, rtol=0, atol=1e-12)
+    loaded = load_risk_model(f"models:/{cfg.tracking.registered_name}@challenger")
+    np.testing.assert_allclose(loaded.predict_proba(test), expected, rtol=0, atol=1e-12)
+
+    client = MlflowClient()
+    run = client.get_run(logged.run_id)
+    assert run.data.metrics["roc_auc"] == pytest.approx(result.metrics["roc_auc"])
+    assert "data_dataset_digest" in run.data.params and "data_train_rows" in run.data.params
+    names = {a.path for a in client.list_artifacts(logged.run_id)}
+    assert {"model_card.md", "fairness", "plots", "config"} <= names
+    plots = {Path(a.path).name for a in client.list_artifacts(logged.run_id, "plots")}
+    assert {"roc.png", "precision_recall.png", "reliability.png", "fairness_groups.png", "importance.png"} <= plots
+    mv = client.get_model_version_by_alias(cfg.tracking.registered_name, "challenger")
+    assert len(mv.tags["manifest_sha256"]) == 64
+
+
+def test_no_record_ids_are_logged(result, table, cfg, tmp_path):
+    logged = log_risk_run(result, cfg, table=table)
+    run = MlflowClient().get_run(logged.run_id)
+    local = Path(mlflow.artifacts.download_artifacts(run_id=logged.run_id, dst_path=str(tmp_path / "dl")))
+    text = json.dumps(run.data.params) + json.dumps(run.data.tags)
+    text += "".join(p.read_text(errors="ignore") for p in local.rglob("*") if p.is_file() and p.suffix in {".md", ".csv", ".json", ".yaml", ".txt"})
+    sample = list(table["traveller_id"].head(200)) + list(table["stay_id"].head(200))
+    assert not [s for s in sample if s in text]
+
+
+def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    d1 = promote_risk(name, cfg.gate)
+    assert d1.passed and d1.candidate == first.version
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+
+    # a worse model: two weak features only
+    weak_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, features=("entry_month", "group_size"), categorical=()))
+    worse = train_risk_model(table, weak_cfg.model, fairness=cfg.fairness, baselines=False)
+    second = log_risk_run(worse, weak_cfg, table=table)
+    d2 = promote_risk(name, cfg.gate)
+    assert not d2.passed and d2.candidate == second.version
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+    tags = client.get_model_version(name, second.version).tags
+    assert tags["gate.decision"] == "refused" and "FAIL" in tags["gate.reasons"]
+
+    # an unfair model: same quality, but the audit bounds are broken
+    strict = dataclasses.replace(cfg, fairness=FairnessConfig(min_support=50, min_positives=1, max_referral_ratio=1.01))
+    unfair = train_risk_model(table, strict.model, fairness=strict.fairness, baselines=False)
+    assert not unfair.fairness.passed
+    third = log_risk_run(unfair, strict, table=table)
+    d3 = promote_risk(name, cfg.gate)
+    assert not d3.passed and any("fairness" in r for r in d3.reasons if r.startswith("FAIL"))
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+    assert client.get_model_version(name, third.version).tags["gate.decision"] == "refused"
+
+
+def test_tampered_artifact_is_refused(result, table, cfg, tmp_path):
+    log_risk_run(result, cfg, table=table)
+    uri = f"models:/{cfg.tracking.registered_name}@challenger"
+    folder = registry.download_model_folder(uri, "risk_model", dst=tmp_path / "copy")
+    meta = folder / "meta.json"
+    meta.write_text(meta.read_text().replace('"best_iteration": ', '"best_iteration": 1'))
+    with pytest.raises(ArtifactIntegrityError, match="content of meta.json changed"):
+        registry.verify_manifest(folder)
+    (folder / "extra.txt").write_text("x")
+    with pytest.raises(ArtifactIntegrityError, match="unexpected file extra.txt"):
+        registry.verify_manifest(folder)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(ArtifactIntegrityError, match="has no manifest.json"):
+        registry.verify_manifest(folder)
+
+
+def test_manifest_digest_is_checked(tmp_path):
+    (tmp_path / "a.txt").write_text("a")
+    digest = registry.write_manifest(tmp_path)
+    registry.verify_manifest(tmp_path, expected_digest=digest)
+    with pytest.raises(ArtifactIntegrityError, match="differs from the one recorded"):
+        registry.verify_manifest(tmp_path, expected_digest="0" * 64)
+
+
+def test_load_and_promote_errors(cfg):
+    with pytest.raises(ModelLoadError, match="cannot resolve"):
+        load_risk_model("models:/no-such-model@challenger")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_risk_model("/no/such/folder")
+    registry.configure()
+    MlflowClient().create_registered_model("empty-model")
+    with pytest.raises(ModelLoadError, match="has alias `challenger`"):
+        promote_risk("empty-model", cfg.gate)
+
+
+def test_tracking_uri_default(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert registry.tracking_uri() == "sqlite:///mlflow.db"
