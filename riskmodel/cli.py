@@ -9,6 +9,7 @@ this parser (``riskmodel cli-reference``), so it cannot drift.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -173,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     for add in _TRAIN_COMMANDS:
         add(train_sub)
 
+    promote = sub.add_parser("promote", help="move a model's champion alias to its challenger if the gate passes")
+    promote_sub = promote.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
+    for add in _PROMOTE_COMMANDS:
+        add(promote_sub)
+
     for add in _COMMANDS:
         add(sub)
 
@@ -184,6 +190,47 @@ def build_parser() -> argparse.ArgumentParser:
 # Subsystems register their commands here: each function receives the subparsers
 # object and adds one command with ``set_defaults(func=...)``.
 _TRAIN_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+_PROMOTE_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _cmd_train_risk(args: argparse.Namespace) -> int:
+    from training.risk import train
+
+    outcome = train(args.config, log=not args.no_log, progress=_Progress(args.quiet))
+    m = outcome.result.metrics
+    for key in ("roc_auc", "pr_auc", "ece", "precision_at_1pct", "recall_at_5pct", "prauc_over_logreg", "fairness_passed"):
+        print(f"{key}: {m[key]:.4f}")
+    if outcome.logged is not None:
+        print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
+    return 0
+
+
+def _add_train_risk(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("risk", help="train the overstay-risk classifier and register it as challenger")
+    p.add_argument("--config", default="configs/risk.yaml", help="risk config (default: %(default)s)")
+    p.add_argument("--no-log", action="store_true", help="train and evaluate only; nothing goes to MLflow")
+    _add_common(p)
+    p.set_defaults(func=_cmd_train_risk)
+
+
+def _cmd_promote_risk(args: argparse.Namespace) -> int:
+    from training.risk import promote
+
+    decision = promote(args.config)
+    print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
+    for reason in decision.reasons:
+        print(f"- {reason}")
+    return 0 if decision.passed else 1
+
+
+def _add_promote_risk(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("risk", help="promote overstay-risk@challenger to champion if the config's gate passes")
+    p.add_argument("--config", default="configs/risk.yaml", help="risk config with the gate (default: %(default)s)")
+    p.set_defaults(func=_cmd_promote_risk)
+
+
+_TRAIN_COMMANDS.append(_add_train_risk)
+_PROMOTE_COMMANDS.append(_add_promote_risk)
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
@@ -216,3 +263,78 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----------------------------------------------------------------------------- scoring commands
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from riskmodel.batch_scoring import score_file
+
+    result = score_file(
+        args.input,
+        args.output,
+        model=args.model,
+        reasons=args.reasons,
+        reasons_min_band=None if args.reasons_min_band == "all" else args.reasons_min_band,
+        errors=args.errors,
+        passthrough=tuple(args.passthrough),
+        chunk_rows=args.chunk_rows,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        purpose=args.purpose,
+    )
+    s = result.extra["summary"]
+    print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
+    print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
+    shifted = {k: v for k, v in s["psi"].items() if v is not None and v >= 0.1}
+    print("drift (PSI >= 0.1): " + (", ".join(f"{k} {v:.3f} ({s['psi_verdict'][k]})" for k, v in sorted(shifted.items())) or "none"))
+    print(f"summary: {result.extra['summary_path']}")
+    return 0
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score a Parquet/CSV file or folder of stays in chunks, resumably")
+    p.add_argument("input", help="Parquet file, folder of Parquet parts, or CSV file of stays with features")
+    p.add_argument("output", help="output folder of parts, or a .parquet/.csv file")
+    p.add_argument("--model", required=True, help="models:/overstay-risk@champion, a run URI, or a local model folder")
+    p.add_argument("--reasons", type=int, default=3, help="reasons per row (default: %(default)s)")
+    p.add_argument("--reasons-min-band", choices=("elevated", "high", "all"), default="elevated",
+                   help="compute reasons only for rows in this band or above (default: %(default)s)")
+    p.add_argument("--errors", choices=("flag", "raise"), default="flag", help="bad rows: flag them, or stop (default: %(default)s)")
+    p.add_argument("--passthrough", nargs="*", default=[], help="input columns to copy to the output")
+    p.add_argument("--chunk-rows", type=int, default=200_000, help="rows per chunk (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an output made by a different job")
+    p.add_argument("--purpose", default="nightly batch", help="recorded in the audit log (default: %(default)s)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_score)
+
+
+def _cmd_evaluate_scores(args: argparse.Namespace) -> int:
+    from riskmodel.batch_scoring import evaluate_scores
+
+    scored = _read_table(Path(args.scored))
+    outcomes = _read_table(Path(args.outcomes))
+    table = evaluate_scores(scored, outcomes)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
+        from riskmodel.tracking.monitoring import log_table
+
+        run = log_table("overstay-risk-outcomes", table, name="realised_accuracy",
+                        metric_columns=("roc_auc", "pr_auc", "ece", "referral_precision"))
+        print(f"logged to MLflow run {run}")
+    return 0
+
+
+def _add_evaluate_scores(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate-scores", help="realised accuracy of past scores against outcomes that have matured")
+    p.add_argument("scored", help="scores written by `riskmodel score` (file or folder)")
+    p.add_argument("outcomes", help="stays with matured labels (`overstayed`), e.g. from `riskmodel synth`")
+    p.add_argument("--out", help="also write the table as CSV")
+    p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
+    p.set_defaults(func=_cmd_evaluate_scores)
+
+
+_COMMANDS.extend([_add_score, _add_evaluate_scores])

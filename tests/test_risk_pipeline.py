@@ -1,0 +1,51 @@
+"""The training pipeline end to end: one Python call and the CLI, on a small synthetic config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from mlflow import MlflowClient
+
+from riskmodel.cli import main
+from riskmodel.config import load_config
+from riskmodel.exceptions import ConfigError
+from riskmodel.risk import RiskConfig
+from tests.conftest import REPO
+from training.risk import train
+
+
+@pytest.fixture()
+def small_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (REPO / "configs" / "risk.yaml").read_text().replace("n_travellers: 20000", "n_travellers: 3000")
+    path = tmp_path / "risk.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.slow
+def test_cli_train_then_promote(small_config, capsys):
+    assert main(["train", "risk", "--config", str(small_config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "alias challenger" in out and "roc_auc:" in out
+    assert main(["promote", "risk", "--config", str(small_config)]) == 0
+    assert "PROMOTED" in capsys.readouterr().out
+    name = load_config(small_config, RiskConfig).tracking.registered_name
+    mv = MlflowClient().get_model_version_by_alias(name, "champion")
+    assert mv.tags["gate.decision"] == "promoted"
+
+
+def test_python_call_without_mlflow(small_config, tmp_path):
+    outcome = train(small_config, log=False)
+    assert outcome.logged is None
+    assert outcome.result.metrics["roc_auc"] > 0.7
+    assert "oracle_roc_auc" in outcome.result.metrics
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_missing_crossings_file(small_config):
+    cfg = load_config(small_config, RiskConfig)
+    bad = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path="nope.parquet"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        train(bad, log=False)
