@@ -281,5 +281,6 @@ def test_reason_text_templates():
     assert reason_text("prior_overstays", 2.0, "{value:.0f} earlier overstay(s)") == "2 earlier overstay(s)"
     assert reason_text("has_return_ticket", 0.0, "no return ticket|return ticket shown") == "no return ticket"
     assert reason_text("has_return_ticket", 1.0, "no return ticket|return ticket shown") == "return ticket shown"
-    assert reason_text("visa_type", None, "visa {value}") == "visa unknown"
+    assert reason_text("visa_type", None, "visa {value}") == "visa_type: unknown"
+    assert reason_text("prior_overstays", float("nan"), "{value:.0f} earlier overstay(s)") == "prior_overstays: unknown"
     assert reason_text("x", 3.0, None) == "x = 3"

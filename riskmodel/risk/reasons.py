@@ -13,7 +13,7 @@ Texts come from config (``model.reasons``), one template per feature:
   and the text for 1;
 * a feature with no template reads ``"<feature> = <value>"``.
 
-Missing or unseen values read ``unknown``.
+Missing or unseen values read ``<feature>: unknown`` (a numeric template cannot format them).
 """
 
 from __future__ import annotations
@@ -33,15 +33,16 @@ def reason_text(feature: str, value, template: str | None) -> str:
             return f"{feature}: unknown"
         return yes if float(value) >= 0.5 else no
     if missing:
-        value = "unknown"
-    elif isinstance(value, float) and value.is_integer():
+        # a numeric format spec cannot format "unknown": say it plainly instead
+        return f"{feature}: unknown"
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not template:
         return f"{feature} = {value}"
     try:
         return template.format(value=value)
     except (ValueError, TypeError):
-        return template.replace("{value:.0f}", str(value)).format(value=value) if "{" in template else template
+        return f"{feature} = {value}"
 
 
 def explain(model, X: pd.DataFrame, *, k: int = 3) -> pd.DataFrame:
