@@ -194,8 +194,12 @@ _PROMOTE_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _cmd_train_risk(args: argparse.Namespace) -> int:
-    from training.risk import train
+    from training.risk import train, tune
 
+    if args.tune:
+        path = tune(args.config, args.tune, progress=_Progress(args.quiet))
+        print(f"tuned config: {path} (trials are child runs in MLflow)")
+        return 0
     outcome = train(args.config, log=not args.no_log, progress=_Progress(args.quiet))
     m = outcome.result.metrics
     for key in ("roc_auc", "pr_auc", "ece", "precision_at_1pct", "recall_at_5pct", "prauc_over_logreg", "fairness_passed"):
@@ -209,6 +213,7 @@ def _add_train_risk(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("risk", help="train the overstay-risk classifier and register it as challenger")
     p.add_argument("--config", default="configs/risk.yaml", help="risk config (default: %(default)s)")
     p.add_argument("--no-log", action="store_true", help="train and evaluate only; nothing goes to MLflow")
+    p.add_argument("--tune", metavar="OUT_YAML", help="instead of training, search parameters (config `tuning`) and write the tuned config here")
     _add_common(p)
     p.set_defaults(func=_cmd_train_risk)
 

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from riskmodel.config import load_config
+from riskmodel.features import training_table
+from riskmodel.risk.config import RiskConfig
+from riskmodel.risk.model import RiskModel, time_split
+
 from riskmodel.datasets import make_crossings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +32,23 @@ def bps_data_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_mlflow(tmp_path, monkeypatch):
-    """No test writes to a tracking store outside its own temporary folder."""
+def _isolated_stores(tmp_path, monkeypatch):
+    """No test writes to a tracking store or audit log outside its own temporary folder."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory):
+    """A small model trained from the shipped config, saved to a folder, and held-out rows."""
+    from riskmodel.datasets import make_crossings
+
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    table = training_table(make_crossings(6_000, "2017-01-01", "2023-12-31", seed=4).crossings)
+    parts = time_split(table, "entry_time", cfg.model.splits)
+    model = RiskModel.from_config(cfg.model)
+    model.num_boost_round = 150
+    model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
+    folder = model.save(tmp_path_factory.mktemp("model") / "overstay-risk")
+    return model, folder, parts["test"].reset_index(drop=True)
+

@@ -11,33 +11,7 @@ import pandas as pd
 import pytest
 
 from riskmodel import ModelLoadError, SchemaError, UnseenCategoryWarning, audit
-from riskmodel.config import load_config
-from riskmodel.features import training_table
-from riskmodel.risk.config import RiskConfig
-from riskmodel.risk.model import RiskModel, time_split
 from riskmodel.scoring import MissingFeatureWarning, load, output_columns, score
-
-from .conftest import REPO
-
-
-@pytest.fixture(scope="session")
-def fitted(tmp_path_factory):
-    """A small model trained from the shipped config, saved to a folder, and held-out rows."""
-    from riskmodel.datasets import make_crossings
-
-    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    table = training_table(make_crossings(6_000, "2017-01-01", "2023-12-31", seed=4).crossings)
-    parts = time_split(table, "entry_time", cfg.model.splits)
-    model = RiskModel.from_config(cfg.model)
-    model.num_boost_round = 150
-    model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
-    folder = model.save(tmp_path_factory.mktemp("model") / "overstay-risk")
-    return model, folder, parts["test"].reset_index(drop=True)
-
-
-@pytest.fixture(autouse=True)
-def _audit_to_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
 
 
 def test_output_contract_same_rows_same_order(fitted):

@@ -1,0 +1,136 @@
+"""Nightly batch scoring: files in, scores out, summary with drift, resumable; outcome monitoring."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from riskmodel import SchemaError, audit, score
+from riskmodel.batch_scoring import evaluate_scores, score_file, summary_path
+from riskmodel.cli import main
+
+
+@pytest.fixture(scope="module")
+def stays_folder(tmp_path_factory, fitted):
+    _, _, rows = fitted
+    folder = tmp_path_factory.mktemp("in_country")
+    for i, idx in enumerate(np.array_split(np.arange(len(rows)), 4)):
+        rows.iloc[idx].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    return folder
+
+
+def test_score_file_matches_score_and_writes_a_summary(fitted, stays_folder, tmp_path):
+    model, folder, rows = fitted
+    out = tmp_path / "scores.parquet"
+    res = score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False)
+    got = pd.read_parquet(out)
+    assert res.rows_in == res.rows_out == len(rows) == len(got)
+    assert list(got["stay_id"]) == list(rows["stay_id"])
+    direct = score(rows, model=folder, reasons=3, reasons_min_band="elevated", errors="flag", audit_log=False)
+    np.testing.assert_allclose(got["probability"], direct["probability"], atol=1e-12)
+    assert (got["reason_1"].fillna("") == direct["reason_1"].fillna("").astype(str)).all()
+    summary = json.loads(summary_path(out).read_text())
+    assert summary["rows_equal"] and summary["rows_in"] == len(rows)
+    assert sum(summary["band_counts"].values()) == len(rows)
+    assert set(summary["psi"]) == set(model.features) | {"probability"}
+    assert sum(summary["score_histogram_percent_bins"]) == len(rows)
+    records = [r for r in audit.read() if r["event"] == "batch"]
+    assert len(records) == 1 and records[0]["rows"] == len(rows)
+
+
+def test_summary_flags_a_shifted_feature(fitted, tmp_path):
+    model, folder, rows = fitted
+    rows.to_parquet(tmp_path / "same.parquet", index=False)
+    shifted = rows.assign(planned_stay_days=rows["planned_stay_days"] * 6 + 30)
+    shifted.to_parquet(tmp_path / "in.parquet", index=False)
+    before = score_file(tmp_path / "same.parquet", tmp_path / "o1", model=folder, progress=False, track=False).extra["summary"]
+    after = score_file(tmp_path / "in.parquet", tmp_path / "o2", model=folder, progress=False, track=False).extra["summary"]
+    assert after["psi"]["planned_stay_days"] > 0.25 and after["psi_verdict"]["planned_stay_days"] == "major shift"
+    assert after["psi"]["planned_stay_days"] > 5 * before["psi"]["planned_stay_days"]
+    assert after["psi"]["visa_type"] == before["psi"]["visa_type"]
+
+
+def test_bad_rows_are_flagged_not_dropped(fitted, tmp_path):
+    _, folder, rows = fitted
+    bad = rows.head(500).copy()
+    bad.loc[[3, 4], "planned_stay_days"] = -10
+    bad.to_csv(tmp_path / "in.csv", index=False)
+    res = score_file(tmp_path / "in.csv", tmp_path / "out.csv", model=folder, progress=False)
+    got = pd.read_csv(tmp_path / "out.csv")
+    assert len(got) == 500 and res.extra["summary"]["band_counts"]["flagged"] == 2
+    assert got.loc[[3, 4], "probability"].isna().all()
+
+
+def test_cli_score_and_tracking(fitted, stays_folder, tmp_path, capsys):
+    _, folder, rows = fitted
+    code = main(["score", str(stays_folder), str(tmp_path / "o"), "--model", str(folder), "--quiet", "--chunk-rows", "2000"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert f"rows in: {len(rows):,}  rows out: {len(rows):,}" in text
+    import mlflow
+
+    res = score_file(stays_folder, tmp_path / "tracked", model=folder, progress=False, track=True)
+    # MLFLOW_TRACKING_URI is set (to a temporary store), so the CLI run was tracked too; newest first
+    runs = mlflow.search_runs(experiment_names=["overstay-risk-batch"])
+    assert len(runs) == 2
+    assert runs["metrics.rows_in"].iloc[0] == len(rows)
+    assert runs["metrics.psi.probability"].iloc[0] == pytest.approx(res.extra["summary"]["psi"]["probability"], abs=1e-5)
+
+
+_JOB = """
+import sys
+from riskmodel.batch_scoring import score_file
+score_file(sys.argv[1], sys.argv[2], model=sys.argv[3], chunk_rows=150, reasons=3, reasons_min_band=None, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_batch_killed_repeatedly_then_rerun_equals_uninterrupted(fitted, stays_folder, tmp_path):
+    _, folder, _ = fitted
+    ref = tmp_path / "ref.parquet"
+    subprocess.run([sys.executable, "-c", _JOB, str(stays_folder), str(ref), str(folder)], check=True)
+    out = tmp_path / "out.parquet"
+    rng = np.random.default_rng(7)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", _JOB, str(stays_folder), str(out), str(folder)])
+        time.sleep(rng.uniform(2.0, 4.0))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    subprocess.run([sys.executable, "-c", _JOB, str(stays_folder), str(out), str(folder)], check=True)
+    assert kills >= 1, "every run finished before the kill; the test did not test resuming"
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(ref))
+
+
+def test_evaluate_scores_by_month_and_group(fitted, small_data):
+    model, folder, rows = fitted
+    scored = score(rows, model=folder, reasons=0, audit_log=False)
+    table = evaluate_scores(scored, rows)
+    overall = table[table["slice"] == "all"].iloc[0]
+    y = rows["overstayed"].astype(float)
+    assert overall["n"] == len(rows)
+    assert overall["roc_auc"] == pytest.approx(roc_auc_score(y, scored["probability"]))
+    assert table.loc[table["slice"] == "month", "n"].sum() == len(rows)
+    assert set(table["slice"]) >= {"all", "month", "region", "sex", "age_band"}
+    referred = scored["risk_band"].isin(["elevated", "high"])
+    assert overall["referral_precision"] == pytest.approx(y[referred.to_numpy()].mean())
+
+
+def test_evaluate_scores_errors(fitted):
+    _, folder, rows = fitted
+    scored = score(rows.head(50), model=folder, reasons=0, audit_log=False)
+    with pytest.raises(SchemaError, match=r"`overstayed`: required column is missing"):
+        evaluate_scores(scored, rows.drop(columns=["overstayed"]))
+    with pytest.raises(SchemaError, match="no scored stay has a known outcome yet"):
+        evaluate_scores(scored, rows.assign(stay_id="X"))
