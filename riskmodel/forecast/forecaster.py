@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.exceptions import ConfigError, NotFittedError
+from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError
 from riskmodel.forecast.backtest import cross_validation, evaluate
 from riskmodel.forecast.calendar import COVID_BREAK
 from riskmodel.forecast.engine import RunSettings, run_models, warn_fallbacks
@@ -327,6 +328,96 @@ class Forecaster:
         warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
         self.fallbacks_ = saved
         return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> Path:
+        """Write the fitted forecaster to ``folder`` as JSON and Parquet (nothing pickled).
+
+        Files: ``forecaster.json`` (settings, chosen model per series, interval
+        multipliers and scales), ``history.parquet``, ``forecasts.parquet``,
+        ``backtest.parquet``, ``metrics.parquet`` and, with a hierarchy,
+        ``hierarchy.parquet`` (the summing matrix).
+
+        Returns
+        -------
+        Path
+            The folder.
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        """
+        if not hasattr(self, "forecasts_"):
+            raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before save().")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        params = self.get_params()
+        params["models"] = list(params["models"]) if params["models"] is not None else None
+        params["level"] = [int(v) for v in params["level"]]
+        params["breaks"] = [list(b) for b in params["breaks"]]
+        params["events"] = list(params["events"]) if params["events"] is not None else None
+        state = {
+            "format": 1,
+            "params": params,
+            "freq_": self.freq_,
+            "models_": list(self.models_),
+            "level_": list(self.level_),
+            "candidates_": list(self.candidates_),
+            "chosen_": self.chosen_,
+            "quantiles_": {str(L): [float(v) for v in q] for L, q in self.quantiles_.items()},
+            "scales_": {str(k): float(v) for k, v in self.scales_.items()},
+            "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
+            "fallbacks_": [list(f) for f in self.fallbacks_],
+        }
+        (folder / "forecaster.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        self.history_.to_parquet(folder / "history.parquet", index=False)
+        self.forecasts_.to_parquet(folder / "forecasts.parquet", index=False)
+        cv = self.cv_.copy()
+        cv.columns = [str(c) for c in cv.columns]
+        cv.to_parquet(folder / "backtest.parquet", index=False)
+        self.metrics_.to_parquet(folder / "metrics.parquet", index=False)
+        if self.hierarchy_ is not None:
+            self.hierarchy_.S.reset_index().to_parquet(folder / "hierarchy.parquet", index=False)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Forecaster:
+        """Read a forecaster written by :meth:`save` (JSON and Parquet only).
+
+        Raises
+        ------
+        ModelLoadError
+            If the folder or one of its files is missing or unreadable.
+        """
+        folder = Path(folder)
+        try:
+            state = json.loads((folder / "forecaster.json").read_text(encoding="utf-8"))
+            params = dict(state["params"])
+            params["breaks"] = tuple(tuple(b) for b in params["breaks"])
+            params["level"] = tuple(params["level"])
+            self = cls(**params)
+            self.freq_ = state["freq_"]
+            self.models_ = tuple(state["models_"])
+            self.level_ = tuple(state["level_"])
+            self.candidates_ = list(state["candidates_"])
+            self.chosen_ = dict(state["chosen_"])
+            self.quantiles_ = {int(L): np.asarray(q, dtype=float) for L, q in state["quantiles_"].items()}
+            self.scales_ = pd.Series(state["scales_"], dtype=float)
+            self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
+            self.history_ = pd.read_parquet(folder / "history.parquet")
+            self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
+            self.cv_ = pd.read_parquet(folder / "backtest.parquet")
+            self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
+            self.hierarchy_ = None
+            if state["tags"] is not None:
+                S = pd.read_parquet(folder / "hierarchy.parquet").set_index("unique_id")
+                self.hierarchy_ = Hierarchy(S=S, tags=state["tags"])
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(f"cannot load a Forecaster from `{folder}`: {exc}. Pass a folder written by Forecaster.save().") from None
+        for frame in (self.history_, self.forecasts_):
+            frame["unique_id"] = frame["unique_id"].astype(str)
+        return self
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (plain values), e.g. for logging."""

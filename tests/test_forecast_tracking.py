@@ -1,0 +1,118 @@
+"""Forecaster persistence (no pickles), MLflow logging, pyfunc round trip, gate and monitoring."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError, SchemaError
+from riskmodel.forecast import Forecaster, aggregate, forecast
+from riskmodel.forecast.config import ForecastConfig, ForecastGateConfig
+from riskmodel.forecast.monitoring import score_forecasts
+
+
+def _series():
+    rng = np.random.default_rng(2)
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    rows = []
+    for port, kind, level in [("A", "air", 500), ("B", "air", 80), ("C", "sea", 300)]:
+        y = level * np.exp(0.3 * np.sin(2 * np.pi * np.arange(48) / 12)) * rng.lognormal(0, 0.08, 48)
+        rows.append(pd.DataFrame({"port": port, "kind": kind, "ds": ds, "y": np.round(y)}))
+    return aggregate(pd.concat(rows), {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    s = _series()
+    return Forecaster(h=6, models=["snaive", "theta", "ets"], n_windows=2, step=3).fit(s.df, s.hierarchy)
+
+
+def test_save_load_round_trip_without_pickles(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "fc")
+    suffixes = {p.suffix for p in folder.iterdir()}
+    assert suffixes <= {".json", ".parquet"}
+    loaded = Forecaster.load(folder)
+    pd.testing.assert_frame_equal(loaded.predict(), fitted.predict())
+    pd.testing.assert_frame_equal(loaded.predict(h=9), fitted.predict(h=9))
+    assert loaded.chosen_ == fitted.chosen_
+    pd.testing.assert_frame_equal(forecast(6, model=loaded), fitted.predict())
+
+
+def test_load_bad_folder_and_save_unfitted(tmp_path):
+    with pytest.raises(ModelLoadError, match="Forecaster.save"):
+        Forecaster.load(tmp_path)
+    with pytest.raises(Exception, match="not fitted"):
+        Forecaster().save(tmp_path / "x")
+
+
+def test_score_forecasts_by_hand():
+    fc = pd.DataFrame({"unique_id": ["a", "a"], "ds": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                       "y_hat": [10.0, 20.0], "y_lo_95": [8.0, 19.0], "y_hi_95": [12.0, 21.0]})
+    actual = pd.DataFrame({"unique_id": ["a", "a"], "ds": fc["ds"], "y": [11.0, 25.0]})
+    history = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2023-01-01", periods=3, freq="MS"), "y": [0.0, 2.0, 4.0]})
+    per_series, per_level = score_forecasts(fc, actual, history=history, m=1)
+    row = per_series.iloc[0]
+    assert row["mase"] == pytest.approx(3.0 / 2.0)
+    assert row["bias"] == pytest.approx((30 - 36) / 36)
+    assert row["coverage_95"] == pytest.approx(0.5)
+    assert per_level["level"].iloc[0] == "all"
+    with pytest.raises(SchemaError, match="no forecast period"):
+        score_forecasts(fc, actual.assign(ds=actual["ds"] + pd.DateOffset(years=1)))
+
+
+def test_gate_rules():
+    from riskmodel.tracking.forecast import forecast_gate
+
+    gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.0, min_coverage_95=0.85, max_coverage_95=0.99)
+    good = {"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.93}
+    assert forecast_gate(good, None, gate).passed
+    assert not forecast_gate({**good, "mase_over_snaive": 1.05}, None, gate).passed
+    assert not forecast_gate({**good, "coverage_95": 0.70}, None, gate).passed
+    result = forecast_gate(good, {"mase": 0.8}, gate)
+    assert not result.passed and any("champion" in r for r in result.reasons)
+
+
+@pytest.mark.slow
+def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
+    import mlflow
+
+    from riskmodel.tracking import registry
+    from riskmodel.tracking.forecast import load_forecaster, log_forecast_monitoring, log_forecast_run, promote_forecaster
+
+    cfg = ForecastConfig()
+    logged = log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    expected = fitted.predict()
+    by_alias = load_forecaster(f"models:/{cfg.tracking.registered_name}@challenger")
+    pd.testing.assert_frame_equal(by_alias.predict(), expected)
+    pyfunc = mlflow.pyfunc.load_model(logged.model_uri)
+    out = pyfunc.predict(pd.DataFrame({"h": [6]}))
+    pd.testing.assert_frame_equal(out.reset_index(drop=True), expected, check_dtype=False)
+    assert pd.api.types.is_datetime64_any_dtype(out["ds"])
+    assert set(pyfunc.predict(pd.DataFrame({"h": [6], "unique_id": ["total"]}))["unique_id"]) == {"total"}
+
+    run = mlflow.get_run(logged.run_id)
+    assert "mase" in run.data.metrics and "bt.all.snaive.mase" in run.data.metrics
+    assert any(k.startswith("bt.port.") for k in run.data.metrics)
+
+    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_snaive=False, min_coverage_95=0, max_coverage_95=1))
+    assert decision.passed
+    client = registry.configure()
+    assert str(client.get_model_version_by_alias(cfg.tracking.registered_name, "champion").version) == logged.version
+    tags = client.get_model_version(cfg.tracking.registered_name, logged.version).tags
+    assert tags["gate.decision"] == "promoted"
+
+    local = mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri, dst_path=str(tmp_path / "dl"))
+    folder = tmp_path / "dl" / "artifacts" / "forecaster"
+    state = json.loads((folder / "forecaster.json").read_text())
+    state["chosen_"] = dict.fromkeys(state["chosen_"], "snaive")
+    (folder / "forecaster.json").write_text(json.dumps(state))
+    with pytest.raises(ArtifactIntegrityError, match="changed"):
+        load_forecaster(local)
+
+    actual = expected[["unique_id", "ds"]].assign(y=expected["y_hat"] * 1.1)
+    run_id, per_level = log_forecast_monitoring(expected, actual, history=fitted.history_, tags=fitted.hierarchy_.tags)
+    assert set(per_level["level"]) >= {"all", "port", "total"}
+    assert "all.mase" in mlflow.get_run(run_id).data.metrics
