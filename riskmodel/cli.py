@@ -343,3 +343,79 @@ def _add_evaluate_scores(sub: argparse._SubParsersAction) -> None:
 
 
 _COMMANDS.extend([_add_score, _add_evaluate_scores])
+
+
+# ----------------------------------------------------------------------------- forecasting
+
+
+def _cmd_train_forecast(args: argparse.Namespace) -> int:
+    from training.forecast import train
+
+    outcome = train(args.config, log=not args.no_log, progress=_Progress(args.quiet))
+    table = outcome.forecaster.metrics_
+    for _, row in table[table["level"] == "all"].iterrows():
+        cov = f", coverage_95 {row['coverage_95']:.3f}" if "coverage_95" in row and row["coverage_95"] == row["coverage_95"] else ""
+        print(f"backtest {row['model']}: mase {row['mase']:.4f}, smape {row['smape']:.4f}{cov}")
+    if outcome.logged is not None:
+        print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
+    return 0
+
+
+def _add_train_forecast(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("forecast", help="fit the arrival forecaster (backtest, choose, calibrate) and register it as challenger")
+    p.add_argument("--config", default="configs/forecast.yaml", help="forecast config (default: %(default)s)")
+    p.add_argument("--no-log", action="store_true", help="fit and backtest only; nothing goes to MLflow")
+    _add_common(p)
+    p.set_defaults(func=_cmd_train_forecast)
+
+
+def _cmd_promote_forecast(args: argparse.Namespace) -> int:
+    from training.forecast import promote
+
+    decision = promote(args.config)
+    print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
+    for reason in decision.reasons:
+        print(f"- {reason}")
+    return 0 if decision.passed else 1
+
+
+def _add_promote_forecast(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("forecast", help="promote arrival-forecast@challenger to champion if the config's gate passes")
+    p.add_argument("--config", default="configs/forecast.yaml", help="forecast config with the gate (default: %(default)s)")
+    p.set_defaults(func=_cmd_promote_forecast)
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from riskmodel.forecast import forecast
+
+    progress = _Progress(args.quiet)
+    history = None
+    if args.history:
+        history = _read_table(Path(args.history))
+        history["ds"] = pd.to_datetime(history["ds"])
+    level = tuple(int(v) for v in args.level.split(","))
+    progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
+    out = forecast(args.horizon, model=args.model, history=history, level=level)
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False) if path.suffix == ".csv" else out.to_parquet(path, index=False)
+    progress(f"wrote {len(out):,} rows for {out['unique_id'].nunique():,} series to {path}")
+    return 0
+
+
+def _add_forecast(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("forecast", help="forecast arrivals with a logged forecaster (or fit one on a history file)")
+    p.add_argument("--horizon", type=int, required=True, help="periods ahead (days, weeks or months, as the series)")
+    p.add_argument("--model", help="models:/arrival-forecast@champion, a run URI or a local model folder")
+    p.add_argument("--history", help="long unique_id/ds/y file (CSV or Parquet): refit the model's settings on it")
+    p.add_argument("--level", default="80,95", help="interval levels in percent (default: %(default)s)")
+    p.add_argument("--out", required=True, help="output .parquet or .csv")
+    _add_common(p)
+    p.set_defaults(func=_cmd_forecast)
+
+
+_TRAIN_COMMANDS.append(_add_train_forecast)
+_PROMOTE_COMMANDS.append(_add_promote_forecast)
+_COMMANDS.append(_add_forecast)

@@ -23,7 +23,7 @@ from riskmodel.exceptions import ConfigError
 from riskmodel.features import training_table
 from riskmodel.risk import RiskConfig, TrainResult, train_risk_model
 
-__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "promote"]
+__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "promote", "tune"]
 
 
 @dataclass
@@ -114,3 +114,26 @@ def promote(config: str | Path | RiskConfig):
 
     cfg = load_risk_config(config)
     return promote_risk(cfg.tracking.registered_name, cfg.gate)
+
+
+def tune(
+    config: str | Path | RiskConfig,
+    out: str | Path,
+    *,
+    crossings: pd.DataFrame | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> Path:
+    """Time-budgeted search (``config.tuning``) logged to MLflow as child runs; writes the tuned config to ``out``."""
+    from riskmodel.risk.tuning import tuned_config, write_config
+    from riskmodel.tracking.risk import tune_risk
+
+    cfg = load_risk_config(config)
+    if crossings is None:
+        crossings, _ = load_crossings(cfg)
+    cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
+    table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
+    progress(f"tuning on {len(table):,} mature stays: {cfg.tuning.n_trials} trials, {cfg.tuning.timeout_seconds} s budget")
+    result = tune_risk(table, cfg)
+    progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials")
+    return write_config(tuned_config(cfg, result.best_params), out,
+                        note=f"tuned: mean fold PR-AUC {result.best_score:.4f} over {len(result.trials)} trials; review, then commit")

@@ -39,7 +39,7 @@ from riskmodel.risk.train import TrainResult
 from riskmodel.tracking import registry
 from riskmodel.tracking.risk_pyfunc import ARTIFACT
 
-__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "dataset_digest", "model_card"]
+__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card"]
 
 _CODE = Path(__file__).with_name("risk_pyfunc.py")
 
@@ -312,3 +312,33 @@ def load_risk_model(uri: str | Path) -> RiskModel:
 def promote_risk(name: str, gate: GateConfig) -> registry.Decision:
     """Promote ``name@challenger`` to ``champion`` if it passes ``gate`` against the current champion."""
     return registry.promote(name, lambda cand, champ: evaluate_gate(cand, champ, gate))
+
+
+def tune_risk(table: pd.DataFrame, config: RiskConfig):
+    """Run :func:`riskmodel.risk.tuning.tune` inside an MLflow run, each trial a child run.
+
+    Returns
+    -------
+    TuningResult
+        Also logged: the best params and score on the parent run, the trials table as
+        ``tuning/trials.csv`` and the tuned config as ``tuning/risk.tuned.json``.
+    """
+    from riskmodel.risk.tuning import tune, tuned_config
+
+    registry.configure()
+    mlflow.set_experiment(config.tracking.experiment)
+    t = config.tuning
+    with mlflow.start_run(run_name=f"{config.tracking.registered_name}-tuning") as parent:
+        mlflow.log_params({"n_trials": t.n_trials, "timeout_seconds": t.timeout_seconds, "folds": t.folds, "n_rows": len(table)})
+
+        def on_trial(number: int, params: dict, score: float, seconds: float) -> None:
+            with mlflow.start_run(run_name=f"trial-{number}", nested=True, parent_run_id=parent.info.run_id):
+                mlflow.log_params({f"lgb_{k}": v for k, v in params.items()})
+                mlflow.log_metrics({"cv_pr_auc": score, "seconds": seconds})
+
+        result = tune(table, config.model, n_trials=t.n_trials, timeout_seconds=t.timeout_seconds, folds=t.folds, on_trial=on_trial)
+        mlflow.log_metric("best_cv_pr_auc", result.best_score)
+        mlflow.log_params({f"best_{k}": v for k, v in result.best_params.items()})
+        mlflow.log_text(result.trials.to_csv(index=False), "tuning/trials.csv")
+        mlflow.log_dict(to_dict(tuned_config(config, result.best_params)), "tuning/risk.tuned.json")
+    return result
