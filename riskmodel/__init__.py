@@ -17,8 +17,10 @@ from riskmodel.exceptions import (
     SchemaError,
     UnseenCategoryWarning,
 )
+from riskmodel.features import build_features, label_mature, training_table
 # ``forecast`` is rebound from the subpackage to the function: riskmodel.forecast(h, ...).
 from riskmodel.forecast import Forecaster, forecast, make_series, validate_series
+from riskmodel.risk import RiskConfig, RiskModel, evaluate_gate, explain, fairness_audit, train_risk_model
 from riskmodel.schema import validate_crossings, validate_stays
 from riskmodel.scoring import load, score
 from riskmodel.stays import build_stays
@@ -37,7 +39,16 @@ __all__ = [
     "RiskModelWarning",
     "SchemaError",
     "UnseenCategoryWarning",
+    "RiskConfig",
+    "RiskModel",
+    "build_features",
     "build_stays",
+    "evaluate_gate",
+    "explain",
+    "fairness_audit",
+    "label_mature",
+    "train_risk_model",
+    "training_table",
     "forecast",
     "make_crossings",
     "load",
