@@ -59,6 +59,7 @@ def train(
     config: str | Path | RiskConfig,
     *,
     crossings: pd.DataFrame | None = None,
+    oracle: pd.Series | None = None,
     log: bool = True,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> TrainOutcome:
@@ -70,6 +71,8 @@ def train(
         ``configs/risk.yaml`` or an equivalent object.
     crossings : DataFrame, optional
         A crossings log to use instead of ``config.data``.
+    oracle : Series, optional
+        True probability per ``stay_id`` (synthetic data), to report the oracle ratios.
     log : bool, default=True
         Log the run and register the model (MLflow at ``MLFLOW_TRACKING_URI``, default
         ``sqlite:///mlflow.db``). With False, nothing touches MLflow.
@@ -81,7 +84,6 @@ def train(
     TrainOutcome
     """
     cfg = load_risk_config(config)
-    oracle = None
     if crossings is None:
         progress("loading crossings" + (" (synthetic)" if not cfg.data.crossings_path else ""))
         crossings, oracle = load_crossings(cfg)
