@@ -32,7 +32,9 @@ Synthetic daily: `make_crossings(300_000, 2017-01-01..2019-05-31, covid=False)`,
 weekly seasonal naive; `fc_synth_nyepi_ratio` is the forecast at Ngurah Rai on Nyepi
 (2019-03-07) over its mean forecast on the other days. Timing: fit + 3-window backtest +
 forecast of the 118 nationality series, riskmodel's Forecaster (default models, n_jobs=1)
-against AutoETS fitted at the same 3 cutoffs and at the end (n_jobs=1), same machine.
+against AutoETS fitted at the same 3 cutoffs and at the end (n_jobs=1), same machine, each
+tool's fastest of two alternating runs. The 95% coverage bar (0.88..0.99) is checked as two
+rows, `fc_bps2019_cov95` (lower) and `fc_bps2019_cov95_upper` (the same figure, upper).
 """
 
 BARS = {
@@ -88,12 +90,18 @@ def _bps2019(figures: dict) -> None:
     for name in ("bps_arrivals_by_port_2017_2023.csv", "bps_arrivals_by_nationality_2017_2023.csv"):
         df = _read(name)
         train, test = df[df["ds"] <= "2018-12-01"], df[(df["ds"] >= "2019-01-01") & (df["ds"] <= "2019-12-01")]
-        start = time.perf_counter()
-        forecaster = Forecaster(h=12, n_windows=3, step=3, n_jobs=1).fit(train)
-        ours_seconds = time.perf_counter() - start
+        # Timing alternates the two tools and keeps each one's fastest of two runs, so that
+        # other load on the machine does not decide the ratio.
+        ours_times, ets_times = [], []
+        for _ in range(2 if "nationality" in name else 1):
+            start = time.perf_counter()
+            forecaster = Forecaster(h=12, n_windows=3, step=3, n_jobs=1).fit(train)
+            ours_times.append(time.perf_counter() - start)
+            cutoffs = sorted(forecaster.cv_["cutoff"].unique())
+            ets, seconds = _autoets(train, 12, cutoffs)
+            ets_times.append(seconds)
+        ours_seconds, ets_seconds = min(ours_times), min(ets_times)
         fc = forecaster.predict()
-        cutoffs = sorted(forecaster.cv_["cutoff"].unique())
-        ets, ets_seconds = _autoets(train, 12, cutoffs)
         if "nationality" in name:
             figures["fc_bps_nat_time_ours_s"] = round(ours_seconds, 2)
             figures["fc_bps_nat_time_autoets_s"] = round(ets_seconds, 2)

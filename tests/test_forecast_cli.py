@@ -1,0 +1,62 @@
+"""Forecast config, training pipeline and CLI commands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from riskmodel.cli import main
+from riskmodel.config import load_config
+from riskmodel.exceptions import ConfigError
+from riskmodel.forecast.config import ForecastConfig
+
+from .conftest import REPO
+
+
+def test_committed_config_loads_and_typos_are_rejected(tmp_path):
+    cfg = load_config(REPO / "configs" / "forecast.yaml", ForecastConfig)
+    assert cfg.forecaster.level == (80, 95)
+    assert cfg.forecaster_kwargs()["breaks"] == (("2020-04-01", "2022-03-31"),)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"forecaster": {"horizon": 12}}))
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(bad, ForecastConfig)
+    bad.write_text(yaml.safe_dump({"forecaster": {"h": 0}}))
+    with pytest.raises(ConfigError, match="h"):
+        load_config(bad, ForecastConfig)
+
+
+def test_cli_forecast_from_history_file(tmp_path):
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    hist = pd.DataFrame({"unique_id": "total", "ds": ds, "y": 1000 + 300 * np.sin(2 * np.pi * np.arange(48) / 12)})
+    hist.to_csv(tmp_path / "hist.csv", index=False)
+    out = tmp_path / "fc.csv"
+    assert main(["forecast", "--horizon", "4", "--history", str(tmp_path / "hist.csv"), "--out", str(out), "--level", "95", "--quiet"]) == 0
+    fc = pd.read_csv(out)
+    assert list(fc.columns) == ["unique_id", "ds", "y_hat", "y_lo_95", "y_hi_95", "model"]
+    assert len(fc) == 4
+
+
+@pytest.mark.slow
+def test_train_register_promote_and_forecast_by_uri(tmp_path, capsys):
+    config = {
+        "data": {"n_travellers": 3000, "start": "2018-01-01", "end": "2019-12-31", "seed": 3, "covid": False},
+        "series": {"freq": "M", "levels": ["total", "port_type", "port"]},
+        "forecaster": {"h": 3, "models": ["snaive", "theta"], "n_windows": 2, "step": 3, "breaks": []},
+        "gate": {"max_mase": 100.0, "beat_snaive": False, "min_coverage_95": 0.0, "max_coverage_95": 1.0},
+        "tracking": {"experiment": "fc-test", "registered_name": "fc-test"},
+    }
+    path = tmp_path / "forecast.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "forecast", "--config", str(path), "--quiet"]) == 0
+    assert "models:/fc-test/1" in capsys.readouterr().out
+    assert main(["promote", "forecast", "--config", str(path)]) == 0
+    out = tmp_path / "fc.parquet"
+    assert main(["forecast", "--horizon", "3", "--model", "models:/fc-test@champion", "--out", str(out), "--quiet"]) == 0
+    fc = pd.read_parquet(out)
+    assert "total" in set(fc["unique_id"]) and (fc["y_lo_95"] <= fc["y_hat"]).all()
+    wide = fc.pivot(index="ds", columns="unique_id", values="y_hat")
+    ports = [c for c in wide.columns if c.startswith("port/")]
+    np.testing.assert_allclose(wide["total"], wide[ports].sum(axis=1), rtol=1e-9)  # reconciled
