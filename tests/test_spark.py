@@ -1,0 +1,197 @@
+"""Spark adapters against the in-process functions, on a real local Spark session (local[2]).
+
+pyspark needs pandas < 3, so scripts/test runs this file in .venv-pandas2 (which installs the
+``spark`` extra). In the pandas-3 venv, where pyspark is deliberately absent, the file skips;
+on pandas 2 a missing pyspark is a broken install and fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if importlib.util.find_spec("pyspark") is None and int(pd.__version__.split(".")[0]) >= 3:
+    pytest.skip("pyspark needs pandas < 3: scripts/test runs this file in .venv-pandas2", allow_module_level=True)
+
+from pyspark.errors import PythonException  # noqa: E402
+from pyspark.sql import SparkSession  # noqa: E402
+
+from riskmodel.cli import main  # noqa: E402
+from riskmodel.datasets import make_crossings  # noqa: E402
+from riskmodel.exceptions import ConfigError, SchemaError  # noqa: E402
+from riskmodel.forecast import Forecaster, make_series, output_columns as forecast_columns, reconcile  # noqa: E402
+from riskmodel.scoring import load, output_columns, score  # noqa: E402
+from riskmodel.spark import forecast_spark, model_payload, score_spark  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+TEXT = ["risk_band", "reason_1", "reason_2", "reason_3", "model_name", "model_version", "error"]
+FC = {"models": ("snaive", "theta"), "n_windows": 2, "freq": "M"}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this venv's python
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("riskmodel-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def stays(fitted, tmp_path_factory):
+    """A few thousand held-out feature rows with unique ids, as a Parquet file (the production input)."""
+    _, _, rows = fitted
+    reps = -(-3_000 // len(rows))
+    table = pd.concat([rows] * reps, ignore_index=True).iloc[:3_000].copy()
+    table["stay_id"] = [f"S{i:06d}" for i in range(len(table))]
+    path = tmp_path_factory.mktemp("stays") / "stays.parquet"
+    table.to_parquet(path, index=False)
+    return path
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame, id_column: str = "stay_id") -> None:
+    assert list(got.columns) == list(want.columns)
+    got = got.sort_values(id_column, kind="stable").reset_index(drop=True)
+    want = want.sort_values(id_column, kind="stable").reset_index(drop=True)
+    assert got[id_column].tolist() == want[id_column].tolist()
+    np.testing.assert_allclose(got["probability"].to_numpy(float), want["probability"].to_numpy(float), rtol=0, atol=1e-9)
+    for c in [c for c in TEXT if c in want.columns]:
+        a = [None if pd.isna(v) else str(v) for v in got[c]]
+        b = [None if pd.isna(v) else str(v) for v in want[c]]
+        assert a == b, c
+
+
+def test_score_spark_equals_score(spark, fitted, stays):
+    _, folder, _ = fitted
+    local = score(pd.read_parquet(stays), model=folder, reasons=3)
+    sdf = spark.read.parquet(str(stays)).repartition(3)
+    out = score_spark(sdf, model=folder, reasons=3)
+    assert out.columns == output_columns("stay_id", 3)
+    got = out.toPandas()
+    assert len(got) == len(local) == 3_000
+    assert got["risk_band"].notna().all() and got["reason_1"].notna().all()
+    _same(got, local)
+
+
+def test_score_spark_flags_bad_rows_like_score(spark, fitted, stays, tmp_path):
+    model, folder, _ = fitted
+    table = pd.read_parquet(stays).iloc[:500].copy()
+    count = next(c for c in load(folder)._numeric_floor if table[c].notna().sum() > 300)
+    table[count] = table[count].astype(float)
+    table.loc[[3, 250], count] = -5.0
+    table["batch_tag"] = "X"
+    path = tmp_path / "bad.parquet"
+    table.to_parquet(path, index=False)
+    local = score(table, model=folder, errors="flag", reasons=2, reasons_min_band="elevated", passthrough=["batch_tag"])
+    assert local["error"].notna().sum() == 2  # the check below then compares a real flag
+    got = score_spark(spark.read.parquet(str(path)), model=folder, errors="flag", reasons=2,
+                      reasons_min_band="elevated", passthrough=["batch_tag"]).toPandas()
+    assert list(got.columns) == [*output_columns("stay_id", 2), "batch_tag"]
+    assert (got["batch_tag"] == "X").all()
+    _same(got, local)
+    with pytest.raises(PythonException, match="negative value"):
+        score_spark(spark.read.parquet(str(path)), model=folder).collect()
+
+
+def test_score_spark_checks_its_arguments_on_the_driver(spark, fitted, stays):
+    _, folder, _ = fitted
+    sdf = spark.read.parquet(str(stays))
+    with pytest.raises(SchemaError, match="record_id"):
+        score_spark(sdf, model=folder, id_column="record_id")
+    with pytest.raises(SchemaError, match="nope"):
+        score_spark(sdf, model=folder, passthrough=["nope"])
+    with pytest.raises(ValueError, match="`errors` must be"):
+        score_spark(sdf, model=folder, errors="ignore")
+
+
+def test_model_ships_as_its_saved_text_files(fitted):
+    model, folder, _ = fitted
+    payload = model_payload(folder)
+    assert payload["model.txt"] == (folder / "model.txt").read_text(encoding="utf-8")
+    assert set(payload) == {"model.txt", "meta.json", "name", "version", "sha256"}
+    assert all(isinstance(v, str) for v in payload.values())
+
+
+def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp_path, capsys):
+    _, folder, _ = fitted
+    out = tmp_path / "scores"
+    rc = main(["score", str(stays), str(out), "--model", str(folder), "--engine", "spark", "--reasons-min-band", "all", "--quiet"])
+    assert rc == 0
+    assert "rows out: 3,000" in capsys.readouterr().out
+    got = pd.read_parquet(out)
+    _same(got, score(pd.read_parquet(stays), model=folder, reasons=3, errors="flag"))
+    assert spark.sparkContext._jsc is not None  # the CLI did not stop a session it did not start
+
+
+# ----------------------------------------------------------------------------- forecasting
+
+
+@pytest.fixture(scope="module")
+def series():
+    data = make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3)
+    return make_series(data.crossings, freq="M", levels=("total", "port_type", "port"))
+
+
+def _per_series(df: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    frames = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _, g in df.groupby("unique_id", sort=True):
+            frames.append(Forecaster(h=horizon, level=(80, 95), reconcile=None, **FC).fit(g).predict())
+    return pd.concat(frames, ignore_index=True)
+
+
+def _spark_history(spark, df: pd.DataFrame):
+    return spark.createDataFrame(df.assign(unique_id=df["unique_id"].astype(object)))
+
+
+def test_forecast_spark_equals_per_series_forecasts(spark, series):
+    df = series.df
+    assert df["unique_id"].nunique() >= 24
+    got = forecast_spark(_spark_history(spark, df), horizon=6, **FC)
+    want = _per_series(df, 6)
+    assert list(got.columns) == forecast_columns((80, 95))
+    assert got["unique_id"].tolist() == want["unique_id"].tolist()
+    assert (got["ds"].to_numpy() == want["ds"].to_numpy()).all()
+    assert got["model"].tolist() == want["model"].tolist()
+    for c in forecast_columns((80, 95))[2:-1]:
+        np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-6, err_msg=c)
+
+
+def test_forecast_spark_reconciles_after_the_distributed_step(spark, series):
+    small = make_series(make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3).crossings, freq="M", levels=("total", "port_type"))
+    got = forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, reconcile="wls_struct", **FC)
+    base = _per_series(small.df, 6)
+    want = reconcile(base, small.hierarchy, method="wls_struct")
+    np.testing.assert_allclose(got["y_hat"].to_numpy(float), want["y_hat"].to_numpy(float), rtol=0, atol=1e-6)
+    assert got["model"].str.endswith("+wls_struct").all()
+    wide = got.pivot(index="ds", columns="unique_id", values="y_hat")
+    bottom = small.hierarchy.bottom
+    np.testing.assert_allclose(wide["total"].to_numpy(), wide[bottom].sum(axis=1).to_numpy(), rtol=1e-9)
+
+
+def test_forecast_spark_refuses_bad_settings(spark, series):
+    sdf = _spark_history(spark, series.df.head(10))
+    with pytest.raises(ConfigError, match="`horizon` must be"):
+        forecast_spark(sdf, horizon=0)
+    with pytest.raises(ConfigError, match="mint_shrink"):
+        forecast_spark(sdf, horizon=3, reconcile="mint_shrink")
+    with pytest.raises(ConfigError, match="set by forecast_spark"):
+        forecast_spark(sdf, horizon=3, h=4)
+    with pytest.raises(SchemaError, match="y"):
+        forecast_spark(sdf.drop("y"), horizon=3)
