@@ -142,3 +142,19 @@ def test_reconcile_clips_negative_bottom_forecasts():
         reconcile(fc, Hierarchy(S=S), method="mint_shrink")
     with pytest.raises(ValueError, match="lack series"):
         reconcile(fc.iloc[:2], Hierarchy(S=S))
+
+
+def test_hierarchy_must_match_the_series():
+    series = _hier_panel()
+    df = series.df[series.df["unique_id"] != "total"]
+    with pytest.raises(SchemaError, match="missing from `df`.*total"):
+        Forecaster(h=3, models=["snaive"]).fit(df, series.hierarchy)
+
+
+def test_series_too_short_for_a_backtest_still_forecast():
+    df = _panel(n=10, k=2)
+    f = Forecaster(h=3, models=["snaive", "theta", "ets"]).fit(df)
+    assert f.cv_.empty and set(f.chosen_.values()) == {"snaive"}
+    fc = f.predict()
+    assert list(fc.columns) == COLUMNS and len(fc) == 6
+    assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()

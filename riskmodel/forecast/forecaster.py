@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError
+from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
 from riskmodel.forecast.backtest import cross_validation, evaluate
 from riskmodel.forecast.calendar import COVID_BREAK
 from riskmodel.forecast.engine import RunSettings, run_models, warn_fallbacks
@@ -196,12 +196,15 @@ class Forecaster:
         Raises
         ------
         SchemaError
-            If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...).
+            If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...)
+            or its series differ from the hierarchy's.
         ConfigError
             If a constructor argument is invalid.
         """
         self._check_params()
         history = validate_series(df, self.freq)
+        if hierarchy is not None:
+            _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
         settings = self._settings(freq)
         level = tuple(sorted(int(L) for L in self.level))
@@ -425,6 +428,19 @@ class Forecaster:
             "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
             "breaks", "events", "reconcile", "n_jobs", "progress", "seed",
         )}
+
+
+def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy) -> None:
+    ids = set(history["unique_id"])
+    wanted = set(hierarchy.S.index.astype(str))
+    missing, extra = sorted(wanted - ids), sorted(ids - wanted)
+    problems = []
+    if missing:
+        problems.append(SchemaProblem("unique_id", "series of the hierarchy are missing from `df`", "pass every series of hierarchy.S (make_series builds both)", tuple(missing[:5]), len(missing)))
+    if extra:
+        problems.append(SchemaProblem("unique_id", "series of `df` are not in the hierarchy", "drop them or pass hierarchy=None", tuple(extra[:5]), len(extra)))
+    if problems:
+        raise SchemaError("series", problems)
 
 
 def _infer(history: pd.DataFrame) -> str:
