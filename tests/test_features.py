@@ -152,3 +152,9 @@ def test_label_mature_uses_grace(feats):
     loose = label_mature(feats, cut, grace_days=0)
     assert strict.sum() < loose.sum()
     assert not (strict & ~loose).any()
+
+
+def test_bad_log_raises_schema_error(data):
+    bad = data.crossings.drop(columns=["permit_end"])
+    with pytest.raises(SchemaError, match="permit_end"):
+        build_features(bad)

@@ -284,3 +284,8 @@ def test_reason_text_templates():
     assert reason_text("visa_type", None, "visa {value}") == "visa_type: unknown"
     assert reason_text("prior_overstays", float("nan"), "{value:.0f} earlier overstay(s)") == "prior_overstays: unknown"
     assert reason_text("x", 3.0, None) == "x = 3"
+
+
+def test_trainer_names_missing_config_columns(risk_table, risk_config):
+    with pytest.raises(SchemaError, match="column named in the config is missing"):
+        train_risk_model(risk_table.drop(columns=["prior_visits"]), risk_config.model)
