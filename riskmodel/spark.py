@@ -253,6 +253,8 @@ def local_session(app: str = "riskmodel", *, cores: int = 2, shuffle_partitions:
         .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
         .config("spark.driver.memory", driver_memory)
         .config("spark.ui.showConsoleProgress", "false")
+        # never fall back silently to the non-Arrow path: on pandas 3 it writes missing text as "nan"
+        .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
         .getOrCreate()
     )
     return session, True

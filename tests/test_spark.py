@@ -142,9 +142,13 @@ def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp
 
 
 @pytest.fixture(scope="module")
-def series():
-    data = make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3)
-    return make_series(data.crossings, freq="M", levels=("total", "port_type", "port"))
+def crossings():
+    return make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3).crossings
+
+
+@pytest.fixture(scope="module")
+def series(crossings):
+    return make_series(crossings, freq="M", levels=("total", "port_type", "port"))
 
 
 def _per_series(df: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -173,8 +177,8 @@ def test_forecast_spark_equals_per_series_forecasts(spark, series):
         np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-6, err_msg=c)
 
 
-def test_forecast_spark_reconciles_after_the_distributed_step(spark, series):
-    small = make_series(make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3).crossings, freq="M", levels=("total", "port_type"))
+def test_forecast_spark_reconciles_after_the_distributed_step(spark, crossings):
+    small = make_series(crossings, freq="M", levels=("total", "port_type"))
     got = forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, reconcile="wls_struct", **FC)
     base = _per_series(small.df, 6)
     want = reconcile(base, small.hierarchy, method="wls_struct")
