@@ -37,6 +37,7 @@ __all__ = [
     "add_history_features",
     "label_mature",
     "training_table",
+    "add_event_history",
     "EXTENSION_ROOM_DAYS",
     "HISTORY_FEATURES",
     "ENTRY_FEATURES",
@@ -285,6 +286,81 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
     out["age"] = age
     band = np.select([age < 18, age <= 25, age <= 40, age <= 59], list(AGE_BANDS[:4]), AGE_BANDS[4])
     out["age_band"] = pd.Categorical(band, categories=list(AGE_BANDS))
+    return out
+
+
+def add_event_history(
+    stays: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    name: str,
+    time_column: str = "time",
+    traveller_column: str = "traveller_id",
+    window_days: int | None = 365,
+) -> pd.DataFrame:
+    """Point-in-time features from an extra source of dated events per traveller.
+
+    For example visa applications, accommodation reports or earlier refusals:
+    each stay gets how many events of the traveller happened strictly before its
+    entry, how many in the ``window_days`` before it, and the days since the last
+    one. Events at or after the entry never count.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        Stays with ``traveller_id`` and ``entry_time``.
+    events : DataFrame
+        One row per event, with ``traveller_column`` and ``time_column``.
+    name : str
+        Prefix of the new columns.
+    time_column, traveller_column : str, default="time", "traveller_id"
+    window_days : int or None, default=365
+        Also count events in this many days before the entry (None: skip).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``stays`` with ``{name}_before_entry``, ``{name}_last_{window_days}d``
+        and ``days_since_last_{name}`` (missing when there was none).
+
+    Raises
+    ------
+    SchemaError
+        If a column is missing from either table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stays = pd.DataFrame({"traveller_id": ["A"], "entry_time": [pd.Timestamp("2020-05-01")]})
+    >>> apps = pd.DataFrame({"traveller_id": ["A", "A"], "time": pd.to_datetime(["2020-04-01", "2020-06-01"])})
+    >>> int(add_event_history(stays, apps, name="visa_applications")["visa_applications_before_entry"].iloc[0])
+    1
+    """
+    problems = [SchemaProblem(c, "required column is missing", "add it") for c in ("traveller_id", "entry_time") if c not in stays.columns]
+    problems += [
+        SchemaProblem(c, f"required column of `{name}` events is missing", "name it with time_column= / traveller_column=")
+        for c in (time_column, traveller_column)
+        if c not in events.columns
+    ]
+    if problems:
+        raise SchemaError(name, problems)
+    out = stays.copy()
+    ev = events.loc[events[time_column].notna(), [traveller_column, time_column]]
+    codes, uniques = pd.factorize(pd.concat([out["traveller_id"].astype(str), ev[traveller_column].astype(str)], ignore_index=True))
+    s_code = codes[: len(out)].astype(np.int64)
+    e_code = codes[len(out):].astype(np.int64)
+    e_time = _seconds(ev[time_column])
+    key = np.sort(e_code * _KEY + e_time)
+    entry = _seconds(out["entry_time"])
+    hi = np.searchsorted(key, s_code * _KEY + entry, side="left")
+    lo = np.searchsorted(key, s_code * _KEY, side="left")
+    count = hi - lo
+    out[f"{name}_before_entry"] = count.astype(float)
+    if window_days is not None:
+        start = np.searchsorted(key, s_code * _KEY + entry - window_days * _DAY, side="left")
+        out[f"{name}_last_{window_days}d"] = (hi - np.maximum(start, lo)).astype(float)
+    last = np.where(count > 0, key[np.maximum(hi - 1, 0)] - s_code * _KEY, 0)
+    out[f"days_since_last_{name}"] = np.where(count > 0, (entry - last) / _DAY, np.nan)
     return out
 
 

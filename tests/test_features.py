@@ -158,3 +158,28 @@ def test_bad_log_raises_schema_error(data):
     bad = data.crossings.drop(columns=["permit_end"])
     with pytest.raises(SchemaError, match="permit_end"):
         build_features(bad)
+
+
+def test_extra_event_source_is_point_in_time():
+    from riskmodel.features import add_event_history
+
+    day = pd.Timestamp("2020-05-01")
+    stays = pd.DataFrame({"traveller_id": ["A", "A", "B", "C"], "entry_time": [day, day + pd.Timedelta(days=400), day, day]})
+    apps = pd.DataFrame(
+        {
+            "traveller_id": ["A", "A", "A", "B", "Z"],
+            "time": [day - pd.Timedelta(days=500), day - pd.Timedelta(days=10), day, day + pd.Timedelta(days=1), day],
+        }
+    )
+    out = add_event_history(stays, apps, name="apps")
+    # the event at the entry instant and later events never count
+    assert out["apps_before_entry"].tolist() == [2, 3, 0, 0]
+    assert out["apps_last_365d"].tolist() == [1, 0, 0, 0]
+    assert out["days_since_last_apps"].iloc[0] == pytest.approx(10)
+    assert out["days_since_last_apps"].iloc[1] == pytest.approx(400)
+    assert np.isnan(out["days_since_last_apps"].iloc[2])
+    # adding events after every entry changes nothing
+    later = pd.concat([apps, pd.DataFrame({"traveller_id": ["A", "B"], "time": [day + pd.Timedelta(days=999)] * 2})])
+    pd.testing.assert_frame_equal(add_event_history(stays, later, name="apps"), out)
+    with pytest.raises(SchemaError, match="required column of `apps` events is missing"):
+        add_event_history(stays, apps.rename(columns={"time": "when"}), name="apps")
