@@ -9,6 +9,7 @@ this parser (``riskmodel cli-reference``), so it cannot drift.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -98,32 +99,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    """The main job; later stages are added as the library grows."""
-    from riskmodel.datasets import make_crossings
-    from riskmodel.schema import validate_crossings, validate_stays
+    """The main job: data, both models trained and gated, scores, forecasts, report."""
+    from training.main_job import run_main_job
 
-    progress = _Progress(args.quiet)
-    out = Path(args.out)
-    data_dir = out / "data"
-    if (data_dir / "crossings.parquet").exists() and not args.fresh:
-        import pandas as pd
-
-        progress(f"reusing the synthetic data in {data_dir} (--fresh to regenerate)")
-        crossings = pd.read_parquet(data_dir / "crossings.parquet")
-        stays = pd.read_parquet(data_dir / "stays.parquet")
-    else:
-        progress(f"1/2 generating synthetic crossings for {args.travellers:,} travellers")
-        data = make_crossings(args.travellers, args.start, args.end, seed=args.seed)
-        _write_dataset(data, data_dir)
-        crossings, stays = data.crossings, data.stays
-    progress("2/2 validating the crossings log and stays against the data contract")
-    validate_crossings(crossings)
-    validate_stays(stays)
-    in_country = int(stays["exit_time"].isna().sum())
-    rate = float(stays["overstayed"].astype("Float64").mean())
-    print(f"crossings: {len(crossings):,}  stays: {len(stays):,}  in the country now: {in_country:,}")
-    print(f"overstay rate among labelled stays: {rate:.2%}")
-    print(f"outputs: {out.resolve()}")
+    res = run_main_job(
+        args.out, travellers=args.travellers, start=args.start, end=args.end, seed=args.seed,
+        fresh=args.fresh, horizon=args.horizon, progress=_Progress(args.quiet),
+    )
+    print(f"risk model (champion): {res.risk_model}")
+    print(f"forecaster (champion): {res.forecast_model}")
+    print(f"scores: {res.scores}")
+    print(f"forecasts: {res.forecasts}")
+    print(f"workload: {res.workload}")
+    print(f"report: {res.report}")
+    print(f"done in {res.seconds:.0f} s" + (f"; reused: {', '.join(res.reused)}" if res.reused else ""))
     return 0
 
 
@@ -150,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
     p.add_argument("--end", default="2023-12-31", help="last day of synthetic data (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--fresh", action="store_true", help="regenerate instead of reusing earlier outputs")
+    p.add_argument("--horizon", type=int, default=90, help="days of arrival forecasts (default: %(default)s)")
+    p.add_argument("--fresh", action="store_true", help="redo every step instead of reusing valid earlier results")
     _add_common(p)
     p.set_defaults(func=_cmd_run)
 
@@ -259,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmodel`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the CLI prints its own progress: MLflow's INFO lines and download bars are noise here
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except RiskModelError as exc:
