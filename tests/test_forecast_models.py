@@ -27,7 +27,7 @@ def test_snaive_repeats_last_season():
     np.testing.assert_allclose(fc, np.r_[y[-12:], y[-12:-9]])
 
 
-@pytest.mark.parametrize("name", ["ets", "theta", "sarimax"])
+@pytest.mark.parametrize("name", ["ets", "theta", "ets_statsmodels", "theta_statsmodels", "sarimax"])
 def test_local_models_follow_a_clean_seasonal_series(name):
     y = _seasonal()
     truth = _seasonal(n=60)[48:]

@@ -88,6 +88,10 @@ class Forecaster:
     freq_ : str
     models_ : tuple of str
         Models that were run.
+    candidates_ : list of str
+        Models and combinations (``mean``, ``median``) that competed in the backtest.
+    level_ : tuple of int
+        Interval levels, ascending.
     chosen_ : dict of str to str
         Chosen model or combination per series.
     cv_ : DataFrame
@@ -104,6 +108,9 @@ class Forecaster:
         The validated history.
     forecasts_ : DataFrame
         Forecast of the next ``h`` periods (the output of :meth:`predict`).
+    hierarchy_ : Hierarchy or None
+    fallbacks_ : list of (model, unique_id, reason)
+        Every fallback to seasonal naive, in the backtest and the final fit.
 
     Examples
     --------
