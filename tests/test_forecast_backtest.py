@@ -68,3 +68,9 @@ def test_mase_scale_and_metrics_by_hand():
     assert m.loc["bottom", "rmse"] == pytest.approx(np.sqrt(2))
     assert m.loc["top", "coverage_80"] == pytest.approx(0.5)
     assert m.loc["bottom", "coverage_80"] == pytest.approx(1.0)
+
+
+def test_declared_break_is_never_scored():
+    settings = RunSettings(freq="M", m=12, models=("snaive",), breaks=(("2019-01-01", "2019-06-30"),))
+    cv, _ = cross_validation(_panel(), 12, settings, n_windows=3, step=6)
+    assert len(cv) and not cv["ds"].between("2019-01-01", "2019-06-30").any()

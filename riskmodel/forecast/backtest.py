@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmodel.forecast.calendar import in_break
 from riskmodel.forecast.engine import RunSettings, run_models
 
 __all__ = ["make_cutoffs", "cross_validation", "mase_scale", "evaluate", "METRICS"]
@@ -86,7 +87,8 @@ def cross_validation(
     -------
     cv : DataFrame
         Columns ``unique_id, ds, cutoff, y, scale`` and one column of point
-        forecasts per model; ``cutoff < ds`` on every row. ``scale`` is the MASE
+        forecasts per model; ``cutoff < ds`` on every row. Periods inside a declared
+        break are not scored. ``scale`` is the MASE
         denominator of the series computed on the history up to the cutoff.
     fallbacks : list of (model, unique_id, reason)
     """
@@ -115,7 +117,7 @@ def cross_validation(
             part = pd.DataFrame({"unique_id": uid, "ds": fut[keep], "cutoff": cutoff, "y": actual.reindex(fut[keep]).to_numpy(), "scale": scales[uid]})
             for name, per_series in fcs.items():
                 part[name] = per_series[uid][keep]
-            frames.append(part)
+            frames.append(part[~in_break(part["ds"], settings.breaks)])  # a declared break never scores a model
     if not frames:
         return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", *settings.models]), fallbacks
     cv = pd.concat(frames, ignore_index=True)
