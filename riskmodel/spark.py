@@ -21,8 +21,9 @@ This is the only module that imports ``pyspark`` (install the ``spark`` extra:
 
 Partitioning: scoring is embarrassingly parallel, one task per input partition
 (for Parquet, about one per 128 MB split); Arrow batches of
-``spark.sql.execution.arrow.maxRecordsPerBatch`` rows (default 10,000) are each
-one :func:`~riskmodel.score` call. Forecasting shuffles the history by group
+``spark.sql.execution.arrow.maxRecordsPerBatch`` rows (Spark's default 10,000;
+50,000 in sessions :func:`local_session` starts) are each one :func:`~riskmodel.score`
+call. Forecasting shuffles the history by group
 into ``spark.sql.shuffle.partitions`` partitions; one group must fit in a
 worker's memory.
 """
@@ -85,7 +86,12 @@ _worker_lock = threading.Lock()
 
 
 def _worker_scorer(payload: dict[str, str]) -> Scorer:
-    """The payload's model, rebuilt from its files once per Python worker process."""
+    """The payload's model, rebuilt from its files once per Python worker process.
+
+    LightGBM predicts on OpenMP's default thread count, which Spark sets for its Python
+    workers (``OMP_NUM_THREADS`` = ``spark.task.cpus`` unless ``spark.executorEnv`` sets it),
+    so concurrent tasks do not oversubscribe an executor.
+    """
     key = payload["sha256"]
     with _worker_lock:
         scorer = _worker_scorers.get(key)
@@ -255,6 +261,8 @@ def local_session(app: str = "riskmodel", *, cores: int = 2, shuffle_partitions:
         .config("spark.ui.showConsoleProgress", "false")
         # never fall back silently to the non-Arrow path: on pandas 3 it writes missing text as "nan"
         .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
+        # one score() call per Arrow batch: larger batches amortise its fixed cost (~10 MB a batch here)
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
         .getOrCreate()
     )
     return session, True
