@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import tempfile
 import threading
 import warnings
@@ -110,7 +111,7 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
 
 def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str]) -> Iterator[pd.DataFrame]:
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
-    scorer = _worker_scorer(payload.value)
+    scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
         # absent features were reported on the driver; unseen levels are scored as missing, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
@@ -219,8 +220,11 @@ def score_spark(
         + [T.StructField(c, text, True) for c in columns[2 : 2 + 1 + int(reasons) + 3]]
         + [T.StructField(c, fields[c].dataType, True) for c in columns[2 + 1 + int(reasons) + 3 :]]
     )
-    spark = stays.sparkSession
-    shipped = spark.sparkContext.broadcast(payload)
+    try:
+        shipped = stays.sparkSession.sparkContext.broadcast(payload)
+    except AttributeError:
+        # Spark Connect (e.g. serverless services) has no SparkContext: the text travels with the function
+        shipped = payload
     kwargs = {
         "reasons": int(reasons),
         "reasons_min_band": reasons_min_band,
@@ -341,8 +345,6 @@ def score_parquet(
 
 
 def _features(payload: dict[str, str]) -> list[str]:
-    import json
-
     return list(json.loads(payload["meta.json"])["features"])
 
 
