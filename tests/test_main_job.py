@@ -1,0 +1,69 @@
+"""The README's main command, end to end on the embedded MLflow default, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from riskmodel.report import SECTIONS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("main_job")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the embedded default
+    env["RISKMODEL_AUDIT_LOG"] = str(cwd / "audit.jsonl")
+    cmd = [sys.executable, "-m", "riskmodel.cli", "run", "--travellers", "8000", "--start", "2018-01-01"]
+    first = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = subprocess.run(cmd + ["--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return cwd, first, second
+
+
+def test_champions_in_the_local_store(job):
+    cwd, _, _ = job
+    from mlflow import MlflowClient
+
+    assert (cwd / "mlflow.db").exists()
+    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}", registry_uri=f"sqlite:///{cwd / 'mlflow.db'}")
+    for name in ("overstay-risk", "arrival-forecast-daily"):
+        assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+
+
+def test_everyone_in_the_country_is_scored(job):
+    cwd, _, _ = job
+    out = cwd / "riskmodel-output"
+    stays = pd.read_parquet(out / "data" / "stays.parquet")
+    in_country = stays[stays["exit_time"].isna()]
+    scores = pd.read_parquet(out / "scores.parquet")
+    assert sorted(scores["stay_id"]) == sorted(in_country["stay_id"])
+    assert scores["probability"].between(0, 1).all()
+
+
+def test_forecasts_and_workload_for_90_days(job):
+    cwd, _, _ = job
+    out = cwd / "riskmodel-output"
+    fc = pd.read_parquet(out / "forecasts.parquet")
+    ports = fc[fc["unique_id"].str.startswith("port/")]
+    assert ports.groupby("unique_id")["ds"].nunique().eq(90).all()
+    assert ports["ds"].min() == pd.Timestamp("2024-01-01")
+    workload = pd.read_csv(out / "workload.csv")
+    assert {"port", "ds", "expected_arrivals", "expected_referrals"} <= set(workload.columns)
+
+
+def test_report_and_progress(job):
+    cwd, first, second = job
+    html = (cwd / "riskmodel-output" / "report.html").read_text(encoding="utf-8")
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    for step in range(1, 7):
+        assert f"{step}/6 " in first.stderr
+    assert second.stderr == ""
+    assert "reused: data, risk model, forecaster" in second.stdout
