@@ -76,6 +76,7 @@ def run() -> dict:
         "recall_at_5pct": m["recall_at_5pct"],
         "lift_at_1pct": m["lift_at_1pct"],
         "fairness_passed": bool(res.fairness.passed),
+        **{f"fairness_{k}": v for k, v in res.fairness.summary.items()},
         "best_iteration": res.model.best_iteration_,
         "features_seconds": t_features,
         "fit_seconds": res.seconds["fit"],

@@ -8,6 +8,13 @@ plain strings and are encoded to the levels fixed at training (no pandas
 ``category`` dtype needed from callers: the source of mlflow#12910 and
 LightGBM#5244 errors).
 
+Input: the model's feature columns. Categorical ones as plain strings (MLflow's
+schema enforcement refuses pandas ``category`` dtype: cast with ``.astype(str)``;
+JSON at ``mlflow models serve`` is already strings), booleans as true/false (the
+data contract never leaves them missing on entry rows), numbers as numbers
+(missing allowed). In Python, :func:`riskmodel.score` and
+:class:`~riskmodel.risk.model.RiskModel` accept any of these dtypes.
+
 Output columns: ``probability`` (calibrated, float64) and ``risk_band`` (str), one row per input row, same order.
 """
 
