@@ -58,7 +58,7 @@ class SchemaProblem:
     def __str__(self) -> str:
         text = f"- column `{self.column}`: {self.problem}"
         if self.n_rows:
-            shown = ", ".join(self.record_ids)
+            shown = ", ".join(str(r) for r in self.record_ids)
             more = "" if self.n_rows <= len(self.record_ids) else ", ..."
             text += f" ({self.n_rows} row{'s' if self.n_rows != 1 else ''}: {shown}{more})"
         return f"{text}. Fix: {self.fix}"

@@ -366,8 +366,10 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
 
 def _sequence_checks(df: pd.DataFrame, id_col: str) -> list[SchemaProblem]:
     """A traveller entering twice without leaving, or leaving twice without entering."""
-    order = np.lexsort((df["timestamp"].to_numpy(), df["traveller_id"].astype(str).to_numpy()))
-    trav = df["traveller_id"].astype(str).to_numpy()[order]
+    # group by factorised ids: missing ids (reported elsewhere) must not break the sort
+    codes = pd.factorize(df["traveller_id"])[0]
+    order = np.lexsort((df["timestamp"].to_numpy(), codes))
+    trav = codes[order]
     direction = df["direction"].astype(object).to_numpy()[order]
     same = np.zeros(len(df), dtype=bool)
     same[1:] = trav[1:] == trav[:-1]
@@ -419,8 +421,9 @@ def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
                 SchemaProblem("final_permit_end", "earlier than permit_end", "extensions only lengthen a stay: final_permit_end >= permit_end", ids, n)
             )
     if {"traveller_id", "entry_time", "exit_time"} <= usable:
-        order = np.lexsort((df["entry_time"].to_numpy(), df["traveller_id"].astype(str).to_numpy()))
-        trav = df["traveller_id"].astype(str).to_numpy()[order]
+        codes = pd.factorize(df["traveller_id"])[0]
+        order = np.lexsort((df["entry_time"].to_numpy(), codes))
+        trav = codes[order]
         entry = df["entry_time"].to_numpy()[order]
         exit_ = df["exit_time"].to_numpy()[order]
         nxt_same = np.zeros(len(df), dtype=bool)

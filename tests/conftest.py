@@ -14,6 +14,9 @@ from riskmodel.risk.model import RiskModel, time_split
 from riskmodel.datasets import make_crossings
 
 REPO = Path(__file__).resolve().parents[1]
+#: Counters of the property-based tests (tests/test_fuzz.py), printed at the end of the run.
+FUZZ: dict[str, int] = {"examples": 0, "unexpected": 0}
+
 #: The real BPS series live beside the repository, never inside it.
 BPS_DATA = REPO.parent / "shared" / "data"
 
@@ -52,3 +55,9 @@ def fitted(tmp_path_factory):
     folder = model.save(tmp_path_factory.mktemp("model") / "overstay-risk")
     return model, folder, parts["test"].reset_index(drop=True)
 
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ["examples"]:
+        parts = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(FUZZ.items()) if k.startswith("examples."))
+        terminalreporter.write_line(f"fuzz: {FUZZ['examples']} generated examples run ({parts}), {FUZZ['unexpected']} unexpected exceptions")
