@@ -16,6 +16,7 @@ from riskmodel.datasets import make_crossings
 from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError
 from riskmodel.features import training_table
 from riskmodel.risk import FairnessConfig, RiskConfig, train_risk_model
+from riskmodel.scoring import output_columns
 from riskmodel.tracking import registry
 from riskmodel.tracking.risk import load_risk_model, log_risk_run, promote_risk
 from tests.conftest import REPO
@@ -57,8 +58,8 @@ def test_logged_model_predicts_like_the_in_memory_model(result, table, cfg):
     expected = result.model.predict_proba(test)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{cfg.tracking.registered_name}@challenger")
     out = pyfunc.predict(_plain_strings(test, result.model))
-    assert list(out.columns) == ["probability", "risk_band"]
-    np.testing.assert_allclose(out["probability"].to_numpy(), expected, rtol=0, atol=1e-12)
+    assert list(out.columns) == output_columns("stay_id", 3)  # score()'s contract
+    np.testing.assert_allclose(out["probability"].to_numpy(dtype=float), expected, rtol=0, atol=1e-12)
     loaded = load_risk_model(f"models:/{cfg.tracking.registered_name}@challenger")
     np.testing.assert_allclose(loaded.predict_proba(test), expected, rtol=0, atol=1e-12)
 

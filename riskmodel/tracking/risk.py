@@ -61,7 +61,9 @@ def dataset_digest(table: pd.DataFrame, columns) -> str:
 
 
 def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
-    cols = []
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    cols = [ColSpec("string", "stay_id", required=False)]
     for c in model.features:
         if c in model.levels_:
             cols.append(ColSpec("string", c))
@@ -69,8 +71,13 @@ def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
             cols.append(ColSpec("boolean", c, required=True))
         else:
             cols.append(ColSpec("double", c))
-    outputs = Schema([ColSpec("double", "probability"), ColSpec("string", "risk_band")])
-    return ModelSignature(inputs=Schema(cols), outputs=outputs)
+    # the output is riskmodel.score()'s contract, with three reasons by default
+    outputs = Schema(
+        [ColSpec("string", "stay_id"), ColSpec("double", "probability"), ColSpec("string", "risk_band")]
+        + [ColSpec("string", f"reason_{i}", required=False) for i in (1, 2, 3)]
+        + [ColSpec("string", "model_name"), ColSpec("string", "model_version"), ColSpec("string", "error", required=False)]
+    )
+    return ModelSignature(inputs=Schema(cols), outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 3)]))
 
 
 def _requirements() -> list[str]:
@@ -280,6 +287,7 @@ def log_risk_run(
                 name="model",
                 python_model=str(_CODE),
                 artifacts={ARTIFACT: str(folder)},
+                model_config={"name": name},
                 signature=_signature(result.model, table),
                 pip_requirements=_requirements(),
                 registered_model_name=name,

@@ -15,7 +15,13 @@ data contract never leaves them missing on entry rows), numbers as numbers
 (missing allowed). In Python, :func:`riskmodel.score` and
 :class:`~riskmodel.risk.model.RiskModel` accept any of these dtypes.
 
-Output columns: ``probability`` (calibrated, float64) and ``risk_band`` (str), one row per input row, same order.
+Output: exactly what :func:`riskmodel.score` returns (``stay_id, probability,
+risk_band, reason_1..k, model_name, model_version, error``), one row per input
+row, same order, with ``errors="flag"``: a bad row gets a missing probability
+and its problem in ``error`` instead of failing the whole request. The
+optional param ``reasons`` (default 3) sets k; ``stay_id`` is optional in the
+input and echoed back. So ``mlflow models serve`` answers with the numbers
+``score()`` gives in-process.
 """
 
 from __future__ import annotations
@@ -31,15 +37,22 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context):
         from riskmodel.risk.model import RiskModel
+        from riskmodel.scoring import Scorer
         from riskmodel.tracking.registry import verify_manifest
 
         folder = context.artifacts[ARTIFACT]
         verify_manifest(folder)
         self.model = RiskModel.load(folder)
+        meta = context.model_config or {}
+        self.scorer = Scorer(self.model, name=meta.get("name", "overstay-risk"), version=str(meta.get("version", "logged")))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        p = self.model.predict_proba(model_input)
-        return pd.DataFrame({"probability": p, "risk_band": self.model.band(p).astype(str)})
+        from riskmodel.scoring import score
+
+        reasons = int((params or {}).get("reasons", 3))
+        out = score(model_input, model=self.scorer, reasons=reasons, errors="flag", purpose="mlflow pyfunc")
+        # missing values as None, so JSON answers carry null rather than NaN
+        return out.astype(object).where(out.notna(), None)
 
 
 mlflow.models.set_model(RiskPyfunc())
