@@ -158,3 +158,16 @@ def test_series_too_short_for_a_backtest_still_forecast():
     fc = f.predict()
     assert list(fc.columns) == COLUMNS and len(fc) == 6
     assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()
+
+
+def test_weekly_series_per_series_selection_and_sarimax_with_regressors():
+    rng = np.random.default_rng(5)
+    ds = pd.date_range("2019-01-07", periods=160, freq="W-MON")
+    y = 300 * np.exp(0.3 * np.sin(2 * np.pi * np.arange(160) / 52)) * rng.lognormal(0, 0.05, 160)
+    weekly = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": np.round(y)})
+    f = Forecaster(h=8, models=["snaive", "theta"], selection="series", breaks=()).fit(weekly)
+    assert f.freq_ == "W" and len(f.predict()) == 8
+    assert (f.predict()["ds"].dt.day_of_week == 0).all()
+    monthly = _panel(n=48, k=2)
+    g = Forecaster(h=6, models=["snaive", "sarimax"], n_windows=2, step=3).fit(monthly)
+    assert set(g.models_) == {"snaive", "sarimax"} and np.isfinite(g.predict()["y_hat"]).all()
