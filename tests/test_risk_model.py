@@ -289,3 +289,16 @@ def test_reason_text_templates():
 def test_trainer_names_missing_config_columns(risk_table, risk_config):
     with pytest.raises(SchemaError, match="column named in the config is missing"):
         train_risk_model(risk_table.drop(columns=["prior_visits"]), risk_config.model)
+
+
+def test_single_class_calibration_slice_keeps_the_booster_probability():
+    from riskmodel.exceptions import RiskModelWarning
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    train = pd.DataFrame({"a": a, "y": (a + rng.normal(size=400) > 0).astype(int)})
+    calib = pd.DataFrame({"a": rng.normal(size=50), "y": [0] * 50})
+    with pytest.warns(RiskModelWarning, match="single class"):
+        m = RiskModel(features=["a"], target="y", num_boost_round=5).fit(train, calib=calib)
+    p = m.predict_proba(train)
+    assert m.calibrator_.kind == "none" and np.unique(p).size > 1

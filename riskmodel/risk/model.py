@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.exceptions import ModelLoadError, NotFittedError, SchemaError, SchemaProblem, UnseenCategoryWarning
+from riskmodel.exceptions import (
+    ModelLoadError,
+    NotFittedError,
+    RiskModelWarning,
+    SchemaError,
+    SchemaProblem,
+    UnseenCategoryWarning,
+)
 from riskmodel.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.risk.config import ModelConfig, Splits
 
@@ -313,7 +320,13 @@ class RiskModel:
         Raises
         ------
         SchemaError
-            If a column is missing, the target has missing values, or holds a single class.
+            If a column is missing, the target has missing values, or the training rows
+            hold a single class.
+
+        Warns
+        -----
+        RiskModelWarning
+            If the calibration rows hold a single class: the booster's probability is kept uncalibrated.
         """
         import lightgbm as lgb
 
@@ -337,8 +350,20 @@ class RiskModel:
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         cal_frame = calib if calib is not None and len(calib) else (valid if valid is not None and len(valid) else train)
         self._check_columns(cal_frame, "calib", extra=(self.target,))
+        y_cal = self._labels(cal_frame, "calib")
+        kind = self.calibration
+        if kind != "none" and len(np.unique(y_cal)) < 2:
+            # a calibrator fitted on one class maps every row to the same probability: keep the booster's own
+            warnings.warn(
+                f"the calibration slice ({len(y_cal)} rows) has a single class, so the booster's own probability is "
+                "used uncalibrated; train on a longer period or raise `splits.calib_fraction`. Silence with "
+                "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
+                RiskModelWarning,
+                stacklevel=2,
+            )
+            kind = "none"
         margin = self.predict_margin(cal_frame)
-        self.calibrator_ = make_calibrator(self.calibration).fit(margin, self._labels(cal_frame, "calib"))
+        self.calibrator_ = make_calibrator(kind).fit(margin, y_cal)
         p_cal = self.calibrator_.transform(margin)
         self.thresholds_ = self._band_thresholds(p_cal)
         self.reference_ = self._reference(train, X)
