@@ -433,3 +433,43 @@ def _add_forecast(sub: argparse._SubParsersAction) -> None:
 _TRAIN_COMMANDS.append(_add_train_forecast)
 _PROMOTE_COMMANDS.append(_add_promote_forecast)
 _COMMANDS.append(_add_forecast)
+
+
+def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from riskmodel.forecast.monitoring import score_forecasts
+
+    def read(path: str) -> pd.DataFrame:
+        table = _read_table(Path(path))
+        table["ds"] = pd.to_datetime(table["ds"])
+        table["unique_id"] = table["unique_id"].astype(str)
+        return table
+
+    forecasts, actuals = read(args.forecasts), read(args.actuals)
+    history = read(args.history) if args.history else None
+    if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
+        from riskmodel.tracking.forecast import log_forecast_monitoring
+
+        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season)
+        print(f"logged to MLflow run {run}")
+    else:
+        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season)
+    if args.out:
+        per_level.to_csv(args.out, index=False)
+    print(per_level.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _add_evaluate_forecasts(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate-forecasts", help="MASE, bias and interval coverage of stored forecasts once actuals arrive")
+    p.add_argument("forecasts", help="forecasts written by `riskmodel forecast` (Parquet or CSV)")
+    p.add_argument("actuals", help="long unique_id/ds/y file of what happened")
+    p.add_argument("--history", help="the history the forecasts came from (MASE scale; default: the actuals)")
+    p.add_argument("--season", type=int, default=12, help="season length of the MASE scale (default: %(default)s; 7 for daily)")
+    p.add_argument("--out", help="also write the per-level table as CSV")
+    p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
+    p.set_defaults(func=_cmd_evaluate_forecasts)
+
+
+_COMMANDS.append(_add_evaluate_forecasts)

@@ -60,3 +60,17 @@ def test_train_register_promote_and_forecast_by_uri(tmp_path, capsys):
     wide = fc.pivot(index="ds", columns="unique_id", values="y_hat")
     ports = [c for c in wide.columns if c.startswith("port/")]
     np.testing.assert_allclose(wide["total"], wide[ports].sum(axis=1), rtol=1e-9)  # reconciled
+
+
+def test_cli_evaluate_forecasts(tmp_path, capsys):
+    ds = pd.date_range("2024-01-01", periods=3, freq="MS")
+    fc = pd.DataFrame({"unique_id": "total", "ds": ds, "y_hat": [10.0, 10.0, 10.0], "y_lo_95": 8.0, "y_hi_95": 12.0})
+    actual = pd.DataFrame({"unique_id": "total", "ds": ds, "y": [11.0, 13.0, 10.0]})
+    fc.to_parquet(tmp_path / "fc.parquet")
+    actual.to_csv(tmp_path / "actual.csv", index=False)
+    out = tmp_path / "levels.csv"
+    assert main(["evaluate-forecasts", str(tmp_path / "fc.parquet"), str(tmp_path / "actual.csv"), "--season", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table.loc[0, "level"] == "all"
+    assert table.loc[0, "coverage_95"] == pytest.approx(2 / 3)
+    assert table.loc[0, "bias"] == pytest.approx((30 - 34) / 34)
