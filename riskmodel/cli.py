@@ -259,8 +259,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 # ----------------------------------------------------------------------------- scoring commands
@@ -473,3 +471,7 @@ def _add_evaluate_forecasts(sub: argparse._SubParsersAction) -> None:
 
 
 _COMMANDS.append(_add_evaluate_forecasts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
