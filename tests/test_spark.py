@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -136,6 +138,18 @@ def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp
     got = pd.read_parquet(out)
     _same(got, score(pd.read_parquet(stays), model=folder, reasons=3, errors="flag"))
     assert spark.sparkContext._jsc is not None  # the CLI did not stop a session it did not start
+
+
+def test_spark_example_runs(fitted, stays, tmp_path):
+    _, folder, _ = fitted
+    env = {**os.environ, "RISKMODEL_AUDIT_LOG": str(tmp_path / "audit.jsonl"), "PYSPARK_PYTHON": sys.executable}
+    script = Path(__file__).resolve().parents[1] / "examples" / "spark_batch.py"
+    run = subprocess.run([sys.executable, str(script), "--model", str(folder), "--stays", str(stays), "--out", str(tmp_path / "scores")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "scored 3,000 stays" in run.stdout
+    assert "theta+wls_struct" in run.stdout or "snaive+wls_struct" in run.stdout
+    assert len(pd.read_parquet(tmp_path / "scores")) == 3_000
 
 
 # ----------------------------------------------------------------------------- forecasting
