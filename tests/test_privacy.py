@@ -67,3 +67,18 @@ def test_digest_changes_with_content():
     a = np.array([[1.0, 2.0]])
     assert audit.digest(a) == audit.digest(a.copy())
     assert audit.digest(a) != audit.digest(a + 1)
+
+
+def test_cli_pseudonymise(tmp_path, small_data, monkeypatch, capsys):
+    from riskmodel.cli import main
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    small_data.crossings.head(500).to_parquet(tmp_path / "raw.parquet", index=False)
+    assert main(["pseudonymise", str(tmp_path / "raw.parquet"), str(tmp_path / "safe.parquet")]) == 0
+    safe = pd.read_parquet(tmp_path / "safe.parquet")
+    raw = small_data.crossings.head(500)
+    assert not set(safe["traveller_id"]) & set(raw["traveller_id"])
+    assert not set(safe["document_id"].dropna()) & set(raw["document_id"].dropna())
+    monkeypatch.delenv(KEY_ENV)
+    assert main(["pseudonymise", str(tmp_path / "raw.parquet"), str(tmp_path / "x.parquet")]) == 2
+    assert KEY_ENV in capsys.readouterr().err

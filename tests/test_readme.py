@@ -18,3 +18,11 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash scripts/test" in readme
     assert "bash scripts/test" in ci
+
+
+def test_cli_reference_is_generated_from_the_cli():
+    from riskmodel.cli import cli_reference
+
+    assert (REPO / "docs" / "CLI.md").read_text(encoding="utf-8") == cli_reference(), (
+        "docs/CLI.md is stale: run `riskmodel cli-reference > docs/CLI.md`"
+    )
