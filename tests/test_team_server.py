@@ -1,0 +1,72 @@
+"""A real team `mlflow server` on 127.0.0.1: train and promote both models over HTTP, then score and forecast by alias."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("team")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"), start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if proc.poll() is not None:
+                pytest.fail("mlflow server exited: " + (root / "server.log").read_text()[-2000:])
+            time.sleep(1)
+    else:
+        pytest.fail("mlflow server did not answer /health within 120 s")
+    yield url, root
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
+    url, root = server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    monkeypatch.chdir(tmp_path)
+    from riskmodel import forecast, score
+    from training.main_job import run_main_job
+
+    res = run_main_job(tmp_path / "out", travellers=8000, start="2018-01-01")
+    assert res.risk_model == "models:/overstay-risk/1" and res.forecast_model == "models:/arrival-forecast-daily/1"
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()  # nothing went to a local store
+    assert any((root / "artifacts").rglob("model.txt"))  # the server holds the artifacts
+
+    rows = pd.read_parquet(tmp_path / "out" / "in_country.parquet").head(50)
+    scored = score(rows, model="models:/overstay-risk@champion", reasons=1)
+    stored = pd.read_parquet(res.scores).set_index("stay_id").loc[rows["stay_id"]]
+    pd.testing.assert_series_equal(scored["probability"].reset_index(drop=True), stored["probability"].reset_index(drop=True), check_names=False)
+    fc = forecast(30, model="models:/arrival-forecast-daily@champion")
+    assert fc["unique_id"].str.startswith("port/").any() and fc.groupby("unique_id").size().eq(30).all()
