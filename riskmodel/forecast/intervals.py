@@ -4,9 +4,13 @@ Errors are measured on the log scale, ``e = log1p(y) - log1p(y_hat)``, and divid
 by a per-series scale ``s`` (the mean absolute seasonal difference of
 ``log1p(y)`` in the history), so that errors of big and small series can be
 pooled. For each horizon step ``k`` the ``L``% quantile of ``|e| / s`` over all
-series and windows is the half-width multiplier ``q_k``; steps the backtest did
-not reach take the last calibrated multiplier grown like ``sqrt(k)``, and ``q_k`` is
-made non-decreasing in ``k``. The interval is
+series, windows and neighbouring steps (``k / 1.25 <= j <= 1.25 k``, at least
+``k - 1 .. k + 1``) is the half-width multiplier ``q_k``; steps the backtest did
+not reach take the last calibrated multiplier grown like ``sqrt(k)``. ``q_k`` is
+then made non-decreasing in ``k`` by isotonic regression, not by a running
+maximum: one step that happened to fall on a holiday in every backtest window
+must not widen every later step (daily counters closed on holidays blew up to
+intervals a hundred times the forecast that way). The interval is
 ``expm1(log1p(y_hat) -/+ q_k * s)``, clipped at 0.
 
 Pooling across series is what makes a few windows enough; the backtest reports
@@ -57,14 +61,19 @@ def calibrate(cv: pd.DataFrame, column: str, scales: pd.Series, h: int, levels: 
     """
     if cv.empty:
         return {L: np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1)) for L in levels}
+    from sklearn.isotonic import IsotonicRegression
+
     step = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
     err = np.abs(np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None)))
     u = err / cv["unique_id"].map(scales).to_numpy(dtype=float)
+    ok = np.isfinite(u)
+    step, u = step[ok], u[ok]
     out = {}
     for L in levels:
         q = np.full(h, np.nan)
         for k in range(1, h + 1):
-            vals = u[step == k]
+            lo, hi = min(k - 1, k / 1.25), max(k + 1, k * 1.25)
+            vals = u[(step >= lo) & (step <= hi)]
             if len(vals) >= 5:
                 n = len(vals)
                 rank = min(1.0, np.ceil((n + 1) * L / 100) / n)  # finite-sample conformal quantile
@@ -77,7 +86,8 @@ def calibrate(cv: pd.DataFrame, column: str, scales: pd.Series, h: int, levels: 
             for k in range(h):
                 if not np.isfinite(q[k]):
                     q[k] = q[last] * np.sqrt((k + 1) / (last + 1)) if k > last else q[known[0]]
-        out[L] = np.maximum.accumulate(q)
+        steps = np.arange(1, h + 1)
+        out[L] = IsotonicRegression(increasing=True).fit(steps, q).predict(steps)
     return out
 
 
