@@ -23,10 +23,13 @@ Registry *stages* are not used: MLflow 3 works with aliases.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,8 +187,14 @@ def promote(
     *,
     candidate_alias: str = "challenger",
     champion_alias: str = "champion",
+    version: str | int | None = None,
 ) -> Decision:
     """Move ``champion`` to the ``challenger`` version only if ``decide`` passes; tag the decision.
+
+    Promotions of one model are serialised by a file lock on this machine, so
+    two trainers promoting at once each compare with the champion the other
+    may just have set, and every decision is recorded on its version. (Across
+    machines, run promotions from one scheduled job.)
 
     Parameters
     ----------
@@ -196,6 +205,9 @@ def promote(
         ``passed`` (bool) and ``reasons`` (sequence of str), e.g.
         :func:`riskmodel.risk.gate.evaluate_gate` with its config bound.
     candidate_alias, champion_alias : str, default="challenger", "champion"
+    version : str or int, optional
+        Promote this version instead of the one behind ``candidate_alias`` (a
+        trainer promoting the version it just registered).
 
     Returns
     -------
@@ -207,7 +219,30 @@ def promote(
         If ``name@candidate_alias`` does not exist.
     """
     client = configure()
-    cand = resolve_version(name, candidate_alias, client)
+    with _promotion_lock(name):
+        return _promote_locked(client, name, decide, candidate_alias, champion_alias, version)
+
+
+@contextlib.contextmanager
+def _promotion_lock(name: str):
+    key = hashlib.sha256(f"{tracking_uri()}|{name}".encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"riskmodel-promote-{key}.lock"
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _promote_locked(client, name, decide, candidate_alias, champion_alias, version) -> Decision:
+    if version is not None:
+        try:
+            cand = client.get_model_version(name, str(version))
+        except MlflowException as exc:
+            raise ModelLoadError(f"`{name}` has no version {version}: {exc.message}") from None
+    else:
+        cand = resolve_version(name, candidate_alias, client)
     if cand is None:
         raise ModelLoadError(f"no version of `{name}` has alias `{candidate_alias}`; train and register a model first.")
     champ = resolve_version(name, champion_alias, client)
