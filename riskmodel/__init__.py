@@ -23,6 +23,8 @@ from riskmodel.forecast import Forecaster, forecast, make_series, validate_serie
 from riskmodel.risk import RiskConfig, RiskModel, evaluate_gate, explain, fairness_audit, train_risk_model
 from riskmodel.schema import validate_crossings, validate_stays
 from riskmodel.scoring import load, score
+# the Spark adapters import pyspark only when called (extra `spark`)
+from riskmodel.spark import forecast_spark, score_spark
 from riskmodel.stays import build_stays
 
 __version__ = "0.1.0"
@@ -50,10 +52,12 @@ __all__ = [
     "train_risk_model",
     "training_table",
     "forecast",
+    "forecast_spark",
     "make_crossings",
     "load",
     "make_series",
     "score",
+    "score_spark",
     "validate_crossings",
     "validate_series",
     "validate_stays",
