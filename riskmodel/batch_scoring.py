@@ -184,7 +184,7 @@ def score_file(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     os.replace(tmp, path)
-    audit.append(
+    record = audit.append(
         "batch",
         model_name=scorer.name,
         model_version=scorer.version,
@@ -196,7 +196,8 @@ def score_file(
     if track if track is not None else bool(os.environ.get("MLFLOW_TRACKING_URI")):
         from riskmodel.tracking.monitoring import log_summary
 
-        log_summary("overstay-risk-batch", summary, path, run_name=f"batch {scorer.name} v{scorer.version}")
+        # the audit record goes to MLflow too, beside the summary
+        log_summary("overstay-risk-batch", summary, path, run_name=f"batch {scorer.name} v{scorer.version}", records={"audit.json": record})
     result.extra["summary"] = summary
     result.extra["summary_path"] = str(path)
     return result

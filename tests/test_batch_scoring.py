@@ -84,6 +84,8 @@ def test_cli_score_and_tracking(fitted, stays_folder, tmp_path, capsys):
     assert len(runs) == 2
     assert runs["metrics.rows_in"].iloc[0] == len(rows)
     assert runs["metrics.psi.probability"].iloc[0] == pytest.approx(res.extra["summary"]["psi"]["probability"], abs=1e-5)
+    logged_audit = mlflow.artifacts.load_dict(f"runs:/{runs['run_id'].iloc[0]}/audit.json")
+    assert logged_audit["event"] == "batch" and logged_audit["rows"] == len(rows)
 
 
 _JOB = """

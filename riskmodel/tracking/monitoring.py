@@ -36,8 +36,13 @@ def _flat_metrics(summary: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def log_summary(experiment: str, summary: dict, artifact: str | Path | None = None, *, run_name: str | None = None) -> str:
-    """Log a summary dict's numbers as metrics (and a file as artifact); return the run id."""
+def log_summary(
+    experiment: str, summary: dict, artifact: str | Path | None = None, *, run_name: str | None = None, records: dict | None = None
+) -> str:
+    """Log a summary dict's numbers as metrics (and a file as artifact); return the run id.
+
+    ``records`` are extra JSON documents to attach (e.g. ``{"audit.json": audit_record}``).
+    """
     configure()
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=run_name) as run:
@@ -47,6 +52,8 @@ def log_summary(experiment: str, summary: dict, artifact: str | Path | None = No
                 mlflow.set_tag(key, str(summary[key]))
         if artifact is not None:
             mlflow.log_artifact(str(artifact))
+        for name, record in (records or {}).items():
+            mlflow.log_dict(record, name)
         return run.info.run_id
 
 
