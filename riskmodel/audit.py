@@ -35,13 +35,29 @@ def audit_path() -> Path:
     return Path(os.environ.get(AUDIT_ENV) or DEFAULT_PATH)
 
 
+_FULL_HASH_ROWS = 65_536
+
+
 def digest(*arrays: np.ndarray) -> str:
-    """SHA-256 of the bytes of the given arrays (the encoded model input): a fingerprint, not the data."""
+    """SHA-256 fingerprint of the given arrays (the encoded model input), not the data itself.
+
+    Up to 65,536 rows every byte is hashed; above that, the shape, per-column sums
+    and sums of squares, and every 16th row, so that auditing a million-row batch
+    costs milliseconds rather than a second.
+    """
     h = hashlib.sha256()
     for a in arrays:
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a)
         h.update(str(a.shape).encode())
-        h.update(a.tobytes() if a.dtype != object else "\x1f".join(map(str, a.ravel())).encode("utf-8"))
+        if a.dtype == object:
+            h.update("\x1f".join(map(str, a.ravel())).encode("utf-8"))
+        elif a.ndim and a.shape[0] > _FULL_HASH_ROWS:
+            flat = a.reshape(a.shape[0], -1).astype(np.float64, copy=False)
+            h.update(np.nansum(flat, axis=0).tobytes())
+            h.update(np.nansum(flat * flat, axis=0).tobytes())
+            h.update(np.ascontiguousarray(a[::16]).tobytes())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
 

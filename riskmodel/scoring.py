@@ -169,6 +169,21 @@ _FAST_ROWS = 64
 _TEXT = object if pd.__version__ < "3" else "str"
 
 
+def _text(values: np.ndarray) -> Any:
+    """Text output column from an object array (str dtype on pandas 3, object on pandas 2)."""
+    return pd.array(values, dtype=_TEXT)
+
+
+def _text_constant(value: str | None, n: int) -> Any:
+    """A text column repeating one value (or missing): built in Arrow, not element by element."""
+    if _TEXT is object:
+        return np.full(n, value, dtype=object)
+    import pyarrow as pa
+
+    arr = pa.nulls(n, pa.large_string()) if value is None else pa.repeat(pa.scalar(value, pa.large_string()), n)
+    return pd.array(arr, dtype=_TEXT)
+
+
 class _Problems:
     """Bad values found while encoding: (column, problem, fix) -> row mask."""
 
@@ -281,31 +296,42 @@ def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _
 
 
 def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """Encode a frame column by column (batches)."""
+    """Encode a frame column by column (batches), straight into the model's float matrix.
+
+    Same encoding as :meth:`RiskModel.encode` (levels as codes, unseen as missing),
+    without building an intermediate frame: on a million rows the extra copy of
+    every text column cost more than LightGBM's own predict.
+    """
     model = scorer.model
     n = len(df)
-    cols: dict[str, Any] = {}
+    enc = np.empty((n, len(model.features)), dtype=np.float64)
     absent, unseen = [], {}
-    for c in model.features:
+    for j, c in enumerate(model.features):
         if c not in df.columns:
             absent.append(c)
-            cols[c] = np.full(n, np.nan) if c not in model.levels_ else pd.Series(np.full(n, None, dtype=object))
+            enc[:, j] = np.nan
             continue
         s = df[c]
         if c in model.levels_:
-            if not (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s)):
+            levels = model.levels_[c]
+            if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories):
+                values = s
+            elif pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) and s.dtype != object:
+                values = s
+            else:
                 raw = s.to_numpy(dtype=object)
-                text = np.array([isinstance(v, str) for v in raw], dtype=bool)
+                text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
                 null = pd.isna(s).to_numpy()
                 if (~text & ~null).any():
-                    problems.add(c, _NOT_TEXT, _fix_text(model.levels_[c]), ~text & ~null)
-                s = pd.Series(np.where(text, raw, None), dtype=object)
-            elif isinstance(s.dtype, pd.CategoricalDtype) and not pd.api.types.is_string_dtype(s.cat.categories):
-                s = s.astype(object).map(lambda v: v if isinstance(v, str) else None)
-            known = s.isin(model.levels_[c]).to_numpy() | s.isna().to_numpy()
-            if not known.all():
-                unseen[c] = int((~known).sum())
-            cols[c] = s.reset_index(drop=True) if isinstance(s, pd.Series) else s
+                    problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
+                values = np.where(text, raw, None)
+            codes = pd.Categorical(values, categories=levels).codes
+            missing = codes < 0
+            if missing.any():
+                k = int((missing & pd.notna(values)).sum()) if not isinstance(values, np.ndarray) else int((missing & (values != None)).sum())  # noqa: E711
+                if k:
+                    unseen[c] = k
+            enc[:, j] = np.where(missing, np.nan, codes)
             continue
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             x = s.to_numpy(dtype=float, na_value=np.nan)
@@ -330,9 +356,8 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
             if neg.any():
                 problems.add(c, _NEGATIVE, _fix_negative(c), neg)
                 x = np.where(neg, np.nan, x)
-        cols[c] = x
-    frame = pd.DataFrame({c: (v.to_numpy() if isinstance(v, pd.Series) else v) for c, v in cols.items()})
-    return model.encode(frame, warn=False), absent, unseen
+        enc[:, j] = x
+    return enc, absent, unseen
 
 
 def _as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
@@ -483,12 +508,12 @@ def score(
         band = model_.band(probability) if n else np.zeros(0, dtype=object)
     out: dict[str, Any] = {id_column: ids if column(id_column) is not None else np.arange(n)}
     out["probability"] = probability
-    out["risk_band"] = pd.array(band, dtype=_TEXT)
+    out["risk_band"] = _band_text(band, model_)
     for name, texts in _reasons(model_, enc, band, good, reasons, reasons_min_band).items():
-        out[name] = pd.array(texts, dtype=_TEXT)
-    out["model_name"] = pd.array(np.full(n, scorer.name, dtype=object), dtype=_TEXT)
-    out["model_version"] = pd.array(np.full(n, scorer.version, dtype=object), dtype=_TEXT)
-    out["error"] = pd.array(problems.texts() if problems.masks else np.full(n, None, dtype=object), dtype=_TEXT)
+        out[name] = _text(texts)
+    out["model_name"] = _text_constant(scorer.name, n)
+    out["model_version"] = _text_constant(scorer.version, n)
+    out["error"] = _text(problems.texts()) if problems.masks else _text_constant(None, n)
     for c in passthrough:
         out[c] = column(c)
     result = pd.DataFrame(out, index=index, copy=False)
@@ -505,6 +530,17 @@ def score(
             purpose=purpose,
         )
     return result
+
+
+def _band_text(band: np.ndarray, model: RiskModel) -> Any:
+    if _TEXT is object or len(band) <= _FAST_ROWS:
+        return _text(band)
+    import pyarrow as pa
+
+    names = [*BAND_ORDER, *sorted(set(model.thresholds_) - set(BAND_ORDER))]
+    lookup = {b: i for i, b in enumerate(names)}
+    codes = np.fromiter((lookup.get(b, len(names)) for b in band), dtype=np.int64, count=len(band)) if band.dtype == object else None
+    return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(codes)), dtype=_TEXT)
 
 
 def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:

@@ -55,7 +55,9 @@ def served(tmp_path_factory):
         log_risk_run(result, cfg, table=table)
         assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
         port = _free_port()
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "RISKMODEL_AUDIT_LOG": str(tmp / "audit.jsonl")}
+        # the server execs `uvicorn` from PATH: the venv's bin must be on it even when the venv is not activated
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": uri, "RISKMODEL_AUDIT_LOG": str(tmp / "audit.jsonl")}
         proc = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{cfg.tracking.registered_name}@champion",
              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
