@@ -208,14 +208,18 @@ def _add_train_risk(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_train_risk)
 
 
-def _cmd_promote_risk(args: argparse.Namespace) -> int:
-    from training.risk import promote
-
-    decision = promote(args.config)
+def _report_decision(decision) -> int:
+    """Print a promotion decision with its reasons; exit code 1 when refused."""
     print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
     for reason in decision.reasons:
         print(f"- {reason}")
     return 0 if decision.passed else 1
+
+
+def _cmd_promote_risk(args: argparse.Namespace) -> int:
+    from training.risk import promote
+
+    return _report_decision(promote(args.config))
 
 
 def _add_promote_risk(sub: argparse._SubParsersAction) -> None:
@@ -398,11 +402,7 @@ def _add_train_forecast(sub: argparse._SubParsersAction) -> None:
 def _cmd_promote_forecast(args: argparse.Namespace) -> int:
     from training.forecast import promote
 
-    decision = promote(args.config)
-    print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
-    for reason in decision.reasons:
-        print(f"- {reason}")
-    return 0 if decision.passed else 1
+    return _report_decision(promote(args.config))
 
 
 def _add_promote_forecast(sub: argparse._SubParsersAction) -> None:
