@@ -325,7 +325,9 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
                 if (~text & ~null).any():
                     problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
                 values = np.where(text, raw, None)
-            codes = pd.Categorical(values, categories=levels).codes
+            codes = _level_codes(values, levels)
+            if codes.dtype.kind == "f":  # Arrow gave nulls for missing and unseen levels
+                codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
             missing = codes < 0
             if missing.any():
                 k = int((missing & pd.notna(values)).sum()) if not isinstance(values, np.ndarray) else int((missing & (values != None)).sum())  # noqa: E711
@@ -358,6 +360,21 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
                 x = np.where(neg, np.nan, x)
         enc[:, j] = x
     return enc, absent, unseen
+
+
+def _level_codes(values, levels: list[str]) -> np.ndarray:
+    """Codes of ``values`` among ``levels`` (-1 for missing or unseen)."""
+    if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            arr = pa.array(values)  # zero-copy for Arrow-backed text
+            idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
+            return idx.to_numpy(zero_copy_only=False).astype(float) if idx.null_count else idx.to_numpy().astype(np.int64)
+        except (ImportError, TypeError, ValueError, NotImplementedError):
+            pass
+    return pd.Categorical(values, categories=levels).codes
 
 
 def _as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
@@ -518,7 +535,7 @@ def score(
         out[c] = column(c)
     result = pd.DataFrame(out, index=index, copy=False)
     if audit_log:
-        counts = {b: int(np.sum(band == b)) for b in BAND_ORDER}
+        counts = {b: int(np.count_nonzero(band == b)) for b in BAND_ORDER}
         counts["flagged"] = int(bad.sum())
         audit.append(
             "score",
@@ -537,9 +554,10 @@ def _band_text(band: np.ndarray, model: RiskModel) -> Any:
         return _text(band)
     import pyarrow as pa
 
-    names = [*BAND_ORDER, *sorted(set(model.thresholds_) - set(BAND_ORDER))]
-    lookup = {b: i for i, b in enumerate(names)}
-    codes = np.fromiter((lookup.get(b, len(names)) for b in band), dtype=np.int64, count=len(band)) if band.dtype == object else None
+    names = ["low", *sorted(model.thresholds_, key=model.thresholds_.get)]
+    codes = np.full(len(band), len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        codes[band == name] = i
     return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(codes)), dtype=_TEXT)
 
 
