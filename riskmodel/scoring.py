@@ -466,12 +466,7 @@ def score(
     >>> list(out.columns)[:3]  # doctest: +SKIP
     ['stay_id', 'probability', 'risk_band']
     """
-    if errors not in ("raise", "flag"):
-        raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
-    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
-        raise ValueError(f"`reasons` must be an int >= 0; got {reasons!r}.")
-    if reasons_min_band is not None and reasons_min_band not in BAND_ORDER:
-        raise ValueError(f"`reasons_min_band` must be one of {list(BAND_ORDER)} or None; got {reasons_min_band!r}.")
+    check_score_args(errors, reasons, reasons_min_band)
     scorer = load(model)
     frame, columns, values, index = _as_input(stays)
     n = len(index)
@@ -559,6 +554,16 @@ def _band_text(band: np.ndarray, model: RiskModel) -> Any:
     for i, name in enumerate(names):
         codes[band == name] = i
     return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(codes)), dtype=_TEXT)
+
+
+def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None:
+    """Validate the options shared by :func:`score` and the Spark adapter; raise ValueError naming the argument."""
+    if errors not in ("raise", "flag"):
+        raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
+        raise ValueError(f"`reasons` must be an int >= 0; got {reasons!r}.")
+    if reasons_min_band is not None and reasons_min_band not in BAND_ORDER:
+        raise ValueError(f"`reasons_min_band` must be one of {list(BAND_ORDER)} or None; got {reasons_min_band!r}.")
 
 
 def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:

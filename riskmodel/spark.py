@@ -48,7 +48,7 @@ from riskmodel.forecast.forecaster import Forecaster, output_columns as forecast
 from riskmodel.forecast.reconcile import reconcile as reconcile_forecasts
 from riskmodel.forecast.series import Hierarchy
 from riskmodel.risk.model import RiskModel
-from riskmodel.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, load, output_columns, score
+from riskmodel.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, check_score_args, load, output_columns, score
 
 __all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session"]
 
@@ -186,12 +186,7 @@ def score_spark(
     """
     from pyspark.sql import types as T
 
-    if errors not in ("raise", "flag"):
-        raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
-    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
-        raise ValueError(f"`reasons` must be an int >= 0; got {reasons!r}.")
-    if reasons_min_band is not None and reasons_min_band not in BAND_ORDER:
-        raise ValueError(f"`reasons_min_band` must be one of {list(BAND_ORDER)} or None; got {reasons_min_band!r}.")
+    check_score_args(errors, reasons, reasons_min_band)
     passthrough = list(passthrough)
     fields = {f.name: f for f in stays.schema.fields}
     missing = [c for c in (id_column, *passthrough) if c not in fields]
