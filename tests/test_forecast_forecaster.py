@@ -171,3 +171,52 @@ def test_weekly_series_per_series_selection_and_sarimax_with_regressors():
     monthly = _panel(n=48, k=2)
     g = Forecaster(h=6, models=["snaive", "sarimax"], n_windows=2, step=3).fit(monthly)
     assert set(g.models_) == {"snaive", "sarimax"} and np.isfinite(g.predict()["y_hat"]).all()
+
+
+def _daily_mix(days, seed):
+    """One busy port (Poisson ~400 a day, weekly cycle) among 20 series with a group of 1-4 every few weeks."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2016-01-01", periods=days, freq="D")
+    week = 1 + 0.3 * np.sin(2 * np.pi * np.arange(days) / 7)
+    frames = [pd.DataFrame({"unique_id": "busy", "ds": ds, "y": rng.poisson(400 * week).astype(float)})]
+    for i in range(20):
+        groups = rng.poisson(0.06 * week) * rng.integers(1, 5, days)
+        frames.append(pd.DataFrame({"unique_id": f"sparse{i}", "ds": ds, "y": groups.astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_sparse_series_do_not_widen_the_intervals_of_a_busy_one():
+    # Log-scale errors of series with a few arrivals a week are heavy-tailed (0 -> 3 is a big jump);
+    # pooled with a busy port's they once gave it 95% upper bounds several times its forecast.
+    full = _daily_mix(760, seed=5)
+    train = full[full["ds"] < "2018-01-01"]
+    test = full[full["ds"] >= "2018-01-01"]
+    f = Forecaster(h=28, models=["snaive", "ets"], combine=False, n_windows=3, step=28).fit(train)
+    merged = f.predict().merge(test, on=["unique_id", "ds"])
+    busy = merged[merged["unique_id"] == "busy"]
+    # Poisson(400 x weekly factor): a 95% interval is about +-10% of the level
+    assert (busy["y_hi_95"] / busy["y_hat"]).max() < 1.4
+    assert (busy["y_lo_95"] / busy["y_hat"]).min() > 0.6
+    inside = (busy["y"] >= busy["y_lo_95"]) & (busy["y"] <= busy["y_hi_95"])
+    assert inside.mean() >= 0.8
+    sparse = merged[merged["unique_id"] != "busy"]
+    inside = (sparse["y"] >= sparse["y_lo_95"]) & (sparse["y"] <= sparse["y_hi_95"])
+    assert inside.mean() >= 0.85
+
+
+def test_forecasters_saved_with_symmetric_multipliers_still_load(tmp_path, fitted):
+    # format 1 stored one symmetric multiplier row per level
+    import json
+
+    folder = fitted.save(tmp_path / "f")
+    state = json.loads((folder / "forecaster.json").read_text())
+    state["format"] = 1
+    state["quantiles_"] = {L: q[0][1] for L, q in state["quantiles_"].items()}
+    state.pop("interval_groups_")
+    (folder / "forecaster.json").write_text(json.dumps(state))
+    old = Forecaster.load(folder).predict(h=9)  # not the stored horizon: recomputed from the multipliers
+    z = np.log1p(old["y_hat"])
+    # symmetric on the log scale: the same distance below and above
+    lo = z - np.log1p(old["y_lo_95"])
+    hi = np.log1p(old["y_hi_95"]) - z
+    assert np.allclose(lo[old["y_lo_95"] > 0], hi[old["y_lo_95"] > 0])

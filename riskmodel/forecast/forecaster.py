@@ -14,7 +14,7 @@ from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError, Sc
 from riskmodel.forecast.backtest import cross_validation, evaluate
 from riskmodel.forecast.calendar import COVID_BREAK
 from riskmodel.forecast.engine import RunSettings, run_models, warn_fallbacks
-from riskmodel.forecast.intervals import apply_intervals, calibrate, log_scale
+from riskmodel.forecast.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
 from riskmodel.forecast.models import GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.forecast.reconcile import METHODS, reconcile
 from riskmodel.forecast.series import Hierarchy, season_length, validate_series
@@ -101,7 +101,10 @@ class Forecaster:
         Backtest metrics per hierarchy level and model (see
         :func:`~riskmodel.forecast.backtest.evaluate`).
     quantiles_ : dict of int to ndarray
-        Conformal half-width multipliers per level and step.
+        Conformal multipliers per level: shape ``(n_groups, 2, h)``, lower and upper
+        side per volume group and step (see :mod:`riskmodel.forecast.intervals`).
+    interval_groups_ : Series
+        Volume group of each series (0 = smallest), which multipliers it uses.
     scales_ : Series
         Per-series scale of the intervals.
     history_ : DataFrame
@@ -225,15 +228,15 @@ class Forecaster:
         chosen = self._choose(cv, candidates, history)
         cv["chosen"] = _pick(cv, chosen)
         scales = history.groupby("unique_id")["y"].apply(lambda s: log_scale(s.to_numpy(), settings.m))
-        q = calibrate(cv, "chosen", scales, self.h, level)
+        groups = volume_groups(history, cv)
+        q = calibrate(cv, "chosen", scales, self.h, level, groups=groups)
         if len(cv):
             step_no = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy()
-            z = np.log1p(np.clip(cv["chosen"].to_numpy(dtype=float), 0, None))
             s = cv["unique_id"].map(scales).to_numpy(dtype=float)
+            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=step_no, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
             for L in level:
-                half = q[L][step_no] * s
-                cv[f"chosen-lo-{L}"] = np.clip(np.expm1(z - half), 0, None)
-                cv[f"chosen-hi-{L}"] = np.expm1(z + half)
+                cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
+                cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
         self.freq_ = freq
         self.models_ = settings.models
         self.level_ = level
@@ -242,6 +245,7 @@ class Forecaster:
         self.cv_ = cv
         self.metrics_ = evaluate(cv, [*candidates, "chosen"], levels=level, tags=hierarchy.tags if hierarchy else None) if len(cv) else pd.DataFrame()
         self.quantiles_ = q
+        self.interval_groups_ = groups
         self.scales_ = scales
         self.history_ = history
         self.hierarchy_ = hierarchy
@@ -268,9 +272,7 @@ class Forecaster:
         fcs, future, fallbacks = run_models(hist, h, settings)
         self.fallbacks_ = list(self.fallbacks_) + fallbacks
         base = list(settings.models)
-        q = self.quantiles_
-        if h > len(next(iter(q.values()))):
-            q = {L: np.concatenate([v, v[-1] * np.sqrt(np.arange(len(v) + 1, h + 1) / len(v))]) for L, v in q.items()}
+        q = extend(self.quantiles_, h)
         frames = []
         for uid in hist:
             name = self.chosen_[uid]
@@ -279,7 +281,7 @@ class Forecaster:
             else:
                 y_hat = fcs[name][uid]
             part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
-            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q))
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0))))
             part["model"] = name
             frames.append(pd.DataFrame(part))
         out = pd.concat(frames, ignore_index=True)
@@ -368,15 +370,16 @@ class Forecaster:
         params["breaks"] = [list(b) for b in params["breaks"]]
         params["events"] = list(params["events"]) if params["events"] is not None else None
         state = {
-            "format": 1,
+            "format": 2,  # 2: quantiles_ per volume group, lower and upper (format 1: one symmetric row)
             "params": params,
             "freq_": self.freq_,
             "models_": list(self.models_),
             "level_": list(self.level_),
             "candidates_": list(self.candidates_),
             "chosen_": self.chosen_,
-            "quantiles_": {str(L): [float(v) for v in q] for L, q in self.quantiles_.items()},
+            "quantiles_": {str(L): np.asarray(q, dtype=float).tolist() for L, q in self.quantiles_.items()},
             "scales_": {str(k): float(v) for k, v in self.scales_.items()},
+            "interval_groups_": {str(k): int(v) for k, v in self.interval_groups_.items()},
             "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
             "fallbacks_": [list(f) for f in self.fallbacks_],
         }
@@ -414,6 +417,7 @@ class Forecaster:
             self.chosen_ = dict(state["chosen_"])
             self.quantiles_ = {int(L): np.asarray(q, dtype=float) for L, q in state["quantiles_"].items()}
             self.scales_ = pd.Series(state["scales_"], dtype=float)
+            self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
             self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
             self.history_ = pd.read_parquet(folder / "history.parquet")
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")

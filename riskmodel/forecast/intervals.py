@@ -3,15 +3,19 @@
 Errors are measured on the log scale, ``e = log1p(y) - log1p(y_hat)``, and divided
 by a per-series scale ``s`` (the mean absolute seasonal difference of
 ``log1p(y)`` in the history), so that errors of big and small series can be
-pooled. For each horizon step ``k`` the ``L``% quantile of ``|e| / s`` over all
-series, windows and neighbouring steps (``k / 1.25 <= j <= 1.25 k``, at least
-``k - 1 .. k + 1``) is the half-width multiplier ``q_k``; steps the backtest did
-not reach take the last calibrated multiplier grown like ``sqrt(k)``. ``q_k`` is
-then made non-decreasing in ``k`` by isotonic regression, not by a running
-maximum: one step that happened to fall on a holiday in every backtest window
-must not widen every later step (daily counters closed on holidays blew up to
-intervals a hundred times the forecast that way). The interval is
-``expm1(log1p(y_hat) -/+ q_k * s)``, clipped at 0.
+pooled. The two sides are calibrated apart: for an ``L``% interval and horizon
+step ``k``, the upper multiplier ``u_k`` is the ``(1 + L/100) / 2`` quantile of
+``e / s`` and the lower one ``l_k`` minus its ``(1 - L/100) / 2`` quantile, over
+all series, windows and neighbouring steps (``k / 1.25 <= j <= 1.25 k``, at least
+``k - 1 .. k + 1``). One-sided calibration matters for counts: a day with no
+arrivals against a forecast of ten is a huge error on the log scale, and a
+symmetric (``|e|``) quantile turned such closed days into upper bounds five
+times the forecast. Steps the backtest did not reach take the last calibrated
+multiplier grown like ``sqrt(k)``. Each multiplier is then made non-decreasing
+in ``k`` by isotonic regression, not by a running maximum: one step that
+happened to fall on a holiday in every backtest window must not widen every
+later step. The interval is ``[expm1(log1p(y_hat) - l_k s), expm1(log1p(y_hat) +
+u_k s)]``, clipped at 0.
 
 Pooling across series is what makes a few windows enough; the backtest reports
 the empirical coverage so that it can be checked.
@@ -24,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["log_scale", "calibrate", "apply_intervals"]
+__all__ = ["log_scale", "volume_groups", "calibrate", "extend", "apply_intervals"]
 
 
 def log_scale(y: np.ndarray, m: int) -> float:
@@ -38,8 +42,80 @@ def log_scale(y: np.ndarray, m: int) -> float:
     return 0.1
 
 
-def calibrate(cv: pd.DataFrame, column: str, scales: pd.Series, h: int, levels: Sequence[int]) -> dict[int, np.ndarray]:
-    """Half-width multipliers ``q[L][k-1]`` for steps ``k = 1..h``.
+def volume_groups(history: pd.DataFrame, cv: pd.DataFrame | None = None, min_errors: int = 60) -> pd.Series:
+    """Group series by order of magnitude of volume, for calibration.
+
+    A series' volume is its mean over the last tenth of its history; groups are
+    decades of volume (under 1 a period, 1-10, 10-100, ...). A group with fewer than
+    ``min_errors`` backtest errors in ``cv`` joins the neighbouring group below it
+    (above it when it is the lowest), so each group has enough errors for its
+    quantiles.
+
+    Returns
+    -------
+    Series
+        ``unique_id -> group``, groups numbered from 0 (smallest volume).
+    """
+    vol = history.groupby("unique_id", sort=True)["y"].apply(lambda y: float(np.nanmean(y.to_numpy(dtype=float)[-max(len(y) // 10, 1):])))
+    decade = np.floor(np.log10(np.clip(vol.to_numpy(dtype=float), 1e-9, None) + 1e-12)).clip(-1, None).astype(int)
+    decade = pd.Series(decade, index=vol.index)
+    n_err = cv.groupby("unique_id").size().reindex(vol.index, fill_value=0) if cv is not None and len(cv) else pd.Series(0, index=vol.index)
+    groups = sorted(decade.unique())
+    if cv is not None and len(cv):
+        merged = True
+        while merged and len(groups) > 1:
+            merged = False
+            for i, d in enumerate(groups):
+                if int(n_err[decade == d].sum()) < min_errors:
+                    into = groups[i - 1] if i > 0 else groups[i + 1]
+                    decade[decade == d] = into
+                    groups.remove(d)
+                    merged = True
+                    break
+    number = {d: i for i, d in enumerate(sorted(decade.unique()))}
+    return decade.map(number).astype(int).rename("group")
+
+
+def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int) -> np.ndarray:
+    """Lower and upper multipliers (shape ``(2, h)``) from scaled signed errors ``u`` at 1-based ``step``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    tail = (1 - L / 100) / 2
+    steps = np.arange(1, h + 1)
+    sides = []
+    for sign in (-1.0, 1.0):  # lower side: quantiles of -e; upper side: of e
+        v_all = sign * u
+        q = np.full(h, np.nan)
+        for k in steps:
+            lo, hi = min(k - 1, k / 1.25), max(k + 1, k * 1.25)
+            vals = v_all[(step >= lo) & (step <= hi)]
+            if len(vals) >= 5:
+                n = len(vals)
+                rank = min(1.0, np.ceil((n + 1) * (1 - tail)) / n)  # finite-sample conformal quantile
+                q[k - 1] = np.quantile(vals, rank)
+        known = np.flatnonzero(np.isfinite(q))
+        if len(known) == 0:
+            q = np.full(h, np.quantile(v_all, 1 - tail)) * np.sqrt(steps)
+        else:
+            last = known[-1]
+            for k in range(h):
+                if not np.isfinite(q[k]):
+                    q[k] = q[last] * np.sqrt((k + 1) / (last + 1)) if k > last else q[known[0]]
+        q = np.clip(q, 0, None)
+        sides.append(IsotonicRegression(increasing=True).fit(steps, q).predict(steps))
+    return np.vstack(sides)
+
+
+def calibrate(
+    cv: pd.DataFrame,
+    column: str,
+    scales: pd.Series,
+    h: int,
+    levels: Sequence[int],
+    groups: pd.Series | None = None,
+    min_errors: int = 20,
+) -> dict[int, np.ndarray]:
+    """Lower and upper multipliers per volume group, level and horizon step.
 
     Parameters
     ----------
@@ -53,51 +129,77 @@ def calibrate(cv: pd.DataFrame, column: str, scales: pd.Series, h: int, levels: 
         Horizon to cover.
     levels : sequence of int
         Interval levels in percent.
+    groups : Series, optional
+        ``unique_id -> group`` (see :func:`volume_groups`): each group is calibrated on
+        its own errors (Mondrian conformal), because the log-scale errors of a series
+        with a few arrivals a day are shaped unlike those of a port with thousands.
+        Default: one group.
+    min_errors : int, default=20
+        A group with fewer backtest errors uses the multipliers of all series pooled.
 
     Returns
     -------
     dict of int to ndarray
-        Level -> ``h`` non-decreasing multipliers.
+        Level -> array of shape ``(n_groups, 2, h)``: non-negative, non-decreasing lower
+        (``[:, 0]``) and upper (``[:, 1]``) multipliers.
     """
+    n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
     if cv.empty:
-        return {L: np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1)) for L in levels}
-    from sklearn.isotonic import IsotonicRegression
-
+        default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
+        return {L: np.stack([q] * n_groups) for L, q in default.items()}
     step = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
-    err = np.abs(np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None)))
+    err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
     u = err / cv["unique_id"].map(scales).to_numpy(dtype=float)
+    g = cv["unique_id"].map(groups).fillna(0).to_numpy(dtype=int) if groups is not None else np.zeros(len(cv), dtype=int)
     ok = np.isfinite(u)
-    step, u = step[ok], u[ok]
+    step, u, g = step[ok], u[ok], g[ok]
     out = {}
     for L in levels:
-        q = np.full(h, np.nan)
-        for k in range(1, h + 1):
-            lo, hi = min(k - 1, k / 1.25), max(k + 1, k * 1.25)
-            vals = u[(step >= lo) & (step <= hi)]
-            if len(vals) >= 5:
-                n = len(vals)
-                rank = min(1.0, np.ceil((n + 1) * L / 100) / n)  # finite-sample conformal quantile
-                q[k - 1] = np.quantile(vals, rank)
-        known = np.flatnonzero(np.isfinite(q))
-        if len(known) == 0:
-            q = np.full(h, np.quantile(u, L / 100)) * np.sqrt(np.arange(1, h + 1))
-        else:
-            last = known[-1]
-            for k in range(h):
-                if not np.isfinite(q[k]):
-                    q[k] = q[last] * np.sqrt((k + 1) / (last + 1)) if k > last else q[known[0]]
-        steps = np.arange(1, h + 1)
-        out[L] = IsotonicRegression(increasing=True).fit(steps, q).predict(steps)
+        pooled = _multipliers(u, step, h, L)
+        per_group = [_multipliers(u[g == k], step[g == k], h, L) if (g == k).sum() >= min_errors else pooled for k in range(n_groups)]
+        out[L] = np.stack(per_group)
     return out
 
 
-def apply_intervals(y_hat: np.ndarray, scale: float, q: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
-    """Interval bounds ``y_lo_<L>``, ``y_hi_<L>`` around one series' point forecasts."""
-    z = np.log1p(np.clip(y_hat, 0, None))
-    h = len(z)
+def extend(q: dict[int, np.ndarray], h: int) -> dict[int, np.ndarray]:
+    """Multipliers of shape ``(n_groups, 2, h)``: calibrated ones first, then the last grown like ``sqrt(k)``.
+
+    Also reads the shapes of forecasters saved before volume groups: ``(2, h)`` (one
+    group) and ``(h,)`` (one symmetric multiplier, format 1).
+    """
+    out = {}
+    for L, v in q.items():
+        v = np.asarray(v, dtype=float)
+        if v.ndim == 1:
+            v = np.stack([v, v])
+        if v.ndim == 2:
+            v = v[None, :, :]
+        n = v.shape[2]
+        if h > n:
+            grow = np.sqrt(np.arange(n + 1, h + 1) / n)
+            v = np.concatenate([v, v[:, :, -1:] * grow], axis=2)
+        out[L] = v[:, :, :h]
+    return out
+
+
+def apply_intervals(
+    y_hat: np.ndarray,
+    scale: float | np.ndarray,
+    q: dict[int, np.ndarray],
+    steps: np.ndarray | None = None,
+    group: int | np.ndarray = 0,
+) -> dict[str, np.ndarray]:
+    """Interval bounds ``y_lo_<L>``, ``y_hi_<L>`` around point forecasts.
+
+    ``steps`` are the 0-based horizon steps of ``y_hat`` (default ``0 .. len - 1``,
+    one series' forecast path); ``scale`` and ``group`` a value for all or one per value.
+    """
+    z = np.log1p(np.clip(np.asarray(y_hat, dtype=float), 0, None))
+    steps = np.arange(len(z)) if steps is None else np.asarray(steps)
+    q = extend(q, int(steps.max()) + 1 if len(steps) else 1)
     out = {}
     for L, mult in sorted(q.items()):
-        half = mult[:h] * scale if len(mult) >= h else np.concatenate([mult, np.full(h - len(mult), mult[-1])]) * scale
-        out[f"y_lo_{L}"] = np.clip(np.expm1(z - half), 0, None)
-        out[f"y_hi_{L}"] = np.expm1(z + half)
+        gi = np.minimum(np.asarray(group), mult.shape[0] - 1)
+        out[f"y_lo_{L}"] = np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)
+        out[f"y_hi_{L}"] = np.expm1(z + mult[gi, 1, steps] * scale)
     return out
