@@ -107,9 +107,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         fresh=args.fresh, horizon=args.horizon, progress=_Progress(args.quiet),
     )
     print(f"risk model (champion): {res.risk_model}")
-    print(f"forecaster (champion): {res.forecast_model}")
+    print(f"forecaster per port (champion): {res.forecast_model}")
+    print(f"forecaster per nationality (champion): {res.nationality_forecast_model}")
     print(f"scores: {res.scores}")
-    print(f"forecasts: {res.forecasts}")
+    print(f"forecasts per port: {res.forecasts}")
+    print(f"forecasts per nationality: {res.nationality_forecasts}")
     print(f"workload: {res.workload}")
     print(f"report: {res.report}")
     print(f"done in {res.seconds:.0f} s" + (f"; reused: {', '.join(res.reused)}" if res.reused else ""))

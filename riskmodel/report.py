@@ -31,7 +31,7 @@ import pandas as pd
 
 __all__ = ["expected_workload", "write_report", "SECTIONS"]
 
-SECTIONS = ("summary", "risk-distribution", "reliability", "fairness", "reasons", "forecasts", "backtest", "workload")
+SECTIONS = ("summary", "risk-distribution", "reliability", "fairness", "reasons", "forecasts", "nationalities", "backtest", "workload")
 REFER_BANDS = ("elevated", "high")
 
 _CSS = """
@@ -220,6 +220,35 @@ def _fan_charts(forecasts: pd.DataFrame, history: pd.DataFrame | None, series: S
     return _png(fig)
 
 
+def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None, top: int) -> str:
+    if forecasts is None or forecasts.empty:
+        return '<p class="note">No nationality forecasts were given.</p>'
+    fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("nationality/")]
+    if fc.empty:
+        return '<p class="note">The forecasts have no nationality series.</p>'
+    first, last = fc["ds"].min(), fc["ds"].max()
+    days = (last - first).days + 1
+    month = fc[fc["ds"] < first + pd.Timedelta(days=30)].groupby("unique_id")["y_hat"].sum()
+    whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
+    ids = list(whole.index[:top])
+    table = pd.DataFrame({"nationality": [u.split("/", 1)[1] for u in ids], "next 30 days": month.reindex(ids).to_numpy(dtype=float)})
+    table[f"next {days} days"] = whole.reindex(ids).to_numpy(dtype=float)
+    if history is not None and not history.empty:
+        # the same weeks 52 weeks earlier (same weekdays, same number of days), so neither the
+        # season nor the weekend pattern reads as growth
+        lo, hi = first - pd.Timedelta(weeks=52), last - pd.Timedelta(weeks=52)
+        ago = history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
+        table["same weeks a year earlier"] = ago.reindex(ids).to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = table[f"next {days} days"] / table["same weeks a year earlier"] - 1.0
+        table["change"] = [f"{c:+.0%}" if np.isfinite(c) else "" for c in change]
+    note = (
+        '<p class="note">Sums of daily point forecasts (reconciled so nationalities add up to their region and '
+        "the total); the fan charts show the daily 80% and 95% intervals. Full table in forecasts_nationality.parquet.</p>"
+    )
+    return _table(table, "{:,.1f}") + note + _fan_charts(fc, history, ids[:3])
+
+
 def write_report(
     path: str | Path,
     *,
@@ -233,6 +262,9 @@ def write_report(
     workload: pd.DataFrame | None = None,
     facts: dict | None = None,
     main_ports: Sequence[str] = ("port/Ngurah Rai", "port/Soekarno-Hatta", "port/Batam"),
+    nationality_forecasts: pd.DataFrame | None = None,
+    nationality_history: pd.DataFrame | None = None,
+    top_nationalities: int = 12,
 ) -> Path:
     """Write the HTML report and return its path.
 
@@ -260,6 +292,12 @@ def write_report(
         Key facts for the summary (models, versions, data span, ...).
     main_ports : sequence of str
         Series drawn as fan charts.
+    nationality_forecasts : DataFrame, optional
+        ``forecast()`` output of the nationality hierarchy (``nationality/<code>`` series).
+    nationality_history : DataFrame, optional
+        Its training series, for the fan charts and the year-ago comparison.
+    top_nationalities : int, default=12
+        Nationalities listed (largest expected arrivals first); the top three get fan charts.
 
     Returns
     -------
@@ -275,6 +313,7 @@ def write_report(
         _section("fairness", "Fairness audit per group", _fairness(fairness, fairness_bounds)),
         _section("reasons", "Most frequent reasons among referred travellers", _reasons(scored)),
         _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(forecasts, history, main_ports)),
+        _section("nationalities", "Arrival outlook per nationality", _nationalities(nationality_forecasts, nationality_history, top_nationalities)),
         _section(
             "backtest",
             "Forecast accuracy in backtests",

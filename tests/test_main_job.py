@@ -33,7 +33,7 @@ def test_champions_in_the_local_store(job):
 
     assert (cwd / "mlflow.db").exists()
     client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}", registry_uri=f"sqlite:///{cwd / 'mlflow.db'}")
-    for name in ("overstay-risk", "arrival-forecast-daily"):
+    for name in ("overstay-risk", "arrival-forecast-daily", "arrival-forecast-daily-nationality"):
         assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
 
@@ -54,6 +54,13 @@ def test_forecasts_and_workload_for_90_days(job):
     ports = fc[fc["unique_id"].str.startswith("port/")]
     assert ports.groupby("unique_id")["ds"].nunique().eq(90).all()
     assert ports["ds"].min() == pd.Timestamp("2024-01-01")
+    crossings = pd.read_parquet(out / "data" / "crossings.parquet")
+    nat = pd.read_parquet(out / "forecasts_nationality.parquet")
+    nationalities = nat[nat["unique_id"].str.startswith("nationality/")]
+    assert nationalities.groupby("unique_id")["ds"].nunique().eq(90).all()
+    assert nationalities["ds"].min() == pd.Timestamp("2024-01-01")
+    seen = set(crossings.loc[crossings["direction"] == "entry", "nationality"].astype(str))
+    assert {u.split("/", 1)[1] for u in nationalities["unique_id"].unique()} == seen
     workload = pd.read_csv(out / "workload.csv")
     assert {"port", "ds", "expected_arrivals", "expected_referrals"} <= set(workload.columns)
 
@@ -63,7 +70,7 @@ def test_report_and_progress(job):
     html = (cwd / "riskmodel-output" / "report.html").read_text(encoding="utf-8")
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
-    for step in range(1, 7):
-        assert f"{step}/6 " in first.stderr
+    for step in range(1, 8):
+        assert f"{step}/7 " in first.stderr
     assert second.stderr == ""
-    assert "reused: data, risk model, forecaster" in second.stdout
+    assert "reused: data, risk model, forecaster, nationality forecaster" in second.stdout

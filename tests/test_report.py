@@ -56,11 +56,41 @@ def report_path(tmp_path_factory, fitted):
     fc = _forecasts()
     history = fc.assign(ds=fc["ds"] - pd.Timedelta(days=30), y=fc["y_hat"])[["unique_id", "ds", "y"]]
     backtest = pd.DataFrame({"model": ["snaive", "ets"], "mase": [1.0, 0.7], "coverage_95": [0.9, 0.95]})
+    nat_fc, nat_history = _nationality_forecasts()
     path = tmp_path_factory.mktemp("report") / "report.html"
     write_report(path, scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
                  fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
-                 workload=expected_workload(fc, scored), facts={"risk model": "overstay-risk v1"})
+                 workload=expected_workload(fc, scored), facts={"risk model": "overstay-risk v1"},
+                 nationality_forecasts=nat_fc, nationality_history=nat_history)
     return path
+
+
+def _nationality_forecasts(days=90, start="2024-01-01"):
+    """Flat daily forecasts: MYS 10 a day, AUS 4, CHN 7 (+ region and total); a year earlier half as many."""
+    ds = pd.date_range(start, periods=days, freq="D")
+    rates = {"nationality/MYS": 10.0, "nationality/AUS": 4.0, "nationality/CHN": 7.0, "region/ASEAN": 10.0, "total": 21.0}
+    fc = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds, "y_hat": r, "y_lo_80": r * 0.8, "y_hi_80": r * 1.2,
+                                  "y_lo_95": r * 0.6, "y_hi_95": r * 1.4, "model": "lgbm"}) for uid, r in rates.items()], ignore_index=True)
+    past = pd.date_range(pd.Timestamp(start) - pd.DateOffset(years=2), pd.Timestamp(start) - pd.Timedelta(days=1), freq="D")
+    history = pd.concat([pd.DataFrame({"unique_id": uid, "ds": past, "y": r / 2}) for uid, r in rates.items()], ignore_index=True)
+    return fc, history
+
+
+def test_nationality_outlook_lists_the_largest_first_with_sums_and_change(report_path):
+    text = report_path.read_text(encoding="utf-8")
+    section = text[text.index('<section id="nationalities">'):]
+    section = section[: section.index("</section>")]
+    head = re.findall(r"<th>(.*?)</th>", section)
+    rows = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", section.split("</thead>", 1)[1])]
+    table = pd.DataFrame(rows, columns=head)
+    for col in head[1:-1]:
+        table[col] = table[col].str.replace(",", "").astype(float)
+    assert list(table["nationality"]) == ["MYS", "CHN", "AUS"]  # regions and the total are not nationalities
+    assert list(table["next 30 days"]) == [300.0, 210.0, 120.0]
+    assert list(table["next 90 days"]) == [900.0, 630.0, 360.0]
+    assert list(table["same weeks a year earlier"]) == [450.0, 315.0, 180.0]  # 52 weeks back: 90 days even across 29 Feb
+    assert list(table["change"]) == ["+100%"] * 3
+    assert section.count("data:image/png;base64,") == 1  # the fan charts of the top three
 
 
 def test_report_is_self_contained_with_every_section(report_path):

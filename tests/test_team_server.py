@@ -62,6 +62,7 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
 
     res = run_main_job(tmp_path / "out", travellers=8000, start="2018-01-01")
     assert res.risk_model == "models:/overstay-risk/1" and res.forecast_model == "models:/arrival-forecast-daily/1"
+    assert res.nationality_forecast_model == "models:/arrival-forecast-daily-nationality/1"
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()  # nothing went to a local store
     assert any((root / "artifacts").rglob("model.txt"))  # the server holds the artifacts
 
@@ -71,3 +72,5 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
     pd.testing.assert_series_equal(scored["probability"].reset_index(drop=True), stored["probability"].reset_index(drop=True), check_names=False)
     fc = forecast(30, model="models:/arrival-forecast-daily@champion")
     assert fc["unique_id"].str.startswith("port/").any() and fc.groupby("unique_id").size().eq(30).all()
+    fc = forecast(30, model="models:/arrival-forecast-daily-nationality@champion")
+    assert fc["unique_id"].str.startswith("nationality/").any() and fc.groupby("unique_id").size().eq(30).all()

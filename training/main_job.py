@@ -1,5 +1,6 @@
-"""The main job: data -> both models trained, registered and gated -> everyone in the country scored
--> 90-day arrival forecasts -> the duty report. ``riskmodel run`` calls :func:`run_main_job`.
+"""The main job: data -> the risk model and the two arrival forecasters (per port, per nationality)
+trained, registered and gated -> everyone in the country scored -> 90-day arrival forecasts per
+port and per nationality -> the duty report. ``riskmodel run`` calls :func:`run_main_job`.
 
 Every step reads and writes plain files in the output folder and models in
 MLflow (``MLFLOW_TRACKING_URI``, default ``sqlite:///mlflow.db`` in the working
@@ -35,10 +36,12 @@ class MainJobResult:
     out: Path
     scores: Path
     forecasts: Path
+    nationality_forecasts: Path
     workload: Path
     report: Path
     risk_model: str
     forecast_model: str
+    nationality_forecast_model: str
     seconds: float
     reused: list[str]
 
@@ -67,6 +70,57 @@ def _backtest_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["level", "mase"]).reset_index(drop=True)
 
 
+@dataclass
+class _ForecasterStep:
+    name: str
+    version: str
+    history: pd.DataFrame
+    backtest: Path
+
+
+def _forecaster_step(
+    step: str,
+    hierarchy: str,
+    config: str | Path,
+    data_key: str,
+    data_dir: Path,
+    out: Path,
+    state: dict,
+    reused: list[str],
+    label: str,
+    progress: Callable[[str], None],
+) -> _ForecasterStep:
+    """Train, register and gate the forecaster of one hierarchy, or reuse it when trained on this data."""
+    from riskmodel.forecast.config import ForecastConfig
+    from riskmodel.tracking.registry import resolve_version
+    from training import forecast as forecast_pipeline
+
+    fcfg = load_config(config, ForecastConfig)
+    fcfg = dataclasses.replace(fcfg, data=dataclasses.replace(fcfg.data, series_path=None, crossings_path=str(data_dir / "crossings.parquet")))
+    name = fcfg.tracking.registered_name
+    key = _digest({"data": data_key, "config": Path(config).read_text(encoding="utf-8")})
+    suffix = "" if hierarchy == "port" else f"_{hierarchy}"
+    history_path, backtest_path = out / f"history{suffix}.parquet", out / f"forecast_backtest{suffix}.csv"
+    state_key = "forecast" if hierarchy == "port" else f"forecast_{hierarchy}"
+    champion = resolve_version(name, "champion")
+    if state.get(state_key) == key and champion is not None and history_path.exists() and backtest_path.exists():
+        progress(f"{step} reusing the {label} {name} v{champion.version} trained on this data")
+        reused.append(label)
+    else:
+        progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
+        fout = forecast_pipeline.train(fcfg, log=True, progress=lambda m: progress(f"    {m}"))
+        decision = forecast_pipeline.promote(fcfg)
+        progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
+        fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
+        _backtest_table(fout.forecaster.metrics_).to_csv(backtest_path, index=False)
+        state[state_key] = key
+        _write_state(out, state)
+        champion = resolve_version(name, "champion")
+    if champion is None:
+        raise RuntimeError(f"no champion for {name}: the {label} did not pass its gate; see the run in MLflow")
+    return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
+
+
 def run_main_job(
     out: str | Path = "riskmodel-output",
     *,
@@ -78,6 +132,7 @@ def run_main_job(
     horizon: int = 90,
     risk_config: str | Path = REPO_CONFIGS / "risk.yaml",
     forecast_config: str | Path = REPO_CONFIGS / "forecast_daily.yaml",
+    nationality_forecast_config: str | Path = REPO_CONFIGS / "forecast_daily_nationality.yaml",
     progress: Callable[[str], None] = lambda _m: None,
 ) -> MainJobResult:
     """Run the main job end to end.
@@ -85,16 +140,18 @@ def run_main_job(
     Parameters
     ----------
     out : str or Path, default="riskmodel-output"
-        Output folder: ``data/``, ``scores.parquet`` (+ summary), ``forecasts.parquet``,
-        ``workload.csv``, ``report.html``, ``state.json``.
+        Output folder: ``data/``, ``scores.parquet`` (+ summary), ``forecasts.parquet``
+        (ports), ``forecasts_nationality.parquet``, ``workload.csv``, ``report.html``,
+        ``state.json``.
     travellers, start, end, seed
         Synthetic data settings.
     fresh : bool, default=False
         Redo everything instead of reusing valid earlier results.
     horizon : int, default=90
         Days of arrival forecasts.
-    risk_config, forecast_config : str or Path
-        Training configs (their data sections are replaced by this job's data).
+    risk_config, forecast_config, nationality_forecast_config : str or Path
+        Training configs: the risk model, the forecaster per port and the forecaster per
+        nationality (their data sections are replaced by this job's data).
     progress : callable
         Receives one line per step.
 
@@ -106,10 +163,8 @@ def run_main_job(
     from riskmodel.datasets import make_crossings
     from riskmodel.features import build_features
     from riskmodel.forecast import forecast
-    from riskmodel.forecast.config import ForecastConfig
     from riskmodel.report import expected_workload, write_report
     from riskmodel.risk import RiskConfig
-    from training import forecast as forecast_pipeline
     from training import risk as risk_pipeline
 
     started = time.perf_counter()
@@ -122,11 +177,11 @@ def run_main_job(
 
     # 1. data
     if state.get("data") == data_key and (data_dir / "crossings.parquet").exists():
-        progress(f"1/6 reusing synthetic data in {data_dir}")
+        progress(f"1/7 reusing synthetic data in {data_dir}")
         crossings = pd.read_parquet(data_dir / "crossings.parquet")
         reused.append("data")
     else:
-        progress(f"1/6 generating synthetic crossings for {travellers:,} travellers, {start} .. {end}")
+        progress(f"1/7 generating synthetic crossings for {travellers:,} travellers, {start} .. {end}")
         data = make_crossings(travellers, start, end, seed=seed)
         data_dir.mkdir(parents=True, exist_ok=True)
         for name in ("crossings", "stays", "truth"):
@@ -147,13 +202,13 @@ def run_main_job(
     champion = resolve_version(risk_name, "champion")
     reliability = fairness = None
     if state.get("risk") == risk_key and champion is not None and (out / "risk_holdout.json").exists():
-        progress(f"2/6 reusing the risk model {risk_name} v{champion.version} trained on this data")
+        progress(f"2/7 reusing the risk model {risk_name} v{champion.version} trained on this data")
         saved = json.loads((out / "risk_holdout.json").read_text(encoding="utf-8"))
         reliability = pd.DataFrame(saved["reliability"])
         fairness = pd.DataFrame(saved["fairness"])
         reused.append("risk model")
     else:
-        progress("2/6 training the overstay-risk model")
+        progress("2/7 training the overstay-risk model")
         outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=lambda m: progress(f"    {m}"))
         decision = risk_pipeline.promote(rcfg)
         progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
@@ -169,32 +224,17 @@ def run_main_job(
     if champion is None:
         raise RuntimeError(f"no champion for {risk_name}: the first model did not pass the gate's absolute bounds; see the run in MLflow")
 
-    # 3. arrival forecaster: train on daily series, register, gate
-    fcfg = load_config(forecast_config, ForecastConfig)
-    fcfg = dataclasses.replace(fcfg, data=dataclasses.replace(fcfg.data, series_path=None, crossings_path=str(data_dir / "crossings.parquet")))
-    fc_name = fcfg.tracking.registered_name
-    fc_key = _digest({"data": data_key, "config": Path(forecast_config).read_text(encoding="utf-8")})
-    fc_champion = resolve_version(fc_name, "champion")
-    if state.get("forecast") == fc_key and fc_champion is not None and (out / "forecast_backtest.csv").exists():
-        progress(f"3/6 reusing the forecaster {fc_name} v{fc_champion.version} trained on this data")
-        reused.append("forecaster")
-        history = pd.read_parquet(out / "history.parquet")
-    else:
-        progress("3/6 training the arrival forecaster (backtests choose the model)")
-        fout = forecast_pipeline.train(fcfg, log=True, progress=lambda m: progress(f"    {m}"))
-        decision = forecast_pipeline.promote(fcfg)
-        progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
-        history = fout.forecaster.history_[["unique_id", "ds", "y"]]
-        history.to_parquet(out / "history.parquet", index=False)
-        _backtest_table(fout.forecaster.metrics_).to_csv(out / "forecast_backtest.csv", index=False)
-        state["forecast"] = fc_key
-        _write_state(out, state)
-    fc_champion = resolve_version(fc_name, "champion")
-    if fc_champion is None:
-        raise RuntimeError(f"no champion for {fc_name}: the forecaster did not pass its gate; see the run in MLflow")
+    # 3-4. arrival forecasters, one per hierarchy (ports; nationalities): train on daily series, register, gate
+    ports = _forecaster_step(
+        "3/7", "port", forecast_config, data_key, data_dir, out, state, reused, "forecaster", progress,
+    )
+    nats = _forecaster_step(
+        "4/7", "nationality", nationality_forecast_config, data_key, data_dir, out, state, reused,
+        "nationality forecaster", progress,
+    )
 
     # 4. score everyone in the country at the end of the data
-    progress("4/6 scoring everyone currently in the country")
+    progress("5/7 scoring everyone currently in the country")
     feats = build_features(crossings, validate=False)
     in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
     in_path = out / "in_country.parquet"
@@ -206,23 +246,32 @@ def run_main_job(
     )
     scored = pd.read_parquet(scores_path)
 
-    # 5. forecasts
-    progress(f"5/6 forecasting arrivals for the next {horizon} days")
-    fc = forecast(horizon, model=f"models:/{fc_name}@champion")
+    # 6. forecasts
+    progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
+    fc = forecast(horizon, model=f"models:/{ports.name}@champion")
     fc_path = out / "forecasts.parquet"
     fc.to_parquet(fc_path, index=False)
+    fc_nat = forecast(horizon, model=f"models:/{nats.name}@champion")
+    fc_nat_path = out / "forecasts_nationality.parquet"
+    fc_nat.to_parquet(fc_nat_path, index=False)
     workload = expected_workload(fc, scored, days=14)
     workload_path = out / "workload.csv"
     workload.to_csv(workload_path, index=False)
 
-    # 6. report
-    progress("6/6 writing the report")
-    backtest = pd.read_csv(out / "forecast_backtest.csv")
+    # 7. report
+    progress("7/7 writing the report")
+    backtest = pd.concat(
+        [pd.read_csv(ports.backtest).assign(hierarchy="port"), pd.read_csv(nats.backtest).assign(hierarchy="nationality")],
+        ignore_index=True,
+    )
+    backtest = backtest[["hierarchy", *[c for c in backtest.columns if c != "hierarchy"]]]
     report = write_report(
         out / "report.html",
         scored=scored,
         forecasts=fc,
-        history=history,
+        history=ports.history,
+        nationality_forecasts=fc_nat,
+        nationality_history=nats.history,
         reliability=reliability,
         fairness=fairness,
         fairness_bounds={"max_referral_ratio": rcfg.fairness.max_referral_ratio, "max_fpr_ratio": rcfg.fairness.max_fpr_ratio},
@@ -232,13 +281,16 @@ def run_main_job(
             "synthetic data": f"{travellers:,} travellers, {start} .. {end}, seed {seed}",
             "stays in the country": f"{len(in_country):,}",
             "risk model": f"{risk_name} v{champion.version} (champion)",
-            "forecaster": f"{fc_name} v{fc_champion.version} (champion)",
+            "forecaster, ports": f"{ports.name} v{ports.version} (champion)",
+            "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
             "forecast horizon": f"{horizon} days from {fc['ds'].min():%Y-%m-%d}",
             "reused from the last run": ", ".join(reused) or "nothing",
         },
     )
     return MainJobResult(
-        out=out, scores=scores_path, forecasts=fc_path, workload=workload_path, report=report,
-        risk_model=f"models:/{risk_name}/{champion.version}", forecast_model=f"models:/{fc_name}/{fc_champion.version}",
+        out=out, scores=scores_path, forecasts=fc_path, nationality_forecasts=fc_nat_path, workload=workload_path,
+        report=report, risk_model=f"models:/{risk_name}/{champion.version}",
+        forecast_model=f"models:/{ports.name}/{ports.version}",
+        nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
         seconds=time.perf_counter() - started, reused=reused,
     )
