@@ -26,7 +26,9 @@ scored on 2019 (h=12); 4 selected series (Ngurah Rai, Soekarno-Hatta, Batam, Tot
 2008-2022 with COVID (2020-04..2022-03) declared as a break and scored on 2023. MASE is the mean
 over series of MAE / in-sample mean absolute 12-month difference; ratios divide riskmodel's
 mean MASE by the peer's on the same series. Peers: seasonal naive and statsforecast AutoETS
-(season 12). `fc_bps2019_cov95` is the share of 2019 actuals inside riskmodel's 95% intervals.
+(season 12). `fc_bps2019_cov95` is the share of 2019 actuals inside riskmodel's 95% intervals,
+`fc_bps2019_width95` the median width of those intervals over the forecast (sharpness: lower is
+better at the same coverage); `fc_synth_daily_cov95` and `_width95` the same on the daily series.
 Synthetic daily: `make_crossings(300_000, 2017-01-01..2019-05-31, covid=False)`, port series with
 >= 1 arrival a day, trained through 2019-02-28 and scored on March-April 2019 (h=61) against
 weekly seasonal naive; `fc_synth_nyepi_ratio` is the forecast at Ngurah Rai on Nyepi
@@ -86,7 +88,7 @@ def _autoets(train: pd.DataFrame, h: int, cutoffs=()) -> tuple[pd.DataFrame, flo
 
 
 def _bps2019(figures: dict) -> None:
-    mase_ours, mase_sn, mase_ets, inside = [], [], [], []
+    mase_ours, mase_sn, mase_ets, inside, widths = [], [], [], [], []
     for name in ("bps_arrivals_by_port_2017_2023.csv", "bps_arrivals_by_nationality_2017_2023.csv"):
         df = _read(name)
         train, test = df[df["ds"] <= "2018-12-01"], df[(df["ds"] >= "2019-01-01") & (df["ds"] <= "2019-12-01")]
@@ -114,6 +116,7 @@ def _bps2019(figures: dict) -> None:
         mase_ets.append(_mase(ets, "autoets", train, test, 12))
         merged = test.merge(fc, on=["unique_id", "ds"])
         inside.append(((merged["y"] >= merged["y_lo_95"]) & (merged["y"] <= merged["y_hi_95"])).to_numpy())
+        widths.append(((merged["y_hi_95"] - merged["y_lo_95"]) / merged["y_hat"].clip(lower=1e-9)).to_numpy())
     ours, sn, ets = (pd.concat(x).mean() for x in (mase_ours, mase_sn, mase_ets))
     figures["fc_bps2019_mase"] = ours
     figures["fc_bps2019_mase_snaive"] = sn
@@ -123,6 +126,7 @@ def _bps2019(figures: dict) -> None:
     cov = float(np.concatenate(inside).mean())
     figures["fc_bps2019_cov95"] = cov
     figures["fc_bps2019_cov95_upper"] = cov
+    figures["fc_bps2019_width95"] = float(np.median(np.concatenate(widths)))
 
 
 def _bps2023(figures: dict) -> None:
@@ -151,6 +155,9 @@ def _synth_daily(figures: dict) -> None:
     figures["fc_synth_daily_mase"] = ours
     figures["fc_synth_daily_mase_snaive"] = sn
     figures["fc_synth_daily_mase_over_snaive"] = ours / sn
+    merged = test.merge(fc, on=["unique_id", "ds"])
+    figures["fc_synth_daily_cov95"] = float(((merged["y"] >= merged["y_lo_95"]) & (merged["y"] <= merged["y_hi_95"])).mean())
+    figures["fc_synth_daily_width95"] = float(((merged["y_hi_95"] - merged["y_lo_95"]) / merged["y_hat"].clip(lower=1e-9)).median())
     bali = fc[fc["unique_id"] == "port/Ngurah Rai"].set_index("ds")["y_hat"]
     nyepi = pd.Timestamp("2019-03-07")
     figures["fc_synth_nyepi_ratio"] = float(bali[nyepi] / bali.drop(nyepi).mean())
