@@ -53,7 +53,8 @@ def digest(*arrays: np.ndarray) -> str:
             h.update("\x1f".join(map(str, a.ravel())).encode("utf-8"))
         elif a.ndim and a.shape[0] > _FULL_HASH_ROWS and a.dtype.itemsize == 8:
             # column sums of the bit patterns: every value counts, NaN included, no copy
-            bits = np.ascontiguousarray(a).reshape(a.shape[0], -1).view(np.uint64)
+            # (a view in either layout: the batch path encodes column-major)
+            bits = (a if a.ndim == 2 else a.reshape(a.shape[0], -1)).view(np.uint64)
             h.update(bits.sum(axis=0, dtype=np.uint64).tobytes())
             h.update(np.ascontiguousarray(a[::16]).tobytes())
         else:

@@ -304,7 +304,9 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
     """
     model = scorer.model
     n = len(df)
-    enc = np.empty((n, len(model.features)), dtype=np.float64)
+    # column-major: each feature is written into contiguous memory (a row-major matrix took
+    # strided writes, a cache miss per value); LightGBM predicts from either layout directly
+    enc = np.empty((n, len(model.features)), dtype=np.float64, order="F")
     absent, unseen = [], {}
     for j, c in enumerate(model.features):
         if c not in df.columns:
@@ -481,14 +483,16 @@ def score(
         enc, absent, unseen = _encode_frame(scorer, frame, problems)
 
         def column(c):
-            return frame[c].to_numpy() if c in frame.columns else None
+            if c not in frame.columns:
+                return None
+            # pandas 3 (copy-on-write): the column's own array, no copy of a million ids
+            return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
     missing_pass = [c for c in passthrough if column(c) is None]
     if missing_pass:
         raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass])
-    ids = column(id_column)
-    if ids is None:
-        ids = np.array([f"row {i}" for i in range(n)], dtype=object)
+    given_ids = column(id_column)
+    ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
     if bad.any() and errors == "raise":
         raise problems.error(ids)
@@ -509,19 +513,20 @@ def score(
         )
     model_ = scorer.model
     good = ~bad
+    names = _band_names(model_)
     if bad.any():
         probability = np.full(n, np.nan)
-        band = np.full(n, None, dtype=object)
+        band = np.full(n, -1, dtype=np.int8)
         if good.any():
             probability[good] = _predict(model_, enc[good])
-            band[good] = model_.band(probability[good])
+            band[good] = _band_codes(model_, probability[good])
     else:
         probability = _predict(model_, enc) if n else np.zeros(0)
-        band = model_.band(probability) if n else np.zeros(0, dtype=object)
-    out: dict[str, Any] = {id_column: ids if column(id_column) is not None else np.arange(n)}
+        band = _band_codes(model_, probability)
+    out: dict[str, Any] = {id_column: given_ids if given_ids is not None else np.arange(n)}
     out["probability"] = probability
-    out["risk_band"] = _band_text(band, model_)
-    for name, texts in _reasons(model_, enc, band, good, reasons, reasons_min_band).items():
+    out["risk_band"] = _band_text(band, names)
+    for name, texts in _reasons(model_, enc, band, names, good, reasons, reasons_min_band).items():
         out[name] = _text(texts)
     out["model_name"] = _text_constant(scorer.name, n)
     out["model_version"] = _text_constant(scorer.version, n)
@@ -530,7 +535,8 @@ def score(
         out[c] = column(c)
     result = pd.DataFrame(out, index=index, copy=False)
     if audit_log:
-        counts = {b: int(np.count_nonzero(band == b)) for b in BAND_ORDER}
+        per_code = np.bincount(band[band >= 0], minlength=len(names)) if n else np.zeros(len(names), dtype=int)
+        counts = {b: int(per_code[names.index(b)]) if b in names else 0 for b in BAND_ORDER}
         counts["flagged"] = int(bad.sum())
         audit.append(
             "score",
@@ -544,16 +550,24 @@ def score(
     return result
 
 
-def _band_text(band: np.ndarray, model: RiskModel) -> Any:
-    if _TEXT is object or len(band) <= _FAST_ROWS:
-        return _text(band)
+def _band_names(model: RiskModel) -> list[str]:
+    """Band names by code: ``low`` (0), then the bands in ascending order of threshold."""
+    return ["low", *sorted(model.thresholds_, key=model.thresholds_.get)]
+
+
+def _band_codes(model: RiskModel, p: np.ndarray) -> np.ndarray:
+    """Band code of each probability: how many thresholds it reaches (same rule as :meth:`RiskModel.band`)."""
+    thresholds = np.sort(np.fromiter(model.thresholds_.values(), dtype=float, count=len(model.thresholds_)))
+    return np.searchsorted(thresholds, p, side="right").astype(np.int8)
+
+
+def _band_text(codes: np.ndarray, names: list[str]) -> Any:
+    """Text band column from codes (-1: flagged row, missing band)."""
+    if _TEXT is object or len(codes) <= _FAST_ROWS:
+        return _text(np.array([*names, None], dtype=object)[codes])
     import pyarrow as pa
 
-    names = ["low", *sorted(model.thresholds_, key=model.thresholds_.get)]
-    codes = np.full(len(band), len(names), dtype=np.int64)
-    for i, name in enumerate(names):
-        codes[band == name] = i
-    return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(codes)), dtype=_TEXT)
+    return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(np.where(codes < 0, len(names), codes))), dtype=_TEXT)
 
 
 def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None:
@@ -574,15 +588,17 @@ def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
     return model.predict_proba(enc)
 
 
-def _reasons(model: RiskModel, enc: np.ndarray, band: np.ndarray, good: np.ndarray, k: int, min_band: str | None) -> dict[str, np.ndarray]:
+def _reasons(
+    model: RiskModel, enc: np.ndarray, band: np.ndarray, names: list[str], good: np.ndarray, k: int, min_band: str | None
+) -> dict[str, np.ndarray]:
     n = len(enc)
     cols = {f"reason_{i}": np.full(n, None, dtype=object) for i in range(1, k + 1)}
     if k == 0 or n == 0:
         return cols
     want = good.copy()
     if min_band is not None:
-        allowed = set(BAND_ORDER[BAND_ORDER.index(min_band):])
-        want &= np.fromiter((b in allowed for b in band), dtype=bool, count=n)
+        allowed = [i for i, name in enumerate(names) if name in BAND_ORDER[BAND_ORDER.index(min_band):]]
+        want &= np.isin(band, allowed)
     if not want.any():
         return cols
     rows = enc[want] if not want.all() else enc

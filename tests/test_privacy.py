@@ -90,3 +90,11 @@ def test_digest_of_a_large_input_still_changes_with_content():
     changed[1234, 2] += 1e-6  # a row the sampled part does not cover
     assert audit.digest(big) == audit.digest(big.copy())
     assert audit.digest(big) != audit.digest(changed)
+
+
+def test_digest_does_not_depend_on_memory_layout():
+    # the batch path encodes column-major, the single-record path row-major: same values, same digest
+    big = np.random.default_rng(1).random((100_000, 7))
+    assert audit.digest(big) == audit.digest(np.asfortranarray(big))
+    small = big[:10]
+    assert audit.digest(small) == audit.digest(np.asfortranarray(small))

@@ -177,3 +177,20 @@ def test_every_call_is_audited_without_identifiers(fitted):
     text = audit.audit_path().read_text()
     assert not any(tid in text for tid in rows.head(40)["traveller_id"])
     assert not any(sid in text for sid in rows.head(40)["stay_id"])
+
+
+def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
+    # the batch path bands by code (searchsorted); it must agree with RiskModel.band and the audit counts
+    model, _, rows = fitted
+    batch = pd.concat([rows] * 3, ignore_index=True)
+    batch.loc[[5, 6], "planned_stay_days"] = -3  # flagged rows: no band
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = score(batch, model=model, reasons=0, errors="flag")
+    good = out["probability"].notna()
+    assert (~good).sum() == 2 and out.loc[~good, "risk_band"].isna().all()
+    expected = model.band(out.loc[good, "probability"].to_numpy())
+    assert list(out.loc[good, "risk_band"]) == list(expected)
+    rec = audit.read()[-1]
+    counts = pd.Series(expected).value_counts()
+    assert {k: v for k, v in rec["band_counts"].items() if v} == {**{k: int(v) for k, v in counts.items()}, "flagged": 2}
