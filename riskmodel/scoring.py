@@ -513,16 +513,16 @@ def score(
         )
     model_ = scorer.model
     good = ~bad
-    names = _band_names(model_)
+    names = model_.band_names()
     if bad.any():
         probability = np.full(n, np.nan)
         band = np.full(n, -1, dtype=np.int8)
         if good.any():
             probability[good] = _predict(model_, enc[good])
-            band[good] = _band_codes(model_, probability[good])
+            band[good] = model_.band_codes(probability[good])
     else:
         probability = _predict(model_, enc) if n else np.zeros(0)
-        band = _band_codes(model_, probability)
+        band = model_.band_codes(probability)
     out: dict[str, Any] = {id_column: given_ids if given_ids is not None else np.arange(n)}
     out["probability"] = probability
     out["risk_band"] = _band_text(band, names)
@@ -548,17 +548,6 @@ def score(
             purpose=purpose,
         )
     return result
-
-
-def _band_names(model: RiskModel) -> list[str]:
-    """Band names by code: ``low`` (0), then the bands in ascending order of threshold."""
-    return ["low", *sorted(model.thresholds_, key=model.thresholds_.get)]
-
-
-def _band_codes(model: RiskModel, p: np.ndarray) -> np.ndarray:
-    """Band code of each probability: how many thresholds it reaches (same rule as :meth:`RiskModel.band`)."""
-    thresholds = np.sort(np.fromiter(model.thresholds_.values(), dtype=float, count=len(model.thresholds_)))
-    return np.searchsorted(thresholds, p, side="right").astype(np.int8)
 
 
 def _band_text(codes: np.ndarray, names: list[str]) -> Any:

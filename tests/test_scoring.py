@@ -180,7 +180,7 @@ def test_every_call_is_audited_without_identifiers(fitted):
 
 
 def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
-    # the batch path bands by code (searchsorted); it must agree with RiskModel.band and the audit counts
+    # the batch path bands by code; its text column and the audit counts must agree with RiskModel.band
     model, _, rows = fitted
     batch = pd.concat([rows] * 3, ignore_index=True)
     batch.loc[[5, 6], "planned_stay_days"] = -3  # flagged rows: no band

@@ -429,11 +429,19 @@ class RiskModel:
 
     def band(self, p: np.ndarray) -> np.ndarray:
         """Risk band of each calibrated probability: the tightest band whose threshold it reaches, else ``"low"``."""
+        return np.array(self.band_names(), dtype=object)[self.band_codes(p)]
+
+    def band_names(self) -> list[str]:
+        """Band names by code: ``low`` (0), then the bands in ascending order of threshold."""
         self._require_fitted()
-        out = np.full(len(p), "low", dtype=object)
-        for name, thr in sorted(self.thresholds_.items(), key=lambda kv: kv[1]):
-            out[np.asarray(p) >= thr] = name
-        return out
+        return ["low", *sorted(self.thresholds_, key=self.thresholds_.get)]
+
+    def band_codes(self, p: np.ndarray) -> np.ndarray:
+        """Band code of each probability (index into :meth:`band_names`): how many thresholds it reaches."""
+        self._require_fitted()
+        p = np.asarray(p, dtype=float)
+        thresholds = np.sort(np.fromiter(self.thresholds_.values(), dtype=float, count=len(self.thresholds_)))
+        return np.where(np.isnan(p), 0, np.searchsorted(thresholds, p, side="right")).astype(np.int8)  # NaN: low, as before
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """LightGBM ``pred_contrib``: per-feature additive contributions to the margin, last column the bias."""
