@@ -41,14 +41,8 @@ __all__ = ["LoggedForecaster", "GateResult", "log_forecast_run", "load_forecaste
 _CODE = Path(__file__).with_name("forecast_pyfunc.py")
 
 
-@dataclass(frozen=True)
-class LoggedForecaster:
-    """Where a logged forecaster went: ``run_id``, ``model_uri`` (``models:/name/version``), ``name``, ``version``."""
-
-    run_id: str
-    model_uri: str
-    name: str
-    version: str
+#: Where a logged forecaster went (the same record as a logged risk model).
+LoggedForecaster = registry.LoggedModel
 
 
 @dataclass(frozen=True)

@@ -54,10 +54,21 @@ __all__ = [
     "version_metrics",
     "resolve_version",
     "download_model_folder",
+    "LoggedModel",
 ]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """Where a logged model went: ``run_id``, ``model_uri`` (``models:/name/version``), ``name``, ``version``."""
+
+    run_id: str
+    model_uri: str
+    name: str
+    version: str
 
 
 def tracking_uri() -> str:

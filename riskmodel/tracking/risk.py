@@ -22,7 +22,6 @@ import importlib.metadata
 import json
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -37,21 +36,13 @@ from riskmodel.risk.gate import evaluate_gate
 from riskmodel.risk.model import RiskModel
 from riskmodel.risk.train import TrainResult
 from riskmodel.tracking import registry
+from riskmodel.tracking.registry import LoggedModel
 from riskmodel.tracking.risk_pyfunc import ARTIFACT
 
 __all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card"]
 
 _CODE = Path(__file__).with_name("risk_pyfunc.py")
 
-
-@dataclass(frozen=True)
-class LoggedModel:
-    """Where a logged model went: ``run_id``, ``model_uri`` (``models:/name/version``), ``name``, ``version``."""
-
-    run_id: str
-    model_uri: str
-    name: str
-    version: str
 
 
 def dataset_digest(table: pd.DataFrame, columns) -> str:
