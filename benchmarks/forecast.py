@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.exceptions import FallbackWarning
-from riskmodel.forecast import Forecaster, fill_gaps, make_series
-from riskmodel.forecast.backtest import mase_scale
+from riskmodel.core.exceptions import FallbackWarning
+from riskmodel.core.forecasting import Forecaster, fill_gaps, make_series
+from riskmodel.core.forecasting.backtest import mase_scale
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -141,7 +141,7 @@ def _bps2023(figures: dict) -> None:
 
 
 def _synth_daily(figures: dict) -> None:
-    from riskmodel.datasets import make_crossings
+    from riskmodel.core.datasets import make_crossings
 
     data = make_crossings(300_000, "2017-01-01", "2019-05-31", seed=7, covid=False)
     series = make_series(data.crossings, freq="D", levels=["port"], start="2017-01-01", end="2019-04-30").df

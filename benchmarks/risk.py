@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import time
 
-from riskmodel.config import load_config
-from riskmodel.datasets import make_crossings
-from riskmodel.features import training_table
-from riskmodel.risk import RiskConfig, train_risk_model
-from riskmodel.schema import validate_crossings
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.core.schema import validate_crossings
 
 from benchmarks.__main__ import HERE
 

@@ -37,11 +37,11 @@ BARS = {
 
 
 def _train(tmp: Path):
-    from riskmodel.config import load_config
-    from riskmodel.datasets import make_crossings
-    from riskmodel.features import training_table
-    from riskmodel.risk.config import RiskConfig
-    from riskmodel.risk.model import RiskModel, time_split
+    from riskmodel.core.config import load_config
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import training_table
+    from riskmodel.core.risk.config import RiskConfig
+    from riskmodel.core.risk.model import RiskModel, time_split
 
     repo = Path(__file__).resolve().parents[1]
     cfg = load_config(repo / "configs" / "risk.yaml", RiskConfig)
@@ -79,7 +79,7 @@ def _median_ms(fn, n: int) -> float:
 
 _BATCH_CHILD = """
 import json, resource, sys, time
-from riskmodel.batch_scoring import score_file
+from riskmodel import score_file
 t = time.perf_counter()
 res = score_file(sys.argv[1], sys.argv[2], model=sys.argv[3], progress=False, track=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": res.rows_out,
@@ -88,7 +88,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rows": res.rows_out,
 
 
 def run() -> dict:
-    from riskmodel.scoring import load, score
+    from riskmodel import load, score
 
     warnings.simplefilter("ignore")
     figures: dict = {}

@@ -18,9 +18,9 @@ PARTS = 8
 ABOUT = (
     "A model trained from `configs/risk.yaml` on synthetic stays (15k travellers, 2017-2023); its "
     "held-out feature rows tiled to 2M stays in 8 Parquet parts. `spark_rows_per_s`: "
-    "`riskmodel.spark.score_parquet` (read Parquet, `score_spark` via mapInPandas, write Parquet, "
+    "`riskmodel.integrations.spark.score_parquet` (read Parquet, `score_spark` via mapInPandas, write Parquet, "
     "count bands) on `local[2]`, session start excluded (`spark_session_start_s`). `inprocess_rows_per_s`: "
-    "`riskmodel.batch_scoring.score_file` (chunked, resumable, with drift summary) on the same parts. "
+    "`riskmodel.integrations.batch.scoring.score_file` (chunked, resumable, with drift summary) on the same parts. "
     "Both with the batch defaults: reasons for band `elevated` and above, bad rows flagged. "
     "`spark_over_inprocess` > 1 means Spark is faster. Runs in the pandas-2 venv (pyspark needs pandas < 3)."
 )
@@ -28,11 +28,11 @@ BARS: dict = {}  # no bar: local[2] on a 2-core box measures overhead, not what 
 
 
 def _train(tmp: Path):
-    from riskmodel.config import load_config
-    from riskmodel.datasets import make_crossings
-    from riskmodel.features import training_table
-    from riskmodel.risk.config import RiskConfig
-    from riskmodel.risk.model import RiskModel, time_split
+    from riskmodel.core.config import load_config
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import training_table
+    from riskmodel.core.risk.config import RiskConfig
+    from riskmodel.core.risk.model import RiskModel, time_split
 
     repo = Path(__file__).resolve().parents[1]
     cfg = load_config(repo / "configs" / "risk.yaml", RiskConfig)
@@ -57,8 +57,8 @@ def run() -> dict:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    from riskmodel.batch_scoring import score_file
-    from riskmodel.spark import score_parquet
+    from riskmodel import score_file
+    from riskmodel.api import score_parquet
 
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-spark-") as tmp:

@@ -15,7 +15,7 @@ BARS = {"synth_1m_seconds": ("<=", 60), "synth_1m_stays": (">=", 1_000_000)}
 
 _CHILD = """
 import json, resource, time
-from riskmodel.datasets import make_crossings
+from riskmodel.core.datasets import make_crossings
 t = time.perf_counter()
 data = make_crossings({n}, "2017-01-01", "2023-12-31", seed=1)
 seconds = time.perf_counter() - t

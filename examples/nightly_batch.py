@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from riskmodel import make_crossings
-from riskmodel.batch_scoring import score_file
-from riskmodel.config import load_config
-from riskmodel.features import build_features, training_table
-from riskmodel.risk import RiskConfig
-from riskmodel.risk.model import RiskModel, time_split
-from riskmodel.tracking.registry import resolve_version
+from riskmodel import score_file
+from riskmodel.core.config import load_config
+from riskmodel.core.features import build_features, training_table
+from riskmodel.core.risk import RiskConfig
+from riskmodel.core.risk.model import RiskModel, time_split
+from riskmodel.integrations.tracking.registry import resolve_version
 
 
 def main() -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from riskmodel.config import load_config
-from riskmodel.risk import RiskConfig, explain
-from riskmodel.tracking.risk import load_risk_model
-from training.risk import load_crossings, promote, train
+from riskmodel.core.config import load_config
+from riskmodel.core.risk import RiskConfig, explain
+from riskmodel.integrations.tracking.risk import load_risk_model
+from riskmodel.apps.pipelines.risk import load_crossings, promote, train
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
     print("gate:", "PROMOTED" if decision.passed else "REFUSED", *decision.reasons, sep="\n  ")
 
     champion = load_risk_model(f"models:/{cfg.tracking.registered_name}@champion")
-    from riskmodel.features import training_table
+    from riskmodel.core.features import training_table
 
     table = training_table(crossings, grace_days=cfg.data.grace_days)
     recent = table.tail(5_000)

@@ -13,11 +13,11 @@ import time
 import warnings
 
 from riskmodel import make_crossings, score
-from riskmodel.config import load_config
-from riskmodel.features import build_features, training_table
-from riskmodel.risk import RiskConfig
-from riskmodel.risk.model import RiskModel, time_split
-from riskmodel.tracking.registry import resolve_version
+from riskmodel.core.config import load_config
+from riskmodel.core.features import build_features, training_table
+from riskmodel.core.risk import RiskConfig
+from riskmodel.core.risk.model import RiskModel, time_split
+from riskmodel.integrations.tracking.registry import resolve_version
 
 
 def model_uri(tmp: str) -> str:

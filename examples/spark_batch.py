@@ -28,11 +28,11 @@ from pathlib import Path
 
 def _demo_inputs(tmp: Path) -> tuple[str, str]:
     """A small model and a Parquet file of held-out stays, on synthetic data."""
-    from riskmodel.config import load_config
-    from riskmodel.datasets import make_crossings
-    from riskmodel.features import training_table
-    from riskmodel.risk.config import RiskConfig
-    from riskmodel.risk.model import RiskModel, time_split
+    from riskmodel.core.config import load_config
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import training_table
+    from riskmodel.core.risk.config import RiskConfig
+    from riskmodel.core.risk.model import RiskModel, time_split
 
     repo = Path(__file__).resolve().parents[1]
     cfg = load_config(repo / "configs" / "risk.yaml", RiskConfig)
@@ -55,9 +55,10 @@ def main() -> None:
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from riskmodel.datasets import make_crossings
-    from riskmodel.forecast import make_series
-    from riskmodel.spark import forecast_spark, local_session, score_parquet
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.forecasting import make_series
+    from riskmodel.api import forecast_spark, score_parquet
+    from riskmodel.integrations.spark import local_session
 
     spark, owned = local_session("riskmodel-example")  # under spark-submit: the cluster's session
     try:

@@ -5,8 +5,8 @@ Everything a user needs is importable from here::
     from riskmodel import make_crossings, build_stays, validate_crossings
 """
 
-from riskmodel.datasets import Dataset, make_crossings
-from riskmodel.exceptions import (
+from riskmodel.core.datasets import Dataset, make_crossings
+from riskmodel.core.exceptions import (
     ArtifactIntegrityError,
     ConfigError,
     FallbackWarning,
@@ -17,15 +17,13 @@ from riskmodel.exceptions import (
     SchemaError,
     UnseenCategoryWarning,
 )
-from riskmodel.features import build_features, label_mature, training_table
-# ``forecast`` is rebound from the subpackage to the function: riskmodel.forecast(h, ...).
-from riskmodel.forecast import Forecaster, forecast, make_series, validate_series
-from riskmodel.risk import RiskConfig, RiskModel, evaluate_gate, explain, fairness_audit, train_risk_model
-from riskmodel.schema import validate_crossings, validate_stays
-from riskmodel.scoring import load, score
-# the Spark adapters import pyspark only when called (extra `spark`)
-from riskmodel.spark import forecast_spark, score_spark
-from riskmodel.stays import build_stays
+from riskmodel.core.features import build_features, label_mature, training_table
+from riskmodel.core.forecasting import Forecaster, make_series, validate_series
+from riskmodel.core.risk import RiskConfig, RiskModel, evaluate_gate, explain, fairness_audit, train_risk_model
+from riskmodel.core.schema import validate_crossings, validate_stays
+from riskmodel.core.stays import build_stays
+# model references (URIs) are resolved here; the Spark forms import pyspark only when called (extra `spark`)
+from riskmodel.api import forecast, forecast_spark, load, score, score_file, score_spark
 
 __version__ = "0.1.0"
 
@@ -57,6 +55,7 @@ __all__ = [
     "load",
     "make_series",
     "score",
+    "score_file",
     "score_spark",
     "validate_crossings",
     "validate_series",

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from riskmodel.config import load_config
-from riskmodel.features import training_table
-from riskmodel.risk.config import RiskConfig
-from riskmodel.risk.model import RiskModel, time_split
+from riskmodel.core.config import load_config
+from riskmodel.core.features import training_table
+from riskmodel.core.risk.config import RiskConfig
+from riskmodel.core.risk.model import RiskModel, time_split
 
-from riskmodel.datasets import make_crossings
+from riskmodel.core.datasets import make_crossings
 
 REPO = Path(__file__).resolve().parents[1]
 #: Counters of the property-based tests (tests/test_fuzz.py), printed at the end of the run.
@@ -44,7 +44,7 @@ def _isolated_stores(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def fitted(tmp_path_factory):
     """A small model trained from the shipped config, saved to a folder, and held-out rows."""
-    from riskmodel.datasets import make_crossings
+    from riskmodel.core.datasets import make_crossings
 
     cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     table = training_table(make_crossings(6_000, "2017-01-01", "2023-12-31", seed=4).crossings)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.batch import BatchError, count_rows, iter_chunks, run_job
+from riskmodel.integrations.batch.jobs import BatchError, count_rows, iter_chunks, run_job
 
 
 def _transform(df: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def test_bad_inputs(tmp_path, make_path, message):
 _SLOW_JOB = """
 import sys, time
 import pandas as pd
-from riskmodel.batch import run_job
+from riskmodel.integrations.batch.jobs import run_job
 def transform(df):
     time.sleep(0.4)
     return pd.DataFrame({"stay_id": df["stay_id"].astype(str), "days": df["planned_stay_days"].astype("float64") * 2})

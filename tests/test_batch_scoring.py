@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from riskmodel import SchemaError, audit, score
-from riskmodel.batch_scoring import evaluate_scores, score_file, summary_path
-from riskmodel.cli import main
+from riskmodel import SchemaError, score
+from riskmodel.core import audit
+from riskmodel import score_file
+from riskmodel.integrations.batch.scoring import evaluate_scores, summary_path
+from riskmodel.apps.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,7 @@ def test_cli_score_and_tracking(fitted, stays_folder, tmp_path, capsys):
 
 _JOB = """
 import sys
-from riskmodel.batch_scoring import score_file
+from riskmodel import score_file
 score_file(sys.argv[1], sys.argv[2], model=sys.argv[3], chunk_rows=150, reasons=3, reasons_min_band=None, progress=False)
 """
 

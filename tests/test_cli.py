@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from riskmodel.cli import cli_reference, main
+from riskmodel.apps.cli import cli_reference, main
 
 
 def test_synth_then_validate(tmp_path, capsys):
@@ -34,7 +34,7 @@ def test_missing_input_is_a_clean_error(tmp_path, capsys):
 
 
 def test_module_entry_point_has_every_command():
-    run = subprocess.run([sys.executable, "-m", "riskmodel.cli", "--help"], capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-m", "riskmodel.apps.cli", "--help"], capture_output=True, text=True, check=True)
     for command in ("run", "synth", "validate", "train", "score", "forecast", "evaluate-scores"):
         assert command in run.stdout
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from riskmodel import ConfigError
-from riskmodel.config import from_dict, load_config, to_dict
+from riskmodel.core.config import from_dict, load_config, to_dict
 
 
 @dataclasses.dataclass(frozen=True)

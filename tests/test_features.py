@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.datasets import make_crossings
-from riskmodel.exceptions import SchemaError
-from riskmodel.features import (
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.features import (
     AUDIT_COLUMNS,
     ENTRY_FEATURES,
     HISTORY_FEATURES,
@@ -161,7 +161,7 @@ def test_bad_log_raises_schema_error(data):
 
 
 def test_extra_event_source_is_point_in_time():
-    from riskmodel.features import add_event_history
+    from riskmodel.core.features import add_event_history
 
     day = pd.Timestamp("2020-05-01")
     stays = pd.DataFrame({"traveller_id": ["A", "A", "B", "C"], "entry_time": [day, day + pd.Timedelta(days=400), day, day]})

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.forecast import cross_validation, evaluate
-from riskmodel.forecast.backtest import make_cutoffs, mase_scale
-from riskmodel.forecast.engine import RunSettings
+from riskmodel.core.forecasting import cross_validation, evaluate
+from riskmodel.core.forecasting.backtest import make_cutoffs, mase_scale
+from riskmodel.core.forecasting.engine import RunSettings
 
 SETTINGS = RunSettings(freq="M", m=12, models=("snaive", "theta", "lgbm"))
 

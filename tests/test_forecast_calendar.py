@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.forecast import COVID_BREAK, calendar_features, in_break
-from riskmodel.forecast.calendar import event_days
+from riskmodel.core.forecasting import COVID_BREAK, calendar_features, in_break
+from riskmodel.core.forecasting.calendar import event_days
 
 
 def test_nyepi_daily_flag_on_the_known_dates():

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from riskmodel.cli import main
-from riskmodel.config import load_config
-from riskmodel.exceptions import ConfigError
-from riskmodel.forecast.config import ForecastConfig
+from riskmodel.apps.cli import main
+from riskmodel.core.config import load_config
+from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.forecasting.config import ForecastConfig
 
 from .conftest import REPO
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import riskmodel
-from riskmodel.exceptions import ConfigError, FallbackWarning, NotFittedError, SchemaError
-from riskmodel.forecast import Forecaster, Hierarchy, aggregate, forecast, reconcile
-from riskmodel.forecast import models as fm
+from riskmodel.core.exceptions import ConfigError, FallbackWarning, NotFittedError, SchemaError
+from riskmodel import forecast
+from riskmodel.core.forecasting import Forecaster, Hierarchy, aggregate, reconcile
+from riskmodel.core.forecasting import models as fm
 
 COLUMNS = ["unique_id", "ds", "y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95", "model"]
 
@@ -94,6 +95,10 @@ def test_not_fitted_and_bad_arguments():
 
 def test_forecast_function_and_top_level_names():
     assert riskmodel.forecast is forecast and riskmodel.Forecaster is Forecaster
+    # the subpackage has its own name, so importing it never shadows the function
+    import riskmodel.core.forecasting as sub
+
+    assert sub.Forecaster is Forecaster and callable(riskmodel.forecast) and not callable(sub)
     fc = forecast(4, history=_panel(k=2), level=(90,))
     assert list(fc.columns) == ["unique_id", "ds", "y_hat", "y_lo_90", "y_hi_90", "model"]
     assert len(fc) == 8

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.exceptions import FallbackWarning
-from riskmodel.forecast import models as fm
-from riskmodel.forecast.engine import RunSettings, impute_break, run_models, warn_fallbacks
-from riskmodel.forecast.models import fit_local, lgbm_forecast, seasonal_profile
+from riskmodel.core.exceptions import FallbackWarning
+from riskmodel.core.forecasting import models as fm
+from riskmodel.core.forecasting.engine import RunSettings, impute_break, run_models, warn_fallbacks
+from riskmodel.core.forecasting.models import fit_local, lgbm_forecast, seasonal_profile
 
 
 def _seasonal(n=48, m=12, level=1000.0, amp=0.3, seed=0, growth=0.0):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.exceptions import SchemaError
-from riskmodel.forecast import aggregate, fill_gaps, make_series, validate_series
+from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.forecasting import aggregate, fill_gaps, make_series, validate_series
 
 PORTS = pd.DataFrame({"port": ["Ngurah Rai", "Batam", "Entikong"], "port_type": ["air", "sea", "land"]})
 NATS = pd.DataFrame({"nationality": ["AUS", "SGP", "MYS"], "region": ["Oceania", "ASEAN", "ASEAN"]})

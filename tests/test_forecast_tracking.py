@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError, SchemaError
-from riskmodel.forecast import Forecaster, aggregate, forecast
-from riskmodel.forecast.config import ForecastConfig, ForecastGateConfig
-from riskmodel.forecast.monitoring import score_forecasts
+from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError, SchemaError
+from riskmodel import forecast
+from riskmodel.core.forecasting import Forecaster, aggregate
+from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
+from riskmodel.core.monitoring.forecasts import score_forecasts
 
 
 def _series():
@@ -64,7 +65,7 @@ def test_score_forecasts_by_hand():
 
 
 def test_gate_rules():
-    from riskmodel.tracking.forecast import forecast_gate
+    from riskmodel.integrations.tracking.forecast import forecast_gate
 
     gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.0, min_coverage_95=0.85, max_coverage_95=0.99)
     good = {"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.93}
@@ -79,8 +80,8 @@ def test_gate_rules():
 def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     import mlflow
 
-    from riskmodel.tracking import registry
-    from riskmodel.tracking.forecast import load_forecaster, log_forecast_monitoring, log_forecast_run, promote_forecaster
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import load_forecaster, log_forecast_monitoring, log_forecast_run, promote_forecaster
 
     cfg = ForecastConfig()
     logged = log_forecast_run(fitted, cfg, lineage={"source": "test"})

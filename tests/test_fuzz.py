@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel import ConfigError, SchemaError, score, validate_crossings, validate_stays
-from riskmodel.forecast import Forecaster, forecast
-from riskmodel.scoring import output_columns
+from riskmodel import forecast
+from riskmodel.core.forecasting import Forecaster
+from riskmodel.core.scoring import output_columns
 
 from .conftest import FUZZ
 

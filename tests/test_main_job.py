@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from riskmodel.report import SECTIONS
+from riskmodel.apps.report import SECTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def job(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("main_job")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the embedded default
     env["RISKMODEL_AUDIT_LOG"] = str(cwd / "audit.jsonl")
-    cmd = [sys.executable, "-m", "riskmodel.cli", "run", "--travellers", "8000", "--start", "2018-01-01"]
+    cmd = [sys.executable, "-m", "riskmodel.apps.cli", "run", "--travellers", "8000", "--start", "2018-01-01"]
     first = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     assert first.returncode == 0, first.stderr[-3000:]
     second = subprocess.run(cmd + ["--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)

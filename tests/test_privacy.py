@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel import ConfigError, audit
-from riskmodel.privacy import KEY_ENV, pseudonymise, pseudonymise_table
+from riskmodel import ConfigError
+from riskmodel.core import audit
+from riskmodel.core.privacy import KEY_ENV, pseudonymise, pseudonymise_table
 
 KEY = "test-key-0123456789abcdef"
 
@@ -70,7 +71,7 @@ def test_digest_changes_with_content():
 
 
 def test_cli_pseudonymise(tmp_path, small_data, monkeypatch, capsys):
-    from riskmodel.cli import main
+    from riskmodel.apps.cli import main
 
     monkeypatch.setenv(KEY_ENV, KEY)
     small_data.crossings.head(500).to_parquet(tmp_path / "raw.parquet", index=False)

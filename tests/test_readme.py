@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskmodel.schema import CROSSINGS, STAYS, contract_markdown
+from riskmodel.core.schema import CROSSINGS, STAYS, contract_markdown
 
 from .conftest import REPO
 
@@ -21,7 +21,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_cli_reference_is_generated_from_the_cli():
-    from riskmodel.cli import cli_reference
+    from riskmodel.apps.cli import cli_reference
 
     assert (REPO / "docs" / "CLI.md").read_text(encoding="utf-8") == cli_reference(), (
         "docs/CLI.md is stale: run `riskmodel cli-reference > docs/CLI.md`"

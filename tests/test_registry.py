@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from riskmodel.config import load_config
-from riskmodel.datasets import make_crossings
-from riskmodel.exceptions import ArtifactIntegrityError, ModelLoadError
-from riskmodel.features import training_table
-from riskmodel.risk import FairnessConfig, RiskConfig, train_risk_model
-from riskmodel.scoring import output_columns
-from riskmodel.tracking import registry
-from riskmodel.tracking.risk import load_risk_model, log_risk_run, promote_risk
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import FairnessConfig, RiskConfig, train_risk_model
+from riskmodel.core.scoring import output_columns
+from riskmodel.integrations.tracking import registry
+from riskmodel.integrations.tracking.risk import load_risk_model, log_risk_run, promote_risk
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from riskmodel import score
-from riskmodel.report import SECTIONS, expected_workload, write_report
-from riskmodel.risk.metrics import reliability_table
+from riskmodel.apps.report import SECTIONS, expected_workload, write_report
+from riskmodel.core.risk.metrics import reliability_table
 
 
 def _forecasts(ports=("Ngurah Rai", "Soekarno-Hatta", "Batam"), days=30, start="2024-01-01"):

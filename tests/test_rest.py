@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from riskmodel import score
-from riskmodel.config import load_config
-from riskmodel.datasets import make_crossings
-from riskmodel.features import training_table
-from riskmodel.risk import RiskConfig, train_risk_model
-from riskmodel.tracking.risk import log_risk_run, promote_risk
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 
 from .conftest import REPO
 

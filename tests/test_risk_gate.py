@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.exceptions import SchemaError
-from riskmodel.risk import FairnessConfig, GateConfig, evaluate_gate, fairness_audit
+from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.risk import FairnessConfig, GateConfig, evaluate_gate, fairness_audit
 
 GATE = GateConfig(
     higher_is_better={"roc_auc": 0.005, "pr_auc": 0.01},

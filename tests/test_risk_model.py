@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.config import from_dict, load_config
-from riskmodel.datasets import make_crossings
-from riskmodel.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, UnseenCategoryWarning
-from riskmodel.features import training_table
-from riskmodel.risk import (
+from riskmodel.core.config import from_dict, load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, UnseenCategoryWarning
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import (
     ModelConfig,
     RiskConfig,
     RiskModel,
@@ -23,8 +23,8 @@ from riskmodel.risk import (
     time_split,
     train_risk_model,
 )
-from riskmodel.risk.calibration import IsotonicCalibrator, PlattCalibrator, calibrator_from_dict, make_calibrator
-from riskmodel.risk.metrics import at_budget
+from riskmodel.core.risk.calibration import IsotonicCalibrator, PlattCalibrator, calibrator_from_dict, make_calibrator
+from riskmodel.core.risk.metrics import at_budget
 from tests.conftest import REPO
 
 CONFIG = REPO / "configs" / "risk.yaml"
@@ -253,7 +253,7 @@ def test_metrics_against_hand_computed_values():
 
 
 def test_reason_codes_plain_words_direction_weight(risk_result, risk_table):
-    from riskmodel.risk import explain
+    from riskmodel.core.risk import explain
 
     model = risk_result.model
     rows = risk_table.sort_values("prior_overstays").tail(20)
@@ -276,7 +276,7 @@ def test_reason_codes_plain_words_direction_weight(risk_result, risk_table):
 
 
 def test_reason_text_templates():
-    from riskmodel.risk.reasons import reason_text
+    from riskmodel.core.risk.reasons import reason_text
 
     assert reason_text("prior_overstays", 2.0, "{value:.0f} earlier overstay(s)") == "2 earlier overstay(s)"
     assert reason_text("has_return_ticket", 0.0, "no return ticket|return ticket shown") == "no return ticket"
@@ -292,7 +292,7 @@ def test_trainer_names_missing_config_columns(risk_table, risk_config):
 
 
 def test_single_class_calibration_slice_keeps_the_booster_probability():
-    from riskmodel.exceptions import RiskModelWarning
+    from riskmodel.core.exceptions import RiskModelWarning
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=400)

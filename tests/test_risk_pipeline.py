@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 from mlflow import MlflowClient
 
-from riskmodel.cli import main
-from riskmodel.config import load_config
-from riskmodel.exceptions import ConfigError
-from riskmodel.risk import RiskConfig
+from riskmodel.apps.cli import main
+from riskmodel.core.config import load_config
+from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.risk import RiskConfig
 from tests.conftest import REPO
-from training.risk import train
+from riskmodel.apps.pipelines.risk import train
 
 
 @pytest.fixture()

@@ -7,12 +7,12 @@ import dataclasses
 import mlflow
 import pytest
 
-from riskmodel.config import load_config
-from riskmodel.datasets import make_crossings
-from riskmodel.exceptions import ConfigError
-from riskmodel.features import training_table
-from riskmodel.risk import RiskConfig, time_split
-from riskmodel.risk.tuning import time_folds, tune, tuned_config, write_config
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import RiskConfig, time_split
+from riskmodel.core.risk.tuning import time_folds, tune, tuned_config, write_config
 from tests.conftest import REPO
 
 
@@ -52,7 +52,7 @@ def test_tune_and_write_back(table, cfg, tmp_path):
 
 @pytest.mark.slow
 def test_trials_are_child_runs(table, cfg, tmp_path, monkeypatch):
-    from riskmodel.tracking.risk import tune_risk
+    from riskmodel.integrations.tracking.risk import tune_risk
 
     monkeypatch.chdir(tmp_path)
     res = tune_risk(table, cfg)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from riskmodel import SchemaError, build_stays, validate_crossings, validate_stays
-from riskmodel.schema import CROSSINGS, STAYS, check_crossings, contract_markdown
+from riskmodel.core.schema import CROSSINGS, STAYS, check_crossings, contract_markdown
 
 
 @pytest.fixture()

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel import ModelLoadError, SchemaError, UnseenCategoryWarning, audit
-from riskmodel.scoring import MissingFeatureWarning, load, output_columns, score
+from riskmodel import ModelLoadError, SchemaError, UnseenCategoryWarning
+from riskmodel.core import audit
+from riskmodel import load, score
+from riskmodel.core.scoring import MissingFeatureWarning, output_columns
 
 
 def test_output_contract_same_rows_same_order(fitted):

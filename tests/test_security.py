@@ -12,11 +12,11 @@ import pytest
 from mlflow import MlflowClient
 
 from riskmodel import ArtifactIntegrityError, load, make_crossings
-from riskmodel.batch_scoring import score_file
-from riskmodel.config import load_config
-from riskmodel.features import build_features
-from riskmodel.risk import RiskConfig
-from riskmodel.tracking import registry
+from riskmodel import score_file
+from riskmodel.core.config import load_config
+from riskmodel.core.features import build_features
+from riskmodel.core.risk import RiskConfig
+from riskmodel.integrations.tracking import registry
 
 from .conftest import REPO
 
@@ -37,7 +37,7 @@ def store(tmp_path_factory):
     raw_ids = dict(zip(travellers, [f"PX{n:07d}" for n in rng.choice(10**7, len(travellers), replace=False)], strict=True))
     crossings["traveller_id"] = crossings["traveller_id"].map(raw_ids).astype(str)
     crossings["document_id"] = crossings["document_id"].map(lambda d: f"DOC{d[1:]}Z").astype(str)
-    from training.risk import promote, train
+    from riskmodel.apps.pipelines.risk import promote, train
 
     cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     train(cfg, crossings=crossings, log=True)

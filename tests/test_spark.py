@@ -24,12 +24,13 @@ if importlib.util.find_spec("pyspark") is None and int(pd.__version__.split(".")
 from pyspark.errors import PythonException  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
 
-from riskmodel.cli import main  # noqa: E402
-from riskmodel.datasets import make_crossings  # noqa: E402
-from riskmodel.exceptions import ConfigError, SchemaError  # noqa: E402
-from riskmodel.forecast import Forecaster, make_series, output_columns as forecast_columns, reconcile  # noqa: E402
-from riskmodel.scoring import load, output_columns, score  # noqa: E402
-from riskmodel.spark import forecast_spark, model_payload, score_spark  # noqa: E402
+from riskmodel.apps.cli import main  # noqa: E402
+from riskmodel.core.datasets import make_crossings  # noqa: E402
+from riskmodel.core.exceptions import ConfigError, SchemaError  # noqa: E402
+from riskmodel.core.forecasting import Forecaster, make_series, output_columns as forecast_columns, reconcile  # noqa: E402
+from riskmodel import forecast_spark, load, score, score_spark  # noqa: E402
+from riskmodel.core.scoring import output_columns  # noqa: E402
+from riskmodel.integrations.spark import model_payload  # noqa: E402
 
 pytestmark = pytest.mark.spark
 

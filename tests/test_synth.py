@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.datasets import NATIONALITIES, PORTS, make_crossings
-from riskmodel.synth.seasonality import event_dates
+from riskmodel.core.datasets import NATIONALITIES, PORTS, make_crossings
+from riskmodel.core.synth.seasonality import event_dates
 
 
 @pytest.fixture(scope="module")

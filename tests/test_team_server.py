@@ -58,7 +58,7 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     monkeypatch.chdir(tmp_path)
     from riskmodel import forecast, score
-    from training.main_job import run_main_job
+    from riskmodel.apps.pipelines.main_job import run_main_job
 
     res = run_main_job(tmp_path / "out", travellers=8000, start="2018-01-01")
     assert res.risk_model == "models:/overstay-risk/1" and res.forecast_model == "models:/arrival-forecast-daily/1"

@@ -1,4 +1,9 @@
-"""Thin training pipelines: config in, then data -> fit -> evaluate -> log -> register; promotion is a separate step.
+"""Scripts a data scientist runs or copies: each is a few lines over the package's pipeline functions.
 
-Every step is a public function of the library; these modules only chain them.
+    python -m training.risk --config configs/risk.yaml
+    python -m training.forecast --config configs/forecast_daily.yaml
+    python -m training.main_job --out riskmodel-output
+
+The pipelines themselves live in :mod:`riskmodel.apps.pipelines`; the library never imports this folder,
+and it is not installed into site-packages.
 """

@@ -1,118 +1,17 @@
-"""The arrival-forecast pipeline: config -> series -> fit (backtest, choose, calibrate) -> log -> register.
+"""Train, register and promote an arrival forecaster from a config.
 
-Promotion is a separate step (:func:`promote`), so the challenger's backtest can
-be read before the gate moves ``champion``.
-
-Examples
---------
->>> from training.forecast import train, promote                # doctest: +SKIP
->>> outcome = train("configs/forecast.yaml")                     # doctest: +SKIP
->>> promote("configs/forecast.yaml").passed                      # doctest: +SKIP
+    python -m training.forecast --config configs/forecast_daily.yaml [--no-promote]
 """
 
-from __future__ import annotations
+import argparse
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from riskmodel.apps.pipelines import forecast
 
-import pandas as pd
-
-from riskmodel.config import load_config
-from riskmodel.exceptions import ConfigError
-from riskmodel.forecast import Forecaster, Hierarchy, make_series
-from riskmodel.forecast.config import ForecastConfig
-
-__all__ = ["ForecastOutcome", "load_forecast_config", "load_series", "train", "promote"]
-
-
-@dataclass
-class ForecastOutcome:
-    """What :func:`train` returns: the fitted forecaster and, when logged, where it went."""
-
-    forecaster: Forecaster
-    logged: object | None
-
-
-def load_forecast_config(config: str | Path | ForecastConfig) -> ForecastConfig:
-    """A :class:`ForecastConfig` from a YAML path, or the object itself."""
-    return config if isinstance(config, ForecastConfig) else load_config(config, ForecastConfig)
-
-
-def _read(path: Path, what: str) -> pd.DataFrame:
-    if not path.exists():
-        raise ConfigError(f"`data.{what}` `{path}` does not exist; give a Parquet or CSV file, or null.")
-    return pd.read_parquet(path) if path.suffix != ".csv" else pd.read_csv(path)
-
-
-def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, str]:
-    """The series of ``cfg.data`` (long frame), their hierarchy when built from crossings, and a lineage label."""
-    d = cfg.data
-    if d.series_path:
-        df = _read(Path(d.series_path), "series_path")
-        df["ds"] = pd.to_datetime(df["ds"])
-        return df[["unique_id", "ds", "y"]], None, d.series_path
-    if d.crossings_path:
-        crossings = _read(Path(d.crossings_path), "crossings_path")
-        crossings["timestamp"] = pd.to_datetime(crossings["timestamp"])
-        source = d.crossings_path
-    else:
-        from riskmodel.datasets import make_crossings
-
-        crossings = make_crossings(d.n_travellers, d.start, d.end, seed=d.seed, covid=d.covid).crossings
-        source = f"synthetic n_travellers={d.n_travellers} seed={d.seed} {d.start}..{d.end}"
-    series = make_series(crossings, freq=cfg.series.freq, levels=cfg.series.levels)
-    return series.df, series.hierarchy, source
-
-
-def train(
-    config: str | Path | ForecastConfig,
-    *,
-    series: pd.DataFrame | None = None,
-    log: bool = True,
-    progress: Callable[[str], None] = lambda _m: None,
-) -> ForecastOutcome:
-    """Fit the forecaster of a config, log it to MLflow and register it as ``challenger``.
-
-    Parameters
-    ----------
-    config : str, Path or ForecastConfig
-        ``configs/forecast.yaml`` or an equivalent object.
-    series : DataFrame, optional
-        Long ``unique_id, ds, y`` series to use instead of ``config.data`` (no hierarchy).
-    log : bool, default=True
-        Log and register (MLflow at ``MLFLOW_TRACKING_URI``, default ``sqlite:///mlflow.db``).
-    progress : callable, optional
-        Receives one line per step.
-
-    Returns
-    -------
-    ForecastOutcome
-    """
-    cfg = load_forecast_config(config)
-    hierarchy, source = None, "argument"
-    if series is None:
-        progress("loading arrival series")
-        series, hierarchy, source = load_series(cfg)
-    progress(f"fitting on {series['unique_id'].nunique():,} series: backtest {cfg.forecaster.n_windows} windows, h={cfg.forecaster.h}")
-    forecaster = Forecaster(**cfg.forecaster_kwargs()).fit(series, hierarchy)
-    row = forecaster.metrics_.query("level == 'all' and model == 'chosen'")
-    if len(row):
-        progress(f"chosen {sorted(set(forecaster.chosen_.values()))}; backtest MASE {row['mase'].iloc[0]:.3f}, "
-                 f"95% coverage {row.get('coverage_95', pd.Series([float('nan')])).iloc[0]:.3f}")
-    logged = None
-    if log:
-        from riskmodel.tracking.forecast import log_forecast_run
-
-        lineage = {"source": source, "first_ds": str(series["ds"].min()), "last_ds": str(series["ds"].max())}
-        logged = log_forecast_run(forecaster, cfg, lineage=lineage)
-        progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
-    return ForecastOutcome(forecaster=forecaster, logged=logged)
-
-
-def promote(config: str | Path | ForecastConfig):
-    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision."""
-    from riskmodel.tracking.forecast import promote_forecaster
-
-    cfg = load_forecast_config(config)
-    return promote_forecaster(cfg.tracking.registered_name, cfg.gate)
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--config", default="configs/forecast.yaml")
+parser.add_argument("--no-promote", action="store_true", help="register as challenger only")
+args = parser.parse_args()
+logged = forecast.train(args.config).logged
+print(f"logged {logged.model_uri} (run {logged.run_id})")
+if not args.no_promote:
+    print(forecast.promote(args.config))

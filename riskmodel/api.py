@@ -1,0 +1,160 @@
+"""The public entry points that take a model by URI: ``load``, ``score``, ``forecast`` and their batch and Spark forms.
+
+The core scores and forecasts with a model already in memory (or a local folder);
+this module is where a model *reference* (``models:/overstay-risk@champion``,
+``models:/name/3``, ``runs:/<run_id>/model`` or a folder logged to MLflow) becomes
+that model, through the tracking integration, verified and cached. Every public
+function that takes ``model=`` goes through :func:`load`, so there is one place
+that reads models from the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel.core.exceptions import ModelLoadError
+from riskmodel.core.forecasting import forecaster as _forecasting
+from riskmodel.core.forecasting.forecaster import Forecaster
+from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.scoring import Scorer, as_scorer
+from riskmodel.core.scoring import score as _score
+
+__all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark"]
+
+_cache: dict[str, Scorer | Forecaster] = {}
+_cache_lock = threading.Lock()
+
+
+def load(uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = False) -> Scorer | Forecaster:
+    """Load a risk model (as a :class:`~riskmodel.core.scoring.Scorer`) or a forecaster, whichever ``uri`` holds.
+
+    Cached by URI and safe to call from many threads.
+
+    Parameters
+    ----------
+    uri : str, Path, RiskModel, Scorer or Forecaster
+        ``models:/name@alias``, ``models:/name/version``, ``runs:/<run_id>/model``,
+        a local folder written by :meth:`RiskModel.save` or logged to MLflow, or an
+        already fitted model (returned as it is, a RiskModel wrapped in a Scorer).
+    refresh : bool, default=False
+        Load again even if cached (e.g. after the ``champion`` alias moved).
+
+    Returns
+    -------
+    Scorer or Forecaster
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or holds no riskmodel model.
+    ArtifactIntegrityError
+        If the model's files differ from the content hashes recorded at logging.
+    """
+    if isinstance(uri, Scorer | RiskModel):
+        return as_scorer(uri)
+    if isinstance(uri, Forecaster):
+        return uri
+    if not isinstance(uri, str | Path):
+        raise ModelLoadError(f"`model` must be a model URI, a local folder or a fitted model; got {type(uri).__name__}.")
+    key = str(uri)
+    with _cache_lock:
+        if not refresh and key in _cache:
+            return _cache[key]
+        loaded = _load_uncached(key)
+        _cache[key] = loaded
+        return loaded
+
+
+def _load_uncached(uri: str) -> Scorer | Forecaster:
+    if not uri.startswith(("models:", "runs:")) and (Path(uri) / "meta.json").is_file():
+        return as_scorer(uri)  # a plain saved RiskModel folder needs no tracking store
+    from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
+
+    logged = load_logged(uri)
+    if isinstance(logged.model, Forecaster):
+        return logged.model
+    return Scorer(logged.model, name=logged.name, version=logged.version, source=uri)
+
+
+def _scorer(model) -> Scorer:
+    loaded = load(model)
+    if not isinstance(loaded, Scorer):
+        raise ModelLoadError(f"`model` {model!r} holds a forecaster, not a risk model; pass the risk model's URI.")
+    return loaded
+
+
+@functools.wraps(_score)
+def score(stays, *, model, **options) -> pd.DataFrame:
+    return _score(stays, model=_scorer(model), **options)
+
+
+@functools.wraps(_forecasting.forecast)
+def forecast(horizon, *, model=None, **options) -> pd.DataFrame:
+    _forecasting.check_horizon(horizon)
+    if isinstance(model, str | Path):
+        model = load(model)
+        if not isinstance(model, Forecaster):
+            raise ModelLoadError("`model` holds a risk model, not a forecaster; pass the forecaster's URI.")
+    return _forecasting.forecast(horizon, model=model, **options)
+
+
+def score_file(input: str | Path, output: str | Path, *, model, track: bool | None = None, **options):
+    """Score a file or folder of stays resumably (:func:`riskmodel.integrations.batch.scoring.score_file`), by URI.
+
+    Parameters
+    ----------
+    input, output : str or Path
+        As in the batch job.
+    model : str, Path, RiskModel or Scorer
+        Anything :func:`load` accepts.
+    track : bool, optional
+        Log the run summary and its audit record to MLflow; default: when
+        ``MLFLOW_TRACKING_URI`` is set.
+    **options
+        The batch job's settings (``reasons``, ``errors``, ``chunk_rows``, ...).
+
+    Returns
+    -------
+    BatchResult
+    """
+    from riskmodel.integrations.batch.scoring import score_file as _score_file
+
+    scorer = _scorer(model)
+    result = _score_file(input, output, model=scorer, **options)
+    if track if track is not None else bool(os.environ.get("MLFLOW_TRACKING_URI")):
+        from riskmodel.integrations.tracking.monitoring import log_summary
+
+        log_summary(
+            "overstay-risk-batch",
+            result.extra["summary"],
+            result.extra["summary_path"],
+            run_name=f"batch {scorer.name} v{scorer.version}",
+            records={"audit.json": result.extra["audit_record"]},
+        )
+    return result
+
+
+def score_spark(stays, *, model, **options):
+    """:func:`riskmodel.integrations.spark.score_spark` with ``model`` loaded by :func:`load` (any URI)."""
+    from riskmodel.integrations import spark
+
+    return spark.score_spark(stays, model=_scorer(model), **options)
+
+
+def score_parquet(input: str | Path, output: str | Path, *, model, **options):
+    """:func:`riskmodel.integrations.spark.score_parquet` with ``model`` loaded by :func:`load` (any URI)."""
+    from riskmodel.integrations import spark
+
+    return spark.score_parquet(input, output, model=_scorer(model), **options)
+
+
+def forecast_spark(history, **options) -> pd.DataFrame:
+    """:func:`riskmodel.integrations.spark.forecast_spark`: many series forecast on Spark."""
+    from riskmodel.integrations import spark
+
+    return spark.forecast_spark(history, **options)

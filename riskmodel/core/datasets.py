@@ -1,0 +1,11 @@
+"""Datasets that ship with riskmodel: the synthetic crossings generator and reference tables.
+
+``make_crossings`` is how every user first meets the library and how every test
+and benchmark gets data; ``PORTS`` and ``NATIONALITIES`` describe the ports
+(with their type, for the air/sea/land hierarchy) and markets (with their BPS
+region) that appear in it.
+"""
+
+from riskmodel.core.synth import NATIONALITIES, PORTS, Dataset, make_crossings, true_logit
+
+__all__ = ["Dataset", "make_crossings", "true_logit", "PORTS", "NATIONALITIES"]

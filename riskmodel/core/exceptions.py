@@ -1,0 +1,120 @@
+"""Errors and warnings raised by riskmodel.
+
+Every error a user can cause derives from :class:`RiskModelError`. Errors about
+bad input also derive from :class:`ValueError`, so callers that already catch
+``ValueError`` keep working.
+
+Messages name the argument or column, what was expected, what came, and how to
+fix it. Schema errors list every problem at once, each with the first few
+offending record ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "RiskModelError",
+    "SchemaError",
+    "SchemaProblem",
+    "ConfigError",
+    "NotFittedError",
+    "ModelLoadError",
+    "ArtifactIntegrityError",
+    "RiskModelWarning",
+    "UnseenCategoryWarning",
+    "FallbackWarning",
+    "BatchError",
+]
+
+
+class RiskModelError(Exception):
+    """Base class of every error raised by riskmodel."""
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One problem found by a validator.
+
+    Attributes
+    ----------
+    column : str
+        The column concerned (or ``"<table>"`` for problems of the whole table).
+    problem : str
+        What is wrong, in words.
+    fix : str
+        How to fix it.
+    record_ids : tuple of str
+        The first few offending record ids (empty when the problem is the column itself).
+    n_rows : int
+        How many rows have the problem (0 when the problem is the column itself).
+    """
+
+    column: str
+    problem: str
+    fix: str
+    record_ids: tuple[str, ...] = field(default_factory=tuple)
+    n_rows: int = 0
+
+    def __str__(self) -> str:
+        text = f"- column `{self.column}`: {self.problem}"
+        if self.n_rows:
+            shown = ", ".join(str(r) for r in self.record_ids)
+            more = "" if self.n_rows <= len(self.record_ids) else ", ..."
+            text += f" ({self.n_rows} row{'s' if self.n_rows != 1 else ''}: {shown}{more})"
+        return f"{text}. Fix: {self.fix}"
+
+
+class SchemaError(RiskModelError, ValueError):
+    """A table does not meet its data contract.
+
+    Attributes
+    ----------
+    problems : list of SchemaProblem
+        Every problem found, not only the first.
+    table : str
+        Name of the contract that was checked (``"crossings"``, ``"stays"``, ...).
+    """
+
+    def __init__(self, table: str, problems: list[SchemaProblem]):
+        self.table = table
+        self.problems = list(problems)
+        lines = [f"{table} table has {len(self.problems)} problem(s):"]
+        lines += [str(p) for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ConfigError(RiskModelError, ValueError):
+    """A configuration file or object is invalid (unknown key, bad value, wrong type)."""
+
+
+class NotFittedError(RiskModelError, ValueError):
+    """A model was used before ``fit`` was called."""
+
+
+class ModelLoadError(RiskModelError, ValueError):
+    """A model could not be found or loaded from the given path or URI."""
+
+
+class ArtifactIntegrityError(ModelLoadError):
+    """A model artifact's content hash does not match the one recorded when it was logged."""
+
+
+class RiskModelWarning(UserWarning):
+    """Base class of riskmodel's warnings.
+
+    Silence all of them with
+    ``warnings.filterwarnings("ignore", category=riskmodel.RiskModelWarning)``.
+    """
+
+
+class UnseenCategoryWarning(RiskModelWarning):
+    """Categorical values not seen in training were scored as missing."""
+
+
+class FallbackWarning(RiskModelWarning):
+    """A forecasting model failed or exploded on a series and a fallback model was used."""
+
+
+class BatchError(RiskModelError):
+    """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""

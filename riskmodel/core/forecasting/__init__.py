@@ -1,0 +1,44 @@
+"""Seasonal arrival forecasting: series, calendar, models, backtests, intervals, hierarchy.
+
+The public face is :class:`Forecaster` and :func:`forecast` (re-exported by
+``riskmodel``), :func:`make_series` to build arrival series from a crossings log,
+and :func:`validate_series` for any long frame ``unique_id, ds, y``.
+"""
+
+from riskmodel.core.forecasting.backtest import cross_validation, evaluate
+from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, calendar_features, in_break
+from riskmodel.core.forecasting.forecaster import DEFAULT_MODELS, Forecaster, forecast, output_columns
+from riskmodel.core.forecasting.reconcile import reconcile
+from riskmodel.core.forecasting.series import (
+    LEVELS,
+    ArrivalSeries,
+    Hierarchy,
+    aggregate,
+    check_series,
+    fill_gaps,
+    make_series,
+    validate_series,
+)
+
+__all__ = [
+    "COVID_BREAK",
+    "DEFAULT_MODELS",
+    "EVENTS",
+    "LEVELS",
+    "SCHOOL_HOLIDAYS",
+    "ArrivalSeries",
+    "Forecaster",
+    "Hierarchy",
+    "aggregate",
+    "calendar_features",
+    "check_series",
+    "cross_validation",
+    "evaluate",
+    "fill_gaps",
+    "forecast",
+    "in_break",
+    "make_series",
+    "output_columns",
+    "reconcile",
+    "validate_series",
+]

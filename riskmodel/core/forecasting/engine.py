@@ -1,0 +1,248 @@
+"""Run every requested model on a set of series, in parallel, with fallbacks.
+
+This is the shared engine of :class:`~riskmodel.core.forecasting.Forecaster` and of the
+backtest: it prepares each history (declared breaks imputed, calendar
+regressors), runs the local models across series with joblib, the global model
+once, applies the daily moving-event effects, and reports every fallback so that
+the caller can warn in the main process (warnings raised in joblib workers would
+be lost).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import FallbackWarning
+from riskmodel.core.forecasting.calendar import calendar_features, in_break
+from riskmodel.core.forecasting.models import GLOBAL_MODELS, fit_local, lgbm_forecast, season_positions
+from riskmodel.core.forecasting.series import FREQS
+
+__all__ = ["RunSettings", "run_models", "impute_break", "warn_fallbacks"]
+
+#: Daily events whose effect a seasonal model cannot learn because their date moves.
+MOVING_EVENTS = ("nyepi", "eid", "lunar_new_year")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What :func:`run_models` needs besides the data (mirrors Forecaster's arguments)."""
+
+    freq: str
+    m: int
+    models: tuple[str, ...]
+    events: tuple[str, ...] | None = None
+    breaks: tuple[tuple[str, str], ...] = ()
+    n_jobs: int = 1
+    progress: bool = False
+    seed: int = 0
+
+
+def impute_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
+    """Replace the periods of a declared break by what the seasons around it imply.
+
+    On the log scale, the deseasonalised level is interpolated linearly from the
+    last season before the break to the first season after it (or carried forward
+    when the break runs to the end), and the pre-break seasonal profile is added
+    back. A series that starts inside the break keeps its values. This keeps the
+    break from being learned as seasonality or trend while keeping the season
+    phase intact.
+
+    Parameters
+    ----------
+    y : ndarray
+        Counts, oldest first.
+    mask : ndarray of bool
+        True inside the break.
+    m : int
+        Season length.
+
+    Returns
+    -------
+    ndarray
+        A copy of ``y`` with the break periods replaced.
+    """
+    if not mask.any():
+        return y
+    idx = np.flatnonzero(mask)
+    first, last = idx[0], idx[-1]
+    if first < max(m, 2):
+        return y
+    z = np.log1p(np.asarray(y, dtype=float))
+    pre = z[:first]
+    if m > 1 and len(pre) >= 2 * m:
+        prof = np.zeros(m)
+        tail = pre[-(len(pre) // m) * m:].reshape(-1, m)
+        prof_cycle = (tail - tail.mean(axis=1, keepdims=True)).mean(axis=0)
+        start_phase = (first - (len(pre) // m) * m) % m  # phase of z[first] within the cycles above
+        prof = np.roll(prof_cycle, -start_phase)  # prof[j] = profile of phase first+j
+    else:
+        prof = np.zeros(max(m, 1))
+    season = lambda t: prof[(t - first) % len(prof)]  # noqa: E731 - tiny local helper
+    level_pre = np.mean(pre[-m:] - season(np.arange(first - m, first))) if m > 1 else pre[-1]
+    post_idx = np.arange(last + 1, len(z))
+    if len(post_idx):
+        take = post_idx[: max(m // 4, 1) if m > 1 else 1]
+        level_post = np.mean(z[take] - season(take))
+    else:
+        level_post = level_pre
+    t = np.arange(first, last + 1)
+    frac = (t - first + 1) / (last - first + 2)
+    out = z.copy()
+    out[t] = level_pre + frac * (level_post - level_pre) + season(t)
+    return np.expm1(out)
+
+
+def _event_ratios(ds: pd.DatetimeIndex, y: np.ndarray, cal: pd.DataFrame, events: Sequence[str]) -> dict[str, float]:
+    """Median ratio of arrivals on an event day to the same weekday in the weeks around it."""
+    out = {}
+    s = pd.Series(y, index=ds)
+    for ev in events:
+        if ev not in cal:
+            continue
+        days = ds[cal[ev].to_numpy() > 0]
+        flagged = set(days)
+        ratios = []
+        for d in days:
+            around = [d + pd.Timedelta(days=7 * k) for k in (-3, -2, 2, 3)]
+            ref = [s[a] for a in around if a in s.index and a not in flagged]
+            if len(ref) >= 2 and np.mean(ref) > 0:
+                ratios.append((s[d] + 0.5) / (np.mean(ref) + 0.5))
+        if ratios:
+            out[ev] = float(np.median(ratios))
+    return out
+
+
+def _local_batch(batch, names, h, m):
+    from threadpoolctl import threadpool_limits
+
+    results = []
+    # One BLAS thread: these fits are tiny, and BLAS threads spinning on a busy machine
+    # made statsmodels fits ~5x slower (workers run in parallel already).
+    with threadpool_limits(limits=1):
+        for uid, y, x, xf in batch:
+            row = {}
+            for name in names:
+                row[name] = fit_local(name, y, h, m, x=x, x_future=xf)
+            results.append((uid, row))
+    return results
+
+
+def run_models(
+    histories: dict[str, tuple[pd.DatetimeIndex, np.ndarray]],
+    h: int,
+    settings: RunSettings,
+) -> tuple[dict[str, dict[str, np.ndarray]], pd.DatetimeIndex | dict[str, pd.DatetimeIndex], list[tuple[str, str, str]]]:
+    """Forecast ``h`` periods of every series with every model.
+
+    Parameters
+    ----------
+    histories : dict of str to (DatetimeIndex, ndarray)
+        Per series, its complete period starts and counts.
+    h : int
+        Horizon.
+    settings : RunSettings
+
+    Returns
+    -------
+    forecasts : dict of str to dict of str to ndarray
+        ``forecasts[model][unique_id]``: ``h`` point forecasts (>= 0).
+    future : dict of str to DatetimeIndex
+        The ``h`` forecast periods of each series.
+    fallbacks : list of (model, unique_id, reason)
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    freq, m = settings.freq, settings.m
+    offset = pd.tseries.frequencies.to_offset(FREQS[freq])
+    local = [n for n in settings.models if n not in GLOBAL_MODELS]
+    events = settings.events
+    prepared, future, cals, positions = {}, {}, {}, {}
+    cal_cache: dict[tuple[pd.Timestamp, int], pd.DataFrame] = {}  # series share spans: compute each once
+    for uid, (ds, y) in histories.items():
+        ds = pd.DatetimeIndex(ds)
+        fut = pd.date_range(ds[-1] + offset, periods=h, freq=FREQS[freq])
+        future[uid] = fut
+        y = impute_break(np.asarray(y, dtype=float), in_break(ds, settings.breaks), m)
+        prepared[uid] = y
+        allds = ds.append(fut)
+        key = (allds[0], len(allds))
+        if key not in cal_cache:
+            cal_cache[key] = calendar_features(allds, freq, events)
+        cals[uid] = cal_cache[key]
+        positions[uid] = season_positions(allds, freq)
+    needs_x = "sarimax" in local or "lgbm" in settings.models
+    tasks = []
+    for uid, y in prepared.items():
+        x = xf = None
+        if needs_x and cals[uid].shape[1]:
+            mat = cals[uid].to_numpy()
+            x, xf = mat[: len(y)], mat[len(y):]
+        tasks.append((uid, y, x, xf))
+    forecasts: dict[str, dict[str, np.ndarray]] = {n: {} for n in settings.models}
+    fallbacks: list[tuple[str, str, str]] = []
+    if local:
+        n_batches = max(1, min(len(tasks), 4 * max(settings.n_jobs, 1) if settings.n_jobs != 1 else len(tasks) // 20 + 1))
+        batches = [tasks[i::n_batches] for i in range(n_batches)]
+        bar = tqdm(total=len(tasks), desc=f"local models ({', '.join(local)})", disable=not settings.progress, leave=False)
+        if settings.n_jobs == 1:
+            chunks = (_local_batch(b, local, h, m) for b in batches)
+        else:
+            chunks = Parallel(n_jobs=settings.n_jobs, return_as="generator_unordered")(
+                delayed(_local_batch)(b, local, h, m) for b in batches
+            )
+        for chunk in chunks:
+            for uid, row in chunk:
+                for name, (fc, reason) in row.items():
+                    forecasts[name][uid] = fc
+                    if reason is not None:
+                        fallbacks.append((name, uid, reason))
+            bar.update(len(chunk))
+        bar.close()
+    if "lgbm" in settings.models:
+        drop = set(MOVING_EVENTS) if freq == "D" else set()
+        cal_lgbm = {}
+        for uid, cal in cals.items():
+            cols = [c for c in cal.columns if c not in drop]
+            mat = cal[cols].to_numpy()
+            if freq == "D":
+                allds = histories[uid][0].append(future[uid]) if isinstance(histories[uid][0], pd.DatetimeIndex) else pd.DatetimeIndex(histories[uid][0]).append(future[uid])
+                mat = np.column_stack([mat, allds.day_of_year.to_numpy(), allds.month.to_numpy()])
+            cal_lgbm[uid] = mat
+        forecasts["lgbm"] = lgbm_forecast(
+            prepared, positions, h, m, calendar=cal_lgbm, seed=settings.seed, n_jobs=max(settings.n_jobs, 1)
+        )
+    if freq == "D":
+        for uid, (ds, y) in histories.items():
+            ratios = _event_ratios(pd.DatetimeIndex(ds), prepared[uid], cals[uid].iloc[: len(y)].set_index(pd.DatetimeIndex(ds)), MOVING_EVENTS)
+            if not ratios:
+                continue
+            fut_cal = cals[uid].iloc[len(y):]
+            factor = np.ones(h)
+            for ev, r in ratios.items():
+                if ev in fut_cal:
+                    factor = np.where(fut_cal[ev].to_numpy() > 0, factor * r, factor)
+            for name in forecasts:
+                forecasts[name][uid] = forecasts[name][uid] * factor
+    return forecasts, future, fallbacks
+
+
+def warn_fallbacks(fallbacks: list[tuple[str, str, str]], *, stacklevel: int = 3) -> None:
+    """Emit one FallbackWarning per model summarising its fallbacks."""
+    by_model: dict[str, list[tuple[str, str]]] = {}
+    for model, uid, reason in fallbacks:
+        by_model.setdefault(model, []).append((uid, reason))
+    for model, items in by_model.items():
+        shown = "; ".join(f"{uid}: {reason}" for uid, reason in items[:3])
+        more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
+        warnings.warn(
+            f"model `{model}` fell back to seasonal naive on {len(items)} series: {shown}{more}. "
+            "Silence with warnings.filterwarnings('ignore', category=riskmodel.FallbackWarning).",
+            FallbackWarning,
+            stacklevel=stacklevel,
+        )

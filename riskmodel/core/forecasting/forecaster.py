@@ -1,0 +1,541 @@
+"""The forecaster: backtest, choose, calibrate, forecast; and the ``forecast()`` function."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.backtest import cross_validation, evaluate
+from riskmodel.core.forecasting.calendar import COVID_BREAK
+from riskmodel.core.forecasting.engine import RunSettings, run_models, warn_fallbacks
+from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
+from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
+from riskmodel.core.forecasting.reconcile import METHODS, reconcile
+from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
+
+__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS"]
+
+#: Models tried by default, per frequency.
+DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
+    "M": ("snaive", "ets", "theta", "lgbm"),
+    "W": ("snaive", "ets", "theta", "lgbm"),
+    "D": ("snaive", "mstl", "lgbm"),
+}
+#: Combinations of all models run (the baseline included: averaging with seasonal naive
+#: keeps last season's shape while the other models smooth its noise).
+COMBINATIONS = ("mean", "median")
+
+
+def output_columns(level: Sequence[int]) -> list[str]:
+    """Columns of a forecast frame for interval ``level``: see :meth:`Forecaster.predict`."""
+    cols = ["unique_id", "ds", "y_hat"]
+    for L in sorted(level):
+        cols += [f"y_lo_{L}", f"y_hi_{L}"]
+    return cols + ["model"]
+
+
+class Forecaster:
+    """Calendar-aware arrival forecaster with backtest-chosen models and calibrated intervals.
+
+    ``fit`` backtests every model on rolling origins, picks the model (or the
+    combination of models) with the lowest MASE per series or over all series,
+    calibrates conformal intervals on the backtest errors of that choice, and
+    forecasts from the whole history. Models that fail or explode on a series fall
+    back to seasonal naive with a :class:`~riskmodel.core.exceptions.FallbackWarning`.
+
+    Parameters
+    ----------
+    h : int, default=12
+        Horizon (periods) of the backtest windows and of the default forecast.
+    freq : {"D", "W", "M"}, optional
+        Frequency of the series; inferred from the data when omitted.
+    models : sequence of str, optional
+        Models to try among ``snaive, ets, theta, sarimax, mstl, lgbm``; default
+        :data:`DEFAULT_MODELS` for the frequency. ``snaive`` is always added.
+    combine : bool, default=True
+        Also try the mean and the median of all models (given three or more).
+    selection : {"global", "series"}, default="global"
+        Choose one model for all series (stable with few windows) or per series.
+    level : sequence of int, default=(80, 95)
+        Interval levels in percent.
+    n_windows : int, default=3
+        Backtest cutoffs.
+    step : int, optional
+        Periods between cutoffs; default ``max(1, h // n_windows)``.
+    breaks : sequence of (str, str), default=(COVID_BREAK,)
+        Declared break periods (inclusive dates) that models must not learn; they
+        are imputed from the seasons around them (see
+        :func:`~riskmodel.core.forecasting.engine.impute_break`). Pass ``()`` for none.
+    events : sequence of str, optional
+        Calendar events used as regressors; default all (see
+        :mod:`riskmodel.core.forecasting.calendar`).
+    reconcile : {"bottom_up", "wls_struct", "mint_shrink"} or None, default="wls_struct"
+        Reconciliation used when ``fit`` gets a hierarchy.
+    n_jobs : int, default=1
+        Processes for the local models (joblib); -1 uses every core.
+    progress : bool, default=False
+        Show tqdm progress bars.
+    seed : int, default=0
+
+    Attributes
+    ----------
+    freq_ : str
+    models_ : tuple of str
+        Models that were run.
+    candidates_ : list of str
+        Models and combinations (``mean``, ``median``) that competed in the backtest.
+    level_ : tuple of int
+        Interval levels, ascending.
+    chosen_ : dict of str to str
+        Chosen model or combination per series.
+    cv_ : DataFrame
+        Backtest: ``unique_id, ds, cutoff, y, scale``, one column per model and
+        combination, ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``.
+    metrics_ : DataFrame
+        Backtest metrics per hierarchy level and model (see
+        :func:`~riskmodel.core.forecasting.backtest.evaluate`).
+    quantiles_ : dict of int to ndarray
+        Conformal multipliers per level: shape ``(n_groups, 2, h)``, lower and upper
+        side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
+    interval_groups_ : Series
+        Volume group of each series (0 = smallest), which multipliers it uses.
+    scales_ : Series
+        Per-series scale of the intervals.
+    history_ : DataFrame
+        The validated history.
+    forecasts_ : DataFrame
+        Forecast of the next ``h`` periods (the output of :meth:`predict`).
+    hierarchy_ : Hierarchy or None
+    fallbacks_ : list of (model, unique_id, reason)
+        Every fallback to seasonal naive, in the backtest and the final fit.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> ds = pd.date_range("2015-01-01", periods=60, freq="MS")
+    >>> y = 1000 + 200 * np.sin(2 * np.pi * ds.month / 12)
+    >>> df = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": y})
+    >>> fc = Forecaster(h=6, models=["snaive", "theta"]).fit(df).predict()
+    >>> list(fc.columns)
+    ['unique_id', 'ds', 'y_hat', 'y_lo_80', 'y_hi_80', 'y_lo_95', 'y_hi_95', 'model']
+    """
+
+    def __init__(
+        self,
+        *,
+        h: int = 12,
+        freq: str | None = None,
+        models: Sequence[str] | None = None,
+        combine: bool = True,
+        selection: str = "global",
+        level: Sequence[int] = (80, 95),
+        n_windows: int = 3,
+        step: int | None = None,
+        breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
+        events: Sequence[str] | None = None,
+        reconcile: str | None = "wls_struct",
+        n_jobs: int = 1,
+        progress: bool = False,
+        seed: int = 0,
+    ):
+        self.h = h
+        self.freq = freq
+        self.models = models
+        self.combine = combine
+        self.selection = selection
+        self.level = level
+        self.n_windows = n_windows
+        self.step = step
+        self.breaks = breaks
+        self.events = events
+        self.reconcile = reconcile
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.seed = seed
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if isinstance(self.h, bool) or not isinstance(self.h, int | np.integer) or self.h < 1:
+            raise ConfigError(f"`h` must be an int >= 1; got {self.h!r}.")
+        known = set(LOCAL_MODELS) | set(GLOBAL_MODELS)
+        bad = [m for m in (self.models or ()) if m not in known]
+        if bad:
+            raise ConfigError(f"`models` has unknown model(s) {bad}; choose from {sorted(known)}.")
+        if self.selection not in ("global", "series"):
+            raise ConfigError(f"`selection` must be 'global' or 'series'; got {self.selection!r}.")
+        if not self.level or any(not (0 < int(L) < 100) for L in self.level):
+            raise ConfigError(f"`level` must be a non-empty list of ints between 1 and 99; got {self.level!r}.")
+        if self.reconcile is not None and self.reconcile not in METHODS:
+            raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
+        if self.n_windows < 1:
+            raise ConfigError(f"`n_windows` must be >= 1; got {self.n_windows!r}.")
+
+    def _settings(self, freq: str) -> RunSettings:
+        models = tuple(self.models) if self.models else DEFAULT_MODELS[freq]
+        if "snaive" not in models:
+            models = ("snaive", *models)
+        return RunSettings(
+            freq=freq, m=season_length(freq), models=models,
+            events=tuple(self.events) if self.events is not None else None,
+            breaks=tuple(tuple(b) for b in self.breaks), n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame, hierarchy: Hierarchy | None = None) -> Forecaster:
+        """Backtest, choose models, calibrate intervals and forecast ``h`` periods.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Long frame ``unique_id, ds, y`` (see :mod:`riskmodel.core.forecasting.series`).
+        hierarchy : Hierarchy, optional
+            When given (e.g. ``make_series(...).hierarchy``), forecasts are reconciled
+            with the ``reconcile`` method.
+
+        Returns
+        -------
+        Forecaster
+            ``self``, fitted.
+
+        Raises
+        ------
+        SchemaError
+            If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...)
+            or its series differ from the hierarchy's.
+        ConfigError
+            If a constructor argument is invalid.
+        """
+        self._check_params()
+        history = validate_series(df, self.freq)
+        if hierarchy is not None:
+            _check_hierarchy(history, hierarchy)
+        freq = self.freq or _infer(history)
+        settings = self._settings(freq)
+        level = tuple(sorted(int(L) for L in self.level))
+        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
+        base = list(settings.models)
+        candidates = list(settings.models)
+        if self.combine and len(base) >= 3:
+            for comb in COMBINATIONS:
+                cv[comb] = getattr(np, comb)(cv[base].to_numpy(dtype=float), axis=1) if len(cv) else []
+                candidates.append(comb)
+        chosen = self._choose(cv, candidates, history)
+        cv["chosen"] = _pick(cv, chosen)
+        scales = history.groupby("unique_id")["y"].apply(lambda s: log_scale(s.to_numpy(), settings.m))
+        groups = volume_groups(history, cv)
+        q = calibrate(cv, "chosen", scales, self.h, level, groups=groups)
+        if len(cv):
+            step_no = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy()
+            s = cv["unique_id"].map(scales).to_numpy(dtype=float)
+            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=step_no, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
+            for L in level:
+                cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
+                cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
+        self.freq_ = freq
+        self.models_ = settings.models
+        self.level_ = level
+        self.candidates_ = candidates
+        self.chosen_ = chosen
+        self.cv_ = cv
+        self.metrics_ = evaluate(cv, [*candidates, "chosen"], levels=level, tags=hierarchy.tags if hierarchy else None) if len(cv) else pd.DataFrame()
+        self.quantiles_ = q
+        self.interval_groups_ = groups
+        self.scales_ = scales
+        self.history_ = history
+        self.hierarchy_ = hierarchy
+        self.fallbacks_ = fallbacks
+        self.forecasts_ = self._forecast(self.h, settings)
+        warn_fallbacks(self.fallbacks_, stacklevel=3)
+        return self
+
+    def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
+        ids = list(history["unique_id"].unique())
+        if cv.empty:
+            return dict.fromkeys(ids, "snaive")
+        err = cv[candidates].sub(cv["y"], axis=0).abs().div(cv["scale"], axis=0)
+        err["unique_id"] = cv["unique_id"].to_numpy()
+        per_series = err.groupby("unique_id").mean()
+        if self.selection == "global":
+            best = str(per_series.mean().idxmin())
+            return dict.fromkeys(ids, best)
+        best = per_series.idxmin(axis=1).astype(str).to_dict()
+        return {uid: best.get(uid, "snaive") for uid in ids}
+
+    def _forecast(self, h: int, settings: RunSettings) -> pd.DataFrame:
+        hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
+        fcs, future, fallbacks = run_models(hist, h, settings)
+        self.fallbacks_ = list(self.fallbacks_) + fallbacks
+        base = list(settings.models)
+        q = extend(self.quantiles_, h)
+        frames = []
+        for uid in hist:
+            name = self.chosen_[uid]
+            if name in COMBINATIONS:
+                y_hat = getattr(np, name)(np.vstack([fcs[b][uid] for b in base]), axis=0)
+            else:
+                y_hat = fcs[name][uid]
+            part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0))))
+            part["model"] = name
+            frames.append(pd.DataFrame(part))
+        out = pd.concat(frames, ignore_index=True)
+        out = out[output_columns(self.level_)]
+        if self.hierarchy_ is not None and self.reconcile is not None:
+            residuals = None
+            if self.reconcile == "mint_shrink" and len(self.cv_):
+                r = self.cv_.assign(res=self.cv_["y"] - self.cv_["chosen"])
+                residuals = r.pivot_table(index=["cutoff", "ds"], columns="unique_id", values="res")
+            out = reconcile(out, self.hierarchy_, method=self.reconcile, residuals=residuals)
+            out["model"] = out["model"] + f"+{self.reconcile}"
+        out["unique_id"] = out["unique_id"].astype(str)
+        out["ds"] = out["ds"].astype("datetime64[ns]")
+        return out.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, h: int | None = None) -> pd.DataFrame:
+        """Forecast of every series.
+
+        Parameters
+        ----------
+        h : int, optional
+            Horizon; default the ``h`` given at construction. A longer horizon than
+            the backtest's widens the intervals like ``sqrt(step)``.
+
+        Returns
+        -------
+        DataFrame
+            One row per series and future period, sorted by ``unique_id, ds``, with
+            columns, in this order:
+
+            - ``unique_id`` (str): series id;
+            - ``ds`` (datetime64[ns]): period start;
+            - ``y_hat`` (float64): point forecast, >= 0;
+            - ``y_lo_<L>``, ``y_hi_<L>`` (float64) for each interval level ``L``
+              ascending (default ``y_lo_80, y_hi_80, y_lo_95, y_hi_95``),
+              with ``0 <= y_lo <= y_hat <= y_hi``;
+            - ``model`` (str): the model or combination used (``"+wls_struct"`` etc.
+              appended when reconciled).
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        ConfigError
+            If ``h`` is not an int >= 1.
+        """
+        if not hasattr(self, "forecasts_"):
+            raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before predict().")
+        if h is None or h == self.h:
+            return self.forecasts_.copy()
+        if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
+            raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
+        saved = self.fallbacks_
+        out = self._forecast(int(h), self._settings(self.freq_))
+        warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
+        self.fallbacks_ = saved
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> Path:
+        """Write the fitted forecaster to ``folder`` as JSON and Parquet (nothing pickled).
+
+        Files: ``forecaster.json`` (settings, chosen model per series, interval
+        multipliers and scales), ``history.parquet``, ``forecasts.parquet``,
+        ``backtest.parquet``, ``metrics.parquet`` and, with a hierarchy,
+        ``hierarchy.parquet`` (the summing matrix).
+
+        Returns
+        -------
+        Path
+            The folder.
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        """
+        if not hasattr(self, "forecasts_"):
+            raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before save().")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        params = self.get_params()
+        params["models"] = list(params["models"]) if params["models"] is not None else None
+        params["level"] = [int(v) for v in params["level"]]
+        params["breaks"] = [list(b) for b in params["breaks"]]
+        params["events"] = list(params["events"]) if params["events"] is not None else None
+        state = {
+            "format": 2,  # 2: quantiles_ per volume group, lower and upper (format 1: one symmetric row)
+            "params": params,
+            "freq_": self.freq_,
+            "models_": list(self.models_),
+            "level_": list(self.level_),
+            "candidates_": list(self.candidates_),
+            "chosen_": self.chosen_,
+            "quantiles_": {str(L): np.asarray(q, dtype=float).tolist() for L, q in self.quantiles_.items()},
+            "scales_": {str(k): float(v) for k, v in self.scales_.items()},
+            "interval_groups_": {str(k): int(v) for k, v in self.interval_groups_.items()},
+            "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
+            "fallbacks_": [list(f) for f in self.fallbacks_],
+        }
+        (folder / "forecaster.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        self.history_.to_parquet(folder / "history.parquet", index=False)
+        self.forecasts_.to_parquet(folder / "forecasts.parquet", index=False)
+        cv = self.cv_.copy()
+        cv.columns = [str(c) for c in cv.columns]
+        cv.to_parquet(folder / "backtest.parquet", index=False)
+        self.metrics_.to_parquet(folder / "metrics.parquet", index=False)
+        if self.hierarchy_ is not None:
+            self.hierarchy_.S.reset_index().to_parquet(folder / "hierarchy.parquet", index=False)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Forecaster:
+        """Read a forecaster written by :meth:`save` (JSON and Parquet only).
+
+        Raises
+        ------
+        ModelLoadError
+            If the folder or one of its files is missing or unreadable.
+        """
+        folder = Path(folder)
+        try:
+            state = json.loads((folder / "forecaster.json").read_text(encoding="utf-8"))
+            params = dict(state["params"])
+            params["breaks"] = tuple(tuple(b) for b in params["breaks"])
+            params["level"] = tuple(params["level"])
+            self = cls(**params)
+            self.freq_ = state["freq_"]
+            self.models_ = tuple(state["models_"])
+            self.level_ = tuple(state["level_"])
+            self.candidates_ = list(state["candidates_"])
+            self.chosen_ = dict(state["chosen_"])
+            self.quantiles_ = {int(L): np.asarray(q, dtype=float) for L, q in state["quantiles_"].items()}
+            self.scales_ = pd.Series(state["scales_"], dtype=float)
+            self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
+            self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
+            self.history_ = pd.read_parquet(folder / "history.parquet")
+            self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
+            self.cv_ = pd.read_parquet(folder / "backtest.parquet")
+            self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
+            self.hierarchy_ = None
+            if state["tags"] is not None:
+                S = pd.read_parquet(folder / "hierarchy.parquet").set_index("unique_id")
+                self.hierarchy_ = Hierarchy(S=S, tags=state["tags"])
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(f"cannot load a Forecaster from `{folder}`: {exc}. Pass a folder written by Forecaster.save().") from None
+        for frame in (self.history_, self.forecasts_):
+            frame["unique_id"] = frame["unique_id"].astype(str)
+        return self
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (plain values), e.g. for logging."""
+        return {k: getattr(self, k) for k in (
+            "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
+            "breaks", "events", "reconcile", "n_jobs", "progress", "seed",
+        )}
+
+
+def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy) -> None:
+    ids = set(history["unique_id"])
+    wanted = set(hierarchy.S.index.astype(str))
+    missing, extra = sorted(wanted - ids), sorted(ids - wanted)
+    problems = []
+    if missing:
+        problems.append(SchemaProblem("unique_id", "series of the hierarchy are missing from `df`", "pass every series of hierarchy.S (make_series builds both)", tuple(missing[:5]), len(missing)))
+    if extra:
+        problems.append(SchemaProblem("unique_id", "series of `df` are not in the hierarchy", "drop them or pass hierarchy=None", tuple(extra[:5]), len(extra)))
+    if problems:
+        raise SchemaError("series", problems)
+
+
+def _infer(history: pd.DataFrame) -> str:
+    from riskmodel.core.forecasting.series import infer_freq
+
+    return infer_freq(history)
+
+
+def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
+    if cv.empty:
+        return np.zeros(0)
+    names = cv["unique_id"].map(chosen).to_numpy()
+    out = np.empty(len(cv))
+    for name in set(names):
+        rows = names == name
+        out[rows] = cv.loc[rows, name].to_numpy(dtype=float)
+    return out
+
+
+def check_horizon(horizon) -> None:
+    """Raise ConfigError unless ``horizon`` is an int >= 1."""
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
+
+
+def forecast(
+    horizon: int,
+    *,
+    model: Forecaster | str | Path | None = None,
+    history: pd.DataFrame | None = None,
+    level: Sequence[int] = (80, 95),
+) -> pd.DataFrame:
+    """Forecast arrivals ``horizon`` periods ahead for every series.
+
+    Parameters
+    ----------
+    horizon : int
+        Periods to forecast (days, weeks or months, as the series).
+    model : Forecaster, str or Path, optional
+        A fitted :class:`Forecaster`; a local folder or MLflow model URI
+        (``models:/arrival-forecast@champion``) of a logged forecaster; or None to
+        fit a default Forecaster on ``history``.
+    history : DataFrame, optional
+        Long frame ``unique_id, ds, y``. With ``model`` given, the model's settings
+        are refitted on this history; required when ``model`` is None.
+    level : sequence of int, default=(80, 95)
+        Interval levels in percent.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>`` (each level ascending),
+        ``model``; see :meth:`Forecaster.predict`.
+
+    Raises
+    ------
+    ConfigError
+        If ``horizon`` is not an int >= 1, or neither ``model`` nor ``history`` is given.
+    SchemaError
+        If ``history`` is not a valid series frame.
+    ModelLoadError
+        If ``model`` is a path or URI that cannot be loaded.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    >>> df = pd.DataFrame({"unique_id": "total", "ds": ds, "y": 500.0 + 100 * (ds.month == 7)})
+    >>> fc = forecast(6, history=df, level=(95,))
+    >>> fc.shape
+    (6, 6)
+    """
+    check_horizon(horizon)
+    if model is None and history is None:
+        raise ConfigError("pass `model` (a fitted Forecaster, path or URI) or `history` (series to fit on); got neither.")
+    if isinstance(model, str | Path):
+        raise ConfigError(f"`model` {str(model)!r} is a path or URI: call riskmodel.forecast, which loads it, or pass riskmodel.load(uri).")
+    if model is None:
+        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history)
+        return fitted.predict()
+    if not isinstance(model, Forecaster):
+        raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
+    if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
+        params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None)
+        return fitted.predict()
+    return model.predict(int(horizon))

@@ -1,0 +1,87 @@
+"""Forecast monitoring: score stored forecasts against the actuals once they arrive."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.forecasting.backtest import mase_scale
+
+__all__ = ["score_forecasts"]
+
+
+def score_forecasts(
+    forecasts: pd.DataFrame,
+    actuals: pd.DataFrame,
+    *,
+    history: pd.DataFrame | None = None,
+    m: int = 12,
+    tags: dict[str, list[str]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy of past forecasts on the periods whose actuals are now known.
+
+    Parameters
+    ----------
+    forecasts : DataFrame
+        Output of :func:`~riskmodel.core.forecasting.forecast` (``unique_id, ds, y_hat`` and
+        ``y_lo_<L>``/``y_hi_<L>`` columns).
+    actuals : DataFrame
+        Long frame ``unique_id, ds, y`` of what happened.
+    history : DataFrame, optional
+        The history the forecasts were made from, for the MASE scale; without it
+        the scale is computed on ``actuals`` themselves.
+    m : int, default=12
+        Season length of the MASE scale.
+    tags : dict of str to list of str, optional
+        Hierarchy level -> series ids, for the per-level summary.
+
+    Returns
+    -------
+    per_series : DataFrame
+        ``unique_id, n, mase, bias, coverage_<L>...``; ``bias`` is
+        ``sum(y_hat - y) / sum(y)`` (positive: over-forecast).
+    per_level : DataFrame
+        ``level, n_series, mase, bias, coverage_<L>...`` means, level ``"all"`` first.
+
+    Raises
+    ------
+    SchemaError
+        If a needed column is missing or no forecast period has an actual yet.
+    """
+    problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
+    problems += [SchemaProblem(c, "column is missing", "pass actuals as unique_id, ds, y") for c in ("unique_id", "ds", "y") if c not in actuals]
+    if problems:
+        raise SchemaError("forecast monitoring", problems)
+    merged = forecasts.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
+    if merged.empty:
+        raise SchemaError(
+            "forecast monitoring",
+            [SchemaProblem("ds", "no forecast period has an actual yet", "wait until actuals for the forecast periods arrive")],
+        )
+    levels = sorted({int(m_.group(1)) for c in forecasts.columns if (m_ := re.fullmatch(r"y_lo_(\d+)", c))})
+    base = history if history is not None else actuals
+    scales = base.groupby("unique_id")["y"].apply(lambda s: mase_scale(s.to_numpy(dtype=float), m))
+    rows = []
+    for uid, g in merged.groupby("unique_id", sort=True):
+        y, f = g["y"].to_numpy(dtype=float), g["y_hat"].to_numpy(dtype=float)
+        rec = {
+            "unique_id": uid,
+            "n": len(g),
+            "mase": float(np.mean(np.abs(y - f)) / scales.get(uid, 1.0)),
+            "bias": float((f - y).sum() / max(y.sum(), 1e-9)),
+        }
+        for L in levels:
+            rec[f"coverage_{L}"] = float(np.mean((y >= g[f"y_lo_{L}"].to_numpy()) & (y <= g[f"y_hi_{L}"].to_numpy())))
+        rows.append(rec)
+    per_series = pd.DataFrame(rows)
+    groups = {"all": list(per_series["unique_id"])}
+    groups.update(tags or {})
+    summary = []
+    for level, ids in groups.items():
+        part = per_series[per_series["unique_id"].isin(ids)]
+        if len(part):
+            summary.append({"level": level, "n_series": len(part), **part.drop(columns=["unique_id", "n"]).mean().to_dict()})
+    return per_series, pd.DataFrame(summary)

@@ -1,0 +1,149 @@
+"""Frozen config objects of the risk model, loaded from ``configs/risk.yaml``.
+
+The sections mirror the steps: ``model`` (what to learn from which columns: the
+trainer is generic over any tabular table), ``data`` (where the immigration
+stays come from and when labels are mature), ``fairness`` (audit bounds),
+``gate`` (promotion rules), ``tracking`` (experiment and registered name; the
+server comes from ``MLFLOW_TRACKING_URI``) and ``tuning``.
+
+Examples
+--------
+>>> from riskmodel.core.config import load_config
+>>> cfg = load_config("configs/risk.yaml", RiskConfig)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Splits",
+    "ModelConfig",
+    "DataConfig",
+    "FairnessConfig",
+    "GateConfig",
+    "TrackingConfig",
+    "TuningConfig",
+    "RiskConfig",
+]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Time-ordered slices, as fractions of the rows sorted by time (oldest first).
+
+    Training gets what is left: ``1 - valid - calib - test``. Order: train,
+    valid (early stopping), calib (calibration and band thresholds), test (holdout).
+    """
+
+    valid_fraction: float = 0.1
+    calib_fraction: float = 0.15
+    test_fraction: float = 0.2
+
+    def __post_init__(self):
+        parts = (self.valid_fraction, self.calib_fraction, self.test_fraction)
+        if any(p <= 0 for p in parts) or sum(parts) >= 0.9:
+            raise ValueError(
+                f"split fractions must each be > 0 and sum below 0.9 (training needs the rest); got {parts}."
+            )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the trainer learns, from which columns of any tabular table."""
+
+    target: str
+    time_column: str
+    features: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+    audit: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    num_boost_round: int = 2000
+    early_stopping_rounds: int = 100
+    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    budgets: tuple[float, ...] = (0.01, 0.02, 0.05)
+    bands: dict[str, float] = field(default_factory=lambda: {"high": 0.01, "elevated": 0.05})
+    baseline_group: str | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    splits: Splits = field(default_factory=Splits)
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.features:
+            raise ValueError("`features` must name at least one column.")
+        stray = sorted(set(self.categorical) - set(self.features))
+        if stray:
+            raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
+        if self.target in self.features or self.time_column in self.features:
+            raise ValueError("`features` must not contain the target or the time column.")
+        if any(not 0 < b < 1 for b in self.budgets):
+            raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
+        if any(not 0 < b < 1 for b in self.bands.values()):
+            raise ValueError(f"`bands` must map band names to referral fractions between 0 and 1; got {self.bands}.")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the stays come from: a crossings file, or the synthetic generator."""
+
+    crossings_path: str | None = None
+    n_travellers: int = 20_000
+    start: str = "2017-01-01"
+    end: str = "2023-12-31"
+    seed: int = 0
+    cutoff: str | None = None
+    grace_days: int = 30
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """Audit bounds, checked over groups with enough support."""
+
+    referral_budget: float = 0.05
+    min_support: int = 500
+    min_positives: int = 20
+    max_referral_ratio: float = 10.0
+    max_fpr_ratio: float = 10.0
+    max_fnr_diff: float = 0.5
+    max_calibration_gap: float = 0.02
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness."""
+
+    higher_is_better: dict[str, float] = field(default_factory=lambda: {"roc_auc": 0.005, "pr_auc": 0.01})
+    lower_is_better: dict[str, float] = field(default_factory=lambda: {"ece": 0.005, "brier": 0.001})
+    minimum: dict[str, float] = field(default_factory=dict)
+    maximum: dict[str, float] = field(default_factory=dict)
+    require_fairness: bool = True
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow experiment and registered model name (the server comes from ``MLFLOW_TRACKING_URI``)."""
+
+    experiment: str = "overstay-risk"
+    registered_name: str = "overstay-risk"
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    """Optional time-budgeted search on time-ordered folds."""
+
+    n_trials: int = 20
+    timeout_seconds: int = 600
+    folds: int = 3
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """The whole ``configs/risk.yaml``."""
+
+    model: ModelConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)

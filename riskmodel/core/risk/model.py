@@ -1,0 +1,554 @@
+"""The risk classifier: LightGBM on a fixed numeric encoding, calibrated on a later time slice.
+
+:class:`RiskModel` is generic: it learns any binary ``target`` of any tabular
+table from the ``features`` named in its settings, treating ``categorical``
+ones natively in LightGBM.
+
+Encoding is fixed at fit time and stored as JSON: each categorical column's
+levels (sorted strings seen in training) become codes ``0..k-1``; numbers and
+booleans become floats. :meth:`RiskModel.encode` turns any frame into that
+float matrix in one pass, so single-row scoring does not pay for pandas
+categoricals inside LightGBM. A level not seen in training is scored as missing
+(LightGBM sends it down the missing-value branch), counted in
+``unseen_counts_`` and reported with an :class:`~riskmodel.UnseenCategoryWarning`.
+
+Class imbalance is *not* reweighted: weights would distort the probabilities
+and the calibration slice would have to undo it. Early stopping watches the
+log-loss of a validation slice later than training, and the calibrator is
+fitted on a slice later still.
+
+A fitted model saves to a folder of plain files (``model.txt`` from LightGBM,
+``meta.json``) and loads without unpickling anything.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import (
+    ModelLoadError,
+    NotFittedError,
+    RiskModelWarning,
+    SchemaError,
+    SchemaProblem,
+    UnseenCategoryWarning,
+)
+from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
+from riskmodel.core.risk.config import ModelConfig, Splits
+
+__all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS"]
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_child_samples": 100,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "cat_smooth": 10.0,
+    "max_cat_to_onehot": 8,
+    "metric": "binary_logloss",
+    "verbose": -1,
+    "num_threads": 2,
+}
+
+_FORMAT = 1
+
+
+def time_split(table: pd.DataFrame, time_column: str, splits: Splits) -> dict[str, pd.DataFrame]:
+    """Cut a table into time-ordered slices: train, valid, calib, test (oldest to newest).
+
+    Boundaries are time quantiles, so rows with the same time never straddle two slices.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows to split; must have ``time_column``.
+    time_column : str
+        Column ordering the rows in time.
+    splits : Splits
+        Fractions of the valid, calib and test slices.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Keys ``train, valid, calib, test``, each a slice of ``table`` in its original order.
+
+    Raises
+    ------
+    SchemaError
+        If ``time_column`` is missing.
+    """
+    if time_column not in table.columns:
+        raise SchemaError("table", [SchemaProblem(time_column, "time column is missing", "name an existing column in `time_column`")])
+    t = table[time_column]
+    fr = (splits.valid_fraction, splits.calib_fraction, splits.test_fraction)
+    q = np.cumsum([1 - sum(fr), fr[0], fr[1]])
+    cuts = t.quantile(q).to_numpy()
+    tv = t.to_numpy()
+    masks = {
+        "train": tv < cuts[0],
+        "valid": (tv >= cuts[0]) & (tv < cuts[1]),
+        "calib": (tv >= cuts[1]) & (tv < cuts[2]),
+        "test": tv >= cuts[2],
+    }
+    return {k: table.loc[m] for k, m in masks.items()}
+
+
+class RiskModel:
+    """Calibrated LightGBM classifier over a fixed, JSON-stored encoding.
+
+    Parameters
+    ----------
+    features : sequence of str
+        Feature columns, in model order.
+    categorical : sequence of str, default=()
+        Which of ``features`` are categorical.
+    target : str, default="overstayed"
+        Binary target column (bool, 0/1 or nullable boolean; missing rows are an error in ``fit``).
+    params : dict, optional
+        LightGBM parameters, merged over :data:`DEFAULT_PARAMS`.
+    num_boost_round : int, default=2000
+        Upper bound on trees; early stopping picks the number.
+    early_stopping_rounds : int, default=100
+        Patience on the validation slice.
+    calibration : {"isotonic", "sigmoid", "none"}, default="isotonic"
+        Calibrator fitted on the calibration slice.
+    bands : dict of str to float, default={"high": 0.01, "elevated": 0.05}
+        Risk bands as referral budgets: the top 1% of the calibration slice is
+        ``high``, the next up to 5% ``elevated``, the rest ``low``.
+    reasons : dict of str to str, optional
+        Plain-language text per feature for reason codes (see :mod:`riskmodel.core.risk.reasons`).
+    seed : int, default=0
+        Seed of LightGBM's bagging and feature sampling.
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    levels_ : dict of str to list of str
+        Categories of each categorical feature, fixed at fit.
+    calibrator_ : calibrator
+    thresholds_ : dict of str to float
+        Lowest calibrated probability of each band.
+    reference_ : dict
+        Training distribution of every feature and of the score (for PSI drift checks).
+    best_iteration_ : int
+    unseen_counts_ : dict of str to int
+        Unseen levels met by the last :meth:`encode` call, per column.
+
+    Examples
+    --------
+    >>> from riskmodel.core.datasets import make_crossings
+    >>> from riskmodel.core.features import build_features
+    >>> feats = build_features(make_crossings(3_000, seed=1).crossings)
+    >>> lab = feats[feats["overstayed"].notna()]
+    >>> parts = time_split(lab, "entry_time", Splits())
+    >>> m = RiskModel(features=["visa_type", "planned_over_max"], categorical=["visa_type"], num_boost_round=50)
+    >>> p = m.fit(parts["train"], valid=parts["valid"], calib=parts["calib"]).predict_proba(parts["test"])
+    >>> bool(((p >= 0) & (p <= 1)).all())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        features,
+        categorical=(),
+        target: str = "overstayed",
+        params: dict | None = None,
+        num_boost_round: int = 2000,
+        early_stopping_rounds: int = 100,
+        calibration: str = "isotonic",
+        bands: dict[str, float] | None = None,
+        reasons: dict[str, str] | None = None,
+        seed: int = 0,
+    ):
+        self.features = list(features)
+        self.categorical = list(categorical)
+        self.target = target
+        self.params = dict(params or {})
+        self.num_boost_round = num_boost_round
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.bands = dict(bands if bands is not None else {"high": 0.01, "elevated": 0.05})
+        self.reasons = dict(reasons or {})
+        self.seed = seed
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> RiskModel:
+        """A new model with the settings of a :class:`~riskmodel.core.risk.config.ModelConfig`."""
+        return cls(
+            features=config.features,
+            categorical=config.categorical,
+            target=config.target,
+            params=config.params,
+            num_boost_round=config.num_boost_round,
+            early_stopping_rounds=config.early_stopping_rounds,
+            calibration=config.calibration,
+            bands=config.bands,
+            reasons=config.reasons,
+            seed=config.seed,
+        )
+
+    # ------------------------------------------------------------------ encoding
+
+    def _level_index(self, column: str) -> pd.Index:
+        cache = self.__dict__.setdefault("_index_cache", {})
+        if column not in cache:
+            cache[column] = pd.Index(self.levels_[column], dtype=object)
+        return cache[column]
+
+    def _check_columns(self, X: pd.DataFrame, what: str, extra=()) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise SchemaError(what, [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(X).__name__}", "pass a DataFrame")])
+        missing = [c for c in list(self.features) + list(extra) if c not in X.columns]
+        if missing:
+            raise SchemaError(
+                what,
+                [SchemaProblem(c, "required column is missing", "add the column (see the model's `features`)") for c in missing],
+            )
+        problems = []
+        for c in self.features:
+            if c in self.categorical:
+                continue
+            s = X[c]
+            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+                problems.append(SchemaProblem(c, f"expected numbers or booleans, got dtype {s.dtype}", "store the column as a number"))
+        if problems:
+            raise SchemaError(what, problems)
+
+    def _learn_levels(self, X: pd.DataFrame) -> dict[str, list[str]]:
+        levels = {}
+        for c in self.categorical:
+            s = X[c]
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                present = s.cat.remove_unused_categories().cat.categories
+                values = [str(v) for v in present]
+            else:
+                values = [str(v) for v in pd.unique(s.dropna())]
+            levels[c] = sorted(set(values))
+        return levels
+
+    def encode(self, X: pd.DataFrame, *, warn: bool = True) -> np.ndarray:
+        """The float matrix LightGBM sees: categorical levels as codes, unseen levels as missing.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Must hold every column of ``features`` (other columns are ignored).
+        warn : bool, default=True
+            Emit an :class:`~riskmodel.UnseenCategoryWarning` when unseen levels occur.
+
+        Returns
+        -------
+        ndarray of shape (len(X), len(features)), float64
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        SchemaError
+            If a feature column is missing or a numeric feature holds text.
+        """
+        if not hasattr(self, "levels_"):
+            self._require_fitted()
+        self._check_columns(X, "features")
+        out = np.empty((len(X), len(self.features)), dtype=np.float64)
+        unseen: dict[str, int] = {}
+        for j, c in enumerate(self.features):
+            s = X[c]
+            if c in self.levels_:
+                codes = _level_codes(s, self._level_index(c))
+                col = codes.astype(np.float64)
+                bad = codes < 0
+                col[bad] = np.nan
+                k = int((bad & s.notna().to_numpy()).sum())
+                if k:
+                    unseen[c] = k
+                out[:, j] = col
+            else:
+                out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        self.unseen_counts_ = unseen
+        if unseen and warn:
+            warnings.warn(
+                f"values not seen in training were scored as missing: {unseen} (column: rows). "
+                "Retrain on recent data if they are common; silence with "
+                "warnings.filterwarnings('ignore', category=riskmodel.UnseenCategoryWarning).",
+                UnseenCategoryWarning,
+                stacklevel=2,
+            )
+        return out
+
+    # ------------------------------------------------------------------ fitting
+
+    def _labels(self, X: pd.DataFrame, what: str) -> np.ndarray:
+        if self.target not in X.columns:
+            raise SchemaError(what, [SchemaProblem(self.target, "target column is missing", "add the label column")])
+        y = X[self.target]
+        if y.isna().any():
+            raise SchemaError(
+                what,
+                [SchemaProblem(self.target, "target is missing on some rows", "train only on labelled (mature) rows", n_rows=int(y.isna().sum()))],
+            )
+        return y.to_numpy(dtype=float)
+
+    def fit(self, train: pd.DataFrame, *, valid: pd.DataFrame | None = None, calib: pd.DataFrame | None = None) -> RiskModel:
+        """Learn the encoding, the booster, the calibrator, band thresholds and the reference distribution.
+
+        Parameters
+        ----------
+        train : DataFrame
+            Training rows with the features and a complete target.
+        valid : DataFrame, optional
+            A later slice for early stopping. Without it, all ``num_boost_round`` trees are grown.
+        calib : DataFrame, optional
+            A slice later still for calibration and band thresholds. Without it, ``valid``
+            is used (and without both, ``train``: not recommended).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        SchemaError
+            If a column is missing, the target has missing values, or the training rows
+            hold a single class.
+
+        Warns
+        -----
+        RiskModelWarning
+            If the calibration rows hold a single class: the booster's probability is kept uncalibrated.
+        """
+        import lightgbm as lgb
+
+        self._check_columns(train, "train", extra=(self.target,))
+        y = self._labels(train, "train")
+        if len(np.unique(y)) < 2:
+            raise SchemaError("train", [SchemaProblem(self.target, "target has a single class", "train on rows with both outcomes")])
+        self.levels_ = self._learn_levels(train)
+        X = self.encode(train, warn=False)
+        cat_idx = [self.features.index(c) for c in self.categorical]
+        params = {**DEFAULT_PARAMS, **self.params, "seed": self.seed, "deterministic": True}
+        dtrain = lgb.Dataset(X, y, feature_name=self.features, categorical_feature=cat_idx, free_raw_data=True)
+        callbacks = []
+        valid_sets = []
+        if valid is not None and len(valid):
+            self._check_columns(valid, "valid", extra=(self.target,))
+            dvalid = lgb.Dataset(self.encode(valid, warn=False), self._labels(valid, "valid"), reference=dtrain)
+            valid_sets = [dvalid]
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
+        self.booster_ = lgb.train(params, dtrain, num_boost_round=self.num_boost_round, valid_sets=valid_sets, callbacks=callbacks)
+        self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        cal_frame = calib if calib is not None and len(calib) else (valid if valid is not None and len(valid) else train)
+        self._check_columns(cal_frame, "calib", extra=(self.target,))
+        y_cal = self._labels(cal_frame, "calib")
+        kind = self.calibration
+        if kind != "none" and len(np.unique(y_cal)) < 2:
+            # a calibrator fitted on one class maps every row to the same probability: keep the booster's own
+            warnings.warn(
+                f"the calibration slice ({len(y_cal)} rows) has a single class, so the booster's own probability is "
+                "used uncalibrated; train on a longer period or raise `splits.calib_fraction`. Silence with "
+                "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
+                RiskModelWarning,
+                stacklevel=2,
+            )
+            kind = "none"
+        margin = self.predict_margin(cal_frame)
+        self.calibrator_ = make_calibrator(kind).fit(margin, y_cal)
+        p_cal = self.calibrator_.transform(margin)
+        self.thresholds_ = self._band_thresholds(p_cal)
+        self.reference_ = self._reference(train, X)
+        return self
+
+    def _band_thresholds(self, p: np.ndarray) -> dict[str, float]:
+        out = {}
+        for name, budget in sorted(self.bands.items(), key=lambda kv: kv[1]):
+            out[name] = float(np.quantile(p, 1.0 - budget))
+        return out
+
+    def _reference(self, X: pd.DataFrame, enc: np.ndarray) -> dict:
+        """Training distribution per feature (decile bins or level shares) and of the calibrated score."""
+        ref: dict[str, Any] = {"features": {}}
+        for j, c in enumerate(self.features):
+            col = enc[:, j]
+            miss = float(np.isnan(col).mean())
+            if c in self.levels_:
+                codes = col[~np.isnan(col)].astype(int)
+                counts = np.bincount(codes, minlength=len(self.levels_[c])) / max(len(col), 1)
+                ref["features"][c] = {"kind": "categorical", "levels": self.levels_[c], "share": counts.tolist(), "missing": miss}
+            else:
+                finite = col[~np.isnan(col)]
+                edges = np.unique(np.quantile(finite, np.linspace(0, 1, 11))) if len(finite) else np.array([0.0])
+                inner = edges[1:-1]
+                share = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=len(inner) + 1) / max(len(col), 1)
+                ref["features"][c] = {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist(), "missing": miss}
+        p = self.calibrator_.transform(self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_))
+        inner = np.unique(np.quantile(p, np.linspace(0, 1, 11)))[1:-1]
+        ref["score"] = {
+            "kind": "numeric",
+            "edges": inner.tolist(),
+            "share": (np.bincount(np.searchsorted(inner, p, side="right"), minlength=len(inner) + 1) / len(p)).tolist(),
+            "missing": 0.0,
+        }
+        return ref
+
+    # ------------------------------------------------------------------ prediction
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "calibrator_"):
+            raise NotFittedError("this RiskModel is not fitted yet; call fit(train, valid=..., calib=...) or RiskModel.load(path).")
+
+    def predict_margin(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Raw, uncalibrated log-odds of the booster (a DataFrame, or an already encoded matrix)."""
+        if not hasattr(self, "booster_"):
+            self._require_fitted()
+        enc = X if isinstance(X, np.ndarray) else self.encode(X)
+        return self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_)
+
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Calibrated probability of the positive class, one per row, in input order.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        SchemaError
+            If a feature column is missing or has the wrong type.
+        """
+        self._require_fitted()
+        return self.calibrator_.transform(self.predict_margin(X))
+
+    def band(self, p: np.ndarray) -> np.ndarray:
+        """Risk band of each calibrated probability: the tightest band whose threshold it reaches, else ``"low"``."""
+        return np.array(self.band_names(), dtype=object)[self.band_codes(p)]
+
+    def band_names(self) -> list[str]:
+        """Band names by code: ``low`` (0), then the bands in ascending order of threshold."""
+        self._require_fitted()
+        return ["low", *sorted(self.thresholds_, key=self.thresholds_.get)]
+
+    def band_codes(self, p: np.ndarray) -> np.ndarray:
+        """Band code of each probability (index into :meth:`band_names`): how many thresholds it reaches."""
+        self._require_fitted()
+        p = np.asarray(p, dtype=float)
+        thresholds = np.sort(np.fromiter(self.thresholds_.values(), dtype=float, count=len(self.thresholds_)))
+        return np.where(np.isnan(p), 0, np.searchsorted(thresholds, p, side="right")).astype(np.int8)  # NaN: low, as before
+
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """LightGBM ``pred_contrib``: per-feature additive contributions to the margin, last column the bias."""
+        self._require_fitted()
+        enc = X if isinstance(X, np.ndarray) else self.encode(X)
+        return np.asarray(self.booster_.predict(enc, pred_contrib=True, num_iteration=self.best_iteration_))
+
+    def feature_importance(self) -> pd.Series:
+        """Total gain per feature, largest first."""
+        self._require_fitted()
+        gain = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        return pd.Series(gain, index=self.features, name="gain").sort_values(ascending=False)
+
+    # ------------------------------------------------------------------ persistence
+
+    def metadata(self) -> dict:
+        """Everything but the booster, as JSON-ready values."""
+        self._require_fitted()
+        return {
+            "format": _FORMAT,
+            "features": self.features,
+            "categorical": self.categorical,
+            "target": self.target,
+            "params": self.params,
+            "num_boost_round": self.num_boost_round,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "calibration": self.calibration,
+            "bands": self.bands,
+            "reasons": self.reasons,
+            "seed": self.seed,
+            "levels": self.levels_,
+            "best_iteration": self.best_iteration_,
+            "calibrator": self.calibrator_.to_dict(),
+            "thresholds": self.thresholds_,
+            "reference": self.reference_,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.txt`` (LightGBM text) and ``meta.json`` into folder ``path``; return the folder."""
+        self._require_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(str(path / "model.txt"), num_iteration=self.best_iteration_)
+        (path / "meta.json").write_text(json.dumps(self.metadata(), indent=1, default=_json_default), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RiskModel:
+        """Load a folder written by :meth:`save` (no unpickling).
+
+        Raises
+        ------
+        ModelLoadError
+            If the folder or one of its files is missing or unreadable.
+        """
+        import lightgbm as lgb
+
+        path = Path(path)
+        meta_file, model_file = path / "meta.json", path / "model.txt"
+        if not meta_file.is_file() or not model_file.is_file():
+            raise ModelLoadError(f"`{path}` is not a saved RiskModel: expected files meta.json and model.txt in it.")
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            booster = lgb.Booster(model_file=str(model_file))
+        except (ValueError, lgb.basic.LightGBMError) as exc:
+            raise ModelLoadError(f"could not read the RiskModel in `{path}`: {exc}") from None
+        m = cls(
+            features=meta["features"],
+            categorical=meta["categorical"],
+            target=meta["target"],
+            params=meta["params"],
+            num_boost_round=meta["num_boost_round"],
+            early_stopping_rounds=meta["early_stopping_rounds"],
+            calibration=meta["calibration"],
+            bands=meta["bands"],
+            reasons=meta["reasons"],
+            seed=meta["seed"],
+        )
+        m.levels_ = meta["levels"]
+        m.booster_ = booster
+        m.best_iteration_ = int(meta["best_iteration"])
+        m.calibrator_ = calibrator_from_dict(meta["calibrator"])
+        m.thresholds_ = meta["thresholds"]
+        m.reference_ = meta["reference"]
+        return m
+
+
+def _level_codes(s: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each value in ``index`` (-1 for missing or unseen), comparing values as strings."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = pd.Index([str(v) for v in s.cat.categories], dtype=object)
+        lookup = np.append(index.get_indexer(cats), -1)
+        codes = s.cat.codes.to_numpy()
+        return lookup[np.where(codes < 0, len(cats), codes)]
+    values = s.astype(object).to_numpy()
+    if not pd.api.types.is_string_dtype(s):
+        missing = pd.isna(values)
+        values = np.array([str(v) for v in values], dtype=object)
+        values[missing] = None
+    return index.get_indexer(values)
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

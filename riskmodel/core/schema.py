@@ -1,0 +1,519 @@
+"""The data contract: the crossings log and the stays table.
+
+Two tables cross every boundary of the library:
+
+**Crossings log** (:data:`CROSSINGS`): one row per border crossing, entry or exit,
+as a border-control system records it. Entry rows carry what is known about the
+trip at entry (visa, permitted stay, purpose, sponsor, return ticket, ...); exit
+rows carry the permitted-stay end in force at exit (after any extensions) and
+leave the trip fields empty.
+
+**Stays** (:data:`STAYS`): one row per entry, joined to the traveller's next
+exit (see :func:`riskmodel.core.stays.build_stays`). The risk model scores stays. The
+label ``overstayed`` is true when the traveller left after the permitted stay
+ended, or had not left by then; it is missing while that cannot be known yet.
+
+Columns, dtypes, allowed values and nullability are declared once here, and the
+README's data-contract tables are generated from these declarations
+(:func:`contract_markdown`). Text columns may arrive as ``str``, ``object`` or
+``category`` dtype; the generator emits ``category`` for enumerations.
+
+:func:`validate_crossings` and :func:`validate_stays` report *every* problem at
+once in one :class:`~riskmodel.core.exceptions.SchemaError`, naming each column and
+the first offending record ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+__all__ = [
+    "Column",
+    "CROSSINGS",
+    "STAYS",
+    "DIRECTIONS",
+    "SEXES",
+    "DOCUMENT_TYPES",
+    "VISA_TYPES",
+    "PURPOSES",
+    "SPONSORS",
+    "ACCOMMODATIONS",
+    "PORT_TYPES",
+    "validate_crossings",
+    "validate_stays",
+    "check_crossings",
+    "check_stays",
+    "contract_markdown",
+]
+
+DIRECTIONS = ("entry", "exit")
+SEXES = ("F", "M", "X")
+DOCUMENT_TYPES = ("passport", "travel_document", "border_pass")
+#: Visa and permit types with their permitted stay at entry and extension room, in days.
+VISA_TYPES = ("visa_exempt", "voa", "c1_visit", "d1_multiple", "itas", "itap")
+PURPOSES = ("tourism", "business", "family", "work", "study", "transit", "other")
+SPONSORS = ("none", "company", "family", "school", "government")
+ACCOMMODATIONS = ("hotel", "rental", "friends_family", "employer", "none_declared")
+PORT_TYPES = ("air", "sea", "land")
+
+_MAX_IDS = 5
+
+
+@dataclass(frozen=True)
+class Column:
+    """Declaration of one column of a table in the contract.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    kind : {"id", "text", "enum", "datetime", "int", "bool"}
+        Logical type; ``enum`` columns take only ``values``.
+    description : str
+        What the column holds.
+    nullable : {"no", "yes", "exit"}
+        ``"no"``: never missing; ``"yes"``: may be missing; ``"exit"``: missing
+        exactly where the row is not an entry (crossings only: trip fields are
+        filled on entry rows and empty on exit rows).
+    values : tuple of str, optional
+        Allowed values of an ``enum`` column.
+    required : bool
+        Whether the column must be present.
+    """
+
+    name: str
+    kind: str
+    description: str
+    nullable: str = "no"
+    values: tuple[str, ...] = ()
+    required: bool = True
+
+
+CROSSINGS: tuple[Column, ...] = (
+    Column("crossing_id", "id", "Unique id of the crossing record."),
+    Column("traveller_id", "id", "Pseudonymised traveller id (keyed hash), the same for every crossing of one person."),
+    Column("direction", "enum", "`entry` into or `exit` from Indonesia.", values=DIRECTIONS),
+    Column("timestamp", "datetime", "Local time of the crossing at the port."),
+    Column("port", "text", "Port of entry or exit (BPS port name, e.g. `Ngurah Rai`, `Batam`)."),
+    Column("nationality", "text", "ISO 3166-1 alpha-3 code of the travel document's nationality (audit attribute)."),
+    Column("sex", "enum", "Sex as on the document (audit attribute).", values=SEXES),
+    Column("birth_year", "int", "Year of birth (audit attribute, as age band)."),
+    Column("document_type", "enum", "Travel document used.", values=DOCUMENT_TYPES),
+    Column("document_id", "id", "Pseudonymised document number (keyed hash).", nullable="yes"),
+    Column("visa_type", "enum", "Visa or permit the traveller entered on.", nullable="exit", values=VISA_TYPES),
+    Column(
+        "permit_end",
+        "datetime",
+        "Last permitted day: on entry rows as granted at entry, on exit rows as in force at exit (after extensions).",
+        nullable="yes",
+    ),
+    Column("purpose", "enum", "Declared purpose of the visit.", nullable="exit", values=PURPOSES),
+    Column("sponsor", "enum", "Sponsor (guarantor) of the visit.", nullable="exit", values=SPONSORS),
+    Column("has_return_ticket", "bool", "An onward or return ticket was shown at entry.", nullable="exit"),
+    Column("accommodation", "enum", "Declared accommodation type.", nullable="exit", values=ACCOMMODATIONS),
+    Column("group_size", "int", "Travellers in the declared party, including this one (>= 1).", nullable="exit"),
+    Column("planned_stay_days", "int", "Length of stay declared at entry, in days (>= 0).", nullable="exit"),
+)
+
+STAYS: tuple[Column, ...] = (
+    Column("stay_id", "id", "Unique id of the stay: the `crossing_id` of its entry."),
+    Column("traveller_id", "id", "Pseudonymised traveller id."),
+    Column("entry_time", "datetime", "Time of entry."),
+    Column("entry_port", "text", "Port of entry."),
+    Column("exit_time", "datetime", "Time of the matching exit; missing while the traveller is in the country.", nullable="yes"),
+    Column("exit_port", "text", "Port of exit; missing while the traveller is in the country.", nullable="yes"),
+    Column("nationality", "text", "ISO 3166-1 alpha-3 nationality (audit attribute)."),
+    Column("sex", "enum", "Sex (audit attribute).", values=SEXES),
+    Column("birth_year", "int", "Year of birth (audit attribute)."),
+    Column("document_type", "enum", "Travel document used at entry.", values=DOCUMENT_TYPES),
+    Column("visa_type", "enum", "Visa or permit at entry.", values=VISA_TYPES),
+    Column("permit_end", "datetime", "Last permitted day as granted at entry."),
+    Column(
+        "final_permit_end",
+        "datetime",
+        "Last permitted day after extensions, as known at exit (or `permit_end` while in the country). Never a feature.",
+    ),
+    Column("purpose", "enum", "Declared purpose.", values=PURPOSES),
+    Column("sponsor", "enum", "Sponsor of the visit.", values=SPONSORS),
+    Column("has_return_ticket", "bool", "Return or onward ticket shown at entry."),
+    Column("accommodation", "enum", "Declared accommodation type.", values=ACCOMMODATIONS),
+    Column("group_size", "int", "Declared party size (>= 1)."),
+    Column("planned_stay_days", "int", "Declared length of stay in days (>= 0)."),
+    Column(
+        "overstayed",
+        "bool",
+        "Label: left after `final_permit_end`, or still in the country after it; missing while not yet known.",
+        nullable="yes",
+        required=False,
+    ),
+    Column(
+        "overstay_days",
+        "int",
+        "Days past `final_permit_end` (at exit, or at the as-of date while still in the country); missing while not yet known.",
+        nullable="yes",
+        required=False,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _ids(df: pd.DataFrame, id_col: str, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
+    """The first offending record ids (or row positions) and how many rows offend."""
+    mask = np.asarray(mask, dtype=bool)
+    n = int(mask.sum())
+    if n == 0:
+        return (), 0
+    if id_col in df.columns:
+        ids = tuple(str(v) for v in df[id_col].to_numpy()[mask][:_MAX_IDS])
+    else:
+        ids = tuple(f"row {i}" for i in np.flatnonzero(mask)[:_MAX_IDS])
+    return ids, n
+
+
+def _type_ok(series: pd.Series, kind: str) -> bool:
+    if kind in ("id", "text", "enum"):
+        return (
+            pd.api.types.is_string_dtype(series)
+            or isinstance(series.dtype, pd.CategoricalDtype)
+            or (series.dtype == object)
+        )
+    if kind == "datetime":
+        return pd.api.types.is_datetime64_any_dtype(series)
+    if kind == "int":
+        if pd.api.types.is_integer_dtype(series):
+            return True
+        if pd.api.types.is_float_dtype(series):
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            finite = values[~np.isnan(values)]
+            return bool(np.all(finite == np.round(finite)))
+        return False
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(series):
+            return True
+        if series.dtype == object:
+            return bool(series.dropna().map(lambda v: isinstance(v, bool | np.bool_)).all())
+        return False
+    raise AssertionError(kind)  # pragma: no cover - contract declarations only
+
+
+_FIX_TYPE = {
+    "id": "store the ids as text (str)",
+    "text": "store the column as text (str) or category",
+    "enum": "store the column as text or category",
+    "datetime": "convert with pd.to_datetime(...)",
+    "int": "store whole numbers (an integer dtype, or Int32 where values may be missing)",
+    "bool": "store True/False (bool, or the nullable 'boolean' dtype)",
+}
+
+
+def _check_columns(
+    df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, required_rows: np.ndarray | None
+) -> tuple[list[SchemaProblem], set[str]]:
+    """Presence, dtype, allowed values and missing values of each declared column.
+
+    Returns the problems and the names of the columns usable for row-level checks.
+    """
+    problems: list[SchemaProblem] = []
+    usable: set[str] = set()
+    for col in columns:
+        if col.name not in df.columns:
+            if col.required:
+                problems.append(
+                    SchemaProblem(col.name, f"required column is missing ({col.kind})", f"add the column `{col.name}`: {col.description}")
+                )
+            continue
+        s = df[col.name]
+        if not _type_ok(s, col.kind):
+            problems.append(
+                SchemaProblem(col.name, f"expected {col.kind} values, got dtype {s.dtype}", _FIX_TYPE[col.kind])
+            )
+            continue
+        usable.add(col.name)
+        null = s.isna().to_numpy()
+        if col.nullable == "no":
+            bad = null
+            what = "is missing"
+        elif col.nullable == "exit" and required_rows is not None:
+            bad = null & required_rows
+            what = "is missing on entry rows"
+        else:
+            bad = np.zeros(len(s), dtype=bool)
+            what = ""
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(SchemaProblem(col.name, f"value {what}", f"fill `{col.name}` for every such row", ids, n))
+        if col.kind == "enum":
+            values = s.astype(object).to_numpy()
+            unknown = ~null & ~pd.Series(values).isin(col.values).to_numpy()
+            ids, n = _ids(df, id_col, unknown)
+            if n:
+                seen = sorted({str(v) for v in values[unknown]})[:_MAX_IDS]
+                problems.append(
+                    SchemaProblem(
+                        col.name,
+                        f"unknown value(s) {seen}",
+                        f"use one of {list(col.values)}",
+                        ids,
+                        n,
+                    )
+                )
+    return problems, usable
+
+
+def _duplicates(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    if id_col not in usable:
+        return []
+    dup = df[id_col].duplicated(keep=False).to_numpy() & df[id_col].notna().to_numpy()
+    ids, n = _ids(df, id_col, dup)
+    if not n:
+        return []
+    return [SchemaProblem(id_col, "duplicate ids", f"make `{id_col}` unique (drop repeated records)", ids, n)]
+
+
+def _years(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _range_checks(
+    df: pd.DataFrame, id_col: str, usable: set[str], time_col: str, rows: np.ndarray | None = None
+) -> list[SchemaProblem]:
+    """Impossible values shared by both tables."""
+    problems = []
+    sel = np.ones(len(df), dtype=bool) if rows is None else rows
+    if {"birth_year", time_col} <= usable:
+        by = _years(df["birth_year"])
+        year = df[time_col].dt.year.to_numpy(dtype=float, na_value=np.nan)
+        bad = (by > year) | (by < year - 120)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(
+                SchemaProblem(
+                    "birth_year",
+                    f"birth year after the {time_col} year or more than 120 years before it",
+                    "correct the year of birth (a four-digit year)",
+                    ids,
+                    n,
+                )
+            )
+    if "group_size" in usable:
+        gs = _years(df["group_size"])
+        ids, n = _ids(df, id_col, sel & (gs < 1))
+        if n:
+            problems.append(SchemaProblem("group_size", "group size below 1", "count the traveller too: group_size >= 1", ids, n))
+    if "planned_stay_days" in usable:
+        ps = _years(df["planned_stay_days"])
+        ids, n = _ids(df, id_col, sel & (ps < 0))
+        if n:
+            problems.append(SchemaProblem("planned_stay_days", "negative planned stay", "planned_stay_days >= 0", ids, n))
+    if {"permit_end", time_col} <= usable:
+        day = df[time_col].dt.normalize()
+        bad = sel & (df["permit_end"] < day).to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(
+                SchemaProblem(
+                    "permit_end",
+                    f"permitted stay ends before the {time_col} date",
+                    "check the permit end date (it must be on or after the entry day)",
+                    ids,
+                    n,
+                )
+            )
+    return problems
+
+
+def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
+    """Every problem of a crossings log, without raising.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        A crossings log (see :data:`CROSSINGS`).
+
+    Returns
+    -------
+    list of SchemaProblem
+        Empty when the log meets the contract.
+    """
+    if not isinstance(crossings, pd.DataFrame):
+        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(crossings).__name__}", "pass a DataFrame")]
+    df = crossings
+    id_col = "crossing_id"
+    entry = (df["direction"].astype(object) == "entry").to_numpy() if "direction" in df.columns else None
+    problems, usable = _check_columns(df, CROSSINGS, id_col, entry)
+    problems += _duplicates(df, id_col, usable)
+    if "nationality" in usable:
+        nat = df["nationality"].astype(object)
+        bad = nat.notna().to_numpy() & ~nat.astype(str).str.fullmatch(r"[A-Z]{3}").to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(
+                SchemaProblem("nationality", "not an ISO 3166-1 alpha-3 code", "use three capital letters, e.g. `AUS`", ids, n)
+            )
+    if "direction" in usable:
+        problems += _range_checks(df, id_col, usable, "timestamp", rows=entry)
+    if {"traveller_id", "direction", "timestamp"} <= usable:
+        problems += _sequence_checks(df, id_col)
+    return problems
+
+
+def _sequence_checks(df: pd.DataFrame, id_col: str) -> list[SchemaProblem]:
+    """A traveller entering twice without leaving, or leaving twice without entering."""
+    # group by factorised ids: missing ids (reported elsewhere) must not break the sort
+    codes = pd.factorize(df["traveller_id"])[0]
+    order = np.lexsort((df["timestamp"].to_numpy(), codes))
+    trav = codes[order]
+    direction = df["direction"].astype(object).to_numpy()[order]
+    same = np.zeros(len(df), dtype=bool)
+    same[1:] = trav[1:] == trav[:-1]
+    prev = np.empty(len(df), dtype=object)
+    prev[1:] = direction[:-1]
+    problems = []
+    for label, what, fix in (
+        ("entry", "traveller entered again without an exit in between", "add the missing exit, or drop the repeated entry"),
+        ("exit", "traveller left again without an entry in between", "add the missing entry, or drop the repeated exit"),
+    ):
+        bad_sorted = same & (direction == label) & (prev == label)
+        bad = np.zeros(len(df), dtype=bool)
+        bad[order[bad_sorted]] = True
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(SchemaProblem("direction", what, fix, ids, n))
+    return problems
+
+
+def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
+    """Every problem of a stays table, without raising.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        A stays table (see :data:`STAYS`).
+
+    Returns
+    -------
+    list of SchemaProblem
+    """
+    if not isinstance(stays, pd.DataFrame):
+        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(stays).__name__}", "pass a DataFrame")]
+    df = stays
+    id_col = "stay_id"
+    problems, usable = _check_columns(df, STAYS, id_col, None)
+    problems += _duplicates(df, id_col, usable)
+    problems += _range_checks(df, id_col, usable, "entry_time")
+    if {"entry_time", "exit_time"} <= usable:
+        bad = (df["exit_time"] < df["entry_time"]).to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(SchemaProblem("exit_time", "exit before entry", "pair each entry with the exit that follows it", ids, n))
+    if {"permit_end", "final_permit_end"} <= usable:
+        bad = (df["final_permit_end"] < df["permit_end"]).to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(
+                SchemaProblem("final_permit_end", "earlier than permit_end", "extensions only lengthen a stay: final_permit_end >= permit_end", ids, n)
+            )
+    if {"traveller_id", "entry_time", "exit_time"} <= usable:
+        codes = pd.factorize(df["traveller_id"])[0]
+        order = np.lexsort((df["entry_time"].to_numpy(), codes))
+        trav = codes[order]
+        entry = df["entry_time"].to_numpy()[order]
+        exit_ = df["exit_time"].to_numpy()[order]
+        nxt_same = np.zeros(len(df), dtype=bool)
+        nxt_same[:-1] = trav[:-1] == trav[1:]
+        nxt_entry = np.empty_like(entry)
+        nxt_entry[:-1] = entry[1:]
+        # a stay still open (no exit) followed by another entry, or an exit after the next entry
+        overlap = nxt_same & (np.isnat(exit_) | (exit_ > nxt_entry))
+        bad = np.zeros(len(df), dtype=bool)
+        bad[order[overlap]] = True
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(
+                SchemaProblem(
+                    "entry_time",
+                    "traveller entered again before this stay's exit",
+                    "each stay must end (exit_time) before the same traveller's next entry",
+                    ids,
+                    n,
+                )
+            )
+    return problems
+
+
+def validate_crossings(crossings: pd.DataFrame) -> pd.DataFrame:
+    """Check a crossings log against the contract and raise on any problem.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        One row per border crossing with the columns of :data:`CROSSINGS`.
+
+    Returns
+    -------
+    DataFrame
+        The same object, unchanged, so calls can be chained.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem: missing columns, wrong types, unknown values,
+        impossible values, duplicate ids, and travellers entering twice
+        without leaving (or leaving twice without entering).
+
+    Examples
+    --------
+    >>> from riskmodel.core.datasets import make_crossings
+    >>> data = make_crossings(200, "2019-01-01", "2019-03-31", seed=1)
+    >>> validate_crossings(data.crossings) is data.crossings
+    True
+    """
+    problems = check_crossings(crossings)
+    if problems:
+        raise SchemaError("crossings", problems)
+    return crossings
+
+
+def validate_stays(stays: pd.DataFrame) -> pd.DataFrame:
+    """Check a stays table against the contract and raise on any problem.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        One row per stay with the columns of :data:`STAYS`.
+
+    Returns
+    -------
+    DataFrame
+        The same object, unchanged.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem: missing columns, wrong types, unknown values,
+        exit before entry, permit end before entry, birth year in the future,
+        group size below 1, duplicate ids, overlapping stays of one traveller.
+    """
+    problems = check_stays(stays)
+    if problems:
+        raise SchemaError("stays", problems)
+    return stays
+
+
+def contract_markdown(columns: tuple[Column, ...]) -> str:
+    """The contract of one table as a markdown table (used for the README)."""
+    lines = ["| column | type | missing | allowed values | meaning |", "|---|---|---|---|---|"]
+    for c in columns:
+        missing = {"no": "never", "yes": "allowed", "exit": "on exit rows"}[c.nullable]
+        if not c.required:
+            missing += " (optional column)"
+        values = ", ".join(f"`{v}`" for v in c.values)
+        lines.append(f"| `{c.name}` | {c.kind} | {missing} | {values} | {c.description} |")
+    return "\n".join(lines)

@@ -1,0 +1,259 @@
+"""Chunked, resumable, crash-safe processing of large files.
+
+A batch job reads its input (a Parquet file, a folder of Parquet parts, or a
+CSV file) in fixed-size chunks, in a deterministic order, transforms each
+chunk, and writes ``part-NNNNN.parquet`` into the output folder. Every part is
+written to a temporary name and renamed into place, so a part either exists
+whole or not at all. Killed and rerun, a job skips the parts already written
+and produces output identical to an uninterrupted run: no row is lost or
+duplicated. Rows in = rows out is checked per chunk and for the whole job.
+
+The output folder holds ``_job.json`` (what produced it: the input's
+fingerprint, chunk size and the caller's settings). Rerunning into a folder
+made by a different job is refused, unless ``overwrite=True``.
+
+When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
+``<name>.parts/`` folder and are merged into the single file at the end,
+again atomically; the parts folder is removed once the file is in place.
+A finished folder output is marked by an empty ``_SUCCESS`` file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
+from riskmodel.core.exceptions import BatchError
+
+__all__ = ["BatchError", "BatchResult", "run_job", "iter_chunks", "input_files", "count_rows"]
+
+_JOB = "_job.json"
+_SUCCESS = "_SUCCESS"
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The files of an input: the file itself, or a folder's Parquet parts in sorted order."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith(("_", ".")))
+        if not files:
+            raise BatchError(f"input folder `{path}` has no .parquet files; pass a Parquet file, a folder of parts, or a CSV file.")
+        return files
+    if not path.is_file():
+        raise BatchError(f"input `{path}` does not exist; pass a Parquet file, a folder of Parquet parts, or a CSV file.")
+    if path.suffix.lower() not in (".parquet", ".csv"):
+        raise BatchError(f"input `{path}` must end in .parquet or .csv; got `{path.suffix}`.")
+    return [path]
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet input from its metadata (None for CSV: counting would read it all)."""
+    files = input_files(path)
+    if files[0].suffix.lower() == ".csv":
+        return None
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Yield the input in chunks of at most ``chunk_rows`` rows, always in the same order.
+
+    Chunks never span two files, so the chunking of a folder is stable as long
+    as its files are.
+    """
+    for f in input_files(path):
+        if f.suffix.lower() == ".csv":
+            yield from pd.read_csv(f, chunksize=chunk_rows, usecols=columns)
+        else:
+            pf = pq.ParquetFile(f)
+            for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+                yield batch.to_pandas()
+
+
+def _fingerprint(path: str | Path) -> list[dict]:
+    out = []
+    root = Path(path)
+    for f in input_files(path):
+        stat = f.stat()
+        h = hashlib.sha256()
+        with f.open("rb") as fh:
+            h.update(fh.read(1 << 16))
+            if stat.st_size > 1 << 16:
+                fh.seek(-(1 << 16), os.SEEK_END)
+                h.update(fh.read(1 << 16))
+        rel = f.name if root.is_file() else str(f.relative_to(root))
+        out.append({"file": rel, "bytes": stat.st_size, "head_tail_sha256": h.hexdigest()})
+    return out
+
+
+def _atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _parts_dir(output: Path) -> Path:
+    if output.suffix.lower() in (".parquet", ".csv"):
+        return output.with_name(output.name + ".parts")
+    return output
+
+
+def run_job(
+    input: str | Path,
+    output: str | Path,
+    transform: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    spec: dict[str, Any],
+    chunk_rows: int = 200_000,
+    overwrite: bool = False,
+    on_chunk: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+    finish: Callable[[Path], dict[str, Any]] | None = None,
+    progress: bool = True,
+    description: str = "rows",
+    columns: list[str] | None = None,
+) -> BatchResult:
+    """Run ``transform`` over ``input`` chunk by chunk into ``output``, resumably.
+
+    Parameters
+    ----------
+    input : str or Path
+        Parquet file, folder of Parquet parts, or CSV file.
+    output : str or Path
+        Output folder of parts, or a ``.parquet``/``.csv`` file to merge into.
+    transform : callable
+        ``transform(chunk) -> DataFrame`` with exactly one output row per input row.
+    spec : dict
+        JSON-serialisable settings that define the job (model version, options);
+        a rerun resumes only when they are identical.
+    chunk_rows : int, default=200_000
+        Rows per chunk: bounds memory.
+    overwrite : bool, default=False
+        Start afresh when the output holds another job's parts.
+    on_chunk : callable, optional
+        ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
+        now or resumed, e.g. to accumulate a summary.
+    finish : callable, optional
+        ``finish(folder) -> dict`` called after all parts are written and
+        checked; its result is returned in ``BatchResult.extra``.
+    progress : bool, default=True
+        Show a progress bar on stderr.
+    description : str, default="rows"
+        Label of the progress bar.
+    columns : list of str, optional
+        Read only these input columns.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    BatchError
+        On a bad input path, an output folder of a different job, or when a
+        transform returns a different number of rows than it was given.
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
+    output = Path(output)
+    parts_dir = _parts_dir(output)
+    job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
+    job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
+    job_file = parts_dir / _JOB
+    if parts_dir.exists() and any(parts_dir.iterdir()):
+        same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
+        if not same:
+            if not overwrite:
+                raise BatchError(
+                    f"output `{parts_dir}` holds the output of a different job (other input, model or settings); "
+                    "pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
+                )
+            shutil.rmtree(parts_dir)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    for stale in parts_dir.glob(".*.tmp-*"):  # half-written files of a killed run
+        stale.unlink(missing_ok=True)
+    _atomic_write_text(job_text, job_file)
+    (parts_dir / _SUCCESS).unlink(missing_ok=True)
+
+    total = count_rows(input)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit=" rows", desc=description, mininterval=1.0, leave=True)
+    rows_in = rows_out = resumed = 0
+    index = -1
+    try:
+        for index, chunk in enumerate(iter_chunks(input, chunk_rows, columns)):
+            part = parts_dir / f"part-{index:05d}.parquet"
+            if part.exists():
+                out = pd.read_parquet(part)
+                resumed += 1
+            else:
+                out = transform(chunk)
+                if len(out) != len(chunk):
+                    raise BatchError(f"chunk {index}: the transform returned {len(out)} rows for {len(chunk)}; nothing was written for it.")
+                _atomic_write_parquet(out, part)
+            if len(out) != len(chunk):
+                raise BatchError(
+                    f"part `{part.name}` has {len(out)} rows but input chunk {index} has {len(chunk)}; "
+                    "the input changed since the part was written: rerun with overwrite=True."
+                )
+            if on_chunk is not None:
+                on_chunk(chunk, out)
+            rows_in += len(chunk)
+            rows_out += len(out)
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    n_parts = index + 1
+    stray = sorted(p.name for p in parts_dir.glob("part-*.parquet") if int(p.stem.split("-")[1]) >= n_parts)
+    if stray:
+        raise BatchError(f"output `{parts_dir}` has parts beyond the input's {n_parts} chunks ({stray[:3]}); rerun with overwrite=True.")
+    if rows_in != rows_out:
+        raise BatchError(f"rows in ({rows_in}) != rows out ({rows_out}); the output is incomplete.")
+    extra = finish(parts_dir) if finish is not None else {}
+    if parts_dir != output:
+        _merge(parts_dir, output, n_parts)
+        shutil.rmtree(parts_dir)
+    else:
+        _atomic_write_text("", parts_dir / _SUCCESS)
+    return BatchResult(output=output, rows_in=rows_in, rows_out=rows_out, parts=n_parts, resumed_parts=resumed, extra=extra)
+
+
+def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:
+    """Concatenate the parts into one file, atomically, streaming one part at a time."""
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    parts = [parts_dir / f"part-{i:05d}.parquet" for i in range(n_parts)]
+    if output.suffix.lower() == ".parquet":
+        writer = None
+        for p in parts:
+            table = pq.read_table(p)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+        if writer is not None:
+            writer.close()
+    else:
+        for i, p in enumerate(parts):
+            pd.read_parquet(p).to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+    os.replace(tmp, output)

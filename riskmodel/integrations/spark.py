@@ -1,0 +1,461 @@
+"""Spark adapters: score stays and forecast many series on a Spark cluster, same contracts as in-process.
+
+This is the only module that imports ``pyspark`` (install the ``spark`` extra:
+``pip install "riskmodel[spark]"``), and it imports it inside the functions, so
+``import riskmodel`` never needs Spark.
+
+:func:`score_spark`
+    Scores a Spark DataFrame of stays with ``mapInPandas``. The driver loads the
+    model once (any URI :func:`riskmodel.load` accepts), turns it into its two
+    plain files (``model.txt``, LightGBM's text format, and ``meta.json``) and
+    broadcasts their *text*; each Python worker rebuilds the model from that text
+    once (cached by content hash for the life of the worker) and runs
+    :func:`riskmodel.score` on every Arrow batch of its partitions. No model object
+    is pickled. Output columns and values are those of :func:`riskmodel.score`.
+
+:func:`forecast_spark`
+    Fits one :class:`~riskmodel.core.forecasting.Forecaster` per group (by default per
+    series) with ``groupBy(...).applyInPandas``; the forecasts (series x horizon
+    rows, small) are collected to the driver and, given a hierarchy, reconciled
+    there with :func:`riskmodel.core.forecasting.reconcile`.
+
+Partitioning: scoring is embarrassingly parallel, one task per input partition
+(for Parquet, about one per 128 MB split); Arrow batches of
+``spark.sql.execution.arrow.maxRecordsPerBatch`` rows (Spark's default 10,000;
+50,000 in sessions :func:`local_session` starts) are each one :func:`~riskmodel.score`
+call. Forecasting shuffles the history by group
+into ``spark.sql.shuffle.partitions`` partitions; one group must fit in a
+worker's memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
+from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
+from riskmodel.core.forecasting.series import Hierarchy
+from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
+
+__all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session"]
+
+_MODEL_FILES = ("model.txt", "meta.json")
+
+
+# ----------------------------------------------------------------------------- model shipping
+
+
+def model_payload(model) -> dict[str, str]:
+    """The model as plain text for shipping to Spark workers: its saved files, its name and version.
+
+    Parameters
+    ----------
+    model : str, Path, RiskModel or Scorer
+        Anything :func:`riskmodel.load` accepts.
+
+    Returns
+    -------
+    dict of str to str
+        ``model.txt`` and ``meta.json`` (the contents :meth:`RiskModel.save` writes),
+        ``name``, ``version`` and ``sha256`` (of the two files, the worker-side cache key).
+    """
+    scorer = as_scorer(model)
+    with tempfile.TemporaryDirectory(prefix="riskmodel-payload-") as tmp:
+        scorer.model.save(tmp)
+        files = {name: (Path(tmp) / name).read_text(encoding="utf-8") for name in _MODEL_FILES}
+    h = hashlib.sha256()
+    for name in _MODEL_FILES:
+        h.update(files[name].encode("utf-8"))
+    return {**files, "name": scorer.name, "version": scorer.version, "sha256": h.hexdigest()}
+
+
+_worker_scorers: dict[str, Scorer] = {}
+_worker_lock = threading.Lock()
+
+
+def _worker_scorer(payload: dict[str, str]) -> Scorer:
+    """The payload's model, rebuilt from its files once per Python worker process.
+
+    LightGBM predicts on OpenMP's default thread count, which Spark sets for its Python
+    workers (``OMP_NUM_THREADS`` = ``spark.task.cpus`` unless ``spark.executorEnv`` sets it),
+    so concurrent tasks do not oversubscribe an executor.
+    """
+    key = payload["sha256"]
+    with _worker_lock:
+        scorer = _worker_scorers.get(key)
+        if scorer is None:
+            with tempfile.TemporaryDirectory(prefix="riskmodel-worker-") as tmp:
+                for name in _MODEL_FILES:
+                    (Path(tmp) / name).write_text(payload[name], encoding="utf-8")
+                model = RiskModel.load(tmp)
+            scorer = Scorer(model, name=payload["name"], version=payload["version"], source=f"spark:{key[:12]}")
+            _worker_scorers[key] = scorer
+        return scorer
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str]) -> Iterator[pd.DataFrame]:
+    # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
+    scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
+    with warnings.catch_warnings():
+        # absent features were reported on the driver; unseen levels are scored as missing, as in-process
+        warnings.simplefilter("ignore", MissingFeatureWarning)
+        for pdf in batches:
+            out = score(pdf, model=scorer, audit_log=False, **kwargs)
+            yield out.reset_index(drop=True)[columns]
+
+
+def score_spark(
+    stays,
+    *,
+    model,
+    reasons: int = 3,
+    reasons_min_band: str | None = None,
+    errors: str = "raise",
+    passthrough: Sequence[str] = (),
+    id_column: str = "stay_id",
+    purpose: str | None = None,
+    audit_log: bool = True,
+):
+    """Score a Spark DataFrame of stays: :func:`riskmodel.score` on every partition, lazily.
+
+    Parameters
+    ----------
+    stays : pyspark.sql.DataFrame
+        Stays with the model's feature columns and ``id_column``; other columns are
+        dropped before scoring unless listed in ``passthrough``.
+    model : str, Path, RiskModel or Scorer
+        As for :func:`riskmodel.score`; loaded once on the driver and broadcast as text.
+    reasons : int, default=3
+        Reasons per row.
+    reasons_min_band : {"elevated", "high"}, optional
+        Reasons only for rows in this band or above.
+    errors : {"raise", "flag"}, default="raise"
+        ``"raise"`` fails the Spark job on the first batch with a bad value (the
+        :class:`~riskmodel.core.exceptions.SchemaError` text is in the Spark error);
+        ``"flag"`` scores the good rows and describes the bad ones in ``error``.
+    passthrough : sequence of str, default=()
+        Input columns copied to the output after the fixed columns.
+    id_column : str, default="stay_id"
+        Record id column; required (row positions mean nothing across partitions).
+    purpose : str, optional
+        Recorded in the audit log.
+    audit_log : bool, default=True
+        Append one ``score_spark`` record on the driver (model, version, purpose,
+        input columns). Row and band counts are known only once an action has run:
+        ``riskmodel score --engine spark`` records them after writing.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy; same partitions and, within each, same row order as ``stays``; columns
+        exactly :func:`riskmodel.core.scoring.output_columns` (then ``passthrough``):
+        ``<id_column>`` (input type), ``probability`` (double), ``risk_band``,
+        ``reason_1`` .. ``reason_<reasons>``, ``model_name``, ``model_version``,
+        ``error`` (string, nullable). Values equal those of :func:`riskmodel.score`.
+
+    Raises
+    ------
+    SchemaError
+        If ``id_column`` or a passthrough column is missing.
+    ValueError
+        For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
+    ModelLoadError
+        If ``model`` cannot be loaded.
+
+    Examples
+    --------
+    >>> from riskmodel.integrations.spark import score_spark
+    >>> stays = spark.read.parquet("stays/")  # doctest: +SKIP
+    >>> score_spark(stays, model="models:/overstay-risk@champion").write.parquet("scores/")  # doctest: +SKIP
+    """
+    from pyspark.sql import types as T
+
+    check_score_args(errors, reasons, reasons_min_band)
+    passthrough = list(passthrough)
+    fields = {f.name: f for f in stays.schema.fields}
+    missing = [c for c in (id_column, *passthrough) if c not in fields]
+    if missing:
+        raise SchemaError(
+            "stays",
+            [SchemaProblem(c, "column is missing", "add it to the input, or name the record id in `id_column`" if c == id_column
+                           else "drop it from `passthrough` or add it to the input") for c in missing],
+        )
+    payload = model_payload(model)
+    features = [c for c in _features(payload) if c in fields]
+    absent = [c for c in _features(payload) if c not in fields]
+    if absent:
+        warnings.warn(
+            f"feature column(s) {absent} absent from the input will be scored as missing values; pass the output of "
+            "riskmodel.core.features.build_features, or silence with warnings.filterwarnings('ignore', "
+            "category=riskmodel.core.scoring.MissingFeatureWarning).",
+            MissingFeatureWarning,
+            stacklevel=2,
+        )
+    wanted = list(dict.fromkeys([id_column, *features, *passthrough]))
+    columns = output_columns(id_column, int(reasons)) + [c for c in passthrough if c != id_column]
+    text = T.StringType()
+    schema = T.StructType(
+        [T.StructField(id_column, fields[id_column].dataType, True), T.StructField("probability", T.DoubleType(), True)]
+        + [T.StructField(c, text, True) for c in columns[2 : 2 + 1 + int(reasons) + 3]]
+        + [T.StructField(c, fields[c].dataType, True) for c in columns[2 + 1 + int(reasons) + 3 :]]
+    )
+    try:
+        shipped = stays.sparkSession.sparkContext.broadcast(payload)
+    except AttributeError:
+        # Spark Connect (e.g. serverless services) has no SparkContext: the text travels with the function
+        shipped = payload
+    kwargs = {
+        "reasons": int(reasons),
+        "reasons_min_band": reasons_min_band,
+        "errors": errors,
+        "passthrough": tuple(c for c in passthrough if c != id_column),
+        "id_column": id_column,
+    }
+    fn = functools.partial(_score_batches, payload=shipped, kwargs=kwargs, columns=columns)
+    if audit_log:
+        from riskmodel.core import audit
+
+        audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
+                     model_sha256=payload["sha256"], input_columns=wanted, purpose=purpose)
+    return stays.select(*wanted).mapInPandas(fn, schema)
+
+
+def local_session(app: str = "riskmodel", *, cores: int = 2, shuffle_partitions: int = 4, driver_memory: str = "2g"):
+    """The active Spark session, or a new local one (``local[cores]``) when there is none.
+
+    Under ``spark-submit`` or on a managed Spark service the active session (its master,
+    memory and partitions set by the platform) is returned unchanged.
+
+    Returns
+    -------
+    (SparkSession, bool)
+        The session and whether this call created it (then the caller stops it).
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
+    session = (
+        SparkSession.builder.appName(app)
+        .master(f"local[{int(cores)}]")
+        .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.ui.showConsoleProgress", "false")
+        # never fall back silently to the non-Arrow path: on pandas 3 it writes missing text as "nan"
+        .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
+        # one score() call per Arrow batch: larger batches amortise its fixed cost (~10 MB a batch here)
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
+        .getOrCreate()
+    )
+    return session, True
+
+
+def score_parquet(
+    input: str | Path,
+    output: str | Path,
+    *,
+    model,
+    reasons: int = 3,
+    reasons_min_band: str | None = "elevated",
+    errors: str = "flag",
+    passthrough: Sequence[str] = (),
+    overwrite: bool = False,
+    purpose: str | None = "nightly batch",
+    spark=None,
+) -> dict[str, Any]:
+    """The batch job on Spark: read Parquet stays, :func:`score_spark` them, write Parquet parts.
+
+    Defaults are those of :func:`riskmodel.integrations.batch.scoring.score_file`. Unlike it, a run
+    is not resumable part by part: Spark retries failed tasks, and a failed job leaves
+    no committed output (Spark writes through a temporary folder).
+
+    Parameters
+    ----------
+    input : str or Path
+        Parquet file or folder (any URI Spark reads, e.g. ``s3a://`` or ``abfss://``).
+    output : str or Path
+        Output folder of Parquet parts.
+    model, reasons, reasons_min_band, errors, passthrough, purpose
+        As for :func:`score_spark`.
+    overwrite : bool, default=False
+        Replace an existing output; otherwise an existing output is an error.
+    spark : SparkSession, optional
+        Default: the active session, else a local one that is stopped at the end.
+
+    Returns
+    -------
+    dict
+        ``rows_in``, ``rows_out``, ``band_counts`` (``low, elevated, high, flagged``), ``output``.
+        One ``batch`` audit record with the same counts is appended on the driver.
+
+    Raises
+    ------
+    BatchError
+        If the input is not Parquet.
+    """
+    from riskmodel.core import audit
+    from riskmodel.core.exceptions import BatchError
+
+    text = str(input)
+    if text.lower().endswith(".csv"):
+        raise BatchError(f"`input` {text}: the Spark engine reads Parquet only; convert the CSV or use --engine local.")
+    session, owned = (spark, False) if spark is not None else local_session("riskmodel-score")
+    try:
+        stays = session.read.parquet(text)
+        scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
+                             passthrough=passthrough, purpose=purpose, audit_log=False)
+        scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
+        written = session.read.parquet(str(output))
+        by_band = {r[0]: r[1] for r in written.groupBy("risk_band").count().collect()}
+        rows_in = stays.count()
+        counts = {b: int(by_band.get(b, 0)) for b in BAND_ORDER}
+        counts["flagged"] = int(by_band.get(None, 0))
+        rows_out = sum(counts.values())
+        scorer = as_scorer(model)
+        audit.append("batch", engine="spark", model_name=scorer.name, model_version=scorer.version,
+                     rows=rows_out, band_counts=counts, purpose=purpose)
+    finally:
+        if owned:
+            session.stop()
+    if rows_out != rows_in:
+        raise BatchError(f"rows in ({rows_in:,}) and rows out ({rows_out:,}) differ for `{output}`; rerun with --overwrite.")
+    return {"rows_in": int(rows_in), "rows_out": int(rows_out), "band_counts": counts, "output": str(output)}
+
+
+def _features(payload: dict[str, str]) -> list[str]:
+    return list(json.loads(payload["meta.json"])["features"])
+
+
+# ----------------------------------------------------------------------------- forecasting
+
+
+def _forecast_group(pdf: pd.DataFrame, params: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+    history = pdf[["unique_id", "ds", "y"]].copy()
+    history["ds"] = pd.to_datetime(history["ds"]).astype("datetime64[ns]")
+    history["y"] = history["y"].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
+        out = Forecaster(**params).fit(history).predict()
+    out = out[columns]
+    out["unique_id"] = out["unique_id"].astype(object)
+    return out
+
+
+def forecast_spark(
+    history,
+    *,
+    horizon: int,
+    level: Sequence[int] = (80, 95),
+    by: str = "unique_id",
+    hierarchy: Hierarchy | None = None,
+    reconcile: str | None = "wls_struct",
+    **params: Any,
+) -> pd.DataFrame:
+    """Fit and forecast many series on Spark, one :class:`~riskmodel.core.forecasting.Forecaster` per group.
+
+    Each group (by default each series) is fitted independently on a worker with
+    ``groupBy(by).applyInPandas``: backtest, model choice and conformal intervals use
+    that group's series only, so the result equals fitting
+    ``Forecaster(h=horizon, level=level, reconcile=None, **params)`` on each group in
+    turn in-process. The forecasts are collected to the driver and, given a
+    ``hierarchy``, reconciled there over all series at once.
+
+    Parameters
+    ----------
+    history : pyspark.sql.DataFrame
+        Long frame ``unique_id`` (string), ``ds`` (date or timestamp), ``y`` (number),
+        plus ``by`` when it is not ``unique_id``.
+    horizon : int
+        Periods to forecast.
+    level : sequence of int, default=(80, 95)
+        Interval levels in percent.
+    by : str, default="unique_id"
+        Column whose groups are fitted together (e.g. a column naming a port's
+        subtree, to share a global model); every series must lie in one group.
+    hierarchy : Hierarchy, optional
+        Summing matrix over the forecast series (e.g. ``make_series(...).hierarchy``);
+        the collected forecasts are reconciled with ``reconcile``.
+    reconcile : {"bottom_up", "wls_struct"} or None, default="wls_struct"
+        Method used with a hierarchy. ``mint_shrink`` needs the backtest residuals of
+        all series together, which the per-group fits do not return.
+    **params
+        Other :class:`~riskmodel.core.forecasting.Forecaster` settings (``freq``, ``models``,
+        ``n_windows``, ``selection``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :func:`riskmodel.core.forecasting.output_columns` of ``level``:
+        ``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``, sorted by
+        ``unique_id, ds`` (``"+<method>"`` appended to ``model`` when reconciled).
+
+    Raises
+    ------
+    ConfigError
+        For a bad ``horizon``, ``reconcile`` or a setting that the per-group fit sets itself.
+    SchemaError
+        If ``history`` lacks a column; a group's invalid series fails its Spark task
+        with the :class:`~riskmodel.core.exceptions.SchemaError` text.
+    ValueError
+        If the hierarchy names series that have no forecast.
+
+    Examples
+    --------
+    >>> from riskmodel.integrations.spark import forecast_spark
+    >>> fc = forecast_spark(spark.createDataFrame(series.df), horizon=12, freq="M")  # doctest: +SKIP
+    """
+    from pyspark.sql import types as T
+
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
+    if reconcile not in (None, "bottom_up", "wls_struct"):
+        raise ConfigError(
+            f"`reconcile` must be 'bottom_up', 'wls_struct' or None; got {reconcile!r}. "
+            "mint_shrink needs every series' backtest residuals together: use Forecaster in-process for it."
+        )
+    taken = sorted({"h", "level", "reconcile"} & set(params))
+    if taken:
+        raise ConfigError(f"{taken} are set by forecast_spark itself (`horizon`, `level`, `reconcile`); drop them from the settings.")
+    fields = set(history.columns)
+    missing = [c for c in dict.fromkeys(["unique_id", "ds", "y", by]) if c not in fields]
+    if missing:
+        raise SchemaError("history", [SchemaProblem(c, "column is missing", "pass a long frame unique_id, ds, y") for c in missing])
+    level = tuple(sorted(int(L) for L in level))
+    columns = forecast_columns(level)
+    fit_params = {**params, "h": int(horizon), "level": level, "reconcile": None}
+    Forecaster(**fit_params)._check_params()  # fail on the driver, not in every task
+    schema = T.StructType(
+        [T.StructField("unique_id", T.StringType(), False), T.StructField("ds", T.TimestampNTZType(), False)]
+        + [T.StructField(c, T.DoubleType(), True) for c in columns[2:-1]]
+        + [T.StructField("model", T.StringType(), True)]
+    )
+    keep = list(dict.fromkeys(["unique_id", "ds", "y", by]))
+
+    def fn(pdf: pd.DataFrame) -> pd.DataFrame:  # a plain function: Spark reads its type hints
+        return _forecast_group(pdf, fit_params, columns)
+
+    rows = history.select(*keep).groupBy(by).applyInPandas(fn, schema).toPandas()
+    out = rows.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
+    if hierarchy is not None and reconcile is not None:
+        out = reconcile_forecasts(out, hierarchy, method=reconcile)
+        out["model"] = out["model"] + f"+{reconcile}"
+    out["unique_id"] = out["unique_id"].astype(str)
+    return out[columns]

@@ -1,0 +1,271 @@
+"""Generic MLflow registry helpers: tracking URI, content-hash manifests, register, promote, load.
+
+Shared by every model of the library (risk and forecasting). Nothing here knows
+what a model predicts:
+
+* :func:`tracking_uri` / :func:`configure`: ``MLFLOW_TRACKING_URI`` if set,
+  else ``sqlite:///mlflow.db`` in the working directory (MLflow 3's embedded
+  default; the old ``./mlruns`` file store is refused by MLflow 3).
+* :func:`write_manifest` / :func:`verify_manifest`: a ``manifest.json`` of
+  SHA-256 digests of every file of a model folder, written when the model is
+  logged and checked when it is loaded; any difference raises
+  :class:`~riskmodel.core.exceptions.ArtifactIntegrityError`. The manifest's own
+  digest is also stored as the model version tag ``manifest_sha256``.
+* :func:`register`: set the alias ``challenger`` (by default) on a logged version.
+* :func:`promote`: move ``champion`` to the challenger only when a gate passes,
+  and record the decision and its reasons as model-version tags
+  (``gate.decision``, ``gate.reasons``, ``gate.compared_with``, ``gate.time``), whether or not it passed.
+* :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
+  ``runs:/...`` or a local path, verified against its manifest.
+
+Registry *stages* are not used: MLflow 3 works with aliases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from riskmodel.core.artifacts import MANIFEST, file_digest, verify_manifest, write_manifest
+from riskmodel.core.exceptions import ModelLoadError
+
+__all__ = [
+    "DEFAULT_TRACKING_URI",
+    "MANIFEST",
+    "tracking_uri",
+    "configure",
+    "file_digest",
+    "write_manifest",
+    "verify_manifest",
+    "register",
+    "promote",
+    "Decision",
+    "version_metrics",
+    "resolve_version",
+    "download_model_folder",
+    "fetch_model",
+    "LoggedModel",
+]
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """Where a logged model went: ``run_id``, ``model_uri`` (``models:/name/version``), ``name``, ``version``."""
+
+    run_id: str
+    model_uri: str
+    name: str
+    version: str
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///mlflow.db`` (in the working directory)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def configure() -> MlflowClient:
+    """Point MLflow at :func:`tracking_uri` (also for the registry) and return a client."""
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def resolve_version(name: str, alias: str, client: MlflowClient | None = None):
+    """The model version behind ``name@alias``, or None when the alias is not set."""
+    client = client or configure()
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def register(name: str, version: str | int, *, alias: str = "challenger", tags: dict[str, str] | None = None) -> None:
+    """Point ``alias`` of registered model ``name`` at ``version`` and set version ``tags``."""
+    client = configure()
+    client.set_registered_model_alias(name, alias, str(version))
+    for k, v in (tags or {}).items():
+        client.set_model_version_tag(name, str(version), k, str(v))
+
+
+def version_metrics(name: str, version: str | int, client: MlflowClient | None = None) -> dict[str, float]:
+    """Metrics of the run that produced a model version."""
+    client = client or configure()
+    mv = client.get_model_version(name, str(version))
+    if not mv.run_id:
+        return {}
+    return dict(client.get_run(mv.run_id).data.metrics)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A promotion decision: ``passed``, the reasons, and the versions involved."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+    candidate: str
+    champion: str | None
+
+
+def promote(
+    name: str,
+    decide: Callable[[dict[str, float], dict[str, float] | None], object],
+    *,
+    candidate_alias: str = "challenger",
+    champion_alias: str = "champion",
+    version: str | int | None = None,
+) -> Decision:
+    """Move ``champion`` to the ``challenger`` version only if ``decide`` passes; tag the decision.
+
+    Promotions of one model are serialised by a file lock on this machine, so
+    two trainers promoting at once each compare with the champion the other
+    may just have set, and every decision is recorded on its version. (Across
+    machines, run promotions from one scheduled job.)
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    decide : callable
+        ``decide(candidate_metrics, champion_metrics_or_None)`` returning an object with
+        ``passed`` (bool) and ``reasons`` (sequence of str), e.g.
+        :func:`riskmodel.core.risk.gate.evaluate_gate` with its config bound.
+    candidate_alias, champion_alias : str, default="challenger", "champion"
+    version : str or int, optional
+        Promote this version instead of the one behind ``candidate_alias`` (a
+        trainer promoting the version it just registered).
+
+    Returns
+    -------
+    Decision
+
+    Raises
+    ------
+    ModelLoadError
+        If ``name@candidate_alias`` does not exist.
+    """
+    client = configure()
+    with _promotion_lock(name):
+        return _promote_locked(client, name, decide, candidate_alias, champion_alias, version)
+
+
+@contextlib.contextmanager
+def _promotion_lock(name: str):
+    key = hashlib.sha256(f"{tracking_uri()}|{name}".encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"riskmodel-promote-{key}.lock"
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _promote_locked(client, name, decide, candidate_alias, champion_alias, version) -> Decision:
+    if version is not None:
+        try:
+            cand = client.get_model_version(name, str(version))
+        except MlflowException as exc:
+            raise ModelLoadError(f"`{name}` has no version {version}: {exc.message}") from None
+    else:
+        cand = resolve_version(name, candidate_alias, client)
+    if cand is None:
+        raise ModelLoadError(f"no version of `{name}` has alias `{candidate_alias}`; train and register a model first.")
+    champ = resolve_version(name, champion_alias, client)
+    if champ is not None and champ.version == cand.version:
+        return Decision(True, (f"version {cand.version} is already {champion_alias}",), str(cand.version), str(champ.version))
+    champ_metrics = version_metrics(name, champ.version, client) if champ is not None else None
+    result = decide(version_metrics(name, cand.version, client), champ_metrics)
+    passed = bool(result.passed)
+    reasons = tuple(str(r) for r in result.reasons)
+    tags = {
+        "gate.decision": "promoted" if passed else "refused",
+        "gate.reasons": "\n".join(reasons)[:4900],
+        "gate.compared_with": str(champ.version) if champ is not None else "none",
+        "gate.time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    for k, v in tags.items():
+        client.set_model_version_tag(name, cand.version, k, v)
+    if passed:
+        client.set_registered_model_alias(name, champion_alias, cand.version)
+    return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None)
+
+
+def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, str | None]:
+    """Local copy of a logged model (unverified) and the manifest digest its registered version recorded.
+
+    Callers verify the artifact folder they read with
+    :func:`~riskmodel.core.artifacts.verify_manifest` and that digest, as
+    :func:`download_model_folder` does.
+    """
+    expected = None
+    local = Path(str(uri)) if not str(uri).startswith(("models:", "runs:", "mlflow-artifacts:", "s3:", "gs:", "http")) else None
+    if local is None:
+        client = configure()
+        uri = str(uri)
+        if uri.startswith("models:/"):
+            rest = uri[len("models:/"):]
+            try:
+                if "@" in rest:
+                    mname, alias = rest.split("@", 1)
+                    mv = client.get_model_version_by_alias(mname, alias)
+                else:
+                    mname, version = rest.rsplit("/", 1)
+                    mv = client.get_model_version(mname, version)
+            except MlflowException as exc:
+                raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
+            expected = mv.tags.get("manifest_sha256")
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
+        except (MlflowException, OSError) as exc:
+            raise ModelLoadError(f"cannot download `{uri}`: {exc}") from None
+    if not local.exists():
+        raise ModelLoadError(f"`{local}` does not exist; pass a model URI (models:/name@alias) or a local model folder.")
+    return local, expected
+
+
+def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None = None) -> Path:
+    """Local, manifest-verified folder ``artifact`` of a logged model.
+
+    Parameters
+    ----------
+    uri : str or Path
+        ``models:/name@alias``, ``models:/name/version``, ``runs:/run_id/model`` or a local folder
+        (the model folder itself, or a downloaded pyfunc model holding ``artifacts/<artifact>``).
+    artifact : str
+        Name of the folder passed in ``artifacts=`` at logging.
+    dst : str or Path, optional
+        Where to download; default a temporary folder.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or downloaded.
+    ArtifactIntegrityError
+        If the folder does not match its manifest (or the manifest the registry recorded).
+    """
+    local, expected = fetch_model(uri, dst)
+    folder = local / "artifacts" / artifact if (local / "artifacts" / artifact).is_dir() else local
+    verify_manifest(folder, expected_digest=expected)
+    return folder

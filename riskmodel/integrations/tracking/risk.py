@@ -1,0 +1,343 @@
+"""Log, register, promote and load the risk model in MLflow.
+
+One MLflow run per training holds: the config (``config/risk.json``) and main
+params, data lineage (dataset digest, time span and rows of each slice, label
+maturity cut-off and grace), every holdout metric (model, baselines, oracle
+when known, fairness summary), plots (ROC, PR, reliability, per-group referral
+and error rates, feature importance), the fairness table
+(``fairness/fairness.csv``), the reliability table and a model card
+(``model_card.md``).
+
+The model is an MLflow pyfunc logged from code (:mod:`riskmodel.integrations.tracking.risk_pyfunc`)
+with the LightGBM text model and JSON metadata as artifacts and a manifest of
+their SHA-256 digests; it loads without unpickling anything, and its signature
+takes plain strings for categorical columns. No record ids or input examples are
+logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models.signature import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
+
+from riskmodel.core.config import to_dict
+from riskmodel.core.risk.config import GateConfig, RiskConfig
+from riskmodel.core.risk.gate import evaluate_gate
+from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.risk.train import TrainResult
+from riskmodel.integrations.tracking import registry
+from riskmodel.integrations.tracking.registry import LoggedModel
+from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
+
+__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card"]
+
+_CODE = Path(__file__).with_name("risk_pyfunc.py")
+
+
+
+def dataset_digest(table: pd.DataFrame, columns) -> str:
+    """SHA-256 of the values of ``columns`` (row order included): identifies the training data without revealing it."""
+    hashed = pd.util.hash_pandas_object(table[list(columns)], index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    cols = [ColSpec("string", "stay_id", required=False)]
+    for c in model.features:
+        if c in model.levels_:
+            cols.append(ColSpec("string", c))
+        elif sample is not None and pd.api.types.is_bool_dtype(sample[c]):
+            cols.append(ColSpec("boolean", c, required=True))
+        else:
+            cols.append(ColSpec("double", c))
+    # the output is riskmodel.score()'s contract, with three reasons by default
+    outputs = Schema(
+        [ColSpec("string", "stay_id"), ColSpec("double", "probability"), ColSpec("string", "risk_band")]
+        + [ColSpec("string", f"reason_{i}", required=False) for i in (1, 2, 3)]
+        + [ColSpec("string", "model_name"), ColSpec("string", "model_version"), ColSpec("string", "error", required=False)]
+    )
+    return ModelSignature(inputs=Schema(cols), outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 3)]))
+
+
+def _requirements() -> list[str]:
+    reqs = []
+    for pkg in ("lightgbm", "pandas", "numpy", "scikit-learn", "pyyaml"):
+        try:
+            reqs.append(f"{pkg}=={importlib.metadata.version(pkg)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    try:
+        reqs.append(f"riskmodel=={importlib.metadata.version('riskmodel')}")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return reqs
+
+
+def _finite(metrics: dict) -> tuple[dict[str, float], dict[str, str]]:
+    ok, other = {}, {}
+    for k, v in metrics.items():
+        v = float(v)
+        (ok if np.isfinite(v) else other)[k] = v if np.isfinite(v) else str(v)
+    return ok, other
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def _plots(result: TrainResult) -> dict[str, object]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    y, p = result.test_scores["y"].to_numpy(), result.test_scores["p"].to_numpy()
+    figs = {}
+    fig, ax = plt.subplots(figsize=(5, 5))
+    fpr, tpr, _ = roc_curve(y, p)
+    ax.plot(fpr, tpr, label=f"model (AUC {result.metrics['roc_auc']:.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC, holdout")
+    ax.legend(loc="lower right")
+    figs["plots/roc.png"] = fig
+    fig, ax = plt.subplots(figsize=(5, 5))
+    prec, rec, _ = precision_recall_curve(y, p)
+    ax.plot(rec, prec, label=f"model (AP {result.metrics['pr_auc']:.3f})")
+    ax.axhline(y.mean(), color="k", ls=":", lw=0.8, label="base rate")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, holdout")
+    ax.legend()
+    figs["plots/precision_recall.png"] = fig
+    fig, ax = plt.subplots(figsize=(5, 5))
+    rel = result.reliability
+    top = max(rel["mean_predicted"].max(), rel["observed_rate"].max()) * 1.05
+    ax.plot(rel["mean_predicted"], rel["observed_rate"], "o-")
+    ax.plot([0, top], [0, top], "k:", lw=0.8)
+    ax.set(xlabel="mean predicted", ylabel="observed rate", title="Reliability (equal-count bins)")
+    figs["plots/reliability.png"] = fig
+    table = result.fairness.table
+    if len(table):
+        attrs = list(dict.fromkeys(table["attribute"]))
+        fig, axes = plt.subplots(len(attrs), 1, figsize=(8, 2.6 * len(attrs)), squeeze=False)
+        for ax, attr in zip(axes[:, 0], attrs, strict=True):
+            t = table[table["attribute"] == attr]
+            x = np.arange(len(t))
+            ax.bar(x - 0.2, t["referral_rate"], 0.4, label="referral rate")
+            ax.bar(x + 0.2, t["fpr"].fillna(0), 0.4, label="false-positive rate")
+            ax.set_xticks(x, t["group"], rotation=45, ha="right", fontsize=7)
+            ax.set_title(attr)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        figs["plots/fairness_groups.png"] = fig
+    imp = result.model.feature_importance().head(20)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.barh(imp.index, imp.to_numpy())
+    ax.set(xlabel="total gain", title="Feature importance")
+    fig.tight_layout()
+    figs["plots/importance.png"] = fig
+    return figs
+
+
+def model_card(result: TrainResult, config: RiskConfig, lineage: dict) -> str:
+    """The model card (markdown): intended use, data, metrics overall and per group, limits."""
+    m = result.metrics
+    lines = [
+        f"# Model card: {config.tracking.registered_name}",
+        "",
+        "## Intended use",
+        "Ranks stays by their probability of overstaying the permitted stay, to focus *human* review at the border "
+        "or by foreigner monitoring within a referral budget. It is decision support, not a decision: no person may be "
+        "refused entry or sanctioned on the score alone. Migration risk assessment is high-risk under the EU AI Act: "
+        "keep logs, human oversight and per-group accuracy.",
+        "",
+        "## Data",
+    ]
+    lines += [f"- {k}: {v}" for k, v in lineage.items()]
+    lines += [
+        "",
+        f"Features ({len(result.model.features)}): {', '.join(result.model.features)}.",
+        f"Audit attributes (not features): {', '.join(config.model.audit) or 'none'}.",
+        "",
+        "## Holdout metrics (time-ordered: trained on the past, tested on the future)",
+        "| metric | model | logistic regression | base rate by group |",
+        "|---|---|---|---|",
+    ]
+    for k in ("roc_auc", "pr_auc", "brier", "ece", "precision_at_1pct", "recall_at_1pct", "precision_at_5pct", "recall_at_5pct", "lift_at_1pct"):
+        if k in m:
+            lines.append(f"| {k} | {m[k]:.4f} | {m.get('logreg_' + k, float('nan')):.4f} | {m.get('group_rate_' + k, float('nan')):.4f} |")
+    if "oracle_roc_auc" in m:
+        lines += ["", f"Synthetic oracle (true probability) on the same rows: ROC-AUC {m['oracle_roc_auc']:.4f}, "
+                  f"PR-AUC {m['oracle_pr_auc']:.4f}; model/oracle {m['auc_over_oracle']:.3f} and {m['prauc_over_oracle']:.3f}."]
+    lines += ["", "## Per-group audit (holdout, referral = top "
+              f"{config.fairness.referral_budget:.0%} of scores)", ""]
+    if len(result.fairness.table):
+        cols = ["attribute", "group", "support", "positives", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"]
+        t = result.fairness.table[cols]
+        lines.append("| " + " | ".join(cols) + " |")
+        lines.append("|" + "---|" * len(cols))
+        for row in t.itertuples(index=False):
+            lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    lines += ["", "Fairness audit: " + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))]
+    lines += [
+        "",
+        "## Limits",
+        "- Labels are mature only after the longest permit the visa allows plus a grace period: the newest stays are "
+        "never in training, and long permits (ITAS) are under-represented in recent data.",
+        "- Reason codes explain the booster's uncalibrated log-odds margin (TreeSHAP), not the calibrated probability.",
+        "- Categorical values unseen in training are scored as missing and counted (UnseenCategoryWarning).",
+        "- Trained on synthetic data unless the lineage says otherwise; re-check every metric on real extracts.",
+        "- Base rates move (COVID, visa policy): the calibrator is fitted on a later slice than the booster; retrain monthly "
+        "and watch drift (PSI against the stored reference distribution).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- log / load / promote
+
+
+def log_risk_run(
+    result: TrainResult,
+    config: RiskConfig,
+    *,
+    table: pd.DataFrame | None = None,
+    lineage: dict | None = None,
+    register_alias: str = "challenger",
+) -> LoggedModel:
+    """Log one training to MLflow, register the model and set ``challenger`` on it.
+
+    Parameters
+    ----------
+    result : TrainResult
+        From :func:`riskmodel.core.risk.train.train_risk_model`.
+    config : RiskConfig
+        The config used (logged as ``config/risk.json``).
+    table : DataFrame, optional
+        The training table, for the dataset digest (only a hash is logged).
+    lineage : dict, optional
+        Extra lineage (e.g. label maturity cut-off, data source), logged as params.
+    register_alias : str, default="challenger"
+
+    Returns
+    -------
+    LoggedModel
+    """
+    registry.configure()
+    mlflow.set_experiment(config.tracking.experiment)
+    name = config.tracking.registered_name
+    mc = config.model
+    lin = {**result.lineage, **(lineage or {})}
+    if table is not None:
+        lin["dataset_digest"] = dataset_digest(table, [mc.time_column, mc.target, *mc.features])
+    with mlflow.start_run(run_name=f"{name}-train") as run, tempfile.TemporaryDirectory() as tmp:
+        params = {
+            "target": mc.target,
+            "time_column": mc.time_column,
+            "n_features": len(mc.features),
+            "calibration": mc.calibration,
+            "num_boost_round": mc.num_boost_round,
+            "early_stopping_rounds": mc.early_stopping_rounds,
+            "best_iteration": result.model.best_iteration_,
+            "seed": mc.seed,
+            **{f"lgb_{k}": v for k, v in mc.params.items()},
+            **{f"data_{k}": v for k, v in lin.items()},
+        }
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.log_dict(to_dict(config), "config/risk.json")
+        finite, other = _finite(result.metrics)
+        mlflow.log_metrics(finite)
+        if other:
+            mlflow.set_tags({f"metric.{k}": v for k, v in other.items()})
+        for path, fig in _plots(result).items():
+            mlflow.log_figure(fig, path)
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        mlflow.log_text(result.fairness.table.to_csv(index=False), "fairness/fairness.csv")
+        mlflow.log_text(json.dumps(result.fairness.summary, indent=1), "fairness/summary.json")
+        mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
+        mlflow.log_text(model_card(result, config, lin), "model_card.md")
+
+        folder = result.model.save(Path(tmp) / ARTIFACT)
+        (folder / "model_card.md").write_text(model_card(result, config, lin), encoding="utf-8")
+        digest = registry.write_manifest(folder)
+        with warnings.catch_warnings():
+            # no input example on purpose: real records must not be copied into the model store
+            warnings.filterwarnings("ignore", message=".*input example was not provided.*")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(_CODE),
+                artifacts={ARTIFACT: str(folder)},
+                model_config={"name": name},
+                signature=_signature(result.model, table),
+                pip_requirements=_requirements(),
+                registered_model_name=name,
+            )
+        version = str(info.registered_model_version)
+        registry.register(
+            name,
+            version,
+            alias=register_alias,
+            tags={"manifest_sha256": digest, "fairness_passed": str(result.fairness.passed), "run_id": run.info.run_id},
+        )
+    return LoggedModel(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
+
+
+def load_risk_model(uri: str | Path) -> RiskModel:
+    """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local folder, verified.
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved.
+    ArtifactIntegrityError
+        If the files differ from the manifest recorded at logging.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = registry.download_model_folder(uri, ARTIFACT, dst=tmp if not Path(str(uri)).exists() else None)
+        return RiskModel.load(folder)
+
+
+def promote_risk(name: str, gate: GateConfig) -> registry.Decision:
+    """Promote ``name@challenger`` to ``champion`` if it passes ``gate`` against the current champion."""
+    return registry.promote(name, lambda cand, champ: evaluate_gate(cand, champ, gate))
+
+
+def tune_risk(table: pd.DataFrame, config: RiskConfig):
+    """Run :func:`riskmodel.core.risk.tuning.tune` inside an MLflow run, each trial a child run.
+
+    Returns
+    -------
+    TuningResult
+        Also logged: the best params and score on the parent run, the trials table as
+        ``tuning/trials.csv`` and the tuned config as ``tuning/risk.tuned.json``.
+    """
+    from riskmodel.core.risk.tuning import tune, tuned_config
+
+    registry.configure()
+    mlflow.set_experiment(config.tracking.experiment)
+    t = config.tuning
+    with mlflow.start_run(run_name=f"{config.tracking.registered_name}-tuning") as parent:
+        mlflow.log_params({"n_trials": t.n_trials, "timeout_seconds": t.timeout_seconds, "folds": t.folds, "n_rows": len(table)})
+
+        def on_trial(number: int, params: dict, score: float, seconds: float) -> None:
+            with mlflow.start_run(run_name=f"trial-{number}", nested=True, parent_run_id=parent.info.run_id):
+                mlflow.log_params({f"lgb_{k}": v for k, v in params.items()})
+                mlflow.log_metrics({"cv_pr_auc": score, "seconds": seconds})
+
+        result = tune(table, config.model, n_trials=t.n_trials, timeout_seconds=t.timeout_seconds, folds=t.folds, on_trial=on_trial)
+        mlflow.log_metric("best_cv_pr_auc", result.best_score)
+        mlflow.log_params({f"best_{k}": v for k, v in result.best_params.items()})
+        mlflow.log_text(result.trials.to_csv(index=False), "tuning/trials.csv")
+        mlflow.log_dict(to_dict(tuned_config(config, result.best_params)), "tuning/risk.tuned.json")
+    return result

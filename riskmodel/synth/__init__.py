@@ -1,6 +1,0 @@
-"""Synthetic, Indonesia-realistic border crossings with ground-truth overstay risk."""
-
-from riskmodel.synth.generator import ARCHETYPES, NATIONALITY_EFFECT, Dataset, make_crossings, true_logit
-from riskmodel.synth.reference import NATIONALITIES, PORTS
-
-__all__ = ["ARCHETYPES", "NATIONALITY_EFFECT", "NATIONALITIES", "PORTS", "Dataset", "make_crossings", "true_logit"]
