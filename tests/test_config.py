@@ -63,3 +63,47 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_config(bad, Outer)
+
+
+def test_unknown_key_names_the_nearest_valid_key():
+    with pytest.raises(ConfigError, match=r"`rte`: did you mean `rate`\?"):
+        from_dict(Outer, {"name": "x", "inner": {"rte": 0.2}})
+
+
+def test_one_tracking_config_with_each_kinds_defaults():
+    from riskmodel.core.config import TrackingConfig
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.core.risk.config import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"]}
+    risk = from_dict(RiskConfig, {"model": model, "tracking": {"experiment": "trial"}})
+    fc = from_dict(ForecastConfig, {"tracking": {"experiment": "trial"}})
+    assert type(risk.tracking) is TrackingConfig and type(fc.tracking) is TrackingConfig
+    # a section given in part keeps the model kind's default for the keys it leaves out
+    assert risk.tracking == TrackingConfig(experiment="trial", registered_name="overstay-risk")
+    assert fc.tracking == TrackingConfig(experiment="trial", registered_name="arrival-forecast")
+    with pytest.raises(ConfigError, match=r"`config.tracking` has unknown key\(s\) \['registered'\].*did you mean `registered_name`"):
+        from_dict(ForecastConfig, {"tracking": {"registered": "x"}})
+
+
+def _risk_model_section(params):
+    return {"model": {"target": "y", "time_column": "t", "features": ["a"], "params": params}}
+
+
+def test_lightgbm_params_typo_is_an_error():
+    from riskmodel.core.risk.config import RiskConfig
+
+    with pytest.raises(ConfigError, match=r"`config.model`: `params` has unknown key\(s\) \['learnign_rate'\].*did you mean `learning_rate`"):
+        from_dict(RiskConfig, _risk_model_section({"learnign_rate": 0.1, "num_leaves": 31}))
+    with pytest.raises(ConfigError, match="learning_rate"):
+        from_dict(RiskConfig, _risk_model_section({"learnign_rate": 0.1}))
+
+
+def test_lightgbm_params_accept_names_and_aliases():
+    from riskmodel.core.risk.config import RiskConfig, lightgbm_parameter_names
+
+    names = lightgbm_parameter_names()
+    assert {"learning_rate", "eta", "num_leaves", "min_child_samples", "feature_fraction", "verbosity"} <= names
+    assert "learnign_rate" not in names
+    cfg = from_dict(RiskConfig, _risk_model_section({"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}))
+    assert cfg.model.params == {"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}

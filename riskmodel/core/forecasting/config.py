@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from riskmodel.core.config import TrackingConfig
+
 __all__ = ["ForecastConfig", "ForecastDataConfig", "SeriesConfig", "ForecasterConfig", "ForecastGateConfig", "ForecastTrackingConfig"]
 
 
@@ -79,12 +81,8 @@ class ForecastGateConfig:
     max_coverage_95: float = 0.995
 
 
-@dataclass(frozen=True)
-class ForecastTrackingConfig:
-    """MLflow experiment and registered model name."""
-
-    experiment: str = "arrival-forecast"
-    registered_name: str = "arrival-forecast"
+#: The forecasting config's ``tracking`` section: the one tracking config of the core (old name kept).
+ForecastTrackingConfig = TrackingConfig
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class ForecastConfig:
     series: SeriesConfig = field(default_factory=SeriesConfig)
     forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
     gate: ForecastGateConfig = field(default_factory=ForecastGateConfig)
-    tracking: ForecastTrackingConfig = field(default_factory=ForecastTrackingConfig)
+    tracking: TrackingConfig = field(default_factory=lambda: TrackingConfig("arrival-forecast", "arrival-forecast"))
 
     def forecaster_kwargs(self) -> dict:
         """Keyword arguments for :class:`~riskmodel.core.forecasting.Forecaster`."""
