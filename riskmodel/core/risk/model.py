@@ -39,6 +39,7 @@ from riskmodel.core.exceptions import (
     SchemaProblem,
     UnseenCategoryWarning,
 )
+from riskmodel.core.monitoring.drift import training_reference
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
@@ -376,30 +377,9 @@ class RiskModel:
         return out
 
     def _reference(self, X: pd.DataFrame, enc: np.ndarray) -> dict:
-        """Training distribution per feature (decile bins or level shares) and of the calibrated score."""
-        ref: dict[str, Any] = {"features": {}}
-        for j, c in enumerate(self.features):
-            col = enc[:, j]
-            miss = float(np.isnan(col).mean())
-            if c in self.levels_:
-                codes = col[~np.isnan(col)].astype(int)
-                counts = np.bincount(codes, minlength=len(self.levels_[c])) / max(len(col), 1)
-                ref["features"][c] = {"kind": "categorical", "levels": self.levels_[c], "share": counts.tolist(), "missing": miss}
-            else:
-                finite = col[~np.isnan(col)]
-                edges = np.unique(np.quantile(finite, np.linspace(0, 1, 11))) if len(finite) else np.array([0.0])
-                inner = edges[1:-1]
-                share = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=len(inner) + 1) / max(len(col), 1)
-                ref["features"][c] = {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist(), "missing": miss}
+        """Training distribution per feature and of the calibrated score (see :func:`training_reference`)."""
         p = self.calibrator_.transform(self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_))
-        inner = np.unique(np.quantile(p, np.linspace(0, 1, 11)))[1:-1]
-        ref["score"] = {
-            "kind": "numeric",
-            "edges": inner.tolist(),
-            "share": (np.bincount(np.searchsorted(inner, p, side="right"), minlength=len(inner) + 1) / len(p)).tolist(),
-            "missing": 0.0,
-        }
-        return ref
+        return training_reference(enc, self.features, self.levels_, p)
 
     # ------------------------------------------------------------------ prediction
 
