@@ -107,3 +107,55 @@ def test_lightgbm_params_accept_names_and_aliases():
     assert "learnign_rate" not in names
     cfg = from_dict(RiskConfig, _risk_model_section({"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}))
     assert cfg.model.params == {"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}
+
+
+class _Estimator:
+    def __init__(self, *, rate: float = 0.1, names: tuple[str, ...] = ("a",), budget: float | None = None, verbose: bool = False):
+        self.rate, self.names, self.budget, self.verbose = rate, names, budget, verbose
+
+
+def test_config_from_signature_writes_each_setting_once():
+    from riskmodel.core.config import config_from_signature
+
+    Settings = config_from_signature(_Estimator.__init__, "Settings", exclude=("verbose",))
+    assert [f.name for f in dataclasses.fields(Settings)] == ["rate", "names", "budget"]
+    assert from_dict(Settings, {"rate": 1, "names": ["x", "y"]}) == Settings(rate=1.0, names=("x", "y"), budget=None)
+    with pytest.raises(ConfigError, match=r"`config.rate` must be a number; got 'fast'"):
+        from_dict(Settings, {"rate": "fast"})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['verbose'\]"):
+        from_dict(Settings, {"verbose": True})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().rate = 2.0
+
+
+def test_forecaster_config_is_derived_from_the_forecaster():
+    import inspect
+
+    from riskmodel.core.forecasting import Forecaster
+    from riskmodel.core.forecasting.config import NOT_CONFIG, ForecastConfig, ForecasterConfig
+
+    params = {n: p.default for n, p in inspect.signature(Forecaster.__init__).parameters.items() if n != "self"}
+    fields = {f.name: f.default for f in dataclasses.fields(ForecasterConfig)}
+    assert fields == {n: d for n, d in params.items() if n not in NOT_CONFIG}
+    assert ForecastConfig().forecaster_kwargs() == {n: d for n, d in params.items() if n not in NOT_CONFIG}
+    with pytest.raises(ConfigError, match=r"`config.forecaster` has unknown key\(s\) \['n_window'\].*did you mean `n_windows`"):
+        from_dict(ForecastConfig, {"forecaster": {"n_window": 2}})
+    # values are checked by the Forecaster's own rules when the YAML loads, not at fit time
+    with pytest.raises(ConfigError, match=r"`config.forecaster`: `selection` must be 'global' or 'series'; got 'per-series'"):
+        from_dict(ForecastConfig, {"forecaster": {"selection": "per-series"}})
+    with pytest.raises(ConfigError, match=r"`config.forecaster`: `h` must be an int >= 1; got 0"):
+        from_dict(ForecastConfig, {"forecaster": {"h": 0}})
+    with pytest.raises(ConfigError, match=r"each break must be \[start, end\]"):
+        from_dict(ForecastConfig, {"forecaster": {"breaks": [["2020-04-01"]]}})
+
+
+def test_risk_model_settings_come_from_model_config():
+    import inspect
+
+    from riskmodel.core.risk import ModelConfig, RiskModel
+
+    cfg = ModelConfig(target="y", time_column="t", features=("a", "b"), categorical=("b",), params={"eta": 0.2}, seed=3)
+    model = RiskModel.from_config(cfg)
+    names = [n for n in inspect.signature(RiskModel.__init__).parameters if n != "self"]
+    assert set(names) <= {f.name for f in dataclasses.fields(ModelConfig)}
+    assert (model.features, model.categorical, model.target, model.params, model.seed) == (["a", "b"], ["b"], "y", {"eta": 0.2}, 3)

@@ -14,19 +14,23 @@ part keeps the other values of its parent's default for that section (so
 
 from __future__ import annotations
 
+import collections.abc
+import copy
 import dataclasses
 import difflib
+import inspect
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
 
 from riskmodel.core.exceptions import ConfigError
 
-__all__ = ["TrackingConfig", "load_config", "from_dict", "to_dict", "unknown_key_error"]
+__all__ = ["TrackingConfig", "config_from_signature", "load_config", "from_dict", "to_dict", "unknown_key_error"]
 
 T = TypeVar("T")
 
@@ -41,6 +45,63 @@ class TrackingConfig:
 
     experiment: str
     registered_name: str
+
+
+def config_from_signature(
+    func: Callable,
+    name: str,
+    *,
+    exclude: tuple[str, ...] = (),
+    doc: str = "",
+    module: str | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> type:
+    """A frozen config dataclass with one field per keyword parameter of ``func``.
+
+    Names, types (the annotations) and defaults are read from ``func``'s
+    signature, so a constructor and its config section are written once: a new
+    constructor parameter is a config key, and :func:`from_dict` checks its type.
+
+    Parameters
+    ----------
+    func : callable
+        Typically a class's ``__init__`` (``self`` is skipped).
+    name : str
+        Name of the new class.
+    exclude : tuple of str, default=()
+        Parameters that are not config keys (run-time choices).
+    doc : str, default=""
+        The class docstring.
+    module : str, optional
+        ``__module__`` of the class (for its repr and docs).
+    namespace : dict, optional
+        Methods of the class (e.g. ``__post_init__`` for validation).
+
+    Returns
+    -------
+    type
+        A frozen, keyword-only dataclass.
+
+    Examples
+    --------
+    >>> def fit(self, *, rate: float = 0.1, rounds: int = 10): ...
+    >>> Settings = config_from_signature(fit, "Settings")
+    >>> from_dict(Settings, {"rate": 1})
+    Settings(rate=1.0, rounds=10)
+    """
+    hints = typing.get_type_hints(func)
+    params = [p for p in inspect.signature(func).parameters.values() if p.name != "self" and p.name not in exclude]
+    fields = [(p.name, hints.get(p.name, Any), _field_for(p)) for p in params]
+    body = {"__doc__": doc, **({"__module__": module} if module else {}), **(namespace or {})}
+    return dataclasses.make_dataclass(name, fields, namespace=body, frozen=True, kw_only=True)
+
+
+def _field_for(param: inspect.Parameter) -> dataclasses.Field:
+    if param.default is inspect.Parameter.empty:
+        return dataclasses.field()
+    if isinstance(param.default, list | dict | set):  # dataclasses refuse mutable defaults
+        return dataclasses.field(default_factory=lambda d=param.default: copy.deepcopy(d))
+    return dataclasses.field(default=param.default)
 
 
 def load_config(path: str | Path, cls: type[T]) -> T:
@@ -176,7 +237,7 @@ def _convert(tp: Any, value: Any, where: str, base: Any = None) -> Any:
         raise ConfigError(errors[0] if errors else f"`{where}` has an invalid value {value!r}.")
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where=where, base=base if isinstance(base, tp) else None)
-    if origin is tuple:
+    if origin in (tuple, collections.abc.Sequence):  # a constructor's Sequence[...] is read as a tuple
         if not isinstance(value, list | tuple):
             raise ConfigError(f"`{where}` must be a list; got {value!r}.")
         item = args[0] if args else Any

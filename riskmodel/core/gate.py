@@ -10,6 +10,7 @@ Examples
 --------
 >>> checks = GateChecks()
 >>> checks.compare("roc_auc", 0.81, lower=0.80, reference=0.805, tolerance=0.005, text="roc_auc 0.81 vs champion 0.805")
+True
 >>> checks.decision().passed
 True
 """

@@ -23,6 +23,7 @@ A fitted model saves to a folder of plain files (``model.txt`` from LightGBM,
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -185,19 +186,13 @@ class RiskModel:
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> RiskModel:
-        """A new model with the settings of a :class:`~riskmodel.core.risk.config.ModelConfig`."""
-        return cls(
-            features=config.features,
-            categorical=config.categorical,
-            target=config.target,
-            params=config.params,
-            num_boost_round=config.num_boost_round,
-            early_stopping_rounds=config.early_stopping_rounds,
-            calibration=config.calibration,
-            bands=config.bands,
-            reasons=config.reasons,
-            seed=config.seed,
-        )
+        """A new model with the settings of a :class:`~riskmodel.core.risk.config.ModelConfig`.
+
+        Every constructor parameter is read from the config field of the same name,
+        so a new setting is not listed a second time here.
+        """
+        names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        return cls(**{name: getattr(config, name) for name in names})
 
     # ------------------------------------------------------------------ encoding
 
