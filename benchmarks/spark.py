@@ -90,7 +90,7 @@ def run() -> dict:
         ref = pd.read_parquet(tmp / "scores-local", columns=["stay_id", "probability"]).sort_values("stay_id")
         max_diff = float(np.nanmax(np.abs(same["probability"].to_numpy() - ref["probability"].to_numpy())))
     return {
-        "rows": done["rows_out"],
+        "rows": done.rows_out,
         "inprocess_rows": local.rows_out,
         "spark_session_start_s": round(start_s, 1),
         "spark_s": round(spark_s, 1),

@@ -67,7 +67,7 @@ def main() -> None:
             model, stays = (args.model, args.stays) if args.model and args.stays else _demo_inputs(tmp)
             out = args.out or str(tmp / "scores")
             done = score_parquet(stays, out, model=model, spark=spark, overwrite=True)
-            print(f"scored {done['rows_out']:,} stays into {done['output']}: {done['band_counts']}")
+            print(f"scored {done.rows_out:,} stays into {done.output}: {done.extra['band_counts']}")
             print(spark.read.parquet(out).orderBy("probability", ascending=False).limit(5).toPandas().to_string(index=False))
 
         series = make_series(make_crossings(2_000, "2017-01-01", "2023-12-31", seed=0).crossings,

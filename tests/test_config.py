@@ -63,3 +63,99 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_config(bad, Outer)
+
+
+def test_unknown_key_names_the_nearest_valid_key():
+    with pytest.raises(ConfigError, match=r"`rte`: did you mean `rate`\?"):
+        from_dict(Outer, {"name": "x", "inner": {"rte": 0.2}})
+
+
+def test_one_tracking_config_with_each_kinds_defaults():
+    from riskmodel.core.config import TrackingConfig
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.core.risk.config import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"]}
+    risk = from_dict(RiskConfig, {"model": model, "tracking": {"experiment": "trial"}})
+    fc = from_dict(ForecastConfig, {"tracking": {"experiment": "trial"}})
+    assert type(risk.tracking) is TrackingConfig and type(fc.tracking) is TrackingConfig
+    # a section given in part keeps the model kind's default for the keys it leaves out
+    assert risk.tracking == TrackingConfig(experiment="trial", registered_name="overstay-risk")
+    assert fc.tracking == TrackingConfig(experiment="trial", registered_name="arrival-forecast")
+    with pytest.raises(ConfigError, match=r"`config.tracking` has unknown key\(s\) \['registered'\].*did you mean `registered_name`"):
+        from_dict(ForecastConfig, {"tracking": {"registered": "x"}})
+
+
+def _risk_model_section(params):
+    return {"model": {"target": "y", "time_column": "t", "features": ["a"], "params": params}}
+
+
+def test_lightgbm_params_typo_is_an_error():
+    from riskmodel.core.risk.config import RiskConfig
+
+    with pytest.raises(ConfigError, match=r"`config.model`: `params` has unknown key\(s\) \['learnign_rate'\].*did you mean `learning_rate`"):
+        from_dict(RiskConfig, _risk_model_section({"learnign_rate": 0.1, "num_leaves": 31}))
+    with pytest.raises(ConfigError, match="learning_rate"):
+        from_dict(RiskConfig, _risk_model_section({"learnign_rate": 0.1}))
+
+
+def test_lightgbm_params_accept_names_and_aliases():
+    from riskmodel.core.risk.config import RiskConfig, lightgbm_parameter_names
+
+    names = lightgbm_parameter_names()
+    assert {"learning_rate", "eta", "num_leaves", "min_child_samples", "feature_fraction", "verbosity"} <= names
+    assert "learnign_rate" not in names
+    cfg = from_dict(RiskConfig, _risk_model_section({"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}))
+    assert cfg.model.params == {"eta": 0.05, "min_data_in_leaf": 50, "verbose": -1}
+
+
+class _Estimator:
+    def __init__(self, *, rate: float = 0.1, names: tuple[str, ...] = ("a",), budget: float | None = None, verbose: bool = False):
+        self.rate, self.names, self.budget, self.verbose = rate, names, budget, verbose
+
+
+def test_config_from_signature_writes_each_setting_once():
+    from riskmodel.core.config import config_from_signature
+
+    Settings = config_from_signature(_Estimator.__init__, "Settings", exclude=("verbose",))
+    assert [f.name for f in dataclasses.fields(Settings)] == ["rate", "names", "budget"]
+    assert from_dict(Settings, {"rate": 1, "names": ["x", "y"]}) == Settings(rate=1.0, names=("x", "y"), budget=None)
+    with pytest.raises(ConfigError, match=r"`config.rate` must be a number; got 'fast'"):
+        from_dict(Settings, {"rate": "fast"})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['verbose'\]"):
+        from_dict(Settings, {"verbose": True})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().rate = 2.0
+
+
+def test_forecaster_config_is_derived_from_the_forecaster():
+    import inspect
+
+    from riskmodel.core.forecasting import Forecaster
+    from riskmodel.core.forecasting.config import NOT_CONFIG, ForecastConfig, ForecasterConfig
+
+    params = {n: p.default for n, p in inspect.signature(Forecaster.__init__).parameters.items() if n != "self"}
+    fields = {f.name: f.default for f in dataclasses.fields(ForecasterConfig)}
+    assert fields == {n: d for n, d in params.items() if n not in NOT_CONFIG}
+    assert ForecastConfig().forecaster_kwargs() == {n: d for n, d in params.items() if n not in NOT_CONFIG}
+    with pytest.raises(ConfigError, match=r"`config.forecaster` has unknown key\(s\) \['n_window'\].*did you mean `n_windows`"):
+        from_dict(ForecastConfig, {"forecaster": {"n_window": 2}})
+    # values are checked by the Forecaster's own rules when the YAML loads, not at fit time
+    with pytest.raises(ConfigError, match=r"`config.forecaster`: `selection` must be 'global' or 'series'; got 'per-series'"):
+        from_dict(ForecastConfig, {"forecaster": {"selection": "per-series"}})
+    with pytest.raises(ConfigError, match=r"`config.forecaster`: `h` must be an int >= 1; got 0"):
+        from_dict(ForecastConfig, {"forecaster": {"h": 0}})
+    with pytest.raises(ConfigError, match=r"each break must be \[start, end\]"):
+        from_dict(ForecastConfig, {"forecaster": {"breaks": [["2020-04-01"]]}})
+
+
+def test_risk_model_settings_come_from_model_config():
+    import inspect
+
+    from riskmodel.core.risk import ModelConfig, RiskModel
+
+    cfg = ModelConfig(target="y", time_column="t", features=("a", "b"), categorical=("b",), params={"eta": 0.2}, seed=3)
+    model = RiskModel.from_config(cfg)
+    names = [n for n in inspect.signature(RiskModel.__init__).parameters if n != "self"]
+    assert set(names) <= {f.name for f in dataclasses.fields(ModelConfig)}
+    assert (model.features, model.categorical, model.target, model.params, model.seed) == (["a", "b"], ["b"], "y", {"eta": 0.2}, 3)

@@ -64,8 +64,14 @@ def test_score_forecasts_by_hand():
         score_forecasts(fc, actual.assign(ds=actual["ds"] + pd.DateOffset(years=1)))
 
 
+def _no_rule_risk_gate():
+    from riskmodel.core.risk.config import GateConfig
+
+    return GateConfig(higher_is_better={}, lower_is_better={}, require_fairness=False)
+
+
 def test_gate_rules():
-    from riskmodel.integrations.tracking.forecast import forecast_gate
+    from riskmodel.core.forecasting.gate import forecast_gate
 
     gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.0, min_coverage_95=0.85, max_coverage_95=0.99)
     good = {"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.93}
@@ -74,6 +80,32 @@ def test_gate_rules():
     assert not forecast_gate({**good, "coverage_95": 0.70}, None, gate).passed
     result = forecast_gate(good, {"mase": 0.8}, gate)
     assert not result.passed and any("champion" in r for r in result.reasons)
+
+
+def test_gate_decision_is_the_risk_gates_type_with_comparisons():
+    from riskmodel.core.forecasting.gate import forecast_gate
+    from riskmodel.core.gate import Comparison, GateDecision
+    from riskmodel.core.risk.gate import evaluate_gate
+    from riskmodel.integrations.tracking.forecast import GateResult
+
+    gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.1, min_coverage_95=0.85, max_coverage_95=0.99)
+    result = forecast_gate({"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.80}, {"mase": 0.8}, gate)
+    assert type(result) is GateDecision is GateResult and type(result) is type(evaluate_gate({}, None, _no_rule_risk_gate()))
+    assert result.reasons == (
+        "backtest MASE 0.9000 <= max 1.5",
+        "MASE over seasonal naive 0.9500 <= 1",
+        "95% coverage 0.800 outside [0.85, 0.99]",
+        "MASE 0.9000 > champion's 0.8000 x 1.1",
+    )
+    assert result.comparisons == (
+        Comparison("mase", 0.9, None, None, None, 1.5, True, "<= 1.5"),
+        Comparison("mase_over_snaive", 0.95, None, None, None, 1.0, True, "<= 1"),
+        Comparison("coverage_95", 0.80, None, None, 0.85, 0.99, False, "within [0.85, 0.99]"),
+        Comparison("mase", 0.9, 0.8, 0.1, None, 0.8 * 1.1, False, "<= champion x (1 + tolerance)"),
+    )
+    missing = forecast_gate({}, None, ForecastGateConfig())
+    assert not missing.passed and [c.candidate for c in missing.comparisons] == [None, None]
+    assert missing.reasons[0] == "backtest MASE inf > max 2.0"
 
 
 @pytest.mark.slow
@@ -104,6 +136,9 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     assert str(client.get_model_version_by_alias(cfg.tracking.registered_name, "champion").version) == logged.version
     tags = client.get_model_version(cfg.tracking.registered_name, logged.version).tags
     assert tags["gate.decision"] == "promoted"
+    # recorded the same way as the risk gate's decision: one comparison per rule, as JSON
+    assert json.loads(tags["gate.comparisons"]) == [c.as_dict() for c in decision.comparisons]
+    assert [c["metric"] for c in json.loads(tags["gate.comparisons"])] == ["mase", "coverage_95"]
 
     local = mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri, dst_path=str(tmp_path / "dl"))
     folder = tmp_path / "dl" / "artifacts" / "forecaster"

@@ -102,6 +102,9 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     tags = client.get_model_version(name, second.version).tags
     assert tags["gate.decision"] == "refused" and "FAIL" in tags["gate.reasons"]
+    recorded = json.loads(tags["gate.comparisons"])
+    assert recorded == [c.as_dict() for c in d2.comparisons] and len(recorded) == len(d2.reasons)
+    assert [c["passed"] for c in recorded] == [r.startswith("ok") for r in d2.reasons]
 
     # an unfair model: same quality, but the audit bounds are broken
     strict = dataclasses.replace(cfg, fairness=FairnessConfig(min_support=50, min_positives=1, max_referral_ratio=1.01))

@@ -39,6 +39,22 @@ def test_gate_refuses_a_worse_or_unfair_model(change, word):
     assert any(r.startswith("FAIL") and word in r for r in d.reasons), d.reasons
 
 
+def test_gate_decision_lists_each_comparison():
+    from riskmodel.core.gate import Comparison, GateDecision
+
+    d = evaluate_gate({**CHAMP, "pr_auc": 0.25}, CHAMP, GATE)
+    assert isinstance(d, GateDecision) and len(d.comparisons) == len(d.reasons) == 5
+    by_metric = {(c.metric, c.rule): c for c in d.comparisons}
+    assert by_metric[("pr_auc", "may drop by at most 0.01")] == Comparison(
+        "pr_auc", 0.25, 0.30, 0.01, 0.30 - 0.01, None, False, "may drop by at most 0.01"
+    )
+    assert by_metric[("ece", "may rise by at most 0.005")].upper == 0.002 + 0.005
+    assert by_metric[("roc_auc", ">= 0.7")].lower == 0.7 and by_metric[("roc_auc", ">= 0.7")].passed
+    assert by_metric[("fairness_passed", "== 1")].passed
+    missing = evaluate_gate({"roc_auc": 0.95}, None, GATE)
+    assert [(c.metric, c.candidate, c.passed) for c in missing.comparisons] == [("roc_auc", 0.95, True), ("fairness_passed", None, False)]
+
+
 def test_gate_without_champion_uses_floors_and_missing_metric_fails():
     assert evaluate_gate({"roc_auc": 0.8, "fairness_passed": 1.0}, None, GATE).passed
     assert not evaluate_gate({"roc_auc": 0.6, "fairness_passed": 1.0}, None, GATE).passed

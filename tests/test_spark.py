@@ -141,6 +141,21 @@ def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp
     assert spark.sparkContext._jsc is not None  # the CLI did not stop a session it did not start
 
 
+def test_score_parquet_returns_the_in_process_result_type(spark, fitted, stays, tmp_path):
+    from riskmodel.core.batch_result import BatchResult
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    out = tmp_path / "scores"
+    done = score_parquet(stays, out, model=folder, spark=spark)
+    assert isinstance(done, BatchResult)
+    assert (done.output, done.rows_in, done.rows_out, done.resumed_parts) == (out, 3_000, 3_000, 0)
+    assert done.parts == len(list(out.glob("part-*.parquet"))) >= 1
+    bands = pd.read_parquet(out)["risk_band"].astype(object).value_counts().to_dict()
+    assert done.extra["engine"] == "spark"
+    assert {k: v for k, v in done.extra["band_counts"].items() if v} == bands
+
+
 def test_spark_example_runs(fitted, stays, tmp_path):
     _, folder, _ = fitted
     env = {**os.environ, "RISKMODEL_AUDIT_LOG": str(tmp_path / "audit.jsonl"), "PYSPARK_PYTHON": sys.executable}

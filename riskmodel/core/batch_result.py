@@ -15,8 +15,8 @@ class BatchResult:
 
     Attributes
     ----------
-    output : Path
-        The output folder or file.
+    output : Path or str
+        The output folder or file (a URI string such as ``s3a://...`` for a remote Spark output).
     rows_in, rows_out : int
         Rows read and written (always equal on success).
     parts : int
@@ -27,7 +27,7 @@ class BatchResult:
         Whatever the caller's ``finish`` callback returned (e.g. a summary).
     """
 
-    output: Path
+    output: Path | str
     rows_in: int
     rows_out: int
     parts: int

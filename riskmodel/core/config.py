@@ -5,24 +5,103 @@ are an error, so a typo never silently does nothing. Where the tracking server
 lives is never a config value: it comes from ``MLFLOW_TRACKING_URI``.
 
 A config class is any frozen dataclass; nested dataclass fields, ``tuple`` and
-``dict`` fields and ``X | None`` fields are supported.
+``dict`` fields and ``X | None`` fields are supported. A nested section given in
+part keeps the other values of its parent's default for that section (so
+``tracking: {experiment: x}`` keeps the model kind's default registered name).
+
+:class:`TrackingConfig` is the ``tracking`` section shared by every model kind.
 """
 
 from __future__ import annotations
 
+import collections.abc
+import copy
 import dataclasses
+import difflib
+import inspect
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
 
 from riskmodel.core.exceptions import ConfigError
 
-__all__ = ["load_config", "from_dict", "to_dict"]
+__all__ = ["TrackingConfig", "config_from_signature", "load_config", "from_dict", "to_dict", "unknown_key_error"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow experiment and registered model name (the server comes from ``MLFLOW_TRACKING_URI``).
+
+    Shared by the risk and the forecasting configs; each gives its own default
+    (``overstay-risk``, ``arrival-forecast``).
+    """
+
+    experiment: str
+    registered_name: str
+
+
+def config_from_signature(
+    func: Callable,
+    name: str,
+    *,
+    exclude: tuple[str, ...] = (),
+    doc: str = "",
+    module: str | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> type:
+    """A frozen config dataclass with one field per keyword parameter of ``func``.
+
+    Names, types (the annotations) and defaults are read from ``func``'s
+    signature, so a constructor and its config section are written once: a new
+    constructor parameter is a config key, and :func:`from_dict` checks its type.
+
+    Parameters
+    ----------
+    func : callable
+        Typically a class's ``__init__`` (``self`` is skipped).
+    name : str
+        Name of the new class.
+    exclude : tuple of str, default=()
+        Parameters that are not config keys (run-time choices).
+    doc : str, default=""
+        The class docstring.
+    module : str, optional
+        ``__module__`` of the class (for its repr and docs).
+    namespace : dict, optional
+        Methods of the class (e.g. ``__post_init__`` for validation).
+
+    Returns
+    -------
+    type
+        A frozen, keyword-only dataclass.
+
+    Examples
+    --------
+    >>> def fit(self, *, rate: float = 0.1, rounds: int = 10): ...
+    >>> Settings = config_from_signature(fit, "Settings")
+    >>> from_dict(Settings, {"rate": 1})
+    Settings(rate=1.0, rounds=10)
+    """
+    hints = typing.get_type_hints(func)
+    params = [p for p in inspect.signature(func).parameters.values() if p.name != "self" and p.name not in exclude]
+    fields = [(p.name, hints.get(p.name, Any), _field_for(p)) for p in params]
+    body = {"__doc__": doc, **({"__module__": module} if module else {}), **(namespace or {})}
+    return dataclasses.make_dataclass(name, fields, namespace=body, frozen=True, kw_only=True)
+
+
+def _field_for(param: inspect.Parameter) -> dataclasses.Field:
+    if param.default is inspect.Parameter.empty:
+        return dataclasses.field()
+    if isinstance(param.default, list | dict | set):  # dataclasses refuse mutable defaults
+        return dataclasses.field(default_factory=lambda d=param.default: copy.deepcopy(d))
+    return dataclasses.field(default=param.default)
 
 
 def load_config(path: str | Path, cls: type[T]) -> T:
@@ -56,7 +135,7 @@ def load_config(path: str | Path, cls: type[T]) -> T:
     return from_dict(cls, data if data is not None else {}, where=str(path))
 
 
-def from_dict(cls: type[T], data: Any, *, where: str = "config") -> T:
+def from_dict(cls: type[T], data: Any, *, where: str = "config", base: T | None = None) -> T:
     """Build a config object from a plain mapping, rejecting unknown keys.
 
     Parameters
@@ -67,6 +146,8 @@ def from_dict(cls: type[T], data: Any, *, where: str = "config") -> T:
         Plain values, e.g. parsed from YAML.
     where : str, default="config"
         Prefix used in error messages to locate a key.
+    base : cls, optional
+        Values for the keys ``data`` leaves out (default: the class's defaults).
 
     Returns
     -------
@@ -75,22 +156,55 @@ def from_dict(cls: type[T], data: Any, *, where: str = "config") -> T:
     if not isinstance(data, dict):
         raise ConfigError(f"`{where}` must be a mapping of keys to values; got {type(data).__name__}.")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise ConfigError(
-            f"`{where}` has unknown key(s) {unknown}; allowed keys are {sorted(fields)}. "
-            "Check the spelling."
-        )
+        raise unknown_key_error(where, unknown, fields)
     hints = typing.get_type_hints(cls)
-    kwargs = {}
+    # keys left out keep the values of `base` (the parent's default for this section), if any
+    kwargs = {f: getattr(base, f) for f in fields} if base is not None else {}
     for name, value in data.items():
-        kwargs[name] = _convert(hints[name], value, f"{where}.{name}")
+        kwargs[name] = _convert(hints[name], value, f"{where}.{name}", base=_default(fields[name]))
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required key is missing
         raise ConfigError(f"`{where}`: {exc}") from None
     except ValueError as exc:  # __post_init__ validation
         raise ConfigError(f"`{where}`: {exc}") from None
+
+
+def unknown_key_error(where: str, unknown: list, allowed) -> ConfigError:
+    """The error for keys a section does not know, naming the nearest allowed key of each.
+
+    Parameters
+    ----------
+    where : str
+        The section (e.g. ``configs/risk.yaml.model.params``).
+    unknown : list of str
+        The keys not allowed.
+    allowed : iterable of str
+        The keys allowed.
+
+    Returns
+    -------
+    ConfigError
+    """
+    allowed = sorted(allowed)
+    hints = []
+    for key in unknown:
+        near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        if near:
+            hints.append(f"`{key}`: did you mean `{near[0]}`?")
+    listed = f"allowed keys are {allowed}" if len(allowed) <= 40 else f"{len(allowed)} names are allowed"
+    return ConfigError(f"`{where}` has unknown key(s) {unknown}; {listed}. " + " ".join([*hints, "Check the spelling."]))
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """The field's default value, or None without one."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
 
 
 def to_dict(obj: Any) -> Any:
@@ -104,7 +218,7 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
+def _convert(tp: Any, value: Any, where: str, base: Any = None) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
@@ -122,8 +236,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"`{where}` has an invalid value {value!r}.")
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where=where)
-    if origin is tuple:
+        return from_dict(tp, value, where=where, base=base if isinstance(base, tp) else None)
+    if origin in (tuple, collections.abc.Sequence):  # a constructor's Sequence[...] is read as a tuple
         if not isinstance(value, list | tuple):
             raise ConfigError(f"`{where}` must be a list; got {value!r}.")
         item = args[0] if args else Any

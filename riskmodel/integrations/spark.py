@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
@@ -279,7 +280,7 @@ def score_parquet(
     overwrite: bool = False,
     purpose: str | None = "nightly batch",
     spark=None,
-) -> dict[str, Any]:
+) -> BatchResult:
     """The batch job on Spark: read Parquet stays, :func:`score_spark` them, write Parquet parts.
 
     Defaults are those of :func:`riskmodel.integrations.batch.scoring.score_file`. Unlike it, a run
@@ -301,9 +302,12 @@ def score_parquet(
 
     Returns
     -------
-    dict
-        ``rows_in``, ``rows_out``, ``band_counts`` (``low, elevated, high, flagged``), ``output``.
-        One ``batch`` audit record with the same counts is appended on the driver.
+    BatchResult
+        The result type of the in-process job: ``output``, ``rows_in``, ``rows_out``,
+        ``parts`` (Parquet files written), ``resumed_parts`` (always 0 here) and
+        ``extra["band_counts"]`` (``low, elevated, high, flagged``), ``extra["engine"]``
+        (``"spark"``) and ``extra["audit_record"]``. One ``batch`` audit record with
+        the same counts is appended on the driver.
 
     Raises
     ------
@@ -328,15 +332,19 @@ def score_parquet(
         counts = {b: int(by_band.get(b, 0)) for b in BAND_ORDER}
         counts["flagged"] = int(by_band.get(None, 0))
         rows_out = sum(counts.values())
+        parts = len(written.inputFiles())
         scorer = as_scorer(model)
-        audit.append("batch", engine="spark", model_name=scorer.name, model_version=scorer.version,
-                     rows=rows_out, band_counts=counts, purpose=purpose)
+        record = audit.append("batch", engine="spark", model_name=scorer.name, model_version=scorer.version,
+                              rows=rows_out, band_counts=counts, purpose=purpose)
     finally:
         if owned:
             session.stop()
     if rows_out != rows_in:
         raise BatchError(f"rows in ({rows_in:,}) and rows out ({rows_out:,}) differ for `{output}`; rerun with --overwrite.")
-    return {"rows_in": int(rows_in), "rows_out": int(rows_out), "band_counts": counts, "output": str(output)}
+    # a remote URI (s3a://...) stays a string: Path would fold its double slash
+    where = str(output) if "://" in str(output) else Path(output)
+    return BatchResult(output=where, rows_in=int(rows_in), rows_out=int(rows_out), parts=parts, resumed_parts=0,
+                       extra={"band_counts": counts, "engine": "spark", "audit_record": record})
 
 
 def _features(payload: dict[str, str]) -> list[str]:

@@ -299,9 +299,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             purpose=args.purpose,
         )
-        print(f"rows in: {done['rows_in']:,}  rows out: {done['rows_out']:,}  (spark)")
-        print("bands: " + ", ".join(f"{k} {v:,}" for k, v in done["band_counts"].items()))
-        print(f"output: {done['output']}")
+        print(f"rows in: {done.rows_in:,}  rows out: {done.rows_out:,}  (spark)")
+        print("bands: " + ", ".join(f"{k} {v:,}" for k, v in done.extra["band_counts"].items()))
+        print(f"output: {done.output}")
         return 0
     from riskmodel.api import score_file
 

@@ -2,7 +2,8 @@
 
 Sections mirror the steps: ``data`` (where arrivals come from), ``series``
 (how they are aggregated), ``forecaster`` (the :class:`~riskmodel.core.forecasting.Forecaster`
-arguments), ``gate`` (promotion rules) and ``tracking`` (experiment and registered
+arguments: :class:`ForecasterConfig` is derived from its constructor, so each setting is
+written once), ``gate`` (promotion rules) and ``tracking`` (experiment and registered
 name; the server comes from ``MLFLOW_TRACKING_URI``).
 
 >>> from riskmodel.core.config import load_config
@@ -11,8 +12,12 @@ name; the server comes from ``MLFLOW_TRACKING_URI``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
+
+from riskmodel.core.config import TrackingConfig, config_from_signature
+from riskmodel.core.forecasting.forecaster import Forecaster
 
 __all__ = ["ForecastConfig", "ForecastDataConfig", "SeriesConfig", "ForecasterConfig", "ForecastGateConfig", "ForecastTrackingConfig"]
 
@@ -38,29 +43,35 @@ class SeriesConfig:
     levels: tuple[str, ...] = ("total", "port_type", "port")
 
 
-@dataclass(frozen=True)
-class ForecasterConfig:
-    """Arguments of :class:`~riskmodel.core.forecasting.Forecaster`."""
+#: Constructor parameters of :class:`Forecaster` that are not config keys: the frequency
+#: comes from the series (``series.freq``, or inferred from a series file) and progress
+#: bars are a choice of the run, not a setting of the model.
+NOT_CONFIG = ("freq", "progress")
 
-    h: int = 12
-    models: tuple[str, ...] | None = None
-    combine: bool = True
-    selection: Literal["global", "series"] = "global"
-    level: tuple[int, ...] = (80, 95)
-    n_windows: int = 3
-    step: int | None = None
-    breaks: tuple[tuple[str, ...], ...] = (("2020-04-01", "2022-03-31"),)
-    events: tuple[str, ...] | None = None
-    reconcile: Literal["bottom_up", "wls_struct", "mint_shrink"] | None = "wls_struct"
-    n_jobs: int = 1
-    seed: int = 0
 
-    def __post_init__(self):
-        if self.h < 1:
-            raise ValueError(f"`h` must be an int >= 1; got {self.h}.")
-        for b in self.breaks:
-            if len(b) != 2:
-                raise ValueError(f"each break must be [start, end]; got {list(b)}.")
+def _check_forecaster_config(self) -> None:
+    """Validate with the Forecaster's own checks, so a bad value fails when the YAML loads."""
+    for b in self.breaks:
+        if len(b) != 2:
+            raise ValueError(f"each break must be [start, end]; got {list(b)}.")
+    Forecaster(**self.kwargs())._check_params()
+
+
+def _forecaster_kwargs(self) -> dict:
+    """Keyword arguments for :class:`~riskmodel.core.forecasting.Forecaster`."""
+    kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+    kwargs["breaks"] = tuple(tuple(b) for b in kwargs["breaks"])
+    return kwargs
+
+
+ForecasterConfig = config_from_signature(
+    Forecaster.__init__,
+    "ForecasterConfig",
+    exclude=NOT_CONFIG,
+    doc="Arguments of :class:`~riskmodel.core.forecasting.Forecaster`, derived from its constructor.",
+    module=__name__,
+    namespace={"__post_init__": _check_forecaster_config, "kwargs": _forecaster_kwargs},
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +90,8 @@ class ForecastGateConfig:
     max_coverage_95: float = 0.995
 
 
-@dataclass(frozen=True)
-class ForecastTrackingConfig:
-    """MLflow experiment and registered model name."""
-
-    experiment: str = "arrival-forecast"
-    registered_name: str = "arrival-forecast"
+#: The forecasting config's ``tracking`` section: the one tracking config of the core (old name kept).
+ForecastTrackingConfig = TrackingConfig
 
 
 @dataclass(frozen=True)
@@ -95,13 +102,8 @@ class ForecastConfig:
     series: SeriesConfig = field(default_factory=SeriesConfig)
     forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
     gate: ForecastGateConfig = field(default_factory=ForecastGateConfig)
-    tracking: ForecastTrackingConfig = field(default_factory=ForecastTrackingConfig)
+    tracking: TrackingConfig = field(default_factory=lambda: TrackingConfig("arrival-forecast", "arrival-forecast"))
 
     def forecaster_kwargs(self) -> dict:
         """Keyword arguments for :class:`~riskmodel.core.forecasting.Forecaster`."""
-        f = self.forecaster
-        return {
-            "h": f.h, "models": f.models, "combine": f.combine, "selection": f.selection, "level": f.level,
-            "n_windows": f.n_windows, "step": f.step, "breaks": tuple(tuple(b) for b in f.breaks),
-            "events": f.events, "reconcile": f.reconcile, "n_jobs": f.n_jobs, "seed": f.seed,
-        }
+        return self.forecaster.kwargs()

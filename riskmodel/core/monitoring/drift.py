@@ -6,6 +6,11 @@ missing bin), categorical columns by their most common levels and an "other"
 bucket. :class:`DriftCounter` accumulates counts chunk by chunk, so a batch of
 millions of rows is compared without holding it in memory.
 
+A model stores its own *training reference* (:func:`training_reference`: per
+feature the bin or level shares of the training rows, and the same for its
+score); :func:`profile_from_reference` turns it into profile form for
+:class:`DriftCounter`.
+
 Rule of thumb (Siddiqi): PSI < 0.1 stable, 0.1-0.25 a moderate shift worth a
 look, > 0.25 a major shift: check the data feed or retrain.
 """
@@ -17,7 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["profile", "DriftCounter", "psi", "psi_verdict", "PSI_MODERATE", "PSI_MAJOR"]
+__all__ = [
+    "profile",
+    "training_reference",
+    "profile_from_reference",
+    "DriftCounter",
+    "psi",
+    "psi_verdict",
+    "PSI_MODERATE",
+    "PSI_MAJOR",
+]
 
 PSI_MODERATE = 0.1
 PSI_MAJOR = 0.25
@@ -68,6 +82,65 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
         counter = DriftCounter({col: out[col]})
         counter.update(df[[col]])
         out[col]["fractions"] = (counter.counts[col] / max(counter.counts[col].sum(), 1)).tolist()
+    return out
+
+
+def _numeric_reference(values: np.ndarray, n: int) -> dict[str, Any]:
+    """Inner decile edges of ``values`` and the share of all ``n`` rows in each bin."""
+    inner = np.unique(np.quantile(values, np.linspace(0, 1, 11)))[1:-1] if len(values) else np.array([])
+    share = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1) / max(n, 1)
+    return {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist()}
+
+
+def training_reference(
+    encoded: np.ndarray, features: list[str], levels: dict[str, list], scores: np.ndarray
+) -> dict[str, Any]:
+    """A model's training distribution per feature and of its score, stored with the model.
+
+    Parameters
+    ----------
+    encoded : ndarray of shape (n_rows, n_features)
+        The training rows as the model encodes them (categorical levels as codes, missing as NaN).
+    features : list of str
+        Column names of ``encoded``, in order.
+    levels : dict of str to list
+        Levels of each categorical feature (code ``i`` is ``levels[name][i]``).
+    scores : ndarray of shape (n_rows,)
+        The model's calibrated score of each training row.
+
+    Returns
+    -------
+    dict
+        ``{"features": {name: spec}, "score": spec}``; a numeric spec holds ``edges``
+        (inner decile edges), ``share`` (of all rows, per bin) and ``missing``; a
+        categorical spec holds ``levels``, ``share`` (per level) and ``missing``.
+    """
+    ref: dict[str, Any] = {"features": {}}
+    for j, c in enumerate(features):
+        col = encoded[:, j]
+        miss = float(np.isnan(col).mean())
+        if c in levels:
+            codes = col[~np.isnan(col)].astype(int)
+            counts = np.bincount(codes, minlength=len(levels[c])) / max(len(col), 1)
+            ref["features"][c] = {"kind": "categorical", "levels": levels[c], "share": counts.tolist(), "missing": miss}
+        else:
+            ref["features"][c] = {**_numeric_reference(col[~np.isnan(col)], len(col)), "missing": miss}
+    scores = np.asarray(scores, dtype=float)
+    ref["score"] = {**_numeric_reference(scores, len(scores)), "missing": 0.0}
+    return ref
+
+
+def profile_from_reference(reference: dict) -> dict[str, Any]:
+    """A :func:`training_reference` in :func:`profile` form, the score named ``probability``."""
+    out = {}
+    for name, spec in {**reference.get("features", {}), "probability": reference.get("score", {})}.items():
+        if not spec:
+            continue
+        fractions = list(spec["share"]) + [spec.get("missing", 0.0)]
+        if spec["kind"] == "categorical":
+            out[name] = {"kind": "categorical", "levels": list(spec["levels"]), "fractions": fractions}
+        else:
+            out[name] = {"kind": "numeric", "edges": list(spec["edges"]), "fractions": fractions}
     return out
 
 

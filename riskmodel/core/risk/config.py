@@ -14,8 +14,15 @@ Examples
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import importlib.util
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from riskmodel.core.config import TrackingConfig, unknown_key_error
 
 __all__ = [
     "Splits",
@@ -26,6 +33,7 @@ __all__ = [
     "TrackingConfig",
     "TuningConfig",
     "RiskConfig",
+    "lightgbm_parameter_names",
 ]
 
 
@@ -51,7 +59,11 @@ class Splits:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """What the trainer learns, from which columns of any tabular table."""
+    """What the trainer learns, from which columns of any tabular table.
+
+    ``params`` are LightGBM parameters; each key must be a LightGBM parameter name
+    or alias (see :func:`lightgbm_parameter_names`), so a typo is an error.
+    """
 
     target: str
     time_column: str
@@ -81,6 +93,41 @@ class ModelConfig:
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
             raise ValueError(f"`bands` must map band names to referral fractions between 0 and 1; got {self.bands}.")
+        # LightGBM only logs a warning for a name it does not know, so a typo would train with the default
+        unknown = sorted(set(self.params) - lightgbm_parameter_names(), key=str)
+        if unknown:
+            raise unknown_key_error("params", unknown, lightgbm_parameter_names())
+
+
+@functools.cache
+def lightgbm_parameter_names() -> frozenset[str]:
+    """Every parameter name and alias the installed LightGBM knows.
+
+    Read from LightGBM's public C API (``LGBM_DumpParamAliases``, which lists each
+    parameter with its aliases) in the library file the ``lightgbm`` package ships,
+    so the list follows the installed version.
+
+    Returns
+    -------
+    frozenset of str
+    """
+    spec = importlib.util.find_spec("lightgbm")
+    folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+    found = sorted(folder.glob("lib/lib_lightgbm.*")) + sorted(folder.glob("lib_lightgbm.*")) if folder else []
+    if not found:
+        raise ImportError("the LightGBM library file was not found; reinstall lightgbm (`pip install lightgbm`).")
+    lib = ctypes.CDLL(str(found[0]))
+    size = 1 << 20
+    for _ in range(2):  # the second round with the size LightGBM asked for
+        needed = ctypes.c_int64(0)
+        buffer = ctypes.create_string_buffer(size)
+        if lib.LGBM_DumpParamAliases(ctypes.c_int64(size), ctypes.byref(needed), buffer) != 0:
+            raise ImportError("LightGBM could not list its parameters (LGBM_DumpParamAliases failed).")
+        if needed.value <= size:
+            break
+        size = needed.value
+    aliases = json.loads(buffer.value.decode("utf-8"))
+    return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
 
 
 @dataclass(frozen=True)
@@ -121,14 +168,6 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
-class TrackingConfig:
-    """MLflow experiment and registered model name (the server comes from ``MLFLOW_TRACKING_URI``)."""
-
-    experiment: str = "overstay-risk"
-    registered_name: str = "overstay-risk"
-
-
-@dataclass(frozen=True)
 class TuningConfig:
     """Optional time-budgeted search on time-ordered folds."""
 
@@ -145,5 +184,5 @@ class RiskConfig:
     data: DataConfig = field(default_factory=DataConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     gate: GateConfig = field(default_factory=GateConfig)
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tracking: TrackingConfig = field(default_factory=lambda: TrackingConfig("overstay-risk", "overstay-risk"))
     tuning: TuningConfig = field(default_factory=TuningConfig)

@@ -14,23 +14,11 @@ challenger lacks fails its rule: a gate never passes by omission.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
+from riskmodel.core.gate import GateChecks, GateDecision
 from riskmodel.core.risk.config import GateConfig
 
 __all__ = ["GateDecision", "evaluate_gate"]
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """Outcome of :func:`evaluate_gate`: ``passed`` and the reasons, one line per rule checked."""
-
-    passed: bool
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-
-    def __str__(self) -> str:
-        head = "PASSED" if self.passed else "REFUSED"
-        return head + ("\n" + "\n".join(f"- {r}" for r in self.reasons) if self.reasons else "")
 
 
 def _value(metrics: dict, name: str) -> float | None:
@@ -39,6 +27,10 @@ def _value(metrics: dict, name: str) -> float | None:
         return None
     v = float(v)
     return None if math.isnan(v) else v
+
+
+def _fmt(value: float | None) -> str:
+    return "None" if value is None else format(value, ".4g")
 
 
 def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None, config: GateConfig) -> GateDecision:
@@ -56,6 +48,7 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
     Returns
     -------
     GateDecision
+        Reasons start with ``ok:`` or ``FAIL:``; one comparison per rule checked.
 
     Examples
     --------
@@ -63,40 +56,34 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
     >>> evaluate_gate({"roc_auc": 0.80}, {"roc_auc": 0.90}, GateConfig(lower_is_better={}, higher_is_better={"roc_auc": 0.01}, require_fairness=False)).passed
     False
     """
-    ok = True
-    reasons: list[str] = []
+    checks = GateChecks()
 
-    def check(passed: bool, text: str) -> None:
-        nonlocal ok
-        ok &= passed
-        reasons.append(("ok: " if passed else "FAIL: ") + text)
+    def verdict(text: str):
+        return lambda ok: ("ok: " if ok else "FAIL: ") + text
 
     if champion:
-        for name, tol in config.higher_is_better.items():
+        for name, tol, sign, word in (
+            *((n, t, -1, "drop") for n, t in config.higher_is_better.items()),
+            *((n, t, +1, "rise") for n, t in config.lower_is_better.items()),
+        ):
             c, b = _value(candidate, name), _value(champion, name)
             if b is None:
                 continue
-            if c is None:
-                check(False, f"{name} missing for the challenger")
-            else:
-                check(c >= b - tol, f"{name} {c:.4g} vs champion {b:.4g} (may drop by at most {tol:g})")
-        for name, tol in config.lower_is_better.items():
-            c, b = _value(candidate, name), _value(champion, name)
-            if b is None:
-                continue
-            if c is None:
-                check(False, f"{name} missing for the challenger")
-            else:
-                check(c <= b + tol, f"{name} {c:.4g} vs champion {b:.4g} (may rise by at most {tol:g})")
+            text = f"{name} missing for the challenger" if c is None else f"{name} {c:.4g} vs champion {b:.4g} (may {word} by at most {tol:g})"
+            bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}
+            checks.compare(name, c, text=verdict(text), reference=b, tolerance=tol, rule=f"may {word} by at most {tol:g}", **bound)
     else:
-        reasons.append("no champion yet: only absolute bounds and fairness apply")
+        checks.note("no champion yet: only absolute bounds and fairness apply")
     for name, floor in config.minimum.items():
         c = _value(candidate, name)
-        check(c is not None and c >= floor, f"{name} {c if c is None else format(c, '.4g')} must be >= {floor:g}")
+        checks.compare(name, c, lower=floor, text=verdict(f"{name} {_fmt(c)} must be >= {floor:g}"), rule=f">= {floor:g}")
     for name, ceiling in config.maximum.items():
         c = _value(candidate, name)
-        check(c is not None and c <= ceiling, f"{name} {c if c is None else format(c, '.4g')} must be <= {ceiling:g}")
+        checks.compare(name, c, upper=ceiling, text=verdict(f"{name} {_fmt(c)} must be <= {ceiling:g}"), rule=f"<= {ceiling:g}")
     if config.require_fairness:
         f = _value(candidate, "fairness_passed")
-        check(f == 1.0, "fairness audit " + ("passed" if f == 1.0 else "failed or missing"))
-    return GateDecision(passed=bool(ok), reasons=tuple(reasons))
+        checks.compare(
+            "fairness_passed", f, lower=1.0, upper=1.0, rule="== 1",
+            text=verdict("fairness audit " + ("passed" if f == 1.0 else "failed or missing")),
+        )
+    return checks.decision()

@@ -23,6 +23,7 @@ A fitted model saves to a folder of plain files (``model.txt`` from LightGBM,
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -39,6 +40,7 @@ from riskmodel.core.exceptions import (
     SchemaProblem,
     UnseenCategoryWarning,
 )
+from riskmodel.core.monitoring.drift import training_reference
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
@@ -184,19 +186,13 @@ class RiskModel:
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> RiskModel:
-        """A new model with the settings of a :class:`~riskmodel.core.risk.config.ModelConfig`."""
-        return cls(
-            features=config.features,
-            categorical=config.categorical,
-            target=config.target,
-            params=config.params,
-            num_boost_round=config.num_boost_round,
-            early_stopping_rounds=config.early_stopping_rounds,
-            calibration=config.calibration,
-            bands=config.bands,
-            reasons=config.reasons,
-            seed=config.seed,
-        )
+        """A new model with the settings of a :class:`~riskmodel.core.risk.config.ModelConfig`.
+
+        Every constructor parameter is read from the config field of the same name,
+        so a new setting is not listed a second time here.
+        """
+        names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        return cls(**{name: getattr(config, name) for name in names})
 
     # ------------------------------------------------------------------ encoding
 
@@ -376,30 +372,9 @@ class RiskModel:
         return out
 
     def _reference(self, X: pd.DataFrame, enc: np.ndarray) -> dict:
-        """Training distribution per feature (decile bins or level shares) and of the calibrated score."""
-        ref: dict[str, Any] = {"features": {}}
-        for j, c in enumerate(self.features):
-            col = enc[:, j]
-            miss = float(np.isnan(col).mean())
-            if c in self.levels_:
-                codes = col[~np.isnan(col)].astype(int)
-                counts = np.bincount(codes, minlength=len(self.levels_[c])) / max(len(col), 1)
-                ref["features"][c] = {"kind": "categorical", "levels": self.levels_[c], "share": counts.tolist(), "missing": miss}
-            else:
-                finite = col[~np.isnan(col)]
-                edges = np.unique(np.quantile(finite, np.linspace(0, 1, 11))) if len(finite) else np.array([0.0])
-                inner = edges[1:-1]
-                share = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=len(inner) + 1) / max(len(col), 1)
-                ref["features"][c] = {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist(), "missing": miss}
+        """Training distribution per feature and of the calibrated score (see :func:`training_reference`)."""
         p = self.calibrator_.transform(self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_))
-        inner = np.unique(np.quantile(p, np.linspace(0, 1, 11)))[1:-1]
-        ref["score"] = {
-            "kind": "numeric",
-            "edges": inner.tolist(),
-            "share": (np.bincount(np.searchsorted(inner, p, side="right"), minlength=len(inner) + 1) / len(p)).tolist(),
-            "missing": 0.0,
-        }
-        return ref
+        return training_reference(enc, self.features, self.levels_, p)
 
     # ------------------------------------------------------------------ prediction
 

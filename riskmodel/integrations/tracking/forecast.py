@@ -20,7 +20,6 @@ import json
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -32,6 +31,8 @@ from mlflow.types.schema import ColSpec, Schema
 from riskmodel.core.config import to_dict
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import Forecaster
+from riskmodel.core.forecasting.gate import forecast_gate
+from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import registry
 from riskmodel.integrations.tracking.forecast_pyfunc import ARTIFACT
@@ -45,12 +46,8 @@ _CODE = Path(__file__).with_name("forecast_pyfunc.py")
 LoggedForecaster = registry.LoggedModel
 
 
-@dataclass(frozen=True)
-class GateResult:
-    """Outcome of :func:`forecast_gate`: ``passed`` and one reason per rule checked."""
-
-    passed: bool
-    reasons: tuple[str, ...]
+#: The forecast gate's decision: the one gate decision type of the core (kept under its old name).
+GateResult = GateDecision
 
 
 def _key(text: str) -> str:
@@ -194,33 +191,11 @@ def load_forecaster(uri: str | Path) -> Forecaster:
         return Forecaster.load(folder)
 
 
-def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig) -> GateResult:
-    """Check a challenger's backtest metrics against the rules of ``gate`` (and the champion's)."""
-    reasons, ok = [], True
-    mase = candidate.get("mase", float("inf"))
-    passed = mase <= gate.max_mase
-    ok &= passed
-    reasons.append(f"backtest MASE {mase:.4f} {'<=' if passed else '>'} max {gate.max_mase}")
-    if gate.beat_snaive:
-        ratio = candidate.get("mase_over_snaive", float("inf"))
-        passed = ratio <= 1.0
-        ok &= passed
-        reasons.append(f"MASE over seasonal naive {ratio:.4f} {'<=' if passed else '>'} 1")
-    cov = candidate.get("coverage_95")
-    if cov is not None:
-        passed = gate.min_coverage_95 <= cov <= gate.max_coverage_95
-        ok &= passed
-        reasons.append(f"95% coverage {cov:.3f} {'within' if passed else 'outside'} [{gate.min_coverage_95}, {gate.max_coverage_95}]")
-    if champion is not None and "mase" in champion:
-        limit = champion["mase"] * (1 + gate.mase_tolerance)
-        passed = mase <= limit
-        ok &= passed
-        reasons.append(f"MASE {mase:.4f} {'<=' if passed else '>'} champion's {champion['mase']:.4f} x {1 + gate.mase_tolerance}")
-    return GateResult(bool(ok), tuple(reasons))
-
-
 def promote_forecaster(name: str, gate: ForecastGateConfig) -> registry.Decision:
-    """Promote ``name@challenger`` to ``champion`` if it passes ``gate``; the decision is tagged either way."""
+    """Promote ``name@challenger`` to ``champion`` if it passes ``gate``; the decision is tagged either way.
+
+    The rules are :func:`riskmodel.core.forecasting.gate.forecast_gate` (re-exported here).
+    """
     return registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate))
 
 

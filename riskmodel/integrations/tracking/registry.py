@@ -13,8 +13,9 @@ what a model predicts:
   digest is also stored as the model version tag ``manifest_sha256``.
 * :func:`register`: set the alias ``challenger`` (by default) on a logged version.
 * :func:`promote`: move ``champion`` to the challenger only when a gate passes,
-  and record the decision and its reasons as model-version tags
-  (``gate.decision``, ``gate.reasons``, ``gate.compared_with``, ``gate.time``), whether or not it passed.
+  and record the :class:`~riskmodel.core.gate.GateDecision` as model-version tags
+  (``gate.decision``, ``gate.reasons``, ``gate.comparisons`` (JSON), ``gate.compared_with``,
+  ``gate.time``), whether or not it passed, the same way for every model kind.
 * :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
   ``runs:/...`` or a local path, verified against its manifest.
 
@@ -40,6 +41,7 @@ from mlflow.exceptions import MlflowException
 
 from riskmodel.core.artifacts import MANIFEST, file_digest, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ModelLoadError
+from riskmodel.core.gate import Comparison
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# model-version tag values are capped (5,000 characters in MLflow's SQL store); keep a margin
+_TAG_LIMIT = 4900
 
 
 @dataclass(frozen=True)
@@ -116,12 +120,13 @@ def version_metrics(name: str, version: str | int, client: MlflowClient | None =
 
 @dataclass(frozen=True)
 class Decision:
-    """A promotion decision: ``passed``, the reasons, and the versions involved."""
+    """A promotion record: the gate's ``passed``, ``reasons`` and ``comparisons``, and the versions involved."""
 
     passed: bool
     reasons: tuple[str, ...]
     candidate: str
     champion: str | None
+    comparisons: tuple[Comparison, ...] = ()
 
 
 def promote(
@@ -144,9 +149,11 @@ def promote(
     name : str
         Registered model name.
     decide : callable
-        ``decide(candidate_metrics, champion_metrics_or_None)`` returning an object with
-        ``passed`` (bool) and ``reasons`` (sequence of str), e.g.
-        :func:`riskmodel.core.risk.gate.evaluate_gate` with its config bound.
+        ``decide(candidate_metrics, champion_metrics_or_None)`` returning a
+        :class:`~riskmodel.core.gate.GateDecision` (any object with ``passed`` and
+        ``reasons``, and optionally ``comparisons``), e.g.
+        :func:`riskmodel.core.risk.gate.evaluate_gate` or
+        :func:`riskmodel.core.forecasting.gate.forecast_gate` with its config bound.
     candidate_alias, champion_alias : str, default="challenger", "champion"
     version : str or int, optional
         Promote this version instead of the one behind ``candidate_alias`` (a
@@ -195,9 +202,11 @@ def _promote_locked(client, name, decide, candidate_alias, champion_alias, versi
     result = decide(version_metrics(name, cand.version, client), champ_metrics)
     passed = bool(result.passed)
     reasons = tuple(str(r) for r in result.reasons)
+    comparisons = tuple(getattr(result, "comparisons", ()))
     tags = {
         "gate.decision": "promoted" if passed else "refused",
         "gate.reasons": "\n".join(reasons)[:4900],
+        "gate.comparisons": _comparisons_tag(comparisons),
         "gate.compared_with": str(champ.version) if champ is not None else "none",
         "gate.time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -205,7 +214,17 @@ def _promote_locked(client, name, decide, candidate_alias, champion_alias, versi
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
         client.set_registered_model_alias(name, champion_alias, cand.version)
-    return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None)
+    return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
+
+
+def _comparisons_tag(comparisons: tuple[Comparison, ...]) -> str:
+    """The comparisons as a JSON list, within the registry's tag length (a cut list would not parse)."""
+    items = [c.as_dict() for c in comparisons]
+    text = json.dumps(items, separators=(",", ":"))
+    while len(text) > _TAG_LIMIT:  # drop whole comparisons from the end; gate.reasons still lists every rule
+        items.pop()
+        text = json.dumps(items, separators=(",", ":"))
+    return text
 
 
 def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, str | None]:

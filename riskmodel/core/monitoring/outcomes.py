@@ -1,0 +1,110 @@
+"""Outcome monitoring of risk scores: how past scores fared once their stays' outcomes are known.
+
+:func:`evaluate_scores` joins past scores with outcomes that have matured since
+and reports the realised AUC, PR-AUC, calibration and referral precision by
+month and by audit group: the signal that says when to retrain. (Input and score
+drift live in :mod:`riskmodel.core.monitoring.drift`; the nightly job that
+scores files is :mod:`riskmodel.integrations.batch.scoring`.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+__all__ = ["evaluate_scores"]
+
+
+def evaluate_scores(
+    scored: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    id_column: str = "stay_id",
+    target: str = "overstayed",
+    time_column: str = "entry_time",
+    groups: tuple[str, ...] = ("region", "sex", "age_band"),
+    refer_bands: tuple[str, ...] = ("elevated", "high"),
+    min_rows: int = 50,
+) -> pd.DataFrame:
+    """Realised accuracy of past scores once their outcomes are known, by month and by audit group.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        Output of :func:`riskmodel.score` (``id_column, probability, risk_band``).
+    outcomes : DataFrame
+        Stays with matured labels: ``id_column``, ``target`` (missing = not yet known,
+        those rows are left out), ``time_column`` and the audit ``groups`` present.
+    id_column, target, time_column : str
+        Column names.
+    groups : tuple of str, default=("region", "sex", "age_band")
+        Audit attributes to break down by (those absent from ``outcomes`` are skipped).
+    refer_bands : tuple of str, default=("elevated", "high")
+        Bands that mean "referred to an officer".
+    min_rows : int, default=50
+        Slices with fewer rows are reported with their counts but no metrics.
+
+    Returns
+    -------
+    DataFrame
+        One row per slice: ``slice`` (``all``, ``month``, or a group attribute),
+        ``value``, ``n``, ``positives``, ``roc_auc``, ``pr_auc``, ``mean_predicted``,
+        ``observed_rate``, ``ece``, ``referred``, ``referral_precision``.
+
+    Raises
+    ------
+    SchemaError
+        If a needed column is missing, or no scored row has a known outcome.
+    """
+    from riskmodel.core.risk.metrics import expected_calibration_error
+
+    problems = [
+        SchemaProblem(c, "required column is missing", f"add `{c}`")
+        for c, df in ((id_column, scored), ("probability", scored), ("risk_band", scored), (id_column, outcomes), (target, outcomes))
+        if c not in df.columns
+    ]
+    if problems:
+        raise SchemaError("scores/outcomes", problems)
+    keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
+    joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
+    joined = joined[joined[target].notna() & joined["probability"].notna()]
+    if joined.empty:
+        raise SchemaError(
+            "scores/outcomes",
+            [SchemaProblem(id_column, "no scored stay has a known outcome yet", "wait until permits have ended, or check that the ids match")],
+        )
+    joined["_y"] = joined[target].astype(float)
+    joined["_refer"] = joined["risk_band"].astype(object).isin(refer_bands)
+    slices: list[tuple[str, str, pd.DataFrame]] = [("all", "all", joined)]
+    if time_column in joined.columns:
+        month = pd.to_datetime(joined[time_column]).dt.to_period("M").astype(str)
+        slices += [("month", m, g) for m, g in joined.groupby(month, sort=True)]
+    for g in groups:
+        if g in joined.columns:
+            slices += [(g, str(v), part) for v, part in joined.groupby(joined[g].astype(object), sort=True)]
+    rows = []
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    for name, value, part in slices:
+        y, p = part["_y"].to_numpy(), part["probability"].to_numpy(dtype=float)
+        both = 0 < y.sum() < len(y)
+        enough = len(part) >= min_rows
+        referred = int(part["_refer"].sum())
+        rows.append(
+            {
+                "slice": name,
+                "value": value,
+                "n": len(part),
+                "positives": int(y.sum()),
+                "roc_auc": float(roc_auc_score(y, p)) if both and enough else np.nan,
+                "pr_auc": float(average_precision_score(y, p)) if both and enough else np.nan,
+                "mean_predicted": float(p.mean()),
+                "observed_rate": float(y.mean()),
+                "ece": expected_calibration_error(y, p) if enough else np.nan,
+                "referred": referred,
+                "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,42 @@
+"""Monitoring maths in one module family: a model's training reference, drift profiles, outcome monitoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, training_reference
+
+
+def _reference():
+    x = np.r_[np.arange(10.0), np.nan]  # deciles of 0..9: one value per bin, plus a missing row
+    codes = np.r_[[0.0] * 5, [1.0] * 4, [np.nan] * 2]
+    scores = np.r_[[0.1] * 5, 0.5, [0.9] * 5]
+    return training_reference(np.column_stack([x, codes]), ["x", "c"], {"c": ["a", "b", "z"]}, scores)
+
+
+def test_training_reference_by_hand():
+    ref = _reference()
+    x = ref["features"]["x"]
+    assert x["kind"] == "numeric" and x["missing"] == 1 / 11
+    np.testing.assert_allclose(x["edges"], 0.9 * np.arange(1, 10), rtol=1e-12)
+    assert x["share"] == [1 / 11] * 10
+    assert ref["features"]["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "share": [5 / 11, 4 / 11, 0.0], "missing": 2 / 11}
+    assert ref["score"] == {"kind": "numeric", "edges": [0.5], "share": [5 / 11, 6 / 11], "missing": 0.0}
+
+
+def test_profile_from_reference_feeds_the_drift_counter():
+    prof = profile_from_reference(_reference())
+    assert list(prof) == ["x", "c", "probability"]
+    assert prof["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "fractions": [5 / 11, 4 / 11, 0.0, 2 / 11]}
+    assert prof["probability"] == {"kind": "numeric", "edges": [0.5], "fractions": [5 / 11, 6 / 11, 0.0]}
+    counter = DriftCounter({"probability": prof["probability"]})
+    counter.update(pd.DataFrame({"probability": [0.1, 0.9, np.nan]}))
+    assert counter.counts["probability"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_outcome_monitoring_lives_in_the_core_and_the_batch_job_reexports_it():
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+    from riskmodel.integrations.batch import scoring
+
+    assert scoring.evaluate_scores is evaluate_scores
