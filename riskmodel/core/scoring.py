@@ -531,7 +531,7 @@ def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
     if len(enc) <= _FAST_ROWS:
         margin = model.booster_.predict(enc, raw_score=True, num_iteration=model.best_iteration_, num_threads=1)
         return model.calibrator_.transform(margin)
-    return model.predict_proba(enc)
+    return model.predict_proba(enc)[:, 1]
 
 
 def _reasons(
