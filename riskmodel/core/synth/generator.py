@@ -5,10 +5,12 @@ How a dataset is made (all vectorised; one short loop over trip rank):
 1. **Who travels where.** The nationality-by-port mix is fitted by iterative
    proportional fitting to BPS 2017-2019 shares of both margins, starting from
    affinities (Timor-Leste over land, Singapore on the Batam ferries,
-   Australians in Bali, Malaysians at the Kalimantan land crossings, ...).
+   Australians in Bali, Malaysians at the Kalimantan land crossings, ...):
+   :mod:`riskmodel.core.synth.mix`.
 2. **Kinds of traveller.** Each traveller is one archetype (commuter, tourist,
    long-stay, business, worker, family visitor, student) with its own trip rate,
-   stay length, visa regime, purpose, sponsor, ticket and accommodation habits.
+   stay length, visa regime, purpose, sponsor, ticket and accommodation habits
+   (:mod:`riskmodel.core.synth.trips`).
    Traveller counts per cell are set so that *entries* (not people) match BPS.
 3. **When.** Entry days are drawn from the daily intensity of the traveller's
    market at the port (see :mod:`riskmodel.core.synth.seasonality`).
@@ -32,19 +34,14 @@ import pandas as pd
 
 from riskmodel.core.schema import ACCOMMODATIONS, DIRECTIONS, DOCUMENT_TYPES, PURPOSES, SEXES, SPONSORS, VISA_TYPES
 import riskmodel.core.synth.seasonality as seas
-from riskmodel.core.reference import ASEAN, MARKET_PROFILE, NATIONALITIES, PORTS
+from riskmodel.core.reference import MARKET_PROFILE, NATIONALITIES, PORTS
 from riskmodel.core.synth.mix import ARCHETYPES, archetype_mix, joint_mix
+from riskmodel.core.synth.trips import BASE_PERMIT, EXTENSION_ROOM, granted_days, trip_attributes
 
 __all__ = ["Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit", "NATIONALITY_EFFECT", "ARCHETYPES"]
 
 #: Trips a year (before the at-least-one-trip rule) for each archetype.
 TRIP_RATE = {"commuter": 14.0, "tourist": 0.35, "long_stay": 0.5, "business": 4.0, "worker": 1.2, "family": 1.0, "student": 0.8}
-#: Days granted at entry and extension room (days) per visa type.
-BASE_PERMIT = {"visa_exempt": 30, "voa": 30, "c1_visit": 60, "d1_multiple": 60, "itas": 365, "itap": 1825}
-EXTENSION_ROOM = {"visa_exempt": 0, "voa": 30, "c1_visit": 120, "d1_multiple": 0, "itas": 365, "itap": 0}
-EXTENSION_STEP = {"voa": 30, "c1_visit": 60, "itas": 365}
-#: Visa exemption for most nationalities was suspended from this day (COVID) and replaced by e-VoA.
-EXEMPTION_SUSPENDED = pd.Timestamp("2020-03-20")
 #: Small documented nationality effects on the log-odds of overstaying.
 NATIONALITY_EFFECT = {"IND": 0.25, "BGD": 0.35, "RUS": 0.25, "UKR": 0.2, "PHL": 0.2, "CHN": 0.1, "JPN": -0.3, "SGP": -0.2, "AUS": -0.1}
 INTERCEPT = -5.4
@@ -185,117 +182,6 @@ def true_logit(entry: EntryFacts, history: TravelHistory) -> np.ndarray:
     return logit
 
 
-# ----------------------------------------------------------------------------- per-trip attributes
-
-
-def _choice(rng: np.random.Generator, options: tuple[str, ...], probs, n: int) -> np.ndarray:
-    probs = np.asarray(probs, float)
-    return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=probs / probs.sum())]
-
-
-def _archetype_draws(rng: np.random.Generator, a: str, short_visa: np.ndarray, exempt_ok: np.ndarray, port_type: np.ndarray) -> dict:
-    """Draws for the trips of one archetype: ``visa, purpose, sponsor, accom, ticket, group, desired`` (and ``base``).
-
-    ``short_visa``, ``exempt_ok`` and ``port_type`` are those trips' values; the
-    random draws come in a fixed order, so the same seed gives the same data.
-    """
-    k = len(short_visa)
-    d: dict = {}
-    if a == "commuter":
-        d["visa"] = short_visa
-        d["purpose"] = _choice(rng, ("tourism", "family", "business"), (0.6, 0.2, 0.2), k)
-        d["sponsor"] = _choice(rng, ("none", "family"), (0.85, 0.15), k)
-        d["accom"] = _choice(rng, ("hotel", "friends_family", "none_declared"), (0.5, 0.4, 0.1), k)
-        d["ticket"] = np.where(port_type == "land", rng.random(k) < 0.5, rng.random(k) < 0.92)
-        d["group"] = 1 + rng.poisson(0.6, k)
-        d["desired"] = 1 + rng.geometric(0.6, k) - 1
-    elif a == "tourist":
-        d["visa"] = short_visa
-        d["purpose"] = _choice(rng, ("tourism", "transit", "other"), (0.93, 0.04, 0.03), k)
-        d["sponsor"] = "none"
-        d["accom"] = _choice(rng, ACCOMMODATIONS[:4] + ("none_declared",), (0.74, 0.15, 0.07, 0.0, 0.04), k)
-        d["ticket"] = rng.random(k) < 0.94
-        d["group"] = 1 + rng.poisson(1.2, k)
-        d["desired"] = np.clip(np.round(np.exp(rng.normal(np.log(7), 0.5, k))), 1, 60)
-    elif a == "long_stay":
-        d["visa"] = np.where(rng.random(k) < 0.6, "c1_visit", np.where(exempt_ok & (rng.random(k) < 0.3), "visa_exempt", "voa"))
-        d["purpose"] = _choice(rng, ("tourism", "other", "family"), (0.6, 0.25, 0.15), k)
-        c1 = d["visa"] == "c1_visit"
-        d["sponsor"] = np.where(c1, _choice(rng, ("company", "family"), (0.7, 0.3), k), _choice(rng, ("none", "family"), (0.8, 0.2), k))
-        d["accom"] = _choice(rng, ("rental", "hotel", "friends_family", "none_declared"), (0.7, 0.12, 0.1, 0.08), k)
-        d["ticket"] = rng.random(k) < 0.45
-        d["group"] = 1 + rng.poisson(0.4, k)
-        d["desired"] = np.clip(np.round(np.exp(rng.normal(np.log(80), 0.6, k))), 20, 400)
-    elif a == "business":
-        d["visa"] = np.where(rng.random(k) < 0.35, "d1_multiple", short_visa)
-        d["purpose"] = "business"
-        d["sponsor"] = _choice(rng, ("company", "none", "government"), (0.8, 0.17, 0.03), k)
-        d["accom"] = _choice(rng, ("hotel", "employer", "rental"), (0.88, 0.08, 0.04), k)
-        d["ticket"] = rng.random(k) < 0.97
-        d["group"] = 1 + rng.poisson(0.3, k)
-        d["desired"] = np.clip(np.round(np.exp(rng.normal(np.log(4), 0.5, k))), 1, 30)
-    elif a in ("worker", "student"):
-        itap = (rng.random(k) < 0.05) if a == "worker" else np.zeros(k, bool)
-        d["visa"] = np.where(itap, "itap", "itas")
-        d["purpose"] = "work" if a == "worker" else "study"
-        d["sponsor"] = np.where(rng.random(k) < 0.95, "company" if a == "worker" else "school", "none")
-        d["accom"] = _choice(rng, ("employer", "rental", "friends_family"), (0.6, 0.35, 0.05) if a == "worker" else (0.1, 0.7, 0.2), k)
-        d["ticket"] = rng.random(k) < 0.3
-        d["group"] = 1 + rng.poisson(0.2, k)
-        permit = np.where(itap, 1825, _choice(rng, ("180", "365", "730"), (0.3, 0.5, 0.2), k).astype(int))
-        d["base"] = permit
-        d["desired"] = np.round(permit * rng.uniform(0.4, 1.15, k))
-    elif a == "family":
-        d["visa"] = np.where(rng.random(k) < 0.4, "c1_visit", short_visa)
-        d["purpose"] = "family"
-        d["sponsor"] = _choice(rng, ("family", "none"), (0.7, 0.3), k)
-        d["accom"] = _choice(rng, ("friends_family", "hotel", "rental"), (0.8, 0.12, 0.08), k)
-        d["ticket"] = rng.random(k) < 0.75
-        d["group"] = 1 + rng.poisson(1.0, k)
-        d["desired"] = np.clip(np.round(np.exp(rng.normal(np.log(20), 0.6, k))), 3, 150)
-    return d
-
-
-def _trip_attributes(rng: np.random.Generator, arch: np.ndarray, nat: np.ndarray, entry: pd.DatetimeIndex, port_type: np.ndarray) -> dict:
-    """Visa, purpose, sponsor, ticket, accommodation, group, desired and planned stay of each trip."""
-    n = len(arch)
-    visa = np.empty(n, dtype=object)
-    purpose = np.empty(n, dtype=object)
-    sponsor = np.empty(n, dtype=object)
-    accom = np.empty(n, dtype=object)
-    ticket = np.ones(n, dtype=bool)
-    group = np.ones(n, dtype=np.int32)
-    desired = np.ones(n)
-    base = np.zeros(n)
-    asean = np.isin(nat, tuple(ASEAN))
-    exempt_ok = asean | (np.asarray(entry < EXEMPTION_SUSPENDED) & (rng.random(n) < 0.85))
-    short_visa = np.where(exempt_ok, "visa_exempt", "voa").astype(object)
-    cols = {"visa": visa, "purpose": purpose, "sponsor": sponsor, "accom": accom, "ticket": ticket, "group": group,
-            "desired": desired, "base": base}
-    for a in ARCHETYPES:
-        m = arch == a
-        if not m.any():
-            continue
-        for key, values in _archetype_draws(rng, a, short_visa[m], exempt_ok[m], port_type[m]).items():
-            cols[key][m] = values
-    base = np.where(base > 0, base, np.vectorize(BASE_PERMIT.get, otypes=[float])(visa))
-    # the declared stay is the wish, blurred; some long stayers without a ticket understate it
-    planned = np.round(desired * np.exp(rng.normal(0.0, 0.2, n)))
-    understate = (arch == "long_stay") & ~ticket & (rng.random(n) < 0.3)
-    planned = np.where(understate, np.minimum(planned, 30), planned)
-    return {
-        "visa_type": visa,
-        "purpose": purpose,
-        "sponsor": sponsor,
-        "accommodation": accom,
-        "has_return_ticket": ticket,
-        "group_size": group,
-        "desired": np.maximum(desired, 1),
-        "planned_stay_days": np.maximum(planned, 0).astype(np.int32),
-        "base_days": base,
-    }
-
-
 # ----------------------------------------------------------------------------- the generator
 
 
@@ -389,7 +275,7 @@ class _Trips:
     port_i: np.ndarray
     exit_port_i: np.ndarray
     entry_day: np.ndarray  # days since the start
-    attrs: dict  # see _trip_attributes
+    attrs: dict  # see trip_attributes
     age: np.ndarray
 
 
@@ -471,25 +357,13 @@ def _draw_trips(rng: np.random.Generator, people: _Travellers, joint: np.ndarray
     trav, trip_port_i, entry_day = trav[order], trip_port_i[order], entry_day[order]
     entry_dates = days[entry_day]
 
-    attrs = _trip_attributes(rng, t_arch[trav], t_nat[trav], entry_dates, ptypes[trip_port_i])
+    attrs = trip_attributes(rng, t_arch[trav], t_nat[trav], entry_dates, ptypes[trip_port_i])
     age = entry_dates.year.to_numpy() - people.birth_year[trav]
 
     # exit port: mostly the port of entry, never Ngurah Rai on Nyepi (handled in _walk_trips)
     exit_port_i = np.where(rng.random(n) < 0.85, trip_port_i, (rng.random(n)[:, None] > port_cdf[t_nat_i[trav]]).sum(axis=1))
     exit_port_i = np.minimum(exit_port_i, len(ports) - 1)
     return _Trips(trav, trip_port_i, exit_port_i, entry_day, attrs, age)
-
-
-def _granted_days(attrs: dict, u_ext: np.ndarray) -> np.ndarray:
-    """Days finally permitted: the base permit plus the extensions wanted and granted (85% of requests)."""
-    visa = attrs["visa_type"]
-    base_days = attrs["base_days"]
-    room = np.where(visa == "itas", base_days, np.vectorize(EXTENSION_ROOM.get, otypes=[float])(visa))
-    step = np.where(visa == "itas", base_days, np.vectorize(lambda v: EXTENSION_STEP.get(v, 1), otypes=[float])(visa))
-    want_ext = np.minimum(np.maximum(attrs["desired"] - base_days, 0), room)
-    ext_days = np.ceil(want_ext / step) * step
-    ext_days = np.where(u_ext < 0.85, ext_days, 0.0)
-    return base_days + ext_days
 
 
 def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, nyepi_span: pd.DatetimeIndex) -> _Outcome:
@@ -510,7 +384,7 @@ def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, ny
     )
     never_leave = rng.random(n) < 0.25
     desired = attrs["desired"]
-    final_days = _granted_days(attrs, u_ext)
+    final_days = granted_days(attrs, u_ext)
 
     keep = np.zeros(n, dtype=bool)
     p_true = np.zeros(n)
