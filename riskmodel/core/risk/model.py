@@ -23,8 +23,6 @@ A fitted model saves to a folder of plain files (``model.txt`` from LightGBM,
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import json
 import warnings
 from pathlib import Path
@@ -34,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import (
-    ConfigError,
     ModelLoadError,
     NotFittedError,
     RiskModelWarning,
@@ -42,6 +39,7 @@ from riskmodel.core.exceptions import (
     SchemaProblem,
     UnseenCategoryWarning,
 )
+from riskmodel.core.params import SettingsMixin
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
@@ -109,7 +107,7 @@ def time_split(table: pd.DataFrame, time_column: str, splits: Splits) -> dict[st
     return {k: table.loc[m] for k, m in masks.items()}
 
 
-class RiskModel:
+class RiskModel(SettingsMixin):
     """Calibrated LightGBM classifier over a fixed, JSON-stored encoding.
 
     Parameters
@@ -204,48 +202,7 @@ class RiskModel:
         self.reasons = reasons
         self.seed = seed
 
-    # ------------------------------------------------------------------ settings (scikit-learn protocol)
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        """The settings: the constructor's keyword arguments, so they are listed once."""
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The settings, by constructor argument name.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Accepted for scikit-learn; a RiskModel holds no nested estimators.
-
-        Returns
-        -------
-        dict of str to object
-        """
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params) -> RiskModel:
-        """Change settings by constructor argument name; takes effect at the next :meth:`fit`.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ConfigError
-            If a name is not a setting of RiskModel.
-        """
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                near = difflib.get_close_matches(name, valid, n=1)
-                hint = f"did you mean `{near[0]}`?" if near else f"valid settings: {', '.join(valid)}."
-                raise ConfigError(f"`{name}` is not a RiskModel setting; {hint}")
-            setattr(self, name, value)
-        return self
+    # ------------------------------------------------------------------ scikit-learn (get_params/set_params: SettingsMixin)
 
     def __sklearn_tags__(self):
         """Tags for scikit-learn: a binary classifier taking a table with missing values and text categories."""
