@@ -46,7 +46,7 @@ def main() -> None:
 
     table = training_table(crossings, grace_days=cfg.data.grace_days)
     recent = table.tail(5_000)
-    recent = recent.assign(p=champion.predict_proba(recent)).nlargest(5, "p")
+    recent = recent.assign(p=champion.predict_proba(recent)[:, 1]).nlargest(5, "p")
     reasons = explain(champion, recent, k=3)
     for (_, row), (_, why) in zip(recent.iterrows(), reasons.iterrows(), strict=True):
         print(f"p={row['p']:.3f} band={champion.band([row['p']])[0]}: "

@@ -55,13 +55,13 @@ def _plain_strings(frame, model):
 def test_logged_model_predicts_like_the_in_memory_model(result, table, cfg):
     logged = log_risk_run(result, cfg, table=table)
     test = table.loc[result.test_scores.index]
-    expected = result.model.predict_proba(test)
+    expected = result.model.predict_proba(test)[:, 1]
     pyfunc = mlflow.pyfunc.load_model(f"models:/{cfg.tracking.registered_name}@challenger")
     out = pyfunc.predict(_plain_strings(test, result.model))
     assert list(out.columns) == output_columns("stay_id", 3)  # score()'s contract
     np.testing.assert_allclose(out["probability"].to_numpy(dtype=float), expected, rtol=0, atol=1e-12)
     loaded = load_risk_model(f"models:/{cfg.tracking.registered_name}@challenger")
-    np.testing.assert_allclose(loaded.predict_proba(test), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(loaded.predict_proba(test)[:, 1], expected, rtol=0, atol=1e-12)
 
     client = MlflowClient()
     run = client.get_run(logged.run_id)

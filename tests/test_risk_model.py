@@ -110,8 +110,8 @@ def test_every_model_reports_per_group_rates(risk_result, risk_config):
 def test_predictions_in_input_order_and_bands(risk_result, risk_table):
     model = risk_result.model
     sample = risk_table.sample(300, random_state=1)
-    p = model.predict_proba(sample)
-    p_rev = model.predict_proba(sample.iloc[::-1])
+    p = model.predict_proba(sample)[:, 1]
+    p_rev = model.predict_proba(sample.iloc[::-1])[:, 1]
     np.testing.assert_allclose(p, p_rev[::-1])
     bands = model.band(p)
     assert set(bands) <= {"low", "elevated", "high"}
@@ -300,5 +300,117 @@ def test_single_class_calibration_slice_keeps_the_booster_probability():
     calib = pd.DataFrame({"a": rng.normal(size=50), "y": [0] * 50})
     with pytest.warns(RiskModelWarning, match="single class"):
         m = RiskModel(features=["a"], target="y", num_boost_round=5).fit(train, calib=calib)
-    p = m.predict_proba(train)
+    p = m.predict_proba(train)[:, 1]
     assert m.calibrator_.kind == "none" and np.unique(p).size > 1
+
+
+# ----------------------------------------------------------------------------- scikit-learn citizenship
+
+
+def _timed_table(n: int = 900, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
+    """A time-ordered table where a high ``a`` means overstaying, with a text category and gaps."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    X = pd.DataFrame(
+        {
+            "entry_time": pd.date_range("2019-01-01", periods=n, freq="D"),
+            "a": np.where(rng.random(n) < 0.05, np.nan, a),
+            "c": rng.choice(["x", "y", "z"], size=n),
+        }
+    )
+    y = pd.Series((a + rng.normal(scale=0.5, size=n) > 0.8).astype(int), name="overstayed")
+    return X, y
+
+
+def _small_model(**settings) -> RiskModel:
+    return RiskModel(features=["a", "c"], categorical=["c"], params={"min_child_samples": 20}, num_boost_round=30, **settings)
+
+
+def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
+    from sklearn.base import clone, is_classifier
+
+    m = _small_model(seed=4)
+    assert m.get_params() == {
+        "features": ["a", "c"], "categorical": ["c"], "target": "overstayed", "params": {"min_child_samples": 20},
+        "num_boost_round": 30, "early_stopping_rounds": 100, "calibration": "isotonic", "bands": None,
+        "reasons": None, "seed": 4,
+    }
+    X, y = _timed_table()
+    m.fit(X, y)
+    copy = clone(m)
+    assert copy.get_params() == m.get_params()
+    assert copy.params is not m.params  # settings are copied, not shared
+    assert not hasattr(copy, "booster_") and not hasattr(copy, "classes_")
+    with pytest.raises(NotFittedError, match="not fitted"):
+        copy.predict_proba(X)
+    assert is_classifier(m)
+    assert m.set_params(num_boost_round=5, seed=9) is m
+    assert (m.num_boost_round, m.seed) == (5, 9)
+    with pytest.raises(ConfigError, match="`num_boost_rounds` is not a RiskModel setting; did you mean `num_boost_round`"):
+        m.set_params(num_boost_rounds=5)
+
+
+def test_settings_are_resolved_at_fit_and_saved_as_before(tmp_path):
+    X, y = _timed_table()
+    m = _small_model().fit(X, y)
+    assert m.bands is None and m.reasons is None  # stored as given
+    assert sorted(m.thresholds_) == ["elevated", "high"]  # the default referral budgets applied
+    meta = json.loads((m.save(tmp_path / "m") / "meta.json").read_text())
+    assert (meta["bands"], meta["reasons"], meta["params"]) == ({"high": 0.01, "elevated": 0.05}, {}, {"min_child_samples": 20})
+    assert RiskModel.load(tmp_path / "m").classes_.tolist() == [0, 1]
+
+
+def test_predict_proba_has_one_column_per_class():
+    X, y = _timed_table()
+    m = _small_model().fit(X, y)
+    assert m.classes_.tolist() == [0, 1]
+    p = m.predict_proba(X)
+    assert p.shape == (len(X), 2)
+    np.testing.assert_array_equal(p[:, 0], 1.0 - p[:, 1])
+    # column 1 is the overstay probability: the extremes of `a` are ordered accordingly
+    lo_hi = m.predict_proba(pd.DataFrame({"a": [-3.0, 3.0], "c": ["x", "x"]}))
+    assert lo_hi[0, 1] < lo_hi[1, 1] and lo_hi[0, 0] > lo_hi[1, 0]
+    assert m.predict(pd.DataFrame({"a": [-3.0, 3.0], "c": ["x", "x"]})).tolist() == [0, 1]
+    with pytest.raises(NotFittedError, match="not fitted"):
+        _small_model().predict(X)
+
+
+def test_fit_takes_labels_apart_from_the_table_or_as_its_target_column():
+    X, y = _timed_table()
+    apart = _small_model().fit(X, y).predict_proba(X)
+    inside = _small_model().fit(X.assign(overstayed=y)).predict_proba(X)
+    np.testing.assert_array_equal(apart, inside)
+    with pytest.raises(SchemaError, match=r"expected one label per row of the table \(900\), got 899"):
+        _small_model().fit(X, y.iloc[1:])
+    with pytest.raises(SchemaError, match="target is missing on some rows"):
+        _small_model().fit(X, y.astype(float).where(y.index > 5))
+    with pytest.raises(SchemaError, match="column `overstayed`: required column is missing"):
+        _small_model().fit(X)
+
+
+def test_works_as_the_last_step_of_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _timed_table()
+    doubled = FunctionTransformer(lambda df: df.assign(a=df["a"] * 2.0))
+    pipe = make_pipeline(doubled, _small_model()).fit(X, y)
+    direct = _small_model().fit(X.assign(a=X["a"] * 2.0), y)
+    assert pipe.classes_.tolist() == [0, 1]
+    np.testing.assert_array_equal(pipe.predict_proba(X), direct.predict_proba(X.assign(a=X["a"] * 2.0)))
+
+
+def test_cross_validation_on_a_time_ordered_table():
+    from sklearn.model_selection import KFold, TimeSeriesSplit, cross_val_predict, cross_validate
+
+    X, y = _timed_table()
+    # contiguous blocks in time order: every row predicted once, by a model that did not see it
+    p = cross_val_predict(_small_model(), X, y, cv=KFold(3), method="predict_proba")
+    assert p.shape == (len(X), 2)
+    first = _small_model().fit(X.iloc[300:], y.iloc[300:]).predict_proba(X.iloc[:300])
+    np.testing.assert_array_equal(p[:300], first)
+    # past-only training: TimeSeriesSplit does not cover the first rows, so scikit-learn's
+    # cross_val_predict refuses it; cross_validate scores each later fold
+    res = cross_validate(_small_model(), X, y, cv=TimeSeriesSplit(3), scoring="neg_log_loss", return_estimator=True)
+    assert len(res["test_score"]) == 3 and np.isfinite(res["test_score"]).all() and (res["test_score"] < 0).all()
+    assert all(est.classes_.tolist() == [0, 1] for est in res["estimator"])

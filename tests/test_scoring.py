@@ -28,7 +28,7 @@ def test_output_contract_same_rows_same_order(fitted):
     assert set(out["risk_band"]) <= {"low", "elevated", "high"}
     assert out["error"].isna().all()
     assert (out["model_name"] == "overstay-risk").all() and (out["model_version"] == "local").all()
-    np.testing.assert_allclose(out["probability"], model.predict_proba(batch), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out["probability"], model.predict_proba(batch)[:, 1], rtol=0, atol=1e-12)
 
 
 def test_one_record_path_equals_batch_path(fitted):

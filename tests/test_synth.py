@@ -186,3 +186,19 @@ def test_monthly_profile_correlates_with_bps(prepandemic, bps_data_dir, port):
     gen = e.loc[e["port"] == port, "timestamp"].dt.month.value_counts().sort_index()
     r = np.corrcoef(real.to_numpy(float), gen.to_numpy(float))[0, 1]
     assert r >= PROFILE_MIN_PEARSON, r
+
+
+def test_true_logit_takes_grouped_entry_facts_and_history():
+    from riskmodel.core.synth import EntryFacts, TravelHistory, true_logit
+
+    entry = EntryFacts(
+        visa_type=np.array(["visa_exempt", "visa_exempt"], dtype=object), purpose=np.array(["tourism"] * 2, dtype=object),
+        sponsor=np.array(["none"] * 2, dtype=object), has_return_ticket=np.array([True, True]),
+        accommodation=np.array(["hotel"] * 2, dtype=object), planned_stay_days=np.array([7.0, 7.0]),
+        group_size=np.array([2, 2]), age=np.array([30, 30]), nationality=np.array(["FRA", "JPN"], dtype=object),
+    )
+    history = TravelHistory(prior_visits=np.array([0, 0]), prior_overstays=np.array([0, 0]), days_since_last_exit=np.array([1e6, 1e6]))
+    # intercept, sponsor "none", hotel, and the planned-to-permitted ratio 7/30 (visa exemption: 30 days, no extension);
+    # Japan has its documented nationality effect of -0.3
+    expected = -5.4 + 0.2 - 0.3 + 3.2 / (1.0 + np.exp(-7.0 * (7 / 30 - 1.0)))
+    np.testing.assert_allclose(true_logit(entry, history), [expected, expected - 0.3], rtol=0, atol=1e-12)

@@ -6,6 +6,6 @@ and benchmark gets data; ``PORTS`` and ``NATIONALITIES`` describe the ports
 region) that appear in it.
 """
 
-from riskmodel.core.synth import NATIONALITIES, PORTS, Dataset, make_crossings, true_logit
+from riskmodel.core.synth import NATIONALITIES, PORTS, Dataset, EntryFacts, TravelHistory, make_crossings, true_logit
 
-__all__ = ["Dataset", "make_crossings", "true_logit", "PORTS", "NATIONALITIES"]
+__all__ = ["Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit", "PORTS", "NATIONALITIES"]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.reference import NATIONALITIES, PORTS
 from riskmodel.core.stays import build_stays
 
 __all__ = [
@@ -169,13 +170,21 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
             [SchemaProblem(c, "required column is missing", "build the table with riskmodel.build_stays") for c in missing],
         )
     out = stays.copy()
-    n = len(out)
     entry_s = _seconds(out["entry_time"])
     entry_day = entry_s // _DAY
     permit_day = _seconds(out["permit_end"]) // _DAY
-    visa = out["visa_type"].astype(object).to_numpy()
+    _add_entry_row(out, entry_day, permit_day)
+    tcode = pd.factorize(out["traveller_id"], sort=False)[0].astype(np.int64)
+    hist = {**_history_from_entries(out, tcode, entry_s), **_history_from_exits(out, tcode, entry_s, permit_day)}
+    for name in HISTORY_FEATURES:
+        out[name] = hist[name]
+    _add_audit_columns(out)
+    return out
 
-    # ------------------------------------------------------------ entry row
+
+def _add_entry_row(out: pd.DataFrame, entry_day: np.ndarray, permit_day: np.ndarray) -> None:
+    """Add what the entry record alone gives: permitted days, extension room, planned ratios, month, port type."""
+    visa = out["visa_type"].astype(object).to_numpy()
     permitted = (permit_day - entry_day + 1).astype(float)
     room = np.array([EXTENSION_ROOM_DAYS.get(v, 0) if v is not None else 0 for v in visa], dtype=object)
     room = np.where(room == None, permitted, room).astype(float)  # noqa: E711 - elementwise on object array
@@ -186,13 +195,13 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
     out["planned_over_max"] = planned / np.maximum(permitted + room, 1.0)
     out["planned_beyond_max_days"] = planned - (permitted + room)
     out["entry_month"] = out["entry_time"].dt.month.astype("int32")
-    from riskmodel.core.datasets import NATIONALITIES, PORTS
-
     port_type = dict(zip(PORTS["port"], PORTS["port_type"], strict=True))
     out["port_type"] = out["entry_port"].astype(object).map(port_type).fillna("unknown").astype(str)
 
-    # ------------------------------------------------------------ history from earlier entries
-    tcode = pd.factorize(out["traveller_id"], sort=False)[0].astype(np.int64)
+
+def _history_from_entries(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarray) -> dict[str, np.ndarray]:
+    """Features from the traveller's earlier *entries* (known at entry whatever happened next), in row order."""
+    n = len(out)
     order = np.lexsort((entry_s, tcode))
     t_s = tcode[order]
     e_s = entry_s[order]
@@ -214,15 +223,25 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
     cum_new = np.cumsum(new_pair)
     ports_before = cum_new - new_pair - (cum_new[group_start] - new_pair[group_start])
 
-    hist = {
+    by_entry = {
         "prior_visits": rank.astype(float),
         "prior_visits_365d": prior_365.astype(float),
         "prior_ports": ports_before.astype(float),
         "port_switch": port_switch,
         "visa_switch": visa_switch,
     }
+    hist = {}
+    for name, values in by_entry.items():
+        unsorted = np.empty(n)
+        unsorted[order] = values
+        hist[name] = unsorted
+    return hist
 
-    # ------------------------------------------------------------ history from earlier exits
+
+def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarray, permit_day: np.ndarray) -> dict[str, np.ndarray]:
+    """Features from the traveller's earlier *exits*: only exits strictly before the entry count, in row order."""
+    n = len(out)
+    entry_day = entry_s // _DAY
     exit_known = out["exit_time"].notna().to_numpy()
     ev_idx = np.flatnonzero(exit_known)
     ev_time = _seconds(out["exit_time"].iloc[ev_idx])
@@ -259,34 +278,26 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
     last_exit = np.full(n, np.nan)
     last_exit[has_prev] = ev_time[hi[has_prev] - 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        hist.update(
-            {
-                "prior_exits": count,
-                "prior_overstays": window_sum(late),
-                "prior_overstay_days": window_sum(late_days),
-                "prior_extensions": window_sum(extended),
-                "days_since_last_exit": np.where(has_prev, (entry_s - last_exit) / _DAY, np.nan),
-                "mean_prior_stay_days": np.where(has_prev, window_sum(stay_days) / count, np.nan),
-                "max_prior_stay_days": window_max(stay_days),
-                "mean_prior_permit_used": np.where(has_prev, window_sum(used) / count, np.nan),
-            }
-        )
-    for name in HISTORY_FEATURES:
-        values = hist[name]
-        if name in ("prior_visits", "prior_visits_365d", "prior_ports", "port_switch", "visa_switch"):
-            unsorted = np.empty(n)
-            unsorted[order] = values
-            values = unsorted
-        out[name] = values
+        return {
+            "prior_exits": count,
+            "prior_overstays": window_sum(late),
+            "prior_overstay_days": window_sum(late_days),
+            "prior_extensions": window_sum(extended),
+            "days_since_last_exit": np.where(has_prev, (entry_s - last_exit) / _DAY, np.nan),
+            "mean_prior_stay_days": np.where(has_prev, window_sum(stay_days) / count, np.nan),
+            "max_prior_stay_days": window_max(stay_days),
+            "mean_prior_permit_used": np.where(has_prev, window_sum(used) / count, np.nan),
+        }
 
-    # ------------------------------------------------------------ audit attributes
+
+def _add_audit_columns(out: pd.DataFrame) -> None:
+    """Add the audit attributes (region, age, age band): reported on, not model features by default."""
     region = dict(zip(NATIONALITIES["nationality"], NATIONALITIES["region"], strict=True))
     out["region"] = out["nationality"].astype(object).map(region).fillna("Other").astype(str)
     age = out["entry_time"].dt.year.to_numpy() - out["birth_year"].to_numpy(dtype=float, na_value=np.nan)
     out["age"] = age
     band = np.select([age < 18, age <= 25, age <= 40, age <= 59], list(AGE_BANDS[:4]), AGE_BANDS[4])
     out["age_band"] = pd.Categorical(band, categories=list(AGE_BANDS))
-    return out
 
 
 def add_event_history(

@@ -528,10 +528,10 @@ def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None
 
 def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
     """Calibrated probabilities; a few rows predict on one thread (no OpenMP start-up per call)."""
-    if len(enc) <= _FAST_ROWS:
-        margin = model.booster_.predict(enc, raw_score=True, num_iteration=model.best_iteration_, num_threads=1)
-        return model.calibrator_.transform(margin)
-    return model.predict_proba(enc)
+    # the positive class only: predict_proba's (n, 2) array would cost a copy on millions of rows
+    threads = {"num_threads": 1} if len(enc) <= _FAST_ROWS else {}
+    margin = model.booster_.predict(enc, raw_score=True, num_iteration=model.best_iteration_, **threads)
+    return model.calibrator_.transform(margin)
 
 
 def _reasons(

@@ -41,10 +41,11 @@ from riskmodel.core.exceptions import (
     UnseenCategoryWarning,
 )
 from riskmodel.core.monitoring.drift import training_reference
+from riskmodel.core.params import SettingsMixin
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
-__all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS"]
+__all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS", "DEFAULT_BANDS"]
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -61,6 +62,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "verbose": -1,
     "num_threads": 2,
 }
+
+#: Referral budgets of the risk bands when ``bands`` is not given.
+DEFAULT_BANDS: dict[str, float] = {"high": 0.01, "elevated": 0.05}
 
 _FORMAT = 1
 
@@ -105,27 +109,28 @@ def time_split(table: pd.DataFrame, time_column: str, splits: Splits) -> dict[st
     return {k: table.loc[m] for k, m in masks.items()}
 
 
-class RiskModel:
+class RiskModel(SettingsMixin):
     """Calibrated LightGBM classifier over a fixed, JSON-stored encoding.
 
     Parameters
     ----------
-    features : sequence of str
+    features : list of str
         Feature columns, in model order.
     categorical : sequence of str, default=()
         Which of ``features`` are categorical.
     target : str, default="overstayed"
         Binary target column (bool, 0/1 or nullable boolean; missing rows are an error in ``fit``).
     params : dict, optional
-        LightGBM parameters, merged over :data:`DEFAULT_PARAMS`.
+        LightGBM parameters, merged over :data:`DEFAULT_PARAMS` (None: none).
     num_boost_round : int, default=2000
         Upper bound on trees; early stopping picks the number.
     early_stopping_rounds : int, default=100
         Patience on the validation slice.
     calibration : {"isotonic", "sigmoid", "none"}, default="isotonic"
         Calibrator fitted on the calibration slice.
-    bands : dict of str to float, default={"high": 0.01, "elevated": 0.05}
-        Risk bands as referral budgets: the top 1% of the calibration slice is
+    bands : dict of str to float, optional
+        Risk bands as referral budgets. None means :data:`DEFAULT_BANDS`,
+        ``{"high": 0.01, "elevated": 0.05}``: the top 1% of the calibration slice is
         ``high``, the next up to 5% ``elevated``, the rest ``low``.
     reasons : dict of str to str, optional
         Plain-language text per feature for reason codes (see :mod:`riskmodel.core.risk.reasons`).
@@ -134,6 +139,8 @@ class RiskModel:
 
     Attributes
     ----------
+    classes_ : ndarray of shape (2,)
+        ``array([0, 1])``: the columns of :meth:`predict_proba`.
     booster_ : lightgbm.Booster
     levels_ : dict of str to list of str
         Categories of each categorical feature, fixed at fit.
@@ -146,6 +153,17 @@ class RiskModel:
     unseen_counts_ : dict of str to int
         Unseen levels met by the last :meth:`encode` call, per column.
 
+    Notes
+    -----
+    A scikit-learn estimator: the constructor only stores its settings,
+    :meth:`get_params` / :meth:`set_params` read and change them, so
+    ``sklearn.base.clone`` gives an unfitted copy; ``fit(X, y)`` takes the
+    labels apart from the table, and :meth:`predict_proba` returns one column per
+    class. It works as the last step of a ``Pipeline`` and inside
+    ``cross_val_predict`` or ``cross_validate``. Mind time order there: train on
+    the past only (``TimeSeriesSplit`` in ``cross_validate``; scikit-learn's
+    ``cross_val_predict`` accepts only splitters whose test folds cover every row).
+
     Examples
     --------
     >>> from riskmodel.core.datasets import make_crossings
@@ -155,7 +173,7 @@ class RiskModel:
     >>> parts = time_split(lab, "entry_time", Splits())
     >>> m = RiskModel(features=["visa_type", "planned_over_max"], categorical=["visa_type"], num_boost_round=50)
     >>> p = m.fit(parts["train"], valid=parts["valid"], calib=parts["calib"]).predict_proba(parts["test"])
-    >>> bool(((p >= 0) & (p <= 1)).all())
+    >>> p.shape == (len(parts["test"]), 2) and bool(((p >= 0) & (p <= 1)).all())
     True
     """
 
@@ -173,16 +191,40 @@ class RiskModel:
         reasons: dict[str, str] | None = None,
         seed: int = 0,
     ):
-        self.features = list(features)
-        self.categorical = list(categorical)
+        # settings are stored as given (scikit-learn convention: clone() checks that they are
+        # the very objects passed); they are read through the _resolved_* helpers
+        self.features = features
+        self.categorical = categorical
         self.target = target
-        self.params = dict(params or {})
+        self.params = params
         self.num_boost_round = num_boost_round
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
-        self.bands = dict(bands if bands is not None else {"high": 0.01, "elevated": 0.05})
-        self.reasons = dict(reasons or {})
+        self.bands = bands
+        self.reasons = reasons
         self.seed = seed
+
+    # ------------------------------------------------------------------ scikit-learn (get_params/set_params: SettingsMixin)
+
+    def __sklearn_tags__(self):
+        """Tags for scikit-learn: a binary classifier taking a table with missing values and text categories."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=False),  # the target may be a column of the table
+            classifier_tags=ClassifierTags(multi_class=False),
+            input_tags=InputTags(categorical=True, string=True, allow_nan=True),
+        )
+
+    def _resolved_params(self) -> dict:
+        return dict(self.params or {})
+
+    def _resolved_bands(self) -> dict[str, float]:
+        return dict(self.bands if self.bands is not None else DEFAULT_BANDS)
+
+    def _resolved_reasons(self) -> dict[str, str]:
+        return dict(self.reasons or {})
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> RiskModel:
@@ -192,7 +234,9 @@ class RiskModel:
         so a new setting is not listed a second time here.
         """
         names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        return cls(**{name: getattr(config, name) for name in names})
+        # configs are frozen (tuples, read-only mappings); a model's settings are plain lists and dicts
+        plain = {tuple: list, dict: dict}
+        return cls(**{name: plain.get(type(v), lambda x: x)(v) for name in names for v in [getattr(config, name)]})
 
     # ------------------------------------------------------------------ encoding
 
@@ -285,29 +329,43 @@ class RiskModel:
 
     # ------------------------------------------------------------------ fitting
 
-    def _labels(self, X: pd.DataFrame, what: str) -> np.ndarray:
-        if self.target not in X.columns:
-            raise SchemaError(what, [SchemaProblem(self.target, "target column is missing", "add the label column")])
-        y = X[self.target]
-        if y.isna().any():
+    def _labels(self, X: pd.DataFrame, what: str, y=None) -> np.ndarray:
+        """The 0/1 labels of ``X``'s rows: ``y`` where given, else the ``target`` column."""
+        if y is None:
+            if self.target not in X.columns:
+                raise SchemaError(what, [SchemaProblem(self.target, "target column is missing", "add the label column")])
+            labels, name = X[self.target], self.target
+        else:
+            labels, name = (y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel())), "y"
+            if len(labels) != len(X):
+                raise SchemaError(
+                    what,
+                    [SchemaProblem("y", f"expected one label per row of the table ({len(X)}), got {len(labels)}", "pass the labels of the same rows")],
+                )
+        if labels.isna().any():
             raise SchemaError(
                 what,
-                [SchemaProblem(self.target, "target is missing on some rows", "train only on labelled (mature) rows", n_rows=int(y.isna().sum()))],
+                [SchemaProblem(name, "target is missing on some rows", "train only on labelled (mature) rows", n_rows=int(labels.isna().sum()))],
             )
-        return y.to_numpy(dtype=float)
+        return labels.to_numpy(dtype=float)
 
-    def fit(self, train: pd.DataFrame, *, valid: pd.DataFrame | None = None, calib: pd.DataFrame | None = None) -> RiskModel:
+    def fit(self, X: pd.DataFrame, y=None, *, valid: pd.DataFrame | None = None, calib: pd.DataFrame | None = None) -> RiskModel:
         """Learn the encoding, the booster, the calibrator, band thresholds and the reference distribution.
 
         Parameters
         ----------
-        train : DataFrame
-            Training rows with the features and a complete target.
+        X : DataFrame
+            Training rows with the features, and the ``target`` column unless ``y`` is given.
+        y : array-like of shape (len(X),), optional
+            Labels of ``X``'s rows (bool or 0/1), as scikit-learn passes them (``Pipeline``,
+            ``cross_validate``). Without it they are read from ``X[target]``.
         valid : DataFrame, optional
-            A later slice for early stopping. Without it, all ``num_boost_round`` trees are grown.
+            A later slice for early stopping, with the ``target`` column. Without it, all
+            ``num_boost_round`` trees are grown.
         calib : DataFrame, optional
-            A slice later still for calibration and band thresholds. Without it, ``valid``
-            is used (and without both, ``train``: not recommended).
+            A slice later still for calibration and band thresholds, with the ``target``
+            column. Without it, ``valid`` is used (and without both, the training rows: not
+            recommended).
 
         Returns
         -------
@@ -316,8 +374,8 @@ class RiskModel:
         Raises
         ------
         SchemaError
-            If a column is missing, the target has missing values, or the training rows
-            hold a single class.
+            If a column is missing, the target has missing values, ``y`` has not one label
+            per row, or the training rows hold a single class.
 
         Warns
         -----
@@ -326,15 +384,17 @@ class RiskModel:
         """
         import lightgbm as lgb
 
-        self._check_columns(train, "train", extra=(self.target,))
-        y = self._labels(train, "train")
-        if len(np.unique(y)) < 2:
+        train = X
+        self._check_columns(train, "train", extra=(self.target,) if y is None else ())
+        y_train = self._labels(train, "train", y)
+        if len(np.unique(y_train)) < 2:
             raise SchemaError("train", [SchemaProblem(self.target, "target has a single class", "train on rows with both outcomes")])
+        features = list(self.features)
         self.levels_ = self._learn_levels(train)
-        X = self.encode(train, warn=False)
-        cat_idx = [self.features.index(c) for c in self.categorical]
-        params = {**DEFAULT_PARAMS, **self.params, "seed": self.seed, "deterministic": True}
-        dtrain = lgb.Dataset(X, y, feature_name=self.features, categorical_feature=cat_idx, free_raw_data=True)
+        enc = self.encode(train, warn=False)
+        cat_idx = [features.index(c) for c in self.categorical]
+        params = {**DEFAULT_PARAMS, **self._resolved_params(), "seed": self.seed, "deterministic": True}
+        dtrain = lgb.Dataset(enc, y_train, feature_name=features, categorical_feature=cat_idx, free_raw_data=True)
         callbacks = []
         valid_sets = []
         if valid is not None and len(valid):
@@ -344,9 +404,20 @@ class RiskModel:
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(params, dtrain, num_boost_round=self.num_boost_round, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
-        cal_frame = calib if calib is not None and len(calib) else (valid if valid is not None and len(valid) else train)
-        self._check_columns(cal_frame, "calib", extra=(self.target,))
-        y_cal = self._labels(cal_frame, "calib")
+        if calib is not None and len(calib):
+            self._fit_calibration(calib, None)
+        elif valid is not None and len(valid):
+            self._fit_calibration(valid, None)
+        else:
+            self._fit_calibration(train, y)
+        self.classes_ = np.array([0, 1])
+        self.reference_ = self._reference(train, enc)
+        return self
+
+    def _fit_calibration(self, cal_frame: pd.DataFrame, y) -> None:
+        """Fit the calibrator and the band thresholds on ``cal_frame`` (labels: ``y``, else its target column)."""
+        self._check_columns(cal_frame, "calib", extra=(self.target,) if y is None else ())
+        y_cal = self._labels(cal_frame, "calib", y)
         kind = self.calibration
         if kind != "none" and len(np.unique(y_cal)) < 2:
             # a calibrator fitted on one class maps every row to the same probability: keep the booster's own
@@ -355,19 +426,17 @@ class RiskModel:
                 "used uncalibrated; train on a longer period or raise `splits.calib_fraction`. Silence with "
                 "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
                 RiskModelWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             kind = "none"
         margin = self.predict_margin(cal_frame)
         self.calibrator_ = make_calibrator(kind).fit(margin, y_cal)
         p_cal = self.calibrator_.transform(margin)
         self.thresholds_ = self._band_thresholds(p_cal)
-        self.reference_ = self._reference(train, X)
-        return self
 
     def _band_thresholds(self, p: np.ndarray) -> dict[str, float]:
         out = {}
-        for name, budget in sorted(self.bands.items(), key=lambda kv: kv[1]):
+        for name, budget in sorted(self._resolved_bands().items(), key=lambda kv: kv[1]):
             out[name] = float(np.quantile(p, 1.0 - budget))
         return out
 
@@ -390,7 +459,18 @@ class RiskModel:
         return self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Calibrated probability of the positive class, one per row, in input order.
+        """Calibrated class probabilities, one row per input row, in input order.
+
+        Parameters
+        ----------
+        X : DataFrame or ndarray
+            Rows with every column of ``features``, or a matrix from :meth:`encode`.
+
+        Returns
+        -------
+        ndarray of shape (len(X), 2)
+            Columns in :attr:`classes_` order: P(no overstay), P(overstay). The
+            probability of the target is column 1: ``predict_proba(X)[:, 1]``.
 
         Raises
         ------
@@ -400,7 +480,22 @@ class RiskModel:
             If a feature column is missing or has the wrong type.
         """
         self._require_fitted()
-        return self.calibrator_.transform(self.predict_margin(X))
+        p = self.calibrator_.transform(self.predict_margin(X))
+        return np.column_stack((1.0 - p, p))
+
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The more likely class of each row (0 or 1), as scikit-learn expects of a classifier.
+
+        Overstays are rare, so this is almost always 0; referrals should follow the risk
+        bands (:meth:`band` of ``predict_proba(X)[:, 1]``), which are set as referral budgets.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        """
+        p = self.predict_proba(X)
+        return self.classes_[np.argmax(p, axis=1)]
 
     def band(self, p: np.ndarray) -> np.ndarray:
         """Risk band of each calibrated probability: the tightest band whose threshold it reaches, else ``"low"``."""
@@ -437,15 +532,15 @@ class RiskModel:
         self._require_fitted()
         return {
             "format": _FORMAT,
-            "features": self.features,
-            "categorical": self.categorical,
+            "features": list(self.features),
+            "categorical": list(self.categorical),
             "target": self.target,
-            "params": self.params,
+            "params": self._resolved_params(),
             "num_boost_round": self.num_boost_round,
             "early_stopping_rounds": self.early_stopping_rounds,
             "calibration": self.calibration,
-            "bands": self.bands,
-            "reasons": self.reasons,
+            "bands": self._resolved_bands(),
+            "reasons": self._resolved_reasons(),
             "seed": self.seed,
             "levels": self.levels_,
             "best_iteration": self.best_iteration_,
@@ -495,6 +590,7 @@ class RiskModel:
             reasons=meta["reasons"],
             seed=meta["seed"],
         )
+        m.classes_ = np.array([0, 1])
         m.levels_ = meta["levels"]
         m.booster_ = booster
         m.best_iteration_ = int(meta["best_iteration"])

@@ -97,7 +97,7 @@ def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contribut
                 value = None if np.isnan(v) else levels[name][int(v)]
             else:
                 value = float(v)
-            texts.append(reason_text(name, value, model.reasons.get(name)))
+            texts.append(reason_text(name, value, (model.reasons or {}).get(name)))
         out[f"reason_{i + 1}"] = texts
         out[f"reason_{i + 1}_feature"] = [feats[x] for x in j]
         out[f"reason_{i + 1}_direction"] = np.where(w >= 0, "raises", "lowers")

@@ -169,7 +169,7 @@ def train_risk_model(
     t0 = time.perf_counter()
     test = parts["test"]
     y = test[config.target].to_numpy(dtype=float)
-    p = model.predict_proba(test)
+    p = model.predict_proba(test)[:, 1]
     unseen = int(sum(model.unseen_counts_.values()))
     metrics = classification_metrics(y, p, budgets=config.budgets)
     metrics["unseen_test_values"] = float(unseen)

@@ -5,10 +5,12 @@ How a dataset is made (all vectorised; one short loop over trip rank):
 1. **Who travels where.** The nationality-by-port mix is fitted by iterative
    proportional fitting to BPS 2017-2019 shares of both margins, starting from
    affinities (Timor-Leste over land, Singapore on the Batam ferries,
-   Australians in Bali, Malaysians at the Kalimantan land crossings, ...).
+   Australians in Bali, Malaysians at the Kalimantan land crossings, ...):
+   :mod:`riskmodel.core.synth.mix`.
 2. **Kinds of traveller.** Each traveller is one archetype (commuter, tourist,
    long-stay, business, worker, family visitor, student) with its own trip rate,
-   stay length, visa regime, purpose, sponsor, ticket and accommodation habits.
+   stay length, visa regime, purpose, sponsor, ticket and accommodation habits
+   (:mod:`riskmodel.core.synth.trips`).
    Traveller counts per cell are set so that *entries* (not people) match BPS.
 3. **When.** Entry days are drawn from the daily intensity of the traveller's
    market at the port (see :mod:`riskmodel.core.synth.seasonality`).
@@ -32,19 +34,14 @@ import pandas as pd
 
 from riskmodel.core.schema import ACCOMMODATIONS, DIRECTIONS, DOCUMENT_TYPES, PURPOSES, SEXES, SPONSORS, VISA_TYPES
 import riskmodel.core.synth.seasonality as seas
-from riskmodel.core.reference import ASEAN, MARKET_PROFILE, NATIONALITIES, PORTS
+from riskmodel.core.reference import MARKET_PROFILE, NATIONALITIES, PORTS
+from riskmodel.core.synth.mix import ARCHETYPES, archetype_mix, joint_mix
+from riskmodel.core.synth.trips import BASE_PERMIT, EXTENSION_ROOM, granted_days, trip_attributes
 
-__all__ = ["Dataset", "make_crossings", "true_logit", "NATIONALITY_EFFECT", "ARCHETYPES"]
+__all__ = ["Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit", "NATIONALITY_EFFECT", "ARCHETYPES"]
 
-ARCHETYPES = ("commuter", "tourist", "long_stay", "business", "worker", "family", "student")
 #: Trips a year (before the at-least-one-trip rule) for each archetype.
 TRIP_RATE = {"commuter": 14.0, "tourist": 0.35, "long_stay": 0.5, "business": 4.0, "worker": 1.2, "family": 1.0, "student": 0.8}
-#: Days granted at entry and extension room (days) per visa type.
-BASE_PERMIT = {"visa_exempt": 30, "voa": 30, "c1_visit": 60, "d1_multiple": 60, "itas": 365, "itap": 1825}
-EXTENSION_ROOM = {"visa_exempt": 0, "voa": 30, "c1_visit": 120, "d1_multiple": 0, "itas": 365, "itap": 0}
-EXTENSION_STEP = {"voa": 30, "c1_visit": 60, "itas": 365}
-#: Visa exemption for most nationalities was suspended from this day (COVID) and replaced by e-VoA.
-EXEMPTION_SUSPENDED = pd.Timestamp("2020-03-20")
 #: Small documented nationality effects on the log-odds of overstaying.
 NATIONALITY_EFFECT = {"IND": 0.25, "BGD": 0.35, "RUS": 0.25, "UKR": 0.2, "PHL": 0.2, "CHN": 0.1, "JPN": -0.3, "SGP": -0.2, "AUS": -0.1}
 INTERCEPT = -5.4
@@ -98,21 +95,47 @@ class Dataset:
         return out
 
 
-def true_logit(
-    *,
-    visa_type: np.ndarray,
-    purpose: np.ndarray,
-    sponsor: np.ndarray,
-    has_return_ticket: np.ndarray,
-    accommodation: np.ndarray,
-    planned_stay_days: np.ndarray,
-    group_size: np.ndarray,
-    age: np.ndarray,
-    nationality: np.ndarray,
-    prior_visits: np.ndarray,
-    prior_overstays: np.ndarray,
-    days_since_last_exit: np.ndarray,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class EntryFacts:
+    """What the border knows about each trip at entry: one array element per trip.
+
+    Attributes
+    ----------
+    visa_type, purpose, sponsor, accommodation, nationality : ndarray of str
+        Codes as in :mod:`riskmodel.core.schema`.
+    has_return_ticket : ndarray of bool
+    planned_stay_days, group_size, age : ndarray of number
+    """
+
+    visa_type: np.ndarray
+    purpose: np.ndarray
+    sponsor: np.ndarray
+    has_return_ticket: np.ndarray
+    accommodation: np.ndarray
+    planned_stay_days: np.ndarray
+    group_size: np.ndarray
+    age: np.ndarray
+    nationality: np.ndarray
+
+
+@dataclass(frozen=True)
+class TravelHistory:
+    """The traveller's record before each trip: one array element per trip.
+
+    Attributes
+    ----------
+    prior_visits, prior_overstays : ndarray of int
+        Earlier entries, and how many of them ended in an overstay.
+    days_since_last_exit : ndarray of number
+        Days since the previous exit (large where there is none).
+    """
+
+    prior_visits: np.ndarray
+    prior_overstays: np.ndarray
+    days_since_last_exit: np.ndarray
+
+
+def true_logit(entry: EntryFacts, history: TravelHistory) -> np.ndarray:
     """Log-odds of overstaying given what is known at entry.
 
     Non-linear in the planned-to-permitted ratio (a steep rise once the declared
@@ -121,7 +144,21 @@ def true_logit(
     extension room and a long planned stay. Prior overstays raise the risk,
     prior compliant visits lower it, and a quick re-entry on a 30-day regime (a
     "visa run") raises it.
+
+    Parameters
+    ----------
+    entry : EntryFacts
+        What is known at entry, one element per trip.
+    history : TravelHistory
+        The traveller's earlier trips, aligned with ``entry``.
+
+    Returns
+    -------
+    ndarray of float
+        The log-odds, one per trip.
     """
+    visa_type, planned_stay_days, age, group_size = entry.visa_type, entry.planned_stay_days, entry.age, entry.group_size
+    prior_visits, prior_overstays = history.prior_visits, history.prior_overstays
     base = np.vectorize(BASE_PERMIT.get, otypes=[float])(visa_type)
     room = np.vectorize(EXTENSION_ROOM.get, otypes=[float])(visa_type)
     ratio = planned_stay_days / (base + room)
@@ -129,181 +166,20 @@ def true_logit(
     logit = (
         INTERCEPT
         + np.vectorize(_V.get, otypes=[float])(visa_type)
-        + np.vectorize(_P.get, otypes=[float])(purpose)
-        + np.vectorize(_S.get, otypes=[float])(sponsor)
-        + np.vectorize(_A.get, otypes=[float])(accommodation)
-        + (~has_return_ticket) * (0.8 + 0.7 * short_regime)
+        + np.vectorize(_P.get, otypes=[float])(entry.purpose)
+        + np.vectorize(_S.get, otypes=[float])(entry.sponsor)
+        + np.vectorize(_A.get, otypes=[float])(entry.accommodation)
+        + (~entry.has_return_ticket) * (0.8 + 0.7 * short_regime)
         + 3.2 / (1.0 + np.exp(-7.0 * (ratio - 1.0)))
         + 0.8 * ((room == 0) & (planned_stay_days > base))
         + 1.5 * np.minimum(prior_overstays, 3) ** 0.6
         - 0.35 * np.log1p(np.minimum(prior_visits, 50))
-        + 0.6 * (short_regime & (prior_visits > 0) & (days_since_last_exit < 7))
+        + 0.6 * (short_regime & (prior_visits > 0) & (history.days_since_last_exit < 7))
         + np.select([age < 18, age <= 25, age >= 60], [-1.0, 0.35, 0.25], 0.0)
         + np.select([group_size <= 1, group_size >= 4], [0.25, -0.3], 0.0)
-        + np.vectorize(lambda n: NATIONALITY_EFFECT.get(n, 0.0), otypes=[float])(nationality)
+        + np.vectorize(lambda n: NATIONALITY_EFFECT.get(n, 0.0), otypes=[float])(entry.nationality)
     )
     return logit
-
-
-# ----------------------------------------------------------------------------- who travels where
-
-
-def _affinity() -> np.ndarray:
-    nats = NATIONALITIES["nationality"].tolist()
-    ports = PORTS["port"].tolist()
-    ptype = dict(zip(PORTS["port"], PORTS["port_type"], strict=True))
-    a = np.ones((len(nats), len(ports)))
-    for j, p in enumerate(ports):
-        if ptype[p] != "air":
-            a[:, j] = 0.002
-    boost = {
-        "SGP": {"Batam": 40, "Tanjung Uban": 40, "Tanjung Pinang": 25, "Tanjung Balai Karimun": 15, "Pintu Laut Lainnya": 20},
-        "MYS": {"Batam": 10, "Tanjung Balai Karimun": 15, "Pintu Laut Lainnya": 20, "Tanjung Pinang": 8, "Pintu Darat Lainnya": 20,
-                "Entikong": 200, "Aruk": 200, "Nanga Badau": 200, "Kualanamu": 6, "Minangkabau": 8, "Sultan Iskandar Muda": 8,
-                "Sultan Syarif Kasim II": 8, "Supadio": 8, "Juanda": 2},
-        "TLS": {"Atambua": 500, "Pintu Darat Lainnya": 100},
-        "PNG": {"Jayapura": 1000, "Pintu Darat Lainnya": 5},
-        "CHN": {"Batam": 0.5, "Tanjung Uban": 0.5, "Sam Ratulangi": 4, "Ngurah Rai": 2},
-        "AUS": {"Ngurah Rai": 6, "Bandara Int Lombok": 3, "Tanjung Benoa": 3},
-        "NZL": {"Ngurah Rai": 5, "Bandara Int Lombok": 2},
-        "SAU": {"Soekarno-Hatta": 4}, "OMN": {"Soekarno-Hatta": 4},
-        "JPN": {"Soekarno-Hatta": 2}, "KOR": {"Soekarno-Hatta": 2}, "TWN": {"Soekarno-Hatta": 1.5, "Juanda": 2},
-        "IND": {"Batam": 0.3, "Soekarno-Hatta": 1.5, "Ngurah Rai": 1.5},
-        "USA": {"Ngurah Rai": 2, "Soekarno-Hatta": 1.5},
-    }
-    for prof_nat, prof in MARKET_PROFILE.items():
-        if prof == "eur":
-            boost.setdefault(prof_nat, {}).update({"Ngurah Rai": 3, "Bandara Int Lombok": 2, "Adi Sucipto": 1.5, "Tanjung Benoa": 1})
-    for i, n in enumerate(nats):
-        for p, b in boost.get(n, {}).items():
-            a[i, ports.index(p)] = b
-    return a
-
-
-def _joint_mix(iterations: int = 200) -> np.ndarray:
-    """Nationality-by-port shares of entries matching both BPS margins (IPF)."""
-    rows = NATIONALITIES["bps_share_pct"].to_numpy(float)
-    cols = PORTS["bps_share_pct"].to_numpy(float)
-    rows, cols = rows / rows.sum(), cols / cols.sum()
-    m = _affinity()
-    m /= m.sum()
-    for _ in range(iterations):
-        m *= (rows / m.sum(axis=1))[:, None]
-        m *= cols / m.sum(axis=0)
-    return m / m.sum()
-
-
-def _archetype_mix(nationality: str, port_type: str) -> np.ndarray:
-    """Probabilities of the archetypes (in :data:`ARCHETYPES` order) for travellers of one cell."""
-    if port_type == "land":
-        p = {"commuter": 0.45, "tourist": 0.15, "business": 0.05, "worker": 0.05, "family": 0.30}
-    elif port_type == "sea":
-        p = {"commuter": 0.35, "tourist": 0.45, "long_stay": 0.02, "business": 0.10, "worker": 0.03, "family": 0.05}
-    else:
-        p = {"tourist": 0.70, "long_stay": 0.05, "business": 0.10, "worker": 0.05, "family": 0.05, "student": 0.03}
-        if MARKET_PROFILE.get(nationality) in ("eur", "aus") or nationality in ("RUS", "USA"):
-            p["long_stay"] = 0.10
-        if nationality in ("CHN", "IND", "KOR", "JPN", "TWN", "PHL"):
-            p["worker"] = 0.09
-    v = np.array([p.get(a, 0.0) for a in ARCHETYPES])
-    return v / v.sum()
-
-
-# ----------------------------------------------------------------------------- per-trip attributes
-
-
-def _choice(rng: np.random.Generator, options: tuple[str, ...], probs, n: int) -> np.ndarray:
-    probs = np.asarray(probs, float)
-    return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=probs / probs.sum())]
-
-
-def _trip_attributes(rng: np.random.Generator, arch: np.ndarray, nat: np.ndarray, entry: pd.DatetimeIndex, port_type: np.ndarray) -> dict:
-    """Visa, purpose, sponsor, ticket, accommodation, group, desired and planned stay of each trip."""
-    n = len(arch)
-    visa = np.empty(n, dtype=object)
-    purpose = np.empty(n, dtype=object)
-    sponsor = np.empty(n, dtype=object)
-    accom = np.empty(n, dtype=object)
-    ticket = np.ones(n, dtype=bool)
-    group = np.ones(n, dtype=np.int32)
-    desired = np.ones(n)
-    base = np.zeros(n)
-    asean = np.isin(nat, tuple(ASEAN))
-    exempt_ok = asean | (np.asarray(entry < EXEMPTION_SUSPENDED) & (rng.random(n) < 0.85))
-    short_visa = np.where(exempt_ok, "visa_exempt", "voa").astype(object)
-    for a in ARCHETYPES:
-        m = arch == a
-        k = int(m.sum())
-        if not k:
-            continue
-        if a == "commuter":
-            visa[m] = short_visa[m]
-            purpose[m] = _choice(rng, ("tourism", "family", "business"), (0.6, 0.2, 0.2), k)
-            sponsor[m] = _choice(rng, ("none", "family"), (0.85, 0.15), k)
-            accom[m] = _choice(rng, ("hotel", "friends_family", "none_declared"), (0.5, 0.4, 0.1), k)
-            ticket[m] = np.where(port_type[m] == "land", rng.random(k) < 0.5, rng.random(k) < 0.92)
-            group[m] = 1 + rng.poisson(0.6, k)
-            desired[m] = 1 + rng.geometric(0.6, k) - 1
-        elif a == "tourist":
-            visa[m] = short_visa[m]
-            purpose[m] = _choice(rng, ("tourism", "transit", "other"), (0.93, 0.04, 0.03), k)
-            sponsor[m] = "none"
-            accom[m] = _choice(rng, ACCOMMODATIONS[:4] + ("none_declared",), (0.74, 0.15, 0.07, 0.0, 0.04), k)
-            ticket[m] = rng.random(k) < 0.94
-            group[m] = 1 + rng.poisson(1.2, k)
-            desired[m] = np.clip(np.round(np.exp(rng.normal(np.log(7), 0.5, k))), 1, 60)
-        elif a == "long_stay":
-            visa[m] = np.where(rng.random(k) < 0.6, "c1_visit", np.where(exempt_ok[m] & (rng.random(k) < 0.3), "visa_exempt", "voa"))
-            purpose[m] = _choice(rng, ("tourism", "other", "family"), (0.6, 0.25, 0.15), k)
-            c1 = visa[m] == "c1_visit"
-            sponsor[m] = np.where(c1, _choice(rng, ("company", "family"), (0.7, 0.3), k), _choice(rng, ("none", "family"), (0.8, 0.2), k))
-            accom[m] = _choice(rng, ("rental", "hotel", "friends_family", "none_declared"), (0.7, 0.12, 0.1, 0.08), k)
-            ticket[m] = rng.random(k) < 0.45
-            group[m] = 1 + rng.poisson(0.4, k)
-            desired[m] = np.clip(np.round(np.exp(rng.normal(np.log(80), 0.6, k))), 20, 400)
-        elif a == "business":
-            visa[m] = np.where(rng.random(k) < 0.35, "d1_multiple", short_visa[m])
-            purpose[m] = "business"
-            sponsor[m] = _choice(rng, ("company", "none", "government"), (0.8, 0.17, 0.03), k)
-            accom[m] = _choice(rng, ("hotel", "employer", "rental"), (0.88, 0.08, 0.04), k)
-            ticket[m] = rng.random(k) < 0.97
-            group[m] = 1 + rng.poisson(0.3, k)
-            desired[m] = np.clip(np.round(np.exp(rng.normal(np.log(4), 0.5, k))), 1, 30)
-        elif a in ("worker", "student"):
-            itap = (rng.random(k) < 0.05) if a == "worker" else np.zeros(k, bool)
-            visa[m] = np.where(itap, "itap", "itas")
-            purpose[m] = "work" if a == "worker" else "study"
-            sponsor[m] = np.where(rng.random(k) < 0.95, "company" if a == "worker" else "school", "none")
-            accom[m] = _choice(rng, ("employer", "rental", "friends_family"), (0.6, 0.35, 0.05) if a == "worker" else (0.1, 0.7, 0.2), k)
-            ticket[m] = rng.random(k) < 0.3
-            group[m] = 1 + rng.poisson(0.2, k)
-            permit = np.where(itap, 1825, _choice(rng, ("180", "365", "730"), (0.3, 0.5, 0.2), k).astype(int))
-            base[m] = permit
-            desired[m] = np.round(permit * rng.uniform(0.4, 1.15, k))
-        elif a == "family":
-            visa[m] = np.where(rng.random(k) < 0.4, "c1_visit", short_visa[m])
-            purpose[m] = "family"
-            sponsor[m] = _choice(rng, ("family", "none"), (0.7, 0.3), k)
-            accom[m] = _choice(rng, ("friends_family", "hotel", "rental"), (0.8, 0.12, 0.08), k)
-            ticket[m] = rng.random(k) < 0.75
-            group[m] = 1 + rng.poisson(1.0, k)
-            desired[m] = np.clip(np.round(np.exp(rng.normal(np.log(20), 0.6, k))), 3, 150)
-    base = np.where(base > 0, base, np.vectorize(BASE_PERMIT.get, otypes=[float])(visa))
-    # the declared stay is the wish, blurred; some long stayers without a ticket understate it
-    planned = np.round(desired * np.exp(rng.normal(0.0, 0.2, n)))
-    understate = (arch == "long_stay") & ~ticket & (rng.random(n) < 0.3)
-    planned = np.where(understate, np.minimum(planned, 30), planned)
-    return {
-        "visa_type": visa,
-        "purpose": purpose,
-        "sponsor": sponsor,
-        "accommodation": accom,
-        "has_return_ticket": ticket,
-        "group_size": group,
-        "desired": np.maximum(desired, 1),
-        "planned_stay_days": np.maximum(planned, 0).astype(np.int32),
-        "base_days": base,
-    }
 
 
 # ----------------------------------------------------------------------------- the generator
@@ -358,19 +234,72 @@ def make_crossings(
         raise ValueError(f"`end` must be after `start`; got start={start_ts.date()}, end={end_ts.date()}.")
     rng = np.random.default_rng(seed)
     days = seas.daily_index(start_ts, end_ts)
-    n_days = len(days)
-    years = n_days / 365.25
     glob = seas.global_curve(days, covid=covid)
+    # trips per traveller scale with the span and with the traffic level relative to 2019
     level = glob.mean() / seas.global_curve(pd.date_range("2019-01-01", "2019-12-31"), covid=False).mean()
+    joint = joint_mix()
+    people = _draw_travellers(rng, n_travellers, start_ts, joint, years=len(days) / 365.25, level=level)
+    trips = _draw_trips(rng, people, joint, days, glob)
+    outcome = _walk_trips(rng, people, trips, pd.date_range(start_ts, end_ts + pd.Timedelta(days=3 * 365), freq="D"))
+    params = {"n_travellers": int(n_travellers), "start": str(start_ts.date()), "end": str(end_ts.date()), "seed": seed, "covid": covid}
+    return _assemble(rng, people, trips, outcome, (start_ts, end_ts), params)
 
-    # 1-2. travellers per nationality x port cell, so that entries match the BPS mix
+
+@dataclass(frozen=True)
+class _Travellers:
+    """Per-traveller draws (index: traveller number)."""
+
+    nat_i: np.ndarray  # row in NATIONALITIES
+    port_i: np.ndarray  # usual port, row in PORTS
+    arch_i: np.ndarray  # index into ARCHETYPES
+    n_trips: np.ndarray
+    birth_year: np.ndarray
+    sex: np.ndarray
+    doc_type: np.ndarray
+    doc_num: np.ndarray
+
+    @property
+    def nat(self) -> np.ndarray:
+        return NATIONALITIES["nationality"].to_numpy()[self.nat_i]
+
+    @property
+    def arch(self) -> np.ndarray:
+        return np.asarray(ARCHETYPES, dtype=object)[self.arch_i]
+
+
+@dataclass(frozen=True)
+class _Trips:
+    """Per-trip draws, sorted by traveller then entry day."""
+
+    trav: np.ndarray  # traveller number
+    port_i: np.ndarray
+    exit_port_i: np.ndarray
+    entry_day: np.ndarray  # days since the start
+    attrs: dict  # see trip_attributes
+    age: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What happened on each trip (trips dropped for overlapping an earlier one have ``keep`` False)."""
+
+    keep: np.ndarray
+    p_true: np.ndarray
+    overstay: np.ndarray
+    exit_day: np.ndarray
+    final_days: np.ndarray
+
+
+def _draw_travellers(
+    rng: np.random.Generator, n_travellers: int, start_ts: pd.Timestamp, joint: np.ndarray, *, years: float, level: float
+) -> _Travellers:
+    """Steps 1-2: travellers per nationality x port cell, so that *entries* match the BPS mix; their attributes."""
     nats = NATIONALITIES["nationality"].to_numpy()
     ports = PORTS["port"].to_numpy()
     ptypes = PORTS["port_type"].to_numpy()
-    joint = _joint_mix()
     rates = np.array([TRIP_RATE[a] for a in ARCHETYPES])
     expected_trips = 1.0 + np.maximum(rates * years * level - 1.0, 0.0)
-    mixes = np.array([[_archetype_mix(n, t) for t in ptypes] for n in nats])  # nat x port x arch
+    mixes = np.array([[archetype_mix(n, t) for t in ptypes] for n in nats])  # nat x port x arch
     trips_per_traveller = mixes @ expected_trips
     weight = (joint / trips_per_traveller).ravel()
     cell = rng.choice(weight.size, size=n_travellers, p=weight / weight.sum())
@@ -378,10 +307,8 @@ def make_crossings(
     t_arch_i = (rng.random(n_travellers)[:, None] > np.cumsum(mixes[t_nat_i, t_port_i], axis=1)).sum(axis=1)
     t_arch_i = np.minimum(t_arch_i, len(ARCHETYPES) - 1)
     t_arch = np.asarray(ARCHETYPES, dtype=object)[t_arch_i]
-    t_nat = nats[t_nat_i]
     n_trips = 1 + rng.poisson(np.maximum(rates[t_arch_i] * years * level - 1.0, 0.0))
 
-    # traveller attributes
     age0 = np.select(
         [t_arch == "student", t_arch == "business", t_arch == "worker", t_arch == "long_stay"],
         [rng.normal(22, 3, n_travellers), rng.normal(42, 9, n_travellers), rng.normal(38, 9, n_travellers),
@@ -398,9 +325,16 @@ def make_crossings(
     ).astype(object)
     doc_type[(doc_type == "passport") & (rng.random(n_travellers) < 0.01)] = "travel_document"
     doc_num = rng.permutation(np.arange(10_000_000, 10_000_000 + n_travellers))
+    return _Travellers(t_nat_i, t_port_i, t_arch_i, n_trips, birth_year, sex, doc_type, doc_num)
 
-    # 3. trips: traveller, port, entry day drawn from the market-at-port intensity
-    trav = np.repeat(np.arange(n_travellers), n_trips)
+
+def _draw_trips(rng: np.random.Generator, people: _Travellers, joint: np.ndarray, days: pd.DatetimeIndex, glob: np.ndarray) -> _Trips:
+    """Step 3: each trip's traveller, ports, entry day (from the market-at-port intensity) and attributes."""
+    ports = PORTS["port"].to_numpy()
+    ptypes = PORTS["port_type"].to_numpy()
+    n_days = len(days)
+    t_nat_i, t_port_i, t_arch, t_nat = people.nat_i, people.port_i, people.arch, people.nat
+    trav = np.repeat(np.arange(len(t_nat_i)), people.n_trips)
     n = len(trav)
     switch = rng.random(n) < np.where(t_arch[trav] == "commuter", 0.05, 0.12)
     port_cdf = np.cumsum(joint / joint.sum(axis=1, keepdims=True), axis=1)
@@ -423,16 +357,25 @@ def make_crossings(
     trav, trip_port_i, entry_day = trav[order], trip_port_i[order], entry_day[order]
     entry_dates = days[entry_day]
 
-    attrs = _trip_attributes(rng, t_arch[trav], t_nat[trav], entry_dates, ptypes[trip_port_i])
-    age = entry_dates.year.to_numpy() - birth_year[trav]
+    attrs = trip_attributes(rng, t_arch[trav], t_nat[trav], entry_dates, ptypes[trip_port_i])
+    age = entry_dates.year.to_numpy() - people.birth_year[trav]
 
-    # exit port: mostly the port of entry, never Ngurah Rai on Nyepi (handled below)
+    # exit port: mostly the port of entry, never Ngurah Rai on Nyepi (handled in _walk_trips)
     exit_port_i = np.where(rng.random(n) < 0.85, trip_port_i, (rng.random(n)[:, None] > port_cdf[t_nat_i[trav]]).sum(axis=1))
     exit_port_i = np.minimum(exit_port_i, len(ports) - 1)
-    nyepi = seas.nyepi_days(pd.date_range(start_ts, end_ts + pd.Timedelta(days=3 * 365), freq="D"))
-    ngurah_rai = int(np.flatnonzero(ports == "Ngurah Rai")[0])
+    return _Trips(trav, trip_port_i, exit_port_i, entry_day, attrs, age)
 
-    # 4. walk the trips of every traveller in order
+
+def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, nyepi_span: pd.DatetimeIndex) -> _Outcome:
+    """Step 4: walk the trips of every traveller in order, drawing outcomes from the true risk.
+
+    ``nyepi_span`` covers every day an exit may fall on (Ngurah Rai is closed on Nyepi).
+    """
+    trav, entry_day, attrs = trips.trav, trips.entry_day, trips.attrs
+    n, n_travellers = len(trav), len(people.nat_i)
+    t_nat = people.nat
+    nyepi = seas.nyepi_days(nyepi_span)
+    ngurah_rai = int(np.flatnonzero(PORTS["port"].to_numpy() == "Ngurah Rai")[0])
     rank = np.arange(n) - np.searchsorted(trav, trav, side="left")
     u_over = rng.random(n)
     u_ext = rng.random(n)
@@ -440,22 +383,13 @@ def make_crossings(
         rng.random(n) < 0.7, rng.geometric(0.2, n), np.where(rng.random(n) < 0.67, rng.integers(15, 61, n), rng.integers(61, 400, n))
     )
     never_leave = rng.random(n) < 0.25
-    visa = attrs["visa_type"]
-    base_days = attrs["base_days"]
-    room = np.where(visa == "itas", base_days, np.vectorize(EXTENSION_ROOM.get, otypes=[float])(visa))
-    step = np.where(visa == "itas", base_days, np.vectorize(lambda v: EXTENSION_STEP.get(v, 1), otypes=[float])(visa))
     desired = attrs["desired"]
-    want_ext = np.minimum(np.maximum(desired - base_days, 0), room)
-    ext_days = np.ceil(want_ext / step) * step
-    ext_days = np.where(u_ext < 0.85, ext_days, 0.0)
-    final_days = base_days + ext_days
+    final_days = granted_days(attrs, u_ext)
 
     keep = np.zeros(n, dtype=bool)
     p_true = np.zeros(n)
     overstay = np.zeros(n, dtype=bool)
     exit_day = np.zeros(n, dtype=np.int64)
-    prior_visits_arr = np.zeros(n, dtype=np.int32)
-    prior_over_arr = np.zeros(n, dtype=np.int32)
     state_last_exit = np.full(n_travellers, -10**9, dtype=np.int64)
     state_visits = np.zeros(n_travellers, dtype=np.int32)
     state_over = np.zeros(n_travellers, dtype=np.int32)
@@ -472,35 +406,33 @@ def make_crossings(
         keep[idx] = True
         pv, po = state_visits[t], state_over[t]
         since = np.where(pv > 0, entry_day[idx] - state_last_exit[t], 10**6)
-        logit = true_logit(
-            visa_type=visa[idx], purpose=attrs["purpose"][idx], sponsor=attrs["sponsor"][idx],
-            has_return_ticket=attrs["has_return_ticket"][idx], accommodation=attrs["accommodation"][idx],
-            planned_stay_days=attrs["planned_stay_days"][idx].astype(float), group_size=attrs["group_size"][idx],
-            age=age[idx], nationality=t_nat[t], prior_visits=pv, prior_overstays=po, days_since_last_exit=since,
-        )
+        logit = true_logit(_entry_facts(attrs, idx, trips.age[idx], t_nat[t]), TravelHistory(pv, po, since))
         p = 1.0 / (1.0 + np.exp(-logit))
         over = u_over[idx] < p
         # N permitted days end on entry day + N - 1: leaving on that day is on time
         stay_len = np.where(over, final_days[idx] - 1 + over_days[idx], np.minimum(desired[idx], final_days[idx] - 1))
         ex = entry_day[idx] + stay_len.astype(np.int64)
         # Ngurah Rai is closed on Nyepi: leave the day before (or after, when already overstaying)
-        on_nyepi = (exit_port_i[idx] == ngurah_rai) & nyepi[np.minimum(ex, len(nyepi) - 1)]
+        on_nyepi = (trips.exit_port_i[idx] == ngurah_rai) & nyepi[np.minimum(ex, len(nyepi) - 1)]
         ex = np.where(on_nyepi, np.where(over, ex + 1, ex - 1), ex)
         stuck = over & never_leave[idx] & (over_days[idx] > 60)
         ex = np.where(stuck, far, ex)
         p_true[idx], overstay[idx], exit_day[idx] = p, over, ex
-        prior_visits_arr[idx], prior_over_arr[idx] = pv, po
         state_last_exit[t] = ex
         state_visits[t] = pv + 1
         state_over[t] = po + over
         deported = over & (over_days[idx] > 60)
         state_ban[t] = np.where(deported, np.minimum(ex, far - 1) + 365, state_ban[t])
+    return _Outcome(keep, p_true, overstay, exit_day, final_days)
 
-    sel = np.flatnonzero(keep)
-    return _assemble(
-        rng, sel, start_ts, end_ts, days, trav, t_nat, t_arch, sex, birth_year, doc_type, doc_num,
-        ports, trip_port_i, exit_port_i, entry_day, exit_day, attrs, final_days, p_true, overstay,
-        params={"n_travellers": int(n_travellers), "start": str(start_ts.date()), "end": str(end_ts.date()), "seed": seed, "covid": covid},
+
+def _entry_facts(attrs: dict, idx: np.ndarray, age: np.ndarray, nationality: np.ndarray) -> EntryFacts:
+    """The :class:`EntryFacts` of trips ``idx``."""
+    return EntryFacts(
+        visa_type=attrs["visa_type"][idx], purpose=attrs["purpose"][idx], sponsor=attrs["sponsor"][idx],
+        has_return_ticket=attrs["has_return_ticket"][idx], accommodation=attrs["accommodation"][idx],
+        planned_stay_days=attrs["planned_stay_days"][idx].astype(float), group_size=attrs["group_size"][idx],
+        age=age, nationality=nationality,
     )
 
 
@@ -509,8 +441,32 @@ def _hours(rng: np.random.Generator, n: int) -> np.ndarray:
     return (rng.beta(2.2, 1.8, n) * 17 * 3600 + 6 * 3600).astype(np.int64)
 
 
-def _assemble(rng, sel, start_ts, end_ts, days, trav, t_nat, t_arch, sex, birth_year, doc_type, doc_num,
-              ports, trip_port_i, exit_port_i, entry_day, exit_day, attrs, final_days, p_true, overstay, params) -> Dataset:
+def _assemble(rng: np.random.Generator, people: _Travellers, trips: _Trips, outcome: _Outcome, span: tuple, params: dict) -> Dataset:
+    """The crossings log, stays and truth of the kept trips; ``span`` is ``(start, end)`` of the log."""
+    crossings, stay_ids = _crossings_log(rng, people, trips, outcome, span)
+    sel = np.flatnonzero(outcome.keep)
+    tr = trips.trav[sel]
+    end_ts = span[1]
+
+    from riskmodel.core.stays import build_stays
+
+    stays = build_stays(crossings, as_of=end_ts + pd.Timedelta(hours=23, minutes=59, seconds=59), validate=False)
+    truth = pd.DataFrame(
+        {"stay_id": stay_ids, "p_overstay": outcome.p_true[sel], "will_overstay": outcome.overstay[sel], "archetype": people.arch[tr]}
+    )
+    truth["stay_id"] = truth["stay_id"].astype(crossings["crossing_id"].dtype)
+    truth = truth.set_index("stay_id").loc[stays["stay_id"]].reset_index()
+    return Dataset(crossings=crossings, stays=stays, truth=truth, as_of=end_ts, params=params)
+
+
+def _crossings_log(rng: np.random.Generator, people: _Travellers, trips: _Trips, outcome: _Outcome, span: tuple) -> tuple:
+    """The crossings log in time order, and the stay id (entry crossing id) of each kept trip."""
+    start_ts, end_ts = span
+    sel = np.flatnonzero(outcome.keep)
+    trav, trip_port_i, exit_port_i, entry_day, attrs = trips.trav, trips.port_i, trips.exit_port_i, trips.entry_day, trips.attrs
+    exit_day, final_days = outcome.exit_day, outcome.final_days
+    t_nat, sex, birth_year, doc_type = people.nat, people.sex, people.birth_year, people.doc_type
+    ports = PORTS["port"].to_numpy()
     n = len(sel)
     day0 = np.datetime64(start_ts.date(), "s")
     entry_ts = day0 + (entry_day[sel] * 86400 + _hours(rng, n)).astype("timedelta64[s]")
@@ -523,7 +479,7 @@ def _assemble(rng, sel, start_ts, end_ts, days, trav, t_nat, t_arch, sex, birth_
     final_end = day0 + ((entry_day[sel] + final_days[sel] - 1).astype(np.int64) * 86400).astype("timedelta64[s]")
     tr = trav[sel]
     traveller_id = np.char.mod("T%08d", tr)
-    document_id = np.char.mod("D%08d", doc_num[tr])
+    document_id = np.char.mod("D%08d", people.doc_num[tr])
 
     def cat(values, categories):
         return pd.Categorical(values, categories=list(categories))
@@ -585,14 +541,4 @@ def _assemble(rng, sel, start_ts, end_ts, days, trav, t_nat, t_arch, sex, birth_
     is_entry = stay_of_entry >= 0
     stay_ids = np.empty(n, dtype=object)
     stay_ids[stay_of_entry[is_entry]] = log["crossing_id"].to_numpy()[is_entry]
-    crossings = log.drop(columns="_stay")
-
-    from riskmodel.core.stays import build_stays
-
-    stays = build_stays(crossings, as_of=end_ts + pd.Timedelta(hours=23, minutes=59, seconds=59), validate=False)
-    truth = pd.DataFrame(
-        {"stay_id": stay_ids, "p_overstay": p_true[sel], "will_overstay": overstay[sel], "archetype": t_arch[tr]}
-    )
-    truth["stay_id"] = truth["stay_id"].astype(crossings["crossing_id"].dtype)
-    truth = truth.set_index("stay_id").loc[stays["stay_id"]].reset_index()
-    return Dataset(crossings=crossings, stays=stays, truth=truth, as_of=end_ts, params=params)
+    return log.drop(columns="_stay"), stay_ids
