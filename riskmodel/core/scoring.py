@@ -4,23 +4,31 @@ Input rows are stays with the model's feature columns, as
 :func:`riskmodel.core.features.build_features` makes them (extra columns are
 ignored). Categorical values may arrive as ``str``, ``object``, ``category`` or
 straight from JSON; booleans as ``True/False``, ``0/1`` or ``"true"/"false"``.
-A feature column that is absent altogether is scored as missing (LightGBM has
-a branch for missing values) and reported in a :class:`MissingFeatureWarning`.
+A missing *value* (None, NaN) is scored as missing (LightGBM has a branch for
+it); a feature *column* that is absent is a problem of every row, named with
+the nearest input column when one looks like a misspelling (``Visa_Type``,
+``plannedStayDays``), because scoring a record without its features would
+give a confident "low" for garbage. Column labels must be flat, unique names.
 
-Bad values never reach LightGBM: text in a numeric column, infinities, and
-negative values in a column that was never negative in training (counts, days)
-are problems of that row. With ``errors="raise"`` (default) one
+Bad values never reach LightGBM: text in a numeric column, infinities, values
+outside the feature's domain in the data contract
+(:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
+booleans), and negative values in other columns that were never negative in
+training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
-rows are scored. Categorical levels never seen in training are scored as
-missing and counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
+rows are scored. Categorical levels allowed by the contract but never seen in
+training are scored as missing, named per row in the ``warning`` column and
+counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
 
 Every call appends a record to the audit log (:mod:`riskmodel.core.audit`).
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +42,7 @@ from riskmodel.core.artifacts import MANIFEST, verify_manifest
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.reasons import explain_encoded
+from riskmodel.core.schema import FEATURE_DOMAINS, Domain
 
 __all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns"]
 
@@ -44,12 +53,15 @@ _MAX_IDS = 5
 
 
 class MissingFeatureWarning(RiskModelWarning):
-    """Feature columns absent from the input were scored as missing values."""
+    """Feature columns absent from the input (no longer emitted by :func:`score`, which flags such rows)."""
 
 
 def output_columns(id_column: str = "stay_id", reasons: int = 3) -> list[str]:
     """The exact output columns of :func:`score`, in order."""
-    return [id_column, "probability", "risk_band", *[f"reason_{i}" for i in range(1, reasons + 1)], "model_name", "model_version", "error"]
+    return [
+        id_column, "probability", "risk_band", *[f"reason_{i}" for i in range(1, reasons + 1)],
+        "model_name", "model_version", "error", "warning",
+    ]
 
 
 @dataclass
@@ -66,14 +78,16 @@ class Scorer:
     source: str = ""
     _numeric_floor: dict[str, float] = field(default_factory=dict, repr=False)
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         infos = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_).get("feature_infos", {})
         names = self.model.booster_.feature_name()
         by_position = dict(zip(self.model.features, names, strict=False))
         floor = {}
+        self._domain = {f: FEATURE_DOMAINS[f] for f in self.model.features if f in FEATURE_DOMAINS}
         for feature in self.model.features:
-            if feature in self.model.levels_:
+            if feature in self.model.levels_ or feature in self._domain:
                 continue
             info = infos.get(by_position.get(feature, feature), {})
             low = info.get("min_value") if isinstance(info, dict) else None
@@ -174,6 +188,10 @@ class _Problems:
                 text[i] = f"{column}: {problem}" if text[i] is None else f"{text[i]}; {column}: {problem}"
         return text
 
+    def counts(self) -> dict[str, int]:
+        """Rows per column (for the summary warning)."""
+        return {column: int(mask.sum()) for (column, _p, _f), mask in self.masks.items()}
+
 
 _NOT_TEXT = "expected text (a category level)"
 _NOT_NUMBER = "expected a number"
@@ -191,6 +209,95 @@ _FIX_INFINITE = "send a finite number, or leave the field empty if unknown"
 
 def _fix_negative(c):
     return f"`{c}` counts days or events: send a value >= 0"
+
+
+_UNSEEN = "level not seen in training, scored as missing"
+_NOT_ALLOWED = "level not allowed by the data contract"
+_NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
+
+
+def _fix_domain(c: str, d: Domain) -> str:
+    return f"send `{c}` as {d.describe()} (see riskmodel.core.schema.FEATURE_DOMAINS)"
+
+
+def _below(d: Domain) -> str:
+    # the same words as the training-floor check: a caller sees one message for a negative count
+    return _NEGATIVE if d.low == 0 else f"below {d.low:g}; expected {d.describe()}"
+
+
+def _outside(d: Domain, x: float) -> str | None:
+    """Why the finite number ``x`` is outside the numeric domain ``d`` (None when inside)."""
+    if d.kind == "bool":
+        return None if x in (0.0, 1.0) else _NOT_BOOL
+    if d.low is not None and x < d.low:
+        return _below(d)
+    if d.high is not None and x > d.high:
+        return f"above {d.high:g}; expected {d.describe()}"
+    if d.kind != "number" and not x.is_integer():
+        return f"not a whole number; expected {d.describe()}"
+    return None
+
+
+def _check_domain(c: str, d: Domain, x: np.ndarray, problems: _Problems) -> np.ndarray:
+    """Flag the values of ``x`` outside ``d`` (vectorised :func:`_outside`); returns ``x`` with them missing."""
+    with np.errstate(invalid="ignore"):
+        checks = []
+        if d.kind == "bool":
+            checks.append(((x != 0) & (x != 1) & ~np.isnan(x), _NOT_BOOL))
+        elif d.low is not None:
+            checks.append((x < d.low, _below(d)))
+        if d.high is not None and d.kind != "bool":
+            checks.append((x > d.high, f"above {d.high:g}; expected {d.describe()}"))
+        if d.kind == "int":
+            checks.append(((x != np.floor(x)) & ~np.isnan(x), f"not a whole number; expected {d.describe()}"))
+    out_of_domain = np.zeros(len(x), dtype=bool)
+    for mask, problem in checks:
+        mask &= ~out_of_domain  # one problem per value, the first that applies
+        if mask.any():
+            problems.add(c, problem, _fix_domain(c, d), mask)
+            out_of_domain |= mask
+    return np.where(out_of_domain, np.nan, x) if out_of_domain.any() else x
+
+
+def _norm(name) -> str:
+    """A column name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _absent_features(features: list[str], columns: list, problems: _Problems) -> list[str]:
+    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be."""
+    present = set(columns)
+    absent = [f for f in features if f not in present]
+    if not absent:
+        return absent
+    others = [c for c in columns if c not in set(features)]
+    by_norm = {_norm(c): c for c in reversed(others)}
+    for f in absent:
+        near = by_norm.get(_norm(f))
+        if near is None:
+            close = difflib.get_close_matches(f, [str(c) for c in others], n=1, cutoff=0.75)
+            near = close[0] if close else None
+        if near is None:
+            problems.add(f, "feature column is missing", f"add `{f}` (rows as riskmodel.core.features.build_features makes them)", slice(None))
+        else:
+            problems.add(f, f"feature column is missing; the input has `{near}`", f"rename `{near}` to `{f}` (names are case-sensitive)", slice(None))
+    return absent
+
+
+def _flat_unique(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
+    """The frame with only flat, unique column labels; every row is flagged for the others."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        problems.add(
+            "<columns>",
+            f"column labels are a MultiIndex of {frame.columns.nlevels} levels, not feature names",
+            "flatten them first, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns], and name them as the features",
+            slice(None),
+        )
+        return pd.DataFrame(index=frame.index)
+    dup = frame.columns.duplicated(keep=False)
+    for c in dict.fromkeys(frame.columns[dup]):
+        problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
+    return frame.loc[:, ~dup]
 
 
 def _to_float(v) -> float | None:
@@ -212,20 +319,19 @@ def _to_float(v) -> float | None:
     return None
 
 
-def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
+def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _Problems, notes: _Problems) -> np.ndarray:
     """Encode a few rows value by value (``values``: object array, rows x columns)."""
     model = scorer.model
     n = values.shape[0]
     pos = {c: j for j, c in enumerate(columns)}
     enc = np.full((n, len(model.features)), np.nan)
-    absent, unseen = [], {}
     for f, c in enumerate(model.features):
         j = pos.get(c)
         if j is None:
-            absent.append(c)
             continue
         lut = scorer._lookup.get(c)
         floor = scorer._numeric_floor.get(c)
+        domain = scorer._domain.get(c)
         for i in range(n):
             v = values[i, j]
             if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
@@ -233,10 +339,12 @@ def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _
             if lut is not None:
                 if isinstance(v, str):
                     code = lut.get(v)
-                    if code is None:
-                        unseen[c] = unseen.get(c, 0) + 1
-                    else:
+                    if code is not None:
                         enc[i, f] = code
+                    elif domain is not None and domain.kind == "enum" and v not in domain.values:
+                        problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), i)
+                    else:
+                        notes.add(c, _UNSEEN, "", i)
                 else:
                     problems.add(c, _NOT_TEXT, _fix_text(lut), i)
                 continue
@@ -245,14 +353,16 @@ def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _
                 problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
             elif x in (np.inf, -np.inf):
                 problems.add(c, _INFINITE, _FIX_INFINITE, i)
+            elif domain is not None and domain.kind != "enum" and (why := _outside(domain, x)) is not None:
+                problems.add(c, why, _fix_domain(c, domain), i)
             elif floor is not None and x < floor:
                 problems.add(c, _NEGATIVE, _fix_negative(c), i)
             else:
                 enc[i, f] = x
-    return enc, absent, unseen
+    return enc
 
 
-def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
+def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems, notes: _Problems) -> np.ndarray:
     """Encode a frame column by column (batches), straight into the model's float matrix.
 
     Same encoding as :meth:`RiskModel.encode` (levels as codes, unseen as missing),
@@ -264,10 +374,8 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
     # column-major: each feature is written into contiguous memory (a row-major matrix took
     # strided writes, a cache miss per value); LightGBM predicts from either layout directly
     enc = np.empty((n, len(model.features)), dtype=np.float64, order="F")
-    absent, unseen = [], {}
     for j, c in enumerate(model.features):
         if c not in df.columns:
-            absent.append(c)
             enc[:, j] = np.nan
             continue
         s = df[c]
@@ -289,9 +397,7 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
                 codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
             missing = codes < 0
             if missing.any():
-                k = int((missing & pd.notna(values)).sum()) if not isinstance(values, np.ndarray) else int((missing & (values != None)).sum())  # noqa: E711
-                if k:
-                    unseen[c] = k
+                _unknown_levels(c, scorer._domain.get(c), values, missing, problems, notes)
             enc[:, j] = np.where(missing, np.nan, codes)
             continue
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -311,6 +417,9 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
         if inf.any():
             problems.add(c, _INFINITE, _FIX_INFINITE, inf)
             x = np.where(inf, np.nan, x)
+        domain = scorer._domain.get(c)
+        if domain is not None and domain.kind != "enum":
+            x = _check_domain(c, domain, x, problems)
         floor = scorer._numeric_floor.get(c)
         if floor is not None:
             neg = x < floor
@@ -318,7 +427,22 @@ def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tupl
                 problems.add(c, _NEGATIVE, _fix_negative(c), neg)
                 x = np.where(neg, np.nan, x)
         enc[:, j] = x
-    return enc, absent, unseen
+    return enc
+
+
+def _unknown_levels(c: str, domain: Domain | None, values, missing: np.ndarray, problems: _Problems, notes: _Problems) -> None:
+    """Sort the given values without a code into levels the contract refuses (problems) and unseen ones (notes)."""
+    raw = np.asarray(values, dtype=object)
+    given = missing & pd.notna(raw)
+    if not given.any():
+        return
+    if domain is not None and domain.kind == "enum":
+        refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()
+        if refused.any():
+            problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), refused)
+            given &= ~refused
+    if given.any():
+        notes.add(c, _UNSEEN, "", given)
 
 
 def _level_codes(values, levels: list[str]) -> np.ndarray:
@@ -333,6 +457,9 @@ def _level_codes(values, levels: list[str]) -> np.ndarray:
             return idx.to_numpy(zero_copy_only=False).astype(float) if idx.null_count else idx.to_numpy().astype(np.int64)
         except (ImportError, TypeError, ValueError, NotImplementedError):
             pass
+    if isinstance(values, np.ndarray):
+        # a hash lookup: pd.Categorical of values outside its categories is deprecated (pandas 3 warns, later raises)
+        return pd.Index(levels, dtype=object).get_indexer(values)
     return pd.Categorical(values, categories=levels).codes
 
 
@@ -384,8 +511,10 @@ def score(
     reasons_min_band : {"elevated", "high"}, optional
         Compute reasons only for rows in this band or above (batch jobs); others get empty reasons.
     errors : {"raise", "flag"}, default="raise"
-        ``"raise"``: one SchemaError listing every bad value. ``"flag"``: bad rows
-        get a missing probability and band and their problem in ``error``.
+        ``"raise"``: one SchemaError listing every bad value and every missing,
+        misspelt, duplicated or MultiIndex column. ``"flag"``: bad rows (every row,
+        for a column problem) get a missing probability and band and their problem
+        in ``error``.
     passthrough : sequence of str, default=()
         Input columns copied to the output after the fixed columns.
     id_column : str, default="stay_id"
@@ -404,14 +533,18 @@ def score(
         flagged rows), ``risk_band`` (text: ``low``, ``elevated``, ``high``;
         missing for flagged rows), ``reason_1`` .. ``reason_<reasons>`` (text or
         missing), ``model_name``, ``model_version`` (text), ``error`` (text or
-        missing). Text columns are ``str`` dtype on pandas 3 and ``object`` on
+        missing: why the row was not scored), ``warning`` (text or missing: what
+        was scored as missing although given, i.e. categorical levels never seen
+        in training, as ``"<column>: level not seen in training, scored as
+        missing"``). Text columns are ``str`` dtype on pandas 3 and ``object`` on
         pandas 2. Reasons explain the booster's uncalibrated margin (see
         :mod:`riskmodel.core.risk.reasons`).
 
     Raises
     ------
     SchemaError
-        With ``errors="raise"``, listing every bad column with its record ids and the fix;
+        With ``errors="raise"``, listing every bad or missing column with its record ids and the
+        fix (a misspelt or wrongly cased column is named with the expected name);
         in any mode, when ``stays`` is not tabular or a passthrough column is absent.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -427,17 +560,22 @@ def score(
     """
     check_score_args(errors, reasons, reasons_min_band)
     scorer = as_scorer(model)
+    problems = _Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
+    if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
+        stays = _flat_unique(stays, problems)
     frame, columns, values, index = _as_input(stays)
     n = len(index)
-    problems = _Problems(n)
+    problems.n = n
+    notes = _Problems(n)
+    absent = _absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
     if values is not None:
-        enc, absent, unseen = _encode_small(scorer, columns, values, problems)
+        enc = _encode_small(scorer, columns, values, problems, notes)
         pos = {c: j for j, c in enumerate(columns)}
 
         def column(c):
             return values[:, pos[c]] if c in pos else None
     else:
-        enc, absent, unseen = _encode_frame(scorer, frame, problems)
+        enc = _encode_frame(scorer, frame, problems, notes)
 
         def column(c):
             if c not in frame.columns:
@@ -451,19 +589,13 @@ def score(
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
-    if bad.any() and errors == "raise":
+    # a missing or malformed column is refused even when there are no rows to flag
+    if errors == "raise" and (bad.any() or problems.masks):
         raise problems.error(ids)
-    if absent:
+    if notes.masks:
         warnings.warn(
-            f"feature column(s) {absent} absent from the input were scored as missing values; pass the output of "
-            "riskmodel.core.features.build_features, or silence with warnings.filterwarnings('ignore', "
-            "category=riskmodel.core.scoring.MissingFeatureWarning).",
-            MissingFeatureWarning,
-            stacklevel=2,
-        )
-    if unseen:
-        warnings.warn(
-            f"categorical levels not seen in training were scored as missing, per column: {unseen}; silence with "
+            f"categorical levels not seen in training were scored as missing (see the `warning` column), per column: "
+            f"{notes.counts()}; silence with "
             "warnings.filterwarnings('ignore', category=riskmodel.UnseenCategoryWarning).",
             UnseenCategoryWarning,
             stacklevel=2,
@@ -487,7 +619,10 @@ def score(
         out[name] = _text(texts)
     out["model_name"] = _text_constant(scorer.name, n)
     out["model_version"] = _text_constant(scorer.version, n)
-    out["error"] = _text(problems.texts()) if problems.masks else _text_constant(None, n)
+    # one all-missing text column, copied (building one costs more than a one-row prediction)
+    empty = _text_constant(None, n) if not (problems.masks and notes.masks) else None
+    out["error"] = _text(problems.texts()) if problems.masks else empty
+    out["warning"] = _text(notes.texts()) if notes.masks else empty.copy()
     for c in passthrough:
         out[c] = column(c)
     result = pd.DataFrame(out, index=index, copy=False)
