@@ -88,3 +88,9 @@ def test_every_setting_is_checked_at_construction(kwargs, message):
 
 def test_valid_settings_still_construct():
     Forecaster(freq="W", models=["snaive", "ets"], level=(80.0, 95), breaks=[["2020-04-01", "2022-03-31"]], events=["eid", "school_AUS"], n_jobs=-2)
+
+
+def test_timezone_aware_periods_are_refused():
+    aware = HISTORY.assign(ds=HISTORY["ds"].dt.tz_localize("Asia/Jakarta"))
+    with pytest.raises(SchemaError, match=r"column `ds`: timezone-aware timestamps \(datetime64\[\w+, Asia/Jakarta\]\)"):
+        validate_series(aware)

@@ -117,7 +117,7 @@ def _columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
                 [SchemaProblem("<columns>", f"none of the identifier columns {list(IDENTIFIER_COLUMNS)} is present",
                                f"name the identifier columns to pseudonymise with `columns` (the table has {list(map(str, df.columns))[:10]})")],
             )
-        return chosen
+        return _columns(df, chosen)  # the same checks as named columns
     if isinstance(columns, str):
         columns = [columns]
     problems = []
@@ -127,6 +127,9 @@ def _columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
             hint = f"did you mean `{near[0]}`? " if near else ""
             problems.append(SchemaProblem(c, "column to pseudonymise does not exist",
                                           f"{hint}name an existing column (the table has {list(map(str, df.columns))[:10]})"))
+    for c in dict.fromkeys(columns):
+        if c in df.columns and not isinstance(df[c], pd.Series):
+            problems.append(SchemaProblem(c, "column name appears more than once", f"keep one column named `{c}`"))
     if problems:
         raise SchemaError("table", problems)
     return list(dict.fromkeys(columns))

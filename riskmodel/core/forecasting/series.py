@@ -424,6 +424,11 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
         return problems
+    if getattr(df["ds"].dtype, "tz", None) is not None:
+        # periods are local calendar periods (the arrivals' port time), as in the data contract
+        problems.append(SchemaProblem("ds", f"timezone-aware timestamps ({df['ds'].dtype}); periods are local calendar periods",
+                                      "convert to local time and drop the zone: df['ds'].dt.tz_convert(<zone>).dt.tz_localize(None)"))
+        return problems
     if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
         problems.append(SchemaProblem("y", f"must be numeric, got {df['y'].dtype}", "convert it with pd.to_numeric(df['y'])"))
         return problems
