@@ -28,7 +28,8 @@ from riskmodel import forecast
 from riskmodel.core.forecasting import Forecaster
 from riskmodel.core.privacy import pseudonymise_table
 from riskmodel.core.schema import FEATURE_DOMAINS, STAYS
-from riskmodel.core.scoring import _outside, _to_float, output_columns
+from riskmodel.core.score_input import outside_domain, to_float
+from riskmodel.core.scoring import output_columns
 
 from .conftest import FUZZ
 
@@ -208,8 +209,8 @@ def _check_scored(out, broken: pd.DataFrame, model, errors: str, reasons: int) -
         if d is None or d.kind == "enum" or c in model.levels_:
             continue
         for v in broken[c].to_numpy(dtype=object)[ok]:
-            x = None if v is None or v is pd.NA or v is pd.NaT else _to_float(v)
-            assert x is None or np.isnan(x) or (np.isfinite(x) and _outside(d, x) is None), f"{c}={v!r} was scored"
+            x = None if v is None or v is pd.NA or v is pd.NaT else to_float(v)
+            assert x is None or np.isnan(x) or (np.isfinite(x) and outside_domain(d, x) is None), f"{c}={v!r} was scored"
 
 
 @settings(max_examples=450, **_SETTINGS)
