@@ -268,3 +268,22 @@ def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
     rec = audit.read()[-1]
     counts = pd.Series(expected).value_counts()
     assert {k: v for k, v in rec["band_counts"].items() if v} == {**{k: int(v) for k, v in counts.items()}, "flagged": 2}
+
+
+def test_batch_part_lacking_a_feature_column_is_flagged_not_scored_low(fitted, tmp_path, monkeypatch):
+    from riskmodel.integrations.batch.scoring import score_file
+
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
+    model, _, rows = fitted
+    folder = tmp_path / "stays"
+    folder.mkdir()
+    rows.head(40).to_parquet(folder / "part-0.parquet", index=False)
+    rows.iloc[40:80].drop(columns=["group_size"]).to_parquet(folder / "part-1.parquet", index=False)
+    result = score_file(folder, tmp_path / "scored.parquet", model=model, errors="flag", progress=False)
+    out = pd.read_parquet(result.output)
+    assert out["probability"].iloc[:40].notna().all()
+    assert out["probability"].iloc[40:].isna().all()
+    assert (out["error"].iloc[40:] == "group_size: feature column is missing").all()
+    assert result.extra["summary"]["band_counts"]["flagged"] == 40
+    with pytest.raises(SchemaError, match=r"column `group_size`: feature column is missing \(40 rows"):
+        score_file(folder, tmp_path / "raised.parquet", model=model, errors="raise", progress=False)
