@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel import ConfigError
+from riskmodel import ConfigError, SchemaError
 from riskmodel.core import audit
-from riskmodel.core.privacy import KEY_ENV, pseudonymise, pseudonymise_table
+from riskmodel.core.privacy import IDENTIFIER_COLUMNS, KEY_ENV, pseudonymise, pseudonymise_file, pseudonymise_table
 
-KEY = "test-key-0123456789abcdef"
+KEY = "test-key-0123456789abcdef-0123456789"  # >= 32 bytes
 
 
 def test_same_key_same_pseudonym_other_key_other_pseudonym():
@@ -33,8 +33,10 @@ def test_key_from_environment_and_errors(monkeypatch):
     with pytest.raises(ConfigError, match=rf"set the environment variable {KEY_ENV}"):
         pseudonymise(["A"])
     monkeypatch.setenv(KEY_ENV, "short")
-    with pytest.raises(ConfigError, match="at least 16 bytes; got 5"):
+    with pytest.raises(ConfigError, match="at least 32 bytes; got 5"):
         pseudonymise(["A"])
+    with pytest.raises(ConfigError, match="at least 32 bytes; got 31"):
+        pseudonymise(["A"], key="x" * 31)  # 16 bytes was enough before
     monkeypatch.setenv(KEY_ENV, KEY)
     assert pseudonymise(["A"])[0] == pseudonymise(["A"], key=KEY)[0]
 
@@ -99,3 +101,56 @@ def test_digest_does_not_depend_on_memory_layout():
     assert audit.digest(big) == audit.digest(np.asfortranarray(big))
     small = big[:10]
     assert audit.digest(small) == audit.digest(np.asfortranarray(small))
+
+
+def test_category_ids_keep_their_values(small_data):
+    c = small_data.crossings.head(1000)
+    cat = c.astype({"traveller_id": "category", "document_id": "category"})
+    p = pseudonymise_table(cat, key=KEY)
+    assert isinstance(p["traveller_id"].dtype, pd.CategoricalDtype)
+    assert p["traveller_id"].notna().all()  # the old cast back to the raw categories made every id NaN
+    assert (p["document_id"].isna() == c["document_id"].isna()).all()
+    plain = pseudonymise_table(c, key=KEY)
+    assert list(p["traveller_id"].astype(str)) == list(plain["traveller_id"].astype(str))
+
+
+def test_every_dtype_gives_the_same_pseudonym_for_the_same_id():
+    ids = {"int": pd.Series([123, 7, 123]), "float": pd.Series([123.0, 7.0, 123.0]), "text": pd.Series(["123", "7", "123"])}
+    out = {k: list(pseudonymise_table(pd.DataFrame({"traveller_id": v}), key=KEY)["traveller_id"]) for k, v in ids.items()}
+    assert out["int"] == out["float"] == out["text"]
+    assert out["int"][0] == out["int"][2] != out["int"][1]
+
+
+def test_misspelt_or_absent_column_is_refused_never_skipped(small_data):
+    c = small_data.crossings.head(50)
+    with pytest.raises(SchemaError, match=r"column `traveler_id`: column to pseudonymise does not exist.*did you mean `traveller_id`\?"):
+        pseudonymise_table(c, ["traveler_id"], key=KEY)
+    with pytest.raises(SchemaError, match=r"none of the identifier columns \['traveller_id', 'document_id'\] is present"):
+        pseudonymise_table(c[["crossing_id", "port"]], key=KEY)
+
+
+def test_default_covers_every_pseudonymised_column_of_the_contract(small_data):
+    from riskmodel.core.schema import CROSSINGS, STAYS
+
+    described = {col.name for col in CROSSINGS + STAYS if "pseudonymised" in col.description.lower()}
+    assert described == set(IDENTIFIER_COLUMNS)
+    stays = small_data.stays.head(50)  # no document_id: the identifiers present are pseudonymised
+    p = pseudonymise_table(stays, key=KEY)
+    assert not set(p["traveller_id"]) & set(stays["traveller_id"])
+
+
+def test_file_reads_ids_as_text_and_matches_parquet(tmp_path):
+    raw = pd.DataFrame({"traveller_id": ["00123", "0123", "123", None], "document_id": ["D1", "D2", "D3", "D4"], "n": [1, 2, 3, 4]})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    raw.to_parquet(tmp_path / "raw.parquet", index=False)
+    rows, cols = pseudonymise_file(tmp_path / "raw.csv", tmp_path / "safe.csv", key=KEY)
+    assert rows == 4 and cols == ["traveller_id", "document_id"]
+    pseudonymise_file(tmp_path / "raw.parquet", tmp_path / "safe.parquet", key=KEY)
+    from_csv = pd.read_csv(tmp_path / "safe.csv", dtype=str)
+    from_parquet = pd.read_parquet(tmp_path / "safe.parquet")
+    assert from_csv["traveller_id"].iloc[:3].nunique() == 3  # three people stay three people
+    assert list(from_csv["traveller_id"].iloc[:3]) == list(from_parquet["traveller_id"].iloc[:3])
+    assert pd.isna(from_csv["traveller_id"].iloc[3]) and pd.isna(from_parquet["traveller_id"].iloc[3])
+    with pytest.raises(SchemaError, match=r"`traveler_id`: column to pseudonymise does not exist"):
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / "x.csv", ["traveler_id"], key=KEY)
+    assert not (tmp_path / "x.csv").exists() and not list(tmp_path.glob(".*.tmp-*"))

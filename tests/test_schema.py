@@ -163,3 +163,33 @@ def test_contract_markdown_lists_every_column():
 def test_build_stays_validates_first(crossings):
     with pytest.raises(SchemaError, match="required column is missing"):
         build_stays(crossings.drop(columns=["port"]))
+
+
+@pytest.mark.parametrize(("column", "value", "maximum"), [("group_size", 10**9, "200"), ("planned_stay_days", 10**5, "3660")])
+def test_values_above_the_contract_maximum_are_named(crossings, stays, column, value, maximum):
+    i = _first_entry(crossings)
+    crossings[column] = crossings[column].astype("Int64")
+    crossings.loc[i, column] = value
+    with pytest.raises(SchemaError, match=rf"column `{column}`: above the contract's maximum {maximum} \(1 row: {crossings.loc[i, 'crossing_id']}\)"):
+        validate_crossings(crossings)
+    stays[column] = stays[column].astype("Int64")
+    stays.loc[3, column] = value
+    with pytest.raises(SchemaError, match=rf"column `{column}`: above the contract's maximum {maximum}"):
+        validate_stays(stays)
+
+
+def test_timezone_aware_timestamps_are_refused_with_the_fix(crossings, stays):
+    crossings["timestamp"] = crossings["timestamp"].dt.tz_localize("Asia/Jakarta")
+    with pytest.raises(SchemaError, match=r"column `timestamp`: timezone-aware timestamps .*Fix: convert to the port's local time"):
+        validate_crossings(crossings)
+    stays["exit_time"] = stays["exit_time"].dt.tz_localize("UTC")
+    with pytest.raises(SchemaError, match=r"column `exit_time`: timezone-aware timestamps"):
+        validate_stays(stays)
+
+
+def test_feature_domains_cover_every_feature_the_library_builds():
+    from riskmodel.core.features import ENTRY_FEATURES, HISTORY_FEATURES
+    from riskmodel.core.schema import FEATURE_DOMAINS, domain_markdown
+
+    assert set(ENTRY_FEATURES) - {"entry_port"} | set(HISTORY_FEATURES) <= set(FEATURE_DOMAINS)
+    assert "| `entry_month` | a whole number from 1 to 12 |" in domain_markdown()

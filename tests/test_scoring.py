@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import warnings
 
@@ -13,7 +14,7 @@ import pytest
 from riskmodel import ModelLoadError, SchemaError, UnseenCategoryWarning
 from riskmodel.core import audit
 from riskmodel import load, score
-from riskmodel.core.scoring import MissingFeatureWarning, output_columns
+from riskmodel.core.scoring import output_columns
 
 
 def test_output_contract_same_rows_same_order(fitted):
@@ -93,21 +94,92 @@ def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
     np.testing.assert_allclose(out.drop(index=[10, 11])["probability"], score(good, model=model)["probability"], atol=1e-12)
 
 
-def test_unseen_levels_are_scored_and_counted(fitted):
+@pytest.mark.parametrize("n", [30, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_unseen_levels_are_scored_counted_and_named_per_row(fitted, n):
     model, _, rows = fitted
-    batch = rows.head(30).astype({"entry_port": object})
+    batch = rows.head(n).astype({"entry_port": object})
     batch.loc[[0, 1, 2], "entry_port"] = "Kertajati"
     with pytest.warns(UnseenCategoryWarning, match=r"\{'entry_port': 3\}"):
         out = score(batch, model=model)
     assert out["probability"].notna().all()
+    assert list(out["warning"].iloc[:3]) == ["entry_port: level not seen in training, scored as missing"] * 3
+    assert out["warning"].iloc[3:].isna().all()
 
 
-def test_absent_optional_feature_is_scored_as_missing(fitted):
+def test_missing_feature_column_is_never_scored(fitted):
     model, _, rows = fitted
     batch = rows.head(30).drop(columns=["days_since_last_exit"])
-    with pytest.warns(MissingFeatureWarning, match=r"\['days_since_last_exit'\]"):
-        out = score(batch, model=model)
-    assert out["probability"].notna().all()
+    with pytest.raises(SchemaError, match=r"column `days_since_last_exit`: feature column is missing \(30 rows: "):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out["probability"].isna().all() and out["risk_band"].isna().all()
+    assert (out["error"] == "days_since_last_exit: feature column is missing").all()
+    with pytest.raises(SchemaError, match=r"`days_since_last_exit`: feature column is missing"):
+        score(batch.iloc[0:0], model=model)  # no rows to flag: the column problem still raises
+    with pytest.raises(SchemaError, match=r"`visa_type`: feature column is missing"):
+        score(pd.DataFrame({"stay_id": ["a", "b"]}), model=model)  # every feature missing
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_misspelt_or_wrongly_cased_column_names_the_expected_one(fitted, n):
+    model, _, rows = fitted
+    batch = rows.head(n).rename(columns={"visa_type": "Visa_Type", "planned_stay_days": "plannedStayDays", "prior_ports": "prior_prts"})
+    with pytest.raises(SchemaError) as info:
+        score(batch if n > 1 else batch.iloc[0].to_dict(), model=model)
+    text = str(info.value)
+    assert "column `visa_type`: feature column is missing; the input has `Visa_Type`" in text
+    assert "Fix: rename `Visa_Type` to `visa_type`" in text
+    assert "Fix: rename `plannedStayDays` to `planned_stay_days`" in text
+    assert "Fix: rename `prior_prts` to `prior_ports`" in text
+    out = score(batch, model=model, errors="flag")
+    assert out["probability"].isna().all()
+
+
+def test_the_issue_record_is_refused_not_scored_low(fitted):
+    model, _, _ = fitted
+    with pytest.raises(SchemaError, match=r"`visa_type`: feature column is missing; the input has `Visa_Type`"):
+        score({"Visa_Type": "c1_visit", "plannedStayDays": 400}, model=model)
+    out = score({"Visa_Type": "c1_visit", "plannedStayDays": 400}, model=model, errors="flag")
+    assert np.isnan(out["probability"].iloc[0]) and pd.isna(out["risk_band"].iloc[0])
+
+
+def test_multiindex_and_duplicated_columns_are_refused(fitted):
+    model, _, rows = fitted
+    batch = rows.head(10).copy()
+    batch.columns = pd.MultiIndex.from_arrays([batch.columns, ["x"] * batch.shape[1]])
+    with pytest.raises(SchemaError, match=r"column `<columns>`: column labels are a MultiIndex of 2 levels"):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out["probability"].isna().all() and out["error"].str.startswith("<columns>: column labels are a MultiIndex").all()
+    twice = pd.concat([rows.head(10), rows.head(10)[["group_size"]]], axis=1)
+    with pytest.raises(SchemaError, match=r"column `group_size`: column appears more than once"):
+        score(twice, model=model)
+
+
+@pytest.mark.parametrize("n", [20, 100])
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("group_size", 1e9, "above 200; expected a whole number from 1 to 200"),
+        ("group_size", 0, "below 1; expected a whole number from 1 to 200"),
+        ("group_size", 2.5, "not a whole number; expected a whole number from 1 to 200"),
+        ("entry_month", 13, "above 12; expected a whole number from 1 to 12"),
+        ("has_return_ticket", 2, "not a yes/no value; expected true/false (or 1/0)"),
+        ("has_return_ticket", "maybe", "expected a number"),
+        ("planned_stay_days", 10**6, "above 3660; expected a whole number from 0 to 3660"),
+        ("visa_type", "tourist", "level not allowed by the data contract"),
+    ],
+)
+def test_values_outside_the_contract_domain_are_flagged(fitted, n, column, value, problem):
+    model, _, rows = fitted
+    batch = rows.head(n).astype({column: object})
+    batch.loc[4, column] = value
+    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: {problem} (1 row: {batch.loc[4, 'stay_id']})")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[4, "error"] == f"{column}: {problem}"
+    assert np.isnan(out.loc[4, "probability"])
+    assert out["probability"].drop(index=4).notna().all()
 
 
 def test_reasons_only_for_high_bands_when_asked(fitted):
@@ -196,3 +268,22 @@ def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
     rec = audit.read()[-1]
     counts = pd.Series(expected).value_counts()
     assert {k: v for k, v in rec["band_counts"].items() if v} == {**{k: int(v) for k, v in counts.items()}, "flagged": 2}
+
+
+def test_batch_part_lacking_a_feature_column_is_flagged_not_scored_low(fitted, tmp_path, monkeypatch):
+    from riskmodel.integrations.batch.scoring import score_file
+
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
+    model, _, rows = fitted
+    folder = tmp_path / "stays"
+    folder.mkdir()
+    rows.head(40).to_parquet(folder / "part-0.parquet", index=False)
+    rows.iloc[40:80].drop(columns=["group_size"]).to_parquet(folder / "part-1.parquet", index=False)
+    result = score_file(folder, tmp_path / "scored.parquet", model=model, errors="flag", progress=False)
+    out = pd.read_parquet(result.output)
+    assert out["probability"].iloc[:40].notna().all()
+    assert out["probability"].iloc[40:].isna().all()
+    assert (out["error"].iloc[40:] == "group_size: feature column is missing").all()
+    assert result.extra["summary"]["band_counts"]["flagged"] == 40
+    with pytest.raises(SchemaError, match=r"column `group_size`: feature column is missing \(40 rows"):
+        score_file(folder, tmp_path / "raised.parquet", model=model, errors="raise", progress=False)

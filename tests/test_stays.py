@@ -91,3 +91,34 @@ def test_generated_stays_are_rebuilt_from_the_log(small_data):
 def test_bad_as_of():
     with pytest.raises(SchemaError, match=r"`as_of` must be a date or timestamp; got 'soon'"):
         build_stays(_log([("A", "entry", 0, 30)]), as_of="soon")
+
+
+def test_empty_log_gives_an_empty_valid_stays_table():
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None)])
+    full = build_stays(log)
+    for empty in (build_stays(log.iloc[0:0]), build_stays(log.iloc[0:0], validate=False), build_stays(log, as_of="2000-01-01")):
+        assert len(empty) == 0 and list(empty.columns) == list(full.columns)
+        assert [repr(t) for t in empty.dtypes] == [repr(t) for t in full.dtypes]
+        assert validate_stays(empty) is empty
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        (pd.Timestamp("2019-02-01", tz="UTC"), r"`as_of` carries a time zone \(2019-02-01 00:00:00\+00:00\)"),
+        ("2019-02-01T00:00+08:00", r"`as_of` carries a time zone"),
+        (pd.NaT, r"`as_of` is missing \(got NaT\)"),
+        ("99999-01-01", r"`as_of` must be a date or timestamp; got '99999-01-01'"),
+    ],
+)
+def test_as_of_with_a_zone_or_missing_is_refused(as_of, message):
+    with pytest.raises(SchemaError, match=message):
+        build_stays(_log([("A", "entry", 0, 30)]), as_of=as_of)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_timezone_aware_log_is_refused_not_compared_across_zones(validate):
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None)])
+    log["timestamp"] = log["timestamp"].dt.tz_localize("Asia/Makassar")
+    with pytest.raises(SchemaError, match=r"column `timestamp`: timezone-aware timestamps \(datetime64\[\w+, Asia/Makassar\]\)"):
+        build_stays(log, as_of="2019-02-01", validate=validate)

@@ -5,25 +5,39 @@ Traveller ids and document numbers are replaced by ``HMAC-SHA256(key, value)``
 extracts made with the same key, so travel histories still join, but the raw
 value cannot be recovered or brute-forced without the key. The key comes from
 the environment variable ``RISKMODEL_PSEUDONYM_KEY`` (or the ``key``
-argument); it is never logged or stored.
+argument), must be at least 32 bytes (the HMAC-SHA256 block of security), and
+is never logged or stored.
+
+Safe by default: :func:`pseudonymise_table` pseudonymises every identifier
+column of the contract (:data:`IDENTIFIER_COLUMNS`) present unless told
+otherwise, refuses a column name that does not exist (a typo must not leave the
+raw ids in place), and keeps every dtype's values (``category`` columns keep
+their codes, with pseudonymised categories). Ids are compared as text in one
+canonical form, and :func:`pseudonymise_file` reads them from CSV as text, so
+``"00123"`` stays ``"00123"`` and the same id gets the same pseudonym from CSV
+and from Parquet.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
-__all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "IDENTIFIER_COLUMNS"]
+__all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "pseudonymise_file", "IDENTIFIER_COLUMNS"]
 
 KEY_ENV = "RISKMODEL_PSEUDONYM_KEY"
+#: The contract's personal identifiers (the columns :mod:`riskmodel.core.schema` describes as pseudonymised).
 IDENTIFIER_COLUMNS = ("traveller_id", "document_id")
-_MIN_KEY = 16
+_MIN_KEY = 32
 
 
 def _key(key: str | bytes | None) -> bytes:
@@ -60,17 +74,17 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     Raises
     ------
     ConfigError
-        If no key is set or it is shorter than 16 bytes.
+        If no key is set or it is shorter than 32 bytes.
 
     Examples
     --------
-    >>> pseudonymise(["A123", "A123", None], key="a-secret-of-16-bytes")[0][:1]
+    >>> pseudonymise(["A123", "A123", None], key="a-secret-of-at-least-thirty-two-bytes")[0][:1]
     'P'
     """
     k = _key(key)
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     hashed = np.array(
-        [prefix + hmac.new(k, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20] for u in uniques], dtype=object
+        [prefix + hmac.new(k, _canonical(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20] for u in uniques], dtype=object
     )
     out = np.empty(len(codes), dtype=object)
     out[codes >= 0] = hashed[codes[codes >= 0]]
@@ -78,15 +92,144 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     return out
 
 
-def pseudonymise_table(
-    df: pd.DataFrame, columns: tuple[str, ...] = IDENTIFIER_COLUMNS, *, key: str | bytes | None = None
-) -> pd.DataFrame:
-    """A copy of ``df`` with its identifier columns pseudonymised (absent columns are skipped)."""
+def _canonical(value) -> str:
+    """One text form per id: a whole number is written without a decimal point, whatever its dtype.
+
+    Parquet may hold ``123`` as int64 and a CSV with a missing id as ``123.0``;
+    both are the id ``"123"``. Text is taken as it is (``"00123"`` is not ``"123"``).
+    """
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    """The columns to pseudonymise: all given ones must exist; by default the contract's identifiers present."""
+    if columns is None:
+        chosen = [c for c in IDENTIFIER_COLUMNS if c in df.columns]
+        if not chosen:
+            raise SchemaError(
+                "table",
+                [SchemaProblem("<columns>", f"none of the identifier columns {list(IDENTIFIER_COLUMNS)} is present",
+                               f"name the identifier columns to pseudonymise with `columns` (the table has {list(map(str, df.columns))[:10]})")],
+            )
+        return _columns(df, chosen)  # the same checks as named columns
+    if isinstance(columns, str):
+        columns = [columns]
+    problems = []
+    for c in columns:
+        if c not in df.columns:
+            near = difflib.get_close_matches(str(c), [str(x) for x in df.columns], n=1, cutoff=0.6)
+            hint = f"did you mean `{near[0]}`? " if near else ""
+            problems.append(SchemaProblem(c, "column to pseudonymise does not exist",
+                                          f"{hint}name an existing column (the table has {list(map(str, df.columns))[:10]})"))
+    for c in dict.fromkeys(columns):
+        if c in df.columns and not isinstance(df[c], pd.Series):
+            problems.append(SchemaProblem(c, "column name appears more than once", f"keep one column named `{c}`"))
+    if problems:
+        raise SchemaError("table", problems)
+    return list(dict.fromkeys(columns))
+
+
+def pseudonymise_table(df: pd.DataFrame, columns: Sequence[str] | None = None, *, key: str | bytes | None = None) -> pd.DataFrame:
+    """A copy of ``df`` with its identifier columns pseudonymised.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any table holding identifiers.
+    columns : sequence of str, optional
+        Columns to pseudonymise; every one must exist. Default: every column of
+        :data:`IDENTIFIER_COLUMNS` that ``df`` has (at least one).
+    key : str or bytes, optional
+        The secret; default ``$RISKMODEL_PSEUDONYM_KEY``.
+
+    Returns
+    -------
+    DataFrame
+        Same rows, columns and index; each pseudonymised column holds text
+        pseudonyms (``category`` columns stay ``category`` with pseudonymised
+        categories, string columns keep their string dtype, other dtypes become
+        ``object``); missing ids stay missing.
+
+    Raises
+    ------
+    SchemaError
+        If a named column does not exist (the nearest existing name is suggested), or by
+        default when the table has none of :data:`IDENTIFIER_COLUMNS`.
+    ConfigError
+        If no key is set or it is shorter than 32 bytes.
+    """
     k = _key(key)
+    chosen = _columns(df, columns)
     out = df.copy()
-    for col in columns:
-        if col in out.columns:
-            out[col] = pd.array(pseudonymise(out[col].to_numpy(), key=k), dtype=object)
-            if pd.api.types.is_string_dtype(df[col]):
-                out[col] = out[col].astype(df[col].dtype)
+    for col in chosen:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # rename the categories, keep the codes: casting pseudonyms to the old categories made them all NaN
+            renamed = pseudonymise(s.cat.categories.to_numpy(dtype=object), key=k)
+            if len(set(renamed)) == len(renamed):
+                out[col] = s.cat.rename_categories(list(renamed))
+                continue
+        out[col] = pd.array(pseudonymise(s.to_numpy(dtype=object), key=k), dtype=object)
+        if pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(s.dtype)
     return out
+
+
+def pseudonymise_file(
+    input: str | Path, output: str | Path, columns: Sequence[str] | None = None, *, key: str | bytes | None = None
+) -> tuple[int, list[str]]:
+    """Write a pseudonymised copy of a CSV or Parquet file, reading ids as text.
+
+    Parameters
+    ----------
+    input : str or Path
+        A ``.csv`` or ``.parquet`` file (or a folder of Parquet parts).
+    output : str or Path
+        Where to write the copy (``.csv`` or ``.parquet``); written to a temporary
+        name and renamed, so a failure leaves no partial file.
+    columns : sequence of str, optional
+        As in :func:`pseudonymise_table`.
+    key : str or bytes, optional
+        The secret; default ``$RISKMODEL_PSEUDONYM_KEY``.
+
+    Returns
+    -------
+    (int, list of str)
+        Rows written and the columns pseudonymised.
+
+    Raises
+    ------
+    SchemaError, ConfigError
+        As :func:`pseudonymise_table`; ConfigError also for an unknown file type.
+    """
+    src, dst = Path(input), Path(output)
+    k = _key(key)
+    if src.suffix.lower() == ".csv":
+        header = pd.read_csv(src, nrows=0)
+        chosen = _columns(header, columns)
+        # ids as text: "00123" and "123" are different people
+        df = pd.read_csv(src, dtype={c: str for c in chosen})
+    elif src.suffix.lower() == ".parquet" or src.is_dir():
+        df = pd.read_parquet(src)
+        chosen = _columns(df, columns)
+    else:
+        raise ConfigError(f"`input` must be a .csv or .parquet file or a folder of Parquet parts; got `{src}`.")
+    if dst.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"`output` must end in .csv or .parquet; got `{dst}`.")
+    out = pseudonymise_table(df, chosen, key=k)
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    try:
+        if dst.suffix.lower() == ".csv":
+            out.to_csv(tmp, index=False)
+        else:
+            out.to_parquet(tmp, index=False)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return len(out), chosen

@@ -21,6 +21,20 @@ README's data-contract tables are generated from these declarations
 :func:`validate_crossings` and :func:`validate_stays` report *every* problem at
 once in one :class:`~riskmodel.core.exceptions.SchemaError`, naming each column and
 the first offending record ids.
+
+**Feature domains** (:data:`FEATURE_DOMAINS`): the values every model feature
+may take (ranges, allowed levels, booleans), declared once here. The
+validators check the contract columns against them and
+:func:`riskmodel.core.scoring.score` flags any row with a value outside them,
+so a record such as ``group_size=1e9`` or ``entry_month=13`` is never scored.
+
+**Time**: every timestamp in the contract is the *local time at the port*,
+stored without a time zone (Indonesia spans three zones, and a stay's dates
+are the port's calendar days). Timezone-aware timestamps are refused with a
+:class:`~riskmodel.core.exceptions.SchemaError` naming the column and the fix
+(convert to local port time, then drop the zone with ``.dt.tz_localize(None)``)
+rather than converted silently, because the port's zone is the caller's
+knowledge, not the library's.
 """
 
 from __future__ import annotations
@@ -49,6 +63,11 @@ __all__ = [
     "check_crossings",
     "check_stays",
     "contract_markdown",
+    "Domain",
+    "FEATURE_DOMAINS",
+    "MAX_GROUP_SIZE",
+    "MAX_PLANNED_STAY_DAYS",
+    "domain_markdown",
 ]
 
 DIRECTIONS = ("entry", "exit")
@@ -62,6 +81,93 @@ ACCOMMODATIONS = ("hotel", "rental", "friends_family", "employer", "none_declare
 PORT_TYPES = ("air", "sea", "land")
 
 _MAX_IDS = 5
+
+#: Largest declared party accepted: a coach tour on one declaration. Larger values are data errors.
+MAX_GROUP_SIZE = 200
+#: Longest declared stay accepted, in days: ten years (permanent stay permits run five years).
+MAX_PLANNED_STAY_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values one model feature may take.
+
+    Attributes
+    ----------
+    kind : {"number", "int", "bool", "enum"}
+        ``bool`` features are 0/1 (True/False); ``enum`` features take only ``values``.
+    low, high : float, optional
+        Inclusive bounds of a numeric feature (None: unbounded on that side).
+    values : tuple of str
+        Allowed levels of an ``enum`` feature.
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    values: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The domain in words, for error messages and the README."""
+        if self.kind == "enum":
+            return f"one of {list(self.values)}"
+        if self.kind == "bool":
+            return "true/false (or 1/0)"
+        what = "a whole number" if self.kind == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{what} >= {self.low:g}"
+        if self.high is not None:
+            return f"{what} <= {self.high:g}"
+        return f"{what} (finite)"
+
+
+_COUNT = Domain("int", 0)
+_NONNEG = Domain("number", 0)
+_BOOL = Domain("bool", 0, 1)
+
+#: Domain of every model feature the library builds (:mod:`riskmodel.core.features`). Features a
+#: config adds from other sources are not listed: ``score`` still refuses values below zero for
+#: those the model never saw negative.
+FEATURE_DOMAINS: dict[str, Domain] = {
+    "visa_type": Domain("enum", values=VISA_TYPES),
+    "purpose": Domain("enum", values=PURPOSES),
+    "sponsor": Domain("enum", values=SPONSORS),
+    "accommodation": Domain("enum", values=ACCOMMODATIONS),
+    "document_type": Domain("enum", values=DOCUMENT_TYPES),
+    # build_features maps a port missing from the port table to "unknown"
+    "port_type": Domain("enum", values=(*PORT_TYPES, "unknown")),
+    "has_return_ticket": _BOOL,
+    "group_size": Domain("int", 1, MAX_GROUP_SIZE),
+    "planned_stay_days": Domain("int", 0, MAX_PLANNED_STAY_DAYS),
+    "permitted_days": Domain("int", 1),
+    "extension_room_days": _NONNEG,
+    "planned_over_permitted": _NONNEG,
+    "planned_over_max": _NONNEG,
+    "planned_beyond_max_days": Domain("number"),
+    "entry_month": Domain("int", 1, 12),
+    "prior_visits": _COUNT,
+    "prior_visits_365d": _COUNT,
+    "prior_exits": _COUNT,
+    "prior_overstays": _COUNT,
+    "prior_overstay_days": _COUNT,
+    "prior_extensions": _COUNT,
+    "days_since_last_exit": _NONNEG,
+    "mean_prior_stay_days": _NONNEG,
+    "max_prior_stay_days": _NONNEG,
+    "mean_prior_permit_used": _NONNEG,
+    "prior_ports": _COUNT,
+    "port_switch": _BOOL,
+    "visa_switch": _BOOL,
+}
+
+
+def domain_markdown() -> str:
+    """:data:`FEATURE_DOMAINS` as a markdown table (for the README)."""
+    lines = ["| feature | allowed values |", "|---|---|"]
+    lines += [f"| `{name}` | {d.describe()} |" for name, d in FEATURE_DOMAINS.items()]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -235,6 +341,15 @@ def _check_columns(
                 SchemaProblem(col.name, f"expected {col.kind} values, got dtype {s.dtype}", _FIX_TYPE[col.kind])
             )
             continue
+        if col.kind == "datetime" and getattr(s.dtype, "tz", None) is not None:
+            problems.append(
+                SchemaProblem(
+                    col.name,
+                    f"timezone-aware timestamps ({s.dtype}); the contract holds local port time without a zone",
+                    f"convert to the port's local time and drop the zone: df['{col.name}'].dt.tz_convert(<port zone>).dt.tz_localize(None)",
+                )
+            )
+            continue
         usable.add(col.name)
         null = s.isna().to_numpy()
         if col.nullable == "no":
@@ -312,6 +427,14 @@ def _range_checks(
         ids, n = _ids(df, id_col, sel & (ps < 0))
         if n:
             problems.append(SchemaProblem("planned_stay_days", "negative planned stay", "planned_stay_days >= 0", ids, n))
+    for name in ("group_size", "planned_stay_days"):
+        if name in usable:
+            high = FEATURE_DOMAINS[name].high
+            ids, n = _ids(df, id_col, sel & (_years(df[name]) > high))
+            if n:
+                problems.append(
+                    SchemaProblem(name, f"above the contract's maximum {high:g}", f"`{name}` must be {FEATURE_DOMAINS[name].describe()}; fix the source", ids, n)
+                )
     if {"permit_end", time_col} <= usable:
         day = df[time_col].dt.normalize()
         bad = sel & (df["permit_end"] < day).to_numpy(dtype=bool, na_value=False)

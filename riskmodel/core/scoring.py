@@ -4,17 +4,23 @@ Input rows are stays with the model's feature columns, as
 :func:`riskmodel.core.features.build_features` makes them (extra columns are
 ignored). Categorical values may arrive as ``str``, ``object``, ``category`` or
 straight from JSON; booleans as ``True/False``, ``0/1`` or ``"true"/"false"``.
-A feature column that is absent altogether is scored as missing (LightGBM has
-a branch for missing values) and reported in a :class:`MissingFeatureWarning`.
+A missing *value* (None, NaN) is scored as missing (LightGBM has a branch for
+it); a feature *column* that is absent is a problem of every row, named with
+the nearest input column when one looks like a misspelling (``Visa_Type``,
+``plannedStayDays``), because scoring a record without its features would
+give a confident "low" for garbage. Column labels must be flat, unique names.
 
-Bad values never reach LightGBM: text in a numeric column, infinities, and
-negative values in a column that was never negative in training (counts, days)
-are problems of that row. With ``errors="raise"`` (default) one
+Bad values never reach LightGBM: text in a numeric column, infinities, values
+outside the feature's domain in the data contract
+(:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
+booleans), and negative values in other columns that were never negative in
+training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
-rows are scored. Categorical levels never seen in training are scored as
-missing and counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
+rows are scored. Categorical levels allowed by the contract but never seen in
+training are scored as missing, named per row in the ``warning`` column and
+counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
 
 Every call appends a record to the audit log (:mod:`riskmodel.core.audit`).
 """
@@ -22,7 +28,6 @@ Every call appends a record to the audit log (:mod:`riskmodel.core.audit`).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,53 +39,32 @@ from riskmodel.core.artifacts import MANIFEST, verify_manifest
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.reasons import explain_encoded
+from riskmodel.core.score_input import (
+    FAST_ROWS,
+    Problems,
+    Scorer,
+    absent_features,
+    as_input,
+    encode_frame,
+    encode_small,
+    flat_unique,
+)
 
 __all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns"]
 
 BAND_ORDER = ("low", "elevated", "high")
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
-_MAX_IDS = 5
 
 
 class MissingFeatureWarning(RiskModelWarning):
-    """Feature columns absent from the input were scored as missing values."""
+    """Feature columns absent from the input (no longer emitted by :func:`score`, which flags such rows)."""
 
 
 def output_columns(id_column: str = "stay_id", reasons: int = 3) -> list[str]:
     """The exact output columns of :func:`score`, in order."""
-    return [id_column, "probability", "risk_band", *[f"reason_{i}" for i in range(1, reasons + 1)], "model_name", "model_version", "error"]
-
-
-@dataclass
-class Scorer:
-    """A fitted :class:`~riskmodel.core.risk.model.RiskModel` with its name, version and fast-path lookups.
-
-    Build one with :func:`riskmodel.load` or :func:`as_scorer`; it is immutable after construction and safe to
-    share between threads.
-    """
-
-    model: RiskModel
-    name: str = "overstay-risk"
-    version: str = "local"
-    source: str = ""
-    _numeric_floor: dict[str, float] = field(default_factory=dict, repr=False)
-    _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self):
-        infos = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_).get("feature_infos", {})
-        names = self.model.booster_.feature_name()
-        by_position = dict(zip(self.model.features, names, strict=False))
-        floor = {}
-        for feature in self.model.features:
-            if feature in self.model.levels_:
-                continue
-            info = infos.get(by_position.get(feature, feature), {})
-            low = info.get("min_value") if isinstance(info, dict) else None
-            if low is not None and low >= 0:
-                floor[feature] = 0.0
-        self._numeric_floor = floor
-        self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+    return [
+        id_column, "probability", "risk_band", *[f"reason_{i}" for i in range(1, reasons + 1)],
+        "model_name", "model_version", "error", "warning",
+    ]
 
 
 def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
@@ -116,13 +100,8 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     return Scorer(RiskModel.load(folder), name=path.name, version="local", source=str(path))
 
 
-# ----------------------------------------------------------------------------- input checks
-#
-# Two encoders with the same rules: a per-value one for a few rows (a service
-# scoring one traveller must not pay pandas' per-column overhead) and a
-# vectorised one for batches. tests/test_scoring.py checks they agree.
+# ----------------------------------------------------------------------------- output text
 
-_FAST_ROWS = 64
 _TEXT = object if pd.__version__ < "3" else "str"
 
 
@@ -139,219 +118,6 @@ def _text_constant(value: str | None, n: int) -> Any:
 
     arr = pa.nulls(n, pa.large_string()) if value is None else pa.repeat(pa.scalar(value, pa.large_string()), n)
     return pd.array(arr, dtype=_TEXT)
-
-
-class _Problems:
-    """Bad values found while encoding: (column, problem, fix) -> row mask."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.masks: dict[tuple[str, str, str], np.ndarray] = {}
-
-    def add(self, column: str, problem: str, fix: str, rows) -> None:
-        key = (column, problem, fix)
-        if key not in self.masks:
-            self.masks[key] = np.zeros(self.n, dtype=bool)
-        self.masks[key][rows] = True
-
-    def any_row(self) -> np.ndarray:
-        bad = np.zeros(self.n, dtype=bool)
-        for m in self.masks.values():
-            bad |= m
-        return bad
-
-    def error(self, ids: np.ndarray) -> SchemaError:
-        out = []
-        for (column, problem, fix), mask in self.masks.items():
-            rows = np.flatnonzero(mask)
-            out.append(SchemaProblem(column, problem, fix, tuple(str(ids[i]) for i in rows[:_MAX_IDS]), len(rows)))
-        return SchemaError("stays", out)
-
-    def texts(self) -> np.ndarray:
-        text = np.full(self.n, None, dtype=object)
-        for (column, problem, _fix), mask in self.masks.items():
-            for i in np.flatnonzero(mask):
-                text[i] = f"{column}: {problem}" if text[i] is None else f"{text[i]}; {column}: {problem}"
-        return text
-
-
-_NOT_TEXT = "expected text (a category level)"
-_NOT_NUMBER = "expected a number"
-_INFINITE = "infinite value"
-_NEGATIVE = "negative value where training never had one"
-
-
-def _fix_text(levels):
-    return f"send one of the levels seen in training, e.g. {list(levels)[:3]}"
-
-
-_FIX_NUMBER = "send numbers (or true/false for yes/no fields)"
-_FIX_INFINITE = "send a finite number, or leave the field empty if unknown"
-
-
-def _fix_negative(c):
-    return f"`{c}` counts days or events: send a value >= 0"
-
-
-def _to_float(v) -> float | None:
-    """A JSON-ish scalar as float; None when it is not a number."""
-    if isinstance(v, bool | np.bool_):
-        return float(v)
-    if isinstance(v, int | float | np.integer | np.floating):
-        return float(v)
-    if isinstance(v, str):
-        t = v.strip().lower()
-        if t in _TRUE:
-            return 1.0
-        if t in _FALSE:
-            return 0.0
-        try:
-            return float(t)
-        except ValueError:
-            return None
-    return None
-
-
-def _encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """Encode a few rows value by value (``values``: object array, rows x columns)."""
-    model = scorer.model
-    n = values.shape[0]
-    pos = {c: j for j, c in enumerate(columns)}
-    enc = np.full((n, len(model.features)), np.nan)
-    absent, unseen = [], {}
-    for f, c in enumerate(model.features):
-        j = pos.get(c)
-        if j is None:
-            absent.append(c)
-            continue
-        lut = scorer._lookup.get(c)
-        floor = scorer._numeric_floor.get(c)
-        for i in range(n):
-            v = values[i, j]
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
-                continue
-            if lut is not None:
-                if isinstance(v, str):
-                    code = lut.get(v)
-                    if code is None:
-                        unseen[c] = unseen.get(c, 0) + 1
-                    else:
-                        enc[i, f] = code
-                else:
-                    problems.add(c, _NOT_TEXT, _fix_text(lut), i)
-                continue
-            x = _to_float(v)
-            if x is None:
-                problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
-            elif x in (np.inf, -np.inf):
-                problems.add(c, _INFINITE, _FIX_INFINITE, i)
-            elif floor is not None and x < floor:
-                problems.add(c, _NEGATIVE, _fix_negative(c), i)
-            else:
-                enc[i, f] = x
-    return enc, absent, unseen
-
-
-def _encode_frame(scorer: Scorer, df: pd.DataFrame, problems: _Problems) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """Encode a frame column by column (batches), straight into the model's float matrix.
-
-    Same encoding as :meth:`RiskModel.encode` (levels as codes, unseen as missing),
-    without building an intermediate frame: on a million rows the extra copy of
-    every text column cost more than LightGBM's own predict.
-    """
-    model = scorer.model
-    n = len(df)
-    # column-major: each feature is written into contiguous memory (a row-major matrix took
-    # strided writes, a cache miss per value); LightGBM predicts from either layout directly
-    enc = np.empty((n, len(model.features)), dtype=np.float64, order="F")
-    absent, unseen = [], {}
-    for j, c in enumerate(model.features):
-        if c not in df.columns:
-            absent.append(c)
-            enc[:, j] = np.nan
-            continue
-        s = df[c]
-        if c in model.levels_:
-            levels = model.levels_[c]
-            if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories):
-                values = s
-            elif pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) and s.dtype != object:
-                values = s
-            else:
-                raw = s.to_numpy(dtype=object)
-                text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
-                null = pd.isna(s).to_numpy()
-                if (~text & ~null).any():
-                    problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
-                values = np.where(text, raw, None)
-            codes = _level_codes(values, levels)
-            if codes.dtype.kind == "f":  # Arrow gave nulls for missing and unseen levels
-                codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
-            missing = codes < 0
-            if missing.any():
-                k = int((missing & pd.notna(values)).sum()) if not isinstance(values, np.ndarray) else int((missing & (values != None)).sum())  # noqa: E711
-                if k:
-                    unseen[c] = k
-            enc[:, j] = np.where(missing, np.nan, codes)
-            continue
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            x = s.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            raw = s.to_numpy(dtype=object)
-            x = np.full(n, np.nan)
-            for i, v in enumerate(raw):
-                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                    continue
-                f = _to_float(v)
-                if f is None:
-                    problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
-                else:
-                    x[i] = f
-        inf = np.isinf(x)
-        if inf.any():
-            problems.add(c, _INFINITE, _FIX_INFINITE, inf)
-            x = np.where(inf, np.nan, x)
-        floor = scorer._numeric_floor.get(c)
-        if floor is not None:
-            neg = x < floor
-            if neg.any():
-                problems.add(c, _NEGATIVE, _fix_negative(c), neg)
-                x = np.where(neg, np.nan, x)
-        enc[:, j] = x
-    return enc, absent, unseen
-
-
-def _level_codes(values, levels: list[str]) -> np.ndarray:
-    """Codes of ``values`` among ``levels`` (-1 for missing or unseen)."""
-    if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
-        try:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            arr = pa.array(values)  # zero-copy for Arrow-backed text
-            idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
-            return idx.to_numpy(zero_copy_only=False).astype(float) if idx.null_count else idx.to_numpy().astype(np.int64)
-        except (ImportError, TypeError, ValueError, NotImplementedError):
-            pass
-    return pd.Categorical(values, categories=levels).codes
-
-
-def _as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
-    """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
-    if isinstance(stays, dict):
-        stays = [stays]
-    if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
-        columns = list(dict.fromkeys(k for r in stays for k in r))
-        values = np.array([[r.get(c) for c in columns] for r in stays], dtype=object).reshape(len(stays), len(columns))
-        return None, columns, values, pd.RangeIndex(len(stays))
-    if isinstance(stays, pd.DataFrame):
-        if len(stays) <= _FAST_ROWS and stays.columns.is_unique:
-            return stays, list(stays.columns), stays.to_numpy(dtype=object), stays.index
-        return stays, None, None, stays.index
-    raise SchemaError(
-        "stays",
-        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}", "pass a DataFrame of stays")],
-    )
 
 
 # ----------------------------------------------------------------------------- score
@@ -384,8 +150,10 @@ def score(
     reasons_min_band : {"elevated", "high"}, optional
         Compute reasons only for rows in this band or above (batch jobs); others get empty reasons.
     errors : {"raise", "flag"}, default="raise"
-        ``"raise"``: one SchemaError listing every bad value. ``"flag"``: bad rows
-        get a missing probability and band and their problem in ``error``.
+        ``"raise"``: one SchemaError listing every bad value and every missing,
+        misspelt, duplicated or MultiIndex column. ``"flag"``: bad rows (every row,
+        for a column problem) get a missing probability and band and their problem
+        in ``error``.
     passthrough : sequence of str, default=()
         Input columns copied to the output after the fixed columns.
     id_column : str, default="stay_id"
@@ -404,14 +172,18 @@ def score(
         flagged rows), ``risk_band`` (text: ``low``, ``elevated``, ``high``;
         missing for flagged rows), ``reason_1`` .. ``reason_<reasons>`` (text or
         missing), ``model_name``, ``model_version`` (text), ``error`` (text or
-        missing). Text columns are ``str`` dtype on pandas 3 and ``object`` on
+        missing: why the row was not scored), ``warning`` (text or missing: what
+        was scored as missing although given, i.e. categorical levels never seen
+        in training, as ``"<column>: level not seen in training, scored as
+        missing"``). Text columns are ``str`` dtype on pandas 3 and ``object`` on
         pandas 2. Reasons explain the booster's uncalibrated margin (see
         :mod:`riskmodel.core.risk.reasons`).
 
     Raises
     ------
     SchemaError
-        With ``errors="raise"``, listing every bad column with its record ids and the fix;
+        With ``errors="raise"``, listing every bad or missing column with its record ids and the
+        fix (a misspelt or wrongly cased column is named with the expected name);
         in any mode, when ``stays`` is not tabular or a passthrough column is absent.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -427,17 +199,22 @@ def score(
     """
     check_score_args(errors, reasons, reasons_min_band)
     scorer = as_scorer(model)
-    frame, columns, values, index = _as_input(stays)
+    problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
+    if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
+        stays = flat_unique(stays, problems)
+    frame, columns, values, index = as_input(stays)
     n = len(index)
-    problems = _Problems(n)
+    problems.n = n
+    notes = Problems(n)
+    absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
     if values is not None:
-        enc, absent, unseen = _encode_small(scorer, columns, values, problems)
+        enc = encode_small(scorer, columns, values, problems, notes)
         pos = {c: j for j, c in enumerate(columns)}
 
         def column(c):
             return values[:, pos[c]] if c in pos else None
     else:
-        enc, absent, unseen = _encode_frame(scorer, frame, problems)
+        enc = encode_frame(scorer, frame, problems, notes)
 
         def column(c):
             if c not in frame.columns:
@@ -451,19 +228,13 @@ def score(
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
-    if bad.any() and errors == "raise":
+    # a missing or malformed column is refused even when there are no rows to flag
+    if errors == "raise" and (bad.any() or problems.masks):
         raise problems.error(ids)
-    if absent:
+    if notes.masks:
         warnings.warn(
-            f"feature column(s) {absent} absent from the input were scored as missing values; pass the output of "
-            "riskmodel.core.features.build_features, or silence with warnings.filterwarnings('ignore', "
-            "category=riskmodel.core.scoring.MissingFeatureWarning).",
-            MissingFeatureWarning,
-            stacklevel=2,
-        )
-    if unseen:
-        warnings.warn(
-            f"categorical levels not seen in training were scored as missing, per column: {unseen}; silence with "
+            f"categorical levels not seen in training were scored as missing (see the `warning` column), per column: "
+            f"{notes.counts()}; silence with "
             "warnings.filterwarnings('ignore', category=riskmodel.UnseenCategoryWarning).",
             UnseenCategoryWarning,
             stacklevel=2,
@@ -487,7 +258,10 @@ def score(
         out[name] = _text(texts)
     out["model_name"] = _text_constant(scorer.name, n)
     out["model_version"] = _text_constant(scorer.version, n)
-    out["error"] = _text(problems.texts()) if problems.masks else _text_constant(None, n)
+    # one all-missing text column, copied (building one costs more than a one-row prediction)
+    empty = _text_constant(None, n) if not (problems.masks and notes.masks) else None
+    out["error"] = _text(problems.texts()) if problems.masks else empty
+    out["warning"] = _text(notes.texts()) if notes.masks else empty.copy()
     for c in passthrough:
         out[c] = column(c)
     result = pd.DataFrame(out, index=index, copy=False)
@@ -509,7 +283,7 @@ def score(
 
 def _band_text(codes: np.ndarray, names: list[str]) -> Any:
     """Text band column from codes (-1: flagged row, missing band)."""
-    if _TEXT is object or len(codes) <= _FAST_ROWS:
+    if _TEXT is object or len(codes) <= FAST_ROWS:
         return _text(np.array([*names, None], dtype=object)[codes])
     import pyarrow as pa
 
@@ -529,7 +303,7 @@ def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None
 def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
     """Calibrated probabilities; a few rows predict on one thread (no OpenMP start-up per call)."""
     # the positive class only: predict_proba's (n, 2) array would cost a copy on millions of rows
-    threads = {"num_threads": 1} if len(enc) <= _FAST_ROWS else {}
+    threads = {"num_threads": 1} if len(enc) <= FAST_ROWS else {}
     margin = model.booster_.predict(enc, raw_score=True, num_iteration=model.best_iteration_, **threads)
     return model.calibrator_.transform(margin)
 
@@ -549,7 +323,7 @@ def _reasons(
         return cols
     rows = enc[want] if not want.all() else enc
     contrib = None
-    if len(rows) <= _FAST_ROWS:
+    if len(rows) <= FAST_ROWS:
         contrib = np.asarray(model.booster_.predict(rows, pred_contrib=True, num_iteration=model.best_iteration_, num_threads=1))
     explained = explain_encoded(model, rows, k=k, contributions=contrib)
     for i in range(1, min(k, explained.shape[1] // 4) + 1):

@@ -7,6 +7,12 @@ traveller was already in the country when the log starts) open no stay.
 The label is point-in-time: :func:`build_stays` with ``as_of`` uses only
 crossings up to ``as_of``, so a stay whose permitted stay has not ended by
 then has a missing label, never a guessed one.
+
+Times are local port time without a zone (see :mod:`riskmodel.core.schema`): a
+timezone-aware ``as_of`` or log is refused with a
+:class:`~riskmodel.core.exceptions.SchemaError`, never compared across zones.
+An empty log (or an ``as_of`` before its first crossing) gives an empty stays
+table with the contract's columns.
 """
 
 from __future__ import annotations
@@ -70,7 +76,9 @@ def build_stays(
     Raises
     ------
     SchemaError
-        If ``validate`` and the log breaks the contract.
+        If ``validate`` and the log breaks the contract; if ``as_of`` is not a
+        date, is missing or carries a time zone; if the log's timestamps carry
+        a time zone (even without ``validate``).
 
     Examples
     --------
@@ -83,16 +91,16 @@ def build_stays(
     if validate:
         validate_crossings(crossings)
     df = crossings
+    if "timestamp" in df.columns and getattr(df["timestamp"].dtype, "tz", None) is not None:
+        raise SchemaError(
+            "crossings",
+            [SchemaProblem("timestamp", f"timezone-aware timestamps ({df['timestamp'].dtype}); the contract holds local port time",
+                           "convert to the port's local time and drop the zone: .dt.tz_convert(<port zone>).dt.tz_localize(None)")],
+        )
     if as_of is None:
-        as_of_ts = df["timestamp"].max()
+        as_of_ts = df["timestamp"].max()  # NaT for an empty log: no stay, nothing to label
     else:
-        try:
-            as_of_ts = pd.Timestamp(as_of)
-        except (TypeError, ValueError):
-            raise SchemaError(
-                "crossings",
-                [SchemaProblem("as_of", f"`as_of` must be a date or timestamp; got {as_of!r}", "pass e.g. '2023-06-30'")],
-            ) from None
+        as_of_ts = _as_of(as_of)
         df = df.loc[df["timestamp"] <= as_of_ts]
 
     ts = df["timestamp"].to_numpy()
@@ -112,10 +120,11 @@ def build_stays(
 
     out = pd.DataFrame(
         {
-            "stay_id": entries["crossing_id"].to_numpy(),
-            "traveller_id": entries["traveller_id"].to_numpy(),
+            # .array keeps the log's dtypes, also when there are no rows (to_numpy gives object then)
+            "stay_id": entries["crossing_id"].array,
+            "traveller_id": entries["traveller_id"].array,
             "entry_time": entries["timestamp"].to_numpy(),
-            "entry_port": entries["port"].to_numpy(),
+            "entry_port": entries["port"].array,
         }
     )
     exit_time = exits["timestamp"].to_numpy().copy()
@@ -126,7 +135,7 @@ def build_stays(
     out["exit_port"] = pd.Series(exit_port, dtype=object).astype(df["port"].dtype)
     for col in _TRIP_COLUMNS:
         values = entries[col]
-        out[col] = values.to_numpy() if not isinstance(values.dtype, pd.CategoricalDtype) else values.array
+        out[col] = values.array
     out["permit_end"] = entries["permit_end"].to_numpy()
     exit_permit = exits["permit_end"].to_numpy().copy()
     exit_permit[~has_exit] = np.datetime64("NaT")
@@ -136,7 +145,7 @@ def build_stays(
 
     exit_day = out["exit_time"].dt.normalize()
     final_end = out["final_permit_end"]
-    as_of_day = as_of_ts.normalize()
+    as_of_day = as_of_ts.normalize() if not pd.isna(as_of_ts) else pd.NaT
     left_late = (exit_day > final_end).to_numpy(dtype=bool, na_value=False)
     left_ok = (exit_day <= final_end).to_numpy(dtype=bool, na_value=False)
     still_in = ~has_exit
@@ -154,3 +163,21 @@ def build_stays(
     out["has_return_ticket"] = pd.array(out["has_return_ticket"], dtype="boolean")
     out = out[[c.name for c in STAYS]]
     return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
+
+
+def _as_of(as_of) -> pd.Timestamp:
+    """``as_of`` as a naive local timestamp, or a SchemaError naming what is wrong with it."""
+    fix = "pass a local date or time without a zone, e.g. '2023-06-30'"
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError, OverflowError):
+        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` must be a date or timestamp; got {as_of!r}", fix)]) from None
+    if pd.isna(ts):
+        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` is missing (got {as_of!r})", f"{fix}, or None for the last crossing")])
+    if ts.tzinfo is not None:
+        raise SchemaError(
+            "crossings",
+            [SchemaProblem("as_of", f"`as_of` carries a time zone ({ts}); the contract's times are local port time without one",
+                           f"{fix}, or convert first: ts.tz_convert(<port zone>).tz_localize(None)")],
+        )
+    return ts

@@ -213,8 +213,8 @@ def score_spark(
     text = T.StringType()
     schema = T.StructType(
         [T.StructField(id_column, fields[id_column].dataType, True), T.StructField("probability", T.DoubleType(), True)]
-        + [T.StructField(c, text, True) for c in columns[2 : 2 + 1 + int(reasons) + 3]]
-        + [T.StructField(c, fields[c].dataType, True) for c in columns[2 + 1 + int(reasons) + 3 :]]
+        + [T.StructField(c, text, True) for c in columns[2 : 2 + 1 + int(reasons) + 4]]
+        + [T.StructField(c, fields[c].dataType, True) for c in columns[2 + 1 + int(reasons) + 4 :]]
     )
     try:
         shipped = stays.sparkSession.sparkContext.broadcast(payload)

@@ -12,14 +12,19 @@ import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import cross_validation, evaluate
-from riskmodel.core.forecasting.calendar import COVID_BREAK
+from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS
 from riskmodel.core.forecasting.engine import RunSettings, run_models, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
 from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
 
-__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS"]
+__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END"]
+
+#: Last day of the event calendar: the ``holidays`` package dates Nyepi (Bali's Day of Silence) only
+#: through 2050, and pandas timestamps end in 2262. A forecast reaching past it would silently lose its
+#: event regressors (or overflow), so such horizons are refused.
+CALENDAR_END = pd.Timestamp("2050-12-31")
 
 #: Models tried by default, per frequency.
 DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
@@ -82,6 +87,9 @@ class Forecaster:
     progress : bool, default=False
         Show tqdm progress bars.
     seed : int, default=0
+
+    Every setting is checked at construction: a bad one raises
+    :class:`~riskmodel.core.exceptions.ConfigError` naming it.
 
     Attributes
     ----------
@@ -158,23 +166,45 @@ class Forecaster:
         self.n_jobs = n_jobs
         self.progress = progress
         self.seed = seed
+        # settings are checked here, where the mistake is made, not minutes later inside fit
+        self._check_params()
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         if isinstance(self.h, bool) or not isinstance(self.h, int | np.integer) or self.h < 1:
             raise ConfigError(f"`h` must be an int >= 1; got {self.h!r}.")
+        if isinstance(self.models, str):
+            raise ConfigError(f"`models` must be a list of model names, e.g. [{self.models!r}]; got the string {self.models!r}.")
         known = set(LOCAL_MODELS) | set(GLOBAL_MODELS)
         bad = [m for m in (self.models or ()) if m not in known]
         if bad:
             raise ConfigError(f"`models` has unknown model(s) {bad}; choose from {sorted(known)}.")
         if self.selection not in ("global", "series"):
             raise ConfigError(f"`selection` must be 'global' or 'series'; got {self.selection!r}.")
-        if not self.level or any(not (0 < int(L) < 100) for L in self.level):
+        if isinstance(self.level, str | int) or not self.level or any(not _is_level(L) for L in self.level):
             raise ConfigError(f"`level` must be a non-empty list of ints between 1 and 99; got {self.level!r}.")
         if self.reconcile is not None and self.reconcile not in METHODS:
             raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
-        if self.n_windows < 1:
-            raise ConfigError(f"`n_windows` must be >= 1; got {self.n_windows!r}.")
+        if not _is_int(self.n_windows) or self.n_windows < 1:
+            raise ConfigError(f"`n_windows` must be an int >= 1; got {self.n_windows!r}.")
+        self._check_more_params()
+
+    def _check_more_params(self) -> None:
+        if self.freq is not None and self.freq not in DEFAULT_MODELS:
+            raise ConfigError(f"`freq` must be one of {sorted(DEFAULT_MODELS)} or None; got {self.freq!r}.")
+        if self.step is not None and (not _is_int(self.step) or self.step < 1):
+            raise ConfigError(f"`step` must be an int >= 1 or None; got {self.step!r}.")
+        for name in ("combine", "progress"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ConfigError(f"`{name}` must be True or False; got {getattr(self, name)!r}.")
+        if not _is_int(self.n_jobs) or self.n_jobs == 0:
+            raise ConfigError(f"`n_jobs` must be a non-zero int (-1: every core, as joblib); got {self.n_jobs!r}.")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ConfigError(f"`seed` must be an int >= 0; got {self.seed!r}.")
+        _check_breaks(self.breaks)
+        known = [*EVENTS, *(f"school_{m}" for m in SCHOOL_HOLIDAYS)]
+        if self.events is not None and (isinstance(self.events, str) or any(e not in known for e in self.events)):
+            raise ConfigError(f"`events` must be a list of {known} or None; got {self.events!r}.")
 
     def _settings(self, freq: str) -> RunSettings:
         models = tuple(self.models) if self.models else DEFAULT_MODELS[freq]
@@ -209,13 +239,15 @@ class Forecaster:
             If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...)
             or its series differ from the hierarchy's.
         ConfigError
-            If a constructor argument is invalid.
+            If a constructor argument is invalid, or ``h`` periods after the history
+            reach past :data:`CALENDAR_END`.
         """
         self._check_params()
         history = validate_series(df, self.freq)
         if hierarchy is not None:
             _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
+        check_calendar(history["ds"].max(), self.h, freq)
         settings = self._settings(freq)
         level = tuple(sorted(int(L) for L in self.level))
         cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
@@ -327,7 +359,7 @@ class Forecaster:
         NotFittedError
             If called before :meth:`fit`.
         ConfigError
-            If ``h`` is not an int >= 1.
+            If ``h`` is not an int >= 1 or reaches past :data:`CALENDAR_END`.
         """
         if not hasattr(self, "forecasts_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before predict().")
@@ -335,6 +367,7 @@ class Forecaster:
             return self.forecasts_.copy()
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
             raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
+        check_calendar(self.history_["ds"].max(), int(h), self.freq_)
         saved = self.fallbacks_
         out = self._forecast(int(h), self._settings(self.freq_))
         warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
@@ -471,6 +504,45 @@ def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
     return out
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_level(value) -> bool:
+    """An interval level in percent: a whole number from 1 to 99 (80 or 80.0, not "80")."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return float(value).is_integer() and 0 < value < 100
+
+
+def _check_breaks(breaks) -> None:
+    fix = "pass a list of (start, end) date pairs, e.g. [('2020-04-01', '2022-03-31')], or () for none"
+    if breaks is None or isinstance(breaks, str):
+        raise ConfigError(f"`breaks` must be a list of (start, end) dates; got {breaks!r}: {fix}.")
+    for pair in breaks:
+        try:
+            start, end = (pd.Timestamp(d) for d in pair)
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"`breaks` has {pair!r}, not a (start, end) pair of dates: {fix}.") from None
+        if pd.isna(start) or pd.isna(end) or start > end:
+            raise ConfigError(f"`breaks` has {pair!r}: the start must be a date on or before the end: {fix}.")
+
+
+def check_calendar(last: pd.Timestamp, h: int, freq: str) -> None:
+    """Raise ConfigError when ``h`` periods after ``last`` reach past :data:`CALENDAR_END`."""
+    last = pd.Timestamp(last)
+    if freq == "M":
+        room = (CALENDAR_END.year - last.year) * 12 + CALENDAR_END.month - last.month
+    else:
+        room = (CALENDAR_END - last).days // (7 if freq == "W" else 1)
+    if h > room:
+        unit = {"M": "months", "W": "weeks", "D": "days"}[freq]
+        raise ConfigError(
+            f"horizon `h`={h} {unit} after the last period {last.date()} reaches past the event calendar's end "
+            f"{CALENDAR_END.date()}; forecast at most {max(room, 0)} {unit} ahead."
+        )
+
+
 def check_horizon(horizon) -> None:
     """Raise ConfigError unless ``horizon`` is an int >= 1."""
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
@@ -509,7 +581,8 @@ def forecast(
     Raises
     ------
     ConfigError
-        If ``horizon`` is not an int >= 1, or neither ``model`` nor ``history`` is given.
+        If ``horizon`` is not an int >= 1 or reaches past :data:`CALENDAR_END`, or neither
+        ``model`` nor ``history`` is given.
     SchemaError
         If ``history`` is not a valid series frame.
     ModelLoadError

@@ -424,6 +424,11 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
         return problems
+    if getattr(df["ds"].dtype, "tz", None) is not None:
+        # periods are local calendar periods (the arrivals' port time), as in the data contract
+        problems.append(SchemaProblem("ds", f"timezone-aware timestamps ({df['ds'].dtype}); periods are local calendar periods",
+                                      "convert to local time and drop the zone: df['ds'].dt.tz_convert(<zone>).dt.tz_localize(None)"))
+        return problems
     if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
         problems.append(SchemaProblem("y", f"must be numeric, got {df['y'].dtype}", "convert it with pd.to_numeric(df['y'])"))
         return problems
@@ -436,6 +441,10 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     ids, n = _ids(df, y < 0)
     if n:
         problems.append(SchemaProblem("y", "has negative counts", "arrival counts must be >= 0; fix the source", ids, n))
+    # an infinite count passed every check above and came out of the models as NaN forecasts
+    ids, n = _ids(df, np.isposinf(y))
+    if n:
+        problems.append(SchemaProblem("y", "has infinite values", "arrival counts must be finite; fix the source or drop those periods and call fill_gaps", ids, n))
     ids, n = _ids(df, df["ds"].isna().to_numpy())
     if n:
         problems.append(SchemaProblem("ds", "has missing timestamps", "drop or fix those rows", ids, n))
@@ -499,8 +508,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Listing every problem: missing columns, wrong dtypes, missing or negative
-        ``y``, duplicate ``(unique_id, ds)``, timestamps off the period start,
+        Listing every problem: missing columns, wrong dtypes, missing, negative or
+        infinite ``y``, duplicate ``(unique_id, ds)``, timestamps off the period start,
         gaps inside a series, an unknown frequency. Offending series are named.
     """
     problems = check_series(df, freq)

@@ -80,34 +80,42 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
 
 
 def _fingerprint(path: str | Path) -> list[dict]:
+    """Name, size and SHA-256 of every input file's whole content.
+
+    The whole file is hashed, streamed in blocks (hashing runs at disk speed, a
+    small cost beside scoring): a hash of the head and tail let an input edited
+    in the middle, same size, resume with the old parts' results. The settings
+    and the model version are in the job's ``spec`` beside this.
+    """
     out = []
     root = Path(path)
     for f in input_files(path):
-        stat = f.stat()
-        h = hashlib.sha256()
         with f.open("rb") as fh:
-            h.update(fh.read(1 << 16))
-            if stat.st_size > 1 << 16:
-                fh.seek(-(1 << 16), os.SEEK_END)
-                h.update(fh.read(1 << 16))
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         rel = f.name if root.is_file() else str(f.relative_to(root))
-        out.append({"file": rel, "bytes": stat.st_size, "head_tail_sha256": h.hexdigest()})
+        out.append({"file": rel, "bytes": f.stat().st_size, "sha256": digest})
     return out
 
 
 def _atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:  # disk full or no permission: leave nothing half-written behind
+        tmp.unlink(missing_ok=True)
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:  # a stale temp file beside no _job.json made every rerun look like another job's output
+        tmp.unlink(missing_ok=True)
 
 
 def _parts_dir(output: Path) -> Path:

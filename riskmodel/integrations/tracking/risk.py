@@ -66,7 +66,8 @@ def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
     outputs = Schema(
         [ColSpec("string", "stay_id"), ColSpec("double", "probability"), ColSpec("string", "risk_band")]
         + [ColSpec("string", f"reason_{i}", required=False) for i in (1, 2, 3)]
-        + [ColSpec("string", "model_name"), ColSpec("string", "model_version"), ColSpec("string", "error", required=False)]
+        + [ColSpec("string", "model_name"), ColSpec("string", "model_version"), ColSpec("string", "error", required=False),
+           ColSpec("string", "warning", required=False)]
     )
     return ModelSignature(inputs=Schema(cols), outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 3)]))
 

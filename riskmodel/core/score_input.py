@@ -1,0 +1,397 @@
+"""Checking and encoding :func:`riskmodel.core.scoring.score` input: the model's float matrix and every problem found.
+
+A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
+codes, the contract's feature domains). Every row's problems are collected in
+a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
+duplicated or MultiIndex columns; text in a number; infinities; values outside
+:data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
+never had one; levels the contract does not allow. Levels allowed but never
+seen in training are notes, not problems: they are scored as missing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.schema import FEATURE_DOMAINS, Domain
+
+__all__ = ["Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float", "outside_domain"]
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+_MAX_IDS = 5
+
+
+@dataclass
+class Scorer:
+    """A fitted :class:`~riskmodel.core.risk.model.RiskModel` with its name, version and fast-path lookups.
+
+    Build one with :func:`riskmodel.load` or :func:`as_scorer`; it is immutable after construction and safe to
+    share between threads.
+    """
+
+    model: RiskModel
+    name: str = "overstay-risk"
+    version: str = "local"
+    source: str = ""
+    _numeric_floor: dict[str, float] = field(default_factory=dict, repr=False)
+    _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        infos = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_).get("feature_infos", {})
+        names = self.model.booster_.feature_name()
+        by_position = dict(zip(self.model.features, names, strict=False))
+        floor = {}
+        self._domain = {f: FEATURE_DOMAINS[f] for f in self.model.features if f in FEATURE_DOMAINS}
+        for feature in self.model.features:
+            if feature in self.model.levels_ or feature in self._domain:
+                continue
+            info = infos.get(by_position.get(feature, feature), {})
+            low = info.get("min_value") if isinstance(info, dict) else None
+            if low is not None and low >= 0:
+                floor[feature] = 0.0
+        self._numeric_floor = floor
+        self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+
+
+# ----------------------------------------------------------------------------- input checks
+#
+# Two encoders with the same rules: a per-value one for a few rows (a service
+# scoring one traveller must not pay pandas' per-column overhead) and a
+# vectorised one for batches. tests/test_scoring.py checks they agree.
+
+FAST_ROWS = 64
+
+
+class Problems:
+    """Bad values found while encoding: (column, problem, fix) -> row mask."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.masks: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def add(self, column: str, problem: str, fix: str, rows) -> None:
+        key = (column, problem, fix)
+        if key not in self.masks:
+            self.masks[key] = np.zeros(self.n, dtype=bool)
+        self.masks[key][rows] = True
+
+    def any_row(self) -> np.ndarray:
+        bad = np.zeros(self.n, dtype=bool)
+        for m in self.masks.values():
+            bad |= m
+        return bad
+
+    def error(self, ids: np.ndarray) -> SchemaError:
+        out = []
+        for (column, problem, fix), mask in self.masks.items():
+            rows = np.flatnonzero(mask)
+            out.append(SchemaProblem(column, problem, fix, tuple(str(ids[i]) for i in rows[:_MAX_IDS]), len(rows)))
+        return SchemaError("stays", out)
+
+    def texts(self) -> np.ndarray:
+        text = np.full(self.n, None, dtype=object)
+        for (column, problem, _fix), mask in self.masks.items():
+            for i in np.flatnonzero(mask):
+                text[i] = f"{column}: {problem}" if text[i] is None else f"{text[i]}; {column}: {problem}"
+        return text
+
+    def counts(self) -> dict[str, int]:
+        """Rows per column (for the summary warning)."""
+        return {column: int(mask.sum()) for (column, _p, _f), mask in self.masks.items()}
+
+
+_NOT_TEXT = "expected text (a category level)"
+_NOT_NUMBER = "expected a number"
+_INFINITE = "infinite value"
+_NEGATIVE = "negative value where training never had one"
+
+
+def _fix_text(levels):
+    return f"send one of the levels seen in training, e.g. {list(levels)[:3]}"
+
+
+_FIX_NUMBER = "send numbers (or true/false for yes/no fields)"
+_FIX_INFINITE = "send a finite number, or leave the field empty if unknown"
+
+
+def _fix_negative(c):
+    return f"`{c}` counts days or events: send a value >= 0"
+
+
+_UNSEEN = "level not seen in training, scored as missing"
+_NOT_ALLOWED = "level not allowed by the data contract"
+_NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
+
+
+def _fix_domain(c: str, d: Domain) -> str:
+    return f"send `{c}` as {d.describe()} (see riskmodel.core.schema.FEATURE_DOMAINS)"
+
+
+def _below(d: Domain) -> str:
+    # the same words as the training-floor check: a caller sees one message for a negative count
+    return _NEGATIVE if d.low == 0 else f"below {d.low:g}; expected {d.describe()}"
+
+
+def outside_domain(d: Domain, x: float) -> str | None:
+    """Why the finite number ``x`` is outside the numeric domain ``d`` (None when inside)."""
+    if d.kind == "bool":
+        return None if x in (0.0, 1.0) else _NOT_BOOL
+    if d.low is not None and x < d.low:
+        return _below(d)
+    if d.high is not None and x > d.high:
+        return f"above {d.high:g}; expected {d.describe()}"
+    if d.kind != "number" and not x.is_integer():
+        return f"not a whole number; expected {d.describe()}"
+    return None
+
+
+def _check_domain(c: str, d: Domain, x: np.ndarray, problems: Problems) -> np.ndarray:
+    """Flag the values of ``x`` outside ``d`` (vectorised :func:`outside_domain`); returns ``x`` with them missing."""
+    with np.errstate(invalid="ignore"):
+        checks = []
+        if d.kind == "bool":
+            checks.append(((x != 0) & (x != 1) & ~np.isnan(x), _NOT_BOOL))
+        elif d.low is not None:
+            checks.append((x < d.low, _below(d)))
+        if d.high is not None and d.kind != "bool":
+            checks.append((x > d.high, f"above {d.high:g}; expected {d.describe()}"))
+        if d.kind == "int":
+            checks.append(((x != np.floor(x)) & ~np.isnan(x), f"not a whole number; expected {d.describe()}"))
+    out_of_domain = np.zeros(len(x), dtype=bool)
+    for mask, problem in checks:
+        mask &= ~out_of_domain  # one problem per value, the first that applies
+        if mask.any():
+            problems.add(c, problem, _fix_domain(c, d), mask)
+            out_of_domain |= mask
+    return np.where(out_of_domain, np.nan, x) if out_of_domain.any() else x
+
+
+def _norm(name) -> str:
+    """A column name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def absent_features(features: list[str], columns: list, problems: Problems) -> list[str]:
+    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be."""
+    present = set(columns)
+    absent = [f for f in features if f not in present]
+    if not absent:
+        return absent
+    others = [c for c in columns if c not in set(features)]
+    by_norm = {_norm(c): c for c in reversed(others)}
+    for f in absent:
+        near = by_norm.get(_norm(f))
+        if near is None:
+            close = difflib.get_close_matches(f, [str(c) for c in others], n=1, cutoff=0.75)
+            near = close[0] if close else None
+        if near is None:
+            problems.add(f, "feature column is missing", f"add `{f}` (rows as riskmodel.core.features.build_features makes them)", slice(None))
+        else:
+            problems.add(f, f"feature column is missing; the input has `{near}`", f"rename `{near}` to `{f}` (names are case-sensitive)", slice(None))
+    return absent
+
+
+def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """The frame with only flat, unique column labels; every row is flagged for the others."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        problems.add(
+            "<columns>",
+            f"column labels are a MultiIndex of {frame.columns.nlevels} levels, not feature names",
+            "flatten them first, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns], and name them as the features",
+            slice(None),
+        )
+        return pd.DataFrame(index=frame.index)
+    dup = frame.columns.duplicated(keep=False)
+    for c in dict.fromkeys(frame.columns[dup]):
+        problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
+    return frame.loc[:, ~dup]
+
+
+def to_float(v) -> float | None:
+    """A JSON-ish scalar as float; None when it is not a number."""
+    if isinstance(v, bool | np.bool_):
+        return float(v)
+    if isinstance(v, int | float | np.integer | np.floating):
+        return float(v)
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in _TRUE:
+            return 1.0
+        if t in _FALSE:
+            return 0.0
+        try:
+            return float(t)
+        except ValueError:
+            return None
+    return None
+
+
+def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Problems, notes: Problems) -> np.ndarray:
+    """Encode a few rows value by value (``values``: object array, rows x columns)."""
+    model = scorer.model
+    n = values.shape[0]
+    pos = {c: j for j, c in enumerate(columns)}
+    enc = np.full((n, len(model.features)), np.nan)
+    for f, c in enumerate(model.features):
+        j = pos.get(c)
+        if j is None:
+            continue
+        lut = scorer._lookup.get(c)
+        floor = scorer._numeric_floor.get(c)
+        domain = scorer._domain.get(c)
+        for i in range(n):
+            v = values[i, j]
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
+                continue
+            if lut is not None:
+                if isinstance(v, str):
+                    code = lut.get(v)
+                    if code is not None:
+                        enc[i, f] = code
+                    elif domain is not None and domain.kind == "enum" and v not in domain.values:
+                        problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), i)
+                    else:
+                        notes.add(c, _UNSEEN, "", i)
+                else:
+                    problems.add(c, _NOT_TEXT, _fix_text(lut), i)
+                continue
+            x = to_float(v)
+            if x is None:
+                problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+            elif x in (np.inf, -np.inf):
+                problems.add(c, _INFINITE, _FIX_INFINITE, i)
+            elif domain is not None and domain.kind != "enum" and (why := outside_domain(domain, x)) is not None:
+                problems.add(c, why, _fix_domain(c, domain), i)
+            elif floor is not None and x < floor:
+                problems.add(c, _NEGATIVE, _fix_negative(c), i)
+            else:
+                enc[i, f] = x
+    return enc
+
+
+def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Problems) -> np.ndarray:
+    """Encode a frame column by column (batches), straight into the model's float matrix.
+
+    Same encoding as :meth:`RiskModel.encode` (levels as codes, unseen as missing),
+    without building an intermediate frame: on a million rows the extra copy of
+    every text column cost more than LightGBM's own predict.
+    """
+    model = scorer.model
+    n = len(df)
+    # column-major: each feature is written into contiguous memory (a row-major matrix took
+    # strided writes, a cache miss per value); LightGBM predicts from either layout directly
+    enc = np.empty((n, len(model.features)), dtype=np.float64, order="F")
+    for j, c in enumerate(model.features):
+        if c not in df.columns:
+            enc[:, j] = np.nan
+            continue
+        s = df[c]
+        if c in model.levels_:
+            levels = model.levels_[c]
+            if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories):
+                values = s
+            elif pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) and s.dtype != object:
+                values = s
+            else:
+                raw = s.to_numpy(dtype=object)
+                text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
+                null = pd.isna(s).to_numpy()
+                if (~text & ~null).any():
+                    problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
+                values = np.where(text, raw, None)
+            codes = _level_codes(values, levels)
+            if codes.dtype.kind == "f":  # Arrow gave nulls for missing and unseen levels
+                codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
+            missing = codes < 0
+            if missing.any():
+                _unknown_levels(c, scorer._domain.get(c), values, missing, problems, notes)
+            enc[:, j] = np.where(missing, np.nan, codes)
+            continue
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            x = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            raw = s.to_numpy(dtype=object)
+            x = np.full(n, np.nan)
+            for i, v in enumerate(raw):
+                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                    continue
+                f = to_float(v)
+                if f is None:
+                    problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+                else:
+                    x[i] = f
+        inf = np.isinf(x)
+        if inf.any():
+            problems.add(c, _INFINITE, _FIX_INFINITE, inf)
+            x = np.where(inf, np.nan, x)
+        domain = scorer._domain.get(c)
+        if domain is not None and domain.kind != "enum":
+            x = _check_domain(c, domain, x, problems)
+        floor = scorer._numeric_floor.get(c)
+        if floor is not None:
+            neg = x < floor
+            if neg.any():
+                problems.add(c, _NEGATIVE, _fix_negative(c), neg)
+                x = np.where(neg, np.nan, x)
+        enc[:, j] = x
+    return enc
+
+
+def _unknown_levels(c: str, domain: Domain | None, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
+    """Sort the given values without a code into levels the contract refuses (problems) and unseen ones (notes)."""
+    raw = np.asarray(values, dtype=object)
+    given = missing & pd.notna(raw)
+    if not given.any():
+        return
+    if domain is not None and domain.kind == "enum":
+        refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()
+        if refused.any():
+            problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), refused)
+            given &= ~refused
+    if given.any():
+        notes.add(c, _UNSEEN, "", given)
+
+
+def _level_codes(values, levels: list[str]) -> np.ndarray:
+    """Codes of ``values`` among ``levels`` (-1 for missing or unseen)."""
+    if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            arr = pa.array(values)  # zero-copy for Arrow-backed text
+            idx = pc.index_in(arr, value_set=pa.array(levels, type=arr.type))
+            return idx.to_numpy(zero_copy_only=False).astype(float) if idx.null_count else idx.to_numpy().astype(np.int64)
+        except (ImportError, TypeError, ValueError, NotImplementedError):
+            pass
+    if isinstance(values, np.ndarray):
+        # a hash lookup: pd.Categorical of values outside its categories is deprecated (pandas 3 warns, later raises)
+        return pd.Index(levels, dtype=object).get_indexer(values)
+    return pd.Categorical(values, categories=levels).codes
+
+
+def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
+    """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
+    if isinstance(stays, dict):
+        stays = [stays]
+    if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
+        columns = list(dict.fromkeys(k for r in stays for k in r))
+        values = np.array([[r.get(c) for c in columns] for r in stays], dtype=object).reshape(len(stays), len(columns))
+        return None, columns, values, pd.RangeIndex(len(stays))
+    if isinstance(stays, pd.DataFrame):
+        if len(stays) <= FAST_ROWS and stays.columns.is_unique:
+            return stays, list(stays.columns), stays.to_numpy(dtype=object), stays.index
+        return stays, None, None, stays.index
+    raise SchemaError(
+        "stays",
+        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}", "pass a DataFrame of stays")],
+    )

@@ -1,0 +1,96 @@
+"""Time and numbers at the edges of forecasting (issue 15, part 9): infinite counts, horizons past the
+calendar, and every Forecaster setting checked at construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel import ConfigError, SchemaError, forecast
+from riskmodel.core.forecasting import Forecaster
+from riskmodel.core.forecasting.calendar import EVENTS, event_days
+from riskmodel.core.forecasting.forecaster import CALENDAR_END
+from riskmodel.core.forecasting.series import validate_series
+
+DS = pd.date_range("2016-01-01", periods=48, freq="MS")
+HISTORY = pd.DataFrame({"unique_id": "total", "ds": DS, "y": 500.0 + 100 * (DS.month == 7)})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Forecaster(h=3, models=("snaive",), combine=False, n_windows=1, step=3, breaks=(), reconcile=None).fit(HISTORY)
+
+
+def test_infinite_count_is_refused_by_validate_series():
+    bad = HISTORY.assign(y=np.where(HISTORY.index == 5, np.inf, HISTORY["y"]))
+    with pytest.raises(SchemaError, match=r"column `y`: has infinite values \(1 row: total @ 2016-06-01"):
+        validate_series(bad)
+    with pytest.raises(SchemaError, match=r"has infinite values"):
+        forecast(3, history=bad)
+
+
+@pytest.mark.parametrize("horizon", [10**5, 373])
+def test_horizon_past_the_calendar_is_a_config_error(fitted, horizon):
+    message = rf"horizon `h`={horizon} months after the last period 2019-12-01 reaches past the event calendar's end 2050-12-31; forecast at most 372 months ahead"
+    with pytest.raises(ConfigError, match=message):
+        forecast(horizon, model=fitted)
+    with pytest.raises(ConfigError, match=message):
+        forecast(horizon, history=HISTORY)
+    with pytest.raises(ConfigError, match=message):
+        fitted.predict(horizon)
+
+
+def test_daily_horizon_limit_counts_days():
+    ds = pd.date_range(end="2050-12-29", periods=60, freq="D")
+    daily = pd.DataFrame({"unique_id": "a", "ds": ds, "y": 10.0})
+    with pytest.raises(ConfigError, match=r"forecast at most 2 days ahead"):
+        Forecaster(h=3, models=("snaive",), combine=False, n_windows=1, breaks=(), reconcile=None).fit(daily)
+
+
+def test_the_calendar_knows_every_event_through_its_end():
+    # CALENDAR_END is a promise about the holidays package: a downgrade that loses years must fail here
+    last = CALENDAR_END.year
+    for event in EVENTS:
+        assert len(event_days(event, f"{last}-01-01", f"{last}-12-31")), event
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"h": 0}, r"`h` must be an int >= 1; got 0"),
+        ({"h": 2.5}, r"`h` must be an int >= 1; got 2.5"),
+        ({"freq": "Q"}, r"`freq` must be one of \['D', 'M', 'W'\] or None; got 'Q'"),
+        ({"models": "ets"}, r"`models` must be a list of model names, e.g. \['ets'\]"),
+        ({"models": ["prophet"]}, r"`models` has unknown model\(s\) \['prophet'\]"),
+        ({"combine": "yes"}, r"`combine` must be True or False; got 'yes'"),
+        ({"selection": "best"}, r"`selection` must be 'global' or 'series'"),
+        ({"level": [80, 150]}, r"`level` must be a non-empty list of ints between 1 and 99"),
+        ({"level": ["80"]}, r"`level` must be a non-empty list of ints between 1 and 99"),
+        ({"level": ()}, r"`level` must be a non-empty list"),
+        ({"n_windows": 0}, r"`n_windows` must be an int >= 1; got 0"),
+        ({"n_windows": "3"}, r"`n_windows` must be an int >= 1; got '3'"),
+        ({"step": 0}, r"`step` must be an int >= 1 or None; got 0"),
+        ({"breaks": [("2022-03-31", "2020-04-01")]}, r"`breaks` has \('2022-03-31', '2020-04-01'\): the start must be a date on or before the end"),
+        ({"breaks": [("2020-04-01",)]}, r"`breaks` has \('2020-04-01',\), not a \(start, end\) pair of dates"),
+        ({"breaks": "2020"}, r"`breaks` must be a list of \(start, end\) dates"),
+        ({"events": ["ramadan"]}, r"`events` must be a list of \['eid', "),
+        ({"reconcile": "ols"}, r"`reconcile` must be one of"),
+        ({"n_jobs": 0}, r"`n_jobs` must be a non-zero int"),
+        ({"progress": None}, r"`progress` must be True or False; got None"),
+        ({"seed": -1}, r"`seed` must be an int >= 0; got -1"),
+    ],
+)
+def test_every_setting_is_checked_at_construction(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Forecaster(**kwargs)
+
+
+def test_valid_settings_still_construct():
+    Forecaster(freq="W", models=["snaive", "ets"], level=(80.0, 95), breaks=[["2020-04-01", "2022-03-31"]], events=["eid", "school_AUS"], n_jobs=-2)
+
+
+def test_timezone_aware_periods_are_refused():
+    aware = HISTORY.assign(ds=HISTORY["ds"].dt.tz_localize("Asia/Jakarta"))
+    with pytest.raises(SchemaError, match=r"column `ds`: timezone-aware timestamps \(datetime64\[\w+, Asia/Jakarta\]\)"):
+        validate_series(aware)
