@@ -65,7 +65,7 @@ class ModelConfig:
     budgets: tuple[float, ...] = (0.01, 0.02, 0.05)
     bands: dict[str, float] = field(default_factory=lambda: {"high": 0.01, "elevated": 0.05})
     baseline_group: str | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, Any] = field(default_factory=dict)
     splits: Splits = field(default_factory=Splits)
     seed: int = 0
 
@@ -81,6 +81,28 @@ class ModelConfig:
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
             raise ValueError(f"`bands` must map band names to referral fractions between 0 and 1; got {self.bands}.")
+        _check_reasons(self.reasons)
+
+
+_REASON_KEYS = {"features", "text", "missing", "words"}
+
+
+def _check_reasons(reasons: dict[str, Any]) -> None:
+    """Reason groups (see :mod:`riskmodel.core.risk.reasons`): known keys, each feature in one group."""
+    owner: dict[str, str] = {}
+    for name, spec in reasons.items():
+        if isinstance(spec, str):
+            continue  # the one-feature template form
+        if not isinstance(spec, dict) or not isinstance(spec.get("text"), str) or not spec.get("features"):
+            raise ValueError(f"`reasons.{name}` must be a template or a mapping with `features` (a list) and `text`; got {spec!r}.")
+        unknown = sorted(set(spec) - _REASON_KEYS)
+        if unknown:
+            raise ValueError(f"`reasons.{name}` has unknown key(s) {unknown}; allowed: {sorted(_REASON_KEYS)}.")
+        for f in spec["features"]:
+            # a group may name features this model leaves out (a catalogue of texts): those are skipped
+            if f in owner:
+                raise ValueError(f"feature {f!r} is in reason groups {owner[f]!r} and {name!r}; put it in one.")
+            owner[f] = name
 
 
 @dataclass(frozen=True)
