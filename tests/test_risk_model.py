@@ -276,7 +276,7 @@ def test_reason_codes_plain_words_direction_weight(risk_result, risk_table):
     by_hand = [contrib[r, members[g]].sum() for r, g in enumerate(out["reason_1_feature"])]
     np.testing.assert_allclose(out["reason_1_weight"], by_hand, rtol=1e-9)
     # texts come from the config's groups: plain sentences, never column names or codes
-    hit = out[out["reason_1_feature"] == "earlier_overstays"]
+    hit = out[out["reason_1_feature"] == "earlier_stays"]
     assert len(hit) and hit["reason_1"].str.contains("earlier overstay").all()
     texts = [t for t in out[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel() if t]
     assert not any("=" in t or "_" in t for t in texts), texts
