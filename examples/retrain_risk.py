@@ -50,7 +50,7 @@ def main() -> None:
     reasons = explain(champion, recent, k=3)
     for (_, row), (_, why) in zip(recent.iterrows(), reasons.iterrows(), strict=True):
         print(f"p={row['p']:.3f} band={champion.band([row['p']])[0]}: "
-              + "; ".join(f"{why[f'reason_{i}']} ({why[f'reason_{i}_direction']} {abs(why[f'reason_{i}_weight']):.2f})" for i in (1, 2, 3)))
+              + "; ".join(why[f"reason_{i}"] for i in (1, 2, 3) if why[f"reason_{i}"]))
 
 
 if __name__ == "__main__":

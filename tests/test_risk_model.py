@@ -254,25 +254,32 @@ def test_metrics_against_hand_computed_values():
 
 def test_reason_codes_plain_words_direction_weight(risk_result, risk_table):
     from riskmodel.core.risk import explain
+    from riskmodel.core.risk.reasons import MIN_WEIGHT, reason_groups
 
     model = risk_result.model
     rows = risk_table.sort_values("prior_overstays").tail(20)
     out = explain(model, rows, k=3)
     assert list(out.index) == list(rows.index)
     for i in (1, 2, 3):
-        assert {f"reason_{i}", f"reason_{i}_feature", f"reason_{i}_direction", f"reason_{i}_weight"} <= set(out.columns)
-        assert set(out[f"reason_{i}_direction"]) <= {"raises", "lowers"}
-        assert ((out[f"reason_{i}_weight"] >= 0) == (out[f"reason_{i}_direction"] == "raises")).all()
-    # weights are sorted by size and add up (with the rest and the bias) to the uncalibrated margin
-    assert (out["reason_1_weight"].abs() >= out["reason_2_weight"].abs()).all()
+        assert {f"reason_{i}", f"reason_{i}_feature", f"reason_{i}_direction", f"reason_{i}_weight", f"reason_{i}_share"} <= set(out.columns)
+        shown = out[f"reason_{i}_direction"].notna()
+        # only factors that raise the risk are reasons, each with its weight
+        assert set(out.loc[shown, f"reason_{i}_direction"]) <= {"raises"}
+        assert (out.loc[shown, f"reason_{i}_weight"] >= MIN_WEIGHT).all()
+        assert out.loc[~shown, f"reason_{i}_weight"].isna().all()
+    # weights are sorted by size; a group's weight is the sum of its features' contributions
+    w = out[["reason_1_weight", "reason_2_weight", "reason_3_weight"]].fillna(-np.inf).to_numpy()
+    assert (w[:, 0] >= w[:, 1]).all() and (w[:, 1] >= w[:, 2]).all()
     contrib = model.contributions(rows)
     np.testing.assert_allclose(contrib.sum(axis=1), model.predict_margin(rows), rtol=1e-6, atol=1e-6)
-    # texts come from the config templates, not raw column names
-    hit = out[out["reason_1_feature"] == "prior_overstays"]
-    if len(hit):
-        assert hit["reason_1"].str.contains("earlier overstay").all()
-    texts = set(out[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
-    assert not any("=" in t for t in texts), texts
+    members = {g.name: [model.features.index(f) for f in g.features] for g in reason_groups(model)}
+    by_hand = [contrib[r, members[g]].sum() for r, g in enumerate(out["reason_1_feature"])]
+    np.testing.assert_allclose(out["reason_1_weight"], by_hand, rtol=1e-9)
+    # texts come from the config's groups: plain sentences, never column names or codes
+    hit = out[out["reason_1_feature"] == "earlier_stays"]
+    assert len(hit) and hit["reason_1"].str.contains("earlier overstay").all()
+    texts = [t for t in out[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel() if t]
+    assert not any("=" in t or "_" in t for t in texts), texts
 
 
 def test_reason_text_templates():

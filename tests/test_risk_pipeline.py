@@ -19,6 +19,12 @@ from riskmodel.apps.pipelines.risk import train
 def small_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = (REPO / "configs" / "risk.yaml").read_text().replace("n_travellers: 20000", "n_travellers: 3000")
+    # 3k travellers hold too few overstays per group for the shipped audit, which then (rightly) fails
+    # every model; these tests are about the pipeline: judge groups from 5 overstays, with loose bounds
+    for shipped, small in (("min_support: 500", "min_support: 100"), ("min_positives: 30", "min_positives: 5"),
+                           ("max_calibration_ratio: 1.3", "max_calibration_ratio: 5.0")):
+        assert shipped in text
+        text = text.replace(shipped, small)
     path = tmp_path / "risk.yaml"
     path.write_text(text)
     return path

@@ -189,7 +189,8 @@ def _reasons(scored: pd.DataFrame) -> str:
     referred = scored[scored["risk_band"].astype(object).isin(REFER_BANDS)]
     if not cols or referred.empty:
         return '<p class="note">No referred stays with reasons.</p>'
-    texts = pd.concat([referred[c] for c in cols]).dropna().astype(str)
+    # the same reason with another share of the added risk is the same reason here
+    texts = pd.concat([referred[c] for c in cols]).dropna().astype(str).str.replace(r" \(\d+% of the added risk\)$", "", regex=True)
     top = texts.value_counts().head(12)
     return _table(pd.DataFrame({"reason": top.index, "referred stays": top.to_numpy()})) + (
         '<p class="note">Reasons explain the model\'s uncalibrated margin (TreeSHAP contributions), '

@@ -4,9 +4,11 @@ Both calibrators map the booster's raw margin (log-odds) to a probability and
 are fitted on a time slice *later* than the one the booster was trained on, so
 they also absorb drift in the base rate between training and use.
 
-* :class:`IsotonicCalibrator`: monotone step function, stored as its
-  thresholds; applied with linear interpolation between them (as scikit-learn's
-  ``IsotonicRegression.predict`` does).
+* :class:`IsotonicCalibrator`: isotonic regression turned into a strictly
+  increasing curve (linear between the centres of its blocks, a tiny log-odds
+  slope beyond them), stored as its knots; it keeps the booster's ranking, so
+  referring the top 1% of probabilities refers 1% of the rows, not a whole
+  isotonic step.
 * :class:`PlattCalibrator`: ``p = 1 / (1 + exp(-(a * margin + b)))``, stored as
   ``a, b``; keeps the ranking of the margin exactly.
 """
@@ -20,39 +22,99 @@ from riskmodel.core.exceptions import ConfigError, NotFittedError
 __all__ = ["IsotonicCalibrator", "PlattCalibrator", "IdentityCalibrator", "make_calibrator", "calibrator_from_dict"]
 
 
+#: Knot rates stay this far from 0 and 1, so that the log-odds tails of the isotonic calibrator exist.
+_EPS = 1e-6
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
 class IsotonicCalibrator:
-    """Isotonic regression of the outcome on the margin.
+    """Isotonic regression of the outcome on the margin, made strictly increasing so that it keeps the ranking.
+
+    Plain isotonic regression is a step function: every row of one block gets the
+    same probability, so a few dozen distinct probabilities cover thousands of rows
+    and "refer the top 1%" refers a whole block, often several times the budget.
+    This calibrator keeps the isotonic fit but not its steps:
+
+    1. Pool-adjacent-violators (scikit-learn's ``IsotonicRegression``) on the margin
+       gives blocks of rows with one observed rate each, increasing block to block.
+    2. Each block becomes one knot: the mean margin of its rows and its rate. Between
+       knots the probability is interpolated linearly, so it rises strictly with the
+       margin (block rates strictly increase) and stays within one block's rate of the
+       isotonic fit.
+    3. Below the first knot and above the last, the log-odds of the end knot go on
+       with a tiny slope (``tail_slope`` per unit of margin, 0.001 by default): a
+       monotone tie-break by the raw score that moves no probability by more than a
+       fraction of a percent of itself over the margins seen.
+
+    Knot rates are clipped to ``[1e-6, 1 - 1e-6]`` so that the log-odds tails exist.
+    Distinct margins therefore map to distinct probabilities and the ranking of the
+    booster is kept exactly, which is what makes a referral budget mean its share.
+
+    A calibrator saved before this change (knots ``x, y`` without ``tail_slope``) is
+    applied as it was fitted: a clipped step-wise interpolation.
 
     Attributes
     ----------
     x_ : ndarray
-        Margin thresholds (increasing).
+        Knot margins (strictly increasing).
     y_ : ndarray
-        Calibrated probability at each threshold.
+        Calibrated probability at each knot (strictly increasing).
+    tail_slope_ : float or None
+        Log-odds slope beyond the end knots; ``None`` for a calibrator saved in the old form.
     """
 
     kind = "isotonic"
 
+    def __init__(self, *, tail_slope: float = 1e-3):
+        self.tail_slope = tail_slope
+
     def fit(self, margin: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
         from sklearn.isotonic import IsotonicRegression
 
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
-        iso.fit(np.asarray(margin, float), np.asarray(y, float))
-        self.x_ = np.asarray(iso.X_thresholds_, float)
-        self.y_ = np.asarray(iso.y_thresholds_, float)
+        margin = np.asarray(margin, float)
+        fitted = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True).fit_transform(
+            margin, np.asarray(y, float)
+        )
+        # PAV gives equal fitted values within a block and strictly larger ones in the next block
+        rates, block = np.unique(fitted, return_inverse=True)
+        centres = np.bincount(block, weights=margin) / np.bincount(block)
+        self.x_, self.y_ = _strictly_increasing(centres, np.clip(rates, _EPS, 1 - _EPS))
+        self.tail_slope_ = float(self.tail_slope)
         return self
 
     def transform(self, margin: np.ndarray) -> np.ndarray:
         if not hasattr(self, "x_"):
             raise NotFittedError("IsotonicCalibrator is not fitted; call fit(margin, y) first.")
-        return np.interp(np.asarray(margin, float), self.x_, self.y_)
+        m = np.asarray(margin, float)
+        if self.tail_slope_ is None:
+            return np.interp(m, self.x_, self.y_)
+        p = np.interp(m, self.x_, self.y_)
+        lo, hi = m < self.x_[0], m > self.x_[-1]
+        if lo.any():
+            p[lo] = _sigmoid(_logit(self.y_[0]) + self.tail_slope_ * (m[lo] - self.x_[0]))
+        if hi.any():
+            p[hi] = _sigmoid(_logit(self.y_[-1]) + self.tail_slope_ * (m[hi] - self.x_[-1]))
+        return p
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "x": self.x_.tolist(), "y": self.y_.tolist()}
+        out = {"kind": self.kind, "x": self.x_.tolist(), "y": self.y_.tolist()}
+        if self.tail_slope_ is not None:
+            out["tail_slope"] = self.tail_slope_
+        return out
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def _strictly_increasing(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knots with both coordinates strictly increasing (clipping can tie two end rates; merge those)."""
+    keep = np.ones(len(x), bool)
+    keep[1:] = (np.diff(y) > 0) & (np.diff(x) > 0)
+    return x[keep], y[keep]
 
 
 class PlattCalibrator:
@@ -114,6 +176,8 @@ def calibrator_from_dict(data: dict):
     cal = make_calibrator(data.get("kind", ""))
     if cal.kind == "isotonic":
         cal.x_, cal.y_ = np.asarray(data["x"], float), np.asarray(data["y"], float)
+        slope = data.get("tail_slope")
+        cal.tail_slope_ = None if slope is None else float(slope)
     elif cal.kind == "sigmoid":
         cal.a_, cal.b_ = float(data["a"]), float(data["b"])
     return cal

@@ -77,7 +77,7 @@ class ModelConfig:
     budgets: tuple[float, ...] = (0.01, 0.02, 0.05)
     bands: dict[str, float] = field(default_factory=lambda: {"high": 0.01, "elevated": 0.05})
     baseline_group: str | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, Any] = field(default_factory=dict)
     splits: Splits = field(default_factory=Splits)
     seed: int = 0
 
@@ -97,6 +97,7 @@ class ModelConfig:
         unknown = sorted(set(self.params) - lightgbm_parameter_names(), key=str)
         if unknown:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
+        _check_reasons(self.reasons)
 
 
 @functools.cache
@@ -130,6 +131,27 @@ def lightgbm_parameter_names() -> frozenset[str]:
     return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
 
 
+_REASON_KEYS = {"features", "text", "missing", "words"}
+
+
+def _check_reasons(reasons: dict[str, Any]) -> None:
+    """Reason groups (see :mod:`riskmodel.core.risk.reasons`): known keys, each feature in one group."""
+    owner: dict[str, str] = {}
+    for name, spec in reasons.items():
+        if isinstance(spec, str):
+            continue  # the one-feature template form
+        if not isinstance(spec, dict) or not isinstance(spec.get("text"), str) or not spec.get("features"):
+            raise ValueError(f"`reasons.{name}` must be a template or a mapping with `features` (a list) and `text`; got {spec!r}.")
+        unknown = sorted(set(spec) - _REASON_KEYS)
+        if unknown:
+            raise ValueError(f"`reasons.{name}` has unknown key(s) {unknown}; allowed: {sorted(_REASON_KEYS)}.")
+        for f in spec["features"]:
+            # a group may name features this model leaves out (a catalogue of texts): those are skipped
+            if f in owner:
+                raise ValueError(f"feature {f!r} is in reason groups {owner[f]!r} and {name!r}; put it in one.")
+            owner[f] = name
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the stays come from: a crossings file, or the synthetic generator."""
@@ -145,15 +167,42 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class FairnessConfig:
-    """Audit bounds, checked over groups with enough support."""
+    """Audit policy: which groups, how large to judge, and the bounds each group's comparison with the rest must keep.
+
+    A ratio bound ``b`` reads ``b`` above and ``1/b`` below, ``max_fnr_diff`` reads
+    ``+/-`` the difference, each on the side that burdens the group (see
+    :data:`riskmodel.core.risk.fairness.COMPARISONS`). A bound is breached only when the whole bootstrap interval
+    (``confidence``, ``bootstrap`` replicates) lies beyond it; an attribute with
+    fewer than ``min_groups`` groups of ``min_support`` rows and ``min_positives``
+    positives fails. ``top_groups`` keeps the largest groups of an attribute and
+    pools the rest as ``"other"``. See :mod:`riskmodel.core.risk.fairness`.
+    """
 
     referral_budget: float = 0.05
     min_support: int = 500
     min_positives: int = 20
+    min_groups: int = 2
+    top_groups: dict[str, int] = field(default_factory=dict)
     max_referral_ratio: float = 10.0
     max_fpr_ratio: float = 10.0
     max_fnr_diff: float = 0.5
-    max_calibration_gap: float = 0.02
+    max_precision_ratio: float = 10.0
+    max_calibration_ratio: float = 10.0
+    bootstrap: int = 200
+    confidence: float = 0.95
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0 < self.referral_budget < 1:
+            raise ValueError(f"`fairness.referral_budget` must be a fraction between 0 and 1; got {self.referral_budget}.")
+        ratios = {k: getattr(self, k) for k in ("max_referral_ratio", "max_fpr_ratio", "max_precision_ratio", "max_calibration_ratio")}
+        if any(not v > 1 for v in ratios.values()):
+            raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
+        if not 0 < self.confidence < 1 or self.bootstrap < 0 or self.min_groups < 1:
+            raise ValueError(
+                "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 0 and `min_groups` >= 1; "
+                f"got {self.confidence}, {self.bootstrap}, {self.min_groups}."
+            )
 
 
 @dataclass(frozen=True)

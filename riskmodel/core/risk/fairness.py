@@ -1,17 +1,37 @@
-"""Fairness audit: error and referral rates per group of each audit attribute.
+"""Fairness audit with power: per-group rates with bootstrap intervals, against a written policy.
 
-Audit attributes (nationality or region, sex, age band by default) are *not*
+Audit attributes (nationality, region, sex, age band by default) are *not*
 model features unless a config says so; the audit measures what the model does
 to each group anyway. Referral means "score in the top ``referral_budget`` of
 the audited rows", the way a desk with a fixed capacity would use the score.
+An attribute with many small groups (nationality) is audited over its
+``top_groups`` largest groups, the rest pooled as ``"other"``.
 
 Per group: ``support, positives, referral_rate, fpr, fnr, precision,
-mean_predicted, observed_rate, calibration_gap``. Across the groups of one
-attribute with enough support (``min_support`` rows; ``min_positives``
-positives for the rates that need them): the max ratio of referral rates, the
-max ratio of false-positive rates, the max difference of false-negative rates
-and the largest calibration gap. The bounds come from config
-(:class:`~riskmodel.core.risk.config.FairnessConfig`).
+mean_predicted, observed_rate`` and five comparisons, each with a bootstrap
+interval (``_low``, ``_high``); the first four compare the group with everyone
+*outside* it (against the whole population a group of half the rows could never
+be referred more than twice as often):
+
+* ``referral_ratio``: the group's referral rate over the rest's;
+* ``fpr_ratio``: false-positive rate over the rest's (non-overstayers referred);
+* ``fnr_diff``: false-negative rate minus the rest's (overstayers missed);
+* ``precision_ratio``: precision over the rest's (referred who did overstay);
+* ``calibration_ratio``: the group's mean predicted probability over its observed rate.
+
+A **breach** is a bound of the policy (:class:`~riskmodel.core.risk.config.FairnessConfig`)
+exceeded *beyond the interval*: the whole interval lies outside the allowed
+range, so noise alone does not fail a model and a real disparity is not waved
+through on a point estimate. Bounds are read on the side that puts more of the
+desk's burden on the group (see :data:`COMPARISONS`). A group with fewer than
+``min_support`` rows or ``min_positives`` positives is reported as ``too small``
+and not judged; an attribute with fewer than ``min_groups`` groups that can be
+judged **fails** the audit: an audit that cannot see is not a pass.
+
+The bootstrap resamples rows (Poisson weights, one set per replicate shared by
+every attribute and group, so a group and the population it is compared with
+move together); the referral threshold is the policy's, fixed on the audited
+rows, and is not re-estimated per replicate.
 """
 
 from __future__ import annotations
@@ -24,7 +44,23 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.config import FairnessConfig
 
-__all__ = ["FairnessReport", "fairness_audit"]
+__all__ = ["FairnessReport", "fairness_audit", "audit_groups", "COMPARISONS"]
+
+#: Each comparison: (column, config field of its bound, side that burdens the group, form).
+#: The audit protects a group from carrying more of the desk's burden than its risk explains, so a
+#: breach counts on that side only: referred more often, its non-overstayers referred more often,
+#: its overstayers caught more often (FNR lower), its referrals less often right, its risk overstated.
+#: A "ratio" bound b reads b above and 1/b below; a "diff" bound b reads +b above and -b below.
+COMPARISONS = (
+    ("referral_ratio", "max_referral_ratio", "above", "ratio"),
+    ("fpr_ratio", "max_fpr_ratio", "above", "ratio"),
+    ("fnr_diff", "max_fnr_diff", "below", "diff"),
+    ("precision_ratio", "max_precision_ratio", "below", "ratio"),
+    ("calibration_ratio", "max_calibration_ratio", "above", "ratio"),
+)
+
+OTHER = "other"
+MISSING = "<missing>"
 
 
 @dataclass
@@ -36,12 +72,18 @@ class FairnessReport:
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
         referral_rate, fpr, fnr, precision, mean_predicted, observed_rate,
-        calibration_gap, enough_support``.
+        calibration_gap``, then for each comparison of :data:`COMPARISONS` its
+        value, ``_low`` and ``_high``, then ``enough_support``, ``status``
+        (``"ok"``, ``"breach"`` or ``"too small"``) and ``breaches`` (text).
     summary : dict of str to float
-        ``{attribute}_max_referral_ratio``, ``{attribute}_max_fpr_ratio``,
-        ``{attribute}_max_fnr_diff``, ``{attribute}_max_calibration_gap``.
+        Per attribute: ``{attribute}_auditable_groups``, ``{attribute}_breaches``
+        and, over its auditable groups, ``{attribute}_max_referral_ratio``,
+        ``{attribute}_max_fpr_ratio``, ``{attribute}_max_fnr_diff``,
+        ``{attribute}_max_precision_ratio``, ``{attribute}_max_calibration_ratio``
+        (ratios folded above 1: a group at half the population's rate reads 2)
+        and ``{attribute}_max_calibration_gap``.
     violations : list of str
-        Each bound broken, in words. Empty when the audit passes.
+        Each breach and each attribute that cannot be audited, in words. Empty when the audit passes.
     threshold : float
         Score at and above which a row is referred.
     """
@@ -56,14 +98,204 @@ class FairnessReport:
         return not self.violations
 
 
-def _ratio(values: pd.Series) -> float:
-    values = values.dropna()
-    if len(values) < 2:
+def audit_groups(values: pd.Series, top: int | None = None) -> np.ndarray:
+    """Group label of each row: the value as text, ``"<missing>"``, or ``"other"`` beyond the ``top`` largest groups.
+
+    Ties in size are broken by the label, so the same data always gives the same groups.
+    """
+    g = pd.Series(values.astype(object).to_numpy()).fillna(MISSING).astype(str)
+    if top is not None:
+        counts = g.value_counts()
+        order = sorted(counts.index, key=lambda k: (-counts[k], k))
+        g = g.where(g.isin(order[:top]), OTHER)
+    return g.to_numpy()
+
+
+@dataclass
+class _Cells:
+    """Rows pooled into cells sharing every group label, the outcome and the referral.
+
+    Every count of the audit is a sum over cells, so a bootstrap replicate costs two
+    passes over the rows (the resample and its weight per cell) whatever the number
+    of attributes and groups.
+    """
+
+    row: np.ndarray  # cell of each row
+    group: list[np.ndarray]  # per attribute, the group code of each cell
+    y: np.ndarray  # outcome of each cell
+    r: np.ndarray  # referral of each cell
+
+    @classmethod
+    def build(cls, codes: list[np.ndarray], y: np.ndarray, r: np.ndarray) -> _Cells:
+        key = np.zeros(len(y), np.int64)
+        for c in [*codes, y.astype(np.int64), r.astype(np.int64)]:
+            # compress after each column, so the key never overflows however many groups there are
+            key = np.unique(key * (int(c.max(initial=0)) + 1) + c, return_inverse=True)[1].astype(np.int64)
+        _, first = np.unique(key, return_index=True)
+        return cls(row=key, group=[c[first] for c in codes], y=y[first], r=r[first])
+
+    def weigh(self, w: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Total row weight and weighted sum of ``p`` per cell."""
+        m = len(self.y)
+        return np.bincount(self.row, weights=w, minlength=m), np.bincount(self.row, weights=w * p, minlength=m)
+
+
+def _sums(group: np.ndarray, k: int, cells: _Cells, cw: np.ndarray, cp: np.ndarray) -> np.ndarray:
+    """Weighted counts per group, shape (6, k + 1): the last column is the whole population.
+
+    Rows: support, positives, referred, true positives, false positives, sum of predicted probabilities.
+    """
+    y, r = cells.y, cells.r
+    parts = (cw, cw * y, cw * r, cw * y * r, cw * (1 - y) * r, cp)
+    out = np.empty((len(parts), k + 1))
+    for i, v in enumerate(parts):
+        out[i, :k] = np.bincount(group, weights=v, minlength=k)
+        out[i, k] = v.sum()
+    return out
+
+
+def _rates(s: np.ndarray) -> dict[str, np.ndarray]:
+    """Rates per column of :func:`_sums` output (groups, then everyone) and each group's comparison with the rest.
+
+    The comparison is with everyone *outside* the group: against the whole population a
+    group holding half the rows could never be referred more than twice as often, however
+    it is treated.
+    """
+
+    def rates_of(n, pos, ref, tp, fp, psum):
+        return {
+            "referral_rate": ref / n,
+            "fpr": fp / (n - pos),
+            "fnr": 1 - tp / pos,
+            "precision": tp / ref,
+            "mean_predicted": psum / n,
+            "observed_rate": pos / n,
+        }
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = rates_of(*s)
+        rest = rates_of(*(s[:, -1:] - s))
+        own["referral_ratio"] = own["referral_rate"] / rest["referral_rate"]
+        own["fpr_ratio"] = own["fpr"] / rest["fpr"]
+        own["fnr_diff"] = own["fnr"] - rest["fnr"]
+        own["precision_ratio"] = own["precision"] / rest["precision"]
+        own["calibration_ratio"] = s[5] / s[1]
+    return own
+
+
+def _intervals(cells: _Cells, ks: list[int], p: np.ndarray, config: FairnessConfig) -> list[dict[str, tuple]]:
+    """Percentile bootstrap interval of each comparison, per group of each attribute.
+
+    One resample of the rows per replicate serves every attribute: the groups and the
+    population they are compared with move together, and the draw is paid once.
+    """
+    rng = np.random.default_rng(config.seed)
+    n = len(p)
+    draws = [{c[0]: np.empty((config.bootstrap, k)) for c in COMPARISONS} for k in ks]
+    for b in range(config.bootstrap):
+        cw, cp = cells.weigh(np.bincount(rng.integers(0, n, n), minlength=n).astype(float), p)
+        for group, k, d in zip(cells.group, ks, draws, strict=True):
+            rates = _rates(_sums(group, k, cells, cw, cp))
+            for name in d:
+                d[name][b] = rates[name][:k]
+    alpha = (1 - config.confidence) / 2
+    out = []
+    for k, d in zip(ks, draws, strict=True):
+        found = {}
+        for name, v in d.items():
+            # NaN (no referrals or no positives of a group in a replicate) carries no information;
+            # "lower"/"higher" pick observed replicates, so an infinite ratio never interpolates to NaN
+            lo, hi = np.full(k, np.nan), np.full(k, np.nan)
+            seen = ~np.isnan(v).all(axis=0)
+            if seen.any():
+                lo[seen] = np.nanquantile(v[:, seen], alpha, axis=0, method="lower")
+                hi[seen] = np.nanquantile(v[:, seen], 1 - alpha, axis=0, method="higher")
+            found[name] = (lo, hi)
+        out.append(found)
+    return out
+
+
+def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
+    """Per row of the group table, the comparisons whose whole interval lies beyond the policy's bound."""
+    found: list[list[str]] = [[] for _ in range(len(t))]
+    for name, bound_field, side, form in COMPARISONS:
+        b = float(getattr(config, bound_field))
+        lo, hi = t[f"{name}_low"].to_numpy(), t[f"{name}_high"].to_numpy()
+        if side == "above":
+            limit, text = b, (f"{b:g}" if form == "ratio" else f"+{b:g}")
+            with np.errstate(invalid="ignore"):
+                beyond = lo > limit
+        else:
+            limit, text = (1 / b, f"1/{b:g}") if form == "ratio" else (-b, f"-{b:g}")
+            with np.errstate(invalid="ignore"):
+                beyond = hi < limit
+        for i in np.flatnonzero(beyond):
+            found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
+    return found
+
+
+def _group_table(attr: str, groups: np.ndarray, group: np.ndarray, cells: _Cells, cw, cp, config: FairnessConfig) -> pd.DataFrame:
+    """Point estimates per group of one attribute (intervals and status are added by :func:`_judge`)."""
+    k = len(groups)
+    sums = _sums(group, k, cells, cw, cp)
+    rates = _rates(sums)
+    t = pd.DataFrame({"attribute": attr, "group": groups, "support": sums[0, :k].astype(int), "positives": sums[1, :k].astype(int)})
+    for col in ("referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"):
+        t[col] = rates[col][:k]
+    t["calibration_gap"] = (t["mean_predicted"] - t["observed_rate"]).abs()
+    for name, *_ in COMPARISONS:
+        t[name] = rates[name][:k]
+    t["enough_support"] = (t["support"] >= config.min_support) & (t["positives"] >= config.min_positives)
+    return t
+
+
+def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig) -> pd.DataFrame:
+    """Add each comparison's interval (none for a group too small to judge), the breaches and the status."""
+    ok = t["enough_support"].to_numpy()
+    nan = np.full(len(t), np.nan)
+    for name, *_ in COMPARISONS:
+        lo, hi = intervals.get(name, (nan, nan))
+        # a group too small to judge gets no interval: it must not look judged
+        t.insert(t.columns.get_loc(name) + 1, f"{name}_low", np.where(ok, lo, np.nan))
+        t.insert(t.columns.get_loc(name) + 2, f"{name}_high", np.where(ok, hi, np.nan))
+    found = _breaches(t, config)
+    t["breaches"] = ["; ".join(f) for f in found]
+    t["status"] = np.where(~ok, "too small", np.where([bool(f) for f in found], "breach", "ok"))
+    return t
+
+
+def _fold(values: pd.Series) -> float:
+    """Largest departure of a ratio from 1 in either direction (0.5 and 2 both read 2)."""
+    v = values.replace(0, np.nan).dropna()
+    if values.eq(0).any():
+        return float("inf")
+    if not len(v):
         return 1.0
-    lo, hi = float(values.min()), float(values.max())
-    if hi == 0:
-        return 1.0
-    return hi / lo if lo > 0 else float("inf")
+    return float(np.maximum(v, 1 / v).max())
+
+
+def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple[dict[str, float], list[str]]:
+    summary: dict[str, float] = {}
+    violations: list[str] = []
+    for attr in attributes:
+        t = table[table["attribute"] == attr]
+        ok = t[t["enough_support"]]
+        summary[f"{attr}_auditable_groups"] = float(len(ok))
+        summary[f"{attr}_breaches"] = float((t["status"] == "breach").sum())
+        for name, _, _, form in COMPARISONS:
+            col = ok[name]
+            summary[f"{attr}_max_{name}"] = _fold(col) if form == "ratio" else (float(col.abs().max()) if len(col) else 0.0)
+        summary[f"{attr}_max_calibration_gap"] = float(ok["calibration_gap"].max()) if len(ok) else 0.0
+        if len(ok) < config.min_groups:
+            small = t.loc[~t["enough_support"], "group"].tolist()
+            violations.append(
+                f"{attr}: only {len(ok)} group(s) large enough to audit (need {config.min_groups}; a group needs "
+                f"{config.min_support} rows and {config.min_positives} positives; too small: {', '.join(small[:8]) or 'none'}); "
+                "audit on more rows (a longer period) before relying on this model"
+            )
+        for row in t[t["status"] == "breach"].itertuples(index=False):
+            violations += [f"{attr}: {b} by group {row.group}" for b in row.breaches.split("; ")]
+    return summary, violations
 
 
 def fairness_audit(
@@ -73,7 +305,7 @@ def fairness_audit(
     attributes,
     config: FairnessConfig | None = None,
 ) -> FairnessReport:
-    """Audit a score per group of each attribute.
+    """Audit a score per group of each attribute, with bootstrap intervals, against the policy's bounds.
 
     Parameters
     ----------
@@ -84,13 +316,15 @@ def fairness_audit(
     p : array-like
         Calibrated probabilities.
     attributes : sequence of str
-        Audit columns, e.g. ``("region", "sex", "age_band")``.
+        Audit columns, e.g. ``("nationality", "region", "sex", "age_band")``.
     config : FairnessConfig, optional
-        Referral budget, support minimums and bounds. Default: :class:`FairnessConfig()`.
+        Referral budget, support minimums, bounds, bootstrap. Default: :class:`FairnessConfig()`.
 
     Returns
     -------
     FairnessReport
+        Passes when no group breaches a bound beyond its interval and every
+        attribute has at least ``min_groups`` groups large enough to judge.
 
     Raises
     ------
@@ -100,10 +334,13 @@ def fairness_audit(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> df = pd.DataFrame({"sex": ["F", "M"] * 500})
-    >>> rep = fairness_audit(df, np.tile([0, 1], 500), np.linspace(0, 1, 1000), ["sex"])
-    >>> sorted(rep.table["group"])
-    ['F', 'M']
+    >>> from riskmodel.core.risk.config import FairnessConfig
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"sex": rng.choice(["F", "M"], 4000)})
+    >>> p = rng.uniform(0.01, 0.2, 4000)
+    >>> rep = fairness_audit(df, rng.random(4000) < p, p, ["sex"], FairnessConfig(min_support=100, min_positives=20))
+    >>> rep.passed, sorted(rep.table["status"])
+    (True, ['ok', 'ok'])
     """
     cfg = config or FairnessConfig()
     missing = [a for a in attributes if a not in frame.columns]
@@ -118,55 +355,16 @@ def fairness_audit(
         raise SchemaError("audit", [SchemaProblem("<table>", f"lengths differ: frame {len(frame)}, y {len(y)}, p {len(p)}", "pass aligned rows")])
     k = max(int(round(cfg.referral_budget * len(p))), 1)
     threshold = float(np.sort(p)[-k]) if len(p) else float("nan")
-    referred = p >= threshold
-    rows = []
-    for attr in attributes:
-        g = pd.Series(frame[attr].astype(object).to_numpy()).fillna("<missing>").astype(str).to_numpy()
-        df = pd.DataFrame({"g": g, "y": y, "r": referred.astype(float), "p": p})
-        df["tp"] = df["y"] * df["r"]
-        df["fp"] = (1 - df["y"]) * df["r"]
-        agg = df.groupby("g").agg(
-            support=("y", "size"), positives=("y", "sum"), referred=("r", "sum"), tp=("tp", "sum"), fp=("fp", "sum"),
-            mean_predicted=("p", "mean"), observed_rate=("y", "mean"),
-        )
-        negatives = agg["support"] - agg["positives"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = pd.DataFrame(
-                {
-                    "attribute": attr,
-                    "group": agg.index,
-                    "support": agg["support"].astype(int).to_numpy(),
-                    "positives": agg["positives"].astype(int).to_numpy(),
-                    "referral_rate": (agg["referred"] / agg["support"]).to_numpy(),
-                    "fpr": (agg["fp"] / negatives).to_numpy(),
-                    "fnr": (1 - agg["tp"] / agg["positives"]).to_numpy(),
-                    "precision": (agg["tp"] / agg["referred"]).to_numpy(),
-                    "mean_predicted": agg["mean_predicted"].to_numpy(),
-                    "observed_rate": agg["observed_rate"].to_numpy(),
-                }
-            )
-        t["calibration_gap"] = (t["mean_predicted"] - t["observed_rate"]).abs()
-        t["enough_support"] = (t["support"] >= cfg.min_support) & (t["positives"] >= cfg.min_positives)
-        rows.append(t)
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    summary: dict[str, float] = {}
-    violations: list[str] = []
-    bounds = {
-        "max_referral_ratio": cfg.max_referral_ratio,
-        "max_fpr_ratio": cfg.max_fpr_ratio,
-        "max_fnr_diff": cfg.max_fnr_diff,
-        "max_calibration_gap": cfg.max_calibration_gap,
-    }
-    for attr in attributes:
-        ok = table[(table["attribute"] == attr) & table["enough_support"]]
-        values = {
-            "max_referral_ratio": _ratio(ok["referral_rate"]),
-            "max_fpr_ratio": _ratio(ok["fpr"]),
-            "max_fnr_diff": float(ok["fnr"].max() - ok["fnr"].min()) if len(ok) > 1 else 0.0,
-            "max_calibration_gap": float(ok["calibration_gap"].max()) if len(ok) else 0.0,
-        }
-        for name, value in values.items():
-            summary[f"{attr}_{name}"] = value
-            if value > bounds[name]:
-                violations.append(f"{attr}: {name} is {value:.3g}, above the bound {bounds[name]:g}")
+    referred = (p >= threshold).astype(float)
+    attributes = list(attributes)
+    split = [np.unique(audit_groups(frame[a], cfg.top_groups.get(a)), return_inverse=True) for a in attributes]
+    cells = _Cells.build([c for _, c in split], y, referred)
+    cw, cp = cells.weigh(np.ones(len(y)), p)
+    tables = [_group_table(a, g, cg, cells, cw, cp, cfg) for a, (g, _), cg in zip(attributes, split, cells.group, strict=True)]
+    intervals = [{} for _ in tables]
+    if cfg.bootstrap and any(t["enough_support"].any() for t in tables):
+        intervals = _intervals(cells, [len(g) for g, _ in split], p, cfg)
+    tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    summary, violations = _summarise(table, attributes, cfg)
     return FairnessReport(table=table, summary=summary, violations=violations, threshold=threshold)

@@ -1,0 +1,131 @@
+"""The fairness audit has power: intervals, too-small groups, too-few groups, and doubled odds caught."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.config import load_config
+from riskmodel.core.risk import FairnessConfig, RiskConfig, fairness_audit
+from riskmodel.core.risk.fairness import audit_groups
+from tests.conftest import REPO
+
+SHIPPED = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+
+
+def _population(n: int, seed: int, shares=(0.4, 0.25, 0.2, 0.1, 0.05)) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A calibrated score for everyone: outcomes drawn from the probabilities themselves."""
+    rng = np.random.default_rng(seed)
+    g = rng.choice([f"g{i}" for i in range(len(shares))], n, p=shares)
+    p = 1 / (1 + np.exp(-rng.normal(-4.6, 1.0, n)))
+    y = (rng.random(n) < p).astype(float)
+    return pd.DataFrame({"g": g}), y, p
+
+
+def _double_odds(p: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = p.copy()
+    out[mask] = 2 * p[mask] / (1 + p[mask])
+    return out
+
+
+def test_shipped_policy_audits_nationality_with_written_bounds():
+    assert SHIPPED.model.audit == ("nationality", "region", "sex", "age_band")
+    f = SHIPPED.fairness
+    assert f.top_groups == {"nationality": 10}
+    assert (f.max_referral_ratio, f.max_fpr_ratio, f.max_fnr_diff, f.max_precision_ratio, f.max_calibration_ratio) == (3.0, 3.0, 0.3, 1.5, 1.3)
+    assert (f.min_support, f.min_positives, f.min_groups) == (500, 30, 2)
+
+
+def test_unbiased_score_passes_and_doubled_odds_of_one_group_is_refused():
+    frame, y, p = _population(60_000, seed=3)
+    cfg = SHIPPED.fairness
+    fair = fairness_audit(frame, y, p, ["g"], cfg)
+    assert fair.passed, fair.violations
+    assert set(fair.table["status"]) == {"ok"}
+    for group in ("g0", "g1", "g2", "g3"):
+        rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == group), ["g"], cfg)
+        assert any(v.endswith(f"by group {group}") for v in rep.violations), (group, rep.violations)
+
+
+def test_a_breach_needs_the_whole_interval_beyond_the_bound():
+    # the same doubled odds on a group with few overstays stays within its (wide) interval
+    frame, y, p = _population(60_000, seed=4)
+    cfg = dataclasses.replace(SHIPPED.fairness, min_positives=5)
+    small = frame["g"].to_numpy() == "g4"
+    idx = np.flatnonzero(small)[:600]
+    few = frame.iloc[np.r_[np.flatnonzero(~small), idx]].reset_index(drop=True)
+    keep = np.r_[np.flatnonzero(~small), idx]
+    rep = fairness_audit(few, y[keep], _double_odds(p, small)[keep], ["g"], cfg)
+    row = rep.table.set_index("group").loc["g4"]
+    assert row["calibration_ratio"] > cfg.max_calibration_ratio  # the point estimate is beyond the bound ...
+    assert row["calibration_ratio_low"] <= cfg.max_calibration_ratio  # ... its interval is not
+    assert row["status"] == "ok" and rep.passed
+    assert row["calibration_ratio_low"] <= row["calibration_ratio"] <= row["calibration_ratio_high"]
+
+
+def test_only_the_burdening_side_is_a_breach():
+    # a group the score refers far less often than the rest is not harmed by it
+    frame, y, p = _population(60_000, seed=5)
+    lowered = p.copy()
+    m = frame["g"].to_numpy() == "g1"
+    lowered[m] = p[m] / 4
+    rep = fairness_audit(frame, y, lowered, ["g"], SHIPPED.fairness)
+    row = rep.table.set_index("group").loc["g1"]
+    assert row["referral_ratio_high"] < 1 / SHIPPED.fairness.max_referral_ratio
+    assert not any(v.endswith("by group g1") for v in rep.violations), rep.violations
+
+
+def test_small_groups_are_reported_and_too_few_groups_fail_the_audit():
+    frame, y, p = _population(20_000, seed=6)
+    cfg = dataclasses.replace(SHIPPED.fairness, min_positives=60)
+    rep = fairness_audit(frame, y, p, ["g"], cfg)
+    t = rep.table.set_index("group")
+    too_small = t[t["positives"] < 60].index
+    assert len(too_small) and (t.loc[too_small, "status"] == "too small").all()
+    assert t.loc[too_small, "referral_ratio_low"].isna().all()  # not judged, so no interval either
+    # one group left to judge: the attribute cannot be audited, so the audit fails
+    one = frame.assign(g=np.where(frame["g"] == "g0", "g0", "rest"))
+    few_pos = np.where(one["g"] == "g0", y, 0.0)
+    failed = fairness_audit(one, few_pos, p, ["g"], cfg)
+    assert not failed.passed
+    assert any("g: only 1 group(s) large enough to audit (need 2" in v for v in failed.violations), failed.violations
+    assert failed.summary["g_auditable_groups"] == 1.0
+
+
+def test_largest_groups_kept_and_the_rest_pooled_as_other():
+    values = pd.Series(["MYS"] * 5 + ["CHN"] * 4 + ["SGP"] * 4 + ["JPN"] * 2 + [None])
+    assert list(audit_groups(values, 2)) == ["MYS"] * 5 + ["CHN"] * 4 + ["other"] * 7  # CHN beats SGP on the name
+    assert list(audit_groups(values))[-1] == "<missing>"
+
+
+def test_policy_values_are_checked():
+    with pytest.raises(ValueError, match="ratio bounds must be > 1"):
+        FairnessConfig(max_fpr_ratio=0.8)
+    with pytest.raises(ValueError, match="referral_budget"):
+        FairnessConfig(referral_budget=0.0)
+    with pytest.raises(ValueError, match="min_groups"):
+        FairnessConfig(min_groups=0)
+
+
+@pytest.mark.slow
+def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
+    """40k travellers (about 37k holdout stays), the shipped config, bias injected on the holdout's probabilities."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import training_table
+    from riskmodel.core.risk import train_risk_model
+
+    table = training_table(make_crossings(40_000, "2017-01-01", "2023-12-31", seed=0).crossings, validate=False)
+    res = train_risk_model(table, SHIPPED.model, fairness=SHIPPED.fairness, baselines=False)
+    assert res.fairness.passed, res.fairness.violations  # no false alarm on the unbiased model
+    test = table.loc[res.test_scores.index]
+    y, p = res.test_scores["y"].to_numpy(), res.test_scores["p"].to_numpy()
+    detected = []
+    for attr in ("nationality", "region"):
+        for group in test[attr].astype(str).value_counts().index[:5]:
+            biased = _double_odds(p, (test[attr].astype(str) == group).to_numpy())
+            rep = fairness_audit(test, y, biased, SHIPPED.model.audit, SHIPPED.fairness)
+            detected.append(any(v.startswith(f"{attr}:") and v.endswith(f"by group {group}") for v in rep.violations))
+    assert np.mean(detected) >= 0.8, detected
