@@ -144,3 +144,15 @@ def test_both_module_entry_points_run():
     for module in ("riskmodel", "riskmodel.apps.cli"):
         run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=REPO)
         assert run.returncode == EXIT_OK and "exit codes:" in run.stdout
+
+
+def test_a_model_that_cannot_be_loaded_is_exit_3(tmp_path, crossings_file, capsys):
+    code, err = _run(["score", str(crossings_file), str(tmp_path / "o.parquet"), "--model", str(tmp_path / "no-model")], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{tmp_path / 'no-model'}`" in err and "not found" in err
+
+
+def test_a_missing_config_names_the_full_command(tmp_path, capsys):
+    code, err = _run(["train", "risk", "--config", str(tmp_path / "nope.yaml")], capsys)
+    assert code == EXIT_INPUT
+    assert err.startswith("riskmodel train risk: error: cannot read") and "nope.yaml" in err

@@ -96,7 +96,7 @@ def _inputs(args: argparse.Namespace) -> list[str]:
 def _missing_input(inputs: Sequence[str]) -> InputFileError | None:
     for path in inputs:
         if not os.path.exists(path):
-            return InputFileError(path, "the file does not exist", "check the path; pass a Parquet or CSV file (or a folder of Parquet parts)")
+            return InputFileError(path, "the file does not exist", f"check the path (a relative one starts from {os.getcwd()})")
     return None
 
 
@@ -114,9 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     inputs = _inputs(args)
+    command = " ".join(filter(None, ("riskmodel", args.command, getattr(args, "model_kind", None))))
     missing = _missing_input(inputs)
     if missing is not None:
-        print(f"riskmodel {args.command}: error: {missing}", file=sys.stderr)
+        print(f"{command}: error: {missing}", file=sys.stderr)
         return EXIT_INPUT
     try:
         return int(args.func(args) or EXIT_OK)
@@ -125,5 +126,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         if explained is None:
             raise
         code, message = explained
-        print(f"riskmodel {args.command}: error: {message}", file=sys.stderr)
+        print(f"{command}: error: {message}", file=sys.stderr)
         return code
