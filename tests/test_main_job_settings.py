@@ -18,3 +18,11 @@ def test_data_key_follows_the_data_settings_only():
     base = MainJobSettings()
     assert base.data_key() == MainJobSettings(horizon=30).data_key()
     assert base.data_key() != MainJobSettings(seed=1).data_key()
+
+
+def test_keyword_overrides_replace_fields_of_the_given_settings():
+    """run_main_job(out, travellers=8000, start=...) keeps working beside run_main_job(out, settings)."""
+    from riskmodel.apps.pipelines.main_job import _with_overrides
+
+    got = _with_overrides(MainJobSettings(seed=3), {"travellers": 8000, "start": "2018-01-01"})
+    assert got == MainJobSettings(travellers=8000, start="2018-01-01", seed=3)
