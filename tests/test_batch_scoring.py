@@ -138,3 +138,20 @@ def test_evaluate_scores_errors(fitted):
         evaluate_scores(scored, rows.drop(columns=["overstayed"]))
     with pytest.raises(SchemaError, match="no scored stay has a known outcome yet"):
         evaluate_scores(scored, rows.assign(stay_id="X"))
+
+
+def test_score_file_refuses_an_unknown_option(fitted, stays_folder, tmp_path):
+    _, folder, _ = fitted
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['reason'\]; expected some of \['reasons'"):
+        score_file(stays_folder, tmp_path / "o", model=folder, reason=2, progress=False)
+
+
+def test_cli_score_of_a_corrupt_parquet_names_it_without_a_traceback(fitted, tmp_path, capsys):
+    """The batch engine, not the CLI, reads this file: the CLI still names it and exits 3."""
+    _, folder, _ = fitted
+    bad = tmp_path / "in.parquet"
+    bad.write_bytes(b"PAR1" + b"\0" * 200)
+    code = main(["score", str(bad), str(tmp_path / "o.parquet"), "--model", str(folder), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "Traceback" not in err and f"`{bad}`" in err and "corrupt" in err

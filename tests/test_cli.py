@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from riskmodel.apps.cli import cli_reference, main
+from riskmodel.apps.cli.exits import EXIT_INPUT
 
 
 def test_synth_then_validate(tmp_path, capsys):
@@ -29,7 +30,8 @@ def test_validate_reports_problems_and_fails(tmp_path, capsys, small_data):
 
 
 def test_missing_input_is_a_clean_error(tmp_path, capsys):
-    assert main(["validate", str(tmp_path / "nothing.parquet")]) == 2
+    # exit 3 (cannot read the input) since the CLI separates it from bad usage (2)
+    assert main(["validate", str(tmp_path / "nothing.parquet")]) == EXIT_INPUT
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from riskmodel import score
-from riskmodel.apps.report import SECTIONS, expected_workload, write_report
+from riskmodel.apps.report import SECTIONS, ReportInputs, expected_workload, write_report
 from riskmodel.core.risk.metrics import reliability_table
 
 
@@ -58,10 +58,10 @@ def report_path(tmp_path_factory, fitted):
     backtest = pd.DataFrame({"model": ["snaive", "ets"], "mase": [1.0, 0.7], "coverage_95": [0.9, 0.95]})
     nat_fc, nat_history = _nationality_forecasts()
     path = tmp_path_factory.mktemp("report") / "report.html"
-    write_report(path, scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
-                 fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
-                 workload=expected_workload(fc, scored), facts={"risk model": "overstay-risk v1"},
-                 nationality_forecasts=nat_fc, nationality_history=nat_history)
+    write_report(path, ReportInputs(scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
+                                    fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
+                                    workload=expected_workload(fc, scored), facts={"risk model": "overstay-risk v1"},
+                                    nationality_forecasts=nat_fc, nationality_history=nat_history))
     return path
 
 

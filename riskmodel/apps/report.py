@@ -24,12 +24,13 @@ import datetime as dt
 import html
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["expected_workload", "write_report", "SECTIONS"]
+__all__ = ["expected_workload", "write_report", "ReportInputs", "SECTIONS"]
 
 SECTIONS = ("summary", "risk-distribution", "reliability", "fairness", "reasons", "forecasts", "nationalities", "backtest", "workload")
 REFER_BANDS = ("elevated", "high")
@@ -250,35 +251,22 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
     return _table(table, "{:,.1f}") + note + _fan_charts(fc, history, ids[:3])
 
 
-def write_report(
-    path: str | Path,
-    *,
-    scored: pd.DataFrame,
-    forecasts: pd.DataFrame,
-    history: pd.DataFrame | None = None,
-    reliability: pd.DataFrame | None = None,
-    fairness: pd.DataFrame | None = None,
-    fairness_bounds: dict | None = None,
-    backtest: pd.DataFrame | None = None,
-    workload: pd.DataFrame | None = None,
-    facts: dict | None = None,
-    main_ports: Sequence[str] = ("port/Ngurah Rai", "port/Soekarno-Hatta", "port/Batam"),
-    nationality_forecasts: pd.DataFrame | None = None,
-    nationality_history: pd.DataFrame | None = None,
-    top_nationalities: int = 12,
-) -> Path:
-    """Write the HTML report and return its path.
+@dataclass(frozen=True)
+class ReportInputs:
+    """The tables the report is drawn from (only ``scored`` and ``forecasts`` are required).
 
-    Parameters
+    Attributes
     ----------
-    path : str or Path
-        The ``.html`` file to write (atomically).
     scored : DataFrame
         ``score()`` output for the current population (with reasons where referred).
     forecasts : DataFrame
         ``forecast()`` output.
     history : DataFrame, optional
         The series the forecaster was trained on, for the fan charts.
+    nationality_forecasts : DataFrame, optional
+        ``forecast()`` output of the nationality hierarchy (``nationality/<code>`` series).
+    nationality_history : DataFrame, optional
+        Its training series, for the fan charts and the year-ago comparison.
     reliability : DataFrame, optional
         Holdout reliability table (``mean_predicted, observed_rate``).
     fairness : DataFrame, optional
@@ -291,12 +279,52 @@ def write_report(
         :func:`expected_workload` output.
     facts : dict, optional
         Key facts for the summary (models, versions, data span, ...).
+    """
+
+    scored: pd.DataFrame
+    forecasts: pd.DataFrame
+    history: pd.DataFrame | None = None
+    nationality_forecasts: pd.DataFrame | None = None
+    nationality_history: pd.DataFrame | None = None
+    reliability: pd.DataFrame | None = None
+    fairness: pd.DataFrame | None = None
+    fairness_bounds: dict | None = None
+    backtest: pd.DataFrame | None = None
+    workload: pd.DataFrame | None = None
+    facts: dict | None = None
+
+
+def _workload_section(workload: pd.DataFrame | None) -> str:
+    if workload is None or workload.empty:
+        return '<p class="note">No workload table was given.</p>'
+    pivot = workload.pivot_table(index="ds", columns="port", values="expected_referrals", aggfunc="sum")
+    busiest = workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:6]
+    arrivals = workload.pivot_table(index="ds", columns="port", values="expected_arrivals", aggfunc="sum")[list(busiest)]
+    table = pd.concat({"arrivals": arrivals.round(0), "referrals": pivot[list(busiest)].round(1)}, axis=1)
+    table = table[[(kind, port) for port in busiest for kind in ("arrivals", "referrals")]]
+    table.columns = [f"{port}: {kind}" for kind, port in table.columns]
+    table = table.reset_index()
+    table["ds"] = table["ds"].dt.strftime("%a %d %b")
+    return _table(table, "{:,.1f}") + '<p class="note">Expected referrals = forecast arrivals x the share of that port\'s scored stays in bands elevated or high. Full table in workload.csv.</p>'
+
+
+def write_report(
+    path: str | Path,
+    inputs: ReportInputs,
+    *,
+    main_ports: Sequence[str] = ("port/Ngurah Rai", "port/Soekarno-Hatta", "port/Batam"),
+    top_nationalities: int = 12,
+) -> Path:
+    """Write the HTML report and return its path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.html`` file to write (atomically).
+    inputs : ReportInputs
+        The tables to draw: scores, forecasts and the optional ones.
     main_ports : sequence of str
         Series drawn as fan charts.
-    nationality_forecasts : DataFrame, optional
-        ``forecast()`` output of the nationality hierarchy (``nationality/<code>`` series).
-    nationality_history : DataFrame, optional
-        Its training series, for the fan charts and the year-ago comparison.
     top_nationalities : int, default=12
         Nationalities listed (largest expected arrivals first); the top three get fan charts.
 
@@ -304,36 +332,22 @@ def write_report(
     -------
     Path
     """
+    i = inputs
     path = Path(path)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    facts_rows = pd.DataFrame({"item": list((facts or {}).keys()), "value": [str(v) for v in (facts or {}).values()]})
+    facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
+    backtest = _table(i.backtest) if i.backtest is not None and not i.backtest.empty else '<p class="note">No backtest table was given.</p>'
     parts = [
         _section("summary", "Summary", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
-        _section("risk-distribution", "Risk scores of everyone in the country", _risk_distribution(scored)),
-        _section("reliability", "Reliability of the probabilities", _reliability(reliability)),
-        _section("fairness", "Fairness audit per group", _fairness(fairness, fairness_bounds)),
-        _section("reasons", "Most frequent reasons among referred travellers", _reasons(scored)),
-        _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(forecasts, history, main_ports)),
-        _section("nationalities", "Arrival outlook per nationality", _nationalities(nationality_forecasts, nationality_history, top_nationalities)),
-        _section(
-            "backtest",
-            "Forecast accuracy in backtests",
-            _table(backtest) if backtest is not None and not backtest.empty else '<p class="note">No backtest table was given.</p>',
-        ),
+        _section("risk-distribution", "Risk scores of everyone in the country", _risk_distribution(i.scored)),
+        _section("reliability", "Reliability of the probabilities", _reliability(i.reliability)),
+        _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds)),
+        _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
+        _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(i.forecasts, i.history, main_ports)),
+        _section("nationalities", "Arrival outlook per nationality", _nationalities(i.nationality_forecasts, i.nationality_history, top_nationalities)),
+        _section("backtest", "Forecast accuracy in backtests", backtest),
+        _section("workload", "Expected workload per port and day", _workload_section(i.workload)),
     ]
-    if workload is not None and not workload.empty:
-        pivot = workload.pivot_table(index="ds", columns="port", values="expected_referrals", aggfunc="sum")
-        busiest = workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:6]
-        arrivals = workload.pivot_table(index="ds", columns="port", values="expected_arrivals", aggfunc="sum")[list(busiest)]
-        table = pd.concat({"arrivals": arrivals.round(0), "referrals": pivot[list(busiest)].round(1)}, axis=1)
-        table = table[[(kind, port) for port in busiest for kind in ("arrivals", "referrals")]]
-        table.columns = [f"{port}: {kind}" for kind, port in table.columns]
-        table = table.reset_index()
-        table["ds"] = table["ds"].dt.strftime("%a %d %b")
-        body = _table(table, "{:,.1f}") + '<p class="note">Expected referrals = forecast arrivals x the share of that port\'s scored stays in bands elevated or high. Full table in workload.csv.</p>'
-    else:
-        body = '<p class="note">No workload table was given.</p>'
-    parts.append(_section("workload", "Expected workload per port and day", body))
     doc = (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>riskmodel report</title>"
         f"<style>{_CSS}</style></head><body><h1>Overstay risk and arrivals: duty report</h1>"

@@ -25,6 +25,7 @@ __all__ = [
     "UnseenCategoryWarning",
     "FallbackWarning",
     "BatchError",
+    "GateRefusedError",
 ]
 
 
@@ -118,3 +119,7 @@ class FallbackWarning(RiskModelWarning):
 
 class BatchError(RiskModelError):
     """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""
+
+
+class GateRefusedError(RiskModelError):
+    """A job needed a champion, and the promotion gate refused every candidate (see its reasons)."""

@@ -23,8 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
+from riskmodel.core.exceptions import ConfigError, GateRefusedError
 
-__all__ = ["MainJobResult", "run_main_job"]
+__all__ = ["MainJobResult", "MainJobSettings", "run_main_job"]
 
 REPO_CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
@@ -70,6 +71,65 @@ def _backtest_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["level", "mase"]).reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class MainJobSettings:
+    """What the main job runs on: the synthetic data, the forecast horizon and the training configs.
+
+    Attributes
+    ----------
+    travellers, start, end, seed
+        Synthetic data settings (:func:`riskmodel.make_crossings`).
+    horizon : int, default=90
+        Days of arrival forecasts.
+    risk_config, forecast_config, nationality_forecast_config : str or Path
+        Training configs: the risk model, the forecaster per port and the forecaster per
+        nationality (their data sections are replaced by this job's data).
+    """
+
+    travellers: int = 20_000
+    start: str = "2017-01-01"
+    end: str = "2023-12-31"
+    seed: int = 0
+    horizon: int = 90
+    risk_config: str | Path = REPO_CONFIGS / "risk.yaml"
+    forecast_config: str | Path = REPO_CONFIGS / "forecast_daily.yaml"
+    nationality_forecast_config: str | Path = REPO_CONFIGS / "forecast_daily_nationality.yaml"
+
+    def data_key(self) -> str:
+        """Digest of the data settings: earlier data and models are reused only when it is unchanged."""
+        return _digest({"travellers": self.travellers, "start": self.start, "end": self.end, "seed": self.seed})
+
+
+@dataclass
+class _Run:
+    """One run of the job: its settings, output folder, reuse state and progress line."""
+
+    out: Path
+    settings: MainJobSettings
+    state: dict
+    progress: Callable[[str], None]
+    reused: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.out / "data"
+
+    def save_state(self) -> None:
+        _write_state(self.out, self.state)
+
+    def step_progress(self, m: str) -> None:
+        self.progress(f"    {m}")
+
+
+@dataclass
+class _RiskStep:
+    name: str
+    version: str
+    config: object
+    reliability: pd.DataFrame
+    fairness: pd.DataFrame
+
+
 @dataclass
 class _ForecasterStep:
     name: str
@@ -78,62 +138,179 @@ class _ForecasterStep:
     backtest: Path
 
 
-def _forecaster_step(
-    step: str,
-    hierarchy: str,
-    config: str | Path,
-    data_key: str,
-    data_dir: Path,
-    out: Path,
-    state: dict,
-    reused: list[str],
-    label: str,
-    progress: Callable[[str], None],
-) -> _ForecasterStep:
+def _data_step(run: _Run) -> pd.DataFrame:
+    """Generate the synthetic crossings, or reuse them when the data settings are unchanged."""
+    from riskmodel.core.datasets import make_crossings
+
+    s, data_dir = run.settings, run.data_dir
+    if run.state.get("data") == s.data_key() and (data_dir / "crossings.parquet").exists():
+        run.progress(f"1/7 reusing synthetic data in {data_dir}")
+        run.reused.append("data")
+        return pd.read_parquet(data_dir / "crossings.parquet")
+    run.progress(f"1/7 generating synthetic crossings for {s.travellers:,} travellers, {s.start} .. {s.end}")
+    data = make_crossings(s.travellers, s.start, s.end, seed=s.seed)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("crossings", "stays", "truth"):
+        tmp = data_dir / f".{name}.parquet.tmp"
+        getattr(data, name).to_parquet(tmp, index=False)
+        tmp.replace(data_dir / f"{name}.parquet")
+    # new data: every model trained on the old data is stale
+    run.state.clear()
+    run.state["data"] = s.data_key()
+    run.save_state()
+    return data.crossings
+
+
+def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
+    """Train, register and gate the risk model, or reuse the champion trained on this data."""
+    from riskmodel.apps.pipelines import risk as risk_pipeline
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.integrations.tracking.registry import resolve_version
+
+    s = run.settings
+    rcfg = load_config(s.risk_config, RiskConfig)
+    rcfg = dataclasses.replace(rcfg, data=dataclasses.replace(rcfg.data, n_travellers=s.travellers, start=s.start, end=s.end, seed=s.seed))
+    name = rcfg.tracking.registered_name
+    key = _digest({"data": s.data_key(), "config": Path(s.risk_config).read_text(encoding="utf-8")})
+    holdout = run.out / "risk_holdout.json"
+    champion = resolve_version(name, "champion")
+    if run.state.get("risk") == key and champion is not None and holdout.exists():
+        run.progress(f"2/7 reusing the risk model {name} v{champion.version} trained on this data")
+        saved = json.loads(holdout.read_text(encoding="utf-8"))
+        reliability, fairness = pd.DataFrame(saved["reliability"]), pd.DataFrame(saved["fairness"])
+        run.reused.append("risk model")
+    else:
+        run.progress("2/7 training the overstay-risk model")
+        outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
+        decision = risk_pipeline.promote(rcfg)
+        run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
+        reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
+        holdout.write_text(
+            json.dumps({"reliability": reliability.to_dict("list"), "fairness": fairness.astype(object).where(fairness.notna(), None).to_dict("list")}, default=str),
+            encoding="utf-8",
+        )
+        run.state["risk"] = key
+        run.save_state()
+    champion = resolve_version(name, "champion")
+    if champion is None:
+        raise GateRefusedError(
+            f"no champion for `{name}`: the first model did not pass the gate (its bounds or the fairness audit); "
+            "its reasons are on the model version's gate.reasons tag in MLflow. Fix: train on more data "
+            "(e.g. --travellers 20000) or change the gate/fairness policy in the risk config (--risk-config)."
+        )
+    return _RiskStep(name=name, version=str(champion.version), config=rcfg, reliability=reliability, fairness=fairness)
+
+
+def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, label: str) -> _ForecasterStep:
     """Train, register and gate the forecaster of one hierarchy, or reuse it when trained on this data."""
+    from riskmodel.apps.pipelines import forecast as forecast_pipeline
     from riskmodel.core.forecasting.config import ForecastConfig
     from riskmodel.integrations.tracking.registry import resolve_version
-    from riskmodel.apps.pipelines import forecast as forecast_pipeline
 
+    out, state = run.out, run.state
     fcfg = load_config(config, ForecastConfig)
-    fcfg = dataclasses.replace(fcfg, data=dataclasses.replace(fcfg.data, series_path=None, crossings_path=str(data_dir / "crossings.parquet")))
+    fcfg = dataclasses.replace(fcfg, data=dataclasses.replace(fcfg.data, series_path=None, crossings_path=str(run.data_dir / "crossings.parquet")))
     name = fcfg.tracking.registered_name
-    key = _digest({"data": data_key, "config": Path(config).read_text(encoding="utf-8")})
+    key = _digest({"data": run.settings.data_key(), "config": Path(config).read_text(encoding="utf-8")})
     suffix = "" if hierarchy == "port" else f"_{hierarchy}"
     history_path, backtest_path = out / f"history{suffix}.parquet", out / f"forecast_backtest{suffix}.csv"
     state_key = "forecast" if hierarchy == "port" else f"forecast_{hierarchy}"
     champion = resolve_version(name, "champion")
     if state.get(state_key) == key and champion is not None and history_path.exists() and backtest_path.exists():
-        progress(f"{step} reusing the {label} {name} v{champion.version} trained on this data")
-        reused.append(label)
+        run.progress(f"{step} reusing the {label} {name} v{champion.version} trained on this data")
+        run.reused.append(label)
     else:
-        progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
-        fout = forecast_pipeline.train(fcfg, log=True, progress=lambda m: progress(f"    {m}"))
+        run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
+        fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
         decision = forecast_pipeline.promote(fcfg)
-        progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
+        run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
         _backtest_table(fout.forecaster.metrics_).to_csv(backtest_path, index=False)
         state[state_key] = key
-        _write_state(out, state)
+        run.save_state()
         champion = resolve_version(name, "champion")
     if champion is None:
-        raise RuntimeError(f"no champion for {name}: the {label} did not pass its gate; see the run in MLflow")
+        raise GateRefusedError(
+            f"no champion for `{name}`: the {label} did not pass its gate; its reasons are on the model "
+            "version's gate.reasons tag in MLflow. Fix: train on more data or change the gate in its config."
+        )
     return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
+
+
+def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> tuple[pd.DataFrame, int]:
+    """Score everyone in the country at the end of the data: (scores, how many stays)."""
+    from riskmodel.api import score_file
+    from riskmodel.core.features import build_features
+
+    run.progress("5/7 scoring everyone currently in the country")
+    feats = build_features(crossings, validate=False)
+    in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
+    in_path = run.out / "in_country.parquet"
+    in_country.to_parquet(in_path, index=False)
+    score_file(
+        in_path, run.out / "scores.parquet", model=f"models:/{risk.name}@champion", passthrough=("entry_port", "nationality", "region"),
+        overwrite=True, progress=False, purpose="main job: in-country population",
+    )
+    return pd.read_parquet(run.out / "scores.parquet"), len(in_country)
+
+
+def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, scored: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Arrival forecasts per port and per nationality, and the expected workload per port and day."""
+    from riskmodel.api import forecast
+    from riskmodel.apps.report import expected_workload
+
+    horizon = run.settings.horizon
+    run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
+    frames = {
+        "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
+        "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
+    }
+    for file, frame in frames.items():
+        frame.to_parquet(run.out / file, index=False)
+    frames["workload.csv"] = expected_workload(frames["forecasts.parquet"], scored, days=14)
+    frames["workload.csv"].to_csv(run.out / "workload.csv", index=False)
+    return frames
+
+
+def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], in_country: int) -> Path:
+    """The duty report from everything the earlier steps made."""
+    from riskmodel.apps.report import ReportInputs, write_report
+
+    s, (ports, nats) = run.settings, forecasters
+    run.progress("7/7 writing the report")
+    backtest = pd.concat(
+        [pd.read_csv(ports.backtest).assign(hierarchy="port"), pd.read_csv(nats.backtest).assign(hierarchy="nationality")],
+        ignore_index=True,
+    )
+    backtest = backtest[["hierarchy", *[c for c in backtest.columns if c != "hierarchy"]]]
+    fc = tables["forecasts.parquet"]
+    facts = {
+        "synthetic data": f"{s.travellers:,} travellers, {s.start} .. {s.end}, seed {s.seed}",
+        "stays in the country": f"{in_country:,}",
+        "risk model": f"{risk.name} v{risk.version} (champion)",
+        "forecaster, ports": f"{ports.name} v{ports.version} (champion)",
+        "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
+        "forecast horizon": f"{s.horizon} days from {fc['ds'].min():%Y-%m-%d}",
+        "reused from the last run": ", ".join(run.reused) or "nothing",
+    }
+    fairness_cfg = risk.config.fairness
+    inputs = ReportInputs(
+        scored=tables["scores.parquet"], forecasts=fc, history=ports.history,
+        nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
+        reliability=risk.reliability, fairness=risk.fairness,
+        fairness_bounds={"max_referral_ratio": fairness_cfg.max_referral_ratio, "max_fpr_ratio": fairness_cfg.max_fpr_ratio},
+        backtest=backtest, workload=tables["workload.csv"], facts=facts,
+    )
+    return write_report(run.out / "report.html", inputs)
 
 
 def run_main_job(
     out: str | Path = "riskmodel-output",
+    settings: MainJobSettings | None = None,
     *,
-    travellers: int = 20_000,
-    start: str = "2017-01-01",
-    end: str = "2023-12-31",
-    seed: int = 0,
     fresh: bool = False,
-    horizon: int = 90,
-    risk_config: str | Path = REPO_CONFIGS / "risk.yaml",
-    forecast_config: str | Path = REPO_CONFIGS / "forecast_daily.yaml",
-    nationality_forecast_config: str | Path = REPO_CONFIGS / "forecast_daily_nationality.yaml",
     progress: Callable[[str], None] = lambda _m: None,
+    **overrides,
 ) -> MainJobResult:
     """Run the main job end to end.
 
@@ -143,154 +320,51 @@ def run_main_job(
         Output folder: ``data/``, ``scores.parquet`` (+ summary), ``forecasts.parquet``
         (ports), ``forecasts_nationality.parquet``, ``workload.csv``, ``report.html``,
         ``state.json``.
-    travellers, start, end, seed
-        Synthetic data settings.
+    settings : MainJobSettings, optional
+        Data, horizon and configs; default ``MainJobSettings()``.
     fresh : bool, default=False
         Redo everything instead of reusing valid earlier results.
-    horizon : int, default=90
-        Days of arrival forecasts.
-    risk_config, forecast_config, nationality_forecast_config : str or Path
-        Training configs: the risk model, the forecaster per port and the forecaster per
-        nationality (their data sections are replaced by this job's data).
     progress : callable
         Receives one line per step.
+    **overrides
+        Fields of :class:`MainJobSettings` to replace (``travellers=8000, start="2018-01-01"``).
 
     Returns
     -------
     MainJobResult
-    """
-    from riskmodel.api import score_file
-    from riskmodel.core.datasets import make_crossings
-    from riskmodel.core.features import build_features
-    from riskmodel.api import forecast
-    from riskmodel.apps.report import expected_workload, write_report
-    from riskmodel.core.risk import RiskConfig
-    from riskmodel.apps.pipelines import risk as risk_pipeline
 
+    Raises
+    ------
+    ConfigError
+        If an override is not a field of :class:`MainJobSettings`.
+    """
     started = time.perf_counter()
+    settings = _with_overrides(settings or MainJobSettings(), overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = {} if fresh else _read_state(out)
-    reused: list[str] = []
-    data_key = _digest({"travellers": travellers, "start": start, "end": end, "seed": seed})
-    data_dir = out / "data"
-
-    # 1. data
-    if state.get("data") == data_key and (data_dir / "crossings.parquet").exists():
-        progress(f"1/7 reusing synthetic data in {data_dir}")
-        crossings = pd.read_parquet(data_dir / "crossings.parquet")
-        reused.append("data")
-    else:
-        progress(f"1/7 generating synthetic crossings for {travellers:,} travellers, {start} .. {end}")
-        data = make_crossings(travellers, start, end, seed=seed)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("crossings", "stays", "truth"):
-            tmp = data_dir / f".{name}.parquet.tmp"
-            getattr(data, name).to_parquet(tmp, index=False)
-            tmp.replace(data_dir / f"{name}.parquet")
-        crossings = data.crossings
-        state = {"data": data_key}
-        _write_state(out, state)
-
-    # 2. risk model: train, register as challenger, gate to champion
-    rcfg = load_config(risk_config, RiskConfig)
-    rcfg = dataclasses.replace(rcfg, data=dataclasses.replace(rcfg.data, n_travellers=travellers, start=start, end=end, seed=seed))
-    risk_name = rcfg.tracking.registered_name
-    risk_key = _digest({"data": data_key, "config": Path(risk_config).read_text(encoding="utf-8")})
-    from riskmodel.integrations.tracking.registry import resolve_version
-
-    champion = resolve_version(risk_name, "champion")
-    reliability = fairness = None
-    if state.get("risk") == risk_key and champion is not None and (out / "risk_holdout.json").exists():
-        progress(f"2/7 reusing the risk model {risk_name} v{champion.version} trained on this data")
-        saved = json.loads((out / "risk_holdout.json").read_text(encoding="utf-8"))
-        reliability = pd.DataFrame(saved["reliability"])
-        fairness = pd.DataFrame(saved["fairness"])
-        reused.append("risk model")
-    else:
-        progress("2/7 training the overstay-risk model")
-        outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=lambda m: progress(f"    {m}"))
-        decision = risk_pipeline.promote(rcfg)
-        progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
-        reliability = outcome.result.reliability
-        fairness = outcome.result.fairness.table
-        (out / "risk_holdout.json").write_text(
-            json.dumps({"reliability": reliability.to_dict("list"), "fairness": fairness.astype(object).where(fairness.notna(), None).to_dict("list")}, default=str),
-            encoding="utf-8",
-        )
-        state["risk"] = risk_key
-        _write_state(out, state)
-    champion = resolve_version(risk_name, "champion")
-    if champion is None:
-        raise RuntimeError(f"no champion for {risk_name}: the first model did not pass the gate's absolute bounds; see the run in MLflow")
-
-    # 3-4. arrival forecasters, one per hierarchy (ports; nationalities): train on daily series, register, gate
-    ports = _forecaster_step(
-        "3/7", "port", forecast_config, data_key, data_dir, out, state, reused, "forecaster", progress,
-    )
-    nats = _forecaster_step(
-        "4/7", "nationality", nationality_forecast_config, data_key, data_dir, out, state, reused,
-        "nationality forecaster", progress,
-    )
-
-    # 4. score everyone in the country at the end of the data
-    progress("5/7 scoring everyone currently in the country")
-    feats = build_features(crossings, validate=False)
-    in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
-    in_path = out / "in_country.parquet"
-    in_country.to_parquet(in_path, index=False)
-    scores_path = out / "scores.parquet"
-    score_file(
-        in_path, scores_path, model=f"models:/{risk_name}@champion", passthrough=("entry_port", "nationality", "region"),
-        overwrite=True, progress=False, purpose="main job: in-country population",
-    )
-    scored = pd.read_parquet(scores_path)
-
-    # 6. forecasts
-    progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
-    fc = forecast(horizon, model=f"models:/{ports.name}@champion")
-    fc_path = out / "forecasts.parquet"
-    fc.to_parquet(fc_path, index=False)
-    fc_nat = forecast(horizon, model=f"models:/{nats.name}@champion")
-    fc_nat_path = out / "forecasts_nationality.parquet"
-    fc_nat.to_parquet(fc_nat_path, index=False)
-    workload = expected_workload(fc, scored, days=14)
-    workload_path = out / "workload.csv"
-    workload.to_csv(workload_path, index=False)
-
-    # 7. report
-    progress("7/7 writing the report")
-    backtest = pd.concat(
-        [pd.read_csv(ports.backtest).assign(hierarchy="port"), pd.read_csv(nats.backtest).assign(hierarchy="nationality")],
-        ignore_index=True,
-    )
-    backtest = backtest[["hierarchy", *[c for c in backtest.columns if c != "hierarchy"]]]
-    report = write_report(
-        out / "report.html",
-        scored=scored,
-        forecasts=fc,
-        history=ports.history,
-        nationality_forecasts=fc_nat,
-        nationality_history=nats.history,
-        reliability=reliability,
-        fairness=fairness,
-        fairness_bounds={"max_referral_ratio": rcfg.fairness.max_referral_ratio, "max_fpr_ratio": rcfg.fairness.max_fpr_ratio},
-        backtest=backtest,
-        workload=workload,
-        facts={
-            "synthetic data": f"{travellers:,} travellers, {start} .. {end}, seed {seed}",
-            "stays in the country": f"{len(in_country):,}",
-            "risk model": f"{risk_name} v{champion.version} (champion)",
-            "forecaster, ports": f"{ports.name} v{ports.version} (champion)",
-            "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
-            "forecast horizon": f"{horizon} days from {fc['ds'].min():%Y-%m-%d}",
-            "reused from the last run": ", ".join(reused) or "nothing",
-        },
-    )
+    run = _Run(out=out, settings=settings, state={} if fresh else _read_state(out), progress=progress)
+    crossings = _data_step(run)
+    risk = _risk_step(run, crossings)
+    ports = _forecaster_step(run, "3/7", "port", settings.forecast_config, "forecaster")
+    nats = _forecaster_step(run, "4/7", "nationality", settings.nationality_forecast_config, "nationality forecaster")
+    scored, in_country = _score_step(run, crossings, risk)
+    tables = {"scores.parquet": scored, **_forecast_step(run, ports, nats, scored)}
+    report = _report_step(run, risk, (ports, nats), tables, in_country)
     return MainJobResult(
-        out=out, scores=scores_path, forecasts=fc_path, nationality_forecasts=fc_nat_path, workload=workload_path,
-        report=report, risk_model=f"models:/{risk_name}/{champion.version}",
+        out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
+        nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv",
+        report=report, risk_model=f"models:/{risk.name}/{risk.version}",
         forecast_model=f"models:/{ports.name}/{ports.version}",
         nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
-        seconds=time.perf_counter() - started, reused=reused,
+        seconds=time.perf_counter() - started, reused=run.reused,
     )
+
+
+def _with_overrides(settings: MainJobSettings, overrides: dict) -> MainJobSettings:
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(MainJobSettings)})
+    if unknown:
+        raise ConfigError(
+            f"run_main_job got unknown setting(s) {unknown}; expected fields of MainJobSettings: "
+            f"{[f.name for f in dataclasses.fields(MainJobSettings)]}. Fix: correct the name."
+        )
+    return dataclasses.replace(settings, **overrides)

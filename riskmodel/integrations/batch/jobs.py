@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
 from riskmodel.core.exceptions import BatchError
 
-__all__ = ["BatchError", "BatchResult", "run_job", "iter_chunks", "input_files", "count_rows"]
+__all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
 _JOB = "_job.json"
 _SUCCESS = "_SUCCESS"
@@ -124,6 +125,43 @@ def _parts_dir(output: Path) -> Path:
     return output
 
 
+def _prepare_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> None:
+    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files."""
+    job_file = parts_dir / _JOB
+    if parts_dir.exists() and any(parts_dir.iterdir()):
+        same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
+        if not same:
+            if not overwrite:
+                raise BatchError(
+                    f"output `{parts_dir}` holds the output of a different job (other input, model or settings); "
+                    "pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
+                )
+            shutil.rmtree(parts_dir)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    for stale in parts_dir.glob(".*.tmp-*"):  # half-written files of a killed run
+        stale.unlink(missing_ok=True)
+    _atomic_write_text(job_text, job_file)
+    (parts_dir / _SUCCESS).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class JobHooks:
+    """Callbacks of a batch job beside its transform.
+
+    Attributes
+    ----------
+    on_chunk : callable, optional
+        ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
+        now or resumed, e.g. to accumulate a summary.
+    finish : callable, optional
+        ``finish(folder) -> dict`` called after all parts are written and
+        checked; its result is returned in ``BatchResult.extra``.
+    """
+
+    on_chunk: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
+    finish: Callable[[Path], dict[str, Any]] | None = None
+
+
 def run_job(
     input: str | Path,
     output: str | Path,
@@ -132,8 +170,7 @@ def run_job(
     spec: dict[str, Any],
     chunk_rows: int = 200_000,
     overwrite: bool = False,
-    on_chunk: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-    finish: Callable[[Path], dict[str, Any]] | None = None,
+    hooks: JobHooks = JobHooks(),
     progress: bool = True,
     description: str = "rows",
     columns: list[str] | None = None,
@@ -155,12 +192,9 @@ def run_job(
         Rows per chunk: bounds memory.
     overwrite : bool, default=False
         Start afresh when the output holds another job's parts.
-    on_chunk : callable, optional
-        ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
-        now or resumed, e.g. to accumulate a summary.
-    finish : callable, optional
-        ``finish(folder) -> dict`` called after all parts are written and
-        checked; its result is returned in ``BatchResult.extra``.
+    hooks : JobHooks, optional
+        Callbacks beside the transform: ``on_chunk`` for every chunk (written
+        now or resumed) and ``finish`` once all parts are written and checked.
     progress : bool, default=True
         Show a progress bar on stderr.
     description : str, default="rows"
@@ -184,21 +218,7 @@ def run_job(
     parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
-    job_file = parts_dir / _JOB
-    if parts_dir.exists() and any(parts_dir.iterdir()):
-        same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
-        if not same:
-            if not overwrite:
-                raise BatchError(
-                    f"output `{parts_dir}` holds the output of a different job (other input, model or settings); "
-                    "pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
-                )
-            shutil.rmtree(parts_dir)
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    for stale in parts_dir.glob(".*.tmp-*"):  # half-written files of a killed run
-        stale.unlink(missing_ok=True)
-    _atomic_write_text(job_text, job_file)
-    (parts_dir / _SUCCESS).unlink(missing_ok=True)
+    _prepare_parts_dir(parts_dir, job_text, overwrite)
 
     total = count_rows(input)
     bar = None
@@ -224,8 +244,8 @@ def run_job(
                     f"part `{part.name}` has {len(out)} rows but input chunk {index} has {len(chunk)}; "
                     "the input changed since the part was written: rerun with overwrite=True."
                 )
-            if on_chunk is not None:
-                on_chunk(chunk, out)
+            if hooks.on_chunk is not None:
+                hooks.on_chunk(chunk, out)
             rows_in += len(chunk)
             rows_out += len(out)
             if bar is not None:
@@ -239,7 +259,7 @@ def run_job(
         raise BatchError(f"output `{parts_dir}` has parts beyond the input's {n_parts} chunks ({stray[:3]}); rerun with overwrite=True.")
     if rows_in != rows_out:
         raise BatchError(f"rows in ({rows_in}) != rows out ({rows_out}); the output is incomplete.")
-    extra = finish(parts_dir) if finish is not None else {}
+    extra = hooks.finish(parts_dir) if hooks.finish is not None else {}
     if parts_dir != output:
         _merge(parts_dir, output, n_parts)
         shutil.rmtree(parts_dir)

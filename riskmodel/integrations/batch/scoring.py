@@ -16,21 +16,24 @@ group: the signal that says when to retrain.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskmodel.core import audit
-from riskmodel.integrations.batch.jobs import BatchResult, run_job
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
 from riskmodel.core.scoring import BAND_ORDER, as_scorer, score
 
-__all__ = ["score_file", "summary_path", "evaluate_scores"]
+__all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
 
 
 def summary_path(output: str | Path) -> Path:
@@ -41,31 +44,12 @@ def summary_path(output: str | Path) -> Path:
     return output / "_summary.json"
 
 
-def score_file(
-    input: str | Path,
-    output: str | Path,
-    *,
-    model,
-    reasons: int = 3,
-    reasons_min_band: str | None = "elevated",
-    errors: str = "flag",
-    passthrough: tuple[str, ...] = (),
-    chunk_rows: int = 200_000,
-    overwrite: bool = False,
-    progress: bool = True,
-    purpose: str | None = "nightly batch",
-) -> BatchResult:
-    """Score a file or folder of stays into Parquet or CSV, resumably, with a run summary.
+@dataclass(frozen=True)
+class ScoreFileOptions:
+    """Settings of :func:`score_file` (pass them as keywords: ``score_file(..., reasons=0)``).
 
-    Parameters
+    Attributes
     ----------
-    input : str or Path
-        Parquet file, folder of Parquet parts, or CSV file of stays with the model's features.
-    output : str or Path
-        Output folder (parts) or a ``.parquet``/``.csv`` file.
-    model : str, Path, RiskModel or Scorer
-        A loaded model or a local model folder (:func:`riskmodel.score_file` also takes
-        ``models:/overstay-risk@champion`` and run URIs).
     reasons : int, default=3
         Reasons per scored row.
     reasons_min_band : {"elevated", "high"} or None, default="elevated"
@@ -83,6 +67,102 @@ def score_file(
         Progress bar on stderr.
     purpose : str, optional
         Recorded in the audit log.
+    """
+
+    reasons: int = 3
+    reasons_min_band: str | None = "elevated"
+    errors: str = "flag"
+    passthrough: tuple[str, ...] = ()
+    chunk_rows: int = 200_000
+    overwrite: bool = False
+    progress: bool = True
+    purpose: str | None = "nightly batch"
+
+    @classmethod
+    def from_keywords(cls, options: dict[str, Any]) -> ScoreFileOptions:
+        """The options from keyword arguments; an unknown name is a TypeError, as for any function."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise TypeError(f"score_file() got unknown option(s) {unknown}; expected some of {names}.")
+        return cls(**options)
+
+    def job_spec(self, scorer) -> dict[str, Any]:
+        """What defines the job's output: a rerun resumes only when it is identical."""
+        return {
+            "model": scorer.source or scorer.name,
+            "model_version": scorer.version,
+            "reasons": self.reasons,
+            "reasons_min_band": self.reasons_min_band,
+            "errors": self.errors,
+            "passthrough": list(self.passthrough),
+        }
+
+
+class _ScoreTally:
+    """Accumulates the run summary chunk by chunk: bands, flagged rows, score histogram and drift."""
+
+    hist_edges = np.linspace(0.0, 1.0, 101)
+
+    def __init__(self, scorer):
+        self.drift = DriftCounter(profile_from_reference(scorer.model.reference_))
+        self.bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
+        self.hist = np.zeros(100, dtype=np.int64)
+        self.flagged_examples: list[str] = []
+
+    def on_chunk(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        self.drift.update(chunk.assign(probability=out["probability"].to_numpy()))
+        band = out["risk_band"].astype(object).to_numpy()
+        for b in BAND_ORDER:
+            self.bands[b] += int(np.sum(band == b))
+        err = out["error"].notna().to_numpy()
+        self.bands["flagged"] += int(err.sum())
+        if err.any() and len(self.flagged_examples) < 5:
+            self.flagged_examples.extend(out.loc[err, "error"].astype(str).head(5 - len(self.flagged_examples)))
+        p = out["probability"].to_numpy(dtype=float)
+        self.hist[:] += np.histogram(p[np.isfinite(p)], bins=self.hist_edges)[0]
+
+    def summary(self, scorer, result: BatchResult, seconds: float) -> dict[str, Any]:
+        psi = self.drift.psi()
+        cdf = np.cumsum(self.hist) / max(self.hist.sum(), 1)
+        quantiles = {f"p{q}": float(self.hist_edges[1:][np.searchsorted(cdf, q / 100)]) for q in (50, 90, 99)}
+        return {
+            "model_name": scorer.name,
+            "model_version": scorer.version,
+            "rows_in": result.rows_in,
+            "rows_out": result.rows_out,
+            "rows_equal": result.rows_in == result.rows_out,
+            "parts": result.parts,
+            "resumed_parts": result.resumed_parts,
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(result.rows_in / seconds, 1) if seconds > 0 else None,
+            "band_counts": self.bands,
+            "band_shares": {b: self.bands[b] / max(result.rows_out, 1) for b in self.bands},
+            "score_quantiles_upper_bound": quantiles,
+            "score_histogram_percent_bins": self.hist.tolist(),
+            "psi": {k: (round(v, 5) if np.isfinite(v) else None) for k, v in psi.items()},
+            "psi_verdict": {k: psi_verdict(v) for k, v in psi.items()},
+            "psi_rule": "PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift (check the feed or retrain)",
+            "flagged_examples": self.flagged_examples,
+        }
+
+
+def score_file(input: str | Path, output: str | Path, *, model, **options) -> BatchResult:
+    """Score a file or folder of stays into Parquet or CSV, resumably, with a run summary.
+
+    Parameters
+    ----------
+    input : str or Path
+        Parquet file, folder of Parquet parts, or CSV file of stays with the model's features.
+    output : str or Path
+        Output folder (parts) or a ``.parquet``/``.csv`` file.
+    model : str, Path, RiskModel or Scorer
+        A loaded model or a local model folder (:func:`riskmodel.score_file` also takes
+        ``models:/overstay-risk@champion`` and run URIs).
+    **options
+        :class:`ScoreFileOptions`: ``reasons=3``, ``reasons_min_band="elevated"``,
+        ``errors="flag"``, ``passthrough=()``, ``chunk_rows=200_000``, ``overwrite=False``,
+        ``progress=True``, ``purpose="nightly batch"``.
 
     Returns
     -------
@@ -97,75 +177,26 @@ def score_file(
         Bad input path, another job's output, or lost rows.
     SchemaError
         With ``errors="raise"``, on the first chunk with a bad value.
+    TypeError
+        On an option that is not a field of :class:`ScoreFileOptions`.
     """
+    opts = ScoreFileOptions.from_keywords(options)
     started = time.perf_counter()
     scorer = as_scorer(model)
-    reference = profile_from_reference(scorer.model.reference_)
-    drift = DriftCounter(reference)
-    bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
-    hist_edges = np.linspace(0.0, 1.0, 101)
-    hist = np.zeros(100, dtype=np.int64)
-    flagged_examples: list[str] = []
+    tally = _ScoreTally(scorer)
 
     def transform(chunk: pd.DataFrame) -> pd.DataFrame:
         return score(
-            chunk,
-            model=scorer,
-            reasons=reasons,
-            reasons_min_band=reasons_min_band,
-            errors=errors,
-            passthrough=passthrough,
-            audit_log=False,
+            chunk, model=scorer, reasons=opts.reasons, reasons_min_band=opts.reasons_min_band,
+            errors=opts.errors, passthrough=opts.passthrough, audit_log=False,
         )
 
-    def on_chunk(chunk: pd.DataFrame, out: pd.DataFrame) -> None:
-        drift.update(chunk.assign(probability=out["probability"].to_numpy()))
-        band = out["risk_band"].astype(object).to_numpy()
-        for b in BAND_ORDER:
-            bands[b] += int(np.sum(band == b))
-        err = out["error"].notna().to_numpy()
-        bands["flagged"] += int(err.sum())
-        if err.any() and len(flagged_examples) < 5:
-            flagged_examples.extend(out.loc[err, "error"].astype(str).head(5 - len(flagged_examples)))
-        p = out["probability"].to_numpy(dtype=float)
-        hist[:] += np.histogram(p[np.isfinite(p)], bins=hist_edges)[0]
-
-    spec = {
-        "model": scorer.source or scorer.name,
-        "model_version": scorer.version,
-        "reasons": reasons,
-        "reasons_min_band": reasons_min_band,
-        "errors": errors,
-        "passthrough": list(passthrough),
-    }
-
+    spec = opts.job_spec(scorer)
     result = run_job(
-        input, output, transform, spec=spec, chunk_rows=chunk_rows, overwrite=overwrite,
-        on_chunk=on_chunk, progress=progress, description="scoring",
+        input, output, transform, spec=spec, chunk_rows=opts.chunk_rows, overwrite=opts.overwrite,
+        hooks=JobHooks(on_chunk=tally.on_chunk), progress=opts.progress, description="scoring",
     )
-    seconds = time.perf_counter() - started
-    psi = drift.psi()
-    cdf = np.cumsum(hist) / max(hist.sum(), 1)
-    quantiles = {f"p{q}": float(hist_edges[1:][np.searchsorted(cdf, q / 100)]) for q in (50, 90, 99)}
-    summary = {
-        "model_name": scorer.name,
-        "model_version": scorer.version,
-        "rows_in": result.rows_in,
-        "rows_out": result.rows_out,
-        "rows_equal": result.rows_in == result.rows_out,
-        "parts": result.parts,
-        "resumed_parts": result.resumed_parts,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(result.rows_in / seconds, 1) if seconds > 0 else None,
-        "band_counts": bands,
-        "band_shares": {b: bands[b] / max(result.rows_out, 1) for b in bands},
-        "score_quantiles_upper_bound": quantiles,
-        "score_histogram_percent_bins": hist.tolist(),
-        "psi": {k: (round(v, 5) if np.isfinite(v) else None) for k, v in psi.items()},
-        "psi_verdict": {k: psi_verdict(v) for k, v in psi.items()},
-        "psi_rule": "PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift (check the feed or retrain)",
-        "flagged_examples": flagged_examples,
-    }
+    summary = tally.summary(scorer, result, time.perf_counter() - started)
     path = summary_path(output)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -176,8 +207,8 @@ def score_file(
         model_version=scorer.version,
         input_digest=audit.digest(np.array([json.dumps(spec, sort_keys=True), str(Path(input).resolve())], dtype=object)),
         rows=result.rows_in,
-        band_counts=bands,
-        purpose=purpose,
+        band_counts=tally.bands,
+        purpose=opts.purpose,
     )
     result.extra["audit_record"] = record
     result.extra["summary"] = summary

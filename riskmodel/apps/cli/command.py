@@ -1,0 +1,92 @@
+"""What every command module of the CLI is built from.
+
+A command group is a module with a ``register(groups)`` function that adds its
+commands to the :class:`CommandGroups` it receives, each with
+``set_defaults(func=..., inputs=(...))``: ``func(args) -> int`` runs the
+command, ``inputs`` names the arguments that are files the command reads (so
+that :func:`riskmodel.apps.cli.main` checks they exist and names the right
+file when one cannot be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
+
+__all__ = ["CommandGroups", "Progress", "add_quiet", "read_table", "report_decision", "write_atomically"]
+
+
+@dataclass(frozen=True)
+class CommandGroups:
+    """The subparsers a command module adds its commands to.
+
+    Attributes
+    ----------
+    top : argparse._SubParsersAction
+        ``riskmodel COMMAND``.
+    train : argparse._SubParsersAction
+        ``riskmodel train MODEL``.
+    promote : argparse._SubParsersAction
+        ``riskmodel promote MODEL``.
+    """
+
+    top: argparse._SubParsersAction
+    train: argparse._SubParsersAction
+    promote: argparse._SubParsersAction
+
+
+class Progress:
+    """Step-by-step progress lines on stderr (silent with ``--quiet``)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """The ``--quiet`` option of commands that print progress."""
+    p.add_argument("--quiet", action="store_true", help="no progress lines (for scheduled jobs)")
+
+
+def read_table(path: str | Path):
+    """Read a Parquet file or folder, or a CSV file; a file that cannot be read is an :class:`InputFileError`."""
+    import pandas as pd
+
+    path = Path(path)
+    if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
+        raise InputFileError(path, f"expected a .parquet file or folder, or a .csv file; got `{path.suffix or path.name}`",
+                             "pass a Parquet or CSV file")
+    try:
+        return pd.read_parquet(path) if path.suffix != ".csv" else pd.read_csv(path)
+    except read_errors() as exc:
+        raise InputFileError.from_exception(path, exc) from exc
+
+
+def write_atomically(df, path: Path) -> None:
+    """Write ``df`` as CSV or Parquet (by suffix) to a temporary name, then rename: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full) must not leave a temp file behind
+
+
+def report_decision(decision) -> int:
+    """Print a promotion decision with its reasons; exit code 1 when refused."""
+    print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
+    for reason in decision.reasons:
+        print(f"- {reason}")
+    return EXIT_OK if decision.passed else EXIT_DATA

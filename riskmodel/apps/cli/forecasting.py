@@ -1,0 +1,110 @@
+"""Forecasting commands: ``train forecast``, ``promote forecast``, ``forecast``, ``evaluate-forecasts``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, report_decision
+from riskmodel.apps.cli.exits import EXIT_OK
+
+__all__ = ["register"]
+
+
+def _cmd_train_forecast(args: argparse.Namespace) -> int:
+    from riskmodel.apps.pipelines.forecast import train
+
+    outcome = train(args.config, log=not args.no_log, progress=Progress(args.quiet))
+    table = outcome.forecaster.metrics_
+    for _, row in table[table["level"] == "all"].iterrows():
+        cov = f", coverage_95 {row['coverage_95']:.3f}" if "coverage_95" in row and row["coverage_95"] == row["coverage_95"] else ""
+        print(f"backtest {row['model']}: mase {row['mase']:.4f}, smape {row['smape']:.4f}{cov}")
+    if outcome.logged is not None:
+        print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
+    return EXIT_OK
+
+
+def _cmd_promote_forecast(args: argparse.Namespace) -> int:
+    from riskmodel.apps.pipelines.forecast import promote
+
+    return report_decision(promote(args.config))
+
+
+def _read_series(path: str):
+    """A long ``unique_id, ds, y`` table with typed ids and dates."""
+    import pandas as pd
+
+    table = read_table(Path(path))
+    table["ds"] = pd.to_datetime(table["ds"])
+    table["unique_id"] = table["unique_id"].astype(str)
+    return table
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from riskmodel.api import forecast
+
+    progress = Progress(args.quiet)
+    history = None
+    if args.history:
+        history = read_table(Path(args.history))
+        history["ds"] = pd.to_datetime(history["ds"])
+    level = tuple(int(v) for v in args.level.split(","))
+    progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
+    out = forecast(args.horizon, model=args.model, history=history, level=level)
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False) if path.suffix == ".csv" else out.to_parquet(path, index=False)
+    progress(f"wrote {len(out):,} rows for {out['unique_id'].nunique():,} series to {path}")
+    return EXIT_OK
+
+
+def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
+    from riskmodel.core.monitoring.forecasts import score_forecasts
+
+    forecasts, actuals = _read_series(args.forecasts), _read_series(args.actuals)
+    history = _read_series(args.history) if args.history else None
+    if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
+        from riskmodel.integrations.tracking.forecast import log_forecast_monitoring
+
+        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season)
+        print(f"logged to MLflow run {run}")
+    else:
+        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season)
+    if args.out:
+        per_level.to_csv(args.out, index=False)
+    print(per_level.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return EXIT_OK
+
+
+def register(groups: CommandGroups) -> None:
+    """Add ``train forecast``, ``promote forecast``, ``forecast`` and ``evaluate-forecasts``."""
+    p = groups.train.add_parser("forecast", help="fit the arrival forecaster (backtest, choose, calibrate) and register it as challenger")
+    p.add_argument("--config", default="configs/forecast.yaml", help="forecast config (default: %(default)s)")
+    p.add_argument("--no-log", action="store_true", help="fit and backtest only; nothing goes to MLflow")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_train_forecast, inputs=("config",))
+
+    p = groups.promote.add_parser("forecast", help="promote arrival-forecast@challenger to champion if the config's gate passes")
+    p.add_argument("--config", default="configs/forecast.yaml", help="forecast config with the gate (default: %(default)s)")
+    p.set_defaults(func=_cmd_promote_forecast, inputs=("config",))
+
+    p = groups.top.add_parser("forecast", help="forecast arrivals with a logged forecaster (or fit one on a history file)")
+    p.add_argument("--horizon", type=int, required=True, help="periods ahead (days, weeks or months, as the series)")
+    p.add_argument("--model", help="models:/arrival-forecast@champion, a run URI or a local model folder")
+    p.add_argument("--history", help="long unique_id/ds/y file (CSV or Parquet): refit the model's settings on it")
+    p.add_argument("--level", default="80,95", help="interval levels in percent (default: %(default)s)")
+    p.add_argument("--out", required=True, help="output .parquet or .csv")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_forecast, inputs=("history",))
+
+    p = groups.top.add_parser("evaluate-forecasts", help="MASE, bias and interval coverage of stored forecasts once actuals arrive")
+    p.add_argument("forecasts", help="forecasts written by `riskmodel forecast` (Parquet or CSV)")
+    p.add_argument("actuals", help="long unique_id/ds/y file of what happened")
+    p.add_argument("--history", help="the history the forecasts came from (MASE scale; default: the actuals)")
+    p.add_argument("--season", type=int, default=12, help="season length of the MASE scale (default: %(default)s; 7 for daily)")
+    p.add_argument("--out", help="also write the per-level table as CSV")
+    p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
+    p.set_defaults(func=_cmd_evaluate_forecasts, inputs=("forecasts", "actuals", "history"))

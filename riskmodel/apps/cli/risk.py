@@ -1,0 +1,130 @@
+"""Risk commands: ``train risk`` (and its ``--tune``), ``promote risk``, ``score``, ``evaluate-scores``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, report_decision
+from riskmodel.apps.cli.exits import EXIT_OK
+
+__all__ = ["register"]
+
+
+def _cmd_train_risk(args: argparse.Namespace) -> int:
+    from riskmodel.apps.pipelines.risk import train, tune
+
+    if args.tune:
+        path = tune(args.config, args.tune, progress=Progress(args.quiet))
+        print(f"tuned config: {path} (trials are child runs in MLflow)")
+        return EXIT_OK
+    outcome = train(args.config, log=not args.no_log, progress=Progress(args.quiet))
+    m = outcome.result.metrics
+    for key in ("roc_auc", "pr_auc", "ece", "precision_at_1pct", "recall_at_5pct", "prauc_over_logreg", "fairness_passed"):
+        print(f"{key}: {m[key]:.4f}")
+    if outcome.logged is not None:
+        print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
+    return EXIT_OK
+
+
+def _cmd_promote_risk(args: argparse.Namespace) -> int:
+    from riskmodel.apps.pipelines.risk import promote
+
+    return report_decision(promote(args.config))
+
+
+def _score_options(args: argparse.Namespace) -> dict:
+    """The options ``score_file`` and ``score_parquet`` share."""
+    return {
+        "reasons": args.reasons,
+        "reasons_min_band": None if args.reasons_min_band == "all" else args.reasons_min_band,
+        "errors": args.errors,
+        "passthrough": tuple(args.passthrough),
+        "overwrite": args.overwrite,
+        "purpose": args.purpose,
+    }
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from riskmodel.api import score_parquet  # pyspark is imported only by the spark integration
+
+        done = score_parquet(args.input, args.output, model=args.model, **_score_options(args))
+        print(f"rows in: {done.rows_in:,}  rows out: {done.rows_out:,}  (spark)")
+        print("bands: " + ", ".join(f"{k} {v:,}" for k, v in done.extra["band_counts"].items()))
+        print(f"output: {done.output}")
+        return EXIT_OK
+    from riskmodel.api import score_file
+
+    result = score_file(
+        args.input, args.output, model=args.model, chunk_rows=args.chunk_rows, progress=not args.quiet, **_score_options(args),
+    )
+    s = result.extra["summary"]
+    print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
+    print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
+    shifted = {k: v for k, v in s["psi"].items() if v is not None and v >= 0.1}
+    print("drift (PSI >= 0.1): " + (", ".join(f"{k} {v:.3f} ({s['psi_verdict'][k]})" for k, v in sorted(shifted.items())) or "none"))
+    print(f"summary: {result.extra['summary_path']}")
+    return EXIT_OK
+
+
+def _cmd_evaluate_scores(args: argparse.Namespace) -> int:
+    from riskmodel.integrations.batch.scoring import evaluate_scores
+
+    scored = read_table(Path(args.scored))
+    outcomes = read_table(Path(args.outcomes))
+    table = evaluate_scores(scored, outcomes)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
+        from riskmodel.integrations.tracking.monitoring import log_table
+
+        run = log_table("overstay-risk-outcomes", table, name="realised_accuracy",
+                        metric_columns=("roc_auc", "pr_auc", "ece", "referral_precision"))
+        print(f"logged to MLflow run {run}")
+    return EXIT_OK
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score a Parquet/CSV file or folder of stays in chunks, resumably")
+    p.add_argument("input", help="Parquet file, folder of Parquet parts, or CSV file of stays with features")
+    p.add_argument("output", help="output folder of parts, or a .parquet/.csv file")
+    p.add_argument("--model", required=True, help="models:/overstay-risk@champion, a run URI, or a local model folder")
+    p.add_argument("--reasons", type=int, default=3, help="reasons per row (default: %(default)s)")
+    p.add_argument("--reasons-min-band", choices=("elevated", "high", "all"), default="elevated",
+                   help="compute reasons only for rows in this band or above (default: %(default)s)")
+    p.add_argument("--errors", choices=("flag", "raise"), default="flag", help="bad rows: flag them, or stop (default: %(default)s)")
+    p.add_argument("--passthrough", nargs="*", default=[], help="input columns to copy to the output")
+    p.add_argument("--chunk-rows", type=int, default=200_000, help="rows per chunk (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an output made by a different job")
+    p.add_argument("--purpose", default="nightly batch", help="recorded in the audit log (default: %(default)s)")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: chunked, resumable, with a drift summary; spark: Parquet in and out through Spark "
+                        "(the active session under spark-submit, else local; needs the spark extra) (default: %(default)s)")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_score, inputs=("input",))
+
+
+def register(groups: CommandGroups) -> None:
+    """Add ``train risk``, ``promote risk``, ``score`` and ``evaluate-scores``."""
+    p = groups.train.add_parser("risk", help="train the overstay-risk classifier and register it as challenger")
+    p.add_argument("--config", default="configs/risk.yaml", help="risk config (default: %(default)s)")
+    p.add_argument("--no-log", action="store_true", help="train and evaluate only; nothing goes to MLflow")
+    p.add_argument("--tune", metavar="OUT_YAML", help="instead of training, search parameters (config `tuning`) and write the tuned config here")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_train_risk, inputs=("config",))
+
+    p = groups.promote.add_parser("risk", help="promote overstay-risk@challenger to champion if the config's gate passes")
+    p.add_argument("--config", default="configs/risk.yaml", help="risk config with the gate (default: %(default)s)")
+    p.set_defaults(func=_cmd_promote_risk, inputs=("config",))
+
+    _add_score(groups.top)
+
+    p = groups.top.add_parser("evaluate-scores", help="realised accuracy of past scores against outcomes that have matured")
+    p.add_argument("scored", help="scores written by `riskmodel score` (file or folder)")
+    p.add_argument("outcomes", help="stays with matured labels (`overstayed`), e.g. from `riskmodel synth`")
+    p.add_argument("--out", help="also write the table as CSV")
+    p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
+    p.set_defaults(func=_cmd_evaluate_scores, inputs=("scored", "outcomes"))

@@ -1,0 +1,166 @@
+"""The CLI's exit codes and messages: every documented code, and no traceback for a broken input or machine."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskmodel.apps.cli import build_parser, main
+from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from riskmodel.core.privacy import KEY_ENV
+
+REPO = Path(__file__).resolve().parents[1]
+KEY = "k" * 40
+
+
+def _run(argv, capsys) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.fixture
+def crossings_file(tmp_path, small_data) -> Path:
+    path = tmp_path / "crossings.parquet"
+    small_data.crossings.head(300).to_parquet(path, index=False)
+    return path
+
+
+def test_exit_codes_are_documented_in_help_and_docs():
+    help_text = build_parser().format_help()
+    docs = (REPO / "docs" / "CLI.md").read_text(encoding="utf-8")
+    for code in (EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INPUT, EXIT_ENVIRONMENT):
+        assert f"\n  {code}  " in help_text
+        assert f"\n  {code}  " in docs
+    assert len({EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INPUT, EXIT_ENVIRONMENT}) == 5
+
+
+def test_ok(crossings_file, capsys):
+    assert _run(["validate", str(crossings_file)], capsys)[0] == EXIT_OK
+
+
+def test_data_problem_raised_by_the_library_is_exit_1(tmp_path, capsys):
+    """A SchemaError is about the data, not the command line: 1, not 2."""
+    pd.DataFrame({"stay_id": ["a", "b"], "probability": [0.1, 0.9], "risk_band": ["low", "high"]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"stay_id": ["a", "b"], "overstayed": [None, None]}).to_csv(tmp_path / "o.csv", index=False)
+    code, err = _run(["evaluate-scores", str(tmp_path / "s.csv"), str(tmp_path / "o.csv")], capsys)
+    assert code == EXIT_DATA
+    assert "no scored stay has a known outcome" in err and err.startswith("riskmodel evaluate-scores: error:")
+
+
+def test_bad_usage_is_exit_2(tmp_path, crossings_file, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", str(crossings_file), "--table", "nonsense"])
+    assert stop.value.code == EXIT_USAGE
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    code, err = _run(["pseudonymise", str(crossings_file), str(tmp_path / "x.parquet")], capsys)
+    assert code == EXIT_USAGE and KEY_ENV in err
+
+
+def test_empty_csv_is_exit_3_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    code, err = _run(["validate", str(path)], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{path}`" in err and "empty" in err and "Fix:" in err
+
+
+def test_corrupt_parquet_is_exit_3_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "corrupt.parquet"
+    path.write_bytes(b"this is not parquet at all\n" * 50)
+    code, err = _run(["validate", str(path), "--table", "stays"], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{path}`" in err and "corrupt" in err
+
+
+def test_truncated_parquet_names_the_file_among_several_inputs(tmp_path, crossings_file, capsys):
+    """Two inputs: the message names the one that is broken, not the other."""
+    whole = crossings_file.read_bytes()
+    cut = tmp_path / "truncated.parquet"
+    cut.write_bytes(whole[: len(whole) // 2])
+    fc = pd.DataFrame({"unique_id": ["total"], "ds": ["2024-01-01"], "y": [1.0]})
+    fc.to_csv(tmp_path / "actuals.csv", index=False)
+    code, err = _run(["evaluate-forecasts", str(tmp_path / "actuals.csv"), str(cut)], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{cut}`" in err and "actuals.csv" not in err
+
+
+def test_truncated_file_gives_no_traceback_in_a_real_process(tmp_path, crossings_file):
+    whole = crossings_file.read_bytes()
+    cut = tmp_path / "truncated.parquet"
+    cut.write_bytes(whole[: len(whole) - 100])
+    run = subprocess.run([sys.executable, "-m", "riskmodel", "validate", str(cut)], capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == EXIT_INPUT
+    assert "Traceback" not in run.stderr and f"`{cut}`" in run.stderr
+    assert run.stderr.count("\n") == 1  # one paragraph
+
+
+def test_disk_full_is_exit_4_and_leaves_no_temp_file(tmp_path, crossings_file, capsys, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    out = tmp_path / "safe.parquet"
+
+    def full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"PAR1")  # the disk filled up part-way through the write
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    code, err = _run(["pseudonymise", str(crossings_file), str(out)], capsys)
+    assert code == EXIT_ENVIRONMENT
+    assert "No space left on device" in err and "free disk space" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crossings.parquet"]
+
+
+def test_permission_denied_on_the_output_is_exit_4(tmp_path, crossings_file, capsys, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+
+    def denied(self, path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", denied)
+    code, err = _run(["pseudonymise", str(crossings_file), str(tmp_path / "safe.parquet")], capsys)
+    assert code == EXIT_ENVIRONMENT
+    assert "Permission denied" in err and "write permission" in err
+
+
+def test_a_bug_keeps_its_traceback(crossings_file, monkeypatch):
+    """Only the documented kinds of failure are turned into messages; a programming error is not hidden."""
+    import riskmodel.core.schema as schema
+
+    def broken(df):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(schema, "check_crossings", broken)
+    with pytest.raises(ZeroDivisionError):
+        main(["validate", str(crossings_file)])
+
+
+def test_both_module_entry_points_run():
+    for module in ("riskmodel", "riskmodel.apps.cli"):
+        run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=REPO)
+        assert run.returncode == EXIT_OK and "exit codes:" in run.stdout
+
+
+def test_a_model_that_cannot_be_loaded_is_exit_3(tmp_path, crossings_file, capsys):
+    code, err = _run(["score", str(crossings_file), str(tmp_path / "o.parquet"), "--model", str(tmp_path / "no-model")], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{tmp_path / 'no-model'}`" in err and "not found" in err
+
+
+def test_a_missing_config_names_the_full_command(tmp_path, capsys):
+    code, err = _run(["train", "risk", "--config", str(tmp_path / "nope.yaml")], capsys)
+    assert code == EXIT_INPUT
+    assert err.startswith("riskmodel train risk: error: cannot read") and "nope.yaml" in err
+
+
+def test_a_refused_gate_is_a_data_verdict_not_a_crash():
+    from riskmodel.apps.cli.exits import EXIT_DATA, explain
+    from riskmodel.core.exceptions import GateRefusedError
+
+    code, message = explain(GateRefusedError("no champion for `overstay-risk`: ..."), [])
+    assert code == EXIT_DATA and "no champion" in message

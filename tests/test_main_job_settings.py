@@ -1,0 +1,28 @@
+"""The main job's settings object: overrides by name, and a typo refused before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskmodel.apps.pipelines.main_job import MainJobSettings, run_main_job
+from riskmodel.core.exceptions import ConfigError
+
+
+def test_unknown_setting_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['traveller'\].*'travellers'"):
+        run_main_job(tmp_path / "out", traveller=100)
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_key_follows_the_data_settings_only():
+    base = MainJobSettings()
+    assert base.data_key() == MainJobSettings(horizon=30).data_key()
+    assert base.data_key() != MainJobSettings(seed=1).data_key()
+
+
+def test_keyword_overrides_replace_fields_of_the_given_settings():
+    """run_main_job(out, travellers=8000, start=...) keeps working beside run_main_job(out, settings)."""
+    from riskmodel.apps.pipelines.main_job import _with_overrides
+
+    got = _with_overrides(MainJobSettings(seed=3), {"travellers": 8000, "start": "2018-01-01"})
+    assert got == MainJobSettings(travellers=8000, start="2018-01-01", seed=3)
