@@ -61,13 +61,26 @@ def load(uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = F
         return uri
     if not isinstance(uri, str | Path):
         raise ModelLoadError(f"`model` must be a model URI, a local folder or a fitted model; got {type(uri).__name__}.")
-    key = str(uri)
+    key = _cache_key(str(uri))
     with _cache_lock:
         if not refresh and key in _cache:
             return _cache[key]
-        loaded = _load_uncached(key)
+        loaded = _load_uncached(str(uri))
         _cache[key] = loaded
         return loaded
+
+
+def _cache_key(uri: str) -> str:
+    """The URI, and for a local folder the size and change time of its files: a model saved again
+    at the same path is loaded again, never served stale from the cache."""
+    if uri.startswith(("models:", "runs:")):
+        return uri
+    folder = Path(uri)
+    try:
+        stats = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        return uri
+    return f"{uri}|{hash(tuple(stats))}"
 
 
 def _load_uncached(uri: str) -> Scorer | Forecaster:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from riskmodel import SchemaError, score
+from riskmodel import RiskModel, SchemaError, score
 from riskmodel.core import audit
 from riskmodel import score_file
 from riskmodel.integrations.batch.scoring import evaluate_scores, summary_path
@@ -155,3 +156,24 @@ def test_cli_score_of_a_corrupt_parquet_names_it_without_a_traceback(fitted, tmp
     err = capsys.readouterr().err
     assert code == 3
     assert "Traceback" not in err and f"`{bad}`" in err and "corrupt" in err
+
+
+def test_a_retrained_model_at_the_same_path_never_resumes_stale_parts(fitted, stays_folder, tmp_path):
+    from riskmodel.core.exceptions import BatchError
+
+    model, _, rows = fitted
+    folder = model.save(tmp_path / "model")
+    out = tmp_path / "scores"
+    score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False)
+    # "retrained": the same model cut to its first 10 trees, saved at the same path
+    retrained = RiskModel.load(folder)
+    retrained.booster_ = retrained.booster_.__class__(model_str=retrained.booster_.model_to_string(num_iteration=10))
+    retrained.best_iteration_ = 10
+    shutil.rmtree(folder)
+    retrained.save(folder)
+    with pytest.raises(BatchError, match="overwrite"):
+        score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False)
+    again = score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, overwrite=True)
+    assert again.resumed_parts == 0
+    direct = score(rows, model=retrained, reasons=0, errors="flag", audit_log=False)
+    np.testing.assert_allclose(pd.read_parquet(out)["probability"], direct["probability"], atol=1e-12)

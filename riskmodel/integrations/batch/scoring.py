@@ -17,6 +17,7 @@ group: the signal that says when to retrain.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -89,9 +90,13 @@ class ScoreFileOptions:
 
     def job_spec(self, scorer) -> dict[str, Any]:
         """What defines the job's output: a rerun resumes only when it is identical."""
+        model = scorer.model
+        # a local folder's version is just "local": the content tells a retrained model at the same path apart
+        content = model.booster_.model_to_string(num_iteration=model.best_iteration_) + json.dumps(model.calibrator_.to_dict(), sort_keys=True)
         return {
             "model": scorer.source or scorer.name,
             "model_version": scorer.version,
+            "model_sha256": hashlib.sha256(content.encode("utf-8")).hexdigest(),
             "reasons": self.reasons,
             "reasons_min_band": self.reasons_min_band,
             "errors": self.errors,
