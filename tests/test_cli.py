@@ -45,3 +45,16 @@ def test_cli_reference_covers_every_command():
     text = cli_reference()
     for command in ("riskmodel run", "riskmodel synth", "riskmodel validate", "riskmodel train"):
         assert f"### `{command}`" in text
+
+
+def test_validate_accepts_a_valid_stays_csv_and_reads_ids_as_text(tmp_path, capsys, small_data):
+    from riskmodel.apps.cli.command import read_table
+
+    stays = small_data.stays.head(300).copy()
+    path = tmp_path / "stays.csv"
+    stays.to_csv(path, index=False)
+    assert main(["validate", str(path), "--table", "stays"]) == 0
+    assert "meet the stays contract" in capsys.readouterr().out
+    ids = tmp_path / "ids.csv"
+    ids.write_text("traveller_id,crossing_id\n00123,1\n0123,2\n123,3\n", encoding="utf-8")
+    assert list(read_table(ids)["traveller_id"]) == ["00123", "0123", "123"]

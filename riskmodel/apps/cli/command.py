@@ -58,7 +58,12 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
 
 
 def read_table(path: str | Path):
-    """Read a Parquet file or folder, or a CSV file; a file that cannot be read is an :class:`InputFileError`."""
+    """Read a Parquet file or folder, or a CSV file; a file that cannot be read is an :class:`InputFileError`.
+
+    A CSV carries no types, so the data contract's are applied: identifier columns are read as
+    text ("00123" and "123" are two people) and datetime columns are parsed (a value that is not
+    a date stays missing, and the validators report it).
+    """
     import pandas as pd
 
     path = Path(path)
@@ -66,9 +71,25 @@ def read_table(path: str | Path):
         raise InputFileError(path, f"expected a .parquet file or folder, or a .csv file; got `{path.suffix or path.name}`",
                              "pass a Parquet or CSV file")
     try:
-        return pd.read_parquet(path) if path.suffix != ".csv" else pd.read_csv(path)
+        if path.suffix != ".csv":
+            return pd.read_parquet(path)
+        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)))
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
+
+
+def _contract_kinds(kind: str) -> set[str]:
+    from riskmodel.core.schema import CROSSINGS, STAYS
+
+    return {c.name for c in (*CROSSINGS, *STAYS) if c.kind == kind} | ({"stay_id"} if kind == "id" else set())
+
+
+def _typed_csv(df):
+    import pandas as pd
+
+    for col in _contract_kinds("datetime") & set(df.columns):
+        df[col] = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
+    return df
 
 
 def write_atomically(df, path: Path) -> None:
