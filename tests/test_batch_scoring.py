@@ -177,3 +177,15 @@ def test_a_retrained_model_at_the_same_path_never_resumes_stale_parts(fitted, st
     assert again.resumed_parts == 0
     direct = score(rows, model=retrained, reasons=0, errors="flag", audit_log=False)
     np.testing.assert_allclose(pd.read_parquet(out)["probability"], direct["probability"], atol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_zero_rows_in_give_an_empty_valid_output(fitted, tmp_path, suffix):
+    _, folder, rows = fitted
+    src = tmp_path / f"empty{suffix}"
+    rows.head(0).to_parquet(src, index=False) if suffix == ".parquet" else rows.head(0).to_csv(src, index=False)
+    out = tmp_path / f"scores{suffix}"
+    assert main(["score", str(src), str(out), "--model", str(folder), "--quiet"]) == 0
+    got = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert len(got) == 0 and list(got.columns)[:3] == ["stay_id", "probability", "risk_band"]
+    assert json.loads(summary_path(out).read_text())["rows_in"] == 0

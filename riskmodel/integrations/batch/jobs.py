@@ -71,13 +71,21 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     Chunks never span two files, so the chunking of a folder is stable as long
     as its files are.
     """
+    yielded = False
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
-            yield from pd.read_csv(f, chunksize=chunk_rows, usecols=columns)
+            for chunk in pd.read_csv(f, chunksize=chunk_rows, usecols=columns):
+                yielded = True
+                yield chunk
         else:
             pf = pq.ParquetFile(f)
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+                yielded = True
                 yield batch.to_pandas()
+            if not yielded and f == input_files(path)[-1]:
+                # zero rows in: one empty chunk, so the output is an empty table with the output's columns
+                yield pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names).to_pandas()
+                yielded = True
 
 
 def _fingerprint(path: str | Path) -> list[dict]:

@@ -130,7 +130,8 @@ class _ScoreTally:
     def summary(self, scorer, result: BatchResult, seconds: float) -> dict[str, Any]:
         psi = self.drift.psi()
         cdf = np.cumsum(self.hist) / max(self.hist.sum(), 1)
-        quantiles = {f"p{q}": float(self.hist_edges[1:][np.searchsorted(cdf, q / 100)]) for q in (50, 90, 99)}
+        # no scored row (empty input, or every row flagged): no quantiles rather than the top bin
+        quantiles = {f"p{q}": float(self.hist_edges[1:][np.searchsorted(cdf, q / 100)]) if self.hist.sum() else None for q in (50, 90, 99)}
         return {
             "model_name": scorer.name,
             "model_version": scorer.version,
