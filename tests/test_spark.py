@@ -229,3 +229,12 @@ def test_forecast_spark_refuses_bad_settings(spark, series):
         forecast_spark(sdf, horizon=3, h=4)
     with pytest.raises(SchemaError, match="y"):
         forecast_spark(sdf.drop("y"), horizon=3)
+
+
+def test_a_missing_feature_is_refused_or_flagged_never_scored(spark, fitted, stays):
+    _, folder, _ = fitted
+    df = spark.read.parquet(str(stays)).drop("visa_type")
+    with pytest.raises(SchemaError, match="visa_type"):
+        score_spark(df, model=folder, errors="raise")
+    out = score_spark(df, model=folder, errors="flag", reasons=0, audit_log=False).toPandas()
+    assert out["probability"].isna().all() and out["error"].str.contains("visa_type").all()

@@ -114,7 +114,7 @@ def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
-        # absent features were reported on the driver; unseen levels are scored as missing, as in-process
+        # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
             out = score(pdf, model=scorer, audit_log=False, **kwargs)
@@ -200,13 +200,13 @@ def score_spark(
     payload = model_payload(model)
     features = [c for c in _features(payload) if c in fields]
     absent = [c for c in _features(payload) if c not in fields]
-    if absent:
-        warnings.warn(
-            f"feature column(s) {absent} absent from the input will be scored as missing values; pass the output of "
-            "riskmodel.core.features.build_features, or silence with warnings.filterwarnings('ignore', "
-            "category=riskmodel.core.scoring.MissingFeatureWarning).",
-            MissingFeatureWarning,
-            stacklevel=2,
+    if absent and errors == "raise":
+        # as score() does in-process: a missing feature is never scored as if it were valid; under
+        # errors="flag" the workers flag every row instead (their `error` names the column)
+        raise SchemaError(
+            "stays",
+            [SchemaProblem(c, "required feature column is missing", "build the features with `riskmodel features` or "
+                           "riskmodel.build_features, or score with errors='flag'") for c in absent],
         )
     wanted = list(dict.fromkeys([id_column, *features, *passthrough]))
     columns = output_columns(id_column, int(reasons)) + [c for c in passthrough if c != id_column]
