@@ -7,14 +7,14 @@ holds, so that they tell the same story:
 * **Permit applications.** Every extension that the stay's final permit end
   implies is applied for 3-30 days before the permit in force ends and granted
   before it ends (so the permit in force on any day is known that day). Of the
-  travellers who will overstay, half also lodge a late application (around or
-  after the end), which is refused; a few compliant travellers are refused too.
+  travellers who will overstay, half also lodge a late application (in the last 15 days
+  before the end, decided after 5-20 days), which is refused; a few compliant travellers are refused too.
 * **Presence reports.** Each stay is a sequence of places (the first one near
   the port of entry, of the declared accommodation type); every place is
   reported by its hotel, host, employer or school, mostly the same day, some
   late, some never. Travellers who will overstay move more, report less, more
-  often from a place unlike the one they declared, and almost stop reporting
-  in the month before their permit ends.
+  often from a place unlike the one they declared, and report only half of
+  the places they move to in the 45 days before their permit ends.
 * **Enforcement.** Every exit after the permit ended brings an overstay charge
   (Rp 1,000,000 a day) up to 60 days, deportation and an entry ban beyond.
 
@@ -151,13 +151,13 @@ def _refusals(s: pd.DataFrame, final: np.ndarray, rng: np.random.Generator) -> p
     last = s["last_day"].to_numpy(dtype="datetime64[s]") + np.timedelta64(20 * 3600, "s")
     late = over & (rng.random(len(s)) < 0.5)
     early = ~over & (rng.random(len(s)) < 0.02) & (s["visa_type"].astype(object).isin(("voa", "c1_visit", "itas")).to_numpy())
-    applied = np.where(late, final + rng.integers(-10, 6, len(s)).astype("timedelta64[D]"),
+    applied = np.where(late, final - rng.integers(0, 16, len(s)).astype("timedelta64[D]"),
                        final - rng.integers(10, 40, len(s)).astype("timedelta64[D]")) + _hours(rng, len(s))
     applied = np.maximum(applied, entry + np.timedelta64(3600, "s"))
     keep = (late | early) & (applied < last)
     row = np.flatnonzero(keep)
     kind = np.where(rng.random(len(row)) < 0.3, "conversion", "extension")
-    decided = applied[row] + rng.integers(2, 15, len(row)).astype("timedelta64[D]")
+    decided = applied[row] + np.where(late[row], rng.integers(5, 21, len(row)), rng.integers(2, 15, len(row))).astype("timedelta64[D]")
     return pd.DataFrame({"_row": row, "kind": kind, "applied_at": applied[row], "decided_at": decided,
                          "decision": "refused", "new_permit_end": np.datetime64("NaT", "s")})
 
@@ -189,10 +189,10 @@ def _places(s: pd.DataFrame, final: np.ndarray, rng: np.random.Generator) -> pd.
     entry = s["entry_day"].to_numpy(dtype="datetime64[D]")
     width = (s["last_day"].to_numpy(dtype="datetime64[D]") - entry).astype(np.int64) + 1
     moves = rng.poisson(np.where(over, 0.35, 0.06) * width / 30.0)
-    # before the permit ends, travellers who will overstay move again (1-3 times in its last month)
+    # before the permit ends, travellers who will overstay move again (1-4 times in its last 45 days)
     to_end = (final.astype("datetime64[D]") - entry).astype(np.int64)
-    pre_lo, pre_hi = np.clip(to_end - 30, 0, width - 1), np.clip(to_end, 0, width - 1)
-    pre = np.where(over & (pre_hi > pre_lo), 1 + rng.poisson(0.8, len(s)), 0)
+    pre_lo, pre_hi = np.clip(to_end - 45, 0, width - 1), np.clip(to_end, 0, width - 1)
+    pre = np.where(over & (pre_hi > pre_lo), 1 + rng.poisson(1.5, len(s)), 0)
     n = 1 + moves + pre
     row = np.repeat(np.arange(len(s)), n)
     k = np.arange(len(row)) - np.repeat(np.cumsum(n) - n, n)
@@ -235,7 +235,7 @@ def _presence_reports(s: pd.DataFrame, final: np.ndarray, end: pd.Timestamp, rng
     row = places["_row"].to_numpy()
     over = s["will_overstay"].to_numpy(dtype=bool)[row]
     p_file = places["accommodation"].map({"hotel": 0.97, "rental": 0.8, "friends_family": 0.6, "employer": 0.95, "dormitory": 0.95})
-    p_file = p_file.to_numpy(float) * np.where(over, 0.6, 1.0) * np.where(places["_pre"].to_numpy(), 0.3, 1.0)
+    p_file = p_file.to_numpy(float) * np.where(over, 0.6, 1.0) * np.where(places["_pre"].to_numpy(), 0.5, 1.0)
     filed = rng.random(len(row)) < p_file
     places = places.loc[filed].reset_index(drop=True)
     row = places["_row"].to_numpy()
