@@ -101,6 +101,10 @@ def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> 
     }
     out = stays.copy()
     for col, ev in events.items():
+        if not ev["linked_at"].notna().any():
+            # add_event_history indexes its (empty) event keys when there are none; nothing to count anyway
+            out[col] = 0.0
+            continue
         counted = add_event_history(stays[["traveller_id", "entry_time"]], ev, name=col, time_column="linked_at", window_days=None)
         out[col] = counted[f"{col}_before_entry"].to_numpy()
     return out
