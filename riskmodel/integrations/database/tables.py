@@ -99,7 +99,7 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replace", chunksize: int = 20_000) -> int:
+def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replace") -> int:
     """Load a contract table into the database (categories as text), indexed by ``(watermark, id)``.
 
     Returns
@@ -114,7 +114,9 @@ def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replac
     for col in plain.columns:
         if isinstance(plain[col].dtype, pd.CategoricalDtype):
             plain[col] = plain[col].astype(object)
-    plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunksize, method="multi")
+    # one multi-row INSERT per chunk; PostgreSQL takes at most 65,535 parameters a statement
+    chunk = max(1, 60_000 // max(len(plain.columns), 1))
+    plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
     with engine.begin() as con:
         con.execute(sa.text(f'CREATE INDEX IF NOT EXISTS "{name}_wm" ON "{name}" ("{spec.watermark}", "{spec.id_column}")'))
     return len(plain)
