@@ -289,5 +289,5 @@ def test_training_snapshots_must_precede_the_label_date(src):
 
     with pytest.raises(ConfigError, match=r"snapshot `dates` must be before `label_as_of` \(2023-06-30\); got \['2023-07-01'\]"):
         monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-07-01"], AS_OF)
-    with pytest.raises(ConfigError, match="`sources` must be 'crossings' or 'all'"):
+    with pytest.raises(ConfigError, match="`sources` must be 'crossings', 'all' or one of"):
         monitor_features("apoa")

@@ -29,6 +29,7 @@ __all__ = [
     "SOURCE_HISTORY_FEATURES",
     "CROSSINGS_MONITOR_FEATURES",
     "SOURCE_MONITOR_FEATURES",
+    "SOURCE_FEATURE_GROUPS",
     "add_source_history",
     "link_all",
     "as_known_at",
@@ -44,6 +45,13 @@ SOURCE_MONITOR_FEATURES = (
     "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
     "applications", "refusals", "pending_applications", "extensions_granted", "days_to_permit_end",
 )
+#: Which of the features above each source gives (at entry, then in the country).
+SOURCE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "presence_reports": ("prior_reports", "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d"),
+    "permit_applications": ("prior_refusals", "prior_extensions_granted", "applications", "refusals", "pending_applications",
+                            "extensions_granted", "days_to_permit_end"),
+    "enforcement": ("prior_charges", "prior_deportations"),
+}
 _DECLARED = {"hotel": "hotel", "rental": "rental", "friends_family": "friends_family", "employer": "employer", "none_declared": ""}
 
 

@@ -27,6 +27,7 @@ from riskmodel.core.features import ENTRY_FEATURES, HISTORY_FEATURES
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.sources.features import (
     CROSSINGS_MONITOR_FEATURES,
+    SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
     monitoring_snapshot,
@@ -52,13 +53,20 @@ _REASONS = {
 
 
 def monitor_features(sources: str = "all") -> tuple[str, ...]:
-    """Features of the monitoring model: ``"crossings"`` (the crossings log only) or ``"all"`` sources."""
+    """Features of the monitoring model.
+
+    ``"crossings"``: the crossings log only; ``"all"``: every source; a source
+    name (a key of :data:`~riskmodel.core.sources.features.SOURCE_FEATURE_GROUPS`):
+    the crossings log and that source.
+    """
     base = ENTRY_FEATURES + HISTORY_FEATURES + CROSSINGS_MONITOR_FEATURES
     if sources == "crossings":
         return base
     if sources == "all":
         return base + SOURCE_HISTORY_FEATURES + SOURCE_MONITOR_FEATURES
-    raise ConfigError(f"`sources` must be 'crossings' or 'all'; got {sources!r}.")
+    if sources in SOURCE_FEATURE_GROUPS:
+        return base + SOURCE_FEATURE_GROUPS[sources]
+    raise ConfigError(f"`sources` must be 'crossings', 'all' or one of {sorted(SOURCE_FEATURE_GROUPS)}; got {sources!r}.")
 
 
 def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
@@ -137,7 +145,7 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     ----------
     table : DataFrame
         Snapshots with ``label`` and ``as_of``.
-    sources : {"all", "crossings"}, default="all"
+    sources : {"all", "crossings", "presence_reports", "permit_applications", "enforcement"}, default="all"
         Which features (:func:`monitor_features`).
     seed : int, default=0
     num_boost_round : int, default=600
