@@ -114,12 +114,35 @@ def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replac
     for col in plain.columns:
         if isinstance(plain[col].dtype, pd.CategoricalDtype):
             plain[col] = plain[col].astype(object)
-    # one multi-row INSERT per chunk; PostgreSQL takes at most 65,535 parameters a statement
-    chunk = max(1, 60_000 // max(len(plain.columns), 1))
-    plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
+    if engine.dialect.name == "postgresql":
+        plain.head(0).to_sql(name, engine, if_exists=if_exists, index=False)
+        _copy_rows(engine, name, plain)
+    else:
+        # one multi-row INSERT per chunk; keep under the usual 65,535-parameter limit of a statement
+        chunk = max(1, 60_000 // max(len(plain.columns), 1))
+        plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
     with engine.begin() as con:
         con.execute(sa.text(f'CREATE INDEX IF NOT EXISTS "{name}_wm" ON "{name}" ("{spec.watermark}", "{spec.id_column}")'))
     return len(plain)
+
+
+def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
+    """Append rows through PostgreSQL's COPY (tens of times faster than INSERTs)."""
+    cols = ", ".join(f'"{c}"' for c in plain.columns)
+    columns = []
+    for col in plain.columns:
+        s = plain[col]
+        missing = s.isna().to_numpy()
+        values = s.dt.to_pydatetime() if pd.api.types.is_datetime64_any_dtype(s) else s.astype(object).to_numpy()
+        columns.append([None if m else (v.item() if isinstance(v, np.generic) else v) for v, m in zip(values, missing, strict=True)])
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
