@@ -7,19 +7,20 @@ holds, so that they tell the same story:
 * **Permit applications.** Every extension that the stay's final permit end
   implies is applied for 3-30 days before the permit in force ends and granted
   before it ends (so the permit in force on any day is known that day). Of the
-  travellers who will overstay, half also lodge a late application (in the last 15 days
-  before the end, decided after 5-20 days), which is refused; a few compliant travellers are refused too.
+  travellers who will overstay, two in three also lodge a late application (in the last 30
+  days before the end, decided after 5-25 days), which is refused; a few compliant travellers are refused too.
 * **Presence reports.** Each stay is a sequence of places (the first one near
   the port of entry, of the declared accommodation type); every place is
   reported by its hotel, host, employer or school, mostly the same day, some
   late, some never. Travellers who will overstay move more, report less, more
-  often from a place unlike the one they declared, and report only half of
-  the places they move to in the 45 days before their permit ends.
+  often from a place unlike the one they declared: half as many of their places
+  are reported, a quarter of those they move to in the 60 days before their permit ends.
 * **Enforcement.** Every exit after the permit ended brings an overstay charge
   (Rp 1,000,000 a day) up to 60 days, deportation and an entry ban beyond.
 
-Records are then spoilt as real extracts are: some filed twice, some late,
-some without a traveller id (linkable through the document) or without any id,
+Records are then spoilt as real extracts are: some filed twice, some late; presence
+reports (filed by third parties) some without a traveller id (linkable through the
+document), with a mistyped document number, or without any id,
 and some travellers renew their passport, so that later records carry a new
 document number (the returned ``crossings`` carry it too).
 """
@@ -149,15 +150,15 @@ def _refusals(s: pd.DataFrame, final: np.ndarray, rng: np.random.Generator) -> p
     over = s["will_overstay"].to_numpy(dtype=bool)
     entry = s["entry_time"].to_numpy(dtype="datetime64[s]")
     last = s["last_day"].to_numpy(dtype="datetime64[s]") + np.timedelta64(20 * 3600, "s")
-    late = over & (rng.random(len(s)) < 0.5)
+    late = over & (rng.random(len(s)) < 0.65)
     early = ~over & (rng.random(len(s)) < 0.02) & (s["visa_type"].astype(object).isin(("voa", "c1_visit", "itas")).to_numpy())
-    applied = np.where(late, final - rng.integers(0, 16, len(s)).astype("timedelta64[D]"),
+    applied = np.where(late, final - rng.integers(0, 31, len(s)).astype("timedelta64[D]"),
                        final - rng.integers(10, 40, len(s)).astype("timedelta64[D]")) + _hours(rng, len(s))
     applied = np.maximum(applied, entry + np.timedelta64(3600, "s"))
     keep = (late | early) & (applied < last)
     row = np.flatnonzero(keep)
     kind = np.where(rng.random(len(row)) < 0.3, "conversion", "extension")
-    decided = applied[row] + np.where(late[row], rng.integers(5, 21, len(row)), rng.integers(2, 15, len(row))).astype("timedelta64[D]")
+    decided = applied[row] + np.where(late[row], rng.integers(5, 26, len(row)), rng.integers(2, 15, len(row))).astype("timedelta64[D]")
     return pd.DataFrame({"_row": row, "kind": kind, "applied_at": applied[row], "decided_at": decided,
                          "decision": "refused", "new_permit_end": np.datetime64("NaT", "s")})
 
@@ -189,9 +190,9 @@ def _places(s: pd.DataFrame, final: np.ndarray, rng: np.random.Generator) -> pd.
     entry = s["entry_day"].to_numpy(dtype="datetime64[D]")
     width = (s["last_day"].to_numpy(dtype="datetime64[D]") - entry).astype(np.int64) + 1
     moves = rng.poisson(np.where(over, 0.35, 0.06) * width / 30.0)
-    # before the permit ends, travellers who will overstay move again (1-4 times in its last 45 days)
+    # before the permit ends, travellers who will overstay move again (1-4 times in its last 60 days)
     to_end = (final.astype("datetime64[D]") - entry).astype(np.int64)
-    pre_lo, pre_hi = np.clip(to_end - 45, 0, width - 1), np.clip(to_end, 0, width - 1)
+    pre_lo, pre_hi = np.clip(to_end - 60, 0, width - 1), np.clip(to_end, 0, width - 1)
     pre = np.where(over & (pre_hi > pre_lo), 1 + rng.poisson(1.5, len(s)), 0)
     n = 1 + moves + pre
     row = np.repeat(np.arange(len(s)), n)
@@ -235,7 +236,7 @@ def _presence_reports(s: pd.DataFrame, final: np.ndarray, end: pd.Timestamp, rng
     row = places["_row"].to_numpy()
     over = s["will_overstay"].to_numpy(dtype=bool)[row]
     p_file = places["accommodation"].map({"hotel": 0.97, "rental": 0.8, "friends_family": 0.6, "employer": 0.95, "dormitory": 0.95})
-    p_file = p_file.to_numpy(float) * np.where(over, 0.6, 1.0) * np.where(places["_pre"].to_numpy(), 0.5, 1.0)
+    p_file = p_file.to_numpy(float) * np.where(over, 0.5, 1.0) * np.where(places["_pre"].to_numpy(), 0.5, 1.0)
     filed = rng.random(len(row)) < p_file
     places = places.loc[filed].reset_index(drop=True)
     row = places["_row"].to_numpy()
@@ -289,13 +290,15 @@ def _documents(travellers: np.ndarray, at: np.ndarray, old: dict, renewals: pd.D
 
 def _spoil(df: pd.DataFrame, name: str, rng: np.random.Generator, rates: tuple[float, float, float]) -> pd.DataFrame:
     """Duplicate some records, drop the traveller id of some and every id of a few; number them."""
-    dup_rate, no_traveller, no_ids = rates
+    dup_rate, no_traveller, no_ids, garble = rates
     dups = df.loc[rng.random(len(df)) < dup_rate].copy()
     dups["known_at"] = dups["known_at"] + pd.to_timedelta(rng.integers(0, 3 * 86400, len(dups)), unit="s")
     df = pd.concat([df, dups], ignore_index=True)
     u = rng.random(len(df))
     df.loc[u < no_traveller + no_ids, "traveller_id"] = None
     df.loc[u < no_ids, "document_id"] = None
+    garbled = df["traveller_id"].isna().to_numpy() & df["document_id"].notna().to_numpy() & (rng.random(len(df)) < garble)
+    df.loc[garbled, "document_id"] = [f"G{i:08d}" for i in rng.integers(0, 10**8, int(garbled.sum()))]
     df = df.sort_values("known_at", kind="stable").reset_index(drop=True)
     id_col = SOURCE_KEYS[name][0]
     prefix = {"presence_reports": "P", "permit_applications": "A", "enforcement": "E"}[name]
@@ -310,10 +313,10 @@ def _finish(df: pd.DataFrame, name: str, columns, s: pd.DataFrame, event_col: st
     travellers = s["traveller_id"].to_numpy(dtype=object)[row]
     df = df.assign(traveller_id=travellers,
                    document_id=_documents(travellers, df[event_col].to_numpy(dtype="datetime64[s]"), old, renewals))
-    df = _spoil(df, name, rng, {"presence_reports": (0.03, 0.06, 0.01), "permit_applications": (0.01, 0.02, 0.002),
-                                "enforcement": (0.02, 0.01, 0.002)}[name])
-    garbled = df["traveller_id"].isna().to_numpy() & df["document_id"].notna().to_numpy() & (rng.random(len(df)) < 0.05)
-    df.loc[garbled, "document_id"] = [f"G{i:08d}" for i in rng.integers(0, 10**8, int(garbled.sum()))]
+    # third parties (hotels, hosts) leave ids out or mistype them; the service's own permit and
+    # enforcement systems always hold the traveller id, but file some records twice
+    df = _spoil(df, name, rng, {"presence_reports": (0.03, 0.06, 0.01, 0.05), "permit_applications": (0.01, 0.0, 0.0, 0.0),
+                                "enforcement": (0.02, 0.0, 0.0, 0.0)}[name])
     out = pd.DataFrame(index=df.index)
     for c in columns:
         v = df[c.name] if c.name in df.columns else pd.Series(np.nan, index=df.index)

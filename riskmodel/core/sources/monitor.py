@@ -167,7 +167,7 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     train, hold = table.loc[table["as_of"] < cut], table.loc[table["as_of"] >= cut]
     features = monitor_features(sources)
     model = RiskModel(features=features, categorical=[c for c in _CATEGORICAL if c in features], target="label",
-                      params={"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 50, "feature_fraction": 0.8},
+                      params={"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100, "feature_fraction": 0.8},
                       num_boost_round=num_boost_round, early_stopping_rounds=50, reasons=_REASONS, seed=seed)
     return model.fit(train, valid=hold, calib=hold)
 
