@@ -33,6 +33,8 @@ from riskmodel.integrations.database import (  # noqa: E402
 )
 from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres  # noqa: E402
 
+pytestmark = pytest.mark.slow  # starts a PostgreSQL server
+
 AS_OF = pd.Timestamp("2023-06-30")
 
 
