@@ -1,0 +1,137 @@
+"""``riskmodel monitor`` and ``riskmodel synth-sources``: in-country monitoring as of a date.
+
+Exposes :func:`register`, which adds both commands to the ``riskmodel``
+command's subparsers::
+
+    riskmodel synth --travellers 20000 --out data
+    riskmodel synth-sources --data data
+    riskmodel monitor --as-of 2023-06-30 --data data --out lists
+    RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel.apps.cli.command import CommandGroups
+from riskmodel.apps.cli.exits import EXIT_OK
+from riskmodel.core.exceptions import ConfigError
+
+__all__ = ["register", "SOURCE_FILES"]
+
+#: Tables read by ``monitor``: ``<name>.parquet`` in ``--data``, or table ``<name>`` in the database.
+SOURCE_FILES = ("crossings", "presence_reports", "permit_applications", "enforcement")
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _load_tables(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The crossings log and the sources, from Parquet files or from the database."""
+    if args.database is not None:
+        from riskmodel.integrations.database import engine_from_env, read_table
+
+        engine = engine_from_env(args.database or None)
+        tables = {name: read_table(engine, name) for name in SOURCE_FILES}
+    else:
+        if args.data is None:
+            raise ConfigError("give `--data DIR` (Parquet files) or `--database [URL]`.")
+        missing = [n for n in SOURCE_FILES if not (Path(args.data) / f"{n}.parquet").exists()]
+        if missing:
+            raise ConfigError(f"`--data {args.data}` lacks {[f'{n}.parquet' for n in missing]}; write them with `riskmodel synth-sources`.")
+        tables = {name: pd.read_parquet(Path(args.data) / f"{name}.parquet") for name in SOURCE_FILES}
+    crossings = tables.pop("crossings")
+    return crossings, tables
+
+
+def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
+    """The monitoring model: loaded from ``--model``, or fitted on snapshots before ``as_of`` labelled as known on it."""
+    from riskmodel.core.risk.model import RiskModel
+    from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
+
+    if args.model:
+        return RiskModel.load(args.model)
+    first = as_of - pd.DateOffset(months=args.train_months)
+    dates = pd.date_range(first, as_of - pd.Timedelta(days=args.label_gap_days), freq="14D")
+    _say(args, f"fitting a monitoring model on {len(dates)} snapshots {first.date()} .. {dates[-1].date() if len(dates) else '-'}")
+    table = monitor_training_table(crossings, tables, dates, as_of)
+    model = fit_monitor_model(table, sources="all", seed=args.seed)
+    if args.save_model:
+        model.save(args.save_model)
+    return model
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from riskmodel.core.sources.monitor import monitor
+
+    as_of = pd.Timestamp(args.as_of).normalize()
+    crossings, tables = _load_tables(args)
+    model = _model(args, crossings, tables, as_of)
+    res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res.overstays.to_csv(out / "overstays.csv", index=False)
+    res.at_risk.to_csv(out / "at_risk.csv", index=False)
+    per_office = pd.DataFrame({"overstays": res.overstays.groupby("office").size(),
+                               f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size()}).fillna(0).astype(int)
+    print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
+          f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
+    print(per_office.sort_values("overstays", ascending=False).to_string())
+    for office, rows in res.at_risk.groupby("office"):
+        top = rows.head(args.top)
+        print(f"\n{office}: most likely to overstay")
+        for r in top.itertuples():
+            print(f"  {r.stay_id} {r.traveller_id} p={r.p_overstay:.3f} permit ends {r.permit_end_now.date()}: {r.reason_1}; {r.reason_2}")
+    unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
+    print(f"\nunlinked records by reason: {unlinked}")
+    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}")
+    return EXIT_OK
+
+
+def _cmd_synth_sources(args: argparse.Namespace) -> int:
+    from riskmodel.core.sources.generate import make_sources
+    from riskmodel.core.datasets import Dataset
+
+    data_dir = Path(args.data)
+    frames = {n: pd.read_parquet(data_dir / f"{n}.parquet") for n in ("crossings", "stays", "truth")}
+    as_of = frames["crossings"]["timestamp"].max().normalize()
+    src = make_sources(Dataset(frames["crossings"], frames["stays"], frames["truth"], as_of), seed=args.seed)
+    out = Path(args.out or data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in {"crossings": src.crossings, **src.tables(), "sources_truth": src.truth}.items():
+        tmp = out / f"{name}.parquet.tmp"
+        table.to_parquet(tmp, index=False)
+        tmp.replace(out / f"{name}.parquet")
+        print(f"{name}: {out / f'{name}.parquet'} ({len(table):,} rows)")
+    return EXIT_OK
+
+
+def register(groups: CommandGroups) -> None:
+    """Add ``monitor`` and ``synth-sources``."""
+    p = groups.top.add_parser("monitor", help="list, per immigration office, who has overstayed and who is likely to in the next days")
+    p.add_argument("--as-of", required=True, help="the day of the lists (everything known by its end counts)")
+    p.add_argument("--data", help="folder with crossings, presence_reports, permit_applications, enforcement .parquet")
+    p.add_argument("--database", nargs="?", const="", default=None,
+                   help="read the tables from this SQLAlchemy URL (default: $RISKMODEL_DATABASE_URL) instead of --data")
+    p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
+    p.add_argument("--save-model", help="save the fitted monitoring model to this folder")
+    p.add_argument("--train-months", type=int, default=12, help="months of snapshots to fit on (default 12)")
+    p.add_argument("--label-gap-days", type=int, default=90, help="last snapshot this many days before --as-of (default 90)")
+    p.add_argument("--horizon", type=int, default=14, help="list those whose permit ends within this many days (default 14)")
+    p.add_argument("--top", type=int, default=5, help="rows printed per office (default 5; the CSV has all)")
+    p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_monitor)
+
+    p = groups.top.add_parser("synth-sources", help="add synthetic presence reports, permit applications and enforcement to a `synth` folder")
+    p.add_argument("--data", required=True, help="a folder written by `riskmodel synth`")
+    p.add_argument("--out", help="where to write (default: --data; crossings.parquet gets renewed document numbers)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_synth_sources)

@@ -1,0 +1,1 @@
+"""Sources beyond the crossings log: presence reports, permit applications, enforcement records."""

@@ -1,0 +1,221 @@
+"""The data contracts of the three sources held next to the crossings log.
+
+**Presence reports** (:data:`PRESENCE_REPORTS`): one row per report that a
+hotel, host, employer or school files on a foreigner staying with them (the
+foreigner-monitoring application, APOA). Reports arrive late, twice, or not at
+all, and some carry no usable id.
+
+**Permit applications** (:data:`PERMIT_APPLICATIONS`): one row per application
+to extend a stay permit or convert it to another, with its decision.
+
+**Enforcement** (:data:`ENFORCEMENT`): one row per overstay charge paid,
+deportation or entry ban.
+
+Every record has a ``known_at`` column: when the service first held it. That is
+the only time point-in-time features may compare with an entry or an as-of date,
+and the watermark of incremental database reads. The README tables are generated
+from these declarations (:func:`riskmodel.core.schema.contract_markdown`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids
+
+__all__ = [
+    "PRESENCE_REPORTS",
+    "PERMIT_APPLICATIONS",
+    "ENFORCEMENT",
+    "SOURCES",
+    "SOURCE_KEYS",
+    "REPORTED_ACCOMMODATIONS",
+    "REPORTER_TYPES",
+    "APPLICATION_KINDS",
+    "DECISIONS",
+    "ENFORCEMENT_ACTIONS",
+    "REGENCIES",
+    "check_source",
+    "validate_source",
+]
+
+REPORTED_ACCOMMODATIONS = ("hotel", "rental", "friends_family", "employer", "dormitory")
+REPORTER_TYPES = ("hotel", "host", "employer", "school")
+APPLICATION_KINDS = ("extension", "conversion")
+DECISIONS = ("granted", "refused", "pending")
+ENFORCEMENT_ACTIONS = ("overstay_charge", "deportation", "entry_ban")
+
+#: Regencies and cities where foreigners are reported, per province (a province's capital first).
+REGENCIES: dict[str, tuple[str, ...]] = {
+    "Bali": ("Denpasar", "Badung", "Gianyar", "Tabanan", "Buleleng", "Karangasem"),
+    "DKI Jakarta": ("Jakarta Selatan", "Jakarta Pusat", "Jakarta Barat", "Jakarta Utara", "Jakarta Timur"),
+    "Kepulauan Riau": ("Batam", "Tanjung Pinang", "Bintan", "Karimun"),
+    "Jawa Timur": ("Surabaya", "Malang", "Sidoarjo"),
+    "Sumatera Utara": ("Medan", "Deli Serdang", "Toba"),
+    "Jawa Barat": ("Bandung", "Bogor", "Bekasi"),
+    "DI Yogyakarta": ("Yogyakarta", "Sleman"),
+    "Sulawesi Utara": ("Manado", "Minahasa Utara"),
+    "Papua": ("Jayapura", "Keerom"),
+    "Nusa Tenggara Barat": ("Mataram", "Lombok Utara", "Lombok Tengah"),
+    "Nusa Tenggara Timur": ("Belu", "Kupang"),
+    "Sumatera Barat": ("Padang", "Bukittinggi"),
+    "Riau": ("Pekanbaru", "Dumai"),
+    "Aceh": ("Banda Aceh", "Sabang"),
+    "Jawa Tengah": ("Semarang", "Surakarta"),
+    "Kalimantan Barat": ("Pontianak", "Sanggau", "Kapuas Hulu"),
+    "Sulawesi Selatan": ("Makassar", "Gowa"),
+    "Sumatera Selatan": ("Palembang",),
+}
+
+PRESENCE_REPORTS: tuple[Column, ...] = (
+    Column("report_id", "id", "Unique id of the report as filed (a re-filed report gets a new id)."),
+    Column("traveller_id", "id", "Pseudonymised traveller id, as on the crossings log; missing when the reporter did not give it.", nullable="yes"),
+    Column("document_id", "id", "Pseudonymised document number the reporter saw (a renewed passport gives a new one).", nullable="yes"),
+    Column("stay_from", "datetime", "Day the foreigner began staying at this place."),
+    Column("known_at", "datetime", "When the report was filed: reports may be days late."),
+    Column("province", "text", "Province of the place."),
+    Column("regency", "text", "Regency or city of the place (its immigration office's area)."),
+    Column("accommodation", "enum", "Kind of place.", values=REPORTED_ACCOMMODATIONS),
+    Column("reporter_type", "enum", "Who filed the report.", values=REPORTER_TYPES),
+)
+
+PERMIT_APPLICATIONS: tuple[Column, ...] = (
+    Column("application_id", "id", "Unique id of the application."),
+    Column("traveller_id", "id", "Pseudonymised traveller id; missing on some paper applications.", nullable="yes"),
+    Column("document_id", "id", "Pseudonymised document number on the application.", nullable="yes"),
+    Column("kind", "enum", "`extension` of the current permit or `conversion` to another permit.", values=APPLICATION_KINDS),
+    Column("applied_at", "datetime", "When the application was lodged."),
+    Column("decided_at", "datetime", "When it was decided; missing while pending.", nullable="yes"),
+    Column("known_at", "datetime", "When the record was last updated: the decision time, or the application time while pending."),
+    Column("decision", "enum", "Outcome as of `known_at`.", values=DECISIONS),
+    Column("new_permit_end", "datetime", "Last permitted day after a granted application; missing otherwise.", nullable="yes"),
+    Column("regency", "text", "Regency or city of the immigration office that handled it."),
+)
+
+ENFORCEMENT: tuple[Column, ...] = (
+    Column("record_id", "id", "Unique id of the enforcement record."),
+    Column("traveller_id", "id", "Pseudonymised traveller id.", nullable="yes"),
+    Column("document_id", "id", "Pseudonymised document number.", nullable="yes"),
+    Column("action", "enum", "Overstay charge paid (under 60 days), deportation, or entry ban.", values=ENFORCEMENT_ACTIONS),
+    Column("action_at", "datetime", "When the charge was paid, the deportation carried out or the ban imposed."),
+    Column("known_at", "datetime", "When the record reached the service's database."),
+    Column("overstay_days", "int", "Days overstayed that the action answers."),
+    Column("amount_idr", "int", "Overstay charge paid, in rupiah (Rp 1,000,000 a day); missing for other actions.", nullable="yes"),
+    Column("ban_until", "datetime", "Last day of an entry ban; missing for other actions.", nullable="yes"),
+)
+
+#: Contract, id column and event-time column of each source, by name.
+SOURCES: dict[str, tuple[Column, ...]] = {
+    "presence_reports": PRESENCE_REPORTS,
+    "permit_applications": PERMIT_APPLICATIONS,
+    "enforcement": ENFORCEMENT,
+}
+SOURCE_KEYS: dict[str, tuple[str, str]] = {
+    "presence_reports": ("report_id", "stay_from"),
+    "permit_applications": ("application_id", "applied_at"),
+    "enforcement": ("record_id", "action_at"),
+}
+
+
+def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, late: str, fix: str) -> list[SchemaProblem]:
+    """Rows where ``late`` comes before ``early``."""
+    if not {early, late} <= usable:
+        return []
+    bad = (df[late] < df[early]).to_numpy(dtype=bool, na_value=False)
+    ids, n = _ids(df, id_col, bad)
+    return [SchemaProblem(late, f"before `{early}`", fix, ids, n)] if n else []
+
+
+def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    problems: list[SchemaProblem] = []
+    if name == "presence_reports":
+        problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
+    elif name == "permit_applications":
+        problems += _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
+        if {"decision", "new_permit_end", "decided_at"} <= usable:
+            decision = df["decision"].astype(object).to_numpy()
+            granted = decision == "granted"
+            no_end = granted & df["new_permit_end"].isna().to_numpy()
+            ids, n = _ids(df, id_col, no_end)
+            if n:
+                problems.append(SchemaProblem("new_permit_end", "missing on a granted application", "give the new last permitted day", ids, n))
+            undecided = (decision != "pending") & df["decided_at"].isna().to_numpy()
+            ids, n = _ids(df, id_col, undecided)
+            if n:
+                problems.append(SchemaProblem("decided_at", "missing on a decided application", "give the decision time, or mark it `pending`", ids, n))
+    else:
+        if "overstay_days" in usable:
+            ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
+            if n:
+                problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
+        problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+    return problems
+
+
+def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
+    """Every problem of one source table, without raising.
+
+    Parameters
+    ----------
+    name : {"presence_reports", "permit_applications", "enforcement"}
+        Which contract to check against (:data:`SOURCES`).
+    table : DataFrame
+        The records.
+
+    Returns
+    -------
+    list of SchemaProblem
+        Empty when the table meets the contract.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known source.
+    """
+    if name not in SOURCES:
+        raise ValueError(f"`name` must be one of {sorted(SOURCES)}; got {name!r}.")
+    if not isinstance(table, pd.DataFrame):
+        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(table).__name__}", "pass a DataFrame")]
+    id_col = SOURCE_KEYS[name][0]
+    problems, usable = _check_columns(table, SOURCES[name], id_col, None)
+    problems += _duplicates(table, id_col, usable)
+    problems += _row_checks(name, table, id_col, usable)
+    return problems
+
+
+def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """Check one source table against its contract and raise on any problem.
+
+    Parameters
+    ----------
+    name : {"presence_reports", "permit_applications", "enforcement"}
+    table : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        The same object, unchanged.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem: missing columns, wrong types, unknown values,
+        duplicate ids, a report filed before the stay began, a decision before
+        its application, a granted application without its new permit end, an
+        enforcement record for less than a day of overstay.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bad = pd.DataFrame({"record_id": ["E1"], "traveller_id": ["T1"], "document_id": [None],
+    ...     "action": ["fine"], "action_at": pd.to_datetime(["2020-01-02"]), "known_at": pd.to_datetime(["2020-01-02"]),
+    ...     "overstay_days": [3], "amount_idr": [3_000_000], "ban_until": pd.to_datetime([None])})
+    >>> len(check_source("enforcement", bad))
+    1
+    """
+    problems = check_source(name, table)
+    if problems:
+        raise SchemaError(name, problems)
+    return table

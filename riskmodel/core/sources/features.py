@@ -1,0 +1,209 @@
+"""Point-in-time features from every source: at entry, and in the country as of a date.
+
+**At entry** (:func:`add_source_history`): what the other sources said about the
+traveller's earlier stays, counting only records linked before the entry
+(``linked_at < entry_time``): presence reports, refused applications, granted
+extensions, overstay charges and deportations.
+
+**In the country as of a date** (:func:`monitoring_snapshot`): everyone whose
+stay is open at the end of day ``as_of``, with the crossings features, the
+entry-time history above, and what the sources say about this stay by then:
+days since the last presence report, regions reported, reports from a place
+unlike the declared one, moves in the last 30 days, extensions applied for,
+refused or pending, and the permit in force (the last granted extension), hence
+whether the traveller has already overstayed. Only records known by then count,
+and an application decided later is still pending that day, so nothing after
+``as_of`` changes a feature (``tests/test_sources.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.features import add_event_history, add_history_features
+from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
+from riskmodel.core.stays import build_stays
+
+__all__ = [
+    "SOURCE_HISTORY_FEATURES",
+    "CROSSINGS_MONITOR_FEATURES",
+    "SOURCE_MONITOR_FEATURES",
+    "SOURCE_FEATURE_GROUPS",
+    "add_source_history",
+    "link_all",
+    "as_known_at",
+    "monitoring_snapshot",
+]
+
+#: Entry-time features from earlier stays' records.
+SOURCE_HISTORY_FEATURES = ("prior_reports", "prior_refusals", "prior_extensions_granted", "prior_charges", "prior_deportations")
+#: In-country features the crossings log alone gives.
+CROSSINGS_MONITOR_FEATURES = ("days_in_country", "days_to_entry_permit_end")
+#: In-country features from the other sources.
+SOURCE_MONITOR_FEATURES = (
+    "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
+    "applications", "refusals", "pending_applications", "extensions_granted", "days_to_permit_end",
+)
+#: Which of the features above each source gives (at entry, then in the country).
+SOURCE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "presence_reports": ("prior_reports", "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d"),
+    "permit_applications": ("prior_refusals", "prior_extensions_granted", "applications", "refusals", "pending_applications",
+                            "extensions_granted", "days_to_permit_end"),
+    "enforcement": ("prior_charges", "prior_deportations"),
+}
+_DECLARED = {"hotel": "hotel", "rental": "rental", "friends_family": "friends_family", "employer": "employer", "none_declared": ""}
+
+
+def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
+    """The sources and crossings as the service held them at ``as_of``.
+
+    An application lodged by then but decided later is pending that day (its
+    decision, decision time and new permit end are hidden).
+    """
+    out = {}
+    for name, t in tables.items():
+        if name == "permit_applications":
+            t = t.loc[t["applied_at"] <= as_of].copy()
+            later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
+            t.loc[later, "decision"] = "pending"
+            t.loc[later, ["decided_at", "new_permit_end"]] = pd.NaT
+            t.loc[later, "known_at"] = t.loc[later, "applied_at"]
+            out[name] = t
+        else:
+            out[name] = t.loc[t["known_at"] <= as_of]
+    return out, crossings.loc[crossings["timestamp"] <= as_of]
+
+
+def link_all(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, stays: pd.DataFrame) -> dict[str, LinkResult]:
+    """Link every source table to the stays (one set of document pairs for all)."""
+    pairs = document_pairs(crossings, *tables.values())
+    return {name: link_records(name, t, stays, pairs) for name, t in tables.items()}
+
+
+def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Add :data:`SOURCE_HISTORY_FEATURES`: counts of the traveller's records linked before each entry.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        Stays with ``traveller_id`` and ``entry_time``.
+    linked : dict of str to DataFrame
+        Linked records per source (``LinkResult.linked``); a missing source counts zero.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``stays`` with the five columns added, same row order.
+    """
+    empty = pd.DataFrame({"traveller_id": pd.Series(dtype=object), "linked_at": pd.Series(dtype="datetime64[us]")})
+    reports = linked.get("presence_reports", empty)
+    apps = linked.get("permit_applications", empty.assign(decision=pd.Series(dtype=object)))
+    enf = linked.get("enforcement", empty.assign(action=pd.Series(dtype=object)))
+    events = {
+        "prior_reports": reports,
+        "prior_refusals": apps.loc[apps["decision"].astype(object) == "refused"],
+        "prior_extensions_granted": apps.loc[apps["decision"].astype(object) == "granted"],
+        "prior_charges": enf.loc[enf["action"].astype(object) == "overstay_charge"],
+        "prior_deportations": enf.loc[enf["action"].astype(object) == "deportation"],
+    }
+    out = stays.copy()
+    for col, ev in events.items():
+        if not ev["linked_at"].notna().any():
+            # add_event_history indexes its (empty) event keys when there are none; nothing to count anyway
+            out[col] = 0.0
+            continue
+        counted = add_event_history(stays[["traveller_id", "entry_time"]], ev, name=col, time_column="linked_at", window_days=None)
+        out[col] = counted[f"{col}_before_entry"].to_numpy()
+    return out
+
+
+def _report_features(snap: pd.DataFrame, reports: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Presence-report features of each open stay, and the regency last reported."""
+    r = reports.merge(snap[["stay_id", "accommodation"]].rename(columns={"accommodation": "_declared"}), on="stay_id")
+    r["_unlike"] = r["accommodation"].astype(object).to_numpy() != r["_declared"].astype(object).map(_DECLARED).to_numpy()
+    r["_recent"] = r["stay_from"] >= day - pd.Timedelta(days=30)
+    r = r.sort_values(["stay_id", "stay_from", "linked_at"], kind="stable")
+    g = r.groupby("stay_id", sort=False)
+    agg = pd.DataFrame({
+        "reports": g.size(),
+        "last_report": g["stay_from"].max(),
+        "regions_reported": g["regency"].nunique(),
+        "unlike_reports": g["_unlike"].sum(),
+        "moves_30d": g["_recent"].sum(),
+        "last_regency": g["regency"].last(),
+    })
+    out = snap[["stay_id"]].join(agg, on="stay_id")
+    since = (day - out["last_report"]).dt.days.astype(float)
+    # never reported: count the days since entry, the longest it could have been
+    out["days_since_last_report"] = since.fillna(snap["days_in_country"] + 1)
+    return out.fillna({"reports": 0, "regions_reported": 0, "unlike_reports": 0, "moves_30d": 0})
+
+
+def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Applications of each open stay and the permit in force (the last granted end, or the one granted at entry)."""
+    a = apps.loc[apps["stay_id"].isin(snap["stay_id"])]
+    decision = a["decision"].astype(object)
+    g = a.assign(_ref=decision == "refused", _pend=decision == "pending", _grant=decision == "granted").groupby("stay_id")
+    agg = pd.DataFrame({"applications": g.size(), "refusals": g["_ref"].sum(), "pending_applications": g["_pend"].sum(),
+                        "extensions_granted": g["_grant"].sum(), "_granted_end": g["new_permit_end"].max()})
+    out = snap[["stay_id", "permit_end"]].join(agg, on="stay_id")
+    out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)
+    out["days_to_permit_end"] = (out["permit_end_now"] - day).dt.days.astype(float)
+    return out.drop(columns=["permit_end", "_granted_end"]).fillna(
+        {"applications": 0, "refusals": 0, "pending_applications": 0, "extensions_granted": 0})
+
+
+def monitoring_snapshot(
+    crossings: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    as_of: str | pd.Timestamp,
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Everyone in the country at the end of day ``as_of``, with what every source says by then.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log (later crossings are ignored).
+    tables : dict of str to DataFrame
+        The other sources by name (later records are ignored; see :func:`as_known_at`).
+    as_of : str or Timestamp
+        The day; everything known by its end counts.
+
+    Returns
+    -------
+    snapshot : DataFrame
+        One row per open stay: the stay and crossings features
+        (:func:`riskmodel.core.features.add_history_features`),
+        :data:`SOURCE_HISTORY_FEATURES`, :data:`CROSSINGS_MONITOR_FEATURES`,
+        :data:`SOURCE_MONITOR_FEATURES`, ``permit_end_now`` (the permit in force),
+        ``overstaying`` (the day is after it: an actual overstay), ``office``
+        (regency last reported, else the province of entry) and ``as_of``.
+    link_counts : dict
+        Per source, the counts of :class:`~riskmodel.core.sources.link.LinkResult`.
+    """
+    day = pd.Timestamp(as_of).normalize()
+    end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    known, log = as_known_at(tables, crossings, end)
+    stays = build_stays(log, as_of=end, validate=False)
+    links = link_all(known, log, stays)
+    linked = {name: r.linked for name, r in links.items()}
+    snap = add_history_features(stays.loc[stays["exit_time"].isna()].reset_index(drop=True))
+    snap = add_source_history(snap, linked)
+    snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
+    snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
+    rep = _report_features(snap, linked.get("presence_reports", _no_records()), day)
+    per = _permit_features(snap, linked.get("permit_applications", _no_records()), day)
+    snap = pd.concat([snap, rep.drop(columns="stay_id"), per.drop(columns="stay_id")], axis=1)
+    from riskmodel.core.reference import PORTS
+
+    province = snap["entry_port"].astype(object).map(dict(zip(PORTS["port"], PORTS["province"], strict=True)))
+    snap["office"] = snap["last_regency"].fillna(province).fillna("unknown").astype(object)
+    snap["overstaying"] = (day > snap["permit_end_now"]).to_numpy()
+    snap["as_of"] = day
+    return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}
+
+
+def _no_records() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ("stay_id", "traveller_id", "regency", "accommodation", "decision")}
+                        | {c: pd.Series(dtype="datetime64[us]") for c in ("stay_from", "linked_at", "new_permit_end")})

@@ -1,0 +1,253 @@
+"""In-country monitoring as of a date: who has overstayed, and who is likely to in the next days.
+
+:func:`monitor` lists, per immigration office (the regency last reported, else
+the province of entry):
+
+* **overstays**: everyone in the country whose permit in force (the last
+  granted extension, else the permit granted at entry) ended before the day:
+  a fact from the records, not a prediction;
+* **at risk**: everyone whose permit ends in the next ``horizon_days`` days,
+  ranked by a monitoring model's probability of overstaying, with reasons.
+
+The monitoring model (:func:`fit_monitor_model`) learns from snapshots at
+earlier dates (:func:`monitor_training_table`), labelled with what was known
+at a later date (:func:`monitor_labels`): left after the permit in force, or
+still in the country after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.features import ENTRY_FEATURES, HISTORY_FEATURES
+from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.sources.features import (
+    CROSSINGS_MONITOR_FEATURES,
+    SOURCE_FEATURE_GROUPS,
+    SOURCE_HISTORY_FEATURES,
+    SOURCE_MONITOR_FEATURES,
+    monitoring_snapshot,
+)
+
+__all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "monitor_training_table", "fit_monitor_model"]
+
+_CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
+_REASONS = {
+    "days_since_last_report": "{value:.0f} day(s) since the last presence report",
+    "regions_reported": "reported in {value:.0f} different place(s)",
+    "unlike_reports": "{value:.0f} report(s) from a place unlike the declared one",
+    "moves_30d": "{value:.0f} move(s) in the last 30 days",
+    "refusals": "{value:.0f} application(s) refused",
+    "pending_applications": "{value:.0f} application(s) pending",
+    "days_to_permit_end": "permit ends in {value:.0f} day(s)",
+    "days_to_entry_permit_end": "permit granted at entry ends in {value:.0f} day(s)",
+    "days_in_country": "{value:.0f} day(s) in the country",
+    "planned_over_max": "planned stay is {value:.1f} x the longest stay the visa allows",
+    "prior_overstays": "{value:.0f} earlier overstay(s)",
+    "has_return_ticket": "no return ticket|return ticket shown",
+}
+
+
+def monitor_features(sources: str = "all") -> tuple[str, ...]:
+    """Features of the monitoring model.
+
+    ``"crossings"``: the crossings log only; ``"all"``: every source; a source
+    name (a key of :data:`~riskmodel.core.sources.features.SOURCE_FEATURE_GROUPS`):
+    the crossings log and that source.
+    """
+    base = ENTRY_FEATURES + HISTORY_FEATURES + CROSSINGS_MONITOR_FEATURES
+    if sources == "crossings":
+        return base
+    if sources == "all":
+        return base + SOURCE_HISTORY_FEATURES + SOURCE_MONITOR_FEATURES
+    if sources in SOURCE_FEATURE_GROUPS:
+        return base + SOURCE_FEATURE_GROUPS[sources]
+    raise ConfigError(f"`sources` must be 'crossings', 'all' or one of {sorted(SOURCE_FEATURE_GROUPS)}; got {sources!r}.")
+
+
+def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
+    """Outcome of every stay as known at ``label_as_of``: True (overstayed), False (left in time), or missing.
+
+    A stay that ended is judged against the permit in force at exit (the exit
+    record's); a stay still open against the permit in force that day (the
+    permit records): after its end it has overstayed, before it the outcome is
+    not known yet.
+    """
+    from riskmodel.core.stays import build_stays
+
+    day = pd.Timestamp(label_as_of).normalize()
+    end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    stays = build_stays(crossings, as_of=end, validate=False)
+    closed = stays["exit_time"].notna()
+    label = pd.Series(pd.array(stays["overstayed"].where(closed), dtype="boolean").to_numpy(), index=stays["stay_id"].to_numpy())
+    snap, _ = monitoring_snapshot(crossings, tables, day)
+    label.loc[snap.loc[snap["overstaying"], "stay_id"].to_numpy()] = True
+    return label.astype("boolean")
+
+
+def monitor_training_table(
+    crossings: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    dates,
+    label_as_of: str | pd.Timestamp,
+) -> pd.DataFrame:
+    """Snapshots at ``dates`` of everyone in the country and not yet overstaying, with their later outcome.
+
+    Parameters
+    ----------
+    crossings, tables : DataFrame, dict of str to DataFrame
+        The crossings log and the other sources.
+    dates : sequence of date-like
+        Snapshot days; each must be before ``label_as_of``.
+    label_as_of : str or Timestamp
+        When the outcomes are read (:func:`monitor_labels`); rows whose outcome
+        is not known then are left out.
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`~riskmodel.core.sources.features.monitoring_snapshot`
+        with a boolean ``label`` column, oldest snapshot first.
+
+    Raises
+    ------
+    ConfigError
+        If a snapshot day is not before ``label_as_of``.
+    """
+    label_day = pd.Timestamp(label_as_of).normalize()
+    days = [pd.Timestamp(d).normalize() for d in dates]
+    late = [str(d.date()) for d in days if d >= label_day]
+    if late:
+        raise ConfigError(f"snapshot `dates` must be before `label_as_of` ({label_day.date()}); got {late}.")
+    labels = monitor_labels(crossings, tables, label_day)
+    parts = []
+    for d in days:
+        snap, _ = monitoring_snapshot(crossings, tables, d)
+        snap = snap.loc[~snap["overstaying"]].copy()
+        snap["label"] = labels.reindex(snap["stay_id"].to_numpy()).to_numpy()
+        parts.append(snap.loc[snap["label"].notna()])
+    out = pd.concat(parts, ignore_index=True)
+    out["label"] = out["label"].astype(bool)
+    return out
+
+
+def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 0, num_boost_round: int = 600) -> RiskModel:
+    """A calibrated monitoring model from :func:`monitor_training_table` rows.
+
+    The latest quarter of the snapshot days is held out for early stopping and
+    calibration; the earlier ones train.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Snapshots with ``label`` and ``as_of``.
+    sources : {"all", "crossings", "presence_reports", "permit_applications", "enforcement"}, default="all"
+        Which features (:func:`monitor_features`).
+    seed : int, default=0
+    num_boost_round : int, default=600
+
+    Returns
+    -------
+    RiskModel
+        Fitted on ``label``.
+
+    Raises
+    ------
+    ConfigError
+        If the table holds fewer than two snapshot days.
+    """
+    days = np.sort(table["as_of"].unique())
+    if len(days) < 2:
+        raise ConfigError(f"the training table must hold at least two snapshot days (`as_of`); got {len(days)}.")
+    cut = days[max(1, int(len(days) * 0.75))] if len(days) > 2 else days[-1]
+    train, hold = table.loc[table["as_of"] < cut], table.loc[table["as_of"] >= cut]
+    features = monitor_features(sources)
+    model = RiskModel(features=features, categorical=[c for c in _CATEGORICAL if c in features], target="label",
+                      params={"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100, "feature_fraction": 0.8},
+                      num_boost_round=num_boost_round, early_stopping_rounds=50, reasons=_REASONS, seed=seed)
+    return model.fit(train, valid=hold, calib=hold)
+
+
+@dataclass
+class MonitorResult:
+    """What :func:`monitor` returns.
+
+    Attributes
+    ----------
+    overstays : DataFrame
+        ``office, stay_id, traveller_id, nationality, visa_type, entry_time,
+        permit_end_now, days_overstayed``: everyone past their permit in force,
+        by office, longest overstay first.
+    at_risk : DataFrame
+        ``office, stay_id, traveller_id, nationality, visa_type, entry_time,
+        permit_end_now, days_to_permit_end, p_overstay, reason_1..k``: everyone whose
+        permit ends within the horizon, by office, most likely first.
+    snapshot : DataFrame
+        Everyone in the country with every feature
+        (:func:`~riskmodel.core.sources.features.monitoring_snapshot`) and ``p_overstay``.
+    link_counts : dict
+        Per source, linked records and unlinked ones by reason.
+    """
+
+    overstays: pd.DataFrame
+    at_risk: pd.DataFrame
+    snapshot: pd.DataFrame
+    link_counts: dict
+
+
+def monitor(
+    crossings: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    as_of: str | pd.Timestamp,
+    *,
+    model: RiskModel,
+    horizon_days: int = 14,
+    reasons: int = 3,
+) -> MonitorResult:
+    """Rescore everyone in the country with what is known on ``as_of``; list overstays and likely overstays per office.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log (later crossings are ignored).
+    tables : dict of str to DataFrame
+        ``presence_reports``, ``permit_applications``, ``enforcement`` (later records are ignored).
+    as_of : str or Timestamp
+        The day of the lists.
+    model : RiskModel
+        A monitoring model (:func:`fit_monitor_model`).
+    horizon_days : int, default=14
+        List as at risk those whose permit ends within this many days.
+    reasons : int, default=3
+        Reasons per at-risk row.
+
+    Returns
+    -------
+    MonitorResult
+
+    Raises
+    ------
+    ConfigError
+        If ``horizon_days`` is not an int >= 1.
+    """
+    from riskmodel.core.risk.reasons import explain
+
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
+    snap, counts = monitoring_snapshot(crossings, tables, as_of)
+    snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
+    cols = ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time", "permit_end_now"]
+    over = snap.loc[snap["overstaying"], cols].copy()
+    over["days_overstayed"] = -snap.loc[snap["overstaying"], "days_to_permit_end"].astype(int)
+    over = over.sort_values(["office", "days_overstayed", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
+    soon = snap.loc[~snap["overstaying"] & snap["days_to_permit_end"].between(0, horizon_days - 1)]
+    risk = soon[cols + ["days_to_permit_end", "p_overstay"]].copy()
+    if len(soon):
+        why = explain(model, soon, k=reasons)
+        risk = risk.join(why[[f"reason_{i}" for i in range(1, reasons + 1)]])
+    risk = risk.sort_values(["office", "p_overstay", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
+    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts)

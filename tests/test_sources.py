@@ -1,0 +1,293 @@
+"""Presence reports, permit applications and enforcement: contracts, generator, linking, features, monitoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ConfigError, SchemaError
+from riskmodel.core.schema import contract_markdown
+from riskmodel.core.sources.contracts import SOURCES, check_source, validate_source
+from riskmodel.core.sources.features import SOURCE_HISTORY_FEATURES, SOURCE_MONITOR_FEATURES, add_source_history, link_all, monitoring_snapshot
+from riskmodel.core.sources.generate import DEPORTATION_DAYS, OVERSTAY_CHARGE_IDR, make_sources
+from riskmodel.core.sources.link import document_pairs, link_records
+from riskmodel.core.stays import build_stays
+
+from .conftest import REPO
+
+AS_OF = pd.Timestamp("2023-06-30")
+
+
+@pytest.fixture(scope="module")
+def src():
+    return make_sources(make_crossings(2_500, "2021-01-01", "2023-12-31", seed=5), seed=5)
+
+
+@pytest.fixture(scope="module")
+def full_stays(src):
+    return build_stays(src.crossings, validate=False)
+
+
+def _truth_overstaying(src, full_stays, day: pd.Timestamp) -> set:
+    """Stays in the country at the end of ``day`` whose true final permit ended before it (recorded exits only)."""
+    end = day + pd.Timedelta(days=1)
+    s = full_stays.merge(src.truth[["stay_id", "true_final_permit_end"]], on="stay_id")
+    inside = (s["entry_time"] < end) & (s["exit_time"].isna() | (s["exit_time"] >= end))
+    return set(s.loc[inside & (day > s["true_final_permit_end"]), "stay_id"])
+
+
+# ----------------------------------------------------------------------------- contracts
+
+
+def test_generated_sources_meet_their_contracts(src):
+    for name, table in src.tables().items():
+        assert validate_source(name, table) is table
+        assert len(table) > 0
+
+
+def test_readme_tables_match_the_contracts():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    for columns in SOURCES.values():
+        assert contract_markdown(columns) in text
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "match"),
+    [
+        ("presence_reports", lambda t: t.drop(columns="regency"), r"regency.*required column is missing"),
+        ("presence_reports", lambda t: t.assign(reporter_type="landlord"), r"reporter_type.*unknown value"),
+        ("presence_reports", lambda t: t.assign(known_at=t["stay_from"] - pd.Timedelta(days=1)), r"known_at.*before `stay_from`"),
+        ("presence_reports", lambda t: t.assign(report_id="P1"), r"report_id.*duplicate ids"),
+        ("permit_applications", lambda t: t.assign(decided_at=t["applied_at"] - pd.Timedelta(hours=1)), r"decided_at.*before `applied_at`"),
+        ("permit_applications", lambda t: t.assign(new_permit_end=pd.NaT), r"new_permit_end.*missing on a granted"),
+        ("permit_applications", lambda t: t.assign(decided_at=pd.NaT), r"decided_at.*missing on a decided"),
+        ("enforcement", lambda t: t.assign(overstay_days=0), r"overstay_days.*below 1"),
+        ("enforcement", lambda t: t.assign(action_at=t["action_at"].astype(str)), r"action_at.*expected datetime"),
+    ],
+)
+def test_validators_refuse_bad_records(src, name, change, match):
+    bad = change(src.tables()[name].copy())
+    with pytest.raises(SchemaError, match=match):
+        validate_source(name, bad)
+
+
+def test_check_source_refuses_an_unknown_source(src):
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        check_source("visas", src.presence_reports)
+
+
+# ----------------------------------------------------------------------------- generator
+
+
+def test_extensions_are_granted_before_the_permit_in_force_ends(src, full_stays):
+    apps = src.permit_applications.dropna(subset=["traveller_id"])
+    granted = apps.loc[apps["decision"] == "granted"].sort_values("decided_at")
+    assert len(granted) > 20
+    # the permit in force before each grant is the entry permit or the previous grant's end
+    links = link_all(src.tables(), src.crossings, full_stays)
+    g = links["permit_applications"].linked
+    g = g.loc[g["decision"] == "granted"].merge(full_stays[["stay_id", "permit_end"]], on="stay_id").sort_values(["stay_id", "new_permit_end"])
+    before = g.groupby("stay_id")["new_permit_end"].shift(1).fillna(g["permit_end"])
+    assert (g["decided_at"].dt.normalize() <= before).all()
+    # a stay that ended has had every extension it got: the last one is the permit end on its exit record
+    ended = set(full_stays.loc[full_stays["exit_time"].notna(), "stay_id"])
+    last = g.loc[g["stay_id"].isin(ended)].groupby("stay_id")["new_permit_end"].max()
+    assert len(last) > 20
+    assert (last == full_stays.set_index("stay_id")["final_permit_end"].reindex(last.index)).all()
+
+
+def test_enforcement_follows_overstays_by_their_length(src, full_stays):
+    enf = src.enforcement.drop_duplicates(["traveller_id", "action", "action_at"])
+    charges = enf.loc[enf["action"] == "overstay_charge"]
+    assert (charges["overstay_days"] <= DEPORTATION_DAYS).all()
+    assert (charges["amount_idr"] == charges["overstay_days"] * OVERSTAY_CHARGE_IDR).all()
+    deported = enf.loc[enf["action"] == "deportation"]
+    assert (deported["overstay_days"] > DEPORTATION_DAYS).all()
+    assert len(enf.loc[enf["action"] == "entry_ban"]) == len(deported)
+    left_late = full_stays.loc[full_stays["exit_time"].notna() & full_stays["overstayed"].fillna(False).astype(bool)]
+    assert len(charges) + len(deported) >= 0.9 * len(left_late)  # the rest reach the database after the end of the data
+
+
+def test_travellers_who_will_overstay_move_more_report_unlike_places_and_apply_late(src, full_stays):
+    s = full_stays.merge(src.truth[["stay_id", "will_overstay"]], on="stay_id")
+    over = s.set_index("stay_id")["will_overstay"]
+    reports = link_all(src.tables(), src.crossings, full_stays)["presence_reports"].linked
+    reports = reports.merge(s[["stay_id", "accommodation"]].rename(columns={"accommodation": "declared"}), on="stay_id")
+    reports["unlike"] = reports["accommodation"].astype(object) != reports["declared"].astype(object)
+    reports["over"] = over.reindex(reports["stay_id"]).to_numpy()
+    places = reports.groupby("stay_id")["regency"].nunique()
+    assert reports.loc[reports["over"], "unlike"].mean() > 2 * reports.loc[~reports["over"], "unlike"].mean()
+    assert places[over.reindex(places.index).to_numpy()].mean() > 1.5 * places[~over.reindex(places.index).to_numpy()].mean()
+    refused = src.permit_applications.loc[src.permit_applications["decision"] == "refused", "traveller_id"].dropna()
+    assert s.loc[s["will_overstay"], "traveller_id"].isin(refused).mean() > 5 * s.loc[~s["will_overstay"], "traveller_id"].isin(refused).mean()
+
+
+def test_same_seed_same_sources():
+    data = make_crossings(300, "2022-01-01", "2022-12-31", seed=2)
+    a, b = make_sources(data, seed=2), make_sources(data, seed=2)
+    for name in a.tables():
+        pd.testing.assert_frame_equal(a.tables()[name], b.tables()[name])
+
+
+# ----------------------------------------------------------------------------- linking
+
+
+def test_every_record_is_linked_or_counted_with_its_reason(src, full_stays):
+    links = link_all(src.tables(), src.crossings, full_stays)
+    for name, res in links.items():
+        assert sum(res.counts.values()) == len(src.tables()[name])
+        assert res.linked["stay_id"].notna().all()
+        assert set(res.unlinked["reason"]) <= {"no_ids", "unknown_document", "ambiguous_document", "no_stay_at_time", "duplicate"}
+    reports = links["presence_reports"].counts
+    assert reports["no_ids"] > 0 and reports["duplicate"] > 0 and reports["unknown_document"] > 0
+
+
+def test_a_renewed_document_keeps_the_travellers_history(src, full_stays):
+    renewed = src.crossings.loc[src.crossings["document_id"].str.startswith("N", na=False)]
+    assert len(renewed) > 0
+    doc, traveller = renewed["document_id"].iloc[0], renewed["traveller_id"].iloc[0]
+    stay = full_stays.loc[full_stays["traveller_id"] == traveller].iloc[-1]
+    day = stay["entry_time"].normalize()
+    record = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": [doc], "action": ["overstay_charge"],
+                           "action_at": [day], "known_at": [day + pd.Timedelta(days=400)]})
+    res = link_records("enforcement", record, full_stays, document_pairs(src.crossings))
+    assert res.counts["linked"] == 1
+    assert res.linked["traveller_id"].iloc[0] == traveller and res.linked["stay_id"].iloc[0] == stay["stay_id"]
+
+
+def test_unlinkable_records_get_their_reason():
+    stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T2"],
+                          "entry_time": pd.to_datetime(["2020-01-01", "2020-01-01"]), "exit_time": pd.to_datetime(["2020-01-20", None])})
+    pairs = pd.DataFrame({"document_id": ["D1", "D9", "D9"], "traveller_id": ["T1", "T1", "T2"],
+                          "first_seen": pd.to_datetime(["2020-01-01"] * 3), "travellers": [1, 2, 2]})
+    day = pd.to_datetime(["2020-01-05", "2020-01-05", "2020-01-05", "2020-03-01", "2020-01-05", "2020-01-05"])
+    recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(6)], "traveller_id": [None, None, None, "T1", "T2", "T2"],
+                         "document_id": [None, "D5", "D9", None, None, None], "action": ["overstay_charge"] * 6,
+                         "action_at": day, "known_at": day})
+    res = link_records("enforcement", recs, stays, pairs)
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {
+        "E0": "no_ids", "E1": "unknown_document", "E2": "ambiguous_document", "E3": "no_stay_at_time", "E5": "duplicate"}
+    assert res.linked["record_id"].tolist() == ["E4"]
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        link_records("visas", recs, stays, pairs)
+
+
+def test_a_document_link_counts_only_from_when_it_was_seen():
+    stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
+                          "exit_time": pd.to_datetime([None])})
+    pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-06-01"]), "travellers": [1]})
+    recs = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": ["D1"], "action": ["overstay_charge"],
+                         "action_at": pd.to_datetime(["2020-02-01"]), "known_at": pd.to_datetime(["2020-02-02"])})
+    assert link_records("enforcement", recs, stays, pairs).linked["linked_at"].iloc[0] == pd.Timestamp("2020-06-01")
+
+
+# ----------------------------------------------------------------------------- point-in-time features
+
+
+def _after(src, day: pd.Timestamp) -> tuple[pd.DataFrame, dict]:
+    """The data with every crossing and record after ``day`` altered or dropped."""
+    end = day + pd.Timedelta(days=1)
+    log = src.crossings.loc[src.crossings["timestamp"] < end]
+    later = src.crossings.loc[src.crossings["timestamp"] >= end].iloc[::2]  # drop half of the later crossings
+    log = pd.concat([log, later]).reset_index(drop=True)
+    tables = {}
+    for name, t in src.tables().items():
+        t = t.copy()
+        late = (t["known_at"] >= end).to_numpy()
+        if name == "permit_applications":
+            t.loc[(t["decided_at"] >= end).to_numpy(dtype=bool, na_value=False), "decision"] = "refused"
+            t.loc[t["decision"] == "refused", "new_permit_end"] = pd.NaT
+        if name == "presence_reports":
+            t.loc[late, "regency"] = "Denpasar"
+            t.loc[late, "stay_from"] = day - pd.Timedelta(days=3)  # a late report about an earlier day
+        t = t.loc[~late | (np.arange(len(t)) % 3 > 0)]
+        tables[name] = t
+    return log, tables
+
+
+def test_nothing_after_the_as_of_date_changes_a_monitoring_feature(src):
+    snap, _ = monitoring_snapshot(src.crossings, src.tables(), AS_OF)
+    log, tables = _after(src, AS_OF)
+    again, _ = monitoring_snapshot(log, tables, AS_OF)
+    assert len(snap) > 50
+    pd.testing.assert_frame_equal(snap, again)
+    # the guard can fail: the same alterations one day earlier do change the features
+    moved, _ = monitoring_snapshot(*_after(src, AS_OF - pd.Timedelta(days=20)), AS_OF)
+    assert not snap[list(SOURCE_MONITOR_FEATURES)].equals(moved[list(SOURCE_MONITOR_FEATURES)])
+
+
+def test_nothing_at_or_after_entry_changes_the_source_history(src, full_stays):
+    links = link_all(src.tables(), src.crossings, full_stays)
+    base = add_source_history(full_stays, {n: r.linked for n, r in links.items()})
+    assert base["prior_reports"].sum() > 0
+    entry = full_stays.set_index("traveller_id")["entry_time"].groupby(level=0).max()
+    # drop every record linked at or after the traveller's last entry: the last stays' features stay the same
+    kept = {n: r.linked.loc[r.linked["linked_at"] < entry.reindex(r.linked["traveller_id"]).to_numpy()] for n, r in links.items()}
+    again = add_source_history(full_stays, kept)
+    last = full_stays["entry_time"].to_numpy() == entry.reindex(full_stays["traveller_id"]).to_numpy()
+    pd.testing.assert_frame_equal(base.loc[last, list(SOURCE_HISTORY_FEATURES)], again.loc[last, list(SOURCE_HISTORY_FEATURES)])
+    # the guard can fail: cutting 30 days before the last entry does change the last stays' features
+    cut = {n: r.linked.loc[r.linked["linked_at"] < entry.reindex(r.linked["traveller_id"]).to_numpy() - pd.Timedelta(days=30)]
+           for n, r in links.items()}
+    moved = add_source_history(full_stays, cut)
+    assert not base.loc[last, list(SOURCE_HISTORY_FEATURES)].equals(moved.loc[last, list(SOURCE_HISTORY_FEATURES)])
+
+
+def test_the_permit_in_force_follows_granted_extensions(src):
+    snap, _ = monitoring_snapshot(src.crossings, src.tables(), AS_OF)
+    extended = snap["extensions_granted"] > 0
+    assert extended.any()
+    assert (snap.loc[extended, "permit_end_now"] > snap.loc[extended, "permit_end"]).all()
+    assert (snap.loc[~extended, "permit_end_now"] == snap.loc[~extended, "permit_end"]).all()
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+
+@pytest.fixture(scope="module")
+def monitor_model(src):
+    from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
+
+    table = monitor_training_table(src.crossings, src.tables(), pd.date_range("2022-06-01", "2023-03-31", freq="28D"), AS_OF)
+    return fit_monitor_model(table, num_boost_round=60)
+
+
+def test_the_overstay_list_is_exactly_the_truth(src, full_stays, monitor_model):
+    from riskmodel.core.sources.monitor import monitor
+
+    found, extra_from_crossings_only = 0, 0
+    for day in pd.date_range("2023-01-31", "2023-12-31", freq="MS") - pd.Timedelta(days=1):
+        res = monitor(src.crossings, src.tables(), day, model=monitor_model)
+        truth = _truth_overstaying(src, full_stays, day)
+        assert set(res.overstays["stay_id"]) == truth, day
+        assert (res.overstays["days_overstayed"] >= 1).all()
+        found += len(truth)
+        # the crossings log alone (the permit granted at entry) would also list stays that were extended
+        crossings_only = set(res.snapshot.loc[day > res.snapshot["permit_end"], "stay_id"])
+        assert crossings_only >= truth
+        extra_from_crossings_only += len(crossings_only - truth)
+    assert found > 20 and extra_from_crossings_only > 0
+
+
+def test_monitor_lists_permits_ending_within_the_horizon_with_reasons(src, monitor_model):
+    from riskmodel.core.sources.monitor import monitor
+
+    res = monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=30, reasons=2)
+    assert len(res.at_risk) > 0
+    assert res.at_risk["days_to_permit_end"].between(0, 29).all()
+    assert list(res.at_risk.columns[-2:]) == ["reason_1", "reason_2"]
+    assert res.at_risk["p_overstay"].between(0, 1).all()
+    assert set(res.at_risk["stay_id"]).isdisjoint(res.overstays["stay_id"])
+    with pytest.raises(ConfigError, match="`horizon_days` must be an int >= 1; got 0"):
+        monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=0)
+
+
+def test_training_snapshots_must_precede_the_label_date(src):
+    from riskmodel.core.sources.monitor import monitor_features, monitor_training_table
+
+    with pytest.raises(ConfigError, match=r"snapshot `dates` must be before `label_as_of` \(2023-06-30\); got \['2023-07-01'\]"):
+        monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-07-01"], AS_OF)
+    with pytest.raises(ConfigError, match="`sources` must be 'crossings', 'all' or one of"):
+        monitor_features("apoa")
