@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
-from riskmodel.core.forecasting.backtest import cross_validation, evaluate
-from riskmodel.core.forecasting.calendar import COVID_BREAK
-from riskmodel.core.forecasting.engine import RunSettings, run_models, warn_fallbacks
+from riskmodel.core.forecasting.backtest import PEERS, cross_validation, evaluate
+from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
+from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
 from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile
@@ -43,10 +43,14 @@ def output_columns(level: Sequence[int]) -> list[str]:
 class Forecaster:
     """Calendar-aware arrival forecaster with backtest-chosen models and calibrated intervals.
 
-    ``fit`` backtests every model on rolling origins, picks the model (or the
-    combination of models) with the lowest MASE per series or over all series,
-    calibrates conformal intervals on the backtest errors of that choice, and
-    forecasts from the whole history. Models that fail or explode on a series fall
+    ``fit`` backtests every model on rolling origins that each reach the full
+    horizon, picks the model (or the combination of models) with the lowest MASE
+    per series or over all series, calibrates conformal intervals on the backtest
+    errors of that choice, and forecasts from the whole history. The latest
+    ``holdout_windows`` backtest windows take no part in the choice nor in the
+    calibration: the chosen forecaster, its intervals and the simple peers are
+    scored there (:attr:`holdout_metrics_`), an estimate free of the optimism of
+    selection. Models that fail or explode on a series fall
     back to seasonal naive with a :class:`~riskmodel.core.exceptions.FallbackWarning`.
 
     Parameters
@@ -65,13 +69,24 @@ class Forecaster:
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
     n_windows : int, default=3
-        Backtest cutoffs.
+        Backtest cutoffs used to choose models and calibrate intervals (fewer when
+        the history is too short for windows that reach the full horizon ``h``).
     step : int, optional
         Periods between cutoffs; default ``max(1, h // n_windows)``.
     breaks : sequence of (str, str), default=(COVID_BREAK,)
-        Declared break periods (inclusive dates) that models must not learn; they
-        are imputed from the seasons around them (see
-        :func:`~riskmodel.core.forecasting.engine.impute_break`). Pass ``()`` for none.
+        Declared break periods (inclusive dates) that models must not learn, never
+        scored and left out of the error scales. Pass ``()`` for none; see
+        :func:`~riskmodel.core.forecasting.trends.detect_breaks` to propose them.
+    break_method : {"rebase", "impute"}, default="rebase"
+        ``rebase``: the level (and recovery) after a break is learned from the
+        periods after it, the seasonal shape from before it
+        (:func:`~riskmodel.core.forecasting.engine.rebase_break`); ``impute``: the
+        break is bridged from the seasons around it
+        (:func:`~riskmodel.core.forecasting.engine.impute_break`).
+    holdout_windows : int, default=1
+        Latest backtest windows kept out of selection and calibration and used to
+        score the result honestly; taken only when at least one window is left to
+        choose on. 0 disables.
     events : sequence of str, optional
         Calendar events used as regressors; default all (see
         :mod:`riskmodel.core.forecasting.calendar`).
@@ -95,11 +110,18 @@ class Forecaster:
     chosen_ : dict of str to str
         Chosen model or combination per series.
     cv_ : DataFrame
-        Backtest: ``unique_id, ds, cutoff, y, scale``, one column per model and
-        combination, ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``.
+        Backtest: ``unique_id, ds, cutoff, y, scale, step``, one column per model
+        and combination, the peers ``peer:naive, peer:snaive, peer:drift``,
+        ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``, and
+        ``holdout`` (bool: the row belongs to a holdout window).
     metrics_ : DataFrame
-        Backtest metrics per hierarchy level and model (see
-        :func:`~riskmodel.core.forecasting.backtest.evaluate`).
+        Backtest metrics per hierarchy level and model on the selection windows
+        (see :func:`~riskmodel.core.forecasting.backtest.evaluate`): the score of
+        ``chosen`` there is optimistic, since it won on these windows.
+    holdout_metrics_ : DataFrame
+        The same metrics on the holdout windows for ``chosen`` (with its interval
+        coverage, width and MSIS) and the peers ``peer:naive``, ``peer:snaive`` and
+        ``peer:drift``; empty when the history left no holdout window.
     quantiles_ : dict of int to ndarray
         Conformal multipliers per level: shape ``(n_groups, 2, h)``, lower and upper
         side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
@@ -138,6 +160,8 @@ class Forecaster:
         n_windows: int = 3,
         step: int | None = None,
         breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
+        break_method: str = "rebase",
+        holdout_windows: int = 1,
         events: Sequence[str] | None = None,
         reconcile: str | None = "wls_struct",
         n_jobs: int = 1,
@@ -153,6 +177,8 @@ class Forecaster:
         self.n_windows = n_windows
         self.step = step
         self.breaks = breaks
+        self.break_method = break_method
+        self.holdout_windows = holdout_windows
         self.events = events
         self.reconcile = reconcile
         self.n_jobs = n_jobs
@@ -175,6 +201,10 @@ class Forecaster:
             raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
         if self.n_windows < 1:
             raise ConfigError(f"`n_windows` must be >= 1; got {self.n_windows!r}.")
+        if self.break_method not in BREAK_METHODS:
+            raise ConfigError(f"`break_method` must be one of {sorted(BREAK_METHODS)}; got {self.break_method!r}.")
+        if isinstance(self.holdout_windows, bool) or not isinstance(self.holdout_windows, int | np.integer) or self.holdout_windows < 0:
+            raise ConfigError(f"`holdout_windows` must be an int >= 0; got {self.holdout_windows!r}.")
 
     def _settings(self, freq: str) -> RunSettings:
         models = tuple(self.models) if self.models else DEFAULT_MODELS[freq]
@@ -183,7 +213,7 @@ class Forecaster:
         return RunSettings(
             freq=freq, m=season_length(freq), models=models,
             events=tuple(self.events) if self.events is not None else None,
-            breaks=tuple(tuple(b) for b in self.breaks), n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
+            breaks=tuple(tuple(b) for b in self.breaks), break_method=self.break_method, n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
         )
 
     # ------------------------------------------------------------------ fit
@@ -218,32 +248,40 @@ class Forecaster:
         freq = self.freq or _infer(history)
         settings = self._settings(freq)
         level = tuple(sorted(int(L) for L in self.level))
-        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
-        base = list(settings.models)
+        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows + self.holdout_windows, step=self.step)
         candidates = list(settings.models)
-        if self.combine and len(base) >= 3:
+        if self.combine and len(candidates) >= 3:
             for comb in COMBINATIONS:
-                cv[comb] = getattr(np, comb)(cv[base].to_numpy(dtype=float), axis=1) if len(cv) else []
+                cv[comb] = getattr(np, comb)(cv[list(settings.models)].to_numpy(dtype=float), axis=1) if len(cv) else []
                 candidates.append(comb)
-        chosen = self._choose(cv, candidates, history)
+        cv["holdout"] = _holdout_rows(cv, self.holdout_windows)
+        select = cv[~cv["holdout"]]
+        chosen = self._choose(select, candidates, history)
         cv["chosen"] = _pick(cv, chosen)
-        scales = history.groupby("unique_id")["y"].apply(lambda s: log_scale(s.to_numpy(), settings.m))
-        groups = volume_groups(history, cv)
-        q = calibrate(cv, "chosen", scales, self.h, level, groups=groups)
+        select = cv[~cv["holdout"]]
+        scales = history.groupby("unique_id")["y"].apply(
+            lambda s: log_scale(s.to_numpy(), settings.m, in_break(history.loc[s.index, "ds"], settings.breaks))
+        )
+        groups = volume_groups(history, select)
+        q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
         if len(cv):
-            step_no = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy()
             s = cv["unique_id"].map(scales).to_numpy(dtype=float)
-            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=step_no, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
+            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
             for L in level:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
                 cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
+        tags = hierarchy.tags if hierarchy else None
         self.freq_ = freq
         self.models_ = settings.models
         self.level_ = level
         self.candidates_ = candidates
         self.chosen_ = chosen
         self.cv_ = cv
-        self.metrics_ = evaluate(cv, [*candidates, "chosen"], levels=level, tags=hierarchy.tags if hierarchy else None) if len(cv) else pd.DataFrame()
+        select = cv[~cv["holdout"]]
+        self.metrics_ = evaluate(select, [*candidates, "chosen"], levels=level, tags=tags) if len(select) else pd.DataFrame()
+        holdout = cv[cv["holdout"]]
+        peers = [f"peer:{p}" for p in PEERS]
+        self.holdout_metrics_ = evaluate(holdout, ["chosen", *peers], levels=level, tags=tags) if len(holdout) else pd.DataFrame()
         self.quantiles_ = q
         self.interval_groups_ = groups
         self.scales_ = scales
@@ -347,7 +385,7 @@ class Forecaster:
 
         Files: ``forecaster.json`` (settings, chosen model per series, interval
         multipliers and scales), ``history.parquet``, ``forecasts.parquet``,
-        ``backtest.parquet``, ``metrics.parquet`` and, with a hierarchy,
+        ``backtest.parquet``, ``metrics.parquet``, ``holdout_metrics.parquet`` and, with a hierarchy,
         ``hierarchy.parquet`` (the summing matrix).
 
         Returns
@@ -390,6 +428,7 @@ class Forecaster:
         cv.columns = [str(c) for c in cv.columns]
         cv.to_parquet(folder / "backtest.parquet", index=False)
         self.metrics_.to_parquet(folder / "metrics.parquet", index=False)
+        self.holdout_metrics_.to_parquet(folder / "holdout_metrics.parquet", index=False)
         if self.hierarchy_ is not None:
             self.hierarchy_.S.reset_index().to_parquet(folder / "hierarchy.parquet", index=False)
         return folder
@@ -423,6 +462,8 @@ class Forecaster:
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
             self.cv_ = pd.read_parquet(folder / "backtest.parquet")
             self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
+            held = folder / "holdout_metrics.parquet"  # absent from forecasters saved before holdouts
+            self.holdout_metrics_ = pd.read_parquet(held) if held.exists() else pd.DataFrame()
             self.hierarchy_ = None
             if state["tags"] is not None:
                 S = pd.read_parquet(folder / "hierarchy.parquet").set_index("unique_id")
@@ -437,7 +478,7 @@ class Forecaster:
         """Constructor arguments (plain values), e.g. for logging."""
         return {k: getattr(self, k) for k in (
             "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
-            "breaks", "events", "reconcile", "n_jobs", "progress", "seed",
+            "breaks", "break_method", "holdout_windows", "events", "reconcile", "n_jobs", "progress", "seed",
         )}
 
 
@@ -458,6 +499,14 @@ def _infer(history: pd.DataFrame) -> str:
     from riskmodel.core.forecasting.series import infer_freq
 
     return infer_freq(history)
+
+
+def _holdout_rows(cv: pd.DataFrame, n: int) -> np.ndarray:
+    """Rows of the latest ``n`` cutoffs, when at least one earlier cutoff is left to choose on."""
+    cutoffs = sorted(cv["cutoff"].unique()) if len(cv) else []
+    if n < 1 or len(cutoffs) <= n:
+        return np.zeros(len(cv), dtype=bool)
+    return cv["cutoff"].isin(cutoffs[-n:]).to_numpy()
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Errors are measured on the log scale, ``e = log1p(y) - log1p(y_hat)``, and divided
 by a per-series scale ``s`` (the mean absolute seasonal difference of
-``log1p(y)`` in the history), so that errors of big and small series can be
-pooled. The two sides are calibrated apart: for an ``L``% interval and horizon
+``log1p(y)`` in the history, outside declared breaks: a collapse and rebound would
+otherwise make every later interval huge), so that errors of big and small series
+can be pooled. Steps are the calendar steps of the backtest (``step`` column): a
+row after a left-out break period keeps its true distance from the cutoff. The two sides are calibrated apart: for an ``L``% interval and horizon
 step ``k``, the upper multiplier ``u_k`` is the ``(1 + L/100) / 2`` quantile of
 ``e / s`` and the lower one ``l_k`` minus its ``(1 - L/100) / 2`` quantile, over
 all series, windows and neighbouring steps (``k / 1.25 <= j <= 1.25 k``, at least
@@ -28,15 +30,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.forecasting.calendar import same_regime_pairs
+
 __all__ = ["log_scale", "volume_groups", "calibrate", "extend", "apply_intervals"]
 
 
-def log_scale(y: np.ndarray, m: int) -> float:
-    """Mean absolute seasonal (else first) difference of ``log1p(y)``; 0.1 when flat."""
+def log_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
+    """Mean absolute seasonal (else first) difference of ``log1p(y)``; 0.1 when flat.
+
+    ``mask`` (True inside a declared break) leaves out the differences that touch a
+    break period or span one (see :func:`~riskmodel.core.forecasting.calendar.same_regime_pairs`).
+    """
     z = np.log1p(np.asarray(y, dtype=float))
     for lag in (m, 1):
         if len(z) > lag:
-            s = float(np.mean(np.abs(z[lag:] - z[:-lag])))
+            ok = same_regime_pairs(len(z), lag, mask)
+            s = float(np.mean(np.abs(z[lag:] - z[:-lag])[ok])) if ok.any() else 0.0
             if s > 0:
                 return s
     return 0.1
@@ -120,7 +129,8 @@ def calibrate(
     Parameters
     ----------
     cv : DataFrame
-        Backtest rows ``unique_id, ds, cutoff, y`` and the forecast ``column``.
+        Backtest rows ``unique_id, ds, cutoff, step, y`` and the forecast ``column``
+        (without ``step``, rows are numbered within each window).
     column : str
         Forecast column to calibrate.
     scales : Series
@@ -147,7 +157,7 @@ def calibrate(
     if cv.empty:
         default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
         return {L: np.stack([q] * n_groups) for L, q in default.items()}
-    step = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
+    step = cv["step"].to_numpy(dtype=int) if "step" in cv else cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
     err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
     u = err / cv["unique_id"].map(scales).to_numpy(dtype=float)
     g = cv["unique_id"].map(groups).fillna(0).to_numpy(dtype=int) if groups is not None else np.zeros(len(cv), dtype=int)
