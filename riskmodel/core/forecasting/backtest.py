@@ -29,6 +29,7 @@ import pandas as pd
 
 from riskmodel.core.forecasting.calendar import in_break, same_regime_pairs
 from riskmodel.core.forecasting.engine import RunSettings, run_models
+from riskmodel.core.forecasting.intervals import log_scale
 
 __all__ = ["make_cutoffs", "cross_validation", "mase_scale", "evaluate", "interval_score", "METRICS", "PEERS"]
 
@@ -50,8 +51,9 @@ def make_cutoffs(
 
     Without ``horizon`` the last cutoff is ``step`` periods before the last period.
     With ``horizon`` it is ``horizon`` periods before it, so that every window reaches
-    the full horizon; a cutoff whose window lies wholly inside a declared break is
-    skipped for an earlier one. Cutoffs that would leave fewer than ``min_train``
+    the full horizon; a cutoff inside a declared break, or whose window lies wholly
+    inside one, is skipped for an earlier one (a model trained to the middle of a
+    collapse says nothing about the choice of models for normal times). Cutoffs that would leave fewer than ``min_train``
     periods of history are dropped.
     """
     ds = pd.DatetimeIndex(ds).sort_values().unique()
@@ -61,7 +63,7 @@ def make_cutoffs(
     out = []
     i = len(ds) - 1 - horizon
     while i + 1 >= min_train and len(out) < n_windows:
-        if scored[i + 1 : i + 1 + horizon].any():
+        if scored[i] and scored[i + 1 : i + 1 + horizon].any():
             out.append(ds[i])
         i -= step
     return out[::-1]
@@ -130,13 +132,14 @@ def cross_validation(
     Returns
     -------
     cv : DataFrame
-        Columns ``unique_id, ds, cutoff, y, scale, step``, one column of point
+        Columns ``unique_id, ds, cutoff, y, scale, step, log_scale``, one column of point
         forecasts per model and ``peer:naive``, ``peer:snaive``, ``peer:drift`` (see
         :data:`PEERS`); ``cutoff < ds`` on every row and every window spans ``h``
         calendar periods. ``step`` is the 1-based number of periods from the cutoff.
         Periods inside a declared break are not scored. ``scale`` is the MASE
         denominator of the series computed on the history up to the cutoff,
-        outside declared breaks.
+        outside declared breaks; ``log_scale`` the interval scale at the cutoff
+        (:func:`~riskmodel.core.forecasting.intervals.log_scale`).
     fallbacks : list of (model, unique_id, reason)
     """
     step = step or max(1, h // n_windows)
@@ -146,12 +149,14 @@ def cross_validation(
     groups = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in df.groupby("unique_id", sort=True)}
     for cutoff in make_cutoffs(all_ds, n_windows, step, min_train, horizon=h, breaks=settings.breaks):
         hist = {}
-        scales = {}
+        scales, lscales = {}, {}
         for uid, (ds, y) in groups.items():
             n = int(np.searchsorted(ds.to_numpy(), cutoff.to_datetime64(), side="right"))
             if n >= min_train and n < len(ds):
                 hist[uid] = (ds[:n], y[:n])
-                scales[uid] = mase_scale(y[:n], settings.m, in_break(ds[:n], settings.breaks))
+                mask = in_break(ds[:n], settings.breaks)
+                scales[uid] = mase_scale(y[:n], settings.m, mask)
+                lscales[uid] = log_scale(y[:n], settings.m, mask)
         if not hist:
             continue
         fcs, future, fb = run_models(hist, h, settings)
@@ -162,7 +167,7 @@ def cross_validation(
             fut = future[uid]
             keep = fut.isin(ds)
             steps = np.arange(1, h + 1)[keep]
-            part = pd.DataFrame({"unique_id": uid, "ds": fut[keep], "cutoff": cutoff, "y": actual.reindex(fut[keep]).to_numpy(), "scale": scales[uid], "step": steps})
+            part = pd.DataFrame({"unique_id": uid, "ds": fut[keep], "cutoff": cutoff, "y": actual.reindex(fut[keep]).to_numpy(), "scale": scales[uid], "step": steps, "log_scale": lscales[uid]})
             for name, per_series in fcs.items():
                 part[name] = per_series[uid][keep]
             for name, values in _peers(hist[uid][1], h, settings.m).items():
@@ -170,7 +175,7 @@ def cross_validation(
             frames.append(part[~in_break(part["ds"], settings.breaks)])  # a declared break never scores a model
     if not frames:
         peers = [f"peer:{p}" for p in PEERS]
-        return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", "step", *settings.models, *peers]), fallbacks
+        return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", "step", "log_scale", *settings.models, *peers]), fallbacks
     cv = pd.concat(frames, ignore_index=True)
     cv["unique_id"] = cv["unique_id"].astype(str)
     return cv, fallbacks

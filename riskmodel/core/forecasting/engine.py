@@ -19,7 +19,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import FallbackWarning
 from riskmodel.core.forecasting.calendar import calendar_features, in_break
-from riskmodel.core.forecasting.models import GLOBAL_MODELS, fit_local, lgbm_forecast, season_positions, seasonal_profile
+from riskmodel.core.forecasting.models import GLOBAL_MODELS, fit_local, lgbm_forecast, season_positions
 from riskmodel.core.forecasting.series import FREQS
 
 __all__ = ["RunSettings", "run_models", "impute_break", "rebase_break", "BREAK_METHODS", "warn_fallbacks"]
@@ -98,14 +98,32 @@ def impute_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
     return np.expm1(out)
 
 
+def _robust_profile(z: np.ndarray, m: int, cycles: int = 5) -> np.ndarray:
+    """Seasonal indices by absolute phase (``t % m``): the median of the last demeaned cycles.
+
+    Before a declared break the last cycle often holds its onset (arrivals fell in
+    February-March 2020, the COVID break is declared from April): a median over up
+    to ``cycles`` cycles ignores one disturbed year, where a recency-weighted mean
+    (:func:`~riskmodel.core.forecasting.models.seasonal_profile`) would keep it.
+    """
+    n = len(z)
+    k = min(n // m, cycles)
+    if k < 1:
+        return np.zeros(m)
+    block = z[n - k * m :].reshape(k, m)
+    block = block - np.median(block, axis=1, keepdims=True)
+    idx = np.empty(m)
+    idx[np.arange(n - m, n) % m] = np.median(block, axis=0)
+    return idx - idx.mean()
+
+
 def rebase_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
     """Put the history before a declared break at the level of the regime after it.
 
     The break is a change of regime, not a gap to bridge: after it, arrivals run at
     a new level and recover at their own pace, while the seasonal shape is still
     the one learned before it. On the log scale, the seasonal profile of the
-    pre-break history (recent cycles weigh most, see
-    :func:`~riskmodel.core.forecasting.models.seasonal_profile`) deseasonalises the
+    pre-break history (the median of its last cycles) deseasonalises the
     first months of the new regime (the periods after the break or, when the history
     ends inside it, its last ``m // 2`` periods); their level becomes the level of
     the whole earlier history: the pre-break history is shifted to it and the
@@ -136,7 +154,7 @@ def rebase_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
     if first < max(2 * m, 2):
         return y
     z = np.log1p(np.asarray(y, dtype=float))
-    prof = seasonal_profile(z[:first], m) if m > 1 else np.zeros(1)
+    prof = _robust_profile(z[:first], m) if m > 1 else np.zeros(1)
     season = lambda t: prof[np.asarray(t) % len(prof)]  # noqa: E731 - profile index is the absolute period mod m
     tail = np.arange(first - max(m, 1), first)
     level_pre = float(np.mean(z[tail] - season(tail)))
@@ -165,7 +183,7 @@ def _adjusted_after_break(y: np.ndarray, mask: np.ndarray, m: int, h: int) -> tu
         return y, None
     first = int(np.flatnonzero(mask)[0])
     z = np.log1p(np.asarray(y, dtype=float))
-    prof = seasonal_profile(z[:first], m)
+    prof = _robust_profile(z[:first], m)
     n = len(z)
     adjusted = np.expm1(z - prof[np.arange(n) % m])
     return np.clip(adjusted, 0.0, None), prof[np.arange(n, n + h) % m]

@@ -110,7 +110,7 @@ class Forecaster:
     chosen_ : dict of str to str
         Chosen model or combination per series.
     cv_ : DataFrame
-        Backtest: ``unique_id, ds, cutoff, y, scale, step``, one column per model
+        Backtest: ``unique_id, ds, cutoff, y, scale, step, log_scale``, one column per model
         and combination, the peers ``peer:naive, peer:snaive, peer:drift``,
         ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``, and
         ``holdout`` (bool: the row belongs to a holdout window).
@@ -248,13 +248,12 @@ class Forecaster:
         freq = self.freq or _infer(history)
         settings = self._settings(freq)
         level = tuple(sorted(int(L) for L in self.level))
-        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows + self.holdout_windows, step=self.step)
+        cv, fallbacks = self._backtests(history, settings)
         candidates = list(settings.models)
         if self.combine and len(candidates) >= 3:
             for comb in COMBINATIONS:
                 cv[comb] = getattr(np, comb)(cv[list(settings.models)].to_numpy(dtype=float), axis=1) if len(cv) else []
                 candidates.append(comb)
-        cv["holdout"] = _holdout_rows(cv, self.holdout_windows)
         select = cv[~cv["holdout"]]
         chosen = self._choose(select, candidates, history)
         cv["chosen"] = _pick(cv, chosen)
@@ -262,10 +261,11 @@ class Forecaster:
         scales = history.groupby("unique_id")["y"].apply(
             lambda s: log_scale(s.to_numpy(), settings.m, in_break(history.loc[s.index, "ds"], settings.breaks))
         )
-        groups = volume_groups(history, select)
+        seen = history if not cv["holdout"].any() else history[history["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
+        groups = volume_groups(seen, select)  # from what the holdout cutoff saw: the holdout must not steer calibration
         q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
         if len(cv):
-            s = cv["unique_id"].map(scales).to_numpy(dtype=float)
+            s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
             for L in level:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
@@ -291,6 +291,25 @@ class Forecaster:
         self.forecasts_ = self._forecast(self.h, settings)
         warn_fallbacks(self.fallbacks_, stacklevel=3)
         return self
+
+    def _backtests(self, history: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, list]:
+        """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
+
+        Selection windows end at or before the holdout cutoff, so no actual of a holdout
+        window is ever an error that chose a model or calibrated an interval. Without
+        room for both, every window is a selection window.
+        """
+        kw = {"step": self.step or max(1, self.h // self.n_windows)}
+        if self.holdout_windows:
+            held, fb_held = cross_validation(history, self.h, settings, n_windows=self.holdout_windows, **kw)
+            if len(held):
+                first = held["cutoff"].min()
+                select, fb_select = cross_validation(history[history["ds"] <= first], self.h, settings, n_windows=self.n_windows, **kw)
+                if len(select):
+                    cv = pd.concat([select.assign(holdout=False), held.assign(holdout=True)], ignore_index=True)
+                    return cv, fb_select + fb_held
+        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, **kw)
+        return cv.assign(holdout=False), fallbacks
 
     def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
         ids = list(history["unique_id"].unique())
@@ -499,14 +518,6 @@ def _infer(history: pd.DataFrame) -> str:
     from riskmodel.core.forecasting.series import infer_freq
 
     return infer_freq(history)
-
-
-def _holdout_rows(cv: pd.DataFrame, n: int) -> np.ndarray:
-    """Rows of the latest ``n`` cutoffs, when at least one earlier cutoff is left to choose on."""
-    cutoffs = sorted(cv["cutoff"].unique()) if len(cv) else []
-    if n < 1 or len(cutoffs) <= n:
-        return np.zeros(len(cv), dtype=bool)
-    return cv["cutoff"].isin(cutoffs[-n:]).to_numpy()
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:

@@ -40,11 +40,24 @@ def log_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
 
     ``mask`` (True inside a declared break) leaves out the differences that touch a
     break period or span one (see :func:`~riskmodel.core.forecasting.calendar.same_regime_pairs`).
+    After a break, the scale comes from the periods after it alone once they hold
+    three differences (seasonal ones first, else month-to-month): a recovery moves
+    faster than the seasons before the collapse, and its intervals must say so.
     """
     z = np.log1p(np.asarray(y, dtype=float))
-    for lag in (m, 1):
-        if len(z) > lag:
+    latest = None
+    if mask is not None and np.any(mask):
+        after = int(np.flatnonzero(mask)[-1]) + 1
+        latest = np.arange(len(z)) >= after
+    for only_latest in ((True, False) if latest is not None else (False,)):
+        for lag in (m, 1):
+            if len(z) <= lag:
+                continue
             ok = same_regime_pairs(len(z), lag, mask)
+            if only_latest:
+                ok = ok & latest[lag:]
+                if ok.sum() < 3:
+                    continue
             s = float(np.mean(np.abs(z[lag:] - z[:-lag])[ok])) if ok.any() else 0.0
             if s > 0:
                 return s
@@ -159,7 +172,10 @@ def calibrate(
         return {L: np.stack([q] * n_groups) for L, q in default.items()}
     step = cv["step"].to_numpy(dtype=int) if "step" in cv else cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
     err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
-    u = err / cv["unique_id"].map(scales).to_numpy(dtype=float)
+    # Errors are scaled by the series' scale as it was at each cutoff when the backtest
+    # has it: a series whose scale grew after a break then gets wider intervals.
+    s = cv["log_scale"].to_numpy(dtype=float) if "log_scale" in cv else cv["unique_id"].map(scales).to_numpy(dtype=float)
+    u = err / s
     g = cv["unique_id"].map(groups).fillna(0).to_numpy(dtype=int) if groups is not None else np.zeros(len(cv), dtype=int)
     ok = np.isfinite(u)
     step, u, g = step[ok], u[ok], g[ok]

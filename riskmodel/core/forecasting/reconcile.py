@@ -13,8 +13,16 @@ Methods (``S`` is the summing matrix of :class:`~riskmodel.core.forecasting.seri
     forecast errors (from backtest residuals, one column per series).
 
 The reconciled bottom forecasts ``P y_hat`` are clipped at 0 and summed up again,
-so results are coherent *and* non-negative. Interval bounds move by the same
-amount as their point forecast and are clipped at 0.
+so results are coherent *and* non-negative.
+
+Interval bounds are reconciled as quantiles: each bound (``y_lo_<L>``, ``y_hi_<L>``
+of every series) goes through the same projection, its bottom values are clipped
+at 0 and kept on their side of the reconciled point forecast, and the aggregates
+are their sums. The bounds of a total are thus the sums of its parts' bounds:
+exact for series that move together (comonotone), as arrivals at the ports and
+from the markets of one country largely do (one COVID, one exchange rate, one
+visa policy), and conservative otherwise. Shifting each bound by its point
+adjustment, as before, left a total's interval unrelated to its parts'.
 """
 
 from __future__ import annotations
@@ -100,7 +108,9 @@ def reconcile(
     Returns
     -------
     DataFrame
-        Same rows and columns, with coherent, non-negative ``y_hat`` and bounds.
+        Same rows and columns, with coherent, non-negative ``y_hat`` and bounds
+        (``y_lo <= y_hat <= y_hi``; each aggregate's bounds are the sums of its
+        bottom series' bounds).
 
     Raises
     ------
@@ -119,16 +129,19 @@ def reconcile(
     P = _projection(S, method, res)
     bottom = np.clip(Y @ P.T, 0, None)
     coherent = bottom @ S.T
-    new = pd.DataFrame(coherent, index=wide.index, columns=ids).stack().rename("y_new").reset_index()
-    new.columns = ["ds", "unique_id", "y_new"]
-    out = forecasts.merge(new, on=["unique_id", "ds"], how="left", sort=False)
-    delta = out["y_new"].fillna(out["y_hat"]) - out["y_hat"]
-    out["y_hat"] = out["y_hat"] + delta
-    for col in [c for c in out.columns if c.startswith(("y_lo_", "y_hi_"))]:
-        out[col] = np.clip(out[col] + delta, 0, None)
-    lo_cols = [c for c in out.columns if c.startswith("y_lo_")]
-    for col in lo_cols:
-        out[col] = np.minimum(out[col], out["y_hat"])
-    for col in [c for c in out.columns if c.startswith("y_hi_")]:
-        out[col] = np.maximum(out[col], out["y_hat"])
-    return out.drop(columns="y_new")[forecasts.columns]
+    out = forecasts.copy()
+    bounds = [c for c in forecasts.columns if c.startswith(("y_lo_", "y_hi_"))]
+    # Every column is reconciled on the same wide (ds x series) layout, then put back in
+    # the row order of ``forecasts``.
+    pos = wide.index.get_indexer(out["ds"]), pd.Index(ids).get_indexer(out["unique_id"])
+    out["y_hat"] = np.where(pos[1] >= 0, coherent[pos[0], np.clip(pos[1], 0, None)], out["y_hat"])
+    inner = {"y_lo_": bottom, "y_hi_": bottom}  # the next-narrower bound on each side
+    for col in sorted(bounds, key=lambda c: int(c.rsplit("_", 1)[1])):  # narrowest level first
+        side = col[:5]
+        B = forecasts.pivot(index="ds", columns="unique_id", values=col).reindex(index=wide.index, columns=ids).to_numpy(dtype=float)
+        b = np.clip(B @ P.T, 0, None)
+        b = np.minimum(b, inner[side]) if side == "y_lo_" else np.maximum(b, inner[side])
+        inner[side] = b
+        agg = b @ S.T
+        out[col] = np.where(pos[1] >= 0, agg[pos[0], np.clip(pos[1], 0, None)], out[col])
+    return out[forecasts.columns]
