@@ -247,8 +247,21 @@ class Forecaster:
             _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
         settings = self._settings(freq)
-        level = tuple(sorted(int(L) for L in self.level))
         cv, fallbacks = self._backtests(history, settings)
+        self._finish(history, cv, fallbacks, settings, hierarchy)
+        warn_fallbacks(self.fallbacks_, stacklevel=3)
+        return self
+
+    def _finish(
+        self, history: pd.DataFrame, cv: pd.DataFrame, fallbacks: list, settings: RunSettings, hierarchy: Hierarchy | None, base: tuple | None = None
+    ) -> None:
+        """Choose, calibrate, score the holdout and forecast, from backtests already run.
+
+        ``base`` holds the models' final forecasts ``(forecasts, future, fallbacks)``
+        when they were computed elsewhere (e.g. on Spark workers, see
+        :func:`riskmodel.integrations.spark.forecast_spark`); they are computed here otherwise.
+        """
+        level = tuple(sorted(int(L) for L in self.level))
         candidates = list(settings.models)
         if self.combine and len(candidates) >= 3:
             for comb in COMBINATIONS:
@@ -271,7 +284,7 @@ class Forecaster:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
                 cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
         tags = hierarchy.tags if hierarchy else None
-        self.freq_ = freq
+        self.freq_ = settings.freq
         self.models_ = settings.models
         self.level_ = level
         self.candidates_ = candidates
@@ -288,9 +301,7 @@ class Forecaster:
         self.history_ = history
         self.hierarchy_ = hierarchy
         self.fallbacks_ = fallbacks
-        self.forecasts_ = self._forecast(self.h, settings)
-        warn_fallbacks(self.fallbacks_, stacklevel=3)
-        return self
+        self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, list]:
         """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
@@ -324,9 +335,9 @@ class Forecaster:
         best = per_series.idxmin(axis=1).astype(str).to_dict()
         return {uid: best.get(uid, "snaive") for uid in ids}
 
-    def _forecast(self, h: int, settings: RunSettings) -> pd.DataFrame:
+    def _forecast(self, h: int, settings: RunSettings, base: tuple | None = None) -> pd.DataFrame:
         hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
-        fcs, future, fallbacks = run_models(hist, h, settings)
+        fcs, future, fallbacks = base if base is not None else run_models(hist, h, settings)
         self.fallbacks_ = list(self.fallbacks_) + fallbacks
         base = list(settings.models)
         q = extend(self.quantiles_, h)
