@@ -169,3 +169,15 @@ def test_reconcile_sums_bounds_instead_of_shifting_them():
     # The total's own, too narrow interval [29, 31] is replaced by the sum of its parts' [15, 60].
     assert out.loc["total", "y_lo_95"] == pytest.approx(15.0)
     assert out.loc["total", "y_hi_95"] == pytest.approx(60.0)
+
+
+def test_holdout_metrics_let_a_gate_refuse_seasonal_naive_when_a_better_peer_exists():
+    # Random walks without seasons: naive beats seasonal naive. A forecaster that is seasonal
+    # naive itself scores exactly peer:snaive on the holdout, so "beat the best peer" fails.
+    rng = np.random.default_rng(7)
+    ds = pd.date_range("2015-01-01", periods=60, freq="MS")
+    df = pd.concat([pd.DataFrame({"unique_id": f"r{i}", "ds": ds, "y": np.round(1000 * np.exp(np.cumsum(rng.normal(0, 0.1, 60))))}) for i in range(8)])
+    f = Forecaster(h=6, models=["snaive"], combine=False, breaks=(), n_windows=2, step=3).fit(df)
+    hm = f.holdout_metrics_.query("level == 'all'").set_index("model")["mase"]
+    assert hm["chosen"] == pytest.approx(hm["peer:snaive"], rel=1e-12)
+    assert hm[["peer:naive", "peer:drift"]].min() < hm["chosen"]
