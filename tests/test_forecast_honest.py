@@ -13,6 +13,7 @@ from riskmodel.core.forecasting import Forecaster, Hierarchy, aggregate, cross_v
 from riskmodel.core.forecasting.backtest import make_cutoffs, mase_scale
 from riskmodel.core.forecasting.calendar import same_regime_pairs
 from riskmodel.core.forecasting.engine import RunSettings
+from riskmodel.core.forecasting.reconcile import reconcile_backtest
 from riskmodel.core.forecasting.intervals import log_scale
 
 
@@ -181,3 +182,18 @@ def test_holdout_metrics_let_a_gate_refuse_seasonal_naive_when_a_better_peer_exi
     hm = f.holdout_metrics_.query("level == 'all'").set_index("model")["mase"]
     assert hm["chosen"] == pytest.approx(hm["peer:snaive"], rel=1e-12)
     assert hm[["peer:naive", "peer:drift"]].min() < hm["chosen"]
+
+
+def test_reconciliation_is_scored_on_the_holdout_window():
+    series = _hier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(series.df, series.hierarchy)
+    hm = f.holdout_metrics_.query("level == 'all'").set_index("model")
+    assert {"chosen", "reconciled"} <= set(hm.index) and np.isfinite(hm.loc["reconciled", "coverage_95"])
+    # What was scored is coherent: each holdout bound of the total is the sum of the ports'.
+    rows = reconcile_backtest(f.cv_, series.hierarchy, "wls_struct", (80, 95))
+    assert len(rows) == int(f.cv_["holdout"].sum())
+    wide = rows.pivot(index="ds", columns="unique_id", values="reconciled-hi-95")
+    S = series.hierarchy.S
+    np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9)

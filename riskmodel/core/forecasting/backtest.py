@@ -31,7 +31,7 @@ from riskmodel.core.forecasting.calendar import in_break, same_regime_pairs
 from riskmodel.core.forecasting.engine import RunSettings, run_models
 from riskmodel.core.forecasting.intervals import log_scale
 
-__all__ = ["make_cutoffs", "cross_validation", "mase_scale", "evaluate", "interval_score", "METRICS", "PEERS"]
+__all__ = ["make_cutoffs", "cross_validation", "nested_cross_validation", "mase_scale", "evaluate", "interval_score", "METRICS", "PEERS"]
 
 METRICS = ("mase", "smape", "mape", "rmse")
 #: Simple peers computed on the raw history at every cutoff (no break handling, no
@@ -179,6 +179,33 @@ def cross_validation(
     cv = pd.concat(frames, ignore_index=True)
     cv["unique_id"] = cv["unique_id"].astype(str)
     return cv, fallbacks
+
+
+def nested_cross_validation(
+    df: pd.DataFrame, h: int, settings: RunSettings, *, n_windows: int, holdout_windows: int, step: int
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
+
+    Selection windows end at or before the holdout cutoff, so no actual of a holdout
+    window is ever an error that chose a model or calibrated an interval. Without
+    room for both, every window is a selection window.
+
+    Returns
+    -------
+    cv : DataFrame
+        :func:`cross_validation` rows of both, with ``holdout`` (bool).
+    fallbacks : list of (model, unique_id, reason)
+    """
+    if holdout_windows:
+        held, fb_held = cross_validation(df, h, settings, n_windows=holdout_windows, step=step)
+        if len(held):
+            first = held["cutoff"].min()
+            select, fb_select = cross_validation(df[df["ds"] <= first], h, settings, n_windows=n_windows, step=step)
+            if len(select):
+                cv = pd.concat([select.assign(holdout=False), held.assign(holdout=True)], ignore_index=True)
+                return cv, fb_select + fb_held
+    cv, fallbacks = cross_validation(df, h, settings, n_windows=n_windows, step=step)
+    return cv.assign(holdout=False), fallbacks
 
 
 def _series_metrics(y: np.ndarray, f: np.ndarray, scale: np.ndarray) -> dict[str, float]:

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
-from riskmodel.core.forecasting.backtest import PEERS, cross_validation, evaluate
+from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
 from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
 from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
-from riskmodel.core.forecasting.reconcile import METHODS, reconcile
+from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
 
 __all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS"]
@@ -120,8 +120,9 @@ class Forecaster:
         ``chosen`` there is optimistic, since it won on these windows.
     holdout_metrics_ : DataFrame
         The same metrics on the holdout windows for ``chosen`` (with its interval
-        coverage, width and MSIS) and the peers ``peer:naive``, ``peer:snaive`` and
-        ``peer:drift``; empty when the history left no holdout window.
+        coverage, width and MSIS), ``reconciled`` (with a hierarchy: ``chosen``
+        reconciled window by window, bounds included) and the peers ``peer:naive``,
+        ``peer:snaive`` and ``peer:drift``; empty when the history left no holdout window.
     quantiles_ : dict of int to ndarray
         Conformal multipliers per level: shape ``(n_groups, 2, h)``, lower and upper
         side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
@@ -294,7 +295,11 @@ class Forecaster:
         self.metrics_ = evaluate(select, [*candidates, "chosen"], levels=level, tags=tags) if len(select) else pd.DataFrame()
         holdout = cv[cv["holdout"]]
         peers = [f"peer:{p}" for p in PEERS]
-        self.holdout_metrics_ = evaluate(holdout, ["chosen", *peers], levels=level, tags=tags) if len(holdout) else pd.DataFrame()
+        scored = ["chosen", *peers]
+        if hierarchy is not None and self.reconcile is not None and len(holdout):
+            holdout = reconcile_backtest(cv, hierarchy, self.reconcile, level)
+            scored = ["chosen", "reconciled", *peers] if "reconciled" in holdout else scored
+        self.holdout_metrics_ = evaluate(holdout, scored, levels=level, tags=tags) if len(holdout) else pd.DataFrame()
         self.quantiles_ = q
         self.interval_groups_ = groups
         self.scales_ = scales
@@ -304,23 +309,8 @@ class Forecaster:
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, list]:
-        """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
-
-        Selection windows end at or before the holdout cutoff, so no actual of a holdout
-        window is ever an error that chose a model or calibrated an interval. Without
-        room for both, every window is a selection window.
-        """
-        kw = {"step": self.step or max(1, self.h // self.n_windows)}
-        if self.holdout_windows:
-            held, fb_held = cross_validation(history, self.h, settings, n_windows=self.holdout_windows, **kw)
-            if len(held):
-                first = held["cutoff"].min()
-                select, fb_select = cross_validation(history[history["ds"] <= first], self.h, settings, n_windows=self.n_windows, **kw)
-                if len(select):
-                    cv = pd.concat([select.assign(holdout=False), held.assign(holdout=True)], ignore_index=True)
-                    return cv, fb_select + fb_held
-        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, **kw)
-        return cv.assign(holdout=False), fallbacks
+        step = self.step or max(1, self.h // self.n_windows)
+        return nested_cross_validation(history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step)
 
     def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
         ids = list(history["unique_id"].unique())

@@ -27,12 +27,14 @@ adjustment, as before, left a total's interval unrelated to its parts'.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from riskmodel.core.forecasting.series import Hierarchy
 
-__all__ = ["METHODS", "reconcile", "shrink_covariance"]
+__all__ = ["METHODS", "reconcile", "reconcile_backtest", "shrink_covariance"]
 
 METHODS = ("bottom_up", "wls_struct", "mint_shrink")
 
@@ -145,3 +147,32 @@ def reconcile(
         agg = b @ S.T
         out[col] = np.where(pos[1] >= 0, agg[pos[0], np.clip(pos[1], 0, None)], out[col])
     return out[forecasts.columns]
+
+
+def reconcile_backtest(cv: pd.DataFrame, hierarchy: Hierarchy, method: str, level: Sequence[int]) -> pd.DataFrame:
+    """Holdout rows of a Forecaster's backtest with ``reconciled``: ``chosen`` reconciled window by window.
+
+    ``cv`` is :attr:`Forecaster.cv_ <riskmodel.core.forecasting.Forecaster.cv_>`;
+    ``reconciled-lo-<L>``/``reconciled-hi-<L>`` are the reconciled bounds.
+
+    Reconciliation is then scored on the same unseen window as the base forecasts;
+    ``mint_shrink`` takes its residuals from the selection windows only. Rows are
+    returned unchanged when a window lacks a series at some period.
+    """
+    held = cv[cv["holdout"]].copy()
+    residuals = None
+    if method == "mint_shrink":
+        sel = cv[~cv["holdout"]]
+        residuals = sel.assign(res=sel["y"] - sel["chosen"]).pivot_table(index=["cutoff", "ds"], columns="unique_id", values="res")
+    names = {"chosen": "y_hat"} | {f"chosen-{side}-{L}": f"y_{side}_{L}" for L in level for side in ("lo", "hi")}
+    n_series = len(hierarchy.S.index)
+    parts = []
+    for _, g in held.groupby("cutoff", sort=True):
+        if g.groupby("ds").size().ne(n_series).any():
+            return cv[cv["holdout"]]
+        rec = reconcile(g[["unique_id", "ds", *names]].rename(columns=names), hierarchy, method=method, residuals=residuals)
+        out = g.copy()
+        for src, dst in names.items():
+            out[src.replace("chosen", "reconciled")] = rec[dst].to_numpy()
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
