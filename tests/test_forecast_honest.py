@@ -197,3 +197,53 @@ def test_reconciliation_is_scored_on_the_holdout_window():
     wide = rows.pivot(index="ds", columns="unique_id", values="reconciled-hi-95")
     S = series.hierarchy.S
     np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- intervals on sparse and young series
+def test_upper_bounds_are_capped_at_explosion_times_the_largest_count():
+    # A cruise-port-like series with empty months: on the log scale its multipliers would put
+    # the upper bound at thousands of times anything it ever carried.
+    from riskmodel.core.forecasting.models import EXPLOSION
+
+    df = _panel(n=48, k=6)
+    ds = pd.date_range("2015-01-01", periods=48, freq="MS")
+    y = np.where(np.arange(48) % 5 == 0, 0.0, 4000.0) * np.random.default_rng(2).uniform(0.05, 1.5, 48)
+    df = pd.concat([df, pd.DataFrame({"unique_id": "cruise", "ds": ds, "y": np.round(y)})], ignore_index=True)
+    f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(df)
+    fc = f.predict().query("unique_id == 'cruise'")
+    assert (fc["y_hi_95"] <= EXPLOSION * df.query("unique_id == 'cruise'")["y"].max() + 1e-9).all()
+    assert (fc["y_hi_95"] >= fc["y_hat"]).all()
+    held = f.cv_.query("unique_id == 'cruise'")
+    assert (held["chosen-hi-95"] <= EXPLOSION * df.query("unique_id == 'cruise'")["y"].max() + 1e-9).all()
+
+
+def test_a_series_that_starts_late_gets_its_scale_from_when_it_started():
+    y = np.r_[np.zeros(12), np.tile([10.0, 12, 14, 12], 3)]
+    assert log_scale(y, 4) == pytest.approx(log_scale(y[12:], 4))
+    settings = RunSettings(freq="M", m=12, models=("snaive",))
+    df = _panel(n=48, k=2)
+    df.loc[(df["unique_id"] == "s1") & (df["ds"] < "2017-01-01"), "y"] = 0.0
+    cv, _ = cross_validation(df, 6, settings, n_windows=3, step=6)
+    # s1 held only zeros up to the first cutoff (2017-12 is the earliest for 48 months): no scale yet.
+    zero_rows = cv[(cv["unique_id"] == "s1") & (cv["cutoff"] < "2017-01-01")]
+    assert zero_rows["log_scale"].isna().all()
+
+
+def test_global_model_gives_way_in_a_regime_younger_than_one_season():
+    from riskmodel.core.forecasting.engine import run_models
+
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2015-01-01", periods=84, freq="MS")  # .. 2021-12
+    hist = {}
+    for i in range(6):
+        y = 500.0 * (i + 1) * np.exp(0.3 * np.sin(2 * np.pi * np.arange(84) / 12)) * rng.lognormal(0, 0.05, 84)
+        y[(ds >= "2020-01-01") & (ds <= "2020-06-01")] = 1.0
+        hist[f"s{i}"] = (ds, y)
+    young = RunSettings(freq="M", m=12, models=("snaive", "ets", "lgbm"), breaks=(("2020-01-01", "2020-06-30"),))
+    fcs, _, _ = run_models(hist, 6, young)
+    for uid in hist:  # 18 months after the break: not young, LightGBM keeps its own forecast
+        assert not np.allclose(fcs["lgbm"][uid], (fcs["snaive"][uid] + fcs["ets"][uid]) / 2)
+    short = {uid: (d[:71], y[:71]) for uid, (d, y) in hist.items()}  # to 2020-11: 5 months after the break
+    fcs, _, _ = run_models(short, 6, young)
+    for uid in short:
+        np.testing.assert_allclose(fcs["lgbm"][uid], (fcs["snaive"][uid] + fcs["ets"][uid]) / 2, rtol=1e-12)

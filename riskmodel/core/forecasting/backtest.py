@@ -139,7 +139,8 @@ def cross_validation(
         Periods inside a declared break are not scored. ``scale`` is the MASE
         denominator of the series computed on the history up to the cutoff,
         outside declared breaks; ``log_scale`` the interval scale at the cutoff
-        (:func:`~riskmodel.core.forecasting.intervals.log_scale`).
+        (:func:`~riskmodel.core.forecasting.intervals.log_scale`; NaN when the
+        history up to the cutoff holds only zeros, and such rows calibrate nothing).
     fallbacks : list of (model, unique_id, reason)
     """
     step = step or max(1, h // n_windows)
@@ -156,7 +157,8 @@ def cross_validation(
                 hist[uid] = (ds[:n], y[:n])
                 mask = in_break(ds[:n], settings.breaks)
                 scales[uid] = mase_scale(y[:n], settings.m, mask)
-                lscales[uid] = log_scale(y[:n], settings.m, mask)
+                # A history of zeros has no scale: its errors would calibrate nothing but noise.
+                lscales[uid] = log_scale(y[:n], settings.m, mask) if np.any(y[:n] > 0) else np.nan
         if not hist:
             continue
         fcs, future, fb = run_models(hist, h, settings)

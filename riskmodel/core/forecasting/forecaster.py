@@ -15,7 +15,7 @@ from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_va
 from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
-from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
+from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
 
@@ -280,7 +280,10 @@ class Forecaster:
         q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
-            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
+            bounds = apply_intervals(
+                cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1,
+                group=cv["unique_id"].map(groups).to_numpy(dtype=int), cap=EXPLOSION * _max_seen(history, cv),
+            )
             for L in level:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
                 cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
@@ -339,7 +342,8 @@ class Forecaster:
             else:
                 y_hat = fcs[name][uid]
             part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
-            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0))))
+            cap = EXPLOSION * float(np.max(hist[uid][1])) if len(hist[uid][1]) else None
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0)), cap=cap))
             part["model"] = name
             frames.append(pd.DataFrame(part))
         out = pd.concat(frames, ignore_index=True)
@@ -519,6 +523,13 @@ def _infer(history: pd.DataFrame) -> str:
     from riskmodel.core.forecasting.series import infer_freq
 
     return infer_freq(history)
+
+
+def _max_seen(history: pd.DataFrame, cv: pd.DataFrame) -> np.ndarray:
+    """Largest count of each backtest row's series up to its cutoff."""
+    running = history.assign(max_seen=history.groupby("unique_id")["y"].cummax())[["unique_id", "ds", "max_seen"]]
+    rows = cv[["unique_id", "cutoff"]].merge(running.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")
+    return rows["max_seen"].fillna(np.inf).to_numpy(dtype=float)
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:

@@ -43,8 +43,14 @@ def log_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
     After a break, the scale comes from the periods after it alone once they hold
     three differences (seasonal ones first, else month-to-month): a recovery moves
     faster than the seasons before the collapse, and its intervals must say so.
+    Leading zeros are left out: a series that starts (a market BPS begins to list)
+    jumps from 0 to its level once, which is not its usual variation.
     """
-    z = np.log1p(np.asarray(y, dtype=float))
+    y = np.asarray(y, dtype=float)
+    start = int(np.argmax(y > 0)) if np.any(y > 0) else len(y)
+    z = np.log1p(y[start:])
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)[start:]
     latest = None
     if mask is not None and np.any(mask):
         after = int(np.flatnonzero(mask)[-1]) + 1
@@ -214,11 +220,18 @@ def apply_intervals(
     q: dict[int, np.ndarray],
     steps: np.ndarray | None = None,
     group: int | np.ndarray = 0,
+    cap: float | np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Interval bounds ``y_lo_<L>``, ``y_hi_<L>`` around point forecasts.
 
     ``steps`` are the 0-based horizon steps of ``y_hat`` (default ``0 .. len - 1``,
-    one series' forecast path); ``scale`` and ``group`` a value for all or one per value.
+    one series' forecast path); ``scale``, ``group`` and ``cap`` a value for all or
+    one per value. Upper bounds above ``cap`` are lowered to it, never below the
+    point forecast: on the log scale an intermittent series (a cruise port with
+    empty months) gets multipliers that would put its upper bound at thousands of
+    times anything it ever saw (the Forecaster passes ``EXPLOSION`` times the
+    series' largest count, the limit above which a model's forecast counts as
+    exploded).
     """
     z = np.log1p(np.clip(np.asarray(y_hat, dtype=float), 0, None))
     steps = np.arange(len(z)) if steps is None else np.asarray(steps)
@@ -227,5 +240,6 @@ def apply_intervals(
     for L, mult in sorted(q.items()):
         gi = np.minimum(np.asarray(group), mult.shape[0] - 1)
         out[f"y_lo_{L}"] = np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)
-        out[f"y_hi_{L}"] = np.expm1(z + mult[gi, 1, steps] * scale)
+        hi = np.expm1(z + mult[gi, 1, steps] * scale)
+        out[f"y_hi_{L}"] = hi if cap is None else np.maximum(np.minimum(hi, cap), np.expm1(z))
     return out
