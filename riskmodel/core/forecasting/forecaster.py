@@ -76,7 +76,7 @@ class Forecaster:
     breaks : sequence of (str, str), default=(COVID_BREAK,)
         Declared break periods (inclusive dates) that models must not learn, never
         scored and left out of the error scales. Pass ``()`` for none; see
-        :func:`~riskmodel.core.forecasting.trends.detect_breaks` to propose them.
+        :func:`~riskmodel.core.forecasting.breaks.detect_breaks` to propose them.
     break_method : {"rebase", "impute"}, default="rebase"
         ``rebase``: the level (and recovery) after a break is learned from the
         periods after it, the seasonal shape from before it

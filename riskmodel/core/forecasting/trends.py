@@ -135,7 +135,7 @@ def travel_trends(
     >>> df = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": np.linspace(100, 390, 30)})
     >>> t = travel_trends(df, breaks=())
     >>> round(float(t.loc[0, "growth_12"]), 3)
-    0.467
+    0.558
     """
     for name, value in (("short", short), ("long", long)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
