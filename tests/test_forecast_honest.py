@@ -247,3 +247,13 @@ def test_global_model_gives_way_in_a_regime_younger_than_one_season():
     fcs, _, _ = run_models(short, 6, young)
     for uid in short:
         np.testing.assert_allclose(fcs["lgbm"][uid], (fcs["snaive"][uid] + fcs["ets"][uid]) / 2, rtol=1e-12)
+
+
+def test_a_series_of_zeros_at_every_cutoff_still_fits_alone():
+    # One series that only started in its last year: no backtest error has a scale.
+    ds = pd.date_range("2015-01-01", periods=36, freq="MS")
+    y = np.r_[np.zeros(30), [5.0, 9, 4, 12, 7, 10]]
+    f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(pd.DataFrame({"unique_id": "new", "ds": ds, "y": y}))
+    assert f.cv_["log_scale"].isna().all()
+    fc = f.predict()
+    assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()

@@ -170,11 +170,12 @@ def calibrate(
     -------
     dict of int to ndarray
         Level -> array of shape ``(n_groups, 2, h)``: non-negative, non-decreasing lower
-        (``[:, 0]``) and upper (``[:, 1]``) multipliers.
+        (``[:, 0]``) and upper (``[:, 1]``) multipliers; without a usable backtest error,
+        2.0 (1.3 below 90%) times ``sqrt(step)``.
     """
     n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
+    default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
     if cv.empty:
-        default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
         return {L: np.stack([q] * n_groups) for L, q in default.items()}
     step = cv["step"].to_numpy(dtype=int) if "step" in cv else cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
     err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
@@ -185,6 +186,8 @@ def calibrate(
     g = cv["unique_id"].map(groups).fillna(0).to_numpy(dtype=int) if groups is not None else np.zeros(len(cv), dtype=int)
     ok = np.isfinite(u)
     step, u, g = step[ok], u[ok], g[ok]
+    if not len(u):  # e.g. one series that held only zeros at every cutoff: nothing to calibrate on
+        return {L: np.stack([q] * n_groups) for L, q in default.items()}
     out = {}
     for L in levels:
         pooled = _multipliers(u, step, h, L)
