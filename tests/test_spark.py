@@ -190,6 +190,12 @@ def _per_series(df: pd.DataFrame, horizon: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _pooled(df: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Forecaster(h=horizon, level=(80, 95), reconcile=None, **FC).fit(df).predict()
+
+
 def _spark_history(spark, df: pd.DataFrame):
     return spark.createDataFrame(df.assign(unique_id=df["unique_id"].astype(object)))
 
@@ -197,7 +203,7 @@ def _spark_history(spark, df: pd.DataFrame):
 def test_forecast_spark_equals_per_series_forecasts(spark, series):
     df = series.df
     assert df["unique_id"].nunique() >= 24
-    got = forecast_spark(_spark_history(spark, df), horizon=6, **FC)
+    got = forecast_spark(_spark_history(spark, df), horizon=6, pool=False, **FC)
     want = _per_series(df, 6)
     assert list(got.columns) == forecast_columns((80, 95))
     assert got["unique_id"].tolist() == want["unique_id"].tolist()
@@ -210,13 +216,33 @@ def test_forecast_spark_equals_per_series_forecasts(spark, series):
 def test_forecast_spark_reconciles_after_the_distributed_step(spark, crossings):
     small = make_series(crossings, freq="M", levels=("total", "port_type"))
     got = forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, reconcile="wls_struct", **FC)
-    base = _per_series(small.df, 6)
+    base = _pooled(small.df, 6)
     want = reconcile(base, small.hierarchy, method="wls_struct")
     np.testing.assert_allclose(got["y_hat"].to_numpy(float), want["y_hat"].to_numpy(float), rtol=0, atol=1e-6)
     assert got["model"].str.endswith("+wls_struct").all()
     wide = got.pivot(index="ds", columns="unique_id", values="y_hat")
     bottom = small.hierarchy.bottom
     np.testing.assert_allclose(wide["total"].to_numpy(), wide[bottom].sum(axis=1).to_numpy(), rtol=1e-9)
+
+
+def test_forecast_spark_pools_choice_and_calibration_like_one_in_process_fit(spark, series):
+    # Issue 13 part 6: per-series fits calibrated each series' intervals on its own few
+    # errors; pooled, Spark gives the in-process fit of all series, intervals included.
+    df = series.df
+    train, test = df[df["ds"] < df["ds"].max() - pd.DateOffset(months=5)], df[df["ds"] >= df["ds"].max() - pd.DateOffset(months=5)]
+    got = forecast_spark(_spark_history(spark, train), horizon=6, **FC)
+    want = _pooled(train, 6)
+    assert got["model"].tolist() == want["model"].tolist()
+    for c in forecast_columns((80, 95))[2:-1]:
+        np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-6, err_msg=c)
+
+    def cov95(fc):
+        m = test.merge(fc, on=["unique_id", "ds"])
+        return float(((m["y"] >= m["y_lo_95"]) & (m["y"] <= m["y_hi_95"])).mean())
+
+    per_series = forecast_spark(_spark_history(spark, train), horizon=6, pool=False, **FC)
+    assert abs(cov95(got) - cov95(want)) <= 0.02
+    assert not np.allclose(per_series["y_hi_95"].to_numpy(float), want["y_hi_95"].to_numpy(float))
 
 
 def test_forecast_spark_refuses_bad_settings(spark, series):

@@ -45,6 +45,7 @@ import pandas as pd
 
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
 from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
@@ -366,6 +367,40 @@ def _forecast_group(pdf: pd.DataFrame, params: dict[str, Any], columns: list[str
     return out
 
 
+_PARTS = ("cv", "forecasts", "fallbacks")
+
+
+def _group_parts(pdf: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """One group's backtests and model forecasts, as Parquet bytes (plain data, nothing pickled)."""
+    import io
+
+    history = pdf[["unique_id", "ds", "y"]].copy()
+    history["ds"] = pd.to_datetime(history["ds"]).astype("datetime64[ns]")
+    history["y"] = history["y"].astype(float)
+    payloads = []
+    for frame in run_parts(Forecaster(**params), history):
+        buf = io.BytesIO()
+        frame.columns = [str(c) for c in frame.columns]
+        frame.to_parquet(buf, index=False)
+        payloads.append(buf.getvalue())
+    return pd.DataFrame({"part": list(_PARTS), "payload": payloads})
+
+
+def _fit_pooled(history, parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Choose models and calibrate intervals on the driver from every group's backtest errors."""
+    import io
+
+    frames = {name: pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.loc[parts["part"] == name, "payload"]], ignore_index=True) for name in _PARTS}
+    whole = history.select("unique_id", "ds", "y").toPandas()
+    whole["ds"] = pd.to_datetime(whole["ds"]).astype("datetime64[ns]")
+    whole["y"] = whole["y"].astype(float)
+    whole["unique_id"] = whole["unique_id"].astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
+        fitted = fit_from_parts(Forecaster(**params), whole, frames["cv"], frames["forecasts"], frames["fallbacks"])
+    return fitted.predict()
+
+
 def forecast_spark(
     history,
     *,
@@ -374,15 +409,26 @@ def forecast_spark(
     by: str = "unique_id",
     hierarchy: Hierarchy | None = None,
     reconcile: str | None = "wls_struct",
+    pool: bool = True,
     **params: Any,
 ) -> pd.DataFrame:
-    """Fit and forecast many series on Spark, one :class:`~riskmodel.core.forecasting.Forecaster` per group.
+    """Fit and forecast many series on Spark, the models run per group of series.
 
-    Each group (by default each series) is fitted independently on a worker with
-    ``groupBy(by).applyInPandas``: backtest, model choice and conformal intervals use
-    that group's series only, so the result equals fitting
-    ``Forecaster(h=horizon, level=level, reconcile=None, **params)`` on each group in
-    turn in-process. The forecasts are collected to the driver and, given a
+    With ``pool=True`` (the default) each group's models run on a worker
+    (``groupBy(by).applyInPandas``): every backtest cutoff and the final forecasts,
+    the expensive part. The backtests of all groups then come back to the driver,
+    which chooses the models and calibrates the intervals on *all* their errors
+    (see :mod:`riskmodel.core.forecasting.distributed`), as one in-process fit does:
+    calibrated per series on ~20 errors each, 95% intervals covered about half of
+    what they should on the BPS ports. With local models the result equals
+    ``Forecaster(h=horizon, level=level, reconcile=None, **params).fit`` on all
+    series; the global model ``lgbm`` is pooled within each group, so group series
+    that share a model (a subtree of the hierarchy) with ``by``. The history is also
+    collected to the driver (one row per series and period) for the interval scales.
+
+    With ``pool=False`` each group is an independent Forecaster: choice and
+    intervals use that group's series only (equal to fitting each group in turn).
+    Either way the forecasts are collected to the driver and, given a
     ``hierarchy``, reconciled there over all series at once.
 
     Parameters
@@ -403,6 +449,9 @@ def forecast_spark(
     reconcile : {"bottom_up", "wls_struct"} or None, default="wls_struct"
         Method used with a hierarchy. ``mint_shrink`` needs the backtest residuals of
         all series together, which the per-group fits do not return.
+    pool : bool, default=True
+        Choose and calibrate on the driver from every group's backtest errors
+        (True) or within each group (False).
     **params
         Other :class:`~riskmodel.core.forecasting.Forecaster` settings (``freq``, ``models``,
         ``n_windows``, ``selection``, ...).
@@ -459,7 +508,15 @@ def forecast_spark(
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:  # a plain function: Spark reads its type hints
         return _forecast_group(pdf, fit_params, columns)
 
-    rows = history.select(*keep).groupBy(by).applyInPandas(fn, schema).toPandas()
+    def parts_fn(pdf: pd.DataFrame) -> pd.DataFrame:
+        return _group_parts(pdf, fit_params)
+
+    grouped = history.select(*keep).groupBy(by)
+    if pool:
+        parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
+        rows = _fit_pooled(history, grouped.applyInPandas(parts_fn, parts_schema).toPandas(), fit_params)
+    else:
+        rows = grouped.applyInPandas(fn, schema).toPandas()
     out = rows.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
     if hierarchy is not None and reconcile is not None:

@@ -9,12 +9,15 @@ so short series (e.g. two years of monthly data) still get several windows.
 Metrics (per series, then averaged per model and level):
 
 ``mase``   mean absolute error / in-sample mean absolute seasonal difference
-           (computed on the history before each cutoff)
+           (computed on the history before each cutoff, outside declared breaks)
 ``smape``  mean of 2|y - f| / (|y| + |f|), in [0, 2] (0 where both are 0)
 ``mape``   mean of |y - f| / y over periods with y > 0
 ``rmse``   root mean squared error
 ``coverage_<L>``, ``width_<L>``  share of actuals inside the L% interval and its
            mean width relative to the mean actual
+``msis_<L>`` mean scaled interval score of the M4 competition: width plus
+           ``2 / alpha`` times the distance of an actual outside the interval
+           (``alpha = 1 - L/100``), divided by the MASE scale
 """
 
 from __future__ import annotations
@@ -24,37 +27,80 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.forecasting.calendar import in_break
+from riskmodel.core.forecasting.calendar import in_break, same_regime_pairs
 from riskmodel.core.forecasting.engine import RunSettings, run_models
+from riskmodel.core.forecasting.intervals import log_scale
 
-__all__ = ["make_cutoffs", "cross_validation", "mase_scale", "evaluate", "METRICS"]
+__all__ = ["make_cutoffs", "cross_validation", "nested_cross_validation", "mase_scale", "evaluate", "interval_score", "METRICS", "PEERS"]
 
 METRICS = ("mase", "smape", "mape", "rmse")
+#: Simple peers computed on the raw history at every cutoff (no break handling, no
+#: calendar): the forecasts a challenger must beat. Columns ``peer:<name>`` of the backtest.
+PEERS = ("naive", "snaive", "drift")
 
 
-def make_cutoffs(ds: pd.DatetimeIndex, n_windows: int, step: int, min_train: int) -> list[pd.Timestamp]:
-    """The last ``n_windows`` cutoffs, ``step`` periods apart, ending one period before the last.
+def make_cutoffs(
+    ds: pd.DatetimeIndex,
+    n_windows: int,
+    step: int,
+    min_train: int,
+    horizon: int | None = None,
+    breaks: Sequence[tuple[str, str]] = (),
+) -> list[pd.Timestamp]:
+    """The last ``n_windows`` cutoffs, ``step`` periods apart, oldest first.
 
-    Cutoffs that would leave fewer than ``min_train`` periods of history are dropped.
+    Without ``horizon`` the last cutoff is ``step`` periods before the last period.
+    With ``horizon`` it is ``horizon`` periods before it, so that every window reaches
+    the full horizon; a cutoff inside a declared break, or whose window lies wholly
+    inside one, is skipped for an earlier one (a model trained to the middle of a
+    collapse says nothing about the choice of models for normal times). Cutoffs that would leave fewer than ``min_train``
+    periods of history are dropped.
     """
     ds = pd.DatetimeIndex(ds).sort_values().unique()
+    if horizon is None:
+        return [ds[len(ds) - 1 - k * step] for k in range(n_windows, 0, -1) if len(ds) - k * step >= min_train]
+    scored = ~in_break(ds, breaks)
     out = []
-    for k in range(n_windows, 0, -1):
-        i = len(ds) - 1 - k * step
-        if i + 1 >= min_train:
+    i = len(ds) - 1 - horizon
+    while i + 1 >= min_train and len(out) < n_windows:
+        if scored[i] and scored[i + 1 : i + 1 + horizon].any():
             out.append(ds[i])
-    return out
+        i -= step
+    return out[::-1]
 
 
-def mase_scale(y: np.ndarray, m: int) -> float:
-    """Mean absolute seasonal difference of a history (falls back to lag 1, then 1.0)."""
+def mase_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
+    """Mean absolute seasonal difference of a history (falls back to lag 1, then 1.0).
+
+    ``mask`` (True inside a declared break) leaves out every difference that touches
+    a break period or spans one: a collapse must not make later errors look small.
+    """
     y = np.asarray(y, dtype=float)
     for lag in (m, 1):
         if len(y) > lag:
-            scale = np.mean(np.abs(y[lag:] - y[:-lag]))
-            if scale > 0:
-                return float(scale)
+            ok = same_regime_pairs(len(y), lag, mask)
+            if ok.any():
+                scale = np.mean(np.abs(y[lag:] - y[:-lag])[ok])
+                if scale > 0:
+                    return float(scale)
     return 1.0
+
+
+def interval_score(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int) -> np.ndarray:
+    """Interval score of each actual (M4): width plus ``2/alpha`` times any miss distance."""
+    alpha = 1 - level / 100
+    return (hi - lo) + 2 / alpha * np.clip(lo - y, 0, None) + 2 / alpha * np.clip(y - hi, 0, None)
+
+
+def _peers(y: np.ndarray, h: int, m: int) -> dict[str, np.ndarray]:
+    """Naive, seasonal naive and drift forecasts from a raw history."""
+    n = len(y)
+    slope = (y[-1] - y[0]) / (n - 1) if n > 1 else 0.0
+    return {
+        "naive": np.repeat(y[-1], h),
+        "snaive": np.resize(y[-m:], h) if n >= m > 1 else np.repeat(y[-1], h),
+        "drift": np.clip(y[-1] + slope * np.arange(1, h + 1), 0, None),
+    }
 
 
 def cross_validation(
@@ -73,7 +119,7 @@ def cross_validation(
     df : DataFrame
         Validated long frame ``unique_id, ds, y`` (see :func:`validate_series`).
     h : int
-        Horizon of each window (truncated at the end of the history).
+        Horizon of each window (each window reaches it: see :func:`make_cutoffs`).
     settings : RunSettings
         Models, frequency, season length, breaks, parallelism.
     n_windows : int, default=3
@@ -81,30 +127,38 @@ def cross_validation(
     step : int, optional
         Periods between cutoffs; default ``max(1, h // n_windows)``.
     min_train : int, optional
-        Fewest periods of history a window needs; default ``m + 3``.
+        Fewest periods of history a window needs; default ``m`` (one season).
 
     Returns
     -------
     cv : DataFrame
-        Columns ``unique_id, ds, cutoff, y, scale`` and one column of point
-        forecasts per model; ``cutoff < ds`` on every row. Periods inside a declared
-        break are not scored. ``scale`` is the MASE
-        denominator of the series computed on the history up to the cutoff.
+        Columns ``unique_id, ds, cutoff, y, scale, step, log_scale``, one column of point
+        forecasts per model and ``peer:naive``, ``peer:snaive``, ``peer:drift`` (see
+        :data:`PEERS`); ``cutoff < ds`` on every row and every window spans ``h``
+        calendar periods. ``step`` is the 1-based number of periods from the cutoff.
+        Periods inside a declared break are not scored. ``scale`` is the MASE
+        denominator of the series computed on the history up to the cutoff,
+        outside declared breaks; ``log_scale`` the interval scale at the cutoff
+        (:func:`~riskmodel.core.forecasting.intervals.log_scale`; NaN when the
+        history up to the cutoff holds only zeros, and such rows calibrate nothing).
     fallbacks : list of (model, unique_id, reason)
     """
     step = step or max(1, h // n_windows)
-    min_train = min_train or settings.m + 3
+    min_train = min_train or max(settings.m, 3)
     all_ds = pd.DatetimeIndex(df["ds"].unique()).sort_values()
     frames, fallbacks = [], []
     groups = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in df.groupby("unique_id", sort=True)}
-    for cutoff in make_cutoffs(all_ds, n_windows, step, min_train):
+    for cutoff in make_cutoffs(all_ds, n_windows, step, min_train, horizon=h, breaks=settings.breaks):
         hist = {}
-        scales = {}
+        scales, lscales = {}, {}
         for uid, (ds, y) in groups.items():
             n = int(np.searchsorted(ds.to_numpy(), cutoff.to_datetime64(), side="right"))
             if n >= min_train and n < len(ds):
                 hist[uid] = (ds[:n], y[:n])
-                scales[uid] = mase_scale(y[:n], settings.m)
+                mask = in_break(ds[:n], settings.breaks)
+                scales[uid] = mase_scale(y[:n], settings.m, mask)
+                # A history of zeros has no scale: its errors would calibrate nothing but noise.
+                lscales[uid] = log_scale(y[:n], settings.m, mask) if np.any(y[:n] > 0) else np.nan
         if not hist:
             continue
         fcs, future, fb = run_models(hist, h, settings)
@@ -114,15 +168,46 @@ def cross_validation(
             actual = pd.Series(y, index=ds)
             fut = future[uid]
             keep = fut.isin(ds)
-            part = pd.DataFrame({"unique_id": uid, "ds": fut[keep], "cutoff": cutoff, "y": actual.reindex(fut[keep]).to_numpy(), "scale": scales[uid]})
+            steps = np.arange(1, h + 1)[keep]
+            part = pd.DataFrame({"unique_id": uid, "ds": fut[keep], "cutoff": cutoff, "y": actual.reindex(fut[keep]).to_numpy(), "scale": scales[uid], "step": steps, "log_scale": lscales[uid]})
             for name, per_series in fcs.items():
                 part[name] = per_series[uid][keep]
+            for name, values in _peers(hist[uid][1], h, settings.m).items():
+                part[f"peer:{name}"] = values[keep]
             frames.append(part[~in_break(part["ds"], settings.breaks)])  # a declared break never scores a model
     if not frames:
-        return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", *settings.models]), fallbacks
+        peers = [f"peer:{p}" for p in PEERS]
+        return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", "step", "log_scale", *settings.models, *peers]), fallbacks
     cv = pd.concat(frames, ignore_index=True)
     cv["unique_id"] = cv["unique_id"].astype(str)
     return cv, fallbacks
+
+
+def nested_cross_validation(
+    df: pd.DataFrame, h: int, settings: RunSettings, *, n_windows: int, holdout_windows: int, step: int
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
+
+    Selection windows end at or before the holdout cutoff, so no actual of a holdout
+    window is ever an error that chose a model or calibrated an interval. Without
+    room for both, every window is a selection window.
+
+    Returns
+    -------
+    cv : DataFrame
+        :func:`cross_validation` rows of both, with ``holdout`` (bool).
+    fallbacks : list of (model, unique_id, reason)
+    """
+    if holdout_windows:
+        held, fb_held = cross_validation(df, h, settings, n_windows=holdout_windows, step=step)
+        if len(held):
+            first = held["cutoff"].min()
+            select, fb_select = cross_validation(df[df["ds"] <= first], h, settings, n_windows=n_windows, step=step)
+            if len(select):
+                cv = pd.concat([select.assign(holdout=False), held.assign(holdout=True)], ignore_index=True)
+                return cv, fb_select + fb_held
+    cv, fallbacks = cross_validation(df, h, settings, n_windows=n_windows, step=step)
+    return cv.assign(holdout=False), fallbacks
 
 
 def _series_metrics(y: np.ndarray, f: np.ndarray, scale: np.ndarray) -> dict[str, float]:
@@ -165,7 +250,7 @@ def evaluate(
     -------
     DataFrame
         Columns ``level, model, n_series, mase, smape, mape, rmse`` and
-        ``coverage_<L>, width_<L>`` per interval level; one row per level and model
+        ``coverage_<L>, width_<L>, msis_<L>`` per interval level; one row per level and model
         plus level ``"all"`` over every series.
     """
     rows = []
@@ -183,6 +268,8 @@ def evaluate(
                 if lo is not None and hi is not None:
                     rec[f"coverage_{L}"] = float(np.mean((y >= lo.to_numpy()) & (y <= hi.to_numpy())))
                     rec[f"width_{L}"] = float(np.mean(hi.to_numpy() - lo.to_numpy()) / mean_y)
+                    score = interval_score(y, lo.to_numpy(dtype=float), hi.to_numpy(dtype=float), int(L))
+                    rec[f"msis_{L}"] = float(np.mean(score / g["scale"].to_numpy(dtype=float)))
             per_series.append(rec)
         table = pd.DataFrame(per_series)
         for lv, ids in membership.items():

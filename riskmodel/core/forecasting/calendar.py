@@ -39,6 +39,7 @@ __all__ = [
     "event_days",
     "calendar_features",
     "in_break",
+    "same_regime_pairs",
 ]
 
 #: Event name -> (``holidays`` name to match, days before, days after).
@@ -200,3 +201,21 @@ def in_break(ds: Iterable, breaks: Sequence[tuple[str, str]] | None) -> np.ndarr
     for lo, hi in breaks or ():
         mask |= np.asarray((ds >= pd.Timestamp(lo)) & (ds <= pd.Timestamp(hi)))
     return mask
+
+
+def same_regime_pairs(n: int, lag: int, mask: np.ndarray | None) -> np.ndarray:
+    """Which pairs of periods ``(t - lag, t)``, ``t = lag .. n - 1``, share a regime.
+
+    A pair shares a regime when neither period is inside a break (``mask`` True) and
+    no break lies between them: differences across a collapse or a recovery are not
+    the series' usual variation and must not set the scale of its errors.
+
+    Returns
+    -------
+    ndarray of bool, length ``max(n - lag, 0)``
+    """
+    if mask is None or not np.any(mask):
+        return np.ones(max(n - lag, 0), dtype=bool)
+    mask = np.asarray(mask, dtype=bool)
+    regime = np.cumsum(np.r_[False, mask[1:] & ~mask[:-1]])  # a new regime starts with each break
+    return ~mask[lag:] & ~mask[:-lag] & (regime[lag:] == regime[:-lag])

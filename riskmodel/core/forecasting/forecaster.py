@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
-from riskmodel.core.forecasting.backtest import cross_validation, evaluate
-from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS
-from riskmodel.core.forecasting.engine import RunSettings, run_models, warn_fallbacks
+from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
+from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
+from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
-from riskmodel.core.forecasting.models import GLOBAL_MODELS, LOCAL_MODELS
-from riskmodel.core.forecasting.reconcile import METHODS, reconcile
+from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
+from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
 
 __all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END"]
@@ -48,10 +48,14 @@ def output_columns(level: Sequence[int]) -> list[str]:
 class Forecaster:
     """Calendar-aware arrival forecaster with backtest-chosen models and calibrated intervals.
 
-    ``fit`` backtests every model on rolling origins, picks the model (or the
-    combination of models) with the lowest MASE per series or over all series,
-    calibrates conformal intervals on the backtest errors of that choice, and
-    forecasts from the whole history. Models that fail or explode on a series fall
+    ``fit`` backtests every model on rolling origins that each reach the full
+    horizon, picks the model (or the combination of models) with the lowest MASE
+    per series or over all series, calibrates conformal intervals on the backtest
+    errors of that choice, and forecasts from the whole history. The latest
+    ``holdout_windows`` backtest windows take no part in the choice nor in the
+    calibration: the chosen forecaster, its intervals and the simple peers are
+    scored there (:attr:`holdout_metrics_`), an estimate free of the optimism of
+    selection. Models that fail or explode on a series fall
     back to seasonal naive with a :class:`~riskmodel.core.exceptions.FallbackWarning`.
 
     Parameters
@@ -70,13 +74,24 @@ class Forecaster:
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
     n_windows : int, default=3
-        Backtest cutoffs.
+        Backtest cutoffs used to choose models and calibrate intervals (fewer when
+        the history is too short for windows that reach the full horizon ``h``).
     step : int, optional
         Periods between cutoffs; default ``max(1, h // n_windows)``.
     breaks : sequence of (str, str), default=(COVID_BREAK,)
-        Declared break periods (inclusive dates) that models must not learn; they
-        are imputed from the seasons around them (see
-        :func:`~riskmodel.core.forecasting.engine.impute_break`). Pass ``()`` for none.
+        Declared break periods (inclusive dates) that models must not learn, never
+        scored and left out of the error scales. Pass ``()`` for none; see
+        :func:`~riskmodel.core.forecasting.breaks.detect_breaks` to propose them.
+    break_method : {"rebase", "impute"}, default="rebase"
+        ``rebase``: the level (and recovery) after a break is learned from the
+        periods after it, the seasonal shape from before it
+        (:func:`~riskmodel.core.forecasting.engine.rebase_break`); ``impute``: the
+        break is bridged from the seasons around it
+        (:func:`~riskmodel.core.forecasting.engine.impute_break`).
+    holdout_windows : int, default=1
+        Latest backtest windows kept out of selection and calibration and used to
+        score the result honestly; taken only when at least one window is left to
+        choose on. 0 disables.
     events : sequence of str, optional
         Calendar events used as regressors; default all (see
         :mod:`riskmodel.core.forecasting.calendar`).
@@ -103,11 +118,19 @@ class Forecaster:
     chosen_ : dict of str to str
         Chosen model or combination per series.
     cv_ : DataFrame
-        Backtest: ``unique_id, ds, cutoff, y, scale``, one column per model and
-        combination, ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``.
+        Backtest: ``unique_id, ds, cutoff, y, scale, step, log_scale``, one column per model
+        and combination, the peers ``peer:naive, peer:snaive, peer:drift``,
+        ``chosen`` and its interval bounds ``chosen-lo-<L>``/``chosen-hi-<L>``, and
+        ``holdout`` (bool: the row belongs to a holdout window).
     metrics_ : DataFrame
-        Backtest metrics per hierarchy level and model (see
-        :func:`~riskmodel.core.forecasting.backtest.evaluate`).
+        Backtest metrics per hierarchy level and model on the selection windows
+        (see :func:`~riskmodel.core.forecasting.backtest.evaluate`): the score of
+        ``chosen`` there is optimistic, since it won on these windows.
+    holdout_metrics_ : DataFrame
+        The same metrics on the holdout windows for ``chosen`` (with its interval
+        coverage, width and MSIS), ``reconciled`` (with a hierarchy: ``chosen``
+        reconciled window by window, bounds included) and the peers ``peer:naive``,
+        ``peer:snaive`` and ``peer:drift``; empty when the history left no holdout window.
     quantiles_ : dict of int to ndarray
         Conformal multipliers per level: shape ``(n_groups, 2, h)``, lower and upper
         side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
@@ -146,6 +169,8 @@ class Forecaster:
         n_windows: int = 3,
         step: int | None = None,
         breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
+        break_method: str = "rebase",
+        holdout_windows: int = 1,
         events: Sequence[str] | None = None,
         reconcile: str | None = "wls_struct",
         n_jobs: int = 1,
@@ -161,6 +186,8 @@ class Forecaster:
         self.n_windows = n_windows
         self.step = step
         self.breaks = breaks
+        self.break_method = break_method
+        self.holdout_windows = holdout_windows
         self.events = events
         self.reconcile = reconcile
         self.n_jobs = n_jobs
@@ -187,6 +214,10 @@ class Forecaster:
             raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
         if not _is_int(self.n_windows) or self.n_windows < 1:
             raise ConfigError(f"`n_windows` must be an int >= 1; got {self.n_windows!r}.")
+        if self.break_method not in BREAK_METHODS:
+            raise ConfigError(f"`break_method` must be one of {sorted(BREAK_METHODS)}; got {self.break_method!r}.")
+        if not _is_int(self.holdout_windows) or self.holdout_windows < 0:
+            raise ConfigError(f"`holdout_windows` must be an int >= 0; got {self.holdout_windows!r}.")
         self._check_more_params()
 
     def _check_more_params(self) -> None:
@@ -213,7 +244,7 @@ class Forecaster:
         return RunSettings(
             freq=freq, m=season_length(freq), models=models,
             events=tuple(self.events) if self.events is not None else None,
-            breaks=tuple(tuple(b) for b in self.breaks), n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
+            breaks=tuple(tuple(b) for b in self.breaks), break_method=self.break_method, n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
         )
 
     # ------------------------------------------------------------------ fit
@@ -249,42 +280,72 @@ class Forecaster:
         freq = self.freq or _infer(history)
         check_calendar(history["ds"].max(), self.h, freq)
         settings = self._settings(freq)
+        cv, fallbacks = self._backtests(history, settings)
+        self._finish(history, cv, fallbacks, settings, hierarchy)
+        warn_fallbacks(self.fallbacks_, stacklevel=3)
+        return self
+
+    def _finish(
+        self, history: pd.DataFrame, cv: pd.DataFrame, fallbacks: list, settings: RunSettings, hierarchy: Hierarchy | None, base: tuple | None = None
+    ) -> None:
+        """Choose, calibrate, score the holdout and forecast, from backtests already run.
+
+        ``base`` holds the models' final forecasts ``(forecasts, future, fallbacks)``
+        when they were computed elsewhere (e.g. on Spark workers, see
+        :func:`riskmodel.integrations.spark.forecast_spark`); they are computed here otherwise.
+        """
         level = tuple(sorted(int(L) for L in self.level))
-        cv, fallbacks = cross_validation(history, self.h, settings, n_windows=self.n_windows, step=self.step)
-        base = list(settings.models)
         candidates = list(settings.models)
-        if self.combine and len(base) >= 3:
+        if self.combine and len(candidates) >= 3:
             for comb in COMBINATIONS:
-                cv[comb] = getattr(np, comb)(cv[base].to_numpy(dtype=float), axis=1) if len(cv) else []
+                cv[comb] = getattr(np, comb)(cv[list(settings.models)].to_numpy(dtype=float), axis=1) if len(cv) else []
                 candidates.append(comb)
-        chosen = self._choose(cv, candidates, history)
+        select = cv[~cv["holdout"]]
+        chosen = self._choose(select, candidates, history)
         cv["chosen"] = _pick(cv, chosen)
-        scales = history.groupby("unique_id")["y"].apply(lambda s: log_scale(s.to_numpy(), settings.m))
-        groups = volume_groups(history, cv)
-        q = calibrate(cv, "chosen", scales, self.h, level, groups=groups)
+        select = cv[~cv["holdout"]]
+        scales = history.groupby("unique_id")["y"].apply(
+            lambda s: log_scale(s.to_numpy(), settings.m, in_break(history.loc[s.index, "ds"], settings.breaks))
+        )
+        seen = history if not cv["holdout"].any() else history[history["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
+        groups = volume_groups(seen, select)  # from what the holdout cutoff saw: the holdout must not steer calibration
+        q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
         if len(cv):
-            step_no = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy()
-            s = cv["unique_id"].map(scales).to_numpy(dtype=float)
-            bounds = apply_intervals(cv["chosen"].to_numpy(dtype=float), s, q, steps=step_no, group=cv["unique_id"].map(groups).to_numpy(dtype=int))
+            s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
+            bounds = apply_intervals(
+                cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1,
+                group=cv["unique_id"].map(groups).to_numpy(dtype=int), cap=EXPLOSION * _max_seen(history, cv),
+            )
             for L in level:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
                 cv[f"chosen-hi-{L}"] = bounds[f"y_hi_{L}"]
-        self.freq_ = freq
+        tags = hierarchy.tags if hierarchy else None
+        self.freq_ = settings.freq
         self.models_ = settings.models
         self.level_ = level
         self.candidates_ = candidates
         self.chosen_ = chosen
         self.cv_ = cv
-        self.metrics_ = evaluate(cv, [*candidates, "chosen"], levels=level, tags=hierarchy.tags if hierarchy else None) if len(cv) else pd.DataFrame()
+        select = cv[~cv["holdout"]]
+        self.metrics_ = evaluate(select, [*candidates, "chosen"], levels=level, tags=tags) if len(select) else pd.DataFrame()
+        holdout = cv[cv["holdout"]]
+        peers = [f"peer:{p}" for p in PEERS]
+        scored = ["chosen", *peers]
+        if hierarchy is not None and self.reconcile is not None and len(holdout):
+            holdout = reconcile_backtest(cv, hierarchy, self.reconcile, level)
+            scored = ["chosen", "reconciled", *peers] if "reconciled" in holdout else scored
+        self.holdout_metrics_ = evaluate(holdout, scored, levels=level, tags=tags) if len(holdout) else pd.DataFrame()
         self.quantiles_ = q
         self.interval_groups_ = groups
         self.scales_ = scales
         self.history_ = history
         self.hierarchy_ = hierarchy
         self.fallbacks_ = fallbacks
-        self.forecasts_ = self._forecast(self.h, settings)
-        warn_fallbacks(self.fallbacks_, stacklevel=3)
-        return self
+        self.forecasts_ = self._forecast(self.h, settings, base)
+
+    def _backtests(self, history: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, list]:
+        step = self.step or max(1, self.h // self.n_windows)
+        return nested_cross_validation(history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step)
 
     def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
         ids = list(history["unique_id"].unique())
@@ -299,9 +360,9 @@ class Forecaster:
         best = per_series.idxmin(axis=1).astype(str).to_dict()
         return {uid: best.get(uid, "snaive") for uid in ids}
 
-    def _forecast(self, h: int, settings: RunSettings) -> pd.DataFrame:
+    def _forecast(self, h: int, settings: RunSettings, base: tuple | None = None) -> pd.DataFrame:
         hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
-        fcs, future, fallbacks = run_models(hist, h, settings)
+        fcs, future, fallbacks = base if base is not None else run_models(hist, h, settings)
         self.fallbacks_ = list(self.fallbacks_) + fallbacks
         base = list(settings.models)
         q = extend(self.quantiles_, h)
@@ -313,7 +374,8 @@ class Forecaster:
             else:
                 y_hat = fcs[name][uid]
             part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
-            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0))))
+            cap = EXPLOSION * float(np.max(hist[uid][1])) if len(hist[uid][1]) else None
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0)), cap=cap))
             part["model"] = name
             frames.append(pd.DataFrame(part))
         out = pd.concat(frames, ignore_index=True)
@@ -380,7 +442,7 @@ class Forecaster:
 
         Files: ``forecaster.json`` (settings, chosen model per series, interval
         multipliers and scales), ``history.parquet``, ``forecasts.parquet``,
-        ``backtest.parquet``, ``metrics.parquet`` and, with a hierarchy,
+        ``backtest.parquet``, ``metrics.parquet``, ``holdout_metrics.parquet`` and, with a hierarchy,
         ``hierarchy.parquet`` (the summing matrix).
 
         Returns
@@ -423,6 +485,7 @@ class Forecaster:
         cv.columns = [str(c) for c in cv.columns]
         cv.to_parquet(folder / "backtest.parquet", index=False)
         self.metrics_.to_parquet(folder / "metrics.parquet", index=False)
+        self.holdout_metrics_.to_parquet(folder / "holdout_metrics.parquet", index=False)
         if self.hierarchy_ is not None:
             self.hierarchy_.S.reset_index().to_parquet(folder / "hierarchy.parquet", index=False)
         return folder
@@ -456,6 +519,8 @@ class Forecaster:
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
             self.cv_ = pd.read_parquet(folder / "backtest.parquet")
             self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
+            held = folder / "holdout_metrics.parquet"  # absent from forecasters saved before holdouts
+            self.holdout_metrics_ = pd.read_parquet(held) if held.exists() else pd.DataFrame()
             self.hierarchy_ = None
             if state["tags"] is not None:
                 S = pd.read_parquet(folder / "hierarchy.parquet").set_index("unique_id")
@@ -470,7 +535,7 @@ class Forecaster:
         """Constructor arguments (plain values), e.g. for logging."""
         return {k: getattr(self, k) for k in (
             "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
-            "breaks", "events", "reconcile", "n_jobs", "progress", "seed",
+            "breaks", "break_method", "holdout_windows", "events", "reconcile", "n_jobs", "progress", "seed",
         )}
 
 
@@ -491,6 +556,13 @@ def _infer(history: pd.DataFrame) -> str:
     from riskmodel.core.forecasting.series import infer_freq
 
     return infer_freq(history)
+
+
+def _max_seen(history: pd.DataFrame, cv: pd.DataFrame) -> np.ndarray:
+    """Largest count of each backtest row's series up to its cutoff."""
+    running = history.assign(max_seen=history.groupby("unique_id")["y"].cummax())[["unique_id", "ds", "max_seen"]]
+    rows = cv[["unique_id", "cutoff"]].merge(running.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")
+    return rows["max_seen"].fillna(np.inf).to_numpy(dtype=float)
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Errors are measured on the log scale, ``e = log1p(y) - log1p(y_hat)``, and divided
 by a per-series scale ``s`` (the mean absolute seasonal difference of
-``log1p(y)`` in the history), so that errors of big and small series can be
-pooled. The two sides are calibrated apart: for an ``L``% interval and horizon
+``log1p(y)`` in the history, outside declared breaks: a collapse and rebound would
+otherwise make every later interval huge), so that errors of big and small series
+can be pooled. Steps are the calendar steps of the backtest (``step`` column): a
+row after a left-out break period keeps its true distance from the cutoff. The two sides are calibrated apart: for an ``L``% interval and horizon
 step ``k``, the upper multiplier ``u_k`` is the ``(1 + L/100) / 2`` quantile of
 ``e / s`` and the lower one ``l_k`` minus its ``(1 - L/100) / 2`` quantile, over
 all series, windows and neighbouring steps (``k / 1.25 <= j <= 1.25 k``, at least
@@ -28,15 +30,41 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.forecasting.calendar import same_regime_pairs
+
 __all__ = ["log_scale", "volume_groups", "calibrate", "extend", "apply_intervals"]
 
 
-def log_scale(y: np.ndarray, m: int) -> float:
-    """Mean absolute seasonal (else first) difference of ``log1p(y)``; 0.1 when flat."""
-    z = np.log1p(np.asarray(y, dtype=float))
-    for lag in (m, 1):
-        if len(z) > lag:
-            s = float(np.mean(np.abs(z[lag:] - z[:-lag])))
+def log_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
+    """Mean absolute seasonal (else first) difference of ``log1p(y)``; 0.1 when flat.
+
+    ``mask`` (True inside a declared break) leaves out the differences that touch a
+    break period or span one (see :func:`~riskmodel.core.forecasting.calendar.same_regime_pairs`).
+    After a break, the scale comes from the periods after it alone once they hold
+    three differences (seasonal ones first, else month-to-month): a recovery moves
+    faster than the seasons before the collapse, and its intervals must say so.
+    Leading zeros are left out: a series that starts (a market BPS begins to list)
+    jumps from 0 to its level once, which is not its usual variation.
+    """
+    y = np.asarray(y, dtype=float)
+    start = int(np.argmax(y > 0)) if np.any(y > 0) else len(y)
+    z = np.log1p(y[start:])
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)[start:]
+    latest = None
+    if mask is not None and np.any(mask):
+        after = int(np.flatnonzero(mask)[-1]) + 1
+        latest = np.arange(len(z)) >= after
+    for only_latest in ((True, False) if latest is not None else (False,)):
+        for lag in (m, 1):
+            if len(z) <= lag:
+                continue
+            ok = same_regime_pairs(len(z), lag, mask)
+            if only_latest:
+                ok = ok & latest[lag:]
+                if ok.sum() < 3:
+                    continue
+            s = float(np.mean(np.abs(z[lag:] - z[:-lag])[ok])) if ok.any() else 0.0
             if s > 0:
                 return s
     return 0.1
@@ -120,7 +148,8 @@ def calibrate(
     Parameters
     ----------
     cv : DataFrame
-        Backtest rows ``unique_id, ds, cutoff, y`` and the forecast ``column``.
+        Backtest rows ``unique_id, ds, cutoff, step, y`` and the forecast ``column``
+        (without ``step``, rows are numbered within each window).
     column : str
         Forecast column to calibrate.
     scales : Series
@@ -141,18 +170,24 @@ def calibrate(
     -------
     dict of int to ndarray
         Level -> array of shape ``(n_groups, 2, h)``: non-negative, non-decreasing lower
-        (``[:, 0]``) and upper (``[:, 1]``) multipliers.
+        (``[:, 0]``) and upper (``[:, 1]``) multipliers; without a usable backtest error,
+        2.0 (1.3 below 90%) times ``sqrt(step)``.
     """
     n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
+    default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
     if cv.empty:
-        default = {L: np.vstack([np.full(h, 2.0 if L >= 90 else 1.3) * np.sqrt(np.arange(1, h + 1))] * 2) for L in levels}
         return {L: np.stack([q] * n_groups) for L, q in default.items()}
-    step = cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
+    step = cv["step"].to_numpy(dtype=int) if "step" in cv else cv.groupby(["unique_id", "cutoff"]).cumcount().to_numpy() + 1
     err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
-    u = err / cv["unique_id"].map(scales).to_numpy(dtype=float)
+    # Errors are scaled by the series' scale as it was at each cutoff when the backtest
+    # has it: a series whose scale grew after a break then gets wider intervals.
+    s = cv["log_scale"].to_numpy(dtype=float) if "log_scale" in cv else cv["unique_id"].map(scales).to_numpy(dtype=float)
+    u = err / s
     g = cv["unique_id"].map(groups).fillna(0).to_numpy(dtype=int) if groups is not None else np.zeros(len(cv), dtype=int)
     ok = np.isfinite(u)
     step, u, g = step[ok], u[ok], g[ok]
+    if not len(u):  # e.g. one series that held only zeros at every cutoff: nothing to calibrate on
+        return {L: np.stack([q] * n_groups) for L, q in default.items()}
     out = {}
     for L in levels:
         pooled = _multipliers(u, step, h, L)
@@ -188,11 +223,18 @@ def apply_intervals(
     q: dict[int, np.ndarray],
     steps: np.ndarray | None = None,
     group: int | np.ndarray = 0,
+    cap: float | np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Interval bounds ``y_lo_<L>``, ``y_hi_<L>`` around point forecasts.
 
     ``steps`` are the 0-based horizon steps of ``y_hat`` (default ``0 .. len - 1``,
-    one series' forecast path); ``scale`` and ``group`` a value for all or one per value.
+    one series' forecast path); ``scale``, ``group`` and ``cap`` a value for all or
+    one per value. Upper bounds above ``cap`` are lowered to it, never below the
+    point forecast: on the log scale an intermittent series (a cruise port with
+    empty months) gets multipliers that would put its upper bound at thousands of
+    times anything it ever saw (the Forecaster passes ``EXPLOSION`` times the
+    series' largest count, the limit above which a model's forecast counts as
+    exploded).
     """
     z = np.log1p(np.clip(np.asarray(y_hat, dtype=float), 0, None))
     steps = np.arange(len(z)) if steps is None else np.asarray(steps)
@@ -201,5 +243,6 @@ def apply_intervals(
     for L, mult in sorted(q.items()):
         gi = np.minimum(np.asarray(group), mult.shape[0] - 1)
         out[f"y_lo_{L}"] = np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)
-        out[f"y_hi_{L}"] = np.expm1(z + mult[gi, 1, steps] * scale)
+        hi = np.expm1(z + mult[gi, 1, steps] * scale)
+        out[f"y_hi_{L}"] = hi if cap is None else np.maximum(np.minimum(hi, cap), np.expm1(z))
     return out

@@ -1,0 +1,177 @@
+"""Travel-trend signals: recent growth per series and surges or collapses against a forecast.
+
+For each series (a port, a market, the total), :func:`travel_trends` reports
+
+- the growth of the last ``short`` and ``long`` periods (by default 3 and 12
+  months) against the same periods a year before;
+- the same windows against the pre-break level: the same calendar periods in the
+  last year before the latest declared break that began before them (how far a
+  recovery has come);
+- given a forecast made *before* the latest actuals (e.g. last quarter's
+  ``forecast()`` output, or ``backcast=3`` to fit one now on the history before the
+  last three periods), how many of those actuals left its ``level``% interval and
+  a ``signal``: ``surge`` (above it), ``collapse`` (below it), ``within``, or
+  ``unchecked`` when no forecast covers the recent actuals.
+
+A growth is a ratio minus one (``0.25`` = 25% more), NaN where the reference
+period is missing or holds no arrivals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.calendar import COVID_BREAK
+from riskmodel.core.forecasting.series import validate_series
+
+__all__ = ["travel_trends", "TREND_COLUMNS"]
+
+#: Output columns of :func:`travel_trends`, in order (``<short>``/``<long>`` filled in).
+TREND_COLUMNS = (
+    "unique_id", "last_ds", "recent_{short}", "growth_{short}", "growth_{long}",
+    "vs_pre_break_{short}", "vs_pre_break_{long}", "n_checked", "n_above", "n_below", "signal",
+)
+
+
+def _growth(s: pd.Series, end: pd.Timestamp, n: int, back: pd.DateOffset) -> tuple[float, float]:
+    """Sum of the ``n`` periods ending at ``end`` and its ratio - 1 to the same periods shifted back by ``back``."""
+    recent = s.loc[:end].iloc[-n:]
+    if len(recent) < n:
+        return float(recent.sum()), np.nan
+    ref_idx = pd.DatetimeIndex(recent.index) - back
+    ref = s.reindex(ref_idx)
+    if ref.isna().any() or ref.sum() <= 0:
+        return float(recent.sum()), np.nan
+    return float(recent.sum()), float(recent.sum() / ref.sum() - 1)
+
+
+def _pre_break_offset(end: pd.Timestamp, breaks: Sequence[tuple[str, str]]) -> pd.DateOffset | None:
+    """Whole years back from ``end`` to the last year before the latest break that started by then."""
+    starts = [pd.Timestamp(lo) for lo, _ in breaks if pd.Timestamp(lo) <= end]
+    if not starts:
+        return None
+    start = max(starts)
+    years = 1
+    while end - pd.DateOffset(years=years) >= start:
+        years += 1
+    return pd.DateOffset(years=years)
+
+
+def _check(forecast: pd.DataFrame, level: int) -> None:
+    need = ["unique_id", "ds", f"y_lo_{level}", f"y_hi_{level}"]
+    missing = [c for c in need if c not in forecast.columns]
+    if missing:
+        raise SchemaError("forecast", [SchemaProblem(c, "column is missing", f"pass the output of forecast() with level {level} in `level`") for c in missing])
+
+
+def _flags(history: pd.DataFrame, forecast: pd.DataFrame, level: int) -> pd.DataFrame:
+    fc = forecast[["unique_id", "ds", f"y_lo_{level}", f"y_hi_{level}"]].copy()
+    fc["unique_id"] = fc["unique_id"].astype(str)
+    fc["ds"] = pd.to_datetime(fc["ds"]).astype("datetime64[ns]")
+    both = history.merge(fc, on=["unique_id", "ds"], how="inner")
+    both["above"] = both["y"] > both[f"y_hi_{level}"]
+    both["below"] = both["y"] < both[f"y_lo_{level}"]
+    return both.groupby("unique_id").agg(n_checked=("y", "size"), n_above=("above", "sum"), n_below=("below", "sum"))
+
+
+def travel_trends(
+    history: pd.DataFrame,
+    *,
+    forecast: pd.DataFrame | None = None,
+    backcast: int = 0,
+    breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
+    short: int = 3,
+    long: int = 12,
+    level: int = 95,
+) -> pd.DataFrame:
+    """Growth and surge/collapse signals per series, as a table.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long frame ``unique_id, ds, y`` up to the latest actuals.
+    forecast : DataFrame, optional
+        A forecast made before the latest actuals (columns ``unique_id, ds,
+        y_lo_<level>, y_hi_<level>``, as :func:`~riskmodel.core.forecasting.forecast`
+        returns): the actuals it covers are checked against its interval.
+    backcast : int, default=0
+        Without ``forecast``: when > 0, fit a default
+        :class:`~riskmodel.core.forecasting.Forecaster` on the history before the
+        last ``backcast`` periods and check those periods against its forecast.
+    breaks : sequence of (str, str), default=(COVID_BREAK,)
+        Declared breaks, for the pre-break comparison; ``()`` for none.
+    short, long : int, default=3, 12
+        Window lengths in periods.
+    level : int, default=95
+        Interval level of the surge/collapse check.
+
+    Returns
+    -------
+    DataFrame
+        One row per series sorted by ``unique_id``: ``unique_id`` (str), ``last_ds``
+        (datetime64[ns]), ``recent_<short>`` (float: sum of the last ``short``
+        periods), ``growth_<short>``, ``growth_<long>`` (float: against the same
+        periods a year before), ``vs_pre_break_<short>``, ``vs_pre_break_<long>``
+        (float: against the same calendar periods before the latest break, NaN
+        without one), ``n_checked``, ``n_above``, ``n_below`` (int: actuals covered
+        by the forecast, above and below its interval) and ``signal`` (str:
+        ``surge``, ``collapse``, ``within`` or ``unchecked``).
+
+    Raises
+    ------
+    SchemaError
+        If ``history`` is not a valid series frame or ``forecast`` lacks a column.
+    ConfigError
+        If ``short``, ``long`` or ``backcast`` is not a valid count, or both
+        ``forecast`` and ``backcast`` are given.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2018-01-01", periods=30, freq="MS")
+    >>> df = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": np.linspace(100, 390, 30)})
+    >>> t = travel_trends(df, breaks=())
+    >>> round(float(t.loc[0, "growth_12"]), 3)
+    0.558
+    """
+    for name, value in (("short", short), ("long", long)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"`{name}` must be an int >= 1; got {value!r}.")
+    if isinstance(backcast, bool) or not isinstance(backcast, int) or backcast < 0:
+        raise ConfigError(f"`backcast` must be an int >= 0; got {backcast!r}.")
+    if forecast is not None and backcast:
+        raise ConfigError("pass either `forecast` (made before the latest actuals) or `backcast` (fit one now), not both.")
+    hist = validate_series(history)
+    if backcast:
+        from riskmodel.core.forecasting.forecaster import Forecaster
+
+        cut = hist.groupby("unique_id")["ds"].transform(lambda d: d.sort_values().iloc[-backcast - 1] if len(d) > backcast else d.min() - pd.Timedelta(days=1))
+        forecast = Forecaster(h=backcast, level=(level,), breaks=breaks).fit(hist[hist["ds"] <= cut]).predict()
+    if forecast is not None:
+        _check(forecast, level)
+        flags = _flags(hist, forecast, level)
+    else:
+        flags = pd.DataFrame(columns=["n_checked", "n_above", "n_below"])
+    year = pd.DateOffset(years=1)
+    rows = []
+    for uid, g in hist.groupby("unique_id", sort=True):
+        s = pd.Series(g["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(g["ds"]))
+        end = s.index[-1]
+        recent, g_short = _growth(s, end, short, year)
+        _, g_long = _growth(s, end, long, year)
+        row = {"unique_id": str(uid), "last_ds": end, f"recent_{short}": recent, f"growth_{short}": g_short, f"growth_{long}": g_long}
+        back = _pre_break_offset(end, breaks)
+        for n in (short, long):
+            row[f"vs_pre_break_{n}"] = _growth(s, end, n, back)[1] if back is not None else np.nan
+        f = flags.loc[str(uid)] if str(uid) in flags.index else None
+        n_checked, above, below = (int(f["n_checked"]), int(f["n_above"]), int(f["n_below"])) if f is not None else (0, 0, 0)
+        signal = "unchecked" if not n_checked else "surge" if above > below else "collapse" if below > above else "surge" if above else "within"
+        row.update(n_checked=n_checked, n_above=above, n_below=below, signal=signal)
+        rows.append(row)
+    columns = [c.format(short=short, long=long) for c in TREND_COLUMNS]
+    out = pd.DataFrame(rows)[columns]
+    out["last_ds"] = out["last_ds"].astype("datetime64[ns]")
+    return out

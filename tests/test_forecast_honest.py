@@ -1,0 +1,259 @@
+"""Issue 13: full-horizon backtests, calendar steps, honest holdout, break scales, MSIS, coherent bounds."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.exceptions import ConfigError, FallbackWarning
+from riskmodel.core.forecasting import Forecaster, Hierarchy, aggregate, cross_validation, evaluate, reconcile
+from riskmodel.core.forecasting.backtest import make_cutoffs, mase_scale
+from riskmodel.core.forecasting.calendar import same_regime_pairs
+from riskmodel.core.forecasting.engine import RunSettings
+from riskmodel.core.forecasting.reconcile import reconcile_backtest
+from riskmodel.core.forecasting.intervals import log_scale
+
+
+def _panel(n=60, k=6, seed=0, start="2015-01-01"):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=n, freq="MS")
+    frames = []
+    for i in range(k):
+        y = 200 * (i + 1) * np.exp(0.4 * np.sin(2 * np.pi * np.arange(n) / 12 + i)) * rng.lognormal(0, 0.08, n)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(y)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------- part 3: full horizon, calendar steps
+def test_every_backtest_window_reaches_the_full_horizon():
+    settings = RunSettings(freq="M", m=12, models=("snaive",))
+    cv, _ = cross_validation(_panel(n=40), 12, settings, n_windows=3, step=4)
+    per_window = cv.groupby(["unique_id", "cutoff"])["step"].agg(["min", "max", "size"])
+    assert (per_window["min"] == 1).all() and (per_window["max"] == 12).all() and (per_window["size"] == 12).all()
+    # 40 months, h=12, at least 12 months to train: cutoffs at months 20, 24 and 28.
+    ds = pd.date_range("2015-01-01", periods=40, freq="MS")
+    assert sorted(cv["cutoff"].unique()) == [ds[19], ds[23], ds[27]]
+
+
+def test_short_history_gets_fewer_windows_not_truncated_ones():
+    ds = pd.date_range("2017-01-01", periods=24, freq="MS")
+    assert make_cutoffs(ds, 3, 4, 12, horizon=12) == [ds[11]]
+    assert make_cutoffs(ds, 3, 4, 13, horizon=12) == []
+
+
+def test_steps_after_a_left_out_break_keep_their_calendar_distance():
+    settings = RunSettings(freq="M", m=12, models=("snaive",), breaks=(("2019-01-01", "2019-03-31"),))
+    cv, _ = cross_validation(_panel(n=60), 12, settings, n_windows=1, step=4)
+    # One window, cutoff 2018-12: Jan-Mar 2019 are not scored, April 2019 is step 4, not step 1.
+    assert cv["cutoff"].unique().tolist() == [pd.Timestamp("2018-12-01")]
+    first = cv[cv["unique_id"] == "s0"].sort_values("ds").iloc[0]
+    assert first["ds"] == pd.Timestamp("2019-04-01") and first["step"] == 4
+
+
+def test_cutoffs_inside_a_break_are_skipped_for_earlier_ones():
+    ds = pd.date_range("2015-01-01", periods=60, freq="MS")  # .. 2019-12
+    cuts = make_cutoffs(ds, 2, 6, 12, horizon=12, breaks=(("2018-06-01", "2018-12-31"),))
+    assert all(not (pd.Timestamp("2018-06-01") <= c <= pd.Timestamp("2018-12-31")) for c in cuts)
+    assert cuts == [ds[29], ds[35]]  # 2018-12 and 2018-06 lie in the break: 2017-12 and 2017-06 instead
+
+
+# ---------------------------------------------------------------- part 4: scales outside breaks, MSIS
+def test_scales_leave_out_differences_that_touch_or_span_a_break():
+    y = np.array([10.0, 12, 10, 12, 0, 0, 100, 120, 100, 120])
+    mask = np.zeros(10, dtype=bool)
+    mask[4:6] = True
+    ok = same_regime_pairs(10, 2, mask)
+    # Pairs (t-2, t) for t = 2..9: inside the first regime (t=2,3), touching the break (4..7), after it (8, 9).
+    assert ok.tolist() == [True, True, False, False, False, False, True, True]
+    assert mase_scale(y, 2, mask) == pytest.approx(11.0)  # seasonal differences all 0: lag 1, (2+2+2+20+20+20)/6
+    assert mase_scale(y, 1, mask) == pytest.approx(np.mean([2, 2, 2, 20, 20, 20]))
+    assert mase_scale(y, 1) == pytest.approx(np.mean(np.abs(np.diff(y))))
+
+
+def test_interval_scale_comes_from_the_periods_after_a_break():
+    pre = np.tile([100.0, 110, 120, 110], 6)
+    post = np.array([10.0, 20, 40, 80, 160])
+    y = np.concatenate([pre, np.zeros(4), post])
+    mask = np.zeros(len(y), dtype=bool)
+    mask[24:28] = True
+    z = np.log1p(post)
+    assert log_scale(y, 4, mask) == pytest.approx(np.mean(np.abs(np.diff(z))))
+    assert log_scale(np.full(24, 100.0), 4) == pytest.approx(0.1)  # a flat series: the floor
+
+
+def test_msis_by_hand():
+    cv = pd.DataFrame({"unique_id": ["a", "a"], "y": [10.0, 30.0], "scale": [2.0, 2.0], "f": [12.0, 20.0],
+                       "f-lo-95": [8.0, 15.0], "f-hi-95": [14.0, 25.0]})
+    m = evaluate(cv, ["f"], levels=(95,)).set_index("level")
+    # widths 6 and 10; the second actual is 5 above its upper bound: 2 / 0.05 * 5 = 200.
+    assert m.loc["all", "msis_95"] == pytest.approx(((6 + 0) / 2 + (10 + 200) / 2) / 2)
+
+
+# ---------------------------------------------------------------- part 2: nested evaluation
+@pytest.fixture(scope="module")
+def held():
+    return Forecaster(h=6, models=["snaive", "ets", "theta"], n_windows=2, step=3).fit(_panel())
+
+
+def test_holdout_window_is_the_latest_and_scores_chosen_and_peers(held):
+    cv = held.cv_
+    assert cv.loc[cv["holdout"], "cutoff"].nunique() == 1
+    assert cv.loc[cv["holdout"], "cutoff"].min() > cv.loc[~cv["holdout"], "cutoff"].max()
+    assert cv.loc[~cv["holdout"], "cutoff"].nunique() == 2
+    hm = held.holdout_metrics_.query("level == 'all'").set_index("model")
+    assert set(hm.index) == {"chosen", "peer:naive", "peer:snaive", "peer:drift"}
+    assert {"coverage_95", "msis_95", "width_80"} <= set(hm.columns)
+    sel = held.metrics_.query("level == 'all'")
+    assert "chosen" in set(sel["model"]) and len(held.cv_.query("holdout")) == 6 * 6
+
+
+def test_holdout_actuals_do_not_change_the_choice_or_the_calibration(held):
+    # Scramble the actuals of the holdout window only: the choice and the multipliers must not move.
+    df = _panel()
+    cut = held.cv_.loc[held.cv_["holdout"], "cutoff"].iloc[0]
+    window = df["ds"] > cut  # the holdout window is the last 6 months
+    df.loc[window, "y"] = np.round(df.loc[window, "y"] * np.random.default_rng(1).uniform(0.2, 5.0, int(window.sum())))
+    again = Forecaster(h=6, models=["snaive", "ets", "theta"], n_windows=2, step=3).fit(df)
+    assert again.cv_.loc[again.cv_["holdout"], "cutoff"].iloc[0] == cut
+    assert again.chosen_ == held.chosen_
+    for L in (80, 95):
+        np.testing.assert_array_equal(again.quantiles_[L], held.quantiles_[L])
+    assert not again.holdout_metrics_.equals(held.holdout_metrics_)
+
+
+def test_without_room_for_a_holdout_every_window_chooses():
+    f = Forecaster(h=6, models=["snaive", "theta"], n_windows=1, step=3, holdout_windows=0).fit(_panel(n=40))
+    assert f.holdout_metrics_.empty and not f.cv_["holdout"].any()
+
+
+def test_new_settings_are_validated():
+    with pytest.raises(ConfigError, match="`break_method` must be one of"):
+        Forecaster(break_method="bridge").fit(_panel())
+    with pytest.raises(ConfigError, match="`holdout_windows` must be an int >= 0; got -1"):
+        Forecaster(holdout_windows=-1).fit(_panel())
+
+
+# ---------------------------------------------------------------- part 4: coherent intervals
+def _hier():
+    rng = np.random.default_rng(4)
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    rows = []
+    for port, kind, base in (("A", "air", 900), ("B", "air", 300), ("C", "sea", 50), ("D", "sea", 5)):
+        y = base * np.exp(0.3 * np.sin(2 * np.pi * np.arange(48) / 12)) * rng.lognormal(0, 0.1, 48)
+        rows.append(pd.DataFrame({"port": port, "kind": kind, "ds": ds, "y": np.round(y)}))
+    return aggregate(pd.concat(rows), {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+
+
+@pytest.mark.parametrize("method", ["bottom_up", "wls_struct", "mint_shrink"])
+def test_reconciled_bounds_of_a_total_are_the_sums_of_its_parts(method):
+    series = _hier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        fc = Forecaster(h=6, models=["snaive", "theta"], reconcile=method, n_windows=2, step=3).fit(series.df, series.hierarchy).predict()
+    S = series.hierarchy.S
+    for col in ("y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"):
+        wide = fc.pivot(index="ds", columns="unique_id", values=col)
+        np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9, err_msg=col)
+    assert (fc["y_lo_95"] <= fc["y_lo_80"]).all() and (fc["y_lo_80"] <= fc["y_hat"]).all()
+    assert (fc["y_hat"] <= fc["y_hi_80"]).all() and (fc["y_hi_80"] <= fc["y_hi_95"]).all()
+    assert (fc["y_lo_95"] >= 0).all()
+
+
+def test_reconcile_sums_bounds_instead_of_shifting_them():
+    S = pd.DataFrame([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], index=["total", "a", "b"], columns=["a", "b"])
+    fc = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": pd.Timestamp("2024-01-01"), "y_hat": [30.0, 20.0, 10.0],
+                       "y_lo_95": [29.0, 10.0, 5.0], "y_hi_95": [31.0, 40.0, 20.0]})
+    out = reconcile(fc, Hierarchy(S=S), method="bottom_up").set_index("unique_id")
+    # The total's own, too narrow interval [29, 31] is replaced by the sum of its parts' [15, 60].
+    assert out.loc["total", "y_lo_95"] == pytest.approx(15.0)
+    assert out.loc["total", "y_hi_95"] == pytest.approx(60.0)
+
+
+def test_holdout_metrics_let_a_gate_refuse_seasonal_naive_when_a_better_peer_exists():
+    # Random walks without seasons: naive beats seasonal naive. A forecaster that is seasonal
+    # naive itself scores exactly peer:snaive on the holdout, so "beat the best peer" fails.
+    rng = np.random.default_rng(7)
+    ds = pd.date_range("2015-01-01", periods=60, freq="MS")
+    df = pd.concat([pd.DataFrame({"unique_id": f"r{i}", "ds": ds, "y": np.round(1000 * np.exp(np.cumsum(rng.normal(0, 0.1, 60))))}) for i in range(8)])
+    f = Forecaster(h=6, models=["snaive"], combine=False, breaks=(), n_windows=2, step=3).fit(df)
+    hm = f.holdout_metrics_.query("level == 'all'").set_index("model")["mase"]
+    assert hm["chosen"] == pytest.approx(hm["peer:snaive"], rel=1e-12)
+    assert hm[["peer:naive", "peer:drift"]].min() < hm["chosen"]
+
+
+def test_reconciliation_is_scored_on_the_holdout_window():
+    series = _hier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(series.df, series.hierarchy)
+    hm = f.holdout_metrics_.query("level == 'all'").set_index("model")
+    assert {"chosen", "reconciled"} <= set(hm.index) and np.isfinite(hm.loc["reconciled", "coverage_95"])
+    # What was scored is coherent: each holdout bound of the total is the sum of the ports'.
+    rows = reconcile_backtest(f.cv_, series.hierarchy, "wls_struct", (80, 95))
+    assert len(rows) == int(f.cv_["holdout"].sum())
+    wide = rows.pivot(index="ds", columns="unique_id", values="reconciled-hi-95")
+    S = series.hierarchy.S
+    np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- intervals on sparse and young series
+def test_upper_bounds_are_capped_at_explosion_times_the_largest_count():
+    # A cruise-port-like series with empty months: on the log scale its multipliers would put
+    # the upper bound at thousands of times anything it ever carried.
+    from riskmodel.core.forecasting.models import EXPLOSION
+
+    df = _panel(n=48, k=6)
+    ds = pd.date_range("2015-01-01", periods=48, freq="MS")
+    y = np.where(np.arange(48) % 5 == 0, 0.0, 4000.0) * np.random.default_rng(2).uniform(0.05, 1.5, 48)
+    df = pd.concat([df, pd.DataFrame({"unique_id": "cruise", "ds": ds, "y": np.round(y)})], ignore_index=True)
+    f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(df)
+    fc = f.predict().query("unique_id == 'cruise'")
+    assert (fc["y_hi_95"] <= EXPLOSION * df.query("unique_id == 'cruise'")["y"].max() + 1e-9).all()
+    assert (fc["y_hi_95"] >= fc["y_hat"]).all()
+    held = f.cv_.query("unique_id == 'cruise'")
+    assert (held["chosen-hi-95"] <= EXPLOSION * df.query("unique_id == 'cruise'")["y"].max() + 1e-9).all()
+
+
+def test_a_series_that_starts_late_gets_its_scale_from_when_it_started():
+    y = np.r_[np.zeros(12), np.tile([10.0, 12, 14, 12], 3)]
+    assert log_scale(y, 4) == pytest.approx(log_scale(y[12:], 4))
+    settings = RunSettings(freq="M", m=12, models=("snaive",))
+    df = _panel(n=48, k=2)
+    df.loc[(df["unique_id"] == "s1") & (df["ds"] < "2017-01-01"), "y"] = 0.0
+    cv, _ = cross_validation(df, 6, settings, n_windows=3, step=6)
+    # s1 held only zeros up to the first cutoff (2017-12 is the earliest for 48 months): no scale yet.
+    zero_rows = cv[(cv["unique_id"] == "s1") & (cv["cutoff"] < "2017-01-01")]
+    assert zero_rows["log_scale"].isna().all()
+
+
+def test_global_model_gives_way_in_a_regime_younger_than_one_season():
+    from riskmodel.core.forecasting.engine import run_models
+
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2015-01-01", periods=84, freq="MS")  # .. 2021-12
+    hist = {}
+    for i in range(6):
+        y = 500.0 * (i + 1) * np.exp(0.3 * np.sin(2 * np.pi * np.arange(84) / 12)) * rng.lognormal(0, 0.05, 84)
+        y[(ds >= "2020-01-01") & (ds <= "2020-06-01")] = 1.0
+        hist[f"s{i}"] = (ds, y)
+    young = RunSettings(freq="M", m=12, models=("snaive", "ets", "lgbm"), breaks=(("2020-01-01", "2020-06-30"),))
+    fcs, _, _ = run_models(hist, 6, young)
+    for uid in hist:  # 18 months after the break: not young, LightGBM keeps its own forecast
+        assert not np.allclose(fcs["lgbm"][uid], (fcs["snaive"][uid] + fcs["ets"][uid]) / 2)
+    short = {uid: (d[:71], y[:71]) for uid, (d, y) in hist.items()}  # to 2020-11: 5 months after the break
+    fcs, _, _ = run_models(short, 6, young)
+    for uid in short:
+        np.testing.assert_allclose(fcs["lgbm"][uid], (fcs["snaive"][uid] + fcs["ets"][uid]) / 2, rtol=1e-12)
+
+
+def test_a_series_of_zeros_at_every_cutoff_still_fits_alone():
+    # One series that only started in its last year: no backtest error has a scale.
+    ds = pd.date_range("2015-01-01", periods=36, freq="MS")
+    y = np.r_[np.zeros(30), [5.0, 9, 4, 12, 7, 10]]
+    f = Forecaster(h=6, models=["snaive", "theta"], n_windows=2, step=3).fit(pd.DataFrame({"unique_id": "new", "ds": ds, "y": y}))
+    assert f.cv_["log_scale"].isna().all()
+    fc = f.predict()
+    assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()

@@ -1,0 +1,161 @@
+"""Issue 13 parts 1 and 7: proposed breaks, rebased breaks, travel-trend signals and their command."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.apps.cli import main
+from riskmodel.core.exceptions import ConfigError, FallbackWarning, SchemaError
+from riskmodel.core.forecasting import Forecaster, detect_breaks, travel_trends
+from riskmodel.core.forecasting.breaks import ALL_SERIES
+from riskmodel.core.forecasting.engine import impute_break, rebase_break
+
+from .conftest import BPS_DATA
+
+DATA = Path(os.environ.get("RISKMODEL_BPS_DATA", BPS_DATA))
+
+
+def _collapse(n=108, seed=0):
+    """Monthly 2015-2023: seasons, a collapse 2020-04..2021-12, then a recovery from 300 at +5% a month."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2015-01-01", periods=n, freq="MS")
+    season = np.exp(0.3 * np.sin(2 * np.pi * np.arange(n) / 12))
+    level = np.where(ds < "2020-04-01", 1000.0, 5.0)
+    after = np.asarray(ds > "2021-12-01")
+    level[after] = 300.0 * 1.05 ** np.arange(after.sum())
+    y = np.round(level * season * rng.lognormal(0, 0.03, n))
+    return pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+
+
+# ---------------------------------------------------------------- part 1
+def test_detect_breaks_finds_start_and_end_of_a_collapse():
+    df = _collapse()
+    found = detect_breaks(df)
+    assert found["unique_id"].tolist() == [ALL_SERIES, "port/A"]
+    row = found.iloc[1]
+    assert row["start"] == pd.Timestamp("2020-04-01")
+    # Back at >= half the pre-break reference once the recovery passes 500 (300 * 1.05^11 = 513: 2022-12).
+    assert pd.Timestamp("2022-09-01") <= row["end"] <= pd.Timestamp("2022-12-01")
+    assert not row["ongoing"] and row["depth"] < 0.02
+    assert list(found.columns) == ["unique_id", "start", "end", "periods", "ongoing", "depth"]
+
+
+def test_detect_breaks_finds_nothing_in_a_steady_series_and_checks_arguments():
+    df = _collapse().query("ds < '2020-01-01'")
+    assert detect_breaks(df).empty
+    with pytest.raises(ConfigError, match="`drop` must be a ratio between 0 and 1"):
+        detect_breaks(df, drop=1.5)
+    with pytest.raises(ConfigError, match="`min_periods` must be an int >= 1; got 0"):
+        detect_breaks(df, min_periods=0)
+
+
+def test_rebase_learns_the_level_after_the_break_and_the_seasons_before_it():
+    df = _collapse()
+    y = df["y"].to_numpy(dtype=float)
+    mask = ((df["ds"] >= "2020-04-01") & (df["ds"] <= "2021-12-01")).to_numpy()
+    rebased = rebase_break(y, mask, 12)
+    # The pre-break history now sits at the post-break level (~300 in early 2022), not at 1000;
+    # the periods after the break are kept as they are.
+    assert rebased[:60].mean() < 0.5 * y[:60].mean()
+    after = np.arange(len(y)) > np.flatnonzero(mask)[-1]
+    np.testing.assert_allclose(rebased[after], y[after], rtol=1e-12)
+    # impute_break bridges to the pre-break level instead.
+    assert impute_break(y, mask, 12)[:60].mean() == pytest.approx(y[:60].mean())
+
+
+def test_forecast_after_a_break_follows_the_recovery_not_the_old_level():
+    full = _collapse(n=102)  # fit to 2022-12 (a year of recovery), score 2023-01..06
+    df, future = full.iloc[:96], full.iloc[96:]
+    breaks = (("2020-04-01", "2021-12-31"),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        new = Forecaster(h=6, models=["snaive", "ets", "theta"], breaks=breaks).fit(df).predict()
+        old = Forecaster(h=6, models=["snaive", "ets", "theta"], breaks=breaks, break_method="impute").fit(df).predict()
+    actual = future["y"].to_numpy()
+    err_new = np.mean(np.abs(new["y_hat"].to_numpy() / actual - 1))
+    err_old = np.mean(np.abs(old["y_hat"].to_numpy() / actual - 1))
+    assert err_new < 0.25  # within a quarter of a recovery that runs at +5% a month
+    assert err_new < err_old
+
+
+# ---------------------------------------------------------------- part 7
+def _trend_panel():
+    ds = pd.date_range("2018-01-01", periods=72, freq="MS")  # .. 2023-12
+    y = np.where(ds < "2020-04-01", 1000.0, np.where(ds <= "2022-03-01", 10.0, 500.0))
+    y = np.where(ds >= "2023-01-01", 800.0, y)
+    return pd.DataFrame({"unique_id": "market/X", "ds": ds, "y": y})
+
+
+def test_travel_trends_growth_against_last_year_and_the_pre_break_level():
+    t = travel_trends(_trend_panel())
+    row = t.iloc[0]
+    assert list(t.columns) == ["unique_id", "last_ds", "recent_3", "growth_3", "growth_12", "vs_pre_break_3",
+                               "vs_pre_break_12", "n_checked", "n_above", "n_below", "signal"]
+    assert row["last_ds"] == pd.Timestamp("2023-12-01") and row["recent_3"] == 2400.0
+    assert row["growth_3"] == pytest.approx(800 / 500 - 1)  # Oct-Dec 2023 against Oct-Dec 2022
+    assert row["growth_12"] == pytest.approx(12 * 800 / (3 * 10 + 9 * 500) - 1)  # 2023 against 2022
+    assert row["vs_pre_break_3"] == pytest.approx(800 / 1000 - 1)  # against Oct-Dec 2019
+    assert row["vs_pre_break_12"] == pytest.approx(800 / 1000 - 1)  # against 2019
+    assert row["signal"] == "unchecked"
+    assert np.isnan(travel_trends(_trend_panel(), breaks=()).loc[0, "vs_pre_break_3"])
+
+
+def test_travel_trends_flags_a_surge_and_a_collapse_against_an_earlier_forecast():
+    hist = pd.concat([_trend_panel(), _trend_panel().assign(unique_id="market/Y")], ignore_index=True)
+    ds = pd.date_range("2023-10-01", periods=3, freq="MS")
+    fc = pd.DataFrame({"unique_id": ["market/X"] * 3 + ["market/Y"] * 3, "ds": list(ds) * 2,
+                       "y_lo_95": [500.0, 500, 500, 900, 900, 900], "y_hi_95": [700.0, 700, 700, 1200, 1200, 1200]})
+    t = travel_trends(hist, forecast=fc).set_index("unique_id")
+    assert t.loc["market/X", "signal"] == "surge" and t.loc["market/X", "n_above"] == 3
+    assert t.loc["market/Y", "signal"] == "collapse" and t.loc["market/Y", "n_below"] == 3
+    inside = fc.assign(y_lo_95=0.0, y_hi_95=1e6)
+    assert set(travel_trends(hist, forecast=inside)["signal"]) == {"within"}
+
+
+def test_travel_trends_refuses_bad_input():
+    with pytest.raises(SchemaError, match="y_hi_95"):
+        travel_trends(_trend_panel(), forecast=pd.DataFrame({"unique_id": ["a"], "ds": [pd.Timestamp("2024-01-01")], "y_lo_95": [1.0]}))
+    with pytest.raises(ConfigError, match="`short` must be an int >= 1; got 0"):
+        travel_trends(_trend_panel(), short=0)
+    with pytest.raises(ConfigError, match="not both"):
+        travel_trends(_trend_panel(), forecast=pd.DataFrame(), backcast=3)
+
+
+def test_trends_command_prints_and_writes_the_table(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    _trend_panel().to_csv(path, index=False)
+    assert main(["trends", str(path), "--out", str(tmp_path / "t.csv")]) == 0
+    assert "market/X" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "t.csv")["growth_3"].iloc[0] == pytest.approx(0.6)
+
+
+# ---------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def bps_ports():
+    path = DATA / "bps_arrivals_selected_ports_2008_2023.csv"
+    if not path.is_file():
+        pytest.skip(f"real BPS series not found in {DATA}")
+    return pd.read_csv(path, parse_dates=["ds"])[["unique_id", "ds", "y"]]
+
+
+def test_bps_covid_break_is_proposed_with_its_dates(bps_ports):
+    row = detect_breaks(bps_ports).set_index("unique_id").loc[ALL_SERIES]
+    assert row["start"] == pd.Timestamp("2020-03-01")
+    assert pd.Timestamp("2022-03-01") <= row["end"] <= pd.Timestamp("2022-12-01")
+
+
+@pytest.mark.slow
+def test_bps_2023_rebased_break_beats_the_bridged_one(bps_ports):
+    train = bps_ports[bps_ports["ds"] <= "2022-12-01"]
+    test = bps_ports[bps_ports["ds"] >= "2023-01-01"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        fcs = {m: Forecaster(h=12, break_method=m).fit(train).predict() for m in ("rebase", "impute")}
+    err = {m: test.merge(fc, on=["unique_id", "ds"]).eval("abs(y - y_hat)").mean() for m, fc in fcs.items()}
+    assert err["rebase"] < err["impute"]
