@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -74,9 +75,12 @@ def test_gate_rules():
     from riskmodel.core.forecasting.gate import forecast_gate
 
     gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.0, min_coverage_95=0.85, max_coverage_95=0.99)
-    good = {"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.93}
+    good = {"mase": 0.9, "mase_over_best_peer": 0.95, "coverage_95": 0.93}
     assert forecast_gate(good, None, gate).passed
-    assert not forecast_gate({**good, "mase_over_snaive": 1.05}, None, gate).passed
+    assert not forecast_gate({**good, "mase_over_best_peer": 1.05}, None, gate).passed
+    assert not forecast_gate({**good, "mase_over_best_peer": 1.0}, None, gate).passed  # a tie with a peer adds nothing
+    snaive_rule = ForecastGateConfig(max_mase=1.5, beat_best_peer=False, beat_snaive=True, min_coverage_95=0.85, max_coverage_95=0.99)
+    assert not forecast_gate({**good, "mase_over_snaive": 1.05}, None, snaive_rule).passed
     assert not forecast_gate({**good, "coverage_95": 0.70}, None, gate).passed
     result = forecast_gate(good, {"mase": 0.8}, gate)
     assert not result.passed and any("champion" in r for r in result.reasons)
@@ -89,23 +93,23 @@ def test_gate_decision_is_the_risk_gates_type_with_comparisons():
     from riskmodel.integrations.tracking.forecast import GateResult
 
     gate = ForecastGateConfig(max_mase=1.5, mase_tolerance=0.1, min_coverage_95=0.85, max_coverage_95=0.99)
-    result = forecast_gate({"mase": 0.9, "mase_over_snaive": 0.95, "coverage_95": 0.80}, {"mase": 0.8}, gate)
+    result = forecast_gate({"mase": 0.9, "mase_over_best_peer": 0.95, "coverage_95": 0.80}, {"mase": 0.8}, gate)
     assert type(result) is GateDecision is GateResult and type(result) is type(evaluate_gate({}, None, _no_rule_risk_gate()))
     assert result.reasons == (
-        "backtest MASE 0.9000 <= max 1.5",
-        "MASE over seasonal naive 0.9500 <= 1",
+        "holdout MASE 0.9000 <= max 1.5",
+        "holdout MASE over the best of naive, seasonal naive and drift 0.9500 < 1",
         "95% coverage 0.800 outside [0.85, 0.99]",
-        "MASE 0.9000 > champion's 0.8000 x 1.1",
+        "MASE 0.9000 > champion's 0.8000 (as logged) x 1.1",
     )
     assert result.comparisons == (
         Comparison("mase", 0.9, None, None, None, 1.5, True, "<= 1.5"),
-        Comparison("mase_over_snaive", 0.95, None, None, None, 1.0, True, "<= 1"),
+        Comparison("mase_over_best_peer", 0.95, None, None, None, math.nextafter(1.0, 0.0), True, "< 1"),
         Comparison("coverage_95", 0.80, None, None, 0.85, 0.99, False, "within [0.85, 0.99]"),
         Comparison("mase", 0.9, 0.8, 0.1, None, 0.8 * 1.1, False, "<= champion x (1 + tolerance)"),
     )
     missing = forecast_gate({}, None, ForecastGateConfig())
     assert not missing.passed and [c.candidate for c in missing.comparisons] == [None, None]
-    assert missing.reasons[0] == "backtest MASE inf > max 2.0"
+    assert missing.reasons[0] == "holdout MASE inf > max 2.0"
 
 
 @pytest.mark.slow
@@ -130,7 +134,7 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     assert "mase" in run.data.metrics and "bt.all.snaive.mase" in run.data.metrics
     assert any(k.startswith("bt.port.") for k in run.data.metrics)
 
-    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_snaive=False, min_coverage_95=0, max_coverage_95=1))
+    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
     assert decision.passed
     client = registry.configure()
     assert str(client.get_model_version_by_alias(cfg.tracking.registered_name, "champion").version) == logged.version

@@ -76,16 +76,19 @@ ForecasterConfig = config_from_signature(
 
 @dataclass(frozen=True)
 class ForecastGateConfig:
-    """Promotion rules on the backtest of the chosen model over all series.
+    """Promotion rules on the holdout window of the served forecast over all series.
 
     The challenger is promoted when its MASE is at most ``max_mase``, at most
-    ``1 + mase_tolerance`` times the champion's, below seasonal naive's, and its
-    95% coverage lies in ``[min_coverage_95, max_coverage_95]``.
+    ``1 + mase_tolerance`` times the champion's on the same window, strictly below the
+    best of the simple peers naive, seasonal naive and drift (``beat_best_peer``),
+    and its 95% coverage lies in ``[min_coverage_95, max_coverage_95]``
+    (:mod:`riskmodel.core.forecasting.gate`).
     """
 
     max_mase: float = 2.0
     mase_tolerance: float = 0.02
-    beat_snaive: bool = True
+    beat_best_peer: bool = True
+    beat_snaive: bool = False
     min_coverage_95: float = 0.85
     max_coverage_95: float = 0.995
 

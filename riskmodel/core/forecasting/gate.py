@@ -1,22 +1,64 @@
-"""The forecasters' promotion gate: backtest rules a challenger must pass.
+"""The forecasters' promotion gate: rules a challenger must pass on a window nothing was tuned on.
 
-A challenger passes when, for the rules of
+The figures come from :func:`honest_metrics`: the forecaster's *holdout* window
+(:attr:`Forecaster.holdout_metrics_`), later than every window that chose its
+models or calibrated its intervals, scored as served (reconciled when there is a
+hierarchy), next to the simple peers naive, seasonal naive and drift on the same
+window. A challenger passes when, for the rules of
 :class:`~riskmodel.core.forecasting.config.ForecastGateConfig`:
 
-* its backtest MASE over all series is at most ``max_mase``;
-* with ``beat_snaive``, its MASE is at most seasonal naive's (``mase_over_snaive <= 1``);
-* its 95% interval coverage (when logged) lies in ``[min_coverage_95, max_coverage_95]``;
-* with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``.
+* its holdout MASE over all series is at most ``max_mase``;
+* with ``beat_best_peer``, its MASE is strictly below the best simple peer's
+  (``mase_over_best_peer < 1``), so seasonal naive itself never passes when a peer is as good;
+* with ``beat_snaive``, its MASE is at most seasonal naive's;
+* its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]``;
+* with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
+  champion refitted and scored on the same window (``champion_mase_same_window``) when
+  that was measured, else the champion's own logged MASE.
 
-A missing MASE or ratio counts as infinite, so it fails its rule.
+A missing MASE or ratio (no holdout window: too short a history) counts as infinite, so it fails its rule.
 """
 
 from __future__ import annotations
 
+import math
+
 from riskmodel.core.forecasting.config import ForecastGateConfig
 from riskmodel.core.gate import GateChecks, GateDecision
 
-__all__ = ["forecast_gate"]
+__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window"]
+
+PEER_MODELS = ("peer:naive", "peer:snaive", "peer:drift")
+
+
+def honest_metrics(forecaster) -> dict[str, float]:
+    """The gate's figures from a fitted forecaster's holdout window (empty when it has none).
+
+    Returns
+    -------
+    dict of str to float
+        The served forecast's metrics over all series (``mase``, ``smape``,
+        ``coverage_95``, ``msis_95``, ...; ``reconciled`` when the forecaster has a
+        hierarchy, else ``chosen``), ``mase_over_best_peer``, ``mase_over_snaive`` and
+        ``peer_<name>_mase`` for each simple peer.
+    """
+    table = getattr(forecaster, "holdout_metrics_", None)
+    if table is None or table.empty:
+        return {}
+    rows = table[table["level"] == "all"].set_index("model")
+    served = "reconciled" if "reconciled" in rows.index else "chosen"
+    if served not in rows.index:
+        return {}
+    out = {c: float(v) for c, v in rows.loc[served].items() if c != "level" and isinstance(v, int | float) and v == v}
+    peers = {m: float(rows.loc[m, "mase"]) for m in PEER_MODELS if m in rows.index and rows.loc[m, "mase"] == rows.loc[m, "mase"]}
+    for m, v in peers.items():
+        out[f"peer_{m.split(':', 1)[1]}_mase"] = v
+    best = min(peers.values(), default=float("nan"))
+    if "mase" in out and best > 0:
+        out["mase_over_best_peer"] = out["mase"] / best
+    if "mase" in out and peers.get("peer:snaive", 0) > 0:
+        out["mase_over_snaive"] = out["mase"] / peers["peer:snaive"]
+    return out
 
 
 def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig) -> GateDecision:
@@ -25,7 +67,9 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     Parameters
     ----------
     candidate : dict of str to float
-        The challenger's run metrics (``mase``, ``mase_over_snaive``, ``coverage_95``).
+        The challenger's holdout metrics (:func:`honest_metrics`: ``mase``,
+        ``mase_over_best_peer``, ``mase_over_snaive``, ``coverage_95``), and
+        ``champion_mase_same_window`` when the champion was scored on the same window.
     champion : dict of str to float or None
         The champion's run metrics, or None when there is no champion yet.
     gate : ForecastGateConfig
@@ -38,16 +82,25 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
 
     Examples
     --------
-    >>> forecast_gate({"mase": 0.9, "mase_over_snaive": 0.95}, None, ForecastGateConfig()).passed
+    >>> forecast_gate({"mase": 0.9, "mase_over_best_peer": 0.95, "coverage_95": 0.93}, None, ForecastGateConfig()).passed
     True
+    >>> forecast_gate({"mase": 0.9, "mase_over_best_peer": 1.0, "coverage_95": 0.93}, None, ForecastGateConfig()).passed
+    False
     """
     checks = GateChecks()
     mase = candidate.get("mase", float("inf"))
     shown = candidate.get("mase")
     checks.compare(
         "mase", shown, upper=gate.max_mase, rule=f"<= {gate.max_mase}",
-        text=lambda ok: f"backtest MASE {mase:.4f} {'<=' if ok else '>'} max {gate.max_mase}",
+        text=lambda ok: f"holdout MASE {mase:.4f} {'<=' if ok else '>'} max {gate.max_mase}",
     )
+    if gate.beat_best_peer:
+        best = candidate.get("mase_over_best_peer", float("inf"))
+        checks.compare(
+            # strictly below: a challenger that is one of the peers (ratio exactly 1) adds nothing
+            "mase_over_best_peer", candidate.get("mase_over_best_peer"), upper=math.nextafter(1.0, 0.0), rule="< 1",
+            text=lambda ok: f"holdout MASE over the best of naive, seasonal naive and drift {best:.4f} {'<' if ok else '>='} 1",
+        )
     if gate.beat_snaive:
         ratio = candidate.get("mase_over_snaive", float("inf"))
         checks.compare(
@@ -61,11 +114,37 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
             text=lambda ok: f"95% coverage {cov:.3f} {'within' if ok else 'outside'} [{lo}, {hi}]",
         )
-    if champion is not None and "mase" in champion:
+    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion else None)
+    if reference is not None:
         factor = 1 + gate.mase_tolerance
+        where = "on the same window" if "champion_mase_same_window" in candidate else "as logged"
         checks.compare(
-            "mase", shown, upper=champion["mase"] * factor, reference=champion["mase"], tolerance=gate.mase_tolerance,
+            "mase", shown, upper=reference * factor, reference=reference, tolerance=gate.mase_tolerance,
             rule="<= champion x (1 + tolerance)",
-            text=lambda ok: f"MASE {mase:.4f} {'<=' if ok else '>'} champion's {champion['mase']:.4f} x {factor}",
+            text=lambda ok: f"MASE {mase:.4f} {'<=' if ok else '>'} champion's {reference:.4f} ({where}) x {factor}",
         )
     return checks.decision()
+
+
+def champion_on_same_window(champion, challenger) -> float | None:
+    """The champion's holdout MASE on the challenger's holdout window: its settings refitted on the same history.
+
+    Parameters
+    ----------
+    champion, challenger : Forecaster
+        Fitted forecasters; the champion's settings are refitted on the challenger's
+        history and hierarchy, so both are scored on the same, later window.
+
+    Returns
+    -------
+    float or None
+        None when the two do not share a horizon and holdout (their windows would differ),
+        or the refit has no holdout window.
+    """
+    from riskmodel.core.forecasting.forecaster import Forecaster
+
+    params = champion.get_params()
+    if params.get("h") != challenger.h or params.get("holdout_windows") != challenger.holdout_windows:
+        return None
+    refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None))
+    return honest_metrics(refit).get("mase")

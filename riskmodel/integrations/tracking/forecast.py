@@ -29,6 +29,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
+from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.forecasting.gate import forecast_gate
@@ -55,26 +56,17 @@ def _key(text: str) -> str:
 
 
 def _metrics(forecaster: Forecaster) -> dict[str, float]:
-    out: dict[str, float] = {}
+    # the headline figures the gate reads are the holdout window's, which chose and calibrated nothing;
+    # the selection windows' figures stay under bt.* (optimistic: they chose the model)
+    out: dict[str, float] = dict(honest_metrics(forecaster))
     table = forecaster.metrics_
-    if table is None or table.empty:
-        return out
-    for _, row in table.iterrows():
+    for _, row in (table if table is not None else pd.DataFrame()).iterrows():
         for col in table.columns:
             if col in ("level", "model", "n_series"):
                 continue
             value = row[col]
             if pd.notna(value) and np.isfinite(value):
                 out[f"bt.{_key(row['level'])}.{_key(row['model'])}.{col}"] = float(value)
-    chosen = table[(table["level"] == "all") & (table["model"] == "chosen")]
-    snaive = table[(table["level"] == "all") & (table["model"] == "snaive")]
-    if len(chosen):
-        for col in chosen.columns.drop(["level", "model", "n_series"]):
-            value = chosen[col].iloc[0]
-            if pd.notna(value):
-                out[col] = float(value)
-    if len(chosen) and len(snaive) and snaive["mase"].iloc[0] > 0:
-        out["mase_over_snaive"] = float(chosen["mase"].iloc[0] / snaive["mase"].iloc[0])
     return out
 
 
@@ -119,6 +111,7 @@ def log_forecast_run(
     *,
     lineage: dict | None = None,
     register_alias: str = "challenger",
+    extra_metrics: dict[str, float] | None = None,
 ) -> LoggedForecaster:
     """Log a fitted forecaster to MLflow, register it and set ``challenger`` on it.
 
@@ -132,6 +125,8 @@ def log_forecast_run(
     lineage : dict, optional
         Data lineage logged as ``data_*`` params (source, span, ...).
     register_alias : str, default="challenger"
+    extra_metrics : dict of str to float, optional
+        Further run metrics the gate reads (e.g. ``champion_mase_same_window``).
 
     Returns
     -------
@@ -147,7 +142,7 @@ def log_forecast_run(
         params.update({f"data_{k}": v for k, v in (lineage or {}).items()})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_dict(to_dict(config), "config/forecast.json")
-        mlflow.log_metrics(_metrics(forecaster))
+        mlflow.log_metrics(_metrics(forecaster) | {k: float(v) for k, v in (extra_metrics or {}).items() if v is not None})
         chosen = pd.DataFrame(sorted(forecaster.chosen_.items()), columns=["unique_id", "model"])
         mlflow.log_text(chosen.to_csv(index=False), "forecast/chosen.csv")
         mlflow.log_text(forecaster.metrics_.to_csv(index=False), "forecast/backtest_metrics.csv")
