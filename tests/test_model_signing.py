@@ -24,8 +24,8 @@ from riskmodel.core.features import training_table
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.risk import RiskConfig, train_risk_model
-from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
-from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
+from riskmodel.integrations.tracking.forecast import load_forecaster, log_forecast_run, promote_forecaster
+from riskmodel.integrations.tracking.risk import load_risk_model, log_risk_run, promote_risk
 
 from .conftest import REPO
 
@@ -270,6 +270,8 @@ def test_champion_moved_by_hand_is_refused_unless_overridden(env, monkeypatch):
             load(f"models:/{name}@champion", refresh=True)
         with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
             score(sample, model=f"models:/{name}@champion")
+        with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
+            load_risk_model(f"models:/{name}@champion")
         # the gate tags of the promoted version copied by hand: the signature names the version
         for k, v in client.get_model_version(name, first.version).tags.items():
             if k.startswith("gate."):
@@ -332,6 +334,8 @@ def test_forecaster_champion_moved_by_hand_is_refused_and_tamper_checked(env):
     MlflowClient().set_registered_model_alias(name, "champion", first.version)
     with pytest.raises(ModelLoadError, match="no gate decision"):
         forecast(3, model=f"models:/{name}@champion")
+    with pytest.raises(ModelLoadError, match="no gate decision"):
+        load_forecaster(f"models:/{name}@champion")
     gate = ForecastGateConfig(max_mase=100, beat_snaive=False, min_coverage_95=0, max_coverage_95=1)
     MlflowClient().delete_registered_model_alias(name, "champion")
     assert promote_forecaster(name, gate).passed

@@ -35,6 +35,7 @@ from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import forecast_pyfunc, registry
 from riskmodel.integrations.tracking.forecast_pyfunc import ARTIFACT
+from riskmodel.integrations.tracking.loading import pin
 from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 
 __all__ = ["LoggedForecaster", "GateResult", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring"]
@@ -172,16 +173,21 @@ def log_forecast_run(
     return LoggedForecaster(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
 
 
-def load_forecaster(uri: str | Path) -> Forecaster:
-    """Load a :class:`Forecaster` from ``models:/name@alias``, a run URI or a local folder, verified.
+def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecaster:
+    """Load a :class:`Forecaster` from ``models:/name@alias``, a run URI or a local copy, verified.
+
+    ``@champion`` must be a version promoted through the gate, unless ``allow_ungated``
+    (see :func:`riskmodel.integrations.tracking.loading.load_logged`).
 
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved or the folder is not a saved forecaster.
+        If the URI cannot be resolved, the folder is not a saved forecaster, or
+        ``@champion`` was not promoted through the gate.
     ArtifactIntegrityError
-        If the files differ from the manifest recorded at logging.
+        If the model's signed manifest is missing or invalid, or a file differs from it.
     """
+    uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(str(uri)).exists()
         folder = registry.download_model_folder(uri, ARTIFACT, dst=None if local else tmp)

@@ -28,7 +28,7 @@ from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfunc, signing
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin"]
 
 _KINDS = {risk_pyfunc.ARTIFACT: RiskModel, forecast_pyfunc.ARTIFACT: Forecaster}
 ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
@@ -73,6 +73,18 @@ def _check_champion(name: str, version: str, tags: dict[str, str], allow_ungated
         if override is None:
             raise
         audit.append("ungated_load", model_name=name, model_version=version, uri=uri, override=override, refused_because=str(exc))
+
+
+def pin(uri: str | Path, *, allow_ungated: bool = False) -> str:
+    """The URI to download for ``uri``: ``@alias`` resolved to its version now, ``@champion`` gated; others as given.
+
+    Raises
+    ------
+    ModelLoadError
+        As :func:`load_logged` for an unresolvable URI or an ungated champion.
+    """
+    text = str(uri)
+    return _pin(text, allow_ungated)[0] if text.startswith(("models:", "runs:")) else text
 
 
 def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:

@@ -37,6 +37,7 @@ from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.train import TrainResult
 from riskmodel.integrations.tracking import registry, risk_pyfunc
+from riskmodel.integrations.tracking.loading import pin
 from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
 from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
@@ -287,16 +288,20 @@ def log_risk_run(
     return LoggedModel(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
 
 
-def load_risk_model(uri: str | Path) -> RiskModel:
-    """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local folder, verified.
+def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskModel:
+    """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local copy, verified.
+
+    ``@champion`` must be a version promoted through the gate, unless ``allow_ungated``
+    (see :func:`riskmodel.integrations.tracking.loading.load_logged`).
 
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved.
+        If the URI cannot be resolved, or ``@champion`` was not promoted through the gate.
     ArtifactIntegrityError
-        If the files differ from the manifest recorded at logging.
+        If the model's signed manifest is missing or invalid, or a file differs from it.
     """
+    uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
         folder = registry.download_model_folder(uri, ARTIFACT, dst=tmp if not Path(str(uri)).exists() else None)
         return RiskModel.load(folder)
