@@ -26,23 +26,38 @@ from riskmodel.core.scoring import score as _score
 
 __all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark"]
 
+_ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"  # the same name as riskmodel.integrations.tracking.loading.ALLOW_UNGATED_ENV
 _cache: dict[str, Scorer | Forecaster] = {}
 _cache_lock = threading.Lock()
 
 
-def load(uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = False) -> Scorer | Forecaster:
+def load(
+    uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = False, allow_ungated: bool = False
+) -> Scorer | Forecaster:
     """Load a risk model (as a :class:`~riskmodel.core.scoring.Scorer`) or a forecaster, whichever ``uri`` holds.
 
-    Cached by URI and safe to call from many threads.
+    Cached by URI and safe to call from many threads. A logged model is loaded
+    only after the signed manifest of all its files is verified (see
+    :mod:`riskmodel.core.artifacts` for the signing key), and ``@champion`` only
+    when its version carries a passed gate decision signed by riskmodel.
 
     Parameters
     ----------
     uri : str, Path, RiskModel, Scorer or Forecaster
-        ``models:/name@alias``, ``models:/name/version``, ``runs:/<run_id>/model``,
-        a local folder written by :meth:`RiskModel.save` or logged to MLflow, or an
-        already fitted model (returned as it is, a RiskModel wrapped in a Scorer).
+        ``models:/name@alias``, ``models:/name/version``, ``models:/m-<logged model id>``,
+        ``runs:/<run_id>/model``, a local copy of a logged model, a local folder
+        written by :meth:`RiskModel.save`, or an already fitted model (returned as
+        it is, a RiskModel wrapped in a Scorer). A folder written by
+        :meth:`RiskModel.save` carries no signature and is trusted as the caller's
+        own file (its LightGBM text is still checked); a copy of a logged model
+        (a folder holding ``MLmodel``, or its ``data/risk_model``) is verified
+        like the store.
     refresh : bool, default=False
         Load again even if cached (e.g. after the ``champion`` alias moved).
+    allow_ungated : bool, default=False
+        Emergency override: load ``@champion`` even if its version was not promoted
+        through the gate (an alias moved by hand); also ``RISKMODEL_ALLOW_UNGATED=1``.
+        Each such load is recorded in the audit log (event ``ungated_load``).
 
     Returns
     -------
@@ -51,9 +66,11 @@ def load(uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = F
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved or holds no riskmodel model.
+        If the URI cannot be resolved or holds no riskmodel model, if its LightGBM
+        model text is malformed, or if ``@champion`` is not a gated version.
     ArtifactIntegrityError
-        If the model's files differ from the content hashes recorded at logging.
+        If the model's manifest is missing, unsigned or not signed with the key in
+        use, or any of its files differs from it.
     """
     if isinstance(uri, Scorer | RiskModel):
         return as_scorer(uri)
@@ -61,11 +78,12 @@ def load(uri: str | Path | RiskModel | Scorer | Forecaster, *, refresh: bool = F
         return uri
     if not isinstance(uri, str | Path):
         raise ModelLoadError(f"`model` must be a model URI, a local folder or a fitted model; got {type(uri).__name__}.")
-    key = _cache_key(str(uri))
+    ungated = bool(allow_ungated) or os.environ.get(_ALLOW_UNGATED_ENV) == "1"
+    key = _cache_key(str(uri)) + ("\0ungated" if ungated else "")  # an override must never serve a later gated call
     with _cache_lock:
         if not refresh and key in _cache:
             return _cache[key]
-        loaded = _load_uncached(str(uri))
+        loaded = _load_uncached(str(uri), allow_ungated)
         _cache[key] = loaded
         return loaded
 
@@ -83,12 +101,17 @@ def _cache_key(uri: str) -> str:
     return f"{uri}|{hash(tuple(stats))}"
 
 
-def _load_uncached(uri: str) -> Scorer | Forecaster:
-    if not uri.startswith(("models:", "runs:")) and (Path(uri) / "meta.json").is_file():
+def _inside_logged_model(path: Path) -> bool:
+    """Whether ``path`` is a logged model or its ``data/<kind>`` folder (those are verified by signature)."""
+    return any((p / "MLmodel").is_file() for p in (path, path.parent, path.parent.parent))
+
+
+def _load_uncached(uri: str, allow_ungated: bool) -> Scorer | Forecaster:
+    if not uri.startswith(("models:", "runs:")) and (Path(uri) / "meta.json").is_file() and not _inside_logged_model(Path(uri)):
         return as_scorer(uri)  # a plain saved RiskModel folder needs no tracking store
     from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
 
-    logged = load_logged(uri)
+    logged = load_logged(uri, allow_ungated=allow_ungated)
     if isinstance(logged.model, Forecaster):
         return logged.model
     return Scorer(logged.model, name=logged.name, version=logged.version, source=uri)

@@ -145,7 +145,7 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     assert [c["metric"] for c in json.loads(tags["gate.comparisons"])] == ["mase", "coverage_95"]
 
     local = mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri, dst_path=str(tmp_path / "dl"))
-    folder = tmp_path / "dl" / "artifacts" / "forecaster"
+    folder = tmp_path / "dl" / "data" / "forecaster"  # loader_module form: the model lives under data/
     state = json.loads((folder / "forecaster.json").read_text())
     state["chosen_"] = dict.fromkeys(state["chosen_"], "snaive")
     (folder / "forecaster.json").write_text(json.dumps(state))

@@ -1,23 +1,56 @@
-"""Content-hash manifests of model folders: the one place where artifacts are verified.
+"""Signed content manifests of model folders: the one place where artifacts are verified.
 
-Every saved or logged model folder carries a ``manifest.json`` of the SHA-256
-digests of its files, written when it is saved for logging and checked before
-anything in it is read. The tracking integration stores the manifest's own digest
-beside the registered version; loaders in every layer call :func:`verify_manifest`.
+Every logged model folder carries a ``manifest.json`` listing the SHA-256 digest
+of every other file in it, signed with HMAC-SHA256. Loaders in every layer call
+:func:`verify_manifest` before they read anything else; a missing, unsigned,
+regenerated (re-hashed without the key) or altered manifest is refused, and so
+is any file that is missing, added or changed.
+
+The signing key
+---------------
+``RISKMODEL_SIGNING_KEY`` (at least 32 bytes of text; generate one with
+``python -c "import secrets; print(secrets.token_hex(32))"``) is used when set:
+set it on every machine that logs or loads models of a shared store. When it is
+unset, a key file is used instead, created with 0600 permissions on first use:
+the tracking integration keeps one per store (beside a local sqlite store), and
+the core falls back to ``riskmodel-signing.key`` in the working directory, where
+the embedded default store ``sqlite:///mlflow.db`` lives.
+
+A key file beside the store only protects against someone who can change the
+artifacts but not read that file. Anyone who can read the key can sign a
+tampered model, so on a shared or remote store set ``RISKMODEL_SIGNING_KEY``
+from a secret manager and keep it away from the people and services that can
+write to the artifact store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from pathlib import Path
 
 from riskmodel.core.exceptions import ArtifactIntegrityError
 
-__all__ = ["MANIFEST", "file_digest", "write_manifest", "verify_manifest"]
+__all__ = [
+    "MANIFEST",
+    "SIGNING_KEY_ENV",
+    "KEY_FILE",
+    "MIN_KEY_BYTES",
+    "file_digest",
+    "signing_key",
+    "sign",
+    "signature_matches",
+    "write_manifest",
+    "verify_manifest",
+]
 
 MANIFEST = "manifest.json"
-
+SIGNING_KEY_ENV = "RISKMODEL_SIGNING_KEY"
+KEY_FILE = "riskmodel-signing.key"
+MIN_KEY_BYTES = 32
+_FORMAT = 2  # format 1 (unsigned, before issue 15) is refused
 
 
 def file_digest(path: str | Path) -> str:
@@ -29,56 +62,157 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def write_manifest(folder: str | Path) -> str:
-    """Write ``manifest.json`` listing the SHA-256 of every other file under ``folder``.
+def signing_key(key_file: str | Path | None = None, *, create: bool = False) -> bytes:
+    """The HMAC key: ``$RISKMODEL_SIGNING_KEY``, else the contents of ``key_file``.
+
+    Parameters
+    ----------
+    key_file : str or Path, optional
+        Key file to use when the environment variable is unset; default
+        ``riskmodel-signing.key`` in the working directory (beside the embedded
+        default store).
+    create : bool, default=False
+        Create the key file (random 32 bytes, hex, permissions 0600) if it does not exist:
+        logging a model creates it, loading never does.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If the key is shorter than 32 bytes, or there is no key to verify with.
+    """
+    text = os.environ.get(SIGNING_KEY_ENV)
+    source = f"${SIGNING_KEY_ENV}"
+    if not text:
+        path = Path(key_file) if key_file is not None else Path.cwd() / KEY_FILE
+        source = f"key file `{path}`"
+        if create and not path.exists():
+            _create_key_file(path)
+        if not path.is_file():
+            raise ArtifactIntegrityError(
+                f"no signing key to verify the model with: ${SIGNING_KEY_ENV} is unset and {source} does not exist. "
+                f"Set ${SIGNING_KEY_ENV} to the key the model was logged with."
+            )
+        text = path.read_text(encoding="utf-8").strip()
+    key = text.encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise ArtifactIntegrityError(
+            f"the signing key from {source} has {len(key)} bytes; expected at least {MIN_KEY_BYTES}. "
+            'Use a random key, e.g. python -c "import secrets; print(secrets.token_hex(32))".'
+        )
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes creating the key at once must not end with two keys
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+
+
+def sign(key: bytes, *fields: str) -> str:
+    """HMAC-SHA256 (hex) of ``fields``, joined unambiguously."""
+    payload = json.dumps([str(f) for f in fields], separators=(",", ":")).encode("utf-8")
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def signature_matches(key: bytes, signature: str | None, *fields: str) -> bool:
+    """Whether ``signature`` is :func:`sign` of ``fields`` with ``key`` (constant-time)."""
+    return isinstance(signature, str) and hmac.compare_digest(signature, sign(key, *fields))
+
+
+def _listing(folder: Path, ignore: tuple[str, ...]) -> set[str]:
+    skip = {MANIFEST, *ignore}
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() not in skip}
+
+
+def _body(files: dict[str, str]) -> str:
+    return json.dumps({"format": _FORMAT, "algorithm": "sha256", "files": files}, sort_keys=True, separators=(",", ":"))
+
+
+def write_manifest(folder: str | Path, *, key: bytes | None = None, ignore: tuple[str, ...] = ()) -> str:
+    """Write a signed ``manifest.json`` listing the SHA-256 of every other file under ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+    key : bytes, optional
+        Signing key; default :func:`signing_key` (created if needed).
+    ignore : tuple of str, default=()
+        Relative paths to leave out (files a client writes after download).
 
     Returns
     -------
     str
-        The digest of the manifest file itself (store it beside the model, e.g. as a tag).
+        The digest of the manifest file itself (stored beside the model as a tag, for information).
     """
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {"algorithm": "sha256", "files": {p.relative_to(folder).as_posix(): file_digest(p) for p in files}}
+    key = key if key is not None else signing_key(create=True)
+    files = {name: file_digest(folder / name) for name in sorted(_listing(folder, ignore))}
+    body = _body(files)
+    manifest = {**json.loads(body), "signature": {"algorithm": "hmac-sha256", "value": sign(key, body)}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     return file_digest(folder / MANIFEST)
 
 
-def verify_manifest(folder: str | Path, *, expected_digest: str | None = None) -> None:
-    """Check every file of ``folder`` against its ``manifest.json``.
+def verify_manifest(
+    folder: str | Path, *, key: bytes | None = None, expected_digest: str | None = None, ignore: tuple[str, ...] = ()
+) -> None:
+    """Check the signature of ``folder``'s ``manifest.json``, then every file against it.
 
     Parameters
     ----------
     folder : str or Path
         A model folder written with :func:`write_manifest`.
+    key : bytes, optional
+        Verification key; default :func:`signing_key`.
     expected_digest : str, optional
-        Digest of the manifest itself as recorded at logging (tag ``manifest_sha256``).
+        Digest of the manifest itself as recorded at logging (tag ``manifest_sha256``):
+        checked when given, but the signature is checked either way.
+    ignore : tuple of str, default=()
+        Relative paths that are not part of the model (files a client writes after download).
 
     Raises
     ------
     ArtifactIntegrityError
-        If the manifest is missing or was changed, a file is missing, added or
-        differs from its recorded digest.
+        If the manifest is missing, unreadable, unsigned or its signature does not
+        match (changed, regenerated or signed with another key), or a file is
+        missing, added or differs from its recorded digest.
     """
     folder = Path(folder)
     mf = folder / MANIFEST
     if not mf.is_file():
-        raise ArtifactIntegrityError(f"`{folder}` has no {MANIFEST}; the model was not logged by riskmodel or was altered.")
+        raise ArtifactIntegrityError(f"`{folder}` has no {MANIFEST}; the model was not logged by riskmodel or was altered. Do not use it.")
     if expected_digest is not None and file_digest(mf) != expected_digest:
         raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` differs from the one recorded at logging; do not use this model.")
     try:
-        recorded = json.loads(mf.read_text(encoding="utf-8"))["files"]
-    except (ValueError, KeyError):
-        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` is not readable.") from None
-    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
-    problems = []
-    for name in sorted(set(recorded) - present):
-        problems.append(f"missing file {name}")
-    for name in sorted(present - set(recorded)):
-        problems.append(f"unexpected file {name}")
-    for name in sorted(set(recorded) & present):
-        if file_digest(folder / name) != recorded[name]:
-            problems.append(f"content of {name} changed")
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+        recorded = manifest["files"]
+        signature = manifest.get("signature")
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise ValueError
+    except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` is not readable; do not use this model.") from None
+    if not isinstance(signature, dict) or not signature.get("value"):
+        raise ArtifactIntegrityError(
+            f"{MANIFEST} in `{folder}` is not signed; expected an HMAC-SHA256 signature. "
+            "Re-log the model with this version of riskmodel; never load an unsigned artifact."
+        )
+    key = key if key is not None else signing_key()
+    if manifest.get("format") != _FORMAT or not signature_matches(key, signature["value"], _body(recorded)):
+        raise ArtifactIntegrityError(
+            f"the signature of {MANIFEST} in `{folder}` does not match: the manifest was changed or regenerated, "
+            f"or the model was signed with another key (check ${SIGNING_KEY_ENV}). Do not use this model."
+        )
+    present = _listing(folder, ignore)
+    problems = [f"missing file {name}" for name in sorted(set(recorded) - present)]
+    problems += [f"unexpected file {name}" for name in sorted(present - set(recorded))]
+    problems += [f"content of {name} changed" for name in sorted(set(recorded) & present) if file_digest(folder / name) != recorded[name]]
     if problems:
         raise ArtifactIntegrityError(
             f"model folder `{folder}` does not match its manifest: {'; '.join(problems)}. "

@@ -42,6 +42,7 @@ from riskmodel.core.exceptions import (
 )
 from riskmodel.core.monitoring.drift import training_reference
 from riskmodel.core.params import SettingsMixin
+from riskmodel.core.risk.booster_text import check_model_text
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
@@ -573,6 +574,7 @@ class RiskModel(SettingsMixin):
         meta_file, model_file = path / "meta.json", path / "model.txt"
         if not meta_file.is_file() or not model_file.is_file():
             raise ModelLoadError(f"`{path}` is not a saved RiskModel: expected files meta.json and model.txt in it.")
+        check_model_text(model_file)  # LightGBM aborts the process on some malformed files instead of raising
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
             booster = lgb.Booster(model_file=str(model_file))

@@ -5,9 +5,10 @@ metrics per hierarchy level and model (``bt.<level>.<model>.<metric>``; the chos
 model's as ``mase``, ``coverage_95``, ...), the chosen model per series
 (``forecast/chosen.csv``), the backtest metrics table, the forecast
 (``forecast/forecast.csv``) and plots of history, forecast and intervals of the
-largest series. The forecaster is an MLflow pyfunc logged from code
-(:mod:`riskmodel.integrations.tracking.forecast_pyfunc`) whose artifacts are JSON and Parquet
-files with a manifest of SHA-256 digests: it loads without unpickling anything.
+largest series. The forecaster is an MLflow pyfunc in the ``loader_module`` form
+(:mod:`riskmodel.integrations.tracking.forecast_pyfunc`, from the installed package)
+whose data are JSON and Parquet files, with a signed manifest of every file of the
+model: it loads without unpickling anything or running code from the store.
 
 Forecast monitoring (:func:`log_forecast_monitoring`) scores stored forecasts
 against actuals and logs MASE, coverage and bias per series and level.
@@ -19,7 +20,6 @@ import importlib.metadata
 import json
 import re
 import tempfile
-import warnings
 from pathlib import Path
 
 import mlflow
@@ -35,12 +35,12 @@ from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.forecasting.gate import forecast_gate
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
-from riskmodel.integrations.tracking import registry
+from riskmodel.integrations.tracking import forecast_pyfunc, registry
 from riskmodel.integrations.tracking.forecast_pyfunc import ARTIFACT
+from riskmodel.integrations.tracking.loading import pin
+from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 
 __all__ = ["LoggedForecaster", "GateResult", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring"]
-
-_CODE = Path(__file__).with_name("forecast_pyfunc.py")
 
 
 #: Where a logged forecaster went (the same record as a logged risk model).
@@ -154,32 +154,32 @@ def log_forecast_run(
 
         plt.close("all")
         folder = forecaster.save(Path(tmp) / ARTIFACT)
-        digest = registry.write_manifest(folder)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*input example was not provided.*")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(_CODE),
-                artifacts={ARTIFACT: str(folder)},
-                signature=ModelSignature(inputs=Schema([ColSpec("long", "h"), ColSpec("string", "unique_id", required=False)])),
-                pip_requirements=_requirements(),
-                registered_model_name=name,
-            )
-        version = str(info.registered_model_version)
+        version, digest = log_signed_pyfunc(
+            folder,
+            loader_module=forecast_pyfunc.__name__,
+            registered_name=name,
+            signature=ModelSignature(inputs=Schema([ColSpec("long", "h"), ColSpec("string", "unique_id", required=False)])),
+            pip_requirements=_requirements(),
+        )
         registry.register(name, version, alias=register_alias, tags={"manifest_sha256": digest, "run_id": run.info.run_id})
     return LoggedForecaster(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
 
 
-def load_forecaster(uri: str | Path) -> Forecaster:
-    """Load a :class:`Forecaster` from ``models:/name@alias``, a run URI or a local folder, verified.
+def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecaster:
+    """Load a :class:`Forecaster` from ``models:/name@alias``, a run URI or a local copy, verified.
+
+    ``@champion`` must be a version promoted through the gate, unless ``allow_ungated``
+    (see :func:`riskmodel.integrations.tracking.loading.load_logged`).
 
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved or the folder is not a saved forecaster.
+        If the URI cannot be resolved, the folder is not a saved forecaster, or
+        ``@champion`` was not promoted through the gate.
     ArtifactIntegrityError
-        If the files differ from the manifest recorded at logging.
+        If the model's signed manifest is missing or invalid, or a file differs from it.
     """
+    uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(str(uri)).exists()
         folder = registry.download_model_folder(uri, ARTIFACT, dst=None if local else tmp)

@@ -1,6 +1,8 @@
-"""MLflow pyfunc of the arrival forecaster, logged as *models-from-code* (nothing pickled).
+"""MLflow pyfunc of the arrival forecaster, in MLflow's ``loader_module`` form (nothing pickled, no code from the store).
 
-At load, the model folder is verified against its manifest and read with
+MLflow calls :func:`_load_pyfunc` of this installed module with the model's
+``data/forecaster`` folder; the signed manifest of the whole logged model is
+verified first, then the folder is read with
 :meth:`riskmodel.core.forecasting.Forecaster.load` (JSON and Parquet only).
 
 Input: a DataFrame with a column ``h`` (the horizon; the first row is used) and,
@@ -11,24 +13,20 @@ Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
 
 from __future__ import annotations
 
-import mlflow
+from pathlib import Path
+
 import pandas as pd
 
 ARTIFACT = "forecaster"
 
 
-class ForecastPyfunc(mlflow.pyfunc.PythonModel):
+class ForecastPyfunc:
     """Point forecasts and intervals for every series of the fitted hierarchy."""
 
-    def load_context(self, context):
-        from riskmodel.core.forecasting import Forecaster
-        from riskmodel.core.artifacts import verify_manifest
+    def __init__(self, forecaster):
+        self.forecaster = forecaster
 
-        folder = context.artifacts[ARTIFACT]
-        verify_manifest(folder)
-        self.forecaster = Forecaster.load(folder)
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         h = (params or {}).get("h")
         if h is None and model_input is not None and "h" in model_input and len(model_input):
             h = int(model_input["h"].iloc[0])
@@ -38,4 +36,15 @@ class ForecastPyfunc(mlflow.pyfunc.PythonModel):
         return out.reset_index(drop=True)
 
 
-mlflow.models.set_model(ForecastPyfunc())
+def _load_pyfunc(path: str, model_config: dict | None = None) -> ForecastPyfunc:
+    """MLflow's entry point: verify the whole logged model, then read ``path`` (its ``data/forecaster``)."""
+    from riskmodel.core.exceptions import ArtifactIntegrityError
+    from riskmodel.core.forecasting import Forecaster
+    from riskmodel.integrations.tracking import registry
+
+    folder = Path(path)
+    root = registry.model_root(folder)
+    if root is None or folder != root / "data" / ARTIFACT:
+        raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
+    registry.verify_manifest(root)
+    return ForecastPyfunc(Forecaster.load(folder))

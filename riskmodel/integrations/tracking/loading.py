@@ -1,27 +1,38 @@
 """Load whatever a logged model URI or folder holds, verified: a risk model or a forecaster.
 
-The pyfunc of each model kind keeps its fitted model in one named artifact folder
-(``risk_model`` or ``forecaster``); the folder found tells the kind. Versions
+Each logged model keeps its fitted model in one folder under ``data/``
+(``risk_model`` or ``forecaster``); the folder found tells the kind. Before any
+of it is read, the signed manifest of the whole logged model is verified
+(:func:`riskmodel.integrations.tracking.registry.verify_manifest`). Versions
 behind an alias are pinned first, so an alias moving meanwhile cannot mix two
-models. Verification is :func:`riskmodel.core.artifacts.verify_manifest`, through
-:func:`~riskmodel.integrations.tracking.registry.download_model_folder`.
+models; a version behind ``@champion`` must carry a passed gate decision signed
+by riskmodel (:func:`riskmodel.integrations.tracking.signing.check_gate`) unless
+the emergency override is given, which the audit log records.
+
+URI forms: ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
+``models:/m-<logged model id>``, ``runs:/<run_id>/<path>`` and a local copy of a
+logged model (its folder, or its ``data/<kind>`` folder). Anything else is
+refused with :class:`~riskmodel.core.exceptions.ModelLoadError`.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskmodel.core.artifacts import verify_manifest
+from riskmodel.core import audit
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfunc
+from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfunc, signing
 
-__all__ = ["LoadedModel", "load_logged"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin"]
 
 _KINDS = {risk_pyfunc.ARTIFACT: RiskModel, forecast_pyfunc.ARTIFACT: Forecaster}
+ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
+CHAMPION = "champion"
 
 
 @dataclass(frozen=True)
@@ -34,47 +45,70 @@ class LoadedModel:
     source: str
 
 
-def _pin(uri: str) -> tuple[str, str, str]:
-    """(uri to download, name, version) with ``@alias`` resolved to its version now."""
-    rest = uri.split(":/", 1)[1].strip("/")
-    if uri.startswith("models:") and "@" in rest:
-        name, alias = rest.split("@", 1)
-        mv = registry.resolve_version(name, alias)
-        if mv is None:
-            raise ModelLoadError(f"`{uri}`: registered model `{name}` has no alias `{alias}`; train and register it first.")
-        return f"models:/{name}/{mv.version}", name, str(mv.version)
-    if uri.startswith("models:"):
+def _pin(uri: str, allow_ungated: bool) -> tuple[str, str, str]:
+    """(uri to download, name, version), with ``@alias`` resolved to its version now and ``@champion`` gated."""
+    if uri.startswith("runs:"):
+        rest = uri[len("runs:"):].strip("/")
         if "/" not in rest:
-            raise ModelLoadError(f"`{uri}`: expected models:/<name>/<version> or models:/<name>@<alias>.")
-        name, version = rest.rsplit("/", 1)
-        return uri, name, version
-    return uri, "run", rest.split("/", 1)[0]
+            raise ModelLoadError(f"`{uri}`: expected runs:/<run_id>/<artifact path>, e.g. runs:/<run_id>/model.")
+        return uri, "run", rest.split("/", 1)[0]
+    if not uri.startswith("models:/"):
+        raise ModelLoadError(f"`{uri}` is not a model URI; expected models:/<name>/<version>, models:/<name>@<alias>, models:/m-<id> or runs:/<run_id>/model.")
+    mv = registry.model_version(uri)
+    if mv is None:  # a logged-model id: not registered, so never a gated champion
+        return uri, "logged-model", uri[len("models:/"):]
+    name, version = mv.name, str(mv.version)
+    if "@" in uri:
+        alias = uri.split("@", 1)[1]
+        if alias == CHAMPION:
+            _check_champion(name, version, dict(mv.tags), allow_ungated, uri)
+    return f"models:/{name}/{version}", name, version
 
 
-def _kind_of(folder: Path) -> str:
-    for artifact in _KINDS:
-        if (folder / "artifacts" / artifact).is_dir():
-            return artifact
-    if (folder / "meta.json").is_file():
-        return risk_pyfunc.ARTIFACT
-    if (folder / "forecaster.json").is_file():
-        return forecast_pyfunc.ARTIFACT
-    raise ModelLoadError(f"`{folder}` holds neither a risk model nor a forecaster logged by riskmodel.")
+def _check_champion(name: str, version: str, tags: dict[str, str], allow_ungated: bool, uri: str) -> None:
+    try:
+        signing.check_gate(registry.tracking_uri(), name, version, tags, CHAMPION)
+    except ModelLoadError as exc:
+        override = "allow_ungated=True" if allow_ungated else f"${ALLOW_UNGATED_ENV}" if os.environ.get(ALLOW_UNGATED_ENV) == "1" else None
+        if override is None:
+            raise
+        audit.append("ungated_load", model_name=name, model_version=version, uri=uri, override=override, refused_because=str(exc))
 
 
-def load_logged(uri: str | Path) -> LoadedModel:
-    """Read a logged model by ``models:/name@alias``, ``models:/name/version``, ``runs:/...`` or a local folder.
+def pin(uri: str | Path, *, allow_ungated: bool = False) -> str:
+    """The URI to download for ``uri``: ``@alias`` resolved to its version now, ``@champion`` gated; others as given.
 
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved or holds no riskmodel model.
+        As :func:`load_logged` for an unresolvable URI or an ungated champion.
+    """
+    text = str(uri)
+    return _pin(text, allow_ungated)[0] if text.startswith(("models:", "runs:")) else text
+
+
+def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
+    """Read a logged model by any URI form of the module docstring, verified.
+
+    Parameters
+    ----------
+    uri : str or Path
+    allow_ungated : bool, default=False
+        Emergency override: load ``@champion`` even when its version has no passed,
+        signed gate decision (also ``RISKMODEL_ALLOW_UNGATED=1``). Recorded in the
+        audit log as an ``ungated_load`` event.
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved, holds no riskmodel model, or ``@champion``
+        is not a gated version.
     ArtifactIntegrityError
-        If the files differ from the manifest recorded at logging.
+        If the model has no valid signed manifest or any file differs from it.
     """
     text = str(uri)
     if text.startswith(("models:", "runs:")):
-        target, name, version = _pin(text)
+        target, name, version = _pin(text, allow_ungated)
     else:
         path = Path(text)
         if not path.exists():
@@ -82,7 +116,14 @@ def load_logged(uri: str | Path) -> LoadedModel:
         target, name, version = text, path.name, "local"
     with tempfile.TemporaryDirectory(prefix="riskmodel-load-") as tmp:
         whole, expected = registry.fetch_model(target, dst=None if Path(target).exists() else tmp)
-        kind = _kind_of(whole)
-        folder = whole / "artifacts" / kind if (whole / "artifacts" / kind).is_dir() else whole
-        verify_manifest(folder, expected_digest=expected)
-        return LoadedModel(_KINDS[kind].load(folder), name, version, text)
+        root = registry.model_root(whole)
+        if root is None:
+            raise ModelLoadError(
+                f"`{text}` is not a model logged by riskmodel (no MLmodel file); pass a models:/ or runs:/ URI, "
+                "a downloaded logged model, or a folder written by RiskModel.save."
+            )
+        registry.verify_manifest(root, expected_digest=expected)  # before anything else is read
+        for kind, cls in _KINDS.items():
+            if (root / "data" / kind).is_dir():
+                return LoadedModel(cls.load(root / "data" / kind), name, version, text)
+    raise ModelLoadError(f"`{text}` holds neither a risk model nor a forecaster logged by riskmodel.")

@@ -6,16 +6,20 @@ what a model predicts:
 * :func:`tracking_uri` / :func:`configure`: ``MLFLOW_TRACKING_URI`` if set,
   else ``sqlite:///mlflow.db`` in the working directory (MLflow 3's embedded
   default; the old ``./mlruns`` file store is refused by MLflow 3).
-* :func:`write_manifest` / :func:`verify_manifest`: a ``manifest.json`` of
-  SHA-256 digests of every file of a model folder, written when the model is
-  logged and checked when it is loaded; any difference raises
+* :func:`write_manifest` / :func:`verify_manifest`: a signed ``manifest.json``
+  of SHA-256 digests of every file of a logged model, written when the model is
+  logged and checked when it is loaded, with the store's key
+  (:mod:`~riskmodel.integrations.tracking.signing`); any difference raises
   :class:`~riskmodel.core.exceptions.ArtifactIntegrityError`. The manifest's own
-  digest is also stored as the model version tag ``manifest_sha256``.
+  digest is also stored as the model version tag ``manifest_sha256``; deleting
+  that tag does not turn the check off.
 * :func:`register`: set the alias ``challenger`` (by default) on a logged version.
 * :func:`promote`: move ``champion`` to the challenger only when a gate passes,
   and record the :class:`~riskmodel.core.gate.GateDecision` as model-version tags
   (``gate.decision``, ``gate.reasons``, ``gate.comparisons`` (JSON), ``gate.compared_with``,
-  ``gate.time``), whether or not it passed, the same way for every model kind.
+  ``gate.time``), whether or not it passed, the same way for every model kind, with
+  ``gate.signature`` (HMAC over name, version, decision and time) so that a
+  champion moved by hand is refused at load.
 * :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
   ``runs:/...`` or a local path, verified against its manifest.
 
@@ -39,9 +43,10 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from riskmodel.core.artifacts import MANIFEST, file_digest, verify_manifest, write_manifest
+from riskmodel.core.artifacts import MANIFEST, file_digest
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.gate import Comparison
+from riskmodel.integrations.tracking import signing
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
@@ -58,6 +63,8 @@ __all__ = [
     "resolve_version",
     "download_model_folder",
     "fetch_model",
+    "model_version",
+    "model_root",
     "LoggedModel",
 ]
 
@@ -87,6 +94,16 @@ def configure() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def write_manifest(folder: str | Path) -> str:
+    """Write the signed manifest of a model folder with the key of the current store; return its digest."""
+    return signing.sign_folder(folder, tracking_uri())
+
+
+def verify_manifest(folder: str | Path, *, expected_digest: str | None = None) -> None:
+    """Verify a model folder's signed manifest with the key of the current store (see :func:`write_manifest`)."""
+    signing.verify_folder(folder, tracking_uri(), expected_digest=expected_digest)
 
 
 # ----------------------------------------------------------------------------- registry
@@ -210,6 +227,7 @@ def _promote_locked(client, name, decide, candidate_alias, champion_alias, versi
         "gate.compared_with": str(champ.version) if champ is not None else "none",
         "gate.time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    tags[signing.GATE_SIGNATURE_TAG] = signing.sign_gate(tracking_uri(), name, str(cand.version), tags["gate.decision"], tags["gate.time"])
     for k, v in tags.items():
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
@@ -227,30 +245,52 @@ def _comparisons_tag(comparisons: tuple[Comparison, ...]) -> str:
     return text
 
 
+def model_version(uri: str, client: MlflowClient | None = None):
+    """The registered version a ``models:/`` URI names, or None for a logged-model id (``models:/m-<id>``).
+
+    Accepted: ``models:/<name>/<version>``, ``models:/<name>@<alias>`` and ``models:/m-<id>``.
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI has another form (a registry stage, ``latest``, no version) or names nothing.
+    """
+    rest = uri[len("models:/"):] if uri.startswith("models:/") else ""
+    forms = "models:/<name>/<version>, models:/<name>@<alias> or models:/m-<logged model id>"
+    if not rest or rest.startswith("/") or rest.endswith("/"):
+        raise ModelLoadError(f"`{uri}` is not a model URI this library loads; expected {forms}.")
+    if "@" not in rest and "/" not in rest:
+        if rest.startswith("m-"):
+            return None
+        raise ModelLoadError(f"`{uri}` names no version; expected {forms}.")
+    client = client or configure()
+    try:
+        if "@" in rest:
+            mname, alias = rest.split("@", 1)
+            return client.get_model_version_by_alias(mname, alias)
+        mname, version = rest.rsplit("/", 1)
+        if not version.isdigit():
+            raise ModelLoadError(f"`{uri}`: version `{version}` is not a number (registry stages and `latest` are not used); expected {forms}.")
+        return client.get_model_version(mname, version)
+    except MlflowException as exc:
+        raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
+
+
 def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, str | None]:
     """Local copy of a logged model (unverified) and the manifest digest its registered version recorded.
 
-    Callers verify the artifact folder they read with
-    :func:`~riskmodel.core.artifacts.verify_manifest` and that digest, as
-    :func:`download_model_folder` does.
+    Callers verify the model folder they read with
+    :func:`verify_manifest` (the digest is checked when the tag is there; the
+    signature always), as :func:`download_model_folder` does.
     """
     expected = None
     local = Path(str(uri)) if not str(uri).startswith(("models:", "runs:", "mlflow-artifacts:", "s3:", "gs:", "http")) else None
     if local is None:
         client = configure()
         uri = str(uri)
-        if uri.startswith("models:/"):
-            rest = uri[len("models:/"):]
-            try:
-                if "@" in rest:
-                    mname, alias = rest.split("@", 1)
-                    mv = client.get_model_version_by_alias(mname, alias)
-                else:
-                    mname, version = rest.rsplit("/", 1)
-                    mv = client.get_model_version(mname, version)
-            except MlflowException as exc:
-                raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
-            expected = mv.tags.get("manifest_sha256")
+        if uri.startswith("models:"):
+            mv = model_version(uri, client)
+            expected = mv.tags.get("manifest_sha256") if mv is not None else None
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
         except (MlflowException, OSError) as exc:
@@ -260,16 +300,24 @@ def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, s
     return local, expected
 
 
+def model_root(folder: Path) -> Path | None:
+    """The logged model folder (holding ``MLmodel``) that ``folder`` is, or lies in (``data/<artifact>``); else None."""
+    for candidate in (folder, folder.parent, folder.parent.parent):
+        if (candidate / "MLmodel").is_file():
+            return candidate
+    return None
+
+
 def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None = None) -> Path:
-    """Local, manifest-verified folder ``artifact`` of a logged model.
+    """Local, signature-verified folder ``artifact`` of a logged model.
 
     Parameters
     ----------
     uri : str or Path
-        ``models:/name@alias``, ``models:/name/version``, ``runs:/run_id/model`` or a local folder
-        (the model folder itself, or a downloaded pyfunc model holding ``artifacts/<artifact>``).
+        ``models:/name@alias``, ``models:/name/version``, ``models:/m-<id>``, ``runs:/run_id/model``
+        or a local copy of a logged model (its root, or its ``data/<artifact>`` folder).
     artifact : str
-        Name of the folder passed in ``artifacts=`` at logging.
+        Name of the model's folder under ``data/`` (``risk_model`` or ``forecaster``).
     dst : str or Path, optional
         Where to download; default a temporary folder.
 
@@ -282,9 +330,12 @@ def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None
     ModelLoadError
         If the URI cannot be resolved or downloaded.
     ArtifactIntegrityError
-        If the folder does not match its manifest (or the manifest the registry recorded).
+        If the model has no signed manifest, or any of its files differs from it.
     """
     local, expected = fetch_model(uri, dst)
-    folder = local / "artifacts" / artifact if (local / "artifacts" / artifact).is_dir() else local
-    verify_manifest(folder, expected_digest=expected)
+    root = model_root(local) or local
+    verify_manifest(root, expected_digest=expected)
+    folder = root / "data" / artifact
+    if not folder.is_dir():
+        raise ModelLoadError(f"`{uri}` holds no `{artifact}` model (no data/{artifact} folder); pass a model logged by riskmodel.")
     return folder

@@ -8,11 +8,13 @@ and error rates, feature importance), the fairness table
 (``fairness/fairness.csv``), the reliability table and a model card
 (``model_card.md``).
 
-The model is an MLflow pyfunc logged from code (:mod:`riskmodel.integrations.tracking.risk_pyfunc`)
-with the LightGBM text model and JSON metadata as artifacts and a manifest of
-their SHA-256 digests; it loads without unpickling anything, and its signature
-takes plain strings for categorical columns. No record ids or input examples are
-logged.
+The model is an MLflow pyfunc in the ``loader_module`` form
+(:mod:`riskmodel.integrations.tracking.risk_pyfunc`, from the installed package:
+no code is taken from the store) with the LightGBM text model and JSON metadata
+as data and a signed manifest of the SHA-256 digests of every file of the model
+(:mod:`riskmodel.integrations.tracking.publish`); it loads without unpickling
+anything, and its signature takes plain strings for categorical columns. No
+record ids or input examples are logged.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import hashlib
 import importlib.metadata
 import json
 import tempfile
-import warnings
 from pathlib import Path
 
 import mlflow
@@ -35,13 +36,13 @@ from riskmodel.core.risk.config import GateConfig, RiskConfig
 from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.train import TrainResult
-from riskmodel.integrations.tracking import registry
+from riskmodel.integrations.tracking import registry, risk_pyfunc
+from riskmodel.integrations.tracking.loading import pin
+from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
 from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
 
 __all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card"]
-
-_CODE = Path(__file__).with_name("risk_pyfunc.py")
 
 
 
@@ -271,20 +272,14 @@ def log_risk_run(
 
         folder = result.model.save(Path(tmp) / ARTIFACT)
         (folder / "model_card.md").write_text(model_card(result, config, lin), encoding="utf-8")
-        digest = registry.write_manifest(folder)
-        with warnings.catch_warnings():
-            # no input example on purpose: real records must not be copied into the model store
-            warnings.filterwarnings("ignore", message=".*input example was not provided.*")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(_CODE),
-                artifacts={ARTIFACT: str(folder)},
-                model_config={"name": name},
-                signature=_signature(result.model, table),
-                pip_requirements=_requirements(),
-                registered_model_name=name,
-            )
-        version = str(info.registered_model_version)
+        version, digest = log_signed_pyfunc(
+            folder,
+            loader_module=risk_pyfunc.__name__,
+            registered_name=name,
+            signature=_signature(result.model, table),
+            pip_requirements=_requirements(),
+            model_config={"name": name},
+        )
         registry.register(
             name,
             version,
@@ -294,16 +289,20 @@ def log_risk_run(
     return LoggedModel(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
 
 
-def load_risk_model(uri: str | Path) -> RiskModel:
-    """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local folder, verified.
+def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskModel:
+    """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local copy, verified.
+
+    ``@champion`` must be a version promoted through the gate, unless ``allow_ungated``
+    (see :func:`riskmodel.integrations.tracking.loading.load_logged`).
 
     Raises
     ------
     ModelLoadError
-        If the URI cannot be resolved.
+        If the URI cannot be resolved, or ``@champion`` was not promoted through the gate.
     ArtifactIntegrityError
-        If the files differ from the manifest recorded at logging.
+        If the model's signed manifest is missing or invalid, or a file differs from it.
     """
+    uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
         folder = registry.download_model_folder(uri, ARTIFACT, dst=tmp if not Path(str(uri)).exists() else None)
         return RiskModel.load(folder)

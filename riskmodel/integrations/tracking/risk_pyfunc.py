@@ -1,8 +1,10 @@
-"""MLflow pyfunc of the risk model, logged as *models-from-code* (nothing pickled).
+"""MLflow pyfunc of the risk model, in MLflow's ``loader_module`` form (nothing pickled, no code from the store).
 
-MLflow stores this file as the model's code. At load it builds
-:class:`RiskPyfunc`, which verifies the model folder against its manifest and
-reads the LightGBM text model and JSON metadata with
+The logged model names this module of the installed package as its loader;
+MLflow calls :func:`_load_pyfunc` with the model's ``data/risk_model`` folder,
+which first verifies the signed manifest of the whole logged model
+(:func:`riskmodel.integrations.tracking.registry.verify_manifest`) and only
+then reads the LightGBM text model and JSON metadata with
 :meth:`riskmodel.core.risk.model.RiskModel.load`. Categorical columns arrive as
 plain strings and are encoded to the levels fixed at training (no pandas
 ``category`` dtype needed from callers: the source of mlflow#12910 and
@@ -26,27 +28,21 @@ input and echoed back. So ``mlflow models serve`` answers with the numbers
 
 from __future__ import annotations
 
-import mlflow
+from pathlib import Path
+
 import pandas as pd
 
 ARTIFACT = "risk_model"
 
 
-class RiskPyfunc(mlflow.pyfunc.PythonModel):
+class RiskPyfunc:
     """Calibrated overstay probability and risk band for each input row."""
 
-    def load_context(self, context):
-        from riskmodel.core.risk.model import RiskModel
-        from riskmodel.core.scoring import Scorer
-        from riskmodel.core.artifacts import verify_manifest
+    def __init__(self, scorer):
+        self.scorer = scorer
+        self.model = scorer.model
 
-        folder = context.artifacts[ARTIFACT]
-        verify_manifest(folder)
-        self.model = RiskModel.load(folder)
-        meta = context.model_config or {}
-        self.scorer = Scorer(self.model, name=meta.get("name", "overstay-risk"), version=str(meta.get("version", "logged")))
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from riskmodel.core.scoring import score
 
         reasons = int((params or {}).get("reasons", 3))
@@ -55,4 +51,18 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         return out.astype(object).where(out.notna(), None)
 
 
-mlflow.models.set_model(RiskPyfunc())
+def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
+    """MLflow's entry point: verify the whole logged model, then read ``path`` (its ``data/risk_model``)."""
+    from riskmodel.core.exceptions import ArtifactIntegrityError
+    from riskmodel.core.risk.model import RiskModel
+    from riskmodel.core.scoring import Scorer
+    from riskmodel.integrations.tracking import registry
+
+    folder = Path(path)
+    root = registry.model_root(folder)
+    if root is None or folder != root / "data" / ARTIFACT:
+        raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
+    registry.verify_manifest(root)
+    model = RiskModel.load(folder)
+    meta = model_config or {}
+    return RiskPyfunc(Scorer(model, name=meta.get("name", "overstay-risk"), version=str(meta.get("version", "logged"))))

@@ -1,0 +1,88 @@
+"""Signing for the tracking store: the store's key, signed model folders and signed gate decisions.
+
+The key is ``$RISKMODEL_SIGNING_KEY`` when set (see :mod:`riskmodel.core.artifacts`).
+When it is unset, each store has its own key file, created with 0600
+permissions the first time a model is logged:
+
+* a local sqlite store (``sqlite:///path/mlflow.db``, the embedded default):
+  ``riskmodel-signing.key`` in the folder of the database file;
+* any other store (a team ``mlflow server``, a database): a file under
+  ``$XDG_CONFIG_HOME/riskmodel/`` (default ``~/.config/riskmodel/``) named after
+  the store's URI. It exists only for this user on this machine, so a team that
+  trains on one machine and scores on another must set ``RISKMODEL_SIGNING_KEY``.
+
+Either key file protects only against people who can change the artifacts but
+cannot read the file: whoever can read the key can sign anything. Set
+``RISKMODEL_SIGNING_KEY`` from a secret store on shared systems.
+
+A promotion is signed too: :func:`sign_gate` is an HMAC over the model name,
+version, decision and time, stored as the version tag ``gate.signature``;
+:func:`check_gate` refuses a version whose alias was moved by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
+from riskmodel.core.exceptions import ModelLoadError
+
+__all__ = ["CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate"]
+
+#: Files MLflow's client writes into a model folder after download; not part of the model.
+CLIENT_FILES = ("registered_model_meta",)
+GATE_SIGNATURE_TAG = "gate.signature"
+
+
+def key_file(store_uri: str) -> Path:
+    """Where the key of ``store_uri`` lives when ``RISKMODEL_SIGNING_KEY`` is unset."""
+    if store_uri.startswith("sqlite:///"):
+        db = Path(store_uri[len("sqlite:///"):].split("?", 1)[0])
+        return db.resolve().parent / KEY_FILE
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "riskmodel"
+    return base / f"signing-{hashlib.sha256(store_uri.encode()).hexdigest()[:16]}.key"
+
+
+def store_key(store_uri: str, *, create: bool = False) -> bytes:
+    """The signing key for models of ``store_uri`` (see the module docstring)."""
+    return signing_key(key_file(store_uri), create=create)
+
+
+def sign_folder(folder: str | Path, store_uri: str) -> str:
+    """Write the signed manifest of a model folder; return the manifest's digest."""
+    return write_manifest(folder, key=store_key(store_uri, create=True), ignore=CLIENT_FILES)
+
+
+def verify_folder(folder: str | Path, store_uri: str, *, expected_digest: str | None = None) -> None:
+    """Verify a model folder's signed manifest with the key of ``store_uri``."""
+    verify_manifest(folder, key=store_key(store_uri), expected_digest=expected_digest, ignore=CLIENT_FILES)
+
+
+def sign_gate(store_uri: str, name: str, version: str, decision: str, time: str) -> str:
+    """Signature of one promotion decision, for the version tag ``gate.signature``."""
+    return sign(store_key(store_uri, create=True), "gate", name, str(version), decision, time)
+
+
+def check_gate(store_uri: str, name: str, version: str, tags: dict[str, str], alias: str) -> None:
+    """Refuse ``name`` version ``version`` (behind ``alias``) unless its tags hold a passed, signed gate decision.
+
+    Raises
+    ------
+    ModelLoadError
+        If the decision is missing, is not "promoted", or its signature does not match.
+    """
+    decision, time, signature = tags.get("gate.decision"), tags.get("gate.time", ""), tags.get(GATE_SIGNATURE_TAG)
+    fix = (
+        f"Promote it with the library (riskmodel promote / promote_risk), or, in an emergency, load it with "
+        f"allow_ungated=True or RISKMODEL_ALLOW_UNGATED=1 (recorded in the audit log)."
+    )
+    if decision != "promoted":
+        got = "no gate decision" if decision is None else f"gate decision {decision!r}"
+        raise ModelLoadError(f"`models:/{name}@{alias}` is version {version}, which has {got}: the alias was moved past the promotion gate. {fix}")
+    if not signature_matches(store_key(store_uri), signature, "gate", name, str(version), decision, time):
+        raise ModelLoadError(
+            f"`models:/{name}@{alias}` is version {version}, whose gate decision is not signed by riskmodel "
+            f"(tag {GATE_SIGNATURE_TAG} missing or wrong): the alias or the tags were changed by hand. {fix}"
+        )

@@ -1,0 +1,353 @@
+"""Signed models in a real MLflow store: every file, every URI form, the pyfunc path, gated champions (issue 15 parts 1, 2, 10)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from riskmodel import api, forecast, load, score
+from riskmodel.core import audit
+from riskmodel.core.artifacts import MANIFEST, write_manifest
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError
+from riskmodel.core.features import training_table
+from riskmodel.core.forecasting import Forecaster, aggregate
+from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
+from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.integrations.tracking.forecast import load_forecaster, log_forecast_run, promote_forecaster
+from riskmodel.integrations.tracking.risk import load_risk_model, log_risk_run, promote_risk
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One risk model logged, promoted to champion through the gate; a second version logged but not promoted."""
+    root = tmp_path_factory.mktemp("signed")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
+    mp.delenv("RISKMODEL_SIGNING_KEY", raising=False)
+    mp.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
+    mp.chdir(root)
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
+    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
+    first = log_risk_run(result, cfg, table=table)
+    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
+    second = log_risk_run(result, cfg, table=table)  # challenger, never promoted
+    yield root, cfg.tracking.registered_name, first, second, table.head(20).reset_index(drop=True)
+    mp.undo()
+
+
+@pytest.fixture
+def env(store, monkeypatch):
+    root = store[0]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
+    monkeypatch.delenv("RISKMODEL_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
+    monkeypatch.chdir(root)
+    return store
+
+
+def _stored_dir(name: str, version: str) -> Path:
+    """The logged model's folder inside the store itself (not a downloaded copy)."""
+    client = MlflowClient()
+    model_id = client.get_model_version(name, version).source.split("/")[-1]
+    location = client.get_logged_model(model_id).artifact_location
+    return Path(location.removeprefix("file://"))
+
+
+def _uri_forms(name: str, logged) -> dict[str, str]:
+    client = MlflowClient()
+    mv = client.get_model_version(name, logged.version)
+    return {
+        "version": f"models:/{name}/{logged.version}",
+        "alias": f"models:/{name}@champion",
+        "logged model id": mv.source,
+        "run": f"runs:/{logged.run_id}/model",
+    }
+
+
+def _all_paths_refuse(name, logged, match=None):
+    for form, uri in _uri_forms(name, logged).items():
+        with pytest.raises(ArtifactIntegrityError, match=match):
+            load(uri, refresh=True)
+    with pytest.raises(ArtifactIntegrityError, match=match):
+        mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}")
+    with pytest.raises(ArtifactIntegrityError, match=match):
+        mlflow.pyfunc.load_model(f"runs:/{logged.run_id}/model")
+
+
+def _rows(sample, model):
+    X = sample[model.features].copy()
+    for c in model.categorical:
+        X[c] = X[c].astype(object).astype(str)
+    return X
+
+
+# ----------------------------------------------------------------------------- what is logged
+
+
+def test_every_uri_form_and_the_pyfunc_load_the_signed_model(env):
+    _, name, first, _, sample = env
+    scorers = {form: load(uri, refresh=True) for form, uri in _uri_forms(name, first).items()}
+    expected = scorers["version"].model.predict_proba(sample)
+    for form, scorer in scorers.items():
+        np.testing.assert_array_equal(scorer.model.predict_proba(sample), expected, err_msg=form)
+    assert (scorers["alias"].name, scorers["alias"].version) == (name, first.version)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    out = pyfunc.predict(_rows(sample, scorers["version"].model))
+    np.testing.assert_array_equal(out["probability"].to_numpy(dtype=float), expected)
+
+
+def test_every_file_is_in_the_signed_manifest_and_no_code_is_stored(env):
+    _, name, first, _, _ = env
+    stored = _stored_dir(name, first.version)
+    files = {p.relative_to(stored).as_posix() for p in stored.rglob("*") if p.is_file()} - {MANIFEST, "registered_model_meta"}
+    manifest = json.loads((stored / MANIFEST).read_text())
+    assert set(manifest["files"]) == files
+    assert {"MLmodel", "data/risk_model/model.txt", "data/risk_model/meta.json"} <= files
+    assert manifest["signature"]["algorithm"] == "hmac-sha256"
+    assert not [f for f in files if f.endswith((".py", ".pkl", ".pickle", ".cloudpickle"))]
+    flavor = yaml.safe_load((stored / "MLmodel").read_text())["flavors"]["python_function"]
+    assert flavor["loader_module"] == "riskmodel.integrations.tracking.risk_pyfunc"
+    assert "python_model" not in flavor and not flavor.get("code")
+
+
+# ----------------------------------------------------------------------------- tampering in the store
+
+
+def _tampered(path: Path, original: bytes) -> bytes:
+    """A change that keeps the file valid: a YAML comment, JSON whitespace, a trailing line; for a manifest, one digest."""
+    if path.name == MANIFEST:  # its meaning is signed, not its bytes: change what it says
+        manifest = json.loads(original)
+        first = sorted(manifest["files"])[0]
+        manifest["files"][first] = hashlib.sha256(b"something else").hexdigest()
+        return json.dumps(manifest).encode()
+    return original + (b" " if path.suffix == ".json" else b"\n# changed\n")
+
+
+def test_changing_any_stored_file_is_refused_on_every_path(env):
+    _, name, first, _, _ = env
+    stored = _stored_dir(name, first.version)
+    files = sorted(p for p in stored.rglob("*") if p.is_file() and p.name != "registered_model_meta")
+    assert len(files) >= 8
+    for path in files:
+        original = path.read_bytes()
+        path.write_bytes(_tampered(path, original))
+        try:
+            _all_paths_refuse(name, first)
+        finally:
+            path.write_bytes(original)
+    load(f"models:/{name}/{first.version}", refresh=True)  # restored: loads again
+
+
+def test_deleted_manifest_is_refused_on_every_path(env):
+    _, name, first, _, _ = env
+    manifest = _stored_dir(name, first.version) / MANIFEST
+    original = manifest.read_bytes()
+    manifest.unlink()
+    try:
+        _all_paths_refuse(name, first, match="has no manifest.json")
+    finally:
+        manifest.write_bytes(original)
+
+
+def _regenerate_unsigned(folder: Path) -> None:
+    """What an attacker does with the hashing helper: list every file's SHA-256 again (no key)."""
+    files = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in (MANIFEST, "registered_model_meta")}
+    (folder / MANIFEST).write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=1, sort_keys=True))
+
+
+def test_regenerated_manifest_and_deleted_tag_are_refused(env):
+    _, name, first, _, _ = env
+    stored = _stored_dir(name, first.version)
+    client = MlflowClient()
+    tag = client.get_model_version(name, first.version).tags["manifest_sha256"]
+    saved = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
+    meta = stored / "data" / "risk_model" / "meta.json"
+    state = json.loads(meta.read_text())
+    state["bands"] = {k: 2.0 for k in state["bands"]} if isinstance(state["bands"], dict) else [2.0] * len(state["bands"])
+    meta.write_text(json.dumps(state))  # thresholds above 1: every row would be "low"
+    client.delete_model_version_tag(name, first.version, "manifest_sha256")
+    try:
+        for folder in (meta.parent, stored):
+            _regenerate_unsigned(folder)
+        _all_paths_refuse(name, first, match="is not signed")
+        # re-signed with a key of the attacker's own: refused as well
+        for folder in (meta.parent, stored):
+            write_manifest(folder, key=b"attacker" * 4, ignore=("registered_model_meta",))
+        _all_paths_refuse(name, first, match="signed with another key")
+    finally:
+        for p in [p for p in stored.rglob("*") if p.is_file() and p not in saved]:
+            p.unlink()
+        for p, data in saved.items():
+            p.write_bytes(data)
+        client.set_model_version_tag(name, first.version, "manifest_sha256", tag)
+    load(f"models:/{name}/{first.version}", refresh=True)
+
+
+def test_a_deleted_tag_does_not_turn_the_check_off(env):
+    _, name, first, _, _ = env
+    client = MlflowClient()
+    tag = client.get_model_version(name, first.version).tags["manifest_sha256"]
+    client.delete_model_version_tag(name, first.version, "manifest_sha256")
+    model_txt = _stored_dir(name, first.version) / "data" / "risk_model" / "model.txt"
+    original = model_txt.read_bytes()
+    model_txt.write_bytes(original.replace(b"shrinkage=", b"shrinkage=9", 1))
+    try:
+        _all_paths_refuse(name, first, match="content of data/risk_model/model.txt changed")
+    finally:
+        model_txt.write_bytes(original)
+        client.set_model_version_tag(name, first.version, "manifest_sha256", tag)
+    load(f"models:/{name}/{first.version}", refresh=True)  # the tag is not needed to load a sound model
+
+
+def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
+    _, name, first, _, _ = env
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
+    load(local, refresh=True)
+    load(local / "data" / "risk_model", refresh=True)
+    for manifest in (local / MANIFEST, local / "data" / "risk_model" / MANIFEST):
+        manifest.unlink()
+    for path in (local, local / "data" / "risk_model"):
+        with pytest.raises(ArtifactIntegrityError, match="has no manifest.json"):
+            load(path, refresh=True)
+
+
+def test_a_key_other_than_the_stores_is_refused(env, monkeypatch):
+    _, name, first, _, _ = env
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "x" * 32)
+    with pytest.raises(ArtifactIntegrityError, match="signed with another key"):
+        load(f"models:/{name}/{first.version}", refresh=True)
+
+
+# ----------------------------------------------------------------------------- URI forms
+
+
+@pytest.mark.parametrize(
+    "uri, match",
+    [
+        ("models:/overstay-risk", "names no version"),
+        ("models:/overstay-risk/latest", "not a number"),
+        ("models:/overstay-risk/Production", "not a number"),
+        ("models:/", "not a model URI"),
+        ("models:/overstay-risk@no-such-alias", "cannot resolve"),
+        ("models:/no-such-model/1", "cannot resolve"),
+        ("runs:/abc", "expected runs:/<run_id>/<artifact path>"),
+    ],
+)
+def test_unsupported_or_unknown_uris_are_refused_clearly(env, uri, match):
+    with pytest.raises(ModelLoadError, match=match):
+        load(uri, refresh=True)
+
+
+# ----------------------------------------------------------------------------- only gated champions score
+
+
+def test_champion_moved_by_hand_is_refused_unless_overridden(env, monkeypatch):
+    root, name, first, second, sample = env
+    monkeypatch.setattr(api, "_cache", {})  # score() below must resolve the alias now, not reuse an earlier load
+    client = MlflowClient()
+    client.set_registered_model_alias(name, "champion", second.version)  # as in the MLflow UI
+    try:
+        with pytest.raises(ModelLoadError, match=f"version {second.version}, which has no gate decision"):
+            load(f"models:/{name}@champion", refresh=True)
+        with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
+            score(sample, model=f"models:/{name}@champion")
+        with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
+            load_risk_model(f"models:/{name}@champion")
+        # the gate tags of the promoted version copied by hand: the signature names the version
+        for k, v in client.get_model_version(name, first.version).tags.items():
+            if k.startswith("gate."):
+                client.set_model_version_tag(name, second.version, k, v)
+        with pytest.raises(ModelLoadError, match="not signed by riskmodel"):
+            load(f"models:/{name}@champion", refresh=True)
+        client.set_model_version_tag(name, second.version, "gate.signature", "0" * 64)
+        with pytest.raises(ModelLoadError, match="not signed by riskmodel"):
+            load(f"models:/{name}@champion", refresh=True)
+
+        before = len(audit.read(root / "audit.jsonl"))
+        scorer = load(f"models:/{name}@champion", refresh=True, allow_ungated=True)
+        assert scorer.version == second.version
+        with pytest.raises(ModelLoadError, match="not signed by riskmodel"):
+            load(f"models:/{name}@champion")  # the override's model is never served from the cache to a call without it
+        monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")
+        assert load(f"models:/{name}@champion", refresh=True).version == second.version
+        assert score(sample, model=f"models:/{name}@champion")["model_version"].eq(second.version).all()
+        records = [r for r in audit.read(root / "audit.jsonl")[before:] if r["event"] == "ungated_load"]
+        assert [(r["model_version"], r["override"]) for r in records] == [(second.version, "allow_ungated=True"), (second.version, "$RISKMODEL_ALLOW_UNGATED")]
+        assert all(r["model_name"] == name and "not signed" in r["refused_because"] for r in records)
+    finally:
+        client.set_registered_model_alias(name, "champion", first.version)
+        for k in ("gate.decision", "gate.reasons", "gate.compared_with", "gate.time", "gate.signature"):
+            client.delete_model_version_tag(name, second.version, k)
+    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED")
+    assert load(f"models:/{name}@champion", refresh=True).version == first.version
+
+
+def test_a_refused_promotion_is_not_a_pass(env):
+    _, name, first, second, _ = env
+    client = MlflowClient()
+    client.set_model_version_tag(name, second.version, "gate.decision", "refused")
+    client.set_registered_model_alias(name, "champion", second.version)
+    try:
+        with pytest.raises(ModelLoadError, match="gate decision 'refused'"):
+            load(f"models:/{name}@champion", refresh=True)
+    finally:
+        client.set_registered_model_alias(name, "champion", first.version)
+        client.delete_model_version_tag(name, second.version, "gate.decision")
+
+
+def _series():
+    rng = np.random.default_rng(2)
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    rows = []
+    for port, kind, level in [("A", "air", 500), ("C", "sea", 300)]:
+        y = level * np.exp(0.3 * np.sin(2 * np.pi * np.arange(48) / 12)) * rng.lognormal(0, 0.08, 48)
+        rows.append(pd.DataFrame({"port": port, "kind": kind, "ds": ds, "y": np.round(y)}))
+    return aggregate(pd.concat(rows), {"total": [], "port": ["port"]}, freq="M")
+
+
+def test_forecaster_champion_moved_by_hand_is_refused_and_tamper_checked(env):
+    _, _, _, _, _ = env
+    s = _series()
+    fitted = Forecaster(h=3, models=["snaive"], n_windows=1, step=3).fit(s.df, s.hierarchy)
+    cfg = ForecastConfig()
+    name = cfg.tracking.registered_name
+    first = log_forecast_run(fitted, cfg)
+    MlflowClient().set_registered_model_alias(name, "champion", first.version)
+    with pytest.raises(ModelLoadError, match="no gate decision"):
+        forecast(3, model=f"models:/{name}@champion")
+    with pytest.raises(ModelLoadError, match="no gate decision"):
+        load_forecaster(f"models:/{name}@champion")
+    gate = ForecastGateConfig(max_mase=100, beat_snaive=False, min_coverage_95=0, max_coverage_95=1)
+    MlflowClient().delete_registered_model_alias(name, "champion")
+    assert promote_forecaster(name, gate).passed
+    pd.testing.assert_frame_equal(load(f"models:/{name}@champion", refresh=True).predict(3), fitted.predict(3))
+    assert len(forecast(3, model=f"models:/{name}@champion"))
+    state = _stored_dir(name, first.version) / "data" / "forecaster" / "forecaster.json"
+    original = state.read_bytes()
+    state.write_bytes(original + b" ")
+    try:
+        with pytest.raises(ArtifactIntegrityError, match="content of data/forecaster/forecaster.json changed"):
+            load(f"models:/{name}@champion", refresh=True)
+        with pytest.raises(ArtifactIntegrityError):
+            mlflow.pyfunc.load_model(f"models:/{name}/{first.version}")
+    finally:
+        state.write_bytes(original)
