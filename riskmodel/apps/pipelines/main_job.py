@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -134,6 +135,33 @@ class _Run:
     def step_progress(self, m: str) -> None:
         self.progress(f"    {m}")
 
+    @contextlib.contextmanager
+    def timed(self, key: str, what: str, every: float = 30.0) -> Iterator[None]:
+        """Heartbeat lines while a long step runs: elapsed seconds, and an ETA from the last run of it.
+
+        The step's wall time is kept in ``step_seconds.json`` beside ``state.json`` (not in the
+        state: new data clears the state, but not how long a step takes).
+        """
+        path = self.out / "step_seconds.json"
+        seconds = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        last, start, stop = seconds.get(key), time.perf_counter(), threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                elapsed = time.perf_counter() - start
+                eta = f"; about {max(last - elapsed, 0):.0f} s left by the last run ({last:.0f} s)" if last else ""
+                self.step_progress(f"still {what}: {elapsed:.0f} s{eta}")
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        seconds[key] = round(time.perf_counter() - start, 1)
+        path.write_text(json.dumps(seconds, indent=1), encoding="utf-8")
+
 
 @dataclass
 class _RiskStep:
@@ -195,7 +223,8 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.reused.append("risk model")
     else:
         run.progress("2/7 training the overstay-risk model")
-        outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
+        with run.timed("risk", "training the risk model"):
+            outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
         decision = risk_pipeline.promote(rcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
@@ -235,7 +264,8 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
         run.reused.append(label)
     else:
         run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
-        fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
+        with run.timed(state_key, f"fitting and backtesting the {label}"):
+            fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
         decision = forecast_pipeline.promote(fcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)

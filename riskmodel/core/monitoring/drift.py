@@ -57,8 +57,9 @@ PSI_RED = 1.0
 #: Chance, per column and comparison, that sampling noise alone crosses the amber / red line.
 _NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
 #: A level expected this many times tonight but never seen is a vanished level (a port gone):
-#: Poisson P(0 | 15) = 3e-7.
-_VANISHED_EXPECTED = 15.0
+#: Poisson P(0 | 10) = 4.5e-5. Expected given the rows that did come: ``n f / (1 - f)``, since a
+#: missing level also shrinks tonight's count.
+_VANISHED_EXPECTED = 10.0
 _EPS = 1e-4
 _MAX_LEVELS = 30
 
@@ -268,8 +269,8 @@ def compare_like_with_like(
     DataFrame
         ``comparison, column, psi, amber_at, red_at, missing_reference, missing_current,
         vanished, verdict`` with ``verdict`` in ``green, amber, red``: red when PSI reaches
-        ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 15 times tonight is
-        absent; amber when PSI reaches ``max(PSI_MAJOR, noise at 1e-3)``.
+        ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
+        that came) is absent; amber when PSI reaches ``max(PSI_MAJOR, noise at 1e-3)``.
     """
     ref = profile(reference, list(columns))
     counter = DriftCounter(ref)
@@ -287,7 +288,8 @@ def compare_like_with_like(
         red = max(PSI_RED, _noise_psi(n_bins, n_cur, n_ref, _NOISE_RED))
         vanished = []
         if spec["kind"] == "categorical":
-            expected = fractions[:-1] * n_cur
+            level_f = fractions[:-1]
+            expected = n_cur * level_f / np.clip(1.0 - level_f, 1e-9, None)
             vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
         verdict = "red" if (np.isfinite(value) and value >= red) or vanished else "amber" if np.isfinite(value) and value >= amber else "green"
         if n_cur == 0:
