@@ -16,8 +16,9 @@ ABOUT = (
     "`ops_referrals_expected_over_realised` (all ports) and per port for the three largest; "
     "`ops_referrals_in_country_method_ratio` is the same ratio for the old method (the in-country population's "
     "share). **Drift**: every night of 2023 is checked like with like (`nightly_checks`: in-country vs last night, "
-    "vs the same weekday 52 weeks earlier, arrivals vs the last 28 days); `ops_drift_normal_nights_red` counts red "
-    "nights. Then four feed faults (planned stay all missing, the most common visa type renamed, planned stay in "
+    "vs the same weekday 52 weeks earlier, arrivals vs the last 28 days, ports shut by the calendar left out: "
+    "Ngurah Rai on Nyepi); `ops_drift_normal_nights_red` counts red nights (amber, a shift worth a look, is counted apart: "
+    "mostly the in-country population against a year earlier, which the post-COVID recovery really changed). Then four feed faults (planned stay all missing, the most common visa type renamed, planned stay in "
     "hours, Ngurah Rai's arrivals missing) are injected into tonight's arrivals of 12 nights (the 15th of each "
     "month): `ops_drift_broken_feeds_red_share` is the share of those 48 broken nights read red."
 )
@@ -121,6 +122,7 @@ def _drift(stays: pd.DataFrame) -> dict:
         "ops_drift_nights": len(v),
         "ops_drift_normal_nights_red": int((v == "red").sum()),
         "ops_drift_normal_nights_amber": int((v == "amber").sum()),
+        "ops_drift_normal_red_nights": "; ".join(f"{n:%Y-%m-%d}" for n, x in zip(nights, verdicts, strict=True) if x == "red") or "none",
         "ops_drift_normal_worst_psi_over_red_line": round(max(worst), 3),
         "ops_drift_broken_feeds": len(broken),
         "ops_drift_broken_feeds_red_share": round(sum(broken) / len(broken), 3),

@@ -84,3 +84,14 @@ def test_nightly_checks_compare_three_like_populations():
     assert night_verdict(checks) == "green"
     tonight = stays[stays["entry_time"].dt.normalize() == pd.Timestamp("2023-06-30")].assign(visa_type="VISA")
     assert night_verdict(nightly_checks(stays, "2023-06-30", columns=tuple(COLS), tonight=tonight)) == "red"
+
+
+def test_a_port_shut_by_the_calendar_is_not_a_broken_feed():
+    rng = np.random.default_rng(1)
+    n = 40_000
+    entry = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
+    stays = _feed(n, 11).assign(entry_time=entry, exit_time=entry + pd.to_timedelta(rng.uniform(1, 60, n), unit="D"))
+    nyepi = pd.Timestamp("2023-03-22")  # Bali's Day of Silence: Ngurah Rai is closed
+    stays = stays[~((stays["entry_time"].dt.normalize() == nyepi) & (stays["entry_port"] == "Ngurah Rai"))]
+    assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS))) != "red"
+    assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS), closed=[])) == "red"  # without the calendar

@@ -47,6 +47,8 @@ __all__ = [
     "nightly_checks",
     "in_country_at",
     "NIGHTLY_COLUMNS",
+    "SCHEDULED_CLOSURES",
+    "closed_ports",
 ]
 
 PSI_MODERATE = 0.1
@@ -316,6 +318,19 @@ NIGHTLY_COLUMNS = (
 )
 
 
+#: Ports shut on a calendar event (``riskmodel.core.forecasting.calendar``): their absence that
+#: night is the calendar, not a broken feed.
+SCHEDULED_CLOSURES = {"nyepi": ("Ngurah Rai",)}
+
+
+def closed_ports(night: str | pd.Timestamp) -> list[str]:
+    """Ports shut on ``night`` by :data:`SCHEDULED_CLOSURES` (Ngurah Rai on Nyepi)."""
+    from riskmodel.core.forecasting.calendar import event_days
+
+    night = pd.Timestamp(night).normalize()
+    return [port for event, ports in SCHEDULED_CLOSURES.items() if len(event_days(event, night, night)) for port in ports]
+
+
 def in_country_at(stays: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
     """Stays in the country at the end of ``night``: entered by then and not yet left."""
     end = pd.Timestamp(night).normalize() + pd.Timedelta(days=1)
@@ -330,6 +345,7 @@ def nightly_checks(
     columns: tuple[str, ...] = NIGHTLY_COLUMNS,
     recent_days: int = 28,
     tonight: pd.DataFrame | None = None,
+    closed: list[str] | None = None,
 ) -> pd.DataFrame:
     """The nightly like-with-like checks of one night's feed.
 
@@ -345,6 +361,9 @@ def nightly_checks(
     tonight : DataFrame, optional
         Tonight's arrivals as the feed delivered them (default: taken from ``stays``); the
         in-country population tonight is last night's survivors plus these.
+    closed : list of str, optional
+        Ports shut tonight, left out of the recent arrivals tonight's are compared with
+        (default: :func:`closed_ports`, Ngurah Rai on Nyepi).
 
     Returns
     -------
@@ -362,6 +381,9 @@ def nightly_checks(
     survivors = survivors[survivors["entry_time"] < night]
     present = pd.concat([survivors, tonight], ignore_index=True)
     recent = stays[(stays["entry_time"] >= night - recent_days * day) & (stays["entry_time"] < night)]
+    closed = closed_ports(night) if closed is None else closed
+    if closed and "entry_port" in recent.columns:
+        recent = recent[~recent["entry_port"].astype(object).isin(closed)]
     return pd.concat([
         compare_like_with_like(present, in_country_at(stays, night - day), cols, comparison="in-country vs last night"),
         compare_like_with_like(present, in_country_at(stays, night - pd.Timedelta(weeks=52)), cols, comparison="in-country vs a year earlier"),
