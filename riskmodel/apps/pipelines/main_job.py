@@ -340,9 +340,10 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
     ops = load_config(run.settings.operations_config, OperationsConfig)
-    # the CSV holds exactly what the report shows (two decimals), so the two always agree
+    # the CSV holds exactly what the report is drawn from (people to two decimals, shares to four)
     workload = expected_workload(frames["forecasts.parquet"], scored.shares, ops)
-    workload = workload.round(dict.fromkeys(workload.select_dtypes("float").columns, 2))
+    shares = [c for c in workload.columns if c.startswith("referral_share")]
+    workload = workload.round({**dict.fromkeys(workload.select_dtypes("float").columns, 2), **dict.fromkeys(shares, 4)})
     workload.to_csv(run.out / "workload.csv", index=False)
     frames["workload.csv"] = workload
     return frames
