@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from riskmodel.apps.report import SECTIONS
+from riskmodel.core.operations import WORKLOAD_COLUMNS
 
 from .conftest import REPO
 
@@ -71,8 +72,13 @@ def test_forecasts_and_workload_for_90_days(job):
     assert nationalities["ds"].min() == pd.Timestamp("2024-01-01")
     seen = set(crossings.loc[crossings["direction"] == "entry", "nationality"].astype(str))
     assert {u.split("/", 1)[1] for u in nationalities["unique_id"].unique()} == seen
-    workload = pd.read_csv(out / "workload.csv")
-    assert {"port", "ds", "expected_arrivals", "expected_referrals"} <= set(workload.columns)
+    workload = pd.read_csv(out / "workload.csv", parse_dates=["ds"])
+    assert tuple(workload.columns) == WORKLOAD_COLUMNS
+    assert workload.groupby("port")["ds"].nunique().eq(90).all()  # the whole horizon, not 14 days
+    assert set(workload["port"]) == {u.split("/", 1)[1] for u in ports["unique_id"].unique()}
+    assert (workload["referrals_lo_80"] <= workload["referrals_hi_80"]).all() and (workload["officers"] >= 1).any()
+    drift = pd.read_csv(out / "drift.csv")
+    assert set(drift["verdict"]) <= {"green", "amber"}  # a normal night of good synthetic data is never red
 
 
 def test_report_and_progress(job):
@@ -83,4 +89,6 @@ def test_report_and_progress(job):
     for step in range(1, 8):
         assert f"{step}/7 " in first.stderr
     assert second.stderr == ""
+    # MLflow's own log lines and artifact progress bars are hidden without --verbose
+    assert "INFO mlflow" not in first.stderr and "Downloading artifacts" not in first.stderr, first.stderr[-3000:]
     assert "reused: data, risk model, forecaster, nationality forecaster" in second.stdout

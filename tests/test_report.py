@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from riskmodel import score
-from riskmodel.apps.report import SECTIONS, ReportInputs, expected_workload, write_report
+from riskmodel.apps.report import DECISION_SECTIONS, SECTIONS, ReportInputs, write_report
+from riskmodel.core.operations import expected_workload, referral_shares
 from riskmodel.core.risk.metrics import reliability_table
 
 
@@ -26,26 +27,11 @@ def _forecasts(ports=("Ngurah Rai", "Soekarno-Hatta", "Batam"), days=30, start="
     return pd.concat(rows, ignore_index=True)
 
 
-def test_expected_workload_is_forecast_times_port_referral_rate():
-    fc = _forecasts(("A", "B", "C"), days=20)
-    scored = pd.DataFrame({
-        "entry_port": ["A", "A", "A", "A", "B", "B"],
-        "risk_band": ["high", "low", "elevated", "low", "low", "low"],
-    })
-    w = expected_workload(fc, scored, days=7)
-    assert len(w) == 3 * 7 and w["ds"].nunique() == 7
-    a = w[w["port"] == "A"].iloc[0]
-    assert a["referral_rate"] == pytest.approx(0.5)
-    assert a["expected_referrals"] == pytest.approx(0.5 * a["expected_arrivals"])
-    assert (w.loc[w["port"] == "B", "expected_referrals"] == 0).all()
-    c = w[w["port"] == "C"].iloc[0]
-    assert c["referral_rate"] == pytest.approx(2 / 6)  # no scored stays at C: the overall rate
-
-
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory, fitted):
     model, folder, rows = fitted
-    scored = score(rows, model=folder, reasons=3, reasons_min_band="elevated", passthrough=["entry_port"], audit_log=False)
+    scored = score(rows, model=folder, reasons=3, reasons_min_band="elevated", passthrough=["entry_port", "nationality", "entry_time"],
+                   audit_log=False)
     rel = reliability_table(rows["overstayed"].astype(float).to_numpy(), scored["probability"].to_numpy())
     fairness = pd.DataFrame({
         "attribute": ["sex", "sex", "region", "region"], "group": ["F", "M", "ASEAN", "Oceania"],
@@ -58,11 +44,92 @@ def report_path(tmp_path_factory, fitted):
     backtest = pd.DataFrame({"model": ["snaive", "ets"], "mase": [1.0, 0.7], "coverage_95": [0.9, 0.95]})
     nat_fc, nat_history = _nationality_forecasts()
     path = tmp_path_factory.mktemp("report") / "report.html"
+    # as the main job does: the report is drawn from what workload.csv holds
+    work = expected_workload(fc, referral_shares(scored))
+    work.round(dict.fromkeys(work.select_dtypes("float").columns, 2)).to_csv(path.parent / "workload.csv", index=False)
+    workload = pd.read_csv(path.parent / "workload.csv", parse_dates=["ds"])
     write_report(path, ReportInputs(scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
                                     fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
-                                    workload=expected_workload(fc, scored), facts={"risk model": "overstay-risk v1"},
+                                    workload=workload, facts={"risk model": "overstay-risk v1"},
                                     nationality_forecasts=nat_fc, nationality_history=nat_history))
     return path
+
+
+def _section_table(text: str, sid: str, nth: int = 0) -> pd.DataFrame:
+    """The ``nth`` table of a section as text cells."""
+    section = text[text.index(f'<section id="{sid}">'):]
+    section = section[: section.index("</section>")]
+    table = section.split("<table>")[nth + 1].split("</table>")[0]
+    head = re.findall(r"<th>(.*?)</th>", table)
+    rows = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>", 1)[1])]
+    return pd.DataFrame(rows, columns=head)
+
+
+def _whole(v: float) -> str:
+    return f"{int(round(v)):,}"
+
+
+def _headline_matches_workload(headline: pd.DataFrame, workload: pd.DataFrame) -> None:
+    first = workload["ds"].min()
+    for _, row in headline.iterrows():
+        w = workload if row["port"] == "All ports" else workload[workload["port"] == row["port"]]
+        day, week = w[w["ds"] == first], w[w["ds"] < first + pd.Timedelta(days=7)]
+        assert row["tomorrow: arrivals"] == _whole(day["expected_arrivals"].sum())
+        assert row["range (80%)"] == f'{_whole(day["arrivals_lo_80"].sum())}-{_whole(day["arrivals_hi_80"].sum())}'
+        assert row["tomorrow: referrals"] == _whole(day["expected_referrals"].sum())
+        assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
+        assert row["tomorrow: officers"] == _whole(day["officers"].sum())
+        assert row["7 days: arrivals"] == _whole(week["expected_arrivals"].sum())
+        assert row["7 days: referrals"] == _whole(week["expected_referrals"].sum())
+        assert row["7 days: officer shifts"] == _whole(week["officers"].sum())
+
+
+def test_headline_numbers_equal_workload_csv(report_path):
+    headline = _section_table(report_path.read_text(encoding="utf-8"), "headline")
+    workload = pd.read_csv(report_path.parent / "workload.csv", parse_dates=["ds"])
+    assert list(headline["port"]) == ["Ngurah Rai", "Soekarno-Hatta", "Batam", "All ports"]  # busiest first
+    _headline_matches_workload(headline, workload)
+    assert not any("." in v for v in headline.drop(columns="port").to_numpy().ravel())  # whole people
+
+
+def test_sections_in_decision_order_then_the_appendix(report_path):
+    text = report_path.read_text(encoding="utf-8")
+    positions = [text.index(f'<section id="{sid}">') for sid in SECTIONS]
+    assert positions == sorted(positions)
+    assert positions[len(DECISION_SECTIONS) - 1] < text.index('<div id="appendix">') < positions[len(DECISION_SECTIONS)]
+
+
+def test_trends_section_none_flagged_or_a_table(tmp_path, report_path):
+    assert "none flagged" in report_path.read_text(encoding="utf-8").split('<section id="trends">')[1].split("</section>")[0]
+    trends = pd.DataFrame({"unique_id": ["port/Batam"], "signal": ["surge"], "growth_3m": [0.4], "growth_12m": [0.25]})
+    fc = _forecasts()
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=fc, trends=trends))
+    table = _section_table(path.read_text(encoding="utf-8"), "trends")
+    assert table.iloc[0].tolist() == ["port/Batam", "surge", "+40%", "+25%"]
+
+
+def test_outlook_against_a_year_earlier_and_2019(tmp_path):
+    ds = pd.date_range("2024-01-01", periods=90, freq="D")
+    fc = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y_hat": 10.0})
+    past = pd.date_range("2018-01-01", "2023-12-31", freq="D")
+    history = pd.DataFrame({"unique_id": "port/Batam", "ds": past, "y": np.where(past.year == 2019, 20.0, 5.0)})
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=fc, history=history))
+    row = _section_table(path.read_text(encoding="utf-8"), "outlook").iloc[0].tolist()
+    assert row == ["Batam", "900", "450", "+100%", "1,800", "-50%"]
+
+
+def test_in_country_at_high_risk_by_port_and_nationality(tmp_path):
+    scored = pd.DataFrame({"risk_band": ["high", "high", "elevated", "low"], "probability": [0.5, 0.4, 0.1, 0.01],
+                           "entry_port": ["Batam", "Juanda", "Batam", "Batam"], "nationality": ["MYS", "MYS", "AUS", "AUS"]})
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts()))
+    text = path.read_text(encoding="utf-8")
+    assert "<strong>2</strong> people in the country are at high risk and <strong>1</strong> at elevated risk, of 4" in text
+    by_port = _section_table(text, "in-country", 0)
+    assert by_port.values.tolist() == [["Batam", "1", "1"], ["Juanda", "1", "0"]]
+    by_nat = _section_table(text, "in-country", 1)
+    assert by_nat.values.tolist() == [["MYS", "2", "0"], ["AUS", "0", "1"]]
 
 
 def _nationality_forecasts(days=90, start="2024-01-01"):
@@ -99,7 +166,7 @@ def test_report_is_self_contained_with_every_section(report_path):
         assert f'<section id="{sid}">' in text
     assert len(re.findall(r'src="data:image/png;base64,', text)) >= 4
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from elsewhere
-    assert "Expected workload per port and day" in text and "Ngurah Rai: referrals" in text
+    assert "Tomorrow and the next 7 days, per port" in text and '<meta name="viewport"' in text
 
 
 def _chromium() -> str | None:
@@ -117,8 +184,10 @@ def test_report_renders_in_a_real_browser(report_path, tmp_path):
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(flags + ["--dump-dom", report_path.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
-    for sid in SECTIONS:
-        assert f'id="{sid}"' in dom
+    positions = [dom.index(f'id="{sid}"') for sid in SECTIONS]
+    assert positions == sorted(positions)  # the decisions first, the appendix last, as rendered
+    headline = _section_table(dom.replace(' class="scroll"', ""), "headline")
+    _headline_matches_workload(headline, pd.read_csv(report_path.parent / "workload.csv", parse_dates=["ds"]))
     shot = tmp_path / "report.png"
     subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,3000", report_path.as_uri()],
                    capture_output=True, timeout=120, check=True)

@@ -1,20 +1,22 @@
 """The duty manager's report: one self-contained HTML file with every image embedded.
 
-Sections (each an ``<section id=...>`` so tests and readers can find them):
+It opens with what a duty manager decides on, and keeps the data-science material for an
+appendix. Sections, in this order (each an ``<section id=...>`` so tests and readers find them):
 
-- ``summary``: what was run, on which data and models;
-- ``risk-distribution``: the score histogram and band counts of everyone in the country;
-- ``reliability``: predicted against observed overstay rate on the holdout;
-- ``fairness``: referral rate and false-positive rate per audit group, with the gate's bounds;
-- ``reasons``: the most frequent reasons among referred travellers;
-- ``forecasts``: fan charts (80/95% intervals) for the main ports;
-- ``backtest``: forecast accuracy against seasonal naive;
-- ``workload``: per port and day, expected arrivals and expected referrals
-  (forecast x the referral rate of that port's scored population): what a duty
-  manager staffs by.
+- ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
+  their 80% ranges, and the officers needed (from ``workload.csv``);
+- ``outlook``: the next 90 days per port against the same weeks a year earlier and in 2019
+  (before COVID);
+- ``trends``: surges and collapses flagged by the forecasting trend signals;
+- ``in-country``: who is in the country at high risk, by port of entry and nationality;
+- appendix: ``nationalities`` (outlook per nationality), ``forecasts`` (fan charts),
+  ``data-checks`` (tonight's feed compared like with like), ``risk-distribution``,
+  ``reasons``, ``reliability``, ``fairness``, ``backtest`` and ``summary`` (what was run).
 
-Images are PNGs drawn with matplotlib (Agg backend) and embedded as base64, so
-the file can be mailed or archived as is.
+People are whole numbers; ports are named as BPS writes them. The page reads on a phone
+(tables scroll sideways) and prints (sections are not split across pages). Images are PNGs
+drawn with matplotlib (Agg backend) and embedded as base64, so the file can be mailed or
+archived as is.
 """
 
 from __future__ import annotations
@@ -30,17 +32,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["expected_workload", "write_report", "ReportInputs", "SECTIONS"]
+from riskmodel.core.operations import REFER_BANDS
 
-SECTIONS = ("summary", "risk-distribution", "reliability", "fairness", "reasons", "forecasts", "nationalities", "backtest", "workload")
-REFER_BANDS = ("elevated", "high")
+__all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
+
+#: The sections a duty manager acts on, first and in this order.
+DECISION_SECTIONS = ("headline", "outlook", "trends", "in-country")
+#: Every section in page order: the decisions, then the appendix.
+SECTIONS = DECISION_SECTIONS + (
+    "nationalities", "forecasts", "data-checks", "risk-distribution", "reasons", "reliability", "fairness", "backtest", "summary",
+)
+#: Columns of the trend-signal table the ``trends`` section renders.
+TREND_COLUMNS = ("unique_id", "signal", "growth_3m", "growth_12m")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2933;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;border-bottom:1px solid #d9e2ec;padding-bottom:.3rem;margin-top:2.2rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0} th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb;text-align:right}
 th{background:#f0f4f8} td:first-child,th:first-child{text-align:left} .note{color:#52606d;font-size:.85rem}
-img{max-width:100%;height:auto} .warn{color:#b44d12;font-weight:600}
+img{max-width:100%;height:auto} .warn{color:#b44d12;font-weight:600} .scroll{overflow-x:auto}
+.red{color:#b42318;font-weight:600} .amber{color:#b54708} .green{color:#067647}
+#appendix{margin-top:3rem;border-top:3px double #9aa5b1}
+@media (max-width:700px){body{margin:.5rem auto;padding:0 .5rem} table{font-size:.78rem} th,td{padding:.2rem .35rem}}
+@media print{body{max-width:none;margin:0} section{break-inside:avoid} .scroll{overflow:visible}}
 """
 
 
@@ -72,64 +86,11 @@ def _table(df: pd.DataFrame, floatfmt: str = "{:,.3f}") -> str:
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _section(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}"><h2>{html.escape(title)}</h2>{body}</section>'
-
-
-def expected_workload(
-    forecasts: pd.DataFrame,
-    scored: pd.DataFrame,
-    *,
-    port_column: str = "entry_port",
-    days: int = 14,
-    refer_bands: Sequence[str] = REFER_BANDS,
-    id_prefix: str = "port/",
-) -> pd.DataFrame:
-    """Expected arrivals and referrals per port and day for the next ``days`` days.
-
-    Parameters
-    ----------
-    forecasts : DataFrame
-        Daily forecasts (``unique_id, ds, y_hat`` and optionally ``y_hi_80``) with port
-        series named ``port/<port>``.
-    scored : DataFrame
-        Scores of the current population with the port column (``score(...,
-        passthrough=[port_column])``): the referral rate of a port is the share of
-        its scored stays in ``refer_bands``.
-    port_column : str, default="entry_port"
-    days : int, default=14
-    refer_bands : sequence of str, default=("elevated", "high")
-    id_prefix : str, default="port/"
-
-    Returns
-    -------
-    DataFrame
-        ``port, ds, expected_arrivals, arrivals_hi_80, referral_rate, expected_referrals``,
-        sorted by port and day. Ports with no scored stays use the overall referral rate.
-    """
-    fc = forecasts[forecasts["unique_id"].astype(str).str.startswith(id_prefix)].copy()
-    if fc.empty:
-        return pd.DataFrame(columns=["port", "ds", "expected_arrivals", "arrivals_hi_80", "referral_rate", "expected_referrals"])
-    fc["port"] = fc["unique_id"].astype(str).str[len(id_prefix):]
-    first = fc["ds"].min()
-    fc = fc[fc["ds"] < first + pd.Timedelta(days=days)]
-    referred = scored["risk_band"].astype(object).isin(list(refer_bands))
-    overall = float(referred.mean()) if len(scored) else 0.0
-    rate = referred.groupby(scored[port_column].astype(object)).mean()
-    out = pd.DataFrame(
-        {
-            "port": fc["port"].to_numpy(),
-            "ds": fc["ds"].to_numpy(),
-            "expected_arrivals": fc["y_hat"].to_numpy(dtype=float),
-            "arrivals_hi_80": fc["y_hi_80"].to_numpy(dtype=float) if "y_hi_80" in fc.columns else np.nan,
-        }
-    )
-    out["referral_rate"] = out["port"].map(rate).fillna(overall).astype(float)
-    out["expected_referrals"] = out["expected_arrivals"] * out["referral_rate"]
-    return out.sort_values(["port", "ds"]).reset_index(drop=True)
 
 
 def _risk_distribution(scored: pd.DataFrame) -> str:
@@ -248,7 +209,133 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
         '<p class="note">Sums of daily point forecasts (reconciled so nationalities add up to their region and '
         "the total); the fan charts show the daily 80% and 95% intervals. Full table in forecasts_nationality.parquet.</p>"
     )
-    return _table(table, "{:,.1f}") + note + _fan_charts(fc, history, ids[:3])
+    return _table(table, "{:,.0f}") + note + _fan_charts(fc, history, ids[:3])
+
+
+def _people(v: float) -> str:
+    """A count of people as a whole number."""
+    return f"{int(round(float(v))):,}" if np.isfinite(v) else ""
+
+
+def _range(lo: float, hi: float) -> str:
+    return f"{_people(lo)}-{_people(hi)}"
+
+
+def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
+    """Tomorrow and the next 7 days per port (sums of the daily values; ranges add the daily ends)."""
+    first = workload["ds"].min()
+    rows = []
+    for port in ports:
+        w = workload[workload["port"] == port] if port != "All ports" else workload
+        day = w[w["ds"] == first]
+        week = w[w["ds"] < first + pd.Timedelta(days=7)]
+        rows.append({
+            "port": port,
+            "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
+            "range (80%)": _range(day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
+            "tomorrow: referrals": _people(day["expected_referrals"].sum()),
+            "referral range": _range(day["referrals_lo_80"].sum(), day["referrals_hi_80"].sum()),
+            "tomorrow: officers": _people(day["officers"].sum()),
+            "7 days: arrivals": _people(week["expected_arrivals"].sum()),
+            "7-day range": _range(week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
+            "7 days: referrals": _people(week["expected_referrals"].sum()),
+            "7-day referral range": _range(week["referrals_lo_80"].sum(), week["referrals_hi_80"].sum()),
+            "7 days: officer shifts": _people(week["officers"].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
+    if workload is None or workload.empty:
+        return '<p class="note">No workload table was given.</p>'
+    first = workload["ds"].min()
+    busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
+    table = _headline_rows(workload, [*busiest, "All ports"])
+    return (
+        f'<p>Tomorrow is <strong>{first:%A %d %B %Y}</strong>. Expected travellers, referrals to a second officer '
+        "and officers needed at the ten busiest ports, then all ports together.</p>"
+        + _table(table)
+        + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
+        "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together; "
+        "7-day ranges add the daily ends, so they are wide. Officers cover the upper end of the range in 8-hour shifts "
+        "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
+    )
+
+
+def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
+    """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends)."""
+    lo, hi = first - pd.Timedelta(weeks=weeks), last - pd.Timedelta(weeks=weeks)
+    if history["ds"].min() > lo:
+        return pd.Series(dtype=float)
+    return history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
+
+
+def _change(now: pd.Series, then: pd.Series) -> list[str]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = now.to_numpy(dtype=float) / then.to_numpy(dtype=float) - 1.0
+    return [f"{c:+.0%}" if np.isfinite(c) else "" for c in ratio]
+
+
+def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12) -> str:
+    fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("port/")]
+    if fc.empty:
+        return '<p class="note">No port forecasts were given.</p>'
+    first, last = fc["ds"].min(), fc["ds"].max()
+    days = (last - first).days + 1
+    whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
+    ids = list(whole.index[:top])
+    table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
+    if history is not None and not history.empty:
+        year_ago = _same_weeks(history, first, last, 52).reindex(ids)
+        # the same weeks in 2019, the last year before COVID: 52 weeks per year back
+        pre = _same_weeks(history, first, last, 52 * (first.year - 2019)).reindex(ids)
+        table["same weeks a year earlier"] = [_people(v) for v in year_ago]
+        table["change on a year earlier"] = _change(whole[ids], year_ago)
+        table["same weeks in 2019"] = [_people(v) for v in pre]
+        table["change on 2019"] = _change(whole[ids], pre)
+    return _table(table) + (
+        '<p class="note">Sums of the daily point forecasts; earlier years over the same weekdays (52 weeks per year back), '
+        "so neither the season nor weekends read as growth. Empty where the history does not reach back.</p>"
+    )
+
+
+def _trends(trends: pd.DataFrame | None) -> str:
+    if trends is None or trends.empty:
+        return "<p>Surges and collapses: <strong>none flagged</strong>.</p>"
+    t = trends[list(TREND_COLUMNS)].copy()
+    for col in ("growth_3m", "growth_12m"):
+        t[col] = [f"{v:+.0%}" if np.isfinite(v) else "" for v in t[col].astype(float)]
+    t.columns = ["series", "signal", "growth, last 3 months", "growth, last 12 months"]
+    return _table(t)
+
+
+def _in_country(scored: pd.DataFrame, top: int = 10) -> str:
+    bands = scored["risk_band"].astype(object)
+    parts = [f'<p><strong>{_people((bands == "high").sum())}</strong> people in the country are at high risk and '
+             f'<strong>{_people((bands == "elevated").sum())}</strong> at elevated risk, of {_people(len(scored))}.</p>']
+    for col, label in (("entry_port", "port of entry"), ("nationality", "nationality")):
+        if col not in scored.columns:
+            continue
+        counts = pd.crosstab(scored[col].astype(object), bands).reindex(columns=["high", "elevated"], fill_value=0)
+        counts = counts.sort_values(["high", "elevated"], ascending=False).head(top)
+        parts.append(f"<h3>By {label}</h3>" + _table(pd.DataFrame({
+            label: counts.index.astype(str), "high risk": counts["high"].to_numpy(), "elevated risk": counts["elevated"].to_numpy(),
+        })))
+    return "".join(parts)
+
+
+def _data_checks(drift: pd.DataFrame | None) -> str:
+    if drift is None or drift.empty:
+        return '<p class="note">No data checks were given.</p>'
+    verdict = "red" if (drift["verdict"] == "red").any() else "amber" if (drift["verdict"] == "amber").any() else "green"
+    words = {"green": "tonight's feed looks like the nights before", "amber": "a shift worth a look",
+             "red": "the feed looks broken: check it before acting on tonight's numbers"}
+    shown = drift[drift["verdict"] != "green"]
+    table = _table(shown[["comparison", "column", "psi", "red_at", "vanished", "verdict"]]) if len(shown) else ""
+    return (f'<p>Verdict: <span class="{verdict}">{verdict}</span>: {words[verdict]}.</p>' + table
+            + '<p class="note">Tonight\'s in-country population against last night\'s and the same weekday a year earlier; '
+            "tonight's arrivals against the last 28 days. Red: PSI beyond what a night moves and beyond sampling noise, "
+            "or a port or category that should be there is absent. Every column is in drift.csv.</p>")
 
 
 @dataclass(frozen=True)
@@ -276,7 +363,13 @@ class ReportInputs:
     backtest : DataFrame, optional
         Backtest metrics per model (including seasonal naive).
     workload : DataFrame, optional
-        :func:`expected_workload` output.
+        :func:`riskmodel.core.operations.expected_workload` output (``workload.csv``).
+    trends : DataFrame, optional
+        Surges and collapses flagged by the forecasting trend signals, one row per flagged series:
+        ``unique_id`` (e.g. ``port/Batam``), ``signal`` (words, e.g. ``"surge"``/``"collapse"``),
+        ``growth_3m`` and ``growth_12m`` (fractions: 0.25 is +25%). Empty or absent: "none flagged".
+    drift : DataFrame, optional
+        :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
     facts : dict, optional
         Key facts for the summary (models, versions, data span, ...).
     """
@@ -291,21 +384,9 @@ class ReportInputs:
     fairness_bounds: dict | None = None
     backtest: pd.DataFrame | None = None
     workload: pd.DataFrame | None = None
+    trends: pd.DataFrame | None = None
+    drift: pd.DataFrame | None = None
     facts: dict | None = None
-
-
-def _workload_section(workload: pd.DataFrame | None) -> str:
-    if workload is None or workload.empty:
-        return '<p class="note">No workload table was given.</p>'
-    pivot = workload.pivot_table(index="ds", columns="port", values="expected_referrals", aggfunc="sum")
-    busiest = workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:6]
-    arrivals = workload.pivot_table(index="ds", columns="port", values="expected_arrivals", aggfunc="sum")[list(busiest)]
-    table = pd.concat({"arrivals": arrivals.round(0), "referrals": pivot[list(busiest)].round(1)}, axis=1)
-    table = table[[(kind, port) for port in busiest for kind in ("arrivals", "referrals")]]
-    table.columns = [f"{port}: {kind}" for kind, port in table.columns]
-    table = table.reset_index()
-    table["ds"] = table["ds"].dt.strftime("%a %d %b")
-    return _table(table, "{:,.1f}") + '<p class="note">Expected referrals = forecast arrivals x the share of that port\'s scored stays in bands elevated or high. Full table in workload.csv.</p>'
 
 
 def write_report(
@@ -337,22 +418,31 @@ def write_report(
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
     backtest = _table(i.backtest) if i.backtest is not None and not i.backtest.empty else '<p class="note">No backtest table was given.</p>'
-    parts = [
-        _section("summary", "Summary", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
+    decisions = [
+        _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload)),
+        _section("outlook", "The next 90 days per port against earlier years", _outlook(i.forecasts, i.history)),
+        _section("trends", "Surges and collapses", _trends(i.trends)),
+        _section("in-country", "Who is in the country at high risk", _in_country(i.scored)),
+    ]
+    appendix = [
+        _section("nationalities", "Arrival outlook per nationality", _nationalities(i.nationality_forecasts, i.nationality_history, top_nationalities)),
+        _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(i.forecasts, i.history, main_ports)),
+        _section("data-checks", "Tonight's data checks", _data_checks(i.drift)),
         _section("risk-distribution", "Risk scores of everyone in the country", _risk_distribution(i.scored)),
+        _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
         _section("reliability", "Reliability of the probabilities", _reliability(i.reliability)),
         _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds)),
-        _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
-        _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(i.forecasts, i.history, main_ports)),
-        _section("nationalities", "Arrival outlook per nationality", _nationalities(i.nationality_forecasts, i.nationality_history, top_nationalities)),
         _section("backtest", "Forecast accuracy in backtests", backtest),
-        _section("workload", "Expected workload per port and day", _workload_section(i.workload)),
+        _section("summary", "What was run", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
     ]
     doc = (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>riskmodel report</title>"
-        f"<style>{_CSS}</style></head><body><h1>Overstay risk and arrivals: duty report</h1>"
-        + "".join(parts)
-        + "</body></html>"
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>riskmodel duty report</title>"
+        f"<style>{_CSS}</style></head><body><h1>Arrivals, referrals and staffing: duty report</h1>"
+        + "".join(decisions)
+        + '<div id="appendix"><h1>Appendix: the models behind the numbers</h1>'
+        + "".join(appendix)
+        + "</div></body></html>"
     )
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(doc, encoding="utf-8")

@@ -18,7 +18,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configs = {k: v for k, v in (("risk_config", args.risk_config), ("forecast_config", args.forecast_config),
                                  ("nationality_forecast_config", args.nationality_forecast_config)) if v is not None}
     settings = MainJobSettings(travellers=args.travellers, start=args.start, end=args.end, seed=args.seed, horizon=args.horizon, **configs)
-    res = run_main_job(args.out, settings, fresh=args.fresh, progress=Progress(args.quiet))
+    res = run_main_job(args.out, settings, fresh=args.fresh, progress=Progress(args.quiet), verbose=args.verbose)
     print(f"risk model (champion): {res.risk_model}")
     print(f"forecaster per port (champion): {res.forecast_model}")
     print(f"forecaster per nationality (champion): {res.nationality_forecast_model}")
@@ -26,6 +26,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"forecasts per port: {res.forecasts}")
     print(f"forecasts per nationality: {res.nationality_forecasts}")
     print(f"workload: {res.workload}")
+    print(f"data checks: {res.drift}")
     print(f"report: {res.report}")
     print(f"done in {res.seconds:.0f} s" + (f"; reused: {', '.join(res.reused)}" if res.reused else ""))
     return EXIT_OK
@@ -44,5 +45,6 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--risk-config", help="risk training config, its data section replaced by this job's (default: configs/risk.yaml)")
     p.add_argument("--forecast-config", help="daily forecaster per port (default: configs/forecast_daily.yaml)")
     p.add_argument("--nationality-forecast-config", help="daily forecaster per nationality (default: configs/forecast_daily_nationality.yaml)")
+    p.add_argument("--verbose", action="store_true", help="also show MLflow's own log lines and artifact progress bars")
     add_quiet(p)
     p.set_defaults(func=_cmd_run, inputs=("risk_config", "forecast_config", "nationality_forecast_config"))

@@ -8,15 +8,26 @@ directory). A second run reuses what is still valid: the synthetic data when
 its settings are unchanged, and the registered champions trained on that same
 data (recorded in ``state.json``); scores, forecasts and the report are
 always made afresh because they are cheap and date-dependent.
+
+Referrals in ``workload.csv`` come from the risk of *arriving* travellers: the
+entries of the last year are scored too, and their referral share per port,
+nationality mix and month (:func:`riskmodel.core.operations.referral_shares`)
+multiplies the arrival forecast over the whole horizon. Tonight's feed is
+checked like with like (``drift.csv``). MLflow's own log lines and artifact
+progress bars are hidden unless ``verbose=True``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +50,7 @@ class MainJobResult:
     forecasts: Path
     nationality_forecasts: Path
     workload: Path
+    drift: Path
     report: Path
     risk_model: str
     forecast_model: str
@@ -84,6 +96,8 @@ class MainJobSettings:
     risk_config, forecast_config, nationality_forecast_config : str or Path
         Training configs: the risk model, the forecaster per port and the forecaster per
         nationality (their data sections are replaced by this job's data).
+    operations_config : str or Path
+        Throughput and referral handling per port (:class:`riskmodel.core.operations.OperationsConfig`).
     """
 
     travellers: int = 20_000
@@ -94,6 +108,7 @@ class MainJobSettings:
     risk_config: str | Path = REPO_CONFIGS / "risk.yaml"
     forecast_config: str | Path = REPO_CONFIGS / "forecast_daily.yaml"
     nationality_forecast_config: str | Path = REPO_CONFIGS / "forecast_daily_nationality.yaml"
+    operations_config: str | Path = REPO_CONFIGS / "operations.yaml"
 
     def data_key(self) -> str:
         """Digest of the data settings: earlier data and models are reused only when it is unchanged."""
@@ -119,6 +134,33 @@ class _Run:
 
     def step_progress(self, m: str) -> None:
         self.progress(f"    {m}")
+
+    @contextlib.contextmanager
+    def timed(self, key: str, what: str, every: float = 30.0) -> Iterator[None]:
+        """Heartbeat lines while a long step runs: elapsed seconds, and an ETA from the last run of it.
+
+        The step's wall time is kept in ``step_seconds.json`` beside ``state.json`` (not in the
+        state: new data clears the state, but not how long a step takes).
+        """
+        path = self.out / "step_seconds.json"
+        seconds = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        last, start, stop = seconds.get(key), time.perf_counter(), threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                elapsed = time.perf_counter() - start
+                eta = f"; about {max(last - elapsed, 0):.0f} s left by the last run ({last:.0f} s)" if last else ""
+                self.step_progress(f"still {what}: {elapsed:.0f} s{eta}")
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        seconds[key] = round(time.perf_counter() - start, 1)
+        path.write_text(json.dumps(seconds, indent=1), encoding="utf-8")
 
 
 @dataclass
@@ -181,7 +223,8 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.reused.append("risk model")
     else:
         run.progress("2/7 training the overstay-risk model")
-        outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
+        with run.timed("risk", "training the risk model"):
+            outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
         decision = risk_pipeline.promote(rcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
@@ -221,7 +264,8 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
         run.reused.append(label)
     else:
         run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
-        fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
+        with run.timed(state_key, f"fitting and backtesting the {label}"):
+            fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
         decision = forecast_pipeline.promote(fcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
@@ -237,27 +281,55 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
     return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
 
 
-def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> tuple[pd.DataFrame, int]:
-    """Score everyone in the country at the end of the data: (scores, how many stays)."""
-    from riskmodel.api import score_file
-    from riskmodel.core.features import build_features
+@dataclass
+class _Scored:
+    """The scoring step's tables: the in-country population's scores, the referral shares of
+    recent arrivals and tonight's like-with-like data checks."""
 
-    run.progress("5/7 scoring everyone currently in the country")
+    in_country: pd.DataFrame
+    n_in_country: int
+    shares: pd.DataFrame
+    drift: pd.DataFrame
+
+
+#: Days of recent entries scored for the referral share of arrivals: a year holds every season.
+RECENT_ENTRY_DAYS = 365
+
+
+def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
+    """Score everyone in the country and the last year's entries; check tonight's feed."""
+    from riskmodel.api import score, score_file
+    from riskmodel.core.features import build_features
+    from riskmodel.core.monitoring.drift import nightly_checks
+    from riskmodel.core.operations import referral_shares
+
     feats = build_features(crossings, validate=False)
     in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
+    run.progress(f"5/7 scoring everyone currently in the country ({len(in_country):,} stays)")
     in_path = run.out / "in_country.parquet"
     in_country.to_parquet(in_path, index=False)
+    uri = f"models:/{risk.name}@champion"
     score_file(
-        in_path, run.out / "scores.parquet", model=f"models:/{risk.name}@champion", passthrough=("entry_port", "nationality", "region"),
+        in_path, run.out / "scores.parquet", model=uri, passthrough=("entry_port", "nationality", "region"),
         overwrite=True, progress=False, purpose="main job: in-country population",
     )
-    return pd.read_parquet(run.out / "scores.parquet"), len(in_country)
+    last = feats["entry_time"].max().normalize()
+    recent = feats[feats["entry_time"] > last - pd.Timedelta(days=RECENT_ENTRY_DAYS)]
+    run.step_progress(f"scoring the last {RECENT_ENTRY_DAYS} days' entries ({len(recent):,}) for the referral share of arrivals")
+    recent_scored = score(recent, model=uri, reasons=0, passthrough=["entry_port", "nationality", "entry_time"],
+                          purpose="main job: referral share of recent arrivals")
+    drift = nightly_checks(feats, last)
+    drift.to_csv(run.out / "drift.csv", index=False)
+    bad = drift[drift["verdict"] != "green"]
+    run.step_progress(f"data checks of {last:%Y-%m-%d}: {len(bad)} of {len(drift)} columns not green")
+    return _Scored(in_country=pd.read_parquet(run.out / "scores.parquet"), n_in_country=len(in_country),
+                   shares=referral_shares(recent_scored, window_days=RECENT_ENTRY_DAYS), drift=drift)
 
 
-def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, scored: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, scored: _Scored) -> dict[str, pd.DataFrame]:
     """Arrival forecasts per port and per nationality, and the expected workload per port and day."""
     from riskmodel.api import forecast
-    from riskmodel.apps.report import expected_workload
+    from riskmodel.core.operations import OperationsConfig, expected_workload
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
@@ -267,12 +339,17 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
     }
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
-    frames["workload.csv"] = expected_workload(frames["forecasts.parquet"], scored, days=14)
-    frames["workload.csv"].to_csv(run.out / "workload.csv", index=False)
+    ops = load_config(run.settings.operations_config, OperationsConfig)
+    # the CSV holds exactly what the report is drawn from (people to two decimals, shares to four)
+    workload = expected_workload(frames["forecasts.parquet"], scored.shares, ops)
+    shares = [c for c in workload.columns if c.startswith("referral_share")]
+    workload = workload.round({**dict.fromkeys(workload.select_dtypes("float").columns, 2), **dict.fromkeys(shares, 4)})
+    workload.to_csv(run.out / "workload.csv", index=False)
+    frames["workload.csv"] = workload
     return frames
 
 
-def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], in_country: int) -> Path:
+def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
 
@@ -286,7 +363,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
     fc = tables["forecasts.parquet"]
     facts = {
         "synthetic data": f"{s.travellers:,} travellers, {s.start} .. {s.end}, seed {s.seed}",
-        "stays in the country": f"{in_country:,}",
+        "stays in the country": f"{scored.n_in_country:,}",
         "risk model": f"{risk.name} v{risk.version} (champion)",
         "forecaster, ports": f"{ports.name} v{ports.version} (champion)",
         "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
@@ -295,11 +372,15 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
     }
     fairness_cfg = risk.config.fairness
     inputs = ReportInputs(
-        scored=tables["scores.parquet"], forecasts=fc, history=ports.history,
+        scored=scored.in_country, forecasts=fc, history=ports.history,
         nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={"max_referral_ratio": fairness_cfg.max_referral_ratio, "max_fpr_ratio": fairness_cfg.max_fpr_ratio},
-        backtest=backtest, workload=tables["workload.csv"], facts=facts,
+        backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
+        # TODO(issue 13 part 7): pass the surges and collapses of
+        # riskmodel.core.forecasting.trends.trend_signals(ports.history) once trends land; until then
+        # an empty table (the section reads "none flagged").
+        trends=pd.DataFrame(columns=["unique_id", "signal", "growth_3m", "growth_12m"]),
     )
     return write_report(run.out / "report.html", inputs)
 
@@ -310,6 +391,7 @@ def run_main_job(
     *,
     fresh: bool = False,
     progress: Callable[[str], None] = lambda _m: None,
+    verbose: bool = False,
     **overrides,
 ) -> MainJobResult:
     """Run the main job end to end.
@@ -318,7 +400,8 @@ def run_main_job(
     ----------
     out : str or Path, default="riskmodel-output"
         Output folder: ``data/``, ``scores.parquet`` (+ summary), ``forecasts.parquet``
-        (ports), ``forecasts_nationality.parquet``, ``workload.csv``, ``report.html``,
+        (ports), ``forecasts_nationality.parquet``, ``workload.csv`` (every day of the horizon,
+        :data:`riskmodel.core.operations.WORKLOAD_COLUMNS`), ``drift.csv``, ``report.html``,
         ``state.json``.
     settings : MainJobSettings, optional
         Data, horizon and configs; default ``MainJobSettings()``.
@@ -326,6 +409,9 @@ def run_main_job(
         Redo everything instead of reusing valid earlier results.
     progress : callable
         Receives one line per step.
+    verbose : bool, default=False
+        Let MLflow's own log lines and artifact progress bars through (hidden by default: they
+        drown the job's progress).
     **overrides
         Fields of :class:`MainJobSettings` to replace (``travellers=8000, start="2018-01-01"``).
 
@@ -343,21 +429,57 @@ def run_main_job(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out=out, settings=settings, state={} if fresh else _read_state(out), progress=progress)
-    crossings = _data_step(run)
-    risk = _risk_step(run, crossings)
-    ports = _forecaster_step(run, "3/7", "port", settings.forecast_config, "forecaster")
-    nats = _forecaster_step(run, "4/7", "nationality", settings.nationality_forecast_config, "nationality forecaster")
-    scored, in_country = _score_step(run, crossings, risk)
-    tables = {"scores.parquet": scored, **_forecast_step(run, ports, nats, scored)}
-    report = _report_step(run, risk, (ports, nats), tables, in_country)
+    with _mlflow_chatter(verbose):
+        crossings = _data_step(run)
+        risk = _risk_step(run, crossings)
+        ports = _forecaster_step(run, "3/7", "port", settings.forecast_config, "forecaster")
+        nats = _forecaster_step(run, "4/7", "nationality", settings.nationality_forecast_config, "nationality forecaster")
+        scored = _score_step(run, crossings, risk)
+        tables = _forecast_step(run, ports, nats, scored)
+        report = _report_step(run, risk, (ports, nats), tables, scored)
     return MainJobResult(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
-        nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv",
+        nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv",
         report=report, risk_model=f"models:/{risk.name}/{risk.version}",
         forecast_model=f"models:/{ports.name}/{ports.version}",
         nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
         seconds=time.perf_counter() - started, reused=run.reused,
     )
+
+
+#: MLflow's environment switches: its artifact progress bars, and the level its loggers get when
+#: mlflow is first imported (which happens inside the job, in the tracking integration).
+_MLFLOW_QUIET_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+#: Loggers of MLflow and of the database migrations it runs when it creates a local store.
+_MLFLOW_LOGGERS = ("mlflow", "alembic")
+
+
+@contextlib.contextmanager
+def _mlflow_chatter(verbose: bool) -> Iterator[None]:
+    """Hide MLflow's INFO lines and artifact progress bars for the duration (unless ``verbose``).
+
+    Through logger names and MLflow's environment switches only: this layer never imports
+    mlflow. Both are restored afterwards, so a caller's own settings survive the job.
+    """
+    if verbose:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _MLFLOW_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    env = {k: os.environ.get(k) for k in _MLFLOW_QUIET_ENV}
+    os.environ.update(_MLFLOW_QUIET_ENV)
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _with_overrides(settings: MainJobSettings, overrides: dict) -> MainJobSettings:

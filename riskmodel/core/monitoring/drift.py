@@ -13,6 +13,16 @@ score); :func:`profile_from_reference` turns it into profile form for
 
 Rule of thumb (Siddiqi): PSI < 0.1 stable, 0.1-0.25 a moderate shift worth a
 look, > 0.25 a major shift: check the data feed or retrain.
+
+That rule of thumb is for a model's inputs against its training data, and it
+reads red on every normal night when tonight's in-country population is set
+against training *entries* (long stays are over-represented in the country).
+:func:`compare_like_with_like` compares like with like (tonight's in-country
+population with last night's, tonight's arrivals with recent arrivals) and
+grades each column green / amber / red with thresholds that also allow for
+the sampling noise of small nights (the chi-square law of PSI between two
+samples of the same population), so a normal night is green and a broken feed
+(a column all missing, a category renamed, a unit changed, a port gone) is red.
 """
 
 from __future__ import annotations
@@ -31,10 +41,27 @@ __all__ = [
     "psi_verdict",
     "PSI_MODERATE",
     "PSI_MAJOR",
+    "PSI_RED",
+    "compare_like_with_like",
+    "night_verdict",
+    "nightly_checks",
+    "in_country_at",
+    "NIGHTLY_COLUMNS",
+    "SCHEDULED_CLOSURES",
+    "closed_ports",
 ]
 
 PSI_MODERATE = 0.1
 PSI_MAJOR = 0.25
+#: PSI at or above which a like-with-like comparison is red, however large the samples: far
+#: beyond what a season moves between one night and the next (a broken feed reads 3-10).
+PSI_RED = 1.0
+#: Chance, per column and comparison, that sampling noise alone crosses the amber / red line.
+_NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
+#: A level expected this many times tonight but never seen is a vanished level (a port gone):
+#: Poisson P(0 | 10) = 4.5e-5. Expected given the rows that did come: ``n f / (1 - f)``, since a
+#: missing level also shrinks tonight's count.
+_VANISHED_EXPECTED = 10.0
 _EPS = 1e-4
 _MAX_LEVELS = 30
 
@@ -209,3 +236,156 @@ def psi_verdict(value: float) -> str:
     if value < PSI_MODERATE:
         return "stable"
     return "moderate shift" if value < PSI_MAJOR else "major shift"
+
+
+def _noise_psi(n_bins: int, n_current: int, n_reference: int, tail: float) -> float:
+    """PSI that two samples of one population exceed with chance ``tail``.
+
+    PSI is Jeffreys' divergence; times ``n_c n_r / (n_c + n_r)`` it is close to chi-square
+    with ``n_bins - 1`` degrees of freedom when nothing changed.
+    """
+    from scipy import stats
+
+    return float(stats.chi2.isf(tail, max(n_bins - 1, 1)) * (1.0 / max(n_current, 1) + 1.0 / max(n_reference, 1)))
+
+
+def compare_like_with_like(
+    current: pd.DataFrame, reference: pd.DataFrame, columns: list[str] | tuple[str, ...], *, comparison: str = ""
+) -> pd.DataFrame:
+    """Grade each column of ``current`` against a population of the same kind.
+
+    Parameters
+    ----------
+    current : DataFrame
+        Tonight's rows (tonight's in-country stays, or tonight's arrivals).
+    reference : DataFrame
+        The like population (last night's in-country stays, a reference in-country
+        population, or the arrivals of recent weeks).
+    columns : list of str
+        Columns to compare; a column absent from ``current`` counts as all missing.
+    comparison : str, default=""
+        A label copied into the output (e.g. ``"arrivals vs last 28 days"``).
+
+    Returns
+    -------
+    DataFrame
+        ``comparison, column, psi, amber_at, red_at, missing_reference, missing_current,
+        vanished, verdict`` with ``verdict`` in ``green, amber, red``: red when PSI reaches
+        ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
+        that came) is absent; amber when PSI reaches ``max(PSI_MAJOR, noise at 1e-3)``.
+    """
+    ref = profile(reference, list(columns))
+    counter = DriftCounter(ref)
+    counter.update(current)
+    rows = []
+    n_cur, n_ref = len(current), len(reference)
+    for col in columns:
+        spec, counts = ref[col], counter.counts[col]
+        fractions = np.asarray(spec["fractions"], dtype=float)
+        # half a count in every bin (Jeffreys) instead of the 1e-4 floor: on a small night an empty
+        # bin is chance, and the floor would make it weigh like a broken feed
+        value = psi((fractions * n_ref + 0.5) / (n_ref + 0.5 * len(fractions)), counts + 0.5) if n_cur else float("nan")
+        n_bins = int(((fractions > 0) | (counts > 0)).sum())
+        amber = max(PSI_MAJOR, _noise_psi(n_bins, n_cur, n_ref, _NOISE_AMBER))
+        red = max(PSI_RED, _noise_psi(n_bins, n_cur, n_ref, _NOISE_RED))
+        vanished = []
+        if spec["kind"] == "categorical":
+            level_f = fractions[:-1]
+            expected = n_cur * level_f / np.clip(1.0 - level_f, 1e-9, None)
+            vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
+        verdict = "red" if (np.isfinite(value) and value >= red) or vanished else "amber" if np.isfinite(value) and value >= amber else "green"
+        if n_cur == 0:
+            verdict = "red"  # nothing arrived at all: the feed is empty
+        rows.append({
+            "comparison": comparison, "column": col, "psi": value, "amber_at": amber, "red_at": red,
+            "missing_reference": float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean()) if n_ref else 0.0,
+            "missing_current": float(current[col].isna().mean()) if col in current.columns and n_cur else 1.0,
+            "vanished": ", ".join(vanished), "verdict": verdict,
+        })
+    return pd.DataFrame(rows)
+
+
+def night_verdict(checks: pd.DataFrame) -> str:
+    """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``)."""
+    verdicts = set(checks["verdict"])
+    return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
+
+
+#: Columns the nightly checks compare: what a feed fault breaks and what the model reads.
+NIGHTLY_COLUMNS = (
+    "entry_port", "nationality", "visa_type", "purpose", "document_type", "accommodation",
+    "planned_stay_days", "group_size", "has_return_ticket", "permitted_days",
+)
+
+
+#: Ports shut on a calendar event (``riskmodel.core.forecasting.calendar``): their absence that
+#: night is the calendar, not a broken feed.
+SCHEDULED_CLOSURES = {"nyepi": ("Ngurah Rai",)}
+
+
+def closed_ports(night: str | pd.Timestamp) -> list[str]:
+    """Ports shut on ``night`` by :data:`SCHEDULED_CLOSURES` (Ngurah Rai on Nyepi)."""
+    from riskmodel.core.forecasting.calendar import event_days
+
+    night = pd.Timestamp(night).normalize()
+    return [port for event, ports in SCHEDULED_CLOSURES.items() if len(event_days(event, night, night)) for port in ports]
+
+
+def in_country_at(stays: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
+    """Stays in the country at the end of ``night``: entered by then and not yet left."""
+    end = pd.Timestamp(night).normalize() + pd.Timedelta(days=1)
+    exit_time = stays["exit_time"]
+    return stays[(stays["entry_time"] < end) & (exit_time.isna() | (exit_time >= end))]
+
+
+def nightly_checks(
+    stays: pd.DataFrame,
+    night: str | pd.Timestamp,
+    *,
+    columns: tuple[str, ...] = NIGHTLY_COLUMNS,
+    recent_days: int = 28,
+    tonight: pd.DataFrame | None = None,
+    closed: list[str] | None = None,
+) -> pd.DataFrame:
+    """The nightly like-with-like checks of one night's feed.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        Stays with ``entry_time``, ``exit_time`` (missing while in the country) and ``columns``.
+    night : str or Timestamp
+        The night checked (its day's arrivals and the population at its end).
+    columns : tuple of str, default=NIGHTLY_COLUMNS
+    recent_days : int, default=28
+        Tonight's arrivals are compared with the arrivals of this many days before.
+    tonight : DataFrame, optional
+        Tonight's arrivals as the feed delivered them (default: taken from ``stays``); the
+        in-country population tonight is last night's survivors plus these.
+    closed : list of str, optional
+        Ports shut tonight, left out of the recent arrivals tonight's are compared with
+        (default: :func:`closed_ports`, Ngurah Rai on Nyepi).
+
+    Returns
+    -------
+    DataFrame
+        :func:`compare_like_with_like` rows for three comparisons: ``in-country vs last night``,
+        ``in-country vs a year earlier`` (the same weekday 52 weeks before: the same season) and
+        ``arrivals vs last {recent_days} days``.
+    """
+    night = pd.Timestamp(night).normalize()
+    day = pd.Timedelta(days=1)
+    cols = [c for c in columns if c in stays.columns]
+    if tonight is None:
+        tonight = stays[(stays["entry_time"] >= night) & (stays["entry_time"] < night + day)]
+    survivors = in_country_at(stays, night)
+    survivors = survivors[survivors["entry_time"] < night]
+    present = pd.concat([survivors, tonight], ignore_index=True)
+    recent = stays[(stays["entry_time"] >= night - recent_days * day) & (stays["entry_time"] < night)]
+    closed = closed_ports(night) if closed is None else closed
+    if closed and "entry_port" in recent.columns:
+        recent = recent[~recent["entry_port"].astype(object).isin(closed)]
+    return pd.concat([
+        compare_like_with_like(present, in_country_at(stays, night - day), cols, comparison="in-country vs last night"),
+        compare_like_with_like(present, in_country_at(stays, night - pd.Timedelta(weeks=52)), cols, comparison="in-country vs a year earlier"),
+        compare_like_with_like(tonight, recent, cols, comparison=f"arrivals vs last {recent_days} days"),
+    ], ignore_index=True)

@@ -1,0 +1,135 @@
+"""The duty manager's numbers: expected referrals against realised ones, and drift that tells a normal night from a broken feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+ABOUT = (
+    "Synthetic crossings 2017-01-01 .. 2024-03-31 (50,000 travellers, seed 7: about 100 arrivals a night in 2023). A risk model (shipped config, "
+    "150 boosting rounds) is trained on the stays mature at 2023-12-31. **Referrals**: the referral share of each "
+    "port's arrivals is estimated from the scored entries of 2023 (`referral_shares`: nationality mix per month x "
+    "rate per nationality), multiplied by each port's actual arrivals per day of 2024-01-01 .. 2024-03-30 (the "
+    "arrivals are taken as known, so the figure measures the share, not the forecaster: the forecast benchmark "
+    "measures that), and compared with the referrals realised when the same model scores those arrivals: "
+    "`ops_referrals_expected_over_realised` (all ports) and per port for the three largest; "
+    "`ops_referrals_in_country_method_ratio` is the same ratio for the old method (the in-country population's "
+    "share). **Drift**: every night of 2023 is checked like with like (`nightly_checks`: in-country vs last night, "
+    "vs the same weekday 52 weeks earlier, arrivals vs the last 28 days, ports shut by the calendar left out: "
+    "Ngurah Rai on Nyepi); `ops_drift_normal_nights_red` counts red nights (amber, a shift worth a look, is counted apart: "
+    "mostly the in-country population against a year earlier, which the post-COVID recovery really changed). Then four feed faults (planned stay all missing, the most common visa type renamed, planned stay in "
+    "hours, Ngurah Rai's arrivals missing) are injected into tonight's arrivals of 12 nights (the 15th of each "
+    "month): `ops_drift_broken_feeds_red_share` is the share of those 48 broken nights read red."
+)
+BARS = {
+    "ops_referrals_expected_over_realised": (">=", 0.9),
+    "ops_referrals_expected_over_realised_max": ("<=", 1.1),
+    "ops_referrals_top3_min": (">=", 0.8),
+    "ops_referrals_top3_max": ("<=", 1.2),
+    "ops_drift_normal_nights_red": ("<=", 0),
+    "ops_drift_broken_feeds_red_share": (">=", 1.0),
+}
+CUTOFF = pd.Timestamp("2023-12-31")
+HORIZON = 90
+
+
+def _model_and_stays(travellers: int):
+    from riskmodel.core.config import load_config
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import build_features, training_table
+    from riskmodel.core.risk.config import RiskConfig
+    from riskmodel.core.risk.model import RiskModel, time_split
+
+    crossings = make_crossings(travellers, "2017-01-01", "2024-03-31", seed=7).crossings
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "risk.yaml", RiskConfig)
+    table = training_table(crossings, cutoff=CUTOFF, validate=False)
+    parts = time_split(table, "entry_time", cfg.model.splits)
+    model = RiskModel.from_config(cfg.model)
+    model.num_boost_round = 150
+    model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
+    return model, build_features(crossings, validate=False)
+
+
+def _referrals(model, stays: pd.DataFrame) -> dict:
+    from riskmodel.api import score
+    from riskmodel.core.monitoring.drift import in_country_at
+    from riskmodel.core.operations import REFER_BANDS, expected_workload, referral_shares
+
+    def scored(rows):
+        return score(rows, model=model, reasons=0, passthrough=["entry_port", "nationality", "entry_time"], audit_log=False)
+
+    day = pd.Timedelta(days=1)
+    recent = scored(stays[(stays["entry_time"] > CUTOFF - 365 * day) & (stays["entry_time"] < CUTOFF + day)])
+    future = stays[(stays["entry_time"] >= CUTOFF + day) & (stays["entry_time"] < CUTOFF + (HORIZON + 1) * day)]
+    actual = scored(future)
+    actual["referred"] = actual["risk_band"].astype(object).isin(REFER_BANDS)
+    arrivals = future.groupby([future["entry_port"].astype(str), future["entry_time"].dt.normalize()]).size()
+    fc = pd.DataFrame({"unique_id": "port/" + arrivals.index.get_level_values(0), "ds": arrivals.index.get_level_values(1),
+                       "y_hat": arrivals.to_numpy(dtype=float)})
+    work = expected_workload(fc, referral_shares(recent))
+    expected = work.groupby("port")["expected_referrals"].sum()
+    realised = actual.groupby(actual["entry_port"].astype(str))["referred"].sum()
+    top3 = future["entry_port"].astype(str).value_counts().index[:3]
+    in_country = scored(in_country_at(stays, CUTOFF))
+    old_share = in_country["risk_band"].astype(object).isin(REFER_BANDS).groupby(in_country["entry_port"].astype(str)).mean()
+    old = (work.groupby("port")["expected_arrivals"].sum() * old_share.reindex(expected.index).fillna(old_share.mean())).sum()
+    figures = {
+        "ops_referrals_expected": round(float(expected.sum()), 1),
+        "ops_referrals_realised": int(realised.sum()),
+        "ops_referrals_expected_over_realised": round(float(expected.sum() / realised.sum()), 3),
+    }
+    figures["ops_referrals_expected_over_realised_max"] = figures["ops_referrals_expected_over_realised"]
+    ratios = {port: float(expected[port] / realised[port]) for port in top3}
+    for port, r in ratios.items():
+        figures[f"ops_referrals_ratio_{port.replace(' ', '_').replace('-', '_')}"] = round(r, 3)
+    figures["ops_referrals_top3_min"] = round(min(ratios.values()), 3)
+    figures["ops_referrals_top3_max"] = round(max(ratios.values()), 3)
+    figures["ops_referrals_in_country_method_ratio"] = round(float(old / realised.sum()), 3)
+    return figures
+
+
+def _faults(tonight: pd.DataFrame, recent_top_visa: str) -> dict[str, pd.DataFrame]:
+    return {
+        "planned stay all missing": tonight.assign(planned_stay_days=float("nan")),
+        "visa type renamed": tonight.assign(visa_type=tonight["visa_type"].astype(object).replace(recent_top_visa, recent_top_visa.upper())),
+        "planned stay in hours": tonight.assign(planned_stay_days=tonight["planned_stay_days"] * 24),
+        "Ngurah Rai missing": tonight[tonight["entry_port"].astype(str) != "Ngurah Rai"],
+    }
+
+
+def _drift(stays: pd.DataFrame) -> dict:
+    from riskmodel.core.monitoring.drift import night_verdict, nightly_checks
+
+    day = pd.Timedelta(days=1)
+    nights = pd.date_range("2023-01-01", "2023-12-31", freq="D")
+    verdicts, worst = [], []
+    for night in nights:
+        checks = nightly_checks(stays, night)
+        verdicts.append(night_verdict(checks))
+        worst.append(float((checks["psi"] / checks["red_at"]).max()))
+    broken, missed = [], []
+    for night in pd.date_range("2023-01-01", "2023-12-01", freq="MS") + pd.Timedelta(days=14):
+        tonight = stays[(stays["entry_time"] >= night) & (stays["entry_time"] < night + day)]
+        top_visa = str(stays.loc[stays["entry_time"].between(night - 28 * day, night), "visa_type"].astype(object).mode()[0])
+        for name, feed in _faults(tonight, top_visa).items():
+            red = night_verdict(nightly_checks(stays, night, tonight=feed)) == "red"
+            broken.append(red)
+            if not red:
+                missed.append(f"{night:%Y-%m-%d} {name}")
+    v = pd.Series(verdicts)
+    return {
+        "ops_drift_nights": len(v),
+        "ops_drift_normal_nights_red": int((v == "red").sum()),
+        "ops_drift_normal_nights_amber": int((v == "amber").sum()),
+        "ops_drift_normal_red_nights": "; ".join(f"{n:%Y-%m-%d}" for n, x in zip(nights, verdicts, strict=True) if x == "red") or "none",
+        "ops_drift_normal_worst_psi_over_red_line": round(max(worst), 3),
+        "ops_drift_broken_feeds": len(broken),
+        "ops_drift_broken_feeds_red_share": round(sum(broken) / len(broken), 3),
+        "ops_drift_broken_feeds_missed": "; ".join(missed) or "none",
+    }
+
+
+def run(travellers: int = 50_000) -> dict:
+    model, stays = _model_and_stays(travellers)
+    return {**_referrals(model, stays), **_drift(stays)}

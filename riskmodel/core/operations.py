@@ -1,0 +1,208 @@
+"""What a duty manager staffs by: referrals expected from *arriving* travellers, and officers.
+
+Referrals come from the people who arrive, so their expected share is estimated
+from recently scored **entries** (never from tonight's in-country population,
+where long stays are over-represented): per port, the referral rate of each
+nationality (shrunk towards the port's rate when a nationality has few entries)
+weighted by that port's nationality mix in the same month of the recent window,
+so the season's mix carries into the share. The share's sampling uncertainty
+(binomial, on the port's recent entries) and the arrival forecast's 80% range
+are both carried into the range of expected referrals, together with the
+chance variation of one day's count (Poisson).
+
+Staffing: officer-hours = arrivals / travellers per officer-hour + referrals x
+handling minutes / 60; officers = those hours over a shift, rounded up, at the
+upper end of the 80% range (a manager staffs for a busy day, not an average one).
+Throughput and handling minutes per port live in ``configs/operations.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmodel.core.exceptions import ConfigError
+
+__all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_shares"]
+
+REFER_BANDS = ("elevated", "high")
+#: Columns of :func:`expected_workload`, in order.
+WORKLOAD_COLUMNS = (
+    "port", "ds", "expected_arrivals", "arrivals_lo_80", "arrivals_hi_80", "referral_share",
+    "referral_share_lo_80", "referral_share_hi_80", "expected_referrals", "referrals_lo_80",
+    "referrals_hi_80", "officer_hours", "officers",
+)
+_Z80 = float(stats.norm.ppf(0.9))
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    """Throughput and referral handling at the ports (``configs/operations.yaml``).
+
+    Attributes
+    ----------
+    travellers_per_officer_hour : float, default=60.0
+        Primary-inspection throughput of one officer for ports not listed in ``throughput``.
+    referral_minutes : float, default=20.0
+        Minutes of a secondary interview per referral for ports not listed in ``handling_minutes``.
+    shift_hours : float, default=8.0
+        Hours of one officer's shift (officers = officer-hours / shift, rounded up).
+    throughput : dict of str to float
+        Travellers per officer-hour by port name (as BPS writes it).
+    handling_minutes : dict of str to float
+        Referral handling minutes by port name.
+    """
+
+    travellers_per_officer_hour: float = 60.0
+    referral_minutes: float = 20.0
+    shift_hours: float = 8.0
+    throughput: dict[str, float] = field(default_factory=dict)
+    handling_minutes: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        values = {"travellers_per_officer_hour": self.travellers_per_officer_hour, "referral_minutes": self.referral_minutes,
+                  "shift_hours": self.shift_hours,
+                  **{f"throughput[{k}]": v for k, v in self.throughput.items()},
+                  **{f"handling_minutes[{k}]": v for k, v in self.handling_minutes.items()}}
+        bad = {k: v for k, v in values.items() if not (isinstance(v, int | float) and math.isfinite(v) and v > 0)}
+        if bad:
+            raise ConfigError(
+                f"operations config: {sorted(bad)} must be finite numbers > 0; got {bad}. "
+                "Fix: give travellers per officer-hour, minutes per referral and shift hours as positive numbers."
+            )
+
+    def port_throughput(self, port: str) -> float:
+        """Travellers per officer-hour at ``port``."""
+        return float(self.throughput.get(port, self.travellers_per_officer_hour))
+
+    def port_minutes(self, port: str) -> float:
+        """Referral handling minutes at ``port``."""
+        return float(self.handling_minutes.get(port, self.referral_minutes))
+
+
+def referral_shares(
+    entries: pd.DataFrame,
+    *,
+    window_days: int = 365,
+    refer_bands: Sequence[str] = REFER_BANDS,
+    port_column: str = "entry_port",
+    nationality_column: str = "nationality",
+    time_column: str = "entry_time",
+    shrinkage: float = 20.0,
+) -> pd.DataFrame:
+    """Expected referral share of each port's arrivals, per month of the year.
+
+    Parameters
+    ----------
+    entries : DataFrame
+        ``score()`` output of recent entries with ``risk_band`` and the port, nationality and
+        entry-time columns passed through.
+    window_days : int, default=365
+        Entries within this many days of the latest entry are used (a full year: every season).
+    refer_bands : sequence of str, default=("elevated", "high")
+    port_column, nationality_column, time_column : str
+    shrinkage : float, default=20.0
+        Pseudo-entries pulling a nationality's rate at a port towards the port's rate.
+
+    Returns
+    -------
+    DataFrame
+        ``port, month, referral_share, referral_share_lo_80, referral_share_hi_80, entries``:
+        one row per port seen and month 1..12 (a month without entries at a port uses the
+        port's whole-window mix), plus port ``"*"`` (every port) for ports never seen.
+    """
+    t = pd.to_datetime(entries[time_column])
+    recent = entries[t > t.max() - pd.Timedelta(days=window_days)]
+    frame = pd.DataFrame({
+        "port": recent[port_column].astype(object).astype(str).to_numpy(),
+        "nat": recent[nationality_column].astype(object).astype(str).to_numpy(),
+        "month": pd.to_datetime(recent[time_column]).dt.month.to_numpy(),
+        "referred": recent["risk_band"].astype(object).isin(list(refer_bands)).to_numpy(dtype=float),
+    })
+    rows = [_port_shares(frame, "*", shrinkage)]
+    rows += [_port_shares(part, port, shrinkage) for port, part in frame.groupby("port", sort=True)]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _port_shares(part: pd.DataFrame, port: str, shrinkage: float) -> pd.DataFrame:
+    """One port's referral share per month: its nationality mix that month x each nationality's rate."""
+    n = len(part)
+    port_rate = float(part["referred"].mean()) if n else 0.0
+    by_nat = part.groupby("nat")["referred"].agg(["sum", "count"])
+    rate = (by_nat["sum"] + shrinkage * port_rate) / (by_nat["count"] + shrinkage)
+    whole_mix = by_nat["count"] / max(n, 1)
+    shares = []
+    for month in range(1, 13):
+        m = part.loc[part["month"] == month, "nat"].value_counts()
+        # too few entries in that month for a mix of its own: the year's mix
+        mix = (m / m.sum()).reindex(rate.index, fill_value=0.0) if m.sum() >= 30 else whole_mix
+        shares.append(float((mix * rate).sum()))
+    share = np.asarray(shares)
+    se = np.sqrt(share * (1 - share) / max(n, 1))
+    return pd.DataFrame({
+        "port": port, "month": np.arange(1, 13), "referral_share": share,
+        "referral_share_lo_80": np.clip(share - _Z80 * se, 0.0, 1.0),
+        "referral_share_hi_80": np.clip(share + _Z80 * se, 0.0, 1.0), "entries": n,
+    })
+
+
+def expected_workload(
+    forecasts: pd.DataFrame,
+    shares: pd.DataFrame,
+    config: OperationsConfig | None = None,
+    *,
+    id_prefix: str = "port/",
+) -> pd.DataFrame:
+    """Expected arrivals, referrals and officers per port and day over the whole forecast horizon.
+
+    Parameters
+    ----------
+    forecasts : DataFrame
+        Daily forecasts ``unique_id, ds, y_hat`` with ``y_lo_80, y_hi_80`` (the point forecast is
+        used for both ends when they are absent); port series are named ``<id_prefix><port>``.
+    shares : DataFrame
+        :func:`referral_shares` output.
+    config : OperationsConfig, optional
+        Throughput and handling minutes; default ``OperationsConfig()``.
+    id_prefix : str, default="port/"
+
+    Returns
+    -------
+    DataFrame
+        :data:`WORKLOAD_COLUMNS`, sorted by port and day. People are expected values (floats);
+        ``referrals_lo_80``/``referrals_hi_80`` are whole numbers: the Poisson 10% quantile at the
+        low ends of the arrival and share ranges and the 90% quantile at their high ends.
+        ``officer_hours`` is at the expected values; ``officers`` covers the upper end of the range
+        in shifts of ``config.shift_hours``.
+    """
+    config = config or OperationsConfig()
+    fc = forecasts[forecasts["unique_id"].astype(str).str.startswith(id_prefix)]
+    if fc.empty:
+        return pd.DataFrame(columns=list(WORKLOAD_COLUMNS))
+    y = fc["y_hat"].to_numpy(dtype=float).clip(0)
+    out = pd.DataFrame({
+        "port": fc["unique_id"].astype(str).str[len(id_prefix):].to_numpy(),
+        "ds": pd.to_datetime(fc["ds"]).to_numpy(),
+        "expected_arrivals": y,
+        "arrivals_lo_80": fc["y_lo_80"].to_numpy(dtype=float).clip(0) if "y_lo_80" in fc.columns else y,
+        "arrivals_hi_80": fc["y_hi_80"].to_numpy(dtype=float).clip(0) if "y_hi_80" in fc.columns else y,
+    })
+    keyed = shares.set_index(["port", "month"])
+    known = set(shares["port"])
+    key = pd.MultiIndex.from_arrays([out["port"].where(out["port"].isin(known), "*"), out["ds"].dt.month])
+    for col in ("referral_share", "referral_share_lo_80", "referral_share_hi_80"):
+        out[col] = keyed[col].reindex(key).to_numpy(dtype=float)
+    out["expected_referrals"] = out["expected_arrivals"] * out["referral_share"]
+    out["referrals_lo_80"] = stats.poisson.ppf(0.1, out["arrivals_lo_80"] * out["referral_share_lo_80"]).astype(int)
+    out["referrals_hi_80"] = stats.poisson.ppf(0.9, out["arrivals_hi_80"] * out["referral_share_hi_80"]).astype(int)
+    throughput = out["port"].map(config.port_throughput)
+    minutes = out["port"].map(config.port_minutes)
+    out["officer_hours"] = out["expected_arrivals"] / throughput + out["expected_referrals"] * minutes / 60.0
+    busy = out["arrivals_hi_80"] / throughput + out["referrals_hi_80"] * minutes / 60.0
+    out["officers"] = np.ceil(busy / config.shift_hours).astype(int)
+    return out[list(WORKLOAD_COLUMNS)].sort_values(["port", "ds"]).reset_index(drop=True)

@@ -1,0 +1,97 @@
+"""Drift like with like: a normal night is green, a broken feed is red."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.monitoring.drift import PSI_RED, compare_like_with_like, in_country_at, night_verdict, nightly_checks
+
+PORTS = np.array(["Ngurah Rai"] * 40 + ["Soekarno-Hatta"] * 20 + ["Batam"] * 12 + ["Juanda"] * 2 + ["Kualanamu"] * 26)
+
+
+def _feed(n, seed):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "entry_port": rng.choice(PORTS, n),
+        "visa_type": rng.choice(["voa", "visa_exempt", "c1_visit"], n, p=[0.5, 0.4, 0.1]),
+        "planned_stay_days": rng.gamma(2.0, 7.0, n).round(),
+    })
+
+
+COLS = ["entry_port", "visa_type", "planned_stay_days"]
+
+
+def test_two_samples_of_one_population_are_green():
+    for seed in range(20):
+        checks = compare_like_with_like(_feed(40, seed), _feed(1200, 100 + seed), COLS)
+        assert night_verdict(checks) == "green", checks
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda f: f.assign(planned_stay_days=np.nan),  # a column all missing
+        lambda f: f.drop(columns="planned_stay_days"),  # a column dropped from the extract
+        lambda f: f.assign(visa_type=f["visa_type"].replace("voa", "VOA")),  # a category renamed
+        lambda f: f.assign(planned_stay_days=f["planned_stay_days"] * 24),  # days become hours
+        lambda f: f[f["entry_port"] != "Ngurah Rai"],  # a port missing
+        lambda f: f.iloc[:0],  # nothing arrived
+    ],
+)
+def test_a_broken_feed_is_red(fault):
+    checks = compare_like_with_like(fault(_feed(60, 1)), _feed(1200, 2), COLS)
+    assert night_verdict(checks) == "red"
+
+
+def test_a_vanished_port_is_red_even_when_its_psi_is_small():
+    ref = _feed(20_000, 3)
+    tonight = _feed(20_000, 4)
+    tonight = tonight[tonight["entry_port"] != "Juanda"]  # 2% of arrivals: PSI ~0.1 only
+    row = compare_like_with_like(tonight, ref, ["entry_port"]).iloc[0]
+    assert row["psi"] < PSI_RED and row["vanished"] == "Juanda" and row["verdict"] == "red"
+
+
+def test_the_red_line_rises_with_sampling_noise_of_small_nights():
+    small = compare_like_with_like(_feed(20, 5), _feed(1200, 6), ["entry_port"]).iloc[0]
+    large = compare_like_with_like(_feed(5000, 5), _feed(5000, 6), ["entry_port"]).iloc[0]
+    assert small["red_at"] > large["red_at"] >= PSI_RED
+
+
+def _stays():
+    """Three stays: one left on 2 Jan, one still in the country, one arriving on 3 Jan."""
+    return pd.DataFrame({
+        "stay_id": ["a", "b", "c"],
+        "entry_time": pd.to_datetime(["2022-12-30 10:00", "2022-12-31 09:00", "2023-01-03 08:00"]),
+        "exit_time": pd.to_datetime(["2023-01-02 12:00", None, None]),
+    })
+
+
+def test_in_country_at_the_end_of_a_night():
+    assert list(in_country_at(_stays(), pd.Timestamp("2023-01-01"))["stay_id"]) == ["a", "b"]
+    assert list(in_country_at(_stays(), pd.Timestamp("2023-01-02"))["stay_id"]) == ["b"]
+    assert list(in_country_at(_stays(), pd.Timestamp("2023-01-03"))["stay_id"]) == ["b", "c"]
+
+
+def test_nightly_checks_compare_three_like_populations():
+    rng = np.random.default_rng(0)
+    n = 40_000  # about 55 arrivals a night
+    entry = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
+    stays = _feed(n, 9).assign(entry_time=entry, exit_time=entry + pd.to_timedelta(rng.uniform(1, 60, n), unit="D"))
+    checks = nightly_checks(stays, "2023-06-30", columns=tuple(COLS))
+    assert list(dict.fromkeys(checks["comparison"])) == ["in-country vs last night", "in-country vs a year earlier", "arrivals vs last 28 days"]
+    assert night_verdict(checks) == "green"
+    tonight = stays[stays["entry_time"].dt.normalize() == pd.Timestamp("2023-06-30")].assign(visa_type="VISA")
+    assert night_verdict(nightly_checks(stays, "2023-06-30", columns=tuple(COLS), tonight=tonight)) == "red"
+
+
+def test_a_port_shut_by_the_calendar_is_not_a_broken_feed():
+    rng = np.random.default_rng(1)
+    n = 40_000
+    entry = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
+    stays = _feed(n, 11).assign(entry_time=entry, exit_time=entry + pd.to_timedelta(rng.uniform(1, 60, n), unit="D"))
+    nyepi = pd.Timestamp("2023-03-22")  # Bali's Day of Silence: Ngurah Rai is closed
+    stays = stays[~((stays["entry_time"].dt.normalize() == nyepi) & (stays["entry_port"] == "Ngurah Rai"))]
+    assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS))) != "red"
+    assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS), closed=[])) == "red"  # without the calendar

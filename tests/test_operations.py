@@ -1,0 +1,96 @@
+"""Referrals expected from arriving travellers, and the officers they need."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from riskmodel.core.config import load_config
+from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.operations import WORKLOAD_COLUMNS, OperationsConfig, expected_workload, referral_shares
+
+from .conftest import REPO
+
+
+def _entries():
+    """Port A: 100 entries of X in January (10 referred), 100 of Y in July (50 referred); port B: 50 of X, none referred."""
+    def block(port, nat, month, n, referred):
+        return pd.DataFrame({
+            "entry_port": port, "nationality": nat, "entry_time": pd.Timestamp(f"2023-{month:02d}-10"),
+            "risk_band": ["high"] * referred + ["low"] * (n - referred),
+        })
+    return pd.concat([block("A", "X", 1, 100, 10), block("A", "Y", 7, 100, 50), block("B", "X", 6, 50, 0)], ignore_index=True)
+
+
+def test_referral_share_follows_the_nationality_mix_of_the_season():
+    s = referral_shares(_entries(), shrinkage=0.0).set_index(["port", "month"])
+    assert s.loc[("A", 1), "referral_share"] == pytest.approx(0.10)  # January: only X arrive
+    assert s.loc[("A", 7), "referral_share"] == pytest.approx(0.50)  # July: only Y
+    assert s.loc[("A", 3), "referral_share"] == pytest.approx(0.30)  # no March entries: the year's mix
+    assert s.loc[("B", 6), "referral_share"] == 0.0
+    assert s.loc[("*", 3), "referral_share"] == pytest.approx((150 / 250) * (10 / 150) + (100 / 250) * 0.5)
+    se = math.sqrt(0.1 * 0.9 / 200)
+    assert s.loc[("A", 1), "referral_share_lo_80"] == pytest.approx(0.1 - stats.norm.ppf(0.9) * se)
+    assert s.loc[("A", 1), "referral_share_hi_80"] == pytest.approx(0.1 + stats.norm.ppf(0.9) * se)
+
+
+def test_referral_share_shrinks_a_thin_nationality_towards_its_port():
+    s = referral_shares(_entries(), shrinkage=20.0).set_index(["port", "month"])
+    assert s.loc[("A", 1), "referral_share"] == pytest.approx((10 + 20 * 0.3) / (100 + 20))
+
+
+def test_referral_share_uses_only_the_recent_window():
+    old = _entries().assign(entry_time=pd.Timestamp("2021-01-10"), risk_band="high")
+    s = referral_shares(pd.concat([old, _entries()], ignore_index=True), shrinkage=0.0).set_index(["port", "month"])
+    assert s.loc[("A", 1), "referral_share"] == pytest.approx(0.10)
+
+
+def test_workload_covers_every_day_with_ranges_and_officers():
+    ds = pd.date_range("2024-01-01", periods=90, freq="D")
+    fc = pd.concat([
+        pd.DataFrame({"unique_id": "port/A", "ds": ds, "y_hat": 100.0, "y_lo_80": 80.0, "y_hi_80": 120.0}),
+        pd.DataFrame({"unique_id": "port/C", "ds": ds, "y_hat": 10.0, "y_lo_80": 5.0, "y_hi_80": 15.0}),
+        pd.DataFrame({"unique_id": "total", "ds": ds, "y_hat": 110.0, "y_lo_80": 90.0, "y_hi_80": 130.0}),
+    ], ignore_index=True)
+    shares = referral_shares(_entries(), shrinkage=0.0)
+    cfg = OperationsConfig(throughput={"A": 50.0}, handling_minutes={"A": 30.0}, shift_hours=8.0)
+    w = expected_workload(fc, shares, cfg)
+    assert tuple(w.columns) == WORKLOAD_COLUMNS
+    assert len(w) == 2 * 90 and set(w["port"]) == {"A", "C"}
+    jan = w[(w["port"] == "A") & (w["ds"] == "2024-01-01")].iloc[0]
+    assert jan["expected_referrals"] == pytest.approx(10.0)
+    lo = stats.poisson.ppf(0.1, 80 * jan["referral_share_lo_80"])
+    hi = stats.poisson.ppf(0.9, 120 * jan["referral_share_hi_80"])
+    assert (jan["referrals_lo_80"], jan["referrals_hi_80"]) == (lo, hi)
+    assert jan["officer_hours"] == pytest.approx(100 / 50 + 10 * 30 / 60)
+    assert jan["officers"] == math.ceil((120 / 50 + hi * 30 / 60) / 8)
+    mar = w[(w["port"] == "A") & (w["ds"] == "2024-03-01")].iloc[0]
+    assert mar["expected_referrals"] == pytest.approx(30.0)  # March: the year's mix
+    c = w[w["port"] == "C"].iloc[0]  # never seen: every port's share, default throughput
+    assert c["referral_share"] == pytest.approx(shares.set_index(["port", "month"]).loc[("*", 1), "referral_share"])
+    assert c["officer_hours"] == pytest.approx(10 / 60 + c["expected_referrals"] * 20 / 60)
+
+
+def test_shipped_operations_config_loads():
+    cfg = load_config(REPO / "configs" / "operations.yaml", OperationsConfig)
+    assert cfg.port_throughput("Ngurah Rai") == 75 and cfg.port_throughput("Nowhere") == cfg.travellers_per_officer_hour
+
+
+@pytest.mark.parametrize("field,value", [("shift_hours", 0), ("travellers_per_officer_hour", -5), ("referral_minutes", float("nan"))])
+def test_operations_config_refuses_non_positive_numbers(field, value):
+    with pytest.raises(ConfigError, match=field):
+        OperationsConfig(**{field: value})
+
+
+def test_operations_config_refuses_a_bad_port_throughput():
+    with pytest.raises(ConfigError, match=r"throughput\[Batam\]"):
+        OperationsConfig(throughput={"Batam": 0})
+
+
+def test_workload_of_forecasts_without_ports_is_empty():
+    fc = pd.DataFrame({"unique_id": ["total"], "ds": [pd.Timestamp("2024-01-01")], "y_hat": [np.float64(5.0)]})
+    assert list(expected_workload(fc, referral_shares(_entries())).columns) == list(WORKLOAD_COLUMNS)
