@@ -88,7 +88,15 @@ def _load_uncached(uri: str) -> Scorer | Forecaster:
         return as_scorer(uri)  # a plain saved RiskModel folder needs no tracking store
     from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
 
-    logged = load_logged(uri)
+    # a service loading from its local store gets no download bar on stderr (the CLI sets the same)
+    quiet = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
+    if quiet:
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        logged = load_logged(uri)
+    finally:
+        if quiet:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
     if isinstance(logged.model, Forecaster):
         return logged.model
     return Scorer(logged.model, name=logged.name, version=logged.version, source=uri)
