@@ -39,7 +39,7 @@ from riskmodel.core.artifacts import MANIFEST, verify_manifest
 from riskmodel.core.entry import features_at_entry
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.risk.reasons import explain_encoded
+from riskmodel.core.risk.reasons import reason_arrays
 from riskmodel.core.score_input import (
     FAST_ROWS,
     Problems,
@@ -336,7 +336,8 @@ def _reasons(
     contrib = None
     if len(rows) <= FAST_ROWS:
         contrib = np.asarray(model.booster_.predict(rows, pred_contrib=True, num_iteration=model.best_iteration_, num_threads=1))
-    explained = explain_encoded(model, rows, k=k, contributions=contrib)
-    for i in range(1, min(k, explained.shape[1] // 4) + 1):
-        cols[f"reason_{i}"][want] = explained[f"reason_{i}"].to_numpy(dtype=object)
+    explained = reason_arrays(model, rows, k=k, contributions=contrib)
+    for i in range(1, k + 1):
+        if f"reason_{i}" in explained:  # k beyond the model's reason groups: the rest stay empty
+            cols[f"reason_{i}"][want] = explained[f"reason_{i}"]
     return cols
