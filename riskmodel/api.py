@@ -111,7 +111,15 @@ def _load_uncached(uri: str, allow_ungated: bool) -> Scorer | Forecaster:
         return as_scorer(uri)  # a plain saved RiskModel folder needs no tracking store
     from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
 
-    logged = load_logged(uri, allow_ungated=allow_ungated)
+    # a service loading from its local store gets no download bar on stderr (the CLI sets the same)
+    quiet = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
+    if quiet:
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        logged = load_logged(uri, allow_ungated=allow_ungated)
+    finally:
+        if quiet:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
     if isinstance(logged.model, Forecaster):
         return logged.model
     return Scorer(logged.model, name=logged.name, version=logged.version, source=uri)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -119,3 +120,112 @@ def test_bad_record_is_flagged_not_a_server_error(served):
     assert got[0]["error"] is None and got[0]["probability"] is not None
     assert got[1]["probability"] is None and "planned_stay_days" in got[1]["error"]
     assert "reason_2" not in got[0]
+
+
+def _readme_rest_section() -> tuple[list[str], str]:
+    """The README's REST section: the `riskmodel serve` command and the curl line, as written there."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### REST", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n", 1)[1].strip() for b in section.split("```")[1::2]]
+    serve_line = next(b for b in blocks if b.startswith("riskmodel serve"))
+    curl_line = next(b for b in blocks if b.startswith("curl "))
+    return shlex.split(serve_line), curl_line
+
+
+def _descendants(pid: int) -> list[int]:
+    """Live (non-zombie) processes below ``pid``, from /proc."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parent[int(entry)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
+
+
+def _alive(pids: list[int]) -> list[int]:
+    live = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    live.append(p)
+        except OSError:
+            pass
+    return live
+
+
+def test_readme_rest_section_runs_from_a_fresh_clone_and_stops_cleanly(served, tmp_path, monkeypatch):
+    """The README's commands as written (only the port is a free one), with the venv NOT on PATH."""
+    base, result, table, uri, store = served
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    argv, curl_line = _readme_rest_section()
+    assert argv[:2] == ["riskmodel", "serve"] and "127.0.0.1" in argv and uri in argv
+    port = str(_free_port())
+    argv = [a if a != "5001" else port for a in argv]
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
+    env = {**os.environ, "PATH": path or "/usr/bin:/bin", "MLFLOW_TRACKING_URI": store}
+    env.pop("VIRTUAL_ENV", None)
+    log = open(tmp_path / "riskmodel-serve.log", "w")
+    proc = subprocess.Popen([os.path.join(venv_bin, "riskmodel"), *argv[1:]], cwd=Path.cwd(), env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    children: list[int] = []
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if proc.poll() is not None:
+                    pytest.fail("riskmodel serve exited: " + (tmp_path / "riskmodel-serve.log").read_text()[-2000:])
+                time.sleep(1)
+        else:
+            pytest.fail("riskmodel serve did not answer /ping within 180 s")
+        rows = table.loc[result.test_scores.index].head(5)
+        cols = ["stay_id", *result.model.features]
+        records = json.loads(rows[cols].to_json(orient="records"))
+        (tmp_path / "request.json").write_text(json.dumps({"dataframe_records": records, "params": {"reasons": 3}}))
+        out = subprocess.run(["bash", "-c", curl_line.replace("5001", port)], cwd=tmp_path, capture_output=True, text=True, check=True)
+        got = json.loads(out.stdout)["predictions"]
+        expected = score(rows[cols], model=uri, reasons=3)
+        assert [r["stay_id"] for r in got] == list(rows["stay_id"])
+        np.testing.assert_allclose([r["probability"] for r in got], expected["probability"], rtol=0, atol=1e-9)
+        assert [r.get("reason_1") for r in got] == list(expected["reason_1"])
+        children = _descendants(proc.pid)
+        assert len(children) >= 3  # mlflow models serve, uvicorn and its two workers
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=60) == 0
+        assert _alive(children) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in _alive(children):
+            os.kill(p, signal.SIGKILL)
+
+
+def test_load_by_uri_shows_no_download_bar_and_warm_loads_reuse_it(served, capfd, monkeypatch):
+    from riskmodel import load
+
+    _, _, _, uri, store = served
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    # MLflow's own switch shows the bar this check looks for (so the check can fail)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")
+    load(uri, refresh=True)
+    assert "Downloading artifacts" in capfd.readouterr().err
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    first = load(uri, refresh=True)
+    assert "Downloading artifacts" not in capfd.readouterr().err
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ  # the caller's environment is left as it was
+    assert load(uri) is first  # warm: the cached scorer, no store access

@@ -262,9 +262,16 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
     lo = np.searchsorted(ev_key, tcode * _KEY, side="left")
     count = (hi - lo).astype(float)
 
+    running = _running_sums(ev_t)
+
     def window_sum(values: np.ndarray) -> np.ndarray:
-        c = np.concatenate([[0.0], np.cumsum(values)])
-        return c[hi] - c[lo]
+        # the traveller's own running sum, read at the last exit before the entry: a difference of
+        # one running sum over the whole log would tie a stay's last bits to other travellers' rows
+        # (and make features_at_entry, which sees one traveller, differ from it)
+        res = np.zeros(n)
+        has = hi > lo
+        res[has] = running(values)[hi[has] - 1]
+        return res
 
     def window_max(values: np.ndarray) -> np.ndarray:
         # a running max per traveller, read at the last exit before the entry
@@ -288,6 +295,26 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
             "max_prior_stay_days": window_max(stay_days),
             "mean_prior_permit_used": np.where(has_prev, window_sum(used) / count, np.nan),
         }
+
+
+def _running_sums(group: np.ndarray):
+    """A function giving running sums within runs of equal ``group`` values, added left to right."""
+    n = len(group)
+    start = np.ones(n, dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    rank = np.arange(n) - np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max(initial=0)) + 2))
+
+    def running(values: np.ndarray) -> np.ndarray:
+        out = np.asarray(values, dtype=float).copy()
+        # one step per position within a group (the most exits of one traveller), each over every group
+        for r in range(1, len(bounds) - 1):
+            idx = by_rank[bounds[r]:bounds[r + 1]]
+            out[idx] = out[idx - 1] + out[idx]
+        return out
+
+    return running
 
 
 def _add_audit_columns(out: pd.DataFrame) -> None:

@@ -36,9 +36,10 @@ import pandas as pd
 
 from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, verify_manifest
+from riskmodel.core.entry import features_at_entry
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.risk.reasons import explain_encoded
+from riskmodel.core.risk.reasons import reason_arrays
 from riskmodel.core.score_input import (
     FAST_ROWS,
     Problems,
@@ -134,6 +135,7 @@ def score(
     id_column: str = "stay_id",
     purpose: str | None = None,
     audit_log: bool = True,
+    history=None,
 ) -> pd.DataFrame:
     """Score stays: calibrated overstay probability, risk band and top reasons, one row per input row.
 
@@ -141,7 +143,8 @@ def score(
     ----------
     stays : DataFrame, dict or list of dict
         Stays with the model's feature columns (see :func:`riskmodel.core.features.build_features`);
-        other columns are ignored unless listed in ``passthrough``.
+        other columns are ignored unless listed in ``passthrough``. With ``history``: one entry
+        record instead (a crossings-log entry row, see :func:`riskmodel.core.entry.features_at_entry`).
     model : str, Path, RiskModel or Scorer
         A fitted model, a local model folder, or an MLflow URI such as
         ``models:/overstay-risk@champion`` or ``runs:/<run_id>/model`` (see :func:`load`).
@@ -162,6 +165,10 @@ def score(
         Why this scoring is done (recorded in the audit log).
     audit_log : bool, default=True
         Append an audit record for this call.
+    history : DataFrame or list of dict, optional
+        The traveller's other crossings: ``stays`` is then an arriving traveller's entry record,
+        and its feature row is built from both (:func:`~riskmodel.core.entry.features_at_entry`)
+        before scoring, so a border desk needs no feature pipeline. ``[]`` for a first visit.
 
     Returns
     -------
@@ -184,7 +191,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent.
+        in any mode, when ``stays`` is not tabular or a passthrough column is absent, or (with
+        ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
     ModelLoadError, ArtifactIntegrityError
@@ -196,8 +204,11 @@ def score(
     >>> out = score(feature_rows, model="models:/overstay-risk@champion")  # doctest: +SKIP
     >>> list(out.columns)[:3]  # doctest: +SKIP
     ['stay_id', 'probability', 'risk_band']
+    >>> score(entry_record, history=earlier_crossings, model=...)  # doctest: +SKIP
     """
     check_score_args(errors, reasons, reasons_min_band)
+    if history is not None:
+        stays = features_at_entry(stays, history)
     scorer = as_scorer(model)
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
@@ -325,7 +336,8 @@ def _reasons(
     contrib = None
     if len(rows) <= FAST_ROWS:
         contrib = np.asarray(model.booster_.predict(rows, pred_contrib=True, num_iteration=model.best_iteration_, num_threads=1))
-    explained = explain_encoded(model, rows, k=k, contributions=contrib)
-    for i in range(1, min(k, explained.shape[1] // 4) + 1):
-        cols[f"reason_{i}"][want] = explained[f"reason_{i}"].to_numpy(dtype=object)
+    explained = reason_arrays(model, rows, k=k, contributions=contrib)
+    for i in range(1, k + 1):
+        if f"reason_{i}" in explained:  # k beyond the model's reason groups: the rest stay empty
+            cols[f"reason_{i}"][want] = explained[f"reason_{i}"]
     return cols

@@ -46,7 +46,40 @@ def _score_options(args: argparse.Namespace) -> dict:
     }
 
 
+def _input_columns(path: Path) -> list[str]:
+    """Column names of a Parquet file or folder, or of a CSV file, without reading its rows."""
+    if path.suffix == ".csv":
+        import pandas as pd
+
+        return list(pd.read_csv(path, nrows=0).columns)
+    import pyarrow.dataset as ds
+
+    return list(ds.dataset(str(path), format="parquet").schema.names)
+
+
+def _require_features(args: argparse.Namespace) -> None:
+    """Refuse (exit 1) an input without the model's feature columns, naming the command that builds them.
+
+    Scoring it would flag every row and still exit 0: a nightly job fed raw stays must stop instead.
+    """
+    from riskmodel.api import load
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+    from riskmodel.core.score_input import Problems, absent_features
+
+    loaded = load(args.model)
+    features = getattr(getattr(loaded, "model", None), "features", None)
+    if features is None:
+        return  # a forecaster: score_file names that itself
+    found = Problems(0)
+    if not absent_features(list(features), _input_columns(Path(args.input)), found):
+        return
+    build = (f"build the feature table from the crossings log first: riskmodel features CROSSINGS "
+             f"{Path(args.input).stem}-features.parquet --as-of DATE, then score that")
+    raise SchemaError(args.input, [SchemaProblem(c, problem, f"{fix}; or {build}") for (c, problem, fix) in found.masks])
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
+    _require_features(args)
     if args.engine == "spark":
         from riskmodel.api import score_parquet  # pyspark is imported only by the spark integration
 

@@ -196,6 +196,14 @@ def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contribut
 
     ``contributions`` may pass ``pred_contrib`` output computed by the caller (e.g. on one thread).
     """
+    arrays = reason_arrays(model, enc, k=k, contributions=contributions)
+    # object columns, so that an empty slot stays None rather than becoming a NaN string
+    return pd.DataFrame({name: pd.Series(a, dtype=object if a.dtype == object else None, index=index) for name, a in arrays.items()},
+                        index=index)
+
+
+def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`explain_encoded` as arrays: no pandas objects for a service's single record."""
     contrib = (model.contributions(enc) if contributions is None else contributions)[:, :-1]
     groups = reason_groups(model)
     gc = group_contributions(model, contrib, groups)
@@ -220,13 +228,12 @@ def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contribut
             texts[r] = f"{g.render(values)} ({share[r]:.0%} of the added risk)"
         if i == 0:
             texts[~shown] = NO_RAISING_FACTOR
-        # object columns, so that an empty slot stays None rather than becoming a NaN string
-        out[f"reason_{i + 1}"] = pd.Series(texts, dtype=object, index=index)
-        out[f"reason_{i + 1}_feature"] = pd.Series(np.where(shown, names[j], None), dtype=object, index=index)
-        out[f"reason_{i + 1}_direction"] = pd.Series(np.where(shown, "raises", None), dtype=object, index=index)
-        out[f"reason_{i + 1}_weight"] = pd.Series(np.where(shown, w, np.nan), index=index)
-        out[f"reason_{i + 1}_share"] = pd.Series(share, index=index)
-    return pd.DataFrame(out, index=index)
+        out[f"reason_{i + 1}"] = texts
+        out[f"reason_{i + 1}_feature"] = np.where(shown, names[j], None).astype(object)
+        out[f"reason_{i + 1}_direction"] = np.where(shown, "raises", None).astype(object)
+        out[f"reason_{i + 1}_weight"] = np.where(shown, w, np.nan)
+        out[f"reason_{i + 1}_share"] = share
+    return out
 
 
 def _value(model, feature: str, v: float):

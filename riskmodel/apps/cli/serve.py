@@ -1,0 +1,135 @@
+"""The ``serve`` command: the REST server of a risk model or a forecaster, by URI, in one command.
+
+``mlflow models serve`` does the serving; this command adds what it lacks for a
+service team: the model is loaded and verified (manifest hashes) by
+:func:`riskmodel.load` before anything listens, the server finds ``uvicorn``
+without an activated virtual environment (the interpreter's own ``bin`` folder
+goes first on the child's ``PATH``), and stopping the command (Ctrl-C,
+SIGTERM) stops the server and every worker it started: they run in their own
+process group, which is terminated as a whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from riskmodel.apps.cli.command import CommandGroups
+from riskmodel.apps.cli.exits import EXIT_ENVIRONMENT, EXIT_OK
+
+__all__ = ["register", "server_command", "server_env", "stop_group"]
+
+#: Seconds the server gets to stop after SIGTERM before its group is killed.
+STOP_GRACE_S = 20.0
+
+
+class _Stop(Exception):
+    """A stop signal arrived while the server ran."""
+
+
+def server_command(uri: str, host: str, port: int, workers: int) -> list[str]:
+    """The ``mlflow models serve`` command line, run by this interpreter (no activated venv needed)."""
+    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+            "-h", host, "-p", str(port), "-w", str(workers)]
+
+
+def server_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: this interpreter's ``bin`` folder first on PATH, where ``uvicorn`` is installed."""
+    env = dict(os.environ if environ is None else environ)
+    # sys.executable, not its resolved target: the venv's bin holds uvicorn, the base interpreter's does not
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    return env
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """Terminate the server's whole process group (server and workers), killing what outlives ``grace_s``."""
+    pgid = proc.pid  # start_new_session: the server leads its own group
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        if not _group_alive(pgid):
+            break
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and _group_alive(pgid):
+            if proc.poll() is None:
+                try:
+                    proc.wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
+                time.sleep(0.1)  # the leader is reaped; its workers may still be shutting down
+    proc.poll()
+
+
+def _verify(uri: str) -> str:
+    """Load the model as riskmodel would (manifest hashes checked); a description for the start-up line."""
+    from riskmodel.api import load
+    from riskmodel.core.exceptions import ModelLoadError
+
+    path = Path(uri)
+    if not uri.startswith(("models:", "runs:")) and path.is_dir() and not (path / "MLmodel").is_file():
+        raise ModelLoadError(f"`{uri}` is not an MLflow model (no MLmodel file): log it to MLflow (riskmodel train) and "
+                             "serve it by its URI, e.g. models:/overstay-risk@champion.")
+    loaded = load(uri)
+    name, version = getattr(loaded, "name", None), getattr(loaded, "version", None)
+    kind = "risk model" if name is not None else "forecaster"
+    return f"{kind} {name} v{version}" if name is not None else kind
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signum)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    what = _verify(args.model)
+    print(f"verified {what} at {args.model}; serving on http://{args.host}:{args.port} with {args.workers} worker(s)",
+          file=sys.stderr, flush=True)
+    old = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    proc = None
+    try:
+        proc = subprocess.Popen(server_command(args.model, args.host, args.port, args.workers), env=server_env(),
+                                start_new_session=True)
+        code = proc.wait()
+    except _Stop:
+        print("stopping the server and its workers", file=sys.stderr, flush=True)
+        return EXIT_OK
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if proc is not None:
+            stop_group(proc)
+    print(f"riskmodel serve: error: the server exited with code {code}; see its messages above. Fix: check the port is "
+          "free and the model URI, then rerun.", file=sys.stderr)
+    return EXIT_ENVIRONMENT
+
+
+def register(groups: CommandGroups) -> None:
+    """Add ``serve``."""
+    p = groups.top.add_parser(
+        "serve",
+        help="serve a risk model or forecaster over REST (mlflow models serve), verified first; Ctrl-C stops it and its workers",
+    )
+    p.add_argument("--model", required=True, help="models:/overstay-risk@champion, models:/<forecaster>@champion, a run URI, "
+                                                  "or a local MLflow model folder")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=5001, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    p.set_defaults(func=_cmd_serve)

@@ -1,0 +1,121 @@
+"""`riskmodel features`, the refusal of `riskmodel score` without features, and `riskmodel serve`'s start and stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from riskmodel.apps.cli import main
+from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from riskmodel.apps.cli.serve import server_env, stop_group
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.features import build_features
+from riskmodel.core.stays import build_stays
+
+
+@pytest.fixture(scope="module")
+def crossings():
+    return make_crossings(400, "2018-01-01", "2019-06-30", seed=9).crossings
+
+
+def test_features_command_builds_build_features_table(crossings, tmp_path, capsys):
+    src = tmp_path / "crossings.parquet"
+    crossings.to_parquet(src, index=False)
+    out = tmp_path / "features.parquet"
+    assert main(["features", str(src), str(out), "--as-of", "2019-03-31", "--quiet"]) == EXIT_OK
+    got = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(got, build_features(crossings, as_of="2019-03-31"), check_exact=True)
+    assert f"{len(got):,} stays with features written" in capsys.readouterr().out
+
+
+def test_features_command_from_csv_in_country(crossings, tmp_path):
+    src = tmp_path / "crossings.csv"
+    crossings.to_csv(src, index=False)
+    out = tmp_path / "in_country.csv"
+    assert main(["features", str(src), str(out), "--as-of", "2019-03-31", "--in-country", "--quiet"]) == EXIT_OK
+    got = pd.read_csv(out)
+    want = build_features(crossings, as_of="2019-03-31")
+    assert list(got["stay_id"]) == list(want.loc[want["exit_time"].isna(), "stay_id"])
+
+
+def test_features_command_refuses_a_bad_log_and_output(crossings, tmp_path, capsys):
+    src = tmp_path / "crossings.parquet"
+    crossings.drop(columns=["direction"]).to_parquet(src, index=False)
+    assert main(["features", str(src), str(tmp_path / "f.parquet"), "--quiet"]) == EXIT_DATA
+    assert "`direction`" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["features", str(src), str(tmp_path / "features.txt")])
+    assert exc.value.code == EXIT_USAGE
+    assert "must be a .parquet or .csv file" in capsys.readouterr().err
+
+
+def test_score_refuses_stays_without_features_and_names_the_command(fitted, crossings, tmp_path, capsys):
+    _, folder, _ = fitted
+    raw = tmp_path / "stays.parquet"
+    build_stays(crossings).to_parquet(raw, index=False)
+    code = main(["score", str(raw), str(tmp_path / "scores.parquet"), "--model", str(folder), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == EXIT_DATA
+    assert "`prior_visits`: feature column is missing" in err and "riskmodel features CROSSINGS" in err
+    assert not (tmp_path / "scores.parquet").exists()
+    feats = tmp_path / "features.parquet"
+    assert main(["features", str(crossings_file(crossings, tmp_path)), str(feats), "--quiet"]) == EXIT_OK
+    assert main(["score", str(feats), str(tmp_path / "scores.parquet"), "--model", str(folder), "--quiet"]) == EXIT_OK
+    assert len(pd.read_parquet(tmp_path / "scores.parquet")) == len(build_stays(crossings))
+
+
+def crossings_file(crossings, tmp_path):
+    path = tmp_path / "log.parquet"
+    crossings.to_parquet(path, index=False)
+    return path
+
+
+def test_serve_refuses_a_folder_that_is_no_mlflow_model(fitted, capsys):
+    _, folder, _ = fitted
+    assert main(["serve", "--model", str(folder)]) == EXIT_INPUT
+    assert "is not an MLflow model (no MLmodel file)" in capsys.readouterr().err
+
+
+def test_serve_env_puts_this_interpreter_bin_first():
+    env = server_env({"PATH": "/usr/bin"})
+    assert env["PATH"].split(os.pathsep) == [os.path.dirname(sys.executable), "/usr/bin"]
+
+
+_STUBBORN = """
+import signal, subprocess, sys, time
+# a worker that ignores SIGTERM, as a hung uvicorn worker would
+subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+time.sleep(600)
+"""
+
+
+def _group_members(pgid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process groups from /proc")
+def test_stop_group_stops_every_child_even_one_ignoring_sigterm():
+    proc = subprocess.Popen([sys.executable, "-c", _STUBBORN], start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(_group_members(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_group_members(proc.pid)) == 2
+    stop_group(proc, grace_s=1.0)
+    assert _group_members(proc.pid) == []
+    assert proc.returncode == -signal.SIGTERM

@@ -1,0 +1,118 @@
+"""features_at_entry: one traveller's row equals build_features' row over the whole log, at any as-of."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel import SchemaError, score
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.entry import FEATURE_ROW_COLUMNS, features_at_entry
+from riskmodel.core.features import build_features
+
+
+@pytest.fixture(scope="module")
+def log():
+    return make_crossings(2_500, "2017-01-01", "2019-12-31", seed=23).crossings
+
+
+def _same(a, b) -> bool:
+    """Equal values, missing equal to missing (NaN, NaT, NA, None)."""
+    if pd.isna(a) is True or pd.isna(b) is True:
+        return pd.isna(a) is True and pd.isna(b) is True
+    return a == b and type(a == b) is not np.ndarray
+
+
+def test_columns_are_build_features_columns(log):
+    assert tuple(build_features(log.head(200)).columns) == FEATURE_ROW_COLUMNS
+
+
+def test_equal_to_build_features_on_random_stays_at_random_as_of(log):
+    rng = np.random.default_rng(7)
+    span = (log["timestamp"].max() - log["timestamp"].min()).total_seconds()
+    as_ofs = [log["timestamp"].min() + pd.Timedelta(seconds=int(s)) for s in rng.uniform(0.3, 1.0, 4) * span]
+    position = pd.Series(np.arange(len(log)), index=log["crossing_id"].to_numpy())
+    by_traveller = log.groupby("traveller_id", observed=True, sort=False).indices
+    checked = frames = 0
+    for as_of in as_ofs:
+        feats = build_features(log, as_of=as_of)
+        pick = np.sort(rng.choice(len(feats), 600, replace=False))
+        got_frames, want_rows = [], []
+        for i in pick:
+            entry = log.iloc[position[feats["stay_id"].iat[i]]].to_dict()
+            mine = log.iloc[by_traveller[entry["traveller_id"]]]
+            if i % 2:  # the traveller's whole log as a frame (later crossings ignored), dtypes compared
+                got_frames.append(features_at_entry(entry, mine, as_of=as_of, as_frame=True))
+                want_rows.append(i)
+                frames += 1
+            else:  # as a service stores them: plain records up to as_of, in no particular order
+                records = mine.loc[mine["timestamp"] <= as_of].sample(frac=1.0, random_state=int(i)).to_dict("records")
+                row = features_at_entry(entry, records, as_of=as_of)
+                want = feats.iloc[i]
+                bad = [c for c in FEATURE_ROW_COLUMNS if not _same(row[c], want[c])]
+                assert not bad, (feats["stay_id"].iat[i], {c: (row[c], want[c]) for c in bad})
+            checked += 1
+        pd.testing.assert_frame_equal(
+            pd.concat(got_frames, ignore_index=True), feats.iloc[want_rows].reset_index(drop=True), check_exact=True
+        )
+    assert checked == 2_400 and frames > 1_000
+
+
+def test_at_the_border_only_earlier_crossings(log):
+    # as a desk sees it: as_of is the entry itself, history holds only what came before
+    entries = log.loc[log["direction"] == "entry"].sample(15, random_state=3)
+    for _, entry in entries.iterrows():
+        earlier = log.loc[(log["traveller_id"] == entry["traveller_id"]) & (log["timestamp"] < entry["timestamp"])]
+        feats = build_features(log, as_of=entry["timestamp"])
+        want = feats.loc[feats["stay_id"] == entry["crossing_id"]].reset_index(drop=True)
+        got = features_at_entry(entry.to_dict(), earlier, as_frame=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_stay_features_do_not_depend_on_other_travellers(log):
+    # running sums per traveller: a stay's means are bit-identical whoever else is in the log
+    keep = log["traveller_id"].drop_duplicates().iloc[::7]
+    alone = build_features(log.loc[log["traveller_id"].isin(keep)]).set_index("stay_id")
+    full = build_features(log).set_index("stay_id").loc[alone.index]
+    for c in ("mean_prior_stay_days", "mean_prior_permit_used"):
+        np.testing.assert_array_equal(alone[c].to_numpy(), full[c].to_numpy())
+
+
+def test_score_takes_entry_and_history(fitted, log):
+    model, _, _ = fitted
+    feats = build_features(log)
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    got = score(entry.to_dict(), history=mine, model=model, reasons=3)
+    want = score(feats.loc[feats["stay_id"] == entry["crossing_id"]], model=model, reasons=3)
+    assert got["probability"].iat[0] == want["probability"].iat[0]
+    assert [got[f"reason_{k}"].iat[0] for k in (1, 2, 3)] == [want[f"reason_{k}"].iat[0] for k in (1, 2, 3)]
+    assert got["stay_id"].iat[0] == entry["crossing_id"]
+    first = score(entry.to_dict(), history=[], model=model)
+    assert first["error"].isna().all()
+
+
+def test_refuses_an_entry_record_without_its_fields(log):
+    entry = log.loc[log["direction"] == "entry"].iloc[0].to_dict()
+    del entry["permit_end"], entry["visa_type"]
+    with pytest.raises(SchemaError, match=r"(?s)`visa_type`: field of the entry record is missing.*`permit_end`"):
+        features_at_entry(entry, [])
+
+
+def test_refuses_an_exit_as_entry_and_an_as_of_before_it(log):
+    exit_ = log.loc[log["direction"] == "exit"].iloc[0].to_dict()
+    with pytest.raises(SchemaError, match=r"`direction`: expected 'entry'; got 'exit'"):
+        features_at_entry(exit_, [])
+    entry = log.loc[log["direction"] == "entry"].iloc[5].to_dict()
+    with pytest.raises(SchemaError, match=r"`as_of`: `as_of` .* is before the entry"):
+        features_at_entry(entry, [], as_of=entry["timestamp"] - pd.Timedelta(days=1))
+
+
+def test_refuses_a_history_without_its_columns(fitted, log):
+    entry = log.loc[log["direction"] == "entry"].iloc[5]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]].drop(columns=["direction"])
+    with pytest.raises(SchemaError, match=r"`direction`: required column of the traveller's crossings is missing"):
+        features_at_entry(entry.to_dict(), mine)
+    with pytest.raises(SchemaError, match=r"`direction`: required column of the traveller's crossings is missing"):
+        score(entry.to_dict(), history=mine.to_dict("records"), model=fitted[0])
