@@ -225,3 +225,17 @@ def test_forecasters_saved_with_symmetric_multipliers_still_load(tmp_path, fitte
     lo = z - np.log1p(old["y_lo_95"])
     hi = np.log1p(old["y_hi_95"]) - z
     assert np.allclose(lo[old["y_lo_95"] > 0], hi[old["y_lo_95"] > 0])
+
+
+@pytest.mark.parametrize("method", ["bottom_up", "wls_struct"])
+def test_reconciling_coherent_holdout_forecasts_changes_nothing_whatever_the_row_order(method):
+    from riskmodel.core.forecasting.reconcile import reconcile_backtest
+
+    series = _hier_panel()
+    fitted = Forecaster(h=6, models=["snaive"], n_windows=1, reconcile=method).fit(series.df, series.hierarchy)
+    cv = fitted.cv_.copy()
+    cv["chosen"] = cv["y"]  # actuals of aggregated series are coherent: reconciliation must leave them as they are
+    shuffled = cv.sample(frac=1.0, random_state=3)
+    got = reconcile_backtest(shuffled, series.hierarchy, method, fitted.level_)
+    assert len(got) == cv["holdout"].sum()
+    np.testing.assert_allclose(got["reconciled"].to_numpy(float), got["y"].to_numpy(float), rtol=1e-9, atol=1e-6)
