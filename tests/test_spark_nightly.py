@@ -140,3 +140,24 @@ def test_worker_refuses_altered_model_text(fitted):
     _verify_payload(payload)
     with pytest.raises(ModelLoadError, match="altered in transit"):
         _verify_payload({**payload, "model.txt": payload["model.txt"].replace("tree", "Tree", 1)})
+
+
+def test_cli_nightly_writes_its_audit_record_to_the_tracking_store(fitted, log, tmp_path, capsys):
+    import mlflow
+
+    from riskmodel.apps.cli import main
+    from riskmodel.apps.cli.nightly import NIGHTLY_EXPERIMENT
+
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    assert main(["nightly", str(path), str(out), "--model", str(folder), "--parts", "2", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "resumed 0 of 2 parts" in printed and "audit record: tracking run" in printed
+    assert not (tmp_path / "audit.jsonl").exists()  # nothing on the driver's disk
+    client = mlflow.MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])
+    assert len(runs) == 1
+    record = mlflow.artifacts.load_dict(f"{runs[0].info.artifact_uri}/audit.json")
+    assert record["event"] == "nightly_spark" and record["rows"] == len(pd.read_parquet(out)) and record["parts"] == 2
+    assert record["model_sha256"] == model_payload(folder)["sha256"]
