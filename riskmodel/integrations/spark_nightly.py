@@ -176,6 +176,20 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
     }
 
 
+def _session():
+    """A Spark Connect session when ``SPARK_REMOTE`` names a server, else the active or a local one."""
+    import os
+
+    from riskmodel.integrations.spark import local_session
+
+    if os.environ.get("SPARK_REMOTE"):
+        from pyspark.sql import SparkSession
+
+        # a master URL beside SPARK_REMOTE is refused by pyspark: the server owns the cluster settings
+        return SparkSession.builder.appName("riskmodel-nightly").getOrCreate(), True
+    return local_session("riskmodel-nightly")
+
+
 def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int) -> dict[str, Any]:
     from riskmodel.integrations.spark import model_payload
 
@@ -244,11 +258,9 @@ def nightly_spark(
     ConfigError
         For a bad ``scope`` or ``parts``.
     """
-    from riskmodel.integrations.spark import local_session
-
     start = time.perf_counter()
     output = str(output)
-    session, owned = (spark, False) if spark is not None else local_session("riskmodel-nightly")
+    session, owned = (spark, False) if spark is not None else _session()
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
         scorer = as_scorer(model)
