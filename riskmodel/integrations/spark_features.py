@@ -157,28 +157,39 @@ def _add_entry_row(stays):
 
 
 def _add_entry_history(stays):
-    """Features from earlier entries: window functions over each traveller's entries in time order."""
+    """Features from earlier entries: window functions over each traveller's entries in time order.
+
+    Every window is partitioned by ``traveller_id`` alone, so Spark shuffles the stays once for all of them
+    (and not at all when the stays come from :func:`build_stays_spark`, already partitioned so).
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     by_t = Window.partitionBy("traveller_id").orderBy("_entry_s", "stay_id")
     before = by_t.rowsBetween(Window.unboundedPreceding, -1)
-    last_year = Window.partitionBy("traveller_id").orderBy("_entry_s").rangeBetween(-365 * _DAY, -1)
-    same_second = Window.partitionBy("traveller_id", "_entry_s").orderBy("stay_id")
-    first_at_port = Window.partitionBy("traveller_id", "entry_port").orderBy("_entry_s", "stay_id")
+    by_time = Window.partitionBy("traveller_id").orderBy("_entry_s")
+    rank = F.row_number().over(by_t) - 1
+    # entries in the 365 days before, plus the earlier entries at the very same second (ties sort by stay id)
+    same_second_before = rank - F.count(F.lit(1)).over(by_time.rangeBetween(Window.unboundedPreceding, -1))
+    prior_365 = F.count(F.lit(1)).over(by_time.rangeBetween(-365 * _DAY, -1)) + same_second_before
     prev_port, prev_visa = F.lag("entry_port").over(by_t), F.lag("visa_type").over(by_t)
-    first = F.row_number().over(by_t) == 1
-    df = (stays.withColumn("prior_visits", (F.row_number().over(by_t) - 1).cast("double"))
-          # entries in the 365 days before, plus earlier entries at the very same second
-          .withColumn("prior_visits_365d", (F.count(F.lit(1)).over(last_year) + F.row_number().over(same_second) - 1).cast("double"))
-          .withColumn("_new_port", (F.row_number().over(first_at_port) == 1).cast("int"))
-          .withColumn("port_switch", F.when(first, F.lit(None)).otherwise((~prev_port.eqNullSafe(F.col("entry_port"))).cast("double")))
-          .withColumn("visa_switch", F.when(first, F.lit(None)).otherwise((~prev_visa.eqNullSafe(F.col("visa_type"))).cast("double"))))
-    return df.withColumn("prior_ports", F.coalesce(F.sum("_new_port").over(before), F.lit(0)).cast("double")).drop("_new_port")
+    first = rank == 0
+    return (stays.withColumn("prior_visits", rank.cast("double"))
+            .withColumn("prior_visits_365d", prior_365.cast("double"))
+            .withColumn("prior_ports", F.size(F.collect_set("entry_port").over(before)).cast("double"))
+            .withColumn("port_switch", F.when(first, F.lit(None)).otherwise((~prev_port.eqNullSafe(F.col("entry_port"))).cast("double")))
+            .withColumn("visa_switch", F.when(first, F.lit(None)).otherwise((~prev_visa.eqNullSafe(F.col("visa_type"))).cast("double"))))
+
+
+_EXIT_VALUES = ("_late_days", "_late", "_ext", "_stay", "_used")
 
 
 def _add_exit_history(stays):
-    """Features from exits strictly before each entry: an as-of join as a union of entry and exit events."""
+    """Features from exits strictly before each entry: an as-of join as a union of entry and exit events.
+
+    The entry events are the stays themselves (every column), the exit events narrow rows; one window per
+    traveller in time order reads running sums at each entry, so no join back to the stays is needed.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -188,28 +199,26 @@ def _add_exit_history(stays):
     late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
     stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
     exits = stays.where(F.col("exit_time").isNotNull()).select(
-        "traveller_id", exit_s.alias("_t"), F.lit(1).alias("_kind"), F.lit(None).cast("string").alias("_sid"),
+        "traveller_id", exit_s.alias("_t"), F.lit(1).alias("_kind"),
         late_days.alias("_late_days"), (late_days > 0).cast("double").alias("_late"),
         (final_day > permit_day).cast("double").alias("_ext"), stay_days.alias("_stay"),
         (stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))).alias("_used"))
-    entries = stays.select("traveller_id", F.col("_entry_s").alias("_t"), F.lit(0).alias("_kind"), F.col("stay_id").alias("_sid"),
-                           *[F.lit(None).cast("double").alias(c) for c in ("_late_days", "_late", "_ext", "_stay", "_used")])
+    entries = stays.withColumn("_t", F.col("_entry_s")).withColumn("_kind", F.lit(0))
+    entries = entries.select("*", *[F.lit(None).cast("double").alias(c) for c in _EXIT_VALUES])
     # at the same second an entry sorts before an exit: only exits strictly before the entry count
     w = Window.partitionBy("traveller_id").orderBy("_t", "_kind").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    ev = entries.unionByName(exits)
+    ev = entries.unionByName(exits, allowMissingColumns=True)
     n = F.count("_stay").over(w).cast("double")
-    hist = ev.select(
-        "_sid", "_t", n.alias("prior_exits"),
-        F.coalesce(F.sum("_late").over(w), F.lit(0.0)).alias("prior_overstays"),
-        F.coalesce(F.sum("_late_days").over(w), F.lit(0.0)).alias("prior_overstay_days"),
-        F.coalesce(F.sum("_ext").over(w), F.lit(0.0)).alias("prior_extensions"),
-        F.max(F.when(F.col("_kind") == 1, F.col("_t"))).over(w).alias("_last_exit"),
-        (F.sum("_stay").over(w) / n).alias("mean_prior_stay_days"),
-        F.max("_stay").over(w).alias("max_prior_stay_days"),
-        (F.sum("_used").over(w) / n).alias("mean_prior_permit_used"),
-    ).where(F.col("_kind") == 0)
-    hist = hist.withColumn("days_since_last_exit", (F.col("_t") - F.col("_last_exit")) / F.lit(float(_DAY))).drop("_t", "_last_exit")
-    return stays.join(hist.withColumnRenamed("_sid", "stay_id"), on="stay_id", how="left")
+    last_exit = F.max(F.when(F.col("_kind") == 1, F.col("_t"))).over(w)
+    hist = (ev.withColumn("prior_exits", n)
+            .withColumn("prior_overstays", F.coalesce(F.sum("_late").over(w), F.lit(0.0)))
+            .withColumn("prior_overstay_days", F.coalesce(F.sum("_late_days").over(w), F.lit(0.0)))
+            .withColumn("prior_extensions", F.coalesce(F.sum("_ext").over(w), F.lit(0.0)))
+            .withColumn("days_since_last_exit", (F.col("_t") - last_exit) / F.lit(float(_DAY)))
+            .withColumn("mean_prior_stay_days", F.sum("_stay").over(w) / n)
+            .withColumn("max_prior_stay_days", F.max("_stay").over(w))
+            .withColumn("mean_prior_permit_used", F.sum("_used").over(w) / n))
+    return hist.where(F.col("_kind") == 0).drop("_t", "_kind", *_EXIT_VALUES)
 
 
 def _add_audit_columns(df):
