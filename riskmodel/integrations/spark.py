@@ -84,6 +84,20 @@ def model_payload(model) -> dict[str, str]:
     return {**files, "name": scorer.name, "version": scorer.version, "sha256": h.hexdigest()}
 
 
+def _verify_payload(payload: dict[str, str]) -> None:
+    """Refuse model text whose SHA-256 is not the one the driver computed (a corrupted or altered payload)."""
+    from riskmodel.core.exceptions import ModelLoadError
+
+    h = hashlib.sha256()
+    for name in _MODEL_FILES:
+        h.update(payload[name].encode("utf-8"))
+    if h.hexdigest() != payload["sha256"]:
+        raise ModelLoadError(
+            f"the model text shipped to this Spark worker has SHA-256 {h.hexdigest()[:12]}, not the driver's "
+            f"{payload['sha256'][:12]}: the payload was altered in transit; rerun, and check the cluster's storage."
+        )
+
+
 _worker_scorers: dict[str, Scorer] = {}
 _worker_lock = threading.Lock()
 
@@ -99,6 +113,7 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
     with _worker_lock:
         scorer = _worker_scorers.get(key)
         if scorer is None:
+            _verify_payload(payload)
             with tempfile.TemporaryDirectory(prefix="riskmodel-worker-") as tmp:
                 for name in _MODEL_FILES:
                     (Path(tmp) / name).write_text(payload[name], encoding="utf-8")

@@ -19,14 +19,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from riskmodel.apps.cli import data, features, forecasting, monitor, risk, run, serve, trends
+from riskmodel.apps.cli import data, features, forecasting, monitor, nightly, risk, run, serve, trends
 from riskmodel.apps.cli.command import CommandGroups
 from riskmodel.apps.cli.exits import EXIT_CODES_HELP, EXIT_INPUT, EXIT_OK, InputFileError, explain
 
 __all__ = ["main", "build_parser", "cli_reference", "COMMAND_MODULES"]
 
 # registration order is the order of ``riskmodel --help``
-COMMAND_MODULES = (run, data, features, risk, forecasting, trends, serve, monitor)
+COMMAND_MODULES = (run, nightly, data, features, risk, forecasting, trends, serve, monitor)
 
 
 def _cmd_cli_reference(args: argparse.Namespace) -> int:

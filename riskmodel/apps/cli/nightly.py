@@ -1,0 +1,105 @@
+"""The nightly Spark run command: ``riskmodel nightly``.
+
+The run itself is :func:`riskmodel.integrations.spark_nightly.nightly_spark`; this
+module adds what the integrations may not do together: the model resolved by
+:func:`riskmodel.load` (any URI, through the tracking integration) and the run's audit
+record written to the tracking store (MLflow), not to a file on the driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from riskmodel.apps.cli.command import CommandGroups, add_quiet
+from riskmodel.apps.cli.exits import EXIT_OK
+
+__all__ = ["register", "audit_record", "NIGHTLY_EXPERIMENT"]
+
+#: The MLflow experiment that holds one run (summary metrics and ``audit.json``) per nightly run.
+NIGHTLY_EXPERIMENT = "overstay-risk-nightly"
+
+
+def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
+    """The audit record of a nightly run: model, settings and counts, no identifiers.
+
+    Parameters
+    ----------
+    result : BatchResult
+        What :func:`~riskmodel.integrations.spark_nightly.nightly_spark` returned.
+    purpose : str, optional
+        Why the run was made (recorded as given).
+
+    Returns
+    -------
+    dict
+        ``time, event ("nightly_spark"), engine, model_name, model_version, model_sha256,
+        as_of, scope, rows, band_counts, parts, resumed_parts, output, purpose``.
+    """
+    s = result.extra["summary"]
+    return {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        "event": "nightly_spark",
+        "engine": "spark",
+        "model_name": s["model_name"],
+        "model_version": s["model_version"],
+        "model_sha256": s["model_sha256"],
+        "as_of": s["as_of"],
+        "scope": s["scope"],
+        "rows": result.rows_out,
+        "band_counts": s["band_counts"],
+        "parts": result.parts,
+        "resumed_parts": result.resumed_parts,
+        "output": str(result.output),
+        "purpose": purpose,
+    }
+
+
+def _cmd_nightly(args: argparse.Namespace) -> int:
+    # pyspark is imported only inside the Spark integration, when the run starts
+    from riskmodel.api import load
+    from riskmodel.integrations.spark_nightly import nightly_spark
+
+    scorer = load(args.model)
+    result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
+                           parts=args.parts, overwrite=args.overwrite)
+    s = result.extra["summary"]
+    print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
+    print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
+    shifted = {k: v for k, v in s["psi"].items() if v is not None and v >= 0.1}
+    print("drift (PSI >= 0.1): " + (", ".join(f"{k} {v:.3f} ({s['psi_verdict'][k]})" for k, v in sorted(shifted.items())) or "none"))
+    print(f"output: {result.output}")
+    if args.track:
+        from riskmodel.integrations.tracking.monitoring import log_summary
+
+        run_id = log_summary(NIGHTLY_EXPERIMENT, s, run_name=f"nightly {s['model_name']} v{s['model_version']} as of {s['as_of']}",
+                             records={"audit.json": audit_record(result, purpose=args.purpose)})
+        print(f"audit record: tracking run {run_id} (experiment {NIGHTLY_EXPERIMENT})")
+    return EXIT_OK
+
+
+def register(groups: CommandGroups) -> None:
+    """Add ``nightly``."""
+    p = groups.top.add_parser(
+        "nightly",
+        help="the nightly run on Spark: crossings log -> features -> scores, drift, audit (resumable)",
+        description="Read the crossings log (Parquet, any Hadoop-compatible URI), build stays and point-in-time "
+        "features on Spark, score them with the batch defaults (bad rows flagged, reasons for elevated and high), "
+        "write Parquet per traveller bucket (OUTPUT/part=K/), a drift summary (OUTPUT/_summary) and an audit "
+        "record to the tracking store. Rerun the same command to resume a killed run. Uses the active Spark "
+        "session (spark-submit, Spark Connect via SPARK_REMOTE), else local[2].",
+    )
+    p.add_argument("crossings", help="crossings log: Parquet file or folder URI (hdfs://, s3a://, abfss://, gs://, file:/)")
+    p.add_argument("output", help="output folder URI")
+    p.add_argument("--model", default="models:/overstay-risk@champion", help="risk model URI (default: %(default)s)")
+    p.add_argument("--as-of", help="read the log as known at this local time (default: its last crossing)")
+    p.add_argument("--scope", choices=("in_country", "all"), default="in_country",
+                   help="stays with no exit at --as-of (everyone in the country), or all (default: %(default)s)")
+    p.add_argument("--parts", type=int, default=8, help="traveller buckets, the unit of resuming (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="start again instead of resuming an earlier run at OUTPUT")
+    p.add_argument("--purpose", default="nightly batch", help="recorded in the audit record (default: %(default)s)")
+    p.add_argument("--no-track", dest="track", action="store_false",
+                   help="do not write the audit record and summary to the tracking store (MLFLOW_TRACKING_URI)")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_nightly, inputs=())

@@ -1,0 +1,319 @@
+"""Stays and point-in-time history features on Spark: the pandas path's contracts and values, scaled out.
+
+:func:`build_stays_spark` and :func:`add_history_features_spark` are the Spark forms of
+:func:`riskmodel.core.stays.build_stays` and :func:`riskmodel.core.features.add_history_features`:
+same columns, same values (``tests/test_spark_features.py`` compares every column on a few
+thousand travellers). Nothing is collected to one process: every traveller's history is
+read with window functions partitioned by ``traveller_id``, and the "exits strictly before
+this entry" features with an as-of join written as a union of entry and exit events ordered
+by time (exits after entries at the same instant, so an exit at the entry's second does not
+count), with running sums read at each entry.
+
+Times: the contract's timestamps are local port time without a zone. Spark holds them as
+``TIMESTAMP_NTZ`` (Parquet written by pandas) or ``TIMESTAMP`` in the session zone (a
+``createDataFrame`` from pandas); :func:`_seconds` turns either into seconds since 1970 *of
+the local wall clock*, the numbers the pandas path computes with, so day boundaries are the
+port's calendar days whatever ``spark.sql.session.timeZone`` is.
+
+Ties: two crossings of one traveller at the same second are ordered by ``crossing_id`` (the
+pandas path keeps log order there); real logs have none, the synthetic generator none.
+
+This module imports ``pyspark`` and belongs to the Spark integration.
+"""
+
+from __future__ import annotations
+
+from riskmodel.core.features import AGE_BANDS, EXTENSION_ROOM_DAYS
+from riskmodel.core.reference import NATIONALITIES, PORTS
+from riskmodel.core.schema import STAYS
+
+__all__ = ["build_stays_spark", "add_history_features_spark", "build_features_spark", "label_mature_spark"]
+
+_DAY = 86_400
+_TRIP_COLUMNS = ("nationality", "sex", "birth_year", "document_type", "visa_type", "permit_end", "purpose",
+                 "sponsor", "has_return_ticket", "accommodation", "group_size", "planned_stay_days")
+
+
+def _seconds(col):
+    """Seconds since 1970 of the local wall-clock time in ``col`` (TIMESTAMP or TIMESTAMP_NTZ)."""
+    from pyspark.sql import functions as F
+
+    # casting to TIMESTAMP reads an NTZ value in the session zone; from_utc_timestamp adds that zone's
+    # offset back, so the long is the wall clock's epoch seconds for either type
+    tz = F.current_timezone()
+    return F.from_utc_timestamp(col.cast("timestamp"), tz).cast("long")
+
+
+def _day(seconds_col):
+    from pyspark.sql import functions as F
+
+    return F.floor(seconds_col / F.lit(_DAY))
+
+
+def _as_of_seconds(crossings, as_of):
+    """``as_of`` (or the log's last crossing) as wall-clock seconds, validated like the pandas path."""
+    from pyspark.sql import functions as F
+
+    if as_of is None:
+        return crossings.agg(F.max(_seconds(F.col("timestamp")))).first()[0]  # None for an empty log
+    from riskmodel.core.stays import _as_of
+
+    ts = _as_of(as_of)
+    return int(ts.value // 1_000_000_000)
+
+
+def build_stays_spark(crossings, *, as_of=None):
+    """Pair every entry with its exit and label it as known at ``as_of``, on Spark.
+
+    Parameters
+    ----------
+    crossings : pyspark.sql.DataFrame
+        A crossings log with the columns of :data:`riskmodel.core.schema.CROSSINGS`
+        (validate it at the source; Spark runs no per-row pandas check here).
+    as_of : str or Timestamp, optional
+        Only crossings at or before this local time are used, and labels are as known
+        then. Default: the last crossing in the log (one aggregation on the cluster).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy; the columns of :data:`riskmodel.core.schema.STAYS` in that order, values equal
+        to :func:`riskmodel.core.stays.build_stays` (``overstay_days`` an int, ``overstayed``
+        a nullable boolean). Unordered: sort by ``entry_time, stay_id`` if order matters.
+
+    Raises
+    ------
+    SchemaError
+        If ``as_of`` is not a date or carries a time zone.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    as_of_s = _as_of_seconds(crossings, as_of)
+    df = crossings.withColumn("_ts", _seconds(F.col("timestamp")))
+    if as_of is not None:
+        df = df.where(F.col("_ts") <= F.lit(as_of_s))
+    w = Window.partitionBy("traveller_id").orderBy("_ts", "crossing_id")
+    df = (df.withColumn("_next_dir", F.lead("direction").over(w)).withColumn("_next_ts", F.lead("_ts").over(w))
+          .withColumn("_next_time", F.lead("timestamp").over(w)).withColumn("_next_port", F.lead("port").over(w))
+          .withColumn("_next_permit", F.lead("permit_end").over(w)))
+    ent = df.where(F.col("direction") == "entry")
+    has_exit = F.col("_next_dir") == "exit"
+    ent = (ent.withColumn("_has_exit", F.coalesce(has_exit, F.lit(False)))
+           .withColumn("exit_time", F.when(F.col("_has_exit"), F.col("_next_time")))
+           .withColumn("exit_port", F.when(F.col("_has_exit"), F.col("_next_port")))
+           .withColumn("_exit_permit", F.when(F.col("_has_exit"), F.col("_next_permit"))))
+    # the permit after extensions is the one the exit record carries, never shorter than the one granted
+    final = F.when(F.col("permit_end").isNull(), F.lit(None)).otherwise(
+        F.greatest(F.col("permit_end"), F.coalesce(F.col("_exit_permit"), F.col("permit_end"))))
+    ent = ent.withColumn("final_permit_end", final)
+    final_s = _seconds(F.col("final_permit_end"))
+    exit_day_s = _day(_seconds(F.col("exit_time"))) * _DAY
+    as_of_day_s = _day(F.lit(as_of_s)) * _DAY if as_of_s is not None else F.lit(None).cast("long")
+    left_late = F.col("_has_exit") & (exit_day_s > final_s)
+    left_ok = F.col("_has_exit") & (exit_day_s <= final_s)
+    known_late = ~F.col("_has_exit") & (as_of_day_s > final_s)
+    late = F.coalesce(left_late, F.lit(False)) | F.coalesce(known_late, F.lit(False))
+    known = late | F.coalesce(left_ok, F.lit(False))
+    end_day_s = F.when(F.col("_has_exit"), exit_day_s).otherwise(as_of_day_s)
+    ent = (ent.withColumn("overstayed", F.when(known, late))
+           .withColumn("overstay_days", F.when(late, F.floor((end_day_s - final_s) / F.lit(_DAY)).cast("int"))
+                       .when(known, F.lit(0))))
+    return ent.select(
+        F.col("crossing_id").alias("stay_id"), "traveller_id", F.col("timestamp").alias("entry_time"),
+        F.col("port").alias("entry_port"), "exit_time", "exit_port", *_TRIP_COLUMNS, "final_permit_end",
+        "overstayed", "overstay_days",
+    ).select(*[c.name for c in STAYS])
+
+
+def _literal_map(mapping: dict):
+    """A Spark map literal from a small Python dict (reference tables, visa rules)."""
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    return F.create_map(*[F.lit(x) for x in chain.from_iterable(mapping.items())])
+
+
+def _add_entry_row(stays):
+    """What the entry record alone gives, as :func:`riskmodel.core.features._add_entry_row` computes it."""
+    from pyspark.sql import functions as F
+
+    entry_s = _seconds(F.col("entry_time"))
+    permitted = (_day(_seconds(F.col("permit_end"))) - _day(entry_s) + 1).cast("double")
+    fixed = {k: float(v) for k, v in EXTENSION_ROOM_DAYS.items() if v is not None}
+    same_as_permit = [k for k, v in EXTENSION_ROOM_DAYS.items() if v is None]
+    # an unknown or missing visa type has no extension room, as in the pandas path
+    room = F.when(F.col("visa_type").isin(same_as_permit), permitted).otherwise(
+        F.coalesce(_literal_map(fixed)[F.col("visa_type")], F.lit(0.0)))
+    planned = F.col("planned_stay_days").cast("double")
+    ports = dict(zip(PORTS["port"], PORTS["port_type"], strict=True))
+    return (stays.withColumn("permitted_days", permitted).withColumn("extension_room_days", room)
+            .withColumn("planned_over_permitted", planned / F.greatest(F.col("permitted_days"), F.lit(1.0)))
+            .withColumn("planned_over_max", planned / F.greatest(F.col("permitted_days") + F.col("extension_room_days"), F.lit(1.0)))
+            .withColumn("planned_beyond_max_days", planned - (F.col("permitted_days") + F.col("extension_room_days")))
+            .withColumn("entry_month", F.month("entry_time").cast("int"))
+            .withColumn("port_type", F.coalesce(_literal_map(ports)[F.col("entry_port")], F.lit("unknown"))))
+
+
+def _add_entry_history(stays):
+    """Features from earlier entries: window functions over each traveller's entries in time order.
+
+    Every window is partitioned by ``traveller_id`` alone, so Spark shuffles the stays once for all of them
+    (and not at all when the stays come from :func:`build_stays_spark`, already partitioned so).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    by_t = Window.partitionBy("traveller_id").orderBy("_entry_s", "stay_id")
+    before = by_t.rowsBetween(Window.unboundedPreceding, -1)
+    by_time = Window.partitionBy("traveller_id").orderBy("_entry_s")
+    rank = F.row_number().over(by_t) - 1
+    # entries in the 365 days before, plus the earlier entries at the very same second (ties sort by stay id)
+    same_second_before = rank - F.count(F.lit(1)).over(by_time.rangeBetween(Window.unboundedPreceding, -1))
+    prior_365 = F.count(F.lit(1)).over(by_time.rangeBetween(-365 * _DAY, -1)) + same_second_before
+    prev_port, prev_visa = F.lag("entry_port").over(by_t), F.lag("visa_type").over(by_t)
+    first = rank == 0
+    return (stays.withColumn("prior_visits", rank.cast("double"))
+            .withColumn("prior_visits_365d", prior_365.cast("double"))
+            .withColumn("prior_ports", F.size(F.collect_set("entry_port").over(before)).cast("double"))
+            .withColumn("port_switch", F.when(first, F.lit(None)).otherwise((~prev_port.eqNullSafe(F.col("entry_port"))).cast("double")))
+            .withColumn("visa_switch", F.when(first, F.lit(None)).otherwise((~prev_visa.eqNullSafe(F.col("visa_type"))).cast("double"))))
+
+
+_EXIT_VALUES = ("_late_days", "_late", "_ext", "_stay", "_used")
+
+
+def _add_exit_history(stays):
+    """Features from exits strictly before each entry: an as-of join as a union of entry and exit events.
+
+    The entry events are the stays themselves (every column), the exit events narrow rows; one window per
+    traveller in time order reads running sums at each entry, so no join back to the stays is needed.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    exit_s = _seconds(F.col("exit_time"))
+    exit_day, final_day = _day(exit_s), _day(_seconds(F.col("final_permit_end")))
+    entry_day, permit_day = _day(F.col("_entry_s")), _day(_seconds(F.col("permit_end")))
+    late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
+    stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
+    exits = stays.where(F.col("exit_time").isNotNull()).select(
+        "traveller_id", exit_s.alias("_t"), F.lit(1).alias("_kind"),
+        late_days.alias("_late_days"), (late_days > 0).cast("double").alias("_late"),
+        (final_day > permit_day).cast("double").alias("_ext"), stay_days.alias("_stay"),
+        (stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))).alias("_used"))
+    entries = stays.withColumn("_t", F.col("_entry_s")).withColumn("_kind", F.lit(0))
+    entries = entries.select("*", *[F.lit(None).cast("double").alias(c) for c in _EXIT_VALUES])
+    # at the same second an entry sorts before an exit: only exits strictly before the entry count
+    w = Window.partitionBy("traveller_id").orderBy("_t", "_kind").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    ev = entries.unionByName(exits, allowMissingColumns=True)
+    n = F.count("_stay").over(w).cast("double")
+    last_exit = F.max(F.when(F.col("_kind") == 1, F.col("_t"))).over(w)
+    hist = (ev.withColumn("prior_exits", n)
+            .withColumn("prior_overstays", F.coalesce(F.sum("_late").over(w), F.lit(0.0)))
+            .withColumn("prior_overstay_days", F.coalesce(F.sum("_late_days").over(w), F.lit(0.0)))
+            .withColumn("prior_extensions", F.coalesce(F.sum("_ext").over(w), F.lit(0.0)))
+            .withColumn("days_since_last_exit", (F.col("_t") - last_exit) / F.lit(float(_DAY)))
+            .withColumn("mean_prior_stay_days", F.sum("_stay").over(w) / n)
+            .withColumn("max_prior_stay_days", F.max("_stay").over(w))
+            .withColumn("mean_prior_permit_used", F.sum("_used").over(w) / n))
+    return hist.where(F.col("_kind") == 0).drop("_t", "_kind", *_EXIT_VALUES)
+
+
+def _add_audit_columns(df):
+    """Region, age and age band, as :func:`riskmodel.core.features._add_audit_columns`."""
+    from pyspark.sql import functions as F
+
+    regions = dict(zip(NATIONALITIES["nationality"], NATIONALITIES["region"], strict=True))
+    age = (F.year("entry_time") - F.col("birth_year")).cast("double")
+    # a missing age falls through every test to the last band, as numpy's select does
+    band = (F.when(age < 18, AGE_BANDS[0]).when(age <= 25, AGE_BANDS[1]).when(age <= 40, AGE_BANDS[2])
+            .when(age <= 59, AGE_BANDS[3]).otherwise(AGE_BANDS[4]))
+    return (df.withColumn("region", F.coalesce(_literal_map(regions)[F.col("nationality")], F.lit("Other")))
+            .withColumn("age", age).withColumn("age_band", band))
+
+
+def add_history_features_spark(stays):
+    """Add entry-derived, history and audit columns to a Spark stays table.
+
+    Parameters
+    ----------
+    stays : pyspark.sql.DataFrame
+        A stays table (:data:`riskmodel.core.schema.STAYS`), e.g. from :func:`build_stays_spark`.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy; ``stays``' columns, then those :func:`riskmodel.core.features.add_history_features`
+        adds, in its order, with its values (missing numbers as nulls, ``age_band`` as text).
+
+    Raises
+    ------
+    SchemaError
+        If a column the features need is missing.
+    """
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+    from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
+
+    needed = ("stay_id", "traveller_id", "entry_time", "entry_port", "exit_time", "nationality", "sex", "birth_year",
+              "visa_type", "permit_end", "final_permit_end", "planned_stay_days")
+    missing = [c for c in needed if c not in stays.columns]
+    if missing:
+        raise SchemaError("stays", [SchemaProblem(c, "required column is missing", "build the table with build_stays_spark")
+                                    for c in missing])
+    base = list(stays.columns)
+    df = stays.withColumn("_entry_s", _seconds(F.col("entry_time")))
+    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(df))))
+    added = [c for c in (*ENTRY_FEATURES, *HISTORY_FEATURES, *AUDIT_COLUMNS) if c not in base]
+    # the pandas path adds the entry-row columns first, then history, then audit
+    entry_cols = ["permitted_days", "extension_room_days", "planned_over_permitted", "planned_over_max",
+                  "planned_beyond_max_days", "entry_month", "port_type"]
+    order = base + [c for c in entry_cols if c not in base] + [c for c in added if c not in entry_cols and c not in base]
+    return df.select(*order)
+
+
+def build_features_spark(crossings, *, as_of=None):
+    """:func:`build_stays_spark` then :func:`add_history_features_spark`: the Spark form of ``build_features``.
+
+    Parameters
+    ----------
+    crossings : pyspark.sql.DataFrame
+        A crossings log (:data:`riskmodel.core.schema.CROSSINGS`).
+    as_of : str or Timestamp, optional
+        As for :func:`build_stays_spark`.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy; the columns of :func:`riskmodel.core.features.build_features`.
+    """
+    return add_history_features_spark(build_stays_spark(crossings, as_of=as_of))
+
+
+def label_mature_spark(grace_days: int = 30, *, cutoff):
+    """A Spark column: the label is mature and present at ``cutoff`` (:func:`riskmodel.core.features.label_mature`).
+
+    Parameters
+    ----------
+    grace_days : int, default=30
+    cutoff : str or Timestamp
+        The time the labels are read.
+
+    Returns
+    -------
+    pyspark.sql.Column
+        Boolean, for ``stays.where(label_mature_spark(cutoff=...))``.
+    """
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    entry_day, permit_day = _day(_seconds(F.col("entry_time"))), _day(_seconds(F.col("permit_end")))
+    permitted = permit_day - entry_day + 1
+    fixed = {k: int(v) for k, v in EXTENSION_ROOM_DAYS.items() if v is not None}
+    room = F.when(F.col("visa_type").isin([k for k, v in EXTENSION_ROOM_DAYS.items() if v is None]), permitted).otherwise(
+        F.coalesce(_literal_map(fixed)[F.col("visa_type")], F.lit(0)))
+    cutoff_day = int(pd.Timestamp(cutoff).normalize().value // 1_000_000_000) // _DAY
+    return F.coalesce((permit_day + room + int(grace_days) < F.lit(cutoff_day)) & F.col("overstayed").isNotNull(), F.lit(False))

@@ -1,0 +1,137 @@
+"""Stays and history features on Spark equal the pandas path, every column (local[2], a few thousand travellers).
+
+Runs in .venv-pandas2 (pyspark needs pandas < 3), like tests/test_spark.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if importlib.util.find_spec("pyspark") is None and int(pd.__version__.split(".")[0]) >= 3:
+    pytest.skip("pyspark needs pandas < 3: scripts/test runs this file in .venv-pandas2", allow_module_level=True)
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from riskmodel.core.datasets import make_crossings  # noqa: E402
+from riskmodel.core.exceptions import SchemaError  # noqa: E402
+from riskmodel.core.features import add_history_features, build_features, label_mature  # noqa: E402
+from riskmodel.core.stays import build_stays  # noqa: E402
+from riskmodel.integrations.spark_features import (  # noqa: E402
+    add_history_features_spark,
+    build_features_spark,
+    build_stays_spark,
+    label_mature_spark,
+)
+
+pytestmark = pytest.mark.spark
+AS_OF = "2022-06-30 12:00"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]").appName("riskmodel-tests-features")
+        .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    """3,000 synthetic travellers over five years, as a Parquet file (the production input)."""
+    crossings = make_crossings(3_000, "2018-01-01", "2022-12-31", seed=11).crossings
+    path = tmp_path_factory.mktemp("log") / "crossings.parquet"
+    crossings.to_parquet(path, index=False)
+    return crossings, path
+
+
+def assert_frames_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Every column equal, row by row after sorting by stay id; missing equals missing.
+
+    Numbers are compared to 1e-9 relative: the pandas path reads window sums as differences of
+    one running total over all travellers, which rounds in the last digits; Spark sums per
+    traveller. Everything else (ids, text, times, counts, flags) is compared exactly.
+    """
+    assert list(got.columns) == list(want.columns)
+    got = got.sort_values("stay_id", kind="stable").reset_index(drop=True)
+    want = want.sort_values("stay_id", kind="stable").reset_index(drop=True)
+    assert len(got) == len(want) > 0
+    for c in want.columns:
+        w, g = want[c], got[c]
+        if pd.api.types.is_float_dtype(w.dtype):
+            np.testing.assert_allclose(g.to_numpy(float, na_value=np.nan), w.to_numpy(float), rtol=1e-9, atol=0, err_msg=c)
+        elif pd.api.types.is_datetime64_any_dtype(w.dtype):
+            assert (pd.to_datetime(g).astype("datetime64[ns]").fillna(pd.Timestamp(0)) == w.astype("datetime64[ns]").fillna(pd.Timestamp(0))).all(), c
+        else:
+            assert [_plain(v) for v in g] == [_plain(v) for v in w], c
+
+
+def _plain(v):
+    """A cell as None, int (counts, flags: Spark's nullable ints arrive as floats in pandas) or text."""
+    if pd.isna(v):
+        return None
+    if isinstance(v, bool | np.bool_ | int | np.integer) or (isinstance(v, float | np.floating) and float(v).is_integer()):
+        return int(v)
+    return str(v)
+
+
+def test_build_stays_spark_equals_pandas(spark, log):
+    crossings, path = log
+    want = build_stays(crossings, as_of=AS_OF)
+    got = build_stays_spark(spark.read.parquet(str(path)), as_of=AS_OF).toPandas()
+    assert want["overstayed"].isna().any() and want["overstayed"].fillna(False).any()  # all three label states occur
+    assert_frames_equal(got, want)
+
+
+def test_build_features_spark_equals_pandas_every_column(spark, log):
+    crossings, path = log
+    want = build_features(crossings, as_of=AS_OF)
+    got = build_features_spark(spark.read.parquet(str(path)), as_of=AS_OF).toPandas()
+    assert (want["prior_exits"] > 0).mean() > 0.2 and (want["prior_overstays"] > 0).any()  # the history is not empty
+    assert_frames_equal(got, want)
+
+
+def test_features_equal_in_another_session_time_zone(spark, log):
+    # TIMESTAMP columns from createDataFrame are instants in the session zone: days must still be local days
+    crossings, _ = log
+    stays = build_stays(crossings, as_of=AS_OF)
+    plain = stays.astype({c: object for c in stays.columns if isinstance(stays[c].dtype, pd.CategoricalDtype)})
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Jakarta")
+    try:
+        got = add_history_features_spark(spark.createDataFrame(plain.astype({"overstayed": object, "has_return_ticket": object}))).toPandas()
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    want = add_history_features(stays)
+    assert_frames_equal(got.drop(columns=["entry_time", "exit_time", "permit_end", "final_permit_end"]),
+                        want.drop(columns=["entry_time", "exit_time", "permit_end", "final_permit_end"]))
+
+
+def test_label_mature_spark_equals_pandas(spark, log):
+    crossings, path = log
+    stays = build_stays(crossings, as_of=AS_OF)
+    want = stays.loc[label_mature(stays, AS_OF), "stay_id"].tolist()
+    got = build_stays_spark(spark.read.parquet(str(path)), as_of=AS_OF).where(label_mature_spark(cutoff=AS_OF))
+    assert 0 < len(want) < len(stays)
+    assert sorted(r[0] for r in got.select("stay_id").collect()) == sorted(want)
+
+
+def test_spark_features_refuse_a_table_without_the_columns_they_need(spark, log):
+    _, path = log
+    with pytest.raises(SchemaError, match="final_permit_end"):
+        add_history_features_spark(build_stays_spark(spark.read.parquet(str(path))).drop("final_permit_end"))
+
+
+def test_spark_as_of_refuses_a_zoned_time(spark, log):
+    _, path = log
+    with pytest.raises(SchemaError, match="time zone"):
+        build_stays_spark(spark.read.parquet(str(path)), as_of="2022-06-30T00:00+07:00")

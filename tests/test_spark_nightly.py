@@ -1,0 +1,163 @@
+"""The nightly run on Spark end to end (local[2]): equal to the in-process path, drift on Spark, resumable.
+
+Runs in .venv-pandas2 (pyspark needs pandas < 3), like tests/test_spark.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if importlib.util.find_spec("pyspark") is None and int(pd.__version__.split(".")[0]) >= 3:
+    pytest.skip("pyspark needs pandas < 3: scripts/test runs this file in .venv-pandas2", allow_module_level=True)
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from riskmodel import load, score  # noqa: E402
+from riskmodel.core.datasets import make_crossings  # noqa: E402
+from riskmodel.core.exceptions import BatchError, ConfigError, ModelLoadError  # noqa: E402
+from riskmodel.core.features import build_features  # noqa: E402
+from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference  # noqa: E402
+from riskmodel.integrations import spark_nightly  # noqa: E402
+from riskmodel.integrations.spark import _verify_payload, model_payload  # noqa: E402
+from riskmodel.integrations.spark_nightly import nightly_spark  # noqa: E402
+
+pytestmark = pytest.mark.spark
+TEXT = ["risk_band", "reason_1", "reason_2", "reason_3", "model_name", "model_version", "error"]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]").appName("riskmodel-tests-nightly")
+        .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    crossings = make_crossings(2_500, "2019-01-01", "2023-06-30", seed=23).crossings
+    path = tmp_path_factory.mktemp("log") / "crossings.parquet"
+    crossings.to_parquet(path, index=False)
+    return crossings, path
+
+
+@pytest.fixture(scope="module")
+def full_run(spark, fitted, log, tmp_path_factory):
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path_factory.mktemp("nightly") / "scores"
+    res = nightly_spark(path, out, model=folder, parts=3, spark=spark)
+    return res, out
+
+
+def _in_process(crossings: pd.DataFrame, folder):
+    feats = build_features(crossings)
+    feats = feats.loc[feats["exit_time"].isna()].reset_index(drop=True)
+    return feats, score(feats, model=folder, reasons=3, reasons_min_band="elevated", errors="flag", audit_log=False)
+
+
+def test_nightly_scores_everyone_in_the_country_as_in_process(fitted, log, full_run):
+    _, folder, _ = fitted
+    res, out = full_run
+    feats, want = _in_process(log[0], folder)
+    got = pd.read_parquet(out).sort_values("stay_id").reset_index(drop=True)
+    want = want.sort_values("stay_id").reset_index(drop=True)
+    assert res.rows_out == len(want) == len(got) > 100 and got["stay_id"].is_unique
+    assert sorted(got["part"].astype(int).unique()) == [0, 1, 2] and res.parts == 3 and res.resumed_parts == 0
+    assert got["stay_id"].tolist() == want["stay_id"].tolist()
+    np.testing.assert_allclose(got["probability"].to_numpy(float), want["probability"].to_numpy(float), rtol=0, atol=1e-12)
+    for c in TEXT:
+        assert [None if pd.isna(v) else str(v) for v in got[c]] == [None if pd.isna(v) else str(v) for v in want[c]], c
+    # batch defaults: reasons only from elevated up
+    assert got.loc[got["risk_band"] == "low", "reason_1"].isna().all() and (got["risk_band"] == "low").any()
+    bands = res.extra["summary"]["band_counts"]
+    assert {b: bands[b] for b in ("low", "elevated", "high")} == {b: int((want["risk_band"] == b).sum()) for b in ("low", "elevated", "high")}
+
+
+def test_nightly_drift_counted_on_spark_equals_the_in_process_counter(fitted, log, full_run):
+    _, folder, _ = fitted
+    res, _ = full_run
+    feats, scored = _in_process(log[0], folder)
+    counter = DriftCounter(profile_from_reference(load(folder).model.reference_))
+    counter.update(feats.assign(probability=scored["probability"].to_numpy()))
+    want = counter.psi()
+    got = res.extra["summary"]["psi"]
+    assert set(got) == set(want) and "probability" in got
+    for c, v in want.items():
+        assert got[c] == pytest.approx(round(v, 5), abs=0), c
+
+
+def test_killed_run_resumes_by_part_without_losing_or_repeating_rows(spark, fitted, log, full_run, tmp_path, monkeypatch):
+    _, folder, _ = fitted
+    _, path = log
+    _, full_out = full_run
+    out = tmp_path / "scores"
+    real = spark_nightly._write_part
+
+    def killed_midway(scored, uri):
+        if uri.endswith("part=1"):
+            scored.limit(7).write.mode("overwrite").parquet(uri)  # half-written part, never committed
+            raise KeyboardInterrupt("killed")
+        real(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        nightly_spark(path, out, model=folder, parts=3, spark=spark)
+    assert len(pd.read_parquet(out / "part=1")) == 7
+    monkeypatch.setattr(spark_nightly, "_write_part", real)
+    res = nightly_spark(path, out, model=folder, parts=3, spark=spark)
+    assert res.resumed_parts == 1
+    got = pd.read_parquet(out)
+    want = pd.read_parquet(full_out)
+    assert got["stay_id"].is_unique and len(got) == len(want) == res.rows_out
+    assert sorted(got["stay_id"]) == sorted(want["stay_id"])
+
+
+def test_nightly_refuses_to_mix_runs_with_other_settings(spark, fitted, log, full_run):
+    _, folder, _ = fitted
+    _, path = log
+    _, out = full_run
+    with pytest.raises(BatchError, match="other settings"):
+        nightly_spark(path, out, model=folder, parts=3, scope="all", spark=spark)
+    with pytest.raises(ConfigError, match="`scope` must be"):
+        nightly_spark(path, out, model=folder, scope="everyone", spark=spark)
+
+
+def test_worker_refuses_altered_model_text(fitted):
+    _, folder, _ = fitted
+    payload = model_payload(folder)
+    _verify_payload(payload)
+    with pytest.raises(ModelLoadError, match="altered in transit"):
+        _verify_payload({**payload, "model.txt": payload["model.txt"].replace("tree", "Tree", 1)})
+
+
+def test_cli_nightly_writes_its_audit_record_to_the_tracking_store(fitted, log, tmp_path, capsys):
+    import mlflow
+
+    from riskmodel.apps.cli import main
+    from riskmodel.apps.cli.nightly import NIGHTLY_EXPERIMENT
+
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    assert main(["nightly", str(path), str(out), "--model", str(folder), "--parts", "2", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "resumed 0 of 2 parts" in printed and "audit record: tracking run" in printed
+    assert not (tmp_path / "audit.jsonl").exists()  # nothing on the driver's disk
+    client = mlflow.MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])
+    assert len(runs) == 1
+    record = mlflow.artifacts.load_dict(f"{runs[0].info.artifact_uri}/audit.json")
+    assert record["event"] == "nightly_spark" and record["rows"] == len(pd.read_parquet(out)) and record["parts"] == 2
+    assert record["model_sha256"] == model_payload(folder)["sha256"]
