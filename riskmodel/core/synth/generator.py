@@ -479,6 +479,10 @@ def _walk_trips(
         state_over[t] = po + rec
         deported = over & (over_days[idx] > 60)
         state_ban[t] = np.where(deported, np.minimum(ex, far - 1) + 365, state_ban[t])
+        if hidden is not None:
+            # the log contract refuses a second entry with no exit in between: after an
+            # unrecorded exit the traveller does not come back within the log
+            state_ban[t] = np.where(hidden.unrecorded[idx], far, state_ban[t])
     unrec = hidden.unrecorded if hidden is not None else np.zeros(n, dtype=bool)
     latent = hidden.latent[trav] if hidden is not None else np.zeros(n)
     return _Outcome(keep, p_true, overstay, exit_day, final_days, recorded, extra["p_full"], extra["p_observable"], unrec, latent)
