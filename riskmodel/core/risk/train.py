@@ -31,7 +31,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.risk.metrics import classification_metrics, ranking_intervals, reliability_table
 from riskmodel.core.risk.model import RiskModel, time_split
 
-__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff"]
+__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices"]
 
 
 @dataclass
@@ -141,7 +141,7 @@ def as_of_tables(crossings: pd.DataFrame, cutoff: str | pd.Timestamp, *, grace_d
     return train, later[later["entry_time"] >= cutoff].reset_index(drop=True)
 
 
-def _fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """train / valid / calib / test: the time split, or (with a holdout) the training rows cut without a test slice."""
     if holdout is None:
         return time_split(table, config.time_column, config.splits)
@@ -238,7 +238,7 @@ def train_risk_model(
             _check_columns(name, frame, config)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    parts = _fit_slices(table, config, holdout)
+    parts = fit_slices(table, config, holdout)
     model = RiskModel.from_config(config)
     model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
     seconds["fit"] = time.perf_counter() - t0
