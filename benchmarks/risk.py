@@ -50,7 +50,7 @@ from riskmodel.core.schema import validate_crossings
 
 from benchmarks.__main__ import HERE
 
-N_TRAVELLERS = int(os.environ.get("RISK_BENCH_TRAVELLERS", 210_000))
+N_TRAVELLERS = int(os.environ.get("RISK_BENCH_TRAVELLERS", 220_000))
 ABOUT = __doc__
 BARS = {
     "risk_auc_over_observable": (">=", 0.98),
