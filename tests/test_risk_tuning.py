@@ -66,15 +66,20 @@ def test_tuning_early_stops_on_rows_apart_from_those_it_scores(table, cfg, monke
     """Each trial's early-stopping rows precede, and never overlap, the block the trial is scored on."""
     from riskmodel.core.risk import tuning
 
-    stopped, scored = [], []
+    stopped, scored, inside_fit = [], [], []
     fit, margin = tuning.RiskModel.fit, tuning.RiskModel.predict_margin
 
     def spy_fit(self, train, *, valid=None, calib=None, **kw):
         stopped.append(valid)
-        return fit(self, train, valid=valid, calib=calib, **kw)
+        inside_fit.append(True)
+        try:
+            return fit(self, train, valid=valid, calib=calib, **kw)
+        finally:
+            inside_fit.pop()
 
     def spy_margin(self, frame, *a, **kw):
-        scored.append(frame)
+        if not inside_fit:  # the trial's score, not the fit's own use of the margin
+            scored.append(frame)
         return margin(self, frame, *a, **kw)
 
     monkeypatch.setattr(tuning.RiskModel, "fit", spy_fit)
