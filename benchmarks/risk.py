@@ -1,7 +1,7 @@
 """Overstay-risk classifier on >= 1M synthetic stays with hidden risk: honest accuracy, calibration, baselines, speed.
 
 Data: the default generator hides risk (a latent per traveller and noise per stay,
-total SD 1 on the logit; 2% of land exits unrecorded; a drift of +0.08 log-odds a
+total SD 1 on the logit; 0.2% of land exits unrecorded; a drift of +0.08 log-odds a
 year), so part of the risk is irreducible. **As-of backtest** (issue 14 part 3): the
 cut-off is the day from which the latest ``test_fraction`` of entries lie; the
 model trains on the stays mature at the cut-off with labels as known then, and is

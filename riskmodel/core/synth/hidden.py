@@ -55,7 +55,7 @@ class HiddenRisk:
     """
 
     sd: float = 1.0
-    unrecorded_exit_share: float = 0.02
+    unrecorded_exit_share: float = 0.002
     drift_per_year: float = 0.08
 
     @property
