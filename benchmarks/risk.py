@@ -1,26 +1,34 @@
-"""Overstay-risk classifier on >= 1M synthetic stays: accuracy against the oracle, calibration, baselines, speed.
+"""Overstay-risk classifier on >= 1M synthetic stays with hidden risk: honest accuracy, calibration, baselines, speed.
 
-The holdout is time-ordered (train on the past, test on the future) and holds
-only stays whose label is mature at the end of the data. The oracle is the
-generator's true probability on the same holdout rows. The timed pipeline is
-features (point-in-time history from the crossings log) + fit + calibrate +
-evaluate (model, logistic-regression and group-rate baselines, fairness audit),
-with no MLflow; generating the synthetic data and validating the log against
-the contract are not in that figure (validation is reported apart). The load
-average is reported because the timings are wall-clock on a shared 2-core machine.
+Data: the default generator hides risk (a latent per traveller and noise per stay,
+total SD 1 on the logit; 0.2% of land exits unrecorded; a drift of +0.08 log-odds a
+year), so part of the risk is irreducible. **As-of backtest** (issue 14 part 3): the
+cut-off is the day from which the latest ``test_fraction`` of entries lie; the
+model trains on the stays mature at the cut-off with labels as known then, and is
+evaluated on the stays that entered after it and matured by the end of the data
+(figures per visa type too). Accuracy is reported against the **observable
+oracle** (the best probability from what is recorded at entry and the earlier
+recorded outcomes, latent integrated out) and the **full oracle** (hidden risk
+known, irreducible for any model), both on the same holdout rows; AUC, PR-AUC,
+Gini ratios and ``prauc_over_logreg`` come with paired bootstrap 95% intervals
+(200 replicates, Poisson weights). The timed pipeline is features (twice: at the
+cut-off and at the end) + fit + calibrate + evaluate (model, baselines,
+intervals, fairness audit), with no MLflow; generating the data and validating
+the log are not in that figure. The load average is reported because the timings
+are wall-clock on a shared 2-core machine.
 
-Budgets: thresholds for the top 1/2/5% are set on the calibration slice and the
-share of later stays at or above them is divided by the budget: every stay that
-entered in the holdout window (what a desk refers; the as-of holdout of issue 14
-part 3 will hold these once their labels mature), and, apart, the mature holdout. Fairness: the shipped audit on the holdout, then the same audit with
-the model's odds doubled (post hoc, on its holdout probabilities) for one group at
-a time among the five largest nationalities and the five largest regions;
-``fairness_bias2_detected_share`` is the share of those refused for a breach of
-that very group, ``fairness_false_alarm`` the violations of the unbiased model.
-Reasons: top-3 reasons of the elevated and high holdout rows; the lowering share
-recomputes each shown reason's grouped contribution from TreeSHAP; the seed
-agreement compares the top-1 reason group with a model refitted with seed 1.
-``RISK_BENCH_TRAVELLERS`` sets a smaller quick run (figures then below the 1M bar).
+Budgets: thresholds for the top 1/2/5% are set on the calibration slice; the share
+of as-of holdout stays at or above them is divided by the budget (the bar), and
+apart the share of every stay that entered after the cut-off, labelled or not
+(what a desk refers). Fairness: the shipped audit on the as-of holdout, then with
+the model's odds doubled (post hoc) for one group at a time among the five largest
+nationalities and the five largest regions; ``fairness_bias2_detected_share`` is
+the share refused for a breach of that very group, ``fairness_false_alarm`` the
+violations of the unbiased model. Reasons: top-3 reasons of the elevated and high
+holdout rows; the lowering share recomputes each shown reason's grouped
+contribution from TreeSHAP; the seed agreement compares the top-1 reason group
+with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick
+run (figures then below the 1M bar: ``risk_stays`` says how many).
 """
 
 from __future__ import annotations
@@ -34,18 +42,19 @@ import pandas as pd
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.features import build_features, training_table
-from riskmodel.core.risk import RiskConfig, RiskModel, explain, fairness_audit, time_split, train_risk_model
+from riskmodel.core.features import build_features
+from riskmodel.core.risk import RiskConfig, RiskModel, explain, fairness_audit, train_risk_model
+from riskmodel.core.risk.train import as_of_cutoff, as_of_tables, fit_slices
 from riskmodel.core.risk.reasons import reason_groups
 from riskmodel.core.schema import validate_crossings
 
 from benchmarks.__main__ import HERE
 
-N_TRAVELLERS = int(os.environ.get("RISK_BENCH_TRAVELLERS", 210_000))
+N_TRAVELLERS = int(os.environ.get("RISK_BENCH_TRAVELLERS", 220_000))
 ABOUT = __doc__
 BARS = {
-    "risk_auc_over_oracle": (">=", 0.97),
-    "risk_prauc_over_oracle": (">=", 0.85),
+    "risk_auc_over_observable": (">=", 0.98),
+    "risk_prauc_over_observable": (">=", 0.90),
     "risk_ece": ("<=", 0.01),
     "risk_prauc_over_logreg": (">", 1.0),
     "risk_pipeline_1m_seconds": ("<=", 300),
@@ -64,40 +73,54 @@ def run() -> dict:
     cfg = load_config(HERE.parent / "configs" / "risk.yaml", RiskConfig)
     data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0)
     n_stays = len(data.stays)
-    truth = data.truth.set_index("stay_id")["p_overstay"]
+    truth = data.truth.set_index("stay_id")
     start = time.perf_counter()
     validate_crossings(data.crossings)
     t_validate = time.perf_counter() - start
     # validation is timed apart: the bar covers features + fit + calibrate + evaluate
     start = time.perf_counter()
-    table = training_table(data.crossings, grace_days=cfg.data.grace_days, validate=False)
+    cutoff = as_of_cutoff(data.crossings, cfg.model.splits.test_fraction)
+    train, holdout = as_of_tables(data.crossings, cutoff, grace_days=cfg.data.grace_days)
     t_features = time.perf_counter() - start
-    oracle = truth.reindex(table["stay_id"]).to_numpy()
-    res = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=oracle)
+    res = train_risk_model(
+        train, cfg.model, fairness=cfg.fairness, holdout=holdout,
+        oracle=truth.loc[holdout["stay_id"], "p_full"].to_numpy(), observable=truth.loc[holdout["stay_id"], "p_observable"].to_numpy(),
+    )
     total = time.perf_counter() - start
     m = res.metrics
-    test = table.loc[res.test_scores.index]
     p_test = res.test_scores["p"].to_numpy()
+    parts = fit_slices(train, cfg.model, holdout)
     extra = {
-        **_budget_shares(res.model, table, data.crossings, cfg, test, p_test),
-        **_fairness_power(test, res.test_scores["y"].to_numpy(), p_test, cfg),
-        **_reason_figures(res.model, table, test, p_test, cfg),
+        **_budget_shares(res.model, parts["calib"], data.crossings, cutoff, cfg, p_test),
+        **_fairness_power(holdout, res.test_scores["y"].to_numpy(), p_test, cfg),
+        **_reason_figures(res.model, parts, holdout, p_test, cfg),
     }
+    with_ci = ("auc_over_observable", "prauc_over_observable", "gini_over_observable", "auc_over_oracle", "prauc_over_oracle",
+               "gini_over_oracle", "prauc_over_logreg", "roc_auc", "pr_auc", "observable_roc_auc", "observable_pr_auc",
+               "oracle_roc_auc", "oracle_pr_auc")
     return {
-        "risk_auc_over_oracle": m["auc_over_oracle"],
-        "risk_prauc_over_oracle": m["prauc_over_oracle"],
+        "risk_auc_over_observable": m["auc_over_observable"],
+        "risk_prauc_over_observable": m["prauc_over_observable"],
         "risk_ece": m["ece"],
         "risk_prauc_over_logreg": m["prauc_over_logreg"],
         "risk_pipeline_1m_seconds": total,
         "risk_stays": n_stays,
-        "mature_training_rows": len(table),
+        **{f"{k}_95ci": f"[{m[k + '_lo']:.4f}, {m[k + '_hi']:.4f}]" for k in with_ci},
+        "risk_auc_over_oracle_full": m["auc_over_oracle"],
+        "risk_prauc_over_oracle_full": m["prauc_over_oracle"],
+        "gini_over_observable": m["gini_over_observable"],
+        "gini_over_oracle_full": m["gini_over_oracle"],
+        "as_of_cutoff": str(cutoff.date()),
+        "training_rows_as_of_cutoff": len(train),
         "holdout_rows": int(m["n"]),
         "holdout_positives": int(m["positives"]),
-        "holdout_from": res.lineage["test_from"][:10],
         "roc_auc": m["roc_auc"],
-        "oracle_roc_auc": m["oracle_roc_auc"],
+        "observable_roc_auc": m["observable_roc_auc"],
+        "oracle_full_roc_auc": m["oracle_roc_auc"],
         "pr_auc": m["pr_auc"],
-        "oracle_pr_auc": m["oracle_pr_auc"],
+        "observable_pr_auc": m["observable_pr_auc"],
+        "oracle_full_pr_auc": m["oracle_pr_auc"],
+        "observable_ece": m["observable_ece"],
         "logreg_pr_auc": m["logreg_pr_auc"],
         "logreg_roc_auc": m["logreg_roc_auc"],
         "visa_rate_pr_auc": m["group_rate_pr_auc"],
@@ -108,38 +131,49 @@ def run() -> dict:
         "precision_at_5pct": m["precision_at_5pct"],
         "recall_at_5pct": m["recall_at_5pct"],
         "lift_at_1pct": m["lift_at_1pct"],
+        **_by_visa(m),
         "fairness_passed": bool(res.fairness.passed),
         **{f"fairness_{k}": v for k, v in res.fairness.summary.items()},
         "best_iteration": res.model.best_iteration_,
         "features_seconds": t_features,
         "fit_seconds": res.seconds["fit"],
         "baselines_seconds": res.seconds.get("baselines", 0.0),
+        "intervals_seconds": res.seconds["intervals"],
         "validate_crossings_seconds": t_validate,
         **extra,
         "load_average_1min": _load(),
     }
 
 
-def _budget_shares(model: RiskModel, table: pd.DataFrame, crossings: pd.DataFrame, cfg: RiskConfig, test: pd.DataFrame, p_test: np.ndarray) -> dict:
+def _by_visa(m: dict) -> dict:
+    """One line per visa type of the as-of holdout: stays, positives, ROC-AUC, PR-AUC."""
+    visas = sorted({k[len("by_visa_type_"):-len("_n")] for k in m if k.startswith("by_visa_type_") and k.endswith("_n")})
+    return {
+        f"holdout_{v}": f"{int(m[f'by_visa_type_{v}_n'])} stays, {int(m[f'by_visa_type_{v}_positives'])} positives, "
+                        f"ROC-AUC {m[f'by_visa_type_{v}_roc_auc']:.4f}, PR-AUC {m[f'by_visa_type_{v}_pr_auc']:.4f}"
+        for v in visas
+    }
+
+
+def _budget_shares(model: RiskModel, calib: pd.DataFrame, crossings: pd.DataFrame, cutoff: pd.Timestamp, cfg: RiskConfig,
+                   p_test: np.ndarray) -> dict:
     """Share of later stays at or above each budget's threshold (set on the calibration slice), over the budget.
 
-    Two readings: every stay that entered in the holdout window, labelled or not (what a desk
-    refers, and what the as-of holdout of part 3 will hold once labels mature), and the
-    labelled holdout only (mature stays: long permits are missing near the end of the data).
+    The bar reads the as-of holdout (stays that entered after the cut-off, matured by the end);
+    apart, every stay that entered after the cut-off, labelled or not (what a desk refers).
     """
-    calib = time_split(table, cfg.model.time_column, cfg.model.splits)["calib"]
     p_cal = model.predict_proba(calib)[:, 1]
     feats = build_features(crossings, validate=False)
-    later = feats[feats[cfg.model.time_column] >= test[cfg.model.time_column].min()]
+    later = feats[feats[cfg.model.time_column] >= cutoff]
     p_later = model.predict_proba(later)[:, 1]
-    out = {"distinct_probabilities_holdout": int(len(np.unique(p_test))), "holdout_window_stays": int(len(later))}
+    out = {"distinct_probabilities_holdout": int(len(np.unique(p_test))), "stays_entered_after_cutoff": int(len(later))}
     for b in (0.01, 0.02, 0.05):
         threshold = np.quantile(p_cal, 1 - b)
         tag = f"{b * 100:g}pct"
-        share = float((p_later >= threshold).mean()) / b
+        share = float((p_test >= threshold).mean()) / b
         out[f"risk_referral_share_over_budget_{tag}"] = share
         out[f"risk_referral_share_off_budget_{tag}"] = abs(share - 1)
-        out[f"referral_share_over_budget_{tag}_mature_holdout"] = float((p_test >= threshold).mean()) / b
+        out[f"referral_share_over_budget_{tag}_all_entered_after_cutoff"] = float((p_later >= threshold).mean()) / b
     return out
 
 
@@ -167,7 +201,7 @@ def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskC
     return out
 
 
-def _reason_figures(model: RiskModel, table: pd.DataFrame, test: pd.DataFrame, p_test: np.ndarray, cfg: RiskConfig) -> dict:
+def _reason_figures(model: RiskModel, parts: dict, test: pd.DataFrame, p_test: np.ndarray, cfg: RiskConfig) -> dict:
     """Lowering share of the top-3 reasons of elevated and high rows, and top-1 agreement with a seed-1 refit."""
     rows = test[model.band(p_test) != "low"]
     out = explain(model, rows, k=3)
@@ -179,7 +213,6 @@ def _reason_figures(model: RiskModel, table: pd.DataFrame, test: pd.DataFrame, p
             if g is not None:
                 shown += 1
                 lowering += contrib[r, members[g]].sum() <= 0
-    parts = time_split(table, cfg.model.time_column, cfg.model.splits)
     other = RiskModel.from_config(dataclasses.replace(cfg.model, seed=1))
     other.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
     top1 = explain(other, rows, k=1)["reason_1_feature"]

@@ -117,7 +117,10 @@ def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
     from riskmodel.core.features import training_table
     from riskmodel.core.risk import train_risk_model
 
-    table = training_table(make_crossings(40_000, "2017-01-01", "2023-12-31", seed=0).crossings, validate=False)
+    # the generator without hidden risk (issue 14 part 1), as this test was calibrated on; the
+    # benchmark reports the audit's power on the hidden-risk default
+    old = {"hidden_sd": 0.0, "unrecorded_exit_share": 0.0, "drift_per_year": 0.0}
+    table = training_table(make_crossings(40_000, "2017-01-01", "2023-12-31", seed=0, **old).crossings, validate=False)
     res = train_risk_model(table, SHIPPED.model, fairness=SHIPPED.fairness, baselines=False)
     assert res.fairness.passed, res.fairness.violations  # no false alarm on the unbiased model
     test = table.loc[res.test_scores.index]

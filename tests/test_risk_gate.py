@@ -113,3 +113,58 @@ def test_fairness_errors():
         fairness_audit(pd.DataFrame({"a": [1]}), [0], [0.1], ["sex"])
     with pytest.raises(SchemaError, match="lengths differ"):
         fairness_audit(pd.DataFrame({"sex": ["F", "M"]}), [0], [0.1, 0.2], ["sex"])
+
+
+# ----------------------------------------------------------------------------- the paired gate (issue 14 part 5)
+
+
+@pytest.fixture(scope="module")
+def window():
+    """One matured window: outcomes from a latent risk, and scores that see it with less or more noise."""
+    rng = np.random.default_rng(14)
+    n = 20_000
+    risk = rng.normal(0, 1, n)
+    y = rng.random(n) < 1 / (1 + np.exp(-(risk * 1.5 - 3.5)))
+
+    def score(noise_sd, seed):
+        return risk + np.random.default_rng(seed).normal(0, noise_sd, n)
+
+    return y, score
+
+
+def test_paired_gate_passes_a_challenger_within_noise_of_the_champion(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    # two refits of one model: same information, different noise
+    d = evaluate_paired_gate(y, score(0.3, 1), score(0.3, 2), score(1.5, 3), fairness_passed=True)
+    assert d.passed, d
+    assert [c.metric for c in d.comparisons] == ["pr_auc_minus_champion", "pr_auc_minus_logreg", "fairness_passed"]
+
+
+def test_paired_gate_refuses_a_challenger_worse_than_the_champion_beyond_noise(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    d = evaluate_paired_gate(y, score(0.8, 1), score(0.3, 2), score(1.5, 3), fairness_passed=True)
+    assert not d.passed
+    assert any(r.startswith("FAIL: pr_auc challenger - champion") and "worse beyond noise" in r for r in d.reasons), d.reasons
+
+
+def test_paired_gate_refuses_a_challenger_worse_than_its_logistic_baseline(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    # no champion yet, so only the baseline (and fairness) can refuse it
+    d = evaluate_paired_gate(y, score(0.8, 1), None, score(0.3, 3), fairness_passed=True)
+    assert not d.passed
+    assert [r for r in d.reasons if r.startswith("FAIL")] == [next(r for r in d.reasons if "logistic baseline" in r)]
+    assert "not better than the baseline" in d.reasons[-2]
+
+
+def test_paired_gate_refuses_an_unfair_challenger(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    d = evaluate_paired_gate(y, score(0.3, 1), score(0.3, 2), score(1.5, 3), fairness_passed=False)
+    assert not d.passed and d.reasons[-1] == "FAIL: fairness audit failed"

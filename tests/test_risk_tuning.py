@@ -60,3 +60,32 @@ def test_trials_are_child_runs(table, cfg, tmp_path, monkeypatch):
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     assert len(children) == len(res.trials)
     assert children["tags.mlflow.parentRunId"].nunique() == 1
+
+
+def test_tuning_early_stops_on_rows_apart_from_those_it_scores(table, cfg, monkeypatch):
+    """Each trial's early-stopping rows precede, and never overlap, the block the trial is scored on."""
+    from riskmodel.core.risk import tuning
+
+    stopped, scored, inside_fit = [], [], []
+    fit, margin = tuning.RiskModel.fit, tuning.RiskModel.predict_margin
+
+    def spy_fit(self, train, *, valid=None, calib=None, **kw):
+        stopped.append(valid)
+        inside_fit.append(True)
+        try:
+            return fit(self, train, valid=valid, calib=calib, **kw)
+        finally:
+            inside_fit.pop()
+
+    def spy_margin(self, frame, *a, **kw):
+        if not inside_fit:  # the trial's score, not the fit's own use of the margin
+            scored.append(frame)
+        return margin(self, frame, *a, **kw)
+
+    monkeypatch.setattr(tuning.RiskModel, "fit", spy_fit)
+    monkeypatch.setattr(tuning.RiskModel, "predict_margin", spy_margin)
+    tune(table, cfg.model, n_trials=1, timeout_seconds=60, folds=2)
+    assert len(stopped) == len(scored) == 2
+    for stop, block in zip(stopped, scored, strict=True):
+        assert not set(stop.index) & set(block.index)
+        assert stop["entry_time"].max() <= block["entry_time"].min()

@@ -74,6 +74,8 @@ def test_labels_match_the_drawn_outcome_where_mature(decade):
     mature = s["overstayed"].notna()
     agree = (s.loc[mature, "overstayed"].astype(bool) == s.loc[mature, "will_overstay"]).mean()
     assert agree > 0.995
+    recorded = (s.loc[mature, "overstayed"].astype(bool) == s.loc[mature, "recorded_overstay"]).mean()
+    assert recorded > 0.995
 
 
 def test_rate_range_by_segment(decade):

@@ -9,16 +9,27 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
 
 Without a champion only the absolute bounds and fairness apply. A metric the
 challenger lacks fails its rule: a gate never passes by omission.
+
+:func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
+challenger and the challenger's logistic baseline are scored on the *same* recent
+window of matured stays, and a paired bootstrap gives each difference with its
+interval. The challenger is promoted only when it is not worse than the champion
+beyond noise (the interval of ``challenger - champion`` reaches 0 or above), is
+better than its logistic baseline (``challenger - baseline`` above 0), and passed
+the fairness audit.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from riskmodel.core.gate import GateChecks, GateDecision
 from riskmodel.core.risk.config import GateConfig
+from riskmodel.core.risk.metrics import paired_difference
 
-__all__ = ["GateDecision", "evaluate_gate"]
+__all__ = ["GateDecision", "evaluate_gate", "evaluate_paired_gate"]
 
 
 def _value(metrics: dict, name: str) -> float | None:
@@ -86,4 +97,68 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "fairness_passed", f, lower=1.0, upper=1.0, rule="== 1",
             text=verdict("fairness audit " + ("passed" if f == 1.0 else "failed or missing")),
         )
+    return checks.decision()
+
+
+def evaluate_paired_gate(
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    logistic: np.ndarray,
+    *,
+    fairness_passed: bool,
+    metric: str = "pr_auc",
+    n_boot: int = 400,
+    seed: int = 0,
+) -> GateDecision:
+    """Promote or not from scores of the same matured window, with paired bootstrap intervals.
+
+    Parameters
+    ----------
+    y : ndarray
+        Matured labels (0/1) of the window's stays.
+    challenger, champion, logistic : ndarray
+        Scores of the same rows by the challenger, the champion (None when there is
+        none yet) and the challenger's logistic-regression baseline.
+    fairness_passed : bool
+        Verdict of the challenger's fairness audit.
+    metric : {"pr_auc", "roc_auc"}, default="pr_auc"
+    n_boot, seed : int
+        Bootstrap replicates and seed.
+
+    Returns
+    -------
+    GateDecision
+        Comparisons ``{metric}_minus_champion`` (must not lie below 0 beyond noise:
+        the interval's upper bound >= 0), ``{metric}_minus_logreg`` (> 0) and
+        ``fairness_passed``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.random(5_000) < 0.1
+    >>> good = y + rng.normal(0, 1, 5_000)
+    >>> evaluate_paired_gate(y, good, good, rng.random(5_000), fairness_passed=True).passed
+    True
+    """
+    checks = GateChecks()
+    if champion is None:
+        checks.note("no champion yet: the baseline and fairness rules apply")
+    else:
+        d, lo, hi = paired_difference(y, challenger, champion, metric=metric, n_boot=n_boot, seed=seed)
+        checks.compare(
+            f"{metric}_minus_champion", hi, lower=0.0, reference=d, rule="95% interval of challenger - champion reaches 0",
+            text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - champion {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
+            + ("" if ok else ": worse beyond noise"),
+        )
+    d, lo, hi = paired_difference(y, challenger, logistic, metric=metric, n_boot=n_boot, seed=seed + 1)
+    checks.compare(
+        f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0), reference=None, rule="> 0",
+        text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - logistic baseline {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
+        + ("" if ok else ": not better than the baseline"),
+    )
+    checks.compare(
+        "fairness_passed", 1.0 if fairness_passed else 0.0, lower=1.0, upper=1.0, rule="== 1",
+        text=lambda ok: ("ok: " if ok else "FAIL: ") + "fairness audit " + ("passed" if ok else "failed"),
+    )
     return checks.decision()

@@ -6,7 +6,14 @@ recidivism table). It splits by time (train on the past, test on the future),
 fits and calibrates a :class:`~riskmodel.core.risk.model.RiskModel`, scores the
 holdout, runs the baselines on the same rows (logistic regression on the same
 features; the training base rate per ``baseline_group``), and audits fairness
-on ``audit`` columns.
+on ``audit`` columns. Ranking figures carry bootstrap 95% intervals, and their
+ratios to the oracles (synthetic data) and to the logistic baseline too.
+
+A **true as-of backtest** (issue 14 part 3) passes ``holdout``:
+:func:`as_of_tables` gives the training rows with labels as known at a cut-off
+and the stays that entered after it, labelled once matured at the end of the
+data, so long permits are evaluated when their outcomes are known; metrics are
+then also reported per ``baseline_group`` (visa type).
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.config import FairnessConfig, ModelConfig
 from riskmodel.core.risk.fairness import FairnessReport, fairness_audit
-from riskmodel.core.risk.metrics import classification_metrics, reliability_table
+from riskmodel.core.features import training_table
+from riskmodel.core.risk.metrics import classification_metrics, ranking_intervals, reliability_table
 from riskmodel.core.risk.model import RiskModel, time_split
 
-__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline"]
+__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices"]
 
 
 @dataclass
@@ -36,8 +44,12 @@ class TrainResult:
         The fitted, calibrated model.
     metrics : dict of str to float
         Holdout metrics of the model (see :func:`~riskmodel.core.risk.metrics.classification_metrics`),
-        then ``logreg_*`` and ``group_rate_*`` for the baselines, ``oracle_*`` and
-        ``*_over_oracle`` when an oracle was given, ``fairness_passed`` and the
+        ``roc_auc_lo/_hi`` and ``pr_auc_lo/_hi`` (bootstrap 95%), then ``logreg_*`` and
+        ``group_rate_*`` for the baselines with ``prauc_over_logreg`` (and its interval),
+        per reference ``r`` given (``oracle``: the full oracle, ``observable``: the
+        observable oracle) ``{r}_roc_auc, {r}_pr_auc, auc_over_{r}, prauc_over_{r},
+        gini_over_{r}`` each with ``_lo/_hi``; ``by_{group}_{value}_{n, positives,
+        roc_auc, pr_auc}`` per ``baseline_group`` value; ``fairness_passed`` and the
         fairness summary, ``unseen_test_values``.
     fairness : FairnessReport
     reliability : DataFrame
@@ -98,6 +110,66 @@ def group_rate_baseline(train: pd.DataFrame, test: pd.DataFrame, group: str, tar
     return test[group].astype(object).map(rates).fillna(float(y.mean())).to_numpy(dtype=float)
 
 
+def as_of_cutoff(crossings: pd.DataFrame, test_fraction: float) -> pd.Timestamp:
+    """The day from which the latest ``test_fraction`` of entries lie: the as-of backtest's training cut-off."""
+    ts = crossings.loc[crossings["direction"].astype(str) == "entry", "timestamp"]
+    return pd.Timestamp(ts.quantile(1 - test_fraction)).normalize()
+
+
+def as_of_tables(crossings: pd.DataFrame, cutoff: str | pd.Timestamp, *, grace_days: int = 30) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows as known at ``cutoff``, and the stays that entered after it, labelled once matured.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The whole crossings log (validated by the caller).
+    cutoff : str or Timestamp
+        The training cut-off: only crossings up to it are read for training.
+    grace_days : int, default=30
+        See :func:`riskmodel.core.features.label_mature`.
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(train, holdout)``: ``train`` holds the stays mature at ``cutoff`` with
+        labels as known then; ``holdout`` the stays that entered on or after
+        ``cutoff`` and are mature at the end of the log, labelled as known then.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    train = training_table(crossings, cutoff=cutoff, grace_days=grace_days, validate=False)
+    later = training_table(crossings, grace_days=grace_days, validate=False)
+    return train, later[later["entry_time"] >= cutoff].reset_index(drop=True)
+
+
+def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """train / valid / calib / test: the time split, or (with a holdout) the training rows cut without a test slice."""
+    if holdout is None:
+        return time_split(table, config.time_column, config.splits)
+    sp = config.splits
+    rest = 1.0 - sp.test_fraction
+    # the same valid and calib shares of the pre-test rows as in the plain time split
+    q = [1 - (sp.valid_fraction + sp.calib_fraction) / rest, 1 - sp.calib_fraction / rest]
+    t = table[config.time_column]
+    cuts = t.quantile(q).to_numpy()
+    return {"train": table[t < cuts[0]], "valid": table[(t >= cuts[0]) & (t < cuts[1])], "calib": table[t >= cuts[1]], "test": holdout}
+
+
+def _by_group(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, group: str) -> dict[str, float]:
+    """Support, positives, ROC-AUC and PR-AUC of the holdout per value of ``group``."""
+    out = {}
+    values = test[group].astype(str).to_numpy()
+    for v in sorted(set(values)):
+        m = values == v
+        cm = classification_metrics(y[m], p[m], budgets=())
+        for k in ("n", "positives", "roc_auc", "pr_auc"):
+            out[f"by_{group}_{v}_{k}"] = cm[k]
+    return out
+
+
+def _aligned(values, index: pd.Index, rows: pd.Index) -> np.ndarray:
+    return pd.Series(np.asarray(values, float), index=index).loc[rows].to_numpy()
+
+
 def train_risk_model(
     table: pd.DataFrame,
     config: ModelConfig,
@@ -105,6 +177,9 @@ def train_risk_model(
     fairness: FairnessConfig | None = None,
     oracle: pd.Series | np.ndarray | None = None,
     baselines: bool = True,
+    holdout: pd.DataFrame | None = None,
+    observable: pd.Series | np.ndarray | None = None,
+    n_boot: int = 200,
 ) -> TrainResult:
     """Split by time, fit, calibrate, evaluate on the future slice, compare with baselines, audit.
 
@@ -118,10 +193,21 @@ def train_risk_model(
     fairness : FairnessConfig, optional
         Audit bounds; default :class:`FairnessConfig()`.
     oracle : Series or ndarray, optional
-        The true probability of each row of ``table`` (synthetic data only), aligned with it.
-        Adds ``oracle_roc_auc``, ``oracle_pr_auc``, ``auc_over_oracle``, ``prauc_over_oracle``.
+        The full oracle (synthetic data only): the probability of each row's label
+        given everything, hidden risk included; aligned with the evaluated rows (``table``,
+        or ``holdout`` when given). Adds ``oracle_*``, ``auc_over_oracle``,
+        ``prauc_over_oracle``, ``gini_over_oracle`` with intervals.
     baselines : bool, default=True
         Also fit the logistic-regression and group-rate baselines.
+    holdout : DataFrame, optional
+        The as-of holdout (see :func:`as_of_tables`): then ``table`` holds only
+        training rows (labels as known at the cut-off), cut into train, valid and
+        calib, and the model is evaluated on ``holdout``.
+    observable : Series or ndarray, optional
+        The observable oracle (synthetic data), aligned like ``oracle``: adds
+        ``observable_*``, ``auc_over_observable``, ``prauc_over_observable``, ``gini_over_observable``.
+    n_boot : int, default=200
+        Bootstrap replicates of the intervals.
 
     Returns
     -------
@@ -147,21 +233,12 @@ def train_risk_model(
     True
     """
     fcfg = fairness or FairnessConfig()
-    needed = [config.target, config.time_column, *config.features, *config.audit]
-    if config.baseline_group:
-        needed.append(config.baseline_group)
-    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
-    if missing:
-        raise SchemaError("table", [SchemaProblem(c, "column named in the config is missing", "add it or fix the config") for c in missing])
-    if table[config.target].isna().any():
-        raise SchemaError(
-            "table",
-            [SchemaProblem(config.target, "target is missing on some rows (immature labels?)",
-                           "keep only mature, labelled rows (riskmodel.core.features.label_mature)", n_rows=int(table[config.target].isna().sum()))],
-        )
+    for name, frame in (("table", table), ("holdout", holdout)):
+        if frame is not None:
+            _check_columns(name, frame, config)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    parts = time_split(table, config.time_column, config.splits)
+    parts = fit_slices(table, config, holdout)
     model = RiskModel.from_config(config)
     model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
     seconds["fit"] = time.perf_counter() - t0
@@ -170,35 +247,62 @@ def train_risk_model(
     test = parts["test"]
     y = test[config.target].to_numpy(dtype=float)
     p = model.predict_proba(test)[:, 1]
-    unseen = int(sum(model.unseen_counts_.values()))
     metrics = classification_metrics(y, p, budgets=config.budgets)
-    metrics["unseen_test_values"] = float(unseen)
+    metrics["unseen_test_values"] = float(sum(model.unseen_counts_.values()))
     metrics["best_iteration"] = float(model.best_iteration_)
-    if oracle is not None:
-        o = pd.Series(np.asarray(oracle, float), index=table.index).loc[test.index].to_numpy()
-        om = classification_metrics(y, o, budgets=())
-        metrics["oracle_roc_auc"] = om["roc_auc"]
-        metrics["oracle_pr_auc"] = om["pr_auc"]
-        metrics["oracle_ece"] = om["ece"]
-        metrics["auc_over_oracle"] = metrics["roc_auc"] / om["roc_auc"]
-        metrics["prauc_over_oracle"] = metrics["pr_auc"] / om["pr_auc"]
+    source = holdout if holdout is not None else table
+    refs = {k: _aligned(v, source.index, test.index) for k, v in (("oracle", oracle), ("observable", observable)) if v is not None}
+    for name, r in refs.items():
+        metrics[f"{name}_ece"] = classification_metrics(y, r, budgets=())["ece"]
+    if config.baseline_group:
+        metrics.update(_by_group(test, y, p, config.baseline_group))
     seconds["evaluate"] = time.perf_counter() - t0
     if baselines:
         t0 = time.perf_counter()
         pl = logistic_baseline(parts["train"], test, config.features, config.categorical, config.target)
         for k, v in classification_metrics(y, pl, budgets=config.budgets).items():
             metrics[f"logreg_{k}"] = v
-        metrics["prauc_over_logreg"] = metrics["pr_auc"] / metrics["logreg_pr_auc"]
+        refs["logreg"] = pl
         if config.baseline_group:
             pg = group_rate_baseline(parts["train"], test, config.baseline_group, config.target)
             for k, v in classification_metrics(y, pg, budgets=config.budgets).items():
                 metrics[f"group_rate_{k}"] = v
         seconds["baselines"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    metrics.update(ranking_intervals(y, p, refs, n_boot=n_boot, seed=config.seed))
+    seconds["intervals"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     audit = fairness_audit(test, y, p, config.audit, fcfg) if config.audit else FairnessReport(pd.DataFrame(), {})
     metrics.update({f"fairness_{k}": v for k, v in audit.summary.items()})
     metrics["fairness_passed"] = float(audit.passed)
     seconds["fairness"] = time.perf_counter() - t0
+    return TrainResult(
+        model=model,
+        metrics=metrics,
+        fairness=audit,
+        reliability=reliability_table(y, p, bins=20, strategy="quantile"),
+        lineage=_lineage(table, parts, config),
+        test_scores=pd.DataFrame({"y": y, "p": p}, index=test.index),
+        seconds=seconds,
+    )
+
+
+def _check_columns(name: str, frame: pd.DataFrame, config: ModelConfig) -> None:
+    needed = [config.target, config.time_column, *config.features, *config.audit]
+    if config.baseline_group:
+        needed.append(config.baseline_group)
+    missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+    if missing:
+        raise SchemaError(name, [SchemaProblem(c, "column named in the config is missing", "add it or fix the config") for c in missing])
+    if frame[config.target].isna().any():
+        raise SchemaError(
+            name,
+            [SchemaProblem(config.target, "target is missing on some rows (immature labels?)",
+                           "keep only mature, labelled rows (riskmodel.core.features.label_mature)", n_rows=int(frame[config.target].isna().sum()))],
+        )
+
+
+def _lineage(table: pd.DataFrame, parts: dict[str, pd.DataFrame], config: ModelConfig) -> dict:
     lineage = {"n_rows": int(len(table)), "n_features": len(config.features)}
     for name, part in parts.items():
         lineage[f"{name}_rows"] = int(len(part))
@@ -206,12 +310,4 @@ def train_risk_model(
         if len(part):
             lineage[f"{name}_from"] = str(part[config.time_column].min())
             lineage[f"{name}_to"] = str(part[config.time_column].max())
-    return TrainResult(
-        model=model,
-        metrics=metrics,
-        fairness=audit,
-        reliability=reliability_table(y, p, bins=20, strategy="quantile"),
-        lineage=lineage,
-        test_scores=pd.DataFrame({"y": y, "p": p}, index=test.index),
-        seconds=seconds,
-    )
+    return lineage

@@ -3,6 +3,8 @@
 The search never sees the holdout: it runs on the rows before the config's test
 slice, cut into ``folds`` expanding windows (train on everything before a block,
 validate on the block), and maximises the mean validation PR-AUC of the booster.
+Early stopping uses the most recent slice of each fold's training rows, never the
+block the trial is scored on (:func:`early_stopping_slice`).
 Each finished trial is passed to ``on_trial`` (the MLflow layer logs it as a
 child run). :func:`tuned_config` writes the best parameters back into a config
 a data scientist can review and commit.
@@ -25,7 +27,7 @@ from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.risk.config import ModelConfig, RiskConfig
 from riskmodel.core.risk.model import RiskModel
 
-__all__ = ["TuningResult", "tune", "time_folds", "tuned_config", "write_config"]
+__all__ = ["TuningResult", "tune", "time_folds", "early_stopping_slice", "tuned_config", "write_config"]
 
 
 @dataclass
@@ -58,6 +60,13 @@ def time_folds(table: pd.DataFrame, time_column: str, folds: int, *, holdout_fra
         valid = usable[(tu >= edges[k]) & ((tu < edges[k + 1]) if k < folds - 1 else (tu <= edges[k + 1]))]
         out.append((train, valid))
     return out
+
+
+def early_stopping_slice(train: pd.DataFrame, time_column: str, *, fraction: float = 0.15) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a fold's training rows into (fit, early-stopping) rows: the latest ``fraction`` stops the boosting."""
+    t = train[time_column]
+    cut = t.quantile(1 - fraction)
+    return train[t < cut], train[t >= cut]
 
 
 def _suggest(trial) -> dict[str, Any]:
@@ -112,8 +121,10 @@ def tune(
         start = time.perf_counter()
         scores = []
         for train, valid in pairs:
+            fit_rows, stop_rows = early_stopping_slice(train, config.time_column)
             m = RiskModel.from_config(dataclasses.replace(config, params=params, calibration="none"))
-            m.fit(train, valid=valid, calib=valid)
+            # early stopping on the block it is scored on would pick the round that fits that block best
+            m.fit(fit_rows, valid=stop_rows, calib=stop_rows)
             scores.append(average_precision_score(valid[config.target].to_numpy(float), m.predict_margin(valid)))
         score = float(np.mean(scores))
         seconds = time.perf_counter() - start

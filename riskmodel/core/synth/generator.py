@@ -19,8 +19,11 @@ How a dataset is made (all vectorised; one short loop over trip rank):
    entry and the traveller's history, the outcome is drawn, extensions are
    granted, and long overstays bring deportation and a one-year entry ban.
 
-The true probability (:func:`true_logit`) is a documented function of entry-time
-facts, so the best possible model is known. Nationality has a small effect of
+The visible part of the risk (:func:`true_logit`) is a documented function of
+entry-time facts; on top of it come a hidden part (a latent per traveller and
+noise per stay), exits at land ports that go unrecorded and a drift of the base
+rate (:mod:`riskmodel.core.synth.hidden`), so the best model is known: the
+observable oracle in ``truth``. Nationality has a small effect of
 its own (:data:`NATIONALITY_EFFECT`): what a fairness audit should detect, not
 what a model should learn.
 """
@@ -35,6 +38,7 @@ import pandas as pd
 from riskmodel.core.schema import ACCOMMODATIONS, DIRECTIONS, DOCUMENT_TYPES, PURPOSES, SEXES, SPONSORS, VISA_TYPES
 import riskmodel.core.synth.seasonality as seas
 from riskmodel.core.reference import MARKET_PROFILE, NATIONALITIES, PORTS
+from riskmodel.core.synth.hidden import HiddenDraws, HiddenRisk
 from riskmodel.core.synth.mix import ARCHETYPES, archetype_mix, joint_mix
 from riskmodel.core.synth.trips import BASE_PERMIT, EXTENSION_ROOM, granted_days, trip_attributes
 
@@ -65,8 +69,14 @@ class Dataset:
         at ``as_of``.
     truth : DataFrame
         Kept apart from the features: ``stay_id, p_overstay`` (the true
-        probability), ``will_overstay`` (the drawn outcome, known even where
-        the label is not yet mature) and ``archetype``.
+        probability of overstaying, hidden risk included), ``will_overstay``
+        (the drawn outcome, known even where the label is not yet mature),
+        ``archetype``; then ``p_full`` (probability of the *recorded* label
+        given everything, the latent included: the full oracle),
+        ``p_observable`` (the observable oracle: the same from what is recorded
+        at entry and the traveller's earlier recorded outcomes, latent
+        integrated out), ``recorded_overstay`` (what the log will show),
+        ``exit_unrecorded`` and ``latent`` (see :mod:`riskmodel.core.synth.hidden`).
     as_of : Timestamp
         End of the data.
     params : dict
@@ -192,6 +202,9 @@ def make_crossings(
     *,
     seed: int = 0,
     covid: bool = True,
+    hidden_sd: float = 1.0,
+    unrecorded_exit_share: float = 0.002,
+    drift_per_year: float = 0.08,
 ) -> Dataset:
     """Make a synthetic crossings log, its stays, and each stay's true overstay risk.
 
@@ -208,6 +221,19 @@ def make_crossings(
     covid : bool, default=True
         Apply the COVID collapse (April 2020 to early 2022) and recovery seen
         in the BPS totals.
+    hidden_sd : float, default=1.0
+        Standard deviation of the hidden part of the log-odds: a persistent
+        latent per traveller (64% of the variance) plus each stay's own noise
+        (:mod:`riskmodel.core.synth.hidden`).
+    unrecorded_exit_share : float, default=0.002
+        Share of exits at land ports that leave no record (the stay then looks
+        like an overstay; ``truth["exit_unrecorded"]`` says which). Per exit, so
+        it compounds for frequent crossers: at 2% a quarter of the Timor-Leste
+        land commuters a year would look like overstayers, an artefact larger
+        than any bias the fairness audit is there to find.
+    drift_per_year : float, default=0.08
+        Drift of the log-odds per year, centred on 2020-01-01.
+        All three at 0 give the data of the generator without hidden risk, bit for bit.
 
     Returns
     -------
@@ -223,7 +249,7 @@ def make_crossings(
     --------
     >>> data = make_crossings(2_000, "2019-01-01", "2019-12-31", seed=7)
     >>> sorted(data.truth.columns)
-    ['archetype', 'p_overstay', 'stay_id', 'will_overstay']
+    ['archetype', 'exit_unrecorded', 'latent', 'p_full', 'p_observable', 'p_overstay', 'recorded_overstay', 'stay_id', 'will_overstay']
     >>> bool(data.truth["p_overstay"].between(0, 1).all())
     True
     """
@@ -232,6 +258,10 @@ def make_crossings(
     start_ts, end_ts = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end_ts <= start_ts:
         raise ValueError(f"`end` must be after `start`; got start={start_ts.date()}, end={end_ts.date()}.")
+    for name, value, top in (("hidden_sd", hidden_sd, 5.0), ("unrecorded_exit_share", unrecorded_exit_share, 1.0)):
+        if not 0 <= value <= top:
+            raise ValueError(f"`{name}` must be a number in [0, {top:g}]; got {value!r}.")
+    settings = HiddenRisk(float(hidden_sd), float(unrecorded_exit_share), float(drift_per_year))
     rng = np.random.default_rng(seed)
     days = seas.daily_index(start_ts, end_ts)
     glob = seas.global_curve(days, covid=covid)
@@ -240,8 +270,10 @@ def make_crossings(
     joint = joint_mix()
     people = _draw_travellers(rng, n_travellers, start_ts, joint, years=len(days) / 365.25, level=level)
     trips = _draw_trips(rng, people, joint, days, glob)
-    outcome = _walk_trips(rng, people, trips, pd.date_range(start_ts, end_ts + pd.Timedelta(days=3 * 365), freq="D"))
-    params = {"n_travellers": int(n_travellers), "start": str(start_ts.date()), "end": str(end_ts.date()), "seed": seed, "covid": covid}
+    hidden = _hidden_draws(settings, seed, people, trips, joint, start_ts) if settings.active else None
+    outcome = _walk_trips(rng, people, trips, pd.date_range(start_ts, end_ts + pd.Timedelta(days=3 * 365), freq="D"), hidden)
+    params = {"n_travellers": int(n_travellers), "start": str(start_ts.date()), "end": str(end_ts.date()), "seed": seed, "covid": covid,
+              "hidden_sd": settings.sd, "unrecorded_exit_share": settings.unrecorded_exit_share, "drift_per_year": settings.drift_per_year}
     return _assemble(rng, people, trips, outcome, (start_ts, end_ts), params)
 
 
@@ -288,6 +320,11 @@ class _Outcome:
     overstay: np.ndarray
     exit_day: np.ndarray
     final_days: np.ndarray
+    recorded: np.ndarray  # the label the log shows: overstay, or an exit that went unrecorded
+    p_full: np.ndarray  # probability of the recorded label given everything (latent included)
+    p_observable: np.ndarray  # the observable oracle
+    unrecorded: np.ndarray
+    latent: np.ndarray  # the traveller's latent of each trip
 
 
 def _draw_travellers(
@@ -366,10 +403,24 @@ def _draw_trips(rng: np.random.Generator, people: _Travellers, joint: np.ndarray
     return _Trips(trav, trip_port_i, exit_port_i, entry_day, attrs, age)
 
 
-def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, nyepi_span: pd.DatetimeIndex) -> _Outcome:
+def _hidden_draws(settings: HiddenRisk, seed: int, people: _Travellers, trips: _Trips, joint: np.ndarray, start_ts: pd.Timestamp) -> HiddenDraws:
+    """The hidden draws, from a stream apart so that the visible draws stay as they were."""
+    land = (PORTS["port_type"].to_numpy() == "land").astype(float)
+    land_of_nat = (joint / joint.sum(axis=1, keepdims=True)) @ land
+    # the exit port is the entry port 85% of the time, else drawn from the nationality's port mix
+    land_exit = 0.85 * land[trips.port_i] + 0.15 * land_of_nat[people.nat_i[trips.trav]]
+    years = ((start_ts - pd.Timestamp("2020-01-01")).days + trips.entry_day) / 365.25
+    rng = np.random.default_rng([int(seed), 14])
+    return HiddenDraws(settings, rng, len(people.nat_i), settings.drift_per_year * years, land_exit, land[trips.exit_port_i] > 0)
+
+
+def _walk_trips(
+    rng: np.random.Generator, people: _Travellers, trips: _Trips, nyepi_span: pd.DatetimeIndex, hidden: HiddenDraws | None = None
+) -> _Outcome:
     """Step 4: walk the trips of every traveller in order, drawing outcomes from the true risk.
 
-    ``nyepi_span`` covers every day an exit may fall on (Ngurah Rai is closed on Nyepi).
+    ``nyepi_span`` covers every day an exit may fall on (Ngurah Rai is closed on Nyepi);
+    ``hidden`` adds the hidden risk (None: none, as before issue 14).
     """
     trav, entry_day, attrs = trips.trav, trips.entry_day, trips.attrs
     n, n_travellers = len(trav), len(people.nat_i)
@@ -390,6 +441,8 @@ def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, ny
     p_true = np.zeros(n)
     overstay = np.zeros(n, dtype=bool)
     exit_day = np.zeros(n, dtype=np.int64)
+    extra = {k: np.zeros(n) for k in ("p_full", "p_observable")}
+    recorded = np.zeros(n, dtype=bool)
     state_last_exit = np.full(n_travellers, -10**9, dtype=np.int64)
     state_visits = np.zeros(n_travellers, dtype=np.int32)
     state_over = np.zeros(n_travellers, dtype=np.int32)
@@ -407,8 +460,13 @@ def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, ny
         pv, po = state_visits[t], state_over[t]
         since = np.where(pv > 0, entry_day[idx] - state_last_exit[t], 10**6)
         logit = true_logit(_entry_facts(attrs, idx, trips.age[idx], t_nat[t]), TravelHistory(pv, po, since))
-        p = 1.0 / (1.0 + np.exp(-logit))
-        over = u_over[idx] < p
+        if hidden is None:
+            p = 1.0 / (1.0 + np.exp(-logit))
+            over = u_over[idx] < p
+            rec, p_full, p_obs = over, p, p
+        else:
+            p, over, rec, p_full, p_obs = hidden.step(t, idx, logit, u_over[idx])
+        extra["p_full"][idx], extra["p_observable"][idx], recorded[idx] = p_full, p_obs, rec
         # N permitted days end on entry day + N - 1: leaving on that day is on time
         stay_len = np.where(over, final_days[idx] - 1 + over_days[idx], np.minimum(desired[idx], final_days[idx] - 1))
         ex = entry_day[idx] + stay_len.astype(np.int64)
@@ -420,10 +478,17 @@ def _walk_trips(rng: np.random.Generator, people: _Travellers, trips: _Trips, ny
         p_true[idx], overstay[idx], exit_day[idx] = p, over, ex
         state_last_exit[t] = ex
         state_visits[t] = pv + 1
-        state_over[t] = po + over
+        # the record, not the truth, is what the traveller's history holds from now on
+        state_over[t] = po + rec
         deported = over & (over_days[idx] > 60)
         state_ban[t] = np.where(deported, np.minimum(ex, far - 1) + 365, state_ban[t])
-    return _Outcome(keep, p_true, overstay, exit_day, final_days)
+        if hidden is not None:
+            # the log contract refuses a second entry with no exit in between: after an
+            # unrecorded exit the traveller does not come back within the log
+            state_ban[t] = np.where(hidden.unrecorded[idx], far, state_ban[t])
+    unrec = hidden.unrecorded if hidden is not None else np.zeros(n, dtype=bool)
+    latent = hidden.latent[trav] if hidden is not None else np.zeros(n)
+    return _Outcome(keep, p_true, overstay, exit_day, final_days, recorded, extra["p_full"], extra["p_observable"], unrec, latent)
 
 
 def _entry_facts(attrs: dict, idx: np.ndarray, age: np.ndarray, nationality: np.ndarray) -> EntryFacts:
@@ -452,7 +517,9 @@ def _assemble(rng: np.random.Generator, people: _Travellers, trips: _Trips, outc
 
     stays = build_stays(crossings, as_of=end_ts + pd.Timedelta(hours=23, minutes=59, seconds=59), validate=False)
     truth = pd.DataFrame(
-        {"stay_id": stay_ids, "p_overstay": outcome.p_true[sel], "will_overstay": outcome.overstay[sel], "archetype": people.arch[tr]}
+        {"stay_id": stay_ids, "p_overstay": outcome.p_true[sel], "will_overstay": outcome.overstay[sel], "archetype": people.arch[tr],
+         "p_full": outcome.p_full[sel], "p_observable": outcome.p_observable[sel], "recorded_overstay": outcome.recorded[sel],
+         "exit_unrecorded": outcome.unrecorded[sel], "latent": outcome.latent[sel]}
     )
     truth["stay_id"] = truth["stay_id"].astype(crossings["crossing_id"].dtype)
     truth = truth.set_index("stay_id").loc[stays["stay_id"]].reset_index()
@@ -474,7 +541,7 @@ def _crossings_log(rng: np.random.Generator, people: _Travellers, trips: _Trips,
     # a same-day exit must come after the entry
     exit_ts = np.maximum(exit_ts, entry_ts + np.timedelta64(60, "s"))
     end_limit = np.datetime64((end_ts + pd.Timedelta(days=1)).date(), "s")
-    exited = exit_ts < end_limit
+    exited = (exit_ts < end_limit) & ~outcome.unrecorded[sel]
     permit_end = day0 + ((entry_day[sel] + attrs["base_days"][sel] - 1).astype(np.int64) * 86400).astype("timedelta64[s]")
     final_end = day0 + ((entry_day[sel] + final_days[sel] - 1).astype(np.int64) * 86400).astype("timedelta64[s]")
     tr = trav[sel]

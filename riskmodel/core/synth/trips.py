@@ -126,7 +126,8 @@ def trip_attributes(rng: np.random.Generator, arch: np.ndarray, nat: np.ndarray,
         "has_return_ticket": ticket,
         "group_size": group,
         "desired": np.maximum(desired, 1),
-        "planned_stay_days": np.maximum(planned, 0).astype(np.int32),
+        # the contract caps a declared stay at ten years (3660 days); a blurred five-year ITAP wish can exceed it
+        "planned_stay_days": np.clip(planned, 0, 3660).astype(np.int32),
         "base_days": base,
     }
 

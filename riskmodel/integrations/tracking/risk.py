@@ -181,6 +181,11 @@ def model_card(result: TrainResult, config: RiskConfig, lineage: dict) -> str:
     if "oracle_roc_auc" in m:
         lines += ["", f"Synthetic oracle (true probability) on the same rows: ROC-AUC {m['oracle_roc_auc']:.4f}, "
                   f"PR-AUC {m['oracle_pr_auc']:.4f}; model/oracle {m['auc_over_oracle']:.3f} and {m['prauc_over_oracle']:.3f}."]
+    for ref, what in (("observable", "observable oracle (best from the records)"), ("oracle", "full oracle (hidden risk known)")):
+        if f"auc_over_{ref}_lo" in m:
+            lines.append(f"- Over the {what}: AUC {m[f'auc_over_{ref}']:.3f} [{m[f'auc_over_{ref}_lo']:.3f}, {m[f'auc_over_{ref}_hi']:.3f}], "
+                         f"PR-AUC {m[f'prauc_over_{ref}']:.3f} [{m[f'prauc_over_{ref}_lo']:.3f}, {m[f'prauc_over_{ref}_hi']:.3f}], "
+                         f"Gini {m[f'gini_over_{ref}']:.3f} [{m[f'gini_over_{ref}_lo']:.3f}, {m[f'gini_over_{ref}_hi']:.3f}] (bootstrap 95%).")
     lines += ["", "## Per-group audit (holdout, referral = top "
               f"{config.fairness.referral_budget:.0%} of scores)", ""]
     if len(result.fairness.table):

@@ -1,0 +1,75 @@
+"""The as-of backtest and the honest-accuracy figures of the trainer (issue 14 parts 2 and 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.features import label_mature
+from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.core.risk.train import as_of_cutoff, as_of_tables
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_crossings(5_000, "2017-01-01", "2023-12-31", seed=9)
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    base = load_config(REPO / "configs" / "risk.yaml", RiskConfig).model
+    return dataclasses.replace(base, num_boost_round=80)
+
+
+@pytest.fixture(scope="module")
+def tables(data, cfg):
+    cutoff = as_of_cutoff(data.crossings, cfg.splits.test_fraction)
+    return cutoff, *as_of_tables(data.crossings, cutoff)
+
+
+def test_as_of_tables_read_training_labels_at_the_cutoff_and_hold_out_later_matured_stays(data, tables):
+    cutoff, train, holdout = tables
+    assert train["entry_time"].max() < cutoff <= holdout["entry_time"].min()
+    # no training row knows of an exit after the cut-off: labels as they were known then
+    assert not (train["exit_time"] > cutoff).any()
+    assert label_mature(holdout, data.as_of + pd.Timedelta(days=1)).all()
+    # some training labels changed after the cut-off would not be seen; the end-of-data table would see them
+    late = data.stays[(data.stays["entry_time"] < cutoff) & (data.stays["exit_time"] > cutoff)]
+    assert len(late) and not set(late["stay_id"]) & set(train.loc[train["exit_time"].notna(), "stay_id"])
+    # long permits are in the holdout once matured, not only short visas
+    assert holdout["visa_type"].astype(str).nunique() >= 4
+
+
+def test_trainer_evaluates_on_the_as_of_holdout_with_intervals_ratios_and_visa_breakdown(data, tables, cfg):
+    cutoff, train, holdout = tables
+    truth = data.truth.set_index("stay_id")
+    res = train_risk_model(train, cfg, holdout=holdout, oracle=truth.loc[holdout["stay_id"], "p_full"].to_numpy(),
+                           observable=truth.loc[holdout["stay_id"], "p_observable"].to_numpy(), n_boot=50)
+    m = res.metrics
+    assert list(res.test_scores.index) == list(holdout.index) and m["n"] == len(holdout)
+    assert res.lineage["calib_to"] < str(cutoff) <= res.lineage["test_from"]
+    for k in ("roc_auc", "pr_auc", "auc_over_observable", "prauc_over_observable", "gini_over_observable",
+              "auc_over_oracle", "prauc_over_oracle", "prauc_over_logreg"):
+        assert m[f"{k}_lo"] <= m[k] <= m[f"{k}_hi"], k
+    # what is hidden is irreducible: the full oracle ranks better than the observable one
+    assert m["oracle_pr_auc"] > m["observable_pr_auc"]
+    visas = holdout["visa_type"].astype(str)
+    for v, n in visas.value_counts().items():
+        assert m[f"by_visa_type_{v}_n"] == n
+        assert m[f"by_visa_type_{v}_positives"] == holdout.loc[visas == v, "overstayed"].astype(float).sum()
+
+
+def test_trainer_refuses_an_immature_holdout(tables, cfg):
+    _, train, holdout = tables
+    bad = holdout.copy()
+    bad["overstayed"] = bad["overstayed"].astype(object)
+    bad.loc[bad.index[:3], "overstayed"] = np.nan
+    with pytest.raises(SchemaError, match=r"(?s)holdout table.*`overstayed`: target is missing on some rows \(immature labels\?\) \(3 rows"):
+        train_risk_model(train, cfg, holdout=bad)
