@@ -41,7 +41,11 @@ def load_risk_config(config: str | Path | RiskConfig) -> RiskConfig:
 
 
 def load_crossings(cfg: RiskConfig):
-    """The crossings log of ``cfg.data`` and, for synthetic data, the true probability per stay id (else None)."""
+    """The crossings log of ``cfg.data`` and, for synthetic data, the truth per stay id (else None).
+
+    The truth is a frame indexed by ``stay_id`` with ``p_full`` (the full oracle: hidden risk
+    included) and ``p_observable`` (the best any model could do from what is recorded).
+    """
     d = cfg.data
     if d.crossings_path:
         path = Path(d.crossings_path)
@@ -52,7 +56,7 @@ def load_crossings(cfg: RiskConfig):
     from riskmodel.core.datasets import make_crossings
 
     data = make_crossings(d.n_travellers, d.start, d.end, seed=d.seed)
-    return data.crossings, data.truth.set_index("stay_id")["p_overstay"]
+    return data.crossings, data.truth.set_index("stay_id")[["p_full", "p_observable"]]
 
 
 def train(
@@ -71,8 +75,9 @@ def train(
         ``configs/risk.yaml`` or an equivalent object.
     crossings : DataFrame, optional
         A crossings log to use instead of ``config.data``.
-    oracle : Series, optional
-        True probability per ``stay_id`` (synthetic data), to report the oracle ratios.
+    oracle : Series or DataFrame, optional
+        True probability per ``stay_id`` (synthetic data), to report the oracle ratios; a
+        frame from :func:`load_crossings` gives both the full and the observable oracle.
     log : bool, default=True
         Log the run and register the model (MLflow at ``MLFLOW_TRACKING_URI``, default
         ``sqlite:///mlflow.db``). With False, nothing touches MLflow.
@@ -90,9 +95,14 @@ def train(
     cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
     progress(f"building point-in-time features; labels mature at {cutoff} (grace {cfg.data.grace_days} days)")
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
-    truth = None if oracle is None else oracle.reindex(table["stay_id"]).to_numpy()
+    truth = observable = None
+    if isinstance(oracle, pd.DataFrame):
+        truth = oracle["p_full"].reindex(table["stay_id"]).to_numpy()
+        observable = oracle["p_observable"].reindex(table["stay_id"]).to_numpy()
+    elif oracle is not None:
+        truth = oracle.reindex(table["stay_id"]).to_numpy()
     progress(f"training on {len(table):,} mature stays")
-    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=truth)
+    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable)
     m = result.metrics
     progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
              + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations)))

@@ -64,7 +64,10 @@ def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of:
     out = {}
     for name, t in tables.items():
         if name == "permit_applications":
-            t = t.loc[t["applied_at"] <= as_of].copy()
+            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False) | t["decided_at"].isna().to_numpy()
+            # lodged by then, and its record on file by then; an application still undecided that day is on
+            # file (pending) from lodging, but a copy or correction filed after it was decided is not
+            t = t.loc[(t["applied_at"] <= as_of).to_numpy() & ((t["known_at"] <= as_of).to_numpy() | undecided)].copy()
             later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
             t.loc[later, "decision"] = "pending"
             t.loc[later, ["decided_at", "new_permit_end"]] = pd.NaT
