@@ -40,6 +40,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.synth.generator import HIDDEN_RISK
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.features import build_features
@@ -71,7 +72,7 @@ BARS = {
 
 def run() -> dict:
     cfg = load_config(HERE.parent / "configs" / "risk.yaml", RiskConfig)
-    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0)
+    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0, **HIDDEN_RISK)
     n_stays = len(data.stays)
     truth = data.truth.set_index("stay_id")
     start = time.perf_counter()

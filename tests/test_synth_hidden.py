@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskmodel.core.synth.generator import HIDDEN_RISK
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.risk.metrics import paired_difference, reliability_table
 
@@ -18,7 +19,7 @@ def _digest(df: pd.DataFrame) -> str:
 
 @pytest.fixture(scope="module")
 def hidden():
-    return make_crossings(20_000, "2017-01-01", "2023-12-31", seed=3)
+    return make_crossings(20_000, "2017-01-01", "2023-12-31", seed=3, **HIDDEN_RISK)
 
 
 def test_no_hidden_risk_gives_the_data_of_before_bit_for_bit():
@@ -27,7 +28,7 @@ def test_no_hidden_risk_gives_the_data_of_before_bit_for_bit():
     old_truth = d.truth[["stay_id", "p_overstay", "will_overstay", "archetype"]]
     assert (_digest(d.crossings), _digest(d.stays), _digest(old_truth)) == ("9fb1fcbc295a297f", "8b7f19dd8bc77677", "3810196bf0e276df")
     # and the default does hide risk: the same call with it differs
-    assert _digest(make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5).crossings) != "9fb1fcbc295a297f"
+    assert _digest(make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5, **HIDDEN_RISK).crossings) != "9fb1fcbc295a297f"
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,7 @@ def test_hidden_risk_is_a_large_part_of_the_risk(hidden):
 
 def test_unrecorded_exits_look_like_overstays():
     # a share above the default, so that a small log holds enough of them to judge
-    data = make_crossings(8_000, "2017-01-01", "2023-12-31", seed=3, unrecorded_exit_share=0.02)
+    data = make_crossings(8_000, "2017-01-01", "2023-12-31", seed=3, **(HIDDEN_RISK | {"unrecorded_exit_share": 0.02}))
     s = data.stays.merge(data.truth, on="stay_id")
     unrec = s[s["exit_unrecorded"]]
     assert len(unrec) > 50
@@ -113,8 +114,8 @@ def test_a_model_on_ten_times_more_data_does_not_beat_the_observable_oracle():
     from pathlib import Path
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "risk.yaml", RiskConfig).model
-    train_data = make_crossings(60_000, "2017-01-01", "2023-12-31", seed=101)
-    test_data = make_crossings(6_000, "2017-01-01", "2023-12-31", seed=202)
+    train_data = make_crossings(60_000, "2017-01-01", "2023-12-31", seed=101, **HIDDEN_RISK)
+    test_data = make_crossings(6_000, "2017-01-01", "2023-12-31", seed=202, **HIDDEN_RISK)
 
     def table(data):
         f = build_features(data.crossings, validate=False)
