@@ -40,6 +40,10 @@ def main() -> None:
 
     decision = promote(cfg)
     print("gate:", "PROMOTED" if decision.passed else "REFUSED", *decision.reasons, sep="\n  ")
+    if not decision.passed:
+        # a refusal is an answer too: with few travellers the fairness policy cannot judge enough groups
+        print("no new champion: see the reasons above (more travellers, or a policy for smaller samples, would change them)")
+        return
 
     champion = load_risk_model(f"models:/{cfg.tracking.registered_name}@champion")
     from riskmodel.core.features import training_table

@@ -10,6 +10,7 @@ import pytest
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
+from riskmodel.core.synth.generator import HIDDEN_RISK
 from riskmodel.core.exceptions import SchemaError
 from riskmodel.core.features import label_mature
 from riskmodel.core.risk import RiskConfig, train_risk_model
@@ -19,7 +20,7 @@ from tests.conftest import REPO
 
 @pytest.fixture(scope="module")
 def data():
-    return make_crossings(5_000, "2017-01-01", "2023-12-31", seed=9)
+    return make_crossings(5_000, "2017-01-01", "2023-12-31", seed=9, **HIDDEN_RISK)
 
 
 @pytest.fixture(scope="module")

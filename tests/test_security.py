@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import re
 from pathlib import Path
@@ -40,6 +41,7 @@ def store(tmp_path_factory):
     from riskmodel.apps.pipelines.risk import promote, train
 
     cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))  # a smaller-sample fairness policy for a small test log
     train(cfg, crossings=crossings, log=True)
     promote(cfg)
     feats = build_features(crossings, validate=False)
