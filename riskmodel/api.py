@@ -92,7 +92,8 @@ def _cache_key(uri: str) -> str:
     """The URI, and for a local folder the size and change time of its files: a model saved again
     at the same path is loaded again, never served stale from the cache."""
     if uri.startswith(("models:", "runs:")):
-        return uri
+        # the same name in another store is another model: the store is part of the key
+        return f"{uri}|{os.environ.get('MLFLOW_TRACKING_URI', 'sqlite:///mlflow.db')}|{Path.cwd()}"
     folder = Path(uri)
     try:
         stats = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file())
