@@ -1,11 +1,17 @@
 """What each source is worth, in-country monitoring against the truth, and the database path against Parquet.
 
 Data: a synthetic population (40,000 travellers, 2017-2023: about 195,000 stays)
-and its presence reports, permit applications and enforcement records
+drawn **with hidden risk** (``make_crossings(..., **HIDDEN_RISK)``, as the risk
+benchmark draws it: a latent per traveller and noise per stay, total SD 1 on the
+logit; 0.2% of land exits unrecorded; a drift of the base rate), and its presence
+reports, permit applications and enforcement records
 (:func:`riskmodel.core.sources.generate.make_sources`). How strongly travellers
 who will overstay behave differently (move, report, apply late) is an assumption
 of the generator, not a measured fact: the gains below measure what the models
-recover of it, not what real extracts would give.
+recover of it, not what real extracts would give. The sources' behaviour follows
+whether the stay *will* overstay, hidden part included, so in the country they
+tell something no entry record can; the effect sizes are those of the generator
+before hidden risk (not raised for this benchmark).
 
 * **Monitoring gain** (``risk_prauc_gain_all_sources``): a monitoring model is
   trained on snapshots of everyone in the country (not yet overstaying) every
@@ -16,9 +22,28 @@ recover of it, not what real extracts would give.
   PR-AUC with every source over the PR-AUC with the crossings log only, same
   rows, same settings. Each source alone is added too; ``*_14d`` figures are on
   the rows the monitor lists as at risk (permit in force ending within 14 days).
-* **Entry-time model with all sources**: the risk issue's model (configs/risk.yaml)
-  on mature stays, time-split holdout, with and without the sources' entry-time
-  history features, against the generator's true probability (the oracle).
+  In-country features from the sources: days since the last presence report and
+  from entry to the first one (an arrival place left unreported), reports and
+  places per 30 days in the country, whether the first place reported is unlike
+  the declared accommodation, new places in the last 60 days, applications
+  refused, pending and for how long (an extension is decided within days; a long
+  wait precedes a refusal), conversions, and the permit in force.
+  **Oracles for monitoring**: no oracle of the in-country question exists in the
+  truth table; ``monitor_pr_auc_entry_observable_oracle`` and ``..._entry_full_oracle``
+  are the PR-AUC of the *entry-time* observable and full oracles on the same
+  snapshot rows, for reference only: a monitoring model also knows the days spent
+  and everything recorded since entry, so its ratio to them can exceed 1.
+* **Entry-time model with all sources**: the risk issue's as-of backtest
+  (configs/risk.yaml; the cut-off leaves the latest entries for the holdout, which
+  is labelled once matured) with and without the sources' entry-time history
+  features (earlier stays' reports, refusals, extensions, charges, deportations,
+  counted only from records linked before the entry). Ratios ``*_over_observable``
+  are to the **observable oracle at entry** (the best probability from what is
+  recorded at entry and the earlier recorded outcomes, the latent integrated out),
+  the risk issue's bars; ``*_over_oracle_full`` to the full oracle (hidden risk
+  known), what no model can reach. The sources' history of earlier stays tells
+  little beyond the earlier recorded outcomes the observable oracle already uses,
+  so no gain is expected at entry: the bar is that they do not make it worse.
 * **Overstay lists** (``monitor_overstay_list_*``): on each holdout day, the
   monitor's list of stays past their permit in force against the truth (true
   final permit end, recorded exits only), pooled.
@@ -26,6 +51,8 @@ recover of it, not what real extracts would give.
   temporary PostgreSQL server and read back; the snapshot features and scores on
   the first holdout day must equal those computed from the Parquet files (1) or
   not (0); ``skipped`` when no PostgreSQL server is installed.
+
+Timings are wall-clock on a shared 2-core machine under load from other jobs.
 """
 
 from __future__ import annotations
@@ -42,8 +69,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
+from riskmodel.core.synth.generator import HIDDEN_RISK
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.core.risk.train import as_of_cutoff, as_of_tables
 from riskmodel.core.sources.features import SOURCE_HISTORY_FEATURES, add_source_history, link_all, monitoring_snapshot
 from riskmodel.core.sources.generate import make_sources
 from riskmodel.core.sources.monitor import fit_monitor_model, monitor, monitor_training_table
@@ -57,8 +86,9 @@ HOLDOUT_DAYS = pd.date_range("2023-06-30", "2023-08-25", freq="14D")
 ABOUT = __doc__
 BARS = {
     "risk_prauc_gain_all_sources": (">=", 1.2),
-    "entry_auc_over_oracle_all_sources": (">=", 0.97),
-    "entry_prauc_over_oracle_all_sources": (">=", 0.85),
+    # the risk issue's bars (issue 14), against the observable oracle of the entry
+    "entry_auc_over_observable_all_sources": (">=", 0.98),
+    "entry_prauc_over_observable_all_sources": (">=", 0.90),
     # both are at most 1: ">= 1" means "== 1"
     "monitor_overstay_list_recall": (">=", 1.0),
     "monitor_overstay_list_precision": (">=", 1.0),
@@ -67,7 +97,7 @@ BARS = {
 _KINDS = ("crossings", "presence_reports", "permit_applications", "enforcement", "all")
 
 
-def _monitoring_gain(src) -> tuple[dict, object]:
+def _monitoring_gain(src, truth) -> tuple[dict, object]:
     tables = src.tables()
     train = monitor_training_table(src.crossings, tables, TRAIN_DAYS, HOLDOUT_DAYS[0])
     hold = monitor_training_table(src.crossings, tables, HOLDOUT_DAYS, src.as_of)
@@ -84,24 +114,39 @@ def _monitoring_gain(src) -> tuple[dict, object]:
         out[f"monitor_pr_auc_{kind}"] = average_precision_score(y, p)
         out[f"monitor_roc_auc_{kind}"] = roc_auc_score(y, p)
         out[f"monitor_14d_pr_auc_{kind}"] = average_precision_score(y[soon], p[soon])
+    # the entry-time oracles on the same rows: what was knowable at entry (observable) and with the hidden risk known
+    # (full); a monitoring model knows more than either from what happened since entry, so these are references, not bounds
+    t = truth.set_index("stay_id").loc[hold["stay_id"]]
+    for name, col in (("entry_observable", "p_observable"), ("entry_full", "p_full")):
+        out[f"monitor_pr_auc_{name}_oracle"] = average_precision_score(y, t[col].to_numpy())
+        out[f"monitor_prauc_all_over_{name}_oracle"] = out["monitor_pr_auc_all"] / out[f"monitor_pr_auc_{name}_oracle"]
     base = out["monitor_pr_auc_crossings"]
     gains = {f"risk_prauc_gain_{k}": out[f"monitor_pr_auc_{k}"] / base for k in _KINDS[1:-1]}
     gains["risk_prauc_gain_all_sources_14d"] = out["monitor_14d_pr_auc_all"] / out["monitor_14d_pr_auc_crossings"]
     return {"risk_prauc_gain_all_sources": out["monitor_pr_auc_all"] / base, **gains, **out}, models["all"]
 
 
-def _entry_time(src, full_stays) -> dict:
+def _entry_time(src, full_stays, truth) -> dict:
+    """The risk issue's as-of backtest (configs/risk.yaml) with and without the sources' entry-time history."""
     cfg = load_config(HERE.parent / "configs" / "risk.yaml", RiskConfig)
-    table = training_table(src.crossings, grace_days=cfg.data.grace_days, validate=False)
-    links = link_all(src.tables(), src.crossings, full_stays)
-    table = add_source_history(table, {n: r.linked for n, r in links.items()})
-    oracle = src.truth.set_index("stay_id")["p_overstay"].reindex(table["stay_id"]).to_numpy()
-    out = {}
+    cutoff = as_of_cutoff(src.crossings, cfg.model.splits.test_fraction)
+    train, holdout = as_of_tables(src.crossings, cutoff, grace_days=cfg.data.grace_days)
+    # history counts only records linked before each entry, so linking on the whole log leaks nothing
+    linked = {n: r.linked for n, r in link_all(src.tables(), src.crossings, full_stays).items()}
+    train, holdout = add_source_history(train, linked), add_source_history(holdout, linked)
+    t = truth.set_index("stay_id").loc[holdout["stay_id"]]
+    out = {"entry_as_of_cutoff": str(cutoff.date()), "entry_holdout_rows": len(holdout)}
     for label, features in (("crossings_only", cfg.model.features), ("all_sources", cfg.model.features + SOURCE_HISTORY_FEATURES)):
         model_cfg = dataclasses.replace(cfg.model, features=tuple(features))
-        m = train_risk_model(table, model_cfg, fairness=cfg.fairness, oracle=oracle).metrics
-        out |= {f"entry_auc_over_oracle_{label}": m["auc_over_oracle"], f"entry_prauc_over_oracle_{label}": m["prauc_over_oracle"],
+        m = train_risk_model(train, model_cfg, fairness=cfg.fairness, holdout=holdout, baselines=False,
+                             oracle=t["p_full"].to_numpy(), observable=t["p_observable"].to_numpy()).metrics
+        out |= {f"entry_auc_over_observable_{label}": m["auc_over_observable"],
+                f"entry_prauc_over_observable_{label}": m["prauc_over_observable"],
+                f"entry_prauc_over_observable_{label}_95ci": f"[{m['prauc_over_observable_lo']:.4f}, {m['prauc_over_observable_hi']:.4f}]",
+                f"entry_auc_over_oracle_full_{label}": m["auc_over_oracle"], f"entry_prauc_over_oracle_full_{label}": m["prauc_over_oracle"],
                 f"entry_pr_auc_{label}": m["pr_auc"]}
+    out |= {"entry_holdout_positives": int(m["positives"]), "entry_observable_pr_auc": m["observable_pr_auc"],
+            "entry_oracle_full_pr_auc": m["oracle_pr_auc"]}
     return out
 
 
@@ -148,7 +193,7 @@ def _database(src, model) -> dict:
 def run() -> dict:
     warnings.filterwarnings("ignore", module="riskmodel")
     start = time.perf_counter()
-    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0)
+    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0, **HIDDEN_RISK)
     src = make_sources(data, seed=0)
     full_stays = build_stays(src.crossings, validate=False)
     counts = link_all(src.tables(), src.crossings, full_stays)
@@ -156,9 +201,9 @@ def run() -> dict:
                **{f"{n}_rows": len(t) for n, t in src.tables().items()},
                **{f"unlinked_{n}": sum(v for k, v in r.counts.items() if k != "linked") for n, r in counts.items()},
                "generate_seconds": time.perf_counter() - start}
-    gain, model = _monitoring_gain(src)
+    gain, model = _monitoring_gain(src, data.truth)
     figures |= gain
     figures |= _overstay_lists(src, full_stays, model)
-    figures |= _entry_time(src, full_stays)
+    figures |= _entry_time(src, full_stays, data.truth)
     figures |= _database(src, model)
     return figures

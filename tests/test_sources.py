@@ -246,6 +246,28 @@ def test_the_permit_in_force_follows_granted_extensions(src):
     assert (snap.loc[~extended, "permit_end_now"] == snap.loc[~extended, "permit_end"]).all()
 
 
+def test_waiting_applications_and_the_first_report_come_from_the_records_known_that_day(src, full_stays):
+    """``days_pending`` and ``days_to_first_report`` recomputed from the linked records (those known by the day)."""
+    end = AS_OF + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    snap, _ = monitoring_snapshot(src.crossings, src.tables(), AS_OF)
+    links = link_all(src.tables(), src.crossings, full_stays)
+    apps = links["permit_applications"].linked
+    waiting = apps.loc[(apps["applied_at"] <= end) & ~(apps["decided_at"] <= end).to_numpy(dtype=bool, na_value=False)]
+    expected = (AS_OF - waiting["applied_at"].dt.normalize()).dt.days.groupby(waiting["stay_id"]).max()
+    got = snap.set_index("stay_id")["days_pending"]
+    assert (expected > 7).sum() > 0  # a granted extension is decided within a week: these wait for a refusal
+    pd.testing.assert_series_equal(got, expected.reindex(got.index).fillna(0).astype(float), check_names=False)
+    reports = links["presence_reports"].linked
+    reports = reports.loc[reports["linked_at"] <= end]
+    first = reports.groupby("stay_id")["stay_from"].min()
+    entry = snap.set_index("stay_id")["entry_time"].dt.normalize()
+    never = ~snap["stay_id"].isin(first.index).to_numpy()
+    expected_first = (first.reindex(entry.index) - entry).dt.days.astype(float)
+    expected_first[never] = snap.loc[never, "days_in_country"].to_numpy() + 1
+    assert never.sum() > 0 and (expected_first.loc[~never] > 0).sum() > 0
+    pd.testing.assert_series_equal(snap.set_index("stay_id")["days_to_first_report"], expected_first, check_names=False)
+
+
 # ----------------------------------------------------------------------------- monitoring
 
 

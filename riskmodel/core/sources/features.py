@@ -43,13 +43,16 @@ CROSSINGS_MONITOR_FEATURES = ("days_in_country", "days_to_entry_permit_end")
 #: In-country features from the other sources.
 SOURCE_MONITOR_FEATURES = (
     "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
+    "reports_per_30d", "places_per_30d", "first_report_unlike", "new_places_60d", "days_to_first_report",
     "applications", "refusals", "pending_applications", "extensions_granted", "days_to_permit_end",
+    "days_pending", "conversions",
 )
 #: Which of the features above each source gives (at entry, then in the country).
 SOURCE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "presence_reports": ("prior_reports", "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d"),
+    "presence_reports": ("prior_reports", "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
+                         "reports_per_30d", "places_per_30d", "first_report_unlike", "new_places_60d", "days_to_first_report"),
     "permit_applications": ("prior_refusals", "prior_extensions_granted", "applications", "refusals", "pending_applications",
-                            "extensions_granted", "days_to_permit_end"),
+                            "extensions_granted", "days_to_permit_end", "days_pending", "conversions"),
     "enforcement": ("prior_charges", "prior_deportations"),
 }
 _DECLARED = {"hotel": "hotel", "rental": "rental", "friends_family": "friends_family", "employer": "employer", "none_declared": ""}
@@ -122,39 +125,68 @@ def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> 
 
 
 def _report_features(snap: pd.DataFrame, reports: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Presence-report features of each open stay, and the regency last reported."""
+    """Presence-report features of each open stay, and the regency last reported.
+
+    Counts are also given per 30 days in the country (a long stay has more
+    reports and places for the same behaviour); the first place reported is
+    compared with the declared accommodation on its own (later places are
+    anywhere by nature); ``new_places_60d`` counts places first reported in the
+    last 60 days other than the first place of the stay (moves, not the arrival).
+    """
     r = reports.merge(snap[["stay_id", "accommodation"]].rename(columns={"accommodation": "_declared"}), on="stay_id")
     r["_unlike"] = r["accommodation"].astype(object).to_numpy() != r["_declared"].astype(object).map(_DECLARED).to_numpy()
     r["_recent"] = r["stay_from"] >= day - pd.Timedelta(days=30)
     r = r.sort_values(["stay_id", "stay_from", "linked_at"], kind="stable")
     g = r.groupby("stay_id", sort=False)
+    first_from = g["stay_from"].transform("min")
+    r["_move_60d"] = (r["stay_from"] >= day - pd.Timedelta(days=60)) & (r["stay_from"] > first_from)
     agg = pd.DataFrame({
         "reports": g.size(),
         "last_report": g["stay_from"].max(),
         "regions_reported": g["regency"].nunique(),
         "unlike_reports": g["_unlike"].sum(),
         "moves_30d": g["_recent"].sum(),
+        "first_report_unlike": g["_unlike"].first().astype(float),
+        "_first_report": g["stay_from"].min(),
+        "new_places_60d": r.loc[r["_move_60d"]].groupby("stay_id", sort=False)["regency"].nunique(),
         "last_regency": g["regency"].last(),
     })
     out = snap[["stay_id"]].join(agg, on="stay_id")
     since = (day - out["last_report"]).dt.days.astype(float)
     # never reported: count the days since entry, the longest it could have been
     out["days_since_last_report"] = since.fillna(snap["days_in_country"] + 1)
-    return out.fillna({"reports": 0, "regions_reported": 0, "unlike_reports": 0, "moves_30d": 0})
+    # where the traveller stayed on arrival is reported within days (hotels almost always): a first report
+    # well after entry means the first place went unreported; never reported: the days since entry, as above
+    first = (out.pop("_first_report") - snap["entry_time"].dt.normalize()).dt.days.astype(float)
+    out["days_to_first_report"] = first.fillna(snap["days_in_country"] + 1)
+    out = out.fillna({"reports": 0, "regions_reported": 0, "unlike_reports": 0, "moves_30d": 0, "first_report_unlike": 0,
+                      "new_places_60d": 0})
+    months = (snap["days_in_country"].to_numpy(dtype=float) + 1) / 30.0
+    out["reports_per_30d"] = out["reports"].to_numpy(dtype=float) / months
+    out["places_per_30d"] = out["regions_reported"].to_numpy(dtype=float) / months
+    return out
 
 
 def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Applications of each open stay and the permit in force (the last granted end, or the one granted at entry)."""
+    """Applications of each open stay and the permit in force (the last granted end, or the one granted at entry).
+
+    ``days_pending`` is how long the oldest application still undecided that day
+    has waited (0 when none): an extension is usually decided within days, so a
+    long wait is news by itself.
+    """
     a = apps.loc[apps["stay_id"].isin(snap["stay_id"])]
     decision = a["decision"].astype(object)
-    g = a.assign(_ref=decision == "refused", _pend=decision == "pending", _grant=decision == "granted").groupby("stay_id")
+    waited = (day - a["applied_at"].dt.normalize()).dt.days.astype(float).where(decision == "pending")
+    g = a.assign(_ref=decision == "refused", _pend=decision == "pending", _grant=decision == "granted", _wait=waited,
+                 _conv=a["kind"].astype(object) == "conversion").groupby("stay_id")
     agg = pd.DataFrame({"applications": g.size(), "refusals": g["_ref"].sum(), "pending_applications": g["_pend"].sum(),
-                        "extensions_granted": g["_grant"].sum(), "_granted_end": g["new_permit_end"].max()})
+                        "extensions_granted": g["_grant"].sum(), "_granted_end": g["new_permit_end"].max(),
+                        "days_pending": g["_wait"].max(), "conversions": g["_conv"].sum()})
     out = snap[["stay_id", "permit_end"]].join(agg, on="stay_id")
     out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)
     out["days_to_permit_end"] = (out["permit_end_now"] - day).dt.days.astype(float)
     return out.drop(columns=["permit_end", "_granted_end"]).fillna(
-        {"applications": 0, "refusals": 0, "pending_applications": 0, "extensions_granted": 0})
+        {"applications": 0, "refusals": 0, "pending_applications": 0, "extensions_granted": 0, "days_pending": 0, "conversions": 0})
 
 
 def monitoring_snapshot(
@@ -208,5 +240,5 @@ def monitoring_snapshot(
 
 
 def _no_records() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in ("stay_id", "traveller_id", "regency", "accommodation", "decision")}
-                        | {c: pd.Series(dtype="datetime64[us]") for c in ("stay_from", "linked_at", "new_permit_end")})
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ("stay_id", "traveller_id", "regency", "accommodation", "decision", "kind")}
+                        | {c: pd.Series(dtype="datetime64[us]") for c in ("stay_from", "linked_at", "new_permit_end", "applied_at")})
