@@ -1,9 +1,11 @@
 """What each source is worth, in-country monitoring against the truth, and the database path against Parquet.
 
-Data: a synthetic population (40,000 travellers, 2017-2023: about 195,000 stays)
-drawn **with hidden risk** (``make_crossings(..., **HIDDEN_RISK)``, as the risk
-benchmark draws it: a latent per traveller and noise per stay, total SD 1 on the
-logit; 0.2% of land exits unrecorded; a drift of the base rate), and its presence
+Data: a synthetic population (40,000 travellers, 2017-2023: about 195,000 stays;
+seed 1: the features and settings below were developed on the seed-0 draw, so
+the figures come from a draw that chose nothing) drawn **with hidden risk**
+(``make_crossings(..., **HIDDEN_RISK)``, as the risk benchmark draws it: a latent
+per traveller and noise per stay, total SD 1 on the logit; 0.2% of land exits
+unrecorded; a drift of the base rate), and its presence
 reports, permit applications and enforcement records
 (:func:`riskmodel.core.sources.generate.make_sources`). How strongly travellers
 who will overstay behave differently (move, report, apply late) is an assumption
@@ -15,7 +17,8 @@ before hidden risk (not raised for this benchmark).
 
 * **Monitoring gain** (``risk_prauc_gain_all_sources``): a monitoring model is
   trained on snapshots of everyone in the country (not yet overstaying) every
-  14 days from 2022-07-01 to 2023-03-31, labelled with what was known on
+  7 days from 2022-07-01 to 2023-03-31 (every 14 days before; weekly was tried
+  once, on the seed-0 draw, and kept), labelled with what was known on
   2023-06-30 (only stays whose outcome was known then). It is evaluated on
   snapshots every 14 days from 2023-06-30 to 2023-08-25 (an as-of holdout
   later than all training data), labelled as known at the end of the data; the
@@ -43,7 +46,9 @@ before hidden risk (not raised for this benchmark).
   the risk issue's bars; ``*_over_oracle_full`` to the full oracle (hidden risk
   known), what no model can reach. The sources' history of earlier stays tells
   little beyond the earlier recorded outcomes the observable oracle already uses,
-  so no gain is expected at entry: the bar is that they do not make it worse.
+  so no gain is expected at entry; the bars are the risk issue's, met with all
+  sources (its benchmark has 1M stays; this one about a fifth of that, so the
+  ratios carry wider intervals: ``*_95ci``).
 * **Overstay lists** (``monitor_overstay_list_*``): on each holdout day, the
   monitor's list of stays past their permit in force against the truth (true
   final permit end, recorded exits only), pooled.
@@ -70,7 +75,6 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.synth.generator import HIDDEN_RISK
-from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, train_risk_model
 from riskmodel.core.risk.train import as_of_cutoff, as_of_tables
 from riskmodel.core.sources.features import SOURCE_HISTORY_FEATURES, add_source_history, link_all, monitoring_snapshot
@@ -81,7 +85,11 @@ from riskmodel.core.stays import build_stays
 from benchmarks.__main__ import HERE
 
 N_TRAVELLERS = 40_000
-TRAIN_DAYS = pd.date_range("2022-07-01", "2023-03-31", freq="14D")
+#: The in-country features and the weekly training snapshots were chosen looking at the seed-0 draw; the figures
+#: come from a fresh draw that chose nothing.
+SEED = 1
+# weekly: the monitor rescores every day, and a week apart the snapshots of one stay still differ (days, reports, applications)
+TRAIN_DAYS = pd.date_range("2022-07-01", "2023-03-31", freq="7D")
 HOLDOUT_DAYS = pd.date_range("2023-06-30", "2023-08-25", freq="14D")
 ABOUT = __doc__
 BARS = {
@@ -193,8 +201,8 @@ def _database(src, model) -> dict:
 def run() -> dict:
     warnings.filterwarnings("ignore", module="riskmodel")
     start = time.perf_counter()
-    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=0, **HIDDEN_RISK)
-    src = make_sources(data, seed=0)
+    data = make_crossings(N_TRAVELLERS, "2017-01-01", "2023-12-31", seed=SEED, **HIDDEN_RISK)
+    src = make_sources(data, seed=SEED)
     full_stays = build_stays(src.crossings, validate=False)
     counts = link_all(src.tables(), src.crossings, full_stays)
     figures = {"travellers": N_TRAVELLERS, "stays": len(full_stays),
