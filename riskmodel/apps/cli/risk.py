@@ -19,7 +19,8 @@ def _cmd_train_risk(args: argparse.Namespace) -> int:
         path = tune(args.config, args.tune, progress=Progress(args.quiet))
         print(f"tuned config: {path} (trials are child runs in MLflow)")
         return EXIT_OK
-    outcome = train(args.config, log=not args.no_log, progress=Progress(args.quiet))
+    with Progress(args.quiet) as progress:
+        outcome = train(args.config, log=not args.no_log, progress=progress, on_progress=progress.count)
     m = outcome.result.metrics
     for key in ("roc_auc", "pr_auc", "ece", "precision_at_1pct", "recall_at_5pct", "prauc_over_logreg", "fairness_passed"):
         print(f"{key}: {m[key]:.4f}")
