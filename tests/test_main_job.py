@@ -108,7 +108,7 @@ def test_long_steps_show_counts_with_an_eta_as_plain_lines_in_a_log(job):
     runs = re.findall(r"forecaster: backtest windows, then the final fit: (\d+)/(\d+) \(\d+%\)(, about .+ left| in .+)$", log, re.M)
     finished = [r for r in runs if r[0] == r[1]]
     assert len(finished) == 4 and all(r[2].startswith(", about") for r in runs if r[0] != r[1])
-    assert re.search(r"^\[ *\d+\.\ds\]     risk training: done: 5/5 \(100%\) in \d+", log, re.M)
+    assert re.search(r"^\[ *\d+\.\ds\]     risk training stages: done: 5/5 \(100%\) in \d+", log, re.M)
     scores = pd.read_parquet(_out(job) / "scores.parquet")
     assert f"rows scored: {len(scores):,}/{len(scores):,} (100%) in" in log
 

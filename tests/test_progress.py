@@ -54,7 +54,7 @@ def test_risk_training_reports_its_stages(small_data):
     seen: list[tuple] = []
     train_risk_model(f, cfg, n_boot=10, on_progress=lambda *a: seen.append(a))
     stages = ["fit", "evaluate", "baselines", "intervals", "fairness audit", "done"]
-    assert seen == [(f"risk training: {name}", i, 5) for i, name in enumerate(stages)]
+    assert seen == [(f"risk training stages: {name}", i, 5) for i, name in enumerate(stages)]
 
 
 def test_stages_skip_forward_and_ignore_unknown_or_repeated_names():
@@ -64,7 +64,7 @@ def test_stages_skip_forward_and_ignore_unknown_or_repeated_names():
     stages.done("b")
     stages.done("x")
     stages.done("c")
-    assert seen == [("work: a", 0, 3), ("work: c", 2, 3), ("work: done", 3, 3)]
+    assert seen == [("work stages: a", 0, 3), ("work stages: c", 2, 3), ("work stages: done", 3, 3)]
 
 
 def test_batch_job_reports_rows_to_a_hook_and_draws_no_bar(tmp_path, capsys):
@@ -131,12 +131,23 @@ def test_on_a_terminal_a_clock_ticks_while_nothing_is_printed_and_gives_way_to_t
         time.sleep(0.3)
         assert re.search(r"\r\x1b\[K\[ *\d+\.\ds\]     \.\.\. 0 s since the last line$", out.getvalue())
         p("2/7 training")
-        p.count("risk training: fit", 0, 5)
-        p.count("risk training: evaluate", 1, 5)
+        p.count(RUNS, 0, 4)
+        p.count(RUNS, 1, 4)
         time.sleep(0.3)  # the open count is redrawn as time passes
     text = out.getvalue()
     assert "\r\x1b[K[" in text.split("2/7 training")[0][-30:]  # the clock line was erased, not kept
-    assert text.count("risk training: evaluate: 1/5 (20%)") >= 3 and text.endswith("\n")
+    assert text.count(f"{RUNS}: 1/4 (25%), about") >= 3 and text.endswith("\n")
+
+
+def test_stages_get_counts_without_an_eta():
+    out = io.StringIO()
+    p = Progress(False, stream=out, every=0)
+    stages = Stages(p.count, "risk training", ["fit", "evaluate"])
+    stages.done("fit")
+    stages.done("evaluate")
+    lines = [line.split("]", 1)[1] for line in out.getvalue().splitlines()]
+    assert lines[0] == "     risk training stages: evaluate: 1/2 (50%)"  # no "about ... left": stages differ in length
+    assert re.fullmatch(r"     risk training stages: done: 2/2 \(100%\) in \d+ s", lines[1])
 
 
 @pytest.mark.parametrize(("done", "total", "elapsed", "text"), [

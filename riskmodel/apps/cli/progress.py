@@ -28,8 +28,8 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def eta_text(done: int, total: int, elapsed: float) -> str:
-    """``"3/8 (38%), about 1 min 40 s left"``: counts, and the time left at the pace so far.
+def eta_text(done: int, total: int, elapsed: float, pace: bool = True) -> str:
+    """``"3/8 (38%), about 1 min 40 s left"``: counts, and the time left at the pace so far (unless not ``pace``).
 
     Examples
     --------
@@ -43,9 +43,14 @@ def eta_text(done: int, total: int, elapsed: float) -> str:
     share = f"{done:,}/{total:,} ({done / total:.0%})" if total > 0 else f"{done:,}"
     if total > 0 and done >= total:
         return f"{share} in {_duration(elapsed)}"
-    if done <= 0 or total <= 0:
+    if done <= 0 or total <= 0 or not pace:
         return share
     return f"{share}, about {_duration(elapsed / done * (total - done))} left"
+
+
+def _paced(key: str) -> bool:
+    """Whether the pace of the units done so far predicts the rest (not for stages)."""
+    return not key.endswith(" stages")
 
 
 class Progress:
@@ -120,7 +125,7 @@ class Progress:
                 now = time.perf_counter()
                 if self._count is not None:
                     key, what, done, total = self._count
-                    text = f"{self._stamp()}     {what}: {eta_text(done, total, now - self._started[key])}"
+                    text = f"{self._stamp()}     {what}: {eta_text(done, total, now - self._started[key], _paced(key))}"
                 elif now - self._last_line >= 2 * tick:
                     text = f"{self._stamp()}     ... {_duration(now - self._last_line)} since the last line"
                     self._open = "clock"
@@ -141,7 +146,9 @@ class Progress:
         """The core's progress hook: ``done`` of ``total`` units of ``what``.
 
         The work is known by the text of ``what`` before its first ``": "`` (the rest names the
-        part running now, e.g. ``"risk training: intervals"``); its clock starts at ``done == 0``.
+        part running now, e.g. ``"risk training stages: intervals"``); its clock starts at
+        ``done == 0``. Stages (work named ``"... stages"``) get counts without an ETA: they differ
+        in length, so the pace of the first says nothing of the rest.
         """
         if self.quiet:
             return
@@ -150,7 +157,7 @@ class Progress:
             if done <= 0 or key not in self._started:
                 self._started[key] = now
                 self._printed.pop(key, None)
-            text = f"{self._stamp()}     {what}: {eta_text(done, total, now - self._started[key])}"
+            text = f"{self._stamp()}     {what}: {eta_text(done, total, now - self._started[key], _paced(key))}"
             finished = total > 0 and done >= total
             if self.tty:
                 self.stream.write("\r\x1b[K" + text + ("\n" if finished else ""))
