@@ -97,7 +97,7 @@ def test_report_and_progress(job):
     # MLflow's own log lines, notices and artifact progress bars are hidden without --verbose
     for chatter in ("INFO mlflow", "Downloading artifacts", "Successfully registered model", "Created version"):
         assert chatter not in first.stderr + first.stdout, first.stderr[-3000:]
-    assert "reused: data, risk model, forecaster, nationality forecaster" in second.stdout
+    assert "reused: data, risk model, forecaster, nationality forecaster, trend signals" in second.stdout
 
 
 def test_long_steps_show_counts_with_an_eta_as_plain_lines_in_a_log(job):

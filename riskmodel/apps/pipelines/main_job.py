@@ -310,9 +310,12 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     from riskmodel.core.monitoring.drift import nightly_checks
     from riskmodel.core.operations import referral_shares
 
-    feats = build_features(crossings, validate=False)
+    run.progress("5/7 scoring everyone currently in the country")
+    run.step_progress(f"building the point-in-time features of {int((crossings['direction'] == 'entry').sum()):,} stays")
+    with run.timed("features", "building features"):
+        feats = build_features(crossings, validate=False)
     in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
-    run.progress(f"5/7 scoring everyone currently in the country ({len(in_country):,} stays)")
+    run.step_progress(f"scoring the {len(in_country):,} stays of people in the country")
     in_path = run.out / "in_country.parquet"
     in_country.to_parquet(in_path, index=False)
     uri = f"models:/{risk.name}@champion"
@@ -340,10 +343,11 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
-    frames = {
-        "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
-        "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
-    }
+    with run.timed("forecasts", "forecasting"):
+        frames = {
+            "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
+            "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
+        }
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
     ops = load_config(run.settings.operations_config, OperationsConfig)
@@ -365,12 +369,14 @@ def _trends_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> pd
 
     path = run.out / "trends.csv"
     if run.state.get("trends") == run.settings.data_key() and path.exists():
+        run.reused.append("trend signals")
         return pd.read_csv(path, parse_dates=["last_month"])
     run.step_progress("trend signals per port and nationality: the last 3 complete months against a forecast made before them")
     frames = []
-    for step, keep in ((ports, lambda u: u.str.startswith("port/") | (u == "total")), (nats, lambda u: u.str.startswith("nationality/"))):
-        history = step.history[keep(step.history["unique_id"].astype(str))]
-        frames.append(monthly_trends(history, on_progress=run.counts))
+    with run.timed("trends", "checking the trends"):
+        for step, keep in ((ports, lambda u: u.str.startswith("port/") | (u == "total")), (nats, lambda u: u.str.startswith("nationality/"))):
+            history = step.history[keep(step.history["unique_id"].astype(str))]
+            frames.append(monthly_trends(history, on_progress=run.counts))
     trends = pd.concat(frames, ignore_index=True)
     # the CSV holds exactly what the report shows: arrivals whole, changes to four decimals
     growth = [c for c in trends.columns if c.startswith(("growth_", "vs_pre_break_"))]
@@ -411,7 +417,8 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
         trends=tables["trends.csv"],
     )
-    return write_report(run.out / "report.html", inputs)
+    with run.timed("report", "drawing the report"):
+        return write_report(run.out / "report.html", inputs)
 
 
 def run_main_job(
