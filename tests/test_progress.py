@@ -116,12 +116,15 @@ def test_printer_on_a_terminal_updates_one_line_in_place():
 
 def test_quiet_printer_prints_nothing():
     out = _Terminal()
-    p = Progress(True, stream=out, tick=0.01)
-    p("step")
-    p.count("rows scored", 1, 2)
-    time.sleep(0.1)
-    p.close()
+    with Progress(True, stream=out, tick=0.01) as p:
+        p("step")
+        p.count("rows scored", 1, 2)
+        time.sleep(0.1)
     assert out.getvalue() == ""
+    # outside a with block nothing ticks either
+    Progress(False, stream=out, tick=0.01)("step")
+    time.sleep(0.1)
+    assert "since the last line" not in out.getvalue()
 
 
 def test_on_a_terminal_a_clock_ticks_while_nothing_is_printed_and_gives_way_to_the_next_line():

@@ -54,10 +54,10 @@ def _paced(key: str) -> bool:
 
 
 class Progress:
-    """Step lines and counts on stderr (silent with ``--quiet``); a context manager.
+    """Step lines and counts on stderr (silent with ``--quiet``).
 
-    On a terminal a count updates one line in place and a clock ticks on that line while
-    nothing else is printed (the ETA of an open count is recomputed as time passes; without one,
+    On a terminal a count updates one line in place and, inside ``with Progress(...) as p:``,
+    a clock ticks on that line while nothing else is printed (the ETA of an open count is recomputed as time passes; without one,
     the seconds since the last line are shown), so the screen never sits still. In a file or a
     pipe, counts are plain lines, at most one every ``every`` seconds per piece of work plus its
     last, and nothing ticks.
@@ -89,12 +89,14 @@ class Progress:
         self._last_line = self.start
         self._lock = threading.Lock()  # heartbeat threads and the clock print too
         self._stop = threading.Event()
-        self._clock = None
-        if self.tty and not quiet and tick > 0:
-            self._clock = threading.Thread(target=self._ticks, args=(tick,), daemon=True)
-            self._clock.start()
+        self._tick = tick
+        self._clock: threading.Thread | None = None
 
     def __enter__(self) -> Progress:
+        """Start the clock (on a terminal); leaving the block stops it and ends an open line."""
+        if self.tty and not self.quiet and self._tick > 0 and self._clock is None:
+            self._clock = threading.Thread(target=self._ticks, args=(self._tick,), daemon=True)
+            self._clock.start()
         return self
 
     def __exit__(self, *exc) -> None:
