@@ -525,6 +525,13 @@ class _DropLines(io.TextIOBase):
     def isatty(self) -> bool:
         return bool(getattr(self.target, "isatty", lambda: False)())
 
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        return getattr(self.target, "encoding", None)
+
     def writable(self) -> bool:
         return True
 
