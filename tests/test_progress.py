@@ -161,3 +161,14 @@ def test_stages_get_counts_without_an_eta():
 ])
 def test_eta_text(done, total, elapsed, text):
     assert eta_text(done, total, elapsed) == text
+
+
+def test_score_command_logs_rows_scored_as_plain_lines_not_a_bar(fitted, tmp_path, capsys):
+    from riskmodel.apps.cli import main
+
+    _, folder, rows = fitted
+    rows.head(120).to_parquet(tmp_path / "stays.parquet", index=False)
+    assert main(["score", str(tmp_path / "stays.parquet"), str(tmp_path / "scores.parquet"), "--model", str(folder), "--chunk-rows", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "it/s" not in err  # captured stderr is no terminal: no bar redrawn
+    assert re.search(r"^\[ *\d+\.\ds\]     rows scored: 120/120 \(100%\) in \d+ s$", err, re.M), err

@@ -91,9 +91,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return EXIT_OK
     from riskmodel.api import score_file
 
-    result = score_file(
-        args.input, args.output, model=args.model, chunk_rows=args.chunk_rows, progress=not args.quiet, **_score_options(args),
-    )
+    with Progress(args.quiet) as progress:  # rows scored with an ETA: in place on a terminal, plain lines in a log
+        result = score_file(
+            args.input, args.output, model=args.model, chunk_rows=args.chunk_rows, progress=progress.count, **_score_options(args),
+        )
     s = result.extra["summary"]
     print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
