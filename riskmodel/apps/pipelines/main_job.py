@@ -142,7 +142,7 @@ class _Run:
         self.progress(f"    {m}")
 
     @contextlib.contextmanager
-    def timed(self, key: str, what: str, every: float = 30.0) -> Iterator[None]:
+    def timed(self, key: str, what: str, every: float = 15.0) -> Iterator[None]:
         """Heartbeat lines while a long step runs: elapsed seconds, and an ETA from the last run of it.
 
         The step's wall time is kept in ``step_seconds.json`` beside ``state.json`` (not in the
