@@ -84,3 +84,19 @@ def test_the_filter_passes_partial_writes_and_carriage_returns_whole_lines():
     assert out.getvalue() == "ours\rours, updated\n"
     f.close_over()
     assert out.getvalue() == "ours\rours, updated\ntail"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_passed_line_clears_the_progress_line_it_lands_on():
+    out = _Terminal()
+    out.write("[  8.8s]     risk training stages: fit: 0/5 (0%)")  # drawn in place, no newline
+    f = _DropLines(out, MLFLOW_PRINTED)
+    f.write("UserWarning: a library's warning\n")
+    assert out.getvalue().endswith("(0%)\r\x1b[KUserWarning: a library's warning\n")
+    plain = io.StringIO()
+    _DropLines(plain, MLFLOW_PRINTED).write("a line\n")
+    assert plain.getvalue() == "a line\n"  # a log file gets no control characters

@@ -504,19 +504,22 @@ MLFLOW_PRINTED = re.compile(r"^(Successfully registered model '|Created version 
 class _DropLines(io.TextIOBase):
     """A text stream that passes every line on to ``target`` except those matching ``pattern``.
 
-    Text is held until its line ends (``\n`` or ``\r``), then passed on or dropped whole.
+    Text is held until its line ends (``\n`` or ``\r``), then passed on or dropped whole. On a
+    terminal a line passed on first clears the line it lands on: a progress line updated in place
+    there (:class:`riskmodel.apps.cli.progress.Progress`) is redrawn after it rather than run into.
     """
 
     def __init__(self, target, pattern: re.Pattern):
         self.target, self.pattern, self.held = target, pattern, ""
         self.lock = threading.Lock()
+        self.clear = "\r\x1b[K" if self.isatty() else ""
 
     def write(self, text: str) -> int:
         with self.lock:
             *lines, self.held = re.split(r"(?<=[\n\r])", self.held + text)
             for line in lines:
                 if not self.pattern.search(line):
-                    self.target.write(line)
+                    self.target.write(self.clear + line)
         return len(text)
 
     def flush(self) -> None:
