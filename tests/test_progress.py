@@ -172,3 +172,13 @@ def test_score_command_logs_rows_scored_as_plain_lines_not_a_bar(fitted, tmp_pat
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s" not in err  # captured stderr is no terminal: no bar redrawn
     assert re.search(r"^\[ *\d+\.\ds\]     rows scored: 120/120 \(100%\) in \d+ s$", err, re.M), err
+
+
+def test_the_champions_refit_for_the_gate_reports_its_runs_too():
+    from riskmodel.core.forecasting.gate import champion_on_same_window
+
+    settings = dict(h=6, models=["snaive", "theta"], n_windows=2, holdout_windows=1, step=3)
+    champion, challenger = Forecaster(**settings).fit(_panel()), Forecaster(**settings).fit(_panel(k=2))
+    seen: list[tuple] = []
+    champion_on_same_window(champion, challenger, on_progress=lambda *a: seen.append(a))
+    assert seen and seen[0][1] == 0 and seen[-1][1] == seen[-1][2] == 4

@@ -110,13 +110,15 @@ def train(
         from riskmodel.integrations.tracking.forecast import log_forecast_run
 
         lineage = {"source": source, "first_ds": str(series["ds"].min()), "last_ds": str(series["ds"].max())}
-        extra = _champion_on_same_window(forecaster, cfg.tracking.registered_name, progress)
+        extra = _champion_on_same_window(forecaster, cfg.tracking.registered_name, progress, on_progress)
         logged = log_forecast_run(forecaster, cfg, lineage=lineage, extra_metrics=extra)
         progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
     return ForecastOutcome(forecaster=forecaster, logged=logged)
 
 
-def _champion_on_same_window(forecaster: Forecaster, name: str, progress: Callable[[str], None]) -> dict[str, float]:
+def _champion_on_same_window(
+    forecaster: Forecaster, name: str, progress: Callable[[str], None], on_progress: ProgressHook | None = None
+) -> dict[str, float]:
     """The current champion refitted and scored on the challenger's holdout window, for the gate."""
     from riskmodel.api import load
     from riskmodel.core.exceptions import ModelLoadError
@@ -129,7 +131,7 @@ def _champion_on_same_window(forecaster: Forecaster, name: str, progress: Callab
     if not isinstance(champion, Forecaster):
         return {}
     progress("refitting the champion's settings on the same history, to compare on the same window")
-    mase = champion_on_same_window(champion, forecaster)
+    mase = champion_on_same_window(champion, forecaster, on_progress=on_progress)
     return {} if mase is None else {"champion_mase_same_window": mase}
 
 
