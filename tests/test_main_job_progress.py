@@ -9,6 +9,8 @@ import os
 import sys
 import time
 
+import pytest
+
 from riskmodel.apps.pipelines.main_job import MLFLOW_PRINTED, MainJobSettings, _DropLines, _mlflow_chatter, _Run
 
 
@@ -57,6 +59,7 @@ def _logged_model_uri() -> str:
         return mlflow.pyfunc.log_model(name="echo", python_model=Echo(), pip_requirements=[]).model_uri
 
 
+@pytest.mark.filterwarnings("ignore:Add type hints to the `predict` method")
 def test_mlflow_registration_notices_hidden_unless_verbose(capsys):
     """MLflow prints "Successfully registered model" and "Created version" itself, past its loggers."""
     import mlflow
