@@ -14,6 +14,7 @@ from riskmodel.apps.cli import main
 from riskmodel.core.exceptions import ConfigError, FallbackWarning, SchemaError
 from riskmodel.core.forecasting import Forecaster, detect_breaks, travel_trends
 from riskmodel.core.forecasting.breaks import ALL_SERIES
+from riskmodel.core.forecasting.trends import MONTHLY_TREND_COLUMNS, complete_months, monthly_trends
 from riskmodel.core.forecasting.engine import impute_break, rebase_break
 
 from .conftest import BPS_DATA
@@ -159,3 +160,36 @@ def test_bps_2023_rebased_break_beats_the_bridged_one(bps_ports):
         fcs = {m: Forecaster(h=12, break_method=m).fit(train).predict() for m in ("rebase", "impute")}
     err = {m: test.merge(fc, on=["unique_id", "ds"]).eval("abs(y - y_hat)").mean() for m, fc in fcs.items()}
     assert err["rebase"] < err["impute"]
+
+
+def test_complete_months_sums_whole_months_and_leaves_out_the_cut_ones():
+    days = pd.date_range("2023-01-15", "2023-04-10", freq="D")
+    df = pd.DataFrame({"unique_id": "port/Batam", "ds": days, "y": 2.0})
+    months = complete_months(df)
+    assert months["ds"].tolist() == [pd.Timestamp("2023-02-01"), pd.Timestamp("2023-03-01")]  # January and April are cut
+    assert months["y"].tolist() == [56.0, 62.0]
+
+
+def test_complete_months_refuses_a_series_that_is_not_daily():
+    monthly = pd.DataFrame({"unique_id": "total", "ds": pd.date_range("2020-01-01", periods=24, freq="MS"), "y": 1.0})
+    with pytest.raises(SchemaError, match="ds"):
+        complete_months(monthly)
+
+
+def test_monthly_trends_growth_by_calendar_month():
+    days = pd.date_range("2018-01-01", "2023-12-31", freq="D")
+    # 10 a day, half as many again from 2023: every growth against 2022 and against 2019 (before the break) is +50%
+    df = pd.DataFrame({"unique_id": "port/Batam", "ds": days, "y": np.where(days.year == 2023, 15.0, 10.0)})
+    t = monthly_trends(df, backcast=0)
+    assert tuple(t.columns) == MONTHLY_TREND_COLUMNS
+    row = t.iloc[0]
+    assert row["last_month"] == pd.Timestamp("2023-12-01") and row["recent_3m"] == 15.0 * 92
+    for col in ("growth_3m", "growth_12m", "vs_pre_break_3m", "vs_pre_break_12m"):
+        assert row[col] == pytest.approx(0.5, abs=1e-12), col
+    assert row["signal"] == "unchecked" and row["n_checked"] == 0
+
+
+def test_monthly_trends_refuses_a_bad_backcast():
+    df = pd.DataFrame({"unique_id": "total", "ds": pd.date_range("2022-01-01", "2023-12-31", freq="D"), "y": 1.0})
+    with pytest.raises(ConfigError, match=r"`backcast` must be an int >= 0; got -1"):
+        monthly_trends(df, backcast=-1)

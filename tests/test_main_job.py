@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -36,6 +37,10 @@ def job(tmp_path_factory):
     second = subprocess.run(cmd + ["--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     assert second.returncode == 0, second.stderr[-3000:]
     return cwd, first, second
+
+
+def _out(job):
+    return job[0] / "riskmodel-output"
 
 
 def test_champions_in_the_local_store(job):
@@ -89,6 +94,38 @@ def test_report_and_progress(job):
     for step in range(1, 8):
         assert f"{step}/7 " in first.stderr
     assert second.stderr == ""
-    # MLflow's own log lines and artifact progress bars are hidden without --verbose
-    assert "INFO mlflow" not in first.stderr and "Downloading artifacts" not in first.stderr, first.stderr[-3000:]
-    assert "reused: data, risk model, forecaster, nationality forecaster" in second.stdout
+    # MLflow's own log lines, notices and artifact progress bars are hidden without --verbose
+    for chatter in ("INFO mlflow", "Downloading artifacts", "Successfully registered model", "Created version"):
+        assert chatter not in first.stderr + first.stdout, first.stderr[-3000:]
+    assert "reused: data, risk model, forecaster, nationality forecaster, trend signals" in second.stdout
+
+
+def test_long_steps_show_counts_with_an_eta_as_plain_lines_in_a_log(job):
+    _, first, _ = job
+    log = first.stderr
+    assert "\r" not in log and "it/s]" not in log  # no progress bar redrawn into the log
+    # the backtest windows of both forecasters and of the monthly trend check, then their final fits
+    runs = re.findall(r"forecaster: backtest windows, then the final fit: (\d+)/(\d+) \(\d+%\)(, about .+ left| in .+)$", log, re.M)
+    finished = [r for r in runs if r[0] == r[1]]
+    assert len(finished) == 4 and all(r[2].startswith(", about") for r in runs if r[0] != r[1])
+    assert re.search(r"^\[ *\d+\.\ds\]     risk training stages: done: 5/5 \(100%\) in \d+", log, re.M)
+    scores = pd.read_parquet(_out(job) / "scores.parquet")
+    assert f"rows scored: {len(scores):,}/{len(scores):,} (100%) in" in log
+
+
+def test_trends_csv_per_port_and_nationality_and_the_report_section_equal_to_it(job):
+    from riskmodel.core.forecasting.trends import MONTHLY_TREND_COLUMNS
+
+    from .test_report import _trends_match_csv
+
+    out = _out(job)
+    trends = pd.read_csv(out / "trends.csv")
+    assert tuple(trends.columns) == MONTHLY_TREND_COLUMNS
+    history = pd.read_parquet(out / "history.parquet")
+    nationalities = pd.read_parquet(out / "history_nationality.parquet")
+    expected = {u for u in history["unique_id"] if u.startswith("port/") or u == "total"}
+    expected |= {u for u in nationalities["unique_id"] if u.startswith("nationality/")}
+    assert set(trends["unique_id"]) == expected
+    assert (pd.to_datetime(trends["last_month"]) == pd.Timestamp("2023-12-01")).all()  # December is complete
+    assert trends["n_checked"].eq(3).all()  # the last three months checked against the forecast made before them
+    _trends_match_csv((out / "report.html").read_text(encoding="utf-8"), trends)

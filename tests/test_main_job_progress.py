@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import sys
 import time
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _mlflow_chatter, _Run
+import pytest
+
+from riskmodel.apps.pipelines.main_job import MLFLOW_PRINTED, MainJobSettings, _DropLines, _mlflow_chatter, _Run
 
 
 def _run(tmp_path, lines):
@@ -42,3 +46,60 @@ def test_mlflow_chatter_hidden_then_restored(monkeypatch):
     assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ and os.environ["MLFLOW_LOGGING_LEVEL"] == "DEBUG"
     with _mlflow_chatter(verbose=True):
         assert os.environ["MLFLOW_LOGGING_LEVEL"] == "DEBUG"
+
+
+def _logged_model_uri() -> str:
+    import mlflow
+
+    class Echo(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input):
+            return model_input
+
+    with mlflow.start_run():
+        return mlflow.pyfunc.log_model(name="echo", python_model=Echo(), pip_requirements=[]).model_uri
+
+
+@pytest.mark.filterwarnings("ignore:Add type hints to the `predict` method")
+def test_mlflow_registration_notices_hidden_unless_verbose(capsys):
+    """MLflow prints "Successfully registered model" and "Created version" itself, past its loggers."""
+    import mlflow
+
+    uri = _logged_model_uri()
+    capsys.readouterr()
+    with _mlflow_chatter(verbose=False):
+        mlflow.register_model(uri, "echo")
+        print("the job's own line", file=sys.stderr)
+        print("an unfinished line", end="", file=sys.stderr)
+    err = capsys.readouterr().err
+    assert "Successfully registered model" not in err and "Created version" not in err, err
+    assert err == "the job's own line\nan unfinished line"
+    assert sys.stderr is not None and not isinstance(sys.stderr, _DropLines)  # restored
+    with _mlflow_chatter(verbose=True):
+        mlflow.register_model(uri, "echo")
+    assert "Created version '2' of model 'echo'" in capsys.readouterr().err
+
+
+def test_the_filter_passes_partial_writes_and_carriage_returns_whole_lines():
+    out = io.StringIO()
+    f = _DropLines(out, MLFLOW_PRINTED)
+    for piece in ("Created ver", "sion '3' of model 'x'.\n", "ours\r", "ours, updated\n", "Successfully registered model 'x'.\n", "tail"):
+        f.write(piece)
+    assert out.getvalue() == "ours\rours, updated\n"
+    f.close_over()
+    assert out.getvalue() == "ours\rours, updated\ntail"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_passed_line_clears_the_progress_line_it_lands_on():
+    out = _Terminal()
+    out.write("[  8.8s]     risk training stages: fit: 0/5 (0%)")  # drawn in place, no newline
+    f = _DropLines(out, MLFLOW_PRINTED)
+    f.write("UserWarning: a library's warning\n")
+    assert out.getvalue().endswith("(0%)\r\x1b[KUserWarning: a library's warning\n")
+    plain = io.StringIO()
+    _DropLines(plain, MLFLOW_PRINTED).write("a line\n")
+    assert plain.getvalue() == "a line\n"  # a log file gets no control characters

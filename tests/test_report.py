@@ -13,6 +13,7 @@ import pytest
 
 from riskmodel import score
 from riskmodel.apps.report import DECISION_SECTIONS, SECTIONS, ReportInputs, write_report
+from riskmodel.core.forecasting.trends import monthly_trends
 from riskmodel.core.operations import expected_workload, referral_shares
 from riskmodel.core.risk.metrics import reliability_table
 
@@ -25,6 +26,21 @@ def _forecasts(ports=("Ngurah Rai", "Soekarno-Hatta", "Batam"), days=30, start="
         rows.append(pd.DataFrame({"unique_id": f"port/{port}", "ds": ds, "y_hat": y, "y_lo_80": y * 0.9, "y_hi_80": y * 1.1,
                                   "y_lo_95": y * 0.8, "y_hi_95": y * 1.2, "model": "ets"}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _trend_history() -> pd.DataFrame:
+    """Daily arrivals 2018-2023 at three ports with a yearly season; Batam triples from October 2023 (a surge)."""
+    ds = pd.date_range("2018-01-01", "2023-12-31", freq="D")
+    rng = np.random.default_rng(3)
+    season = 1 + 0.3 * np.sin(2 * np.pi * ds.day_of_year.to_numpy() / 365.25)
+    month = (ds.year * 12 + ds.month).to_numpy()
+    frames = []
+    for port, level in (("Ngurah Rai", 300.0), ("Soekarno-Hatta", 150.0), ("Batam", 80.0)):
+        # months differ by more than counting noise, as real months do (weather, fares, events)
+        noise = rng.lognormal(0.0, 0.08, month.max() + 1)[month]
+        lam = level * season * noise * np.where((port == "Batam") & (ds >= "2023-10-01"), 3.0, 1.0)
+        frames.append(pd.DataFrame({"unique_id": f"port/{port}", "ds": ds, "y": rng.poisson(lam).astype(float)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +64,15 @@ def report_path(tmp_path_factory, fitted):
     work = expected_workload(fc, referral_shares(scored))
     work.round(dict.fromkeys(work.select_dtypes("float").columns, 2)).to_csv(path.parent / "workload.csv", index=False)
     workload = pd.read_csv(path.parent / "workload.csv", parse_dates=["ds"])
+    # and from what trends.csv holds (arrivals whole, changes to four decimals)
+    trends = monthly_trends(_trend_history())
+    trends.round({"recent_3m": 0, **dict.fromkeys([c for c in trends.columns if c.startswith(("growth_", "vs_pre"))], 4)}).to_csv(
+        path.parent / "trends.csv", index=False)
+    trends = pd.read_csv(path.parent / "trends.csv", parse_dates=["last_month"])
     write_report(path, ReportInputs(scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
                                     fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
                                     workload=workload, facts={"risk model": "overstay-risk v1"},
-                                    nationality_forecasts=nat_fc, nationality_history=nat_history))
+                                    nationality_forecasts=nat_fc, nationality_history=nat_history, trends=trends))
     return path
 
 
@@ -99,14 +120,53 @@ def test_sections_in_decision_order_then_the_appendix(report_path):
     assert positions[len(DECISION_SECTIONS) - 1] < text.index('<div id="appendix">') < positions[len(DECISION_SECTIONS)]
 
 
-def test_trends_section_none_flagged_or_a_table(tmp_path, report_path):
-    assert "none flagged" in report_path.read_text(encoding="utf-8").split('<section id="trends">')[1].split("</section>")[0]
-    trends = pd.DataFrame({"unique_id": ["port/Batam"], "signal": ["surge"], "growth_3m": [0.4], "growth_12m": [0.25]})
+def _pct(v: float) -> str:
+    return f"{v:+.0%}" if np.isfinite(v) else ""
+
+
+def _trends_match_csv(text: str, trends: pd.DataFrame) -> None:
+    """The trends section's tables: the flagged series, then every port busiest first, as trends.csv holds them."""
+    trends = trends.sort_values(["recent_3m", "unique_id"], ascending=[False, True])
+    flagged_csv = trends[trends["signal"].isin(["surge", "collapse"])]
+    ports_csv = trends[trends["unique_id"].str.startswith("port/")].head(12)  # the busiest twelve
+    csvs = [flagged_csv, ports_csv] if len(flagged_csv) else [ports_csv]  # no "Flagged" table when none is
+    tables = [_section_table(text, "trends", k) for k in range(len(csvs))]
+    assert len(ports_csv) > 0
+    for table, csv in zip(tables, csvs, strict=True):
+        assert len(table) == len(csv)
+        assert list(table["name"]) == [u.split("/", 1)[1] if "/" in u else "All arrivals" for u in csv["unique_id"]]
+        assert list(table["arrivals, last 3 months"]) == [_whole(v) for v in csv["recent_3m"]]
+        assert list(table["on a year earlier, 3 months"]) == [_pct(v) for v in csv["growth_3m"]]
+        assert list(table["on a year earlier, 12 months"]) == [_pct(v) for v in csv["growth_12m"]]
+        assert list(table["12 months on before COVID"]) == [_pct(v) for v in csv["vs_pre_break_12m"]]
+        assert list(table["months outside the 95% range"]) == [
+            f"{a} above, {b} below of {n}" for a, b, n in zip(csv["n_above"], csv["n_below"], csv["n_checked"], strict=True)]
+
+
+def test_trends_section_lists_the_surges_then_every_port_as_trends_csv_holds_them(report_path):
+    text = report_path.read_text(encoding="utf-8")
+    trends = pd.read_csv(report_path.parent / "trends.csv")
+    _trends_match_csv(text, trends)
+    flagged = _section_table(text, "trends", 0).set_index("name")
+    assert flagged.loc["Batam", "signal"] == "surge"  # the port that tripled
+    assert flagged.loc["Batam", "months outside the 95% range"] == "3 above, 0 below of 3"
+    section = text.split('<section id="trends">')[1].split("</section>")[0]
+    n = int(trends["signal"].isin(["surge", "collapse"]).sum())
+    assert f"<strong>{n}</strong> of 3 ports and markets flagged" in section and "(October to December 2023)" in section
+
+
+def test_trends_section_none_flagged(tmp_path):
     fc = _forecasts()
-    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
-                                                         forecasts=fc, trends=trends))
-    table = _section_table(path.read_text(encoding="utf-8"), "trends")
-    assert table.iloc[0].tolist() == ["port/Batam", "surge", "+40%", "+25%"]
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc))
+    assert "none flagged" in path.read_text(encoding="utf-8").split('<section id="trends">')[1].split("</section>")[0]
+    calm = pd.DataFrame({"unique_id": ["port/Batam"], "last_month": [pd.Timestamp("2023-12-01")], "recent_3m": [900.0],
+                         "growth_3m": [0.4], "growth_12m": [0.25], "vs_pre_break_3m": [-0.1], "vs_pre_break_12m": [np.nan],
+                         "n_checked": [3], "n_above": [0], "n_below": [0], "signal": ["within"]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, trends=calm)).read_text(encoding="utf-8")
+    assert "<strong>none flagged</strong> among 1 ports and markets" in text
+    assert _section_table(text, "trends").iloc[0].tolist() == [
+        "port", "Batam", "as forecast", "0 above, 0 below of 3", "900", "+40%", "+25%", ""]
 
 
 def test_outlook_against_a_year_earlier_and_2019(tmp_path):
@@ -188,6 +248,7 @@ def test_report_renders_in_a_real_browser(report_path, tmp_path):
     assert positions == sorted(positions)  # the decisions first, the appendix last, as rendered
     headline = _section_table(dom.replace(' class="scroll"', ""), "headline")
     _headline_matches_workload(headline, pd.read_csv(report_path.parent / "workload.csv", parse_dates=["ds"]))
+    _trends_match_csv(dom.replace(' class="scroll"', ""), pd.read_csv(report_path.parent / "trends.csv"))
     shot = tmp_path / "report.png"
     subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,3000", report_path.as_uri()],
                    capture_output=True, timeout=120, check=True)

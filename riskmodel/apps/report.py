@@ -42,8 +42,9 @@ DECISION_SECTIONS = ("headline", "outlook", "trends", "in-country")
 SECTIONS = DECISION_SECTIONS + (
     "nationalities", "forecasts", "data-checks", "risk-distribution", "reasons", "reliability", "fairness", "backtest", "summary",
 )
-#: Columns of the trend-signal table the ``trends`` section renders.
-TREND_COLUMNS = ("unique_id", "signal", "growth_3m", "growth_12m")
+#: Columns of the trend-signal table the ``trends`` section renders
+#: (:func:`riskmodel.core.forecasting.trends.monthly_trends`, the main job's ``trends.csv``).
+TREND_COLUMNS = ("unique_id", "recent_3m", "growth_3m", "growth_12m", "vs_pre_break_12m", "n_checked", "n_above", "n_below", "signal")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2933;padding:0 1rem}
@@ -299,14 +300,54 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     )
 
 
-def _trends(trends: pd.DataFrame | None) -> str:
+_SIGNAL_WORDS = {"surge": "surge", "collapse": "collapse", "within": "as forecast", "unchecked": "not checked"}
+
+
+def _series_name(uid: str) -> tuple[str, str]:
+    """``port/Batam`` -> ``("port", "Batam")``; ``total`` -> ``("all", "All arrivals")``."""
+    if "/" in uid:
+        kind, name = uid.split("/", 1)
+        return kind.replace("_", " "), name
+    return "all", "All arrivals"
+
+
+def _trend_table(t: pd.DataFrame) -> pd.DataFrame:
+    def pct(v) -> str:
+        return f"{v:+.0%}" if np.isfinite(v) else ""
+
+    kinds, names = zip(*(_series_name(str(u)) for u in t["unique_id"]), strict=True) if len(t) else ((), ())
+    months = [f"{int(a)} above, {int(b)} below of {int(n)}" if n else "" for a, b, n in zip(t["n_above"], t["n_below"], t["n_checked"], strict=True)]
+    return pd.DataFrame({
+        "series": list(kinds), "name": list(names),
+        "signal": [_SIGNAL_WORDS.get(str(v), str(v)) for v in t["signal"]],
+        "months outside the 95% range": months,
+        "arrivals, last 3 months": [_people(v) for v in t["recent_3m"].astype(float)],
+        "on a year earlier, 3 months": [pct(v) for v in t["growth_3m"].astype(float)],
+        "on a year earlier, 12 months": [pct(v) for v in t["growth_12m"].astype(float)],
+        "12 months on before COVID": [pct(v) for v in t["vs_pre_break_12m"].astype(float)],
+    })
+
+
+def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
     if trends is None or trends.empty:
-        return "<p>Surges and collapses: <strong>none flagged</strong>.</p>"
-    t = trends[list(TREND_COLUMNS)].copy()
-    for col in ("growth_3m", "growth_12m"):
-        t[col] = [f"{v:+.0%}" if np.isfinite(v) else "" for v in t[col].astype(float)]
-    t.columns = ["series", "signal", "growth, last 3 months", "growth, last 12 months"]
-    return _table(t)
+        return '<p>Surges and collapses: <strong>none flagged</strong> (no trend signals were given).</p>'
+    t = trends[list(TREND_COLUMNS)].sort_values(["recent_3m", "unique_id"], ascending=[False, True])
+    flagged = t[t["signal"].isin(["surge", "collapse"])]
+    ports = t[t["unique_id"].astype(str).str.startswith("port/")].head(top)
+    last = pd.Timestamp(trends["last_month"].max()) if "last_month" in trends else None
+    months = f" ({(last - pd.DateOffset(months=2)):%B} to {last:%B %Y})" if last is not None and pd.notna(last) else ""
+    head = (f"<p><strong>{len(flagged)}</strong> of {len(t)} ports and markets flagged: their arrivals in the last 3 "
+            f"complete months{months} left the 95% range of the forecast made before them.</p>")
+    if flagged.empty:
+        head = f"<p>Surges and collapses: <strong>none flagged</strong> among {len(t)} ports and markets{months}.</p>"
+    body = head + (("<h3>Flagged</h3>" + _table(_trend_table(flagged))) if len(flagged) else "")
+    if len(ports):
+        body += "<h3>Ports, busiest first</h3>" + _table(_trend_table(ports))
+    return body + (
+        '<p class="note">A surge or collapse: more of the last 3 months above (below) the 95% range of a monthly '
+        "forecast fitted on the months before them than below (above). Changes compare the same calendar months a year "
+        "earlier and in the last year before COVID. Every series is in trends.csv.</p>"
+    )
 
 
 def _in_country(scored: pd.DataFrame, top: int = 10) -> str:
@@ -365,9 +406,9 @@ class ReportInputs:
     workload : DataFrame, optional
         :func:`riskmodel.core.operations.expected_workload` output (``workload.csv``).
     trends : DataFrame, optional
-        Surges and collapses flagged by the forecasting trend signals, one row per flagged series:
-        ``unique_id`` (e.g. ``port/Batam``), ``signal`` (words, e.g. ``"surge"``/``"collapse"``),
-        ``growth_3m`` and ``growth_12m`` (fractions: 0.25 is +25%). Empty or absent: "none flagged".
+        Trend signals per series (:func:`riskmodel.core.forecasting.trends.monthly_trends`, the
+        main job's ``trends.csv``), at least :data:`TREND_COLUMNS`: the surges and collapses are
+        listed, then every port busiest first. Empty or absent: "none flagged".
     drift : DataFrame, optional
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
     facts : dict, optional

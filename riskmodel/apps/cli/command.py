@@ -11,12 +11,11 @@ file when one cannot be read).
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
+from riskmodel.apps.cli.progress import Progress
 
 __all__ = ["CommandGroups", "Progress", "add_quiet", "read_table", "report_decision", "write_atomically"]
 
@@ -38,18 +37,6 @@ class CommandGroups:
     top: argparse._SubParsersAction
     train: argparse._SubParsersAction
     promote: argparse._SubParsersAction
-
-
-class Progress:
-    """Step-by-step progress lines on stderr (silent with ``--quiet``)."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,8 @@ __all__ = ["register"]
 def _cmd_train_forecast(args: argparse.Namespace) -> int:
     from riskmodel.apps.pipelines.forecast import train
 
-    outcome = train(args.config, log=not args.no_log, progress=Progress(args.quiet))
+    with Progress(args.quiet) as progress:
+        outcome = train(args.config, log=not args.no_log, progress=progress, on_progress=progress.count)
     table = outcome.forecaster.metrics_
     for _, row in table[table["level"] == "all"].iterrows():
         cov = f", coverage_95 {row['coverage_95']:.3f}" if "coverage_95" in row and row["coverage_95"] == row["coverage_95"] else ""

@@ -19,7 +19,8 @@ def _cmd_train_risk(args: argparse.Namespace) -> int:
         path = tune(args.config, args.tune, progress=Progress(args.quiet))
         print(f"tuned config: {path} (trials are child runs in MLflow)")
         return EXIT_OK
-    outcome = train(args.config, log=not args.no_log, progress=Progress(args.quiet))
+    with Progress(args.quiet) as progress:
+        outcome = train(args.config, log=not args.no_log, progress=progress, on_progress=progress.count)
     m = outcome.result.metrics
     for key in ("roc_auc", "pr_auc", "ece", "precision_at_1pct", "recall_at_5pct", "prauc_over_logreg", "fairness_passed"):
         print(f"{key}: {m[key]:.4f}")
@@ -90,9 +91,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return EXIT_OK
     from riskmodel.api import score_file
 
-    result = score_file(
-        args.input, args.output, model=args.model, chunk_rows=args.chunk_rows, progress=not args.quiet, **_score_options(args),
-    )
+    with Progress(args.quiet) as progress:  # rows scored with an ETA: in place on a terminal, plain lines in a log
+        result = score_file(
+            args.input, args.output, model=args.model, chunk_rows=args.chunk_rows, progress=progress.count, **_score_options(args),
+        )
     s = result.extra["summary"]
     print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))

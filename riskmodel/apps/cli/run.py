@@ -18,7 +18,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configs = {k: v for k, v in (("risk_config", args.risk_config), ("forecast_config", args.forecast_config),
                                  ("nationality_forecast_config", args.nationality_forecast_config)) if v is not None}
     settings = MainJobSettings(travellers=args.travellers, start=args.start, end=args.end, seed=args.seed, horizon=args.horizon, **configs)
-    res = run_main_job(args.out, settings, fresh=args.fresh, progress=Progress(args.quiet), verbose=args.verbose)
+    with Progress(args.quiet) as progress:
+        res = run_main_job(args.out, settings, fresh=args.fresh, progress=progress, on_progress=progress.count, verbose=args.verbose)
     print(f"risk model (champion): {res.risk_model}")
     print(f"forecaster per port (champion): {res.forecast_model}")
     print(f"forecaster per nationality (champion): {res.nationality_forecast_model}")
@@ -26,6 +27,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"forecasts per port: {res.forecasts}")
     print(f"forecasts per nationality: {res.nationality_forecasts}")
     print(f"workload: {res.workload}")
+    print(f"trends: {res.trends}")
     print(f"data checks: {res.drift}")
     print(f"report: {res.report}")
     print(f"done in {res.seconds:.0f} s" + (f"; reused: {', '.join(res.reused)}" if res.reused else ""))

@@ -22,6 +22,7 @@ from riskmodel.core.config import load_config
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["ForecastOutcome", "load_forecast_config", "load_series", "train", "promote"]
 
@@ -71,6 +72,7 @@ def train(
     series: pd.DataFrame | None = None,
     log: bool = True,
     progress: Callable[[str], None] = lambda _m: None,
+    on_progress: ProgressHook | None = None,
 ) -> ForecastOutcome:
     """Fit the forecaster of a config, log it to MLflow and register it as ``challenger``.
 
@@ -84,6 +86,9 @@ def train(
         Log and register (MLflow at ``MLFLOW_TRACKING_URI``, default ``sqlite:///mlflow.db``).
     progress : callable, optional
         Receives one line per step.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the backtest
+        windows and the final fit, counted as they finish.
 
     Returns
     -------
@@ -95,7 +100,7 @@ def train(
         progress("loading arrival series")
         series, hierarchy, source = load_series(cfg)
     progress(f"fitting on {series['unique_id'].nunique():,} series: backtest {cfg.forecaster.n_windows} windows, h={cfg.forecaster.h}")
-    forecaster = Forecaster(**cfg.forecaster_kwargs()).fit(series, hierarchy)
+    forecaster = Forecaster(**cfg.forecaster_kwargs()).fit(series, hierarchy, on_progress=on_progress)
     row = forecaster.metrics_.query("level == 'all' and model == 'chosen'")
     if len(row):
         progress(f"chosen {sorted(set(forecaster.chosen_.values()))}; backtest MASE {row['mase'].iloc[0]:.3f}, "
@@ -105,13 +110,15 @@ def train(
         from riskmodel.integrations.tracking.forecast import log_forecast_run
 
         lineage = {"source": source, "first_ds": str(series["ds"].min()), "last_ds": str(series["ds"].max())}
-        extra = _champion_on_same_window(forecaster, cfg.tracking.registered_name, progress)
+        extra = _champion_on_same_window(forecaster, cfg.tracking.registered_name, progress, on_progress)
         logged = log_forecast_run(forecaster, cfg, lineage=lineage, extra_metrics=extra)
         progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
     return ForecastOutcome(forecaster=forecaster, logged=logged)
 
 
-def _champion_on_same_window(forecaster: Forecaster, name: str, progress: Callable[[str], None]) -> dict[str, float]:
+def _champion_on_same_window(
+    forecaster: Forecaster, name: str, progress: Callable[[str], None], on_progress: ProgressHook | None = None
+) -> dict[str, float]:
     """The current champion refitted and scored on the challenger's holdout window, for the gate."""
     from riskmodel.api import load
     from riskmodel.core.exceptions import ModelLoadError
@@ -124,7 +131,7 @@ def _champion_on_same_window(forecaster: Forecaster, name: str, progress: Callab
     if not isinstance(champion, Forecaster):
         return {}
     progress("refitting the champion's settings on the same history, to compare on the same window")
-    mase = champion_on_same_window(champion, forecaster)
+    mase = champion_on_same_window(champion, forecaster, on_progress=on_progress)
     return {} if mase is None else {"champion_mase_same_window": mase}
 
 

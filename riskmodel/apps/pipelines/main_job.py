@@ -22,9 +22,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
+import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +38,7 @@ import pandas as pd
 
 from riskmodel.core.config import load_config
 from riskmodel.core.exceptions import ConfigError, GateRefusedError
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["MainJobResult", "MainJobSettings", "run_main_job"]
 
@@ -51,6 +55,7 @@ class MainJobResult:
     nationality_forecasts: Path
     workload: Path
     drift: Path
+    trends: Path
     report: Path
     risk_model: str
     forecast_model: str
@@ -124,6 +129,7 @@ class _Run:
     state: dict
     progress: Callable[[str], None]
     reused: list[str] = dataclasses.field(default_factory=list)
+    counts: ProgressHook | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -136,7 +142,7 @@ class _Run:
         self.progress(f"    {m}")
 
     @contextlib.contextmanager
-    def timed(self, key: str, what: str, every: float = 30.0) -> Iterator[None]:
+    def timed(self, key: str, what: str, every: float = 15.0) -> Iterator[None]:
         """Heartbeat lines while a long step runs: elapsed seconds, and an ETA from the last run of it.
 
         The step's wall time is kept in ``step_seconds.json`` beside ``state.json`` (not in the
@@ -190,7 +196,8 @@ def _data_step(run: _Run) -> pd.DataFrame:
         run.reused.append("data")
         return pd.read_parquet(data_dir / "crossings.parquet")
     run.progress(f"1/7 generating synthetic crossings for {s.travellers:,} travellers, {s.start} .. {s.end}")
-    data = make_crossings(s.travellers, s.start, s.end, seed=s.seed)
+    with run.timed("data", "generating synthetic crossings"):
+        data = make_crossings(s.travellers, s.start, s.end, seed=s.seed)
     data_dir.mkdir(parents=True, exist_ok=True)
     for name in ("crossings", "stays", "truth"):
         tmp = data_dir / f".{name}.parquet.tmp"
@@ -224,7 +231,7 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
     else:
         run.progress("2/7 training the overstay-risk model")
         with run.timed("risk", "training the risk model"):
-            outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
+            outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress, on_progress=run.counts)
         decision = risk_pipeline.promote(rcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
@@ -265,7 +272,7 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
     else:
         run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
         with run.timed(state_key, f"fitting and backtesting the {label}"):
-            fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress)
+            fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress, on_progress=run.counts)
         decision = forecast_pipeline.promote(fcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
@@ -303,15 +310,18 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     from riskmodel.core.monitoring.drift import nightly_checks
     from riskmodel.core.operations import referral_shares
 
-    feats = build_features(crossings, validate=False)
+    run.progress("5/7 scoring everyone currently in the country")
+    run.step_progress(f"building the point-in-time features of {int((crossings['direction'] == 'entry').sum()):,} stays")
+    with run.timed("features", "building features"):
+        feats = build_features(crossings, validate=False)
     in_country = feats[feats["exit_time"].isna()].reset_index(drop=True)
-    run.progress(f"5/7 scoring everyone currently in the country ({len(in_country):,} stays)")
+    run.step_progress(f"scoring the {len(in_country):,} stays of people in the country")
     in_path = run.out / "in_country.parquet"
     in_country.to_parquet(in_path, index=False)
     uri = f"models:/{risk.name}@champion"
     score_file(
         in_path, run.out / "scores.parquet", model=uri, passthrough=("entry_port", "nationality", "region"),
-        overwrite=True, progress=False, purpose="main job: in-country population",
+        overwrite=True, progress=run.counts or False, purpose="main job: in-country population",
     )
     last = feats["entry_time"].max().normalize()
     recent = feats[feats["entry_time"] > last - pd.Timedelta(days=RECENT_ENTRY_DAYS)]
@@ -333,10 +343,11 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
-    frames = {
-        "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
-        "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
-    }
+    with run.timed("forecasts", "forecasting"):
+        frames = {
+            "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
+            "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
+        }
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
     ops = load_config(run.settings.operations_config, OperationsConfig)
@@ -347,6 +358,33 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
     workload.to_csv(run.out / "workload.csv", index=False)
     frames["workload.csv"] = workload
     return frames
+
+
+def _trends_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> pd.DataFrame:
+    """Trend signals of every port, every nationality and all arrivals, by calendar month (``trends.csv``).
+
+    They depend on the history only, so they are reused while the data is unchanged.
+    """
+    from riskmodel.core.forecasting.trends import monthly_trends
+
+    path = run.out / "trends.csv"
+    if run.state.get("trends") == run.settings.data_key() and path.exists():
+        run.reused.append("trend signals")
+        return pd.read_csv(path, parse_dates=["last_month"])
+    run.step_progress("trend signals per port and nationality: the last 3 complete months against a forecast made before them")
+    frames = []
+    with run.timed("trends", "checking the trends"):
+        for step, keep in ((ports, lambda u: u.str.startswith("port/") | (u == "total")), (nats, lambda u: u.str.startswith("nationality/"))):
+            history = step.history[keep(step.history["unique_id"].astype(str))]
+            frames.append(monthly_trends(history, on_progress=run.counts))
+    trends = pd.concat(frames, ignore_index=True)
+    # the CSV holds exactly what the report shows: arrivals whole, changes to four decimals
+    growth = [c for c in trends.columns if c.startswith(("growth_", "vs_pre_break_"))]
+    trends = trends.round({"recent_3m": 0, **dict.fromkeys(growth, 4)})
+    trends.to_csv(path, index=False)
+    run.state["trends"] = run.settings.data_key()
+    run.save_state()
+    return trends
 
 
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
@@ -377,12 +415,10 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={"max_referral_ratio": fairness_cfg.max_referral_ratio, "max_fpr_ratio": fairness_cfg.max_fpr_ratio},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
-        # TODO(issue 13 part 7): pass the surges and collapses of
-        # riskmodel.core.forecasting.trends.trend_signals(ports.history) once trends land; until then
-        # an empty table (the section reads "none flagged").
-        trends=pd.DataFrame(columns=["unique_id", "signal", "growth_3m", "growth_12m"]),
+        trends=tables["trends.csv"],
     )
-    return write_report(run.out / "report.html", inputs)
+    with run.timed("report", "drawing the report"):
+        return write_report(run.out / "report.html", inputs)
 
 
 def run_main_job(
@@ -391,6 +427,7 @@ def run_main_job(
     *,
     fresh: bool = False,
     progress: Callable[[str], None] = lambda _m: None,
+    on_progress: ProgressHook | None = None,
     verbose: bool = False,
     **overrides,
 ) -> MainJobResult:
@@ -401,14 +438,18 @@ def run_main_job(
     out : str or Path, default="riskmodel-output"
         Output folder: ``data/``, ``scores.parquet`` (+ summary), ``forecasts.parquet``
         (ports), ``forecasts_nationality.parquet``, ``workload.csv`` (every day of the horizon,
-        :data:`riskmodel.core.operations.WORKLOAD_COLUMNS`), ``drift.csv``, ``report.html``,
-        ``state.json``.
+        :data:`riskmodel.core.operations.WORKLOAD_COLUMNS`), ``trends.csv`` (trend signals per
+        port and nationality, :data:`riskmodel.core.forecasting.trends.MONTHLY_TREND_COLUMNS`),
+        ``drift.csv``, ``report.html``, ``state.json``.
     settings : MainJobSettings, optional
         Data, horizon and configs; default ``MainJobSettings()``.
     fresh : bool, default=False
         Redo everything instead of reusing valid earlier results.
     progress : callable
         Receives one line per step.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): counts within the
+        long steps (risk training stages, backtest windows, rows scored).
     verbose : bool, default=False
         Let MLflow's own log lines and artifact progress bars through (hidden by default: they
         drown the job's progress).
@@ -428,7 +469,7 @@ def run_main_job(
     settings = _with_overrides(settings or MainJobSettings(), overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    run = _Run(out=out, settings=settings, state={} if fresh else _read_state(out), progress=progress)
+    run = _Run(out=out, settings=settings, state={} if fresh else _read_state(out), progress=progress, counts=on_progress)
     with _mlflow_chatter(verbose):
         crossings = _data_step(run)
         risk = _risk_step(run, crossings)
@@ -436,10 +477,11 @@ def run_main_job(
         nats = _forecaster_step(run, "4/7", "nationality", settings.nationality_forecast_config, "nationality forecaster")
         scored = _score_step(run, crossings, risk)
         tables = _forecast_step(run, ports, nats, scored)
+        tables["trends.csv"] = _trends_step(run, ports, nats)
         report = _report_step(run, risk, (ports, nats), tables, scored)
     return MainJobResult(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
-        nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv",
+        nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv", trends=out / "trends.csv",
         report=report, risk_model=f"models:/{risk.name}/{risk.version}",
         forecast_model=f"models:/{ports.name}/{ports.version}",
         nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
@@ -447,19 +489,74 @@ def run_main_job(
     )
 
 
-#: MLflow's environment switches: its artifact progress bars, and the level its loggers get when
-#: mlflow is first imported (which happens inside the job, in the tracking integration).
-_MLFLOW_QUIET_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+#: MLflow's environment switches: its artifact progress bars, the run and experiment links it
+#: prints, and the level its loggers get when mlflow is first imported (which happens inside the
+#: job, in the tracking integration).
+_MLFLOW_QUIET_ENV = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "MLFLOW_LOGGING_LEVEL": "WARNING", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
 #: Loggers of MLflow and of the database migrations it runs when it creates a local store.
 _MLFLOW_LOGGERS = ("mlflow", "alembic")
+#: Lines MLflow prints itself, past its loggers and switches, when it registers a model.
+MLFLOW_PRINTED = re.compile(r"^(Successfully registered model '|Created version '|Registered model '.*' already exists)")
+
+
+class _DropLines(io.TextIOBase):
+    """A text stream that passes every line on to ``target`` except those matching ``pattern``.
+
+    Text is held until its line ends (``\n`` or ``\r``), then passed on or dropped whole. On a
+    terminal a line passed on first clears the line it lands on: a progress line updated in place
+    there (:class:`riskmodel.apps.cli.progress.Progress`) is redrawn after it rather than run into.
+    """
+
+    def __init__(self, target, pattern: re.Pattern):
+        self.target, self.pattern, self.held = target, pattern, ""
+        self.lock = threading.Lock()
+        self.clear = "\r\x1b[K" if self.isatty() else ""
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            *lines, self.held = re.split(r"(?<=[\n\r])", self.held + text)
+            for line in lines:
+                if not self.pattern.search(line):
+                    self.target.write(self.clear + line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.target, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        return getattr(self.target, "encoding", None)
+
+    def writable(self) -> bool:
+        return True
+
+    def close_over(self) -> None:
+        """Pass on what is held (a last line without its end) and flush."""
+        with self.lock:
+            if self.held and not self.pattern.search(self.held):
+                self.target.write(self.held)
+            self.held = ""
+        self.target.flush()
 
 
 @contextlib.contextmanager
 def _mlflow_chatter(verbose: bool) -> Iterator[None]:
-    """Hide MLflow's INFO lines and artifact progress bars for the duration (unless ``verbose``).
+    """Hide MLflow's INFO lines, artifact progress bars and printed notices for the duration (unless ``verbose``).
 
-    Through logger names and MLflow's environment switches only: this layer never imports
-    mlflow. Both are restored afterwards, so a caller's own settings survive the job.
+    Through logger names, MLflow's environment switches and a filter of the lines it prints
+    itself on ``sys.stdout``/``sys.stderr`` ("Successfully registered model ...", "Created
+    version ..."): this layer never imports mlflow. All are restored afterwards, so a caller's own
+    settings survive the job. The job's progress lines go to the stream its printer was given
+    (:class:`riskmodel.apps.cli.progress.Progress` keeps the stderr it was made with), not through
+    the filter.
     """
     if verbose:
         yield
@@ -467,12 +564,19 @@ def _mlflow_chatter(verbose: bool) -> Iterator[None]:
     loggers = [logging.getLogger(name) for name in _MLFLOW_LOGGERS]
     levels = [lg.level for lg in loggers]
     env = {k: os.environ.get(k) for k in _MLFLOW_QUIET_ENV}
+    streams = sys.stdout, sys.stderr
     os.environ.update(_MLFLOW_QUIET_ENV)
     for lg in loggers:
         lg.setLevel(logging.WARNING)
+    sys.stdout, sys.stderr = (_DropLines(stream, MLFLOW_PRINTED) for stream in streams)
     try:
         yield
     finally:
+        filters = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = streams
+        for f in filters:
+            if isinstance(f, _DropLines):
+                f.close_over()
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
         for k, v in env.items():

@@ -22,6 +22,7 @@ from riskmodel.core.config import load_config
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, TrainResult, train_risk_model
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "promote", "tune"]
 
@@ -66,6 +67,7 @@ def train(
     oracle: pd.Series | None = None,
     log: bool = True,
     progress: Callable[[str], None] = lambda _m: None,
+    on_progress: ProgressHook | None = None,
 ) -> TrainOutcome:
     """Train, evaluate, audit, log to MLflow and register as ``challenger``, from one config.
 
@@ -83,6 +85,8 @@ def train(
         ``sqlite:///mlflow.db``). With False, nothing touches MLflow.
     progress : callable, optional
         Receives one line per step.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the training stages.
 
     Returns
     -------
@@ -102,7 +106,7 @@ def train(
     elif oracle is not None:
         truth = oracle.reindex(table["stay_id"]).to_numpy()
     progress(f"training on {len(table):,} mature stays")
-    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable)
+    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable, on_progress=on_progress)
     m = result.metrics
     progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
              + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations)))

@@ -22,7 +22,7 @@ Metrics (per series, then averaged per model and level):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -111,6 +111,7 @@ def cross_validation(
     n_windows: int = 3,
     step: int | None = None,
     min_train: int | None = None,
+    on_window: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
     """Rolling-origin backtest of every model of ``settings``.
 
@@ -128,6 +129,8 @@ def cross_validation(
         Periods between cutoffs; default ``max(1, h // n_windows)``.
     min_train : int, optional
         Fewest periods of history a window needs; default ``m`` (one season).
+    on_window : callable, optional
+        ``on_window(done, total)`` after each window (cutoff) is backtested.
 
     Returns
     -------
@@ -148,7 +151,10 @@ def cross_validation(
     all_ds = pd.DatetimeIndex(df["ds"].unique()).sort_values()
     frames, fallbacks = [], []
     groups = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in df.groupby("unique_id", sort=True)}
-    for cutoff in make_cutoffs(all_ds, n_windows, step, min_train, horizon=h, breaks=settings.breaks):
+    cutoffs = make_cutoffs(all_ds, n_windows, step, min_train, horizon=h, breaks=settings.breaks)
+    for i, cutoff in enumerate(cutoffs):
+        if on_window is not None and i:
+            on_window(i, len(cutoffs))
         hist = {}
         scales, lscales = {}, {}
         for uid, (ds, y) in groups.items():
@@ -175,6 +181,8 @@ def cross_validation(
             for name, values in _peers(hist[uid][1], h, settings.m).items():
                 part[f"peer:{name}"] = values[keep]
             frames.append(part[~in_break(part["ds"], settings.breaks)])  # a declared break never scores a model
+    if on_window is not None and cutoffs:
+        on_window(len(cutoffs), len(cutoffs))
     if not frames:
         peers = [f"peer:{p}" for p in PEERS]
         return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y", "scale", "step", "log_scale", *settings.models, *peers]), fallbacks
@@ -184,13 +192,15 @@ def cross_validation(
 
 
 def nested_cross_validation(
-    df: pd.DataFrame, h: int, settings: RunSettings, *, n_windows: int, holdout_windows: int, step: int
+    df: pd.DataFrame, h: int, settings: RunSettings, *, n_windows: int, holdout_windows: int, step: int,
+    on_window: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
     """Holdout windows on the whole history, then selection windows on the history up to the first holdout cutoff.
 
     Selection windows end at or before the holdout cutoff, so no actual of a holdout
     window is ever an error that chose a model or calibrated an interval. Without
-    room for both, every window is a selection window.
+    room for both, every window is a selection window. ``on_window(done, total)`` counts the
+    windows of both after each one (the total is the planned one until the windows are known).
 
     Returns
     -------
@@ -198,16 +208,46 @@ def nested_cross_validation(
         :func:`cross_validation` rows of both, with ``holdout`` (bool).
     fallbacks : list of (model, unique_id, reason)
     """
+    count = _WindowCount(on_window)
     if holdout_windows:
-        held, fb_held = cross_validation(df, h, settings, n_windows=holdout_windows, step=step)
+        held, fb_held = cross_validation(df, h, settings, n_windows=holdout_windows, step=step, on_window=count.then(n_windows))
         if len(held):
             first = held["cutoff"].min()
-            select, fb_select = cross_validation(df[df["ds"] <= first], h, settings, n_windows=n_windows, step=step)
+            select, fb_select = cross_validation(df[df["ds"] <= first], h, settings, n_windows=n_windows, step=step, on_window=count.after())
             if len(select):
                 cv = pd.concat([select.assign(holdout=False), held.assign(holdout=True)], ignore_index=True)
                 return cv, fb_select + fb_held
-    cv, fallbacks = cross_validation(df, h, settings, n_windows=n_windows, step=step)
+    cv, fallbacks = cross_validation(df, h, settings, n_windows=n_windows, step=step, on_window=count.after())
     return cv.assign(holdout=False), fallbacks
+
+
+class _WindowCount:
+    """One count over the successive :func:`cross_validation` calls of a nested backtest."""
+
+    def __init__(self, hook: Callable[[int, int], None] | None):
+        self.hook, self.last = hook, 0
+
+    def then(self, planned_after: int) -> Callable[[int, int], None] | None:
+        """A window callback for a first call, followed by ``planned_after`` more windows."""
+        if self.hook is None:
+            return None
+
+        def report(done: int, total: int) -> None:
+            self.last = done
+            self.hook(done, total + planned_after)
+
+        return report
+
+    def after(self) -> Callable[[int, int], None] | None:
+        """A window callback for the next call: counts on from the windows already done."""
+        if self.hook is None:
+            return None
+        base = self.last
+
+        def report(done: int, total: int) -> None:
+            self.hook(base + done, base + total)
+
+        return report
 
 
 def _series_metrics(y: np.ndarray, f: np.ndarray, scale: np.ndarray) -> dict[str, float]:

@@ -18,6 +18,7 @@ from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, ext
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END"]
 
@@ -248,7 +249,7 @@ class Forecaster:
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, df: pd.DataFrame, hierarchy: Hierarchy | None = None) -> Forecaster:
+    def fit(self, df: pd.DataFrame, hierarchy: Hierarchy | None = None, *, on_progress: ProgressHook | None = None) -> Forecaster:
         """Backtest, choose models, calibrate intervals and forecast ``h`` periods.
 
         Parameters
@@ -258,6 +259,9 @@ class Forecaster:
         hierarchy : Hierarchy, optional
             When given (e.g. ``make_series(...).hierarchy``), forecasts are reconciled
             with the ``reconcile`` method.
+        on_progress : callable, optional
+            ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the model runs
+            counted as they finish, every backtest window and then the final fit.
 
         Returns
         -------
@@ -280,8 +284,10 @@ class Forecaster:
         freq = self.freq or _infer(history)
         check_calendar(history["ds"].max(), self.h, freq)
         settings = self._settings(freq)
-        cv, fallbacks = self._backtests(history, settings)
+        runs = _RunCount(on_progress, planned=self.holdout_windows + self.n_windows)
+        cv, fallbacks = self._backtests(history, settings, runs.window)
         self._finish(history, cv, fallbacks, settings, hierarchy)
+        runs.finished()
         warn_fallbacks(self.fallbacks_, stacklevel=3)
         return self
 
@@ -343,9 +349,11 @@ class Forecaster:
         self.fallbacks_ = fallbacks
         self.forecasts_ = self._forecast(self.h, settings, base)
 
-    def _backtests(self, history: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, list]:
+    def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
         step = self.step or max(1, self.h // self.n_windows)
-        return nested_cross_validation(history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step)
+        return nested_cross_validation(
+            history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step, on_window=on_window
+        )
 
     def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
         ids = list(history["unique_id"].unique())
@@ -537,6 +545,26 @@ class Forecaster:
             "h", "freq", "models", "combine", "selection", "level", "n_windows", "step",
             "breaks", "break_method", "holdout_windows", "events", "reconcile", "n_jobs", "progress", "seed",
         )}
+
+
+class _RunCount:
+    """The model runs of a fit for a progress hook: the backtest windows, then the final fit."""
+
+    WHAT = "forecaster: backtest windows, then the final fit"
+
+    def __init__(self, hook: ProgressHook | None, planned: int):
+        self.hook, self.windows = hook, planned
+        if hook is not None:
+            hook(self.WHAT, 0, planned + 1)
+
+    def window(self, done: int, total: int) -> None:
+        self.windows = total
+        if self.hook is not None:
+            self.hook(self.WHAT, done, total + 1)
+
+    def finished(self) -> None:
+        if self.hook is not None:
+            self.hook(self.WHAT, self.windows + 1, self.windows + 1)
 
 
 def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy) -> None:

@@ -126,7 +126,7 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     return checks.decision()
 
 
-def champion_on_same_window(champion, challenger) -> float | None:
+def champion_on_same_window(champion, challenger, *, on_progress=None) -> float | None:
     """The champion's holdout MASE on the challenger's holdout window: its settings refitted on the same history.
 
     Parameters
@@ -134,6 +134,8 @@ def champion_on_same_window(champion, challenger) -> float | None:
     champion, challenger : Forecaster
         Fitted forecasters; the champion's settings are refitted on the challenger's
         history and hierarchy, so both are scored on the same, later window.
+    on_progress : callable, optional
+        The refit's progress hook (:meth:`Forecaster.fit`, :mod:`riskmodel.core.progress`).
 
     Returns
     -------
@@ -146,5 +148,5 @@ def champion_on_same_window(champion, challenger) -> float | None:
     params = champion.get_params()
     if params.get("h") != challenger.h or params.get("holdout_windows") != challenger.holdout_windows:
         return None
-    refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None))
+    refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
     return honest_metrics(refit).get("mase")

@@ -30,6 +30,7 @@ from riskmodel.core.risk.fairness import FairnessReport, fairness_audit
 from riskmodel.core.features import training_table
 from riskmodel.core.risk.metrics import classification_metrics, ranking_intervals, reliability_table
 from riskmodel.core.risk.model import RiskModel, time_split
+from riskmodel.core.progress import ProgressHook, Stages
 
 __all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices"]
 
@@ -180,6 +181,7 @@ def train_risk_model(
     holdout: pd.DataFrame | None = None,
     observable: pd.Series | np.ndarray | None = None,
     n_boot: int = 200,
+    on_progress: ProgressHook | None = None,
 ) -> TrainResult:
     """Split by time, fit, calibrate, evaluate on the future slice, compare with baselines, audit.
 
@@ -208,6 +210,9 @@ def train_risk_model(
         ``observable_*``, ``auc_over_observable``, ``prauc_over_observable``, ``gini_over_observable``.
     n_boot : int, default=200
         Bootstrap replicates of the intervals.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`) as each stage
+        finishes: fit, evaluate, baselines, intervals, fairness audit.
 
     Returns
     -------
@@ -237,11 +242,13 @@ def train_risk_model(
         if frame is not None:
             _check_columns(name, frame, config)
     seconds: dict[str, float] = {}
+    stages = Stages(on_progress, "risk training", ["fit", "evaluate", "baselines", "intervals", "fairness audit"])
     t0 = time.perf_counter()
     parts = fit_slices(table, config, holdout)
     model = RiskModel.from_config(config)
     model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
     seconds["fit"] = time.perf_counter() - t0
+    stages.done("fit")
 
     t0 = time.perf_counter()
     test = parts["test"]
@@ -257,6 +264,7 @@ def train_risk_model(
     if config.baseline_group:
         metrics.update(_by_group(test, y, p, config.baseline_group))
     seconds["evaluate"] = time.perf_counter() - t0
+    stages.done("evaluate")
     if baselines:
         t0 = time.perf_counter()
         pl = logistic_baseline(parts["train"], test, config.features, config.categorical, config.target)
@@ -268,14 +276,17 @@ def train_risk_model(
             for k, v in classification_metrics(y, pg, budgets=config.budgets).items():
                 metrics[f"group_rate_{k}"] = v
         seconds["baselines"] = time.perf_counter() - t0
+    stages.done("baselines")
     t0 = time.perf_counter()
     metrics.update(ranking_intervals(y, p, refs, n_boot=n_boot, seed=config.seed))
     seconds["intervals"] = time.perf_counter() - t0
+    stages.done("intervals")
     t0 = time.perf_counter()
     audit = fairness_audit(test, y, p, config.audit, fcfg) if config.audit else FairnessReport(pd.DataFrame(), {})
     metrics.update({f"fairness_{k}": v for k, v in audit.summary.items()})
     metrics["fairness_passed"] = float(audit.passed)
     seconds["fairness"] = time.perf_counter() - t0
+    stages.done("fairness audit")
     return TrainResult(
         model=model,
         metrics=metrics,

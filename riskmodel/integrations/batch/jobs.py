@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
 from riskmodel.core.exceptions import BatchError
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
@@ -179,7 +180,7 @@ def run_job(
     chunk_rows: int = 200_000,
     overwrite: bool = False,
     hooks: JobHooks = JobHooks(),
-    progress: bool = True,
+    progress: bool | ProgressHook = True,
     description: str = "rows",
     columns: list[str] | None = None,
 ) -> BatchResult:
@@ -203,8 +204,9 @@ def run_job(
     hooks : JobHooks, optional
         Callbacks beside the transform: ``on_chunk`` for every chunk (written
         now or resumed) and ``finish`` once all parts are written and checked.
-    progress : bool, default=True
-        Show a progress bar on stderr.
+    progress : bool or callable, default=True
+        Show a progress bar on stderr; or a hook ``progress(description, rows_done, rows_total)``
+        (:mod:`riskmodel.core.progress`) called after every chunk, for a caller that prints its own.
     description : str, default="rows"
         Label of the progress bar.
     columns : list of str, optional
@@ -229,11 +231,7 @@ def run_job(
     _prepare_parts_dir(parts_dir, job_text, overwrite)
 
     total = count_rows(input)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit=" rows", desc=description, mininterval=1.0, leave=True)
+    bar = _bar(progress, total, description)
     rows_in = rows_out = resumed = 0
     index = -1
     try:
@@ -258,6 +256,8 @@ def run_job(
             rows_out += len(out)
             if bar is not None:
                 bar.update(len(chunk))
+            elif callable(progress):
+                progress(description, rows_in, total)
     finally:
         if bar is not None:
             bar.close()
@@ -274,6 +274,18 @@ def run_job(
     else:
         _atomic_write_text("", parts_dir / _SUCCESS)
     return BatchResult(output=output, rows_in=rows_in, rows_out=rows_out, parts=n_parts, resumed_parts=resumed, extra=extra)
+
+
+def _bar(progress: bool | ProgressHook, total: int, description: str):
+    """A tqdm bar when ``progress`` is True; None for False or a hook (which is started here)."""
+    if callable(progress):
+        progress(description, 0, total)
+        return None
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=" rows", desc=description, mininterval=1.0, leave=True)
 
 
 def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:

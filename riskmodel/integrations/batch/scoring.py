@@ -33,6 +33,7 @@ from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
 from riskmodel.core.scoring import BAND_ORDER, as_scorer, score
+from riskmodel.core.progress import ProgressHook
 
 __all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
 
@@ -64,8 +65,9 @@ class ScoreFileOptions:
         Rows per chunk; bounds memory.
     overwrite : bool, default=False
         Replace an output made by a different job (input, model or settings).
-    progress : bool, default=True
-        Progress bar on stderr.
+    progress : bool or callable, default=True
+        Progress bar on stderr; or a hook ``progress("rows scored", done, total)``
+        (:mod:`riskmodel.core.progress`) for a caller that prints its own.
     purpose : str, optional
         Recorded in the audit log.
     """
@@ -76,7 +78,7 @@ class ScoreFileOptions:
     passthrough: tuple[str, ...] = ()
     chunk_rows: int = 200_000
     overwrite: bool = False
-    progress: bool = True
+    progress: bool | ProgressHook = True
     purpose: str | None = "nightly batch"
 
     @classmethod
@@ -200,7 +202,7 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     spec = opts.job_spec(scorer)
     result = run_job(
         input, output, transform, spec=spec, chunk_rows=opts.chunk_rows, overwrite=opts.overwrite,
-        hooks=JobHooks(on_chunk=tally.on_chunk), progress=opts.progress, description="scoring",
+        hooks=JobHooks(on_chunk=tally.on_chunk), progress=opts.progress, description="rows scored" if callable(opts.progress) else "scoring",
     )
     summary = tally.summary(scorer, result, time.perf_counter() - started)
     path = summary_path(output)
