@@ -315,7 +315,7 @@ class Forecaster:
         )
         seen = history if not cv["holdout"].any() else history[history["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
         groups = volume_groups(seen, select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
+        q = calibrate(_seasonal_units(select, seen, settings), "chosen", scales, self.h, level, groups=groups)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
@@ -574,6 +574,28 @@ def _max_seen(history: pd.DataFrame, cv: pd.DataFrame) -> np.ndarray:
 def _scale(y: np.ndarray, mask: np.ndarray, settings: RunSettings) -> float:
     """Interval scale of one series, from the history as its break method presents it to the models."""
     return log_scale(scaled_history(y, mask, settings.m, settings.break_method), settings.m, mask)
+
+
+def _seasonal_units(select: pd.DataFrame, seen: pd.DataFrame, settings: RunSettings) -> pd.DataFrame:
+    """Selection rows whose errors are in the unit of the final intervals' scale.
+
+    A cutoff with at most one season of history has no seasonal difference, so
+    its scale falls back to month-to-month differences, which on a seasonal series
+    are the seasons themselves: errors divided by it and multiplied back by the
+    final, seasonal scale mixed units (on the BPS 2019 holdout, fitted on
+    2017-2018, the one full-horizon window has 12 months of history). Those rows
+    take the scale of ``seen``, the history up to the holdout cutoff (the whole
+    history without one), which holds the selection windows but no holdout actual.
+    """
+    if settings.m <= 1 or select.empty:
+        return select
+    order = seen[["unique_id", "ds"]].assign(n=seen.groupby("unique_id").cumcount() + 1)
+    n_at = select[["unique_id", "cutoff"]].merge(order.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")["n"]
+    short = (n_at.to_numpy() <= settings.m) & np.isfinite(select["log_scale"].to_numpy(dtype=float))
+    if not short.any():
+        return select
+    later = seen.groupby("unique_id")["y"].apply(lambda s: _scale(s.to_numpy(), in_break(seen.loc[s.index, "ds"], settings.breaks), settings))
+    return select.assign(log_scale=np.where(short, select["unique_id"].map(later).to_numpy(dtype=float), select["log_scale"].to_numpy(dtype=float)))
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
