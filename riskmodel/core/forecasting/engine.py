@@ -189,8 +189,11 @@ def _adjusted_after_break(y: np.ndarray, mask: np.ndarray, m: int, h: int) -> tu
     return np.clip(adjusted, 0.0, None), prof[np.arange(n, n + h) % m]
 
 
-#: Recovery rates tried per month (the share of the gap to the pre-break level left after a month).
-_RHOS = np.round(np.arange(0.5, 1.0001, 0.01), 2)
+def _rhos(m: int) -> np.ndarray:
+    """Recovery rates tried (the share of the gap left after a period): half-lives from one period to
+    ten seasons, log-spaced so that daily and weekly series get rates as fine near 1 as monthly ones, and 1."""
+    half_lives = np.geomspace(1, 10 * max(m, 1), 60)
+    return np.append(0.5 ** (1 / half_lives), 1.0)
 
 
 def _recovery_fit(y: np.ndarray, mask: np.ndarray, m: int) -> tuple[np.ndarray, float, float, float] | None:
@@ -199,8 +202,8 @@ def _recovery_fit(y: np.ndarray, mask: np.ndarray, m: int) -> tuple[np.ndarray, 
     On the log scale, the gap is the pre-break level (deseasonalised, last season
     before the break) minus the deseasonalised periods after the break; it is fitted
     by least squares as ``g * rho ** (t - last)`` (an intervention whose effect
-    decays geometrically, Box and Tiao 1975) with ``rho`` on a grid from 0.5 to 1
-    (1: a permanent level shift). None when there is no usable break, fewer than
+    decays geometrically, Box and Tiao 1975) with ``rho`` on a grid of half-lives
+    from one period to ten seasons, or 1 (a permanent level shift). None when there is no usable break, fewer than
     three periods after it, or no gap to close (the level is back).
     """
     if not mask.any() or m <= 1:
@@ -217,13 +220,14 @@ def _recovery_fit(y: np.ndarray, mask: np.ndarray, m: int) -> tuple[np.ndarray, 
     post = np.arange(last + 1, n)
     gap = level_pre - (z[post] - prof[post % m])
     age = (post - (n - 1)).astype(float)  # <= 0: periods before the last one
-    w = _RHOS[:, None] ** age[None, :]
+    rhos = _rhos(m)
+    w = rhos[:, None] ** age[None, :]
     g = (w @ gap) / np.einsum("ij,ij->i", w, w)
     sse = ((gap[None, :] - g[:, None] * w) ** 2).sum(axis=1)
     best = int(np.argmin(sse))
     if g[best] <= 0:
         return None
-    return prof, level_pre, float(g[best]), float(_RHOS[best])
+    return prof, level_pre, float(g[best]), float(rhos[best])
 
 
 def recover_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
