@@ -92,3 +92,8 @@ def test_report_and_progress(job):
     # MLflow's own log lines and artifact progress bars are hidden without --verbose
     assert "INFO mlflow" not in first.stderr and "Downloading artifacts" not in first.stderr, first.stderr[-3000:]
     assert "reused: data, risk model, forecaster, nationality forecaster" in second.stdout
+    # the report's forecast accuracy is the holdout window's (it chose nothing), peers beside it
+    for name in ("forecast_backtest.csv", "forecast_backtest_nationality.csv"):
+        table = pd.read_csv(cwd / "riskmodel-output" / name)
+        assert set(table["window"]) == {"holdout"}, name
+        assert {"chosen", "peer:snaive"} <= set(table["model"]), name
