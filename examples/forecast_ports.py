@@ -1,4 +1,4 @@
-"""Forecast monthly arrivals per port on synthetic data and print the backtest.
+"""Forecast monthly arrivals per port on synthetic data and print the holdout-window accuracy.
 
 Run: ``python examples/forecast_ports.py [--travellers 20000]``.
 """
@@ -19,7 +19,8 @@ def main() -> None:
     data = make_crossings(args.travellers, "2017-01-01", "2023-12-31", seed=0)
     series = make_series(data.crossings, freq="M", levels=["total", "port_type", "port"])
     forecaster = Forecaster(h=args.horizon, progress=True).fit(series.df, series.hierarchy)
-    metrics = forecaster.metrics_
+    # the holdout window chose and calibrated nothing: its figures are the honest ones
+    metrics = forecaster.holdout_metrics_ if len(forecaster.holdout_metrics_) else forecaster.metrics_
     print(metrics[metrics["level"] == "all"].round(3).to_string(index=False))
     fc = forecaster.predict()
     print(fc[fc["unique_id"].isin(["total", "port/Ngurah Rai"])].round(0).to_string(index=False))

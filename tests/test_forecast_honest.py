@@ -257,3 +257,28 @@ def test_a_series_of_zeros_at_every_cutoff_still_fits_alone():
     assert f.cv_["log_scale"].isna().all()
     fc = f.predict()
     assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()
+
+
+def _seasonal_panel(k=30, seed=3):
+    """36 months of strongly seasonal series (log amplitude 0.6, noise 0.05): months swing far more
+    than years differ, so the month-to-month scale is ~4x the seasonal one."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2017-01-01", periods=36, freq="MS")
+    frames = []
+    for i in range(k):
+        z = np.log(200.0 * (i + 1)) + 0.6 * np.sin(2 * np.pi * (np.arange(36) + i) / 12) + rng.normal(0, 0.05, 36)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(np.exp(z))}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_intervals_from_a_one_season_window_are_in_seasonal_units():
+    # Fitted on 24 months, the only full-horizon window has 12 months of history: no seasonal
+    # difference there. Its errors must be scaled like the final interval (seasonally), else
+    # they are divided by the month-to-month swing and the year after gets bounds far too narrow.
+    df = _seasonal_panel()
+    train, test = df[df["ds"] < "2019-01-01"], df[df["ds"] >= "2019-01-01"]
+    f = Forecaster(h=12, models=["snaive", "ets", "theta"], breaks=()).fit(train)
+    assert sorted(f.cv_["cutoff"].unique()) == [pd.Timestamp("2017-12-01")]
+    m = test.merge(f.predict(), on=["unique_id", "ds"])
+    coverage = float(((m["y"] >= m["y_lo_95"]) & (m["y"] <= m["y_hi_95"])).mean())
+    assert 0.9 <= coverage <= 0.99  # 0.51 before: bounds in month-to-month units

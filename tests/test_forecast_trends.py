@@ -15,7 +15,7 @@ from riskmodel.core.exceptions import ConfigError, FallbackWarning, SchemaError
 from riskmodel.core.forecasting import Forecaster, detect_breaks, travel_trends
 from riskmodel.core.forecasting.breaks import ALL_SERIES
 from riskmodel.core.forecasting.trends import MONTHLY_TREND_COLUMNS, complete_months, monthly_trends
-from riskmodel.core.forecasting.engine import impute_break, rebase_break
+from riskmodel.core.forecasting.engine import impute_break, rebase_break, recover_break, recovery_offset
 
 from .conftest import BPS_DATA
 
@@ -83,6 +83,48 @@ def test_forecast_after_a_break_follows_the_recovery_not_the_old_level():
     err_old = np.mean(np.abs(old["y_hat"].to_numpy() / actual - 1))
     assert err_new < 0.25  # within a quarter of a recovery that runs at +5% a month
     assert err_new < err_old
+
+
+def _decaying_gap(n=108, seed=1):
+    """Monthly 2015-2023: level 1000 with seasons, a collapse 2020-04..2021-12, then a gap to 1000 that
+    shrinks by a fifth every month from log(1000/150) in 2022-01: the intervention model of a recovery."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2015-01-01", periods=n, freq="MS")
+    season = np.exp(0.3 * np.sin(2 * np.pi * np.arange(n) / 12))
+    level = np.where(ds < "2020-04-01", 1000.0, 5.0)
+    after = np.asarray(ds > "2021-12-01")
+    level[after] = 1000.0 * np.exp(-np.log(1000 / 150) * 0.8 ** np.arange(after.sum()))
+    y = np.round(level * season * rng.lognormal(0, 0.02, n))
+    return pd.DataFrame({"unique_id": "port/B", "ds": ds, "y": y}), level * season
+
+
+def test_recover_continues_a_recovery_toward_the_pre_break_level():
+    full, truth = _decaying_gap()
+    df = full.iloc[:96]  # fit to 2022-12: a year of recovery; the gap left is ~7% (0.8 ** 12 of log(1000/150))
+    breaks = (("2020-04-01", "2021-12-31"),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        fcs = {m: Forecaster(h=12, models=["snaive", "ets", "theta"], breaks=breaks, break_method=m).fit(df).predict()
+               for m in ("recover", "rebase")}
+    err = {m: np.mean(np.abs(fc["y_hat"].to_numpy() / truth[96:] - 1)) for m, fc in fcs.items()}
+    # rebase holds the level of 2022 (its models see the recovery only as a trend of the last months);
+    # recover closes the rest of the gap as it was closing
+    assert err["recover"] < 0.02
+    assert err["rebase"] > 3 * err["recover"]
+    # the offset is the open part of the fitted gap: negative, shrinking toward 0
+    mask = ((df["ds"] >= "2020-04-01") & (df["ds"] <= "2021-12-01")).to_numpy()
+    off = recovery_offset(df["y"].to_numpy(dtype=float), mask, 12, 12)
+    assert np.all(off < 0) and np.all(np.diff(off) > 0)
+
+
+def test_recover_is_rebase_without_a_recovery_to_fit():
+    full, _ = _decaying_gap()
+    y = full["y"].to_numpy(dtype=float)
+    mask = ((full["ds"] >= "2020-04-01") & (full["ds"] <= "2021-12-01")).to_numpy()
+    for n in (80, 86):  # the history ends inside the break; two periods after it
+        np.testing.assert_array_equal(recover_break(y[:n], mask[:n], 12), rebase_break(y[:n], mask[:n], 12))
+        assert not recovery_offset(y[:n], mask[:n], 12, 6).any()
+    np.testing.assert_array_equal(recover_break(y[:60], mask[:60], 12), y[:60])  # no break in the history
 
 
 # ---------------------------------------------------------------- part 7

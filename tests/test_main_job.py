@@ -98,6 +98,11 @@ def test_report_and_progress(job):
     for chatter in ("INFO mlflow", "Downloading artifacts", "Successfully registered model", "Created version"):
         assert chatter not in first.stderr + first.stdout, first.stderr[-3000:]
     assert "reused: data, risk model, forecaster, nationality forecaster, trend signals" in second.stdout
+    # the report's forecast accuracy is the holdout window's (it chose nothing), peers beside it
+    for name in ("forecast_backtest.csv", "forecast_backtest_nationality.csv"):
+        table = pd.read_csv(cwd / "riskmodel-output" / name)
+        assert set(table["window"]) == {"holdout"}, name
+        assert {"chosen", "peer:snaive"} <= set(table["model"]), name
 
 
 def test_long_steps_show_counts_with_an_eta_as_plain_lines_in_a_log(job):

@@ -402,7 +402,9 @@ class ReportInputs:
     fairness_bounds : dict, optional
         The gate's bounds, drawn on the bars.
     backtest : DataFrame, optional
-        Backtest metrics per model (including seasonal naive).
+        Forecast metrics per model on the forecaster's holdout window (the served forecast and
+        the simple peers, seasonal naive among them; ``window`` says when they come from the
+        selection windows instead).
     workload : DataFrame, optional
         :func:`riskmodel.core.operations.expected_workload` output (``workload.csv``).
     trends : DataFrame, optional
@@ -473,7 +475,7 @@ def write_report(
         _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
         _section("reliability", "Reliability of the probabilities", _reliability(i.reliability)),
         _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds)),
-        _section("backtest", "Forecast accuracy in backtests", backtest),
+        _section("backtest", "Forecast accuracy on the holdout window (it chose and calibrated nothing)", backtest),
         _section("summary", "What was run", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
     ]
     doc = (

@@ -79,12 +79,21 @@ def _write_state(out: Path, state: dict) -> None:
     tmp.replace(out / "state.json")
 
 
-def _backtest_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Backtest accuracy per hierarchy level and model, with each model's MASE relative to seasonal naive."""
-    cols = [c for c in ("level", "model", "mase", "smape", "rmse", "coverage_80", "coverage_95") if c in metrics.columns]
+def _backtest_table(forecaster) -> pd.DataFrame:
+    """Forecast accuracy per hierarchy level and model, with each MASE relative to seasonal naive.
+
+    From the holdout window (``holdout_metrics_``: the served forecast and the simple
+    peers on a window that chose and calibrated nothing); only when the history left
+    no holdout window, from the selection windows, where the chosen model's score is
+    optimistic. The ``window`` column says which.
+    """
+    held = forecaster.holdout_metrics_
+    metrics, window, snaive_name = (held, "holdout", "peer:snaive") if len(held) else (forecaster.metrics_, "selection (optimistic)", "snaive")
+    cols = [c for c in ("level", "model", "mase", "smape", "rmse", "coverage_80", "coverage_95", "msis_95") if c in metrics.columns]
     table = metrics[cols].copy()
-    snaive = table[table["model"] == "snaive"].set_index("level")["mase"]
+    snaive = table[table["model"] == snaive_name].set_index("level")["mase"]
     table["mase_over_snaive"] = table["mase"] / table["level"].map(snaive)
+    table.insert(0, "window", window)
     return table.sort_values(["level", "mase"]).reset_index(drop=True)
 
 
@@ -276,7 +285,7 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
         decision = forecast_pipeline.promote(fcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
-        _backtest_table(fout.forecaster.metrics_).to_csv(backtest_path, index=False)
+        _backtest_table(fout.forecaster).to_csv(backtest_path, index=False)
         state[state_key] = key
         run.save_state()
         champion = resolve_version(name, "champion")

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.forecasting.calendar import in_break, same_regime_pairs
-from riskmodel.core.forecasting.engine import RunSettings, run_models
+from riskmodel.core.forecasting.engine import RunSettings, run_models, scaled_history
 from riskmodel.core.forecasting.intervals import log_scale
 
 __all__ = ["make_cutoffs", "cross_validation", "nested_cross_validation", "mase_scale", "evaluate", "interval_score", "METRICS", "PEERS"]
@@ -164,7 +164,7 @@ def cross_validation(
                 mask = in_break(ds[:n], settings.breaks)
                 scales[uid] = mase_scale(y[:n], settings.m, mask)
                 # A history of zeros has no scale: its errors would calibrate nothing but noise.
-                lscales[uid] = log_scale(y[:n], settings.m, mask) if np.any(y[:n] > 0) else np.nan
+                lscales[uid] = log_scale(scaled_history(y[:n], mask, settings.m, settings.break_method), settings.m, mask) if np.any(y[:n] > 0) else np.nan
         if not hist:
             continue
         fcs, future, fb = run_models(hist, h, settings)

@@ -22,7 +22,7 @@ from riskmodel.core.forecasting.calendar import calendar_features, in_break
 from riskmodel.core.forecasting.models import GLOBAL_MODELS, fit_local, lgbm_forecast, season_positions
 from riskmodel.core.forecasting.series import FREQS
 
-__all__ = ["RunSettings", "run_models", "impute_break", "rebase_break", "BREAK_METHODS", "warn_fallbacks"]
+__all__ = ["RunSettings", "run_models", "impute_break", "rebase_break", "recover_break", "recovery_offset", "scaled_history", "BREAK_METHODS", "warn_fallbacks"]
 
 #: Daily events whose effect a seasonal model cannot learn because their date moves.
 MOVING_EVENTS = ("nyepi", "eid", "lunar_new_year")
@@ -37,7 +37,7 @@ class RunSettings:
     models: tuple[str, ...]
     events: tuple[str, ...] | None = None
     breaks: tuple[tuple[str, str], ...] = ()
-    break_method: str = "rebase"
+    break_method: str = "recover"
     n_jobs: int = 1
     progress: bool = False
     seed: int = 0
@@ -189,8 +189,121 @@ def _adjusted_after_break(y: np.ndarray, mask: np.ndarray, m: int, h: int) -> tu
     return np.clip(adjusted, 0.0, None), prof[np.arange(n, n + h) % m]
 
 
-#: How a declared break is handled: see :func:`impute_break` and :func:`rebase_break`.
-BREAK_METHODS = {"impute": impute_break, "rebase": rebase_break}
+def _rhos(m: int) -> np.ndarray:
+    """Recovery rates tried (the share of the gap left after a period): half-lives from one period to
+    ten seasons, log-spaced so that daily and weekly series get rates as fine near 1 as monthly ones, and 1."""
+    half_lives = np.geomspace(1, 10 * max(m, 1), 60)
+    return np.append(0.5 ** (1 / half_lives), 1.0)
+
+
+def _recovery_fit(y: np.ndarray, mask: np.ndarray, m: int) -> tuple[np.ndarray, float, float, float] | None:
+    """Profile, pre-break level, gap at the last period and monthly rate of a recovery after a break.
+
+    On the log scale, the gap is the pre-break level (deseasonalised, last season
+    before the break) minus the deseasonalised periods after the break; it is fitted
+    by least squares as ``g * rho ** (t - last)`` (an intervention whose effect
+    decays geometrically, Box and Tiao 1975) with ``rho`` on a grid of half-lives
+    from one period to ten seasons, or 1 (a permanent level shift). None when there is no usable break, fewer than
+    three periods after it, or no gap to close (the level is back).
+    """
+    if not mask.any() or m <= 1:
+        return None
+    idx = np.flatnonzero(mask)
+    first, last = int(idx[0]), int(idx[-1])
+    n = len(y)
+    if first < 2 * m or n - 1 - last < 3:
+        return None
+    z = np.log1p(np.asarray(y, dtype=float))
+    prof = _robust_profile(z[:first], m)
+    tail = np.arange(first - m, first)
+    level_pre = float(np.mean(z[tail] - prof[tail % m]))
+    post = np.arange(last + 1, n)
+    gap = level_pre - (z[post] - prof[post % m])
+    age = (post - (n - 1)).astype(float)  # <= 0: periods before the last one
+    rhos = _rhos(m)
+    w = rhos[:, None] ** age[None, :]
+    g = (w @ gap) / np.einsum("ij,ij->i", w, w)
+    sse = ((gap[None, :] - g[:, None] * w) ** 2).sum(axis=1)
+    best = int(np.argmin(sse))
+    if g[best] <= 0:
+        return None
+    return prof, level_pre, float(g[best]), float(rhos[best])
+
+
+def recover_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
+    """Lift the recovery after a declared break back to the pre-break regime (intervention model).
+
+    The gap between the pre-break level and the periods after the break is fitted
+    as a geometric decay (:func:`_recovery_fit`); the periods after the break get
+    that fitted gap added back, the break periods the pre-break level plus its
+    seasonal profile, and the history before the break is kept. Models then learn
+    seasons, level and trend from one regime, and :func:`recovery_offset` takes the
+    part of the gap still open off their forecasts: the recovery continues at the
+    pace it showed, toward the level before the break. Without a recovery to fit
+    (the history ends inside the break or less than three periods after it, or the
+    level is back), this is :func:`rebase_break`.
+
+    Parameters
+    ----------
+    y : ndarray
+        Counts, oldest first.
+    mask : ndarray of bool
+        True inside the break.
+    m : int
+        Season length.
+
+    Returns
+    -------
+    ndarray
+        A copy of ``y`` lifted (or rebased, see above).
+    """
+    fit = _recovery_fit(y, mask, m)
+    if fit is None:
+        return rebase_break(y, mask, m)
+    prof, level_pre, g, rho = fit
+    idx = np.flatnonzero(mask)
+    first, last = idx[0], idx[-1]
+    z = np.log1p(np.asarray(y, dtype=float))
+    n = len(z)
+    out = z.copy()
+    gap = np.arange(first, last + 1)
+    out[gap] = level_pre + prof[gap % m]
+    post = np.arange(last + 1, n)
+    out[post] = z[post] + g * rho ** (post - (n - 1))
+    return np.expm1(out)
+
+
+def recovery_offset(y: np.ndarray, mask: np.ndarray, m: int, h: int) -> np.ndarray:
+    """Log-scale offset of the ``h`` forecast periods of a series lifted by :func:`recover_break`.
+
+    ``-g * rho ** k`` at step ``k``: the part of the gap to the pre-break level still
+    open then. Zeros when :func:`recover_break` rebased instead.
+    """
+    fit = _recovery_fit(y, mask, m)
+    if fit is None:
+        return np.zeros(h)
+    _, _, g, rho = fit
+    return -g * rho ** np.arange(1, h + 1)
+
+
+def scaled_history(y: np.ndarray, mask: np.ndarray, m: int, method: str) -> np.ndarray:
+    """The history whose variation sets a series' interval scale (:func:`~riskmodel.core.forecasting.intervals.log_scale`).
+
+    With ``recover``, the lifted series of :func:`recover_break`: after the break its
+    month-to-month variation is the noise around the fitted recovery, which the
+    forecast's errors follow, not the recovery itself, which the forecast already
+    holds (on the BPS series it halved the scale of Batam and Ngurah Rai in 2022).
+    Otherwise ``y`` itself.
+    """
+    if method != "recover" or _recovery_fit(y, mask, m) is None:
+        return y
+    return recover_break(y, mask, m)
+
+
+#: How a declared break is handled: see :func:`impute_break`, :func:`rebase_break` and :func:`recover_break`.
+BREAK_METHODS = {"impute": impute_break, "rebase": rebase_break, "recover": recover_break}
+#: Break methods that learn the level after a break from the periods after it (seasons from before it).
+_AFTER_BREAK = ("rebase", "recover")
 
 
 def _event_ratios(ds: pd.DatetimeIndex, y: np.ndarray, cal: pd.DataFrame, events: Sequence[str]) -> dict[str, float]:
@@ -222,7 +335,7 @@ def _young_regimes(histories: dict[str, tuple[pd.DatetimeIndex, np.ndarray]], se
     BPS holdout, trained through 2021-12 inside the COVID break, LightGBM was the
     worst of the four default models).
     """
-    if settings.break_method != "rebase" or not settings.breaks:
+    if settings.break_method not in _AFTER_BREAK or not settings.breaks:
         return []
     out = []
     for uid, (ds, _) in histories.items():
@@ -230,6 +343,20 @@ def _young_regimes(histories: dict[str, tuple[pd.DatetimeIndex, np.ndarray]], se
         if mask.any() and len(mask) - 1 - int(np.flatnonzero(mask)[-1]) < settings.m:
             out.append(uid)
     return out
+
+
+def _handle_break(y: np.ndarray, mask: np.ndarray, h: int, settings: RunSettings) -> tuple[np.ndarray, np.ndarray | None]:
+    """A history as the models see it (its declared breaks handled) and, with ``recover``, the log offset of its forecast."""
+    off = recovery_offset(y, mask, settings.m, h) if settings.break_method == "recover" and mask.any() else None
+    return BREAK_METHODS[settings.break_method](y, mask, settings.m), off
+
+
+def _continue_recoveries(forecasts: dict[str, dict[str, np.ndarray]], offsets: dict[str, np.ndarray | None]) -> None:
+    """Take the part of each recovery still open (:func:`recovery_offset`) off every model's forecast, in place."""
+    for uid, off in offsets.items():
+        if off is not None and np.any(off):
+            for name in forecasts:
+                forecasts[name][uid] = np.clip((1 + forecasts[name][uid]) * np.exp(off) - 1, 0.0, None)
 
 
 def _local_batch(batch, names, h, m):
@@ -281,14 +408,13 @@ def run_models(
     offset = pd.tseries.frequencies.to_offset(FREQS[freq])
     local = [n for n in settings.models if n not in GLOBAL_MODELS]
     events = settings.events
-    prepared, future, cals, positions = {}, {}, {}, {}
+    prepared, future, cals, positions, offsets = {}, {}, {}, {}, {}
     cal_cache: dict[tuple[pd.Timestamp, int], pd.DataFrame] = {}  # series share spans: compute each once
     for uid, (ds, y) in histories.items():
         ds = pd.DatetimeIndex(ds)
         fut = pd.date_range(ds[-1] + offset, periods=h, freq=FREQS[freq])
         future[uid] = fut
-        y = BREAK_METHODS[settings.break_method](np.asarray(y, dtype=float), in_break(ds, settings.breaks), m)
-        prepared[uid] = y
+        prepared[uid], offsets[uid] = _handle_break(np.asarray(y, dtype=float), in_break(ds, settings.breaks), h, settings)
         allds = ds.append(fut)
         key = (allds[0], len(allds))
         if key not in cal_cache:
@@ -303,7 +429,7 @@ def run_models(
             mat = cals[uid].to_numpy()
             x, xf = mat[: len(y)], mat[len(y):]
         season = None
-        if settings.break_method == "rebase" and m > 1:
+        if settings.break_method in _AFTER_BREAK and m > 1:
             y, season = _adjusted_after_break(y, in_break(histories[uid][0], settings.breaks), m, h)
         tasks.append((uid, y, x, xf, season))
     forecasts: dict[str, dict[str, np.ndarray]] = {n: {} for n in settings.models}
@@ -341,6 +467,7 @@ def run_models(
         )
         for uid in _young_regimes(histories, settings) if local else ():
             forecasts["lgbm"][uid] = np.mean([forecasts[n][uid] for n in local], axis=0)
+    _continue_recoveries(forecasts, offsets)
     if freq == "D":
         for uid, (ds, y) in histories.items():
             ratios = _event_ratios(pd.DatetimeIndex(ds), prepared[uid], cals[uid].iloc[: len(y)].set_index(pd.DatetimeIndex(ds)), MOVING_EVENTS)

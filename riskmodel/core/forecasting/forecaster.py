@@ -13,7 +13,7 @@ import pandas as pd
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
-from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, warn_fallbacks
+from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
@@ -83,7 +83,13 @@ class Forecaster:
         Declared break periods (inclusive dates) that models must not learn, never
         scored and left out of the error scales. Pass ``()`` for none; see
         :func:`~riskmodel.core.forecasting.breaks.detect_breaks` to propose them.
-    break_method : {"rebase", "impute"}, default="rebase"
+    break_method : {"recover", "rebase", "impute"}, default="recover"
+        ``recover``: the gap between the pre-break level and the periods after the
+        break is fitted as a geometric decay (an intervention model); models learn
+        from the history with that fitted recovery removed and their forecasts
+        continue it toward the pre-break level, at its pace (a rate of 1: a
+        permanent shift); with fewer than three periods after the break, as
+        ``rebase`` (:func:`~riskmodel.core.forecasting.engine.recover_break`).
         ``rebase``: the level (and recovery) after a break is learned from the
         periods after it, the seasonal shape from before it
         (:func:`~riskmodel.core.forecasting.engine.rebase_break`); ``impute``: the
@@ -170,7 +176,7 @@ class Forecaster:
         n_windows: int = 3,
         step: int | None = None,
         breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
-        break_method: str = "rebase",
+        break_method: str = "recover",
         holdout_windows: int = 1,
         events: Sequence[str] | None = None,
         reconcile: str | None = "wls_struct",
@@ -311,11 +317,11 @@ class Forecaster:
         cv["chosen"] = _pick(cv, chosen)
         select = cv[~cv["holdout"]]
         scales = history.groupby("unique_id")["y"].apply(
-            lambda s: log_scale(s.to_numpy(), settings.m, in_break(history.loc[s.index, "ds"], settings.breaks))
+            lambda s: _scale(s.to_numpy(), in_break(history.loc[s.index, "ds"], settings.breaks), settings)
         )
         seen = history if not cv["holdout"].any() else history[history["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
         groups = volume_groups(seen, select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        q = calibrate(select, "chosen", scales, self.h, level, groups=groups)
+        q = calibrate(_seasonal_units(select, seen, settings), "chosen", scales, self.h, level, groups=groups)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
@@ -591,6 +597,33 @@ def _max_seen(history: pd.DataFrame, cv: pd.DataFrame) -> np.ndarray:
     running = history.assign(max_seen=history.groupby("unique_id")["y"].cummax())[["unique_id", "ds", "max_seen"]]
     rows = cv[["unique_id", "cutoff"]].merge(running.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")
     return rows["max_seen"].fillna(np.inf).to_numpy(dtype=float)
+
+
+def _scale(y: np.ndarray, mask: np.ndarray, settings: RunSettings) -> float:
+    """Interval scale of one series, from the history as its break method presents it to the models."""
+    return log_scale(scaled_history(y, mask, settings.m, settings.break_method), settings.m, mask)
+
+
+def _seasonal_units(select: pd.DataFrame, seen: pd.DataFrame, settings: RunSettings) -> pd.DataFrame:
+    """Selection rows whose errors are in the unit of the final intervals' scale.
+
+    A cutoff with at most one season of history has no seasonal difference, so
+    its scale falls back to month-to-month differences, which on a seasonal series
+    are the seasons themselves: errors divided by it and multiplied back by the
+    final, seasonal scale mixed units (on the BPS 2019 holdout, fitted on
+    2017-2018, the one full-horizon window has 12 months of history). Those rows
+    take the scale of ``seen``, the history up to the holdout cutoff (the whole
+    history without one), which holds the selection windows but no holdout actual.
+    """
+    if settings.m <= 1 or select.empty:
+        return select
+    order = seen[["unique_id", "ds"]].assign(n=seen.groupby("unique_id").cumcount() + 1)
+    n_at = select[["unique_id", "cutoff"]].merge(order.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")["n"]
+    short = (n_at.to_numpy() <= settings.m) & np.isfinite(select["log_scale"].to_numpy(dtype=float))
+    if not short.any():
+        return select
+    later = seen.groupby("unique_id")["y"].apply(lambda s: _scale(s.to_numpy(), in_break(seen.loc[s.index, "ds"], settings.breaks), settings))
+    return select.assign(log_scale=np.where(short, select["unique_id"].map(later).to_numpy(dtype=float), select["log_scale"].to_numpy(dtype=float)))
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
