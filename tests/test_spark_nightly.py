@@ -134,6 +134,17 @@ def test_nightly_refuses_to_mix_runs_with_other_settings(spark, fitted, log, ful
         nightly_spark(path, out, model=folder, scope="everyone", spark=spark)
 
 
+def test_overwrite_starts_again_in_the_same_output(spark, fitted, log, tmp_path):
+    _, folder, _ = fitted
+    crossings, path = log
+    out = tmp_path / "scores"
+    nightly_spark(path, out, model=folder, parts=2, spark=spark)
+    res = nightly_spark(path, out, model=folder, parts=1, scope="all", overwrite=True, spark=spark)
+    got = pd.read_parquet(out)
+    assert res.resumed_parts == 0 and sorted(got["part"].astype(int).unique()) == [0]
+    assert len(got) == res.rows_out == int((crossings["direction"] == "entry").sum())
+
+
 def test_worker_refuses_altered_model_text(fitted):
     _, folder, _ = fitted
     payload = model_payload(folder)
