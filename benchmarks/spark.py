@@ -19,17 +19,25 @@ SIZES_RUN = tuple(s for s in os.environ.get("RISKMODEL_BENCH_SPARK_SIZES", "1m,4
 
 ABOUT = (
     "The nightly Spark pipeline (`riskmodel.integrations.spark_nightly.nightly_spark`: read the crossings "
-    "log from Parquet, stays and every history feature with Spark windows, score every stay with the batch "
-    "defaults, write Parquet per traveller bucket, drift counted on Spark) on `local[2]`, 4 buckets, on 1M and "
+    "log from Parquet, stays and every history feature with Spark windows (one shuffle per bucket), score every "
+    "stay with the batch defaults in `mapInPandas`, whose tasks also count the drift bins and bands (one pass), "
+    "write Parquet per traveller bucket) on `local[2]`, 4 buckets, on 1M and "
     "4M synthetic stays (ten years, generated to Parquet 10k travellers at a time, never the whole log in "
     "memory). Model: `configs/risk.yaml` on 15k travellers. `spark_rows_per_s_*`: stays / wall seconds, "
-    "session start excluded. `spark_driver_peak_gib_*`: peak RSS of the Python driver process (what "
+    "session start excluded, JVM warm-up included (the 1M run is the session's first large job, as a nightly "
+    "job's is). `spark_driver_peak_gib_*`: peak RSS of the Python driver process (what "
     "collecting data to the driver would grow); `spark_jvm_peak_gib_*`: peak RSS of the local JVM, which in "
-    "`local[2]` is the driver *and* both executors (heap capped at 2g). `inprocess_rows_per_s_1m`: pandas "
-    "`build_features` plus chunked `score` with the same defaults, drift counter and Parquet writes, on the "
-    "same 1M stays (4M does not fit the in-process path comfortably on this box). `spark_features_equal`: "
-    "every column of `build_features_spark` equal to `build_features` on 3k travellers. Runs in the pandas-2 "
-    "venv (pyspark needs pandas < 3); RISKMODEL_BENCH_SPARK_SIZES=1m runs only the first size."
+    "`local[2]` is the driver *and* both executors (heap capped at 2g). `inprocess_rows_per_s_1m`: the same "
+    "work on the same 1M stays in one Python process, after the Spark session is stopped: read the same Parquet "
+    "log, pandas `build_features`, chunked `score` (250k rows) with the same defaults, the same `DriftCounter`, "
+    "Parquet writes. Fair both ways: each side reads the same files and writes the same rows, both may use both "
+    "cores (Spark two task slots; in-process LightGBM's two threads, pandas one), neither reuses the other's "
+    "work. `spark_over_inprocess` = Spark's stays/s over the in-process stays/s. "
+    "(4M does not fit the in-process path comfortably on this box.) `spark_features_equal`: "
+    "every column of `build_features_spark` equal to `build_features` on 3k travellers. `load_average_*`: the "
+    "box's 1-minute load average at the start and end of the benchmark (2 cores; other engineers' jobs share "
+    "it, so all seconds here are slower than on a quiet machine, and the two sides may see different loads). "
+    "Runs in the pandas-2 venv (pyspark needs pandas < 3); RISKMODEL_BENCH_SPARK_SIZES=1m runs only the first size."
 )
 BARS = {
     "spark_features_equal": (">=", 1),  # 1 or 0: ">= 1" is "== 1"
@@ -162,7 +170,7 @@ def run() -> dict:
     from riskmodel.integrations.spark_nightly import nightly_spark
 
     warnings.simplefilter("ignore")
-    figures: dict = {}
+    figures: dict = {"load_average_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-spark-") as tmp:
         tmp = Path(tmp)
         os.environ["RISKMODEL_AUDIT_LOG"] = str(tmp / "audit.jsonl")
@@ -208,4 +216,5 @@ def run() -> dict:
             figures["spark_over_inprocess"] = round(figures["spark_rows_per_s_1m"] / figures["inprocess_rows_per_s_1m"], 3)
         if "spark_rows_per_s_4m" in figures:
             figures["spark_rows_per_s_4m_over_1m"] = round(figures["spark_rows_per_s_4m"] / figures["spark_rows_per_s_1m"], 3)
+    figures["load_average_end"] = round(os.getloadavg()[0], 1)
     return figures

@@ -141,6 +141,23 @@ def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp
     assert spark.sparkContext._jsc is not None  # the CLI did not stop a session it did not start
 
 
+def test_cli_score_engine_spark_uses_the_batch_defaults(spark, fitted, stays, tmp_path):
+    """No options: bad rows flagged (exit 0), reasons only for elevated and high, as the local engine."""
+    _, folder, _ = fitted
+    table = pd.read_parquet(stays)
+    table["prior_visits"] = table["prior_visits"].astype(float)
+    table.loc[[5], "prior_visits"] = -5.0  # a count: the data contract allows no negative value
+    path = tmp_path / "stays.parquet"
+    table.to_parquet(path, index=False)
+    assert main(["score", str(path), str(tmp_path / "scores"), "--model", str(folder), "--engine", "spark", "--quiet"]) == 0
+    got = pd.read_parquet(tmp_path / "scores")
+    _same(got, score(table, model=folder, reasons=3, reasons_min_band="elevated", errors="flag"))
+    assert got.loc[got["stay_id"] == table.loc[5, "stay_id"], "error"].str.contains("prior_visits").all()
+    bands = got["risk_band"].astype(object)
+    assert (bands == "low").sum() > 100 and got.loc[bands == "low", "reason_1"].isna().all()
+    assert bands.isin(["elevated", "high"]).sum() > 10 and got.loc[bands.isin(["elevated", "high"]), "reason_1"].notna().all()
+
+
 def test_score_parquet_returns_the_in_process_result_type(spark, fitted, stays, tmp_path):
     from riskmodel.core.batch_result import BatchResult
     from riskmodel.integrations.spark import score_parquet

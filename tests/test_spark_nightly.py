@@ -134,6 +134,17 @@ def test_nightly_refuses_to_mix_runs_with_other_settings(spark, fitted, log, ful
         nightly_spark(path, out, model=folder, scope="everyone", spark=spark)
 
 
+def test_overwrite_starts_again_in_the_same_output(spark, fitted, log, tmp_path):
+    _, folder, _ = fitted
+    crossings, path = log
+    out = tmp_path / "scores"
+    nightly_spark(path, out, model=folder, parts=2, spark=spark)
+    res = nightly_spark(path, out, model=folder, parts=1, scope="all", overwrite=True, spark=spark)
+    got = pd.read_parquet(out)
+    assert res.resumed_parts == 0 and sorted(got["part"].astype(int).unique()) == [0]
+    assert len(got) == res.rows_out == int((crossings["direction"] == "entry").sum())
+
+
 def test_worker_refuses_altered_model_text(fitted):
     _, folder, _ = fitted
     payload = model_payload(folder)
@@ -161,3 +172,71 @@ def test_cli_nightly_writes_its_audit_record_to_the_tracking_store(fitted, log, 
     record = mlflow.artifacts.load_dict(f"{runs[0].info.artifact_uri}/audit.json")
     assert record["event"] == "nightly_spark" and record["rows"] == len(pd.read_parquet(out)) and record["parts"] == 2
     assert record["model_sha256"] == model_payload(folder)["sha256"]
+
+
+# ----------------------------------------------------------------------------- Spark Connect
+
+_CONNECT_SERVER = """
+import sys
+from pyspark.sql import SparkSession
+s = (SparkSession.builder.master("local[2]").appName("riskmodel-tests-connect-server")
+     .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+     .config("spark.connect.grpc.binding.address", "127.0.0.1").config("spark.connect.grpc.binding.port", sys.argv[1])
+     .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "1g").config("spark.ui.enabled", "false")
+     .getOrCreate())
+s.range(1).count()
+print("ready", flush=True)
+sys.stdin.read()  # serve until the test closes our stdin
+"""
+
+
+@pytest.fixture
+def connect(tmp_path_factory):
+    """A Spark Connect server (local[2], 127.0.0.1, a free port) in its own process, and a client session."""
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("SPARK_REMOTE", None)
+    log_file = tmp_path_factory.mktemp("connect") / "server.log"
+    with open(log_file, "w") as err:
+        server = subprocess.Popen([sys.executable, "-c", _CONNECT_SERVER, str(port)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+    try:
+        assert server.stdout.readline().strip() == "ready", log_file.read_text()[-3000:]
+        had_flag = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+        session = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
+        # pyspark now builds Connect columns in this process (pyspark.sql.functions follows that flag), so one
+        # process is a Connect client or a classic driver at a time: the flag goes once this test is done
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+        yield session
+        session.stop()
+        if not had_flag:
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=120)
+
+
+def test_scoring_and_the_nightly_run_work_through_spark_connect(full_run, fitted, log, connect, tmp_path):
+    from riskmodel.integrations.spark import score_spark as score_on_spark
+
+    _, folder, rows = fitted
+    _, path = log
+    assert not hasattr(connect, "_jsc")  # a Connect client: no SparkContext, no RDDs
+    table = rows.iloc[:400].assign(stay_id=[f"S{i:04d}" for i in range(400)])
+    table.to_parquet(tmp_path / "stays.parquet", index=False)
+    got = score_on_spark(connect.read.parquet(str(tmp_path / "stays.parquet")), model=folder, reasons=3,
+                         audit_log=False).toPandas().sort_values("stay_id").reset_index(drop=True)
+    want = score(table, model=folder, reasons=3, audit_log=False)
+    assert got["stay_id"].tolist() == want["stay_id"].tolist()
+    np.testing.assert_allclose(got["probability"].to_numpy(float), want["probability"].to_numpy(float), rtol=0, atol=1e-12)
+    assert got["reason_1"].tolist() == want["reason_1"].tolist()
+
+    res = nightly_spark(path, tmp_path / "scores", model=folder, parts=2, spark=connect)
+    ours, classic = pd.read_parquet(tmp_path / "scores"), pd.read_parquet(full_run[1])
+    assert res.rows_out == len(ours) == len(classic) and sorted(ours["stay_id"]) == sorted(classic["stay_id"])
+    assert res.extra["summary"]["psi"] == full_run[0].extra["summary"]["psi"]

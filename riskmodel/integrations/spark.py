@@ -30,6 +30,7 @@ worker's memory.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -52,7 +53,7 @@ from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
 
-__all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session"]
+__all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session", "scoring_plan", "ScoringPlan"]
 
 _MODEL_FILES = ("model.txt", "meta.json")
 
@@ -201,6 +202,37 @@ def score_spark(
     >>> stays = spark.read.parquet("stays/")  # doctest: +SKIP
     >>> score_spark(stays, model="models:/overstay-risk@champion").write.parquet("scores/")  # doctest: +SKIP
     """
+    plan = scoring_plan(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
+                        passthrough=passthrough, id_column=id_column)
+    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, columns=plan.columns)
+    if audit_log:
+        from riskmodel.core import audit
+
+        payload = plan.payload
+        audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
+                     model_sha256=payload["sha256"], input_columns=plan.wanted, purpose=purpose)
+    return stays.select(*plan.wanted).mapInPandas(fn, plan.schema)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoringPlan:
+    """What a scoring ``mapInPandas`` needs, checked on the driver (see :func:`scoring_plan`)."""
+
+    wanted: list[str]  # input columns sent to the workers
+    columns: list[str]  # output columns, in order
+    schema: Any  # the output's pyspark StructType
+    payload: dict[str, str]  # the model text (see model_payload)
+    shipped: Any  # the payload as the workers get it: a broadcast, or the dict itself on Spark Connect
+    kwargs: dict[str, Any]  # the score() options
+
+
+def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None = None, errors: str = "raise",
+                 passthrough: Sequence[str] = (), id_column: str = "stay_id") -> ScoringPlan:
+    """Check :func:`score_spark`'s arguments against ``stays``' schema and ship the model text.
+
+    Raises as :func:`score_spark` does. The nightly run builds its own one-pass function
+    (scores and drift counts) on the same plan.
+    """
     from pyspark.sql import types as T
 
     check_score_args(errors, reasons, reasons_min_band)
@@ -244,13 +276,7 @@ def score_spark(
         "passthrough": tuple(c for c in passthrough if c != id_column),
         "id_column": id_column,
     }
-    fn = functools.partial(_score_batches, payload=shipped, kwargs=kwargs, columns=columns)
-    if audit_log:
-        from riskmodel.core import audit
-
-        audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
-                     model_sha256=payload["sha256"], input_columns=wanted, purpose=purpose)
-    return stays.select(*wanted).mapInPandas(fn, schema)
+    return ScoringPlan(wanted=wanted, columns=columns, schema=schema, payload=payload, shipped=shipped, kwargs=kwargs)
 
 
 def local_session(app: str = "riskmodel", *, cores: int = 2, shuffle_partitions: int = 4, driver_memory: str = "2g"):

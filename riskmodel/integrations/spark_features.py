@@ -5,9 +5,9 @@
 same columns, same values (``tests/test_spark_features.py`` compares every column on a few
 thousand travellers). Nothing is collected to one process: every traveller's history is
 read with window functions partitioned by ``traveller_id``, and the "exits strictly before
-this entry" features with an as-of join written as a union of entry and exit events ordered
-by time (exits after entries at the same instant, so an exit at the entry's second does not
-count), with running sums read at each entry.
+this entry" features with an as-of join written as one stream of entry and exit events (each
+stay exploded into its entry and its exit) ordered by time (exits after entries at the same
+instant, so an exit at the entry's second does not count), with running sums read at each entry.
 
 Times: the contract's timestamps are local port time without a zone. Spark holds them as
 ``TIMESTAMP_NTZ`` (Parquet written by pandas) or ``TIMESTAMP`` in the session zone (a
@@ -185,10 +185,13 @@ _EXIT_VALUES = ("_late_days", "_late", "_ext", "_stay", "_used")
 
 
 def _add_exit_history(stays):
-    """Features from exits strictly before each entry: an as-of join as a union of entry and exit events.
+    """Features from exits strictly before each entry: an as-of join over entry and exit events in time order.
 
-    The entry events are the stays themselves (every column), the exit events narrow rows; one window per
-    traveller in time order reads running sums at each entry, so no join back to the stays is needed.
+    Every stay row is exploded into its entry event and, when it has an exit, its exit event (a
+    narrow struct of the exit's values); one window per traveller in time order reads running sums
+    at each entry. The events come from the one stream of stays (no union of two reads of it, which
+    made Spark compute the stays, their shuffle included, twice), stay partitioned by traveller, and
+    no join back to the stays is needed.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -198,16 +201,17 @@ def _add_exit_history(stays):
     entry_day, permit_day = _day(F.col("_entry_s")), _day(_seconds(F.col("permit_end")))
     late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
     stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
-    exits = stays.where(F.col("exit_time").isNotNull()).select(
-        "traveller_id", exit_s.alias("_t"), F.lit(1).alias("_kind"),
-        late_days.alias("_late_days"), (late_days > 0).cast("double").alias("_late"),
+    exit_event = F.struct(
+        exit_s.alias("_t"), F.lit(1).alias("_kind"), late_days.alias("_late_days"), (late_days > 0).cast("double").alias("_late"),
         (final_day > permit_day).cast("double").alias("_ext"), stay_days.alias("_stay"),
         (stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))).alias("_used"))
-    entries = stays.withColumn("_t", F.col("_entry_s")).withColumn("_kind", F.lit(0))
-    entries = entries.select("*", *[F.lit(None).cast("double").alias(c) for c in _EXIT_VALUES])
+    entry_event = F.struct(F.col("_entry_s").alias("_t"), F.lit(0).alias("_kind"),
+                           *[F.lit(None).cast("double").alias(c) for c in _EXIT_VALUES])
+    events = F.when(F.col("exit_time").isNotNull(), F.array(entry_event, exit_event)).otherwise(F.array(entry_event))
+    base = list(stays.columns)
+    ev = stays.select(*base, F.explode(events).alias("_ev")).select(*base, "_ev.*")
     # at the same second an entry sorts before an exit: only exits strictly before the entry count
     w = Window.partitionBy("traveller_id").orderBy("_t", "_kind").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    ev = entries.unionByName(exits, allowMissingColumns=True)
     n = F.count("_stay").over(w).cast("double")
     last_exit = F.max(F.when(F.col("_kind") == 1, F.col("_t"))).over(w)
     hist = (ev.withColumn("prior_exits", n)

@@ -15,26 +15,35 @@ the others with ``mode("overwrite")``, so a run killed at any moment loses no ro
 repeats none. The commit rows carry a digest of the run's settings (input, ``as_of``,
 scope, buckets, model SHA-256): a rerun with other settings is refused, not mixed in.
 
-Drift: the training reference's bins are counted by one Spark aggregation per bucket
-(features and score) and only the counts reach the driver; PSI is computed from the
-summed counts. The run summary is written to ``<output>/_summary`` (JSON text) through
-Spark as well, so no step needs a driver-local path and the driver holds only counts.
+One pass per bucket: the features are computed once and go straight into the scoring
+``mapInPandas``, whose tasks also count the training reference's drift bins (the in-process
+:class:`~riskmodel.core.monitoring.drift.DriftCounter`, on the batch they already hold) and
+the risk bands; each task appends one counts row to its scores. The scores are persisted
+until they are written and the counts rows collected, so nothing is computed twice and only
+counts reach the driver; PSI is computed from the summed counts. The run summary is written
+to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
+path.
 
 The model travels as its verified text (see :func:`riskmodel.integrations.spark.model_payload`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import BatchError, ConfigError
-from riskmodel.core.monitoring.drift import profile_from_reference, psi, psi_verdict
-from riskmodel.core.scoring import BAND_ORDER, as_scorer
+from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
+from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 
 __all__ = ["nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
 
@@ -85,42 +94,48 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
     spark.createDataFrame(data, schema).coalesce(1).write.mode(mode).parquet(_join(output, "_commits"))
 
 
-def _bin_index(df, column: str, spec: dict):
-    """A Spark column: the reference bin of ``column``'s value, as :class:`DriftCounter` bins it."""
-    from pyspark.sql import functions as F
+#: The column that marks the one counts row each scoring task appends to its scores.
+_COUNTS = "_counts"
+
+
+def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str],
+                     reference: dict) -> Iterator[pd.DataFrame]:
+    """Score every Arrow batch and count its drift bins and bands in the same pass (one Spark task).
+
+    The scores go out with ``_counts`` null; the task's last row carries its counts (JSON) in
+    ``_counts`` and nulls elsewhere. The bins are :class:`DriftCounter`'s, the in-process ones,
+    counted on the features the scoring batch already holds: no second scan of the features.
+    """
+    from riskmodel.integrations.spark import _worker_scorer
+
+    scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
+    counter = DriftCounter(reference)
+    bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
+    with warnings.catch_warnings():
+        # unseen levels are scored as missing and reported per row, as in-process
+        warnings.simplefilter("ignore", MissingFeatureWarning)
+        for pdf in batches:
+            out = score(pdf, model=scorer, audit_log=False, **kwargs).reset_index(drop=True)
+            counter.update(pdf.reset_index(drop=True).assign(probability=out["probability"].to_numpy()))
+            for band, n in out["risk_band"].astype(object).fillna("flagged").value_counts().items():
+                bands[band] += int(n)
+            yield out[columns].assign(**{_COUNTS: None})
+    counts = {"bands": bands, "drift": {c: [int(v) for v in n] for c, n in counter.counts.items()}}
+    yield pd.DataFrame({**{c: [None] for c in columns}, _COUNTS: [json.dumps(counts)]})
+
+
+def _scored_with_counts(feats, scorer, reference: dict):
+    """Lazy: the batch-default scores of ``feats`` plus one counts row per task (see :func:`_score_and_count`)."""
     from pyspark.sql import types as T
 
-    last = len(spec["edges"]) + 1 if spec["kind"] == "numeric" else len(spec["levels"])
-    if column not in df.columns:
-        return F.lit(last)
-    col = F.col(column)
-    if spec["kind"] == "numeric":
-        value = col.cast("double")
-        idx = sum((F.when(value >= F.lit(float(e)), 1).otherwise(0) for e in spec["edges"]), F.lit(0))
-        return F.when(value.isNull() | F.isnan(value), F.lit(last)).otherwise(idx)
-    is_bool = isinstance(df.schema[column].dataType, T.BooleanType)
-    # pandas renders booleans "True"/"False" where Spark writes "true"/"false"
-    text = F.when(col, "True").otherwise("False") if is_bool else col.cast("string")
-    codes = F.create_map(*[x for i, level in enumerate(spec["levels"]) for x in (F.lit(str(level)), F.lit(i))])
-    return F.coalesce(codes[text], F.lit(last))
+    from riskmodel.integrations.spark import scoring_plan
 
-
-def _drift_counts(df, reference: dict) -> dict[str, list[int]]:
-    """Bin counts of every reference column in ``df``, in one Spark aggregation."""
-    from pyspark.sql import functions as F
-
-    wanted = {c: spec for c, spec in reference.items() if c in df.columns}
-    if not wanted:
-        return {}
-    binned = df.select(*[_bin_index(df, c, spec).alias(f"b{i}") for i, (c, spec) in enumerate(wanted.items())])
-    sizes = {c: (len(s["edges"]) + 2 if s["kind"] == "numeric" else len(s["levels"]) + 1) for c, s in wanted.items()}
-    aggs = [F.count(F.when(F.col(f"b{i}") == b, 1)) for i, c in enumerate(wanted) for b in range(sizes[c])]
-    row = binned.agg(*aggs).first()
-    out, pos = {}, 0
-    for c in wanted:
-        out[c] = [int(v) for v in row[pos:pos + sizes[c]]]
-        pos += sizes[c]
-    return out
+    plan = scoring_plan(feats, model=scorer, reasons=NIGHTLY_REASONS, reasons_min_band=NIGHTLY_REASONS_MIN_BAND,
+                        errors=NIGHTLY_ERRORS, passthrough=_PASSTHROUGH)
+    fn = functools.partial(_score_and_count, payload=plan.shipped, kwargs=plan.kwargs, columns=plan.columns,
+                           reference=reference)
+    schema = T.StructType([*plan.schema.fields, T.StructField(_COUNTS, T.StringType(), True)])
+    return feats.select(*plan.wanted).mapInPandas(fn, schema)
 
 
 def _write_part(scored, uri: str) -> None:
@@ -129,28 +144,27 @@ def _write_part(scored, uri: str) -> None:
 
 
 def _run_part(spark, log, k: int, plan: dict[str, Any], scorer, reference: dict) -> dict[str, Any]:
-    """Features, scores, Parquet and counts of bucket ``k``; returns its commit row."""
+    """Features, scores, Parquet and counts of bucket ``k``; returns its commit row.
+
+    One pass: the features are computed once, scored and counted by the same tasks; the scores
+    are kept (memory, else local disk) only until they are written and the counts collected.
+    """
     from pyspark.sql import functions as F
 
-    from riskmodel.integrations.spark import score_spark
     from riskmodel.integrations.spark_features import build_features_spark
 
     mine = log.where(F.pmod(F.xxhash64("traveller_id"), F.lit(plan["parts"])) == k)
     feats = build_features_spark(mine, as_of=plan["as_of"])
     if plan["scope"] == "in_country":
         feats = feats.where(F.col("exit_time").isNull())
-    feats = feats.persist()
+    scored = _scored_with_counts(feats, scorer, reference).persist()
     try:
-        scored = score_spark(feats, model=scorer, reasons=NIGHTLY_REASONS, reasons_min_band=NIGHTLY_REASONS_MIN_BAND,
-                             errors=NIGHTLY_ERRORS, passthrough=_PASSTHROUGH, audit_log=False)
-        uri = _join(plan["output"], f"part={k}")
-        _write_part(scored, uri)
-        written = spark.read.parquet(uri)
-        bands = {(b if b is not None else "flagged"): int(n) for b, n in written.groupBy("risk_band").count().collect()}
-        drift = _drift_counts(feats, {c: s for c, s in reference.items() if c != "probability"})
-        drift.update(_drift_counts(written, {"probability": reference["probability"]} if "probability" in reference else {}))
+        _write_part(scored.where(F.col(_COUNTS).isNull()).drop(_COUNTS), _join(plan["output"], f"part={k}"))
+        tasks = [json.loads(r[0]) for r in scored.where(F.col(_COUNTS).isNotNull()).select(_COUNTS).collect()]
     finally:
-        feats.unpersist()
+        scored.unpersist()
+    bands = {b: sum(t["bands"][b] for t in tasks) for b in (*BAND_ORDER, "flagged")}
+    drift = {c: [sum(v) for v in zip(*(t["drift"][c] for t in tasks), strict=True)] for c in reference}
     return {"part": k, "digest": plan["digest"], "rows": sum(bands.values()), "bands": json.dumps(bands),
             "drift": json.dumps(drift)}
 
@@ -269,7 +283,8 @@ def nightly_spark(
         reference = profile_from_reference(scorer.model.reference_)
         if overwrite:
             # an empty partitioned write empties the folder and leaves no data file beside the part= folders
-            session.range(0).withColumnRenamed("id", "part").write.partitionBy("part").mode("overwrite").parquet(output)
+            # (Spark refuses a write whose every column is a partition column: hence the second column)
+            session.range(0).selectExpr("id AS part", "id AS empty").write.partitionBy("part").mode("overwrite").parquet(output)
             commits = []
         else:
             commits = _read_commits(session, output)
