@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
 from riskmodel.core.exceptions import BatchError
+from riskmodel.core.csv_files import check_not_truncated
 
 __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
@@ -74,6 +75,7 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     yielded = False
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
+            check_not_truncated(f)
             for chunk in pd.read_csv(f, chunksize=chunk_rows, usecols=columns):
                 yielded = True
                 yield chunk
