@@ -1,4 +1,9 @@
-"""Checks on CSV files before pandas reads them: a file cut off mid-row is an error, not a short row.
+"""Reading CSV files safely: ids as text, and a file cut off mid-row is an error, not a short row.
+
+A CSV carries no types: pandas reads ``00123``, ``0123`` and ``123`` in an id
+column as the number 123, merging three stays or people, and a chunked reader
+can even guess a different type per chunk. :func:`text_id_dtypes` gives the
+``dtype`` that reads every identifier column of the data contract as text.
 
 pandas fills the missing trailing fields of a short last row with missing
 values, and missing features are allowed (LightGBM scores them), so a CSV
@@ -15,9 +20,17 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["check_not_truncated"]
+__all__ = ["check_not_truncated", "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
+
+
+def text_id_dtypes() -> dict[str, type]:
+    """``read_csv``'s ``dtype`` for the contract's identifier columns (``stay_id`` included): text."""
+    from riskmodel.core.schema import CROSSINGS, STAYS
+
+    names = {c.name for c in (*CROSSINGS, *STAYS) if c.kind == "id"} | {"stay_id"}
+    return dict.fromkeys(sorted(names), str)
 
 
 def check_not_truncated(path: str | Path) -> None:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
 from riskmodel.core.exceptions import BatchError
-from riskmodel.core.csv_files import check_not_truncated
+from riskmodel.core.csv_files import check_not_truncated, text_id_dtypes
 
 __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
@@ -76,7 +76,8 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
             check_not_truncated(f)
-            for chunk in pd.read_csv(f, chunksize=chunk_rows, usecols=columns):
+            # ids as text: "00123" and "123" are two stays, and every chunk gets the same type
+            for chunk in pd.read_csv(f, chunksize=chunk_rows, usecols=columns, dtype=text_id_dtypes()):
                 yielded = True
                 yield chunk
         else:
