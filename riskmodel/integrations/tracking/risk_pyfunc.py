@@ -28,7 +28,11 @@ echoed back. ``model_name`` and ``model_version`` are the registered model's
 when MLflow fetched it by a ``models:/`` URI (``mlflow models serve -m
 models:/overstay-risk@champion``, ``riskmodel serve``): MLflow records them
 beside the download, and they are believed only if that version's run is the
-run of the verified model; otherwise the version reads ``unregistered``.
+run of the verified model; otherwise the version reads ``unregistered``. The
+version that is ``champion`` loads only with a passed gate decision signed by
+riskmodel (an alias moved by hand in the MLflow UI is refused), as
+:func:`riskmodel.load` does, with the same audited override
+(``RISKMODEL_ALLOW_UNGATED=1``).
 """
 
 from __future__ import annotations
@@ -72,8 +76,8 @@ class RiskPyfunc:
         return out.where(out.notna(), None)
 
 
-def registered_version(root: Path) -> tuple[str, str] | None:
-    """(name, version) of the registered model MLflow downloaded into ``root``, checked against the registry.
+def registered_version(root: Path):
+    """The registered model version MLflow downloaded into ``root``, checked against the registry; else None.
 
     MLflow writes ``registered_model_meta`` (unsigned) when it downloads a
     ``models:/`` URI. It is believed only when that registered version's run is
@@ -95,7 +99,7 @@ def registered_version(root: Path) -> tuple[str, str] | None:
         mv = MlflowClient(tracking_uri=registry.tracking_uri(), registry_uri=registry.tracking_uri()).get_model_version(name, version)
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, MlflowException):
         return None
-    return (name, version) if mv.run_id == run_id else None
+    return mv if mv.run_id == run_id else None
 
 
 def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
@@ -103,7 +107,7 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
     from riskmodel.core.exceptions import ArtifactIntegrityError
     from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.scoring import Scorer
-    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking import registry, signing
 
     folder = Path(path)
     root = registry.model_root(folder)
@@ -111,6 +115,10 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
     registry.verify_manifest(root)
     model = RiskModel.load(folder)
-    meta = model_config or {}
-    name, version = registered_version(root) or (meta.get("name", "overstay-risk"), "unregistered")
-    return RiskPyfunc(Scorer(model, name=name, version=version))
+    mv = registered_version(root)
+    if mv is None:
+        return RiskPyfunc(Scorer(model, name=(model_config or {}).get("name", "overstay-risk"), version="unregistered"))
+    if signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
+        signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
+                               uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
+    return RiskPyfunc(Scorer(model, name=mv.name, version=str(mv.version)))
