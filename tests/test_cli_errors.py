@@ -190,3 +190,13 @@ def test_a_refused_gate_is_a_data_verdict_not_a_crash():
 
     code, message = explain(GateRefusedError("no champion for `overstay-risk`: ..."), [])
     assert code == EXIT_DATA and "no champion" in message
+
+
+def test_a_closed_output_pipe_is_not_blamed_on_the_input(crossings_file):
+    """`riskmodel validate x | head -0`: the pipe, not the input file, is at fault (exit 4, no traceback)."""
+    proc = subprocess.Popen([sys.executable, "-m", "riskmodel", "validate", str(crossings_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc.stdout.close()  # before the command prints: its first line meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(60) == EXIT_ENVIRONMENT, err
+    assert "closed it early" in err and "cannot read" not in err and "Traceback" not in err
