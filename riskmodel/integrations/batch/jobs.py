@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
-from riskmodel.core.exceptions import BatchError
 from riskmodel.core.csv_files import check_not_truncated, text_id_dtypes
+from riskmodel.core.exceptions import BatchError
 
 __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
