@@ -20,6 +20,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from riskmodel.core import audit
 from riskmodel.core.exceptions import ConfigError, PromotionBusyError
 from riskmodel.integrations.tracking import lease, registry, signing
 
@@ -101,6 +102,9 @@ def _check(name: str, versions: dict[float, str], results: list[dict]) -> None:
     assert {r["version"]: r["passed"] for r in results} == {str(v): tags[a]["gate.decision"] == "promoted" for a, v in versions.items()}
     with pytest.raises(MlflowException, match="not found|does not exist"):
         client.get_registered_model(lease.lease_name(name))  # released
+    # and both decisions are in the audit log the two processes share
+    events = [(r["model_version"], r["decision"], r["compared_with"]) for r in audit.read() if r["event"] == "promotion" and r["model_name"] == name]
+    assert sorted(events) == sorted((str(v), tags[a]["gate.decision"], tags[a]["gate.compared_with"]) for a, v in versions.items())
 
 
 def test_promotions_from_different_tmpdirs_and_uri_spellings_of_one_sqlite_store(in_store, tmp_path):

@@ -196,17 +196,17 @@ def acquire(client: MlflowClient, model: str, *, ttl: float = DEFAULT_TTL, wait:
     while True:
         started = time.monotonic()
         _try_create(client, name, token, ttl, purpose)
-        tags = _read(client, name)
+        try:
+            tags = _read(client, name)
+        except MlflowException:  # a busy or unreachable store: ask again until `wait` runs out, never break on it
+            tags, seen = {_TOKEN_TAG: "unknown (the store did not answer)"}, None
         holder = None if tags is None else tags.get(_TOKEN_TAG, "")
         if holder == token:
             return Lease(client, name, token, ttl, started)
         now = time.monotonic()
-        if tags is not None:
-            stale = _stale_after(tags, ttl)
-            if seen is None or seen[0] != holder:
-                seen = (holder, now)
-            elif now - seen[1] >= stale:
-                _break(client, name, holder, by=f"a promotion that saw it unchanged for {stale:g} s")
+        if tags is not None and not holder.startswith("unknown"):
+            seen = _watch(client, name, holder, seen, now, _stale_after(tags, ttl))
+            if seen is None:  # broken just now: try to take it at once
                 continue
         if now - waited_from >= wait:
             raise PromotionBusyError(
@@ -215,6 +215,17 @@ def acquire(client: MlflowClient, model: str, *, ttl: float = DEFAULT_TTL, wait:
                 f"the registered model `{name}` by hand."
             )
         time.sleep(random.uniform(*_POLL))
+
+
+def _watch(client: MlflowClient, name: str, holder: str, seen: tuple[str, float] | None, now: float, stale: float):
+    """Track how long ``holder`` has held the lease as this waiter saw it; break it once ``stale``; None after a break."""
+    if seen is None or seen[0] != holder:
+        return (holder, now)
+    if now - seen[1] < stale:
+        return seen
+    with contextlib.suppress(MlflowException):  # a store that fails now: the next round reads it again
+        _break(client, name, holder, by=f"a promotion that saw it unchanged for {stale:g} s")
+    return None
 
 
 def check_settings(ttl: float, wait: float) -> None:

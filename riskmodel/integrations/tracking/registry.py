@@ -41,6 +41,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.gate import Comparison
@@ -164,7 +165,8 @@ def promote(
     lease the champion is read afresh: a promotion that waited compares its
     candidate with the champion the other may just have set. Every decision is
     recorded on its version, with the champion it was compared with
-    (``gate.compared_with``) and the lease it was taken under (``gate.lease``).
+    (``gate.compared_with``) and the lease it was taken under (``gate.lease``),
+    and appended to the audit log (event ``promotion``).
 
     Parameters
     ----------
@@ -237,6 +239,8 @@ def _promote_locked(client, name, decide, aliases, version, held: lease.Lease) -
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
         client.set_registered_model_alias(name, champion_alias, cand.version)
+    audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
+                 compared_with=tags["gate.compared_with"], lease=held.token)
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
 
 
