@@ -2,7 +2,7 @@
 
 Two promotions run at once in separate processes, each with its own TMPDIR and its own spelling of
 the store's URI (a relative and an absolute sqlite path; 127.0.0.1 and localhost for a real
-`mlflow server`; a PostgreSQL-backed store). The worse model's gate is the slower one, so a race
+`mlflow server` whose store is PostgreSQL when it is installed). The worse model's gate is the slower one, so a race
 (both read "no champion", the slower writes last) would leave the worse model as champion.
 """
 
@@ -114,30 +114,30 @@ def test_promotions_from_different_tmpdirs_and_uri_spellings_of_one_sqlite_store
     _check("race-sqlite", versions, results)
 
 
-def test_promotions_through_a_real_mlflow_server(tmp_path, monkeypatch):
+@pytest.fixture
+def server_backend():
+    """A PostgreSQL database for the server's store when PostgreSQL is installed (else the server's own sqlite)."""
+    try:
+        from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres
+    except ImportError:  # the `db` extra is not installed
+        postgres_bin_dir = None
+    if postgres_bin_dir is None or postgres_bin_dir() is None:
+        yield None
+        return
+    with temporary_postgres() as url:
+        yield url
+
+
+def test_promotions_through_a_real_mlflow_server_on_postgresql(tmp_path, monkeypatch, server_backend):
+    """Two URI spellings of one `mlflow server` (127.0.0.1 and localhost) whose store is PostgreSQL: HTTP and a PostgreSQL-backed store at once."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the server store's signing key
-    with mlflow_server(tmp_path) as url:
+    with mlflow_server(tmp_path, backend=server_backend) as url:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         versions = _versions("race-model")
         port = url.rsplit(":", 1)[1]
         results = _race(tmp_path, "race-model", versions, (url, f"http://localhost:{port}"), cwd=tmp_path)
         _check("race-model", versions, results)
-
-
-def test_promotions_on_a_postgresql_backed_store(tmp_path, monkeypatch):
-    pytest.importorskip("psycopg", reason="the `db` extra is not installed")
-    from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres
-
-    if postgres_bin_dir() is None:
-        pytest.skip("PostgreSQL is not installed (scripts/test installs Debian's postgresql when it can)")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.chdir(tmp_path)
-    with temporary_postgres() as uri:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-        signing.store_key(uri, create=True)
-        versions = _versions("race-model")
-        results = _race(tmp_path, "race-model", versions, (uri, uri), cwd=tmp_path)
-        _check("race-model", versions, results)
+    assert (tmp_path / "server.db").exists() == (server_backend is None)  # the store was PostgreSQL when installed
 
 
 def _gate(passed=True):
