@@ -189,3 +189,12 @@ def test_zero_rows_in_give_an_empty_valid_output(fitted, tmp_path, suffix):
     got = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
     assert len(got) == 0 and list(got.columns)[:3] == ["stay_id", "probability", "risk_band"]
     assert json.loads(summary_path(out).read_text())["rows_in"] == 0
+
+
+def test_csv_ids_are_read_as_text_in_every_chunk(fitted, tmp_path):
+    """'00123', '0123' and '123' are three stays (pandas alone reads all three as 123), and a later chunk's 'A9' keeps its type."""
+    _, folder, rows = fitted
+    ids = ["00123", "0123", "123", "A9"]
+    rows.head(4).assign(stay_id=ids).to_csv(tmp_path / "in.csv", index=False)
+    res = score_file(tmp_path / "in.csv", tmp_path / "out.parquet", model=folder, chunk_rows=2, progress=False, track=False)
+    assert res.rows_out == 4 and list(pd.read_parquet(tmp_path / "out.parquet")["stay_id"]) == ids

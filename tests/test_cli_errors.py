@@ -91,6 +91,32 @@ def test_truncated_parquet_names_the_file_among_several_inputs(tmp_path, crossin
     assert f"`{cut}`" in err and "actuals.csv" not in err
 
 
+def _cut_csv(tmp_path, small_data) -> tuple[Path, Path]:
+    """A crossings CSV, and a copy cut off in the middle of its last row (as a failed copy leaves it)."""
+    whole = tmp_path / "crossings.csv"
+    small_data.crossings.head(50).to_csv(whole, index=False)
+    text = whole.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: text.rstrip("\n").rfind("\n") + 40], encoding="utf-8")
+    return whole, cut
+
+
+def test_a_csv_cut_off_mid_row_is_exit_3_not_a_short_row(tmp_path, small_data, capsys):
+    """pandas reads a cut-off last row as a row with missing fields; the readers refuse it (validate and score alike)."""
+    from riskmodel.integrations.batch.jobs import iter_chunks
+
+    whole, cut = _cut_csv(tmp_path, small_data)
+    code, err = _run(["validate", str(cut)], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{cut}`" in err and "the file was cut off" in err and f"of the header's {small_data.crossings.shape[1]} fields" in err
+    with pytest.raises(pd.errors.ParserError, match="cut off"):
+        list(iter_chunks(cut, 1000))
+    # a complete file without its final line end is not mistaken for a cut one
+    whole.write_text(whole.read_text(encoding="utf-8").rstrip("\n"), encoding="utf-8")
+    assert _run(["validate", str(whole)], capsys)[0] == EXIT_OK
+    assert sum(len(c) for c in iter_chunks(whole, 1000)) == 50
+
+
 def test_truncated_file_gives_no_traceback_in_a_real_process(tmp_path, crossings_file):
     whole = crossings_file.read_bytes()
     cut = tmp_path / "truncated.parquet"
@@ -164,3 +190,13 @@ def test_a_refused_gate_is_a_data_verdict_not_a_crash():
 
     code, message = explain(GateRefusedError("no champion for `overstay-risk`: ..."), [])
     assert code == EXIT_DATA and "no champion" in message
+
+
+def test_a_closed_output_pipe_is_not_blamed_on_the_input(crossings_file):
+    """`riskmodel validate x | head -0`: the pipe, not the input file, is at fault (exit 4, no traceback)."""
+    proc = subprocess.Popen([sys.executable, "-m", "riskmodel", "validate", str(crossings_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc.stdout.close()  # before the command prints: its first line meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(60) == EXIT_ENVIRONMENT, err
+    assert "closed it early" in err and "cannot read" not in err and "Traceback" not in err

@@ -159,3 +159,24 @@ def test_load_and_promote_errors(cfg):
 def test_tracking_uri_default(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert registry.tracking_uri() == "sqlite:///mlflow.db"
+
+
+def test_the_pyfunc_serves_the_champion_only_with_its_signed_gate(result, table, cfg, monkeypatch):
+    """`mlflow models serve` / mlflow.pyfunc.load_model of a champion moved by hand (the MLflow UI) is refused."""
+    from riskmodel.core import audit
+
+    name = cfg.tracking.registered_name
+    logged = log_risk_run(result, cfg, table=table)
+    client = MlflowClient()
+    client.set_registered_model_alias(name, "champion", logged.version)  # by hand, past the gate
+    with pytest.raises(ModelLoadError, match="alias was moved past the promotion gate"):
+        mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")  # the emergency override, recorded
+    rows = _plain_strings(table.loc[result.test_scores.index].head(3), result.model)
+    out = mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)
+    assert set(out["model_version"]) == {logged.version} and set(out["model_name"]) == {name}
+    assert [(r["event"], r["model_version"]) for r in audit.read()][-2:] == [("ungated_load", logged.version), ("score", logged.version)]
+    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED")
+    client.delete_registered_model_alias(name, "champion")
+    assert promote_risk(name, cfg.gate).passed  # through the gate: served without an override
+    assert set(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)["model_version"]) == {logged.version}

@@ -42,6 +42,16 @@ def _post(url: str, payload: dict) -> dict:
         return json.loads(resp.read())
 
 
+def _post_raw(url: str, body: bytes) -> tuple[int, str]:
+    """Status and body of a request, error answers included."""
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
@@ -229,3 +239,49 @@ def test_load_by_uri_shows_no_download_bar_and_warm_loads_reuse_it(served, capfd
     assert "Downloading artifacts" not in capfd.readouterr().err
     assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ  # the caller's environment is left as it was
     assert load(uri) is first  # warm: the cached scorer, no store access
+
+
+def _records(result, table, n):
+    rows = table.loc[result.test_scores.index].head(n)
+    return json.loads(rows[["stay_id", *result.model.features]].to_json(orient="records"))
+
+
+def test_bad_values_flag_their_rows_not_the_request(served):
+    """Text in a number column and an out-of-domain boolean reach score() and flag only their rows."""
+    base, result, table, _, _ = served
+    records = _records(result, table, 3)
+    records[1]["group_size"] = "abc"  # MLflow's typed schema refused the whole request for this
+    records[2]["has_return_ticket"] = 2  # and turned this into True
+    got = _post(base + "/invocations", {"dataframe_records": records})["predictions"]
+    assert got[0]["error"] is None and got[0]["probability"] is not None
+    assert got[1]["probability"] is None and got[1]["error"].startswith("group_size: expected a number")
+    assert got[2]["probability"] is None and got[2]["error"].startswith("has_return_ticket: not a yes/no value")
+    # a column missing from every record flags every row, naming it
+    for r in records:
+        r.pop("visa_type")
+    got = _post(base + "/invocations", {"dataframe_records": records})["predictions"]
+    assert [r["probability"] for r in got] == [None] * 3
+    assert all("visa_type: feature column is missing" in r["error"] for r in got)
+
+
+def test_purpose_is_audited_and_answers_carry_the_registered_version(served):
+    base, result, table, _, store = served
+    audit = Path(store[len("sqlite:///"):]).parent / "audit.jsonl"
+    got = _post(base + "/invocations", {"dataframe_records": _records(result, table, 2), "params": {"purpose": "desk check 7"}})["predictions"]
+    assert {(r["model_name"], r["model_version"]) for r in got} == {("overstay-risk", "1")}  # not "logged"
+    last = json.loads(audit.read_text(encoding="utf-8").splitlines()[-1])
+    assert (last["purpose"], last["model_name"], last["model_version"], last["rows"]) == ("desk check 7", "overstay-risk", "1", 2)
+
+
+def test_errors_answer_without_a_stack_trace(served):
+    base, result, table, _, _ = served
+    records = _records(result, table, 2)
+    # a value MLflow lets through but score() refuses: one line on every row, not a server error
+    got = _post(base + "/invocations", {"dataframe_records": records, "params": {"reasons": -1}})["predictions"]
+    assert [r["error"] for r in got] == ["params: `reasons` must be an int >= 0; got -1."] * 2
+    assert [r["stay_id"] for r in got] == [r["stay_id"] for r in records] and all(r["probability"] is None for r in got)
+    # errors MLflow's server answers itself (a param of the wrong type, broken JSON): a message, no trace
+    for body in (json.dumps({"dataframe_records": records, "params": {"reasons": "abc"}}).encode(), b"{not json"):
+        status, text = _post_raw(base + "/invocations", body)
+        answer = json.loads(text)
+        assert status == 400 and "stack_trace" not in answer and "Traceback" not in text, text

@@ -1,9 +1,8 @@
-"""Security and reliability across the MLflow store: tampered artifacts, identifiers, promotion races."""
+"""Security and reliability across the MLflow store: tampered artifacts, identifiers (promotion races: test_promotion_lease.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
 import re
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from riskmodel import score_file
 from riskmodel.core.config import load_config
 from riskmodel.core.features import build_features
 from riskmodel.core.risk import RiskConfig
-from riskmodel.integrations.tracking import registry
 
 from .conftest import REPO
 
@@ -80,55 +78,3 @@ def test_tampered_artifact_in_the_store_is_refused(store, monkeypatch):
     with pytest.raises(ArtifactIntegrityError):
         mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     assert local.exists()
-
-
-def _promote_worker(uri, name, version, barrier, queue):
-    import os
-
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-
-    class Gate:
-        def __init__(self, passed, reasons):
-            self.passed, self.reasons = passed, reasons
-
-    def decide(cand, champ):
-        if champ is None:
-            return Gate(True, ["no champion yet"])
-        return Gate(cand["roc_auc"] >= champ["roc_auc"], [f"roc_auc {cand['roc_auc']} vs {champ['roc_auc']}"])
-
-    barrier.wait()
-    d = registry.promote(name, decide, version=version)
-    queue.put((version, d.passed, d.champion))
-
-
-def test_two_trainers_promoting_at_once_leave_one_consistent_champion(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'race.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.chdir(tmp_path)
-    client = registry.configure()
-    mlflow.set_experiment("promotion-race")
-    name = "race-model"
-    client.create_registered_model(name)
-    versions = {}
-    for auc in (0.80, 0.85):
-        with mlflow.start_run() as run:
-            mlflow.log_metric("roc_auc", auc)
-            mlflow.log_text("x", "model/file.txt")
-        versions[auc] = client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
-    ctx = mp.get_context("spawn")
-    for _ in range(3):  # several rounds: the race must never win
-        client.delete_registered_model_alias(name, "champion") if client.get_registered_model(name).aliases.get("champion") else None
-        barrier, queue = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=_promote_worker, args=(uri, name, str(v), barrier, queue)) for v in versions.values()]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(120)
-            assert p.exitcode == 0
-        results = [queue.get(timeout=5) for _ in procs]
-        assert len(results) == 2
-        champion = str(client.get_model_version_by_alias(name, "champion").version)
-        assert champion == str(versions[0.85])
-        for v in versions.values():
-            tags = client.get_model_version(name, str(v)).tags
-            assert tags["gate.decision"] in ("promoted", "refused") and tags["gate.time"]

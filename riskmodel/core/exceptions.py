@@ -26,6 +26,7 @@ __all__ = [
     "FallbackWarning",
     "BatchError",
     "GateRefusedError",
+    "PromotionBusyError",
 ]
 
 
@@ -119,6 +120,10 @@ class FallbackWarning(RiskModelWarning):
 
 class BatchError(RiskModelError):
     """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""
+
+
+class PromotionBusyError(RiskModelError):
+    """Another promotion of the same model holds the tracking store's promotion lease, or this one lost it."""
 
 
 class GateRefusedError(RiskModelError):

@@ -116,6 +116,11 @@ def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str]
         return EXIT_DATA, str(exc)
     if isinstance(exc, RiskModelError):
         return EXIT_USAGE, str(exc)
+    if isinstance(exc, BrokenPipeError):  # an OSError, but about where the output goes, not an input file
+        return EXIT_ENVIRONMENT, (
+            "the reader of this command's output closed it early (e.g. `| head`) while the command was still printing. "
+            "Fix: let the reader take all of the output, or pass --quiet where the command has it."
+        )
     filename = getattr(exc, "filename", None)
     is_input = filename is not None and any(_same_file(filename, p) for p in inputs)
     if isinstance(exc, FileNotFoundError | NotADirectoryError) and filename is not None and not is_input:

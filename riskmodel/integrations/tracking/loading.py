@@ -17,12 +17,10 @@ refused with :class:`~riskmodel.core.exceptions.ModelLoadError`.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskmodel.core import audit
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
@@ -31,8 +29,8 @@ from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfu
 __all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin"]
 
 _KINDS = {risk_pyfunc.ARTIFACT: RiskModel, forecast_pyfunc.ARTIFACT: Forecaster}
-ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
-CHAMPION = "champion"
+ALLOW_UNGATED_ENV = signing.ALLOW_UNGATED_ENV
+CHAMPION = signing.CHAMPION
 
 
 @dataclass(frozen=True)
@@ -66,13 +64,7 @@ def _pin(uri: str, allow_ungated: bool) -> tuple[str, str, str]:
 
 
 def _check_champion(name: str, version: str, tags: dict[str, str], allow_ungated: bool, uri: str) -> None:
-    try:
-        signing.check_gate(registry.tracking_uri(), name, version, tags, CHAMPION)
-    except ModelLoadError as exc:
-        override = "allow_ungated=True" if allow_ungated else f"${ALLOW_UNGATED_ENV}" if os.environ.get(ALLOW_UNGATED_ENV) == "1" else None
-        if override is None:
-            raise
-        audit.append("ungated_load", model_name=name, model_version=version, uri=uri, override=override, refused_because=str(exc))
+    signing.check_champion(registry.tracking_uri(), name, version, tags, allow_ungated=allow_ungated, uri=uri)
 
 
 def pin(uri: str | Path, *, allow_ungated: bool = False) -> str:

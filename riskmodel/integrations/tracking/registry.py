@@ -15,9 +15,11 @@ what a model predicts:
   that tag does not turn the check off.
 * :func:`register`: set the alias ``challenger`` (by default) on a logged version.
 * :func:`promote`: move ``champion`` to the challenger only when a gate passes,
+  under a lease held in the tracking store (:mod:`.lease`), so promotions from
+  any machine are serialised,
   and record the :class:`~riskmodel.core.gate.GateDecision` as model-version tags
   (``gate.decision``, ``gate.reasons``, ``gate.comparisons`` (JSON), ``gate.compared_with``,
-  ``gate.time``), whether or not it passed, the same way for every model kind, with
+  ``gate.time``, ``gate.lease``), whether or not it passed, the same way for every model kind, with
   ``gate.signature`` (HMAC over name, version, decision and time) so that a
   champion moved by hand is refused at load.
 * :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
@@ -28,13 +30,9 @@ Registry *stages* are not used: MLflow 3 works with aliases.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +41,11 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.gate import Comparison
-from riskmodel.integrations.tracking import signing
+from riskmodel.integrations.tracking import lease, signing
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
@@ -153,13 +152,21 @@ def promote(
     candidate_alias: str = "challenger",
     champion_alias: str = "champion",
     version: str | int | None = None,
+    lease_ttl: float = lease.DEFAULT_TTL,
+    wait: float = lease.DEFAULT_WAIT,
 ) -> Decision:
     """Move ``champion`` to the ``challenger`` version only if ``decide`` passes; tag the decision.
 
-    Promotions of one model are serialised by a file lock on this machine, so
-    two trainers promoting at once each compare with the champion the other
-    may just have set, and every decision is recorded on its version. (Across
-    machines, run promotions from one scheduled job.)
+    Promotions of one model are serialised by a lease in the tracking store
+    itself (:mod:`~riskmodel.integrations.tracking.lease`: the registered model
+    ``<name>.promotion-lease``, created to acquire and deleted to release; the
+    store's unique names make that atomic), so they are serialised across
+    machines, temp folders and spellings of the store's URI alike. Inside the
+    lease the champion is read afresh: a promotion that waited compares its
+    candidate with the champion the other may just have set. Every decision is
+    recorded on its version, with the champion it was compared with
+    (``gate.compared_with``) and the lease it was taken under (``gate.lease``),
+    and appended to the audit log (event ``promotion``).
 
     Parameters
     ----------
@@ -175,6 +182,11 @@ def promote(
     version : str or int, optional
         Promote this version instead of the one behind ``candidate_alias`` (a
         trainer promoting the version it just registered).
+    lease_ttl : float, default=300
+        Seconds after which a lease whose holder has not released it counts as
+        stale (its holder crashed) and a waiting promotion breaks it.
+    wait : float, default=900
+        Seconds to wait for another promotion's lease before giving up.
 
     Returns
     -------
@@ -184,25 +196,18 @@ def promote(
     ------
     ModelLoadError
         If ``name@candidate_alias`` does not exist.
+    PromotionBusyError
+        If another promotion holds the lease for longer than ``wait``, or this
+        one outlived its ``lease_ttl`` (then no alias was moved).
     """
+    lease.check_settings(lease_ttl, wait)
     client = configure()
-    with _promotion_lock(name):
-        return _promote_locked(client, name, decide, candidate_alias, champion_alias, version)
+    with lease.promotion_lease(client, name, ttl=lease_ttl, wait=wait) as held:
+        return _promote_locked(client, name, decide, (candidate_alias, champion_alias), version, held)
 
 
-@contextlib.contextmanager
-def _promotion_lock(name: str):
-    key = hashlib.sha256(f"{tracking_uri()}|{name}".encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"riskmodel-promote-{key}.lock"
-    with open(path, "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _promote_locked(client, name, decide, candidate_alias, champion_alias, version) -> Decision:
+def _promote_locked(client, name, decide, aliases, version, held: lease.Lease) -> Decision:
+    candidate_alias, champion_alias = aliases
     if version is not None:
         try:
             cand = client.get_model_version(name, str(version))
@@ -226,12 +231,16 @@ def _promote_locked(client, name, decide, candidate_alias, champion_alias, versi
         "gate.comparisons": _comparisons_tag(comparisons),
         "gate.compared_with": str(champ.version) if champ is not None else "none",
         "gate.time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "gate.lease": held.token,
     }
     tags[signing.GATE_SIGNATURE_TAG] = signing.sign_gate(tracking_uri(), name, str(cand.version), tags["gate.decision"], tags["gate.time"])
+    held.check()  # still ours, with time to spare: nothing is written otherwise
     for k, v in tags.items():
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
         client.set_registered_model_alias(name, champion_alias, cand.version)
+    audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
+                 compared_with=tags["gate.compared_with"], lease=held.token)
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
 
 

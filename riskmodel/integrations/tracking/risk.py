@@ -52,17 +52,20 @@ def dataset_digest(table: pd.DataFrame, columns) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
-def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
-    from mlflow.types.schema import ParamSchema, ParamSpec
+def _signature(model: RiskModel) -> ModelSignature:
+    """Input columns of any type, all optional: MLflow passes every value through and ``score()`` judges each row.
 
-    cols = [ColSpec("string", "stay_id", required=False)]
-    for c in model.features:
-        if c in model.levels_:
-            cols.append(ColSpec("string", c))
-        elif sample is not None and pd.api.types.is_bool_dtype(sample[c]):
-            cols.append(ColSpec("boolean", c, required=True))
-        else:
-            cols.append(ColSpec("double", c))
+    Typed input columns would let MLflow's schema enforcement refuse a whole
+    REST request for one bad value (``"abc"`` in a number column) or one
+    missing column, and coerce an out-of-domain ``2`` into a boolean ``True``
+    before ``score()`` sees it; with ``any`` types the pyfunc flags exactly the
+    bad rows, as :func:`riskmodel.score` does. The expected type of each column
+    is the data contract's (:mod:`riskmodel.core.schema`). Params: ``reasons``
+    (int, default 3) and ``purpose`` (text, recorded in the audit log).
+    """
+    from mlflow.types.schema import AnyType, ParamSchema, ParamSpec
+
+    cols = [ColSpec(AnyType(), "stay_id", required=False)] + [ColSpec(AnyType(), c, required=False) for c in model.features]
     # the output is riskmodel.score()'s contract, with three reasons by default
     outputs = Schema(
         [ColSpec("string", "stay_id"), ColSpec("double", "probability"), ColSpec("string", "risk_band")]
@@ -70,7 +73,8 @@ def _signature(model: RiskModel, sample: pd.DataFrame | None) -> ModelSignature:
         + [ColSpec("string", "model_name"), ColSpec("string", "model_version"), ColSpec("string", "error", required=False),
            ColSpec("string", "warning", required=False)]
     )
-    return ModelSignature(inputs=Schema(cols), outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 3)]))
+    params = ParamSchema([ParamSpec("reasons", "long", 3), ParamSpec("purpose", "string", None)])
+    return ModelSignature(inputs=Schema(cols), outputs=outputs, params=params)
 
 
 def _requirements() -> list[str]:
@@ -281,7 +285,7 @@ def log_risk_run(
             folder,
             loader_module=risk_pyfunc.__name__,
             registered_name=name,
-            signature=_signature(result.model, table),
+            signature=_signature(result.model),
             pip_requirements=_requirements(),
             model_config={"name": name},
         )

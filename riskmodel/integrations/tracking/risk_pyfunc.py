@@ -10,20 +10,29 @@ plain strings and are encoded to the levels fixed at training (no pandas
 ``category`` dtype needed from callers: the source of mlflow#12910 and
 LightGBM#5244 errors).
 
-Input: the model's feature columns. Categorical ones as plain strings (MLflow's
-schema enforcement refuses pandas ``category`` dtype: cast with ``.astype(str)``;
-JSON at ``mlflow models serve`` is already strings), booleans as true/false (the
-data contract never leaves them missing on entry rows), numbers as numbers
-(missing allowed). In Python, :func:`riskmodel.score` and
-:class:`~riskmodel.core.risk.model.RiskModel` accept any of these dtypes.
+Input: the model's feature columns, as :func:`riskmodel.score` takes them.
+The signature declares every column with MLflow's ``any`` type and optional, so
+MLflow's schema enforcement passes each value through and ``score()`` judges
+every row: a number column holding text, an out-of-domain value (a boolean
+``2``) or a missing column flags the rows concerned, never the whole request.
 
 Output: exactly what :func:`riskmodel.score` returns (``stay_id, probability,
-risk_band, reason_1..k, model_name, model_version, error``), one row per input
-row, same order, with ``errors="flag"``: a bad row gets a missing probability
-and its problem in ``error`` instead of failing the whole request. The
-optional param ``reasons`` (default 3) sets k; ``stay_id`` is optional in the
-input and echoed back. So ``mlflow models serve`` answers with the numbers
-``score()`` gives in-process.
+risk_band, reason_1..k, model_name, model_version, error, warning``), one row
+per input row, same order, with ``errors="flag"``: a bad row gets a missing
+probability and its problem in ``error`` instead of failing the whole request.
+Params: ``reasons`` (default 3) sets k; ``purpose`` is recorded in the audit
+log (default ``"mlflow pyfunc"``). A param that MLflow accepts but ``score()``
+cannot (``reasons`` below 0) flags every row with a one-line message instead of
+an error page with a stack trace. ``stay_id`` is optional in the input and
+echoed back. ``model_name`` and ``model_version`` are the registered model's
+when MLflow fetched it by a ``models:/`` URI (``mlflow models serve -m
+models:/overstay-risk@champion``, ``riskmodel serve``): MLflow records them
+beside the download, and they are believed only if that version's run is the
+run of the verified model; otherwise the version reads ``unregistered``. The
+version that is ``champion`` loads only with a passed gate decision signed by
+riskmodel (an alias moved by hand in the MLflow UI is refused), as
+:func:`riskmodel.load` does, with the same audited override
+(``RISKMODEL_ALLOW_UNGATED=1``).
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ from pathlib import Path
 import pandas as pd
 
 ARTIFACT = "risk_model"
+#: what MLflow writes beside a model downloaded by a ``models:/`` URI (name and version)
+REGISTERED_META = "registered_model_meta"
 
 
 class RiskPyfunc:
@@ -43,12 +54,52 @@ class RiskPyfunc:
         self.model = scorer.model
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from riskmodel.core.scoring import score
+        from riskmodel.core.scoring import check_score_args, score
 
-        reasons = int((params or {}).get("reasons", 3))
-        out = score(model_input, model=self.scorer, reasons=reasons, errors="flag", purpose="mlflow pyfunc")
+        params = params or {}
+        reasons, purpose = params.get("reasons", 3), params.get("purpose") or "mlflow pyfunc"
+        try:
+            check_score_args("flag", reasons, None)
+        except ValueError as exc:  # one line for every row, not a server error page
+            return self._refused(model_input, f"params: {exc}")
+        out = score(model_input, model=self.scorer, reasons=int(reasons), errors="flag", purpose=str(purpose))
         # missing values as None, so JSON answers carry null rather than NaN
         return out.astype(object).where(out.notna(), None)
+
+    def _refused(self, model_input: pd.DataFrame, message: str) -> pd.DataFrame:
+        from riskmodel.core.scoring import output_columns
+
+        out = pd.DataFrame(None, index=model_input.index, columns=output_columns("stay_id", 0), dtype=object)
+        if "stay_id" in model_input.columns:
+            out["stay_id"] = model_input["stay_id"].astype(object)
+        out["model_name"], out["model_version"], out["error"] = self.scorer.name, self.scorer.version, message
+        return out.where(out.notna(), None)
+
+
+def registered_version(root: Path):
+    """The registered model version MLflow downloaded into ``root``, checked against the registry; else None.
+
+    MLflow writes ``registered_model_meta`` (unsigned) when it downloads a
+    ``models:/`` URI. It is believed only when that registered version's run is
+    the run recorded in the model's signed ``MLmodel``; None otherwise (a
+    ``runs:/`` URI, a local folder, an unreachable registry, a mismatch).
+    """
+    import yaml
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        meta = yaml.safe_load((root / REGISTERED_META).read_text(encoding="utf-8"))
+        run_id = yaml.safe_load((root / "MLmodel").read_text(encoding="utf-8")).get("run_id")
+        name, version = str(meta["model_name"]), str(meta["model_version"])
+        if not version.isdigit() or not run_id:
+            return None
+        from riskmodel.integrations.tracking import registry
+
+        mv = MlflowClient(tracking_uri=registry.tracking_uri(), registry_uri=registry.tracking_uri()).get_model_version(name, version)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, MlflowException):
+        return None
+    return mv if mv.run_id == run_id else None
 
 
 def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
@@ -56,7 +107,7 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
     from riskmodel.core.exceptions import ArtifactIntegrityError
     from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.scoring import Scorer
-    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking import registry, signing
 
     folder = Path(path)
     root = registry.model_root(folder)
@@ -64,5 +115,10 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
     registry.verify_manifest(root)
     model = RiskModel.load(folder)
-    meta = model_config or {}
-    return RiskPyfunc(Scorer(model, name=meta.get("name", "overstay-risk"), version=str(meta.get("version", "logged"))))
+    mv = registered_version(root)
+    if mv is None:
+        return RiskPyfunc(Scorer(model, name=(model_config or {}).get("name", "overstay-risk"), version="unregistered"))
+    if signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
+        signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
+                               uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
+    return RiskPyfunc(Scorer(model, name=mv.name, version=str(mv.version)))

@@ -26,14 +26,18 @@ import hashlib
 import os
 from pathlib import Path
 
+from riskmodel.core import audit
+
 from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ModelLoadError
 
-__all__ = ["CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate"]
 
 #: Files MLflow's client writes into a model folder after download; not part of the model.
 CLIENT_FILES = ("registered_model_meta",)
 GATE_SIGNATURE_TAG = "gate.signature"
+ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
+CHAMPION = "champion"
 
 
 def key_file(store_uri: str) -> Path:
@@ -86,3 +90,18 @@ def check_gate(store_uri: str, name: str, version: str, tags: dict[str, str], al
             f"`models:/{name}@{alias}` is version {version}, whose gate decision is not signed by riskmodel "
             f"(tag {GATE_SIGNATURE_TAG} missing or wrong): the alias or the tags were changed by hand. {fix}"
         )
+
+
+def check_champion(store_uri: str, name: str, version: str, tags: dict[str, str], *, allow_ungated: bool, uri: str) -> None:
+    """:func:`check_gate` for the ``champion`` alias, with the emergency override recorded in the audit log.
+
+    The override is ``allow_ungated`` or ``$RISKMODEL_ALLOW_UNGATED=1``; each use
+    appends an ``ungated_load`` event naming ``uri`` and why the gate refused it.
+    """
+    try:
+        check_gate(store_uri, name, version, tags, CHAMPION)
+    except ModelLoadError as exc:
+        override = "allow_ungated=True" if allow_ungated else f"${ALLOW_UNGATED_ENV}" if os.environ.get(ALLOW_UNGATED_ENV) == "1" else None
+        if override is None:
+            raise
+        audit.append("ungated_load", model_name=name, model_version=version, uri=uri, override=override, refused_because=str(exc))
