@@ -10,6 +10,7 @@ holds those checks and the fast tests of the card and provenance helpers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -137,3 +138,30 @@ def test_git_tags_outside_a_repository_and_dirty_flag(tmp_path):
     assert provenance.git_tags(repo) == {"mlflow.source.git.commit": head, "mlflow.source.git.dirty": "false"}
     (repo / "f.txt").write_text("b")
     assert provenance.git_tags(repo)["mlflow.source.git.dirty"] == "true"
+
+
+def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.fairness import FairnessReport
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")))
+    summary = {"age_breaches": 1.0, "age_band_breaches": 7.0, "age_band_max_fpr_ratio": 3.5}
+    violations = [f"age_band: referral ratio 3.5 > 2 by group {i} " + "y" * 60 for i in range(40)]
+    report = FairnessReport(table=pd.DataFrame(columns=["attribute"]), summary=summary, violations=violations, threshold=0.5)
+    metrics = {"roc_auc": 0.81, "roc_auc_lo": 0.79, "roc_auc_hi": 0.83, "pr_auc": 0.2, "brier": 0.01}
+    result = TrainResult(model=SimpleNamespace(features=("a", "b")), metrics=metrics, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": 1000}, test_scores=pd.DataFrame())
+    text = model_card(result, cfg, {"source": "synthetic"}, detail=False)
+    assert "- age: breaches 1\n" in text and "- age_band: breaches 7, max_fpr_ratio 3.5\n" in text
+    assert "roc_auc: 0.8100 [0.7900, 0.8300]" in text and "pr_auc: 0.2000;" in text  # no interval given, none shown
+    assert "Audit: FAILED: " in text and "; and 34 more (run artifact `model_card.md`)" in text
+    assert len(text) <= cards.DESCRIPTION_LIMIT and text.rstrip().endswith("(PSI against the stored reference distribution).")
+    full = model_card(result, cfg, {"source": "synthetic"})
+    assert all(v in full for v in violations) and len(full) > cards.DESCRIPTION_LIMIT

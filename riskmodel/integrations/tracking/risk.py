@@ -196,7 +196,10 @@ def _metric_lines(result: TrainResult, detail: bool) -> list[str]:
         lines.append(f"- boosting rounds kept (early stopping): {int(m['best_iteration'])}")
     for ref, what in (("observable", "observable oracle (best from the records)"), ("oracle", "full oracle (hidden risk known)")):
         if f"auc_over_{ref}_lo" in m:
-            lines.append(f"- over the {what}: AUC {_with_interval(m, f'auc_over_{ref}')}, PR-AUC {_with_interval(m, f'prauc_over_{ref}')}")
+            lines.append(f"- over the {what}: AUC {_with_interval(m, f'auc_over_{ref}')}, PR-AUC {_with_interval(m, f'prauc_over_{ref}')}"
+                         + (f", Gini {_with_interval(m, f'gini_over_{ref}')}" if detail and f"gini_over_{ref}" in m else ""))
+    if detail and "oracle_roc_auc" in m:
+        lines.append(f"- synthetic oracle (true probability) on the same rows: ROC-AUC {m['oracle_roc_auc']:.4f}, PR-AUC {m['oracle_pr_auc']:.4f}")
     if detail:
         lines += ["", "| metric | model | logistic regression | base rate by group |", "|---|---|---|---|"]
         for k in _CARD_METRICS:
@@ -205,17 +208,25 @@ def _metric_lines(result: TrainResult, detail: bool) -> list[str]:
     return lines
 
 
+def _violations(violations: list[str], detail: bool, shown: int = 6) -> str:
+    if detail or len(violations) <= shown:
+        return "; ".join(violations)
+    return "; ".join(violations[:shown]) + f"; and {len(violations) - shown} more (run artifact `model_card.md`)"
+
+
 def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> list[str]:
     report = result.fairness
     table = report.table
     attrs = list(config.model.audit) or (list(dict.fromkeys(table["attribute"])) if len(table) else [])
     lines = [f"Audit attributes (not model inputs): {', '.join(attrs) or 'none'}; referral = top "
              f"{config.fairness.referral_budget:.0%} of scores.", "",
-             "Audit: " + ("passed" if report.passed else "FAILED: " + "; ".join(report.violations)), ""]
-    for attr in sorted(attrs, key=len, reverse=True):  # longest first: `age_band_*` is not `age_*`
-        items = {k[len(attr) + 1:]: v for k, v in report.summary.items() if k.startswith(attr + "_")}
-        if items:
-            lines.append(f"- {attr}: " + ", ".join(f"{k} {v:.4g}" for k, v in items.items()))
+             "Audit: " + ("passed" if report.passed else "FAILED: " + _violations(report.violations, detail)), ""]
+    claimed: set[str] = set()
+    per_attr: dict[str, dict] = {}
+    for attr in sorted(attrs, key=len, reverse=True):  # longest first: `age_band_*` keys are not `age`'s
+        per_attr[attr] = {k[len(attr) + 1:]: v for k, v in report.summary.items() if k.startswith(attr + "_") and k not in claimed}
+        claimed.update(f"{attr}_{k}" for k in per_attr[attr])
+    lines += [f"- {a}: " + ", ".join(f"{k} {v:.4g}" for k, v in per_attr[a].items()) for a in attrs if per_attr[a]]
     if detail and len(table):
         cols = ["attribute", "group", "support", "positives", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"]
         lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
