@@ -27,11 +27,18 @@ ABOUT = (
     "(LightGBM#6021: the booster's single-row path holds a lock; riskmodel predicts a few rows on one "
     "OpenMP thread through the matrix path, no per-thread booster copies). Batch: `riskmodel score` over "
     "10M rows of Parquet parts in a fresh process, peak RSS of that process. By URI: the same model logged "
-    "to an embedded store (sqlite, local artifacts) and aliased `champion`; `score_single_uri_ms` is the "
+    "to an embedded store (sqlite, local artifacts) and promoted to `champion` through the shipped gate (fairness rule off: a latency vehicle); `score_single_uri_ms` is the "
     "median of 2,000 `riskmodel.score(record, model='models:/overstay-risk@champion')` calls after the "
     "first (`load_uri_first_s`). At the border: `features_at_entry` for the latest entry of a traveller "
     "with its 50 earlier crossings as a list of dicts (`_frame_ms`: as a DataFrame), and `score_entry_ms` "
-    "= `score(entry, history=..., reasons=3)`, features included; medians of 2,000 calls."
+    "= `score(entry, history=..., reasons=3)`, features included; medians of 2,000 calls. "
+    "The Dec 4 run was measured on the 2-core box shared with six other engineers' jobs (load average 11-19): "
+    "every timing is several times its quiet value (`contrib_100k_s` 109 s against 14.8 s on a quieter Nov 28, "
+    "`batch_10m_seconds` 756 against 121), and `score_single_reasons_ms` (1.596 on Nov 28) and `score_entry_ms` "
+    "miss their bars in it. In the same minutes, medians of 500 in-process calls on a smaller model gave "
+    "`features_at_entry` 0.12 ms and `score(entry, history=..., reasons=3)` anywhere from 1.7 to 6.4 ms from one "
+    "measurement to the next, so preemption dominates; the two shortfalls are not yet confirmed or refuted on a "
+    "quiet machine: re-run `python -m benchmarks scoring` there before relying on them."
 )
 BARS = {
     "score_1m_over_booster": ("<=", 1.3),
@@ -65,11 +72,21 @@ def _train(tmp: Path):
 
 
 def _log_champion(tmp: Path, result, cfg) -> str:
-    """Log the model to an embedded store in ``tmp`` as a service would find it: ``...@champion``."""
-    from riskmodel.integrations.tracking.risk import log_risk_run
+    """Log the model to an embedded store in ``tmp`` and promote it through the gate, as a service finds it.
+
+    ``@champion`` loads only for a version the gate promoted (an alias set by hand is refused).
+    The gate's fairness rule is off here: this model (no baselines, shipped audit on synthetic
+    stays) is only a vehicle for latency, and fairness is judged in the risk benchmark.
+    """
+    import dataclasses
+
+    from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
-    logged = log_risk_run(result, cfg, register_alias="champion")
+    logged = log_risk_run(result, cfg)
+    decision = promote_risk(logged.name, dataclasses.replace(cfg.gate, require_fairness=False))
+    if not decision.passed:
+        raise RuntimeError("the benchmark model was refused by the gate: " + "; ".join(decision.reasons))
     return f"models:/{logged.name}@champion"
 
 

@@ -14,6 +14,7 @@ from riskmodel import forecast
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.monitoring.forecasts import score_forecasts
+from tests.test_cards import check_forecaster_store
 
 
 def _series():
@@ -133,6 +134,7 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     run = mlflow.get_run(logged.run_id)
     assert "mase" in run.data.metrics and "bt.all.snaive.mase" in run.data.metrics
     assert any(k.startswith("bt.port.") for k in run.data.metrics)
+    check_forecaster_store(run, fitted, cfg.tracking.registered_name, logged)
 
     decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
     assert decision.passed
@@ -143,6 +145,8 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     # recorded the same way as the risk gate's decision: one comparison per rule, as JSON
     assert json.loads(tags["gate.comparisons"]) == [c.as_dict() for c in decision.comparisons]
     assert [c["metric"] for c in json.loads(tags["gate.comparisons"])] == ["mase", "coverage_95"]
+    text = client.get_model_version(cfg.tracking.registered_name, logged.version).description
+    assert f"**promoted** on {tags['gate.time']} against no champion yet" in text and f"- {decision.reasons[0]}" in text
 
     local = mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri, dst_path=str(tmp_path / "dl"))
     folder = tmp_path / "dl" / "data" / "forecaster"  # loader_module form: the model lives under data/

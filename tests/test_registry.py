@@ -20,6 +20,7 @@ from riskmodel.core.scoring import output_columns
 from riskmodel.integrations.tracking import registry
 from riskmodel.integrations.tracking.risk import load_risk_model, log_risk_run, promote_risk
 from tests.conftest import REPO
+from tests.test_cards import check_card_after_the_gate, check_card_before_the_gate, check_inputs_git_and_params
 
 pytestmark = pytest.mark.slow
 
@@ -87,14 +88,18 @@ def test_no_record_ids_are_logged(result, table, cfg, tmp_path):
     text += "".join(p.read_text(errors="ignore") for p in local.rglob("*") if p.is_file() and p.suffix in {".md", ".csv", ".json", ".yaml", ".txt"})
     sample = list(table["traveller_id"].head(200)) + list(table["stay_id"].head(200))
     assert not [s for s in sample if s in text]
+    check_inputs_git_and_params(mlflow.get_run(logged.run_id), result, table, cfg)
 
 
 def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     name = cfg.tracking.registered_name
     first = log_risk_run(result, cfg, table=table)
+    client = MlflowClient()
+    check_card_before_the_gate(client.get_model_version(name, first.version).description, result, cfg)
+    assert client.get_registered_model(name).description.startswith("Overstay-risk classifier")
     d1 = promote_risk(name, cfg.gate)
     assert d1.passed and d1.candidate == first.version
-    client = MlflowClient()
+    check_card_after_the_gate(client, name, first, d1)
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
 
     # a worse model: two weak features only
@@ -109,6 +114,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     recorded = json.loads(tags["gate.comparisons"])
     assert recorded == [c.as_dict() for c in d2.comparisons] and len(recorded) == len(d2.reasons)
     assert [c["passed"] for c in recorded] == [r.startswith("ok") for r in d2.reasons]
+    check_card_after_the_gate(client, name, second, d2)
 
     # an unfair model: same quality, but the audit bounds are broken
     strict = dataclasses.replace(cfg, fairness=FairnessConfig(min_support=50, min_positives=1, max_referral_ratio=1.01))

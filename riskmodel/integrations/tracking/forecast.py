@@ -1,6 +1,11 @@
 """Log, register, promote, load and monitor the arrival forecaster in MLflow.
 
-One MLflow run per training holds: the Forecaster's settings as params, backtest
+One MLflow run per training holds: the Forecaster's constructor settings as params
+(once; fitted facts such as the inferred frequency are ``fitted.*`` tags), the
+library's git commit, the history, selection windows and holdout windows as dataset
+inputs (``training``, ``backtest``, ``holdout``), a model card (``model_card.md``,
+also in the model folder and, without change, the registered version's description,
+its gate section rewritten at promotion), backtest
 metrics per hierarchy level and model (``bt.<level>.<model>.<metric>``; the chosen
 model's as ``mase``, ``coverage_95``, ...), the chosen model per series
 (``forecast/chosen.csv``), the backtest metrics table, the forecast
@@ -35,12 +40,12 @@ from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.forecasting.gate import forecast_gate
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
-from riskmodel.integrations.tracking import forecast_pyfunc, registry
+from riskmodel.integrations.tracking import cards, forecast_pyfunc, provenance, registry
 from riskmodel.integrations.tracking.forecast_pyfunc import ARTIFACT
 from riskmodel.integrations.tracking.loading import pin
 from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 
-__all__ = ["LoggedForecaster", "GateResult", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring"]
+__all__ = ["LoggedForecaster", "GateResult", "forecast_card", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring"]
 
 
 #: Where a logged forecaster went (the same record as a logged risk model).
@@ -105,6 +110,91 @@ def _requirements() -> list[str]:
     return reqs
 
 
+_FC_INTENDED_USE = (
+    "Outlooks of foreign arrivals per port and nationality (and their totals), with intervals, for staffing "
+    "checkpoints and planning. It forecasts counts, never individuals: not an input to any decision about a person."
+)
+_FC_LIMITS = (
+    "- Intervals are conformal, calibrated on the backtest errors of the selection windows: they hold while future "
+    "errors resemble those; a new break (a pandemic, a port closure, a visa policy) voids them.",
+    "- The holdout is the latest backtest window(s) only: its figures are honest but noisy; the selection windows' "
+    "figures (`bt.*` metrics) are optimistic, since they chose the model.",
+    "- Declared break periods are neither learned nor scored; series too short for a model fall back to seasonal naive.",
+    "- Calendar events (Eid, Chinese New Year, Nyepi, school holidays) are known up to the calendar's end only.",
+)
+_FC_SUMMARY = (
+    "Arrival forecaster (models chosen on rolling-origin backtests, conformal intervals, reconciled over the "
+    "hierarchy). Each version's description is its model card (horizon, frequency, series, honest holdout metrics "
+    "and interval coverage, data lineage, gate decision and reasons, intended use and limits). Aliases: `champion` "
+    "(promoted through the gate), `challenger` (latest registered)."
+)
+
+
+def _holdout_lines(forecaster: Forecaster) -> list[str]:
+    honest = honest_metrics(forecaster)
+    if not honest:
+        return ["No holdout window: the history was too short to keep one out of selection; the gate refuses such a model."]
+    cv = forecaster.cv_
+    held = cv[cv["holdout"]]
+    lines = [f"Scored on the latest {held['cutoff'].nunique()} backtest window(s) (cutoffs {', '.join(sorted(str(c)[:10] for c in held['cutoff'].unique()))}; "
+             f"{str(held['ds'].min())[:10]} to {str(held['ds'].max())[:10]}), which took no part in choosing models or "
+             "calibrating intervals.", ""]
+    lines.append("- " + ", ".join(f"{k} {honest[k]:.4f}" for k in ("mase", "smape", "mape", "rmse") if k in honest))
+    for L in forecaster.level_:
+        if f"coverage_{L}" in honest:
+            lines.append(f"- {L}% interval: coverage {honest[f'coverage_{L}']:.4f} (nominal {L / 100:.2f}), relative width "
+                         f"{honest.get(f'width_{L}', float('nan')):.4f}, MSIS {honest.get(f'msis_{L}', float('nan')):.4f}")
+    peers = {k[5:-5]: v for k, v in honest.items() if k.startswith("peer_") and k.endswith("_mase")}
+    if peers:
+        lines.append("- simple peers on the same window, MASE: " + ", ".join(f"{k} {v:.4f}" for k, v in peers.items())
+                     + (f"; over the best peer {honest['mase_over_best_peer']:.4f}" if "mase_over_best_peer" in honest else ""))
+    return lines
+
+
+def forecast_card(forecaster: Forecaster, config: ForecastConfig, lineage: dict, *, gate: str | None = None) -> str:
+    """The forecaster's model card (markdown): what it forecasts, honest holdout metrics, intervals, data, gate, limits.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        Fitted.
+    config : ForecastConfig
+    lineage : dict
+        Data lineage (source, first and last period, digests).
+    gate : str, optional
+        The gate section (:func:`riskmodel.integrations.tracking.cards.gate_section`); by
+        default the section saying the gate has not decided yet.
+    """
+    hist = forecaster.history_
+    levels = forecaster.hierarchy_.tags if forecaster.hierarchy_ is not None else {}
+    counts = pd.Series(list(forecaster.chosen_.values())).value_counts()
+    lines = [f"# Model card: {config.tracking.registered_name}", "",
+             "Arrival forecaster (backtest-chosen models, conformal intervals), trained by riskmodel.", "",
+             (gate or cards.gate_section()).rstrip("\n"), "", "## What it forecasts", "",
+             f"- frequency {forecaster.freq_}, horizon {forecaster.h} periods, {hist['unique_id'].nunique()} series"
+             + (" (" + ", ".join(f"{k} {len(v)}" for k, v in levels.items()) + ")" if levels else ""),
+             f"- models tried: {', '.join(forecaster.candidates_)}; chosen ({forecaster.selection}): "
+             + ", ".join(f"{m} for {n} series" for m, n in counts.items()),
+             f"- intervals: {', '.join(f'{L}%' for L in forecaster.level_)}, conformal; reconciliation: "
+             + (str(forecaster.reconcile) if forecaster.hierarchy_ is not None else "none (no hierarchy)"),
+             f"- declared breaks (not learned, not scored): {', '.join(f'{a}..{b}' for a, b in forecaster.breaks) or 'none'}",
+             f"- fallbacks to seasonal naive: {len(forecaster.fallbacks_)}",
+             "", "## Holdout metrics (honest)", "", *_holdout_lines(forecaster),
+             "", "## Intended use", "", _FC_INTENDED_USE, "", "## Data lineage", ""]
+    lines += [f"- {k}: {v}" for k, v in lineage.items()]
+    lines += ["", "## Limits", "", *_FC_LIMITS]
+    return "\n".join(lines) + "\n"
+
+
+def _log_datasets(forecaster: Forecaster, name: str, source: str | None) -> None:
+    """History, selection windows and holdout windows as dataset inputs (actuals only)."""
+    cv = forecaster.cv_
+    frames = {"training": forecaster.history_[["unique_id", "ds", "y"]],
+              "backtest": cv.loc[~cv["holdout"], ["unique_id", "ds", "cutoff", "y"]],
+              "holdout": cv.loc[cv["holdout"], ["unique_id", "ds", "cutoff", "y"]]}
+    provenance.log_datasets({k: f.reset_index(drop=True) for k, f in frames.items() if len(f)}, name=name, targets="y", source=source)
+
+
 def log_forecast_run(
     forecaster: Forecaster,
     config: ForecastConfig | None = None,
@@ -136,11 +226,16 @@ def log_forecast_run(
     registry.configure()
     mlflow.set_experiment(config.tracking.experiment)
     name = config.tracking.registered_name
+    lineage = dict(lineage or {})
     with mlflow.start_run(run_name=f"{name}-train") as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags(provenance.run_tags())
+        # constructor settings once; what fitting found is a tag or in the card
         params = {k: v for k, v in forecaster.get_params().items() if k != "progress"}
-        params.update({"freq_": forecaster.freq_, "models_": ",".join(forecaster.models_), "n_series": forecaster.history_["unique_id"].nunique()})
-        params.update({f"data_{k}": v for k, v in (lineage or {}).items()})
+        params.update({f"data_{k}": v for k, v in lineage.items()})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.set_tags({"fitted.freq": forecaster.freq_, "fitted.models": ",".join(forecaster.models_),
+                         "fitted.n_series": str(forecaster.history_["unique_id"].nunique())})
+        _log_datasets(forecaster, name, lineage.get("source"))
         mlflow.log_dict(to_dict(config), "config/forecast.json")
         mlflow.log_metrics(_metrics(forecaster) | {k: float(v) for k, v in (extra_metrics or {}).items() if v is not None})
         chosen = pd.DataFrame(sorted(forecaster.chosen_.items()), columns=["unique_id", "model"])
@@ -153,7 +248,10 @@ def log_forecast_run(
         import matplotlib.pyplot as plt
 
         plt.close("all")
+        card = forecast_card(forecaster, config, lineage)
+        mlflow.log_text(card, cards.CARD_ARTIFACT)
         folder = forecaster.save(Path(tmp) / ARTIFACT)
+        (folder / cards.CARD_ARTIFACT).write_text(card, encoding="utf-8")
         version, digest = log_signed_pyfunc(
             folder,
             loader_module=forecast_pyfunc.__name__,
@@ -162,6 +260,7 @@ def log_forecast_run(
             pip_requirements=_requirements(),
         )
         registry.register(name, version, alias=register_alias, tags={"manifest_sha256": digest, "run_id": run.info.run_id})
+        cards.describe_version(name, version, card, _FC_SUMMARY)
     return LoggedForecaster(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
 
 
@@ -189,9 +288,14 @@ def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecast
 def promote_forecaster(name: str, gate: ForecastGateConfig) -> registry.Decision:
     """Promote ``name@challenger`` to ``champion`` if it passes ``gate``; the decision is tagged either way.
 
+    The decision and its reasons are also written into the version's model card (its
+    description and the run's ``model_card.md``).
+
     The rules are :func:`riskmodel.core.forecasting.gate.forecast_gate` (re-exported here).
     """
-    return registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate))
+    decision = registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate))
+    cards.record_decision(name, decision.candidate)
+    return decision
 
 
 def log_forecast_monitoring(

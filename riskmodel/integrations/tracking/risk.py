@@ -1,12 +1,18 @@
 """Log, register, promote and load the risk model in MLflow.
 
-One MLflow run per training holds: the config (``config/risk.json``) and main
-params, data lineage (dataset digest, time span and rows of each slice, label
-maturity cut-off and grace), every holdout metric (model, baselines, oracle
-when known, fairness summary), plots (ROC, PR, reliability, per-group referral
-and error rates, feature importance), the fairness table
-(``fairness/fairness.csv``), the reliability table and a model card
-(``model_card.md``).
+One MLflow run per training holds: the config (``config/risk.json``) and its
+settings as params (each once; what fitting found is a metric or in the card),
+data lineage (dataset digest, time span and rows of each slice, label maturity
+cut-off and grace), the fitting rows and the holdout as dataset inputs
+(``training``, ``holdout``: digest, schema and row counts, no rows), the
+library's git commit and dirty flag (:mod:`~riskmodel.integrations.tracking.provenance`),
+every holdout metric (model, baselines, oracle when known, fairness summary),
+plots (ROC, PR, reliability, per-group referral and error rates, feature
+importance), the fairness table (``fairness/fairness.csv``), the reliability
+table and a model card (``model_card.md``). The card, without its per-group
+tables, is the registered version's description, and its gate section is
+rewritten with the gate's decision and reasons at promotion
+(:mod:`~riskmodel.integrations.tracking.cards`).
 
 The model is an MLflow pyfunc in the ``loader_module`` form
 (:mod:`riskmodel.integrations.tracking.risk_pyfunc`, from the installed package:
@@ -36,7 +42,7 @@ from riskmodel.core.risk.config import GateConfig, RiskConfig
 from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.train import TrainResult
-from riskmodel.integrations.tracking import registry, risk_pyfunc
+from riskmodel.integrations.tracking import cards, provenance, registry, risk_pyfunc
 from riskmodel.integrations.tracking.loading import pin
 from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
@@ -155,63 +161,133 @@ def _plots(result: TrainResult) -> dict[str, object]:
     return figs
 
 
-def model_card(result: TrainResult, config: RiskConfig, lineage: dict) -> str:
-    """The model card (markdown): intended use, data, metrics overall and per group, limits."""
-    m = result.metrics
-    lines = [
-        f"# Model card: {config.tracking.registered_name}",
-        "",
-        "## Intended use",
-        "Ranks stays by their probability of overstaying the permitted stay, to focus *human* review at the border "
-        "or by foreigner monitoring within a referral budget. It is decision support, not a decision: no person may be "
-        "refused entry or sanctioned on the score alone. Migration risk assessment is high-risk under the EU AI Act: "
-        "keep logs, human oversight and per-group accuracy.",
-        "",
-        "## Data",
-    ]
-    lines += [f"- {k}: {v}" for k, v in lineage.items()]
-    lines += [
-        "",
-        f"Features ({len(result.model.features)}): {', '.join(result.model.features)}.",
-        f"Audit attributes (not features): {', '.join(config.model.audit) or 'none'}.",
-        "",
-        "## Holdout metrics (time-ordered: trained on the past, tested on the future)",
-        "| metric | model | logistic regression | base rate by group |",
-        "|---|---|---|---|",
-    ]
-    for k in ("roc_auc", "pr_auc", "brier", "ece", "precision_at_1pct", "recall_at_1pct", "precision_at_5pct", "recall_at_5pct", "lift_at_1pct"):
-        if k in m:
-            lines.append(f"| {k} | {m[k]:.4f} | {m.get('logreg_' + k, float('nan')):.4f} | {m.get('group_rate_' + k, float('nan')):.4f} |")
-    if "oracle_roc_auc" in m:
-        lines += ["", f"Synthetic oracle (true probability) on the same rows: ROC-AUC {m['oracle_roc_auc']:.4f}, "
-                  f"PR-AUC {m['oracle_pr_auc']:.4f}; model/oracle {m['auc_over_oracle']:.3f} and {m['prauc_over_oracle']:.3f}."]
+_INTENDED_USE = (
+    "Ranks stays by their probability of overstaying the permitted stay, to focus *human* review at the border "
+    "or by foreigner monitoring within a referral budget. It is decision support, not a decision: no person may be "
+    "refused entry or sanctioned on the score alone. Migration risk assessment is high-risk under the EU AI Act: "
+    "keep logs, human oversight and per-group accuracy."
+)
+_LIMITS = (
+    "- Labels are mature only after the longest permit the visa allows plus a grace period: the newest stays are "
+    "never in training, and long permits (ITAS) are under-represented in recent data.",
+    "- Reason codes explain the booster's uncalibrated log-odds margin (TreeSHAP), not the calibrated probability.",
+    "- Categorical values unseen in training are scored as missing and counted (UnseenCategoryWarning).",
+    "- Trained on synthetic data unless the lineage says otherwise; re-check every metric on real extracts.",
+    "- Base rates move (COVID, visa policy): the calibrator is fitted on a later slice than the booster; retrain monthly "
+    "and watch drift (PSI against the stored reference distribution).",
+)
+_CARD_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "precision_at_1pct", "recall_at_1pct", "precision_at_5pct", "recall_at_5pct", "lift_at_1pct")
+
+
+def _with_interval(m: dict, key: str) -> str:
+    text = f"{m[key]:.4f}"
+    if f"{key}_lo" in m and f"{key}_hi" in m:
+        text += f" [{m[f'{key}_lo']:.4f}, {m[f'{key}_hi']:.4f}]"
+    return text
+
+
+def _metric_lines(result: TrainResult, detail: bool) -> list[str]:
+    m, lin = result.metrics, result.lineage
+    lines = [f"Time-ordered holdout: {lin.get('test_rows', len(result.test_scores)):,} stays from {lin.get('test_from', '?')} "
+             f"to {lin.get('test_to', '?')}, {lin.get('test_positives', '?')} overstays; trained on earlier stays. "
+             "Intervals are bootstrap 95%.", ""]
+    for k in ("roc_auc", "pr_auc"):
+        lines.append(f"- {k}: {_with_interval(m, k)}; logistic regression {m.get('logreg_' + k, float('nan')):.4f}")
+    if "prauc_over_logreg" in m:
+        lines.append(f"- PR-AUC over the logistic regression: {_with_interval(m, 'prauc_over_logreg')}")
+    lines.append("- " + ", ".join(f"{k} {m[k]:.4f}" for k in _CARD_METRICS[2:] if k in m))
+    if "best_iteration" in m:
+        lines.append(f"- boosting rounds kept (early stopping): {int(m['best_iteration'])}")
     for ref, what in (("observable", "observable oracle (best from the records)"), ("oracle", "full oracle (hidden risk known)")):
         if f"auc_over_{ref}_lo" in m:
-            lines.append(f"- Over the {what}: AUC {m[f'auc_over_{ref}']:.3f} [{m[f'auc_over_{ref}_lo']:.3f}, {m[f'auc_over_{ref}_hi']:.3f}], "
-                         f"PR-AUC {m[f'prauc_over_{ref}']:.3f} [{m[f'prauc_over_{ref}_lo']:.3f}, {m[f'prauc_over_{ref}_hi']:.3f}], "
-                         f"Gini {m[f'gini_over_{ref}']:.3f} [{m[f'gini_over_{ref}_lo']:.3f}, {m[f'gini_over_{ref}_hi']:.3f}] (bootstrap 95%).")
-    lines += ["", "## Per-group audit (holdout, referral = top "
-              f"{config.fairness.referral_budget:.0%} of scores)", ""]
-    if len(result.fairness.table):
+            lines.append(f"- over the {what}: AUC {_with_interval(m, f'auc_over_{ref}')}, PR-AUC {_with_interval(m, f'prauc_over_{ref}')}"
+                         + (f", Gini {_with_interval(m, f'gini_over_{ref}')}" if detail and f"gini_over_{ref}" in m else ""))
+    if detail and "oracle_roc_auc" in m:
+        lines.append(f"- synthetic oracle (true probability) on the same rows: ROC-AUC {m['oracle_roc_auc']:.4f}, PR-AUC {m['oracle_pr_auc']:.4f}")
+    if detail:
+        lines += ["", "| metric | model | logistic regression | base rate by group |", "|---|---|---|---|"]
+        for k in _CARD_METRICS:
+            if k in m:
+                lines.append(f"| {k} | {m[k]:.4f} | {m.get('logreg_' + k, float('nan')):.4f} | {m.get('group_rate_' + k, float('nan')):.4f} |")
+    return lines
+
+
+def _violations(violations: list[str], detail: bool, shown: int = 6) -> str:
+    if detail or len(violations) <= shown:
+        return "; ".join(violations)
+    return "; ".join(violations[:shown]) + f"; and {len(violations) - shown} more (run artifact `model_card.md`)"
+
+
+def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> list[str]:
+    report = result.fairness
+    table = report.table
+    attrs = list(config.model.audit) or (list(dict.fromkeys(table["attribute"])) if len(table) else [])
+    lines = [f"Audit attributes (not model inputs): {', '.join(attrs) or 'none'}; referral = top "
+             f"{config.fairness.referral_budget:.0%} of scores.", "",
+             "Audit: " + ("passed" if report.passed else "FAILED: " + _violations(report.violations, detail)), ""]
+    claimed: set[str] = set()
+    per_attr: dict[str, dict] = {}
+    for attr in sorted(attrs, key=len, reverse=True):  # longest first: `age_band_*` keys are not `age`'s
+        per_attr[attr] = {k[len(attr) + 1:]: v for k, v in report.summary.items() if k.startswith(attr + "_") and k not in claimed}
+        claimed.update(f"{attr}_{k}" for k in per_attr[attr])
+    lines += [f"- {a}: " + ", ".join(f"{k} {v:.4g}" for k, v in per_attr[a].items()) for a in attrs if per_attr[a]]
+    if detail and len(table):
         cols = ["attribute", "group", "support", "positives", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"]
-        t = result.fairness.table[cols]
-        lines.append("| " + " | ".join(cols) + " |")
-        lines.append("|" + "---|" * len(cols))
-        for row in t.itertuples(index=False):
+        lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for row in table[cols].itertuples(index=False):
             lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
-    lines += ["", "Fairness audit: " + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))]
-    lines += [
-        "",
-        "## Limits",
-        "- Labels are mature only after the longest permit the visa allows plus a grace period: the newest stays are "
-        "never in training, and long permits (ITAS) are under-represented in recent data.",
-        "- Reason codes explain the booster's uncalibrated log-odds margin (TreeSHAP), not the calibrated probability.",
-        "- Categorical values unseen in training are scored as missing and counted (UnseenCategoryWarning).",
-        "- Trained on synthetic data unless the lineage says otherwise; re-check every metric on real extracts.",
-        "- Base rates move (COVID, visa policy): the calibrator is fitted on a later slice than the booster; retrain monthly "
-        "and watch drift (PSI against the stored reference distribution).",
-    ]
+    return lines
+
+
+def _lineage_lines(lineage: dict) -> list[str]:
+    """One line per time slice (rows, positives, span), then every other lineage entry."""
+    slices, rest = {}, {}
+    for k, v in lineage.items():
+        head, _, field = k.rpartition("_")
+        if field in ("rows", "positives", "from", "to") and head in ("train", "valid", "calib", "test"):
+            slices.setdefault(head, {})[field] = v
+        else:
+            rest[k] = v
+    lines = [f"- {name}: {s.get('rows', '?'):,} rows, {s.get('positives', '?')} positives, {s.get('from', '?')} to {s.get('to', '?')}"
+             for name, s in slices.items()]
+    return lines + [f"- {k}: {v}" for k, v in rest.items()]
+
+
+def model_card(result: TrainResult, config: RiskConfig, lineage: dict, *, detail: bool = True, gate: str | None = None) -> str:
+    """The model card (markdown): gate decision, holdout metrics with intervals, fairness, intended use, data, limits.
+
+    Parameters
+    ----------
+    result : TrainResult
+    config : RiskConfig
+    lineage : dict
+        Data lineage (source, label cut-off, row counts and spans of each slice, digests).
+    detail : bool, default=True
+        Add the per-group audit table, the metric table and the feature list (the run
+        artifact); without them the card fits a registry description (5,000 characters).
+    gate : str, optional
+        The gate section (:func:`riskmodel.integrations.tracking.cards.gate_section`); by
+        default the section saying the gate has not decided yet.
+    """
+    lines = [f"# Model card: {config.tracking.registered_name}", "",
+             "Overstay-risk classifier (LightGBM, calibrated), trained by riskmodel.", "",
+             (gate or cards.gate_section()).rstrip("\n"), "", "## Holdout metrics", ""]
+    lines += _metric_lines(result, detail)
+    lines += ["", "## Fairness summary", ""] + _fairness_lines(result, config, detail)
+    lines += ["", "## Intended use", "", _INTENDED_USE, "", "## Data lineage", ""]
+    lines += _lineage_lines(lineage)
+    if detail:
+        lines += ["", f"Features ({len(result.model.features)}): {', '.join(result.model.features)}."]
+    lines += ["", "## Limits", "", *_LIMITS]
     return "\n".join(lines) + "\n"
+
+
+_SUMMARY = (
+    "Overstay-risk classifier for stays of foreigners in Indonesia: ranks stays for human review within a referral "
+    "budget; decision support only. Each version's description is its model card (holdout metrics with intervals, "
+    "data lineage, fairness summary, gate decision and reasons, intended use and limits). Aliases: `champion` "
+    "(promoted through the gate), `challenger` (latest registered)."
+)
 
 
 # ----------------------------------------------------------------------------- log / load / promote
@@ -251,36 +327,31 @@ def log_risk_run(
     if table is not None:
         lin["dataset_digest"] = dataset_digest(table, [mc.time_column, mc.target, *mc.features])
     with mlflow.start_run(run_name=f"{name}-train") as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags(provenance.run_tags())
+        # settings once; what fitting found (best iteration, row counts per slice) is a metric or in the card
         params = {
             "target": mc.target,
             "time_column": mc.time_column,
-            "n_features": len(mc.features),
             "calibration": mc.calibration,
             "num_boost_round": mc.num_boost_round,
             "early_stopping_rounds": mc.early_stopping_rounds,
-            "best_iteration": result.model.best_iteration_,
             "seed": mc.seed,
             **{f"lgb_{k}": v for k, v in mc.params.items()},
             **{f"data_{k}": v for k, v in lin.items()},
         }
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        if table is not None:
+            _log_datasets(table, result, config, lin.get("source"))
         mlflow.log_dict(to_dict(config), "config/risk.json")
         finite, other = _finite(result.metrics)
         mlflow.log_metrics(finite)
         if other:
             mlflow.set_tags({f"metric.{k}": v for k, v in other.items()})
-        for path, fig in _plots(result).items():
-            mlflow.log_figure(fig, path)
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
-        mlflow.log_text(result.fairness.table.to_csv(index=False), "fairness/fairness.csv")
-        mlflow.log_text(json.dumps(result.fairness.summary, indent=1), "fairness/summary.json")
-        mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
-        mlflow.log_text(model_card(result, config, lin), "model_card.md")
-
+        _log_evaluation(result)
+        card = model_card(result, config, lin)
+        mlflow.log_text(card, cards.CARD_ARTIFACT)
         folder = result.model.save(Path(tmp) / ARTIFACT)
-        (folder / "model_card.md").write_text(model_card(result, config, lin), encoding="utf-8")
+        (folder / cards.CARD_ARTIFACT).write_text(card, encoding="utf-8")
         version, digest = log_signed_pyfunc(
             folder,
             loader_module=risk_pyfunc.__name__,
@@ -295,7 +366,28 @@ def log_risk_run(
             alias=register_alias,
             tags={"manifest_sha256": digest, "fairness_passed": str(result.fairness.passed), "run_id": run.info.run_id},
         )
+        cards.describe_version(name, version, model_card(result, config, lin, detail=False), _SUMMARY)
     return LoggedModel(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
+
+
+def _log_datasets(table: pd.DataFrame, result: TrainResult, config: RiskConfig, source: str | None) -> None:
+    """The fitting rows and the holdout as MLflow dataset inputs: model columns only, no record ids."""
+    mc = config.model
+    frame = table[[mc.time_column, mc.target, *mc.features]]
+    holdout = frame.index.isin(result.test_scores.index)
+    provenance.log_datasets({"training": frame[~holdout], "holdout": frame[holdout]},
+                            name=config.tracking.registered_name, targets=mc.target, source=source)
+
+
+def _log_evaluation(result: TrainResult) -> None:
+    for path, fig in _plots(result).items():
+        mlflow.log_figure(fig, path)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    mlflow.log_text(result.fairness.table.to_csv(index=False), "fairness/fairness.csv")
+    mlflow.log_text(json.dumps(result.fairness.summary, indent=1), "fairness/summary.json")
+    mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
 
 
 def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskModel:
@@ -318,8 +410,14 @@ def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskMode
 
 
 def promote_risk(name: str, gate: GateConfig) -> registry.Decision:
-    """Promote ``name@challenger`` to ``champion`` if it passes ``gate`` against the current champion."""
-    return registry.promote(name, lambda cand, champ: evaluate_gate(cand, champ, gate))
+    """Promote ``name@challenger`` to ``champion`` if it passes ``gate`` against the current champion.
+
+    The decision and its reasons are recorded on the version (``gate.*`` tags) and written
+    into its model card: the version's description and the run's ``model_card.md``.
+    """
+    decision = registry.promote(name, lambda cand, champ: evaluate_gate(cand, champ, gate))
+    cards.record_decision(name, decision.candidate)
+    return decision
 
 
 def tune_risk(table: pd.DataFrame, config: RiskConfig):

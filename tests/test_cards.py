@@ -1,0 +1,167 @@
+"""A store a reviewer can read (issue 17 part 7).
+
+The model card is the registered version's description and carries the gate's decision;
+datasets are MLflow inputs with digests and no identifiers; runs carry the git commit;
+forecasters get cards too; no parameter is logged twice. The checks on a real store run
+inside the tests that already log and promote models (tests/test_registry.py,
+tests/test_forecast_tracking.py), so no extra model is trained for them; this module
+holds those checks and the fast tests of the card and provenance helpers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from riskmodel.integrations.tracking import cards, provenance
+from tests.conftest import REPO
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def no_duplicated_params(params: dict) -> None:
+    assert not [k for k in params if k.endswith("_") and k[:-1] in params]
+
+
+def check_git_tags(run) -> None:
+    """The run carries the commit and dirty flag of this checkout (read here with git itself)."""
+    if not shutil.which("git") or not (REPO / ".git").exists():
+        assert "mlflow.source.git.dirty" not in run.data.tags  # no repository: no made-up commit
+        return
+    assert run.data.tags["mlflow.source.git.commit"] == _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    assert run.data.tags["mlflow.source.git.dirty"] == str(dirty).lower()
+
+
+def check_inputs_git_and_params(run, result, table, cfg) -> None:
+    """Used by tests/test_registry.py on a logged risk run: datasets, git commit, params once."""
+    inputs = {d.tags[0].value: d.dataset for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "holdout"}
+    holdout = table.loc[result.test_scores.index]
+    assert json.loads(inputs["holdout"].profile)["num_rows"] == len(holdout)
+    assert json.loads(inputs["training"].profile)["num_rows"] == len(table) - len(holdout)
+    assert inputs["holdout"].digest != inputs["training"].digest and len(inputs["holdout"].digest) == 32
+    schema = json.loads(inputs["training"].schema)["mlflow_colspec"]
+    assert [c["name"] for c in schema] == [cfg.model.time_column, cfg.model.target, *cfg.model.features]  # no ids
+    assert {c["name"]: c["type"] for c in schema}[cfg.model.target] == "boolean"
+    text = json.dumps([[d.dataset.name, d.dataset.source, d.dataset.schema, d.dataset.profile] for d in run.inputs.dataset_inputs])
+    assert not [s for s in list(table["traveller_id"].head(200)) + list(table["stay_id"].head(200)) if s in text]
+    assert "best_iteration" not in run.data.params
+    no_duplicated_params(run.data.params)
+    check_git_tags(run)
+
+
+def check_card_before_the_gate(text: str, result, cfg) -> None:
+    """A risk version's description right after logging: the card, gate not decided yet."""
+    assert "## Gate decision" in text and "Not decided yet" in text
+    assert "## Fairness summary" in text and "## Intended use" in text and "## Limits" in text and "## Data lineage" in text
+    m = result.metrics
+    assert f"roc_auc: {m['roc_auc']:.4f} [{m['roc_auc_lo']:.4f}, {m['roc_auc_hi']:.4f}]" in text
+    assert ("Audit: passed" if result.fairness.passed else "Audit: FAILED") in text
+    for attr in cfg.model.audit:
+        assert f"- {attr}: auditable_groups {result.fairness.summary[attr + '_auditable_groups']:.4g}" in text
+    assert len(text) <= 5000
+
+
+def check_card_after_the_gate(client, name: str, logged, decision) -> None:
+    """The version's description and the run's card carry the gate's decision, failures first."""
+    mv = client.get_model_version(name, logged.version)
+    text, tags = mv.description, mv.tags
+    word = "promoted" if decision.passed else "refused"
+    assert tags["gate.decision"] == word and "Not decided yet" not in text
+    against = "no champion yet" if decision.champion is None else f"champion version {decision.champion}"
+    assert f"**{word}** on {tags['gate.time']} against {against}" in text
+    assert all(f"- {r}" in text for r in decision.reasons)
+    fails = [r for r in decision.reasons if r.startswith("FAIL")]
+    assert not fails or text.index(f"- {fails[0]}") < min(text.index(f"- {r}") for r in decision.reasons if r.startswith("ok"))
+    assert "## Fairness summary" in text and len(text) <= 5000
+    card = mlflow.artifacts.load_text(f"runs:/{logged.run_id}/model_card.md")
+    assert f"**{word}** on {tags['gate.time']}" in card and "| attribute | group |" in card  # the full card, decided
+
+
+def check_forecaster_store(run, fitted, name: str, logged) -> None:
+    """Used by tests/test_forecast_tracking.py on a logged forecaster: card, datasets, params once, fitted facts as tags."""
+    from mlflow import MlflowClient
+
+    params = run.data.params
+    no_duplicated_params(params)
+    assert params["freq"] == str(fitted.freq) and run.data.tags["fitted.freq"] == fitted.freq_
+    cv = fitted.cv_
+    rows = {d.tags[0].value: json.loads(d.dataset.profile)["num_rows"] for d in run.inputs.dataset_inputs}
+    assert rows == {"training": len(fitted.history_), "backtest": int((~cv["holdout"]).sum()), "holdout": int(cv["holdout"].sum())}
+    check_git_tags(run)
+    text = MlflowClient().get_model_version(name, logged.version).description
+    n = fitted.history_["unique_id"].nunique()
+    assert f"frequency {fitted.freq_}, horizon {fitted.h} periods, {n} series" in text and "Not decided yet" in text
+    cutoffs = sorted(str(c)[:10] for c in cv.loc[cv["holdout"], "cutoff"].unique())
+    assert f"(cutoffs {', '.join(cutoffs)};" in text
+    for L in fitted.level_:
+        served = fitted.holdout_metrics_.set_index(["level", "model"]).loc[("all", "reconciled")]
+        assert f"- {L}% interval: coverage {served[f'coverage_{L}']:.4f} (nominal {L / 100:.2f})" in text
+    assert "## Holdout metrics (honest)" in mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
+    local = mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri)
+    assert (Path(local) / "data" / "forecaster" / "model_card.md").read_text().startswith(f"# Model card: {name}")
+
+
+def test_description_fits_the_registry_and_keeps_the_decision():
+    reasons = "\n".join(f"FAIL: rule {i} " + "x" * 90 for i in range(300))
+    section = cards.gate_section({"gate.decision": "refused", "gate.reasons": reasons, "gate.compared_with": "3", "gate.time": "T"})
+    card = cards.with_gate("# Model card: m\n\n## Gate decision\n\npending\n\n## Limits\n\n" + "- limit\n" * 1000, section)
+    text = cards.fit_description(card)
+    assert len(text) <= 5000 and "**refused** on T against champion version 3" in text
+    assert "- FAIL: rule 0 " in text and "more (version tag `gate.reasons`)" in text and "pending" not in text
+    assert text.endswith("the full card is the run artifact `model_card.md`)\n")
+    assert cards.fit_description("short") == "short"
+
+
+def test_git_tags_outside_a_repository_and_dirty_flag(tmp_path):
+    assert provenance.git_tags(tmp_path) == {}  # not a repository: no tag, no error
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    repo = tmp_path / "r"
+    repo.mkdir()
+    env = ["-c", "user.email=t@example.org", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "f.txt"], [*env, "commit", "-qm", "x"]):
+        if args[0] == "add":
+            (repo / "f.txt").write_text("a")
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (repo / "untracked.txt").write_text("u")
+    assert provenance.git_tags(repo) == {"mlflow.source.git.commit": head, "mlflow.source.git.dirty": "false"}
+    (repo / "f.txt").write_text("b")
+    assert provenance.git_tags(repo)["mlflow.source.git.dirty"] == "true"
+
+
+def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.fairness import FairnessReport
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")))
+    summary = {"age_breaches": 1.0, "age_band_breaches": 7.0, "age_band_max_fpr_ratio": 3.5}
+    violations = [f"age_band: referral ratio 3.5 > 2 by group {i} " + "y" * 60 for i in range(40)]
+    report = FairnessReport(table=pd.DataFrame(columns=["attribute"]), summary=summary, violations=violations, threshold=0.5)
+    metrics = {"roc_auc": 0.81, "roc_auc_lo": 0.79, "roc_auc_hi": 0.83, "pr_auc": 0.2, "brier": 0.01}
+    result = TrainResult(model=SimpleNamespace(features=("a", "b")), metrics=metrics, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": 1000}, test_scores=pd.DataFrame())
+    text = model_card(result, cfg, {"source": "synthetic"}, detail=False)
+    assert "- age: breaches 1\n" in text and "- age_band: breaches 7, max_fpr_ratio 3.5\n" in text
+    assert "roc_auc: 0.8100 [0.7900, 0.8300]" in text and "pr_auc: 0.2000;" in text  # no interval given, none shown
+    assert "Audit: FAILED: " in text and "; and 34 more (run artifact `model_card.md`)" in text
+    assert len(text) <= cards.DESCRIPTION_LIMIT and text.rstrip().endswith("(PSI against the stored reference distribution).")
+    full = model_card(result, cfg, {"source": "synthetic"})
+    assert all(v in full for v in violations) and len(full) > cards.DESCRIPTION_LIMIT
