@@ -32,13 +32,7 @@ ABOUT = (
     "first (`load_uri_first_s`). At the border: `features_at_entry` for the latest entry of a traveller "
     "with its 50 earlier crossings as a list of dicts (`_frame_ms`: as a DataFrame), and `score_entry_ms` "
     "= `score(entry, history=..., reasons=3)`, features included; medians of 2,000 calls. "
-    "The Dec 4 run was measured on the 2-core box shared with six other engineers' jobs (load average 11-19): "
-    "every timing is several times its quiet value (`contrib_100k_s` 109 s against 14.8 s on a quieter Nov 28, "
-    "`batch_10m_seconds` 756 against 121), and `score_single_reasons_ms` (1.596 on Nov 28) and `score_entry_ms` "
-    "miss their bars in it. In the same minutes, medians of 500 in-process calls on a smaller model gave "
-    "`features_at_entry` 0.12 ms and `score(entry, history=..., reasons=3)` anywhere from 1.7 to 6.4 ms from one "
-    "measurement to the next, so preemption dominates; the two shortfalls are not yet confirmed or refuted on a "
-    "quiet machine: re-run `python -m benchmarks scoring` there before relying on them."
+    "An earlier Dec 4 run on the 2-core box shared with six other engineers' jobs (load average 11-19) missed `score_entry_ms` (6.9) and `score_single_reasons_ms` (2.1) with every timing several times its quiet value (`contrib_100k_s` 109 s against 14.7 s); the figures below are the re-run on the same box once it was quiet (load average about 1), where every bar is met."
 )
 BARS = {
     "score_1m_over_booster": ("<=", 1.3),
