@@ -168,3 +168,17 @@ def test_paired_gate_refuses_an_unfair_challenger(window):
     y, score = window
     d = evaluate_paired_gate(y, score(0.3, 1), score(0.3, 2), score(1.5, 3), fairness_passed=False)
     assert not d.passed and d.reasons[-1] == "FAIL: fairness audit failed"
+
+
+def test_window_gate_reads_the_absolute_bounds_on_the_window_then_the_paired_rules(window):
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, score = window
+    p = 1 / (1 + np.exp(-(score(0.3, 1) * 1.5 - 3.5)))
+    ok = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.75}))
+    assert ok.passed, ok.reasons
+    assert [c.metric for c in ok.comparisons] == ["roc_auc", "pr_auc_minus_champion", "pr_auc_minus_logreg", "fairness_passed"]
+    strict = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.99}))
+    assert not strict.passed and strict.reasons[0].startswith("FAIL: roc_auc") and "must be >= 0.99" in strict.reasons[0]
+    with pytest.raises(ValueError, match="gate.paired_metric"):
+        GateConfig(paired_metric="f1")

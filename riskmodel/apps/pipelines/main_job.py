@@ -225,7 +225,7 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.progress("2/7 training the overstay-risk model")
         with run.timed("risk", "training the risk model"):
             outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress)
-        decision = risk_pipeline.promote(rcfg)
+        decision = risk_pipeline.promote(rcfg, crossings=crossings)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
         holdout.write_text(

@@ -207,13 +207,23 @@ class FairnessConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness."""
+    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison."""
 
     higher_is_better: dict[str, float] = field(default_factory=lambda: {"roc_auc": 0.005, "pr_auc": 0.01})
     lower_is_better: dict[str, float] = field(default_factory=lambda: {"ece": 0.005, "brier": 0.001})
     minimum: dict[str, float] = field(default_factory=dict)
     maximum: dict[str, float] = field(default_factory=dict)
     require_fairness: bool = True
+    #: the risk pipeline's promotion (:func:`~riskmodel.core.risk.gate.evaluate_window_gate`): the
+    #: metric champion, challenger and logistic baseline are compared on, paired on one window
+    paired_metric: str = "pr_auc"
+    paired_bootstrap: int = 400
+
+    def __post_init__(self):
+        if self.paired_metric not in ("pr_auc", "roc_auc"):
+            raise ValueError(f"`gate.paired_metric` must be 'pr_auc' or 'roc_auc'; got {self.paired_metric!r}.")
+        if self.paired_bootstrap < 50:
+            raise ValueError(f"`gate.paired_bootstrap` must be an int >= 50 (an interval needs replicates); got {self.paired_bootstrap}.")
 
 
 @dataclass(frozen=True)
