@@ -375,7 +375,8 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         scored=scored.in_country, forecasts=fc, history=ports.history,
         nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
         reliability=risk.reliability, fairness=risk.fairness,
-        fairness_bounds={"max_referral_ratio": fairness_cfg.max_referral_ratio, "max_fpr_ratio": fairness_cfg.max_fpr_ratio},
+        fairness_bounds={"max_referral_excess": fairness_cfg.max_referral_excess, "max_fpr_excess": fairness_cfg.max_fpr_excess,
+                         "max_calibration_ratio": fairness_cfg.max_calibration_ratio},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
         # TODO(issue 13 part 7): pass the surges and collapses of
         # riskmodel.core.forecasting.trends.trend_signals(ports.history) once trends land; until then

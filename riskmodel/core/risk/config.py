@@ -183,8 +183,8 @@ class FairnessConfig:
     min_positives: int = 20
     min_groups: int = 2
     top_groups: dict[str, int] = field(default_factory=dict)
-    max_referral_ratio: float = 10.0
-    max_fpr_ratio: float = 10.0
+    max_referral_excess: float = 10.0
+    max_fpr_excess: float = 10.0
     max_fnr_diff: float = 0.5
     max_precision_ratio: float = 10.0
     max_calibration_ratio: float = 10.0
@@ -195,7 +195,7 @@ class FairnessConfig:
     def __post_init__(self):
         if not 0 < self.referral_budget < 1:
             raise ValueError(f"`fairness.referral_budget` must be a fraction between 0 and 1; got {self.referral_budget}.")
-        ratios = {k: getattr(self, k) for k in ("max_referral_ratio", "max_fpr_ratio", "max_precision_ratio", "max_calibration_ratio")}
+        ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not v > 1 for v in ratios.values()):
             raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
         if not 0 < self.confidence < 1 or self.bootstrap < 0 or self.min_groups < 1:
