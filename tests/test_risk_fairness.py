@@ -36,7 +36,7 @@ def test_shipped_policy_audits_nationality_with_written_bounds():
     f = SHIPPED.fairness
     assert f.top_groups == {"nationality": 10}
     assert (f.max_referral_excess, f.max_fpr_excess, f.max_fnr_diff, f.max_precision_ratio, f.max_calibration_ratio) == (4.0, 4.0, 0.3, 1.5, 1.41)
-    assert (f.min_support, f.min_positives, f.min_groups) == (500, 30, 2)
+    assert (f.min_support, f.min_positives, f.min_groups, f.confidence) == (500, 30, 2, 0.90)
 
 
 def test_unbiased_score_passes_and_doubled_odds_of_one_group_is_refused():
