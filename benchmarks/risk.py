@@ -20,11 +20,13 @@ are wall-clock on a shared 2-core machine.
 Budgets: thresholds for the top 1/2/5% are set on the calibration slice; the share
 of as-of holdout stays at or above them is divided by the budget (the bar), and
 apart the share of every stay that entered after the cut-off, labelled or not
-(what a desk refers). Fairness: the shipped audit on the as-of holdout, then with
-the model's odds doubled (post hoc) for one group at a time among the five largest
-nationalities and the five largest regions; ``fairness_bias2_detected_share`` is
-the share refused for a breach of that very group, ``fairness_false_alarm`` the
-violations of the unbiased model. Reasons: top-3 reasons of the elevated and high
+(what a desk refers). Fairness: the shipped audit (configs/risk.yaml: each group's
+calibration relative to the rest's, log-odds intercepts, bound sqrt(2); referral and
+false-positive ratios over the group's overstay-rate ratio, backstop 4x; FNR and
+precision) on the as-of holdout, then with the model's odds doubled (post hoc) for
+one group at a time among the five largest nationalities and the five largest
+regions; ``fairness_bias2_detected_share`` is the share refused for a breach of that
+very group, ``fairness_false_alarm`` the violations of the unbiased model. Reasons: top-3 reasons of the elevated and high
 holdout rows; the lowering share recomputes each shown reason's grouped
 contribution from TreeSHAP; the seed agreement compares the top-1 reason group
 with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick

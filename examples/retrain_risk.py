@@ -38,7 +38,7 @@ def main() -> None:
     print(outcome.result.fairness.table.query("enough_support")[["attribute", "group", "support", "referral_rate", "fpr", "fnr"]]
           .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
-    decision = promote(cfg)
+    decision = promote(cfg, crossings=crossings)
     print("gate:", "PROMOTED" if decision.passed else "REFUSED", *decision.reasons, sep="\n  ")
     if not decision.passed:
         # a refusal is an answer too: with few travellers the fairness policy cannot judge enough groups

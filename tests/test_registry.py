@@ -117,7 +117,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     check_card_after_the_gate(client, name, second, d2)
 
     # an unfair model: same quality, but the audit bounds are broken
-    strict = dataclasses.replace(cfg, fairness=FairnessConfig(min_support=50, min_positives=1, max_referral_ratio=1.01))
+    strict = dataclasses.replace(cfg, fairness=FairnessConfig(min_support=50, min_positives=1, max_referral_excess=1.01, max_fpr_excess=1.01, max_precision_ratio=1.01))
     unfair = train_risk_model(table, strict.model, fairness=strict.fairness, baselines=False)
     assert not unfair.fairness.passed
     third = log_risk_run(unfair, strict, table=table)

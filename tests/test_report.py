@@ -70,7 +70,7 @@ def report_path(tmp_path_factory, fitted):
         path.parent / "trends.csv", index=False)
     trends = pd.read_csv(path.parent / "trends.csv", parse_dates=["last_month"])
     write_report(path, ReportInputs(scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
-                                    fairness_bounds={"max_referral_ratio": 3.0, "max_fpr_ratio": 3.0}, backtest=backtest,
+                                    fairness_bounds={"max_referral_excess": 4.0, "max_fpr_excess": 4.0, "max_calibration_ratio": 1.41}, backtest=backtest,
                                     workload=workload, facts={"risk model": "overstay-risk v1"},
                                     nationality_forecasts=nat_fc, nationality_history=nat_history, trends=trends))
     return path

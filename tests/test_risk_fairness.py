@@ -35,8 +35,8 @@ def test_shipped_policy_audits_nationality_with_written_bounds():
     assert SHIPPED.model.audit == ("nationality", "region", "sex", "age_band")
     f = SHIPPED.fairness
     assert f.top_groups == {"nationality": 10}
-    assert (f.max_referral_ratio, f.max_fpr_ratio, f.max_fnr_diff, f.max_precision_ratio, f.max_calibration_ratio) == (3.0, 3.0, 0.3, 1.5, 1.3)
-    assert (f.min_support, f.min_positives, f.min_groups) == (500, 30, 2)
+    assert (f.max_referral_excess, f.max_fpr_excess, f.max_fnr_diff, f.max_precision_ratio, f.max_calibration_ratio) == (4.0, 4.0, 0.3, 1.5, 1.41)
+    assert (f.min_support, f.min_positives, f.min_groups, f.confidence) == (500, 30, 2, 0.90)
 
 
 def test_unbiased_score_passes_and_doubled_odds_of_one_group_is_refused():
@@ -48,6 +48,52 @@ def test_unbiased_score_passes_and_doubled_odds_of_one_group_is_refused():
     for group in ("g0", "g1", "g2", "g3"):
         rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == group), ["g"], cfg)
         assert any(v.endswith(f"by group {group}") for v in rep.violations), (group, rep.violations)
+
+
+def _realistic(n: int = 100_000, seed: int = 21):
+    """A score as a model without the audit attribute gives it: groups differ in risk, partly unseen.
+
+    g1 has twice the odds and the score knows why (its features): the desk refers it about five
+    times as often as the rest, three times its proportion of overstays, legitimately. g2's own base rate is a little above what the score sees (+0.2 on the log-odds: the
+    attribute is not a feature), and every group drifts up by 0.15 since the score was fitted.
+    """
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["g0", "g1", "g2", "g3"], n, p=(0.45, 0.2, 0.25, 0.1))
+    z = rng.normal(-4.0, 0.8, n) + np.where(g == "g1", 0.7, 0.0)
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(z + 0.15 + np.where(g == "g2", 0.2, 0.0))))).astype(float)
+    return pd.DataFrame({"g": g}), y, p
+
+
+def test_base_rates_and_a_missed_group_effect_pass_and_doubled_odds_are_refused():
+    """The shipped policy on a realistic score: no false alarm, and doubled odds of any group refused.
+
+    The old policy (raw referral and FPR ratios bounded at 3, mean calibration at 1.3 against the
+    group's own rate) refused the unbiased score (g1 is referred about 4x as often as the rest,
+    legitimately) and let doubled odds of g2 through (its risk was understated and everyone drifted).
+    """
+    frame, y, p = _realistic()
+    cfg = SHIPPED.fairness
+    fair = fairness_audit(frame, y, p, ["g"], cfg)
+    assert fair.passed, fair.violations
+    t = fair.table.set_index("group")
+    assert t.loc["g1", "referral_ratio_low"] > 3  # plainly referred far more often ...
+    assert t.loc["g1", "referral_excess_low"] <= cfg.max_referral_excess  # ... as its overstays explain
+    for group in ("g0", "g1", "g2", "g3"):
+        rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == group), ["g"], cfg)
+        hit = [v for v in rep.violations if v.endswith(f"by group {group}")]
+        assert any("max_calibration_ratio" in v for v in hit), (group, rep.violations)
+
+
+def test_an_overstated_group_the_desk_refers_less_often_is_reported_not_breached():
+    frame, y, p = _realistic()
+    m = frame["g"].to_numpy() == "g3"
+    quieter = np.where(m, p / 4, p)  # g3 four times less risky than the score's features say ...
+    y3 = np.where(m, (np.random.default_rng(5).random(len(y)) < quieter / 2).astype(float), y)  # ... and overstated 2x
+    rep = fairness_audit(frame, y3, quieter, ["g"], SHIPPED.fairness)
+    row = rep.table.set_index("group").loc["g3"]
+    assert row["calibration_ratio_low"] > SHIPPED.fairness.max_calibration_ratio and row["referral_ratio_high"] < 1
+    assert row["status"] == "ok" and not any(v.endswith("by group g3") for v in rep.violations)
 
 
 def test_a_breach_needs_the_whole_interval_beyond_the_bound():
@@ -74,7 +120,7 @@ def test_only_the_burdening_side_is_a_breach():
     lowered[m] = p[m] / 4
     rep = fairness_audit(frame, y, lowered, ["g"], SHIPPED.fairness)
     row = rep.table.set_index("group").loc["g1"]
-    assert row["referral_ratio_high"] < 1 / SHIPPED.fairness.max_referral_ratio
+    assert row["referral_ratio_high"] < 1 / 2 and row["referral_excess_high"] < 1 / SHIPPED.fairness.max_referral_excess
     assert not any(v.endswith("by group g1") for v in rep.violations), rep.violations
 
 
@@ -103,7 +149,7 @@ def test_largest_groups_kept_and_the_rest_pooled_as_other():
 
 def test_policy_values_are_checked():
     with pytest.raises(ValueError, match="ratio bounds must be > 1"):
-        FairnessConfig(max_fpr_ratio=0.8)
+        FairnessConfig(max_fpr_excess=0.8)
     with pytest.raises(ValueError, match="referral_budget"):
         FairnessConfig(referral_budget=0.0)
     with pytest.raises(ValueError, match="min_groups"):

@@ -84,7 +84,18 @@ def test_fairness_audit_rates_by_hand():
     assert t.loc["A", "referral_ratio"] == float("inf") and t.loc["B", "referral_ratio"] == 0.0
     assert t.loc["A", "fpr_ratio"] == float("inf")
     assert t.loc["A", "fnr_diff"] == -1.0 and t.loc["B", "fnr_diff"] == 1.0
-    assert t.loc["A", "calibration_ratio"] == pytest.approx(1.9 / 1) and t.loc["B", "calibration_ratio"] == pytest.approx(0.5 / 2)
+    # calibration: the intercept a making logit(p) + a calibrated on each group, solved here by bisection
+    def intercept(ps, positives):
+        from scipy.optimize import brentq
+
+        z = np.log(np.array(ps) / (1 - np.array(ps)))
+        return brentq(lambda a: (1 / (1 + np.exp(-(z + a)))).sum() - positives, -20, 20)
+
+    a_a, a_b = intercept([0.9, 0.8, 0.1, 0.1], 1), intercept([0.2, 0.1, 0.1, 0.1], 2)
+    assert t.loc["A", "calibration_ratio"] == pytest.approx(np.exp(a_b - a_a), rel=1e-9)
+    assert t.loc["B", "calibration_ratio"] == pytest.approx(np.exp(a_a - a_b), rel=1e-9)
+    # B is never referred: no excess; A refers its only overstayer, B misses both
+    assert t.loc["B", "referral_excess"] == 0.0 and t.loc["A", "fnr_diff"] == -1.0
     # four rows a group cannot put a disparity beyond its interval: the verdict on such data is in
     # tests/test_risk_fairness.py (too small groups, too few groups, breaches beyond the interval)
 
@@ -93,11 +104,11 @@ def test_fairness_flags_a_score_that_targets_one_group():
     g, y = _frame()
     fair = np.where(y == 1, 0.6, 0.04) + np.random.default_rng(1).normal(0, 0.01, len(y))
     biased = fair + np.where(g == "B", 0.5, 0.0)
-    cfg = FairnessConfig(referral_budget=0.1, min_support=100, min_positives=5, max_referral_ratio=2, max_fpr_ratio=3)
+    cfg = FairnessConfig(referral_budget=0.1, min_support=100, min_positives=5, max_referral_excess=2, max_fpr_excess=3)
     assert fairness_audit(pd.DataFrame({"g": g}), y, np.clip(fair, 0, 1), ["g"], cfg).passed
     rep = fairness_audit(pd.DataFrame({"g": g}), y, np.clip(biased, 0, 1), ["g"], cfg)
     assert not rep.passed
-    assert any("g: max_referral_ratio" in v for v in rep.violations)
+    assert any("g: max_referral_excess" in v for v in rep.violations)
 
 
 def test_fairness_small_groups_do_not_count():
@@ -168,3 +179,17 @@ def test_paired_gate_refuses_an_unfair_challenger(window):
     y, score = window
     d = evaluate_paired_gate(y, score(0.3, 1), score(0.3, 2), score(1.5, 3), fairness_passed=False)
     assert not d.passed and d.reasons[-1] == "FAIL: fairness audit failed"
+
+
+def test_window_gate_reads_the_absolute_bounds_on_the_window_then_the_paired_rules(window):
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, score = window
+    p = 1 / (1 + np.exp(-(score(0.3, 1) * 1.5 - 3.5)))
+    ok = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.75}))
+    assert ok.passed, ok.reasons
+    assert [c.metric for c in ok.comparisons] == ["roc_auc", "pr_auc_minus_champion", "pr_auc_minus_logreg", "fairness_passed"]
+    strict = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.99}))
+    assert not strict.passed and strict.reasons[0].startswith("FAIL: roc_auc") and "must be >= 0.99" in strict.reasons[0]
+    with pytest.raises(ValueError, match="gate.paired_metric"):
+        GateConfig(paired_metric="f1")

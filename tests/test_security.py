@@ -41,7 +41,7 @@ def store(tmp_path_factory):
     cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))  # a smaller-sample fairness policy for a small test log
     train(cfg, crossings=crossings, log=True)
-    promote(cfg)
+    promote(cfg, crossings=crossings)  # the gate scores the window of the log the model was trained on
     feats = build_features(crossings, validate=False)
     feats[feats["exit_time"].isna()].to_parquet(root / "in.parquet", index=False)
     score_file(root / "in.parquet", root / "scores.parquet", model="models:/overstay-risk@champion", progress=False, track=True)

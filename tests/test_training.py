@@ -54,7 +54,7 @@ def test_risk_script_end_to_end(tmp_path):
     config = tmp_path / "risk.yaml"
     config.write_text((REPO / "configs" / "risk.yaml").read_text().replace("n_travellers: 20000", "n_travellers: 3000")
                       .replace("min_support: 500", "min_support: 100").replace("min_positives: 30", "min_positives: 5")
-                      .replace("max_calibration_ratio: 1.3", "max_calibration_ratio: 5.0"))
+                      .replace("max_calibration_ratio: 1.41", "max_calibration_ratio: 5.0"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run = _run(["training.risk", "--config", str(config)], cwd=tmp_path,
                env={"MLFLOW_TRACKING_URI": uri, "RISKMODEL_AUDIT_LOG": str(tmp_path / "audit.jsonl")}, timeout=1200)

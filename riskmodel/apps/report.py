@@ -132,18 +132,15 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
             ax = axes[i][j]
             ax.barh(t["group"].astype(str), t[col], color="#486581")
             ax.set_title(f"{attr}: {label}", fontsize=9)
-            if len(t):
-                lowest = float(t[col][t[col] > 0].min()) if (t[col] > 0).any() else 0.0
-                key = "max_referral_ratio" if col == "referral_rate" else "max_fpr_ratio"
-                if bounds and key in bounds and lowest > 0:
-                    ax.axvline(lowest * bounds[key], color="#c53030", ls="--", lw=1)
     fig.tight_layout()
     note = ""
     if bounds:
-        note = '<p class="note">Dashed red line: the gate\'s bound (lowest group rate x the allowed ratio). Bounds: ' + html.escape(
-            ", ".join(f"{k} = {v}" for k, v in bounds.items())
-        ) + ".</p>"
-    cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate") if c in table.columns]
+        note = ('<p class="note">The audit\'s bounds apply to each group against the rest, beyond its bootstrap interval: '
+                "referral and false-positive excess are the rate ratios over the group's own overstay-rate ratio, "
+                "calibration ratio is its predicted odds over its observed odds (columns below). Bounds: "
+                + html.escape(", ".join(f"{k} = {v}" for k, v in bounds.items())) + ".</p>")
+    cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate",
+                        "referral_excess", "fpr_excess", "calibration_ratio") if c in table.columns]
     return _png(fig) + note + _table(table[cols])
 
 

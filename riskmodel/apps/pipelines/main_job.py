@@ -241,7 +241,7 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.progress("2/7 training the overstay-risk model")
         with run.timed("risk", "training the risk model"):
             outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress, on_progress=run.counts)
-        decision = risk_pipeline.promote(rcfg)
+        decision = risk_pipeline.promote(rcfg, crossings=crossings)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
         holdout.write_text(
@@ -422,7 +422,8 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         scored=scored.in_country, forecasts=fc, history=ports.history,
         nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
         reliability=risk.reliability, fairness=risk.fairness,
-        fairness_bounds={"max_referral_ratio": fairness_cfg.max_referral_ratio, "max_fpr_ratio": fairness_cfg.max_fpr_ratio},
+        fairness_bounds={"max_referral_excess": fairness_cfg.max_referral_excess, "max_fpr_excess": fairness_cfg.max_fpr_excess,
+                         "max_calibration_ratio": fairness_cfg.max_calibration_ratio},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
         trends=tables["trends.csv"],
     )

@@ -21,10 +21,12 @@ import pandas as pd
 from riskmodel.core.config import load_config
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.features import training_table
-from riskmodel.core.risk import RiskConfig, TrainResult, train_risk_model
 from riskmodel.core.progress import ProgressHook
+from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
+from riskmodel.core.risk.model import time_split
+from riskmodel.core.risk.train import logistic_baseline
 
-__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "promote", "tune"]
+__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "gate_window", "promote", "tune"]
 
 
 @dataclass
@@ -124,12 +126,57 @@ def train(
     return TrainOutcome(result=result, logged=logged, n_rows=len(table))
 
 
-def promote(config: str | Path | RiskConfig):
-    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision."""
-    from riskmodel.integrations.tracking.risk import promote_risk
+def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(before, window)``: the gate's recent window of matured stays and the training rows before it.
+
+    The window is the latest ``splits.test_fraction`` of the stays mature at the data's
+    cut-off: the slice :func:`train` evaluates the challenger on, which its fit, early
+    stopping and calibration never read. ``before`` is that split's training slice, on
+    which the logistic baseline is fitted.
+    """
+    cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
+    table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
+    parts = time_split(table, cfg.model.time_column, cfg.model.splits)
+    return parts["train"], parts["test"]
+
+
+def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None = None):
+    """Move ``champion`` to the current ``challenger`` if it passes the paired gate; returns the decision.
+
+    Champion, challenger and the challenger's logistic baseline are scored on the same
+    recent window of matured stays (:func:`gate_window`), and the challenger is audited
+    there; :func:`~riskmodel.core.risk.gate.evaluate_window_gate` decides: the config's
+    absolute bounds, not worse than the champion beyond noise (paired bootstrap
+    interval), better than the logistic baseline, fair.
+
+    Parameters
+    ----------
+    config : str, Path or RiskConfig
+    crossings : DataFrame, optional
+        The crossings log the challenger was trained on; default: ``config.data`` again.
+    """
+    from riskmodel.core.risk.gate import evaluate_window_gate
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.risk import load_risk_model
 
     cfg = load_risk_config(config)
-    return promote_risk(cfg.tracking.registered_name, cfg.gate)
+    if crossings is None:
+        crossings, _ = load_crossings(cfg)
+    before, window = gate_window(cfg, crossings)
+    m, name = cfg.model, cfg.tracking.registered_name
+    y = window[m.target].to_numpy(dtype=float)
+
+    def decide(_candidate: dict, champion_metrics: dict | None):
+        # called under the registry's promotion lock: the aliases cannot move while the models load
+        p = load_risk_model(f"models:/{name}@challenger").predict_proba(window)[:, 1]
+        champ = None if champion_metrics is None else load_risk_model(f"models:/{name}@champion").predict_proba(window)[:, 1]
+        fair = fairness_audit(window, y, p, m.audit, cfg.fairness) if m.audit else None
+        return evaluate_window_gate(
+            y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
+            fairness_passed=fair is None or fair.passed, config=cfg.gate,
+        )
+
+    return registry.promote(name, decide)
 
 
 def tune(

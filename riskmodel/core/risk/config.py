@@ -183,8 +183,8 @@ class FairnessConfig:
     min_positives: int = 20
     min_groups: int = 2
     top_groups: dict[str, int] = field(default_factory=dict)
-    max_referral_ratio: float = 10.0
-    max_fpr_ratio: float = 10.0
+    max_referral_excess: float = 10.0
+    max_fpr_excess: float = 10.0
     max_fnr_diff: float = 0.5
     max_precision_ratio: float = 10.0
     max_calibration_ratio: float = 10.0
@@ -195,7 +195,7 @@ class FairnessConfig:
     def __post_init__(self):
         if not 0 < self.referral_budget < 1:
             raise ValueError(f"`fairness.referral_budget` must be a fraction between 0 and 1; got {self.referral_budget}.")
-        ratios = {k: getattr(self, k) for k in ("max_referral_ratio", "max_fpr_ratio", "max_precision_ratio", "max_calibration_ratio")}
+        ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not v > 1 for v in ratios.values()):
             raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
         if not 0 < self.confidence < 1 or self.bootstrap < 0 or self.min_groups < 1:
@@ -207,13 +207,23 @@ class FairnessConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness."""
+    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison."""
 
     higher_is_better: dict[str, float] = field(default_factory=lambda: {"roc_auc": 0.005, "pr_auc": 0.01})
     lower_is_better: dict[str, float] = field(default_factory=lambda: {"ece": 0.005, "brier": 0.001})
     minimum: dict[str, float] = field(default_factory=dict)
     maximum: dict[str, float] = field(default_factory=dict)
     require_fairness: bool = True
+    #: the risk pipeline's promotion (:func:`~riskmodel.core.risk.gate.evaluate_window_gate`): the
+    #: metric champion, challenger and logistic baseline are compared on, paired on one window
+    paired_metric: str = "pr_auc"
+    paired_bootstrap: int = 400
+
+    def __post_init__(self):
+        if self.paired_metric not in ("pr_auc", "roc_auc"):
+            raise ValueError(f"`gate.paired_metric` must be 'pr_auc' or 'roc_auc'; got {self.paired_metric!r}.")
+        if self.paired_bootstrap < 50:
+            raise ValueError(f"`gate.paired_bootstrap` must be an int >= 50 (an interval needs replicates); got {self.paired_bootstrap}.")
 
 
 @dataclass(frozen=True)

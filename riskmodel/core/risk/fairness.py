@@ -8,22 +8,28 @@ An attribute with many small groups (nationality) is audited over its
 ``top_groups`` largest groups, the rest pooled as ``"other"``.
 
 Per group: ``support, positives, referral_rate, fpr, fnr, precision,
-mean_predicted, observed_rate`` and five comparisons, each with a bootstrap
-interval (``_low``, ``_high``); the first four compare the group with everyone
-*outside* it (against the whole population a group of half the rows could never
-be referred more than twice as often):
+mean_predicted, observed_rate``, the plain ``referral_ratio`` and ``fpr_ratio``
+(the group's rate over the rest's) and five comparisons, each with a bootstrap
+interval (``_low``, ``_high``); each compares the group with everyone *outside*
+it (against the whole population a group of half the rows could never be
+referred more than twice as often):
 
-* ``referral_ratio``: the group's referral rate over the rest's;
-* ``fpr_ratio``: false-positive rate over the rest's (non-overstayers referred);
+* ``referral_excess``: the referral ratio over the group's overstay-rate ratio to the rest
+  (1 when referrals follow the overstays: a riskier group may be referred more);
+* ``fpr_excess``: the false-positive-rate ratio over the overstay-rate ratio;
 * ``fnr_diff``: false-negative rate minus the rest's (overstayers missed);
 * ``precision_ratio``: precision over the rest's (referred who did overstay);
-* ``calibration_ratio``: the group's mean predicted probability over its observed rate.
+* ``calibration_ratio``: the group's predicted odds over its observed odds, relative to the
+  same for the rest (log-odds calibration intercepts, see :class:`_Calibration`): doubled
+  odds for one group read 2 whatever its base rate, and a drift shared by all cancels.
 
 A **breach** is a bound of the policy (:class:`~riskmodel.core.risk.config.FairnessConfig`)
 exceeded *beyond the interval*: the whole interval lies outside the allowed
 range, so noise alone does not fail a model and a real disparity is not waved
 through on a point estimate. Bounds are read on the side that puts more of the
-desk's burden on the group (see :data:`COMPARISONS`). A group with fewer than
+desk's burden on the group (see :data:`COMPARISONS`); an overstated calibration is not a
+breach for a group the desk refers less often than the rest beyond noise (``referral_ratio``
+interval below 1): it carries less of the burden, and the table still shows it. A group with fewer than
 ``min_support`` rows or ``min_positives`` positives is reported as ``too small``
 and not judged; an attribute with fewer than ``min_groups`` groups that can be
 judged **fails** the audit: an audit that cannot see is not a pass.
@@ -48,16 +54,25 @@ __all__ = ["FairnessReport", "fairness_audit", "audit_groups", "COMPARISONS"]
 
 #: Each comparison: (column, config field of its bound, side that burdens the group, form).
 #: The audit protects a group from carrying more of the desk's burden than its risk explains, so a
-#: breach counts on that side only: referred more often, its non-overstayers referred more often,
-#: its overstayers caught more often (FNR lower), its referrals less often right, its risk overstated.
+#: breach counts on that side only: referred, or its non-overstayers referred, more often than the
+#: rest beyond what its own overstay rate explains; its overstayers caught more often (FNR lower);
+#: its referrals less often right; its risk overstated relative to the rest's.
 #: A "ratio" bound b reads b above and 1/b below; a "diff" bound b reads +b above and -b below.
 COMPARISONS = (
-    ("referral_ratio", "max_referral_ratio", "above", "ratio"),
-    ("fpr_ratio", "max_fpr_ratio", "above", "ratio"),
+    ("referral_excess", "max_referral_excess", "above", "ratio"),
+    ("fpr_excess", "max_fpr_excess", "above", "ratio"),
     ("fnr_diff", "max_fnr_diff", "below", "diff"),
     ("precision_ratio", "max_precision_ratio", "below", "ratio"),
     ("calibration_ratio", "max_calibration_ratio", "above", "ratio"),
 )
+#: Reported beside the comparisons (point estimates, no bound): the plain ratios to the rest.
+PLAIN = ("referral_ratio", "fpr_ratio")
+#: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
+#: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
+CALIBRATION_BINS = 512
+#: Columns given a bootstrap interval: the comparisons, and the plain referral ratio (it says
+#: whether a group is referred less often than the rest beyond noise).
+_BOOTSTRAPPED = ("referral_ratio", *(c[0] for c in COMPARISONS))
 
 OTHER = "other"
 MISSING = "<missing>"
@@ -72,13 +87,14 @@ class FairnessReport:
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
         referral_rate, fpr, fnr, precision, mean_predicted, observed_rate,
-        calibration_gap``, then for each comparison of :data:`COMPARISONS` its
-        value, ``_low`` and ``_high``, then ``enough_support``, ``status``
+        calibration_gap, referral_ratio`` (with ``_low``, ``_high``), ``fpr_ratio``,
+        then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high``, then ``enough_support``, ``status``
         (``"ok"``, ``"breach"`` or ``"too small"``) and ``breaches`` (text).
     summary : dict of str to float
         Per attribute: ``{attribute}_auditable_groups``, ``{attribute}_breaches``
         and, over its auditable groups, ``{attribute}_max_referral_ratio``,
-        ``{attribute}_max_fpr_ratio``, ``{attribute}_max_fnr_diff``,
+        ``{attribute}_max_fpr_ratio``, ``{attribute}_max_referral_excess``,
+        ``{attribute}_max_fpr_excess``, ``{attribute}_max_fnr_diff``,
         ``{attribute}_max_precision_ratio``, ``{attribute}_max_calibration_ratio``
         (ratios folded above 1: a group at half the population's rate reads 2)
         and ``{attribute}_max_calibration_gap``.
@@ -177,25 +193,102 @@ def _rates(s: np.ndarray) -> dict[str, np.ndarray]:
         rest = rates_of(*(s[:, -1:] - s))
         own["referral_ratio"] = own["referral_rate"] / rest["referral_rate"]
         own["fpr_ratio"] = own["fpr"] / rest["fpr"]
+        base = own["observed_rate"] / rest["observed_rate"]
+        own["referral_excess"] = own["referral_ratio"] / base
+        own["fpr_excess"] = own["fpr_ratio"] / base
         own["fnr_diff"] = own["fnr"] - rest["fnr"]
         own["precision_ratio"] = own["precision"] / rest["precision"]
-        own["calibration_ratio"] = s[5] / s[1]
     return own
 
 
-def _intervals(cells: _Cells, ks: list[int], p: np.ndarray, config: FairnessConfig) -> list[dict[str, tuple]]:
+@dataclass
+class _Calibration:
+    """Scores binned per (group, outcome) of each attribute, for the groups' calibration intercepts.
+
+    The calibration intercept of a set of rows is the ``a`` that makes ``logit(p) + a``
+    calibrated on them (the maximum-likelihood fit of ``y ~ offset(logit p) + a``); a
+    group's ``calibration_ratio`` is ``exp(a_rest - a_group)``: its predicted odds over its
+    observed odds, relative to the same for everyone outside it. Doubling a group's odds
+    doubles it exactly, whatever the group's risk; a drift shared by everyone cancels.
+    """
+
+    z: np.ndarray  # mean log-odds of each bin
+    keys: list[np.ndarray]  # per attribute, the (group, outcome, bin) index of each row
+    ks: list[int]
+    start: list[tuple[np.ndarray, np.ndarray]] | None = None  # the full-data intercepts, where replicates start
+
+    @classmethod
+    def build(cls, p: np.ndarray, y: np.ndarray, codes: list[np.ndarray], ks: list[int]) -> _Calibration:
+        z = np.log(np.clip(p, 1e-9, 1 - 1e-9) / (1 - np.clip(p, 1e-9, 1 - 1e-9)))
+        values, inv = np.unique(z, return_inverse=True)
+        if len(values) > CALIBRATION_BINS:
+            edges = np.quantile(z, np.linspace(0, 1, CALIBRATION_BINS + 1)[1:-1])
+            inv = np.searchsorted(edges, z, side="right")
+        nb = int(inv.max(initial=0)) + 1
+        # each bin at the log-odds of its mean probability, so a bin predicts the positives its rows do
+        pc = np.clip(p, 1e-9, 1 - 1e-9)
+        pbin = np.bincount(inv, weights=pc, minlength=nb) / np.maximum(np.bincount(inv, minlength=nb), 1)
+        zbin = np.log(np.clip(pbin, 1e-9, 1 - 1e-9) / (1 - np.clip(pbin, 1e-9, 1 - 1e-9)))
+        yy = y.astype(np.int64)
+        return cls(z=zbin, keys=[(c * 2 + yy) * nb + inv for c in codes], ks=ks)
+
+    def ratios(self, w: np.ndarray) -> list[np.ndarray]:
+        """Per attribute, each group's calibration ratio under row weights ``w``.
+
+        The first call (all weights 1) solves from 0 and keeps its intercepts; a bootstrap
+        replicate starts from them, a few Newton steps from its own optimum.
+        """
+        nb = len(self.z)
+        out, found = [], []
+        for i, (key, k) in enumerate(zip(self.keys, self.ks, strict=True)):
+            n = np.bincount(key, weights=w, minlength=k * 2 * nb).reshape(k, 2, nb)
+            pos, tot = n[:, 1, :], n.sum(axis=1)
+            g0, r0 = self.start[i] if self.start else (None, None)
+            steps = 6 if self.start else 40
+            a_group = _intercepts(pos, tot, self.z, g0, steps)
+            a_rest = _intercepts(pos.sum(axis=0) - pos, tot.sum(axis=0) - tot, self.z, r0, steps)
+            found.append((a_group, a_rest))
+            with np.errstate(invalid="ignore", over="ignore"):
+                out.append(np.exp(a_rest - a_group))
+        if self.start is None:
+            self.start = found
+        return out
+
+
+def _intercepts(pos: np.ndarray, tot: np.ndarray, z: np.ndarray, start: np.ndarray | None, steps: int) -> np.ndarray:
+    """Per row of ``pos``/``tot`` (weighted positives and rows per score bin), the calibration intercept.
+
+    Newton's method on the concave log-likelihood, steps capped at 1 in log-odds; NaN where a
+    row has no positives or no negatives (the intercept is then infinite).
+    """
+    a = np.zeros(len(pos)) if start is None else np.nan_to_num(start)
+    target = pos.sum(axis=1)
+    for _ in range(steps):
+        q = 1 / (1 + np.exp(-(z[None, :] + a[:, None])))
+        grad = target - (tot * q).sum(axis=1)
+        hess = (tot * q * (1 - q)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.clip(grad / hess, -1.0, 1.0)
+        a = a + np.nan_to_num(step)
+    a[(target <= 0) | (target >= tot.sum(axis=1))] = np.nan
+    return a
+
+
+def _intervals(cells: _Cells, calib: _Calibration, p: np.ndarray, config: FairnessConfig) -> list[dict[str, tuple]]:
     """Percentile bootstrap interval of each comparison, per group of each attribute.
 
     One resample of the rows per replicate serves every attribute: the groups and the
     population they are compared with move together, and the draw is paid once.
     """
     rng = np.random.default_rng(config.seed)
-    n = len(p)
-    draws = [{c[0]: np.empty((config.bootstrap, k)) for c in COMPARISONS} for k in ks]
+    n, ks = len(p), calib.ks
+    draws = [{name: np.empty((config.bootstrap, k)) for name in _BOOTSTRAPPED} for k in ks]
     for b in range(config.bootstrap):
-        cw, cp = cells.weigh(np.bincount(rng.integers(0, n, n), minlength=n).astype(float), p)
-        for group, k, d in zip(cells.group, ks, draws, strict=True):
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        cw, cp = cells.weigh(w, p)
+        for group, k, d, cal in zip(cells.group, ks, draws, calib.ratios(w), strict=True):
             rates = _rates(_sums(group, k, cells, cw, cp))
+            rates["calibration_ratio"] = cal
             for name in d:
                 d[name][b] = rates[name][:k]
     alpha = (1 - config.confidence) / 2
@@ -229,20 +322,29 @@ def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
             limit, text = (1 / b, f"1/{b:g}") if form == "ratio" else (-b, f"-{b:g}")
             with np.errstate(invalid="ignore"):
                 beyond = hi < limit
+        if name == "calibration_ratio":
+            # a group the desk refers less often than the rest, beyond noise, does not carry more of
+            # its burden: its overstated risk is an accuracy finding (reported), not a breach
+            with np.errstate(invalid="ignore"):
+                beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)
         for i in np.flatnonzero(beyond):
             found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
     return found
 
 
-def _group_table(attr: str, groups: np.ndarray, group: np.ndarray, cells: _Cells, cw, cp, config: FairnessConfig) -> pd.DataFrame:
+def _group_table(attr: str, groups: np.ndarray, group: np.ndarray, cells: _Cells, cw, cp, calibration: np.ndarray,
+                 config: FairnessConfig) -> pd.DataFrame:
     """Point estimates per group of one attribute (intervals and status are added by :func:`_judge`)."""
     k = len(groups)
     sums = _sums(group, k, cells, cw, cp)
     rates = _rates(sums)
+    rates["calibration_ratio"] = calibration
     t = pd.DataFrame({"attribute": attr, "group": groups, "support": sums[0, :k].astype(int), "positives": sums[1, :k].astype(int)})
     for col in ("referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"):
         t[col] = rates[col][:k]
     t["calibration_gap"] = (t["mean_predicted"] - t["observed_rate"]).abs()
+    for name in PLAIN:
+        t[name] = rates[name][:k]
     for name, *_ in COMPARISONS:
         t[name] = rates[name][:k]
     t["enough_support"] = (t["support"] >= config.min_support) & (t["positives"] >= config.min_positives)
@@ -253,7 +355,7 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
     """Add each comparison's interval (none for a group too small to judge), the breaches and the status."""
     ok = t["enough_support"].to_numpy()
     nan = np.full(len(t), np.nan)
-    for name, *_ in COMPARISONS:
+    for name in _BOOTSTRAPPED:
         lo, hi = intervals.get(name, (nan, nan))
         # a group too small to judge gets no interval: it must not look judged
         t.insert(t.columns.get_loc(name) + 1, f"{name}_low", np.where(ok, lo, np.nan))
@@ -282,7 +384,7 @@ def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple
         ok = t[t["enough_support"]]
         summary[f"{attr}_auditable_groups"] = float(len(ok))
         summary[f"{attr}_breaches"] = float((t["status"] == "breach").sum())
-        for name, _, _, form in COMPARISONS:
+        for name, form in [*((n, "ratio") for n in PLAIN), *((c[0], c[3]) for c in COMPARISONS)]:
             col = ok[name]
             summary[f"{attr}_max_{name}"] = _fold(col) if form == "ratio" else (float(col.abs().max()) if len(col) else 0.0)
         summary[f"{attr}_max_calibration_gap"] = float(ok["calibration_gap"].max()) if len(ok) else 0.0
@@ -359,11 +461,15 @@ def fairness_audit(
     attributes = list(attributes)
     split = [np.unique(audit_groups(frame[a], cfg.top_groups.get(a)), return_inverse=True) for a in attributes]
     cells = _Cells.build([c for _, c in split], y, referred)
+    calib = _Calibration.build(p, y, [c for _, c in split], [len(g) for g, _ in split])
     cw, cp = cells.weigh(np.ones(len(y)), p)
-    tables = [_group_table(a, g, cg, cells, cw, cp, cfg) for a, (g, _), cg in zip(attributes, split, cells.group, strict=True)]
+    tables = [
+        _group_table(a, g, cg, cells, cw, cp, cal, cfg)
+        for a, (g, _), cg, cal in zip(attributes, split, cells.group, calib.ratios(np.ones(len(y))), strict=True)
+    ]
     intervals = [{} for _ in tables]
     if cfg.bootstrap and any(t["enough_support"].any() for t in tables):
-        intervals = _intervals(cells, [len(g) for g, _ in split], p, cfg)
+        intervals = _intervals(cells, calib, p, cfg)
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     summary, violations = _summarise(table, attributes, cfg)

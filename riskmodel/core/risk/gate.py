@@ -16,20 +16,22 @@ window of matured stays, and a paired bootstrap gives each difference with its
 interval. The challenger is promoted only when it is not worse than the champion
 beyond noise (the interval of ``challenger - champion`` reaches 0 or above), is
 better than its logistic baseline (``challenger - baseline`` above 0), and passed
-the fairness audit.
+the fairness audit. :func:`evaluate_window_gate` adds the config's absolute bounds, read on
+the same window; it is what the risk pipeline's ``promote`` decides with.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from riskmodel.core.gate import GateChecks, GateDecision
 from riskmodel.core.risk.config import GateConfig
-from riskmodel.core.risk.metrics import paired_difference
+from riskmodel.core.risk.metrics import classification_metrics, paired_difference
 
-__all__ = ["GateDecision", "evaluate_gate", "evaluate_paired_gate"]
+__all__ = ["GateDecision", "evaluate_gate", "evaluate_paired_gate", "evaluate_window_gate"]
 
 
 def _value(metrics: dict, name: str) -> float | None:
@@ -162,3 +164,56 @@ def evaluate_paired_gate(
         text=lambda ok: ("ok: " if ok else "FAIL: ") + "fairness audit " + ("passed" if ok else "failed"),
     )
     return checks.decision()
+
+
+def evaluate_window_gate(
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    logistic: np.ndarray,
+    *,
+    fairness_passed: bool,
+    config: GateConfig,
+) -> GateDecision:
+    """The promotion decision on one recent window of matured stays, every score on the same rows.
+
+    The challenger must keep the config's absolute bounds (``minimum``, ``maximum``) on the
+    window, then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
+    ``config.paired_bootstrap`` replicates: not worse than the champion beyond noise, better
+    than its logistic baseline, fair. (The champion tolerances of :func:`evaluate_gate` compare
+    figures logged on different periods and are not used here: the paired interval replaces them.)
+
+    Parameters
+    ----------
+    y : ndarray
+        Matured labels (0/1) of the window.
+    challenger, champion, logistic : ndarray
+        Probabilities of the same rows; ``champion`` None when there is none yet.
+    fairness_passed : bool
+        The challenger's fairness audit on the window.
+    config : GateConfig
+
+    Returns
+    -------
+    GateDecision
+        The absolute bounds first, then the paired comparisons.
+
+    Examples
+    --------
+    >>> from riskmodel.core.risk.config import GateConfig
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.random(5_000) < 0.1
+    >>> p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 5_000), 0.001, 0.999)
+    >>> cfg = GateConfig(minimum={"roc_auc": 0.75})
+    >>> evaluate_window_gate(y, p, p, rng.random(5_000), fairness_passed=True, config=cfg).passed
+    True
+    """
+    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())
+    absolute = dataclasses.replace(config, higher_is_better={}, lower_is_better={}, require_fairness=False)
+    bounds = evaluate_gate(m, None, absolute)
+    paired = evaluate_paired_gate(
+        y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
+    )
+    # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
+    notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
+    return GateDecision(bounds.passed and paired.passed, notes + paired.reasons, bounds.comparisons + paired.comparisons)
