@@ -1,8 +1,9 @@
 """Overstay-risk classifier on >= 1M synthetic stays with hidden risk: honest accuracy, calibration, baselines, speed.
 
-Data: the default generator hides risk (a latent per traveller and noise per stay,
+Data: the generator with hidden risk, drawn explicitly (``make_crossings(..., **HIDDEN_RISK)``;
+not yet its default): a latent per traveller and noise per stay,
 total SD 1 on the logit; 0.2% of land exits unrecorded; a drift of +0.08 log-odds a
-year), so part of the risk is irreducible. **As-of backtest** (issue 14 part 3): the
+year, so part of the risk is irreducible. **As-of backtest** (issue 14 part 3): the
 cut-off is the day from which the latest ``test_fraction`` of entries lie; the
 model trains on the stays mature at the cut-off with labels as known then, and is
 evaluated on the stays that entered after it and matured by the end of the data
