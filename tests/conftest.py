@@ -66,6 +66,20 @@ def fitted(tmp_path_factory):
 
 
 
+def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: int, what: str) -> None:
+    """Poll ``url`` until it answers; fail the test with the log's tail if ``proc`` exits or time runs out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if proc.poll() is not None:
+                pytest.fail(f"{what} exited: " + log.read_text()[-2000:])
+            time.sleep(1)
+    pytest.fail(f"{what} did not answer {url.rsplit('/', 1)[-1]} within {seconds} s")
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
@@ -85,17 +99,7 @@ def mlflow_server(root: Path, backend: str | None = None):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None:
-                    pytest.fail("mlflow server exited: " + (root / "server.log").read_text()[-2000:])
-                time.sleep(1)
-        else:
-            pytest.fail("mlflow server did not answer /health within 120 s")
+        wait_for_http(url + "/health", proc, root / "server.log", 120, "mlflow server")
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

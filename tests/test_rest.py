@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,7 +24,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, train_risk_model
 from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 
-from .conftest import REPO
+from .conftest import REPO, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -80,17 +79,7 @@ def served(tmp_path_factory):
             cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "w"), start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/ping", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None:
-                    pytest.fail("mlflow models serve exited: " + (tmp / "serve.log").read_text()[-2000:])
-                time.sleep(1)
-        else:
-            pytest.fail("mlflow models serve did not answer /ping within 180 s")
+        wait_for_http(base + "/ping", proc, tmp / "serve.log", 180, "mlflow models serve")
         yield base, result, table, f"models:/{cfg.tracking.registered_name}@champion", uri
     finally:
         if "proc" in locals() and proc.poll() is None:
@@ -192,17 +181,7 @@ def test_readme_rest_section_runs_from_a_fresh_clone_and_stops_cleanly(served, t
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     children: list[int] = []
     try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None:
-                    pytest.fail("riskmodel serve exited: " + (tmp_path / "riskmodel-serve.log").read_text()[-2000:])
-                time.sleep(1)
-        else:
-            pytest.fail("riskmodel serve did not answer /ping within 180 s")
+        wait_for_http(f"http://127.0.0.1:{port}/ping", proc, tmp_path / "riskmodel-serve.log", 180, "riskmodel serve")
         rows = table.loc[result.test_scores.index].head(5)
         cols = ["stay_id", *result.model.features]
         records = json.loads(rows[cols].to_json(orient="records"))
