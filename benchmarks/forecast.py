@@ -21,6 +21,7 @@ from riskmodel.core.forecasting import Forecaster, fill_gaps, make_series
 from riskmodel.core.forecasting.backtest import interval_score, mase_scale
 from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS
+from riskmodel.core.forecasting.forecaster import _seasonal_units
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, log_scale
 from riskmodel.core.forecasting.models import EXPLOSION
 
@@ -170,11 +171,15 @@ def _statsforecast(train: pd.DataFrame, h: int, names=("autoets", "autoarima", "
 
 
 def _snaive_intervals(forecaster: Forecaster, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
-    """Seasonal naive with conformal intervals from its own backtest errors (all windows)."""
+    """Seasonal naive with conformal intervals from its own backtest errors, calibrated as riskmodel calibrates its own."""
     cv = forecaster.cv_
     m = 12
     scales = train.groupby("unique_id").apply(lambda g: log_scale(g["y"].to_numpy(), m, in_break(g["ds"], BREAKS)))
-    q = calibrate(cv, "peer:snaive", scales, 12, (95,))
+    # The same errors in the same units as riskmodel's own calibration: the selection windows,
+    # with a window of at most one season of history scaled in seasonal units.
+    select = cv[~cv["holdout"]]
+    seen = train if not cv["holdout"].any() else train[train["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
+    q = calibrate(_seasonal_units(select, seen, forecaster._settings(forecaster.freq_)), "peer:snaive", scales, 12, (95,))
     fc = _simple_peers(train, test, m)[["unique_id", "ds", "snaive"]]
     parts = []
     for uid, g in fc.groupby("unique_id"):
@@ -236,6 +241,33 @@ def _bps2019(figures: dict) -> None:
     backtest = forecaster.metrics_.query("level == 'all' and model == 'chosen'")["mase"].iloc[0]
     figures["fc_bps2019_backtest_mase"] = backtest
     figures["fc_bps2019_holdout_over_backtest_mase"] = figures["fc_bps2019_mase"] / backtest
+
+
+def _bps2019_validation(figures: dict) -> None:
+    """The 2019 setting (24 months of history, one year ahead) on years before 2019, for choices that affect 2019.
+
+    The four selected series (the port and nationality files start in 2017), fitted on the
+    24 months ending each December 2010..2017 and scored on the next year: 8 windows, 32
+    series-years, none of them in the 2019 holdout.
+    """
+    df = _read("bps_arrivals_selected_ports_2008_2023.csv")
+    ours, snaive, msis, msis_sn, inside = [], [], [], [], []
+    for end in range(2010, 2018):
+        train = df[(df["ds"] >= f"{end - 1}-01-01") & (df["ds"] <= f"{end}-12-01")]
+        test = df[(df["ds"] >= f"{end + 1}-01-01") & (df["ds"] <= f"{end + 1}-12-01")]
+        forecaster = Forecaster(h=12, n_jobs=1).fit(train)
+        fc = forecaster.predict()
+        ours.append(_mase(fc, "y_hat", train, test, 12))
+        snaive.append(_mase(_simple_peers(train, test, 12), "snaive", train, test, 12))
+        msis.append(_msis(fc, train, test))
+        msis_sn.append(_msis(_snaive_intervals(forecaster, train, test), train, test))
+        merged = test.merge(fc, on=["unique_id", "ds"])
+        inside.append((merged["y"] >= merged["y_lo_95"]) & (merged["y"] <= merged["y_hi_95"]))
+    figures["fc_bps2019val_mase_over_snaive"] = pd.concat(ours).mean() / pd.concat(snaive).mean()
+    figures["fc_bps2019val_msis95"] = pd.concat(msis).mean()
+    figures["fc_bps2019val_msis95_snaive"] = pd.concat(msis_sn).mean()
+    figures["fc_bps2019val_msis_over_snaive"] = figures["fc_bps2019val_msis95"] / figures["fc_bps2019val_msis95_snaive"]
+    figures["fc_bps2019val_cov95"] = float(pd.concat(inside).mean())
 
 
 def _bps_break(figures: dict, year: int) -> None:
@@ -328,6 +360,7 @@ def run() -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FallbackWarning)  # fallbacks are expected on tiny series; counted in tests
         if DATA.is_dir():
+            _bps2019_validation(figures)
             _bps2019(figures)
             _bps_break(figures, 2022)
             _break_methods(figures, "bps2022q4", "2022-09-01", 3)  # the break method's selection window, before 2023
