@@ -282,3 +282,19 @@ def test_intervals_from_a_one_season_window_are_in_seasonal_units():
     m = test.merge(f.predict(), on=["unique_id", "ds"])
     coverage = float(((m["y"] >= m["y_lo_95"]) & (m["y"] <= m["y_hi_95"])).mean())
     assert 0.9 <= coverage <= 0.99  # 0.51 before: bounds in month-to-month units
+
+
+def test_one_selection_window_takes_the_mean_not_that_windows_winner():
+    # Fitted on 24 months at h=12, the only full-horizon window has a season of history: the
+    # ranking on it (here seasonal naive, exact on a season that repeats) says little about
+    # models fitted on twice as much, so the mean of the models is taken. With two windows, the
+    # winner is chosen as before.
+    ds = pd.date_range("2017-01-01", periods=36, freq="MS")
+    season = 1000 * (1 + 0.5 * np.sin(2 * np.pi * np.arange(36) / 12))
+    df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(season * (i + 1))}) for i in range(4)])
+    one = Forecaster(h=12, models=["snaive", "ets", "theta"], breaks=()).fit(df[df["ds"] < "2019-01-01"])
+    assert one.cv_["cutoff"].nunique() == 1
+    assert set(one.chosen_.values()) == {"mean"}
+    two = Forecaster(h=12, models=["snaive", "ets", "theta"], breaks=(), holdout_windows=0, n_windows=2, step=6).fit(df[df["ds"] < "2019-07-01"])
+    assert two.cv_["cutoff"].nunique() == 2
+    assert set(two.chosen_.values()) == {"snaive"}

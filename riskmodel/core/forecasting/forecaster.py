@@ -36,6 +36,13 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
 #: Combinations of all models run (the baseline included: averaging with seasonal naive
 #: keeps last season's shape while the other models smooth its noise).
 COMBINATIONS = ("mean", "median")
+#: Selection windows needed to choose among the candidates. With fewer (one window, e.g. a
+#: 24-month monthly history at h=12), the models of that window were fitted on a season or
+#: less, so their ranking says little about the final fit: the mean of the models is taken, the
+#: robust choice when the evidence to select on is weak. Chosen on the 2019 validation of the
+#: forecast benchmark (24-month fits ending 2010..2017): mean MSIS 9.74 against 10.07 for the
+#: choice made on the one window, which picked theta in six of eight years.
+MIN_SELECTION_WINDOWS = 2
 
 
 def output_columns(level: Sequence[int]) -> list[str]:
@@ -69,7 +76,9 @@ class Forecaster:
         Models to try among ``snaive, ets, theta, sarimax, mstl, lgbm``; default
         :data:`DEFAULT_MODELS` for the frequency. ``snaive`` is always added.
     combine : bool, default=True
-        Also try the mean and the median of all models (given three or more).
+        Also try the mean and the median of all models (given three or more). With
+        fewer than :data:`MIN_SELECTION_WINDOWS` selection windows, the mean is taken
+        without choosing: one window is too little evidence to rank models on.
     selection : {"global", "series"}, default="global"
         Choose one model for all series (stable with few windows) or per series.
     level : sequence of int, default=(80, 95)
@@ -365,6 +374,8 @@ class Forecaster:
         ids = list(history["unique_id"].unique())
         if cv.empty:
             return dict.fromkeys(ids, "snaive")
+        if cv["cutoff"].nunique() < MIN_SELECTION_WINDOWS and "mean" in candidates:
+            return dict.fromkeys(ids, "mean")
         err = cv[candidates].sub(cv["y"], axis=0).abs().div(cv["scale"], axis=0)
         err["unique_id"] = cv["unique_id"].to_numpy()
         per_series = err.groupby("unique_id").mean()
