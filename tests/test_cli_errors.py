@@ -200,3 +200,24 @@ def test_a_closed_output_pipe_is_not_blamed_on_the_input(crossings_file):
     err = proc.stderr.read()
     assert proc.wait(60) == EXIT_ENVIRONMENT, err
     assert "closed it early" in err and "cannot read" not in err and "Traceback" not in err
+
+
+def test_binary_content_in_a_csv_is_exit_3_not_a_traceback(tmp_path, capsys):
+    """The csv module's own error (a bare carriage return in the header) was a traceback with exit 1."""
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\x00\x9f\x92a\rb\"c\x00\n" + bytes(range(256)) * 20)
+    code, err = _run(["validate", str(path)], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{path}`" in err and "not a CSV file" in err
+
+
+def test_a_repeated_column_in_a_csv_header_is_a_data_problem_not_scored(tmp_path, fitted, capsys):
+    """pandas renames the second `group_size` to `group_size.1` and the first copy was scored without a word."""
+    _, folder, test = fitted
+    rows = test.head(5)
+    body = rows.assign(extra=999).rename(columns={"extra": "group_size"}).to_csv(index=False)
+    (tmp_path / "dup.csv").write_text(body, encoding="utf-8")
+    code, err = _run(["score", "--model", str(folder), "--quiet", str(tmp_path / "dup.csv"), str(tmp_path / "out.csv")], capsys)
+    assert code == EXIT_DATA
+    assert "`group_size`: column name appears 2 times in the header" in err
+    assert not (tmp_path / "out.csv").exists()

@@ -154,3 +154,17 @@ def test_file_reads_ids_as_text_and_matches_parquet(tmp_path):
     with pytest.raises(SchemaError, match=r"`traveler_id`: column to pseudonymise does not exist"):
         pseudonymise_file(tmp_path / "raw.csv", tmp_path / "x.csv", ["traveler_id"], key=KEY)
     assert not (tmp_path / "x.csv").exists() and not list(tmp_path.glob(".*.tmp-*"))
+
+
+def test_a_repeated_id_column_in_a_csv_header_is_refused_not_left_raw(tmp_path):
+    """pandas reads a second `traveller_id` header as `traveller_id.1`, which was written out with the raw ids."""
+    (tmp_path / "dup.csv").write_text("traveller_id,n,traveller_id\nT1,1,T9\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"`traveller_id`: column name appears 2 times in the header"):
+        pseudonymise_file(tmp_path / "dup.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
+def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
+    (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
+    with pytest.raises(pd.errors.ParserError, match="cut off"):
+        pseudonymise_file(tmp_path / "cut.csv", tmp_path / "safe.csv", key=KEY)

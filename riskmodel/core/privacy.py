@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.csv_files import check_csv
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
 __all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "pseudonymise_file", "IDENTIFIER_COLUMNS"]
@@ -211,6 +212,8 @@ def pseudonymise_file(
     src, dst = Path(input), Path(output)
     k = _key(key)
     if src.suffix.lower() == ".csv":
+        # a repeated `traveller_id` header would reach pandas as `traveller_id.1` and stay raw; a cut-off file is refused
+        check_csv(src)
         header = pd.read_csv(src, nrows=0)
         chosen = _columns(header, columns)
         # ids as text: "00123" and "123" are different people

@@ -53,7 +53,7 @@ def read_table(path: str | Path):
     """
     import pandas as pd
 
-    from riskmodel.core.csv_files import check_not_truncated
+    from riskmodel.core.csv_files import check_csv
 
     path = Path(path)
     if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
@@ -62,7 +62,7 @@ def read_table(path: str | Path):
     try:
         if path.suffix != ".csv":
             return pd.read_parquet(path)
-        check_not_truncated(path)
+        check_csv(path)
         return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)))
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
