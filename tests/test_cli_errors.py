@@ -221,3 +221,13 @@ def test_a_repeated_column_in_a_csv_header_is_a_data_problem_not_scored(tmp_path
     assert code == EXIT_DATA
     assert "`group_size`: column name appears 2 times in the header" in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_bad_reasons_option_is_exit_2_before_any_output(tmp_path, fitted, capsys):
+    """`--reasons -1` reached score() in the first chunk as a bare ValueError: a traceback, exit 1."""
+    _, folder, test = fitted
+    test.head(5).to_parquet(tmp_path / "in.parquet")
+    code, err = _run(["score", "--model", str(folder), "--quiet", "--reasons", "-1", str(tmp_path / "in.parquet"), str(tmp_path / "out")], capsys)
+    assert code == EXIT_USAGE
+    assert "`reasons` must be an int >= 0; got -1" in err
+    assert not (tmp_path / "out").exists()
