@@ -231,3 +231,14 @@ def test_a_bad_reasons_option_is_exit_2_before_any_output(tmp_path, fitted, caps
     assert code == EXIT_USAGE
     assert "`reasons` must be an int >= 0; got -1" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_with_a_header_and_no_rows_is_valid_and_gives_an_empty_feature_table(tmp_path, small_data, capsys):
+    """pandas reads a header-only CSV as text columns: `validate` and `features` refused it as "expected int values"."""
+    path = tmp_path / "header.csv"
+    small_data.crossings.head(0).to_csv(path, index=False)
+    code, err = _run(["validate", str(path)], capsys)
+    assert code == EXIT_OK, err
+    code, err = _run(["features", "--quiet", str(path), str(tmp_path / "f.parquet")], capsys)
+    assert code == EXIT_OK, err
+    assert len(pd.read_parquet(tmp_path / "f.parquet")) == 0

@@ -79,6 +79,10 @@ def _typed_csv(df):
 
     for col in _contract_kinds("datetime") & set(df.columns):
         df[col] = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
+    if df.empty:  # a header alone: pandas reads every column as text, so give them the contract's types
+        for kind, dtype in (("int", "int64"), ("bool", "bool")):
+            for col in _contract_kinds(kind) & set(df.columns):
+                df[col] = df[col].astype(dtype)
     return df
 
 
