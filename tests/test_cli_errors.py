@@ -242,3 +242,10 @@ def test_a_csv_with_a_header_and_no_rows_is_valid_and_gives_an_empty_feature_tab
     code, err = _run(["features", "--quiet", str(path), str(tmp_path / "f.parquet")], capsys)
     assert code == EXIT_OK, err
     assert len(pd.read_parquet(tmp_path / "f.parquet")) == 0
+
+
+def test_an_empty_folder_is_exit_3_not_a_table_missing_every_column(tmp_path, capsys):
+    (tmp_path / "parts").mkdir()
+    code, err = _run(["validate", str(tmp_path / "parts")], capsys)
+    assert code == EXIT_INPUT
+    assert "holds no .parquet file" in err and "required column is missing" not in err

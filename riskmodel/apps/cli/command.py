@@ -59,6 +59,8 @@ def read_table(path: str | Path):
     if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
         raise InputFileError(path, f"expected a .parquet file or folder, or a .csv file; got `{path.suffix or path.name}`",
                              "pass a Parquet or CSV file")
+    if path.is_dir() and not any(path.rglob("*.parquet")):
+        raise InputFileError(path, "the folder holds no .parquet file", "pass a Parquet file, a folder of Parquet parts, or a CSV file")
     try:
         if path.suffix != ".csv":
             return pd.read_parquet(path)
