@@ -168,3 +168,12 @@ def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
     (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
     with pytest.raises(pd.errors.ParserError, match="cut off"):
         pseudonymise_file(tmp_path / "cut.csv", tmp_path / "safe.csv", key=KEY)
+
+
+def test_default_refuses_an_identifier_spelt_otherwise_instead_of_leaving_it_raw():
+    """With `traveller_id` present, the default pseudonymised it and wrote `Document_ID` out raw."""
+    df = pd.DataFrame({"traveller_id": ["T1"], "Document_ID": ["D1"], "n": [1]})
+    with pytest.raises(SchemaError, match=r"`Document_ID`: looks like the identifier column `document_id`"):
+        pseudonymise_table(df, key=KEY)
+    named = pseudonymise_table(df, ["traveller_id", "Document_ID"], key=KEY)  # naming them is the caller's choice
+    assert named.loc[0, "Document_ID"] != "D1" and named.loc[0, "traveller_id"] != "T1"

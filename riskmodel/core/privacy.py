@@ -108,9 +108,27 @@ def _canonical(value) -> str:
     return str(value)
 
 
+def _bare(name) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _refuse_lookalike_identifiers(df: pd.DataFrame) -> None:
+    """Refuse a column spelt like an identifier but not exactly (``Document_ID``, ``traveller id``): the default
+    would leave its raw ids in place beside a pseudonymised ``traveller_id``."""
+    wanted = {_bare(c): c for c in IDENTIFIER_COLUMNS}
+    lookalikes = [c for c in df.columns if c not in IDENTIFIER_COLUMNS and _bare(c) in wanted]
+    if lookalikes:
+        raise SchemaError(
+            "table",
+            [SchemaProblem(str(c), f"looks like the identifier column `{wanted[_bare(c)]}` but is not spelt so, and would stay raw",
+                           f"rename it to `{wanted[_bare(c)]}`, or name every column to pseudonymise with `columns`") for c in lookalikes],
+        )
+
+
 def _columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
     """The columns to pseudonymise: all given ones must exist; by default the contract's identifiers present."""
     if columns is None:
+        _refuse_lookalike_identifiers(df)
         chosen = [c for c in IDENTIFIER_COLUMNS if c in df.columns]
         if not chosen:
             raise SchemaError(
