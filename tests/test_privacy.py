@@ -10,6 +10,7 @@ import pytest
 
 from riskmodel import ConfigError, SchemaError
 from riskmodel.core import audit
+from riskmodel.core.exceptions import UnreadableFileError
 from riskmodel.core.privacy import IDENTIFIER_COLUMNS, KEY_ENV, pseudonymise, pseudonymise_file, pseudonymise_table
 
 KEY = "test-key-0123456789abcdef-0123456789"  # >= 32 bytes
@@ -166,8 +167,19 @@ def test_a_repeated_id_column_in_a_csv_header_is_refused_not_left_raw(tmp_path):
 
 def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
     (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
-    with pytest.raises(pd.errors.ParserError, match="cut off"):
+    with pytest.raises(UnreadableFileError, match="cut off"):
         pseudonymise_file(tmp_path / "cut.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
+@pytest.mark.parametrize(("name", "content"), [("absent.csv", None), ("broken.parquet", b"PAR1 not parquet"), ("empty.csv", b"")])
+def test_an_unreadable_input_is_a_library_error_naming_the_file(tmp_path, name, content):
+    """pseudonymise_file raised FileNotFoundError, ArrowInvalid or EmptyDataError from its readers."""
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(UnreadableFileError, match=rf"cannot read `{tmp_path / name}`"):
+        pseudonymise_file(tmp_path / name, tmp_path / "safe.parquet", key=KEY)
+    assert not (tmp_path / "safe.parquet").exists()
 
 
 def test_default_refuses_an_identifier_spelt_otherwise_instead_of_leaving_it_raw():
