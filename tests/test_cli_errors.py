@@ -200,3 +200,52 @@ def test_a_closed_output_pipe_is_not_blamed_on_the_input(crossings_file):
     err = proc.stderr.read()
     assert proc.wait(60) == EXIT_ENVIRONMENT, err
     assert "closed it early" in err and "cannot read" not in err and "Traceback" not in err
+
+
+def test_binary_content_in_a_csv_is_exit_3_not_a_traceback(tmp_path, capsys):
+    """The csv module's own error (a bare carriage return in the header) was a traceback with exit 1."""
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\x00\x9f\x92a\rb\"c\x00\n" + bytes(range(256)) * 20)
+    code, err = _run(["validate", str(path)], capsys)
+    assert code == EXIT_INPUT
+    assert f"`{path}`" in err and "not a CSV file" in err
+
+
+def test_a_repeated_column_in_a_csv_header_is_a_data_problem_not_scored(tmp_path, fitted, capsys):
+    """pandas renames the second `group_size` to `group_size.1` and the first copy was scored without a word."""
+    _, folder, test = fitted
+    rows = test.head(5)
+    body = rows.assign(extra=999).rename(columns={"extra": "group_size"}).to_csv(index=False)
+    (tmp_path / "dup.csv").write_text(body, encoding="utf-8")
+    code, err = _run(["score", "--model", str(folder), "--quiet", str(tmp_path / "dup.csv"), str(tmp_path / "out.csv")], capsys)
+    assert code == EXIT_DATA
+    assert "`group_size`: column name appears 2 times in the header" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_bad_reasons_option_is_exit_2_before_any_output(tmp_path, fitted, capsys):
+    """`--reasons -1` reached score() in the first chunk as a bare ValueError: a traceback, exit 1."""
+    _, folder, test = fitted
+    test.head(5).to_parquet(tmp_path / "in.parquet")
+    code, err = _run(["score", "--model", str(folder), "--quiet", "--reasons", "-1", str(tmp_path / "in.parquet"), str(tmp_path / "out")], capsys)
+    assert code == EXIT_USAGE
+    assert "`reasons` must be an int >= 0; got -1" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_with_a_header_and_no_rows_is_valid_and_gives_an_empty_feature_table(tmp_path, small_data, capsys):
+    """pandas reads a header-only CSV as text columns: `validate` and `features` refused it as "expected int values"."""
+    path = tmp_path / "header.csv"
+    small_data.crossings.head(0).to_csv(path, index=False)
+    code, err = _run(["validate", str(path)], capsys)
+    assert code == EXIT_OK, err
+    code, err = _run(["features", "--quiet", str(path), str(tmp_path / "f.parquet")], capsys)
+    assert code == EXIT_OK, err
+    assert len(pd.read_parquet(tmp_path / "f.parquet")) == 0
+
+
+def test_an_empty_folder_is_exit_3_not_a_table_missing_every_column(tmp_path, capsys):
+    (tmp_path / "parts").mkdir()
+    code, err = _run(["validate", str(tmp_path / "parts")], capsys)
+    assert code == EXIT_INPUT
+    assert "holds no .parquet file" in err and "required column is missing" not in err

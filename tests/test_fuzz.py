@@ -189,6 +189,10 @@ def test_pseudonymise_keeps_every_value_or_refuses(crossings_sample, stays_sampl
             assert not (set(out[c].dropna().astype(str)) & set(broken[c].dropna().astype(str)))
 
 
+def _is_yes_no(v) -> bool:
+    return isinstance(v, bool | np.bool_) or (isinstance(v, str) and v.strip().lower() in {"true", "false", "yes", "no", "y", "n", "t", "f"})
+
+
 def _check_scored(out, broken: pd.DataFrame, model, errors: str, reasons: int) -> None:
     """The output contract, and the guards of issue 15: nothing scored without its features or outside their domain."""
     assert isinstance(out, pd.DataFrame) and len(out) == len(broken)
@@ -211,6 +215,8 @@ def _check_scored(out, broken: pd.DataFrame, model, errors: str, reasons: int) -
         for v in broken[c].to_numpy(dtype=object)[ok]:
             x = None if v is None or v is pd.NA or v is pd.NaT else to_float(v)
             assert x is None or np.isnan(x) or (np.isfinite(x) and outside_domain(d, x) is None), f"{c}={v!r} was scored"
+            # a yes/no value is no count or month (True was scored as entry_month 1)
+            assert x is None or np.isnan(x) or d.kind == "bool" or not _is_yes_no(v), f"{c}={v!r} was scored as a number"
 
 
 @settings(max_examples=450, **_SETTINGS)

@@ -10,6 +10,7 @@ import pytest
 
 from riskmodel import ConfigError, SchemaError
 from riskmodel.core import audit
+from riskmodel.core.exceptions import UnreadableFileError
 from riskmodel.core.privacy import IDENTIFIER_COLUMNS, KEY_ENV, pseudonymise, pseudonymise_file, pseudonymise_table
 
 KEY = "test-key-0123456789abcdef-0123456789"  # >= 32 bytes
@@ -154,3 +155,37 @@ def test_file_reads_ids_as_text_and_matches_parquet(tmp_path):
     with pytest.raises(SchemaError, match=r"`traveler_id`: column to pseudonymise does not exist"):
         pseudonymise_file(tmp_path / "raw.csv", tmp_path / "x.csv", ["traveler_id"], key=KEY)
     assert not (tmp_path / "x.csv").exists() and not list(tmp_path.glob(".*.tmp-*"))
+
+
+def test_a_repeated_id_column_in_a_csv_header_is_refused_not_left_raw(tmp_path):
+    """pandas reads a second `traveller_id` header as `traveller_id.1`, which was written out with the raw ids."""
+    (tmp_path / "dup.csv").write_text("traveller_id,n,traveller_id\nT1,1,T9\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"`traveller_id`: column name appears 2 times in the header"):
+        pseudonymise_file(tmp_path / "dup.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
+def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
+    (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match="cut off"):
+        pseudonymise_file(tmp_path / "cut.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
+@pytest.mark.parametrize(("name", "content"), [("absent.csv", None), ("broken.parquet", b"PAR1 not parquet"), ("empty.csv", b"")])
+def test_an_unreadable_input_is_a_library_error_naming_the_file(tmp_path, name, content):
+    """pseudonymise_file raised FileNotFoundError, ArrowInvalid or EmptyDataError from its readers."""
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(UnreadableFileError, match=rf"cannot read `{tmp_path / name}`"):
+        pseudonymise_file(tmp_path / name, tmp_path / "safe.parquet", key=KEY)
+    assert not (tmp_path / "safe.parquet").exists()
+
+
+def test_default_refuses_an_identifier_spelt_otherwise_instead_of_leaving_it_raw():
+    """With `traveller_id` present, the default pseudonymised it and wrote `Document_ID` out raw."""
+    df = pd.DataFrame({"traveller_id": ["T1"], "Document_ID": ["D1"], "n": [1]})
+    with pytest.raises(SchemaError, match=r"`Document_ID`: looks like the identifier column `document_id`"):
+        pseudonymise_table(df, key=KEY)
+    named = pseudonymise_table(df, ["traveller_id", "Document_ID"], key=KEY)  # naming them is the caller's choice
+    assert named.loc[0, "Document_ID"] != "D1" and named.loc[0, "traveller_id"] != "T1"

@@ -264,3 +264,14 @@ def test_errors_answer_without_a_stack_trace(served):
         status, text = _post_raw(base + "/invocations", body)
         answer = json.loads(text)
         assert status == 400 and "stack_trace" not in answer and "Traceback" not in text, text
+
+
+def test_a_request_with_no_known_column_is_refused_not_answered_empty(served):
+    """MLflow drops unknown columns and then the rows: every column misspelt, or a tensor, was a 200 with no prediction."""
+    base, _, _, _, _ = served
+    for payload in ({"dataframe_records": [{"Visa_Type": "c1_visit", "plannedStayDays": 400}]}, {"inputs": [[1, 2, 3]]}):
+        status, text = _post_raw(base + "/invocations", json.dumps(payload).encode())
+        answer = json.loads(text)
+        assert status == 400, text
+        assert "none of the model's feature columns" in answer["message"]
+        assert "stack_trace" not in answer and "Traceback" not in text

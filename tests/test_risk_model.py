@@ -421,3 +421,12 @@ def test_cross_validation_on_a_time_ordered_table():
     res = cross_validate(_small_model(), X, y, cv=TimeSeriesSplit(3), scoring="neg_log_loss", return_estimator=True)
     assert len(res["test_score"]) == 3 and np.isfinite(res["test_score"]).all() and (res["test_score"] < 0).all()
     assert all(est.classes_.tolist() == [0, 1] for est in res["estimator"])
+
+
+@pytest.mark.parametrize("meta", ["[1, 2]", '{"features": ["a"]}', '{"features": 5, "categorical": null}', '"text"'])
+def test_a_malformed_meta_json_is_a_model_load_error(risk_result, tmp_path, meta):
+    """A hand-edited or foreign meta.json (JSON, but not a model's metadata) is refused with the file named (was a TypeError)."""
+    folder = risk_result.model.save(tmp_path / "m")
+    (folder / "meta.json").write_text(meta, encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="is not the metadata of a RiskModel"):
+        RiskModel.load(folder)

@@ -193,3 +193,15 @@ def test_feature_domains_cover_every_feature_the_library_builds():
 
     assert set(ENTRY_FEATURES) - {"entry_port"} | set(HISTORY_FEATURES) <= set(FEATURE_DOMAINS)
     assert "| `entry_month` | a whole number from 1 to 12 |" in domain_markdown()
+
+
+def test_multiindex_or_repeated_column_labels_are_named_not_an_attribute_error(crossings, stays):
+    """`df[name]` of a repeated label is a DataFrame, and of a MultiIndex a sub-frame: both were an AttributeError."""
+    for table, validate in ((crossings, validate_crossings), (stays, validate_stays)):
+        nested = table.head(5).copy()
+        nested.columns = pd.MultiIndex.from_tuples([(c, "x") for c in nested.columns])
+        with pytest.raises(SchemaError, match="column labels are a MultiIndex of 2 levels"):
+            validate(nested)
+        twice = pd.concat([table.head(5), table.head(5)[["group_size"]]], axis=1)
+        with pytest.raises(SchemaError, match="`group_size`: column appears more than once"):
+            validate(twice)

@@ -168,6 +168,10 @@ def test_multiindex_and_duplicated_columns_are_refused(fitted):
         ("has_return_ticket", "maybe", "expected a number"),
         ("planned_stay_days", 10**6, "above 3660; expected a whole number from 0 to 3660"),
         ("visa_type", "tourist", "level not allowed by the data contract"),
+        # a yes/no value in a count or a month was read as 1 and scored
+        ("entry_month", True, "a yes/no value where a number is expected"),
+        ("group_size", "yes", "a yes/no value where a number is expected"),
+        ("prior_visits", "false", "a yes/no value where a number is expected"),
     ],
 )
 def test_values_outside_the_contract_domain_are_flagged(fitted, n, column, value, problem):
@@ -287,3 +291,14 @@ def test_batch_part_lacking_a_feature_column_is_flagged_not_scored_low(fitted, t
     assert result.extra["summary"]["band_counts"]["flagged"] == 40
     with pytest.raises(SchemaError, match=r"column `group_size`: feature column is missing \(40 rows"):
         score_file(folder, tmp_path / "raised.parquet", model=model, errors="raise", progress=False)
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_boolean_column_for_a_count_flags_its_rows(fitted, n):
+    """A bool dtype column where the contract holds a count was scored as 0/1 without a word."""
+    model, _, rows = fitted
+    batch = rows.head(n).assign(prior_visits=True)
+    out = score(batch, model=model, errors="flag")
+    assert (out["error"] == "prior_visits: a yes/no value where a number is expected").all()
+    assert out["probability"].isna().all()
+    assert score(rows.head(n), model=model)["probability"].notna().all()

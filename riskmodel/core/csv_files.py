@@ -1,5 +1,11 @@
 """Reading CSV files safely: ids as text, and a file cut off mid-row is an error, not a short row.
 
+pandas also renames a repeated header name (``traveller_id``, ``traveller_id.1``)
+without a word, so a file with two ``traveller_id`` columns would have only the
+first pseudonymised and the second kept raw, and a repeated feature would be
+scored from whichever copy came first: :func:`check_header` refuses such a
+header, naming the column.
+
 A CSV carries no types: pandas reads ``00123``, ``0123`` and ``123`` in an id
 column as the number 123, merging three stays or people, and a chunked reader
 can even guess a different type per chunk. :func:`text_id_dtypes` gives the
@@ -16,11 +22,14 @@ header is the sign of a cut-off file.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["check_not_truncated", "text_id_dtypes"]
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+__all__ = ["check_csv", "check_header", "check_not_truncated", "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -31,6 +40,44 @@ def text_id_dtypes() -> dict[str, type]:
 
     names = {c.name for c in (*CROSSINGS, *STAYS) if c.kind == "id"} | {"stay_id"}
     return dict.fromkeys(sorted(names), str)
+
+
+def check_csv(path: str | Path) -> None:
+    """:func:`check_header` then :func:`check_not_truncated`: what every CSV reader runs before pandas reads the file."""
+    check_header(path)
+    check_not_truncated(path)
+
+
+def _fields(line: bytes) -> list[str]:
+    """The fields of one CSV line; a line the csv module cannot split (binary, a stray quote) is a ParserError."""
+    try:
+        return next(csv.reader([line.decode("utf-8", "replace").rstrip("\r\n")]), [])
+    except csv.Error as exc:
+        raise pd.errors.ParserError(f"not a CSV file: {exc}") from None
+
+
+def check_header(path: str | Path) -> None:
+    """Refuse a CSV whose header names a column more than once.
+
+    Raises
+    ------
+    SchemaError
+        Naming each repeated column (pandas would rename the copies ``name.1``, ``name.2``).
+    pandas.errors.ParserError
+        If the header line is not CSV at all (binary content).
+    """
+    path = Path(path)
+    with path.open("rb") as fh:
+        header = fh.readline(_TAIL)
+    counts = Counter(name.strip() for name in _fields(header))
+    repeated = [name for name, n in counts.items() if n > 1 and name]
+    if repeated:
+        raise SchemaError(
+            str(path),
+            [SchemaProblem(name, f"column name appears {counts[name]} times in the header",
+                           f"keep one column named `{name}` (pandas would rename the others `{name}.1`, ... and use only the first)")
+             for name in repeated],
+        )
 
 
 def check_not_truncated(path: str | Path) -> None:
@@ -57,8 +104,8 @@ def check_not_truncated(path: str | Path) -> None:
         lines = fh.read().splitlines()
     if not lines or size == len(header):
         return  # a header alone, without a line end
-    n_header = len(next(csv.reader([header.decode("utf-8", "replace").rstrip("\r\n")])))
-    n_last = len(next(csv.reader([lines[-1].decode("utf-8", "replace")])))
+    n_header = len(_fields(header))
+    n_last = len(_fields(lines[-1]))
     if n_last < n_header:
         raise pd.errors.ParserError(
             f"the last line of `{path}` has {n_last} of the header's {n_header} fields and no line end: the file was cut off"

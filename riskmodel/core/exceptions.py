@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "RiskModelError",
+    "UnreadableFileError",
     "SchemaError",
     "SchemaProblem",
     "ConfigError",
@@ -128,3 +129,21 @@ class PromotionBusyError(RiskModelError):
 
 class GateRefusedError(RiskModelError):
     """A job needed a champion, and the promotion gate refused every candidate (see its reasons)."""
+
+
+class UnreadableFileError(RiskModelError):
+    """A file a library function reads is missing, unreadable, corrupt, truncated or empty.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    problem : str
+        What is wrong with it.
+    fix : str
+        What to do about it.
+    """
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path = path
+        super().__init__(f"cannot read `{path}`: {problem}. Fix: {fix}.")

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.csv_files import check_csv
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem, UnreadableFileError
 
 __all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "pseudonymise_file", "IDENTIFIER_COLUMNS"]
 
@@ -107,9 +108,27 @@ def _canonical(value) -> str:
     return str(value)
 
 
+def _bare(name) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _refuse_lookalike_identifiers(df: pd.DataFrame) -> None:
+    """Refuse a column spelt like an identifier but not exactly (``Document_ID``, ``traveller id``): the default
+    would leave its raw ids in place beside a pseudonymised ``traveller_id``."""
+    wanted = {_bare(c): c for c in IDENTIFIER_COLUMNS}
+    lookalikes = [c for c in df.columns if c not in IDENTIFIER_COLUMNS and _bare(c) in wanted]
+    if lookalikes:
+        raise SchemaError(
+            "table",
+            [SchemaProblem(str(c), f"looks like the identifier column `{wanted[_bare(c)]}` but is not spelt so, and would stay raw",
+                           f"rename it to `{wanted[_bare(c)]}`, or name every column to pseudonymise with `columns`") for c in lookalikes],
+        )
+
+
 def _columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
     """The columns to pseudonymise: all given ones must exist; by default the contract's identifiers present."""
     if columns is None:
+        _refuse_lookalike_identifiers(df)
         chosen = [c for c in IDENTIFIER_COLUMNS if c in df.columns]
         if not chosen:
             raise SchemaError(
@@ -181,6 +200,21 @@ def pseudonymise_table(df: pd.DataFrame, columns: Sequence[str] | None = None, *
     return out
 
 
+def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """The table and the columns to pseudonymise, identifier columns of a CSV read as text."""
+    if src.suffix.lower() == ".csv":
+        # a repeated `traveller_id` header would reach pandas as `traveller_id.1` and stay raw; a cut-off file is refused
+        check_csv(src)
+        header = pd.read_csv(src, nrows=0)
+        chosen = _columns(header, columns)
+        # ids as text: "00123" and "123" are different people
+        return pd.read_csv(src, dtype={c: str for c in chosen}), chosen
+    if src.suffix.lower() == ".parquet" or src.is_dir():
+        df = pd.read_parquet(src)
+        return df, _columns(df, columns)
+    raise ConfigError(f"`input` must be a .csv or .parquet file or a folder of Parquet parts; got `{src}`.")
+
+
 def pseudonymise_file(
     input: str | Path, output: str | Path, columns: Sequence[str] | None = None, *, key: str | bytes | None = None
 ) -> tuple[int, list[str]]:
@@ -207,19 +241,18 @@ def pseudonymise_file(
     ------
     SchemaError, ConfigError
         As :func:`pseudonymise_table`; ConfigError also for an unknown file type.
+    UnreadableFileError
+        If ``input`` is missing, unreadable, corrupt or cut off mid-row (nothing is written).
     """
     src, dst = Path(input), Path(output)
     k = _key(key)
-    if src.suffix.lower() == ".csv":
-        header = pd.read_csv(src, nrows=0)
-        chosen = _columns(header, columns)
-        # ids as text: "00123" and "123" are different people
-        df = pd.read_csv(src, dtype={c: str for c in chosen})
-    elif src.suffix.lower() == ".parquet" or src.is_dir():
-        df = pd.read_parquet(src)
-        chosen = _columns(df, columns)
-    else:
-        raise ConfigError(f"`input` must be a .csv or .parquet file or a folder of Parquet parts; got `{src}`.")
+    try:
+        df, chosen = _read_ids_as_text(src, columns)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # pandas' and pyarrow's read errors are ValueErrors
+        if isinstance(exc, SchemaError | ConfigError):
+            raise
+        problem = "the file does not exist" if isinstance(exc, FileNotFoundError) else f"it is missing, unreadable, corrupt or truncated ({' '.join(str(exc).split())[:300]})"
+        raise UnreadableFileError(src, problem, "check the path, and re-export the file (Parquet, or CSV with a header line)") from None
     if dst.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"`output` must end in .csv or .parquet; got `{dst}`.")
     out = pseudonymise_table(df, chosen, key=k)

@@ -452,6 +452,17 @@ def _range_checks(
     return problems
 
 
+def _not_a_table(df) -> list[SchemaProblem]:
+    """Problems that stop every other check: not a DataFrame, MultiIndex column labels, a column name given twice."""
+    if not isinstance(df, pd.DataFrame):
+        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(df).__name__}", "pass a DataFrame")]
+    if isinstance(df.columns, pd.MultiIndex):
+        return [SchemaProblem("<columns>", f"column labels are a MultiIndex of {df.columns.nlevels} levels, not column names",
+                              "flatten them first, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")]
+    repeated = list(dict.fromkeys(df.columns[df.columns.duplicated()]))
+    return [SchemaProblem(str(c), "column appears more than once", f"keep one column named `{c}`") for c in repeated]
+
+
 def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     """Every problem of a crossings log, without raising.
 
@@ -465,8 +476,9 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     list of SchemaProblem
         Empty when the log meets the contract.
     """
-    if not isinstance(crossings, pd.DataFrame):
-        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(crossings).__name__}", "pass a DataFrame")]
+    not_flat = _not_a_table(crossings)
+    if not_flat:
+        return not_flat
     df = crossings
     id_col = "crossing_id"
     entry = (df["direction"].astype(object) == "entry").to_numpy() if "direction" in df.columns else None
@@ -524,8 +536,9 @@ def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
     -------
     list of SchemaProblem
     """
-    if not isinstance(stays, pd.DataFrame):
-        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(stays).__name__}", "pass a DataFrame")]
+    not_flat = _not_a_table(stays)
+    if not_flat:
+        return not_flat
     df = stays
     id_col = "stay_id"
     problems, usable = _check_columns(df, STAYS, id_col, None)

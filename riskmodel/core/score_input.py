@@ -130,6 +130,14 @@ def _fix_negative(c):
 _UNSEEN = "level not seen in training, scored as missing"
 _NOT_ALLOWED = "level not allowed by the data contract"
 _NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
+_YES_NO = "a yes/no value where a number is expected"
+
+
+def _yes_no(v) -> bool:
+    """Whether ``v`` is a boolean or a yes/no word (``True``, ``"false"``, ``"yes"``): never a count or a month."""
+    if isinstance(v, bool | np.bool_):
+        return True
+    return isinstance(v, str) and v.strip().lower() in (_TRUE | _FALSE) - {"1", "0"}
 
 
 def _fix_domain(c: str, d: Domain) -> str:
@@ -267,6 +275,8 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
             x = to_float(v)
             if x is None:
                 problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+            elif domain is not None and domain.kind in ("int", "number") and _yes_no(v):
+                problems.add(c, _YES_NO, _fix_domain(c, domain), i)
             elif x in (np.inf, -np.inf):
                 problems.add(c, _INFINITE, _FIX_INFINITE, i)
             elif domain is not None and domain.kind != "enum" and (why := outside_domain(domain, x)) is not None:
@@ -316,8 +326,15 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 _unknown_levels(c, scorer._domain.get(c), values, missing, problems, notes)
             enc[:, j] = np.where(missing, np.nan, codes)
             continue
+        domain = scorer._domain.get(c)
+        numeric = domain is not None and domain.kind in ("int", "number")  # a count or a month, not a yes/no field
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             x = s.to_numpy(dtype=float, na_value=np.nan)
+            if numeric and pd.api.types.is_bool_dtype(s):
+                given = ~np.isnan(x)
+                if given.any():
+                    problems.add(c, _YES_NO, _fix_domain(c, domain), given)
+                    x = np.where(given, np.nan, x)
         else:
             raw = s.to_numpy(dtype=object)
             x = np.full(n, np.nan)
@@ -327,13 +344,14 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 f = to_float(v)
                 if f is None:
                     problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+                elif numeric and _yes_no(v):
+                    problems.add(c, _YES_NO, _fix_domain(c, domain), i)
                 else:
                     x[i] = f
         inf = np.isinf(x)
         if inf.any():
             problems.add(c, _INFINITE, _FIX_INFINITE, inf)
             x = np.where(inf, np.nan, x)
-        domain = scorer._domain.get(c)
         if domain is not None and domain.kind != "enum":
             x = _check_domain(c, domain, x, problems)
         floor = scorer._numeric_floor.get(c)

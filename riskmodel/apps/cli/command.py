@@ -53,16 +53,18 @@ def read_table(path: str | Path):
     """
     import pandas as pd
 
-    from riskmodel.core.csv_files import check_not_truncated
+    from riskmodel.core.csv_files import check_csv
 
     path = Path(path)
     if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
         raise InputFileError(path, f"expected a .parquet file or folder, or a .csv file; got `{path.suffix or path.name}`",
                              "pass a Parquet or CSV file")
+    if path.is_dir() and not any(path.rglob("*.parquet")):
+        raise InputFileError(path, "the folder holds no .parquet file", "pass a Parquet file, a folder of Parquet parts, or a CSV file")
     try:
         if path.suffix != ".csv":
             return pd.read_parquet(path)
-        check_not_truncated(path)
+        check_csv(path)
         return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)))
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
@@ -79,6 +81,10 @@ def _typed_csv(df):
 
     for col in _contract_kinds("datetime") & set(df.columns):
         df[col] = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
+    if df.empty:  # a header alone: pandas reads every column as text, so give them the contract's types
+        for kind, dtype in (("int", "int64"), ("bool", "bool")):
+            for col in _contract_kinds(kind) & set(df.columns):
+                df[col] = df[col].astype(dtype)
     return df
 
 

@@ -13,7 +13,7 @@ import errno
 from collections.abc import Sequence
 from pathlib import Path
 
-from riskmodel.core.exceptions import GateRefusedError, ModelLoadError, RiskModelError, SchemaError
+from riskmodel.core.exceptions import GateRefusedError, ModelLoadError, RiskModelError, SchemaError, UnreadableFileError
 
 __all__ = [
     "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_CODES_HELP",
@@ -41,7 +41,7 @@ exit codes:
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 
 
-class InputFileError(RiskModelError):
+class InputFileError(UnreadableFileError):
     """A file the command reads is missing, unreadable, corrupt or empty.
 
     Parameters
@@ -55,8 +55,7 @@ class InputFileError(RiskModelError):
     """
 
     def __init__(self, path: str | Path, problem: str, fix: str):
-        self.path = Path(path)
-        super().__init__(f"cannot read `{path}`: {problem}. Fix: {fix}.")
+        super().__init__(Path(path), problem, fix)
 
     @classmethod
     def from_exception(cls, path: str | Path, exc: BaseException) -> InputFileError:
@@ -110,7 +109,7 @@ def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str]
     inputs : sequence of str or Path
         The files the command reads, to name the one that failed.
     """
-    if isinstance(exc, InputFileError | ModelLoadError):
+    if isinstance(exc, UnreadableFileError | ModelLoadError):
         return EXIT_INPUT, str(exc)
     if isinstance(exc, SchemaError | GateRefusedError):
         return EXIT_DATA, str(exc)

@@ -580,26 +580,37 @@ class RiskModel(SettingsMixin):
             booster = lgb.Booster(model_file=str(model_file))
         except (ValueError, lgb.basic.LightGBMError) as exc:
             raise ModelLoadError(f"could not read the RiskModel in `{path}`: {exc}") from None
-        m = cls(
-            features=meta["features"],
-            categorical=meta["categorical"],
-            target=meta["target"],
-            params=meta["params"],
-            num_boost_round=meta["num_boost_round"],
-            early_stopping_rounds=meta["early_stopping_rounds"],
-            calibration=meta["calibration"],
-            bands=meta["bands"],
-            reasons=meta["reasons"],
-            seed=meta["seed"],
-        )
-        m.classes_ = np.array([0, 1])
-        m.levels_ = meta["levels"]
-        m.booster_ = booster
-        m.best_iteration_ = int(meta["best_iteration"])
-        m.calibrator_ = calibrator_from_dict(meta["calibrator"])
-        m.thresholds_ = meta["thresholds"]
-        m.reference_ = meta["reference"]
-        return m
+        try:
+            return _from_meta(cls, meta, booster)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            # a hand-edited or foreign meta.json (a list, a field missing or of the wrong type) is not a model
+            raise ModelLoadError(
+                f"`{meta_file}` is not the metadata of a RiskModel ({type(exc).__name__}: {exc}); re-save or re-log the model."
+            ) from None
+
+
+def _from_meta(cls, meta: dict, booster) -> RiskModel:
+    """The fitted model from its parsed ``meta.json`` and booster (a malformed field raises KeyError, TypeError, ...)."""
+    m = cls(
+        features=meta["features"],
+        categorical=meta["categorical"],
+        target=meta["target"],
+        params=meta["params"],
+        num_boost_round=meta["num_boost_round"],
+        early_stopping_rounds=meta["early_stopping_rounds"],
+        calibration=meta["calibration"],
+        bands=meta["bands"],
+        reasons=meta["reasons"],
+        seed=meta["seed"],
+    )
+    m.classes_ = np.array([0, 1])
+    m.levels_ = meta["levels"]
+    m.booster_ = booster
+    m.best_iteration_ = int(meta["best_iteration"])
+    m.calibrator_ = calibrator_from_dict(meta["calibrator"])
+    m.thresholds_ = meta["thresholds"]
+    m.reference_ = meta["reference"]
+    return m
 
 
 def _level_codes(s: pd.Series, index: pd.Index) -> np.ndarray:

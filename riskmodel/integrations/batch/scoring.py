@@ -30,9 +30,10 @@ import pandas as pd
 
 from riskmodel.core import audit
 from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
+from riskmodel.core.exceptions import BatchError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
-from riskmodel.core.scoring import BAND_ORDER, as_scorer, score
+from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, score
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
@@ -182,13 +183,18 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     Raises
     ------
     BatchError
-        Bad input path, another job's output, or lost rows.
+        Bad input path, a bad option (``reasons``, ``errors``, ``reasons_min_band``, ``chunk_rows``),
+        another job's output, or lost rows.
     SchemaError
         With ``errors="raise"``, on the first chunk with a bad value.
     TypeError
         On an option that is not a field of :class:`ScoreFileOptions`.
     """
     opts = ScoreFileOptions.from_keywords(options)
+    try:  # before any output exists: a bad option is the caller's error, not a chunk's
+        check_score_args(opts.errors, opts.reasons, opts.reasons_min_band)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
     started = time.perf_counter()
     scorer = as_scorer(model)
     tally = _ScoreTally(scorer)

@@ -57,6 +57,8 @@ class RiskPyfunc:
         from riskmodel.core.scoring import check_score_args, score
 
         params = params or {}
+        if isinstance(model_input, pd.DataFrame) and model_input.shape[1] == 0:
+            _refuse_no_columns(self.model.features)
         reasons, purpose = params.get("reasons", 3), params.get("purpose") or "mlflow pyfunc"
         try:
             check_score_args("flag", reasons, None)
@@ -74,6 +76,25 @@ class RiskPyfunc:
             out["stay_id"] = model_input["stay_id"].astype(object)
         out["model_name"], out["model_version"], out["error"] = self.scorer.name, self.scorer.version, message
         return out.where(out.notna(), None)
+
+
+def _refuse_no_columns(features: list[str]) -> None:
+    """Refuse a request MLflow reduced to no column: a one-line 400 answer, never an empty 200.
+
+    MLflow's schema enforcement drops every column the signature does not name and,
+    when none is left, the rows too: a request whose every column was misspelt
+    (``Visa_Type``) or a tensor (``{"inputs": [[...]]}``) reached :func:`score` as an
+    empty table and was answered with no prediction at all.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    raise MlflowException(
+        "the request holds none of the model's feature columns (the server drops column names it does not know, "
+        f"e.g. misspelt ones): send records with the columns {features[:4]}... as riskmodel.score takes them "
+        "(dataframe_records or dataframe_split).",
+        error_code=INVALID_PARAMETER_VALUE,
+    )
 
 
 def registered_version(root: Path):
