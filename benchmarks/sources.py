@@ -83,6 +83,20 @@ assumes of behaviour, a question for the data owner. The entry-time bars are met
 with all sources on seed 1, PR-AUC by a margin well inside its interval; the
 history features cost about 0.02 against crossings only (0.921) at entry.
 
+**Round of 2026-12-05** (the full benchmark could not finish under the machine's
+load before the round's deadline; these figures are the monitoring gain alone,
+computed by the benchmark's own ``_fresh_draw_gain``, the same training and
+holdout snapshots and models as ``risk_prauc_gain_all_sources``): with the
+move and declared-stay features, seed 1 gives 1.164 (crossings only 0.6634,
+unchanged; all sources 0.7724, from 0.7647): NOT MET. On the pre-registered
+fresh draws, seed 4 gives 1.217 (0.654 to 0.796) and seed 5 1.193 (0.676 to
+0.806); seed 6 did not finish before the deadline. On the seed-2 development draw (20,000 travellers) the new
+features moved the PR-AUC with all sources from 0.787 to 0.789, within what one
+refit moves it; leaving out the declared stay against the permit in force cost
+0.006, each move feature alone less than 0.004 either way. Training snapshots
+from 2021-07 instead of 2022-07 were tried there too and dropped: they raised the
+crossings-only baseline (0.691 to 0.705) more than all sources (0.789 to 0.788).
+
 Timings are wall-clock on a shared 2-core machine under load from other jobs.
 """
 
