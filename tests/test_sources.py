@@ -268,6 +268,34 @@ def test_waiting_applications_and_the_first_report_come_from_the_records_known_t
     pd.testing.assert_series_equal(snap.set_index("stay_id")["days_to_first_report"], expected_first, check_names=False)
 
 
+def test_moves_and_the_declared_stay_is_set_against_the_permit_in_force(src, full_stays):
+    """``moves_*`` and ``planned_beyond_permit_days`` recomputed by hand from the linked records known by the day."""
+    end = AS_OF + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    snap, _ = monitoring_snapshot(src.crossings, src.tables(), AS_OF)
+    s = snap.set_index("stay_id")
+    reports = link_all(src.tables(), src.crossings, full_stays)["presence_reports"].linked
+    reports = reports.loc[(reports["linked_at"] <= end) & reports["stay_id"].isin(s.index)]
+    moves = pd.Series(0.0, index=s.index)
+    before_end = pd.Series(0.0, index=s.index)
+    for stay, start in zip(reports["stay_id"], reports["stay_from"], strict=True):
+        if start > s.at[stay, "entry_time"].normalize():
+            moves[stay] += 1
+            before_end[stay] += start >= s.at[stay, "permit_end_now"] - pd.Timedelta(days=60)
+    assert moves.sum() > before_end.sum() > 0
+    pd.testing.assert_series_equal(s["moves_reported"], moves, check_names=False)
+    pd.testing.assert_series_equal(s["moves_before_permit_end"], before_end, check_names=False)
+    months = (s["days_in_country"] + 1) / 30.0
+    pd.testing.assert_series_equal(s["moves_per_30d"], moves / months, check_names=False)
+    permitted = (s["permit_end_now"] - s["entry_time"].dt.normalize()).dt.days + 1
+    expected = s["planned_stay_days"].astype(float) - permitted
+    extended = s["extensions_granted"] > 0
+    assert extended.any() and expected.notna().all()
+    # after an extension the declared stay is set against the extended permit, not the one granted at entry
+    assert not np.allclose(expected[extended], s.loc[extended, "planned_stay_days"] - (s.loc[extended, "permit_end"]
+                                                                                        - s.loc[extended, "entry_time"].dt.normalize()).dt.days - 1)
+    pd.testing.assert_series_equal(s["planned_beyond_permit_days"], expected, check_names=False)
+
+
 # ----------------------------------------------------------------------------- monitoring
 
 

@@ -45,14 +45,15 @@ SOURCE_MONITOR_FEATURES = (
     "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
     "reports_per_30d", "places_per_30d", "first_report_unlike", "new_places_60d", "days_to_first_report",
     "applications", "refusals", "pending_applications", "extensions_granted", "days_to_permit_end",
-    "days_pending", "conversions",
+    "days_pending", "conversions", "moves_reported", "moves_per_30d", "moves_before_permit_end", "planned_beyond_permit_days",
 )
 #: Which of the features above each source gives (at entry, then in the country).
 SOURCE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "presence_reports": ("prior_reports", "reports", "days_since_last_report", "regions_reported", "unlike_reports", "moves_30d",
-                         "reports_per_30d", "places_per_30d", "first_report_unlike", "new_places_60d", "days_to_first_report"),
+                         "reports_per_30d", "places_per_30d", "first_report_unlike", "new_places_60d", "days_to_first_report",
+                         "moves_reported", "moves_per_30d", "moves_before_permit_end"),
     "permit_applications": ("prior_refusals", "prior_extensions_granted", "applications", "refusals", "pending_applications",
-                            "extensions_granted", "days_to_permit_end", "days_pending", "conversions"),
+                            "extensions_granted", "days_to_permit_end", "days_pending", "conversions", "planned_beyond_permit_days"),
     "enforcement": ("prior_charges", "prior_deportations"),
 }
 _DECLARED = {"hotel": "hotel", "rental": "rental", "friends_family": "friends_family", "employer": "employer", "none_declared": ""}
@@ -159,12 +160,29 @@ def _report_features(snap: pd.DataFrame, reports: pd.DataFrame, day: pd.Timestam
     # well after entry means the first place went unreported; never reported: the days since entry, as above
     first = (out.pop("_first_report") - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     out["days_to_first_report"] = first.fillna(snap["days_in_country"] + 1)
+    out = out.join(_move_features(snap, r), on="stay_id")
     out = out.fillna({"reports": 0, "regions_reported": 0, "unlike_reports": 0, "moves_30d": 0, "first_report_unlike": 0,
-                      "new_places_60d": 0})
+                      "new_places_60d": 0, "moves_reported": 0, "moves_before_permit_end": 0})
     months = (snap["days_in_country"].to_numpy(dtype=float) + 1) / 30.0
     out["reports_per_30d"] = out["reports"].to_numpy(dtype=float) / months
     out["places_per_30d"] = out["regions_reported"].to_numpy(dtype=float) / months
+    out["moves_per_30d"] = out["moves_reported"].to_numpy(dtype=float) / months
     return out
+
+
+def _move_features(snap: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
+    """Places moved to after the arrival day (linking already dropped the records filed twice).
+
+    ``moves_before_permit_end`` counts those moved into in the 60 days before the
+    permit in force ends (``snap["permit_end_now"]``): a move shortly before the
+    permit runs out, whatever the day of the snapshot.
+    """
+    entry = snap.set_index("stay_id")["entry_time"].dt.normalize()
+    window = snap.set_index("stay_id")["permit_end_now"] - pd.Timedelta(days=60)
+    moved = r.loc[(r["stay_from"] > r["stay_id"].map(entry)).to_numpy()]
+    before_end = moved["stay_from"] >= moved["stay_id"].map(window)
+    return pd.DataFrame({"moves_reported": moved.groupby("stay_id", sort=False).size(),
+                         "moves_before_permit_end": before_end.groupby(moved["stay_id"], sort=False).sum()})
 
 
 def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -185,6 +203,9 @@ def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) 
     out = snap[["stay_id", "permit_end"]].join(agg, on="stay_id")
     out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)
     out["days_to_permit_end"] = (out["permit_end_now"] - day).dt.days.astype(float)
+    # the declared stay against the permit in force: days the traveller said they would stay beyond it
+    permitted = (out["permit_end_now"] - snap["entry_time"].dt.normalize()).dt.days.astype(float) + 1
+    out["planned_beyond_permit_days"] = snap["planned_stay_days"].to_numpy(dtype=float, na_value=np.nan) - permitted
     return out.drop(columns=["permit_end", "_granted_end"]).fillna(
         {"applications": 0, "refusals": 0, "pending_applications": 0, "extensions_granted": 0, "days_pending": 0, "conversions": 0})
 
@@ -227,9 +248,10 @@ def monitoring_snapshot(
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
-    rep = _report_features(snap, linked.get("presence_reports", _no_records()), day)
     per = _permit_features(snap, linked.get("permit_applications", _no_records()), day)
-    snap = pd.concat([snap, rep.drop(columns="stay_id"), per.drop(columns="stay_id")], axis=1)
+    snap = pd.concat([snap, per.drop(columns="stay_id")], axis=1)
+    rep = _report_features(snap, linked.get("presence_reports", _no_records()), day)
+    snap = pd.concat([snap, rep.drop(columns="stay_id")], axis=1)
     from riskmodel.core.reference import PORTS
 
     province = snap["entry_port"].astype(object).map(dict(zip(PORTS["port"], PORTS["province"], strict=True)))
