@@ -31,6 +31,7 @@ what a model should learn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ from riskmodel.core.synth.hidden import HiddenDraws, HiddenRisk
 from riskmodel.core.synth.mix import ARCHETYPES, archetype_mix, joint_mix
 from riskmodel.core.synth.trips import BASE_PERMIT, EXTENSION_ROOM, granted_days, trip_attributes
 
-__all__ = ["Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit", "NATIONALITY_EFFECT", "ARCHETYPES"]
+__all__ = ["Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit", "NATIONALITY_EFFECT", "ARCHETYPES", "HIDDEN_RISK", "NO_HIDDEN_RISK"]
 
 #: Trips a year (before the at-least-one-trip rule) for each archetype.
 TRIP_RATE = {"commuter": 14.0, "tourist": 0.35, "long_stay": 0.5, "business": 4.0, "worker": 1.2, "family": 1.0, "student": 0.8}
@@ -196,9 +197,11 @@ def true_logit(entry: EntryFacts, history: TravelHistory) -> np.ndarray:
 
 
 #: The hidden-risk defaults of :func:`make_crossings` (issue 14 part 1), spelt out for callers that
-#: name them (``make_crossings(..., **HIDDEN_RISK)``); :data:`NO_HIDDEN_RISK` gives the older data.
-HIDDEN_RISK = {"hidden_sd": 1.0, "unrecorded_exit_share": 0.002, "drift_per_year": 0.08}
-NO_HIDDEN_RISK = {"hidden_sd": 0.0, "unrecorded_exit_share": 0.0, "drift_per_year": 0.0}
+#: name them (``make_crossings(..., **HIDDEN_RISK)``). Read-only.
+HIDDEN_RISK = MappingProxyType({"hidden_sd": 1.0, "unrecorded_exit_share": 0.002, "drift_per_year": 0.08})
+#: ``make_crossings(..., **NO_HIDDEN_RISK)``: the data of the generator before hidden risk, bit for
+#: bit (every risk visible in the records; an upper bound no real model meets). Read-only.
+NO_HIDDEN_RISK = MappingProxyType({"hidden_sd": 0.0, "unrecorded_exit_share": 0.0, "drift_per_year": 0.0})
 
 
 def make_crossings(
@@ -213,6 +216,10 @@ def make_crossings(
     drift_per_year: float = 0.08,
 ) -> Dataset:
     """Make a synthetic crossings log, its stays, and each stay's true overstay risk.
+
+    By default part of the risk is hidden, as in real records (total SD 1 on the logit, 0.2% of
+    land exits unrecorded, +0.08 log-odds a year: :data:`HIDDEN_RISK`); ``**NO_HIDDEN_RISK``
+    (all three at 0) gives the data of the generator without hidden risk, bit for bit.
 
     Parameters
     ----------
@@ -239,9 +246,6 @@ def make_crossings(
         than any bias the fairness audit is there to find.
     drift_per_year : float, default=0.08
         Drift of the log-odds per year, centred on 2020-01-01.
-        The defaults hide part of the risk as real records do (total SD 1 on the logit, 0.2% of
-        land exits unrecorded, +0.08 log-odds a year; :data:`HIDDEN_RISK`); all three at 0
-        (:data:`NO_HIDDEN_RISK`) give the data of the generator without hidden risk, bit for bit.
 
     Returns
     -------
