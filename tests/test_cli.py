@@ -21,6 +21,17 @@ def test_synth_then_validate(tmp_path, capsys):
     assert "meet the stays contract" in capsys.readouterr().out
 
 
+def test_synth_hides_risk_by_default_and_not_with_no_hidden_risk(tmp_path):
+    """The data from the shell follow the generator's default; ``--no-hidden-risk`` gives the older data."""
+    args = ["synth", "--travellers", "300", "--start", "2019-01-01", "--end", "2019-06-30", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "default")]) == 0
+    assert main(args + ["--out", str(tmp_path / "visible"), "--no-hidden-risk"]) == 0
+    default, visible = (pd.read_parquet(tmp_path / name / "truth.parquet") for name in ("default", "visible"))
+    assert default["latent"].abs().gt(0.01).mean() > 0.5  # a latent propensity per traveller
+    # without hidden risk nothing is hidden: no latent, and the observable oracle is the full one
+    assert visible["latent"].eq(0).all() and (visible["p_full"] == visible["p_observable"]).all()
+
+
 def test_validate_reports_problems_and_fails(tmp_path, capsys, small_data):
     broken = small_data.crossings.head(200).drop(columns=["port"])
     path = tmp_path / "broken.csv"

@@ -22,7 +22,9 @@ AS_OF = pd.Timestamp("2023-06-30")
 
 @pytest.fixture(scope="module")
 def src():
-    return make_sources(make_crossings(2_500, "2021-01-01", "2023-12-31", seed=5), seed=5)
+    # seed 8: on the default generator (hidden risk) this draw has applications still waiting for a
+    # refusal on AS_OF, which the monitoring-feature tests need; seed 5 had none
+    return make_sources(make_crossings(2_500, "2021-01-01", "2023-12-31", seed=8), seed=8)
 
 
 @pytest.fixture(scope="module")

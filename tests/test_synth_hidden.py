@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.core.synth.generator import HIDDEN_RISK
+from riskmodel.core.synth.generator import HIDDEN_RISK, NO_HIDDEN_RISK
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.risk.metrics import paired_difference, reliability_table
 
@@ -24,11 +24,15 @@ def hidden():
 
 def test_no_hidden_risk_gives_the_data_of_before_bit_for_bit():
     """Digests taken on the generator before issue 14 (commit b176caa) with the same arguments."""
-    d = make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5, hidden_sd=0.0, unrecorded_exit_share=0.0, drift_per_year=0.0)
+    d = make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5, **NO_HIDDEN_RISK)
     old_truth = d.truth[["stay_id", "p_overstay", "will_overstay", "archetype"]]
     assert (_digest(d.crossings), _digest(d.stays), _digest(old_truth)) == ("9fb1fcbc295a297f", "8b7f19dd8bc77677", "3810196bf0e276df")
     # and the default does hide risk: the same call with it differs
-    assert _digest(make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5, **HIDDEN_RISK).crossings) != "9fb1fcbc295a297f"
+    hidden = make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5, **HIDDEN_RISK)
+    assert _digest(hidden.crossings) != "9fb1fcbc295a297f"
+    # hidden risk is the generator's default (issue 14 part 1): no argument gives the HIDDEN_RISK data
+    default = make_crossings(3_000, "2018-01-01", "2021-06-30", seed=5)
+    assert (_digest(default.crossings), _digest(default.stays)) == (_digest(hidden.crossings), _digest(hidden.stays))
 
 
 @pytest.mark.parametrize(

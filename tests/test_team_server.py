@@ -24,11 +24,11 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
     from riskmodel import forecast, score
     from riskmodel.apps.pipelines.main_job import run_main_job
 
-    # 8,000 travellers: the data owner's smaller-sample fairness policy, as in tests/test_main_job.py
+    # 12,000 travellers: the size and the data owner's smaller-sample fairness policy of tests/test_main_job.py
     text = (REPO / "configs" / "risk.yaml").read_text(encoding="utf-8")
     small = text.replace("min_support: 500", "min_support: 100").replace("min_positives: 30", "min_positives: 5")
     (tmp_path / "risk_small.yaml").write_text(small.replace("max_calibration_ratio: 1.41", "max_calibration_ratio: 5.0"), encoding="utf-8")
-    res = run_main_job(tmp_path / "out", travellers=8000, start="2018-01-01", risk_config=tmp_path / "risk_small.yaml")
+    res = run_main_job(tmp_path / "out", travellers=12000, start="2018-01-01", risk_config=tmp_path / "risk_small.yaml")
     assert res.risk_model == "models:/overstay-risk/1" and res.forecast_model == "models:/arrival-forecast-daily/1"
     assert res.nationality_forecast_model == "models:/arrival-forecast-daily-nationality/1"
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()  # nothing went to a local store

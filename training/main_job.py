@@ -1,6 +1,6 @@
 """The main job end to end: synthetic data, risk model, forecasters, scores, report.
 
-    python -m training.main_job [--out riskmodel-output] [--travellers 20000] [--fresh]
+    python -m training.main_job [--out riskmodel-output] [--travellers 40000] [--fresh]
 
 The same as ``riskmodel run``; copy this file to vary the steps.
 """

@@ -24,11 +24,13 @@ def _write_dataset(data, out: Path) -> dict[str, Path]:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.datasets import NO_HIDDEN_RISK, make_crossings
 
     progress = Progress(args.quiet)
-    progress(f"generating {args.travellers:,} travellers, {args.start} .. {args.end}, seed {args.seed}")
-    data = make_crossings(args.travellers, args.start, args.end, seed=args.seed, covid=not args.no_covid)
+    progress(f"generating {args.travellers:,} travellers, {args.start} .. {args.end}, seed {args.seed}"
+             + (", no hidden risk" if args.no_hidden_risk else ""))
+    hidden = NO_HIDDEN_RISK if args.no_hidden_risk else {}
+    data = make_crossings(args.travellers, args.start, args.end, seed=args.seed, covid=not args.no_covid, **hidden)
     paths = _write_dataset(data, Path(args.out))
     progress(f"wrote {len(data.crossings):,} crossings and {len(data.stays):,} stays to {args.out}")
     if not args.quiet:
@@ -71,6 +73,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--end", default="2023-12-31", help="last day (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--no-covid", action="store_true", help="no COVID collapse in 2020-2022")
+    p.add_argument("--no-hidden-risk", action="store_true",
+                   help="no hidden risk (latent per traveller, noise per stay, unrecorded land exits, drift): the older data")
     add_quiet(p)
     p.set_defaults(func=_cmd_synth)
 

@@ -38,7 +38,7 @@ def register(groups: CommandGroups) -> None:
     """Add ``run``."""
     p = groups.top.add_parser("run", help="the main job end to end on synthetic data and the local MLflow store")
     p.add_argument("--out", default=str(DEFAULT_OUTPUT), help="output folder (default: %(default)s)")
-    p.add_argument("--travellers", type=int, default=20_000, help="synthetic travellers (default: %(default)s)")
+    p.add_argument("--travellers", type=int, default=40_000, help="synthetic travellers (default: %(default)s)")
     p.add_argument("--start", default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
     p.add_argument("--end", default="2023-12-31", help="last day of synthetic data (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")

@@ -114,7 +114,7 @@ class MainJobSettings:
         Throughput and referral handling per port (:class:`riskmodel.core.operations.OperationsConfig`).
     """
 
-    travellers: int = 20_000
+    travellers: int = 40_000
     start: str = "2017-01-01"
     end: str = "2023-12-31"
     seed: int = 0
@@ -255,7 +255,7 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         raise GateRefusedError(
             f"no champion for `{name}`: the first model did not pass the gate (its bounds or the fairness audit); "
             "its reasons are on the model version's gate.reasons tag in MLflow. Fix: train on more data "
-            "(e.g. --travellers 20000) or change the gate/fairness policy in the risk config (--risk-config)."
+            "(e.g. --travellers 40000) or change the gate/fairness policy in the risk config (--risk-config)."
         )
     return _RiskStep(name=name, version=str(champion.version), config=rcfg, reliability=reliability, fairness=fairness)
 

@@ -2,7 +2,9 @@
 
 from riskmodel.core.synth.generator import (
     ARCHETYPES,
+    HIDDEN_RISK,
     NATIONALITY_EFFECT,
+    NO_HIDDEN_RISK,
     Dataset,
     EntryFacts,
     TravelHistory,
@@ -11,4 +13,4 @@ from riskmodel.core.synth.generator import (
 )
 from riskmodel.core.reference import NATIONALITIES, PORTS
 
-__all__ = ["ARCHETYPES", "NATIONALITY_EFFECT", "NATIONALITIES", "PORTS", "Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit"]
+__all__ = ["ARCHETYPES", "HIDDEN_RISK", "NATIONALITY_EFFECT", "NO_HIDDEN_RISK", "NATIONALITIES", "PORTS", "Dataset", "EntryFacts", "TravelHistory", "make_crossings", "true_logit"]
