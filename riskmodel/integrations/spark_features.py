@@ -86,6 +86,20 @@ def build_stays_spark(crossings, *, as_of=None):
     SchemaError
         If ``as_of`` is not a date or carries a time zone.
     """
+    return _stays(crossings, as_of=as_of).drop("_entry_s")
+
+
+#: The crossings columns the stays are built from (the nightly run reads only these).
+CROSSING_COLUMNS = ("crossing_id", "traveller_id", "direction", "timestamp", "port", *_TRIP_COLUMNS)
+
+
+def _stays(crossings, *, as_of):
+    """:func:`build_stays_spark` plus ``_entry_s``, the entry's wall-clock seconds, in the window's sort order.
+
+    The rows leave the stays window sorted by ``traveller_id, _ts, crossing_id``; kept under
+    the names ``_entry_s`` and ``stay_id``, that order is the one the entry-history windows
+    need, so Spark sorts once for both (a recomputed ``_entry_s`` would cost a second sort).
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -122,8 +136,8 @@ def build_stays_spark(crossings, *, as_of=None):
     return ent.select(
         F.col("crossing_id").alias("stay_id"), "traveller_id", F.col("timestamp").alias("entry_time"),
         F.col("port").alias("entry_port"), "exit_time", "exit_port", *_TRIP_COLUMNS, "final_permit_end",
-        "overstayed", "overstay_days",
-    ).select(*[c.name for c in STAYS])
+        "overstayed", "overstay_days", F.col("_ts").alias("_entry_s"),
+    ).select(*[c.name for c in STAYS], "_entry_s")
 
 
 def _literal_map(mapping: dict):
@@ -260,7 +274,6 @@ def add_history_features_spark(stays):
     from pyspark.sql import functions as F
 
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
-    from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
 
     needed = ("stay_id", "traveller_id", "entry_time", "entry_port", "exit_time", "nationality", "sex", "birth_year",
               "visa_type", "permit_end", "final_permit_end", "planned_stay_days")
@@ -268,9 +281,15 @@ def add_history_features_spark(stays):
     if missing:
         raise SchemaError("stays", [SchemaProblem(c, "required column is missing", "build the table with build_stays_spark")
                                     for c in missing])
-    base = list(stays.columns)
-    df = stays.withColumn("_entry_s", _seconds(F.col("entry_time")))
-    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(df))))
+    return _add_history(stays.withColumn("_entry_s", _seconds(F.col("entry_time"))))
+
+
+def _add_history(stays):
+    """:func:`add_history_features_spark` on stays that carry ``_entry_s`` (the entry's wall-clock seconds)."""
+    from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
+
+    base = [c for c in stays.columns if c != "_entry_s"]
+    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(stays))))
     added = [c for c in (*ENTRY_FEATURES, *HISTORY_FEATURES, *AUDIT_COLUMNS) if c not in base]
     # the pandas path adds the entry-row columns first, then history, then audit
     entry_cols = ["permitted_days", "extension_room_days", "planned_over_permitted", "planned_over_max",
@@ -294,7 +313,7 @@ def build_features_spark(crossings, *, as_of=None):
     pyspark.sql.DataFrame
         Lazy; the columns of :func:`riskmodel.core.features.build_features`.
     """
-    return add_history_features_spark(build_stays_spark(crossings, as_of=as_of))
+    return _add_history(_stays(crossings, as_of=as_of))
 
 
 def label_mature_spark(grace_days: int = 30, *, cutoff):
