@@ -240,3 +240,29 @@ def test_scoring_and_the_nightly_run_work_through_spark_connect(full_run, fitted
     ours, classic = pd.read_parquet(tmp_path / "scores"), pd.read_parquet(full_run[1])
     assert res.rows_out == len(ours) == len(classic) and sorted(ours["stay_id"]) == sorted(classic["stay_id"])
     assert res.extra["summary"]["psi"] == full_run[0].extra["summary"]["psi"]
+
+
+# ----------------------------------------------------------------------------- cost of a bucket
+
+
+def test_each_bucket_filters_the_log_read_once_with_no_new_shuffle_and_two_sorts(spark, log):
+    from riskmodel.integrations.spark_features import build_features_spark
+
+    _, path = log
+    staged = spark_nightly._stage_log(spark.read.parquet(str(path)), 3, [0, 1, 2])
+    try:
+        feats = build_features_spark(staged.where("_part = 1").drop("_part"), as_of="2023-06-30")
+        plan = feats._jdf.queryExecution().executedPlan().toString()
+        # the log's one shuffle is inside the kept table; the bucket sorts for the stays and entry windows (one
+        # sort, the entry order carried through) and for the exit events
+        bucket = plan.split("InMemoryRelation")[0]
+        assert "Exchange" not in bucket and "FileScan" not in bucket and bucket.count("Sort [") == 2, plan
+    finally:
+        staged.unpersist()
+
+
+def test_a_first_run_looks_for_the_commit_log_before_reading_it(spark, tmp_path):
+    # reading a missing folder makes Spark log a WARN with a Java stack: a first run asks first
+    assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is False
+    spark.range(1).write.parquet(str(tmp_path / "_commits"))
+    assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is True
