@@ -19,8 +19,7 @@ SIZES_RUN = tuple(s for s in os.environ.get("RISKMODEL_BENCH_SPARK_SIZES", "1m,4
 
 ABOUT = (
     "The nightly Spark pipeline (`riskmodel.integrations.spark_nightly.nightly_spark`: read the crossings "
-    "log from Parquet once, shuffled by traveller once and kept for every bucket, stays and every history feature "
-    "with Spark windows (no new scan or shuffle per bucket), score every "
+    "log from Parquet, stays and every history feature with Spark windows (one shuffle per bucket), score every "
     "stay with the batch defaults in `mapInPandas`, whose tasks also count the drift bins and bands (one pass), "
     "write Parquet per traveller bucket) on `local[2]`, 4 buckets, on 1M and "
     "4M synthetic stays (ten years, generated to Parquet 10k travellers at a time, never the whole log in "

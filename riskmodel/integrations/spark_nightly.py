@@ -15,10 +15,6 @@ the others with ``mode("overwrite")``, so a run killed at any moment loses no ro
 repeats none. The commit rows carry a digest of the run's settings (input, ``as_of``,
 scope, buckets, model SHA-256): a rerun with other settings is refused, not mixed in.
 
-One read of the log: the crossings of the buckets still to run are read once, shuffled by
-traveller once and kept (memory, spilling to local disk) for the whole run (:func:`_stage_log`);
-each bucket is a filter of the kept rows, whose traveller windows need no new shuffle.
-
 One pass per bucket: the features are computed once and go straight into the scoring
 ``mapInPandas``, whose tasks also count the training reference's drift bins (the in-process
 :class:`~riskmodel.core.monitoring.drift.DriftCounter`, on the batch they already hold) and
@@ -163,35 +159,8 @@ def _write_part(scored, uri: str) -> None:
     scored.write.mode("overwrite").parquet(uri)
 
 
-_PART = "_part"
-
-
-def _stage_log(log, parts: int, todo: list[int]):
-    """The crossings of the buckets still to run: read once, shuffled by traveller once, kept for every bucket.
-
-    Only the columns the stays need, plus ``_part``, the traveller's bucket
-    ``pmod(xxhash64(traveller_id), parts)``. Hash-partitioned by ``traveller_id`` into
-    ``spark.sql.shuffle.partitions`` partitions and kept in memory, spilling to local disk
-    (``persist``), the caller unpersists it. Filled here by one job: Spark knows a kept
-    table's partitioning only once it is filled, and then plans each bucket's traveller
-    windows on the kept rows as they lie, a filter with no new scan of the log and no new
-    shuffle (planned before, each bucket would shuffle its rows again).
-    """
-    from pyspark.sql import functions as F
-
-    from riskmodel.integrations.spark_features import CROSSING_COLUMNS
-
-    n = int(log.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-    staged = log.select(*CROSSING_COLUMNS).withColumn(_PART, F.pmod(F.xxhash64("traveller_id"), F.lit(parts)).cast("int"))
-    if len(todo) < parts:
-        staged = staged.where(F.col(_PART).isin(todo))
-    staged = staged.repartition(n, "traveller_id").persist()
-    staged.count()
-    return staged
-
-
-def _run_part(spark, staged, k: int, plan: dict[str, Any], scorer, reference: dict) -> dict[str, Any]:
-    """Features, scores, Parquet and counts of bucket ``k`` (from :func:`_stage_log`); returns its commit row.
+def _run_part(spark, log, k: int, plan: dict[str, Any], scorer, reference: dict) -> dict[str, Any]:
+    """Features, scores, Parquet and counts of bucket ``k``; returns its commit row.
 
     One pass: the features are computed once, scored and counted by the same tasks; the scores
     are kept (memory, else local disk) only until they are written and the counts collected.
@@ -200,7 +169,7 @@ def _run_part(spark, staged, k: int, plan: dict[str, Any], scorer, reference: di
 
     from riskmodel.integrations.spark_features import build_features_spark
 
-    mine = staged.where(F.col(_PART) == k).drop(_PART)
+    mine = log.where(F.pmod(F.xxhash64("traveller_id"), F.lit(plan["parts"])) == k)
     feats = build_features_spark(mine, as_of=plan["as_of"])
     if plan["scope"] == "in_country":
         feats = feats.where(F.col("exit_time").isNull())
@@ -340,16 +309,11 @@ def nightly_spark(
             raise BatchError(f"`output` {output} holds a nightly run with other settings (digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
         done = {int(c["part"]) for c in commits}
-        todo = [k for k in range(parts) if k not in done]
-        staged = _stage_log(log, parts, todo) if todo else None
-        try:
-            for k in todo:
-                row = _run_part(session, staged, k, plan, scorer, reference)
+        for k in range(parts):
+            if k not in done:
+                row = _run_part(session, log, k, plan, scorer, reference)
                 _append_commit(session, output, row)
                 commits.append(row)
-        finally:
-            if staged is not None:
-                staged.unpersist()
         summary = _summary(commits, reference, scorer, plan)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
