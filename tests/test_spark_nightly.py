@@ -240,3 +240,25 @@ def test_scoring_and_the_nightly_run_work_through_spark_connect(full_run, fitted
     ours, classic = pd.read_parquet(tmp_path / "scores"), pd.read_parquet(full_run[1])
     assert res.rows_out == len(ours) == len(classic) and sorted(ours["stay_id"]) == sorted(classic["stay_id"])
     assert res.extra["summary"]["psi"] == full_run[0].extra["summary"]["psi"]
+
+
+# ----------------------------------------------------------------------------- cost of a bucket
+
+
+def test_each_bucket_sorts_twice(spark, log):
+    from pyspark.sql import functions as F
+
+    from riskmodel.integrations.spark_features import build_features_spark
+
+    _, path = log
+    mine = spark.read.parquet(str(path)).where(F.pmod(F.xxhash64("traveller_id"), F.lit(3)) == 1)
+    plan = build_features_spark(mine, as_of="2023-06-30")._jdf.queryExecution().executedPlan().toString()
+    # one shuffle; one sort for the stays and entry windows (the entry order carried through), one for the exit events
+    assert plan.count("Exchange") == 1 and plan.count("Sort [") == 2 and "Sort [_tkey" in plan, plan
+
+
+def test_a_first_run_looks_for_the_commit_log_before_reading_it(spark, tmp_path):
+    # reading a missing folder makes Spark log a WARN with a Java stack: a first run asks first
+    assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is False
+    spark.range(1).write.parquet(str(tmp_path / "_commits"))
+    assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is True

@@ -30,6 +30,11 @@ from riskmodel.core.schema import STAYS
 __all__ = ["build_stays_spark", "add_history_features_spark", "build_features_spark", "label_mature_spark"]
 
 _DAY = 86_400
+#: Every traveller window is partitioned by this hash of ``traveller_id`` first (then by the id itself, so
+#: a hash collision never joins two travellers): Spark sorts on the first key's 8-byte prefix, which
+#: for ids sharing a long prefix ("K0003-T0...") ties on nearly every comparison and falls back to
+#: comparing whole rows; a hash's prefix tells almost every two travellers apart.
+_TKEY = "_tkey"
 _TRIP_COLUMNS = ("nationality", "sex", "birth_year", "document_type", "visa_type", "permit_end", "purpose",
                  "sponsor", "has_return_ticket", "accommodation", "group_size", "planned_stay_days")
 
@@ -86,6 +91,20 @@ def build_stays_spark(crossings, *, as_of=None):
     SchemaError
         If ``as_of`` is not a date or carries a time zone.
     """
+    return _stays(crossings, as_of=as_of).drop("_entry_s", _TKEY)
+
+
+#: The crossings columns the stays are built from (the nightly run reads only these).
+CROSSING_COLUMNS = ("crossing_id", "traveller_id", "direction", "timestamp", "port", *_TRIP_COLUMNS)
+
+
+def _stays(crossings, *, as_of):
+    """:func:`build_stays_spark` plus ``_entry_s``, the entry's wall-clock seconds, in the window's sort order.
+
+    The rows leave the stays window sorted by ``traveller_id, _ts, crossing_id``; kept under
+    the names ``_entry_s`` and ``stay_id``, that order is the one the entry-history windows
+    need, so Spark sorts once for both (a recomputed ``_entry_s`` would cost a second sort).
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -93,7 +112,8 @@ def build_stays_spark(crossings, *, as_of=None):
     df = crossings.withColumn("_ts", _seconds(F.col("timestamp")))
     if as_of is not None:
         df = df.where(F.col("_ts") <= F.lit(as_of_s))
-    w = Window.partitionBy("traveller_id").orderBy("_ts", "crossing_id")
+    df = df.withColumn(_TKEY, F.xxhash64("traveller_id"))
+    w = Window.partitionBy(_TKEY, "traveller_id").orderBy("_ts", "crossing_id")
     df = (df.withColumn("_next_dir", F.lead("direction").over(w)).withColumn("_next_ts", F.lead("_ts").over(w))
           .withColumn("_next_time", F.lead("timestamp").over(w)).withColumn("_next_port", F.lead("port").over(w))
           .withColumn("_next_permit", F.lead("permit_end").over(w)))
@@ -122,8 +142,8 @@ def build_stays_spark(crossings, *, as_of=None):
     return ent.select(
         F.col("crossing_id").alias("stay_id"), "traveller_id", F.col("timestamp").alias("entry_time"),
         F.col("port").alias("entry_port"), "exit_time", "exit_port", *_TRIP_COLUMNS, "final_permit_end",
-        "overstayed", "overstay_days",
-    ).select(*[c.name for c in STAYS])
+        "overstayed", "overstay_days", F.col("_ts").alias("_entry_s"), _TKEY,
+    ).select(*[c.name for c in STAYS], "_entry_s", _TKEY)
 
 
 def _literal_map(mapping: dict):
@@ -159,15 +179,15 @@ def _add_entry_row(stays):
 def _add_entry_history(stays):
     """Features from earlier entries: window functions over each traveller's entries in time order.
 
-    Every window is partitioned by ``traveller_id`` alone, so Spark shuffles the stays once for all of them
-    (and not at all when the stays come from :func:`build_stays_spark`, already partitioned so).
+    Every window is partitioned by the traveller (``_tkey, traveller_id``), so Spark shuffles the stays once for
+    all of them (and not at all when the stays come from :func:`build_stays_spark`, already partitioned so).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    by_t = Window.partitionBy("traveller_id").orderBy("_entry_s", "stay_id")
+    by_t = Window.partitionBy(_TKEY, "traveller_id").orderBy("_entry_s", "stay_id")
     before = by_t.rowsBetween(Window.unboundedPreceding, -1)
-    by_time = Window.partitionBy("traveller_id").orderBy("_entry_s")
+    by_time = Window.partitionBy(_TKEY, "traveller_id").orderBy("_entry_s")
     rank = F.row_number().over(by_t) - 1
     # entries in the 365 days before, plus the earlier entries at the very same second (ties sort by stay id)
     same_second_before = rank - F.count(F.lit(1)).over(by_time.rangeBetween(Window.unboundedPreceding, -1))
@@ -211,7 +231,7 @@ def _add_exit_history(stays):
     base = list(stays.columns)
     ev = stays.select(*base, F.explode(events).alias("_ev")).select(*base, "_ev.*")
     # at the same second an entry sorts before an exit: only exits strictly before the entry count
-    w = Window.partitionBy("traveller_id").orderBy("_t", "_kind").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    w = Window.partitionBy(_TKEY, "traveller_id").orderBy("_t", "_kind").rowsBetween(Window.unboundedPreceding, Window.currentRow)
     n = F.count("_stay").over(w).cast("double")
     last_exit = F.max(F.when(F.col("_kind") == 1, F.col("_t"))).over(w)
     hist = (ev.withColumn("prior_exits", n)
@@ -260,7 +280,6 @@ def add_history_features_spark(stays):
     from pyspark.sql import functions as F
 
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
-    from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
 
     needed = ("stay_id", "traveller_id", "entry_time", "entry_port", "exit_time", "nationality", "sex", "birth_year",
               "visa_type", "permit_end", "final_permit_end", "planned_stay_days")
@@ -268,9 +287,15 @@ def add_history_features_spark(stays):
     if missing:
         raise SchemaError("stays", [SchemaProblem(c, "required column is missing", "build the table with build_stays_spark")
                                     for c in missing])
-    base = list(stays.columns)
-    df = stays.withColumn("_entry_s", _seconds(F.col("entry_time")))
-    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(df))))
+    return _add_history(stays.withColumn("_entry_s", _seconds(F.col("entry_time"))).withColumn(_TKEY, F.xxhash64("traveller_id")))
+
+
+def _add_history(stays):
+    """:func:`add_history_features_spark` on stays that carry ``_entry_s`` (the entry's wall-clock seconds) and ``_tkey``."""
+    from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
+
+    base = [c for c in stays.columns if c not in ("_entry_s", _TKEY)]
+    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(stays))))
     added = [c for c in (*ENTRY_FEATURES, *HISTORY_FEATURES, *AUDIT_COLUMNS) if c not in base]
     # the pandas path adds the entry-row columns first, then history, then audit
     entry_cols = ["permitted_days", "extension_room_days", "planned_over_permitted", "planned_over_max",
@@ -294,7 +319,7 @@ def build_features_spark(crossings, *, as_of=None):
     pyspark.sql.DataFrame
         Lazy; the columns of :func:`riskmodel.core.features.build_features`.
     """
-    return add_history_features_spark(build_stays_spark(crossings, as_of=as_of))
+    return _add_history(_stays(crossings, as_of=as_of))
 
 
 def label_mature_spark(grace_days: int = 30, *, cutoff):

@@ -73,10 +73,26 @@ def _resolve_as_of(log, as_of) -> str:
     return str(pd.Timestamp(int(seconds), unit="s"))
 
 
+def _exists(spark, uri: str) -> bool | None:
+    """Whether ``uri`` exists, asked of the cluster's Hadoop file system; None on Spark Connect (no JVM here)."""
+    try:
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    except AttributeError:
+        return None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return bool(path.getFileSystem(conf).exists(path))
+
+
 def _read_commits(spark, output: str) -> list[dict[str, Any]]:
-    """The committed buckets of an earlier run at ``output`` (empty when there is none)."""
+    """The committed buckets of an earlier run at ``output`` (empty when there is none).
+
+    On a first run there is no commit log: asked first, so Spark's reader does not log a
+    warning and a Java stack for the missing folder (on Spark Connect the read is tried).
+    """
     from pyspark.errors import AnalysisException
 
+    if _exists(spark, _join(output, "_commits")) is False:
+        return []
     try:
         rows = spark.read.parquet(_join(output, "_commits")).collect()
     except AnalysisException:
