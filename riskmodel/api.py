@@ -24,7 +24,7 @@ from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import Scorer, as_scorer
 from riskmodel.core.scoring import score as _score
 
-__all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark"]
+__all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark", "verified_copy"]
 
 _ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"  # the same name as riskmodel.integrations.tracking.loading.ALLOW_UNGATED_ENV
 _cache: dict[str, Scorer | Forecaster] = {}
@@ -86,6 +86,24 @@ def load(
         loaded = _load_uncached(str(uri), allow_ungated)
         _cache[key] = loaded
         return loaded
+
+
+def verified_copy(uri: str | Path, dst: str | Path) -> Path:
+    """Download the logged model ``uri`` into ``dst`` and verify every file against its signed manifest.
+
+    Returns the copy's root (the folder holding ``MLmodel``), for a server to
+    read instead of downloading again by URI (``riskmodel serve`` does this).
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or downloaded.
+    ArtifactIntegrityError
+        If the manifest is missing, unsigned or regenerated, or any file differs from it.
+    """
+    from riskmodel.integrations.tracking.registry import verified_copy as _verified_copy
+
+    return _verified_copy(uri, dst)
 
 
 def _cache_key(uri: str) -> str:

@@ -192,8 +192,15 @@ def test_readme_rest_section_runs_from_a_fresh_clone_and_stops_cleanly(served, t
         assert [r["stay_id"] for r in got] == list(rows["stay_id"])
         np.testing.assert_allclose([r["probability"] for r in got], expected["probability"], rtol=0, atol=1e-9)
         assert [r.get("reason_1") for r in got] == list(expected["reason_1"])
+        # the answers carry the registered version: the verified copy kept MLflow's registered_model_meta
+        assert {(r["model_name"], r["model_version"]) for r in got} == {("overstay-risk", "1")}
         children = _descendants(proc.pid)
         assert len(children) >= 3  # mlflow models serve, uvicorn and its two workers
+        # the server reads the copy riskmodel verified, not the store again by URI (which could change in between)
+        cmdlines = [Path(f"/proc/{c}/cmdline").read_bytes().decode().split("\0") for c in children]
+        mlflow_serve = next(a for a in cmdlines if "mlflow" in " ".join(a) and "serve" in a)
+        served_model = mlflow_serve[mlflow_serve.index("-m", mlflow_serve.index("serve")) + 1]  # python -m mlflow ... serve -m
+        assert not served_model.startswith("models:") and (Path(served_model) / "MLmodel").is_file(), mlflow_serve
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=60) == 0
         assert _alive(children) == []

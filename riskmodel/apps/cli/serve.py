@@ -2,7 +2,10 @@
 
 ``mlflow models serve`` does the serving; this command adds what it lacks for a
 service team: the model is loaded and verified (manifest hashes) by
-:func:`riskmodel.load` before anything listens, the server finds ``uvicorn``
+:func:`riskmodel.load` before anything listens, and the server reads a local
+copy verified the same way (:func:`riskmodel.api.verified_copy`), not the store
+again by URI, so the store cannot change between the check and the load (MLflow
+imports what ``MLmodel`` names before riskmodel's loader runs); the server finds ``uvicorn``
 without an activated virtual environment (the interpreter's own ``bin`` folder
 goes first on the child's ``PATH``), and stopping the command (Ctrl-C,
 SIGTERM) stops the server and every worker it started: they run in their own
@@ -16,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,13 +103,22 @@ def _raise_stop(signum, frame):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from riskmodel.api import verified_copy
+
     what = _verify(args.model)
-    print(f"verified {what} at {args.model}; serving on http://{args.host}:{args.port} with {args.workers} worker(s)",
-          file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="riskmodel-serve-") as tmp:
+        served = verified_copy(args.model, tmp)
+        print(f"verified {what} at {args.model}; serving that verified copy on http://{args.host}:{args.port} "
+              f"with {args.workers} worker(s)", file=sys.stderr, flush=True)
+        return _run_server(args, str(served))
+
+
+def _run_server(args: argparse.Namespace, model: str) -> int:
+    """Run ``mlflow models serve`` on ``model`` until it exits or a stop signal arrives; stop its whole group."""
     old = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     proc = None
     try:
-        proc = subprocess.Popen(server_command(args.model, args.host, args.port, args.workers), env=server_env(),
+        proc = subprocess.Popen(server_command(model, args.host, args.port, args.workers), env=server_env(),
                                 start_new_session=True)
         code = proc.wait()
     except _Stop:

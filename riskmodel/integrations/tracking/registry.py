@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,6 +318,21 @@ def model_root(folder: Path) -> Path | None:
     return None
 
 
+def verified_copy(uri: str | Path, dst: str | Path | None = None) -> Path:
+    """A local copy of a logged model, every file checked against its signed manifest; returns its root.
+
+    What a server should read: a copy verified once cannot be changed in the
+    store between the check and the load, as a second download by URI could.
+    """
+    local, expected = fetch_model(uri, dst)
+    root = model_root(local) or local
+    if dst is not None and Path(dst).resolve() not in (root.resolve(), *root.resolve().parents):
+        # a local folder is not downloaded: copy it, so that what is verified is what is read
+        root = Path(shutil.copytree(root, Path(dst) / root.name, symlinks=False))
+    verify_manifest(root, expected_digest=expected)
+    return root
+
+
 def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None = None) -> Path:
     """Local, signature-verified folder ``artifact`` of a logged model.
 
@@ -341,9 +357,7 @@ def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None
     ArtifactIntegrityError
         If the model has no signed manifest, or any of its files differs from it.
     """
-    local, expected = fetch_model(uri, dst)
-    root = model_root(local) or local
-    verify_manifest(root, expected_digest=expected)
+    root = verified_copy(uri, dst)
     folder = root / "data" / artifact
     if not folder.is_dir():
         raise ModelLoadError(f"`{uri}` holds no `{artifact}` model (no data/{artifact} folder); pass a model logged by riskmodel.")
