@@ -24,7 +24,7 @@ print(json.dumps({{"seconds": seconds, "stays": len(data.stays), "crossings": le
 """
 
 
-def run(n_travellers: int = 205_000) -> dict:
+def run(n_travellers: int = 210_000) -> dict:
     out = subprocess.run([sys.executable, "-c", _CHILD.format(n=n_travellers)], capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return {
