@@ -42,17 +42,7 @@ _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, er
 
 
 class InputFileError(UnreadableFileError):
-    """A file the command reads is missing, unreadable, corrupt or empty.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    problem : str
-        What is wrong with it.
-    fix : str
-        What to do about it.
-    """
+    """A file the command reads is missing, unreadable, corrupt or empty (exit 3); arguments as its base class."""
 
     def __init__(self, path: str | Path, problem: str, fix: str):
         super().__init__(Path(path), problem, fix)
