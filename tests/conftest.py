@@ -113,3 +113,18 @@ def pytest_terminal_summary(terminalreporter):
     if FUZZ["examples"]:
         parts = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(FUZZ.items()) if k.startswith("examples."))
         terminalreporter.write_line(f"fuzz: {FUZZ['examples']} generated examples run ({parts}), {FUZZ['unexpected']} unexpected exceptions")
+
+
+def seasonal_panel(k: int, seed: int, base: float):
+    """36 monthly points per series from 2017-01, strongly seasonal (log amplitude 0.6, noise 0.05):
+    the months swing far more than the years differ. Series i has level ``base * (i + 1)``."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2017-01-01", periods=36, freq="MS")
+    frames = []
+    for i in range(k):
+        z = np.log(base * (i + 1)) + 0.6 * np.sin(2 * np.pi * (np.arange(36) + i) / 12) + rng.normal(0, 0.05, 36)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(np.exp(z))}))
+    return pd.concat(frames, ignore_index=True)

@@ -7,17 +7,12 @@ import pandas as pd
 
 from benchmarks.forecast import _snaive_intervals
 from riskmodel.core.forecasting import Forecaster
+from tests.conftest import seasonal_panel
 
 
-def _seasonal_panel(k=20, seed=5):
-    """36 months of strongly seasonal series (the test fits the first 24): the months swing far more than the years differ."""
-    rng = np.random.default_rng(seed)
-    ds = pd.date_range("2017-01-01", periods=36, freq="MS")
-    frames = []
-    for i in range(k):
-        z = np.log(300.0 * (i + 1)) + 0.6 * np.sin(2 * np.pi * (np.arange(36) + i) / 12) + rng.normal(0, 0.05, 36)
-        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(np.exp(z))}))
-    return pd.concat(frames, ignore_index=True)
+def _seasonal_panel():
+    """36 months of strongly seasonal series (the test fits the first 24)."""
+    return seasonal_panel(k=20, seed=5, base=300.0)
 
 
 def test_msis_reference_is_seasonal_naive_calibrated_as_riskmodel_calibrates():

@@ -15,6 +15,7 @@ from riskmodel.core.forecasting.calendar import same_regime_pairs
 from riskmodel.core.forecasting.engine import RunSettings
 from riskmodel.core.forecasting.reconcile import reconcile_backtest
 from riskmodel.core.forecasting.intervals import log_scale
+from tests.conftest import seasonal_panel
 
 
 def _panel(n=60, k=6, seed=0, start="2015-01-01"):
@@ -259,16 +260,9 @@ def test_a_series_of_zeros_at_every_cutoff_still_fits_alone():
     assert (fc["y_lo_95"] <= fc["y_hat"]).all() and (fc["y_hat"] <= fc["y_hi_95"]).all()
 
 
-def _seasonal_panel(k=30, seed=3):
-    """36 months of strongly seasonal series (log amplitude 0.6, noise 0.05): months swing far more
-    than years differ, so the month-to-month scale is ~4x the seasonal one."""
-    rng = np.random.default_rng(seed)
-    ds = pd.date_range("2017-01-01", periods=36, freq="MS")
-    frames = []
-    for i in range(k):
-        z = np.log(200.0 * (i + 1)) + 0.6 * np.sin(2 * np.pi * (np.arange(36) + i) / 12) + rng.normal(0, 0.05, 36)
-        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.round(np.exp(z))}))
-    return pd.concat(frames, ignore_index=True)
+def _seasonal_panel():
+    """Strongly seasonal series: the month-to-month scale is ~4x the seasonal one."""
+    return seasonal_panel(k=30, seed=3, base=200.0)
 
 
 def test_intervals_from_a_one_season_window_are_in_seasonal_units():
