@@ -173,6 +173,19 @@ def test_paired_gate_refuses_a_challenger_worse_than_its_logistic_baseline(windo
     assert "not better than the baseline" in d.reasons[-2]
 
 
+def test_paired_gate_says_when_its_baseline_pass_is_within_noise(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    challenger = score(0.3, 1)
+    # a baseline that sees the same risk with a little more noise: ahead on the point estimate only
+    within = evaluate_paired_gate(y, challenger, None, challenger + np.random.default_rng(10).normal(0, 0.1, len(y)), fairness_passed=True)
+    assert within.passed  # the policy: the point estimate above the baseline
+    assert within.reasons[-2].endswith("better on the point estimate, within noise"), within.reasons
+    clear = evaluate_paired_gate(y, challenger, None, score(1.5, 3), fairness_passed=True)
+    assert clear.passed and "within noise" not in clear.reasons[-2], clear.reasons
+
+
 def test_paired_gate_refuses_an_unfair_challenger(window):
     from riskmodel.core.risk.gate import evaluate_paired_gate
 

@@ -157,7 +157,7 @@ def evaluate_paired_gate(
     checks.compare(
         f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0), reference=None, rule="> 0",
         text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - logistic baseline {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
-        + ("" if ok else ": not better than the baseline"),
+        + (": not better than the baseline" if not ok else ": better on the point estimate, within noise" if lo <= 0 else ""),
     )
     checks.compare(
         "fairness_passed", 1.0 if fairness_passed else 0.0, lower=1.0, upper=1.0, rule="== 1",
