@@ -159,14 +159,13 @@ def test_policy_values_are_checked():
 @pytest.mark.slow
 def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
     """40k travellers (about 37k holdout stays), the shipped config, bias injected on the holdout's probabilities."""
-    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.datasets import NO_HIDDEN_RISK, make_crossings
     from riskmodel.core.features import training_table
     from riskmodel.core.risk import train_risk_model
 
     # the generator without hidden risk (issue 14 part 1), as this test was calibrated on; the
     # benchmark reports the audit's power on the hidden-risk default
-    old = {"hidden_sd": 0.0, "unrecorded_exit_share": 0.0, "drift_per_year": 0.0}
-    table = training_table(make_crossings(40_000, "2017-01-01", "2023-12-31", seed=0, **old).crossings, validate=False)
+    table = training_table(make_crossings(40_000, "2017-01-01", "2023-12-31", seed=0, **NO_HIDDEN_RISK).crossings, validate=False)
     res = train_risk_model(table, SHIPPED.model, fairness=SHIPPED.fairness, baselines=False)
     assert res.fairness.passed, res.fairness.violations  # no false alarm on the unbiased model
     test = table.loc[res.test_scores.index]
