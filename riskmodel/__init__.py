@@ -15,6 +15,7 @@ from riskmodel.core.exceptions import (
     RiskModelError,
     RiskModelWarning,
     SchemaError,
+    UnreadableFileError,
     UnseenCategoryWarning,
 )
 from riskmodel.core.features import build_features, label_mature, training_table
@@ -38,6 +39,7 @@ __all__ = [
     "RiskModelError",
     "RiskModelWarning",
     "SchemaError",
+    "UnreadableFileError",
     "UnseenCategoryWarning",
     "RiskConfig",
     "RiskModel",
