@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups
+from riskmodel.apps.cli.command import CommandGroups, int_at_least, port_number
 from riskmodel.apps.cli.exits import EXIT_ENVIRONMENT, EXIT_OK
 
 __all__ = ["register", "server_command", "server_env", "stop_group"]
@@ -153,6 +153,6 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--model", required=True, help="models:/overstay-risk@champion, models:/<forecaster>@champion, a run URI, "
                                                   "or a local MLflow model folder")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
-    p.add_argument("--port", type=int, default=5001, help="port (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    p.add_argument("--port", type=port_number, default=5001, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int_at_least(1), default=1, help="worker processes (default: %(default)s)")
     p.set_defaults(func=_cmd_serve)
