@@ -249,3 +249,35 @@ def test_an_empty_folder_is_exit_3_not_a_table_missing_every_column(tmp_path, ca
     code, err = _run(["validate", str(tmp_path / "parts")], capsys)
     assert code == EXIT_INPUT
     assert "holds no .parquet file" in err and "required column is missing" not in err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["features", "{c}", "{o}", "--as-of", "notadate"], "'notadate' is not a date"),
+    (["features", "{c}", "{o}", "--as-of", "2024-13-45"], "is not a date"),
+    (["features", "{c}", "{o}", "--as-of", "2024-06-30T00:00+07:00"], "has a time zone"),
+    (["monitor", "--as-of", "notadate"], "is not a date"),
+    (["monitor", "--as-of", "2024-06-30", "--horizon", "0"], "expected a whole number >= 1"),
+    (["nightly", "{c}", "{o}", "--as-of", "nat"], "is not a date"),
+    (["nightly", "{c}", "{o}", "--parts", "0"], "expected a whole number >= 1"),
+    (["synth", "--start", "nope"], "is not a date"),
+    (["synth", "--travellers", "0"], "expected a whole number >= 1"),
+    (["run", "--end", "31/31/2023"], "is not a date"),
+    (["serve", "--model", "m", "--port", "70000"], "from 1 to 65535"),
+    (["serve", "--model", "m", "--workers", "0"], ">= 1"),
+    (["forecast", "--horizon", "3", "--out", "{o}", "--level", "abc"], "'abc' is not a whole number"),
+    (["forecast", "--horizon", "-3", "--out", "{o}"], ">= 1"),
+    (["trends", "{c}", "--level", "100"], "from 1 to 99"),
+])
+def test_a_bad_date_or_number_option_is_usage_exit_2_before_any_input_is_read(argv, words, tmp_path, capsys):
+    """`--as-of notadate` was exit 1 ("the data has problems") after reading the whole log; some were a traceback."""
+    argv = [a.format(c=tmp_path / "absent.csv", o=tmp_path / "out.parquet") for a in argv]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == EXIT_USAGE and words in err and "Traceback" not in err, err
+
+
+def test_a_period_that_ends_before_it_starts_is_usage_exit_2(tmp_path, capsys):
+    code, err = _run(["synth", "--out", str(tmp_path / "s"), "--start", "2020-01-01", "--end", "2019-01-01"], capsys)
+    assert code == EXIT_USAGE and "--end 2019-01-01 is not after --start 2020-01-01" in err
+    assert not (tmp_path / "s").exists()

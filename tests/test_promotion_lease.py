@@ -198,3 +198,32 @@ def test_lease_settings_are_checked(in_store):
         registry.promote("m", _gate(), lease_ttl=0)
     with pytest.raises(ConfigError, match="`wait` >= 0 seconds; got lease_ttl=60, wait=-1"):
         registry.promote("m", _gate(), lease_ttl=60, wait=-1)
+
+
+def _valid_in_unity_catalog(name: str) -> bool:
+    """Unity Catalog's rule for a model name: catalog.schema.model, each part <= 255 characters with no period,
+    space, slash or control character (Databricks SQL reference, "Names")."""
+    parts = name.split(".")
+    bad = {".", " ", "/", "\x7f", *map(chr, range(0x20))}
+    return len(parts) == 3 and all(0 < len(p) <= 255 and not (set(p) & bad) for p in parts)
+
+
+def test_a_unity_catalog_model_gets_a_lease_name_unity_catalog_accepts():
+    model = "main.immigration.overstay_risk"
+    assert _valid_in_unity_catalog(model)
+    name = lease.lease_name(model)
+    assert _valid_in_unity_catalog(name) and name.startswith("main.immigration.") and name != model
+    assert _valid_in_unity_catalog(lease.broken_name(name, "0123456789abcdef"))
+    # MLflow's own registry keeps the name leases have always had, so an older riskmodel sharing the store takes the same one
+    assert lease.lease_name("overstay-risk") == "overstay-risk.promotion-lease"
+    assert lease.broken_name("overstay-risk.promotion-lease", "ab") == "overstay-risk.promotion-lease.broken-ab"
+
+
+def test_a_stale_lease_of_a_three_part_name_is_broken_under_a_name_of_the_same_form(in_store):
+    model = "main.immigration.stale"
+    versions = _versions(model)
+    client = MlflowClient()
+    client.create_registered_model(lease.lease_name(model), tags={"lease.token": "deadbeef", "lease.ttl_seconds": "1"})
+    assert registry.promote(model, _gate(), version=versions[BETTER], lease_ttl=1, wait=30).passed
+    names = [m.name for m in client.search_registered_models()]
+    assert lease.lease_name(model) not in names and "main.immigration.stale_promotion_lease_broken_deadbeef" in names

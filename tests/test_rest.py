@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from riskmodel import score
+from riskmodel.apps.cli.serve import MODEL_ENV
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.features import training_table
@@ -195,12 +196,12 @@ def test_readme_rest_section_runs_from_a_fresh_clone_and_stops_cleanly(served, t
         # the answers carry the registered version: the verified copy kept MLflow's registered_model_meta
         assert {(r["model_name"], r["model_version"]) for r in got} == {("overstay-risk", "1")}
         children = _descendants(proc.pid)
-        assert len(children) >= 3  # mlflow models serve, uvicorn and its two workers
+        assert len(children) >= 3  # uvicorn and its two workers
         # the server reads the copy riskmodel verified, not the store again by URI (which could change in between)
-        cmdlines = [Path(f"/proc/{c}/cmdline").read_bytes().decode().split("\0") for c in children]
-        mlflow_serve = next(a for a in cmdlines if "mlflow" in " ".join(a) and "serve" in a)
-        served_model = mlflow_serve[mlflow_serve.index("-m", mlflow_serve.index("serve")) + 1]  # python -m mlflow ... serve -m
-        assert not served_model.startswith("models:") and (Path(served_model) / "MLmodel").is_file(), mlflow_serve
+        server = next(c for c in children if "uvicorn" in Path(f"/proc/{c}/cmdline").read_bytes().decode())
+        env = dict(kv.split("=", 1) for kv in Path(f"/proc/{server}/environ").read_bytes().decode().split("\0") if "=" in kv)
+        served_model = env[MODEL_ENV]
+        assert not served_model.startswith("models:") and (Path(served_model) / "MLmodel").is_file(), served_model
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=60) == 0
         assert _alive(children) == []
@@ -282,3 +283,67 @@ def test_a_request_with_no_known_column_is_refused_not_answered_empty(served):
         assert status == 400, text
         assert "none of the model's feature columns" in answer["message"]
         assert "stack_trace" not in answer and "Traceback" not in text
+
+
+def _post_csv(url: str, body: bytes) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/csv"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture(scope="module")
+def riskmodel_served(served, tmp_path_factory):
+    """`riskmodel serve` on the champion of the `served` store (one worker)."""
+    _, _, _, uri, store = served
+    tmp = tmp_path_factory.mktemp("riskmodel-serve")
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store, "RISKMODEL_AUDIT_LOG": str(tmp / "audit.jsonl")}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "riskmodel"), "serve", "--model", uri, "--port", str(port)],
+                            cwd=Path(store[len("sqlite:///"):]).parent, env=env, stdout=open(tmp / "serve.log", "w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ping", proc, tmp / "serve.log", 180, "riskmodel serve")
+        yield f"http://127.0.0.1:{port}", tmp / "audit.jsonl"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_csv_requests_are_scored_row_by_row_with_params_from_the_query(served, riskmodel_served, monkeypatch):
+    """MLflow cannot read CSV with the `any`-typed signature (a 400 with its stack trace): riskmodel serve reads it as text."""
+    _, result, table, uri, store = served
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    base, audit = riskmodel_served
+    rows = table.loc[result.test_scores.index].head(3)[["stay_id", *result.model.features]].copy()
+    expected = score(rows, model=uri, reasons=1)
+    rows = rows.astype(object)
+    rows.iloc[0, 0] = "00123"  # an id with leading zeros comes back as sent
+    rows.loc[rows.index[1], "group_size"] = "abc"
+    status, text = _post_csv(base + "/invocations?purpose=csv+desk&reasons=1", rows.to_csv(index=False).encode())
+    assert status == 200, text
+    got = json.loads(text)["predictions"]
+    assert [r["stay_id"] for r in got] == ["00123", *rows["stay_id"].iloc[1:]]
+    assert got[1]["probability"] is None and got[1]["error"].startswith("group_size: expected a number")
+    np.testing.assert_allclose([got[0]["probability"], got[2]["probability"]], expected["probability"].iloc[[0, 2]],
+                               rtol=0, atol=1e-9)
+    assert got[0]["reason_1"] == expected["reason_1"].iloc[0] and "reason_2" not in got[0]
+    last = json.loads(audit.read_text(encoding="utf-8").splitlines()[-1])
+    assert (last["purpose"], last["model_version"], last["rows"]) == ("csv desk", "1", 3)
+
+
+def test_bad_csv_and_model_errors_answer_one_line_without_the_request_or_a_trace(riskmodel_served):
+    base, _ = riskmodel_served
+    cases = {b"": "the CSV body is empty", b"\xff\xfe,x\n": "not UTF-8", b"visa_type,visa_type\na,b\n": "more than once",
+             b"visa_type,sponsor\na,b,c\n": "not valid CSV", b"Visa_Type,T000123\nc1_visit,1\n": "none of the model's feature columns"}
+    for body, expected in cases.items():
+        status, text = _post_csv(base + "/invocations", body)
+        answer = json.loads(text)
+        assert status == 400 and expected in answer["message"], (body, text)
+        assert "stack_trace" not in answer and "\n" not in answer["message"] and "T000123" not in text, text

@@ -17,7 +17,10 @@ from pathlib import Path
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.apps.cli.progress import Progress
 
-__all__ = ["CommandGroups", "Progress", "add_quiet", "read_table", "report_decision", "write_atomically"]
+__all__ = [
+    "CommandGroups", "Progress", "add_quiet", "check_period", "local_time", "int_at_least", "levels", "port_number", "read_table",
+    "report_decision", "write_atomically",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,68 @@ class CommandGroups:
 def add_quiet(p: argparse.ArgumentParser) -> None:
     """The ``--quiet`` option of commands that print progress."""
     p.add_argument("--quiet", action="store_true", help="no progress lines (for scheduled jobs)")
+
+
+def local_time(text: str) -> str:
+    """argparse type of a date option (``--as-of``, ``--start``): a local date or date-time, else bad usage (exit 2).
+
+    The text is returned as given (the command reads it as before); refused here, before
+    any file is read, are what pandas does not read as a date (``notadate``,
+    ``2024-13-45``), a missing value (``NaT``) and a time with a zone (the contract's
+    times are local port times).
+    """
+    import pandas as pd
+
+    fix = "pass a local date or time without a zone, e.g. 2023-06-30 or 2023-06-30T18:00"
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: {fix}") from None
+    if ts is pd.NaT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: {fix}")
+    if ts.tzinfo is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} has a time zone: {fix} (local port time)")
+    return text
+
+
+def int_at_least(low: int, high: int | None = None):
+    """argparse type of a whole-number option in ``[low, high]``: anything else is bad usage (exit 2)."""
+
+    def parse(text: str) -> int:
+        span = f">= {low}" if high is None else f"from {low} to {high}"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {span}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: expected a whole number {span}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+#: a TCP port to listen on
+port_number = int_at_least(1, 65535)
+
+
+def levels(text: str) -> tuple[int, ...]:
+    """argparse type of interval levels in percent, comma-separated (``80,95``): each a whole number from 1 to 99."""
+    one = int_at_least(1, 99)
+    try:
+        return tuple(one(v.strip()) for v in text.split(","))
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} in {text!r} (levels in percent, comma-separated, e.g. 80,95)") from None
+
+
+def check_period(start: str, end: str) -> None:
+    """``--start`` before ``--end``, else a :class:`~riskmodel.core.exceptions.ConfigError` (bad usage, exit 2)."""
+    import pandas as pd
+
+    from riskmodel.core.exceptions import ConfigError
+
+    if pd.Timestamp(end) <= pd.Timestamp(start):
+        raise ConfigError(f"--end {end} is not after --start {start}. Fix: give a period that ends after it starts.")
 
 
 def read_table(path: str | Path):

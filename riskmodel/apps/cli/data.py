@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, check_period, int_at_least, local_time, read_table, write_atomically
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK
 
 __all__ = ["register", "DEFAULT_OUTPUT"]
@@ -26,6 +26,7 @@ def _write_dataset(data, out: Path) -> dict[str, Path]:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from riskmodel.core.datasets import NO_HIDDEN_RISK, make_crossings
 
+    check_period(args.start, args.end)
     progress = Progress(args.quiet)
     progress(f"generating {args.travellers:,} travellers, {args.start} .. {args.end}, seed {args.seed}"
              + (", no hidden risk" if args.no_hidden_risk else ""))
@@ -68,9 +69,9 @@ def register(groups: CommandGroups) -> None:
     """Add ``synth``, ``validate`` and ``pseudonymise``."""
     p = groups.top.add_parser("synth", help="write a synthetic crossings log, stays and ground truth as Parquet")
     p.add_argument("--out", default=str(DEFAULT_OUTPUT / "data"), help="output folder (default: %(default)s)")
-    p.add_argument("--travellers", type=int, default=20_000, help="travellers (default: %(default)s)")
-    p.add_argument("--start", default="2017-01-01", help="first day (default: %(default)s)")
-    p.add_argument("--end", default="2023-12-31", help="last day (default: %(default)s)")
+    p.add_argument("--travellers", type=int_at_least(1), default=20_000, help="travellers (default: %(default)s)")
+    p.add_argument("--start", type=local_time, default="2017-01-01", help="first day (default: %(default)s)")
+    p.add_argument("--end", type=local_time, default="2023-12-31", help="last day (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--no-covid", action="store_true", help="no COVID collapse in 2020-2022")
     p.add_argument("--no-hidden-risk", action="store_true",

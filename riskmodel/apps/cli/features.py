@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, local_time, read_table, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "read_crossings"]
@@ -59,7 +59,7 @@ def register(groups: CommandGroups) -> None:
     )
     p.add_argument("crossings", help="crossings log: Parquet file or folder, or CSV (riskmodel.core.schema.CROSSINGS)")
     p.add_argument("output", type=_table_path, help="feature table to write (.parquet or .csv)")
-    p.add_argument("--as-of", default=None,
+    p.add_argument("--as-of", default=None, type=local_time,
                    help="use only crossings up to this local date/time, labels as known then (default: the last crossing)")
     p.add_argument("--in-country", action="store_true",
                    help="keep only stays with no exit by --as-of (what a nightly job scores)")

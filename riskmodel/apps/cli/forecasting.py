@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, report_decision
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, int_at_least, levels, read_table, report_decision
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register"]
@@ -52,7 +52,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if args.history:
         history = read_table(Path(args.history))
         history["ds"] = pd.to_datetime(history["ds"])
-    level = tuple(int(v) for v in args.level.split(","))
+    level = args.level
     progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
     out = forecast(args.horizon, model=args.model, history=history, level=level)
     path = Path(args.out)
@@ -93,10 +93,10 @@ def register(groups: CommandGroups) -> None:
     p.set_defaults(func=_cmd_promote_forecast, inputs=("config",))
 
     p = groups.top.add_parser("forecast", help="forecast arrivals with a logged forecaster (or fit one on a history file)")
-    p.add_argument("--horizon", type=int, required=True, help="periods ahead (days, weeks or months, as the series)")
+    p.add_argument("--horizon", type=int_at_least(1), required=True, help="periods ahead (days, weeks or months, as the series)")
     p.add_argument("--model", help="models:/arrival-forecast@champion, a run URI or a local model folder")
     p.add_argument("--history", help="long unique_id/ds/y file (CSV or Parquet): refit the model's settings on it")
-    p.add_argument("--level", default="80,95", help="interval levels in percent (default: %(default)s)")
+    p.add_argument("--level", type=levels, default="80,95", help="interval levels in percent (default: %(default)s)")
     p.add_argument("--out", required=True, help="output .parquet or .csv")
     add_quiet(p)
     p.set_defaults(func=_cmd_forecast, inputs=("history",))
@@ -105,7 +105,7 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("forecasts", help="forecasts written by `riskmodel forecast` (Parquet or CSV)")
     p.add_argument("actuals", help="long unique_id/ds/y file of what happened")
     p.add_argument("--history", help="the history the forecasts came from (MASE scale; default: the actuals)")
-    p.add_argument("--season", type=int, default=12, help="season length of the MASE scale (default: %(default)s; 7 for daily)")
+    p.add_argument("--season", type=int_at_least(1), default=12, help="season length of the MASE scale (default: %(default)s; 7 for daily)")
     p.add_argument("--out", help="also write the per-level table as CSV")
     p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
     p.set_defaults(func=_cmd_evaluate_forecasts, inputs=("forecasts", "actuals", "history"))

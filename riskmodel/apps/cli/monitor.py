@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmodel.apps.cli.command import CommandGroups
+from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_OK
 from riskmodel.core.exceptions import ConfigError
 
@@ -115,16 +115,16 @@ def _cmd_synth_sources(args: argparse.Namespace) -> int:
 def register(groups: CommandGroups) -> None:
     """Add ``monitor`` and ``synth-sources``."""
     p = groups.top.add_parser("monitor", help="list, per immigration office, who has overstayed and who is likely to in the next days")
-    p.add_argument("--as-of", required=True, help="the day of the lists (everything known by its end counts)")
+    p.add_argument("--as-of", required=True, type=local_time, help="the day of the lists (everything known by its end counts)")
     p.add_argument("--data", help="folder with crossings, presence_reports, permit_applications, enforcement .parquet")
     p.add_argument("--database", nargs="?", const="", default=None,
                    help="read the tables from this SQLAlchemy URL (default: $RISKMODEL_DATABASE_URL) instead of --data")
     p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
     p.add_argument("--save-model", help="save the fitted monitoring model to this folder")
-    p.add_argument("--train-months", type=int, default=12, help="months of snapshots to fit on (default 12)")
-    p.add_argument("--label-gap-days", type=int, default=90, help="last snapshot this many days before --as-of (default 90)")
-    p.add_argument("--horizon", type=int, default=14, help="list those whose permit ends within this many days (default 14)")
-    p.add_argument("--top", type=int, default=5, help="rows printed per office (default 5; the CSV has all)")
+    p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
+    p.add_argument("--label-gap-days", type=int_at_least(0), default=90, help="last snapshot this many days before --as-of (default 90)")
+    p.add_argument("--horizon", type=int_at_least(1), default=14, help="list those whose permit ends within this many days (default 14)")
+    p.add_argument("--top", type=int_at_least(0), default=5, help="rows printed per office (default 5; the CSV has all)")
     p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")

@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from riskmodel.apps.cli.command import CommandGroups, add_quiet
+from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "audit_record", "NIGHTLY_EXPERIMENT"]
@@ -93,10 +93,10 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("crossings", help="crossings log: Parquet file or folder URI (hdfs://, s3a://, abfss://, gs://, file:/)")
     p.add_argument("output", help="output folder URI")
     p.add_argument("--model", default="models:/overstay-risk@champion", help="risk model URI (default: %(default)s)")
-    p.add_argument("--as-of", help="read the log as known at this local time (default: its last crossing)")
+    p.add_argument("--as-of", type=local_time, help="read the log as known at this local time (default: its last crossing)")
     p.add_argument("--scope", choices=("in_country", "all"), default="in_country",
                    help="stays with no exit at --as-of (everyone in the country), or all (default: %(default)s)")
-    p.add_argument("--parts", type=int, default=8, help="traveller buckets, the unit of resuming (default: %(default)s)")
+    p.add_argument("--parts", type=int_at_least(1), default=8, help="traveller buckets, the unit of resuming (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming an earlier run at OUTPUT")
     p.add_argument("--purpose", default="nightly batch", help="recorded in the audit record (default: %(default)s)")
     p.add_argument("--no-track", dest="track", action="store_false",

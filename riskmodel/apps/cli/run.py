@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, check_period, int_at_least, local_time
 from riskmodel.apps.cli.data import DEFAULT_OUTPUT
 from riskmodel.apps.cli.exits import EXIT_OK
 
@@ -17,6 +17,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     configs = {k: v for k, v in (("risk_config", args.risk_config), ("forecast_config", args.forecast_config),
                                  ("nationality_forecast_config", args.nationality_forecast_config)) if v is not None}
+    check_period(args.start, args.end)
     settings = MainJobSettings(travellers=args.travellers, start=args.start, end=args.end, seed=args.seed, horizon=args.horizon, **configs)
     with Progress(args.quiet) as progress:
         res = run_main_job(args.out, settings, fresh=args.fresh, progress=progress, on_progress=progress.count, verbose=args.verbose)
@@ -38,11 +39,11 @@ def register(groups: CommandGroups) -> None:
     """Add ``run``."""
     p = groups.top.add_parser("run", help="the main job end to end on synthetic data and the local MLflow store")
     p.add_argument("--out", default=str(DEFAULT_OUTPUT), help="output folder (default: %(default)s)")
-    p.add_argument("--travellers", type=int, default=40_000, help="synthetic travellers (default: %(default)s)")
-    p.add_argument("--start", default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
-    p.add_argument("--end", default="2023-12-31", help="last day of synthetic data (default: %(default)s)")
+    p.add_argument("--travellers", type=int_at_least(1), default=40_000, help="synthetic travellers (default: %(default)s)")
+    p.add_argument("--start", type=local_time, default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
+    p.add_argument("--end", type=local_time, default="2023-12-31", help="last day of synthetic data (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--horizon", type=int, default=90, help="days of arrival forecasts (default: %(default)s)")
+    p.add_argument("--horizon", type=int_at_least(1), default=90, help="days of arrival forecasts (default: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="redo every step instead of reusing valid earlier results")
     p.add_argument("--risk-config", help="risk training config, its data section replaced by this job's (default: configs/risk.yaml)")
     p.add_argument("--forecast-config", help="daily forecaster per port (default: configs/forecast_daily.yaml)")

@@ -1,13 +1,17 @@
 """The ``serve`` command: the REST server of a risk model or a forecaster, by URI, in one command.
 
-``mlflow models serve`` does the serving; this command adds what it lacks for a
+MLflow's scoring server does the serving, run by uvicorn through
+:mod:`riskmodel.integrations.tracking.serving` (MLflow's app as ``mlflow models
+serve`` runs it, plus: CSV requests read as text for the risk model, whose
+``any``-typed signature MLflow cannot read CSV with, and error answers without
+stack traces). This command adds what ``mlflow models serve`` lacks for a
 service team: the model is loaded and verified (manifest hashes) by
 :func:`riskmodel.load` before anything listens, and the server reads a local
 copy verified the same way (:func:`riskmodel.api.verified_copy`), not the store
 again by URI, so the store cannot change between the check and the load (MLflow
 imports what ``MLmodel`` names before riskmodel's loader runs); the server finds ``uvicorn``
-without an activated virtual environment (the interpreter's own ``bin`` folder
-goes first on the child's ``PATH``), and stopping the command (Ctrl-C,
+without an activated virtual environment (run as ``python -m uvicorn`` by this
+interpreter), and stopping the command (Ctrl-C,
 SIGTERM) stops the server and every worker it started: they run in their own
 process group, which is terminated as a whole.
 """
@@ -23,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups
+from riskmodel.apps.cli.command import CommandGroups, int_at_least, port_number
 from riskmodel.apps.cli.exits import EXIT_ENVIRONMENT, EXIT_OK
 
 __all__ = ["register", "server_command", "server_env", "stop_group"]
@@ -36,10 +40,16 @@ class _Stop(Exception):
     """A stop signal arrived while the server ran."""
 
 
-def server_command(uri: str, host: str, port: int, workers: int) -> list[str]:
-    """The ``mlflow models serve`` command line, run by this interpreter (no activated venv needed)."""
-    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
-            "-h", host, "-p", str(port), "-w", str(workers)]
+#: the app uvicorn builds (riskmodel.integrations.tracking.serving.APP; named here: apps import no mlflow)
+SERVING_APP = "riskmodel.integrations.tracking.serving:create_app"
+#: the environment variable naming the model folder the app serves (serving.MODEL_ENV)
+MODEL_ENV = "RISKMODEL_SERVE_MODEL"
+
+
+def server_command(host: str, port: int, workers: int) -> list[str]:
+    """The uvicorn command line of the serving app, run by this interpreter (no activated venv needed)."""
+    return [sys.executable, "-m", "uvicorn", "--factory", SERVING_APP, "--host", host, "--port", str(port),
+            "--workers", str(workers)]
 
 
 def server_env(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -114,12 +124,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run_server(args: argparse.Namespace, model: str) -> int:
-    """Run ``mlflow models serve`` on ``model`` until it exits or a stop signal arrives; stop its whole group."""
+    """Run the serving app on ``model`` until it exits or a stop signal arrives; stop its whole group."""
     old = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     proc = None
     try:
-        proc = subprocess.Popen(server_command(model, args.host, args.port, args.workers), env=server_env(),
-                                start_new_session=True)
+        env = {**server_env(), MODEL_ENV: model}
+        proc = subprocess.Popen(server_command(args.host, args.port, args.workers), env=env, start_new_session=True)
         code = proc.wait()
     except _Stop:
         print("stopping the server and its workers", file=sys.stderr, flush=True)
@@ -138,11 +148,11 @@ def register(groups: CommandGroups) -> None:
     """Add ``serve``."""
     p = groups.top.add_parser(
         "serve",
-        help="serve a risk model or forecaster over REST (mlflow models serve), verified first; Ctrl-C stops it and its workers",
+        help="serve a risk model or forecaster over REST (MLflow's scoring server), verified first; Ctrl-C stops it and its workers",
     )
     p.add_argument("--model", required=True, help="models:/overstay-risk@champion, models:/<forecaster>@champion, a run URI, "
                                                   "or a local MLflow model folder")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
-    p.add_argument("--port", type=int, default=5001, help="port (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    p.add_argument("--port", type=port_number, default=5001, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int_at_least(1), default=1, help="worker processes (default: %(default)s)")
     p.set_defaults(func=_cmd_serve)

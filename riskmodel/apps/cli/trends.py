@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, int_at_least, read_table, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "cmd_trends"]
@@ -45,10 +45,10 @@ def register(groups: CommandGroups) -> None:
     p = groups.top.add_parser("trends", help="growth per series and surges or collapses against a forecast, as a table")
     p.add_argument("history", help="long unique_id/ds/y file (CSV or Parquet) up to the latest actuals")
     p.add_argument("--forecast", help="a forecast made before the latest actuals (output of `riskmodel forecast`)")
-    p.add_argument("--backcast", type=int, default=0, help="without --forecast: fit one on all but the last N periods and check those (default: %(default)s)")
-    p.add_argument("--short", type=int, default=3, help="short window in periods (default: %(default)s)")
-    p.add_argument("--long", type=int, default=12, help="long window in periods (default: %(default)s)")
-    p.add_argument("--level", type=int, default=95, help="interval level of the check (default: %(default)s)")
+    p.add_argument("--backcast", type=int_at_least(0), default=0, help="without --forecast: fit one on all but the last N periods and check those (default: %(default)s)")
+    p.add_argument("--short", type=int_at_least(1), default=3, help="short window in periods (default: %(default)s)")
+    p.add_argument("--long", type=int_at_least(1), default=12, help="long window in periods (default: %(default)s)")
+    p.add_argument("--level", type=int_at_least(1, 99), default=95, help="interval level of the check (default: %(default)s)")
     p.add_argument("--no-break", action="store_true", help="declare no COVID break (no pre-break comparison)")
     p.add_argument("--out", help="also write the table (.csv or .parquet)")
     p.set_defaults(func=cmd_trends, inputs=("history", "forecast"))

@@ -10,7 +10,8 @@ backend) does give atomically is a unique name: creating a registered model
 whose name exists fails with ``RESOURCE_ALREADY_EXISTS`` (a unique constraint
 in the store's database). So the lease is a registered model:
 
-* **acquire**: create ``<name>.promotion-lease`` with a random holder token
+* **acquire**: create ``<name>.promotion-lease`` (``<name>_promotion_lease``
+  for a Unity Catalog name, see :func:`lease_name`) with a random holder token
   (and, for people, the holder's host, process and time) in its tags, in the
   same request. Whoever's token the lease then carries holds it; everyone else
   polls until it is gone. A create that failed for another reason (a dropped
@@ -19,7 +20,7 @@ in the store's database). So the lease is a registered model:
 * **release**: delete the lease.
 * **stale lease** (its holder crashed): a waiter that has seen the same holder
   token for ``ttl`` seconds of its own monotonic clock breaks it by renaming
-  the lease to ``<name>.promotion-lease.broken-<token>``. The rename is itself
+  the lease to ``<name>.promotion-lease.broken-<token>`` (:func:`broken_name`). The rename is itself
   the atomic step: that name can be taken once, so of several waiters that saw
   the same stale lease exactly one breaks it, and a slow one cannot rename the
   next holder's lease by mistake (its target name is taken). The broken lease
@@ -54,7 +55,7 @@ from mlflow.exceptions import MlflowException
 
 from riskmodel.core.exceptions import ConfigError, PromotionBusyError, RiskModelWarning
 
-__all__ = ["LEASE_SUFFIX", "DEFAULT_TTL", "DEFAULT_WAIT", "lease_name", "Lease", "promotion_lease"]
+__all__ = ["LEASE_SUFFIX", "UC_LEASE_SUFFIX", "DEFAULT_TTL", "DEFAULT_WAIT", "lease_name", "broken_name", "Lease", "promotion_lease"]
 
 LEASE_SUFFIX = ".promotion-lease"
 DEFAULT_TTL = 300.0  # a promotion is a handful of registry calls; a lease this old has a dead holder
@@ -65,9 +66,32 @@ _POLL = (0.1, 0.5)
 _TOKEN_TAG = "lease.token"
 
 
+#: the lease's suffix for a Unity Catalog model (``catalog.schema.model``), whose own name may hold no period
+UC_LEASE_SUFFIX = "_promotion_lease"
+
+
+def _unity_catalog(name: str) -> bool:
+    """True for a Unity Catalog model name: three parts, ``catalog.schema.model`` (MLflow's registry has no such rule)."""
+    return name.count(".") == 2 and all(name.split("."))
+
+
 def lease_name(name: str) -> str:
-    """The registered-model name of the promotion lease of model ``name``."""
-    return name + LEASE_SUFFIX
+    """The registered-model name of the promotion lease of model ``name``.
+
+    ``<name>.promotion-lease`` in MLflow's own registry (the name leases have
+    always had there, so a store shared with an older riskmodel keeps one lease
+    per model). A Unity Catalog name (``catalog.schema.model``) cannot take a
+    fourth part: its lease is ``catalog.schema.model_promotion_lease``, in the
+    same schema, whose last part holds only letters, digits and underscores
+    (Unity Catalog refuses a period, a space, a slash or a control character in
+    it, and stores it lowercase).
+    """
+    return name + UC_LEASE_SUFFIX if _unity_catalog(name) else name + LEASE_SUFFIX
+
+
+def broken_name(name: str, token: str) -> str:
+    """The name a broken lease ``name`` is renamed to: valid wherever ``name`` is (see :func:`lease_name`)."""
+    return f"{name}_broken_{token}" if name.endswith(UC_LEASE_SUFFIX) and _unity_catalog(name) else f"{name}.broken-{token}"
 
 
 @dataclass
@@ -151,7 +175,7 @@ def _break(client: MlflowClient, name: str, token: str, *, by: str) -> bool:
     """Rename the lease held by ``token`` out of the way; True if this call did it."""
     if _holder(client, name) != token:
         return False
-    tomb = f"{name}.broken-{token}"
+    tomb = broken_name(name, token)
     try:
         client.rename_registered_model(name, tomb)
     except MlflowException:  # another waiter broke it first, or it was released meanwhile

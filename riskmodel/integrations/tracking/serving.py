@@ -1,0 +1,214 @@
+"""The REST app ``riskmodel serve`` runs: MLflow's scoring server, with CSV requests read as text and no stack traces.
+
+MLflow's scoring server (``mlflow models serve``) reads a ``text/csv`` body
+with the pandas types of the model's input signature. The risk model's
+signature declares its columns with MLflow's ``any`` type (so that one bad
+value flags its row instead of failing the request, see
+:func:`riskmodel.integrations.tracking.risk._signature`), which has no pandas
+type: MLflow then refused every CSV request with a 400 carrying its own stack
+trace. This app wraps MLflow's (same routes, same JSON answers) and changes two
+things only:
+
+- a ``text/csv`` request to ``/invocations``, for a model whose signature has
+  no pandas types, is read with every cell as text (identifiers keep their
+  leading zeros; an empty cell is missing) and handed to MLflow as the
+  equivalent ``dataframe_split`` JSON request, so ``score()`` judges each value
+  and flags exactly the bad rows, as it does for JSON. ``params`` come from the
+  query string (``/invocations?purpose=desk+check&reasons=1``), since a CSV body
+  has no place for them. A body that is not CSV gets a one-line 400 answer.
+- an error answer (status 400 and above) from ``/invocations`` loses MLflow's
+  ``stack_trace`` field and the request data MLflow quotes before the model's
+  error (identifiers included), and its message is put on one line.
+
+The model is the local folder named by :data:`MODEL_ENV` (the verified copy
+``riskmodel serve`` made); uvicorn builds the app with :func:`create_app`
+(``--factory``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import urllib.parse
+
+__all__ = ["MODEL_ENV", "APP", "create_app", "csv_request", "one_line_error"]
+
+#: environment variable naming the local model folder the app serves
+MODEL_ENV = "RISKMODEL_SERVE_MODEL"
+#: the app factory, as uvicorn takes it
+APP = "riskmodel.integrations.tracking.serving:create_app"
+#: longest message an error answer keeps
+MAX_MESSAGE = 1000
+#: how MLflow's server starts an error message of the model: the request's data, quoted, then the error
+_ECHO, _ECHO_END = "Failed to predict data '", "'. \nError: "
+
+
+class BadRequest(ValueError):
+    """A request body that cannot be read: answered with a one-line 400."""
+
+
+def _params(query: bytes) -> dict:
+    """The query string as scoring params: whole numbers as int, the rest as text."""
+    params = {}
+    for key, value in urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        params[key] = int(value) if value.lstrip("-").isdigit() else value
+    return params
+
+
+def csv_request(body: bytes, query: bytes = b"") -> bytes:
+    """A CSV body (header row, then one row per stay) as MLflow's ``dataframe_split`` JSON request, every cell text.
+
+    Raises :class:`BadRequest` with a one-line message when the body is not
+    UTF-8, is empty, names a column twice or leaves a column name blank, or when
+    a row has more fields than the header.
+    """
+    import pandas as pd
+
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the CSV body is not UTF-8 text ({exc.reason} at byte {exc.start}): send it encoded as UTF-8.") from None
+    if not text.strip():
+        raise BadRequest("the CSV body is empty: send a header row naming the model's feature columns, then one row per stay.")
+    try:
+        # header=None: the header is read as a row, so a name given twice stays visible (pandas renames it otherwise)
+        raw = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
+        raise BadRequest(f"the body is not valid CSV: {' '.join(str(exc).split())}. Fix: one header row, then rows "
+                         "with as many comma-separated fields.") from None
+    header = raw.iloc[0].tolist()
+    if any(pd.isna(h) or not str(h).strip() for h in header):
+        raise BadRequest("a column of the CSV header has no name: name every column (the model's feature names).")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise BadRequest(f"the CSV header names {twice} more than once: give each column once.")
+    rows = raw.iloc[1:].astype(object)
+    data = rows.where(rows.notna(), None).values.tolist()
+    payload: dict = {"dataframe_split": {"columns": header, "data": data}}
+    params = _params(query)
+    if params:
+        payload["params"] = params
+    return json.dumps(payload).encode()
+
+
+def one_line_error(body: bytes) -> bytes | None:
+    """An error answer without ``stack_trace`` and with its message on one line; None to leave it as it is."""
+    try:
+        answer = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(answer, dict):
+        return None
+    changed = answer.pop("stack_trace", None) is not None
+    message = answer.get("message")
+    if isinstance(message, str):
+        if message.startswith(_ECHO) and _ECHO_END in message:  # MLflow quotes the whole request first: drop it
+            message, changed = message.rsplit(_ECHO_END, 1)[1], True
+        flat = " ".join(message.split())
+        flat = flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
+        changed = changed or flat != message
+        answer["message"] = flat
+    return json.dumps(answer).encode() if changed else None
+
+
+def _header(scope: dict, name: bytes) -> str:
+    return next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == name), "")
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send_json(send, status: int, payload: dict) -> None:
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _without_traces(send):
+    """``send`` that rewrites error answers with :func:`one_line_error` (the whole body is held until its end)."""
+    state: dict = {}
+
+    async def wrapped(message):
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            state["start"], state["body"] = message, []
+            return
+        if "start" not in state or message["type"] != "http.response.body":
+            await send(message)
+            return
+        state["body"].append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(state["body"])
+        body = one_line_error(body) or body
+        start = dict(state.pop("start"))
+        start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        start["headers"].append((b"content-length", str(len(body)).encode()))
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
+def _csv_untyped(model) -> bool:
+    """True when MLflow cannot read CSV for this model: its input signature has columns without a pandas type."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or schema.is_tensor_spec():
+        return False
+    try:
+        schema.pandas_types()
+    except Exception:  # MlflowException: some column has no pandas type (``any``)
+        return True
+    return False
+
+
+def wrap(inner, read_csv: bool):
+    """The ASGI app: ``inner`` (MLflow's) behind the CSV reading and the error rewriting."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http" or scope.get("path") != "/invocations":
+            await inner(scope, receive, send)
+            return
+        send = _without_traces(send)
+        ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
+        if not (read_csv and scope.get("method") == "POST" and ctype == "text/csv"):
+            await inner(scope, receive, send)
+            return
+        try:
+            body = csv_request(await _read_body(receive), scope.get("query_string", b""))
+        except BadRequest as exc:
+            await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": str(exc)})
+            return
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:  # the body was given: what follows is the client's (a disconnect)
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await inner({**scope, "headers": headers}, replay, send)
+
+    return app
+
+
+def create_app():
+    """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped."""
+    import mlflow.pyfunc
+    from mlflow.pyfunc import scoring_server
+
+    model = mlflow.pyfunc.load_model(os.environ[MODEL_ENV])
+    return wrap(scoring_server.init(model), _csv_untyped(model))

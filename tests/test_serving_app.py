@@ -1,0 +1,44 @@
+"""The serving app's CSV reading and error rewriting, without a server (tests/test_rest.py runs the real one)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskmodel.apps.cli import serve
+from riskmodel.integrations.tracking import serving
+
+
+def test_the_cli_starts_the_app_the_serving_module_defines():
+    assert (serve.SERVING_APP, serve.MODEL_ENV) == (serving.APP, serving.MODEL_ENV)
+    assert serve.server_command("127.0.0.1", 5001, 2)[1:] == [
+        "-m", "uvicorn", "--factory", serving.APP, "--host", "127.0.0.1", "--port", "5001", "--workers", "2"]
+
+
+def test_csv_is_read_as_text_with_empty_cells_missing_and_params_from_the_query():
+    body = b"stay_id,group_size,visa_type\n00123,3,NA\n0042,,c1_visit\n"
+    got = json.loads(serving.csv_request(body, b"purpose=desk+check&reasons=1"))
+    assert got["dataframe_split"] == {"columns": ["stay_id", "group_size", "visa_type"],
+                                      "data": [["00123", "3", "NA"], ["0042", None, "c1_visit"]]}
+    assert got["params"] == {"purpose": "desk check", "reasons": 1}
+    assert "params" not in json.loads(serving.csv_request(body))
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"", "empty"), (b" \n", "empty"), (b"\xff\xfe", "not UTF-8"), (b"a,a\n1,2\n", "more than once"),
+    (b"a,\n1,2\n", "has no name"), (b"a,b\n1,2,3\n", "not valid CSV"),
+])
+def test_unreadable_csv_is_refused_in_one_line(body, words):
+    with pytest.raises(serving.BadRequest, match=words) as info:
+        serving.csv_request(body)
+    assert "\n" not in str(info.value)
+
+
+def test_error_answers_lose_the_trace_and_the_quoted_request():
+    raw = {"error_code": "BAD_REQUEST", "message": "Failed to predict data '   stay_id\n0  T0001'. \nError: bad\nthing",
+           "stack_trace": "Traceback (most recent call last):\n ..."}
+    got = json.loads(serving.one_line_error(json.dumps(raw).encode()))
+    assert got == {"error_code": "BAD_REQUEST", "message": "bad thing"}
+    assert serving.one_line_error(b'{"error_code": "X", "message": "fine"}') is None  # nothing to change
+    assert serving.one_line_error(b"not json") is None
