@@ -68,9 +68,10 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
+    from riskmodel.core.sources.features import local_day
     from riskmodel.core.sources.monitor import monitor
 
-    as_of = pd.Timestamp(args.as_of).normalize()
+    as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     model = _model(args, crossings, tables, as_of)
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
