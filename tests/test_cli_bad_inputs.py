@@ -118,3 +118,12 @@ def test_synth_sources_names_the_missing_file(tmp_path, capsys):
     code, err = _run(["synth-sources", "--data", tmp_path], capsys)
     assert code == 3
     assert f"`{tmp_path / 'crossings.parquet'}`" in err
+
+
+def test_a_break_over_the_whole_history_is_refused_not_ignored():
+    from riskmodel.core.forecasting import Forecaster
+
+    with pytest.raises(ConfigError, match=r"every period of 1 series \(port/Batam\) lies inside the declared `breaks`"):
+        Forecaster(h=3, level=(95,), breaks=[("2000-01-01", "2030-12-31")]).fit(_series())
+    # a break over part of the history, or outside it, still fits
+    assert len(Forecaster(h=3, level=(95,), breaks=[("2030-01-01", "2030-12-31")]).fit(_series()).predict()) == 3
