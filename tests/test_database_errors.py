@@ -123,3 +123,17 @@ def test_the_monitor_command_exits_4_without_the_password_when_the_database_is_d
     err = capsys.readouterr().err
     assert code == 4
     assert "cannot connect to the database" in err and SECRET not in err and "Traceback" not in err
+
+
+def test_an_id_repeated_at_the_same_watermark_stops_the_read_instead_of_being_skipped(engine, reports, tmp_path):
+    table = reports.head(20).copy()
+    table["known_at"] = pd.Timestamp("2022-05-01")
+    table.loc[11, "report_id"] = table.loc[10, "report_id"]
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=1)
+    with pytest.raises(SchemaError, match=rf"`report_id`: the same id at the same `known_at` .*\(1 row: {table.loc[10, 'report_id']}\)"):
+        reader.read_into(tmp_path / "parts")
+    # distinct ids at one watermark are all read, once each
+    table.loc[11, "report_id"] = "P-distinct"
+    write_table(engine, "presence_reports", table)
+    assert reader.read_into(tmp_path / "parts") == 20

@@ -296,19 +296,36 @@ class IncrementalReader:
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.state_path)
 
-    def _check_watermarks(self) -> None:
-        """SchemaError if rows lack the watermark: ordered by it, they would never be read, without a word."""
+    def _after(self, state: dict) -> tuple[str, dict]:
+        """The WHERE clause and parameters of the rows after the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        if state["watermark"] is None:
+            return "", {}
+        return (f"WHERE {wm} > :wm OR ({wm} = :wm AND {key} > :id)",
+                {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]})
+
+    def _check_keys(self, state: dict) -> None:
+        """SchemaError if rows to read lack the watermark or repeat a (watermark, id) key: either would be skipped without a word."""
         import sqlalchemy as sa
 
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        where, params = self._after(state)
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
             n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
+            twice, example = con.execute(sa.text(
+                f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
+            ), params).one()
         if n:
             raise SchemaError(self.name, [SchemaProblem(
                 self.spec.watermark, "missing (NULL): an incremental read orders rows by it and would never read these",
                 f"fill `{self.spec.watermark}` (when the service first held the row, e.g. its load time), then rerun",
                 (str(first),), int(n))])
+        if twice:
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.id_column, f"the same id at the same `{self.spec.watermark}` on several rows: a read resumes after "
+                "a (watermark, id) key and would skip the repeats", "drop the repeated rows or give each its own id, then rerun",
+                (str(example),), int(twice))])
 
     def next_batch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order."""
@@ -316,13 +333,10 @@ class IncrementalReader:
 
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
         cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
-        where, params = "", {"n": self.batch_rows}
-        if state["watermark"] is not None:
-            where = f"WHERE {wm} > :wm OR ({wm} = :wm AND {key} > :id)"
-            params |= {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}
+        where, params = self._after(state)
         sql = sa.text(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
-            return coerce(self.name, pd.read_sql(sql, con, params=params))
+            return coerce(self.name, pd.read_sql(sql, con, params=params | {"n": self.batch_rows}))
 
     def read_into(self, out_dir: str | Path, *, on_part=None) -> int:
         """Write every new row to ``out_dir/part-NNNNNN.parquet`` and advance the watermark after each part.
@@ -343,7 +357,8 @@ class IncrementalReader:
         ------
         SchemaError
             If the table is missing, lacks a column, or has rows without a
-            watermark (checked before anything is read).
+            watermark or repeating an id at the same watermark (checked before
+            anything is read).
         UnreadableFileError
             If the state file is corrupt.
         DatabaseUnavailableError
@@ -351,7 +366,7 @@ class IncrementalReader:
         """
         out = Path(out_dir)
         state, total = self.state(), 0
-        self._check_watermarks()
+        self._check_keys(state)
         out.mkdir(parents=True, exist_ok=True)
         while True:
             batch = self.next_batch(state)
