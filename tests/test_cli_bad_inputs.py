@@ -127,3 +127,16 @@ def test_a_break_over_the_whole_history_is_refused_not_ignored():
         Forecaster(h=3, level=(95,), breaks=[("2000-01-01", "2030-12-31")]).fit(_series())
     # a break over part of the history, or outside it, still fits
     assert len(Forecaster(h=3, level=(95,), breaks=[("2030-01-01", "2030-12-31")]).fit(_series()).predict()) == 3
+
+
+@pytest.mark.parametrize(("table", "drop", "match"), [("scored", "risk_band", "`risk_band`: column is missing"), ("forecasts", "y_hat", "`y_hat`: column is missing")])
+def test_the_report_names_a_missing_column(tmp_path, table, drop, match):
+    from riskmodel.apps.report import ReportInputs, write_report
+
+    scored = pd.DataFrame({"probability": [0.1, 0.7], "risk_band": ["low", "high"]})
+    forecasts = _series(3).rename(columns={"y": "y_hat"})
+    tables = {"scored": scored, "forecasts": forecasts}
+    tables[table] = tables[table].drop(columns=drop)
+    with pytest.raises(SchemaError, match=match):
+        write_report(tmp_path / "r.html", ReportInputs(**tables))
+    assert not (tmp_path / "r.html").exists()
