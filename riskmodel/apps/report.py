@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.operations import REFER_BANDS
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
@@ -429,6 +430,18 @@ class ReportInputs:
     facts: dict | None = None
 
 
+def _check_inputs(i: ReportInputs) -> None:
+    """SchemaError naming the columns the report draws from that a table lacks (rather than a KeyError halfway)."""
+    needs = {"scored": (i.scored, ("probability", "risk_band")), "forecasts": (i.forecasts, ("unique_id", "ds", "y_hat")),
+             "nationality_forecasts": (i.nationality_forecasts, ("unique_id", "ds", "y_hat"))}
+    for name, (table, columns) in needs.items():
+        if table is None:
+            continue
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise SchemaError(name, [SchemaProblem(c, "column is missing", f"pass the output of the step that makes `{name}`") for c in missing])
+
+
 def write_report(
     path: str | Path,
     inputs: ReportInputs,
@@ -452,8 +465,14 @@ def write_report(
     Returns
     -------
     Path
+
+    Raises
+    ------
+    SchemaError
+        If the scores or forecasts lack a column the report draws from.
     """
     i = inputs
+    _check_inputs(i)
     path = Path(path)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "RiskModelError",
     "UnreadableFileError",
+    "DatabaseUnavailableError",
     "SchemaError",
     "SchemaProblem",
     "ConfigError",
@@ -147,3 +148,7 @@ class UnreadableFileError(RiskModelError):
     def __init__(self, path, problem: str, fix: str):
         self.path = path
         super().__init__(f"cannot read `{path}`: {problem}. Fix: {fix}.")
+
+
+class DatabaseUnavailableError(RiskModelError):
+    """The database could not be reached or refused the login; rerun once it is back (the message never shows a password)."""

@@ -135,10 +135,47 @@ def read_table(path: str | Path):
         raise InputFileError.from_exception(path, exc) from exc
 
 
+def read_series(path: str | Path, *, ids_as_text: bool = True):
+    """A long ``unique_id, ds, ...`` file (:func:`read_table`) with its dates parsed.
+
+    Raises
+    ------
+    SchemaError
+        Naming a missing ``unique_id`` or ``ds`` column, or the rows whose ``ds``
+        is not a date, instead of a KeyError or a parser's traceback.
+    """
+    import pandas as pd
+
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+    table = read_table(Path(path))
+    missing = [c for c in ("unique_id", "ds") if c not in table.columns]
+    if missing:
+        raise SchemaError(str(path), [SchemaProblem(c, "column is missing", "pass a long table with columns unique_id, ds, y (rename yours)")
+                                      for c in missing])
+    ds = table["ds"]
+    if not pd.api.types.is_datetime64_any_dtype(ds):
+        try:
+            parsed = pd.to_datetime(ds, errors="coerce", format="mixed")
+        except (TypeError, ValueError) as exc:  # e.g. several UTC offsets in one column
+            raise SchemaError(str(path), [SchemaProblem("ds", f"dates that cannot be read together ({exc})", "write local dates as YYYY-MM-DD")]) from None
+        bad = (parsed.isna() & ds.notna()).to_numpy()
+        if bad.any():
+            rows = tuple(f"row {i}" for i in bad.nonzero()[0][:5])
+            examples = ", ".join(repr(v) for v in ds[bad].head(3))
+            raise SchemaError(str(path), [SchemaProblem("ds", f"values that are not dates ({examples})", "write dates as YYYY-MM-DD", rows, int(bad.sum()))])
+        table["ds"] = parsed
+    if ids_as_text:
+        table["unique_id"] = table["unique_id"].astype(str).where(table["unique_id"].notna())
+    return table
+
+
 def _contract_kinds(kind: str) -> set[str]:
     from riskmodel.core.schema import CROSSINGS, STAYS
+    from riskmodel.core.sources.contracts import SOURCES
 
-    return {c.name for c in (*CROSSINGS, *STAYS) if c.kind == kind} | ({"stay_id"} if kind == "id" else set())
+    columns = (*CROSSINGS, *STAYS, *(c for cols in SOURCES.values() for c in cols))
+    return {c.name for c in columns if c.kind == kind} | ({"stay_id"} if kind == "id" else set())
 
 
 def _typed_csv(df):

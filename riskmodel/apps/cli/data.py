@@ -43,10 +43,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from riskmodel.core.schema import check_crossings, check_stays
+    from riskmodel.core.sources.contracts import check_source
 
     path = Path(args.path)
     df = read_table(path)  # a CSV gets the contract's types (ids as text, datetimes parsed)
-    problems = (check_crossings if args.table == "crossings" else check_stays)(df)
+    checks = {"crossings": check_crossings, "stays": check_stays}
+    problems = checks[args.table](df) if args.table in checks else check_source(args.table, df)
     if problems:
         print(f"{path}: {len(problems)} problem(s)")
         for p in problems:
@@ -81,7 +83,8 @@ def register(groups: CommandGroups) -> None:
 
     p = groups.top.add_parser("validate", help="check a Parquet or CSV table against the data contract")
     p.add_argument("path", help="file or folder of Parquet parts, or a CSV file")
-    p.add_argument("--table", choices=("crossings", "stays"), default="crossings", help="which contract (default: %(default)s)")
+    p.add_argument("--table", choices=("crossings", "stays", "presence_reports", "permit_applications", "enforcement"),
+                   default="crossings", help="which contract (default: %(default)s)")
     p.set_defaults(func=_cmd_validate, inputs=("path",))
 
     p = groups.top.add_parser("pseudonymise", help="replace traveller and document ids by keyed-hash pseudonyms before storing data")

@@ -13,7 +13,9 @@ import errno
 from collections.abc import Sequence
 from pathlib import Path
 
-from riskmodel.core.exceptions import GateRefusedError, ModelLoadError, RiskModelError, SchemaError, UnreadableFileError
+from riskmodel.core.exceptions import (
+    DatabaseUnavailableError, GateRefusedError, ModelLoadError, RiskModelError, SchemaError, UnreadableFileError,
+)
 
 __all__ = [
     "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_CODES_HELP",
@@ -103,6 +105,8 @@ def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str]
         return EXIT_INPUT, str(exc)
     if isinstance(exc, SchemaError | GateRefusedError):
         return EXIT_DATA, str(exc)
+    if isinstance(exc, DatabaseUnavailableError):
+        return EXIT_ENVIRONMENT, str(exc)
     if isinstance(exc, RiskModelError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, BrokenPipeError):  # an OSError, but about where the output goes, not an input file

@@ -6,8 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, int_at_least, levels, read_table, report_decision
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, int_at_least, levels, read_series, report_decision
 from riskmodel.apps.cli.exits import EXIT_OK
+from riskmodel.core.exceptions import ConfigError
 
 __all__ = ["register"]
 
@@ -32,30 +33,17 @@ def _cmd_promote_forecast(args: argparse.Namespace) -> int:
     return report_decision(promote(args.config))
 
 
-def _read_series(path: str):
-    """A long ``unique_id, ds, y`` table with typed ids and dates."""
-    import pandas as pd
-
-    table = read_table(Path(path))
-    table["ds"] = pd.to_datetime(table["ds"])
-    table["unique_id"] = table["unique_id"].astype(str)
-    return table
-
-
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from riskmodel.api import forecast
 
     progress = Progress(args.quiet)
-    history = None
-    if args.history:
-        history = read_table(Path(args.history))
-        history["ds"] = pd.to_datetime(history["ds"])
+    path = Path(args.out)
+    if path.suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"`--out` must end in .csv or .parquet; got `{path}`.")
+    history = read_series(args.history, ids_as_text=False) if args.history else None
     level = args.level
     progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
     out = forecast(args.horizon, model=args.model, history=history, level=level)
-    path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False) if path.suffix == ".csv" else out.to_parquet(path, index=False)
     progress(f"wrote {len(out):,} rows for {out['unique_id'].nunique():,} series to {path}")
@@ -65,8 +53,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
     from riskmodel.core.monitoring.forecasts import score_forecasts
 
-    forecasts, actuals = _read_series(args.forecasts), _read_series(args.actuals)
-    history = _read_series(args.history) if args.history else None
+    forecasts, actuals = read_series(args.forecasts), read_series(args.actuals)
+    history = read_series(args.history) if args.history else None
     if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
         from riskmodel.integrations.tracking.forecast import log_forecast_monitoring
 

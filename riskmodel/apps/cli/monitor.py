@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
-from riskmodel.apps.cli.exits import EXIT_OK
+from riskmodel.apps.cli.exits import EXIT_OK, InputFileError, read_errors
 from riskmodel.core.exceptions import ConfigError
 
 __all__ = ["register", "SOURCE_FILES"]
@@ -68,9 +68,10 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
+    from riskmodel.core.sources.features import local_day
     from riskmodel.core.sources.monitor import monitor
 
-    as_of = pd.Timestamp(args.as_of).normalize()
+    as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     model = _model(args, crossings, tables, as_of)
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
@@ -99,7 +100,15 @@ def _cmd_synth_sources(args: argparse.Namespace) -> int:
     from riskmodel.core.datasets import Dataset
 
     data_dir = Path(args.data)
-    frames = {n: pd.read_parquet(data_dir / f"{n}.parquet") for n in ("crossings", "stays", "truth")}
+    frames = {}
+    for n in ("crossings", "stays", "truth"):
+        path = data_dir / f"{n}.parquet"
+        if not path.exists():
+            raise InputFileError(path, "the file does not exist", "pass a folder written by `riskmodel synth`")
+        try:
+            frames[n] = pd.read_parquet(path)
+        except read_errors() as exc:
+            raise InputFileError.from_exception(path, exc) from exc
     as_of = frames["crossings"]["timestamp"].max().normalize()
     src = make_sources(Dataset(frames["crossings"], frames["stays"], frames["truth"], as_of), seed=args.seed)
     out = Path(args.out or data_dir)
@@ -128,10 +137,10 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_cmd_monitor)
+    p.set_defaults(func=_cmd_monitor, inputs=("data", "model"))
 
     p = groups.top.add_parser("synth-sources", help="add synthetic presence reports, permit applications and enforcement to a `synth` folder")
     p.add_argument("--data", required=True, help="a folder written by `riskmodel synth`")
     p.add_argument("--out", help="where to write (default: --data; crossings.parquet gets renewed document numbers)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cmd_synth_sources)
+    p.set_defaults(func=_cmd_synth_sources, inputs=("data",))

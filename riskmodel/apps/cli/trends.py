@@ -8,19 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, int_at_least, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, int_at_least, read_series, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "cmd_trends"]
-
-
-def _read(path: str):
-    import pandas as pd
-
-    table = read_table(Path(path))
-    table["ds"] = pd.to_datetime(table["ds"])
-    table["unique_id"] = table["unique_id"].astype(str)
-    return table
 
 
 def cmd_trends(args: argparse.Namespace) -> int:
@@ -28,8 +19,9 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from riskmodel.core.forecasting.calendar import COVID_BREAK
     from riskmodel.core.forecasting.trends import travel_trends
 
-    history = _read(args.history)[["unique_id", "ds", "y"]]
-    forecast = _read(args.forecast) if args.forecast else None
+    history = read_series(args.history)
+    history = history[[c for c in ("unique_id", "ds", "y") if c in history.columns]]  # a missing `y` is named by travel_trends
+    forecast = read_series(args.forecast) if args.forecast else None
     breaks = () if args.no_break else (COVID_BREAK,)
     table = travel_trends(history, forecast=forecast, backcast=args.backcast, breaks=breaks, short=args.short, long=args.long, level=args.level)
     if args.out:

@@ -124,6 +124,20 @@ class MainJobSettings:
     nationality_forecast_config: str | Path = REPO_CONFIGS / "forecast_daily_nationality.yaml"
     operations_config: str | Path = REPO_CONFIGS / "operations.yaml"
 
+    def check(self) -> None:
+        """Raise ConfigError for a bad horizon or config file now, not after the steps before the one that reads it."""
+        from riskmodel.core.forecasting import Forecaster
+        from riskmodel.core.forecasting.config import ForecastConfig
+        from riskmodel.core.operations import OperationsConfig
+        from riskmodel.core.risk import RiskConfig
+
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
+            raise ConfigError(f"`horizon` must be an int >= 1 (days of arrival forecasts); got {self.horizon!r}.")
+        load_config(self.risk_config, RiskConfig)
+        for path in (self.forecast_config, self.nationality_forecast_config):
+            Forecaster(**load_config(path, ForecastConfig).forecaster_kwargs())  # checks every setting at construction
+        load_config(self.operations_config, OperationsConfig)
+
     def data_key(self) -> str:
         """Digest of the data settings: earlier data and models are reused only when it is unchanged."""
         return _digest({"travellers": self.travellers, "start": self.start, "end": self.end, "seed": self.seed})
@@ -473,10 +487,12 @@ def run_main_job(
     Raises
     ------
     ConfigError
-        If an override is not a field of :class:`MainJobSettings`.
+        If an override is not a field of :class:`MainJobSettings`, or a setting or
+        config file is refused (:meth:`MainJobSettings.check`), before any step runs.
     """
     started = time.perf_counter()
     settings = _with_overrides(settings or MainJobSettings(), overrides)
+    settings.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out=out, settings=settings, state={} if fresh else _read_state(out), progress=progress, counts=on_progress)

@@ -289,8 +289,9 @@ class Forecaster:
             If ``df`` is not a valid series frame (duplicates, gaps, negative counts, ...)
             or its series differ from the hierarchy's.
         ConfigError
-            If a constructor argument is invalid, or ``h`` periods after the history
-            reach past :data:`CALENDAR_END`.
+            If a constructor argument is invalid, ``h`` periods after the history
+            reach past :data:`CALENDAR_END`, or a series lies wholly inside the
+            declared ``breaks``.
         """
         self._check_params()
         history = validate_series(df, self.freq)
@@ -299,6 +300,7 @@ class Forecaster:
         freq = self.freq or _infer(history)
         check_calendar(history["ds"].max(), self.h, freq)
         settings = self._settings(freq)
+        _check_history_outside_breaks(history, settings.breaks)
         runs = _RunCount(on_progress, planned=self.holdout_windows + self.n_windows)
         cv, fallbacks = self._backtests(history, settings, runs.window)
         self._finish(history, cv, fallbacks, settings, hierarchy)
@@ -670,6 +672,18 @@ def _check_breaks(breaks) -> None:
             raise ConfigError(f"`breaks` has {pair!r}, not a (start, end) pair of dates: {fix}.") from None
         if pd.isna(start) or pd.isna(end) or start > end:
             raise ConfigError(f"`breaks` has {pair!r}: the start must be a date on or before the end: {fix}.")
+
+
+def _check_history_outside_breaks(history: pd.DataFrame, breaks) -> None:
+    """ConfigError if a series lies wholly inside the declared breaks: there would be nothing to learn from."""
+    outside = pd.Series(~in_break(history["ds"], breaks), index=history.index)
+    empty = outside.groupby(history["unique_id"].to_numpy()).sum()
+    gone = sorted(str(u) for u in empty.index[empty.to_numpy() == 0])
+    if gone:
+        raise ConfigError(
+            f"every period of {len(gone)} series ({', '.join(gone[:3])}{', ...' if len(gone) > 3 else ''}) lies inside the declared "
+            f"`breaks` {list(breaks)}: nothing is left to learn from. Declare the break over its real dates, or pass breaks=()."
+        )
 
 
 def check_calendar(last: pd.Timestamp, h: int, freq: str) -> None:

@@ -421,6 +421,12 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         problems.append(SchemaProblem(c, "column is missing", "pass a long frame with columns unique_id, ds, y (rename yours)"))
     if missing:
         return problems
+    if df.empty:  # before the dtypes: a header alone reads every column as text
+        return [SchemaProblem("<table>", "has no rows", "pass at least one series with history")]
+    no_id = df["unique_id"].isna().to_numpy()
+    if no_id.any():  # else their rows look like gaps in no series at all
+        return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
+                              tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
         return problems
@@ -432,8 +438,6 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
         problems.append(SchemaProblem("y", f"must be numeric, got {df['y'].dtype}", "convert it with pd.to_numeric(df['y'])"))
         return problems
-    if df.empty:
-        return [SchemaProblem("<table>", "has no rows", "pass at least one series with history")]
     y = df["y"].to_numpy(dtype=float)
     ids, n = _ids(df, np.isnan(y))
     if n:

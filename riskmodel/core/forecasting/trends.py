@@ -127,7 +127,8 @@ def travel_trends(
     SchemaError
         If ``history`` is not a valid series frame or ``forecast`` lacks a column.
     ConfigError
-        If ``short``, ``long`` or ``backcast`` is not a valid count, or both
+        If ``short``, ``long`` or ``backcast`` is not a valid count, ``backcast``
+        reaches back over every period, ``level`` is not in 1..99, or both
         ``forecast`` and ``backcast`` are given.
 
     Examples
@@ -143,9 +144,14 @@ def travel_trends(
             raise ConfigError(f"`{name}` must be an int >= 1; got {value!r}.")
     if isinstance(backcast, bool) or not isinstance(backcast, int) or backcast < 0:
         raise ConfigError(f"`backcast` must be an int >= 0; got {backcast!r}.")
+    if isinstance(level, bool) or not isinstance(level, int | np.integer) or not 0 < level < 100:
+        raise ConfigError(f"`level` must be an interval level in percent, an int from 1 to 99; got {level!r}.")
     if forecast is not None and backcast:
         raise ConfigError("pass either `forecast` (made before the latest actuals) or `backcast` (fit one now), not both.")
     hist = validate_series(history)
+    longest = int(hist.groupby("unique_id").size().max()) if len(hist) else 0
+    if backcast and backcast >= longest:
+        raise ConfigError(f"`backcast`={backcast} leaves nothing to fit on: the longest series has {longest} periods; check fewer.")
     if backcast:
         from riskmodel.core.forecasting.forecaster import Forecaster
 

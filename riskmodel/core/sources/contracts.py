@@ -134,6 +134,8 @@ def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> l
         problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
     elif name == "permit_applications":
         problems += _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
+        problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
+        problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
         if {"decision", "new_permit_end", "decided_at"} <= usable:
             decision = df["decision"].astype(object).to_numpy()
             granted = decision == "granted"
@@ -151,6 +153,11 @@ def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> l
             if n:
                 problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
         problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+        problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
+        if "amount_idr" in usable:
+            ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
+            if n:
+                problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
     return problems
 
 
@@ -202,9 +209,11 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, a report filed before the stay began, a decision before
-        its application, a granted application without its new permit end, an
-        enforcement record for less than a day of overstay.
+        duplicate ids, a report filed before the stay began, a decision, a
+        record or a new permit end before its application, a granted
+        application without its new permit end, an enforcement record known
+        before its action, for less than a day of overstay or with a negative
+        charge.
 
     Examples
     --------

@@ -21,9 +21,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
+from riskmodel.core.schema import CROSSINGS, _check_columns, _not_a_table
+from riskmodel.core.sources.contracts import SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
-from riskmodel.core.stays import build_stays
+from riskmodel.core.stays import _as_of, build_stays
 
 __all__ = [
     "SOURCE_HISTORY_FEATURES",
@@ -34,6 +37,8 @@ __all__ = [
     "link_all",
     "as_known_at",
     "monitoring_snapshot",
+    "check_monitor_inputs",
+    "local_day",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -177,6 +182,8 @@ def _move_features(snap: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
     permit in force ends (``snap["permit_end_now"]``): a move shortly before the
     permit runs out, whatever the day of the snapshot.
     """
+    if r.empty:  # mapping times over no rows gives floats, which cannot be compared with times
+        return pd.DataFrame({"moves_reported": pd.Series(dtype=float), "moves_before_permit_end": pd.Series(dtype=float)})
     entry = snap.set_index("stay_id")["entry_time"].dt.normalize()
     window = snap.set_index("stay_id")["permit_end_now"] - pd.Timedelta(days=60)
     moved = r.loc[(r["stay_from"] > r["stay_id"].map(entry)).to_numpy()]
@@ -210,10 +217,54 @@ def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) 
         {"applications": 0, "refusals": 0, "pending_applications": 0, "extensions_granted": 0, "days_pending": 0, "conversions": 0})
 
 
+def local_day(as_of: str | pd.Timestamp) -> pd.Timestamp:
+    """``as_of`` as a naive local day; SchemaError if it is not a date or carries a time zone."""
+    return _as_of(as_of).normalize()
+
+
+def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> pd.Timestamp:
+    """Refuse what monitoring cannot use faithfully; return ``as_of`` as a naive local day.
+
+    A record with no ``known_at``, a missing column, text or timezone-aware
+    times, or an unknown table would otherwise crash deep inside linking or,
+    worse, be left out of the counts without a word.
+
+    Raises
+    ------
+    SchemaError
+        Naming every problem of the crossings log's columns (not of its
+        entry/exit sequence) and of each source table
+        (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
+        table name, or an ``as_of`` that is not a date or carries a time zone.
+    """
+    day = local_day(as_of)
+    if not isinstance(tables, dict):
+        raise SchemaError("sources", [SchemaProblem("<tables>", f"expected a dict of source name to DataFrame, got {type(tables).__name__}",
+                                                    f"pass {{name: DataFrame}} with names among {sorted(SOURCES)}")])
+    unknown = sorted(str(n) for n in tables if n not in SOURCES)
+    if unknown:
+        raise SchemaError("sources", [SchemaProblem("<tables>", f"unknown source table(s) {unknown}", f"use names among {sorted(SOURCES)}")])
+    # columns, types, missing and unknown values of the log; not its entry/exit sequence, which real logs
+    # break (unrecorded land exits) and stays are built to survive
+    problems = _not_a_table(crossings)
+    if not problems:
+        entry = (crossings["direction"].astype(object) == "entry").to_numpy() if "direction" in crossings.columns else None
+        problems = _check_columns(crossings, CROSSINGS, "crossing_id", entry)[0]
+    if problems:
+        raise SchemaError("crossings", problems)
+    for name, table in tables.items():
+        problems = check_source(name, table)
+        if problems:
+            raise SchemaError(name, problems)
+    return day
+
+
 def monitoring_snapshot(
     crossings: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     as_of: str | pd.Timestamp,
+    *,
+    validate: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Everyone in the country at the end of day ``as_of``, with what every source says by then.
 
@@ -225,6 +276,9 @@ def monitoring_snapshot(
         The other sources by name (later records are ignored; see :func:`as_known_at`).
     as_of : str or Timestamp
         The day; everything known by its end counts.
+    validate : bool, default=True
+        Check the inputs first (:func:`check_monitor_inputs`); False only for
+        tables already checked (e.g. one snapshot of many on the same tables).
 
     Returns
     -------
@@ -237,8 +291,13 @@ def monitoring_snapshot(
         (regency last reported, else the province of entry) and ``as_of``.
     link_counts : dict
         Per source, the counts of :class:`~riskmodel.core.sources.link.LinkResult`.
+
+    Raises
+    ------
+    SchemaError
+        If ``validate`` and an input does not meet its contract (:func:`check_monitor_inputs`).
     """
-    day = pd.Timestamp(as_of).normalize()
+    day = check_monitor_inputs(crossings, tables, as_of) if validate else pd.Timestamp(as_of).normalize()
     end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     known, log = as_known_at(tables, crossings, end)
     stays = build_stays(log, as_of=end, validate=False)

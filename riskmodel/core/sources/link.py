@@ -96,7 +96,8 @@ def _resolve(records: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.Series, pd.
     one = pairs.loc[pairs["travellers"] == 1].set_index("document_id")
     doc = records["document_id"].astype(object)
     via_doc = doc.map(one["traveller_id"])
-    seen = doc.map(one["first_seen"])
+    # an empty mapping would come back as float, not as times
+    seen = doc.map(one["first_seen"]) if len(one) else pd.Series(pd.NaT, index=records.index, dtype=known.dtype)
     direct = tid.notna()
     traveller = tid.where(direct, via_doc)
     linked_at = known.where(direct, np.maximum(known, seen.astype(known.dtype)))

@@ -30,6 +30,7 @@ from riskmodel.core.sources.features import (
     SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
+    local_day,
     monitoring_snapshot,
 )
 
@@ -127,17 +128,21 @@ def monitor_training_table(
     Raises
     ------
     ConfigError
-        If a snapshot day is not before ``label_as_of``.
+        If ``dates`` is empty or a snapshot day is not before ``label_as_of``.
+    SchemaError
+        If an input does not meet its contract, or a day is not a date.
     """
-    label_day = pd.Timestamp(label_as_of).normalize()
-    days = [pd.Timestamp(d).normalize() for d in dates]
+    label_day = local_day(label_as_of)
+    days = [local_day(d) for d in dates]
+    if not days:
+        raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
     late = [str(d.date()) for d in days if d >= label_day]
     if late:
         raise ConfigError(f"snapshot `dates` must be before `label_as_of` ({label_day.date()}); got {late}.")
-    labels = monitor_labels(crossings, tables, label_day)
+    labels = monitor_labels(crossings, tables, label_day)  # checks the inputs once
     parts = []
     for d in days:
-        snap, _ = monitoring_snapshot(crossings, tables, d)
+        snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
         snap = snap.loc[~snap["overstaying"]].copy()
         snap["label"] = labels.reindex(snap["stay_id"].to_numpy()).to_numpy()
         parts.append(snap.loc[snap["label"].notna()])

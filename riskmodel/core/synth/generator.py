@@ -36,6 +36,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.schema import ACCOMMODATIONS, DIRECTIONS, DOCUMENT_TYPES, PURPOSES, SEXES, SPONSORS, VISA_TYPES
 import riskmodel.core.synth.seasonality as seas
 from riskmodel.core.reference import MARKET_PROFILE, NATIONALITIES, PORTS
@@ -204,6 +205,17 @@ HIDDEN_RISK = MappingProxyType({"hidden_sd": 1.0, "unrecorded_exit_share": 0.002
 NO_HIDDEN_RISK = MappingProxyType({"hidden_sd": 0.0, "unrecorded_exit_share": 0.0, "drift_per_year": 0.0})
 
 
+def _day(name: str, value) -> pd.Timestamp:
+    """A naive day from ``value``, or a ConfigError naming the argument."""
+    try:
+        day = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        day = pd.NaT
+    if pd.isna(day) or day.tzinfo is not None:
+        raise ConfigError(f"`{name}` must be a local date such as '2017-01-01'; got {value!r}.")
+    return day.normalize()
+
+
 def make_crossings(
     n_travellers: int = 20_000,
     start: str | pd.Timestamp = "2017-01-01",
@@ -254,8 +266,9 @@ def make_crossings(
 
     Raises
     ------
-    ValueError
-        If ``n_travellers`` is not a positive int or ``end`` is not after ``start``.
+    ConfigError
+        If ``n_travellers`` is not a positive int, ``start`` or ``end`` is not a
+        local date, or ``end`` is not after ``start``.
 
     Examples
     --------
@@ -266,13 +279,13 @@ def make_crossings(
     True
     """
     if isinstance(n_travellers, bool) or not isinstance(n_travellers, int | np.integer) or n_travellers < 1:
-        raise ValueError(f"`n_travellers` must be an int >= 1; got {n_travellers!r}.")
-    start_ts, end_ts = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+        raise ConfigError(f"`n_travellers` must be an int >= 1; got {n_travellers!r}.")
+    start_ts, end_ts = _day("start", start), _day("end", end)
     if end_ts <= start_ts:
-        raise ValueError(f"`end` must be after `start`; got start={start_ts.date()}, end={end_ts.date()}.")
+        raise ConfigError(f"`end` must be after `start`; got start={start_ts.date()}, end={end_ts.date()}.")
     for name, value, top in (("hidden_sd", hidden_sd, 5.0), ("unrecorded_exit_share", unrecorded_exit_share, 1.0)):
         if not 0 <= value <= top:
-            raise ValueError(f"`{name}` must be a number in [0, {top:g}]; got {value!r}.")
+            raise ConfigError(f"`{name}` must be a number in [0, {top:g}]; got {value!r}.")
     settings = HiddenRisk(float(hidden_sd), float(unrecorded_exit_share), float(drift_per_year))
     rng = np.random.default_rng(seed)
     days = seas.daily_index(start_ts, end_ts)

@@ -16,6 +16,7 @@ a row twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
@@ -62,16 +63,67 @@ def engine_from_env(url: str | None = None):
     Raises
     ------
     ConfigError
-        If no URL is given and the variable is unset or empty.
+        If no URL is given and the variable is unset or empty, or the URL cannot
+        be parsed or names a driver that is not installed. The message never
+        shows the URL's password (nor the URL at all when it cannot be parsed).
     """
     import sqlalchemy as sa
 
+    where = "`url`" if url else f"${DATABASE_URL_ENV}"
     url = url or os.environ.get(DATABASE_URL_ENV, "")
     if not url:
         raise ConfigError(
             f"no database URL: pass `url` or set {DATABASE_URL_ENV} (e.g. postgresql+psycopg://user@127.0.0.1:5432/riskmodel)."
         )
-    return sa.create_engine(url)
+    example = "e.g. postgresql+psycopg://user:password@host:5432/database"
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"the database URL in {where} is not a SQLAlchemy URL (not shown: it may hold a password); "
+                          f"fix it, {example}.") from None
+    try:
+        return sa.create_engine(parsed)
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"the database URL {parsed.render_as_string(hide_password=True)} in {where} names a driver that "
+                          f"cannot be loaded ({type(exc).__name__}); use postgresql+psycopg ({example}).") from None
+
+
+@contextlib.contextmanager
+def _connect(engine):
+    """``engine.connect()``, a login or network failure raised as DatabaseUnavailableError without the password."""
+    import sqlalchemy as sa
+
+    try:
+        con = engine.connect()
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
+        if engine.url.password:
+            detail = detail.replace(str(engine.url.password), "***")
+        raise DatabaseUnavailableError(
+            f"cannot connect to the database {shown}: {detail[:300]}. Fix: check that the server runs and accepts this "
+            f"host, port, user and password (set in {DATABASE_URL_ENV} or --database), then rerun."
+        ) from None
+    with con:
+        yield con
+
+
+def _check_table(con, name: str, spec: TableSpec) -> None:
+    """SchemaError if the table is missing, lacks a contract column, or holds a contract time with a time zone."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(con)
+    if not inspector.has_table(name):
+        raise SchemaError(name, [SchemaProblem("<table>", f"table `{name}` does not exist in the database",
+                                               f"load it (riskmodel.integrations.database.write_table) or point the URL at the right database")])
+    found = {c["name"]: c["type"] for c in inspector.get_columns(name)}
+    problems = [SchemaProblem(c.name, "required column is missing in the database table", f"add the column `{c.name}` ({c.kind}): {c.description}")
+                for c in spec.columns if c.name not in found]
+    problems += [SchemaProblem(c.name, "a timestamp with a time zone; the contract holds local port time without one",
+                               f"store it as `timestamp without time zone` in local port time")
+                 for c in spec.columns if c.kind == "datetime" and getattr(found.get(c.name), "timezone", False)]
+    if problems:
+        raise SchemaError(name, problems)
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -79,23 +131,50 @@ def _text(s: pd.Series) -> pd.Series:
     return out.where(s.notna(), None) if s.isna().any() else out
 
 
+def _unreadable(name: str, df: pd.DataFrame, column: str, bad: np.ndarray, kind: str) -> SchemaProblem:
+    ids = df[_spec(name).id_column].astype(str).to_numpy()[bad]
+    examples = ", ".join(repr(v) for v in df[column].to_numpy()[bad][:3])
+    return SchemaProblem(column, f"values that are not {kind} ({examples})", f"store {kind} values in `{column}`",
+                         tuple(ids[:5]), int(bad.sum()))
+
+
 def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL."""
+    """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL.
+
+    Raises
+    ------
+    SchemaError
+        Naming each column holding values that are not dates or whole numbers
+        where the contract wants them (e.g. a text column with "not a date").
+    """
     spec = _spec(name)
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    problems = []
     for c in spec.columns:
         v = df[c.name].reset_index(drop=True)
         if c.kind == "datetime":
-            out[c.name] = pd.to_datetime(v).astype("datetime64[us]")
+            parsed = pd.to_datetime(v, errors="coerce", format="mixed") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
+            bad = (parsed.isna() & v.notna()).to_numpy()
+            if bad.any():
+                problems.append(_unreadable(name, df, c.name, bad, "dates"))
+                continue
+            out[c.name] = parsed.astype("datetime64[us]")
         elif c.kind == "int":
+            num = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            bad = (np.isnan(num) & v.notna().to_numpy()) | (np.isfinite(num) & (num != np.round(num))) | np.isinf(num)
+            if bad.any():
+                problems.append(_unreadable(name, df, c.name, bad, "whole numbers"))
+                continue
             dtype = _CROSSINGS_INTS.get(c.name, "Int32") if name == "crossings" else "Int64"
-            out[c.name] = pd.array(v.to_numpy(dtype=float, na_value=np.nan), dtype="Int64").astype(dtype)
+            out[c.name] = pd.array(num, dtype="Int64").astype(dtype)
         elif c.kind == "bool":
             out[c.name] = pd.array(v, dtype="boolean")
         elif c.kind == "enum" and spec.categorical:
             out[c.name] = pd.Categorical(v.astype(object), categories=list(c.values))
         else:
             out[c.name] = _text(v)
+    if problems:
+        raise SchemaError(name, problems)
     return out
 
 
@@ -146,12 +225,22 @@ def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
-    """A whole contract table, in id order, with the contract's dtypes."""
+    """A whole contract table, in id order, with the contract's dtypes.
+
+    Raises
+    ------
+    DatabaseUnavailableError
+        If the database cannot be reached or refuses the login.
+    SchemaError
+        If the table is missing, lacks a column, holds a time with a zone or
+        values of the wrong kind.
+    """
     import sqlalchemy as sa
 
     spec = _spec(name)
     cols = ", ".join(f'"{c.name}"' for c in spec.columns)
-    with engine.connect() as con:
+    with _connect(engine) as con:
+        _check_table(con, name, spec)
         df = pd.read_sql(sa.text(f'SELECT {cols} FROM "{name}" ORDER BY "{spec.id_column}"'), con)
     return coerce(name, df)
 
@@ -188,9 +277,18 @@ class IncrementalReader:
 
     def state(self) -> dict:
         """``watermark`` and ``last_id`` of the last row read (None before the first run) and ``next_part``."""
-        if self.state_path.exists():
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
-        return {"watermark": None, "last_id": None, "next_part": 0}
+        if not self.state_path.exists():
+            return {"watermark": None, "last_id": None, "next_part": 0}
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            ok = isinstance(state, dict) and isinstance(state.get("next_part"), int) and (
+                state.get("watermark") is None or not pd.isna(pd.Timestamp(state["watermark"])))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            raise UnreadableFileError(self.state_path, "it is not a state file of this reader (corrupt, truncated or edited)",
+                                      "restore it, or delete it together with the parts folder to read the table again from the start")
+        return state
 
     def _save(self, state: dict) -> None:
         tmp = self.state_path.with_suffix(".tmp")
@@ -198,19 +296,47 @@ class IncrementalReader:
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.state_path)
 
+    def _after(self, state: dict) -> tuple[str, dict]:
+        """The WHERE clause and parameters of the rows after the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        if state["watermark"] is None:
+            return "", {}
+        return (f"WHERE {wm} > :wm OR ({wm} = :wm AND {key} > :id)",
+                {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]})
+
+    def _check_keys(self, state: dict) -> None:
+        """SchemaError if rows to read lack the watermark or repeat a (watermark, id) key: either would be skipped without a word."""
+        import sqlalchemy as sa
+
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        where, params = self._after(state)
+        with _connect(self.engine) as con:
+            _check_table(con, self.name, self.spec)
+            n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
+            twice, example = con.execute(sa.text(
+                f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
+            ), params).one()
+        if n:
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.watermark, "missing (NULL): an incremental read orders rows by it and would never read these",
+                f"fill `{self.spec.watermark}` (when the service first held the row, e.g. its load time), then rerun",
+                (str(first),), int(n))])
+        if twice:
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.id_column, f"the same id at the same `{self.spec.watermark}` on several rows: a read resumes after "
+                "a (watermark, id) key and would skip the repeats", "drop the repeated rows or give each its own id, then rerun",
+                (str(example),), int(twice))])
+
     def next_batch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order."""
         import sqlalchemy as sa
 
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
         cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
-        where, params = "", {"n": self.batch_rows}
-        if state["watermark"] is not None:
-            where = f"WHERE {wm} > :wm OR ({wm} = :wm AND {key} > :id)"
-            params |= {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}
+        where, params = self._after(state)
         sql = sa.text(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
-        with self.engine.connect() as con:
-            return coerce(self.name, pd.read_sql(sql, con, params=params))
+        with _connect(self.engine) as con:
+            return coerce(self.name, pd.read_sql(sql, con, params=params | {"n": self.batch_rows}))
 
     def read_into(self, out_dir: str | Path, *, on_part=None) -> int:
         """Write every new row to ``out_dir/part-NNNNNN.parquet`` and advance the watermark after each part.
@@ -226,10 +352,22 @@ class IncrementalReader:
         -------
         int
             Rows read by this run.
+
+        Raises
+        ------
+        SchemaError
+            If the table is missing, lacks a column, or has rows without a
+            watermark or repeating an id at the same watermark (checked before
+            anything is read).
+        UnreadableFileError
+            If the state file is corrupt.
+        DatabaseUnavailableError
+            If the database cannot be reached.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         state, total = self.state(), 0
+        self._check_keys(state)
+        out.mkdir(parents=True, exist_ok=True)
         while True:
             batch = self.next_batch(state)
             if batch.empty:

@@ -1,0 +1,142 @@
+"""Bad files, arguments and configs on the newer commands: one paragraph naming the problem and the documented exit code, never a traceback (issue #15 rerun)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.apps.cli import main
+from riskmodel.core.exceptions import ConfigError, SchemaError
+from riskmodel.core.forecasting import travel_trends, validate_series
+from riskmodel.core.synth.generator import make_crossings
+
+
+def _series(n: int = 30) -> pd.DataFrame:
+    ds = pd.date_range("2018-01-01", periods=n, freq="MS")
+    return pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": 100.0 + 10 * np.arange(n)})
+
+
+def _run(argv, capsys):
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: d.drop(columns="ds"), "column `ds`: column is missing"),
+        (lambda d: d.drop(columns="unique_id"), "column `unique_id`: column is missing"),
+        (lambda d: d.astype({"ds": str}).assign(ds=lambda t: t["ds"].where(t.index != 4, "2020-13-45")), "`ds`: values that are not dates ('2020-13-45')"),
+    ],
+)
+@pytest.mark.parametrize("command", ["trends", "forecast", "evaluate-forecasts"])
+def test_a_series_file_without_its_columns_or_dates_is_named(tmp_path, capsys, change, match, command):
+    path = tmp_path / "history.csv"
+    change(_series()).to_csv(path, index=False)
+    argv = {"trends": ["trends", path],
+            "forecast": ["forecast", "--horizon", "3", "--history", path, "--out", tmp_path / "f.csv", "--quiet"],
+            "evaluate-forecasts": ["evaluate-forecasts", path, path]}[command]
+    code, err = _run(argv, capsys)
+    assert code == 1
+    assert match in err
+
+
+@pytest.mark.parametrize(
+    ("level", "out", "match"),
+    [("80,abc", "f.csv", "`--level` must be whole percentages"), ("80,95", "f.xlsx", "`--out` must end in .csv or .parquet")],
+)
+def test_forecast_refuses_a_bad_level_or_output_before_fitting(tmp_path, capsys, monkeypatch, level, out, match):
+    monkeypatch.chdir(tmp_path)
+    _series().to_csv("history.csv", index=False)
+    code, err = _run(["forecast", "--horizon", "3", "--history", "history.csv", "--level", level, "--out", out, "--quiet"], capsys)
+    assert code == 2
+    assert match in err
+    assert not (tmp_path / "f.xlsx").exists()
+
+
+def test_trends_refuses_a_level_outside_1_to_99_and_a_backcast_over_the_whole_history():
+    with pytest.raises(ConfigError, match="`level` must be"):
+        travel_trends(_series(), level=200)
+    with pytest.raises(ConfigError, match="`backcast`=30 leaves nothing to fit on"):
+        travel_trends(_series(24), backcast=30)
+
+
+def test_a_header_only_file_or_rows_without_a_series_id_are_named_as_such():
+    empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype=object), "y": pd.Series(dtype=object)})
+    with pytest.raises(SchemaError, match="has no rows"):
+        validate_series(empty)
+    d = _series().astype({"unique_id": object})
+    d.loc[3, "unique_id"] = None
+    with pytest.raises(SchemaError, match=r"`unique_id`: has missing values \(1 row: row 3\)"):
+        validate_series(d)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"n_travellers": 0}, "`n_travellers`"), ({"start": "someday"}, "`start` must be a local date"),
+     ({"start": "2023-01-01", "end": "2021-01-01"}, "`end` must be after `start`")],
+)
+def test_synth_settings_are_config_errors(kwargs, match):
+    args = {"n_travellers": 50, "start": "2021-01-01", "end": "2021-03-31"} | kwargs
+    with pytest.raises(ConfigError, match=match):
+        make_crossings(args.pop("n_travellers"), args.pop("start"), args.pop("end"))
+
+
+def test_synth_with_a_bad_start_exits_2(tmp_path, capsys):
+    code, err = _run(["synth", "--start", "someday", "--out", tmp_path / "s", "--quiet"], capsys)
+    assert code == 2 and "`start` must be a local date" in err
+
+
+@pytest.mark.parametrize(("argv", "match"), [(["--horizon", "-5"], "`horizon` must be an int >= 1"), (["--forecast-config", "bad.yaml"], "level")])
+def test_run_refuses_a_bad_horizon_or_forecast_config_before_any_step(tmp_path, capsys, monkeypatch, argv, match):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("forecaster:\n  level: [80, 'x']\n")
+    code, err = _run(["run", "--out", "out", "--travellers", "200", "--quiet", *argv], capsys)
+    assert code == 2 and match in err
+    assert not (tmp_path / "out" / "data").exists()
+
+
+@pytest.mark.parametrize("table", ["presence_reports", "permit_applications", "enforcement"])
+def test_validate_checks_every_source_table_from_parquet_and_csv(tmp_path, capsys, table):
+    from riskmodel.core.sources.generate import make_sources
+
+    tables = make_sources(make_crossings(300, "2022-01-01", "2022-12-31", seed=2), seed=2).tables()
+    good = tables[table]
+    good.to_csv(tmp_path / "good.csv", index=False)
+    assert main(["validate", "--table", table, str(tmp_path / "good.csv")]) == 0
+    bad = good.copy()
+    bad.iloc[1, 0] = bad.iloc[0, 0]  # a repeated record id
+    bad.to_parquet(tmp_path / "bad.parquet", index=False)
+    assert main(["validate", "--table", table, str(tmp_path / "bad.parquet")]) == 1
+    assert "duplicate ids" in capsys.readouterr().out
+
+
+def test_synth_sources_names_the_missing_file(tmp_path, capsys):
+    code, err = _run(["synth-sources", "--data", tmp_path], capsys)
+    assert code == 3
+    assert f"`{tmp_path / 'crossings.parquet'}`" in err
+
+
+def test_a_break_over_the_whole_history_is_refused_not_ignored():
+    from riskmodel.core.forecasting import Forecaster
+
+    with pytest.raises(ConfigError, match=r"every period of 1 series \(port/Batam\) lies inside the declared `breaks`"):
+        Forecaster(h=3, level=(95,), breaks=[("2000-01-01", "2030-12-31")]).fit(_series())
+    # a break over part of the history, or outside it, still fits
+    assert len(Forecaster(h=3, level=(95,), breaks=[("2030-01-01", "2030-12-31")]).fit(_series()).predict()) == 3
+
+
+@pytest.mark.parametrize(("table", "drop", "match"), [("scored", "risk_band", "`risk_band`: column is missing"), ("forecasts", "y_hat", "`y_hat`: column is missing")])
+def test_the_report_names_a_missing_column(tmp_path, table, drop, match):
+    from riskmodel.apps.report import ReportInputs, write_report
+
+    scored = pd.DataFrame({"probability": [0.1, 0.7], "risk_band": ["low", "high"]})
+    forecasts = _series(3).rename(columns={"y": "y_hat"})
+    tables = {"scored": scored, "forecasts": forecasts}
+    tables[table] = tables[table].drop(columns=drop)
+    with pytest.raises(SchemaError, match=match):
+        write_report(tmp_path / "r.html", ReportInputs(**tables))
+    assert not (tmp_path / "r.html").exists()

@@ -1,0 +1,139 @@
+"""The database reader under bad URLs, broken tables and incremental edge cases (issue #15 rerun).
+
+Each case either gives a library error naming the problem (never the password) or reads every
+row exactly once. A real PostgreSQL server as in tests/test_database.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ConfigError, DatabaseUnavailableError, SchemaError, UnreadableFileError
+from riskmodel.core.sources.generate import make_sources
+
+sa = pytest.importorskip("sqlalchemy", reason="the `db` extra is not installed")
+pytest.importorskip("psycopg", reason="the `db` extra is not installed")
+
+from riskmodel.integrations.database import DATABASE_URL_ENV, IncrementalReader, engine_from_env, read_table, write_table  # noqa: E402
+from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres  # noqa: E402
+
+pytestmark = pytest.mark.slow  # starts a PostgreSQL server
+
+SECRET = "Hunter2-not-for-logs"
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return make_sources(make_crossings(400, "2022-01-01", "2022-12-31", seed=4), seed=4).tables()["presence_reports"].head(60)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    if postgres_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test installs Debian's postgresql when it can)")
+    try:
+        server = temporary_postgres()
+        url = server.__enter__()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield engine_from_env(url)
+    server.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "match"),
+    [
+        (f"postgres ql://admin:{SECRET}@db:5432/x", ConfigError, "not a SQLAlchemy URL"),
+        (f"oracle+nodriver://admin:{SECRET}@db/x", ConfigError, r"admin:\*\*\*@db/x .*driver"),
+        (f"postgresql+psycopg://admin:{SECRET}@127.0.0.1:1/x", DatabaseUnavailableError, r"cannot connect .*admin:\*\*\*@127.0.0.1:1"),
+    ],
+)
+def test_a_bad_url_is_a_library_error_without_the_password(monkeypatch, url, error, match):
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    with pytest.raises(error, match=match) as caught:
+        read_table(engine_from_env(), "enforcement")
+    assert SECRET not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no chained driver error carrying the URL
+
+
+def test_a_wrong_password_on_a_real_server_is_a_library_error(engine):
+    url = engine.url.set(username="nosuchuser", password=SECRET)
+    with pytest.raises(DatabaseUnavailableError, match="nosuchuser") as caught:
+        read_table(engine_from_env(url.render_as_string(hide_password=False)), "enforcement")
+    assert SECRET not in str(caught.value)
+
+
+def test_a_missing_table_or_column_names_it(engine, reports):
+    with engine.begin() as con:
+        con.execute(sa.text('DROP TABLE IF EXISTS "permit_applications"'))
+    with pytest.raises(SchemaError, match="`permit_applications` does not exist"):
+        read_table(engine, "permit_applications")
+    write_table(engine, "presence_reports", reports)
+    with engine.begin() as con:
+        con.execute(sa.text('ALTER TABLE "presence_reports" DROP COLUMN "regency"'))
+    with pytest.raises(SchemaError, match="`regency`: required column is missing"):
+        read_table(engine, "presence_reports")
+
+
+@pytest.mark.parametrize(("column", "garbage", "match"), [("stay_from", "not a date", "not dates"), ("known_at", "2022-13-45", "not dates")])
+def test_values_of_the_wrong_kind_name_the_column_and_rows(engine, reports, column, garbage, match):
+    bad = reports.astype({column: str})
+    bad.loc[2, column] = garbage
+    bad.to_sql("presence_reports", engine, if_exists="replace", index=False)
+    with pytest.raises(SchemaError, match=rf"`{column}`: values that are {match} \('{garbage}'\) \(1 row: {reports.loc[2, 'report_id']}\)"):
+        read_table(engine, "presence_reports")
+
+
+def test_rows_without_a_watermark_stop_the_incremental_read_instead_of_vanishing(engine, reports, tmp_path):
+    table = reports.copy()
+    table.loc[[3, 20, 59], "known_at"] = pd.NaT
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=10)
+    with pytest.raises(SchemaError, match=r"`known_at`: missing \(NULL\).* \(3 rows"):
+        reader.read_into(tmp_path / "parts")
+    assert not (tmp_path / "parts").exists() and not (tmp_path / "state.json").exists()
+
+
+def test_a_time_zone_column_is_refused(engine, reports, tmp_path):
+    write_table(engine, "presence_reports", reports)
+    with engine.begin() as con:
+        con.execute(sa.text("""ALTER TABLE "presence_reports" ALTER COLUMN "known_at" TYPE timestamptz USING "known_at" AT TIME ZONE 'Asia/Jakarta'"""))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=10)
+    with pytest.raises(SchemaError, match="`known_at`: a timestamp with a time zone"):
+        reader.read_into(tmp_path / "parts")
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"watermark": "NaT", "last_id": "P1", "next_part": 1}', "[]"])
+def test_a_corrupt_state_file_is_named(engine, reports, tmp_path, text):
+    write_table(engine, "presence_reports", reports)
+    (tmp_path / "state.json").write_text(text)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=10)
+    with pytest.raises(UnreadableFileError, match="state.json"):
+        reader.read_into(tmp_path / "parts")
+
+
+def test_the_monitor_command_exits_4_without_the_password_when_the_database_is_down(capsys):
+    from riskmodel.apps.cli import main
+
+    code = main(["monitor", "--as-of", "2023-03-31", "--database", f"postgresql+psycopg://admin:{SECRET}@127.0.0.1:1/x", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "cannot connect to the database" in err and SECRET not in err and "Traceback" not in err
+
+
+def test_an_id_repeated_at_the_same_watermark_stops_the_read_instead_of_being_skipped(engine, reports, tmp_path):
+    table = reports.head(20).copy()
+    table["known_at"] = pd.Timestamp("2022-05-01")
+    table.loc[11, "report_id"] = table.loc[10, "report_id"]
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=1)
+    with pytest.raises(SchemaError, match=rf"`report_id`: the same id at the same `known_at` .*\(1 row: {table.loc[10, 'report_id']}\)"):
+        reader.read_into(tmp_path / "parts")
+    # distinct ids at one watermark are all read, once each
+    table.loc[11, "report_id"] = "P-distinct"
+    write_table(engine, "presence_reports", table)
+    assert reader.read_into(tmp_path / "parts") == 20

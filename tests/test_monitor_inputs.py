@@ -1,0 +1,90 @@
+"""Bad inputs to in-country monitoring: refused with the column named, never dropped or crashed on (issue #15 rerun)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ConfigError, SchemaError
+from riskmodel.core.sources.contracts import check_source
+from riskmodel.core.sources.features import monitoring_snapshot
+from riskmodel.core.sources.generate import make_sources
+from riskmodel.core.sources.monitor import monitor_training_table
+
+AS_OF = pd.Timestamp("2022-09-30")
+
+
+@pytest.fixture(scope="module")
+def src():
+    return make_sources(make_crossings(600, "2021-01-01", "2022-12-31", seed=3), seed=3)
+
+
+def _tables(src, **replace):
+    tables = {name: t.copy() for name, t in src.tables().items()}
+    tables.update(replace)
+    return tables
+
+
+def test_a_record_without_known_at_is_refused_not_left_out_of_the_counts(src):
+    reports = src.tables()["presence_reports"].copy()
+    reports.loc[reports.index[:5], "known_at"] = pd.NaT
+    with pytest.raises(SchemaError, match=r"known_at.*missing \(5 rows"):
+        monitoring_snapshot(src.crossings, _tables(src, presence_reports=reports), AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "match"),
+    [
+        ("presence_reports", lambda t: t.drop(columns="regency"), r"`regency`: required column is missing"),
+        ("permit_applications", lambda t: t.assign(applied_at=t["applied_at"].astype(str)), r"`applied_at`: expected datetime"),
+        ("presence_reports", lambda t: t.assign(known_at=t["known_at"].dt.tz_localize("Asia/Jakarta")), r"`known_at`: timezone-aware"),
+        ("presence_reports", lambda t: t.assign(accommodation=t["accommodation"].astype(object).where(t.index > 3)), r"`accommodation`: value is missing"),
+    ],
+)
+def test_a_broken_source_table_is_refused_naming_the_column(src, name, change, match):
+    tables = _tables(src)
+    tables[name] = change(tables[name])
+    with pytest.raises(SchemaError, match=match):
+        monitoring_snapshot(src.crossings, tables, AS_OF)
+
+
+def test_a_broken_crossings_log_or_an_unknown_table_is_refused(src):
+    with pytest.raises(SchemaError, match=r"`direction`: required column is missing"):
+        monitoring_snapshot(src.crossings.drop(columns="direction"), _tables(src), AS_OF)
+    with pytest.raises(SchemaError, match=r"unknown source table\(s\) \['visas'\]"):
+        monitoring_snapshot(src.crossings, _tables(src, visas=src.tables()["enforcement"]), AS_OF)
+
+
+@pytest.mark.parametrize(("as_of", "match"), [("yesterday-ish", "must be a date"), (pd.Timestamp("2022-09-30 12:00", tz="Asia/Makassar"), "time zone")])
+def test_an_as_of_that_is_not_a_local_date_is_refused(src, as_of, match):
+    with pytest.raises(SchemaError, match=match):
+        monitoring_snapshot(src.crossings, _tables(src), as_of)
+
+
+def test_a_day_before_any_data_gives_an_empty_snapshot(src):
+    snap, counts = monitoring_snapshot(src.crossings, _tables(src), "2000-01-01")
+    assert len(snap) == 0
+    assert all(sum(c.values()) == 0 for c in counts.values())
+
+
+def test_training_without_snapshot_days_is_refused(src):
+    with pytest.raises(ConfigError, match="no snapshot day"):
+        monitor_training_table(src.crossings, _tables(src), [], AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "change", "match"),
+    [
+        ("enforcement", "known_at", lambda t: t["action_at"] - pd.Timedelta(days=30), "before `action_at`"),
+        ("enforcement", "amount_idr", lambda t: -t["amount_idr"], "negative"),
+        ("permit_applications", "new_permit_end", lambda t: t["applied_at"] - pd.Timedelta(days=400), "before `applied_at`"),
+        ("permit_applications", "known_at", lambda t: t["applied_at"] - pd.Timedelta(days=30), "before `applied_at`"),
+    ],
+)
+def test_impossible_times_and_amounts_are_problems(src, name, column, change, match):
+    table = src.tables()[name].copy()
+    assert check_source(name, table) == []
+    table[column] = change(table)
+    problems = [p for p in check_source(name, table) if p.column == column]
+    assert problems and match in problems[0].problem
