@@ -18,7 +18,10 @@ def _series(n: int = 30) -> pd.DataFrame:
 
 
 def _run(argv, capsys):
-    code = main([str(a) for a in argv])
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse refuses a bad option value itself (usage, exit 2)
+        code = exc.code
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err
@@ -46,7 +49,7 @@ def test_a_series_file_without_its_columns_or_dates_is_named(tmp_path, capsys, c
 
 @pytest.mark.parametrize(
     ("level", "out", "match"),
-    [("80,abc", "f.csv", "`--level` must be whole percentages"), ("80,95", "f.xlsx", "`--out` must end in .csv or .parquet")],
+    [("80,abc", "f.csv", "argument --level: 'abc' is not a whole number from 1 to 99"), ("80,95", "f.xlsx", "`--out` must end in .csv or .parquet")],
 )
 def test_forecast_refuses_a_bad_level_or_output_before_fitting(tmp_path, capsys, monkeypatch, level, out, match):
     monkeypatch.chdir(tmp_path)
@@ -87,10 +90,10 @@ def test_synth_settings_are_config_errors(kwargs, match):
 
 def test_synth_with_a_bad_start_exits_2(tmp_path, capsys):
     code, err = _run(["synth", "--start", "someday", "--out", tmp_path / "s", "--quiet"], capsys)
-    assert code == 2 and "`start` must be a local date" in err
+    assert code == 2 and "argument --start: 'someday' is not a date" in err
 
 
-@pytest.mark.parametrize(("argv", "match"), [(["--horizon", "-5"], "`horizon` must be an int >= 1"), (["--forecast-config", "bad.yaml"], "level")])
+@pytest.mark.parametrize(("argv", "match"), [(["--horizon", "-5"], "argument --horizon: -5 is out of range"), (["--forecast-config", "bad.yaml"], "level")])
 def test_run_refuses_a_bad_horizon_or_forecast_config_before_any_step(tmp_path, capsys, monkeypatch, argv, match):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.yaml").write_text("forecaster:\n  level: [80, 'x']\n")
