@@ -408,7 +408,7 @@ def _forecast_group(pdf: pd.DataFrame, params: dict[str, Any], columns: list[str
     return out
 
 
-_PARTS = ("cv", "forecasts", "fallbacks")
+_PARTS = ("cv", "forecasts", "fallbacks", "series", "cutoffs")
 
 
 def _group_parts(pdf: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -427,18 +427,18 @@ def _group_parts(pdf: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"part": list(_PARTS), "payload": payloads})
 
 
-def _fit_pooled(history, parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Choose models and calibrate intervals on the driver from every group's backtest errors."""
+def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Choose models and calibrate intervals on the driver from every group's backtest errors.
+
+    The history is not collected: the groups send what calibration needs of it
+    (a few numbers per series and cutoff, :func:`riskmodel.core.forecasting.forecaster.history_facts`).
+    """
     import io
 
     frames = {name: pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.loc[parts["part"] == name, "payload"]], ignore_index=True) for name in _PARTS}
-    whole = history.select("unique_id", "ds", "y").toPandas()
-    whole["ds"] = pd.to_datetime(whole["ds"]).astype("datetime64[ns]")
-    whole["y"] = whole["y"].astype(float)
-    whole["unique_id"] = whole["unique_id"].astype(str)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
-        fitted = fit_from_parts(Forecaster(**params), whole, frames["cv"], frames["forecasts"], frames["fallbacks"])
+        fitted = fit_from_parts(Forecaster(**params), None, frames["cv"], frames["forecasts"], frames["fallbacks"], facts=(frames["series"], frames["cutoffs"]))
     return fitted.predict()
 
 
@@ -464,8 +464,9 @@ def forecast_spark(
     what they should on the BPS ports. With local models the result equals
     ``Forecaster(h=horizon, level=level, reconcile=None, **params).fit`` on all
     series; the global model ``lgbm`` is pooled within each group, so group series
-    that share a model (a subtree of the hierarchy) with ``by``. The history is also
-    collected to the driver (one row per series and period) for the interval scales.
+    that share a model (a subtree of the hierarchy) with ``by``. The history is not
+    collected: each group also returns the few numbers per series and cutoff that
+    calibration reads of it (scales, recent volume, largest count).
 
     With ``pool=False`` each group is an independent Forecaster: choice and
     intervals use that group's series only (equal to fitting each group in turn).
@@ -555,7 +556,7 @@ def forecast_spark(
     grouped = history.select(*keep).groupBy(by)
     if pool:
         parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
-        rows = _fit_pooled(history, grouped.applyInPandas(parts_fn, parts_schema).toPandas(), fit_params)
+        rows = _fit_pooled(grouped.applyInPandas(parts_fn, parts_schema).toPandas(), fit_params)
     else:
         rows = grouped.applyInPandas(fn, schema).toPandas()
     out = rows.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
