@@ -283,6 +283,15 @@ def test_forecast_spark_reads_the_history_once_on_the_executors_and_never_collec
         np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-6, err_msg=c)
 
 
+def test_forecast_spark_reports_its_stages(spark, crossings):
+    small = make_series(crossings, freq="M", levels=("total", "port_type"))
+    seen: list[tuple] = []
+    forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, reconcile="bottom_up",
+                   on_progress=lambda *a: seen.append(a), **FC)
+    names = ["model runs per group on the executors", "choice and calibration on the driver", "reconciliation", "done"]
+    assert seen == [(f"spark forecast stages: {name}", i, 3) for i, name in enumerate(names)]
+
+
 def test_forecast_spark_refuses_bad_settings(spark, series):
     sdf = _spark_history(spark, series.df.head(10))
     with pytest.raises(ConfigError, match="`horizon` must be"):

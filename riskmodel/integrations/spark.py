@@ -50,6 +50,7 @@ from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
 from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
+from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
 
@@ -451,6 +452,7 @@ def forecast_spark(
     hierarchy: Hierarchy | None = None,
     reconcile: str | None = "wls_struct",
     pool: bool = True,
+    on_progress: ProgressHook | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """Fit and forecast many series on Spark, the models run per group of series.
@@ -494,6 +496,11 @@ def forecast_spark(
     pool : bool, default=True
         Choose and calibrate on the driver from every group's backtest errors
         (True) or within each group (False).
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the
+        stages of the job (``"spark forecast stages: ..."``: the groups' model runs on
+        the executors, the pooled choice and calibration on the driver, the
+        reconciliation), each reported when it starts and ends.
     **params
         Other :class:`~riskmodel.core.forecasting.Forecaster` settings (``freq``, ``models``,
         ``n_windows``, ``selection``, ...).
@@ -554,15 +561,22 @@ def forecast_spark(
         return _group_parts(pdf, fit_params)
 
     grouped = history.select(*keep).groupBy(by)
+    reconciling = hierarchy is not None and reconcile is not None
+    names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
+    stages = Stages(on_progress, "spark forecast", names)
     if pool:
         parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
-        rows = _fit_pooled(grouped.applyInPandas(parts_fn, parts_schema).toPandas(), fit_params)
+        parts = grouped.applyInPandas(parts_fn, parts_schema).toPandas()
+        stages.done(names[0])
+        rows = _fit_pooled(parts, fit_params)
     else:
         rows = grouped.applyInPandas(fn, schema).toPandas()
+    stages.done(names[1] if pool else names[0])
     out = rows.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
-    if hierarchy is not None and reconcile is not None:
+    if reconciling:
         out = reconcile_forecasts(out, hierarchy, method=reconcile)
         out["model"] = out["model"] + f"+{reconcile}"
+        stages.done("reconciliation")
     out["unique_id"] = out["unique_id"].astype(str)
     return out[columns]

@@ -47,14 +47,14 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
     from riskmodel.api import forecast
 
-    progress = Progress(args.quiet)
     history = None
     if args.history:
         history = read_table(Path(args.history))
         history["ds"] = pd.to_datetime(history["ds"])
     level = tuple(int(v) for v in args.level.split(","))
-    progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
-    out = forecast(args.horizon, model=args.model, history=history, level=level)
+    with Progress(args.quiet) as progress:
+        progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
+        out = forecast(args.horizon, model=args.model, history=history, level=level, on_progress=progress.count)
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False) if path.suffix == ".csv" else out.to_parquet(path, index=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "cmd_trends"]
@@ -31,7 +31,9 @@ def cmd_trends(args: argparse.Namespace) -> int:
     history = _read(args.history)[["unique_id", "ds", "y"]]
     forecast = _read(args.forecast) if args.forecast else None
     breaks = () if args.no_break else (COVID_BREAK,)
-    table = travel_trends(history, forecast=forecast, backcast=args.backcast, breaks=breaks, short=args.short, long=args.long, level=args.level)
+    with Progress(args.quiet) as progress:  # counts on stderr while a --backcast forecaster is fitted
+        table = travel_trends(history, forecast=forecast, backcast=args.backcast, breaks=breaks, short=args.short, long=args.long,
+                              level=args.level, on_progress=progress.count)
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -51,4 +53,5 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--level", type=int, default=95, help="interval level of the check (default: %(default)s)")
     p.add_argument("--no-break", action="store_true", help="declare no COVID break (no pre-break comparison)")
     p.add_argument("--out", help="also write the table (.csv or .parquet)")
+    add_quiet(p)
     p.set_defaults(func=cmd_trends, inputs=("history", "forecast"))

@@ -747,6 +747,7 @@ def forecast(
     model: Forecaster | str | Path | None = None,
     history: pd.DataFrame | None = None,
     level: Sequence[int] = (80, 95),
+    on_progress: ProgressHook | None = None,
 ) -> pd.DataFrame:
     """Forecast arrivals ``horizon`` periods ahead for every series.
 
@@ -763,6 +764,9 @@ def forecast(
         are refitted on this history; required when ``model`` is None.
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the
+        backtest windows and the final fit, when a forecaster is fitted here.
 
     Returns
     -------
@@ -795,12 +799,12 @@ def forecast(
     if isinstance(model, str | Path):
         raise ConfigError(f"`model` {str(model)!r} is a path or URI: call riskmodel.forecast, which loads it, or pass riskmodel.load(uri).")
     if model is None:
-        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history)
+        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history, on_progress=on_progress)
         return fitted.predict()
     if not isinstance(model, Forecaster):
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
     if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
-        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None)
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None, on_progress=on_progress)
         return fitted.predict()
     return model.predict(int(horizon))
