@@ -45,3 +45,42 @@ def test_fit_from_parts_refuses_to_fit_without_history_or_its_facts():
         cv, forecasts, fallbacks, _, _ = run_parts(Forecaster(**SETTINGS), df)
     with pytest.raises(ValueError, match="needs `facts`"):
         fit_from_parts(Forecaster(**SETTINGS), None, cv, forecasts, fallbacks)
+
+
+def test_a_combination_is_wider_where_its_members_disagree(monkeypatch):
+    # The mean of the models is chosen on a 24-month history (one selection window). Its
+    # interval scale adds the spread of the members' log forecasts: at the same step, a series
+    # whose models disagree more (relative to its scale) gets a relatively wider interval.
+    import riskmodel.core.forecasting.forecaster as fmod
+    from riskmodel.core.forecasting.engine import run_models
+
+    df = _panel(24, k=8)
+    df["y"] = df["y"] * np.where(df["unique_id"].isin(["s1", "s4", "s6"]), np.linspace(1, 3, 24)[df.groupby("unique_id").cumcount()], 1)
+    settings = {"h": 12, "freq": "M", "models": ("snaive", "theta", "ets"), "reconcile": None, "level": (95,)}
+
+    def relative_width(weight):
+        monkeypatch.setattr(fmod, "SPREAD_WEIGHT", weight)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = Forecaster(**settings).fit(df)
+        fc = f.predict()
+        assert set(f.chosen_.values()) == {"mean"}
+        up = np.log1p(fc["y_hi_95"]) - np.log1p(fc["y_hat"])
+        return f, fc.assign(rel=up / fc["unique_id"].map(f.scales_)).query("ds == ds.min()").set_index("unique_id")["rel"]
+
+    f, with_spread = relative_width(1.0)
+    hist = {u: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(float)) for u, g in df.groupby("unique_id")}
+    fcs, _, _ = run_models(hist, 12, f._settings("M"))
+    spread = pd.Series({u: np.log1p(np.vstack([fcs[m][u] for m in settings["models"]]))[:, 0].std() for u in hist}) / f.scales_
+    groups = f.interval_groups_
+    _, without = relative_width(0.0)
+    checked = 0
+    for g in groups.unique():
+        ids = groups.index[groups == g]
+        if len(ids) < 3:
+            continue
+        checked += len(ids)
+        np.testing.assert_allclose(without[ids].to_numpy(), without[ids].iloc[0])  # before: disagreement did not matter
+        order = spread[ids].sort_values().index
+        assert with_spread[order].is_monotonic_increasing and with_spread[order].iloc[-1] > with_spread[order].iloc[0]
+    assert checked >= 6
