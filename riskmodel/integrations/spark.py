@@ -14,10 +14,12 @@ This is the only module that imports ``pyspark`` (install the ``spark`` extra:
     is pickled. Output columns and values are those of :func:`riskmodel.score`.
 
 :func:`forecast_spark`
-    Fits one :class:`~riskmodel.core.forecasting.Forecaster` per group (by default per
-    series) with ``groupBy(...).applyInPandas``; the forecasts (series x horizon
-    rows, small) are collected to the driver and, given a hierarchy, reconciled
-    there with :func:`riskmodel.core.forecasting.reconcile`.
+    Runs the models of a :class:`~riskmodel.core.forecasting.Forecaster` per group
+    (by default per series) with ``groupBy(...).applyInPandas``; the groups' backtest
+    errors come back to the driver, which chooses and calibrates over all series
+    (the history itself is never collected); the forecasts (series x horizon rows,
+    small) are collected to the driver and, given a hierarchy, reconciled there
+    with :func:`riskmodel.core.forecasting.reconcile`.
 
 Partitioning: scoring is embarrassingly parallel, one task per input partition
 (for Parquet, about one per 128 MB split); Arrow batches of
