@@ -43,13 +43,6 @@ COMBINATIONS = ("mean", "median")
 #: forecast benchmark (24-month fits ending 2010..2017): mean MSIS 9.74 against 10.07 for the
 #: choice made on the one window, which picked theta in six of eight years.
 MIN_SELECTION_WINDOWS = 2
-#: A combination's interval scale is the series' scale plus this weight times the spread of its
-#: members (the standard deviation of their ``log1p`` forecasts at that period), in the
-#: backtest errors it is calibrated on as in its forecasts (normalised conformal): where the
-#: models disagree, the interval is wider. Chosen on the 2019 validation years
-#: (benchmarks/RESULTS.md, ``fc_bps2019val_*``): MSIS ratio 0.888 without (weight 0), 0.796 at
-#: 0.5, 0.768 at 1, 0.788 at 2.
-SPREAD_WEIGHT = 1.0
 
 
 def output_columns(level: Sequence[int]) -> list[str]:
@@ -339,12 +332,9 @@ class Forecaster:
         select = cv[~cv["holdout"]]
         scales = per_series["scale"]
         groups = group_volumes(per_series["volume"], select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        spread = _spread(cv, settings.models, cv["unique_id"].map(chosen).to_numpy()) if len(cv) else np.zeros(0)
-        units = _in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings)
-        units = units.assign(log_scale=units["log_scale"].to_numpy(dtype=float) + spread[~cv["holdout"].to_numpy(dtype=bool)])
-        q = calibrate(units, "chosen", scales, self.h, level, groups=groups)
+        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level, groups=groups)
         if len(cv):
-            s = cv["log_scale"].to_numpy(dtype=float) + spread  # the intervals as they were at each cutoff
+            s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
                 cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1,
                 group=cv["unique_id"].map(groups).to_numpy(dtype=int), cap=EXPLOSION * _at(cv, at_cutoff, "max_seen", np.inf),
@@ -415,10 +405,7 @@ class Forecaster:
             part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
             top = float(self.max_y_.get(uid, np.nan))
             cap = EXPLOSION * top if np.isfinite(top) else None
-            scale = float(self.scales_[uid])
-            if name in COMBINATIONS:
-                scale = scale + SPREAD_WEIGHT * np.log1p(np.clip(np.vstack([fcs[b][uid] for b in base]), 0, None)).std(axis=0)
-            part.update(apply_intervals(y_hat, scale, q, group=int(self.interval_groups_.get(uid, 0)), cap=cap))
+            part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0)), cap=cap))
             part["model"] = name
             frames.append(pd.DataFrame(part))
         out = pd.concat(frames, ignore_index=True)
@@ -696,13 +683,6 @@ def _in_seasonal_units(select: pd.DataFrame, seen_scale: pd.Series, at_cutoff: p
     if not short.any():
         return select
     return select.assign(log_scale=np.where(short, select["unique_id"].map(seen_scale).to_numpy(dtype=float), select["log_scale"].to_numpy(dtype=float)))
-
-
-def _spread(cv: pd.DataFrame, models: Sequence[str], names: np.ndarray) -> np.ndarray:
-    """:data:`SPREAD_WEIGHT` times the spread of the models' ``log1p`` forecasts, on rows whose choice (``names``) is a combination; 0 elsewhere."""
-    members = np.log1p(np.clip(cv[list(models)].to_numpy(dtype=float), 0, None))
-    spread = SPREAD_WEIGHT * np.nan_to_num(members.std(axis=1))
-    return np.where(np.isin(names, COMBINATIONS), spread, 0.0)
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
