@@ -182,3 +182,33 @@ def test_the_champions_refit_for_the_gate_reports_its_runs_too():
     seen: list[tuple] = []
     champion_on_same_window(champion, challenger, on_progress=lambda *a: seen.append(a))
     assert seen and seen[0][1] == 0 and seen[-1][1] == seen[-1][2] == 4
+
+
+def test_forecast_fitted_on_a_history_reports_its_runs():
+    from riskmodel.core.forecasting import forecast
+
+    seen: list[tuple] = []
+    forecast(6, history=_panel(), on_progress=lambda *a: seen.append(a))
+    assert seen and seen[0] == (RUNS, 0, seen[0][2]) and seen[-1][1] == seen[-1][2] > 1
+
+
+def test_trends_backcast_reports_its_forecasters_runs():
+    from riskmodel.core.forecasting.trends import travel_trends
+
+    seen: list[tuple] = []
+    travel_trends(_panel(), backcast=3, breaks=(), on_progress=lambda *a: seen.append(a))
+    assert seen and seen[0][0] == RUNS and seen[0][1] == 0 and seen[-1][1] == seen[-1][2] > 1
+
+
+def test_forecast_and_trends_commands_log_the_forecasters_runs(tmp_path, capsys):
+    from riskmodel.apps.cli import main
+
+    _panel().to_csv(tmp_path / "history.csv", index=False)
+    assert main(["forecast", "--horizon", "6", "--history", str(tmp_path / "history.csv"), "--out", str(tmp_path / "fc.csv")]) == 0
+    assert re.search(rf"^\[ *\d+\.\ds\]     {RUNS}: (\d+)/\1 \(100%\) in \d+ s$", capsys.readouterr().err, re.M)
+    assert main(["trends", str(tmp_path / "history.csv"), "--backcast", "3", "--no-break"]) == 0
+    captured = capsys.readouterr()
+    assert re.search(rf"^\[ *\d+\.\ds\]     {RUNS}: (\d+)/\1 \(100%\) in \d+ s$", captured.err, re.M)
+    assert RUNS not in captured.out  # the table alone on stdout
+    assert main(["trends", str(tmp_path / "history.csv"), "--backcast", "3", "--no-break", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -262,6 +262,36 @@ def test_forecast_spark_pools_choice_and_calibration_like_one_in_process_fit(spa
     assert not np.allclose(per_series["y_hi_95"].to_numpy(float), want["y_hi_95"].to_numpy(float))
 
 
+def test_forecast_spark_reads_the_history_once_on_the_executors_and_never_collects_it(spark, series):
+    # Issue 13 part 6: calibration needs all backtest errors on the driver, not the history; the
+    # driver used to collect the whole history (series x periods rows) for the interval scales.
+    # An accumulator counts the history rows each action reads: the executors' fits read them once.
+    from pyspark.sql import functions as F, types as T
+
+    df = series.df
+    reads = spark.sparkContext.accumulator(0)
+
+    def counted(y):
+        reads.add(1)
+        return y
+
+    history = _spark_history(spark, df).withColumn("y", F.udf(counted, T.DoubleType())(F.col("y").cast("double")))
+    got = forecast_spark(history, horizon=6, **FC)
+    assert reads.value == len(df)
+    want = _pooled(df, 6)
+    for c in forecast_columns((80, 95))[2:-1]:
+        np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-6, err_msg=c)
+
+
+def test_forecast_spark_reports_its_stages(spark, crossings):
+    small = make_series(crossings, freq="M", levels=("total", "port_type"))
+    seen: list[tuple] = []
+    forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, reconcile="bottom_up",
+                   on_progress=lambda *a: seen.append(a), **FC)
+    names = ["model runs per group on the executors", "choice and calibration on the driver", "reconciliation", "done"]
+    assert seen == [(f"spark forecast stages: {name}", i, 3) for i, name in enumerate(names)]
+
+
 def test_forecast_spark_refuses_bad_settings(spark, series):
     sdf = _spark_history(spark, series.df.head(10))
     with pytest.raises(ConfigError, match="`horizon` must be"):

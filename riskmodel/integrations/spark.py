@@ -14,10 +14,12 @@ This is the only module that imports ``pyspark`` (install the ``spark`` extra:
     is pickled. Output columns and values are those of :func:`riskmodel.score`.
 
 :func:`forecast_spark`
-    Fits one :class:`~riskmodel.core.forecasting.Forecaster` per group (by default per
-    series) with ``groupBy(...).applyInPandas``; the forecasts (series x horizon
-    rows, small) are collected to the driver and, given a hierarchy, reconciled
-    there with :func:`riskmodel.core.forecasting.reconcile`.
+    Runs the models of a :class:`~riskmodel.core.forecasting.Forecaster` per group
+    (by default per series) with ``groupBy(...).applyInPandas``; the groups' backtest
+    errors come back to the driver, which chooses and calibrates over all series
+    (the history itself is never collected); the forecasts (series x horizon rows,
+    small) are collected to the driver and, given a hierarchy, reconciled there
+    with :func:`riskmodel.core.forecasting.reconcile`.
 
 Partitioning: scoring is embarrassingly parallel, one task per input partition
 (for Parquet, about one per 128 MB split); Arrow batches of
@@ -50,6 +52,7 @@ from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
 from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
+from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
 
@@ -408,7 +411,7 @@ def _forecast_group(pdf: pd.DataFrame, params: dict[str, Any], columns: list[str
     return out
 
 
-_PARTS = ("cv", "forecasts", "fallbacks")
+_PARTS = ("cv", "forecasts", "fallbacks", "series", "cutoffs")
 
 
 def _group_parts(pdf: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -427,18 +430,18 @@ def _group_parts(pdf: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"part": list(_PARTS), "payload": payloads})
 
 
-def _fit_pooled(history, parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Choose models and calibrate intervals on the driver from every group's backtest errors."""
+def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Choose models and calibrate intervals on the driver from every group's backtest errors.
+
+    The history is not collected: the groups send what calibration needs of it
+    (a few numbers per series and cutoff, :func:`riskmodel.core.forecasting.forecaster.history_facts`).
+    """
     import io
 
     frames = {name: pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.loc[parts["part"] == name, "payload"]], ignore_index=True) for name in _PARTS}
-    whole = history.select("unique_id", "ds", "y").toPandas()
-    whole["ds"] = pd.to_datetime(whole["ds"]).astype("datetime64[ns]")
-    whole["y"] = whole["y"].astype(float)
-    whole["unique_id"] = whole["unique_id"].astype(str)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
-        fitted = fit_from_parts(Forecaster(**params), whole, frames["cv"], frames["forecasts"], frames["fallbacks"])
+        fitted = fit_from_parts(Forecaster(**params), None, frames["cv"], frames["forecasts"], frames["fallbacks"], facts=(frames["series"], frames["cutoffs"]))
     return fitted.predict()
 
 
@@ -451,6 +454,7 @@ def forecast_spark(
     hierarchy: Hierarchy | None = None,
     reconcile: str | None = "wls_struct",
     pool: bool = True,
+    on_progress: ProgressHook | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """Fit and forecast many series on Spark, the models run per group of series.
@@ -464,8 +468,9 @@ def forecast_spark(
     what they should on the BPS ports. With local models the result equals
     ``Forecaster(h=horizon, level=level, reconcile=None, **params).fit`` on all
     series; the global model ``lgbm`` is pooled within each group, so group series
-    that share a model (a subtree of the hierarchy) with ``by``. The history is also
-    collected to the driver (one row per series and period) for the interval scales.
+    that share a model (a subtree of the hierarchy) with ``by``. The history is not
+    collected: each group also returns the few numbers per series and cutoff that
+    calibration reads of it (scales, recent volume, largest count).
 
     With ``pool=False`` each group is an independent Forecaster: choice and
     intervals use that group's series only (equal to fitting each group in turn).
@@ -493,6 +498,11 @@ def forecast_spark(
     pool : bool, default=True
         Choose and calibrate on the driver from every group's backtest errors
         (True) or within each group (False).
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the
+        stages of the job (``"spark forecast stages: ..."``: the groups' model runs on
+        the executors, the pooled choice and calibration on the driver, the
+        reconciliation), each reported when it starts and ends.
     **params
         Other :class:`~riskmodel.core.forecasting.Forecaster` settings (``freq``, ``models``,
         ``n_windows``, ``selection``, ...).
@@ -553,15 +563,22 @@ def forecast_spark(
         return _group_parts(pdf, fit_params)
 
     grouped = history.select(*keep).groupBy(by)
+    reconciling = hierarchy is not None and reconcile is not None
+    names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
+    stages = Stages(on_progress, "spark forecast", names)
     if pool:
         parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
-        rows = _fit_pooled(history, grouped.applyInPandas(parts_fn, parts_schema).toPandas(), fit_params)
+        parts = grouped.applyInPandas(parts_fn, parts_schema).toPandas()
+        stages.done(names[0])
+        rows = _fit_pooled(parts, fit_params)
     else:
         rows = grouped.applyInPandas(fn, schema).toPandas()
+    stages.done(names[1] if pool else names[0])
     out = rows.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
-    if hierarchy is not None and reconcile is not None:
+    if reconciling:
         out = reconcile_forecasts(out, hierarchy, method=reconcile)
         out["model"] = out["model"] + f"+{reconcile}"
+        stages.done("reconciliation")
     out["unique_id"] = out["unique_id"].astype(str)
     return out[columns]

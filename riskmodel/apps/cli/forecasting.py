@@ -36,14 +36,13 @@ def _cmd_promote_forecast(args: argparse.Namespace) -> int:
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from riskmodel.api import forecast
 
-    progress = Progress(args.quiet)
     path = Path(args.out)
     if path.suffix not in (".csv", ".parquet"):
         raise ConfigError(f"`--out` must end in .csv or .parquet; got `{path}`.")
     history = read_series(args.history, ids_as_text=False) if args.history else None
-    level = args.level
-    progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
-    out = forecast(args.horizon, model=args.model, history=history, level=level)
+    with Progress(args.quiet) as progress:
+        progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
+        out = forecast(args.horizon, model=args.model, history=history, level=args.level, on_progress=progress.count)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False) if path.suffix == ".csv" else out.to_parquet(path, index=False)
     progress(f"wrote {len(out):,} rows for {out['unique_id'].nunique():,} series to {path}")

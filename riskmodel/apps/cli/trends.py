@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, int_at_least, read_series, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, int_at_least, read_series, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "cmd_trends"]
@@ -23,7 +23,9 @@ def cmd_trends(args: argparse.Namespace) -> int:
     history = history[[c for c in ("unique_id", "ds", "y") if c in history.columns]]  # a missing `y` is named by travel_trends
     forecast = read_series(args.forecast) if args.forecast else None
     breaks = () if args.no_break else (COVID_BREAK,)
-    table = travel_trends(history, forecast=forecast, backcast=args.backcast, breaks=breaks, short=args.short, long=args.long, level=args.level)
+    with Progress(args.quiet) as progress:  # counts on stderr while a --backcast forecaster is fitted
+        table = travel_trends(history, forecast=forecast, backcast=args.backcast, breaks=breaks, short=args.short, long=args.long,
+                              level=args.level, on_progress=progress.count)
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -43,4 +45,5 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--level", type=int_at_least(1, 99), default=95, help="interval level of the check (default: %(default)s)")
     p.add_argument("--no-break", action="store_true", help="declare no COVID break (no pre-break comparison)")
     p.add_argument("--out", help="also write the table (.csv or .parquet)")
+    add_quiet(p)
     p.set_defaults(func=cmd_trends, inputs=("history", "forecast"))

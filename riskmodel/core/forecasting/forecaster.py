@@ -14,7 +14,7 @@ from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedErro
 from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
-from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, log_scale, volume_groups
+from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, group_volumes, log_scale, recent_volume
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
@@ -309,14 +309,19 @@ class Forecaster:
         return self
 
     def _finish(
-        self, history: pd.DataFrame, cv: pd.DataFrame, fallbacks: list, settings: RunSettings, hierarchy: Hierarchy | None, base: tuple | None = None
+        self, history: pd.DataFrame | None, cv: pd.DataFrame, fallbacks: list, settings: RunSettings, hierarchy: Hierarchy | None,
+        base: tuple | None = None, facts: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> None:
         """Choose, calibrate, score the holdout and forecast, from backtests already run.
 
         ``base`` holds the models' final forecasts ``(forecasts, future, fallbacks)``
         when they were computed elsewhere (e.g. on Spark workers, see
         :func:`riskmodel.integrations.spark.forecast_spark`); they are computed here otherwise.
+        ``facts`` are :func:`history_facts` computed where the history is (then
+        ``history`` may be None, and ``history_`` is None: only :meth:`predict` at
+        ``h`` works); they are computed from ``history`` otherwise.
         """
+        per_series, at_cutoff = facts if facts is not None else history_facts(history, cv, settings)
         level = tuple(sorted(int(L) for L in self.level))
         candidates = list(settings.models)
         if self.combine and len(candidates) >= 3:
@@ -324,20 +329,17 @@ class Forecaster:
                 cv[comb] = getattr(np, comb)(cv[list(settings.models)].to_numpy(dtype=float), axis=1) if len(cv) else []
                 candidates.append(comb)
         select = cv[~cv["holdout"]]
-        chosen = self._choose(select, candidates, history)
+        chosen = self._choose(select, candidates, list(per_series.index))
         cv["chosen"] = _pick(cv, chosen)
         select = cv[~cv["holdout"]]
-        scales = history.groupby("unique_id")["y"].apply(
-            lambda s: _scale(s.to_numpy(), in_break(history.loc[s.index, "ds"], settings.breaks), settings)
-        )
-        seen = history if not cv["holdout"].any() else history[history["ds"] <= cv.loc[cv["holdout"], "cutoff"].min()]
-        groups = volume_groups(seen, select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        q = calibrate(_seasonal_units(select, seen, settings), "chosen", scales, self.h, level, groups=groups)
+        scales = per_series["scale"]
+        groups = group_volumes(per_series["volume"], select)  # from what the holdout cutoff saw: the holdout must not steer calibration
+        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level, groups=groups)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
                 cv["chosen"].to_numpy(dtype=float), s, q, steps=cv["step"].to_numpy(dtype=int) - 1,
-                group=cv["unique_id"].map(groups).to_numpy(dtype=int), cap=EXPLOSION * _max_seen(history, cv),
+                group=cv["unique_id"].map(groups).to_numpy(dtype=int), cap=EXPLOSION * _at(cv, at_cutoff, "max_seen", np.inf),
             )
             for L in level:
                 cv[f"chosen-lo-{L}"] = bounds[f"y_lo_{L}"]
@@ -364,6 +366,7 @@ class Forecaster:
         self.history_ = history
         self.hierarchy_ = hierarchy
         self.fallbacks_ = fallbacks
+        self.max_y_ = per_series["max_y"]
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
@@ -372,8 +375,7 @@ class Forecaster:
             history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step, on_window=on_window
         )
 
-    def _choose(self, cv: pd.DataFrame, candidates: list[str], history: pd.DataFrame) -> dict[str, str]:
-        ids = list(history["unique_id"].unique())
+    def _choose(self, cv: pd.DataFrame, candidates: list[str], ids: list[str]) -> dict[str, str]:
         if cv.empty:
             return dict.fromkeys(ids, "snaive")
         if cv["cutoff"].nunique() < MIN_SELECTION_WINDOWS and "mean" in candidates:
@@ -388,20 +390,23 @@ class Forecaster:
         return {uid: best.get(uid, "snaive") for uid in ids}
 
     def _forecast(self, h: int, settings: RunSettings, base: tuple | None = None) -> pd.DataFrame:
-        hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
-        fcs, future, fallbacks = base if base is not None else run_models(hist, h, settings)
+        if base is None:
+            hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
+            base = run_models(hist, h, settings)
+        fcs, future, fallbacks = base
         self.fallbacks_ = list(self.fallbacks_) + fallbacks
         base = list(settings.models)
         q = extend(self.quantiles_, h)
         frames = []
-        for uid in hist:
+        for uid in sorted(self.chosen_):
             name = self.chosen_[uid]
             if name in COMBINATIONS:
                 y_hat = getattr(np, name)(np.vstack([fcs[b][uid] for b in base]), axis=0)
             else:
                 y_hat = fcs[name][uid]
             part = {"unique_id": uid, "ds": future[uid], "y_hat": y_hat}
-            cap = EXPLOSION * float(np.max(hist[uid][1])) if len(hist[uid][1]) else None
+            top = float(self.max_y_.get(uid, np.nan))
+            cap = EXPLOSION * top if np.isfinite(top) else None
             part.update(apply_intervals(y_hat, float(self.scales_[uid]), q, group=int(self.interval_groups_.get(uid, 0)), cap=cap))
             part["model"] = name
             frames.append(pd.DataFrame(part))
@@ -543,6 +548,7 @@ class Forecaster:
             self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
             self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
             self.history_ = pd.read_parquet(folder / "history.parquet")
+            self.max_y_ = self.history_.groupby("unique_id")["y"].max()
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
             self.cv_ = pd.read_parquet(folder / "backtest.parquet")
             self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
@@ -605,11 +611,44 @@ def _infer(history: pd.DataFrame) -> str:
     return infer_freq(history)
 
 
-def _max_seen(history: pd.DataFrame, cv: pd.DataFrame) -> np.ndarray:
-    """Largest count of each backtest row's series up to its cutoff."""
-    running = history.assign(max_seen=history.groupby("unique_id")["y"].cummax())[["unique_id", "ds", "max_seen"]]
-    rows = cv[["unique_id", "cutoff"]].merge(running.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")
-    return rows["max_seen"].fillna(np.inf).to_numpy(dtype=float)
+def history_facts(history: pd.DataFrame, cv: pd.DataFrame, settings: RunSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What choosing and calibrating need of the history, computed where the history is.
+
+    Choice and calibration read the history only through these few numbers, so a
+    fit whose history lies elsewhere (on Spark workers) sends them instead of the
+    history (see :mod:`riskmodel.core.forecasting.distributed`).
+
+    Returns
+    -------
+    per_series : DataFrame
+        Index ``unique_id``; ``scale`` (interval scale of the whole history),
+        ``seen_scale`` and ``volume`` (scale and :func:`recent_volume` of the history
+        up to the first holdout cutoff, the whole history without one: the holdout
+        must not steer calibration) and ``max_y`` (largest count).
+    at_cutoff : DataFrame
+        One row per series and backtest cutoff: ``unique_id, cutoff, n_seen`` (periods
+        of history up to the cutoff) and ``max_seen`` (largest count up to it).
+    """
+    held = cv["holdout"].astype(bool) if len(cv) else pd.Series(dtype=bool)
+    end = cv.loc[held, "cutoff"].min() if held.any() else None
+    rows = []
+    for uid, g in history.groupby("unique_id", sort=True):
+        y, mask = g["y"].to_numpy(dtype=float), np.asarray(in_break(g["ds"], settings.breaks), dtype=bool)
+        k = len(y) if end is None else int((g["ds"] <= end).sum())
+        rows.append((uid, _scale(y, mask, settings), _scale(y[:k], mask[:k], settings), recent_volume(y[:k]), float(np.max(y)) if len(y) else np.nan))
+    per_series = pd.DataFrame(rows, columns=["unique_id", "scale", "seen_scale", "volume", "max_y"]).set_index("unique_id")
+    running = history[["unique_id", "ds"]].assign(
+        n_seen=history.groupby("unique_id").cumcount() + 1, max_seen=history.groupby("unique_id")["y"].cummax()
+    ).rename(columns={"ds": "cutoff"})
+    pairs = cv[["unique_id", "cutoff"]].drop_duplicates() if len(cv) else pd.DataFrame({"unique_id": [], "cutoff": pd.to_datetime([])})
+    at_cutoff = pairs.merge(running, on=["unique_id", "cutoff"], how="left").reset_index(drop=True)
+    return per_series, at_cutoff
+
+
+def _at(cv: pd.DataFrame, at_cutoff: pd.DataFrame, column: str, missing: float) -> np.ndarray:
+    """``at_cutoff[column]`` for each backtest row (``missing`` where the cutoff has no row)."""
+    rows = cv[["unique_id", "cutoff"]].merge(at_cutoff, on=["unique_id", "cutoff"], how="left")
+    return rows[column].astype(float).fillna(missing).to_numpy(dtype=float)
 
 
 def _scale(y: np.ndarray, mask: np.ndarray, settings: RunSettings) -> float:
@@ -618,6 +657,17 @@ def _scale(y: np.ndarray, mask: np.ndarray, settings: RunSettings) -> float:
 
 
 def _seasonal_units(select: pd.DataFrame, seen: pd.DataFrame, settings: RunSettings) -> pd.DataFrame:
+    """Selection rows whose errors are in the unit of the final intervals' scale (see :func:`_in_seasonal_units`).
+
+    ``seen`` is the history up to the holdout cutoff (the whole history without one).
+    """
+    if settings.m <= 1 or select.empty:
+        return select
+    per_series, at_cutoff = history_facts(seen, select.assign(holdout=False), settings)
+    return _in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings)
+
+
+def _in_seasonal_units(select: pd.DataFrame, seen_scale: pd.Series, at_cutoff: pd.DataFrame, settings: RunSettings) -> pd.DataFrame:
     """Selection rows whose errors are in the unit of the final intervals' scale.
 
     A cutoff with at most one season of history has no seasonal difference, so
@@ -625,18 +675,16 @@ def _seasonal_units(select: pd.DataFrame, seen: pd.DataFrame, settings: RunSetti
     are the seasons themselves: errors divided by it and multiplied back by the
     final, seasonal scale mixed units (on the BPS 2019 holdout, fitted on
     2017-2018, the one full-horizon window has 12 months of history). Those rows
-    take the scale of ``seen``, the history up to the holdout cutoff (the whole
+    take ``seen_scale``, the scale of the history up to the holdout cutoff (the whole
     history without one), which holds the selection windows but no holdout actual.
     """
     if settings.m <= 1 or select.empty:
         return select
-    order = seen[["unique_id", "ds"]].assign(n=seen.groupby("unique_id").cumcount() + 1)
-    n_at = select[["unique_id", "cutoff"]].merge(order.rename(columns={"ds": "cutoff"}), on=["unique_id", "cutoff"], how="left")["n"]
-    short = (n_at.to_numpy() <= settings.m) & np.isfinite(select["log_scale"].to_numpy(dtype=float))
+    n_at = _at(select, at_cutoff, "n_seen", np.nan)
+    short = (n_at <= settings.m) & np.isfinite(select["log_scale"].to_numpy(dtype=float))
     if not short.any():
         return select
-    later = seen.groupby("unique_id")["y"].apply(lambda s: _scale(s.to_numpy(), in_break(seen.loc[s.index, "ds"], settings.breaks), settings))
-    return select.assign(log_scale=np.where(short, select["unique_id"].map(later).to_numpy(dtype=float), select["log_scale"].to_numpy(dtype=float)))
+    return select.assign(log_scale=np.where(short, select["unique_id"].map(seen_scale).to_numpy(dtype=float), select["log_scale"].to_numpy(dtype=float)))
 
 
 def _pick(cv: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
@@ -713,6 +761,7 @@ def forecast(
     model: Forecaster | str | Path | None = None,
     history: pd.DataFrame | None = None,
     level: Sequence[int] = (80, 95),
+    on_progress: ProgressHook | None = None,
 ) -> pd.DataFrame:
     """Forecast arrivals ``horizon`` periods ahead for every series.
 
@@ -729,6 +778,9 @@ def forecast(
         are refitted on this history; required when ``model`` is None.
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
+    on_progress : callable, optional
+        ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the
+        backtest windows and the final fit, when a forecaster is fitted here.
 
     Returns
     -------
@@ -761,12 +813,12 @@ def forecast(
     if isinstance(model, str | Path):
         raise ConfigError(f"`model` {str(model)!r} is a path or URI: call riskmodel.forecast, which loads it, or pass riskmodel.load(uri).")
     if model is None:
-        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history)
+        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history, on_progress=on_progress)
         return fitted.predict()
     if not isinstance(model, Forecaster):
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
     if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
-        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None)
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None, on_progress=on_progress)
         return fitted.predict()
     return model.predict(int(horizon))

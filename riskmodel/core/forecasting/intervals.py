@@ -84,7 +84,18 @@ def volume_groups(history: pd.DataFrame, cv: pd.DataFrame | None = None, min_err
     Series
         ``unique_id -> group``, groups numbered from 0 (smallest volume).
     """
-    vol = history.groupby("unique_id", sort=True)["y"].apply(lambda y: float(np.nanmean(y.to_numpy(dtype=float)[-max(len(y) // 10, 1):])))
+    vol = history.groupby("unique_id", sort=True)["y"].apply(lambda y: recent_volume(y.to_numpy(dtype=float)))
+    return group_volumes(vol, cv, min_errors)
+
+
+def recent_volume(y: np.ndarray) -> float:
+    """A series' volume for :func:`volume_groups`: its mean over the last tenth of its history."""
+    return float(np.nanmean(y[-max(len(y) // 10, 1):]))
+
+
+def group_volumes(vol: pd.Series, cv: pd.DataFrame | None = None, min_errors: int = 60) -> pd.Series:
+    """:func:`volume_groups` from each series' volume (``unique_id -> volume``, see :func:`recent_volume`)."""
+    vol = vol.sort_index()
     decade = np.floor(np.log10(np.clip(vol.to_numpy(dtype=float), 1e-9, None) + 1e-12)).clip(-1, None).astype(int)
     decade = pd.Series(decade, index=vol.index)
     n_err = cv.groupby("unique_id").size().reindex(vol.index, fill_value=0) if cv is not None and len(cv) else pd.Series(0, index=vol.index)

@@ -88,6 +88,7 @@ def travel_trends(
     short: int = 3,
     long: int = 12,
     level: int = 95,
+    on_progress: ProgressHook | None = None,
 ) -> pd.DataFrame:
     """Growth and surge/collapse signals per series, as a table.
 
@@ -109,6 +110,9 @@ def travel_trends(
         Window lengths in periods.
     level : int, default=95
         Interval level of the surge/collapse check.
+    on_progress : callable, optional
+        The backcast forecaster's progress hook (:meth:`Forecaster.fit`,
+        :mod:`riskmodel.core.progress`).
 
     Returns
     -------
@@ -156,7 +160,7 @@ def travel_trends(
         from riskmodel.core.forecasting.forecaster import Forecaster
 
         cut = hist.groupby("unique_id")["ds"].transform(lambda d: d.sort_values().iloc[-backcast - 1] if len(d) > backcast else d.min() - pd.Timedelta(days=1))
-        forecast = Forecaster(h=backcast, level=(level,), breaks=breaks).fit(hist[hist["ds"] <= cut]).predict()
+        forecast = Forecaster(h=backcast, level=(level,), breaks=breaks).fit(hist[hist["ds"] <= cut], on_progress=on_progress).predict()
     if forecast is not None:
         _check(forecast, level)
         flags = _flags(hist, forecast, level)
