@@ -123,7 +123,18 @@ a move rate about 6 times the compliant one); each has a feature in the form of
 the mechanism (relative to the permit in force, per 30 days, windowed), and
 far from the permit end they are weak by construction (a few reported moves a
 year), which is where the pooled figure loses. Seeds 7, 8 and 9 were
-pre-registered before this run and drawn once, in it.
+pre-registered in the code (commit 653fbd8) before they were first drawn. The
+full run with six fresh draws started then could not finish before the
+round's deadline on the loaded machine (each process got about a fourteenth
+of a core) and was stopped; seeds 7, 8 and 9 were then drawn once each with
+the benchmark's own ``_fresh_draw_gain`` (same size, snapshots and models):
+seed 7 gives 1.226 (0.677 to 0.830); seed 8 gives 1.177 (0.698 to 0.822); seed 9 gives 1.173 (0.655 to 0.768).
+No feature, model or setting changed since the run of the table below, so its
+seed-1 and seed-4 to 6 figures stand. **The bar is read on** the figure
+declared for it, ``risk_prauc_gain_all_sources`` on seed 1: 1.164, NOT MET;
+the honest estimate is the mean over the six fresh draws that chose nothing
+(seeds 4 to 9), 1.188 (SD 0.031, range 1.142 to 1.226; seeds 7 to 9 alone 1.192): NOT MET. The lead's re-run on a quiet machine adds the
+``*_seed7`` to ``*_seed9`` rows to the table.
 
 Timings are wall-clock on a shared 2-core machine under load from other jobs.
 """
@@ -161,7 +172,7 @@ SEED = 1
 #: chosen or tuned, for the spread of the monitoring gain between draws. Seed 1 was seen once before this round (the
 #: run of 2026-12-04), so these are the cleaner figure; the bar's figure stays ``risk_prauc_gain_all_sources`` on seed 1,
 #: as it was declared, and the mean over these draws is reported next to it, not in its place.
-#: Seeds 7, 8 and 9 were pre-registered (2026-12-05, 05:05 UTC) before they were ever drawn, in a round that changed no
+#: Seeds 7, 8 and 9 were pre-registered (2026-12-05, 05:02 UTC) before they were ever drawn, in a round that changed no
 #: feature, model or setting (the changes tried on the development draws 0, 2, 3 moved the gain by noise and were dropped),
 #: so that the mean over six draws that chose nothing says where the gain lies.
 FRESH_SEEDS = (4, 5, 6, 7, 8, 9)
