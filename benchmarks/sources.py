@@ -35,10 +35,10 @@ before hidden risk (not raised for this benchmark).
   2026-12-05, chosen on a 20,000-traveller seed-2 draw) the places moved to after
   the arrival day (count, per 30 days, and in the 60 days before the permit in
   force ends) and the declared stay against the permit in force.
-* **Fresh draws** (``*_seed4/5/6``, ``*_fresh_mean``, ``_sd``, ``_range``):
-  the monitoring gain on three more draws of the same size, seeds 4, 5 and 6,
-  pre-registered in the code before they were first drawn, on which nothing was
-  chosen; seed 1 had been seen once before (the run of 2026-12-04), so these
+* **Fresh draws** (``*_seed4`` to ``*_seed9``, ``*_fresh_mean``, ``_sd``, ``_range``):
+  the monitoring gain on more draws of the same size, seeds 4, 5 and 6 and
+  (from the second round of 2026-12-05) 7, 8 and 9, each pre-registered in
+  the code before it was first drawn, on which nothing was chosen; seed 1 had been seen once before (the run of 2026-12-04), so these
   say how far one draw's figure moves. The bar's figure is still
   ``risk_prauc_gain_all_sources`` on seed 1, as declared before; the fresh mean
   is reported beside it, not in its place.
@@ -100,6 +100,42 @@ refit moves it; leaving out the declared stay against the permit in force cost
 from 2021-07 instead of 2022-07 were tried there too and dropped: they raised the
 crossings-only baseline (0.691 to 0.705) more than all sources (0.789 to 0.788).
 
+**Second round of 2026-12-05** (no change kept; developed on 20,000-traveller
+draws of seeds 0, 2 and 3 only, with the benchmark's training and holdout
+snapshots and models): within bands of days to the permit in force, the PR-AUC
+of the *entry-time* observable oracle on the same rows at 30-59 days is above
+the all-sources model's on seed 0 (0.578 against 0.515) and near it on seed 2
+(0.563 against 0.598), and well above crossings only on both (0.351, 0.451):
+the monitoring models learn the entry risk less well than the 1M-stay entry
+model does; but giving both monitoring
+models the oracle's own probability as a feature (a ceiling for stacking an
+entry-time score) lowered the gain on seed 0 (1.203 to 1.140: crossings only
+0.631 to 0.651, all sources 0.759 to 0.742), so it was not pursued. Averaging
+five LightGBM seeds moved the gain by +0.009, -0.004 and +0.014 on seeds 0, 2
+and 3 (mean +0.006, within what one refit moves it) and was dropped; monotone
+constraints on the features whose direction the generator fixes (refusals,
+pending days, days since the last report, moves, first place unlike the
+declared one) lowered it on seed 0 (1.203 to 1.192). The generator's signals
+were listed mechanism by mechanism (late refused applications in the last 30
+days before the final permit end, half the places reported, a quarter of the
+moves in the last 60 days, the first place unlike the declared accommodation,
+a move rate about 6 times the compliant one); each has a feature in the form of
+the mechanism (relative to the permit in force, per 30 days, windowed), and
+far from the permit end they are weak by construction (a few reported moves a
+year), which is where the pooled figure loses. Seeds 7, 8 and 9 were
+pre-registered in the code (commit 653fbd8) before they were first drawn. The
+full run with six fresh draws started then could not finish before the
+round's deadline on the loaded machine (each process got about a fourteenth
+of a core) and was stopped; seeds 7, 8 and 9 were then drawn once each with
+the benchmark's own ``_fresh_draw_gain`` (same size, snapshots and models):
+seed 7 gives 1.226 (0.677 to 0.830); seed 8 gives 1.177 (0.698 to 0.822); seed 9 gives 1.173 (0.655 to 0.768).
+No feature, model or setting changed since the run of the table below, so its
+seed-1 and seed-4 to 6 figures stand. **The bar is read on** the figure
+declared for it, ``risk_prauc_gain_all_sources`` on seed 1: 1.164, NOT MET;
+the honest estimate is the mean over the six fresh draws that chose nothing
+(seeds 4 to 9), 1.188 (SD 0.031, range 1.142 to 1.226; seeds 7 to 9 alone 1.192): NOT MET. The lead's re-run on a quiet machine adds the
+``*_seed7`` to ``*_seed9`` rows to the table.
+
 Timings are wall-clock on a shared 2-core machine under load from other jobs.
 """
 
@@ -136,7 +172,10 @@ SEED = 1
 #: chosen or tuned, for the spread of the monitoring gain between draws. Seed 1 was seen once before this round (the
 #: run of 2026-12-04), so these are the cleaner figure; the bar's figure stays ``risk_prauc_gain_all_sources`` on seed 1,
 #: as it was declared, and the mean over these draws is reported next to it, not in its place.
-FRESH_SEEDS = (4, 5, 6)
+#: Seeds 7, 8 and 9 were pre-registered (2026-12-05, 05:02 UTC) before they were ever drawn, in a round that changed no
+#: feature, model or setting (the changes tried on the development draws 0, 2, 3 moved the gain by noise and were dropped),
+#: so that the mean over six draws that chose nothing says where the gain lies.
+FRESH_SEEDS = (4, 5, 6, 7, 8, 9)
 # weekly: the monitor rescores every day, and a week apart the snapshots of one stay still differ (days, reports, applications)
 TRAIN_DAYS = pd.date_range("2022-07-01", "2023-03-31", freq="7D")
 HOLDOUT_DAYS = pd.date_range("2023-06-30", "2023-08-25", freq="14D")
