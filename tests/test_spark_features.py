@@ -101,6 +101,25 @@ def test_build_features_spark_equals_pandas_every_column(spark, log):
     assert_frames_equal(got, want)
 
 
+def test_history_equal_to_pandas_when_an_exit_and_entries_share_a_second(spark, tmp_path):
+    # the Spark exit history reads running sums up to the last earlier-second stay, less that stay when its
+    # exit falls at the entry's very second: one traveller here re-enters at the second of an exit, and then
+    # enters again at that same second with no exit between (ids follow the log order, as the pandas path does)
+    crossings = make_crossings(30, "2018-01-01", "2022-12-31", seed=11).crossings
+    mine = crossings.index[crossings["traveller_id"] == "T00000024"]
+    assert list(crossings.loc[mine[:6], "direction"]) == ["entry", "exit"] * 3
+    x_a, e_b, x_b, e_c, x_c, e_d = mine[1:7]
+    crossings.loc[e_b, "timestamp"] = crossings.loc[x_a, "timestamp"]
+    crossings.loc[[e_c, e_d], "timestamp"] = crossings.loc[x_b, "timestamp"]
+    crossings = crossings.drop(index=x_c)  # stay c has no exit: the next crossing is entry d, at its second
+    crossings.to_parquet(tmp_path / "ties.parquet", index=False)
+    want = build_features(crossings, validate=False)  # validation refuses the entry without an exit: Spark runs no check
+    got = build_features_spark(spark.read.parquet(str(tmp_path / "ties.parquet"))).toPandas()
+    at = want.set_index("stay_id").loc[crossings.loc[[e_b, e_c, e_d], "crossing_id"], "prior_exits"]
+    assert list(at) == [0, 1, 1]  # the exit at the entry's second does not count; stay c's lack of an exit neither
+    assert_frames_equal(got, want)
+
+
 def test_features_equal_in_another_session_time_zone(spark, log):
     # TIMESTAMP columns from createDataFrame are instants in the session zone: days must still be local days
     crossings, _ = log

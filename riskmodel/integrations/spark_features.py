@@ -8,6 +8,10 @@ read with window functions partitioned by ``traveller_id``, and the "exits stric
 this entry" features with an as-of join written as one stream of entry and exit events (each
 stay exploded into its entry and its exit) ordered by time (exits after entries at the same
 instant, so an exit at the entry's second does not count), with running sums read at each entry.
+:func:`build_features_spark`, whose stays pair each entry with the traveller's next crossing,
+needs no event stream: running sums over the stays in entry order, read at the last stay that
+entered at an earlier second (less its exit when that falls at the entry's second), in the sort
+the other windows share (one sort per traveller partition).
 
 Times: the contract's timestamps are local port time without a zone. Spark holds them as
 ``TIMESTAMP_NTZ`` (Parquet written by pandas) or ``TIMESTAMP`` in the session zone (a
@@ -217,14 +221,7 @@ def _add_exit_history(stays):
     from pyspark.sql import functions as F
 
     exit_s = _seconds(F.col("exit_time"))
-    exit_day, final_day = _day(exit_s), _day(_seconds(F.col("final_permit_end")))
-    entry_day, permit_day = _day(F.col("_entry_s")), _day(_seconds(F.col("permit_end")))
-    late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
-    stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
-    exit_event = F.struct(
-        exit_s.alias("_t"), F.lit(1).alias("_kind"), late_days.alias("_late_days"), (late_days > 0).cast("double").alias("_late"),
-        (final_day > permit_day).cast("double").alias("_ext"), stay_days.alias("_stay"),
-        (stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))).alias("_used"))
+    exit_event = F.struct(exit_s.alias("_t"), F.lit(1).alias("_kind"), *[v.alias(k) for k, v in _exit_values(exit_s).items()])
     entry_event = F.struct(F.col("_entry_s").alias("_t"), F.lit(0).alias("_kind"),
                            *[F.lit(None).cast("double").alias(c) for c in _EXIT_VALUES])
     events = F.when(F.col("exit_time").isNotNull(), F.array(entry_event, exit_event)).otherwise(F.array(entry_event))
@@ -243,6 +240,61 @@ def _add_exit_history(stays):
             .withColumn("max_prior_stay_days", F.max("_stay").over(w))
             .withColumn("mean_prior_permit_used", F.sum("_used").over(w) / n))
     return hist.where(F.col("_kind") == 0).drop("_t", "_kind", *_EXIT_VALUES)
+
+
+def _exit_values(exit_s):
+    """The values an exit adds to the later entries' history (nulls for a stay with no exit)."""
+    from pyspark.sql import functions as F
+
+    exit_day, final_day = _day(exit_s), _day(_seconds(F.col("final_permit_end")))
+    entry_day, permit_day = _day(F.col("_entry_s")), _day(_seconds(F.col("permit_end")))
+    late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
+    stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
+    return {"_late_days": late_days, "_late": (late_days > 0).cast("double"), "_ext": (final_day > permit_day).cast("double"),
+            "_stay": stay_days, "_used": stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))}
+
+
+def _add_exit_history_sequential(stays):
+    """:func:`_add_exit_history` for stays built from the log by :func:`_stays`, in their window order: no event rows.
+
+    There a stay's exit is the traveller's very next crossing after its entry, so every earlier
+    stay's exit lies at or before a later entry. For an entry, the exits strictly before it are
+    those of the stays that entered at an earlier second, less the last of them (``p``) when
+    ``p``'s exit falls at the entry's very second (no other earlier exit can). Running sums over
+    the stays in entry order, up to ``p`` and up to the stay before ``p``, are read at ``p`` with a
+    range window: the sort the entry-history windows already did serves, where the event stream
+    doubled every row and sorted the wide rows once more.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    by_t = Window.partitionBy(_TKEY, "traveller_id").orderBy("_entry_s", "stay_id")
+
+    def running(last_row):
+        w = by_t.rowsBetween(Window.unboundedPreceding, last_row)
+        return F.struct(F.count("_stay").over(w).alias("n"), F.sum("_late").over(w).alias("late"),
+                        F.sum("_late_days").over(w).alias("late_days"), F.sum("_ext").over(w).alias("ext"),
+                        F.max("_xs").over(w).alias("last"), F.sum("_stay").over(w).alias("stay"),
+                        F.max("_stay").over(w).alias("max_stay"), F.sum("_used").over(w).alias("used"))
+
+    exit_s = _seconds(F.col("exit_time"))
+    base = list(stays.columns)
+    df = stays.select(*base, exit_s.alias("_xs"), *[v.alias(k) for k, v in _exit_values(exit_s).items()])
+    df = df.withColumn("_incl", running(Window.currentRow)).withColumn("_excl", running(-1))
+    earlier_second = Window.partitionBy(_TKEY, "traveller_id").orderBy("_entry_s").rangeBetween(Window.unboundedPreceding, -1)
+    p_exit = F.last("_xs").over(earlier_second)
+    df = df.withColumn("_h", F.when(p_exit == F.col("_entry_s"), F.last("_excl").over(earlier_second))
+                       .otherwise(F.last("_incl").over(earlier_second)))
+    n = F.coalesce(F.col("_h.n"), F.lit(0)).cast("double")
+    return (df.withColumn("prior_exits", n)
+            .withColumn("prior_overstays", F.coalesce(F.col("_h.late"), F.lit(0.0)))
+            .withColumn("prior_overstay_days", F.coalesce(F.col("_h.late_days"), F.lit(0.0)))
+            .withColumn("prior_extensions", F.coalesce(F.col("_h.ext"), F.lit(0.0)))
+            .withColumn("days_since_last_exit", (F.col("_entry_s") - F.col("_h.last")) / F.lit(float(_DAY)))
+            .withColumn("mean_prior_stay_days", F.col("_h.stay") / n)
+            .withColumn("max_prior_stay_days", F.col("_h.max_stay"))
+            .withColumn("mean_prior_permit_used", F.col("_h.used") / n)
+            .drop("_xs", "_incl", "_excl", "_h", *_EXIT_VALUES))
 
 
 def _add_audit_columns(df):
@@ -290,12 +342,16 @@ def add_history_features_spark(stays):
     return _add_history(stays.withColumn("_entry_s", _seconds(F.col("entry_time"))).withColumn(_TKEY, F.xxhash64("traveller_id")))
 
 
-def _add_history(stays):
-    """:func:`add_history_features_spark` on stays that carry ``_entry_s`` (the entry's wall-clock seconds) and ``_tkey``."""
+def _add_history(stays, *, sequential: bool = False):
+    """:func:`add_history_features_spark` on stays that carry ``_entry_s`` (the entry's wall-clock seconds) and ``_tkey``.
+
+    ``sequential``: the stays come from :func:`_stays` (see :func:`_add_exit_history_sequential`).
+    """
     from riskmodel.core.features import AUDIT_COLUMNS, ENTRY_FEATURES, HISTORY_FEATURES
 
     base = [c for c in stays.columns if c not in ("_entry_s", _TKEY)]
-    df = _add_audit_columns(_add_exit_history(_add_entry_history(_add_entry_row(stays))))
+    exit_history = _add_exit_history_sequential if sequential else _add_exit_history
+    df = _add_audit_columns(exit_history(_add_entry_history(_add_entry_row(stays))))
     added = [c for c in (*ENTRY_FEATURES, *HISTORY_FEATURES, *AUDIT_COLUMNS) if c not in base]
     # the pandas path adds the entry-row columns first, then history, then audit
     entry_cols = ["permitted_days", "extension_room_days", "planned_over_permitted", "planned_over_max",
@@ -319,7 +375,7 @@ def build_features_spark(crossings, *, as_of=None):
     pyspark.sql.DataFrame
         Lazy; the columns of :func:`riskmodel.core.features.build_features`.
     """
-    return _add_history(_stays(crossings, as_of=as_of))
+    return _add_history(_stays(crossings, as_of=as_of), sequential=True)
 
 
 def label_mature_spark(grace_days: int = 30, *, cutoff):
