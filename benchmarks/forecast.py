@@ -112,9 +112,8 @@ years before 2019, which the BPS files here do not have (ports and nationalities
 the only pre-2022 evidence of a reopening is none (the history ends 21 months inside the break), a
 recovery prior's pace could only be set on 2022-2023 data, and the declared end 2022-03 was
 written with hindsight; falling back to a peer has no pre-2022 window to pick the peer on
-(AutoARIMA's edge is one series). The run below shared the machine with other jobs
-(load average 10-20 on 2 cores): the seconds are several times those of a quiet machine; the time
-ratio compares the two tools' alternating runs.
+(AutoARIMA's edge is one series). The run below had the machine to itself
+(load average about 1 on 2 cores); the time ratio compares the two tools' alternating runs.
 `fc_bps2019_holdout_over_backtest_mase`: 2019 holdout MASE of riskmodel over the backtest
 MASE of its chosen model on the windows it was chosen on (optimism of selection). Synthetic
 daily: `make_crossings(300_000, 2017-01-01..2019-05-31, covid=False)`, port series with >= 1
