@@ -109,6 +109,22 @@ def mlflow_server(root: Path, backend: str | None = None):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A real PostgreSQL server on 127.0.0.1 with a temporary data directory, one per test module."""
+    from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres
+
+    if postgres_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test installs Debian's postgresql when it can)")
+    try:
+        server = temporary_postgres()
+        url = server.__enter__()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield url
+    server.__exit__(None, None, None)
+
+
 def pytest_terminal_summary(terminalreporter):
     if FUZZ["examples"]:
         parts = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(FUZZ.items()) if k.startswith("examples."))

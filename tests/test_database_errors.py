@@ -6,8 +6,6 @@ row exactly once. A real PostgreSQL server as in tests/test_database.py.
 
 from __future__ import annotations
 
-import subprocess
-
 import pandas as pd
 import pytest
 
@@ -19,7 +17,6 @@ sa = pytest.importorskip("sqlalchemy", reason="the `db` extra is not installed")
 pytest.importorskip("psycopg", reason="the `db` extra is not installed")
 
 from riskmodel.integrations.database import DATABASE_URL_ENV, IncrementalReader, engine_from_env, read_table, write_table  # noqa: E402
-from riskmodel.integrations.database.server import postgres_bin_dir, temporary_postgres  # noqa: E402
 
 pytestmark = pytest.mark.slow  # starts a PostgreSQL server
 
@@ -32,16 +29,8 @@ def reports():
 
 
 @pytest.fixture(scope="module")
-def engine():
-    if postgres_bin_dir() is None:
-        pytest.skip("PostgreSQL is not installed (scripts/test installs Debian's postgresql when it can)")
-    try:
-        server = temporary_postgres()
-        url = server.__enter__()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"PostgreSQL could not be started: {exc}")
-    yield engine_from_env(url)
-    server.__exit__(None, None, None)
+def engine(postgres_url):
+    return engine_from_env(postgres_url)
 
 
 @pytest.mark.parametrize(

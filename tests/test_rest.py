@@ -42,9 +42,9 @@ def _post(url: str, payload: dict) -> dict:
         return json.loads(resp.read())
 
 
-def _post_raw(url: str, body: bytes) -> tuple[int, str]:
+def _post_raw(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, str]:
     """Status and body of a request, error answers included."""
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, resp.read().decode()
@@ -286,12 +286,7 @@ def test_a_request_with_no_known_column_is_refused_not_answered_empty(served):
 
 
 def _post_csv(url: str, body: bytes) -> tuple[int, str]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/csv"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    return _post_raw(url, body, "text/csv")
 
 
 @pytest.fixture(scope="module")
