@@ -123,18 +123,13 @@ a move rate about 6 times the compliant one); each has a feature in the form of
 the mechanism (relative to the permit in force, per 30 days, windowed), and
 far from the permit end they are weak by construction (a few reported moves a
 year), which is where the pooled figure loses. Seeds 7, 8 and 9 were
-pre-registered in the code (commit 653fbd8) before they were first drawn. The
-full run with six fresh draws started then could not finish before the
-round's deadline on the loaded machine (each process got about a fourteenth
-of a core) and was stopped; seeds 7, 8 and 9 were then drawn once each with
-the benchmark's own ``_fresh_draw_gain`` (same size, snapshots and models):
-seed 7 gives 1.226 (0.677 to 0.830); seed 8 gives 1.177 (0.698 to 0.822); seed 9 gives 1.173 (0.655 to 0.768).
-No feature, model or setting changed since the run of the table below, so its
-seed-1 and seed-4 to 6 figures stand. **The bar is read on** the figure
+pre-registered in the code (commit 653fbd8) before they were first drawn
+(once each, with the benchmark's own ``_fresh_draw_gain``, on a loaded machine);
+the run of the table below draws all six fresh seeds again and gives the same
+figures (seed 7 1.226, seed 8 1.177, seed 9 1.173). **The bar is read on** the figure
 declared for it, ``risk_prauc_gain_all_sources`` on seed 1: 1.164, NOT MET;
 the honest estimate is the mean over the six fresh draws that chose nothing
-(seeds 4 to 9), 1.188 (SD 0.031, range 1.142 to 1.226; seeds 7 to 9 alone 1.192): NOT MET. The lead's re-run on a quiet machine adds the
-``*_seed7`` to ``*_seed9`` rows to the table.
+(seeds 4 to 9), 1.188 (SD 0.031, range 1.142 to 1.226; seeds 7 to 9 alone 1.192): NOT MET.
 
 Timings are wall-clock on a shared 2-core machine under load from other jobs.
 """
