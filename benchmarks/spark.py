@@ -14,6 +14,10 @@ import numpy as np
 import pandas as pd
 
 SIZES = {"1m": 1_000_000, "4m": 4_000_000}
+#: Traveller buckets per run: one per million stays, so both sizes run buckets of the same size (1 at 1M, 4 at 4M).
+#: Every bucket has a fixed cost (it scans the whole log, is planned and written as its own Spark jobs): about a
+#: quarter of the CPU of a 1M run split into four buckets, and a national run's buckets hold millions of stays each.
+STAYS_PER_PART = 1_000_000
 CHUNK_TRAVELLERS = 10_000  # one generator call: ~84k stays, ~25 MB in pandas
 SIZES_RUN = tuple(s for s in os.environ.get("RISKMODEL_BENCH_SPARK_SIZES", "1m,4m").split(",") if s)
 
@@ -21,7 +25,8 @@ ABOUT = (
     "The nightly Spark pipeline (`riskmodel.integrations.spark_nightly.nightly_spark`: read the crossings "
     "log from Parquet, stays and every history feature with Spark windows (one shuffle per bucket), score every "
     "stay with the batch defaults in `mapInPandas`, whose tasks also count the drift bins and bands (one pass), "
-    "write Parquet per traveller bucket) on `local[2]`, 4 buckets, on 1M and "
+    "write Parquet per traveller bucket) on `local[2]`, one traveller bucket per million stays (1 at 1M, 4 at 4M: "
+    "buckets of one size, as a national run's hold millions of stays each; `spark_parts_*`), on 1M and "
     "4M synthetic stays (ten years, generated to Parquet 10k travellers at a time, never the whole log in "
     "memory). Model: `configs/risk.yaml` on 15k travellers. `spark_rows_per_s_*`: stays / wall seconds, "
     "session start excluded, JVM warm-up included (the 1M run is the session's first large job, as a nightly "
@@ -198,9 +203,12 @@ def run() -> dict:
                                       start_chunk=chunks)
                 chunks += more
                 figures[f"generate_s_{size}"] = round(time.perf_counter() - t, 1)
+                parts = max(1, round(SIZES[size] / STAYS_PER_PART))
+                figures[f"spark_parts_{size}"] = parts
                 with _PeakRss() as peak:
                     t = time.perf_counter()
-                    res = nightly_spark(str(log_dir), str(tmp / f"scores-{size}"), model=folder, scope="all", parts=4, spark=spark)
+                    res = nightly_spark(str(log_dir), str(tmp / f"scores-{size}"), model=folder, scope="all", parts=parts,
+                                        spark=spark)
                     seconds = time.perf_counter() - t
                 figures[f"stays_{size}"] = res.rows_out
                 figures[f"spark_s_{size}"] = round(seconds, 1)
