@@ -162,15 +162,15 @@ def test_cli_nightly_writes_its_audit_record_to_the_tracking_store(fitted, log, 
     _, folder, _ = fitted
     _, path = log
     out = tmp_path / "scores"
-    assert main(["nightly", str(path), str(out), "--model", str(folder), "--parts", "2", "--quiet"]) == 0
+    assert main(["nightly", str(path), str(out), "--model", str(folder), "--quiet"]) == 0  # --parts auto
     printed = capsys.readouterr().out
-    assert "resumed 0 of 2 parts" in printed and "audit record: tracking run" in printed
+    assert "resumed 0 of 1 parts" in printed and "audit record: tracking run" in printed
     assert not (tmp_path / "audit.jsonl").exists()  # nothing on the driver's disk
     client = mlflow.MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])
     assert len(runs) == 1
     record = mlflow.artifacts.load_dict(f"{runs[0].info.artifact_uri}/audit.json")
-    assert record["event"] == "nightly_spark" and record["rows"] == len(pd.read_parquet(out)) and record["parts"] == 2
+    assert record["event"] == "nightly_spark" and record["rows"] == len(pd.read_parquet(out)) and record["parts"] == 1
     assert record["model_sha256"] == model_payload(folder)["sha256"]
 
 
@@ -264,3 +264,10 @@ def test_a_first_run_looks_for_the_commit_log_before_reading_it(spark, tmp_path)
     assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is False
     spark.range(1).write.parquet(str(tmp_path / "_commits"))
     assert spark_nightly._exists(spark, str(tmp_path / "_commits")) is True
+
+
+def test_auto_buckets_hold_about_a_million_stays_each():
+    """A fixed eight buckets split a 1M-stay log into eight scans of it, each with its own jobs and JIT warm-up."""
+    from riskmodel.integrations.spark_nightly import auto_parts
+
+    assert [auto_parts(n) for n in (0, 1, 2_999_999, 3_000_001, 8_000_000, 400_000_000)] == [1, 1, 1, 2, 4, 200]

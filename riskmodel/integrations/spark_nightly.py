@@ -45,7 +45,7 @@ from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 
-__all__ = ["nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
+__all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
 
 #: The batch defaults the nightly run scores with (as :func:`riskmodel.score_file`).
 NIGHTLY_REASONS = 3
@@ -53,6 +53,8 @@ NIGHTLY_REASONS_MIN_BAND = "elevated"
 NIGHTLY_ERRORS = "flag"
 #: ``in_country``: stays with no exit at ``as_of`` (everyone in the country); ``all``: every stay.
 SCOPES = ("in_country", "all")
+#: Crossings per traveller bucket when ``parts="auto"``: about a million stays (an entry and an exit each).
+CROSSINGS_PER_PART = 2_000_000
 _PASSTHROUGH = ("traveller_id", "entry_time", "entry_port", "nationality")
 _COMMIT_COLUMNS = ("part", "digest", "rows", "bands", "drift")
 
@@ -220,13 +222,20 @@ def _session():
     return local_session("riskmodel-nightly")
 
 
-def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int) -> dict[str, Any]:
+def auto_parts(crossings: int) -> int:
+    """Traveller buckets for a log of ``crossings`` rows: one per :data:`CROSSINGS_PER_PART`, at least one."""
+    return max(1, round(crossings / CROSSINGS_PER_PART))
+
+
+def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int | str) -> dict[str, Any]:
     from riskmodel.integrations.spark import model_payload
 
     if scope not in SCOPES:
         raise ConfigError(f"`scope` must be one of {SCOPES}; got {scope!r}.")
+    if parts == "auto":
+        parts = auto_parts(log.count())  # a Parquet log's count comes from its footers
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
-        raise ConfigError(f"`parts` must be an int >= 1; got {parts!r}.")
+        raise ConfigError(f"`parts` must be \"auto\" or an int >= 1; got {parts!r}.")
     sha = model_payload(scorer)["sha256"]
     plan = {"input": crossings if isinstance(crossings, str) else "<DataFrame>", "output": output,
             "as_of": _resolve_as_of(log, as_of), "scope": scope, "parts": parts, "model_sha256": sha,
@@ -242,7 +251,7 @@ def nightly_spark(
     model,
     as_of=None,
     scope: str = "in_country",
-    parts: int = 8,
+    parts: int | str = "auto",
     overwrite: bool = False,
     spark=None,
 ) -> BatchResult:
@@ -263,8 +272,11 @@ def nightly_spark(
         the run's settings, so a resumed run reads it the same way).
     scope : {"in_country", "all"}, default="in_country"
         Score the stays with no exit at ``as_of`` (everyone in the country), or every stay.
-    parts : int, default=8
-        Traveller buckets: the unit of writing and resuming.
+    parts : int or "auto", default="auto"
+        Traveller buckets: the unit of writing and resuming. ``"auto"``: one per
+        :data:`CROSSINGS_PER_PART` rows of the log (about a million stays), at least one.
+        Each bucket reads the whole log and has its own Spark jobs, so more buckets cost
+        more; fewer buckets make a killed run redo more.
     overwrite : bool, default=False
         Start again, deleting ``output``; otherwise an earlier run with the same settings
         is resumed and one with other settings is refused.
@@ -309,6 +321,7 @@ def nightly_spark(
             raise BatchError(f"`output` {output} holds a nightly run with other settings (digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
         done = {int(c["part"]) for c in commits}
+        parts = plan["parts"]
         for k in range(parts):
             if k not in done:
                 row = _run_part(session, log, k, plan, scorer, reference)

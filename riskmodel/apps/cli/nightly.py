@@ -56,6 +56,18 @@ def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
     }
 
 
+def _parts(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int_at_least(1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither auto nor a whole number >= 1") from None
+
+
+_parts.__name__ = "parts"  # argparse names the type in its messages
+
+
 def _cmd_nightly(args: argparse.Namespace) -> int:
     # pyspark is imported only inside the Spark integration, when the run starts
     from riskmodel.api import load
@@ -96,7 +108,9 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--as-of", type=local_time, help="read the log as known at this local time (default: its last crossing)")
     p.add_argument("--scope", choices=("in_country", "all"), default="in_country",
                    help="stays with no exit at --as-of (everyone in the country), or all (default: %(default)s)")
-    p.add_argument("--parts", type=int_at_least(1), default=8, help="traveller buckets, the unit of resuming (default: %(default)s)")
+    p.add_argument("--parts", type=_parts, default="auto",
+                   help="traveller buckets, the unit of resuming: a whole number >= 1, or auto = one per 2 million "
+                   "crossings, about a million stays (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming an earlier run at OUTPUT")
     p.add_argument("--purpose", default="nightly batch", help="recorded in the audit record (default: %(default)s)")
     p.add_argument("--no-track", dest="track", action="store_false",
