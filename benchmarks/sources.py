@@ -177,9 +177,10 @@ without waiting for the longest permits to end or modelling the censoring
 **Figures of the new target** (read once each in the run started 2026-12-05 07:10,
 under a load average of 20-30 from other jobs: the pre-registered fresh draws
 finished by 08:14 and their figures were read from the running benchmark
-process, as were seed 1's monitoring figures at 08:16; the process was stopped
-at the 08:45 deadline before the overstay lists, the entry-time models and the
-database check had finished; a table dated
+process, as were seed 1's monitoring figures and overstay lists at 08:16
+(``monitor_overstay_list_recall`` and ``_precision`` 1.0, 1,145 of 1,145, bars
+met); the process was stopped at the deadline before the entry-time models and
+the database check had finished; a table dated
 2026-12-05 06:09 below is the **old target's run**, not this one): fresh seeds 10 to 15
 give 1.062, 1.068, 1.086, 1.074, 1.103 and 1.089, **mean 1.080** (SD 0.015,
 range 1.062 to 1.103): **NOT MET**, the figure the bar is read on. Crossings only
