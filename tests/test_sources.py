@@ -339,10 +339,53 @@ def test_monitor_lists_permits_ending_within_the_horizon_with_reasons(src, monit
         monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=0)
 
 
-def test_training_snapshots_must_precede_the_label_date(src):
+def test_training_snapshots_must_precede_the_label_date_by_the_horizon(src):
     from riskmodel.core.sources.monitor import monitor_features, monitor_training_table
 
-    with pytest.raises(ConfigError, match=r"snapshot `dates` must be before `label_as_of` \(2023-06-30\); got \['2023-07-01'\]"):
-        monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-07-01"], AS_OF)
+    # 2023-06-20: before the label date, but its 14 days ahead are not all known by then
+    with pytest.raises(ConfigError, match=r"at least `horizon_days` \(14\) before `label_as_of` \(2023-06-30\), so that their "
+                                          r"outcome is known; got \['2023-06-20', '2023-07-01'\]"):
+        monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-06-20", "2023-07-01"], AS_OF)
+    with pytest.raises(ConfigError, match="`horizon_days` must be an int >= 1; got 0"):
+        monitor_training_table(src.crossings, src.tables(), ["2023-01-01"], AS_OF, horizon_days=0)
     with pytest.raises(ConfigError, match="`sources` must be 'crossings', 'all' or one of"):
         monitor_features("apoa")
+
+
+_LABEL_DAYS = pd.date_range("2022-06-03", "2023-06-16", freq="14D")
+
+
+def test_the_monitoring_label_is_an_overstay_beginning_within_the_horizon_by_the_truth(src, full_stays):
+    """Every stay in the country and not overstaying on a snapshot day is a row, labelled from the truth.
+
+    Labelling with the stay's eventual outcome left out the stays still in the country with a permit
+    running past the label date, keeping of those only the ones that left early (all compliant).
+    """
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    table = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF)
+    t = table.merge(src.truth[["stay_id", "true_final_permit_end"]], on="stay_id").merge(
+        full_stays[["stay_id", "exit_time"]].rename(columns={"exit_time": "recorded_exit"}), on="stay_id")
+    assert len(t) == len(table)
+    end = t["true_final_permit_end"].dt.normalize()
+    # in the country after the permit ends (recorded exits only: an unrecorded exit is an overstay on record)
+    stayed_on = t["recorded_exit"].isna() | (t["recorded_exit"].dt.normalize() > end)
+    expected = (end >= t["as_of"]) & (end < t["as_of"] + pd.Timedelta(days=14)) & stayed_on
+    assert expected.sum() > 20 and (~expected).sum() > expected.sum()
+    np.testing.assert_array_equal(t["label"].to_numpy(), expected.to_numpy())
+    for day in _LABEL_DAYS[::6]:
+        snap, _ = monitoring_snapshot(src.crossings, src.tables(), day)
+        rows = table.loc[table["as_of"] == day, "stay_id"]
+        assert set(rows) == set(snap.loc[~snap["overstaying"], "stay_id"]) and rows.is_unique
+    # among them, stays still in the country on the label date with a permit running past it
+    open_later = (t["recorded_exit"].isna() | (t["recorded_exit"] > AS_OF + pd.Timedelta(days=1))) & (t["permit_end_now"] > AS_OF)
+    assert open_later.sum() > 100
+
+
+def test_the_monitoring_rows_and_labels_do_not_depend_on_when_they_are_read(src):
+    """Read a year later, the same snapshots give the same rows and labels: the selection does not wait on outcomes."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    now = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF)
+    later = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF + pd.DateOffset(months=6))
+    pd.testing.assert_frame_equal(now, later)

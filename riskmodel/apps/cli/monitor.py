@@ -60,7 +60,8 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     first = as_of - pd.DateOffset(months=args.train_months)
     dates = pd.date_range(first, as_of - pd.Timedelta(days=args.label_gap_days), freq="14D")
     _say(args, f"fitting a monitoring model on {len(dates)} snapshots {first.date()} .. {dates[-1].date() if len(dates) else '-'}")
-    table = monitor_training_table(crossings, tables, dates, as_of)
+    # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
+    table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon)
     model = fit_monitor_model(table, sources="all", seed=args.seed)
     if args.save_model:
         model.save(args.save_model)

@@ -10,9 +10,16 @@ the province of entry):
   ranked by a monitoring model's probability of overstaying, with reasons.
 
 The monitoring model (:func:`fit_monitor_model`) learns from snapshots at
-earlier dates (:func:`monitor_training_table`), labelled with what was known
-at a later date (:func:`monitor_labels`): left after the permit in force, or
-still in the country after it.
+earlier dates (:func:`monitor_training_table`) of everyone in the country and
+not yet overstaying, each labelled with whether the stay began to overstay in
+the ``horizon_days`` days after its snapshot (:func:`overstay_starts`, read at a
+later date): the question the at-risk list asks. Every snapshot's horizon must
+have passed by the label date, so every row's label is known then, and no row
+is left out for its outcome. (Labelling with the stay's eventual outcome
+instead, :func:`monitor_labels`, would have to leave out the stays still in the
+country with a permit running past the label date; those kept are the ones
+that left early, all compliant, which teaches "a permit ending far ahead means
+no overstay" from the selection itself.)
 """
 
 from __future__ import annotations
@@ -34,7 +41,11 @@ from riskmodel.core.sources.features import (
     monitoring_snapshot,
 )
 
-__all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "monitor_training_table", "fit_monitor_model"]
+__all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
+           "fit_monitor_model", "HORIZON_DAYS"]
+
+#: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
+HORIZON_DAYS = 14
 
 _CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
 _REASONS = {
@@ -101,54 +112,86 @@ def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], lab
     return label.astype("boolean")
 
 
+def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
+    """The first day each stay was in the country past its permit, as known at the end of ``label_as_of``; NaT if none by then.
+
+    A stay that ended is judged against the permit in force at exit (the exit
+    record's), a stay still open against the permit in force that day (the
+    permit records): the day after that permit ends, if the traveller left
+    after it or is still in the country after it.
+    """
+    from riskmodel.core.stays import build_stays
+
+    day = pd.Timestamp(label_as_of).normalize()
+    end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    stays = build_stays(crossings, as_of=end, validate=False)
+    late = stays["exit_time"].notna().to_numpy() & stays["overstayed"].to_numpy(dtype=bool, na_value=False)
+    start = pd.Series(stays["final_permit_end"].to_numpy(), index=stays["stay_id"].to_numpy()).dt.normalize() + pd.Timedelta(days=1)
+    start = start.where(late)
+    snap, _ = monitoring_snapshot(crossings, tables, day)
+    over = snap.loc[snap["overstaying"]]
+    start.loc[over["stay_id"].to_numpy()] = (over["permit_end_now"].dt.normalize() + pd.Timedelta(days=1)).to_numpy()
+    return start
+
+
 def monitor_training_table(
     crossings: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     dates,
     label_as_of: str | pd.Timestamp,
+    *,
+    horizon_days: int = HORIZON_DAYS,
 ) -> pd.DataFrame:
-    """Snapshots at ``dates`` of everyone in the country and not yet overstaying, with their later outcome.
+    """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
     Parameters
     ----------
     crossings, tables : DataFrame, dict of str to DataFrame
         The crossings log and the other sources.
     dates : sequence of date-like
-        Snapshot days; each must be before ``label_as_of``.
+        Snapshot days; each must be at least ``horizon_days`` before ``label_as_of``.
     label_as_of : str or Timestamp
-        When the outcomes are read (:func:`monitor_labels`); rows whose outcome
-        is not known then are left out.
+        When the outcomes are read (:func:`overstay_starts`); the horizon of
+        every snapshot has passed by then, so every row's label is known.
+    horizon_days : int, default=HORIZON_DAYS
+        ``label`` is True when the stay's first day past its permit (as known
+        on ``label_as_of``) is within the ``horizon_days`` days after the snapshot.
 
     Returns
     -------
     DataFrame
         The rows of :func:`~riskmodel.core.sources.features.monitoring_snapshot`
-        with a boolean ``label`` column, oldest snapshot first.
+        that are not overstaying, every one of them, with a boolean ``label``
+        column, oldest snapshot first.
 
     Raises
     ------
     ConfigError
-        If ``dates`` is empty or a snapshot day is not before ``label_as_of``.
+        If ``dates`` is empty, ``horizon_days`` is not an int >= 1, or a
+        snapshot's horizon has not passed by ``label_as_of``.
     SchemaError
         If an input does not meet its contract, or a day is not a date.
     """
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
     label_day = local_day(label_as_of)
     days = [local_day(d) for d in dates]
     if not days:
         raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
-    late = [str(d.date()) for d in days if d >= label_day]
+    ahead = pd.Timedelta(days=horizon_days)
+    late = [str(d.date()) for d in days if d + ahead > label_day]
     if late:
-        raise ConfigError(f"snapshot `dates` must be before `label_as_of` ({label_day.date()}); got {late}.")
-    labels = monitor_labels(crossings, tables, label_day)  # checks the inputs once
+        raise ConfigError(f"snapshot `dates` must be at least `horizon_days` ({horizon_days}) before `label_as_of` "
+                          f"({label_day.date()}), so that their outcome is known; got {late}.")
+    starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
     parts = []
     for d in days:
         snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
         snap = snap.loc[~snap["overstaying"]].copy()
-        snap["label"] = labels.reindex(snap["stay_id"].to_numpy()).to_numpy()
-        parts.append(snap.loc[snap["label"].notna()])
-    out = pd.concat(parts, ignore_index=True)
-    out["label"] = out["label"].astype(bool)
-    return out
+        start = pd.Series(starts.reindex(snap["stay_id"].to_numpy()).to_numpy(), index=snap.index)
+        snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
+        parts.append(snap)
+    return pd.concat(parts, ignore_index=True)
 
 
 def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 0, num_boost_round: int = 600) -> RiskModel:
@@ -221,7 +264,7 @@ def monitor(
     as_of: str | pd.Timestamp,
     *,
     model: RiskModel,
-    horizon_days: int = 14,
+    horizon_days: int = HORIZON_DAYS,
     reasons: int = 3,
 ) -> MonitorResult:
     """Rescore everyone in the country with what is known on ``as_of``; list overstays and likely overstays per office.
