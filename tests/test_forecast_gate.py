@@ -110,6 +110,13 @@ def test_each_rule_refuses_a_figure_past_its_bound(change, rule):
     assert _refused_by(decision) == [rule]
 
 
+@pytest.mark.parametrize("missing", ["mase", "mase_over_best_peer", "mase_over_snaive"])
+def test_a_missing_figure_fails_its_rule(missing):
+    # no holdout window (too short a history) leaves no figure: never a pass by omission
+    decision = forecast_gate({k: v for k, v in PASSING.items() if k != missing}, None, EVERY_RULE)
+    assert not decision.passed and _refused_by(decision) == [missing]
+
+
 def test_a_challenger_worse_than_the_champion_beyond_the_tolerance_is_refused():
     gate = ForecastGateConfig(mase_tolerance=0.02)
     assert forecast_gate(PASSING, {"mase": 0.8 / 1.01}, gate).passed  # 1% worse: within 2%
