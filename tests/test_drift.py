@@ -106,3 +106,11 @@ def test_a_moderate_shift_on_large_nights_is_amber_not_green_nor_red():
     assert row["psi"] == pytest.approx(0.3 * np.log(1.6) + 0.3 * np.log(2.5), rel=1e-3)
     assert row["verdict"] == "amber"
     assert compare_like_with_like(ref.sample(20_000, random_state=0), ref, ["visa_type"]).iloc[0]["verdict"] == "green"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "night"),
+    [(["green", "amber", "red"], "red"), (["amber", "red"], "red"), (["red", "amber"], "red"), (["green", "amber"], "amber"), (["green"], "green")],
+)
+def test_the_night_is_as_bad_as_its_worst_column(verdicts, night):
+    assert night_verdict(pd.DataFrame({"verdict": verdicts})) == night

@@ -255,3 +255,21 @@ def test_a_group_of_exactly_the_minimum_size_is_judged():
     t = rep.table.set_index("group")
     assert (t.loc["A", "support"], t.loc["A", "positives"]) == (500, 20)
     assert list(t["status"]) == ["ok", "too small", "too small"]
+
+
+def test_the_intervals_have_the_policys_confidence():
+    # two groups of 10,000 rows, referrals at random: the bootstrap interval of the referral ratio is then
+    # close to the delta method's, log(ratio) +/- z * se, with z the normal quantile of the confidence
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(12)
+    n = 20_000
+    g = np.repeat(["A", "B"], n // 2)
+    p, y = rng.random(n), (rng.random(n) < 0.1).astype(float)
+    cfg = FairnessConfig(referral_budget=0.1, min_support=100, min_positives=5, bootstrap=1000, confidence=0.95)
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
+    ra, rb = ((p >= np.sort(p)[-2000])[g == k].mean() for k in ("A", "B"))  # the top 10% referred, by hand
+    se = np.sqrt((1 - ra) / (ra * n / 2) + (1 - rb) / (rb * n / 2))
+    z = (np.log(t.loc["A", "referral_ratio_high"]) - np.log(t.loc["A", "referral_ratio_low"])) / (2 * se)
+    # 1.96 for 95%; a 90% interval would read 1.64 (the bootstrap's own noise here is about 0.06)
+    assert z == pytest.approx(norm.ppf(0.975), abs=0.15)
