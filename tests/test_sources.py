@@ -346,3 +346,11 @@ def test_training_snapshots_must_precede_the_label_date(src):
         monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-07-01"], AS_OF)
     with pytest.raises(ConfigError, match="`sources` must be 'crossings', 'all' or one of"):
         monitor_features("apoa")
+
+
+def test_a_charge_of_minus_one_rupiah_is_refused(src):
+    enf = src.tables()["enforcement"].copy()
+    i = enf.index[enf["amount_idr"].notna()][0]
+    enf.loc[i, "amount_idr"] = -1
+    with pytest.raises(SchemaError, match=rf"`amount_idr`: negative \(1 row: {enf.loc[i, 'record_id']}\)"):
+        validate_source("enforcement", enf)
