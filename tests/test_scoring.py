@@ -302,3 +302,15 @@ def test_a_boolean_column_for_a_count_flags_its_rows(fitted, n):
     assert (out["error"] == "prior_visits: a yes/no value where a number is expected").all()
     assert out["probability"].isna().all()
     assert score(rows.head(n), model=model)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_number_in_a_category_column_is_refused_on_both_paths(fitted, n):
+    """A level sent as a number (a code, not the level's text) must be named, not scored as a missing level."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"visa_type": object})
+    batch.loc[1, "visa_type"] = 5
+    with pytest.raises(SchemaError, match=re.escape(f"column `visa_type`: expected text (a category level) (1 row: {batch.loc[1, 'stay_id']})")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"] == "visa_type: expected text (a category level)" and np.isnan(out.loc[1, "probability"])
