@@ -184,3 +184,17 @@ def test_a_saved_model_still_loads(fitted):
     model, saved, test = fitted
     loaded = RiskModel.load(saved)
     assert (loaded.predict_proba(test.head(50)) == model.predict_proba(test.head(50))).all()
+
+
+def test_a_manifest_other_than_the_one_recorded_at_logging_is_refused(folder):
+    # the digest recorded at logging (tag manifest_sha256) is checked when given, beside the signature
+    recorded = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+    verify_manifest(folder, key=KEY, expected_digest=recorded)
+    with pytest.raises(ArtifactIntegrityError, match="differs from the one recorded at logging"):
+        verify_manifest(folder, key=KEY, expected_digest="0" * 64)
+    # re-signed after a change by whoever holds the key: the signature holds, the recorded digest does not
+    (folder / "data" / "meta.json").write_text('{"bands": [0.5, 0.9]}')
+    write_manifest(folder, key=KEY)
+    verify_manifest(folder, key=KEY)
+    with pytest.raises(ArtifactIntegrityError, match="differs from the one recorded at logging"):
+        verify_manifest(folder, key=KEY, expected_digest=recorded)

@@ -95,3 +95,22 @@ def test_a_port_shut_by_the_calendar_is_not_a_broken_feed():
     stays = stays[~((stays["entry_time"].dt.normalize() == nyepi) & (stays["entry_port"] == "Ngurah Rai"))]
     assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS))) != "red"
     assert night_verdict(nightly_checks(stays, nyepi, columns=tuple(COLS), closed=[])) == "red"  # without the calendar
+
+
+def test_a_moderate_shift_on_large_nights_is_amber_not_green_nor_red():
+    # 50/50 in the reference, 80/20 tonight: PSI = 0.3 ln(1.6) + 0.3 ln(2.5) = 0.416 by hand, above the
+    # major-shift line 0.25 and below PSI_RED 1.0; with 20,000 rows a side the sampling noise is far below both
+    ref = pd.DataFrame({"visa_type": np.repeat(["voa", "visa_exempt"], [20_000, 20_000])})
+    tonight = pd.DataFrame({"visa_type": np.repeat(["voa", "visa_exempt"], [16_000, 4_000])})
+    row = compare_like_with_like(tonight, ref, ["visa_type"]).iloc[0]
+    assert row["psi"] == pytest.approx(0.3 * np.log(1.6) + 0.3 * np.log(2.5), rel=1e-3)
+    assert row["verdict"] == "amber"
+    assert compare_like_with_like(ref.sample(20_000, random_state=0), ref, ["visa_type"]).iloc[0]["verdict"] == "green"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "night"),
+    [(["green", "amber", "red"], "red"), (["amber", "red"], "red"), (["red", "amber"], "red"), (["green", "amber"], "amber"), (["green"], "green")],
+)
+def test_the_night_is_as_bad_as_its_worst_column(verdicts, night):
+    assert night_verdict(pd.DataFrame({"verdict": verdicts})) == night

@@ -183,3 +183,40 @@ def test_extra_event_source_is_point_in_time():
     pd.testing.assert_frame_equal(add_event_history(stays, later, name="apps"), out)
     with pytest.raises(SchemaError, match="required column of `apps` events is missing"):
         add_event_history(stays, apps.rename(columns={"time": "when"}), name="apps")
+
+
+def test_a_label_is_mature_only_after_permit_end_plus_extension_room_plus_grace():
+    # "permit_end + extension room + grace < cutoff": a visa on arrival (30 days of extension room) with
+    # grace 30 settles 60 days after its permit end; a visa-exempt stay (no room) 30 days after
+    end = pd.Timestamp("2020-03-01")
+    stays = pd.DataFrame({
+        "entry_time": [pd.Timestamp("2020-02-01 09:00")] * 3,
+        "permit_end": [end] * 3,
+        "visa_type": ["voa", "visa_exempt", "voa"],
+        "overstayed": pd.array([False, True, pd.NA], dtype="boolean"),
+    })
+    settled_voa, settled_exempt = end + pd.Timedelta(days=60), end + pd.Timedelta(days=30)
+    assert label_mature(stays, settled_exempt, grace_days=30).tolist() == [False, False, False]
+    assert label_mature(stays, settled_exempt + pd.Timedelta(days=1), grace_days=30).tolist() == [False, True, False]
+    assert label_mature(stays, settled_voa + pd.Timedelta(hours=23), grace_days=30).tolist() == [False, True, False]
+    assert label_mature(stays, settled_voa + pd.Timedelta(days=1), grace_days=30).tolist() == [True, True, False]  # no label: never
+
+
+def test_an_exit_at_the_entrys_own_second_is_not_history():
+    # only exits strictly before the entry count: the record of an exit stamped the same second as the
+    # next entry (a transit, or clocks rounded) is not known when that entry is scored
+    t = pd.Timestamp("2020-05-01 10:00:00")
+    stays = pd.DataFrame({
+        "traveller_id": ["A", "A", "B", "B"],
+        "entry_time": [t - pd.Timedelta(days=10), t, t - pd.Timedelta(days=10), t],
+        "entry_port": "Ngurah Rai",
+        "exit_time": [t, pd.NaT, t - pd.Timedelta(seconds=1), pd.NaT],
+        "nationality": "AUS", "sex": "F", "birth_year": 1980, "visa_type": "voa",
+        "permit_end": [t - pd.Timedelta(days=5), t + pd.Timedelta(days=20)] * 2,
+        "final_permit_end": [t - pd.Timedelta(days=5), t + pd.Timedelta(days=20)] * 2,
+        "planned_stay_days": 10,
+    })
+    out = add_history_features(stays)
+    assert out["prior_exits"].tolist() == [0, 0, 0, 1]  # A's exit at the entry's second does not count; B's a second before does
+    assert out["prior_overstays"].tolist() == [0, 0, 0, 1]
+    assert np.isnan(out.loc[1, "days_since_last_exit"]) and out.loc[3, "days_since_last_exit"] == pytest.approx(1 / 86_400)

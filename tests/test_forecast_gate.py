@@ -74,3 +74,91 @@ def test_the_champion_is_compared_on_the_same_window():
     assert not forecast_gate(worse, {"mase": 10.0}, GATE).passed
     other_h = Forecaster(h=3, models=["snaive"], n_windows=2, breaks=()).fit(df)
     assert champion_on_same_window(other_h, challenger) is None
+
+
+# ----------------------------------------------------------------------------- each rule can refuse
+# Hand-made figures: one passing challenger, then one figure moved past one rule's written bound
+# (benchmarks/MUTATION.md: each of these rules could be switched off with every test still passing).
+
+PASSING = {"mase": 0.8, "mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
+EVERY_RULE = ForecastGateConfig(max_mase=2.0, beat_best_peer=True, beat_snaive=True, min_coverage_95=0.85, max_coverage_95=0.995)
+
+
+def _refused_by(decision) -> list[str]:
+    return [c.metric for c in decision.comparisons if not c.passed]
+
+
+def test_the_hand_made_challenger_passes_every_rule():
+    decision = forecast_gate(PASSING, None, EVERY_RULE)
+    assert decision.passed and _refused_by(decision) == []
+    assert sorted(c.metric for c in decision.comparisons) == ["coverage_95", "mase", "mase_over_best_peer", "mase_over_snaive"]
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"mase": 2.5}, "mase"),  # above max_mase 2.0
+        ({"mase_over_best_peer": 1.0}, "mase_over_best_peer"),  # a tie with a peer: the rule is strictly below 1
+        ({"mase_over_snaive": 1.05}, "mase_over_snaive"),
+        ({"coverage_95": 0.80}, "coverage_95"),  # below 0.85
+        ({"coverage_95": 0.999}, "coverage_95"),  # above 0.995
+    ],
+)
+def test_each_rule_refuses_a_figure_past_its_bound(change, rule):
+    decision = forecast_gate(PASSING | change, None, EVERY_RULE)
+    assert not decision.passed
+    assert _refused_by(decision) == [rule]
+
+
+@pytest.mark.parametrize("missing", ["mase", "mase_over_best_peer", "mase_over_snaive"])
+def test_a_missing_figure_fails_its_rule(missing):
+    # no holdout window (too short a history) leaves no figure: never a pass by omission
+    decision = forecast_gate({k: v for k, v in PASSING.items() if k != missing}, None, EVERY_RULE)
+    assert not decision.passed and _refused_by(decision) == [missing]
+
+
+def test_a_challenger_worse_than_the_champion_beyond_the_tolerance_is_refused():
+    gate = ForecastGateConfig(mase_tolerance=0.02)
+    assert forecast_gate(PASSING, {"mase": 0.8 / 1.01}, gate).passed  # 1% worse: within 2%
+    worse = forecast_gate(PASSING, {"mase": 0.7}, gate)  # 14% worse
+    assert not worse.passed and _refused_by(worse) == ["mase"]
+    assert [c.reference for c in worse.comparisons if not c.passed] == [0.7]
+
+
+def test_seasonal_naive_tying_itself_as_best_peer_is_refused():
+    # on a seasonal series without trend seasonal naive is the best peer: a challenger that is
+    # seasonal naive scores the peer's MASE (up to rounding: its ratio read 0.9999999999999994 and passed)
+    forecaster = _fit(_seasonal(), ["snaive"])
+    rows = forecaster.holdout_metrics_.set_index("model")
+    assert rows.loc["chosen", "mase"] == pytest.approx(rows.loc["peer:snaive", "mase"], rel=1e-12)
+    assert rows.loc["peer:snaive", "mase"] < rows.loc[["peer:naive", "peer:drift"], "mase"].min()
+    decision = forecast_gate(honest_metrics(forecaster), None, GATE)
+    assert not decision.passed and _refused_by(decision) == ["mase_over_best_peer"]
+
+
+class _Fitted:
+    """Only what honest_metrics reads of a fitted forecaster: its holdout table."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.holdout_metrics_ = table
+
+
+def _holdout_table(**mase: float) -> pd.DataFrame:
+    return pd.DataFrame({
+        "level": "all", "model": list(mase), "n_series": 3, "mase": list(mase.values()),
+        "coverage_95": [0.9 if not m.startswith("peer:") else np.nan for m in mase],
+    })
+
+
+def test_the_gate_judges_the_served_forecast_against_the_best_peer():
+    # with a hierarchy the reconciled forecast is the one served: its figures are the gate's,
+    # held against the best (lowest MASE) of the three peers
+    table = _holdout_table(**{"chosen": 0.5, "reconciled": 1.2, "peer:naive": 2.0, "peer:snaive": 1.5, "peer:drift": 3.0})
+    metrics = honest_metrics(_Fitted(table))
+    assert metrics["mase"] == 1.2
+    assert metrics["mase_over_best_peer"] == pytest.approx(1.2 / 1.5)
+    assert metrics["mase_over_snaive"] == pytest.approx(1.2 / 1.5)
+    assert {k: v for k, v in metrics.items() if k.startswith("peer_")} == {"peer_naive_mase": 2.0, "peer_snaive_mase": 1.5, "peer_drift_mase": 3.0}
+    worse_than_naive = honest_metrics(_Fitted(_holdout_table(**{"chosen": 1.2, "peer:naive": 1.0, "peer:snaive": 1.5, "peer:drift": 3.0})))
+    assert worse_than_naive["mase_over_best_peer"] == pytest.approx(1.2)
+    assert not forecast_gate(worse_than_naive, None, GATE).passed

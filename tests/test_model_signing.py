@@ -354,3 +354,38 @@ def test_forecaster_champion_moved_by_hand_is_refused_and_tamper_checked(env):
             mlflow.pyfunc.load_model(f"models:/{name}/{first.version}")
     finally:
         state.write_bytes(original)
+
+
+# ----------------------------------------------------------------------------- the gate checks on their own (no model needed)
+
+
+def test_check_gate_needs_a_promoted_decision_signed_for_this_version(tmp_path):
+    from riskmodel.integrations.tracking.signing import check_gate, sign_gate
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def tags(decision, version="3", time="2026-01-01T00:00:00+00:00"):
+        return {"gate.decision": decision, "gate.time": time, "gate.signature": sign_gate(store, "m", version, decision, time)}
+
+    check_gate(store, "m", "3", tags("promoted"), "champion")
+    with pytest.raises(ModelLoadError, match="gate decision 'refused'"):
+        check_gate(store, "m", "3", tags("refused"), "champion")  # signed, but the gate said no
+    with pytest.raises(ModelLoadError, match="not signed by riskmodel"):
+        check_gate(store, "m", "3", tags("promoted", version="2"), "champion")  # another version's signature
+    with pytest.raises(ModelLoadError, match="not signed by riskmodel"):
+        check_gate(store, "m", "3", tags("promoted") | {"gate.time": "2026-01-02T00:00:00+00:00"}, "champion")
+
+
+@pytest.mark.parametrize("value", ["0", "", "true", "yes"])
+def test_only_allow_ungated_1_overrides_the_gate_and_each_override_is_audited(tmp_path, monkeypatch, value):
+    from riskmodel.integrations.tracking.signing import check_champion
+
+    store, log = f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "audit.jsonl"
+    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(log))
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", value)
+    with pytest.raises(ModelLoadError, match="no gate decision"):
+        check_champion(store, "m", "4", {}, allow_ungated=False, uri="models:/m@champion")
+    assert not audit.read(log)
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")
+    check_champion(store, "m", "4", {}, allow_ungated=False, uri="models:/m@champion")
+    assert [(r["event"], r["model_version"], r["override"]) for r in audit.read(log)] == [("ungated_load", "4", "$RISKMODEL_ALLOW_UNGATED")]

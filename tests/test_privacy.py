@@ -189,3 +189,9 @@ def test_default_refuses_an_identifier_spelt_otherwise_instead_of_leaving_it_raw
         pseudonymise_table(df, key=KEY)
     named = pseudonymise_table(df, ["traveller_id", "Document_ID"], key=KEY)  # naming them is the caller's choice
     assert named.loc[0, "Document_ID"] != "D1" and named.loc[0, "traveller_id"] != "T1"
+
+
+def test_an_empty_key_in_the_environment_is_no_key(monkeypatch):
+    monkeypatch.setenv("RISKMODEL_PSEUDONYM_KEY", "")
+    with pytest.raises(ConfigError, match="no pseudonymisation key: set the environment variable RISKMODEL_PSEUDONYM_KEY"):
+        pseudonymise(["A1"])

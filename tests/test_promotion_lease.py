@@ -227,3 +227,23 @@ def test_a_stale_lease_of_a_three_part_name_is_broken_under_a_name_of_the_same_f
     assert registry.promote(model, _gate(), version=versions[BETTER], lease_ttl=1, wait=30).passed
     names = [m.name for m in client.search_registered_models()]
     assert lease.lease_name(model) not in names and "main.immigration.stale_promotion_lease_broken_deadbeef" in names
+
+
+def test_a_lease_broken_and_taken_by_another_promotion_is_no_longer_held(in_store):
+    client = MlflowClient()
+    held = lease.acquire(client, "taken", ttl=60, wait=0)
+    held.check()  # still ours, with its whole ttl left
+    # a waiter judged it stale, broke it and took the lease itself
+    assert lease._break(client, held.name, held.token, by="a test")
+    other = lease.acquire(client, "taken", ttl=60, wait=0)
+    assert other.token != held.token
+    with pytest.raises(PromotionBusyError, match=f"no longer held by this promotion \\(its holder is now {other.token}\\)"):
+        held.check()
+    other.check()
+    other.release()
+
+
+@pytest.mark.parametrize(("ttl", "wait"), [(float("nan"), 1.0), (60.0, float("nan"))])
+def test_a_nan_lease_setting_is_refused(ttl, wait):
+    with pytest.raises(ConfigError, match="`lease_ttl` must be > 0 and `wait` >= 0"):
+        lease.check_settings(ttl, wait)

@@ -254,3 +254,22 @@ def test_report_renders_in_a_real_browser(report_path, tmp_path):
                    capture_output=True, timeout=120, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a rendered page, not a blank one
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("scored", "risk_band"), ("scored", "probability"), ("forecasts", "y_hat"), ("forecasts", "ds"), ("nationality_forecasts", "unique_id")],
+)
+def test_a_table_lacking_a_column_the_report_draws_from_is_refused_before_any_output(tmp_path, table, column):
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(days=5)
+    tables = {
+        "scored": pd.DataFrame({"probability": [0.02, 0.4], "risk_band": ["low", "high"]}),
+        "forecasts": fc,
+        "nationality_forecasts": fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")),
+    }
+    tables[table] = tables[table].drop(columns=column)
+    with pytest.raises(SchemaError, match=rf"{table} table has 1 problem\(s\):\n- column `{column}`: column is missing"):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()

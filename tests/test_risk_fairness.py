@@ -177,3 +177,99 @@ def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
             rep = fairness_audit(test, y, biased, SHIPPED.model.audit, SHIPPED.fairness)
             detected.append(any(v.startswith(f"{attr}:") and v.endswith(f"by group {group}") for v in rep.violations))
     assert np.mean(detected) >= 0.8, detected
+
+
+# ----------------------------------------------------------------------------- each bound can refuse
+# (benchmarks/MUTATION.md: mutants switching off the below-side bounds, the calibration exemption's
+# condition and the support threshold survived the tests above)
+
+LOOSE = dict(max_referral_excess=1e3, max_fpr_excess=1e3, max_precision_ratio=1e3, max_calibration_ratio=1e3, max_fnr_diff=1.0)
+
+
+def _caught_in_one_group(n_group: int = 2_000):
+    """Two groups of equal size and equal overstay rate (10%); 400 of 4000 referred.
+
+    Referred: all 200 overstayers of A, 20 of B's 200, 20 of A's non-overstayers and 160 of B's.
+    So A's overstayers are all caught (FNR 0) and B's mostly missed (FNR 0.9): A carries more of the
+    desk's burden (fnr_diff -0.9); B's referrals are right 20 times in 180 against A's 200 in 220
+    (precision ratio 0.11/0.91, about 1/8).
+    """
+    g = np.repeat(["A", "B"], n_group)
+    y = np.zeros(2 * n_group)
+    pos_a, pos_b = np.arange(200), n_group + np.arange(200)
+    y[pos_a] = y[pos_b] = 1
+    p = np.full(2 * n_group, 0.05)
+    p[pos_a] = 0.9
+    p[pos_b[:20]] = 0.9
+    p[200:220] = 0.9  # A's non-overstayers referred
+    p[n_group + 200:n_group + 360] = 0.9  # B's non-overstayers referred
+    return pd.DataFrame({"g": g}), y, p
+
+
+def test_a_group_whose_overstayers_are_caught_far_more_often_breaches_the_fnr_bound():
+    frame, y, p = _caught_in_one_group()
+    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **(LOOSE | {"max_fnr_diff": 0.5}))
+    rep = fairness_audit(frame, y, p, ["g"], cfg)
+    assert rep.threshold == 0.9 and int((p >= rep.threshold).sum()) == 400  # the referrals as designed
+    assert not rep.passed
+    assert [v.split(" breached")[0] + " / " + v.rsplit(" ", 1)[-1] for v in rep.violations] == ["g: max_fnr_diff / A"]
+    # B, whose overstayers are missed, is not burdened by that: only the side that burdens counts
+    assert fairness_audit(frame, y, p, ["g"], dataclasses.replace(cfg, max_fnr_diff=0.95)).passed
+
+
+def test_a_group_whose_referrals_are_rarely_right_breaches_the_precision_bound():
+    frame, y, p = _caught_in_one_group()
+    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **(LOOSE | {"max_precision_ratio": 4.0}))
+    rep = fairness_audit(frame, y, p, ["g"], cfg)
+    assert not rep.passed
+    assert [v.split(" breached")[0] + " / " + v.rsplit(" ", 1)[-1] for v in rep.violations] == ["g: max_precision_ratio / B"]
+    assert fairness_audit(frame, y, p, ["g"], dataclasses.replace(cfg, max_precision_ratio=20.0)).passed
+
+
+def test_an_overstated_group_referred_as_often_as_the_rest_breaches_calibration():
+    # g1's score has the population's distribution (so it is referred about as often as the rest),
+    # but its travellers overstay at half those odds: a group the desk refers no less often, whose
+    # risk is overstated 2x, carries more of the burden than its risk explains
+    frame, _, p = _population(60_000, seed=7)
+    m = frame["g"].to_numpy() == "g1"
+    truth = np.where(m, p / (2 - p), p)  # odds halved for g1
+    y = (np.random.default_rng(8).random(len(p)) < truth).astype(float)
+    # (its referrals are also right half as often: the precision bound is loosened to see calibration alone)
+    rep = fairness_audit(frame, y, p, ["g"], dataclasses.replace(SHIPPED.fairness, max_precision_ratio=1e3))
+    row = rep.table.set_index("group").loc["g1"]
+    assert row["referral_ratio_low"] < 1 < row["referral_ratio_high"]  # referred as often, within noise
+    assert row["status"] == "breach"
+    assert [v.split(" breached")[0] for v in rep.violations if v.endswith("by group g1")] == ["g: max_calibration_ratio"], rep.violations
+
+
+def test_a_group_of_exactly_the_minimum_size_is_judged():
+    # "fewer than min_support rows or min_positives positives" is too small: exactly the minimum is not
+    rng = np.random.default_rng(9)
+    g = np.repeat(["A", "B", "C"], [500, 499, 700])
+    y = np.zeros(len(g))
+    y[:20] = 1  # A: 20 positives
+    y[500:530] = 1  # B: 30 positives but one row short
+    y[999:1018] = 1  # C: 19 positives, one short
+    p = np.clip(0.02 + 0.3 * y + rng.normal(0, 0.01, len(g)), 0.001, 0.999)
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=20, min_groups=1))
+    t = rep.table.set_index("group")
+    assert (t.loc["A", "support"], t.loc["A", "positives"]) == (500, 20)
+    assert list(t["status"]) == ["ok", "too small", "too small"]
+
+
+def test_the_intervals_have_the_policys_confidence():
+    # two groups of 10,000 rows, referrals at random: the bootstrap interval of the referral ratio is then
+    # close to the delta method's, log(ratio) +/- z * se, with z the normal quantile of the confidence
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(12)
+    n = 20_000
+    g = np.repeat(["A", "B"], n // 2)
+    p, y = rng.random(n), (rng.random(n) < 0.1).astype(float)
+    cfg = FairnessConfig(referral_budget=0.1, min_support=100, min_positives=5, bootstrap=1000, confidence=0.95)
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
+    ra, rb = ((p >= np.sort(p)[-2000])[g == k].mean() for k in ("A", "B"))  # the top 10% referred, by hand
+    se = np.sqrt((1 - ra) / (ra * n / 2) + (1 - rb) / (rb * n / 2))
+    z = (np.log(t.loc["A", "referral_ratio_high"]) - np.log(t.loc["A", "referral_ratio_low"])) / (2 * se)
+    # 1.96 for 95%; a 90% interval would read 1.64 (the bootstrap's own noise here is about 0.06)
+    assert z == pytest.approx(norm.ppf(0.975), abs=0.15)

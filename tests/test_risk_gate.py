@@ -206,3 +206,44 @@ def test_window_gate_reads_the_absolute_bounds_on_the_window_then_the_paired_rul
     assert not strict.passed and strict.reasons[0].startswith("FAIL: roc_auc") and "must be >= 0.99" in strict.reasons[0]
     with pytest.raises(ValueError, match="gate.paired_metric"):
         GateConfig(paired_metric="f1")
+
+
+# ----------------------------------------------------------------------------- rules that could be switched off unnoticed
+# (benchmarks/MUTATION.md: each test below fails on a mutant of the gate that the suite let through)
+
+
+def test_gate_maximum_bounds_refuse_a_candidate_above_them():
+    cfg = GateConfig(higher_is_better={}, lower_is_better={}, maximum={"ece": 0.05}, require_fairness=False)
+    assert evaluate_gate({"ece": 0.03}, None, cfg).passed
+    above = evaluate_gate({"ece": 0.08}, None, cfg)
+    assert not above.passed and above.reasons == ("no champion yet: only absolute bounds and fairness apply", "FAIL: ece 0.08 must be <= 0.05")
+    assert not evaluate_gate({"roc_auc": 0.9}, None, cfg).passed  # lacking the metric is no pass either
+
+
+def test_paired_gate_refuses_a_challenger_that_only_ties_its_baseline(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    challenger = score(0.3, 1)
+    # the baseline scoring the same rows identically: the difference is 0, and the rule is "> 0"
+    d = evaluate_paired_gate(y, challenger, None, challenger.copy(), fairness_passed=True)
+    assert not d.passed
+    assert [c.metric for c in d.comparisons if not c.passed] == ["pr_auc_minus_logreg"]
+
+
+def test_window_gate_reads_its_absolute_bounds_on_the_challengers_scores(window):
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, score = window
+    calibrated = 1 / (1 + np.exp(-(score(0.3, 1) * 1.5 - 3.5)))
+    overstated = calibrated**0.25  # the same ranking (so the same PR AUC), far too high
+    brier = {name: float(np.mean((p - y) ** 2)) for name, p in (("calibrated", calibrated), ("overstated", overstated))}
+    assert brier["calibrated"] < brier["overstated"]
+    cfg = GateConfig(maximum={"brier": (brier["calibrated"] + brier["overstated"]) / 2})
+    baseline = np.random.default_rng(5).random(len(y))
+    # the overstated challenger ties the calibrated champion on ranking but breaks the bound
+    refused = evaluate_window_gate(y, overstated, calibrated, baseline, fairness_passed=True, config=cfg)
+    assert not refused.passed
+    assert [c.metric for c in refused.comparisons if not c.passed] == ["brier"]
+    # and the other way round the challenger keeps it, whatever the champion's figure
+    assert evaluate_window_gate(y, calibrated, overstated, baseline, fairness_passed=True, config=cfg).passed

@@ -205,3 +205,48 @@ def test_multiindex_or_repeated_column_labels_are_named_not_an_attribute_error(c
         twice = pd.concat([table.head(5), table.head(5)[["group_size"]]], axis=1)
         with pytest.raises(SchemaError, match="`group_size`: column appears more than once"):
             validate(twice)
+
+
+# ----------------------------------------------------------------------------- each check at its written boundary
+# (benchmarks/MUTATION.md: mutants moving these boundaries by one, or dropping a check, survived the tests above)
+
+
+def test_permit_ending_the_day_before_entry_is_refused_and_on_the_entry_day_accepted(crossings):
+    i = _first_entry(crossings)
+    day = crossings.loc[i, "timestamp"].normalize()
+    crossings.loc[i, "permit_end"] = day
+    assert not [p for p in check_crossings(crossings) if p.column == "permit_end"]
+    crossings.loc[i, "permit_end"] = day - pd.Timedelta(days=1)
+    with pytest.raises(SchemaError, match=rf"`permit_end`: permitted stay ends before the timestamp date \(1 row: {crossings.loc[i, 'crossing_id']}\)"):
+        validate_crossings(crossings)
+
+
+def test_group_size_zero_is_refused_and_one_accepted(crossings):
+    i = _first_entry(crossings)
+    crossings.loc[i, "group_size"] = 1
+    assert not [p for p in check_crossings(crossings) if p.column == "group_size"]
+    crossings.loc[i, "group_size"] = 0
+    with pytest.raises(SchemaError, match=rf"`group_size`: group size below 1 \(1 row: {crossings.loc[i, 'crossing_id']}\)"):
+        validate_crossings(crossings)
+
+
+def test_birth_year_more_than_120_years_before_the_crossing_is_refused(crossings):
+    i = _first_entry(crossings)
+    year = crossings.loc[i, "timestamp"].year
+    crossings.loc[i, "birth_year"] = year - 120
+    assert not [p for p in check_crossings(crossings) if p.column == "birth_year"]
+    crossings.loc[i, "birth_year"] = year - 121
+    with pytest.raises(SchemaError, match=rf"`birth_year`: birth year after the timestamp year or more than 120 years before it \(1 row: {crossings.loc[i, 'crossing_id']}\)"):
+        validate_crossings(crossings)
+
+
+def test_leaving_twice_without_entering(crossings):
+    # drop the entry of a traveller's second trip: its exit follows the first trip's exit
+    direction = crossings["direction"].astype(str)
+    entries = crossings[direction == "entry"]
+    repeat = entries[entries["traveller_id"].duplicated()].index[0]
+    traveller = crossings.loc[repeat, "traveller_id"]
+    exit_after = crossings[(crossings["traveller_id"] == traveller) & (direction == "exit") & (crossings["timestamp"] > crossings.loc[repeat, "timestamp"])]
+    assert len(exit_after), "fixture must have a traveller whose second trip ended"
+    with pytest.raises(SchemaError, match=rf"traveller left again without an entry in between \(1 row: {exit_after['crossing_id'].iloc[0]}\)"):
+        validate_crossings(crossings.drop(index=repeat))

@@ -302,3 +302,34 @@ def test_a_boolean_column_for_a_count_flags_its_rows(fitted, n):
     assert (out["error"] == "prior_visits: a yes/no value where a number is expected").all()
     assert out["probability"].isna().all()
     assert score(rows.head(n), model=model)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_number_in_a_category_column_is_refused_on_both_paths(fitted, n):
+    """A level sent as a number (a code, not the level's text) must be named, not scored as a missing level."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"visa_type": object})
+    batch.loc[1, "visa_type"] = 5
+    with pytest.raises(SchemaError, match=re.escape(f"column `visa_type`: expected text (a category level) (1 row: {batch.loc[1, 'stay_id']})")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"] == "visa_type: expected text (a category level)" and np.isnan(out.loc[1, "probability"])
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_negative_value_of_a_feature_outside_the_contract_is_refused_when_training_never_had_one(n):
+    """The training floor guards features the contract has no domain for (a team's own feature)."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import build_features
+    from riskmodel.core.risk.model import RiskModel
+
+    feats = build_features(make_crossings(1_500, "2018-01-01", "2019-12-31", seed=3).crossings)
+    feats = feats[feats["overstayed"].notna()].reset_index(drop=True)
+    feats["trips_booked"] = feats["prior_visits"]  # a count outside FEATURE_DOMAINS, never negative in training
+    model = RiskModel(features=["visa_type", "trips_booked"], categorical=["visa_type"], num_boost_round=20)
+    model.fit(feats)
+    batch = feats.head(n).copy()
+    batch.loc[1, "trips_booked"] = -0.5
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"] == "trips_booked: negative value where training never had one"
+    assert out["error"].drop(index=1).isna().all()

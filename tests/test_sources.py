@@ -389,3 +389,11 @@ def test_the_monitoring_rows_and_labels_do_not_depend_on_when_they_are_read(src)
     now = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF)
     later = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF + pd.DateOffset(months=6))
     pd.testing.assert_frame_equal(now, later)
+
+
+def test_a_charge_of_minus_one_rupiah_is_refused(src):
+    enf = src.tables()["enforcement"].copy()
+    i = enf.index[enf["amount_idr"].notna()][0]
+    enf.loc[i, "amount_idr"] = -1
+    with pytest.raises(SchemaError, match=rf"`amount_idr`: negative \(1 row: {enf.loc[i, 'record_id']}\)"):
+        validate_source("enforcement", enf)

@@ -122,3 +122,12 @@ def test_timezone_aware_log_is_refused_not_compared_across_zones(validate):
     log["timestamp"] = log["timestamp"].dt.tz_localize("Asia/Makassar")
     with pytest.raises(SchemaError, match=r"column `timestamp`: timezone-aware timestamps \(datetime64\[\w+, Asia/Makassar\]\)"):
         build_stays(log, as_of="2019-02-01", validate=validate)
+
+
+def test_still_in_on_the_last_permitted_day_is_not_yet_an_overstay():
+    # permit of 30 days from 2019-01-01: the last permitted day is 2019-01-30 (an exit that day is on time)
+    log = _log([("D", "entry", 0, 30)])
+    on_last_day = build_stays(log, as_of="2019-01-30 23:00")
+    assert on_last_day["overstayed"].isna().all() and on_last_day["overstay_days"].isna().all()  # not known yet
+    next_day = build_stays(log, as_of="2019-01-31 00:30")
+    assert next_day["overstayed"].tolist() == [True] and next_day["overstay_days"].tolist() == [1]

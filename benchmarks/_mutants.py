@@ -1,0 +1,364 @@
+"""Hand-made mutation testing of riskmodel's guards: does some test fail when a guard is switched off?
+
+Usage (from the repository root)::
+
+    python -m benchmarks._mutants --list          # the mutants, one line each
+    python -m benchmarks._mutants                 # run them all (about half an hour on a quiet machine)
+    python -m benchmarks._mutants G03 S05         # run some
+    python -m benchmarks._mutants --baseline      # the test selections on the real code: all must pass
+
+Each mutant replaces one exact snippet of one file of ``riskmodel/`` (the snippet must occur exactly
+once, so a mutant that no longer applies is reported, not silently skipped), runs the tests that
+concern that guard with ``-x``, then writes the original file back. ``killed`` means some test
+failed on the mutant; ``SURVIVED`` means none did: the guard could be switched off unnoticed.
+Bytecode goes to a private cache (``PYTHONPYCACHEPREFIX``) that is cleared for the mutated file after
+every run, so a mutant is never run from the original's cached bytecode, nor the reverse.
+The table with the verdicts before and after the tests added for the survivors is in
+``benchmarks/MUTATION.md``. Not one of ``python -m benchmarks``' benchmarks (the leading underscore):
+it writes no section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    guard: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    what: str
+
+
+# test selections, one per guard family (pytest arguments)
+GATE = ("tests/test_risk_gate.py",)
+FGATE = ("tests/test_forecast_gate.py",)
+FAIR = ("tests/test_risk_fairness.py", "tests/test_risk_gate.py", "-k", "fairness or breach or group or burden or policy")
+ART = ("tests/test_artifacts.py",)
+SIGN = ("tests/test_model_signing.py",)
+SCORE = ("tests/test_scoring.py",)
+SCHEMA = ("tests/test_schema.py", "tests/test_stays.py")
+SOURCES = ("tests/test_sources.py", "tests/test_monitor_inputs.py")
+LEAK = ("tests/test_stays.py", "tests/test_features.py")
+BATCH = ("tests/test_batch_resume.py", "tests/test_batch.py")
+PRIV = ("tests/test_privacy.py",)
+LEASE = ("tests/test_promotion_lease.py", "-k", "not real_mlflow_server")
+DRIFT = ("tests/test_drift.py",)
+DB = ("tests/test_database_errors.py",)
+REPORT = ("tests/test_report.py",)
+
+G = "riskmodel/core/gate.py"
+RG = "riskmodel/core/risk/gate.py"
+FG = "riskmodel/core/forecasting/gate.py"
+FA = "riskmodel/core/risk/fairness.py"
+AR = "riskmodel/core/artifacts.py"
+SG = "riskmodel/integrations/tracking/signing.py"
+SI = "riskmodel/core/score_input.py"
+SC = "riskmodel/core/schema.py"
+SO = "riskmodel/core/sources/contracts.py"
+ST = "riskmodel/core/stays.py"
+FE = "riskmodel/core/features.py"
+JB = "riskmodel/integrations/batch/jobs.py"
+PR = "riskmodel/core/privacy.py"
+LE = "riskmodel/integrations/tracking/lease.py"
+DR = "riskmodel/core/monitoring/drift.py"
+TB = "riskmodel/integrations/database/tables.py"
+RP = "riskmodel/apps/report.py"
+
+MUTANTS: tuple[Mutant, ...] = (
+    # ---------------------------------------------------------------- the risk promotion gate
+    Mutant("G01", "gate rules (GateChecks)", G, "self._passed &= bool(ok)", "self._passed &= True", GATE + FGATE,
+           "a failed rule no longer fails the decision"),
+    Mutant("G02", "gate rules (GateChecks)", G, "(lower is None or candidate >= lower)", "(lower is None or candidate > lower)", GATE + FGATE,
+           "a candidate exactly at its lower bound is refused"),
+    Mutant("G03", "risk gate: champion rules", RG, 'bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}',
+           'bound = {"lower": b - tol} if sign < 0 else {}', GATE, "lower-is-better metrics (ece, brier) may rise without limit"),
+    Mutant("G04", "risk gate: champion rules", RG, 'bound = {"lower": b - tol} if sign < 0', 'bound = {"lower": b - 2 * tol} if sign < 0', GATE,
+           "twice the written tolerance on higher-is-better metrics"),
+    Mutant("G05", "risk gate: absolute bounds", RG, "checks.compare(name, c, upper=ceiling,", "checks.compare(name, c, upper=None,", GATE,
+           "the config's `maximum` bounds are never enforced"),
+    Mutant("G06", "risk gate: absolute bounds", RG, "checks.compare(name, c, lower=floor,", "checks.compare(name, c, lower=None,", GATE,
+           "the config's `minimum` bounds are never enforced"),
+    Mutant("G07", "risk gate: fairness rule", RG, '"fairness_passed", f, lower=1.0, upper=1.0', '"fairness_passed", f, lower=0.0, upper=1.0', GATE,
+           "a failed fairness audit passes"),
+    Mutant("G08", "paired gate: beats champion beyond noise", RG, 'f"{metric}_minus_champion", hi, lower=0.0',
+           'f"{metric}_minus_champion", hi, lower=-1.0', GATE, "a challenger worse than the champion beyond noise passes"),
+    Mutant("G09", "paired gate: beats baseline", RG, 'f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0)',
+           'f"{metric}_minus_logreg", d, lower=0.0', GATE, "a challenger merely equal to its logistic baseline passes (rule says > 0)"),
+    Mutant("G10", "paired gate: fairness", RG, '"fairness_passed", 1.0 if fairness_passed else 0.0,', '"fairness_passed", 1.0,', GATE,
+           "the paired gate ignores the fairness verdict"),
+    Mutant("G11", "window gate", RG, "bounds.passed and paired.passed", "paired.passed", GATE,
+           "the absolute bounds on the window are reported but do not refuse"),
+    Mutant("G12", "window gate", RG, "m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())",
+           "m = classification_metrics(np.asarray(y, float), np.asarray(challenger if champion is None else champion, float), budgets=())",
+           GATE, "the absolute bounds are read on the champion's scores, not the challenger's"),
+    # ---------------------------------------------------------------- the forecast gate
+    Mutant("F01", "forecast gate: max MASE", FG, '"mase", shown, upper=gate.max_mase,', '"mase", shown, upper=None,', FGATE,
+           "max_mase never refuses"),
+    # before the fix of the tie (commit bcd2de7) the snippet was upper=math.nextafter(1.0, 0.0)
+    Mutant("F02", "forecast gate: beats best peer", FG, "upper=1.0 - TIE, rule=\"< 1\"", "upper=1.0, rule=\"< 1\"", FGATE,
+           "a challenger as good as the best peer (the peer itself) passes"),
+    Mutant("F03", "forecast gate: beats seasonal naive", FG, 'candidate.get("mase_over_snaive"), upper=1.0,',
+           'candidate.get("mase_over_snaive"), upper=None,', FGATE, "beat_snaive never refuses"),
+    Mutant("F04", "forecast gate: coverage", FG, '"coverage_95", cov, lower=lo, upper=hi,', '"coverage_95", cov, lower=None, upper=hi,', FGATE,
+           "under-covering intervals pass"),
+    Mutant("F05", "forecast gate: beats champion", FG, "upper=reference * factor, reference=reference,", "upper=None, reference=reference,",
+           FGATE, "a challenger worse than the champion passes"),
+    Mutant("F06", "forecast gate: champion on the same window", FG,
+           'reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion else None)',
+           'reference = champion.get("mase") if champion else candidate.get("champion_mase_same_window")', FGATE,
+           "the champion's logged MASE (another window) is used when the same-window figure exists"),
+    Mutant("F07", "forecast gate: honest metrics", FG, 'served = "reconciled" if "reconciled" in rows.index else "chosen"',
+           'served = "chosen"', FGATE, "the gate judges the unreconciled forecast, not the one served"),
+    Mutant("F08", "forecast gate: honest metrics", FG, 'best = min(peers.values(), default=float("nan"))',
+           'best = max(peers.values(), default=float("nan"))', FGATE, "the challenger is compared with the worst peer"),
+    Mutant("F09", "forecast gate: no holdout", FG, 'shown = candidate.get("mase")', 'shown = candidate.get("mase", 0.0)', FGATE,
+           "a challenger without a holdout MASE passes max_mase"),
+    # ---------------------------------------------------------------- the fairness audit
+    Mutant("A01", "fairness: whole interval beyond the bound", FA, "beyond = lo > limit", "beyond = hi > limit", FAIR,
+           "a breach on the upper end of the interval (noise fails a model)"),
+    Mutant("A02", "fairness: below-side bounds", FA, "beyond = hi < limit", "beyond = hi < -np.inf", FAIR,
+           "fnr_diff and precision_ratio never breach"),
+    Mutant("A03", "fairness: calibration exemption", FA, 'beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)',
+           'beyond &= ~(t["referral_ratio_low"].to_numpy() < 1)', FAIR,
+           "overstated calibration exempted for groups referred less often within noise"),
+    Mutant("A04", "fairness: minimum groups", FA, "if len(ok) < config.min_groups:", "if len(ok) < config.min_groups - 1:", FAIR,
+           "an attribute with one group too few to audit passes"),
+    Mutant("A05", "fairness: minimum group size", FA,
+           't["enough_support"] = (t["support"] >= config.min_support) & (t["positives"] >= config.min_positives)',
+           't["enough_support"] = t["support"] >= config.min_support', FAIR, "groups with too few positives are judged"),
+    Mutant("A06", "fairness: breaches become violations", FA, 'for row in t[t["status"] == "breach"].itertuples(index=False):',
+           'for row in t[t["status"] == "breached"].itertuples(index=False):', FAIR, "breaches are tabled but do not fail the audit"),
+    Mutant("A07", "fairness: bootstrap", FA, "if cfg.bootstrap and any(", "if False and any(", FAIR,
+           "no intervals, so no breach can be found"),
+    Mutant("A08", "fairness: confidence", FA, "alpha = (1 - config.confidence) / 2", "alpha = (1 - config.confidence)", FAIR,
+           "a 90% interval where the policy says 95%"),
+    Mutant("A09", "fairness: minimum group size", FA, '(t["support"] >= config.min_support)', '(t["support"] > config.min_support)', FAIR,
+           "a group of exactly min_support rows is not judged"),
+    # ---------------------------------------------------------------- signed manifests and gate signatures
+    Mutant("S01", "manifest: signature", AR, "if manifest.get(\"format\") != _FORMAT or not signature_matches(key, signature[\"value\"], _body(recorded)):",
+           "if manifest.get(\"format\") != _FORMAT:", ART, "a regenerated or foreign-key manifest is accepted"),
+    Mutant("S02", "manifest: added files", AR, 'problems += [f"unexpected file {name}" for name in sorted(present - set(recorded))]', "pass", ART,
+           "a file added to a model folder is accepted"),
+    Mutant("S03", "manifest: changed files", AR, "if file_digest(folder / name) != recorded[name]]", "if False]", ART,
+           "a changed file is accepted"),
+    Mutant("S04", "manifest: missing files", AR, 'problems = [f"missing file {name}" for name in sorted(set(recorded) - present)]', "problems = []",
+           ART, "a deleted file is accepted"),
+    Mutant("S05", "manifest: recorded digest", AR, "if expected_digest is not None and file_digest(mf) != expected_digest:",
+           "if False:", ART, "the manifest digest recorded at logging is never checked"),
+    Mutant("S06", "manifest: key length", AR, "if len(key) < MIN_KEY_BYTES:", "if len(key) < 1:", ART, "a short signing key is accepted"),
+    Mutant("S07", "manifest: signature compare", AR, "return isinstance(signature, str) and hmac.compare_digest(signature, sign(key, *fields))",
+           "return isinstance(signature, str)", ART + SIGN, "any text is a valid signature"),
+    Mutant("S08", "check_gate: decision", SG, 'if decision != "promoted":', "if decision is None:", SIGN,
+           "a version whose gate refused it loads as champion"),
+    Mutant("S09", "check_gate: signature", SG, 'if not signature_matches(store_key(store_uri), signature, "gate", name, str(version), decision, time):',
+           "if signature is None:", SIGN, "any gate.signature tag passes"),
+    Mutant("S10", "check_champion: override", SG, "os.environ.get(ALLOW_UNGATED_ENV) == \"1\"", "os.environ.get(ALLOW_UNGATED_ENV)", SIGN,
+           "RISKMODEL_ALLOW_UNGATED=0 (or any value) overrides the gate"),
+    Mutant("S11", "check_champion: audit of the override", SG,
+           'audit.append("ungated_load", model_name=name, model_version=version, uri=uri, override=override, refused_because=str(exc))',
+           "pass", SIGN, "an ungated load leaves no audit record"),
+    # ---------------------------------------------------------------- scoring input validators
+    Mutant("V01", "score input: missing features", SI, "    if not absent:\n        return absent\n", "    return []\n", SCORE,
+           "absent feature columns are scored as missing without a word"),
+    Mutant("V02", "score input: upper bound", SI, 'checks.append((x > d.high, f"above', 'checks.append((x > d.high + 1, f"above', SCORE,
+           "one above a feature's maximum is accepted (batch path)"),
+    Mutant("V03", "score input: lower bound", SI, "if d.low is not None and x < d.low:", "if d.low is not None and x < d.low - 1:", SCORE,
+           "one below a feature's minimum is accepted (few-rows path)"),
+    Mutant("V04", "score input: unknown categories", SI, "refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()",
+           "refused = given & False", SCORE, "levels the contract forbids are scored as unseen (batch path)"),
+    Mutant("V05", "score input: types", SI, "if (~text & ~null).any():\n                    problems.add(c, _NOT_TEXT",
+           "if False:\n                    problems.add(c, _NOT_TEXT", SCORE, "a number in a category column is scored as missing (batch path)"),
+    Mutant("V06", "score input: infinities", SI, "        if inf.any():\n            problems.add(c, _INFINITE",
+           "        if False:\n            problems.add(c, _INFINITE", SCORE, "infinite values reach the model (batch path)"),
+    Mutant("V07", "score input: training floor", SI, "neg = x < floor", "neg = x < floor - 1", SCORE,
+           "a negative value where training never had one is accepted (batch path)"),
+    Mutant("V08", "score input: whole numbers", SI, 'if d.kind == "int":', 'if d.kind == "integer":', SCORE,
+           "fractions in whole-number features are accepted (batch path)"),
+    Mutant("V09", "score input: yes/no in a number", SI, 'elif domain is not None and domain.kind in ("int", "number") and _yes_no(v):',
+           "elif False:", SCORE, "`yes` in a count is read as 1 (few-rows path)"),
+    Mutant("V10", "score input: raise on problems", "riskmodel/core/scoring.py", 'if errors == "raise" and (bad.any() or problems.masks):',
+           'if errors == "raise" and bad.all():', SCORE, "a batch with some bad rows is scored instead of refused"),
+    # ---------------------------------------------------------------- crossings / stays / source contracts
+    Mutant("C01", "crossings: birth year", SC, "bad = (by > year) | (by < year - 120)", "bad = by > year", SCHEMA,
+           "birth years over 120 years back are accepted"),
+    Mutant("C02", "crossings: group size", SC, "sel & (gs < 1)", "sel & (gs < 0)", SCHEMA, "group_size 0 is accepted"),
+    Mutant("C03", "stays: exit before entry", SC, 'bad = (df["exit_time"] < df["entry_time"]).to_numpy(',
+           'bad = (df["exit_time"] < df["entry_time"] - pd.Timedelta(days=1)).to_numpy(', SCHEMA, "an exit up to a day before entry is accepted"),
+    Mutant("C04", "crossings: repeated exits", SC, "bad_sorted = same & (direction == label) & (prev == label)",
+           'bad_sorted = same & (direction == label) & (prev == label) & (label == "entry")', SCHEMA, "a traveller leaving twice is accepted"),
+    Mutant("C05", "contracts: unknown categories", SC, "unknown = ~null & ~pd.Series(values).isin(col.values).to_numpy()",
+           "unknown = ~null & False", SCHEMA + SOURCES, "values outside an enum are accepted"),
+    Mutant("C06", "stays: overlapping stays", SC, "overlap = nxt_same & (np.isnat(exit_) | (exit_ > nxt_entry))",
+           "overlap = nxt_same & (exit_ > nxt_entry)", SCHEMA, "a stay with no exit followed by another entry is accepted"),
+    Mutant("C07", "crossings: permit end before entry", SC, 'bad = sel & (df["permit_end"] < day).to_numpy(',
+           'bad = sel & (df["permit_end"] < day - pd.Timedelta(days=1)).to_numpy(', SCHEMA, "a permit ending the day before entry is accepted"),
+    Mutant("C08", "sources: enforcement days", SO, 'df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1',
+           'df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 0', SOURCES, "an enforcement record for 0 days is accepted"),
+    Mutant("C09", "sources: known before action", SO,
+           'problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")', "pass",
+           SOURCES, "enforcement records known before their action are accepted (leakage)"),
+    Mutant("C10", "sources: granted without end", SO, 'no_end = granted & df["new_permit_end"].isna().to_numpy()', "no_end = granted & False",
+           SOURCES, "a granted application without its new permit end is accepted"),
+    Mutant("C11", "sources: charge", SO, 'df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0',
+           'df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < -1', SOURCES, "a charge of Rp -1 is accepted"),
+    Mutant("C12", "sources: report before stay", SO,
+           'problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")',
+           "pass", SOURCES, "presence reports known before the stay began are accepted"),
+    # ---------------------------------------------------------------- leakage guards
+    Mutant("L01", "as-of filtering", ST, 'df = df.loc[df["timestamp"] <= as_of_ts]', "df = df", LEAK,
+           "crossings after as_of are used"),
+    Mutant("L02", "label maturity", FE, "return (settled_day < cutoff_day) & labelled", "return (settled_day <= cutoff_day) & labelled", LEAK,
+           "a label settling on the cut-off day counts as mature"),
+    Mutant("L03", "label maturity", FE, "settled_day = permit_day + room + grace_days", "settled_day = permit_day + room", LEAK,
+           "the grace period is ignored"),
+    Mutant("L04", "history features: exits before entry", FE, 'hi = np.searchsorted(ev_key, stay_key, side="left")',
+           'hi = np.searchsorted(ev_key, stay_key, side="right")', LEAK, "an exit at the entry's own second counts as history"),
+    Mutant("L05", "labels as known at as_of", ST, "known_late = still_in & (as_of_day > final_end)", "known_late = still_in & (as_of_day >= final_end)",
+           LEAK, "a traveller still in on the permit's last day is labelled an overstayer"),
+    # ---------------------------------------------------------------- batch resume, pseudonymisation, lease
+    Mutant("B01", "batch resume: other job", JB, 'same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text',
+           "same = job_file.exists()", BATCH, "another job's parts are resumed"),
+    Mutant("B02", "batch resume: fingerprint", JB, '"sha256": digest}', '"sha256": ""}', BATCH,
+           "an input edited in place (same size) resumes with old results"),
+    Mutant("P01", "pseudonymisation: key length", PR, "if len(raw) < _MIN_KEY:", "if len(raw) < 1:", PRIV, "a short key is accepted"),
+    Mutant("P02", "pseudonymisation: look-alike ids", PR, "        _refuse_lookalike_identifiers(df)\n", "", PRIV,
+           "`Document_ID` stays raw beside a pseudonymised traveller_id"),
+    Mutant("P03", "pseudonymisation: missing key", PR, "    if not key:\n        raise ConfigError(", "    if key is None:\n        raise ConfigError(", PRIV,
+           "an empty key from the environment is used"),
+    Mutant("K01", "promotion lease: time left", LE, "if self.left() < self.ttl * SAFETY:", "if False:", LEASE,
+           "a promotion with its lease nearly expired moves the alias"),
+    Mutant("K02", "promotion lease: holder", LE, "if holder != self.token:", "if holder is None:", LEASE,
+           "a promotion whose lease was broken and taken by another moves the alias"),
+    Mutant("K03", "promotion lease: settings", LE, "if not ttl > 0 or not wait >= 0:", "if ttl <= 0 or wait < 0:", LEASE,
+           "a NaN lease_ttl or wait is accepted"),
+    Mutant("K04", "promotion lease: staleness", LE, "if now - seen[1] < stale:", "if now - seen[1] < 0:", LEASE,
+           "a held lease is broken at once"),
+    # ---------------------------------------------------------------- drift alerts, database watermark, report
+    Mutant("D01", "drift: empty feed", DR, '        if n_cur == 0:\n            verdict = "red"', '        if False:\n            verdict = "red"', DRIFT,
+           "a night with no arrivals is not red"),
+    Mutant("D02", "drift: vanished level", DR, "if e >= _VANISHED_EXPECTED and c == 0]", "if e >= _VANISHED_EXPECTED and c < 0]", DRIFT,
+           "a level that vanished is not red"),
+    Mutant("D03", "drift: night verdict", DR, 'return "red" if "red" in verdicts else', 'return "red" if "red" in verdicts and "amber" not in verdicts else', DRIFT,
+           "a red column is hidden by an amber one"),
+    Mutant("D04", "drift: amber threshold", DR, "amber = max(PSI_MAJOR, _noise_psi(", "amber = max(PSI_RED, _noise_psi(", DRIFT,
+           "amber only at the red PSI"),
+    Mutant("W01", "database: NULL watermark", TB, "        if n:\n            raise SchemaError(self.name", "        if False:\n            raise SchemaError(self.name", DB,
+           "rows with a NULL watermark are never read, without a word"),
+    Mutant("W02", "database: repeated key", TB, "        if twice:\n", "        if False:\n", DB,
+           "rows repeating a (watermark, id) key are skipped, without a word"),
+    Mutant("R01", "report: input columns", RP, "        if missing:\n            raise SchemaError(name,", "        if False:\n            raise SchemaError(name,",
+           REPORT, "a table lacking a column the report draws from fails halfway with a KeyError"),
+    Mutant("R02", "report: nationality forecasts", RP, ',\n             "nationality_forecasts": (i.nationality_forecasts, ("unique_id", "ds", "y_hat"))}', "}",
+           REPORT, "nationality forecasts are not checked"),
+)
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    # this checkout first, also in the subprocesses tests start (CLI, workers), whatever is installed
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return env
+
+
+def _pytest(tests: tuple[str, ...], cache: Path, timeout: float) -> tuple[int, str, float]:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--no-header", *tests]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=_env(cache), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1, "timeout", time.monotonic() - start
+    failed = [line.split(" ", 1)[1].split(" - ")[0] for line in proc.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return proc.returncode, (failed[0] if failed else proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""), time.monotonic() - start
+
+
+def _forget_bytecode(cache: Path, path: Path) -> None:
+    folder = cache / path.parent.resolve().relative_to("/")
+    if folder.is_dir():
+        for pyc in folder.glob(f"{path.stem}.*.pyc"):
+            pyc.unlink()
+
+
+def run_mutant(m: Mutant, cache: Path, timeout: float) -> tuple[str, str, float]:
+    """``(verdict, detail, seconds)``: verdict ``killed``, ``SURVIVED``, ``not applicable`` or ``broken``."""
+    path = REPO / m.path
+    original = path.read_text(encoding="utf-8")
+    if original.count(m.old) != 1:
+        return "not applicable", f"snippet found {original.count(m.old)} times in {m.path}", 0.0
+    mutated = original.replace(m.old, m.new)
+    try:
+        compile(mutated, str(path), "exec")
+    except SyntaxError as exc:
+        return "broken", f"{exc.msg} (line {exc.lineno})", 0.0
+    try:
+        path.write_text(mutated, encoding="utf-8")
+        _forget_bytecode(cache, path)
+        rc, detail, seconds = _pytest(m.tests, cache, timeout)
+    finally:
+        path.write_text(original, encoding="utf-8")
+        _forget_bytecode(cache, path)
+    if rc == 1:
+        return "killed", detail, seconds
+    if rc == 0:
+        return "SURVIVED", detail, seconds
+    return ("timeout" if rc == -1 else f"error (pytest exit {rc})"), detail, seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks._mutants", description=__doc__.split("\n\n")[0])
+    parser.add_argument("ids", nargs="*", help="mutant ids (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--baseline", action="store_true", help="run each test selection on the real code")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per test run")
+    parser.add_argument("--tests", help="pytest arguments to run instead of each mutant's own selection (one string)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.ids) - {m.id for m in MUTANTS})
+    if unknown:
+        parser.error(f"unknown mutant ids {unknown}")
+    chosen = [m for m in MUTANTS if not args.ids or m.id in args.ids]
+    if args.tests:
+        chosen = [dataclasses.replace(m, tests=tuple(shlex.split(args.tests))) for m in chosen]
+    if args.list:
+        for m in chosen:
+            print(f"{m.id}  {m.guard}: {m.what}  [{m.path}]")
+        return 0
+    cache = Path(tempfile.mkdtemp(prefix="riskmodel-mutants-"))
+    try:
+        if args.baseline:
+            bad = 0
+            for tests in dict.fromkeys(m.tests for m in chosen):
+                rc, detail, seconds = _pytest(tests, cache, args.timeout)
+                bad += rc != 0
+                print(f"{'pass' if rc == 0 else 'FAIL'}  {seconds:6.1f} s  {' '.join(tests)}  {detail}", flush=True)
+            return 1 if bad else 0
+        counts: dict[str, int] = {}
+        for m in chosen:
+            verdict, detail, seconds = run_mutant(m, cache, args.timeout)
+            counts[verdict] = counts.get(verdict, 0) + 1
+            print(f"{m.id}  {verdict:<8}  {seconds:6.1f} s  {m.guard}: {m.what}  | {detail}", flush=True)
+        print("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return 0
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
