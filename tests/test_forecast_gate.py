@@ -110,7 +110,7 @@ def test_each_rule_refuses_a_figure_past_its_bound(change, rule):
     assert _refused_by(decision) == [rule]
 
 
-@pytest.mark.parametrize("missing", ["mase", "mase_over_best_peer", "mase_over_snaive"])
+@pytest.mark.parametrize("missing", ["mase", "mase_over_best_peer", "mase_over_snaive", "coverage_95"])
 def test_a_missing_figure_fails_its_rule(missing):
     # no holdout window (too short a history) leaves no figure: never a pass by omission
     decision = forecast_gate({k: v for k, v in PASSING.items() if k != missing}, None, EVERY_RULE)

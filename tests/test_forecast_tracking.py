@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError, Sc
 from riskmodel import forecast
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
+from riskmodel.core.forecasting.gate import TIE
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from tests.test_cards import check_forecaster_store
 
@@ -104,12 +104,12 @@ def test_gate_decision_is_the_risk_gates_type_with_comparisons():
     )
     assert result.comparisons == (
         Comparison("mase", 0.9, None, None, None, 1.5, True, "<= 1.5"),
-        Comparison("mase_over_best_peer", 0.95, None, None, None, math.nextafter(1.0, 0.0), True, "< 1"),
+        Comparison("mase_over_best_peer", 0.95, None, None, None, 1.0 - TIE, True, "< 1"),
         Comparison("coverage_95", 0.80, None, None, 0.85, 0.99, False, "within [0.85, 0.99]"),
         Comparison("mase", 0.9, 0.8, 0.1, None, 0.8 * 1.1, False, "<= champion x (1 + tolerance)"),
     )
     missing = forecast_gate({}, None, ForecastGateConfig())
-    assert not missing.passed and [c.candidate for c in missing.comparisons] == [None, None]
+    assert not missing.passed and [c.candidate for c in missing.comparisons] == [None, None, None]  # coverage too
     assert missing.reasons[0] == "holdout MASE inf > max 2.0"
 
 

@@ -110,13 +110,14 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "mase_over_snaive", candidate.get("mase_over_snaive"), upper=1.0, rule="<= 1",
             text=lambda ok: f"MASE over seasonal naive {ratio:.4f} {'<=' if ok else '>'} 1",
         )
+    # a forecaster whose holdout has no 95% coverage (no intervals) fails this rule: never a pass by omission
     cov = candidate.get("coverage_95")
-    if cov is not None:
-        lo, hi = gate.min_coverage_95, gate.max_coverage_95
-        checks.compare(
-            "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
-            text=lambda ok: f"95% coverage {cov:.3f} {'within' if ok else 'outside'} [{lo}, {hi}]",
-        )
+    lo, hi = gate.min_coverage_95, gate.max_coverage_95
+    checks.compare(
+        "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
+        text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
+        f"{'within' if ok else 'outside'} [{lo}, {hi}]",
+    )
     reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion else None)
     if reference is not None:
         factor = 1 + gate.mase_tolerance
