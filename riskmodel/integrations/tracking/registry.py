@@ -46,13 +46,14 @@ from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.gate import Comparison
-from riskmodel.integrations.tracking import lease, signing
+from riskmodel.integrations.tracking import lease, signing, verified_store
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "MANIFEST",
     "tracking_uri",
     "configure",
+    "use_experiment",
     "file_digest",
     "write_manifest",
     "verify_manifest",
@@ -94,6 +95,29 @@ def configure() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def use_experiment(name: str) -> str:
+    """Make ``name`` the active experiment (as ``mlflow.set_experiment``); return its id.
+
+    A new experiment is created with its artifact location under riskmodel's scheme
+    (:mod:`~riskmodel.integrations.tracking.verified_store`), beside where MLflow would
+    have put it, so that MLflow's own loaders get its models' files only verified. An
+    existing experiment keeps its location (riskmodel's own loaders verify its models).
+    """
+    client = configure()
+    if client.get_experiment_by_name(name) is None:
+        location = None
+        try:
+            location = verified_store.experiment_location(client.get_experiment("0").artifact_location)
+        except MlflowException:
+            pass  # no default experiment to take the store's artifact root from
+        try:
+            client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process created it meanwhile: use that one
+                raise
+    return mlflow.set_experiment(name).experiment_id
 
 
 def write_manifest(folder: str | Path) -> str:
@@ -301,9 +325,13 @@ def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, s
         if uri.startswith("models:"):
             mv = model_version(uri, client)
             expected = mv.tags.get("manifest_sha256") if mv is not None else None
+        verified_store.take_refusal()
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
         except (MlflowException, OSError) as exc:
+            refusal = verified_store.take_refusal()  # runs:/ turns the store's refusal into "failed to download"
+            if refusal is not None:
+                raise refusal from None
             raise ModelLoadError(f"cannot download `{uri}`: {exc}") from None
     if not local.exists():
         raise ModelLoadError(f"`{local}` does not exist; pass a model URI (models:/name@alias) or a local model folder.")
