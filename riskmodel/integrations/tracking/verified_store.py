@@ -158,7 +158,7 @@ class VerifiedArtifactRepository(ArtifactRepository):
             if own is not None:
                 shutil.rmtree(own, ignore_errors=True)
             _last.error = exc
-            _logger.error("riskmodel refused %s/%s: %s", self.artifact_uri, path, exc)
+            _logger.error("riskmodel refused to deliver `%s`: %s", path or "/", exc)  # runs:/ hides the exception itself
             raise
 
     def _verify(self, path: str, local: Path) -> None:
