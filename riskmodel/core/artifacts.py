@@ -137,6 +137,11 @@ def _body(files: dict[str, str]) -> str:
     return json.dumps({"format": _FORMAT, "algorithm": "sha256", "files": files}, sort_keys=True, separators=(",", ":"))
 
 
+def _text(manifest: dict) -> str:
+    """The exact text of a manifest file, as written and as verified."""
+    return json.dumps(manifest, indent=1, sort_keys=True)
+
+
 def write_manifest(folder: str | Path, *, key: bytes | None = None, ignore: tuple[str, ...] = ()) -> str:
     """Write a signed ``manifest.json`` listing the SHA-256 of every other file under ``folder``.
 
@@ -158,7 +163,7 @@ def write_manifest(folder: str | Path, *, key: bytes | None = None, ignore: tupl
     files = {name: file_digest(folder / name) for name in sorted(_listing(folder, ignore))}
     body = _body(files)
     manifest = {**json.loads(body), "signature": {"algorithm": "hmac-sha256", "value": sign(key, body)}}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    (folder / MANIFEST).write_bytes(_text(manifest).encode("utf-8"))
     return file_digest(folder / MANIFEST)
 
 
@@ -204,6 +209,8 @@ def signed_files(manifest_file: str | Path, *, key: bytes | None = None, expecte
             f"the signature of {MANIFEST} in `{folder}` does not match: the manifest was changed or regenerated, "
             f"or the model was signed with another key (check ${SIGNING_KEY_ENV}). Do not use this model."
         )
+    if mf.read_bytes() != _text(manifest).encode("utf-8"):  # the signature covers the meaning; this, every byte
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` was changed after it was signed (its bytes differ from what riskmodel wrote); do not use this model.")
     return recorded
 
 
