@@ -6,6 +6,9 @@ what a model predicts:
 * :func:`tracking_uri` / :func:`configure`: ``MLFLOW_TRACKING_URI`` if set,
   else ``sqlite:///mlflow.db`` in the working directory (MLflow 3's embedded
   default; the old ``./mlruns`` file store is refused by MLflow 3).
+* :func:`use_experiment`: the active experiment, created (when new) with its artifact
+  location under riskmodel's scheme (:mod:`~riskmodel.integrations.tracking.verified_store`),
+  so that MLflow's own loaders get its models' files only verified.
 * :func:`write_manifest` / :func:`verify_manifest`: a signed ``manifest.json``
   of SHA-256 digests of every file of a logged model, written when the model is
   logged and checked when it is loaded, with the store's key
