@@ -10,7 +10,9 @@ models serve``, before the payload runs, and still deliver a sound model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import os
 import pathlib
@@ -29,13 +31,14 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from riskmodel.core.artifacts import MANIFEST
+from riskmodel.core.artifacts import write_manifest
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import ArtifactIntegrityError
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, train_risk_model
 from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
+from riskmodel.integrations.tracking.signing import store_key
 
 from .conftest import REPO, free_port, wait_for_http
 
@@ -118,21 +121,37 @@ def _plant(stored: Path, how: str, marker: Path) -> None:
     (stored / "MLmodel").write_text(yaml.safe_dump(mlmodel))
 
 
+@contextlib.contextmanager
+def _restored(stored: Path):
+    """Put the stored model back as it was, whatever the test planted in it."""
+    saved = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
+    try:
+        yield stored
+    finally:
+        for p in sorted(stored.rglob("*"), reverse=True):
+            if p.is_file() and p not in saved:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        for p, data in saved.items():
+            p.write_bytes(data)
+
+
 @pytest.fixture(params=["cloudpickle", "code folder"])
 def planted(request, env, tmp_path):
-    root, name, logged, _ = env
-    stored = _stored_dir(name, logged.version)
-    saved = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
-    marker = tmp_path / "marker"
-    _plant(stored, request.param, marker)
-    yield name, logged, marker
-    for p in sorted(stored.rglob("*"), reverse=True):
-        if p.is_file() and p not in saved:
-            p.unlink()
-        elif p.is_dir() and not any(p.iterdir()):
-            p.rmdir()
-    for p, data in saved.items():
-        p.write_bytes(data)
+    _, name, logged, _ = env
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        _plant(stored, request.param, tmp_path / "marker")
+        yield name, logged, tmp_path / "marker"
+
+
+def _refusals(uri: str, caplog) -> str:
+    """What refusing ``uri`` in mlflow.pyfunc.load_model said: the exception, and the store's logged refusal (runs:/ hides it)."""
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="riskmodel.integrations.tracking.verified_store"):
+        with pytest.raises((ArtifactIntegrityError, MlflowException)) as info:
+            mlflow.pyfunc.load_model(uri)
+    return str(info.value) + caplog.text
 
 
 def test_riskmodel_creates_its_experiments_under_its_scheme(env):
@@ -165,17 +184,28 @@ def test_mlflow_loads_a_sound_model_through_the_scheme(env):
 def test_mlflow_pyfunc_refuses_a_planted_loader_on_every_uri_form(planted, caplog):
     name, logged, marker = planted
     for form, uri in _uri_forms(name, logged).items():
-        caplog.clear()
-        with caplog.at_level(logging.ERROR, logger="riskmodel.integrations.tracking.verified_store"):
-            with pytest.raises((ArtifactIntegrityError, MlflowException)) as info:
-                mlflow.pyfunc.load_model(uri)
-        said = str(info.value) + caplog.text
+        said = _refusals(uri, caplog)
         assert "does not match its manifest" in said and "content of MLmodel changed" in said, form
         assert not marker.exists(), f"{form}: the planted code ran"
     # MLmodel alone, as `mlflow models serve` reads it first: refused, and nothing left behind
     with pytest.raises(ArtifactIntegrityError, match="content of MLmodel changed"):
         mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}/MLmodel")
     assert not marker.exists()
+
+
+def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest(env, caplog):
+    """Someone who read the key changes meta.json (every row "low") and signs again: the manifest_sha256 tag still refuses it."""
+    root, name, logged, _ = env
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        meta = stored / "data" / "risk_model" / "meta.json"
+        state = json.loads(meta.read_text())
+        state["bands"] = {k: 2.0 for k in state["bands"]} if isinstance(state["bands"], dict) else [2.0] * len(state["bands"])
+        meta.write_text(json.dumps(state))
+        key = store_key(f"sqlite:///{root / 'mlflow.db'}")
+        for folder in (meta.parent, stored):
+            write_manifest(folder, key=key, ignore=("registered_model_meta",))
+        for form, uri in _uri_forms(name, logged).items():
+            assert "differs from the one recorded at logging" in _refusals(uri, caplog), form
 
 
 def test_riskmodel_load_names_the_changed_file_on_the_run_uri(planted):

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 import threading
@@ -45,7 +46,7 @@ import mlflow
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 from mlflow.utils.uri import get_uri_scheme
 
-from riskmodel.core.artifacts import MANIFEST, signed_files, verify_part
+from riskmodel.core.artifacts import MANIFEST, file_digest, signed_files, verify_part
 from riskmodel.core.exceptions import ArtifactIntegrityError
 from riskmodel.integrations.tracking import signing
 
@@ -55,6 +56,8 @@ PREFIX = "riskmodel+"
 #: Inner schemes with an entry point (pyproject.toml); file and mlflow-artifacts are tested, the others only delegate.
 INNER_SCHEMES = ("file", "mlflow-artifacts", "http", "https", "s3", "gs", "wasbs", "abfss")
 MLMODEL = "MLmodel"
+#: a logged model's artifact folder, ``.../models/m-<id>/artifacts`` (MLflow 3)
+_MODEL_ID = re.compile(r"/models/(m-[0-9a-f]+)/artifacts$")
 _logger = logging.getLogger(__name__)
 _last = threading.local()
 # what `mlflow server` exports to its workers when it proxies artifacts (mlflow.server.constants)
@@ -168,6 +171,7 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 inside = folder.relative_to(local).as_posix()
                 where = "/".join(p for p in (self.artifact_uri, path, "" if inside == "." else inside) if p)
                 recorded = self._signed(folder / MANIFEST, folder, f"model `{where}`")
+                self._check_recorded(where, folder / MANIFEST)
                 verify_part(recorded, folder, "", where=f"model `{where}`", ignore=signing.CLIENT_FILES)
         root = self._model_root_above(path)
         if root is None:
@@ -204,7 +208,33 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 raise ArtifactIntegrityError(
                     f"{where} has no {MANIFEST}; the model was not logged by riskmodel or was altered. Do not use it."
                 ) from None
-            return self._signed(Path(tmp) / MANIFEST, Path(tmp), where)
+            recorded = self._signed(Path(tmp) / MANIFEST, Path(tmp), where)
+            self._check_recorded(f"{self.artifact_uri.rstrip('/')}/{root}" if root else self.artifact_uri, Path(tmp) / MANIFEST)
+            return recorded
+
+    def _check_recorded(self, location: str, manifest: Path) -> None:
+        """Refuse a manifest other than the one a registered version of this logged model recorded (tag ``manifest_sha256``).
+
+        The signature is the check; this one adds what riskmodel's own loader checks by
+        ``models:/`` (a manifest re-signed by someone who read the key), when the tag is there.
+        """
+        found = _MODEL_ID.search(location.rstrip("/"))
+        if found is None:
+            return
+        try:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+            versions = client.search_model_versions(f"source_path = 'models:/{found.group(1)}'")
+        except Exception:  # noqa: BLE001 - no registry to ask: the signature alone decides, as for a logged model never registered
+            return
+        recorded = {(v.name, v.version, v.tags["manifest_sha256"]) for v in versions if v.tags.get("manifest_sha256")}
+        if recorded and file_digest(manifest) not in {digest for _, _, digest in recorded}:
+            name, version, _ = sorted(recorded)[0]
+            raise ArtifactIntegrityError(
+                f"{MANIFEST} of model `{location}` differs from the one recorded at logging (tag manifest_sha256 of "
+                f"{name} version {version}): it was re-signed after logging; do not use this model."
+            )
 
     def _signed(self, manifest: Path, local_folder: Path, where: str) -> dict[str, str]:
         """:func:`signed_files`, its messages naming the model in the store rather than a temporary copy."""
