@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import logging
 import os
 import pathlib
 import pickle
@@ -29,7 +28,6 @@ import numpy as np
 import pytest
 import yaml
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from riskmodel.core.artifacts import write_manifest
 from riskmodel.core.config import load_config
@@ -145,13 +143,11 @@ def planted(request, env, tmp_path):
         yield name, logged, tmp_path / "marker"
 
 
-def _refusals(uri: str, caplog) -> str:
-    """What refusing ``uri`` in mlflow.pyfunc.load_model said: the exception, and the store's logged refusal (runs:/ hides it)."""
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="riskmodel.integrations.tracking.verified_store"):
-        with pytest.raises((ArtifactIntegrityError, MlflowException)) as info:
-            mlflow.pyfunc.load_model(uri)
-    return str(info.value) + caplog.text
+def _refusal(uri: str) -> str:
+    """What mlflow.pyfunc.load_model(uri) raised: riskmodel's refusal on every URI form (runs:/ included)."""
+    with pytest.raises(ArtifactIntegrityError) as info:
+        mlflow.pyfunc.load_model(uri)
+    return str(info.value)
 
 
 def test_riskmodel_creates_its_experiments_under_its_scheme(env):
@@ -181,19 +177,23 @@ def test_mlflow_loads_a_sound_model_through_the_scheme(env):
     assert "riskmodel.integrations.tracking.risk_pyfunc" in text
 
 
-def test_mlflow_pyfunc_refuses_a_planted_loader_on_every_uri_form(planted, caplog):
+def test_mlflow_pyfunc_refuses_a_planted_loader_on_every_uri_form(planted, tmp_path):
     name, logged, marker = planted
     for form, uri in _uri_forms(name, logged).items():
-        said = _refusals(uri, caplog)
+        said = _refusal(uri)
         assert "does not match its manifest" in said and "content of MLmodel changed" in said, form
         assert not marker.exists(), f"{form}: the planted code ran"
     # MLmodel alone, as `mlflow models serve` reads it first: refused, and nothing left behind
     with pytest.raises(ArtifactIntegrityError, match="content of MLmodel changed"):
         mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}/MLmodel")
+    # runs:/ (whose repository would drop the exception) delivers a stub that refuses to load, never the planted files
+    got = Path(mlflow.artifacts.download_artifacts(f"runs:/{logged.run_id}/model", dst_path=str(tmp_path / "dl")))
+    assert sorted(p.name for p in got.iterdir()) == ["MLmodel", "refused.txt"]
+    assert "content of MLmodel changed" in (got / "refused.txt").read_text()
     assert not marker.exists()
 
 
-def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest(env, caplog):
+def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest(env):
     """Someone who read the key changes meta.json (every row "low") and signs again: the manifest_sha256 tag still refuses it."""
     root, name, logged, _ = env
     with _restored(_stored_dir(name, logged.version)) as stored:
@@ -205,7 +205,7 @@ def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest
         for folder in (meta.parent, stored):
             write_manifest(folder, key=key, ignore=("registered_model_meta",))
         for form, uri in _uri_forms(name, logged).items():
-            assert "differs from the one recorded at logging" in _refusals(uri, caplog), form
+            assert "differs from the one recorded at logging" in _refusal(uri), form
 
 
 def test_riskmodel_load_names_the_changed_file_on_the_run_uri(planted):

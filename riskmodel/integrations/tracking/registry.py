@@ -331,6 +331,9 @@ def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, s
         verified_store.take_refusal()
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
+            refusal = verified_store.take_refusal()  # runs:/ delivers the refused model's stub rather than the error
+            if refusal is not None:
+                raise refusal
         except (MlflowException, OSError) as exc:
             refusal = verified_store.take_refusal()  # runs:/ turns the store's refusal into "failed to download"
             if refusal is not None:

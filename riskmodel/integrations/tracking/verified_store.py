@@ -57,6 +57,10 @@ PREFIX = "riskmodel+"
 INNER_SCHEMES = ("file", "mlflow-artifacts", "http", "https", "s3", "gs", "wasbs", "abfss")
 MLMODEL = "MLmodel"
 #: a logged model's artifact folder, ``.../models/m-<id>/artifacts`` (MLflow 3)
+#: a run's artifact root, ``.../<run id>/artifacts``
+_RUN_ROOT = re.compile(r"/([0-9a-f]{32})/artifacts$")
+#: the file of a refused model's stub that holds the refusal
+REFUSED_FILE = "refused.txt"
 _MODEL_ID = re.compile(r"/models/(m-[0-9a-f]+)/artifacts$")
 _logger = logging.getLogger(__name__)
 _last = threading.local()
@@ -141,12 +145,42 @@ class VerifiedArtifactRepository(ArtifactRepository):
         dst = tempfile.mkdtemp(prefix="riskmodel-verified-") if own else dst_path
         try:
             local = self.repo.download_artifacts(artifact_path, dst)
-        except BaseException:
-            if own:
-                shutil.rmtree(dst, ignore_errors=True)
-            raise
+        except Exception:
+            place = None if own else self._place_for_logged_model(artifact_path or "", dst)
+            if place is None:
+                if own:
+                    shutil.rmtree(dst, ignore_errors=True)
+                raise
+            return place
         self._deliver(artifact_path or "", Path(local), Path(dst) if own else None)
         return local
+
+    def _place_for_logged_model(self, path: str, dst: str) -> str | None:
+        """For a run's root asked for ``<name>[/...]`` that is not among the run's own artifacts but names a logged
+        model of the run under riskmodel's scheme: the (empty) folder MLflow's ``runs:/`` repository then fills
+        from that model's repository, verified, or with the refusal stub (see :func:`_write_stub`). Else None.
+
+        MLflow's ``runs:/`` repository tries the run's artifacts, then the logged model, and turns a failure of
+        both into "Failed to download artifacts"; with this folder it returns what the model's repository
+        delivered, so a refusal reaches the caller as riskmodel's error, not as a wrong path.
+        """
+        found = _RUN_ROOT.search(self.artifact_uri.rstrip("/"))
+        name, _, rest = path.strip("/").partition("/")
+        if found is None or not name:
+            return None
+        try:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+            run = client.get_run(found.group(1))
+            models = client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+        except Exception:  # noqa: BLE001 - no tracking store to ask: the caller gets the original error
+            return None
+        if not any(m.name == name and m.artifact_location.startswith(PREFIX) for m in models):
+            return None
+        folder = Path(dst) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / rest) if rest else str(folder)
 
     def _download_file(self, remote_file_path, local_path):
         self.repo._download_file(remote_file_path, local_path)
@@ -157,9 +191,12 @@ class VerifiedArtifactRepository(ArtifactRepository):
         try:
             self._verify(path.strip("/"), local)
         except ArtifactIntegrityError as exc:
+            model = local.name == MLMODEL or (local / MLMODEL).is_file()
             _remove(local)
             if own is not None:
                 shutil.rmtree(own, ignore_errors=True)
+            elif model:  # a caller's folder keeps a model that refuses to load, saying why (runs:/ drops the exception)
+                _write_stub(local, str(exc))
             _last.error = exc
             _logger.error("riskmodel refused to deliver `%s`: %s", path or "/", exc)  # runs:/ hides the exception itself
             raise
@@ -254,6 +291,25 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 f"{where} cannot be verified: {exc} riskmodel delivers a model's files only verified; set "
                 f"$RISKMODEL_SIGNING_KEY (the key the model was logged with) in this process's environment."
             ) from None
+
+
+def _write_stub(local: Path, message: str) -> None:
+    """In place of a refused model folder (or its ``MLmodel``): a model whose loader is :func:`_load_pyfunc` below."""
+    import yaml
+
+    mlmodel = {"flavors": {"python_function": {"loader_module": __name__, "data": REFUSED_FILE}}, "riskmodel_refused": message}
+    if local.name == MLMODEL:
+        local.write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+        return
+    local.mkdir(parents=True, exist_ok=True)
+    (local / REFUSED_FILE).write_text(message, encoding="utf-8")
+    (local / MLMODEL).write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+
+
+def _load_pyfunc(path: str, model_config: dict | None = None):
+    """MLflow's entry point for a refused model (:func:`_write_stub`): raise the refusal, load nothing."""
+    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else "its files do not match the signed manifest (see the log)"
+    raise ArtifactIntegrityError(f"riskmodel refused this model: {text}")
 
 
 def _remove(local: Path) -> None:
