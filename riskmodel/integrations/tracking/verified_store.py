@@ -230,8 +230,11 @@ class VerifiedArtifactRepository(ArtifactRepository):
             folder = "/".join(parts[:depth])
             try:
                 names = {posixpath.basename(f.path) for f in self.repo.list_artifacts(folder or None) if not f.is_dir}
-            except Exception:  # noqa: BLE001 - a folder that cannot be listed holds no model we could verify
-                continue
+            except Exception as exc:  # noqa: BLE001 - fail closed: unknown is not "no model"
+                raise ArtifactIntegrityError(
+                    f"cannot tell whether `{self.artifact_uri}/{path}` lies in a model folder: listing `{folder or '/'}` failed "
+                    f"({exc}). Nothing was delivered unverified; retry when the store answers."
+                ) from None
             if MLMODEL in names:
                 return folder
         return None
