@@ -22,7 +22,16 @@ when no key is available, what was downloaded is deleted and
 :class:`~riskmodel.core.exceptions.ArtifactIntegrityError` names the file and
 the fix, before MLflow reads a byte of it (so a ``MLmodel`` replaced by the
 cloudpickle flavour, a models-from-code file or a ``code`` folder never runs).
-Other artifacts (reports, plots, model cards) download as before.
+When a registered version of the model recorded its manifest's digest (tag
+``manifest_sha256``), a manifest other than that one is refused too (re-signed by
+someone who read the key). MLflow's ``runs:/`` repository drops the exceptions of
+both things it tries (the run's artifacts, then its logged model) and reports a
+wrong path instead; so a run's root hands it the folder of the run's logged model
+(:meth:`VerifiedArtifactRepository._place_for_logged_model`), and a refused model
+folder (or ``MLmodel``) in a caller's folder is replaced by a stub whose loader,
+this module's :func:`_load_pyfunc`, raises the refusal. Other artifacts (reports,
+plots, model cards) download as before; a folder that cannot be listed, to tell
+whether a file lies in a model, fails closed.
 
 A process without riskmodel installed cannot resolve the scheme at all and
 refuses to read such an experiment, which is safe. Experiments created before
