@@ -269,3 +269,24 @@ def test_mlflow_models_serve_serves_a_sound_model(env, tmp_path):
         wait_for_http(base + "/ping", proc, tmp_path / "serve.log", 300, "mlflow models serve")
     finally:
         _stop(proc)
+
+
+@pytest.mark.parametrize(("default", "expected"), [
+    ("/srv/mlruns/0", "riskmodel+file:///srv/mlruns/"),
+    ("file:///srv/mlruns/0", "riskmodel+file:///srv/mlruns/"),
+    ("mlflow-artifacts:/0", "riskmodel+mlflow-artifacts:/"),
+    ("s3://bucket/prefix/0", "riskmodel+s3://bucket/prefix/"),
+    ("ftp://host/mlruns/0", None),  # no riskmodel entry point for ftp: MLflow's own location
+    ("/srv/mlruns/default", None),  # the store's root cannot be told
+])
+def test_a_new_experiment_is_placed_beside_the_default_one_under_riskmodels_scheme(default, expected):
+    from mlflow.store.artifact.artifact_repository_registry import get_registered_artifact_repositories
+
+    from riskmodel.integrations.tracking.verified_store import VerifiedArtifactRepository, experiment_location
+
+    got = experiment_location(default)
+    if expected is None:
+        assert got is None
+        return
+    assert got.startswith(expected) and len(got) == len(expected) + 32, got
+    assert get_registered_artifact_repositories()[got.split(":", 1)[0]] is VerifiedArtifactRepository

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -115,6 +116,10 @@ def use_experiment(name: str) -> str:
             location = verified_store.experiment_location(client.get_experiment("0").artifact_location)
         except MlflowException:
             pass  # no default experiment to take the store's artifact root from
+        if location is None:
+            logging.getLogger(__name__).warning(
+                "experiment %r gets MLflow's own artifact location: the store's artifact root could not be told or has no "
+                "riskmodel scheme, so MLflow's own loaders will not verify its models (riskmodel's loaders still do)", name)
         try:
             client.create_experiment(name, artifact_location=location)
         except MlflowException as exc:
