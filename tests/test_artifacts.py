@@ -86,6 +86,31 @@ def test_manifest_signed_with_another_key_is_refused(folder):
         verify_manifest(folder, key=KEY)
 
 
+@pytest.mark.parametrize("edit", [lambda t: t + "\n ", lambda t: " " + t, lambda t: t.replace("\n", "\r\n")])
+def test_a_manifest_changed_only_in_its_bytes_is_refused(folder, edit):
+    """Whitespace keeps the signed meaning; the file is still not the one signed (it was accepted before)."""
+    (folder / MANIFEST).write_bytes(edit((folder / MANIFEST).read_text()).encode())
+    with pytest.raises(ArtifactIntegrityError, match="was changed after it was signed"):
+        verify_manifest(folder, key=KEY)
+
+
+def test_a_part_of_a_model_folder_is_checked_against_the_signed_entries(folder, tmp_path):
+    """What the store's scheme checks when MLflow fetches one file (MLmodel) or a subfolder of a model."""
+    recorded = artifacts.signed_files(folder / MANIFEST, key=KEY)
+    artifacts.verify_part(recorded, folder / "MLmodel", "MLmodel", where="m")
+    artifacts.verify_part(recorded, folder / "data", "data", where="m")
+    copy = shutil.copytree(folder / "data", tmp_path / "data")
+    (copy / "meta.json").write_text('{"bands": [2.0, 3.0]}')
+    with pytest.raises(ArtifactIntegrityError, match="content of data/meta.json changed"):
+        artifacts.verify_part(recorded, copy, "data", where="m")
+    (copy / "meta.json").unlink()
+    (copy / "planted.py").write_text("import os")
+    with pytest.raises(ArtifactIntegrityError, match="missing file data/meta.json; unexpected file data/planted.py"):
+        artifacts.verify_part(recorded, copy, "data", where="m")
+    with pytest.raises(ArtifactIntegrityError, match="unexpected file python_model.pkl"):
+        artifacts.verify_part(recorded, copy / "planted.py", "python_model.pkl", where="m")
+
+
 def test_missing_and_unreadable_manifests_are_refused(folder):
     (folder / MANIFEST).write_text("{not json")
     with pytest.raises(ArtifactIntegrityError, match="is not readable"):

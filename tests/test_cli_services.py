@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from riskmodel.apps.cli import main
-from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from riskmodel.apps.cli.serve import server_env, stop_group
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.features import build_features
@@ -80,6 +81,35 @@ def test_serve_refuses_a_folder_that_is_no_mlflow_model(fitted, capsys):
     _, folder, _ = fitted
     assert main(["serve", "--model", str(folder)]) == EXIT_INPUT
     assert "is not an MLflow model (no MLmodel file)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["not a host!", "999.1.1.1", "http://127.0.0.1", "bad_host.example", ""])
+def test_serve_with_an_invalid_host_is_usage_exit_2(host, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--model", "m", "--host", host])
+    err = capsys.readouterr().err
+    assert stop.value.code == EXIT_USAGE and "is not an IP address or host name" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("host", "words"), [
+    ("192.0.2.1", "--host 192.0.2.1 is not an address of this machine"),  # TEST-NET-1: never a local address
+    ("no-such-host.invalid", "--host no-such-host.invalid does not resolve to an address"),
+])
+def test_serve_on_a_host_that_is_not_this_machine_is_usage_exit_2(host, words, capsys):
+    """Was: the model was verified, then uvicorn failed to bind and the command said only "the server exited"."""
+    assert main(["serve", "--model", "m", "--host", host]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert words in err and "the server exited" not in err, err
+
+
+def test_serve_on_a_port_in_use_names_the_port_and_host(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--model", "m", "--port", str(port)]) == EXIT_ENVIRONMENT
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err and "the server exited" not in err, err
 
 
 def test_serve_env_puts_this_interpreter_bin_first():

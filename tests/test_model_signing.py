@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import urllib.parse
 from pathlib import Path
 
 import mlflow
@@ -69,7 +70,7 @@ def _stored_dir(name: str, version: str) -> Path:
     client = MlflowClient()
     model_id = client.get_model_version(name, version).source.split("/")[-1]
     location = client.get_logged_model(model_id).artifact_location
-    return Path(location.removeprefix("file://"))
+    return Path(urllib.parse.urlparse(location.removeprefix("riskmodel+")).path)  # riskmodel+file:/... (verified_store)
 
 
 def _uri_forms(name: str, logged) -> dict[str, str]:
@@ -89,7 +90,7 @@ def _all_paths_refuse(name, logged, match=None):
             load(uri, refresh=True)
     with pytest.raises(ArtifactIntegrityError, match=match):
         mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}")
-    with pytest.raises(ArtifactIntegrityError, match=match):
+    with pytest.raises(ArtifactIntegrityError, match=match):  # runs:/ too: the refused model's stub raises the refusal
         mlflow.pyfunc.load_model(f"runs:/{logged.run_id}/model")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pandas as pd
 import pytest
 
@@ -34,6 +37,8 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()  # nothing went to a local store
     assert any((root / "artifacts").rglob("model.txt"))  # the server holds the artifacts
 
+    _the_ui_lists_the_artifacts(url)
+
     rows = pd.read_parquet(tmp_path / "out" / "in_country.parquet").head(50)
     scored = score(rows, model="models:/overstay-risk@champion", reasons=1)
     stored = pd.read_parquet(res.scores).set_index("stay_id").loc[rows["stay_id"]]
@@ -42,3 +47,22 @@ def test_main_job_on_the_team_server(server, tmp_path, monkeypatch):
     assert fc["unique_id"].str.startswith("port/").any() and fc.groupby("unique_id").size().eq(30).all()
     fc = forecast(30, model="models:/arrival-forecast-daily-nationality@champion")
     assert fc["unique_id"].str.startswith("nationality/").any() and fc.groupby("unique_id").size().eq(30).all()
+
+
+def _the_ui_lists_the_artifacts(url: str) -> None:
+    """The server's UI lists a run's and a logged model's artifacts of riskmodel's experiments (riskmodel+mlflow-artifacts:)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    mv = client.get_model_version("overstay-risk", "1")
+    model_id = mv.source.split("/")[-1]
+    assert client.get_logged_model(model_id).artifact_location.startswith("riskmodel+mlflow-artifacts:")
+
+    def ajax(path: str) -> dict:
+        with urllib.request.urlopen(f"{url}/ajax-api/2.0/mlflow/{path}", timeout=60) as resp:
+            return json.loads(resp.read())
+
+    run_files = {f["path"] for f in ajax(f"artifacts/list?run_id={mv.run_id}")["files"]}
+    assert "model_card.md" in run_files, run_files
+    model_files = {f["path"] for f in ajax(f"logged-models/{model_id}/artifacts/directories")["files"]}
+    assert {"MLmodel", "manifest.json"} <= model_files, model_files

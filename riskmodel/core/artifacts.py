@@ -44,6 +44,8 @@ __all__ = [
     "signature_matches",
     "write_manifest",
     "verify_manifest",
+    "signed_files",
+    "verify_part",
 ]
 
 MANIFEST = "manifest.json"
@@ -135,6 +137,11 @@ def _body(files: dict[str, str]) -> str:
     return json.dumps({"format": _FORMAT, "algorithm": "sha256", "files": files}, sort_keys=True, separators=(",", ":"))
 
 
+def _text(manifest: dict) -> str:
+    """The exact text of a manifest file, as written and as verified."""
+    return json.dumps(manifest, indent=1, sort_keys=True)
+
+
 def write_manifest(folder: str | Path, *, key: bytes | None = None, ignore: tuple[str, ...] = ()) -> str:
     """Write a signed ``manifest.json`` listing the SHA-256 of every other file under ``folder``.
 
@@ -156,8 +163,55 @@ def write_manifest(folder: str | Path, *, key: bytes | None = None, ignore: tupl
     files = {name: file_digest(folder / name) for name in sorted(_listing(folder, ignore))}
     body = _body(files)
     manifest = {**json.loads(body), "signature": {"algorithm": "hmac-sha256", "value": sign(key, body)}}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    (folder / MANIFEST).write_bytes(_text(manifest).encode("utf-8"))
     return file_digest(folder / MANIFEST)
+
+
+def signed_files(manifest_file: str | Path, *, key: bytes | None = None, expected_digest: str | None = None) -> dict[str, str]:
+    """The files a ``manifest.json`` lists (relative path -> SHA-256), after checking its signature.
+
+    Parameters
+    ----------
+    manifest_file : str or Path
+        A ``manifest.json`` written by :func:`write_manifest`.
+    key : bytes, optional
+        Verification key; default :func:`signing_key`.
+    expected_digest : str, optional
+        Digest of the manifest itself as recorded at logging, checked when given.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If the manifest is missing, unreadable, unsigned, or its signature does not match.
+    """
+    mf = Path(manifest_file)
+    folder = mf.parent
+    if not mf.is_file():
+        raise ArtifactIntegrityError(f"`{folder}` has no {MANIFEST}; the model was not logged by riskmodel or was altered. Do not use it.")
+    if expected_digest is not None and file_digest(mf) != expected_digest:
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` differs from the one recorded at logging; do not use this model.")
+    try:
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+        recorded = manifest["files"]
+        signature = manifest.get("signature")
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise ValueError
+    except (ValueError, KeyError, AttributeError, TypeError, UnicodeDecodeError):
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` is not readable; do not use this model.") from None
+    if not isinstance(signature, dict) or not signature.get("value"):
+        raise ArtifactIntegrityError(
+            f"{MANIFEST} in `{folder}` is not signed; expected an HMAC-SHA256 signature. "
+            "Re-log the model with this version of riskmodel; never load an unsigned artifact."
+        )
+    key = key if key is not None else signing_key()
+    if manifest.get("format") != _FORMAT or not signature_matches(key, signature["value"], _body(recorded)):
+        raise ArtifactIntegrityError(
+            f"the signature of {MANIFEST} in `{folder}` does not match: the manifest was changed or regenerated, "
+            f"or the model was signed with another key (check ${SIGNING_KEY_ENV}). Do not use this model."
+        )
+    if mf.read_bytes() != _text(manifest).encode("utf-8"):  # the signature covers the meaning; this, every byte
+        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` was changed after it was signed (its bytes differ from what riskmodel wrote); do not use this model.")
+    return recorded
 
 
 def verify_manifest(
@@ -185,36 +239,51 @@ def verify_manifest(
         missing, added or differs from its recorded digest.
     """
     folder = Path(folder)
-    mf = folder / MANIFEST
-    if not mf.is_file():
-        raise ArtifactIntegrityError(f"`{folder}` has no {MANIFEST}; the model was not logged by riskmodel or was altered. Do not use it.")
-    if expected_digest is not None and file_digest(mf) != expected_digest:
-        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` differs from the one recorded at logging; do not use this model.")
-    try:
-        manifest = json.loads(mf.read_text(encoding="utf-8"))
-        recorded = manifest["files"]
-        signature = manifest.get("signature")
-        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
-            raise ValueError
-    except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
-        raise ArtifactIntegrityError(f"{MANIFEST} in `{folder}` is not readable; do not use this model.") from None
-    if not isinstance(signature, dict) or not signature.get("value"):
-        raise ArtifactIntegrityError(
-            f"{MANIFEST} in `{folder}` is not signed; expected an HMAC-SHA256 signature. "
-            "Re-log the model with this version of riskmodel; never load an unsigned artifact."
-        )
-    key = key if key is not None else signing_key()
-    if manifest.get("format") != _FORMAT or not signature_matches(key, signature["value"], _body(recorded)):
-        raise ArtifactIntegrityError(
-            f"the signature of {MANIFEST} in `{folder}` does not match: the manifest was changed or regenerated, "
-            f"or the model was signed with another key (check ${SIGNING_KEY_ENV}). Do not use this model."
-        )
-    present = _listing(folder, ignore)
-    problems = [f"missing file {name}" for name in sorted(set(recorded) - present)]
-    problems += [f"unexpected file {name}" for name in sorted(present - set(recorded))]
-    problems += [f"content of {name} changed" for name in sorted(set(recorded) & present) if file_digest(folder / name) != recorded[name]]
+    recorded = signed_files(folder / MANIFEST, key=key, expected_digest=expected_digest)
+    present = {name: folder / name for name in _listing(folder, ignore)}
+    _compare(recorded, present, expected=set(recorded), where=f"model folder `{folder}`")
+
+
+def verify_part(recorded: dict[str, str], local: str | Path, path: str, *, where: str, ignore: tuple[str, ...] = ()) -> None:
+    """Check a downloaded part of a model folder (one file, or a subfolder) against its signed manifest's entries.
+
+    Parameters
+    ----------
+    recorded : dict
+        The entries of the model's manifest (:func:`signed_files`).
+    local : str or Path
+        The downloaded file or folder.
+    path : str
+        Its path relative to the model folder (``MLmodel``, ``data/risk_model``; ``""`` for the whole folder).
+    where : str
+        How to name the model in a message.
+    ignore : tuple of str, default=()
+        Paths relative to the model folder that are not part of the model.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If a file is missing (for a folder: every file the manifest lists under
+        ``path`` must be there), added, or differs from its recorded digest.
+    """
+    local = Path(local)
+    if local.is_file():
+        _compare(recorded, {path: local}, expected={path} & set(recorded), where=where)
+        return
+    prefix = f"{path}/" if path else ""
+    present = {prefix + p.relative_to(local).as_posix(): p for p in local.rglob("*") if p.is_file()}
+    for skip in (MANIFEST, *ignore):
+        present.pop(skip, None)
+    _compare(recorded, present, expected={n for n in recorded if n.startswith(prefix)}, where=where)
+
+
+def _compare(recorded: dict[str, str], present: dict[str, Path], *, expected: set[str], where: str) -> None:
+    """Missing (of ``expected``), unexpected and changed files, as one error."""
+    problems = [f"missing file {name}" for name in sorted(expected - set(present))]
+    problems += [f"unexpected file {name}" for name in sorted(set(present) - set(recorded))]
+    problems += [f"content of {name} changed" for name in sorted(set(recorded) & set(present)) if file_digest(present[name]) != recorded[name]]
     if problems:
         raise ArtifactIntegrityError(
-            f"model folder `{folder}` does not match its manifest: {'; '.join(problems)}. "
+            f"{where} does not match its manifest: {'; '.join(problems)}. "
             "Re-download or re-log the model; never load an altered artifact."
         )

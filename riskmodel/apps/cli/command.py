@@ -11,6 +11,7 @@ file when one cannot be read).
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_er
 from riskmodel.apps.cli.progress import Progress
 
 __all__ = [
-    "CommandGroups", "Progress", "add_quiet", "check_period", "local_time", "int_at_least", "levels", "port_number", "read_table",
+    "CommandGroups", "Progress", "add_quiet", "check_period", "host_address", "local_time", "int_at_least", "levels", "port_number", "read_table",
     "report_decision", "write_atomically",
 ]
 
@@ -88,6 +89,27 @@ def int_at_least(low: int, high: int | None = None):
 
 #: a TCP port to listen on
 port_number = int_at_least(1, 65535)
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def host_address(text: str) -> str:
+    """argparse type of ``--host``: an IP address or a host name (RFC 1123), else bad usage (exit 2).
+
+    Whether the machine has that address is checked when the command binds (``riskmodel serve``).
+    """
+    import ipaddress
+
+    fix = "pass an IP address of this machine (127.0.0.1, 0.0.0.0 for every interface, ::1) or its host name (localhost)"
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    labels = text.rstrip(".").split(".")
+    if len(text) > 253 or not all(_HOST_LABEL.match(label) for label in labels) or all(label.isdigit() for label in labels):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or host name: {fix}")
+    return text
 
 
 def levels(text: str) -> tuple[int, ...]:

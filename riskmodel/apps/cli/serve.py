@@ -27,10 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, int_at_least, port_number
-from riskmodel.apps.cli.exits import EXIT_ENVIRONMENT, EXIT_OK
+from riskmodel.apps.cli.command import CommandGroups, host_address, int_at_least, port_number
+from riskmodel.apps.cli.exits import EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE
 
-__all__ = ["register", "server_command", "server_env", "stop_group"]
+__all__ = ["listen_problem", "register", "server_command", "server_env", "stop_group"]
 
 #: Seconds the server gets to stop after SIGTERM before its group is killed.
 STOP_GRACE_S = 20.0
@@ -108,6 +108,38 @@ def _verify(uri: str) -> str:
     return f"{kind} {name} v{version}" if name is not None else kind
 
 
+def listen_problem(host: str, port: int) -> tuple[int, str] | None:
+    """Why the server could not listen on ``host``:``port`` (exit code, message), or None when it can.
+
+    Tried by binding every address ``host`` resolves to, as uvicorn will (with
+    ``SO_REUSEADDR``, so a port in TIME_WAIT is not taken for one in use): a host
+    that does not resolve or is not an address of this machine is bad usage (2), a
+    port another process listens on or that needs privileges is the environment (4).
+    """
+    import errno
+    import socket
+
+    where = f"port {port} on {host}"
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return EXIT_USAGE, f"--host {host} does not resolve to an address ({exc}). Fix: pass an IP address or host name of this machine, e.g. 127.0.0.1."
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return EXIT_ENVIRONMENT, f"{where} is already in use: another server listens there. Fix: stop it, or pass another --port."
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    return EXIT_USAGE, f"--host {host} is not an address of this machine ({address[0]}). Fix: pass one of its addresses (127.0.0.1, or 0.0.0.0 for every interface)."
+                if exc.errno in (errno.EACCES, errno.EPERM):
+                    return EXIT_ENVIRONMENT, f"{where} needs privileges this user lacks (ports below 1024 do). Fix: pass --port 1024 or above."
+                return EXIT_ENVIRONMENT, f"cannot listen on {where}: {exc.strerror or exc}. Fix: check the host and port, then rerun."
+    return None
+
+
 def _raise_stop(signum, frame):
     raise _Stop(signum)
 
@@ -115,6 +147,10 @@ def _raise_stop(signum, frame):
 def _cmd_serve(args: argparse.Namespace) -> int:
     from riskmodel.api import verified_copy
 
+    problem = listen_problem(args.host, args.port)  # before the model is read: a busy port is known at once
+    if problem is not None:
+        print(f"riskmodel serve: error: {problem[1]}", file=sys.stderr)
+        return problem[0]
     what = _verify(args.model)
     with tempfile.TemporaryDirectory(prefix="riskmodel-serve-") as tmp:
         served = verified_copy(args.model, tmp)
@@ -139,8 +175,12 @@ def _run_server(args: argparse.Namespace, model: str) -> int:
             signal.signal(s, handler)
         if proc is not None:
             stop_group(proc)
-    print(f"riskmodel serve: error: the server exited with code {code}; see its messages above. Fix: check the port is "
-          "free and the model URI, then rerun.", file=sys.stderr)
+    problem = listen_problem(args.host, args.port)  # taken between the check and the start
+    if problem is not None:
+        print(f"riskmodel serve: error: {problem[1]}", file=sys.stderr)
+        return problem[0]
+    print(f"riskmodel serve: error: the server exited with code {code}; see its messages above. Fix: check the model URI "
+          "and the server's messages, then rerun.", file=sys.stderr)
     return EXIT_ENVIRONMENT
 
 
@@ -152,7 +192,7 @@ def register(groups: CommandGroups) -> None:
     )
     p.add_argument("--model", required=True, help="models:/overstay-risk@champion, models:/<forecaster>@champion, a run URI, "
                                                   "or a local MLflow model folder")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--host", type=host_address, default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=port_number, default=5001, help="port (default: %(default)s)")
     p.add_argument("--workers", type=int_at_least(1), default=1, help="worker processes (default: %(default)s)")
     p.set_defaults(func=_cmd_serve)

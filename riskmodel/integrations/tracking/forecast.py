@@ -223,8 +223,7 @@ def log_forecast_run(
     LoggedForecaster
     """
     config = config or ForecastConfig()
-    registry.configure()
-    mlflow.set_experiment(config.tracking.experiment)
+    registry.use_experiment(config.tracking.experiment)
     name = config.tracking.registered_name
     lineage = dict(lineage or {})
     with mlflow.start_run(run_name=f"{name}-train") as run, tempfile.TemporaryDirectory() as tmp:
@@ -324,8 +323,7 @@ def log_forecast_monitoring(
         MASE, bias and coverage per hierarchy level (level ``"all"`` first).
     """
     per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, tags=tags)
-    registry.configure()
-    mlflow.set_experiment(experiment)
+    registry.use_experiment(experiment)
     with mlflow.start_run(run_name=run_name or "forecast-monitoring") as run:
         metrics = {}
         for _, row in per_level.iterrows():

@@ -14,7 +14,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from riskmodel.integrations.tracking.registry import configure
+from riskmodel.integrations.tracking.registry import use_experiment
 
 __all__ = ["log_summary", "log_table"]
 
@@ -43,8 +43,7 @@ def log_summary(
 
     ``records`` are extra JSON documents to attach (e.g. ``{"audit.json": audit_record}``).
     """
-    configure()
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_metrics(_flat_metrics(summary))
         for key in ("model_name", "model_version"):
@@ -59,8 +58,7 @@ def log_summary(
 
 def log_table(experiment: str, table: pd.DataFrame, *, name: str, run_name: str | None = None, metric_columns=(), tags=None) -> str:
     """Log a result table as a CSV artifact, with ``slice=value`` rows' numbers as metrics."""
-    configure()
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     with mlflow.start_run(run_name=run_name) as run:
         metrics = {}
         for _, row in table.iterrows():

@@ -21,7 +21,7 @@ import mlflow
 from mlflow.models.signature import ModelSignature
 
 from riskmodel.core.artifacts import MANIFEST
-from riskmodel.integrations.tracking import registry
+from riskmodel.integrations.tracking import registry, verified_store
 
 __all__ = ["log_signed_pyfunc"]
 
@@ -59,7 +59,9 @@ def log_signed_pyfunc(
         )
     client = registry.configure()
     with tempfile.TemporaryDirectory(prefix="riskmodel-sign-") as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=tmp))
+        # not signed yet, so riskmodel's scheme would refuse it: read it from the store underneath, to sign it
+        location = verified_store.inner_uri(client.get_logged_model(info.model_id).artifact_location)
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=tmp))
         digest = registry.write_manifest(local)
         client.log_model_artifact(info.model_id, str(local / MANIFEST))
     mv = mlflow.register_model(info.model_uri, registered_name)

@@ -6,6 +6,9 @@ what a model predicts:
 * :func:`tracking_uri` / :func:`configure`: ``MLFLOW_TRACKING_URI`` if set,
   else ``sqlite:///mlflow.db`` in the working directory (MLflow 3's embedded
   default; the old ``./mlruns`` file store is refused by MLflow 3).
+* :func:`use_experiment`: the active experiment, created (when new) with its artifact
+  location under riskmodel's scheme (:mod:`~riskmodel.integrations.tracking.verified_store`),
+  so that MLflow's own loaders get its models' files only verified.
 * :func:`write_manifest` / :func:`verify_manifest`: a signed ``manifest.json``
   of SHA-256 digests of every file of a logged model, written when the model is
   logged and checked when it is loaded, with the store's key
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -46,13 +50,14 @@ from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.gate import Comparison
-from riskmodel.integrations.tracking import lease, signing
+from riskmodel.integrations.tracking import lease, signing, verified_store
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "MANIFEST",
     "tracking_uri",
     "configure",
+    "use_experiment",
     "file_digest",
     "write_manifest",
     "verify_manifest",
@@ -94,6 +99,33 @@ def configure() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def use_experiment(name: str) -> str:
+    """Make ``name`` the active experiment (as ``mlflow.set_experiment``); return its id.
+
+    A new experiment is created with its artifact location under riskmodel's scheme
+    (:mod:`~riskmodel.integrations.tracking.verified_store`), beside where MLflow would
+    have put it, so that MLflow's own loaders get its models' files only verified. An
+    existing experiment keeps its location (riskmodel's own loaders verify its models).
+    """
+    client = configure()
+    if client.get_experiment_by_name(name) is None:
+        location = None
+        try:
+            location = verified_store.experiment_location(client.get_experiment("0").artifact_location)
+        except MlflowException:
+            pass  # no default experiment to take the store's artifact root from
+        if location is None:
+            logging.getLogger(__name__).warning(
+                "experiment %r gets MLflow's own artifact location: the store's artifact root could not be told or has no "
+                "riskmodel scheme, so MLflow's own loaders will not verify its models (riskmodel's loaders still do)", name)
+        try:
+            client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process created it meanwhile: use that one
+                raise
+    return mlflow.set_experiment(name).experiment_id
 
 
 def write_manifest(folder: str | Path) -> str:
@@ -301,9 +333,16 @@ def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, s
         if uri.startswith("models:"):
             mv = model_version(uri, client)
             expected = mv.tags.get("manifest_sha256") if mv is not None else None
+        verified_store.take_refusal()
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=None if dst is None else str(dst)))
+            refusal = verified_store.take_refusal()  # runs:/ delivers the refused model's stub rather than the error
+            if refusal is not None:
+                raise refusal
         except (MlflowException, OSError) as exc:
+            refusal = verified_store.take_refusal()  # runs:/ turns the store's refusal into "failed to download"
+            if refusal is not None:
+                raise refusal from None
             raise ModelLoadError(f"cannot download `{uri}`: {exc}") from None
     if not local.exists():
         raise ModelLoadError(f"`{local}` does not exist; pass a model URI (models:/name@alias) or a local model folder.")

@@ -319,8 +319,7 @@ def log_risk_run(
     -------
     LoggedModel
     """
-    registry.configure()
-    mlflow.set_experiment(config.tracking.experiment)
+    registry.use_experiment(config.tracking.experiment)
     name = config.tracking.registered_name
     mc = config.model
     lin = {**result.lineage, **(lineage or {})}
@@ -431,8 +430,7 @@ def tune_risk(table: pd.DataFrame, config: RiskConfig):
     """
     from riskmodel.core.risk.tuning import tune, tuned_config
 
-    registry.configure()
-    mlflow.set_experiment(config.tracking.experiment)
+    registry.use_experiment(config.tracking.experiment)
     t = config.tuning
     with mlflow.start_run(run_name=f"{config.tracking.registered_name}-tuning") as parent:
         mlflow.log_params({"n_trials": t.n_trials, "timeout_seconds": t.timeout_seconds, "folds": t.folds, "n_rows": len(table)})

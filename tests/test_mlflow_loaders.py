@@ -1,0 +1,292 @@
+"""MLflow's own loaders get a riskmodel model's files only verified (issue 15, the last security case).
+
+Whoever can write the artifact store replaces a logged model's ``MLmodel`` by
+MLflow's cloudpickle flavour, or by a loader module shipped in the model's
+``code`` folder, with a payload that writes a marker file. riskmodel's scheme
+(``riskmodel+file:``, :mod:`riskmodel.integrations.tracking.verified_store`)
+must refuse it on every URI form of ``mlflow.pyfunc.load_model`` and in ``mlflow
+models serve``, before the payload runs, and still deliver a sound model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pathlib
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from riskmodel.core.artifacts import write_manifest
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import ArtifactIntegrityError
+from riskmodel.core.features import training_table
+from riskmodel.core.risk import RiskConfig, train_risk_model
+from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
+from riskmodel.integrations.tracking.signing import store_key
+
+from .conftest import REPO, free_port, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A risk model logged by riskmodel into a local store and promoted to champion."""
+    root = tmp_path_factory.mktemp("loaders")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
+    mp.delenv("RISKMODEL_SIGNING_KEY", raising=False)
+    mp.chdir(root)
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))
+    table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
+    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
+    logged = log_risk_run(result, cfg, table=table)
+    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
+    yield root, cfg.tracking.registered_name, logged, table.head(20).reset_index(drop=True)
+    mp.undo()
+
+
+@pytest.fixture
+def env(store, monkeypatch):
+    root = store[0]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
+    monkeypatch.delenv("RISKMODEL_SIGNING_KEY", raising=False)
+    monkeypatch.chdir(root)
+    return store
+
+
+def _stored_dir(name: str, version: str) -> Path:
+    """The logged model's folder inside the store itself (its location with any scheme taken off)."""
+    client = MlflowClient()
+    model_id = client.get_model_version(name, version).source.split("/")[-1]
+    location = client.get_logged_model(model_id).artifact_location
+    return Path(urllib.parse.urlparse(location.removeprefix("riskmodel+")).path)
+
+
+def _uri_forms(name: str, logged) -> dict[str, str]:
+    return {
+        "version": f"models:/{name}/{logged.version}",
+        "alias": f"models:/{name}@champion",
+        "logged model id": MlflowClient().get_model_version(name, logged.version).source,
+        "run": f"runs:/{logged.run_id}/model",
+    }
+
+
+class _Payload:
+    """Unpickling it writes the marker: what a planted python_model.pkl would do."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return pathlib.Path.write_text, (pathlib.Path(self.marker), "the store's code ran")
+
+
+def _plant(stored: Path, how: str, marker: Path) -> None:
+    """Replace MLmodel by MLflow's cloudpickle flavour (or a loader module in a ``code`` folder) that writes ``marker``."""
+    mlmodel = yaml.safe_load((stored / "MLmodel").read_text())
+    pyfunc = mlmodel["flavors"]["python_function"]
+    if how == "cloudpickle":
+        import cloudpickle
+
+        (stored / "python_model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+        pyfunc.update(loader_module="mlflow.pyfunc.model", python_model="python_model.pkl", cloudpickle_version=cloudpickle.__version__)
+        pyfunc.pop("data", None)
+    else:
+        (stored / "code").mkdir()
+        (stored / "code" / "planted_loader.py").write_text(
+            f"import pathlib\npathlib.Path({str(marker)!r}).write_text('the store\\'s code ran')\n"
+            "def _load_pyfunc(path, model_config=None):\n    raise RuntimeError('planted')\n"
+        )
+        pyfunc.update(loader_module="planted_loader", code="code")
+    (stored / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+
+
+@contextlib.contextmanager
+def _restored(stored: Path):
+    """Put the stored model back as it was, whatever the test planted in it."""
+    saved = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
+    try:
+        yield stored
+    finally:
+        for p in sorted(stored.rglob("*"), reverse=True):
+            if p.is_file() and p not in saved:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        for p, data in saved.items():
+            p.write_bytes(data)
+
+
+@pytest.fixture(params=["cloudpickle", "code folder"])
+def planted(request, env, tmp_path):
+    _, name, logged, _ = env
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        _plant(stored, request.param, tmp_path / "marker")
+        yield name, logged, tmp_path / "marker"
+
+
+def _refusal(uri: str) -> str:
+    """What mlflow.pyfunc.load_model(uri) raised: riskmodel's refusal on every URI form (runs:/ included)."""
+    with pytest.raises(ArtifactIntegrityError) as info:
+        mlflow.pyfunc.load_model(uri)
+    return str(info.value)
+
+
+def test_riskmodel_creates_its_experiments_under_its_scheme(env):
+    _, name, logged, _ = env
+    client = MlflowClient()
+    run = client.get_run(logged.run_id)
+    assert client.get_experiment(run.info.experiment_id).artifact_location.startswith("riskmodel+file:")
+    model_id = client.get_model_version(name, logged.version).source.split("/")[-1]
+    assert client.get_logged_model(model_id).artifact_location.startswith("riskmodel+file:")
+    # the run's other artifacts (card, plots) are listed and download as before
+    assert "model_card.md" in {f.path for f in client.list_artifacts(logged.run_id)}
+    assert "# Model card" in mlflow.artifacts.load_text(f"runs:/{logged.run_id}/model_card.md")
+
+
+def test_mlflow_loads_a_sound_model_through_the_scheme(env):
+    _, name, logged, sample = env
+    from riskmodel import load
+
+    expected = load(f"models:/{name}/{logged.version}", refresh=True).model
+    X = sample[expected.features].copy()
+    for c in expected.categorical:
+        X[c] = X[c].astype(object).astype(str)
+    for form, uri in _uri_forms(name, logged).items():
+        out = mlflow.pyfunc.load_model(uri).predict(X)
+        np.testing.assert_array_equal(out["probability"].to_numpy(dtype=float), expected.predict_proba(sample)[:, 1], err_msg=form)
+    text = mlflow.artifacts.load_text(f"models:/{name}/{logged.version}/MLmodel")  # one file of a model: checked, delivered
+    assert "riskmodel.integrations.tracking.risk_pyfunc" in text
+
+
+def test_mlflow_pyfunc_refuses_a_planted_loader_on_every_uri_form(planted, tmp_path):
+    name, logged, marker = planted
+    for form, uri in _uri_forms(name, logged).items():
+        said = _refusal(uri)
+        assert "does not match its manifest" in said and "content of MLmodel changed" in said, form
+        assert not marker.exists(), f"{form}: the planted code ran"
+    # MLmodel alone, as `mlflow models serve` reads it first: refused, and nothing left behind
+    with pytest.raises(ArtifactIntegrityError, match="content of MLmodel changed"):
+        mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}/MLmodel")
+    # runs:/ (whose repository would drop the exception) delivers a stub that refuses to load, never the planted files
+    got = Path(mlflow.artifacts.download_artifacts(f"runs:/{logged.run_id}/model", dst_path=str(tmp_path / "dl")))
+    assert sorted(p.name for p in got.iterdir()) == ["MLmodel", "refused.txt"]
+    assert "content of MLmodel changed" in (got / "refused.txt").read_text()
+    assert not marker.exists()
+
+
+def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest(env):
+    """Someone who read the key changes meta.json (every row "low") and signs again: the manifest_sha256 tag still refuses it."""
+    root, name, logged, _ = env
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        meta = stored / "data" / "risk_model" / "meta.json"
+        state = json.loads(meta.read_text())
+        state["bands"] = {k: 2.0 for k in state["bands"]} if isinstance(state["bands"], dict) else [2.0] * len(state["bands"])
+        meta.write_text(json.dumps(state))
+        key = store_key(f"sqlite:///{root / 'mlflow.db'}")
+        for folder in (meta.parent, stored):
+            write_manifest(folder, key=key, ignore=("registered_model_meta",))
+        for form, uri in _uri_forms(name, logged).items():
+            assert "differs from the one recorded at logging" in _refusal(uri), form
+
+
+def test_riskmodel_load_names_the_changed_file_on_the_run_uri(planted):
+    from riskmodel import load
+
+    name, logged, marker = planted
+    with pytest.raises(ArtifactIntegrityError, match="content of MLmodel changed"):
+        load(f"runs:/{logged.run_id}/model", refresh=True)
+    assert not marker.exists()
+
+
+def test_a_model_folder_without_a_key_is_refused_with_how_to_set_it(env, monkeypatch, tmp_path):
+    _, name, logged, _ = env
+    key = Path(env[0]) / "riskmodel-signing.key"
+    moved = tmp_path / "key"
+    shutil.move(key, moved)
+    try:
+        with pytest.raises(ArtifactIntegrityError, match="set \\$RISKMODEL_SIGNING_KEY"):
+            mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}")
+        assert "# Model card" in mlflow.artifacts.load_text(f"runs:/{logged.run_id}/model_card.md")  # not a model: as before
+    finally:
+        shutil.move(moved, key)
+
+
+def _serve(uri: str, root: Path, log: Path):
+    port = free_port()
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=root, env={**os.environ, "PATH": path}, stdout=subprocess.DEVNULL, stderr=open(log, "w"), start_new_session=True,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _stop(proc) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("planted", ["cloudpickle"], indirect=True)
+def test_mlflow_models_serve_refuses_to_start_on_a_planted_loader(planted, tmp_path):
+    name, logged, marker = planted
+    proc, _ = _serve(f"models:/{name}/{logged.version}", Path.cwd(), tmp_path / "serve.log")
+    try:
+        proc.wait(timeout=300)
+    finally:
+        _stop(proc)
+    log = (tmp_path / "serve.log").read_text()
+    assert proc.returncode != 0 and "content of MLmodel changed" in log, log[-2000:]
+    assert not marker.exists()
+
+
+def test_mlflow_models_serve_serves_a_sound_model(env, tmp_path):
+    _, name, logged, sample = env
+    proc, base = _serve(f"models:/{name}@champion", Path.cwd(), tmp_path / "serve.log")
+    try:
+        wait_for_http(base + "/ping", proc, tmp_path / "serve.log", 300, "mlflow models serve")
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize(("default", "expected"), [
+    ("/srv/mlruns/0", "riskmodel+file:///srv/mlruns/"),
+    ("file:///srv/mlruns/0", "riskmodel+file:///srv/mlruns/"),
+    ("mlflow-artifacts:/0", "riskmodel+mlflow-artifacts:/"),
+    ("s3://bucket/prefix/0", "riskmodel+s3://bucket/prefix/"),
+    ("ftp://host/mlruns/0", None),  # no riskmodel entry point for ftp: MLflow's own location
+    ("/srv/mlruns/default", None),  # the store's root cannot be told
+])
+def test_a_new_experiment_is_placed_beside_the_default_one_under_riskmodels_scheme(default, expected):
+    from mlflow.store.artifact.artifact_repository_registry import get_registered_artifact_repositories
+
+    from riskmodel.integrations.tracking.verified_store import VerifiedArtifactRepository, experiment_location
+
+    got = experiment_location(default)
+    if expected is None:
+        assert got is None
+        return
+    assert got.startswith(expected) and len(got) == len(expected) + 32, got
+    assert get_registered_artifact_repositories()[got.split(":", 1)[0]] is VerifiedArtifactRepository
