@@ -163,7 +163,7 @@ def _read(name: str) -> pd.DataFrame:
 
 def _scales(train: pd.DataFrame, m: int) -> pd.Series:
     """MASE denominators from the training history outside the declared break."""
-    return train.groupby("unique_id").apply(lambda g: mase_scale(g["y"].to_numpy(), m, in_break(g["ds"], BREAKS)))
+    return train.groupby("unique_id")[["ds", "y"]].apply(lambda g: mase_scale(g["y"].to_numpy(), m, in_break(g["ds"], BREAKS)))
 
 
 def _mase(fc: pd.DataFrame, col: str, train: pd.DataFrame, test: pd.DataFrame, m: int) -> pd.Series:
@@ -215,7 +215,7 @@ def _snaive_intervals(forecaster: Forecaster, train: pd.DataFrame, test: pd.Data
     """Seasonal naive with conformal intervals from its own backtest errors, calibrated as riskmodel calibrates its own."""
     cv = forecaster.cv_
     m = 12
-    scales = train.groupby("unique_id").apply(lambda g: log_scale(g["y"].to_numpy(), m, in_break(g["ds"], BREAKS)))
+    scales = train.groupby("unique_id")[["ds", "y"]].apply(lambda g: log_scale(g["y"].to_numpy(), m, in_break(g["ds"], BREAKS)))
     # The same errors in the same units as riskmodel's own calibration: the selection windows,
     # with a window of at most one season of history scaled in seasonal units.
     select = cv[~cv["holdout"]]
