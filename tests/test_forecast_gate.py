@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,11 +49,17 @@ def test_a_challenger_three_times_too_high_is_refused(monkeypatch):
     assert any("best of naive, seasonal naive and drift" in r and ">= 1" in r for r in decision.reasons)
 
 
-def test_seasonal_naive_itself_is_refused():
-    # it can only tie its own peer, and on a trending series without seasonality drift beats it
+def test_seasonal_naive_itself_is_refused_when_a_better_peer_exists():
+    # it can only tie its own peer, and on a strongly trending series drift beats it
     metrics = honest_metrics(_fit(_seasonal(trend=8.0), ["snaive"]))
-    assert metrics["mase_over_best_peer"] >= 1 - 1e-9
-    assert not forecast_gate(metrics, None, GATE).passed
+    assert metrics["mase"] == pytest.approx(metrics["peer_snaive_mase"], rel=1e-12)  # it is seasonal naive
+    assert metrics["peer_drift_mase"] < metrics["mase"]  # and a better peer exists
+    decision = forecast_gate(metrics, None, GATE)
+    assert not decision.passed
+    # refused by the peer rule: every other rule passes it
+    failed = [r for r in decision.reasons if "best of naive, seasonal naive and drift" in r]
+    assert len(failed) == 1 and ">= 1" in failed[0]
+    assert forecast_gate(metrics, None, dataclasses.replace(GATE, beat_best_peer=False)).passed
 
 
 def test_no_holdout_window_is_refused_not_passed():
@@ -162,3 +170,24 @@ def test_the_gate_judges_the_served_forecast_against_the_best_peer():
     worse_than_naive = honest_metrics(_Fitted(_holdout_table(**{"chosen": 1.2, "peer:naive": 1.0, "peer:snaive": 1.5, "peer:drift": 3.0})))
     assert worse_than_naive["mase_over_best_peer"] == pytest.approx(1.2)
     assert not forecast_gate(worse_than_naive, None, GATE).passed
+
+
+def test_a_challenger_worse_than_the_champion_on_the_same_window_is_refused():
+    # A real challenger that beats every simple peer and covers well, but is worse than the
+    # champion refitted on the same history and scored on the same holdout window: with one
+    # selection window it takes the mean of its models, the champion chose theta on two.
+    df = _seasonal()
+    champion = _fit(df[df["ds"] < "2019-01-01"], ["snaive", "theta"])
+    challenger = Forecaster(h=6, models=["snaive", "theta", "ets"], n_windows=1, breaks=()).fit(df)
+    assert set(challenger.chosen_.values()) == {"mean"}
+    same = champion_on_same_window(champion, challenger)
+    metrics = honest_metrics(challenger) | {"champion_mase_same_window": same}
+    assert metrics["mase"] > same * (1 + GATE.mase_tolerance)
+    # the champion's own logged figure (10.0) would let it pass: the same-window refit decides
+    decision = forecast_gate(metrics, {"mase": 10.0}, GATE)
+    assert not decision.passed
+    failed = [r for r in decision.reasons if "champion's" in r]
+    assert len(failed) == 1 and "(on the same window)" in failed[0] and " > " in failed[0]
+    # and it is the champion rule that refuses: without a champion, every other rule passes it
+    alone = {k: v for k, v in metrics.items() if k != "champion_mase_same_window"}
+    assert forecast_gate(alone, None, GATE).passed

@@ -43,6 +43,16 @@ def _trend_history() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _accuracy_table() -> pd.DataFrame:
+    """As the main job writes it (forecast_backtest*.csv read back): both forecasters' holdout windows."""
+    rows = []
+    for hierarchy, start, end, cov80, cov95 in (("port", "2023-10-03", "2023-12-31", 0.83, 0.96), ("nationality", "2023-10-03", "2023-12-31", 0.74, 0.91)):
+        for model, mase, c80, c95 in (("reconciled", 0.7, cov80, cov95), ("chosen", 0.72, cov80 - 0.01, cov95 - 0.01), ("peer:snaive", 1.0, np.nan, np.nan)):
+            rows.append({"hierarchy": hierarchy, "window": "holdout", "window_from": start, "window_to": end, "level": "all", "model": model,
+                         "mase": mase, "coverage_80": c80, "coverage_95": c95, "mase_over_snaive": mase})
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory, fitted):
     model, folder, rows = fitted
@@ -57,7 +67,7 @@ def report_path(tmp_path_factory, fitted):
     })
     fc = _forecasts()
     history = fc.assign(ds=fc["ds"] - pd.Timedelta(days=30), y=fc["y_hat"])[["unique_id", "ds", "y"]]
-    backtest = pd.DataFrame({"model": ["snaive", "ets"], "mase": [1.0, 0.7], "coverage_95": [0.9, 0.95]})
+    backtest = _accuracy_table()
     nat_fc, nat_history = _nationality_forecasts()
     path = tmp_path_factory.mktemp("report") / "report.html"
     # as the main job does: the report is drawn from what workload.csv holds
@@ -178,6 +188,62 @@ def test_outlook_against_a_year_earlier_and_2019(tmp_path):
                                                          forecasts=fc, history=history))
     row = _section_table(path.read_text(encoding="utf-8"), "outlook").iloc[0].tolist()
     assert row == ["Batam", "900", "450", "+100%", "1,800", "-50%"]
+
+
+def _section(text: str, sid: str) -> str:
+    return text.split(f'<section id="{sid}">')[1].split("</section>")[0]
+
+
+def test_forecast_accuracy_states_its_window_and_the_charts_how_often_the_intervals_held(report_path):
+    text = report_path.read_text(encoding="utf-8")
+    accuracy = _section(text, "backtest")
+    assert "<h2>Forecast accuracy on the holdout window (it chose and calibrated nothing)</h2>" in accuracy
+    assert ("Port forecaster scored on the holdout window 2023-10-03 to 2023-12-31; "
+            "nationality forecaster scored on the holdout window 2023-10-03 to 2023-12-31.") in accuracy
+    assert "coverage_80, coverage_95: the share of actual arrivals inside the 80% and 95% intervals" in accuracy
+    # the served (reconciled) forecast's coverage on that window, under each forecaster's fan charts
+    assert ("On the holdout window 2023-10-03 to 2023-12-31 the 80% intervals held 83% and the 95% intervals 96% "
+            "of the actual daily counts") in _section(text, "forecasts")
+    assert "the 80% intervals held 74% and the 95% intervals 91%" in _section(text, "nationalities")
+
+
+def test_forecast_accuracy_without_a_window_or_from_selection_windows_says_it_is_optimistic(tmp_path):
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    bare = pd.DataFrame({"level": ["all", "all"], "model": ["snaive", "ets"], "mase": [1.0, 0.7], "coverage_80": [0.8, 0.7], "coverage_95": [0.9, 0.95]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), backtest=bare)).read_text(encoding="utf-8")
+    assert "<h2>Forecast accuracy (window not stated)</h2>" in _section(text, "backtest")
+    assert "read them as optimistic" in _section(text, "backtest")
+    assert "intervals held" not in _section(text, "forecasts")  # no served row, no window: no coverage claimed
+    selection = _accuracy_table().assign(window="selection (optimistic)")
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), backtest=selection)).read_text(encoding="utf-8")
+    assert "optimistic" in re.search(r"<h2>(.*?)</h2>", _section(text, "backtest")).group(1)
+    assert "On the selection windows (optimistic: they chose the model) 2023-10-03 to 2023-12-31" in _section(text, "forecasts")
+    old_csv = _accuracy_table().drop(columns=["window_from", "window_to"])  # written before the dates were
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), backtest=old_csv)).read_text(encoding="utf-8")
+    assert "Port forecaster scored on the holdout window (dates not given)" in _section(text, "backtest")
+
+
+def test_outlook_gives_the_80_percent_range_of_the_sums(report_path):
+    outlook = _section_table(report_path.read_text(encoding="utf-8"), "outlook").set_index("port")
+    fc = _forecasts()
+    for port, g in fc.groupby(fc["unique_id"].str.split("/").str[1]):
+        assert outlook.loc[port, "range (80%)"] == f'{_whole(g["y_lo_80"].sum())}-{_whole(g["y_hi_80"].sum())}'
+
+
+def test_the_main_jobs_accuracy_table_names_the_holdout_window_it_was_scored_on():
+    from riskmodel.apps.pipelines.main_job import _backtest_table
+    from riskmodel.core.forecasting import Forecaster
+
+    ds = pd.date_range("2015-01-01", "2019-12-01", freq="MS")
+    df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": 100.0 * (i + 1) + 30 * (ds.month == 7) + np.arange(len(ds))})
+                    for i in range(3)])
+    table = _backtest_table(Forecaster(h=6, models=["snaive", "theta"], n_windows=2, breaks=()).fit(df))
+    # the latest 6 months (the holdout window), as the horizon reaches the end of the history
+    assert set(table["window"]) == {"holdout"}
+    assert set(table["window_from"]) == {"2019-07-01"} and set(table["window_to"]) == {"2019-12-01"}
+    short = _backtest_table(Forecaster(h=6, models=["snaive"], n_windows=1, breaks=()).fit(df[df["ds"] >= "2018-07-01"]))
+    assert set(short["window"]) == {"selection (optimistic)"}  # 18 months: one window, nothing left to hold out
+    assert set(short["window_from"]) == {"2019-07-01"} and set(short["window_to"]) == {"2019-12-01"}
 
 
 def test_in_country_at_high_risk_by_port_and_nationality(tmp_path):

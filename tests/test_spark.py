@@ -181,7 +181,7 @@ def test_spark_example_runs(fitted, stays, tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "scored 3,000 stays" in run.stdout
-    assert "theta+wls_struct" in run.stdout or "snaive+wls_struct" in run.stdout
+    assert "theta+bottom_up" in run.stdout or "snaive+bottom_up" in run.stdout  # the default reconciliation
     assert len(pd.read_parquet(tmp_path / "scores")) == 3_000
 
 
@@ -240,6 +240,20 @@ def test_forecast_spark_reconciles_after_the_distributed_step(spark, crossings):
     wide = got.pivot(index="ds", columns="unique_id", values="y_hat")
     bottom = small.hierarchy.bottom
     np.testing.assert_allclose(wide["total"].to_numpy(), wide[bottom].sum(axis=1).to_numpy(), rtol=1e-9)
+
+
+def test_forecast_spark_reconciles_bottom_up_by_default_keeping_each_series_interval(spark, crossings):
+    # As in-process: the default keeps each bottom series' calibrated bounds and sums them up
+    # (wls_struct, the default until 2026-12-05, moved them and under-covered).
+    small = make_series(crossings, freq="M", levels=("total", "port_type"))
+    got = forecast_spark(_spark_history(spark, small.df), horizon=6, hierarchy=small.hierarchy, **FC)
+    assert got["model"].str.endswith("+bottom_up").all()
+    base = _pooled(small.df, 6)
+    bottom = small.hierarchy.bottom
+    for col in ("y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"):
+        wide, own = (f.pivot(index="ds", columns="unique_id", values=col) for f in (got, base))
+        np.testing.assert_allclose(wide[bottom].to_numpy(), own[bottom].clip(lower=0).to_numpy(), rtol=0, atol=1e-6, err_msg=col)
+        np.testing.assert_allclose(wide["total"].to_numpy(), wide[bottom].sum(axis=1).to_numpy(), rtol=1e-9, err_msg=col)
 
 
 def test_forecast_spark_pools_choice_and_calibration_like_one_in_process_fit(spark, series):

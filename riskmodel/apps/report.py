@@ -11,7 +11,8 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
 - ``in-country``: who is in the country at high risk, by port of entry and nationality;
 - appendix: ``nationalities`` (outlook per nationality), ``forecasts`` (fan charts),
   ``data-checks`` (tonight's feed compared like with like), ``risk-distribution``,
-  ``reasons``, ``reliability``, ``fairness``, ``backtest`` and ``summary`` (what was run).
+  ``reasons``, ``reliability``, ``fairness``, ``backtest`` (forecast accuracy and interval
+  coverage, with the window they were scored on) and ``summary`` (what was run).
 
 People are whole numbers; ports are named as BPS writes them. The page reads on a phone
 (tables scroll sideways) and prints (sections are not split across pages). Images are PNGs
@@ -182,7 +183,71 @@ def _fan_charts(forecasts: pd.DataFrame, history: pd.DataFrame | None, series: S
     return _png(fig)
 
 
-def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None, top: int) -> str:
+def _port_charts(forecasts: pd.DataFrame, history: pd.DataFrame | None, series: Sequence[str], backtest: pd.DataFrame | None) -> str:
+    charts = _fan_charts(forecasts, history, series)
+    return charts + _interval_note(backtest, "port") if charts.startswith("<img") else charts
+
+
+def _served_coverage(backtest: pd.DataFrame | None, hierarchy: str) -> pd.Series | None:
+    """The served forecast's row over all series of the accuracy table (reconciled when there is one), or None."""
+    if backtest is None or backtest.empty or not {"level", "model", "coverage_80", "coverage_95"} <= set(backtest.columns):
+        return None
+    rows = backtest[backtest["level"].astype(str) == "all"]
+    if "hierarchy" in rows.columns:
+        rows = rows[rows["hierarchy"].astype(str) == hierarchy]
+    for served in ("reconciled", "chosen"):
+        hit = rows[rows["model"].astype(str) == served]
+        if len(hit):
+            return hit.iloc[0]
+    return None
+
+
+def _interval_note(backtest: pd.DataFrame | None, hierarchy: str) -> str:
+    """What the shaded bands are and, from the accuracy table, how often they held on its window."""
+    text = "Shaded: the 80% (darker) and 95% intervals of the daily forecast."
+    row = _served_coverage(backtest, hierarchy)
+    if row is not None and np.isfinite(float(row["coverage_80"])) and np.isfinite(float(row["coverage_95"])):
+        where = _window_phrase(row)
+        text += (f" On {where} the 80% intervals held {float(row['coverage_80']):.0%} and the 95% intervals "
+                 f"{float(row['coverage_95']):.0%} of the actual daily counts, all series together (appendix: forecast accuracy).")
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def _window_phrase(row: pd.Series) -> str:
+    """``the holdout window 2023-10-02 to 2023-12-30`` from a row of the accuracy table."""
+    window = str(row.get("window", ""))
+    what = {"holdout": "the holdout window", "": "an unnamed window"}.get(window, "the selection windows (optimistic: they chose the model)")
+    start, end = row.get("window_from"), row.get("window_to")
+    if isinstance(start, str) and isinstance(end, str) and start and end:
+        return f"{what} {start} to {end}"
+    return f"{what} (dates not given)"
+
+
+def _accuracy(backtest: pd.DataFrame | None) -> tuple[str, str]:
+    """Title and body of the forecast accuracy section: which window each forecaster was scored on, then the table."""
+    if backtest is None or backtest.empty:
+        return "Forecast accuracy", '<p class="note">No backtest table was given.</p>'
+    if "window" not in backtest.columns:
+        where = ("The table does not say which window its figures come from: read them as optimistic, as if the "
+                 "windows that chose the model had scored it.")
+        title = "Forecast accuracy (window not stated)"
+    else:
+        groups = backtest.groupby("hierarchy", sort=False) if "hierarchy" in backtest.columns else [("", backtest)]
+        spans = [f"{name + ' forecaster scored on ' if name else 'Scored on '}{_window_phrase(g.iloc[0])}" for name, g in groups]
+        where = "; ".join(spans)[:1].upper() + "; ".join(spans)[1:] + (
+            ". A holdout window is the latest stretch of the history, forecast from the data before it; it chose no "
+            "model and calibrated no interval, so its figures are honest, if few."
+        )
+        honest = set(backtest["window"].astype(str)) == {"holdout"}
+        title = "Forecast accuracy on the holdout window (it chose and calibrated nothing)" if honest else (
+            "Forecast accuracy (partly on the windows that chose the model: optimistic)")
+    legend = ("coverage_80, coverage_95: the share of actual arrivals inside the 80% and 95% intervals there (near 0.80 "
+              "and 0.95 when the intervals are honest); msis_95: the 95% interval's width plus penalties for misses, "
+              "scaled like MASE (lower is better); mase_over_snaive below 1: better than repeating last season.")
+    return title, f"<p>{html.escape(where)}</p>" + _table(backtest) + f'<p class="note">{html.escape(legend)}</p>'
+
+
+def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None, top: int, backtest: pd.DataFrame | None = None) -> str:
     if forecasts is None or forecasts.empty:
         return '<p class="note">No nationality forecasts were given.</p>'
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("nationality/")]
@@ -208,7 +273,7 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
         '<p class="note">Sums of daily point forecasts (reconciled so nationalities add up to their region and '
         "the total); the fan charts show the daily 80% and 95% intervals. Full table in forecasts_nationality.parquet.</p>"
     )
-    return _table(table, "{:,.0f}") + note + _fan_charts(fc, history, ids[:3])
+    return _table(table, "{:,.0f}") + note + _fan_charts(fc, history, ids[:3]) + _interval_note(backtest, "nationality")
 
 
 def _people(v: float) -> str:
@@ -284,6 +349,10 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
     table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
+    ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns)
+    if ranged:
+        lo, hi = (fc.groupby("unique_id")[c].sum().reindex(ids) for c in ("y_lo_80", "y_hi_80"))
+        table["range (80%)"] = [_range(a, b) for a, b in zip(lo, hi, strict=True)]
     if history is not None and not history.empty:
         year_ago = _same_weeks(history, first, last, 52).reindex(ids)
         # the same weeks in 2019, the last year before COVID: 52 weeks per year back
@@ -292,9 +361,11 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
         table["change on a year earlier"] = _change(whole[ids], year_ago)
         table["same weeks in 2019"] = [_people(v) for v in pre]
         table["change on 2019"] = _change(whole[ids], pre)
+    ranges = (" The range adds the ends of the daily 80% intervals: wider than an 80% range of the sum, unless every day misses the same way."
+              if ranged else "")
     return _table(table) + (
         '<p class="note">Sums of the daily point forecasts; earlier years over the same weekdays (52 weeks per year back), '
-        "so neither the season nor weekends read as growth. Empty where the history does not reach back.</p>"
+        f"so neither the season nor weekends read as growth. Empty where the history does not reach back.{ranges}</p>"
     )
 
 
@@ -402,7 +473,9 @@ class ReportInputs:
     backtest : DataFrame, optional
         Forecast metrics per model on the forecaster's holdout window (the served forecast and
         the simple peers, seasonal naive among them; ``window`` says when they come from the
-        selection windows instead).
+        selection windows instead, ``window_from``/``window_to`` the dates scored, ``hierarchy``
+        which forecaster). The report states that window, and the fan charts how often the
+        served forecast's intervals held there; a table without ``window`` is called optimistic.
     workload : DataFrame, optional
         :func:`riskmodel.core.operations.expected_workload` output (``workload.csv``).
     trends : DataFrame, optional
@@ -476,7 +549,7 @@ def write_report(
     path = Path(path)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
-    backtest = _table(i.backtest) if i.backtest is not None and not i.backtest.empty else '<p class="note">No backtest table was given.</p>'
+    accuracy_title, accuracy = _accuracy(i.backtest)
     decisions = [
         _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload)),
         _section("outlook", "The next 90 days per port against earlier years", _outlook(i.forecasts, i.history)),
@@ -484,14 +557,15 @@ def write_report(
         _section("in-country", "Who is in the country at high risk", _in_country(i.scored)),
     ]
     appendix = [
-        _section("nationalities", "Arrival outlook per nationality", _nationalities(i.nationality_forecasts, i.nationality_history, top_nationalities)),
-        _section("forecasts", "Arrival forecasts for the main ports", _fan_charts(i.forecasts, i.history, main_ports)),
+        _section("nationalities", "Arrival outlook per nationality",
+                 _nationalities(i.nationality_forecasts, i.nationality_history, top_nationalities, i.backtest)),
+        _section("forecasts", "Arrival forecasts for the main ports", _port_charts(i.forecasts, i.history, main_ports, i.backtest)),
         _section("data-checks", "Tonight's data checks", _data_checks(i.drift)),
         _section("risk-distribution", "Risk scores of everyone in the country", _risk_distribution(i.scored)),
         _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
         _section("reliability", "Reliability of the probabilities", _reliability(i.reliability)),
         _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds)),
-        _section("backtest", "Forecast accuracy on the holdout window (it chose and calibrated nothing)", backtest),
+        _section("backtest", accuracy_title, accuracy),
         _section("summary", "What was run", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
     ]
     doc = (

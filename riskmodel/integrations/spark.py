@@ -452,7 +452,7 @@ def forecast_spark(
     level: Sequence[int] = (80, 95),
     by: str = "unique_id",
     hierarchy: Hierarchy | None = None,
-    reconcile: str | None = "wls_struct",
+    reconcile: str | None = "bottom_up",
     pool: bool = True,
     on_progress: ProgressHook | None = None,
     **params: Any,
@@ -492,9 +492,11 @@ def forecast_spark(
     hierarchy : Hierarchy, optional
         Summing matrix over the forecast series (e.g. ``make_series(...).hierarchy``);
         the collected forecasts are reconciled with ``reconcile``.
-    reconcile : {"bottom_up", "wls_struct"} or None, default="wls_struct"
-        Method used with a hierarchy. ``mint_shrink`` needs the backtest residuals of
-        all series together, which the per-group fits do not return.
+    reconcile : {"bottom_up", "wls_struct"} or None, default="bottom_up"
+        Method used with a hierarchy, the in-process default: ``bottom_up`` keeps each
+        series' calibrated interval, ``wls_struct`` under-covers (see
+        :class:`~riskmodel.core.forecasting.Forecaster`). ``mint_shrink`` needs the
+        backtest residuals of all series together, which the per-group fits do not return.
     pool : bool, default=True
         Choose and calibrate on the driver from every group's backtest errors
         (True) or within each group (False).

@@ -85,7 +85,8 @@ def _backtest_table(forecaster) -> pd.DataFrame:
     From the holdout window (``holdout_metrics_``: the served forecast and the simple
     peers on a window that chose and calibrated nothing); only when the history left
     no holdout window, from the selection windows, where the chosen model's score is
-    optimistic. The ``window`` column says which.
+    optimistic. The ``window`` column says which, ``window_from`` and ``window_to``
+    (``YYYY-MM-DD``) the first and last period scored there, so the report can say when.
     """
     held = forecaster.holdout_metrics_
     metrics, window, snaive_name = (held, "holdout", "peer:snaive") if len(held) else (forecaster.metrics_, "selection (optimistic)", "snaive")
@@ -93,7 +94,12 @@ def _backtest_table(forecaster) -> pd.DataFrame:
     table = metrics[cols].copy()
     snaive = table[table["model"] == snaive_name].set_index("level")["mase"]
     table["mase_over_snaive"] = table["mase"] / table["level"].map(snaive)
+    cv = forecaster.cv_
+    scored = cv.loc[cv["holdout"].astype(bool) == (window == "holdout"), "ds"] if len(cv) else pd.Series(dtype="datetime64[ns]")
+    span = [f"{d:%Y-%m-%d}" if pd.notna(d) else "" for d in (scored.min(), scored.max())]
     table.insert(0, "window", window)
+    table.insert(1, "window_from", span[0])
+    table.insert(2, "window_to", span[1])
     return table.sort_values(["level", "mase"]).reset_index(drop=True)
 
 

@@ -90,7 +90,7 @@ def reconcile(
     forecasts: pd.DataFrame,
     hierarchy: Hierarchy,
     *,
-    method: str = "wls_struct",
+    method: str = "bottom_up",
     residuals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Reconcile forecasts over a hierarchy.
@@ -102,7 +102,10 @@ def reconcile(
         columns, for every series of ``hierarchy.S`` (other columns are kept).
     hierarchy : Hierarchy
         The summing matrix.
-    method : {"bottom_up", "wls_struct", "mint_shrink"}, default="wls_struct"
+    method : {"bottom_up", "wls_struct", "mint_shrink"}, default="bottom_up"
+        ``bottom_up`` keeps the bottom series' bounds as they were calibrated;
+        ``wls_struct`` moves them toward the aggregates' narrower bounds, which
+        under-covers (:class:`~riskmodel.core.forecasting.Forecaster`, ``reconcile``).
     residuals : DataFrame, optional
         Backtest residuals, one column per series id, one row per (cutoff, ds);
         required by ``mint_shrink``.
