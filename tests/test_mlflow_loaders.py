@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.parse
 from pathlib import Path
 
 import mlflow
@@ -39,6 +38,7 @@ from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 from riskmodel.integrations.tracking.signing import store_key
 
 from .conftest import REPO, free_port, wait_for_http
+from .test_model_signing import _stored_dir
 
 pytestmark = pytest.mark.slow
 
@@ -70,14 +70,6 @@ def env(store, monkeypatch):
     monkeypatch.delenv("RISKMODEL_SIGNING_KEY", raising=False)
     monkeypatch.chdir(root)
     return store
-
-
-def _stored_dir(name: str, version: str) -> Path:
-    """The logged model's folder inside the store itself (its location with any scheme taken off)."""
-    client = MlflowClient()
-    model_id = client.get_model_version(name, version).source.split("/")[-1]
-    location = client.get_logged_model(model_id).artifact_location
-    return Path(urllib.parse.urlparse(location.removeprefix("riskmodel+")).path)
 
 
 def _uri_forms(name: str, logged) -> dict[str, str]:
