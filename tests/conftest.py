@@ -66,6 +66,37 @@ def fitted(tmp_path_factory):
 
 
 
+def use_local_store(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """Point tracking, the audit log and the working directory at ``root``; no signing key from the
+    environment (the store's own key is used) and no ungated override."""
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
+    mp.delenv("RISKMODEL_SIGNING_KEY", raising=False)
+    mp.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
+    mp.chdir(root)
+
+
+def log_promoted_risk_model(challenger: bool = False):
+    """Log a small risk model (the shipped config, a smaller-sample fairness policy for a small log)
+    into the current store and promote it to champion through the gate; with ``challenger``, log the
+    same model again as a version that is never promoted.
+
+    Returns ``(name, champion_run, challenger_run or None, 20 feature rows)``."""
+    import dataclasses
+
+    from riskmodel.core.risk import train_risk_model
+    from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
+
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))
+    table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
+    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
+    first = log_risk_run(result, cfg, table=table)
+    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
+    second = log_risk_run(result, cfg, table=table) if challenger else None
+    return cfg.tracking.registered_name, first, second, table.head(20).reset_index(drop=True)
+
+
 def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: int, what: str) -> None:
     """Poll ``url`` until it answers; fail the test with the log's tail if ``proc`` exits or time runs out."""
     deadline = time.time() + seconds

@@ -11,7 +11,6 @@ models serve``, before the payload runs, and still deliver a sound model.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import pathlib
@@ -29,15 +28,10 @@ import yaml
 from mlflow import MlflowClient
 
 from riskmodel.core.artifacts import write_manifest
-from riskmodel.core.config import load_config
-from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import ArtifactIntegrityError
-from riskmodel.core.features import training_table
-from riskmodel.core.risk import RiskConfig, train_risk_model
-from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 from riskmodel.integrations.tracking.signing import store_key
 
-from .conftest import REPO, free_port, wait_for_http
+from .conftest import free_port, log_promoted_risk_model, use_local_store, wait_for_http
 from .test_model_signing import _stored_dir
 
 pytestmark = pytest.mark.slow
@@ -48,27 +42,15 @@ def store(tmp_path_factory):
     """A risk model logged by riskmodel into a local store and promoted to champion."""
     root = tmp_path_factory.mktemp("loaders")
     mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    mp.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
-    mp.delenv("RISKMODEL_SIGNING_KEY", raising=False)
-    mp.chdir(root)
-    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))
-    table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
-    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
-    logged = log_risk_run(result, cfg, table=table)
-    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
-    yield root, cfg.tracking.registered_name, logged, table.head(20).reset_index(drop=True)
+    use_local_store(mp, root)
+    name, logged, _, rows = log_promoted_risk_model()
+    yield root, name, logged, rows
     mp.undo()
 
 
 @pytest.fixture
 def env(store, monkeypatch):
-    root = store[0]
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
-    monkeypatch.delenv("RISKMODEL_SIGNING_KEY", raising=False)
-    monkeypatch.chdir(root)
+    use_local_store(monkeypatch, store[0])
     return store
 
 

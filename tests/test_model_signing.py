@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import urllib.parse
@@ -18,17 +17,13 @@ from mlflow import MlflowClient
 from riskmodel import api, forecast, load, score
 from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, write_manifest
-from riskmodel.core.config import load_config
-from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError
-from riskmodel.core.features import training_table
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
-from riskmodel.core.risk import RiskConfig, train_risk_model
 from riskmodel.integrations.tracking.forecast import load_forecaster, log_forecast_run, promote_forecaster
-from riskmodel.integrations.tracking.risk import load_risk_model, log_risk_run, promote_risk
+from riskmodel.integrations.tracking.risk import load_risk_model
 
-from .conftest import REPO
+from .conftest import log_promoted_risk_model, use_local_store
 
 pytestmark = pytest.mark.slow
 
@@ -38,30 +33,15 @@ def store(tmp_path_factory):
     """One risk model logged, promoted to champion through the gate; a second version logged but not promoted."""
     root = tmp_path_factory.mktemp("signed")
     mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    mp.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
-    mp.delenv("RISKMODEL_SIGNING_KEY", raising=False)
-    mp.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
-    mp.chdir(root)
-    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0))  # a smaller-sample fairness policy for a small test log
-    table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
-    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
-    first = log_risk_run(result, cfg, table=table)
-    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
-    second = log_risk_run(result, cfg, table=table)  # challenger, never promoted
-    yield root, cfg.tracking.registered_name, first, second, table.head(20).reset_index(drop=True)
+    use_local_store(mp, root)
+    name, first, second, rows = log_promoted_risk_model(challenger=True)
+    yield root, name, first, second, rows
     mp.undo()
 
 
 @pytest.fixture
 def env(store, monkeypatch):
-    root = store[0]
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    monkeypatch.setenv("RISKMODEL_AUDIT_LOG", str(root / "audit.jsonl"))
-    monkeypatch.delenv("RISKMODEL_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
-    monkeypatch.chdir(root)
+    use_local_store(monkeypatch, store[0])
     return store
 
 
