@@ -171,6 +171,14 @@ def test_an_audit_without_intervals_is_refused_as_a_policy():
     assert not fairness_audit(frame, y, quadrupled, ["g"], dataclasses.replace(SHIPPED.fairness, bootstrap=50)).passed
 
 
+def test_an_audit_of_no_attribute_fails():
+    """An audit given no attribute judges no one: it fails, as an attribute too small to judge does (old code: passed)."""
+    frame, y, p = _population(20_000, seed=7)
+    rep = fairness_audit(frame, y, p, [], SHIPPED.fairness)
+    assert not rep.passed
+    assert any("no audit attribute" in v for v in rep.violations), rep.violations
+
+
 @pytest.mark.slow
 def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
     """40k travellers (about 37k holdout stays), the shipped config, bias injected on the holdout's probabilities."""

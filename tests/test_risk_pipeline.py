@@ -103,3 +103,24 @@ def test_promote_scores_champion_and_challenger_on_one_window_and_refuses_the_wo
     assert not worse.passed
     assert any(r.startswith("FAIL: pr_auc challenger - champion") and r.endswith("worse beyond noise") for r in worse.reasons), worse.reasons
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == str(good.logged.version)
+
+
+@pytest.mark.slow
+def test_a_config_auditing_no_attribute_is_neither_passed_by_training_nor_promoted(small_config):
+    """An audit of no attribute judges no one: training records it as failed and the paired gate refuses.
+
+    The old code skipped the audit when ``model.audit`` was empty and counted that as passed, on
+    the training metrics and in ``promote`` alike, so a config that left the attributes out switched
+    the fairness rule off.
+    """
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    unaudited = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, audit=()))
+    outcome = train(unaudited, crossings=crossings)
+    assert outcome.result.metrics["fairness_passed"] == 0.0 and not outcome.result.fairness.passed
+    decision = promote(unaudited, crossings=crossings)
+    assert not decision.passed
+    assert "FAIL: fairness audit failed" in decision.reasons, decision.reasons
+    assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None

@@ -170,10 +170,11 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         # called under the registry's promotion lock: the aliases cannot move while the models load
         p = load_risk_model(f"models:/{name}@challenger").predict_proba(window)[:, 1]
         champ = None if champion_metrics is None else load_risk_model(f"models:/{name}@champion").predict_proba(window)[:, 1]
-        fair = fairness_audit(window, y, p, m.audit, cfg.fairness) if m.audit else None
+        # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
+        fair = fairness_audit(window, y, p, m.audit, cfg.fairness)
         return evaluate_window_gate(
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
-            fairness_passed=fair is None or fair.passed, config=cfg.gate,
+            fairness_passed=fair.passed, config=cfg.gate,
         )
 
     return registry.promote(name, decide)
