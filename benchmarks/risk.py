@@ -7,7 +7,13 @@ year, so part of the risk is irreducible. **As-of backtest** (issue 14 part 3): 
 cut-off is the day from which the latest ``test_fraction`` of entries lie; the
 model trains on the stays mature at the cut-off with labels as known then, and is
 evaluated on the stays that entered after it and matured by the end of the data
-(figures per visa type too). Accuracy is reported against the **observable
+(figures per visa type too). Stays whose label cannot mature by the end of the
+data are not in that holdout at all: a limited stay permit (ITAS) matures only
+after its permit, as long again in extension room, and 30 days, so no ITAS or
+ITAP stay that entered after the cut-off is evaluated (``visa_types_not_in_holdout``
+gives their share of the entries after the cut-off, and
+``top5pct_referrals_not_in_holdout_visa_types`` their share of the stays the 5%
+threshold refers there). Accuracy is reported against the **observable
 oracle** (the best probability from what is recorded at entry and the earlier
 recorded outcomes, latent integrated out) and the **full oracle** (hidden risk
 known, irreducible for any model), both on the same holdout rows; AUC, PR-AUC,
@@ -94,7 +100,7 @@ def run() -> dict:
     p_test = res.test_scores["p"].to_numpy()
     parts = fit_slices(train, cfg.model, holdout)
     extra = {
-        **_budget_shares(res.model, parts["calib"], data.crossings, cutoff, cfg, p_test),
+        **_budget_shares(res.model, parts["calib"], data.crossings, cutoff, cfg, p_test, holdout),
         **_fairness_power(holdout, res.test_scores["y"].to_numpy(), p_test, cfg),
         **_reason_figures(res.model, parts, holdout, p_test, cfg),
     }
@@ -159,7 +165,7 @@ def _by_visa(m: dict) -> dict:
 
 
 def _budget_shares(model: RiskModel, calib: pd.DataFrame, crossings: pd.DataFrame, cutoff: pd.Timestamp, cfg: RiskConfig,
-                   p_test: np.ndarray) -> dict:
+                   p_test: np.ndarray, holdout: pd.DataFrame) -> dict:
     """Share of later stays at or above each budget's threshold (set on the calibration slice), over the budget.
 
     The bar reads the as-of holdout (stays that entered after the cut-off, matured by the end);
@@ -169,7 +175,8 @@ def _budget_shares(model: RiskModel, calib: pd.DataFrame, crossings: pd.DataFram
     feats = build_features(crossings, validate=False)
     later = feats[feats[cfg.model.time_column] >= cutoff]
     p_later = model.predict_proba(later)[:, 1]
-    out = {"distinct_probabilities_holdout": int(len(np.unique(p_test))), "stays_entered_after_cutoff": int(len(later))}
+    out = {"distinct_probabilities_holdout": int(len(np.unique(p_test))), "stays_entered_after_cutoff": int(len(later)),
+           **_not_evaluated(later, holdout, threshold=np.quantile(p_cal, 0.95), p_later=p_later)}
     for b in (0.01, 0.02, 0.05):
         threshold = np.quantile(p_cal, 1 - b)
         tag = f"{b * 100:g}pct"
@@ -178,6 +185,22 @@ def _budget_shares(model: RiskModel, calib: pd.DataFrame, crossings: pd.DataFram
         out[f"risk_referral_share_off_budget_{tag}"] = abs(share - 1)
         out[f"referral_share_over_budget_{tag}_all_entered_after_cutoff"] = float((p_later >= threshold).mean()) / b
     return out
+
+
+def _not_evaluated(later: pd.DataFrame, holdout: pd.DataFrame, *, threshold: float, p_later: np.ndarray) -> dict:
+    """Visa types that entered after the cut-off but have no stay in the as-of holdout (labels not mature by the end).
+
+    Their share of the entries after the cut-off, and of the stays there at or above the top-5% threshold.
+    """
+    visas = later["visa_type"].astype(str)
+    missing = sorted(set(visas) - set(holdout["visa_type"].astype(str)))
+    share = visas.value_counts(normalize=True)
+    gone = visas.isin(missing).to_numpy()
+    referred = p_later >= threshold
+    return {
+        "visa_types_not_in_holdout": ", ".join(f"{v} ({share[v]:.1%} of entries after the cut-off)" for v in missing) or "none",
+        "top5pct_referrals_not_in_holdout_visa_types": float(gone[referred].mean()) if referred.any() else 0.0,
+    }
 
 
 def _double_odds(p: np.ndarray, mask: np.ndarray) -> np.ndarray:

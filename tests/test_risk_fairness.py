@@ -156,6 +156,29 @@ def test_policy_values_are_checked():
         FairnessConfig(min_groups=0)
 
 
+def test_an_audit_without_intervals_is_refused_as_a_policy():
+    """A breach is read on the bootstrap interval: with no replicates no group could ever breach.
+
+    With ``bootstrap=0`` the old policy check let quadrupled odds for a third of the rows pass.
+    """
+    with pytest.raises(ValueError, match="bootstrap"):
+        dataclasses.replace(SHIPPED.fairness, bootstrap=0)
+    with pytest.raises(ValueError, match="bootstrap"):
+        FairnessConfig(bootstrap=10)
+    frame, y, p = _population(60_000, seed=3)
+    m = frame["g"].to_numpy() == "g1"
+    quadrupled = np.where(m, 4 * p / (1 + 3 * p), p)
+    assert not fairness_audit(frame, y, quadrupled, ["g"], dataclasses.replace(SHIPPED.fairness, bootstrap=50)).passed
+
+
+def test_an_audit_of_no_attribute_fails():
+    """An audit given no attribute judges no one: it fails, as an attribute too small to judge does (old code: passed)."""
+    frame, y, p = _population(20_000, seed=7)
+    rep = fairness_audit(frame, y, p, [], SHIPPED.fairness)
+    assert not rep.passed
+    assert any("no audit attribute" in v for v in rep.violations), rep.violations
+
+
 @pytest.mark.slow
 def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
     """40k travellers (about 37k holdout stays), the shipped config, bias injected on the holdout's probabilities."""

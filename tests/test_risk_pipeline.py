@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -103,3 +104,45 @@ def test_promote_scores_champion_and_challenger_on_one_window_and_refuses_the_wo
     assert not worse.passed
     assert any(r.startswith("FAIL: pr_auc challenger - champion") and r.endswith("worse beyond noise") for r in worse.reasons), worse.reasons
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == str(good.logged.version)
+
+
+@pytest.mark.slow
+def test_a_config_auditing_no_attribute_is_neither_passed_by_training_nor_promoted(small_config):
+    """An audit of no attribute judges no one: training records it as failed and the paired gate refuses.
+
+    The old code skipped the audit when ``model.audit`` was empty and counted that as passed, on
+    the training metrics and in ``promote`` alike, so a config that left the attributes out switched
+    the fairness rule off.
+    """
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    unaudited = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, audit=()))
+    outcome = train(unaudited, crossings=crossings)
+    assert outcome.result.metrics["fairness_passed"] == 0.0 and not outcome.result.fairness.passed
+    decision = promote(unaudited, crossings=crossings)
+    assert not decision.passed
+    assert "FAIL: fairness audit failed" in decision.reasons, decision.reasons
+    assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_window_the_challenger_was_fitted_or_calibrated_on(small_config):
+    """Promoting with a shorter log than the challenger's moves the gate window into its fitting slices.
+
+    There its early stopping and calibration read the very rows it is judged on; the old gate scored
+    it there all the same (and promoted it: only the baseline and fairness rules apply to a first model).
+    """
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    outcome = train(cfg, crossings=crossings)
+    shorter = crossings[crossings["timestamp"] < "2023-09-30"]  # three months short: the window moves into the calibration slice
+    _, window = gate_window(cfg, shorter)
+    assert window["entry_time"].min() <= pd.Timestamp(outcome.result.lineage["calib_to"])  # it overlaps what the challenger read
+    decision = promote(cfg, crossings=shorter)
+    assert not decision.passed
+    assert any(r.startswith("FAIL: the gate window starts") for r in decision.reasons), decision.reasons
+    assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None

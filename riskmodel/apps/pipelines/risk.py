@@ -149,15 +149,19 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     absolute bounds, not worse than the champion beyond noise (paired bootstrap
     interval), better than the logistic baseline, fair.
 
+    A window that starts before the last row the challenger read to fit, stop or calibrate
+    (its logged lineage: another, shorter log than it was trained on) is refused outright.
+
     Parameters
     ----------
     config : str, Path or RiskConfig
     crossings : DataFrame, optional
         The crossings log the challenger was trained on; default: ``config.data`` again.
     """
+    from riskmodel.core.gate import GateDecision
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import registry
-    from riskmodel.integrations.tracking.risk import load_risk_model
+    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model
 
     cfg = load_risk_config(config)
     if crossings is None:
@@ -168,12 +172,18 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
 
     def decide(_candidate: dict, champion_metrics: dict | None):
         # called under the registry's promotion lock: the aliases cannot move while the models load
+        through, start = fitted_through(name), window[m.time_column].min()
+        if through is not None and start <= through:
+            # a window the challenger was fitted, early-stopped or calibrated on would flatter it
+            return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
+                                        "to fit, stop or calibrate; promote with the crossings log it was trained on",))
         p = load_risk_model(f"models:/{name}@challenger").predict_proba(window)[:, 1]
         champ = None if champion_metrics is None else load_risk_model(f"models:/{name}@champion").predict_proba(window)[:, 1]
-        fair = fairness_audit(window, y, p, m.audit, cfg.fairness) if m.audit else None
+        # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
+        fair = fairness_audit(window, y, p, m.audit, cfg.fairness)
         return evaluate_window_gate(
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
-            fairness_passed=fair is None or fair.passed, config=cfg.gate,
+            fairness_passed=fair.passed, config=cfg.gate,
         )
 
     return registry.promote(name, decide)

@@ -198,10 +198,12 @@ class FairnessConfig:
         ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not v > 1 for v in ratios.values()):
             raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
-        if not 0 < self.confidence < 1 or self.bootstrap < 0 or self.min_groups < 1:
+        # a breach needs the whole interval beyond its bound: with no bootstrap there is no interval,
+        # so no group could ever breach and the audit could fail only for too few groups
+        if not 0 < self.confidence < 1 or self.bootstrap < 50 or self.min_groups < 1:
             raise ValueError(
-                "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 0 and `min_groups` >= 1; "
-                f"got {self.confidence}, {self.bootstrap}, {self.min_groups}."
+                "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 50 (a breach is read on the bootstrap "
+                f"interval; without one no group can breach) and `min_groups` >= 1; got {self.confidence}, {self.bootstrap}, {self.min_groups}."
             )
 
 

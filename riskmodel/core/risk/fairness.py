@@ -75,6 +75,8 @@ CALIBRATION_BINS = 512
 _BOOTSTRAPPED = ("referral_ratio", *(c[0] for c in COMPARISONS))
 
 OTHER = "other"
+#: The violation of an audit given no attribute (``model.audit`` empty): it cannot see, so it does not pass.
+NO_ATTRIBUTE = "no audit attribute: the audit judged no group; name the attributes to audit (model.audit, e.g. nationality, region, sex, age_band)"
 MISSING = "<missing>"
 
 
@@ -425,8 +427,9 @@ def fairness_audit(
     Returns
     -------
     FairnessReport
-        Passes when no group breaches a bound beyond its interval and every
-        attribute has at least ``min_groups`` groups large enough to judge.
+        Passes when no group breaches a bound beyond its interval, every
+        attribute has at least ``min_groups`` groups large enough to judge, and at
+        least one attribute is audited (an audit of nothing fails).
 
     Raises
     ------
@@ -473,4 +476,7 @@ def fairness_audit(
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     summary, violations = _summarise(table, attributes, cfg)
+    if not attributes:
+        # an audit of no attribute sees nothing: like an attribute too small to judge, it is no pass
+        violations.append(NO_ATTRIBUTE)
     return FairnessReport(table=table, summary=summary, violations=violations, threshold=threshold)

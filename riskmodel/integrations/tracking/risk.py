@@ -48,7 +48,7 @@ from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
 from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
 
-__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card"]
+__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card", "fitted_through"]
 
 
 
@@ -387,6 +387,22 @@ def _log_evaluation(result: TrainResult) -> None:
     mlflow.log_text(result.fairness.table.to_csv(index=False), "fairness/fairness.csv")
     mlflow.log_text(json.dumps(result.fairness.summary, indent=1), "fairness/summary.json")
     mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
+
+
+def fitted_through(name: str, alias: str = "challenger") -> pd.Timestamp | None:
+    """The latest time any fitting slice of ``name@alias`` read (training, early stopping, calibration).
+
+    Read from the lineage its training run logged (``data_train_to``, ``data_valid_to``,
+    ``data_calib_to``); None when the alias is not set or the run logged no such lineage.
+    """
+    client = registry.configure()
+    mv = registry.resolve_version(name, alias, client)
+    run_id = None if mv is None else (mv.tags.get("run_id") or mv.run_id)
+    if not run_id:
+        return None
+    params = client.get_run(run_id).data.params
+    ends = [pd.Timestamp(params[k]) for k in ("data_train_to", "data_valid_to", "data_calib_to") if params.get(k)]
+    return max(ends) if ends else None
 
 
 def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskModel:
