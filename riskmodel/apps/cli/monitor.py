@@ -20,6 +20,7 @@ import pandas as pd
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_OK, InputFileError, read_errors
 from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS
 
 __all__ = ["register", "SOURCE_FILES"]
 
@@ -58,10 +59,12 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     if args.model:
         return RiskModel.load(args.model)
     first = as_of - pd.DateOffset(months=args.train_months)
-    dates = pd.date_range(first, as_of - pd.Timedelta(days=args.label_gap_days), freq="14D")
+    # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
+    gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
+    dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
     _say(args, f"fitting a monitoring model on {len(dates)} snapshots {first.date()} .. {dates[-1].date() if len(dates) else '-'}")
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
-    table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon)
+    table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon, late_days=args.late_records_days)
     model = fit_monitor_model(table, sources="all", seed=args.seed)
     if args.save_model:
         model.save(args.save_model)
@@ -132,8 +135,14 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
     p.add_argument("--save-model", help="save the fitted monitoring model to this folder")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
-    p.add_argument("--label-gap-days", type=int_at_least(0), default=90, help="last snapshot this many days before --as-of (default 90)")
-    p.add_argument("--horizon", type=int_at_least(1), default=14, help="list those whose permit ends within this many days (default 14)")
+    p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
+                   help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "
+                        f"(default: that sum, {HORIZON_DAYS + LATE_RECORD_DAYS})")
+    p.add_argument("--late-records-days", type=int_at_least(0), default=LATE_RECORD_DAYS,
+                   help=f"days a granted extension may be put on file after its decision (default {LATE_RECORD_DAYS}; "
+                        "refused if the data holds later ones)")
+    p.add_argument("--horizon", type=int_at_least(1), default=HORIZON_DAYS,
+                   help=f"list those whose permit ends within this many days (default {HORIZON_DAYS})")
     p.add_argument("--top", type=int_at_least(0), default=5, help="rows printed per office (default 5; the CSV has all)")
     p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
     p.add_argument("--seed", type=int, default=0)

@@ -42,10 +42,17 @@ from riskmodel.core.sources.features import (
 )
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
-           "fit_monitor_model", "HORIZON_DAYS"]
+           "fit_monitor_model", "late_decision_days", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
+#: Days a record that settles a monitoring label may reach the service after the event. A label depends on the
+#: exits in the crossings log (on file at the crossing) and on the granted extensions (the permit in force); the
+#: contract has a decision on file when it is made and the synthetic extracts do so (only copies come up to 3 days
+#: later), so a week is room for a decision keyed in late. :func:`monitor_training_table` checks it on the extract.
+LATE_RECORD_DAYS = 7
+#: Days from the last training snapshot to the day its labels are read: the horizon, then the late records' room.
+LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
 
 _CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
 _REASONS = {
@@ -141,6 +148,7 @@ def monitor_training_table(
     label_as_of: str | pd.Timestamp,
     *,
     horizon_days: int = HORIZON_DAYS,
+    late_days: int = LATE_RECORD_DAYS,
 ) -> pd.DataFrame:
     """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
@@ -149,13 +157,19 @@ def monitor_training_table(
     crossings, tables : DataFrame, dict of str to DataFrame
         The crossings log and the other sources.
     dates : sequence of date-like
-        Snapshot days; each must be at least ``horizon_days`` before ``label_as_of``.
+        Snapshot days; each must be at least ``horizon_days + late_days``
+        (:data:`LABEL_GAP_DAYS` by default) before ``label_as_of``.
     label_as_of : str or Timestamp
         When the outcomes are read (:func:`overstay_starts`); the horizon of
-        every snapshot has passed by then, so every row's label is known.
+        every snapshot has passed by then, and the records that settle it have
+        had ``late_days`` to reach the service, so every row's label is known.
     horizon_days : int, default=HORIZON_DAYS
         ``label`` is True when the stay's first day past its permit (as known
         on ``label_as_of``) is within the ``horizon_days`` days after the snapshot.
+    late_days : int, default=LATE_RECORD_DAYS
+        How late a granted extension may be put on file after its decision: an
+        extension on file later than the label date would turn a row labelled
+        an overstay into none. Checked on the extract (:func:`late_decision_days`).
 
     Returns
     -------
@@ -167,23 +181,21 @@ def monitor_training_table(
     Raises
     ------
     ConfigError
-        If ``dates`` is empty, ``horizon_days`` is not an int >= 1, or a
-        snapshot's horizon has not passed by ``label_as_of``.
+        If ``dates`` is empty, ``horizon_days`` is not an int >= 1,
+        ``late_days`` not an int >= 0, a snapshot's horizon and ``late_days``
+        have not passed by ``label_as_of``, or the extract holds an extension
+        put on file more than ``late_days`` after its decision.
     SchemaError
         If an input does not meet its contract, or a day is not a date.
     """
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
-        raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    label_day = local_day(label_as_of)
-    days = [local_day(d) for d in dates]
-    if not days:
-        raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
-    ahead = pd.Timedelta(days=horizon_days)
-    late = [str(d.date()) for d in days if d + ahead > label_day]
-    if late:
-        raise ConfigError(f"snapshot `dates` must be at least `horizon_days` ({horizon_days}) before `label_as_of` "
-                          f"({label_day.date()}), so that their outcome is known; got {late}.")
+    label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
     starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
+    latest = late_decision_days(tables, label_day)
+    if latest > late_days:
+        raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
+                          f"`late_days` ({late_days}): a label read on {label_day.date()} could still turn from an overstay into "
+                          f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
+    ahead = pd.Timedelta(days=horizon_days)
     parts = []
     for d in days:
         snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
@@ -192,6 +204,44 @@ def monitor_training_table(
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
         parts.append(snap)
     return pd.concat(parts, ignore_index=True)
+
+
+def _label_days(dates, label_as_of, horizon_days: int, late_days: int) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
+    """The label day and the snapshot days, refused unless each snapshot's horizon and late records have passed by then."""
+    for name, value, low in (("horizon_days", horizon_days, 1), ("late_days", late_days, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"`{name}` must be an int >= {low}; got {value!r}.")
+    label_day = local_day(label_as_of)
+    days = [local_day(d) for d in dates]
+    if not days:
+        raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
+    gap = pd.Timedelta(days=horizon_days + late_days)
+    late = [str(d.date()) for d in days if d + gap > label_day]
+    if late:
+        raise ConfigError(f"snapshot `dates` must be at least `horizon_days` + `late_days` ({horizon_days} + {late_days}) before "
+                          f"`label_as_of` ({label_day.date()}), so that their outcome is known and on file; got {late}.")
+    return label_day, days
+
+
+def late_decision_days(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> float:
+    """How long after their decision the granted extensions on file at the end of ``as_of`` were put on file, at most (days).
+
+    A granted extension moves the permit in force, so one on file late turns a
+    stay that looked overstaying into one that was not. Copies of a record count
+    from the first filing (the service held the decision then). 0 when none is late.
+    """
+    apps = tables.get("permit_applications")
+    if apps is None or apps.empty:
+        return 0.0
+    end = local_day(as_of) + pd.Timedelta(days=1)
+    g = apps.loc[(apps["decision"].astype(object) == "granted").to_numpy() & (apps["known_at"] < end).to_numpy()]
+    if g.empty:
+        return 0.0
+    same = ["traveller_id", "document_id", "kind", "applied_at", "decided_at", "new_permit_end"]
+    first = g.groupby([g[c].astype(object) if c in ("traveller_id", "document_id", "kind") else g[c] for c in same],
+                      dropna=False, sort=False)["known_at"].min()
+    decided = first.index.get_level_values("decided_at")
+    return max(0.0, float(((first.to_numpy() - decided.to_numpy()) / pd.Timedelta(days=1)).max()))
 
 
 def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 0, num_boost_round: int = 600) -> RiskModel:
