@@ -339,6 +339,30 @@ def test_monitor_lists_permits_ending_within_the_horizon_with_reasons(src, monit
         monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=0)
 
 
+def test_the_at_risk_reasons_are_plain_words(src, monitor_model):
+    """Every input of the monitoring model has a sentence: no column name, code or 'None' reaches the duty manager."""
+    from riskmodel.core.risk.reasons import MIN_WEIGHT, NO_RAISING_FACTOR, explain, reason_groups
+    from riskmodel.core.sources.monitor import monitor, monitor_features
+
+    groups = reason_groups(monitor_model)
+    assert [g.name for g in groups if g.legacy or not g.text] == []
+    assert sorted(f for g in groups for f in g.features) == sorted(monitor_features("all"))
+    res = monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=30, reasons=3)
+    # every group that raises the risk of anyone in the country, as it would read
+    why = explain(monitor_model, res.snapshot, k=len(groups))
+    k = range(1, len(groups) + 1)
+    texts = pd.concat([why[f"reason_{i}"] for i in k]).dropna().unique()
+    assert len({t.split(" (")[0] for t in texts}) > 30
+    codes = {str(v) for levels in monitor_model.levels_.values() for v in levels if "_" in str(v)}
+    bad = [t for t in texts if "_" in t or " = " in t or "None" in t or "nan" in t or "unknown" in t or any(c in t for c in codes)]
+    assert bad == []
+    # a reason is shown only for what raises the risk
+    weights = pd.concat([why[f"reason_{i}_weight"] for i in k])
+    shown = pd.concat([why[f"reason_{i}"] for i in k]).notna().to_numpy() & (pd.concat([why[f"reason_{i}"] for i in k]) != NO_RAISING_FACTOR).to_numpy()
+    assert (weights[shown] >= MIN_WEIGHT).all() and not (weights[~shown] > 0).any()
+    assert res.at_risk["reason_1"].notna().all()
+
+
 def test_training_snapshots_must_precede_the_label_date_by_the_horizon_and_the_late_records(src):
     from riskmodel.core.sources.monitor import LABEL_GAP_DAYS, monitor_features, monitor_training_table
 

@@ -55,30 +55,85 @@ LATE_RECORD_DAYS = 7
 LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
 
 _CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
+_VISAS = {"visa_exempt": "a visa exemption", "voa": "a visa on arrival", "c1_visit": "a C1 visit visa",
+          "d1_multiple": "a D1 multiple-entry visa", "itas": "a limited stay permit (ITAS)", "itap": "a permanent stay permit (ITAP)"}
+_MONTHS = {str(i): m for i, m in enumerate(("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                                            "October", "November", "December"), start=1)}
+
+
+def _group(features: list[str], text: str, missing: str | None = None, **words: dict[str, str]) -> dict:
+    return {"features": features, "text": text, **({"missing": missing} if missing else {}), **({"words": words} if words else {})}
+
+
+#: Reasons of the monitoring model, in plain words, one per input (:mod:`riskmodel.core.risk.reasons`): every feature of
+#: ``monitor_features("all")`` is in a group; only groups that raise a stay's risk are shown.
 _REASONS = {
-    "days_since_last_report": "{value:.0f} day(s) since the last presence report",
-    "regions_reported": "reported in {value:.0f} different place(s)",
-    "unlike_reports": "{value:.0f} report(s) from a place unlike the declared one",
-    "moves_30d": "{value:.0f} place(s) reported for the last 30 days",
-    "reports_per_30d": "{value:.1f} presence report(s) a month",
-    "places_per_30d": "{value:.1f} place(s) a month",
-    "first_report_unlike": "first reported at the declared accommodation or not yet reported|first reported at a place unlike the declared accommodation",
-    "new_places_60d": "moved to {value:.0f} new place(s) in the last 60 days",
-    "days_to_first_report": "first presence report {value:.0f} day(s) after entry (or none yet)",
-    "moves_reported": "moved to {value:.0f} place(s) after arrival",
-    "moves_per_30d": "{value:.1f} move(s) a month",
-    "moves_before_permit_end": "moved {value:.0f} time(s) in the 60 days before the permit ends",
-    "planned_beyond_permit_days": "declared a stay {value:.0f} day(s) beyond the permit in force",
-    "days_pending": "an application has waited {value:.0f} day(s) for a decision",
-    "conversions": "{value:.0f} application(s) to convert the permit",
-    "refusals": "{value:.0f} application(s) refused",
-    "pending_applications": "{value:.0f} application(s) pending",
-    "days_to_permit_end": "permit ends in {value:.0f} day(s)",
-    "days_to_entry_permit_end": "permit granted at entry ends in {value:.0f} day(s)",
-    "days_in_country": "{value:.0f} day(s) in the country",
-    "planned_over_max": "planned stay is {value:.1f} x the longest stay the visa allows",
-    "prior_overstays": "{value:.0f} earlier overstay(s)",
-    "has_return_ticket": "no return ticket|return ticket shown",
+    # in the country, from the crossings log and the permit records
+    "permit_end": _group(["days_to_permit_end", "days_to_entry_permit_end", "extensions_granted"],
+                       "the permit in force ends in {days_to_permit_end:.0f} days ({extensions_granted:.0f} extension(s) granted)"),
+    "time_in_country": _group(["days_in_country"], "in the country for {days_in_country:.0f} days"),
+    "refusals": _group(["refusals"], "{refusals:.0f} application(s) to extend or convert the permit refused"),
+    "pending": _group(["pending_applications", "days_pending"],
+                    "{pending_applications:.0f} application(s) waiting for a decision, the oldest for {days_pending:.0f} days"),
+    "applications": _group(["applications", "conversions"],
+                         "{applications:.0f} application(s) to extend or convert the permit, {conversions:.0f} to convert it"),
+    "planned_beyond_permit": _group(["planned_beyond_permit_days"], "declared a stay {planned_beyond_permit_days:.0f} days longer than "
+                                  "the permit in force allows", "no planned length of stay declared"),
+    # presence reports of this stay
+    "last_report": _group(["days_since_last_report"], "no presence report for {days_since_last_report:.0f} days"),
+    "first_report": _group(["days_to_first_report"], "first presence report {days_to_first_report:.0f} days after entry (or none yet)"),
+    "reports": _group(["reports", "reports_per_30d"], "{reports:.0f} presence report(s), {reports_per_30d:.1f} a month"),
+    "places": _group(["regions_reported", "places_per_30d"], "reported in {regions_reported:.0f} place(s), {places_per_30d:.1f} a month"),
+    "first_place": _group(["first_report_unlike"], "first reported at the kind of place declared, or not yet reported|"
+                                                  "first reported at a kind of place unlike the accommodation declared"),
+    "unlike_places": _group(["unlike_reports"], "{unlike_reports:.0f} report(s) from a kind of place unlike the accommodation declared"),
+    "moves": _group(["moves_reported", "moves_per_30d"], "moved {moves_reported:.0f} time(s) since arrival, {moves_per_30d:.1f} a month"),
+    "recent_moves": _group(["new_places_60d", "moves_30d"], "moved to {new_places_60d:.0f} new place(s) in the last 60 days, "
+                                                          "{moves_30d:.0f} place(s) reported in the last 30"),
+    "moves_before_end": _group(["moves_before_permit_end"], "moved {moves_before_permit_end:.0f} time(s) in the 60 days before the permit ends"),
+    # earlier stays, from the other sources
+    "earlier_reports": _group(["prior_reports"], "{prior_reports:.0f} presence report(s) on earlier stays"),
+    "earlier_refusals": _group(["prior_refusals"], "{prior_refusals:.0f} application(s) refused on earlier stays"),
+    "earlier_extensions_granted": _group(["prior_extensions_granted"], "{prior_extensions_granted:.0f} extension(s) granted on earlier stays"),
+    "earlier_charges": _group(["prior_charges"], "{prior_charges:.0f} overstay charge(s) paid on earlier stays"),
+    "earlier_deportations": _group(["prior_deportations"], "{prior_deportations:.0f} deportation(s) on earlier stays"),
+    # at entry
+    "visa": _group(["visa_type", "permitted_days", "extension_room_days"], "entered on {visa_type}, permitted to stay {permitted_days:.0f} days",
+                 "visa type not on record", visa_type=_VISAS),
+    "planned_stay": _group(["planned_stay_days", "planned_over_permitted", "planned_over_max", "planned_beyond_max_days"],
+                         "declared a stay of {planned_stay_days:.0f} days at entry, {planned_over_permitted:.1f} times the stay permitted",
+                         "no planned length of stay declared"),
+    "purpose": _group(["purpose"], "travelling for {purpose}", "no purpose of travel declared",
+                    purpose={"tourism": "tourism", "business": "business", "family": "a family visit", "work": "work", "study": "study",
+                             "transit": "transit", "other": "a purpose not on the list"}),
+    "sponsor": _group(["sponsor"], "{sponsor}", "no sponsor on record",
+                    sponsor={"none": "no sponsor named", "company": "sponsored by a company", "family": "sponsored by family",
+                             "school": "sponsored by a school", "government": "sponsored by a government"}),
+    "accommodation": _group(["accommodation"], "{accommodation} declared at entry", "no accommodation on record",
+                          accommodation={"hotel": "a hotel", "rental": "a rented home", "friends_family": "friends or family",
+                                         "employer": "housing by an employer", "none_declared": "no accommodation"}),
+    "document": _group(["document_type"], "{document_type}", "travel document not on record",
+                     document_type={"passport": "travelling on a passport", "border_pass": "travelling on a border pass",
+                                    "travel_document": "travelling on a travel document that is not a passport"}),
+    "entry_port": _group(["entry_port", "port_type"], "entered at {entry_port}, {port_type}", "port of entry not on record",
+                       entry_port={"Pintu Darat Lainnya": "another land border post", "Pintu Laut Lainnya": "another seaport",
+                                   "Pintu Udara Lainnya": "another airport"},
+                       port_type={"air": "by air", "sea": "by sea", "land": "over a land border"}),
+    "return_ticket": _group(["has_return_ticket"], "no return ticket shown|return ticket shown", "return ticket not on record"),
+    "party": _group(["group_size"], "travelling in a party of {group_size:.0f}", "party size not on record"),
+    "season": _group(["entry_month"], "entered in {entry_month}", "entry month not on record", entry_month=_MONTHS),
+    "earlier_visits": _group(["prior_visits", "prior_visits_365d"], "{prior_visits:.0f} earlier visit(s), {prior_visits_365d:.0f} in the past year",
+                           "no earlier visit on record"),
+    "earlier_extensions": _group(["prior_extensions"], "{prior_extensions:.0f} earlier extension(s) of stay", "no earlier stay on record"),
+    "last_departure": _group(["days_since_last_exit", "prior_exits"],
+                           "last left Indonesia {days_since_last_exit:.0f} days before this entry, {prior_exits:.0f} departure(s) on record",
+                           "no earlier departure on record"),
+    "earlier_stays": _group(["prior_overstays", "prior_overstay_days", "mean_prior_stay_days", "max_prior_stay_days", "mean_prior_permit_used"],
+                          "earlier stays used {mean_prior_permit_used:.0%} of the permitted stay on average; "
+                          "{prior_overstays:.0f} earlier overstay(s)", "no earlier completed stay on record"),
+    "earlier_ports": _group(["port_switch", "prior_ports"], "entered at the same port as last time|entered at a different port from last time",
+                          "first visit on record"),
+    "earlier_visa": _group(["visa_switch"], "same visa type as last time|a different visa type from last time", "first visit on record"),
 }
 
 
