@@ -13,9 +13,10 @@ The monitoring model (:func:`fit_monitor_model`) learns from snapshots at
 earlier dates (:func:`monitor_training_table`) of everyone in the country and
 not yet overstaying, each labelled with whether the stay began to overstay in
 the ``horizon_days`` days after its snapshot (:func:`overstay_starts`, read at a
-later date): the question the at-risk list asks. Every snapshot's horizon must
-have passed by the label date, so every row's label is known then, and no row
-is left out for its outcome. (Labelling with the stay's eventual outcome
+later date): the question the at-risk list asks. Every snapshot's horizon, and
+:data:`LATE_RECORD_DAYS` for a permit decision put on file late, must have
+passed by the label date, so every row's label is known and settled then, and
+no row is left out for its outcome. (Labelling with the stay's eventual outcome
 instead, :func:`monitor_labels`, would have to leave out the stays still in the
 country with a permit running past the label date; those kept are the ones
 that left early, all compliant, which teaches "a permit ending far ahead means
@@ -62,6 +63,7 @@ _MONTHS = {str(i): m for i, m in enumerate(("January", "February", "March", "Apr
 
 
 def _group(features: list[str], text: str, missing: str | None = None, **words: dict[str, str]) -> dict:
+    """One reason group as :func:`~riskmodel.core.risk.reasons.reason_groups` reads it."""
     return {"features": features, "text": text, **({"missing": missing} if missing else {}), **({"words": words} if words else {})}
 
 
