@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -42,11 +44,42 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
                                        "permit_end_now", "days_overstayed"]
     assert len(overstays) > 0 and (overstays["days_overstayed"] >= 1).all()
     assert at_risk["days_to_permit_end"].between(0, 13).all()
-    # a saved model gives the same lists without refitting
+    # the output states the model's training window: snapshots every 14 days from 9 months back, the last one
+    # 21 days (horizon 14 + 7 for late records) or less 14 days more before the day of the lists, labels read on it
+    window = re.search(r"model: trained on (\d+) snapshots of everyone in the country from (\S+) to (\S+), each labelled with "
+                       r"whether an overstay began within 14 days, as known on 2023-09-30\n", printed)
+    assert window is not None, printed
+    last = pd.Timestamp(window.group(3))
+    assert window.group(2) == "2022-12-30" and pd.Timestamp("2023-09-30") - last in [pd.Timedelta(days=d) for d in range(21, 35)]
+    # every overstay is printed, under its office; the at-risk rows name their reasons in words, none empty
+    assert len(re.findall(r"day\(s\) past it\n", printed)) == len(overstays)
+    for office, n in overstays.groupby("office").size().items():
+        assert f"\n{office}: {n} past their permit on 2023-09-30 (all of them)\n" in printed
+    risk_lines = [line for line in printed.splitlines() if " p=0." in line]
+    assert risk_lines and not [line for line in risk_lines if "None" in line or "_" in line.split(": ", 1)[1] or " = " in line]
+    # a saved model gives the same lists without refitting, and its saved training window
     again = tmp_path / "again"
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
                 "--quiet") == 0
     pd.testing.assert_frame_equal(pd.read_csv(again / "at_risk.csv"), at_risk)
+    assert window.group(0) in capsys.readouterr().out
+    # the same model read for lists a month earlier says that it learnt from outcomes not known that day
+    assert _run("monitor", "--as-of", "2023-08-31", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
+                "--quiet") == 0
+    assert "as known on 2023-09-30 (after 2023-08-31: it learnt from outcomes not yet known" in capsys.readouterr().out
+
+
+def test_monitor_trains_on_labels_that_are_settled(data_dir, tmp_path):
+    """The last training snapshot leaves the horizon and the late records' days before the labels are read.
+
+    From 2023-01-30 every 14 days, the last snapshot up to 14 days before 2023-09-30 is 2023-09-11: its 14 days
+    have passed on 2023-09-30, but a decision of their last days may not be on file yet.
+    """
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    with pytest.raises(ConfigError, match=r"at least `horizon_days` \+ `late_days` \(14 \+ 7\) before `label_as_of` "
+                                          r"\(2023-09-30\), so that their outcome is known and on file; got \['2023-09-11'\]"):
+        _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "8",
+             "--label-gap-days", "14", "--quiet")
 
 
 def test_monitor_names_the_missing_files(tmp_path):

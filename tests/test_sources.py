@@ -339,20 +339,49 @@ def test_monitor_lists_permits_ending_within_the_horizon_with_reasons(src, monit
         monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=0)
 
 
-def test_training_snapshots_must_precede_the_label_date_by_the_horizon(src):
-    from riskmodel.core.sources.monitor import monitor_features, monitor_training_table
+def test_the_at_risk_reasons_are_plain_words(src, monitor_model):
+    """Every input of the monitoring model has a sentence: no column name, code or 'None' reaches the duty manager."""
+    from riskmodel.core.risk.reasons import MIN_WEIGHT, NO_RAISING_FACTOR, explain, reason_groups
+    from riskmodel.core.sources.monitor import monitor, monitor_features
 
-    # 2023-06-20: before the label date, but its 14 days ahead are not all known by then
-    with pytest.raises(ConfigError, match=r"at least `horizon_days` \(14\) before `label_as_of` \(2023-06-30\), so that their "
-                                          r"outcome is known; got \['2023-06-20', '2023-07-01'\]"):
-        monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-06-20", "2023-07-01"], AS_OF)
+    groups = reason_groups(monitor_model)
+    assert [g.name for g in groups if g.legacy or not g.text] == []
+    assert sorted(f for g in groups for f in g.features) == sorted(monitor_features("all"))
+    res = monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=30, reasons=3)
+    # every group that raises the risk of anyone in the country, as it would read
+    why = explain(monitor_model, res.snapshot, k=len(groups))
+    k = range(1, len(groups) + 1)
+    texts = pd.concat([why[f"reason_{i}"] for i in k]).dropna().unique()
+    assert len({t.split(" (")[0] for t in texts}) > 30
+    codes = {str(v) for levels in monitor_model.levels_.values() for v in levels if "_" in str(v)}
+    bad = [t for t in texts if "_" in t or " = " in t or "None" in t or "nan" in t or "unknown" in t or any(c in t for c in codes)]
+    assert bad == []
+    # a reason is shown only for what raises the risk
+    weights = pd.concat([why[f"reason_{i}_weight"] for i in k])
+    shown = pd.concat([why[f"reason_{i}"] for i in k]).notna().to_numpy() & (pd.concat([why[f"reason_{i}"] for i in k]) != NO_RAISING_FACTOR).to_numpy()
+    assert (weights[shown] >= MIN_WEIGHT).all() and not (weights[~shown] > 0).any()
+    assert res.at_risk["reason_1"].notna().all()
+
+
+def test_training_snapshots_must_precede_the_label_date_by_the_horizon_and_the_late_records(src):
+    from riskmodel.core.sources.monitor import LABEL_GAP_DAYS, monitor_features, monitor_training_table
+
+    assert LABEL_GAP_DAYS == 14 + 7
+    # 2023-06-20: before the label date, but its 14 days ahead are not all known by then; 2023-06-12: they are,
+    # but a decision of its last days may not be on file yet (7 days allowed for it)
+    with pytest.raises(ConfigError, match=r"at least `horizon_days` \+ `late_days` \(14 \+ 7\) before `label_as_of` \(2023-06-30\), "
+                                          r"so that their outcome is known and on file; got \['2023-06-12', '2023-06-20', '2023-07-01'\]"):
+        monitor_training_table(src.crossings, src.tables(), ["2023-01-01", "2023-06-09", "2023-06-12", "2023-06-20", "2023-07-01"], AS_OF)
     with pytest.raises(ConfigError, match="`horizon_days` must be an int >= 1; got 0"):
         monitor_training_table(src.crossings, src.tables(), ["2023-01-01"], AS_OF, horizon_days=0)
+    with pytest.raises(ConfigError, match="`late_days` must be an int >= 0; got -1"):
+        monitor_training_table(src.crossings, src.tables(), ["2023-01-01"], AS_OF, late_days=-1)
     with pytest.raises(ConfigError, match="`sources` must be 'crossings', 'all' or one of"):
         monitor_features("apoa")
 
 
-_LABEL_DAYS = pd.date_range("2022-06-03", "2023-06-16", freq="14D")
+# the last one as late as the label date allows: 14 days of horizon and 7 for late records before it
+_LABEL_DAYS = pd.date_range("2022-05-27", "2023-06-09", freq="14D")
 
 
 def test_the_monitoring_label_is_an_overstay_beginning_within_the_horizon_by_the_truth(src, full_stays):
@@ -389,6 +418,62 @@ def test_the_monitoring_rows_and_labels_do_not_depend_on_when_they_are_read(src)
     now = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF)
     later = monitor_training_table(src.crossings, src.tables(), _LABEL_DAYS, AS_OF + pd.DateOffset(months=6))
     pd.testing.assert_frame_equal(now, later)
+
+
+def _first_extension_decided_late_in_its_permit(src, full_stays):
+    """A stay's first extension, decided in the last 10 days of the permit granted at entry, the stay open 17 days past it.
+
+    Returns the traveller id, the decision time and the end of the permit granted at entry.
+    """
+    apps = src.permit_applications
+    granted = apps.loc[(apps["decision"].astype(object) == "granted").to_numpy()]
+    for r in granted.sort_values("decided_at").itertuples():
+        stay = full_stays.loc[(full_stays["traveller_id"].astype(object) == r.traveller_id) & (full_stays["entry_time"] <= r.applied_at)
+                              & (full_stays["exit_time"].isna() | (full_stays["exit_time"] >= r.applied_at))]
+        if len(stay) != 1:
+            continue
+        entry, end, left = stay["entry_time"].iloc[0], stay["permit_end"].iloc[0], stay["exit_time"].iloc[0]
+        earlier = granted.loc[(granted["traveller_id"].astype(object) == r.traveller_id) & (granted["decided_at"] >= entry)
+                              & (granted["decided_at"] < r.decided_at)]
+        if (earlier.empty and end - pd.Timedelta(days=10) < r.decided_at <= end + pd.Timedelta(days=1)
+                and (pd.isna(left) or left > end + pd.Timedelta(days=17))):
+            return r.traveller_id, r.decided_at, end
+    raise AssertionError("no such extension in this draw")
+
+
+def test_a_label_that_a_late_decision_would_still_change_is_refused(src, full_stays):
+    """Extensions put on file 30 days after their decision: a label read 21 days after its snapshot is not settled.
+
+    A stay extended just before its permit ran out looks overstaying until the decision is on file: read on the
+    label date, the row says "overstay within 14 days"; read once the decision is on file, it says no. The extract
+    shows its own late filings (those already on file by the label date), so the table is refused until
+    ``late_days`` covers them.
+    """
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    traveller, decided, permit_end = _first_extension_decided_late_in_its_permit(src, full_stays)
+    tables = dict(src.tables())
+    apps = tables["permit_applications"].copy()
+    granted = (apps["decision"].astype(object) == "granted").to_numpy()
+    apps.loc[granted, "known_at"] = apps.loc[granted, "decided_at"] + pd.Timedelta(days=30)
+    tables["permit_applications"] = apps
+    # the permit granted at entry ends 6 days after the snapshot; the label is read 21 days after the snapshot,
+    # before the decision (at most 10 days before that end) is on file 30 days after it was made
+    day = permit_end.normalize() - pd.Timedelta(days=6)
+    label_day = day + pd.Timedelta(days=21)
+    assert decided + pd.Timedelta(days=30) > label_day + pd.Timedelta(days=1)
+    with pytest.raises(ConfigError, match=r"on file up to 30\.0 days after their decision, more than `late_days` \(7\).*"
+                                          r"of at least 30"):
+        monitor_training_table(src.crossings, tables, [day], label_day)
+    from riskmodel.core.sources.monitor import late_decision_days
+
+    assert late_decision_days(tables, label_day) == pytest.approx(30.0) and late_decision_days(src.tables(), label_day) < 7
+    # read once every decision is on file (30 days allowed), that traveller's row is not an overstay
+    settled = monitor_training_table(src.crossings, tables, [day], label_day + pd.Timedelta(days=30), late_days=30)
+    row = settled.loc[settled["traveller_id"].astype(object) == traveller]
+    assert len(row) == 1 and not row["label"].iloc[0]
+    with pytest.raises(ConfigError, match=r"at least `horizon_days` \+ `late_days` \(14 \+ 30\)"):
+        monitor_training_table(src.crossings, tables, [day], label_day, late_days=30)
 
 
 def test_a_charge_of_minus_one_rupiah_is_refused(src):

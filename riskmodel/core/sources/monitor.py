@@ -13,9 +13,10 @@ The monitoring model (:func:`fit_monitor_model`) learns from snapshots at
 earlier dates (:func:`monitor_training_table`) of everyone in the country and
 not yet overstaying, each labelled with whether the stay began to overstay in
 the ``horizon_days`` days after its snapshot (:func:`overstay_starts`, read at a
-later date): the question the at-risk list asks. Every snapshot's horizon must
-have passed by the label date, so every row's label is known then, and no row
-is left out for its outcome. (Labelling with the stay's eventual outcome
+later date): the question the at-risk list asks. Every snapshot's horizon, and
+:data:`LATE_RECORD_DAYS` for a permit decision put on file late, must have
+passed by the label date, so every row's label is known and settled then, and
+no row is left out for its outcome. (Labelling with the stay's eventual outcome
 instead, :func:`monitor_labels`, would have to leave out the stays still in the
 country with a permit running past the label date; those kept are the ones
 that left early, all compliant, which teaches "a permit ending far ahead means
@@ -42,36 +43,99 @@ from riskmodel.core.sources.features import (
 )
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
-           "fit_monitor_model", "HORIZON_DAYS"]
+           "fit_monitor_model", "late_decision_days", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
+#: Days a record that settles a monitoring label may reach the service after the event. A label depends on the
+#: exits in the crossings log (on file at the crossing) and on the granted extensions (the permit in force); the
+#: contract has a decision on file when it is made and the synthetic extracts do so (only copies come up to 3 days
+#: later), so a week is room for a decision keyed in late. :func:`monitor_training_table` checks it on the extract.
+LATE_RECORD_DAYS = 7
+#: Days from the last training snapshot to the day its labels are read: the horizon, then the late records' room.
+LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
 
 _CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
+_VISAS = {"visa_exempt": "a visa exemption", "voa": "a visa on arrival", "c1_visit": "a C1 visit visa",
+          "d1_multiple": "a D1 multiple-entry visa", "itas": "a limited stay permit (ITAS)", "itap": "a permanent stay permit (ITAP)"}
+_MONTHS = {str(i): m for i, m in enumerate(("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                                            "October", "November", "December"), start=1)}
+
+
+def _group(features: list[str], text: str, missing: str | None = None, **words: dict[str, str]) -> dict:
+    """One reason group as :func:`~riskmodel.core.risk.reasons.reason_groups` reads it."""
+    return {"features": features, "text": text, **({"missing": missing} if missing else {}), **({"words": words} if words else {})}
+
+
+#: Reasons of the monitoring model, in plain words, one per input (:mod:`riskmodel.core.risk.reasons`): every feature of
+#: ``monitor_features("all")`` is in a group; only groups that raise a stay's risk are shown.
 _REASONS = {
-    "days_since_last_report": "{value:.0f} day(s) since the last presence report",
-    "regions_reported": "reported in {value:.0f} different place(s)",
-    "unlike_reports": "{value:.0f} report(s) from a place unlike the declared one",
-    "moves_30d": "{value:.0f} place(s) reported for the last 30 days",
-    "reports_per_30d": "{value:.1f} presence report(s) a month",
-    "places_per_30d": "{value:.1f} place(s) a month",
-    "first_report_unlike": "first reported at the declared accommodation or not yet reported|first reported at a place unlike the declared accommodation",
-    "new_places_60d": "moved to {value:.0f} new place(s) in the last 60 days",
-    "days_to_first_report": "first presence report {value:.0f} day(s) after entry (or none yet)",
-    "moves_reported": "moved to {value:.0f} place(s) after arrival",
-    "moves_per_30d": "{value:.1f} move(s) a month",
-    "moves_before_permit_end": "moved {value:.0f} time(s) in the 60 days before the permit ends",
-    "planned_beyond_permit_days": "declared a stay {value:.0f} day(s) beyond the permit in force",
-    "days_pending": "an application has waited {value:.0f} day(s) for a decision",
-    "conversions": "{value:.0f} application(s) to convert the permit",
-    "refusals": "{value:.0f} application(s) refused",
-    "pending_applications": "{value:.0f} application(s) pending",
-    "days_to_permit_end": "permit ends in {value:.0f} day(s)",
-    "days_to_entry_permit_end": "permit granted at entry ends in {value:.0f} day(s)",
-    "days_in_country": "{value:.0f} day(s) in the country",
-    "planned_over_max": "planned stay is {value:.1f} x the longest stay the visa allows",
-    "prior_overstays": "{value:.0f} earlier overstay(s)",
-    "has_return_ticket": "no return ticket|return ticket shown",
+    # in the country, from the crossings log and the permit records
+    "permit_end": _group(["days_to_permit_end", "days_to_entry_permit_end", "extensions_granted"],
+                       "the permit in force ends in {days_to_permit_end:.0f} days ({extensions_granted:.0f} extension(s) granted)"),
+    "time_in_country": _group(["days_in_country"], "in the country for {days_in_country:.0f} days"),
+    "refusals": _group(["refusals"], "{refusals:.0f} application(s) to extend or convert the permit refused"),
+    "pending": _group(["pending_applications", "days_pending"],
+                    "{pending_applications:.0f} application(s) waiting for a decision, the oldest for {days_pending:.0f} days"),
+    "applications": _group(["applications", "conversions"],
+                         "{applications:.0f} application(s) to extend or convert the permit, {conversions:.0f} to convert it"),
+    "planned_beyond_permit": _group(["planned_beyond_permit_days"], "declared a stay {planned_beyond_permit_days:.0f} days longer than "
+                                  "the permit in force allows", "no planned length of stay declared"),
+    # presence reports of this stay
+    "last_report": _group(["days_since_last_report"], "no presence report for {days_since_last_report:.0f} days"),
+    "first_report": _group(["days_to_first_report"], "first presence report {days_to_first_report:.0f} days after entry (or none yet)"),
+    "reports": _group(["reports", "reports_per_30d"], "{reports:.0f} presence report(s), {reports_per_30d:.1f} a month"),
+    "places": _group(["regions_reported", "places_per_30d"], "reported in {regions_reported:.0f} place(s), {places_per_30d:.1f} a month"),
+    "first_place": _group(["first_report_unlike"], "first reported at the kind of place declared, or not yet reported|"
+                                                  "first reported at a kind of place unlike the accommodation declared"),
+    "unlike_places": _group(["unlike_reports"], "{unlike_reports:.0f} report(s) from a kind of place unlike the accommodation declared"),
+    "moves": _group(["moves_reported", "moves_per_30d"], "moved {moves_reported:.0f} time(s) since arrival, {moves_per_30d:.1f} a month"),
+    "recent_moves": _group(["new_places_60d", "moves_30d"], "moved to {new_places_60d:.0f} new place(s) in the last 60 days, "
+                                                          "{moves_30d:.0f} place(s) reported in the last 30"),
+    "moves_before_end": _group(["moves_before_permit_end"], "moved {moves_before_permit_end:.0f} time(s) in the 60 days before the permit ends"),
+    # earlier stays, from the other sources
+    "earlier_reports": _group(["prior_reports"], "{prior_reports:.0f} presence report(s) on earlier stays"),
+    "earlier_refusals": _group(["prior_refusals"], "{prior_refusals:.0f} application(s) refused on earlier stays"),
+    "earlier_extensions_granted": _group(["prior_extensions_granted"], "{prior_extensions_granted:.0f} extension(s) granted on earlier stays"),
+    "earlier_charges": _group(["prior_charges"], "{prior_charges:.0f} overstay charge(s) paid on earlier stays"),
+    "earlier_deportations": _group(["prior_deportations"], "{prior_deportations:.0f} deportation(s) on earlier stays"),
+    # at entry
+    "visa": _group(["visa_type", "permitted_days", "extension_room_days"], "entered on {visa_type}, permitted to stay {permitted_days:.0f} days",
+                 "visa type not on record", visa_type=_VISAS),
+    "planned_stay": _group(["planned_stay_days", "planned_over_permitted", "planned_over_max", "planned_beyond_max_days"],
+                         "declared a stay of {planned_stay_days:.0f} days at entry, {planned_over_permitted:.1f} times the stay permitted",
+                         "no planned length of stay declared"),
+    "purpose": _group(["purpose"], "travelling for {purpose}", "no purpose of travel declared",
+                    purpose={"tourism": "tourism", "business": "business", "family": "a family visit", "work": "work", "study": "study",
+                             "transit": "transit", "other": "a purpose not on the list"}),
+    "sponsor": _group(["sponsor"], "{sponsor}", "no sponsor on record",
+                    sponsor={"none": "no sponsor named", "company": "sponsored by a company", "family": "sponsored by family",
+                             "school": "sponsored by a school", "government": "sponsored by a government"}),
+    "accommodation": _group(["accommodation"], "{accommodation} declared at entry", "no accommodation on record",
+                          accommodation={"hotel": "a hotel", "rental": "a rented home", "friends_family": "friends or family",
+                                         "employer": "housing by an employer", "none_declared": "no accommodation"}),
+    "document": _group(["document_type"], "{document_type}", "travel document not on record",
+                     document_type={"passport": "travelling on a passport", "border_pass": "travelling on a border pass",
+                                    "travel_document": "travelling on a travel document that is not a passport"}),
+    "entry_port": _group(["entry_port", "port_type"], "entered at {entry_port}, {port_type}", "port of entry not on record",
+                       entry_port={"Pintu Darat Lainnya": "another land border post", "Pintu Laut Lainnya": "another seaport",
+                                   "Pintu Udara Lainnya": "another airport"},
+                       port_type={"air": "by air", "sea": "by sea", "land": "over a land border"}),
+    "return_ticket": _group(["has_return_ticket"], "no return ticket shown|return ticket shown", "return ticket not on record"),
+    "party": _group(["group_size"], "travelling in a party of {group_size:.0f}", "party size not on record"),
+    "season": _group(["entry_month"], "entered in {entry_month}", "entry month not on record", entry_month=_MONTHS),
+    "earlier_visits": _group(["prior_visits", "prior_visits_365d"], "{prior_visits:.0f} earlier visit(s), {prior_visits_365d:.0f} in the past year",
+                           "no earlier visit on record"),
+    "earlier_extensions": _group(["prior_extensions"], "{prior_extensions:.0f} earlier extension(s) of stay", "no earlier stay on record"),
+    "last_departure": _group(["days_since_last_exit", "prior_exits"],
+                           "last left Indonesia {days_since_last_exit:.0f} days before this entry, {prior_exits:.0f} departure(s) on record",
+                           "no earlier departure on record"),
+    "earlier_stays": _group(["prior_overstays", "prior_overstay_days", "mean_prior_stay_days", "max_prior_stay_days", "mean_prior_permit_used"],
+                          "earlier stays used {mean_prior_permit_used:.0%} of the permitted stay on average; "
+                          "{prior_overstays:.0f} earlier overstay(s)", "no earlier completed stay on record"),
+    "earlier_ports": _group(["port_switch", "prior_ports"], "entered at the same port as last time|entered at a different port from last time",
+                          "first visit on record"),
+    "earlier_visa": _group(["visa_switch"], "same visa type as last time|a different visa type from last time", "first visit on record"),
 }
 
 
@@ -141,6 +205,7 @@ def monitor_training_table(
     label_as_of: str | pd.Timestamp,
     *,
     horizon_days: int = HORIZON_DAYS,
+    late_days: int = LATE_RECORD_DAYS,
 ) -> pd.DataFrame:
     """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
@@ -149,13 +214,19 @@ def monitor_training_table(
     crossings, tables : DataFrame, dict of str to DataFrame
         The crossings log and the other sources.
     dates : sequence of date-like
-        Snapshot days; each must be at least ``horizon_days`` before ``label_as_of``.
+        Snapshot days; each must be at least ``horizon_days + late_days``
+        (:data:`LABEL_GAP_DAYS` by default) before ``label_as_of``.
     label_as_of : str or Timestamp
         When the outcomes are read (:func:`overstay_starts`); the horizon of
-        every snapshot has passed by then, so every row's label is known.
+        every snapshot has passed by then, and the records that settle it have
+        had ``late_days`` to reach the service, so every row's label is known.
     horizon_days : int, default=HORIZON_DAYS
         ``label`` is True when the stay's first day past its permit (as known
         on ``label_as_of``) is within the ``horizon_days`` days after the snapshot.
+    late_days : int, default=LATE_RECORD_DAYS
+        How late a granted extension may be put on file after its decision: an
+        extension on file later than the label date would turn a row labelled
+        an overstay into none. Checked on the extract (:func:`late_decision_days`).
 
     Returns
     -------
@@ -167,23 +238,21 @@ def monitor_training_table(
     Raises
     ------
     ConfigError
-        If ``dates`` is empty, ``horizon_days`` is not an int >= 1, or a
-        snapshot's horizon has not passed by ``label_as_of``.
+        If ``dates`` is empty, ``horizon_days`` is not an int >= 1,
+        ``late_days`` not an int >= 0, a snapshot's horizon and ``late_days``
+        have not passed by ``label_as_of``, or the extract holds an extension
+        put on file more than ``late_days`` after its decision.
     SchemaError
         If an input does not meet its contract, or a day is not a date.
     """
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
-        raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    label_day = local_day(label_as_of)
-    days = [local_day(d) for d in dates]
-    if not days:
-        raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
-    ahead = pd.Timedelta(days=horizon_days)
-    late = [str(d.date()) for d in days if d + ahead > label_day]
-    if late:
-        raise ConfigError(f"snapshot `dates` must be at least `horizon_days` ({horizon_days}) before `label_as_of` "
-                          f"({label_day.date()}), so that their outcome is known; got {late}.")
+    label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
     starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
+    latest = late_decision_days(tables, label_day)
+    if latest > late_days:
+        raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
+                          f"`late_days` ({late_days}): a label read on {label_day.date()} could still turn from an overstay into "
+                          f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
+    ahead = pd.Timedelta(days=horizon_days)
     parts = []
     for d in days:
         snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
@@ -192,6 +261,44 @@ def monitor_training_table(
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
         parts.append(snap)
     return pd.concat(parts, ignore_index=True)
+
+
+def _label_days(dates, label_as_of, horizon_days: int, late_days: int) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
+    """The label day and the snapshot days, refused unless each snapshot's horizon and late records have passed by then."""
+    for name, value, low in (("horizon_days", horizon_days, 1), ("late_days", late_days, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"`{name}` must be an int >= {low}; got {value!r}.")
+    label_day = local_day(label_as_of)
+    days = [local_day(d) for d in dates]
+    if not days:
+        raise ConfigError("`dates` holds no snapshot day; give at least two days before `label_as_of` (e.g. more training months).")
+    gap = pd.Timedelta(days=horizon_days + late_days)
+    late = [str(d.date()) for d in days if d + gap > label_day]
+    if late:
+        raise ConfigError(f"snapshot `dates` must be at least `horizon_days` + `late_days` ({horizon_days} + {late_days}) before "
+                          f"`label_as_of` ({label_day.date()}), so that their outcome is known and on file; got {late}.")
+    return label_day, days
+
+
+def late_decision_days(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> float:
+    """How long after their decision the granted extensions on file at the end of ``as_of`` were put on file, at most (days).
+
+    A granted extension moves the permit in force, so one on file late turns a
+    stay that looked overstaying into one that was not. Copies of a record count
+    from the first filing (the service held the decision then). 0 when none is late.
+    """
+    apps = tables.get("permit_applications")
+    if apps is None or apps.empty:
+        return 0.0
+    end = local_day(as_of) + pd.Timedelta(days=1)
+    g = apps.loc[(apps["decision"].astype(object) == "granted").to_numpy() & (apps["known_at"] < end).to_numpy()]
+    if g.empty:
+        return 0.0
+    same = ["traveller_id", "document_id", "kind", "applied_at", "decided_at", "new_permit_end"]
+    first = g.groupby([g[c].astype(object) if c in ("traveller_id", "document_id", "kind") else g[c] for c in same],
+                      dropna=False, sort=False)["known_at"].min()
+    decided = first.index.get_level_values("decided_at")
+    return max(0.0, float(((first.to_numpy() - decided.to_numpy()) / pd.Timedelta(days=1)).max()))
 
 
 def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 0, num_boost_round: int = 600) -> RiskModel:
