@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _Run
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import GateRefusedError
 
@@ -19,7 +19,7 @@ OPEN_GATE = "max_mase: 100.0\n  mase_tolerance: 100.0\n  beat_best_peer: false\n
 SHUT_GATE = "max_mase: 0.0\n  mase_tolerance: 0.0\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
 
 
-def _config(path, levels: str, models: str, gate: str):
+def _config(path, levels: str, models: str, gate: str, breaks: str = '[["2020-04-01", "2022-03-31"]]'):
     path.write_text(
         f"""series:
   freq: M
@@ -29,7 +29,7 @@ forecaster:
   models: {models}
   n_windows: 2
   step: 6
-  breaks: [["2020-04-01", "2022-03-31"]]
+  breaks: {breaks}
   n_jobs: 1
 gate:
   {gate}
@@ -79,3 +79,21 @@ def test_a_refused_first_challenger_writes_nothing_and_raises(run, tmp_path):
         _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive]", SHUT_GATE), "forecaster")
     assert not (run.out / "history.parquet").exists()
     assert not (run.out / "forecast_backtest.csv").exists()
+
+
+def test_the_report_says_when_the_champions_history_ends_inside_a_break(run, tmp_path):
+    """A break declared past the data's end (2023-12): the report's facts carry the BreakWarning's text and fix."""
+    from riskmodel.core.exceptions import BreakWarning
+
+    open_end = '[["2020-04-01", "2022-03-31"], ["2023-10-01", "2024-06-30"]]'
+    with pytest.warns(BreakWarning, match="ends inside a structural break"):
+        step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "b.yaml", "[total]", "[snaive, theta]", OPEN_GATE, open_end), "forecaster")
+    facts = _open_break_facts({"ports": step})
+    assert list(facts) == ["forecaster, ports: history ends inside a break"]
+    assert "total: history ends 2023-12-01 inside the declared break from 2023-10-01 to 2024-06-30" in facts["forecaster, ports: history ends inside a break"]
+    assert "Fix:" in facts["forecaster, ports: history ends inside a break"]
+
+
+def test_the_report_has_no_break_line_when_the_history_ends_after_the_breaks(run, tmp_path):
+    step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive, theta]", OPEN_GATE), "forecaster")
+    assert _open_break_facts({"ports": step}) == {}

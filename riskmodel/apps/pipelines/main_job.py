@@ -441,6 +441,19 @@ def _trends_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> pd
     return trends
 
 
+def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
+    """A report line per champion forecaster whose history ends inside a break (its ``open_breaks_``), with the fix."""
+    from riskmodel.api import load
+    from riskmodel.core.forecasting.breaks import open_breaks_message
+
+    facts = {}
+    for label, step in steps.items():
+        table = getattr(load(f"models:/{step.name}@champion"), "open_breaks_", None)
+        if table is not None and len(table):
+            facts[f"forecaster, {label}: history ends inside a break"] = open_breaks_message(table)
+    return facts
+
+
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
@@ -461,6 +474,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
         "forecast horizon": f"{s.horizon} days from {fc['ds'].min():%Y-%m-%d}",
         "reused from the last run": ", ".join(run.reused) or "nothing",
+        **_open_break_facts({"ports": ports, "nationalities": nats}),
     }
     fairness_cfg = risk.config.fairness
     inputs = ReportInputs(
