@@ -9,6 +9,7 @@ from riskmodel.core.datasets import Dataset, make_crossings
 from riskmodel.core.exceptions import (
     ArtifactIntegrityError,
     ConfigError,
+    BreakWarning,
     FallbackWarning,
     ModelLoadError,
     NotFittedError,
@@ -32,6 +33,7 @@ __all__ = [
     "ArtifactIntegrityError",
     "ConfigError",
     "Dataset",
+    "BreakWarning",
     "FallbackWarning",
     "Forecaster",
     "ModelLoadError",

@@ -120,6 +120,11 @@ class FallbackWarning(RiskModelWarning):
     """A forecasting model failed or exploded on a series and a fallback model was used."""
 
 
+class BreakWarning(RiskModelWarning):
+    """A series' history ends inside a structural break (declared or detected): its forecast
+    continues the break's level, since nothing in the data shows the recovery yet."""
+
+
 class BatchError(RiskModelError):
     """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""
 

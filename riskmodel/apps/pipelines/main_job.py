@@ -281,7 +281,12 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
 
 
 def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, label: str) -> _ForecasterStep:
-    """Train, register and gate the forecaster of one hierarchy, or reuse it when trained on this data."""
+    """Train, register and gate the forecaster of one hierarchy, or reuse it when trained on this data.
+
+    ``history*.parquet`` and ``forecast_backtest*.csv`` (what the report shows) always describe the
+    champion, which serves the forecasts: the challenger's when it is promoted, else the logged
+    champion's; with no champion nothing is written and GateRefusedError is raised.
+    """
     from riskmodel.apps.pipelines import forecast as forecast_pipeline
     from riskmodel.core.forecasting.config import ForecastConfig
     from riskmodel.integrations.tracking.registry import resolve_version
@@ -304,17 +309,37 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
             fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress, on_progress=run.counts)
         decision = forecast_pipeline.promote(fcfg)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
-        fout.forecaster.history_[["unique_id", "ds", "y"]].to_parquet(history_path, index=False)
-        _backtest_table(fout.forecaster).to_csv(backtest_path, index=False)
-        state[state_key] = key
-        run.save_state()
         champion = resolve_version(name, "champion")
+        if champion is not None:
+            served = fout.forecaster if decision.passed else _logged_champion(run, name, champion.version)
+            _write_forecaster_files(served, history_path, backtest_path)
+            state[state_key] = key
+            run.save_state()
     if champion is None:
         raise GateRefusedError(
             f"no champion for `{name}`: the {label} did not pass its gate; its reasons are on the model "
             "version's gate.reasons tag in MLflow. Fix: train on more data or change the gate in its config."
         )
     return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
+
+
+def _logged_champion(run: _Run, name: str, version) -> object:
+    """The champion as logged (verified on load): the report describes it, not a refused challenger."""
+    from riskmodel.api import load
+
+    run.step_progress(f"the report keeps the accuracy and history of the champion v{version}, which still serves the forecasts")
+    return load(f"models:/{name}@champion", refresh=True)
+
+
+def _write_forecaster_files(forecaster, history_path: Path, backtest_path: Path) -> None:
+    """The history and the accuracy table the report reads, written each to a temporary file, then moved."""
+    for path, frame, write in (
+        (history_path, forecaster.history_[["unique_id", "ds", "y"]], lambda f, p: f.to_parquet(p, index=False)),
+        (backtest_path, _backtest_table(forecaster), lambda f, p: f.to_csv(p, index=False)),
+    ):
+        tmp = path.with_name(f".{path.name}.tmp")
+        write(frame, tmp)
+        tmp.replace(path)
 
 
 @dataclass
@@ -416,6 +441,19 @@ def _trends_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> pd
     return trends
 
 
+def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
+    """A report line per champion forecaster whose history ends inside a break (its ``open_breaks_``), with the fix."""
+    from riskmodel.api import load
+    from riskmodel.core.forecasting.breaks import open_breaks_message
+
+    facts = {}
+    for label, step in steps.items():
+        table = getattr(load(f"models:/{step.name}@champion"), "open_breaks_", None)
+        if table is not None and len(table):
+            facts[f"forecaster, {label}: history ends inside a break"] = open_breaks_message(table)
+    return facts
+
+
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
@@ -436,6 +474,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
         "forecast horizon": f"{s.horizon} days from {fc['ds'].min():%Y-%m-%d}",
         "reused from the last run": ", ".join(run.reused) or "nothing",
+        **_open_break_facts({"ports": ports, "nationalities": nats}),
     }
     fairness_cfg = risk.config.fairness
     inputs = ReportInputs(

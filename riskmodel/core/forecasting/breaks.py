@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.forecasting.calendar import in_break
 from riskmodel.core.forecasting.series import infer_freq, season_length, validate_series
 
-__all__ = ["detect_breaks", "ALL_SERIES"]
+__all__ = ["detect_breaks", "open_breaks", "open_breaks_message", "ALL_SERIES", "OPEN_BREAK_COLUMNS"]
 
 #: ``unique_id`` of the row proposed for the sum of all series.
 ALL_SERIES = "(all series)"
@@ -119,3 +120,71 @@ def detect_breaks(df: pd.DataFrame, *, drop: float = 0.5, min_periods: int = 3, 
     for c in ("start", "end"):
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
     return out.astype({"unique_id": str, "periods": int, "ongoing": bool, "depth": float})
+
+
+#: Columns of :func:`open_breaks`.
+OPEN_BREAK_COLUMNS = ["unique_id", "kind", "start", "end", "last"]
+
+
+def open_breaks(history: pd.DataFrame, breaks, freq: str) -> pd.DataFrame:
+    """Series whose history ends inside a break: declared, or detected and not declared.
+
+    ``declared``: the last period lies inside a declared break (e.g. a fit through 2021-12
+    with COVID declared through 2022-03). ``detected`` (monthly and weekly series only: daily
+    counts of small ports dip for days too often): :func:`detect_breaks` finds a collapse
+    not recovered by the end of the data, which no declared break overlaps (a recovery
+    still under way after a declared break is the break method's business, not this one).
+    Either way the forecast continues the break's level, as nothing in the data shows a
+    recovery yet.
+
+    Parameters
+    ----------
+    history : DataFrame
+        A validated long frame ``unique_id, ds, y``.
+    breaks : sequence of (str, str)
+        The declared breaks (inclusive dates).
+    freq : {"D", "W", "M"}
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id`` (str), ``kind`` (``declared`` or ``detected``), ``start``, ``end``
+        (str ``YYYY-MM-DD``: the declared dates, or the detected start and the last
+        period) and ``last`` (the last period of the history); one row per series.
+    """
+    rows = []
+    last = history.groupby("unique_id", sort=True)["ds"].max()
+    for uid, ds in last.items():
+        for lo, hi in breaks or ():
+            if in_break([ds], [(lo, hi)])[0]:
+                rows.append((str(uid), "declared", str(pd.Timestamp(lo).date()), str(pd.Timestamp(hi).date()), str(ds.date())))
+                break
+    if freq in ("M", "W"):
+        declared = {r[0] for r in rows}
+        found = detect_breaks(history, freq=freq)
+        for r in found[found["ongoing"] & (found["unique_id"] != ALL_SERIES)].itertuples(index=False):
+            end = last[r.unique_id]
+            if r.unique_id in declared or any(pd.Timestamp(lo) <= end and pd.Timestamp(hi) >= r.start for lo, hi in breaks or ()):
+                continue
+            rows.append((r.unique_id, "detected", str(r.start.date()), str(r.end.date()), str(end.date())))
+    return pd.DataFrame(rows, columns=OPEN_BREAK_COLUMNS).astype(str)
+
+
+def open_breaks_message(table: pd.DataFrame) -> str:
+    """What :class:`~riskmodel.core.exceptions.BreakWarning` says about :func:`open_breaks`' table, with the fix."""
+    shown = "; ".join(
+        f"{r.unique_id}: history ends {r.last} inside the {r.kind} break from {r.start}"
+        + (f" to {r.end}" if r.kind == "declared" else " (not recovered)")
+        for r in table.head(3).itertuples(index=False)
+    )
+    more = f" (and {len(table) - 3} more)" if len(table) > 3 else ""
+    kinds = set(table["kind"])
+    fix = []
+    if "declared" in kinds:
+        fix.append("a declared break running past the data: if it has ended, refit once three periods after its end are in "
+                   "the data (the recovery is then fitted), or declare the end it really had")
+    if "detected" in kinds:
+        fix.append("a detected collapse: confirm it with detect_breaks() and declare it (Forecaster(breaks=[(start, end)])), "
+                   "then wait for data after it")
+    return (f"the history of {len(table)} series ends inside a structural break, so their forecasts continue the "
+            f"break's level, not a recovery: {shown}{more}. Fix: {'; '.join(fix)}. Listed in Forecaster.open_breaks_.")

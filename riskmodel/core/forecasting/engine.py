@@ -359,6 +359,68 @@ def _continue_recoveries(forecasts: dict[str, dict[str, np.ndarray]], offsets: d
                 forecasts[name][uid] = np.clip((1 + forecasts[name][uid]) * np.exp(off) - 1, 0.0, None)
 
 
+#: The local model whose seasonal indices are pooled across the series of a run (:func:`_pooled_groups`).
+POOLED = "ets_pooled"
+
+
+def _pooled_groups(tasks: list, positions: dict[str, np.ndarray], m: int, h: int) -> dict[str, np.ndarray]:
+    """Each series' group seasonal index at every period of its history and horizon, for ``ets_pooled``.
+
+    The group of a series is every other series of the run with at least one complete
+    cycle and its own seasons (not fixed from before a break): the equal-weight mean of
+    their :func:`~riskmodel.core.forecasting.models.seasonal_profile` indices (log scale)
+    by calendar phase (season position mod ``m``), leaving the series itself out so that
+    its own noise is not in the target it is shrunk toward. Series with no such other
+    series get no group (their ``ets_pooled`` is then the mean of the other models).
+    """
+    from riskmodel.core.forecasting.models import seasonal_profile
+
+    own: dict[str, np.ndarray] = {}
+    for uid, y, _x, _xf, season in tasks:
+        n = len(y)
+        if season is None and m > 1 and n >= m:
+            prof = seasonal_profile(np.log1p(np.asarray(y, dtype=float)), m)
+            by_phase = np.zeros(m)
+            by_phase[positions[uid][n - m : n] % m] = prof[np.arange(n - m, n) % m]
+            own[uid] = by_phase
+    if not own:
+        return {}
+    total, count = np.sum(list(own.values()), axis=0), len(own)
+    out = {}
+    for uid, y, _x, _xf, season in tasks:
+        if season is not None or m <= 1:
+            continue
+        rest = count - (uid in own)
+        if rest < 1:
+            continue
+        group = (total - own.get(uid, 0.0)) / rest
+        out[uid] = group[positions[uid][: len(y) + h] % m]
+    return out
+
+
+def _fill_unpooled(forecasts: dict[str, dict[str, np.ndarray]]) -> None:
+    """``ets_pooled`` where it had no group: the mean of the other models, which leaves the ``mean`` combination as it was."""
+    if POOLED not in forecasts:
+        return
+    others = [n for n in forecasts if n != POOLED]
+    for uid in forecasts[others[0]] if others else ():
+        if uid not in forecasts[POOLED]:
+            forecasts[POOLED][uid] = np.mean([forecasts[n][uid] for n in others], axis=0)
+
+
+def _lgbm_calendars(cals: dict, histories: dict, future: dict, freq: str) -> dict[str, np.ndarray]:
+    """The global model's calendar regressors per series (daily: without the moving events, with day of year and month)."""
+    drop = set(MOVING_EVENTS) if freq == "D" else set()
+    out = {}
+    for uid, cal in cals.items():
+        mat = cal[[c for c in cal.columns if c not in drop]].to_numpy()
+        if freq == "D":
+            allds = pd.DatetimeIndex(histories[uid][0]).append(future[uid])
+            mat = np.column_stack([mat, allds.day_of_year.to_numpy(), allds.month.to_numpy()])
+        out[uid] = mat
+    return out
+
+
 def _local_batch(batch, names, h, m):
     from threadpoolctl import threadpool_limits
 
@@ -366,11 +428,13 @@ def _local_batch(batch, names, h, m):
     # One BLAS thread: these fits are tiny, and BLAS threads spinning on a busy machine
     # made statsmodels fits ~5x slower (workers run in parallel already).
     with threadpool_limits(limits=1):
-        for uid, y, x, xf, season in batch:
+        for uid, y, x, xf, season, group in batch:
             row = {}
             for name in names:
+                if name == POOLED and (season is not None or group is None):
+                    continue  # nothing to pool: filled in by _fill_unpooled
                 if season is None:
-                    row[name] = fit_local(name, y, h, m, x=x, x_future=xf)
+                    row[name] = fit_local(name, y, h, m, x=x, x_future=xf, group=group)
                 else:  # seasons fixed from before a break: the model sees only the level
                     fc, reason = fit_local(name, y, h, 1, x=x, x_future=xf)
                     row[name] = (np.clip((1 + fc) * np.exp(season) - 1, 0.0, None), reason)
@@ -432,6 +496,8 @@ def run_models(
         if settings.break_method in _AFTER_BREAK and m > 1:
             y, season = _adjusted_after_break(y, in_break(histories[uid][0], settings.breaks), m, h)
         tasks.append((uid, y, x, xf, season))
+    groups = _pooled_groups(tasks, positions, m, h) if POOLED in local else {}
+    tasks = [(*t, groups.get(t[0])) for t in tasks]
     forecasts: dict[str, dict[str, np.ndarray]] = {n: {} for n in settings.models}
     fallbacks: list[tuple[str, str, str]] = []
     if local:
@@ -453,20 +519,12 @@ def run_models(
             bar.update(len(chunk))
         bar.close()
     if "lgbm" in settings.models:
-        drop = set(MOVING_EVENTS) if freq == "D" else set()
-        cal_lgbm = {}
-        for uid, cal in cals.items():
-            cols = [c for c in cal.columns if c not in drop]
-            mat = cal[cols].to_numpy()
-            if freq == "D":
-                allds = histories[uid][0].append(future[uid]) if isinstance(histories[uid][0], pd.DatetimeIndex) else pd.DatetimeIndex(histories[uid][0]).append(future[uid])
-                mat = np.column_stack([mat, allds.day_of_year.to_numpy(), allds.month.to_numpy()])
-            cal_lgbm[uid] = mat
         forecasts["lgbm"] = lgbm_forecast(
-            prepared, positions, h, m, calendar=cal_lgbm, seed=settings.seed, n_jobs=max(settings.n_jobs, 1)
+            prepared, positions, h, m, calendar=_lgbm_calendars(cals, histories, future, freq), seed=settings.seed, n_jobs=max(settings.n_jobs, 1)
         )
         for uid in _young_regimes(histories, settings) if local else ():
-            forecasts["lgbm"][uid] = np.mean([forecasts[n][uid] for n in local], axis=0)
+            forecasts["lgbm"][uid] = np.mean([forecasts[n][uid] for n in local if uid in forecasts[n]], axis=0)
+    _fill_unpooled(forecasts)
     _continue_recoveries(forecasts, offsets)
     if freq == "D":
         for uid, (ds, y) in histories.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
+from riskmodel.core.exceptions import BreakWarning, ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
+from riskmodel.core.forecasting.breaks import OPEN_BREAK_COLUMNS, open_breaks, open_breaks_message
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
 from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, group_volumes, log_scale, recent_volume
@@ -73,7 +75,7 @@ class Forecaster:
     freq : {"D", "W", "M"}, optional
         Frequency of the series; inferred from the data when omitted.
     models : sequence of str, optional
-        Models to try among ``snaive, ets, theta, sarimax, mstl, lgbm``; default
+        Models to try among ``snaive, ets, ets_pooled, theta, sarimax, mstl, lgbm``; default
         :data:`DEFAULT_MODELS` for the frequency. ``snaive`` is always added.
     combine : bool, default=True
         Also try the mean and the median of all models (given three or more). With
@@ -167,6 +169,11 @@ class Forecaster:
     hierarchy_ : Hierarchy or None
     fallbacks_ : list of (model, unique_id, reason)
         Every fallback to seasonal naive, in the backtest and the final fit.
+    open_breaks_ : DataFrame
+        Series whose history ends inside a declared or detected break
+        (:func:`~riskmodel.core.forecasting.breaks.open_breaks`): their forecasts continue the
+        break's level. ``fit`` and :func:`forecast` warn about them with
+        :class:`~riskmodel.core.exceptions.BreakWarning`.
 
     Examples
     --------
@@ -310,8 +317,10 @@ class Forecaster:
         runs = _RunCount(on_progress, planned=self.holdout_windows + self.n_windows)
         cv, fallbacks = self._backtests(history, settings, runs.window)
         self._finish(history, cv, fallbacks, settings, hierarchy)
+        self.open_breaks_ = open_breaks(history, settings.breaks, freq)
         runs.finished()
         warn_fallbacks(self.fallbacks_, stacklevel=3)
+        warn_open_breaks(self, stacklevel=3)
         return self
 
     def _finish(
@@ -373,6 +382,7 @@ class Forecaster:
         self.hierarchy_ = hierarchy
         self.fallbacks_ = fallbacks
         self.max_y_ = per_series["max_y"]
+        self.open_breaks_ = pd.DataFrame(columns=OPEN_BREAK_COLUMNS)  # fit() finds them from the history
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
@@ -515,6 +525,7 @@ class Forecaster:
             "interval_groups_": {str(k): int(v) for k, v in self.interval_groups_.items()},
             "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
             "fallbacks_": [list(f) for f in self.fallbacks_],
+            "open_breaks_": self.open_breaks_.to_dict("records"),
         }
         (folder / "forecaster.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
         self.history_.to_parquet(folder / "history.parquet", index=False)
@@ -553,6 +564,8 @@ class Forecaster:
             self.scales_ = pd.Series(state["scales_"], dtype=float)
             self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
             self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
+            # absent from forecasters saved before open breaks were recorded
+            self.open_breaks_ = pd.DataFrame(state.get("open_breaks_", []), columns=OPEN_BREAK_COLUMNS).astype(str)
             self.history_ = pd.read_parquet(folder / "history.parquet")
             self.max_y_ = self.history_.groupby("unique_id")["y"].max()
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
@@ -827,4 +840,15 @@ def forecast(
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
         fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None, on_progress=on_progress)
         return fitted.predict()
+    warn_open_breaks(model, stacklevel=3)
     return model.predict(int(horizon))
+
+
+def warn_open_breaks(model: Forecaster, *, stacklevel: int = 3) -> None:
+    """A :class:`~riskmodel.core.exceptions.BreakWarning` when a fitted forecaster's history ends inside a break."""
+    table = getattr(model, "open_breaks_", None)
+    if table is not None and len(table):
+        warnings.warn(
+            open_breaks_message(table) + " Silence with warnings.filterwarnings('ignore', category=riskmodel.BreakWarning).",
+            BreakWarning, stacklevel=stacklevel,
+        )

@@ -12,6 +12,9 @@ Local models (one series at a time, see :data:`LOCAL_MODELS`):
 ``ets``
     Additive-error ETS on the log scale, chosen by AICc among {no trend, damped
     trend}, on the seasonally adjusted series, fitted over a parameter grid in numpy.
+``ets_pooled``
+    ``ets`` with its seasonal indices shrunk (James-Stein) toward those of the other
+    series of the fit: for short histories, where one series' seasons are noisy.
 ``theta``
     The Theta method (SES with drift) on the seasonally adjusted series.
 ``ets_statsmodels``, ``theta_statsmodels``
@@ -151,6 +154,11 @@ def ets(z: np.ndarray, h: int, m: int, **_: object) -> np.ndarray:
     fitted by statsmodels' ``ETSModel`` (exact likelihood, ~50x slower).
     """
     adjusted, future_season = _deseasonalised(z, h, m)
+    return _ets_adjusted(adjusted, future_season, h)
+
+
+def _ets_adjusted(adjusted: np.ndarray, future_season: np.ndarray, h: int) -> np.ndarray:
+    """:func:`ets`'s level and trend (SES or damped trend by AICc) on a seasonally adjusted log series."""
     n = len(adjusted)
     if n < 3:
         raise ValueError("series too short for ETS")
@@ -166,6 +174,52 @@ def ets(z: np.ndarray, h: int, m: int, **_: object) -> np.ndarray:
         if cand[0] < best[0]:
             best = cand
     return best[1] + future_season
+
+
+def shrunk_profile(z: np.ndarray, m: int, group: np.ndarray) -> tuple[np.ndarray, float]:
+    """Seasonal indices of ``z`` shrunk toward a group's, per period of the history and horizon, and the own weight.
+
+    ``group`` holds the group's additive (log-scale) index of every period of the history
+    followed by the horizon. The series' own indices are :func:`seasonal_profile`'s; their
+    noise variance comes from how its complete cycles (``k`` of them, demeaned) differ month by
+    month, ``(k - 1)(m - 1)`` degrees of freedom, times the cycle weights' ``sum(w**2) / sum(w)**2``.
+    The weight on the own indices is the positive-part James-Stein factor
+    ``max(0, 1 - (m - 3) * var / ||own - group||**2)`` (``m - 1`` free indices): a series whose
+    pattern differs from the group's by much more than its noise keeps its own, a noisy one
+    takes the group's. With fewer than two cycles there is no noise estimate and the weight is 0.
+    (Shrinking seasonal indices toward a group's: Withycombe 1989; Miller and Williams 2003.)
+    """
+    n, decay = len(z), 0.5
+    k = n // m if m > 1 else 0
+    if k < 1:
+        return np.asarray(group, dtype=float), 0.0
+    own = seasonal_profile(z, m, decay=decay)[np.arange(len(group)) % m]
+    weight = 0.0
+    if k >= 2:
+        cycles = z[n - k * m:].reshape(k, m)
+        cycles = cycles - cycles.mean(axis=1, keepdims=True)
+        sigma2 = float(((cycles - cycles.mean(axis=0)) ** 2).sum()) / ((k - 1) * (m - 1))
+        w = decay ** np.arange(k)
+        var = sigma2 * float((w**2).sum()) / float(w.sum()) ** 2
+        dist2 = float(((own[:m] - group[:m]) ** 2).sum())
+        weight = max(0.0, 1.0 - (m - 3) * var / dist2) if dist2 > 0 else 1.0
+    return group + weight * (own - group), weight
+
+
+def ets_pooled(z: np.ndarray, h: int, m: int, *, group: np.ndarray | None = None, **_: object) -> np.ndarray:
+    """:func:`ets` with seasonal indices shrunk toward a group's (:func:`shrunk_profile`).
+
+    On short histories (two years of a monthly series) a series' own seasonal indices are
+    noisy; the group (the other series of the same fit, see
+    :func:`~riskmodel.core.forecasting.engine.run_models`) estimates a season from many.
+    Level and trend are :func:`ets`'s, on the series adjusted by the shrunk indices. Without
+    a group, :func:`ets` itself.
+    """
+    if group is None or m <= 1:
+        return ets(z, h, m)
+    season, _ = shrunk_profile(z, m, np.asarray(group, dtype=float))
+    n = len(z)
+    return _ets_adjusted(z - season[:n], season[n : n + h], h)
 
 
 def theta(z: np.ndarray, h: int, m: int, **_: object) -> np.ndarray:
@@ -261,6 +315,7 @@ def mstl(z: np.ndarray, h: int, m: int, *, yearly: int = 365, **_: object) -> np
 LOCAL_MODELS: dict[str, Callable[..., np.ndarray]] = {
     "snaive": snaive,
     "ets": ets,
+    "ets_pooled": ets_pooled,
     "theta": theta,
     "ets_statsmodels": ets_statsmodels,
     "theta_statsmodels": theta_statsmodels,
@@ -289,6 +344,7 @@ def fit_local(
     *,
     x: np.ndarray | None = None,
     x_future: np.ndarray | None = None,
+    group: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """Fit local model ``name`` on one series of counts and forecast ``h`` periods.
 
@@ -304,6 +360,8 @@ def fit_local(
         Season length.
     x, x_future : ndarray, optional
         Calendar regressors of the history and the horizon (rows x features).
+    group : ndarray, optional
+        A group's seasonal index of every period of the history and the horizon (``ets_pooled``).
 
     Returns
     -------
@@ -315,7 +373,7 @@ def fit_local(
     z = np.log1p(np.asarray(y, dtype=float))
     reason = None
     try:
-        zhat = np.asarray(LOCAL_MODELS[name](z, h, m, x=x, x_future=x_future), dtype=float)
+        zhat = np.asarray(LOCAL_MODELS[name](z, h, m, x=x, x_future=x_future, group=group), dtype=float)
         reason = _check(zhat, z, h)
     except Exception as exc:  # noqa: BLE001 - any failure of a third-party fit must fall back, not crash the run
         reason = f"failed ({type(exc).__name__}: {str(exc)[:80]})"

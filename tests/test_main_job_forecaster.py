@@ -1,0 +1,99 @@
+"""The main job's forecaster step: the report's history and backtest are always the champion's.
+
+A challenger refused by its gate must not leave its own accuracy table and history in the
+output folder, where the duty report reads them while forecasts come from the champion.
+Real MLflow (the test's local sqlite store), real forecasters, small synthetic monthly data.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.exceptions import GateRefusedError
+
+#: A gate every sane forecaster passes, and one no forecaster can pass (MASE must be <= 0).
+OPEN_GATE = "max_mase: 100.0\n  mase_tolerance: 100.0\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
+SHUT_GATE = "max_mase: 0.0\n  mase_tolerance: 0.0\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
+
+
+def _config(path, levels: str, models: str, gate: str, breaks: str = '[["2020-04-01", "2022-03-31"]]'):
+    path.write_text(
+        f"""series:
+  freq: M
+  levels: {levels}
+forecaster:
+  h: 6
+  models: {models}
+  n_windows: 2
+  step: 6
+  breaks: {breaks}
+  n_jobs: 1
+gate:
+  {gate}
+tracking:
+  experiment: mj-forecast-test
+  registered_name: mj-forecast-test
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture()
+def run(tmp_path):
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    make_crossings(1_500, "2017-01-01", "2023-12-31", seed=3).crossings.to_parquet(out / "data" / "crossings.parquet", index=False)
+    return _Run(out=out, settings=MainJobSettings(travellers=1_500, seed=3), state={}, progress=lambda _m: None)
+
+
+def test_a_refused_challenger_leaves_the_champions_history_and_backtest(run, tmp_path):
+    v1 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total, port]", "[snaive, theta]", OPEN_GATE), "forecaster")
+    assert v1.version == "1"
+    history_v1 = pd.read_parquet(run.out / "history.parquet")
+    backtest_v1 = pd.read_csv(run.out / "forecast_backtest.csv")
+    assert (history_v1["unique_id"] == "total").any() and history_v1["unique_id"].str.startswith("port/").any()
+
+    # a different challenger (the total only, other models) that its gate refuses
+    v2 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v2.yaml", "[total]", "[ets]", SHUT_GATE), "forecaster")
+    assert v2.version == "1"  # the champion did not move
+    pd.testing.assert_frame_equal(v2.history, history_v1)
+    pd.testing.assert_frame_equal(pd.read_parquet(run.out / "history.parquet"), history_v1)
+    pd.testing.assert_frame_equal(pd.read_csv(run.out / "forecast_backtest.csv"), backtest_v1)
+    # version 2 was trained, logged and refused (its history, the total only, is not what the files hold)
+    from mlflow import MlflowClient
+
+    assert MlflowClient().get_model_version("mj-forecast-test", "2").tags["gate.decision"] == "refused"
+
+    # a second run on the same data and config reuses the champion and its files
+    again = _forecaster_step(run, "3/7", "port", tmp_path / "v2.yaml", "forecaster")
+    assert again.version == "1"
+    pd.testing.assert_frame_equal(pd.read_csv(again.backtest), backtest_v1)
+
+
+def test_a_refused_first_challenger_writes_nothing_and_raises(run, tmp_path):
+    with pytest.raises(GateRefusedError, match="did not pass its gate"):
+        _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive]", SHUT_GATE), "forecaster")
+    assert not (run.out / "history.parquet").exists()
+    assert not (run.out / "forecast_backtest.csv").exists()
+
+
+def test_the_report_says_when_the_champions_history_ends_inside_a_break(run, tmp_path):
+    """A break declared past the data's end (2023-12): the report's facts carry the BreakWarning's text and fix."""
+    from riskmodel.core.exceptions import BreakWarning
+
+    open_end = '[["2020-04-01", "2022-03-31"], ["2023-10-01", "2024-06-30"]]'
+    with pytest.warns(BreakWarning, match="ends inside a structural break"):
+        step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "b.yaml", "[total]", "[snaive, theta]", OPEN_GATE, open_end), "forecaster")
+    facts = _open_break_facts({"ports": step})
+    assert list(facts) == ["forecaster, ports: history ends inside a break"]
+    assert "total: history ends 2023-12-01 inside the declared break from 2023-10-01 to 2024-06-30" in facts["forecaster, ports: history ends inside a break"]
+    assert "Fix:" in facts["forecaster, ports: history ends inside a break"]
+
+
+def test_the_report_has_no_break_line_when_the_history_ends_after_the_breaks(run, tmp_path):
+    step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive, theta]", OPEN_GATE), "forecaster")
+    assert _open_break_facts({"ports": step}) == {}
