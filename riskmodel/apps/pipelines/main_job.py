@@ -252,8 +252,8 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
     key = _digest({"data": s.data_key(), "config": Path(s.risk_config).read_text(encoding="utf-8")})
     holdout = run.out / "risk_holdout.json"
     champion = resolve_version(name, "champion")
-    if run.state.get("risk") == key and champion is not None and holdout.exists():
-        run.progress(f"2/7 reusing the risk model {name} v{champion.version} trained on this data")
+    if run.state.get("risk") == key and champion is not None and holdout.exists() and run.state.get("risk_files") == str(champion.version):
+        run.progress(f"2/7 reusing the risk model {name} v{champion.version}{_reuse_note(run.state.get('risk_refused'))}")
         saved = json.loads(holdout.read_text(encoding="utf-8"))
         reliability, fairness = pd.DataFrame(saved["reliability"]), pd.DataFrame(saved["fairness"])
         run.reused.append("risk model")
@@ -264,11 +264,16 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         decision = risk_pipeline.promote(rcfg, crossings=crossings)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
+        champion = resolve_version(name, "champion")
+        if not decision.passed and champion is not None:
+            reliability, fairness = _champion_evaluation(run, name, champion.version, (reliability, fairness))
         holdout.write_text(
             json.dumps({"reliability": reliability.to_dict("list"), "fairness": fairness.astype(object).where(fairness.notna(), None).to_dict("list")}, default=str),
             encoding="utf-8",
         )
         run.state["risk"] = key
+        run.state["risk_files"] = None if champion is None else str(champion.version)
+        run.state["risk_refused"] = None if decision.passed else str(outcome.logged.version if outcome.logged else "")
         run.save_state()
     champion = resolve_version(name, "champion")
     if champion is None:
@@ -278,6 +283,25 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
             "(e.g. --travellers 40000) or change the gate/fairness policy in the risk config (--risk-config)."
         )
     return _RiskStep(name=name, version=str(champion.version), config=rcfg, reliability=reliability, fairness=fairness)
+
+
+def _reuse_note(refused: str | None) -> str:
+    """How the reused champion relates to this data: trained on it, or kept when the model trained on it was refused."""
+    if refused is None:
+        return " trained on this data"
+    return f" (the challenger v{refused} trained on this data was refused by its gate; the champion is kept)"
+
+
+def _champion_evaluation(run: _Run, name: str, version, fallback):
+    """The champion's logged reliability and fairness tables: the report describes the model that scores."""
+    from riskmodel.integrations.tracking.risk import logged_evaluation
+
+    tables = logged_evaluation(name, "champion")
+    if tables is None:
+        run.step_progress(f"the champion v{version} logged no evaluation tables; the report shows the refused challenger's")
+        return fallback
+    run.step_progress(f"the report keeps the reliability and fairness tables of the champion v{version}, which still scores")
+    return tables
 
 
 def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, label: str) -> _ForecasterStep:
@@ -300,8 +324,9 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
     history_path, backtest_path = out / f"history{suffix}.parquet", out / f"forecast_backtest{suffix}.csv"
     state_key = "forecast" if hierarchy == "port" else f"forecast_{hierarchy}"
     champion = resolve_version(name, "champion")
-    if state.get(state_key) == key and champion is not None and history_path.exists() and backtest_path.exists():
-        run.progress(f"{step} reusing the {label} {name} v{champion.version} trained on this data")
+    reusable = state.get(state_key) == key and state.get(f"{state_key}_files") == (champion and str(champion.version))
+    if reusable and champion is not None and history_path.exists() and backtest_path.exists():
+        run.progress(f"{step} reusing the {label} {name} v{champion.version}{_reuse_note(state.get(f'{state_key}_refused'))}")
         run.reused.append(label)
     else:
         run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
@@ -314,6 +339,8 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
             served = fout.forecaster if decision.passed else _logged_champion(run, name, champion.version)
             _write_forecaster_files(served, history_path, backtest_path)
             state[state_key] = key
+            state[f"{state_key}_files"] = str(champion.version)
+            state[f"{state_key}_refused"] = None if decision.passed else str(getattr(fout.logged, "version", ""))
             run.save_state()
     if champion is None:
         raise GateRefusedError(

@@ -405,6 +405,28 @@ def fitted_through(name: str, alias: str = "challenger") -> pd.Timestamp | None:
     return max(ends) if ends else None
 
 
+def logged_evaluation(name: str, alias: str = "champion") -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``(reliability, fairness)`` tables that ``name@alias``'s training run logged on its test slice.
+
+    Plain CSV text (``evaluation/reliability.csv``, ``fairness/fairness.csv``), read as data;
+    None when the alias is not set or the run logged no such tables.
+    """
+    client = registry.configure()
+    mv = registry.resolve_version(name, alias, client)
+    run_id = None if mv is None else (mv.tags.get("run_id") or mv.run_id)
+    if not run_id:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            tables = [
+                pd.read_csv(client.download_artifacts(run_id, path, tmp))
+                for path in ("evaluation/reliability.csv", "fairness/fairness.csv")
+            ]
+        except (mlflow.exceptions.MlflowException, OSError):
+            return None
+    return tables[0], tables[1]
+
+
 def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskModel:
     """Load a :class:`RiskModel` from ``models:/name@alias``, a run URI or a local copy, verified.
 

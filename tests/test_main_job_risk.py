@@ -1,0 +1,70 @@
+"""The main job's risk step: the report's reliability and fairness tables are the champion's.
+
+A challenger refused by its gate must not leave its own evaluation in ``risk_holdout.json``, where
+the duty report reads it while the champion scores everyone. Real MLflow (the test's local sqlite
+store), real LightGBM, a small synthetic log.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _risk_step, _Run
+from riskmodel.core.datasets import make_crossings
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _config(path, *, leaves: int, minimum_auc: float):
+    text = (REPO / "configs" / "risk.yaml").read_text(encoding="utf-8")
+    small = (
+        text.replace("min_support: 500", "min_support: 100").replace("min_positives: 30", "min_positives: 5")
+        .replace("max_calibration_ratio: 1.41", "max_calibration_ratio: 5.0")
+        .replace("num_leaves: 31", f"num_leaves: {leaves}").replace("minimum: {roc_auc: 0.75}", f"minimum: {{roc_auc: {minimum_auc}}}")
+    )
+    assert small.count(f"num_leaves: {leaves}") == 1 and f"roc_auc: {minimum_auc}" in small
+    path.write_text(small, encoding="utf-8")
+    return path
+
+
+def _logged_tables(name: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    run_id = client.get_model_version(name, version).run_id
+    return tuple(pd.read_csv(client.download_artifacts(run_id, p)) for p in ("evaluation/reliability.csv", "fairness/fairness.csv"))
+
+
+def test_a_refused_challenger_leaves_the_champions_reliability_and_fairness(tmp_path):
+    crossings = make_crossings(12_000, "2018-01-01", "2023-12-31", seed=0).crossings
+    run = _Run(out=tmp_path, settings=MainJobSettings(travellers=12_000, start="2018-01-01", seed=0, risk_config=_config(tmp_path / "v1.yaml", leaves=31, minimum_auc=0.75)),
+               state={}, progress=lambda _m: None)
+    first = _risk_step(run, crossings)
+    assert first.version == "1"
+    rel1, fair1 = _logged_tables(first.name, "1")
+
+    # a different model (15 leaves) under a gate no model passes (ROC-AUC >= 0.9999 on the window)
+    run.settings = MainJobSettings(travellers=12_000, start="2018-01-01", seed=0, risk_config=_config(tmp_path / "v2.yaml", leaves=15, minimum_auc=0.9999))
+    second = _risk_step(run, crossings)
+    from mlflow import MlflowClient
+
+    assert MlflowClient().get_model_version(first.name, "2").tags["gate.decision"] == "refused"
+    assert second.version == "1"
+    rel2, fair2 = _logged_tables(first.name, "2")
+    assert not rel2.equals(rel1)  # the challenger's own evaluation differs from the champion's
+    saved = json.loads((tmp_path / "risk_holdout.json").read_text(encoding="utf-8"))
+    pd.testing.assert_frame_equal(pd.DataFrame(saved["reliability"]), rel1, check_dtype=False)
+    pd.testing.assert_frame_equal(second.reliability.reset_index(drop=True), rel1, check_dtype=False)
+    assert list(second.fairness.columns) == list(fair1.columns) and len(second.fairness) == len(fair1)
+
+    # a second run on the same data and config keeps the champion and says the challenger was refused
+    said = []
+    run.progress = said.append
+    again = _risk_step(run, crossings)
+    assert again.version == "1"
+    assert any("v2 trained on this data was refused" in line for line in said)
