@@ -286,7 +286,7 @@ def register(groups: CommandGroups) -> None:
                    help=f"list those whose permit ends within this many days (default {HORIZON_DAYS})")
     p.add_argument("--top", type=int_at_least(0), default=5,
                    help="at-risk rows printed per office (default 5; at_risk.csv has all; every overstay is printed)")
-    p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
+    p.add_argument("--out", default="riskmodel-output/monitor", help=f"folder for overstays.csv, at_risk.csv and {FAIRNESS_FILE}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))
