@@ -101,3 +101,12 @@ def test_monitor_is_a_riskmodel_command_with_a_one_paragraph_error(tmp_path, cap
     assert main(["monitor", "--as-of", "2023-09-30", "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "crossings.parquet" in err
+
+
+def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tmp_path):
+    """One month is 3 snapshots: the model needs 2 and the audit the latest 2, held out; refused, not fitted on everything."""
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    with pytest.raises(ConfigError, match=r"the training window holds 3 snapshot day\(s\): the model needs 2 and its fairness "
+                                          r"audit the latest 2 held out; give a longer --train-months"):
+        _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
+             "--label-gap-days", "21", "--quiet")

@@ -221,9 +221,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     if refused:
         verdict, why = _verdict(audit)
         message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
-                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {out / FAIRNESS_FILE}). " + " ".join(why))
+                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {out / FAIRNESS_FILE}).")
         print(f"\n{message}")
-        print(message, file=sys.stderr, flush=True)
+        # the reasons are under the audit above; a scheduler reading stderr gets them with the refusal
+        print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
         return EXIT_DATA
     if audit is not None and not audit.passed:
         print(f"\nWARNING: fairness audit {_verdict(audit)[0]}; at-risk lists written anyway (--allow-unfair)")
