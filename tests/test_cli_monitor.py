@@ -33,10 +33,12 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
     for name in SOURCE_FILES:
         assert (data_dir / f"{name}.parquet").exists()
     out = tmp_path / "lists"
+    # 1,500 travellers are too few to judge the model's fairness (tests/test_cli_monitor_fairness.py): lists written anyway
     code = _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(out), "--train-months", "9",
-                "--save-model", str(tmp_path / "model"), "--quiet")
+                "--save-model", str(tmp_path / "model"), "--quiet", "--allow-unfair")
     assert code == 0
     printed = capsys.readouterr().out
+    assert "WARNING: fairness audit CANNOT JUDGE; at-risk lists written anyway (--allow-unfair)" in printed
     assert "as of 2023-09-30:" in printed and "unlinked records by reason" in printed
     overstays = pd.read_csv(out / "overstays.csv")
     at_risk = pd.read_csv(out / "at_risk.csv")
@@ -44,13 +46,17 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
                                        "permit_end_now", "days_overstayed"]
     assert len(overstays) > 0 and (overstays["days_overstayed"] >= 1).all()
     assert at_risk["days_to_permit_end"].between(0, 13).all()
-    # the output states the model's training window: snapshots every 14 days from 9 months back, the last one
-    # 21 days (horizon 14 + 7 for late records) or less 14 days more before the day of the lists, labels read on it
+    # the output states the model's training window: snapshots every 14 days from 9 months back; the latest fifth of
+    # them (at least 2), the last one 21 days (horizon 14 + 7 for late records) or less 14 days more before the day of
+    # the lists, are held out for the fairness audit; labels read on the day of the lists
     window = re.search(r"model: trained on (\d+) snapshots of everyone in the country from (\S+) to (\S+), each labelled with "
                        r"whether an overstay began within 14 days, as known on 2023-09-30\n", printed)
     assert window is not None, printed
-    last = pd.Timestamp(window.group(3))
-    assert window.group(2) == "2022-12-30" and pd.Timestamp("2023-09-30") - last in [pd.Timedelta(days=d) for d in range(21, 35)]
+    held = re.search(r"fairness audit of the model on \d+ held-out rows \((\d+) snapshots (\S+) \.\. (\S+);", printed)
+    assert held is not None, printed
+    assert window.group(2) == "2022-12-30" and int(window.group(1)) + int(held.group(1)) == 19 and int(held.group(1)) == 4
+    assert pd.Timestamp(held.group(2)) - pd.Timestamp(window.group(3)) == pd.Timedelta(days=14)
+    assert pd.Timestamp("2023-09-30") - pd.Timestamp(held.group(3)) in [pd.Timedelta(days=d) for d in range(21, 35)]
     # every overstay is printed, under its office; the at-risk rows name their reasons in words, none empty
     assert len(re.findall(r"day\(s\) past it\n", printed)) == len(overstays)
     for office, n in overstays.groupby("office").size().items():
@@ -62,7 +68,9 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
                 "--quiet") == 0
     pd.testing.assert_frame_equal(pd.read_csv(again / "at_risk.csv"), at_risk)
-    assert window.group(0) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert window.group(0) in printed and "fairness: not audited in this run (a --model is used as saved" in printed
+    assert (tmp_path / "model" / "monitor_fairness.csv").exists() and not (again / "monitor_fairness.csv").exists()
     # the same model read for lists a month earlier says that it learnt from outcomes not known that day
     assert _run("monitor", "--as-of", "2023-08-31", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
                 "--quiet") == 0
@@ -93,3 +101,12 @@ def test_monitor_is_a_riskmodel_command_with_a_one_paragraph_error(tmp_path, cap
     assert main(["monitor", "--as-of", "2023-09-30", "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "crossings.parquet" in err
+
+
+def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tmp_path):
+    """One month is 3 snapshots: the model needs 2 and the audit the latest 2, held out; refused, not fitted on everything."""
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    with pytest.raises(ConfigError, match=r"the training window holds 3 snapshot day\(s\): the model needs 2 and its fairness "
+                                          r"audit the latest 2 held out; give a longer --train-months"):
+        _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
+             "--label-gap-days", "21", "--quiet")

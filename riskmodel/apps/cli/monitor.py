@@ -6,6 +6,9 @@ command's subparsers::
     riskmodel synth --travellers 20000 --out data
     riskmodel synth-sources --data data
     riskmodel monitor --as-of 2023-06-30 --data data --out lists
+    # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
+    # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
+    # unless --allow-unfair
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -19,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
-from riskmodel.apps.cli.exits import EXIT_OK, InputFileError, read_errors
+from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS
 
@@ -54,29 +57,92 @@ def _load_tables(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, pd.D
 
 #: Written next to a model saved by ``monitor --save-model``: the snapshots it was fitted on and when their labels were read.
 WINDOW_FILE = "monitor_training.json"
+#: Written beside the lists (and a saved model) when ``monitor`` fits its model: the fairness audit on the held-out snapshots.
+FAIRNESS_FILE = "monitor_fairness.csv"
+#: Share of the training window's snapshot days, the latest, held out to audit the fitted model on (at least
+#: :data:`AUDIT_MIN_SNAPSHOTS`); the model is fitted on the earlier ones, so the audit reads outcomes it did not learn from.
+AUDIT_SHARE = 0.2
+AUDIT_MIN_SNAPSHOTS = 2
+#: The risk config whose fairness policy and audit attributes (``fairness``, ``model.audit``) the monitor's audit uses.
+RISK_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "risk.yaml"
+
+
+def _audit_cut(dates: pd.DatetimeIndex) -> int:
+    """How many of the snapshot days the model is fitted on; the later ones are the audit window."""
+    hold = max(AUDIT_MIN_SNAPSHOTS, int(round(len(dates) * AUDIT_SHARE)))
+    if len(dates) - hold < 2:
+        raise ConfigError(f"the training window holds {len(dates)} snapshot day(s): the model needs 2 and its fairness audit the "
+                          f"latest {hold} held out; give a longer --train-months (snapshots are 14 days apart).")
+    return len(dates) - hold
 
 
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
-    """The monitoring model and its training window, loaded from ``--model`` or fitted on snapshots labelled as known on ``as_of``."""
+    """The monitoring model, its training window and its fairness audit (None for a ``--model``).
+
+    A fitted model learns from the earlier snapshots labelled as known on ``as_of`` and is audited on the latest ones.
+    """
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig, fairness_audit
     from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        return RiskModel.load(args.model), _read_window(Path(args.model))
+        return RiskModel.load(args.model), _read_window(Path(args.model)), None
+    policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
     gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
     dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
-    _say(args, f"fitting a monitoring model on {len(dates)} snapshots {first.date()} .. {dates[-1].date() if len(dates) else '-'}")
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
     table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon, late_days=args.late_records_days)
-    model = fit_monitor_model(table, sources="all", seed=args.seed)
-    window = {"first_snapshot": str(dates[0].date()), "last_snapshot": str(dates[-1].date()), "snapshots": len(dates),
-              "label_as_of": str(as_of.date()), "horizon_days": args.horizon}
-    if args.save_model:
+    cut = _audit_cut(dates)
+    fit_days, audit_days = dates[:cut], dates[cut:]
+    _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
+               f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
+    model = fit_monitor_model(table.loc[table["as_of"] < audit_days[0]], sources="all", seed=args.seed)
+    held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
+    audit = fairness_audit(held, held["label"].to_numpy(), model.predict_proba(held)[:, 1], policy.model.audit, policy.fairness)
+    window = {"first_snapshot": str(fit_days[0].date()), "last_snapshot": str(fit_days[-1].date()), "snapshots": len(fit_days),
+              "label_as_of": str(as_of.date()), "horizon_days": args.horizon,
+              "audit": {"rows": len(held), "snapshots": len(audit_days), "first": str(audit_days[0].date()),
+                        "last": str(audit_days[-1].date()), "verdict": _verdict(audit)[0]}}
+    if args.save_model and (audit.passed or args.allow_unfair):
         model.save(args.save_model)
         (Path(args.save_model) / WINDOW_FILE).write_text(json.dumps(window, indent=1), encoding="utf-8")
-    return model, window
+        audit.table.to_csv(Path(args.save_model) / FAIRNESS_FILE, index=False)
+    return model, window, audit
+
+
+def _verdict(audit) -> tuple[str, list[str]]:
+    """``"passed"``, ``"FAILED"`` (a group breaches the policy) or ``"CANNOT JUDGE"`` (too few rows), and the lines that say why."""
+    if audit.passed:
+        return "passed", []
+    breached = audit.table.loc[audit.table["status"] == "breach"]
+    if len(breached):
+        groups = ", ".join(f"{r.group} ({r.attribute})" for r in breached.itertuples())
+        return "FAILED", [f"the monitoring model treats these groups out of line with their outcomes: {groups}", *audit.violations,
+                          "fix: do not hand these at-risk lists out; find the inputs that stand in for the group (entry port, visa "
+                          "type, places reported) and refit, or fit on more months (--train-months); the policy is the risk "
+                          "config's `fairness` section (its owner's, never loosened to pass a model); --allow-unfair writes the "
+                          "lists anyway, after a review"]
+    return "CANNOT JUDGE", ["too few held-out rows to judge the model's fairness:", *audit.violations,
+                            "fix: fit on more months (--train-months) or more data; --allow-unfair writes the lists unjudged"]
+
+
+def _print_audit(audit, held: dict) -> None:
+    """Per group of each audit attribute: referral and error rates, and their comparison with the rest with its interval."""
+    verdict, why = _verdict(audit)
+    print(f"\nfairness audit of the model on {held['rows']} held-out rows ({held['snapshots']} snapshots {held['first']} .. "
+          f"{held['last']}; referred: the top scores, p >= {audit.threshold:.3f}): {verdict}")
+    print("  group: rows, overstays; referral rate (ratio to the rest [interval]); false-positive rate (excess [interval]); "
+          "false-negative rate (difference [interval]); calibration ratio [interval]; status")
+    for r in audit.table.itertuples():
+        print(f"  {r.attribute}={r.group}: {r.support}, {r.positives}; {r.referral_rate:.3f} ({r.referral_ratio:.2f} "
+              f"[{r.referral_ratio_low:.2f}, {r.referral_ratio_high:.2f}]); {r.fpr:.3f} ({r.fpr_excess:.2f} [{r.fpr_excess_low:.2f}, "
+              f"{r.fpr_excess_high:.2f}]); {r.fnr:.3f} ({r.fnr_diff:+.2f} [{r.fnr_diff_low:+.2f}, {r.fnr_diff_high:+.2f}]); "
+              f"{r.calibration_ratio:.2f} [{r.calibration_ratio_low:.2f}, {r.calibration_ratio_high:.2f}]; {r.status}")
+    for line in why:
+        print(f"  {verdict}: {line}")
 
 
 def _read_window(folder: Path) -> dict | None:
@@ -129,22 +195,44 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
-    model, window = _model(args, crossings, tables, as_of)
+    model, window, audit = _model(args, crossings, tables, as_of)
+    refused = audit is not None and not audit.passed and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
-    res.at_risk.to_csv(out / "at_risk.csv", index=False)
+    # an audit or at-risk list left by an earlier run must not pass for this run's
+    (out / FAIRNESS_FILE).unlink(missing_ok=True)
+    (out / "at_risk.csv").unlink(missing_ok=True)
+    if audit is not None:
+        audit.table.to_csv(out / FAIRNESS_FILE, index=False)
+    if not refused:
+        res.at_risk.to_csv(out / "at_risk.csv", index=False)
     per_office = pd.DataFrame({"overstays": res.overstays.groupby("office").size(),
                                f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size()}).fillna(0).astype(int)
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
     print(_window_text(window, as_of))
+    if audit is None:
+        print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "
+              f"{FAIRNESS_FILE} beside a saved one)")
+    else:
+        _print_audit(audit, window["audit"])
+    if refused:
+        verdict, why = _verdict(audit)
+        message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
+                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {out / FAIRNESS_FILE}).")
+        print(f"\n{message}")
+        # the reasons are under the audit above; a scheduler reading stderr gets them with the refusal
+        print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
+        return EXIT_DATA
+    if audit is not None and not audit.passed:
+        print(f"\nWARNING: fairness audit {_verdict(audit)[0]}; at-risk lists written anyway (--allow-unfair)")
     print(per_office.sort_values("overstays", ascending=False).to_string())
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
-    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}")
+    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 
 
@@ -182,7 +270,12 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--database", nargs="?", const="", default=None,
                    help="read the tables from this SQLAlchemy URL (default: $RISKMODEL_DATABASE_URL) instead of --data")
     p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
-    p.add_argument("--save-model", help="save the fitted monitoring model to this folder")
+    p.add_argument("--save-model", help="save the fitted monitoring model to this folder (not when its fairness audit refuses it)")
+    p.add_argument("--risk-config", help="risk config whose `fairness` policy and `model.audit` attributes audit a fitted model "
+                                         "(default: the repository's configs/risk.yaml)")
+    p.add_argument("--allow-unfair", action="store_true",
+                   help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge "
+                        f"(default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "
@@ -194,10 +287,10 @@ def register(groups: CommandGroups) -> None:
                    help=f"list those whose permit ends within this many days (default {HORIZON_DAYS})")
     p.add_argument("--top", type=int_at_least(0), default=5,
                    help="at-risk rows printed per office (default 5; at_risk.csv has all; every overstay is printed)")
-    p.add_argument("--out", default="riskmodel-output/monitor", help="folder for overstays.csv and at_risk.csv")
+    p.add_argument("--out", default="riskmodel-output/monitor", help=f"folder for overstays.csv, at_risk.csv and {FAIRNESS_FILE}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_cmd_monitor, inputs=("data", "model"))
+    p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))
 
     p = groups.top.add_parser("synth-sources", help="add synthetic presence reports, permit applications and enforcement to a `synth` folder")
     p.add_argument("--data", required=True, help="a folder written by `riskmodel synth`")

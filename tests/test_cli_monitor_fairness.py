@@ -1,0 +1,123 @@
+"""``riskmodel monitor`` audits the fairness of the model it fits, on held-out snapshots, and refuses an unfair one.
+
+The audit is the risk model's (:func:`riskmodel.core.risk.fairness_audit`) with the risk config's policy. The data
+here is small, so the test config lowers the support a group needs (and audits nationality, the largest market
+against the rest, and sex); the bounds and the bootstrap are the shipped ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import riskmodel.core.sources.monitor as monitor_module
+from riskmodel.apps.cli import build_parser
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.risk.model import RiskModel
+
+from .conftest import REPO
+
+AS_OF = "2023-09-30"
+
+
+def _run(*argv: str) -> int:
+    args = build_parser().parse_args(list(argv))
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    data = make_crossings(16_000, "2021-01-01", "2023-12-31", seed=3)
+    for name in ("crossings", "stays", "truth"):
+        getattr(data, name).to_parquet(folder / f"{name}.parquet", index=False)
+    assert _run("synth-sources", "--data", str(folder)) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    cfg = yaml.safe_load((REPO / "configs" / "risk.yaml").read_text(encoding="utf-8"))
+    cfg["model"]["audit"] = ["nationality", "sex"]
+    cfg["fairness"].update(min_support=200, min_positives=15, top_groups={"nationality": 1})
+    path = tmp_path_factory.mktemp("config") / "risk.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+class _OddsTimes(RiskModel):
+    """A fitted monitoring model whose odds are multiplied for one nationality: a planted disparity."""
+
+    nationality: str = ""
+    factor: float = 1.0
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        if isinstance(X, pd.DataFrame) and "nationality" in X:
+            p = proba[:, 1]
+            odds = p / (1 - p) * np.where(X["nationality"].astype(str).to_numpy() == self.nationality, self.factor, 1.0)
+            proba = np.column_stack([1 / (1 + odds), odds / (1 + odds)])
+        return proba
+
+
+def _monitor(data_dir, out, config, *extra):
+    return _run("monitor", "--as-of", AS_OF, "--data", str(data_dir), "--out", str(out), "--risk-config", str(config),
+                "--top", "0", "--quiet", *extra)
+
+
+def test_a_fitted_model_is_audited_on_held_out_snapshots_and_a_fair_one_passes(data_dir, tmp_path, config, capsys):
+    assert _monitor(data_dir, tmp_path / "lists", config) == 0
+    printed = capsys.readouterr().out
+    assert "): passed\n" in printed, printed
+    # the audit reads the latest fifth of the 25 snapshots (5), which the model did not learn from
+    assert "model: trained on 20 snapshots of everyone in the country from 2022-09-30 to 2023-06-23," in printed
+    assert "fairness audit of the model on " in printed and " held-out rows (5 snapshots 2023-07-07 .. 2023-09-01;" in printed
+    table = pd.read_csv(tmp_path / "lists" / "monitor_fairness.csv")
+    assert set(table["attribute"]) == {"nationality", "sex"} and (table["status"] != "breach").all()
+    assert {"referral_ratio_low", "fpr_excess_high", "fnr_diff_low", "calibration_ratio_high"} <= set(table.columns)
+    assert (tmp_path / "lists" / "at_risk.csv").exists()
+
+
+def test_a_model_that_overstates_one_nationality_is_refused(data_dir, tmp_path, config, capsys, monkeypatch):
+    real_fit = monitor_module.fit_monitor_model
+    planted_on = []
+
+    def planted(table, **kwargs):
+        model = real_fit(table, **kwargs)
+        unfair = _OddsTimes.__new__(_OddsTimes)
+        # the nationality most in the country: the one the audit (its largest market against the rest) judges
+        planted_on.append(table["nationality"].astype(str).value_counts().index[0])
+        unfair.__dict__.update(model.__dict__, nationality=planted_on[0], factor=4.0)
+        return unfair
+
+    monkeypatch.setattr(monitor_module, "fit_monitor_model", planted)
+    out = tmp_path / "lists"
+    out.mkdir()
+    (out / "at_risk.csv").write_text("an earlier run's list\n", encoding="utf-8")
+    assert _monitor(data_dir, out, config, "--save-model", str(tmp_path / "model")) == 1
+    captured = capsys.readouterr()
+    largest = planted_on[0]
+    assert "): FAILED\n" in captured.out
+    assert f"out of line with their outcomes: {largest} (nationality)" in captured.out
+    assert "REFUSED: the fairness audit of the monitoring model: FAILED; no at-risk list written" in captured.err
+    assert "fix: do not hand these at-risk lists out" in captured.err
+    table = pd.read_csv(out / "monitor_fairness.csv")
+    row = table.loc[(table["attribute"] == "nationality") & (table["group"] == largest)].iloc[0]
+    assert row["status"] == "breach" and "max_calibration_ratio breached" in row["breaches"]
+    # no at-risk list from this model, not even an earlier run's; the overstays (facts) are written; the model is not saved
+    assert not (out / "at_risk.csv").exists() and (out / "overstays.csv").exists()
+    assert not (tmp_path / "model").exists()
+    # --allow-unfair writes the lists, saying the audit failed
+    assert _monitor(data_dir, out, config, "--allow-unfair") == 0
+    assert "WARNING: fairness audit FAILED; at-risk lists written anyway (--allow-unfair)" in capsys.readouterr().out
+    assert (out / "at_risk.csv").exists()
+
+
+def test_too_few_rows_to_judge_is_no_pass(data_dir, tmp_path, capsys):
+    """With the shipped policy (500 rows and 30 overstays a group) these held-out rows cannot be judged: refused."""
+    assert _run("monitor", "--as-of", AS_OF, "--data", str(data_dir), "--out", str(tmp_path), "--top", "0", "--quiet") == 1
+    captured = capsys.readouterr()
+    assert "): CANNOT JUDGE\n" in captured.out and "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE" in captured.err
+    assert not (tmp_path / "at_risk.csv").exists()
