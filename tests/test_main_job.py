@@ -96,7 +96,10 @@ def test_report_and_progress(job):
         assert f'<section id="{sid}">' in html
     for step in range(1, 8):
         assert f"{step}/7 " in first.stderr
-    assert second.stderr == ""
+    # the fitting slices read labels as known when the test slice begins, and no five-year ITAP stay of
+    # 2018-2023 is mature then: the model has never seen that visa type, and scoring says so (nothing else)
+    unseen = r"^\S+\.py:\d+: UnseenCategoryWarning: .*per column: \{'visa_type': \d+\}; .*\n  \S.*\n"
+    assert re.sub(unseen, "", second.stderr, flags=re.M) == "", second.stderr
     # MLflow's own log lines, notices and artifact progress bars are hidden without --verbose
     for chatter in ("INFO mlflow", "Downloading artifacts", "Successfully registered model", "Created version"):
         assert chatter not in first.stderr + first.stdout, first.stderr[-3000:]

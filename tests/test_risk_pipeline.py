@@ -146,3 +146,55 @@ def test_promote_refuses_a_window_the_challenger_was_fitted_or_calibrated_on(sma
     assert not decision.passed
     assert any(r.startswith("FAIL: the gate window starts") for r in decision.reasons), decision.reasons
     assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None
+
+
+def _one_more_stay(crossings: pd.DataFrame, visa: str, stay_id: str, entered: pd.Timestamp, permit_days: int, left_days: int):
+    """``crossings`` with one more stay of a new traveller: a copy of the first ``visa`` entry and its exit, moved."""
+    direction, visas = crossings["direction"].astype(str), crossings["visa_type"].astype(str)
+    entry = crossings[(direction == "entry") & (visas == visa)].iloc[[0]].copy()
+    after = (crossings["traveller_id"] == entry["traveller_id"].iloc[0]) & (crossings["timestamp"] > entry["timestamp"].iloc[0])
+    leave = crossings[after & (direction == "exit")].iloc[[0]].copy()
+    for row, cid, days in ((entry, stay_id, 0), (leave, stay_id[:-1] + "9", left_days)):
+        row["crossing_id"], row["traveller_id"], row["document_id"] = cid, "T" + stay_id[1:], "D" + stay_id[1:]
+        row["timestamp"], row["permit_end"] = entered + pd.Timedelta(days=days), entered + pd.Timedelta(days=permit_days - 1)
+    return pd.concat([crossings, entry, leave]).sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_the_fitting_slices_read_labels_as_known_when_the_test_slice_begins(small_config):
+    """Overstays of the fitting slices that settle only after the test slice began are not fitted on.
+
+    The old pipeline built every label at the end of the data, so such a stay was fitted, early-stopped
+    or calibrated on with a label nobody knew when the test slice began (future knowledge in the fit),
+    and the gate's logistic baseline was fitted on it too. Two stays of new travellers are added, each
+    leaving long after its permit with no extension, mature at the end of the data but not when the
+    test slice starts: a visit-visa stay (60 days, 120 days' extension room, 30 days' grace: settled
+    210 days after entry) five days before the last calibration entry (the test slice starts two
+    months after it on this draw), and a two-year stay permit (as long again in extension room) a
+    month before the last training entry.
+    """
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings
+
+    cfg = load_config(small_config, RiskConfig)
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_boost_round=60))
+    crossings, _ = load_crossings(cfg)
+    base = train(cfg, crossings=crossings, log=False).result.lineage
+    day = {k: pd.Timestamp(base[f"{k}_to"]).normalize() for k in ("train", "calib")}
+    injected = _one_more_stay(crossings, "c1_visit", "C999999990", day["calib"] - pd.Timedelta(days=5), 60, 100)
+    injected = _one_more_stay(injected, "itas", "C999999980", day["train"] - pd.Timedelta(days=30), 730, 800)
+
+    outcome = train(cfg, crossings=injected)
+    lin = outcome.result.lineage
+    # both stays entered before the test slice, which is unchanged
+    assert (lin["test_from"], lin["test_rows"], lin["test_positives"]) == (base["test_from"], base["test_rows"], base["test_positives"])
+    # neither is fitted on (the old code fitted one more overstay in the train and one in the calibration slice)
+    for part in ("train", "valid", "calib"):
+        assert (lin[f"{part}_rows"], lin[f"{part}_positives"]) == (base[f"{part}_rows"], base[f"{part}_positives"]), part
+    assert lin["not_matured_at_test_start"] == base["not_matured_at_test_start"] + 2
+    params = MlflowClient().get_run(outcome.logged.run_id).data.params
+    assert params["data_not_matured_at_test_start"] == str(base["not_matured_at_test_start"] + 2)
+    assert params["data_fit_labels_known_at"] == base["test_from"]
+    # the gate fits its logistic baseline on the same training slice, and scores the same test slice
+    before, window = gate_window(cfg, injected)
+    assert not before["stay_id"].isin(["C999999980", "C999999990"]).any()
+    assert (len(before), len(window), str(window["entry_time"].min())) == (lin["train_rows"], lin["test_rows"], lin["test_from"])

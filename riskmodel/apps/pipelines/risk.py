@@ -23,8 +23,7 @@ from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
-from riskmodel.core.risk.model import time_split
-from riskmodel.core.risk.train import logistic_baseline
+from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
 
 __all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "gate_window", "promote", "tune"]
 
@@ -73,6 +72,12 @@ def train(
 ) -> TrainOutcome:
     """Train, evaluate, audit, log to MLflow and register as ``challenger``, from one config.
 
+    The test slice (the latest ``splits.test_fraction`` of the stays mature at the data's
+    cut-off) keeps the labels known at that cut-off; the slices fitted, early-stopped and
+    calibrated on hold the earlier stays with labels as known when the test slice begins
+    (:func:`~riskmodel.core.risk.train.known_then_tables`): a stay whose label had not
+    matured by then is left out, and counted (``not_matured_at_test_start`` in the lineage).
+
     Parameters
     ----------
     config : str, Path or RiskConfig
@@ -101,14 +106,20 @@ def train(
     cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
     progress(f"building point-in-time features; labels mature at {cutoff} (grace {cfg.data.grace_days} days)")
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
+    # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
+    fit, test, not_matured = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
+    known_at = test[cfg.model.time_column].min()
     truth = observable = None
     if isinstance(oracle, pd.DataFrame):
-        truth = oracle["p_full"].reindex(table["stay_id"]).to_numpy()
-        observable = oracle["p_observable"].reindex(table["stay_id"]).to_numpy()
+        truth = oracle["p_full"].reindex(test["stay_id"]).to_numpy()
+        observable = oracle["p_observable"].reindex(test["stay_id"]).to_numpy()
     elif oracle is not None:
-        truth = oracle.reindex(table["stay_id"]).to_numpy()
-    progress(f"training on {len(table):,} mature stays")
-    result = train_risk_model(table, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable, on_progress=on_progress)
+        truth = oracle.reindex(test["stay_id"]).to_numpy()
+    progress(f"fitting on {len(fit):,} stays with labels as known at the test slice's start {known_at} "
+             f"({not_matured:,} earlier stays not matured then, left out); testing on {len(test):,} stays")
+    result = train_risk_model(fit, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable,
+                              holdout=test, on_progress=on_progress)
+    result.lineage.update(fit_labels_known_at=str(known_at), not_matured_at_test_start=not_matured)
     m = result.metrics
     progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
              + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations)))
@@ -121,9 +132,9 @@ def train(
             "grace_days": cfg.data.grace_days,
             "source": cfg.data.crossings_path or f"synthetic n_travellers={cfg.data.n_travellers} seed={cfg.data.seed}",
         }
-        logged = log_risk_run(result, cfg, table=table, lineage=lineage)
+        logged = log_risk_run(result, cfg, table=pd.concat([fit, test]), lineage=lineage)
         progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
-    return TrainOutcome(result=result, logged=logged, n_rows=len(table))
+    return TrainOutcome(result=result, logged=logged, n_rows=len(fit) + len(test))
 
 
 def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,13 +142,14 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
 
     The window is the latest ``splits.test_fraction`` of the stays mature at the data's
     cut-off: the slice :func:`train` evaluates the challenger on, which its fit, early
-    stopping and calibration never read. ``before`` is that split's training slice, on
-    which the logistic baseline is fitted.
+    stopping and calibration never read. ``before`` is that training's first slice, with
+    labels as known when the window begins (:func:`~riskmodel.core.risk.train.known_then_tables`),
+    on which the logistic baseline is fitted.
     """
     cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
-    parts = time_split(table, cfg.model.time_column, cfg.model.splits)
-    return parts["train"], parts["test"]
+    fit, window, _ = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
+    return fit_slices(fit, cfg.model, window)["train"], window
 
 
 def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None = None):

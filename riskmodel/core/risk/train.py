@@ -35,7 +35,7 @@ from riskmodel.core.risk.metrics import classification_metrics, ranking_interval
 from riskmodel.core.risk.model import RiskModel, time_split
 from riskmodel.core.progress import ProgressHook, Stages
 
-__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices"]
+__all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices", "known_then_tables"]
 
 
 @dataclass
@@ -145,6 +145,45 @@ def as_of_tables(crossings: pd.DataFrame, cutoff: str | pd.Timestamp, *, grace_d
     return train, later[later["entry_time"] >= cutoff].reset_index(drop=True)
 
 
+def known_then_tables(
+    crossings: pd.DataFrame, table: pd.DataFrame, config: ModelConfig, *, grace_days: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The rows a pipeline fits on, with labels as known when its test slice begins, and that test slice.
+
+    ``table`` is :func:`~riskmodel.core.features.training_table` at the data's cut-off; its
+    time split's test slice (:func:`time_split`) keeps those labels. The fitting rows are
+    the stays that entered before the test slice's first ``time_column`` value and whose
+    label was mature then (:func:`~riskmodel.core.features.label_mature`, same
+    ``grace_days``), labelled as known then: a stay of the earlier slices whose label
+    settled only once the test slice had begun would hand the fit future knowledge.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log ``table`` was built from (validated by the caller).
+    table : DataFrame
+        The stays mature at the data's cut-off.
+    config : ModelConfig
+        Time column and splits.
+    grace_days : int, default=30
+
+    Returns
+    -------
+    tuple
+        ``(fit, test, not_matured)``: ``fit`` for :func:`train_risk_model`'s ``table``,
+        ``test`` for its ``holdout`` (indexed after ``fit``, so the two never share an
+        index), and how many earlier rows of ``table`` were left out, their label not
+        yet mature at the test slice's start.
+    """
+    tc = config.time_column
+    test = time_split(table, tc, config.splits)["test"]
+    start = test[tc].min()
+    then = training_table(crossings, cutoff=start, grace_days=grace_days, validate=False)
+    fit = then[then[tc] < start].reset_index(drop=True)
+    not_matured = int((table[tc] < start).sum()) - len(fit)
+    return fit, test.set_axis(pd.RangeIndex(len(fit), len(fit) + len(test))), not_matured
+
+
 def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """train / valid / calib / test: the time split, or (with a holdout) the training rows cut without a test slice."""
     if holdout is None:
@@ -205,7 +244,8 @@ def train_risk_model(
     baselines : bool, default=True
         Also fit the logistic-regression and group-rate baselines.
     holdout : DataFrame, optional
-        The as-of holdout (see :func:`as_of_tables`): then ``table`` holds only
+        The as-of holdout (see :func:`as_of_tables`, or :func:`known_then_tables` for
+        the pipeline's time split): then ``table`` holds only
         training rows (labels as known at the cut-off), cut into train, valid and
         calib, and the model is evaluated on ``holdout``.
     observable : Series or ndarray, optional
