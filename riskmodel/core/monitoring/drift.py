@@ -209,7 +209,9 @@ class DriftCounter:
                 idx = np.searchsorted(np.asarray(spec["edges"]), values, side="right")
                 idx = np.where(np.isfinite(values), idx, n_bins - 1)
             else:
-                codes = pd.Categorical(s.astype(object).astype(str).where(s.notna(), None), categories=spec["levels"]).codes
+                # levels the reference never saw (and missing values) fall in the last bin; an index lookup,
+                # as a Categorical built from values outside its categories is deprecated in pandas
+                codes = pd.Index(spec["levels"], dtype=object).get_indexer(s.astype(object).astype(str).where(s.notna(), None))
                 idx = np.where(codes >= 0, codes, n_bins - 1)
             self.counts[col] += np.bincount(idx, minlength=n_bins)[:n_bins]
 
