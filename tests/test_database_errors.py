@@ -126,3 +126,15 @@ def test_an_id_repeated_at_the_same_watermark_stops_the_read_instead_of_being_sk
     table.loc[11, "report_id"] = "P-distinct"
     write_table(engine, "presence_reports", table)
     assert reader.read_into(tmp_path / "parts") == 20
+
+
+def test_a_level_outside_the_contract_is_named_not_read_as_missing(engine):
+    """A visa code the contract does not know (``b211a``) in the crossings table: as a pandas
+    category it would become a missing value, and the row would be judged for a missing visa."""
+    crossings = make_crossings(200, "2022-01-01", "2022-06-30", seed=5).crossings
+    bad = crossings.astype({"visa_type": object})
+    row = int(bad.index[(bad["direction"] == "entry").to_numpy()][3])
+    bad.loc[row, "visa_type"] = "b211a"
+    bad.astype({"visa_type": str}).to_sql("crossings", engine, if_exists="replace", index=False)
+    with pytest.raises(SchemaError, match=rf"`visa_type`: values that are not one of the contract's levels .*\('b211a'\) \(1 row: {crossings.loc[row, 'crossing_id']}\)"):
+        read_table(engine, "crossings")

@@ -170,7 +170,12 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
         elif c.kind == "bool":
             out[c.name] = pd.array(v, dtype="boolean")
         elif c.kind == "enum" and spec.categorical:
-            out[c.name] = pd.Categorical(v.astype(object), categories=list(c.values))
+            obj = v.astype(object)
+            bad = (obj.notna() & ~obj.isin(list(c.values))).to_numpy()
+            if bad.any():  # a Categorical would turn them into missing values: the value and the row would be lost
+                problems.append(_unreadable(name, df, c.name, bad, f"one of the contract's levels {list(c.values)}"))
+                continue
+            out[c.name] = pd.Categorical(obj, categories=list(c.values))
         else:
             out[c.name] = _text(v)
     if problems:
