@@ -198,3 +198,18 @@ def test_csv_ids_are_read_as_text_in_every_chunk(fitted, tmp_path):
     rows.head(4).assign(stay_id=ids).to_csv(tmp_path / "in.csv", index=False)
     res = score_file(tmp_path / "in.csv", tmp_path / "out.parquet", model=folder, chunk_rows=2, progress=False, track=False)
     assert res.rows_out == 4 and list(pd.read_parquet(tmp_path / "out.parquet")["stay_id"]) == ids
+
+
+def test_the_cli_prints_riskmodels_warnings_as_one_plain_line(fitted, tmp_path):
+    """A port the model never saw is scored as missing and said so: as ``warning: ...``, not as
+    Python's file:line report with a source line of the library."""
+    _, folder, rows = fitted
+    rows.head(5).assign(entry_port="A PORT NEVER SEEN").to_parquet(tmp_path / "in.parquet", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "riskmodel.apps.cli", "score", str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"), "--model", str(folder), "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = [ln for ln in proc.stderr.splitlines() if "not seen in training" in ln]
+    assert len(said) == 1 and said[0].startswith("warning: ") and "'entry_port': 5" in said[0], proc.stderr
+    assert "UnseenCategoryWarning:" not in proc.stderr and "riskmodel/core" not in proc.stderr, proc.stderr

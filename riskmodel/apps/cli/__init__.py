@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from riskmodel.apps.cli import data, features, forecasting, monitor, nightly, risk, run, serve, trends
@@ -100,6 +101,22 @@ def _missing_input(inputs: Sequence[str]) -> InputFileError | None:
     return None
 
 
+def _plain_warnings():
+    """riskmodel's own warnings print as one ``warning:`` paragraph for the person at the terminal,
+    without the library's file, line and source line; other warnings keep Python's format."""
+    from riskmodel.core.exceptions import RiskModelWarning
+
+    default = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        if isinstance(category, type) and issubclass(category, RiskModelWarning):
+            return f"warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = formatwarning
+    return default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmodel`` console script.
 
@@ -113,6 +130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the CLI prints its own progress: MLflow's INFO lines and download bars are noise here
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    previous = _plain_warnings()
+    try:
+        return _run(args)
+    finally:
+        warnings.formatwarning = previous
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors of the known kinds become one paragraph and an exit code."""
     inputs = _inputs(args)
     command = " ".join(filter(None, ("riskmodel", args.command, getattr(args, "model_kind", None))))
     missing = _missing_input(inputs)
