@@ -97,6 +97,22 @@ def log_promoted_risk_model(challenger: bool = False):
     return cfg.tracking.registered_name, first, second, table.head(20).reset_index(drop=True)
 
 
+def run_command(*argv: str) -> int:
+    """A ``riskmodel`` command's own function, through its parser: a library error reaches the test as raised."""
+    from riskmodel.apps.cli import build_parser
+
+    args = build_parser().parse_args(list(argv))
+    return args.func(args)
+
+
+def write_synthetic_log(folder: Path, travellers: int, start: str = "2021-01-01", end: str = "2023-12-31", seed: int = 3) -> Path:
+    """A ``riskmodel synth`` folder (crossings, stays, truth as Parquet) of ``travellers`` travellers."""
+    data = make_crossings(travellers, start, end, seed=seed)
+    for name in ("crossings", "stays", "truth"):
+        getattr(data, name).to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
 def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: int, what: str) -> None:
     """Poll ``url`` until it answers; fail the test with the log's tail if ``proc`` exits or time runs out."""
     deadline = time.time() + seconds

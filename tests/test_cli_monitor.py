@@ -7,25 +7,19 @@ import re
 import pandas as pd
 import pytest
 
-from riskmodel.apps.cli import build_parser, main
+from riskmodel.apps.cli import main
 from riskmodel.apps.cli.monitor import SOURCE_FILES
-from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import ConfigError
 
+from .conftest import run_command, write_synthetic_log
 
-def _run(*argv: str) -> int:
-    """The command's own function, so a library error reaches the test as it is raised."""
-    args = build_parser().parse_args(list(argv))
-    return args.func(args)
+
+_run = run_command
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    data = make_crossings(1_500, "2021-01-01", "2023-12-31", seed=3)
-    for name in ("crossings", "stays", "truth"):
-        getattr(data, name).to_parquet(folder / f"{name}.parquet", index=False)
-    return folder
+    return write_synthetic_log(tmp_path_factory.mktemp("data"), 1_500)
 
 
 def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):

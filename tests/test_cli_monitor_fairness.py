@@ -13,26 +13,19 @@ import pytest
 import yaml
 
 import riskmodel.core.sources.monitor as monitor_module
-from riskmodel.apps.cli import build_parser
-from riskmodel.core.datasets import make_crossings
 from riskmodel.core.risk.model import RiskModel
 
-from .conftest import REPO
+from .conftest import REPO, run_command, write_synthetic_log
 
 AS_OF = "2023-09-30"
 
 
-def _run(*argv: str) -> int:
-    args = build_parser().parse_args(list(argv))
-    return args.func(args)
+_run = run_command
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    data = make_crossings(16_000, "2021-01-01", "2023-12-31", seed=3)
-    for name in ("crossings", "stays", "truth"):
-        getattr(data, name).to_parquet(folder / f"{name}.parquet", index=False)
+    folder = write_synthetic_log(tmp_path_factory.mktemp("data"), 16_000)
     assert _run("synth-sources", "--data", str(folder)) == 0
     return folder
 
