@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from riskmodel.core.config import load_config
+from riskmodel.core.exceptions import SchemaError
 from riskmodel.core.risk import FairnessConfig, RiskConfig, fairness_audit
 from riskmodel.core.risk.fairness import audit_groups
 from tests.conftest import REPO
@@ -296,3 +297,31 @@ def test_the_intervals_have_the_policys_confidence():
     z = (np.log(t.loc["A", "referral_ratio_high"]) - np.log(t.loc["A", "referral_ratio_low"])) / (2 * se)
     # 1.96 for 95%; a 90% interval would read 1.64 (the bootstrap's own noise here is about 0.06)
     assert z == pytest.approx(norm.ppf(0.975), abs=0.15)
+
+
+def test_the_intervals_resample_travellers_given_clusters_not_their_stays():
+    # every traveller's one stay four times over (shuffled): the copies tell no more than the stay, so a
+    # group's interval must be as wide as on the single rows; resampled one by one they halve it
+    frame, y, p = _population(40_000, seed=8)
+    rows = np.random.default_rng(2).permutation(np.repeat(np.arange(len(y)), 4))
+    cfg = FairnessConfig(min_support=200, min_positives=20, bootstrap=300, confidence=0.9)
+
+    def widths(rep):
+        t = rep.table.set_index("group")
+        return np.array([np.log(t.loc["g1", "referral_ratio_high"] / t.loc["g1", "referral_ratio_low"]),
+                         np.log(t.loc["g1", "calibration_ratio_high"] / t.loc["g1", "calibration_ratio_low"]),
+                         t.loc["g1", "fnr_diff_high"] - t.loc["g1", "fnr_diff_low"]])
+
+    one = widths(fairness_audit(frame, y, p, ["g"], cfg))
+    four = frame.iloc[rows].reset_index(drop=True)
+    by_traveller = widths(fairness_audit(four, y[rows], p[rows], ["g"], dataclasses.replace(cfg, seed=cfg.seed + 1),
+                                         clusters=pd.Series(rows).astype(str)))
+    by_row = widths(fairness_audit(four, y[rows], p[rows], ["g"], cfg))
+    assert ((0.8 < by_traveller / one) & (by_traveller / one < 1.25)).all(), by_traveller / one
+    assert ((0.35 < by_row / one) & (by_row / one < 0.65)).all(), by_row / one
+
+
+def test_the_clusters_must_be_aligned_with_the_rows():
+    frame, y, p = _population(1_000, seed=8)
+    with pytest.raises(SchemaError, match="lengths differ: frame 1000, y 1000, p 1000, clusters 999"):
+        fairness_audit(frame, y, p, ["g"], FairnessConfig(min_support=10, min_positives=1), clusters=np.arange(999))

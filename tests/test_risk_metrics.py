@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from riskmodel.core.risk.metrics import paired_difference, ranking_intervals, weighted_auc_ap
+from riskmodel.core.risk.metrics import cluster_codes, paired_difference, ranking_intervals, weighted_auc_ap
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +51,50 @@ def test_paired_difference_refuses_an_unknown_metric(rows):
     y, p, _ = rows
     with pytest.raises(ValueError, match=r"`metric` must be 'pr_auc' or 'roc_auc'; got 'f1'"):
         paired_difference(y, p, p, metric="f1")
+
+
+def _quadrupled(n: int = 3_000, seed: int = 4):
+    """``n`` travellers of one stay each, then every stay four times over (shuffled), with its traveller.
+
+    Four identical copies of a stay carry no more information than one: an interval on them must
+    be as wide as on the travellers' single rows, and resampling the copies one by one halves it.
+    """
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.08).astype(float)
+    p = y * 0.9 + rng.normal(0, 1, n)
+    ref = y * 0.5 + rng.normal(0, 1, n)
+    rows = rng.permutation(np.repeat(np.arange(n), 4))
+    return (y, p, ref), (y[rows], p[rows], ref[rows], np.char.add("T", rows.astype(str)))
+
+
+def test_intervals_resample_travellers_given_clusters_not_their_stays():
+    (y, p, ref), (y4, p4, ref4, travellers) = _quadrupled()
+    one = ranking_intervals(y, p, {"ref": ref}, n_boot=400, seed=1)
+    by_traveller = ranking_intervals(y4, p4, {"ref": ref4}, n_boot=400, seed=2, clusters=travellers)
+    by_row = ranking_intervals(y4, p4, {"ref": ref4}, n_boot=400, seed=2)
+    for k in ("pr_auc", "roc_auc", "prauc_over_ref"):
+        width = one[f"{k}_hi"] - one[f"{k}_lo"]
+        assert 0.8 < (by_traveller[f"{k}_hi"] - by_traveller[f"{k}_lo"]) / width < 1.25, k
+        assert 0.35 < (by_row[f"{k}_hi"] - by_row[f"{k}_lo"]) / width < 0.65, k
+
+
+def test_paired_difference_resamples_travellers_given_clusters_not_their_stays():
+    (y, p, ref), (y4, p4, ref4, travellers) = _quadrupled()
+    _, lo, hi = paired_difference(y, p, ref, n_boot=400, seed=1)
+    _, lo_t, hi_t = paired_difference(y4, p4, ref4, n_boot=400, seed=2, clusters=travellers)
+    _, lo_r, hi_r = paired_difference(y4, p4, ref4, n_boot=400, seed=2)
+    assert 0.8 < (hi_t - lo_t) / (hi - lo) < 1.25
+    assert 0.35 < (hi_r - lo_r) / (hi - lo) < 0.65
+
+
+def test_clusters_must_label_every_row(rows):
+    y, p, _ = rows
+    with pytest.raises(ValueError, match=r"`clusters` must hold one label per row \(4000\); got 3"):
+        paired_difference(y, p, p, clusters=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"`clusters` must hold one label per row"):
+        ranking_intervals(y, p, clusters=np.arange(10))
+
+
+def test_a_row_of_unknown_traveller_is_a_cluster_of_its_own():
+    codes = cluster_codes(pd.Series(["a", None, "b", "a", None], dtype="str"), 5)
+    assert codes[0] == codes[3] and len(set(codes.tolist())) == 4

@@ -34,10 +34,12 @@ interval below 1): it carries less of the burden, and the table still shows it. 
 and not judged; an attribute with fewer than ``min_groups`` groups that can be
 judged **fails** the audit: an audit that cannot see is not a pass.
 
-The bootstrap resamples rows (Poisson weights, one set per replicate shared by
-every attribute and group, so a group and the population it is compared with
-move together); the referral threshold is the policy's, fixed on the audited
-rows, and is not re-estimated per replicate.
+The bootstrap resamples rows with replacement (multinomial counts, one draw per replicate
+shared by every attribute and group, so a group and the population it is compared with
+move together), or, given ``clusters`` (the traveller of each row), resamples travellers
+and gives each traveller's count to all its rows: a traveller's stays have correlated
+outcomes, and resampled one by one they would give intervals too narrow. The referral
+threshold is the policy's, fixed on the audited rows, and is not re-estimated per replicate.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.config import FairnessConfig
+from riskmodel.core.risk.metrics import cluster_codes
 
 __all__ = ["FairnessReport", "fairness_audit", "audit_groups", "COMPARISONS"]
 
@@ -276,17 +279,22 @@ def _intercepts(pos: np.ndarray, tot: np.ndarray, z: np.ndarray, start: np.ndarr
     return a
 
 
-def _intervals(cells: _Cells, calib: _Calibration, p: np.ndarray, config: FairnessConfig) -> list[dict[str, tuple]]:
+def _intervals(cells: _Cells, calib: _Calibration, p: np.ndarray, config: FairnessConfig,
+               codes: np.ndarray | None = None) -> list[dict[str, tuple]]:
     """Percentile bootstrap interval of each comparison, per group of each attribute.
 
-    One resample of the rows per replicate serves every attribute: the groups and the
-    population they are compared with move together, and the draw is paid once.
+    One resample of the rows (of the clusters, given their ``codes``: every row of a
+    cluster drawn m times weighs m) per replicate serves every attribute: the groups and
+    the population they are compared with move together, and the draw is paid once.
     """
     rng = np.random.default_rng(config.seed)
-    n, ks = len(p), calib.ks
+    ks = calib.ks
+    units = len(p) if codes is None else int(codes.max(initial=-1)) + 1
     draws = [{name: np.empty((config.bootstrap, k)) for name in _BOOTSTRAPPED} for k in ks]
     for b in range(config.bootstrap):
-        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        w = np.bincount(rng.integers(0, units, units), minlength=units).astype(float)
+        if codes is not None:
+            w = w[codes]
         cw, cp = cells.weigh(w, p)
         for group, k, d, cal in zip(cells.group, ks, draws, calib.ratios(w), strict=True):
             rates = _rates(_sums(group, k, cells, cw, cp))
@@ -408,6 +416,8 @@ def fairness_audit(
     p: np.ndarray,
     attributes,
     config: FairnessConfig | None = None,
+    *,
+    clusters=None,
 ) -> FairnessReport:
     """Audit a score per group of each attribute, with bootstrap intervals, against the policy's bounds.
 
@@ -423,6 +433,10 @@ def fairness_audit(
         Audit columns, e.g. ``("nationality", "region", "sex", "age_band")``.
     config : FairnessConfig, optional
         Referral budget, support minimums, bounds, bootstrap. Default: :class:`FairnessConfig()`.
+    clusters : array-like, optional
+        One label per row (e.g. ``traveller_id``): the bootstrap resamples these (travellers,
+        not stays), each drawn traveller's rows all counted as often as it is drawn.
+        Default: the row. The labels are used for the draw only, never reported.
 
     Returns
     -------
@@ -434,12 +448,13 @@ def fairness_audit(
     Raises
     ------
     SchemaError
-        If an audit column is missing or the lengths differ.
+        If an audit column is missing or the lengths differ (``clusters`` included).
 
     Examples
     --------
     >>> import numpy as np, pandas as pd
     >>> from riskmodel.core.risk.config import FairnessConfig
+from riskmodel.core.risk.metrics import cluster_codes
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"sex": rng.choice(["F", "M"], 4000)})
     >>> p = rng.uniform(0.01, 0.2, 4000)
@@ -456,8 +471,11 @@ def fairness_audit(
         )
     y = np.asarray(y, float)
     p = np.asarray(p, float)
-    if not len(y) == len(p) == len(frame):
-        raise SchemaError("audit", [SchemaProblem("<table>", f"lengths differ: frame {len(frame)}, y {len(y)}, p {len(p)}", "pass aligned rows")])
+    n_clusters = len(frame) if clusters is None else len(clusters)
+    if not len(y) == len(p) == len(frame) == n_clusters:
+        also = "" if clusters is None else f", clusters {n_clusters}"
+        raise SchemaError("audit", [SchemaProblem("<table>", f"lengths differ: frame {len(frame)}, y {len(y)}, p {len(p)}{also}",
+                                                  "pass aligned rows")])
     k = max(int(round(cfg.referral_budget * len(p))), 1)
     threshold = float(np.sort(p)[-k]) if len(p) else float("nan")
     referred = (p >= threshold).astype(float)
@@ -472,7 +490,7 @@ def fairness_audit(
     ]
     intervals = [{} for _ in tables]
     if cfg.bootstrap and any(t["enough_support"].any() for t in tables):
-        intervals = _intervals(cells, calib, p, cfg)
+        intervals = _intervals(cells, calib, p, cfg, cluster_codes(clusters, len(p)))
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     summary, violations = _summarise(table, attributes, cfg)

@@ -5,7 +5,9 @@ expected calibration error, reliability table) and what a desk with a referral
 budget sees: precision, recall and lift of the top 1%, 2%, 5% of scores.
 Bootstrap helpers give 95% intervals for the ranking metrics, their ratios to
 reference scores (the oracles, a baseline) and paired differences between two
-models on the same rows.
+models on the same rows. Given ``clusters`` (the traveller of each stay) they
+resample travellers, not stays: a traveller's stays share a persistent risk, so
+resampling the stays one by one would give intervals too narrow.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 __all__ = [
     "classification_metrics", "expected_calibration_error", "reliability_table", "at_budget",
-    "weighted_auc_ap", "ranking_intervals", "paired_difference",
+    "weighted_auc_ap", "ranking_intervals", "paired_difference", "cluster_codes",
 ]
 
 
@@ -149,14 +151,46 @@ def _interval(values: list[float], level: float) -> tuple[float, float]:
     return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
 
 
+def cluster_codes(clusters, n: int) -> np.ndarray | None:
+    """Per row, the code (0 to k - 1) of its cluster, e.g. its traveller; None when ``clusters`` is None.
+
+    A missing label (NaN, None) is a cluster of its own: a row of unknown traveller is
+    resampled alone, as before.
+
+    Raises
+    ------
+    ValueError
+        If ``clusters`` does not hold one label per row.
+    """
+    if clusters is None:
+        return None
+    codes = pd.factorize(pd.Series(clusters))[0].astype(np.int64)
+    if len(codes) != n:
+        raise ValueError(f"`clusters` must hold one label per row ({n}); got {len(codes)}.")
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
+def _poisson_weights(rng: np.random.Generator, n: int, codes: np.ndarray | None) -> np.ndarray:
+    """One replicate's row weights: Poisson(1) per row, or per cluster and shared by its rows."""
+    if codes is None:
+        return rng.poisson(1.0, n).astype(float)
+    return rng.poisson(1.0, int(codes.max(initial=-1)) + 1)[codes].astype(float)
+
+
 def ranking_intervals(
-    y: np.ndarray, p: np.ndarray, references: dict | None = None, *, n_boot: int = 200, seed: int = 0, level: float = 0.95
+    y: np.ndarray, p: np.ndarray, references: dict | None = None, *, n_boot: int = 200, seed: int = 0, level: float = 0.95,
+    clusters=None,
 ) -> dict[str, float]:
     """ROC-AUC, PR-AUC and their ratios to reference scores, each with a bootstrap interval.
 
     Every replicate reweights the rows with Poisson(1) weights shared by all scores
     (a paired bootstrap), so a ratio's interval reflects that model and reference
-    are judged on the same rows.
+    are judged on the same rows. With ``clusters`` a replicate draws one weight per
+    cluster and gives it to all its rows: travellers are resampled, not stays, since
+    a traveller's stays have correlated outcomes (their rows resampled one by one
+    give intervals too narrow).
 
     Parameters
     ----------
@@ -167,6 +201,8 @@ def ranking_intervals(
     n_boot : int, default=200
     seed : int, default=0
     level : float, default=0.95
+    clusters : array-like, optional
+        One label per row (e.g. ``traveller_id``): the unit resampled. Default: the row.
 
     Returns
     -------
@@ -174,8 +210,14 @@ def ranking_intervals(
         ``roc_auc, pr_auc``; per reference ``r``: ``{r}_roc_auc, {r}_pr_auc,
         auc_over_{r}, prauc_over_{r}, gini_over_{r}`` (Gini = 2 AUC - 1); every
         value also with ``_lo`` and ``_hi``, the bounds of its ``level`` interval.
+
+    Raises
+    ------
+    ValueError
+        If ``clusters`` does not hold one label per row.
     """
     y = np.asarray(y, float)
+    codes = cluster_codes(clusters, len(y))
     refs = {k: _Ranked(v) for k, v in (references or {}).items()}
     model = _Ranked(p)
 
@@ -190,7 +232,7 @@ def ranking_intervals(
 
     point = figures(np.ones(len(y)))
     rng = np.random.default_rng(seed)
-    reps = [figures(rng.poisson(1.0, len(y)).astype(float)) for _ in range(n_boot)]
+    reps = [figures(_poisson_weights(rng, len(y), codes)) for _ in range(n_boot)]
     out = dict(point)
     for k in point:
         out[f"{k}_lo"], out[f"{k}_hi"] = _interval([r[k] for r in reps], level)
@@ -198,7 +240,8 @@ def ranking_intervals(
 
 
 def paired_difference(
-    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, *, metric: str = "pr_auc", n_boot: int = 400, seed: int = 0, level: float = 0.95
+    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, *, metric: str = "pr_auc", n_boot: int = 400, seed: int = 0, level: float = 0.95,
+    clusters=None,
 ) -> tuple[float, float, float]:
     """``metric(p_a) - metric(p_b)`` on the same rows, with a paired bootstrap interval.
 
@@ -211,6 +254,10 @@ def paired_difference(
     metric : {"pr_auc", "roc_auc"}, default="pr_auc"
     n_boot, seed, level
         Replicates (Poisson(1) row weights shared by both scores), seed, interval level.
+    clusters : array-like, optional
+        One label per row (e.g. ``traveller_id``): each replicate draws one Poisson(1)
+        weight per cluster, shared by its rows, so travellers are resampled, not stays
+        (correlated stays of one traveller resampled apart give an interval too narrow).
 
     Returns
     -------
@@ -220,18 +267,19 @@ def paired_difference(
     Raises
     ------
     ValueError
-        If ``metric`` is not one of the two above.
+        If ``metric`` is not one of the two above, or ``clusters`` does not hold one label per row.
     """
     if metric not in ("pr_auc", "roc_auc"):
         raise ValueError(f"`metric` must be 'pr_auc' or 'roc_auc'; got {metric!r}.")
     k = 1 if metric == "pr_auc" else 0
     y = np.asarray(y, float)
+    codes = cluster_codes(clusters, len(y))
     a, b = _Ranked(p_a), _Ranked(p_b)
 
     def diff(w):
         return a.auc_ap(y, w)[k] - b.auc_ap(y, w)[k]
 
     rng = np.random.default_rng(seed)
-    reps = [diff(rng.poisson(1.0, len(y)).astype(float)) for _ in range(n_boot)]
+    reps = [diff(_poisson_weights(rng, len(y), codes)) for _ in range(n_boot)]
     lo, hi = _interval(reps, level)
     return float(diff(np.ones(len(y)))), lo, hi
