@@ -74,3 +74,26 @@ def test_trainer_refuses_an_immature_holdout(tables, cfg):
     bad.loc[bad.index[:3], "overstayed"] = np.nan
     with pytest.raises(SchemaError, match=r"(?s)holdout table.*`overstayed`: target is missing on some rows \(immature labels\?\) \(3 rows"):
         train_risk_model(train, cfg, holdout=bad)
+
+
+def test_trainer_intervals_and_audit_resample_the_holdouts_travellers(tables, cfg):
+    """Every holdout stay four times over, under its traveller: the evaluation's bootstrap must resample
+    the travellers (intervals as wide as on the single stays), not the copies one by one (half as wide).
+
+    Both runs fit the same model on the same rows and score the same holdout; only whether the copies
+    share a ``traveller_id`` differs, so any difference in the intervals is the resampling unit.
+    """
+    from riskmodel.core.risk import FairnessConfig
+
+    _, train, holdout = tables
+    four = pd.concat([holdout] * 4, ignore_index=True)
+    apart = four.assign(traveller_id=[f"copy{i}" for i in range(len(four))])
+    fair = FairnessConfig(min_support=100, min_positives=5, bootstrap=100)
+    runs = [train_risk_model(train, cfg, holdout=h, fairness=fair, baselines=False, n_boot=100) for h in (four, apart)]
+    ratio = [(r.metrics["pr_auc_hi"] - r.metrics["pr_auc_lo"]) for r in runs]
+    assert runs[0].metrics["pr_auc"] == runs[1].metrics["pr_auc"]
+    assert ratio[0] / ratio[1] > 1.5, ratio
+    judged = [r.fairness.table.loc[r.fairness.table["enough_support"]] for r in runs]
+    assert len(judged[0]) >= 2 and list(judged[0]["group"]) == list(judged[1]["group"])
+    widths = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
+    assert np.median(widths[0] / widths[1]) > 1.5, widths

@@ -7,7 +7,9 @@ fits and calibrates a :class:`~riskmodel.core.risk.model.RiskModel`, scores the
 holdout, runs the baselines on the same rows (logistic regression on the same
 features; the training base rate per ``baseline_group``), and audits fairness
 on ``audit`` columns. Ranking figures carry bootstrap 95% intervals, and their
-ratios to the oracles (synthetic data) and to the logistic baseline too.
+ratios to the oracles (synthetic data) and to the logistic baseline too. When the
+rows carry ``traveller_id`` the bootstrap (intervals and fairness audit) resamples
+travellers, not stays: a traveller's stays have correlated outcomes.
 
 A **true as-of backtest** (issue 14 part 3) passes ``holdout``:
 :func:`as_of_tables` gives the training rows with labels as known at a cut-off
@@ -252,7 +254,8 @@ def train_risk_model(
         The observable oracle (synthetic data), aligned like ``oracle``: adds
         ``observable_*``, ``auc_over_observable``, ``prauc_over_observable``, ``gini_over_observable``.
     n_boot : int, default=200
-        Bootstrap replicates of the intervals.
+        Bootstrap replicates of the intervals (resampling the test slice's travellers when
+        it has a ``traveller_id`` column, its rows otherwise).
     on_progress : callable, optional
         ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`) as each stage
         finishes: fit, evaluate, baselines, intervals, fairness audit.
@@ -321,12 +324,13 @@ def train_risk_model(
         seconds["baselines"] = time.perf_counter() - t0
     stages.done("baselines")
     t0 = time.perf_counter()
-    metrics.update(ranking_intervals(y, p, refs, n_boot=n_boot, seed=config.seed))
+    # a traveller's stays share a risk: the intervals resample travellers, not stays
+    metrics.update(ranking_intervals(y, p, refs, n_boot=n_boot, seed=config.seed, clusters=test.get("traveller_id")))
     seconds["intervals"] = time.perf_counter() - t0
     stages.done("intervals")
     t0 = time.perf_counter()
     # with no audit attribute the audit fails (it judged no one), so a gate requiring fairness refuses
-    audit = fairness_audit(test, y, p, config.audit, fcfg)
+    audit = fairness_audit(test, y, p, config.audit, fcfg, clusters=test.get("traveller_id"))
     metrics.update({f"fairness_{k}": v for k, v in audit.summary.items()})
     metrics["fairness_passed"] = float(audit.passed)
     seconds["fairness"] = time.perf_counter() - t0
