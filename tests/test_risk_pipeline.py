@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -198,3 +199,41 @@ def test_the_fitting_slices_read_labels_as_known_when_the_test_slice_begins(smal
     before, window = gate_window(cfg, injected)
     assert not before["stay_id"].isin(["C999999980", "C999999990"]).any()
     assert (len(before), len(window), str(window["entry_time"].min())) == (lin["train_rows"], lin["test_rows"], lin["test_from"])
+
+
+@pytest.mark.slow
+def test_promote_intervals_resample_the_windows_travellers(small_config, monkeypatch):
+    """The gate's paired interval and its fairness audit resample the window's travellers, not its stays.
+
+    The same challenger is judged twice on its window with every stay four times over: once under
+    the stays' travellers, once with a label per copy. Four copies of a stay tell no more than one, so
+    resampling travellers must give intervals about twice as wide as resampling the copies; a gate that
+    ignored the travellers would give the same interval twice. A minimum AUC no model reaches keeps
+    the challenger unpromoted, so both decisions are taken against the same (empty) champion.
+    """
+    import re
+
+    import riskmodel.apps.pipelines.risk as pipeline
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    cfg = dataclasses.replace(cfg, gate=dataclasses.replace(cfg.gate, minimum={"roc_auc": 0.9999}))
+    crossings, _ = load_crossings(cfg)
+    train(cfg, crossings=crossings)
+    before, window = gate_window(cfg, crossings)
+    four = pd.concat([window] * 4, ignore_index=True)
+    audits, widths = [], []
+    real_audit = pipeline.fairness_audit
+    monkeypatch.setattr(pipeline, "fairness_audit", lambda *a, **k: audits.append(real_audit(*a, **k)) or audits[-1])
+    for rows in (four, four.assign(traveller_id=[f"copy{i}" for i in range(len(four))])):
+        monkeypatch.setattr(pipeline, "gate_window", lambda _cfg, _crossings, rows=rows: (before, rows))
+        decision = promote(cfg, crossings=crossings)
+        assert not decision.passed
+        [text] = [r for r in decision.reasons if "challenger - logistic baseline" in r]
+        lo, hi = map(float, re.search(r"95% interval ([-+.\d]+) to ([-+.\d]+)", text).groups())
+        widths.append(hi - lo)
+    assert widths[0] / widths[1] > 1.5, widths
+    judged = [a.table.loc[a.table["enough_support"]] for a in audits]
+    assert len(judged[0]) >= 2 and list(judged[0]["group"]) == list(judged[1]["group"])
+    ratio = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
+    assert np.median(ratio[0] / ratio[1]) > 1.5, ratio

@@ -159,7 +159,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     recent window of matured stays (:func:`gate_window`), and the challenger is audited
     there; :func:`~riskmodel.core.risk.gate.evaluate_window_gate` decides: the config's
     absolute bounds, not worse than the champion beyond noise (paired bootstrap
-    interval), better than the logistic baseline, fair.
+    interval), better than the logistic baseline, fair. The window's bootstrap intervals (the
+    paired differences and the audit's) resample its travellers (``traveller_id``), not its stays.
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
     (its logged lineage: another, shorter log than it was trained on) is refused outright.
@@ -192,10 +193,12 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         p = load_risk_model(f"models:/{name}@challenger").predict_proba(window)[:, 1]
         champ = None if champion_metrics is None else load_risk_model(f"models:/{name}@champion").predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
-        fair = fairness_audit(window, y, p, m.audit, cfg.fairness)
+        # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
+        travellers = window.get("traveller_id")
+        fair = fairness_audit(window, y, p, m.audit, cfg.fairness, clusters=travellers)
         return evaluate_window_gate(
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
-            fairness_passed=fair.passed, config=cfg.gate,
+            fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
 
     return registry.promote(name, decide)

@@ -13,7 +13,8 @@ challenger lacks fails its rule: a gate never passes by omission.
 :func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
 challenger and the challenger's logistic baseline are scored on the *same* recent
 window of matured stays, and a paired bootstrap gives each difference with its
-interval. The challenger is promoted only when it is not worse than the champion
+interval (resampling travellers, not stays, when the caller passes ``clusters``:
+a traveller's stays have correlated outcomes). The challenger is promoted only when it is not worse than the champion
 beyond noise (the interval of ``challenger - champion`` reaches 0 or above), is
 better than its logistic baseline (``challenger - baseline`` above 0), and passed
 the fairness audit. :func:`evaluate_window_gate` adds the config's absolute bounds, read on
@@ -112,6 +113,7 @@ def evaluate_paired_gate(
     metric: str = "pr_auc",
     n_boot: int = 400,
     seed: int = 0,
+    clusters=None,
 ) -> GateDecision:
     """Promote or not from scores of the same matured window, with paired bootstrap intervals.
 
@@ -127,6 +129,9 @@ def evaluate_paired_gate(
     metric : {"pr_auc", "roc_auc"}, default="pr_auc"
     n_boot, seed : int
         Bootstrap replicates and seed.
+    clusters : array-like, optional
+        The traveller of each row (``traveller_id``): the bootstrap resamples travellers,
+        not stays (see :func:`~riskmodel.core.risk.metrics.paired_difference`). Default: the row.
 
     Returns
     -------
@@ -147,13 +152,13 @@ def evaluate_paired_gate(
     if champion is None:
         checks.note("no champion yet: the baseline and fairness rules apply")
     else:
-        d, lo, hi = paired_difference(y, challenger, champion, metric=metric, n_boot=n_boot, seed=seed)
+        d, lo, hi = paired_difference(y, challenger, champion, metric=metric, n_boot=n_boot, seed=seed, clusters=clusters)
         checks.compare(
             f"{metric}_minus_champion", hi, lower=0.0, reference=d, rule="95% interval of challenger - champion reaches 0",
             text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - champion {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
             + ("" if ok else ": worse beyond noise"),
         )
-    d, lo, hi = paired_difference(y, challenger, logistic, metric=metric, n_boot=n_boot, seed=seed + 1)
+    d, lo, hi = paired_difference(y, challenger, logistic, metric=metric, n_boot=n_boot, seed=seed + 1, clusters=clusters)
     checks.compare(
         f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0), reference=None, rule="> 0",
         text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - logistic baseline {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
@@ -174,6 +179,7 @@ def evaluate_window_gate(
     *,
     fairness_passed: bool,
     config: GateConfig,
+    clusters=None,
 ) -> GateDecision:
     """The promotion decision on one recent window of matured stays, every score on the same rows.
 
@@ -192,6 +198,8 @@ def evaluate_window_gate(
     fairness_passed : bool
         The challenger's fairness audit on the window.
     config : GateConfig
+    clusters : array-like, optional
+        The traveller of each row: the paired bootstrap resamples travellers, not stays.
 
     Returns
     -------
@@ -213,6 +221,7 @@ def evaluate_window_gate(
     bounds = evaluate_gate(m, None, absolute)
     paired = evaluate_paired_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
+        clusters=clusters,
     )
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
