@@ -114,3 +114,27 @@ def test_too_few_rows_to_judge_is_no_pass(data_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "): CANNOT JUDGE\n" in captured.out and "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE" in captured.err
     assert not (tmp_path / "at_risk.csv").exists()
+
+
+def test_the_audit_resamples_travellers_not_snapshot_rows(data_dir, tmp_path, config, monkeypatch):
+    """A traveller in the country is a row of every held-out snapshot: the audit's intervals resample travellers.
+
+    The same run with a label per row in place of the traveller (the model and rows unchanged) resamples
+    the rows one by one, as if a traveller's snapshots were independent: its intervals are narrower.
+    """
+    assert _monitor(data_dir, tmp_path / "travellers", config) == 0
+    real_table = monitor_module.monitor_training_table
+
+    def one_label_per_row(*args, **kwargs):
+        table = real_table(*args, **kwargs)
+        return table.assign(traveller_id=[f"row{i}" for i in range(len(table))])
+
+    monkeypatch.setattr(monitor_module, "monitor_training_table", one_label_per_row)
+    assert _monitor(data_dir, tmp_path / "rows", config) == 0
+    tables = [pd.read_csv(tmp_path / run / "monitor_fairness.csv") for run in ("travellers", "rows")]
+    judged = [t.loc[t["status"] != "too small"].set_index(["attribute", "group"]) for t in tables]
+    assert len(judged[0]) >= 2 and list(judged[0].index) == list(judged[1].index)
+    assert (judged[0]["support"] == judged[1]["support"]).all() and (judged[0]["referral_ratio"] == judged[1]["referral_ratio"]).all()
+    widths = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
+    # measured 1.12 (nationality, the largest market against the rest: both its rows) and 1.4 (sex); equal on rows alone
+    assert (widths[0] > 1.05 * widths[1]).all(), widths

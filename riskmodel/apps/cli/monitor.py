@@ -101,7 +101,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
     model = fit_monitor_model(table.loc[table["as_of"] < audit_days[0]], sources="all", seed=args.seed)
     held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
-    audit = fairness_audit(held, held["label"].to_numpy(), model.predict_proba(held)[:, 1], policy.model.audit, policy.fairness)
+    # a traveller is on many snapshots (and stays): the audit's intervals resample travellers, not rows
+    audit = fairness_audit(held, held["label"].to_numpy(), model.predict_proba(held)[:, 1], policy.model.audit, policy.fairness,
+                           clusters=held.get("traveller_id"))
     window = {"first_snapshot": str(fit_days[0].date()), "last_snapshot": str(fit_days[-1].date()), "snapshots": len(fit_days),
               "label_as_of": str(as_of.date()), "horizon_days": args.horizon,
               "audit": {"rows": len(held), "snapshots": len(audit_days), "first": str(audit_days[0].date()),
