@@ -454,7 +454,6 @@ def fairness_audit(
     --------
     >>> import numpy as np, pandas as pd
     >>> from riskmodel.core.risk.config import FairnessConfig
-from riskmodel.core.risk.metrics import cluster_codes
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"sex": rng.choice(["F", "M"], 4000)})
     >>> p = rng.uniform(0.01, 0.2, 4000)
