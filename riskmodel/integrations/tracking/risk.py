@@ -389,6 +389,12 @@ def _log_evaluation(result: TrainResult) -> None:
     mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
 
 
+def _training_run(name: str, alias: str, client) -> str | None:
+    """The id of the run that trained ``name@alias``; None when the alias is not set."""
+    mv = registry.resolve_version(name, alias, client)
+    return None if mv is None else (mv.tags.get("run_id") or mv.run_id)
+
+
 def fitted_through(name: str, alias: str = "challenger") -> pd.Timestamp | None:
     """The latest time any fitting slice of ``name@alias`` read (training, early stopping, calibration).
 
@@ -396,8 +402,7 @@ def fitted_through(name: str, alias: str = "challenger") -> pd.Timestamp | None:
     ``data_calib_to``); None when the alias is not set or the run logged no such lineage.
     """
     client = registry.configure()
-    mv = registry.resolve_version(name, alias, client)
-    run_id = None if mv is None else (mv.tags.get("run_id") or mv.run_id)
+    run_id = _training_run(name, alias, client)
     if not run_id:
         return None
     params = client.get_run(run_id).data.params
@@ -412,8 +417,7 @@ def logged_evaluation(name: str, alias: str = "champion") -> tuple[pd.DataFrame,
     None when the alias is not set or the run logged no such tables.
     """
     client = registry.configure()
-    mv = registry.resolve_version(name, alias, client)
-    run_id = None if mv is None else (mv.tags.get("run_id") or mv.run_id)
+    run_id = _training_run(name, alias, client)
     if not run_id:
         return None
     with tempfile.TemporaryDirectory() as tmp:
