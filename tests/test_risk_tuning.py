@@ -148,3 +148,21 @@ def test_tune_without_the_crossings_log_warns_it_fits_end_of_data_labels(table, 
     with pytest.warns(RiskModelWarning, match="end of the data"):
         res = tune(table, cfg.model, n_trials=1, timeout_seconds=60, folds=2)
     assert res.folds["not_matured"].tolist() == [0, 0]
+
+
+@pytest.mark.slow
+def test_pipeline_tunes_on_labels_as_known_then_and_says_what_it_left_out(crossings, cfg, tmp_path, monkeypatch):
+    import warnings
+
+    from riskmodel.apps.pipelines.risk import tune as tune_pipeline
+
+    monkeypatch.chdir(tmp_path)
+    lines = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        path = tune_pipeline(cfg, tmp_path / "tuned.yaml", crossings=crossings, progress=lines.append)
+    assert not [w for w in seen if "end of the data" in str(w.message)]  # the pipeline hands tune the log
+    folds = [line for line in lines if line.startswith("fold ")]
+    assert [line.split(":")[0] for line in folds] == [f"fold {k}" for k in range(cfg.tuning.folds)]
+    assert all("earlier stays not matured then, left out" in line for line in folds)
+    assert load_config(path, RiskConfig).model.features == cfg.model.features
