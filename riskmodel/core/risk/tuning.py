@@ -6,15 +6,16 @@ validate on the block), and maximises the mean validation PR-AUC of the booster.
 Early stopping uses the most recent slice of each fold's training rows, never the
 block the trial is scored on (:func:`early_stopping_slice`).
 
+Each finished trial is passed to ``on_trial`` (the MLflow layer logs it as a
+child run). :func:`tuned_config` writes the best parameters back into a config
+a data scientist can review and commit.
+
 Given the crossings log, each fold fits on labels as known when its validation
 block begins (:func:`known_then_folds`), as the pipeline's training does
 (:func:`~riskmodel.core.risk.train.known_then_tables`): a stay entered before the
 block whose overstay settled only after the block began is not fitted on, nor is
 any stay whose label was not yet mature then. The validation block keeps the
 labels of the given table (the data's end), like the test slice.
-Each finished trial is passed to ``on_trial`` (the MLflow layer logs it as a
-child run). :func:`tuned_config` writes the best parameters back into a config
-a data scientist can review and commit.
 """
 
 from __future__ import annotations
