@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from riskmodel.core.config import load_config
@@ -64,6 +65,18 @@ def fitted(tmp_path_factory):
     folder = model.save(tmp_path_factory.mktemp("model") / "overstay-risk")
     return model, folder, parts["test"].reset_index(drop=True)
 
+
+
+def one_more_stay(crossings: pd.DataFrame, visa: str, stay_id: str, entered: pd.Timestamp, permit_days: int, left_days: int):
+    """``crossings`` with one more stay of a new traveller: a copy of the first ``visa`` entry and its exit, moved."""
+    direction, visas = crossings["direction"].astype(str), crossings["visa_type"].astype(str)
+    entry = crossings[(direction == "entry") & (visas == visa)].iloc[[0]].copy()
+    after = (crossings["traveller_id"] == entry["traveller_id"].iloc[0]) & (crossings["timestamp"] > entry["timestamp"].iloc[0])
+    leave = crossings[after & (direction == "exit")].iloc[[0]].copy()
+    for row, cid, days in ((entry, stay_id, 0), (leave, stay_id[:-1] + "9", left_days)):
+        row["crossing_id"], row["traveller_id"], row["document_id"] = cid, "T" + stay_id[1:], "D" + stay_id[1:]
+        row["timestamp"], row["permit_end"] = entered + pd.Timedelta(days=days), entered + pd.Timedelta(days=permit_days - 1)
+    return pd.concat([crossings, entry, leave]).sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 def use_local_store(mp: pytest.MonkeyPatch, root: Path) -> None:

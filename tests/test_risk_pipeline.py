@@ -13,7 +13,7 @@ from riskmodel.apps.cli import main
 from riskmodel.core.config import load_config
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.risk import RiskConfig
-from tests.conftest import REPO
+from tests.conftest import REPO, one_more_stay
 from riskmodel.apps.pipelines.risk import train
 
 
@@ -149,18 +149,6 @@ def test_promote_refuses_a_window_the_challenger_was_fitted_or_calibrated_on(sma
     assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None
 
 
-def _one_more_stay(crossings: pd.DataFrame, visa: str, stay_id: str, entered: pd.Timestamp, permit_days: int, left_days: int):
-    """``crossings`` with one more stay of a new traveller: a copy of the first ``visa`` entry and its exit, moved."""
-    direction, visas = crossings["direction"].astype(str), crossings["visa_type"].astype(str)
-    entry = crossings[(direction == "entry") & (visas == visa)].iloc[[0]].copy()
-    after = (crossings["traveller_id"] == entry["traveller_id"].iloc[0]) & (crossings["timestamp"] > entry["timestamp"].iloc[0])
-    leave = crossings[after & (direction == "exit")].iloc[[0]].copy()
-    for row, cid, days in ((entry, stay_id, 0), (leave, stay_id[:-1] + "9", left_days)):
-        row["crossing_id"], row["traveller_id"], row["document_id"] = cid, "T" + stay_id[1:], "D" + stay_id[1:]
-        row["timestamp"], row["permit_end"] = entered + pd.Timedelta(days=days), entered + pd.Timedelta(days=permit_days - 1)
-    return pd.concat([crossings, entry, leave]).sort_values("timestamp", kind="stable").reset_index(drop=True)
-
-
 @pytest.mark.slow
 def test_the_fitting_slices_read_labels_as_known_when_the_test_slice_begins(small_config):
     """Overstays of the fitting slices that settle only after the test slice began are not fitted on.
@@ -181,8 +169,8 @@ def test_the_fitting_slices_read_labels_as_known_when_the_test_slice_begins(smal
     crossings, _ = load_crossings(cfg)
     base = train(cfg, crossings=crossings, log=False).result.lineage
     day = {k: pd.Timestamp(base[f"{k}_to"]).normalize() for k in ("train", "calib")}
-    injected = _one_more_stay(crossings, "c1_visit", "C999999990", day["calib"] - pd.Timedelta(days=5), 60, 100)
-    injected = _one_more_stay(injected, "itas", "C999999980", day["train"] - pd.Timedelta(days=30), 730, 800)
+    injected = one_more_stay(crossings, "c1_visit", "C999999990", day["calib"] - pd.Timedelta(days=5), 60, 100)
+    injected = one_more_stay(injected, "itas", "C999999980", day["train"] - pd.Timedelta(days=30), 730, 800)
 
     outcome = train(cfg, crossings=injected)
     lin = outcome.result.lineage

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import mlflow
+import pandas as pd
 import pytest
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, time_split
-from riskmodel.core.risk.tuning import time_folds, tune, tuned_config, write_config
-from tests.conftest import REPO
+from riskmodel.core.risk.tuning import known_then_folds, time_folds, tune, tuned_config, write_config
+from tests.conftest import REPO, one_more_stay
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,13 @@ def cfg() -> RiskConfig:
 
 
 @pytest.fixture(scope="module")
-def table():
-    return training_table(make_crossings(2_000, "2017-01-01", "2023-12-31", seed=4).crossings)
+def crossings():
+    return make_crossings(2_000, "2017-01-01", "2023-12-31", seed=4).crossings
+
+
+@pytest.fixture(scope="module")
+def table(crossings):
+    return training_table(crossings)
 
 
 def test_folds_are_time_ordered_and_leave_the_holdout_out(table, cfg):
@@ -39,9 +45,9 @@ def test_folds_are_time_ordered_and_leave_the_holdout_out(table, cfg):
         time_folds(table, "entry_time", 0, holdout_fraction=0.2)
 
 
-def test_tune_and_write_back(table, cfg, tmp_path):
+def test_tune_and_write_back(crossings, table, cfg, tmp_path):
     seen = []
-    res = tune(table, cfg.model, n_trials=2, folds=2, timeout_seconds=120, on_trial=lambda *a: seen.append(a))
+    res = tune(table, cfg.model, crossings=crossings, n_trials=2, folds=2, timeout_seconds=120, on_trial=lambda *a: seen.append(a))
     assert len(res.trials) == len(seen) == 2
     assert res.best_score == res.trials["pr_auc"].max()
     path = write_config(tuned_config(cfg, res.best_params), tmp_path / "tuned.yaml", note="test")
@@ -51,18 +57,21 @@ def test_tune_and_write_back(table, cfg, tmp_path):
 
 
 @pytest.mark.slow
-def test_trials_are_child_runs(table, cfg, tmp_path, monkeypatch):
+def test_trials_are_child_runs(crossings, table, cfg, tmp_path, monkeypatch):
     from riskmodel.integrations.tracking.risk import tune_risk
 
     monkeypatch.chdir(tmp_path)
-    res = tune_risk(table, cfg)
+    res = tune_risk(table, cfg, crossings=crossings)
     runs = mlflow.search_runs(experiment_names=[cfg.tracking.experiment])
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     assert len(children) == len(res.trials)
     assert children["tags.mlflow.parentRunId"].nunique() == 1
+    parent = mlflow.MlflowClient().get_run(children["tags.mlflow.parentRunId"].iloc[0]).data.params
+    # the folds' not-matured counts are logged with the run
+    assert [parent[f"fold{k}_not_matured"] for k in range(cfg.tuning.folds)] == [str(n) for n in res.folds["not_matured"]]
 
 
-def test_tuning_early_stops_on_rows_apart_from_those_it_scores(table, cfg, monkeypatch):
+def test_tuning_early_stops_on_rows_apart_from_those_it_scores(crossings, table, cfg, monkeypatch):
     """Each trial's early-stopping rows precede, and never overlap, the block the trial is scored on."""
     from riskmodel.core.risk import tuning
 
@@ -84,8 +93,76 @@ def test_tuning_early_stops_on_rows_apart_from_those_it_scores(table, cfg, monke
 
     monkeypatch.setattr(tuning.RiskModel, "fit", spy_fit)
     monkeypatch.setattr(tuning.RiskModel, "predict_margin", spy_margin)
-    tune(table, cfg.model, n_trials=1, timeout_seconds=60, folds=2)
+    tune(table, cfg.model, crossings=crossings, n_trials=1, timeout_seconds=60, folds=2)
     assert len(stopped) == len(scored) == 2
     for stop, block in zip(stopped, scored, strict=True):
-        assert not set(stop.index) & set(block.index)
+        assert not set(stop["stay_id"]) & set(block["stay_id"])
         assert stop["entry_time"].max() <= block["entry_time"].min()
+
+
+def _spy_fits(monkeypatch) -> list[pd.DataFrame]:
+    """Every fold's fitting rows (fit and early-stopping) that tune hands to RiskModel.fit, in call order."""
+    from riskmodel.core.risk import tuning
+
+    fitted, fit = [], tuning.RiskModel.fit
+
+    def spy_fit(self, train, *, valid=None, calib=None, **kw):
+        fitted.append(pd.concat([train, valid]))
+        return fit(self, train, valid=valid, calib=calib, **kw)
+
+    monkeypatch.setattr(tuning.RiskModel, "fit", spy_fit)
+    return fitted
+
+
+def test_each_fold_fits_on_labels_as_known_when_its_block_begins(crossings, table, cfg, monkeypatch):
+    """An overstay entered before a fold's validation block but settled after it began is not fitted in that fold.
+
+    The old tune cut every fold from the table labelled at the end of the data, so the first fold
+    fitted this stay with its overstay, known only months after the block it was scored on began. A
+    visit-visa stay of a new traveller (60 days' permit, no extension, leaves after 100 days: its label
+    settles 60 + 120 days' extension room + 30 days' grace after entry) enters five days before the first
+    block; the second block begins more than a year later, when the overstay is known.
+    """
+    tc = "entry_time"
+    starts = [valid[tc].min() for _, valid in time_folds(table, tc, 2, holdout_fraction=cfg.model.splits.test_fraction)]
+    assert starts[1] - starts[0] > pd.Timedelta(days=215)  # the draw gives the second fold its label
+    entered = starts[0].normalize() - pd.Timedelta(days=5)
+    injected = one_more_stay(crossings, "c1_visit", "C999999990", entered, 60, 100)
+    at_end = training_table(injected)
+    assert at_end.loc[at_end["stay_id"] == "C999999990", "overstayed"].tolist() == [1]
+
+    fitted = _spy_fits(monkeypatch)
+    res = tune(at_end, cfg.model, crossings=injected, n_trials=1, timeout_seconds=60, folds=2)
+    assert len(fitted) == 2
+    assert res.folds["labels_known_at"].iloc[0] > entered  # the stay entered before the first block
+    assert "C999999990" not in set(fitted[0]["stay_id"])
+    # once its overstay is known it is fitted, with that label
+    assert fitted[1].loc[fitted[1]["stay_id"] == "C999999990", "overstayed"].tolist() == [1]
+
+    # and it is counted as left out of the first fold only (one more than on the log without it)
+    before = [n for *_, n in known_then_folds(crossings, table, tc, 2, holdout_fraction=cfg.model.splits.test_fraction)]
+    assert res.folds["not_matured"].tolist() == [before[0] + 1, before[1]]
+
+
+def test_tune_without_the_crossings_log_warns_it_fits_end_of_data_labels(table, cfg):
+    with pytest.warns(RiskModelWarning, match="end of the data"):
+        res = tune(table, cfg.model, n_trials=1, timeout_seconds=60, folds=2)
+    assert res.folds["not_matured"].tolist() == [0, 0]
+
+
+@pytest.mark.slow
+def test_pipeline_tunes_on_labels_as_known_then_and_says_what_it_left_out(crossings, cfg, tmp_path, monkeypatch):
+    import warnings
+
+    from riskmodel.apps.pipelines.risk import tune as tune_pipeline
+
+    monkeypatch.chdir(tmp_path)
+    lines = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        path = tune_pipeline(cfg, tmp_path / "tuned.yaml", crossings=crossings, progress=lines.append)
+    assert not [w for w in seen if "end of the data" in str(w.message)]  # the pipeline hands tune the log
+    folds = [line for line in lines if line.startswith("fold ")]
+    assert [line.split(":")[0] for line in folds] == [f"fold {k}" for k in range(cfg.tuning.folds)]
+    assert all("earlier stays not matured then, left out" in line for line in folds)
+    assert load_config(path, RiskConfig).model.features == cfg.model.features

@@ -211,7 +211,13 @@ def tune(
     crossings: pd.DataFrame | None = None,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> Path:
-    """Time-budgeted search (``config.tuning``) logged to MLflow as child runs; writes the tuned config to ``out``."""
+    """Time-budgeted search (``config.tuning``) logged to MLflow as child runs; writes the tuned config to ``out``.
+
+    The search runs on the stays before :func:`train`'s test slice; each fold fits on the
+    labels as known when its validation block begins (stays not mature then are left out
+    and counted, per fold, in the progress lines and the tuning run's ``fold{k}_not_matured``)
+    and is scored on the block with the labels known at the data's cut-off.
+    """
     from riskmodel.core.risk.tuning import tuned_config, write_config
     from riskmodel.integrations.tracking.risk import tune_risk
 
@@ -221,7 +227,10 @@ def tune(
     cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     progress(f"tuning on {len(table):,} mature stays: {cfg.tuning.n_trials} trials, {cfg.tuning.timeout_seconds} s budget")
-    result = tune_risk(table, cfg)
+    result = tune_risk(table, cfg, crossings=crossings)
+    for f in result.folds.itertuples():
+        progress(f"fold {f.fold}: fitted on {f.fit_rows:,} stays with labels as known at {f.labels_known_at} "
+                 f"({f.not_matured:,} earlier stays not matured then, left out); scored on {f.valid_rows:,}")
     progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials")
     return write_config(tuned_config(cfg, result.best_params), out,
                         note=f"tuned: mean fold PR-AUC {result.best_score:.4f} over {len(result.trials)} trials; review, then commit")

@@ -5,15 +5,24 @@ slice, cut into ``folds`` expanding windows (train on everything before a block,
 validate on the block), and maximises the mean validation PR-AUC of the booster.
 Early stopping uses the most recent slice of each fold's training rows, never the
 block the trial is scored on (:func:`early_stopping_slice`).
+
 Each finished trial is passed to ``on_trial`` (the MLflow layer logs it as a
 child run). :func:`tuned_config` writes the best parameters back into a config
 a data scientist can review and commit.
+
+Given the crossings log, each fold fits on labels as known when its validation
+block begins (:func:`known_then_folds`), as the pipeline's training does
+(:func:`~riskmodel.core.risk.train.known_then_tables`): a stay entered before the
+block whose overstay settled only after the block began is not fitted on, nor is
+any stay whose label was not yet mature then. The validation block keeps the
+labels of the given table (the data's end), like the test slice.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,20 +32,29 @@ import pandas as pd
 import yaml
 
 from riskmodel.core.config import to_dict
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning
+from riskmodel.core.features import training_table
 from riskmodel.core.risk.config import ModelConfig, RiskConfig
 from riskmodel.core.risk.model import RiskModel
 
-__all__ = ["TuningResult", "tune", "time_folds", "early_stopping_slice", "tuned_config", "write_config"]
+__all__ = ["TuningResult", "tune", "time_folds", "known_then_folds", "early_stopping_slice", "tuned_config", "write_config"]
 
 
 @dataclass
 class TuningResult:
-    """``best_params`` (LightGBM parameters), ``best_score`` (mean fold PR-AUC) and ``trials`` (one row per trial)."""
+    """``best_params`` (LightGBM parameters), ``best_score`` (mean fold PR-AUC), ``trials`` (one row per trial).
+
+    ``folds`` has one row per fold, oldest first: ``fold``, ``labels_known_at`` (the
+    validation block's first time, when the fitting labels were read; NaT on the
+    end-of-data-label path), ``fit_rows`` (fit and early-stopping rows), ``not_matured``
+    (earlier rows of the table left out, their label not mature at ``labels_known_at``;
+    0 on the end-of-data-label path), ``valid_rows`` and ``valid_positives``.
+    """
 
     best_params: dict[str, Any]
     best_score: float
     trials: pd.DataFrame
+    folds: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def time_folds(table: pd.DataFrame, time_column: str, folds: int, *, holdout_fraction: float):
@@ -62,6 +80,54 @@ def time_folds(table: pd.DataFrame, time_column: str, folds: int, *, holdout_fra
     return out
 
 
+def known_then_folds(
+    crossings: pd.DataFrame,
+    table: pd.DataFrame,
+    time_column: str,
+    folds: int,
+    *,
+    holdout_fraction: float,
+    grace_days: int = 30,
+) -> list[tuple[pd.DataFrame, pd.DataFrame, int]]:
+    """The folds of :func:`time_folds`, each fitting on labels as known when its validation block begins.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log ``table`` was built from (validated by the caller).
+    table : DataFrame
+        :func:`~riskmodel.core.features.training_table` at the data's cut-off.
+    time_column : str
+    folds : int
+    holdout_fraction : float
+        The latest share of ``table`` kept out of every fold (the test slice).
+    grace_days : int, default=30
+        See :func:`~riskmodel.core.features.label_mature`; the same as ``table``'s.
+
+    Returns
+    -------
+    list of tuple
+        ``(fit, valid, not_matured)`` per fold, oldest first: ``fit`` the stays that entered
+        before the block's first ``time_column`` value and were mature then, labelled as known
+        then (:func:`~riskmodel.core.features.training_table` at that time); ``valid`` the block
+        with ``table``'s labels, indexed after ``fit`` (the two never share an index);
+        ``not_matured`` how many earlier rows of ``table`` were left out, not yet mature then.
+
+    Raises
+    ------
+    ConfigError
+        If ``folds`` is below 1.
+    """
+    out = []
+    for _train, valid in time_folds(table, time_column, folds, holdout_fraction=holdout_fraction):
+        start = valid[time_column].min()
+        then = training_table(crossings, cutoff=start, grace_days=grace_days, validate=False)
+        fit = then[then[time_column] < start].reset_index(drop=True)
+        not_matured = int((table[time_column] < start).sum()) - len(fit)
+        out.append((fit, valid.set_axis(pd.RangeIndex(len(fit), len(fit) + len(valid))), not_matured))
+    return out
+
+
 def early_stopping_slice(train: pd.DataFrame, time_column: str, *, fraction: float = 0.15) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a fold's training rows into (fit, early-stopping) rows: the latest ``fraction`` stops the boosting."""
     t = train[time_column]
@@ -80,10 +146,43 @@ def _suggest(trial) -> dict[str, Any]:
     }
 
 
+def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings: pd.DataFrame | None, grace_days: int):
+    """``(fit, valid, not_matured)`` per fold and the fold table of :class:`TuningResult`."""
+    tc = config.time_column
+    if crossings is not None:
+        triples = known_then_folds(crossings, table, tc, folds, holdout_fraction=config.splits.test_fraction, grace_days=grace_days)
+    else:
+        warnings.warn(
+            "tune() without `crossings` fits every fold on the table's labels as known at the end of the data: "
+            "stays whose label settled after a fold's validation block began are fitted with future knowledge. "
+            "Pass `crossings=` (and `grace_days=`) for a crossings log; on another kind of table, silence with "
+            "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
+            RiskModelWarning,
+            stacklevel=3,
+        )
+        triples = [(train, valid, 0) for train, valid in time_folds(table, tc, folds, holdout_fraction=config.splits.test_fraction)]
+    summary = pd.DataFrame(
+        [
+            {
+                "fold": k,
+                "labels_known_at": valid[tc].min() if crossings is not None else pd.NaT,
+                "fit_rows": len(fit),
+                "not_matured": not_matured,
+                "valid_rows": len(valid),
+                "valid_positives": int(valid[config.target].sum()),
+            }
+            for k, (fit, valid, not_matured) in enumerate(triples)
+        ]
+    )
+    return [(fit, valid) for fit, valid, _ in triples], summary
+
+
 def tune(
     table: pd.DataFrame,
     config: ModelConfig,
     *,
+    crossings: pd.DataFrame | None = None,
+    grace_days: int = 30,
     n_trials: int = 20,
     timeout_seconds: float = 600,
     folds: int = 3,
@@ -91,12 +190,24 @@ def tune(
 ) -> TuningResult:
     """Search LightGBM parameters with Optuna (TPE, seeded) within a time budget.
 
+    With ``crossings``, each fold's fitting rows (fit and early stopping) are the stays that
+    entered before its validation block and were mature when it began, labelled as known then
+    (:func:`known_then_folds`); the block keeps ``table``'s labels. How many earlier rows each
+    fold left out as not matured is in ``TuningResult.folds`` (``not_matured``).
+
     Parameters
     ----------
     table : DataFrame
-        Mature, labelled rows (the same table :func:`~riskmodel.core.risk.train.train_risk_model` takes).
+        Mature, labelled rows at the data's cut-off (the table
+        :func:`~riskmodel.core.risk.train.known_then_tables` takes).
     config : ModelConfig
         Features, target, time column, and the ``splits.test_fraction`` kept out of the search.
+    crossings : DataFrame, optional
+        The crossings log ``table`` was built from. Without it (a table of another kind), every
+        fold fits on ``table``'s labels, known at the end of the data, and a
+        :class:`~riskmodel.core.exceptions.RiskModelWarning` says so: on a crossings log, pass it.
+    grace_days : int, default=30
+        The grace ``table`` was built with (:func:`~riskmodel.core.features.label_mature`).
     n_trials : int, default=20
     timeout_seconds : float, default=600
         Wall-clock budget; the trial running when it ends finishes.
@@ -113,7 +224,7 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from sklearn.metrics import average_precision_score
 
-    pairs = time_folds(table, config.time_column, folds, holdout_fraction=config.splits.test_fraction)
+    pairs, summary = _fold_pairs(table, config, folds, crossings, grace_days)
     rows = []
 
     def objective(trial) -> float:
@@ -136,7 +247,7 @@ def tune(
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
     study.optimize(objective, n_trials=n_trials, timeout=timeout_seconds)
     best = {**config.params, **study.best_params}
-    return TuningResult(best_params=best, best_score=float(study.best_value), trials=pd.DataFrame(rows))
+    return TuningResult(best_params=best, best_score=float(study.best_value), trials=pd.DataFrame(rows), folds=summary)
 
 
 def tuned_config(config: RiskConfig, best_params: dict[str, Any]) -> RiskConfig:

@@ -461,28 +461,39 @@ def promote_risk(name: str, gate: GateConfig) -> registry.Decision:
     return decision
 
 
-def tune_risk(table: pd.DataFrame, config: RiskConfig):
+def tune_risk(table: pd.DataFrame, config: RiskConfig, *, crossings: pd.DataFrame):
     """Run :func:`riskmodel.core.risk.tuning.tune` inside an MLflow run, each trial a child run.
+
+    ``table`` is the crossings log's training table at the data's cut-off with grace
+    ``config.data.grace_days``; each fold fits on the labels as known when its validation
+    block begins (:func:`~riskmodel.core.risk.tuning.known_then_folds`).
 
     Returns
     -------
     TuningResult
-        Also logged: the best params and score on the parent run, the trials table as
-        ``tuning/trials.csv`` and the tuned config as ``tuning/risk.tuned.json``.
+        Also logged: per fold ``fold{k}_labels_known_at``, ``fold{k}_fit_rows`` and
+        ``fold{k}_not_matured`` (earlier stays left out, not mature then) and the fold table as
+        ``tuning/folds.csv``; the best params and score on the parent run, the trials table
+        as ``tuning/trials.csv`` and the tuned config as ``tuning/risk.tuned.json``.
     """
     from riskmodel.core.risk.tuning import tune, tuned_config
 
     registry.use_experiment(config.tracking.experiment)
     t = config.tuning
     with mlflow.start_run(run_name=f"{config.tracking.registered_name}-tuning") as parent:
-        mlflow.log_params({"n_trials": t.n_trials, "timeout_seconds": t.timeout_seconds, "folds": t.folds, "n_rows": len(table)})
+        mlflow.log_params({"n_trials": t.n_trials, "timeout_seconds": t.timeout_seconds, "folds": t.folds, "n_rows": len(table),
+                           "grace_days": config.data.grace_days})
 
         def on_trial(number: int, params: dict, score: float, seconds: float) -> None:
             with mlflow.start_run(run_name=f"trial-{number}", nested=True, parent_run_id=parent.info.run_id):
                 mlflow.log_params({f"lgb_{k}": v for k, v in params.items()})
                 mlflow.log_metrics({"cv_pr_auc": score, "seconds": seconds})
 
-        result = tune(table, config.model, n_trials=t.n_trials, timeout_seconds=t.timeout_seconds, folds=t.folds, on_trial=on_trial)
+        result = tune(table, config.model, crossings=crossings, grace_days=config.data.grace_days, n_trials=t.n_trials,
+                      timeout_seconds=t.timeout_seconds, folds=t.folds, on_trial=on_trial)
+        mlflow.log_params({f"fold{f.fold}_{k}": str(getattr(f, k)) for f in result.folds.itertuples()
+                           for k in ("labels_known_at", "fit_rows", "not_matured")})
+        mlflow.log_text(result.folds.to_csv(index=False), "tuning/folds.csv")
         mlflow.log_metric("best_cv_pr_auc", result.best_score)
         mlflow.log_params({f"best_{k}": v for k, v in result.best_params.items()})
         mlflow.log_text(result.trials.to_csv(index=False), "tuning/trials.csv")
