@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -51,6 +52,12 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
     assert window.group(2) == "2022-12-30" and int(window.group(1)) + int(held.group(1)) == 19 and int(held.group(1)) == 4
     assert pd.Timestamp(held.group(2)) - pd.Timestamp(window.group(3)) == pd.Timedelta(days=14)
     assert pd.Timestamp("2023-09-30") - pd.Timestamp(held.group(3)) in [pd.Timedelta(days=d) for d in range(21, 35)]
+    # of the 15 fitting snapshots, early stopping reads 2 and the calibration the 2 after them, the last before the audit's
+    saved = json.loads((tmp_path / "model" / "monitor_training.json").read_text(encoding="utf-8"))
+    stop, calib = saved["early_stopping"], saved["calibration"]
+    assert (stop["snapshots"], calib["snapshots"]) == (2, 2) and calib["last"] == window.group(3) == saved["last_snapshot"]
+    assert pd.Timestamp(stop["first"]) > pd.Timestamp(window.group(2)) and pd.Timestamp(stop["last"]) < pd.Timestamp(calib["first"])
+    assert pd.Timestamp(calib["last"]) < pd.Timestamp(held.group(2)) == pd.Timestamp(saved["audit"]["first"])
     # every overstay is printed, under its office; the at-risk rows name their reasons in words, none empty
     assert len(re.findall(r"day\(s\) past it\n", printed)) == len(overstays)
     for office, n in overstays.groupby("office").size().items():
@@ -97,10 +104,11 @@ def test_monitor_is_a_riskmodel_command_with_a_one_paragraph_error(tmp_path, cap
     assert "Traceback" not in err and "crossings.parquet" in err
 
 
-def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tmp_path):
-    """One month is 3 snapshots: the model needs 2 and the audit the latest 2, held out; refused, not fitted on everything."""
+@pytest.mark.parametrize(("gap", "days"), [(["--label-gap-days", "21"], 3), (["--horizon", "7", "--late-records-days", "7"], 4)])
+def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tmp_path, gap, days):
+    """Two months are 3 or 4 snapshots: the model needs 3 (train, early stopping, calibration) and the audit the latest 2."""
     assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
-    with pytest.raises(ConfigError, match=r"the training window holds 3 snapshot day\(s\): the model needs 2 and its fairness "
-                                          r"audit the latest 2 held out; give a longer --train-months"):
+    with pytest.raises(ConfigError, match=rf"the training window holds {days} snapshot day\(s\): the model needs 3 \(to train, "
+                                          r"stop early and calibrate on\) and its fairness audit the latest 2 held out; give a longer"):
         _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
-             "--label-gap-days", "21", "--quiet")
+             *gap, "--quiet")

@@ -302,11 +302,50 @@ def test_moves_and_the_declared_stay_is_set_against_the_permit_in_force(src, ful
 
 
 @pytest.fixture(scope="module")
-def monitor_model(src):
+def monitor_fit(src):
+    """The training table (11 snapshot days) and the monitoring model fitted on it."""
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     table = monitor_training_table(src.crossings, src.tables(), pd.date_range("2022-06-01", "2023-03-31", freq="28D"), AS_OF)
-    return fit_monitor_model(table, num_boost_round=60)
+    return table, fit_monitor_model(table, num_boost_round=60)
+
+
+@pytest.fixture(scope="module")
+def monitor_model(monitor_fit):
+    return monitor_fit[1]
+
+
+def test_the_monitoring_model_stops_and_calibrates_on_different_later_days(monitor_fit):
+    """Train < early stopping < calibration, by snapshot day: the calibration never sits on the rows that chose the trees."""
+    from riskmodel.core.risk.model import RiskModel
+
+    table, model = monitor_fit
+    groups = {k: pd.DatetimeIndex(v) for k, v in model.snapshot_days_.items()}
+    assert list(groups) == ["train", "early_stopping", "calibration"]
+    every = pd.DatetimeIndex(table["as_of"].unique()).sort_values()
+    assert len(every) == 11 and all(len(g) for g in groups.values())
+    # every snapshot day in exactly one group, never split, and the groups in time order
+    assert groups["train"].append([groups["early_stopping"], groups["calibration"]]).sort_values().equals(every)
+    assert groups["train"].max() < groups["early_stopping"].min() and groups["early_stopping"].max() < groups["calibration"].min()
+    # the recorded days are the ones used: refitting with their rows gives the same trees and the same calibrator ...
+    rows = {k: table.loc[table["as_of"].isin(g)] for k, g in groups.items()}
+    twin = RiskModel(**model.get_params()).fit(rows["train"], valid=rows["early_stopping"], calib=rows["calibration"])
+    assert twin.best_iteration_ == model.best_iteration_
+    assert twin.calibrator_.to_dict() == model.calibrator_.to_dict()
+    # ... which calibrating on the stopping rows as well would not give
+    both = pd.concat([rows["early_stopping"], rows["calibration"]])
+    shared = RiskModel(**model.get_params()).fit(rows["train"], valid=rows["early_stopping"], calib=both)
+    assert shared.calibrator_.to_dict() != model.calibrator_.to_dict()
+
+
+def test_the_monitoring_model_needs_three_snapshot_days(monitor_fit):
+    from riskmodel.core.sources.monitor import fit_monitor_model
+
+    table = monitor_fit[0]
+    two = table.loc[table["as_of"].isin(pd.DatetimeIndex(table["as_of"].unique()).sort_values()[-2:])]
+    with pytest.raises(ConfigError, match=r"at least 3 snapshot days \(`as_of`\): one to train on, one to stop early on and a "
+                                          r"later one to calibrate on; got 2"):
+        fit_monitor_model(two, num_boost_round=10)
 
 
 def test_the_overstay_list_is_exactly_the_truth(src, full_stays, monitor_model):

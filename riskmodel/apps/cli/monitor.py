@@ -24,7 +24,7 @@ import pandas as pd
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.core.exceptions import ConfigError
-from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS
+from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS, MONITOR_MIN_SNAPSHOTS
 
 __all__ = ["register", "SOURCE_FILES"]
 
@@ -70,9 +70,10 @@ RISK_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "risk.yaml"
 def _audit_cut(dates: pd.DatetimeIndex) -> int:
     """How many of the snapshot days the model is fitted on; the later ones are the audit window."""
     hold = max(AUDIT_MIN_SNAPSHOTS, int(round(len(dates) * AUDIT_SHARE)))
-    if len(dates) - hold < 2:
-        raise ConfigError(f"the training window holds {len(dates)} snapshot day(s): the model needs 2 and its fairness audit the "
-                          f"latest {hold} held out; give a longer --train-months (snapshots are 14 days apart).")
+    if len(dates) - hold < MONITOR_MIN_SNAPSHOTS:
+        raise ConfigError(f"the training window holds {len(dates)} snapshot day(s): the model needs {MONITOR_MIN_SNAPSHOTS} (to train, "
+                          f"stop early and calibrate on) and its fairness audit the latest {hold} held out; give a longer "
+                          "--train-months (snapshots are 14 days apart).")
     return len(dates) - hold
 
 
@@ -93,9 +94,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
     gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
     dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
+    cut = _audit_cut(dates)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
     table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon, late_days=args.late_records_days)
-    cut = _audit_cut(dates)
     fit_days, audit_days = dates[:cut], dates[cut:]
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
@@ -106,6 +107,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
                            clusters=held.get("traveller_id"))
     window = {"first_snapshot": str(fit_days[0].date()), "last_snapshot": str(fit_days[-1].date()), "snapshots": len(fit_days),
               "label_as_of": str(as_of.date()), "horizon_days": args.horizon,
+              # of those, the days early stopping chose the trees on and the later ones the calibration sits on
+              **{group: {"first": str(days[0].date()), "last": str(days[-1].date()), "snapshots": len(days)}
+                 for group, days in model.snapshot_days_.items() if group != "train"},
               "audit": {"rows": len(held), "snapshots": len(audit_days), "first": str(audit_days[0].date()),
                         "last": str(audit_days[-1].date()), "verdict": _verdict(audit)[0]}}
     if args.save_model and (audit.passed or args.allow_unfair):

@@ -43,7 +43,8 @@ from riskmodel.core.sources.features import (
 )
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
-           "fit_monitor_model", "late_decision_days", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
+           "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days",
+           "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
@@ -54,6 +55,8 @@ HORIZON_DAYS = 14
 LATE_RECORD_DAYS = 7
 #: Days from the last training snapshot to the day its labels are read: the horizon, then the late records' room.
 LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
+#: Fewest snapshot days :func:`fit_monitor_model` fits on: one each to train, to stop early and to calibrate on, in that order.
+MONITOR_MIN_SNAPSHOTS = 3
 
 _CATEGORICAL = ("visa_type", "purpose", "sponsor", "accommodation", "document_type", "entry_port", "port_type")
 _VISAS = {"visa_exempt": "a visa exemption", "voa": "a visa on arrival", "c1_visit": "a C1 visit visa",
@@ -304,8 +307,13 @@ def late_decision_days(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestam
 def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 0, num_boost_round: int = 600) -> RiskModel:
     """A calibrated monitoring model from :func:`monitor_training_table` rows.
 
-    The latest quarter of the snapshot days is held out for early stopping and
-    calibration; the earlier ones train.
+    The snapshot days are cut into three time-ordered groups, a day never split
+    between two, as the entry-time pipeline cuts its slices
+    (:func:`~riskmodel.core.risk.train.fit_slices`): the earlier three quarters
+    train; the latest quarter (at least two days) is halved by day, its earlier
+    half for early stopping (which chooses the number of trees), its later half
+    (the larger when the days are odd) for the calibration and the band
+    thresholds, so that these never sit on the rows that chose the model.
 
     Parameters
     ----------
@@ -319,23 +327,43 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     Returns
     -------
     RiskModel
-        Fitted on ``label``.
+        Fitted on ``label``; its ``snapshot_days_`` (not saved with the model) holds
+        the snapshot days of each group: ``{"train": [...], "early_stopping": [...],
+        "calibration": [...]}``, oldest first.
 
     Raises
     ------
     ConfigError
-        If the table holds fewer than two snapshot days.
+        If the table holds fewer than :data:`MONITOR_MIN_SNAPSHOTS` (3) snapshot days.
     """
-    days = np.sort(table["as_of"].unique())
-    if len(days) < 2:
-        raise ConfigError(f"the training table must hold at least two snapshot days (`as_of`); got {len(days)}.")
-    cut = days[max(1, int(len(days) * 0.75))] if len(days) > 2 else days[-1]
-    train, hold = table.loc[table["as_of"] < cut], table.loc[table["as_of"] >= cut]
+    groups = monitor_snapshot_groups(table["as_of"])
+    train, stop, calib = (table.loc[table["as_of"].isin(days)] for days in groups.values())
     features = monitor_features(sources)
     model = RiskModel(features=features, categorical=[c for c in _CATEGORICAL if c in features], target="label",
                       params={"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100, "feature_fraction": 0.8},
                       num_boost_round=num_boost_round, early_stopping_rounds=50, reasons=_REASONS, seed=seed)
-    return model.fit(train, valid=hold, calib=hold)
+    model.fit(train, valid=stop, calib=calib)
+    model.snapshot_days_ = {k: list(days) for k, days in groups.items()}
+    return model
+
+
+def monitor_snapshot_groups(as_of) -> dict[str, pd.DatetimeIndex]:
+    """The snapshot days of ``as_of`` cut into ``train``, ``early_stopping`` and ``calibration`` (:func:`fit_monitor_model`).
+
+    Raises
+    ------
+    ConfigError
+        If there are fewer than :data:`MONITOR_MIN_SNAPSHOTS` distinct days.
+    """
+    days = pd.DatetimeIndex(pd.unique(pd.Series(as_of).dropna())).sort_values()
+    n = len(days)
+    if n < MONITOR_MIN_SNAPSHOTS:
+        raise ConfigError(f"the training table must hold at least {MONITOR_MIN_SNAPSHOTS} snapshot days (`as_of`): one to train on, "
+                          f"one to stop early on and a later one to calibrate on; got {n}. Give more snapshot days (e.g. more "
+                          "training months).")
+    held = min(n - 1, max(2, n - int(n * 0.75)))
+    first_calib = n - (held - held // 2)
+    return {"train": days[: n - held], "early_stopping": days[n - held: first_calib], "calibration": days[first_calib:]}
 
 
 @dataclass
