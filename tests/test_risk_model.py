@@ -11,7 +11,7 @@ import pytest
 
 from riskmodel.core.config import from_dict, load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, UnseenCategoryWarning
+from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, RiskModelWarning, SchemaError, UnseenCategoryWarning
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import (
     ModelConfig,
@@ -331,6 +331,55 @@ def _timed_table(n: int = 900, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
 
 def _small_model(**settings) -> RiskModel:
     return RiskModel(features=["a", "c"], categorical=["c"], params={"min_child_samples": 20}, num_boost_round=30, **settings)
+
+
+def _on_training_rows():
+    """``fit`` without ``valid`` and ``calib`` (the scikit-learn path) warns that it calibrates on the training rows."""
+    return pytest.warns(RiskModelWarning, match="band thresholds are fitted on the training rows")
+
+
+def _slices() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    X, y = _timed_table()
+    table = X.assign(overstayed=y)
+    return table.iloc[:500], table.iloc[500:700], table.iloc[700:]
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_fit_without_valid_or_calib_warns_that_it_fits_on_the_training_rows(calibration):
+    """In-sample margins: a calibrator is overconfident there and band thresholds refer another share of new rows,
+    so even ``calibration="none"`` (thresholds only) warns."""
+    X, y = _timed_table()
+    with pytest.warns(RiskModelWarning, match=r"band thresholds are fitted on the training rows.*pass `valid=` and `calib=`") as seen:
+        _small_model(calibration=calibration).fit(X, y)
+    assert len([w for w in seen if issubclass(w.category, RiskModelWarning)]) == 1
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_fit_with_valid_but_no_calib_warns_that_it_calibrates_on_the_early_stopping_rows(calibration):
+    train, valid, _ = _slices()
+    with pytest.warns(RiskModelWarning, match=r"calibrator is fitted on `valid`.*pass `calib=` a time slice later than `valid`.*calibration=\"none\""):
+        _small_model(calibration=calibration).fit(train, valid=valid)
+    # the same defect through the front door: `calib` is the early-stopping table itself
+    with pytest.warns(RiskModelWarning, match="calibrator is fitted on `valid`"):
+        _small_model(calibration=calibration).fit(train, valid=valid, calib=valid)
+
+
+def test_fit_with_a_later_calib_slice_or_without_a_calibrator_on_valid_does_not_warn():
+    train, valid, calib = _slices()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RiskModelWarning)
+        _small_model().fit(train, valid=valid, calib=calib)
+        # no calibrator: only band thresholds are read from `valid`, rows the trees never learned (the tuning path)
+        _small_model(calibration="none").fit(train, valid=valid)
+        _small_model(calibration="none").fit(train, valid=valid, calib=valid)
+
+
+def test_fit_refuses_the_training_table_as_calib():
+    train, valid, _ = _slices()
+    with pytest.raises(ConfigError, match=r"`calib` is the training table.*pass `calib=` a time slice later than"):
+        _small_model().fit(train, valid=valid, calib=train)
+    with pytest.raises(ConfigError, match="`calib` is the training table"):
+        _small_model(calibration="none").fit(train, calib=train)
 
 
 def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
