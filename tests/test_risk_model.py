@@ -11,7 +11,7 @@ import pytest
 
 from riskmodel.core.config import from_dict, load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, SchemaError, UnseenCategoryWarning
+from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, RiskModelWarning, SchemaError, UnseenCategoryWarning
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import (
     ModelConfig,
@@ -333,6 +333,55 @@ def _small_model(**settings) -> RiskModel:
     return RiskModel(features=["a", "c"], categorical=["c"], params={"min_child_samples": 20}, num_boost_round=30, **settings)
 
 
+def _on_training_rows():
+    """``fit`` without ``valid`` and ``calib`` (the scikit-learn path) warns that it calibrates on the training rows."""
+    return pytest.warns(RiskModelWarning, match="band thresholds are fitted on the training rows")
+
+
+def _slices() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    X, y = _timed_table()
+    table = X.assign(overstayed=y)
+    return table.iloc[:500], table.iloc[500:700], table.iloc[700:]
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_fit_without_valid_or_calib_warns_that_it_fits_on_the_training_rows(calibration):
+    """In-sample margins: a calibrator is overconfident there and band thresholds refer another share of new rows,
+    so even ``calibration="none"`` (thresholds only) warns."""
+    X, y = _timed_table()
+    with pytest.warns(RiskModelWarning, match=r"band thresholds are fitted on the training rows.*pass `valid=` and `calib=`") as seen:
+        _small_model(calibration=calibration).fit(X, y)
+    assert len([w for w in seen if issubclass(w.category, RiskModelWarning)]) == 1
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_fit_with_valid_but_no_calib_warns_that_it_calibrates_on_the_early_stopping_rows(calibration):
+    train, valid, _ = _slices()
+    with pytest.warns(RiskModelWarning, match=r"calibrator is fitted on `valid`.*pass `calib=` a time slice later than `valid`.*calibration=\"none\""):
+        _small_model(calibration=calibration).fit(train, valid=valid)
+    # the same defect through the front door: `calib` is the early-stopping table itself
+    with pytest.warns(RiskModelWarning, match="calibrator is fitted on `valid`"):
+        _small_model(calibration=calibration).fit(train, valid=valid, calib=valid)
+
+
+def test_fit_with_a_later_calib_slice_or_without_a_calibrator_on_valid_does_not_warn():
+    train, valid, calib = _slices()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RiskModelWarning)
+        _small_model().fit(train, valid=valid, calib=calib)
+        # no calibrator: only band thresholds are read from `valid`, rows the trees never learned (the tuning path)
+        _small_model(calibration="none").fit(train, valid=valid)
+        _small_model(calibration="none").fit(train, valid=valid, calib=valid)
+
+
+def test_fit_refuses_the_training_table_as_calib():
+    train, valid, _ = _slices()
+    with pytest.raises(ConfigError, match=r"`calib` is the training table.*pass `calib=` a time slice later than"):
+        _small_model().fit(train, valid=valid, calib=train)
+    with pytest.raises(ConfigError, match="`calib` is the training table"):
+        _small_model(calibration="none").fit(train, calib=train)
+
+
 def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
     from sklearn.base import clone, is_classifier
 
@@ -343,7 +392,8 @@ def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
         "reasons": None, "seed": 4,
     }
     X, y = _timed_table()
-    m.fit(X, y)
+    with _on_training_rows():
+        m.fit(X, y)
     copy = clone(m)
     assert copy.get_params() == m.get_params()
     assert copy.params is not m.params  # settings are copied, not shared
@@ -359,7 +409,8 @@ def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
 
 def test_settings_are_resolved_at_fit_and_saved_as_before(tmp_path):
     X, y = _timed_table()
-    m = _small_model().fit(X, y)
+    with _on_training_rows():
+        m = _small_model().fit(X, y)
     assert m.bands is None and m.reasons is None  # stored as given
     assert sorted(m.thresholds_) == ["elevated", "high"]  # the default referral budgets applied
     meta = json.loads((m.save(tmp_path / "m") / "meta.json").read_text())
@@ -369,7 +420,8 @@ def test_settings_are_resolved_at_fit_and_saved_as_before(tmp_path):
 
 def test_predict_proba_has_one_column_per_class():
     X, y = _timed_table()
-    m = _small_model().fit(X, y)
+    with _on_training_rows():
+        m = _small_model().fit(X, y)
     assert m.classes_.tolist() == [0, 1]
     p = m.predict_proba(X)
     assert p.shape == (len(X), 2)
@@ -384,8 +436,10 @@ def test_predict_proba_has_one_column_per_class():
 
 def test_fit_takes_labels_apart_from_the_table_or_as_its_target_column():
     X, y = _timed_table()
-    apart = _small_model().fit(X, y).predict_proba(X)
-    inside = _small_model().fit(X.assign(overstayed=y)).predict_proba(X)
+    with _on_training_rows():
+        apart = _small_model().fit(X, y).predict_proba(X)
+    with _on_training_rows():
+        inside = _small_model().fit(X.assign(overstayed=y)).predict_proba(X)
     np.testing.assert_array_equal(apart, inside)
     with pytest.raises(SchemaError, match=r"expected one label per row of the table \(900\), got 899"):
         _small_model().fit(X, y.iloc[1:])
@@ -401,8 +455,10 @@ def test_works_as_the_last_step_of_a_pipeline():
 
     X, y = _timed_table()
     doubled = FunctionTransformer(lambda df: df.assign(a=df["a"] * 2.0))
-    pipe = make_pipeline(doubled, _small_model()).fit(X, y)
-    direct = _small_model().fit(X.assign(a=X["a"] * 2.0), y)
+    with _on_training_rows():
+        pipe = make_pipeline(doubled, _small_model()).fit(X, y)
+    with _on_training_rows():
+        direct = _small_model().fit(X.assign(a=X["a"] * 2.0), y)
     assert pipe.classes_.tolist() == [0, 1]
     np.testing.assert_array_equal(pipe.predict_proba(X), direct.predict_proba(X.assign(a=X["a"] * 2.0)))
 
@@ -412,13 +468,16 @@ def test_cross_validation_on_a_time_ordered_table():
 
     X, y = _timed_table()
     # contiguous blocks in time order: every row predicted once, by a model that did not see it
-    p = cross_val_predict(_small_model(), X, y, cv=KFold(3), method="predict_proba")
+    with _on_training_rows():
+        p = cross_val_predict(_small_model(), X, y, cv=KFold(3), method="predict_proba")
     assert p.shape == (len(X), 2)
-    first = _small_model().fit(X.iloc[300:], y.iloc[300:]).predict_proba(X.iloc[:300])
+    with _on_training_rows():
+        first = _small_model().fit(X.iloc[300:], y.iloc[300:]).predict_proba(X.iloc[:300])
     np.testing.assert_array_equal(p[:300], first)
     # past-only training: TimeSeriesSplit does not cover the first rows, so scikit-learn's
     # cross_val_predict refuses it; cross_validate scores each later fold
-    res = cross_validate(_small_model(), X, y, cv=TimeSeriesSplit(3), scoring="neg_log_loss", return_estimator=True)
+    with _on_training_rows():
+        res = cross_validate(_small_model(), X, y, cv=TimeSeriesSplit(3), scoring="neg_log_loss", return_estimator=True)
     assert len(res["test_score"]) == 3 and np.isfinite(res["test_score"]).all() and (res["test_score"] < 0).all()
     assert all(est.classes_.tolist() == [0, 1] for est in res["estimator"])
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import (
+    ConfigError,
     ModelLoadError,
     NotFittedError,
     RiskModelWarning,
@@ -164,6 +165,10 @@ class RiskModel(SettingsMixin):
     ``cross_val_predict`` or ``cross_validate``. Mind time order there: train on
     the past only (``TimeSeriesSplit`` in ``cross_validate``; scikit-learn's
     ``cross_val_predict`` accepts only splitters whose test folds cover every row).
+    There ``fit(X, y)`` has no later slices, so the calibrator and band thresholds
+    are fitted on the training rows and a :class:`~riskmodel.RiskModelWarning` says
+    so; pass ``valid=`` and ``calib=`` (or use ``calibration="none"`` and read only
+    the ranking) where the probabilities or bands matter.
 
     Examples
     --------
@@ -365,8 +370,8 @@ class RiskModel(SettingsMixin):
             ``num_boost_round`` trees are grown.
         calib : DataFrame, optional
             A slice later still for calibration and band thresholds, with the ``target``
-            column. Without it, ``valid`` is used (and without both, the training rows: not
-            recommended).
+            column. Without it, ``valid`` is used, and without both the training rows; either
+            fallback warns (see Warns). Never the training table itself.
 
         Returns
         -------
@@ -377,15 +382,26 @@ class RiskModel(SettingsMixin):
         SchemaError
             If a column is missing, the target has missing values, ``y`` has not one label
             per row, or the training rows hold a single class.
+        ConfigError
+            If ``calib`` is the training table ``X`` itself.
 
         Warns
         -----
         RiskModelWarning
             If the calibration rows hold a single class: the booster's probability is kept uncalibrated.
+            If the calibrator is fitted on the early-stopping rows (no ``calib``, or ``calib`` is
+            ``valid``), unless ``calibration="none"``. If neither ``valid`` nor ``calib`` is given
+            (``fit(X, y)``, scikit-learn's path): the calibrator and band thresholds are fitted on the
+            training rows, in-sample, even with ``calibration="none"``.
         """
         import lightgbm as lgb
 
         train = X
+        if calib is not None and calib is train:
+            raise ConfigError(
+                "`calib` is the training table itself: the calibrator and band thresholds would be fitted on the rows the "
+                "booster learned (in-sample, overconfident); pass `calib=` a time slice later than `valid` (see time_split)."
+            )
         self._check_columns(train, "train", extra=(self.target,) if y is None else ())
         y_train = self._labels(train, "train", y)
         if len(np.unique(y_train)) < 2:
@@ -405,15 +421,45 @@ class RiskModel(SettingsMixin):
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(params, dtrain, num_boost_round=self.num_boost_round, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
-        if calib is not None and len(calib):
-            self._fit_calibration(calib, None)
-        elif valid is not None and len(valid):
-            self._fit_calibration(valid, None)
-        else:
-            self._fit_calibration(train, y)
+        self._fit_calibration(*self._calibration_rows(train, y, valid, calib))
         self.classes_ = np.array([0, 1])
         self.reference_ = self._reference(train, enc)
         return self
+
+    def _calibration_rows(self, train: pd.DataFrame, y, valid, calib) -> tuple[pd.DataFrame, Any]:
+        """The rows (and labels) calibration and band thresholds are fitted on: ``calib``, else ``valid``, else ``train``.
+
+        Warns when they also fitted or stopped the booster: a calibrator on ``valid`` (the rows that
+        chose the number of trees), anything on ``train`` (in-sample margins: a calibrator is
+        overconfident there, and band thresholds refer another share of new rows). Band thresholds
+        alone (``calibration="none"``) on ``valid`` do not warn: the trees never learned those rows.
+        """
+        silence = "Silence with warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning)."
+        has_calib, has_valid = calib is not None and len(calib) > 0, valid is not None and len(valid) > 0
+        if has_calib and calib is not valid:
+            return calib, None
+        if has_valid or has_calib:
+            if self.calibration != "none":
+                how = "`calib` is the early-stopping table `valid`" if has_calib else "no `calib` slice was given"
+                warnings.warn(
+                    f"RiskModel.fit: {how}, so the {self.calibration} calibrator is fitted on `valid`, the rows that chose "
+                    "the number of trees by early stopping (calibration on data that chose the model); pass `calib=` a "
+                    'time slice later than `valid` (see time_split), or calibration="none" if only the ranking is used. '
+                    + silence,
+                    RiskModelWarning,
+                    stacklevel=3,
+                )
+            return (calib if has_calib else valid), None
+        what = "the band thresholds are" if self.calibration == "none" else f"the {self.calibration} calibrator and the band thresholds are"
+        warnings.warn(
+            f"RiskModel.fit: neither `valid` nor `calib` was given (as in fit(X, y), a Pipeline or cross_validate), so {what} "
+            "fitted on the training rows the booster learned: their in-sample scores are overconfident, so calibrated "
+            "probabilities are off and a band meant to refer x% refers another share of new rows; pass `valid=` and "
+            "`calib=` later time slices (see time_split), or use train_risk_model. " + silence,
+            RiskModelWarning,
+            stacklevel=3,
+        )
+        return train, y
 
     def _fit_calibration(self, cal_frame: pd.DataFrame, y) -> None:
         """Fit the calibrator and the band thresholds on ``cal_frame`` (labels: ``y``, else its target column)."""
