@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.risk.calibration import IsotonicCalibrator, calibrator_from_dict
 from riskmodel.core.risk.metrics import expected_calibration_error
 
@@ -63,3 +64,82 @@ def test_fitted_model_gives_as_many_probabilities_as_margins(fitted):
     margin = model.predict_margin(test)
     p = model.predict_proba(test)[:, 1]
     assert len(np.unique(p)) == len(np.unique(margin))
+
+
+def _expit(z: float) -> float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _three_blocks() -> tuple[np.ndarray, np.ndarray]:
+    """20 all-negative rows, 30 rows at rate 1/3 (10 positives then 20 negatives: PAV pools them), 15 all-positive rows."""
+    bottom = -6.0 + 0.05 * np.arange(20)  # -6.00 .. -5.05, centre -5.525
+    middle = -3.0 + 0.05 * np.arange(30)  # -3.00 .. -1.55, centre -2.275
+    top = 1.0 + 0.05 * np.arange(15)  # 1.00 .. 1.70, centre 1.35
+    margin = np.concatenate([bottom, middle, top])
+    y = np.concatenate([np.zeros(20), np.ones(10), np.zeros(20), np.ones(15)])
+    return margin, y
+
+
+def test_a_handful_of_rows_never_gives_certainty():
+    margin, y = _three_blocks()
+    cal = IsotonicCalibrator().fit(margin, y)
+    # each block's rate is its Jeffreys posterior mean (k + 1/2) / (n + 1), not k / n clipped to 1e-6
+    np.testing.assert_allclose(cal.x_, [-5.525, -2.275, 1.35], rtol=1e-12)
+    np.testing.assert_allclose(cal.y_, [0.5 / 21, 10.5 / 31, 15.5 / 16], rtol=1e-12)
+    top, bottom = cal.transform(margin[-15:]), cal.transform(margin[:20])
+    # above the top centre only the tail slope (0.001 per unit of margin) moves p: at most 0.35 units here
+    assert top.max() <= _expit(np.log(31.0) + 0.001 * 0.35) < 0.9688
+    assert bottom.min() >= _expit(np.log(0.5 / 20.5) - 0.001 * 0.475) > 0.0237
+    # even far beyond the rows seen, 15 rows do not make a certainty
+    assert cal.transform(np.array([10.0]))[0] < 0.97
+    assert cal.transform(np.array([-15.0]))[0] > 0.023
+    # between the middle and top centres, linear interpolation of the smoothed rates
+    p = cal.transform(np.array([(-2.275 + 1.35) / 2]))[0]
+    assert p == pytest.approx((10.5 / 31 + 15.5 / 16) / 2, rel=1e-12)
+
+
+def test_smoothing_that_breaks_the_order_is_pooled_back_into_an_increasing_curve():
+    # one negative row alone (Jeffreys 0.5/2 = 0.25) below a block of 20 with one positive (1.5/21 = 1/14):
+    # the smoothed rates decrease, so the two blocks are pooled with weights n: (1 * 1/4 + 20 * 1/14) / 21
+    margin = np.concatenate([[-5.0], -3.0 + 0.05 * np.arange(20), 1.0 + 0.1 * np.arange(10)])
+    y = np.concatenate([[0.0, 1.0], np.zeros(19), np.ones(10)])
+    cal = IsotonicCalibrator().fit(margin, y)
+    np.testing.assert_allclose(cal.x_, [-55.5 / 21, 1.45], rtol=1e-12)
+    np.testing.assert_allclose(cal.y_, [47 / 588, 10.5 / 11], rtol=1e-12)
+
+
+def test_smoothed_curve_keeps_the_ranking_and_stays_inside_what_the_rows_justify():
+    rng = np.random.default_rng(3)
+    n = 5_000
+    m = np.round(rng.normal(0.0, 3.0, n), 3)  # steep: the lowest rows are all negative, the highest all positive
+    y = rng.random(n) < 1 / (1 + np.exp(-m))
+    cal = IsotonicCalibrator().fit(m, y)
+    assert np.all(np.diff(cal.x_) > 0) and np.all(np.diff(cal.y_) > 0)
+    p = cal.transform(m)
+    assert len(np.unique(p)) == len(np.unique(m))
+    order = np.argsort(m, kind="stable")
+    assert (np.diff(p[order])[np.diff(m[order]) > 0] > 0).all()
+    # no block holds more than all n rows, so no knot rate is beyond half a row in n + 1
+    assert cal.y_[0] >= 0.5 / (n + 1) and cal.y_[-1] <= (n + 0.5) / (n + 1)
+    assert p.min() > 0.0 and p.max() < 1.0 and np.round(p, 3).max() < 1.0
+    # and it is still calibrated on rows it did not see
+    mt = np.round(rng.normal(0.0, 3.0, 200_000), 3)
+    yt = rng.random(len(mt)) < 1 / (1 + np.exp(-mt))
+    assert expected_calibration_error(yt, cal.transform(mt)) < 0.01
+
+
+def test_a_calibrator_saved_before_smoothing_applies_and_saves_as_it_was_fitted():
+    saved = {"kind": "isotonic", "x": [-5.0, -3.0, -1.0], "y": [1e-6, 0.3, 1 - 1e-6], "tail_slope": 0.001}
+    old = calibrator_from_dict(json.loads(json.dumps(saved)))
+    got = old.transform(np.array([-4.0, -1.0, 0.0, -6.0]))
+    want = [(1e-6 + 0.3) / 2, 1 - 1e-6, _expit(np.log((1 - 1e-6) / 1e-6) + 0.001), _expit(np.log(1e-6 / (1 - 1e-6)) - 0.001)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # its dict is unchanged, so the content hash of a model logged before (score-file resume) is unchanged
+    assert old.to_dict() == saved
+    margin, y = _three_blocks()
+    assert IsotonicCalibrator().fit(margin, y).to_dict()["rates"] == "jeffreys"
+
+
+def test_a_calibrator_whose_rates_this_version_does_not_know_is_refused():
+    with pytest.raises(ConfigError, match="rates"):
+        calibrator_from_dict({"kind": "isotonic", "x": [-1.0, 1.0], "y": [0.1, 0.9], "tail_slope": 0.001, "rates": "wilson"})

@@ -8,7 +8,8 @@ they also absorb drift in the base rate between training and use.
   increasing curve (linear between the centres of its blocks, a tiny log-odds
   slope beyond them), stored as its knots; it keeps the booster's ranking, so
   referring the top 1% of probabilities refers 1% of the rows, not a whole
-  isotonic step.
+  isotonic step. Each block's rate is a Jeffreys posterior mean, so a block of a
+  few rows never claims a probability of 0 or 1.
 * :class:`PlattCalibrator`: ``p = 1 / (1 + exp(-(a * margin + b)))``, stored as
   ``a, b``; keeps the ranking of the margin exactly.
 """
@@ -39,22 +40,39 @@ class IsotonicCalibrator:
     This calibrator keeps the isotonic fit but not its steps:
 
     1. Pool-adjacent-violators (scikit-learn's ``IsotonicRegression``) on the margin
-       gives blocks of rows with one observed rate each, increasing block to block.
-    2. Each block becomes one knot: the mean margin of its rows and its rate. Between
+       gives blocks of rows, block ``i`` with ``k_i`` positives out of ``n_i`` rows.
+    2. Each block's rate is the posterior mean under a Jeffreys prior, Beta(1/2, 1/2):
+       ``(k_i + 1/2) / (n_i + 1)``, not the observed ``k_i / n_i``. A top block of 15
+       rows that all overstayed is evidence of a high rate, not of certainty: the observed
+       rate would show every traveller there as p = 1.000 (and a bottom block as 0.000),
+       and a single later outcome against it costs the log-loss ~14. The posterior mean
+       moves a block by at most half a row, so blocks of thousands of rows keep their
+       observed rate to within ``1 / (2 n_i)``. The Jeffreys prior is the usual
+       non-informative one for a proportion (it is what the drift measures here use too).
+    3. Smoothing can reverse the order of a small block and its neighbour (one negative
+       row, 0.5 / 2 = 0.25, below 1 positive in 20, 1.5 / 21 = 0.07), so a second
+       isotonic pass over the smoothed rates, weighted by ``n_i``, pools such blocks, and
+       blocks whose rates then tie are merged into one (its rows' mean margin, their
+       pooled rate): the rates are strictly increasing again.
+    4. Each block becomes one knot: the mean margin of its rows and its rate. Between
        knots the probability is interpolated linearly, so it rises strictly with the
-       margin (block rates strictly increase) and stays within one block's rate of the
-       isotonic fit.
-    3. Below the first knot and above the last, the log-odds of the end knot go on
+       margin and stays within one block's rate of the (smoothed) isotonic fit.
+    5. Below the first knot and above the last, the log-odds of the end knot go on
        with a tiny slope (``tail_slope`` per unit of margin, 0.001 by default): a
        monotone tie-break by the raw score that moves no probability by more than a
        fraction of a percent of itself over the margins seen.
 
-    Knot rates are clipped to ``[1e-6, 1 - 1e-6]`` so that the log-odds tails exist.
     Distinct margins therefore map to distinct probabilities and the ranking of the
     booster is kept exactly, which is what makes a referral budget mean its share.
+    (Knot rates are still clipped to ``[1e-6, 1 - 1e-6]``, a no-op unless a block
+    holds half a million rows, so that the log-odds tails always exist.)
 
-    A calibrator saved before this change (knots ``x, y`` without ``tail_slope``) is
-    applied as it was fitted: a clipped step-wise interpolation.
+    The saved form records how its rates were estimated (``"rates": "jeffreys"``).
+    A calibrator saved before (no ``rates``: observed rates, clipped) is applied and
+    saved again exactly as it was fitted, so a model logged earlier keeps its
+    probabilities and its content hash; one saved before the tails existed (no
+    ``tail_slope``) is applied as a clipped step-wise interpolation. A ``rates``
+    value this version does not know is refused (``ConfigError``).
 
     Attributes
     ----------
@@ -64,6 +82,9 @@ class IsotonicCalibrator:
         Calibrated probability at each knot (strictly increasing).
     tail_slope_ : float or None
         Log-odds slope beyond the end knots; ``None`` for a calibrator saved in the old form.
+    rates_ : str or None
+        How the knot rates were estimated: ``"jeffreys"``; ``None`` for a calibrator saved
+        before (observed rates).
     """
 
     kind = "isotonic"
@@ -79,10 +100,16 @@ class IsotonicCalibrator:
             margin, np.asarray(y, float)
         )
         # PAV gives equal fitted values within a block and strictly larger ones in the next block
-        rates, block = np.unique(fitted, return_inverse=True)
-        centres = np.bincount(block, weights=margin) / np.bincount(block)
+        observed, block = np.unique(fitted, return_inverse=True)
+        n = np.bincount(block).astype(float)
+        sums = np.bincount(block, weights=margin)
+        smoothed = (observed * n + 0.5) / (n + 1)  # Jeffreys posterior mean (k + 1/2) / (n + 1)
+        # restore the order smoothing may have broken; blocks whose rates then tie become one
+        rates, merged = np.unique(_weighted_isotonic(smoothed, n), return_inverse=True)
+        centres = np.bincount(merged, weights=sums) / np.bincount(merged, weights=n)
         self.x_, self.y_ = _strictly_increasing(centres, np.clip(rates, _EPS, 1 - _EPS))
         self.tail_slope_ = float(self.tail_slope)
+        self.rates_ = _RATES
         return self
 
     def transform(self, margin: np.ndarray) -> np.ndarray:
@@ -103,7 +130,21 @@ class IsotonicCalibrator:
         out = {"kind": self.kind, "x": self.x_.tolist(), "y": self.y_.tolist()}
         if self.tail_slope_ is not None:
             out["tail_slope"] = self.tail_slope_
+        if getattr(self, "rates_", None) is not None:
+            out["rates"] = self.rates_
         return out
+
+
+#: How :class:`IsotonicCalibrator` estimates its knot rates, written into its saved form.
+_RATES = "jeffreys"
+
+
+def _weighted_isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence nearest to ``values`` in weighted least squares (pools violators)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    index = np.arange(len(values), dtype=float)
+    return IsotonicRegression(increasing=True).fit_transform(index, values, sample_weight=weights)
 
 
 def _logit(p: float) -> float:
@@ -178,6 +219,13 @@ def calibrator_from_dict(data: dict):
         cal.x_, cal.y_ = np.asarray(data["x"], float), np.asarray(data["y"], float)
         slope = data.get("tail_slope")
         cal.tail_slope_ = None if slope is None else float(slope)
+        rates = data.get("rates")
+        if rates not in (None, _RATES):
+            raise ConfigError(
+                f"isotonic calibrator `rates` must be {_RATES!r} or absent (saved before smoothing); got {rates!r}: "
+                "the model was saved by a newer riskmodel, load it with that version."
+            )
+        cal.rates_ = rates
     elif cal.kind == "sigmoid":
         cal.a_, cal.b_ = float(data["a"]), float(data["b"])
     return cal
