@@ -353,3 +353,17 @@ def test_a_missing_value_the_model_would_read_as_zero_is_refused_on_both_paths(f
     # a first visit has no days since its last exit: missing in training, scored as missing
     first = rows.head(n).assign(days_since_last_exit=np.nan)
     assert score(first, model=model)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_the_text_nan_is_text_in_a_number_on_both_paths(fitted, n):
+    """float("nan") parses the text "nan": the few-rows path refused it in a count as "not a whole number" and
+    the batch path scored it as a missing value (in a feature missing in training, both scored it so)."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"prior_visits": object, "days_since_last_exit": object})
+    batch.loc[1, "prior_visits"] = "nan"
+    batch.loc[2, "days_since_last_exit"] = " NaN"
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"] == "prior_visits: expected a number"
+    assert out.loc[2, "error"] == "days_since_last_exit: expected a number"
+    assert out["probability"].drop(index=[1, 2]).notna().all()
