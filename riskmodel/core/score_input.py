@@ -274,7 +274,7 @@ def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
 
 
 def to_float(v) -> float | None:
-    """A JSON-ish scalar as float; None when it is not a number."""
+    """A JSON-ish scalar as float; None when it is not a number (the text "nan" included)."""
     if isinstance(v, bool | np.bool_):
         return float(v)
     if isinstance(v, int | float | np.integer | np.floating):
@@ -286,9 +286,11 @@ def to_float(v) -> float | None:
         if t in _FALSE:
             return 0.0
         try:
-            return float(t)
+            x = float(t)
         except ValueError:
             return None
+        # the text "nan" is no number: a missing value is sent as null, never as text
+        return None if x != x else x
     return None
 
 
