@@ -80,8 +80,11 @@ def test_the_champion_is_compared_on_the_same_window():
     assert forecast_gate(metrics, {"mase": 0.01}, GATE).passed  # the champion's own (earlier) figure is not used
     worse = metrics | {"champion_mase_same_window": metrics["mase"] / 2}
     assert not forecast_gate(worse, {"mase": 10.0}, GATE).passed
+    # a champion of another horizon is refitted at the challenger's: its settings at h=6 are the same fit
     other_h = Forecaster(h=3, models=["snaive"], n_windows=2, breaks=()).fit(df)
-    assert champion_on_same_window(other_h, challenger) is None
+    assert champion_on_same_window(other_h, challenger) == pytest.approx(same, rel=1e-9)
+    no_holdout = Forecaster(h=6, models=["snaive"], n_windows=2, holdout_windows=0, breaks=()).fit(df)
+    assert champion_on_same_window(champion, no_holdout) is None
 
 
 # ----------------------------------------------------------------------------- each rule can refuse

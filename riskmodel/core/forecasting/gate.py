@@ -137,20 +137,24 @@ def champion_on_same_window(champion, challenger, *, on_progress=None) -> float 
     ----------
     champion, challenger : Forecaster
         Fitted forecasters; the champion's settings are refitted on the challenger's
-        history and hierarchy, so both are scored on the same, later window.
+        history and hierarchy, at the challenger's horizon and holdout windows (and their
+        spacing), so both are scored on the same, later window. A champion of another
+        horizon is thus judged at the challenger's: its logged MASE, of another window and
+        horizon, would compare a 1-month challenger with a 12-month champion.
     on_progress : callable, optional
         The refit's progress hook (:meth:`Forecaster.fit`, :mod:`riskmodel.core.progress`).
 
     Returns
     -------
     float or None
-        None when the two do not share a horizon and holdout (their windows would differ),
-        or the refit has no holdout window.
+        None when the challenger or the refit has no holdout window.
     """
     from riskmodel.core.forecasting.forecaster import Forecaster
 
-    params = champion.get_params()
-    if params.get("h") != challenger.h or params.get("holdout_windows") != challenger.holdout_windows:
+    if not challenger.holdout_windows:
         return None
+    params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
+    if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
+        params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
     refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
     return honest_metrics(refit).get("mase")
