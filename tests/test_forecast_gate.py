@@ -213,3 +213,15 @@ def test_a_challenger_of_another_horizon_is_held_against_the_champion_on_its_own
     rule = [c for c in decision.comparisons if c.reference is not None]
     assert len(rule) == 1 and not rule[0].passed, decision.reasons
     assert any("(on the same window)" in r for r in decision.reasons)
+
+
+
+def test_a_champion_whose_figures_cannot_be_read_fails_the_champion_rule():
+    """A champion with no readable MASE (its run's metrics empty) and none measured on the same window was
+    skipped as if there were no champion: the challenger passed without the champion rule."""
+    assert forecast_gate(PASSING, None, EVERY_RULE).passed
+    decision = forecast_gate(PASSING, {}, EVERY_RULE)
+    assert not decision.passed and _refused_by(decision) == ["mase"]
+    assert any("champion" in r and "cannot" in r for r in decision.reasons), decision.reasons
+    # measured on the same window, the champion's logged figures are not needed
+    assert forecast_gate(PASSING | {"champion_mase_same_window": 0.9}, {}, EVERY_RULE).passed
