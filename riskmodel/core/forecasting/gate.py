@@ -74,7 +74,8 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         ``mase_over_best_peer``, ``mase_over_snaive``, ``coverage_95``), and
         ``champion_mase_same_window`` when the champion was scored on the same window.
     champion : dict of str to float or None
-        The champion's run metrics, or None when there is no champion yet.
+        The champion's run metrics, or None when there is no champion yet (with neither its
+        ``mase`` nor ``champion_mase_same_window``, the champion rule fails).
     gate : ForecastGateConfig
         Rules and tolerances.
 
@@ -118,8 +119,12 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
         f"{'within' if ok else 'outside'} [{lo}, {hi}]",
     )
-    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion else None)
-    if reference is not None:
+    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion is not None else None)
+    if reference is None and champion is not None:
+        # a champion whose MASE could not be read ({} from the registry) is no absent champion: no comparison, no pass
+        checks.compare("mase", None, reference=None, rule="<= champion x (1 + tolerance)",
+                       text="the champion's MASE could not be read nor measured on the same window: cannot compare with it")
+    elif reference is not None:
         factor = 1 + gate.mase_tolerance
         where = "on the same window" if "champion_mase_same_window" in candidate else "as logged"
         checks.compare(
