@@ -64,17 +64,24 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
         assert f"\n{office}: {n} past their permit on 2023-09-30 (all of them)\n" in printed
     risk_lines = [line for line in printed.splitlines() if " p=0." in line]
     assert risk_lines and not [line for line in risk_lines if "None" in line or "_" in line.split(": ", 1)[1] or " = " in line]
-    # a saved model gives the same lists without refitting, and its saved training window
+    # the model was saved after an audit that could not judge it (with --allow-unfair): reused with --model it is no
+    # fairer, so its lists are refused again (they were written without a word before, the refusal bypassed in two runs)
     again = tmp_path / "again"
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
-                "--quiet") == 0
+                "--quiet") == 1
+    assert not (again / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+    # with --allow-unfair, a saved model gives the same lists without refitting, and its saved training window
+    assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
+                "--quiet", "--allow-unfair") == 0
     pd.testing.assert_frame_equal(pd.read_csv(again / "at_risk.csv"), at_risk)
     printed = capsys.readouterr().out
     assert window.group(0) in printed and "fairness: not audited in this run (a --model is used as saved" in printed
+    assert "its audit when saved: CANNOT JUDGE" in printed and "WARNING: fairness audit CANNOT JUDGE when the --model was saved" in printed
     assert (tmp_path / "model" / "monitor_fairness.csv").exists() and not (again / "monitor_fairness.csv").exists()
     # the same model read for lists a month earlier says that it learnt from outcomes not known that day
     assert _run("monitor", "--as-of", "2023-08-31", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
-                "--quiet") == 0
+                "--quiet", "--allow-unfair") == 0
     assert "as known on 2023-09-30 (after 2023-08-31: it learnt from outcomes not yet known" in capsys.readouterr().out
 
 

@@ -116,3 +116,19 @@ def test_refuses_a_history_without_its_columns(fitted, log):
         features_at_entry(entry.to_dict(), mine)
     with pytest.raises(SchemaError, match=r"`direction`: required column of the traveller's crossings is missing"):
         score(entry.to_dict(), history=mine.to_dict("records"), model=fitted[0])
+
+
+def test_refuses_a_history_holding_another_travellers_crossings(fitted, log):
+    """Another traveller's crossings sent as the history (a look-up by the wrong document) were read as this
+    traveller's: a first visit took a stranger's visits and overstays as its own, and its band moved."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    stranger = log.loc[(log["traveller_id"] != entry["traveller_id"]) & (log["timestamp"] < entry["timestamp"])].head(6)
+    for history in (pd.concat([mine, stranger]), pd.concat([mine, stranger]).to_dict("records")):
+        with pytest.raises(SchemaError, match=r"`traveller_id`: 6 crossings of the history belong to another traveller"):
+            features_at_entry(entry.to_dict(), history)
+        with pytest.raises(SchemaError, match=r"`traveller_id`: 6 crossings"):
+            score(entry.to_dict(), history=history, model=fitted[0])
+    # the traveller's own crossings, with or without the id, are the history
+    features_at_entry(entry.to_dict(), mine)
+    features_at_entry(entry.to_dict(), mine.drop(columns=["traveller_id"]))

@@ -80,8 +80,11 @@ def test_the_champion_is_compared_on_the_same_window():
     assert forecast_gate(metrics, {"mase": 0.01}, GATE).passed  # the champion's own (earlier) figure is not used
     worse = metrics | {"champion_mase_same_window": metrics["mase"] / 2}
     assert not forecast_gate(worse, {"mase": 10.0}, GATE).passed
+    # a champion of another horizon is refitted at the challenger's: its settings at h=6 are the same fit
     other_h = Forecaster(h=3, models=["snaive"], n_windows=2, breaks=()).fit(df)
-    assert champion_on_same_window(other_h, challenger) is None
+    assert champion_on_same_window(other_h, challenger) == pytest.approx(same, rel=1e-9)
+    no_holdout = Forecaster(h=6, models=["snaive"], n_windows=2, holdout_windows=0, breaks=()).fit(df)
+    assert champion_on_same_window(champion, no_holdout) is None
 
 
 # ----------------------------------------------------------------------------- each rule can refuse
@@ -191,3 +194,34 @@ def test_a_challenger_worse_than_the_champion_on_the_same_window_is_refused():
     # and it is the champion rule that refuses: without a champion, every other rule passes it
     alone = {k: v for k, v in metrics.items() if k != "champion_mase_same_window"}
     assert forecast_gate(alone, None, GATE).passed
+
+
+def test_a_challenger_of_another_horizon_is_held_against_the_champion_on_its_own_window(bps_data_dir):
+    """A challenger of another horizon or holdout was compared with the champion's *logged* MASE, a figure of
+    another window and horizon: on BPS ports before COVID a 1-month theta challenger (MASE 1.07) passed the
+    champion rule against the 12-month champion's 1.68, while the champion's settings score 0.62 on the
+    challenger's own 1-month window. The champion's settings are now refitted at the challenger's horizon and holdout."""
+    df = pd.read_csv(bps_data_dir / "bps_arrivals_by_port_2017_2023.csv", parse_dates=["ds"])[["unique_id", "ds", "y"]]
+    df = df[df["ds"] < "2020-01-01"]
+    df = df[df["unique_id"].isin(df.groupby("unique_id")["y"].sum().nlargest(6).index)]
+    champion = Forecaster(h=12, breaks=()).fit(df)
+    challenger = Forecaster(h=1, models=["theta"], breaks=()).fit(df)
+    same = champion_on_same_window(champion, challenger)
+    assert same == pytest.approx(honest_metrics(Forecaster(**(champion.get_params() | {"h": 1})).fit(df))["mase"], rel=1e-9)
+    mine = honest_metrics(challenger)
+    decision = forecast_gate(mine | {"champion_mase_same_window": same}, honest_metrics(champion), GATE)
+    rule = [c for c in decision.comparisons if c.reference is not None]
+    assert len(rule) == 1 and not rule[0].passed, decision.reasons
+    assert any("(on the same window)" in r for r in decision.reasons)
+
+
+
+def test_a_champion_whose_figures_cannot_be_read_fails_the_champion_rule():
+    """A champion with no readable MASE (its run's metrics empty) and none measured on the same window was
+    skipped as if there were no champion: the challenger passed without the champion rule."""
+    assert forecast_gate(PASSING, None, EVERY_RULE).passed
+    decision = forecast_gate(PASSING, {}, EVERY_RULE)
+    assert not decision.passed and _refused_by(decision) == ["mase"]
+    assert any("champion" in r and "cannot" in r for r in decision.reasons), decision.reasons
+    # measured on the same window, the champion's logged figures are not needed
+    assert forecast_gate(PASSING | {"champion_mase_same_window": 0.9}, {}, EVERY_RULE).passed

@@ -161,6 +161,23 @@ def test_travel_trends_flags_a_surge_and_a_collapse_against_an_earlier_forecast(
     assert set(travel_trends(hist, forecast=inside)["signal"]) == {"within"}
 
 
+
+def test_travel_trends_never_reads_an_interval_it_does_not_have_as_within():
+    """A forecast row without its bounds checks nothing: a surge of 3 months at 50x read "within" (3 checked,
+    none above, since every comparison with a missing bound is false); a forecast given twice counted each month twice."""
+    hist = _trend_panel()
+    ds = pd.date_range("2023-10-01", periods=3, freq="MS")
+    surge = hist.copy()
+    surge.loc[surge["ds"].isin(ds), "y"] *= 50
+    fc = pd.DataFrame({"unique_id": "market/X", "ds": ds, "y_lo_95": np.nan, "y_hi_95": np.nan})
+    row = travel_trends(surge, forecast=fc).iloc[0]
+    assert (row["n_checked"], row["signal"]) == (0, "unchecked")
+    half = fc.assign(y_lo_95=[0.0, 0.0, np.nan], y_hi_95=[1.0, np.nan, 1.0])  # one month with both bounds
+    row = travel_trends(surge, forecast=half).iloc[0]
+    assert (row["n_checked"], row["n_above"], row["signal"]) == (1, 1, "surge")
+    with pytest.raises(SchemaError, match="more than one forecast row per series and period"):
+        travel_trends(surge, forecast=pd.concat([half, half]))
+
 def test_travel_trends_refuses_bad_input():
     with pytest.raises(SchemaError, match="y_hi_95"):
         travel_trends(_trend_panel(), forecast=pd.DataFrame({"unique_id": ["a"], "ds": [pd.Timestamp("2024-01-01")], "y_lo_95": [1.0]}))

@@ -241,6 +241,17 @@ def test_a_group_whose_overstayers_are_caught_far_more_often_breaches_the_fnr_bo
     assert fairness_audit(frame, y, p, ["g"], dataclasses.replace(cfg, max_fnr_diff=0.95)).passed
 
 
+
+def test_a_fnr_bound_that_can_never_be_breached_is_refused_as_a_policy():
+    """The FNR bound had no check: NaN (a YAML `.nan`) or a negative value was accepted, and with NaN no
+    interval can lie beyond it, so the audit passed the group whose overstayers are caught far more often."""
+    frame, y, p = _caught_in_one_group()
+    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **(LOOSE | {"max_fnr_diff": 0.5}))
+    assert not fairness_audit(frame, y, p, ["g"], cfg).passed
+    for bad in (float("nan"), -0.2, 0.0, 1.5):
+        with pytest.raises(ValueError, match="max_fnr_diff"):
+            dataclasses.replace(cfg, max_fnr_diff=bad)
+
 def test_a_group_whose_referrals_are_rarely_right_breaches_the_precision_bound():
     frame, y, p = _caught_in_one_group()
     cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **(LOOSE | {"max_precision_ratio": 4.0}))

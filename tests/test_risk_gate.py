@@ -62,6 +62,20 @@ def test_gate_without_champion_uses_floors_and_missing_metric_fails():
     assert not evaluate_gate({"ece": 0.001, "roc_auc": 0.95}, CHAMP, GATE).passed  # no pr_auc, no fairness
 
 
+
+def test_a_champion_whose_metrics_cannot_be_read_is_no_absent_champion():
+    """The registry gives {} for a champion version whose run it cannot read metrics from: the gate took that for
+    "no champion yet" and promoted a challenger of ROC-AUC 0.71 and PR-AUC 0.01 over it. A champion the gate
+    cannot compare with fails the champion rules; a champion lacking one metric still skips that one only."""
+    weak = {"roc_auc": 0.71, "pr_auc": 0.01, "ece": 0.003, "fairness_passed": 1.0}
+    assert evaluate_gate(weak, None, GATE).passed  # the floors alone let it through
+    d = evaluate_gate(weak, {}, GATE)
+    assert not d.passed
+    assert not any("no champion yet" in r for r in d.reasons)
+    assert any(r.startswith("FAIL") and "champion" in r and "cannot" in r for r in d.reasons), d.reasons
+    older = {k: v for k, v in CHAMP.items() if k != "ece"}  # logged before the gate read ece
+    assert evaluate_gate({**CHAMP, "ece": 0.05}, older, GATE).passed
+
 def _frame(n=4_000, seed=0):
     rng = np.random.default_rng(seed)
     g = rng.choice(["A", "B"], n).astype(object)

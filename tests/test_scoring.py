@@ -334,3 +334,37 @@ def test_a_negative_value_of_a_feature_outside_the_contract_is_refused_when_trai
     out = score(batch, model=model, errors="flag")
     assert out.loc[1, "error"] == "trips_booked: negative value where training never had one"
     assert out["error"].drop(index=1).isna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("column", ["entry_month", "group_size"])
+def test_a_missing_value_the_model_would_read_as_zero_is_refused_on_both_paths(fitted, n, column):
+    """LightGBM reads a missing value of a feature that was never missing in training as 0 (no branch was
+    learnt for it): a null entry_month was scored as month 0 and a null group_size as a party of 0, values
+    the contract refuses when sent as 0. A feature that was missing in training keeps its missing branch."""
+    model, _, rows = fitted
+    assert rows[column].notna().all()  # the training table holds no missing value of these columns either
+    batch = rows.head(n).astype({column: object})
+    batch.loc[1, column] = None
+    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: missing where training never had a missing value")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"].startswith(f"{column}: missing where training never had a missing value")
+    assert np.isnan(out.loc[1, "probability"]) and out["probability"].drop(index=1).notna().all()
+    # a first visit has no days since its last exit: missing in training, scored as missing
+    first = rows.head(n).assign(days_since_last_exit=np.nan)
+    assert score(first, model=model)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_the_text_nan_is_text_in_a_number_on_both_paths(fitted, n):
+    """float("nan") parses the text "nan": the few-rows path refused it in a count as "not a whole number" and
+    the batch path scored it as a missing value (in a feature missing in training, both scored it so)."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"prior_visits": object, "days_since_last_exit": object})
+    batch.loc[1, "prior_visits"] = "nan"
+    batch.loc[2, "days_since_last_exit"] = " NaN"
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"] == "prior_visits: expected a number"
+    assert out.loc[2, "error"] == "days_since_last_exit: expected a number"
+    assert out["probability"].drop(index=[1, 2]).notna().all()

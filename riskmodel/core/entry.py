@@ -96,8 +96,9 @@ def features_at_entry(
     Raises
     ------
     SchemaError
-        If a field of the entry record or a column of the history is missing, the entry is not
-        an entry, its time is missing, or ``as_of`` is before it (the stay does not exist then).
+        If a field of the entry record or a column of the history is missing, the history holds
+        another traveller's crossings, the entry is not an entry, its time is missing, or ``as_of``
+        is before it (the stay does not exist then).
 
     Examples
     --------
@@ -111,7 +112,7 @@ def features_at_entry(
     """
     rec = _entry_record(entry)
     t_ns = _ns(rec["timestamp"])
-    hist = _history_rows(history, rec["crossing_id"])
+    hist = _history_rows(history, rec["crossing_id"], rec["traveller_id"])
     as_of_ns = _as_of_ns(as_of, t_ns, hist)
     hist = [h for h in hist if h[0] <= as_of_ns]
     row = _stay_columns(rec, t_ns, hist, as_of_ns)
@@ -149,7 +150,22 @@ def _entry_record(entry) -> dict:
     return dict(entry)
 
 
-def _history_rows(history, entry_id) -> list[tuple]:
+def _check_traveller(history, traveller) -> None:
+    """Refuse a history holding crossings of another traveller (when it names travellers); ids are never shown."""
+    if _missing(traveller):
+        return
+    if isinstance(history, pd.DataFrame):
+        ids = history["traveller_id"].to_numpy(dtype=object) if "traveller_id" in history.columns else []
+    else:
+        ids = [r.get("traveller_id") for r in history]
+    other = sum(1 for t in ids if not _missing(t) and t != traveller)
+    if other:
+        raise SchemaError("history", [SchemaProblem(
+            "traveller_id", f"{other} crossings of the history belong to another traveller than the entry's",
+            "send only this traveller's crossings (the same traveller_id as the entry record)")])
+
+
+def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
     """(time ns, position, crossing_id, is_entry, port, visa_type, permit_end seconds) per crossing, in time order."""
     if history is None:
         return []
@@ -169,6 +185,7 @@ def _history_rows(history, entry_id) -> list[tuple]:
     if absent:
         raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
                                                     "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
+    _check_traveller(history, traveller)
     out = [(t, i, cid, d == "entry", port, visa, p) for i, (t, cid, d, port, visa, p) in enumerate(rows) if cid != entry_id]
     if any(r[0] == _NAT_NS for r in out):
         raise SchemaError("history", [SchemaProblem("timestamp", "a crossing of the history has no time", "send the time of every crossing")])

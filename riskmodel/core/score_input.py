@@ -5,7 +5,8 @@ codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
 duplicated or MultiIndex columns; text in a number; infinities; values outside
 :data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
-never had one; levels the contract does not allow. Levels allowed but never
+never had one; missing values where training never had one (the model would
+read them as 0); levels the contract does not allow. Levels allowed but never
 seen in training are notes, not problems: they are scored as missing.
 """
 
@@ -22,7 +23,10 @@ from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.schema import FEATURE_DOMAINS, Domain
 
-__all__ = ["Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float", "outside_domain"]
+__all__ = [
+    "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
+    "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero",
+]
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -44,11 +48,15 @@ class Scorer:
     _numeric_floor: dict[str, float] = field(default_factory=dict, repr=False)
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
+    _no_missing: frozenset = field(default_factory=frozenset, repr=False)
 
     def __post_init__(self):
-        infos = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_).get("feature_infos", {})
+        dump = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_)
+        infos = dump.get("feature_infos", {})
         names = self.model.booster_.feature_name()
         by_position = dict(zip(self.model.features, names, strict=False))
+        zero = missing_read_as_zero(dump)
+        self._no_missing = frozenset(f for f in self.model.features if f not in self.model.levels_ and by_position.get(f, f) in zero)
         floor = {}
         self._domain = {f: FEATURE_DOMAINS[f] for f in self.model.features if f in FEATURE_DOMAINS}
         for feature in self.model.features:
@@ -60,6 +68,25 @@ class Scorer:
                 floor[feature] = 0.0
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+
+
+def missing_read_as_zero(dump: dict) -> frozenset[str]:
+    """Booster feature names some numeric split of ``dump`` (``Booster.dump_model()``) reads a missing value of as 0.
+
+    LightGBM gives a split the missing type ``None`` when its feature had no missing value in
+    training; predicting, it reads a missing value there as 0, a value it may never have seen
+    (a month 0, a party of 0), so such a missing value is a problem of its row, not a missing branch.
+    """
+    names = dump.get("feature_names", [])
+    found: set[str] = set()
+    stack = [t["tree_structure"] for t in dump.get("tree_info", [])]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            if node.get("missing_type") == "None" and node.get("decision_type") == "<=":
+                found.add(names[node["split_feature"]])
+            stack += [node["left_child"], node["right_child"]]
+    return frozenset(found)
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -183,6 +210,28 @@ def _check_domain(c: str, d: Domain, x: np.ndarray, problems: Problems) -> np.nd
     return np.where(out_of_domain, np.nan, x) if out_of_domain.any() else x
 
 
+_MISSING_AS_ZERO = "missing where training never had a missing value (the model would read it as 0)"
+
+
+def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problems) -> None:
+    """Flag the rows whose encoded value is missing in a feature the model reads a missing value of as 0.
+
+    Rows already flagged for that column (absent, or a value refused) keep their own problem.
+    """
+    for j, c in enumerate(scorer.model.features):
+        if c not in scorer._no_missing:
+            continue
+        miss = np.isnan(enc[:, j])
+        if not miss.any():
+            continue
+        for (column, _p, _f), mask in problems.masks.items():
+            if column == c:
+                miss &= ~mask
+        if miss.any():
+            d = scorer._domain.get(c)
+            problems.add(c, _MISSING_AS_ZERO, f"send `{c}`" + (f" as {d.describe()}" if d else "") + "; it is never missing in training", miss)
+
+
 def _norm(name) -> str:
     """A column name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
     return re.sub(r"[^0-9a-z]", "", str(name).lower())
@@ -225,7 +274,7 @@ def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
 
 
 def to_float(v) -> float | None:
-    """A JSON-ish scalar as float; None when it is not a number."""
+    """A JSON-ish scalar as float; None when it is not a number (the text "nan" included)."""
     if isinstance(v, bool | np.bool_):
         return float(v)
     if isinstance(v, int | float | np.integer | np.floating):
@@ -237,9 +286,11 @@ def to_float(v) -> float | None:
         if t in _FALSE:
             return 0.0
         try:
-            return float(t)
+            x = float(t)
         except ValueError:
             return None
+        # the text "nan" is no number: a missing value is sent as null, never as text
+        return None if x != x else x
     return None
 
 

@@ -4,9 +4,11 @@ Input rows are stays with the model's feature columns, as
 :func:`riskmodel.core.features.build_features` makes them (extra columns are
 ignored). Categorical values may arrive as ``str``, ``object``, ``category`` or
 straight from JSON; booleans as ``True/False``, ``0/1`` or ``"true"/"false"``.
-A missing *value* (None, NaN) is scored as missing (LightGBM has a branch for
-it); a feature *column* that is absent is a problem of every row, named with
-the nearest input column when one looks like a misspelling (``Visa_Type``,
+A missing *value* (None, NaN) is scored as missing where training had missing
+values of that feature (LightGBM learnt a branch for them); in a numeric feature
+never missing in training it is a problem of its row, since LightGBM would read
+it as 0 (a null ``entry_month`` scored as month 0). A feature *column* that is
+absent is a problem of every row, named with the nearest input column when one looks like a misspelling (``Visa_Type``,
 ``plannedStayDays``), because scoring a record without its features would
 give a confident "low" for garbage. Column labels must be flat, unique names.
 
@@ -48,6 +50,7 @@ from riskmodel.core.score_input import (
     as_input,
     encode_frame,
     encode_small,
+    flag_missing_read_as_zero,
     flat_unique,
 )
 
@@ -233,6 +236,7 @@ def score(
             # pandas 3 (copy-on-write): the column's own array, no copy of a million ids
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
+    flag_missing_read_as_zero(scorer, enc, problems)
     missing_pass = [c for c in passthrough if column(c) is None]
     if missing_pass:
         raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass])

@@ -151,6 +151,15 @@ def _print_audit(audit, held: dict) -> None:
         print(f"  {verdict}: {line}")
 
 
+def _saved_verdict(folder: Path) -> str:
+    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or ``"not audited"``."""
+    try:
+        verdict = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))["audit"]["verdict"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "not audited"
+    return verdict if isinstance(verdict, str) else "not audited"
+
+
 def _read_window(folder: Path) -> dict | None:
     """The training window saved with a model, or None when it was not saved or does not read as one."""
     try:
@@ -202,7 +211,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     model, window, audit = _model(args, crossings, tables, as_of)
-    refused = audit is not None and not audit.passed and not args.allow_unfair
+    # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
+    saved = _saved_verdict(Path(args.model)) if audit is None else None
+    refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -221,19 +232,22 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     print(_window_text(window, as_of))
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "
-              f"{FAIRNESS_FILE} beside a saved one)")
+              f"{FAIRNESS_FILE} beside a saved one); its audit when saved: {saved}")
     else:
         _print_audit(audit, window["audit"])
     if refused:
-        verdict, why = _verdict(audit)
+        verdict, why = _verdict(audit) if audit is not None else (
+            f"{saved} when the --model was saved", ["fix: fit the model here (without --model) to audit it, or --allow-unfair after a review"])
+        audit_at = out / FAIRNESS_FILE if audit is not None else Path(args.model) / FAIRNESS_FILE
         message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
-                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {out / FAIRNESS_FILE}).")
+                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {audit_at}).")
         print(f"\n{message}")
         # the reasons are under the audit above; a scheduler reading stderr gets them with the refusal
         print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
         return EXIT_DATA
-    if audit is not None and not audit.passed:
-        print(f"\nWARNING: fairness audit {_verdict(audit)[0]}; at-risk lists written anyway (--allow-unfair)")
+    if (audit is not None and not audit.passed) or saved not in (None, "passed"):
+        verdict = _verdict(audit)[0] if audit is not None else f"{saved} when the --model was saved"
+        print(f"\nWARNING: fairness audit {verdict}; at-risk lists written anyway (--allow-unfair)")
     print(per_office.sort_values("overstays", ascending=False).to_string())
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
@@ -280,8 +294,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--risk-config", help="risk config whose `fairness` policy and `model.audit` attributes audit a fitted model "
                                          "(default: the repository's configs/risk.yaml)")
     p.add_argument("--allow-unfair", action="store_true",
-                   help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge "
-                        f"(default: exit {EXIT_DATA} without them)")
+                   help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
+                        f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "

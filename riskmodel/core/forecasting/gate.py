@@ -74,7 +74,8 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         ``mase_over_best_peer``, ``mase_over_snaive``, ``coverage_95``), and
         ``champion_mase_same_window`` when the champion was scored on the same window.
     champion : dict of str to float or None
-        The champion's run metrics, or None when there is no champion yet.
+        The champion's run metrics, or None when there is no champion yet (with neither its
+        ``mase`` nor ``champion_mase_same_window``, the champion rule fails).
     gate : ForecastGateConfig
         Rules and tolerances.
 
@@ -118,8 +119,12 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
         f"{'within' if ok else 'outside'} [{lo}, {hi}]",
     )
-    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion else None)
-    if reference is not None:
+    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion is not None else None)
+    if reference is None and champion is not None:
+        # a champion whose MASE could not be read ({} from the registry) is no absent champion: no comparison, no pass
+        checks.compare("mase", None, reference=None, rule="<= champion x (1 + tolerance)",
+                       text="the champion's MASE could not be read nor measured on the same window: cannot compare with it")
+    elif reference is not None:
         factor = 1 + gate.mase_tolerance
         where = "on the same window" if "champion_mase_same_window" in candidate else "as logged"
         checks.compare(
@@ -137,20 +142,24 @@ def champion_on_same_window(champion, challenger, *, on_progress=None) -> float 
     ----------
     champion, challenger : Forecaster
         Fitted forecasters; the champion's settings are refitted on the challenger's
-        history and hierarchy, so both are scored on the same, later window.
+        history and hierarchy, at the challenger's horizon and holdout windows (and their
+        spacing), so both are scored on the same, later window. A champion of another
+        horizon is thus judged at the challenger's: its logged MASE, of another window and
+        horizon, would compare a 1-month challenger with a 12-month champion.
     on_progress : callable, optional
         The refit's progress hook (:meth:`Forecaster.fit`, :mod:`riskmodel.core.progress`).
 
     Returns
     -------
     float or None
-        None when the two do not share a horizon and holdout (their windows would differ),
-        or the refit has no holdout window.
+        None when the challenger or the refit has no holdout window.
     """
     from riskmodel.core.forecasting.forecaster import Forecaster
 
-    params = champion.get_params()
-    if params.get("h") != challenger.h or params.get("holdout_windows") != challenger.holdout_windows:
+    if not challenger.holdout_windows:
         return None
+    params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
+    if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
+        params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
     refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
     return honest_metrics(refit).get("mase")

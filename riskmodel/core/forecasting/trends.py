@@ -67,6 +67,12 @@ def _check(forecast: pd.DataFrame, level: int) -> None:
     missing = [c for c in need if c not in forecast.columns]
     if missing:
         raise SchemaError("forecast", [SchemaProblem(c, "column is missing", f"pass the output of forecast() with level {level} in `level`") for c in missing])
+    key = pd.DataFrame({"unique_id": forecast["unique_id"].astype(str), "ds": pd.to_datetime(forecast["ds"])})
+    twice = key.duplicated(keep=False).to_numpy()
+    if twice.any():
+        raise SchemaError("forecast", [SchemaProblem(
+            "unique_id, ds", "more than one forecast row per series and period", "pass one forecast (each actual is checked once)",
+            tuple(f"{u} {str(d)[:10]}" for u, d in key[twice].head(5).itertuples(index=False)), int(twice.sum()))])
 
 
 def _flags(history: pd.DataFrame, forecast: pd.DataFrame, level: int) -> pd.DataFrame:
@@ -74,6 +80,8 @@ def _flags(history: pd.DataFrame, forecast: pd.DataFrame, level: int) -> pd.Data
     fc["unique_id"] = fc["unique_id"].astype(str)
     fc["ds"] = pd.to_datetime(fc["ds"]).astype("datetime64[ns]")
     both = history.merge(fc, on=["unique_id", "ds"], how="inner")
+    # a row without both bounds has no interval to leave: it is not checked (never "within" by default)
+    both = both[both[f"y_lo_{level}"].notna() & both[f"y_hi_{level}"].notna()]
     both["above"] = both["y"] > both[f"y_hi_{level}"]
     both["below"] = both["y"] < both[f"y_lo_{level}"]
     return both.groupby("unique_id").agg(n_checked=("y", "size"), n_above=("above", "sum"), n_below=("below", "sum"))
@@ -123,13 +131,14 @@ def travel_trends(
         periods a year before), ``vs_pre_break_<short>``, ``vs_pre_break_<long>``
         (float: against the same calendar periods before the latest break, NaN
         without one), ``n_checked``, ``n_above``, ``n_below`` (int: actuals covered
-        by the forecast, above and below its interval) and ``signal`` (str:
+        by the forecast with both bounds, above and below its interval) and ``signal`` (str:
         ``surge``, ``collapse``, ``within`` or ``unchecked``).
 
     Raises
     ------
     SchemaError
-        If ``history`` is not a valid series frame or ``forecast`` lacks a column.
+        If ``history`` is not a valid series frame, or ``forecast`` lacks a column or holds a
+        series and period twice.
     ConfigError
         If ``short``, ``long`` or ``backcast`` is not a valid count, ``backcast``
         reaches back over every period, ``level`` is not in 1..99, or both

@@ -198,6 +198,10 @@ class FairnessConfig:
         ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not v > 1 for v in ratios.values()):
             raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
+        # a difference of two rates lies in [-1, 1]: NaN or a bound above 1 can never be breached, 0 or below nearly always is
+        # (1 itself, which the tests use to switch the rule off, is kept)
+        if not 0 < self.max_fnr_diff <= 1:
+            raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1]; got {self.max_fnr_diff}.")
         # a breach needs the whole interval beyond its bound: with no bootstrap there is no interval,
         # so no group could ever breach and the audit could fail only for too few groups
         if not 0 < self.confidence < 1 or self.bootstrap < 50 or self.min_groups < 1:

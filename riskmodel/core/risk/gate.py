@@ -55,7 +55,8 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
     candidate : dict of str to float
         The challenger's holdout metrics (and ``fairness_passed``: 1 or 0).
     champion : dict of str to float or None
-        The champion's metrics, or None when there is no champion yet.
+        The champion's metrics, or None when there is no champion yet (an empty dict is a
+        champion whose metrics could not be read: its rules then fail).
     config : GateConfig
         Rules and tolerances.
 
@@ -75,17 +76,23 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
     def verdict(text: str):
         return lambda ok: ("ok: " if ok else "FAIL: ") + text
 
-    if champion:
+    if champion is not None:
+        compared = 0
         for name, tol, sign, word in (
             *((n, t, -1, "drop") for n, t in config.higher_is_better.items()),
             *((n, t, +1, "rise") for n, t in config.lower_is_better.items()),
         ):
             c, b = _value(candidate, name), _value(champion, name)
             if b is None:
-                continue
+                continue  # a metric the champion was logged without (an older gate): that rule only
+            compared += 1
             text = f"{name} missing for the challenger" if c is None else f"{name} {c:.4g} vs champion {b:.4g} (may {word} by at most {tol:g})"
             bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}
             checks.compare(name, c, text=verdict(text), reference=b, tolerance=tol, rule=f"may {word} by at most {tol:g}", **bound)
+        if not compared and (config.higher_is_better or config.lower_is_better):
+            # a champion exists but none of its figures could be read ({} from the registry): no comparison is no pass
+            checks.compare("champion", None, text=verdict("the champion's metrics could not be read: cannot compare with it"),
+                           rule="champion metrics readable")
     else:
         checks.note("no champion yet: only absolute bounds and fairness apply")
     for name, floor in config.minimum.items():
