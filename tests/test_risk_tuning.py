@@ -10,7 +10,7 @@ import pytest
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import ConfigError, RiskModelWarning
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, time_split
 from riskmodel.core.risk.tuning import known_then_folds, time_folds, tune, tuned_config, write_config
@@ -148,6 +148,32 @@ def test_tune_without_the_crossings_log_warns_it_fits_end_of_data_labels(table, 
     with pytest.warns(RiskModelWarning, match="end of the data"):
         res = tune(table, cfg.model, n_trials=1, timeout_seconds=60, folds=2)
     assert res.folds["not_matured"].tolist() == [0, 0]
+
+
+def test_a_fold_that_cannot_rank_trials_is_refused_before_any_trial_and_named(crossings, table, cfg):
+    tc, holdout = "entry_time", cfg.model.splits.test_fraction
+    (_, first), (_, last) = time_folds(table, tc, 2, holdout_fraction=holdout)
+    trials = []
+    # the last fold's block holds no overstay: its average precision is 0 for every trial and was averaged in silently
+    quiet = table.copy()
+    quiet.loc[last.index, "overstayed"] = False
+    with pytest.warns(RiskModelWarning, match="end of the data"):
+        with pytest.raises(SchemaError, match=r"fold 1: its validation block \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d, "
+                                              rf"{len(last)} rows\) holds no overstay") as err:
+            tune(quiet, cfg.model, n_trials=1, timeout_seconds=60, folds=2, on_trial=lambda *a: trials.append(a))
+    assert "tuning.folds" in str(err.value) and "fold 0" not in str(err.value)
+    # every row before the first block is a non-overstay: the fold's fitting rows hold one outcome (LightGBM's error
+    # named neither the fold nor the fix, after Optuna had logged the trial as failed)
+    early = table.copy()
+    early.loc[early[tc] < first[tc].min(), "overstayed"] = False
+    with pytest.warns(RiskModelWarning, match="end of the data"):
+        with pytest.raises(SchemaError, match=r"fold 0: its fitting rows \(.*\) hold no overstay"):
+            tune(early, cfg.model, n_trials=1, timeout_seconds=60, folds=2, on_trial=lambda *a: trials.append(a))
+    assert trials == []
+    # the known-then path is checked the same way: a log too short for its folds is refused, fold named
+    short = crossings[crossings["timestamp"] < crossings["timestamp"].min() + pd.Timedelta(days=200)]
+    with pytest.raises(SchemaError, match=r"fold 0: its (fitting|early-stopping) rows"):
+        tune(training_table(short), cfg.model, crossings=short, n_trials=1, timeout_seconds=60, folds=2)
 
 
 @pytest.mark.slow
