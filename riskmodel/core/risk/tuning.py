@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from riskmodel.core.config import to_dict
-from riskmodel.core.exceptions import ConfigError, RiskModelWarning
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, SchemaProblem
 from riskmodel.core.features import training_table
 from riskmodel.core.risk.config import ModelConfig, RiskConfig
 from riskmodel.core.risk.model import RiskModel
@@ -146,6 +146,34 @@ def _suggest(trial) -> dict[str, Any]:
     }
 
 
+def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
+    """Refuse folds that cannot rank trials: each part a trial uses must hold both outcomes.
+
+    A validation block with no overstay scores every trial 0 (average precision), a fitting
+    slice with one outcome cannot be fitted, an early-stopping slice with one cannot stop:
+    named here, with the fold's dates and counts, before any trial runs.
+    """
+    tc, target = config.time_column, config.target
+    problems = []
+    for k, (fit, valid, _) in enumerate(triples):
+        fit_rows, stop_rows = early_stopping_slice(fit, tc)
+        for what, rows, verb in (("fitting rows", fit_rows, "hold"), ("early-stopping rows", stop_rows, "hold"),
+                                 ("validation block", valid, "holds")):
+            n, pos = len(rows), int(rows[target].fillna(False).astype(bool).sum())
+            if 0 < pos < n:
+                continue
+            span = f"{str(rows[tc].min())[:10]} to {str(rows[tc].max())[:10]}" if n else "none"
+            outcome = "no overstay" if pos == 0 else "only overstays"
+            problems.append(SchemaProblem(
+                target,
+                f"fold {k}: its {what} ({span}, {n} rows) {verb} {outcome}, so trials cannot be "
+                f"{'scored' if what == 'validation block' else 'fitted'} on it",
+                "fewer folds (`tuning.folds`) or a longer history, so every fold sees both outcomes",
+            ))
+    if problems:
+        raise SchemaError("tuning folds", problems)
+
+
 def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings: pd.DataFrame | None, grace_days: int):
     """``(fit, valid, not_matured)`` per fold and the fold table of :class:`TuningResult`."""
     tc = config.time_column
@@ -161,6 +189,7 @@ def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings:
             stacklevel=3,
         )
         triples = [(train, valid, 0) for train, valid in time_folds(table, tc, folds, holdout_fraction=config.splits.test_fraction)]
+    _refuse_unrankable_folds(triples, config)
     summary = pd.DataFrame(
         [
             {
@@ -218,6 +247,13 @@ def tune(
     Returns
     -------
     TuningResult
+
+    Raises
+    ------
+    SchemaError
+        Before any trial, if a fold's fitting, early-stopping or validation rows hold one outcome
+        only (a block without an overstay would score every trial 0): each such fold is named
+        with its dates and row counts; use fewer ``folds`` or a longer history.
     """
     import optuna
 
