@@ -18,6 +18,12 @@ from .conftest import run_command, write_synthetic_log
 _run = run_command
 
 
+@pytest.fixture(autouse=True)
+def _signing_key(monkeypatch):
+    """A model saved by ``monitor --save-model`` is signed: with this key, not a key file left in the working directory."""
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "a-test-key-of-at-least-32-bytes-0123456789")
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return write_synthetic_log(tmp_path_factory.mktemp("data"), 1_500)
@@ -121,7 +127,7 @@ def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tm
              *gap, "--quiet")
 
 
-def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, tmp_path, capsys, monkeypatch):
+def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, tmp_path, capsys):
     """``--model`` refuses the lists of a model not saved after a passed audit: the verdict saved beside it must not be
     editable, nor carried to other model files, without the signing key (the core's signed manifest)."""
     import shutil
@@ -129,7 +135,6 @@ def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, t
     from riskmodel.core.artifacts import MANIFEST
     from riskmodel.core.exceptions import ArtifactIntegrityError
 
-    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "a-test-key-of-at-least-32-bytes-0123456789")
     assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
     model = tmp_path / "model"
     # 1,500 travellers are too few to judge the model's fairness: saved only with --allow-unfair, its verdict CANNOT JUDGE
