@@ -158,7 +158,7 @@ _KNOTS = {"kind": "isotonic", "x": [-3.0, -1.0], "y": [0.1, 0.4], "tail_slope": 
         ({"y": [float("nan"), 0.4]}, "y"),
         ({"x": [-1.0, -3.0]}, "x"),  # knots out of order: np.interp then gives anything
         ({"x": [-3.0, float("inf")]}, "x"),
-        ({"x": [-3.0, -1.0, 0.0]}, "x"),  # one margin more than probabilities
+        ({"x": [-3.0, -1.0, 0.0]}, "y"),  # one margin more than probabilities: `y` lacks one
         ({"x": [], "y": []}, "x"),
         ({"y": "0.1"}, "y"),
         ({"tail_slope": -0.5}, "tail_slope"),  # the tails would run against the ranking
