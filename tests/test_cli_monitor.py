@@ -164,3 +164,16 @@ def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, t
     assert reuse(edited) == 1
     assert not (tmp_path / "reused" / "at_risk.csv").exists()
     assert "REFUSED: the fairness audit of the monitoring model: not verifiable" in capsys.readouterr().out
+
+
+def test_a_saved_model_is_refused_for_another_horizon_than_it_learnt(data_dir, tmp_path):
+    """A model saved for overstays beginning within 14 days of a snapshot says nothing about 30 days: a permit ending in
+    20 days was a 0 in every row it learnt from, so a 30-day at-risk list ranked by it is no ranking of that question."""
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    args = ("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--quiet", "--allow-unfair")
+    assert _run(*args, "--out", str(tmp_path / "o"), "--train-months", "9", "--save-model", str(tmp_path / "model")) == 0
+    with pytest.raises(ConfigError, match=r"`--horizon 30`: the --model learnt whether an overstay began within 14 days of a "
+                                          r"snapshot.*pass --horizon 14, or fit a model for 30 days"):
+        _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "30")
+    assert not (tmp_path / "again" / "at_risk.csv").exists()
+    assert _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "14") == 0
