@@ -91,7 +91,13 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     if args.model:
         if (Path(args.model) / MANIFEST).is_file():
             verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
-        return RiskModel.load(args.model), _read_window(Path(args.model)), None
+        window = _read_window(Path(args.model))
+        if window is not None and window["horizon_days"] != args.horizon:
+            # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
+            raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
+                              f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
+                              f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
+        return RiskModel.load(args.model), window, None
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
@@ -306,7 +312,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--data", help="folder with crossings, presence_reports, permit_applications, enforcement .parquet")
     p.add_argument("--database", nargs="?", const="", default=None,
                    help="read the tables from this SQLAlchemy URL (default: $RISKMODEL_DATABASE_URL) instead of --data")
-    p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
+    p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of); refused with "
+                                   "another --horizon than it was fitted for")
     p.add_argument("--save-model", help="save the fitted monitoring model to this folder (not when its fairness audit refuses it), with its "
                                         "training window and audit, signed with the key of $RISKMODEL_SIGNING_KEY or "
                                         "./riskmodel-signing.key: a --model whose files changed since is refused")
