@@ -158,3 +158,22 @@ def test_refuses_times_with_a_zone_or_that_are_no_time(fitted, log):
                 features_at_entry(record, h)
     with pytest.raises(SchemaError, match=r"`timestamp`: .*not a date and time.*'yesterday'"):
         features_at_entry({**record, "timestamp": "yesterday"}, mine)
+
+
+def test_refuses_a_number_for_a_time(fitted, log):
+    """Seconds since 1970 sent for the entry time were read as nanoseconds: a 1970 entry with a permit of ~18,000 days,
+    scored as valid (its band could move) without a word. A time is sent as a date and time, never as a number."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    record = entry.to_dict()
+    for field in ("timestamp", "permit_end"):
+        seconds = pd.Timestamp(record[field]).value // 10**9
+        for value in (seconds, float(seconds), np.int64(seconds)):
+            with pytest.raises(SchemaError, match=rf"`{field}`: a number, not a date and time.*not seconds or days since"):
+                features_at_entry({**record, field: value}, mine)
+        history = mine.assign(**{field: pd.to_datetime(mine[field]).astype("int64") // 10**9})
+        for h in (history, history.to_dict("records")):
+            with pytest.raises(SchemaError, match=rf"(?s)history.*`{field}`: a number, not a date and time"):
+                features_at_entry(record, h)
+    with pytest.raises(SchemaError, match=r"`timestamp`: a number"):
+        score({**record, "timestamp": pd.Timestamp(record["timestamp"]).value // 10**9}, history=mine, model=fitted[0])
