@@ -219,6 +219,11 @@ _LOCAL = "convert to the port's local time and drop the zone: .tz_convert(<port 
 
 def _time(v, field: str, where: str) -> pd.Timestamp:
     """A given time as a Timestamp, refused when it is no time or carries a zone (the contract's times are local port time)."""
+    if isinstance(v, int | float | np.number) and not isinstance(v, bool):
+        # pandas reads a number as nanoseconds since 1970: seconds since then would give a 1970 entry
+        raise SchemaError(where, [SchemaProblem(field, f"a number, not a date and time; got {v!r}",
+                                                "send the local time at the port as a date and time (e.g. '2023-06-30 14:05'), "
+                                                "not seconds or days since an epoch")])
     try:
         ts = pd.Timestamp(v)
     except (ValueError, TypeError):
@@ -234,7 +239,7 @@ def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
     if getattr(s.dtype, "tz", None) is not None:
         raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port time without one",
                                                     _LOCAL)])
-    if not pd.api.types.is_datetime64_dtype(s):
+    if not pd.api.types.is_datetime64_dtype(s):  # text or numbers: each value checked as the records' are
         s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history") for v in s], dtype="datetime64[ns]")
     return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
 
