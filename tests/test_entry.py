@@ -177,3 +177,15 @@ def test_refuses_a_number_for_a_time(fitted, log):
                 features_at_entry(record, h)
     with pytest.raises(SchemaError, match=r"`timestamp`: a number"):
         score({**record, "timestamp": pd.Timestamp(record["timestamp"]).value // 10**9}, history=mine, model=fitted[0])
+
+
+def test_refuses_text_that_is_no_number_naming_the_field(fitted, log):
+    """A planned stay or a birth year that is no number crashed inside the row's arithmetic with a bare ValueError
+    (could not convert string to float: 'abc') that named neither the field nor the fix."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    for field in ("planned_stay_days", "birth_year"):
+        with pytest.raises(SchemaError, match=rf"`{field}`: not a number; got 'abc'"):
+            features_at_entry({**entry.to_dict(), field: "abc"}, mine)
+        with pytest.raises(SchemaError, match=rf"`{field}`: not a number"):
+            score({**entry.to_dict(), field: "abc"}, history=mine, model=fitted[0])
