@@ -98,8 +98,9 @@ def features_at_entry(
     SchemaError
         If a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
-        (``timestamp``, ``permit_end``) carries a time zone or is no time, or ``as_of`` is before
-        the entry (the stay does not exist then).
+        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
+        ``planned_stay_days`` or ``birth_year`` is no number, or ``as_of`` is before the entry (the
+        stay does not exist then).
 
     Examples
     --------
@@ -244,6 +245,16 @@ def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
     return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
 
 
+def _number(v, field: str) -> float:
+    """A number of the entry record as float (NaN when missing), refused with the field named when it is no number."""
+    if _missing(v):
+        return np.nan
+    try:
+        return float(v)
+    except (ValueError, TypeError):
+        raise SchemaError("entry", [SchemaProblem(field, f"not a number; got {v!r}", f"send `{field}` as a whole number, or null if unknown")]) from None
+
+
 def _ns(v, field: str, where: str) -> int:
     """Nanoseconds since 1970 of a time (NaT sentinel when missing)."""
     return _NAT_NS if _missing(v) else _time(v, field, where).value
@@ -301,7 +312,7 @@ def _entry_row(row: dict, t_s: int, permit_s: int) -> None:
     visa = row["visa_type"]
     room = EXTENSION_ROOM_DAYS.get(visa, 0) if not _missing(visa) else 0
     room = permitted if room is None else float(room)
-    planned = np.nan if _missing(row["planned_stay_days"]) else float(row["planned_stay_days"])
+    planned = _number(row["planned_stay_days"], "planned_stay_days")
     row["permitted_days"] = permitted
     row["extension_room_days"] = room
     row["planned_over_permitted"] = planned / max(permitted, 1.0)
@@ -381,7 +392,7 @@ def _audit(row: dict) -> None:
     """Region, age and age band (features._add_audit_columns, one row)."""
     row["region"] = str(_REGION.get(row["nationality"], "Other"))
     birth = row["birth_year"]
-    age = row["entry_time"].year - (np.nan if _missing(birth) else float(birth))
+    age = row["entry_time"].year - _number(birth, "birth_year")
     row["age"] = float(age)
     bands = ((age < 18, 0), (age <= 25, 1), (age <= 40, 2), (age <= 59, 3))
     row["age_band"] = next((AGE_BANDS[i] for cond, i in bands if cond), AGE_BANDS[4])
