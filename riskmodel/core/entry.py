@@ -231,15 +231,16 @@ def _time(v, field: str, where: str) -> pd.Timestamp:
         raise SchemaError(where, [SchemaProblem(field, f"not a date and time; got {v!r}",
                                                 "send the local time at the port, e.g. '2023-06-30 14:05'")]) from None
     if ts.tzinfo is not None:
-        raise SchemaError(where, [SchemaProblem(field, f"carries a time zone ({ts.tzinfo}); the contract holds local port time without one", _LOCAL)])
+        raise SchemaError(where, [SchemaProblem(field, f"carries a time zone ({ts.tzinfo}); the contract holds local port time "
+                                                       "without one", _LOCAL)])
     return ts
 
 
 def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
     """A history column of times as integers of ``unit`` since 1970 (NaT: the int64 minimum), zoned or no-time values refused."""
     if getattr(s.dtype, "tz", None) is not None:
-        raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port time without one",
-                                                    _LOCAL)])
+        raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port "
+                                                                 "time without one", _LOCAL)])
     if not pd.api.types.is_datetime64_dtype(s):  # text or numbers: each value checked as the records' are
         s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history") for v in s], dtype="datetime64[ns]")
     return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
@@ -252,7 +253,8 @@ def _number(v, field: str) -> float:
     try:
         return float(v)
     except (ValueError, TypeError):
-        raise SchemaError("entry", [SchemaProblem(field, f"not a number; got {v!r}", f"send `{field}` as a whole number, or null if unknown")]) from None
+        raise SchemaError("entry", [SchemaProblem(field, f"not a number; got {v!r}",
+                                                  f"send `{field}` as a whole number, or null if unknown")]) from None
 
 
 def _ns(v, field: str, where: str) -> int:

@@ -244,7 +244,9 @@ def calibrator_from_dict(data: dict):
         cal.a_, cal.b_ = float(data["a"]), float(data["b"])
         for name, value in (("a", cal.a_), ("b", cal.b_)):
             if not np.isfinite(value):
-                raise ConfigError(f"sigmoid calibrator `{name}` must be a finite number; got {value!r}: the saved model is damaged, re-save or re-log it.")
+                raise ConfigError(
+                    f"sigmoid calibrator `{name}` must be a finite number; got {value!r}: the saved model is damaged, re-save or re-log it."
+                )
     return cal
 
 
