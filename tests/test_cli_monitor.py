@@ -18,6 +18,12 @@ from .conftest import run_command, write_synthetic_log
 _run = run_command
 
 
+@pytest.fixture(autouse=True)
+def _signing_key(monkeypatch):
+    """A model saved by ``monitor --save-model`` is signed: with this key, not a key file left in the working directory."""
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "a-test-key-of-at-least-32-bytes-0123456789")
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return write_synthetic_log(tmp_path_factory.mktemp("data"), 1_500)
@@ -119,3 +125,55 @@ def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tm
                                           r"stop early and calibrate on\) and its fairness audit the latest 2 held out; give a longer"):
         _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
              *gap, "--quiet")
+
+
+def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, tmp_path, capsys):
+    """``--model`` refuses the lists of a model not saved after a passed audit: the verdict saved beside it must not be
+    editable, nor carried to other model files, without the signing key (the core's signed manifest)."""
+    import shutil
+
+    from riskmodel.core.artifacts import MANIFEST
+    from riskmodel.core.exceptions import ArtifactIntegrityError
+
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    model = tmp_path / "model"
+    # 1,500 travellers are too few to judge the model's fairness: saved only with --allow-unfair, its verdict CANNOT JUDGE
+    assert _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "9",
+                "--save-model", str(model), "--quiet", "--allow-unfair") == 0
+    window = json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))
+    assert window["audit"]["verdict"] == "CANNOT JUDGE"
+
+    def reuse(folder):
+        out = tmp_path / "reused"
+        shutil.rmtree(out, ignore_errors=True)
+        return _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(out), "--model", str(folder),
+                    "--quiet")
+
+    # the verdict edited to "passed" is a changed file of a signed model folder
+    edited = tmp_path / "edited"
+    shutil.copytree(model, edited)
+    window["audit"]["verdict"] = "passed"
+    (edited / "monitor_training.json").write_text(json.dumps(window, indent=1), encoding="utf-8")
+    with pytest.raises(ArtifactIntegrityError, match=r"content of monitor_training.json changed"):
+        reuse(edited)
+    assert not (tmp_path / "reused" / "at_risk.csv").exists()
+    # without its manifest (deleted, or a model folder from elsewhere with a verdict written beside it) the verdict is
+    # not believed: the lists are refused as for a model never audited
+    (edited / MANIFEST).unlink()
+    capsys.readouterr()
+    assert reuse(edited) == 1
+    assert not (tmp_path / "reused" / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: not verifiable" in capsys.readouterr().out
+
+
+def test_a_saved_model_is_refused_for_another_horizon_than_it_learnt(data_dir, tmp_path):
+    """A model saved for overstays beginning within 14 days of a snapshot says nothing about 30 days: a permit ending in
+    20 days was a 0 in every row it learnt from, so a 30-day at-risk list ranked by it is no ranking of that question."""
+    assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
+    args = ("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--quiet", "--allow-unfair")
+    assert _run(*args, "--out", str(tmp_path / "o"), "--train-months", "9", "--save-model", str(tmp_path / "model")) == 0
+    with pytest.raises(ConfigError, match=r"`--horizon 30`: the --model learnt whether an overstay began within 14 days of a "
+                                          r"snapshot.*pass --horizon 14, or fit a model for 30 days"):
+        _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "30")
+    assert not (tmp_path / "again" / "at_risk.csv").exists()
+    assert _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "14") == 0

@@ -132,3 +132,60 @@ def test_refuses_a_history_holding_another_travellers_crossings(fitted, log):
     # the traveller's own crossings, with or without the id, are the history
     features_at_entry(entry.to_dict(), mine)
     features_at_entry(entry.to_dict(), mine.drop(columns=["traveller_id"]))
+
+
+def test_refuses_times_with_a_zone_or_that_are_no_time(fitted, log):
+    """The contract's times are local port time without a zone (build_features refuses a zoned log). An entry at 23:30
+    +08:00 was read as 15:30 UTC taken for local time, a zoned permit end crashed deep in pandas, and a zoned history was
+    shifted by its offset: each is refused, naming the field and the fix, as a text that is no time is."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    record = entry.to_dict()
+    zoned = {
+        "timestamp": [entry["timestamp"].tz_localize("Asia/Makassar"), f"{entry['timestamp'].isoformat()}+08:00"],
+        "permit_end": [pd.Timestamp(entry["permit_end"]).tz_localize("Asia/Jakarta")],
+    }
+    for field, values in zoned.items():
+        for value in values:
+            with pytest.raises(SchemaError, match=rf"`{field}`: .*time zone.*tz_localize\(None\)"):
+                features_at_entry({**record, field: value}, mine)
+    with pytest.raises(SchemaError, match=r"`timestamp`: .*time zone"):
+        score({**record, "timestamp": zoned["timestamp"][1]}, history=mine, model=fitted[0])
+    for field in ("timestamp", "permit_end"):
+        history = mine.assign(**{field: pd.to_datetime(mine[field]).dt.tz_localize("Asia/Makassar")})
+        for h in (history, history.to_dict("records")):
+            with pytest.raises(SchemaError, match=rf"(?s)history.*`{field}`: .*time zone"):
+                features_at_entry(record, h)
+    with pytest.raises(SchemaError, match=r"`timestamp`: .*not a date and time.*'yesterday'"):
+        features_at_entry({**record, "timestamp": "yesterday"}, mine)
+
+
+def test_refuses_a_number_for_a_time(fitted, log):
+    """Seconds since 1970 sent for the entry time were read as nanoseconds: a 1970 entry with a permit of ~18,000 days,
+    scored as valid (its band could move) without a word. A time is sent as a date and time, never as a number."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    record = entry.to_dict()
+    for field in ("timestamp", "permit_end"):
+        seconds = pd.Timestamp(record[field]).value // 10**9
+        for value in (seconds, float(seconds), np.int64(seconds)):
+            with pytest.raises(SchemaError, match=rf"`{field}`: a number, not a date and time.*not seconds or days since"):
+                features_at_entry({**record, field: value}, mine)
+        history = mine.assign(**{field: pd.to_datetime(mine[field]).astype("int64") // 10**9})
+        for h in (history, history.to_dict("records")):
+            with pytest.raises(SchemaError, match=rf"(?s)history.*`{field}`: a number, not a date and time"):
+                features_at_entry(record, h)
+    with pytest.raises(SchemaError, match=r"`timestamp`: a number"):
+        score({**record, "timestamp": pd.Timestamp(record["timestamp"]).value // 10**9}, history=mine, model=fitted[0])
+
+
+def test_refuses_text_that_is_no_number_naming_the_field(fitted, log):
+    """A planned stay or a birth year that is no number crashed inside the row's arithmetic with a bare ValueError
+    (could not convert string to float: 'abc') that named neither the field nor the fix."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[log["traveller_id"] == entry["traveller_id"]]
+    for field in ("planned_stay_days", "birth_year"):
+        with pytest.raises(SchemaError, match=rf"`{field}`: not a number; got 'abc'"):
+            features_at_entry({**entry.to_dict(), field: "abc"}, mine)
+        with pytest.raises(SchemaError, match=rf"`{field}`: not a number"):
+            score({**entry.to_dict(), field: "abc"}, history=mine, model=fitted[0])

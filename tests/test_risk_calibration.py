@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,50 @@ def test_a_calibrator_saved_before_smoothing_applies_and_saves_as_it_was_fitted(
 def test_a_calibrator_whose_rates_this_version_does_not_know_is_refused():
     with pytest.raises(ConfigError, match="rates"):
         calibrator_from_dict({"kind": "isotonic", "x": [-1.0, 1.0], "y": [0.1, 0.9], "tail_slope": 0.001, "rates": "wilson"})
+
+
+_KNOTS = {"kind": "isotonic", "x": [-3.0, -1.0], "y": [0.1, 0.4], "tail_slope": 0.001, "rates": "jeffreys"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"y": [0.1, 1.5]}, "y"),  # a probability above 1
+        ({"y": [-0.2, 0.4]}, "y"),  # below 0
+        ({"y": [0.4, 0.1]}, "y"),  # decreasing: a higher margin, a lower probability
+        ({"y": [float("nan"), 0.4]}, "y"),
+        ({"x": [-1.0, -3.0]}, "x"),  # knots out of order: np.interp then gives anything
+        ({"x": [-3.0, float("inf")]}, "x"),
+        ({"x": [-3.0, -1.0, 0.0]}, "y"),  # one margin more than probabilities: `y` lacks one
+        ({"x": [], "y": []}, "x"),
+        ({"y": "0.1"}, "y"),
+        ({"tail_slope": -0.5}, "tail_slope"),  # the tails would run against the ranking
+        ({"tail_slope": float("nan")}, "tail_slope"),
+    ],
+)
+def test_saved_knots_that_are_no_calibration_curve_are_refused(change, field):
+    """A saved calibrator is read back only if it maps margins to probabilities in [0, 1] that never fall as the margin rises."""
+    with pytest.raises(ConfigError, match=rf"isotonic calibrator `{field}` must be"):
+        calibrator_from_dict({**_KNOTS, **change})
+
+
+@pytest.mark.parametrize("change", [{"a": float("nan")}, {"b": float("inf")}])
+def test_saved_sigmoid_coefficients_that_are_not_finite_are_refused(change):
+    with pytest.raises(ConfigError, match=rf"sigmoid calibrator `{next(iter(change))}` must be a finite number"):
+        calibrator_from_dict({"kind": "sigmoid", "a": 0.8, "b": 0.3, **change})
+
+
+def test_a_model_whose_saved_calibrator_gives_no_probability_is_not_loaded(fitted, tmp_path):
+    """RiskModel.load of a folder (no signature required) must not score with a meta.json edited to give p = 1.5."""
+    import shutil
+
+    from riskmodel.core.exceptions import ModelLoadError
+    from riskmodel.core.risk.model import RiskModel
+
+    _, folder, _ = fitted
+    copy = Path(shutil.copytree(folder, tmp_path / "model"))
+    meta = json.loads((copy / "meta.json").read_text(encoding="utf-8"))
+    meta["calibrator"] = {**_KNOTS, "y": [0.1, 1.5]}
+    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"meta.json` is not the metadata of a RiskModel \(ConfigError: isotonic calibrator `y` must be"):
+        RiskModel.load(copy)

@@ -336,3 +336,26 @@ def test_the_clusters_must_be_aligned_with_the_rows():
     frame, y, p = _population(1_000, seed=8)
     with pytest.raises(SchemaError, match="lengths differ: frame 1000, y 1000, p 1000, clusters 999"):
         fairness_audit(frame, y, p, ["g"], FairnessConfig(min_support=10, min_positives=1), clusters=np.arange(999))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1.5, -0.1])
+def test_scores_that_are_no_probabilities_are_refused_not_audited(bad):
+    """The top 5% of scores are the referrals: with a few more than 5% of them missing (NaN sorts last), infinite or above
+    1, the threshold was one of those, the referrals were those rows, and the audit passed a score whose doubled odds
+    for g0 it refuses otherwise (a score below 0 is refused as well: it is no probability either)."""
+    frame, y, p = _population(60_000, seed=3)
+    doubled = _double_odds(p, frame["g"].to_numpy() == "g0")
+    assert not fairness_audit(frame, y, doubled, ["g"], SHIPPED.fairness).passed
+    broken = doubled.copy()
+    broken[np.random.default_rng(0).choice(len(p), 3_001, replace=False)] = bad
+    with pytest.raises(SchemaError, match=r"`p`: 3001 scores are not probabilities in \[0, 1\]"):
+        fairness_audit(frame, y, broken, ["g"], SHIPPED.fairness)
+
+
+@pytest.mark.parametrize("bad", [np.nan, 2.0])
+def test_outcomes_that_are_not_0_or_1_are_refused(bad):
+    frame, y, p = _population(5_000, seed=3)
+    y = y.copy()
+    y[:7] = bad
+    with pytest.raises(SchemaError, match=r"`y`: 7 outcomes are not 0 or 1"):
+        fairness_audit(frame, y, p, ["g"], SHIPPED.fairness)

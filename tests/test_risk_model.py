@@ -382,6 +382,22 @@ def test_fit_refuses_the_training_table_as_calib():
         _small_model(calibration="none").fit(train, calib=train)
 
 
+def test_fit_refuses_a_copy_or_a_slice_of_the_training_table_as_calib():
+    """Not only the same object: a copy (index kept or reset) or a slice of the training rows is in-sample calibration too."""
+    train, valid, _ = _slices()
+    for calib in (train.copy(), train.reset_index(drop=True), train.iloc[-100:], train.sample(50, random_state=0)):
+        with pytest.raises(ConfigError, match=r"`calib` is the training table, a copy or a slice of it \(\d+ of its rows\)"):
+            _small_model().fit(train, valid=valid, calib=calib)
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_fit_with_a_copy_of_valid_as_calib_warns_as_for_valid_itself(calibration):
+    train, valid, _ = _slices()
+    for calib in (valid.copy(), valid.iloc[:120]):
+        with pytest.warns(RiskModelWarning, match="calibrator is fitted on `valid`, the rows that chose the number of trees"):
+            _small_model(calibration=calibration).fit(train, valid=valid, calib=calib)
+
+
 def test_get_params_set_params_and_clone_give_an_unfitted_equal_copy():
     from sklearn.base import clone, is_classifier
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import mlflow
 import pandas as pd
@@ -174,6 +175,23 @@ def test_a_fold_that_cannot_rank_trials_is_refused_before_any_trial_and_named(cr
     short = crossings[crossings["timestamp"] < crossings["timestamp"].min() + pd.Timedelta(days=200)]
     with pytest.raises(SchemaError, match=r"fold 0: its (fitting|early-stopping) rows"):
         tune(training_table(short), cfg.model, crossings=short, n_trials=1, timeout_seconds=60, folds=2)
+
+
+def test_a_validation_block_with_missing_labels_is_refused_before_any_trial_and_named(crossings, table, cfg):
+    """Missing labels counted as non-overstays let the fold through, then every trial crashed in scikit-learn's
+    average precision ("Input contains NaN"), naming neither the fold nor the fix."""
+    tc, holdout = "entry_time", cfg.model.splits.test_fraction
+    (_, last), = time_folds(table, tc, 1, holdout_fraction=holdout)
+    unlabelled = table.copy()
+    unlabelled.loc[last.index[:7], "overstayed"] = pd.NA
+    trials = []
+    for log in (None, crossings):
+        with pytest.raises(SchemaError, match=r"fold 0: its validation block \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d, "
+                                              rf"{len(last)} rows\) holds 7 rows without a label.*mature, labelled rows"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RiskModelWarning)
+                tune(unlabelled, cfg.model, crossings=log, n_trials=1, timeout_seconds=60, folds=1, on_trial=lambda *a: trials.append(a))
+    assert trials == []
 
 
 @pytest.mark.slow

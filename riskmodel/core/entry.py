@@ -97,8 +97,10 @@ def features_at_entry(
     ------
     SchemaError
         If a field of the entry record or a column of the history is missing, the history holds
-        another traveller's crossings, the entry is not an entry, its time is missing, or ``as_of``
-        is before it (the stay does not exist then).
+        another traveller's crossings, the entry is not an entry, its time is missing, a time
+        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
+        ``planned_stay_days`` or ``birth_year`` is no number, or ``as_of`` is before the entry (the
+        stay does not exist then).
 
     Examples
     --------
@@ -111,13 +113,13 @@ def features_at_entry(
     True
     """
     rec = _entry_record(entry)
-    t_ns = _ns(rec["timestamp"])
+    t_ns = _ns(rec["timestamp"], "timestamp", "entry")
     hist = _history_rows(history, rec["crossing_id"], rec["traveller_id"])
     as_of_ns = _as_of_ns(as_of, t_ns, hist)
     hist = [h for h in hist if h[0] <= as_of_ns]
     row = _stay_columns(rec, t_ns, hist, as_of_ns)
     t_s = t_ns // 1_000_000_000
-    _entry_row(row, t_s, _seconds(rec["permit_end"]))
+    _entry_row(row, t_s, _seconds(rec["permit_end"], "permit_end", "entry"))
     _history(row, rec, t_s, hist)
     _audit(row)
     return _frame(row, history) if as_frame else row
@@ -173,15 +175,15 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
         absent = [c for c in _HISTORY_FIELDS if c not in history.columns]
         if not absent:
             cols = [history[c].to_numpy(dtype=object) for c in ("crossing_id", "direction", "port", "visa_type")]
-            ts = history["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-            permit = history["permit_end"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+            ts = _frame_times(history["timestamp"], "ns")
+            permit = _frame_times(history["permit_end"], "s")
             rows = zip(ts.tolist(), *cols, permit.tolist(), strict=True)
     else:
         history = list(history)
         absent = sorted({c for r in history for c in _HISTORY_FIELDS if c not in r})
         if not absent:
-            rows = ((_ns(r["timestamp"]), r["crossing_id"], r["direction"], r["port"], r["visa_type"], _seconds(r["permit_end"]))
-                    for r in history)
+            rows = [(_ns(r["timestamp"], "timestamp", "history"), r["crossing_id"], r["direction"], r["port"], r["visa_type"],
+                     _seconds(r["permit_end"], "permit_end", "history")) for r in history]
     if absent:
         raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
                                                     "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
@@ -213,14 +215,56 @@ def _missing(v) -> bool:
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) or (isinstance(v, np.datetime64) and np.isnat(v))
 
 
-def _ns(v) -> int:
+_LOCAL = "convert to the port's local time and drop the zone: .tz_convert(<port zone>).tz_localize(None)"
+
+
+def _time(v, field: str, where: str) -> pd.Timestamp:
+    """A given time as a Timestamp, refused when it is no time or carries a zone (the contract's times are local port time)."""
+    if isinstance(v, int | float | np.number) and not isinstance(v, bool):
+        # pandas reads a number as nanoseconds since 1970: seconds since then would give a 1970 entry
+        raise SchemaError(where, [SchemaProblem(field, f"a number, not a date and time; got {v!r}",
+                                                "send the local time at the port as a date and time (e.g. '2023-06-30 14:05'), "
+                                                "not seconds or days since an epoch")])
+    try:
+        ts = pd.Timestamp(v)
+    except (ValueError, TypeError):
+        raise SchemaError(where, [SchemaProblem(field, f"not a date and time; got {v!r}",
+                                                "send the local time at the port, e.g. '2023-06-30 14:05'")]) from None
+    if ts.tzinfo is not None:
+        raise SchemaError(where, [SchemaProblem(field, f"carries a time zone ({ts.tzinfo}); the contract holds local port time "
+                                                       "without one", _LOCAL)])
+    return ts
+
+
+def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
+    """A history column of times as integers of ``unit`` since 1970 (NaT: the int64 minimum), zoned or no-time values refused."""
+    if getattr(s.dtype, "tz", None) is not None:
+        raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port "
+                                                                 "time without one", _LOCAL)])
+    if not pd.api.types.is_datetime64_dtype(s):  # text or numbers: each value checked as the records' are
+        s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history") for v in s], dtype="datetime64[ns]")
+    return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
+
+
+def _number(v, field: str) -> float:
+    """A number of the entry record as float (NaN when missing), refused with the field named when it is no number."""
+    if _missing(v):
+        return np.nan
+    try:
+        return float(v)
+    except (ValueError, TypeError):
+        raise SchemaError("entry", [SchemaProblem(field, f"not a number; got {v!r}",
+                                                  f"send `{field}` as a whole number, or null if unknown")]) from None
+
+
+def _ns(v, field: str, where: str) -> int:
     """Nanoseconds since 1970 of a time (NaT sentinel when missing)."""
-    return _NAT_NS if _missing(v) else pd.Timestamp(v).value
+    return _NAT_NS if _missing(v) else _time(v, field, where).value
 
 
-def _seconds(v) -> int:
+def _seconds(v, field: str, where: str) -> int:
     """Seconds since 1970 as build_features computes them (missing: the NaT sentinel)."""
-    return _NAT_S if _missing(v) else pd.Timestamp(v).value // 1_000_000_000
+    return _NAT_S if _missing(v) else _time(v, field, where).value // 1_000_000_000
 
 
 # ----------------------------------------------------------------------------- the row
@@ -231,7 +275,7 @@ def _stay_columns(rec: dict, t_ns: int, hist: list[tuple], as_of_ns: int) -> dic
     nxt = next((h for h in hist if h[0] > t_ns), None)  # same-second crossings: see the module docstring
     exit_ = nxt if nxt is not None and not nxt[3] else None
     permit = rec["permit_end"]
-    permit_ts = pd.NaT if _missing(permit) else pd.Timestamp(permit)
+    permit_ts = pd.NaT if _missing(permit) else _time(permit, "permit_end", "entry")
     final = permit_ts
     if exit_ is not None and exit_[6] != _NAT_S and permit_ts is not pd.NaT:
         final = max(permit_ts, pd.Timestamp(exit_[6] * 1_000_000_000))
@@ -270,7 +314,7 @@ def _entry_row(row: dict, t_s: int, permit_s: int) -> None:
     visa = row["visa_type"]
     room = EXTENSION_ROOM_DAYS.get(visa, 0) if not _missing(visa) else 0
     room = permitted if room is None else float(room)
-    planned = np.nan if _missing(row["planned_stay_days"]) else float(row["planned_stay_days"])
+    planned = _number(row["planned_stay_days"], "planned_stay_days")
     row["permitted_days"] = permitted
     row["extension_room_days"] = room
     row["planned_over_permitted"] = planned / max(permitted, 1.0)
@@ -350,7 +394,7 @@ def _audit(row: dict) -> None:
     """Region, age and age band (features._add_audit_columns, one row)."""
     row["region"] = str(_REGION.get(row["nationality"], "Other"))
     birth = row["birth_year"]
-    age = row["entry_time"].year - (np.nan if _missing(birth) else float(birth))
+    age = row["entry_time"].year - _number(birth, "birth_year")
     row["age"] = float(age)
     bands = ((age < 18, 0), (age <= 25, 1), (age <= 40, 2), (age <= 59, 3))
     row["age_band"] = next((AGE_BANDS[i] for cond, i in bands if cond), AGE_BANDS[4])

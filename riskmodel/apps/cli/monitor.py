@@ -23,6 +23,7 @@ import pandas as pd
 
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
+from riskmodel.core.artifacts import MANIFEST, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS, MONITOR_MIN_SNAPSHOTS
 
@@ -88,7 +89,15 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        return RiskModel.load(args.model), _read_window(Path(args.model)), None
+        if (Path(args.model) / MANIFEST).is_file():
+            verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
+        window = _read_window(Path(args.model))
+        if window is not None and window["horizon_days"] != args.horizon:
+            # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
+            raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
+                              f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
+                              f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
+        return RiskModel.load(args.model), window, None
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
@@ -116,6 +125,8 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
         model.save(args.save_model)
         (Path(args.save_model) / WINDOW_FILE).write_text(json.dumps(window, indent=1), encoding="utf-8")
         audit.table.to_csv(Path(args.save_model) / FAIRNESS_FILE, index=False)
+        # signed together, so that neither the verdict can be edited nor carried over to other model files without the key
+        write_manifest(args.save_model)
     return model, window, audit
 
 
@@ -151,13 +162,25 @@ def _print_audit(audit, held: dict) -> None:
         print(f"  {verdict}: {line}")
 
 
+#: The saved verdict of a ``--model`` folder without a signed manifest: whatever its files say, nothing vouches for them.
+UNSIGNED = "not verifiable (no signed manifest.json in the --model folder: not saved by `monitor --save-model`, or altered)"
+
+
 def _saved_verdict(folder: Path) -> str:
-    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or ``"not audited"``."""
+    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), ``"not audited"``,
+    or :data:`UNSIGNED` for a folder whose files no signed manifest covers (the caller verified a signed one)."""
+    if not (folder / MANIFEST).is_file():
+        return UNSIGNED
     try:
         verdict = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))["audit"]["verdict"]
     except (OSError, ValueError, KeyError, TypeError):
         return "not audited"
     return verdict if isinstance(verdict, str) else "not audited"
+
+
+def _saved_text(saved: str) -> str:
+    """The saved verdict of a ``--model``, in a sentence."""
+    return saved if saved == UNSIGNED else f"{saved} when the --model was saved"
 
 
 def _read_window(folder: Path) -> dict | None:
@@ -237,7 +260,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         _print_audit(audit, window["audit"])
     if refused:
         verdict, why = _verdict(audit) if audit is not None else (
-            f"{saved} when the --model was saved", ["fix: fit the model here (without --model) to audit it, or --allow-unfair after a review"])
+            _saved_text(saved), ["fix: fit the model here (without --model) to audit it, or --allow-unfair after a review"])
         audit_at = out / FAIRNESS_FILE if audit is not None else Path(args.model) / FAIRNESS_FILE
         message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
                    f"{out / 'overstays.csv'} are facts, not scores; the audit in {audit_at}).")
@@ -246,7 +269,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
         return EXIT_DATA
     if (audit is not None and not audit.passed) or saved not in (None, "passed"):
-        verdict = _verdict(audit)[0] if audit is not None else f"{saved} when the --model was saved"
+        verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
         print(f"\nWARNING: fairness audit {verdict}; at-risk lists written anyway (--allow-unfair)")
     print(per_office.sort_values("overstays", ascending=False).to_string())
     _print_lists(res, as_of, args.horizon, args.top)
@@ -289,8 +312,11 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--data", help="folder with crossings, presence_reports, permit_applications, enforcement .parquet")
     p.add_argument("--database", nargs="?", const="", default=None,
                    help="read the tables from this SQLAlchemy URL (default: $RISKMODEL_DATABASE_URL) instead of --data")
-    p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of)")
-    p.add_argument("--save-model", help="save the fitted monitoring model to this folder (not when its fairness audit refuses it)")
+    p.add_argument("--model", help="a saved monitoring model (default: fit one on snapshots before --as-of); refused with "
+                                   "another --horizon than it was fitted for")
+    p.add_argument("--save-model", help="save the fitted monitoring model to this folder (not when its fairness audit refuses it), with its "
+                                        "training window and audit, signed with the key of $RISKMODEL_SIGNING_KEY or "
+                                        "./riskmodel-signing.key: a --model whose files changed since is refused")
     p.add_argument("--risk-config", help="risk config whose `fairness` policy and `model.audit` attributes audit a fitted model "
                                          "(default: the repository's configs/risk.yaml)")
     p.add_argument("--allow-unfair", action="store_true",

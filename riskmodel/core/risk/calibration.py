@@ -213,12 +213,26 @@ def make_calibrator(kind: str):
 
 
 def calibrator_from_dict(data: dict):
-    """Rebuild a fitted calibrator from :meth:`to_dict` output."""
+    """Rebuild a fitted calibrator from :meth:`to_dict` output.
+
+    Raises
+    ------
+    ConfigError
+        If ``kind`` is unknown, or the numbers are no calibration: isotonic knots whose margins
+        ``x`` are not finite and strictly increasing, whose probabilities ``y`` (one per margin)
+        are not in [0, 1] or fall as the margin rises, or a tail slope that is negative or not
+        finite; sigmoid coefficients that are not finite.
+    """
     cal = make_calibrator(data.get("kind", ""))
     if cal.kind == "isotonic":
-        cal.x_, cal.y_ = np.asarray(data["x"], float), np.asarray(data["y"], float)
+        cal.x_, cal.y_ = _knots(data["x"], data["y"])
         slope = data.get("tail_slope")
         cal.tail_slope_ = None if slope is None else float(slope)
+        if cal.tail_slope_ is not None and not (np.isfinite(cal.tail_slope_) and cal.tail_slope_ >= 0):
+            raise ConfigError(
+                f"isotonic calibrator `tail_slope` must be a finite number >= 0 (a negative one reverses the ranking beyond "
+                f"the end knots); got {slope!r}: the saved model is damaged, re-save or re-log it."
+            )
         rates = data.get("rates")
         if rates not in (None, _RATES):
             raise ConfigError(
@@ -228,4 +242,23 @@ def calibrator_from_dict(data: dict):
         cal.rates_ = rates
     elif cal.kind == "sigmoid":
         cal.a_, cal.b_ = float(data["a"]), float(data["b"])
+        for name, value in (("a", cal.a_), ("b", cal.b_)):
+            if not np.isfinite(value):
+                raise ConfigError(
+                    f"sigmoid calibrator `{name}` must be a finite number; got {value!r}: the saved model is damaged, re-save or re-log it."
+                )
     return cal
+
+
+def _knots(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Saved isotonic knots as arrays, refused unless they are a calibration curve (see :func:`calibrator_from_dict`)."""
+    fix = "the saved model is damaged, re-save or re-log it."
+    xs, ys = np.asarray(x, float), np.asarray(y, float)
+    if xs.ndim != 1 or len(xs) < 1 or not np.isfinite(xs).all() or (np.diff(xs) <= 0).any():
+        raise ConfigError(f"isotonic calibrator `x` must be a non-empty list of finite, strictly increasing margins; got {x!r}: {fix}")
+    if ys.shape != xs.shape:
+        raise ConfigError(f"isotonic calibrator `y` must be a list of one probability per margin of `x` ({len(xs)}); got {y!r}: {fix}")
+    # NaN fails both comparisons; ties are kept (a calibrator saved before the tails existed has steps)
+    if not ((ys >= 0) & (ys <= 1)).all() or (np.diff(ys) < 0).any():
+        raise ConfigError(f"isotonic calibrator `y` must be probabilities in [0, 1] that never fall as the margin rises; got {y!r}: {fix}")
+    return xs, ys

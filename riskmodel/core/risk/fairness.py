@@ -410,6 +410,21 @@ def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple
     return summary, violations
 
 
+def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
+    """Refuse scores that are no probabilities and outcomes that are not 0/1 (counts only: rows are never named here)."""
+    problems = []
+    bad_p = int((~((p >= 0) & (p <= 1))).sum())  # NaN fails both comparisons
+    if bad_p:
+        problems.append(SchemaProblem("p", f"{bad_p} scores are not probabilities in [0, 1] (missing, infinite or out of range)",
+                                      "audit the model's calibrated probabilities, one for every row; drop the rows it did not score"))
+    bad_y = int((~np.isin(y, (0.0, 1.0))).sum())
+    if bad_y:
+        problems.append(SchemaProblem("y", f"{bad_y} outcomes are not 0 or 1 (missing or another value)",
+                                      "audit matured rows only, their label as 0/1 (or False/True)"))
+    if problems:
+        raise SchemaError("audit", problems)
+
+
 def fairness_audit(
     frame: pd.DataFrame,
     y: np.ndarray,
@@ -448,7 +463,9 @@ def fairness_audit(
     Raises
     ------
     SchemaError
-        If an audit column is missing or the lengths differ (``clusters`` included).
+        If an audit column is missing, the lengths differ (``clusters`` included), a score is not
+        a probability in [0, 1] (missing, infinite: the top scores are the referrals, so such rows
+        would be referred in place of everyone's real scores) or an outcome is not 0 or 1.
 
     Examples
     --------
@@ -475,6 +492,7 @@ def fairness_audit(
         also = "" if clusters is None else f", clusters {n_clusters}"
         raise SchemaError("audit", [SchemaProblem("<table>", f"lengths differ: frame {len(frame)}, y {len(y)}, p {len(p)}{also}",
                                                   "pass aligned rows")])
+    _refuse_invalid_scores(y, p)
     k = max(int(round(cfg.referral_budget * len(p))), 1)
     threshold = float(np.sort(p)[-k]) if len(p) else float("nan")
     referred = (p >= threshold).astype(float)

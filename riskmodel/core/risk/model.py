@@ -383,24 +383,26 @@ class RiskModel(SettingsMixin):
             If a column is missing, the target has missing values, ``y`` has not one label
             per row, or the training rows hold a single class.
         ConfigError
-            If ``calib`` is the training table ``X`` itself.
+            If ``calib`` holds only training rows: ``X`` itself, a copy of it or a slice of it (rows
+            compared by their feature and target values, with their index labels unless it is a whole copy).
 
         Warns
         -----
         RiskModelWarning
             If the calibration rows hold a single class: the booster's probability is kept uncalibrated.
             If the calibrator is fitted on the early-stopping rows (no ``calib``, or ``calib`` is
-            ``valid``), unless ``calibration="none"``. If neither ``valid`` nor ``calib`` is given
+            ``valid``, a copy or a slice of it), unless ``calibration="none"``. If neither ``valid`` nor ``calib`` is given
             (``fit(X, y)``, scikit-learn's path): the calibrator and band thresholds are fitted on the
             training rows, in-sample, even with ``calibration="none"``.
         """
         import lightgbm as lgb
 
         train = X
-        if calib is not None and calib is train:
+        if calib is not None and self._rows_of(calib, train):
             raise ConfigError(
-                "`calib` is the training table itself: the calibrator and band thresholds would be fitted on the rows the "
-                "booster learned (in-sample, overconfident); pass `calib=` a time slice later than `valid` (see time_split)."
+                f"`calib` is the training table, a copy or a slice of it ({len(calib)} of its rows): the calibrator and band "
+                "thresholds would be fitted on the rows the booster learned (in-sample, overconfident); pass `calib=` a time "
+                "slice later than `valid` (see time_split)."
             )
         self._check_columns(train, "train", extra=(self.target,) if y is None else ())
         y_train = self._labels(train, "train", y)
@@ -436,7 +438,7 @@ class RiskModel(SettingsMixin):
         """
         silence = "Silence with warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning)."
         has_calib, has_valid = calib is not None and len(calib) > 0, valid is not None and len(valid) > 0
-        if has_calib and calib is not valid:
+        if has_calib and not (has_valid and self._rows_of(calib, valid)):
             return calib, None
         if has_valid or has_calib:
             if self.calibration != "none":
@@ -460,6 +462,23 @@ class RiskModel(SettingsMixin):
             stacklevel=3,
         )
         return train, y
+
+    def _rows_of(self, part: pd.DataFrame, whole: pd.DataFrame) -> bool:
+        """Whether every row of ``part`` is a row of ``whole``: the same table, a copy of it (index kept or reset), or a slice
+        keeping its index labels. Rows are compared by their feature and target values (and index label, but for a whole copy)."""
+        if part is whole:
+            return True
+        columns = [c for c in (*self.features, self.target) if c in part.columns and c in whole.columns]
+        if not len(part) or not columns or not isinstance(part, pd.DataFrame) or not isinstance(whole, pd.DataFrame):
+            return False
+
+        def rows(frame: pd.DataFrame, index: bool) -> np.ndarray:
+            return pd.util.hash_pandas_object(frame[columns], index=index).to_numpy()
+
+        if len(part) == len(whole) and np.array_equal(rows(part, False), rows(whole, False)):
+            return True
+        # later time slices of one table share no index label: nothing to hash (a second on a million rows)
+        return bool(part.index.isin(whole.index).all()) and bool(np.isin(rows(part, True), rows(whole, True)).all())
 
     def _fit_calibration(self, cal_frame: pd.DataFrame, y) -> None:
         """Fit the calibrator and the band thresholds on ``cal_frame`` (labels: ``y``, else its target column)."""

@@ -150,8 +150,9 @@ def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
     """Refuse folds that cannot rank trials: each part a trial uses must hold both outcomes.
 
     A validation block with no overstay scores every trial 0 (average precision), a fitting
-    slice with one outcome cannot be fitted, an early-stopping slice with one cannot stop:
-    named here, with the fold's dates and counts, before any trial runs.
+    slice with one outcome cannot be fitted, an early-stopping slice with one cannot stop, and
+    rows without a label can be neither fitted nor scored: named here, with the fold's dates and
+    counts, before any trial runs.
     """
     tc, target = config.time_column, config.target
     problems = []
@@ -159,10 +160,15 @@ def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
         fit_rows, stop_rows = early_stopping_slice(fit, tc)
         for what, rows, verb in (("fitting rows", fit_rows, "hold"), ("early-stopping rows", stop_rows, "hold"),
                                  ("validation block", valid, "holds")):
-            n, pos = len(rows), int(rows[target].fillna(False).astype(bool).sum())
+            n, pos, unlabelled = len(rows), int(rows[target].fillna(False).astype(bool).sum()), int(rows[target].isna().sum())
+            span = f"{str(rows[tc].min())[:10]} to {str(rows[tc].max())[:10]}" if n else "none"
+            if unlabelled:
+                # fitting refuses them itself; average precision would crash on them in the first trial
+                problems.append(SchemaProblem(target, f"fold {k}: its {what} ({span}, {n} rows) {verb} {unlabelled} rows without a label",
+                                              "tune on mature, labelled rows (training_table keeps only those)"))
+                continue
             if 0 < pos < n:
                 continue
-            span = f"{str(rows[tc].min())[:10]} to {str(rows[tc].max())[:10]}" if n else "none"
             outcome = "no overstay" if pos == 0 else "only overstays"
             problems.append(SchemaProblem(
                 target,
@@ -252,8 +258,9 @@ def tune(
     ------
     SchemaError
         Before any trial, if a fold's fitting, early-stopping or validation rows hold one outcome
-        only (a block without an overstay would score every trial 0): each such fold is named
-        with its dates and row counts; use fewer ``folds`` or a longer history.
+        only (a block without an overstay would score every trial 0) or rows without a label: each
+        such fold is named with its dates and row counts; use fewer ``folds`` or a longer history,
+        and mature, labelled rows.
     """
     import optuna
 
