@@ -225,3 +225,20 @@ def test_a_champion_whose_figures_cannot_be_read_fails_the_champion_rule():
     assert any("champion" in r and "cannot" in r for r in decision.reasons), decision.reasons
     # measured on the same window, the champion's logged figures are not needed
     assert forecast_gate(PASSING | {"champion_mase_same_window": 0.9}, {}, EVERY_RULE).passed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_mase", float("inf")),  # any challenger's MASE would do
+        ("mase_tolerance", float("inf")),  # any loss against the champion would do
+        ("max_mase", 0.0),  # no forecaster could ever pass
+        ("mase_tolerance", float("nan")),
+        ("min_coverage_95", -0.5),  # a coverage is a share of actuals: in [0, 1]
+        ("max_coverage_95", 1.5),
+        ("min_coverage_95", 0.999),  # above max_coverage_95 (0.995): no coverage could pass
+    ],
+)
+def test_a_forecast_gate_with_a_rule_that_cannot_fail_or_cannot_pass_is_refused(field, value):
+    with pytest.raises(ValueError, match=rf"`gate\.{field}`"):
+        ForecastGateConfig(**{field: value})

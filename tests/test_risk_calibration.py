@@ -191,3 +191,32 @@ def test_a_model_whose_saved_calibrator_gives_no_probability_is_not_loaded(fitte
     (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"meta.json` is not the metadata of a RiskModel \(ConfigError: isotonic calibrator `y` must be"):
         RiskModel.load(copy)
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda t: {**t, "high": 1.5}, "above 1: nobody would ever be referred as high"),
+        (lambda t: {**t, "high": -0.1}, "below 0: everybody would be"),
+        (lambda t: {**t, "high": float("nan")}, "not a number"),
+        (lambda t: {**t, "high": "0.3"}, "text"),
+        (lambda t: {k: v for k, v in t.items() if k != "high"}, "a band of the model without its threshold"),
+        (lambda t: {**t, "urgent": 0.5}, "a threshold of no band of the model"),
+        (lambda t: {"high": t["elevated"] / 2, "elevated": t["high"]}, "the tighter band's threshold below the wider band's"),
+    ],
+)
+def test_a_model_whose_saved_band_thresholds_are_no_thresholds_is_not_loaded(fitted, tmp_path, edit, why):
+    """RiskModel.load must not refer travellers with thresholds edited into meta.json: each is checked against the bands."""
+    import shutil
+
+    from riskmodel.core.exceptions import ModelLoadError
+    from riskmodel.core.risk.model import RiskModel
+
+    _, folder, _ = fitted
+    copy = Path(shutil.copytree(folder, tmp_path / "model"))
+    meta = json.loads((copy / "meta.json").read_text(encoding="utf-8"))
+    assert set(meta["thresholds"]) == set(meta["bands"]) == {"high", "elevated"}
+    meta["thresholds"] = edit(meta["thresholds"])
+    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"meta.json` is not the metadata of a RiskModel \(ConfigError: band `?thresholds"):
+        RiskModel.load(copy)

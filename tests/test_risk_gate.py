@@ -261,3 +261,21 @@ def test_window_gate_reads_its_absolute_bounds_on_the_challengers_scores(window)
     assert [c.metric for c in refused.comparisons if not c.passed] == ["brier"]
     # and the other way round the challenger keeps it, whatever the champion's figure
     assert evaluate_window_gate(y, calibrated, overstated, baseline, fairness_passed=True, config=cfg).passed
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"higher_is_better": {"roc_auc": float("inf")}},  # a challenger with roc_auc 0 would pass
+        {"lower_is_better": {"ece": float("inf")}},
+        {"minimum": {"roc_auc": float("-inf")}},
+        {"maximum": {"ece": float("inf")}},
+        {"higher_is_better": {"roc_auc": float("nan")}},
+        {"minimum": {"pr_auc": "0.2"}},  # text: compared as text or a TypeError at promotion time
+    ],
+)
+def test_a_gate_rule_with_a_bound_that_is_no_finite_number_is_refused(rules):
+    """An infinite tolerance or bound switches its rule off without a word: the config is refused when read instead."""
+    name = next(iter(rules))
+    with pytest.raises(ValueError, match=rf"`gate\.{name}` .*finite number"):
+        GateConfig(**rules)

@@ -338,6 +338,17 @@ def test_the_monitoring_model_stops_and_calibrates_on_different_later_days(monit
     assert shared.calibrator_.to_dict() != model.calibrator_.to_dict()
 
 
+def test_the_monitoring_model_keeps_its_snapshot_days_when_saved(monitor_fit, tmp_path):
+    """Which days chose the trees and which calibrated them is part of the model: a saved and loaded copy still says."""
+    from riskmodel.core.risk.model import RiskModel
+
+    model = monitor_fit[1]
+    loaded = RiskModel.load(model.save(tmp_path / "monitor"))
+    assert {k: pd.DatetimeIndex(v) for k, v in loaded.snapshot_days_.items()}.keys() == model.snapshot_days_.keys()
+    for group, days in model.snapshot_days_.items():
+        assert pd.DatetimeIndex(loaded.snapshot_days_[group]).equals(pd.DatetimeIndex(days)), group
+
+
 def test_the_monitoring_model_needs_three_snapshot_days(monitor_fit):
     from riskmodel.core.sources.monitor import fit_monitor_model
 
