@@ -13,6 +13,7 @@ name; the server comes from ``MLFLOW_TRACKING_URI``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,6 +92,22 @@ class ForecastGateConfig:
     beat_snaive: bool = False
     min_coverage_95: float = 0.85
     max_coverage_95: float = 0.995
+
+    def __post_init__(self):
+        def refuse(name: str, why: str):
+            raise ValueError(f"`gate.{name}` {why}; got {getattr(self, name)!r} (configs/forecast.yaml, section gate).")
+
+        for name in ("max_mase", "mase_tolerance", "min_coverage_95", "max_coverage_95"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                refuse(name, "must be a finite number (an infinite one passes every challenger)")
+        if self.max_mase <= 0:
+            refuse("max_mase", "must be above 0 (no forecaster's MASE is below 0: none could pass)")
+        for name in ("min_coverage_95", "max_coverage_95"):
+            if not 0 <= getattr(self, name) <= 1:
+                refuse(name, "must lie in [0, 1] (a coverage is the share of actuals inside the 95% interval)")
+        if self.min_coverage_95 >= self.max_coverage_95:
+            refuse("min_coverage_95", f"must be below `gate.max_coverage_95` ({self.max_coverage_95!r}): no coverage could pass")
 
 
 #: The forecasting config's ``tracking`` section: the one tracking config of the core (old name kept).

@@ -18,6 +18,7 @@ import ctypes
 import functools
 import importlib.util
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -230,6 +231,15 @@ class GateConfig:
             raise ValueError(f"`gate.paired_metric` must be 'pr_auc' or 'roc_auc'; got {self.paired_metric!r}.")
         if self.paired_bootstrap < 50:
             raise ValueError(f"`gate.paired_bootstrap` must be an int >= 50 (an interval needs replicates); got {self.paired_bootstrap}.")
+        for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
+            bad = {k: v for k, v in getattr(self, rules).items() if not _finite_number(v)}
+            if bad:  # an infinite tolerance or bound passes every challenger: the rule is off without a word
+                raise ValueError(f"`gate.{rules}` must map metrics to finite numbers; got {bad}. To drop a rule, remove "
+                                 "its metric from the section instead of giving it an unbounded value.")
+
+
+def _finite_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @dataclass(frozen=True)

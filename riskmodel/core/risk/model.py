@@ -613,6 +613,9 @@ class RiskModel(SettingsMixin):
             "calibrator": self.calibrator_.to_dict(),
             "thresholds": self.thresholds_,
             "reference": self.reference_,
+            # the monitoring model's train / early-stopping / calibration days (fit_monitor_model), when it has them
+            **({"snapshot_days": {k: [str(pd.Timestamp(d).date()) for d in days] for k, days in self.snapshot_days_.items()}}
+               if hasattr(self, "snapshot_days_") else {}),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -673,9 +676,29 @@ def _from_meta(cls, meta: dict, booster) -> RiskModel:
     m.booster_ = booster
     m.best_iteration_ = int(meta["best_iteration"])
     m.calibrator_ = calibrator_from_dict(meta["calibrator"])
-    m.thresholds_ = meta["thresholds"]
+    m.thresholds_ = _thresholds(meta["thresholds"], m._resolved_bands())
     m.reference_ = meta["reference"]
+    if "snapshot_days" in meta:
+        m.snapshot_days_ = {k: list(pd.DatetimeIndex(days)) for k, days in meta["snapshot_days"].items()}
     return m
+
+
+def _thresholds(saved, bands: dict[str, float]) -> dict[str, float]:
+    """Saved band thresholds, refused unless they are one probability per band, tighter bands at least as high."""
+    fix = "the saved model is damaged, re-save or re-log it."
+    if not isinstance(saved, dict) or set(saved) != set(bands):
+        names = sorted(saved) if isinstance(saved, dict) else saved
+        raise ConfigError(f"band `thresholds` must name the model's bands {sorted(bands)}, one each; got {names!r}: {fix}")
+    bad = {k: v for k, v in saved.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1}
+    if bad:  # NaN fails 0 <= v <= 1 too
+        raise ConfigError(f"band `thresholds` must be probabilities in [0, 1]; got {bad!r}: {fix}")
+    # the band with the smaller referral budget is the tighter one: its threshold cannot lie below a wider band's
+    by_budget = sorted(bands, key=bands.get)
+    for tight, wide in zip(by_budget, by_budget[1:]):
+        if saved[tight] < saved[wide]:
+            raise ConfigError(f"band `thresholds` out of order: `{tight}` (refers {bands[tight]:g}) at {saved[tight]:g} lies below "
+                              f"`{wide}` (refers {bands[wide]:g}) at {saved[wide]:g}: {fix}")
+    return {k: float(v) for k, v in saved.items()}
 
 
 def _level_codes(s: pd.Series, index: pd.Index) -> np.ndarray:

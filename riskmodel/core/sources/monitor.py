@@ -327,7 +327,7 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     Returns
     -------
     RiskModel
-        Fitted on ``label``; its ``snapshot_days_`` (not saved with the model) holds
+        Fitted on ``label``; its ``snapshot_days_`` (saved with the model) holds
         the snapshot days of each group: ``{"train": [...], "early_stopping": [...],
         "calibration": [...]}``, oldest first.
 
