@@ -177,13 +177,26 @@ def known_then_tables(
         index), and how many earlier rows of ``table`` were left out, their label not
         yet mature at the test slice's start.
     """
-    tc = config.time_column
-    test = time_split(table, tc, config.splits)["test"]
-    start = test[tc].min()
+    return known_before(crossings, table, time_split(table, config.time_column, config.splits)["test"], config.time_column,
+                        grace_days=grace_days)
+
+
+def known_before(
+    crossings: pd.DataFrame, table: pd.DataFrame, block: pd.DataFrame, time_column: str, *, grace_days: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """``(fit, block, not_matured)``: the stays that entered before ``block`` begins, labelled as known then.
+
+    ``fit`` is :func:`~riskmodel.core.features.training_table` at ``block``'s first
+    ``time_column`` value, cut before it; ``block`` comes back indexed after ``fit`` (the two
+    never share an index) with ``table``'s labels; ``not_matured`` counts the earlier rows of
+    ``table`` left out, their label not yet mature then. Shared by :func:`known_then_tables`
+    and :func:`~riskmodel.core.risk.tuning.known_then_folds`.
+    """
+    start = block[time_column].min()
     then = training_table(crossings, cutoff=start, grace_days=grace_days, validate=False)
-    fit = then[then[tc] < start].reset_index(drop=True)
-    not_matured = int((table[tc] < start).sum()) - len(fit)
-    return fit, test.set_axis(pd.RangeIndex(len(fit), len(fit) + len(test))), not_matured
+    fit = then[then[time_column] < start].reset_index(drop=True)
+    not_matured = int((table[time_column] < start).sum()) - len(fit)
+    return fit, block.set_axis(pd.RangeIndex(len(fit), len(fit) + len(block))), not_matured
 
 
 def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:

@@ -33,9 +33,9 @@ import yaml
 
 from riskmodel.core.config import to_dict
 from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, SchemaProblem
-from riskmodel.core.features import training_table
 from riskmodel.core.risk.config import ModelConfig, RiskConfig
 from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.risk.train import known_before
 
 __all__ = ["TuningResult", "tune", "time_folds", "known_then_folds", "early_stopping_slice", "tuned_config", "write_config"]
 
@@ -118,14 +118,8 @@ def known_then_folds(
     ConfigError
         If ``folds`` is below 1.
     """
-    out = []
-    for _train, valid in time_folds(table, time_column, folds, holdout_fraction=holdout_fraction):
-        start = valid[time_column].min()
-        then = training_table(crossings, cutoff=start, grace_days=grace_days, validate=False)
-        fit = then[then[time_column] < start].reset_index(drop=True)
-        not_matured = int((table[time_column] < start).sum()) - len(fit)
-        out.append((fit, valid.set_axis(pd.RangeIndex(len(fit), len(fit) + len(valid))), not_matured))
-    return out
+    return [known_before(crossings, table, valid, time_column, grace_days=grace_days)
+            for _train, valid in time_folds(table, time_column, folds, holdout_fraction=holdout_fraction)]
 
 
 def early_stopping_slice(train: pd.DataFrame, time_column: str, *, fraction: float = 0.15) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -146,7 +140,7 @@ def _suggest(trial) -> dict[str, Any]:
     }
 
 
-def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
+def _refuse_unrankable_folds(slices: list, config: ModelConfig) -> None:
     """Refuse folds that cannot rank trials: each part a trial uses must hold both outcomes.
 
     A validation block with no overstay scores every trial 0 (average precision), a fitting
@@ -156,8 +150,7 @@ def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
     """
     tc, target = config.time_column, config.target
     problems = []
-    for k, (fit, valid, _) in enumerate(triples):
-        fit_rows, stop_rows = early_stopping_slice(fit, tc)
+    for k, (fit_rows, stop_rows, valid) in enumerate(slices):
         for what, rows, verb in (("fitting rows", fit_rows, "hold"), ("early-stopping rows", stop_rows, "hold"),
                                  ("validation block", valid, "holds")):
             n, pos, unlabelled = len(rows), int(rows[target].fillna(False).astype(bool).sum()), int(rows[target].isna().sum())
@@ -181,7 +174,7 @@ def _refuse_unrankable_folds(triples: list, config: ModelConfig) -> None:
 
 
 def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings: pd.DataFrame | None, grace_days: int):
-    """``(fit, valid, not_matured)`` per fold and the fold table of :class:`TuningResult`."""
+    """``(fit, early_stopping, valid)`` rows per fold (:func:`early_stopping_slice`) and the fold table of :class:`TuningResult`."""
     tc = config.time_column
     if crossings is not None:
         triples = known_then_folds(crossings, table, tc, folds, holdout_fraction=config.splits.test_fraction, grace_days=grace_days)
@@ -195,7 +188,8 @@ def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings:
             stacklevel=3,
         )
         triples = [(train, valid, 0) for train, valid in time_folds(table, tc, folds, holdout_fraction=config.splits.test_fraction)]
-    _refuse_unrankable_folds(triples, config)
+    slices = [(*early_stopping_slice(fit, tc), valid) for fit, valid, _ in triples]
+    _refuse_unrankable_folds(slices, config)
     summary = pd.DataFrame(
         [
             {
@@ -209,7 +203,7 @@ def _fold_pairs(table: pd.DataFrame, config: ModelConfig, folds: int, crossings:
             for k, (fit, valid, not_matured) in enumerate(triples)
         ]
     )
-    return [(fit, valid) for fit, valid, _ in triples], summary
+    return slices, summary
 
 
 def tune(
@@ -267,15 +261,14 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from sklearn.metrics import average_precision_score
 
-    pairs, summary = _fold_pairs(table, config, folds, crossings, grace_days)
+    slices, summary = _fold_pairs(table, config, folds, crossings, grace_days)
     rows = []
 
     def objective(trial) -> float:
         params = {**config.params, **_suggest(trial)}
         start = time.perf_counter()
         scores = []
-        for train, valid in pairs:
-            fit_rows, stop_rows = early_stopping_slice(train, config.time_column)
+        for fit_rows, stop_rows, valid in slices:
             m = RiskModel.from_config(dataclasses.replace(config, params=params, calibration="none"))
             # early stopping on the block it is scored on would pick the round that fits that block best
             m.fit(fit_rows, valid=stop_rows, calib=stop_rows)
