@@ -390,6 +390,15 @@ def test_fit_refuses_a_copy_or_a_slice_of_the_training_table_as_calib():
             _small_model().fit(train, valid=valid, calib=calib)
 
 
+@pytest.mark.parametrize(("which", "n"), [("train", 200), ("valid", 60)])
+def test_fit_warns_when_calib_holds_some_training_or_early_stopping_rows(which, n):
+    """A later slice with some rows of `train` (or `valid`) appended is calibrated partly in-sample: said, with the count."""
+    train, valid, calib = _slices()
+    leaked = pd.concat([{"train": train, "valid": valid}[which].iloc[-n:], calib])
+    with pytest.warns(RiskModelWarning, match=rf"{n} of the {len(leaked)} `calib` rows are rows of `{which}`"):
+        _small_model().fit(train, valid=valid, calib=leaked)
+
+
 @pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
 def test_fit_with_a_copy_of_valid_as_calib_warns_as_for_valid_itself(calibration):
     train, valid, _ = _slices()
