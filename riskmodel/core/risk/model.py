@@ -393,7 +393,8 @@ class RiskModel(SettingsMixin):
             If the calibrator is fitted on the early-stopping rows (no ``calib``, or ``calib`` is
             ``valid``, a copy or a slice of it), unless ``calibration="none"``. If neither ``valid`` nor ``calib`` is given
             (``fit(X, y)``, scikit-learn's path): the calibrator and band thresholds are fitted on the
-            training rows, in-sample, even with ``calibration="none"``.
+            training rows, in-sample, even with ``calibration="none"``. If some rows of ``calib`` (not
+            all) are rows of ``X`` or ``valid`` (the same index label and values), with their count.
         """
         import lightgbm as lgb
 
@@ -439,6 +440,17 @@ class RiskModel(SettingsMixin):
         silence = "Silence with warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning)."
         has_calib, has_valid = calib is not None and len(calib) > 0, valid is not None and len(valid) > 0
         if has_calib and not (has_valid and self._rows_of(calib, valid)):
+            for name, other in (("train", train), ("valid", valid)):
+                shared = self._shared_rows(calib, other) if other is not None else 0
+                if shared:  # a share of them only (all of them is refused or warned above): no threshold would be more than a guess
+                    warnings.warn(
+                        f"RiskModel.fit: {shared} of the {len(calib)} `calib` rows are rows of `{name}` (same index label and "
+                        "values), so the calibrator and band thresholds are fitted partly on rows that "
+                        f"{'the booster learned' if name == 'train' else 'chose the number of trees'}; drop them from `calib` "
+                        "(see time_split). " + silence,
+                        RiskModelWarning,
+                        stacklevel=3,
+                    )
             return calib, None
         if has_valid or has_calib:
             if self.calibration != "none":
@@ -462,6 +474,17 @@ class RiskModel(SettingsMixin):
             stacklevel=3,
         )
         return train, y
+
+    def _shared_rows(self, part: pd.DataFrame, whole: pd.DataFrame) -> int:
+        """How many rows of ``part`` are rows of ``whole``: the same index label and the same feature and target values."""
+        columns = [c for c in (*self.features, self.target) if c in part.columns and c in whole.columns]
+        if not isinstance(part, pd.DataFrame) or not isinstance(whole, pd.DataFrame) or not columns:
+            return 0
+        same_label = part.index.isin(whole.index)
+        if not same_label.any():  # later time slices of one table share no index label: nothing to hash
+            return 0
+        hashed = (pd.util.hash_pandas_object(f[columns], index=True).to_numpy() for f in (part[same_label], whole))
+        return int(np.isin(*hashed).sum())
 
     def _rows_of(self, part: pd.DataFrame, whole: pd.DataFrame) -> bool:
         """Whether every row of ``part`` is a row of ``whole``: the same table, a copy of it (index kept or reset), or a slice
