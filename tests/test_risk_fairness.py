@@ -149,12 +149,19 @@ def test_largest_groups_kept_and_the_rest_pooled_as_other():
 
 
 def test_policy_values_are_checked():
-    with pytest.raises(ValueError, match="ratio bounds must be > 1"):
+    with pytest.raises(ValueError, match="ratio bounds must be finite numbers > 1"):
         FairnessConfig(max_fpr_excess=0.8)
     with pytest.raises(ValueError, match="referral_budget"):
         FairnessConfig(referral_budget=0.0)
     with pytest.raises(ValueError, match="min_groups"):
         FairnessConfig(min_groups=0)
+
+
+@pytest.mark.parametrize("bound", ["max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio"])
+def test_an_infinite_ratio_bound_is_refused_as_a_policy(bound):
+    """No interval lies wholly beyond an infinite bound: the rule could never be breached, so the policy is refused."""
+    with pytest.raises(ValueError, match=rf"ratio bounds must be finite numbers > 1.*'{bound}': inf"):
+        FairnessConfig(**{bound: float("inf")})
 
 
 def test_an_audit_without_intervals_is_refused_as_a_policy():
