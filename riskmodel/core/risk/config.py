@@ -197,8 +197,8 @@ class FairnessConfig:
         if not 0 < self.referral_budget < 1:
             raise ValueError(f"`fairness.referral_budget` must be a fraction between 0 and 1; got {self.referral_budget}.")
         ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
-        if any(not v > 1 for v in ratios.values()):
-            raise ValueError(f"fairness ratio bounds must be > 1 (a group's rate may reach b times the rest's); got {ratios}.")
+        if any(not 1 < v < math.inf for v in ratios.values()):  # no interval lies wholly beyond inf: never breached
+            raise ValueError(f"fairness ratio bounds must be finite numbers > 1 (a group's rate may reach b times the rest's); got {ratios}.")
         # a difference of two rates lies in [-1, 1]: NaN or a bound above 1 can never be breached, 0 or below nearly always is
         # (1 itself, which the tests use to switch the rule off, is kept)
         if not 0 < self.max_fnr_diff <= 1:
