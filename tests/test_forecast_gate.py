@@ -232,13 +232,11 @@ def test_a_champion_whose_figures_cannot_be_read_fails_the_champion_rule():
     [
         ("max_mase", float("inf")),  # any challenger's MASE would do
         ("mase_tolerance", float("inf")),  # any loss against the champion would do
-        ("max_mase", 0.0),  # no forecaster could ever pass
         ("mase_tolerance", float("nan")),
         ("min_coverage_95", -0.5),  # a coverage is a share of actuals: in [0, 1]
         ("max_coverage_95", 1.5),
-        ("min_coverage_95", 0.999),  # above max_coverage_95 (0.995): no coverage could pass
     ],
 )
-def test_a_forecast_gate_with_a_rule_that_cannot_fail_or_cannot_pass_is_refused(field, value):
+def test_a_forecast_gate_with_a_rule_that_cannot_fail_is_refused(field, value):
     with pytest.raises(ValueError, match=rf"`gate\.{field}`"):
         ForecastGateConfig(**{field: value})
