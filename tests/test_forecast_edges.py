@@ -94,3 +94,13 @@ def test_timezone_aware_periods_are_refused():
     aware = HISTORY.assign(ds=HISTORY["ds"].dt.tz_localize("Asia/Jakarta"))
     with pytest.raises(SchemaError, match=r"column `ds`: timezone-aware timestamps \(datetime64\[\w+, Asia/Jakarta\]\)"):
         validate_series(aware)
+
+
+def test_ids_that_become_the_same_text_are_duplicate_series_not_one_series():
+    # 1 and "1" differ in the frame but both become the series "1": twice as many rows as periods, which
+    # every model then read as one series with every month listed twice
+    mixed = pd.concat([HISTORY.assign(unique_id=1), HISTORY.assign(unique_id="1")], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: .*same text.*\(96 rows: 1 @ 2016-01-01"):
+        validate_series(mixed)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: .*same text"):
+        forecast(3, history=mixed)
