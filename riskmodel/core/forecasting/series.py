@@ -427,6 +427,14 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if no_id.any():  # else their rows look like gaps in no series at all
         return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
+    # ids become text below: 1 and "1" are two series here and one after, every period listed twice
+    text_id = df["unique_id"].astype(str)
+    kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
+    clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
+    if clash.any():
+        ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
+        problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
+                                      "give every series one id of one type (e.g. df['unique_id'].astype(str)) and aggregate the rows that are then duplicates", ids, n))
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
         return problems
@@ -513,7 +521,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong dtypes, missing, negative or
-        infinite ``y``, duplicate ``(unique_id, ds)``, timestamps off the period start,
+        infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
+        text (``1`` and ``"1"``), timestamps off the period start,
         gaps inside a series, an unknown frequency. Offending series are named.
     """
     problems = check_series(df, freq)
