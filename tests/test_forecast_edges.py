@@ -104,3 +104,13 @@ def test_ids_that_become_the_same_text_are_duplicate_series_not_one_series():
         validate_series(mixed)
     with pytest.raises(SchemaError, match=r"column `unique_id`: .*same text"):
         forecast(3, history=mixed)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_series_with_an_empty_id_is_refused(blank):
+    # a CSV reads an empty id as missing (refused); a frame kept it, and its forecast rows had no name to act on
+    unnamed = pd.concat([HISTORY, HISTORY.assign(unique_id=blank)], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: has empty ids \(48 rows: row 48, row 49.*Fix: give every row the id"):
+        validate_series(unnamed)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: has empty ids"):
+        forecast(3, history=unnamed)
