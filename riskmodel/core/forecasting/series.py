@@ -427,8 +427,12 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if no_id.any():  # else their rows look like gaps in no series at all
         return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
-    # ids become text below: 1 and "1" are two series here and one after, every period listed twice
     text_id = df["unique_id"].astype(str)
+    blank = (text_id.str.strip() == "").to_numpy()
+    if blank.any():  # a forecast row with no name says nothing anyone can act on
+        problems.append(SchemaProblem("unique_id", "has empty ids", "give every row the id of its series",
+                                      tuple(f"row {i}" for i in blank.nonzero()[0][:5]), int(blank.sum())))
+    # ids become text below: 1 and "1" are two series here and one after, every period listed twice
     kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
     clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
     if clash.any():
@@ -520,7 +524,7 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Listing every problem: missing columns, wrong dtypes, missing, negative or
+        Listing every problem: missing columns, missing or empty ids, wrong dtypes, missing, negative or
         infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
         text (``1`` and ``"1"``), timestamps off the period start,
         gaps inside a series, an unknown frequency. Offending series are named.
