@@ -114,3 +114,15 @@ def test_a_series_with_an_empty_id_is_refused(blank):
         validate_series(unnamed)
     with pytest.raises(SchemaError, match=r"column `unique_id`: has empty ids"):
         forecast(3, history=unnamed)
+
+
+def test_settings_the_constructor_accepts_survive_save_and_load(tmp_path):
+    # numpy ints and Timestamp breaks pass every check; save() then died in json.dumps after the whole fit,
+    # leaving an empty model folder behind
+    settings = dict(h=np.int64(3), models=("snaive",), combine=False, n_windows=np.int64(1), step=np.int64(3), holdout_windows=np.int64(1),
+                    seed=np.int64(0), breaks=[(pd.Timestamp("2017-03-01"), pd.Timestamp("2017-04-01"))], reconcile=None)
+    model = Forecaster(**settings).fit(HISTORY)
+    loaded = Forecaster.load(model.save(tmp_path / "f"))
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
+    pd.testing.assert_frame_equal(loaded.predict(5), model.predict(5))
+    assert [tuple(map(pd.Timestamp, b)) for b in loaded.breaks] == [tuple(b) for b in settings["breaks"]]
