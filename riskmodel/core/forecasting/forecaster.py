@@ -506,12 +506,15 @@ class Forecaster:
         if not hasattr(self, "forecasts_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before save().")
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         params = self.get_params()
-        params["models"] = list(params["models"]) if params["models"] is not None else None
+        # plain JSON values: the constructor also takes numpy ints and bools and any date pandas reads
+        for name in ("h", "n_windows", "step", "holdout_windows", "n_jobs", "seed"):
+            params[name] = int(params[name]) if params[name] is not None else None
+        params["combine"], params["progress"] = bool(params["combine"]), bool(params["progress"])
+        params["models"] = [str(m) for m in params["models"]] if params["models"] is not None else None
         params["level"] = [int(v) for v in params["level"]]
-        params["breaks"] = [list(b) for b in params["breaks"]]
-        params["events"] = list(params["events"]) if params["events"] is not None else None
+        params["breaks"] = [[d if isinstance(d, str) else pd.Timestamp(d).isoformat() for d in b] for b in params["breaks"]]
+        params["events"] = [str(e) for e in params["events"]] if params["events"] is not None else None
         state = {
             "format": 2,  # 2: quantiles_ per volume group, lower and upper (format 1: one symmetric row)
             "params": params,
@@ -527,7 +530,9 @@ class Forecaster:
             "fallbacks_": [list(f) for f in self.fallbacks_],
             "open_breaks_": self.open_breaks_.to_dict("records"),
         }
-        (folder / "forecaster.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        text = json.dumps(state, indent=1, sort_keys=True)  # before the folder exists: a failure leaves nothing behind
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "forecaster.json").write_text(text, encoding="utf-8")
         self.history_.to_parquet(folder / "history.parquet", index=False)
         self.forecasts_.to_parquet(folder / "forecasts.parquet", index=False)
         cv = self.cv_.copy()
