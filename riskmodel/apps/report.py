@@ -263,9 +263,7 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
     if history is not None and not history.empty:
         # the same weeks 52 weeks earlier (same weekdays, same number of days), so neither the
         # season nor the weekend pattern reads as growth
-        lo, hi = first - pd.Timedelta(weeks=52), last - pd.Timedelta(weeks=52)
-        ago = history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
-        table["same weeks a year earlier"] = ago.reindex(ids).to_numpy(dtype=float)
+        table["same weeks a year earlier"] = _same_weeks(history, first, last, 52).reindex(ids).to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = table[f"next {days} days"] / table["same weeks a year earlier"] - 1.0
         table["change"] = [f"{c:+.0%}" if np.isfinite(c) else "" for c in change]
@@ -327,11 +325,15 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
 
 
 def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
-    """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends)."""
+    """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends).
+
+    Only series whose own history starts by the first of those days: a sum over part of them
+    would read as growth.
+    """
     lo, hi = first - pd.Timedelta(weeks=weeks), last - pd.Timedelta(weeks=weeks)
-    if history["ds"].min() > lo:
-        return pd.Series(dtype=float)
-    return history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
+    starts = history.groupby("unique_id")["ds"].min()
+    covered = history[history["unique_id"].isin(starts.index[starts <= lo])]
+    return covered[(covered["ds"] >= lo) & (covered["ds"] <= hi)].groupby("unique_id")["y"].sum()
 
 
 def _change(now: pd.Series, then: pd.Series) -> list[str]:
