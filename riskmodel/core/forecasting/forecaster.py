@@ -616,15 +616,23 @@ class _RunCount:
             self.hook(self.WHAT, self.windows + 1, self.windows + 1)
 
 
-def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy) -> None:
+def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: bool = False) -> None:
+    """SchemaError unless ``history`` holds exactly the series of ``hierarchy`` (``of_model``: a fitted model's, in :func:`forecast`)."""
     ids = set(history["unique_id"])
     wanted = set(hierarchy.S.index.astype(str))
     missing, extra = sorted(wanted - ids), sorted(ids - wanted)
+    if of_model:
+        words = ("series of the model's hierarchy are missing from `history`", "series of `history` are not in the model's hierarchy")
+        fixes = ("pass the history of every series the model forecasts: its forecasts are reconciled over them",
+                 "drop them, or fit Forecaster(**model.get_params()) on these series for forecasts that are not reconciled")
+    else:
+        words = ("series of the hierarchy are missing from `df`", "series of `df` are not in the hierarchy")
+        fixes = ("pass every series of hierarchy.S (make_series builds both)", "drop them or pass hierarchy=None")
     problems = []
     if missing:
-        problems.append(SchemaProblem("unique_id", "series of the hierarchy are missing from `df`", "pass every series of hierarchy.S (make_series builds both)", tuple(missing[:5]), len(missing)))
+        problems.append(SchemaProblem("unique_id", words[0], fixes[0], tuple(missing[:5]), len(missing)))
     if extra:
-        problems.append(SchemaProblem("unique_id", "series of `df` are not in the hierarchy", "drop them or pass hierarchy=None", tuple(extra[:5]), len(extra)))
+        problems.append(SchemaProblem("unique_id", words[1], fixes[1], tuple(extra[:5]), len(extra)))
     if problems:
         raise SchemaError("series", problems)
 
@@ -799,7 +807,9 @@ def forecast(
         fit a default Forecaster on ``history``.
     history : DataFrame, optional
         Long frame ``unique_id, ds, y``. With ``model`` given, the model's settings
-        are refitted on this history; required when ``model`` is None.
+        are refitted on this history, over the model's hierarchy when it has one (the
+        history must then hold exactly its series, so the forecasts are reconciled as
+        the model's are); required when ``model`` is None.
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
     on_progress : callable, optional
@@ -818,7 +828,8 @@ def forecast(
         If ``horizon`` is not an int >= 1 or reaches past :data:`CALENDAR_END`, or neither
         ``model`` nor ``history`` is given.
     SchemaError
-        If ``history`` is not a valid series frame.
+        If ``history`` is not a valid series frame, or lacks or adds series to the
+        hierarchy of ``model``.
     ModelLoadError
         If ``model`` is a path or URI that cannot be loaded.
 
@@ -843,7 +854,9 @@ def forecast(
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
     if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
-        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None, on_progress=on_progress)
+        if history is not None and model.hierarchy_ is not None:  # its `reconcile` setting needs the hierarchy
+            _check_hierarchy(validate_series(history, model.freq), model.hierarchy_, of_model=True)
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_, on_progress=on_progress)
         return fitted.predict()
     warn_open_breaks(model, stacklevel=3)
     return model.predict(int(horizon))
