@@ -360,3 +360,18 @@ def test_year_earlier_sums_only_for_series_whose_history_covers_those_weeks(tmp_
     ports = _section_table(text, "outlook").set_index("port")
     assert ports.loc["Batam", ["same weeks a year earlier", "change on a year earlier"]].tolist() == ["450", "+100%"]
     assert ports.loc["Entikong", ["same weeks a year earlier", "change on a year earlier"]].tolist() == ["", ""]
+
+
+def test_horizon_labels_match_the_days_the_forecast_holds(tmp_path):
+    # the main job's horizon is a setting: with 14 days of forecasts the outlook was titled "the next 90 days" and the
+    # nationality table had a "next 30 days" column that summed the same 14 days as its "next 14 days" column
+    nat_fc, nat_history = _nationality_forecasts(days=14)
+    fc = _forecasts(days=14)
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                                                           nationality_forecasts=nat_fc, nationality_history=nat_history)
+                        ).read_text(encoding="utf-8")
+    assert "<h2>The next 14 days per port against earlier years</h2>" in _section(text, "outlook")
+    assert "90 days" not in _section(text, "outlook")
+    nats = _section_table(text, "nationalities")
+    assert [c for c in nats.columns if c.startswith("next ")] == ["next 14 days"]
+    assert nats.set_index("nationality").loc["MYS", "next 14 days"] == "140"  # 14 days at 10 a day
