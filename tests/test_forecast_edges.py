@@ -126,3 +126,13 @@ def test_settings_the_constructor_accepts_survive_save_and_load(tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), model.predict())
     pd.testing.assert_frame_equal(loaded.predict(5), model.predict(5))
     assert [tuple(map(pd.Timestamp, b)) for b in loaded.breaks] == [tuple(b) for b in settings["breaks"]]
+
+
+@pytest.mark.parametrize("level", [(80, 80), (95, 80, 95.0)])
+def test_an_interval_level_listed_twice_is_refused(level):
+    # it gave two y_lo_80 and two y_hi_80 columns: the output contract broken, and to_parquet (the CLI's --out) refuses
+    # such a frame only after the whole fit
+    with pytest.raises(ConfigError, match=r"`level` lists \d+ more than once; got .*: list each level once, e.g. \(80, 95\)"):
+        Forecaster(level=level)
+    with pytest.raises(ConfigError, match=r"`level` lists \d+ more than once"):
+        forecast(3, history=HISTORY, level=level)
