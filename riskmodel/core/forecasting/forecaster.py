@@ -84,7 +84,7 @@ class Forecaster:
     selection : {"global", "series"}, default="global"
         Choose one model for all series (stable with few windows) or per series.
     level : sequence of int, default=(80, 95)
-        Interval levels in percent.
+        Interval levels in percent, each listed once.
     n_windows : int, default=3
         Backtest cutoffs used to choose models and calibrate intervals (fewer when
         the history is too short for windows that reach the full horizon ``h``).
@@ -239,6 +239,9 @@ class Forecaster:
             raise ConfigError(f"`selection` must be 'global' or 'series'; got {self.selection!r}.")
         if isinstance(self.level, str | int) or not self.level or any(not _is_level(L) for L in self.level):
             raise ConfigError(f"`level` must be a non-empty list of ints between 1 and 99; got {self.level!r}.")
+        twice = sorted({int(L) for L in self.level if sum(float(M) == float(L) for M in self.level) > 1})
+        if twice:  # else the forecast has two y_lo_<L> and two y_hi_<L> columns
+            raise ConfigError(f"`level` lists {', '.join(map(str, twice))} more than once; got {self.level!r}: list each level once, e.g. (80, 95).")
         if self.reconcile is not None and self.reconcile not in METHODS:
             raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
         if not _is_int(self.n_windows) or self.n_windows < 1:
