@@ -433,8 +433,10 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         problems.append(SchemaProblem("unique_id", "has empty ids", "give every row the id of its series",
                                       tuple(f"row {i}" for i in blank.nonzero()[0][:5]), int(blank.sum())))
     # ids become text below: 1 and "1" are two series here and one after, every period listed twice
-    kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
-    clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
+    clash = np.zeros(len(df), dtype=bool)
+    if df["unique_id"].dtype == object or isinstance(df["unique_id"].dtype, pd.CategoricalDtype):  # only these can hold 1 and "1"
+        kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
+        clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
     if clash.any():
         ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
         problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
