@@ -94,3 +94,45 @@ def test_timezone_aware_periods_are_refused():
     aware = HISTORY.assign(ds=HISTORY["ds"].dt.tz_localize("Asia/Jakarta"))
     with pytest.raises(SchemaError, match=r"column `ds`: timezone-aware timestamps \(datetime64\[\w+, Asia/Jakarta\]\)"):
         validate_series(aware)
+
+
+def test_ids_that_become_the_same_text_are_duplicate_series_not_one_series():
+    # 1 and "1" differ in the frame but both become the series "1": twice as many rows as periods, which
+    # every model then read as one series with every month listed twice
+    mixed = pd.concat([HISTORY.assign(unique_id=1), HISTORY.assign(unique_id="1")], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: .*same text.*\(96 rows: 1 @ 2016-01-01"):
+        validate_series(mixed)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: .*same text"):
+        forecast(3, history=mixed)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_series_with_an_empty_id_is_refused(blank):
+    # a CSV reads an empty id as missing (refused); a frame kept it, and its forecast rows had no name to act on
+    unnamed = pd.concat([HISTORY, HISTORY.assign(unique_id=blank)], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: has empty ids \(48 rows: row 48, row 49.*Fix: give every row the id"):
+        validate_series(unnamed)
+    with pytest.raises(SchemaError, match=r"column `unique_id`: has empty ids"):
+        forecast(3, history=unnamed)
+
+
+def test_settings_the_constructor_accepts_survive_save_and_load(tmp_path):
+    # numpy ints and Timestamp breaks pass every check; save() then died in json.dumps after the whole fit,
+    # leaving an empty model folder behind
+    settings = dict(h=np.int64(3), models=("snaive",), combine=False, n_windows=np.int64(1), step=np.int64(3), holdout_windows=np.int64(1),
+                    seed=np.int64(0), breaks=[(pd.Timestamp("2017-03-01"), pd.Timestamp("2017-04-01"))], reconcile=None)
+    model = Forecaster(**settings).fit(HISTORY)
+    loaded = Forecaster.load(model.save(tmp_path / "f"))
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
+    pd.testing.assert_frame_equal(loaded.predict(5), model.predict(5))
+    assert [tuple(map(pd.Timestamp, b)) for b in loaded.breaks] == [tuple(b) for b in settings["breaks"]]
+
+
+@pytest.mark.parametrize("level", [(80, 80), (95, 80, 95.0)])
+def test_an_interval_level_listed_twice_is_refused(level):
+    # it gave two y_lo_80 and two y_hi_80 columns: the output contract broken, and to_parquet (the CLI's --out) refuses
+    # such a frame only after the whole fit
+    with pytest.raises(ConfigError, match=r"`level` lists \d+ more than once; got .*: list each level once, e.g. \(80, 95\)"):
+        Forecaster(level=level)
+    with pytest.raises(ConfigError, match=r"`level` lists \d+ more than once"):
+        forecast(3, history=HISTORY, level=level)

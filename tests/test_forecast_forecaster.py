@@ -239,3 +239,20 @@ def test_reconciling_coherent_holdout_forecasts_changes_nothing_whatever_the_row
     got = reconcile_backtest(shuffled, series.hierarchy, method, fitted.level_)
     assert len(got) == cv["holdout"].sum()
     np.testing.assert_allclose(got["reconciled"].to_numpy(float), got["y"].to_numpy(float), rtol=1e-9, atol=1e-6)
+
+
+def test_refitting_a_reconciled_forecaster_on_new_history_keeps_its_hierarchy():
+    # forecast(model=..., history=...) refits "the model's settings": reconcile="bottom_up" was dropped with the
+    # hierarchy, so the total no longer equalled the sum of its ports, without a word
+    series = _hier_panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        model = Forecaster(h=3, models=["snaive", "theta"], n_windows=2, step=2).fit(series.df, series.hierarchy)
+        fc = forecast(3, model=model, history=series.df)
+    S = series.hierarchy.S
+    wide = fc.pivot(index="ds", columns="unique_id", values="y_hat")
+    np.testing.assert_allclose(wide[S.index].to_numpy(), wide[S.columns].to_numpy() @ S.to_numpy().T, rtol=1e-9)
+    assert fc["model"].str.endswith("+bottom_up").all()
+    fewer = series.df[series.df["unique_id"] != "total"]
+    with pytest.raises(SchemaError, match=r"column `unique_id`: series of the model's hierarchy are missing from `history` \(1 row: total\)"):
+        forecast(3, model=model, history=fewer)

@@ -341,3 +341,17 @@ def test_one_selection_window_takes_the_mean_not_that_windows_winner():
     two = Forecaster(h=12, models=["snaive", "ets", "theta"], breaks=(), holdout_windows=0, n_windows=2, step=6).fit(df[df["ds"] < "2019-07-01"])
     assert two.cv_["cutoff"].nunique() == 2
     assert set(two.chosen_.values()) == {"snaive"}
+
+
+def test_a_side_calibrated_to_zero_width_never_crosses_the_point_forecast():
+    # when every backtest error of a step fell on one side (a history ending in a break: theta over-forecast in each
+    # window), that side's multiplier is 0 and the bound is expm1(log1p(y_hat)), which misses y_hat by a rounding
+    # step about half the time: y_hi_95 = 1000.9950332911076 under y_hat = 1000.9950332911079, against
+    # predict()'s documented 0 <= y_lo <= y_hat <= y_hi
+    from riskmodel.core.forecasting.intervals import apply_intervals
+
+    y_hat = np.linspace(0.5, 1e6, 20_001)
+    bounds = apply_intervals(y_hat, 0.3, {80: np.zeros((1, 2, len(y_hat)))}, steps=np.zeros(len(y_hat), dtype=int), cap=np.inf)
+    assert (bounds["y_lo_80"] <= y_hat).all() and (y_hat <= bounds["y_hi_80"]).all()
+    uncapped = apply_intervals(y_hat, 0.3, {80: np.zeros((1, 2, len(y_hat)))}, steps=np.zeros(len(y_hat), dtype=int))
+    assert (uncapped["y_lo_80"] <= y_hat).all() and (y_hat <= uncapped["y_hi_80"]).all()

@@ -178,6 +178,18 @@ def test_travel_trends_never_reads_an_interval_it_does_not_have_as_within():
     with pytest.raises(SchemaError, match="more than one forecast row per series and period"):
         travel_trends(surge, forecast=pd.concat([half, half]))
 
+def test_travel_trends_refuses_a_forecast_whose_lower_bound_is_above_its_upper_one():
+    """Swapped bounds (a hand-made file, columns in the wrong order): every month inside the interval was both
+    above and below it, 3 above and 3 below, and read as a surge."""
+    hist = _trend_panel()
+    ds = pd.date_range("2023-10-01", periods=3, freq="MS")
+    actual = hist.set_index("ds").loc[ds, "y"].to_numpy()
+    swapped = pd.DataFrame({"unique_id": "market/X", "ds": ds, "y_lo_95": actual * 1.2, "y_hi_95": actual * 0.8})
+    with pytest.raises(SchemaError, match=r"column `y_lo_95, y_hi_95`: lower bound above the upper one \(3 rows: market/X 2023-10-01, "
+                                          r"market/X 2023-11-01, market/X 2023-12-01\)\. Fix: .*swapped"):
+        travel_trends(hist, forecast=swapped)
+
+
 def test_travel_trends_refuses_bad_input():
     with pytest.raises(SchemaError, match="y_hi_95"):
         travel_trends(_trend_panel(), forecast=pd.DataFrame({"unique_id": ["a"], "ds": [pd.Timestamp("2024-01-01")], "y_lo_95": [1.0]}))

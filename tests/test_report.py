@@ -339,3 +339,39 @@ def test_a_table_lacking_a_column_the_report_draws_from_is_refused_before_any_ou
     with pytest.raises(SchemaError, match=rf"{table} table has 1 problem\(s\):\n- column `{column}`: column is missing"):
         write_report(tmp_path / "report.html", ReportInputs(**tables))
     assert not (tmp_path / "report.html").exists()
+
+
+def test_year_earlier_sums_only_for_series_whose_history_covers_those_weeks(tmp_path):
+    # CHN's history starts in February 2023, inside the weeks a year before the forecast (from 2 January):
+    # a sum over part of those weeks read as growth that never happened; the other series reach back
+    nat_fc, nat_history = _nationality_forecasts()
+    nat_history = nat_history[(nat_history["unique_id"] != "nationality/CHN") | (nat_history["ds"] >= "2023-02-01")]
+    ds = pd.date_range("2024-01-01", periods=90, freq="D")
+    fc = pd.concat([pd.DataFrame({"unique_id": f"port/{p}", "ds": ds, "y_hat": 10.0}) for p in ("Batam", "Entikong")], ignore_index=True)
+    past = pd.date_range("2018-01-01", "2023-12-31", freq="D")
+    history = pd.concat([pd.DataFrame({"unique_id": "port/Batam", "ds": past, "y": 5.0}),
+                         pd.DataFrame({"unique_id": "port/Entikong", "ds": past[past >= "2023-02-01"], "y": 5.0})], ignore_index=True)
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                                                           history=history, nationality_forecasts=nat_fc, nationality_history=nat_history)
+                        ).read_text(encoding="utf-8")
+    nats = _section_table(text, "nationalities").set_index("nationality")
+    assert nats.loc["MYS", ["same weeks a year earlier", "change"]].tolist() == ["450", "+100%"]
+    assert nats.loc["CHN", ["same weeks a year earlier", "change"]].tolist() == ["", ""]
+    ports = _section_table(text, "outlook").set_index("port")
+    assert ports.loc["Batam", ["same weeks a year earlier", "change on a year earlier"]].tolist() == ["450", "+100%"]
+    assert ports.loc["Entikong", ["same weeks a year earlier", "change on a year earlier"]].tolist() == ["", ""]
+
+
+def test_horizon_labels_match_the_days_the_forecast_holds(tmp_path):
+    # the main job's horizon is a setting: with 14 days of forecasts the outlook was titled "the next 90 days" and the
+    # nationality table had a "next 30 days" column that summed the same 14 days as its "next 14 days" column
+    nat_fc, nat_history = _nationality_forecasts(days=14)
+    fc = _forecasts(days=14)
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                                                           nationality_forecasts=nat_fc, nationality_history=nat_history)
+                        ).read_text(encoding="utf-8")
+    assert "<h2>The next 14 days per port against earlier years</h2>" in _section(text, "outlook")
+    assert "90 days" not in _section(text, "outlook")
+    nats = _section_table(text, "nationalities")
+    assert [c for c in nats.columns if c.startswith("next ")] == ["next 14 days"]
+    assert nats.set_index("nationality").loc["MYS", "next 14 days"] == "140"  # 14 days at 10 a day

@@ -5,7 +5,7 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
 
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``);
-- ``outlook``: the next 90 days per port against the same weeks a year earlier and in 2019
+- ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
 - ``trends``: surges and collapses flagged by the forecasting trend signals;
 - ``in-country``: who is in the country at high risk, by port of entry and nationality;
@@ -254,18 +254,18 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
     if fc.empty:
         return '<p class="note">The forecasts have no nationality series.</p>'
     first, last = fc["ds"].min(), fc["ds"].max()
-    days = (last - first).days + 1
+    days = _days(fc, "nationality/")
     month = fc[fc["ds"] < first + pd.Timedelta(days=30)].groupby("unique_id")["y_hat"].sum()
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
-    table = pd.DataFrame({"nationality": [u.split("/", 1)[1] for u in ids], "next 30 days": month.reindex(ids).to_numpy(dtype=float)})
+    table = pd.DataFrame({"nationality": [u.split("/", 1)[1] for u in ids]})
+    if days > 30:  # a shorter forecast's first 30 days are all of it: one column, not two under different names
+        table["next 30 days"] = month.reindex(ids).to_numpy(dtype=float)
     table[f"next {days} days"] = whole.reindex(ids).to_numpy(dtype=float)
     if history is not None and not history.empty:
         # the same weeks 52 weeks earlier (same weekdays, same number of days), so neither the
         # season nor the weekend pattern reads as growth
-        lo, hi = first - pd.Timedelta(weeks=52), last - pd.Timedelta(weeks=52)
-        ago = history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
-        table["same weeks a year earlier"] = ago.reindex(ids).to_numpy(dtype=float)
+        table["same weeks a year earlier"] = _same_weeks(history, first, last, 52).reindex(ids).to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = table[f"next {days} days"] / table["same weeks a year earlier"] - 1.0
         table["change"] = [f"{c:+.0%}" if np.isfinite(c) else "" for c in change]
@@ -327,11 +327,15 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
 
 
 def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
-    """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends)."""
+    """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends).
+
+    Only series whose own history starts by the first of those days: a sum over part of them
+    would read as growth.
+    """
     lo, hi = first - pd.Timedelta(weeks=weeks), last - pd.Timedelta(weeks=weeks)
-    if history["ds"].min() > lo:
-        return pd.Series(dtype=float)
-    return history[(history["ds"] >= lo) & (history["ds"] <= hi)].groupby("unique_id")["y"].sum()
+    starts = history.groupby("unique_id")["ds"].min()
+    covered = history[history["unique_id"].isin(starts.index[starts <= lo])]
+    return covered[(covered["ds"] >= lo) & (covered["ds"] <= hi)].groupby("unique_id")["y"].sum()
 
 
 def _change(now: pd.Series, then: pd.Series) -> list[str]:
@@ -340,12 +344,18 @@ def _change(now: pd.Series, then: pd.Series) -> list[str]:
     return [f"{c:+.0%}" if np.isfinite(c) else "" for c in ratio]
 
 
+def _days(forecasts: pd.DataFrame, prefix: str) -> int:
+    """Days from the first to the last forecast day of the series whose ids start with ``prefix`` (0 without any)."""
+    ds = forecasts.loc[forecasts["unique_id"].astype(str).str.startswith(prefix), "ds"]
+    return int((ds.max() - ds.min()).days) + 1 if len(ds) else 0
+
+
 def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12) -> str:
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("port/")]
     if fc.empty:
         return '<p class="note">No port forecasts were given.</p>'
     first, last = fc["ds"].min(), fc["ds"].max()
-    days = (last - first).days + 1
+    days = _days(fc, "port/")
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
     table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
@@ -550,9 +560,11 @@ def write_report(
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
     accuracy_title, accuracy = _accuracy(i.backtest)
+    days = _days(i.forecasts, "port/")
     decisions = [
         _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload)),
-        _section("outlook", "The next 90 days per port against earlier years", _outlook(i.forecasts, i.history)),
+        _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
+                 _outlook(i.forecasts, i.history)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
         _section("in-country", "Who is in the country at high risk", _in_country(i.scored)),
     ]

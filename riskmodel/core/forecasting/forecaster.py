@@ -84,7 +84,7 @@ class Forecaster:
     selection : {"global", "series"}, default="global"
         Choose one model for all series (stable with few windows) or per series.
     level : sequence of int, default=(80, 95)
-        Interval levels in percent.
+        Interval levels in percent, each listed once.
     n_windows : int, default=3
         Backtest cutoffs used to choose models and calibrate intervals (fewer when
         the history is too short for windows that reach the full horizon ``h``).
@@ -239,6 +239,9 @@ class Forecaster:
             raise ConfigError(f"`selection` must be 'global' or 'series'; got {self.selection!r}.")
         if isinstance(self.level, str | int) or not self.level or any(not _is_level(L) for L in self.level):
             raise ConfigError(f"`level` must be a non-empty list of ints between 1 and 99; got {self.level!r}.")
+        twice = sorted({int(L) for L in self.level if sum(float(M) == float(L) for M in self.level) > 1})
+        if twice:  # else the forecast has two y_lo_<L> and two y_hi_<L> columns
+            raise ConfigError(f"`level` lists {', '.join(map(str, twice))} more than once; got {self.level!r}: list each level once, e.g. (80, 95).")
         if self.reconcile is not None and self.reconcile not in METHODS:
             raise ConfigError(f"`reconcile` must be one of {list(METHODS)} or None; got {self.reconcile!r}.")
         if not _is_int(self.n_windows) or self.n_windows < 1:
@@ -506,12 +509,15 @@ class Forecaster:
         if not hasattr(self, "forecasts_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before save().")
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         params = self.get_params()
-        params["models"] = list(params["models"]) if params["models"] is not None else None
+        # plain JSON values: the constructor also takes numpy ints and bools and any date pandas reads
+        for name in ("h", "n_windows", "step", "holdout_windows", "n_jobs", "seed"):
+            params[name] = int(params[name]) if params[name] is not None else None
+        params["combine"], params["progress"] = bool(params["combine"]), bool(params["progress"])
+        params["models"] = [str(m) for m in params["models"]] if params["models"] is not None else None
         params["level"] = [int(v) for v in params["level"]]
-        params["breaks"] = [list(b) for b in params["breaks"]]
-        params["events"] = list(params["events"]) if params["events"] is not None else None
+        params["breaks"] = [[d if isinstance(d, str) else pd.Timestamp(d).isoformat() for d in b] for b in params["breaks"]]
+        params["events"] = [str(e) for e in params["events"]] if params["events"] is not None else None
         state = {
             "format": 2,  # 2: quantiles_ per volume group, lower and upper (format 1: one symmetric row)
             "params": params,
@@ -527,7 +533,9 @@ class Forecaster:
             "fallbacks_": [list(f) for f in self.fallbacks_],
             "open_breaks_": self.open_breaks_.to_dict("records"),
         }
-        (folder / "forecaster.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        text = json.dumps(state, indent=1, sort_keys=True)  # before the folder exists: a failure leaves nothing behind
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "forecaster.json").write_text(text, encoding="utf-8")
         self.history_.to_parquet(folder / "history.parquet", index=False)
         self.forecasts_.to_parquet(folder / "forecasts.parquet", index=False)
         cv = self.cv_.copy()
@@ -611,15 +619,23 @@ class _RunCount:
             self.hook(self.WHAT, self.windows + 1, self.windows + 1)
 
 
-def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy) -> None:
+def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: bool = False) -> None:
+    """SchemaError unless ``history`` holds exactly the series of ``hierarchy`` (``of_model``: a fitted model's, in :func:`forecast`)."""
     ids = set(history["unique_id"])
     wanted = set(hierarchy.S.index.astype(str))
     missing, extra = sorted(wanted - ids), sorted(ids - wanted)
+    if of_model:
+        words = ("series of the model's hierarchy are missing from `history`", "series of `history` are not in the model's hierarchy")
+        fixes = ("pass the history of every series the model forecasts: its forecasts are reconciled over them",
+                 "drop them, or fit Forecaster(**model.get_params()) on these series for forecasts that are not reconciled")
+    else:
+        words = ("series of the hierarchy are missing from `df`", "series of `df` are not in the hierarchy")
+        fixes = ("pass every series of hierarchy.S (make_series builds both)", "drop them or pass hierarchy=None")
     problems = []
     if missing:
-        problems.append(SchemaProblem("unique_id", "series of the hierarchy are missing from `df`", "pass every series of hierarchy.S (make_series builds both)", tuple(missing[:5]), len(missing)))
+        problems.append(SchemaProblem("unique_id", words[0], fixes[0], tuple(missing[:5]), len(missing)))
     if extra:
-        problems.append(SchemaProblem("unique_id", "series of `df` are not in the hierarchy", "drop them or pass hierarchy=None", tuple(extra[:5]), len(extra)))
+        problems.append(SchemaProblem("unique_id", words[1], fixes[1], tuple(extra[:5]), len(extra)))
     if problems:
         raise SchemaError("series", problems)
 
@@ -794,7 +810,9 @@ def forecast(
         fit a default Forecaster on ``history``.
     history : DataFrame, optional
         Long frame ``unique_id, ds, y``. With ``model`` given, the model's settings
-        are refitted on this history; required when ``model`` is None.
+        are refitted on this history, over the model's hierarchy when it has one (the
+        history must then hold exactly its series, so the forecasts are reconciled as
+        the model's are); required when ``model`` is None.
     level : sequence of int, default=(80, 95)
         Interval levels in percent.
     on_progress : callable, optional
@@ -813,7 +831,8 @@ def forecast(
         If ``horizon`` is not an int >= 1 or reaches past :data:`CALENDAR_END`, or neither
         ``model`` nor ``history`` is given.
     SchemaError
-        If ``history`` is not a valid series frame.
+        If ``history`` is not a valid series frame, or lacks or adds series to the
+        hierarchy of ``model``.
     ModelLoadError
         If ``model`` is a path or URI that cannot be loaded.
 
@@ -838,7 +857,9 @@ def forecast(
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
     if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
-        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_ if history is None else None, on_progress=on_progress)
+        if history is not None and model.hierarchy_ is not None:  # its `reconcile` setting needs the hierarchy
+            _check_hierarchy(validate_series(history, model.freq), model.hierarchy_, of_model=True)
+        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_, on_progress=on_progress)
         return fitted.predict()
     warn_open_breaks(model, stacklevel=3)
     return model.predict(int(horizon))

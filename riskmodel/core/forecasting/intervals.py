@@ -247,13 +247,15 @@ def apply_intervals(
     series' largest count, the limit above which a model's forecast counts as
     exploded).
     """
-    z = np.log1p(np.clip(np.asarray(y_hat, dtype=float), 0, None))
+    point = np.clip(np.asarray(y_hat, dtype=float), 0, None)
+    z = np.log1p(point)
     steps = np.arange(len(z)) if steps is None else np.asarray(steps)
     q = extend(q, int(steps.max()) + 1 if len(steps) else 1)
     out = {}
     for L, mult in sorted(q.items()):
         gi = np.minimum(np.asarray(group), mult.shape[0] - 1)
-        out[f"y_lo_{L}"] = np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)
+        # a side calibrated to zero width gives expm1(log1p(y_hat)), a rounding step off y_hat: never across it
+        out[f"y_lo_{L}"] = np.minimum(np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None), point)
         hi = np.expm1(z + mult[gi, 1, steps] * scale)
-        out[f"y_hi_{L}"] = hi if cap is None else np.maximum(np.minimum(hi, cap), np.expm1(z))
+        out[f"y_hi_{L}"] = np.maximum(hi if cap is None else np.minimum(hi, cap), point)
     return out

@@ -62,6 +62,11 @@ def _pre_break_offset(end: pd.Timestamp, breaks: Sequence[tuple[str, str]]) -> p
     return pd.DateOffset(years=years)
 
 
+def _rows(key: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
+    """The first few ``<unique_id> <ds>`` of the masked forecast rows, and how many there are."""
+    return tuple(f"{u} {str(d)[:10]}" for u, d in key[mask].head(5).itertuples(index=False)), int(mask.sum())
+
+
 def _check(forecast: pd.DataFrame, level: int) -> None:
     need = ["unique_id", "ds", f"y_lo_{level}", f"y_hi_{level}"]
     missing = [c for c in need if c not in forecast.columns]
@@ -72,7 +77,14 @@ def _check(forecast: pd.DataFrame, level: int) -> None:
     if twice.any():
         raise SchemaError("forecast", [SchemaProblem(
             "unique_id, ds", "more than one forecast row per series and period", "pass one forecast (each actual is checked once)",
-            tuple(f"{u} {str(d)[:10]}" for u, d in key[twice].head(5).itertuples(index=False)), int(twice.sum()))])
+            *_rows(key, twice))])
+    # else a month inside the interval is both above and below it, and reads as a surge
+    crossed = (pd.to_numeric(forecast[f"y_lo_{level}"], errors="coerce") > pd.to_numeric(forecast[f"y_hi_{level}"], errors="coerce")).to_numpy()
+    if crossed.any():
+        raise SchemaError("forecast", [SchemaProblem(
+            f"y_lo_{level}, y_hi_{level}", "lower bound above the upper one",
+            f"pass forecast() output (y_lo_{level} <= y_hi_{level}); check that the two columns are not swapped",
+            *_rows(key, crossed))])
 
 
 def _flags(history: pd.DataFrame, forecast: pd.DataFrame, level: int) -> pd.DataFrame:
@@ -137,8 +149,8 @@ def travel_trends(
     Raises
     ------
     SchemaError
-        If ``history`` is not a valid series frame, or ``forecast`` lacks a column or holds a
-        series and period twice.
+        If ``history`` is not a valid series frame, or ``forecast`` lacks a column, holds a
+        series and period twice or has a lower bound above its upper one.
     ConfigError
         If ``short``, ``long`` or ``backcast`` is not a valid count, ``backcast``
         reaches back over every period, ``level`` is not in 1..99, or both
