@@ -165,3 +165,36 @@ def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
     assert len(text) <= cards.DESCRIPTION_LIMIT and text.rstrip().endswith("(PSI against the stored reference distribution).")
     full = model_card(result, cfg, {"source": "synthetic"})
     assert all(v in full for v in violations) and len(full) > cards.DESCRIPTION_LIMIT
+
+
+def test_risk_card_per_group_table_says_which_groups_were_judged_and_on_what_interval():
+    """The card's per-group table listed point rates only: a group too small to judge read like a judged one,
+    no row said which group breached, and the intervals the audit judged on were only in fairness.csv."""
+    import numpy as np
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import FairnessConfig, RiskConfig, fairness_audit
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    rng = np.random.default_rng(0)
+    g = np.r_[np.repeat(["big", "large"], 6_000), np.repeat("tiny", 40)]
+    p = 1 / (1 + np.exp(-rng.normal(-3.0, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30))
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)))
+    result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
+    card = model_card(result, cfg, {"source": "synthetic"})
+    head = next(line for line in card.splitlines() if line.startswith("| attribute | group |"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    rows = {r[1]: dict(zip(cols, r, strict=True)) for r in ([c.strip() for c in line.strip("|").split("|")]
+                                                             for line in card.splitlines() if line.startswith("| g |"))}
+    assert (rows["tiny"]["status"], rows["big"]["status"], rows["large"]["status"]) == ("too small", "ok", "ok")
+    t = report.table.set_index("group")
+    for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+        assert rows["big"][f"{name} interval"] == f"{t.loc['big', f'{name}_low']:.4f} to {t.loc['big', f'{name}_high']:.4f}"
+        assert rows["tiny"][f"{name} interval"] == "not judged"

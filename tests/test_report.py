@@ -375,3 +375,27 @@ def test_horizon_labels_match_the_days_the_forecast_holds(tmp_path):
     nats = _section_table(text, "nationalities")
     assert [c for c in nats.columns if c.startswith("next ")] == ["next 14 days"]
     assert nats.set_index("nationality").loc["MYS", "next 14 days"] == "140"  # 14 days at 10 a day
+
+
+def test_fairness_section_shows_each_groups_interval_and_whether_it_was_judged(tmp_path):
+    """The audit judges a group on its bootstrap interval and does not judge a group too small; the report told
+    duty managers so in a note but drew only the point estimates, a group of 40 stays read like one of 6,000,
+    and no row said which groups were breaches: the uncertainty the audit computed never reached the page."""
+    from riskmodel.core.risk import FairnessConfig, fairness_audit
+
+    rng = np.random.default_rng(0)
+    g = np.r_[np.repeat(["big", "large"], 6_000), np.repeat("tiny", 40)]
+    p = 1 / (1 + np.exp(-rng.normal(-3.0, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    cfg = FairnessConfig(min_support=500, min_positives=30, min_groups=2)
+    table = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=_forecasts(), fairness=table,
+                                                         fairness_bounds={"max_referral_excess": 4.0}))
+    shown = _section_table(path.read_text(encoding="utf-8"), "fairness").set_index("group")
+    assert shown.loc["tiny", "status"] == "too small" and list(shown.loc[["big", "large"], "status"]) == ["ok", "ok"]
+    t = table.set_index("group")
+    for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+        for grp in ("big", "large"):
+            assert shown.loc[grp, f"{name} interval"] == f"{t.loc[grp, f'{name}_low']:,.3f} to {t.loc[grp, f'{name}_high']:,.3f}"
+        assert shown.loc["tiny", f"{name} interval"] == "not judged"

@@ -220,3 +220,31 @@ def test_a_model_whose_saved_band_thresholds_are_no_thresholds_is_not_loaded(fit
     (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"meta.json` is not the metadata of a RiskModel \(ConfigError: band `?thresholds"):
         RiskModel.load(copy)
+
+
+def test_a_sigmoid_calibrator_never_reverses_the_ranking_of_the_margin():
+    """Platt scaling fitted on a slice where the booster ranks backwards (drift) found a negative slope, and the
+    "calibrated" probability then fell as the margin rose: the high band referred the rows the booster ranks
+    lowest, and a reason (a positive TreeSHAP contribution to the margin) was shown for a traveller whose
+    probability that very input lowered. Every calibrator must be non-decreasing in the margin."""
+    import warnings
+
+    from riskmodel.core.exceptions import RiskModelWarning
+    from riskmodel.core.risk.calibration import PlattCalibrator
+
+    rng = np.random.default_rng(3)
+    margin = rng.normal(-3.0, 1.0, 5_000)
+    # on this slice the outcome falls as the margin rises: the unconstrained fit's slope is about -1
+    y = rng.random(5_000) < 1 / (1 + np.exp(-(-6.0 - margin)))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        cal = PlattCalibrator().fit(margin, y)
+    grid = np.linspace(-8.0, 2.0, 101)
+    p = cal.transform(grid)
+    assert (np.diff(p) >= 0).all(), p[[0, -1]]
+    # the margin tells nothing there: every probability is the slice's rate (to 1%), where the reversed curve ran from 0.88 to 0.0004
+    assert np.abs(cal.transform(margin) / y.mean() - 1).max() < 0.01
+    assert any(issubclass(w.category, RiskModelWarning) and "ranks the calibration rows backwards" in str(w.message) for w in seen)
+    # and a saved sigmoid whose slope reverses the ranking is no calibration: refused on load
+    with pytest.raises(ConfigError, match=r"sigmoid calibrator `a` must be"):
+        calibrator_from_dict({"kind": "sigmoid", "a": -1.0, "b": -6.0})

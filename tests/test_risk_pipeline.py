@@ -225,3 +225,24 @@ def test_promote_intervals_resample_the_windows_travellers(small_config, monkeyp
     assert len(judged[0]) >= 2 and list(judged[0]["group"]) == list(judged[1]["group"])
     ratio = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
     assert np.median(ratio[0] / ratio[1]) > 1.5, ratio
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_challenger_whose_fitting_rows_it_cannot_date(small_config):
+    """The gate refuses a window the challenger was fitted, stopped or calibrated on, reading those dates from
+    its training run's lineage; a challenger whose run logged none (an older or hand-logged run) skipped the
+    check and was judged, and promoted, on whatever window it was given, here one overlapping its calibration
+    slice. A check the gate cannot make is no pass."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+    from riskmodel.integrations.tracking.risk import log_risk_run
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    outcome = train(cfg, crossings=crossings, log=False)
+    for part in ("train", "valid", "calib"):
+        outcome.result.lineage.pop(f"{part}_to")
+    log_risk_run(outcome.result, cfg)
+    decision = promote(cfg, crossings=crossings[crossings["timestamp"] < "2023-09-30"])
+    assert not decision.passed
+    assert any(r.startswith("FAIL: the challenger's training run logged no fitting lineage") for r in decision.reasons), decision.reasons
+    assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None

@@ -97,3 +97,13 @@ def test_trainer_intervals_and_audit_resample_the_holdouts_travellers(tables, cf
     assert len(judged[0]) >= 2 and list(judged[0]["group"]) == list(judged[1]["group"])
     widths = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
     assert np.median(widths[0] / widths[1]) > 1.5, widths
+
+
+def test_trainer_refuses_a_holdout_that_does_not_lie_after_every_fitting_row(tables, cfg):
+    """``holdout`` is reported (and logged to MLflow) as the held-out future; the trainer cut ``table`` into
+    train, valid and calib and scored whatever ``holdout`` held. Given rows of ``table`` itself (here its
+    latest stays: the calibration slice), it reported their figures as holdout figures without a word."""
+    _, train, _ = tables
+    latest = train[train["entry_time"] >= train["entry_time"].quantile(0.9)]
+    with pytest.raises(SchemaError, match=r"(?s)holdout table.*`entry_time`: the holdout starts at .* not after the last row of `table`"):
+        train_risk_model(train, cfg, holdout=latest, baselines=False, n_boot=50)

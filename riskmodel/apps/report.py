@@ -139,11 +139,19 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
     if bounds:
         note = ('<p class="note">The audit\'s bounds apply to each group against the rest, beyond its bootstrap interval: '
                 "referral and false-positive excess are the rate ratios over the group's own overstay-rate ratio, "
-                "calibration ratio is its predicted odds over its observed odds (columns below). Bounds: "
+                "calibration ratio is its predicted odds over its observed odds (columns below, each with its interval; a group "
+                "too small to judge has none and its point estimates say little). Bounds: "
                 + html.escape(", ".join(f"{k} = {v}" for k, v in bounds.items())) + ".</p>")
     cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate",
-                        "referral_excess", "fpr_excess", "calibration_ratio") if c in table.columns]
-    return _png(fig) + note + _table(table[cols])
+                        "referral_excess", "fpr_excess", "calibration_ratio", "status") if c in table.columns]
+    shown = table[cols].copy()
+    # a group is judged on its interval, not its point estimate: show it, and say which groups were not judged
+    for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+        if {name, f"{name}_low", f"{name}_high"} <= set(table.columns):
+            lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
+            text = [f"{a:,.3f} to {b:,.3f}" if np.isfinite(a) and np.isfinite(b) else "not judged" for a, b in zip(lo, hi, strict=True)]
+            shown.insert(shown.columns.get_loc(name) + 1, f"{name} interval", text)
+    return _png(fig) + note + _table(shown)
 
 
 def _reasons(scored: pd.DataFrame) -> str:

@@ -163,7 +163,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     paired differences and the audit's) resample its travellers (``traveller_id``), not its stays.
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
-    (its logged lineage: another, shorter log than it was trained on) is refused outright.
+    (its logged lineage: another, shorter log than it was trained on) is refused outright, and so
+    is a challenger whose training run logged no such lineage (the check cannot be made).
 
     Parameters
     ----------
@@ -186,7 +187,12 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     def decide(_candidate: dict, champion_metrics: dict | None):
         # called under the registry's promotion lock: the aliases cannot move while the models load
         through, start = fitted_through(name), window[m.time_column].min()
-        if through is not None and start <= through:
+        if through is None:
+            # a check the gate cannot make is no pass: the window may be rows the challenger was fitted on
+            return GateDecision(False, ("FAIL: the challenger's training run logged no fitting lineage (data_train_to, "
+                                        "data_valid_to, data_calib_to), so the gate cannot tell whether the window "
+                                        f"starting {start} was held out; retrain and register it with the risk pipeline",))
+        if start <= through:
             # a window the challenger was fitted, early-stopped or calibrated on would flatter it
             return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
                                         "to fit, stop or calibrate; promote with the crossings log it was trained on",))

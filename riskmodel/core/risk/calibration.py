@@ -11,14 +11,16 @@ they also absorb drift in the base rate between training and use.
   isotonic step. Each block's rate is a Jeffreys posterior mean, so a block of a
   few rows never claims a probability of 0 or 1.
 * :class:`PlattCalibrator`: ``p = 1 / (1 + exp(-(a * margin + b)))``, stored as
-  ``a, b``; keeps the ranking of the margin exactly.
+  ``a, b`` with ``a > 0``; keeps the ranking of the margin exactly.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from riskmodel.core.exceptions import ConfigError, NotFittedError
+from riskmodel.core.exceptions import ConfigError, NotFittedError, RiskModelWarning
 
 __all__ = ["IsotonicCalibrator", "PlattCalibrator", "IdentityCalibrator", "make_calibrator", "calibrator_from_dict"]
 
@@ -158,18 +160,41 @@ def _strictly_increasing(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     return x[keep], y[keep]
 
 
+#: Smallest log-odds slope per unit of margin a sigmoid calibrator keeps (the isotonic tails' default).
+_MIN_SLOPE = 1e-3
+
+
 class PlattCalibrator:
-    """Logistic (sigmoid) calibration of the margin: ``p = sigmoid(a * margin + b)``."""
+    """Logistic (sigmoid) calibration of the margin: ``p = sigmoid(a * margin + b)``, with ``a > 0``.
+
+    The slope is kept positive: a calibrator that lowers the probability as the margin rises would
+    reverse the booster's ranking (the high band would refer the rows it ranks lowest) and make every
+    reason code (a contribution raising the margin) point the wrong way. When the calibration slice's
+    outcomes fall as the margin rises, the margin tells nothing there that can be used: the slope is
+    set to a tiny ``1e-3`` (a tie-break by the margin, as the isotonic tails are), the intercept to
+    the slice's rate, and a :class:`~riskmodel.RiskModelWarning` says so.
+    """
 
     kind = "sigmoid"
 
     def fit(self, margin: np.ndarray, y: np.ndarray) -> PlattCalibrator:
         from sklearn.linear_model import LogisticRegression
 
+        m, yy = np.asarray(margin, float), np.asarray(y, int)
         lr = LogisticRegression(C=1e6, max_iter=1000)
-        lr.fit(np.asarray(margin, float).reshape(-1, 1), np.asarray(y, int))
+        lr.fit(m.reshape(-1, 1), yy)
         self.a_ = float(lr.coef_[0, 0])
         self.b_ = float(lr.intercept_[0])
+        if not self.a_ > 0:
+            warnings.warn(
+                f"the booster's margin ranks the calibration rows backwards (sigmoid slope {self.a_:.3g}): the "
+                f"calibrator keeps the ranking with slope {_MIN_SLOPE:g} and gives every row about the slice's rate "
+                f"({yy.mean():.4g}); the booster does not rank this later slice, so retrain on recent data. Silence with "
+                "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
+                RiskModelWarning,
+                stacklevel=2,
+            )
+            self.a_, self.b_ = _MIN_SLOPE, _intercept(_MIN_SLOPE * m, yy)
         return self
 
     def transform(self, margin: np.ndarray) -> np.ndarray:
@@ -179,6 +204,19 @@ class PlattCalibrator:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "a": self.a_, "b": self.b_}
+
+
+def _intercept(offset: np.ndarray, y: np.ndarray) -> float:
+    """The ``b`` whose ``sigmoid(offset + b)`` predicts as many positives as ``y`` holds (Newton's method)."""
+    rate = float(np.clip(y.mean(), 1e-9, 1 - 1e-9))
+    b = float(np.log(rate / (1 - rate)) - offset.mean())
+    for _ in range(50):
+        q = _sigmoid(offset + b)
+        step = (y.sum() - q.sum()) / max(float((q * (1 - q)).sum()), 1e-300)
+        b += float(np.clip(step, -1.0, 1.0))
+        if abs(step) < 1e-12:
+            break
+    return b
 
 
 class IdentityCalibrator:
@@ -221,7 +259,7 @@ def calibrator_from_dict(data: dict):
         If ``kind`` is unknown, or the numbers are no calibration: isotonic knots whose margins
         ``x`` are not finite and strictly increasing, whose probabilities ``y`` (one per margin)
         are not in [0, 1] or fall as the margin rises, or a tail slope that is negative or not
-        finite; sigmoid coefficients that are not finite.
+        finite; sigmoid coefficients that are not finite, or a slope ``a`` not above 0.
     """
     cal = make_calibrator(data.get("kind", ""))
     if cal.kind == "isotonic":
@@ -247,6 +285,11 @@ def calibrator_from_dict(data: dict):
                 raise ConfigError(
                     f"sigmoid calibrator `{name}` must be a finite number; got {value!r}: the saved model is damaged, re-save or re-log it."
                 )
+        if not cal.a_ > 0:
+            raise ConfigError(
+                f"sigmoid calibrator `a` must be a number > 0 (a slope of 0 or below ties or reverses the ranking of the margin); "
+                f"got {cal.a_!r}: the saved model is damaged, re-save or re-log it."
+            )
     return cal
 
 

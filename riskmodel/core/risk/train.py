@@ -280,7 +280,8 @@ def train_risk_model(
     Raises
     ------
     SchemaError
-        If a configured column is missing or the target has missing values.
+        If a configured column is missing, the target has missing values, or ``holdout`` does not
+        lie after every row of ``table`` (its first ``time_column`` value not after their last).
 
     Examples
     --------
@@ -300,6 +301,8 @@ def train_risk_model(
     for name, frame in (("table", table), ("holdout", holdout)):
         if frame is not None:
             _check_columns(name, frame, config)
+    if holdout is not None:
+        _check_holdout_is_later(table, holdout, config.time_column)
     seconds: dict[str, float] = {}
     stages = Stages(on_progress, "risk training", ["fit", "evaluate", "baselines", "intervals", "fairness audit"])
     t0 = time.perf_counter()
@@ -371,6 +374,20 @@ def _check_columns(name: str, frame: pd.DataFrame, config: ModelConfig) -> None:
             name,
             [SchemaProblem(config.target, "target is missing on some rows (immature labels?)",
                            "keep only mature, labelled rows (riskmodel.core.features.label_mature)", n_rows=int(frame[config.target].isna().sum()))],
+        )
+
+
+def _check_holdout_is_later(table: pd.DataFrame, holdout: pd.DataFrame, time_column: str) -> None:
+    """Refuse a holdout that does not lie after every fitting row: its figures would be read on rows fitted, stopped or calibrated on."""
+    if not len(table) or not len(holdout):
+        return
+    first, last = holdout[time_column].min(), table[time_column].max()
+    if not first > last:
+        raise SchemaError(
+            "holdout",
+            [SchemaProblem(time_column, f"the holdout starts at {first}, not after the last row of `table` ({last}) that the model is "
+                                        "fitted, early-stopped or calibrated on, so its figures would not be held out",
+                           "hold out the stays that entered after every fitting row (as_of_tables, known_then_tables)")],
         )
 
 

@@ -233,8 +233,17 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
     lines += [f"- {a}: " + ", ".join(f"{k} {v:.4g}" for k, v in per_attr[a].items()) for a in attrs if per_attr[a]]
     if detail and len(table):
         cols = ["attribute", "group", "support", "positives", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"]
-        lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for row in table[cols].itertuples(index=False):
+        shown = table[cols].copy()
+        # a group is judged on its interval, not its point estimate: show it, and which groups were judged at all
+        for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+            if {f"{name}_low", f"{name}_high"} <= set(table.columns):
+                lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
+                shown[f"{name} interval"] = [f"{a:.4f} to {b:.4f}" if np.isfinite(a) and np.isfinite(b) else "not judged"
+                                             for a, b in zip(lo, hi, strict=True)]
+        if "status" in table.columns:
+            shown["status"] = table["status"].to_numpy()
+        lines += ["", "| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+        for row in shown.itertuples(index=False):
             lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
     return lines
 
