@@ -177,3 +177,21 @@ def test_a_saved_model_is_refused_for_another_horizon_than_it_learnt(data_dir, t
         _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "30")
     assert not (tmp_path / "again" / "at_risk.csv").exists()
     assert _run(*args, "--out", str(tmp_path / "again"), "--model", str(tmp_path / "model"), "--horizon", "14") == 0
+
+
+def test_no_fitting_snapshot_reads_outcomes_the_audit_scores(data_dir, tmp_path):
+    """A fitting snapshot's label reads the overstays beginning up to --horizon days after it: with a horizon longer than
+    the 14 days between snapshots, the last fitting labels held outcomes inside the audit window, which the model then
+    learnt before being audited on them. The fitting snapshots end at least --horizon days before the first audited one."""
+    from riskmodel.core.risk.model import RiskModel
+
+    if not (data_dir / "presence_reports.parquet").exists():
+        assert _run("synth-sources", "--data", str(data_dir)) == 0
+    model = tmp_path / "model"
+    assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(tmp_path / "lists"), "--train-months", "12",
+                "--horizon", "45", "--save-model", str(model), "--quiet", "--allow-unfair") == 0
+    window = json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))
+    last, audited = pd.Timestamp(window["last_snapshot"]), pd.Timestamp(window["audit"]["first"])
+    assert last + pd.Timedelta(days=45) <= audited, window
+    # the window says what the model was fitted on: its latest snapshot day is that last one
+    assert max(max(days) for days in RiskModel.load(model).snapshot_days_.values()) == last
