@@ -122,7 +122,8 @@ def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tm
     """Two months are 3 or 4 snapshots: the model needs 3 (train, early stopping, calibration) and the audit the latest 2."""
     assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
     with pytest.raises(ConfigError, match=rf"the training window holds {days} snapshot day\(s\): the model needs 3 \(to train, "
-                                          r"stop early and calibrate on\) and its fairness audit the latest 2 held out; give a longer"):
+                                          r"stop early and calibrate on\) whose \d+-day horizon ends before its fairness audit on "
+                                          r"the latest 2 held out; give a longer"):
         _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
              *gap, "--quiet")
 

@@ -68,14 +68,23 @@ AUDIT_MIN_SNAPSHOTS = 2
 RISK_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "risk.yaml"
 
 
-def _audit_cut(dates: pd.DatetimeIndex) -> int:
-    """How many of the snapshot days the model is fitted on; the later ones are the audit window."""
+def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The snapshot days the model is fitted on and the later ones it is audited on.
+
+    A snapshot's label reads the overstays beginning up to ``horizon`` days after it, so the
+    fitting days end at least ``horizon`` days before the first audited one (the days between
+    serve neither): else the model would learn outcomes the audit then scores.
+    """
     hold = max(AUDIT_MIN_SNAPSHOTS, int(round(len(dates) * AUDIT_SHARE)))
-    if len(dates) - hold < MONITOR_MIN_SNAPSHOTS:
+    audit = dates[len(dates) - hold:]
+    fit = dates[: max(len(dates) - hold, 0)]
+    if len(audit):
+        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]
+    if len(fit) < MONITOR_MIN_SNAPSHOTS:
         raise ConfigError(f"the training window holds {len(dates)} snapshot day(s): the model needs {MONITOR_MIN_SNAPSHOTS} (to train, "
-                          f"stop early and calibrate on) and its fairness audit the latest {hold} held out; give a longer "
-                          "--train-months (snapshots are 14 days apart).")
-    return len(dates) - hold
+                          f"stop early and calibrate on) whose {horizon}-day horizon ends before its fairness audit on the latest "
+                          f"{hold} held out; give a longer --train-months (snapshots are 14 days apart).")
+    return fit, audit
 
 
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
@@ -103,13 +112,13 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
     gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
     dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
-    cut = _audit_cut(dates)
+    fit_days, audit_days = _audit_split(dates, args.horizon)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
-    table = monitor_training_table(crossings, tables, dates, as_of, horizon_days=args.horizon, late_days=args.late_records_days)
-    fit_days, audit_days = dates[:cut], dates[cut:]
+    table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
+                                   late_days=args.late_records_days)
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
-    model = fit_monitor_model(table.loc[table["as_of"] < audit_days[0]], sources="all", seed=args.seed)
+    model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
     held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
     # a traveller is on many snapshots (and stays): the audit's intervals resample travellers, not rows
     audit = fairness_audit(held, held["label"].to_numpy(), model.predict_proba(held)[:, 1], policy.model.audit, policy.fairness,
