@@ -68,3 +68,20 @@ def test_a_refused_challenger_leaves_the_champions_reliability_and_fairness(tmp_
     again = _risk_step(run, crossings)
     assert again.version == "1"
     assert any("v2 trained on this data was refused" in line for line in said)
+
+
+def test_a_champion_that_logged_no_evaluation_tables_gets_none_not_the_refused_challengers(monkeypatch):
+    """The report's holdout tables describe the model that scores: when the kept champion logged none (an older
+    riskmodel), the refused challenger's tables were shown in their place under the champion's name."""
+    from types import SimpleNamespace
+
+    import riskmodel.integrations.tracking.risk as tracking_risk
+    from riskmodel.apps.pipelines.main_job import _champion_evaluation
+
+    monkeypatch.setattr(tracking_risk, "logged_evaluation", lambda name, alias: None)  # what a store without the tables gives
+    said = []
+    challenger = (pd.DataFrame({"mean_predicted": [0.1], "observed_rate": [0.2]}), pd.DataFrame({"attribute": ["sex"], "group": ["F"]}))
+    reliability, fairness = _champion_evaluation(SimpleNamespace(step_progress=said.append), "overstay-risk", "3", challenger)
+    assert reliability.empty and fairness.empty
+    assert said == ["the champion v3 logged no evaluation tables: the report shows none (the refused challenger's describe "
+                    "another model)"]
