@@ -292,14 +292,18 @@ def _reuse_note(refused: str | None) -> str:
     return f" (the challenger v{refused} trained on this data was refused by its gate; the champion is kept)"
 
 
-def _champion_evaluation(run: _Run, name: str, version, fallback):
-    """The champion's logged reliability and fairness tables: the report describes the model that scores."""
+def _champion_evaluation(run: _Run, name: str, version, challenger):
+    """The champion's logged reliability and fairness tables: the report describes the model that scores.
+
+    Empty tables (the ``challenger``'s columns) when the champion logged none."""
     from riskmodel.integrations.tracking.risk import logged_evaluation
 
     tables = logged_evaluation(name, "champion")
     if tables is None:
-        run.step_progress(f"the champion v{version} logged no evaluation tables; the report shows the refused challenger's")
-        return fallback
+        # the refused challenger's tables would describe another model under the champion's name
+        run.step_progress(f"the champion v{version} logged no evaluation tables: the report shows none (the refused challenger's "
+                          "describe another model)")
+        return tuple(pd.DataFrame(columns=t.columns) for t in challenger)
     run.step_progress(f"the report keeps the reliability and fairness tables of the champion v{version}, which still scores")
     return tables
 
