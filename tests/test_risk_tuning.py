@@ -70,6 +70,8 @@ def test_trials_are_child_runs(crossings, table, cfg, tmp_path, monkeypatch):
     parent = mlflow.MlflowClient().get_run(children["tags.mlflow.parentRunId"].iloc[0]).data.params
     # the folds' not-matured counts are logged with the run
     assert [parent[f"fold{k}_not_matured"] for k in range(cfg.tuning.folds)] == [str(n) for n in res.folds["not_matured"]]
+    tags = mlflow.MlflowClient().get_run(children["tags.mlflow.parentRunId"].iloc[0]).data.tags
+    assert tags["best_cv_pr_auc"].startswith("optimistic: the best of the trials on the folds that chose the parameters")
 
 
 def test_tuning_early_stops_on_rows_apart_from_those_it_scores(crossings, table, cfg, monkeypatch):
@@ -210,3 +212,6 @@ def test_pipeline_tunes_on_labels_as_known_then_and_says_what_it_left_out(crossi
     assert [line.split(":")[0] for line in folds] == [f"fold {k}" for k in range(cfg.tuning.folds)]
     assert all("earlier stays not matured then, left out" in line for line in folds)
     assert load_config(path, RiskConfig).model.features == cfg.model.features
+    # the best of many trials on the folds that chose it is a selection score, and the header and the log say so
+    assert "(optimistic: the folds chose it; train with this config for a held-out figure)" in path.read_text(encoding="utf-8").splitlines()[0]
+    assert any(line.startswith("best mean fold PR-AUC") and "optimistic" in line for line in lines)

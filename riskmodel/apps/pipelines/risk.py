@@ -237,6 +237,9 @@ def tune(
     for f in result.folds.itertuples():
         progress(f"fold {f.fold}: fitted on {f.fit_rows:,} stays with labels as known at {f.labels_known_at} "
                  f"({f.not_matured:,} earlier stays not matured then, left out); scored on {f.valid_rows:,}")
-    progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials")
+    # the best of many trials on the folds that chose it: a selection score, higher than what the config will score later
+    progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials (the folds chose it, so it is "
+             "optimistic; `riskmodel train` with the tuned config reports it on the later test slice)")
     return write_config(tuned_config(cfg, result.best_params), out,
-                        note=f"tuned: mean fold PR-AUC {result.best_score:.4f} over {len(result.trials)} trials; review, then commit")
+                        note=f"tuned: best mean fold PR-AUC {result.best_score:.4f} of {len(result.trials)} trials (optimistic: the "
+                             "folds chose it; train with this config for a held-out figure); review, then commit")
