@@ -248,3 +248,31 @@ def test_a_sigmoid_calibrator_never_reverses_the_ranking_of_the_margin():
     # and a saved sigmoid whose slope reverses the ranking is no calibration: refused on load
     with pytest.raises(ConfigError, match=r"sigmoid calibrator `a` must be"):
         calibrator_from_dict({"kind": "sigmoid", "a": -1.0, "b": -6.0})
+
+
+def test_the_score_drift_reference_is_read_on_rows_the_booster_did_not_learn(fitted):
+    """Tonight's score distribution is compared with the model's reference (PSI). Read on the training rows, in-sample
+    scores are more spread than any new night's, so a model in steady state already showed a score PSI of about 0.06
+    (amber starts at 0.1); the reference is the calibrated scores of the calibration slice, rows the trees never saw."""
+    from riskmodel.core.config import load_config
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import training_table
+    from riskmodel.core.monitoring.drift import psi
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.model import time_split
+
+    from .conftest import REPO
+
+    model = fitted[0]
+    ref = model.reference_["score"]
+    edges, share = np.asarray(ref["edges"]), np.asarray(ref["share"])
+
+    def score_psi(rows) -> float:
+        p = model.predict_proba(rows)[:, 1]
+        return psi(share, np.bincount(np.searchsorted(edges, p, side="right"), minlength=len(share)))
+
+    # the slices the `fitted` model was trained on (the fixture's own recipe)
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    parts = time_split(training_table(make_crossings(6_000, "2017-01-01", "2023-12-31", seed=4).crossings), "entry_time", cfg.model.splits)
+    assert score_psi(parts["calib"]) < 1e-6  # the rows the reference was read on
+    assert score_psi(parts["train"]) > 10 * score_psi(parts["calib"])  # in-sample scores are another distribution
