@@ -8,7 +8,8 @@ millions of rows is compared without holding it in memory.
 
 A model stores its own *training reference* (:func:`training_reference`: per
 feature the bin or level shares of the training rows, and the same for its
-score); :func:`profile_from_reference` turns it into profile form for
+score on rows the booster did not learn, the calibration slice: in-sample scores
+are more spread than any new night's); :func:`profile_from_reference` turns it into profile form for
 :class:`DriftCounter`.
 
 Rule of thumb (Siddiqi): PSI < 0.1 stable, 0.1-0.25 a moderate shift worth a
@@ -132,8 +133,9 @@ def training_reference(
         Column names of ``encoded``, in order.
     levels : dict of str to list
         Levels of each categorical feature (code ``i`` is ``levels[name][i]``).
-    scores : ndarray of shape (n_rows,)
-        The model's calibrated score of each training row.
+    scores : ndarray
+        The model's calibrated scores on rows it did not learn (:class:`~riskmodel.core.risk.model.RiskModel`:
+        its calibration rows), any number of them.
 
     Returns
     -------

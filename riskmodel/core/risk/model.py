@@ -150,7 +150,8 @@ class RiskModel(SettingsMixin):
     thresholds_ : dict of str to float
         Lowest calibrated probability of each band.
     reference_ : dict
-        Training distribution of every feature and of the score (for PSI drift checks).
+        Training distribution of every feature, and of the calibrated score on the calibration
+        rows (rows the booster did not learn), for PSI drift checks.
     best_iteration_ : int
     unseen_counts_ : dict of str to int
         Unseen levels met by the last :meth:`encode` call, per column.
@@ -424,9 +425,10 @@ class RiskModel(SettingsMixin):
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(params, dtrain, num_boost_round=self.num_boost_round, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
-        self._fit_calibration(*self._calibration_rows(train, y, valid, calib))
+        p_cal = self._fit_calibration(*self._calibration_rows(train, y, valid, calib))
         self.classes_ = np.array([0, 1])
-        self.reference_ = self._reference(train, enc)
+        # features as trained on; the score as on the calibration rows: in-sample scores are more spread than any new night's
+        self.reference_ = training_reference(enc, self.features, self.levels_, p_cal)
         return self
 
     def _calibration_rows(self, train: pd.DataFrame, y, valid, calib) -> tuple[pd.DataFrame, Any]:
@@ -503,8 +505,8 @@ class RiskModel(SettingsMixin):
         # later time slices of one table share no index label: nothing to hash (a second on a million rows)
         return bool(part.index.isin(whole.index).all()) and bool(np.isin(rows(part, True), rows(whole, True)).all())
 
-    def _fit_calibration(self, cal_frame: pd.DataFrame, y) -> None:
-        """Fit the calibrator and the band thresholds on ``cal_frame`` (labels: ``y``, else its target column)."""
+    def _fit_calibration(self, cal_frame: pd.DataFrame, y) -> np.ndarray:
+        """Fit the calibrator and the band thresholds on ``cal_frame`` (labels: ``y``, else its target column); its calibrated scores."""
         self._check_columns(cal_frame, "calib", extra=(self.target,) if y is None else ())
         y_cal = self._labels(cal_frame, "calib", y)
         kind = self.calibration
@@ -522,17 +524,13 @@ class RiskModel(SettingsMixin):
         self.calibrator_ = make_calibrator(kind).fit(margin, y_cal)
         p_cal = self.calibrator_.transform(margin)
         self.thresholds_ = self._band_thresholds(p_cal)
+        return p_cal
 
     def _band_thresholds(self, p: np.ndarray) -> dict[str, float]:
         out = {}
         for name, budget in sorted(self._resolved_bands().items(), key=lambda kv: kv[1]):
             out[name] = float(np.quantile(p, 1.0 - budget))
         return out
-
-    def _reference(self, X: pd.DataFrame, enc: np.ndarray) -> dict:
-        """Training distribution per feature and of the calibrated score (see :func:`training_reference`)."""
-        p = self.calibrator_.transform(self.booster_.predict(enc, raw_score=True, num_iteration=self.best_iteration_))
-        return training_reference(enc, self.features, self.levels_, p)
 
     # ------------------------------------------------------------------ prediction
 
