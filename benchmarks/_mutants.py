@@ -47,6 +47,7 @@ class Mutant:
 
 
 # test selections, one per guard family (pytest arguments)
+MODEL = ("tests/test_risk_calibration.py", "tests/test_risk_model.py")
 GATE = ("tests/test_risk_gate.py",)
 FGATE = ("tests/test_forecast_gate.py",)
 FAIR = ("tests/test_risk_fairness.py", "tests/test_risk_gate.py", "-k", "fairness or breach or group or burden or policy")
@@ -80,6 +81,13 @@ LE = "riskmodel/integrations/tracking/lease.py"
 DR = "riskmodel/core/monitoring/drift.py"
 TB = "riskmodel/integrations/database/tables.py"
 RP = "riskmodel/apps/report.py"
+RM = "riskmodel/core/risk/model.py"
+RC = "riskmodel/core/risk/config.py"
+FC = "riskmodel/core/forecasting/config.py"
+CA = "riskmodel/core/risk/calibration.py"
+TR = "riskmodel/core/risk/train.py"
+PL = "riskmodel/apps/pipelines/risk.py"
+MO = "riskmodel/apps/cli/monitor.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- the risk promotion gate
@@ -267,6 +275,30 @@ MUTANTS: tuple[Mutant, ...] = (
            REPORT, "a table lacking a column the report draws from fails halfway with a KeyError"),
     Mutant("R02", "report: nationality forecasts", RP, ',\n             "nationality_forecasts": (i.nationality_forecasts, ("unique_id", "ds", "y_hat"))}', "}",
            REPORT, "nationality forecasts are not checked"),
+    # ---------------------------------------------------------------- added in the trust round of 2026-12-06
+    Mutant("T01", "saved model: band thresholds", RM, "        if saved[tight] < saved[wide]:\n", "        if False:\n", MODEL,
+           "a saved model whose tighter band's threshold lies below a wider band's loads"),
+    Mutant("T02", "saved model: band thresholds", RM, "or not 0 <= v <= 1}", "}", MODEL,
+           "a saved threshold above 1 (nobody referred) or NaN loads"),
+    Mutant("T03", "gate config: finite rules", RC, "items() if not _finite_number(v)}", "items() if False}", GATE,
+           "an infinite tolerance or bound switches a risk gate rule off"),
+    Mutant("T04", "forecast gate config: finite rules", FC, "or not math.isfinite(v):", "or False:", FGATE,
+           "an infinite max_mase or tolerance switches a forecast gate rule off"),
+    Mutant("T05", "fairness policy: finite ratio bounds", RC, "if any(not 1 < v < math.inf for v in ratios.values()):",
+           "if any(not 1 < v for v in ratios.values()):", FAIR, "an infinite ratio bound, never breached, is accepted"),
+    Mutant("T06", "fit: calib sharing rows", RM, "                if shared:  #", "                if False:  #", MODEL,
+           "a calib slice with some training rows in it calibrates without a word"),
+    Mutant("T07", "sigmoid calibrator: positive slope", CA, "        if not self.a_ > 0:\n            warnings.warn(",
+           "        if False:\n            warnings.warn(", MODEL, "a sigmoid calibrator may reverse the booster's ranking"),
+    Mutant("T08", "training: holdout after the fitting rows", TR, "    if not first > last:\n", "    if False:\n", ("tests/test_risk_train.py",),
+           "a holdout overlapping the fitting rows is scored and reported as held out"),
+    Mutant("T09", "promotion: fitting lineage", PL, "        if through is None:\n", "        if False:\n",
+           ("tests/test_risk_pipeline.py", "-k", "cannot_date"), "a challenger without fitting lineage is judged on any window"),
+    Mutant("T10", "drift: score reference", RM, "training_reference(enc, self.features, self.levels_, p_cal)",
+           "training_reference(enc, self.features, self.levels_, self.predict_proba(train)[:, 1])", MODEL,
+           "the score's drift reference is read in-sample on the training rows"),
+    Mutant("T11", "monitor: fit labels before the audit", MO, "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n", "",
+           ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"), "the last fitting labels read outcomes the audit scores"),
 )
 
 
