@@ -368,3 +368,19 @@ def test_the_text_nan_is_text_in_a_number_on_both_paths(fitted, n):
     assert out.loc[1, "error"] == "prior_visits: expected a number"
     assert out.loc[2, "error"] == "days_since_last_exit: expected a number"
     assert out["probability"].drop(index=[1, 2]).notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("errors", ["raise", "flag"])
+def test_a_passthrough_column_named_as_an_output_column_is_refused_not_copied_over_the_score(fitted, n, errors):
+    """Yesterday's output joined back onto the features, with passthrough=["probability", "risk_band"], replaced
+    the new probability and band by yesterday's: a row scored 0.9 today came back with last night's 0.01."""
+    model, _, rows = fitted
+    batch = rows.head(n).assign(probability=0.5, risk_band="stale", error="old")
+    with pytest.raises(SchemaError, match=re.escape("column `probability`: passthrough column has the name of an output column")) as caught:
+        score(batch, model=model, errors=errors, passthrough=["probability", "risk_band", "error"])
+    assert "column `risk_band`" in str(caught.value) and "column `error`" in str(caught.value)
+    assert "rename it before scoring" in str(caught.value)
+    # the id column is an output column with the input's own values: passing it through changes nothing
+    out = score(batch, model=model, errors=errors, passthrough=["stay_id"])
+    assert list(out["stay_id"]) == list(batch["stay_id"])
