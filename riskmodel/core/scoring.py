@@ -161,7 +161,8 @@ def score(
         for a column problem) get a missing probability and band and their problem
         in ``error``.
     passthrough : sequence of str, default=()
-        Input columns copied to the output after the fixed columns.
+        Input columns copied to the output after the fixed columns; none may be named as an output
+        column other than ``id_column`` (it would replace the score).
     id_column : str, default="stay_id"
         Record id column, copied first (row positions are used when it is absent).
     purpose : str, optional
@@ -194,7 +195,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent, or (with
+        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
+        output column, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -238,8 +240,12 @@ def score(
 
     flag_missing_read_as_zero(scorer, enc, problems)
     missing_pass = [c for c in passthrough if column(c) is None]
-    if missing_pass:
-        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass])
+    # an input column named as an output column (yesterday's `probability`) would be copied over the new score
+    shadowing = [c for c in passthrough if c != id_column and c in output_columns(id_column, reasons)]
+    if missing_pass or shadowing:
+        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass]
+                          + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",
+                                           f"drop it from `passthrough`, or rename it before scoring (e.g. `input_{c}`)") for c in shadowing])
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
