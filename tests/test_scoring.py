@@ -384,3 +384,16 @@ def test_a_passthrough_column_named_as_an_output_column_is_refused_not_copied_ov
     # the id column is an output column with the input's own values: passing it through changes nothing
     out = score(batch, model=model, errors=errors, passthrough=["stay_id"])
     assert list(out["stay_id"]) == list(batch["stay_id"])
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_complex_number_column_is_refused_on_both_paths(fitted, n):
+    """A complex column (a unit conversion gone wrong upstream) was refused up to 64 rows and scored beyond,
+    the imaginary part dropped with only numpy's ComplexWarning: 5+3j read as 5."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"planned_over_permitted": complex})
+    batch["planned_over_permitted"] += 3j
+    with pytest.raises(SchemaError, match=re.escape(f"column `planned_over_permitted`: expected a number ({n} rows:")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert (out["error"] == "planned_over_permitted: expected a number").all() and out["probability"].isna().all()
