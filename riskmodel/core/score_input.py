@@ -379,7 +379,8 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
             continue
         domain = scorer._domain.get(c)
         numeric = domain is not None and domain.kind in ("int", "number")  # a count or a month, not a yes/no field
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        # complex values go value by value and are refused as the few-rows path does (a cast drops the imaginary part)
+        if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
             x = s.to_numpy(dtype=float, na_value=np.nan)
             if numeric and pd.api.types.is_bool_dtype(s):
                 given = ~np.isnan(x)
