@@ -397,3 +397,16 @@ def test_a_complex_number_column_is_refused_on_both_paths(fitted, n):
         score(batch, model=model)
     out = score(batch, model=model, errors="flag")
     assert (out["error"] == "planned_over_permitted: expected a number").all() and out["probability"].isna().all()
+
+
+def test_a_record_holding_lists_is_refused_naming_the_columns(fitted):
+    """A dict of columns (a frame's ``to_dict("list")``) sent as one record failed deep in numpy with
+    "cannot reshape array of size 88 into shape (1,44)" instead of naming the fields and the fix."""
+    model, _, rows = fitted
+    record = rows.head(2).to_dict("list")
+    for errors in ("raise", "flag"):
+        with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected")) as caught:
+            score(record, model=model, errors=errors)
+        assert "column `purpose`" in str(caught.value) and "pd.DataFrame" in str(caught.value)
+        with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected (1 row: row 1)")):
+            score([rows.iloc[1].to_dict(), record], model=model, errors=errors)
