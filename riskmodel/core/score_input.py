@@ -449,13 +449,31 @@ def _level_codes(values, levels: list[str]) -> np.ndarray:
     return pd.Categorical(values, categories=levels).codes
 
 
+def _refuse_sequences(records: list | tuple, columns: list) -> None:
+    """SchemaError naming each field that holds a list (or array) in some record: a record holds one stay."""
+    problems = []
+    for c in columns:
+        rows = [i for i, r in enumerate(records) if isinstance(r.get(c), list | tuple | set | dict | np.ndarray | pd.Series)]
+        if rows:
+            problems.append(SchemaProblem(
+                str(c), "a list of values where one value is expected",
+                "send one value per field and record; several stays as a list of records or a DataFrame (pd.DataFrame(d) for a dict of lists)",
+                tuple(f"row {i}" for i in rows[:_MAX_IDS]), len(rows)))
+    if problems:
+        raise SchemaError("stays", problems)
+
+
 def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
     """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
     if isinstance(stays, dict):
         stays = [stays]
     if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
         columns = list(dict.fromkeys(k for r in stays for k in r))
-        values = np.array([[r.get(c) for c in columns] for r in stays], dtype=object).reshape(len(stays), len(columns))
+        _refuse_sequences(stays, columns)
+        # filled cell by cell: np.array() of records whose values are lists makes a 3-d array or fails
+        values = np.empty((len(stays), len(columns)), dtype=object)
+        for i, r in enumerate(stays):
+            values[i, :] = [r.get(c) for c in columns]
         return None, columns, values, pd.RangeIndex(len(stays))
     if isinstance(stays, pd.DataFrame):
         if len(stays) <= FAST_ROWS and stays.columns.is_unique:

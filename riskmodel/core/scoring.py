@@ -195,8 +195,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
-        output column, or (with
+        in any mode, when ``stays`` is not tabular, a record holds a list where one value belongs
+        (a dict of columns), or a passthrough column is absent or named as an output column, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
