@@ -138,3 +138,44 @@ def test_a_level_outside_the_contract_is_named_not_read_as_missing(engine):
     bad.astype({"visa_type": str}).to_sql("crossings", engine, if_exists="replace", index=False)
     with pytest.raises(SchemaError, match=rf"`visa_type`: values that are not one of the contract's levels .*\('b211a'\) \(1 row: {crossings.loc[row, 'crossing_id']}\)"):
         read_table(engine, "crossings")
+
+
+def _stop_after(parts: int):
+    """An on_part hook that fails the read once it has written more parts than the table can fill (a read going round in circles)."""
+    seen = []
+
+    def hook(part):
+        seen.append(part)
+        if len(seen) > parts:
+            raise AssertionError(f"more than {parts} parts written: the read repeats rows")
+
+    return hook
+
+
+def test_rows_sharing_a_watermark_in_sqlite_are_read_once_each(reports, tmp_path):
+    """SQLite holds times as text ("2022-05-01 10:00:00.000000") and compared them with the saved watermark bound as
+    "2022-05-01 10:00:00": every stored time was after it, so each batch read the same first rows again and wrote them
+    as new parts for ever (42,000 parts of the same 7 rows before it was stopped)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    table = reports.assign(known_at=pd.Timestamp("2022-05-01 10:00"))
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    assert reader.read_into(tmp_path / "parts", on_part=_stop_after(9)) == 60
+    got = pd.read_parquet(tmp_path / "parts")
+    assert got["report_id"].is_unique and set(got["report_id"]) == set(table["report_id"])
+    assert reader.read_into(tmp_path / "parts", on_part=_stop_after(0)) == 0
+
+
+def test_a_watermark_the_database_compares_as_text_of_another_format_stops_the_read_instead_of_repeating_rows(reports, tmp_path):
+    """Times stored as text by another tool ("2022-05-01T10:00:00") are compared as text with the saved watermark:
+    the read went round in circles; the reader must stop, naming the column and the fix, before writing a row twice."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = replace(substr(known_at, 1, 19), ' ', 'T')"))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    with pytest.raises(SchemaError, match=r"`known_at`: the database returned rows this reader had already read"):
+        reader.read_into(tmp_path / "parts", on_part=_stop_after(9))
+    got = pd.read_parquet(tmp_path / "parts")
+    assert got["report_id"].is_unique
+    assert reader.state()["next_part"] == len(list((tmp_path / "parts").glob("part-*.parquet")))
