@@ -7,6 +7,10 @@ read asks only for rows after the last run's watermark, ordered by
 ``(watermark, id)`` so that rows sharing a watermark are neither lost nor
 repeated. Rows that arrive later with an *older* watermark are not seen by an
 incremental read: point the reader at a load-time column if extracts behave so.
+The saved watermark is bound as a time (SQLite compares its text-held times as
+text), and a batch holding a row at or before the last key read (times stored
+as text in another format) stops the read before anything of it is written,
+rather than reading the same rows round and round.
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part, atomically; a run killed between
@@ -49,6 +53,15 @@ TABLES: dict[str, TableSpec] = {"crossings": TableSpec(CROSSINGS, "crossing_id",
     name: TableSpec(cols, SOURCE_KEYS[name][0], "known_at", False) for name, cols in SOURCES.items()
 }
 _CROSSINGS_INTS = {"birth_year": "int32", "group_size": "Int32", "planned_stay_days": "Int32"}
+
+
+def _statement(sql: str):
+    """``sa.text(sql)`` with ``:wm`` bound as a time: SQLite holds times as text and compares them as text
+    ('2022-05-01 10:00:00.000000' is after the '2022-05-01 10:00:00' a bare datetime is written as)."""
+    import sqlalchemy as sa
+
+    stmt = sa.text(sql)
+    return stmt.bindparams(sa.bindparam("wm", type_=sa.DateTime())) if ":wm" in sql else stmt
 
 
 def _spec(name: str) -> TableSpec:
@@ -318,7 +331,7 @@ class IncrementalReader:
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
             n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
-            twice, example = con.execute(sa.text(
+            twice, example = con.execute(_statement(
                 f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
             ), params).one()
         if n:
@@ -332,14 +345,27 @@ class IncrementalReader:
                 "a (watermark, id) key and would skip the repeats", "drop the repeated rows or give each its own id, then rerun",
                 (str(example),), int(twice))])
 
+    def _check_progress(self, state: dict, batch: pd.DataFrame) -> None:
+        """SchemaError if ``batch`` holds a row at or before the last key read: the read would repeat rows, or go round for ever."""
+        if state["watermark"] is None:
+            return
+        wm, ids = batch[self.spec.watermark], batch[self.spec.id_column].astype(str)
+        saved = pd.Timestamp(state["watermark"])
+        # an id compared only for equality: the database's collation, not Python's, orders ids
+        again = ((wm < saved) | ((wm == saved) & (ids == state["last_id"]))).to_numpy()
+        if again.any():
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.watermark, f"the database returned rows this reader had already read (at or before the last key read, "
+                f"{self.spec.watermark} {saved}): it does not compare `{self.spec.watermark}` with the saved watermark as a time, "
+                "e.g. times stored as text in another format", f"store `{self.spec.watermark}` as a timestamp column, then rerun "
+                "(nothing of this batch was written)", tuple(ids[again].head(5)), int(again.sum()))])
+
     def next_batch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order."""
-        import sqlalchemy as sa
-
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
         cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
         where, params = self._after(state)
-        sql = sa.text(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
+        sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
             return coerce(self.name, pd.read_sql(sql, con, params=params | {"n": self.batch_rows}))
 
@@ -363,7 +389,8 @@ class IncrementalReader:
         SchemaError
             If the table is missing, lacks a column, or has rows without a
             watermark or repeating an id at the same watermark (checked before
-            anything is read).
+            anything is read), or when the database returns a row at or before
+            the last key read (before that batch is written).
         UnreadableFileError
             If the state file is corrupt.
         DatabaseUnavailableError
@@ -377,6 +404,7 @@ class IncrementalReader:
             batch = self.next_batch(state)
             if batch.empty:
                 return total
+            self._check_progress(state, batch)
             part = out / f"part-{state['next_part']:06d}.parquet"
             tmp = part.with_suffix(".tmp")
             batch.to_parquet(tmp, index=False)
