@@ -179,3 +179,38 @@ def test_a_watermark_the_database_compares_as_text_of_another_format_stops_the_r
     got = pd.read_parquet(tmp_path / "parts")
     assert got["report_id"].is_unique
     assert reader.state()["next_part"] == len(list((tmp_path / "parts").glob("part-*.parquet")))
+
+
+def test_each_part_is_on_disk_before_the_state_moves_past_it(reports, tmp_path, monkeypatch):
+    """The state moved past a part that was only in the page cache (no fsync of the part nor of its rename): a power
+    cut after the state's rename reached the disk left an empty or missing part and a watermark beyond its rows, so
+    the next run never read them again."""
+    import os
+
+    from riskmodel.integrations.database import tables
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(tables.os, "fsync", fsync)
+    monkeypatch.setattr(tables.os, "replace", replace)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    parts = tmp_path / "parts"
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=25).read_into(parts) == 60
+    saves = [i for i, e in enumerate(events) if e == ("replace", str(tmp_path / "state.json"))]
+    assert len(saves) == 3
+    for k, save in enumerate(saves):
+        part = str(parts / f"part-{k:06d}.parquet")
+        renamed = events.index(("replace", part))
+        synced = [i for i, (what, path) in enumerate(events[:renamed]) if what == "fsync" and path.startswith(str(parts / f"part-{k:06d}"))]
+        assert synced, f"part {k} was not synced before its rename"
+        assert ("fsync", str(parts)) in events[renamed:save], f"the rename of part {k} was not synced before the state moved on"
