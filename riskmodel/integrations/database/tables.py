@@ -13,7 +13,8 @@ as text in another format) stops the read before anything of it is written,
 rather than reading the same rows round and round.
 
 Read batches are written as numbered Parquet parts and the state (last key and
-next part number) is saved *after* each part, atomically; a run killed between
+next part number) is saved *after* each part is on disk (the part and its
+rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
 a row twice.
 """
@@ -62,6 +63,15 @@ def _statement(sql: str):
 
     stmt = sa.text(sql)
     return stmt.bindparams(sa.bindparam("wm", type_=sa.DateTime())) if ":wm" in sql else stmt
+
+
+def _sync(path: Path) -> None:
+    """fsync a file's content, or a folder's entries (the renames into it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _spec(name: str) -> TableSpec:
@@ -312,6 +322,7 @@ class IncrementalReader:
         tmp = self.state_path.with_suffix(".tmp")
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(state), encoding="utf-8")
+        _sync(tmp)
         os.replace(tmp, self.state_path)
 
     def _after(self, state: dict) -> tuple[str, dict]:
@@ -408,7 +419,10 @@ class IncrementalReader:
             part = out / f"part-{state['next_part']:06d}.parquet"
             tmp = part.with_suffix(".tmp")
             batch.to_parquet(tmp, index=False)
+            # the part and its rename on disk before the state moves past its rows (else a power cut can lose them)
+            _sync(tmp)
             os.replace(tmp, part)
+            _sync(out)
             if on_part is not None:
                 on_part(part)
             last = batch.iloc[-1]
