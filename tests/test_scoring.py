@@ -403,10 +403,26 @@ def test_a_record_holding_lists_is_refused_naming_the_columns(fitted):
     """A dict of columns (a frame's ``to_dict("list")``) sent as one record failed deep in numpy with
     "cannot reshape array of size 88 into shape (1,44)" instead of naming the fields and the fix."""
     model, _, rows = fitted
-    record = rows.head(2).to_dict("list")
-    for errors in ("raise", "flag"):
-        with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected")) as caught:
-            score(record, model=model, errors=errors)
-        assert "column `purpose`" in str(caught.value) and "pd.DataFrame" in str(caught.value)
-        with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected (1 row: row 1)")):
-            score([rows.iloc[1].to_dict(), record], model=model, errors=errors)
+    record = rows.head(2).drop(columns="stay_id").to_dict("list")
+    with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected (1 row: row 0)")) as caught:
+        score(record, model=model)
+    assert "column `purpose`" in str(caught.value) and "pd.DataFrame" in str(caught.value)
+    out = score(record, model=model, errors="flag")
+    assert out["error"].iloc[0].startswith("visa_type: a list of values where one value is expected") and out["probability"].isna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_list_in_one_field_flags_only_its_row_on_every_path(fitted, n):
+    """With errors="flag" a list in one record's field must flag that row and score the others, as a frame
+    holding the list does (and as the REST server, which builds a frame, answers); the first fix of the crash
+    above refused the whole call from a list of records instead."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"group_size": object})
+    batch.at[1, "group_size"] = [2, 3]
+    problem = "group_size: a list of values where one value is expected"
+    for given in (batch, batch.to_dict("records")):
+        out = score(given, model=model, errors="flag")
+        assert out["error"].iloc[1] == problem and np.isnan(out["probability"].iloc[1])
+        assert out["error"].drop(index=out.index[1]).isna().all() and out["probability"].drop(index=out.index[1]).notna().all()
+        with pytest.raises(SchemaError, match=re.escape(f"column `group_size`: a list of values where one value is expected (1 row: {batch.loc[1, 'stay_id']})")):
+            score(given, model=model)
