@@ -3,7 +3,7 @@
 A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
-duplicated or MultiIndex columns; text in a number; infinities; values outside
+duplicated or MultiIndex columns; text in a number; a list where one value belongs; infinities; values outside
 :data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
 never had one; missing values where training never had one (the model would
 read them as 0); levels the contract does not allow. Levels allowed but never
@@ -152,6 +152,15 @@ _FIX_INFINITE = "send a finite number, or leave the field empty if unknown"
 
 def _fix_negative(c):
     return f"`{c}` counts days or events: send a value >= 0"
+
+
+_LIST = "a list of values where one value is expected"
+_FIX_LIST = "send one value per field and record; several stays as a list of records or a DataFrame (pd.DataFrame(d) for a dict of lists)"
+
+
+def _is_list(v) -> bool:
+    """Whether ``v`` holds several values (a list, array, dict, ...): a field of one stay holds one."""
+    return isinstance(v, list | tuple | set | dict | np.ndarray | pd.Series)
 
 
 _UNSEEN = "level not seen in training, scored as missing"
@@ -311,6 +320,9 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
             v = values[i, j]
             if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
                 continue
+            if _is_list(v):
+                problems.add(c, _LIST, _FIX_LIST, i)
+                continue
             if lut is not None:
                 if isinstance(v, str):
                     code = lut.get(v)
@@ -365,9 +377,13 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
             else:
                 raw = s.to_numpy(dtype=object)
                 text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
-                null = pd.isna(s).to_numpy()
-                if (~text & ~null).any():
-                    problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
+                other = ~text & ~pd.isna(s).to_numpy()
+                if other.any():
+                    listed = other & np.fromiter((_is_list(v) for v in raw), dtype=bool, count=n)
+                    if listed.any():
+                        problems.add(c, _LIST, _FIX_LIST, listed)
+                    if (other & ~listed).any():
+                        problems.add(c, _NOT_TEXT, _fix_text(levels), other & ~listed)
                 values = np.where(text, raw, None)
             codes = _level_codes(values, levels)
             if codes.dtype.kind == "f":  # Arrow gave nulls for missing and unseen levels
@@ -394,7 +410,9 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 if v is None or v is pd.NA or (isinstance(v, float) and v != v):
                     continue
                 f = to_float(v)
-                if f is None:
+                if _is_list(v):
+                    problems.add(c, _LIST, _FIX_LIST, i)
+                elif f is None:
                     problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
                 elif numeric and _yes_no(v):
                     problems.add(c, _YES_NO, _fix_domain(c, domain), i)
@@ -449,27 +467,12 @@ def _level_codes(values, levels: list[str]) -> np.ndarray:
     return pd.Categorical(values, categories=levels).codes
 
 
-def _refuse_sequences(records: list | tuple, columns: list) -> None:
-    """SchemaError naming each field that holds a list (or array) in some record: a record holds one stay."""
-    problems = []
-    for c in columns:
-        rows = [i for i, r in enumerate(records) if isinstance(r.get(c), list | tuple | set | dict | np.ndarray | pd.Series)]
-        if rows:
-            problems.append(SchemaProblem(
-                str(c), "a list of values where one value is expected",
-                "send one value per field and record; several stays as a list of records or a DataFrame (pd.DataFrame(d) for a dict of lists)",
-                tuple(f"row {i}" for i in rows[:_MAX_IDS]), len(rows)))
-    if problems:
-        raise SchemaError("stays", problems)
-
-
 def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
     """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
     if isinstance(stays, dict):
         stays = [stays]
     if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
         columns = list(dict.fromkeys(k for r in stays for k in r))
-        _refuse_sequences(stays, columns)
         # filled cell by cell: np.array() of records whose values are lists makes a 3-d array or fails
         values = np.empty((len(stays), len(columns)), dtype=object)
         for i, r in enumerate(stays):

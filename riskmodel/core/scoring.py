@@ -12,7 +12,8 @@ absent is a problem of every row, named with the nearest input column when one l
 ``plannedStayDays``), because scoring a record without its features would
 give a confident "low" for garbage. Column labels must be flat, unique names.
 
-Bad values never reach LightGBM: text in a numeric column, infinities, values
+Bad values never reach LightGBM: text in a numeric column, infinities, a list where one value
+belongs (a dict of columns sent as one record), values
 outside the feature's domain in the data contract
 (:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
 booleans), and negative values in other columns that were never negative in
@@ -195,8 +196,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular, a record holds a list where one value belongs
-        (a dict of columns), or a passthrough column is absent or named as an output column, or (with
+        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
+        output column, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
