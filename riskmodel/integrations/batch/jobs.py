@@ -14,7 +14,10 @@ made by a different job is refused, unless ``overwrite=True``.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
-again atomically; the parts folder is removed once the file is in place.
+again atomically; the parts folder is removed once the file is in place. A
+column typed differently by chunk (pandas types each CSV chunk on its own)
+gets one type that keeps every value: a chunk's all-missing column takes the
+others' type, whole numbers widen to float, numbers and text become text.
 A finished folder output is marked by an empty ``_SUCCESS`` file.
 """
 
@@ -296,15 +299,37 @@ def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     parts = [parts_dir / f"part-{i:05d}.parquet" for i in range(n_parts)]
     if output.suffix.lower() == ".parquet":
+        schema = _common_schema([pq.read_schema(p) for p in parts]) if parts else None
         writer = None
         for p in parts:
             table = pq.read_table(p)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+                writer = pq.ParquetWriter(tmp, schema)
+            writer.write_table(table.cast(schema) if table.schema != schema else table)
         if writer is not None:
             writer.close()
     else:
         for i, p in enumerate(parts):
             pd.read_parquet(p).to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
     os.replace(tmp, output)
+
+
+def _common_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema every part can be cast to without losing a value.
+
+    pandas types each CSV chunk on its own: a column all missing in one chunk is null there, and numbers
+    in one chunk may be text in the next. Null takes the other parts' type, numbers widen (int to float),
+    and types that do not merge (numbers and text) become text.
+    """
+    fields = []
+    for f in schemas[0]:
+        types = [s.field(f.name).type for s in schemas if s.get_field_index(f.name) >= 0]
+        try:
+            merged = pa.unify_schemas([pa.schema([pa.field(f.name, t)]) for t in types], promote_options="permissive")
+            fields.append(merged.field(f.name))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            fields.append(pa.field(f.name, pa.large_string()))
+    if [f.type for f in fields] == [f.type for f in schemas[0]]:
+        return schemas[0]
+    # the first part's pandas metadata would describe dtypes its columns no longer have
+    return pa.schema(fields)
