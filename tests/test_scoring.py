@@ -426,3 +426,23 @@ def test_a_list_in_one_field_flags_only_its_row_on_every_path(fitted, n):
         assert out["error"].drop(index=out.index[1]).isna().all() and out["probability"].drop(index=out.index[1]).notna().all()
         with pytest.raises(SchemaError, match=re.escape(f"column `group_size`: a list of values where one value is expected (1 row: {batch.loc[1, 'stay_id']})")):
             score(given, model=model)
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_naming_the_level(fitted, n):
+    """A port code sent as " CGK" or "cgk" is the training level CGK badly formatted, not a new port: it was scored as an
+    unseen level (entry_port missing, a warning) and, at the border, its port_type read as "unknown", so a
+    formatting slip quietly changed the score. Only a true new level is a note."""
+    model, _, rows = fitted
+    port = str(rows.loc[1, "entry_port"])
+    batch = rows.head(n).astype({"entry_port": object, "visa_type": object})
+    batch.loc[1, "entry_port"] = f" {port.lower()} "
+    batch.loc[2, "visa_type"] = "VOA"
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    text = str(caught.value)
+    assert f"column `entry_port`: level differs from the training level `{port}` only in case or spaces (1 row: {batch.loc[1, 'stay_id']})" in text
+    assert f"send `{port}` exactly" in text and "column `visa_type`: level differs from the training level `voa`" in text
+    out = score(batch, model=model, errors="flag")
+    assert out["error"].iloc[1].startswith("entry_port: level differs") and np.isnan(out["probability"].iloc[1])
+    assert out["probability"].drop(index=[1, 2]).notna().all() and out["warning"].isna().all()
