@@ -6,7 +6,8 @@ a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
 duplicated or MultiIndex columns; text in a number; a list where one value belongs; infinities; values outside
 :data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
 never had one; missing values where training never had one (the model would
-read them as 0); levels the contract does not allow. Levels allowed but never
+read them as 0); levels the contract does not allow; a training level in another
+case or with other spaces (``batam`` for ``Batam``). Levels allowed but never
 seen in training are notes, not problems: they are scored as missing.
 """
 
@@ -49,6 +50,7 @@ class Scorer:
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
     _no_missing: frozenset = field(default_factory=frozenset, repr=False)
+    _folded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         dump = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_)
@@ -68,6 +70,7 @@ class Scorer:
                 floor[feature] = 0.0
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+        self._folded = {c: {_fold(level): level for level in reversed(levels)} for c, levels in self.model.levels_.items()}
 
 
 def missing_read_as_zero(dump: dict) -> frozenset[str]:
@@ -164,6 +167,19 @@ def _is_list(v) -> bool:
 
 
 _UNSEEN = "level not seen in training, scored as missing"
+
+
+def _fold(level: str) -> str:
+    """A level without case and with its spaces normalised: ' pintu  udara Lainnya' folds as 'Pintu Udara Lainnya'."""
+    return " ".join(level.split()).casefold()
+
+
+def _variant(level: str) -> str:
+    return f"level differs from the training level `{level}` only in case or spaces"
+
+
+def _fix_variant(level: str) -> str:
+    return f"send `{level}` exactly (levels are case- and space-sensitive)"
 _NOT_ALLOWED = "level not allowed by the data contract"
 _NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
 _YES_NO = "a yes/no value where a number is expected"
@@ -328,6 +344,8 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
                     code = lut.get(v)
                     if code is not None:
                         enc[i, f] = code
+                    elif (near := scorer._folded[c].get(_fold(v))) is not None:
+                        problems.add(c, _variant(near), _fix_variant(near), i)
                     elif domain is not None and domain.kind == "enum" and v not in domain.values:
                         problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), i)
                     else:
@@ -390,7 +408,7 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
             missing = codes < 0
             if missing.any():
-                _unknown_levels(c, scorer._domain.get(c), values, missing, problems, notes)
+                _unknown_levels(c, scorer, values, missing, problems, notes)
             enc[:, j] = np.where(missing, np.nan, codes)
             continue
         domain = scorer._domain.get(c)
@@ -434,12 +452,23 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
     return enc
 
 
-def _unknown_levels(c: str, domain: Domain | None, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
-    """Sort the given values without a code into levels the contract refuses (problems) and unseen ones (notes)."""
+def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
+    """Sort the given values without a code into training levels misspelt in case or spaces and levels the contract
+    refuses (problems), and unseen ones (notes)."""
+    domain = scorer._domain.get(c)
     raw = np.asarray(values, dtype=object)
     given = missing & pd.notna(raw)
     if not given.any():
         return
+    near = np.full(len(raw), None, dtype=object)
+    unseen = raw[given]
+    # each distinct level folded once: a batch of millions repeats a few levels
+    lookup = {v: scorer._folded[c].get(_fold(v)) for v in pd.unique(unseen)}
+    near[given] = [lookup[v] for v in unseen]
+    for level in dict.fromkeys(v for v in near if v is not None):
+        rows = near == level
+        problems.add(c, _variant(level), _fix_variant(level), rows)
+        given &= ~rows
     if domain is not None and domain.kind == "enum":
         refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()
         if refused.any():

@@ -21,7 +21,9 @@ training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
-rows are scored. Categorical levels allowed by the contract but never seen in
+rows are scored. A level seen in training but sent in another case or with other
+spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant.
+Categorical levels allowed by the contract but never seen in
 training are scored as missing, named per row in the ``warning`` column and
 counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
 
