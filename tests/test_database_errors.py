@@ -214,3 +214,17 @@ def test_each_part_is_on_disk_before_the_state_moves_past_it(reports, tmp_path, 
         synced = [i for i, (what, path) in enumerate(events[:renamed]) if what == "fsync" and path.startswith(str(parts / f"part-{k:06d}"))]
         assert synced, f"part {k} was not synced before its rename"
         assert ("fsync", str(parts)) in events[renamed:save], f"the rename of part {k} was not synced before the state moved on"
+
+
+@pytest.mark.parametrize("zoned", ["all", "one"])
+def test_times_stored_as_text_with_a_zone_are_named_not_a_pandas_error(engine, reports, zoned):
+    """An extract holding its times as text with an offset ("2022-05-01 10:00:00+07:00") failed the read with pandas'
+    own TypeError ("Cannot use .astype to convert from timezone-aware ...") or, when some rows had no zone,
+    ValueError ("Mixed timezones detected"): no column, no rows, no fix. The contract refuses zoned times by name."""
+    bad = reports.astype({"known_at": str})
+    rows = list(bad.index) if zoned == "all" else [2]
+    bad.loc[rows, "known_at"] = bad.loc[rows, "known_at"] + "+07:00"
+    bad.to_sql("presence_reports", engine, if_exists="replace", index=False)
+    n = len(rows)
+    with pytest.raises(SchemaError, match=rf"`known_at`: values that are not times without a time zone .*\({n} rows?: {reports.loc[rows[0], 'report_id']}"):
+        read_table(engine, "presence_reports")
