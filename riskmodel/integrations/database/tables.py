@@ -22,6 +22,7 @@ a row twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -161,6 +162,27 @@ def _unreadable(name: str, df: pd.DataFrame, column: str, bad: np.ndarray, kind:
                          tuple(ids[:5]), int(bad.sum()))
 
 
+def _zoned(v: pd.Series) -> np.ndarray:
+    """Which values of a time column carry a time zone (text with an offset included)."""
+    if getattr(v.dtype, "tz", None) is not None:
+        return v.notna().to_numpy()
+    if not (v.dtype == object or pd.api.types.is_string_dtype(v)):
+        return np.zeros(len(v), dtype=bool)
+    try:  # the common case in one call: no value parses to a zoned time
+        if getattr(pd.to_datetime(v, errors="coerce", format="mixed").dtype, "tz", None) is None:
+            return np.zeros(len(v), dtype=bool)
+    except (ValueError, TypeError):  # zoned and unzoned, or several offsets
+        pass
+    return np.array([_has_zone(x) for x in v], dtype=bool)
+
+
+def _has_zone(x) -> bool:
+    try:
+        return x is not None and not pd.isna(x) and pd.Timestamp(x).tzinfo is not None
+    except (ValueError, TypeError):
+        return False
+
+
 def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL.
 
@@ -168,7 +190,8 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Naming each column holding values that are not dates or whole numbers
-        where the contract wants them (e.g. a text column with "not a date").
+        where the contract wants them (e.g. a text column with "not a date"), or
+        times with a zone (text such as "2022-05-01 10:00:00+07:00").
     """
     spec = _spec(name)
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
@@ -176,6 +199,12 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     for c in spec.columns:
         v = df[c.name].reset_index(drop=True)
         if c.kind == "datetime":
+            zoned = _zoned(v)
+            if zoned.any():
+                problems.append(dataclasses.replace(
+                    _unreadable(name, df, c.name, zoned, "times without a time zone"),
+                    fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
+                continue
             parsed = pd.to_datetime(v, errors="coerce", format="mixed") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
             bad = (parsed.isna() & v.notna()).to_numpy()
             if bad.any():
