@@ -242,13 +242,7 @@ def score(
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
     flag_missing_read_as_zero(scorer, enc, problems)
-    missing_pass = [c for c in passthrough if column(c) is None]
-    # an input column named as an output column (yesterday's `probability`) would be copied over the new score
-    shadowing = [c for c in passthrough if c != id_column and c in output_columns(id_column, reasons)]
-    if missing_pass or shadowing:
-        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass]
-                          + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",
-                                           f"drop it from `passthrough`, or rename it before scoring (e.g. `input_{c}`)") for c in shadowing])
+    _check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
@@ -303,6 +297,16 @@ def score(
             purpose=purpose,
         )
     return result
+
+
+def _check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str) -> None:
+    """SchemaError for passthrough columns absent from the input, or named as an output column (yesterday's
+    ``probability`` would be copied over the new score); the id column is copied as given either way."""
+    shadowing = [c for c in passthrough if c != id_column and c in outputs]
+    if missing or shadowing:
+        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing]
+                          + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",
+                                           f"drop it from `passthrough`, or rename it before scoring (e.g. `input_{c}`)") for c in shadowing])
 
 
 def _band_text(codes: np.ndarray, names: list[str]) -> Any:
