@@ -3,10 +3,10 @@
 A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
-duplicated or MultiIndex columns; text in a number; a list where one value belongs; infinities; values outside
-:data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
-never had one; missing values where training never had one (the model would
-read them as 0); levels the contract does not allow; a training level in another
+duplicated or MultiIndex columns; text in a number; a list where one value
+belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`;
+negative values where training never had one; missing values where training
+never had one (the model would read them as 0); levels the contract does not allow; a training level in another
 case or with other spaces (``batam`` for ``Batam``). Levels allowed but never
 seen in training are notes, not problems: they are scored as missing.
 """
@@ -70,7 +70,7 @@ class Scorer:
                 floor[feature] = 0.0
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
-        self._folded = {c: {_fold(level): level for level in reversed(levels)} for c, levels in self.model.levels_.items()}
+        self._folded = {c: {_fold(v): v for v in reversed(levels) if isinstance(v, str)} for c, levels in self.model.levels_.items()}
 
 
 def missing_read_as_zero(dump: dict) -> frozenset[str]:
@@ -180,6 +180,8 @@ def _variant(level: str) -> str:
 
 def _fix_variant(level: str) -> str:
     return f"send `{level}` exactly (levels are case- and space-sensitive)"
+
+
 _NOT_ALLOWED = "level not allowed by the data contract"
 _NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
 _YES_NO = "a yes/no value where a number is expected"
@@ -465,7 +467,7 @@ def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problem
     # each distinct level folded once: a batch of millions repeats a few levels
     lookup = {v: scorer._folded[c].get(_fold(v)) for v in pd.unique(unseen)}
     near[given] = [lookup[v] for v in unseen]
-    for level in dict.fromkeys(v for v in near if v is not None):
+    for level in dict.fromkeys(v for v in lookup.values() if v is not None):
         rows = near == level
         problems.add(c, _variant(level), _fix_variant(level), rows)
         given &= ~rows
