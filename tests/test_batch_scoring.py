@@ -213,3 +213,21 @@ def test_the_cli_prints_riskmodels_warnings_as_one_plain_line(fitted, tmp_path):
     said = [ln for ln in proc.stderr.splitlines() if "not seen in training" in ln]
     assert len(said) == 1 and said[0].startswith("warning: ") and "'entry_port': 5" in said[0], proc.stderr
     assert "UnseenCategoryWarning:" not in proc.stderr and "riskmodel/core" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("later", ["A7", "x"])
+@pytest.mark.parametrize("output", ["out.parquet", "out"])
+def test_a_passthrough_column_typed_differently_by_chunk_keeps_every_value(fitted, tmp_path, later, output):
+    """pandas types each CSV chunk on its own: a passthrough column empty in the first chunk (null) and text in a later
+    one, or numbers then text, made the final merge fail with Arrow's "Unsupported cast from large_string to null"
+    after every row was scored, and no output was written; into a folder, the parts kept their own types and the
+    folder could not be read as one table (pd.read_parquet failed to merge the parts' schemas)."""
+    _, folder, rows = fitted
+    batch = rows.head(10).assign(desk=[None] * 5 + [later] * 5 if later == "A7" else ["3"] * 7 + [later] * 3)
+    batch.to_csv(tmp_path / "in.csv", index=False)
+    res = score_file(tmp_path / "in.csv", tmp_path / output, model=folder, chunk_rows=5, passthrough=("desk",),
+                     progress=False, track=False)
+    got = pd.read_parquet(tmp_path / output)
+    assert res.rows_out == 10 and list(got["stay_id"]) == list(batch["stay_id"])
+    want = pd.read_csv(tmp_path / "in.csv", dtype={"desk": str})["desk"]  # the file read whole, as text
+    assert [None if pd.isna(v) else str(v) for v in got["desk"]] == [None if pd.isna(v) else v for v in want]

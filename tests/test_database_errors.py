@@ -6,6 +6,8 @@ row exactly once. A real PostgreSQL server as in tests/test_database.py.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -138,3 +140,92 @@ def test_a_level_outside_the_contract_is_named_not_read_as_missing(engine):
     bad.astype({"visa_type": str}).to_sql("crossings", engine, if_exists="replace", index=False)
     with pytest.raises(SchemaError, match=rf"`visa_type`: values that are not one of the contract's levels .*\('b211a'\) \(1 row: {crossings.loc[row, 'crossing_id']}\)"):
         read_table(engine, "crossings")
+
+
+def _stop_after(parts: int):
+    """An on_part hook that fails the read once it has written more parts than the table can fill (a read going round in circles)."""
+    seen = []
+
+    def hook(part):
+        seen.append(part)
+        if len(seen) > parts:
+            raise AssertionError(f"more than {parts} parts written: the read repeats rows")
+
+    return hook
+
+
+def test_rows_sharing_a_watermark_in_sqlite_are_read_once_each(reports, tmp_path):
+    """SQLite holds times as text ("2022-05-01 10:00:00.000000") and compared them with the saved watermark bound as
+    "2022-05-01 10:00:00": every stored time was after it, so each batch read the same first rows again and wrote them
+    as new parts for ever (42,000 parts of the same 7 rows before it was stopped)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    table = reports.assign(known_at=pd.Timestamp("2022-05-01 10:00"))
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    assert reader.read_into(tmp_path / "parts", on_part=_stop_after(9)) == 60
+    got = pd.read_parquet(tmp_path / "parts")
+    assert got["report_id"].is_unique and set(got["report_id"]) == set(table["report_id"])
+    assert reader.read_into(tmp_path / "parts", on_part=_stop_after(0)) == 0
+
+
+def test_a_watermark_the_database_compares_as_text_of_another_format_stops_the_read_instead_of_repeating_rows(reports, tmp_path):
+    """Times stored as text by another tool ("2022-05-01T10:00:00") are compared as text with the saved watermark:
+    the read went round in circles; the reader must stop, naming the column and the fix, before writing a row twice."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = replace(substr(known_at, 1, 19), ' ', 'T')"))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    with pytest.raises(SchemaError, match=r"`known_at`: the database returned rows this reader had already read"):
+        reader.read_into(tmp_path / "parts", on_part=_stop_after(9))
+    got = pd.read_parquet(tmp_path / "parts")
+    assert got["report_id"].is_unique
+    assert reader.state()["next_part"] == len(list((tmp_path / "parts").glob("part-*.parquet")))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names synced files through /proc (Linux)")
+def test_each_part_is_on_disk_before_the_state_moves_past_it(reports, tmp_path, monkeypatch):
+    """The state moved past a part that was only in the page cache (no fsync of the part nor of its rename): a power
+    cut after the state's rename reached the disk left an empty or missing part and a watermark beyond its rows, so
+    the next run never read them again."""
+    from riskmodel.integrations.database import tables
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(tables.os, "fsync", fsync)
+    monkeypatch.setattr(tables.os, "replace", replace)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    parts = tmp_path / "parts"
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=25).read_into(parts) == 60
+    saves = [i for i, e in enumerate(events) if e == ("replace", str(tmp_path / "state.json"))]
+    assert len(saves) == 3
+    for k, save in enumerate(saves):
+        part = str(parts / f"part-{k:06d}.parquet")
+        renamed = events.index(("replace", part))
+        synced = [i for i, (what, path) in enumerate(events[:renamed]) if what == "fsync" and path.startswith(str(parts / f"part-{k:06d}"))]
+        assert synced, f"part {k} was not synced before its rename"
+        assert ("fsync", str(parts)) in events[renamed:save], f"the rename of part {k} was not synced before the state moved on"
+
+
+@pytest.mark.parametrize("zoned", ["all", "one"])
+def test_times_stored_as_text_with_a_zone_are_named_not_a_pandas_error(engine, reports, zoned):
+    """An extract holding its times as text with an offset ("2022-05-01 10:00:00+07:00") failed the read with pandas'
+    own TypeError ("Cannot use .astype to convert from timezone-aware ...") or, when some rows had no zone,
+    ValueError ("Mixed timezones detected"): no column, no rows, no fix. The contract refuses zoned times by name."""
+    bad = reports.astype({"known_at": str})
+    rows = list(bad.index) if zoned == "all" else [2]
+    bad.loc[rows, "known_at"] = bad.loc[rows, "known_at"] + "+07:00"
+    bad.to_sql("presence_reports", engine, if_exists="replace", index=False)
+    n = len(rows)
+    with pytest.raises(SchemaError, match=rf"`known_at`: values that are not times without a time zone .*\({n} rows?: {reports.loc[rows[0], 'report_id']}"):
+        read_table(engine, "presence_reports")

@@ -368,3 +368,81 @@ def test_the_text_nan_is_text_in_a_number_on_both_paths(fitted, n):
     assert out.loc[1, "error"] == "prior_visits: expected a number"
     assert out.loc[2, "error"] == "days_since_last_exit: expected a number"
     assert out["probability"].drop(index=[1, 2]).notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("errors", ["raise", "flag"])
+def test_a_passthrough_column_named_as_an_output_column_is_refused_not_copied_over_the_score(fitted, n, errors):
+    """Yesterday's output joined back onto the features, with passthrough=["probability", "risk_band"], replaced
+    the new probability and band by yesterday's: a row scored 0.9 today came back with last night's 0.01."""
+    model, _, rows = fitted
+    batch = rows.head(n).assign(probability=0.5, risk_band="stale", error="old")
+    with pytest.raises(SchemaError, match=re.escape("column `probability`: passthrough column has the name of an output column")) as caught:
+        score(batch, model=model, errors=errors, passthrough=["probability", "risk_band", "error"])
+    assert "column `risk_band`" in str(caught.value) and "column `error`" in str(caught.value)
+    assert "rename it before scoring" in str(caught.value)
+    # the id column is an output column with the input's own values: passing it through changes nothing
+    out = score(batch, model=model, errors=errors, passthrough=["stay_id"])
+    assert list(out["stay_id"]) == list(batch["stay_id"])
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_complex_number_column_is_refused_on_both_paths(fitted, n):
+    """A complex column (a unit conversion gone wrong upstream) was refused up to 64 rows and scored beyond,
+    the imaginary part dropped with only numpy's ComplexWarning: 5+3j read as 5."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"planned_over_permitted": complex})
+    batch["planned_over_permitted"] += 3j
+    with pytest.raises(SchemaError, match=re.escape(f"column `planned_over_permitted`: expected a number ({n} rows:")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert (out["error"] == "planned_over_permitted: expected a number").all() and out["probability"].isna().all()
+
+
+def test_a_record_holding_lists_is_refused_naming_the_columns(fitted):
+    """A dict of columns (a frame's ``to_dict("list")``) sent as one record failed deep in numpy with
+    "cannot reshape array of size 88 into shape (1,44)" instead of naming the fields and the fix."""
+    model, _, rows = fitted
+    record = rows.head(2).drop(columns="stay_id").to_dict("list")
+    with pytest.raises(SchemaError, match=re.escape("column `group_size`: a list of values where one value is expected (1 row: row 0)")) as caught:
+        score(record, model=model)
+    assert "column `purpose`" in str(caught.value) and "pd.DataFrame" in str(caught.value)
+    out = score(record, model=model, errors="flag")
+    assert out["error"].iloc[0].startswith("visa_type: a list of values where one value is expected") and out["probability"].isna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_list_in_one_field_flags_only_its_row_on_every_path(fitted, n):
+    """With errors="flag" a list in one record's field must flag that row and score the others, as a frame
+    holding the list does (and as the REST server, which builds a frame, answers); the first fix of the crash
+    above refused the whole call from a list of records instead."""
+    model, _, rows = fitted
+    batch = rows.head(n).astype({"group_size": object})
+    batch.at[1, "group_size"] = [2, 3]
+    problem = "group_size: a list of values where one value is expected"
+    for given in (batch, batch.to_dict("records")):
+        out = score(given, model=model, errors="flag")
+        assert out["error"].iloc[1] == problem and np.isnan(out["probability"].iloc[1])
+        assert out["error"].drop(index=out.index[1]).isna().all() and out["probability"].drop(index=out.index[1]).notna().all()
+        with pytest.raises(SchemaError, match=re.escape(f"column `group_size`: a list of values where one value is expected (1 row: {batch.loc[1, 'stay_id']})")):
+            score(given, model=model)
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_naming_the_level(fitted, n):
+    """A port code sent as " CGK" or "cgk" is the training level CGK badly formatted, not a new port: it was scored as an
+    unseen level (entry_port missing, a warning) and, at the border, its port_type read as "unknown", so a
+    formatting slip quietly changed the score. Only a true new level is a note."""
+    model, _, rows = fitted
+    port = str(rows.loc[1, "entry_port"])
+    batch = rows.head(n).astype({"entry_port": object, "visa_type": object})
+    batch.loc[1, "entry_port"] = f" {port.lower()} "
+    batch.loc[2, "visa_type"] = "VOA"
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    text = str(caught.value)
+    assert f"column `entry_port`: level differs from the training level `{port}` only in case or spaces (1 row: {batch.loc[1, 'stay_id']})" in text
+    assert f"send `{port}` exactly" in text and "column `visa_type`: level differs from the training level `voa`" in text
+    out = score(batch, model=model, errors="flag")
+    assert out["error"].iloc[1].startswith("entry_port: level differs") and np.isnan(out["probability"].iloc[1])
+    assert out["probability"].drop(index=[1, 2]).notna().all() and out["warning"].isna().all()

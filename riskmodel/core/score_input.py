@@ -3,10 +3,11 @@
 A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
-duplicated or MultiIndex columns; text in a number; infinities; values outside
-:data:`riskmodel.core.schema.FEATURE_DOMAINS`; negative values where training
-never had one; missing values where training never had one (the model would
-read them as 0); levels the contract does not allow. Levels allowed but never
+duplicated or MultiIndex columns; text in a number; a list where one value
+belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`;
+negative values where training never had one; missing values where training
+never had one (the model would read them as 0); levels the contract does not allow; a training level in another
+case or with other spaces (``batam`` for ``Batam``). Levels allowed but never
 seen in training are notes, not problems: they are scored as missing.
 """
 
@@ -49,6 +50,7 @@ class Scorer:
     _lookup: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
     _no_missing: frozenset = field(default_factory=frozenset, repr=False)
+    _folded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         dump = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_)
@@ -68,6 +70,7 @@ class Scorer:
                 floor[feature] = 0.0
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
+        self._folded = {c: {_fold(v): v for v in reversed(levels) if isinstance(v, str)} for c, levels in self.model.levels_.items()}
 
 
 def missing_read_as_zero(dump: dict) -> frozenset[str]:
@@ -154,7 +157,31 @@ def _fix_negative(c):
     return f"`{c}` counts days or events: send a value >= 0"
 
 
+_LIST = "a list of values where one value is expected"
+_FIX_LIST = "send one value per field and record; several stays as a list of records or a DataFrame (pd.DataFrame(d) for a dict of lists)"
+
+
+def _is_list(v) -> bool:
+    """Whether ``v`` holds several values (a list, array, dict, ...): a field of one stay holds one."""
+    return isinstance(v, list | tuple | set | dict | np.ndarray | pd.Series)
+
+
 _UNSEEN = "level not seen in training, scored as missing"
+
+
+def _fold(level: str) -> str:
+    """A level without case and with its spaces normalised: ' pintu  udara Lainnya' folds as 'Pintu Udara Lainnya'."""
+    return " ".join(level.split()).casefold()
+
+
+def _variant(level: str) -> str:
+    return f"level differs from the training level `{level}` only in case or spaces"
+
+
+def _fix_variant(level: str) -> str:
+    return f"send `{level}` exactly (levels are case- and space-sensitive)"
+
+
 _NOT_ALLOWED = "level not allowed by the data contract"
 _NOT_BOOL = "not a yes/no value; expected true/false (or 1/0)"
 _YES_NO = "a yes/no value where a number is expected"
@@ -311,11 +338,16 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
             v = values[i, j]
             if v is None or v is pd.NA or (isinstance(v, float) and v != v) or v is pd.NaT:
                 continue
+            if _is_list(v):
+                problems.add(c, _LIST, _FIX_LIST, i)
+                continue
             if lut is not None:
                 if isinstance(v, str):
                     code = lut.get(v)
                     if code is not None:
                         enc[i, f] = code
+                    elif (near := scorer._folded[c].get(_fold(v))) is not None:
+                        problems.add(c, _variant(near), _fix_variant(near), i)
                     elif domain is not None and domain.kind == "enum" and v not in domain.values:
                         problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), i)
                     else:
@@ -365,21 +397,26 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
             else:
                 raw = s.to_numpy(dtype=object)
                 text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
-                null = pd.isna(s).to_numpy()
-                if (~text & ~null).any():
-                    problems.add(c, _NOT_TEXT, _fix_text(levels), ~text & ~null)
+                other = ~text & ~pd.isna(s).to_numpy()
+                if other.any():
+                    listed = other & np.fromiter((_is_list(v) for v in raw), dtype=bool, count=n)
+                    if listed.any():
+                        problems.add(c, _LIST, _FIX_LIST, listed)
+                    if (other & ~listed).any():
+                        problems.add(c, _NOT_TEXT, _fix_text(levels), other & ~listed)
                 values = np.where(text, raw, None)
             codes = _level_codes(values, levels)
             if codes.dtype.kind == "f":  # Arrow gave nulls for missing and unseen levels
                 codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
             missing = codes < 0
             if missing.any():
-                _unknown_levels(c, scorer._domain.get(c), values, missing, problems, notes)
+                _unknown_levels(c, scorer, values, missing, problems, notes)
             enc[:, j] = np.where(missing, np.nan, codes)
             continue
         domain = scorer._domain.get(c)
         numeric = domain is not None and domain.kind in ("int", "number")  # a count or a month, not a yes/no field
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        # complex values go value by value and are refused as the few-rows path does (a cast drops the imaginary part)
+        if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
             x = s.to_numpy(dtype=float, na_value=np.nan)
             if numeric and pd.api.types.is_bool_dtype(s):
                 given = ~np.isnan(x)
@@ -393,7 +430,9 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 if v is None or v is pd.NA or (isinstance(v, float) and v != v):
                     continue
                 f = to_float(v)
-                if f is None:
+                if _is_list(v):
+                    problems.add(c, _LIST, _FIX_LIST, i)
+                elif f is None:
                     problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
                 elif numeric and _yes_no(v):
                     problems.add(c, _YES_NO, _fix_domain(c, domain), i)
@@ -415,12 +454,23 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
     return enc
 
 
-def _unknown_levels(c: str, domain: Domain | None, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
-    """Sort the given values without a code into levels the contract refuses (problems) and unseen ones (notes)."""
+def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
+    """Sort the given values without a code into training levels misspelt in case or spaces and levels the contract
+    refuses (problems), and unseen ones (notes)."""
+    domain = scorer._domain.get(c)
     raw = np.asarray(values, dtype=object)
     given = missing & pd.notna(raw)
     if not given.any():
         return
+    near = np.full(len(raw), None, dtype=object)
+    unseen = raw[given]
+    # each distinct level folded once: a batch of millions repeats a few levels
+    lookup = {v: scorer._folded[c].get(_fold(v)) for v in pd.unique(unseen)}
+    near[given] = [lookup[v] for v in unseen]
+    for level in dict.fromkeys(v for v in lookup.values() if v is not None):
+        rows = near == level
+        problems.add(c, _variant(level), _fix_variant(level), rows)
+        given &= ~rows
     if domain is not None and domain.kind == "enum":
         refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()
         if refused.any():
@@ -454,7 +504,10 @@ def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None
         stays = [stays]
     if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
         columns = list(dict.fromkeys(k for r in stays for k in r))
-        values = np.array([[r.get(c) for c in columns] for r in stays], dtype=object).reshape(len(stays), len(columns))
+        # filled cell by cell: np.array() of records whose values are lists makes a 3-d array or fails
+        values = np.empty((len(stays), len(columns)), dtype=object)
+        for i, r in enumerate(stays):
+            values[i, :] = [r.get(c) for c in columns]
         return None, columns, values, pd.RangeIndex(len(stays))
     if isinstance(stays, pd.DataFrame):
         if len(stays) <= FAST_ROWS and stays.columns.is_unique:

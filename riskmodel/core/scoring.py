@@ -12,7 +12,8 @@ absent is a problem of every row, named with the nearest input column when one l
 ``plannedStayDays``), because scoring a record without its features would
 give a confident "low" for garbage. Column labels must be flat, unique names.
 
-Bad values never reach LightGBM: text in a numeric column, infinities, values
+Bad values never reach LightGBM: text in a numeric column, infinities, a list where one value
+belongs (a dict of columns sent as one record), values
 outside the feature's domain in the data contract
 (:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
 booleans), and negative values in other columns that were never negative in
@@ -20,7 +21,9 @@ training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
-rows are scored. Categorical levels allowed by the contract but never seen in
+rows are scored. A level seen in training but sent in another case or with other
+spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant.
+Categorical levels allowed by the contract but never seen in
 training are scored as missing, named per row in the ``warning`` column and
 counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
 
@@ -161,7 +164,8 @@ def score(
         for a column problem) get a missing probability and band and their problem
         in ``error``.
     passthrough : sequence of str, default=()
-        Input columns copied to the output after the fixed columns.
+        Input columns copied to the output after the fixed columns; none may be named as an output
+        column other than ``id_column`` (it would replace the score).
     id_column : str, default="stay_id"
         Record id column, copied first (row positions are used when it is absent).
     purpose : str, optional
@@ -194,7 +198,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent, or (with
+        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
+        output column, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -237,9 +242,7 @@ def score(
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
     flag_missing_read_as_zero(scorer, enc, problems)
-    missing_pass = [c for c in passthrough if column(c) is None]
-    if missing_pass:
-        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing_pass])
+    _check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
@@ -294,6 +297,16 @@ def score(
             purpose=purpose,
         )
     return result
+
+
+def _check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str) -> None:
+    """SchemaError for passthrough columns absent from the input, or named as an output column (yesterday's
+    ``probability`` would be copied over the new score); the id column is copied as given either way."""
+    shadowing = [c for c in passthrough if c != id_column and c in outputs]
+    if missing or shadowing:
+        raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing]
+                          + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",
+                                           f"drop it from `passthrough`, or rename it before scoring (e.g. `input_{c}`)") for c in shadowing])
 
 
 def _band_text(codes: np.ndarray, names: list[str]) -> Any:

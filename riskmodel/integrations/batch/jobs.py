@@ -14,7 +14,11 @@ made by a different job is refused, unless ``overwrite=True``.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
-again atomically; the parts folder is removed once the file is in place.
+again atomically; the parts folder is removed once the file is in place. A
+column typed differently by chunk (pandas types each CSV chunk on its own)
+gets one type that keeps every value, in the merged file or, for a folder
+output, by rewriting the parts that differ before ``_SUCCESS`` is written: a chunk's all-missing column takes the
+others' type, whole numbers widen to float, numbers and text become text.
 A finished folder output is marked by an empty ``_SUCCESS`` file.
 """
 
@@ -111,8 +115,11 @@ def _fingerprint(path: str | Path) -> list[dict]:
 
 
 def _atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic_write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def _atomic_write_table(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    table = pa.Table.from_pandas(df, preserve_index=False)
     try:
         pq.write_table(table, tmp)
         with open(tmp, "rb") as fh:
@@ -270,6 +277,8 @@ def run_job(
         raise BatchError(f"output `{parts_dir}` has parts beyond the input's {n_parts} chunks ({stray[:3]}); rerun with overwrite=True.")
     if rows_in != rows_out:
         raise BatchError(f"rows in ({rows_in}) != rows out ({rows_out}); the output is incomplete.")
+    if parts_dir == output:
+        _conform_parts(parts_dir, n_parts)
     extra = hooks.finish(parts_dir) if hooks.finish is not None else {}
     if parts_dir != output:
         _merge(parts_dir, output, n_parts)
@@ -296,15 +305,49 @@ def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     parts = [parts_dir / f"part-{i:05d}.parquet" for i in range(n_parts)]
     if output.suffix.lower() == ".parquet":
+        schema = _common_schema([pq.read_schema(p) for p in parts]) if parts else None
         writer = None
         for p in parts:
             table = pq.read_table(p)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+                writer = pq.ParquetWriter(tmp, schema)
+            writer.write_table(table.cast(schema) if table.schema != schema else table)
         if writer is not None:
             writer.close()
     else:
         for i, p in enumerate(parts):
             pd.read_parquet(p).to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
     os.replace(tmp, output)
+
+
+def _conform_parts(parts_dir: Path, n_parts: int) -> None:
+    """Rewrite, atomically, the parts whose types differ from the parts' common schema: the folder reads as one table."""
+    parts = [parts_dir / f"part-{i:05d}.parquet" for i in range(n_parts)]
+    schemas = [pq.read_schema(p) for p in parts]
+    if all(s.remove_metadata().equals(schemas[0].remove_metadata()) for s in schemas):
+        return
+    schema = _common_schema(schemas)
+    for p, s in zip(parts, schemas, strict=True):
+        if not s.remove_metadata().equals(schema.remove_metadata()):
+            _atomic_write_table(pq.read_table(p).cast(schema), p)
+
+
+def _common_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema every part can be cast to without losing a value.
+
+    pandas types each CSV chunk on its own: a column all missing in one chunk is null there, and numbers
+    in one chunk may be text in the next. Null takes the other parts' type, numbers widen (int to float),
+    and types that do not merge (numbers and text) become text.
+    """
+    fields = []
+    for f in schemas[0]:
+        types = [s.field(f.name).type for s in schemas if s.get_field_index(f.name) >= 0]
+        try:
+            merged = pa.unify_schemas([pa.schema([pa.field(f.name, t)]) for t in types], promote_options="permissive")
+            fields.append(merged.field(f.name))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            fields.append(pa.field(f.name, pa.large_string()))
+    if [f.type for f in fields] == [f.type for f in schemas[0]]:
+        return schemas[0]
+    # the first part's pandas metadata would describe dtypes its columns no longer have
+    return pa.schema(fields)

@@ -7,9 +7,14 @@ read asks only for rows after the last run's watermark, ordered by
 ``(watermark, id)`` so that rows sharing a watermark are neither lost nor
 repeated. Rows that arrive later with an *older* watermark are not seen by an
 incremental read: point the reader at a load-time column if extracts behave so.
+The saved watermark is bound as a time (SQLite compares its text-held times as
+text), and a batch holding a row at or before the last key read (times stored
+as text in another format) stops the read before anything of it is written,
+rather than reading the same rows round and round.
 
 Read batches are written as numbered Parquet parts and the state (last key and
-next part number) is saved *after* each part, atomically; a run killed between
+next part number) is saved *after* each part is on disk (the part and its
+rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
 a row twice.
 """
@@ -17,6 +22,7 @@ a row twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -49,6 +55,24 @@ TABLES: dict[str, TableSpec] = {"crossings": TableSpec(CROSSINGS, "crossing_id",
     name: TableSpec(cols, SOURCE_KEYS[name][0], "known_at", False) for name, cols in SOURCES.items()
 }
 _CROSSINGS_INTS = {"birth_year": "int32", "group_size": "Int32", "planned_stay_days": "Int32"}
+
+
+def _statement(sql: str):
+    """``sa.text(sql)`` with ``:wm`` bound as a time: SQLite holds times as text and compares them as text
+    ('2022-05-01 10:00:00.000000' is after the '2022-05-01 10:00:00' a bare datetime is written as)."""
+    import sqlalchemy as sa
+
+    stmt = sa.text(sql)
+    return stmt.bindparams(sa.bindparam("wm", type_=sa.DateTime())) if ":wm" in sql else stmt
+
+
+def _sync(path: Path) -> None:
+    """fsync a file's content, or a folder's entries (the renames into it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _spec(name: str) -> TableSpec:
@@ -138,6 +162,27 @@ def _unreadable(name: str, df: pd.DataFrame, column: str, bad: np.ndarray, kind:
                          tuple(ids[:5]), int(bad.sum()))
 
 
+def _zoned(v: pd.Series) -> np.ndarray:
+    """Which values of a time column carry a time zone (text with an offset included)."""
+    if getattr(v.dtype, "tz", None) is not None:
+        return v.notna().to_numpy()
+    if not (v.dtype == object or pd.api.types.is_string_dtype(v)):
+        return np.zeros(len(v), dtype=bool)
+    try:  # the common case in one call: no value parses to a zoned time
+        if getattr(pd.to_datetime(v, errors="coerce", format="mixed").dtype, "tz", None) is None:
+            return np.zeros(len(v), dtype=bool)
+    except (ValueError, TypeError):  # zoned and unzoned, or several offsets
+        pass
+    return np.array([_has_zone(x) for x in v], dtype=bool)
+
+
+def _has_zone(x) -> bool:
+    try:
+        return x is not None and not pd.isna(x) and pd.Timestamp(x).tzinfo is not None
+    except (ValueError, TypeError):
+        return False
+
+
 def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL.
 
@@ -145,7 +190,8 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Naming each column holding values that are not dates or whole numbers
-        where the contract wants them (e.g. a text column with "not a date").
+        where the contract wants them (e.g. a text column with "not a date"), or
+        times with a zone (text such as "2022-05-01 10:00:00+07:00").
     """
     spec = _spec(name)
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
@@ -153,6 +199,12 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     for c in spec.columns:
         v = df[c.name].reset_index(drop=True)
         if c.kind == "datetime":
+            zoned = _zoned(v)
+            if zoned.any():
+                problems.append(dataclasses.replace(
+                    _unreadable(name, df, c.name, zoned, "times without a time zone"),
+                    fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
+                continue
             parsed = pd.to_datetime(v, errors="coerce", format="mixed") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
             bad = (parsed.isna() & v.notna()).to_numpy()
             if bad.any():
@@ -299,6 +351,7 @@ class IncrementalReader:
         tmp = self.state_path.with_suffix(".tmp")
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(state), encoding="utf-8")
+        _sync(tmp)
         os.replace(tmp, self.state_path)
 
     def _after(self, state: dict) -> tuple[str, dict]:
@@ -318,7 +371,7 @@ class IncrementalReader:
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
             n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
-            twice, example = con.execute(sa.text(
+            twice, example = con.execute(_statement(
                 f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
             ), params).one()
         if n:
@@ -332,14 +385,27 @@ class IncrementalReader:
                 "a (watermark, id) key and would skip the repeats", "drop the repeated rows or give each its own id, then rerun",
                 (str(example),), int(twice))])
 
+    def _check_progress(self, state: dict, batch: pd.DataFrame) -> None:
+        """SchemaError if ``batch`` holds a row at or before the last key read: the read would repeat rows, or go round for ever."""
+        if state["watermark"] is None:
+            return
+        wm, ids = batch[self.spec.watermark], batch[self.spec.id_column].astype(str)
+        saved = pd.Timestamp(state["watermark"])
+        # an id compared only for equality: the database's collation, not Python's, orders ids
+        again = ((wm < saved) | ((wm == saved) & (ids == state["last_id"]))).to_numpy()
+        if again.any():
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.watermark, f"the database returned rows this reader had already read (at or before the last key read, "
+                f"{self.spec.watermark} {saved}): it does not compare `{self.spec.watermark}` with the saved watermark as a time, "
+                "e.g. times stored as text in another format", f"store `{self.spec.watermark}` as a timestamp column, then rerun "
+                "(nothing of this batch was written)", tuple(ids[again].head(5)), int(again.sum()))])
+
     def next_batch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order."""
-        import sqlalchemy as sa
-
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
         cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
         where, params = self._after(state)
-        sql = sa.text(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
+        sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
             return coerce(self.name, pd.read_sql(sql, con, params=params | {"n": self.batch_rows}))
 
@@ -363,7 +429,8 @@ class IncrementalReader:
         SchemaError
             If the table is missing, lacks a column, or has rows without a
             watermark or repeating an id at the same watermark (checked before
-            anything is read).
+            anything is read), or when the database returns a row at or before
+            the last key read (before that batch is written).
         UnreadableFileError
             If the state file is corrupt.
         DatabaseUnavailableError
@@ -377,10 +444,14 @@ class IncrementalReader:
             batch = self.next_batch(state)
             if batch.empty:
                 return total
+            self._check_progress(state, batch)
             part = out / f"part-{state['next_part']:06d}.parquet"
             tmp = part.with_suffix(".tmp")
             batch.to_parquet(tmp, index=False)
+            # the part and its rename on disk before the state moves past its rows (else a power cut can lose them)
+            _sync(tmp)
             os.replace(tmp, part)
+            _sync(out)
             if on_part is not None:
                 on_part(part)
             last = batch.iloc[-1]
