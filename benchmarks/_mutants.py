@@ -48,6 +48,7 @@ class Mutant:
 
 # test selections, one per guard family (pytest arguments)
 MODEL = ("tests/test_risk_calibration.py", "tests/test_risk_model.py")
+EDGES = ("tests/test_forecast_edges.py",)
 GATE = ("tests/test_risk_gate.py",)
 FGATE = ("tests/test_forecast_gate.py",)
 FAIR = ("tests/test_risk_fairness.py", "tests/test_risk_gate.py", "-k", "fairness or breach or group or burden or policy")
@@ -88,6 +89,11 @@ CA = "riskmodel/core/risk/calibration.py"
 TR = "riskmodel/core/risk/train.py"
 PL = "riskmodel/apps/pipelines/risk.py"
 MO = "riskmodel/apps/cli/monitor.py"
+SV = "riskmodel/core/scoring.py"
+FS = "riskmodel/core/forecasting/series.py"
+FF = "riskmodel/core/forecasting/forecaster.py"
+FT = "riskmodel/core/forecasting/trends.py"
+FI = "riskmodel/core/forecasting/intervals.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- the risk promotion gate
@@ -299,6 +305,27 @@ MUTANTS: tuple[Mutant, ...] = (
            "the score's drift reference is read in-sample on the training rows"),
     Mutant("T11", "monitor: fit labels before the audit", MO, "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n", "        fit = fit\n",
            ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"), "the last fitting labels read outcomes the audit scores"),
+    Mutant("U01", "scoring: passthrough over an output", SV, "shadowing = [c for c in passthrough if c != id_column and c in outputs]",
+           "shadowing = []", SCORE, "a passthrough column named probability replaces the new score"),
+    Mutant("U02", "scoring: complex numbers in batches", SI, "and not pd.api.types.is_complex_dtype(s))", ")", SCORE,
+           "a complex column of more than 64 rows is scored on its real part"),
+    Mutant("U03", "scoring: case or space variants of a level", SI, "lookup = {v: scorer._folded[c].get(_fold(v)) for v in pd.unique(unseen)}",
+           "lookup = {v: None for v in pd.unique(unseen)}", SCORE, "' pintu udara lainnya ' in a batch is scored as an unseen port"),
+    Mutant("U04", "database: rows read again", TB, "        if again.any():\n", "        if False:\n", DB,
+           "a database comparing watermarks as text repeats rows for ever"),
+    Mutant("U05", "series: empty ids", FS, "    if blank.any():  #", "    if False:  #", EDGES, "a series with an empty id is forecast"),
+    Mutant("U06", "series: ids that merge as text", FS, "kinds.index[kinds.to_numpy() > 1]", "kinds.index[kinds.to_numpy() > 99]", EDGES,
+           "series 1 and '1' merge into one with every period twice"),
+    Mutant("U07", "forecaster: a level twice", FF, "        if twice:  #", "        if False:  #", EDGES,
+           "level=(80, 80) gives two y_lo_80 columns"),
+    Mutant("U08", "travel trends: swapped bounds", FT, "    if crossed.any():\n", "    if False:\n", ("tests/test_forecast_trends.py",),
+           "a forecast with its bounds swapped reads as a surge"),
+    Mutant("U09", "forecast refit: the model's hierarchy", FF,
+           "            _check_hierarchy(validate_series(history, model.freq), model.hierarchy_, of_model=True)\n", "            pass\n",
+           ("tests/test_forecast_forecaster.py", "-k", "hierarchy"), "a refit on a history lacking series of the model's hierarchy"),
+    Mutant("U10", "intervals: bounds around the point", FI, "np.minimum(np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None), point)",
+           "np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)", ("tests/test_forecast_honest.py", "-k", "zero_width"),
+           "a lower bound calibrated to zero width lies a rounding step above the point forecast"),
 )
 
 

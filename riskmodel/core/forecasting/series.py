@@ -407,6 +407,26 @@ def _ids(df: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
     return tuple(labels[:_MAX_IDS]), int(mask.sum())
 
 
+def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
+    """Ids that name nothing (empty or blank) and ids of different types with the same text (1 and '1')."""
+    problems = []
+    text_id = df["unique_id"].astype(str)
+    blank = (text_id.str.strip() == "").to_numpy()
+    if blank.any():  # a forecast row with no name says nothing anyone can act on
+        problems.append(SchemaProblem("unique_id", "has empty ids", "give every row the id of its series",
+                                      tuple(f"row {i}" for i in blank.nonzero()[0][:5]), int(blank.sum())))
+    # ids become text later: 1 and "1" are two series here and one after, every period listed twice
+    clash = np.zeros(len(df), dtype=bool)
+    if df["unique_id"].dtype == object or isinstance(df["unique_id"].dtype, pd.CategoricalDtype):  # only these can hold 1 and "1"
+        kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
+        clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
+    if clash.any():
+        ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
+        problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
+                                      "give every series one id of one type (e.g. df['unique_id'].astype(str)) and aggregate the rows that are then duplicates", ids, n))
+    return problems
+
+
 def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProblem]:
     """Every problem of a long-format series frame, without raising.
 
@@ -427,20 +447,7 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if no_id.any():  # else their rows look like gaps in no series at all
         return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
-    text_id = df["unique_id"].astype(str)
-    blank = (text_id.str.strip() == "").to_numpy()
-    if blank.any():  # a forecast row with no name says nothing anyone can act on
-        problems.append(SchemaProblem("unique_id", "has empty ids", "give every row the id of its series",
-                                      tuple(f"row {i}" for i in blank.nonzero()[0][:5]), int(blank.sum())))
-    # ids become text below: 1 and "1" are two series here and one after, every period listed twice
-    clash = np.zeros(len(df), dtype=bool)
-    if df["unique_id"].dtype == object or isinstance(df["unique_id"].dtype, pd.CategoricalDtype):  # only these can hold 1 and "1"
-        kinds = df["unique_id"].groupby(text_id.to_numpy()).nunique()
-        clash = text_id.isin(kinds.index[kinds.to_numpy() > 1]).to_numpy()
-    if clash.any():
-        ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
-        problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
-                                      "give every series one id of one type (e.g. df['unique_id'].astype(str)) and aggregate the rows that are then duplicates", ids, n))
+    problems += _id_problems(df)
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
         return problems
