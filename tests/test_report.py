@@ -399,3 +399,14 @@ def test_fairness_section_shows_each_groups_interval_and_whether_it_was_judged(t
         for grp in ("big", "large"):
             assert shown.loc[grp, f"{name} interval"] == f"{t.loc[grp, f'{name}_low']:,.3f} to {t.loc[grp, f'{name}_high']:,.3f}"
         assert shown.loc["tiny", f"{name} interval"] == "not judged"
+
+
+def test_trends_section_flags_a_mixed_series_in_words(tmp_path):
+    """Months both above and below the range are flagged (the series left its range) and named in words."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    mixed = pd.DataFrame({"unique_id": ["port/Batam"], "last_month": [pd.Timestamp("2023-12-01")], "recent_3m": [900.0],
+                          "growth_3m": [0.4], "growth_12m": [0.25], "vs_pre_break_3m": [-0.1], "vs_pre_break_12m": [np.nan],
+                          "n_checked": [3], "n_above": [1], "n_below": [1], "signal": ["mixed"]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=mixed)).read_text(encoding="utf-8")
+    assert "<strong>1</strong> of 1 ports and markets flagged" in text
+    assert _section_table(text, "trends", 0).iloc[0].tolist()[:4] == ["port", "Batam", "above and below", "1 above, 1 below of 3"]
