@@ -387,7 +387,9 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     )
 
 
-_SIGNAL_WORDS = {"surge": "surge", "collapse": "collapse", "within": "as forecast", "unchecked": "not checked"}
+_SIGNAL_WORDS = {"surge": "surge", "collapse": "collapse", "mixed": "above and below", "within": "as forecast", "unchecked": "not checked"}
+#: Signals of a series whose recent months left the forecast's range (flagged in the report).
+_FLAGGED = ("surge", "collapse", "mixed")
 
 
 def _series_name(uid: str) -> tuple[str, str]:
@@ -419,7 +421,7 @@ def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
     if trends is None or trends.empty:
         return '<p>Surges and collapses: <strong>none flagged</strong> (no trend signals were given).</p>'
     t = trends[list(TREND_COLUMNS)].sort_values(["recent_3m", "unique_id"], ascending=[False, True])
-    flagged = t[t["signal"].isin(["surge", "collapse"])]
+    flagged = t[t["signal"].isin(_FLAGGED)]
     ports = t[t["unique_id"].astype(str).str.startswith("port/")].head(top)
     last = pd.Timestamp(trends["last_month"].max()) if "last_month" in trends else None
     months = f" ({(last - pd.DateOffset(months=2)):%B} to {last:%B %Y})" if last is not None and pd.notna(last) else ""
@@ -432,7 +434,8 @@ def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
         body += "<h3>Ports, busiest first</h3>" + _table(_trend_table(ports))
     return body + (
         '<p class="note">A surge or collapse: more of the last 3 months above (below) the 95% range of a monthly '
-        "forecast fitted on the months before them than below (above). Changes compare the same calendar months a year "
+        "forecast fitted on the months before them than below (above); above and below: as many months above the range "
+        "as below it (a swing, neither). Changes compare the same calendar months a year "
         "earlier and in the last year before COVID. Every series is in trends.csv.</p>"
     )
 
