@@ -3,6 +3,9 @@
 It opens with what a duty manager decides on, and keeps the data-science material for an
 appendix. Sections, in this order (each an ``<section id=...>`` so tests and readers find them):
 
+- ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
+  the caller's cautions (the main job: a forecaster whose history ends inside a break) and a red
+  verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``);
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
@@ -507,6 +510,9 @@ class ReportInputs:
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
     facts : dict, optional
         Key facts for the summary (models, versions, data span, ...).
+    cautions : dict, optional
+        Title -> text of what a reader must know before acting on the numbers (e.g. a forecast
+        that continues a break's level), shown first, above the headline.
     """
 
     scored: pd.DataFrame
@@ -522,6 +528,19 @@ class ReportInputs:
     trends: pd.DataFrame | None = None
     drift: pd.DataFrame | None = None
     facts: dict | None = None
+    cautions: dict | None = None
+
+
+def _cautions(i: ReportInputs) -> str:
+    """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
+    items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
+        items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
+                      "(appendix: tonight's data checks)."))
+    if not items:
+        return ""
+    body = "".join(f'<li><span class="warn">{html.escape(k, quote=False)}</span>: {html.escape(v, quote=False)}</li>' for k, v in items)
+    return _section("cautions", "Read first", f"<ul>{body}</ul>")
 
 
 def _check_inputs(i: ReportInputs) -> None:
@@ -595,6 +614,7 @@ def write_report(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>riskmodel duty report</title>"
         f"<style>{_CSS}</style></head><body><h1>Arrivals, referrals and staffing: duty report</h1>"
+        + _cautions(i)
         + "".join(decisions)
         + '<div id="appendix"><h1>Appendix: the models behind the numbers</h1>'
         + "".join(appendix)
