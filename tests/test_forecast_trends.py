@@ -264,3 +264,16 @@ def test_monthly_trends_refuses_a_bad_backcast():
     df = pd.DataFrame({"unique_id": "total", "ds": pd.date_range("2022-01-01", "2023-12-31", freq="D"), "y": 1.0})
     with pytest.raises(ConfigError, match=r"`backcast` must be an int >= 0; got -1"):
         monthly_trends(df, backcast=-1)
+
+
+def test_travel_trends_calls_months_both_above_and_below_the_interval_mixed_not_a_surge():
+    """One month above the interval and one below (a tie) is neither a surge nor a collapse: it used to read "surge"."""
+    hist = _trend_panel()
+    ds = pd.date_range("2023-10-01", periods=3, freq="MS")
+    # the panel's last three months are 800 each: above [500, 700], below [900, 1200], inside [700, 900]
+    fc = pd.DataFrame({"unique_id": "market/X", "ds": ds, "y_lo_95": [500.0, 900.0, 700.0], "y_hi_95": [700.0, 1200.0, 900.0]})
+    row = travel_trends(hist, forecast=fc).iloc[0]
+    assert (row["n_checked"], row["n_above"], row["n_below"], row["signal"]) == (3, 1, 1, "mixed")
+    # one more month above than below is still a surge
+    two_up = fc.assign(y_lo_95=[500.0, 900.0, 500.0], y_hi_95=[700.0, 1200.0, 700.0])
+    assert travel_trends(hist, forecast=two_up).iloc[0]["signal"] == "surge"

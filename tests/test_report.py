@@ -399,3 +399,34 @@ def test_fairness_section_shows_each_groups_interval_and_whether_it_was_judged(t
         for grp in ("big", "large"):
             assert shown.loc[grp, f"{name} interval"] == f"{t.loc[grp, f'{name}_low']:,.3f} to {t.loc[grp, f'{name}_high']:,.3f}"
         assert shown.loc["tiny", f"{name} interval"] == "not judged"
+
+
+def test_trends_section_flags_a_mixed_series_in_words(tmp_path):
+    """Months both above and below the range are flagged (the series left its range) and named in words."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    mixed = pd.DataFrame({"unique_id": ["port/Batam"], "last_month": [pd.Timestamp("2023-12-01")], "recent_3m": [900.0],
+                          "growth_3m": [0.4], "growth_12m": [0.25], "vs_pre_break_3m": [-0.1], "vs_pre_break_12m": [np.nan],
+                          "n_checked": [3], "n_above": [1], "n_below": [1], "signal": ["mixed"]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=mixed)).read_text(encoding="utf-8")
+    assert "<strong>1</strong> of 1 ports and markets flagged" in text
+    assert _section_table(text, "trends", 0).iloc[0].tolist()[:4] == ["port", "Batam", "above and below", "1 above, 1 below of 3"]
+
+
+def test_cautions_come_before_the_numbers_a_duty_manager_acts_on(tmp_path):
+    """A forecast that continues a break's level, or a broken feed, was said only in the appendix; the decisions
+    above it read as sound. Cautions now open the report, before the headline."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    plain = write_report(tmp_path / "plain.html", ReportInputs(scored=scored, forecasts=_forecasts())).read_text(encoding="utf-8")
+    assert 'id="cautions"' not in plain
+    line = "the history of 1 series ends inside a structural break. Fix: refit later."
+    red = pd.DataFrame({"comparison": ["tonight vs last night"], "column": ["port"], "psi": [2.5], "red_at": [0.25],
+                        "vanished": ["port/Batam"], "verdict": ["red"]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red,
+                                                          cautions={"forecaster, ports: history ends inside a break": line})
+                        ).read_text(encoding="utf-8")
+    cautions = text.split('<section id="cautions">')[1].split("</section>")[0]
+    assert text.index('<section id="cautions">') < text.index('<section id="headline">')
+    assert "forecaster, ports: history ends inside a break" in cautions and line in cautions
+    assert "Tonight's data checks are red" in cautions
+    amber = write_report(tmp_path / "a.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red.assign(verdict="amber")))
+    assert 'id="cautions"' not in amber.read_text(encoding="utf-8")

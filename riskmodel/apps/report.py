@@ -3,6 +3,9 @@
 It opens with what a duty manager decides on, and keeps the data-science material for an
 appendix. Sections, in this order (each an ``<section id=...>`` so tests and readers find them):
 
+- ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
+  the caller's cautions (the main job: a forecaster whose history ends inside a break) and a red
+  verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``);
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
@@ -387,7 +390,9 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     )
 
 
-_SIGNAL_WORDS = {"surge": "surge", "collapse": "collapse", "within": "as forecast", "unchecked": "not checked"}
+_SIGNAL_WORDS = {"surge": "surge", "collapse": "collapse", "mixed": "above and below", "within": "as forecast", "unchecked": "not checked"}
+#: Signals of a series whose recent months left the forecast's range (flagged in the report).
+_FLAGGED = ("surge", "collapse", "mixed")
 
 
 def _series_name(uid: str) -> tuple[str, str]:
@@ -419,7 +424,7 @@ def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
     if trends is None or trends.empty:
         return '<p>Surges and collapses: <strong>none flagged</strong> (no trend signals were given).</p>'
     t = trends[list(TREND_COLUMNS)].sort_values(["recent_3m", "unique_id"], ascending=[False, True])
-    flagged = t[t["signal"].isin(["surge", "collapse"])]
+    flagged = t[t["signal"].isin(_FLAGGED)]
     ports = t[t["unique_id"].astype(str).str.startswith("port/")].head(top)
     last = pd.Timestamp(trends["last_month"].max()) if "last_month" in trends else None
     months = f" ({(last - pd.DateOffset(months=2)):%B} to {last:%B %Y})" if last is not None and pd.notna(last) else ""
@@ -432,7 +437,8 @@ def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
         body += "<h3>Ports, busiest first</h3>" + _table(_trend_table(ports))
     return body + (
         '<p class="note">A surge or collapse: more of the last 3 months above (below) the 95% range of a monthly '
-        "forecast fitted on the months before them than below (above). Changes compare the same calendar months a year "
+        "forecast fitted on the months before them than below (above); above and below: as many months above the range "
+        "as below it (a swing, neither). Changes compare the same calendar months a year "
         "earlier and in the last year before COVID. Every series is in trends.csv.</p>"
     )
 
@@ -504,6 +510,9 @@ class ReportInputs:
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
     facts : dict, optional
         Key facts for the summary (models, versions, data span, ...).
+    cautions : dict, optional
+        Title -> text of what a reader must know before acting on the numbers (e.g. a forecast
+        that continues a break's level), shown first, above the headline.
     """
 
     scored: pd.DataFrame
@@ -519,6 +528,19 @@ class ReportInputs:
     trends: pd.DataFrame | None = None
     drift: pd.DataFrame | None = None
     facts: dict | None = None
+    cautions: dict | None = None
+
+
+def _cautions(i: ReportInputs) -> str:
+    """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
+    items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
+        items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
+                      "(appendix: tonight's data checks)."))
+    if not items:
+        return ""
+    body = "".join(f'<li><span class="warn">{html.escape(k, quote=False)}</span>: {html.escape(v, quote=False)}</li>' for k, v in items)
+    return _section("cautions", "Read first", f"<ul>{body}</ul>")
 
 
 def _check_inputs(i: ReportInputs) -> None:
@@ -592,6 +614,7 @@ def write_report(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>riskmodel duty report</title>"
         f"<style>{_CSS}</style></head><body><h1>Arrivals, referrals and staffing: duty report</h1>"
+        + _cautions(i)
         + "".join(decisions)
         + '<div id="appendix"><h1>Appendix: the models behind the numbers</h1>'
         + "".join(appendix)

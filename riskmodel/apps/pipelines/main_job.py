@@ -505,8 +505,10 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         "forecaster, nationalities": f"{nats.name} v{nats.version} (champion)",
         "forecast horizon": f"{s.horizon} days from {fc['ds'].min():%Y-%m-%d}",
         "reused from the last run": ", ".join(run.reused) or "nothing",
-        **_open_break_facts({"ports": ports, "nationalities": nats}),
     }
+    # said twice on purpose: first in the report (before the numbers it makes less sound), and in what was run
+    cautions = _open_break_facts({"ports": ports, "nationalities": nats})
+    facts.update(cautions)
     fairness_cfg = risk.config.fairness
     inputs = ReportInputs(
         scored=scored.in_country, forecasts=fc, history=ports.history,
@@ -515,7 +517,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         fairness_bounds={"max_referral_excess": fairness_cfg.max_referral_excess, "max_fpr_excess": fairness_cfg.max_fpr_excess,
                          "max_calibration_ratio": fairness_cfg.max_calibration_ratio},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
-        trends=tables["trends.csv"],
+        trends=tables["trends.csv"], cautions=cautions,
     )
     with run.timed("report", "drawing the report"):
         return write_report(run.out / "report.html", inputs)

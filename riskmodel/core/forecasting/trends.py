@@ -10,7 +10,9 @@ For each series (a port, a market, the total), :func:`travel_trends` reports
 - given a forecast made *before* the latest actuals (e.g. last quarter's
   ``forecast()`` output, or ``backcast=3`` to fit one now on the history before the
   last three periods), how many of those actuals left its ``level``% interval and
-  a ``signal``: ``surge`` (above it), ``collapse`` (below it), ``within``, or
+  a ``signal``: ``surge`` (more of them above it than below), ``collapse`` (more
+  below than above), ``mixed`` (as many above as below, at least one: the series
+  left its range both ways, neither a surge nor a collapse), ``within``, or
   ``unchecked`` when no forecast covers the recent actuals.
 
 A growth is a ratio minus one (``0.25`` = 25% more), NaN where the reference
@@ -144,7 +146,7 @@ def travel_trends(
         (float: against the same calendar periods before the latest break, NaN
         without one), ``n_checked``, ``n_above``, ``n_below`` (int: actuals covered
         by the forecast with both bounds, above and below its interval) and ``signal`` (str:
-        ``surge``, ``collapse``, ``within`` or ``unchecked``).
+        ``surge``, ``collapse``, ``mixed``, ``within`` or ``unchecked``; see the module docstring).
 
     Raises
     ------
@@ -200,7 +202,7 @@ def travel_trends(
             row[f"vs_pre_break_{n}"] = _growth(s, end, n, back)[1] if back is not None else np.nan
         f = flags.loc[str(uid)] if str(uid) in flags.index else None
         n_checked, above, below = (int(f["n_checked"]), int(f["n_above"]), int(f["n_below"])) if f is not None else (0, 0, 0)
-        signal = "unchecked" if not n_checked else "surge" if above > below else "collapse" if below > above else "surge" if above else "within"
+        signal = "unchecked" if not n_checked else "surge" if above > below else "collapse" if below > above else "mixed" if above else "within"
         row.update(n_checked=n_checked, n_above=above, n_below=below, signal=signal)
         rows.append(row)
     columns = [c.format(short=short, long=long) for c in TREND_COLUMNS]
