@@ -101,7 +101,8 @@ def test_a_time_zone_column_is_refused(engine, reports, tmp_path):
 
 @pytest.mark.parametrize("text", ["{not json", '{"watermark": "NaT", "last_id": "P1", "next_part": 1}', "[]",
                                   '{"watermark": "2022-05-01T10:00:00", "last_id": 1.5, "next_part": 1}',
-                                  '{"watermark": "2022-05-01T10:00:00", "last_id": true, "next_part": 1}'])
+                                  '{"watermark": "2022-05-01T10:00:00", "last_id": true, "next_part": 1}',
+                                  '{"watermark": "2022-05-01T10:00:00", "last_id": null, "next_part": 1}'])
 def test_a_corrupt_state_file_is_named(engine, reports, tmp_path, text):
     write_table(engine, "presence_reports", reports)
     (tmp_path / "state.json").write_text(text)
@@ -380,3 +381,17 @@ def test_rows_without_an_id_stop_the_read_instead_of_vanishing(db, reports, tmp_
     with pytest.raises(SchemaError, match=r"`report_id`: missing \(NULL\).*\(2 rows"):
         reader.read_into(tmp_path / "parts")
     assert not (tmp_path / "parts").exists() and not (tmp_path / "state.json").exists()
+
+
+def test_a_repeat_of_whole_number_ids_is_caught_by_number(reports, tmp_path):
+    """Rows returned again (times stored as text in another format) are found by comparing their ids with the saved
+    last id as numbers: with the last id saved as the number 7, a comparison of text ids with it would find none and
+    the same rows would be written again and again (here row 7, the last one read, came back first)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", _numbered(reports, list(range(1, 13)), [WM] * 12))
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = replace(substr(known_at, 1, 19), ' ', 'T')"))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    with pytest.raises(SchemaError, match=r"`known_at`: the database returned rows this reader had already read .*\(1 row: 7\)"):
+        reader.read_into(tmp_path / "parts", on_part=_stop_after(1))
+    assert _read_ids(tmp_path / "parts") == [1, 2, 3, 4, 5, 6, 7]
