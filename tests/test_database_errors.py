@@ -288,21 +288,36 @@ def test_whole_number_ids_beyond_double_precision_are_read_once_each(engine, rep
     assert reader.state()["last_id"] == 2**62 + 5
 
 
-def test_whole_number_ids_in_an_sqlite_column_without_a_type_are_read_once_each(reports, tmp_path):
-    """A column declared without a type (as other tools create them) holds the ids as SQLite integers; the last id was
-    bound as text and SQLite ranks every integer below every text: `id > '4'` matched none, so after the first batch
-    the other 8 rows at that watermark were skipped without a word (4 of 12 read)."""
+def _untyped_sqlite(tmp_path, table: pd.DataFrame):
+    """An SQLite extract of ``table`` whose id column is declared without a type (as other tools create them)."""
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
-    table = _numbered(reports, list(range(1, 13)), [WM] * 12)
     write_table(engine, "presence_reports", table)
     cols = ", ".join(f'"{c}"' for c in table.columns if c != "report_id")
     with engine.begin() as con:
         con.execute(sa.text("ALTER TABLE presence_reports RENAME TO loaded"))
         con.execute(sa.text(f"CREATE TABLE presence_reports (report_id, {cols})"))
         con.execute(sa.text(f"INSERT INTO presence_reports SELECT report_id, {cols} FROM loaded"))
+    return engine
+
+
+def test_whole_number_ids_in_an_sqlite_column_without_a_type_are_read_once_each(reports, tmp_path):
+    """A column declared without a type (as other tools create them) holds the ids as SQLite integers; the last id was
+    bound as text and SQLite ranks every integer below every text: `id > '4'` matched none, so after the first batch
+    the other 8 rows at that watermark were skipped without a word (4 of 12 read)."""
+    engine = _untyped_sqlite(tmp_path, _numbered(reports, list(range(1, 13)), [WM] * 12))
     reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=4)
     assert reader.read_into(tmp_path / "parts") == 12
     assert _read_ids(tmp_path / "parts") == list(range(1, 13))
+
+
+def test_a_state_file_of_the_old_format_resumes_over_an_sqlite_column_without_a_type(reports, tmp_path):
+    """An older reader's "9" is the number 9 for such a column: bound as the text '9' it matched none of the integers
+    at that watermark, and the rows after 9 were skipped without a word."""
+    engine = _untyped_sqlite(tmp_path, _numbered(reports, list(range(1, 13)), [WM] * 12))
+    (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "9", "next_part": 3}))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    assert reader.read_into(tmp_path / "parts") == 3
+    assert _read_ids(tmp_path / "parts") == [10, 11, 12]
 
 
 def test_a_state_file_of_the_old_format_resumes(db, reports, tmp_path):
