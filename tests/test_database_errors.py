@@ -6,6 +6,7 @@ row exactly once. A real PostgreSQL server as in tests/test_database.py.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
@@ -98,7 +99,10 @@ def test_a_time_zone_column_is_refused(engine, reports, tmp_path):
         reader.read_into(tmp_path / "parts")
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"watermark": "NaT", "last_id": "P1", "next_part": 1}', "[]"])
+@pytest.mark.parametrize("text", ["{not json", '{"watermark": "NaT", "last_id": "P1", "next_part": 1}', "[]",
+                                  '{"watermark": "2022-05-01T10:00:00", "last_id": 1.5, "next_part": 1}',
+                                  '{"watermark": "2022-05-01T10:00:00", "last_id": true, "next_part": 1}',
+                                  '{"watermark": "2022-05-01T10:00:00", "last_id": null, "next_part": 1}'])
 def test_a_corrupt_state_file_is_named(engine, reports, tmp_path, text):
     write_table(engine, "presence_reports", reports)
     (tmp_path / "state.json").write_text(text)
@@ -229,3 +233,180 @@ def test_times_stored_as_text_with_a_zone_are_named_not_a_pandas_error(engine, r
     n = len(rows)
     with pytest.raises(SchemaError, match=rf"`known_at`: values that are not times without a time zone .*\({n} rows?: {reports.loc[rows[0], 'report_id']}"):
         read_table(engine, "presence_reports")
+
+
+# ------------------------------------------------------------------ ids that are whole numbers (INTEGER, BIGINT)
+
+WM = pd.Timestamp("2022-05-01 10:00")
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request, tmp_path):
+    """The same checks on both databases the reader supports."""
+    if request.param == "sqlite":
+        return sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    return request.getfixturevalue("engine")
+
+
+def _numbered(reports: pd.DataFrame, ids: list, watermarks: list) -> pd.DataFrame:
+    """The first ``len(ids)`` reports with whole-number ids (an INTEGER/BIGINT column) and the given watermarks."""
+    return reports.head(len(ids)).assign(report_id=ids, known_at=watermarks)
+
+
+def _read_ids(folder) -> list:
+    return sorted(pd.read_parquet(folder)["report_id"].astype(int))
+
+
+def test_whole_number_ids_sharing_a_watermark_are_read_once_each_across_batches_and_a_crash(db, reports, tmp_path):
+    """Ids 1..12 at one watermark and 13..15 at a later one, in batches of 3: the read must stop after 9 and go on at 10
+    (10 sorts before 9 as text), also in a new reader after a crash; the saved last id is the whole number, as the
+    column holds it, not its text."""
+    table = _numbered(reports, list(range(1, 16)), [WM] * 12 + [WM + pd.Timedelta(hours=1)] * 3)
+    write_table(db, "presence_reports", table)
+    state, parts = tmp_path / "state.json", tmp_path / "parts"
+
+    def crash(part):
+        if part.name == "part-000003.parquet":
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        IncrementalReader(db, "presence_reports", state, batch_rows=3).read_into(parts, on_part=crash)
+    assert IncrementalReader(db, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3}
+    reader = IncrementalReader(db, "presence_reports", state, batch_rows=3)
+    assert reader.read_into(parts) == 6
+    assert _read_ids(parts) == list(range(1, 16))
+    assert reader.state()["last_id"] == 15 and reader.read_into(parts) == 0
+
+
+def test_whole_number_ids_beyond_double_precision_are_read_once_each(engine, reports, tmp_path):
+    """BIGINT ids above 2**53 differ by 1: a float anywhere on the way would merge them or lose one."""
+    ids = [2**62 + i for i in (1, 2, 3, 4, 5)]
+    write_table(engine, "presence_reports", _numbered(reports, ids, [WM] * 5))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    assert reader.read_into(tmp_path / "parts") == 5
+    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"].map(int)) == ids
+    assert reader.state()["last_id"] == 2**62 + 5
+
+
+def _untyped_sqlite(tmp_path, table: pd.DataFrame):
+    """An SQLite extract of ``table`` whose id column is declared without a type (as other tools create them)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", table)
+    cols = ", ".join(f'"{c}"' for c in table.columns if c != "report_id")
+    with engine.begin() as con:
+        con.execute(sa.text("ALTER TABLE presence_reports RENAME TO loaded"))
+        con.execute(sa.text(f"CREATE TABLE presence_reports (report_id, {cols})"))
+        con.execute(sa.text(f"INSERT INTO presence_reports SELECT report_id, {cols} FROM loaded"))
+    return engine
+
+
+def test_whole_number_ids_in_an_sqlite_column_without_a_type_are_read_once_each(reports, tmp_path):
+    """A column declared without a type (as other tools create them) holds the ids as SQLite integers; the last id was
+    bound as text and SQLite ranks every integer below every text: `id > '4'` matched none, so after the first batch
+    the other 8 rows at that watermark were skipped without a word (4 of 12 read)."""
+    engine = _untyped_sqlite(tmp_path, _numbered(reports, list(range(1, 13)), [WM] * 12))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=4)
+    assert reader.read_into(tmp_path / "parts") == 12
+    assert _read_ids(tmp_path / "parts") == list(range(1, 13))
+
+
+def test_a_state_file_of_the_old_format_resumes_over_an_sqlite_column_without_a_type(reports, tmp_path):
+    """An older reader's "9" is the number 9 for such a column: bound as the text '9' it matched none of the integers
+    at that watermark, and the rows after 9 were skipped without a word."""
+    engine = _untyped_sqlite(tmp_path, _numbered(reports, list(range(1, 13)), [WM] * 12))
+    (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "9", "next_part": 3}))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    assert reader.read_into(tmp_path / "parts") == 3
+    assert _read_ids(tmp_path / "parts") == [10, 11, 12]
+
+
+def test_a_state_file_of_the_old_format_resumes(db, reports, tmp_path):
+    """Older readers saved every last id as text ("9"); such a file must resume where it stopped, for whole-number
+    ids (at 10, not after "9" as text) and for text ids alike."""
+    write_table(db, "presence_reports", _numbered(reports, list(range(1, 13)), [WM] * 12))
+    (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "9", "next_part": 3}))
+    reader = IncrementalReader(db, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    assert reader.read_into(tmp_path / "parts") == 3
+    assert _read_ids(tmp_path / "parts") == [10, 11, 12]
+    assert reader.state() == {"watermark": WM.isoformat(), "last_id": 12, "next_part": 5}
+    text_ids = reports.head(6).assign(report_id=["P1", "P2", "P3", "P4", "P5", "P6"], known_at=WM)
+    write_table(db, "presence_reports", text_ids)
+    (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "P4", "next_part": 2}))
+    assert reader.read_into(tmp_path / "parts2") == 2
+    assert sorted(pd.read_parquet(tmp_path / "parts2")["report_id"]) == ["P5", "P6"]
+
+
+@pytest.mark.parametrize(("saved", "match"), [
+    ("P9", r"`report_id`: the state file's last id is text that is not a whole number, but the column holds whole numbers"),
+    (9, r"`report_id`: the state file's last id is a whole number, but the column holds text"),
+])
+def test_a_state_file_whose_last_id_does_not_fit_the_column_is_named(db, reports, tmp_path, saved, match):
+    """The table was reloaded with ids of another kind since the last run: text "P9" bound against whole numbers
+    failed in PostgreSQL with the driver's own error and in SQLite matched no row of the watermark (rows skipped);
+    a whole number against text ids failed with `operator does not exist`. Either must name the column and the fix."""
+    ids = list(range(1, 7)) if isinstance(saved, str) else ["P1", "P2", "P3", "P4", "P5", "P6"]
+    write_table(db, "presence_reports", _numbered(reports, ids, [WM] * 6))
+    (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": saved, "next_part": 1}))
+    reader = IncrementalReader(db, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    with pytest.raises(SchemaError, match=match + r".*Fix: .*delete .*state.json"):
+        reader.read_into(tmp_path / "parts")
+    assert not (tmp_path / "parts").exists()
+
+
+def _retype_sqlite(con, kind: str) -> None:
+    if kind == "sqlite-real":
+        con.execute(sa.text("UPDATE presence_reports SET report_id = report_id + 0.5 WHERE report_id = 3"))
+    else:  # one id as text in an INTEGER column: SQLite keeps it as text, beside the integers
+        con.execute(sa.text("UPDATE presence_reports SET report_id = 'A3' WHERE report_id = 3"))
+
+
+@pytest.mark.parametrize(("kind", "match"), [
+    ("double precision", r"`report_id`: ids of SQL type DOUBLE.PRECISION"),
+    ("numeric", r"`report_id`: ids of SQL type NUMERIC"),
+    ("sqlite-real", r"`report_id`: ids stored as SQLite integer and real values"),
+    ("sqlite-mixed", r"`report_id`: ids stored as SQLite integer and text values"),
+])
+def test_an_id_column_the_reader_cannot_order_safely_is_refused(engine, reports, tmp_path, kind, match):
+    """Fractional ids (2.9999999999999996 and 3.0 print alike) and ids of mixed kinds (SQLite ranks every number below
+    every text) cannot resume a read safely; they were read as if they could. The read must stop, naming the column
+    and the fix, before anything is written."""
+    table = _numbered(reports, list(range(1, 9)), [WM] * 8)
+    if kind.startswith("sqlite"):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", table)
+    with engine.begin() as con:
+        if kind.startswith("sqlite"):
+            _retype_sqlite(con, kind)
+        else:
+            con.execute(sa.text(f'ALTER TABLE presence_reports ALTER COLUMN report_id TYPE {kind}'))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=3)
+    with pytest.raises(SchemaError, match=match + r".*Fix: store .*whole numbers .* or text"):
+        reader.read_into(tmp_path / "parts")
+    assert not (tmp_path / "parts").exists() and not (tmp_path / "state.json").exists()
+
+
+def test_rows_without_an_id_stop_the_read_instead_of_vanishing(db, reports, tmp_path):
+    """A NULL id compares with nothing: PostgreSQL sorts it last at its watermark, and a batch ending on it saved "None"
+    as the last id; SQLite sorts it first, and pandas read the other ids of its batch as floats ("1.0"). Rows were
+    lost or written under another id; the read must stop before anything is written, naming the column."""
+    table = _numbered(reports, list(range(1, 13)), [WM] * 8 + [WM + pd.Timedelta(hours=1)] * 4).astype({"report_id": "Int64"})
+    table.loc[[4, 9], "report_id"] = pd.NA  # one at each watermark
+    write_table(db, "presence_reports", table)
+    reader = IncrementalReader(db, "presence_reports", tmp_path / "state.json", batch_rows=4)
+    with pytest.raises(SchemaError, match=r"`report_id`: missing \(NULL\).*\(2 rows"):
+        reader.read_into(tmp_path / "parts")
+    assert not (tmp_path / "parts").exists() and not (tmp_path / "state.json").exists()
+
+
+def test_a_repeat_of_whole_number_ids_is_caught_by_number(reports, tmp_path):
+    """Rows returned again (times stored as text in another format) are found by comparing their ids with the saved
+    last id as numbers: with the last id saved as the number 7, a comparison of text ids with it would find none and
+    the same rows would be written again and again (here row 7, the last one read, came back first)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", _numbered(reports, list(range(1, 13)), [WM] * 12))
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = replace(substr(known_at, 1, 19), ' ', 'T')"))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=7)
+    with pytest.raises(SchemaError, match=r"`known_at`: the database returned rows this reader had already read .*\(1 row: 7\)"):
+        reader.read_into(tmp_path / "parts", on_part=_stop_after(1))
+    assert _read_ids(tmp_path / "parts") == [1, 2, 3, 4, 5, 6, 7]

@@ -10,7 +10,11 @@ incremental read: point the reader at a load-time column if extracts behave so.
 The saved watermark is bound as a time (SQLite compares its text-held times as
 text), and a batch holding a row at or before the last key read (times stored
 as text in another format) stops the read before anything of it is written,
-rather than reading the same rows round and round.
+rather than reading the same rows round and round. Ids are whole numbers or text
+(see :class:`IncrementalReader`), saved and bound as the column holds them (a
+Python int or str; the drivers send an int as an integer): a whole number bound
+as text matched no integer in an SQLite column without a type, and NULL or
+fractional ids cannot be resumed after exactly.
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
@@ -25,6 +29,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +153,44 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
                  for c in spec.columns if c.kind == "datetime" and getattr(found.get(c.name), "timezone", False)]
     if problems:
         raise SchemaError(name, problems)
+
+
+def _id_kind(con, name: str, spec: TableSpec) -> str | None:
+    """How the table's ids are ordered and bound: "int" (whole numbers) or "text"; None when the table has no rows.
+
+    Raises
+    ------
+    SchemaError
+        If an id is missing (NULL), or the ids are of a kind a read cannot resume
+        after exactly: fractional numbers (FLOAT, DOUBLE PRECISION, NUMERIC, REAL,
+        which round) or, in SQLite (whose types belong to values, not columns),
+        values of several kinds.
+    """
+    import sqlalchemy as sa
+
+    key = f'"{spec.id_column}"'
+    nulls, first = con.execute(sa.text(f'SELECT count(*), min("{spec.watermark}") FROM "{name}" WHERE {key} IS NULL')).one()
+    if nulls:
+        raise SchemaError(name, [SchemaProblem(
+            spec.id_column, "missing (NULL): a read resumes after a (watermark, id) key, and a NULL id compares with none",
+            "give every row its own id, then rerun", (f"first at {spec.watermark} {first}",), int(nulls))])
+    fix = (f"store `{spec.id_column}` as whole numbers (INTEGER, BIGINT) or text (TEXT, VARCHAR), one kind on every row, "
+           "then rerun")
+    if con.dialect.name == "sqlite":
+        stored = sorted(k for (k,) in con.execute(sa.text(f'SELECT DISTINCT typeof({key}) FROM "{name}"')))
+        if len(stored) > 1 or (stored and stored[0] not in ("integer", "text")):
+            raise SchemaError(name, [SchemaProblem(
+                spec.id_column, f"ids stored as SQLite {' and '.join(stored)} values: a read resumes exactly only after ids "
+                "of one kind, whole numbers or text (fractions round, and SQLite ranks every number below every text)", fix)])
+        return {"integer": "int", "text": "text"}.get(stored[0]) if stored else None
+    declared = {c["name"]: c["type"] for c in sa.inspect(con).get_columns(name)}[spec.id_column]
+    if isinstance(declared, sa.Integer):
+        return "int"
+    if isinstance(declared, (sa.String, sa.Uuid)):
+        return "text"
+    raise SchemaError(name, [SchemaProblem(
+        spec.id_column, f"ids of SQL type {declared}: a read resumes exactly only after whole numbers or text "
+        "(fractions round; other types have no order this reader knows)", fix)])
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -305,6 +348,17 @@ def read_table(engine, name: str) -> pd.DataFrame:
 class IncrementalReader:
     """Read the rows of a table newer than the last run's watermark, in resumable batches.
 
+    The id column (the table's ``id_column`` in :data:`TABLES`) must hold whole
+    numbers (SQL INTEGER, BIGINT, SMALLINT: ordered and resumed as numbers, 10
+    after 9) or text (TEXT, VARCHAR, CHAR, or UUID in PostgreSQL: ordered as the
+    database orders text), one kind on every row and never NULL. The state file
+    keeps the last id as the column holds it: a JSON number for whole numbers, a
+    string for text. A state file of older readers, which saved every id as
+    text, resumes as before for text ids and, for whole-number ids, at the
+    number it names. Fractional ids (FLOAT, DOUBLE PRECISION, NUMERIC, REAL),
+    ids of other types, NULL ids, or (in SQLite) ids of several kinds stop the
+    read with a SchemaError naming the column before anything is written.
+
     Parameters
     ----------
     engine : sqlalchemy.Engine
@@ -333,13 +387,20 @@ class IncrementalReader:
         self.batch_rows = batch_rows
 
     def state(self) -> dict:
-        """``watermark`` and ``last_id`` of the last row read (None before the first run) and ``next_part``."""
+        """``watermark`` and ``last_id`` of the last row read (None before the first run) and ``next_part``.
+
+        ``last_id`` is an int for a whole-number id column and a str for a text one
+        (a str for every column in state files of older readers).
+        """
         if not self.state_path.exists():
             return {"watermark": None, "last_id": None, "next_part": 0}
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            last = state.get("last_id") if isinstance(state, dict) else None
             ok = isinstance(state, dict) and isinstance(state.get("next_part"), int) and (
-                state.get("watermark") is None or not pd.isna(pd.Timestamp(state["watermark"])))
+                state.get("watermark") is None or not pd.isna(pd.Timestamp(state["watermark"]))) and (
+                (last is None) == (state.get("watermark") is None)) and (
+                last is None or isinstance(last, str) or (isinstance(last, int) and not isinstance(last, bool)))
         except (ValueError, TypeError, UnicodeDecodeError):
             ok = False
         if not ok:
@@ -354,6 +415,26 @@ class IncrementalReader:
         _sync(tmp)
         os.replace(tmp, self.state_path)
 
+    def _resume(self, state: dict, kind: str | None) -> dict:
+        """``state`` with its last id of the column's ``kind``: an old state file's text "9" becomes 9 for whole numbers.
+
+        A last id of the other kind (the table reloaded with other ids since) is a SchemaError: the
+        saved place cannot be found in the new order, and guessing it would skip or repeat rows.
+        """
+        last = state["last_id"]
+        if kind == "int" and isinstance(last, str):
+            if re.fullmatch(r"-?[0-9]+", last):  # how readers before ids kept their kind wrote a whole number
+                return state | {"last_id": int(last)}
+            problem = "the state file's last id is text that is not a whole number, but the column holds whole numbers"
+        elif kind == "text" and isinstance(last, int):
+            problem = "the state file's last id is a whole number, but the column holds text"
+        else:
+            return state
+        raise SchemaError(self.name, [SchemaProblem(
+            self.spec.id_column, f"{problem} (the table was reloaded with ids of another kind since the last run): "
+            "the saved place cannot be found in its order", f"delete {self.state_path} together with the parts folder to read "
+            "the table again from the start, or restore the table the state file was written from")])
+
     def _after(self, state: dict) -> tuple[str, dict]:
         """The WHERE clause and parameters of the rows after the key in ``state``."""
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
@@ -362,18 +443,27 @@ class IncrementalReader:
         return (f"WHERE {wm} > :wm OR ({wm} = :wm AND {key} > :id)",
                 {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]})
 
-    def _check_keys(self, state: dict) -> None:
-        """SchemaError if rows to read lack the watermark or repeat a (watermark, id) key: either would be skipped without a word."""
+    def _check_keys(self, state: dict) -> tuple[str | None, dict]:
+        """The id column's kind (:func:`_id_kind`) and ``state`` with its last id of that kind (:meth:`_resume`).
+
+        SchemaError if rows to read lack the watermark or repeat a (watermark, id) key: either would be skipped
+        without a word; or if the ids are NULL or of a kind a read cannot resume after, or the saved last id
+        does not fit them.
+        """
         import sqlalchemy as sa
 
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
-        where, params = self._after(state)
+        kind, twice = None, 0
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
             n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
-            twice, example = con.execute(_statement(
-                f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
-            ), params).one()
+            if not n:
+                kind = _id_kind(con, self.name, self.spec)
+                state = self._resume(state, kind)
+                where, params = self._after(state)
+                twice, example = con.execute(_statement(
+                    f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
+                ), params).one()
         if n:
             raise SchemaError(self.name, [SchemaProblem(
                 self.spec.watermark, "missing (NULL): an incremental read orders rows by it and would never read these",
@@ -384,30 +474,46 @@ class IncrementalReader:
                 self.spec.id_column, f"the same id at the same `{self.spec.watermark}` on several rows: a read resumes after "
                 "a (watermark, id) key and would skip the repeats", "drop the repeated rows or give each its own id, then rerun",
                 (str(example),), int(twice))])
+        return kind, state
 
-    def _check_progress(self, state: dict, batch: pd.DataFrame) -> None:
-        """SchemaError if ``batch`` holds a row at or before the last key read: the read would repeat rows, or go round for ever."""
+    def _check_progress(self, state: dict, batch: pd.DataFrame, ids: pd.Series) -> None:
+        """SchemaError if ``batch`` holds a row at or before the last key read: the read would repeat rows, or go round for ever.
+
+        ``ids`` are the batch's ids as the database returned them, compared with the saved last id as
+        the same kind: as whole numbers (int) or as text.
+        """
         if state["watermark"] is None:
             return
-        wm, ids = batch[self.spec.watermark], batch[self.spec.id_column].astype(str)
+        wm = batch[self.spec.watermark]
         saved = pd.Timestamp(state["watermark"])
+        same = ids == state["last_id"] if isinstance(state["last_id"], int) else ids.astype(str) == state["last_id"]
         # an id compared only for equality: the database's collation, not Python's, orders ids
-        again = ((wm < saved) | ((wm == saved) & (ids == state["last_id"]))).to_numpy()
+        again = ((wm < saved) | ((wm == saved) & same.to_numpy())).to_numpy()
         if again.any():
             raise SchemaError(self.name, [SchemaProblem(
                 self.spec.watermark, f"the database returned rows this reader had already read (at or before the last key read, "
                 f"{self.spec.watermark} {saved}): it does not compare `{self.spec.watermark}` with the saved watermark as a time, "
                 "e.g. times stored as text in another format", f"store `{self.spec.watermark}` as a timestamp column, then rerun "
-                "(nothing of this batch was written)", tuple(ids[again].head(5)), int(again.sum()))])
+                "(nothing of this batch was written)", tuple(ids[again].astype(str).head(5)), int(again.sum()))])
 
-    def next_batch(self, state: dict) -> pd.DataFrame:
-        """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order."""
+    def _fetch(self, state: dict) -> pd.DataFrame:
+        """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order, as the database returns them."""
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
         cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
         where, params = self._after(state)
         sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
-            return coerce(self.name, pd.read_sql(sql, con, params=params | {"n": self.batch_rows}))
+            return pd.read_sql(sql, con, params=params | {"n": self.batch_rows})
+
+    def next_batch(self, state: dict) -> pd.DataFrame:
+        """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order, with the contract's dtypes.
+
+        Raises
+        ------
+        SchemaError
+            As :meth:`read_into` does before it reads.
+        """
+        return coerce(self.name, self._fetch(self._check_keys(state)[1]))
 
     def read_into(self, out_dir: str | Path, *, on_part=None) -> int:
         """Write every new row to ``out_dir/part-NNNNNN.parquet`` and advance the watermark after each part.
@@ -427,24 +533,29 @@ class IncrementalReader:
         Raises
         ------
         SchemaError
-            If the table is missing, lacks a column, or has rows without a
-            watermark or repeating an id at the same watermark (checked before
-            anything is read), or when the database returns a row at or before
-            the last key read (before that batch is written).
+            If the table is missing, lacks a column, has rows without a
+            watermark or an id, repeats an id at the same watermark, holds ids
+            of a kind a read cannot resume after (fractional, other types or
+            mixed kinds), or its ids are of another kind than the state file's
+            last id (all checked before anything is read); or when the
+            database returns a row at or before the last key read (before that
+            batch is written).
         UnreadableFileError
             If the state file is corrupt.
         DatabaseUnavailableError
             If the database cannot be reached.
         """
         out = Path(out_dir)
-        state, total = self.state(), 0
-        self._check_keys(state)
+        total = 0
+        kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
         while True:
-            batch = self.next_batch(state)
-            if batch.empty:
+            raw = self._fetch(state)
+            if raw.empty:
                 return total
-            self._check_progress(state, batch)
+            batch = coerce(self.name, raw)
+            ids = raw[self.spec.id_column].reset_index(drop=True)
+            self._check_progress(state, batch, ids)
             part = out / f"part-{state['next_part']:06d}.parquet"
             tmp = part.with_suffix(".tmp")
             batch.to_parquet(tmp, index=False)
@@ -454,8 +565,8 @@ class IncrementalReader:
             _sync(out)
             if on_part is not None:
                 on_part(part)
-            last = batch.iloc[-1]
-            state = {"watermark": pd.Timestamp(last[self.spec.watermark]).isoformat(), "last_id": str(last[self.spec.id_column]),
-                     "next_part": state["next_part"] + 1}
+            last = ids.iloc[-1]
+            state = {"watermark": pd.Timestamp(batch[self.spec.watermark].iloc[-1]).isoformat(),
+                     "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1}
             self._save(state)
             total += len(batch)
