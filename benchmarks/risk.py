@@ -53,7 +53,8 @@ the visa's permitted days), each group is measured with the other's field as thi
 ``reasons_true_raising_share`` (``reasons_true_lowering_share``) is the share of shown reasons
 whose true effect is > 0 (< 0); ``reasons_no_truth_share`` the share from groups the truth does
 not read at all (document, port, entry month, earlier extensions, earlier ports, earlier visa);
-what is left of 1 is mapped groups with a true effect of exactly 0. The ``reasons_random_``
+what is left of 1 is mapped groups with a true effect of exactly 0;
+``reasons_true_lowering_groups`` names the groups of the truly lowering reasons. The ``reasons_random_``
 figures are the same for 3 groups drawn at random per row: the chance level. No bar is set on
 these: a bar chosen after seeing the figure would test nothing. The seed agreement compares the
 top-1 reason group with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick
@@ -93,6 +94,8 @@ BARS = {
     "risk_referral_share_off_budget_5pct": ("<=", 0.1),
     "fairness_bias2_detected_share": (">=", 0.8),
     "fairness_false_alarm": ("<=", 0),
+    # a consistency check of the reasons code (it filters on that very sum): it cannot fail; the
+    # independent check is reasons_true_*_share against the generator's truth, with no bar
     "reasons_lowering_share": ("<=", 0),
     "reasons_top1_seed_agreement": (">=", 0.8),
 }
@@ -255,7 +258,7 @@ def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskC
 #: groups' fields (the planned stay over the visa's permitted days), each group gets its own field
 #: and the ratio is recomputed with the other group's field as this traveller's.
 TRUTH_INPUTS: dict[str, tuple[str, ...] | None] = {
-    "visa": ("visa_type",),  # permitted days and extension room come from the visa type
+    "visa": ("visa_type",),  # permitted days (a stay permit's own term: not read) and extension room
     "planned_stay": ("planned_stay_days",),  # and its ratios to the visa's permitted days
     "purpose": ("purpose",),
     "sponsor": ("sponsor",),
@@ -387,6 +390,21 @@ def truth_shares(chosen: np.ndarray, effects: dict[str, np.ndarray], *, inputs: 
     return {"true_raising": raising / n, "true_lowering": lowering / n, "no_truth": none / n}
 
 
+def lowering_groups(chosen: np.ndarray, effects: dict[str, np.ndarray], *, inputs: dict | None = None) -> str:
+    """The groups of the chosen reasons whose true effect is < 0, each with its share of those (most first), or ``"none"``.
+
+    ``chosen`` and ``effects`` as in :func:`truth_shares`.
+    """
+    inputs = TRUTH_INPUTS if inputs is None else inputs
+    low = []
+    for r, c in zip(*np.nonzero(pd.notna(chosen))):
+        g = chosen[r, c]
+        if inputs[g] and effects[g][r] < 0:
+            low.append(g)
+    counts = sorted(pd.Series(low, dtype=object).value_counts().items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{g} {n / len(low):.0%}" for g, n in counts) or "none"
+
+
 def _reason_figures(model: RiskModel, parts: dict, test: pd.DataFrame, p_test: np.ndarray, cfg: RiskConfig, inputs: pd.DataFrame) -> dict:
     """Top-3 reasons of elevated and high rows: their true effects, lowering share, top-1 agreement with a seed-1 refit.
 
@@ -434,6 +452,7 @@ def _true_reason_figures(model: RiskModel, out: pd.DataFrame, x: pd.DataFrame, c
     for tag, chosen in (("", shown), ("random_", drawn)):
         for k, v in truth_shares(chosen, effects).items():
             figures[f"reasons_{tag}{k}_share"] = v
+    figures["reasons_true_lowering_groups"] = lowering_groups(shown, effects)
     return figures
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.risk import NOT_FEATURES, TRUTH_INPUTS, _true_logit, true_effect, truth_inputs, truth_shares
+from benchmarks.risk import NOT_FEATURES, TRUTH_INPUTS, _true_logit, lowering_groups, true_effect, truth_inputs, truth_shares
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import NO_HIDDEN_RISK, EntryFacts, TravelHistory, make_crossings
 from riskmodel.core.risk import RiskConfig
@@ -114,3 +114,13 @@ def test_truth_shares_count_shown_slots_only():
     effects = {"earlier_stays": np.array([0.5, -1.0]), "season": np.zeros(2), "purpose": np.array([3.0, -0.2]), "sponsor": np.zeros(2)}
     # four shown: one raises, one lowers, one is not read by the truth, one has effect exactly 0
     assert truth_shares(chosen, effects) == {"true_raising": 0.25, "true_lowering": 0.25, "no_truth": 0.25}
+
+
+def test_lowering_groups_name_the_groups_of_the_truly_lowering_reasons_by_share():
+    chosen = np.array([["earlier_visits", "purpose", None], ["earlier_visits", "planned_stay", "season"],
+                       ["earlier_visits", "planned_stay", None]], dtype=object)
+    effects = {"earlier_visits": np.array([-0.5, -0.4, 0.2]), "purpose": np.array([-0.1, 0.0, 0.0]),
+               "planned_stay": np.array([0.0, -0.01, 0.0]), "season": np.zeros(3)}
+    # lowering: earlier_visits twice, purpose and planned_stay once each; season is not read by the truth
+    assert lowering_groups(chosen, effects) == "earlier_visits 50%, planned_stay 25%, purpose 25%"
+    assert lowering_groups(chosen[:, 2:], effects) == "none"
