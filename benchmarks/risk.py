@@ -38,9 +38,26 @@ precision) on the as-of holdout, then with the model's odds doubled (post hoc) f
 one group at a time among the five largest nationalities and the five largest
 regions; ``fairness_bias2_detected_share`` is the share refused for a breach of that
 very group, ``fairness_false_alarm`` the violations of the unbiased model. Reasons: top-3 reasons of the elevated and high
-holdout rows; the lowering share recomputes each shown reason's grouped
-contribution from TreeSHAP; the seed agreement compares the top-1 reason group
-with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick
+holdout rows. ``reasons_lowering_share`` recomputes each shown reason's grouped TreeSHAP
+contribution and counts those <= 0; the reasons code filters on that very sum, so this is a
+consistency check of the code, not of whether a reason is true. The independent check is the
+generator's truth: each shown reason's **true effect** on the generator's log-odds
+(``true_logit``, hidden noise left out), the interventional effect
+``true_logit(x) - mean_z true_logit(x with the group's raw inputs taken from z)`` over 500
+stays ``z`` drawn from the calibration slice: how much this traveller's facts of that group
+raise his true risk over a random traveller's. ``TRUTH_INPUTS`` maps each reason group to the
+raw fields its features come from (visa type, planned stay, earlier visits, recorded overstays,
+days since the last exit, ...), rebuilt from the stays and the generator's recorded outcomes,
+never from the model's features; where a feature reads two groups' fields (the planned stay over
+the visa's permitted days), each group is measured with the other's field as this traveller's.
+``reasons_true_raising_share`` (``reasons_true_lowering_share``) is the share of shown reasons
+whose true effect is > 0 (< 0); ``reasons_no_truth_share`` the share from groups the truth does
+not read at all (document, port, entry month, earlier extensions, earlier ports, earlier visa);
+what is left of 1 is mapped groups with a true effect of exactly 0;
+``reasons_true_lowering_groups`` names the groups of the truly lowering reasons. The ``reasons_random_``
+figures are the same for 3 groups drawn at random per row: the chance level. No bar is set on
+these: a bar chosen after seeing the figure would test nothing. The seed agreement compares the
+top-1 reason group with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick
 run (figures then below the 1M bar: ``risk_stays`` says how many).
 """
 
@@ -54,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.datasets import make_crossings
+from riskmodel.core.datasets import EntryFacts, TravelHistory, make_crossings, true_logit
 from riskmodel.core.features import build_features
 from riskmodel.core.risk import RiskConfig, RiskModel, explain, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import as_of_cutoff, as_of_tables, fit_slices
@@ -77,6 +94,8 @@ BARS = {
     "risk_referral_share_off_budget_5pct": ("<=", 0.1),
     "fairness_bias2_detected_share": (">=", 0.8),
     "fairness_false_alarm": ("<=", 0),
+    # a consistency check of the reasons code (it filters on that very sum): it cannot fail; the
+    # independent check is reasons_true_*_share against the generator's truth, with no bar
     "reasons_lowering_share": ("<=", 0),
     "reasons_top1_seed_agreement": (">=", 0.8),
 }
@@ -106,7 +125,7 @@ def run() -> dict:
     extra = {
         **_budget_shares(res.model, parts["calib"], data.crossings, cutoff, cfg, p_test, holdout),
         **_fairness_power(holdout, res.test_scores["y"].to_numpy(), p_test, cfg),
-        **_reason_figures(res.model, parts, holdout, p_test, cfg),
+        **_reason_figures(res.model, parts, holdout, p_test, cfg, truth_inputs(data.stays, data.truth)),
     }
     with_ci = ("auc_over_observable", "prauc_over_observable", "gini_over_observable", "auc_over_oracle", "prauc_over_oracle",
                "gini_over_oracle", "prauc_over_logreg", "roc_auc", "pr_auc", "observable_roc_auc", "observable_pr_auc",
@@ -232,10 +251,168 @@ def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskC
     return out
 
 
-def _reason_figures(model: RiskModel, parts: dict, test: pd.DataFrame, p_test: np.ndarray, cfg: RiskConfig) -> dict:
-    """Lowering share of the top-3 reasons of elevated and high rows, and top-1 agreement with a seed-1 refit."""
+#: The raw inputs of the generator's ``true_logit`` (fields of ``EntryFacts`` and ``TravelHistory``)
+#: each reason group of configs/risk.yaml is built from; ``None``: the truth reads none of them. A
+#: group's true effect replaces these raw fields, never the features, so the features of one group
+#: stay consistent (the planned-stay ratios follow the planned stay). Where a feature reads two
+#: groups' fields (the planned stay over the visa's permitted days), each group gets its own field
+#: and the ratio is recomputed with the other group's field as this traveller's.
+TRUTH_INPUTS: dict[str, tuple[str, ...] | None] = {
+    "visa": ("visa_type",),  # permitted days (a stay permit's own term: not read) and extension room
+    "planned_stay": ("planned_stay_days",),  # and its ratios to the visa's permitted days
+    "purpose": ("purpose",),
+    "sponsor": ("sponsor",),
+    "accommodation": ("accommodation",),
+    "document": None,  # document_type: not read by the truth
+    "entry_port": None,  # port and port type: not read
+    "return_ticket": ("has_return_ticket",),
+    "party": ("group_size",),
+    "season": None,  # entry_month: not read
+    "earlier_visits": ("prior_visits",),  # prior_visits_365d comes from the same earlier entries
+    "earlier_extensions": None,  # not read
+    # prior_exits equals prior_visits in the generator (no re-entry without an exit): credited to earlier_visits
+    "last_departure": ("days_since_last_exit",),
+    "earlier_stays": ("prior_overstays",),  # the overstay days and the permit use: same earlier stays
+    "earlier_ports": None,  # not read
+    "earlier_visa": None,  # the earlier visa type: not read
+}
+#: Truth inputs that no feature carries (audit attributes): in no reason group.
+NOT_FEATURES = ("age", "nationality")
+#: Stays of the calibration slice the true effects average over.
+REFERENCE_STAYS = 500
+_ENTRY = tuple(f.name for f in dataclasses.fields(EntryFacts))
+_HISTORY = tuple(f.name for f in dataclasses.fields(TravelHistory))
+
+
+def truth_inputs(stays: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Each stay's raw inputs of ``true_logit``, rebuilt from the stays and the generator's truth table.
+
+    The history is the generator's own: earlier entries, earlier *recorded* overstays
+    (``truth["recorded_overstay"]``, what the generator's history counts) and days from the
+    previous exit's day to this entry's day (``10**6`` on a first visit); age is the entry year
+    less the birth year. Built from the log, not from the features, so that the check does not
+    lean on :mod:`riskmodel.core.features`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``stay_id``: one column per field of ``EntryFacts`` and ``TravelHistory``.
+    """
+    s = stays.sort_values(["traveller_id", "entry_time"], kind="stable")
+    rec = truth.set_index("stay_id")["recorded_overstay"].loc[s["stay_id"]].to_numpy(dtype=float)
+    by = s.groupby("traveller_id", sort=False)
+    first = (by.cumcount() == 0).to_numpy()
+    prev_exit = by["exit_time"].shift(1).dt.normalize()
+    since = (s["entry_time"].dt.normalize() - prev_exit).dt.days.to_numpy(dtype=float, na_value=np.nan)
+    out = pd.DataFrame({c: s[c].astype(object).to_numpy() for c in ("visa_type", "purpose", "sponsor", "accommodation", "nationality")},
+                       index=pd.Index(s["stay_id"].to_numpy(), name="stay_id"))
+    out["has_return_ticket"] = s["has_return_ticket"].to_numpy(dtype=bool)
+    out["planned_stay_days"] = s["planned_stay_days"].to_numpy(dtype=float)
+    out["group_size"] = s["group_size"].to_numpy(dtype=float)
+    out["age"] = (s["entry_time"].dt.year - s["birth_year"]).to_numpy(dtype=float)
+    out["prior_visits"] = by.cumcount().to_numpy()
+    out["prior_overstays"] = (pd.Series(rec).groupby(by.ngroup().to_numpy()).cumsum().to_numpy() - rec).astype(int)
+    out["days_since_last_exit"] = np.where(first, 10**6, since)
+    return out[list(_ENTRY + _HISTORY)]
+
+
+def _true_logit(columns: dict[str, np.ndarray]) -> np.ndarray:
+    return true_logit(EntryFacts(**{f: columns[f] for f in _ENTRY}), TravelHistory(**{f: columns[f] for f in _HISTORY}))
+
+
+def true_effect(group: str, x: pd.DataFrame, reference: pd.DataFrame, *, inputs: dict | None = None) -> np.ndarray:
+    """True effect of reason group ``group`` on each row's generator log-odds, independent of any model.
+
+    ``true_logit(x) - mean_z true_logit(x with the group's raw inputs replaced by z's)`` over the
+    stays ``z`` of ``reference`` (the interventional effect: how much this traveller's facts of
+    that group raise his true risk over a random traveller's). Hidden noise is left out: no record
+    shows it. A group whose features the truth does not read has effect 0.
+
+    Parameters
+    ----------
+    group : str
+        A reason group's name, a key of ``inputs``.
+    x, reference : DataFrame
+        Rows of :func:`truth_inputs`.
+    inputs : dict, default=TRUTH_INPUTS
+        Reason group -> the raw truth fields its features come from (``None``: none).
+
+    Returns
+    -------
+    ndarray of float
+        One effect per row of ``x``, in log-odds.
+
+    Raises
+    ------
+    KeyError
+        If ``group`` is not mapped.
+    """
+    inputs = TRUTH_INPUTS if inputs is None else inputs
+    if group not in inputs:
+        raise KeyError(f"reason group {group!r} is not in TRUTH_INPUTS; map it to the truth inputs its features come from, or to None.")
+    fields = list(inputs[group] or ())
+    if not fields or not len(x):
+        return np.zeros(len(x))
+    # each distinct value of the group's fields once, weighted by how often the reference holds it
+    combos = reference[fields].value_counts(normalize=True, dropna=False, sort=False)
+    values = {f: combos.index.get_level_values(f).to_numpy() for f in fields}
+    w, m = combos.to_numpy(), len(combos)
+    cols = {c: x[c].to_numpy() for c in x.columns}
+    base = _true_logit(cols)
+    out = np.empty(len(x))
+    step = max(1, 1_000_000 // m)
+    for lo in range(0, len(x), step):
+        rows = np.arange(lo, min(lo + step, len(x)))
+        tiled = {c: np.repeat(v[rows], m) for c, v in cols.items()}
+        tiled.update({f: np.tile(v, len(rows)) for f, v in values.items()})
+        out[rows] = (base[rows, None] - _true_logit(tiled).reshape(len(rows), m)) @ w
+    return out
+
+
+def truth_shares(chosen: np.ndarray, effects: dict[str, np.ndarray], *, inputs: dict | None = None) -> dict[str, float]:
+    """Shares of the chosen reasons whose true effect is > 0, < 0, or that the truth does not read at all.
+
+    ``chosen`` is rows x slots of group names (``None``: an empty slot, not counted);
+    ``effects`` maps a group to its true effect on every row. The three shares leave out the
+    mapped groups whose effect is exactly 0.
+    """
+    inputs = TRUTH_INPUTS if inputs is None else inputs
+    raising = lowering = none = shown = 0
+    for r, c in zip(*np.nonzero(pd.notna(chosen))):
+        g = chosen[r, c]
+        shown += 1
+        if not inputs[g]:
+            none += 1
+        else:
+            raising += effects[g][r] > 0
+            lowering += effects[g][r] < 0
+    n = max(shown, 1)
+    return {"true_raising": raising / n, "true_lowering": lowering / n, "no_truth": none / n}
+
+
+def lowering_groups(chosen: np.ndarray, effects: dict[str, np.ndarray], *, inputs: dict | None = None) -> str:
+    """The groups of the chosen reasons whose true effect is < 0, each with its share of those (most first), or ``"none"``.
+
+    ``chosen`` and ``effects`` as in :func:`truth_shares`.
+    """
+    inputs = TRUTH_INPUTS if inputs is None else inputs
+    low = []
+    for r, c in zip(*np.nonzero(pd.notna(chosen))):
+        g = chosen[r, c]
+        if inputs[g] and effects[g][r] < 0:
+            low.append(g)
+    counts = sorted(pd.Series(low, dtype=object).value_counts().items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{g} {n / len(low):.0%}" for g, n in counts) or "none"
+
+
+def _reason_figures(model: RiskModel, parts: dict, test: pd.DataFrame, p_test: np.ndarray, cfg: RiskConfig, inputs: pd.DataFrame) -> dict:
+    """Top-3 reasons of elevated and high rows: their true effects, lowering share, top-1 agreement with a seed-1 refit.
+
+    ``inputs`` holds every stay's raw truth inputs (:func:`truth_inputs`).
+    """
     rows = test[model.band(p_test) != "low"]
     out = explain(model, rows, k=3)
+    truth = _true_reason_figures(model, out, inputs.loc[rows["stay_id"]], inputs.loc[parts["calib"]["stay_id"]])
     contrib = model.contributions(rows)[:, :-1]
     members = {g.name: [model.features.index(f) for f in g.features] for g in reason_groups(model)}
     shown = lowering = 0
@@ -251,8 +428,32 @@ def _reason_figures(model: RiskModel, parts: dict, test: pd.DataFrame, p_test: n
     return {
         "reasons_rows_explained": int(len(rows)),
         "reasons_lowering_share": lowering / max(shown, 1),
+        **truth,
         "reasons_top1_seed_agreement": float(agree),
     }
+
+
+def _true_reason_figures(model: RiskModel, out: pd.DataFrame, x: pd.DataFrame, calib: pd.DataFrame) -> dict:
+    """Shares of the shown reasons (of 3 groups drawn at random per row) that truly raise, lower, or are not read by the truth.
+
+    True effects (:func:`true_effect`) over :data:`REFERENCE_STAYS` stays drawn from the calibration slice.
+    """
+    rng = np.random.default_rng(0)
+    reference = calib.iloc[rng.choice(len(calib), min(REFERENCE_STAYS, len(calib)), replace=False)]
+    names = np.array([g.name for g in reason_groups(model)], dtype=object)
+    shown = np.column_stack([out[f"reason_{i}_feature"].to_numpy(dtype=object) for i in (1, 2, 3)])
+    drawn = names[np.argsort(rng.random((len(x), len(names))), axis=1)[:, :3]]
+    effects = {}
+    for g in names:
+        need = ((shown == g) | (drawn == g)).any(axis=1)
+        effects[g] = np.zeros(len(x))
+        effects[g][need] = true_effect(g, x[need], reference)
+    figures = {}
+    for tag, chosen in (("", shown), ("random_", drawn)):
+        for k, v in truth_shares(chosen, effects).items():
+            figures[f"reasons_{tag}{k}_share"] = v
+    figures["reasons_true_lowering_groups"] = lowering_groups(shown, effects)
+    return figures
 
 
 def _load() -> float:
