@@ -56,7 +56,11 @@ not read at all (document, port, entry month, earlier extensions, earlier ports,
 what is left of 1 is mapped groups with a true effect of exactly 0;
 ``reasons_true_lowering_groups`` names the groups of the truly lowering reasons. The ``reasons_random_``
 figures are the same for 3 groups drawn at random per row: the chance level. No bar is set on
-these: a bar chosen after seeing the figure would test nothing. The seed agreement compares the
+these: a bar chosen after seeing the figure would test nothing. One caveat when reading the lowering share:
+the earlier-trip groups also tell a model about the traveller's hidden propensity (earlier recorded
+overstays raise its posterior), which ``true_logit`` leaves out, so a history reason can raise the
+risk one can know from the records while its ``true_logit`` effect is negative, and the
+share can overstate the reasons that point the wrong way. The seed agreement compares the
 top-1 reason group with a model refitted with seed 1. ``RISK_BENCH_TRAVELLERS`` sets a smaller quick
 run (figures then below the 1M bar: ``risk_stays`` says how many).
 """
