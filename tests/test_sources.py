@@ -532,3 +532,87 @@ def test_a_charge_of_minus_one_rupiah_is_refused(src):
     enf.loc[i, "amount_idr"] = -1
     with pytest.raises(SchemaError, match=rf"`amount_idr`: negative \(1 row: {enf.loc[i, 'record_id']}\)"):
         validate_source("enforcement", enf)
+
+
+# ----------------------------------------------------------------------------- hostile records, hand-made
+
+
+def _log(*rows: tuple) -> pd.DataFrame:
+    """A crossings log of hand-made rows ``(crossing_id, traveller_id, direction, time, permit_end, document_id)``."""
+    cid, tid, direction, time, end, doc = zip(*rows, strict=True)
+    entry = [d == "entry" for d in direction]
+
+    def on_entry(value):
+        return [value if e else None for e in entry]
+
+    return pd.DataFrame({
+        "crossing_id": list(cid), "traveller_id": list(tid), "direction": list(direction), "timestamp": pd.to_datetime(list(time)),
+        "port": "Ngurah Rai", "nationality": "AUS", "sex": "F", "birth_year": 1990, "document_type": "passport",
+        "document_id": list(doc), "visa_type": on_entry("voa"), "permit_end": pd.to_datetime(list(end)),
+        "purpose": on_entry("tourism"), "sponsor": on_entry("none"), "has_return_ticket": pd.array(on_entry(True), dtype="boolean"),
+        "accommodation": on_entry("hotel"), "group_size": pd.array(on_entry(1), dtype="Int32"),
+        "planned_stay_days": pd.array(on_entry(20), dtype="Int32"),
+    })
+
+
+def _no_records(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype="datetime64[us]" if c.kind == "datetime" else "Int64" if c.kind == "int" else object)
+                         for c in SOURCES[name]})
+
+
+def _apps(*rows: tuple) -> pd.DataFrame:
+    """Permit applications ``(id, traveller, applied_at, decided_at, known_at, decision, new_permit_end)``."""
+    aid, tid, applied, decided, known, decision, end = zip(*rows, strict=True)
+    return pd.DataFrame({"application_id": list(aid), "traveller_id": list(tid), "document_id": None, "kind": "extension",
+                         "applied_at": pd.to_datetime(list(applied)), "decided_at": pd.to_datetime(list(decided)),
+                         "known_at": pd.to_datetime(list(known)), "decision": list(decision),
+                         "new_permit_end": pd.to_datetime(list(end)), "regency": "Badung"})
+
+
+def _tables_with(**given: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {name: given.get(name, _no_records(name)) for name in SOURCES}
+
+
+def test_hand_made_tables_are_valid_and_give_hand_computed_features():
+    """The hand-made helpers below meet the contracts: a refusal on file before the second entry counts once."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-01-28 10:00", "2022-01-28 10:00", "refused", None))
+    snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-10")
+    assert snap["stay_id"].tolist() == ["C3"] and counts["permit_applications"]["linked"] == 1
+    assert snap["prior_refusals"].tolist() == [1.0] and snap["days_to_permit_end"].tolist() == [20.0]
+
+
+def test_a_refusal_on_file_before_its_decision_is_refused_not_counted_before_it_was_made():
+    """Leakage: the record says the refusal was known on 25 January, but it was decided on 5 March, after the
+    second entry (1 March). As of that entry nobody knew of a refusal: prior_refusals must be 0, not 1. The
+    contract has ``known_at`` as the decision time of a decided application, so the record is refused.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-03-05 10:00", "2022-01-25 10:00", "refused", None))
+    with pytest.raises(SchemaError, match=r"`known_at`: before `decided_at` \(1 row: A1\)"):
+        monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-10")
+
+
+def test_a_refused_application_carrying_a_new_permit_end_does_not_hide_an_overstay():
+    """A refused extension with a new permit end filled in: the permit in force is still the one granted at
+    entry (ends 8 February), so on 20 February the traveller has overstayed. The record breaks the contract
+    (``new_permit_end`` only on a granted application) and must be refused, not read as an extension.
+    """
+    log = _log(("C1", "T2", "entry", "2022-01-10 09:00", "2022-02-08", "D2"))
+    apps = _apps(("A2", "T2", "2022-02-01 10:00", "2022-02-03 10:00", "2022-02-03 10:00", "refused", "2022-03-08"))
+    with pytest.raises(SchemaError, match=r"`new_permit_end`: given on an application not granted \(1 row: A2\)"):
+        monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        (("A3", "T3", "2022-02-01", None, "2022-02-01", "pending", "2022-03-08"), r"`new_permit_end`: given on an application not granted"),
+        (("A4", "T3", "2022-02-01", "2022-02-03", "2022-02-03", "pending", None), r"`decided_at`: given on a pending application"),
+    ],
+)
+def test_a_pending_application_with_a_decision_date_or_new_end_is_refused(row, match):
+    with pytest.raises(SchemaError, match=match):
+        validate_source("permit_applications", _apps(row))
