@@ -128,25 +128,45 @@ def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, la
     return [SchemaProblem(late, f"before `{early}`", fix, ids, n)] if n else []
 
 
+def _where(df: pd.DataFrame, id_col: str, mask: np.ndarray, column: str, what: str, fix: str) -> list[SchemaProblem]:
+    """One problem naming the rows of ``mask``, or none."""
+    ids, n = _ids(df, id_col, mask)
+    return [SchemaProblem(column, what, fix, ids, n)] if n else []
+
+
+def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Dates in order, and the decision's fields present exactly where the decision gives them."""
+    problems = _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
+    problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
+    problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
+    # known_at is the decision time of a decided application: one on file before it was decided would count
+    # the decision in features before it was made
+    problems += _order_check(df, id_col, usable, "decided_at", "known_at", "a decision is on file from when it is made: give its time as `known_at`")
+    if {"decision", "new_permit_end", "decided_at"} <= usable:
+        decision = df["decision"].astype(object).to_numpy()
+        granted = decision == "granted"
+        no_end = granted & df["new_permit_end"].isna().to_numpy()
+        ids, n = _ids(df, id_col, no_end)
+        if n:
+            problems.append(SchemaProblem("new_permit_end", "missing on a granted application", "give the new last permitted day", ids, n))
+        undecided = (decision != "pending") & df["decided_at"].isna().to_numpy()
+        ids, n = _ids(df, id_col, undecided)
+        if n:
+            problems.append(SchemaProblem("decided_at", "missing on a decided application", "give the decision time, or mark it `pending`", ids, n))
+        # a new permit end moves the permit in force: on a refused or pending application it would hide an overstay
+        problems += _where(df, id_col, ~granted & df["new_permit_end"].notna().to_numpy(), "new_permit_end", "given on an application not granted",
+                           "leave `new_permit_end` missing unless `decision` is `granted`")
+        problems += _where(df, id_col, (decision == "pending") & df["decided_at"].notna().to_numpy(), "decided_at",
+                           "given on a pending application", "give the decision it records, or leave `decided_at` missing")
+    return problems
+
+
 def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     if name == "presence_reports":
         problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
     elif name == "permit_applications":
-        problems += _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
-        problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
-        problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
-        if {"decision", "new_permit_end", "decided_at"} <= usable:
-            decision = df["decision"].astype(object).to_numpy()
-            granted = decision == "granted"
-            no_end = granted & df["new_permit_end"].isna().to_numpy()
-            ids, n = _ids(df, id_col, no_end)
-            if n:
-                problems.append(SchemaProblem("new_permit_end", "missing on a granted application", "give the new last permitted day", ids, n))
-            undecided = (decision != "pending") & df["decided_at"].isna().to_numpy()
-            ids, n = _ids(df, id_col, undecided)
-            if n:
-                problems.append(SchemaProblem("decided_at", "missing on a decided application", "give the decision time, or mark it `pending`", ids, n))
+        problems += _application_checks(df, id_col, usable)
     else:
         if "overstay_days" in usable:
             ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
@@ -210,8 +230,10 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
         duplicate ids, a report filed before the stay began, a decision, a
-        record or a new permit end before its application, a granted
-        application without its new permit end, an enforcement record known
+        record or a new permit end before its application, a decided
+        application on file before its decision, a granted application
+        without its new permit end, a new permit end on an application not
+        granted, a decision time on a pending one, an enforcement record known
         before its action, for less than a day of overstay or with a negative
         charge.
 
