@@ -616,3 +616,47 @@ def test_a_refused_application_carrying_a_new_permit_end_does_not_hide_an_overst
 def test_a_pending_application_with_a_decision_date_or_new_end_is_refused(row, match):
     with pytest.raises(SchemaError, match=match):
         validate_source("permit_applications", _apps(row))
+
+
+def _reports(*rows: tuple) -> pd.DataFrame:
+    """Presence reports ``(report_id, traveller_id, document_id, stay_from, known_at)`` from a hotel in Badung."""
+    rid, tid, doc, since, known = zip(*rows, strict=True)
+    return pd.DataFrame({"report_id": pd.Series(rid, dtype=object), "traveller_id": pd.Series(tid, dtype=object),
+                         "document_id": pd.Series(doc, dtype=object), "stay_from": pd.to_datetime(list(since)),
+                         "known_at": pd.to_datetime(list(known)), "province": "Bali", "regency": "Badung",
+                         "accommodation": "hotel", "reporter_type": "hotel"})
+
+
+def test_a_report_with_a_blank_traveller_id_is_refused_not_lost_to_no_stay():
+    """A hotel sent '' for the traveller id it did not have, and the document D1 that the crossings tie to T1.
+    On main the empty text counted as an id: the report was not resolved through its document and was
+    counted as `no_stay_at_time` (a traveller '' was never in the country), so T1's stay showed no report.
+    A blank id names nobody: refused, with the fix (leave it missing).
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    reports = _reports(("P1", "", "D1", "2022-01-10", "2022-01-11"), ("P2", None, "D1", "2022-01-10", "2022-01-11"))
+    with pytest.raises(SchemaError, match=r"`traveller_id`: blank ids \(1 row: P1\).*leave an unknown id missing"):
+        monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-01-20")
+    # the same report with the id left missing is linked through its document
+    reports.loc[0, "traveller_id"] = None
+    reports.loc[0, "regency"] = "Denpasar"
+    snap, counts = monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-01-20")
+    assert counts["presence_reports"]["linked"] == 2 and snap["reports"].tolist() == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        # the crossings log holds T1 as text "1": an integer 1 in the reports is a different traveller to pandas
+        ("traveller_id", [1, "1"], r"`traveller_id`: ids that are not text \(1 row: P1\).*astype\(str\)"),
+        # 1 and "1" are not duplicates to pandas, but are the same report once written as text (CSV, database)
+        ("report_id", [1, "1"], r"`report_id`: ids that are not text \(1 row: 1\)"),
+        ("document_id", ["   ", "D1"], r"`document_id`: blank ids \(1 row: P1\)"),
+        ("report_id", ["", "P2"], r"`report_id`: blank ids \(1 row: row 0\)"),
+    ],
+)
+def test_ids_that_are_not_text_or_blank_are_refused(column, values, match):
+    reports = _reports(("P1", "1", "D1", "2022-01-10", "2022-01-11"), ("P2", "1", "D1", "2022-01-10", "2022-01-11"))
+    reports[column] = pd.Series(values, dtype=object)
+    with pytest.raises(SchemaError, match=match):
+        validate_source("presence_reports", reports)
