@@ -134,6 +134,31 @@ def _where(df: pd.DataFrame, id_col: str, mask: np.ndarray, column: str, what: s
     return [SchemaProblem(column, what, fix, ids, n)] if n else []
 
 
+def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Ids that are not text, or blank text.
+
+    Records are linked to the crossings log by id: an integer 1 never meets the
+    log's '1', and 1 and '1' are one id once written to a file or a database. A
+    blank id names nobody, yet is not missing, so a record with a blank traveller
+    id and a usable document was never resolved through the document.
+    """
+    problems: list[SchemaProblem] = []
+    for col in columns:
+        if col.kind != "id" or col.name not in usable:
+            continue
+        values = df[col.name].astype(object).to_numpy()
+        present = ~pd.isna(values)
+        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+        blank = text & np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
+        problems += _where(df, id_col, present & ~text, col.name, "ids that are not text",
+                           f"store every `{col.name}` as text, as the crossings log holds ids: .astype(str) on the present values, missing ones left missing")
+        if blank.any():
+            # a blank record id cannot name its own row
+            ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:5]) if col.name == id_col else _ids(df, id_col, blank)[0]
+            problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
+    return problems
+
+
 def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
     """Dates in order, and the decision's fields present exactly where the decision gives them."""
     problems = _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
@@ -208,6 +233,7 @@ def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
     id_col = SOURCE_KEYS[name][0]
     problems, usable = _check_columns(table, SOURCES[name], id_col, None)
     problems += _duplicates(table, id_col, usable)
+    problems += _id_checks(table, SOURCES[name], id_col, usable)
     problems += _row_checks(name, table, id_col, usable)
     return problems
 
@@ -229,7 +255,7 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, a report filed before the stay began, a decision, a
+        duplicate ids, ids that are not text or are blank, a report filed before the stay began, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application
         without its new permit end, a new permit end on an application not
