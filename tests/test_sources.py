@@ -660,3 +660,19 @@ def test_ids_that_are_not_text_or_blank_are_refused(column, values, match):
     reports[column] = pd.Series(values, dtype=object)
     with pytest.raises(SchemaError, match=match):
         validate_source("presence_reports", reports)
+
+
+def test_a_source_table_with_a_column_twice_or_multiindex_labels_is_refused_not_crashed_on():
+    """Two extracts joined side by side give `known_at` twice; a pivot gives MultiIndex labels. On main
+    check_source crashed with AttributeError ('DataFrame' object has no attribute 'dtype') naming neither.
+    """
+    reports = _reports(("P1", "T1", "D1", "2022-01-10", "2022-01-11"))
+    twice = pd.concat([reports, reports[["known_at"]]], axis=1)
+    with pytest.raises(SchemaError, match=r"`known_at`: column appears more than once.*keep one column named `known_at`"):
+        validate_source("presence_reports", twice)
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    with pytest.raises(SchemaError, match=r"(?s)presence_reports.*`known_at`: column appears more than once"):
+        monitoring_snapshot(log, _tables_with(presence_reports=twice), "2022-01-20")
+    pivoted = reports.set_axis(pd.MultiIndex.from_tuples([(c, "x") for c in reports.columns]), axis=1)
+    with pytest.raises(SchemaError, match=r"MultiIndex"):
+        validate_source("presence_reports", pivoted)
