@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids
+from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids, _not_a_table
 
 __all__ = [
     "PRESENCE_REPORTS",
@@ -228,8 +228,9 @@ def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
     """
     if name not in SOURCES:
         raise ValueError(f"`name` must be one of {sorted(SOURCES)}; got {name!r}.")
-    if not isinstance(table, pd.DataFrame):
-        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(table).__name__}", "pass a DataFrame")]
+    not_flat = _not_a_table(table)  # a column given twice reads as a frame, not a column: every check below would crash
+    if not_flat:
+        return not_flat
     id_col = SOURCE_KEYS[name][0]
     problems, usable = _check_columns(table, SOURCES[name], id_col, None)
     problems += _duplicates(table, id_col, usable)
