@@ -676,3 +676,30 @@ def test_a_source_table_with_a_column_twice_or_multiindex_labels_is_refused_not_
     pivoted = reports.set_axis(pd.MultiIndex.from_tuples([(c, "x") for c in reports.columns]), axis=1)
     with pytest.raises(SchemaError, match=r"MultiIndex"):
         validate_source("presence_reports", pivoted)
+
+
+def test_a_record_on_the_day_of_a_visa_run_goes_to_the_stay_it_was_made_in():
+    """T1 overstays four days (permit to 8 February), pays the charge at 09:00 on 12 February, leaves at 10:00
+    and comes back at 18:00 the same day (a visa run). The charge answers the first stay, C1; an extension
+    lodged at 08:00 that morning is an application of C1 too, so the new stay C3 has none. On main both went
+    to C3, the stay whose entry day is the latest on or before the record's day.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-12 10:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-02-12 18:00", "2022-03-13", "D1"))
+    stays = build_stays(log, validate=False)
+    charge = pd.DataFrame({"record_id": ["E1"], "traveller_id": ["T1"], "document_id": ["D1"], "action": ["overstay_charge"],
+                           "action_at": pd.to_datetime(["2022-02-12 09:00"]), "known_at": pd.to_datetime(["2022-02-12 09:00"]),
+                           "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
+    res = link_records("enforcement", charge, stays, document_pairs(log))
+    assert res.linked["stay_id"].tolist() == ["C1"]
+    # the same rule at 19:00, after the re-entry: the new stay
+    later = charge.assign(action_at=pd.to_datetime(["2022-02-12 19:00"]), known_at=pd.to_datetime(["2022-02-12 19:00"]))
+    assert link_records("enforcement", later, stays, document_pairs(log)).linked["stay_id"].tolist() == ["C3"]
+    apps = _apps(("A1", "T1", "2022-02-12 08:00", "2022-02-12 08:30", "2022-02-12 08:30", "refused", None))
+    snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
+    assert counts["permit_applications"]["linked"] == 1
+    assert snap["stay_id"].tolist() == ["C3"] and snap["applications"].tolist() == [0.0] and snap["refusals"].tolist() == [0.0]
+    # a presence report gives a day only: a place the traveller began staying at on the day of the re-entry is the new stay's
+    reports = _reports(("P1", "T1", "D1", "2022-02-12", "2022-02-13"))
+    snap, _ = monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-02-20")
+    assert snap["reports"].tolist() == [1.0]
