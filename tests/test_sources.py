@@ -703,3 +703,20 @@ def test_a_record_on_the_day_of_a_visa_run_goes_to_the_stay_it_was_made_in():
     reports = _reports(("P1", "T1", "D1", "2022-02-12", "2022-02-13"))
     snap, _ = monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-02-20")
     assert snap["reports"].tolist() == [1.0]
+
+
+def test_lists_and_labels_are_refused_for_a_day_the_crossings_log_does_not_reach(src, monitor_model):
+    """The extract ends on 31 December 2023. On 31 March 2024 nobody's exit is on file, so everyone in the
+    country at the end of the extract whose permit ended since would be listed as an actual overstay (38 of
+    72 on a smaller draw; 2 on 31 December): facts the log cannot give. On main they were listed, and
+    training labels read that day called them overstays. Refused, naming the log's last day and the fix.
+    """
+    from riskmodel.core.sources.monitor import monitor, monitor_training_table
+
+    assert src.crossings["timestamp"].max().normalize() == pd.Timestamp("2023-12-31")
+    with pytest.raises(ConfigError, match=r"`as_of` \(2024-03-31\) is after the last day of the crossings log \(2023-12-31\)"):
+        monitor(src.crossings, src.tables(), "2024-03-31", model=monitor_model)
+    with pytest.raises(ConfigError, match=r"`label_as_of` \(2024-01-01\) is after the last day of the crossings log \(2023-12-31\)"):
+        monitor_training_table(src.crossings, src.tables(), [pd.Timestamp("2023-12-01")], "2024-01-01")
+    # the log's last day itself is covered
+    assert len(monitor(src.crossings, src.tables(), "2023-12-31", model=monitor_model).snapshot) > 0
