@@ -720,3 +720,18 @@ def test_lists_and_labels_are_refused_for_a_day_the_crossings_log_does_not_reach
         monitor_training_table(src.crossings, src.tables(), [pd.Timestamp("2023-12-01")], "2024-01-01")
     # the log's last day itself is covered
     assert len(monitor(src.crossings, src.tables(), "2023-12-31", model=monitor_model).snapshot) > 0
+
+
+def test_a_traveller_id_the_crossings_log_never_held_is_counted_as_unknown_not_as_absent():
+    """Reports pseudonymised with another key (or mistyped) name travellers the log never held. On main they were
+    counted as `no_stay_at_time` ("the traveller was not in the country on the record's day"), the reason of a
+    known traveller out of the country: a feed hashed with the wrong key read as one whose travellers all left.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-01-20 09:00", "2022-02-08", "D1"))
+    stays = build_stays(log, validate=False)
+    reports = _reports(("P1", "T9", None, "2022-01-12", "2022-01-12"), ("P2", "T1", None, "2022-01-25", "2022-01-25"),
+                       ("P3", "T1", None, "2022-01-12", "2022-01-13"))
+    res = link_records("presence_reports", reports, stays, document_pairs(log))
+    assert dict(zip(res.unlinked["report_id"], res.unlinked["reason"], strict=True)) == {"P1": "unknown_traveller", "P2": "no_stay_at_time"}
+    assert res.linked["report_id"].tolist() == ["P3"]
+    assert res.counts["unknown_traveller"] == 1 and res.counts["no_stay_at_time"] == 1 and sum(res.counts.values()) == 3
