@@ -34,6 +34,7 @@ LINK_REASONS = {
     "no_ids": "neither a traveller id nor a document number",
     "unknown_document": "document number never seen with a traveller (by then)",
     "ambiguous_document": "document number seen with more than one traveller",
+    "unknown_traveller": "traveller id never seen in the crossings log (by then): mistyped, or pseudonymised with another key",
     "no_stay_at_time": "the traveller was not in the country on the record's day",
     "duplicate": "same record filed again (the first filing is kept)",
 }
@@ -173,7 +174,7 @@ def link_records(
     ...                      "action": ["overstay_charge", "overstay_charge"]})
     >>> pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-01-01"]), "travellers": [1]})
     >>> link_records("enforcement", recs, stays, pairs).counts
-    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'no_stay_at_time': 1, 'duplicate': 0}
+    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'unknown_traveller': 0, 'no_stay_at_time': 1, 'duplicate': 0}
     """
     if name not in SOURCE_KEYS:
         raise ValueError(f"`name` must be one of {sorted(SOURCE_KEYS)}; got {name!r}.")
@@ -183,6 +184,9 @@ def link_records(
     # a presence report gives the day a stay at a place began, the others the time of the event
     time = None if name == "presence_reports" else records[event_col].to_numpy(dtype="datetime64[us]").astype(np.int64)
     pos = _stay_of(stays, traveller.where(reason.isna()), day, time)
+    # a traveller the log never held is no traveller out of the country: a feed hashed with another key shows here
+    unknown = ~traveller.isin(stays["traveller_id"].astype(object)).to_numpy()
+    reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"
     reason[reason.isna() & (pos < 0)] = "no_stay_at_time"
     out = records.assign(traveller_id=traveller.to_numpy(dtype=object), linked_at=linked_at)
     out["stay_id"] = np.where(pos >= 0, stays["stay_id"].to_numpy(dtype=object)[np.maximum(pos, 0)], None)
