@@ -735,3 +735,29 @@ def test_a_traveller_id_the_crossings_log_never_held_is_counted_as_unknown_not_a
     assert dict(zip(res.unlinked["report_id"], res.unlinked["reason"], strict=True)) == {"P1": "unknown_traveller", "P2": "no_stay_at_time"}
     assert res.linked["report_id"].tolist() == ["P3"]
     assert res.counts["unknown_traveller"] == 1 and res.counts["no_stay_at_time"] == 1 and sum(res.counts.values()) == 3
+
+
+def _actions(*rows: tuple) -> pd.DataFrame:
+    """Enforcement records ``(record_id, action, overstay_days, amount_idr, ban_until)`` of T1 on 12 February 2022."""
+    rid, action, days, amount, until = zip(*rows, strict=True)
+    return pd.DataFrame({"record_id": list(rid), "traveller_id": "T1", "document_id": "D1", "action": list(action),
+                         "action_at": pd.Timestamp("2022-02-12 09:00"), "known_at": pd.Timestamp("2022-02-13 09:00"),
+                         "overstay_days": pd.Series(days, dtype=float), "amount_idr": pd.Series(amount, dtype=float),
+                         "ban_until": pd.to_datetime(list(until))})
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        # the contract: the amount of a charge paid, missing for other actions; the last day of a ban, missing for others
+        (("E1", "deportation", 90, 90_000_000, None), r"`amount_idr`: given on an action that is not an overstay charge \(1 row: E1\)"),
+        (("E2", "overstay_charge", 4, 4_000_000, "2023-02-12"), r"`ban_until`: given on an action that is not an entry ban \(1 row: E2\)"),
+        # infinity is no whole number of days or rupiah
+        (("E3", "overstay_charge", np.inf, 4_000_000, None), r"`overstay_days`: expected int values"),
+        (("E4", "overstay_charge", 4, np.inf, None), r"`amount_idr`: expected int values"),
+    ],
+)
+def test_enforcement_fields_that_contradict_the_action_or_are_infinite_are_refused(row, match):
+    assert check_source("enforcement", _actions(("E0", "overstay_charge", 4, 4_000_000, None))) == []
+    with pytest.raises(SchemaError, match=match):
+        validate_source("enforcement", _actions(row))
