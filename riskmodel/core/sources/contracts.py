@@ -193,16 +193,30 @@ def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> l
     elif name == "permit_applications":
         problems += _application_checks(df, id_col, usable)
     else:
-        if "overstay_days" in usable:
-            ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
-            if n:
-                problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
-        problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
-        problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
-        if "amount_idr" in usable:
-            ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
-            if n:
-                problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+        problems += _enforcement_checks(df, id_col, usable)
+    return problems
+
+
+def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Days and amounts in range, dates in order, and each action's own fields only on that action."""
+    problems: list[SchemaProblem] = []
+    if "overstay_days" in usable:
+        ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
+        if n:
+            problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
+    problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+    problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
+    if "amount_idr" in usable:
+        ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
+        if n:
+            problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+    if "action" in usable:
+        # the contract leaves these missing for other actions: one given there says the action or the field is wrong
+        action = df["action"].astype(object).to_numpy()
+        for column, own, what in (("amount_idr", "overstay_charge", "an overstay charge"), ("ban_until", "entry_ban", "an entry ban")):
+            if column in usable:
+                problems += _where(df, id_col, (action != own) & df[column].notna().to_numpy(), column, f"given on an action that is not {what}",
+                                   f"check `action`, or leave `{column}` missing on records other than `{own}`")
     return problems
 
 
@@ -261,8 +275,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
         application on file before its decision, a granted application
         without its new permit end, a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
-        before its action, for less than a day of overstay or with a negative
-        charge.
+        before its action, for less than a day of overstay, with a negative
+        charge, or with a charge amount or a ban end on another action.
 
     Examples
     --------
