@@ -88,3 +88,22 @@ def test_impossible_times_and_amounts_are_problems(src, name, column, change, ma
     table[column] = change(table)
     problems = [p for p in check_source(name, table) if p.column == column]
     assert problems and match in problems[0].problem
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        # two travellers whose ids were left blank become one, entering twice: the stays of neither are right
+        ("traveller_id", "", r"(?s)crossings.*`traveller_id`: blank ids \(1 row: C000000000\)"),
+        # an integer id never meets the text ids of the other sources' records
+        ("traveller_id", 31, r"(?s)crossings.*`traveller_id`: ids that are not text \(1 row: C000000000\)"),
+        ("document_id", "  ", r"(?s)crossings.*`document_id`: blank ids \(1 row: C000000000\)"),
+    ],
+)
+def test_a_crossings_log_with_blank_or_non_text_ids_is_refused(src, column, value, match):
+    """On main the monitoring inputs checked only the log's columns and types: an object column holding '' or 31 passed."""
+    log = src.crossings.copy()
+    log[column] = log[column].astype(object)
+    log.loc[log.index[0], column] = value
+    with pytest.raises(SchemaError, match=match):
+        monitoring_snapshot(log, _tables(src), AS_OF)
