@@ -24,7 +24,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
 from riskmodel.core.schema import CROSSINGS, _check_columns, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, check_source
+from riskmodel.core.sources.contracts import SOURCES, _id_checks, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, build_stays
 
@@ -232,8 +232,8 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     Raises
     ------
     SchemaError
-        Naming every problem of the crossings log's columns (not of its
-        entry/exit sequence) and of each source table
+        Naming every problem of the crossings log's columns and ids (blank or
+        not text; not of its entry/exit sequence) and of each source table
         (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
         table name, or an ``as_of`` that is not a date or carries a time zone.
     """
@@ -249,7 +249,9 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     problems = _not_a_table(crossings)
     if not problems:
         entry = (crossings["direction"].astype(object) == "entry").to_numpy() if "direction" in crossings.columns else None
-        problems = _check_columns(crossings, CROSSINGS, "crossing_id", entry)[0]
+        problems, usable = _check_columns(crossings, CROSSINGS, "crossing_id", entry)
+        # the log's ids are what every record is linked by: blank or non-text ones merge or part travellers
+        problems += _id_checks(crossings, CROSSINGS, "crossing_id", usable)
     if problems:
         raise SchemaError("crossings", problems)
     for name, table in tables.items():
