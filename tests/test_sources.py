@@ -761,3 +761,22 @@ def test_enforcement_fields_that_contradict_the_action_or_are_infinite_are_refus
     assert check_source("enforcement", _actions(("E0", "overstay_charge", 4, 4_000_000, None))) == []
     with pytest.raises(SchemaError, match=match):
         validate_source("enforcement", _actions(row))
+
+
+def test_category_columns_the_contract_accepts_are_read_as_their_text():
+    """Text and enum columns may be held as pandas categories (Parquet keeps them so). On main a categorical
+    `regency` crashed the snapshot with a raw TypeError ("Cannot setitem on a Categorical with a new category")
+    when a traveller without a report took the province of entry as office, and a categorical `decision` without
+    the category `pending` crashed when an application decided after the day had to be read as pending.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T2", "entry", "2022-01-10 10:00", "2022-02-08", "D2"))
+    reports = _reports(("P1", "T2", "D2", "2022-01-10", "2022-01-11"))
+    reports["regency"] = reports["regency"].astype("category")
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-01-28 10:00", "2022-01-28 10:00", "refused", None))
+    apps["decision"] = pd.Categorical(apps["decision"], categories=["granted", "refused"])
+    snap, _ = monitoring_snapshot(log, _tables_with(presence_reports=reports, permit_applications=apps), "2022-01-26")
+    # T1: no report, so the office is the province of the port of entry (Ngurah Rai, Bali); T2: the regency reported
+    assert dict(zip(snap["stay_id"], snap["office"], strict=True)) == {"C1": "Bali", "C2": "Badung"}
+    # on 26 January the refusal of 28 January is not made yet: the application is pending
+    assert dict(zip(snap["stay_id"], snap["pending_applications"], strict=True)) == {"C1": 1.0, "C2": 0.0}
+    assert dict(zip(snap["stay_id"], snap["refusals"], strict=True)) == {"C1": 0.0, "C2": 0.0}
