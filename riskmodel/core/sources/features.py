@@ -78,6 +78,8 @@ def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of:
             # file (pending) from lodging, but a copy or correction filed after it was decided is not
             t = t.loc[(t["applied_at"] <= as_of).to_numpy() & ((t["known_at"] <= as_of).to_numpy() | undecided)].copy()
             later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
+            # held as categories, the decisions may lack `pending`: read as text, the way every feature compares them
+            t["decision"] = t["decision"].astype(object)
             t.loc[later, "decision"] = "pending"
             t.loc[later, ["decided_at", "new_permit_end"]] = pd.NaT
             t.loc[later, "known_at"] = t.loc[later, "applied_at"]
@@ -316,7 +318,7 @@ def monitoring_snapshot(
     from riskmodel.core.reference import PORTS
 
     province = snap["entry_port"].astype(object).map(dict(zip(PORTS["port"], PORTS["province"], strict=True)))
-    snap["office"] = snap["last_regency"].fillna(province).fillna("unknown").astype(object)
+    snap["office"] = snap["last_regency"].astype(object).fillna(province).fillna("unknown").astype(object)
     snap["overstaying"] = (day > snap["permit_end_now"]).to_numpy()
     snap["as_of"] = day
     return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}
