@@ -780,3 +780,25 @@ def test_category_columns_the_contract_accepts_are_read_as_their_text():
     # on 26 January the refusal of 28 January is not made yet: the application is pending
     assert dict(zip(snap["stay_id"], snap["pending_applications"], strict=True)) == {"C1": 1.0, "C2": 0.0}
     assert dict(zip(snap["stay_id"], snap["refusals"], strict=True)) == {"C1": 0.0, "C2": 0.0}
+
+
+def test_a_stay_whose_traveller_entered_again_is_not_in_the_country_nor_an_overstay():
+    """T1 entered on 10 January (permit to 8 February), left by land unrecorded, and entered again on 1 March
+    (permit to 30 March). On 10 March T1 is in the country once, on the second stay, and has not overstayed:
+    the second entry proves they left, at a time the log does not give. On main the first stay was still open:
+    T1 was in the country twice and listed as an actual overstay (a fact, says the list) from the first stay.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    snap, _ = monitoring_snapshot(log, _tables_with(), "2022-03-10")
+    assert snap["stay_id"].tolist() == ["C3"] and not snap["overstaying"].any()
+    # as known on 20 February, before the second entry, the first stay is open and past its permit
+    before, _ = monitoring_snapshot(log, _tables_with(), "2022-02-20")
+    assert before["stay_id"].tolist() == ["C1"] and before["overstaying"].tolist() == [True]
+
+    class _Constant:  # the lists do not depend on the model's scores
+        def predict_proba(self, x):
+            return np.tile([0.5, 0.5], (len(x), 1))
+
+    assert monitor(log, _tables_with(), "2022-03-01", model=_Constant()).overstays.empty
