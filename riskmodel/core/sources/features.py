@@ -272,6 +272,9 @@ def monitoring_snapshot(
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Everyone in the country at the end of day ``as_of``, with what every source says by then.
 
+    A stay with no recorded exit whose traveller entered again by then is not
+    in the country (the log missed the exit): it is neither listed nor an overstay.
+
     Parameters
     ----------
     crossings : DataFrame
@@ -307,7 +310,10 @@ def monitoring_snapshot(
     stays = build_stays(log, as_of=end, validate=False)
     links = link_all(known, log, stays)
     linked = {name: r.linked for name, r in links.items()}
-    snap = add_history_features(stays.loc[stays["exit_time"].isna()].reset_index(drop=True))
+    # an entry with no recorded exit before the same traveller's next entry (an unrecorded land exit) is no stay in the
+    # country: the next entry proves they left, when the log does not say, so it is neither present nor an overstay
+    entered_again = stays["entry_time"] < stays.groupby("traveller_id", sort=False)["entry_time"].transform("max")
+    snap = add_history_features(stays.loc[stays["exit_time"].isna() & ~entered_again].reset_index(drop=True))
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
