@@ -802,3 +802,33 @@ def test_a_stay_whose_traveller_entered_again_is_not_in_the_country_nor_an_overs
             return np.tile([0.5, 0.5], (len(x), 1))
 
     assert monitor(log, _tables_with(), "2022-03-01", model=_Constant()).overstays.empty
+
+
+def test_late_filed_records_count_from_when_they_were_filed_by_hand():
+    """Leakage, by hand. T1 entered on 1 January 2022 (stay C1). A hotel reports a stay that began on 5 January,
+    filed on 12 January. T2's first stay (C2, 1..20 December 2021) overstayed 4 days: the charge paid on
+    20 December reached the database on 8 January; T2 entered again on 5 January (C4).
+    As of 10 January: T1 has no report (days since the last one: 9 days in the country + 1 = 10) and T2's
+    entry on 5 January knew no charge (0). As of 12 January: T1 has 1 report, 7 days old; T2 still 0 (the
+    charge reached the database after that entry).
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-01 09:00", "2022-01-30", "D1"), ("C2", "T2", "entry", "2021-12-01 09:00", "2021-12-16", "D2"),
+               ("C3", "T2", "exit", "2021-12-20 10:00", "2021-12-16", "D2"), ("C4", "T2", "entry", "2022-01-05 09:00", "2022-02-03", "D2"))
+    reports = _reports(("P1", "T1", "D1", "2022-01-05", "2022-01-12 20:00"))
+    charge = pd.DataFrame({"record_id": ["E1"], "traveller_id": ["T2"], "document_id": ["D2"], "action": ["overstay_charge"],
+                           "action_at": pd.to_datetime(["2021-12-20 09:00"]), "known_at": pd.to_datetime(["2022-01-08 09:00"]),
+                           "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
+    tables = _tables_with(presence_reports=reports, enforcement=charge)
+    cols = ["reports", "days_since_last_report", "prior_charges"]
+    early, _ = monitoring_snapshot(log, tables, "2022-01-10")
+    assert early.set_index("stay_id")[cols].to_dict("index") == {
+        "C1": {"reports": 0.0, "days_since_last_report": 10.0, "prior_charges": 0.0},
+        "C4": {"reports": 0.0, "days_since_last_report": 6.0, "prior_charges": 0.0}}
+    late, counts = monitoring_snapshot(log, tables, "2022-01-12")
+    assert late.set_index("stay_id")[cols].to_dict("index") == {
+        "C1": {"reports": 1.0, "days_since_last_report": 7.0, "prior_charges": 0.0},
+        "C4": {"reports": 0.0, "days_since_last_report": 8.0, "prior_charges": 0.0}}
+    assert counts["enforcement"]["linked"] == 1 and counts["presence_reports"]["linked"] == 1
+    # the guard can fail: the same charge on file on 3 January, before T2's entry, counts
+    tables["enforcement"] = charge.assign(known_at=pd.to_datetime(["2022-01-03 09:00"]))
+    assert monitoring_snapshot(log, tables, "2022-01-10")[0].set_index("stay_id")["prior_charges"].to_dict() == {"C1": 0.0, "C4": 1.0}
