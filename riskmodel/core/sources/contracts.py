@@ -213,9 +213,10 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     if "action" in usable:
         # the contract leaves these missing for other actions: one given there says the action or the field is wrong
         action = df["action"].astype(object).to_numpy()
+        known = pd.Series(action).isin(ENFORCEMENT_ACTIONS).to_numpy()  # an unknown action is reported as such already
         for column, own, what in (("amount_idr", "overstay_charge", "an overstay charge"), ("ban_until", "entry_ban", "an entry ban")):
             if column in usable:
-                problems += _where(df, id_col, (action != own) & df[column].notna().to_numpy(), column, f"given on an action that is not {what}",
+                problems += _where(df, id_col, known & (action != own) & df[column].notna().to_numpy(), column, f"given on an action that is not {what}",
                                    f"check `action`, or leave `{column}` missing on records other than `{own}`")
     return problems
 
