@@ -237,7 +237,8 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         Naming every problem of the crossings log's columns and ids (blank or
         not text; not of its entry/exit sequence) and of each source table
         (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
-        table name, or an ``as_of`` that is not a date or carries a time zone.
+        table name or a source not given, or an ``as_of`` that is not a date
+        or carries a time zone.
     """
     day = local_day(as_of)
     if not isinstance(tables, dict):
@@ -246,6 +247,11 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     unknown = sorted(str(n) for n in tables if n not in SOURCES)
     if unknown:
         raise SchemaError("sources", [SchemaProblem("<tables>", f"unknown source table(s) {unknown}", f"use names among {sorted(SOURCES)}")])
+    # a table not given would read as "no record on file": without the permits, every extended traveller is an overstay
+    left_out = [n for n in SOURCES if n not in tables]
+    if left_out:
+        raise SchemaError("sources", [SchemaProblem("<tables>", f"source table(s) not given: {left_out}",
+                                                    "pass every source; one with no records as an empty table with its contract's columns")])
     # columns, types, missing and unknown values of the log; not its entry/exit sequence, which real logs
     # break (unrecorded land exits) and stays are built to survive
     problems = _not_a_table(crossings)
@@ -280,7 +286,8 @@ def monitoring_snapshot(
     crossings : DataFrame
         The crossings log (later crossings are ignored).
     tables : dict of str to DataFrame
-        The other sources by name (later records are ignored; see :func:`as_known_at`).
+        Every other source by name (later records are ignored; see
+        :func:`as_known_at`); a source with no records as an empty table.
     as_of : str or Timestamp
         The day; everything known by its end counts.
     validate : bool, default=True
