@@ -196,3 +196,13 @@ def test_no_fitting_snapshot_reads_outcomes_the_audit_scores(data_dir, tmp_path)
     assert last + pd.Timedelta(days=45) <= audited, window
     # the window says what the model was fitted on: its latest snapshot day is that last one
     assert max(max(days) for days in RiskModel.load(model).snapshot_days_.values()) == last
+
+
+def test_monitor_refuses_a_day_after_the_extract_ends(data_dir, tmp_path):
+    """The synthetic extract ends on 2023-12-31: lists for 2024-03-31 would call everyone whose permit ended since an
+    overstay, their exits not being on file. On main the lists were written (exit 0)."""
+    assert _run("synth-sources", "--data", str(data_dir)) == 0
+    with pytest.raises(ConfigError, match=r"`--as-of` \(2024-03-31\) is after the last day of the crossings log \(2023-12-31\)"):
+        _run("monitor", "--as-of", "2024-03-31", "--data", str(data_dir), "--out", str(tmp_path / "lists"), "--train-months", "9",
+             "--quiet", "--allow-unfair")
+    assert not (tmp_path / "lists").exists()

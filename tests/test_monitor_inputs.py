@@ -88,3 +88,38 @@ def test_impossible_times_and_amounts_are_problems(src, name, column, change, ma
     table[column] = change(table)
     problems = [p for p in check_source(name, table) if p.column == column]
     assert problems and match in problems[0].problem
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        # two travellers whose ids were left blank become one, entering twice: the stays of neither are right
+        ("traveller_id", "", r"(?s)crossings.*`traveller_id`: blank ids \(1 row: C000000000\)"),
+        # an integer id never meets the text ids of the other sources' records
+        ("traveller_id", 31, r"(?s)crossings.*`traveller_id`: ids that are not text \(1 row: C000000000\)"),
+        ("document_id", "  ", r"(?s)crossings.*`document_id`: blank ids \(1 row: C000000000\)"),
+    ],
+)
+def test_a_crossings_log_with_blank_or_non_text_ids_is_refused(src, column, value, match):
+    """On main the monitoring inputs checked only the log's columns and types: an object column holding '' or 31 passed."""
+    log = src.crossings.copy()
+    log[column] = log[column].astype(object)
+    log.loc[log.index[0], column] = value
+    with pytest.raises(SchemaError, match=match):
+        monitoring_snapshot(log, _tables(src), AS_OF)
+
+
+def test_a_source_table_left_out_is_refused_not_read_as_no_records():
+    """T1's permit (to 8 February) was extended to 8 March on 5 February. Monitoring without the permit table read
+    it as "no application ever": on main T1 was an actual overstay on 20 February. An empty table says "none on
+    file"; a table not given says nothing, so it is refused, naming it.
+    """
+    from .test_sources import _apps, _log, _tables_with
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-05 10:00", "2022-02-05 10:00", "granted", "2022-03-08"))
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2022-03-08")] and snap["overstaying"].tolist() == [False]
+    partial = {name: t for name, t in _tables_with(permit_applications=apps).items() if name != "permit_applications"}
+    with pytest.raises(SchemaError, match=r"source table\(s\) not given: \['permit_applications'\].*empty table"):
+        monitoring_snapshot(log, partial, "2022-02-20")

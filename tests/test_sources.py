@@ -532,3 +532,303 @@ def test_a_charge_of_minus_one_rupiah_is_refused(src):
     enf.loc[i, "amount_idr"] = -1
     with pytest.raises(SchemaError, match=rf"`amount_idr`: negative \(1 row: {enf.loc[i, 'record_id']}\)"):
         validate_source("enforcement", enf)
+
+
+# ----------------------------------------------------------------------------- hostile records, hand-made
+
+
+def _log(*rows: tuple) -> pd.DataFrame:
+    """A crossings log of hand-made rows ``(crossing_id, traveller_id, direction, time, permit_end, document_id)``."""
+    cid, tid, direction, time, end, doc = zip(*rows, strict=True)
+    entry = [d == "entry" for d in direction]
+
+    def on_entry(value):
+        return [value if e else None for e in entry]
+
+    return pd.DataFrame({
+        "crossing_id": list(cid), "traveller_id": list(tid), "direction": list(direction), "timestamp": pd.to_datetime(list(time)),
+        "port": "Ngurah Rai", "nationality": "AUS", "sex": "F", "birth_year": 1990, "document_type": "passport",
+        "document_id": list(doc), "visa_type": on_entry("voa"), "permit_end": pd.to_datetime(list(end)),
+        "purpose": on_entry("tourism"), "sponsor": on_entry("none"), "has_return_ticket": pd.array(on_entry(True), dtype="boolean"),
+        "accommodation": on_entry("hotel"), "group_size": pd.array(on_entry(1), dtype="Int32"),
+        "planned_stay_days": pd.array(on_entry(20), dtype="Int32"),
+    })
+
+
+def _no_records(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype="datetime64[us]" if c.kind == "datetime" else "Int64" if c.kind == "int" else object)
+                         for c in SOURCES[name]})
+
+
+def _apps(*rows: tuple) -> pd.DataFrame:
+    """Permit applications ``(id, traveller, applied_at, decided_at, known_at, decision, new_permit_end)``."""
+    aid, tid, applied, decided, known, decision, end = zip(*rows, strict=True)
+    return pd.DataFrame({"application_id": list(aid), "traveller_id": list(tid), "document_id": None, "kind": "extension",
+                         "applied_at": pd.to_datetime(list(applied)), "decided_at": pd.to_datetime(list(decided)),
+                         "known_at": pd.to_datetime(list(known)), "decision": list(decision),
+                         "new_permit_end": pd.to_datetime(list(end)), "regency": "Badung"})
+
+
+def _tables_with(**given: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {name: given.get(name, _no_records(name)) for name in SOURCES}
+
+
+def test_hand_made_tables_are_valid_and_give_hand_computed_features():
+    """The hand-made helpers below meet the contracts: a refusal on file before the second entry counts once."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-01-28 10:00", "2022-01-28 10:00", "refused", None))
+    snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-10")
+    assert snap["stay_id"].tolist() == ["C3"] and counts["permit_applications"]["linked"] == 1
+    assert snap["prior_refusals"].tolist() == [1.0] and snap["days_to_permit_end"].tolist() == [20.0]
+
+
+def test_a_refusal_on_file_before_its_decision_is_refused_not_counted_before_it_was_made():
+    """Leakage: the record says the refusal was known on 25 January, but it was decided on 5 March, after the
+    second entry (1 March). As of that entry nobody knew of a refusal: prior_refusals must be 0, not 1. The
+    contract has ``known_at`` as the decision time of a decided application, so the record is refused.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-03-05 10:00", "2022-01-25 10:00", "refused", None))
+    with pytest.raises(SchemaError, match=r"`known_at`: before `decided_at` \(1 row: A1\)"):
+        monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-10")
+
+
+def test_a_refused_application_carrying_a_new_permit_end_does_not_hide_an_overstay():
+    """A refused extension with a new permit end filled in: the permit in force is still the one granted at
+    entry (ends 8 February), so on 20 February the traveller has overstayed. The record breaks the contract
+    (``new_permit_end`` only on a granted application) and must be refused, not read as an extension.
+    """
+    log = _log(("C1", "T2", "entry", "2022-01-10 09:00", "2022-02-08", "D2"))
+    apps = _apps(("A2", "T2", "2022-02-01 10:00", "2022-02-03 10:00", "2022-02-03 10:00", "refused", "2022-03-08"))
+    with pytest.raises(SchemaError, match=r"`new_permit_end`: given on an application not granted \(1 row: A2\)"):
+        monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        (("A3", "T3", "2022-02-01", None, "2022-02-01", "pending", "2022-03-08"), r"`new_permit_end`: given on an application not granted"),
+        (("A4", "T3", "2022-02-01", "2022-02-03", "2022-02-03", "pending", None), r"`decided_at`: given on a pending application"),
+    ],
+)
+def test_a_pending_application_with_a_decision_date_or_new_end_is_refused(row, match):
+    with pytest.raises(SchemaError, match=match):
+        validate_source("permit_applications", _apps(row))
+
+
+def _reports(*rows: tuple) -> pd.DataFrame:
+    """Presence reports ``(report_id, traveller_id, document_id, stay_from, known_at)`` from a hotel in Badung."""
+    rid, tid, doc, since, known = zip(*rows, strict=True)
+    return pd.DataFrame({"report_id": pd.Series(rid, dtype=object), "traveller_id": pd.Series(tid, dtype=object),
+                         "document_id": pd.Series(doc, dtype=object), "stay_from": pd.to_datetime(list(since)),
+                         "known_at": pd.to_datetime(list(known)), "province": "Bali", "regency": "Badung",
+                         "accommodation": "hotel", "reporter_type": "hotel"})
+
+
+def test_a_report_with_a_blank_traveller_id_is_refused_not_lost_to_no_stay():
+    """A hotel sent '' for the traveller id it did not have, and the document D1 that the crossings tie to T1.
+    On main the empty text counted as an id: the report was not resolved through its document and was
+    counted as `no_stay_at_time` (a traveller '' was never in the country), so T1's stay showed no report.
+    A blank id names nobody: refused, with the fix (leave it missing).
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    reports = _reports(("P1", "", "D1", "2022-01-10", "2022-01-11"), ("P2", None, "D1", "2022-01-10", "2022-01-11"))
+    with pytest.raises(SchemaError, match=r"`traveller_id`: blank ids \(1 row: P1\).*leave an unknown id missing"):
+        monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-01-20")
+    # the same report with the id left missing is linked through its document
+    reports.loc[0, "traveller_id"] = None
+    reports.loc[0, "regency"] = "Denpasar"
+    snap, counts = monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-01-20")
+    assert counts["presence_reports"]["linked"] == 2 and snap["reports"].tolist() == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        # the crossings log holds T1 as text "1": an integer 1 in the reports is a different traveller to pandas
+        ("traveller_id", [1, "1"], r"`traveller_id`: ids that are not text \(1 row: P1\).*astype\(str\)"),
+        # 1 and "1" are not duplicates to pandas, but are the same report once written as text (CSV, database)
+        ("report_id", [1, "1"], r"`report_id`: ids that are not text \(1 row: 1\)"),
+        ("document_id", ["   ", "D1"], r"`document_id`: blank ids \(1 row: P1\)"),
+        ("report_id", ["", "P2"], r"`report_id`: blank ids \(1 row: row 0\)"),
+    ],
+)
+def test_ids_that_are_not_text_or_blank_are_refused(column, values, match):
+    reports = _reports(("P1", "1", "D1", "2022-01-10", "2022-01-11"), ("P2", "1", "D1", "2022-01-10", "2022-01-11"))
+    reports[column] = pd.Series(values, dtype=object)
+    with pytest.raises(SchemaError, match=match):
+        validate_source("presence_reports", reports)
+
+
+def test_a_source_table_with_a_column_twice_or_multiindex_labels_is_refused_not_crashed_on():
+    """Two extracts joined side by side give `known_at` twice; a pivot gives MultiIndex labels. On main
+    check_source crashed with AttributeError ('DataFrame' object has no attribute 'dtype') naming neither.
+    """
+    reports = _reports(("P1", "T1", "D1", "2022-01-10", "2022-01-11"))
+    twice = pd.concat([reports, reports[["known_at"]]], axis=1)
+    with pytest.raises(SchemaError, match=r"`known_at`: column appears more than once.*keep one column named `known_at`"):
+        validate_source("presence_reports", twice)
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    with pytest.raises(SchemaError, match=r"(?s)presence_reports.*`known_at`: column appears more than once"):
+        monitoring_snapshot(log, _tables_with(presence_reports=twice), "2022-01-20")
+    pivoted = reports.set_axis(pd.MultiIndex.from_tuples([(c, "x") for c in reports.columns]), axis=1)
+    with pytest.raises(SchemaError, match=r"MultiIndex"):
+        validate_source("presence_reports", pivoted)
+
+
+def test_a_record_on_the_day_of_a_visa_run_goes_to_the_stay_it_was_made_in():
+    """T1 overstays four days (permit to 8 February), pays the charge at 09:00 on 12 February, leaves at 10:00
+    and comes back at 18:00 the same day (a visa run). The charge answers the first stay, C1; an extension
+    lodged at 08:00 that morning is an application of C1 too, so the new stay C3 has none. On main both went
+    to C3, the stay whose entry day is the latest on or before the record's day.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-12 10:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-02-12 18:00", "2022-03-13", "D1"))
+    stays = build_stays(log, validate=False)
+    charge = pd.DataFrame({"record_id": ["E1"], "traveller_id": ["T1"], "document_id": ["D1"], "action": ["overstay_charge"],
+                           "action_at": pd.to_datetime(["2022-02-12 09:00"]), "known_at": pd.to_datetime(["2022-02-12 09:00"]),
+                           "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
+    res = link_records("enforcement", charge, stays, document_pairs(log))
+    assert res.linked["stay_id"].tolist() == ["C1"]
+    # the same rule at 19:00, after the re-entry: the new stay
+    later = charge.assign(action_at=pd.to_datetime(["2022-02-12 19:00"]), known_at=pd.to_datetime(["2022-02-12 19:00"]))
+    assert link_records("enforcement", later, stays, document_pairs(log)).linked["stay_id"].tolist() == ["C3"]
+    apps = _apps(("A1", "T1", "2022-02-12 08:00", "2022-02-12 08:30", "2022-02-12 08:30", "refused", None))
+    snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
+    assert counts["permit_applications"]["linked"] == 1
+    assert snap["stay_id"].tolist() == ["C3"] and snap["applications"].tolist() == [0.0] and snap["refusals"].tolist() == [0.0]
+    # a presence report gives a day only: a place the traveller began staying at on the day of the re-entry is the new stay's
+    reports = _reports(("P1", "T1", "D1", "2022-02-12", "2022-02-13"))
+    snap, _ = monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-02-20")
+    assert snap["reports"].tolist() == [1.0]
+
+
+def test_lists_and_labels_are_refused_for_a_day_the_crossings_log_does_not_reach(src, monitor_model):
+    """The extract ends on 31 December 2023. On 31 March 2024 nobody's exit is on file, so everyone in the
+    country at the end of the extract whose permit ended since would be listed as an actual overstay (38 of
+    72 on a smaller draw; 2 on 31 December): facts the log cannot give. On main they were listed, and
+    training labels read that day called them overstays. Refused, naming the log's last day and the fix.
+    """
+    from riskmodel.core.sources.monitor import monitor, monitor_training_table
+
+    assert src.crossings["timestamp"].max().normalize() == pd.Timestamp("2023-12-31")
+    with pytest.raises(ConfigError, match=r"`as_of` \(2024-03-31\) is after the last day of the crossings log \(2023-12-31\)"):
+        monitor(src.crossings, src.tables(), "2024-03-31", model=monitor_model)
+    with pytest.raises(ConfigError, match=r"`label_as_of` \(2024-01-01\) is after the last day of the crossings log \(2023-12-31\)"):
+        monitor_training_table(src.crossings, src.tables(), [pd.Timestamp("2023-12-01")], "2024-01-01")
+    # the log's last day itself is covered
+    assert len(monitor(src.crossings, src.tables(), "2023-12-31", model=monitor_model).snapshot) > 0
+
+
+def test_a_traveller_id_the_crossings_log_never_held_is_counted_as_unknown_not_as_absent():
+    """Reports pseudonymised with another key (or mistyped) name travellers the log never held. On main they were
+    counted as `no_stay_at_time` ("the traveller was not in the country on the record's day"), the reason of a
+    known traveller out of the country: a feed hashed with the wrong key read as one whose travellers all left.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-01-20 09:00", "2022-02-08", "D1"))
+    stays = build_stays(log, validate=False)
+    reports = _reports(("P1", "T9", None, "2022-01-12", "2022-01-12"), ("P2", "T1", None, "2022-01-25", "2022-01-25"),
+                       ("P3", "T1", None, "2022-01-12", "2022-01-13"))
+    res = link_records("presence_reports", reports, stays, document_pairs(log))
+    assert dict(zip(res.unlinked["report_id"], res.unlinked["reason"], strict=True)) == {"P1": "unknown_traveller", "P2": "no_stay_at_time"}
+    assert res.linked["report_id"].tolist() == ["P3"]
+    assert res.counts["unknown_traveller"] == 1 and res.counts["no_stay_at_time"] == 1 and sum(res.counts.values()) == 3
+
+
+def _actions(*rows: tuple) -> pd.DataFrame:
+    """Enforcement records ``(record_id, action, overstay_days, amount_idr, ban_until)`` of T1 on 12 February 2022."""
+    rid, action, days, amount, until = zip(*rows, strict=True)
+    return pd.DataFrame({"record_id": list(rid), "traveller_id": "T1", "document_id": "D1", "action": list(action),
+                         "action_at": pd.Timestamp("2022-02-12 09:00"), "known_at": pd.Timestamp("2022-02-13 09:00"),
+                         "overstay_days": pd.Series(days, dtype=float), "amount_idr": pd.Series(amount, dtype=float),
+                         "ban_until": pd.to_datetime(list(until))})
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        # the contract: the amount of a charge paid, missing for other actions; the last day of a ban, missing for others
+        (("E1", "deportation", 90, 90_000_000, None), r"`amount_idr`: given on an action that is not an overstay charge \(1 row: E1\)"),
+        (("E2", "overstay_charge", 4, 4_000_000, "2023-02-12"), r"`ban_until`: given on an action that is not an entry ban \(1 row: E2\)"),
+        # infinity is no whole number of days or rupiah
+        (("E3", "overstay_charge", np.inf, 4_000_000, None), r"`overstay_days`: expected int values"),
+        (("E4", "overstay_charge", 4, np.inf, None), r"`amount_idr`: expected int values"),
+    ],
+)
+def test_enforcement_fields_that_contradict_the_action_or_are_infinite_are_refused(row, match):
+    assert check_source("enforcement", _actions(("E0", "overstay_charge", 4, 4_000_000, None))) == []
+    with pytest.raises(SchemaError, match=match):
+        validate_source("enforcement", _actions(row))
+
+
+def test_category_columns_the_contract_accepts_are_read_as_their_text():
+    """Text and enum columns may be held as pandas categories (Parquet keeps them so). On main a categorical
+    `regency` crashed the snapshot with a raw TypeError ("Cannot setitem on a Categorical with a new category")
+    when a traveller without a report took the province of entry as office, and a categorical `decision` without
+    the category `pending` crashed when an application decided after the day had to be read as pending.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T2", "entry", "2022-01-10 10:00", "2022-02-08", "D2"))
+    reports = _reports(("P1", "T2", "D2", "2022-01-10", "2022-01-11"))
+    reports["regency"] = reports["regency"].astype("category")
+    apps = _apps(("A1", "T1", "2022-01-25 10:00", "2022-01-28 10:00", "2022-01-28 10:00", "refused", None))
+    apps["decision"] = pd.Categorical(apps["decision"], categories=["granted", "refused"])
+    snap, _ = monitoring_snapshot(log, _tables_with(presence_reports=reports, permit_applications=apps), "2022-01-26")
+    # T1: no report, so the office is the province of the port of entry (Ngurah Rai, Bali); T2: the regency reported
+    assert dict(zip(snap["stay_id"], snap["office"], strict=True)) == {"C1": "Bali", "C2": "Badung"}
+    # on 26 January the refusal of 28 January is not made yet: the application is pending
+    assert dict(zip(snap["stay_id"], snap["pending_applications"], strict=True)) == {"C1": 1.0, "C2": 0.0}
+    assert dict(zip(snap["stay_id"], snap["refusals"], strict=True)) == {"C1": 0.0, "C2": 0.0}
+
+
+def test_a_stay_whose_traveller_entered_again_is_not_in_the_country_nor_an_overstay():
+    """T1 entered on 10 January (permit to 8 February), left by land unrecorded, and entered again on 1 March
+    (permit to 30 March). On 10 March T1 is in the country once, on the second stay, and has not overstayed:
+    the second entry proves they left, at a time the log does not give. On main the first stay was still open:
+    T1 was in the country twice and listed as an actual overstay (a fact, says the list) from the first stay.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    snap, _ = monitoring_snapshot(log, _tables_with(), "2022-03-10")
+    assert snap["stay_id"].tolist() == ["C3"] and not snap["overstaying"].any()
+    # as known on 20 February, before the second entry, the first stay is open and past its permit
+    before, _ = monitoring_snapshot(log, _tables_with(), "2022-02-20")
+    assert before["stay_id"].tolist() == ["C1"] and before["overstaying"].tolist() == [True]
+
+    class _Constant:  # the lists do not depend on the model's scores
+        def predict_proba(self, x):
+            return np.tile([0.5, 0.5], (len(x), 1))
+
+    assert monitor(log, _tables_with(), "2022-03-01", model=_Constant()).overstays.empty
+
+
+def test_late_filed_records_count_from_when_they_were_filed_by_hand():
+    """Leakage, by hand. T1 entered on 1 January 2022 (stay C1). A hotel reports a stay that began on 5 January,
+    filed on 12 January. T2's first stay (C2, 1..20 December 2021) overstayed 4 days: the charge paid on
+    20 December reached the database on 8 January; T2 entered again on 5 January (C4).
+    As of 10 January: T1 has no report (days since the last one: 9 days in the country + 1 = 10) and T2's
+    entry on 5 January knew no charge (0). As of 12 January: T1 has 1 report, 7 days old; T2 still 0 (the
+    charge reached the database after that entry).
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-01 09:00", "2022-01-30", "D1"), ("C2", "T2", "entry", "2021-12-01 09:00", "2021-12-16", "D2"),
+               ("C3", "T2", "exit", "2021-12-20 10:00", "2021-12-16", "D2"), ("C4", "T2", "entry", "2022-01-05 09:00", "2022-02-03", "D2"))
+    reports = _reports(("P1", "T1", "D1", "2022-01-05", "2022-01-12 20:00"))
+    charge = pd.DataFrame({"record_id": ["E1"], "traveller_id": ["T2"], "document_id": ["D2"], "action": ["overstay_charge"],
+                           "action_at": pd.to_datetime(["2021-12-20 09:00"]), "known_at": pd.to_datetime(["2022-01-08 09:00"]),
+                           "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
+    tables = _tables_with(presence_reports=reports, enforcement=charge)
+    cols = ["reports", "days_since_last_report", "prior_charges"]
+    early, _ = monitoring_snapshot(log, tables, "2022-01-10")
+    assert early.set_index("stay_id")[cols].to_dict("index") == {
+        "C1": {"reports": 0.0, "days_since_last_report": 10.0, "prior_charges": 0.0},
+        "C4": {"reports": 0.0, "days_since_last_report": 6.0, "prior_charges": 0.0}}
+    late, counts = monitoring_snapshot(log, tables, "2022-01-12")
+    assert late.set_index("stay_id")[cols].to_dict("index") == {
+        "C1": {"reports": 1.0, "days_since_last_report": 7.0, "prior_charges": 0.0},
+        "C4": {"reports": 0.0, "days_since_last_report": 8.0, "prior_charges": 0.0}}
+    assert counts["enforcement"]["linked"] == 1 and counts["presence_reports"]["linked"] == 1
+    # the guard can fail: the same charge on file on 3 January, before T2's entry, counts
+    tables["enforcement"] = charge.assign(known_at=pd.to_datetime(["2022-01-03 09:00"]))
+    assert monitoring_snapshot(log, tables, "2022-01-10")[0].set_index("stay_id")["prior_charges"].to_dict() == {"C1": 0.0, "C4": 1.0}

@@ -297,8 +297,9 @@ def _type_ok(series: pd.Series, kind: str) -> bool:
             return True
         if pd.api.types.is_float_dtype(series):
             values = series.to_numpy(dtype=float, na_value=np.nan)
-            finite = values[~np.isnan(values)]
-            return bool(np.all(finite == np.round(finite)))
+            present = values[~np.isnan(values)]
+            # infinity equals its own rounding, but is no whole number
+            return bool(np.all(np.isfinite(present) & (present == np.round(present))))
         return False
     if kind == "bool":
         if pd.api.types.is_bool_dtype(series):

@@ -238,10 +238,11 @@ def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import local_day
-    from riskmodel.core.sources.monitor import monitor
+    from riskmodel.core.sources.monitor import check_log_covers, monitor
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
+    check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
     model, window, audit = _model(args, crossings, tables, as_of)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
     saved = _saved_verdict(Path(args.model)) if audit is None else None

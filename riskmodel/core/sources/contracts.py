@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids
+from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids, _not_a_table
 
 __all__ = [
     "PRESENCE_REPORTS",
@@ -128,36 +128,96 @@ def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, la
     return [SchemaProblem(late, f"before `{early}`", fix, ids, n)] if n else []
 
 
+def _where(df: pd.DataFrame, id_col: str, mask: np.ndarray, column: str, what: str, fix: str) -> list[SchemaProblem]:
+    """One problem naming the rows of ``mask``, or none."""
+    ids, n = _ids(df, id_col, mask)
+    return [SchemaProblem(column, what, fix, ids, n)] if n else []
+
+
+def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Ids that are not text, or blank text.
+
+    Records are linked to the crossings log by id: an integer 1 never meets the
+    log's '1', and 1 and '1' are one id once written to a file or a database. A
+    blank id names nobody, yet is not missing, so a record with a blank traveller
+    id and a usable document was never resolved through the document.
+    """
+    problems: list[SchemaProblem] = []
+    for col in columns:
+        if col.kind != "id" or col.name not in usable:
+            continue
+        values = df[col.name].astype(object).to_numpy()
+        present = ~pd.isna(values)
+        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+        blank = text & np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
+        problems += _where(df, id_col, present & ~text, col.name, "ids that are not text",
+                           f"store every `{col.name}` as text, as the crossings log holds ids: .astype(str) on the present values, missing ones left missing")
+        if blank.any():
+            # a blank record id cannot name its own row
+            ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:5]) if col.name == id_col else _ids(df, id_col, blank)[0]
+            problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
+    return problems
+
+
+def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Dates in order, and the decision's fields present exactly where the decision gives them."""
+    problems = _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
+    problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
+    problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
+    # known_at is the decision time of a decided application: one on file before it was decided would count
+    # the decision in features before it was made
+    problems += _order_check(df, id_col, usable, "decided_at", "known_at", "a decision is on file from when it is made: give its time as `known_at`")
+    if {"decision", "new_permit_end", "decided_at"} <= usable:
+        decision = df["decision"].astype(object).to_numpy()
+        granted = decision == "granted"
+        no_end = granted & df["new_permit_end"].isna().to_numpy()
+        ids, n = _ids(df, id_col, no_end)
+        if n:
+            problems.append(SchemaProblem("new_permit_end", "missing on a granted application", "give the new last permitted day", ids, n))
+        undecided = (decision != "pending") & df["decided_at"].isna().to_numpy()
+        ids, n = _ids(df, id_col, undecided)
+        if n:
+            problems.append(SchemaProblem("decided_at", "missing on a decided application", "give the decision time, or mark it `pending`", ids, n))
+        # a new permit end moves the permit in force: on a refused or pending application it would hide an overstay
+        problems += _where(df, id_col, ~granted & df["new_permit_end"].notna().to_numpy(), "new_permit_end", "given on an application not granted",
+                           "leave `new_permit_end` missing unless `decision` is `granted`")
+        problems += _where(df, id_col, (decision == "pending") & df["decided_at"].notna().to_numpy(), "decided_at",
+                           "given on a pending application", "give the decision it records, or leave `decided_at` missing")
+    return problems
+
+
 def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     if name == "presence_reports":
         problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
     elif name == "permit_applications":
-        problems += _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
-        problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
-        problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
-        if {"decision", "new_permit_end", "decided_at"} <= usable:
-            decision = df["decision"].astype(object).to_numpy()
-            granted = decision == "granted"
-            no_end = granted & df["new_permit_end"].isna().to_numpy()
-            ids, n = _ids(df, id_col, no_end)
-            if n:
-                problems.append(SchemaProblem("new_permit_end", "missing on a granted application", "give the new last permitted day", ids, n))
-            undecided = (decision != "pending") & df["decided_at"].isna().to_numpy()
-            ids, n = _ids(df, id_col, undecided)
-            if n:
-                problems.append(SchemaProblem("decided_at", "missing on a decided application", "give the decision time, or mark it `pending`", ids, n))
+        problems += _application_checks(df, id_col, usable)
     else:
-        if "overstay_days" in usable:
-            ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
-            if n:
-                problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
-        problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
-        problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
-        if "amount_idr" in usable:
-            ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
-            if n:
-                problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+        problems += _enforcement_checks(df, id_col, usable)
+    return problems
+
+
+def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Days and amounts in range, dates in order, and each action's own fields only on that action."""
+    problems: list[SchemaProblem] = []
+    if "overstay_days" in usable:
+        ids, n = _ids(df, id_col, df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) < 1)
+        if n:
+            problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
+    problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+    problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
+    if "amount_idr" in usable:
+        ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
+        if n:
+            problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+    if "action" in usable:
+        # the contract leaves these missing for other actions: one given there says the action or the field is wrong
+        action = df["action"].astype(object).to_numpy()
+        known = pd.Series(action).isin(ENFORCEMENT_ACTIONS).to_numpy()  # an unknown action is reported as such already
+        for column, own, what in (("amount_idr", "overstay_charge", "an overstay charge"), ("ban_until", "entry_ban", "an entry ban")):
+            if column in usable:
+                problems += _where(df, id_col, known & (action != own) & df[column].notna().to_numpy(), column, f"given on an action that is not {what}",
+                                   f"check `action`, or leave `{column}` missing on records other than `{own}`")
     return problems
 
 
@@ -183,11 +243,13 @@ def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
     """
     if name not in SOURCES:
         raise ValueError(f"`name` must be one of {sorted(SOURCES)}; got {name!r}.")
-    if not isinstance(table, pd.DataFrame):
-        return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(table).__name__}", "pass a DataFrame")]
+    not_flat = _not_a_table(table)  # a column given twice reads as a frame, not a column: every check below would crash
+    if not_flat:
+        return not_flat
     id_col = SOURCE_KEYS[name][0]
     problems, usable = _check_columns(table, SOURCES[name], id_col, None)
     problems += _duplicates(table, id_col, usable)
+    problems += _id_checks(table, SOURCES[name], id_col, usable)
     problems += _row_checks(name, table, id_col, usable)
     return problems
 
@@ -209,11 +271,13 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, a report filed before the stay began, a decision, a
-        record or a new permit end before its application, a granted
-        application without its new permit end, an enforcement record known
-        before its action, for less than a day of overstay or with a negative
-        charge.
+        duplicate ids, ids that are not text or are blank, a report filed before the stay began, a decision, a
+        record or a new permit end before its application, a decided
+        application on file before its decision, a granted application
+        without its new permit end, a new permit end on an application not
+        granted, a decision time on a pending one, an enforcement record known
+        before its action, for less than a day of overstay, with a negative
+        charge, or with a charge amount or a ban end on another action.
 
     Examples
     --------

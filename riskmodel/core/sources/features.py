@@ -24,7 +24,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
 from riskmodel.core.schema import CROSSINGS, _check_columns, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, check_source
+from riskmodel.core.sources.contracts import SOURCES, _id_checks, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, build_stays
 
@@ -78,6 +78,8 @@ def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of:
             # file (pending) from lodging, but a copy or correction filed after it was decided is not
             t = t.loc[(t["applied_at"] <= as_of).to_numpy() & ((t["known_at"] <= as_of).to_numpy() | undecided)].copy()
             later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
+            # held as categories, the decisions may lack `pending`: read as text, the way every feature compares them
+            t["decision"] = t["decision"].astype(object)
             t.loc[later, "decision"] = "pending"
             t.loc[later, ["decided_at", "new_permit_end"]] = pd.NaT
             t.loc[later, "known_at"] = t.loc[later, "applied_at"]
@@ -232,10 +234,11 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     Raises
     ------
     SchemaError
-        Naming every problem of the crossings log's columns (not of its
-        entry/exit sequence) and of each source table
+        Naming every problem of the crossings log's columns and ids (blank or
+        not text; not of its entry/exit sequence) and of each source table
         (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
-        table name, or an ``as_of`` that is not a date or carries a time zone.
+        table name or a source not given, or an ``as_of`` that is not a date
+        or carries a time zone.
     """
     day = local_day(as_of)
     if not isinstance(tables, dict):
@@ -244,12 +247,19 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     unknown = sorted(str(n) for n in tables if n not in SOURCES)
     if unknown:
         raise SchemaError("sources", [SchemaProblem("<tables>", f"unknown source table(s) {unknown}", f"use names among {sorted(SOURCES)}")])
+    # a table not given would read as "no record on file": without the permits, every extended traveller is an overstay
+    left_out = [n for n in SOURCES if n not in tables]
+    if left_out:
+        raise SchemaError("sources", [SchemaProblem("<tables>", f"source table(s) not given: {left_out}",
+                                                    "pass every source; one with no records as an empty table with its contract's columns")])
     # columns, types, missing and unknown values of the log; not its entry/exit sequence, which real logs
     # break (unrecorded land exits) and stays are built to survive
     problems = _not_a_table(crossings)
     if not problems:
         entry = (crossings["direction"].astype(object) == "entry").to_numpy() if "direction" in crossings.columns else None
-        problems = _check_columns(crossings, CROSSINGS, "crossing_id", entry)[0]
+        problems, usable = _check_columns(crossings, CROSSINGS, "crossing_id", entry)
+        # the log's ids are what every record is linked by: blank or non-text ones merge or part travellers
+        problems += _id_checks(crossings, CROSSINGS, "crossing_id", usable)
     if problems:
         raise SchemaError("crossings", problems)
     for name, table in tables.items():
@@ -268,12 +278,16 @@ def monitoring_snapshot(
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Everyone in the country at the end of day ``as_of``, with what every source says by then.
 
+    A stay with no recorded exit whose traveller entered again by then is not
+    in the country (the log missed the exit): it is neither listed nor an overstay.
+
     Parameters
     ----------
     crossings : DataFrame
         The crossings log (later crossings are ignored).
     tables : dict of str to DataFrame
-        The other sources by name (later records are ignored; see :func:`as_known_at`).
+        Every other source by name (later records are ignored; see
+        :func:`as_known_at`); a source with no records as an empty table.
     as_of : str or Timestamp
         The day; everything known by its end counts.
     validate : bool, default=True
@@ -303,7 +317,10 @@ def monitoring_snapshot(
     stays = build_stays(log, as_of=end, validate=False)
     links = link_all(known, log, stays)
     linked = {name: r.linked for name, r in links.items()}
-    snap = add_history_features(stays.loc[stays["exit_time"].isna()].reset_index(drop=True))
+    # an entry with no recorded exit before the same traveller's next entry (an unrecorded land exit) is no stay in the
+    # country: the next entry proves they left, when the log does not say, so it is neither present nor an overstay
+    entered_again = stays["entry_time"] < stays.groupby("traveller_id", sort=False)["entry_time"].transform("max")
+    snap = add_history_features(stays.loc[stays["exit_time"].isna() & ~entered_again].reset_index(drop=True))
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
@@ -314,7 +331,7 @@ def monitoring_snapshot(
     from riskmodel.core.reference import PORTS
 
     province = snap["entry_port"].astype(object).map(dict(zip(PORTS["port"], PORTS["province"], strict=True)))
-    snap["office"] = snap["last_regency"].fillna(province).fillna("unknown").astype(object)
+    snap["office"] = snap["last_regency"].astype(object).fillna(province).fillna("unknown").astype(object)
     snap["overstaying"] = (day > snap["permit_end_now"]).to_numpy()
     snap["as_of"] = day
     return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}

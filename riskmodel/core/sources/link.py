@@ -9,7 +9,9 @@ first known (``linked_at``), so point-in-time features never use an identity
 learnt later.
 
 The stay is the traveller's stay whose entry day is on or before the record's
-event day and whose exit day (if any) is on or after it. Records filed twice
+event day and whose exit day (if any) is on or after it; on a day the traveller
+left and came back, a timed record (an application, an enforcement action) made
+before the re-entry belongs to the stay that ended that day. Records filed twice
 (same traveller, event and content) keep their first filing.
 
 Nothing is dropped silently: :func:`link_records` returns the unlinked records
@@ -32,6 +34,7 @@ LINK_REASONS = {
     "no_ids": "neither a traveller id nor a document number",
     "unknown_document": "document number never seen with a traveller (by then)",
     "ambiguous_document": "document number seen with more than one traveller",
+    "unknown_traveller": "traveller id never seen in the crossings log (by then): mistyped, or pseudonymised with another key",
     "no_stay_at_time": "the traveller was not in the country on the record's day",
     "duplicate": "same record filed again (the first filing is kept)",
 }
@@ -109,8 +112,13 @@ def _resolve(records: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.Series, pd.
     return traveller, linked_at, reason
 
 
-def _stay_of(stays: pd.DataFrame, traveller: pd.Series, day: np.ndarray) -> np.ndarray:
-    """Position in ``stays`` of the stay holding each (traveller, day), or -1."""
+def _stay_of(stays: pd.DataFrame, traveller: pd.Series, day: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+    """Position in ``stays`` of the stay holding each (traveller, day), or -1.
+
+    With ``time`` (records timed to the minute), a record made on a day the
+    traveller left and came back (a visa run) goes to the stay it was made in:
+    the earlier one if it was made before the re-entry.
+    """
     codes, uniques = pd.factorize(pd.concat([stays["traveller_id"].astype(object), traveller.astype(object)], ignore_index=True))
     s_code, r_code = codes[: len(stays)].astype(np.int64), codes[len(stays):].astype(np.int64)
     entry = stays["entry_time"].to_numpy(dtype="datetime64[D]").astype(np.int64)
@@ -121,6 +129,11 @@ def _stay_of(stays: pd.DataFrame, traveller: pd.Series, day: np.ndarray) -> np.n
     order = np.argsort(key, kind="stable")
     pos = np.searchsorted(key[order], r_code * big + day, side="right") - 1
     cand = order[np.maximum(pos, 0)]
+    if time is not None:
+        prev = order[np.maximum(pos - 1, 0)]
+        before_entry = time < stays["entry_time"].to_numpy(dtype="datetime64[us]")[cand].astype(np.int64)
+        earlier = (pos >= 1) & (s_code[prev] == s_code[cand]) & (entry[cand] == day) & before_entry & (exit_day[prev] >= day)
+        cand = np.where(earlier, prev, cand)
     ok = (pos >= 0) & (r_code >= 0) & (s_code[cand] == r_code) & (exit_day[cand] >= day)
     return np.where(ok, cand, -1)
 
@@ -161,14 +174,19 @@ def link_records(
     ...                      "action": ["overstay_charge", "overstay_charge"]})
     >>> pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-01-01"]), "travellers": [1]})
     >>> link_records("enforcement", recs, stays, pairs).counts
-    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'no_stay_at_time': 1, 'duplicate': 0}
+    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'unknown_traveller': 0, 'no_stay_at_time': 1, 'duplicate': 0}
     """
     if name not in SOURCE_KEYS:
         raise ValueError(f"`name` must be one of {sorted(SOURCE_KEYS)}; got {name!r}.")
     traveller, linked_at, reason = _resolve(records, pairs)
     event_col = SOURCE_KEYS[name][1]
     day = records[event_col].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    pos = _stay_of(stays, traveller.where(reason.isna()), day)
+    # a presence report gives the day a stay at a place began, the others the time of the event
+    time = None if name == "presence_reports" else records[event_col].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    pos = _stay_of(stays, traveller.where(reason.isna()), day, time)
+    # a traveller the log never held is no traveller out of the country: a feed hashed with another key shows here
+    unknown = ~traveller.isin(stays["traveller_id"].astype(object)).to_numpy()
+    reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"
     reason[reason.isna() & (pos < 0)] = "no_stay_at_time"
     out = records.assign(traveller_id=traveller.to_numpy(dtype=object), linked_at=linked_at)
     out["stay_id"] = np.where(pos >= 0, stays["stay_id"].to_numpy(dtype=object)[np.maximum(pos, 0)], None)

@@ -43,7 +43,7 @@ from riskmodel.core.sources.features import (
 )
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
-           "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days",
+           "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days", "check_log_covers",
            "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
@@ -159,6 +159,31 @@ def monitor_features(sources: str = "all") -> tuple[str, ...]:
     raise ConfigError(f"`sources` must be 'crossings', 'all' or one of {sorted(SOURCE_FEATURE_GROUPS)}; got {sources!r}.")
 
 
+def check_log_covers(crossings: pd.DataFrame, as_of: str | pd.Timestamp, argument: str = "as_of") -> None:
+    """Refuse a day after the last day of the crossings log.
+
+    Exits after the end of an extract are not on file, so on a later day
+    everyone still in the country when it ended would look present, and those
+    whose permit ended since would be listed (and labelled) as actual overstays.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``argument``, the day, the log's last day and the fix. A log
+        without usable timestamps is left to its validator.
+    """
+    if not isinstance(crossings, pd.DataFrame) or "timestamp" not in crossings.columns:
+        return
+    times = crossings["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None or not times.notna().any():
+        return
+    day, last = local_day(as_of), times.max().normalize()
+    if day > last:
+        raise ConfigError(f"`{argument}` ({day.date()}) is after the last day of the crossings log ({last.date()}): exits since then "
+                          f"are not on file, so everyone whose permit ended after it would count as an overstay; give a day on or "
+                          f"before {last.date()}, or read a newer extract.")
+
+
 def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
     """Outcome of every stay as known at ``label_as_of``: True (overstayed), False (left in time), or missing.
 
@@ -243,13 +268,15 @@ def monitor_training_table(
     ConfigError
         If ``dates`` is empty, ``horizon_days`` is not an int >= 1,
         ``late_days`` not an int >= 0, a snapshot's horizon and ``late_days``
-        have not passed by ``label_as_of``, or the extract holds an extension
+        have not passed by ``label_as_of``, ``label_as_of`` is after the last
+        day of the crossings log, or the extract holds an extension
         put on file more than ``late_days`` after its decision.
     SchemaError
         If an input does not meet its contract, or a day is not a date.
     """
     label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
     starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
+    check_log_covers(crossings, label_day, "label_as_of")
     latest = late_decision_days(tables, label_day)
     if latest > late_days:
         raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
@@ -426,13 +453,15 @@ def monitor(
     Raises
     ------
     ConfigError
-        If ``horizon_days`` is not an int >= 1.
+        If ``horizon_days`` is not an int >= 1, or ``as_of`` is after the
+        last day of the crossings log (:func:`check_log_covers`).
     """
     from riskmodel.core.risk.reasons import explain
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
     snap, counts = monitoring_snapshot(crossings, tables, as_of)
+    check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
     cols = ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time", "permit_end_now"]
     over = snap.loc[snap["overstaying"], cols].copy()
