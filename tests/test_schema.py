@@ -288,3 +288,16 @@ def test_every_count_and_day_valued_feature_has_an_upper_bound_generated_data_st
     assert FEATURE_DOMAINS["days_since_last_exit"].high >= 150 * 365
     assert FEATURE_DOMAINS["prior_visits_365d"].high <= 24 * 366
 
+
+def test_every_feature_invariant_holds_on_generated_data(generated_features):
+    """The cross-field rules score() enforces are ones build_features meets on every row it makes."""
+    from riskmodel.core.schema import FEATURE_INVARIANTS, broken_invariant
+
+    feats = generated_features
+    assert len(FEATURE_INVARIANTS) >= 15
+    for inv in FEATURE_INVARIANTS:
+        cols = [feats[c].to_numpy(dtype=float, na_value=np.nan) for c in inv.columns]
+        assert not broken_invariant(inv, *cols).any(), inv.rule
+    # the rules are not vacuous on this sample: it has repeat visitors, overstayers and first visits
+    assert (feats["prior_overstays"] > 0).sum() > 50 and (feats["prior_visits"] == 0).sum() > 1_000
+    assert (feats["prior_exits"] > 1).sum() > 1_000

@@ -523,3 +523,43 @@ def test_a_count_or_day_value_no_traveller_can_reach_is_refused(fitted, n, colum
         assert out["error"].iloc[i].startswith(f"{column}: {problem}") and np.isnan(out["probability"].iloc[i])
         assert out["error"].drop(index=out.index[i]).isna().all() and out["probability"].drop(index=out.index[i]).notna().all()
 
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize(("base", "change", "column", "rule"), _BROKEN, ids=[f"{b[2]}:{b[3]}" for b in _BROKEN])
+def test_a_row_breaking_a_rule_features_meet_by_construction_is_refused_naming_it(fitted, n, base, change, column, rule):
+    """Each value was inside its domain, so the row was scored although build_features can never make it."""
+    model, _, rows = fitted
+    good = _with(rows, n, base)
+    for given in (good, good.to_dict("records")):
+        assert score(given, model=model, errors="flag")["error"].isna().all(), "the base row must meet every rule"
+    batch = _with(rows, n, {**base, **change})
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    text = str(caught.value)
+    assert f"column `{column}`: breaks `{rule}`" in text and f"(1 row: {batch.loc[1, 'stay_id']})" in text
+    assert "Fix: " in text and "build_features" in text
+    for given in (batch, batch.to_dict("records"), batch.iloc[1].to_dict()):
+        out = score(given, model=model, errors="flag")
+        i = 0 if isinstance(given, dict) else 1
+        assert out["error"].iloc[i].startswith(f"{column}: breaks `{rule}`") and np.isnan(out["probability"].iloc[i])
+        assert out["error"].drop(index=out.index[i]).isna().all() and out["probability"].drop(index=out.index[i]).notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_rule_is_checked_only_when_the_model_uses_every_feature_in_it(n):
+    """A model config may drop features: a rule naming a feature the model does not use refuses nothing."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import build_features
+    from riskmodel.core.risk.model import RiskModel
+
+    feats = build_features(make_crossings(1_500, "2018-01-01", "2019-12-31", seed=3).crossings)
+    feats = feats[feats["overstayed"].notna()].reset_index(drop=True)
+    batch = feats.head(n).copy()
+    batch.loc[1, ["prior_visits", "prior_visits_365d"]] = [1.0, 3.0]  # breaks prior_visits_365d <= prior_visits
+    for features, refused in ((["visa_type", "prior_visits_365d"], False), (["visa_type", "prior_visits_365d", "prior_visits"], True)):
+        model = RiskModel(features=features, categorical=["visa_type"], num_boost_round=20)
+        with pytest.warns(RiskModelWarning, match="fitted on the training rows"):
+            model.fit(feats)
+        out = score(batch, model=model, errors="flag")
+        assert out["error"].notna().iloc[1] == refused and out["error"].drop(index=1).isna().all()
+
