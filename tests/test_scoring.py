@@ -563,3 +563,23 @@ def test_a_rule_is_checked_only_when_the_model_uses_every_feature_in_it(n):
         out = score(batch, model=model, errors="flag")
         assert out["error"].notna().iloc[1] == refused and out["error"].drop(index=1).isna().all()
 
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_duplicated_column_the_model_does_not_use_refuses_no_row(fitted, n):
+    """Review note: "a duplicated extra column that the model does not use refuses every row"."""
+    model, _, rows = fitted
+    batch = rows.head(n)
+    twice = pd.concat([batch, batch[["nationality"]]], axis=1)  # an audit column, not a feature of this model
+    assert "nationality" not in model.features and list(twice.columns).count("nationality") == 2
+    expected = score(batch, model=model, reasons=0)
+    out = score(twice, model=model, reasons=0)
+    pd.testing.assert_frame_equal(out, expected)
+    # passed through, or the record id: which copy to copy out is the caller's to say
+    for kwargs in ({"passthrough": ["nationality"]}, {"id_column": "nationality"}):
+        for errors in ("raise", "flag"):
+            with pytest.raises(SchemaError, match=r"column `nationality`: column appears more than once.*Fix: keep one column named `nationality`"):
+                score(twice, model=model, errors=errors, **kwargs)
+    # a feature given twice: every row, naming it
+    twice = pd.concat([batch, batch[["group_size"]]], axis=1)
+    out = score(twice, model=model, errors="flag")
+    assert (out["error"] == "group_size: column appears more than once").all() and out["probability"].isna().all()
