@@ -67,7 +67,12 @@ __all__ = [
     "FEATURE_DOMAINS",
     "MAX_GROUP_SIZE",
     "MAX_PLANNED_STAY_DAYS",
+    "MAX_DAYS",
+    "MAX_CROSSINGS",
+    "MAX_ENTRIES_A_YEAR",
+    "MAX_PORTS",
     "domain_markdown",
+    "number_text",
 ]
 
 DIRECTIONS = ("entry", "exit")
@@ -86,6 +91,17 @@ _MAX_IDS = 5
 MAX_GROUP_SIZE = 200
 #: Longest declared stay accepted, in days: ten years (permanent stay permits run five years).
 MAX_PLANNED_STAY_DAYS = 3660
+#: Longest span of days a feature may cover: 150 years (150 x 365.25 = 54,787.5, rounded up). No permit,
+#: stay or gap between two visits outlasts a human life; the generator's longest is about five years.
+MAX_DAYS = 54_800
+#: Entries a day no traveller can keep up: one every hour, day and night (a Batam ferry commuter makes two).
+MAX_ENTRIES_A_DAY = 24
+#: Most earlier entries (and so exits, overstays, extensions) of one traveller: 24 a day for 150 years.
+MAX_CROSSINGS = MAX_ENTRIES_A_DAY * MAX_DAYS
+#: Most entries in the 365 days before one: 24 a day for 366 days (the window spans 366 calendar days).
+MAX_ENTRIES_A_YEAR = MAX_ENTRIES_A_DAY * 366
+#: Most distinct ports of entry one traveller used: far more than any country has.
+MAX_PORTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,12 +116,15 @@ class Domain:
         Inclusive bounds of a numeric feature (None: unbounded on that side).
     values : tuple of str
         Allowed levels of an ``enum`` feature.
+    why : str
+        Why the bounds are where they are (the README's domain table shows it).
     """
 
     kind: str
     low: float | None = None
     high: float | None = None
     values: tuple[str, ...] = ()
+    why: str = ""
 
     def describe(self) -> str:
         """The domain in words, for error messages and the README."""
@@ -115,21 +134,30 @@ class Domain:
             return "true/false (or 1/0)"
         what = "a whole number" if self.kind == "int" else "a number"
         if self.low is not None and self.high is not None:
-            return f"{what} from {self.low:g} to {self.high:g}"
+            return f"{what} from {number_text(self.low)} to {number_text(self.high)}"
         if self.low is not None:
-            return f"{what} >= {self.low:g}"
+            return f"{what} >= {number_text(self.low)}"
         if self.high is not None:
-            return f"{what} <= {self.high:g}"
+            return f"{what} <= {number_text(self.high)}"
         return f"{what} (finite)"
 
 
-_COUNT = Domain("int", 0)
-_NONNEG = Domain("number", 0)
+def number_text(x: float) -> str:
+    """A bound in words: ``12``, ``0.5``, ``1315200`` (never ``1.3152e+06``, which hides the figure)."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 _BOOL = Domain("bool", 0, 1)
+_LIFETIME = "150 years of days: no permit, stay or gap between visits outlasts a human life"
+_CROSSINGS = "24 entries a day (one an hour, day and night) for 150 years: no one crosses more often"
+_CROSSING_COUNT = Domain("int", 0, MAX_CROSSINGS, why=_CROSSINGS)
+_DAYS = Domain("number", 0, MAX_DAYS, why=_LIFETIME)
 
 #: Domain of every model feature the library builds (:mod:`riskmodel.core.features`). Features a
 #: config adds from other sources are not listed: ``score`` still refuses values below zero for
-#: those the model never saw negative.
+#: those the model never saw negative. Every numeric feature has an upper bound too, set where no
+#: real traveller can reach it (``why``): a count of 1e30 visits is a data error, never a traveller.
+#: The generator's data stays under a tenth of each lifetime bound (tests/test_schema.py).
 FEATURE_DOMAINS: dict[str, Domain] = {
     "visa_type": Domain("enum", values=VISA_TYPES),
     "purpose": Domain("enum", values=PURPOSES),
@@ -139,25 +167,32 @@ FEATURE_DOMAINS: dict[str, Domain] = {
     # build_features maps a port missing from the port table to "unknown"
     "port_type": Domain("enum", values=(*PORT_TYPES, "unknown")),
     "has_return_ticket": _BOOL,
-    "group_size": Domain("int", 1, MAX_GROUP_SIZE),
-    "planned_stay_days": Domain("int", 0, MAX_PLANNED_STAY_DAYS),
-    "permitted_days": Domain("int", 1),
-    "extension_room_days": _NONNEG,
-    "planned_over_permitted": _NONNEG,
-    "planned_over_max": _NONNEG,
-    "planned_beyond_max_days": Domain("number"),
-    "entry_month": Domain("int", 1, 12),
-    "prior_visits": _COUNT,
-    "prior_visits_365d": _COUNT,
-    "prior_exits": _COUNT,
-    "prior_overstays": _COUNT,
-    "prior_overstay_days": _COUNT,
-    "prior_extensions": _COUNT,
-    "days_since_last_exit": _NONNEG,
-    "mean_prior_stay_days": _NONNEG,
-    "max_prior_stay_days": _NONNEG,
-    "mean_prior_permit_used": _NONNEG,
-    "prior_ports": _COUNT,
+    "group_size": Domain("int", 1, MAX_GROUP_SIZE, why="a coach tour on one declaration"),
+    "planned_stay_days": Domain("int", 0, MAX_PLANNED_STAY_DAYS, why="ten years (permanent stay permits run five)"),
+    "permitted_days": Domain("int", 1, MAX_DAYS, why=_LIFETIME),
+    # at most the permitted stay (limited stay permits) or 120 days (EXTENSION_ROOM_DAYS)
+    "extension_room_days": Domain("number", 0, MAX_DAYS, why=_LIFETIME),
+    # planned_stay_days (at most MAX_PLANNED_STAY_DAYS) over at least one day
+    "planned_over_permitted": Domain("number", 0, MAX_PLANNED_STAY_DAYS, why="planned_stay_days over at least one day"),
+    "planned_over_max": Domain("number", 0, MAX_PLANNED_STAY_DAYS, why="planned_stay_days over at least one day"),
+    # planned_stay_days minus the permitted stay and its extension room, each at most MAX_DAYS
+    "planned_beyond_max_days": Domain(
+        "number", -2 * MAX_DAYS, MAX_PLANNED_STAY_DAYS, why="planned_stay_days less a permitted stay and its extension room"
+    ),
+    "entry_month": Domain("int", 1, 12, why="a calendar month"),
+    "prior_visits": _CROSSING_COUNT,
+    "prior_visits_365d": Domain("int", 0, MAX_ENTRIES_A_YEAR, why="24 entries a day for the 366 days a year's window spans"),
+    "prior_exits": _CROSSING_COUNT,
+    "prior_overstays": _CROSSING_COUNT,
+    # days late lie inside the traveller's stays, which do not overlap
+    "prior_overstay_days": Domain("int", 0, MAX_DAYS, why=_LIFETIME),
+    "prior_extensions": _CROSSING_COUNT,
+    "days_since_last_exit": _DAYS,
+    "mean_prior_stay_days": _DAYS,
+    "max_prior_stay_days": _DAYS,
+    # stay days over at least one permitted day: at most the stay days
+    "mean_prior_permit_used": _DAYS,
+    "prior_ports": Domain("int", 0, MAX_PORTS, why="far more ports of entry than any country has"),
     "port_switch": _BOOL,
     "visa_switch": _BOOL,
 }
@@ -165,8 +200,8 @@ FEATURE_DOMAINS: dict[str, Domain] = {
 
 def domain_markdown() -> str:
     """:data:`FEATURE_DOMAINS` as a markdown table (for the README)."""
-    lines = ["| feature | allowed values |", "|---|---|"]
-    lines += [f"| `{name}` | {d.describe()} |" for name, d in FEATURE_DOMAINS.items()]
+    lines = ["| feature | allowed values | why the bounds |", "|---|---|---|"]
+    lines += [f"| `{name}` | {d.describe()} | {d.why} |" for name, d in FEATURE_DOMAINS.items()]
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.schema import FEATURE_DOMAINS, Domain
+from riskmodel.core.schema import FEATURE_DOMAINS, Domain, number_text
 
 __all__ = [
     "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
@@ -200,7 +200,7 @@ def _fix_domain(c: str, d: Domain) -> str:
 
 def _below(d: Domain) -> str:
     # the same words as the training-floor check: a caller sees one message for a negative count
-    return _NEGATIVE if d.low == 0 else f"below {d.low:g}; expected {d.describe()}"
+    return _NEGATIVE if d.low == 0 else f"below {number_text(d.low)}; expected {d.describe()}"
 
 
 def outside_domain(d: Domain, x: float) -> str | None:
@@ -210,7 +210,7 @@ def outside_domain(d: Domain, x: float) -> str | None:
     if d.low is not None and x < d.low:
         return _below(d)
     if d.high is not None and x > d.high:
-        return f"above {d.high:g}; expected {d.describe()}"
+        return f"above {number_text(d.high)}; expected {d.describe()}"
     if d.kind != "number" and not x.is_integer():
         return f"not a whole number; expected {d.describe()}"
     return None
@@ -225,7 +225,7 @@ def _check_domain(c: str, d: Domain, x: np.ndarray, problems: Problems) -> np.nd
         elif d.low is not None:
             checks.append((x < d.low, _below(d)))
         if d.high is not None and d.kind != "bool":
-            checks.append((x > d.high, f"above {d.high:g}; expected {d.describe()}"))
+            checks.append((x > d.high, f"above {number_text(d.high)}; expected {d.describe()}"))
         if d.kind == "int":
             checks.append(((x != np.floor(x)) & ~np.isnan(x), f"not a whole number; expected {d.describe()}"))
     out_of_domain = np.zeros(len(x), dtype=bool)
