@@ -73,6 +73,11 @@ __all__ = [
     "MAX_PORTS",
     "domain_markdown",
     "number_text",
+    "Invariant",
+    "FEATURE_INVARIANTS",
+    "INVARIANT_TOLERANCE",
+    "broken_invariant",
+    "invariant_markdown",
 ]
 
 DIRECTIONS = ("entry", "exit")
@@ -198,11 +203,110 @@ FEATURE_DOMAINS: dict[str, Domain] = {
 }
 
 
+#: How far a value may miss a rule of :data:`FEATURE_INVARIANTS` and still meet it: counts miss by 1 or
+#: more, while a mean of many stays or a ratio stored as float32 or printed to 3 decimals misses by
+#: less than 1e-3; an off-by-one day in a ratio's parts (20/30 against 20/31) misses by 0.02.
+INVARIANT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A rule between model features that :func:`riskmodel.core.features.build_features` meets on every row.
+
+    A row breaking it was not made by ``build_features`` (nor by
+    :func:`riskmodel.core.entry.features_at_entry`, which makes the same rows), whatever its
+    values: :func:`riskmodel.core.scoring.score` refuses it. A missing value breaks no rule.
+
+    Attributes
+    ----------
+    kind : {"at_most", "at_least_one_if", "missing_unless", "ratio", "difference"}
+        ``at_most``: a <= b; ``at_least_one_if``: a >= 1 when b >= 1; ``missing_unless``: a is
+        missing when b is 0; ``ratio``: a = b / (c + ...); ``difference``: a = b - c - ...
+    columns : tuple of str
+        The features of the rule, ``a`` first (the column an error names).
+    why : str
+        Why ``build_features`` always meets it.
+    """
+
+    kind: str
+    columns: tuple[str, ...]
+    why: str
+
+    @property
+    def rule(self) -> str:
+        """The rule in symbols, e.g. ``prior_visits_365d <= prior_visits``."""
+        a, b, *rest = self.columns
+        if self.kind == "at_most":
+            return f"{a} <= {b}"
+        if self.kind == "at_least_one_if":
+            return f"{a} >= 1 when {b} >= 1"
+        if self.kind == "missing_unless":
+            return f"{a} is missing when {b} is 0"
+        if self.kind == "ratio":
+            return f"{a} = {b} / " + (f"({' + '.join(rest)})" if len(rest) > 1 else rest[0])
+        return f"{a} = {b} - " + " - ".join(rest)
+
+    def excess(self, a, b, *rest):
+        """How far the values break the rule: above :data:`INVARIANT_TOLERANCE` is broken, NaN is not judged.
+
+        Plain arithmetic, so it takes floats (one record) or arrays (a batch).
+        """
+        if self.kind == "at_most":
+            return a - b
+        if self.kind == "at_least_one_if":
+            return (b >= 1) - a
+        if self.kind == "missing_unless":
+            return a * 0 + 1 - b  # 1 - b where a is given: above the tolerance only when b is 0
+        if self.kind == "ratio":
+            return abs(a - b / sum(rest))
+        return abs(a - (b - sum(rest)))
+
+
+#: The rules build_features meets by construction (see :mod:`riskmodel.core.features`); score() checks
+#: those whose features a model uses all of. tests/test_schema.py shows every one on generated data.
+FEATURE_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("at_most", ("prior_visits_365d", "prior_visits"), "visits in the last 365 days are among all earlier visits"),
+    Invariant("at_most", ("prior_ports", "prior_visits"), "each earlier visit adds at most one port"),
+    Invariant("at_least_one_if", ("prior_ports", "prior_visits"), "an earlier visit entered at some port"),
+    Invariant("at_most", ("prior_exits", "prior_visits"), "every earlier exit ends an earlier visit"),
+    Invariant("at_most", ("prior_overstays", "prior_exits"), "an overstay is known at its exit"),
+    Invariant("at_most", ("prior_extensions", "prior_exits"), "an extension is known at its exit"),
+    Invariant("at_most", ("prior_overstays", "prior_overstay_days"), "each overstay is at least one day late"),
+    Invariant("at_least_one_if", ("prior_overstays", "prior_overstay_days"), "days late come from overstays"),
+    Invariant("missing_unless", ("port_switch", "prior_visits"), "a first visit has no previous port to switch from"),
+    Invariant("missing_unless", ("visa_switch", "prior_visits"), "a first visit has no previous visa to switch from"),
+    Invariant("missing_unless", ("days_since_last_exit", "prior_exits"), "with no earlier exit there is no last one"),
+    Invariant("missing_unless", ("mean_prior_stay_days", "prior_exits"), "with no earlier exit no stay has a length"),
+    Invariant("missing_unless", ("max_prior_stay_days", "prior_exits"), "with no earlier exit no stay has a length"),
+    Invariant("missing_unless", ("mean_prior_permit_used", "prior_exits"), "with no earlier exit no stay used its permit"),
+    Invariant("at_most", ("mean_prior_stay_days", "max_prior_stay_days"), "a mean is at most the largest value"),
+    Invariant("at_most", ("mean_prior_permit_used", "mean_prior_stay_days"),
+              "each stay's share of its permit is its days over at least one permitted day"),
+    Invariant("ratio", ("planned_over_permitted", "planned_stay_days", "permitted_days"),
+              "how it is defined (the permitted stay is at least one day)"),
+    Invariant("ratio", ("planned_over_max", "planned_stay_days", "permitted_days", "extension_room_days"),
+              "how it is defined (the longest stay the visa allows, extensions included)"),
+    Invariant("difference", ("planned_beyond_max_days", "planned_stay_days", "permitted_days", "extension_room_days"),
+              "how it is defined (days planned beyond the longest stay the visa allows)"),
+)
+
+
+def broken_invariant(invariant: Invariant, *values: np.ndarray) -> np.ndarray:
+    """Which rows of ``values`` (one float array per column of ``invariant``, in order) break it."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(invariant.excess(*values) > INVARIANT_TOLERANCE)
+
+
 def domain_markdown() -> str:
     """:data:`FEATURE_DOMAINS` as a markdown table (for the README)."""
     lines = ["| feature | allowed values | why the bounds |", "|---|---|---|"]
     lines += [f"| `{name}` | {d.describe()} | {d.why} |" for name, d in FEATURE_DOMAINS.items()]
     return "\n".join(lines)
+
+
+def invariant_markdown() -> str:
+    """:data:`FEATURE_INVARIANTS` as a markdown list (for the README)."""
+    return "\n".join(f"- `{inv.rule}`: {inv.why}" for inv in FEATURE_INVARIANTS)
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.schema import FEATURE_DOMAINS, Domain, number_text
+from riskmodel.core.schema import FEATURE_DOMAINS, FEATURE_INVARIANTS, INVARIANT_TOLERANCE, Domain, Invariant, broken_invariant, number_text
 
 __all__ = [
     "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
-    "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero",
+    "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero", "flag_broken_invariants",
 ]
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -51,6 +51,7 @@ class Scorer:
     _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
     _no_missing: frozenset = field(default_factory=frozenset, repr=False)
     _folded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _invariants: tuple[tuple[Invariant, tuple[int, ...]], ...] = field(default_factory=tuple, repr=False)
 
     def __post_init__(self):
         dump = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_)
@@ -71,6 +72,9 @@ class Scorer:
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
         self._folded = {c: {_fold(v): v for v in reversed(levels) if isinstance(v, str)} for c, levels in self.model.levels_.items()}
+        # a rule is checked only when the model uses all its features (a config may drop some)
+        pos = {f: j for j, f in enumerate(self.model.features)}
+        self._invariants = tuple((inv, tuple(pos[c] for c in inv.columns)) for inv in FEATURE_INVARIANTS if all(c in pos for c in inv.columns))
 
 
 def missing_read_as_zero(dump: dict) -> frozenset[str]:
@@ -257,6 +261,39 @@ def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problem
         if miss.any():
             d = scorer._domain.get(c)
             problems.add(c, _MISSING_AS_ZERO, f"send `{c}`" + (f" as {d.describe()}" if d else "") + "; it is never missing in training", miss)
+
+
+# a batch is judged in blocks of rows: each rule's temporaries then stay in the CPU cache, where over
+# a million rows at once every one was a fresh 8 MB array
+_BLOCK = 1 << 15
+# up to this many rows, each row is judged on Python floats: cheaper than numpy calls on tiny arrays
+_SCALAR_ROWS = 4
+
+
+def flag_broken_invariants(scorer: Scorer, enc: np.ndarray, problems: Problems) -> None:
+    """Flag the rows breaking a rule of :data:`~riskmodel.core.schema.FEATURE_INVARIANTS` among the model's features.
+
+    Judged on the encoded values: a value refused already is missing there, and a missing value breaks no rule.
+    """
+    n = len(enc)
+    if not scorer._invariants or not n:
+        return
+    records = enc.tolist() if n <= _SCALAR_ROWS else None
+    for inv, idx in scorer._invariants:
+        if records is not None:
+            bad = [i for i, r in enumerate(records) if inv.excess(*(r[j] for j in idx)) > INVARIANT_TOLERANCE]
+            if not bad:
+                continue
+        else:
+            bad = np.zeros(n, dtype=bool)
+            for start in range(0, n, _BLOCK):
+                bad[start:start + _BLOCK] = broken_invariant(inv, *(enc[start:start + _BLOCK, j] for j in idx))
+            if not bad.any():
+                continue
+        c = inv.columns[0]
+        others = ", ".join(f"`{o}`" for o in inv.columns[1:])
+        problems.add(c, f"breaks `{inv.rule}` ({inv.why})",
+                     f"correct `{c}` or {others}: riskmodel.core.features.build_features always meets this rule", bad)
 
 
 def _norm(name) -> str:

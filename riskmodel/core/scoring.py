@@ -53,6 +53,7 @@ from riskmodel.core.score_input import (
     as_input,
     encode_frame,
     encode_small,
+    flag_broken_invariants,
     flag_missing_read_as_zero,
     flat_unique,
 )
@@ -242,6 +243,7 @@ def score(
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
     flag_missing_read_as_zero(scorer, enc, problems)
+    flag_broken_invariants(scorer, enc, problems)
     _check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
