@@ -302,8 +302,11 @@ def _norm(name) -> str:
 
 
 def absent_features(features: list[str], columns: list, problems: Problems) -> list[str]:
-    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be."""
-    present = set(columns)
+    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be.
+
+    A feature flagged already (given twice, see :func:`flat_unique`) is not called missing too.
+    """
+    present = set(columns) | {column for column, _p, _f in problems.masks}
     absent = [f for f in features if f not in present]
     if not absent:
         return absent
@@ -321,8 +324,14 @@ def absent_features(features: list[str], columns: list, problems: Problems) -> l
     return absent
 
 
-def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    """The frame with only flat, unique column labels; every row is flagged for the others."""
+def flat_unique(frame: pd.DataFrame, problems: Problems, features=(), copied=()) -> pd.DataFrame:
+    """The frame with only flat, unique column labels.
+
+    Every row is flagged for a MultiIndex and for a feature given twice (which copy to score?). A column
+    given twice that is copied to the output (``copied``: the record id, the passthrough columns) is a
+    :class:`SchemaError` in any mode, as other passthrough problems are. Any other column given twice is an
+    extra column, ignored like the rest: refusing every row for a column nothing reads was the old defect.
+    """
     if isinstance(frame.columns, pd.MultiIndex):
         problems.add(
             "<columns>",
@@ -332,8 +341,13 @@ def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
         )
         return pd.DataFrame(index=frame.index)
     dup = frame.columns.duplicated(keep=False)
-    for c in dict.fromkeys(frame.columns[dup]):
-        problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
+    twice = list(dict.fromkeys(frame.columns[dup]))
+    refused = [c for c in twice if c in set(copied)]
+    if refused:
+        raise SchemaError("stays", [SchemaProblem(str(c), "column appears more than once", f"keep one column named `{c}`") for c in refused])
+    for c in twice:
+        if c in set(features):
+            problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
     return frame.loc[:, ~dup]
 
 

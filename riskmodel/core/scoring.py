@@ -10,7 +10,9 @@ never missing in training it is a problem of its row, since LightGBM would read
 it as 0 (a null ``entry_month`` scored as month 0). A feature *column* that is
 absent is a problem of every row, named with the nearest input column when one looks like a misspelling (``Visa_Type``,
 ``plannedStayDays``), because scoring a record without its features would
-give a confident "low" for garbage. Column labels must be flat, unique names.
+give a confident "low" for garbage. Column labels must be flat; a feature given twice is a problem of
+every row, the record id or a passthrough column given twice a SchemaError (which copy to copy out?), and
+any other column given twice an extra column, ignored.
 
 Bad values never reach LightGBM: text in a numeric column, infinities, a list where one value
 belongs (a dict of columns sent as one record), values
@@ -199,8 +201,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
-        output column, or (with
+        in any mode, when ``stays`` is not tabular, a passthrough column is absent or named as an
+        output column, the record id or a passthrough column is given twice, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -221,7 +223,7 @@ def score(
     scorer = as_scorer(model)
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
-        stays = flat_unique(stays, problems)
+        stays = flat_unique(stays, problems, scorer.model.features, (id_column, *passthrough))
     frame, columns, values, index = as_input(stays)
     n = len(index)
     problems.n = n
