@@ -32,3 +32,9 @@ def test_feature_domain_table_matches_the_schema():
     from riskmodel.core.schema import domain_markdown
 
     assert domain_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_feature_rules_match_the_schema():
+    from riskmodel.core.schema import invariant_markdown
+
+    assert invariant_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
