@@ -285,10 +285,15 @@ def flag_broken_invariants(scorer: Scorer, enc: np.ndarray, problems: Problems) 
             if not bad:
                 continue
         else:
-            bad = np.zeros(n, dtype=bool)
+            bad = None
             for start in range(0, n, _BLOCK):
-                bad[start:start + _BLOCK] = broken_invariant(inv, *(enc[start:start + _BLOCK, j] for j in idx))
-            if not bad.any():
+                block = [enc[start:start + _BLOCK, j] for j in idx]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    worst = np.fmax.reduce(inv.excess(*block))  # NaN-ignoring: a missing value breaks no rule
+                if worst > INVARIANT_TOLERANCE:
+                    bad = np.zeros(n, dtype=bool) if bad is None else bad
+                    bad[start:start + _BLOCK] = broken_invariant(inv, *block)
+            if bad is None:
                 continue
         c = inv.columns[0]
         others = ", ".join(f"`{o}`" for o in inv.columns[1:])
@@ -489,13 +494,16 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                     problems.add(c, _YES_NO, _fix_domain(c, domain), i)
                 else:
                     x[i] = f
+        floor = scorer._numeric_floor.get(c)
+        if _plainly_valid(x, domain, floor, whole=s.dtype.kind in "iub"):
+            enc[:, j] = x
+            continue
         inf = np.isinf(x)
         if inf.any():
             problems.add(c, _INFINITE, _FIX_INFINITE, inf)
             x = np.where(inf, np.nan, x)
         if domain is not None and domain.kind != "enum":
             x = _check_domain(c, domain, x, problems)
-        floor = scorer._numeric_floor.get(c)
         if floor is not None:
             neg = x < floor
             if neg.any():
@@ -503,6 +511,40 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 x = np.where(neg, np.nan, x)
         enc[:, j] = x
     return enc
+
+
+def _plainly_valid(x: np.ndarray, domain: Domain | None, floor: float | None, *, whole: bool) -> bool:
+    """Whether every value of ``x`` is missing or plainly valid: finite, inside ``domain`` and ``floor``, whole where it must be.
+
+    Two reductions (NaN-ignoring) answer for the whole column, so a batch pays for the per-value masks
+    of the checks only when some value is bad; ``False`` sends it to them. ``whole``: the column came as integers.
+    """
+    if not len(x):
+        return False
+    lo, hi = np.fmin.reduce(x), np.fmax.reduce(x)
+    if not (-np.inf < lo and hi < np.inf):  # an infinity, or every value missing: the checks decide
+        return False
+    if floor is not None and lo < floor:
+        return False
+    if domain is None or domain.kind == "enum":
+        return True
+    low, high = (0.0, 1.0) if domain.kind == "bool" else (domain.low, domain.high)
+    if (low is not None and lo < low) or (high is not None and hi > high):
+        return False
+    return whole or domain.kind == "number" or _whole(x)
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Whether every non-missing value of ``x`` is a whole number, in cache-sized blocks (no 8 MB temporaries)."""
+    buf = np.empty(min(len(x), _BLOCK))
+    for start in range(0, len(x), _BLOCK):
+        part = x[start:start + _BLOCK]
+        frac = buf[: len(part)]
+        np.floor(part, out=frac)
+        np.subtract(part, frac, out=frac)  # in [0, 1) for a finite value, NaN for a missing one
+        if np.fmax.reduce(frac) > 0:
+            return False
+    return True
 
 
 def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
