@@ -4,7 +4,8 @@ A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
 duplicated or MultiIndex columns; text in a number; a list where one value
-belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`;
+belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`; rows breaking a rule
+between features that build_features always meets (:data:`riskmodel.core.schema.FEATURE_INVARIANTS`);
 negative values where training never had one; missing values where training
 never had one (the model would read them as 0); levels the contract does not allow; a training level in another
 case or with other spaces (``batam`` for ``Batam``). Levels allowed but never

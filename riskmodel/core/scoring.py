@@ -18,8 +18,9 @@ Bad values never reach LightGBM: text in a numeric column, infinities, a list wh
 belongs (a dict of columns sent as one record), values
 outside the feature's domain in the data contract
 (:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
-booleans), and negative values in other columns that were never negative in
-training are problems of that row. With ``errors="raise"`` (default) one
+booleans), rows breaking a rule between features that ``build_features`` always meets
+(:data:`riskmodel.core.schema.FEATURE_INVARIANTS`: ``prior_visits_365d <= prior_visits``, ...), and
+negative values in other columns that were never negative in training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
