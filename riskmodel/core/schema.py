@@ -26,7 +26,13 @@ the first offending record ids.
 may take (ranges, allowed levels, booleans), declared once here. The
 validators check the contract columns against them and
 :func:`riskmodel.core.scoring.score` flags any row with a value outside them,
-so a record such as ``group_size=1e9`` or ``entry_month=13`` is never scored.
+so a record such as ``group_size=1e9`` or ``entry_month=13`` is never scored. Counts and day-valued
+features are bounded too, where no real traveller can reach (``prior_visits=1e30`` is a data error).
+
+**Feature rules** (:data:`FEATURE_INVARIANTS`): relations between features that
+:func:`riskmodel.core.features.build_features` meets on every row it makes
+(``prior_visits_365d <= prior_visits``, a first visit has no ``port_switch``, ...);
+:func:`riskmodel.core.scoring.score` refuses a row breaking one.
 
 **Time**: every timestamp in the contract is the *local time at the port*,
 stored without a time zone (Indonesia spans three zones, and a stay's dates
