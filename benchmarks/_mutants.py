@@ -326,6 +326,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("U10", "intervals: bounds around the point", FI, "np.minimum(np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None), point)",
            "np.clip(np.expm1(z - mult[gi, 0, steps] * scale), 0, None)", ("tests/test_forecast_honest.py", "-k", "zero_width"),
            "a lower bound calibrated to zero width lies a rounding step above the point forecast"),
+    # ---------------------------------------------------------------- score input: plausibility (h8)
+    Mutant("X01", "score input: rules between features", SI, "    if not scorer._invariants or not n:\n        return\n", "    return\n", SCORE,
+           "a row breaking a rule build_features always meets (prior_visits_365d > prior_visits) is scored"),
+    Mutant("X02", "score input: rules in batches", SI, "if worst > INVARIANT_TOLERANCE:", "if False:", SCORE,
+           "a batch row breaking a rule is scored (the few-rows path still refuses it)"),
+    Mutant("X03", "score input: bounds on the fast path", SI,
+           "    if (low is not None and lo < low) or (high is not None and hi > high):\n        return False\n", "", SCORE,
+           "a batch column with a value outside its domain skips the per-value checks"),
+    Mutant("X04", "score input: whole numbers on the fast path", SI, "        if np.fmax.reduce(frac) > 0:\n            return False\n",
+           "        pass\n", SCORE, "a batch column with a fraction in a count skips the per-value checks"),
+    Mutant("X05", "score input: a copied column twice", SI, "    refused = [c for c in twice if c in set(copied)]", "    refused = []", SCORE,
+           "a passthrough column or the id given twice is called missing, or its ids come out as row numbers"),
+    Mutant("X06", "score input: an extra column twice", SI, "        if c in set(features):\n", "        if True:\n", SCORE,
+           "an extra column given twice refuses every row"),
 )
 
 

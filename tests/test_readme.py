@@ -26,3 +26,15 @@ def test_cli_reference_is_generated_from_the_cli():
     assert (REPO / "docs" / "CLI.md").read_text(encoding="utf-8") == cli_reference(), (
         "docs/CLI.md is stale: run `riskmodel cli-reference > docs/CLI.md`"
     )
+
+
+def test_feature_domain_table_matches_the_schema():
+    from riskmodel.core.schema import domain_markdown
+
+    assert domain_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_feature_rules_match_the_schema():
+    from riskmodel.core.schema import invariant_markdown
+
+    assert invariant_markdown() in (REPO / "README.md").read_text(encoding="utf-8")

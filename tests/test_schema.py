@@ -250,3 +250,54 @@ def test_leaving_twice_without_entering(crossings):
     assert len(exit_after), "fixture must have a traveller whose second trip ended"
     with pytest.raises(SchemaError, match=rf"traveller left again without an entry in between \(1 row: {exit_after['crossing_id'].iloc[0]}\)"):
         validate_crossings(crossings.drop(index=repeat))
+
+
+@pytest.fixture(scope="module")
+def generated_features():
+    """Stays of many travellers over the COVID years (the collapse of 2020-2021 and the recovery)."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import build_features
+
+    return build_features(make_crossings(5_000, "2018-01-01", "2022-12-31", seed=23).crossings)
+
+
+# Features whose upper bound no real traveller can reach (150 years of days, 24 entries a day for a
+# lifetime or a year, more ports than any country has): the generator must stay far inside them.
+_LIFETIME_BOUNDED = (
+    "permitted_days", "extension_room_days", "prior_visits", "prior_visits_365d", "prior_exits", "prior_overstays",
+    "prior_overstay_days", "prior_extensions", "days_since_last_exit", "mean_prior_stay_days", "max_prior_stay_days",
+    "mean_prior_permit_used", "prior_ports",
+)
+
+
+def test_every_count_and_day_valued_feature_has_an_upper_bound_generated_data_stays_far_inside(generated_features):
+    """`prior_visits = 1e30` or `days_since_last_exit = 1e12` was scored as if valid: no upper bound."""
+    from riskmodel.core.schema import FEATURE_DOMAINS
+
+    feats = generated_features
+    assert feats["entry_time"].dt.year.nunique() == 5 and feats["traveller_id"].nunique() > 4_000
+    for name, d in FEATURE_DOMAINS.items():
+        if d.kind in ("int", "number"):
+            assert d.low is not None and d.high is not None, f"`{name}` is unbounded"
+            values = feats[name].dropna()
+            assert d.low <= values.min() and values.max() <= d.high, name
+    for name in _LIFETIME_BOUNDED:
+        # a tenth of the bound: a bound that could refuse a real record would show here first
+        assert feats[name].max() <= FEATURE_DOMAINS[name].high / 10, name
+    # hand-made: 150 years of days, and one year at 24 entries a day
+    assert FEATURE_DOMAINS["days_since_last_exit"].high >= 150 * 365
+    assert FEATURE_DOMAINS["prior_visits_365d"].high <= 24 * 366
+
+
+def test_every_feature_invariant_holds_on_generated_data(generated_features):
+    """The cross-field rules score() enforces are ones build_features meets on every row it makes."""
+    from riskmodel.core.schema import FEATURE_INVARIANTS, broken_invariant
+
+    feats = generated_features
+    assert len(FEATURE_INVARIANTS) >= 15
+    for inv in FEATURE_INVARIANTS:
+        cols = [feats[c].to_numpy(dtype=float, na_value=np.nan) for c in inv.columns]
+        assert not broken_invariant(inv, *cols).any(), inv.rule
+    # the rules are not vacuous on this sample: it has repeat visitors, overstayers and first visits
+    assert (feats["prior_overstays"] > 0).sum() > 50 and (feats["prior_visits"] == 0).sum() > 1_000
+    assert (feats["prior_exits"] > 1).sum() > 1_000

@@ -446,3 +446,140 @@ def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_n
     out = score(batch, model=model, errors="flag")
     assert out["error"].iloc[1].startswith("entry_port: level differs") and np.isnan(out["probability"].iloc[1])
     assert out["probability"].drop(index=[1, 2]).notna().all() and out["warning"].isna().all()
+
+
+# A repeat visitor whose history meets every rule: 5 earlier entries (2 in the last year) at 2 ports, 4 of them
+# left, 1 late by 3 days, 1 extended; stays of 10 days on average, 20 at most; 20 days planned of 30 permitted.
+_HISTORY = dict(prior_visits=5, prior_visits_365d=2, prior_exits=4, prior_overstays=1, prior_overstay_days=3,
+                prior_extensions=1, days_since_last_exit=40.5, mean_prior_stay_days=10.0, max_prior_stay_days=20.0,
+                mean_prior_permit_used=0.5, prior_ports=2, port_switch=1, visa_switch=0,
+                planned_stay_days=20, permitted_days=30, extension_room_days=0, planned_over_permitted=2 / 3,
+                planned_over_max=2 / 3, planned_beyond_max_days=-10)
+_FIRST_VISIT = dict(prior_visits=0, prior_visits_365d=0, prior_exits=0, prior_overstays=0, prior_overstay_days=0,
+                    prior_extensions=0, days_since_last_exit=np.nan, mean_prior_stay_days=np.nan, max_prior_stay_days=np.nan,
+                    mean_prior_permit_used=np.nan, prior_ports=0, port_switch=np.nan, visa_switch=np.nan)
+_NO_EXIT = {**_HISTORY, "prior_exits": 0, "prior_overstays": 0, "prior_overstay_days": 0, "prior_extensions": 0,
+            "days_since_last_exit": np.nan, "mean_prior_stay_days": np.nan, "max_prior_stay_days": np.nan,
+            "mean_prior_permit_used": np.nan}
+
+_BROKEN = [
+    (_HISTORY, {"prior_visits_365d": 6}, "prior_visits_365d", "prior_visits_365d <= prior_visits"),
+    (_HISTORY, {"prior_ports": 6}, "prior_ports", "prior_ports <= prior_visits"),
+    (_HISTORY, {"prior_exits": 6}, "prior_exits", "prior_exits <= prior_visits"),
+    (_HISTORY, {"prior_overstays": 5, "prior_overstay_days": 9}, "prior_overstays", "prior_overstays <= prior_exits"),
+    (_HISTORY, {"prior_extensions": 5}, "prior_extensions", "prior_extensions <= prior_exits"),
+    (_HISTORY, {"prior_overstay_days": 0}, "prior_overstays", "prior_overstays <= prior_overstay_days"),
+    (_HISTORY, {"prior_overstays": 0}, "prior_overstays", "prior_overstays >= 1 when prior_overstay_days >= 1"),
+    (_HISTORY, {"prior_ports": 0}, "prior_ports", "prior_ports >= 1 when prior_visits >= 1"),
+    (_FIRST_VISIT, {"port_switch": 1}, "port_switch", "port_switch is missing when prior_visits is 0"),
+    (_FIRST_VISIT, {"visa_switch": 0}, "visa_switch", "visa_switch is missing when prior_visits is 0"),
+    (_NO_EXIT, {"days_since_last_exit": 12.0}, "days_since_last_exit", "days_since_last_exit is missing when prior_exits is 0"),
+    (_NO_EXIT, {"mean_prior_stay_days": 3.0}, "mean_prior_stay_days", "mean_prior_stay_days is missing when prior_exits is 0"),
+    (_NO_EXIT, {"max_prior_stay_days": 3.0}, "max_prior_stay_days", "max_prior_stay_days is missing when prior_exits is 0"),
+    (_NO_EXIT, {"mean_prior_permit_used": 0.1}, "mean_prior_permit_used", "mean_prior_permit_used is missing when prior_exits is 0"),
+    (_HISTORY, {"mean_prior_stay_days": 25.0}, "mean_prior_stay_days", "mean_prior_stay_days <= max_prior_stay_days"),
+    (_HISTORY, {"mean_prior_permit_used": 11.0}, "mean_prior_permit_used", "mean_prior_permit_used <= mean_prior_stay_days"),
+    (_HISTORY, {"planned_over_permitted": 0.5}, "planned_over_permitted", "planned_over_permitted = planned_stay_days / permitted_days"),
+    (_HISTORY, {"planned_over_max": 0.6}, "planned_over_max",
+     "planned_over_max = planned_stay_days / (permitted_days + extension_room_days)"),
+    (_HISTORY, {"planned_beyond_max_days": -9}, "planned_beyond_max_days",
+     "planned_beyond_max_days = planned_stay_days - permitted_days - extension_room_days"),
+]
+
+
+def _with(rows: pd.DataFrame, n: int, row: dict) -> pd.DataFrame:
+    batch = rows.head(n).copy()
+    for c, v in row.items():
+        batch[c] = batch[c].astype(float)
+        batch.loc[1, c] = v
+    return batch
+
+
+@pytest.mark.parametrize("n", [20, 100])
+@pytest.mark.parametrize(
+    ("column", "value", "bound"),
+    [
+        # counts and day-valued features had only a lower bound: 1e30 visits were scored as if valid
+        ("prior_visits", 1e30, "1315200"),
+        ("prior_exits", 2e6, "1315200"),
+        ("prior_visits_365d", 9_000, "8784"),
+        ("prior_ports", 20_000, "10000"),
+        ("days_since_last_exit", 1e12, "54800"),
+        ("max_prior_stay_days", 60_000, "54800"),
+        ("permitted_days", 10**7, "54800"),
+        ("planned_over_permitted", 5_000, "3660"),
+    ],
+)
+def test_a_count_or_day_value_no_traveller_can_reach_is_refused(fitted, n, column, value, bound):
+    model, _, rows = fitted
+    batch = _with(rows, n, {**_HISTORY, column: value})  # a repeat visitor: the value breaks its bound and no rule
+    problem = f"above {bound}; expected"
+    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: {problem}")) as caught:
+        score(batch, model=model)
+    assert f"(1 row: {batch.loc[1, 'stay_id']})" in str(caught.value)
+    for given in (batch, batch.to_dict("records"), batch.iloc[1].to_dict()):
+        out = score(given, model=model, errors="flag")
+        i = 0 if isinstance(given, dict) else 1
+        assert out["error"].iloc[i].startswith(f"{column}: {problem}") and np.isnan(out["probability"].iloc[i])
+        assert out["error"].drop(index=out.index[i]).isna().all() and out["probability"].drop(index=out.index[i]).notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize(("base", "change", "column", "rule"), _BROKEN, ids=[f"{b[2]}:{b[3]}" for b in _BROKEN])
+def test_a_row_breaking_a_rule_features_meet_by_construction_is_refused_naming_it(fitted, n, base, change, column, rule):
+    """Each value was inside its domain, so the row was scored although build_features can never make it."""
+    model, _, rows = fitted
+    good = _with(rows, n, base)
+    for given in (good, good.to_dict("records")):
+        assert score(given, model=model, errors="flag")["error"].isna().all(), "the base row must meet every rule"
+    batch = _with(rows, n, {**base, **change})
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    text = str(caught.value)
+    assert f"column `{column}`: breaks `{rule}`" in text and f"(1 row: {batch.loc[1, 'stay_id']})" in text
+    assert "Fix: " in text and "build_features" in text
+    for given in (batch, batch.to_dict("records"), batch.iloc[1].to_dict()):
+        out = score(given, model=model, errors="flag")
+        i = 0 if isinstance(given, dict) else 1
+        assert out["error"].iloc[i].startswith(f"{column}: breaks `{rule}`") and np.isnan(out["probability"].iloc[i])
+        assert out["error"].drop(index=out.index[i]).isna().all() and out["probability"].drop(index=out.index[i]).notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_rule_is_checked_only_when_the_model_uses_every_feature_in_it(n):
+    """A model config may drop features: a rule naming a feature the model does not use refuses nothing."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.core.features import build_features
+    from riskmodel.core.risk.model import RiskModel
+
+    feats = build_features(make_crossings(1_500, "2018-01-01", "2019-12-31", seed=3).crossings)
+    feats = feats[feats["overstayed"].notna()].reset_index(drop=True)
+    batch = feats.head(n).copy()
+    batch.loc[1, ["prior_visits", "prior_visits_365d"]] = [1.0, 3.0]  # breaks prior_visits_365d <= prior_visits
+    for features, refused in ((["visa_type", "prior_visits_365d"], False), (["visa_type", "prior_visits_365d", "prior_visits"], True)):
+        model = RiskModel(features=features, categorical=["visa_type"], num_boost_round=20)
+        with pytest.warns(RiskModelWarning, match="fitted on the training rows"):
+            model.fit(feats)
+        out = score(batch, model=model, errors="flag")
+        assert out["error"].notna().iloc[1] == refused and out["error"].drop(index=1).isna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_duplicated_column_the_model_does_not_use_refuses_no_row(fitted, n):
+    """Review note: "a duplicated extra column that the model does not use refuses every row"."""
+    model, _, rows = fitted
+    batch = rows.head(n)
+    twice = pd.concat([batch, batch[["nationality"]]], axis=1)  # an audit column, not a feature of this model
+    assert "nationality" not in model.features and list(twice.columns).count("nationality") == 2
+    expected = score(batch, model=model, reasons=0)
+    out = score(twice, model=model, reasons=0)
+    pd.testing.assert_frame_equal(out, expected)
+    # passed through, or the record id: which copy to copy out is the caller's to say
+    for kwargs in ({"passthrough": ["nationality"]}, {"id_column": "nationality"}):
+        for errors in ("raise", "flag"):
+            with pytest.raises(SchemaError, match=r"column `nationality`: column appears more than once.*Fix: keep one column named `nationality`"):
+                score(twice, model=model, errors=errors, **kwargs)
+    # a feature given twice: every row, naming it
+    twice = pd.concat([batch, batch[["group_size"]]], axis=1)
+    out = score(twice, model=model, errors="flag")
+    assert (out["error"] == "group_size: column appears more than once").all() and out["probability"].isna().all()

@@ -26,7 +26,13 @@ the first offending record ids.
 may take (ranges, allowed levels, booleans), declared once here. The
 validators check the contract columns against them and
 :func:`riskmodel.core.scoring.score` flags any row with a value outside them,
-so a record such as ``group_size=1e9`` or ``entry_month=13`` is never scored.
+so a record such as ``group_size=1e9`` or ``entry_month=13`` is never scored. Counts and day-valued
+features are bounded too, where no real traveller can reach (``prior_visits=1e30`` is a data error).
+
+**Feature rules** (:data:`FEATURE_INVARIANTS`): relations between features that
+:func:`riskmodel.core.features.build_features` meets on every row it makes
+(``prior_visits_365d <= prior_visits``, a first visit has no ``port_switch``, ...);
+:func:`riskmodel.core.scoring.score` refuses a row breaking one.
 
 **Time**: every timestamp in the contract is the *local time at the port*,
 stored without a time zone (Indonesia spans three zones, and a stay's dates
@@ -67,7 +73,17 @@ __all__ = [
     "FEATURE_DOMAINS",
     "MAX_GROUP_SIZE",
     "MAX_PLANNED_STAY_DAYS",
+    "MAX_DAYS",
+    "MAX_CROSSINGS",
+    "MAX_ENTRIES_A_YEAR",
+    "MAX_PORTS",
     "domain_markdown",
+    "number_text",
+    "Invariant",
+    "FEATURE_INVARIANTS",
+    "INVARIANT_TOLERANCE",
+    "broken_invariant",
+    "invariant_markdown",
 ]
 
 DIRECTIONS = ("entry", "exit")
@@ -86,6 +102,17 @@ _MAX_IDS = 5
 MAX_GROUP_SIZE = 200
 #: Longest declared stay accepted, in days: ten years (permanent stay permits run five years).
 MAX_PLANNED_STAY_DAYS = 3660
+#: Longest span of days a feature may cover: 150 years (150 x 365.25 = 54,787.5, rounded up). No permit,
+#: stay or gap between two visits outlasts a human life; the generator's longest is about five years.
+MAX_DAYS = 54_800
+#: Entries a day no traveller can keep up: one every hour, day and night (a Batam ferry commuter makes two).
+MAX_ENTRIES_A_DAY = 24
+#: Most earlier entries (and so exits, overstays, extensions) of one traveller: 24 a day for 150 years.
+MAX_CROSSINGS = MAX_ENTRIES_A_DAY * MAX_DAYS
+#: Most entries in the 365 days before one: 24 a day for 366 days (the window spans 366 calendar days).
+MAX_ENTRIES_A_YEAR = MAX_ENTRIES_A_DAY * 366
+#: Most distinct ports of entry one traveller used: far more than any country has.
+MAX_PORTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,12 +127,15 @@ class Domain:
         Inclusive bounds of a numeric feature (None: unbounded on that side).
     values : tuple of str
         Allowed levels of an ``enum`` feature.
+    why : str
+        Why the bounds are where they are (the README's domain table shows it).
     """
 
     kind: str
     low: float | None = None
     high: float | None = None
     values: tuple[str, ...] = ()
+    why: str = ""
 
     def describe(self) -> str:
         """The domain in words, for error messages and the README."""
@@ -115,21 +145,30 @@ class Domain:
             return "true/false (or 1/0)"
         what = "a whole number" if self.kind == "int" else "a number"
         if self.low is not None and self.high is not None:
-            return f"{what} from {self.low:g} to {self.high:g}"
+            return f"{what} from {number_text(self.low)} to {number_text(self.high)}"
         if self.low is not None:
-            return f"{what} >= {self.low:g}"
+            return f"{what} >= {number_text(self.low)}"
         if self.high is not None:
-            return f"{what} <= {self.high:g}"
+            return f"{what} <= {number_text(self.high)}"
         return f"{what} (finite)"
 
 
-_COUNT = Domain("int", 0)
-_NONNEG = Domain("number", 0)
+def number_text(x: float) -> str:
+    """A bound in words: ``12``, ``0.5``, ``1315200`` (never ``1.3152e+06``, which hides the figure)."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 _BOOL = Domain("bool", 0, 1)
+_LIFETIME = "150 years of days: no permit, stay or gap between visits outlasts a human life"
+_CROSSINGS = "24 entries a day (one an hour, day and night) for 150 years: no one crosses more often"
+_CROSSING_COUNT = Domain("int", 0, MAX_CROSSINGS, why=_CROSSINGS)
+_DAYS = Domain("number", 0, MAX_DAYS, why=_LIFETIME)
 
 #: Domain of every model feature the library builds (:mod:`riskmodel.core.features`). Features a
 #: config adds from other sources are not listed: ``score`` still refuses values below zero for
-#: those the model never saw negative.
+#: those the model never saw negative. Every numeric feature has an upper bound too, set where no
+#: real traveller can reach it (``why``): a count of 1e30 visits is a data error, never a traveller.
+#: The generator's data stays under a tenth of each lifetime bound (tests/test_schema.py).
 FEATURE_DOMAINS: dict[str, Domain] = {
     "visa_type": Domain("enum", values=VISA_TYPES),
     "purpose": Domain("enum", values=PURPOSES),
@@ -139,35 +178,145 @@ FEATURE_DOMAINS: dict[str, Domain] = {
     # build_features maps a port missing from the port table to "unknown"
     "port_type": Domain("enum", values=(*PORT_TYPES, "unknown")),
     "has_return_ticket": _BOOL,
-    "group_size": Domain("int", 1, MAX_GROUP_SIZE),
-    "planned_stay_days": Domain("int", 0, MAX_PLANNED_STAY_DAYS),
-    "permitted_days": Domain("int", 1),
-    "extension_room_days": _NONNEG,
-    "planned_over_permitted": _NONNEG,
-    "planned_over_max": _NONNEG,
-    "planned_beyond_max_days": Domain("number"),
-    "entry_month": Domain("int", 1, 12),
-    "prior_visits": _COUNT,
-    "prior_visits_365d": _COUNT,
-    "prior_exits": _COUNT,
-    "prior_overstays": _COUNT,
-    "prior_overstay_days": _COUNT,
-    "prior_extensions": _COUNT,
-    "days_since_last_exit": _NONNEG,
-    "mean_prior_stay_days": _NONNEG,
-    "max_prior_stay_days": _NONNEG,
-    "mean_prior_permit_used": _NONNEG,
-    "prior_ports": _COUNT,
+    "group_size": Domain("int", 1, MAX_GROUP_SIZE, why="a coach tour on one declaration"),
+    "planned_stay_days": Domain("int", 0, MAX_PLANNED_STAY_DAYS, why="ten years (permanent stay permits run five)"),
+    "permitted_days": Domain("int", 1, MAX_DAYS, why=_LIFETIME),
+    # at most the permitted stay (limited stay permits) or 120 days (EXTENSION_ROOM_DAYS)
+    "extension_room_days": Domain("number", 0, MAX_DAYS, why=_LIFETIME),
+    # planned_stay_days (at most MAX_PLANNED_STAY_DAYS) over at least one day
+    "planned_over_permitted": Domain("number", 0, MAX_PLANNED_STAY_DAYS, why="planned_stay_days over at least one day"),
+    "planned_over_max": Domain("number", 0, MAX_PLANNED_STAY_DAYS, why="planned_stay_days over at least one day"),
+    # planned_stay_days minus the permitted stay and its extension room, each at most MAX_DAYS
+    "planned_beyond_max_days": Domain(
+        "number", -2 * MAX_DAYS, MAX_PLANNED_STAY_DAYS, why="planned_stay_days less a permitted stay and its extension room"
+    ),
+    "entry_month": Domain("int", 1, 12, why="a calendar month"),
+    "prior_visits": _CROSSING_COUNT,
+    "prior_visits_365d": Domain("int", 0, MAX_ENTRIES_A_YEAR, why="24 entries a day for the 366 days a year's window spans"),
+    "prior_exits": _CROSSING_COUNT,
+    "prior_overstays": _CROSSING_COUNT,
+    # days late lie inside the traveller's stays, which do not overlap
+    "prior_overstay_days": Domain("int", 0, MAX_DAYS, why=_LIFETIME),
+    "prior_extensions": _CROSSING_COUNT,
+    "days_since_last_exit": _DAYS,
+    "mean_prior_stay_days": _DAYS,
+    "max_prior_stay_days": _DAYS,
+    # stay days over at least one permitted day: at most the stay days
+    "mean_prior_permit_used": _DAYS,
+    "prior_ports": Domain("int", 0, MAX_PORTS, why="far more ports of entry than any country has"),
     "port_switch": _BOOL,
     "visa_switch": _BOOL,
 }
 
 
+#: How far a value may miss a rule of :data:`FEATURE_INVARIANTS` and still meet it: counts miss by 1 or
+#: more, while a mean of many stays or a ratio stored as float32 or printed to 3 decimals misses by
+#: less than 1e-3; an off-by-one day in a ratio's parts (20/30 against 20/31) misses by 0.02.
+INVARIANT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A rule between model features that :func:`riskmodel.core.features.build_features` meets on every row.
+
+    A row breaking it was not made by ``build_features`` (nor by
+    :func:`riskmodel.core.entry.features_at_entry`, which makes the same rows), whatever its
+    values: :func:`riskmodel.core.scoring.score` refuses it. A missing value breaks no rule.
+
+    Attributes
+    ----------
+    kind : {"at_most", "at_least_one_if", "missing_unless", "ratio", "difference"}
+        ``at_most``: a <= b; ``at_least_one_if``: a >= 1 when b >= 1; ``missing_unless``: a is
+        missing when b is 0; ``ratio``: a = b / (c + ...); ``difference``: a = b - c - ...
+    columns : tuple of str
+        The features of the rule, ``a`` first (the column an error names).
+    why : str
+        Why ``build_features`` always meets it.
+    """
+
+    kind: str
+    columns: tuple[str, ...]
+    why: str
+
+    @property
+    def rule(self) -> str:
+        """The rule in symbols, e.g. ``prior_visits_365d <= prior_visits``."""
+        a, b, *rest = self.columns
+        if self.kind == "at_most":
+            return f"{a} <= {b}"
+        if self.kind == "at_least_one_if":
+            return f"{a} >= 1 when {b} >= 1"
+        if self.kind == "missing_unless":
+            return f"{a} is missing when {b} is 0"
+        if self.kind == "ratio":
+            return f"{a} = {b} / " + (f"({' + '.join(rest)})" if len(rest) > 1 else rest[0])
+        return f"{a} = {b} - " + " - ".join(rest)
+
+    def excess(self, a, b, *rest):
+        """How far the values break the rule: above :data:`INVARIANT_TOLERANCE` is broken, NaN is not judged.
+
+        Plain arithmetic, so it takes floats (one record) or arrays (a batch).
+        """
+        # as few operations as the rule allows: a batch of a million rows pays for each one
+        if self.kind == "at_most":
+            return a - b
+        if self.kind == "at_least_one_if":
+            return (b >= 1) - a
+        if self.kind == "missing_unless":
+            return (a == a) - b  # 1 - b where a is given (a is no NaN): above the tolerance only when b is 0
+        if self.kind == "ratio":
+            return abs(a - b / (rest[0] + rest[1] if len(rest) == 2 else rest[0]))
+        out = a - b
+        for r in rest:
+            out = out + r
+        return abs(out)
+
+
+#: The rules build_features meets by construction (see :mod:`riskmodel.core.features`); score() checks
+#: those whose features a model uses all of. tests/test_schema.py shows every one on generated data.
+FEATURE_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("at_most", ("prior_visits_365d", "prior_visits"), "visits in the last 365 days are among all earlier visits"),
+    Invariant("at_most", ("prior_ports", "prior_visits"), "each earlier visit adds at most one port"),
+    Invariant("at_least_one_if", ("prior_ports", "prior_visits"), "an earlier visit entered at some port"),
+    Invariant("at_most", ("prior_exits", "prior_visits"), "every earlier exit ends an earlier visit"),
+    Invariant("at_most", ("prior_overstays", "prior_exits"), "an overstay is known at its exit"),
+    Invariant("at_most", ("prior_extensions", "prior_exits"), "an extension is known at its exit"),
+    Invariant("at_most", ("prior_overstays", "prior_overstay_days"), "each overstay is at least one day late"),
+    Invariant("at_least_one_if", ("prior_overstays", "prior_overstay_days"), "days late come from overstays"),
+    Invariant("missing_unless", ("port_switch", "prior_visits"), "a first visit has no previous port to switch from"),
+    Invariant("missing_unless", ("visa_switch", "prior_visits"), "a first visit has no previous visa to switch from"),
+    Invariant("missing_unless", ("days_since_last_exit", "prior_exits"), "with no earlier exit there is no last one"),
+    Invariant("missing_unless", ("mean_prior_stay_days", "prior_exits"), "with no earlier exit no stay has a length"),
+    Invariant("missing_unless", ("max_prior_stay_days", "prior_exits"), "with no earlier exit no stay has a length"),
+    Invariant("missing_unless", ("mean_prior_permit_used", "prior_exits"), "with no earlier exit no stay used its permit"),
+    Invariant("at_most", ("mean_prior_stay_days", "max_prior_stay_days"), "a mean is at most the largest value"),
+    Invariant("at_most", ("mean_prior_permit_used", "mean_prior_stay_days"),
+              "each stay's share of its permit is its days over at least one permitted day"),
+    Invariant("ratio", ("planned_over_permitted", "planned_stay_days", "permitted_days"),
+              "how it is defined (the permitted stay is at least one day)"),
+    Invariant("ratio", ("planned_over_max", "planned_stay_days", "permitted_days", "extension_room_days"),
+              "how it is defined (the longest stay the visa allows, extensions included)"),
+    Invariant("difference", ("planned_beyond_max_days", "planned_stay_days", "permitted_days", "extension_room_days"),
+              "how it is defined (days planned beyond the longest stay the visa allows)"),
+)
+
+
+def broken_invariant(invariant: Invariant, *values: np.ndarray) -> np.ndarray:
+    """Which rows of ``values`` (one float array per column of ``invariant``, in order) break it."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(invariant.excess(*values) > INVARIANT_TOLERANCE)
+
+
 def domain_markdown() -> str:
     """:data:`FEATURE_DOMAINS` as a markdown table (for the README)."""
-    lines = ["| feature | allowed values |", "|---|---|"]
-    lines += [f"| `{name}` | {d.describe()} |" for name, d in FEATURE_DOMAINS.items()]
+    lines = ["| feature | allowed values | why the bounds |", "|---|---|---|"]
+    lines += [f"| `{name}` | {d.describe()} | {d.why} |" for name, d in FEATURE_DOMAINS.items()]
     return "\n".join(lines)
+
+
+def invariant_markdown() -> str:
+    """:data:`FEATURE_INVARIANTS` as a markdown list (for the README)."""
+    return "\n".join(f"- `{inv.rule}`: {inv.why}" for inv in FEATURE_INVARIANTS)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
 duplicated or MultiIndex columns; text in a number; a list where one value
-belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`;
+belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`; rows breaking a rule
+between features that build_features always meets (:data:`riskmodel.core.schema.FEATURE_INVARIANTS`);
 negative values where training never had one; missing values where training
 never had one (the model would read them as 0); levels the contract does not allow; a training level in another
 case or with other spaces (``batam`` for ``Batam``). Levels allowed but never
@@ -22,11 +23,11 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.schema import FEATURE_DOMAINS, Domain
+from riskmodel.core.schema import FEATURE_DOMAINS, FEATURE_INVARIANTS, INVARIANT_TOLERANCE, Domain, Invariant, broken_invariant, number_text
 
 __all__ = [
     "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
-    "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero",
+    "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero", "flag_broken_invariants",
 ]
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -51,6 +52,7 @@ class Scorer:
     _domain: dict[str, Domain] = field(default_factory=dict, repr=False)
     _no_missing: frozenset = field(default_factory=frozenset, repr=False)
     _folded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _invariants: tuple[tuple[Invariant, tuple[int, ...]], ...] = field(default_factory=tuple, repr=False)
 
     def __post_init__(self):
         dump = self.model.booster_.dump_model(num_iteration=self.model.best_iteration_)
@@ -71,6 +73,9 @@ class Scorer:
         self._numeric_floor = floor
         self._lookup = {c: {level: i for i, level in enumerate(levels)} for c, levels in self.model.levels_.items()}
         self._folded = {c: {_fold(v): v for v in reversed(levels) if isinstance(v, str)} for c, levels in self.model.levels_.items()}
+        # a rule is checked only when the model uses all its features (a config may drop some)
+        pos = {f: j for j, f in enumerate(self.model.features)}
+        self._invariants = tuple((inv, tuple(pos[c] for c in inv.columns)) for inv in FEATURE_INVARIANTS if all(c in pos for c in inv.columns))
 
 
 def missing_read_as_zero(dump: dict) -> frozenset[str]:
@@ -200,7 +205,7 @@ def _fix_domain(c: str, d: Domain) -> str:
 
 def _below(d: Domain) -> str:
     # the same words as the training-floor check: a caller sees one message for a negative count
-    return _NEGATIVE if d.low == 0 else f"below {d.low:g}; expected {d.describe()}"
+    return _NEGATIVE if d.low == 0 else f"below {number_text(d.low)}; expected {d.describe()}"
 
 
 def outside_domain(d: Domain, x: float) -> str | None:
@@ -210,7 +215,7 @@ def outside_domain(d: Domain, x: float) -> str | None:
     if d.low is not None and x < d.low:
         return _below(d)
     if d.high is not None and x > d.high:
-        return f"above {d.high:g}; expected {d.describe()}"
+        return f"above {number_text(d.high)}; expected {d.describe()}"
     if d.kind != "number" and not x.is_integer():
         return f"not a whole number; expected {d.describe()}"
     return None
@@ -225,7 +230,7 @@ def _check_domain(c: str, d: Domain, x: np.ndarray, problems: Problems) -> np.nd
         elif d.low is not None:
             checks.append((x < d.low, _below(d)))
         if d.high is not None and d.kind != "bool":
-            checks.append((x > d.high, f"above {d.high:g}; expected {d.describe()}"))
+            checks.append((x > d.high, f"above {number_text(d.high)}; expected {d.describe()}"))
         if d.kind == "int":
             checks.append(((x != np.floor(x)) & ~np.isnan(x), f"not a whole number; expected {d.describe()}"))
     out_of_domain = np.zeros(len(x), dtype=bool)
@@ -259,14 +264,55 @@ def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problem
             problems.add(c, _MISSING_AS_ZERO, f"send `{c}`" + (f" as {d.describe()}" if d else "") + "; it is never missing in training", miss)
 
 
+# a batch is judged in blocks of rows: each rule's temporaries then stay in the CPU cache, where over
+# a million rows at once every one was a fresh 8 MB array
+_BLOCK = 1 << 15
+# up to this many rows, each row is judged on Python floats: cheaper than numpy calls on tiny arrays
+_SCALAR_ROWS = 4
+
+
+def flag_broken_invariants(scorer: Scorer, enc: np.ndarray, problems: Problems) -> None:
+    """Flag the rows breaking a rule of :data:`~riskmodel.core.schema.FEATURE_INVARIANTS` among the model's features.
+
+    Judged on the encoded values: a value refused already is missing there, and a missing value breaks no rule.
+    """
+    n = len(enc)
+    if not scorer._invariants or not n:
+        return
+    records = enc.tolist() if n <= _SCALAR_ROWS else None
+    for inv, idx in scorer._invariants:
+        if records is not None:
+            bad = [i for i, r in enumerate(records) if inv.excess(*(r[j] for j in idx)) > INVARIANT_TOLERANCE]
+            if not bad:
+                continue
+        else:
+            bad = None
+            for start in range(0, n, _BLOCK):
+                block = [enc[start:start + _BLOCK, j] for j in idx]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    worst = np.fmax.reduce(inv.excess(*block))  # NaN-ignoring: a missing value breaks no rule
+                if worst > INVARIANT_TOLERANCE:
+                    bad = np.zeros(n, dtype=bool) if bad is None else bad
+                    bad[start:start + _BLOCK] = broken_invariant(inv, *block)
+            if bad is None:
+                continue
+        c = inv.columns[0]
+        others = ", ".join(f"`{o}`" for o in inv.columns[1:])
+        problems.add(c, f"breaks `{inv.rule}` ({inv.why})",
+                     f"correct `{c}` or {others}: riskmodel.core.features.build_features always meets this rule", bad)
+
+
 def _norm(name) -> str:
     """A column name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
     return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
 def absent_features(features: list[str], columns: list, problems: Problems) -> list[str]:
-    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be."""
-    present = set(columns)
+    """Flag every row for each feature column the input lacks, naming the input column it was probably meant to be.
+
+    A feature flagged already (given twice, see :func:`flat_unique`) is not called missing too.
+    """
+    present = set(columns) | {column for column, _p, _f in problems.masks}
     absent = [f for f in features if f not in present]
     if not absent:
         return absent
@@ -284,8 +330,14 @@ def absent_features(features: list[str], columns: list, problems: Problems) -> l
     return absent
 
 
-def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    """The frame with only flat, unique column labels; every row is flagged for the others."""
+def flat_unique(frame: pd.DataFrame, problems: Problems, features=(), copied=()) -> pd.DataFrame:
+    """The frame with only flat, unique column labels.
+
+    Every row is flagged for a MultiIndex and for a feature given twice (which copy to score?). A column
+    given twice that is copied to the output (``copied``: the record id, the passthrough columns) is a
+    :class:`SchemaError` in any mode, as other passthrough problems are. Any other column given twice is an
+    extra column, ignored like the rest: refusing every row for a column nothing reads was the old defect.
+    """
     if isinstance(frame.columns, pd.MultiIndex):
         problems.add(
             "<columns>",
@@ -295,8 +347,13 @@ def flat_unique(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
         )
         return pd.DataFrame(index=frame.index)
     dup = frame.columns.duplicated(keep=False)
-    for c in dict.fromkeys(frame.columns[dup]):
-        problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
+    twice = list(dict.fromkeys(frame.columns[dup]))
+    refused = [c for c in twice if c in set(copied)]
+    if refused:
+        raise SchemaError("stays", [SchemaProblem(str(c), "column appears more than once", f"keep one column named `{c}`") for c in refused])
+    for c in twice:
+        if c in set(features):
+            problems.add(str(c), "column appears more than once", f"keep one column named `{c}`", slice(None))
     return frame.loc[:, ~dup]
 
 
@@ -438,13 +495,16 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                     problems.add(c, _YES_NO, _fix_domain(c, domain), i)
                 else:
                     x[i] = f
+        floor = scorer._numeric_floor.get(c)
+        if _plainly_valid(x, domain, floor, whole=s.dtype.kind in "iub"):
+            enc[:, j] = x
+            continue
         inf = np.isinf(x)
         if inf.any():
             problems.add(c, _INFINITE, _FIX_INFINITE, inf)
             x = np.where(inf, np.nan, x)
         if domain is not None and domain.kind != "enum":
             x = _check_domain(c, domain, x, problems)
-        floor = scorer._numeric_floor.get(c)
         if floor is not None:
             neg = x < floor
             if neg.any():
@@ -452,6 +512,40 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 x = np.where(neg, np.nan, x)
         enc[:, j] = x
     return enc
+
+
+def _plainly_valid(x: np.ndarray, domain: Domain | None, floor: float | None, *, whole: bool) -> bool:
+    """Whether every value of ``x`` is missing or plainly valid: finite, inside ``domain`` and ``floor``, whole where it must be.
+
+    Two reductions (NaN-ignoring) answer for the whole column, so a batch pays for the per-value masks
+    of the checks only when some value is bad; ``False`` sends it to them. ``whole``: the column came as integers.
+    """
+    if not len(x):
+        return False
+    lo, hi = np.fmin.reduce(x), np.fmax.reduce(x)
+    if not (-np.inf < lo and hi < np.inf):  # an infinity, or every value missing: the checks decide
+        return False
+    if floor is not None and lo < floor:
+        return False
+    if domain is None or domain.kind == "enum":
+        return True
+    low, high = (0.0, 1.0) if domain.kind == "bool" else (domain.low, domain.high)
+    if (low is not None and lo < low) or (high is not None and hi > high):
+        return False
+    return whole or domain.kind == "number" or _whole(x)
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Whether every non-missing value of ``x`` is a whole number, in cache-sized blocks (no 8 MB temporaries)."""
+    buf = np.empty(min(len(x), _BLOCK))
+    for start in range(0, len(x), _BLOCK):
+        part = x[start:start + _BLOCK]
+        frac = buf[: len(part)]
+        np.floor(part, out=frac)
+        np.subtract(part, frac, out=frac)  # in [0, 1) for a finite value, NaN for a missing one
+        if np.fmax.reduce(frac) > 0:
+            return False
+    return True
 
 
 def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:

@@ -10,14 +10,17 @@ never missing in training it is a problem of its row, since LightGBM would read
 it as 0 (a null ``entry_month`` scored as month 0). A feature *column* that is
 absent is a problem of every row, named with the nearest input column when one looks like a misspelling (``Visa_Type``,
 ``plannedStayDays``), because scoring a record without its features would
-give a confident "low" for garbage. Column labels must be flat, unique names.
+give a confident "low" for garbage. Column labels must be flat; a feature given twice is a problem of
+every row, the record id or a passthrough column given twice a SchemaError (which copy to copy out?), and
+any other column given twice an extra column, ignored.
 
 Bad values never reach LightGBM: text in a numeric column, infinities, a list where one value
 belongs (a dict of columns sent as one record), values
 outside the feature's domain in the data contract
 (:data:`riskmodel.core.schema.FEATURE_DOMAINS`: ranges, allowed levels,
-booleans), and negative values in other columns that were never negative in
-training are problems of that row. With ``errors="raise"`` (default) one
+booleans), rows breaking a rule between features that ``build_features`` always meets
+(:data:`riskmodel.core.schema.FEATURE_INVARIANTS`: ``prior_visits_365d <= prior_visits``, ...), and
+negative values in other columns that were never negative in training are problems of that row. With ``errors="raise"`` (default) one
 :class:`~riskmodel.core.exceptions.SchemaError` lists every problem, with the
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
@@ -53,6 +56,7 @@ from riskmodel.core.score_input import (
     as_input,
     encode_frame,
     encode_small,
+    flag_broken_invariants,
     flag_missing_read_as_zero,
     flat_unique,
 )
@@ -198,8 +202,8 @@ def score(
     SchemaError
         With ``errors="raise"``, listing every bad or missing column with its record ids and the
         fix (a misspelt or wrongly cased column is named with the expected name);
-        in any mode, when ``stays`` is not tabular or a passthrough column is absent or named as an
-        output column, or (with
+        in any mode, when ``stays`` is not tabular, a passthrough column is absent or named as an
+        output column, the record id or a passthrough column is given twice, or (with
         ``history``) when the entry record or the history lacks a field.
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
@@ -220,7 +224,7 @@ def score(
     scorer = as_scorer(model)
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
-        stays = flat_unique(stays, problems)
+        stays = flat_unique(stays, problems, scorer.model.features, (id_column, *passthrough))
     frame, columns, values, index = as_input(stays)
     n = len(index)
     problems.n = n
@@ -242,6 +246,7 @@ def score(
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
     flag_missing_read_as_zero(scorer, enc, problems)
+    flag_broken_invariants(scorer, enc, problems)
     _check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
