@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -325,3 +326,17 @@ def test_a_missing_feature_is_refused_or_flagged_never_scored(spark, fitted, sta
         score_spark(df, model=folder, errors="raise")
     out = score_spark(df, model=folder, errors="flag", reasons=0, audit_log=False).toPandas()
     assert out["probability"].isna().all() and out["error"].str.contains("visa_type").all()
+
+
+def test_a_passthrough_column_named_as_an_output_column_is_refused_when_the_plan_is_built(spark, fitted):
+    """Yesterday's scores joined back onto the features, with passthrough=["probability", "risk_band", "error"]:
+    score() refuses this up front; score_spark built the plan and failed only inside the UDF at run time
+    (a PythonException wrapping a Java trace), after the job had started. No Spark action runs here."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(5).assign(probability=0.5, risk_band="stale", error="old"))
+    with pytest.raises(SchemaError, match=re.escape("column `probability`: passthrough column has the name of an output column")) as caught:
+        score_spark(sdf, model=folder, errors="flag", passthrough=["probability", "risk_band", "error"], audit_log=False)
+    assert "column `risk_band`" in str(caught.value) and "column `error`" in str(caught.value)
+    assert "rename it before scoring (e.g. `input_probability`)" in str(caught.value)
+    # the id column is copied as given either way, as in-process
+    assert score_spark(sdf, model=folder, passthrough=["stay_id"], audit_log=False).columns == output_columns("stay_id", 3)
