@@ -54,7 +54,9 @@ from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecast
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
+from riskmodel.core.scoring import (
+    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, output_columns, score,
+)
 
 __all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session", "scoring_plan", "ScoringPlan"]
 
@@ -171,7 +173,8 @@ def score_spark(
         :class:`~riskmodel.core.exceptions.SchemaError` text is in the Spark error);
         ``"flag"`` scores the good rows and describes the bad ones in ``error``.
     passthrough : sequence of str, default=()
-        Input columns copied to the output after the fixed columns.
+        Input columns copied to the output after the fixed columns; none may be named as an output
+        column other than ``id_column`` (it would replace the score).
     id_column : str, default="stay_id"
         Record id column; required (row positions mean nothing across partitions).
     purpose : str, optional
@@ -193,7 +196,8 @@ def score_spark(
     Raises
     ------
     SchemaError
-        If ``id_column`` or a passthrough column is missing.
+        If ``id_column`` or a passthrough column is missing, or a passthrough column has the name of an
+        output column other than ``id_column``: raised here, before any Spark job runs.
     ValueError
         For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
     ModelLoadError
@@ -248,6 +252,8 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
             [SchemaProblem(c, "column is missing", "add it to the input, or name the record id in `id_column`" if c == id_column
                            else "drop it from `passthrough` or add it to the input") for c in missing],
         )
+    # score() refuses these in every batch; here the plan refuses them before a job starts
+    check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column)
     payload = model_payload(model)
     features = [c for c in _features(payload) if c in fields]
     absent = [c for c in _features(payload) if c not in fields]
