@@ -340,3 +340,62 @@ def test_a_passthrough_column_named_as_an_output_column_is_refused_when_the_plan
     assert "rename it before scoring (e.g. `input_probability`)" in str(caught.value)
     # the id column is copied as given either way, as in-process
     assert score_spark(sdf, model=folder, passthrough=["stay_id"], audit_log=False).columns == output_columns("stay_id", 3)
+
+
+def test_misspelt_feature_columns_are_named_as_score_names_them(spark, fitted):
+    """score() names the input column a missing feature was probably meant to be (`Visa_Type` for visa_type). The
+    Spark plan said only "required feature column is missing" and, under errors="flag", sent the workers the
+    feature columns only, so their score() no longer saw `Visa_Type` to name it in each row's error."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6)).withColumnRenamed("visa_type", "Visa_Type")
+    with pytest.raises(SchemaError, match=re.escape(
+            "column `visa_type`: feature column is missing; the input has `Visa_Type`. Fix: rename `Visa_Type` to `visa_type`")):
+        score_spark(sdf, model=folder, audit_log=False)
+    out = score_spark(sdf, model=folder, errors="flag", reasons=0, audit_log=False).toPandas()
+    assert len(out) == 6 and out["probability"].isna().all()
+    assert (out["error"] == "visa_type: feature column is missing; the input has `Visa_Type`").all()
+
+
+def test_a_column_that_appears_twice_is_refused_on_the_driver_as_score_refuses_it(spark, fitted):
+    """A feature column twice (a join that kept both sides' group_size): score() names it; the Spark plan failed
+    with Spark's own AnalysisException ("[AMBIGUOUS_REFERENCE] Reference `group_size` is ambiguous")."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6))
+    twice = sdf.join(sdf.select("stay_id", "group_size"), "stay_id")
+    for errors in ("raise", "flag"):
+        with pytest.raises(SchemaError, match=re.escape("column `group_size`: column appears more than once. Fix: keep one column named `group_size`")):
+            score_spark(twice, model=folder, errors=errors, audit_log=False)
+
+
+def test_a_passthrough_column_named_twice_is_copied_once_as_in_process(spark, fitted):
+    """score() gives passthrough=["desk", "desk"] one `desk` column; the Spark plan declared two and the job failed
+    in the JVM (a Py4JJavaError) when the output was read."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6).assign(desk="A7"))
+    out = score_spark(sdf, model=folder, reasons=0, passthrough=["desk", "desk"], audit_log=False)
+    assert out.columns == [*output_columns("stay_id", 0), "desk"]
+    assert out.toPandas()["desk"].tolist() == ["A7"] * 6
+
+
+def test_score_parquet_raising_on_bad_rows_raises_the_schema_error_of_score(spark, fitted, tmp_path):
+    """errors="raise" on the Spark engine failed with a PythonException around a Java trace, so
+    `riskmodel score --engine spark --errors raise` died with a traceback instead of exit 1 and the error
+    naming the rows, as the local engine does. The driver now raises the workers' SchemaError."""
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, rows = fitted
+    table = rows.head(40).copy()
+    table["stay_id"] = [f"S{i:03d}" for i in range(40)]
+    table["prior_visits"] = table["prior_visits"].astype(float)
+    table.loc[3, "prior_visits"] = -5.0
+    table.loc[7, "prior_visits"] = np.inf
+    path = tmp_path / "stays.parquet"
+    table.to_parquet(path, index=False)
+    with pytest.raises(SchemaError) as caught:
+        score_parquet(path, tmp_path / "scores", model=folder, errors="raise", spark=spark)
+    text = str(caught.value)
+    assert "column `prior_visits`: negative value where training never had one (1 row: S003)" in text
+    assert "column `prior_visits`: infinite value (1 row: S007)" in text
+    assert "Traceback" not in text and "riskmodel-problems" not in text
+    assert main(["score", str(path), str(tmp_path / "cli"), "--model", str(folder), "--engine", "spark",
+                 "--errors", "raise", "--quiet"]) == 1
