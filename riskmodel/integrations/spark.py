@@ -54,6 +54,7 @@ from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecast
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.score_input import Problems, absent_features, flat_unique
 from riskmodel.core.scoring import (
     BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, output_columns, score,
 )
@@ -196,8 +197,10 @@ def score_spark(
     Raises
     ------
     SchemaError
-        If ``id_column`` or a passthrough column is missing, or a passthrough column has the name of an
-        output column other than ``id_column``: raised here, before any Spark job runs.
+        Raised here, before any Spark job runs, with the words of :func:`riskmodel.score`: if ``id_column``
+        or a passthrough column is missing, a column label appears more than once, a passthrough column
+        has the name of an output column other than ``id_column``, or (with ``errors="raise"``) a feature
+        column is missing (naming the input column it was probably meant to be).
     ValueError
         For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
     ModelLoadError
@@ -243,7 +246,8 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     from pyspark.sql import types as T
 
     check_score_args(errors, reasons, reasons_min_band)
-    passthrough = list(passthrough)
+    passthrough = list(dict.fromkeys(passthrough))  # one column each, as score() copies them
+    _refuse_duplicated(stays.columns)
     fields = {f.name: f for f in stays.schema.fields}
     missing = [c for c in (id_column, *passthrough) if c not in fields]
     if missing:
@@ -256,16 +260,15 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column)
     payload = model_payload(model)
     features = [c for c in _features(payload) if c in fields]
-    absent = [c for c in _features(payload) if c not in fields]
+    # as score() does in-process, with its words: a missing feature is never scored as if it were valid,
+    # and the input column it was probably meant to be (`Visa_Type`) is named
+    found = Problems(0)
+    absent = absent_features(_features(payload), list(stays.columns), found)
     if absent and errors == "raise":
-        # as score() does in-process: a missing feature is never scored as if it were valid; under
-        # errors="flag" the workers flag every row instead (their `error` names the column)
-        raise SchemaError(
-            "stays",
-            [SchemaProblem(c, "required feature column is missing", "build the features with `riskmodel features` or "
-                           "riskmodel.build_features, or score with errors='flag'") for c in absent],
-        )
-    wanted = list(dict.fromkeys([id_column, *features, *passthrough]))
+        raise found.error(np.array([], dtype=object))
+    # under errors="flag" the workers flag every row; they get every column, so that their score() names
+    # the misspelt one in each row's `error` too (the other columns it ignores)
+    wanted = list(dict.fromkeys([id_column, *features, *passthrough, *(stays.columns if absent else [])]))
     columns = output_columns(id_column, int(reasons)) + [c for c in passthrough if c != id_column]
     text = T.StringType()
     schema = T.StructType(
@@ -400,6 +403,15 @@ def score_parquet(
 
 def _features(payload: dict[str, str]) -> list[str]:
     return list(json.loads(payload["meta.json"])["features"])
+
+
+def _refuse_duplicated(columns: list[str]) -> None:
+    """score()'s SchemaError for a column label that appears more than once (Spark's own error was an
+    AnalysisException of the ambiguous reference); raised in either ``errors`` mode, as a missing id column is."""
+    found = Problems(0)
+    flat_unique(pd.DataFrame(columns=list(columns)), found)
+    if found.masks:
+        raise found.error(np.array([], dtype=object))
 
 
 # ----------------------------------------------------------------------------- forecasting
