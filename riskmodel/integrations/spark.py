@@ -140,8 +140,37 @@ def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str
         # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
-            out = score(pdf, model=scorer, audit_log=False, **kwargs)
+            try:
+                out = score(pdf, model=scorer, audit_log=False, **kwargs)
+            except SchemaError as exc:
+                raise _with_problems(exc) from None
             yield out.reset_index(drop=True)[columns]
+
+
+_PROBLEMS = "riskmodel-problems: "
+
+
+def _with_problems(exc: SchemaError) -> SchemaError:
+    """A worker's SchemaError with its problems appended as one JSON line, for the driver to raise again.
+
+    Spark hands the driver a worker's failure as text (a PythonException around a Java trace); this line
+    lets :func:`_driver_schema_error` rebuild the very error :func:`riskmodel.score` raised.
+    """
+    err = SchemaError(exc.table, exc.problems)
+    data = {"table": exc.table, "problems": [dataclasses.asdict(p) for p in exc.problems]}
+    err.args = (f"{err}\n{_PROBLEMS}{json.dumps(data)}",)
+    return err
+
+
+def _driver_schema_error(exc: BaseException) -> SchemaError | None:
+    """The SchemaError a worker failed with (see :func:`_with_problems`), or None for any other failure."""
+    import re
+
+    found = re.search(re.escape(_PROBLEMS) + r"(\{.*\})\s*$", str(exc), re.MULTILINE)
+    if found is None:
+        return None
+    data = json.loads(found.group(1))
+    return SchemaError(data["table"], [SchemaProblem(**{**p, "record_ids": tuple(p["record_ids"])}) for p in data["problems"]])
 
 
 def score_spark(
@@ -367,6 +396,10 @@ def score_parquet(
     ------
     BatchError
         If the input is not Parquet.
+    SchemaError
+        As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
+        :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
+        is committed), raised here rather than wrapped in Spark's trace.
     """
     from riskmodel.core import audit
     from riskmodel.core.exceptions import BatchError
@@ -379,7 +412,13 @@ def score_parquet(
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
-        scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
+        try:
+            scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
+        except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
+            found = _driver_schema_error(exc)
+            if found is None:
+                raise
+            raise found from None  # errors="raise": score()'s error naming the rows, not a Java trace
         written = session.read.parquet(str(output))
         by_band = {r[0]: r[1] for r in written.groupBy("risk_band").count().collect()}
         rows_in = stays.count()
