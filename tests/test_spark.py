@@ -399,3 +399,26 @@ def test_score_parquet_raising_on_bad_rows_raises_the_schema_error_of_score(spar
     assert "Traceback" not in text and "riskmodel-problems" not in text
     assert main(["score", str(path), str(tmp_path / "cli"), "--model", str(folder), "--engine", "spark",
                  "--errors", "raise", "--quiet"]) == 1
+
+
+def test_column_names_holding_a_dot_are_read_as_named(spark, fitted):
+    """score() copies a passthrough column `desk.no` and ignores other columns whatever their names; the Spark plan
+    selected columns by name, which Spark parses (`desk`.`no`, a field of a struct): an AnalysisException, both for
+    the passthrough and for the extra columns the workers get to name a missing feature's misspelling."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6).assign(**{"desk.no": "A7"})).drop("visa_type")
+    out = score_spark(sdf, model=folder, errors="flag", reasons=0, passthrough=["desk.no"], audit_log=False).toPandas()
+    assert out["desk.no"].tolist() == ["A7"] * 6
+    assert (out["error"] == "visa_type: feature column is missing").all() and out["probability"].isna().all()
+
+
+def test_a_passthrough_column_named_as_an_output_column_in_another_case_is_refused_where_spark_ignores_case(spark, fitted):
+    """Spark resolves names without case by default: passthrough=["Probability"] gave an output with `Probability`
+    beside `probability`, which Spark refused only when written ([COLUMN_ALREADY_EXISTS]) or read
+    ([AMBIGUOUS_REFERENCE]). In that session it is the output column's name, refused as score() refuses
+    `probability`."""
+    _, folder, rows = fitted
+    assert spark.conf.get("spark.sql.caseSensitive") == "false"  # Spark's default
+    sdf = spark.createDataFrame(rows.head(3).assign(Probability=0.5))
+    with pytest.raises(SchemaError, match=re.escape("column `Probability`: passthrough column has the name of an output column")):
+        score_spark(sdf, model=folder, passthrough=["Probability"], audit_log=False)
