@@ -133,7 +133,8 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str]) -> Iterator[pd.DataFrame]:
+def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], names: list[str],
+                   columns: list[str]) -> Iterator[pd.DataFrame]:
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
@@ -141,7 +142,7 @@ def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
             try:
-                out = score(pdf, model=scorer, audit_log=False, **kwargs)
+                out = score(pdf.set_axis(names, axis=1), model=scorer, audit_log=False, **kwargs)
             except SchemaError as exc:
                 raise _with_problems(exc) from None
             yield out.reset_index(drop=True)[columns]
@@ -243,14 +244,14 @@ def score_spark(
     """
     plan = scoring_plan(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                         passthrough=passthrough, id_column=id_column)
-    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, columns=plan.columns)
+    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns)
     if audit_log:
         from riskmodel.core import audit
 
         payload = plan.payload
         audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
                      model_sha256=payload["sha256"], input_columns=plan.wanted, purpose=purpose)
-    return stays.select(*plan.wanted).mapInPandas(fn, plan.schema)
+    return plan.select(stays).mapInPandas(fn, plan.schema)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +264,18 @@ class ScoringPlan:
     payload: dict[str, str]  # the model text (see model_payload)
     shipped: Any  # the payload as the workers get it: a broadcast, or the dict itself on Spark Connect
     kwargs: dict[str, Any]  # the score() options
+
+    def select(self, stays):
+        """``stays``' columns :attr:`wanted`, renamed ``_0``, ``_1``, ... for the trip to the workers, which name
+        each batch's columns :attr:`wanted` again (``batch.set_axis(plan.wanted, axis=1)``).
+
+        Spark parses a bare column name (``desk.no`` would be field ``no`` of a struct ``desk``), and so does
+        ``mapInPandas`` with every input column: any name ``score()`` accepts must reach the workers.
+        """
+        from pyspark.sql import functions as F
+
+        taken = [F.col("`" + c.replace("`", "``") + "`") for c in self.wanted]
+        return stays.select(*taken).toDF(*[f"_{i}" for i in range(len(self.wanted))])
 
 
 def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None = None, errors: str = "raise",
