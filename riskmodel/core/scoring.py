@@ -299,13 +299,17 @@ def score(
     return result
 
 
-def check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str) -> None:
+def check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str, *, case_sensitive: bool = True) -> None:
     """SchemaError for passthrough columns absent from the input, or named as an output column (yesterday's
     ``probability`` would be copied over the new score); the id column is copied as given either way.
 
-    The Spark adapter calls it on the driver, so a Spark plan is refused before any job runs.
+    The Spark adapter calls it on the driver, so a Spark plan is refused before any job runs, with
+    ``case_sensitive=False`` where the session resolves names without case (Spark's default): there
+    ``Probability`` is the name of the output column ``probability``.
     """
-    shadowing = [c for c in passthrough if c != id_column and c in outputs]
+    key = (lambda c: c) if case_sensitive else (lambda c: str(c).casefold())
+    outputs = {key(c) for c in outputs}
+    shadowing = [c for c in passthrough if c != id_column and key(c) in outputs]
     if missing or shadowing:
         raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing]
                           + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",

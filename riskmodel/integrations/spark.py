@@ -229,7 +229,8 @@ def score_spark(
     SchemaError
         Raised here, before any Spark job runs, with the words of :func:`riskmodel.score`: if ``id_column``
         or a passthrough column is missing, a column label appears more than once, a passthrough column
-        has the name of an output column other than ``id_column``, or (with ``errors="raise"``) a feature
+        has the name of an output column other than ``id_column`` (in any case, unless the session sets
+        ``spark.sql.caseSensitive``), or (with ``errors="raise"``) a feature
         column is missing (naming the input column it was probably meant to be).
     ValueError
         For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
@@ -299,7 +300,7 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
                            else "drop it from `passthrough` or add it to the input") for c in missing],
         )
     # score() refuses these in every batch; here the plan refuses them before a job starts
-    check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column)
+    check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column, case_sensitive=_case_sensitive(stays))
     payload = model_payload(model)
     features = [c for c in _features(payload) if c in fields]
     # as score() does in-process, with its words: a missing feature is never scored as if it were valid,
@@ -455,6 +456,11 @@ def score_parquet(
 
 def _features(payload: dict[str, str]) -> list[str]:
     return list(json.loads(payload["meta.json"])["features"])
+
+
+def _case_sensitive(stays) -> bool:
+    """Whether ``stays``' session tells column names apart by case (``spark.sql.caseSensitive``, false by default)."""
+    return str(stays.sparkSession.conf.get("spark.sql.caseSensitive", "false")).strip().lower() == "true"
 
 
 def _refuse_duplicated(columns: list[str]) -> None:
