@@ -422,3 +422,21 @@ def test_a_passthrough_column_named_as_an_output_column_in_another_case_is_refus
     sdf = spark.createDataFrame(rows.head(3).assign(Probability=0.5))
     with pytest.raises(SchemaError, match=re.escape("column `Probability`: passthrough column has the name of an output column")):
         score_spark(sdf, model=folder, passthrough=["Probability"], audit_log=False)
+
+
+def test_a_column_of_a_type_the_workers_cannot_read_is_refused_on_the_driver(spark, fitted):
+    """Interval columns cannot reach pandas (pyarrow has no array class for them): even under errors="flag" every
+    task failed with a PythonException ending in pyarrow's "KeyError: 21", and no row came back. score() refuses a
+    value that is no number; the plan now names such columns and their fix before any job runs."""
+    from pyspark.sql import functions as F
+
+    _, folder, rows = fitted
+    sdf = (spark.createDataFrame(rows.head(3))
+           .withColumn("group_size", F.expr("INTERVAL '1' YEAR"))
+           .withColumn("entry_month", F.expr("make_interval(0, 1)")))
+    with pytest.raises(SchemaError) as caught:
+        score_spark(sdf, model=folder, errors="flag", audit_log=False)
+    text = str(caught.value)
+    assert "column `group_size`: Spark type interval year cannot be sent to score()" in text
+    assert "column `entry_month`: Spark type interval cannot be sent to score()" in text
+    assert "Fix: cast `group_size` to a number" in text
