@@ -230,7 +230,8 @@ def score_spark(
         Raised here, before any Spark job runs, with the words of :func:`riskmodel.score`: if ``id_column``
         or a passthrough column is missing, a column label appears more than once, a passthrough column
         has the name of an output column other than ``id_column`` (in any case, unless the session sets
-        ``spark.sql.caseSensitive``), or (with ``errors="raise"``) a feature
+        ``spark.sql.caseSensitive``), a column to score or pass through is of a Spark type the workers
+        cannot read (an interval), or (with ``errors="raise"``) a feature
         column is missing (naming the input column it was probably meant to be).
     ValueError
         For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
@@ -312,6 +313,7 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     # under errors="flag" the workers flag every row; they get every column, so that their score() names
     # the misspelt one in each row's `error` too (the other columns it ignores)
     wanted = list(dict.fromkeys([id_column, *features, *passthrough, *(stays.columns if absent else [])]))
+    _refuse_unshippable(fields, wanted)
     columns = output_columns(id_column, int(reasons)) + [c for c in passthrough if c != id_column]
     text = T.StringType()
     schema = T.StructType(
@@ -461,6 +463,18 @@ def _features(payload: dict[str, str]) -> list[str]:
 def _case_sensitive(stays) -> bool:
     """Whether ``stays``' session tells column names apart by case (``spark.sql.caseSensitive``, false by default)."""
     return str(stays.sparkSession.conf.get("spark.sql.caseSensitive", "false")).strip().lower() == "true"
+
+
+def _refuse_unshippable(fields: dict, wanted: list[str]) -> None:
+    """SchemaError naming the ``wanted`` columns of a type Arrow cannot hand to pandas (year-month and calendar
+    intervals: pyarrow fails with ``KeyError: 21``): every task would fail, under ``errors="flag"`` too."""
+    from pyspark.sql import types as T
+
+    bad = [c for c in wanted if isinstance(fields[c].dataType, T.YearMonthIntervalType | T.CalendarIntervalType)]
+    if bad:
+        raise SchemaError("stays", [SchemaProblem(
+            c, f"Spark type {fields[c].dataType.simpleString()} cannot be sent to score() (Arrow has no pandas form of it)",
+            f"cast `{c}` to a number (e.g. its months or days) or to text, or leave it out") for c in bad])
 
 
 def _refuse_duplicated(columns: list[str]) -> None:
