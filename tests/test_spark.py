@@ -440,3 +440,13 @@ def test_a_column_of_a_type_the_workers_cannot_read_is_refused_on_the_driver(spa
     assert "column `group_size`: Spark type interval year cannot be sent to score()" in text
     assert "column `entry_month`: Spark type interval cannot be sent to score()" in text
     assert "Fix: cast `group_size` to a number" in text
+
+
+def test_an_extra_column_named_as_a_feature_in_another_case_is_ignored_as_score_ignores_it(spark, fitted):
+    """A raw `VISA_TYPE` beside the feature `visa_type`: score() ignores it (names are case-sensitive); Spark,
+    resolving names without case, failed the plan with an AnalysisException ([AMBIGUOUS_REFERENCE] `visa_type`)."""
+    _, folder, rows = fitted
+    table = rows.head(6).assign(VISA_TYPE="C1_VISIT")
+    got = score_spark(spark.createDataFrame(table), model=folder, audit_log=False).toPandas()
+    _same(got, score(table, model=folder, audit_log=False))
+    assert got["probability"].notna().all()
