@@ -268,16 +268,16 @@ class ScoringPlan:
     kwargs: dict[str, Any]  # the score() options
 
     def select(self, stays):
-        """``stays``' columns :attr:`wanted`, renamed ``_0``, ``_1``, ... for the trip to the workers, which name
-        each batch's columns :attr:`wanted` again (``batch.set_axis(plan.wanted, axis=1)``).
+        """``stays``' columns :attr:`wanted`, taken by position and named ``_<position>`` for the trip to the
+        workers, which name each batch's columns :attr:`wanted` again (``batch.set_axis(plan.wanted, axis=1)``).
 
-        Spark parses a bare column name (``desk.no`` would be field ``no`` of a struct ``desk``), and so does
-        ``mapInPandas`` with every input column: any name ``score()`` accepts must reach the workers.
+        No name is resolved by Spark, which parses a bare name (``desk.no`` would be field ``no`` of a struct
+        ``desk``; ``mapInPandas`` does so with every input column) and, by default, ignores case (a raw
+        ``VISA_TYPE`` beside ``visa_type`` is ambiguous): any name ``score()`` tells apart reaches the workers.
         """
-        from pyspark.sql import functions as F
-
-        taken = [F.col("`" + c.replace("`", "``") + "`") for c in self.wanted]
-        return stays.select(*taken).toDF(*[f"_{i}" for i in range(len(self.wanted))])
+        names = list(stays.columns)
+        position = {c: i for i, c in enumerate(names)}  # unique: the plan refused a label twice
+        return stays.toDF(*[f"_{i}" for i in range(len(names))]).select(*[f"_{position[c]}" for c in self.wanted])
 
 
 def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None = None, errors: str = "raise",
