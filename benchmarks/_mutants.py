@@ -305,7 +305,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "the score's drift reference is read in-sample on the training rows"),
     Mutant("T11", "monitor: fit labels before the audit", MO, "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n", "        fit = fit\n",
            ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"), "the last fitting labels read outcomes the audit scores"),
-    Mutant("U01", "scoring: passthrough over an output", SV, "shadowing = [c for c in passthrough if c != id_column and c in outputs]",
+    Mutant("U01", "scoring: passthrough over an output", SV, "shadowing = [c for c in passthrough if c != id_column and key(c) in outputs]",
            "shadowing = []", SCORE, "a passthrough column named probability replaces the new score"),
     Mutant("U02", "scoring: complex numbers in batches", SI, "and not pd.api.types.is_complex_dtype(s))", ")", SCORE,
            "a complex column of more than 64 rows is scored on its real part"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -325,3 +326,127 @@ def test_a_missing_feature_is_refused_or_flagged_never_scored(spark, fitted, sta
         score_spark(df, model=folder, errors="raise")
     out = score_spark(df, model=folder, errors="flag", reasons=0, audit_log=False).toPandas()
     assert out["probability"].isna().all() and out["error"].str.contains("visa_type").all()
+
+
+def test_a_passthrough_column_named_as_an_output_column_is_refused_when_the_plan_is_built(spark, fitted):
+    """Yesterday's scores joined back onto the features, with passthrough=["probability", "risk_band", "error"]:
+    score() refuses this up front; score_spark built the plan and failed only inside the UDF at run time
+    (a PythonException wrapping a Java trace), after the job had started. No Spark action runs here."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(5).assign(probability=0.5, risk_band="stale", error="old"))
+    with pytest.raises(SchemaError, match=re.escape("column `probability`: passthrough column has the name of an output column")) as caught:
+        score_spark(sdf, model=folder, errors="flag", passthrough=["probability", "risk_band", "error"], audit_log=False)
+    assert "column `risk_band`" in str(caught.value) and "column `error`" in str(caught.value)
+    assert "rename it before scoring (e.g. `input_probability`)" in str(caught.value)
+    # the id column is copied as given either way, as in-process
+    assert score_spark(sdf, model=folder, passthrough=["stay_id"], audit_log=False).columns == output_columns("stay_id", 3)
+
+
+def test_misspelt_feature_columns_are_named_as_score_names_them(spark, fitted):
+    """score() names the input column a missing feature was probably meant to be (`Visa_Type` for visa_type). The
+    Spark plan said only "required feature column is missing" and, under errors="flag", sent the workers the
+    feature columns only, so their score() no longer saw `Visa_Type` to name it in each row's error."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6)).withColumnRenamed("visa_type", "Visa_Type")
+    with pytest.raises(SchemaError, match=re.escape(
+            "column `visa_type`: feature column is missing; the input has `Visa_Type`. Fix: rename `Visa_Type` to `visa_type`")):
+        score_spark(sdf, model=folder, audit_log=False)
+    out = score_spark(sdf, model=folder, errors="flag", reasons=0, audit_log=False).toPandas()
+    assert len(out) == 6 and out["probability"].isna().all()
+    assert (out["error"] == "visa_type: feature column is missing; the input has `Visa_Type`").all()
+
+
+def test_a_column_that_appears_twice_is_refused_on_the_driver_as_score_refuses_it(spark, fitted):
+    """A feature column twice (a join that kept both sides' group_size): score() names it; the Spark plan failed
+    with Spark's own AnalysisException ("[AMBIGUOUS_REFERENCE] Reference `group_size` is ambiguous")."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6))
+    twice = sdf.join(sdf.select("stay_id", "group_size"), "stay_id")
+    for errors in ("raise", "flag"):
+        with pytest.raises(SchemaError, match=re.escape("column `group_size`: column appears more than once. Fix: keep one column named `group_size`")):
+            score_spark(twice, model=folder, errors=errors, audit_log=False)
+
+
+def test_a_passthrough_column_named_twice_is_copied_once_as_in_process(spark, fitted):
+    """score() gives passthrough=["desk", "desk"] one `desk` column; the Spark plan declared two and the job failed
+    in the JVM (a Py4JJavaError) when the output was read."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6).assign(desk="A7"))
+    out = score_spark(sdf, model=folder, reasons=0, passthrough=["desk", "desk"], audit_log=False)
+    assert out.columns == [*output_columns("stay_id", 0), "desk"]
+    assert out.toPandas()["desk"].tolist() == ["A7"] * 6
+
+
+def test_score_parquet_raising_on_bad_rows_raises_the_schema_error_of_score(spark, fitted, tmp_path):
+    """errors="raise" on the Spark engine failed with a PythonException around a Java trace, so
+    `riskmodel score --engine spark --errors raise` died with a traceback instead of exit 1 and the error
+    naming the rows, as the local engine does. The driver now raises the workers' SchemaError."""
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, rows = fitted
+    table = rows.head(40).copy()
+    table["stay_id"] = [f"S{i:03d}" for i in range(40)]
+    table["prior_visits"] = table["prior_visits"].astype(float)
+    table.loc[3, "prior_visits"] = -5.0
+    table.loc[7, "prior_visits"] = np.inf
+    path = tmp_path / "stays.parquet"
+    table.to_parquet(path, index=False)
+    with pytest.raises(SchemaError) as caught:
+        score_parquet(path, tmp_path / "scores", model=folder, errors="raise", spark=spark)
+    text = str(caught.value)
+    assert "column `prior_visits`: negative value where training never had one (1 row: S003)" in text
+    assert "column `prior_visits`: infinite value (1 row: S007)" in text
+    assert "Traceback" not in text and "riskmodel-problems" not in text
+    assert main(["score", str(path), str(tmp_path / "cli"), "--model", str(folder), "--engine", "spark",
+                 "--errors", "raise", "--quiet"]) == 1
+
+
+def test_column_names_holding_a_dot_are_read_as_named(spark, fitted):
+    """score() copies a passthrough column `desk.no` and ignores other columns whatever their names; the Spark plan
+    selected columns by name, which Spark parses (`desk`.`no`, a field of a struct): an AnalysisException, both for
+    the passthrough and for the extra columns the workers get to name a missing feature's misspelling."""
+    _, folder, rows = fitted
+    sdf = spark.createDataFrame(rows.head(6).assign(**{"desk.no": "A7"})).drop("visa_type")
+    out = score_spark(sdf, model=folder, errors="flag", reasons=0, passthrough=["desk.no"], audit_log=False).toPandas()
+    assert out["desk.no"].tolist() == ["A7"] * 6
+    assert (out["error"] == "visa_type: feature column is missing").all() and out["probability"].isna().all()
+
+
+def test_a_passthrough_column_named_as_an_output_column_in_another_case_is_refused_where_spark_ignores_case(spark, fitted):
+    """Spark resolves names without case by default: passthrough=["Probability"] gave an output with `Probability`
+    beside `probability`, which Spark refused only when written ([COLUMN_ALREADY_EXISTS]) or read
+    ([AMBIGUOUS_REFERENCE]). In that session it is the output column's name, refused as score() refuses
+    `probability`."""
+    _, folder, rows = fitted
+    assert spark.conf.get("spark.sql.caseSensitive") == "false"  # Spark's default
+    sdf = spark.createDataFrame(rows.head(3).assign(Probability=0.5))
+    with pytest.raises(SchemaError, match=re.escape("column `Probability`: passthrough column has the name of an output column")):
+        score_spark(sdf, model=folder, passthrough=["Probability"], audit_log=False)
+
+
+def test_a_column_of_a_type_the_workers_cannot_read_is_refused_on_the_driver(spark, fitted):
+    """Interval columns cannot reach pandas (pyarrow has no array class for them): even under errors="flag" every
+    task failed with a PythonException ending in pyarrow's "KeyError: 21", and no row came back. score() refuses a
+    value that is no number; the plan now names such columns and their fix before any job runs."""
+    from pyspark.sql import functions as F
+
+    _, folder, rows = fitted
+    sdf = (spark.createDataFrame(rows.head(3))
+           .withColumn("group_size", F.expr("INTERVAL '1' YEAR"))
+           .withColumn("entry_month", F.expr("make_interval(0, 1)")))
+    with pytest.raises(SchemaError) as caught:
+        score_spark(sdf, model=folder, errors="flag", audit_log=False)
+    text = str(caught.value)
+    assert "column `group_size`: Spark type interval year cannot be sent to score()" in text
+    assert "column `entry_month`: Spark type interval cannot be sent to score()" in text
+    assert "Fix: cast `group_size` to a number" in text
+
+
+def test_an_extra_column_named_as_a_feature_in_another_case_is_ignored_as_score_ignores_it(spark, fitted):
+    """A raw `VISA_TYPE` beside the feature `visa_type`: score() ignores it (names are case-sensitive); Spark,
+    resolving names without case, failed the plan with an AnalysisException ([AMBIGUOUS_REFERENCE] `visa_type`)."""
+    _, folder, rows = fitted
+    table = rows.head(6).assign(VISA_TYPE="C1_VISIT")
+    got = score_spark(spark.createDataFrame(table), model=folder, audit_log=False).toPandas()
+    _same(got, score(table, model=folder, audit_log=False))
+    assert got["probability"].notna().all()

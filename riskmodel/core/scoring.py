@@ -61,7 +61,7 @@ from riskmodel.core.score_input import (
     flat_unique,
 )
 
-__all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns"]
+__all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns", "check_passthrough"]
 
 BAND_ORDER = ("low", "elevated", "high")
 
@@ -247,7 +247,7 @@ def score(
 
     flag_missing_read_as_zero(scorer, enc, problems)
     flag_broken_invariants(scorer, enc, problems)
-    _check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
+    check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
@@ -304,10 +304,17 @@ def score(
     return result
 
 
-def _check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str) -> None:
+def check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str, *, case_sensitive: bool = True) -> None:
     """SchemaError for passthrough columns absent from the input, or named as an output column (yesterday's
-    ``probability`` would be copied over the new score); the id column is copied as given either way."""
-    shadowing = [c for c in passthrough if c != id_column and c in outputs]
+    ``probability`` would be copied over the new score); the id column is copied as given either way.
+
+    The Spark adapter calls it on the driver, so a Spark plan is refused before any job runs, with
+    ``case_sensitive=False`` where the session resolves names without case (Spark's default): there
+    ``Probability`` is the name of the output column ``probability``.
+    """
+    key = (lambda c: c) if case_sensitive else (lambda c: str(c).casefold())
+    outputs = {key(c) for c in outputs}
+    shadowing = [c for c in passthrough if c != id_column and key(c) in outputs]
     if missing or shadowing:
         raise SchemaError("stays", [SchemaProblem(c, "passthrough column is missing", "drop it from `passthrough` or add it to the input") for c in missing]
                           + [SchemaProblem(c, "passthrough column has the name of an output column, which it would replace",

@@ -54,7 +54,10 @@ from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecast
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_score_args, output_columns, score
+from riskmodel.core.score_input import Problems, absent_features, flat_unique
+from riskmodel.core.scoring import (
+    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, output_columns, score,
+)
 
 __all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session", "scoring_plan", "ScoringPlan"]
 
@@ -130,15 +133,45 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str]) -> Iterator[pd.DataFrame]:
+def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], names: list[str],
+                   columns: list[str]) -> Iterator[pd.DataFrame]:
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
         # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
-            out = score(pdf, model=scorer, audit_log=False, **kwargs)
+            try:
+                out = score(pdf.set_axis(names, axis=1), model=scorer, audit_log=False, **kwargs)
+            except SchemaError as exc:
+                raise _with_problems(exc) from None
             yield out.reset_index(drop=True)[columns]
+
+
+_PROBLEMS = "riskmodel-problems: "
+
+
+def _with_problems(exc: SchemaError) -> SchemaError:
+    """A worker's SchemaError with its problems appended as one JSON line, for the driver to raise again.
+
+    Spark hands the driver a worker's failure as text (a PythonException around a Java trace); this line
+    lets :func:`_driver_schema_error` rebuild the very error :func:`riskmodel.score` raised.
+    """
+    err = SchemaError(exc.table, exc.problems)
+    data = {"table": exc.table, "problems": [dataclasses.asdict(p) for p in exc.problems]}
+    err.args = (f"{err}\n{_PROBLEMS}{json.dumps(data)}",)
+    return err
+
+
+def _driver_schema_error(exc: BaseException) -> SchemaError | None:
+    """The SchemaError a worker failed with (see :func:`_with_problems`), or None for any other failure."""
+    import re
+
+    found = re.search(re.escape(_PROBLEMS) + r"(\{.*\})\s*$", str(exc), re.MULTILINE)
+    if found is None:
+        return None
+    data = json.loads(found.group(1))
+    return SchemaError(data["table"], [SchemaProblem(**{**p, "record_ids": tuple(p["record_ids"])}) for p in data["problems"]])
 
 
 def score_spark(
@@ -171,7 +204,8 @@ def score_spark(
         :class:`~riskmodel.core.exceptions.SchemaError` text is in the Spark error);
         ``"flag"`` scores the good rows and describes the bad ones in ``error``.
     passthrough : sequence of str, default=()
-        Input columns copied to the output after the fixed columns.
+        Input columns copied to the output after the fixed columns; none may be named as an output
+        column other than ``id_column`` (it would replace the score).
     id_column : str, default="stay_id"
         Record id column; required (row positions mean nothing across partitions).
     purpose : str, optional
@@ -193,7 +227,12 @@ def score_spark(
     Raises
     ------
     SchemaError
-        If ``id_column`` or a passthrough column is missing.
+        Raised here, before any Spark job runs, with the words of :func:`riskmodel.score`: if ``id_column``
+        or a passthrough column is missing, a column label appears more than once, a passthrough column
+        has the name of an output column other than ``id_column`` (in any case, unless the session sets
+        ``spark.sql.caseSensitive``), a column to score or pass through is of a Spark type the workers
+        cannot read (an interval), or (with ``errors="raise"``) a feature
+        column is missing (naming the input column it was probably meant to be).
     ValueError
         For a bad ``errors``, ``reasons`` or ``reasons_min_band``.
     ModelLoadError
@@ -207,14 +246,14 @@ def score_spark(
     """
     plan = scoring_plan(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                         passthrough=passthrough, id_column=id_column)
-    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, columns=plan.columns)
+    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns)
     if audit_log:
         from riskmodel.core import audit
 
         payload = plan.payload
         audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
                      model_sha256=payload["sha256"], input_columns=plan.wanted, purpose=purpose)
-    return stays.select(*plan.wanted).mapInPandas(fn, plan.schema)
+    return plan.select(stays).mapInPandas(fn, plan.schema)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,6 +267,18 @@ class ScoringPlan:
     shipped: Any  # the payload as the workers get it: a broadcast, or the dict itself on Spark Connect
     kwargs: dict[str, Any]  # the score() options
 
+    def select(self, stays):
+        """``stays``' columns :attr:`wanted`, taken by position and named ``_<position>`` for the trip to the
+        workers, which name each batch's columns :attr:`wanted` again (``batch.set_axis(plan.wanted, axis=1)``).
+
+        No name is resolved by Spark, which parses a bare name (``desk.no`` would be field ``no`` of a struct
+        ``desk``; ``mapInPandas`` does so with every input column) and, by default, ignores case (a raw
+        ``VISA_TYPE`` beside ``visa_type`` is ambiguous): any name ``score()`` tells apart reaches the workers.
+        """
+        names = list(stays.columns)
+        position = {c: i for i, c in enumerate(names)}  # unique: the plan refused a label twice
+        return stays.toDF(*[f"_{i}" for i in range(len(names))]).select(*[f"_{position[c]}" for c in self.wanted])
+
 
 def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None = None, errors: str = "raise",
                  passthrough: Sequence[str] = (), id_column: str = "stay_id") -> ScoringPlan:
@@ -239,7 +290,8 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     from pyspark.sql import types as T
 
     check_score_args(errors, reasons, reasons_min_band)
-    passthrough = list(passthrough)
+    passthrough = list(dict.fromkeys(passthrough))  # one column each, as score() copies them
+    _refuse_duplicated(stays.columns)
     fields = {f.name: f for f in stays.schema.fields}
     missing = [c for c in (id_column, *passthrough) if c not in fields]
     if missing:
@@ -248,18 +300,20 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
             [SchemaProblem(c, "column is missing", "add it to the input, or name the record id in `id_column`" if c == id_column
                            else "drop it from `passthrough` or add it to the input") for c in missing],
         )
+    # score() refuses these in every batch; here the plan refuses them before a job starts
+    check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column, case_sensitive=_case_sensitive(stays))
     payload = model_payload(model)
     features = [c for c in _features(payload) if c in fields]
-    absent = [c for c in _features(payload) if c not in fields]
+    # as score() does in-process, with its words: a missing feature is never scored as if it were valid,
+    # and the input column it was probably meant to be (`Visa_Type`) is named
+    found = Problems(0)
+    absent = absent_features(_features(payload), list(stays.columns), found)
     if absent and errors == "raise":
-        # as score() does in-process: a missing feature is never scored as if it were valid; under
-        # errors="flag" the workers flag every row instead (their `error` names the column)
-        raise SchemaError(
-            "stays",
-            [SchemaProblem(c, "required feature column is missing", "build the features with `riskmodel features` or "
-                           "riskmodel.build_features, or score with errors='flag'") for c in absent],
-        )
-    wanted = list(dict.fromkeys([id_column, *features, *passthrough]))
+        raise found.error(np.array([], dtype=object))
+    # under errors="flag" the workers flag every row; they get every column, so that their score() names
+    # the misspelt one in each row's `error` too (the other columns it ignores)
+    wanted = list(dict.fromkeys([id_column, *features, *passthrough, *(stays.columns if absent else [])]))
+    _refuse_unshippable(fields, wanted)
     columns = output_columns(id_column, int(reasons)) + [c for c in passthrough if c != id_column]
     text = T.StringType()
     schema = T.StructType(
@@ -358,6 +412,10 @@ def score_parquet(
     ------
     BatchError
         If the input is not Parquet.
+    SchemaError
+        As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
+        :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
+        is committed), raised here rather than wrapped in Spark's trace.
     """
     from riskmodel.core import audit
     from riskmodel.core.exceptions import BatchError
@@ -370,7 +428,13 @@ def score_parquet(
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
-        scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
+        try:
+            scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
+        except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
+            found = _driver_schema_error(exc)
+            if found is None:
+                raise
+            raise found from None  # errors="raise": score()'s error naming the rows, not a Java trace
         written = session.read.parquet(str(output))
         by_band = {r[0]: r[1] for r in written.groupBy("risk_band").count().collect()}
         rows_in = stays.count()
@@ -394,6 +458,32 @@ def score_parquet(
 
 def _features(payload: dict[str, str]) -> list[str]:
     return list(json.loads(payload["meta.json"])["features"])
+
+
+def _case_sensitive(stays) -> bool:
+    """Whether ``stays``' session tells column names apart by case (``spark.sql.caseSensitive``, false by default)."""
+    return str(stays.sparkSession.conf.get("spark.sql.caseSensitive", "false")).strip().lower() == "true"
+
+
+def _refuse_unshippable(fields: dict, wanted: list[str]) -> None:
+    """SchemaError naming the ``wanted`` columns of a type Arrow cannot hand to pandas (year-month and calendar
+    intervals: pyarrow fails with ``KeyError: 21``): every task would fail, under ``errors="flag"`` too."""
+    from pyspark.sql import types as T
+
+    bad = [c for c in wanted if isinstance(fields[c].dataType, T.YearMonthIntervalType | T.CalendarIntervalType)]
+    if bad:
+        raise SchemaError("stays", [SchemaProblem(
+            c, f"Spark type {fields[c].dataType.simpleString()} cannot be sent to score() (Arrow has no pandas form of it)",
+            f"cast `{c}` to a number (e.g. its months or days) or to text, or leave it out") for c in bad])
+
+
+def _refuse_duplicated(columns: list[str]) -> None:
+    """score()'s SchemaError for a column label that appears more than once (Spark's own error was an
+    AnalysisException of the ambiguous reference); raised in either ``errors`` mode, as a missing id column is."""
+    found = Problems(0)
+    flat_unique(pd.DataFrame(columns=list(columns)), found)
+    if found.masks:
+        raise found.error(np.array([], dtype=object))
 
 
 # ----------------------------------------------------------------------------- forecasting

@@ -116,8 +116,8 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
 _COUNTS = "_counts"
 
 
-def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], columns: list[str],
-                     reference: dict) -> Iterator[pd.DataFrame]:
+def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], names: list[str],
+                     columns: list[str], reference: dict) -> Iterator[pd.DataFrame]:
     """Score every Arrow batch and count its drift bins and bands in the same pass (one Spark task).
 
     The scores go out with ``_counts`` null; the task's last row carries its counts (JSON) in
@@ -133,6 +133,7 @@ def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[s
         # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
+            pdf = pdf.set_axis(names, axis=1)  # the plan's column names (see ScoringPlan.select)
             out = score(pdf, model=scorer, audit_log=False, **kwargs).reset_index(drop=True)
             counter.update(pdf.reset_index(drop=True).assign(probability=out["probability"].to_numpy()))
             for band, n in out["risk_band"].astype(object).fillna("flagged").value_counts().items():
@@ -150,10 +151,10 @@ def _scored_with_counts(feats, scorer, reference: dict):
 
     plan = scoring_plan(feats, model=scorer, reasons=NIGHTLY_REASONS, reasons_min_band=NIGHTLY_REASONS_MIN_BAND,
                         errors=NIGHTLY_ERRORS, passthrough=_PASSTHROUGH)
-    fn = functools.partial(_score_and_count, payload=plan.shipped, kwargs=plan.kwargs, columns=plan.columns,
-                           reference=reference)
+    fn = functools.partial(_score_and_count, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted,
+                           columns=plan.columns, reference=reference)
     schema = T.StructType([*plan.schema.fields, T.StructField(_COUNTS, T.StringType(), True)])
-    return feats.select(*plan.wanted).mapInPandas(fn, schema)
+    return plan.select(feats).mapInPandas(fn, schema)
 
 
 def _write_part(scored, uri: str) -> None:
