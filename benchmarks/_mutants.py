@@ -63,6 +63,8 @@ PRIV = ("tests/test_privacy.py",)
 LEASE = ("tests/test_promotion_lease.py", "-k", "not real_mlflow_server")
 DRIFT = ("tests/test_drift.py",)
 DB = ("tests/test_database_errors.py",)
+SPARK = ("tests/test_spark.py",)  # run with a venv that has pyspark (scripts/test's .venv-pandas2); skipped elsewhere
+TRENDS = ("tests/test_forecast_trends.py",)
 REPORT = ("tests/test_report.py",)
 
 G = "riskmodel/core/gate.py"
@@ -94,6 +96,10 @@ FS = "riskmodel/core/forecasting/series.py"
 FF = "riskmodel/core/forecasting/forecaster.py"
 FT = "riskmodel/core/forecasting/trends.py"
 FI = "riskmodel/core/forecasting/intervals.py"
+SL = "riskmodel/core/sources/link.py"
+SF = "riskmodel/core/sources/features.py"
+SM = "riskmodel/core/sources/monitor.py"
+SP = "riskmodel/integrations/spark.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- the risk promotion gate
@@ -340,6 +346,49 @@ MUTANTS: tuple[Mutant, ...] = (
            "a passthrough column or the id given twice is called missing, or its ids come out as row numbers"),
     Mutant("X06", "score input: an extra column twice", SI, "        if c in set(features):\n", "        if True:\n", SCORE,
            "an extra column given twice refuses every row"),
+    # 2026-12-06, second round: this stop's guards (trends, report, database ids, sources, Spark parity)
+    Mutant("Y01", "trends: a tie is mixed", FT, '"mixed" if above else "within"', '"surge" if above else "within"', TRENDS,
+           "as many months above the interval as below reads as a surge"),
+    Mutant("Y02", "report: a red feed said first", RP, 'if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():',
+           "if False:", REPORT, "a red data check is said only in the appendix"),
+    Mutant("Y03", "database: NULL ids", TB, "    if nulls:\n", "    if False:\n", DB, "rows without an id vanish from an incremental read"),
+    Mutant("Y04", "database: SQLite ids of one kind", TB, 'if len(stored) > 1 or (stored and stored[0] not in ("integer", "text")):',
+           "if False:", DB, "fractional or mixed SQLite ids are read as if they could be resumed after"),
+    Mutant("Y05", "database: id types with an order", TB, "if isinstance(declared, (sa.String, sa.Uuid)):", "if True:", DB,
+           "a DOUBLE PRECISION or NUMERIC id column is read as text"),
+    Mutant("Y06", "database: an old state file's whole number", TB, 'return state | {"last_id": int(last)}', "return state", DB,
+           "an old state file's text last id is bound as text against whole-number ids"),
+    Mutant("Y07", "database: the state file's last id", TB,
+           "last is None or isinstance(last, str) or (isinstance(last, int) and not isinstance(last, bool)))", "True)", DB,
+           "a state file with a last id of 1.5, true or null is accepted"),
+    Mutant("Y08", "permits: a decision on file before it was made", SO,
+           '    problems += _order_check(df, id_col, usable, "decided_at", "known_at", ', '    problems += [] or _order_check(df, id_col, set(), "decided_at", "known_at", ',
+           SOURCES, "a refusal on file before its decision is counted before it was made"),
+    Mutant("Y09", "permits: a new end only when granted", SO, '~granted & df["new_permit_end"].notna().to_numpy()', "np.zeros(len(df), dtype=bool)",
+           SOURCES, "a refused application's new permit end hides an overstay"),
+    Mutant("Y10", "sources: ids are non-blank text", SO, "    problems += _id_checks(table, SOURCES[name], id_col, usable)\n", "    pass\n",
+           SOURCES, "blank ids and 1 vs '1' accepted in source tables"),
+    Mutant("Y11", "enforcement: fields of another action", SO, "known & (action != own) & df[column].notna().to_numpy()",
+           "np.zeros(len(df), dtype=bool)", SOURCES, "a charge amount or a ban end on another action accepted"),
+    Mutant("Y12", "linking: the visa-run day", SL, "cand = np.where(earlier, prev, cand)", "cand = cand", SOURCES,
+           "a record made before a same-day re-entry goes to the new stay"),
+    Mutant("Y13", "linking: unknown travellers", SL, 'reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"', "pass",
+           SOURCES, "a traveller id the log never held is counted as out of the country"),
+    Mutant("Y14", "monitoring: re-entered stays", SF, 'stays["exit_time"].isna() & ~entered_again', 'stays["exit_time"].isna()', SOURCES,
+           "a stay whose traveller entered again is in the country and an overstay"),
+    Mutant("Y15", "monitoring: every source given", SF, "    if left_out:\n", "    if False:\n", SOURCES,
+           "a source table left out reads as no records on file"),
+    Mutant("Y16", "monitoring: a day the log covers", SM, "    if day > last:\n", "    if False:\n", SOURCES,
+           "lists and labels for a day after the crossings log ends"),
+    Mutant("Y17", "contracts: infinity is no whole number", SC, "np.isfinite(present) & (present == np.round(present))",
+           "(present == np.round(present))", SOURCES, "an infinite count accepted in an int column"),
+    Mutant("Y18", "Spark: passthrough over an output", SP,
+           "    check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column, case_sensitive=_case_sensitive(stays))\n",
+           "    pass\n", SPARK, "a passthrough named as an output fails inside the UDF, not when the plan is built"),
+    Mutant("Y19", "Spark: column types the workers read", SP, "    if bad:\n", "    if False:\n", SPARK,
+           "an interval column fails inside the job, not on the driver"),
+    Mutant("Y20", "Spark: score()'s error on the driver", SP, "            raise found from None", "            raise", SPARK,
+           "score_parquet with errors='raise' raises a Java trace, not score()'s SchemaError"),
 )
 
 
