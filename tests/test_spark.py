@@ -365,6 +365,12 @@ def test_a_column_that_appears_twice_is_refused_on_the_driver_as_score_refuses_i
     for errors in ("raise", "flag"):
         with pytest.raises(SchemaError, match=re.escape("column `group_size`: column appears more than once. Fix: keep one column named `group_size`")):
             score_spark(twice, model=folder, errors=errors, audit_log=False)
+    # an extra column nothing reads, given twice, is ignored as score() ignores it (it used to refuse every row)
+    from pyspark.sql import functions as F
+
+    noted = sdf.withColumn("note", F.lit("x"))
+    extra = noted.join(noted.select("stay_id", "note"), "stay_id")
+    assert score_spark(extra, model=folder, reasons=0, audit_log=False).count() == 6
 
 
 def test_a_passthrough_column_named_twice_is_copied_once_as_in_process(spark, fitted):

@@ -276,7 +276,8 @@ class ScoringPlan:
         ``VISA_TYPE`` beside ``visa_type`` is ambiguous): any name ``score()`` tells apart reaches the workers.
         """
         names = list(stays.columns)
-        position = {c: i for i, c in enumerate(names)}  # unique: the plan refused a label twice
+        # a label the plan let through twice is an extra column nothing reads: its last copy goes, as any copy would
+        position = {c: i for i, c in enumerate(names)}
         return stays.toDF(*[f"_{i}" for i in range(len(names))]).select(*[f"_{position[c]}" for c in self.wanted])
 
 
@@ -291,7 +292,6 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
 
     check_score_args(errors, reasons, reasons_min_band)
     passthrough = list(dict.fromkeys(passthrough))  # one column each, as score() copies them
-    _refuse_duplicated(stays.columns)
     fields = {f.name: f for f in stays.schema.fields}
     missing = [c for c in (id_column, *passthrough) if c not in fields]
     if missing:
@@ -303,6 +303,7 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     # score() refuses these in every batch; here the plan refuses them before a job starts
     check_passthrough(passthrough, [], output_columns(id_column, int(reasons)), id_column, case_sensitive=_case_sensitive(stays))
     payload = model_payload(model)
+    _refuse_duplicated(stays.columns, _features(payload), [id_column, *passthrough])
     features = [c for c in _features(payload) if c in fields]
     # as score() does in-process, with its words: a missing feature is never scored as if it were valid,
     # and the input column it was probably meant to be (`Visa_Type`) is named
@@ -477,11 +478,12 @@ def _refuse_unshippable(fields: dict, wanted: list[str]) -> None:
             f"cast `{c}` to a number (e.g. its months or days) or to text, or leave it out") for c in bad])
 
 
-def _refuse_duplicated(columns: list[str]) -> None:
-    """score()'s SchemaError for a column label that appears more than once (Spark's own error was an
-    AnalysisException of the ambiguous reference); raised in either ``errors`` mode, as a missing id column is."""
+def _refuse_duplicated(columns: list[str], features: Sequence[str], copied: Sequence[str]) -> None:
+    """score()'s SchemaError for a feature, the id or a passthrough column whose label appears more than once
+    (Spark's own error was an AnalysisException of the ambiguous reference); raised in either ``errors`` mode,
+    as a missing id column is. Any other column given twice is ignored, as :func:`riskmodel.score` ignores it."""
     found = Problems(0)
-    flat_unique(pd.DataFrame(columns=list(columns)), found)
+    flat_unique(pd.DataFrame(columns=list(columns)), found, features, copied)
     if found.masks:
         raise found.error(np.array([], dtype=object))
 
