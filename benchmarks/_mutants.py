@@ -389,6 +389,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "an interval column fails inside the job, not on the driver"),
     Mutant("Y20", "Spark: score()'s error on the driver", SP, "            raise found from None", "            raise", SPARK,
            "score_parquet with errors='raise' raises a Java trace, not score()'s SchemaError"),
+    Mutant("Y21", "permits: a placeholder end", SO, 'problems += _where(df, id_col, far, "new_permit_end"', 'problems += _where(df, id_col, far & False, "new_permit_end"',
+           SOURCES, "a 'no end' placeholder (2099-12-31) on a granted application hides an overstay"),
 )
 
 

@@ -832,3 +832,16 @@ def test_late_filed_records_count_from_when_they_were_filed_by_hand():
     # the guard can fail: the same charge on file on 3 January, before T2's entry, counts
     tables["enforcement"] = charge.assign(known_at=pd.to_datetime(["2022-01-03 09:00"]))
     assert monitoring_snapshot(log, tables, "2022-01-10")[0].set_index("stay_id")["prior_charges"].to_dict() == {"C1": 0.0, "C4": 1.0}
+
+
+def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_in_force():
+    """A database's "no end" placeholder (2099-12-31, 9999-12-31) on a granted application was accepted and read as
+    a permit in force for decades, so the traveller was never listed as an overstay. No Indonesian stay permit runs
+    longer than ten years (the golden visa's longest): an end over twenty years after the application is refused;
+    a ten-year grant is accepted."""
+    ok = _apps(("A1", "T1", "2024-01-10", "2024-01-20", "2024-01-20", "granted", "2034-01-31"))
+    validate_source("permit_applications", ok)
+    for end in ("2099-12-31", "9999-12-31"):
+        far = _apps(("A2", "T1", "2024-01-10", "2024-01-20", "2024-01-20", "granted", end))
+        with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(1 row: A2\)"):
+            validate_source("permit_applications", far)

@@ -119,6 +119,11 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
+#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused.
+MAX_PERMIT_YEARS = 20
+
+
 def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, late: str, fix: str) -> list[SchemaProblem]:
     """Rows where ``late`` comes before ``early``."""
     if not {early, late} <= usable:
@@ -164,6 +169,12 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     problems = _order_check(df, id_col, usable, "applied_at", "decided_at", "an application is decided after it is lodged")
     problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
     problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
+    if {"applied_at", "new_permit_end"} <= usable:
+        # a "no end" placeholder (2099-12-31, 9999-12-31) would read as a permit in force for decades and hide an overstay
+        far = (df["new_permit_end"] > df["applied_at"] + pd.DateOffset(years=MAX_PERMIT_YEARS)).to_numpy(dtype=bool, na_value=False)
+        problems += _where(df, id_col, far, "new_permit_end", f"more than {MAX_PERMIT_YEARS} years after `applied_at`",
+                           "give the last day the granted permit allows (no stay permit runs longer than ten years); "
+                           "a placeholder for 'no end' is no date")
     # known_at is the decision time of a decided application: one on file before it was decided would count
     # the decision in features before it was made
     problems += _order_check(df, id_col, usable, "decided_at", "known_at", "a decision is on file from when it is made: give its time as `known_at`")
@@ -274,7 +285,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
         duplicate ids, ids that are not text or are blank, a report filed before the stay began, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application
-        without its new permit end, a new permit end on an application not
+        without its new permit end or with one over 20 years after it (a
+        placeholder for "no end"), a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
         before its action, for less than a day of overstay, with a negative
         charge, or with a charge amount or a ban end on another action.
