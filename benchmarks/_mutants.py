@@ -391,6 +391,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "score_parquet with errors='raise' raises a Java trace, not score()'s SchemaError"),
     Mutant("Y21", "permits: a placeholder end", SO, 'problems += _where(df, id_col, far, "new_permit_end"', 'problems += _where(df, id_col, far & False, "new_permit_end"',
            SOURCES, "a 'no end' placeholder (2099-12-31) on a granted application hides an overstay"),
+    Mutant("Y22", "Spark: a feature given twice", SP, "flat_unique(pd.DataFrame(columns=list(columns)), found, features, copied)",
+           "flat_unique(pd.DataFrame(columns=list(columns)), found)", SPARK, "a feature given twice is scored from one of its copies on Spark"),
 )
 
 
