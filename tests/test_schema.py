@@ -354,3 +354,20 @@ def test_a_missing_traveller_id_is_refused_and_a_missing_document_id_is_not():
     with pytest.raises(SchemaError, match=r"`traveller_id`: value is missing \(1 row: C3\)"):
         validate_crossings(_three_crossings("traveller_id", ["T1", "T1", None]))
     assert check_crossings(_three_crossings("document_id", ["D1", "D1", None])) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        ("traveller_id", ["T1", ""], r"`traveller_id`: blank ids \(1 row: C3\)\. Fix: leave an unknown id missing"),
+        ("traveller_id", [1, "1"], r"`traveller_id`: ids that are not text \(1 row: C1\)"),
+        ("stay_id", ["C1", "  "], r"`stay_id`: blank ids \(1 row: row 1\)"),
+    ],
+)
+def test_stays_ids_that_are_blank_or_not_text_are_refused(column, values, match):
+    """On main validate_stays (and `riskmodel validate --table stays`) took '' and 1 beside '1' as ids."""
+    stays = build_stays(_three_crossings("traveller_id", ["T1", "T1", "T2"]), as_of="2022-03-01")
+    assert stays["stay_id"].tolist() == ["C1", "C3"] and validate_stays(stays) is stays
+    stays[column] = pd.Series(values, dtype=object)
+    with pytest.raises(SchemaError, match=match):
+        validate_stays(stays)
