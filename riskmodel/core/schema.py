@@ -725,6 +725,8 @@ def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
     id_col = "stay_id"
     problems, usable = _check_columns(df, STAYS, id_col, None)
     problems += _duplicates(df, id_col, usable)
+    # the crossings' id rule: a stay's traveller id links it to that traveller's other stays
+    problems += _id_checks(df, STAYS, id_col, usable)
     problems += _range_checks(df, id_col, usable, "entry_time")
     if {"entry_time", "exit_time"} <= usable:
         bad = (df["exit_time"] < df["entry_time"]).to_numpy(dtype=bool, na_value=False)
@@ -818,7 +820,8 @@ def validate_stays(stays: pd.DataFrame) -> pd.DataFrame:
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
         exit before entry, permit end before entry, birth year in the future,
-        group size below 1, duplicate ids, overlapping stays of one traveller.
+        group size below 1, duplicate ids, ids that are blank or not text,
+        overlapping stays of one traveller.
     """
     problems = check_stays(stays)
     if problems:
