@@ -393,6 +393,12 @@ MUTANTS: tuple[Mutant, ...] = (
            SOURCES, "a 'no end' placeholder (2099-12-31) on a granted application hides an overstay"),
     Mutant("Y22", "Spark: a feature given twice", SP, "flat_unique(pd.DataFrame(columns=list(columns)), found, features, copied)",
            "flat_unique(pd.DataFrame(columns=list(columns)), found)", SPARK, "a feature given twice is scored from one of its copies on Spark"),
+    Mutant("Q01", "crossings: ids are non-blank text", SC, "    problems += _id_checks(df, CROSSINGS, id_col, usable)\n", "    pass\n",
+           SCHEMA, "blank ids, 1.0 and 1 vs '1' accepted in the crossings log that training and features read"),
+    Mutant("Q02", "training: a crossings CSV's ids as text", PL, ", dtype=text_id_dtypes()), None", "), None",
+           ("tests/test_risk_pipeline.py", "-k", "ids_as_text"), "a crossings CSV's '007' and '7' read as one traveller 7"),
+    Mutant("Q03", "stays: ids are non-blank text", SC, "    problems += _id_checks(df, STAYS, id_col, usable)\n", "    pass\n",
+           SCHEMA, "blank stay ids and 1 vs '1' traveller ids accepted in a stays table"),
 )
 
 
