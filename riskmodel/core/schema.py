@@ -563,7 +563,7 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
         ids, n = _ids(df, id_col, present & ~text)
         if n:
             problems.append(SchemaProblem(col.name, "ids that are not text",
-                                          f"store every `{col.name}` as text, as the crossings log holds ids: "
+                                          f"store every `{col.name}` as text, as every table holds ids: "
                                           ".astype(str) on the present values, missing ones left missing", ids, n))
         if blank.any():
             # a blank record id cannot name its own row
