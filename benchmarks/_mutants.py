@@ -399,6 +399,9 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_risk_pipeline.py", "-k", "ids_as_text"), "a crossings CSV's '007' and '7' read as one traveller 7"),
     Mutant("Q03", "stays: ids are non-blank text", SC, "    problems += _id_checks(df, STAYS, id_col, usable)\n", "    pass\n",
            SCHEMA, "blank stay ids and 1 vs '1' traveller ids accepted in a stays table"),
+    Mutant("Q04", "forecasting: a series CSV's ids as text", "riskmodel/apps/pipelines/forecast.py",
+           'pd.read_csv(path, dtype={**text_id_dtypes(), "unique_id": str})', "pd.read_csv(path)",
+           ("tests/test_forecast_series.py", "-k", "csv_keeps"), "a series CSV's '007' and '7' read as one series 7"),
 )
 
 
