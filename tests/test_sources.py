@@ -892,3 +892,32 @@ def test_a_document_shared_after_the_day_does_not_remove_records_from_a_monitori
     assert shared.set_index("stay_id")[cols].to_dict("index") == {"C3": {"reports": 0.0, "prior_reports": 1.0},
                                                                  "C4": {"reports": 0.0, "prior_reports": 0.0}}
     assert counts["presence_reports"]["ambiguous_document"] == 2 and sum(counts["presence_reports"].values()) == 2
+
+
+def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_copies_count_once():
+    """D1 is T1's from 1 January 2020 and T2's too from 1 February. E1 (D1 only) was linked from 11 January until
+    then; E2, on file only from 5 February, never was. E3, T1's own copy of E1 filed on 20 January, takes over when
+    E1's link ends (counting from 1 February, not twice before); E4 (D1 only) repeats E1 and adds nothing. E6 (D1
+    only) repeats E5, T1's own record filed a day earlier. Every record is counted once, as of the end of the data.
+    """
+    stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T1"], "entry_time": pd.to_datetime(["2020-01-01", "2020-03-01"]),
+                          "exit_time": pd.to_datetime(["2020-01-20", None])})
+    pairs = pd.DataFrame({"document_id": ["D1", "D1"], "traveller_id": ["T1", "T2"],
+                          "first_seen": pd.to_datetime(["2020-01-01", "2020-02-01"]), "travellers": [2, 2]})
+    recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(1, 7)], "traveller_id": [None, None, "T1", None, "T1", None],
+                         "document_id": ["D1", "D1", None, "D1", None, "D1"],
+                         "action": ["overstay_charge"] * 4 + ["deportation"] * 2,
+                         "action_at": pd.to_datetime(["2020-01-10", "2020-01-15", "2020-01-10", "2020-01-10", "2020-01-12", "2020-01-12"]),
+                         "known_at": pd.to_datetime(["2020-01-11", "2020-02-05", "2020-01-20", "2020-01-12", "2020-01-12", "2020-01-13"])})
+    res = link_records("enforcement", recs, stays, pairs)
+    assert res.counts == {"linked": 2, "no_ids": 0, "unknown_document": 0, "ambiguous_document": 2, "unknown_traveller": 0,
+                          "no_stay_at_time": 0, "duplicate": 2}
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {"E2": "ambiguous_document", "E4": "duplicate",
+                                                                                        "E6": "duplicate"}
+    got = res.linked.set_index("record_id")
+    assert got["stay_id"].to_dict() == {"E1": "S1", "E3": "S1", "E5": "S1"}
+    assert got["linked_at"].to_dict() == {"E1": pd.Timestamp("2020-01-11"), "E3": pd.Timestamp("2020-02-01"), "E5": pd.Timestamp("2020-01-12")}
+    assert got["ambiguous_at"].to_dict() == {"E1": pd.Timestamp("2020-02-01"), "E3": pd.NaT, "E5": pd.NaT}
+    probe = pd.DataFrame({"traveller_id": "T1", "entry_time": pd.to_datetime(["2020-01-05", "2020-01-25", "2020-03-01"])})
+    history = add_source_history(probe, {"enforcement": res.linked})
+    assert history["prior_charges"].tolist() == [0.0, 1.0, 1.0] and history["prior_deportations"].tolist() == [0.0, 1.0, 1.0]
