@@ -402,6 +402,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q04", "forecasting: a series CSV's ids as text", "riskmodel/apps/pipelines/forecast.py",
            'pd.read_csv(path, dtype={**text_id_dtypes(), "unique_id": str})', "pd.read_csv(path)",
            ("tests/test_forecast_series.py", "-k", "csv_keeps"), "a series CSV's '007' and '7' read as one series 7"),
+    Mutant("J01", "linking: ambiguous from when shared", SL, 'reason[(ambiguous_at <= linked_at).to_numpy()] = "ambiguous_document"',
+           'reason[ambiguous_at.notna().to_numpy()] = "ambiguous_document"', SOURCES,
+           "a document shared after an entry takes earlier records out of that entry's history (leakage by removal)"),
+    Mutant("J02", "entry history: links ended before the entry", SF, 'out[col] -= _before_entry(stays, ev, "ambiguous_at", col)',
+           "out[col] -= 0", SOURCES, "a record whose document was shared before the entry still counts at that entry"),
+    Mutant("J03", "monitoring: this stay's records as linked that day", SF, 'r.loc[~(r["ambiguous_at"] <= end).to_numpy()]', "r", SOURCES,
+           "a record whose document was shared by the day still counts in the in-country features"),
+    Mutant("J04", "linking: a filing again takes over when the earlier link ends", SL, '    linked.loc[later, "linked_at"] = ', "    _ = ",
+           SOURCES, "a record filed twice counts twice while both filings are linked"),
+    Mutant("J05", "linking: a filing again covered by an earlier link", SL, "    return before >= end\n", "    return before >= 0\n", SOURCES,
+           "a record filed again is dropped though the first filing's link ended when its document was shared"),
 )
 
 
