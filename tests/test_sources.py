@@ -845,3 +845,17 @@ def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_i
         far = _apps(("A2", "T1", "2024-01-10", "2024-01-20", "2024-01-20", "granted", end))
         with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(1 row: A2\)"):
             validate_source("permit_applications", far)
+
+
+def test_a_charge_that_is_not_the_daily_charge_times_its_days_is_refused():
+    """DESIGN.md: an overstay is charged Rp 1,000,000 a day. A charge for 4 days is Rp 4,000,000; one of
+    Rp 400,000 (a digit lost) or Rp 40,000,000 (one too many) fines another overstay than the one it names, and
+    was accepted: only a negative amount was refused. A deportation carries no amount, so it has nothing to match.
+    """
+    ok = _actions(("E0", "overstay_charge", 4, 4_000_000, None), ("E1", "deportation", 75, None, None))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "overstay_charge", 4, 400_000, None), ("E3", "overstay_charge", 4, 40_000_000, None),
+                   ("E4", "overstay_charge", 1, 1_000_000, None))
+    with pytest.raises(SchemaError, match=r"`amount_idr`: not `overstay_days` x Rp 1,000,000 \(2 rows: E2, E3\).*"
+                                          r"give the charge paid: Rp 1,000,000 for each day in `overstay_days`"):
+        validate_source("enforcement", bad)
