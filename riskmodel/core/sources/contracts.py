@@ -37,6 +37,7 @@ __all__ = [
     "DECISIONS",
     "ENFORCEMENT_ACTIONS",
     "REGENCIES",
+    "OVERSTAY_CHARGE_IDR",
     "check_source",
     "validate_source",
 ]
@@ -46,6 +47,8 @@ REPORTER_TYPES = ("hotel", "host", "employer", "school")
 APPLICATION_KINDS = ("extension", "conversion")
 DECISIONS = ("granted", "refused", "pending")
 ENFORCEMENT_ACTIONS = ("overstay_charge", "deportation", "entry_ban")
+#: Charge per day of overstay (DESIGN.md: Rp 1,000,000 a day): an overstay charge is ``overstay_days`` times this.
+OVERSTAY_CHARGE_IDR = 1_000_000
 
 #: Regencies and cities where foreigners are reported, per province (a province's capital first).
 REGENCIES: dict[str, tuple[str, ...]] = {
@@ -221,6 +224,13 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
         if n:
             problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+    if {"action", "overstay_days", "amount_idr"} <= usable:
+        # a charge of another amount fines another overstay than the one it names (a digit lost or added)
+        charged = df["action"].astype(object).to_numpy() == "overstay_charge"
+        due = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) * OVERSTAY_CHARGE_IDR
+        amount = df["amount_idr"].to_numpy(dtype=float, na_value=np.nan)
+        problems += _where(df, id_col, charged & ~np.isnan(amount) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
+                           f"give the charge paid: Rp {OVERSTAY_CHARGE_IDR:,} for each day in `overstay_days`, or check `overstay_days`")
     if "action" in usable:
         # the contract leaves these missing for other actions: one given there says the action or the field is wrong
         action = df["action"].astype(object).to_numpy()
@@ -289,7 +299,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
         placeholder for "no end"), a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
         before its action, for less than a day of overstay, with a negative
-        charge, or with a charge amount or a ban end on another action.
+        charge or a charge other than ``overstay_days`` x :data:`OVERSTAY_CHARGE_IDR`, or with a
+        charge amount or a ban end on another action.
 
     Examples
     --------

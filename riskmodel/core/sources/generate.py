@@ -34,12 +34,10 @@ import pandas as pd
 
 from riskmodel.core.features import EXTENSION_ROOM_DAYS
 from riskmodel.core.reference import PORTS
-from riskmodel.core.sources.contracts import REGENCIES, SOURCE_KEYS
+from riskmodel.core.sources.contracts import OVERSTAY_CHARGE_IDR, REGENCIES, SOURCE_KEYS
 
 __all__ = ["SourceData", "make_sources", "OVERSTAY_CHARGE_IDR", "DEPORTATION_DAYS", "BAN_DAYS"]
 
-#: Charge per day of overstay up to :data:`DEPORTATION_DAYS` (DESIGN.md: Rp 1,000,000 a day).
-OVERSTAY_CHARGE_IDR = 1_000_000
 #: Overstays longer than this many days end in deportation and an entry ban.
 DEPORTATION_DAYS = 60
 #: Length of the entry ban the synthetic generator applies after a deportation.
