@@ -859,3 +859,29 @@ def test_a_charge_that_is_not_the_daily_charge_times_its_days_is_refused():
     with pytest.raises(SchemaError, match=r"`amount_idr`: not `overstay_days` x Rp 1,000,000 \(2 rows: E2, E3\).*"
                                           r"give the charge paid: Rp 1,000,000 for each day in `overstay_days`"):
         validate_source("enforcement", bad)
+
+
+def test_a_charge_dated_before_the_overstay_it_fines_could_have_run_is_unlinkable_not_a_feature():
+    """T1's permit ended on 8 February 2022; T1 left on 12 February (4 days over) and came back on 1 March.
+    The charge for those 4 days paid on 12 February (8 + 4) is right. The same charge dated 5 February (before
+    the permit ended) or 10 February (2 days into the overstay), and a deportation for 75 days dated 12 February
+    (it needs 8 February + 75 days), answer an overstay that had not run yet: records that cannot be right. On
+    main they were linked and counted as prior charges and deportations of the stay that began on 1 March.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-12 10:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    at = pd.to_datetime(["2022-02-12 09:00", "2022-02-05 09:00", "2022-02-10 09:00", "2022-02-12 09:30"])
+    enf = pd.DataFrame({"record_id": ["E1", "E2", "E3", "E4"], "traveller_id": "T1", "document_id": "D1",
+                        "action": ["overstay_charge", "overstay_charge", "overstay_charge", "deportation"], "action_at": at,
+                        "known_at": at + pd.Timedelta(days=1), "overstay_days": pd.array([4, 4, 4, 75], dtype="Int64"),
+                        "amount_idr": pd.array([4_000_000, 4_000_000, 4_000_000, None], dtype="Int64"), "ban_until": pd.NaT})
+    validate_source("enforcement", enf)  # each record alone meets the contract: only its stay shows it is wrong
+    res = link_records("enforcement", enf, build_stays(log, validate=False), document_pairs(log))
+    assert res.linked["record_id"].tolist() == ["E1"]
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {
+        "E2": "before_overstay", "E3": "before_overstay", "E4": "before_overstay"}
+    assert res.counts["before_overstay"] == 3 and sum(res.counts.values()) == 4
+    snap, counts = monitoring_snapshot(log, _tables_with(enforcement=enf), "2022-03-05")
+    assert snap.set_index("stay_id")[["prior_charges", "prior_deportations"]].to_dict("index") == {
+        "C3": {"prior_charges": 1.0, "prior_deportations": 0.0}}
+    assert counts["enforcement"]["linked"] == 1 and counts["enforcement"]["before_overstay"] == 3
