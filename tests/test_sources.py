@@ -142,6 +142,7 @@ def test_every_record_is_linked_or_counted_with_its_reason(src, full_stays):
     for name, res in links.items():
         assert sum(res.counts.values()) == len(src.tables()[name])
         assert res.linked["stay_id"].notna().all()
+        # the generator dates every charge and deportation on or after the permit end + its days: none is `before_overstay`
         assert set(res.unlinked["reason"]) <= {"no_ids", "unknown_document", "ambiguous_document", "no_stay_at_time", "duplicate"}
     reports = links["presence_reports"].counts
     assert reports["no_ids"] > 0 and reports["duplicate"] > 0 and reports["unknown_document"] > 0
@@ -153,22 +154,24 @@ def test_a_renewed_document_keeps_the_travellers_history(src, full_stays):
     doc, traveller = renewed["document_id"].iloc[0], renewed["traveller_id"].iloc[0]
     stay = full_stays.loc[full_stays["traveller_id"] == traveller].iloc[-1]
     day = stay["entry_time"].normalize()
-    record = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": [doc], "action": ["overstay_charge"],
-                           "action_at": [day], "known_at": [day + pd.Timedelta(days=400)]})
-    res = link_records("enforcement", record, full_stays, document_pairs(src.crossings))
+    # an application lodged on the entry day: an enforcement record that day would answer no overstay yet
+    record = pd.DataFrame({"application_id": ["A1"], "traveller_id": [None], "document_id": [doc], "kind": ["extension"],
+                           "applied_at": [day], "known_at": [day + pd.Timedelta(days=400)], "decision": ["refused"]})
+    res = link_records("permit_applications", record, full_stays, document_pairs(src.crossings))
     assert res.counts["linked"] == 1
     assert res.linked["traveller_id"].iloc[0] == traveller and res.linked["stay_id"].iloc[0] == stay["stay_id"]
 
 
 def test_unlinkable_records_get_their_reason():
     stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T2"],
-                          "entry_time": pd.to_datetime(["2020-01-01", "2020-01-01"]), "exit_time": pd.to_datetime(["2020-01-20", None])})
+                          "entry_time": pd.to_datetime(["2020-01-01", "2020-01-01"]), "exit_time": pd.to_datetime(["2020-01-20", None]),
+                          "final_permit_end": pd.to_datetime(["2020-01-03", "2020-01-03"])})
     pairs = pd.DataFrame({"document_id": ["D1", "D9", "D9"], "traveller_id": ["T1", "T1", "T2"],
                           "first_seen": pd.to_datetime(["2020-01-01"] * 3), "travellers": [1, 2, 2]})
     day = pd.to_datetime(["2020-01-05", "2020-01-05", "2020-01-05", "2020-03-01", "2020-01-05", "2020-01-05"])
     recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(6)], "traveller_id": [None, None, None, "T1", "T2", "T2"],
                          "document_id": [None, "D5", "D9", None, None, None], "action": ["overstay_charge"] * 6,
-                         "action_at": day, "known_at": day})
+                         "action_at": day, "known_at": day, "overstay_days": 2})
     res = link_records("enforcement", recs, stays, pairs)
     assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {
         "E0": "no_ids", "E1": "unknown_document", "E2": "ambiguous_document", "E3": "no_stay_at_time", "E5": "duplicate"}
@@ -179,10 +182,10 @@ def test_unlinkable_records_get_their_reason():
 
 def test_a_document_link_counts_only_from_when_it_was_seen():
     stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
-                          "exit_time": pd.to_datetime([None])})
+                          "exit_time": pd.to_datetime([None]), "final_permit_end": pd.to_datetime(["2020-01-30"])})
     pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-06-01"]), "travellers": [1]})
     recs = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": ["D1"], "action": ["overstay_charge"],
-                         "action_at": pd.to_datetime(["2020-02-01"]), "known_at": pd.to_datetime(["2020-02-02"])})
+                         "action_at": pd.to_datetime(["2020-02-01"]), "known_at": pd.to_datetime(["2020-02-02"]), "overstay_days": [2]})
     assert link_records("enforcement", recs, stays, pairs).linked["linked_at"].iloc[0] == pd.Timestamp("2020-06-01")
 
 
@@ -692,9 +695,10 @@ def test_a_record_on_the_day_of_a_visa_run_goes_to_the_stay_it_was_made_in():
                            "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
     res = link_records("enforcement", charge, stays, document_pairs(log))
     assert res.linked["stay_id"].tolist() == ["C1"]
-    # the same rule at 19:00, after the re-entry: the new stay
+    # the same rule at 19:00, after the re-entry: the new stay, whose permit runs to 13 March, so a charge for 4 days
+    # of overstay cannot belong to it (on C1 it would have been linked)
     later = charge.assign(action_at=pd.to_datetime(["2022-02-12 19:00"]), known_at=pd.to_datetime(["2022-02-12 19:00"]))
-    assert link_records("enforcement", later, stays, document_pairs(log)).linked["stay_id"].tolist() == ["C3"]
+    assert link_records("enforcement", later, stays, document_pairs(log)).unlinked["reason"].tolist() == ["before_overstay"]
     apps = _apps(("A1", "T1", "2022-02-12 08:00", "2022-02-12 08:30", "2022-02-12 08:30", "refused", None))
     snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
     assert counts["permit_applications"]["linked"] == 1
