@@ -889,3 +889,23 @@ def test_a_charge_dated_before_the_overstay_it_fines_could_have_run_is_unlinkabl
     assert snap.set_index("stay_id")[["prior_charges", "prior_deportations"]].to_dict("index") == {
         "C3": {"prior_charges": 1.0, "prior_deportations": 0.0}}
     assert counts["enforcement"]["linked"] == 1 and counts["enforcement"]["before_overstay"] == 3
+
+
+def test_an_overstay_of_60_days_is_no_charge_but_a_deportation_and_a_ban():
+    """DESIGN.md: under 60 days of overstay, a charge of Rp 1,000,000 a day; 60 days or more, deportation and an
+    entry ban. A charge for 59 days (Rp 59,000,000) is right; one for 60 days was accepted by the validator, and
+    the generator charged an overstay of exactly 60 days instead of deporting the traveller.
+    """
+    ok = _actions(("E0", "overstay_charge", 59, 59_000_000, None), ("E1", "deportation", 60, None, None))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "overstay_charge", 60, 60_000_000, None), ("E3", "overstay_charge", 61, 61_000_000, None))
+    with pytest.raises(SchemaError, match=r"`overstay_days`: 60 or more on an overstay charge \(2 rows: E2, E3\).*"
+                                          r"60 days or more of overstay end in deportation and an entry ban"):
+        validate_source("enforcement", bad)
+    # the generator: two stays that overstayed 59 and 60 days, leaving on 12 February 2022 at 10:00
+    from riskmodel.core.sources.generate import _enforcement
+
+    stays = pd.DataFrame({"overstay_days": pd.array([59, 60], dtype="Int32"),
+                          "exit_time": pd.to_datetime(["2022-02-12 10:00", "2022-02-12 10:00"])})
+    enf = _enforcement(stays, pd.Timestamp("2022-12-31"), np.random.default_rng(0))
+    assert sorted(zip(enf["_row"], enf["action"], strict=True)) == [(0, "overstay_charge"), (1, "deportation"), (1, "entry_ban")]
