@@ -38,6 +38,7 @@ __all__ = [
     "ENFORCEMENT_ACTIONS",
     "REGENCIES",
     "OVERSTAY_CHARGE_IDR",
+    "DEPORTATION_DAYS",
     "check_source",
     "validate_source",
 ]
@@ -49,6 +50,9 @@ DECISIONS = ("granted", "refused", "pending")
 ENFORCEMENT_ACTIONS = ("overstay_charge", "deportation", "entry_ban")
 #: Charge per day of overstay (DESIGN.md: Rp 1,000,000 a day): an overstay charge is ``overstay_days`` times this.
 OVERSTAY_CHARGE_IDR = 1_000_000
+#: Overstays of this many days or more are not charged: they end in deportation and an entry ban. DESIGN.md
+#: charges "under 60 days" and deports "over 60 days"; exactly 60 is not under 60, so it is no charge.
+DEPORTATION_DAYS = 60
 
 #: Regencies and cities where foreigners are reported, per province (a province's capital first).
 REGENCIES: dict[str, tuple[str, ...]] = {
@@ -101,7 +105,8 @@ ENFORCEMENT: tuple[Column, ...] = (
     Column("record_id", "id", "Unique id of the enforcement record."),
     Column("traveller_id", "id", "Pseudonymised traveller id.", nullable="yes"),
     Column("document_id", "id", "Pseudonymised document number.", nullable="yes"),
-    Column("action", "enum", "Overstay charge paid (under 60 days), deportation, or entry ban.", values=ENFORCEMENT_ACTIONS),
+    Column("action", "enum", "Overstay charge paid (for under 60 days of overstay: 60 or more end in deportation and an entry ban), deportation, or entry ban.",
+           values=ENFORCEMENT_ACTIONS),
     Column("action_at", "datetime", "When the charge was paid, the deportation carried out or the ban imposed."),
     Column("known_at", "datetime", "When the record reached the service's database."),
     Column("overstay_days", "int", "Days overstayed that the action answers."),
@@ -224,6 +229,11 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
         if n:
             problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+    if {"action", "overstay_days"} <= usable:
+        long = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) >= DEPORTATION_DAYS
+        problems += _where(df, id_col, (df["action"].astype(object).to_numpy() == "overstay_charge") & long, "overstay_days",
+                           f"{DEPORTATION_DAYS} or more on an overstay charge",
+                           f"{DEPORTATION_DAYS} days or more of overstay end in deportation and an entry ban, not a charge: check `action` or `overstay_days`")
     if {"action", "overstay_days", "amount_idr"} <= usable:
         # a charge of another amount fines another overstay than the one it names (a digit lost or added)
         charged = df["action"].astype(object).to_numpy() == "overstay_charge"
@@ -298,7 +308,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
         without its new permit end or with one over 20 years after it (a
         placeholder for "no end"), a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
-        before its action, for less than a day of overstay, with a negative
+        before its action, for less than a day of overstay, a charge for
+        :data:`DEPORTATION_DAYS` (60) days or more, with a negative
         charge or a charge other than ``overstay_days`` x :data:`OVERSTAY_CHARGE_IDR`, or with a
         charge amount or a ban end on another action.
 
