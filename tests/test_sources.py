@@ -909,3 +909,18 @@ def test_an_overstay_of_60_days_is_no_charge_but_a_deportation_and_a_ban():
                           "exit_time": pd.to_datetime(["2022-02-12 10:00", "2022-02-12 10:00"])})
     enf = _enforcement(stays, pd.Timestamp("2022-12-31"), np.random.default_rng(0))
     assert sorted(zip(enf["_row"], enf["action"], strict=True)) == [(0, "overstay_charge"), (1, "deportation"), (1, "entry_ban")]
+
+
+def test_a_placeholder_ban_end_centuries_away_is_refused():
+    """A database's "no end" placeholder (9999-12-31, 2099-12-31) or a century mistyped (2123 for 2023) in
+    `ban_until` was accepted: a ban read as running for ages. DESIGN.md gives no legal maximum, so the bound is
+    twenty years after the ban was imposed (12 February 2022 here): a ban to 12 February 2042 is accepted, one a
+    day longer is refused, naming the column, the rows and the fix.
+    """
+    ok = _actions(("E0", "entry_ban", 75, None, "2023-02-12"), ("E1", "entry_ban", 75, None, "2042-02-12"))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "entry_ban", 75, None, "2042-02-13"), ("E3", "entry_ban", 75, None, "2099-12-31"),
+                   ("E4", "entry_ban", 75, None, "9999-12-31"), ("E5", "entry_ban", 75, None, "2123-02-12"))
+    with pytest.raises(SchemaError, match=r"`ban_until`: more than 20 years after `action_at` \(4 rows: E2, E3, E4, E5\).*"
+                                          r"give the last day of the ban"):
+        validate_source("enforcement", bad)
