@@ -39,6 +39,7 @@ __all__ = [
     "REGENCIES",
     "OVERSTAY_CHARGE_IDR",
     "DEPORTATION_DAYS",
+    "MAX_BAN_YEARS",
     "check_source",
     "validate_source",
 ]
@@ -111,7 +112,8 @@ ENFORCEMENT: tuple[Column, ...] = (
     Column("known_at", "datetime", "When the record reached the service's database."),
     Column("overstay_days", "int", "Days overstayed that the action answers."),
     Column("amount_idr", "int", "Overstay charge paid, in rupiah (Rp 1,000,000 a day); missing for other actions.", nullable="yes"),
-    Column("ban_until", "datetime", "Last day of an entry ban; missing for other actions.", nullable="yes"),
+    Column("ban_until", "datetime", "Last day of an entry ban, at most 20 years after `action_at`; missing for a ban without end and for other actions.",
+           nullable="yes"),
 )
 
 #: Contract, id column and event-time column of each source, by name.
@@ -130,6 +132,10 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 #: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
 #: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused.
 MAX_PERMIT_YEARS = 20
+#: Longest an entry ban may run after it is imposed, in years. DESIGN.md gives no legal maximum, so this is a
+#: plausible bound, not the law's: twenty years, as for permits and twenty times the one-year ban the generator
+#: imposes, so that only a placeholder for "no end" (2099-12-31, 9999-12-31) or a mistyped century is refused.
+MAX_BAN_YEARS = 20
 
 
 def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, late: str, fix: str) -> list[SchemaProblem]:
@@ -224,6 +230,10 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         if n:
             problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
     problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+    if {"action_at", "ban_until"} <= usable:
+        far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS)).to_numpy(dtype=bool, na_value=False)
+        problems += _where(df, id_col, far, "ban_until", f"more than {MAX_BAN_YEARS} years after `action_at`",
+                           "give the last day of the ban; a placeholder for 'no end' is no date (a ban without end: leave `ban_until` missing)")
     problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
     if "amount_idr" in usable:
         ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
@@ -309,7 +319,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
         placeholder for "no end"), a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
         before its action, for less than a day of overstay, a charge for
-        :data:`DEPORTATION_DAYS` (60) days or more, with a negative
+        :data:`DEPORTATION_DAYS` (60) days or more, with a ban end over 20 years
+        after it (:data:`MAX_BAN_YEARS`), with a negative
         charge or a charge other than ``overstay_days`` x :data:`OVERSTAY_CHARGE_IDR`, or with a
         charge amount or a ban end on another action.
 
