@@ -924,3 +924,18 @@ def test_a_placeholder_ban_end_centuries_away_is_refused():
     with pytest.raises(SchemaError, match=r"`ban_until`: more than 20 years after `action_at` \(4 rows: E2, E3, E4, E5\).*"
                                           r"give the last day of the ban"):
         validate_source("enforcement", bad)
+
+
+def test_a_regency_of_another_province_is_refused():
+    """The contract's table (REGENCIES) puts Badung in Bali and Batam in Kepulauan Riau. A report from Badung in
+    DKI Jakarta, or from Batam in Bali, names a place that is not there, and was accepted. A regency the table
+    does not hold (Balikpapan, Kalimantan Timur) cannot be judged and stays accepted: the table is no gazetteer.
+    """
+    rows = [("P1", "T1", "D1", "2022-01-12", "2022-01-12")] * 4
+    reports = _reports(*[(f"P{i}", *r[1:]) for i, r in enumerate(rows)])
+    reports["province"] = ["Bali", "Kalimantan Timur", "DKI Jakarta", "Bali"]
+    reports["regency"] = ["Badung", "Balikpapan", "Badung", "Batam"]
+    assert check_source("presence_reports", reports.iloc[:2]) == []
+    with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(2 rows: P2, P3\).*"
+                                          r"give the province the regency is in \(Badung: Bali; Batam: Kepulauan Riau\)"):
+        validate_source("presence_reports", reports)
