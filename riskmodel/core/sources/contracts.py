@@ -84,7 +84,7 @@ PRESENCE_REPORTS: tuple[Column, ...] = (
     Column("stay_from", "datetime", "Day the foreigner began staying at this place."),
     Column("known_at", "datetime", "When the report was filed: reports may be days late."),
     Column("province", "text", "Province of the place."),
-    Column("regency", "text", "Regency or city of the place (its immigration office's area)."),
+    Column("regency", "text", "Regency or city of the place (its immigration office's area); one `REGENCIES` holds must be in its province there."),
     Column("accommodation", "enum", "Kind of place.", values=REPORTED_ACCOMMODATIONS),
     Column("reporter_type", "enum", "Who filed the report.", values=REPORTER_TYPES),
 )
@@ -211,10 +211,31 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     return problems
 
 
+#: The province of each regency in :data:`REGENCIES`.
+_PROVINCE_OF = {regency: province for province, regencies in REGENCIES.items() for regency in regencies}
+
+
+def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Rows whose regency is one :data:`REGENCIES` puts in another province.
+
+    A regency the table does not hold is not judged: the table lists where
+    foreigners are reported, it is no gazetteer of Indonesia.
+    """
+    if not {"province", "regency"} <= usable:
+        return []
+    regency = df["regency"].astype(object)
+    home = regency.map(_PROVINCE_OF)
+    wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)
+    where = "; ".join(f"{r}: {_PROVINCE_OF[r]}" for r in pd.unique(regency[wrong])[:5])
+    return _where(df, id_col, wrong, "regency", "a regency of another province than `province`",
+                  f"give the province the regency is in ({where}), or check `regency`")
+
+
 def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     if name == "presence_reports":
         problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
+        problems += _regency_check(df, id_col, usable)
     elif name == "permit_applications":
         problems += _application_checks(df, id_col, usable)
     else:
@@ -312,7 +333,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, ids that are not text or are blank, a report filed before the stay began, a decision, a
+        duplicate ids, ids that are not text or are blank, a report filed before the stay began or
+        from a regency that :data:`REGENCIES` puts in another province, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application
         without its new permit end or with one over 20 years after it (a
