@@ -208,7 +208,7 @@ def _after(src, day: pd.Timestamp) -> tuple[pd.DataFrame, dict]:
             t.loc[(t["decided_at"] >= end).to_numpy(dtype=bool, na_value=False), "decision"] = "refused"
             t.loc[t["decision"] == "refused", "new_permit_end"] = pd.NaT
         if name == "presence_reports":
-            t.loc[late, "regency"] = "Denpasar"
+            t.loc[late, ["province", "regency"]] = ["Bali", "Denpasar"]  # a place that exists: Denpasar is in Bali
             t.loc[late, "stay_from"] = day - pd.Timedelta(days=3)  # a late report about an earlier day
         t = t.loc[~late | (np.arange(len(t)) % 3 > 0)]
         tables[name] = t
