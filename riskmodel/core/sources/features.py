@@ -23,8 +23,8 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
-from riskmodel.core.schema import CROSSINGS, _check_columns, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, _id_checks, check_source
+from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
+from riskmodel.core.sources.contracts import SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, build_stays
 
