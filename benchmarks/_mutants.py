@@ -100,6 +100,7 @@ SL = "riskmodel/core/sources/link.py"
 SF = "riskmodel/core/sources/features.py"
 SM = "riskmodel/core/sources/monitor.py"
 SP = "riskmodel/integrations/spark.py"
+SGN = "riskmodel/core/sources/generate.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- the risk promotion gate
@@ -413,6 +414,22 @@ MUTANTS: tuple[Mutant, ...] = (
            SOURCES, "a record filed twice counts twice while both filings are linked"),
     Mutant("J05", "linking: a filing again covered by an earlier link", SL, "    return before >= end\n", "    return before >= 0\n", SOURCES,
            "a record filed again is dropped though the first filing's link ended when its document was shared"),
+    Mutant("Z01", "enforcement: a charge's amount", SO, "charged & ~np.isnan(amount) & (amount != due)",
+           "charged & ~np.isnan(amount) & (amount != due) & False", SOURCES, "a charge of Rp 400,000 for 4 days of overstay is accepted"),
+    Mutant("Z02", "enforcement: dated before the overstay", SL, "_before_overstay(records, stays, pos, day)]",
+           "_before_overstay(records, stays, pos, day) & False]", SOURCES,
+           "a charge dated before its stay's permit end + its days is linked and counted as a prior charge"),
+    Mutant("Z03", "enforcement: a charge for 60 days", SO, 'long = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) >= DEPORTATION_DAYS',
+           'long = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) > DEPORTATION_DAYS', SOURCES,
+           "an overstay charge for exactly 60 days (deportation and a ban, by DESIGN.md) is accepted"),
+    Mutant("Z04", "generator: 60 days is deportation", SGN, "deport = d >= DEPORTATION_DAYS", "deport = d > DEPORTATION_DAYS", SOURCES,
+           "the generator charges an overstay of exactly 60 days instead of deporting"),
+    Mutant("Z05", "enforcement: a placeholder ban end", SO, 'problems += _where(df, id_col, far, "ban_until"',
+           'problems += _where(df, id_col, far & False, "ban_until"', SOURCES, "a ban to 9999-12-31 is accepted as a ban's last day"),
+    Mutant("Z06", "presence reports: a regency of another province", SO,
+           'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)',
+           'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool) & False', SOURCES,
+           "a report from Badung in DKI Jakarta is accepted"),
 )
 
 

@@ -103,10 +103,10 @@ def test_extensions_are_granted_before_the_permit_in_force_ends(src, full_stays)
 def test_enforcement_follows_overstays_by_their_length(src, full_stays):
     enf = src.enforcement.drop_duplicates(["traveller_id", "action", "action_at"])
     charges = enf.loc[enf["action"] == "overstay_charge"]
-    assert (charges["overstay_days"] <= DEPORTATION_DAYS).all()
+    assert (charges["overstay_days"] < DEPORTATION_DAYS).all()
     assert (charges["amount_idr"] == charges["overstay_days"] * OVERSTAY_CHARGE_IDR).all()
     deported = enf.loc[enf["action"] == "deportation"]
-    assert (deported["overstay_days"] > DEPORTATION_DAYS).all()
+    assert (deported["overstay_days"] >= DEPORTATION_DAYS).all()
     assert len(enf.loc[enf["action"] == "entry_ban"]) == len(deported)
     left_late = full_stays.loc[full_stays["exit_time"].notna() & full_stays["overstayed"].fillna(False).astype(bool)]
     assert len(charges) + len(deported) >= 0.9 * len(left_late)  # the rest reach the database after the end of the data
@@ -142,6 +142,7 @@ def test_every_record_is_linked_or_counted_with_its_reason(src, full_stays):
     for name, res in links.items():
         assert sum(res.counts.values()) == len(src.tables()[name])
         assert res.linked["stay_id"].notna().all()
+        # the generator dates every charge and deportation on or after the permit end + its days: none is `before_overstay`
         assert set(res.unlinked["reason"]) <= {"no_ids", "unknown_document", "ambiguous_document", "no_stay_at_time", "duplicate"}
     reports = links["presence_reports"].counts
     assert reports["no_ids"] > 0 and reports["duplicate"] > 0 and reports["unknown_document"] > 0
@@ -153,22 +154,24 @@ def test_a_renewed_document_keeps_the_travellers_history(src, full_stays):
     doc, traveller = renewed["document_id"].iloc[0], renewed["traveller_id"].iloc[0]
     stay = full_stays.loc[full_stays["traveller_id"] == traveller].iloc[-1]
     day = stay["entry_time"].normalize()
-    record = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": [doc], "action": ["overstay_charge"],
-                           "action_at": [day], "known_at": [day + pd.Timedelta(days=400)]})
-    res = link_records("enforcement", record, full_stays, document_pairs(src.crossings))
+    # an application lodged on the entry day: an enforcement record that day would answer no overstay yet
+    record = pd.DataFrame({"application_id": ["A1"], "traveller_id": [None], "document_id": [doc], "kind": ["extension"],
+                           "applied_at": [day], "known_at": [day + pd.Timedelta(days=400)], "decision": ["refused"]})
+    res = link_records("permit_applications", record, full_stays, document_pairs(src.crossings))
     assert res.counts["linked"] == 1
     assert res.linked["traveller_id"].iloc[0] == traveller and res.linked["stay_id"].iloc[0] == stay["stay_id"]
 
 
 def test_unlinkable_records_get_their_reason():
     stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T2"],
-                          "entry_time": pd.to_datetime(["2020-01-01", "2020-01-01"]), "exit_time": pd.to_datetime(["2020-01-20", None])})
+                          "entry_time": pd.to_datetime(["2020-01-01", "2020-01-01"]), "exit_time": pd.to_datetime(["2020-01-20", None]),
+                          "final_permit_end": pd.to_datetime(["2020-01-03", "2020-01-03"])})
     pairs = pd.DataFrame({"document_id": ["D1", "D9", "D9"], "traveller_id": ["T1", "T1", "T2"],
                           "first_seen": pd.to_datetime(["2020-01-01"] * 3), "travellers": [1, 2, 2]})
     day = pd.to_datetime(["2020-01-05", "2020-01-05", "2020-01-05", "2020-03-01", "2020-01-05", "2020-01-05"])
     recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(6)], "traveller_id": [None, None, None, "T1", "T2", "T2"],
                          "document_id": [None, "D5", "D9", None, None, None], "action": ["overstay_charge"] * 6,
-                         "action_at": day, "known_at": day})
+                         "action_at": day, "known_at": day, "overstay_days": 2})
     res = link_records("enforcement", recs, stays, pairs)
     assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {
         "E0": "no_ids", "E1": "unknown_document", "E2": "ambiguous_document", "E3": "no_stay_at_time", "E5": "duplicate"}
@@ -179,10 +182,10 @@ def test_unlinkable_records_get_their_reason():
 
 def test_a_document_link_counts_only_from_when_it_was_seen():
     stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
-                          "exit_time": pd.to_datetime([None])})
+                          "exit_time": pd.to_datetime([None]), "final_permit_end": pd.to_datetime(["2020-01-30"])})
     pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-06-01"]), "travellers": [1]})
     recs = pd.DataFrame({"record_id": ["E1"], "traveller_id": [None], "document_id": ["D1"], "action": ["overstay_charge"],
-                         "action_at": pd.to_datetime(["2020-02-01"]), "known_at": pd.to_datetime(["2020-02-02"])})
+                         "action_at": pd.to_datetime(["2020-02-01"]), "known_at": pd.to_datetime(["2020-02-02"]), "overstay_days": [2]})
     assert link_records("enforcement", recs, stays, pairs).linked["linked_at"].iloc[0] == pd.Timestamp("2020-06-01")
 
 
@@ -205,7 +208,7 @@ def _after(src, day: pd.Timestamp) -> tuple[pd.DataFrame, dict]:
             t.loc[(t["decided_at"] >= end).to_numpy(dtype=bool, na_value=False), "decision"] = "refused"
             t.loc[t["decision"] == "refused", "new_permit_end"] = pd.NaT
         if name == "presence_reports":
-            t.loc[late, "regency"] = "Denpasar"
+            t.loc[late, ["province", "regency"]] = ["Bali", "Denpasar"]  # a place that exists: Denpasar is in Bali
             t.loc[late, "stay_from"] = day - pd.Timedelta(days=3)  # a late report about an earlier day
         t = t.loc[~late | (np.arange(len(t)) % 3 > 0)]
         tables[name] = t
@@ -692,9 +695,10 @@ def test_a_record_on_the_day_of_a_visa_run_goes_to_the_stay_it_was_made_in():
                            "overstay_days": [4], "amount_idr": [4_000_000], "ban_until": pd.to_datetime([None])})
     res = link_records("enforcement", charge, stays, document_pairs(log))
     assert res.linked["stay_id"].tolist() == ["C1"]
-    # the same rule at 19:00, after the re-entry: the new stay
+    # the same rule at 19:00, after the re-entry: the new stay, whose permit runs to 13 March, so a charge for 4 days
+    # of overstay cannot belong to it (on C1 it would have been linked)
     later = charge.assign(action_at=pd.to_datetime(["2022-02-12 19:00"]), known_at=pd.to_datetime(["2022-02-12 19:00"]))
-    assert link_records("enforcement", later, stays, document_pairs(log)).linked["stay_id"].tolist() == ["C3"]
+    assert link_records("enforcement", later, stays, document_pairs(log)).unlinked["reason"].tolist() == ["before_overstay"]
     apps = _apps(("A1", "T1", "2022-02-12 08:00", "2022-02-12 08:30", "2022-02-12 08:30", "refused", None))
     snap, counts = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-02-20")
     assert counts["permit_applications"]["linked"] == 1
@@ -900,18 +904,19 @@ def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_cop
     E1's link ends (counting from 1 February, not twice before); E4 (D1 only) repeats E1 and adds nothing. E6 (D1
     only) repeats E5, T1's own record filed a day earlier. Every record is counted once, as of the end of the data.
     """
+    # S1's permit ended on 5 January, so each record's one day of overstay had run by its date
     stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T1"], "entry_time": pd.to_datetime(["2020-01-01", "2020-03-01"]),
-                          "exit_time": pd.to_datetime(["2020-01-20", None])})
+                          "exit_time": pd.to_datetime(["2020-01-20", None]), "final_permit_end": pd.to_datetime(["2020-01-05", "2020-04-01"])})
     pairs = pd.DataFrame({"document_id": ["D1", "D1"], "traveller_id": ["T1", "T2"],
                           "first_seen": pd.to_datetime(["2020-01-01", "2020-02-01"]), "travellers": [2, 2]})
     recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(1, 7)], "traveller_id": [None, None, "T1", None, "T1", None],
                          "document_id": ["D1", "D1", None, "D1", None, "D1"],
-                         "action": ["overstay_charge"] * 4 + ["deportation"] * 2,
+                         "action": ["overstay_charge"] * 4 + ["deportation"] * 2, "overstay_days": [1] * 6,
                          "action_at": pd.to_datetime(["2020-01-10", "2020-01-15", "2020-01-10", "2020-01-10", "2020-01-12", "2020-01-12"]),
                          "known_at": pd.to_datetime(["2020-01-11", "2020-02-05", "2020-01-20", "2020-01-12", "2020-01-12", "2020-01-13"])})
     res = link_records("enforcement", recs, stays, pairs)
     assert res.counts == {"linked": 2, "no_ids": 0, "unknown_document": 0, "ambiguous_document": 2, "unknown_traveller": 0,
-                          "no_stay_at_time": 0, "duplicate": 2}
+                          "no_stay_at_time": 0, "before_overstay": 0, "duplicate": 2}
     assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {"E2": "ambiguous_document", "E4": "duplicate",
                                                                                         "E6": "duplicate"}
     got = res.linked.set_index("record_id")
@@ -921,3 +926,93 @@ def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_cop
     probe = pd.DataFrame({"traveller_id": "T1", "entry_time": pd.to_datetime(["2020-01-05", "2020-01-25", "2020-03-01"])})
     history = add_source_history(probe, {"enforcement": res.linked})
     assert history["prior_charges"].tolist() == [0.0, 1.0, 1.0] and history["prior_deportations"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_charge_that_is_not_the_daily_charge_times_its_days_is_refused():
+    """DESIGN.md: an overstay is charged Rp 1,000,000 a day. A charge for 4 days is Rp 4,000,000; one of
+    Rp 400,000 (a digit lost) or Rp 40,000,000 (one too many) fines another overstay than the one it names, and
+    was accepted: only a negative amount was refused. A deportation carries no amount, so it has nothing to match.
+    """
+    ok = _actions(("E0", "overstay_charge", 4, 4_000_000, None), ("E1", "deportation", 75, None, None))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "overstay_charge", 4, 400_000, None), ("E3", "overstay_charge", 4, 40_000_000, None),
+                   ("E4", "overstay_charge", 1, 1_000_000, None))
+    with pytest.raises(SchemaError, match=r"`amount_idr`: not `overstay_days` x Rp 1,000,000 \(2 rows: E2, E3\).*"
+                                          r"give the charge paid: Rp 1,000,000 for each day in `overstay_days`"):
+        validate_source("enforcement", bad)
+
+
+def test_a_charge_dated_before_the_overstay_it_fines_could_have_run_is_unlinkable_not_a_feature():
+    """T1's permit ended on 8 February 2022; T1 left on 12 February (4 days over) and came back on 1 March.
+    The charge for those 4 days paid on 12 February (8 + 4) is right. The same charge dated 5 February (before
+    the permit ended) or 10 February (2 days into the overstay), and a deportation for 75 days dated 12 February
+    (it needs 8 February + 75 days), answer an overstay that had not run yet: records that cannot be right. On
+    main they were linked and counted as prior charges and deportations of the stay that began on 1 March.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-12 10:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    at = pd.to_datetime(["2022-02-12 09:00", "2022-02-05 09:00", "2022-02-10 09:00", "2022-02-12 09:30"])
+    enf = pd.DataFrame({"record_id": ["E1", "E2", "E3", "E4"], "traveller_id": "T1", "document_id": "D1",
+                        "action": ["overstay_charge", "overstay_charge", "overstay_charge", "deportation"], "action_at": at,
+                        "known_at": at + pd.Timedelta(days=1), "overstay_days": pd.array([4, 4, 4, 75], dtype="Int64"),
+                        "amount_idr": pd.array([4_000_000, 4_000_000, 4_000_000, None], dtype="Int64"), "ban_until": pd.NaT})
+    validate_source("enforcement", enf)  # each record alone meets the contract: only its stay shows it is wrong
+    res = link_records("enforcement", enf, build_stays(log, validate=False), document_pairs(log))
+    assert res.linked["record_id"].tolist() == ["E1"]
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {
+        "E2": "before_overstay", "E3": "before_overstay", "E4": "before_overstay"}
+    assert res.counts["before_overstay"] == 3 and sum(res.counts.values()) == 4
+    snap, counts = monitoring_snapshot(log, _tables_with(enforcement=enf), "2022-03-05")
+    assert snap.set_index("stay_id")[["prior_charges", "prior_deportations"]].to_dict("index") == {
+        "C3": {"prior_charges": 1.0, "prior_deportations": 0.0}}
+    assert counts["enforcement"]["linked"] == 1 and counts["enforcement"]["before_overstay"] == 3
+
+
+def test_an_overstay_of_60_days_is_no_charge_but_a_deportation_and_a_ban():
+    """DESIGN.md: under 60 days of overstay, a charge of Rp 1,000,000 a day; 60 days or more, deportation and an
+    entry ban. A charge for 59 days (Rp 59,000,000) is right; one for 60 days was accepted by the validator, and
+    the generator charged an overstay of exactly 60 days instead of deporting the traveller.
+    """
+    ok = _actions(("E0", "overstay_charge", 59, 59_000_000, None), ("E1", "deportation", 60, None, None))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "overstay_charge", 60, 60_000_000, None), ("E3", "overstay_charge", 61, 61_000_000, None))
+    with pytest.raises(SchemaError, match=r"`overstay_days`: 60 or more on an overstay charge \(2 rows: E2, E3\).*"
+                                          r"60 days or more of overstay end in deportation and an entry ban"):
+        validate_source("enforcement", bad)
+    # the generator: two stays that overstayed 59 and 60 days, leaving on 12 February 2022 at 10:00
+    from riskmodel.core.sources.generate import _enforcement
+
+    stays = pd.DataFrame({"overstay_days": pd.array([59, 60], dtype="Int32"),
+                          "exit_time": pd.to_datetime(["2022-02-12 10:00", "2022-02-12 10:00"])})
+    enf = _enforcement(stays, pd.Timestamp("2022-12-31"), np.random.default_rng(0))
+    assert sorted(zip(enf["_row"], enf["action"], strict=True)) == [(0, "overstay_charge"), (1, "deportation"), (1, "entry_ban")]
+
+
+def test_a_placeholder_ban_end_centuries_away_is_refused():
+    """A database's "no end" placeholder (9999-12-31, 2099-12-31) or a century mistyped (2123 for 2023) in
+    `ban_until` was accepted: a ban read as running for ages. DESIGN.md gives no legal maximum, so the bound is
+    twenty years after the ban was imposed (12 February 2022 here): a ban to 12 February 2042 is accepted, one a
+    day longer is refused, naming the column, the rows and the fix.
+    """
+    ok = _actions(("E0", "entry_ban", 75, None, "2023-02-12"), ("E1", "entry_ban", 75, None, "2042-02-12"))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "entry_ban", 75, None, "2042-02-13"), ("E3", "entry_ban", 75, None, "2099-12-31"),
+                   ("E4", "entry_ban", 75, None, "9999-12-31"), ("E5", "entry_ban", 75, None, "2123-02-12"))
+    with pytest.raises(SchemaError, match=r"`ban_until`: more than 20 years after `action_at` \(4 rows: E2, E3, E4, E5\).*"
+                                          r"give the last day of the ban"):
+        validate_source("enforcement", bad)
+
+
+def test_a_regency_of_another_province_is_refused():
+    """The contract's table (REGENCIES) puts Badung in Bali and Batam in Kepulauan Riau. A report from Badung in
+    DKI Jakarta, or from Batam in Bali, names a place that is not there, and was accepted. A regency the table
+    does not hold (Balikpapan, Kalimantan Timur) cannot be judged and stays accepted: the table is no gazetteer.
+    """
+    rows = [("P1", "T1", "D1", "2022-01-12", "2022-01-12")] * 4
+    reports = _reports(*[(f"P{i}", *r[1:]) for i, r in enumerate(rows)])
+    reports["province"] = ["Bali", "Kalimantan Timur", "DKI Jakarta", "Bali"]
+    reports["regency"] = ["Badung", "Balikpapan", "Badung", "Batam"]
+    assert check_source("presence_reports", reports.iloc[:2]) == []
+    with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(2 rows: P2, P3\).*"
+                                          r"give the province the regency is in \(Badung: Bali; Batam: Kepulauan Riau\)"):
+        validate_source("presence_reports", reports)

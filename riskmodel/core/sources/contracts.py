@@ -37,6 +37,9 @@ __all__ = [
     "DECISIONS",
     "ENFORCEMENT_ACTIONS",
     "REGENCIES",
+    "OVERSTAY_CHARGE_IDR",
+    "DEPORTATION_DAYS",
+    "MAX_BAN_YEARS",
     "check_source",
     "validate_source",
 ]
@@ -46,6 +49,11 @@ REPORTER_TYPES = ("hotel", "host", "employer", "school")
 APPLICATION_KINDS = ("extension", "conversion")
 DECISIONS = ("granted", "refused", "pending")
 ENFORCEMENT_ACTIONS = ("overstay_charge", "deportation", "entry_ban")
+#: Charge per day of overstay (DESIGN.md: Rp 1,000,000 a day): an overstay charge is ``overstay_days`` times this.
+OVERSTAY_CHARGE_IDR = 1_000_000
+#: Overstays of this many days or more are not charged: they end in deportation and an entry ban. DESIGN.md
+#: charges "under 60 days" and deports "over 60 days"; exactly 60 is not under 60, so it is no charge.
+DEPORTATION_DAYS = 60
 
 #: Regencies and cities where foreigners are reported, per province (a province's capital first).
 REGENCIES: dict[str, tuple[str, ...]] = {
@@ -76,7 +84,7 @@ PRESENCE_REPORTS: tuple[Column, ...] = (
     Column("stay_from", "datetime", "Day the foreigner began staying at this place."),
     Column("known_at", "datetime", "When the report was filed: reports may be days late."),
     Column("province", "text", "Province of the place."),
-    Column("regency", "text", "Regency or city of the place (its immigration office's area)."),
+    Column("regency", "text", "Regency or city of the place (its immigration office's area); one `REGENCIES` holds must be in its province there."),
     Column("accommodation", "enum", "Kind of place.", values=REPORTED_ACCOMMODATIONS),
     Column("reporter_type", "enum", "Who filed the report.", values=REPORTER_TYPES),
 )
@@ -98,12 +106,14 @@ ENFORCEMENT: tuple[Column, ...] = (
     Column("record_id", "id", "Unique id of the enforcement record."),
     Column("traveller_id", "id", "Pseudonymised traveller id.", nullable="yes"),
     Column("document_id", "id", "Pseudonymised document number.", nullable="yes"),
-    Column("action", "enum", "Overstay charge paid (under 60 days), deportation, or entry ban.", values=ENFORCEMENT_ACTIONS),
+    Column("action", "enum", "Overstay charge paid (for under 60 days of overstay: 60 or more end in deportation and an entry ban), deportation, or entry ban.",
+           values=ENFORCEMENT_ACTIONS),
     Column("action_at", "datetime", "When the charge was paid, the deportation carried out or the ban imposed."),
     Column("known_at", "datetime", "When the record reached the service's database."),
     Column("overstay_days", "int", "Days overstayed that the action answers."),
     Column("amount_idr", "int", "Overstay charge paid, in rupiah (Rp 1,000,000 a day); missing for other actions.", nullable="yes"),
-    Column("ban_until", "datetime", "Last day of an entry ban; missing for other actions.", nullable="yes"),
+    Column("ban_until", "datetime", "Last day of an entry ban, at most 20 years after `action_at`; missing for a ban without end and for other actions.",
+           nullable="yes"),
 )
 
 #: Contract, id column and event-time column of each source, by name.
@@ -122,6 +132,10 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 #: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
 #: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused.
 MAX_PERMIT_YEARS = 20
+#: Longest an entry ban may run after it is imposed, in years. DESIGN.md gives no legal maximum, so this is a
+#: plausible bound, not the law's: twenty years, as for permits and twenty times the one-year ban the generator
+#: imposes, so that only a placeholder for "no end" (2099-12-31, 9999-12-31) or a mistyped century is refused.
+MAX_BAN_YEARS = 20
 
 
 def _order_check(df: pd.DataFrame, id_col: str, usable: set[str], early: str, late: str, fix: str) -> list[SchemaProblem]:
@@ -172,10 +186,31 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     return problems
 
 
+#: The province of each regency in :data:`REGENCIES`.
+_PROVINCE_OF = {regency: province for province, regencies in REGENCIES.items() for regency in regencies}
+
+
+def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Rows whose regency is one :data:`REGENCIES` puts in another province.
+
+    A regency the table does not hold is not judged: the table lists where
+    foreigners are reported, it is no gazetteer of Indonesia.
+    """
+    if not {"province", "regency"} <= usable:
+        return []
+    regency = df["regency"].astype(object)
+    home = regency.map(_PROVINCE_OF)
+    wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)
+    where = "; ".join(f"{r}: {_PROVINCE_OF[r]}" for r in pd.unique(regency[wrong])[:5])
+    return _where(df, id_col, wrong, "regency", "a regency of another province than `province`",
+                  f"give the province the regency is in ({where}), or check `regency`")
+
+
 def _row_checks(name: str, df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     if name == "presence_reports":
         problems += _order_check(df, id_col, usable, "stay_from", "known_at", "a report is filed on or after the day the stay began")
+        problems += _regency_check(df, id_col, usable)
     elif name == "permit_applications":
         problems += _application_checks(df, id_col, usable)
     else:
@@ -191,11 +226,27 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         if n:
             problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
     problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
+    if {"action_at", "ban_until"} <= usable:
+        far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS)).to_numpy(dtype=bool, na_value=False)
+        problems += _where(df, id_col, far, "ban_until", f"more than {MAX_BAN_YEARS} years after `action_at`",
+                           "give the last day of the ban; a placeholder for 'no end' is no date (a ban without end: leave `ban_until` missing)")
     problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
     if "amount_idr" in usable:
         ids, n = _ids(df, id_col, df["amount_idr"].to_numpy(dtype=float, na_value=np.nan) < 0)
         if n:
             problems.append(SchemaProblem("amount_idr", "negative", "an overstay charge paid is a positive amount in rupiah", ids, n))
+    if {"action", "overstay_days"} <= usable:
+        long = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) >= DEPORTATION_DAYS
+        problems += _where(df, id_col, (df["action"].astype(object).to_numpy() == "overstay_charge") & long, "overstay_days",
+                           f"{DEPORTATION_DAYS} or more on an overstay charge",
+                           f"{DEPORTATION_DAYS} days or more of overstay end in deportation and an entry ban, not a charge: check `action` or `overstay_days`")
+    if {"action", "overstay_days", "amount_idr"} <= usable:
+        # a charge of another amount fines another overstay than the one it names (a digit lost or added)
+        charged = df["action"].astype(object).to_numpy() == "overstay_charge"
+        due = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) * OVERSTAY_CHARGE_IDR
+        amount = df["amount_idr"].to_numpy(dtype=float, na_value=np.nan)
+        problems += _where(df, id_col, charged & ~np.isnan(amount) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
+                           f"give the charge paid: Rp {OVERSTAY_CHARGE_IDR:,} for each day in `overstay_days`, or check `overstay_days`")
     if "action" in usable:
         # the contract leaves these missing for other actions: one given there says the action or the field is wrong
         action = df["action"].astype(object).to_numpy()
@@ -257,14 +308,18 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, ids that are not text or are blank, a report filed before the stay began, a decision, a
+        duplicate ids, ids that are not text or are blank, a report filed before the stay began or
+        from a regency that :data:`REGENCIES` puts in another province, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application
         without its new permit end or with one over 20 years after it (a
         placeholder for "no end"), a new permit end on an application not
         granted, a decision time on a pending one, an enforcement record known
-        before its action, for less than a day of overstay, with a negative
-        charge, or with a charge amount or a ban end on another action.
+        before its action, for less than a day of overstay, a charge for
+        :data:`DEPORTATION_DAYS` (60) days or more, with a ban end over 20 years
+        after it (:data:`MAX_BAN_YEARS`), with a negative
+        charge or a charge other than ``overstay_days`` x :data:`OVERSTAY_CHARGE_IDR`, or with a
+        charge amount or a ban end on another action.
 
     Examples
     --------

@@ -16,7 +16,7 @@ holds, so that they tell the same story:
   often from a place unlike the one they declared: half as many of their places
   are reported, a quarter of those they move to in the 60 days before their permit ends.
 * **Enforcement.** Every exit after the permit ended brings an overstay charge
-  (Rp 1,000,000 a day) up to 60 days, deportation and an entry ban beyond.
+  (Rp 1,000,000 a day) for under 60 days, deportation and an entry ban from 60 days.
 
 Records are then spoilt as real extracts are: some filed twice, some late; presence
 reports (filed by third parties) some without a traveller id (linkable through the
@@ -34,14 +34,10 @@ import pandas as pd
 
 from riskmodel.core.features import EXTENSION_ROOM_DAYS
 from riskmodel.core.reference import PORTS
-from riskmodel.core.sources.contracts import REGENCIES, SOURCE_KEYS
+from riskmodel.core.sources.contracts import DEPORTATION_DAYS, OVERSTAY_CHARGE_IDR, REGENCIES, SOURCE_KEYS
 
 __all__ = ["SourceData", "make_sources", "OVERSTAY_CHARGE_IDR", "DEPORTATION_DAYS", "BAN_DAYS"]
 
-#: Charge per day of overstay up to :data:`DEPORTATION_DAYS` (DESIGN.md: Rp 1,000,000 a day).
-OVERSTAY_CHARGE_IDR = 1_000_000
-#: Overstays longer than this many days end in deportation and an entry ban.
-DEPORTATION_DAYS = 60
 #: Length of the entry ban the synthetic generator applies after a deportation.
 BAN_DAYS = 365
 _STEP = {"voa": 30, "c1_visit": 60}
@@ -249,13 +245,13 @@ def _presence_reports(s: pd.DataFrame, final: np.ndarray, end: pd.Timestamp, rng
 
 
 def _enforcement(s: pd.DataFrame, end: pd.Timestamp, rng: np.random.Generator) -> pd.DataFrame:
-    """A charge at exit for an overstay up to 60 days; deportation and an entry ban beyond."""
+    """A charge at exit for an overstay under 60 days; deportation and an entry ban from 60 days."""
     days = s["overstay_days"].to_numpy(dtype=float, na_value=0.0)
     left = s["exit_time"].notna().to_numpy() & (days > 0)
     row = np.flatnonzero(left)
     d = days[row].astype(np.int64)
     at = s["exit_time"].to_numpy(dtype="datetime64[s]")[row] - np.timedelta64(3600, "s")
-    deport = d > DEPORTATION_DAYS
+    deport = d >= DEPORTATION_DAYS
     charge = pd.DataFrame({"_row": row, "action": np.where(deport, "deportation", "overstay_charge"), "action_at": at,
                            "overstay_days": d, "amount_idr": np.where(deport, np.nan, d * float(OVERSTAY_CHARGE_IDR))})
     ban = charge.loc[deport].assign(action="entry_ban", amount_idr=np.nan)

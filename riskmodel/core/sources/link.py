@@ -15,7 +15,9 @@ The stay is the traveller's stay whose entry day is on or before the record's
 event day and whose exit day (if any) is on or after it; on a day the traveller
 left and came back, a timed record (an application, an enforcement action) made
 before the re-entry belongs to the stay that ended that day. Records filed twice
-(same traveller, event and content) keep their first filing.
+(same traveller, event and content) keep their first filing. An enforcement
+record dated before its stay's permit end plus the days of overstay it answers
+cannot be right and is not linked.
 
 Nothing is dropped silently: :func:`link_records` returns the unlinked records
 with their reason and a count per reason.
@@ -39,6 +41,7 @@ LINK_REASONS = {
     "ambiguous_document": "document number seen with more than one traveller (by then; linked until then, if at all)",
     "unknown_traveller": "traveller id never seen in the crossings log (by then): mistyped, or pseudonymised with another key",
     "no_stay_at_time": "the traveller was not in the country on the record's day",
+    "before_overstay": "enforcement dated before the overstay it answers could have run (its stay's permit end + `overstay_days`)",
     "duplicate": "same record filed again (the first filing is kept)",
 }
 #: Columns that make two records of a source the same record.
@@ -184,6 +187,17 @@ def _filed_again(linked: pd.DataFrame, same: list[str]) -> pd.Series:
     return before >= end
 
 
+def _before_overstay(records: pd.DataFrame, stays: pd.DataFrame, pos: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Enforcement records dated before their stay's permit end plus the days of overstay they answer.
+
+    Nobody is charged for, or deported over, days of overstay that have not passed yet: such a record
+    names the wrong stay, date or days, and counted as a feature it would tell of an overstay that was not.
+    """
+    end = stays["final_permit_end"].to_numpy(dtype="datetime64[D]").astype(np.int64)[np.maximum(pos, 0)]
+    days = records["overstay_days"].to_numpy(dtype=float, na_value=np.nan)
+    return (pos >= 0) & (day < end + days)
+
+
 def link_records(
     name: str,
     records: pd.DataFrame,
@@ -199,8 +213,9 @@ def link_records(
     records : DataFrame
         The records, meeting the source's contract.
     stays : DataFrame
-        Stays (``stay_id, traveller_id, entry_time, exit_time``) built from the
-        same crossings log, as known at the same time as the records.
+        Stays (``stay_id, traveller_id, entry_time, exit_time``, and
+        ``final_permit_end`` for enforcement) built from the same crossings
+        log, as known at the same time as the records.
     pairs : DataFrame
         Document-traveller pairs from :func:`document_pairs`.
 
@@ -209,18 +224,21 @@ def link_records(
     LinkResult
         Linked records with ``stay_id`` and ``linked_at``; unlinked ones with
         their reason; counts per reason. ``sum(counts.values()) == len(records)``.
+        An enforcement record dated before its stay's ``final_permit_end``
+        plus its ``overstay_days`` cannot be right: it is unlinked
+        (``before_overstay``), never used as a feature.
 
     Examples
     --------
     >>> import pandas as pd
     >>> stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
-    ...                       "exit_time": pd.to_datetime(["2020-01-20"])})
+    ...                       "exit_time": pd.to_datetime(["2020-01-20"]), "final_permit_end": pd.to_datetime(["2020-01-17"])})
     >>> recs = pd.DataFrame({"record_id": ["E1", "E2"], "traveller_id": [None, "T1"], "document_id": ["D1", None],
     ...                      "action_at": pd.to_datetime(["2020-01-19", "2020-03-01"]), "known_at": pd.to_datetime(["2020-01-19", "2020-03-01"]),
-    ...                      "action": ["overstay_charge", "overstay_charge"]})
+    ...                      "action": ["overstay_charge", "overstay_charge"], "overstay_days": [2, 2]})
     >>> pairs = pd.DataFrame({"document_id": ["D1"], "traveller_id": ["T1"], "first_seen": pd.to_datetime(["2020-01-01"]), "travellers": [1]})
     >>> link_records("enforcement", recs, stays, pairs).counts
-    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'unknown_traveller': 0, 'no_stay_at_time': 1, 'duplicate': 0}
+    {'linked': 1, 'no_ids': 0, 'unknown_document': 0, 'ambiguous_document': 0, 'unknown_traveller': 0, 'no_stay_at_time': 1, 'before_overstay': 0, 'duplicate': 0}
     """
     if name not in SOURCE_KEYS:
         raise ValueError(f"`name` must be one of {sorted(SOURCE_KEYS)}; got {name!r}.")
@@ -236,6 +254,8 @@ def link_records(
     reason[reason.isna() & (pos < 0) & ambiguous_at.notna()] = "ambiguous_document"
     reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"
     reason[reason.isna() & (pos < 0)] = "no_stay_at_time"
+    if name == "enforcement":
+        reason[reason.isna() & _before_overstay(records, stays, pos, day)] = "before_overstay"
     # the traveller of a record nobody's, by its shared document, is not shown
     shown = traveller.where(reason != "ambiguous_document").to_numpy(dtype=object)
     out = records.assign(traveller_id=shown, linked_at=linked_at, ambiguous_at=ambiguous_at)
