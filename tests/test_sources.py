@@ -845,3 +845,39 @@ def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_i
         far = _apps(("A2", "T1", "2024-01-10", "2024-01-20", "2024-01-20", "granted", end))
         with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(1 row: A2\)"):
             validate_source("permit_applications", far)
+
+
+class _ConstantModel:
+    """A monitoring model that gives everyone 0.5: the counts and warnings below do not depend on scores."""
+
+    def predict_proba(self, x):
+        return np.tile([0.5, 0.5], (len(x), 1))
+
+
+def test_a_feed_that_names_travellers_the_log_never_held_is_warned_of():
+    """A presence feed pseudonymised with another key names nobody the crossings log holds: every record is
+    `unknown_traveller` (or `unknown_document`), the feed is linked to nobody and T1 and T2 are scored as if never
+    reported. On main `monitor` said nothing (MonitorResult had no warnings). More than half of a source's records
+    unknown is a warning naming the source and the figures; half or fewer (a few mistyped ids) is none.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    # T3's visit ends on the day of the lists: the log reaches it
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    t1 = ("P1", "T1", None, "2022-01-10", "2022-01-11")
+    t2 = ("P2", "T2", None, "2022-01-12", "2022-01-13")
+    # three of four name a traveller (T8, T9) or a document (D9) the log never held
+    bad = _reports(t1, ("P3", "T9", None, "2022-01-12", "2022-01-13"), ("P4", "T8", None, "2022-01-14", "2022-01-15"),
+                   ("P5", None, "D9", "2022-01-14", "2022-01-15"))
+    res = monitor(log, _tables_with(presence_reports=bad), "2022-01-20", model=_ConstantModel())
+    assert res.link_counts["presence_reports"]["unknown_traveller"] == 2 and res.link_counts["presence_reports"]["unknown_document"] == 1
+    assert len(res.warnings) == 1
+    assert "presence_reports: 3 of 4 records (75%) name a traveller or document the crossings log never held" in res.warnings[0]
+    assert "pseudonymised with another key" in res.warnings[0]
+    # two of four (half) is no warning; nor one of four, nor an empty source
+    half = _reports(t1, t2, ("P3", "T9", None, "2022-01-12", "2022-01-13"), ("P4", "T8", None, "2022-01-14", "2022-01-15"))
+    assert monitor(log, _tables_with(presence_reports=half), "2022-01-20", model=_ConstantModel()).warnings == []
+    few = _reports(t1, t2, ("P3", "T1", None, "2022-01-15", "2022-01-16"), ("P4", "T8", None, "2022-01-14", "2022-01-15"))
+    assert monitor(log, _tables_with(presence_reports=few), "2022-01-20", model=_ConstantModel()).warnings == []
+
