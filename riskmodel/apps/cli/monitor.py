@@ -8,7 +8,8 @@ command's subparsers::
     riskmodel monitor --as-of 2023-06-30 --data data --out lists
     # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
-    # unless --allow-unfair
+    # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
+    # with another key) exits 1 with no list before any fitting, unless --allow-unlinked
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -236,13 +237,39 @@ def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
             print(f"  ... and {len(rows) - top} more in at_risk.csv")
 
 
+#: The lists a run writes in ``--out``; removed when a run refuses them, so that an earlier run's cannot pass for its own.
+LIST_FILES = ("overstays.csv", "at_risk.csv", FAIRNESS_FILE)
+
+
+def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
+    """Exit :data:`EXIT_DATA` with no list: a source is linked to almost nobody (``--allow-unlinked`` writes them anyway).
+
+    A duty manager would rather have no list than a wrong one that looks normal: with the permit applications
+    linked to nobody every extended traveller becomes an "actual overstay" (a fact, says the list, that an officer
+    may act on); with the presence reports linked to nobody everyone looks never reported, and the at-risk ranking
+    is of that. Exit 1 ("the data has problems") tells a scheduler to fix the extract, not to retry. The check
+    comes before fitting: a model fitted on the same feed learnt from nothing, and must not be saved either.
+    """
+    out = Path(args.out)
+    for name in LIST_FILES:
+        (out / name).unlink(missing_ok=True)
+    message = (f"REFUSED: {' '.join(warnings)} No lists written; --allow-unlinked writes them anyway, after a review "
+               f"(e.g. a source known to be incomplete today).")
+    print(message)
+    print(message, file=sys.stderr, flush=True)
+    return EXIT_DATA
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import local_day
-    from riskmodel.core.sources.monitor import check_log_covers, monitor
+    from riskmodel.core.sources.features import local_day, monitoring_snapshot
+    from riskmodel.core.sources.monitor import check_log_covers, monitor, unknown_id_warnings
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
+    unlinked = unknown_id_warnings(monitoring_snapshot(crossings, tables, as_of)[1])
+    if unlinked and not args.allow_unlinked:
+        return _refuse_unlinked(args, unlinked)
     model, window, audit = _model(args, crossings, tables, as_of)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
     saved = _saved_verdict(Path(args.model)) if audit is None else None
@@ -263,6 +290,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
     print(_window_text(window, as_of))
+    for line in res.warnings:
+        print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
+        print(f"WARNING: {line}", file=sys.stderr, flush=True)
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "
               f"{FAIRNESS_FILE} beside a saved one); its audit when saved: {saved}")
@@ -332,6 +362,9 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--allow-unfair", action="store_true",
                    help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
+    p.add_argument("--allow-unlinked", action="store_true",
+                   help="write the lists even when more than half the records of a source name a traveller or document the "
+                        f"crossings log never held (a feed pseudonymised with another key; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "
