@@ -279,3 +279,27 @@ def test_monitor_refuses_the_lists_when_a_feed_is_linked_to_almost_nobody(tmp_pa
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
     printed = capsys.readouterr()
     assert "WARNING" not in printed.out + printed.err and "REFUSED" not in printed.out + printed.err
+
+
+def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_path, capsys, monkeypatch):
+    """The folder is verified against its signed manifest, then monitor_training.json was read twice: for the window
+    (before the model was loaded) and for the fairness verdict (after). Rewritten in between (a --save-model into the
+    same folder, or an edit), the run mixed two versions: here the signed one said CANNOT JUDGE and the unsigned
+    rewrite "passed", so on main the at-risk list was written, exit 0. Read once, the verified verdict refuses it."""
+    from riskmodel.core.risk.model import RiskModel
+
+    model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
+    window_file = model / "monitor_training.json"
+
+    def load_while_the_file_changes(path):
+        window = json.loads(window_file.read_text(encoding="utf-8"))
+        window["audit"]["verdict"] = "passed"
+        window_file.write_text(json.dumps(window), encoding="utf-8")
+        return _ConstantModel()
+
+    monkeypatch.setattr(RiskModel, "load", staticmethod(load_while_the_file_changes))
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
+    assert not (out / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
