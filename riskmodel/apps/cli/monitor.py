@@ -89,7 +89,8 @@ def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeInde
 
 
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
-    """The monitoring model, its training window and its fairness audit (None for a ``--model``).
+    """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
+    with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
 
     A fitted model learns from the earlier snapshots labelled as known on ``as_of`` and is audited on the latest ones.
     """
@@ -99,15 +100,18 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        if (Path(args.model) / MANIFEST).is_file():
+        signed = (Path(args.model) / MANIFEST).is_file()
+        if signed:
             verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
-        window = _read_window(Path(args.model))
+        # one read for the window and the verdict: read twice, a file rewritten in between mixed two versions
+        saved = _read_saved(Path(args.model))
+        window = _read_window(saved)
         if window is not None and window["horizon_days"] != args.horizon:
             # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
             raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
                               f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
                               f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
-        return RiskModel.load(args.model), window, None
+        return RiskModel.load(args.model), window, None, _saved_verdict(saved) if signed else UNSIGNED
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
@@ -137,7 +141,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
         audit.table.to_csv(Path(args.save_model) / FAIRNESS_FILE, index=False)
         # signed together, so that neither the verdict can be edited nor carried over to other model files without the key
         write_manifest(args.save_model)
-    return model, window, audit
+    return model, window, audit, None
 
 
 def _verdict(audit) -> tuple[str, list[str]]:
@@ -176,14 +180,22 @@ def _print_audit(audit, held: dict) -> None:
 UNSIGNED = "not verifiable (no signed manifest.json in the --model folder: not saved by `monitor --save-model`, or altered)"
 
 
-def _saved_verdict(folder: Path) -> str:
-    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), ``"not audited"``,
-    or :data:`UNSIGNED` for a folder whose files no signed manifest covers (the caller verified a signed one)."""
-    if not (folder / MANIFEST).is_file():
-        return UNSIGNED
+def _read_saved(folder: Path) -> dict | None:
+    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, read once; None when it is missing or not a JSON object."""
     try:
-        verdict = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))["audit"]["verdict"]
-    except (OSError, ValueError, KeyError, TypeError):
+        saved = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _saved_verdict(saved: dict | None) -> str:
+    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or
+    ``"not audited"``, from the :func:`_read_saved` of a folder whose signed manifest the caller verified (a folder
+    without one is :data:`UNSIGNED`, whatever its files say)."""
+    try:
+        verdict = saved["audit"]["verdict"]
+    except (KeyError, TypeError):
         return "not audited"
     return verdict if isinstance(verdict, str) else "not audited"
 
@@ -193,14 +205,13 @@ def _saved_text(saved: str) -> str:
     return saved if saved == UNSIGNED else f"{saved} when the --model was saved"
 
 
-def _read_window(folder: Path) -> dict | None:
-    """The training window saved with a model, or None when it was not saved or does not read as one."""
+def _read_window(saved: dict | None) -> dict | None:
+    """The training window in a :func:`_read_saved`, or None when it was not saved or does not read as one."""
     try:
-        window = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
         for key in ("first_snapshot", "last_snapshot", "label_as_of"):
-            pd.Timestamp(window[key])
-        return {k: window[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")}
-    except (OSError, ValueError, KeyError, TypeError):
+            pd.Timestamp(saved[key])
+        return {k: saved[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")}
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -270,9 +281,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     unlinked = unknown_id_warnings(monitoring_snapshot(crossings, tables, as_of)[1])
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
-    model, window, audit = _model(args, crossings, tables, as_of)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
-    saved = _saved_verdict(Path(args.model)) if audit is None else None
+    model, window, audit, saved = _model(args, crossings, tables, as_of)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
     out = Path(args.out)
