@@ -881,3 +881,21 @@ def test_a_feed_that_names_travellers_the_log_never_held_is_warned_of():
     few = _reports(t1, t2, ("P3", "T1", None, "2022-01-15", "2022-01-16"), ("P4", "T8", None, "2022-01-14", "2022-01-15"))
     assert monitor(log, _tables_with(presence_reports=few), "2022-01-20", model=_ConstantModel()).warnings == []
 
+
+def test_a_stay_left_out_because_its_traveller_entered_again_is_counted_with_its_reason():
+    """Open entries on 10 March: C1 (T1, 10 January, no exit on file), C3 (T1 again, 1 March) and C2 (T2, 20 February);
+    T3's visit C4 (5 March) ended with the exit C5 (10 March). C1 is left out of the snapshot (T1's entry of 1 March proves they left),
+    rightly, but on main silently: MonitorResult had no count of it. The three open entries are 2 in the country
+    and 1 counted out as `entered_again`.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"),
+               ("C2", "T2", "entry", "2022-02-20 09:00", "2022-05-20", "D2"), ("C4", "T3", "entry", "2022-03-05 09:00", "2022-04-03", "D3"),
+               ("C5", "T3", "exit", "2022-03-10 09:00", "2022-04-03", "D3"))
+    res = monitor(log, _tables_with(), "2022-03-10", model=_ConstantModel())
+    assert sorted(res.snapshot["stay_id"]) == ["C2", "C3"]
+    assert res.stay_counts == {"in_country": 2, "entered_again": 1}
+    # before T1's second entry, C1 is in the country and nothing is counted out
+    early = monitor(log, _tables_with(), "2022-02-25", model=_ConstantModel())
+    assert sorted(early.snapshot["stay_id"]) == ["C1", "C2"] and early.stay_counts == {"in_country": 2, "entered_again": 0}
