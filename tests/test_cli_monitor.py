@@ -279,6 +279,9 @@ def test_monitor_refuses_the_lists_when_a_feed_is_linked_to_almost_nobody(tmp_pa
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
     printed = capsys.readouterr()
     assert "WARNING" not in printed.out + printed.err and "REFUSED" not in printed.out + printed.err
+    # T1 and T2 in the country, T3 left: no open entry counted out
+    assert "as of 2022-01-20: 2 in the country" in printed.out
+    assert "entries with no exit on file not counted in the country, by reason: {'entered_again': 0}" in printed.out
 
 
 def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_path, capsys, monkeypatch):

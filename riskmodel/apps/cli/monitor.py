@@ -325,6 +325,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
+    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
+    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 

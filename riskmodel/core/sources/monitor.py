@@ -38,6 +38,7 @@ from riskmodel.core.sources.features import (
     SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
+    _monitoring_snapshot,
     local_day,
     monitoring_snapshot,
 )
@@ -419,6 +420,11 @@ class MonitorResult:
         (:func:`~riskmodel.core.sources.features.monitoring_snapshot`) and ``p_overstay``.
     link_counts : dict
         Per source, linked records and unlinked ones by reason.
+    stay_counts : dict of str to int
+        The entries with no exit on file by the day: ``in_country`` (the rows of
+        ``snapshot``) and the others by reason
+        (:data:`~riskmodel.core.sources.features.STAY_REASONS`: ``entered_again``);
+        they add up to every open entry, none left out silently.
     warnings : list of str
         One sentence per source linked to almost nobody (:func:`unknown_id_warnings`): its lists and
         scores are not to be trusted as they stand. Empty when every source links.
@@ -428,6 +434,7 @@ class MonitorResult:
     at_risk: pd.DataFrame
     snapshot: pd.DataFrame
     link_counts: dict
+    stay_counts: dict[str, int]
     warnings: list[str]
 
 
@@ -502,7 +509,7 @@ def monitor(
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    snap, counts = monitoring_snapshot(crossings, tables, as_of)
+    snap, counts, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
     check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
     cols = ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time", "permit_end_now"]
@@ -515,4 +522,5 @@ def monitor(
         why = explain(model, soon, k=reasons)
         risk = risk.join(why[[f"reason_{i}" for i in range(1, reasons + 1)]])
     risk = risk.sort_values(["office", "p_overstay", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
-    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts, warnings=unknown_id_warnings(counts))
+    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts, stay_counts=stay_counts,
+                         warnings=unknown_id_warnings(counts))
