@@ -374,7 +374,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a record made before a same-day re-entry goes to the new stay"),
     Mutant("Y13", "linking: unknown travellers", SL, 'reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"', "pass",
            SOURCES, "a traveller id the log never held is counted as out of the country"),
-    Mutant("Y14", "monitoring: re-entered stays", SF, 'stays["exit_time"].isna() & ~entered_again', 'stays["exit_time"].isna()', SOURCES,
+    Mutant("Y14", "monitoring: re-entered stays", SF, "stays.loc[open_ & ~entered_again]", "stays.loc[open_]", SOURCES,
            "a stay whose traveller entered again is in the country and an overstay"),
     Mutant("Y15", "monitoring: every source given", SF, "    if left_out:\n", "    if False:\n", SOURCES,
            "a source table left out reads as no records on file"),
@@ -393,6 +393,16 @@ MUTANTS: tuple[Mutant, ...] = (
            SOURCES, "a 'no end' placeholder (2099-12-31) on a granted application hides an overstay"),
     Mutant("Y22", "Spark: a feature given twice", SP, "flat_unique(pd.DataFrame(columns=list(columns)), found, features, copied)",
            "flat_unique(pd.DataFrame(columns=list(columns)), found)", SPARK, "a feature given twice is scored from one of its copies on Spark"),
+    # ---------------------------------------------------------------- in-country monitoring: silent losses
+    Mutant("H01", "monitoring: a source linked to almost nobody", SM, "if total and unknown / total > UNKNOWN_ID_SHARE:",
+           "if total and unknown / total > 1.0:", SOURCES, "a feed pseudonymised with another key is linked to nobody without a warning"),
+    Mutant("H02", "monitor CLI: lists refused for an unlinked source", MO, "    if unlinked and not args.allow_unlinked:\n",
+           "    if False:\n", ("tests/test_cli_monitor.py",), "the lists of a feed linked to nobody are written, exit 0"),
+    Mutant("H03", "monitor CLI: the saved window file read once", MO, "_saved_verdict(saved) if signed else UNSIGNED",
+           "_saved_verdict(_read_saved(Path(args.model))) if signed else UNSIGNED", ("tests/test_cli_monitor.py",),
+           "the verdict is read again after the model is loaded: a rewritten file's unsigned verdict decides"),
+    Mutant("H04", "monitoring: open entries counted out", SF, '"entered_again": int((open_ & entered_again).sum())', '"entered_again": 0',
+           SOURCES, "a stay left out because its traveller entered again is not counted"),
 )
 
 
