@@ -70,7 +70,7 @@ before hidden risk (not raised for this benchmark).
   (configs/risk.yaml; the cut-off leaves the latest entries for the holdout, which
   is labelled once matured) with and without the sources' entry-time history
   features (earlier stays' reports, refusals, extensions, charges, deportations,
-  counted only from records linked before the entry). Ratios ``*_over_observable``
+  counted only from records linked before the entry and still linked then). Ratios ``*_over_observable``
   are to the **observable oracle at entry** (the best probability from what is
   recorded at entry and the earlier recorded outcomes, the latent integrated out),
   the risk issue's bars; ``*_over_oracle_full`` to the full oracle (hidden risk
@@ -394,7 +394,8 @@ def _entry_time(src, full_stays, truth) -> dict:
     cfg = load_config(HERE.parent / "configs" / "risk.yaml", RiskConfig)
     cutoff = as_of_cutoff(src.crossings, cfg.model.splits.test_fraction)
     train, holdout = as_of_tables(src.crossings, cutoff, grace_days=cfg.data.grace_days)
-    # history counts only records linked before each entry, so linking on the whole log leaks nothing
+    # history counts only records linked before each entry and still linked then (a document seen with a second traveller
+    # only later does not take them out: ``ambiguous_at``), so linking on the whole log leaks nothing
     linked = {n: r.linked for n, r in link_all(src.tables(), src.crossings, full_stays).items()}
     train, holdout = add_source_history(train, linked), add_source_history(holdout, linked)
     t = truth.set_index("stay_id").loc[holdout["stay_id"]]

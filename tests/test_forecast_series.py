@@ -159,3 +159,16 @@ def test_bps_nationality_gap_is_reported(bps_data_dir):
     with pytest.raises(SchemaError, match="gaps"):
         validate_series(df[["unique_id", "ds", "y"]], "M")
     assert validate_series(fill_gaps(df[["unique_id", "ds", "y"]], "M"), "M")["unique_id"].nunique() == 118
+
+
+def test_a_series_csv_keeps_its_series_ids_as_text(tmp_path):
+    # Two series named "007" and "7" (e.g. port codes): read with guessed types they both become 7,
+    # and the forecaster would see one series with two values a month.
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id,ds,y\n007,2024-01-01,10\n7,2024-01-01,20\n007,2024-02-01,11\n7,2024-02-01,21\n")
+    df, _, _ = load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+    assert df["unique_id"].tolist() == ["007", "7", "007", "7"]
+    assert df.loc[df["unique_id"] == "007", "y"].tolist() == [10, 11]

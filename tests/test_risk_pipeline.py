@@ -246,3 +246,27 @@ def test_promote_refuses_a_challenger_whose_fitting_rows_it_cannot_date(small_co
     assert not decision.passed
     assert any(r.startswith("FAIL: the challenger's training run logged no fitting lineage") for r in decision.reasons), decision.reasons
     assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None
+
+
+def test_a_crossings_csv_keeps_its_ids_as_text(small_config, tmp_path):
+    """A CSV carries no types: read as numbers, travellers '007' and '7' were both 7, one history of
+    entry, exit, entry, and document '0042' became 42 (then refused as an id that is not text).
+    The config's crossings file is read with the contract's ids as text, as the CLI reads one.
+    """
+    from riskmodel import validate_crossings
+    from riskmodel.apps.pipelines.risk import load_crossings
+
+    from .test_sources import _log
+
+    log = _log(("001", "007", "entry", "2022-01-10 09:00", "2022-02-08", "0042"), ("002", "007", "exit", "2022-01-20 09:00", "2022-02-08", "0042"),
+               ("003", "7", "entry", "2022-01-12 09:00", "2022-02-10", None))
+    path = tmp_path / "crossings.csv"
+    log.to_csv(path, index=False)
+    cfg = load_config(small_config, RiskConfig)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path=str(path)))
+    crossings, oracle = load_crossings(cfg)
+    assert oracle is None
+    assert crossings["crossing_id"].tolist() == ["001", "002", "003"]
+    assert crossings["traveller_id"].tolist() == ["007", "007", "7"]
+    assert crossings["document_id"].tolist()[:2] == ["0042", "0042"] and pd.isna(crossings["document_id"].iloc[2])
+    assert validate_crossings(crossings) is crossings

@@ -301,3 +301,73 @@ def test_every_feature_invariant_holds_on_generated_data(generated_features):
     # the rules are not vacuous on this sample: it has repeat visitors, overstayers and first visits
     assert (feats["prior_overstays"] > 0).sum() > 50 and (feats["prior_visits"] == 0).sum() > 1_000
     assert (feats["prior_exits"] > 1).sum() > 1_000
+
+
+def _three_crossings(column: str, values: list, dtype=object) -> pd.DataFrame:
+    """T1 enters on C1 and leaves on C2, T2 enters on C3 (hand-made), with ``column`` set to ``values``."""
+    from .test_sources import _log
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-01-20 09:00", "2022-02-08", "D1"),
+               ("C3", "T2", "entry", "2022-01-12 09:00", "2022-02-10", "D2"))
+    assert check_crossings(log) == []
+    log[column] = pd.Series(values, dtype=dtype)
+    return log
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        # two travellers whose ids were left blank are one to pandas: their crossings merge into one history
+        ("traveller_id", ["T1", "T1", ""], r"`traveller_id`: blank ids \(1 row: C3\)\. Fix: leave an unknown id missing"),
+        ("traveller_id", ["T1", "T1", "   "], r"`traveller_id`: blank ids \(1 row: C3\)\. Fix: leave an unknown id missing"),
+        # 1 and "1" are two travellers to pandas but one once written to a file: T1's entry and exit part
+        ("traveller_id", [1, "1", "T2"], r"`traveller_id`: ids that are not text \(1 row: C1\)\. Fix: .*astype\(str\)"),
+        ("traveller_id", [1.0, 1.0, "T2"], r"`traveller_id`: ids that are not text \(2 rows: C1, C2\)"),
+        ("traveller_id", [1, 1, 2], r"`traveller_id`: ids that are not text \(3 rows: C1, C2, C3\)"),
+        ("document_id", ["D1", "D1", "  "], r"`document_id`: blank ids \(1 row: C3\)"),
+        ("document_id", [7, 7, None], r"`document_id`: ids that are not text \(2 rows: C1, C2\)"),
+        # a blank record id cannot name its own row: the row position does
+        ("crossing_id", ["C1", "", "C3"], r"`crossing_id`: blank ids \(1 row: row 1\)"),
+    ],
+)
+def test_crossings_ids_that_are_blank_or_not_text_are_refused(column, values, match):
+    """On main check_crossings took an object column of '', '  ', 1, 1.0 or 1 beside '1' as ids (monitoring refused them)."""
+    log = _three_crossings(column, values)
+    with pytest.raises(SchemaError, match=match):
+        validate_crossings(log)
+    # the training and feature path validates through build_stays: refused there too, never built into stays
+    with pytest.raises(SchemaError, match=match):
+        build_stays(log, as_of="2022-03-01")
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
+def test_blank_traveller_ids_are_refused_in_every_text_dtype(dtype):
+    """pandas 3 reads text as `str`, pandas 2 as `object`; a `string` or `category` column holds the same ''."""
+    log = _three_crossings("traveller_id", ["T1", "T1", " "], dtype=dtype)
+    with pytest.raises(SchemaError, match=r"`traveller_id`: blank ids \(1 row: C3\)"):
+        validate_crossings(log)
+    assert validate_crossings(_three_crossings("traveller_id", ["T1", "T1", "T2"], dtype=dtype)) is not None
+
+
+def test_a_missing_traveller_id_is_refused_and_a_missing_document_id_is_not():
+    """The contract: every crossing names its traveller; a document number may be unknown (left missing)."""
+    with pytest.raises(SchemaError, match=r"`traveller_id`: value is missing \(1 row: C3\)"):
+        validate_crossings(_three_crossings("traveller_id", ["T1", "T1", None]))
+    assert check_crossings(_three_crossings("document_id", ["D1", "D1", None])) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        ("traveller_id", ["T1", ""], r"`traveller_id`: blank ids \(1 row: C3\)\. Fix: leave an unknown id missing"),
+        ("traveller_id", [1, "1"], r"`traveller_id`: ids that are not text \(1 row: C1\)"),
+        ("stay_id", ["C1", "  "], r"`stay_id`: blank ids \(1 row: row 1\)"),
+    ],
+)
+def test_stays_ids_that_are_blank_or_not_text_are_refused(column, values, match):
+    """On main validate_stays (and `riskmodel validate --table stays`) took '' and 1 beside '1' as ids."""
+    stays = build_stays(_three_crossings("traveller_id", ["T1", "T1", "T2"]), as_of="2022-03-01")
+    assert stays["stay_id"].tolist() == ["C1", "C3"] and validate_stays(stays) is stays
+    stays[column] = pd.Series(values, dtype=object)
+    with pytest.raises(SchemaError, match=match):
+        validate_stays(stays)

@@ -901,3 +901,79 @@ def test_a_stay_left_out_because_its_traveller_entered_again_is_counted_with_its
     # before T1's second entry, C1 is in the country and nothing is counted out
     early = monitor(log, _tables_with(), "2022-02-25", model=_ConstantModel())
     assert sorted(early.snapshot["stay_id"]) == ["C1", "C2"] and early.stay_counts == {"in_country": 2, "entered_again": 0}
+
+
+def _shared_later(b_enters: str) -> pd.DataFrame:
+    """T1 (document D1) stays 10-25 January 2022 and again from 1 March; T2 enters with the same D1 at ``b_enters``."""
+    return _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-01-25 09:00", "2022-02-08", "D1"),
+                ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"), ("C4", "T2", "entry", f"{b_enters} 09:00", "2022-05-30", "D1"))
+
+
+def test_a_document_shared_after_the_entry_does_not_remove_earlier_records_from_the_entry_time_history():
+    """The report P1 names no traveller, only D1, which only T1 had used by T1's second entry (1 March): it was
+    T1's report then, so the history of stay C3 as of its entry counts it (1). T2's use of D1 on 1 April, after that
+    entry, made P1 ambiguous; on main the entry-time path (linking once on the full tables, as benchmarks/sources.py
+    does) dropped P1 from C3's history: a feature as of 1 March changed because of a crossing a month later.
+    """
+    reports = _reports(("P1", None, "D1", "2022-01-11", "2022-01-12"))
+    tables = _tables_with(presence_reports=reports)
+
+    def history(log: pd.DataFrame) -> dict:
+        stays = build_stays(log, validate=False)
+        links = link_all(tables, log, stays)
+        assert sum(links["presence_reports"].counts.values()) == 1
+        return add_source_history(stays, {n: r.linked for n, r in links.items()}).set_index("stay_id")["prior_reports"].to_dict()
+
+    without_t2 = _shared_later("2022-04-01").iloc[:3]
+    assert history(without_t2) == {"C1": 0.0, "C3": 1.0}
+    assert history(_shared_later("2022-04-01")) == {"C1": 0.0, "C3": 1.0, "C4": 0.0}
+    # the guard can fail: D1 used by T2 on 10 February, before the second entry, was shared by then: P1 is nobody's
+    assert history(_shared_later("2022-02-10")) == {"C1": 0.0, "C3": 0.0, "C4": 0.0}
+
+
+def test_a_document_shared_after_the_day_does_not_remove_records_from_a_monitoring_snapshot():
+    """The monitoring path as of 5 March: P1 (T1's first stay) and P2 (the open stay C3) name only D1. T2's use of
+    D1 on 1 April changes nothing that day. Used on 4 March, after C3's entry, D1 is shared by the day: P2 is
+    nobody's that day, while the history as of the entry (1 March) still counts P1, as the entry-time score did.
+    """
+    reports = _reports(("P1", None, "D1", "2022-01-11", "2022-01-12"), ("P2", None, "D1", "2022-03-02", "2022-03-03"))
+    tables = _tables_with(presence_reports=reports)
+    cols = ["reports", "prior_reports"]
+    before, counts = monitoring_snapshot(_shared_later("2022-04-01").iloc[:3], tables, "2022-03-05")
+    after, _ = monitoring_snapshot(_shared_later("2022-04-01"), tables, "2022-03-05")
+    assert before.set_index("stay_id")[cols].to_dict("index") == {"C3": {"reports": 1.0, "prior_reports": 1.0}}
+    assert counts["presence_reports"]["linked"] == 2
+    pd.testing.assert_frame_equal(before, after)
+    shared, counts = monitoring_snapshot(_shared_later("2022-03-04"), tables, "2022-03-05")
+    assert shared.set_index("stay_id")[cols].to_dict("index") == {"C3": {"reports": 0.0, "prior_reports": 1.0},
+                                                                 "C4": {"reports": 0.0, "prior_reports": 0.0}}
+    assert counts["presence_reports"]["ambiguous_document"] == 2 and sum(counts["presence_reports"].values()) == 2
+
+
+def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_copies_count_once():
+    """D1 is T1's from 1 January 2020 and T2's too from 1 February. E1 (D1 only) was linked from 11 January until
+    then; E2, on file only from 5 February, never was. E3, T1's own copy of E1 filed on 20 January, takes over when
+    E1's link ends (counting from 1 February, not twice before); E4 (D1 only) repeats E1 and adds nothing. E6 (D1
+    only) repeats E5, T1's own record filed a day earlier. Every record is counted once, as of the end of the data.
+    """
+    stays = pd.DataFrame({"stay_id": ["S1", "S2"], "traveller_id": ["T1", "T1"], "entry_time": pd.to_datetime(["2020-01-01", "2020-03-01"]),
+                          "exit_time": pd.to_datetime(["2020-01-20", None])})
+    pairs = pd.DataFrame({"document_id": ["D1", "D1"], "traveller_id": ["T1", "T2"],
+                          "first_seen": pd.to_datetime(["2020-01-01", "2020-02-01"]), "travellers": [2, 2]})
+    recs = pd.DataFrame({"record_id": [f"E{i}" for i in range(1, 7)], "traveller_id": [None, None, "T1", None, "T1", None],
+                         "document_id": ["D1", "D1", None, "D1", None, "D1"],
+                         "action": ["overstay_charge"] * 4 + ["deportation"] * 2,
+                         "action_at": pd.to_datetime(["2020-01-10", "2020-01-15", "2020-01-10", "2020-01-10", "2020-01-12", "2020-01-12"]),
+                         "known_at": pd.to_datetime(["2020-01-11", "2020-02-05", "2020-01-20", "2020-01-12", "2020-01-12", "2020-01-13"])})
+    res = link_records("enforcement", recs, stays, pairs)
+    assert res.counts == {"linked": 2, "no_ids": 0, "unknown_document": 0, "ambiguous_document": 2, "unknown_traveller": 0,
+                          "no_stay_at_time": 0, "duplicate": 2}
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {"E2": "ambiguous_document", "E4": "duplicate",
+                                                                                        "E6": "duplicate"}
+    got = res.linked.set_index("record_id")
+    assert got["stay_id"].to_dict() == {"E1": "S1", "E3": "S1", "E5": "S1"}
+    assert got["linked_at"].to_dict() == {"E1": pd.Timestamp("2020-01-11"), "E3": pd.Timestamp("2020-02-01"), "E5": pd.Timestamp("2020-01-12")}
+    assert got["ambiguous_at"].to_dict() == {"E1": pd.Timestamp("2020-02-01"), "E3": pd.NaT, "E5": pd.NaT}
+    probe = pd.DataFrame({"traveller_id": "T1", "entry_time": pd.to_datetime(["2020-01-05", "2020-01-25", "2020-03-01"])})
+    history = add_source_history(probe, {"enforcement": res.linked})
+    assert history["prior_charges"].tolist() == [0.0, 1.0, 1.0] and history["prior_deportations"].tolist() == [0.0, 1.0, 1.0]

@@ -542,6 +542,36 @@ def _duplicates(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaP
     return [SchemaProblem(id_col, "duplicate ids", f"make `{id_col}` unique (drop repeated records)", ids, n)]
 
 
+def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Ids that are not text, or blank text, in every id column of a contract.
+
+    Crossings and the other sources' records are linked by id: an integer 1
+    never meets the text '1' in pandas, yet 1 and '1' are one id once written to
+    a file or a database, so one traveller's entry and exit could part or two
+    travellers merge. A blank id names nobody, yet is not missing: two travellers
+    whose ids were left blank would be one, and a record with a blank traveller id
+    and a usable document would never be resolved through the document.
+    """
+    problems: list[SchemaProblem] = []
+    for col in columns:
+        if col.kind != "id" or col.name not in usable:
+            continue
+        values = df[col.name].astype(object).to_numpy()
+        present = ~pd.isna(values)
+        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+        blank = text & np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
+        ids, n = _ids(df, id_col, present & ~text)
+        if n:
+            problems.append(SchemaProblem(col.name, "ids that are not text",
+                                          f"store every `{col.name}` as text, as every table holds ids: "
+                                          ".astype(str) on the present values, missing ones left missing", ids, n))
+        if blank.any():
+            # a blank record id cannot name its own row
+            ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, blank)[0]
+            problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
+    return problems
+
+
 def _years(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
@@ -634,6 +664,8 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     entry = (df["direction"].astype(object) == "entry").to_numpy() if "direction" in df.columns else None
     problems, usable = _check_columns(df, CROSSINGS, id_col, entry)
     problems += _duplicates(df, id_col, usable)
+    # ids link every crossing of a traveller (stays, history) and the other sources' records
+    problems += _id_checks(df, CROSSINGS, id_col, usable)
     if "nationality" in usable:
         nat = df["nationality"].astype(object)
         bad = nat.notna().to_numpy() & ~nat.astype(str).str.fullmatch(r"[A-Z]{3}").to_numpy(dtype=bool, na_value=False)
@@ -693,6 +725,8 @@ def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
     id_col = "stay_id"
     problems, usable = _check_columns(df, STAYS, id_col, None)
     problems += _duplicates(df, id_col, usable)
+    # the crossings' id rule: a stay's traveller id links it to that traveller's other stays
+    problems += _id_checks(df, STAYS, id_col, usable)
     problems += _range_checks(df, id_col, usable, "entry_time")
     if {"entry_time", "exit_time"} <= usable:
         bad = (df["exit_time"] < df["entry_time"]).to_numpy(dtype=bool, na_value=False)
@@ -751,7 +785,8 @@ def validate_crossings(crossings: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        impossible values, duplicate ids, and travellers entering twice
+        impossible values, duplicate ids, ids that are blank or not text
+        (``1`` beside ``'1'``, ``1.0``, ``''``), and travellers entering twice
         without leaving (or leaving twice without entering).
 
     Examples
@@ -785,7 +820,8 @@ def validate_stays(stays: pd.DataFrame) -> pd.DataFrame:
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
         exit before entry, permit end before entry, birth year in the future,
-        group size below 1, duplicate ids, overlapping stays of one traveller.
+        group size below 1, duplicate ids, ids that are blank or not text,
+        overlapping stays of one traveller.
     """
     problems = check_stays(stays)
     if problems:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
+from riskmodel.core.csv_files import text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -43,7 +44,10 @@ def load_forecast_config(config: str | Path | ForecastConfig) -> ForecastConfig:
 def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.exists():
         raise ConfigError(f"`data.{what}` `{path}` does not exist; give a Parquet or CSV file, or null.")
-    return pd.read_parquet(path) if path.suffix != ".csv" else pd.read_csv(path)
+    if path.suffix != ".csv":
+        return pd.read_parquet(path)
+    # a CSV has no types: ids read as numbers lose their zeros, and series '007' and '7' become one
+    return pd.read_csv(path, dtype={**text_id_dtypes(), "unique_id": str})
 
 
 def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
+from riskmodel.core.csv_files import text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
@@ -47,14 +48,17 @@ def load_crossings(cfg: RiskConfig):
 
     The truth is a frame indexed by ``stay_id`` with ``p_full`` (the full oracle: hidden risk
     included) and ``p_observable`` (the best any model could do from what is recorded).
+    A CSV log's identifier columns are read as text (``007`` stays ``007``, not 7).
     """
     d = cfg.data
     if d.crossings_path:
         path = Path(d.crossings_path)
         if not path.exists():
             raise ConfigError(f"`data.crossings_path` `{path}` does not exist; give a Parquet or CSV crossings log, or null for synthetic data.")
-        crossings = pd.read_csv(path, parse_dates=["timestamp", "permit_end"]) if path.suffix == ".csv" else pd.read_parquet(path)
-        return crossings, None
+        if path.suffix != ".csv":
+            return pd.read_parquet(path), None
+        # a CSV has no types: ids read as numbers lose their zeros, and travellers '007' and '7' become one
+        return pd.read_csv(path, parse_dates=["timestamp", "permit_end"], dtype=text_id_dtypes()), None
     from riskmodel.core.datasets import make_crossings
 
     data = make_crossings(d.n_travellers, d.start, d.end, seed=d.seed)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.schema import Column, _check_columns, _duplicates, _ids, _not_a_table
+from riskmodel.core.schema import Column, _check_columns, _duplicates, _id_checks, _ids, _not_a_table
 
 __all__ = [
     "PRESENCE_REPORTS",
@@ -137,31 +137,6 @@ def _where(df: pd.DataFrame, id_col: str, mask: np.ndarray, column: str, what: s
     """One problem naming the rows of ``mask``, or none."""
     ids, n = _ids(df, id_col, mask)
     return [SchemaProblem(column, what, fix, ids, n)] if n else []
-
-
-def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
-    """Ids that are not text, or blank text.
-
-    Records are linked to the crossings log by id: an integer 1 never meets the
-    log's '1', and 1 and '1' are one id once written to a file or a database. A
-    blank id names nobody, yet is not missing, so a record with a blank traveller
-    id and a usable document was never resolved through the document.
-    """
-    problems: list[SchemaProblem] = []
-    for col in columns:
-        if col.kind != "id" or col.name not in usable:
-            continue
-        values = df[col.name].astype(object).to_numpy()
-        present = ~pd.isna(values)
-        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-        blank = text & np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
-        problems += _where(df, id_col, present & ~text, col.name, "ids that are not text",
-                           f"store every `{col.name}` as text, as the crossings log holds ids: .astype(str) on the present values, missing ones left missing")
-        if blank.any():
-            # a blank record id cannot name its own row
-            ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:5]) if col.name == id_col else _ids(df, id_col, blank)[0]
-            problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
-    return problems
 
 
 def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:

@@ -2,7 +2,8 @@
 
 **At entry** (:func:`add_source_history`): what the other sources said about the
 traveller's earlier stays, counting only records linked before the entry
-(``linked_at < entry_time``): presence reports, refused applications, granted
+(``linked_at < entry_time``) and still linked then (a record naming only a
+document later seen with a second traveller counts until then): presence reports, refused applications, granted
 extensions, overstay charges and deportations.
 
 **In the country as of a date** (:func:`monitoring_snapshot`): everyone whose
@@ -23,8 +24,8 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
-from riskmodel.core.schema import CROSSINGS, _check_columns, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, _id_checks, check_source
+from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
+from riskmodel.core.sources.contracts import SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, build_stays
 
@@ -102,14 +103,20 @@ def link_all(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, stays: pd
 
 
 def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Add :data:`SOURCE_HISTORY_FEATURES`: counts of the traveller's records linked before each entry.
+    """Add :data:`SOURCE_HISTORY_FEATURES`: counts of the traveller's records linked as of each entry.
+
+    A record counts when it was linked before the entry and its link had not
+    ended by then (``ambiguous_at``: its document seen with a second traveller
+    before the entry), so records and crossings after the entry change nothing,
+    and linking once on all the data gives every entry its own point in time.
 
     Parameters
     ----------
     stays : DataFrame
         Stays with ``traveller_id`` and ``entry_time``.
     linked : dict of str to DataFrame
-        Linked records per source (``LinkResult.linked``); a missing source counts zero.
+        Linked records per source (``LinkResult.linked``; without ``ambiguous_at``,
+        every link holds from ``linked_at`` on); a missing source counts zero.
 
     Returns
     -------
@@ -133,9 +140,17 @@ def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> 
             # add_event_history indexes its (empty) event keys when there are none; nothing to count anyway
             out[col] = 0.0
             continue
-        counted = add_event_history(stays[["traveller_id", "entry_time"]], ev, name=col, time_column="linked_at", window_days=None)
-        out[col] = counted[f"{col}_before_entry"].to_numpy()
+        out[col] = _before_entry(stays, ev, "linked_at", col)
+        if "ambiguous_at" in ev.columns and ev["ambiguous_at"].notna().any():
+            # a link ended before the entry: linked before it too (it ends after it began), so counted once above
+            out[col] -= _before_entry(stays, ev, "ambiguous_at", col)
     return out
+
+
+def _before_entry(stays: pd.DataFrame, events: pd.DataFrame, time_column: str, name: str) -> np.ndarray:
+    """How many of the traveller's ``events`` have ``time_column`` strictly before each entry."""
+    counted = add_event_history(stays[["traveller_id", "entry_time"]], events, name=name, time_column=time_column, window_days=None)
+    return counted[f"{name}_before_entry"].to_numpy()
 
 
 def _report_features(snap: pd.DataFrame, reports: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -333,6 +348,9 @@ def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     stays = build_stays(log, as_of=end, validate=False)
     links = link_all(known, log, stays)
     linked = {name: r.linked for name, r in links.items()}
+    # this stay's records as linked that day: not those whose document was seen with a second traveller by then
+    # (the history at entry keeps them while they were linked, as the entry-time score did)
+    now = {name: r.loc[~(r["ambiguous_at"] <= end).to_numpy()] for name, r in linked.items()}
     # an entry with no recorded exit before the same traveller's next entry (an unrecorded land exit) is no stay in the
     # country: the next entry proves they left, when the log does not say, so it is neither present nor an overstay
     entered_again = stays["entry_time"] < stays.groupby("traveller_id", sort=False)["entry_time"].transform("max")
@@ -341,9 +359,9 @@ def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
-    per = _permit_features(snap, linked.get("permit_applications", _no_records()), day)
+    per = _permit_features(snap, now.get("permit_applications", _no_records()), day)
     snap = pd.concat([snap, per.drop(columns="stay_id")], axis=1)
-    rep = _report_features(snap, linked.get("presence_reports", _no_records()), day)
+    rep = _report_features(snap, now.get("presence_reports", _no_records()), day)
     snap = pd.concat([snap, rep.drop(columns="stay_id")], axis=1)
     from riskmodel.core.reference import PORTS
 

@@ -6,7 +6,10 @@ traveller) the service has seen: the crossings log and records that carry
 both ids, so a traveller's new passport after a renewal keeps their history
 once it has been seen with them. A pair only counts from the time it was
 first known (``linked_at``), so point-in-time features never use an identity
-learnt later.
+learnt later. Likewise a document only becomes ambiguous once it has been seen
+with a second traveller: a record naming only that document is linked to the
+first traveller from ``linked_at`` until then (``ambiguous_at``), so a document
+shared later does not take earlier records out of features as of an earlier day.
 
 The stay is the traveller's stay whose entry day is on or before the record's
 event day and whose exit day (if any) is on or after it; on a day the traveller
@@ -33,7 +36,7 @@ __all__ = ["LinkResult", "link_records", "document_pairs", "LINK_REASONS"]
 LINK_REASONS = {
     "no_ids": "neither a traveller id nor a document number",
     "unknown_document": "document number never seen with a traveller (by then)",
-    "ambiguous_document": "document number seen with more than one traveller",
+    "ambiguous_document": "document number seen with more than one traveller (by then; linked until then, if at all)",
     "unknown_traveller": "traveller id never seen in the crossings log (by then): mistyped, or pseudonymised with another key",
     "no_stay_at_time": "the traveller was not in the country on the record's day",
     "duplicate": "same record filed again (the first filing is kept)",
@@ -53,14 +56,21 @@ class LinkResult:
     Attributes
     ----------
     linked : DataFrame
-        The linked records: the source's columns, ``traveller_id`` filled in,
-        ``stay_id`` and ``linked_at`` (when the link could first be made: the
-        later of ``known_at`` and the time the document was first seen with the
-        traveller).
+        Every record linked at some time: the source's columns, ``traveller_id``
+        filled in, ``stay_id``, ``linked_at`` (when the link could first be made:
+        the later of ``known_at`` and the time the document was first seen with
+        the traveller) and ``ambiguous_at`` (when a record naming only its
+        document stopped being linked, the document then seen with a second
+        traveller; NaT: still linked). A record is linked as of a time ``t`` when
+        ``linked_at <= t < ambiguous_at``. A filing again of a record whose earlier
+        filing was linked until ``ambiguous_at`` counts from then (its
+        ``linked_at``), so the two never count twice at one time.
     unlinked : DataFrame
-        The other records with a ``reason`` (a key of :data:`LINK_REASONS`).
+        The records never linked, with a ``reason`` (a key of :data:`LINK_REASONS`).
     counts : dict of str to int
-        ``linked`` and the number of records per reason.
+        As of the end of the data: ``linked`` (``linked`` rows with no
+        ``ambiguous_at``) and the number of records per reason, the records
+        linked until ``ambiguous_at`` among ``ambiguous_document``.
     """
 
     linked: pd.DataFrame
@@ -92,24 +102,41 @@ def document_pairs(crossings: pd.DataFrame, *tables: pd.DataFrame) -> pd.DataFra
     return pairs
 
 
-def _resolve(records: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Traveller of each record, when that was knowable, and the reason where it was not."""
+def _times(doc: pd.Series, by_doc: pd.Series, dtype) -> pd.Series:
+    """``by_doc`` (times per document) looked up for each record's document; NaT where none."""
+    if not len(by_doc):  # an empty mapping would come back as float, not as times
+        return pd.Series(pd.NaT, index=doc.index, dtype=dtype)
+    return doc.map(by_doc).astype(dtype)
+
+
+def _resolve(records: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Traveller of each record, when the link began and ended, and the reason where there never was one.
+
+    A record naming only its document belongs to the first traveller seen with
+    it, from when both the record and that pair were known, until a second
+    traveller was seen with the document (``ambiguous_at``, NaT when none was);
+    a record known only after that, or a document first seen with two travellers
+    at once, was never linked.
+    """
     tid = records["traveller_id"].astype(object)
     known = records["known_at"]
-    one = pairs.loc[pairs["travellers"] == 1].set_index("document_id")
     doc = records["document_id"].astype(object)
-    via_doc = doc.map(one["traveller_id"])
-    # an empty mapping would come back as float, not as times
-    seen = doc.map(one["first_seen"]) if len(one) else pd.Series(pd.NaT, index=records.index, dtype=known.dtype)
+    # per document, in the order its travellers were first seen with it
+    ordered = pairs.sort_values("first_seen", kind="stable")
+    rank = ordered.groupby("document_id", sort=False).cumcount().to_numpy()
+    first = ordered.loc[rank == 0].set_index("document_id")
+    via_doc = doc.map(first["traveller_id"])
+    seen = _times(doc, first["first_seen"], known.dtype)
+    shared = _times(doc, ordered.loc[rank == 1].set_index("document_id")["first_seen"], known.dtype)
     direct = tid.notna()
     traveller = tid.where(direct, via_doc)
-    linked_at = known.where(direct, np.maximum(known, seen.astype(known.dtype)))
+    linked_at = known.where(direct, np.maximum(known, seen))
+    ambiguous_at = shared.where(~direct)
     reason = pd.Series(None, index=records.index, dtype=object)
-    ambiguous = doc.isin(pairs.loc[pairs["travellers"] > 1, "document_id"])
     reason[~direct & doc.notna() & via_doc.isna()] = "unknown_document"
-    reason[~direct & ambiguous] = "ambiguous_document"
+    reason[(ambiguous_at <= linked_at).to_numpy()] = "ambiguous_document"
     reason[~direct & doc.isna()] = "no_ids"
-    return traveller, linked_at, reason
+    return traveller, linked_at, ambiguous_at, reason
 
 
 def _stay_of(stays: pd.DataFrame, traveller: pd.Series, day: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
@@ -136,6 +163,25 @@ def _stay_of(stays: pd.DataFrame, traveller: pd.Series, day: np.ndarray, time: n
         cand = np.where(earlier, prev, cand)
     ok = (pos >= 0) & (r_code >= 0) & (s_code[cand] == r_code) & (exit_day[cand] >= day)
     return np.where(ok, cand, -1)
+
+
+def _filed_again(linked: pd.DataFrame, same: list[str]) -> pd.Series:
+    """Which of ``linked`` (in ``linked_at`` order) are filings again, fully covered by an earlier filing's link.
+
+    A filing whose link outlasts every earlier one's (an earlier filing named only
+    a document shared later) is kept; its ``linked_at`` is moved (in place) to
+    when the earlier links ended, so no time counts the record twice.
+    """
+    never = np.iinfo(np.int64).max
+    end = pd.Series(np.where(linked["ambiguous_at"].isna(), never, linked["ambiguous_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)),
+                    index=linked.index)
+    keys = [linked[c].astype(object) for c in same]
+    # the latest end of the earlier filings of the same record (-1: none earlier)
+    before = end.groupby(keys, sort=False, dropna=False).cummax().groupby(keys, sort=False, dropna=False).shift(fill_value=-1)
+    start = linked["linked_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    later = (before.to_numpy() > start) & (before.to_numpy() < end.to_numpy())
+    linked.loc[later, "linked_at"] = pd.to_datetime(before[later].to_numpy().astype("datetime64[us]")).astype(linked["linked_at"].dtype)
+    return before >= end
 
 
 def link_records(
@@ -178,7 +224,7 @@ def link_records(
     """
     if name not in SOURCE_KEYS:
         raise ValueError(f"`name` must be one of {sorted(SOURCE_KEYS)}; got {name!r}.")
-    traveller, linked_at, reason = _resolve(records, pairs)
+    traveller, linked_at, ambiguous_at, reason = _resolve(records, pairs)
     event_col = SOURCE_KEYS[name][1]
     day = records[event_col].to_numpy(dtype="datetime64[D]").astype(np.int64)
     # a presence report gives the day a stay at a place began, the others the time of the event
@@ -186,14 +232,19 @@ def link_records(
     pos = _stay_of(stays, traveller.where(reason.isna()), day, time)
     # a traveller the log never held is no traveller out of the country: a feed hashed with another key shows here
     unknown = ~traveller.isin(stays["traveller_id"].astype(object)).to_numpy()
+    # a document shared by the end of the data: ambiguous now, whatever the stay it had until then
+    reason[reason.isna() & (pos < 0) & ambiguous_at.notna()] = "ambiguous_document"
     reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"
     reason[reason.isna() & (pos < 0)] = "no_stay_at_time"
-    out = records.assign(traveller_id=traveller.to_numpy(dtype=object), linked_at=linked_at)
+    # the traveller of a record nobody's, by its shared document, is not shown
+    shown = traveller.where(reason != "ambiguous_document").to_numpy(dtype=object)
+    out = records.assign(traveller_id=shown, linked_at=linked_at, ambiguous_at=ambiguous_at)
     out["stay_id"] = np.where(pos >= 0, stays["stay_id"].to_numpy(dtype=object)[np.maximum(pos, 0)], None)
     ok = reason.isna().to_numpy()
     linked = out.loc[ok].sort_values(["linked_at", SOURCE_KEYS[name][0]], kind="stable")
-    dup = linked.duplicated(["stay_id", *_SAME[name]], keep="first")
+    dup = _filed_again(linked, ["stay_id", *_SAME[name]])
     unlinked = pd.concat([out.loc[~ok].assign(reason=reason[~ok]), linked.loc[dup].assign(reason="duplicate")])
     linked = linked.loc[~dup].sort_index()
-    counts = {"linked": int(len(linked))} | {r: int((unlinked["reason"] == r).sum()) for r in LINK_REASONS}
+    ended = int(linked["ambiguous_at"].notna().sum())
+    counts = {"linked": len(linked) - ended} | {r: int((unlinked["reason"] == r).sum()) + ended * (r == "ambiguous_document") for r in LINK_REASONS}
     return LinkResult(linked=linked.reset_index(drop=True), unlinked=unlinked.drop(columns=["stay_id"]).reset_index(drop=True), counts=counts)
