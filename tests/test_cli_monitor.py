@@ -206,3 +206,103 @@ def test_monitor_refuses_a_day_after_the_extract_ends(data_dir, tmp_path):
         _run("monitor", "--as-of", "2024-03-31", "--data", str(data_dir), "--out", str(tmp_path / "lists"), "--train-months", "9",
              "--quiet", "--allow-unfair")
     assert not (tmp_path / "lists").exists()
+
+
+def _hand_made_data(folder, reports):
+    """Parquet files of two travellers in the country on 20 January 2022 (permits to 30 April: nobody at risk within
+    14 days) and a third whose visit ends that day, with ``reports`` as the presence feed."""
+    from .test_sources import _log, _reports, _tables_with
+
+    folder.mkdir(parents=True, exist_ok=True)
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    for name, table in {"crossings": log, **_tables_with(presence_reports=_reports(*reports))}.items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def _signed_model_folder(folder, verdict):
+    """A ``--model`` folder as ``--save-model`` leaves it: its training window with the audit's ``verdict``, signed."""
+    from riskmodel.core.artifacts import write_manifest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
+              "horizon_days": 14, "audit": {"verdict": verdict}}
+    (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
+    write_manifest(folder)
+    return folder
+
+
+class _ConstantModel:
+    def predict_proba(self, x):
+        import numpy as np
+
+        return np.tile([0.5, 0.5], (len(x), 1))
+
+
+_KNOWN = [("P1", "T1", None, "2022-01-10", "2022-01-11"), ("P2", "T2", None, "2022-01-12", "2022-01-13")]
+# three of four reports name travellers (T8, T9) or a document (D9) the crossings log never held: a feed hashed with another key
+_UNKNOWN = [_KNOWN[0], ("P3", "T9", None, "2022-01-12", "2022-01-13"), ("P4", "T8", None, "2022-01-14", "2022-01-15"),
+            ("P5", None, "D9", "2022-01-14", "2022-01-15")]
+
+
+def test_monitor_refuses_the_lists_when_a_feed_is_linked_to_almost_nobody(tmp_path, capsys, monkeypatch):
+    """On main the lists were written and the command exited 0 with three of the feed's four records linked to
+    nobody: everyone scored as if never reported, the only trace a count among the unlinked. Now exit 1, no
+    lists (an earlier run's neither), the source and figures on stderr, before any model is fitted; with
+    --allow-unlinked the lists are written and the warning is printed in the output and on stderr."""
+    from riskmodel.core.risk.model import RiskModel
+
+    monkeypatch.setattr(RiskModel, "load", staticmethod(lambda path: _ConstantModel()))
+    data = _hand_made_data(tmp_path / "data", _UNKNOWN)
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    out = tmp_path / "lists"
+    out.mkdir()
+    (out / "overstays.csv").write_text("left by an earlier run\n", encoding="utf-8")
+    args = ("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet")
+    capsys.readouterr()
+    assert _run(*args, "--model", str(model)) == 1
+    printed = capsys.readouterr()
+    assert not (out / "overstays.csv").exists() and not (out / "at_risk.csv").exists()
+    for text in (printed.out, printed.err):
+        assert "REFUSED: presence_reports: 3 of 4 records (75%) name a traveller or document the crossings log never held" in text
+        assert "--allow-unlinked" in text
+    # the refusal comes before fitting: two hand-made travellers could not fit a model, yet the answer is the same
+    assert _run(*args) == 1
+    assert _run(*args, "--model", str(model), "--allow-unlinked") == 0
+    printed = capsys.readouterr()
+    assert (out / "overstays.csv").exists() and (out / "at_risk.csv").exists()
+    for text in (printed.out, printed.err):
+        assert "WARNING: presence_reports: 3 of 4 records (75%) name a traveller or document" in text
+    # a feed with one unknown record of four is no warning
+    data = _hand_made_data(tmp_path / "fine", [*_KNOWN, ("P3", "T1", None, "2022-01-15", "2022-01-16"), _UNKNOWN[2]])
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
+    printed = capsys.readouterr()
+    assert "WARNING" not in printed.out + printed.err and "REFUSED" not in printed.out + printed.err
+    # T1 and T2 in the country, T3 left: no open entry counted out
+    assert "as of 2022-01-20: 2 in the country" in printed.out
+    assert "entries with no exit on file not counted in the country, by reason: {'entered_again': 0}" in printed.out
+
+
+def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_path, capsys, monkeypatch):
+    """The folder is verified against its signed manifest, then monitor_training.json was read twice: for the window
+    (before the model was loaded) and for the fairness verdict (after). Rewritten in between (a --save-model into the
+    same folder, or an edit), the run mixed two versions: here the signed one said CANNOT JUDGE and the unsigned
+    rewrite "passed", so on main the at-risk list was written, exit 0. Read once, the verified verdict refuses it."""
+    from riskmodel.core.risk.model import RiskModel
+
+    model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
+    window_file = model / "monitor_training.json"
+
+    def load_while_the_file_changes(path):
+        window = json.loads(window_file.read_text(encoding="utf-8"))
+        window["audit"]["verdict"] = "passed"
+        window_file.write_text(json.dumps(window), encoding="utf-8")
+        return _ConstantModel()
+
+    monkeypatch.setattr(RiskModel, "load", staticmethod(load_while_the_file_changes))
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
+    assert not (out / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out

@@ -384,6 +384,8 @@ def test_monitor_lists_permits_ending_within_the_horizon_with_reasons(src, monit
 
     res = monitor(src.crossings, src.tables(), AS_OF, model=monitor_model, horizon_days=30, reasons=2)
     assert len(res.at_risk) > 0
+    # the synthetic feeds hold a few unknown ids (a mistyped document), far from half of any source: no warning
+    assert res.link_counts["presence_reports"]["unknown_document"] > 0 and res.warnings == []
     assert res.at_risk["days_to_permit_end"].between(0, 29).all()
     assert list(res.at_risk.columns[-2:]) == ["reason_1", "reason_2"]
     assert res.at_risk["p_overstay"].between(0, 1).all()
@@ -849,6 +851,60 @@ def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_i
         far = _apps(("A2", "T1", "2024-01-10", "2024-01-20", "2024-01-20", "granted", end))
         with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(1 row: A2\)"):
             validate_source("permit_applications", far)
+
+
+class _ConstantModel:
+    """A monitoring model that gives everyone 0.5: the counts and warnings below do not depend on scores."""
+
+    def predict_proba(self, x):
+        return np.tile([0.5, 0.5], (len(x), 1))
+
+
+def test_a_feed_that_names_travellers_the_log_never_held_is_warned_of():
+    """A presence feed pseudonymised with another key names nobody the crossings log holds: every record is
+    `unknown_traveller` (or `unknown_document`), the feed is linked to nobody and T1 and T2 are scored as if never
+    reported. On main `monitor` said nothing (MonitorResult had no warnings). More than half of a source's records
+    unknown is a warning naming the source and the figures; half or fewer (a few mistyped ids) is none.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    # T3's visit ends on the day of the lists: the log reaches it
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    t1 = ("P1", "T1", None, "2022-01-10", "2022-01-11")
+    t2 = ("P2", "T2", None, "2022-01-12", "2022-01-13")
+    # three of four name a traveller (T8, T9) or a document (D9) the log never held
+    bad = _reports(t1, ("P3", "T9", None, "2022-01-12", "2022-01-13"), ("P4", "T8", None, "2022-01-14", "2022-01-15"),
+                   ("P5", None, "D9", "2022-01-14", "2022-01-15"))
+    res = monitor(log, _tables_with(presence_reports=bad), "2022-01-20", model=_ConstantModel())
+    assert res.link_counts["presence_reports"]["unknown_traveller"] == 2 and res.link_counts["presence_reports"]["unknown_document"] == 1
+    assert len(res.warnings) == 1
+    assert "presence_reports: 3 of 4 records (75%) name a traveller or document the crossings log never held" in res.warnings[0]
+    assert "pseudonymised with another key" in res.warnings[0]
+    # two of four (half) is no warning; nor one of four, nor an empty source
+    half = _reports(t1, t2, ("P3", "T9", None, "2022-01-12", "2022-01-13"), ("P4", "T8", None, "2022-01-14", "2022-01-15"))
+    assert monitor(log, _tables_with(presence_reports=half), "2022-01-20", model=_ConstantModel()).warnings == []
+    few = _reports(t1, t2, ("P3", "T1", None, "2022-01-15", "2022-01-16"), ("P4", "T8", None, "2022-01-14", "2022-01-15"))
+    assert monitor(log, _tables_with(presence_reports=few), "2022-01-20", model=_ConstantModel()).warnings == []
+
+
+def test_a_stay_left_out_because_its_traveller_entered_again_is_counted_with_its_reason():
+    """Open entries on 10 March: C1 (T1, 10 January, no exit on file), C3 (T1 again, 1 March) and C2 (T2, 20 February);
+    T3's visit C4 (5 March) ended with the exit C5 (10 March). C1 is left out of the snapshot (T1's entry of 1 March proves they left),
+    rightly, but on main silently: MonitorResult had no count of it. The three open entries are 2 in the country
+    and 1 counted out as `entered_again`.
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"),
+               ("C2", "T2", "entry", "2022-02-20 09:00", "2022-05-20", "D2"), ("C4", "T3", "entry", "2022-03-05 09:00", "2022-04-03", "D3"),
+               ("C5", "T3", "exit", "2022-03-10 09:00", "2022-04-03", "D3"))
+    res = monitor(log, _tables_with(), "2022-03-10", model=_ConstantModel())
+    assert sorted(res.snapshot["stay_id"]) == ["C2", "C3"]
+    assert res.stay_counts == {"in_country": 2, "entered_again": 1}
+    # before T1's second entry, C1 is in the country and nothing is counted out
+    early = monitor(log, _tables_with(), "2022-02-25", model=_ConstantModel())
+    assert sorted(early.snapshot["stay_id"]) == ["C1", "C2"] and early.stay_counts == {"in_country": 2, "entered_again": 0}
 
 
 def _shared_later(b_enters: str) -> pd.DataFrame:

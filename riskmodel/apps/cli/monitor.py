@@ -8,7 +8,8 @@ command's subparsers::
     riskmodel monitor --as-of 2023-06-30 --data data --out lists
     # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
-    # unless --allow-unfair
+    # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
+    # with another key) exits 1 with no list before any fitting, unless --allow-unlinked
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -88,7 +89,8 @@ def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeInde
 
 
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
-    """The monitoring model, its training window and its fairness audit (None for a ``--model``).
+    """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
+    with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
 
     A fitted model learns from the earlier snapshots labelled as known on ``as_of`` and is audited on the latest ones.
     """
@@ -98,15 +100,18 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        if (Path(args.model) / MANIFEST).is_file():
+        signed = (Path(args.model) / MANIFEST).is_file()
+        if signed:
             verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
-        window = _read_window(Path(args.model))
+        # one read for the window and the verdict: read twice, a file rewritten in between mixed two versions
+        saved = _read_saved(Path(args.model))
+        window = _read_window(saved)
         if window is not None and window["horizon_days"] != args.horizon:
             # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
             raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
                               f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
                               f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
-        return RiskModel.load(args.model), window, None
+        return RiskModel.load(args.model), window, None, _saved_verdict(saved) if signed else UNSIGNED
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
@@ -136,7 +141,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
         audit.table.to_csv(Path(args.save_model) / FAIRNESS_FILE, index=False)
         # signed together, so that neither the verdict can be edited nor carried over to other model files without the key
         write_manifest(args.save_model)
-    return model, window, audit
+    return model, window, audit, None
 
 
 def _verdict(audit) -> tuple[str, list[str]]:
@@ -175,14 +180,22 @@ def _print_audit(audit, held: dict) -> None:
 UNSIGNED = "not verifiable (no signed manifest.json in the --model folder: not saved by `monitor --save-model`, or altered)"
 
 
-def _saved_verdict(folder: Path) -> str:
-    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), ``"not audited"``,
-    or :data:`UNSIGNED` for a folder whose files no signed manifest covers (the caller verified a signed one)."""
-    if not (folder / MANIFEST).is_file():
-        return UNSIGNED
+def _read_saved(folder: Path) -> dict | None:
+    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, read once; None when it is missing or not a JSON object."""
     try:
-        verdict = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))["audit"]["verdict"]
-    except (OSError, ValueError, KeyError, TypeError):
+        saved = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _saved_verdict(saved: dict | None) -> str:
+    """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or
+    ``"not audited"``, from the :func:`_read_saved` of a folder whose signed manifest the caller verified (a folder
+    without one is :data:`UNSIGNED`, whatever its files say)."""
+    try:
+        verdict = saved["audit"]["verdict"]
+    except (KeyError, TypeError):
         return "not audited"
     return verdict if isinstance(verdict, str) else "not audited"
 
@@ -192,14 +205,13 @@ def _saved_text(saved: str) -> str:
     return saved if saved == UNSIGNED else f"{saved} when the --model was saved"
 
 
-def _read_window(folder: Path) -> dict | None:
-    """The training window saved with a model, or None when it was not saved or does not read as one."""
+def _read_window(saved: dict | None) -> dict | None:
+    """The training window in a :func:`_read_saved`, or None when it was not saved or does not read as one."""
     try:
-        window = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
         for key in ("first_snapshot", "last_snapshot", "label_as_of"):
-            pd.Timestamp(window[key])
-        return {k: window[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")}
-    except (OSError, ValueError, KeyError, TypeError):
+            pd.Timestamp(saved[key])
+        return {k: saved[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")}
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -236,16 +248,41 @@ def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
             print(f"  ... and {len(rows) - top} more in at_risk.csv")
 
 
+#: The lists a run writes in ``--out``; removed when a run refuses them, so that an earlier run's cannot pass for its own.
+LIST_FILES = ("overstays.csv", "at_risk.csv", FAIRNESS_FILE)
+
+
+def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
+    """Exit :data:`EXIT_DATA` with no list: a source is linked to almost nobody (``--allow-unlinked`` writes them anyway).
+
+    A duty manager would rather have no list than a wrong one that looks normal: with the permit applications
+    linked to nobody every extended traveller becomes an "actual overstay" (a fact, says the list, that an officer
+    may act on); with the presence reports linked to nobody everyone looks never reported, and the at-risk ranking
+    is of that. Exit 1 ("the data has problems") tells a scheduler to fix the extract, not to retry. The check
+    comes before fitting: a model fitted on the same feed learnt from nothing, and must not be saved either.
+    """
+    out = Path(args.out)
+    for name in LIST_FILES:
+        (out / name).unlink(missing_ok=True)
+    message = (f"REFUSED: {' '.join(warnings)} No lists written; --allow-unlinked writes them anyway, after a review "
+               f"(e.g. a source known to be incomplete today).")
+    print(message)
+    print(message, file=sys.stderr, flush=True)
+    return EXIT_DATA
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import local_day
-    from riskmodel.core.sources.monitor import check_log_covers, monitor
+    from riskmodel.core.sources.features import local_day, monitoring_snapshot
+    from riskmodel.core.sources.monitor import check_log_covers, monitor, unknown_id_warnings
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
-    model, window, audit = _model(args, crossings, tables, as_of)
+    unlinked = unknown_id_warnings(monitoring_snapshot(crossings, tables, as_of)[1])
+    if unlinked and not args.allow_unlinked:
+        return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
-    saved = _saved_verdict(Path(args.model)) if audit is None else None
+    model, window, audit, saved = _model(args, crossings, tables, as_of)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
     out = Path(args.out)
@@ -263,6 +300,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
     print(_window_text(window, as_of))
+    for line in res.warnings:
+        print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
+        print(f"WARNING: {line}", file=sys.stderr, flush=True)
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "
               f"{FAIRNESS_FILE} beside a saved one); its audit when saved: {saved}")
@@ -285,6 +325,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
+    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
+    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 
@@ -332,6 +374,9 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--allow-unfair", action="store_true",
                    help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
+    p.add_argument("--allow-unlinked", action="store_true",
+                   help="write the lists even when more than half the records of a source name a traveller or document the "
+                        f"crossings log never held (a feed pseudonymised with another key; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "

@@ -40,6 +40,7 @@ __all__ = [
     "monitoring_snapshot",
     "check_monitor_inputs",
     "local_day",
+    "STAY_REASONS",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -61,6 +62,11 @@ SOURCE_FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "permit_applications": ("prior_refusals", "prior_extensions_granted", "applications", "refusals", "pending_applications",
                             "extensions_granted", "days_to_permit_end", "days_pending", "conversions", "planned_beyond_permit_days"),
     "enforcement": ("prior_charges", "prior_deportations"),
+}
+#: Why an open entry (no exit on file by the day) is not in the in-country snapshot; counted in ``stay_counts``
+#: beside ``in_country`` (:func:`~riskmodel.core.sources.monitor.monitor`), so that every open entry is one or the other.
+STAY_REASONS = {
+    "entered_again": "the same traveller entered again by then: the later entry proves they left (an exit the log missed)",
 }
 _DECLARED = {"hotel": "hotel", "rental": "rental", "friends_family": "friends_family", "employer": "employer", "none_declared": ""}
 
@@ -294,7 +300,8 @@ def monitoring_snapshot(
     """Everyone in the country at the end of day ``as_of``, with what every source says by then.
 
     A stay with no recorded exit whose traveller entered again by then is not
-    in the country (the log missed the exit): it is neither listed nor an overstay.
+    in the country (the log missed the exit): it is neither listed nor an overstay
+    (:func:`~riskmodel.core.sources.monitor.monitor` counts it, :data:`STAY_REASONS`).
 
     Parameters
     ----------
@@ -326,6 +333,15 @@ def monitoring_snapshot(
     SchemaError
         If ``validate`` and an input does not meet its contract (:func:`check_monitor_inputs`).
     """
+    return _monitoring_snapshot(crossings, tables, as_of, validate)[:2]
+
+
+def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp,
+                         validate: bool) -> tuple[pd.DataFrame, dict[str, dict[str, int]], dict[str, int]]:
+    """:func:`monitoring_snapshot`, and the open entries counted: ``in_country`` and one per :data:`STAY_REASONS`.
+
+    The counts add up to every entry with no exit on file by the end of ``as_of``.
+    """
     day = check_monitor_inputs(crossings, tables, as_of) if validate else pd.Timestamp(as_of).normalize()
     end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     known, log = as_known_at(tables, crossings, end)
@@ -338,7 +354,8 @@ def monitoring_snapshot(
     # an entry with no recorded exit before the same traveller's next entry (an unrecorded land exit) is no stay in the
     # country: the next entry proves they left, when the log does not say, so it is neither present nor an overstay
     entered_again = stays["entry_time"] < stays.groupby("traveller_id", sort=False)["entry_time"].transform("max")
-    snap = add_history_features(stays.loc[stays["exit_time"].isna() & ~entered_again].reset_index(drop=True))
+    open_ = stays["exit_time"].isna()
+    snap = add_history_features(stays.loc[open_ & ~entered_again].reset_index(drop=True))
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
@@ -352,7 +369,8 @@ def monitoring_snapshot(
     snap["office"] = snap["last_regency"].astype(object).fillna(province).fillna("unknown").astype(object)
     snap["overstaying"] = (day > snap["permit_end_now"]).to_numpy()
     snap["as_of"] = day
-    return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}
+    stay_counts = {"in_country": len(snap), "entered_again": int((open_ & entered_again).sum())}
+    return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}, stay_counts
 
 
 def _no_records() -> pd.DataFrame:

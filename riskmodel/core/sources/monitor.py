@@ -38,13 +38,14 @@ from riskmodel.core.sources.features import (
     SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
+    _monitoring_snapshot,
     local_day,
     monitoring_snapshot,
 )
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
            "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days", "check_log_covers",
-           "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS"]
+           "unknown_id_warnings", "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
@@ -55,6 +56,13 @@ HORIZON_DAYS = 14
 LATE_RECORD_DAYS = 7
 #: Days from the last training snapshot to the day its labels are read: the horizon, then the late records' room.
 LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
+#: Share of a source's records on file that name a traveller or document the crossings log never held
+#: (``unknown_traveller``, ``unknown_document``) above which :func:`monitor` warns. Mistyped ids are a few per cent
+#: (about 2% of the synthetic presence reports); a feed pseudonymised with another key than the crossings log, or
+#: another country's extract, names nobody the log holds, all of it. More than half cannot be typos, and the
+#: source then says nothing about most of the people it covers while everyone is scored as if it held nothing.
+UNKNOWN_ID_SHARE = 0.5
+_UNKNOWN_IDS = ("unknown_traveller", "unknown_document")
 #: Fewest snapshot days :func:`fit_monitor_model` fits on: one each to train, to stop early and to calibrate on, in that order.
 MONITOR_MIN_SNAPSHOTS = 3
 
@@ -412,12 +420,48 @@ class MonitorResult:
         (:func:`~riskmodel.core.sources.features.monitoring_snapshot`) and ``p_overstay``.
     link_counts : dict
         Per source, linked records and unlinked ones by reason.
+    stay_counts : dict of str to int
+        The entries with no exit on file by the day: ``in_country`` (the rows of
+        ``snapshot``) and the others by reason
+        (:data:`~riskmodel.core.sources.features.STAY_REASONS`: ``entered_again``);
+        they add up to every open entry, none left out silently.
+    warnings : list of str
+        One sentence per source linked to almost nobody (:func:`unknown_id_warnings`): its lists and
+        scores are not to be trusted as they stand. Empty when every source links.
     """
 
     overstays: pd.DataFrame
     at_risk: pd.DataFrame
     snapshot: pd.DataFrame
     link_counts: dict
+    stay_counts: dict[str, int]
+    warnings: list[str]
+
+
+def unknown_id_warnings(link_counts: dict[str, dict[str, int]]) -> list[str]:
+    """A warning per source of which more than :data:`UNKNOWN_ID_SHARE` of the records name nobody the crossings log held.
+
+    Parameters
+    ----------
+    link_counts : dict of str to dict of str to int
+        Per source, the counts of :class:`~riskmodel.core.sources.link.LinkResult` (``linked`` and one per reason).
+
+    Returns
+    -------
+    list of str
+        One sentence per such source: its name, the records unknown of all on file, and the fix. Empty when none.
+    """
+    out = []
+    for name, counts in link_counts.items():
+        total = sum(counts.values())
+        unknown = sum(counts.get(reason, 0) for reason in _UNKNOWN_IDS)
+        if total and unknown / total > UNKNOWN_ID_SHARE:
+            parts = ", ".join(f"{reason} {counts.get(reason, 0):,}" for reason in _UNKNOWN_IDS)
+            out.append(f"{name}: {unknown:,} of {total:,} records ({unknown / total:.0%}) name a traveller or document the crossings "
+                       f"log never held ({parts}): the source is linked to almost nobody, so everyone is scored and listed as if it "
+                       f"held nothing on them. Was it pseudonymised with another key than the crossings log, or is it another "
+                       f"extract? Fix: extract it again, pseudonymised with the crossings log's key.")
+    return out
 
 
 def monitor(
@@ -449,6 +493,11 @@ def monitor(
     Returns
     -------
     MonitorResult
+        With ``warnings`` naming every source of which more than half the records
+        (:data:`UNKNOWN_ID_SHARE`) name a traveller or document the crossings log
+        never held: a feed pseudonymised with another key is linked to nobody, and
+        the lists read as if it held nothing; the caller must not hand them out as
+        they stand (``riskmodel monitor`` refuses them unless ``--allow-unlinked``).
 
     Raises
     ------
@@ -460,7 +509,7 @@ def monitor(
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    snap, counts = monitoring_snapshot(crossings, tables, as_of)
+    snap, counts, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
     check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
     cols = ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time", "permit_end_now"]
@@ -473,4 +522,5 @@ def monitor(
         why = explain(model, soon, k=reasons)
         risk = risk.join(why[[f"reason_{i}" for i in range(1, reasons + 1)]])
     risk = risk.sort_values(["office", "p_overstay", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
-    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts)
+    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts, stay_counts=stay_counts,
+                         warnings=unknown_id_warnings(counts))
