@@ -1059,6 +1059,19 @@ def test_a_placeholder_ban_end_centuries_away_is_refused():
         validate_source("enforcement", bad)
 
 
+def test_a_twenty_year_ban_whose_last_day_is_given_to_its_last_second_is_accepted():
+    """`ban_until` is the last day of the ban. A ban imposed on 12 February 2022 at 09:00 for twenty years ends on
+    12 February 2042, whether the feed gives that day as 00:00 or as 23:59:59 (an inclusive end, as many databases
+    hold a last day). The bound compared times, not days: 23:59:59 is after 09:00, so a ban of exactly twenty years
+    was refused as a placeholder. The day after (13 February 2042, even at 00:00) is still refused.
+    """
+    ok = _actions(("E0", "entry_ban", 75, None, "2042-02-12 00:00:00"), ("E1", "entry_ban", 75, None, "2042-02-12 23:59:59"))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "entry_ban", 75, None, "2042-02-13 00:00:00"), ("E3", "entry_ban", 75, None, "2042-02-13 23:59:59"))
+    with pytest.raises(SchemaError, match=r"`ban_until`: more than 20 years after `action_at` \(2 rows: E2, E3\)"):
+        validate_source("enforcement", bad)
+
+
 def test_a_regency_of_another_province_is_refused():
     """The contract's table (REGENCIES) puts Badung in Bali and Batam in Kepulauan Riau. A report from Badung in
     DKI Jakarta, or from Batam in Bali, names a place that is not there, and was accepted. A regency the table
