@@ -227,7 +227,9 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
             problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
     problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
     if {"action_at", "ban_until"} <= usable:
-        far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS)).to_numpy(dtype=bool, na_value=False)
+        # by days: `ban_until` is the ban's last day, which a feed may give at 00:00 or at 23:59:59
+        last = df["action_at"].dt.normalize() + pd.DateOffset(years=MAX_BAN_YEARS)
+        far = (df["ban_until"].dt.normalize() > last).to_numpy(dtype=bool, na_value=False)
         problems += _where(df, id_col, far, "ban_until", f"more than {MAX_BAN_YEARS} years after `action_at`",
                            "give the last day of the ban; a placeholder for 'no end' is no date (a ban without end: leave `ban_until` missing)")
     problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
