@@ -440,6 +440,10 @@ MUTANTS: tuple[Mutant, ...] = (
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)',
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool) & False', SOURCES,
            "a report from Badung in DKI Jakarta is accepted"),
+    # ---------------------------------------------------------------- review of the h9 branches
+    Mutant("R10", "enforcement: a ban's 20 years by days", SO, 'far = (df["ban_until"].dt.normalize() > last)',
+           'far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS))', SOURCES,
+           "a ban of exactly 20 years whose last day is given as 23:59:59 is refused as a placeholder"),
 )
 
 
