@@ -888,6 +888,40 @@ def test_a_feed_that_names_travellers_the_log_never_held_is_warned_of():
     assert monitor(log, _tables_with(presence_reports=few), "2022-01-20", model=_ConstantModel()).warnings == []
 
 
+def _rekeyed_feed(new: int, unknown: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A log and a presence feed re-keyed on 14 January 2022: T1 and T2 (in the country since 1 December 2021)
+    have 20 reports on file from December, all linked; ``new`` reports reached the service from 14 to 20 January,
+    ``unknown`` of them naming T8 or T9, whom the crossings log never held (the rest T1's)."""
+    log = _log(("C1", "T1", "entry", "2021-12-01 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2021-12-01 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    old = [(f"P{t}{d:02d}", t, None, f"2021-12-{d:02d}", f"2021-12-{d + 1:02d}") for t in ("T1", "T2") for d in range(1, 11)]
+    days = [14, 15, 16, 17, 18, 19, 20, 14, 15, 16]  # the day each new report reached the service
+    recent = [(f"N{i}", ("T8", "T9")[i % 2] if i < unknown else "T1", None, f"2022-01-{days[i] - 1:02d}", f"2022-01-{days[i]:02d}")
+              for i in range(new)]
+    return log, _reports(*old, *recent)
+
+
+def test_a_feed_re_keyed_last_week_is_warned_of_though_most_of_its_history_links():
+    """The presence feed was pseudonymised with another key from 14 January: every report since names nobody the
+    log holds, so T1's and T2's current stays read as never reported. Its 20 December reports still link, so on main
+    10 unknown of 30 on file (33%) was no warning until most of the feed's history was new: weeks of lists scored
+    as if the feed held nothing. The records of the last 7 days (14-20 January), 10 of 10 unknown, are warned of.
+    Half of them unknown is no warning, nor are fewer than 10 records in the week (too few to tell from typos).
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log, reports = _rekeyed_feed(new=10, unknown=10)
+    res = monitor(log, _tables_with(presence_reports=reports), "2022-01-20", model=_ConstantModel())
+    counts = res.link_counts["presence_reports"]
+    assert counts["linked"] == 20 and counts["unknown_traveller"] == 10 and sum(counts.values()) == 30
+    assert len(res.warnings) == 1
+    assert ("presence_reports: 10 of the 10 records that reached the service in the last 7 days (100%) name a traveller "
+            "or document the crossings log never held") in res.warnings[0]
+    for new, unknown in ((10, 5), (9, 9)):
+        log, reports = _rekeyed_feed(new=new, unknown=unknown)
+        assert monitor(log, _tables_with(presence_reports=reports), "2022-01-20", model=_ConstantModel()).warnings == []
+
+
 def test_a_stay_left_out_because_its_traveller_entered_again_is_counted_with_its_reason():
     """Open entries on 10 March: C1 (T1, 10 January, no exit on file), C3 (T1 again, 1 March) and C2 (T2, 20 February);
     T3's visit C4 (5 March) ended with the exit C5 (10 March). C1 is left out of the snapshot (T1's entry of 1 March proves they left),
