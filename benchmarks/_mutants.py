@@ -395,8 +395,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Y22", "Spark: a feature given twice", SP, "flat_unique(pd.DataFrame(columns=list(columns)), found, features, copied)",
            "flat_unique(pd.DataFrame(columns=list(columns)), found)", SPARK, "a feature given twice is scored from one of its copies on Spark"),
     # ---------------------------------------------------------------- in-country monitoring: silent losses
-    Mutant("H01", "monitoring: a source linked to almost nobody", SM, "if total and unknown / total > UNKNOWN_ID_SHARE:",
-           "if total and unknown / total > 1.0:", SOURCES, "a feed pseudonymised with another key is linked to nobody without a warning"),
+    Mutant("H01", "monitoring: a source linked to almost nobody", SM, "or unknown / total <= UNKNOWN_ID_SHARE:",
+           "or unknown / total <= 1.0:", SOURCES, "a feed pseudonymised with another key is linked to nobody without a warning"),
     Mutant("H02", "monitor CLI: lists refused for an unlinked source", MO, "    if unlinked and not args.allow_unlinked:\n",
            "    if False:\n", ("tests/test_cli_monitor.py",), "the lists of a feed linked to nobody are written, exit 0"),
     Mutant("H03", "monitor CLI: the saved window file read once", MO, "_saved_verdict(saved) if signed else UNSIGNED",
