@@ -444,6 +444,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R10", "enforcement: a ban's 20 years by days", SO, 'far = (df["ban_until"].dt.normalize() > last)',
            'far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS))', SOURCES,
            "a ban of exactly 20 years whose last day is given as 23:59:59 is refused as a placeholder"),
+    Mutant("R11", "monitoring: a feed re-keyed lately", SM, "            line = _unknown_line(name, recent.get(name, {}), lately=True)\n",
+           "            pass\n", SOURCES + ("tests/test_cli_monitor.py",), "a feed re-keyed last week, its history still linked, is no warning"),
+    Mutant("R12", "monitor CLI: a feed re-keyed lately refused before fitting", SM,
+           "unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))",
+           "unknown_id_warnings({n: r.counts for n, r in links.items()}, None)", ("tests/test_cli_monitor.py",),
+           "the CLI writes the lists of a feed re-keyed last week, exit 0 (monitor() itself warns)"),
 )
 
 
