@@ -1018,6 +1018,15 @@ def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_cop
     assert history["prior_charges"].tolist() == [0.0, 1.0, 1.0] and history["prior_deportations"].tolist() == [0.0, 1.0, 1.0]
 
 
+def test_a_charge_whose_days_are_missing_is_refused_for_its_days_not_for_its_amount():
+    """A charge of Rp 4,000,000 whose `overstay_days` the feed left missing: the problem is the missing days, and
+    the contract says so. The amount rule also took the missing days for a product other than the amount and told
+    the user to fix a right amount ("give the charge paid: Rp 1,000,000 for each day"). One problem, the real one.
+    """
+    table = _actions(("E0", "overstay_charge", 4, 4_000_000, None), ("E1", "overstay_charge", None, 4_000_000, None))
+    problems = check_source("enforcement", table)
+    assert [(p.column, p.problem, p.record_ids) for p in problems] == [("overstay_days", "value is missing", ("E1",))]
+
 def test_a_charge_that_is_not_the_daily_charge_times_its_days_is_refused():
     """DESIGN.md: an overstay is charged Rp 1,000,000 a day. A charge for 4 days is Rp 4,000,000; one of
     Rp 400,000 (a digit lost) or Rp 40,000,000 (one too many) fines another overstay than the one it names, and
