@@ -247,7 +247,8 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         charged = df["action"].astype(object).to_numpy() == "overstay_charge"
         due = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) * OVERSTAY_CHARGE_IDR
         amount = df["amount_idr"].to_numpy(dtype=float, na_value=np.nan)
-        problems += _where(df, id_col, charged & ~np.isnan(amount) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
+        # missing days are their own problem (reported above), not a wrong amount
+        problems += _where(df, id_col, charged & ~np.isnan(amount) & ~np.isnan(due) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
                            f"give the charge paid: Rp {OVERSTAY_CHARGE_IDR:,} for each day in `overstay_days`, or check `overstay_days`")
     if "action" in usable:
         # the contract leaves these missing for other actions: one given there says the action or the field is wrong
