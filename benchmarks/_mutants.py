@@ -450,6 +450,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))",
            "unknown_id_warnings({n: r.counts for n, r in links.items()}, None)", ("tests/test_cli_monitor.py",),
            "the CLI writes the lists of a feed re-keyed last week, exit 0 (monitor() itself warns)"),
+    Mutant("R13", "enforcement: a charge's missing days are no wrong amount", SO, "& ~np.isnan(due) & (amount != due)", "& (amount != due)",
+           SOURCES, "a charge with its days missing is also told its right amount is wrong"),
 )
 
 
