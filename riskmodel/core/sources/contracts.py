@@ -311,7 +311,7 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, ids that are not text or are blank, a report filed before the stay began or
+        duplicate ids, ids that are not text, are blank or have spaces around them, a report filed before the stay began or
         from a regency that :data:`REGENCIES` puts in another province, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application
