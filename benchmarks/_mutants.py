@@ -452,6 +452,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "the CLI writes the lists of a feed re-keyed last week, exit 0 (monitor() itself warns)"),
     Mutant("R13", "enforcement: a charge's missing days are no wrong amount", SO, "& ~np.isnan(due) & (amount != due)", "& (amount != due)",
            SOURCES, "a charge with its days missing is also told its right amount is wrong"),
+    Mutant("R14", "ids: no spaces around them", SC, "_ID_BLANK if not stripped else _ID_PADDED if stripped != value else _ID_TEXT",
+           "_ID_BLANK if not stripped else _ID_TEXT", SCHEMA + ("tests/test_sources.py",),
+           "'T1 ' passes as an id: T1 entering as 'T1' and leaving as 'T1 ' stays in the country"),
 )
 
 
