@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import decimal
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,7 +206,14 @@ def _count_and_least(con, rows: str, params: dict | None = None) -> tuple[int, o
 
 
 def _text(s: pd.Series) -> pd.Series:
-    out = s.astype("str") if pd.__version__ >= "3" else s.astype(object)
+    """``s`` as text (pandas 3) or as the objects the driver gave (pandas 2), but NUMERIC(p, 0) and UUID ids as their text.
+
+    Arrow writes Decimals at each part's own precision (parts of ids 1-3 and 10-12 cannot be read as one table)
+    and UUIDs as 16 bytes: such ids are written as the text pandas 3 writes for every id.
+    """
+    first = s.first_valid_index()
+    exact = pd.__version__ >= "3" or (first is not None and isinstance(s[first], decimal.Decimal | uuid.UUID))
+    out = s.astype("str") if exact else s.astype(object)
     return out.where(s.notna(), None) if s.isna().any() else out
 
 
