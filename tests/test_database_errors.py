@@ -457,3 +457,16 @@ def test_uuid_ids_are_read_once_each_across_a_crash(engine, reports, tmp_path):
     got = pd.read_parquet(parts)["report_id"].tolist()
     assert sorted(got) == sorted(ids) and len(got) == 15
     assert reader.read_into(parts) == 0
+
+
+def test_numeric_ids_of_scale_0_beyond_double_precision_are_read_once_each(engine, reports, tmp_path):
+    """NUMERIC(20,0) ids above 2**53 differ by 1: pd.read_sql's default turns Decimals into floats, which would merge
+    them (and write "1.0" for 1); the ids must reach the parts and the state file exactly."""
+    ids = [2**62 + i for i in (1, 2, 3, 4, 5)]
+    write_table(engine, "presence_reports", _numbered(reports, ids, [WM] * 5))
+    with engine.begin() as con:
+        con.execute(sa.text("ALTER TABLE presence_reports ALTER COLUMN report_id TYPE numeric(20, 0)"))
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2)
+    assert reader.read_into(tmp_path / "parts") == 5
+    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"].map(int)) == ids
+    assert reader.state()["last_id"] == 2**62 + 5
