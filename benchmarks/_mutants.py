@@ -440,6 +440,16 @@ MUTANTS: tuple[Mutant, ...] = (
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)',
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool) & False', SOURCES,
            "a report from Badung in DKI Jakarta is accepted"),
+    Mutant("E01", "score input: a Decimal NaN", SI, "return None if v.is_nan() else float(v)", "return float(v)", SCORE,
+           "a NUMERIC 'NaN' is scored as a missing value (or fails in float())"),
+    Mutant("E02", "database: NUMERIC ids of scale 0 only", TB, "(isinstance(declared, sa.Numeric) and declared.scale == 0)",
+           "isinstance(declared, sa.Numeric)", DB, "NUMERIC ids with fractions are read as whole numbers"),
+    Mutant("E03", "database: NUMERIC ids exact", TB, 'params=params | {"n": self.batch_rows}, coerce_float=False)',
+           'params=params | {"n": self.batch_rows})', DB, "NUMERIC ids are read as floats: past 2**53 they merge"),
+    Mutant("E04", "database: the least id of any kind", TB, "(SELECT k FROM ({rows}) r ORDER BY k LIMIT 1)", "(SELECT min(k) FROM ({rows}) r)",
+           DB, "a UUID id column fails the read with 'function min(uuid) does not exist'"),
+    Mutant("E05", "database: NUMERIC and UUID ids as text on pandas 2", TB, "isinstance(s[first], decimal.Decimal | uuid.UUID)", "False", DB,
+           "on pandas 2 the parts hold UUIDs as 16 bytes and Decimal ids at each part's own precision (run it in .venv-pandas2)"),
 )
 
 
