@@ -450,6 +450,11 @@ MUTANTS: tuple[Mutant, ...] = (
            DB, "a UUID id column fails the read with 'function min(uuid) does not exist'"),
     Mutant("E05", "database: NUMERIC and UUID ids as text on pandas 2", TB, "isinstance(s[first], decimal.Decimal | uuid.UUID)", "False", DB,
            "on pandas 2 the parts hold UUIDs as 16 bytes and Decimal ids at each part's own precision (run it in .venv-pandas2)"),
+    Mutant("E06", "database: zoned times on pandas 2", "riskmodel/integrations/database/tables.py",
+           'if pd.api.types.is_datetime64_dtype(pd.to_datetime(v, errors="coerce", format="mixed").dtype):',
+           'if getattr(pd.to_datetime(v, errors="coerce", format="mixed").dtype, "tz", None) is None:',
+           ("tests/test_database_errors.py", "-k", "zone_are_named"),
+           "on pandas 2 a text time column with one zoned value fails the read with pandas' own ValueError (run with the pandas-2 venv)"),
 )
 
 

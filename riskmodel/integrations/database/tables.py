@@ -230,8 +230,9 @@ def _zoned(v: pd.Series) -> np.ndarray:
         return v.notna().to_numpy()
     if not (v.dtype == object or pd.api.types.is_string_dtype(v)):
         return np.zeros(len(v), dtype=bool)
-    try:  # the common case in one call: no value parses to a zoned time
-        if getattr(pd.to_datetime(v, errors="coerce", format="mixed").dtype, "tz", None) is None:
+    try:  # the common case in one call: every value parses to a time without a zone
+        # (pandas 2 parses a mix of zoned and plain times to objects: those are judged value by value below)
+        if pd.api.types.is_datetime64_dtype(pd.to_datetime(v, errors="coerce", format="mixed").dtype):
             return np.zeros(len(v), dtype=bool)
     except (ValueError, TypeError):  # zoned and unzoned, or several offsets
         pass
