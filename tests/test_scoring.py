@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import warnings
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -583,3 +584,60 @@ def test_a_duplicated_column_the_model_does_not_use_refuses_no_row(fitted, n):
     twice = pd.concat([batch, batch[["group_size"]]], axis=1)
     out = score(twice, model=model, errors="flag")
     assert (out["error"] == "group_size: column appears more than once").all() and out["probability"].isna().all()
+
+
+def _numeric_column(s: pd.Series) -> pd.Series:
+    """``s`` as a database's NUMERIC column reaches pandas: object dtype holding ``decimal.Decimal``, None where missing.
+
+    ``repr`` gives the shortest text of each float, which reads back as that very float."""
+    return pd.Series([None if pd.isna(v) else Decimal(repr(float(v))) for v in s], index=s.index, dtype=object)
+
+
+def _as_numeric_columns(model, batch: pd.DataFrame) -> pd.DataFrame:
+    return batch.assign(**{c: _numeric_column(batch[c]) for c in model.features if c not in model.levels_})
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_numeric_columns_read_from_a_database_as_decimals_score_as_their_floats(fitted, n):
+    """pd.read_sql hands NUMERIC columns over as Decimal objects: every row was refused as "expected a number" although
+    each holds an exact number. Decimal(3) is the number 3: the scores, bands and reasons must be those of the floats."""
+    model, _, rows = fitted
+    batch = _with(rows, n, _HISTORY)  # a repeat visitor in row 1: the rules between features apply
+    exact = _as_numeric_columns(model, batch)
+    assert isinstance(exact.loc[1, "group_size"], Decimal) and exact["prior_visits"].dtype == object
+    expected = score(batch, model=model, reasons=3)
+    assert expected["error"].isna().all()
+    pd.testing.assert_frame_equal(score(exact, model=model, reasons=3), expected)
+    pd.testing.assert_frame_equal(score(exact.to_dict("records"), model=model, reasons=3),
+                                  expected.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        # PostgreSQL's NUMERIC holds 'NaN' and, since 14, 'Infinity': neither is a number to score
+        ("group_size", Decimal("NaN"), "expected a number"),
+        ("prior_visits", Decimal("sNaN"), "expected a number"),
+        ("planned_stay_days", Decimal("Infinity"), "infinite value"),
+        ("days_since_last_exit", Decimal("-Infinity"), "infinite value"),
+        ("group_size", "many", "expected a number"),  # text beside Decimals
+        ("group_size", b"3", "expected a number"),
+        # the domain of the feature and the rules between features hold for the number a Decimal names
+        ("group_size", Decimal("201"), "above 200; expected a whole number from 1 to 200"),
+        ("group_size", Decimal("2.5"), "not a whole number; expected a whole number from 1 to 200"),
+        ("prior_visits", Decimal("1E+30"), "above 1315200; expected"),
+        ("prior_extensions", Decimal("5"), "breaks `prior_extensions <= prior_exits`"),
+    ],
+)
+def test_a_decimal_that_is_no_finite_number_or_outside_the_contract_is_refused(fitted, n, column, value, problem):
+    model, _, rows = fitted
+    batch = _as_numeric_columns(model, _with(rows, n, _HISTORY))
+    batch.loc[1, column] = value
+    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: {problem}")) as caught:
+        score(batch, model=model)
+    assert f"(1 row: {batch.loc[1, 'stay_id']})" in str(caught.value) and "Fix: " in str(caught.value)
+    for given in (batch, batch.to_dict("records")):
+        out = score(given, model=model, errors="flag")
+        assert out["error"].iloc[1].startswith(f"{column}: {problem}") and np.isnan(out["probability"].iloc[1])
+        assert out["error"].drop(index=out.index[1]).isna().all() and out["probability"].drop(index=out.index[1]).notna().all()

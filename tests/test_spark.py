@@ -456,3 +456,26 @@ def test_an_extra_column_named_as_a_feature_in_another_case_is_ignored_as_score_
     got = score_spark(spark.createDataFrame(table), model=folder, audit_log=False).toPandas()
     _same(got, score(table, model=folder, audit_log=False))
     assert got["probability"].notna().all()
+
+
+def test_decimal_columns_score_on_spark_as_their_floats_in_process(spark, fitted):
+    """A NUMERIC column read from a database is a DecimalType column on Spark and reaches the workers' score() as
+    Decimal objects: every row came back flagged "expected a number". The scores must be those of the floats
+    in-process, and a Decimal above a feature's bound is flagged on Spark as the float is in-process."""
+    from pyspark.sql import functions as F
+
+    model, folder, rows = fitted
+    table = rows.head(40).copy()
+    table["stay_id"] = [f"S{i:03d}" for i in range(40)]
+    numbers = [c for c in model.features if c not in model.levels_ and c in table.columns
+               and pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])]
+    assert {"group_size", "prior_visits", "planned_over_permitted"} <= set(numbers)
+    table = table.astype({c: float for c in numbers})
+    table.loc[5, "group_size"] = 201.0  # above the contract's 200
+    # 18 decimal places: more digits than a double needs, so each Decimal names its float
+    sdf = spark.createDataFrame(table).withColumns({c: F.col(c).cast("decimal(38,18)") for c in numbers})
+    assert sdf.schema["group_size"].dataType.simpleString() == "decimal(38,18)"
+    got = score_spark(sdf, model=folder, errors="flag", reasons=3, audit_log=False).toPandas()
+    local = score(table, model=folder, errors="flag", reasons=3, audit_log=False)
+    assert local["error"].tolist() == [None] * 5 + ["group_size: above 200; expected a whole number from 1 to 200"] + [None] * 34
+    _same(got, local)

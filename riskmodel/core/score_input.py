@@ -3,7 +3,7 @@
 A loaded model is held as a :class:`Scorer` with its fast-path lookups (level
 codes, the contract's feature domains). Every row's problems are collected in
 a :class:`Problems` (column, problem, fix -> rows): missing, misspelt,
-duplicated or MultiIndex columns; text in a number; a list where one value
+duplicated or MultiIndex columns; text in a number (a finite Decimal is a number); a list where one value
 belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS`; rows breaking a rule
 between features that build_features always meets (:data:`riskmodel.core.schema.FEATURE_INVARIANTS`);
 negative values where training never had one; missing values where training
@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -358,11 +359,18 @@ def flat_unique(frame: pd.DataFrame, problems: Problems, features=(), copied=())
 
 
 def to_float(v) -> float | None:
-    """A JSON-ish scalar as float; None when it is not a number (the text "nan" included)."""
+    """A JSON-ish scalar or a Decimal as float; None when it is not a number (the text "nan" and a Decimal NaN included).
+
+    A Decimal is how a database's NUMERIC column reaches pandas (``pd.read_sql``) and Spark's DecimalType reaches
+    ``mapInPandas``: an exact number, read as the float nearest to it (an infinite Decimal as an infinity).
+    """
     if isinstance(v, bool | np.bool_):
         return float(v)
     if isinstance(v, int | float | np.integer | np.floating):
         return float(v)
+    if isinstance(v, Decimal):
+        # NUMERIC's 'NaN' is no number and no missing value either (that is NULL, read as None): refused, as the text "nan"
+        return None if v.is_nan() else float(v)
     if isinstance(v, str):
         t = v.strip().lower()
         if t in _TRUE:

@@ -153,7 +153,8 @@ def score(
     ----------
     stays : DataFrame, dict or list of dict
         Stays with the model's feature columns (see :func:`riskmodel.core.features.build_features`);
-        other columns are ignored unless listed in ``passthrough``. With ``history``: one entry
+        other columns are ignored unless listed in ``passthrough``. Numbers may be ints, floats or
+        finite ``decimal.Decimal`` values (a database's NUMERIC columns). With ``history``: one entry
         record instead (a crossings-log entry row, see :func:`riskmodel.core.entry.features_at_entry`).
     model : str, Path, RiskModel or Scorer
         A fitted model, a local model folder, or an MLflow URI such as

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import decimal
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,8 +164,8 @@ def _id_kind(con, name: str, spec: TableSpec) -> str | None:
     ------
     SchemaError
         If an id is missing (NULL), or the ids are of a kind a read cannot resume
-        after exactly: fractional numbers (FLOAT, DOUBLE PRECISION, NUMERIC, REAL,
-        which round) or, in SQLite (whose types belong to values, not columns),
+        after exactly: fractional numbers (FLOAT, DOUBLE PRECISION, REAL, NUMERIC
+        but NUMERIC(p, 0), which round) or, in SQLite (whose types belong to values, not columns),
         values of several kinds.
     """
     import sqlalchemy as sa
@@ -174,7 +176,7 @@ def _id_kind(con, name: str, spec: TableSpec) -> str | None:
         raise SchemaError(name, [SchemaProblem(
             spec.id_column, "missing (NULL): a read resumes after a (watermark, id) key, and a NULL id compares with none",
             "give every row its own id, then rerun", (f"first at {spec.watermark} {first}",), int(nulls))])
-    fix = (f"store `{spec.id_column}` as whole numbers (INTEGER, BIGINT) or text (TEXT, VARCHAR), one kind on every row, "
+    fix = (f"store `{spec.id_column}` as whole numbers (INTEGER, BIGINT, NUMERIC(p, 0)) or text (TEXT, VARCHAR), one kind on every row, "
            "then rerun")
     if con.dialect.name == "sqlite":
         stored = sorted(k for (k,) in con.execute(sa.text(f'SELECT DISTINCT typeof({key}) FROM "{name}"')))
@@ -184,7 +186,8 @@ def _id_kind(con, name: str, spec: TableSpec) -> str | None:
                 "of one kind, whole numbers or text (fractions round, and SQLite ranks every number below every text)", fix)])
         return {"integer": "int", "text": "text"}.get(stored[0]) if stored else None
     declared = {c["name"]: c["type"] for c in sa.inspect(con).get_columns(name)}[spec.id_column]
-    if isinstance(declared, sa.Integer):
+    # NUMERIC(p, 0) holds whole numbers only; NUMERIC without a scale holds any fraction
+    if isinstance(declared, sa.Integer) or (isinstance(declared, sa.Numeric) and declared.scale == 0):
         return "int"
     if isinstance(declared, (sa.String, sa.Uuid)):
         return "text"
@@ -193,8 +196,24 @@ def _id_kind(con, name: str, spec: TableSpec) -> str | None:
         "(fractions round; other types have no order this reader knows)", fix)])
 
 
+def _count_and_least(con, rows: str, params: dict | None = None) -> tuple[int, object]:
+    """How many rows the query ``rows`` gives, and its least ``k`` as the database orders ids (None without rows).
+
+    ORDER BY, not min(): PostgreSQL has no min() of UUIDs, which the reader takes as text ids.
+    """
+    return con.execute(_statement(
+        f"SELECT (SELECT count(*) FROM ({rows}) r), (SELECT k FROM ({rows}) r ORDER BY k LIMIT 1)"), params or {}).one()
+
+
 def _text(s: pd.Series) -> pd.Series:
-    out = s.astype("str") if pd.__version__ >= "3" else s.astype(object)
+    """``s`` as text (pandas 3) or as the objects the driver gave (pandas 2), but NUMERIC(p, 0) and UUID ids as their text.
+
+    Arrow writes Decimals at each part's own precision (parts of ids 1-3 and 10-12 cannot be read as one table)
+    and UUIDs as 16 bytes: such ids are written as the text pandas 3 writes for every id.
+    """
+    first = s.first_valid_index()
+    exact = pd.__version__ >= "3" or (first is not None and isinstance(s[first], decimal.Decimal | uuid.UUID))
+    out = s.astype("str") if exact else s.astype(object)
     return out.where(s.notna(), None) if s.isna().any() else out
 
 
@@ -211,8 +230,9 @@ def _zoned(v: pd.Series) -> np.ndarray:
         return v.notna().to_numpy()
     if not (v.dtype == object or pd.api.types.is_string_dtype(v)):
         return np.zeros(len(v), dtype=bool)
-    try:  # the common case in one call: no value parses to a zoned time
-        if getattr(pd.to_datetime(v, errors="coerce", format="mixed").dtype, "tz", None) is None:
+    try:  # the common case in one call: every value parses to a time without a zone
+        # (pandas 2 parses a mix of zoned and plain times to objects: those are judged value by value below)
+        if pd.api.types.is_datetime64_dtype(pd.to_datetime(v, errors="coerce", format="mixed").dtype):
             return np.zeros(len(v), dtype=bool)
     except (ValueError, TypeError):  # zoned and unzoned, or several offsets
         pass
@@ -341,7 +361,7 @@ def read_table(engine, name: str) -> pd.DataFrame:
     cols = ", ".join(f'"{c.name}"' for c in spec.columns)
     with _connect(engine) as con:
         _check_table(con, name, spec)
-        df = pd.read_sql(sa.text(f'SELECT {cols} FROM "{name}" ORDER BY "{spec.id_column}"'), con)
+        df = pd.read_sql(sa.text(f'SELECT {cols} FROM "{name}" ORDER BY "{spec.id_column}"'), con, coerce_float=False)
     return coerce(name, df)
 
 
@@ -349,13 +369,14 @@ class IncrementalReader:
     """Read the rows of a table newer than the last run's watermark, in resumable batches.
 
     The id column (the table's ``id_column`` in :data:`TABLES`) must hold whole
-    numbers (SQL INTEGER, BIGINT, SMALLINT: ordered and resumed as numbers, 10
-    after 9) or text (TEXT, VARCHAR, CHAR, or UUID in PostgreSQL: ordered as the
+    numbers (SQL INTEGER, BIGINT, SMALLINT, NUMERIC(p, 0): ordered and resumed as
+    numbers, 10 after 9) or text (TEXT, VARCHAR, CHAR, or UUID in PostgreSQL: ordered as the
     database orders text), one kind on every row and never NULL. The state file
     keeps the last id as the column holds it: a JSON number for whole numbers, a
     string for text. A state file of older readers, which saved every id as
     text, resumes as before for text ids and, for whole-number ids, at the
-    number it names. Fractional ids (FLOAT, DOUBLE PRECISION, NUMERIC, REAL),
+    number it names. Fractional ids (FLOAT, DOUBLE PRECISION, REAL, NUMERIC with a
+    scale other than 0),
     ids of other types, NULL ids, or (in SQLite) ids of several kinds stop the
     read with a SchemaError naming the column before anything is written.
 
@@ -456,14 +477,13 @@ class IncrementalReader:
         kind, twice = None, 0
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
-            n, first = con.execute(sa.text(f'SELECT count(*), min({key}) FROM "{self.name}" WHERE {wm} IS NULL')).one()
+            n, first = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} IS NULL')
             if not n:
                 kind = _id_kind(con, self.name, self.spec)
                 state = self._resume(state, kind)
                 where, params = self._after(state)
-                twice, example = con.execute(_statement(
-                    f'SELECT count(*), min(k) FROM (SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1) d'
-                ), params).one()
+                twice, example = _count_and_least(
+                    con, f'SELECT {key} AS k FROM "{self.name}" {where} GROUP BY {wm}, {key} HAVING count(*) > 1', params)
         if n:
             raise SchemaError(self.name, [SchemaProblem(
                 self.spec.watermark, "missing (NULL): an incremental read orders rows by it and would never read these",
@@ -503,7 +523,9 @@ class IncrementalReader:
         where, params = self._after(state)
         sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
-            return pd.read_sql(sql, con, params=params | {"n": self.batch_rows})
+            # NUMERIC(p, 0) ids as the exact Decimals the driver gives: read_sql's default makes them floats (2**53 + 1
+            # read as 2**53, and written to the parts as "1.0")
+            return pd.read_sql(sql, con, params=params | {"n": self.batch_rows}, coerce_float=False)
 
     def next_batch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order, with the contract's dtypes.
