@@ -1144,3 +1144,18 @@ def test_a_regency_of_another_province_is_refused():
     with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(2 rows: P2, P3\).*"
                                           r"give the province the regency is in \(Badung: Bali; Batam: Kepulauan Riau\)"):
         validate_source("presence_reports", reports)
+
+
+def test_a_regency_in_its_province_spelt_in_capitals_is_accepted_and_judged_alike():
+    """BPS publishes its names in capitals ("BALI", "DKI JAKARTA"), and feeds copy them. Badung in "BALI" is Badung
+    in Bali, yet the rule compared names letter for letter and refused it (a feed spelt so is refused whole), while
+    "BADUNG" in DKI Jakarta passed unjudged. Names are compared as a person reads them: case and spacing aside.
+    """
+    rows = [("P1", "T1", "D1", "2022-01-12", "2022-01-12")] * 4
+    reports = _reports(*[(f"P{i}", *r[1:]) for i, r in enumerate(rows)])
+    reports["province"] = ["BALI", "dki  jakarta", "Bali", "DKI JAKARTA"]
+    reports["regency"] = ["Badung", "JAKARTA SELATAN", " Badung", "BADUNG"]
+    assert check_source("presence_reports", reports.iloc[:3]) == []
+    with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(1 row: P3\).*"
+                                          r"give the province the regency is in \(BADUNG: Bali\)"):
+        validate_source("presence_reports", reports)
