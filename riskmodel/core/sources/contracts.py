@@ -186,12 +186,22 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     return problems
 
 
-#: The province of each regency in :data:`REGENCIES`.
-_PROVINCE_OF = {regency: province for province, regencies in REGENCIES.items() for regency in regencies}
+def _name_key(name) -> str:
+    """A place name as a person reads it: case and spacing aside (BPS writes "DKI JAKARTA", others "DKI Jakarta")."""
+    return " ".join(str(name).split()).casefold()
+
+
+def _name_keys(names: pd.Series) -> pd.Series:
+    """:func:`_name_key` of each text value (each distinct one once); missing and non-text values missing."""
+    return names.map({v: _name_key(v) for v in pd.unique(names) if isinstance(v, str)})
+
+
+#: The province of each regency in :data:`REGENCIES`, by :func:`_name_key`.
+_PROVINCE_OF = {_name_key(regency): province for province, regencies in REGENCIES.items() for regency in regencies}
 
 
 def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
-    """Rows whose regency is one :data:`REGENCIES` puts in another province.
+    """Rows whose regency is one :data:`REGENCIES` puts in another province (names compared by :func:`_name_key`).
 
     A regency the table does not hold is not judged: the table lists where
     foreigners are reported, it is no gazetteer of Indonesia.
@@ -199,9 +209,9 @@ def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[Sche
     if not {"province", "regency"} <= usable:
         return []
     regency = df["regency"].astype(object)
-    home = regency.map(_PROVINCE_OF)
-    wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)
-    where = "; ".join(f"{r}: {_PROVINCE_OF[r]}" for r in pd.unique(regency[wrong])[:5])
+    home = _name_keys(regency).map(_PROVINCE_OF)
+    wrong = (home.notna() & (_name_keys(home) != _name_keys(df["province"].astype(object)))).to_numpy(dtype=bool)
+    where = "; ".join(f"{r}: {_PROVINCE_OF[_name_key(r)]}" for r in pd.unique(regency[wrong])[:5])
     return _where(df, id_col, wrong, "regency", "a regency of another province than `province`",
                   f"give the province the regency is in ({where}), or check `regency`")
 
