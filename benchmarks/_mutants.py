@@ -470,6 +470,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R14", "ids: no spaces around them", SC, "_ID_BLANK if not stripped else _ID_PADDED if stripped != value else _ID_TEXT",
            "_ID_BLANK if not stripped else _ID_TEXT", SCHEMA + ("tests/test_sources.py",),
            "'T1 ' passes as an id: T1 entering as 'T1' and leaving as 'T1 ' stays in the country"),
+    Mutant("R15", "presence reports: place names compared case and spacing aside", SO, '    return " ".join(str(name).split()).casefold()\n',
+           "    return str(name)\n", SOURCES, "Badung in 'BALI' is refused as another province, 'BADUNG' in DKI Jakarta not judged"),
 )
 
 
