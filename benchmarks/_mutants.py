@@ -472,6 +472,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "'T1 ' passes as an id: T1 entering as 'T1' and leaving as 'T1 ' stays in the country"),
     Mutant("R15", "presence reports: place names compared case and spacing aside", SO, '    return " ".join(str(name).split()).casefold()\n',
            "    return str(name)\n", SOURCES, "Badung in 'BALI' is refused as another province, 'BADUNG' in DKI Jakarta not judged"),
+    # guards of this morning's h9-ambiguous that no test held (both SURVIVED the SOURCES selection before the test)
+    Mutant("R16", "linking: a document shared by the end, its record with no stay", SL,
+           'reason[reason.isna() & (pos < 0) & ambiguous_at.notna()] = "ambiguous_document"', "pass", SOURCES,
+           "a record whose document was shared later and that had no stay counts as no_stay_at_time and names the first traveller"),
+    Mutant("R17", "linking: an ambiguous record names nobody", SL,
+           'shown = traveller.where(reason != "ambiguous_document").to_numpy(dtype=object)', "shown = traveller.to_numpy(dtype=object)",
+           SOURCES, "the unlinked records of a shared document name the first traveller seen with it"),
 )
 
 

@@ -1004,6 +1004,26 @@ def test_a_document_shared_after_the_day_does_not_remove_records_from_a_monitori
     assert counts["presence_reports"]["ambiguous_document"] == 2 and sum(counts["presence_reports"].values()) == 2
 
 
+def test_a_record_of_a_document_shared_by_the_end_names_nobody_whether_or_not_it_had_a_stay():
+    """D1 is T1's from 1 January 2020 and T2's too from 1 February; D2 is only T1's. T1 stayed 1-20 January.
+    P1 (D1 only, a stay from 25 January, on file on the 26th) had no stay of T1 while D1 was T1's alone, and D1
+    is shared by the end of the data: it is `ambiguous_document`, not `no_stay_at_time`. P2 (D1 only, on file after
+    1 February) never was T1's. Neither shows a traveller among the unlinked: nobody's by its document, naming T1
+    would pin on T1 a record that may be T2's. P3, the same as P1 with D2, is T1's and out of the country.
+    """
+    stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
+                          "exit_time": pd.to_datetime(["2020-01-20"])})
+    pairs = pd.DataFrame({"document_id": ["D1", "D1", "D2"], "traveller_id": ["T1", "T2", "T1"],
+                          "first_seen": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-01"]), "travellers": [2, 2, 1]})
+    reports = _reports(("P1", None, "D1", "2020-01-25", "2020-01-26"), ("P2", None, "D1", "2020-01-10", "2020-02-05"),
+                       ("P3", None, "D2", "2020-01-25", "2020-01-26"))
+    res = link_records("presence_reports", reports, stays, pairs)
+    got = res.unlinked.set_index("report_id")
+    assert got["reason"].to_dict() == {"P1": "ambiguous_document", "P2": "ambiguous_document", "P3": "no_stay_at_time"}
+    assert got["traveller_id"].isna().to_dict() == {"P1": True, "P2": True, "P3": False}
+    assert res.counts["ambiguous_document"] == 2 and res.counts["no_stay_at_time"] == 1 and sum(res.counts.values()) == 3
+
+
 def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_copies_count_once():
     """D1 is T1's from 1 January 2020 and T2's too from 1 February. E1 (D1 only) was linked from 11 January until
     then; E2, on file only from 5 February, never was. E3, T1's own copy of E1 filed on 20 January, takes over when
