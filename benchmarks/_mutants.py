@@ -479,6 +479,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R17", "linking: an ambiguous record names nobody", SL,
            'shown = traveller.where(reason != "ambiguous_document").to_numpy(dtype=object)', "shown = traveller.to_numpy(dtype=object)",
            SOURCES, "the unlinked records of a shared document name the first traveller seen with it"),
+    Mutant("R18", "CLI: a CSV date that is no date", "riskmodel/apps/cli/command.py", "    if problems:\n        raise SchemaError(name, problems)\n",
+           "    if False:\n        raise SchemaError(name, problems)\n", ("tests/test_cli_bad_inputs.py",),
+           "a ban_until of '2042-13-01' in a CSV is read as missing, a ban without end, and passes validate"),
 )
 
 
