@@ -168,3 +168,14 @@ def test_validate_refuses_a_csv_date_that_is_no_date_rather_than_read_it_as_miss
     placeholder = tmp_path / "placeholder.csv"
     placeholder.write_text(head + rows[0].replace("2023-02-12", "9999-12-31") + "\n", encoding="utf-8")
     assert _run(["validate", "--table", "enforcement", placeholder], capsys)[0] == 1
+
+
+def test_validate_reads_a_csv_nat_or_blank_date_as_missing(tmp_path, capsys):
+    """Only a value that is no date is refused: 'NaT' (what `astype(str)` writes for a missing time) and a cell of
+    spaces are missing times, as an empty cell is. Here each is the `ban_until` of a ban without end."""
+    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
+    rows = [f"E{i},T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,{v}" for i, v in enumerate(["NaT", "  ", "nat", ""])]
+    path = tmp_path / "enforcement.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    code, err = _run(["validate", "--table", "enforcement", path], capsys)
+    assert code == 0, err
