@@ -212,7 +212,8 @@ def _typed_csv(df, name: str):
         parsed = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
         # a value that is no date (or none pandas can hold) must not pass for a missing one: where the contract lets a
         # time be missing, missing means something (a ban without end, an application not decided, a stay not ended)
-        lost = df[col].notna().to_numpy() & parsed.isna().to_numpy()
+        text = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip().str.casefold()
+        lost = ~text.isin(["", "nat"]).to_numpy() & parsed.isna().to_numpy()
         if lost.any():
             rows = np.flatnonzero(lost)
             shown = ", ".join(repr(str(v)) for v in pd.unique(df[col].to_numpy(dtype=object)[rows])[:3])
