@@ -482,6 +482,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R18", "CLI: a CSV date that is no date", "riskmodel/apps/cli/command.py", "    if problems:\n        raise SchemaError(name, problems)\n",
            "    if False:\n        raise SchemaError(name, problems)\n", ("tests/test_cli_bad_inputs.py",),
            "a ban_until of '2042-13-01' in a CSV is read as missing, a ban without end, and passes validate"),
+    Mutant("R19", "CLI: a CSV's 'NaT' is a missing date", "riskmodel/apps/cli/command.py", 'lost = ~text.isin(["", "nat"]).to_numpy()',
+           'lost = ~text.isin([""]).to_numpy()', ("tests/test_cli_bad_inputs.py",), "a CSV whose missing times read 'NaT' is refused as no dates"),
 )
 
 
