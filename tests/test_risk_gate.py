@@ -279,3 +279,65 @@ def test_a_gate_rule_with_a_bound_that_is_no_finite_number_is_refused(rules):
     name = next(iter(rules))
     with pytest.raises(ValueError, match=rf"`gate\.{name}` .*finite number"):
         GateConfig(**rules)
+
+
+def test_a_gate_rule_on_a_metric_the_gate_does_not_know_is_refused_when_read():
+    """A misspelt metric in a champion rule was skipped without a word (the champion never logged it).
+
+    Hand-made: the challenger's roc_auc 0.60 is far below the champion's 0.90, and the only rule on
+    it is written ``roc_acu``; the gate passed it. The config must be refused, naming the key, the
+    nearest metric and the fix.
+    """
+    with pytest.raises(ValueError, match=r"`gate\.higher_is_better` names metric\(s\) \['roc_acu'\] .*did you mean `roc_auc`\?"):
+        GateConfig(higher_is_better={"roc_acu": 0.005})
+    with pytest.raises(ValueError, match=r"`gate\.minimum` names metric\(s\) \['auc'\]"):
+        GateConfig(minimum={"auc": 0.75})
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        # a metric where lower is better in a higher_is_better rule: a worse calibration would be required, not refused
+        ({"higher_is_better": {"brier": 0.001}}, r"`gate\.higher_is_better` .*\['brier'\].*lower_is_better"),
+        ({"lower_is_better": {"pr_auc": 0.01}}, r"`gate\.lower_is_better` .*\['pr_auc'\].*higher_is_better"),
+    ],
+)
+def test_a_metric_in_the_champion_rule_of_the_wrong_direction_is_refused(rules, words):
+    with pytest.raises(ValueError, match=words):
+        GateConfig(**rules)
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        ({"minimum": {"roc_auc": 80}}, r"`gate\.minimum\.roc_auc` .*80.*0\.8"),  # a percentage: no model passes
+        ({"minimum": {"roc_auc": 0.0}}, r"`gate\.minimum\.roc_auc` .*never fail"),  # every model has roc_auc >= 0
+        ({"minimum": {"lift_at_5pct": -1}}, r"`gate\.minimum\.lift_at_5pct` .*never fail"),
+        ({"maximum": {"ece": 5}}, r"`gate\.maximum\.ece` .*never fail"),  # 5% written as 5: every model passes
+        ({"maximum": {"brier": 1.0}}, r"`gate\.maximum\.brier` .*never fail"),
+        ({"higher_is_better": {"roc_auc": 1.0}}, r"`gate\.higher_is_better\.roc_auc` .*never fail"),  # may drop to 0
+        ({"lower_is_better": {"ece": 2.0}}, r"`gate\.lower_is_better\.ece` .*never fail"),
+    ],
+)
+def test_a_gate_bound_that_can_never_fail_or_never_pass_a_0_1_metric_is_refused(rules, words):
+    """roc_auc, pr_auc, brier, ece, precision and recall lie in [0, 1]: a bound beyond that range decides nothing."""
+    with pytest.raises(ValueError, match=words):
+        GateConfig(**rules)
+
+
+def test_gate_bounds_that_can_decide_are_kept():
+    """Tight, demanding and improvement-requiring bounds are choices, not mistakes: kept."""
+    GateConfig(minimum={"roc_auc": 0.9999, "recall_at_5pct": 0.2, "lift_at_1pct": 3.0}, maximum={"ece": 0.0, "log_loss": 0.5},
+               higher_is_better={"roc_auc": -0.01, "pr_auc": 0.5}, lower_is_better={"brier": 0.001, "log_loss": 3.0})
+
+
+def test_a_misspelt_gate_metric_in_risk_yaml_is_a_config_error_naming_the_file(tmp_path):
+    from riskmodel.core.config import load_config
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.core.risk import RiskConfig
+
+    text = open("configs/risk.yaml", encoding="utf-8").read()
+    assert text.count("minimum: {roc_auc: 0.75}") == 1
+    (tmp_path / "risk.yaml").write_text(text.replace("minimum: {roc_auc: 0.75}", "minimum: {roc_acu: 0.75}"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"risk\.yaml\.gate`: `gate\.minimum` names metric\(s\) \['roc_acu'\]"):
+        load_config(tmp_path / "risk.yaml", RiskConfig)
