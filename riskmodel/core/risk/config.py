@@ -15,10 +15,12 @@ Examples
 from __future__ import annotations
 
 import ctypes
+import difflib
 import functools
 import importlib.util
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -214,7 +216,15 @@ class FairnessConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison."""
+    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison.
+
+    Each rule names a metric of :func:`~riskmodel.core.risk.metrics.classification_metrics`:
+    ``roc_auc``, ``pr_auc`` and ``precision/recall/lift_at_<budget>pct`` (higher is better),
+    ``brier``, ``log_loss``, ``ece`` and ``ece_quantile`` (lower is better), each champion rule in the
+    section of its direction. Bounds are finite and able to decide: a ``minimum`` above 0, and on a
+    metric of [0, 1] a ``minimum`` of at most 1, a ``maximum`` in [0, 1) and a tolerance below 1.
+    Anything else is refused when the config is read (a misspelt metric was skipped without a word).
+    """
 
     higher_is_better: dict[str, float] = field(default_factory=lambda: {"roc_auc": 0.005, "pr_auc": 0.01})
     lower_is_better: dict[str, float] = field(default_factory=lambda: {"ece": 0.005, "brier": 0.001})
@@ -236,10 +246,67 @@ class GateConfig:
             if bad:  # an infinite tolerance or bound passes every challenger: the rule is off without a word
                 raise ValueError(f"`gate.{rules}` must map metrics to finite numbers; got {bad}. To drop a rule, remove "
                                  "its metric from the section instead of giving it an unbounded value.")
+        _check_gate_metrics(self)
 
 
 def _finite_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: Metrics of :func:`~riskmodel.core.risk.metrics.classification_metrics` a gate rule may name, by the
+#: direction that is better; the per-budget ones (``recall_at_5pct``, ...) are matched by :data:`_AT_BUDGET`.
+_HIGHER_IS_BETTER = ("roc_auc", "pr_auc")
+_LOWER_IS_BETTER = ("brier", "log_loss", "ece", "ece_quantile")
+_AT_BUDGET = re.compile(r"(precision|recall|lift)_at_\d+(_\d+)?pct")
+#: Metrics that lie in [0, 1] (log_loss and lift are unbounded above).
+_UNIT = ("roc_auc", "pr_auc", "brier", "ece", "ece_quantile")
+
+
+def _direction(metric: str) -> str | None:
+    if metric in _HIGHER_IS_BETTER or _AT_BUDGET.fullmatch(metric):
+        return "higher_is_better"
+    return "lower_is_better" if metric in _LOWER_IS_BETTER else None
+
+
+def _check_gate_metrics(gate: GateConfig) -> None:
+    """Every rule names a metric the gate reads, in the section of its direction, with a bound that can decide.
+
+    A misspelt metric in a champion rule was skipped (the champion never logged it), one of the other
+    direction turned the rule round, and a bound a metric of [0, 1] can never cross decided nothing.
+    """
+    known = [*_HIGHER_IS_BETTER, *_LOWER_IS_BETTER, "precision_at_5pct", "recall_at_5pct", "lift_at_5pct"]
+    for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
+        names = list(getattr(gate, rules))
+        unknown = [m for m in names if _direction(m) is None]
+        if unknown:
+            hints = " ".join(f"`{m}`: did you mean `{n[0]}`?" for m in unknown if (n := difflib.get_close_matches(str(m), known, n=1)))
+            raise ValueError(f"`gate.{rules}` names metric(s) {unknown} the gate does not know; it reads {known[:6]} and "
+                             f"precision/recall/lift_at_<budget>pct (e.g. recall_at_5pct). {hints} Check the spelling.".replace("  ", " "))
+        wrong = [m for m in names if rules in ("higher_is_better", "lower_is_better") and _direction(m) != rules]
+        if wrong:
+            raise ValueError(f"`gate.{rules}` names {wrong}, whose better direction is the other one: the rule would "
+                             f"refuse improvements and pass losses; move them to `gate.{_direction(wrong[0])}`.")
+        for m, v in getattr(gate, rules).items():
+            _check_gate_bound(rules, m, v)
+
+
+def _check_gate_bound(rules: str, metric: str, v: float) -> None:
+    """A bound that cannot fail switches its rule off; one above 1 on a 0-1 metric is most likely a percentage."""
+    unit = metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+    never_fail = (
+        (rules == "minimum" and v <= 0)
+        or (unit and rules == "maximum" and v >= 1)
+        or (unit and rules in ("higher_is_better", "lower_is_better") and v >= 1)
+    )
+    where = f"`gate.{rules}.{metric}`"
+    if never_fail:
+        raise ValueError(f"{where} is {v:g}, a bound {metric} can never fail (it lies in {'[0, 1]' if unit else '[0, inf)'}): the rule "
+                         "would pass every model. Write a fraction (5% is 0.05), or remove the metric to drop the rule.")
+    if unit and rules == "minimum" and v > 1:
+        raise ValueError(f"{where} is {v:g}, above 1, which {metric} never reaches: no model could pass. It is a fraction "
+                         f"of 1: write {v / 100:g} for {v:g}%.")
+    if unit and rules == "maximum" and v < 0:
+        raise ValueError(f"{where} is {v:g}, below 0, which {metric} never reaches: no model could pass; write a fraction in [0, 1).")
 
 
 @dataclass(frozen=True)
