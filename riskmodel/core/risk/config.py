@@ -54,7 +54,7 @@ class Splits:
 
     def __post_init__(self):
         parts = (self.valid_fraction, self.calib_fraction, self.test_fraction)
-        if any(p <= 0 for p in parts) or sum(parts) >= 0.9:
+        if not all(p > 0 for p in parts) or not sum(parts) < 0.9:  # written so that NaN, whose comparisons are all False, fails
             raise ValueError(
                 f"split fractions must each be > 0 and sum below 0.9 (training needs the rest); got {parts}."
             )
@@ -166,6 +166,12 @@ class DataConfig:
     seed: int = 0
     cutoff: str | None = None
     grace_days: int = 30
+
+    def __post_init__(self):
+        # a label is mature grace_days after the longest stay the visa allows: below 0, stays still allowed to run count as settled
+        if self.grace_days < 0:
+            raise ValueError(f"`data.grace_days` must be an int >= 0 (days to wait after the longest permitted stay before a label "
+                             f"counts as settled); got {self.grace_days}. Use 0 for no extra wait.")
 
 
 @dataclass(frozen=True)
