@@ -341,3 +341,25 @@ def test_a_misspelt_gate_metric_in_risk_yaml_is_a_config_error_naming_the_file(t
     (tmp_path / "risk.yaml").write_text(text.replace("minimum: {roc_auc: 0.75}", "minimum: {roc_acu: 0.75}"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"risk\.yaml\.gate`: `gate\.minimum` names metric\(s\) \['roc_acu'\]"):
         load_config(tmp_path / "risk.yaml", RiskConfig)
+
+
+def test_a_fairness_rule_switched_off_is_said_in_the_decision_not_left_out():
+    """require_fairness: false is a choice the decision must show: before, the fairness line just vanished."""
+    off = GateConfig(higher_is_better={}, lower_is_better={}, minimum={"roc_auc": 0.7}, require_fairness=False)
+    d = evaluate_gate({"roc_auc": 0.8, "fairness_passed": 0.0}, None, off)
+    assert d.passed  # the rule is off: the audit's failure does not refuse
+    assert any(r.startswith("OFF: fairness audit not checked") and "gate.require_fairness is false" in r for r in d.reasons), d.reasons
+    assert "fairness_passed" not in [c.metric for c in d.comparisons]  # nothing claims it was compared
+
+
+def test_the_window_gate_says_it_requires_the_audit_whatever_require_fairness_says():
+    """The paired gate always requires the audit: a config that switches it off is told so, not silently overruled."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.1).astype(float)
+    p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 4000), 0.001, 0.999)
+    cfg = GateConfig(require_fairness=False)
+    d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=False, config=cfg)
+    assert not d.passed
+    assert any("gate.require_fairness is false" in r and "promotion still requires" in r for r in d.reasons), d.reasons
