@@ -5,7 +5,8 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
 * no ``higher_is_better`` metric is below the champion's minus its tolerance;
 * no ``lower_is_better`` metric is above the champion's plus its tolerance;
 * every ``minimum`` / ``maximum`` absolute bound holds;
-* the fairness audit passed (``fairness_passed`` metric equal to 1), when required.
+* the fairness audit passed (``fairness_passed`` metric equal to 1), when required (when not, the
+  decision says so in an ``OFF:`` line).
 
 Without a champion only the absolute bounds and fairness apply. A metric the
 challenger lacks fails its rule: a gate never passes by omission.
@@ -94,7 +95,7 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             checks.compare("champion", None, text=verdict("the champion's metrics could not be read: cannot compare with it"),
                            rule="champion metrics readable")
     else:
-        checks.note("no champion yet: only absolute bounds and fairness apply")
+        checks.note("no champion yet: only absolute bounds" + (" and fairness apply" if config.require_fairness else " apply"))
     for name, floor in config.minimum.items():
         c = _value(candidate, name)
         checks.compare(name, c, lower=floor, text=verdict(f"{name} {_fmt(c)} must be >= {floor:g}"), rule=f">= {floor:g}")
@@ -107,6 +108,8 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "fairness_passed", f, lower=1.0, upper=1.0, rule="== 1",
             text=verdict("fairness audit " + ("passed" if f == 1.0 else "failed or missing")),
         )
+    else:  # a rule switched off is said, never left out: the decision must not read as if the audit had passed
+        checks.note("OFF: fairness audit not checked (gate.require_fairness is false)")
     return checks.decision()
 
 
@@ -232,4 +235,6 @@ def evaluate_window_gate(
     )
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
+    if not config.require_fairness:  # said, not silently overruled: the paired gate below always checks the audit
+        notes += ("note: gate.require_fairness is false, but promotion still requires the fairness audit on the window",)
     return GateDecision(bounds.passed and paired.passed, notes + paired.reasons, bounds.comparisons + paired.comparisons)
