@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -364,3 +366,23 @@ def test_the_window_gate_says_it_requires_the_audit_whatever_require_fairness_sa
     d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=False, config=cfg)
     assert not d.passed
     assert any("gate.require_fairness is false" in r and "promotion still requires" in r for r in d.reasons), d.reasons
+
+
+def test_a_metric_gate_with_no_rule_to_check_refuses_rather_than_passes():
+    """Every section emptied and fairness off: evaluate_gate passed a challenger with roc_auc 0.1, having judged nothing."""
+    nothing = GateConfig(higher_is_better={}, lower_is_better={}, require_fairness=False)
+    d = evaluate_gate({"roc_auc": 0.1, "fairness_passed": 0.0}, None, nothing)
+    assert not d.passed
+    assert any(r.startswith("FAIL: the gate checks no rule") for r in d.reasons), d.reasons
+    # one rule is enough to judge
+    assert evaluate_gate({"roc_auc": 0.8}, None, dataclasses.replace(nothing, minimum={"roc_auc": 0.7})).passed
+
+
+def test_the_window_gate_without_absolute_bounds_still_judges_on_its_paired_rules():
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.1).astype(float)
+    p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 4000), 0.001, 0.999)
+    d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=True, config=GateConfig(minimum={}, maximum={}))
+    assert d.passed, d
