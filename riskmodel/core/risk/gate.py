@@ -9,7 +9,7 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
   decision says so in an ``OFF:`` line).
 
 Without a champion only the absolute bounds and fairness apply. A metric the
-challenger lacks fails its rule: a gate never passes by omission.
+challenger lacks fails its rule, and a gate with no rule to check fails: a gate never passes by omission.
 
 :func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
 challenger and the challenger's logistic baseline are scored on the *same* recent
@@ -110,6 +110,9 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
         )
     else:  # a rule switched off is said, never left out: the decision must not read as if the audit had passed
         checks.note("OFF: fairness audit not checked (gate.require_fairness is false)")
+    if not checks.decision().comparisons:  # a gate that judged nothing is no pass
+        checks.compare("rules", None, rule="at least one rule", text="FAIL: the gate checks no rule (higher_is_better, lower_is_better, "
+                       "minimum and maximum are empty and require_fairness is false): add at least one rule to the gate config")
     return checks.decision()
 
 
@@ -228,7 +231,8 @@ def evaluate_window_gate(
     """
     m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())
     absolute = dataclasses.replace(config, higher_is_better={}, lower_is_better={}, require_fairness=False)
-    bounds = evaluate_gate(m, None, absolute)
+    # without absolute bounds the paired rules below are the whole gate (evaluate_gate would refuse a gate of no rule)
+    bounds = evaluate_gate(m, None, absolute) if config.minimum or config.maximum else GateDecision(True)
     paired = evaluate_paired_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
         clusters=clusters,
