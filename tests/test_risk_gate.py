@@ -318,6 +318,7 @@ def test_a_metric_in_the_champion_rule_of_the_wrong_direction_is_refused(rules, 
         ({"minimum": {"lift_at_5pct": -1}}, r"`gate\.minimum\.lift_at_5pct` .*never fail"),
         ({"maximum": {"ece": 5}}, r"`gate\.maximum\.ece` .*never fail"),  # 5% written as 5: every model passes
         ({"maximum": {"brier": 1.0}}, r"`gate\.maximum\.brier` .*never fail"),
+        ({"maximum": {"ece": -0.01}}, r"`gate\.maximum\.ece` .*below 0.*no model could pass"),
         ({"higher_is_better": {"roc_auc": 1.0}}, r"`gate\.higher_is_better\.roc_auc` .*never fail"),  # may drop to 0
         ({"lower_is_better": {"ece": 2.0}}, r"`gate\.lower_is_better\.ece` .*never fail"),
     ],
