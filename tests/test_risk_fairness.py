@@ -385,3 +385,12 @@ def test_top_groups_below_one_is_refused(top):
     """-3 kept all but the 3 smallest groups (a slice from the end), 0 pooled everyone into "other": neither is a count of groups."""
     with pytest.raises(ValueError, match=rf"`fairness\.top_groups\.nationality` must be an int >= 1.*got {top}"):
         FairnessConfig(top_groups={"nationality": top})
+
+
+def test_a_confidence_the_bootstrap_cannot_resolve_is_refused():
+    """At confidence 0.999 on 200 replicates each end of the interval holds 0.1 replicate: the interval is the
+    replicates' range, whatever level the report claims, and a breach must lie beyond the most extreme draw."""
+    with pytest.raises(ValueError, match=r"`fairness\.confidence` 0\.999 with `bootstrap` 200.*at least 2000"):
+        FairnessConfig(confidence=0.999, bootstrap=200)
+    assert FairnessConfig(confidence=0.999, bootstrap=2000).bootstrap == 2000
+    assert FairnessConfig(confidence=0.95, bootstrap=50).bootstrap == 50  # 1.25 replicates beyond each end: resolved
