@@ -224,6 +224,12 @@ class FairnessConfig:
                 "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 50 (a breach is read on the bootstrap "
                 f"interval; without one no group can breach) and `min_groups` >= 1; got {self.confidence}, {self.bootstrap}, {self.min_groups}."
             )
+        # under one replicate beyond each end, the interval is the replicates' range whatever level the report claims
+        if self.bootstrap * (1 - self.confidence) / 2 < 1:
+            need = math.ceil(2 / (1 - self.confidence) - 1e-9)
+            raise ValueError(f"`fairness.confidence` {self.confidence} with `bootstrap` {self.bootstrap} leaves under one replicate "
+                             f"beyond each end of the interval, which is then the replicates' range; use at least {need} replicates "
+                             "for that confidence, or a lower confidence.")
 
 
 @dataclass(frozen=True)
