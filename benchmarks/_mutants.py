@@ -471,6 +471,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "beat_best_peer false drops the peer rule's line: the decision reads as a plain pass"),
     Mutant("M13", "risk gate: a gate of no rule", RG, "    if not checks.decision().comparisons:", "    if False:",
            ("tests/test_risk_gate.py", "-k", "no_rule_to_check"), "a metric gate with no rule to check passes any challenger"),
+    Mutant("M14", "risk pipeline: a label cut-off after the log", PL, "    if when > last:\n", "    if False:\n",
+           ("tests/test_risk_pipeline.py", "-k", "cutoff_after"), "a data.cutoff after the log's end labels travellers still in the country overstayers"),
+    Mutant("M15", "forecast gate config: a percentage tolerance", FC, "        if not self.mase_tolerance < 1:\n", "        if False:\n",
+           ("tests/test_forecast_gate.py", "-k", "percentage"), "mase_tolerance 2 (for 2%) passes a challenger at three times the champion's MASE"),
+    Mutant("M16", "fairness policy: a resolvable confidence", RC, "if self.bootstrap * (1 - self.confidence) / 2 < 1:", "if False:",
+           ("tests/test_risk_fairness.py", "-k", "cannot_resolve"), "confidence 0.999 on 200 replicates is accepted: the interval is their range"),
 )
 
 
