@@ -119,7 +119,7 @@ def test_a_config_auditing_no_attribute_is_neither_passed_by_training_nor_promot
 
     cfg = load_config(small_config, RiskConfig)
     crossings, _ = load_crossings(cfg)
-    unaudited = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, audit=()))
+    unaudited = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, audit=()), fairness=dataclasses.replace(cfg.fairness, top_groups={}))
     outcome = train(unaudited, crossings=crossings)
     assert outcome.result.metrics["fairness_passed"] == 0.0 and not outcome.result.fairness.passed
     decision = promote(unaudited, crossings=crossings)
