@@ -387,3 +387,20 @@ def test_the_window_gate_without_absolute_bounds_still_judges_on_its_paired_rule
     p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 4000), 0.001, 0.999)
     d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=True, config=GateConfig(minimum={}, maximum={}))
     assert d.passed, d
+
+
+def test_the_window_gate_reads_a_budget_metric_its_bounds_name():
+    """A floor on recall at a 5% referral budget was read on metrics computed without budgets: every
+    challenger failed it as "recall_at_5pct None", whatever its recall."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    # hand-made: 1,000 rows, the 50 positives scored highest, so the top 5% refers all of them (recall 1.0)
+    y = np.r_[np.ones(50), np.zeros(950)]
+    p = np.r_[np.linspace(0.9, 0.6, 50), np.linspace(0.4, 0.01, 950)]
+    rng = np.random.default_rng(0)
+    d = evaluate_window_gate(y, p, None, rng.random(1000), fairness_passed=True, config=GateConfig(minimum={"recall_at_5pct": 0.9}))
+    assert [c.candidate for c in d.comparisons if c.metric == "recall_at_5pct"] == [1.0], d
+    strict = evaluate_window_gate(y, np.r_[p[50:], p[:50]], None, rng.random(1000), fairness_passed=True,
+                                  config=GateConfig(minimum={"recall_at_1_5pct": 0.9}))
+    # the positives now scored lowest: none in the top 1.5%
+    assert [c.candidate for c in strict.comparisons if c.metric == "recall_at_1_5pct"] == [0.0], strict
