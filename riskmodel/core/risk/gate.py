@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 
@@ -42,6 +43,12 @@ def _value(metrics: dict, name: str) -> float | None:
         return None
     v = float(v)
     return None if math.isnan(v) else v
+
+
+def _budget_tag(metric: str) -> str | None:
+    """``5`` of ``recall_at_5pct``, ``1_5`` of ``precision_at_1_5pct``; None for a metric of no budget."""
+    found = re.fullmatch(r"(?:precision|recall|lift)_at_(\d+(?:_\d+)?)pct", metric)
+    return found.group(1) if found else None
 
 
 def _fmt(value: float | None) -> str:
@@ -197,7 +204,7 @@ def evaluate_window_gate(
     """The promotion decision on one recent window of matured stays, every score on the same rows.
 
     The challenger must keep the config's absolute bounds (``minimum``, ``maximum``) on the
-    window, then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
+    window (a budget metric such as ``recall_at_5pct`` computed at the budget it names), then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
     ``config.paired_bootstrap`` replicates: not worse than the champion beyond noise, better
     than its logistic baseline, fair. (The champion tolerances of :func:`evaluate_gate` compare
     figures logged on different periods and are not used here: the paired interval replaces them.)
@@ -229,7 +236,9 @@ def evaluate_window_gate(
     >>> evaluate_window_gate(y, p, p, rng.random(5_000), fairness_passed=True, config=cfg).passed
     True
     """
-    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())
+    # the budgets the bounds name (recall_at_5pct: 0.05), or such a bound read None and failed every challenger
+    budgets = sorted({float(t.replace("_", ".")) / 100 for name in [*config.minimum, *config.maximum] if (t := _budget_tag(name))})
+    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=budgets)
     absolute = dataclasses.replace(config, higher_is_better={}, lower_is_better={}, require_fairness=False)
     # without absolute bounds the paired rules below are the whole gate (evaluate_gate would refuse a gate of no rule)
     bounds = evaluate_gate(m, None, absolute) if config.minimum or config.maximum else GateDecision(True)
