@@ -126,8 +126,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "the paired gate ignores the fairness verdict"),
     Mutant("G11", "window gate", RG, "bounds.passed and paired.passed", "paired.passed", GATE,
            "the absolute bounds on the window are reported but do not refuse"),
-    Mutant("G12", "window gate", RG, "m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())",
-           "m = classification_metrics(np.asarray(y, float), np.asarray(challenger if champion is None else champion, float), budgets=())",
+    Mutant("G12", "window gate", RG, "m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=budgets)",
+           "m = classification_metrics(np.asarray(y, float), np.asarray(challenger if champion is None else champion, float), budgets=budgets)",
            GATE, "the absolute bounds are read on the champion's scores, not the challenger's"),
     # ---------------------------------------------------------------- the forecast gate
     Mutant("F01", "forecast gate: max MASE", FG, '"mase", shown, upper=gate.max_mase,', '"mase", shown, upper=None,', FGATE,
@@ -477,6 +477,8 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_forecast_gate.py", "-k", "percentage"), "mase_tolerance 2 (for 2%) passes a challenger at three times the champion's MASE"),
     Mutant("M16", "fairness policy: a resolvable confidence", RC, "if self.bootstrap * (1 - self.confidence) / 2 < 1:", "if False:",
            ("tests/test_risk_fairness.py", "-k", "cannot_resolve"), "confidence 0.999 on 200 replicates is accepted: the interval is their range"),
+    Mutant("M17", "window gate: budget metrics of its bounds", RG, "budgets=budgets)", "budgets=())",
+           ("tests/test_risk_gate.py", "-k", "budget_metric"), "a floor on recall_at_5pct fails every challenger as None"),
 )
 
 
