@@ -404,3 +404,16 @@ def test_the_window_gate_reads_a_budget_metric_its_bounds_name():
                                   config=GateConfig(minimum={"recall_at_1_5pct": 0.9}))
     # the positives now scored lowest: none in the top 1.5%
     assert [c.candidate for c in strict.comparisons if c.metric == "recall_at_1_5pct"] == [0.0], strict
+
+
+def test_a_gate_budget_metric_at_a_budget_training_does_not_log_is_refused():
+    """Training logs precision/recall/lift at `model.budgets` only: a gate on recall_at_3pct with budgets 1%, 2%, 5%
+    read None at every metric-only promotion (promote_risk) and refused every challenger."""
+    from riskmodel.core.config import from_dict
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.core.risk import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"], "budgets": [0.01, 0.02, 0.05]}
+    assert from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_5pct": 0.3}}}).gate.minimum == {"recall_at_5pct": 0.3}
+    with pytest.raises(ConfigError, match=r"`gate\.minimum` names \['recall_at_3pct'\].*budgets.*\[0\.01, 0\.02, 0\.05\].*add 0\.03"):
+        from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_3pct": 0.3}}})
