@@ -327,6 +327,17 @@ def _check_gate_bound(rules: str, metric: str, v: float) -> None:
         raise ValueError(f"{where} is {v:g}, below 0, which {metric} never reaches: no model could pass; write a fraction in [0, 1).")
 
 
+def _check_gate_budgets(gate: GateConfig, budgets: tuple[float, ...]) -> None:
+    """A gate's budget metric must be at a budget training logs (``model.budgets``), or it reads None at every promotion."""
+    logged = {f"{b * 100:g}".replace(".", "_") for b in budgets}
+    for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
+        off = [m for m in getattr(gate, rules) if _AT_BUDGET.fullmatch(m) and m.split("_at_")[1][:-3] not in logged]
+        if off:
+            want = float(off[0].split("_at_")[1][:-3].replace("_", ".")) / 100
+            raise ValueError(f"`gate.{rules}` names {off}, at a referral budget training does not log: `model.budgets` is "
+                             f"{list(budgets)}; add {want:g} to `model.budgets`, or name a metric at one of those budgets.")
+
+
 @dataclass(frozen=True)
 class TuningConfig:
     """Optional time-budgeted search on time-ordered folds."""
@@ -348,6 +359,7 @@ class RiskConfig:
     tuning: TuningConfig = field(default_factory=TuningConfig)
 
     def __post_init__(self):
+        _check_gate_budgets(self.gate, self.model.budgets)
         # a misspelt attribute in top_groups was ignored: that attribute went unpooled without a word
         stray = sorted(set(self.fairness.top_groups) - set(self.model.audit), key=str)
         if stray:
