@@ -479,6 +479,8 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_risk_fairness.py", "-k", "cannot_resolve"), "confidence 0.999 on 200 replicates is accepted: the interval is their range"),
     Mutant("M17", "window gate: budget metrics of its bounds", RG, "budgets=budgets)", "budgets=())",
            ("tests/test_risk_gate.py", "-k", "budget_metric"), "a floor on recall_at_5pct fails every challenger as None"),
+    Mutant("M18", "risk config: gate budgets training logs", RC, "        _check_gate_budgets(self.gate, self.model.budgets)\n", "",
+           ("tests/test_risk_gate.py", "-k", "training_does_not_log"), "a gate on recall_at_3pct with budgets 1%, 2%, 5% is accepted"),
 )
 
 
