@@ -211,14 +211,14 @@ class FairnessConfig:
         # (1 itself, which the tests use to switch the rule off, is kept)
         if not 0 < self.max_fnr_diff <= 1:
             raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1]; got {self.max_fnr_diff}.")
-        # a breach needs the whole interval beyond its bound: with no bootstrap there is no interval,
-        # so no group could ever breach and the audit could fail only for too few groups
         # a negative count sliced groups off the end (-3: all but the 3 smallest), 0 pooled everyone into "other"
         few = {k: v for k, v in self.top_groups.items() if v < 1}
         if few:
             k = next(iter(few))
             raise ValueError(f"`fairness.top_groups.{k}` must be an int >= 1 (how many of the largest groups to keep); got {few[k]}. "
                              "Remove the attribute from `top_groups` to judge all its groups.")
+        # a breach needs the whole interval beyond its bound: with no bootstrap there is no interval,
+        # so no group could ever breach and the audit could fail only for too few groups
         if not 0 < self.confidence < 1 or self.bootstrap < 50 or self.min_groups < 1:
             raise ValueError(
                 "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 50 (a breach is read on the bootstrap "
