@@ -151,7 +151,9 @@ def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
     from riskmodel.integrations.tracking.risk import model_card
 
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")))
+    # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")),
+                              fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     summary = {"age_breaches": 1.0, "age_band_breaches": 7.0, "age_band_max_fpr_ratio": 3.5}
     violations = [f"age_band: referral ratio 3.5 > 2 by group {i} " + "y" * 60 for i in range(40)]
     report = FairnessReport(table=pd.DataFrame(columns=["attribute"]), summary=summary, violations=violations, threshold=0.5)
@@ -185,7 +187,9 @@ def test_risk_card_per_group_table_says_which_groups_were_judged_and_on_what_int
     y = (rng.random(len(g)) < p).astype(float)
     report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30))
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)))
+    # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+                              fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
                          reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
     card = model_card(result, cfg, {"source": "synthetic"})

@@ -159,3 +159,23 @@ def test_risk_model_settings_come_from_model_config():
     names = [n for n in inspect.signature(RiskModel.__init__).parameters if n != "self"]
     assert set(names) <= {f.name for f in dataclasses.fields(ModelConfig)}
     assert (model.features, model.categorical, model.target, model.params, model.seed) == (["a", "b"], ["b"], "y", {"eta": 0.2}, 3)
+
+
+@pytest.mark.parametrize("key", ["valid_fraction", "calib_fraction", "test_fraction"])
+def test_a_nan_split_fraction_is_refused(key):
+    """`.nan` passed the old check (`p <= 0` and `sum >= 0.9` are both False for NaN); training then stopped in
+    pandas ("percentiles should all be in the interval [0, 1]"), naming no key."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    with pytest.raises(ConfigError, match=rf"`config\.model\.splits`: split fractions must each be > 0 .*nan"):
+        from_dict(RiskConfig, {"model": {"target": "y", "time_column": "t", "features": ["a"], "splits": {key: float("nan")}}})
+
+
+def test_a_negative_grace_is_refused():
+    """A label is mature `grace_days` after the longest stay the visa allows ended: -40 would read a stay
+    whose permit has not ended yet as settled, a traveller still allowed to stay labelled "did not overstay"."""
+    from riskmodel.core.risk.config import DataConfig, RiskConfig
+
+    assert DataConfig(grace_days=0).grace_days == 0  # no extra wait is a choice
+    with pytest.raises(ConfigError, match=r"`config\.data`: `data\.grace_days` must be an int >= 0.*got -40"):
+        from_dict(RiskConfig, {"model": {"target": "y", "time_column": "t", "features": ["a"]}, "data": {"grace_days": -40}})

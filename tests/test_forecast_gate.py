@@ -240,3 +240,32 @@ def test_a_champion_whose_figures_cannot_be_read_fails_the_champion_rule():
 def test_a_forecast_gate_with_a_rule_that_cannot_fail_is_refused(field, value):
     with pytest.raises(ValueError, match=rf"`gate\.{field}`"):
         ForecastGateConfig(**{field: value})
+
+
+def test_a_peer_rule_switched_off_is_said_in_the_decision():
+    """beat_best_peer: false dropped the rule's line from the decision: a reader saw a pass with no word of it."""
+    metrics = {"mase": 0.9, "mase_over_best_peer": 1.3, "coverage_95": 0.93}
+    d = forecast_gate(metrics, None, dataclasses.replace(GATE, beat_best_peer=False))
+    assert d.passed
+    assert any(r.startswith("OFF: not compared with the simple peers") and "gate.beat_best_peer is false" in r for r in d.reasons), d.reasons
+    # with beat_snaive on, the note says which rule is left
+    d = forecast_gate(metrics | {"mase_over_snaive": 0.9}, None, dataclasses.replace(GATE, beat_best_peer=False, beat_snaive=True))
+    assert any(r.startswith("OFF: not compared with the best simple peer") for r in d.reasons), d.reasons
+    # with the rule on, no such line
+    assert not any(r.startswith("OFF") for r in forecast_gate(metrics, None, GATE).reasons)
+
+
+@pytest.mark.parametrize("value", [2.0, 1.0])
+def test_a_mase_tolerance_read_as_a_percentage_is_refused(value):
+    """mase_tolerance is relative (0.02 is 2%): 2 let a challenger three times the champion's MASE pass."""
+    champion = {"mase": 0.5}
+    challenger = {"mase": 1.4, "mase_over_best_peer": 0.9, "coverage_95": 0.93}  # 2.8 times the champion's
+    assert not forecast_gate(challenger, champion, ForecastGateConfig(mase_tolerance=0.02)).passed
+    with pytest.raises(ValueError, match=rf"`gate\.mase_tolerance` .*below 1.*0\.02 is 2%.*got {value}"):
+        ForecastGateConfig(mase_tolerance=value)
+
+
+def test_a_demanding_or_zero_mase_tolerance_is_kept():
+    assert ForecastGateConfig(mase_tolerance=0.0).mase_tolerance == 0.0
+    assert ForecastGateConfig(mase_tolerance=-0.05).mase_tolerance == -0.05  # must beat the champion by 5%: a choice
+    assert ForecastGateConfig(mase_tolerance=0.5).mase_tolerance == 0.5

@@ -366,3 +366,31 @@ def test_outcomes_that_are_not_0_or_1_are_refused(bad):
     y[:7] = bad
     with pytest.raises(SchemaError, match=r"`y`: 7 outcomes are not 0 or 1"):
         fairness_audit(frame, y, p, ["g"], SHIPPED.fairness)
+
+
+def test_top_groups_of_an_attribute_the_audit_does_not_judge_is_refused():
+    """A misspelt attribute in `top_groups` was ignored: nationality then went unpooled, and every market
+    below `min_support` was reported too small instead of being judged inside "other"."""
+    from riskmodel.core.config import from_dict, to_dict
+    from riskmodel.core.exceptions import ConfigError
+
+    data = to_dict(SHIPPED)
+    data["fairness"]["top_groups"] = {"nationalty": 10}
+    with pytest.raises(ConfigError, match=r"`fairness\.top_groups` names \['nationalty'\].*did you mean `nationality`\?"):
+        from_dict(RiskConfig, data)
+
+
+@pytest.mark.parametrize("top", [0, -3])
+def test_top_groups_below_one_is_refused(top):
+    """-3 kept all but the 3 smallest groups (a slice from the end), 0 pooled everyone into "other": neither is a count of groups."""
+    with pytest.raises(ValueError, match=rf"`fairness\.top_groups\.nationality` must be an int >= 1.*got {top}"):
+        FairnessConfig(top_groups={"nationality": top})
+
+
+def test_a_confidence_the_bootstrap_cannot_resolve_is_refused():
+    """At confidence 0.999 on 200 replicates each end of the interval holds 0.1 replicate: the interval is the
+    replicates' range, whatever level the report claims, and a breach must lie beyond the most extreme draw."""
+    with pytest.raises(ValueError, match=r"`fairness\.confidence` 0\.999 with `bootstrap` 200.*at least 2000"):
+        FairnessConfig(confidence=0.999, bootstrap=200)
+    assert FairnessConfig(confidence=0.999, bootstrap=2000).bootstrap == 2000
+    assert FairnessConfig(confidence=0.95, bootstrap=50).bootstrap == 50  # 1.25 replicates beyond each end: resolved

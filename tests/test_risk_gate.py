@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,7 +232,8 @@ def test_gate_maximum_bounds_refuse_a_candidate_above_them():
     cfg = GateConfig(higher_is_better={}, lower_is_better={}, maximum={"ece": 0.05}, require_fairness=False)
     assert evaluate_gate({"ece": 0.03}, None, cfg).passed
     above = evaluate_gate({"ece": 0.08}, None, cfg)
-    assert not above.passed and above.reasons == ("no champion yet: only absolute bounds and fairness apply", "FAIL: ece 0.08 must be <= 0.05")
+    assert not above.passed and above.reasons == ("no champion yet: only absolute bounds apply", "FAIL: ece 0.08 must be <= 0.05",
+                                             "OFF: fairness audit not checked (gate.require_fairness is false)")
     assert not evaluate_gate({"roc_auc": 0.9}, None, cfg).passed  # lacking the metric is no pass either
 
 
@@ -279,3 +282,138 @@ def test_a_gate_rule_with_a_bound_that_is_no_finite_number_is_refused(rules):
     name = next(iter(rules))
     with pytest.raises(ValueError, match=rf"`gate\.{name}` .*finite number"):
         GateConfig(**rules)
+
+
+def test_a_gate_rule_on_a_metric_the_gate_does_not_know_is_refused_when_read():
+    """A misspelt metric in a champion rule was skipped without a word (the champion never logged it).
+
+    Hand-made: the challenger's roc_auc 0.60 is far below the champion's 0.90, and the only rule on
+    it is written ``roc_acu``; the gate passed it. The config must be refused, naming the key, the
+    nearest metric and the fix.
+    """
+    with pytest.raises(ValueError, match=r"`gate\.higher_is_better` names metric\(s\) \['roc_acu'\] .*did you mean `roc_auc`\?"):
+        GateConfig(higher_is_better={"roc_acu": 0.005})
+    with pytest.raises(ValueError, match=r"`gate\.minimum` names metric\(s\) \['auc'\]"):
+        GateConfig(minimum={"auc": 0.75})
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        # a metric where lower is better in a higher_is_better rule: a worse calibration would be required, not refused
+        ({"higher_is_better": {"brier": 0.001}}, r"`gate\.higher_is_better` .*\['brier'\].*lower_is_better"),
+        ({"lower_is_better": {"pr_auc": 0.01}}, r"`gate\.lower_is_better` .*\['pr_auc'\].*higher_is_better"),
+    ],
+)
+def test_a_metric_in_the_champion_rule_of_the_wrong_direction_is_refused(rules, words):
+    with pytest.raises(ValueError, match=words):
+        GateConfig(**rules)
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        ({"minimum": {"roc_auc": 80}}, r"`gate\.minimum\.roc_auc` .*80.*0\.8"),  # a percentage: no model passes
+        ({"minimum": {"roc_auc": 0.0}}, r"`gate\.minimum\.roc_auc` .*never fail"),  # every model has roc_auc >= 0
+        ({"minimum": {"lift_at_5pct": -1}}, r"`gate\.minimum\.lift_at_5pct` .*never fail"),
+        ({"maximum": {"ece": 5}}, r"`gate\.maximum\.ece` .*never fail"),  # 5% written as 5: every model passes
+        ({"maximum": {"brier": 1.0}}, r"`gate\.maximum\.brier` .*never fail"),
+        ({"maximum": {"ece": -0.01}}, r"`gate\.maximum\.ece` .*below 0.*no model could pass"),
+        ({"higher_is_better": {"roc_auc": 1.0}}, r"`gate\.higher_is_better\.roc_auc` .*never fail"),  # may drop to 0
+        ({"lower_is_better": {"ece": 2.0}}, r"`gate\.lower_is_better\.ece` .*never fail"),
+    ],
+)
+def test_a_gate_bound_that_can_never_fail_or_never_pass_a_0_1_metric_is_refused(rules, words):
+    """roc_auc, pr_auc, brier, ece, precision and recall lie in [0, 1]: a bound beyond that range decides nothing."""
+    with pytest.raises(ValueError, match=words):
+        GateConfig(**rules)
+
+
+def test_gate_bounds_that_can_decide_are_kept():
+    """Tight, demanding and improvement-requiring bounds are choices, not mistakes: kept."""
+    GateConfig(minimum={"roc_auc": 0.9999, "recall_at_5pct": 0.2, "lift_at_1pct": 3.0}, maximum={"ece": 0.0, "log_loss": 0.5},
+               higher_is_better={"roc_auc": -0.01, "pr_auc": 0.5}, lower_is_better={"brier": 0.001, "log_loss": 3.0})
+
+
+def test_a_misspelt_gate_metric_in_risk_yaml_is_a_config_error_naming_the_file(tmp_path):
+    from riskmodel.core.config import load_config
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.core.risk import RiskConfig
+
+    text = open("configs/risk.yaml", encoding="utf-8").read()
+    assert text.count("minimum: {roc_auc: 0.75}") == 1
+    (tmp_path / "risk.yaml").write_text(text.replace("minimum: {roc_auc: 0.75}", "minimum: {roc_acu: 0.75}"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"risk\.yaml\.gate`: `gate\.minimum` names metric\(s\) \['roc_acu'\]"):
+        load_config(tmp_path / "risk.yaml", RiskConfig)
+
+
+def test_a_fairness_rule_switched_off_is_said_in_the_decision_not_left_out():
+    """require_fairness: false is a choice the decision must show: before, the fairness line just vanished."""
+    off = GateConfig(higher_is_better={}, lower_is_better={}, minimum={"roc_auc": 0.7}, require_fairness=False)
+    d = evaluate_gate({"roc_auc": 0.8, "fairness_passed": 0.0}, None, off)
+    assert d.passed  # the rule is off: the audit's failure does not refuse
+    assert any(r.startswith("OFF: fairness audit not checked") and "gate.require_fairness is false" in r for r in d.reasons), d.reasons
+    assert "fairness_passed" not in [c.metric for c in d.comparisons]  # nothing claims it was compared
+
+
+def test_the_window_gate_says_it_requires_the_audit_whatever_require_fairness_says():
+    """The paired gate always requires the audit: a config that switches it off is told so, not silently overruled."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.1).astype(float)
+    p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 4000), 0.001, 0.999)
+    cfg = GateConfig(require_fairness=False)
+    d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=False, config=cfg)
+    assert not d.passed
+    assert any("gate.require_fairness is false" in r and "promotion still requires" in r for r in d.reasons), d.reasons
+
+
+def test_a_metric_gate_with_no_rule_to_check_refuses_rather_than_passes():
+    """Every section emptied and fairness off: evaluate_gate passed a challenger with roc_auc 0.1, having judged nothing."""
+    nothing = GateConfig(higher_is_better={}, lower_is_better={}, require_fairness=False)
+    d = evaluate_gate({"roc_auc": 0.1, "fairness_passed": 0.0}, None, nothing)
+    assert not d.passed
+    assert any(r.startswith("FAIL: the gate checks no rule") for r in d.reasons), d.reasons
+    # one rule is enough to judge
+    assert evaluate_gate({"roc_auc": 0.8}, None, dataclasses.replace(nothing, minimum={"roc_auc": 0.7})).passed
+
+
+def test_the_window_gate_without_absolute_bounds_still_judges_on_its_paired_rules():
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.1).astype(float)
+    p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 4000), 0.001, 0.999)
+    d = evaluate_window_gate(y, p, None, rng.random(4000), fairness_passed=True, config=GateConfig(minimum={}, maximum={}))
+    assert d.passed, d
+
+
+def test_the_window_gate_reads_a_budget_metric_its_bounds_name():
+    """A floor on recall at a 5% referral budget was read on metrics computed without budgets: every
+    challenger failed it as "recall_at_5pct None", whatever its recall."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    # hand-made: 1,000 rows, the 50 positives scored highest, so the top 5% refers all of them (recall 1.0)
+    y = np.r_[np.ones(50), np.zeros(950)]
+    p = np.r_[np.linspace(0.9, 0.6, 50), np.linspace(0.4, 0.01, 950)]
+    rng = np.random.default_rng(0)
+    d = evaluate_window_gate(y, p, None, rng.random(1000), fairness_passed=True, config=GateConfig(minimum={"recall_at_5pct": 0.9}))
+    assert [c.candidate for c in d.comparisons if c.metric == "recall_at_5pct"] == [1.0], d
+    strict = evaluate_window_gate(y, np.r_[p[50:], p[:50]], None, rng.random(1000), fairness_passed=True,
+                                  config=GateConfig(minimum={"recall_at_1_5pct": 0.9}))
+    # the positives now scored lowest: none in the top 1.5%
+    assert [c.candidate for c in strict.comparisons if c.metric == "recall_at_1_5pct"] == [0.0], strict
+
+
+def test_a_gate_budget_metric_at_a_budget_training_does_not_log_is_refused():
+    """Training logs precision/recall/lift at `model.budgets` only: a gate on recall_at_3pct with budgets 1%, 2%, 5%
+    read None at every metric-only promotion (promote_risk) and refused every challenger."""
+    from riskmodel.core.config import from_dict
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.core.risk import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"], "budgets": [0.01, 0.02, 0.05]}
+    assert from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_5pct": 0.3}}}).gate.minimum == {"recall_at_5pct": 0.3}
+    with pytest.raises(ConfigError, match=r"`gate\.minimum` names \['recall_at_3pct'\].*budgets.*\[0\.01, 0\.02, 0\.05\].*add 0\.03"):
+        from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_3pct": 0.3}}})

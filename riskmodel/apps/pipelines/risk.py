@@ -26,7 +26,7 @@ from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
 
-__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "train", "gate_window", "promote", "tune"]
+__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "label_cutoff", "train", "gate_window", "promote", "tune"]
 
 
 @dataclass
@@ -63,6 +63,29 @@ def load_crossings(cfg: RiskConfig):
 
     data = make_crossings(d.n_travellers, d.start, d.end, seed=d.seed)
     return data.crossings, data.truth.set_index("stay_id")[["p_full", "p_observable"]]
+
+
+def label_cutoff(cfg: RiskConfig, crossings: pd.DataFrame) -> str:
+    """The time labels are read at: ``data.cutoff``, or the log's last crossing.
+
+    Raises
+    ------
+    ConfigError
+        If ``data.cutoff`` is not a date or lies after the log's last crossing: the log cannot tell who left in
+        between, so travellers still in the country when it ends would be labelled overstayers.
+    """
+    last = crossings["timestamp"].max()
+    if cfg.data.cutoff is None:
+        return str(last)
+    try:
+        when = pd.Timestamp(cfg.data.cutoff)
+    except ValueError:
+        raise ConfigError(f"`data.cutoff` {cfg.data.cutoff!r} is not a date; write it as YYYY-MM-DD, or null for the end of the log.") from None
+    if when > last:
+        raise ConfigError(f"`data.cutoff` {cfg.data.cutoff} is after the last crossing of the log ({last}): exits after the log "
+                          "ends are unknown, so everyone still in the country would be labelled an overstayer once their permit "
+                          "ran out. Give a cut-off on or before the log's last crossing, or null for the end of the log.")
+    return cfg.data.cutoff
 
 
 def train(
@@ -107,7 +130,7 @@ def train(
     if crossings is None:
         progress("loading crossings" + (" (synthetic)" if not cfg.data.crossings_path else ""))
         crossings, oracle = load_crossings(cfg)
-    cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
+    cutoff = label_cutoff(cfg, crossings)
     progress(f"building point-in-time features; labels mature at {cutoff} (grace {cfg.data.grace_days} days)")
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
@@ -150,7 +173,7 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
     labels as known when the window begins (:func:`~riskmodel.core.risk.train.known_then_tables`),
     on which the logistic baseline is fitted.
     """
-    cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
+    cutoff = label_cutoff(cfg, crossings)
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     fit, window, _ = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     return fit_slices(fit, cfg.model, window)["train"], window
@@ -234,7 +257,7 @@ def tune(
     cfg = load_risk_config(config)
     if crossings is None:
         crossings, _ = load_crossings(cfg)
-    cutoff = cfg.data.cutoff or str(crossings["timestamp"].max())
+    cutoff = label_cutoff(cfg, crossings)
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     progress(f"tuning on {len(table):,} mature stays: {cfg.tuning.n_trials} trials, {cfg.tuning.timeout_seconds} s budget")
     result = tune_risk(table, cfg, crossings=crossings)

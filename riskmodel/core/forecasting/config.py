@@ -83,7 +83,8 @@ class ForecastGateConfig:
     ``1 + mase_tolerance`` times the champion's on the same window, strictly below the
     best of the simple peers naive, seasonal naive and drift (``beat_best_peer``),
     and its 95% coverage lies in ``[min_coverage_95, max_coverage_95]``
-    (:mod:`riskmodel.core.forecasting.gate`).
+    (:mod:`riskmodel.core.forecasting.gate`). ``mase_tolerance`` is relative and below 1
+    (0.02 is 2%; a negative one asks the challenger to beat the champion by that much).
     """
 
     max_mase: float = 2.0
@@ -101,6 +102,10 @@ class ForecastGateConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 refuse(name, "must be a finite number (an infinite one passes every challenger)")
+        # relative: 2 (meant as 2%) let a challenger at three times the champion's MASE pass; a negative one asks for a gain
+        if not self.mase_tolerance < 1:
+            refuse("mase_tolerance", "must be a relative tolerance below 1 (0.02 is 2%: the challenger's MASE may be at most "
+                   "1.02 times the champion's)")
         # a bound outside [0, 1] switches its side of the rule off; one that no forecaster can meet fails with the reason
         # in the gate's decision (tests and drills use max_mase 0 to see a refusal), so it is not refused here
         for name in ("min_coverage_95", "max_coverage_95"):

@@ -11,7 +11,8 @@ window. A challenger passes when, for the rules of
 * with ``beat_best_peer``, its MASE is strictly below the best simple peer's
   (``mase_over_best_peer < 1`` by more than rounding, :data:`TIE`), so seasonal naive itself never
   passes when a peer is as good;
-* with ``beat_snaive``, its MASE is at most seasonal naive's;
+* with ``beat_snaive``, its MASE is at most seasonal naive's (with ``beat_best_peer`` off, the
+  decision says so in an ``OFF:`` line: a rule switched off is said, never left out);
 * its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]``;
 * with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
   champion refitted and scored on the same window (``champion_mase_same_window``) when
@@ -105,6 +106,10 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "mase_over_best_peer", candidate.get("mase_over_best_peer"), upper=1.0 - TIE, rule="< 1",
             text=lambda ok: f"holdout MASE over the best of naive, seasonal naive and drift {best:.4f} {'<' if ok else '>='} 1",
         )
+    elif gate.beat_snaive:  # a rule switched off is said in the decision, never left out
+        checks.note("OFF: not compared with the best simple peer, only with seasonal naive (gate.beat_best_peer is false)")
+    else:
+        checks.note("OFF: not compared with the simple peers (gate.beat_best_peer is false, gate.beat_snaive is false)")
     if gate.beat_snaive:
         ratio = candidate.get("mase_over_snaive", float("inf"))
         checks.compare(

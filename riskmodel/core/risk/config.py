@@ -15,10 +15,12 @@ Examples
 from __future__ import annotations
 
 import ctypes
+import difflib
 import functools
 import importlib.util
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -52,7 +54,7 @@ class Splits:
 
     def __post_init__(self):
         parts = (self.valid_fraction, self.calib_fraction, self.test_fraction)
-        if any(p <= 0 for p in parts) or sum(parts) >= 0.9:
+        if not all(p > 0 for p in parts) or not sum(parts) < 0.9:  # written so that NaN, whose comparisons are all False, fails
             raise ValueError(
                 f"split fractions must each be > 0 and sum below 0.9 (training needs the rest); got {parts}."
             )
@@ -165,6 +167,12 @@ class DataConfig:
     cutoff: str | None = None
     grace_days: int = 30
 
+    def __post_init__(self):
+        # a label is mature grace_days after the longest stay the visa allows: below 0, stays still allowed to run count as settled
+        if self.grace_days < 0:
+            raise ValueError(f"`data.grace_days` must be an int >= 0 (days to wait after the longest permitted stay before a label "
+                             f"counts as settled); got {self.grace_days}. Use 0 for no extra wait.")
+
 
 @dataclass(frozen=True)
 class FairnessConfig:
@@ -203,6 +211,12 @@ class FairnessConfig:
         # (1 itself, which the tests use to switch the rule off, is kept)
         if not 0 < self.max_fnr_diff <= 1:
             raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1]; got {self.max_fnr_diff}.")
+        # a negative count sliced groups off the end (-3: all but the 3 smallest), 0 pooled everyone into "other"
+        few = {k: v for k, v in self.top_groups.items() if v < 1}
+        if few:
+            k = next(iter(few))
+            raise ValueError(f"`fairness.top_groups.{k}` must be an int >= 1 (how many of the largest groups to keep); got {few[k]}. "
+                             "Remove the attribute from `top_groups` to judge all its groups.")
         # a breach needs the whole interval beyond its bound: with no bootstrap there is no interval,
         # so no group could ever breach and the audit could fail only for too few groups
         if not 0 < self.confidence < 1 or self.bootstrap < 50 or self.min_groups < 1:
@@ -210,11 +224,25 @@ class FairnessConfig:
                 "`fairness.confidence` must be between 0 and 1, `bootstrap` >= 50 (a breach is read on the bootstrap "
                 f"interval; without one no group can breach) and `min_groups` >= 1; got {self.confidence}, {self.bootstrap}, {self.min_groups}."
             )
+        # under one replicate beyond each end, the interval is the replicates' range whatever level the report claims
+        if self.bootstrap * (1 - self.confidence) / 2 < 1:
+            need = math.ceil(2 / (1 - self.confidence) - 1e-9)
+            raise ValueError(f"`fairness.confidence` {self.confidence} with `bootstrap` {self.bootstrap} leaves under one replicate "
+                             f"beyond each end of the interval, which is then the replicates' range; use at least {need} replicates "
+                             "for that confidence, or a lower confidence.")
 
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison."""
+    """Promotion rules: tolerated loss per metric against the champion, absolute floors, fairness, the paired comparison.
+
+    Each rule names a metric of :func:`~riskmodel.core.risk.metrics.classification_metrics`:
+    ``roc_auc``, ``pr_auc`` and ``precision/recall/lift_at_<budget>pct`` (higher is better),
+    ``brier``, ``log_loss``, ``ece`` and ``ece_quantile`` (lower is better), each champion rule in the
+    section of its direction. Bounds are finite and able to decide: a ``minimum`` above 0, and on a
+    metric of [0, 1] a ``minimum`` of at most 1, a ``maximum`` in [0, 1) and a tolerance below 1.
+    Anything else is refused when the config is read (a misspelt metric was skipped without a word).
+    """
 
     higher_is_better: dict[str, float] = field(default_factory=lambda: {"roc_auc": 0.005, "pr_auc": 0.01})
     lower_is_better: dict[str, float] = field(default_factory=lambda: {"ece": 0.005, "brier": 0.001})
@@ -236,10 +264,78 @@ class GateConfig:
             if bad:  # an infinite tolerance or bound passes every challenger: the rule is off without a word
                 raise ValueError(f"`gate.{rules}` must map metrics to finite numbers; got {bad}. To drop a rule, remove "
                                  "its metric from the section instead of giving it an unbounded value.")
+        _check_gate_metrics(self)
 
 
 def _finite_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: Metrics of :func:`~riskmodel.core.risk.metrics.classification_metrics` a gate rule may name, by the
+#: direction that is better; the per-budget ones (``recall_at_5pct``, ...) are matched by :data:`_AT_BUDGET`.
+_HIGHER_IS_BETTER = ("roc_auc", "pr_auc")
+_LOWER_IS_BETTER = ("brier", "log_loss", "ece", "ece_quantile")
+_AT_BUDGET = re.compile(r"(precision|recall|lift)_at_\d+(_\d+)?pct")
+#: Metrics that lie in [0, 1] (log_loss and lift are unbounded above).
+_UNIT = ("roc_auc", "pr_auc", "brier", "ece", "ece_quantile")
+
+
+def _direction(metric: str) -> str | None:
+    if metric in _HIGHER_IS_BETTER or _AT_BUDGET.fullmatch(metric):
+        return "higher_is_better"
+    return "lower_is_better" if metric in _LOWER_IS_BETTER else None
+
+
+def _check_gate_metrics(gate: GateConfig) -> None:
+    """Every rule names a metric the gate reads, in the section of its direction, with a bound that can decide.
+
+    A misspelt metric in a champion rule was skipped (the champion never logged it), one of the other
+    direction turned the rule round, and a bound a metric of [0, 1] can never cross decided nothing.
+    """
+    known = [*_HIGHER_IS_BETTER, *_LOWER_IS_BETTER, "precision_at_5pct", "recall_at_5pct", "lift_at_5pct"]
+    for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
+        names = list(getattr(gate, rules))
+        unknown = [m for m in names if _direction(m) is None]
+        if unknown:
+            hints = " ".join(f"`{m}`: did you mean `{n[0]}`?" for m in unknown if (n := difflib.get_close_matches(str(m), known, n=1)))
+            raise ValueError(f"`gate.{rules}` names metric(s) {unknown} the gate does not know; it reads {known[:6]} and "
+                             f"precision/recall/lift_at_<budget>pct (e.g. recall_at_5pct). {hints} Check the spelling.".replace("  ", " "))
+        wrong = [m for m in names if rules in ("higher_is_better", "lower_is_better") and _direction(m) != rules]
+        if wrong:
+            raise ValueError(f"`gate.{rules}` names {wrong}, whose better direction is the other one: the rule would "
+                             f"refuse improvements and pass losses; move them to `gate.{_direction(wrong[0])}`.")
+        for m, v in getattr(gate, rules).items():
+            _check_gate_bound(rules, m, v)
+
+
+def _check_gate_bound(rules: str, metric: str, v: float) -> None:
+    """A bound that cannot fail switches its rule off; one above 1 on a 0-1 metric is most likely a percentage."""
+    unit = metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+    never_fail = (
+        (rules == "minimum" and v <= 0)
+        or (unit and rules == "maximum" and v >= 1)
+        or (unit and rules in ("higher_is_better", "lower_is_better") and v >= 1)
+    )
+    where = f"`gate.{rules}.{metric}`"
+    if never_fail:
+        raise ValueError(f"{where} is {v:g}, a bound {metric} can never fail (it lies in {'[0, 1]' if unit else '[0, inf)'}): the rule "
+                         "would pass every model. Write a fraction (5% is 0.05), or remove the metric to drop the rule.")
+    if unit and rules == "minimum" and v > 1:
+        raise ValueError(f"{where} is {v:g}, above 1, which {metric} never reaches: no model could pass. It is a fraction "
+                         f"of 1: write {v / 100:g} for {v:g}%.")
+    if unit and rules == "maximum" and v < 0:
+        raise ValueError(f"{where} is {v:g}, below 0, which {metric} never reaches: no model could pass; write a fraction in [0, 1).")
+
+
+def _check_gate_budgets(gate: GateConfig, budgets: tuple[float, ...]) -> None:
+    """A gate's budget metric must be at a budget training logs (``model.budgets``), or it reads None at every promotion."""
+    logged = {f"{b * 100:g}".replace(".", "_") for b in budgets}
+    for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
+        off = [m for m in getattr(gate, rules) if _AT_BUDGET.fullmatch(m) and m.split("_at_")[1][:-3] not in logged]
+        if off:
+            want = float(off[0].split("_at_")[1][:-3].replace("_", ".")) / 100
+            raise ValueError(f"`gate.{rules}` names {off}, at a referral budget training does not log: `model.budgets` is "
+                             f"{list(budgets)}; add {want:g} to `model.budgets`, or name a metric at one of those budgets.")
 
 
 @dataclass(frozen=True)
@@ -261,3 +357,12 @@ class RiskConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     tracking: TrackingConfig = field(default_factory=lambda: TrackingConfig("overstay-risk", "overstay-risk"))
     tuning: TuningConfig = field(default_factory=TuningConfig)
+
+    def __post_init__(self):
+        _check_gate_budgets(self.gate, self.model.budgets)
+        # a misspelt attribute in top_groups was ignored: that attribute went unpooled without a word
+        stray = sorted(set(self.fairness.top_groups) - set(self.model.audit), key=str)
+        if stray:
+            hints = " ".join(f"`{k}`: did you mean `{n[0]}`?" for k in stray if (n := difflib.get_close_matches(str(k), self.model.audit, n=1)))
+            raise ValueError(f"`fairness.top_groups` names {stray}, not among the audit attributes `model.audit` "
+                             f"{list(self.model.audit)}. {hints} Fix the spelling, or add the attribute to `model.audit`.".rstrip())

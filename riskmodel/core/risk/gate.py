@@ -5,10 +5,11 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
 * no ``higher_is_better`` metric is below the champion's minus its tolerance;
 * no ``lower_is_better`` metric is above the champion's plus its tolerance;
 * every ``minimum`` / ``maximum`` absolute bound holds;
-* the fairness audit passed (``fairness_passed`` metric equal to 1), when required.
+* the fairness audit passed (``fairness_passed`` metric equal to 1), when required (when not, the
+  decision says so in an ``OFF:`` line).
 
 Without a champion only the absolute bounds and fairness apply. A metric the
-challenger lacks fails its rule: a gate never passes by omission.
+challenger lacks fails its rule, and a gate with no rule to check fails: a gate never passes by omission.
 
 :func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
 challenger and the challenger's logistic baseline are scored on the *same* recent
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 
@@ -41,6 +43,12 @@ def _value(metrics: dict, name: str) -> float | None:
         return None
     v = float(v)
     return None if math.isnan(v) else v
+
+
+def _budget_tag(metric: str) -> str | None:
+    """``5`` of ``recall_at_5pct``, ``1_5`` of ``precision_at_1_5pct``; None for a metric of no budget."""
+    found = re.fullmatch(r"(?:precision|recall|lift)_at_(\d+(?:_\d+)?)pct", metric)
+    return found.group(1) if found else None
 
 
 def _fmt(value: float | None) -> str:
@@ -94,7 +102,7 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             checks.compare("champion", None, text=verdict("the champion's metrics could not be read: cannot compare with it"),
                            rule="champion metrics readable")
     else:
-        checks.note("no champion yet: only absolute bounds and fairness apply")
+        checks.note("no champion yet: only absolute bounds" + (" and fairness apply" if config.require_fairness else " apply"))
     for name, floor in config.minimum.items():
         c = _value(candidate, name)
         checks.compare(name, c, lower=floor, text=verdict(f"{name} {_fmt(c)} must be >= {floor:g}"), rule=f">= {floor:g}")
@@ -107,6 +115,11 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             "fairness_passed", f, lower=1.0, upper=1.0, rule="== 1",
             text=verdict("fairness audit " + ("passed" if f == 1.0 else "failed or missing")),
         )
+    else:  # a rule switched off is said, never left out: the decision must not read as if the audit had passed
+        checks.note("OFF: fairness audit not checked (gate.require_fairness is false)")
+    if not checks.decision().comparisons:  # a gate that judged nothing is no pass
+        checks.compare("rules", None, rule="at least one rule", text="FAIL: the gate checks no rule (higher_is_better, lower_is_better, "
+                       "minimum and maximum are empty and require_fairness is false): add at least one rule to the gate config")
     return checks.decision()
 
 
@@ -191,7 +204,7 @@ def evaluate_window_gate(
     """The promotion decision on one recent window of matured stays, every score on the same rows.
 
     The challenger must keep the config's absolute bounds (``minimum``, ``maximum``) on the
-    window, then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
+    window (a budget metric such as ``recall_at_5pct`` computed at the budget it names), then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
     ``config.paired_bootstrap`` replicates: not worse than the champion beyond noise, better
     than its logistic baseline, fair. (The champion tolerances of :func:`evaluate_gate` compare
     figures logged on different periods and are not used here: the paired interval replaces them.)
@@ -223,13 +236,18 @@ def evaluate_window_gate(
     >>> evaluate_window_gate(y, p, p, rng.random(5_000), fairness_passed=True, config=cfg).passed
     True
     """
-    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=())
+    # the budgets the bounds name (recall_at_5pct: 0.05), or such a bound read None and failed every challenger
+    budgets = sorted({float(t.replace("_", ".")) / 100 for name in [*config.minimum, *config.maximum] if (t := _budget_tag(name))})
+    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=budgets)
     absolute = dataclasses.replace(config, higher_is_better={}, lower_is_better={}, require_fairness=False)
-    bounds = evaluate_gate(m, None, absolute)
+    # without absolute bounds the paired rules below are the whole gate (evaluate_gate would refuse a gate of no rule)
+    bounds = evaluate_gate(m, None, absolute) if config.minimum or config.maximum else GateDecision(True)
     paired = evaluate_paired_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
         clusters=clusters,
     )
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
+    if not config.require_fairness:  # said, not silently overruled: the paired gate below always checks the audit
+        notes += ("note: gate.require_fairness is false, but promotion still requires the fairness audit on the window",)
     return GateDecision(bounds.passed and paired.passed, notes + paired.reasons, bounds.comparisons + paired.comparisons)
