@@ -143,3 +143,39 @@ def test_the_report_names_a_missing_column(tmp_path, table, drop, match):
     with pytest.raises(SchemaError, match=match):
         write_report(tmp_path / "r.html", ReportInputs(**tables))
     assert not (tmp_path / "r.html").exists()
+
+
+def test_validate_refuses_a_csv_date_that_is_no_date_rather_than_read_it_as_missing(tmp_path, capsys):
+    """A CSV's datetime columns were parsed with errors='coerce': '2042-13-01' (month 13) or '12/02/2042' became
+    missing. In a column the contract lets be missing that is a meaning, not a gap: `ban_until` missing is "a ban
+    without end", so both rows passed `riskmodel validate` (exit 0) as bans without end. On pandas 2 '9999-12-31',
+    the "no end" placeholder the ban bound refuses, did the same (past its nanosecond range). Now each is named,
+    with its rows; a ban left empty is still a ban without end.
+    """
+    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
+    rows = ["E0,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,2023-02-12",
+            "E1,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,2042-13-01",
+            "E2,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,12/02/2042",
+            "E3,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,"]
+    path = tmp_path / "enforcement.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    code, err = _run(["validate", "--table", "enforcement", path], capsys)
+    assert code == 1
+    assert "`ban_until`: values that are not dates ('2042-13-01', '12/02/2042') (2 rows: row 1, row 2)" in err
+    fine = tmp_path / "fine.csv"
+    fine.write_text(head + "\n".join(rows[::3]) + "\n", encoding="utf-8")
+    assert _run(["validate", "--table", "enforcement", fine], capsys)[0] == 0
+    placeholder = tmp_path / "placeholder.csv"
+    placeholder.write_text(head + rows[0].replace("2023-02-12", "9999-12-31") + "\n", encoding="utf-8")
+    assert _run(["validate", "--table", "enforcement", placeholder], capsys)[0] == 1
+
+
+def test_validate_reads_a_csv_nat_or_blank_date_as_missing(tmp_path, capsys):
+    """Only a value that is no date is refused: 'NaT' (what `astype(str)` writes for a missing time) and a cell of
+    spaces are missing times, as an empty cell is. Here each is the `ban_until` of a ban without end."""
+    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
+    rows = [f"E{i},T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,{v}" for i, v in enumerate(["NaT", "  ", "nat", ""])]
+    path = tmp_path / "enforcement.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    code, err = _run(["validate", "--table", "enforcement", path], capsys)
+    assert code == 0, err

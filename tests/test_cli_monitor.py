@@ -306,3 +306,30 @@ def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_pa
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
     assert not (out / "at_risk.csv").exists()
     assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+
+
+def test_monitor_refuses_the_lists_of_a_feed_re_keyed_last_week(tmp_path, capsys, monkeypatch):
+    """The CLI judges the feed before fitting, apart from `monitor()`: a presence feed re-keyed on 14 January (its 10
+    reports since name nobody the log holds, its 20 December ones link) was 33% unknown overall, and on main the lists
+    were written, exit 0. Now exit 1 with no list, naming the last 7 days' records; --allow-unlinked writes them."""
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_sources import _rekeyed_feed, _tables_with
+
+    monkeypatch.setattr(RiskModel, "load", staticmethod(lambda path: _ConstantModel()))
+    log, reports = _rekeyed_feed(new=10, unknown=10)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in {"crossings": log, **_tables_with(presence_reports=reports)}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    out = tmp_path / "lists"
+    args = ("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model))
+    capsys.readouterr()
+    assert _run(*args) == 1
+    printed = capsys.readouterr()
+    assert not (out / "overstays.csv").exists() and not (out / "at_risk.csv").exists()
+    assert ("REFUSED: presence_reports: 10 of the 10 records that reached the service in the last 7 days (100%) name a "
+            "traveller or document the crossings log never held") in printed.err
+    assert _run(*args, "--allow-unlinked") == 0
+    assert (out / "at_risk.csv").exists()

@@ -340,6 +340,29 @@ def test_crossings_ids_that_are_blank_or_not_text_are_refused(column, values, ma
         build_stays(log, as_of="2022-03-01")
 
 
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        # T1's exit filed as 'T1 ' (a CHAR column padded): to pandas another traveller, so T1 never left
+        ("traveller_id", ["T1", "T1 ", "T2"], r"`traveller_id`: ids with spaces around them \(1 row: C2\)\. Fix: strip them"),
+        ("traveller_id", ["T1", "T1", "\tT2"], r"`traveller_id`: ids with spaces around them \(1 row: C3\)"),
+        ("document_id", [" D1", " D1", "D2"], r"`document_id`: ids with spaces around them \(2 rows: C1, C2\)"),
+        ("crossing_id", ["C1", "C2 ", "C3"], r"`crossing_id`: ids with spaces around them \(1 row: C2 \)"),
+    ],
+)
+def test_crossings_ids_with_spaces_around_them_are_refused(column, values, match):
+    """On main 'T1 ' passed as an id: T1 entered as 'T1' and left as 'T1 ', so the log held an entry with no exit
+    (T1 in the country, an overstay once the permit ended) beside an exit nobody entered for, and nothing was
+    refused. 'T1 ' and 'T1' are one id to a person and to a database that pads text, two to pandas, as 1 and '1'.
+    A space inside an id is the id's own: 'T 1' is accepted."""
+    log = _three_crossings(column, values)
+    with pytest.raises(SchemaError, match=match):
+        validate_crossings(log)
+    with pytest.raises(SchemaError, match=match):
+        build_stays(log, as_of="2022-03-01")
+    assert check_crossings(_three_crossings("traveller_id", ["T 1", "T 1", "T2"])) == []
+
+
 @pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
 def test_blank_traveller_ids_are_refused_in_every_text_dtype(dtype):
     """pandas 3 reads text as `str`, pandas 2 as `object`; a `string` or `category` column holds the same ''."""

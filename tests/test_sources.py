@@ -655,6 +655,16 @@ def test_a_report_with_a_blank_traveller_id_is_refused_not_lost_to_no_stay():
     assert counts["presence_reports"]["linked"] == 2 and snap["reports"].tolist() == [2.0]
 
 
+def test_a_report_whose_traveller_id_has_spaces_around_it_is_refused_not_lost_to_unknown_traveller():
+    """A hotel's system pads its ids: 'T1  ' is T1 to anyone reading it, but on main it passed the id rule and was
+    counted `unknown_traveller`, so T1's stay showed no report (one of a few such reports stays under the share that
+    warns of a feed hashed with another key). Refused, naming the column, the row and the fix."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    reports = _reports(("P1", "T1  ", None, "2022-01-10", "2022-01-11"), ("P2", "T1", None, "2022-01-12", "2022-01-13"))
+    with pytest.raises(SchemaError, match=r"`traveller_id`: ids with spaces around them \(1 row: P1\)\. Fix: strip them"):
+        monitoring_snapshot(log, _tables_with(presence_reports=reports), "2022-01-20")
+
+
 @pytest.mark.parametrize(
     ("column", "values", "match"),
     [
@@ -894,6 +904,40 @@ def test_a_feed_that_names_travellers_the_log_never_held_is_warned_of():
     assert monitor(log, _tables_with(presence_reports=few), "2022-01-20", model=_ConstantModel()).warnings == []
 
 
+def _rekeyed_feed(new: int, unknown: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A log and a presence feed re-keyed on 14 January 2022: T1 and T2 (in the country since 1 December 2021)
+    have 20 reports on file from December, all linked; ``new`` reports reached the service from 14 to 20 January,
+    ``unknown`` of them naming T8 or T9, whom the crossings log never held (the rest T1's)."""
+    log = _log(("C1", "T1", "entry", "2021-12-01 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2021-12-01 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    old = [(f"P{t}{d:02d}", t, None, f"2021-12-{d:02d}", f"2021-12-{d + 1:02d}") for t in ("T1", "T2") for d in range(1, 11)]
+    days = [14, 15, 16, 17, 18, 19, 20, 14, 15, 16]  # the day each new report reached the service
+    recent = [(f"N{i}", ("T8", "T9")[i % 2] if i < unknown else "T1", None, f"2022-01-{days[i] - 1:02d}", f"2022-01-{days[i]:02d}")
+              for i in range(new)]
+    return log, _reports(*old, *recent)
+
+
+def test_a_feed_re_keyed_last_week_is_warned_of_though_most_of_its_history_links():
+    """The presence feed was pseudonymised with another key from 14 January: every report since names nobody the
+    log holds, so T1's and T2's current stays read as never reported. Its 20 December reports still link, so on main
+    10 unknown of 30 on file (33%) was no warning until most of the feed's history was new: weeks of lists scored
+    as if the feed held nothing. The records of the last 7 days (14-20 January), 10 of 10 unknown, are warned of.
+    Half of them unknown is no warning, nor are fewer than 10 records in the week (too few to tell from typos).
+    """
+    from riskmodel.core.sources.monitor import monitor
+
+    log, reports = _rekeyed_feed(new=10, unknown=10)
+    res = monitor(log, _tables_with(presence_reports=reports), "2022-01-20", model=_ConstantModel())
+    counts = res.link_counts["presence_reports"]
+    assert counts["linked"] == 20 and counts["unknown_traveller"] == 10 and sum(counts.values()) == 30
+    assert len(res.warnings) == 1
+    assert ("presence_reports: 10 of the 10 records that reached the service in the last 7 days (100%) name a traveller "
+            "or document the crossings log never held") in res.warnings[0]
+    for new, unknown in ((10, 5), (9, 9)):
+        log, reports = _rekeyed_feed(new=new, unknown=unknown)
+        assert monitor(log, _tables_with(presence_reports=reports), "2022-01-20", model=_ConstantModel()).warnings == []
+
+
 def test_a_stay_left_out_because_its_traveller_entered_again_is_counted_with_its_reason():
     """Open entries on 10 March: C1 (T1, 10 January, no exit on file), C3 (T1 again, 1 March) and C2 (T2, 20 February);
     T3's visit C4 (5 March) ended with the exit C5 (10 March). C1 is left out of the snapshot (T1's entry of 1 March proves they left),
@@ -960,6 +1004,26 @@ def test_a_document_shared_after_the_day_does_not_remove_records_from_a_monitori
     assert counts["presence_reports"]["ambiguous_document"] == 2 and sum(counts["presence_reports"].values()) == 2
 
 
+def test_a_record_of_a_document_shared_by_the_end_names_nobody_whether_or_not_it_had_a_stay():
+    """D1 is T1's from 1 January 2020 and T2's too from 1 February; D2 is only T1's. T1 stayed 1-20 January.
+    P1 (D1 only, a stay from 25 January, on file on the 26th) had no stay of T1 while D1 was T1's alone, and D1
+    is shared by the end of the data: it is `ambiguous_document`, not `no_stay_at_time`. P2 (D1 only, on file after
+    1 February) never was T1's. Neither shows a traveller among the unlinked: nobody's by its document, naming T1
+    would pin on T1 a record that may be T2's. P3, the same as P1 with D2, is T1's and out of the country.
+    """
+    stays = pd.DataFrame({"stay_id": ["S1"], "traveller_id": ["T1"], "entry_time": pd.to_datetime(["2020-01-01"]),
+                          "exit_time": pd.to_datetime(["2020-01-20"])})
+    pairs = pd.DataFrame({"document_id": ["D1", "D1", "D2"], "traveller_id": ["T1", "T2", "T1"],
+                          "first_seen": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-01"]), "travellers": [2, 2, 1]})
+    reports = _reports(("P1", None, "D1", "2020-01-25", "2020-01-26"), ("P2", None, "D1", "2020-01-10", "2020-02-05"),
+                       ("P3", None, "D2", "2020-01-25", "2020-01-26"))
+    res = link_records("presence_reports", reports, stays, pairs)
+    got = res.unlinked.set_index("report_id")
+    assert got["reason"].to_dict() == {"P1": "ambiguous_document", "P2": "ambiguous_document", "P3": "no_stay_at_time"}
+    assert got["traveller_id"].isna().to_dict() == {"P1": True, "P2": True, "P3": False}
+    assert res.counts["ambiguous_document"] == 2 and res.counts["no_stay_at_time"] == 1 and sum(res.counts.values()) == 3
+
+
 def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_copies_count_once():
     """D1 is T1's from 1 January 2020 and T2's too from 1 February. E1 (D1 only) was linked from 11 January until
     then; E2, on file only from 5 February, never was. E3, T1's own copy of E1 filed on 20 January, takes over when
@@ -989,6 +1053,15 @@ def test_a_record_linked_until_its_document_is_shared_keeps_its_time_and_its_cop
     history = add_source_history(probe, {"enforcement": res.linked})
     assert history["prior_charges"].tolist() == [0.0, 1.0, 1.0] and history["prior_deportations"].tolist() == [0.0, 1.0, 1.0]
 
+
+def test_a_charge_whose_days_are_missing_is_refused_for_its_days_not_for_its_amount():
+    """A charge of Rp 4,000,000 whose `overstay_days` the feed left missing: the problem is the missing days, and
+    the contract says so. The amount rule also took the missing days for a product other than the amount and told
+    the user to fix a right amount ("give the charge paid: Rp 1,000,000 for each day"). One problem, the real one.
+    """
+    table = _actions(("E0", "overstay_charge", 4, 4_000_000, None), ("E1", "overstay_charge", None, 4_000_000, None))
+    problems = check_source("enforcement", table)
+    assert [(p.column, p.problem, p.record_ids) for p in problems] == [("overstay_days", "value is missing", ("E1",))]
 
 def test_a_charge_that_is_not_the_daily_charge_times_its_days_is_refused():
     """DESIGN.md: an overstay is charged Rp 1,000,000 a day. A charge for 4 days is Rp 4,000,000; one of
@@ -1065,6 +1138,19 @@ def test_a_placeholder_ban_end_centuries_away_is_refused():
         validate_source("enforcement", bad)
 
 
+def test_a_twenty_year_ban_whose_last_day_is_given_to_its_last_second_is_accepted():
+    """`ban_until` is the last day of the ban. A ban imposed on 12 February 2022 at 09:00 for twenty years ends on
+    12 February 2042, whether the feed gives that day as 00:00 or as 23:59:59 (an inclusive end, as many databases
+    hold a last day). The bound compared times, not days: 23:59:59 is after 09:00, so a ban of exactly twenty years
+    was refused as a placeholder. The day after (13 February 2042, even at 00:00) is still refused.
+    """
+    ok = _actions(("E0", "entry_ban", 75, None, "2042-02-12 00:00:00"), ("E1", "entry_ban", 75, None, "2042-02-12 23:59:59"))
+    assert check_source("enforcement", ok) == []
+    bad = _actions(("E2", "entry_ban", 75, None, "2042-02-13 00:00:00"), ("E3", "entry_ban", 75, None, "2042-02-13 23:59:59"))
+    with pytest.raises(SchemaError, match=r"`ban_until`: more than 20 years after `action_at` \(2 rows: E2, E3\)"):
+        validate_source("enforcement", bad)
+
+
 def test_a_regency_of_another_province_is_refused():
     """The contract's table (REGENCIES) puts Badung in Bali and Batam in Kepulauan Riau. A report from Badung in
     DKI Jakarta, or from Batam in Bali, names a place that is not there, and was accepted. A regency the table
@@ -1077,4 +1163,19 @@ def test_a_regency_of_another_province_is_refused():
     assert check_source("presence_reports", reports.iloc[:2]) == []
     with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(2 rows: P2, P3\).*"
                                           r"give the province the regency is in \(Badung: Bali; Batam: Kepulauan Riau\)"):
+        validate_source("presence_reports", reports)
+
+
+def test_a_regency_in_its_province_spelt_in_capitals_is_accepted_and_judged_alike():
+    """BPS publishes its names in capitals ("BALI", "DKI JAKARTA"), and feeds copy them. Badung in "BALI" is Badung
+    in Bali, yet the rule compared names letter for letter and refused it (a feed spelt so is refused whole), while
+    "BADUNG" in DKI Jakarta passed unjudged. Names are compared as a person reads them: case and spacing aside.
+    """
+    rows = [("P1", "T1", "D1", "2022-01-12", "2022-01-12")] * 4
+    reports = _reports(*[(f"P{i}", *r[1:]) for i, r in enumerate(rows)])
+    reports["province"] = ["BALI", "dki  jakarta", "Bali", "DKI JAKARTA"]
+    reports["regency"] = ["Badung", "JAKARTA SELATAN", " Badung", "BADUNG"]
+    assert check_source("presence_reports", reports.iloc[:3]) == []
+    with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(1 row: P3\).*"
+                                          r"give the province the regency is in \(BADUNG: Bali\)"):
         validate_source("presence_reports", reports)

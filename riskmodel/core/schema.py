@@ -542,13 +542,25 @@ def _duplicates(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaP
     return [SchemaProblem(id_col, "duplicate ids", f"make `{id_col}` unique (drop repeated records)", ids, n)]
 
 
+#: What :func:`_id_kind` finds in a present id.
+_ID_TEXT, _ID_NOT_TEXT, _ID_BLANK, _ID_PADDED = 0, 1, 2, 3
+
+
+def _id_kind(value) -> int:
+    if not isinstance(value, str):
+        return _ID_NOT_TEXT
+    stripped = value.strip()
+    return _ID_BLANK if not stripped else _ID_PADDED if stripped != value else _ID_TEXT
+
+
 def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
-    """Ids that are not text, or blank text, in every id column of a contract.
+    """Ids that are not text, blank text, or text with spaces around it, in every id column of a contract.
 
     Crossings and the other sources' records are linked by id: an integer 1
     never meets the text '1' in pandas, yet 1 and '1' are one id once written to
     a file or a database, so one traveller's entry and exit could part or two
-    travellers merge. A blank id names nobody, yet is not missing: two travellers
+    travellers merge. 'T1 ' and 'T1' part the same way (a database that pads
+    text, a fixed-width extract). A blank id names nobody, yet is not missing: two travellers
     whose ids were left blank would be one, and a record with a blank traveller id
     and a usable document would never be resolved through the document.
     """
@@ -558,17 +570,23 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
             continue
         values = df[col.name].astype(object).to_numpy()
         present = ~pd.isna(values)
-        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-        blank = text & np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
-        ids, n = _ids(df, id_col, present & ~text)
+        # one pass in Python over the values: what each present one is
+        kind = np.fromiter((_id_kind(v) for v in values), dtype=np.int8, count=len(values))
+        ids, n = _ids(df, id_col, present & (kind == _ID_NOT_TEXT))
         if n:
             problems.append(SchemaProblem(col.name, "ids that are not text",
                                           f"store every `{col.name}` as text, as every table holds ids: "
                                           ".astype(str) on the present values, missing ones left missing", ids, n))
+        blank = kind == _ID_BLANK
         if blank.any():
             # a blank record id cannot name its own row
             ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, blank)[0]
             problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
+        ids, n = _ids(df, id_col, kind == _ID_PADDED)
+        if n:
+            problems.append(SchemaProblem(col.name, "ids with spaces around them",
+                                          f"strip them (`.str.strip()` on `{col.name}`): 'T1 ' and 'T1' are one id to a "
+                                          "person or a database that pads text, two to pandas", ids, n))
     return problems
 
 
@@ -785,8 +803,8 @@ def validate_crossings(crossings: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        impossible values, duplicate ids, ids that are blank or not text
-        (``1`` beside ``'1'``, ``1.0``, ``''``), and travellers entering twice
+        impossible values, duplicate ids, ids that are blank, not text or with
+        spaces around them (``1`` beside ``'1'``, ``1.0``, ``''``, ``'T1 '``), and travellers entering twice
         without leaving (or leaving twice without entering).
 
     Examples
@@ -820,7 +838,7 @@ def validate_stays(stays: pd.DataFrame) -> pd.DataFrame:
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
         exit before entry, permit end before entry, birth year in the future,
-        group size below 1, duplicate ids, ids that are blank or not text,
+        group size below 1, duplicate ids, ids that are blank, not text or with spaces around them,
         overlapping stays of one traveller.
     """
     problems = check_stays(stays)

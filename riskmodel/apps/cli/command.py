@@ -135,8 +135,9 @@ def read_table(path: str | Path):
     """Read a Parquet file or folder, or a CSV file; a file that cannot be read is an :class:`InputFileError`.
 
     A CSV carries no types, so the data contract's are applied: identifier columns are read as
-    text ("00123" and "123" are two people) and datetime columns are parsed (a value that is not
-    a date stays missing, and the validators report it).
+    text ("00123" and "123" are two people) and datetime columns are parsed; a value that is not a
+    date (or one pandas cannot hold) is a :class:`SchemaError` naming the column and rows, never
+    read as missing (a missing ``ban_until`` is a ban without end).
     """
     import pandas as pd
 
@@ -152,7 +153,7 @@ def read_table(path: str | Path):
         if path.suffix != ".csv":
             return pd.read_parquet(path)
         check_csv(path)
-        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)))
+        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)), path.name)
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
 
@@ -200,11 +201,28 @@ def _contract_kinds(kind: str) -> set[str]:
     return {c.name for c in columns if c.kind == kind} | ({"stay_id"} if kind == "id" else set())
 
 
-def _typed_csv(df):
+def _typed_csv(df, name: str):
+    import numpy as np
     import pandas as pd
 
-    for col in _contract_kinds("datetime") & set(df.columns):
-        df[col] = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+    problems = []
+    for col in sorted(_contract_kinds("datetime") & set(df.columns)):
+        parsed = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
+        # a value that is no date (or none pandas can hold) must not pass for a missing one: where the contract lets a
+        # time be missing, missing means something (a ban without end, an application not decided, a stay not ended)
+        text = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip().str.casefold()
+        lost = ~text.isin(["", "nat"]).to_numpy() & parsed.isna().to_numpy()
+        if lost.any():
+            rows = np.flatnonzero(lost)
+            shown = ", ".join(repr(str(v)) for v in pd.unique(df[col].to_numpy(dtype=object)[rows])[:3])
+            problems.append(SchemaProblem(col, f"values that are not dates ({shown})",
+                                          "write a date or a time as 2023-06-30 or 2023-06-30 14:05; leave it empty only where the "
+                                          "value is unknown or does not apply", tuple(f"row {i}" for i in rows[:5]), len(rows)))
+        df[col] = parsed
+    if problems:
+        raise SchemaError(name, problems)
     if df.empty:  # a header alone: pandas reads every column as text, so give them the contract's types
         for kind, dtype in (("int", "int64"), ("bool", "bool")):
             for col in _contract_kinds(kind) & set(df.columns):

@@ -8,8 +8,8 @@ command's subparsers::
     riskmodel monitor --as-of 2023-06-30 --data data --out lists
     # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
-    # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
-    # with another key) exits 1 with no list before any fitting, unless --allow-unlinked
+    # unless --allow-unfair; a source whose records, or whose last 7 days' records, mostly name nobody the crossings
+    # log held (a feed pseudonymised with another key) exits 1 with no list before any fitting, unless --allow-unlinked
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -26,7 +26,7 @@ from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.core.artifacts import MANIFEST, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ConfigError
-from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS, MONITOR_MIN_SNAPSHOTS
+from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS, MONITOR_MIN_SNAPSHOTS, UNKNOWN_ID_RECENT_DAYS, UNKNOWN_ID_RECENT_MIN
 
 __all__ = ["register", "SOURCE_FILES"]
 
@@ -272,13 +272,13 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import local_day, monitoring_snapshot
-    from riskmodel.core.sources.monitor import check_log_covers, monitor, unknown_id_warnings
+    from riskmodel.core.sources.features import local_day
+    from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
-    unlinked = unknown_id_warnings(monitoring_snapshot(crossings, tables, as_of)[1])
+    unlinked = link_warnings(crossings, tables, as_of)
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
@@ -375,7 +375,8 @@ def register(groups: CommandGroups) -> None:
                    help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
     p.add_argument("--allow-unlinked", action="store_true",
-                   help="write the lists even when more than half the records of a source name a traveller or document the "
+                   help="write the lists even when more than half the records of a source, or of its records of the last "
+                        f"{UNKNOWN_ID_RECENT_DAYS} days (at least {UNKNOWN_ID_RECENT_MIN}), name a traveller or document the "
                         f"crossings log never held (a feed pseudonymised with another key; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,

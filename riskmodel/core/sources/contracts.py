@@ -186,12 +186,22 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     return problems
 
 
-#: The province of each regency in :data:`REGENCIES`.
-_PROVINCE_OF = {regency: province for province, regencies in REGENCIES.items() for regency in regencies}
+def _name_key(name) -> str:
+    """A place name as a person reads it: case and spacing aside (BPS writes "DKI JAKARTA", others "DKI Jakarta")."""
+    return " ".join(str(name).split()).casefold()
+
+
+def _name_keys(names: pd.Series) -> pd.Series:
+    """:func:`_name_key` of each text value (each distinct one once); missing and non-text values missing."""
+    return names.map({v: _name_key(v) for v in pd.unique(names) if isinstance(v, str)})
+
+
+#: The province of each regency in :data:`REGENCIES`, by :func:`_name_key`.
+_PROVINCE_OF = {_name_key(regency): province for province, regencies in REGENCIES.items() for regency in regencies}
 
 
 def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
-    """Rows whose regency is one :data:`REGENCIES` puts in another province.
+    """Rows whose regency is one :data:`REGENCIES` puts in another province (names compared by :func:`_name_key`).
 
     A regency the table does not hold is not judged: the table lists where
     foreigners are reported, it is no gazetteer of Indonesia.
@@ -199,9 +209,9 @@ def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[Sche
     if not {"province", "regency"} <= usable:
         return []
     regency = df["regency"].astype(object)
-    home = regency.map(_PROVINCE_OF)
-    wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)
-    where = "; ".join(f"{r}: {_PROVINCE_OF[r]}" for r in pd.unique(regency[wrong])[:5])
+    home = _name_keys(regency).map(_PROVINCE_OF)
+    wrong = (home.notna() & (_name_keys(home) != _name_keys(df["province"].astype(object)))).to_numpy(dtype=bool)
+    where = "; ".join(f"{r}: {_PROVINCE_OF[_name_key(r)]}" for r in pd.unique(regency[wrong])[:5])
     return _where(df, id_col, wrong, "regency", "a regency of another province than `province`",
                   f"give the province the regency is in ({where}), or check `regency`")
 
@@ -227,7 +237,9 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
             problems.append(SchemaProblem("overstay_days", "below 1", "an enforcement record answers at least one day of overstay", ids, n))
     problems += _order_check(df, id_col, usable, "action_at", "ban_until", "a ban ends after it is imposed")
     if {"action_at", "ban_until"} <= usable:
-        far = (df["ban_until"] > df["action_at"] + pd.DateOffset(years=MAX_BAN_YEARS)).to_numpy(dtype=bool, na_value=False)
+        # by days: `ban_until` is the ban's last day, which a feed may give at 00:00 or at 23:59:59
+        last = df["action_at"].dt.normalize() + pd.DateOffset(years=MAX_BAN_YEARS)
+        far = (df["ban_until"].dt.normalize() > last).to_numpy(dtype=bool, na_value=False)
         problems += _where(df, id_col, far, "ban_until", f"more than {MAX_BAN_YEARS} years after `action_at`",
                            "give the last day of the ban; a placeholder for 'no end' is no date (a ban without end: leave `ban_until` missing)")
     problems += _order_check(df, id_col, usable, "action_at", "known_at", "a record reaches the database after its action")
@@ -245,7 +257,8 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
         charged = df["action"].astype(object).to_numpy() == "overstay_charge"
         due = df["overstay_days"].to_numpy(dtype=float, na_value=np.nan) * OVERSTAY_CHARGE_IDR
         amount = df["amount_idr"].to_numpy(dtype=float, na_value=np.nan)
-        problems += _where(df, id_col, charged & ~np.isnan(amount) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
+        # missing days are their own problem (reported above), not a wrong amount
+        problems += _where(df, id_col, charged & ~np.isnan(amount) & ~np.isnan(due) & (amount != due), "amount_idr", f"not `overstay_days` x Rp {OVERSTAY_CHARGE_IDR:,}",
                            f"give the charge paid: Rp {OVERSTAY_CHARGE_IDR:,} for each day in `overstay_days`, or check `overstay_days`")
     if "action" in usable:
         # the contract leaves these missing for other actions: one given there says the action or the field is wrong
@@ -308,7 +321,7 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, ids that are not text or are blank, a report filed before the stay began or
+        duplicate ids, ids that are not text, are blank or have spaces around them, a report filed before the stay began or
         from a regency that :data:`REGENCIES` puts in another province, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application

@@ -333,14 +333,17 @@ def monitoring_snapshot(
     SchemaError
         If ``validate`` and an input does not meet its contract (:func:`check_monitor_inputs`).
     """
-    return _monitoring_snapshot(crossings, tables, as_of, validate)[:2]
+    snap, links, _ = _monitoring_snapshot(crossings, tables, as_of, validate)
+    return snap, {n: r.counts for n, r in links.items()}
 
 
 def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp,
-                         validate: bool) -> tuple[pd.DataFrame, dict[str, dict[str, int]], dict[str, int]]:
-    """:func:`monitoring_snapshot`, and the open entries counted: ``in_country`` and one per :data:`STAY_REASONS`.
+                         validate: bool) -> tuple[pd.DataFrame, dict[str, LinkResult], dict[str, int]]:
+    """:func:`monitoring_snapshot` with each source's :class:`LinkResult` (not only its counts: when its records
+    reached the service tells a feed re-keyed lately), and the open entries counted: ``in_country`` and one per
+    :data:`STAY_REASONS`.
 
-    The counts add up to every entry with no exit on file by the end of ``as_of``.
+    The open-entry counts add up to every entry with no exit on file by the end of ``as_of``.
     """
     day = check_monitor_inputs(crossings, tables, as_of) if validate else pd.Timestamp(as_of).normalize()
     end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
@@ -370,7 +373,7 @@ def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     snap["overstaying"] = (day > snap["permit_end_now"]).to_numpy()
     snap["as_of"] = day
     stay_counts = {"in_country": len(snap), "entered_again": int((open_ & entered_again).sum())}
-    return snap.drop(columns=["last_report", "last_regency"]), {n: r.counts for n, r in links.items()}, stay_counts
+    return snap.drop(columns=["last_report", "last_regency"]), links, stay_counts
 
 
 def _no_records() -> pd.DataFrame:

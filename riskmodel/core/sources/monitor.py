@@ -42,10 +42,12 @@ from riskmodel.core.sources.features import (
     local_day,
     monitoring_snapshot,
 )
+from riskmodel.core.sources.link import LinkResult
 
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
            "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days", "check_log_covers",
-           "unknown_id_warnings", "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS", "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE"]
+           "unknown_id_warnings", "recent_link_counts", "link_warnings", "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS",
+           "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE", "UNKNOWN_ID_RECENT_DAYS", "UNKNOWN_ID_RECENT_MIN"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
@@ -62,6 +64,13 @@ LABEL_GAP_DAYS = HORIZON_DAYS + LATE_RECORD_DAYS
 #: another country's extract, names nobody the log holds, all of it. More than half cannot be typos, and the
 #: source then says nothing about most of the people it covers while everyone is scored as if it held nothing.
 UNKNOWN_ID_SHARE = 0.5
+#: Days up to the day whose records (by ``known_at``) are also judged on their own. A feed re-keyed one day
+#: keeps its history on file under the old key, all of it linked: over all its records the share of unknown ids
+#: passes :data:`UNKNOWN_ID_SHARE` only once most of its history is new, weeks of lists later. Over a week's, in days.
+UNKNOWN_ID_RECENT_DAYS = 7
+#: Fewest records in those days that are judged on their own: at the typo rate (about 2%) more than half of 10
+#: unknown happens about once in 10**8 weeks, while a smaller sample could be a few typos on a quiet week.
+UNKNOWN_ID_RECENT_MIN = 10
 _UNKNOWN_IDS = ("unknown_traveller", "unknown_document")
 #: Fewest snapshot days :func:`fit_monitor_model` fits on: one each to train, to stop early and to calibrate on, in that order.
 MONITOR_MIN_SNAPSHOTS = 3
@@ -438,30 +447,96 @@ class MonitorResult:
     warnings: list[str]
 
 
-def unknown_id_warnings(link_counts: dict[str, dict[str, int]]) -> list[str]:
-    """A warning per source of which more than :data:`UNKNOWN_ID_SHARE` of the records name nobody the crossings log held.
+def unknown_id_warnings(link_counts: dict[str, dict[str, int]], recent: dict[str, dict[str, int]] | None = None) -> list[str]:
+    """A warning per source of which more than :data:`UNKNOWN_ID_SHARE` of the records name nobody the crossings log held:
+    of all its records on file, or of those that reached the service in the last :data:`UNKNOWN_ID_RECENT_DAYS` days
+    (when there are at least :data:`UNKNOWN_ID_RECENT_MIN`).
 
     Parameters
     ----------
     link_counts : dict of str to dict of str to int
         Per source, the counts of :class:`~riskmodel.core.sources.link.LinkResult` (``linked`` and one per reason).
+    recent : dict of str to dict of str to int, optional
+        The same counts of the records of the last :data:`UNKNOWN_ID_RECENT_DAYS` days only
+        (:func:`recent_link_counts`); None judges all records alone.
 
     Returns
     -------
     list of str
-        One sentence per such source: its name, the records unknown of all on file, and the fix. Empty when none.
+        One sentence per such source: its name, the records unknown of those judged, and the fix. Empty when none.
     """
     out = []
     for name, counts in link_counts.items():
-        total = sum(counts.values())
-        unknown = sum(counts.get(reason, 0) for reason in _UNKNOWN_IDS)
-        if total and unknown / total > UNKNOWN_ID_SHARE:
-            parts = ", ".join(f"{reason} {counts.get(reason, 0):,}" for reason in _UNKNOWN_IDS)
-            out.append(f"{name}: {unknown:,} of {total:,} records ({unknown / total:.0%}) name a traveller or document the crossings "
-                       f"log never held ({parts}): the source is linked to almost nobody, so everyone is scored and listed as if it "
-                       f"held nothing on them. Was it pseudonymised with another key than the crossings log, or is it another "
-                       f"extract? Fix: extract it again, pseudonymised with the crossings log's key.")
+        line = _unknown_line(name, counts, lately=False)
+        if line is None and recent is not None:
+            line = _unknown_line(name, recent.get(name, {}), lately=True)
+        if line is not None:
+            out.append(line)
     return out
+
+
+def _unknown_line(name: str, counts: dict[str, int], lately: bool) -> str | None:
+    """The warning of :func:`unknown_id_warnings` for ``counts``: of all records on file, or of the ``lately`` ones."""
+    total = sum(counts.values())
+    unknown = sum(counts.get(reason, 0) for reason in _UNKNOWN_IDS)
+    if total < (UNKNOWN_ID_RECENT_MIN if lately else 1) or unknown / total <= UNKNOWN_ID_SHARE:
+        return None
+    parts = ", ".join(f"{reason} {counts.get(reason, 0):,}" for reason in _UNKNOWN_IDS)
+    of = f"the {total:,} records that reached the service in the last {UNKNOWN_ID_RECENT_DAYS} days" if lately else f"{total:,} records"
+    return (f"{name}: {unknown:,} of {of} ({unknown / total:.0%}) name a traveller or document the crossings "
+            f"log never held ({parts}): the source is linked to almost nobody, so everyone is scored and listed as if it "
+            f"held nothing on them. Was it pseudonymised with another key than the crossings log, or is it another "
+            f"extract? Fix: extract it again, pseudonymised with the crossings log's key.")
+
+
+def recent_link_counts(links: dict[str, LinkResult], as_of: str | pd.Timestamp) -> dict[str, dict[str, int]]:
+    """Per source, the records that reached the service (``known_at``) in the :data:`UNKNOWN_ID_RECENT_DAYS` days
+    up to the end of day ``as_of``: ``linked`` and the number per reason of those not linked.
+
+    Parameters
+    ----------
+    links : dict of str to LinkResult
+        Per source, :func:`~riskmodel.core.sources.link.link_records` as of that day.
+    as_of : str or Timestamp
+        The day.
+
+    Returns
+    -------
+    dict of str to dict of str to int
+        Per source, the counts of those records (records linked until their document was shared among ``linked``).
+    """
+    since = local_day(as_of) + pd.Timedelta(days=1 - UNKNOWN_ID_RECENT_DAYS)
+    out = {}
+    for name, r in links.items():
+        reasons = r.unlinked.loc[(r.unlinked["known_at"] >= since).to_numpy(dtype=bool, na_value=False), "reason"]
+        out[name] = {"linked": int((r.linked["known_at"] >= since).sum())} | {k: int(v) for k, v in reasons.value_counts().items()}
+    return out
+
+
+def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> list[str]:
+    """The ``warnings`` :func:`monitor` gives for the sources on ``as_of``, without a model: a caller's check before fitting one.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log.
+    tables : dict of str to DataFrame
+        Every other source by name.
+    as_of : str or Timestamp
+        The day.
+
+    Returns
+    -------
+    list of str
+        :func:`unknown_id_warnings` of all the records on file and of the last days' ones.
+
+    Raises
+    ------
+    SchemaError
+        If an input does not meet its contract.
+    """
+    _, links, _ = _monitoring_snapshot(crossings, tables, as_of, True)
+    return unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))
 
 
 def monitor(
@@ -494,7 +569,8 @@ def monitor(
     -------
     MonitorResult
         With ``warnings`` naming every source of which more than half the records
-        (:data:`UNKNOWN_ID_SHARE`) name a traveller or document the crossings log
+        (:data:`UNKNOWN_ID_SHARE`), or of those of the last :data:`UNKNOWN_ID_RECENT_DAYS`
+        days (a feed re-keyed lately), name a traveller or document the crossings log
         never held: a feed pseudonymised with another key is linked to nobody, and
         the lists read as if it held nothing; the caller must not hand them out as
         they stand (``riskmodel monitor`` refuses them unless ``--allow-unlinked``).
@@ -509,7 +585,8 @@ def monitor(
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    snap, counts, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
+    snap, links, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
+    counts = {n: r.counts for n, r in links.items()}
     check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
     cols = ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time", "permit_end_now"]
@@ -523,4 +600,4 @@ def monitor(
         risk = risk.join(why[[f"reason_{i}" for i in range(1, reasons + 1)]])
     risk = risk.sort_values(["office", "p_overstay", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
     return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts, stay_counts=stay_counts,
-                         warnings=unknown_id_warnings(counts))
+                         warnings=unknown_id_warnings(counts, recent_link_counts(links, as_of)))
