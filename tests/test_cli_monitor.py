@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -306,3 +307,102 @@ def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_pa
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
     assert not (out / "at_risk.csv").exists()
     assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+
+
+def _real_model_folder(fitted, folder, verdict):
+    """A ``--model`` folder holding a real saved RiskModel (model.txt, meta.json) and its training window with ``verdict``,
+    signed as ``--save-model`` signs it."""
+    import shutil
+
+    from riskmodel.core.artifacts import write_manifest
+
+    shutil.copytree(fitted[1], folder)
+    window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
+              "horizon_days": 14, "audit": {"verdict": verdict}}
+    (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
+    write_manifest(folder)
+    return folder
+
+
+def _rewrite_after_verification(monkeypatch, rewrite):
+    """Wrap the monitor CLI's verification of a ``--model`` folder: once it has returned (the files checked against the
+    signed manifest), ``rewrite(folder)`` changes files in the folder, as another process could before they are read."""
+    import riskmodel.apps.cli.monitor as cli
+
+    real = cli.verify_manifest
+
+    def verify_then_rewrite(folder, *args, **kwargs):
+        verified = real(folder, *args, **kwargs)
+        rewrite(Path(folder))
+        return verified
+
+    monkeypatch.setattr(cli, "verify_manifest", verify_then_rewrite)
+
+
+def test_a_saved_verdict_rewritten_after_the_check_is_not_the_one_used(fitted, tmp_path, capsys, monkeypatch):
+    """Time of check, time of use: the folder was verified, then monitor_training.json read from the disk again. A file
+    rewritten between the two ("passed" in place of the signed "CANNOT JUDGE") decided, unsigned: on main the at-risk
+    list is written, exit 0. The bytes verified must be the bytes parsed: the signed verdict refuses the lists."""
+
+    def pass_it(folder):
+        window = json.loads((folder / "monitor_training.json").read_text(encoding="utf-8"))
+        window["audit"]["verdict"] = "passed"
+        (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
+
+    model = _real_model_folder(fitted, tmp_path / "model", "CANNOT JUDGE")
+    _rewrite_after_verification(monkeypatch, pass_it)
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
+    assert not (out / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+    # the rewrite did happen: the file on disk now says "passed", which the run did not believe
+    assert json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))["audit"]["verdict"] == "passed"
+
+
+def _fewer_trees(folder):
+    """The booster cut to its first 3 trees: a valid LightGBM model that scores otherwise."""
+    from riskmodel.core.risk.model import RiskModel
+
+    text = RiskModel.load(folder).booster_.model_to_string(num_iteration=3)
+    (folder / "model.txt").write_text(text, encoding="utf-8")
+
+
+def _best_iteration_3(folder):
+    """meta.json's best iteration set to 3 (the calibrator and thresholds kept): a valid model that scores otherwise."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["best_iteration"] = 3
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+@pytest.mark.parametrize("rewrite", [_fewer_trees, _best_iteration_3], ids=["model.txt", "meta.json"])
+def test_the_saved_model_used_is_the_one_verified_not_a_rewrite_after_the_check(fitted, tmp_path, monkeypatch, rewrite):
+    """The model's files were verified, then RiskModel.load read them from the disk again: a model.txt or meta.json
+    rewritten in between (another model, unsigned) ranked the lists. On main the model handed to the monitoring is the
+    rewritten one (its probabilities differ from the signed model's); it must be the one whose bytes were verified."""
+    import shutil
+
+    import riskmodel.core.sources.monitor as monitoring
+    from riskmodel.core.risk.model import RiskModel
+
+    signed, rows = fitted[0], fitted[2].head(200)
+    # the rewrite makes a model that scores otherwise, so the comparison below can tell the two apart
+    shutil.copytree(fitted[1], tmp_path / "other")
+    rewrite(tmp_path / "other")
+    assert not (RiskModel.load(tmp_path / "other").predict_proba(rows) == signed.predict_proba(rows)).all()
+
+    model = _real_model_folder(fitted, tmp_path / "model", "passed")
+    _rewrite_after_verification(monkeypatch, rewrite)
+    used = []
+    real_monitor = monitoring.monitor
+
+    def record(*args, model, **kwargs):
+        used.append(model)
+        return real_monitor(*args, model=model, **kwargs)
+
+    monkeypatch.setattr(monitoring, "monitor", record)
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / "lists"), "--model", str(model),
+                "--quiet") == 0
+    assert len(used) == 1
+    assert (used[0].predict_proba(rows) == signed.predict_proba(rows)).all()
