@@ -400,7 +400,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("H02", "monitor CLI: lists refused for an unlinked source", MO, "    if unlinked and not args.allow_unlinked:\n",
            "    if False:\n", ("tests/test_cli_monitor.py",), "the lists of a feed linked to nobody are written, exit 0"),
     Mutant("H03", "monitor CLI: the saved window file read once", MO, "_saved_verdict(saved) if signed else UNSIGNED",
-           "_saved_verdict(_read_saved(Path(args.model))) if signed else UNSIGNED", ("tests/test_cli_monitor.py",),
+           "_saved_verdict(_parse_saved((Path(args.model) / WINDOW_FILE).read_bytes())) if signed else UNSIGNED", ("tests/test_cli_monitor.py",),
            "the verdict is read again after the model is loaded: a rewritten file's unsigned verdict decides"),
     Mutant("H04", "monitoring: open entries counted out", SF, '"entered_again": int((open_ & entered_again).sum())', '"entered_again": 0',
            SOURCES, "a stay left out because its traveller entered again is not counted"),

@@ -254,7 +254,7 @@ def test_monitor_refuses_the_lists_when_a_feed_is_linked_to_almost_nobody(tmp_pa
     --allow-unlinked the lists are written and the warning is printed in the output and on stderr."""
     from riskmodel.core.risk.model import RiskModel
 
-    monkeypatch.setattr(RiskModel, "load", staticmethod(lambda path: _ConstantModel()))
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
     data = _hand_made_data(tmp_path / "data", _UNKNOWN)
     model = _signed_model_folder(tmp_path / "model", "passed")
     out = tmp_path / "lists"
@@ -295,13 +295,13 @@ def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_pa
     model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
     window_file = model / "monitor_training.json"
 
-    def load_while_the_file_changes(path):
+    def load_while_the_file_changes(files, where):
         window = json.loads(window_file.read_text(encoding="utf-8"))
         window["audit"]["verdict"] = "passed"
         window_file.write_text(json.dumps(window), encoding="utf-8")
         return _ConstantModel()
 
-    monkeypatch.setattr(RiskModel, "load", staticmethod(load_while_the_file_changes))
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(load_while_the_file_changes))
     data = _hand_made_data(tmp_path / "data", _KNOWN)
     out = tmp_path / "lists"
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1

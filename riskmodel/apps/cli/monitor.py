@@ -100,18 +100,17 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        signed = (Path(args.model) / MANIFEST).is_file()
-        if signed:
-            verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
+        signed, files = _read_model_folder(Path(args.model))
         # one read for the window and the verdict: read twice, a file rewritten in between mixed two versions
-        saved = _read_saved(Path(args.model))
+        saved = _parse_saved(files.get(WINDOW_FILE))
         window = _read_window(saved)
         if window is not None and window["horizon_days"] != args.horizon:
             # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
             raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
                               f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
                               f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
-        return RiskModel.load(args.model), window, None, _saved_verdict(saved) if signed else UNSIGNED
+        model = RiskModel.from_files(files, where=args.model)
+        return model, window, None, _saved_verdict(saved) if signed else UNSIGNED
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first = as_of - pd.DateOffset(months=args.train_months)
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
@@ -180,18 +179,38 @@ def _print_audit(audit, held: dict) -> None:
 UNSIGNED = "not verifiable (no signed manifest.json in the --model folder: not saved by `monitor --save-model`, or altered)"
 
 
-def _read_saved(folder: Path) -> dict | None:
-    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, read once; None when it is missing or not a JSON object."""
+def _read_model_folder(folder: Path) -> tuple[bool, dict[str, bytes]]:
+    """Whether a ``--model`` folder is signed, and the bytes of its model files and :data:`WINDOW_FILE`, each read once.
+
+    Of a signed folder, the bytes checked against its manifest (a changed or added file is refused): parsed from
+    the folder again after the check, a file rewritten in between would be used unsigned, a "passed" verdict too.
+    """
+    from riskmodel.core.risk.model import MODEL_FILES
+
+    names = (WINDOW_FILE, *MODEL_FILES)
+    if (folder / MANIFEST).is_file():
+        return True, verify_manifest(folder, read=names)
+    files = {}
+    for name in names:
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError:
+            pass  # missing: the model is refused by name, the window is "not saved"
+    return False, files
+
+
+def _parse_saved(data: bytes | None) -> dict | None:
+    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, from its bytes read once; None when missing or not a JSON object."""
     try:
-        saved = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        saved = json.loads(data.decode("utf-8"))
+    except (AttributeError, ValueError):
         return None
     return saved if isinstance(saved, dict) else None
 
 
 def _saved_verdict(saved: dict | None) -> str:
     """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or
-    ``"not audited"``, from the :func:`_read_saved` of a folder whose signed manifest the caller verified (a folder
+    ``"not audited"``, from the :func:`_parse_saved` of a folder whose signed manifest the caller verified (a folder
     without one is :data:`UNSIGNED`, whatever its files say)."""
     try:
         verdict = saved["audit"]["verdict"]
@@ -206,7 +225,7 @@ def _saved_text(saved: str) -> str:
 
 
 def _read_window(saved: dict | None) -> dict | None:
-    """The training window in a :func:`_read_saved`, or None when it was not saved or does not read as one."""
+    """The training window in a :func:`_parse_saved`, or None when it was not saved or does not read as one."""
     try:
         for key in ("first_snapshot", "last_snapshot", "label_as_of"):
             pd.Timestamp(saved[key])
