@@ -406,3 +406,25 @@ def test_the_saved_model_used_is_the_one_verified_not_a_rewrite_after_the_check(
                 "--quiet") == 0
     assert len(used) == 1
     assert (used[0].predict_proba(rows) == signed.predict_proba(rows)).all()
+
+
+def test_monitor_refuses_a_feed_rekeyed_during_its_training_window(tmp_path, capsys):
+    """The presence feed links for its January reports and names nobody from 7 February (another key): on 31 March its
+    records on file are 24 of 48 unknown, 50%, so the day's check passed, and on main the model was fitted on snapshots
+    whose last fortnights' reports link to nobody, without a word (here: a ConfigError from fitting 12 travellers, after
+    the check). Each snapshot day the model trains on is checked: refused before fitting, naming the source and 16 February
+    (snapshots every 14 days from 2021-03-31: ..., 2022-02-02, 2022-02-16, 2022-03-02)."""
+    from .test_sources import _OTHERS, _TWELVE, rekeyed_feed
+
+    log, tables = rekeyed_feed([("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS), ("2022-02-21", _OTHERS)])
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in {"crossings": log, **tables}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(out), "--quiet") == 1
+    printed = capsys.readouterr()
+    assert not (out / "overstays.csv").exists() and not (out / "at_risk.csv").exists()
+    for text in (printed.out, printed.err):
+        assert "REFUSED: presence_reports: from the snapshot of 2022-02-16 on, most records name a traveller or document" in text
+        assert "--allow-unlinked" in text
