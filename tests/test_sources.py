@@ -1094,16 +1094,16 @@ def rekeyed_feed(batches: list[tuple[str, list[str]]]) -> tuple[pd.DataFrame, di
     return log, _tables_with(presence_reports=_reports(*rows))
 
 
-@pytest.mark.parametrize(("batches", "first", "period"), [
+@pytest.mark.parametrize(("batches", "first", "period", "judged"), [
     # linked in January, from 7 February named with another key: the snapshots of 16 February and 2 March learn from
     # reports that link to nobody; on 2 March 24 of 48 (50%) are unknown, not over half, so the day's check is silent
     ([("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS), ("2022-02-21", _OTHERS)], "2022-02-16",
-     "2022-02-03 to 2022-02-16"),
-    # the reverse: the older records were hashed with another key, the newer ones link
+     "2022-02-03 to 2022-02-16", "2 of the 2"),
+    # the reverse: the older records were hashed with another key, the newer ones link (the two later periods not over)
     ([("2022-01-10", _OTHERS), ("2022-01-24", _OTHERS), ("2022-02-07", _TWELVE), ("2022-02-21", _TWELVE)], "2022-01-19",
-     "2022-01-06 to 2022-01-19"),
+     "2022-01-06 to 2022-01-19", "2 of the 4"),
 ], ids=["rekeyed_later", "rekeyed_earlier"])
-def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(batches, first, period):
+def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(batches, first, period, judged):
     """The unknown-id check read only the last day's records on file: half the feed linked and half not is 50%, no warning,
     while the monitoring model trains on snapshots where the reports of the last fortnight link to nobody. Per snapshot
     day, the records that reached the service since the one before: 12 of 12 unknown from the first one named."""
@@ -1118,7 +1118,7 @@ def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(
     assert len(warnings) == 1
     assert warnings[0].startswith(f"presence_reports: from the snapshot of {first} on, most records name a traveller or document "
                                   f"the crossings log never held: 12 of the 12 on file from {period} (100%), the first snapshot "
-                                  f"period over 50% (2 of the 2 judged from then).")
+                                  f"period over 50% ({judged} judged from then).")
     assert "Fix: extract it again, pseudonymised with the crossings log's key." in warnings[0]
 
 

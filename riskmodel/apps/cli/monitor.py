@@ -9,7 +9,8 @@ command's subparsers::
     # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
     # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
-    # with another key) exits 1 with no list before any fitting, unless --allow-unlinked
+    # with another key), on the day or between any two snapshot days the model is fitted on, exits 1 with no list before
+    # any fitting, unless --allow-unlinked
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -88,6 +89,26 @@ def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeInde
     return fit, audit
 
 
+def _training_days(args: argparse.Namespace, as_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The first day of the training window, the snapshot days a fitted model learns from and those it is audited on."""
+    first = as_of - pd.DateOffset(months=args.train_months)
+    # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
+    gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
+    dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
+    fit_days, audit_days = _audit_split(dates, args.horizon)
+    return first, fit_days, audit_days
+
+
+def _checked_days(args: argparse.Namespace, as_of: pd.Timestamp) -> list[pd.Timestamp]:
+    """The snapshot days whose records the unknown-id check judges: the lists' day, and those a fitted model learns from
+    and is audited on. A feed re-keyed partway is under half on the day, yet links to nobody on the snapshots after
+    (or before) the change: the model would learn that the source holds nothing on most people."""
+    if args.model:
+        return [as_of]
+    _, fit_days, audit_days = _training_days(args, as_of)
+    return [*fit_days, *audit_days, as_of]
+
+
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
     """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
     with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
@@ -112,11 +133,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
         model = RiskModel.from_files(files, where=args.model)
         return model, window, None, _saved_verdict(saved) if signed else UNSIGNED
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
-    first = as_of - pd.DateOffset(months=args.train_months)
-    # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
-    gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
-    dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
-    fit_days, audit_days = _audit_split(dates, args.horizon)
+    first, fit_days, audit_days = _training_days(args, as_of)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
                                    late_days=args.late_records_days)
@@ -292,12 +309,14 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import local_day, monitoring_snapshot
-    from riskmodel.core.sources.monitor import check_log_covers, monitor, unknown_id_warnings
+    from riskmodel.core.sources.monitor import check_log_covers, monitor, unknown_id_periods, unknown_id_warnings
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
     unlinked = unknown_id_warnings(monitoring_snapshot(crossings, tables, as_of)[1])
+    named = {line.split(":", 1)[0] for line in unlinked}
+    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of)) if line.split(":", 1)[0] not in named]
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
@@ -395,7 +414,9 @@ def register(groups: CommandGroups) -> None:
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
     p.add_argument("--allow-unlinked", action="store_true",
                    help="write the lists even when more than half the records of a source name a traveller or document the "
-                        f"crossings log never held (a feed pseudonymised with another key; default: exit {EXIT_DATA} without them)")
+                        "crossings log never held, of those on file on --as-of or of those that arrived between two snapshot days "
+                        f"the model is fitted on (a feed pseudonymised with another key, from some day on; default: exit {EXIT_DATA} "
+                        "without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "
