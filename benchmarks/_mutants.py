@@ -440,6 +440,32 @@ MUTANTS: tuple[Mutant, ...] = (
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)',
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool) & False', SOURCES,
            "a report from Badung in DKI Jakarta is accepted"),
+    # ---------------------------------------------------------------- a saved folder: the bytes verified are the bytes used
+    Mutant("N01", "monitor CLI: the saved verdict from the verified bytes", MO, "saved = _parse_saved(files.get(WINDOW_FILE))",
+           "saved = _parse_saved((Path(args.model) / WINDOW_FILE).read_bytes())",
+           ("tests/test_cli_monitor.py", "-k", "rewritten_after_the_check"),
+           "monitor_training.json is read again after the check: an unsigned 'passed' written in between decides"),
+    Mutant("N02", "monitor CLI: the saved model from the verified bytes", MO, "model = RiskModel.from_files(files, where=args.model)",
+           "model = RiskModel.load(args.model)", ("tests/test_cli_monitor.py", "-k", "rewrite_after_the_check"),
+           "model.txt and meta.json are read again after the check: a model written in between ranks the lists"),
+    Mutant("N03", "manifest: the bytes returned are the bytes checked", AR,
+           'where=f"model folder `{folder}`", data=data)', 'where=f"model folder `{folder}`", data=None)',
+           ("tests/test_artifacts.py", "-k", "bytes_read"),
+           "the files are hashed again after the bytes handed back were read: a file put back in between passes"),
+    Mutant("N04", "scoring: a signed folder from the verified bytes", SV,
+           "loaded = RiskModel.from_files(verify_manifest(folder, read=MODEL_FILES), where=folder)",
+           "verify_manifest(folder); loaded = RiskModel.load(folder)", ("tests/test_scoring.py", "-k", "bytes_verified"),
+           "score(model=folder) reads the files again after the check: a model written in between scores"),
+    # ---------------------------------------------------------------- a feed re-keyed partway through the training window
+    Mutant("N05", "monitoring: unknown ids per snapshot period", SM, "over = judged & (bad > UNKNOWN_ID_SHARE * total)",
+           "over = judged & False", ("tests/test_sources.py", "-k", "rekeyed"),
+           "a feed that links to nobody from February on passes: 50% of the records on file on the day"),
+    Mutant("N06", "monitoring: a period judged on enough records", SM, "judged = total >= UNKNOWN_ID_MIN_RECORDS",
+           "judged = total >= 1", ("tests/test_sources.py", "-k", "rekeyed"),
+           "one fortnight of 3 mistyped reports refuses the lists as a re-keyed feed"),
+    Mutant("N07", "monitor CLI: the training days checked for unknown ids", MO, "return [*fit_days, *audit_days, as_of]",
+           "return [as_of]", ("tests/test_cli_monitor.py", "-k", "rekeyed"),
+           "the model is fitted on snapshots of a feed re-keyed in February, without a word"),
 )
 
 
