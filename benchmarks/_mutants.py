@@ -456,6 +456,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "loaded = RiskModel.from_files(verify_manifest(folder, read=MODEL_FILES), where=folder)",
            "verify_manifest(folder); loaded = RiskModel.load(folder)", ("tests/test_scoring.py", "-k", "bytes_verified"),
            "score(model=folder) reads the files again after the check: a model written in between scores"),
+    Mutant("N08", "pyfunc and load(): a logged risk model from the verified bytes", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           'return RiskModel.from_files({names[path]: data for path, data in files.items()}, where=root / "data" / ARTIFACT)',
+           'return RiskModel.load(root / "data" / ARTIFACT)', ("tests/test_model_signing.py", "-k", "bytes_verified"),
+           "data/risk_model is read again after the check: a model written in between is served"),
+    Mutant("N09", "load(): a logged risk model through the verified load", "riskmodel/integrations/tracking/loading.py",
+           "LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)",
+           "LoadedModel((registry.verify_manifest(root, expected_digest=expected), RiskModel.load(root / \"data\" / "
+           "risk_pyfunc.ARTIFACT))[1], name, version, text)", ("tests/test_model_signing.py", "-k", "bytes_verified and load"),
+           "riskmodel.load(folder) reads data/risk_model again after the check: a model written in between scores"),
     # ---------------------------------------------------------------- a feed re-keyed partway through the training window
     Mutant("N05", "monitoring: unknown ids per snapshot period", SM, "over = judged & (bad > UNKNOWN_ID_SHARE * total)",
            "over = judged & False", ("tests/test_sources.py", "-k", "rekeyed"),
