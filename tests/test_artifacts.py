@@ -223,3 +223,22 @@ def test_a_manifest_other_than_the_one_recorded_at_logging_is_refused(folder):
     verify_manifest(folder, key=KEY)
     with pytest.raises(ArtifactIntegrityError, match="differs from the one recorded at logging"):
         verify_manifest(folder, key=KEY, expected_digest=recorded)
+
+
+def test_the_bytes_read_for_use_are_the_bytes_checked(folder, monkeypatch):
+    """``verify_manifest(read=...)`` returns bytes for the caller to parse instead of the file: they must be the bytes
+    whose digest was checked. A file holding another content when read, and put back as signed right after (before a
+    check that hashed the file again), must be refused, not handed back as verified."""
+    signed = (folder / "data" / "meta.json").read_bytes()
+    assert verify_manifest(folder, key=KEY, read=("data/meta.json", "MLmodel", "absent")) == {
+        "data/meta.json": signed, "MLmodel": b"flavors: {}\n"}
+    (folder / "data" / "meta.json").write_bytes(b'{"bands": [0.0, 0.0]}')
+    real = artifacts.file_digest
+
+    def put_back_then_hash(path):
+        (folder / "data" / "meta.json").write_bytes(signed)
+        return real(path)
+
+    monkeypatch.setattr(artifacts, "file_digest", put_back_then_hash)
+    with pytest.raises(ArtifactIntegrityError, match="content of data/meta.json changed"):
+        verify_manifest(folder, key=KEY, read=("data/meta.json",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -253,7 +254,7 @@ def test_monitor_refuses_the_lists_when_a_feed_is_linked_to_almost_nobody(tmp_pa
     --allow-unlinked the lists are written and the warning is printed in the output and on stderr."""
     from riskmodel.core.risk.model import RiskModel
 
-    monkeypatch.setattr(RiskModel, "load", staticmethod(lambda path: _ConstantModel()))
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
     data = _hand_made_data(tmp_path / "data", _UNKNOWN)
     model = _signed_model_folder(tmp_path / "model", "passed")
     out = tmp_path / "lists"
@@ -294,13 +295,13 @@ def test_a_saved_models_window_and_verdict_come_from_one_read_of_its_file(tmp_pa
     model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
     window_file = model / "monitor_training.json"
 
-    def load_while_the_file_changes(path):
+    def load_while_the_file_changes(files, where):
         window = json.loads(window_file.read_text(encoding="utf-8"))
         window["audit"]["verdict"] = "passed"
         window_file.write_text(json.dumps(window), encoding="utf-8")
         return _ConstantModel()
 
-    monkeypatch.setattr(RiskModel, "load", staticmethod(load_while_the_file_changes))
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(load_while_the_file_changes))
     data = _hand_made_data(tmp_path / "data", _KNOWN)
     out = tmp_path / "lists"
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
@@ -316,7 +317,7 @@ def test_monitor_refuses_the_lists_of_a_feed_re_keyed_last_week(tmp_path, capsys
 
     from .test_sources import _rekeyed_feed, _tables_with
 
-    monkeypatch.setattr(RiskModel, "load", staticmethod(lambda path: _ConstantModel()))
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
     log, reports = _rekeyed_feed(new=10, unknown=10)
     data = tmp_path / "data"
     data.mkdir()
@@ -333,3 +334,124 @@ def test_monitor_refuses_the_lists_of_a_feed_re_keyed_last_week(tmp_path, capsys
             "traveller or document the crossings log never held") in printed.err
     assert _run(*args, "--allow-unlinked") == 0
     assert (out / "at_risk.csv").exists()
+
+
+def _real_model_folder(fitted, folder, verdict):
+    """A ``--model`` folder holding a real saved RiskModel (model.txt, meta.json) and its training window with ``verdict``,
+    signed as ``--save-model`` signs it."""
+    import shutil
+
+    from riskmodel.core.artifacts import write_manifest
+
+    shutil.copytree(fitted[1], folder)
+    window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
+              "horizon_days": 14, "audit": {"verdict": verdict}}
+    (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
+    write_manifest(folder)
+    return folder
+
+
+def _rewrite_after_verification(monkeypatch, rewrite):
+    """Wrap the monitor CLI's verification of a ``--model`` folder: once it has returned (the files checked against the
+    signed manifest), ``rewrite(folder)`` changes files in the folder, as another process could before they are read."""
+    import riskmodel.apps.cli.monitor as cli
+
+    real = cli.verify_manifest
+
+    def verify_then_rewrite(folder, *args, **kwargs):
+        verified = real(folder, *args, **kwargs)
+        rewrite(Path(folder))
+        return verified
+
+    monkeypatch.setattr(cli, "verify_manifest", verify_then_rewrite)
+
+
+def test_a_saved_verdict_rewritten_after_the_check_is_not_the_one_used(fitted, tmp_path, capsys, monkeypatch):
+    """Time of check, time of use: the folder was verified, then monitor_training.json read from the disk again. A file
+    rewritten between the two ("passed" in place of the signed "CANNOT JUDGE") decided, unsigned: on main the at-risk
+    list is written, exit 0. The bytes verified must be the bytes parsed: the signed verdict refuses the lists."""
+
+    def pass_it(folder):
+        window = json.loads((folder / "monitor_training.json").read_text(encoding="utf-8"))
+        window["audit"]["verdict"] = "passed"
+        (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
+
+    model = _real_model_folder(fitted, tmp_path / "model", "CANNOT JUDGE")
+    _rewrite_after_verification(monkeypatch, pass_it)
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
+    assert not (out / "at_risk.csv").exists()
+    assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+    # the rewrite did happen: the file on disk now says "passed", which the run did not believe
+    assert json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))["audit"]["verdict"] == "passed"
+
+
+def _fewer_trees(folder):
+    """The booster cut to its first 3 trees: a valid LightGBM model that scores otherwise."""
+    from riskmodel.core.risk.model import RiskModel
+
+    text = RiskModel.load(folder).booster_.model_to_string(num_iteration=3)
+    (folder / "model.txt").write_text(text, encoding="utf-8")
+
+
+def _best_iteration_3(folder):
+    """meta.json's best iteration set to 3 (the calibrator and thresholds kept): a valid model that scores otherwise."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["best_iteration"] = 3
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+@pytest.mark.parametrize("rewrite", [_fewer_trees, _best_iteration_3], ids=["model.txt", "meta.json"])
+def test_the_saved_model_used_is_the_one_verified_not_a_rewrite_after_the_check(fitted, tmp_path, monkeypatch, rewrite):
+    """The model's files were verified, then RiskModel.load read them from the disk again: a model.txt or meta.json
+    rewritten in between (another model, unsigned) ranked the lists. On main the model handed to the monitoring is the
+    rewritten one (its probabilities differ from the signed model's); it must be the one whose bytes were verified."""
+    import shutil
+
+    import riskmodel.core.sources.monitor as monitoring
+    from riskmodel.core.risk.model import RiskModel
+
+    signed, rows = fitted[0], fitted[2].head(200)
+    # the rewrite makes a model that scores otherwise, so the comparison below can tell the two apart
+    shutil.copytree(fitted[1], tmp_path / "other")
+    rewrite(tmp_path / "other")
+    assert not (RiskModel.load(tmp_path / "other").predict_proba(rows) == signed.predict_proba(rows)).all()
+
+    model = _real_model_folder(fitted, tmp_path / "model", "passed")
+    _rewrite_after_verification(monkeypatch, rewrite)
+    used = []
+    real_monitor = monitoring.monitor
+
+    def record(*args, model, **kwargs):
+        used.append(model)
+        return real_monitor(*args, model=model, **kwargs)
+
+    monkeypatch.setattr(monitoring, "monitor", record)
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / "lists"), "--model", str(model),
+                "--quiet") == 0
+    assert len(used) == 1
+    assert (used[0].predict_proba(rows) == signed.predict_proba(rows)).all()
+
+
+def test_monitor_refuses_a_feed_rekeyed_during_its_training_window(tmp_path, capsys):
+    """The presence feed links for its January reports and names nobody from 7 February (another key): on 31 March its
+    records on file are 24 of 48 unknown, 50%, so the day's check passed, and on main the model was fitted on snapshots
+    whose last fortnights' reports link to nobody, without a word (here: a ConfigError from fitting 12 travellers, after
+    the check). Each snapshot day the model trains on is checked: refused before fitting, naming the source and 16 February
+    (snapshots every 14 days from 2021-03-31: ..., 2022-02-02, 2022-02-16, 2022-03-02)."""
+    from .test_sources import _OTHERS, _TWELVE, rekeyed_feed
+
+    log, tables = rekeyed_feed([("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS), ("2022-02-21", _OTHERS)])
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in {"crossings": log, **tables}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(out), "--quiet") == 1
+    printed = capsys.readouterr()
+    assert not (out / "overstays.csv").exists() and not (out / "at_risk.csv").exists()
+    for text in (printed.out, printed.err):
+        assert "REFUSED: presence_reports: from the snapshot of 2022-02-16 on, most records name a traveller or document" in text
+        assert "--allow-unlinked" in text

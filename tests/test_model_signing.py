@@ -371,3 +371,37 @@ def test_only_allow_ungated_1_overrides_the_gate_and_each_override_is_audited(tm
     monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")
     check_champion(store, "m", "4", {}, allow_ungated=False, uri="models:/m@champion")
     assert [(r["event"], r["model_version"], r["override"]) for r in audit.read(log)] == [("ungated_load", "4", "$RISKMODEL_ALLOW_UNGATED")]
+
+
+@pytest.mark.parametrize("path", ["load", "pyfunc"])
+def test_a_local_logged_model_is_loaded_from_the_bytes_verified_not_a_rewrite_after_the_check(env, tmp_path, monkeypatch, path):
+    """Time of check, time of use: ``riskmodel.load(folder)`` and the pyfunc verified a local copy of a logged model, then
+    RiskModel.load read data/risk_model/model.txt from the disk again: rewritten in between (another model, unsigned), it
+    did the scoring. On main the model loaded is the rewritten one (its probabilities differ from the signed model's)."""
+    import shutil
+
+    from riskmodel.core.risk.model import RiskModel
+    from riskmodel.integrations.tracking import registry, risk_pyfunc
+
+    from .test_cli_monitor import _fewer_trees
+
+    _, name, first, _, sample = env
+    signed = load(f"models:/{name}/{first.version}", refresh=True).model
+    copy = tmp_path / "model"
+    shutil.copytree(_stored_dir(name, first.version), copy)
+    real = registry.verify_manifest
+
+    def verify_then_rewrite(folder, *args, **kwargs):
+        verified = real(folder, *args, **kwargs)
+        _fewer_trees(copy / "data" / "risk_model")
+        return verified
+
+    monkeypatch.setattr(registry, "verify_manifest", verify_then_rewrite)
+    if path == "load":
+        model = load(str(copy), refresh=True).model
+    else:
+        model = risk_pyfunc._load_pyfunc(str(copy / "data" / "risk_model")).scorer.model  # what MLflow's loader_module calls
+    rewritten = RiskModel.load(copy / "data" / "risk_model")
+    assert not (rewritten.predict_proba(sample) == signed.predict_proba(sample)).all()
+    np.testing.assert_array_equal(model.predict_proba(sample), signed.predict_proba(sample))
+

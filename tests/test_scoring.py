@@ -641,3 +641,38 @@ def test_a_decimal_that_is_no_finite_number_or_outside_the_contract_is_refused(f
         out = score(given, model=model, errors="flag")
         assert out["error"].iloc[1].startswith(f"{column}: {problem}") and np.isnan(out["probability"].iloc[1])
         assert out["error"].drop(index=out.index[1]).isna().all() and out["probability"].drop(index=out.index[1]).notna().all()
+
+
+@pytest.mark.parametrize("rewrite", ["model.txt", "meta.json"])
+def test_a_signed_local_folder_is_scored_with_the_bytes_verified_not_a_rewrite_after_the_check(fitted, tmp_path, monkeypatch, rewrite):
+    """Time of check, time of use: ``score(model=folder)`` verified a signed folder, then RiskModel.load read its files
+    from the disk again, so a model.txt or meta.json rewritten in between (another model, unsigned) did the scoring.
+    On main the scorer holds the rewritten model (its probabilities differ); it must hold the one whose bytes were checked."""
+    import shutil
+
+    import riskmodel.core.scoring as scoring
+    from riskmodel.core.artifacts import write_manifest
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_cli_monitor import _best_iteration_3, _fewer_trees
+
+    change = {"model.txt": _fewer_trees, "meta.json": _best_iteration_3}[rewrite]
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "a-test-key-of-at-least-32-bytes-0123456789")
+    signed, rows = fitted[0], fitted[2].head(200)
+    shutil.copytree(fitted[1], tmp_path / "other")
+    change(tmp_path / "other")
+    assert not (RiskModel.load(tmp_path / "other").predict_proba(rows) == signed.predict_proba(rows)).all()
+
+    folder = tmp_path / "model"
+    shutil.copytree(fitted[1], folder)
+    write_manifest(folder)
+    real = scoring.verify_manifest
+
+    def verify_then_rewrite(where, *args, **kwargs):
+        verified = real(where, *args, **kwargs)
+        change(folder)
+        return verified
+
+    monkeypatch.setattr(scoring, "verify_manifest", verify_then_rewrite)
+    scorer = scoring.as_scorer(folder)
+    assert (scorer.model.predict_proba(rows) == signed.predict_proba(rows)).all()

@@ -1179,3 +1179,68 @@ def test_a_regency_in_its_province_spelt_in_capitals_is_accepted_and_judged_alik
     with pytest.raises(SchemaError, match=r"`regency`: a regency of another province than `province` \(1 row: P3\).*"
                                           r"give the province the regency is in \(BADUNG: Bali\)"):
         validate_source("presence_reports", reports)
+
+
+#: Snapshot days 14 days apart, as ``riskmodel monitor --as-of 2022-03-31`` fits on (its last five).
+_SNAPSHOTS = pd.to_datetime(["2022-01-05", "2022-01-19", "2022-02-02", "2022-02-16", "2022-03-02"])
+_TWELVE = [f"T{i:02d}" for i in range(1, 13)]
+_OTHERS = [f"X{i:02d}" for i in range(1, 13)]
+
+
+def rekeyed_feed(batches: list[tuple[str, list[str]]]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Twelve travellers T01..T12 in the country from 3 January 2022 (permits to 30 June, nobody leaves; T13 enters on
+    31 March), and a presence
+    report on file on each batch's day (the stay began the day before) for each traveller id of the batch: ids X.. name
+    nobody the log holds, as a feed pseudonymised with another key does."""
+    log = _log(*[(f"C{i:02d}", t, "entry", "2022-01-03 09:00", "2022-06-30", f"D{i:02d}") for i, t in enumerate(_TWELVE, 1)],
+               ("C13", "T13", "entry", "2022-03-31 09:00", "2022-04-29", "D13"))  # the log runs to 31 March
+    rows = []
+    for day, travellers in batches:
+        on_file = pd.Timestamp(day)
+        rows += [(f"P{len(rows) + i:03d}", t, None, on_file - pd.Timedelta(days=1), on_file) for i, t in enumerate(travellers)]
+    return log, _tables_with(presence_reports=_reports(*rows))
+
+
+@pytest.mark.parametrize(("batches", "first", "period", "judged"), [
+    # linked in January, from 7 February named with another key: the snapshots of 16 February and 2 March learn from
+    # reports that link to nobody; on 2 March 24 of 48 (50%) are unknown, not over half, so the day's check is silent
+    ([("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS), ("2022-02-21", _OTHERS)], "2022-02-16",
+     "2022-02-03 to 2022-02-16", "2 of the 2"),
+    # the reverse: the older records were hashed with another key, the newer ones link (the two later periods not over)
+    ([("2022-01-10", _OTHERS), ("2022-01-24", _OTHERS), ("2022-02-07", _TWELVE), ("2022-02-21", _TWELVE)], "2022-01-19",
+     "2022-01-06 to 2022-01-19", "2 of the 4"),
+], ids=["rekeyed_later", "rekeyed_earlier"])
+def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(batches, first, period, judged):
+    """The unknown-id check read only the last day's records on file: half the feed linked and half not is 50%, no warning,
+    while the monitoring model trains on snapshots where the reports of the last fortnight link to nobody. Per snapshot
+    day, the records that reached the service since the one before: 12 of 12 unknown from the first one named."""
+    from riskmodel.core.sources.monitor import unknown_id_warnings
+
+    log, tables = rekeyed_feed(batches)
+    assert unknown_id_warnings(monitoring_snapshot(log, tables, "2022-03-02")[1]) == []
+
+    from riskmodel.core.sources.monitor import unknown_id_periods
+
+    warnings = unknown_id_periods(log, tables, _SNAPSHOTS)
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"presence_reports: from the snapshot of {first} on, most records name a traveller or document "
+                                  f"the crossings log never held: 12 of the 12 on file from {period} (100%), the first snapshot "
+                                  f"period over 50% ({judged} judged from then).")
+    assert "Fix: extract it again, pseudonymised with the crossings log's key." in warnings[0]
+
+
+def test_a_few_unknown_ids_or_a_quiet_fortnight_are_no_rekeyed_feed():
+    """Two mistyped ids among 14 reports a fortnight are typos (14%), not another key; a fortnight of 3 reports all unknown
+    is too few to tell (fewer than 10 records are not judged); the day's cumulative check still covers a feed that small."""
+    from riskmodel.core.sources.monitor import unknown_id_periods
+
+    typos = [(day, _TWELVE + _OTHERS[:2]) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")]
+    assert unknown_id_periods(*rekeyed_feed(typos), _SNAPSHOTS) == []
+    quiet = [("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS[:3]), ("2022-02-21", _TWELVE)]
+    assert unknown_id_periods(*rekeyed_feed(quiet), _SNAPSHOTS) == []
+
+
+def test_the_synthetic_feeds_are_no_rekeyed_feed(src):
+    from riskmodel.core.sources.monitor import unknown_id_periods
+
+    assert unknown_id_periods(src.crossings, src.tables(), pd.date_range("2022-06-01", "2023-06-28", freq="14D")) == []

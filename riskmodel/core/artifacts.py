@@ -215,9 +215,14 @@ def signed_files(manifest_file: str | Path, *, key: bytes | None = None, expecte
 
 
 def verify_manifest(
-    folder: str | Path, *, key: bytes | None = None, expected_digest: str | None = None, ignore: tuple[str, ...] = ()
-) -> None:
+    folder: str | Path, *, key: bytes | None = None, expected_digest: str | None = None, ignore: tuple[str, ...] = (),
+    read: tuple[str, ...] = (),
+) -> dict[str, bytes]:
     """Check the signature of ``folder``'s ``manifest.json``, then every file against it.
+
+    The files the caller will use are named in ``read``: their bytes are read once, checked and returned,
+    so that what the caller parses is what was verified. Read again from the folder after this returns, a
+    file rewritten in between (by another process, or a save into the same folder) would be used unsigned.
 
     Parameters
     ----------
@@ -230,6 +235,14 @@ def verify_manifest(
         checked when given, but the signature is checked either way.
     ignore : tuple of str, default=()
         Relative paths that are not part of the model (files a client writes after download).
+    read : tuple of str, default=()
+        Relative paths of the files to return the verified bytes of.
+
+    Returns
+    -------
+    dict of str to bytes
+        The bytes of each file of ``read`` that the manifest lists, as checked against its digest
+        (a name the manifest does not list is left out: if the file is there, it is refused as added).
 
     Raises
     ------
@@ -241,7 +254,9 @@ def verify_manifest(
     folder = Path(folder)
     recorded = signed_files(folder / MANIFEST, key=key, expected_digest=expected_digest)
     present = {name: folder / name for name in _listing(folder, ignore)}
-    _compare(recorded, present, expected=set(recorded), where=f"model folder `{folder}`")
+    data = {name: present[name].read_bytes() for name in read if name in recorded and name in present}
+    _compare(recorded, present, expected=set(recorded), where=f"model folder `{folder}`", data=data)
+    return data
 
 
 def verify_part(recorded: dict[str, str], local: str | Path, path: str, *, where: str, ignore: tuple[str, ...] = ()) -> None:
@@ -277,11 +292,17 @@ def verify_part(recorded: dict[str, str], local: str | Path, path: str, *, where
     _compare(recorded, present, expected={n for n in recorded if n.startswith(prefix)}, where=where)
 
 
-def _compare(recorded: dict[str, str], present: dict[str, Path], *, expected: set[str], where: str) -> None:
-    """Missing (of ``expected``), unexpected and changed files, as one error."""
+def _compare(recorded: dict[str, str], present: dict[str, Path], *, expected: set[str], where: str,
+             data: dict[str, bytes] | None = None) -> None:
+    """Missing (of ``expected``), unexpected and changed files, as one error; a file of ``data`` is checked by those bytes."""
+    data = data or {}
+
+    def digest(name: str) -> str:
+        return hashlib.sha256(data[name]).hexdigest() if name in data else file_digest(present[name])
+
     problems = [f"missing file {name}" for name in sorted(expected - set(present))]
     problems += [f"unexpected file {name}" for name in sorted(set(present) - set(recorded))]
-    problems += [f"content of {name} changed" for name in sorted(set(recorded) & set(present)) if file_digest(present[name]) != recorded[name]]
+    problems += [f"content of {name} changed" for name in sorted(set(recorded) & set(present)) if digest(name) != recorded[name]]
     if problems:
         raise ArtifactIntegrityError(
             f"{where} does not match its manifest: {'; '.join(problems)}. "

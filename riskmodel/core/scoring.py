@@ -46,7 +46,7 @@ from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, verify_manifest
 from riskmodel.core.entry import features_at_entry
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
-from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.reasons import reason_arrays
 from riskmodel.core.score_input import (
     FAST_ROWS,
@@ -107,8 +107,11 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     if not (folder / "meta.json").is_file():
         raise ModelLoadError(f"`{text}` holds no risk model (no meta.json); pass a folder written by RiskModel.save or logged to MLflow.")
     if (folder / MANIFEST).is_file() or folder != path:
-        verify_manifest(folder)
-    return Scorer(RiskModel.load(folder), name=path.name, version="local", source=str(path))
+        # the bytes checked are the bytes parsed: loaded again from the folder, a file rewritten after the check would score
+        loaded = RiskModel.from_files(verify_manifest(folder, read=MODEL_FILES), where=folder)
+    else:
+        loaded = RiskModel.load(folder)
+    return Scorer(loaded, name=path.name, version="local", source=str(path))
 
 
 # ----------------------------------------------------------------------------- output text

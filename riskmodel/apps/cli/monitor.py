@@ -8,8 +8,9 @@ command's subparsers::
     riskmodel monitor --as-of 2023-06-30 --data data --out lists
     # fits its model on the earlier snapshots and audits its fairness on the latest ones held out
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
-    # unless --allow-unfair; a source whose records, or whose last 7 days' records, mostly name nobody the crossings
-    # log held (a feed pseudonymised with another key) exits 1 with no list before any fitting, unless --allow-unlinked
+    # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
+    # with another key), on the day, in its last 7 days or between any two snapshot days the model is fitted on, exits 1
+    # with no list before any fitting, unless --allow-unlinked
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -88,6 +89,26 @@ def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeInde
     return fit, audit
 
 
+def _training_days(args: argparse.Namespace, as_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The first day of the training window, the snapshot days a fitted model learns from and those it is audited on."""
+    first = as_of - pd.DateOffset(months=args.train_months)
+    # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
+    gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
+    dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
+    fit_days, audit_days = _audit_split(dates, args.horizon)
+    return first, fit_days, audit_days
+
+
+def _checked_days(args: argparse.Namespace, as_of: pd.Timestamp) -> list[pd.Timestamp]:
+    """The snapshot days whose records the unknown-id check judges: the lists' day, and those a fitted model learns from
+    and is audited on. A feed re-keyed partway is under half on the day, yet links to nobody on the snapshots after
+    (or before) the change: the model would learn that the source holds nothing on most people."""
+    if args.model:
+        return [as_of]
+    _, fit_days, audit_days = _training_days(args, as_of)
+    return [*fit_days, *audit_days, as_of]
+
+
 def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
     """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
     with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
@@ -100,24 +121,19 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
     if args.model:
-        signed = (Path(args.model) / MANIFEST).is_file()
-        if signed:
-            verify_manifest(args.model)  # the model and the verdict saved with it, as signed: a changed or added file is refused
+        signed, files = _read_model_folder(Path(args.model))
         # one read for the window and the verdict: read twice, a file rewritten in between mixed two versions
-        saved = _read_saved(Path(args.model))
+        saved = _parse_saved(files.get(WINDOW_FILE))
         window = _read_window(saved)
         if window is not None and window["horizon_days"] != args.horizon:
             # its target was an overstay beginning within its horizon: permits ending later were 0 in every row it learnt from
             raise ConfigError(f"`--horizon {args.horizon}`: the --model learnt whether an overstay began within "
                               f"{window['horizon_days']} days of a snapshot, so it cannot rank a list of {args.horizon} days; "
                               f"pass --horizon {window['horizon_days']}, or fit a model for {args.horizon} days (without --model).")
-        return RiskModel.load(args.model), window, None, _saved_verdict(saved) if signed else UNSIGNED
+        model = RiskModel.from_files(files, where=args.model)
+        return model, window, None, _saved_verdict(saved) if signed else UNSIGNED
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
-    first = as_of - pd.DateOffset(months=args.train_months)
-    # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
-    gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
-    dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
-    fit_days, audit_days = _audit_split(dates, args.horizon)
+    first, fit_days, audit_days = _training_days(args, as_of)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
                                    late_days=args.late_records_days)
@@ -180,18 +196,38 @@ def _print_audit(audit, held: dict) -> None:
 UNSIGNED = "not verifiable (no signed manifest.json in the --model folder: not saved by `monitor --save-model`, or altered)"
 
 
-def _read_saved(folder: Path) -> dict | None:
-    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, read once; None when it is missing or not a JSON object."""
+def _read_model_folder(folder: Path) -> tuple[bool, dict[str, bytes]]:
+    """Whether a ``--model`` folder is signed, and the bytes of its model files and :data:`WINDOW_FILE`, each read once.
+
+    Of a signed folder, the bytes checked against its manifest (a changed or added file is refused): parsed from
+    the folder again after the check, a file rewritten in between would be used unsigned, a "passed" verdict too.
+    """
+    from riskmodel.core.risk.model import MODEL_FILES
+
+    names = (WINDOW_FILE, *MODEL_FILES)
+    if (folder / MANIFEST).is_file():
+        return True, verify_manifest(folder, read=names)
+    files = {}
+    for name in names:
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError:
+            pass  # missing: the model is refused by name, the window is "not saved"
+    return False, files
+
+
+def _parse_saved(data: bytes | None) -> dict | None:
+    """What ``--save-model`` wrote in :data:`WINDOW_FILE`, from its bytes read once; None when missing or not a JSON object."""
     try:
-        saved = json.loads((folder / WINDOW_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        saved = json.loads(data.decode("utf-8"))
+    except (AttributeError, ValueError):
         return None
     return saved if isinstance(saved, dict) else None
 
 
 def _saved_verdict(saved: dict | None) -> str:
     """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or
-    ``"not audited"``, from the :func:`_read_saved` of a folder whose signed manifest the caller verified (a folder
+    ``"not audited"``, from the :func:`_parse_saved` of a folder whose signed manifest the caller verified (a folder
     without one is :data:`UNSIGNED`, whatever its files say)."""
     try:
         verdict = saved["audit"]["verdict"]
@@ -206,7 +242,7 @@ def _saved_text(saved: str) -> str:
 
 
 def _read_window(saved: dict | None) -> dict | None:
-    """The training window in a :func:`_read_saved`, or None when it was not saved or does not read as one."""
+    """The training window in a :func:`_parse_saved`, or None when it was not saved or does not read as one."""
     try:
         for key in ("first_snapshot", "last_snapshot", "label_as_of"):
             pd.Timestamp(saved[key])
@@ -273,12 +309,14 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import local_day
-    from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor
+    from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
     unlinked = link_warnings(crossings, tables, as_of)
+    named = {line.split(":", 1)[0] for line in unlinked}
+    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of)) if line.split(":", 1)[0] not in named]
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
@@ -375,9 +413,10 @@ def register(groups: CommandGroups) -> None:
                    help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")
     p.add_argument("--allow-unlinked", action="store_true",
-                   help="write the lists even when more than half the records of a source, or of its records of the last "
-                        f"{UNKNOWN_ID_RECENT_DAYS} days (at least {UNKNOWN_ID_RECENT_MIN}), name a traveller or document the "
-                        f"crossings log never held (a feed pseudonymised with another key; default: exit {EXIT_DATA} without them)")
+                   help="write the lists even when more than half the records of a source name a traveller or document the "
+                        f"crossings log never held: of those on file on --as-of, of those of its last {UNKNOWN_ID_RECENT_DAYS} days "
+                        f"(at least {UNKNOWN_ID_RECENT_MIN}), or of those that arrived between two snapshot days the model is fitted "
+                        f"on (a feed pseudonymised with another key, from some day on; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from riskmodel.core.exceptions import ModelLoadError
 
-__all__ = ["check_model_text"]
+__all__ = ["check_model_text", "check_model_bytes"]
 
 _MAX_LEAVES = 1 << 17
 _NODE_ARRAYS = ("split_feature", "split_gain", "threshold", "decision_type", "left_child", "right_child", "internal_value", "internal_weight", "internal_count")
@@ -39,11 +39,31 @@ def check_model_text(path: str | Path) -> None:
     """
     path = Path(path)
     try:
-        _check(path.read_bytes())
-    except _Bad as exc:
-        raise ModelLoadError(f"`{path}` is not a valid LightGBM text model: {exc}. Re-save the model with RiskModel.save or re-log it.") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ModelLoadError(f"cannot read `{path}`: {exc}") from None
+    check_model_bytes(data, path)
+
+
+def check_model_bytes(data: bytes, where: str | Path) -> None:
+    """:func:`check_model_text` of a model's bytes already read (LightGBM then parses these bytes, not the file again).
+
+    Parameters
+    ----------
+    data : bytes
+        The text model, as ``model.txt`` holds it.
+    where : str or Path
+        The file it came from, for the message.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming ``where`` and the first problem found.
+    """
+    try:
+        _check(data)
+    except _Bad as exc:
+        raise ModelLoadError(f"`{where}` is not a valid LightGBM text model: {exc}. Re-save the model with RiskModel.save or re-log it.") from None
 
 
 def _fields(lines: list[bytes], where: str) -> dict[str, str]:

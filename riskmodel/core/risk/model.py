@@ -43,11 +43,11 @@ from riskmodel.core.exceptions import (
 )
 from riskmodel.core.monitoring.drift import training_reference
 from riskmodel.core.params import SettingsMixin
-from riskmodel.core.risk.booster_text import check_model_text
+from riskmodel.core.risk.booster_text import check_model_bytes
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
 from riskmodel.core.risk.config import ModelConfig, Splits
 
-__all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS", "DEFAULT_BANDS"]
+__all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS", "DEFAULT_BANDS", "MODEL_FILES"]
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -69,6 +69,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 DEFAULT_BANDS: dict[str, float] = {"high": 0.01, "elevated": 0.05}
 
 _FORMAT = 1
+#: The files :meth:`RiskModel.save` writes in its folder and :meth:`RiskModel.from_files` reads.
+MODEL_FILES = ("meta.json", "model.txt")
 
 
 def time_split(table: pd.DataFrame, time_column: str, splits: Splits) -> dict[str, pd.DataFrame]:
@@ -657,18 +659,44 @@ class RiskModel(SettingsMixin):
         ModelLoadError
             If the folder or one of its files is missing or unreadable.
         """
+        path = Path(path)
+        try:
+            files = {name: (path / name).read_bytes() for name in MODEL_FILES if (path / name).is_file()}
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read the RiskModel in `{path}`: {exc}") from None
+        return cls.from_files(files, where=path)
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes], *, where: str | Path) -> RiskModel:
+        """The model from the bytes of the files :meth:`save` wrote (:data:`MODEL_FILES`), never read again from disk.
+
+        For a folder checked against its signed manifest, pass the bytes that were checked
+        (``verify_manifest(folder, read=MODEL_FILES)``): a file rewritten after the check is not the one used.
+
+        Parameters
+        ----------
+        files : dict of str to bytes
+            ``meta.json`` and ``model.txt`` by name (others are ignored).
+        where : str or Path
+            The folder they came from, for messages.
+
+        Raises
+        ------
+        ModelLoadError
+            If a file is missing or is not what :meth:`save` writes.
+        """
         import lightgbm as lgb
 
-        path = Path(path)
-        meta_file, model_file = path / "meta.json", path / "model.txt"
-        if not meta_file.is_file() or not model_file.is_file():
-            raise ModelLoadError(f"`{path}` is not a saved RiskModel: expected files meta.json and model.txt in it.")
-        check_model_text(model_file)  # LightGBM aborts the process on some malformed files instead of raising
+        where = Path(where)
+        if any(name not in files for name in MODEL_FILES):
+            raise ModelLoadError(f"`{where}` is not a saved RiskModel: expected files meta.json and model.txt in it.")
+        meta_file, model_file = where / "meta.json", where / "model.txt"
+        check_model_bytes(files["model.txt"], model_file)  # LightGBM aborts the process on some malformed files instead of raising
         try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            booster = lgb.Booster(model_file=str(model_file))
-        except (ValueError, lgb.basic.LightGBMError) as exc:
-            raise ModelLoadError(f"could not read the RiskModel in `{path}`: {exc}") from None
+            meta = json.loads(files["meta.json"].decode("utf-8"))
+            booster = lgb.Booster(model_str=files["model.txt"].decode("utf-8"))
+        except (ValueError, lgb.basic.LightGBMError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ModelLoadError(f"could not read the RiskModel in `{where}`: {exc}") from None
         try:
             return _from_meta(cls, meta, booster)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
@@ -676,7 +704,6 @@ class RiskModel(SettingsMixin):
             raise ModelLoadError(
                 f"`{meta_file}` is not the metadata of a RiskModel ({type(exc).__name__}: {exc}); re-save or re-log the model."
             ) from None
-
 
 def _from_meta(cls, meta: dict, booster) -> RiskModel:
     """The fitted model from its parsed ``meta.json`` and booster (a malformed field raises KeyError, TypeError, ...)."""

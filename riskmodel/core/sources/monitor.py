@@ -47,7 +47,8 @@ from riskmodel.core.sources.link import LinkResult
 __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "overstay_starts", "monitor_training_table",
            "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days", "check_log_covers",
            "unknown_id_warnings", "recent_link_counts", "link_warnings", "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS",
-           "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE", "UNKNOWN_ID_RECENT_DAYS", "UNKNOWN_ID_RECENT_MIN"]
+           "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE", "UNKNOWN_ID_RECENT_DAYS", "UNKNOWN_ID_RECENT_MIN",
+           "unknown_id_periods", "UNKNOWN_ID_MIN_RECORDS"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
@@ -72,6 +73,9 @@ UNKNOWN_ID_RECENT_DAYS = 7
 #: unknown happens about once in 10**8 weeks, while a smaller sample could be a few typos on a quiet week.
 UNKNOWN_ID_RECENT_MIN = 10
 _UNKNOWN_IDS = ("unknown_traveller", "unknown_document")
+#: Fewest records on file between two snapshot days for :func:`unknown_id_periods` to judge their share: more than half
+#: of 10 or more at a few per cent of typos is no chance (under one in a million), while 1 of 1 in a quiet fortnight is a typo.
+UNKNOWN_ID_MIN_RECORDS = 10
 #: Fewest snapshot days :func:`fit_monitor_model` fits on: one each to train, to stop early and to calibrate on, in that order.
 MONITOR_MIN_SNAPSHOTS = 3
 
@@ -537,6 +541,70 @@ def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_o
     """
     _, links, _ = _monitoring_snapshot(crossings, tables, as_of, True)
     return unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))
+
+
+def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], days) -> list[str]:
+    """A warning per source re-keyed partway: the records reaching the service between two snapshot days mostly name nobody.
+
+    :func:`unknown_id_warnings` reads every record on file on one day: a feed pseudonymised with another key from some
+    date on (or up to it) stays under half for months, while the snapshots after (or before) that date are built from
+    records that link to nobody. Here each of ``days`` is judged by the records that reached the service (``known_at``)
+    since the day before it (the first: as many days before it as between the first two, or 14), linked once with
+    everything on file by the end of the last day.
+
+    Parameters
+    ----------
+    crossings : DataFrame
+        The crossings log.
+    tables : dict of str to DataFrame
+        ``presence_reports``, ``permit_applications``, ``enforcement``.
+    days : sequence of dates
+        The snapshot days (a model's training and audit days, the day of the lists).
+
+    Returns
+    -------
+    list of str
+        One sentence per source with a period of at least :data:`UNKNOWN_ID_MIN_RECORDS` records of which more than
+        :data:`UNKNOWN_ID_SHARE` name a traveller or document the crossings log never held: the first such snapshot day,
+        its figures, how many of the periods judged from then are over, and the fix. Empty when none.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`~riskmodel.core.sources.features.monitoring_snapshot` does, for tables it cannot use.
+    """
+    from riskmodel.core.sources.features import as_known_at, check_monitor_inputs, link_all
+    from riskmodel.core.stays import build_stays
+
+    days = pd.DatetimeIndex(sorted({local_day(d) for d in days}))
+    if not len(days):
+        return []
+    check_monitor_inputs(crossings, tables, days[-1])
+    step = days[1] - days[0] if len(days) > 1 else pd.Timedelta(days=14)
+    ends = days + pd.Timedelta(days=1)  # a record counts for the day it is on file by the end of
+    known, log = as_known_at(tables, crossings, ends[-1] - pd.Timedelta(microseconds=1))
+    links = link_all(known, log, build_stays(log, as_of=ends[-1] - pd.Timedelta(microseconds=1), validate=False))
+    edges = ends.insert(0, ends[0] - step).to_numpy(dtype="datetime64[us]")
+    out = []
+    for name, result in links.items():
+        unlinked = result.unlinked
+        unknown = unlinked.loc[unlinked["reason"].isin(_UNKNOWN_IDS).to_numpy(), "known_at"]
+        period = {k: np.searchsorted(edges, t.to_numpy(dtype="datetime64[us]"), side="right") - 1
+                  for k, t in (("all", known[name]["known_at"]), ("unknown", unknown))}
+        total, bad = (np.bincount(p[(p >= 0) & (p < len(days))], minlength=len(days)) for p in period.values())
+        judged = total >= UNKNOWN_ID_MIN_RECORDS
+        over = judged & (bad > UNKNOWN_ID_SHARE * total)
+        if not over.any():
+            continue
+        i = int(np.argmax(over))
+        start = (pd.Timestamp(edges[i]).date(), days[i].date())
+        out.append(f"{name}: from the snapshot of {start[1]} on, most records name a traveller or document the crossings log "
+                   f"never held: {bad[i]:,} of the {total[i]:,} on file from {start[0]} to {start[1]} ({bad[i] / total[i]:.0%}), "
+                   f"the first snapshot period over {UNKNOWN_ID_SHARE:.0%} ({int(over[i:].sum())} of the {int(judged[i:].sum())} "
+                   f"judged from then). Was it pseudonymised with another key from (or until) then? The monitoring model "
+                   f"would learn from snapshots on which the source holds nothing on most people. Fix: extract it again, "
+                   f"pseudonymised with the crossings log's key.")
+    return out
 
 
 def monitor(

@@ -28,7 +28,6 @@ from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfu
 
 __all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin"]
 
-_KINDS = {risk_pyfunc.ARTIFACT: RiskModel, forecast_pyfunc.ARTIFACT: Forecaster}
 ALLOW_UNGATED_ENV = signing.ALLOW_UNGATED_ENV
 CHAMPION = signing.CHAMPION
 
@@ -114,8 +113,9 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
                 f"`{text}` is not a model logged by riskmodel (no MLmodel file); pass a models:/ or runs:/ URI, "
                 "a downloaded logged model, or a folder written by RiskModel.save."
             )
+        if (root / "data" / risk_pyfunc.ARTIFACT).is_dir():  # verified first, then parsed from the bytes the check read
+            return LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)
         registry.verify_manifest(root, expected_digest=expected)  # before anything else is read
-        for kind, cls in _KINDS.items():
-            if (root / "data" / kind).is_dir():
-                return LoadedModel(cls.load(root / "data" / kind), name, version, text)
+        if (root / "data" / forecast_pyfunc.ARTIFACT).is_dir():
+            return LoadedModel(Forecaster.load(root / "data" / forecast_pyfunc.ARTIFACT), name, version, text)
     raise ModelLoadError(f"`{text}` holds neither a risk model nor a forecaster logged by riskmodel.")

@@ -133,9 +133,10 @@ def write_manifest(folder: str | Path) -> str:
     return signing.sign_folder(folder, tracking_uri())
 
 
-def verify_manifest(folder: str | Path, *, expected_digest: str | None = None) -> None:
-    """Verify a model folder's signed manifest with the key of the current store (see :func:`write_manifest`)."""
-    signing.verify_folder(folder, tracking_uri(), expected_digest=expected_digest)
+def verify_manifest(folder: str | Path, *, expected_digest: str | None = None, read: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Verify a model folder's signed manifest with the key of the current store (see :func:`write_manifest`); return the
+    checked bytes of the files named in ``read``, for the caller to parse instead of reading them again."""
+    return signing.verify_folder(folder, tracking_uri(), expected_digest=expected_digest, read=read)
 
 
 # ----------------------------------------------------------------------------- registry

@@ -3,9 +3,9 @@
 The logged model names this module of the installed package as its loader;
 MLflow calls :func:`_load_pyfunc` with the model's ``data/risk_model`` folder,
 which first verifies the signed manifest of the whole logged model
-(:func:`riskmodel.integrations.tracking.registry.verify_manifest`) and only
-then reads the LightGBM text model and JSON metadata with
-:meth:`riskmodel.core.risk.model.RiskModel.load`. Categorical columns arrive as
+(:func:`riskmodel.integrations.tracking.registry.verify_manifest`) and
+parses the LightGBM text model and JSON metadata from the bytes that check read
+(:func:`verified_risk_model`, :meth:`riskmodel.core.risk.model.RiskModel.from_files`). Categorical columns arrive as
 plain strings and are encoded to the levels fixed at training (no pandas
 ``category`` dtype needed from callers: the source of mlflow#12910 and
 LightGBM#5244 errors).
@@ -38,8 +38,12 @@ riskmodel (an alias moved by hand in the MLflow UI is refused), as
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from riskmodel.core.risk.model import RiskModel
 
 ARTIFACT = "risk_model"
 #: what MLflow writes beside a model downloaded by a ``models:/`` URI (name and version)
@@ -123,10 +127,30 @@ def registered_version(root: Path):
     return mv if mv.run_id == run_id else None
 
 
+def verified_risk_model(root: Path, *, expected_digest: str | None = None) -> RiskModel:
+    """The risk model of the logged model ``root``, parsed from the bytes that the check of its signed manifest read.
+
+    Read again from ``data/risk_model`` after the check, a model.txt or meta.json rewritten in between would be used
+    unsigned.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If the logged model does not match its signed manifest.
+    ModelLoadError
+        If its risk model's files are missing or not a RiskModel.
+    """
+    from riskmodel.core.risk.model import MODEL_FILES, RiskModel
+    from riskmodel.integrations.tracking import registry
+
+    names = {f"data/{ARTIFACT}/{name}": name for name in MODEL_FILES}
+    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names))
+    return RiskModel.from_files({names[path]: data for path, data in files.items()}, where=root / "data" / ARTIFACT)
+
+
 def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
-    """MLflow's entry point: verify the whole logged model, then read ``path`` (its ``data/risk_model``)."""
+    """MLflow's entry point: verify the whole logged model, and parse ``path`` (its ``data/risk_model``) from the bytes checked."""
     from riskmodel.core.exceptions import ArtifactIntegrityError
-    from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.scoring import Scorer
     from riskmodel.integrations.tracking import registry, signing
 
@@ -134,8 +158,7 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
     root = registry.model_root(folder)
     if root is None or folder != root / "data" / ARTIFACT:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
-    registry.verify_manifest(root)
-    model = RiskModel.load(folder)
+    model = verified_risk_model(root)
     mv = registered_version(root)
     if mv is None:
         return RiskPyfunc(Scorer(model, name=(model_config or {}).get("name", "overstay-risk"), version="unregistered"))

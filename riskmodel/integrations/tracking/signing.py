@@ -59,9 +59,11 @@ def sign_folder(folder: str | Path, store_uri: str) -> str:
     return write_manifest(folder, key=store_key(store_uri, create=True), ignore=CLIENT_FILES)
 
 
-def verify_folder(folder: str | Path, store_uri: str, *, expected_digest: str | None = None) -> None:
-    """Verify a model folder's signed manifest with the key of ``store_uri``."""
-    verify_manifest(folder, key=store_key(store_uri), expected_digest=expected_digest, ignore=CLIENT_FILES)
+def verify_folder(folder: str | Path, store_uri: str, *, expected_digest: str | None = None,
+                  read: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Verify a model folder's signed manifest with the key of ``store_uri``; the checked bytes of the files in ``read``
+    (:func:`riskmodel.core.artifacts.verify_manifest`)."""
+    return verify_manifest(folder, key=store_key(store_uri), expected_digest=expected_digest, ignore=CLIENT_FILES, read=read)
 
 
 def sign_gate(store_uri: str, name: str, version: str, decision: str, time: str) -> str:
