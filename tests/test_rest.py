@@ -272,6 +272,7 @@ def test_errors_answer_without_a_stack_trace(served):
         status, text = _post_raw(base + "/invocations", body)
         answer = json.loads(text)
         assert status == 400 and "stack_trace" not in answer and "Traceback" not in text, text
+        assert "not json" not in text, text  # nor the request MLflow quotes (it may hold identifiers)
 
 
 def test_a_request_with_no_known_column_is_refused_not_answered_empty(served):
