@@ -440,6 +440,9 @@ MUTANTS: tuple[Mutant, ...] = (
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool)',
            'wrong = (home.notna() & (home != df["province"].astype(object))).to_numpy(dtype=bool) & False', SOURCES,
            "a report from Badung in DKI Jakarta is accepted"),
+    Mutant("O01", "REST: the body quoted after a JSON error", "riskmodel/integrations/tracking/serving.py",
+           "if _BODY_ECHO in message:", "if False and _BODY_ECHO in message:", ("tests/test_serving_app.py",),
+           "a broken JSON request is answered with the request quoted back"),
 )
 
 
