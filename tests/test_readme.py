@@ -75,3 +75,21 @@ def test_overstay_rates_quoted_in_the_readme_are_the_generators():
     overall, c1 = 100 * p["p_overstay"].mean(), 100 * p.loc[p["visa_type"].astype(str) == "c1_visit", "p_overstay"].mean()
     assert abs(overall - float(found[1])) <= 0.3, (overall, found[0])
     assert abs(c1 - float(found[2])) <= 1.0, (c1, found[0])
+
+
+def test_every_name_a_readme_python_block_uses_comes_from_it_or_an_earlier_block():
+    """Read in order, no block uses a name (``record``, ``spark``) the reader was never given."""
+    import ast
+    import builtins
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    known, undefined = set(dir(builtins)), {}
+    for i, code in enumerate(blocks):
+        tree = ast.parse(code)
+        defined = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        defined |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if used - known - defined:
+            undefined[code.splitlines()[0]] = sorted(used - known - defined)
+        known |= defined
+    assert not undefined, f"README python blocks use names never defined before them (block's first line: names): {undefined}"
