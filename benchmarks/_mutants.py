@@ -560,6 +560,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("N07", "monitor CLI: the training days checked for unknown ids", MO, "return [*fit_days, *audit_days, as_of]",
            "return [as_of]", ("tests/test_cli_monitor.py", "-k", "rekeyed"),
            "the model is fitted on snapshots of a feed re-keyed in February, without a word"),
+    Mutant("O01", "REST: the body quoted after a JSON error", "riskmodel/integrations/tracking/serving.py",
+           "if _BODY_ECHO in message:", "if False and _BODY_ECHO in message:", ("tests/test_serving_app.py",),
+           "a broken JSON request is answered with the request quoted back"),
+    Mutant("O02", "evaluate-forecasts: per level", "riskmodel/apps/cli/forecasting.py",
+           'tags = levels_of_ids(forecasts["unique_id"]) if "unique_id" in forecasts else {}', "tags = {}",
+           ("tests/test_forecast_cli.py", "-k", "evaluate"), "the per-level table holds only 'all'"),
 )
 
 

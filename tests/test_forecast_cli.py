@@ -74,3 +74,20 @@ def test_cli_evaluate_forecasts(tmp_path, capsys):
     assert table.loc[0, "level"] == "all"
     assert table.loc[0, "coverage_95"] == pytest.approx(2 / 3)
     assert table.loc[0, "bias"] == pytest.approx((30 - 34) / 34)
+
+
+def test_cli_evaluate_forecasts_reports_each_level_of_hierarchical_ids(tmp_path):
+    """`port/A` and `port/B` are the level `port`, `total` the level `total`: one row each beside `all`."""
+    ds = pd.date_range("2024-01-01", periods=2, freq="MS")
+    ids = ["total", "port/A", "port/B"]
+    fc = pd.DataFrame({"unique_id": np.repeat(ids, 2), "ds": np.tile(ds, 3), "y_hat": 10.0, "y_lo_95": 8.0, "y_hi_95": 12.0})
+    # total: both inside; port/A: one of two inside; port/B: neither inside
+    actual = pd.DataFrame({"unique_id": np.repeat(ids, 2), "ds": np.tile(ds, 3), "y": [11.0, 9.0, 11.0, 20.0, 1.0, 30.0]})
+    fc.to_parquet(tmp_path / "fc.parquet")
+    actual.to_csv(tmp_path / "actual.csv", index=False)
+    out = tmp_path / "levels.csv"
+    assert main(["evaluate-forecasts", str(tmp_path / "fc.parquet"), str(tmp_path / "actual.csv"), "--season", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out).set_index("level")
+    assert list(table.index) == ["all", "port", "total"]
+    assert list(table["n_series"]) == [3, 2, 1]
+    assert table["coverage_95"].to_dict() == pytest.approx({"all": 1.5 / 3, "port": 0.5 / 2, "total": 1.0})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from riskmodel.core.schema import CROSSINGS, STAYS, contract_markdown
 
 from .conftest import REPO
@@ -38,3 +40,56 @@ def test_feature_rules_match_the_schema():
     from riskmodel.core.schema import invariant_markdown
 
     assert invariant_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _benchmark_figures(section: str) -> dict[str, float]:
+    """The figures of one section of benchmarks/RESULTS.md (the latest run of that benchmark)."""
+    text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([-\d.]+) \|", body, flags=re.M)
+    return {key: float(value) for key, value in rows}
+
+
+def test_scoring_figures_quoted_in_the_readme_are_the_latest_benchmark_run():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    r = _benchmark_figures("scoring")
+    quoted = [
+        f"8 threads scored {r['score_single_threads8_per_s']:,.0f} records/s against "
+        f"{r['score_single_threads1_per_s']:,.0f} from one thread",
+        f"{r['features_at_entry_ms']:.2f} ms for the row ({r['features_at_entry_frame_ms']:.2f} ms from a DataFrame), "
+        f"{r['score_entry_ms']:.1f} ms with the score and three reasons",
+        f"({r['score_single_uri_ms']:.2f} against {r['score_single_ms']:.2f} ms)",
+    ]
+    stale = [q for q in quoted if q not in " ".join(readme.split())]
+    assert not stale, f"README quotes other figures than benchmarks/RESULTS.md's scoring section; expected: {stale}"
+
+
+def test_overstay_rates_quoted_in_the_readme_are_the_generators():
+    """'Overall rate ~X% of stays, ~Y% for C1 visits' holds for the default data (hidden risk)."""
+    from riskmodel.core.datasets import make_crossings
+
+    found = re.search(r"Overall rate ~([\d.]+)% of stays, ~([\d.]+)% for C1 visits", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert found, "the README no longer quotes the overall and C1 overstay rates"
+    data = make_crossings(12_000, "2017-01-01", "2023-12-31", seed=5)
+    p = data.stays[["stay_id", "visa_type"]].merge(data.truth[["stay_id", "p_overstay"]], on="stay_id")
+    overall, c1 = 100 * p["p_overstay"].mean(), 100 * p.loc[p["visa_type"].astype(str) == "c1_visit", "p_overstay"].mean()
+    assert abs(overall - float(found[1])) <= 0.3, (overall, found[0])
+    assert abs(c1 - float(found[2])) <= 1.0, (c1, found[0])
+
+
+def test_every_name_a_readme_python_block_uses_comes_from_it_or_an_earlier_block():
+    """Read in order, no block uses a name (``record``, ``spark``) the reader was never given."""
+    import ast
+    import builtins
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    known, undefined = set(dir(builtins)), {}
+    for i, code in enumerate(blocks):
+        tree = ast.parse(code)
+        defined = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        defined |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if used - known - defined:
+            undefined[code.splitlines()[0]] = sorted(used - known - defined)
+        known |= defined
+    assert not undefined, f"README python blocks use names never defined before them (block's first line: names): {undefined}"

@@ -342,3 +342,8 @@ def test_bad_csv_and_model_errors_answer_one_line_without_the_request_or_a_trace
         answer = json.loads(text)
         assert status == 400 and expected in answer["message"], (body, text)
         assert "stack_trace" not in answer and "\n" not in answer["message"] and "T000123" not in text, text
+    # a JSON body that is not JSON: MLflow's answer quotes the whole body after the error, ids included
+    status, text = _post_raw(base + "/invocations", b'{"dataframe_records": [{"stay_id": "T000123", "visa_type": ')
+    answer = json.loads(text)
+    assert status == 400 and "valid JSON" in answer["message"], text
+    assert "stack_trace" not in answer and "\n" not in answer["message"] and "T000123" not in text, text

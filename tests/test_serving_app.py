@@ -42,3 +42,14 @@ def test_error_answers_lose_the_trace_and_the_quoted_request():
     assert got == {"error_code": "BAD_REQUEST", "message": "bad thing"}
     assert serving.one_line_error(b'{"error_code": "X", "message": "fine"}') is None  # nothing to change
     assert serving.one_line_error(b"not json") is None
+
+
+def test_a_broken_json_answer_loses_the_request_mlflow_quotes_after_it():
+    """MLflow answers a body that is not JSON with the error, then ``\\nInput: \\n`` and the whole body (ids included)."""
+    raw = {"error_code": "BAD_REQUEST",
+           "message": "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(\"Expecting "
+                      "',' delimiter: line 1 column 40 (char 39)\")'\nInput: \nb'{\"dataframe_records\": [{\"stay_id\": \"T0001\" x'\n"}
+    got = json.loads(serving.one_line_error(json.dumps(raw).encode()))
+    assert got == {"error_code": "BAD_REQUEST",
+                   "message": "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(\"Expecting "
+                              "',' delimiter: line 1 column 40 (char 39)\")'"}

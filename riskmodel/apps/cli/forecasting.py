@@ -50,17 +50,18 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
-    from riskmodel.core.monitoring.forecasts import score_forecasts
+    from riskmodel.core.monitoring.forecasts import levels_of_ids, score_forecasts
 
     forecasts, actuals = read_series(args.forecasts), read_series(args.actuals)
     history = read_series(args.history) if args.history else None
+    tags = levels_of_ids(forecasts["unique_id"]) if "unique_id" in forecasts else {}
     if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
         from riskmodel.integrations.tracking.forecast import log_forecast_monitoring
 
-        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season)
+        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season, tags=tags)
         print(f"logged to MLflow run {run}")
     else:
-        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season)
+        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season, tags=tags)
     if args.out:
         per_level.to_csv(args.out, index=False)
     print(per_level.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

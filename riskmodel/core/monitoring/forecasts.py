@@ -10,7 +10,30 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
 
-__all__ = ["score_forecasts"]
+__all__ = ["levels_of_ids", "score_forecasts"]
+
+
+def levels_of_ids(ids) -> dict[str, list[str]]:
+    """Hierarchy levels read from series ids as ``make_series`` names them: ``port/Batam`` is in ``port``.
+
+    Parameters
+    ----------
+    ids : iterable of str
+        Series ids (``unique_id``).
+
+    Returns
+    -------
+    dict of str to list of str
+        Level -> its ids, levels sorted. An id without ``/`` (``total``) is a level of its own, but
+        only beside ids with one: ids of no hierarchy (``passport``, ``stay_permit``) give ``{}``.
+    """
+    ids = sorted({str(i) for i in ids})
+    if not any("/" in i for i in ids):
+        return {}
+    levels: dict[str, list[str]] = {}
+    for i in ids:
+        levels.setdefault(i.split("/", 1)[0], []).append(i)
+    return dict(sorted(levels.items()))
 
 
 def score_forecasts(

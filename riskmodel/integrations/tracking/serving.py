@@ -18,7 +18,8 @@ things only:
   has no place for them. A body that is not CSV gets a one-line 400 answer.
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
-  error (identifiers included), and its message is put on one line.
+  error or after a JSON error (identifiers included), and its message is put on
+  one line.
 
 The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 ``riskmodel serve`` made); uvicorn builds the app with :func:`create_app`
@@ -42,6 +43,8 @@ APP = "riskmodel.integrations.tracking.serving:create_app"
 MAX_MESSAGE = 1000
 #: how MLflow's server starts an error message of the model: the request's data, quoted, then the error
 _ECHO, _ECHO_END = "Failed to predict data '", "'. \nError: "
+#: how MLflow's server ends its answer to a body that is not JSON: the whole body, quoted after the error
+_BODY_ECHO = "\nInput: \n"
 
 
 class BadRequest(ValueError):
@@ -105,6 +108,8 @@ def one_line_error(body: bytes) -> bytes | None:
     if isinstance(message, str):
         if message.startswith(_ECHO) and _ECHO_END in message:  # MLflow quotes the whole request first: drop it
             message, changed = message.rsplit(_ECHO_END, 1)[1], True
+        if _BODY_ECHO in message:  # a body that is not JSON is quoted last: drop it
+            message, changed = message.split(_BODY_ECHO, 1)[0], True
         flat = " ".join(message.split())
         flat = flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
         changed = changed or flat != message
