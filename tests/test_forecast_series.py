@@ -172,3 +172,15 @@ def test_a_series_csv_keeps_its_series_ids_as_text(tmp_path):
     df, _, _ = load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
     assert df["unique_id"].tolist() == ["007", "7", "007", "7"]
     assert df.loc[df["unique_id"] == "007", "y"].tolist() == [10, 11]
+
+
+@pytest.mark.parametrize("placeholder", ["1677-10-01", "1800-01-01", "2262-04-01"])
+def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(placeholder):
+    # A database's "no date" (pandas' earliest or latest month, a 1800 default) in one row of a monthly series: on
+    # pandas 2 the step between it and 2018 overflowed into a raw OverflowError, on pandas 3 it was reported as
+    # centuries of missing months whose fix (fill_gaps) would fill them with zeros. It is no period of arrivals.
+    ds = pd.date_range("2018-01-01", periods=24, freq="MS")
+    df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(24.0)})
+    df.loc[0, "ds"] = pd.Timestamp(placeholder)
+    with pytest.raises(SchemaError, match=r"`ds`: periods before 1900 or from 2200 on \(1 row: a @ " + placeholder + r"\)"):
+        validate_series(df)
