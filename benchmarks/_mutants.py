@@ -566,6 +566,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("O02", "evaluate-forecasts: per level", "riskmodel/apps/cli/forecasting.py",
            'tags = levels_of_ids(forecasts["unique_id"]) if "unique_id" in forecasts else {}', "tags = {}",
            ("tests/test_forecast_cli.py", "-k", "evaluate"), "the per-level table holds only 'all'"),
+    Mutant("Q05", "series: placeholder periods", "riskmodel/core/forecasting/series.py",
+           "    odd = _placeholder_periods(df)\n", "    odd = []\n", ("tests/test_forecast_series.py", "-k", "placeholder"),
+           "a 1677 or 1800 'no date' in a series reads as centuries of gaps (pandas 2: a raw OverflowError)"),
 )
 
 

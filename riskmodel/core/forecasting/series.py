@@ -401,6 +401,25 @@ def infer_freq(df: pd.DataFrame) -> str:
     )
 
 
+#: The periods a series may hold: arrival records are neither older nor centuries ahead (placeholders are).
+PERIODS_FROM = pd.Timestamp("1900-01-01")
+PERIODS_BEFORE = pd.Timestamp("2200-01-01")
+
+
+def _placeholder_periods(df: pd.DataFrame) -> list[SchemaProblem]:
+    """Periods outside :data:`PERIODS_FROM` .. :data:`PERIODS_BEFORE`.
+
+    A database's "no date" (pandas' earliest or latest month, a 1800 default) is no period of arrivals: kept, it
+    read as centuries of gaps (whose fix, fill_gaps, adds zeros), and on pandas 2 the step to it overflowed.
+    """
+    ds = pd.to_datetime(df["ds"])
+    ids, n = _ids(df, ((ds < PERIODS_FROM) | (ds >= PERIODS_BEFORE)).to_numpy(dtype=bool, na_value=False))
+    if not n:
+        return []
+    return [SchemaProblem("ds", f"periods before {PERIODS_FROM.year} or from {PERIODS_BEFORE.year} on",
+                          "fix the dates, or drop those rows if they stand for an unknown date", ids, n)]
+
+
 def _ids(df: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
     bad = df.loc[mask]
     labels = (bad["unique_id"].astype(str) + " @ " + pd.to_datetime(bad["ds"]).dt.strftime("%Y-%m-%d")).tolist()
@@ -473,6 +492,9 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     ids, n = _ids(df, df["ds"].isna().to_numpy())
     if n:
         problems.append(SchemaProblem("ds", "has missing timestamps", "drop or fix those rows", ids, n))
+    odd = _placeholder_periods(df)
+    if odd:
+        return problems + odd
     dup = df.duplicated(["unique_id", "ds"], keep="first").to_numpy()
     ids, n = _ids(df, dup)
     if n:
