@@ -1244,3 +1244,19 @@ def test_the_synthetic_feeds_are_no_rekeyed_feed(src):
     from riskmodel.core.sources.monitor import unknown_id_periods
 
     assert unknown_id_periods(src.crossings, src.tables(), pd.date_range("2022-06-01", "2023-06-28", freq="14D")) == []
+
+
+def test_a_record_of_the_stay_itself_is_no_prior_record_at_its_entry():
+    """Earlier stays' records only: a hotel's report of stay S1, dated on the day of S1's entry and on file at 09:00
+    (a report kept to the day) while T1 crossed at 14:00, was counted in S1's own `prior_reports` at entry, so the
+    entry-time score read the stay it was scoring (generated data has such reports: a review found them at 31 of 150 entries). T1's report of
+    the earlier stay S0 still counts; a record of S1 cannot be an earlier stay's, whatever its time."""
+    stays = pd.DataFrame({"stay_id": ["S0", "S1"], "traveller_id": ["T1", "T1"],
+                          "entry_time": pd.to_datetime(["2021-03-01 10:00", "2022-01-10 14:00"])})
+    reports = pd.DataFrame({"report_id": ["P0", "P1"], "traveller_id": ["T1", "T1"], "stay_id": ["S0", "S1"],
+                            "linked_at": pd.to_datetime(["2021-03-02 09:00", "2022-01-10 09:00"])})
+    apps = pd.DataFrame({"application_id": ["A1"], "traveller_id": ["T1"], "stay_id": ["S1"], "decision": ["refused"],
+                         "linked_at": pd.to_datetime(["2022-01-10 08:00"])})
+    out = add_source_history(stays, {"presence_reports": reports, "permit_applications": apps})
+    assert out["prior_reports"].tolist() == [0.0, 1.0]
+    assert out["prior_refusals"].tolist() == [0.0, 0.0]
