@@ -569,6 +569,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q05", "series: placeholder periods", "riskmodel/core/forecasting/series.py",
            "    odd = _placeholder_periods(df)\n", "    odd = []\n", ("tests/test_forecast_series.py", "-k", "placeholder"),
            "a 1677 or 1800 'no date' in a series reads as centuries of gaps (pandas 2: a raw OverflowError)"),
+    Mutant("Q06", "entry history: the stay's own records", "riskmodel/core/sources/features.py",
+           "        out[col] -= _own_before_entry(stays, ev)\n", "        pass\n", ("tests/test_sources.py", "-k", "stay_itself"),
+           "a report of the stay on file hours before its entry counts in that stay's own prior_reports"),
 )
 
 

@@ -109,6 +109,8 @@ def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> 
     ended by then (``ambiguous_at``: its document seen with a second traveller
     before the entry), so records and crossings after the entry change nothing,
     and linking once on all the data gives every entry its own point in time.
+    Records of the stay itself are never counted (``stay_id``, when both have it),
+    whatever their time: the history is that of earlier stays.
 
     Parameters
     ----------
@@ -144,7 +146,24 @@ def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> 
         if "ambiguous_at" in ev.columns and ev["ambiguous_at"].notna().any():
             # a link ended before the entry: linked before it too (it ends after it began), so counted once above
             out[col] -= _before_entry(stays, ev, "ambiguous_at", col)
+        out[col] -= _own_before_entry(stays, ev)
     return out
+
+
+def _own_before_entry(stays: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """How many of :func:`_before_entry`'s records at each entry belong to that stay itself.
+
+    Earlier stays' records only: a record of this stay on file before its entry (a report kept to the day, on file
+    at 09:00 for a 14:00 crossing) was counted, and the entry-time score read the stay it scored.
+    """
+    if "stay_id" not in stays.columns or "stay_id" not in events.columns:
+        return np.zeros(len(stays))
+    own = events.merge(stays[["stay_id", "entry_time"]].dropna(subset=["stay_id"]), on="stay_id", how="inner")
+    counted = own["linked_at"] < own["entry_time"]
+    if "ambiguous_at" in own.columns:
+        counted &= ~(own["ambiguous_at"] < own["entry_time"])  # a link that had ended was not counted either
+    per_stay = own.loc[counted.to_numpy(dtype=bool, na_value=False)].groupby("stay_id").size()
+    return stays["stay_id"].map(per_stay).fillna(0).to_numpy(dtype=float)
 
 
 def _before_entry(stays: pd.DataFrame, events: pd.DataFrame, time_column: str, name: str) -> np.ndarray:
