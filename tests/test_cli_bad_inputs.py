@@ -33,6 +33,9 @@ def _run(argv, capsys):
         (lambda d: d.drop(columns="ds"), "column `ds`: column is missing"),
         (lambda d: d.drop(columns="unique_id"), "column `unique_id`: column is missing"),
         (lambda d: d.astype({"ds": str}).assign(ds=lambda t: t["ds"].where(t.index != 4, "2020-13-45")), "`ds`: values that are not dates ('2020-13-45')"),
+        # Indonesia writes dates day first: '02/01/2018' (2 January) was read as 1 February, silently, whenever the day
+        # was 1 to 12; the series then held another month's count (or, daily, another day's) and the command exited 0
+        (lambda d: d.assign(ds=d["ds"].dt.strftime("%d/%m/%Y")), "`ds`: values that are not dates ('01/01/2018', '01/02/2018', '01/03/2018')"),
     ],
 )
 @pytest.mark.parametrize("command", ["trends", "forecast", "evaluate-forecasts"])

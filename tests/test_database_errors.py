@@ -71,7 +71,11 @@ def test_a_missing_table_or_column_names_it(engine, reports):
         read_table(engine, "presence_reports")
 
 
-@pytest.mark.parametrize(("column", "garbage", "match"), [("stay_from", "not a date", "not dates"), ("known_at", "2022-13-45", "not dates")])
+@pytest.mark.parametrize(("column", "garbage", "match"), [
+    ("stay_from", "not a date", "not dates"), ("known_at", "2022-13-45", "not dates"),
+    # day first, as Indonesia writes it: was read month first (2 January as 1 February), silently
+    ("stay_from", "02/01/2022", "not dates"),
+])
 def test_values_of_the_wrong_kind_name_the_column_and_rows(engine, reports, column, garbage, match):
     bad = reports.astype({column: str})
     bad.loc[2, column] = garbage

@@ -174,6 +174,18 @@ def test_a_series_csv_keeps_its_series_ids_as_text(tmp_path):
     assert df.loc[df["unique_id"] == "007", "y"].tolist() == [10, 11]
 
 
+def test_a_series_csv_with_day_first_dates_is_refused_by_name_not_read_month_first(tmp_path):
+    # '02/01/2024' is 2 January where the file was written (Indonesia writes dates day first); pandas guessed month
+    # first and read 1 February, so the config's series held each month's count under another month
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id,ds,y\na,01/01/2024,10\na,01/02/2024,11\na,01/03/2024,12\n")
+    with pytest.raises(SchemaError, match=r"`ds`: values that are not dates \('01/01/2024', '01/02/2024', '01/03/2024'\)"):
+        load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+
+
 @pytest.mark.parametrize("placeholder", ["1677-10-01", "1800-01-01", "2262-04-01"])
 def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(placeholder):
     # A database's "no date" (pandas' earliest or latest month, a 1800 default) in one row of a monthly series: on
