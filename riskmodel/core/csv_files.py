@@ -17,6 +17,13 @@ truncated by a failed copy or a full disk would score its half row as if it
 were complete, usually as "low" risk. Every tool that writes CSV ends the file
 with a line end; a last line without one that holds fewer fields than the
 header is the sign of a cut-off file.
+
+A CSV's dates are text too, and pandas guesses their format: ``02/01/2024``
+(2 January where Indonesia writes it, day first) is read month first as
+1 February whenever the day is 1 to 12, and a daily file then holds each day's
+count under another day with no gap to show it. :func:`iso_dates` reads ISO
+8601 only (``2024-01-02``, ``2024-01-02 14:05``, ``2024-01``) and names any
+other text as no date.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
-__all__ = ["check_csv", "check_header", "check_not_truncated", "text_id_dtypes"]
+__all__ = ["check_csv", "check_header", "check_not_truncated", "iso_dates", "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -40,6 +47,32 @@ def text_id_dtypes() -> dict[str, type]:
 
     names = {c.name for c in (*CROSSINGS, *STAYS) if c.kind == "id"} | {"stay_id"}
     return dict.fromkeys(sorted(names), str)
+
+
+def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
+    """``values`` as times, read as ISO 8601 only (a value already a time is kept).
+
+    Raises
+    ------
+    SchemaError
+        Naming ``column``, the rows (by position) and examples of the values
+        that are not ISO 8601 dates, such as day-first ``31/01/2024``, which
+        pandas would otherwise guess month first where it can.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    try:
+        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    except (TypeError, ValueError) as exc:  # e.g. several UTC offsets in one column
+        raise SchemaError(name, [SchemaProblem(column, f"dates that cannot be read together ({exc})", "write local dates as YYYY-MM-DD")]) from None
+    bad = (parsed.isna() & values.notna()).to_numpy()
+    if bad.any():
+        rows = tuple(f"row {i}" for i in bad.nonzero()[0][:5])
+        examples = ", ".join(repr(str(v)) for v in values[bad].head(3))
+        raise SchemaError(name, [SchemaProblem(column, f"values that are not dates ({examples})",
+                                               "write dates as YYYY-MM-DD (ISO 8601; day-first dates such as 31/01/2024 are "
+                                               "not guessed)", rows, int(bad.sum()))])
+    return parsed
 
 
 def check_csv(path: str | Path) -> None:

@@ -165,10 +165,10 @@ def read_series(path: str | Path, *, ids_as_text: bool = True):
     ------
     SchemaError
         Naming a missing ``unique_id`` or ``ds`` column, or the rows whose ``ds``
-        is not a date, instead of a KeyError or a parser's traceback.
+        is not an ISO 8601 date (day-first dates are not guessed), instead of a
+        KeyError or a parser's traceback.
     """
-    import pandas as pd
-
+    from riskmodel.core.csv_files import iso_dates
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
     table = read_table(Path(path))
@@ -176,18 +176,7 @@ def read_series(path: str | Path, *, ids_as_text: bool = True):
     if missing:
         raise SchemaError(str(path), [SchemaProblem(c, "column is missing", "pass a long table with columns unique_id, ds, y (rename yours)")
                                       for c in missing])
-    ds = table["ds"]
-    if not pd.api.types.is_datetime64_any_dtype(ds):
-        try:
-            parsed = pd.to_datetime(ds, errors="coerce", format="mixed")
-        except (TypeError, ValueError) as exc:  # e.g. several UTC offsets in one column
-            raise SchemaError(str(path), [SchemaProblem("ds", f"dates that cannot be read together ({exc})", "write local dates as YYYY-MM-DD")]) from None
-        bad = (parsed.isna() & ds.notna()).to_numpy()
-        if bad.any():
-            rows = tuple(f"row {i}" for i in bad.nonzero()[0][:5])
-            examples = ", ".join(repr(v) for v in ds[bad].head(3))
-            raise SchemaError(str(path), [SchemaProblem("ds", f"values that are not dates ({examples})", "write dates as YYYY-MM-DD", rows, int(bad.sum()))])
-        table["ds"] = parsed
+    table["ds"] = iso_dates(table["ds"], "ds", str(path))
     if ids_as_text:
         table["unique_id"] = table["unique_id"].astype(str).where(table["unique_id"].notna())
     return table

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import text_id_dtypes
+from riskmodel.core.csv_files import iso_dates, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -55,11 +55,11 @@ def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, st
     d = cfg.data
     if d.series_path:
         df = _read(Path(d.series_path), "series_path")
-        df["ds"] = pd.to_datetime(df["ds"])
+        df["ds"] = iso_dates(df["ds"], "ds", d.series_path)
         return df[["unique_id", "ds", "y"]], None, d.series_path
     if d.crossings_path:
         crossings = _read(Path(d.crossings_path), "crossings_path")
-        crossings["timestamp"] = pd.to_datetime(crossings["timestamp"])
+        crossings["timestamp"] = iso_dates(crossings["timestamp"], "timestamp", d.crossings_path)
         source = d.crossings_path
     else:
         from riskmodel.core.datasets import make_crossings

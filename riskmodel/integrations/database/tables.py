@@ -268,7 +268,7 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
                     _unreadable(name, df, c.name, zoned, "times without a time zone"),
                     fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
                 continue
-            parsed = pd.to_datetime(v, errors="coerce", format="mixed") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
+            parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
             bad = (parsed.isna() & v.notna()).to_numpy()
             if bad.any():
                 problems.append(_unreadable(name, df, c.name, bad, "dates"))
