@@ -40,3 +40,22 @@ def test_outcome_monitoring_lives_in_the_core_and_the_batch_job_reexports_it():
     from riskmodel.integrations.batch import scoring
 
     assert scoring.evaluate_scores is evaluate_scores
+
+
+def test_outcome_monitoring_refuses_a_stay_scored_or_labelled_more_than_once():
+    # A month of nightly score files gathered together holds each stay once per night it was in the country: the join on
+    # stay_id counted it that many times (n 4 for 2 stays, the long stay most), and a repeated outcome row the same way.
+    import pytest
+
+    from riskmodel.core.exceptions import SchemaError
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    scored = pd.DataFrame({"stay_id": ["S1", "S2", "S1", "S1"], "probability": [0.9, 0.1, 0.9, 0.9],
+                           "risk_band": ["high", "low", "high", "high"]})
+    outcomes = pd.DataFrame({"stay_id": ["S1", "S2"], "overstayed": [True, False], "entry_time": pd.Timestamp("2024-01-15")})
+    with pytest.raises(SchemaError, match=r"scores table has 1 problem\(s\):\n- column `stay_id`: the same stay scored more than once \(3 rows: S1\)"):
+        evaluate_scores(scored, outcomes)
+    with pytest.raises(SchemaError, match=r"outcomes table has 1 problem\(s\):\n- column `stay_id`: the same stay's outcome more than once \(2 rows: S2\)"):
+        evaluate_scores(scored.head(2), pd.concat([outcomes, outcomes.tail(1)]))
+    once = evaluate_scores(scored.head(2), outcomes)
+    assert once.loc[once["slice"] == "all", ["n", "positives", "referred"]].to_numpy().tolist() == [[2, 1, 1]]
