@@ -138,7 +138,7 @@ def test_evaluate_scores_errors(fitted):
     with pytest.raises(SchemaError, match=r"`overstayed`: required column is missing"):
         evaluate_scores(scored, rows.drop(columns=["overstayed"]))
     with pytest.raises(SchemaError, match="no scored stay has a known outcome yet"):
-        evaluate_scores(scored, rows.assign(stay_id="X"))
+        evaluate_scores(scored, rows.assign(stay_id=rows["stay_id"].astype(str) + "-other"))
 
 
 def test_score_file_refuses_an_unknown_option(fitted, stays_folder, tmp_path):

@@ -53,9 +53,9 @@ def test_outcome_monitoring_refuses_a_stay_scored_or_labelled_more_than_once():
     scored = pd.DataFrame({"stay_id": ["S1", "S2", "S1", "S1"], "probability": [0.9, 0.1, 0.9, 0.9],
                            "risk_band": ["high", "low", "high", "high"]})
     outcomes = pd.DataFrame({"stay_id": ["S1", "S2"], "overstayed": [True, False], "entry_time": pd.Timestamp("2024-01-15")})
-    with pytest.raises(SchemaError, match=r"scores table has 1 problem\(s\):\n- column `stay_id`: the same stay scored more than once \(3 rows: S1\)"):
+    with pytest.raises(SchemaError, match=r"scores table has 1 problem\(s\):\n- column `stay_id`: the same stay scored more than once \(3 rows: S1, S1, S1\)"):
         evaluate_scores(scored, outcomes)
-    with pytest.raises(SchemaError, match=r"outcomes table has 1 problem\(s\):\n- column `stay_id`: the same stay's outcome more than once \(2 rows: S2\)"):
+    with pytest.raises(SchemaError, match=r"outcomes table has 1 problem\(s\):\n- column `stay_id`: the same stay's outcome more than once \(2 rows: S2, S2\)"):
         evaluate_scores(scored.head(2), pd.concat([outcomes, outcomes.tail(1)]))
     once = evaluate_scores(scored.head(2), outcomes)
     assert once.loc[once["slice"] == "all", ["n", "positives", "referred"]].to_numpy().tolist() == [[2, 1, 1]]

@@ -56,7 +56,9 @@ def evaluate_scores(
     Raises
     ------
     SchemaError
-        If a needed column is missing, or no scored row has a known outcome.
+        If a needed column is missing, a stay is scored or labelled more than
+        once (a join would count it once per copy), or no scored row has a
+        known outcome.
     """
     from riskmodel.core.risk.metrics import expected_calibration_error
 
@@ -67,6 +69,9 @@ def evaluate_scores(
     ]
     if problems:
         raise SchemaError("scores/outcomes", problems)
+    _once_each(scored, id_column, "scores", "the same stay scored more than once",
+               "keep one score per stay (e.g. one night's file, or each stay's first score) before evaluating")
+    _once_each(outcomes, id_column, "outcomes", "the same stay's outcome more than once", "keep one row per stay in the outcomes")
     keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
     joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
     joined = joined[joined[target].notna() & joined["probability"].notna()]
@@ -108,3 +113,12 @@ def evaluate_scores(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _once_each(df: pd.DataFrame, id_column: str, table: str, problem: str, fix: str) -> None:
+    """Refuse ``df`` if an id repeats, naming the ids of the first rows that repeat one (as the contracts' checks do) and their count."""
+    ids = df[id_column]
+    repeated = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    if repeated.any():
+        shown = tuple(str(v) for v in ids[repeated].head(5))
+        raise SchemaError(table, [SchemaProblem(id_column, problem, fix, shown, int(repeated.sum()))])
