@@ -190,6 +190,20 @@ def test_outlook_against_a_year_earlier_and_2019(tmp_path):
     assert row == ["Batam", "900", "450", "+100%", "1,800", "-50%"]
 
 
+def test_outlook_compares_with_2019_itself_for_a_forecast_that_starts_in_late_december(tmp_path):
+    # 52 weeks per year back slid 1-2 days a year: for a nightly run whose 90 days start on 30 December 2024 "the same
+    # weeks in 2019" were 6 January - 4 April 2020 (the collapse). 2019 days hold 1 arrival a day here and every other
+    # year 1,000, so only a sum over 2019 days reads 90 for the 90 days; a year earlier must still be 2023-24's 52 weeks.
+    ds = pd.date_range("2024-12-30", periods=90, freq="D")
+    fc = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y_hat": 1.0})
+    past = pd.date_range("2018-01-01", "2024-12-29", freq="D")
+    history = pd.DataFrame({"unique_id": "port/Batam", "ds": past, "y": np.where(past.year == 2019, 1.0, 1000.0)})
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=fc, history=history))
+    row = _section_table(path.read_text(encoding="utf-8"), "outlook").iloc[0].tolist()
+    assert row == ["Batam", "90", "90,000", "-100%", "90", "+0%"]
+
+
 def _section(text: str, sid: str) -> str:
     return text.split(f'<section id="{sid}">')[1].split("</section>")[0]
 
