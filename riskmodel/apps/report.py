@@ -349,6 +349,27 @@ def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, 
     return covered[(covered["ds"] >= lo) & (covered["ds"] <= hi)].groupby("unique_id")["y"].sum()
 
 
+def _same_days_in(history: pd.DataFrame, forecasts: pd.DataFrame, year: int) -> pd.Series:
+    """Sums of ``y`` over each forecast day's nearest same weekday inside ``year``, by series.
+
+    Counting whole weeks back (52 a year) slides a day or two a year, so a horizon starting in late December
+    reached into the next year (for 2019: the COVID collapse of early 2020). Each day is mapped on its own to
+    the same date in ``year`` (28 February for 29 February) moved to the nearest day of the same weekday, or
+    a week the other way where that leaves the year. A series lacking any of those days gets no sum.
+    """
+    ds = pd.DatetimeIndex(forecasts["ds"]).normalize()
+    same = pd.to_datetime({"year": np.full(len(ds), year), "month": ds.month,
+                           "day": np.where((ds.month == 2) & (ds.day == 29), 28, ds.day)})
+    shift = (ds.day_of_week.to_numpy() - same.dt.day_of_week.to_numpy() + 3) % 7 - 3  # -3..3 days to the same weekday
+    mapped = same + pd.to_timedelta(shift, unit="D")
+    mapped = mapped.where(mapped.dt.year == year, mapped - pd.to_timedelta(np.sign(shift) * 7, unit="D"))
+    wanted = pd.DataFrame({"unique_id": forecasts["unique_id"].to_numpy(), "ds": mapped.to_numpy()})
+    days = history.assign(ds=pd.DatetimeIndex(history["ds"]).normalize()).groupby(["unique_id", "ds"], as_index=False)["y"].sum()
+    found = wanted.merge(days, on=["unique_id", "ds"], how="left")
+    sums = found.groupby("unique_id")["y"].agg(["sum", "count", "size"])
+    return sums["sum"].where(sums["count"] == sums["size"])
+
+
 def _change(now: pd.Series, then: pd.Series) -> list[str]:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = now.to_numpy(dtype=float) / then.to_numpy(dtype=float) - 1.0
@@ -376,8 +397,8 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
         table["range (80%)"] = [_range(a, b) for a, b in zip(lo, hi, strict=True)]
     if history is not None and not history.empty:
         year_ago = _same_weeks(history, first, last, 52).reindex(ids)
-        # the same weeks in 2019, the last year before COVID: 52 weeks per year back
-        pre = _same_weeks(history, first, last, 52 * (first.year - 2019)).reindex(ids)
+        # the same weeks in 2019, the last year before COVID: each day's nearest same weekday inside 2019
+        pre = _same_days_in(history, fc[fc["unique_id"].isin(ids)], 2019).reindex(ids)
         table["same weeks a year earlier"] = [_people(v) for v in year_ago]
         table["change on a year earlier"] = _change(whole[ids], year_ago)
         table["same weeks in 2019"] = [_people(v) for v in pre]
@@ -385,7 +406,8 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     ranges = (" The range adds the ends of the daily 80% intervals: wider than an 80% range of the sum, unless every day misses the same way."
               if ranged else "")
     return _table(table) + (
-        '<p class="note">Sums of the daily point forecasts; earlier years over the same weekdays (52 weeks per year back), '
+        '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
+        "each day's nearest same weekday in 2019 (a horizon across New Year takes both ends of 2019), "
         f"so neither the season nor weekends read as growth. Empty where the history does not reach back.{ranges}</p>"
     )
 
