@@ -131,3 +131,21 @@ def test_still_in_on_the_last_permitted_day_is_not_yet_an_overstay():
     assert on_last_day["overstayed"].isna().all() and on_last_day["overstay_days"].isna().all()  # not known yet
     next_day = build_stays(log, as_of="2019-01-31 00:30")
     assert next_day["overstayed"].tolist() == [True] and next_day["overstay_days"].tolist() == [1]
+
+
+@pytest.mark.parametrize("permit_end", ["2019-01-30 23:59:59", "2019-01-30 12:00"])
+def test_overstay_days_count_calendar_days_past_a_last_day_given_with_its_time(permit_end):
+    # The last permitted day is 30 January, given to its last second (or to noon): an exit on 31 January at 08:00 is one
+    # day late, as linking and the prior_overstay_days feature count it. The label floored the 8 h 1 s past 23:59:59 to 0
+    # days, so an overstayer was labelled with no days (a one-day charge then matched no stay's days).
+    from riskmodel.core.entry import features_at_entry
+
+    log = _log([("B", "entry", 0, 30), ("B", "exit", 30, None), ("D", "entry", 0, 30)])
+    log["permit_end"] = log["permit_end"].where(log["direction"] == "exit", pd.Timestamp(permit_end))
+    log.loc[1, "timestamp"] = pd.Timestamp("2019-01-31 08:00")
+    stays = build_stays(log, as_of="2019-02-02 09:00").set_index("traveller_id")
+    assert stays.loc["B", "overstayed"] == True and stays.loc["B", "overstay_days"] == 1  # noqa: E712
+    assert stays.loc["D", "overstayed"] == True and stays.loc["D", "overstay_days"] == 3  # noqa: E712 - 31 Jan, 1 and 2 Feb
+    entry = log.iloc[0].to_dict()
+    row = features_at_entry(entry, log.iloc[[1]], as_of="2019-02-02 09:00")
+    assert (row["overstayed"], row["overstay_days"]) == (True, 1)
