@@ -120,6 +120,18 @@ def test_history_equal_to_pandas_when_an_exit_and_entries_share_a_second(spark, 
     assert_frames_equal(got, want)
 
 
+def test_overstay_days_count_calendar_days_when_permits_end_at_their_last_second(spark, log, tmp_path):
+    # the last permitted day given to 23:59:59: a stay one day late is one day late, on Spark as in pandas (the floor of
+    # the exit day less the permit's last second counted it as 0 days, an overstay with no days)
+    crossings = log[0].assign(permit_end=lambda d: (d["permit_end"] + pd.Timedelta(hours=23, minutes=59, seconds=59)).astype(d["permit_end"].dtype))
+    crossings.to_parquet(tmp_path / "late_second.parquet", index=False)
+    want = build_stays(crossings, as_of=AS_OF)
+    got = build_stays_spark(spark.read.parquet(str(tmp_path / "late_second.parquet")), as_of=AS_OF).toPandas()
+    late = got[got["overstayed"].astype("boolean").fillna(False)]
+    assert len(late) > 50 and (late["overstay_days"] >= 1).all()
+    assert_frames_equal(got, want)
+
+
 def test_features_equal_in_another_session_time_zone(spark, log):
     # TIMESTAMP columns from createDataFrame are instants in the session zone: days must still be local days
     crossings, _ = log
