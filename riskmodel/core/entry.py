@@ -304,7 +304,7 @@ def _label(exit_time, final, as_of) -> tuple:
         late = end > final
         if not late:
             return pd.NA, pd.NA
-    return bool(late), ((end - final).days if late else 0)
+    return bool(late), ((end - final.normalize()).days if late else 0)  # calendar days, as build_stays counts them
 
 
 def _entry_row(row: dict, t_s: int, permit_s: int) -> None:

@@ -154,7 +154,9 @@ def build_stays(
     label[~(left_late | left_ok | known_late)] = pd.NA
     out["overstayed"] = label
     end_day = exit_day.where(has_exit, as_of_day)
-    days = (end_day - final_end).dt.days.to_numpy(dtype=float, na_value=np.nan)
+    # calendar days past the last permitted day, as linking and prior_overstay_days count them: a last day given to
+    # its last second (23:59:59) or to noon and an exit the next morning is one day, not the hours floored to 0
+    days = (end_day - final_end.dt.normalize()).dt.days.to_numpy(dtype=float, na_value=np.nan)
     days = np.where(label.to_numpy(dtype=bool, na_value=False), days, 0.0)
     days[~(left_late | left_ok | known_late)] = np.nan
     out["overstay_days"] = pd.array(days, dtype="Int32")

@@ -141,7 +141,7 @@ def _stays(crossings, *, as_of):
     known = late | F.coalesce(left_ok, F.lit(False))
     end_day_s = F.when(F.col("_has_exit"), exit_day_s).otherwise(as_of_day_s)
     ent = (ent.withColumn("overstayed", F.when(known, late))
-           .withColumn("overstay_days", F.when(late, F.floor((end_day_s - final_s) / F.lit(_DAY)).cast("int"))
+           .withColumn("overstay_days", F.when(late, F.floor((end_day_s - _day(final_s) * _DAY) / F.lit(_DAY)).cast("int"))
                        .when(known, F.lit(0))))
     return ent.select(
         F.col("crossing_id").alias("stay_id"), "traveller_id", F.col("timestamp").alias("entry_time"),
