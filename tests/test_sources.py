@@ -869,6 +869,21 @@ def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_i
             validate_source("permit_applications", far)
 
 
+
+def test_a_twenty_year_permit_whose_last_day_is_given_to_its_last_second_is_accepted():
+    """`new_permit_end` is the last permitted day. A permit applied for on 10 January 2024 at 09:00 may run twenty
+    years, to 10 January 2044, whether the feed gives that day as 00:00 or as 23:59:59 (an inclusive end). The bound
+    compared times, not days, as the ban bound did: 23:59:59 is after 09:00, so a permit of exactly twenty years was
+    refused as a placeholder. The day after (11 January 2044, even at 00:00) is still refused.
+    """
+    ok = _apps(("A0", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-10 00:00:00"),
+               ("A1", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-10 23:59:59"))
+    assert check_source("permit_applications", ok) == []
+    bad = _apps(("A2", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-11 00:00:00"),
+                ("A3", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-11 23:59:59"))
+    with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(2 rows: A2, A3\)"):
+        validate_source("permit_applications", bad)
+
 class _ConstantModel:
     """A monitoring model that gives everyone 0.5: the counts and warnings below do not depend on scores."""
 
