@@ -130,7 +130,8 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 
 
 #: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
-#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused.
+#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused. Compared by
+#: days: a permit whose last day is the application's day twenty years on is accepted at any time of that day.
 MAX_PERMIT_YEARS = 20
 #: Longest an entry ban may run after it is imposed, in years. DESIGN.md gives no legal maximum, so this is a
 #: plausible bound, not the law's: twenty years, as for permits and twenty times the one-year ban the generator
@@ -159,8 +160,10 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
     problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
     if {"applied_at", "new_permit_end"} <= usable:
-        # a "no end" placeholder (2099-12-31, 9999-12-31) would read as a permit in force for decades and hide an overstay
-        far = (df["new_permit_end"] > df["applied_at"] + pd.DateOffset(years=MAX_PERMIT_YEARS)).to_numpy(dtype=bool, na_value=False)
+        # a "no end" placeholder (2099-12-31, 9999-12-31) would read as a permit in force for decades and hide an overstay;
+        # by days: `new_permit_end` is the last permitted day, which a feed may give at 00:00 or at 23:59:59
+        last = df["applied_at"].dt.normalize() + pd.DateOffset(years=MAX_PERMIT_YEARS)
+        far = (df["new_permit_end"].dt.normalize() > last).to_numpy(dtype=bool, na_value=False)
         problems += _where(df, id_col, far, "new_permit_end", f"more than {MAX_PERMIT_YEARS} years after `applied_at`",
                            "give the last day the granted permit allows (no stay permit runs longer than ten years); "
                            "a placeholder for 'no end' is no date")
