@@ -1196,6 +1196,33 @@ def test_a_regency_in_its_province_spelt_in_capitals_is_accepted_and_judged_alik
         validate_source("presence_reports", reports)
 
 
+
+def test_one_place_spelt_two_ways_is_one_place_downstream():
+    """The regency rule reads "BADUNG" in "BALI" as Badung in Bali, but linking and the features compared the names
+    letter for letter: the same hotel report filed again in capitals was no copy (two reports), Badung and "badung  "
+    were two places (`regions_reported` 2) and the office was the last spelling. Names the table holds take its
+    spelling once, when linked; a permit application's regency (no province) is matched against every province's;
+    a name the table does not hold (Balikpapan) is kept as given, and the caller's tables are left as they were.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-03-30", "D1"))
+    reports = _reports(("P1", "T1", "D1", "2022-01-10", "2022-01-10 20:00"), ("P2", "T1", "D1", "2022-01-10", "2022-01-11 09:00"),
+                       ("P3", "T1", "D1", "2022-02-01", "2022-02-01 20:00"))
+    reports["province"] = ["Bali", "BALI", " bali"]
+    reports["regency"] = ["Badung", "BADUNG", "badung  "]
+    apps = _apps(("A1", "T1", "2022-03-01 10:00", "2022-03-02 10:00", "2022-03-02 10:00", "refused", None),
+                 ("A2", "T1", "2022-03-03 10:00", "2022-03-04 10:00", "2022-03-04 10:00", "refused", None))
+    apps["regency"] = ["DENPASAR", "Balikpapan"]
+    snap, counts = monitoring_snapshot(log, _tables_with(presence_reports=reports, permit_applications=apps), "2022-03-10")
+    assert counts["presence_reports"]["linked"] == 2 and counts["presence_reports"]["duplicate"] == 1
+    assert snap[["regions_reported", "office"]].to_dict("records") == [{"regions_reported": 1.0, "office": "Badung"}]
+    stays, pairs = build_stays(log, validate=False), document_pairs(log)
+    linked = link_records("presence_reports", reports, stays, pairs).linked
+    assert linked[["report_id", "province", "regency"]].to_dict("records") == [
+        {"report_id": "P1", "province": "Bali", "regency": "Badung"}, {"report_id": "P3", "province": "Bali", "regency": "Badung"}]
+    linked = link_records("permit_applications", apps, stays, pairs).linked
+    assert dict(zip(linked["application_id"], linked["regency"], strict=True)) == {"A1": "Denpasar", "A2": "Balikpapan"}
+    assert reports["regency"].tolist() == ["Badung", "BADUNG", "badung  "] and apps["regency"].tolist() == ["DENPASAR", "Balikpapan"]
+
 #: Snapshot days 14 days apart, as ``riskmodel monitor --as-of 2022-03-31`` fits on (its last five).
 _SNAPSHOTS = pd.to_datetime(["2022-01-05", "2022-01-19", "2022-02-02", "2022-02-16", "2022-03-02"])
 _TWELVE = [f"T{i:02d}" for i in range(1, 13)]
