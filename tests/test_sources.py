@@ -1118,6 +1118,29 @@ def test_a_charge_dated_before_the_overstay_it_fines_could_have_run_is_unlinkabl
     assert counts["enforcement"]["linked"] == 1 and counts["enforcement"]["before_overstay"] == 3
 
 
+
+def test_a_charge_paid_before_midnight_for_an_exit_after_it_answers_the_days_begun_by_then():
+    """The library counts days of overstay by calendar day: the day of exit (or of the as-of time while still in the
+    country) less the last permitted day, so the exit day counts and the last permitted day does not (build_stays).
+    T1's permit ended on 8 February 2022 and T1 left at 00:10 on 13 February: 5 days (9 to 13 February). At 23:50 on
+    12 February T1 was still in the country with 4 days by that rule; 13 February had not begun. So a charge for 4
+    days paid that evening (23:40) is right and linked; the charge for 5 days paid at 23:50 fines a day before it
+    began (before_overstay, as a charge for 4 days paid on the 10th is); paid at 00:05 on the 13th, before the exit,
+    5 days are right and linked.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-13 00:10", "2022-02-08", "D1"))
+    stays = build_stays(log, validate=False)
+    assert stays["overstay_days"].tolist() == [5]
+    assert build_stays(log.iloc[:1], as_of="2022-02-12 23:50", validate=False)["overstay_days"].tolist() == [4]
+    at = pd.to_datetime(["2022-02-12 23:40", "2022-02-12 23:50", "2022-02-13 00:05"])
+    enf = pd.DataFrame({"record_id": ["E1", "E2", "E3"], "traveller_id": "T1", "document_id": "D1", "action": "overstay_charge",
+                        "action_at": at, "known_at": at + pd.Timedelta(hours=1), "overstay_days": pd.array([4, 5, 5], dtype="Int64"),
+                        "amount_idr": pd.array([4_000_000, 5_000_000, 5_000_000], dtype="Int64"), "ban_until": pd.NaT})
+    validate_source("enforcement", enf)
+    res = link_records("enforcement", enf, stays, document_pairs(log))
+    assert dict(zip(res.linked["record_id"], res.linked["stay_id"], strict=True)) == {"E1": "C1", "E3": "C1"}
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {"E2": "before_overstay"}
+
 def test_an_overstay_of_60_days_is_no_charge_but_a_deportation_and_a_ban():
     """DESIGN.md: under 60 days of overstay, a charge of Rp 1,000,000 a day; 60 days or more, deportation and an
     entry ban. A charge for 59 days (Rp 59,000,000) is right; one for 60 days was accepted by the validator, and
