@@ -195,6 +195,9 @@ def _before_overstay(records: pd.DataFrame, stays: pd.DataFrame, pos: np.ndarray
 
     Nobody is charged for, or deported over, days of overstay that have not passed yet: such a record
     names the wrong stay, date or days, and counted as a feature it would tell of an overstay that was not.
+    Days count as :func:`~riskmodel.core.stays.build_stays` counts ``overstay_days``, by calendar day: a
+    record made on day D answers at most D less the last permitted day (the day it is made counts, a day
+    not yet begun does not), so a charge paid at 23:50 cannot count an exit at 00:10 the next day.
     """
     end = stays["final_permit_end"].to_numpy(dtype="datetime64[D]").astype(np.int64)[np.maximum(pos, 0)]
     days = records["overstay_days"].to_numpy(dtype=float, na_value=np.nan)
