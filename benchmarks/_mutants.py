@@ -572,6 +572,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q06", "entry history: the stay's own records", "riskmodel/core/sources/features.py",
            "        out[col] -= _own_before_entry(stays, ev)\n", "        pass\n", ("tests/test_sources.py", "-k", "stay_itself"),
            "a report of the stay on file hours before its entry counts in that stay's own prior_reports"),
+    # ---------------------------------------------------------------- the sources' edge cases (h10-sources)
+    Mutant("D05", "permits: a placeholder end by days", SO, 'far = (df["new_permit_end"].dt.normalize() > last)',
+           'far = (df["new_permit_end"] > df["applied_at"] + pd.DateOffset(years=MAX_PERMIT_YEARS))',
+           ("tests/test_sources.py", "-k", "twenty_year_permit or placeholder_permit"),
+           "a permit of exactly 20 years whose last day is given as 23:59:59 is refused as a placeholder"),
+    Mutant("D06", "training: its crossings CSV checked", PL, "            check_csv(path)  #", "            str(path)  #",
+           ("tests/test_risk_pipeline.py", "-k", "checked_as_every"),
+           "a crossings CSV naming traveller_id twice trains on traveller_id.1 unseen; a cut-off last row is read"),
+    Mutant("D07", "linking: one place spelt two ways", SL, "    records = place_names(name, records)\n", "", ("tests/test_sources.py", "-k", "spelt_two_ways"),
+           "BADUNG and Badung are two places: a report filed again in capitals is no copy, and two regions_reported"),
 )
 
 

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from riskmodel.apps.cli import main
 from riskmodel.core.config import load_config
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError
 from riskmodel.core.risk import RiskConfig
 from tests.conftest import REPO, one_more_stay
 from riskmodel.apps.pipelines.risk import train
@@ -271,6 +271,36 @@ def test_a_crossings_csv_keeps_its_ids_as_text(small_config, tmp_path):
     assert crossings["document_id"].tolist()[:2] == ["0042", "0042"] and pd.isna(crossings["document_id"].iloc[2])
     assert validate_crossings(crossings) is crossings
 
+
+
+def test_a_crossings_csv_is_checked_as_every_csv_reader_checks_one(small_config, tmp_path):
+    """The CLI's, the batch jobs' and the pseudonymiser's CSV readers run `check_csv` first; training read its
+    crossings file without it. A header naming `traveller_id` twice (a raw copy of the column in the middle of it)
+    was read as `traveller_id` and `traveller_id.1`, the second never pseudonymised nor refused; a file cut off in
+    its last row was read with that half row completed by missing values. Both are refused, naming what is wrong.
+    """
+    from riskmodel.apps.pipelines.risk import load_crossings
+    from riskmodel.core.exceptions import UnreadableFileError
+
+    from .test_sources import _log
+
+    log = _log(("001", "007", "entry", "2022-01-10 09:00", "2022-02-08", "0042"), ("002", "007", "exit", "2022-01-20 09:00", "2022-02-08", "0042"),
+               ("003", "8", "entry", "2022-01-12 09:00", "2022-02-10", None))
+    cfg = load_config(small_config, RiskConfig)
+
+    def read(path):
+        return load_crossings(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path=str(path))))
+
+    twice = tmp_path / "twice.csv"
+    raw = log[["traveller_id"]].assign(traveller_id=["Ana Raw", "Ana Raw", "Budi Raw"])
+    pd.concat([log.iloc[:, :4], raw, log.iloc[:, 4:]], axis=1).to_csv(twice, index=False)
+    with pytest.raises(SchemaError, match=r"`traveller_id`: column name appears 2 times in the header"):
+        read(twice)
+    cut = tmp_path / "cut.csv"
+    text = log.to_csv(index=False)
+    cut.write_text(text[: text.rindex("\n", 0, len(text) - 1) + 12])  # the last row cut after its 12th character
+    with pytest.raises(UnreadableFileError, match=r"cut\.csv.*the file was cut off"):
+        read(cut)
 
 def test_a_label_cutoff_after_the_logs_last_crossing_is_refused(small_config):
     """Labels are read as known at `data.cutoff`; a log that ends before it cannot know who left in between.

@@ -869,6 +869,21 @@ def test_a_placeholder_permit_end_decades_away_is_refused_not_read_as_a_permit_i
             validate_source("permit_applications", far)
 
 
+
+def test_a_twenty_year_permit_whose_last_day_is_given_to_its_last_second_is_accepted():
+    """`new_permit_end` is the last permitted day. A permit applied for on 10 January 2024 at 09:00 may run twenty
+    years, to 10 January 2044, whether the feed gives that day as 00:00 or as 23:59:59 (an inclusive end). The bound
+    compared times, not days, as the ban bound did: 23:59:59 is after 09:00, so a permit of exactly twenty years was
+    refused as a placeholder. The day after (11 January 2044, even at 00:00) is still refused.
+    """
+    ok = _apps(("A0", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-10 00:00:00"),
+               ("A1", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-10 23:59:59"))
+    assert check_source("permit_applications", ok) == []
+    bad = _apps(("A2", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-11 00:00:00"),
+                ("A3", "T1", "2024-01-10 09:00", "2024-01-20 10:00", "2024-01-20 10:00", "granted", "2044-01-11 23:59:59"))
+    with pytest.raises(SchemaError, match=r"`new_permit_end`: more than 20 years after `applied_at` \(2 rows: A2, A3\)"):
+        validate_source("permit_applications", bad)
+
 class _ConstantModel:
     """A monitoring model that gives everyone 0.5: the counts and warnings below do not depend on scores."""
 
@@ -1103,6 +1118,29 @@ def test_a_charge_dated_before_the_overstay_it_fines_could_have_run_is_unlinkabl
     assert counts["enforcement"]["linked"] == 1 and counts["enforcement"]["before_overstay"] == 3
 
 
+
+def test_a_charge_paid_before_midnight_for_an_exit_after_it_answers_the_days_begun_by_then():
+    """The library counts days of overstay by calendar day: the day of exit (or of the as-of time while still in the
+    country) less the last permitted day, so the exit day counts and the last permitted day does not (build_stays).
+    T1's permit ended on 8 February 2022 and T1 left at 00:10 on 13 February: 5 days (9 to 13 February). At 23:50 on
+    12 February T1 was still in the country with 4 days by that rule; 13 February had not begun. So a charge for 4
+    days paid that evening (23:40) is right and linked; the charge for 5 days paid at 23:50 fines a day before it
+    began (before_overstay, as a charge for 4 days paid on the 10th is); paid at 00:05 on the 13th, before the exit,
+    5 days are right and linked.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-13 00:10", "2022-02-08", "D1"))
+    stays = build_stays(log, validate=False)
+    assert stays["overstay_days"].tolist() == [5]
+    assert build_stays(log.iloc[:1], as_of="2022-02-12 23:50", validate=False)["overstay_days"].tolist() == [4]
+    at = pd.to_datetime(["2022-02-12 23:40", "2022-02-12 23:50", "2022-02-13 00:05"])
+    enf = pd.DataFrame({"record_id": ["E1", "E2", "E3"], "traveller_id": "T1", "document_id": "D1", "action": "overstay_charge",
+                        "action_at": at, "known_at": at + pd.Timedelta(hours=1), "overstay_days": pd.array([4, 5, 5], dtype="Int64"),
+                        "amount_idr": pd.array([4_000_000, 5_000_000, 5_000_000], dtype="Int64"), "ban_until": pd.NaT})
+    validate_source("enforcement", enf)
+    res = link_records("enforcement", enf, stays, document_pairs(log))
+    assert dict(zip(res.linked["record_id"], res.linked["stay_id"], strict=True)) == {"E1": "C1", "E3": "C1"}
+    assert dict(zip(res.unlinked["record_id"], res.unlinked["reason"], strict=True)) == {"E2": "before_overstay"}
+
 def test_an_overstay_of_60_days_is_no_charge_but_a_deportation_and_a_ban():
     """DESIGN.md: under 60 days of overstay, a charge of Rp 1,000,000 a day; 60 days or more, deportation and an
     entry ban. A charge for 59 days (Rp 59,000,000) is right; one for 60 days was accepted by the validator, and
@@ -1180,6 +1218,33 @@ def test_a_regency_in_its_province_spelt_in_capitals_is_accepted_and_judged_alik
                                           r"give the province the regency is in \(BADUNG: Bali\)"):
         validate_source("presence_reports", reports)
 
+
+
+def test_one_place_spelt_two_ways_is_one_place_downstream():
+    """The regency rule reads "BADUNG" in "BALI" as Badung in Bali, but linking and the features compared the names
+    letter for letter: the same hotel report filed again in capitals was no copy (two reports), Badung and "badung  "
+    were two places (`regions_reported` 2) and the office was the last spelling. Names the table holds take its
+    spelling once, when linked; a permit application's regency (no province) is matched against every province's;
+    a name the table does not hold (Balikpapan) is kept as given, and the caller's tables are left as they were.
+    """
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-03-30", "D1"))
+    reports = _reports(("P1", "T1", "D1", "2022-01-10", "2022-01-10 20:00"), ("P2", "T1", "D1", "2022-01-10", "2022-01-11 09:00"),
+                       ("P3", "T1", "D1", "2022-02-01", "2022-02-01 20:00"))
+    reports["province"] = ["Bali", "BALI", " bali"]
+    reports["regency"] = ["Badung", "BADUNG", "badung  "]
+    apps = _apps(("A1", "T1", "2022-03-01 10:00", "2022-03-02 10:00", "2022-03-02 10:00", "refused", None),
+                 ("A2", "T1", "2022-03-03 10:00", "2022-03-04 10:00", "2022-03-04 10:00", "refused", None))
+    apps["regency"] = ["DENPASAR", "Balikpapan"]
+    snap, counts = monitoring_snapshot(log, _tables_with(presence_reports=reports, permit_applications=apps), "2022-03-10")
+    assert counts["presence_reports"]["linked"] == 2 and counts["presence_reports"]["duplicate"] == 1
+    assert snap[["regions_reported", "office"]].to_dict("records") == [{"regions_reported": 1.0, "office": "Badung"}]
+    stays, pairs = build_stays(log, validate=False), document_pairs(log)
+    linked = link_records("presence_reports", reports, stays, pairs).linked
+    assert linked[["report_id", "province", "regency"]].to_dict("records") == [
+        {"report_id": "P1", "province": "Bali", "regency": "Badung"}, {"report_id": "P3", "province": "Bali", "regency": "Badung"}]
+    linked = link_records("permit_applications", apps, stays, pairs).linked
+    assert dict(zip(linked["application_id"], linked["regency"], strict=True)) == {"A1": "Denpasar", "A2": "Balikpapan"}
+    assert reports["regency"].tolist() == ["Badung", "BADUNG", "badung  "] and apps["regency"].tolist() == ["DENPASAR", "Balikpapan"]
 
 #: Snapshot days 14 days apart, as ``riskmodel monitor --as-of 2022-03-31`` fits on (its last five).
 _SNAPSHOTS = pd.to_datetime(["2022-01-05", "2022-01-19", "2022-02-02", "2022-02-16", "2022-03-02"])

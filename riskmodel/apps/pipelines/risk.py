@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import text_id_dtypes
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.csv_files import check_csv, text_id_dtypes
+from riskmodel.core.exceptions import ConfigError, UnreadableFileError
 from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
@@ -48,7 +48,17 @@ def load_crossings(cfg: RiskConfig):
 
     The truth is a frame indexed by ``stay_id`` with ``p_full`` (the full oracle: hidden risk
     included) and ``p_observable`` (the best any model could do from what is recorded).
-    A CSV log's identifier columns are read as text (``007`` stays ``007``, not 7).
+    A CSV log's identifier columns are read as text (``007`` stays ``007``, not 7), after the checks every
+    CSV reader runs (:func:`~riskmodel.core.csv_files.check_csv`).
+
+    Raises
+    ------
+    ConfigError
+        If ``data.crossings_path`` does not exist.
+    SchemaError
+        If a CSV log's header names a column more than once.
+    UnreadableFileError
+        If a CSV log was cut off in its last row.
     """
     d = cfg.data
     if d.crossings_path:
@@ -57,6 +67,10 @@ def load_crossings(cfg: RiskConfig):
             raise ConfigError(f"`data.crossings_path` `{path}` does not exist; give a Parquet or CSV crossings log, or null for synthetic data.")
         if path.suffix != ".csv":
             return pd.read_parquet(path), None
+        try:
+            check_csv(path)  # a column named twice would be read as `name.1`, a cut-off last row completed with missing values
+        except pd.errors.ParserError as exc:
+            raise UnreadableFileError(path, str(exc), "re-export the crossings log and check it was copied completely") from None
         # a CSV has no types: ids read as numbers lose their zeros, and travellers '007' and '7' become one
         return pd.read_csv(path, parse_dates=["timestamp", "permit_end"], dtype=text_id_dtypes()), None
     from riskmodel.core.datasets import make_crossings

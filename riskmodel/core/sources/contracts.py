@@ -42,6 +42,7 @@ __all__ = [
     "MAX_BAN_YEARS",
     "check_source",
     "validate_source",
+    "place_names",
 ]
 
 REPORTED_ACCOMMODATIONS = ("hotel", "rental", "friends_family", "employer", "dormitory")
@@ -83,8 +84,8 @@ PRESENCE_REPORTS: tuple[Column, ...] = (
     Column("document_id", "id", "Pseudonymised document number the reporter saw (a renewed passport gives a new one).", nullable="yes"),
     Column("stay_from", "datetime", "Day the foreigner began staying at this place."),
     Column("known_at", "datetime", "When the report was filed: reports may be days late."),
-    Column("province", "text", "Province of the place."),
-    Column("regency", "text", "Regency or city of the place (its immigration office's area); one `REGENCIES` holds must be in its province there."),
+    Column("province", "text", "Province of the place; one `REGENCIES` holds is read in its spelling there (case and spacing aside)."),
+    Column("regency", "text", "Regency or city of the place (its immigration office's area); one `REGENCIES` holds must be in its province there, and is read in its spelling there."),
     Column("accommodation", "enum", "Kind of place.", values=REPORTED_ACCOMMODATIONS),
     Column("reporter_type", "enum", "Who filed the report.", values=REPORTER_TYPES),
 )
@@ -99,7 +100,7 @@ PERMIT_APPLICATIONS: tuple[Column, ...] = (
     Column("known_at", "datetime", "When the record was last updated: the decision time, or the application time while pending."),
     Column("decision", "enum", "Outcome as of `known_at`.", values=DECISIONS),
     Column("new_permit_end", "datetime", "Last permitted day after a granted application; missing otherwise.", nullable="yes"),
-    Column("regency", "text", "Regency or city of the immigration office that handled it."),
+    Column("regency", "text", "Regency or city of the immigration office that handled it; one `REGENCIES` holds (in any province) is read in its spelling there, another is kept as given."),
 )
 
 ENFORCEMENT: tuple[Column, ...] = (
@@ -130,7 +131,8 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 
 
 #: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
-#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused.
+#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused. Compared by
+#: days: a permit whose last day is the application's day twenty years on is accepted at any time of that day.
 MAX_PERMIT_YEARS = 20
 #: Longest an entry ban may run after it is imposed, in years. DESIGN.md gives no legal maximum, so this is a
 #: plausible bound, not the law's: twenty years, as for permits and twenty times the one-year ban the generator
@@ -159,8 +161,10 @@ def _application_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     problems += _order_check(df, id_col, usable, "applied_at", "known_at", "the service holds an application from when it is lodged")
     problems += _order_check(df, id_col, usable, "applied_at", "new_permit_end", "a granted permit ends after the application")
     if {"applied_at", "new_permit_end"} <= usable:
-        # a "no end" placeholder (2099-12-31, 9999-12-31) would read as a permit in force for decades and hide an overstay
-        far = (df["new_permit_end"] > df["applied_at"] + pd.DateOffset(years=MAX_PERMIT_YEARS)).to_numpy(dtype=bool, na_value=False)
+        # a "no end" placeholder (2099-12-31, 9999-12-31) would read as a permit in force for decades and hide an overstay;
+        # by days: `new_permit_end` is the last permitted day, which a feed may give at 00:00 or at 23:59:59
+        last = df["applied_at"].dt.normalize() + pd.DateOffset(years=MAX_PERMIT_YEARS)
+        far = (df["new_permit_end"].dt.normalize() > last).to_numpy(dtype=bool, na_value=False)
         problems += _where(df, id_col, far, "new_permit_end", f"more than {MAX_PERMIT_YEARS} years after `applied_at`",
                            "give the last day the granted permit allows (no stay permit runs longer than ten years); "
                            "a placeholder for 'no end' is no date")
@@ -198,6 +202,56 @@ def _name_keys(names: pd.Series) -> pd.Series:
 
 #: The province of each regency in :data:`REGENCIES`, by :func:`_name_key`.
 _PROVINCE_OF = {_name_key(regency): province for province, regencies in REGENCIES.items() for regency in regencies}
+#: The table's spelling of each province and regency it holds, by :func:`_name_key`.
+_SPELLING = {"province": {_name_key(p): p for p in REGENCIES}, "regency": {_name_key(r): r for rs in REGENCIES.values() for r in rs}}
+
+
+def _spelt(values: pd.Series, spelling: dict[str, str]) -> pd.Series | None:
+    """``values`` with each name ``spelling`` holds (by :func:`_name_key`) in its spelling; None when none changes."""
+    text = values.astype(object)
+    table = _name_keys(text).map(spelling)
+    changed = (table.notna() & (table != text)).to_numpy(dtype=bool)
+    if not changed.any():
+        return None
+    out = text.where(~changed, table)
+    return out.astype("category") if isinstance(values.dtype, pd.CategoricalDtype) else out.astype(values.dtype)
+
+
+def place_names(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """A source table with its place names in the spelling of :data:`REGENCIES`, where the table holds them.
+
+    Names are matched as a person reads them, case and spacing aside ("BADUNG",
+    " badung " and "Badung" are one regency), as the regency rule of
+    :func:`check_source` matches them, so that linking (records filed twice)
+    and the features (places reported, the office) count one place once.
+    Presence reports' ``province`` and ``regency`` are matched against the
+    table's provinces and regencies; a permit application names a regency
+    without its province, so its ``regency`` is matched against the regencies
+    of every province. A name the table does not hold is kept as given,
+    neither judged nor respelt: the table lists where foreigners are reported,
+    it is no gazetteer of Indonesia.
+
+    Parameters
+    ----------
+    name : {"presence_reports", "permit_applications", "enforcement"}
+        The source (enforcement records name no place: returned as they are).
+    table : DataFrame
+        Its records, meeting the contract.
+
+    Returns
+    -------
+    DataFrame
+        ``table`` itself when every name is already spelt as the table spells
+        it (or names no place), else a copy with the names respelt; the caller's
+        table is never changed.
+    """
+    out = table
+    places = ("province", "regency") if name == "presence_reports" else ("regency",) if name == "permit_applications" else ()
+    for column in (c for c in places if c in table.columns):  # linking needs only the ids and times: a table may hold no place
+        spelt = _spelt(table[column], _SPELLING[column])
+        if spelt is not None:
+            out = out.assign(**{column: spelt})
+    return out
 
 
 def _regency_check(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:

@@ -14,7 +14,9 @@ shared later does not take earlier records out of features as of an earlier day.
 The stay is the traveller's stay whose entry day is on or before the record's
 event day and whose exit day (if any) is on or after it; on a day the traveller
 left and came back, a timed record (an application, an enforcement action) made
-before the re-entry belongs to the stay that ended that day. Records filed twice
+before the re-entry belongs to the stay that ended that day. Place names the
+province table holds are read in its spelling first ("BADUNG" is Badung:
+:func:`~riskmodel.core.sources.contracts.place_names`). Records filed twice
 (same traveller, event and content) keep their first filing. An enforcement
 record dated before its stay's permit end plus the days of overstay it answers
 cannot be right and is not linked.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.sources.contracts import SOURCE_KEYS
+from riskmodel.core.sources.contracts import SOURCE_KEYS, place_names
 
 __all__ = ["LinkResult", "link_records", "document_pairs", "LINK_REASONS"]
 
@@ -59,7 +61,8 @@ class LinkResult:
     Attributes
     ----------
     linked : DataFrame
-        Every record linked at some time: the source's columns, ``traveller_id``
+        Every record linked at some time: the source's columns (place names
+        in the province table's spelling where it holds them), ``traveller_id``
         filled in, ``stay_id``, ``linked_at`` (when the link could first be made:
         the later of ``known_at`` and the time the document was first seen with
         the traveller) and ``ambiguous_at`` (when a record naming only its
@@ -192,6 +195,9 @@ def _before_overstay(records: pd.DataFrame, stays: pd.DataFrame, pos: np.ndarray
 
     Nobody is charged for, or deported over, days of overstay that have not passed yet: such a record
     names the wrong stay, date or days, and counted as a feature it would tell of an overstay that was not.
+    Days count as :func:`~riskmodel.core.stays.build_stays` counts ``overstay_days``, by calendar day: a
+    record made on day D answers at most D less the last permitted day (the day it is made counts, a day
+    not yet begun does not), so a charge paid at 23:50 cannot count an exit at 00:10 the next day.
     """
     end = stays["final_permit_end"].to_numpy(dtype="datetime64[D]").astype(np.int64)[np.maximum(pos, 0)]
     days = records["overstay_days"].to_numpy(dtype=float, na_value=np.nan)
@@ -242,6 +248,8 @@ def link_records(
     """
     if name not in SOURCE_KEYS:
         raise ValueError(f"`name` must be one of {sorted(SOURCE_KEYS)}; got {name!r}.")
+    # one place spelt two ways ("BADUNG", "Badung") is one place: for the copies below and every feature after
+    records = place_names(name, records)
     traveller, linked_at, ambiguous_at, reason = _resolve(records, pairs)
     event_col = SOURCE_KEYS[name][1]
     day = records[event_col].to_numpy(dtype="datetime64[D]").astype(np.int64)
