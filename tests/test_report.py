@@ -448,7 +448,7 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
     ngurah = _workload_rows("Ngurah Rai", [40.3, 45.5, 40.0, 40.0, 40.0, 40.0, 40.0], [40.3, 45.5, 35.0, 35.0, 35.0, 35.0, 35.0], 56.4)
     batam = _workload_rows("Batam", 15.0, 12.0, 20.0)
-    aruk = _workload_rows("Aruk", 0.2, 0.2, 1.4)  # nothing can come in below 0: a range from 0 says nothing false
+    aruk = _workload_rows("Aruk", 0.2, 0.0, 1.4)  # nothing can come in below 0: a range from 0 says nothing false
     text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([ngurah, batam, aruk], ignore_index=True))
                         ).read_text(encoding="utf-8")
     headline = _section_table(text, "headline").set_index("port")
@@ -456,7 +456,7 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     assert one_sided.startswith("40-56") and one_sided != "40-56", one_sided  # marked, not shown as a plain range
     assert headline.loc["Batam", "range (80%)"] == "12-20"
     assert headline.loc["Aruk", "range (80%)"] == "0-1"
-    assert headline.loc["All ports", "range (80%)"] == "52-78"  # 52.5 below the 55.5 forecast: an ordinary range
+    assert headline.loc["All ports", "range (80%)"] == "52-78"  # 52.3 below the 55.5 forecast: an ordinary range
     assert headline.loc["Ngurah Rai", "7-day range"] == "261-395"
     note = _section(text, "headline")
     assert "starts at the forecast" in note and "not a floor" in note
