@@ -572,6 +572,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q06", "entry history: the stay's own records", "riskmodel/core/sources/features.py",
            "        out[col] -= _own_before_entry(stays, ev)\n", "        pass\n", ("tests/test_sources.py", "-k", "stay_itself"),
            "a report of the stay on file hours before its entry counts in that stay's own prior_reports"),
+    Mutant("P04", "train forecast: the holdout MASE the gate decides on", "riskmodel/apps/pipelines/forecast.py",
+           "text = f\"holdout MASE {honest['mase']:.4f}, ", "text = f\"holdout MASE {rows.loc['chosen', 'mase']:.4f}, ",
+           ("tests/test_forecast_cli.py", "-k", "holdout_mase"),
+           "train prints the chosen model's holdout MASE before reconciliation as the holdout MASE (0.923 where the gate read 0.9158)"),
+    Mutant("P05", "report: a range that starts at the forecast", RP,
+           'one_sided = _people(lo) == _people(point) and _people(point) != "0"', "one_sided = False",
+           ("tests/test_report.py", "-k", "no_floor"), "tomorrow's '40-56' reads as a floor of 40 when the lower side was calibrated to zero width"),
 )
 
 
