@@ -301,8 +301,8 @@ def _range(lo: float, hi: float) -> str:
 _FLOOR_MARK = " *"
 _FLOOR_NOTE = (
     '<p class="note">* The range starts at the forecast: in the backtest windows its 80% interval was calibrated on, '
-    "arrivals on these days of the horizon came in above the forecast (it ran low), so the interval was left no room below it. "
-    "That is not a floor: those windows are few, and arrivals can come in below the forecast.</p>"
+    "arrivals this many days ahead came in at or above the forecast (nearly) every time, so the interval was left no room "
+    "below it. That is not a floor: those windows are few, and arrivals can come in below the forecast.</p>"
 )
 
 
