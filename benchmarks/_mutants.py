@@ -582,6 +582,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "a crossings CSV naming traveller_id twice trains on traveller_id.1 unseen; a cut-off last row is read"),
     Mutant("D07", "linking: one place spelt two ways", SL, "    records = place_names(name, records)\n", "", ("tests/test_sources.py", "-k", "spelt_two_ways"),
            "BADUNG and Badung are two places: a report filed again in capitals is no copy, and two regions_reported"),
+    Mutant("P04", "train forecast: the holdout MASE the gate decides on", "riskmodel/apps/pipelines/forecast.py",
+           "text = f\"holdout MASE {honest['mase']:.4f}, ", "text = f\"holdout MASE {rows.loc['chosen', 'mase']:.4f}, ",
+           ("tests/test_forecast_cli.py", "-k", "holdout_mase"),
+           "train prints the chosen model's holdout MASE before reconciliation as the holdout MASE (0.923 where the gate read 0.9158)"),
+    Mutant("P05", "report: a range that starts at the forecast", RP,
+           'one_sided = _people(lo) == _people(point) and _people(point) != "0"', "one_sided = False",
+           ("tests/test_report.py", "-k", "no_floor"), "tomorrow's '40-56' reads as a floor of 40 when the lower side was calibrated to zero width"),
 )
 
 

@@ -444,3 +444,36 @@ def test_cautions_come_before_the_numbers_a_duty_manager_acts_on(tmp_path):
     assert "Tonight's data checks are red" in cautions
     amber = write_report(tmp_path / "a.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red.assign(verdict="amber")))
     assert 'id="cautions"' not in amber.read_text(encoding="utf-8")
+
+
+def _workload_rows(port: str, point, lo, hi) -> pd.DataFrame:
+    ds = pd.date_range("2024-01-01", periods=7, freq="D")
+    return pd.DataFrame({
+        "port": port, "ds": ds, "expected_arrivals": point, "arrivals_lo_80": lo, "arrivals_hi_80": hi, "referral_share": 0.05,
+        "referral_share_lo_80": 0.04, "referral_share_hi_80": 0.06, "expected_referrals": 2.0, "referrals_lo_80": 1,
+        "referrals_hi_80": 4, "officer_hours": 8.0, "officers": 1,
+    })
+
+
+def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
+    """Docs trial: tomorrow at Ngurah Rai read "40, range 40-56", as if fewer than 40 arrivals could not come. The
+    80% interval's lower side had been calibrated to zero width (in the backtest windows behind it, arrivals on those
+    days all came in above the forecast; the holdout then had days below it). The report must say so."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    ngurah = _workload_rows("Ngurah Rai", [40.3, 45.5, 40.0, 40.0, 40.0, 40.0, 40.0], [40.3, 45.5, 35.0, 35.0, 35.0, 35.0, 35.0], 56.4)
+    batam = _workload_rows("Batam", 15.0, 12.0, 20.0)
+    aruk = _workload_rows("Aruk", 0.2, 0.0, 1.4)  # nothing can come in below 0: a range from 0 says nothing false
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([ngurah, batam, aruk], ignore_index=True))
+                        ).read_text(encoding="utf-8")
+    headline = _section_table(text, "headline").set_index("port")
+    one_sided = headline.loc["Ngurah Rai", "range (80%)"]
+    assert one_sided.startswith("40-56") and one_sided != "40-56", one_sided  # marked, not shown as a plain range
+    assert headline.loc["Batam", "range (80%)"] == "12-20"
+    assert headline.loc["Aruk", "range (80%)"] == "0-1"
+    assert headline.loc["All ports", "range (80%)"] == "52-78"  # 52.3 below the 55.5 forecast: an ordinary range
+    assert headline.loc["Ngurah Rai", "7-day range"] == "261-395"
+    note = _section(text, "headline")
+    assert "starts at the forecast" in note and "not a floor" in note
+    plain = write_report(tmp_path / "p.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([batam, aruk], ignore_index=True))
+                         ).read_text(encoding="utf-8")
+    assert "not a floor" not in _section(plain, "headline")

@@ -7,7 +7,8 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
   the caller's cautions (the main job: a forecaster whose history ends inside a break) and a red
   verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
-  their 80% ranges, and the officers needed (from ``workload.csv``);
+  their 80% ranges, and the officers needed (from ``workload.csv``); an arrivals range whose
+  lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
 - ``trends``: surges and collapses flagged by the forecasting trend signals;
@@ -296,6 +297,21 @@ def _range(lo: float, hi: float) -> str:
     return f"{_people(lo)}-{_people(hi)}"
 
 
+#: Marks a headline range whose lower end is the forecast itself (explained by :data:`_FLOOR_NOTE`).
+_FLOOR_MARK = " *"
+_FLOOR_NOTE = (
+    '<p class="note">* The range starts at the forecast: in the backtest windows its 80% interval was calibrated on, '
+    "arrivals this many days ahead came in at or above the forecast (nearly) every time, so the interval was left no room "
+    "below it. That is not a floor: those windows are few, and arrivals can come in below the forecast.</p>"
+)
+
+
+def _arrivals_range(point: float, lo: float, hi: float) -> str:
+    """:func:`_range`, marked when the lower end shows as the (non-zero) forecast: it would read as certain."""
+    one_sided = _people(lo) == _people(point) and _people(point) != "0"
+    return _range(lo, hi) + (_FLOOR_MARK if one_sided else "")
+
+
 def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
     """Tomorrow and the next 7 days per port (sums of the daily values; ranges add the daily ends)."""
     first = workload["ds"].min()
@@ -307,12 +323,12 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame
         rows.append({
             "port": port,
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
-            "range (80%)": _range(day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
+            "range (80%)": _arrivals_range(day["expected_arrivals"].sum(), day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
             "referral range": _range(day["referrals_lo_80"].sum(), day["referrals_hi_80"].sum()),
             "tomorrow: officers": _people(day["officers"].sum()),
             "7 days: arrivals": _people(week["expected_arrivals"].sum()),
-            "7-day range": _range(week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
+            "7-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
             "7 days: referrals": _people(week["expected_referrals"].sum()),
             "7-day referral range": _range(week["referrals_lo_80"].sum(), week["referrals_hi_80"].sum()),
             "7 days: officer shifts": _people(week["officers"].sum()),
@@ -326,10 +342,12 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
     table = _headline_rows(workload, [*busiest, "All ports"])
+    marked = table[["range (80%)", "7-day range"]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f'<p>Tomorrow is <strong>{first:%A %d %B %Y}</strong>. Expected travellers, referrals to a second officer '
         "and officers needed at the ten busiest ports, then all ports together.</p>"
         + _table(table)
+        + (_FLOOR_NOTE if marked else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
         "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together; "
         "7-day ranges add the daily ends, so they are wide. Officers cover the upper end of the range in 8-hour shifts "

@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 
 def _cmd_train_forecast(args: argparse.Namespace) -> int:
-    from riskmodel.apps.pipelines.forecast import train
+    from riskmodel.apps.pipelines.forecast import holdout_summary, train
 
     with Progress(args.quiet) as progress:
         outcome = train(args.config, log=not args.no_log, progress=progress, on_progress=progress.count)
@@ -22,6 +22,9 @@ def _cmd_train_forecast(args: argparse.Namespace) -> int:
     for _, row in table[table["level"] == "all"].iterrows():
         cov = f", coverage_95 {row['coverage_95']:.3f}" if "coverage_95" in row and row["coverage_95"] == row["coverage_95"] else ""
         print(f"backtest {row['model']}: mase {row['mase']:.4f}, smape {row['smape']:.4f}{cov}")
+    held = holdout_summary(outcome.forecaster)
+    if held is not None:  # the figures the gate decides on (the backtest lines above are of the windows that chose the model)
+        print(held)
     if outcome.logged is not None:
         print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
     return EXIT_OK

@@ -25,7 +25,7 @@ from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
 from riskmodel.core.progress import ProgressHook
 
-__all__ = ["ForecastOutcome", "load_forecast_config", "load_series", "train", "promote"]
+__all__ = ["ForecastOutcome", "load_forecast_config", "load_series", "train", "promote", "holdout_summary"]
 
 
 @dataclass
@@ -106,11 +106,12 @@ def train(
     progress(f"fitting on {series['unique_id'].nunique():,} series: backtest {cfg.forecaster.n_windows} windows, h={cfg.forecaster.h}")
     forecaster = Forecaster(**cfg.forecaster_kwargs()).fit(series, hierarchy, on_progress=on_progress)
     # the holdout window's figures: the selection windows' are optimistic (they chose the model)
-    held = len(forecaster.holdout_metrics_) > 0
-    table = forecaster.holdout_metrics_ if held else forecaster.metrics_
-    row = table.query("level == 'all' and model == 'chosen'") if len(table) else table
-    if len(row):
-        progress(f"chosen {sorted(set(forecaster.chosen_.values()))}; {'holdout' if held else 'backtest (optimistic)'} MASE {row['mase'].iloc[0]:.3f}, "
+    held = holdout_summary(forecaster)
+    row = forecaster.metrics_.query("level == 'all' and model == 'chosen'") if len(forecaster.metrics_) else forecaster.metrics_
+    if held is not None:
+        progress(f"chosen {sorted(set(forecaster.chosen_.values()))}; {held}")
+    elif len(row):
+        progress(f"chosen {sorted(set(forecaster.chosen_.values()))}; no holdout window: backtest (optimistic) MASE {row['mase'].iloc[0]:.4f}, "
                  f"95% coverage {row.get('coverage_95', pd.Series([float('nan')])).iloc[0]:.3f}")
     logged = None
     if log:
@@ -121,6 +122,32 @@ def train(
         logged = log_forecast_run(forecaster, cfg, lineage=lineage, extra_metrics=extra)
         progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
     return ForecastOutcome(forecaster=forecaster, logged=logged)
+
+
+def holdout_summary(forecaster: Forecaster) -> str | None:
+    """The holdout figures the promotion gate decides on, in words; None without a holdout window.
+
+    The gate (:func:`~riskmodel.core.forecasting.gate.honest_metrics`) scores the forecasts
+    as served: reconciled when there is a hierarchy. The chosen model's holdout MASE before
+    reconciliation is another figure; it is named as such, never as the holdout MASE.
+
+    Returns
+    -------
+    str or None
+        ``"holdout MASE 0.9158, 95% coverage 0.944 (the promotion gate's figures: ...)"``,
+        the MASE to 4 places and the coverage to 3, as the gate's decision prints them.
+    """
+    from riskmodel.core.forecasting.gate import honest_metrics
+
+    honest = honest_metrics(forecaster)
+    if "mase" not in honest:
+        return None
+    rows = forecaster.holdout_metrics_.query("level == 'all'").set_index("model")
+    cov = honest.get("coverage_95", float("nan"))
+    text = f"holdout MASE {honest['mase']:.4f}, 95% coverage {cov:.3f} (the promotion gate's figures"
+    if "reconciled" in rows.index and "chosen" in rows.index:
+        text += f": the forecasts as served, reconciled; the chosen model before reconciliation: MASE {rows.loc['chosen', 'mase']:.4f}"
+    return text + ")"
 
 
 def _champion_on_same_window(
