@@ -135,8 +135,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first, fit_days, audit_days = _training_days(args, as_of)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
+    # the same snapshot days as `_checked_days`: a re-keyed feed was refused before, unless --allow-unlinked
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
-                                   late_days=args.late_records_days)
+                                   late_days=args.late_records_days, allow_unlinked=args.allow_unlinked)
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)

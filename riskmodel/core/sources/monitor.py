@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.features import ENTRY_FEATURES, HISTORY_FEATURES
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.sources.features import (
@@ -73,6 +73,8 @@ UNKNOWN_ID_RECENT_DAYS = 7
 #: unknown happens about once in 10**8 weeks, while a smaller sample could be a few typos on a quiet week.
 UNKNOWN_ID_RECENT_MIN = 10
 _UNKNOWN_IDS = ("unknown_traveller", "unknown_document")
+#: How to mend a source linked to almost nobody: said by every warning and refusal of one.
+_REKEYED_FIX = "extract it again, pseudonymised with the crossings log's key"
 #: Fewest records on file between two snapshot days for :func:`unknown_id_periods` to judge their share: more than half
 #: of 10 or more at a few per cent of typos is no chance (under one in a million), while 1 of 1 in a quiet fortnight is a typo.
 UNKNOWN_ID_MIN_RECORDS = 10
@@ -255,6 +257,7 @@ def monitor_training_table(
     *,
     horizon_days: int = HORIZON_DAYS,
     late_days: int = LATE_RECORD_DAYS,
+    allow_unlinked: bool = False,
 ) -> pd.DataFrame:
     """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
@@ -276,13 +279,19 @@ def monitor_training_table(
         How late a granted extension may be put on file after its decision: an
         extension on file later than the label date would turn a row labelled
         an overstay into none. Checked on the extract (:func:`late_decision_days`).
+    allow_unlinked : bool, default=False
+        Build the table even when a source was re-keyed partway
+        (:func:`unknown_id_periods` of the snapshot days and ``label_as_of``),
+        after a review; its warnings are recorded in ``attrs["unlinked"]``.
 
     Returns
     -------
     DataFrame
         The rows of :func:`~riskmodel.core.sources.features.monitoring_snapshot`
         that are not overstaying, every one of them, with a boolean ``label``
-        column, oldest snapshot first.
+        column, oldest snapshot first. ``attrs["unlinked"]`` holds the
+        warnings of :func:`unknown_id_periods` built despite
+        (``allow_unlinked``); an empty list when every source links.
 
     Raises
     ------
@@ -293,7 +302,15 @@ def monitor_training_table(
         day of the crossings log, or the extract holds an extension
         put on file more than ``late_days`` after its decision.
     SchemaError
-        If an input does not meet its contract, or a day is not a date.
+        If an input does not meet its contract, or a day is not a date; or,
+        unless ``allow_unlinked``, if a source was re-keyed partway: between two
+        of the days (the snapshot days and ``label_as_of``) most of its records
+        name a traveller or document the crossings log never held
+        (:func:`unknown_id_periods`; the model would learn from snapshots on
+        which it holds nothing on most people, and the labels read on
+        ``label_as_of`` from records linked to nobody). Naming each such
+        source and its first snapshot over the share, as ``riskmodel monitor``
+        refuses it.
     """
     label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
     starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
@@ -303,6 +320,7 @@ def monitor_training_table(
         raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
                           f"`late_days` ({late_days}): a label read on {label_day.date()} could still turn from an overstay into "
                           f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
+    unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day]), allow_unlinked)
     ahead = pd.Timedelta(days=horizon_days)
     parts = []
     for d in days:
@@ -311,7 +329,20 @@ def monitor_training_table(
         start = pd.Series(starts.reindex(snap["stay_id"].to_numpy()).to_numpy(), index=snap.index)
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
         parts.append(snap)
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs["unlinked"] = unlinked
+    return table
+
+
+def _refuse_rekeyed(warnings: list[str], allow_unlinked: bool) -> list[str]:
+    """The :func:`unknown_id_periods` ``warnings`` when ``allow_unlinked`` (or none); else a SchemaError naming each source."""
+    if not warnings or allow_unlinked:
+        return list(warnings)
+    names, texts = zip(*(line.split(": ", 1) for line in warnings), strict=True)
+    fix = f"{_REKEYED_FIX}; or pass `allow_unlinked=True` after a review (the table then records the warning in `attrs['unlinked']`)"
+    problems = [SchemaProblem("traveller_id", (f"{name}: " if len(names) > 1 else "") + text.removesuffix(f" Fix: {_REKEYED_FIX}.").rstrip("."),
+                              fix) for name, text in zip(names, texts, strict=True)]
+    raise SchemaError(", ".join(names), problems)
 
 
 def _label_days(dates, label_as_of, horizon_days: int, late_days: int) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
@@ -377,7 +408,10 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     RiskModel
         Fitted on ``label``; its ``snapshot_days_`` (saved with the model) holds
         the snapshot days of each group: ``{"train": [...], "early_stopping": [...],
-        "calibration": [...]}``, oldest first.
+        "calibration": [...]}``, oldest first; its ``unlinked_`` the warnings
+        the table was built despite (``attrs["unlinked"]`` of
+        :func:`monitor_training_table` with ``allow_unlinked=True``; an empty
+        list when every source linked; None for a table that does not say).
 
     Raises
     ------
@@ -392,6 +426,7 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
                       num_boost_round=num_boost_round, early_stopping_rounds=50, reasons=_REASONS, seed=seed)
     model.fit(train, valid=stop, calib=calib)
     model.snapshot_days_ = {k: list(days) for k, days in groups.items()}
+    model.unlinked_ = list(table.attrs["unlinked"]) if "unlinked" in table.attrs else None
     return model
 
 
@@ -490,7 +525,7 @@ def _unknown_line(name: str, counts: dict[str, int], lately: bool) -> str | None
     return (f"{name}: {unknown:,} of {of} ({unknown / total:.0%}) name a traveller or document the crossings "
             f"log never held ({parts}): the source is linked to almost nobody, so everyone is scored and listed as if it "
             f"held nothing on them. Was it pseudonymised with another key than the crossings log, or is it another "
-            f"extract? Fix: extract it again, pseudonymised with the crossings log's key.")
+            f"extract? Fix: {_REKEYED_FIX}.")
 
 
 def recent_link_counts(links: dict[str, LinkResult], as_of: str | pd.Timestamp) -> dict[str, dict[str, int]]:
@@ -602,8 +637,7 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
                    f"never held: {bad[i]:,} of the {total[i]:,} on file from {start[0]} to {start[1]} ({bad[i] / total[i]:.0%}), "
                    f"the first snapshot period over {UNKNOWN_ID_SHARE:.0%} ({int(over[i:].sum())} of the {int(judged[i:].sum())} "
                    f"judged from then). Was it pseudonymised with another key from (or until) then? The monitoring model "
-                   f"would learn from snapshots on which the source holds nothing on most people. Fix: extract it again, "
-                   f"pseudonymised with the crossings log's key.")
+                   f"would learn from snapshots on which the source holds nothing on most people. Fix: {_REKEYED_FIX}.")
     return out
 
 
