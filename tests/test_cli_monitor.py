@@ -455,3 +455,57 @@ def test_monitor_refuses_a_feed_rekeyed_during_its_training_window(tmp_path, cap
     for text in (printed.out, printed.err):
         assert "REFUSED: presence_reports: from the snapshot of 2022-02-16 on, most records name a traveller or document" in text
         assert "--allow-unlinked" in text
+
+
+def _count_linking(monkeypatch) -> dict[str, int]:
+    """Calls of the linking function (:func:`~riskmodel.core.sources.link.link_records`) per source, from now on."""
+    from collections import Counter
+
+    from riskmodel.core.sources import features, link
+
+    calls, real = Counter(), link.link_records
+
+    def spy(name, *args, **kwargs):
+        calls[name] += 1
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(link, "link_records", spy)
+    monkeypatch.setattr(features, "link_records", spy)
+    return calls
+
+
+def test_monitor_links_each_source_once_per_run(tmp_path, capsys, monkeypatch):
+    """On main every source was linked three times in a run with a --model: for the day's unknown-id check, for the
+    snapshot-period check and by `monitor()`, each time as of the same day. Linked once, the three read the same
+    links; the lists and counts are those of two travellers in the country, none past or near the end of a permit."""
+    from riskmodel.core.risk.model import RiskModel
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    out = tmp_path / "lists"
+    calls = _count_linking(monkeypatch)
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
+    assert calls == {"presence_reports": 1, "permit_applications": 1, "enforcement": 1}
+    printed = capsys.readouterr().out
+    assert "as of 2022-01-20: 2 in the country, 0 past their permit, 0 with a permit ending within 14 days" in printed
+    assert "unlinked records by reason: {'presence_reports': {}, 'permit_applications': {}, 'enforcement': {}}" in printed
+    assert "WARNING" not in printed and len(pd.read_csv(out / "overstays.csv")) == 0
+
+
+def test_a_fitting_run_links_each_source_once_per_snapshot_day(tmp_path, monkeypatch):
+    """A run that fits its model links each source once per snapshot day it is fitted and audited on, and once for the
+    day of the lists: on main 4 times for that day (the day's check, the period check, the labels and the training
+    table's own period check). Twelve hand-made travellers cannot fit a model: the run stops after the table is built."""
+    from .test_sources import _TWELVE, rekeyed_feed
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in {"crossings": log, **tables}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    calls = _count_linking(monkeypatch)
+    with pytest.raises(ConfigError, match="the training table must hold at least 3 snapshot days"):
+        _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet")
+    # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), and 31 March once
+    assert calls == {"presence_reports": 26, "permit_applications": 26, "enforcement": 26}

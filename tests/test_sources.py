@@ -1274,6 +1274,19 @@ def test_a_model_fitted_on_a_table_built_with_allow_unlinked_records_it(monitor_
     assert model.unlinked_ == ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
 
 
+def test_the_training_table_links_the_label_day_once(monkeypatch):
+    """The labels (:func:`overstay_starts`) and the re-keyed-feed check both read the sources as of the label day: one
+    linking for both, and one per snapshot day (on main the label day was linked twice)."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    from .test_cli_monitor import _count_linking
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    calls = _count_linking(monkeypatch)
+    monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31")
+    assert calls == {"presence_reports": 6, "permit_applications": 6, "enforcement": 6}
+
+
 def test_the_synthetic_feeds_are_no_rekeyed_feed(src):
     from riskmodel.core.sources.monitor import unknown_id_periods
 
