@@ -1227,6 +1227,10 @@ def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(
                                   f"the crossings log never held: 12 of the 12 on file from {period} (100%), the first snapshot "
                                   f"period over 50% ({judged} judged from then).")
     assert "Fix: extract it again, pseudonymised with the crossings log's key." in warnings[0]
+    # the same from the sources linked once as of the last day, as `riskmodel monitor` passes them
+    from riskmodel.core.sources.features import link_sources
+
+    assert unknown_id_periods(log, tables, _SNAPSHOTS, links=link_sources(log, tables, _SNAPSHOTS[-1])) == warnings
 
 
 def test_a_few_unknown_ids_or_a_quiet_fortnight_are_no_rekeyed_feed():
@@ -1285,6 +1289,24 @@ def test_the_training_table_links_the_label_day_once(monkeypatch):
     calls = _count_linking(monkeypatch)
     monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31")
     assert calls == {"presence_reports": 6, "permit_applications": 6, "enforcement": 6}
+
+
+def test_sources_linked_as_of_another_day_are_refused():
+    """Links of 2 March handed to a call about 31 March would give 31 March's labels and checks from what was on file on
+    2 March (a month of records missing), without a word: refused, naming both days and the fix; a plain dict of
+    links says no day and is refused too."""
+    from riskmodel.core.sources.features import link_sources
+    from riskmodel.core.sources.monitor import link_warnings, monitor_training_table
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    links = link_sources(log, tables, "2022-03-02")
+    with pytest.raises(ConfigError, match=r"`links` must be the sources linked as of the end of 2022-03-31: pass "
+                                          r"link_sources\(crossings, tables, '2022-03-31'\) of the same tables, or no `links`; "
+                                          r"got the links of 2022-03-02\."):
+        monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31", links=links)
+    with pytest.raises(ConfigError, match=r"got a dict of no stated day\."):
+        link_warnings(log, tables, "2022-03-02", links=dict(links))
+    assert link_warnings(log, tables, "2022-03-02", links=links) == []
 
 
 def test_the_synthetic_feeds_are_no_rekeyed_feed(src):

@@ -109,11 +109,12 @@ def _checked_days(args: argparse.Namespace, as_of: pd.Timestamp) -> list[pd.Time
     return [*fit_days, *audit_days, as_of]
 
 
-def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
+def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp, links):
     """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
     with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
 
-    A fitted model learns from the earlier snapshots labelled as known on ``as_of`` and is audited on the latest ones.
+    A fitted model learns from the earlier snapshots labelled as known on ``as_of`` (the sources as ``links`` holds
+    them, linked once for the run) and is audited on the latest ones.
     """
     from riskmodel.core.config import load_config
     from riskmodel.core.risk import RiskConfig, fairness_audit
@@ -137,7 +138,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
     # the same snapshot days as `_checked_days`: a re-keyed feed was refused before, unless --allow-unlinked
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
-                                   late_days=args.late_records_days, allow_unlinked=args.allow_unlinked)
+                                   late_days=args.late_records_days, allow_unlinked=args.allow_unlinked, links=links)
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
@@ -309,21 +310,24 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import local_day
+    from riskmodel.core.sources.features import link_sources, local_day
     from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
-    unlinked = link_warnings(crossings, tables, as_of)
+    # linked once as of the day (inputs checked): the checks, the labels and the lists all read the sources as of its end
+    links = link_sources(crossings, tables, as_of)
+    unlinked = link_warnings(crossings, tables, as_of, links=links)
     named = {line.split(":", 1)[0] for line in unlinked}
-    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of)) if line.split(":", 1)[0] not in named]
+    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of), links=links)
+                 if line.split(":", 1)[0] not in named]
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
-    model, window, audit, saved = _model(args, crossings, tables, as_of)
+    model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
-    res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
+    res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)

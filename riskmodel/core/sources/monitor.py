@@ -38,7 +38,10 @@ from riskmodel.core.sources.features import (
     SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
+    SourceLinks,
     _monitoring_snapshot,
+    link_sources,
+    links_of_day,
     local_day,
     monitoring_snapshot,
 )
@@ -227,13 +230,33 @@ def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], lab
     return label.astype("boolean")
 
 
-def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
+def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp, *,
+                    links: SourceLinks | None = None) -> pd.Series:
     """The first day each stay was in the country past its permit, as known at the end of ``label_as_of``; NaT if none by then.
 
     A stay that ended is judged against the permit in force at exit (the exit
     record's), a stay still open against the permit in force that day (the
     permit records): the day after that permit ends, if the traveller left
     after it or is still in the country after it.
+
+    Parameters
+    ----------
+    crossings, tables : DataFrame, dict of str to DataFrame
+        The crossings log and the other sources.
+    label_as_of : str or Timestamp
+        The day.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``label_as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
+
+    Raises
+    ------
+    ConfigError
+        If ``links`` are not of ``label_as_of``.
+    SchemaError
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
     from riskmodel.core.stays import build_stays
 
@@ -243,7 +266,7 @@ def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], la
     late = stays["exit_time"].notna().to_numpy() & stays["overstayed"].to_numpy(dtype=bool, na_value=False)
     start = pd.Series(stays["final_permit_end"].to_numpy(), index=stays["stay_id"].to_numpy()).dt.normalize() + pd.Timedelta(days=1)
     start = start.where(late)
-    snap, _ = monitoring_snapshot(crossings, tables, day)
+    snap, _, _ = _monitoring_snapshot(crossings, tables, day, True, links)
     over = snap.loc[snap["overstaying"]]
     start.loc[over["stay_id"].to_numpy()] = (over["permit_end_now"].dt.normalize() + pd.Timedelta(days=1)).to_numpy()
     return start
@@ -258,6 +281,7 @@ def monitor_training_table(
     horizon_days: int = HORIZON_DAYS,
     late_days: int = LATE_RECORD_DAYS,
     allow_unlinked: bool = False,
+    links: SourceLinks | None = None,
 ) -> pd.DataFrame:
     """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
@@ -283,6 +307,13 @@ def monitor_training_table(
         Build the table even when a source was re-keyed partway
         (:func:`unknown_id_periods` of the snapshot days and ``label_as_of``),
         after a review; its warnings are recorded in ``attrs["unlinked"]``.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``label_as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
+        The labels and the check of the re-keyed feed read them; each snapshot
+        day is linked as known that day.
 
     Returns
     -------
@@ -299,8 +330,9 @@ def monitor_training_table(
         If ``dates`` is empty, ``horizon_days`` is not an int >= 1,
         ``late_days`` not an int >= 0, a snapshot's horizon and ``late_days``
         have not passed by ``label_as_of``, ``label_as_of`` is after the last
-        day of the crossings log, or the extract holds an extension
-        put on file more than ``late_days`` after its decision.
+        day of the crossings log, the extract holds an extension
+        put on file more than ``late_days`` after its decision, or ``links``
+        are not of ``label_as_of``.
     SchemaError
         If an input does not meet its contract, or a day is not a date; or,
         unless ``allow_unlinked``, if a source was re-keyed partway: between two
@@ -313,14 +345,15 @@ def monitor_training_table(
         refuses it.
     """
     label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
-    starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
+    links = link_sources(crossings, tables, label_day) if links is None else links  # checks the inputs once
+    starts = overstay_starts(crossings, tables, label_day, links=links)
     check_log_covers(crossings, label_day, "label_as_of")
     latest = late_decision_days(tables, label_day)
     if latest > late_days:
         raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
                           f"`late_days` ({late_days}): a label read on {label_day.date()} could still turn from an overstay into "
                           f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
-    unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day]), allow_unlinked)
+    unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day], links=links), allow_unlinked)
     ahead = pd.Timedelta(days=horizon_days)
     parts = []
     for d in days:
@@ -552,7 +585,8 @@ def recent_link_counts(links: dict[str, LinkResult], as_of: str | pd.Timestamp) 
     return out
 
 
-def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> list[str]:
+def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp, *,
+                  links: SourceLinks | None = None) -> list[str]:
     """The ``warnings`` :func:`monitor` gives for the sources on ``as_of``, without a model: a caller's check before fitting one.
 
     Parameters
@@ -563,6 +597,11 @@ def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_o
         Every other source by name.
     as_of : str or Timestamp
         The day.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -571,14 +610,19 @@ def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_o
 
     Raises
     ------
+    ConfigError
+        If ``links`` are not of ``as_of``.
     SchemaError
-        If an input does not meet its contract.
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
-    _, links, _ = _monitoring_snapshot(crossings, tables, as_of, True)
+    if links is None:
+        links = link_sources(crossings, tables, as_of)
+    else:
+        links_of_day(links, as_of)
     return unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))
 
 
-def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], days) -> list[str]:
+def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], days, *, links: SourceLinks | None = None) -> list[str]:
     """A warning per source re-keyed partway: the records reaching the service between two snapshot days mostly name nobody.
 
     :func:`unknown_id_warnings` reads every record on file on one day: a feed pseudonymised with another key from some
@@ -595,6 +639,11 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
         ``presence_reports``, ``permit_applications``, ``enforcement``.
     days : sequence of dates
         The snapshot days (a model's training and audit days, the day of the lists).
+    links : SourceLinks, optional
+        The sources linked as of the end of the last of ``days``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -605,27 +654,30 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
 
     Raises
     ------
+    ConfigError
+        If ``links`` are not of the last of ``days``.
     SchemaError
-        As :func:`~riskmodel.core.sources.features.monitoring_snapshot` does, for tables it cannot use.
+        As :func:`~riskmodel.core.sources.features.monitoring_snapshot` does, for tables it cannot use (not checked
+        when ``links`` are given).
     """
-    from riskmodel.core.sources.features import as_known_at, check_monitor_inputs, link_all
-    from riskmodel.core.stays import build_stays
-
     days = pd.DatetimeIndex(sorted({local_day(d) for d in days}))
     if not len(days):
         return []
-    check_monitor_inputs(crossings, tables, days[-1])
+    if links is None:
+        links = link_sources(crossings, tables, days[-1])
+    else:
+        links_of_day(links, days[-1])
     step = days[1] - days[0] if len(days) > 1 else pd.Timedelta(days=14)
     ends = days + pd.Timedelta(days=1)  # a record counts for the day it is on file by the end of
-    known, log = as_known_at(tables, crossings, ends[-1] - pd.Timedelta(microseconds=1))
-    links = link_all(known, log, build_stays(log, as_of=ends[-1] - pd.Timedelta(microseconds=1), validate=False))
     edges = ends.insert(0, ends[0] - step).to_numpy(dtype="datetime64[us]")
     out = []
     for name, result in links.items():
         unlinked = result.unlinked
         unknown = unlinked.loc[unlinked["reason"].isin(_UNKNOWN_IDS).to_numpy(), "known_at"]
+        # every record on file is either linked or unlinked (with its reason, a filing again among them)
+        on_file = pd.concat([result.linked["known_at"], unlinked["known_at"]], ignore_index=True)
         period = {k: np.searchsorted(edges, t.to_numpy(dtype="datetime64[us]"), side="right") - 1
-                  for k, t in (("all", known[name]["known_at"]), ("unknown", unknown))}
+                  for k, t in (("all", on_file), ("unknown", unknown))}
         total, bad = (np.bincount(p[(p >= 0) & (p < len(days))], minlength=len(days)) for p in period.values())
         judged = total >= UNKNOWN_ID_MIN_RECORDS
         over = judged & (bad > UNKNOWN_ID_SHARE * total)
@@ -649,6 +701,7 @@ def monitor(
     model: RiskModel,
     horizon_days: int = HORIZON_DAYS,
     reasons: int = 3,
+    links: SourceLinks | None = None,
 ) -> MonitorResult:
     """Rescore everyone in the country with what is known on ``as_of``; list overstays and likely overstays per office.
 
@@ -666,6 +719,11 @@ def monitor(
         List as at risk those whose permit ends within this many days.
     reasons : int, default=3
         Reasons per at-risk row.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -680,14 +738,17 @@ def monitor(
     Raises
     ------
     ConfigError
-        If ``horizon_days`` is not an int >= 1, or ``as_of`` is after the
-        last day of the crossings log (:func:`check_log_covers`).
+        If ``horizon_days`` is not an int >= 1, ``as_of`` is after the
+        last day of the crossings log (:func:`check_log_covers`), or ``links``
+        are not of ``as_of``.
+    SchemaError
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
     from riskmodel.core.risk.reasons import explain
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    snap, links, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
+    snap, links, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True, links)
     counts = {n: r.counts for n, r in links.items()}
     check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
