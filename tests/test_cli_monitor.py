@@ -509,3 +509,29 @@ def test_a_fitting_run_links_each_source_once_per_snapshot_day(tmp_path, monkeyp
         _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet")
     # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), and 31 March once
     assert calls == {"presence_reports": 26, "permit_applications": 26, "enforcement": 26}
+
+
+def test_the_entries_counted_out_are_printed_with_the_counts_when_the_lists_are_refused(tmp_path, capsys, monkeypatch):
+    """T4 entered on 5 January with no exit on file and again on 15 January: the first entry is not in the country
+    (``entered_again``); T3 came and left by the day. With a --model saved after an audit that could not judge it the at-risk list is refused,
+    exit 1, after the counts are printed (3 in the country: T1, T2 and T4's second entry); on main the count of the
+    entries left out was printed only with the lists, so the "3 in the country" did not say that one was counted out."""
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_sources import _log, _reports, _tables_with
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    data = tmp_path / "data"
+    data.mkdir()
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T4", "entry", "2022-01-05 09:00", "2022-04-30", "D4"), ("C4", "T4", "entry", "2022-01-15 09:00", "2022-04-30", "D4"),
+               ("C5", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C6", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    for name, table in {"crossings": log, **_tables_with(presence_reports=_reports(*_KNOWN))}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet",
+                "--model", str(model)) == 1
+    printed = capsys.readouterr().out
+    assert "REFUSED: the fairness audit of the monitoring model" in printed
+    assert "as of 2022-01-20: 3 in the country, 0 past their permit, 0 with a permit ending within 14 days" in printed
+    assert "entries with no exit on file not counted in the country, by reason: {'entered_again': 1}" in printed
