@@ -342,6 +342,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                                f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size()}).fillna(0).astype(int)
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
+    # with the count in the country, whatever is refused after: an open entry counted out is not lost from it silently
+    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
+    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(_window_text(window, as_of))
     for line in res.warnings:
         print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
@@ -368,8 +371,6 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
-    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
-    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 
