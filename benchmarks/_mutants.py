@@ -572,6 +572,23 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q06", "entry history: the stay's own records", "riskmodel/core/sources/features.py",
            "        out[col] -= _own_before_entry(stays, ev)\n", "        pass\n", ("tests/test_sources.py", "-k", "stay_itself"),
            "a report of the stay on file hours before its entry counts in that stay's own prior_reports"),
+    # ---------------------------------------------------------------- h10: monitoring links once, the library checks re-keyed feeds
+    Mutant("B03", "training table: a feed re-keyed during its snapshots", SM, "    if not warnings or allow_unlinked:\n",
+           "    if True:\n", ("tests/test_sources.py", "-k", "rekeyed_during"),
+           "a library caller builds a training table on a feed that links to nobody from February on, without a word"),
+    Mutant("B04", "monitor CLI: the lists read the run's one linking", MO,
+           "res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)",
+           "res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)",
+           ("tests/test_cli_monitor.py", "-k", "links_each_source_once"), "monitor() links every source again for the lists"),
+    Mutant("B05", "training table: the labels read the label day's one linking", SM,
+           "starts = overstay_starts(crossings, tables, label_day, links=links)", "starts = overstay_starts(crossings, tables, label_day)",
+           ("tests/test_sources.py", "-k", "label_day_once"), "the label day is linked twice for one training table"),
+    Mutant("B06", "monitoring: links of another day refused", SF, "    if given is None or local_day(given) != day:\n", "    if False:\n",
+           ("tests/test_sources.py", "-k", "another_day"), "links of 2 March give 31 March's labels and checks without a word"),
+    Mutant("B07", "monitor CLI: entries counted out printed with the counts", MO,
+           '    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")\n', "",
+           ("tests/test_cli_monitor.py", "-k", "entries_counted_out"),
+           "a run refused after the counts does not say which open entries '3 in the country' left out"),
 )
 
 
