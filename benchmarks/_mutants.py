@@ -589,6 +589,9 @@ MUTANTS: tuple[Mutant, ...] = (
            '    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")\n', "",
            ("tests/test_cli_monitor.py", "-k", "entries_counted_out"),
            "a run refused after the counts does not say which open entries '3 in the country' left out"),
+    Mutant("B08", "ids: a string column read in bulk, the rest judged one by one", SC,
+           "    kind[rest] = [_id_kind(v) for v in series.iloc[rest].to_numpy(dtype=object)]\n", "    kind[rest] = _ID_TEXT\n",
+           ("tests/test_schema.py",), "blank and padded ids of a string column (pandas 3's default) pass as text"),
 )
 
 
