@@ -589,6 +589,26 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("P05", "report: a range that starts at the forecast", RP,
            'one_sided = _people(lo) == _people(point) and _people(point) != "0"', "one_sided = False",
            ("tests/test_report.py", "-k", "no_floor"), "tomorrow's '40-56' reads as a floor of 40 when the lower side was calibrated to zero width"),
+    # ---------------------------------------------------------------- h10: monitoring links once, the library checks re-keyed feeds
+    Mutant("B03", "training table: a feed re-keyed during its snapshots", SM, "    if not warnings or allow_unlinked:\n",
+           "    if True:\n", ("tests/test_sources.py", "-k", "rekeyed_during"),
+           "a library caller builds a training table on a feed that links to nobody from February on, without a word"),
+    Mutant("B04", "monitor CLI: the lists read the run's one linking", MO,
+           "res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)",
+           "res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)",
+           ("tests/test_cli_monitor.py", "-k", "links_each_source_once"), "monitor() links every source again for the lists"),
+    Mutant("B05", "training table: the labels read the label day's one linking", SM,
+           "starts = overstay_starts(crossings, tables, label_day, links=links)", "starts = overstay_starts(crossings, tables, label_day)",
+           ("tests/test_sources.py", "-k", "label_day_once"), "the label day is linked twice for one training table"),
+    Mutant("B06", "monitoring: links of another day refused", SF, "    if given is None or local_day(given) != day:\n", "    if False:\n",
+           ("tests/test_sources.py", "-k", "another_day"), "links of 2 March give 31 March's labels and checks without a word"),
+    Mutant("B07", "monitor CLI: entries counted out printed with the counts", MO,
+           '    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")\n', "",
+           ("tests/test_cli_monitor.py", "-k", "entries_counted_out"),
+           "a run refused after the counts does not say which open entries '3 in the country' left out"),
+    Mutant("B08", "ids: a string column read in bulk, the rest judged one by one", SC,
+           "    kind[rest] = [_id_kind(v) for v in series.iloc[rest].to_numpy(dtype=object)]\n", "    kind[rest] = _ID_TEXT\n",
+           ("tests/test_schema.py",), "blank and padded ids of a string column (pandas 3's default) pass as text"),
 )
 
 

@@ -455,3 +455,83 @@ def test_monitor_refuses_a_feed_rekeyed_during_its_training_window(tmp_path, cap
     for text in (printed.out, printed.err):
         assert "REFUSED: presence_reports: from the snapshot of 2022-02-16 on, most records name a traveller or document" in text
         assert "--allow-unlinked" in text
+
+
+def _count_linking(monkeypatch) -> dict[str, int]:
+    """Calls of the linking function (:func:`~riskmodel.core.sources.link.link_records`) per source, from now on."""
+    from collections import Counter
+
+    from riskmodel.core.sources import features, link
+
+    calls, real = Counter(), link.link_records
+
+    def spy(name, *args, **kwargs):
+        calls[name] += 1
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(link, "link_records", spy)
+    monkeypatch.setattr(features, "link_records", spy)
+    return calls
+
+
+def test_monitor_links_each_source_once_per_run(tmp_path, capsys, monkeypatch):
+    """On main every source was linked three times in a run with a --model: for the day's unknown-id check, for the
+    snapshot-period check and by `monitor()`, each time as of the same day. Linked once, the three read the same
+    links; the lists and counts are those of two travellers in the country, none past or near the end of a permit."""
+    from riskmodel.core.risk.model import RiskModel
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    out = tmp_path / "lists"
+    calls = _count_linking(monkeypatch)
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
+    assert calls == {"presence_reports": 1, "permit_applications": 1, "enforcement": 1}
+    printed = capsys.readouterr().out
+    assert "as of 2022-01-20: 2 in the country, 0 past their permit, 0 with a permit ending within 14 days" in printed
+    assert "unlinked records by reason: {'presence_reports': {}, 'permit_applications': {}, 'enforcement': {}}" in printed
+    assert "WARNING" not in printed and len(pd.read_csv(out / "overstays.csv")) == 0
+
+
+def test_a_fitting_run_links_each_source_once_per_snapshot_day(tmp_path, monkeypatch):
+    """A run that fits its model links each source once per snapshot day it is fitted and audited on, and once for the
+    day of the lists: on main 4 times for that day (the day's check, the period check, the labels and the training
+    table's own period check). Twelve hand-made travellers cannot fit a model: the run stops after the table is built."""
+    from .test_sources import _TWELVE, rekeyed_feed
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in {"crossings": log, **tables}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    calls = _count_linking(monkeypatch)
+    with pytest.raises(ConfigError, match="the training table must hold at least 3 snapshot days"):
+        _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet")
+    # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), and 31 March once
+    assert calls == {"presence_reports": 26, "permit_applications": 26, "enforcement": 26}
+
+
+def test_the_entries_counted_out_are_printed_with_the_counts_when_the_lists_are_refused(tmp_path, capsys, monkeypatch):
+    """T4 entered on 5 January with no exit on file and again on 15 January: the first entry is not in the country
+    (``entered_again``); T3 came and left by the day. With a --model saved after an audit that could not judge it the at-risk list is refused,
+    exit 1, after the counts are printed (3 in the country: T1, T2 and T4's second entry); on main the count of the
+    entries left out was printed only with the lists, so the "3 in the country" did not say that one was counted out."""
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_sources import _log, _reports, _tables_with
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    data = tmp_path / "data"
+    data.mkdir()
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-04-30", "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T4", "entry", "2022-01-05 09:00", "2022-04-30", "D4"), ("C4", "T4", "entry", "2022-01-15 09:00", "2022-04-30", "D4"),
+               ("C5", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C6", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    for name, table in {"crossings": log, **_tables_with(presence_reports=_reports(*_KNOWN))}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    model = _signed_model_folder(tmp_path / "model", "CANNOT JUDGE")
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet",
+                "--model", str(model)) == 1
+    printed = capsys.readouterr().out
+    assert "REFUSED: the fairness audit of the monitoring model" in printed
+    assert "as of 2022-01-20: 3 in the country, 0 past their permit, 0 with a permit ending within 14 days" in printed
+    assert "entries with no exit on file not counted in the country, by reason: {'entered_again': 1}" in printed

@@ -394,3 +394,38 @@ def test_stays_ids_that_are_blank_or_not_text_are_refused(column, values, match)
     stays[column] = pd.Series(values, dtype=object)
     with pytest.raises(SchemaError, match=match):
         validate_stays(stays)
+
+
+# what `_id_kind` finds in each value: text, not text (or missing), blank, spaces around it
+_T, _N, _B, _P = 0, 1, 2, 3
+#: Text ids as one column of a string dtype or of objects holds them, with what each is, by hand (str.strip(): every
+#: Unicode space, e.g. the no-break space, the ideographic space, NEL and the separator \x1c; NUL is none).
+_TEXT_IDS = [("T1", _T), ("C000000001", _T), (" T1", _P), ("T1 ", _P), ("T1\t", _P), ("", _B), ("   ", _B),
+             ("\u00a0T1", _P), ("T1\u3000", _P), ("T1\x1c", _P), ("\x85", _B), ("T-1", _T), ("T 1", _T), ("١٢٣", _T),
+             ("Ünal", _T), ("T1\x00", _T), ("-", _T), (None, _N)]
+
+
+@pytest.mark.parametrize("dtype", [object, "string", None], ids=["object", "string", "inferred"])
+def test_each_id_is_judged_as_the_rule_reads_one_value(dtype):
+    """The id rule was one `isinstance` and `strip()` per value in Python; read in bulk (a column of a string dtype:
+    "string", and pandas 3's inferred `str`), each value must still get the verdict the rule gives it alone."""
+    from riskmodel.core.schema import _id_kinds
+
+    values, expected = zip(*_TEXT_IDS, strict=True)
+    present, kind = _id_kinds(pd.Series(list(values), dtype=dtype))
+    assert present.tolist() == [v is not None for v in values]
+    assert kind.tolist() == list(expected)
+
+
+def test_ids_beside_values_that_are_not_text_are_each_judged_alone():
+    """1 beside '1', bytes, a numpy string, NaN and a lone surrogate (no UTF-8 for it) in one object column; the
+    surrogate also in a column of pandas' own string dtype (python storage holds it: judged one by one)."""
+    from riskmodel.core.schema import _id_kinds
+
+    values = [1, "1", b"T1", np.str_("T1"), "T1 ", np.nan, 1.0]
+    present, kind = _id_kinds(pd.Series(values, dtype=object))
+    assert present.tolist() == [True, True, True, True, True, False, True]
+    assert kind.tolist() == [_N, _T, _N, _T, _P, _N, _N]
+    for dtype in (object, pd.StringDtype("python")):
+        present, kind = _id_kinds(pd.Series(["\ud800T1", "\ud800 ", "T1", None], dtype=dtype))
+        assert present.tolist() == [True, True, True, False] and kind.tolist() == [_T, _P, _T, _N]

@@ -1292,6 +1292,10 @@ def test_a_feed_rekeyed_partway_is_named_with_the_first_snapshot_over_the_share(
                                   f"the crossings log never held: 12 of the 12 on file from {period} (100%), the first snapshot "
                                   f"period over 50% ({judged} judged from then).")
     assert "Fix: extract it again, pseudonymised with the crossings log's key." in warnings[0]
+    # the same from the sources linked once as of the last day, as `riskmodel monitor` passes them
+    from riskmodel.core.sources.features import link_sources
+
+    assert unknown_id_periods(log, tables, _SNAPSHOTS, links=link_sources(log, tables, _SNAPSHOTS[-1])) == warnings
 
 
 def test_a_few_unknown_ids_or_a_quiet_fortnight_are_no_rekeyed_feed():
@@ -1303,6 +1307,71 @@ def test_a_few_unknown_ids_or_a_quiet_fortnight_are_no_rekeyed_feed():
     assert unknown_id_periods(*rekeyed_feed(typos), _SNAPSHOTS) == []
     quiet = [("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS[:3]), ("2022-02-21", _TWELVE)]
     assert unknown_id_periods(*rekeyed_feed(quiet), _SNAPSHOTS) == []
+
+
+def test_the_training_table_refuses_a_feed_rekeyed_during_its_snapshots(monitor_fit):
+    """Only the CLI judged the snapshot periods: a data scientist calling the library on the feed re-keyed from 7 February
+    got a table (and a model) whose 16 February and 2 March snapshots hold reports that link to nobody, without a word.
+    The library refuses it as the CLI does, naming the source and the first snapshot over the share; with
+    ``allow_unlinked=True`` the table is built and carries the warning (``attrs["unlinked"]``), and so does a model
+    fitted on it (``unlinked_``). The synthetic feeds pass: nothing recorded."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    log, tables = rekeyed_feed([("2022-01-10", _TWELVE), ("2022-01-24", _TWELVE), ("2022-02-07", _OTHERS), ("2022-02-21", _OTHERS)])
+    with pytest.raises(SchemaError, match=r"presence_reports table has 1 problem\(s\):\n- column `traveller_id`: from the snapshot "
+                                          r"of 2022-02-16 on, most records name a traveller or document the crossings log never "
+                                          r"held: 12 of the 12 on file from 2022-02-03 to 2022-02-16 \(100%\).*"
+                                          r"Fix: extract it again, pseudonymised with the crossings log's key; or pass "
+                                          r"`allow_unlinked=True` after a review"):
+        monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31")
+    table = monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31", allow_unlinked=True)
+    # T01..T12 in the country on each of the 5 days, permits to 30 June: 60 rows, none labelled
+    assert len(table) == 60 and not table["label"].any()
+    assert len(table.attrs["unlinked"]) == 1
+    assert table.attrs["unlinked"][0].startswith("presence_reports: from the snapshot of 2022-02-16 on, most records name")
+    table, model = monitor_fit
+    assert table.attrs["unlinked"] == [] and model.unlinked_ == []
+
+
+def test_a_model_fitted_on_a_table_built_with_allow_unlinked_records_it(monitor_fit):
+    """The warnings a table was built with despite (``allow_unlinked=True``) go with the model fitted on it."""
+    from riskmodel.core.sources.monitor import fit_monitor_model
+
+    table = monitor_fit[0].copy()
+    table.attrs["unlinked"] = ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
+    model = fit_monitor_model(table, num_boost_round=5)
+    assert model.unlinked_ == ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
+
+
+def test_the_training_table_links_the_label_day_once(monkeypatch):
+    """The labels (:func:`overstay_starts`) and the re-keyed-feed check both read the sources as of the label day: one
+    linking for both, and one per snapshot day (on main the label day was linked twice)."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    from .test_cli_monitor import _count_linking
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    calls = _count_linking(monkeypatch)
+    monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31")
+    assert calls == {"presence_reports": 6, "permit_applications": 6, "enforcement": 6}
+
+
+def test_sources_linked_as_of_another_day_are_refused():
+    """Links of 2 March handed to a call about 31 March would give 31 March's labels and checks from what was on file on
+    2 March (a month of records missing), without a word: refused, naming both days and the fix; a plain dict of
+    links says no day and is refused too."""
+    from riskmodel.core.sources.features import link_sources
+    from riskmodel.core.sources.monitor import link_warnings, monitor_training_table
+
+    log, tables = rekeyed_feed([(day, _TWELVE) for day in ("2022-01-10", "2022-01-24", "2022-02-07", "2022-02-21")])
+    links = link_sources(log, tables, "2022-03-02")
+    with pytest.raises(ConfigError, match=r"`links` must be the sources linked as of the end of 2022-03-31: pass "
+                                          r"link_sources\(crossings, tables, '2022-03-31'\) of the same tables, or no `links`; "
+                                          r"got the links of 2022-03-02\."):
+        monitor_training_table(log, tables, _SNAPSHOTS, "2022-03-31", links=links)
+    with pytest.raises(ConfigError, match=r"got a dict of no stated day\."):
+        link_warnings(log, tables, "2022-03-02", links=dict(links))
+    assert link_warnings(log, tables, "2022-03-02", links=links) == []
 
 
 def test_the_synthetic_feeds_are_no_rekeyed_feed(src):

@@ -553,6 +553,33 @@ def _id_kind(value) -> int:
     return _ID_BLANK if not stripped else _ID_PADDED if stripped != value else _ID_TEXT
 
 
+def _id_kinds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each value is present, and :func:`_id_kind` of each (a missing one :data:`_ID_NOT_TEXT`, as it finds it).
+
+    The verdicts are :func:`_id_kind`'s, value for value. A column of a string dtype (pandas 3's default for text)
+    holds text only, and its values of ASCII letters and digits only, at least one (``ascii_is_alnum``, in C), have
+    nothing to strip: they are :data:`_ID_TEXT`, and every other value (spaces, punctuation, any other letter,
+    empty text) is judged by :func:`_id_kind` itself. A column of objects (pandas 2's default) is judged value by
+    value: reading its values in bulk costs as much as judging them (``benchmarks/_id_rule_timing.py``).
+    """
+    if not isinstance(series.dtype, pd.StringDtype):
+        values = series.astype(object).to_numpy()
+        return ~pd.isna(values), np.fromiter((_id_kind(v) for v in values), dtype=np.int8, count=len(values))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = series.notna().to_numpy()
+    try:
+        plain = pc.ascii_is_alnum(pa.array(series, type=pa.large_string(), from_pandas=True)).fill_null(False)
+        plain = plain.to_numpy(zero_copy_only=False)
+    except (pa.ArrowException, ValueError):  # e.g. a lone surrogate, no UTF-8: every value judged one by one
+        plain = np.zeros(len(series), dtype=bool)
+    kind = np.where(plain, _ID_TEXT, _ID_NOT_TEXT).astype(np.int8)
+    rest = np.flatnonzero(present & ~plain)
+    kind[rest] = [_id_kind(v) for v in series.iloc[rest].to_numpy(dtype=object)]
+    return present, kind
+
+
 def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
     """Ids that are not text, blank text, or text with spaces around it, in every id column of a contract.
 
@@ -568,10 +595,7 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
     for col in columns:
         if col.kind != "id" or col.name not in usable:
             continue
-        values = df[col.name].astype(object).to_numpy()
-        present = ~pd.isna(values)
-        # one pass in Python over the values: what each present one is
-        kind = np.fromiter((_id_kind(v) for v in values), dtype=np.int8, count=len(values))
+        present, kind = _id_kinds(df[col.name])
         ids, n = _ids(df, id_col, present & (kind == _ID_NOT_TEXT))
         if n:
             problems.append(SchemaProblem(col.name, "ids that are not text",

@@ -109,11 +109,12 @@ def _checked_days(args: argparse.Namespace, as_of: pd.Timestamp) -> list[pd.Time
     return [*fit_days, *audit_days, as_of]
 
 
-def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp):
+def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_of: pd.Timestamp, links):
     """The monitoring model, its training window, its fairness audit (None for a ``--model``) and the verdict saved
     with a ``--model`` (:func:`_saved_verdict`; None for a fitted model).
 
-    A fitted model learns from the earlier snapshots labelled as known on ``as_of`` and is audited on the latest ones.
+    A fitted model learns from the earlier snapshots labelled as known on ``as_of`` (the sources as ``links`` holds
+    them, linked once for the run) and is audited on the latest ones.
     """
     from riskmodel.core.config import load_config
     from riskmodel.core.risk import RiskConfig, fairness_audit
@@ -135,8 +136,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     policy = load_config(args.risk_config or RISK_CONFIG, RiskConfig)
     first, fit_days, audit_days = _training_days(args, as_of)
     # the model's target is an overstay beginning within --horizon days of a snapshot, the at-risk list's question
+    # the same snapshot days as `_checked_days`: a re-keyed feed was refused before, unless --allow-unlinked
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
-                                   late_days=args.late_records_days)
+                                   late_days=args.late_records_days, allow_unlinked=args.allow_unlinked, links=links)
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
@@ -308,21 +310,24 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import local_day
+    from riskmodel.core.sources.features import link_sources, local_day
     from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
 
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
-    unlinked = link_warnings(crossings, tables, as_of)
+    # linked once as of the day (inputs checked): the checks, the labels and the lists all read the sources as of its end
+    links = link_sources(crossings, tables, as_of)
+    unlinked = link_warnings(crossings, tables, as_of, links=links)
     named = {line.split(":", 1)[0] for line in unlinked}
-    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of)) if line.split(":", 1)[0] not in named]
+    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of), links=links)
+                 if line.split(":", 1)[0] not in named]
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
-    model, window, audit, saved = _model(args, crossings, tables, as_of)
+    model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
-    res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)
+    res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
@@ -337,6 +342,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                                f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size()}).fillna(0).astype(int)
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
+    # with the count in the country, whatever is refused after: an open entry counted out is not lost from it silently
+    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
+    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(_window_text(window, as_of))
     for line in res.warnings:
         print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
@@ -363,8 +371,6 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
-    left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
-    print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
     print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
 from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
 from riskmodel.core.sources.contracts import SOURCES, check_source
@@ -36,6 +36,8 @@ __all__ = [
     "SOURCE_FEATURE_GROUPS",
     "add_source_history",
     "link_all",
+    "link_sources",
+    "SourceLinks",
     "as_known_at",
     "monitoring_snapshot",
     "check_monitor_inputs",
@@ -100,6 +102,73 @@ def link_all(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, stays: pd
     """Link every source table to the stays (one set of document pairs for all)."""
     pairs = document_pairs(crossings, *tables.values())
     return {name: link_records(name, t, stays, pairs) for name, t in tables.items()}
+
+
+class SourceLinks(dict):
+    """Per source name, its :class:`~riskmodel.core.sources.link.LinkResult` as known at the end of ``day``
+    (:func:`link_sources`): a dict that knows its day, so that links of another day are refused, never read as this one's.
+
+    Attributes
+    ----------
+    day : Timestamp
+        The day (naive, local) whose end the records and crossings were read as of.
+    """
+
+    def __init__(self, links: dict[str, LinkResult], day: pd.Timestamp):
+        super().__init__(links)
+        self.day = day
+
+
+def link_sources(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> SourceLinks:
+    """Every source linked to the stays as the service held them at the end of day ``as_of``, the inputs checked first.
+
+    The linking of :func:`monitoring_snapshot` of that day, done once for the callers that read it
+    (``links=`` of :func:`~riskmodel.core.sources.monitor.monitor`,
+    :func:`~riskmodel.core.sources.monitor.link_warnings`, :func:`~riskmodel.core.sources.monitor.unknown_id_periods`,
+    :func:`~riskmodel.core.sources.monitor.overstay_starts` and
+    :func:`~riskmodel.core.sources.monitor.monitor_training_table`): each links every source again otherwise.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`check_monitor_inputs`.
+    """
+    return _link_at(crossings, tables, check_monitor_inputs(crossings, tables, as_of))[0]
+
+
+def links_of_day(links: dict[str, LinkResult], as_of: str | pd.Timestamp, argument: str = "links") -> pd.Timestamp:
+    """``as_of`` as a naive local day, once ``links`` are known to be the :func:`link_sources` of that day.
+
+    Raises
+    ------
+    ConfigError
+        If ``links`` are not a :class:`SourceLinks` of that day: links of another day would give that day's lists.
+    """
+    day = local_day(as_of)
+    given = getattr(links, "day", None)
+    if given is None or local_day(given) != day:
+        of = f"the links of {given.date()}" if given is not None else f"a {type(links).__name__} of no stated day"
+        raise ConfigError(f"`{argument}` must be the sources linked as of the end of {day.date()}: pass "
+                          f"link_sources(crossings, tables, {str(day.date())!r}) of the same tables, or no `{argument}`; got {of}.")
+    return day
+
+
+def _day_end(day: pd.Timestamp) -> pd.Timestamp:
+    """The last moment of ``day``: everything known by then counts for that day."""
+    return day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+def _stays_at(crossings: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The stays of the crossings on file at the end of ``day`` (inputs trusted)."""
+    end = _day_end(day)
+    return build_stays(crossings.loc[crossings["timestamp"] <= end], as_of=end, validate=False)
+
+
+def _link_at(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[SourceLinks, pd.DataFrame]:
+    """The sources linked as known at the end of ``day`` (inputs trusted), and the stays they were linked to."""
+    known, log = as_known_at(tables, crossings, _day_end(day))
+    stays = _stays_at(crossings, day)
+    return SourceLinks(link_all(known, log, stays), day), stays
 
 
 def add_source_history(stays: pd.DataFrame, linked: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -357,18 +426,21 @@ def monitoring_snapshot(
 
 
 def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp,
-                         validate: bool) -> tuple[pd.DataFrame, dict[str, LinkResult], dict[str, int]]:
+                         validate: bool, links: SourceLinks | None = None) -> tuple[pd.DataFrame, SourceLinks, dict[str, int]]:
     """:func:`monitoring_snapshot` with each source's :class:`LinkResult` (not only its counts: when its records
     reached the service tells a feed re-keyed lately), and the open entries counted: ``in_country`` and one per
     :data:`STAY_REASONS`.
 
-    The open-entry counts add up to every entry with no exit on file by the end of ``as_of``.
+    The open-entry counts add up to every entry with no exit on file by the end of ``as_of``. Given ``links``
+    (:func:`link_sources` of the same tables and day, which checked them), the sources are not linked nor checked again.
     """
-    day = check_monitor_inputs(crossings, tables, as_of) if validate else pd.Timestamp(as_of).normalize()
-    end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    known, log = as_known_at(tables, crossings, end)
-    stays = build_stays(log, as_of=end, validate=False)
-    links = link_all(known, log, stays)
+    if links is None:
+        day = check_monitor_inputs(crossings, tables, as_of) if validate else pd.Timestamp(as_of).normalize()
+        links, stays = _link_at(crossings, tables, day)
+    else:
+        day = links_of_day(links, as_of)
+        stays = _stays_at(crossings, day)  # the stays the links were made to, built again (no linking)
+    end = _day_end(day)
     linked = {name: r.linked for name, r in links.items()}
     # this stay's records as linked that day: not those whose document was seen with a second traveller by then
     # (the history at entry keeps them while they were linked, as the entry-time score did)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.features import ENTRY_FEATURES, HISTORY_FEATURES
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.sources.features import (
@@ -38,7 +38,10 @@ from riskmodel.core.sources.features import (
     SOURCE_FEATURE_GROUPS,
     SOURCE_HISTORY_FEATURES,
     SOURCE_MONITOR_FEATURES,
+    SourceLinks,
     _monitoring_snapshot,
+    link_sources,
+    links_of_day,
     local_day,
     monitoring_snapshot,
 )
@@ -73,6 +76,8 @@ UNKNOWN_ID_RECENT_DAYS = 7
 #: unknown happens about once in 10**8 weeks, while a smaller sample could be a few typos on a quiet week.
 UNKNOWN_ID_RECENT_MIN = 10
 _UNKNOWN_IDS = ("unknown_traveller", "unknown_document")
+#: How to mend a source linked to almost nobody: said by every warning and refusal of one.
+_REKEYED_FIX = "extract it again, pseudonymised with the crossings log's key"
 #: Fewest records on file between two snapshot days for :func:`unknown_id_periods` to judge their share: more than half
 #: of 10 or more at a few per cent of typos is no chance (under one in a million), while 1 of 1 in a quiet fortnight is a typo.
 UNKNOWN_ID_MIN_RECORDS = 10
@@ -225,13 +230,33 @@ def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], lab
     return label.astype("boolean")
 
 
-def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp) -> pd.Series:
+def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp, *,
+                    links: SourceLinks | None = None) -> pd.Series:
     """The first day each stay was in the country past its permit, as known at the end of ``label_as_of``; NaT if none by then.
 
     A stay that ended is judged against the permit in force at exit (the exit
     record's), a stay still open against the permit in force that day (the
     permit records): the day after that permit ends, if the traveller left
     after it or is still in the country after it.
+
+    Parameters
+    ----------
+    crossings, tables : DataFrame, dict of str to DataFrame
+        The crossings log and the other sources.
+    label_as_of : str or Timestamp
+        The day.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``label_as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
+
+    Raises
+    ------
+    ConfigError
+        If ``links`` are not of ``label_as_of``.
+    SchemaError
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
     from riskmodel.core.stays import build_stays
 
@@ -241,7 +266,7 @@ def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], la
     late = stays["exit_time"].notna().to_numpy() & stays["overstayed"].to_numpy(dtype=bool, na_value=False)
     start = pd.Series(stays["final_permit_end"].to_numpy(), index=stays["stay_id"].to_numpy()).dt.normalize() + pd.Timedelta(days=1)
     start = start.where(late)
-    snap, _ = monitoring_snapshot(crossings, tables, day)
+    snap, _, _ = _monitoring_snapshot(crossings, tables, day, True, links)
     over = snap.loc[snap["overstaying"]]
     start.loc[over["stay_id"].to_numpy()] = (over["permit_end_now"].dt.normalize() + pd.Timedelta(days=1)).to_numpy()
     return start
@@ -255,6 +280,8 @@ def monitor_training_table(
     *,
     horizon_days: int = HORIZON_DAYS,
     late_days: int = LATE_RECORD_DAYS,
+    allow_unlinked: bool = False,
+    links: SourceLinks | None = None,
 ) -> pd.DataFrame:
     """Snapshots at ``dates`` of everyone in the country and not yet overstaying, labelled: overstay within ``horizon_days``.
 
@@ -276,13 +303,26 @@ def monitor_training_table(
         How late a granted extension may be put on file after its decision: an
         extension on file later than the label date would turn a row labelled
         an overstay into none. Checked on the extract (:func:`late_decision_days`).
+    allow_unlinked : bool, default=False
+        Build the table even when a source was re-keyed partway
+        (:func:`unknown_id_periods` of the snapshot days and ``label_as_of``),
+        after a review; its warnings are recorded in ``attrs["unlinked"]``.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``label_as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
+        The labels and the check of the re-keyed feed read them; each snapshot
+        day is linked as known that day.
 
     Returns
     -------
     DataFrame
         The rows of :func:`~riskmodel.core.sources.features.monitoring_snapshot`
         that are not overstaying, every one of them, with a boolean ``label``
-        column, oldest snapshot first.
+        column, oldest snapshot first. ``attrs["unlinked"]`` holds the
+        warnings of :func:`unknown_id_periods` built despite
+        (``allow_unlinked``); an empty list when every source links.
 
     Raises
     ------
@@ -290,19 +330,30 @@ def monitor_training_table(
         If ``dates`` is empty, ``horizon_days`` is not an int >= 1,
         ``late_days`` not an int >= 0, a snapshot's horizon and ``late_days``
         have not passed by ``label_as_of``, ``label_as_of`` is after the last
-        day of the crossings log, or the extract holds an extension
-        put on file more than ``late_days`` after its decision.
+        day of the crossings log, the extract holds an extension
+        put on file more than ``late_days`` after its decision, or ``links``
+        are not of ``label_as_of``.
     SchemaError
-        If an input does not meet its contract, or a day is not a date.
+        If an input does not meet its contract, or a day is not a date; or,
+        unless ``allow_unlinked``, if a source was re-keyed partway: between two
+        of the days (the snapshot days and ``label_as_of``) most of its records
+        name a traveller or document the crossings log never held
+        (:func:`unknown_id_periods`; the model would learn from snapshots on
+        which it holds nothing on most people, and the labels read on
+        ``label_as_of`` from records linked to nobody). Naming each such
+        source and its first snapshot over the share, as ``riskmodel monitor``
+        refuses it.
     """
     label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
-    starts = overstay_starts(crossings, tables, label_day)  # checks the inputs once
+    links = link_sources(crossings, tables, label_day) if links is None else links  # checks the inputs once
+    starts = overstay_starts(crossings, tables, label_day, links=links)
     check_log_covers(crossings, label_day, "label_as_of")
     latest = late_decision_days(tables, label_day)
     if latest > late_days:
         raise ConfigError(f"this extract put granted extensions on file up to {latest:.1f} days after their decision, more than "
                           f"`late_days` ({late_days}): a label read on {label_day.date()} could still turn from an overstay into "
                           f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
+    unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day], links=links), allow_unlinked)
     ahead = pd.Timedelta(days=horizon_days)
     parts = []
     for d in days:
@@ -311,7 +362,20 @@ def monitor_training_table(
         start = pd.Series(starts.reindex(snap["stay_id"].to_numpy()).to_numpy(), index=snap.index)
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
         parts.append(snap)
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs["unlinked"] = unlinked
+    return table
+
+
+def _refuse_rekeyed(warnings: list[str], allow_unlinked: bool) -> list[str]:
+    """The :func:`unknown_id_periods` ``warnings`` when ``allow_unlinked`` (or none); else a SchemaError naming each source."""
+    if not warnings or allow_unlinked:
+        return list(warnings)
+    names, texts = zip(*(line.split(": ", 1) for line in warnings), strict=True)
+    fix = f"{_REKEYED_FIX}; or pass `allow_unlinked=True` after a review (the table then records the warning in `attrs['unlinked']`)"
+    problems = [SchemaProblem("traveller_id", (f"{name}: " if len(names) > 1 else "") + text.removesuffix(f" Fix: {_REKEYED_FIX}.").rstrip("."),
+                              fix) for name, text in zip(names, texts, strict=True)]
+    raise SchemaError(", ".join(names), problems)
 
 
 def _label_days(dates, label_as_of, horizon_days: int, late_days: int) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
@@ -377,7 +441,10 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
     RiskModel
         Fitted on ``label``; its ``snapshot_days_`` (saved with the model) holds
         the snapshot days of each group: ``{"train": [...], "early_stopping": [...],
-        "calibration": [...]}``, oldest first.
+        "calibration": [...]}``, oldest first; its ``unlinked_`` the warnings
+        the table was built despite (``attrs["unlinked"]`` of
+        :func:`monitor_training_table` with ``allow_unlinked=True``; an empty
+        list when every source linked; None for a table that does not say).
 
     Raises
     ------
@@ -392,6 +459,7 @@ def fit_monitor_model(table: pd.DataFrame, *, sources: str = "all", seed: int = 
                       num_boost_round=num_boost_round, early_stopping_rounds=50, reasons=_REASONS, seed=seed)
     model.fit(train, valid=stop, calib=calib)
     model.snapshot_days_ = {k: list(days) for k, days in groups.items()}
+    model.unlinked_ = list(table.attrs["unlinked"]) if "unlinked" in table.attrs else None
     return model
 
 
@@ -490,7 +558,7 @@ def _unknown_line(name: str, counts: dict[str, int], lately: bool) -> str | None
     return (f"{name}: {unknown:,} of {of} ({unknown / total:.0%}) name a traveller or document the crossings "
             f"log never held ({parts}): the source is linked to almost nobody, so everyone is scored and listed as if it "
             f"held nothing on them. Was it pseudonymised with another key than the crossings log, or is it another "
-            f"extract? Fix: extract it again, pseudonymised with the crossings log's key.")
+            f"extract? Fix: {_REKEYED_FIX}.")
 
 
 def recent_link_counts(links: dict[str, LinkResult], as_of: str | pd.Timestamp) -> dict[str, dict[str, int]]:
@@ -517,7 +585,8 @@ def recent_link_counts(links: dict[str, LinkResult], as_of: str | pd.Timestamp) 
     return out
 
 
-def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> list[str]:
+def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp, *,
+                  links: SourceLinks | None = None) -> list[str]:
     """The ``warnings`` :func:`monitor` gives for the sources on ``as_of``, without a model: a caller's check before fitting one.
 
     Parameters
@@ -528,6 +597,11 @@ def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_o
         Every other source by name.
     as_of : str or Timestamp
         The day.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -536,14 +610,19 @@ def link_warnings(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_o
 
     Raises
     ------
+    ConfigError
+        If ``links`` are not of ``as_of``.
     SchemaError
-        If an input does not meet its contract.
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
-    _, links, _ = _monitoring_snapshot(crossings, tables, as_of, True)
+    if links is None:
+        links = link_sources(crossings, tables, as_of)
+    else:
+        links_of_day(links, as_of)
     return unknown_id_warnings({n: r.counts for n, r in links.items()}, recent_link_counts(links, as_of))
 
 
-def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], days) -> list[str]:
+def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], days, *, links: SourceLinks | None = None) -> list[str]:
     """A warning per source re-keyed partway: the records reaching the service between two snapshot days mostly name nobody.
 
     :func:`unknown_id_warnings` reads every record on file on one day: a feed pseudonymised with another key from some
@@ -560,6 +639,11 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
         ``presence_reports``, ``permit_applications``, ``enforcement``.
     days : sequence of dates
         The snapshot days (a model's training and audit days, the day of the lists).
+    links : SourceLinks, optional
+        The sources linked as of the end of the last of ``days``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -570,27 +654,30 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
 
     Raises
     ------
+    ConfigError
+        If ``links`` are not of the last of ``days``.
     SchemaError
-        As :func:`~riskmodel.core.sources.features.monitoring_snapshot` does, for tables it cannot use.
+        As :func:`~riskmodel.core.sources.features.monitoring_snapshot` does, for tables it cannot use (not checked
+        when ``links`` are given).
     """
-    from riskmodel.core.sources.features import as_known_at, check_monitor_inputs, link_all
-    from riskmodel.core.stays import build_stays
-
     days = pd.DatetimeIndex(sorted({local_day(d) for d in days}))
     if not len(days):
         return []
-    check_monitor_inputs(crossings, tables, days[-1])
+    if links is None:
+        links = link_sources(crossings, tables, days[-1])
+    else:
+        links_of_day(links, days[-1])
     step = days[1] - days[0] if len(days) > 1 else pd.Timedelta(days=14)
     ends = days + pd.Timedelta(days=1)  # a record counts for the day it is on file by the end of
-    known, log = as_known_at(tables, crossings, ends[-1] - pd.Timedelta(microseconds=1))
-    links = link_all(known, log, build_stays(log, as_of=ends[-1] - pd.Timedelta(microseconds=1), validate=False))
     edges = ends.insert(0, ends[0] - step).to_numpy(dtype="datetime64[us]")
     out = []
     for name, result in links.items():
         unlinked = result.unlinked
         unknown = unlinked.loc[unlinked["reason"].isin(_UNKNOWN_IDS).to_numpy(), "known_at"]
+        # every record on file is either linked or unlinked (with its reason, a filing again among them)
+        on_file = pd.concat([result.linked["known_at"], unlinked["known_at"]], ignore_index=True)
         period = {k: np.searchsorted(edges, t.to_numpy(dtype="datetime64[us]"), side="right") - 1
-                  for k, t in (("all", known[name]["known_at"]), ("unknown", unknown))}
+                  for k, t in (("all", on_file), ("unknown", unknown))}
         total, bad = (np.bincount(p[(p >= 0) & (p < len(days))], minlength=len(days)) for p in period.values())
         judged = total >= UNKNOWN_ID_MIN_RECORDS
         over = judged & (bad > UNKNOWN_ID_SHARE * total)
@@ -602,8 +689,7 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
                    f"never held: {bad[i]:,} of the {total[i]:,} on file from {start[0]} to {start[1]} ({bad[i] / total[i]:.0%}), "
                    f"the first snapshot period over {UNKNOWN_ID_SHARE:.0%} ({int(over[i:].sum())} of the {int(judged[i:].sum())} "
                    f"judged from then). Was it pseudonymised with another key from (or until) then? The monitoring model "
-                   f"would learn from snapshots on which the source holds nothing on most people. Fix: extract it again, "
-                   f"pseudonymised with the crossings log's key.")
+                   f"would learn from snapshots on which the source holds nothing on most people. Fix: {_REKEYED_FIX}.")
     return out
 
 
@@ -615,6 +701,7 @@ def monitor(
     model: RiskModel,
     horizon_days: int = HORIZON_DAYS,
     reasons: int = 3,
+    links: SourceLinks | None = None,
 ) -> MonitorResult:
     """Rescore everyone in the country with what is known on ``as_of``; list overstays and likely overstays per office.
 
@@ -632,6 +719,11 @@ def monitor(
         List as at risk those whose permit ends within this many days.
     reasons : int, default=3
         Reasons per at-risk row.
+    links : SourceLinks, optional
+        The sources linked as of the end of ``as_of``
+        (:func:`~riskmodel.core.sources.features.link_sources` of the same
+        ``crossings`` and ``tables``, which checks them): read as they are,
+        neither linked nor checked again. Default: linked here.
 
     Returns
     -------
@@ -646,14 +738,17 @@ def monitor(
     Raises
     ------
     ConfigError
-        If ``horizon_days`` is not an int >= 1, or ``as_of`` is after the
-        last day of the crossings log (:func:`check_log_covers`).
+        If ``horizon_days`` is not an int >= 1, ``as_of`` is after the
+        last day of the crossings log (:func:`check_log_covers`), or ``links``
+        are not of ``as_of``.
+    SchemaError
+        If an input does not meet its contract (not checked when ``links`` are given).
     """
     from riskmodel.core.risk.reasons import explain
 
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise ConfigError(f"`horizon_days` must be an int >= 1; got {horizon_days!r}.")
-    snap, links, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True)
+    snap, links, stay_counts = _monitoring_snapshot(crossings, tables, as_of, True, links)
     counts = {n: r.counts for n, r in links.items()}
     check_log_covers(crossings, as_of)
     snap["p_overstay"] = model.predict_proba(snap)[:, 1] if len(snap) else np.zeros(0)
