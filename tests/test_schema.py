@@ -363,6 +363,27 @@ def test_crossings_ids_with_spaces_around_them_are_refused(column, values, match
     assert check_crossings(_three_crossings("traveller_id", ["T 1", "T 1", "T2"])) == []
 
 
+@pytest.mark.parametrize(
+    ("column", "values", "match"),
+    [
+        # T1's exit filed with a zero-width space (copy-paste, OCR): strip() keeps it, so T1 never left and overstayed
+        ("traveller_id", ["T1", "T1\u200b", "T2"], r"`traveller_id`: ids with characters that do not print \(1 row: C2\)\. Fix: remove"),
+        ("traveller_id", ["T1", "T1", "\ufeffT2"], r"`traveller_id`: ids with characters that do not print \(1 row: C3\)"),
+        ("document_id", ["D\u00a01", "D\u00a01", "D2"], r"`document_id`: ids with characters that do not print \(2 rows: C1, C2\)"),
+        ("crossing_id", ["C1", "C2\x00", "C3"], r"`crossing_id`: ids with characters that do not print \(1 row: row 1\)"),
+    ],
+)
+def test_crossings_ids_with_characters_that_do_not_print_are_refused(column, values, match):
+    """On main only spaces around an id were refused: an exit filed as 'T1' plus a zero-width space (U+200B, which
+    str.strip() keeps) passed, and build_stays left T1 in the country, an overstay once the permit ended. An id is
+    compared character by character, so a character nobody sees makes another person."""
+    log = _three_crossings(column, values)
+    with pytest.raises(SchemaError, match=match):
+        validate_crossings(log)
+    with pytest.raises(SchemaError, match=match):
+        build_stays(log, as_of="2022-03-01")
+
+
 @pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
 def test_blank_traveller_ids_are_refused_in_every_text_dtype(dtype):
     """pandas 3 reads text as `str`, pandas 2 as `object`; a `string` or `category` column holds the same ''."""
@@ -396,13 +417,14 @@ def test_stays_ids_that_are_blank_or_not_text_are_refused(column, values, match)
         validate_stays(stays)
 
 
-# what `_id_kind` finds in each value: text, not text (or missing), blank, spaces around it
-_T, _N, _B, _P = 0, 1, 2, 3
+# what `_id_kind` finds in each value: text, not text (or missing), blank, spaces around it, characters that do not print
+_T, _N, _B, _P, _H = 0, 1, 2, 3, 4
 #: Text ids as one column of a string dtype or of objects holds them, with what each is, by hand (str.strip(): every
 #: Unicode space, e.g. the no-break space, the ideographic space, NEL and the separator \x1c; NUL is none).
 _TEXT_IDS = [("T1", _T), ("C000000001", _T), (" T1", _P), ("T1 ", _P), ("T1\t", _P), ("", _B), ("   ", _B),
              ("\u00a0T1", _P), ("T1\u3000", _P), ("T1\x1c", _P), ("\x85", _B), ("T-1", _T), ("T 1", _T), ("١٢٣", _T),
-             ("Ünal", _T), ("T1\x00", _T), ("-", _T), (None, _N)]
+             ("Ünal", _T), ("T1\x00", _H), ("T1\u200b", _H), ("\u200b", _H), ("T\u00a01", _H), ("\ufeffT1", _H), ("-", _T),
+             (None, _N)]
 
 
 @pytest.mark.parametrize("dtype", [object, "string", None], ids=["object", "string", "inferred"])
