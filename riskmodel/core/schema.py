@@ -543,14 +543,20 @@ def _duplicates(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaP
 
 
 #: What :func:`_id_kind` finds in a present id.
-_ID_TEXT, _ID_NOT_TEXT, _ID_BLANK, _ID_PADDED = 0, 1, 2, 3
+_ID_TEXT, _ID_NOT_TEXT, _ID_BLANK, _ID_PADDED, _ID_HIDDEN = 0, 1, 2, 3, 4
 
 
 def _id_kind(value) -> int:
     if not isinstance(value, str):
         return _ID_NOT_TEXT
     stripped = value.strip()
-    return _ID_BLANK if not stripped else _ID_PADDED if stripped != value else _ID_TEXT
+    if not stripped:
+        return _ID_BLANK
+    if stripped != value:
+        return _ID_PADDED
+    # a zero-width space, a byte-order mark, a control character or a no-break space inside: str.strip() keeps them
+    # and nobody sees them, yet 'T1' and 'T1' with one are two people (isprintable: only the plain space passes)
+    return _ID_TEXT if value.isprintable() else _ID_HIDDEN
 
 
 def _id_kinds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -611,6 +617,13 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
             problems.append(SchemaProblem(col.name, "ids with spaces around them",
                                           f"strip them (`.str.strip()` on `{col.name}`): 'T1 ' and 'T1' are one id to a "
                                           "person or a database that pads text, two to pandas", ids, n))
+        hidden = kind == _ID_HIDDEN
+        if hidden.any():  # a record id with a character that does not print cannot name its own row readably
+            ids = tuple(f"row {i}" for i in np.flatnonzero(hidden)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, hidden)[0]
+            problems.append(SchemaProblem(col.name, "ids with characters that do not print",
+                                          f"remove them from `{col.name}` (zero-width spaces, byte-order marks, control characters, "
+                                          "no-break spaces: copy-paste and OCR leave them): ids are compared character by character, "
+                                          "so an id with one is another person", ids, int(hidden.sum())))
     return problems
 
 
