@@ -228,3 +228,22 @@ def test_each_rule_of_the_crossings_contract_holds_for_the_entry_record(log, fie
     with pytest.raises(SchemaError) as err:
         features_at_entry({**entry, field: value}, [])
     assert [p.column for p in err.value.problems] == [field]
+
+
+def test_a_missing_or_early_permit_end_is_named_as_sent(fitted, log):
+    """A missing `permit_end` became the NaT sentinel (-2**63 ns, about -1e8 permitted days) and one before the entry
+    day 0 or fewer permitted days: the error named `permitted_days` and `planned_beyond_max_days` ("above 3660") with a
+    fix about fields the entry record does not have. A stay needs its permit end (the stays contract never lets it be
+    missing): one problem on `permit_end`, with a fix about the permit end."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    day = pd.Timestamp(entry["timestamp"]).normalize()
+    for permit_end in (None, np.nan, day - pd.Timedelta(days=2), day - pd.Timedelta(seconds=1)):
+        record = {**entry, "permit_end": permit_end}
+        for call in (lambda: features_at_entry(record, []), lambda: score(record, history=[], model=fitted[0], audit_log=False)):
+            with pytest.raises(SchemaError) as err:
+                call()
+            assert [p.column for p in err.value.problems] == ["permit_end"], str(permit_end)
+            assert "permit end" in err.value.problems[0].fix
+            assert "permitted_days" not in str(err.value)
+    # the entry day itself is a permitted day: a permit ending that day is valid
+    features_at_entry({**entry, "permit_end": day}, [])
