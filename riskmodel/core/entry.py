@@ -99,7 +99,7 @@ def features_at_entry(
         If the entry record breaks the crossings log's contract (every problem
         :func:`~riskmodel.core.schema.validate_crossings` would find in it as a log's entry row: a
         missing trip field, an unknown level, an id that is blank, padded or no text, a party of 0,
-        a permit ending before the entry day, ...), each naming ``the entry record``;
+        a permit ending before the entry day, ...) or has no ``permit_end``, each naming ``the entry record``;
         if a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
         (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
@@ -166,6 +166,7 @@ def _check_contract(rec: dict) -> None:
 
     A missing trip field, an unknown level, a blank or padded id or one that is no text, a party of 0:
     any such row of a log is refused by ``validate_crossings``, so the record is too, never scored as valid.
+    So is a missing permit end, which a log's row may lack but a stay may not.
     """
     row = {f: rec.get(f) for f in (*ENTRY_RECORD_FIELDS, "document_id")}
     row["direction"] = "entry"
@@ -174,6 +175,11 @@ def _check_contract(rec: dict) -> None:
     for f in _NUMBERS:
         row[f] = _number(rec[f], f)
     problems = check_crossing_record(row, "the entry record")
+    if row["permit_end"] is None:
+        # the log may lack it (nullable), a stay may not (STAYS): its permitted days and ratios come from it
+        problems.append(SchemaProblem("permit_end", "the permit end granted at entry is missing: the permitted stay is unknown",
+                                      "send the permit end granted at entry: the last permitted day of the visa or permit",
+                                      ("the entry record",), 1))
     if problems:
         raise SchemaError("entry", problems)
 
