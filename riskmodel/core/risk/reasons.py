@@ -6,7 +6,7 @@ the booster): each feature's share of the distance between this row's margin
 monotone, so what raises the margin raises the probability too; weights are in
 log-odds "points" and as a share of the raise.
 
-Three rules make them usable at a desk:
+Four rules make them usable at a desk:
 
 * **One reason per input.** Engineered variants of one input (the planned stay
   and its ratios to the permitted and the longest stay) split the credit between
