@@ -609,6 +609,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("B08", "ids: a string column read in bulk, the rest judged one by one", SC,
            "    kind[rest] = [_id_kind(v) for v in series.iloc[rest].to_numpy(dtype=object)]\n", "    kind[rest] = _ID_TEXT\n",
            ("tests/test_schema.py",), "blank and padded ids of a string column (pandas 3's default) pass as text"),
+    # ---------------------------------------------------------------- the border desk and its reasons (h10-entry)
+    Mutant("A10", "border desk: the entry record meets the crossings contract", "riskmodel/core/entry.py",
+           'problems = check_crossing_record(row, "the entry record")', "problems = []",
+           ("tests/test_entry.py", "-k", "contract"), "an entry with no visa type or purpose and a blank id is scored as a normal traveller"),
+    Mutant("A11", "border desk: a stay's permit end", "riskmodel/core/entry.py", '    if row["permit_end"] is None:\n', "    if False:\n",
+           ("tests/test_entry.py", "-k", "permit_end_is_named"),
+           "a missing permit end becomes about -1e8 permitted days, refused on fields the desk never sent"),
+    Mutant("A12", "border desk: the fast path of the entry check", SC,
+           "return within and (permit is None or permit is pd.NaT or permit >= r[\"timestamp\"].normalize())", "return within",
+           ("tests/test_entry.py", "-k", "permit_end_is_named or contract"),
+           "a record with its permit ending before the entry day is found plainly valid and skips the crossings checks"),
+    Mutant("A13", "reasons: a level never seen in training", "riskmodel/core/risk/reasons.py",
+           "if u is not None and u[r] is not None:", "if False:", ("tests/test_risk_reasons.py", "-k", "not_called"),
+           "a port the model never saw reads 'port of entry not on record'"),
 )
 
 

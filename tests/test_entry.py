@@ -189,3 +189,61 @@ def test_refuses_text_that_is_no_number_naming_the_field(fitted, log):
             features_at_entry({**entry.to_dict(), field: "abc"}, mine)
         with pytest.raises(SchemaError, match=rf"`{field}`: not a number"):
             score({**entry.to_dict(), field: "abc"}, history=mine, model=fitted[0])
+
+
+def test_refuses_an_entry_record_the_crossings_contract_refuses(fitted, log):
+    """An entry with no visa type and no purpose, a blank crossing id and a number for the traveller id was scored as
+    a normal traveller (`error` and `warning` empty), its extension room invented as 0 days (a C1 visa has 120) and
+    its planned-stay ratios computed from that, while validate_crossings refuses the same row with four problems.
+    The entry record is checked by the crossings contract's rules, in any `errors` mode, each problem naming the
+    record (its blank id named nothing: "(1 row:  )")."""
+    entry = log.loc[(log["direction"] == "entry") & (log["visa_type"] == "c1_visit")].iloc[-1].to_dict()
+    bad = {**entry, "visa_type": None, "purpose": None, "crossing_id": " ", "traveller_id": 12345}
+    calls = {
+        "features_at_entry": lambda: features_at_entry(bad, []),
+        "score": lambda: score(bad, history=[], model=fitted[0], errors="flag", audit_log=False),
+    }
+    for name, call in calls.items():
+        with pytest.raises(SchemaError) as err:
+            call()
+        assert sorted(p.column for p in err.value.problems) == ["crossing_id", "purpose", "traveller_id", "visa_type"], name
+        assert all(p.record_ids == ("the entry record",) for p in err.value.problems), name
+        assert "1 row:  )" not in str(err.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("crossing_id", ""), ("crossing_id", "C1 "), ("crossing_id", 7), ("traveller_id", None), ("traveller_id", " T1"),
+    ("port", None), ("nationality", "au"), ("sex", "Q"), ("birth_year", 1850), ("birth_year", 2100),
+    ("document_type", "visa"), ("visa_type", "tourist"), ("visa_type", None), ("purpose", None), ("sponsor", None),
+    ("has_return_ticket", None), ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0),
+    ("group_size", 201), ("group_size", None), ("planned_stay_days", -1), ("planned_stay_days", 3661),
+    ("planned_stay_days", None), ("planned_stay_days", 2.5),
+])
+def test_each_rule_of_the_crossings_contract_holds_for_the_entry_record(log, field, value):
+    """One value at a time that the crossings contract refuses on an entry row (a missing trip field, an unknown level,
+    a birth year in the future or 250 years back, a party of 0 or 201, a planned stay of -1 or 3661 days or 2.5 days,
+    an id that is blank, padded or no text): the entry record is refused naming that field only."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    features_at_entry(entry, [])  # the record as the log holds it meets the contract
+    with pytest.raises(SchemaError) as err:
+        features_at_entry({**entry, field: value}, [])
+    assert [p.column for p in err.value.problems] == [field]
+
+
+def test_a_missing_or_early_permit_end_is_named_as_sent(fitted, log):
+    """A missing `permit_end` became the NaT sentinel (-2**63 ns, about -1e8 permitted days) and one before the entry
+    day 0 or fewer permitted days: the error named `permitted_days` and `planned_beyond_max_days` ("above 3660") with a
+    fix about fields the entry record does not have. A stay needs its permit end (the stays contract never lets it be
+    missing): one problem on `permit_end`, with a fix about the permit end."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    day = pd.Timestamp(entry["timestamp"]).normalize()
+    for permit_end in (None, np.nan, day - pd.Timedelta(days=2), day - pd.Timedelta(seconds=1)):
+        record = {**entry, "permit_end": permit_end}
+        for call in (lambda: features_at_entry(record, []), lambda: score(record, history=[], model=fitted[0], audit_log=False)):
+            with pytest.raises(SchemaError) as err:
+                call()
+            assert [p.column for p in err.value.problems] == ["permit_end"], str(permit_end)
+            assert "permit end" in err.value.problems[0].fix
+            assert "permitted_days" not in str(err.value)
+    # the entry day itself is a permitted day: a permit ending that day is valid
+    features_at_entry({**entry, "permit_end": day}, [])

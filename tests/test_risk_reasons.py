@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskmodel import UnseenCategoryWarning, score
 from riskmodel.core.config import load_config
 from riskmodel.core.risk import ModelConfig, RiskConfig, RiskModel, explain
 from riskmodel.core.risk.reasons import MIN_WEIGHT, NO_RAISING_FACTOR, reason_groups
@@ -123,3 +124,42 @@ def test_shipped_sentences_format_every_number():
         for _, field, fmt, _ in string.Formatter().parse(spec["text"]):
             if field and field not in SHIPPED.model.categorical and field not in spec.get("words", {}):
                 assert fmt, f"{name}: {{{field}}} has no format spec"
+
+
+@pytest.fixture(scope="module")
+def unknown_lodging_is_risky():
+    """Lodging left blank in training raises the risk a lot, so LightGBM learns a branch for a missing lodging."""
+    rng = np.random.default_rng(1)
+    n = 12_000
+    stay = rng.integers(5, 120, n).astype(float)
+    lodging = rng.choice(np.array(["hotel", "friends_family", None], dtype=object), n, p=[0.45, 0.45, 0.10])
+    logit = -4 + 0.01 * stay + 3.0 * pd.isna(lodging)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    df = pd.DataFrame({"stay_days": stay, "lodging": lodging, "y": y})
+    groups = {"lodging": {"features": ["lodging"], "text": "{lodging}", "missing": "lodging not on record",
+                          "words": {"lodging": {"hotel": "staying at a hotel"}}}}
+    m = RiskModel(features=["stay_days", "lodging"], categorical=["lodging"], target="y", num_boost_round=60, reasons=groups)
+    return m.fit(df.iloc[:7_000], valid=df.iloc[7_000:9_000], calib=df.iloc[9_000:])
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_a_level_never_seen_in_training_is_not_called_not_on_record(unknown_lodging_is_risky, n):
+    """A port the model never saw (Entikong) is scored down the branch for a missing port, and its reason read
+    "port of entry not on record (32% of the added risk)" while the row's `warning` said the port was given. The
+    level is on record: the reason says it was not seen in training, on every path (one record, a batch, explain),
+    and a lodging really left blank still reads the group's `missing` sentence."""
+    model = unknown_lodging_is_risky
+    rows = pd.DataFrame({"stay_days": [30.0] * n, "lodging": ["tent"] * n})
+    blank = pd.DataFrame({"stay_days": [30.0], "lodging": [None]})
+    with pytest.warns(UnseenCategoryWarning):
+        scored = score(rows, model=model, reasons=2, audit_log=False)
+    with pytest.warns(UnseenCategoryWarning):
+        explained = explain(model, rows, k=2)
+    for out in (scored, explained):
+        for row in out[["reason_1", "reason_2"]].fillna("").to_numpy().tolist():
+            assert not [t for t in row if "not on record" in t], row
+            lodging = [t for t in row if t.startswith("lodging")]
+            assert len(lodging) == 1 and lodging[0].startswith("lodging not seen in training"), row
+            assert lodging[0].endswith("% of the added risk)") and "tent" not in lodging[0], row  # a value sent is never echoed
+    assert (scored["warning"] == "lodging: level not seen in training, scored as missing").all()
+    assert score(blank, model=model, reasons=2, audit_log=False)["reason_1"].iat[0].startswith("lodging not on record (")

@@ -28,7 +28,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import AGE_BANDS, EXTENSION_ROOM_DAYS, HISTORY_FEATURES
 from riskmodel.core.reference import NATIONALITIES, PORTS
-from riskmodel.core.schema import STAYS
+from riskmodel.core.schema import STAYS, check_crossing_record
 
 __all__ = ["features_at_entry", "ENTRY_RECORD_FIELDS", "FEATURE_ROW_COLUMNS"]
 
@@ -96,7 +96,11 @@ def features_at_entry(
     Raises
     ------
     SchemaError
-        If a field of the entry record or a column of the history is missing, the history holds
+        If the entry record breaks the crossings log's contract (every problem
+        :func:`~riskmodel.core.schema.validate_crossings` would find in it as a log's entry row: a
+        missing trip field, an unknown level, an id that is blank, padded or no text, a party of 0,
+        a permit ending before the entry day, ...) or has no ``permit_end``, each naming ``the entry record``;
+        if a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
         (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
         ``planned_stay_days`` or ``birth_year`` is no number, or ``as_of`` is before the entry (the
@@ -149,7 +153,35 @@ def _entry_record(entry) -> dict:
         problems.append(SchemaProblem("timestamp", "the entry time is missing", "send the local time of the entry at the port"))
     if problems:
         raise SchemaError("entry", problems)
-    return dict(entry)
+    rec = dict(entry)
+    _check_contract(rec)
+    return rec
+
+
+_NUMBERS = ("birth_year", "group_size", "planned_stay_days")
+
+
+def _check_contract(rec: dict) -> None:
+    """Refuse an entry record that the crossings log's contract refuses, by the log's own checks.
+
+    A missing trip field, an unknown level, a blank or padded id or one that is no text, a party of 0:
+    any such row of a log is refused by ``validate_crossings``, so the record is too, never scored as valid.
+    So is a missing permit end, which a log's row may lack but a stay may not.
+    """
+    row = {f: rec.get(f) for f in (*ENTRY_RECORD_FIELDS, "document_id")}
+    row["direction"] = "entry"
+    for f in ("timestamp", "permit_end"):
+        row[f] = None if _missing(rec[f]) else _time(rec[f], f, "entry")
+    for f in _NUMBERS:
+        row[f] = _number(rec[f], f)
+    problems = check_crossing_record(row, "the entry record")
+    if row["permit_end"] is None:
+        # the log may lack it (nullable), a stay may not (STAYS): its permitted days and ratios come from it
+        problems.append(SchemaProblem("permit_end", "the permit end granted at entry is missing: the permitted stay is unknown",
+                                      "send the permit end granted at entry: the last permitted day of the visa or permit",
+                                      ("the entry record",), 1))
+    if problems:
+        raise SchemaError("entry", problems)
 
 
 def _check_traveller(history, traveller) -> None:

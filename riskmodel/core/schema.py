@@ -45,7 +45,9 @@ knowledge, not the library's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -67,6 +69,7 @@ __all__ = [
     "validate_crossings",
     "validate_stays",
     "check_crossings",
+    "check_crossing_record",
     "check_stays",
     "contract_markdown",
     "Domain",
@@ -734,6 +737,79 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     if {"traveller_id", "direction", "timestamp"} <= usable:
         problems += _sequence_checks(df, id_col)
     return problems
+
+
+def check_crossing_record(record: Mapping, name: str = "the record") -> list[SchemaProblem]:
+    """Every problem :func:`check_crossings` finds in one crossing record, each naming the record as ``name``.
+
+    One record (a border desk's entry) is judged by the log's own checks on a one-row table, so its
+    rules are the log's. Those checks cost milliseconds of pandas on one row, more than scoring it:
+    a record :func:`_plainly_valid_record` finds plainly valid skips them (it says only "plainly
+    valid", never why not; ``tests/test_entry.py`` refuses one value per rule through it).
+
+    Parameters
+    ----------
+    record : Mapping
+        The fields of :data:`CROSSINGS` (``document_id`` may be absent), with times as tz-naive
+        Timestamps (or None) and whole-number fields as floats (NaN when missing).
+    name : str, default="the record"
+        How problems name the record: its own id may be the problem (blank, not text).
+
+    Returns
+    -------
+    list of SchemaProblem
+        Empty when the record meets the contract.
+    """
+    if _plainly_valid_record(record):
+        return []
+    columns = {}
+    for col in CROSSINGS:
+        v = record.get(col.name)
+        if col.kind == "datetime":
+            columns[col.name] = np.array([np.datetime64("NaT") if v is None else v.to_datetime64()], dtype="datetime64[ns]")
+        elif col.kind == "int":
+            columns[col.name] = np.array([v], dtype=float)
+        else:  # ids, text, levels and booleans as given, so that the checks see what came
+            columns[col.name] = np.array([v], dtype=object)
+    return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
+
+
+_ISO3 = re.compile(r"[A-Z]{3}")
+
+
+def _plainly_valid_record(r: Mapping) -> bool:
+    """Whether one record (as :func:`check_crossing_record` takes it) plainly meets every check of a one-row log.
+
+    False is no refusal, only "ask :func:`check_crossings`". The checks it mirrors: each column's kind,
+    allowed values and missing values (an entry's trip fields are required), the id rules, the nationality
+    code, and the ranges of :func:`_range_checks`.
+    """
+    entry = r.get("direction") == "entry"
+    for col in CROSSINGS:
+        v = r.get(col.name)
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            if col.nullable == "no" or (col.nullable == "exit" and entry):
+                return False
+            continue
+        if col.kind == "id":
+            ok = _id_kind(v) == _ID_TEXT
+        elif col.kind in ("text", "enum"):
+            ok = isinstance(v, str) and (col.kind == "text" or v in col.values)
+        elif col.kind == "datetime":
+            ok = isinstance(v, pd.Timestamp) and v.tzinfo is None
+        elif col.kind == "int":
+            ok = isinstance(v, float) and v.is_integer()
+        else:
+            ok = isinstance(v, bool | np.bool_)
+        if not ok:
+            return False
+    if not _ISO3.fullmatch(r["nationality"]) or not r["timestamp"].year - 120 <= r["birth_year"] <= r["timestamp"].year:
+        return False
+    if not entry:
+        return True
+    within = all(FEATURE_DOMAINS[c].low <= r[c] <= FEATURE_DOMAINS[c].high for c in ("group_size", "planned_stay_days"))
+    permit = r.get("permit_end")
+    return within and (permit is None or permit is pd.NaT or permit >= r["timestamp"].normalize())
 
 
 def _sequence_checks(df: pd.DataFrame, id_col: str) -> list[SchemaProblem]:

@@ -197,7 +197,8 @@ def score(
         missing: why the row was not scored), ``warning`` (text or missing: what
         was scored as missing although given, i.e. categorical levels never seen
         in training, as ``"<column>: level not seen in training, scored as
-        missing"``). Text columns are ``str`` dtype on pandas 3 and ``object`` on
+        missing"``; a reason such a level raises reads e.g. ``"entry port not seen in training, scored as
+        unknown"``). Text columns are ``str`` dtype on pandas 3 and ``object`` on
         pandas 2. Reasons explain the booster's uncalibrated margin (see
         :mod:`riskmodel.core.risk.reasons`).
 
@@ -208,7 +209,8 @@ def score(
         fix (a misspelt or wrongly cased column is named with the expected name);
         in any mode, when ``stays`` is not tabular, a passthrough column is absent or named as an
         output column, the record id or a passthrough column is given twice, or (with
-        ``history``) when the entry record or the history lacks a field.
+        ``history``) when the entry record or the history lacks a field or the entry record breaks the
+        crossings log's contract (see :func:`~riskmodel.core.entry.features_at_entry`).
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
     ModelLoadError, ArtifactIntegrityError
@@ -281,7 +283,8 @@ def score(
     out: dict[str, Any] = {id_column: given_ids if given_ids is not None else np.arange(n)}
     out["probability"] = probability
     out["risk_band"] = _band_text(band, names)
-    for name, texts in _reasons(model_, enc, band, names, good, reasons, reasons_min_band).items():
+    unseen = {column: rows for (column, _problem, _fix), rows in notes.masks.items()}
+    for name, texts in _reasons(model_, enc, band, names, good, reasons, reasons_min_band, unseen).items():
         out[name] = _text(texts)
     out["model_name"] = _text_constant(scorer.name, n)
     out["model_version"] = _text_constant(scorer.version, n)
@@ -353,8 +356,10 @@ def _predict(model: RiskModel, enc: np.ndarray) -> np.ndarray:
 
 
 def _reasons(
-    model: RiskModel, enc: np.ndarray, band: np.ndarray, names: list[str], good: np.ndarray, k: int, min_band: str | None
+    model: RiskModel, enc: np.ndarray, band: np.ndarray, names: list[str], good: np.ndarray, k: int, min_band: str | None,
+    unseen: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
+    """Reason columns for the rows wanted; ``unseen``: per column, the rows whose level was given but not seen in training."""
     n = len(enc)
     cols = {f"reason_{i}": np.full(n, None, dtype=object) for i in range(1, k + 1)}
     if k == 0 or n == 0:
@@ -369,7 +374,9 @@ def _reasons(
     contrib = None
     if len(rows) <= FAST_ROWS:
         contrib = np.asarray(model.booster_.predict(rows, pred_contrib=True, num_iteration=model.best_iteration_, num_threads=1))
-    explained = reason_arrays(model, rows, k=k, contributions=contrib)
+    if not want.all():
+        unseen = {c: m[want] for c, m in unseen.items()}
+    explained = reason_arrays(model, rows, k=k, contributions=contrib, unseen=unseen)
     for i in range(1, k + 1):
         if f"reason_{i}" in explained:  # k beyond the model's reason groups: the rest stay empty
             cols[f"reason_{i}"][want] = explained[f"reason_{i}"]

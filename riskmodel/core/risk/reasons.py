@@ -6,7 +6,7 @@ the booster): each feature's share of the distance between this row's margin
 monotone, so what raises the margin raises the probability too; weights are in
 log-odds "points" and as a share of the raise.
 
-Three rules make them usable at a desk:
+Four rules make them usable at a desk:
 
 * **One reason per input.** Engineered variants of one input (the planned stay
   and its ratios to the permitted and the longest stay) split the credit between
@@ -20,6 +20,12 @@ Three rules make them usable at a desk:
   (``"{planned_stay_days:.0f}"``; ``{value}`` is the first feature's), ``words``
   that turn codes into words, a ``missing`` sentence for when the first feature
   is unknown, and ``"a|b"`` templates that pick by a 0/1 first feature.
+* **True.** A level given but never seen in training is scored as missing (LightGBM's branch for
+  a missing value), yet it is on record: a group holding one reads
+  ``"<feature> not seen in training, scored as unknown"`` (:func:`unseen_text`), never the group's
+  ``missing`` sentence. Shown, not left out: the model did raise the risk for it, and the officer
+  should know that part of the raise comes from what the model does not know, not from the
+  traveller. The level itself is not repeated: a free-text field may hold anything.
 
 Config (``model.reasons``), one entry per group::
 
@@ -39,17 +45,24 @@ no group is a group of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["explain", "explain_encoded", "reason_text", "reason_groups", "ReasonGroup", "MIN_WEIGHT", "NO_RAISING_FACTOR"]
+__all__ = ["explain", "explain_encoded", "reason_text", "unseen_text", "reason_groups", "ReasonGroup", "MIN_WEIGHT",
+           "NO_RAISING_FACTOR"]
 
 #: Smallest contribution (log-odds) that counts as raising the risk: a 1% change in the odds.
 MIN_WEIGHT = 0.01
 #: The first reason of a row where no input raises the risk above the baseline.
 NO_RAISING_FACTOR = "nothing on record raises this traveller's risk above the average"
+
+
+def unseen_text(feature: str) -> str:
+    """The reason of a group whose ``feature`` held a level never seen in training (scored as missing)."""
+    return f"{feature.replace('_', ' ')} not seen in training, scored as unknown"
 
 
 def reason_text(feature: str, value, template: str | None) -> str:
@@ -179,7 +192,10 @@ def explain(model, X: pd.DataFrame, *, k: int = 3) -> pd.DataFrame:
     SchemaError
         If a feature column is missing.
     """
-    return explain_encoded(model, model.encode(X), k=k, index=X.index)
+    enc = model.encode(X)
+    # a level given but encoded as missing was not seen in training (model.encode's rule)
+    unseen = {c: np.isnan(enc[:, j]) & X[c].notna().to_numpy() for j, c in enumerate(model.features) if c in model.levels_}
+    return explain_encoded(model, enc, k=k, index=X.index, unseen=unseen)
 
 
 def group_contributions(model, contrib: np.ndarray, groups: list[ReasonGroup]) -> np.ndarray:
@@ -191,21 +207,31 @@ def group_contributions(model, contrib: np.ndarray, groups: list[ReasonGroup]) -
     return contrib @ member
 
 
-def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contributions: np.ndarray | None = None) -> pd.DataFrame:
+def explain_encoded(model, enc: np.ndarray, *, k: int = 3, index=None, contributions: np.ndarray | None = None,
+                    unseen: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """:func:`explain` for rows already encoded by ``model.encode`` (the scoring hot path).
 
-    ``contributions`` may pass ``pred_contrib`` output computed by the caller (e.g. on one thread).
+    ``contributions`` may pass ``pred_contrib`` output computed by the caller (e.g. on one thread);
+    ``unseen`` maps a feature to the rows whose given level was not seen in training (see :func:`reason_arrays`).
     """
-    arrays = reason_arrays(model, enc, k=k, contributions=contributions)
+    arrays = reason_arrays(model, enc, k=k, contributions=contributions, unseen=unseen)
     # object columns, so that an empty slot stays None rather than becoming a NaN string
     return pd.DataFrame({name: pd.Series(a, dtype=object if a.dtype == object else None, index=index) for name, a in arrays.items()},
                         index=index)
 
 
-def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """The columns of :func:`explain_encoded` as arrays: no pandas objects for a service's single record."""
+def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarray | None = None,
+                  unseen: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`explain_encoded` as arrays: no pandas objects for a service's single record.
+
+    ``unseen`` maps a categorical feature to a boolean mask over the rows of ``enc``: where its level
+    was given but never seen in training (encoded as missing, as score's ``warning`` names it). Those
+    rows' group reads :func:`unseen_text`, not its ``missing`` sentence. Without it a missing code reads
+    as missing.
+    """
     contrib = (model.contributions(enc) if contributions is None else contributions)[:, :-1]
     groups = reason_groups(model)
+    said_unseen = _unseen_by_group(groups, unseen or {}, len(enc))
     gc = group_contributions(model, contrib, groups)
     k = max(1, min(int(k), gc.shape[1]))
     raising = np.where(gc >= MIN_WEIGHT, gc, 0.0)
@@ -224,8 +250,12 @@ def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarr
         texts = np.full(len(enc), None, dtype=object)
         for r in np.flatnonzero(shown):
             g = groups[j[r]]
-            values = {f: _value(model, f, enc[r, col[f]]) for f in g.features}
-            texts[r] = f"{g.render(values)} ({share[r]:.0%} of the added risk)"
+            u = said_unseen[j[r]]
+            if u is not None and u[r] is not None:
+                text = unseen_text(u[r])
+            else:
+                text = g.render({f: _value(model, f, enc[r, col[f]]) for f in g.features})
+            texts[r] = f"{text} ({share[r]:.0%} of the added risk)"
         if i == 0:
             texts[~shown] = NO_RAISING_FACTOR
         out[f"reason_{i + 1}"] = texts
@@ -233,6 +263,19 @@ def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarr
         out[f"reason_{i + 1}_direction"] = np.where(shown, "raises", None).astype(object)
         out[f"reason_{i + 1}_weight"] = np.where(shown, w, np.nan)
         out[f"reason_{i + 1}_share"] = share
+    return out
+
+
+def _unseen_by_group(groups: list[ReasonGroup], unseen: Mapping[str, np.ndarray], n: int) -> list[np.ndarray | None]:
+    """Per group, the first of its features holding an unseen level, per row (None where none); None for a group with none."""
+    out: list[np.ndarray | None] = [None] * len(groups)
+    for i, g in enumerate(groups):
+        hit = [f for f in g.features if f in unseen and unseen[f].any()]
+        if hit:
+            first = np.full(n, None, dtype=object)
+            for f in reversed(hit):  # the group's first unseen feature wins
+                first[unseen[f]] = f
+            out[i] = first
     return out
 
 
