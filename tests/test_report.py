@@ -14,7 +14,7 @@ import pytest
 from riskmodel import score
 from riskmodel.apps.report import DECISION_SECTIONS, SECTIONS, ReportInputs, write_report
 from riskmodel.core.forecasting.trends import monthly_trends
-from riskmodel.core.operations import expected_workload, referral_shares
+from riskmodel.core.operations import expected_workload, referral_range, referral_shares
 from riskmodel.core.risk.metrics import reliability_table
 
 
@@ -108,7 +108,13 @@ def _headline_matches_workload(headline: pd.DataFrame, workload: pd.DataFrame) -
         assert row["tomorrow: arrivals"] == _whole(day["expected_arrivals"].sum())
         assert row["range (80%)"] == f'{_whole(day["arrivals_lo_80"].sum())}-{_whole(day["arrivals_hi_80"].sum())}'
         assert row["tomorrow: referrals"] == _whole(day["expected_referrals"].sum())
-        assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
+        if row["port"] == "All ports":  # ports combined before the quantiles, not their ends added
+            lo, hi = referral_range(day)
+            assert row["referral range"] == f"{lo:,}-{hi:,}"
+            lo, hi = referral_range(week)
+            assert row["7-day referral range"] == f"{lo:,}-{hi:,}"
+        else:
+            assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
         assert row["tomorrow: officers"] == _whole(day["officers"].sum())
         assert row["7 days: arrivals"] == _whole(week["expected_arrivals"].sum())
         assert row["7 days: referrals"] == _whole(week["expected_referrals"].sum())
