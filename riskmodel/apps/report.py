@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.operations import REFER_BANDS
+from riskmodel.core.operations import REFER_BANDS, referral_range
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
 
@@ -296,8 +296,16 @@ def _range(lo: float, hi: float) -> str:
     return f"{_people(lo)}-{_people(hi)}"
 
 
+def _referrals_range(rows: pd.DataFrame) -> str:
+    """80% range of the referrals of workload rows: one row's own, several combined before the quantiles."""
+    if len(rows) == 1:
+        return _range(rows["referrals_lo_80"].iloc[0], rows["referrals_hi_80"].iloc[0])
+    return _range(*referral_range(rows))
+
+
 def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
-    """Tomorrow and the next 7 days per port (sums of the daily values; ranges add the daily ends)."""
+    """Tomorrow and the next 7 days per port (sums of the daily values; arrival ranges add the daily ends,
+    referral ranges over several rows are :func:`~riskmodel.core.operations.referral_range`)."""
     first = workload["ds"].min()
     rows = []
     for port in ports:
@@ -309,12 +317,12 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
             "range (80%)": _range(day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
-            "referral range": _range(day["referrals_lo_80"].sum(), day["referrals_hi_80"].sum()),
+            "referral range": _referrals_range(day),
             "tomorrow: officers": _people(day["officers"].sum()),
             "7 days: arrivals": _people(week["expected_arrivals"].sum()),
             "7-day range": _range(week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
             "7 days: referrals": _people(week["expected_referrals"].sum()),
-            "7-day referral range": _range(week["referrals_lo_80"].sum(), week["referrals_hi_80"].sum()),
+            "7-day referral range": _referrals_range(week),
             "7 days: officer shifts": _people(week["officers"].sum()),
         })
     return pd.DataFrame(rows)
