@@ -32,7 +32,7 @@ def _fit(n_series: int, n_windows: int) -> tuple[Forecaster, list]:
     return f, [w for w in seen if issubclass(w.category, getattr(riskmodel, "IntervalWarning", ()))]
 
 
-def test_ends_at_the_largest_error_are_listed_and_warned_about():
+def test_ends_at_the_largest_error_are_listed_and_warned_about(tmp_path):
     # 2 series x 2 windows = 4 errors per step. Step 1 pools steps 1-2: 8 errors per side; step 3
     # pools steps 2-4: 12. An L% end needs ceil((n + 1)(1 - tail)) <= n errors below it, n >= 19 at
     # 80% and n >= 79 at 95%; with fewer, the rank is capped at the largest error: both levels, every step.
@@ -49,6 +49,11 @@ def test_ends_at_the_largest_error_are_listed_and_warned_about():
     for part in ("80% interval", "95% interval", "steps 1-6", "8-12 errors", "19 needed", "79 needed", "2 series",
                  "more history", "holdout_windows", "largest_error_ends_"):
         assert part in message, part
+    # a saved forecaster keeps the list, and forecasting from it says so again
+    loaded = Forecaster.load(f.save(tmp_path / "fc"))
+    pd.testing.assert_frame_equal(loaded.largest_error_ends_, table)
+    with pytest.warns(riskmodel.IntervalWarning, match="80% interval at steps 1-6"):
+        riskmodel.forecast(6, model=loaded)
 
 
 def test_enough_errors_for_80_percent_are_not_listed_at_80():

@@ -11,12 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import BreakWarning, ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
+from riskmodel.core.exceptions import BreakWarning, ConfigError, IntervalWarning, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
 from riskmodel.core.forecasting.breaks import OPEN_BREAK_COLUMNS, open_breaks, open_breaks_message
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
-from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, group_volumes, log_scale, recent_volume
+from riskmodel.core.forecasting.intervals import (
+    LARGEST_ERROR_COLUMNS, apply_intervals, calibrate, extend, group_volumes, largest_error_message, log_scale, recent_volume,
+)
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
@@ -160,6 +162,13 @@ class Forecaster:
         side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
     interval_groups_ : Series
         Volume group of each series (0 = smallest), which multipliers it uses.
+    largest_error_ends_ : DataFrame
+        ``level, side, group, step, errors``: the interval ends (``side`` lower or upper, per
+        volume group and 1-based horizon step) that are the largest backtest error seen, not a
+        quantile of their ``level``, because the step's neighbourhood held only ``errors`` errors
+        (fewer than 19 at 80%, 79 at 95%); later steps may carry them, as multipliers never
+        decrease. ``fit`` warns about them with :class:`~riskmodel.core.exceptions.IntervalWarning`;
+        their values are left as they are (the benchmark scores them).
     scales_ : Series
         Per-series scale of the intervals.
     history_ : DataFrame
@@ -324,6 +333,7 @@ class Forecaster:
         runs.finished()
         warn_fallbacks(self.fallbacks_, stacklevel=3)
         warn_open_breaks(self, stacklevel=3)
+        warn_largest_error_ends(self, stacklevel=3)
         return self
 
     def _finish(
@@ -352,7 +362,10 @@ class Forecaster:
         select = cv[~cv["holdout"]]
         scales = per_series["scale"]
         groups = group_volumes(per_series["volume"], select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level, groups=groups)
+        notes: list = []
+        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level,
+                      groups=groups, notes=notes)
+        self.largest_error_ends_ = pd.DataFrame(notes, columns=LARGEST_ERROR_COLUMNS)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
@@ -532,6 +545,7 @@ class Forecaster:
             "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
             "fallbacks_": [list(f) for f in self.fallbacks_],
             "open_breaks_": self.open_breaks_.to_dict("records"),
+            "largest_error_ends_": self.largest_error_ends_.to_dict("records"),
         }
         text = json.dumps(state, indent=1, sort_keys=True)  # before the folder exists: a failure leaves nothing behind
         folder.mkdir(parents=True, exist_ok=True)
@@ -574,6 +588,8 @@ class Forecaster:
             self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
             # absent from forecasters saved before open breaks were recorded
             self.open_breaks_ = pd.DataFrame(state.get("open_breaks_", []), columns=OPEN_BREAK_COLUMNS).astype(str)
+            # absent from forecasters saved before such ends were listed
+            self.largest_error_ends_ = pd.DataFrame(state.get("largest_error_ends_", []), columns=LARGEST_ERROR_COLUMNS)
             self.history_ = pd.read_parquet(folder / "history.parquet")
             self.max_y_ = self.history_.groupby("unique_id")["y"].max()
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
@@ -862,6 +878,7 @@ def forecast(
         fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_, on_progress=on_progress)
         return fitted.predict()
     warn_open_breaks(model, stacklevel=3)
+    warn_largest_error_ends(model, stacklevel=3)
     return model.predict(int(horizon))
 
 
@@ -872,4 +889,15 @@ def warn_open_breaks(model: Forecaster, *, stacklevel: int = 3) -> None:
         warnings.warn(
             open_breaks_message(table) + " Silence with warnings.filterwarnings('ignore', category=riskmodel.BreakWarning).",
             BreakWarning, stacklevel=stacklevel,
+        )
+
+
+def warn_largest_error_ends(model: Forecaster, *, stacklevel: int = 3) -> None:
+    """An :class:`~riskmodel.core.exceptions.IntervalWarning` when interval ends are the largest backtest error."""
+    table = getattr(model, "largest_error_ends_", None)
+    if table is not None and len(table):
+        warnings.warn(
+            largest_error_message(table, model.interval_groups_)
+            + " Silence with warnings.filterwarnings('ignore', category=riskmodel.IntervalWarning).",
+            IntervalWarning, stacklevel=stacklevel,
         )
