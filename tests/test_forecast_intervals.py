@@ -64,3 +64,16 @@ def test_enough_errors_for_80_percent_are_not_listed_at_80():
     assert not (table["level"] == 80).any()
     assert sorted(set(table["step"])) == [1, 6] and set(table["errors"]) == {60} and set(table["level"]) == {95}
     assert len(seen) == 1 and "80% interval" not in str(seen[0].message)
+
+
+def test_the_model_card_names_the_ends_at_the_largest_error():
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    few, _ = _fit(2, 2)
+    card = forecast_card(few, ForecastConfig(), {})
+    assert "80% interval at steps 1-6 (8-12 errors, 19 needed)" in card and "95% interval at steps 1-6" in card
+    assert "n_windows" in card  # the fix
+    many, _ = _fit(10, 3)
+    card = forecast_card(many, ForecastConfig(), {})
+    assert "95% interval at steps 1, 6 (60 errors, 79 needed)" in card and "80% interval at" not in card
