@@ -18,7 +18,8 @@ from riskmodel.core.forecasting import Forecaster
 
 def _history(start: str, periods: int) -> pd.DataFrame:
     """Three established ports and port/New: zeros until 400 and 520 arrivals in its last two months;
-    port/Cruise: arrivals in three months of every year only (intermittent, not young); port/Shut: all zeros."""
+    port/Cruise: arrivals in three months of every year only, from its first month (intermittent, not young);
+    port/Shut: all zeros."""
     ds = pd.date_range(start, periods=periods, freq="MS")
     rng = np.random.default_rng(0)
     rows = []
@@ -28,7 +29,7 @@ def _history(start: str, periods: int) -> pd.DataFrame:
     new = np.zeros(len(ds))
     new[-2:] = [400, 520]
     rows.append(pd.DataFrame({"unique_id": "port/New", "ds": ds, "y": new}))
-    rows.append(pd.DataFrame({"unique_id": "port/Cruise", "ds": ds, "y": np.where(ds.month.isin([1, 2, 12]), 300.0, 0.0)}))
+    rows.append(pd.DataFrame({"unique_id": "port/Cruise", "ds": ds, "y": np.where(np.arange(len(ds)) % 12 < 3, 300.0, 0.0)}))
     rows.append(pd.DataFrame({"unique_id": "port/Shut", "ds": ds, "y": 0.0}))
     return pd.concat(rows, ignore_index=True)
 
