@@ -19,6 +19,7 @@ from riskmodel.core.exceptions import (
     SchemaError,
     UnreadableFileError,
     UnseenCategoryWarning,
+    YoungSeriesWarning,
 )
 from riskmodel.core.features import build_features, label_mature, training_table
 from riskmodel.core.forecasting import Forecaster, make_series, validate_series
@@ -45,6 +46,7 @@ __all__ = [
     "SchemaError",
     "UnreadableFileError",
     "UnseenCategoryWarning",
+    "YoungSeriesWarning",
     "RiskConfig",
     "RiskModel",
     "build_features",
