@@ -436,3 +436,19 @@ def test_cautions_come_before_the_numbers_a_duty_manager_acts_on(tmp_path):
     assert "Tonight's data checks are red" in cautions
     amber = write_report(tmp_path / "a.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red.assign(verdict="amber")))
     assert 'id="cautions"' not in amber.read_text(encoding="utf-8")
+
+
+def test_cautions_name_the_series_too_young_to_forecast(tmp_path):
+    """A port that just opened is forecast from its leading zeros; its rows' model ends in ' (too young)'
+    (Forecaster.young_series_). The report says so first, with the rows' series, for any caller."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    fc = _forecasts(("Ngurah Rai", "Tanjung Benoa", "Batam"))
+    young = fc["unique_id"] == "port/Tanjung Benoa"
+    fc.loc[young, "model"] = "ets+bottom_up (too young)"
+    nat = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/"), model="ets")
+    nat.loc[nat["unique_id"] == "nationality/Batam", "model"] = "theta (too young)"
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, nationality_forecasts=nat)).read_text(encoding="utf-8")
+    assert 'id="cautions"' in text and text.index('<section id="cautions">') < text.index('<section id="headline">')
+    cautions = text.split('<section id="cautions">')[1].split("</section>")[0]
+    assert "too young to forecast" in cautions
+    assert "port/Tanjung Benoa" in cautions and "nationality/Batam" in cautions and "port/Ngurah Rai" not in cautions
