@@ -4,7 +4,8 @@ It opens with what a duty manager decides on, and keeps the data-science materia
 appendix. Sections, in this order (each an ``<section id=...>`` so tests and readers find them):
 
 - ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
-  the caller's cautions (the main job: a forecaster whose history ends inside a break) and a red
+  the caller's cautions (the main job: a forecaster whose history ends inside a break), series
+  too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
   verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``);
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.forecasting.young import YOUNG_LABEL
 from riskmodel.core.operations import REFER_BANDS, referral_range
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
@@ -539,9 +541,22 @@ class ReportInputs:
     cautions: dict | None = None
 
 
+def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:
+    """Series whose forecast rows are marked too young (``model`` ends in :data:`YOUNG_LABEL`)."""
+    if forecasts is None or forecasts.empty or "model" not in forecasts.columns:
+        return []
+    marked = forecasts["model"].astype(str).str.endswith(YOUNG_LABEL)
+    return sorted(set(forecasts.loc[marked, "unique_id"].astype(str)))
+
+
 def _cautions(i: ReportInputs) -> str:
     """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
     items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    young = _young_ids(i.forecasts) + _young_ids(i.nationality_forecasts)
+    if young:
+        items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
+                      f"much (fitted on the zeros before their first count): {', '.join(young[:10])}"
+                      + (f" and {len(young) - 10} more" if len(young) > 10 else "") + ". Plan them from their recent counts."))
     if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
         items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
                       "(appendix: tonight's data checks)."))
