@@ -11,6 +11,7 @@ from riskmodel.core.exceptions import (
     ConfigError,
     BreakWarning,
     FallbackWarning,
+    IntervalWarning,
     ModelLoadError,
     NotFittedError,
     RiskModelError,
@@ -18,6 +19,7 @@ from riskmodel.core.exceptions import (
     SchemaError,
     UnreadableFileError,
     UnseenCategoryWarning,
+    YoungSeriesWarning,
 )
 from riskmodel.core.features import build_features, label_mature, training_table
 from riskmodel.core.forecasting import Forecaster, make_series, validate_series
@@ -36,6 +38,7 @@ __all__ = [
     "BreakWarning",
     "FallbackWarning",
     "Forecaster",
+    "IntervalWarning",
     "ModelLoadError",
     "NotFittedError",
     "RiskModelError",
@@ -43,6 +46,7 @@ __all__ = [
     "SchemaError",
     "UnreadableFileError",
     "UnseenCategoryWarning",
+    "YoungSeriesWarning",
     "RiskConfig",
     "RiskModel",
     "build_features",

@@ -63,9 +63,8 @@ def test_workload_covers_every_day_with_ranges_and_officers():
     assert len(w) == 2 * 90 and set(w["port"]) == {"A", "C"}
     jan = w[(w["port"] == "A") & (w["ds"] == "2024-01-01")].iloc[0]
     assert jan["expected_referrals"] == pytest.approx(10.0)
-    lo = stats.poisson.ppf(0.1, 80 * jan["referral_share_lo_80"])
-    hi = stats.poisson.ppf(0.9, 120 * jan["referral_share_hi_80"])
-    assert (jan["referrals_lo_80"], jan["referrals_hi_80"]) == (lo, hi)
+    hi = jan["referrals_hi_80"]  # its coverage: test_referral_range_holds_80_percent_of_the_stated_sources
+    assert jan["referrals_lo_80"] <= 10 <= hi
     assert jan["officer_hours"] == pytest.approx(100 / 50 + 10 * 30 / 60)
     assert jan["officers"] == math.ceil((120 / 50 + hi * 30 / 60) / 8)
     mar = w[(w["port"] == "A") & (w["ds"] == "2024-03-01")].iloc[0]
@@ -94,3 +93,53 @@ def test_operations_config_refuses_a_bad_port_throughput():
 def test_workload_of_forecasts_without_ports_is_empty():
     fc = pd.DataFrame({"unique_id": ["total"], "ds": [pd.Timestamp("2024-01-01")], "y_hat": [np.float64(5.0)]})
     assert list(expected_workload(fc, referral_shares(_entries())).columns) == list(WORKLOAD_COLUMNS)
+
+
+_Z = stats.norm.ppf(0.9)
+
+
+def _one_port_day(port="Batam", y_hat=10_000.0, lo=8_000.0, hi=12_500.0, share=0.06, n=5_000):
+    """One port-day: a forecast with its 80% ends and the port's share with its binomial 80% ends."""
+    fc = pd.DataFrame({"unique_id": [f"port/{port}"], "ds": [pd.Timestamp("2024-01-01")], "y_hat": [y_hat],
+                       "y_lo_80": [lo], "y_hi_80": [hi]})
+    se = math.sqrt(share * (1 - share) / n)
+    shares = pd.DataFrame({"port": port, "month": range(1, 13), "referral_share": share,
+                           "referral_share_lo_80": share - _Z * se, "referral_share_hi_80": share + _Z * se, "entries": n})
+    return fc, shares, se
+
+
+def _coverage(referrals: np.ndarray, lo: float, hi: float) -> float:
+    return float(np.mean((referrals >= lo) & (referrals <= hi)))
+
+
+def test_referral_range_holds_80_percent_of_the_stated_sources():
+    # The three sources the docstring names, simulated here by hand, independently: arrivals lognormal
+    # with the forecast's ends as 10% and 90% quantiles (8,000 and 12,500 are 10,000 / 1.25 and x 1.25),
+    # the share normal with its binomial standard error, then a Poisson count. An 80% range holds
+    # 0.80 of them; stacking three 10% ends held about 0.96 (and 0.964 on the review's figures).
+    fc, shares, se = _one_port_day()
+    w = expected_workload(fc, shares).iloc[0]
+    rng = np.random.default_rng(20240101)
+    n = 400_000
+    arrivals = 10_000 * np.exp(rng.normal(0, math.log(1.25) / _Z, n))
+    referrals = rng.poisson(arrivals * rng.normal(0.06, se, n).clip(0, 1))
+    assert 0.77 <= _coverage(referrals, w["referrals_lo_80"], w["referrals_hi_80"]) <= 0.83
+    assert w["referrals_lo_80"] <= w["expected_referrals"] <= w["referrals_hi_80"]
+
+
+def test_referral_range_of_all_ports_combines_ports_before_its_quantiles():
+    # Two ports on one day. Stated dependence: the arrival forecasts' errors move together (one draw
+    # for every port, as one calibrated multiplier widens every series alike), each port's share
+    # and each count vary on their own. Adding the ports' 80% ends would hold far more than 80%.
+    from riskmodel.core.operations import referral_range
+
+    a, sa, se_a = _one_port_day("A", share=0.06, n=5_000)
+    b, sb, se_b = _one_port_day("B", y_hat=4_000.0, lo=3_200.0, hi=5_000.0, share=0.10, n=2_000)
+    w = expected_workload(pd.concat([a, b]), pd.concat([sa, sb]))
+    lo, hi = referral_range(w)
+    rng = np.random.default_rng(7)
+    n = 400_000
+    z = rng.normal(0, math.log(1.25) / _Z, n)
+    total = (rng.poisson(10_000 * np.exp(z) * rng.normal(0.06, se_a, n).clip(0, 1))
+             + rng.poisson(4_000 * np.exp(z) * rng.normal(0.10, se_b, n).clip(0, 1)))
+    assert 0.77 <= _coverage(total, lo, hi) <= 0.83

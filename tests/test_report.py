@@ -14,7 +14,7 @@ import pytest
 from riskmodel import score
 from riskmodel.apps.report import DECISION_SECTIONS, SECTIONS, ReportInputs, write_report
 from riskmodel.core.forecasting.trends import monthly_trends
-from riskmodel.core.operations import expected_workload, referral_shares
+from riskmodel.core.operations import expected_workload, referral_range, referral_shares
 from riskmodel.core.risk.metrics import reliability_table
 
 
@@ -108,7 +108,13 @@ def _headline_matches_workload(headline: pd.DataFrame, workload: pd.DataFrame) -
         assert row["tomorrow: arrivals"] == _whole(day["expected_arrivals"].sum())
         assert row["range (80%)"] == f'{_whole(day["arrivals_lo_80"].sum())}-{_whole(day["arrivals_hi_80"].sum())}'
         assert row["tomorrow: referrals"] == _whole(day["expected_referrals"].sum())
-        assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
+        if row["port"] == "All ports":  # ports combined before the quantiles, not their ends added
+            lo, hi = referral_range(day)
+            assert row["referral range"] == f"{lo:,}-{hi:,}"
+            lo, hi = referral_range(week)
+            assert row["7-day referral range"] == f"{lo:,}-{hi:,}"
+        else:
+            assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
         assert row["tomorrow: officers"] == _whole(day["officers"].sum())
         assert row["7 days: arrivals"] == _whole(week["expected_arrivals"].sum())
         assert row["7 days: referrals"] == _whole(week["expected_referrals"].sum())
@@ -477,3 +483,19 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     plain = write_report(tmp_path / "p.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([batam, aruk], ignore_index=True))
                          ).read_text(encoding="utf-8")
     assert "not a floor" not in _section(plain, "headline")
+
+
+def test_cautions_name_the_series_too_young_to_forecast(tmp_path):
+    """A port that just opened is forecast from its leading zeros; its rows' model ends in ' (too young)'
+    (Forecaster.young_series_). The report says so first, with the rows' series, for any caller."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    fc = _forecasts(("Ngurah Rai", "Tanjung Benoa", "Batam"))
+    young = fc["unique_id"] == "port/Tanjung Benoa"
+    fc.loc[young, "model"] = "ets+bottom_up (too young)"
+    nat = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/"), model="ets")
+    nat.loc[nat["unique_id"] == "nationality/Batam", "model"] = "theta (too young)"
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, nationality_forecasts=nat)).read_text(encoding="utf-8")
+    assert 'id="cautions"' in text and text.index('<section id="cautions">') < text.index('<section id="headline">')
+    cautions = text.split('<section id="cautions">')[1].split("</section>")[0]
+    assert "too young to forecast" in cautions
+    assert "port/Tanjung Benoa" in cautions and "nationality/Batam" in cautions and "port/Ngurah Rai" not in cautions

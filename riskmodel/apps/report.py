@@ -4,7 +4,8 @@ It opens with what a duty manager decides on, and keeps the data-science materia
 appendix. Sections, in this order (each an ``<section id=...>`` so tests and readers find them):
 
 - ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
-  the caller's cautions (the main job: a forecaster whose history ends inside a break) and a red
+  the caller's cautions (the main job: a forecaster whose history ends inside a break), series
+  too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
   verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``); an arrivals range whose
@@ -38,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.operations import REFER_BANDS
+from riskmodel.core.forecasting.young import YOUNG_LABEL
+from riskmodel.core.operations import REFER_BANDS, referral_range
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
 
@@ -312,8 +314,16 @@ def _arrivals_range(point: float, lo: float, hi: float) -> str:
     return _range(lo, hi) + (_FLOOR_MARK if one_sided else "")
 
 
+def _referrals_range(rows: pd.DataFrame) -> str:
+    """80% range of the referrals of workload rows: one row's own, several combined before the quantiles."""
+    if len(rows) == 1:
+        return _range(rows["referrals_lo_80"].iloc[0], rows["referrals_hi_80"].iloc[0])
+    return _range(*referral_range(rows))
+
+
 def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
-    """Tomorrow and the next 7 days per port (sums of the daily values; ranges add the daily ends)."""
+    """Tomorrow and the next 7 days per port (sums of the daily values; arrival ranges add the daily ends,
+    referral ranges over several rows are :func:`~riskmodel.core.operations.referral_range`)."""
     first = workload["ds"].min()
     rows = []
     for port in ports:
@@ -325,12 +335,12 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
             "range (80%)": _arrivals_range(day["expected_arrivals"].sum(), day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
-            "referral range": _range(day["referrals_lo_80"].sum(), day["referrals_hi_80"].sum()),
+            "referral range": _referrals_range(day),
             "tomorrow: officers": _people(day["officers"].sum()),
             "7 days: arrivals": _people(week["expected_arrivals"].sum()),
             "7-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
             "7 days: referrals": _people(week["expected_referrals"].sum()),
-            "7-day referral range": _range(week["referrals_lo_80"].sum(), week["referrals_hi_80"].sum()),
+            "7-day referral range": _referrals_range(week),
             "7 days: officer shifts": _people(week["officers"].sum()),
         })
     return pd.DataFrame(rows)
@@ -571,9 +581,22 @@ class ReportInputs:
     cautions: dict | None = None
 
 
+def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:
+    """Series whose forecast rows are marked too young (``model`` ends in :data:`YOUNG_LABEL`)."""
+    if forecasts is None or forecasts.empty or "model" not in forecasts.columns:
+        return []
+    marked = forecasts["model"].astype(str).str.endswith(YOUNG_LABEL)
+    return sorted(set(forecasts.loc[marked, "unique_id"].astype(str)))
+
+
 def _cautions(i: ReportInputs) -> str:
     """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
     items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    young = _young_ids(i.forecasts) + _young_ids(i.nationality_forecasts)
+    if young:
+        items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
+                      f"much (fitted on the zeros before their first count): {', '.join(young[:10])}"
+                      + (f" and {len(young) - 10} more" if len(young) > 10 else "") + ". Plan them from their recent counts."))
     if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
         items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
                       "(appendix: tonight's data checks)."))

@@ -26,6 +26,8 @@ __all__ = [
     "RiskModelWarning",
     "UnseenCategoryWarning",
     "FallbackWarning",
+    "IntervalWarning",
+    "YoungSeriesWarning",
     "BatchError",
     "GateRefusedError",
     "PromotionBusyError",
@@ -123,6 +125,17 @@ class FallbackWarning(RiskModelWarning):
 class BreakWarning(RiskModelWarning):
     """A series' history ends inside a structural break (declared or detected): its forecast
     continues the break's level, since nothing in the data shows the recovery yet."""
+
+
+class IntervalWarning(RiskModelWarning):
+    """Some forecast interval ends are the largest backtest error seen, not a quantile of their
+    level: too few backtest errors fall near their horizon step for that level (fewer than 19 at
+    80%, 79 at 95%), so the end covers about n/(n+1) of n errors whatever the level says."""
+
+
+class YoungSeriesWarning(RiskModelWarning):
+    """A series started too recently to forecast (a port that just opened): its models fit the
+    zeros before its first count as its own past."""
 
 
 class BatchError(RiskModelError):

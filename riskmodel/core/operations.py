@@ -8,7 +8,11 @@ weighted by that port's nationality mix in the same month of the recent window,
 so the season's mix carries into the share. The share's sampling uncertainty
 (binomial, on the port's recent entries) and the arrival forecast's 80% range
 are both carried into the range of expected referrals, together with the
-chance variation of one day's count (Poisson).
+chance variation of one day's count (Poisson): the three are combined by a
+seeded simulation and the range is the 10% and 90% quantiles of the result
+(stacking three 10% ends would give a range that holds about 96%, not 80%).
+Ranges over several rows (all ports, a week) come from :func:`referral_range`,
+which combines the rows before taking quantiles.
 
 Staffing: officer-hours = arrivals / travellers per officer-hour + referrals x
 handling minutes / 60; officers = those hours over a shift, rounded up, at the
@@ -28,7 +32,7 @@ from scipy import stats
 
 from riskmodel.core.exceptions import ConfigError
 
-__all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_shares"]
+__all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_range", "referral_shares"]
 
 REFER_BANDS = ("elevated", "high")
 #: Columns of :func:`expected_workload`, in order.
@@ -38,6 +42,8 @@ WORKLOAD_COLUMNS = (
     "referrals_hi_80", "officer_hours", "officers",
 )
 _Z80 = float(stats.norm.ppf(0.9))
+#: Simulated days per workload row (the quantiles of 4,000 draws are within about half a percent of coverage).
+_DRAWS = 4000
 
 
 @dataclass(frozen=True)
@@ -175,8 +181,12 @@ def expected_workload(
     -------
     DataFrame
         :data:`WORKLOAD_COLUMNS`, sorted by port and day. People are expected values (floats);
-        ``referrals_lo_80``/``referrals_hi_80`` are whole numbers: the Poisson 10% quantile at the
-        low ends of the arrival and share ranges and the 90% quantile at their high ends.
+        ``referrals_lo_80``/``referrals_hi_80`` are whole numbers, the 10% and 90% quantiles (the
+        smallest counts with at least that share of draws at or below them) of a seeded simulation
+        of the day's referrals: arrivals whose 10% and 90% quantiles are the forecast's 80% ends
+        (normal on the ``log1p`` scale on each side of the point forecast), the share normal with
+        its binomial standard error, then a Poisson count; see :func:`referral_range` for ranges
+        over several rows.
         ``officer_hours`` is at the expected values; ``officers`` covers the upper end of the range
         in shifts of ``config.shift_hours``.
     """
@@ -198,11 +208,86 @@ def expected_workload(
     for col in ("referral_share", "referral_share_lo_80", "referral_share_hi_80"):
         out[col] = keyed[col].reindex(key).to_numpy(dtype=float)
     out["expected_referrals"] = out["expected_arrivals"] * out["referral_share"]
-    out["referrals_lo_80"] = stats.poisson.ppf(0.1, out["arrivals_lo_80"] * out["referral_share_lo_80"]).astype(int)
-    out["referrals_hi_80"] = stats.poisson.ppf(0.9, out["arrivals_hi_80"] * out["referral_share_hi_80"]).astype(int)
+    out = out.sort_values(["port", "ds"]).reset_index(drop=True)
+    out["referrals_lo_80"], out["referrals_hi_80"] = _row_ranges(out)
     throughput = out["port"].map(config.port_throughput)
     minutes = out["port"].map(config.port_minutes)
     out["officer_hours"] = out["expected_arrivals"] / throughput + out["expected_referrals"] * minutes / 60.0
     busy = out["arrivals_hi_80"] / throughput + out["referrals_hi_80"] * minutes / 60.0
     out["officers"] = np.ceil(busy / config.shift_hours).astype(int)
     return out[list(WORKLOAD_COLUMNS)].sort_values(["port", "ds"]).reset_index(drop=True)
+
+
+def _rates(rows: pd.DataFrame, z_arrivals: np.ndarray, z_share: np.ndarray) -> np.ndarray:
+    """Expected referrals (Poisson means) of ``rows`` at standard-normal draws (rows x draws).
+
+    Arrivals: the forecast's 80% ends are the 10% and 90% quantiles of a normal on the ``log1p``
+    scale, with a spread of its own on each side of the point forecast (as the forecaster builds
+    them). Share: normal with the binomial standard error its 80% ends were built from (the end
+    that was not clipped at 0 or 1), clipped to [0, 1].
+    """
+    def col(name):
+        return rows[name].to_numpy(dtype=float)[:, None]
+
+    centre = np.log1p(col("expected_arrivals"))
+    up = (np.log1p(col("arrivals_hi_80")) - centre) / _Z80
+    down = (centre - np.log1p(col("arrivals_lo_80"))) / _Z80
+    arrivals = np.expm1(centre + z_arrivals * np.where(z_arrivals > 0, up, down)).clip(0)
+    share = col("referral_share")
+    se = np.maximum(col("referral_share_hi_80") - share, share - col("referral_share_lo_80")) / _Z80
+    return arrivals * np.clip(share + se * z_share, 0.0, 1.0)
+
+
+def _quantiles(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """10% and 90% quantiles along the last axis, as counts that were drawn."""
+    return (np.quantile(draws, 0.1, axis=-1, method="inverted_cdf").astype(int),
+            np.quantile(draws, 0.9, axis=-1, method="inverted_cdf").astype(int))
+
+
+def _row_ranges(out: pd.DataFrame, seed: int = 0, chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's 80% referral range, its three sources drawn independently (seeded: reruns agree)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = np.zeros(len(out), dtype=int), np.zeros(len(out), dtype=int)
+    for start in range(0, len(out), chunk):
+        rows = out.iloc[start:start + chunk]
+        shape = (len(rows), _DRAWS)
+        counts = rng.poisson(_rates(rows, rng.standard_normal(shape), rng.standard_normal(shape)))
+        lo[start:start + len(rows)], hi[start:start + len(rows)] = _quantiles(counts)
+    return lo, hi
+
+
+def referral_range(workload: pd.DataFrame, *, draws: int = 20_000, seed: int = 0) -> tuple[int, int]:
+    """80% range of the referrals of several workload rows together (all ports, a week).
+
+    The rows are combined before the quantiles are taken (adding the rows' own 80% ends gives a
+    range that holds far more than 80%). Dependence assumed: the arrival forecasts' errors move
+    together, one draw for every row (the forecaster widens every series by the same calibrated
+    multipliers, and a busy day or week is busy at every port); rows of the same port and month
+    share one draw of that port's referral share (it is one estimate); the counts are Poisson,
+    independent given those.
+
+    Parameters
+    ----------
+    workload : DataFrame
+        Rows of :func:`expected_workload` output (``workload.csv``).
+    draws : int, default=20000
+        Simulated outcomes.
+    seed : int, default=0
+        Seed of the simulation: the same rows give the same range.
+
+    Returns
+    -------
+    tuple of int
+        ``(low, high)``: the 10% and 90% quantiles of the simulated total, ``(0, 0)`` without rows.
+    """
+    if workload.empty:
+        return 0, 0
+    rng = np.random.default_rng(seed)
+    month = pd.to_datetime(workload["ds"]).dt.month.astype(str)
+    codes, uniques = pd.factorize(workload["port"].astype(str) + "\t" + month)
+    z_arrivals = rng.standard_normal((1, draws))
+    z_share = rng.standard_normal((len(uniques), draws))[codes]
+    # a sum of independent Poisson counts is Poisson with the summed mean
+    total = rng.poisson(_rates(workload, z_arrivals, z_share).sum(axis=0))
+    lo, hi = _quantiles(total)
+    return int(lo), int(hi)

@@ -11,15 +11,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import BreakWarning, ConfigError, ModelLoadError, NotFittedError, SchemaError, SchemaProblem
+from riskmodel.core.exceptions import (
+    BreakWarning, ConfigError, IntervalWarning, ModelLoadError, NotFittedError, SchemaError, SchemaProblem, YoungSeriesWarning,
+)
 from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
 from riskmodel.core.forecasting.breaks import OPEN_BREAK_COLUMNS, open_breaks, open_breaks_message
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
-from riskmodel.core.forecasting.intervals import apply_intervals, calibrate, extend, group_volumes, log_scale, recent_volume
+from riskmodel.core.forecasting.intervals import (
+    LARGEST_ERROR_COLUMNS, apply_intervals, calibrate, extend, group_volumes, largest_error_message, log_scale, recent_volume,
+)
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
+from riskmodel.core.forecasting.young import YOUNG_LABEL, young_series, young_series_message, young_table
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END"]
@@ -160,6 +165,13 @@ class Forecaster:
         side per volume group and step (see :mod:`riskmodel.core.forecasting.intervals`).
     interval_groups_ : Series
         Volume group of each series (0 = smallest), which multipliers it uses.
+    largest_error_ends_ : DataFrame
+        ``level, side, group, step, errors``: the interval ends (``side`` lower or upper, per
+        volume group and 1-based horizon step) that are the largest backtest error seen, not a
+        quantile of their ``level``, because the step's neighbourhood held only ``errors`` errors
+        (fewer than 19 at 80%, 79 at 95%); later steps may carry them, as multipliers never
+        decrease. ``fit`` warns about them with :class:`~riskmodel.core.exceptions.IntervalWarning`;
+        their values are left as they are (the benchmark scores them).
     scales_ : Series
         Per-series scale of the intervals.
     history_ : DataFrame
@@ -174,6 +186,12 @@ class Forecaster:
         (:func:`~riskmodel.core.forecasting.breaks.open_breaks`): their forecasts continue the
         break's level. ``fit`` and :func:`forecast` warn about them with
         :class:`~riskmodel.core.exceptions.BreakWarning`.
+    young_series_ : DataFrame
+        Series too young to forecast (:func:`~riskmodel.core.forecasting.young.young_series`:
+        fewer than one season plus ``h`` periods since their first non-zero count, e.g. a port
+        that just opened): their forecast rows' ``model`` ends in ``" (too young)"``, and ``fit``
+        and :func:`forecast` warn with :class:`~riskmodel.core.exceptions.YoungSeriesWarning`.
+        Their forecasts are the models' own.
 
     Examples
     --------
@@ -324,6 +342,8 @@ class Forecaster:
         runs.finished()
         warn_fallbacks(self.fallbacks_, stacklevel=3)
         warn_open_breaks(self, stacklevel=3)
+        warn_largest_error_ends(self, stacklevel=3)
+        warn_young_series(self, stacklevel=3)
         return self
 
     def _finish(
@@ -352,7 +372,10 @@ class Forecaster:
         select = cv[~cv["holdout"]]
         scales = per_series["scale"]
         groups = group_volumes(per_series["volume"], select)  # from what the holdout cutoff saw: the holdout must not steer calibration
-        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level, groups=groups)
+        notes: list = []
+        q = calibrate(_in_seasonal_units(select, per_series["seen_scale"], at_cutoff, settings), "chosen", scales, self.h, level,
+                      groups=groups, notes=notes)
+        self.largest_error_ends_ = pd.DataFrame(notes, columns=LARGEST_ERROR_COLUMNS)
         if len(cv):
             s = cv["log_scale"].to_numpy(dtype=float)  # the intervals as they were at each cutoff
             bounds = apply_intervals(
@@ -386,6 +409,7 @@ class Forecaster:
         self.fallbacks_ = fallbacks
         self.max_y_ = per_series["max_y"]
         self.open_breaks_ = pd.DataFrame(columns=OPEN_BREAK_COLUMNS)  # fit() finds them from the history
+        self.young_series_ = young_series(history, settings.m, self.h)  # none known without the history (Spark facts)
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
@@ -439,6 +463,9 @@ class Forecaster:
             out = reconcile(out, self.hierarchy_, method=self.reconcile, residuals=residuals)
             out["model"] = out["model"] + f"+{self.reconcile}"
         out["unique_id"] = out["unique_id"].astype(str)
+        young = getattr(self, "young_series_", None)  # absent from forecasters saved before young series were listed
+        if young is not None and len(young):
+            out["model"] = out["model"].where(~out["unique_id"].isin(set(young["unique_id"])), out["model"] + YOUNG_LABEL)
         out["ds"] = out["ds"].astype("datetime64[ns]")
         return out.reset_index(drop=True)
 
@@ -532,6 +559,8 @@ class Forecaster:
             "tags": self.hierarchy_.tags if self.hierarchy_ is not None else None,
             "fallbacks_": [list(f) for f in self.fallbacks_],
             "open_breaks_": self.open_breaks_.to_dict("records"),
+            "largest_error_ends_": self.largest_error_ends_.to_dict("records"),
+            "young_series_": self.young_series_.assign(first_count=self.young_series_["first_count"].dt.strftime("%Y-%m-%d")).to_dict("records"),
         }
         text = json.dumps(state, indent=1, sort_keys=True)  # before the folder exists: a failure leaves nothing behind
         folder.mkdir(parents=True, exist_ok=True)
@@ -574,6 +603,9 @@ class Forecaster:
             self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
             # absent from forecasters saved before open breaks were recorded
             self.open_breaks_ = pd.DataFrame(state.get("open_breaks_", []), columns=OPEN_BREAK_COLUMNS).astype(str)
+            # absent from forecasters saved before such ends were listed
+            self.largest_error_ends_ = pd.DataFrame(state.get("largest_error_ends_", []), columns=LARGEST_ERROR_COLUMNS)
+            self.young_series_ = young_table(state.get("young_series_", []))  # absent from forecasters saved before
             self.history_ = pd.read_parquet(folder / "history.parquet")
             self.max_y_ = self.history_.groupby("unique_id")["y"].max()
             self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
@@ -862,6 +894,8 @@ def forecast(
         fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_, on_progress=on_progress)
         return fitted.predict()
     warn_open_breaks(model, stacklevel=3)
+    warn_largest_error_ends(model, stacklevel=3)
+    warn_young_series(model, stacklevel=3)
     return model.predict(int(horizon))
 
 
@@ -872,4 +906,26 @@ def warn_open_breaks(model: Forecaster, *, stacklevel: int = 3) -> None:
         warnings.warn(
             open_breaks_message(table) + " Silence with warnings.filterwarnings('ignore', category=riskmodel.BreakWarning).",
             BreakWarning, stacklevel=stacklevel,
+        )
+
+
+def warn_largest_error_ends(model: Forecaster, *, stacklevel: int = 3) -> None:
+    """An :class:`~riskmodel.core.exceptions.IntervalWarning` when interval ends are the largest backtest error."""
+    table = getattr(model, "largest_error_ends_", None)
+    if table is not None and len(table):
+        warnings.warn(
+            largest_error_message(table, model.interval_groups_)
+            + " Silence with warnings.filterwarnings('ignore', category=riskmodel.IntervalWarning).",
+            IntervalWarning, stacklevel=stacklevel,
+        )
+
+
+def warn_young_series(model: Forecaster, *, stacklevel: int = 3) -> None:
+    """A :class:`~riskmodel.core.exceptions.YoungSeriesWarning` when a fitted forecaster has series too young to forecast."""
+    table = getattr(model, "young_series_", None)
+    if table is not None and len(table):
+        warnings.warn(
+            young_series_message(table, model.freq_)
+            + " Silence with warnings.filterwarnings('ignore', category=riskmodel.YoungSeriesWarning).",
+            YoungSeriesWarning, stacklevel=stacklevel,
         )

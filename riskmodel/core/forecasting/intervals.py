@@ -20,7 +20,13 @@ later step. The interval is ``[expm1(log1p(y_hat) - l_k s), expm1(log1p(y_hat) +
 u_k s)]``, clipped at 0.
 
 Pooling across series is what makes a few windows enough; the backtest reports
-the empirical coverage so that it can be checked.
+the empirical coverage so that it can be checked. A step whose neighbourhood
+holds fewer errors than a level needs (``ceil((n + 1)(1 - tail)) > n``: fewer
+than 19 at 80%, 79 at 95%) has no finite conformal quantile at that level and
+takes the largest error, which covers about ``n / (n + 1)`` whatever the level:
+:func:`calibrate` lists those ends (``notes``), the Forecaster warns about them
+(:class:`~riskmodel.core.exceptions.IntervalWarning`) and keeps them in
+``largest_error_ends_``; their values are not changed.
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ import pandas as pd
 
 from riskmodel.core.forecasting.calendar import same_regime_pairs
 
-__all__ = ["log_scale", "volume_groups", "calibrate", "extend", "apply_intervals"]
+__all__ = ["LARGEST_ERROR_COLUMNS", "log_scale", "volume_groups", "calibrate", "extend", "apply_intervals", "largest_error_message"]
+
+#: Columns of the table of interval ends that are the largest backtest error (see :func:`calibrate`).
+LARGEST_ERROR_COLUMNS = ["level", "side", "group", "step", "errors"]
 
 
 def log_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
@@ -115,14 +124,29 @@ def group_volumes(vol: pd.Series, cv: pd.DataFrame | None = None, min_errors: in
     return decade.map(number).astype(int).rename("group")
 
 
-def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int) -> np.ndarray:
-    """Lower and upper multipliers (shape ``(2, h)``) from scaled signed errors ``u`` at 1-based ``step``."""
+def _conformal_rank(n: int, tail: float) -> float:
+    """Finite-sample conformal quantile level of ``n`` errors for a ``tail`` (1.0: the largest error)."""
+    return min(1.0, np.ceil((n + 1) * (1 - tail)) / n)
+
+
+def _errors_needed(L: int) -> int:
+    """Fewest errors whose conformal quantile at level ``L`` is not the largest of them (19 at 80%, 79 at 95%)."""
+    tail = (1 - L / 100) / 2
+    return next(n for n in range(1, 10**7) if _conformal_rank(n, tail) < 1.0)
+
+
+def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int, notes: list | None = None) -> np.ndarray:
+    """Lower and upper multipliers (shape ``(2, h)``) from scaled signed errors ``u`` at 1-based ``step``.
+
+    ``notes`` gets ``{"level", "side", "step", "errors"}`` for every step whose end is the largest
+    error of its neighbourhood because it holds too few errors for the level.
+    """
     from sklearn.isotonic import IsotonicRegression
 
     tail = (1 - L / 100) / 2
     steps = np.arange(1, h + 1)
     sides = []
-    for sign in (-1.0, 1.0):  # lower side: quantiles of -e; upper side: of e
+    for side, sign in (("lower", -1.0), ("upper", 1.0)):  # lower side: quantiles of -e; upper side: of e
         v_all = sign * u
         q = np.full(h, np.nan)
         for k in steps:
@@ -130,8 +154,10 @@ def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int) -> np.ndarray:
             vals = v_all[(step >= lo) & (step <= hi)]
             if len(vals) >= 5:
                 n = len(vals)
-                rank = min(1.0, np.ceil((n + 1) * (1 - tail)) / n)  # finite-sample conformal quantile
+                rank = _conformal_rank(n, tail)
                 q[k - 1] = np.quantile(vals, rank)
+                if rank >= 1.0 and notes is not None:  # no finite conformal quantile: the largest error, said so
+                    notes.append({"level": int(L), "side": side, "step": int(k), "errors": int(n)})
         known = np.flatnonzero(np.isfinite(q))
         if len(known) == 0:
             q = np.full(h, np.quantile(v_all, 1 - tail)) * np.sqrt(steps)
@@ -153,6 +179,7 @@ def calibrate(
     levels: Sequence[int],
     groups: pd.Series | None = None,
     min_errors: int = 20,
+    notes: list | None = None,
 ) -> dict[int, np.ndarray]:
     """Lower and upper multipliers per volume group, level and horizon step.
 
@@ -176,6 +203,9 @@ def calibrate(
         Default: one group.
     min_errors : int, default=20
         A group with fewer backtest errors uses the multipliers of all series pooled.
+    notes : list, optional
+        Gets one dict per (level, side, group, step) whose end is the largest error of the step's
+        neighbourhood because it holds too few errors for the level (:data:`LARGEST_ERROR_COLUMNS`).
 
     Returns
     -------
@@ -201,10 +231,47 @@ def calibrate(
         return {L: np.stack([q] * n_groups) for L, q in default.items()}
     out = {}
     for L in levels:
-        pooled = _multipliers(u, step, h, L)
-        per_group = [_multipliers(u[g == k], step[g == k], h, L) if (g == k).sum() >= min_errors else pooled for k in range(n_groups)]
+        pooled_notes: list = []
+        pooled = _multipliers(u, step, h, L, pooled_notes)
+        per_group = []
+        for k in range(n_groups):
+            own: list = []
+            per_group.append(_multipliers(u[g == k], step[g == k], h, L, own) if (g == k).sum() >= min_errors else pooled)
+            if notes is not None:
+                notes += [{**note, "group": k} for note in (own if (g == k).sum() >= min_errors else pooled_notes)]
         out[L] = np.stack(per_group)
     return out
+
+
+def _runs(values: Sequence[int]) -> str:
+    """``1, 2, 3, 5`` as ``1-3, 5``."""
+    values = sorted(set(int(v) for v in values))
+    runs, start = [], values[0]
+    for a, b in zip(values, [*values[1:], None], strict=True):
+        if b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return ", ".join(runs)
+
+
+def largest_error_message(table: pd.DataFrame, groups: pd.Series) -> str:
+    """What :class:`~riskmodel.core.exceptions.IntervalWarning` says about a ``largest_error_ends_`` table.
+
+    ``groups`` is ``unique_id -> volume group`` (to count the series whose intervals are concerned).
+    """
+    parts = []
+    for L, part in table.groupby("level", sort=True):
+        needed = _errors_needed(int(L))
+        n_series = int(groups.isin(set(part["group"])).sum()) if len(groups) else 0
+        lo, hi = int(part["errors"].min()), int(part["errors"].max())
+        parts.append(f"{L}% interval at steps {_runs(part['step'])} ({lo if lo == hi else f'{lo}-{hi}'} errors, "
+                     f"{needed} needed) for {n_series} series")
+    return ("some interval ends are the largest backtest error seen, not a quantile of the level, because too few "
+            "errors fall near their step (the largest of n errors covers about n/(n+1), whatever the level); later "
+            "steps may carry it, as multipliers never decrease: " + "; ".join(parts) + ". Fix: more history (or more "
+            "series in the volume group) so that each step sees more backtest errors, more selection windows "
+            "(n_windows) if the history allows them, or fewer holdout_windows (they take no part in calibration). "
+            "Listed in Forecaster.largest_error_ends_.")
 
 
 def extend(q: dict[int, np.ndarray], h: int) -> dict[int, np.ndarray]:

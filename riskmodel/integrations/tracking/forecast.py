@@ -37,6 +37,7 @@ from riskmodel.core.config import to_dict
 from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import Forecaster
+from riskmodel.core.forecasting.intervals import largest_error_message
 from riskmodel.core.forecasting.gate import forecast_gate
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
@@ -130,6 +131,14 @@ _FC_SUMMARY = (
 )
 
 
+def _largest_error_line(forecaster: Forecaster) -> str:
+    """The card's line on interval ends that are the largest backtest error (too few errors for their level)."""
+    table = getattr(forecaster, "largest_error_ends_", None)
+    if table is None or not len(table):
+        return "none (every step had enough backtest errors for each level)"
+    return largest_error_message(table, forecaster.interval_groups_)
+
+
 def _holdout_lines(forecaster: Forecaster) -> list[str]:
     honest = honest_metrics(forecaster)
     if not honest:
@@ -179,6 +188,7 @@ def forecast_card(forecaster: Forecaster, config: ForecastConfig, lineage: dict,
              + (str(forecaster.reconcile) if forecaster.hierarchy_ is not None else "none (no hierarchy)"),
              f"- declared breaks (not learned, not scored): {', '.join(f'{a}..{b}' for a, b in forecaster.breaks) or 'none'}",
              f"- fallbacks to seasonal naive: {len(forecaster.fallbacks_)}",
+             f"- interval ends at the largest backtest error: {_largest_error_line(forecaster)}",
              "", "## Holdout metrics (honest)", "", *_holdout_lines(forecaster),
              "", "## Intended use", "", _FC_INTENDED_USE, "", "## Data lineage", ""]
     lines += [f"- {k}: {v}" for k, v in lineage.items()]

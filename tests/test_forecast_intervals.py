@@ -1,0 +1,79 @@
+"""Conformal interval ends that are only the largest backtest error (too few errors for their level) are named."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskmodel
+from riskmodel.core.forecasting import Forecaster
+
+DS = pd.date_range("2010-01-01", periods=60, freq="MS")
+
+
+def _ports(n: int) -> pd.DataFrame:
+    """``n`` seasonal monthly series of 1,000-2,000 arrivals (one volume group), noisy, before any break."""
+    rng = np.random.default_rng(3)
+    season = 1 + 0.2 * np.sin(2 * np.pi * DS.month / 12)
+    return pd.concat([
+        pd.DataFrame({"unique_id": f"port/P{i}", "ds": DS, "y": np.round((1000 + 100 * i) * season * rng.lognormal(0, 0.1, len(DS)))})
+        for i in range(n)
+    ], ignore_index=True)
+
+
+def _fit(n_series: int, n_windows: int) -> tuple[Forecaster, list]:
+    f = Forecaster(h=6, models=("snaive",), combine=False, n_windows=n_windows, holdout_windows=0, breaks=(), reconcile=None)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        f.fit(_ports(n_series))
+    return f, [w for w in seen if issubclass(w.category, getattr(riskmodel, "IntervalWarning", ()))]
+
+
+def test_ends_at_the_largest_error_are_listed_and_warned_about(tmp_path):
+    # 2 series x 2 windows = 4 errors per step. Step 1 pools steps 1-2: 8 errors per side; step 3
+    # pools steps 2-4: 12. An L% end needs ceil((n + 1)(1 - tail)) <= n errors below it, n >= 19 at
+    # 80% and n >= 79 at 95%; with fewer, the rank is capped at the largest error: both levels, every step.
+    f, seen = _fit(2, 2)
+    table = f.largest_error_ends_
+    assert list(table.columns) == ["level", "side", "group", "step", "errors"]
+    at = table.set_index(["level", "side", "step"])["errors"]
+    for level in (80, 95):
+        for side in ("lower", "upper"):
+            assert at[(level, side, 1)] == 8 and at[(level, side, 3)] == 12 and at[(level, side, 6)] == 8
+    assert len(table) == 2 * 2 * 6
+    assert len(seen) == 1
+    message = str(seen[0].message)
+    for part in ("80% interval", "95% interval", "steps 1-6", "8-12 errors", "19 needed", "79 needed", "2 series",
+                 "more history", "holdout_windows", "largest_error_ends_"):
+        assert part in message, part
+    # a saved forecaster keeps the list, and forecasting from it says so again
+    loaded = Forecaster.load(f.save(tmp_path / "fc"))
+    pd.testing.assert_frame_equal(loaded.largest_error_ends_, table)
+    with pytest.warns(riskmodel.IntervalWarning, match="80% interval at steps 1-6"):
+        riskmodel.forecast(6, model=loaded)
+
+
+def test_enough_errors_for_80_percent_are_not_listed_at_80():
+    # 10 series x 3 windows = 30 errors per step: at least 60 in every step's neighbourhood, enough at 80%;
+    # at 95% steps 1 and 6 (steps 1-2, 5-6: 60 errors) still fall short of 79, steps 2-5 (90) do not.
+    f, seen = _fit(10, 3)
+    table = f.largest_error_ends_
+    assert not (table["level"] == 80).any()
+    assert sorted(set(table["step"])) == [1, 6] and set(table["errors"]) == {60} and set(table["level"]) == {95}
+    assert len(seen) == 1 and "80% interval" not in str(seen[0].message)
+
+
+def test_the_model_card_names_the_ends_at_the_largest_error():
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    few, _ = _fit(2, 2)
+    card = forecast_card(few, ForecastConfig(), {})
+    assert "80% interval at steps 1-6 (8-12 errors, 19 needed)" in card and "95% interval at steps 1-6" in card
+    assert "n_windows" in card  # the fix
+    many, _ = _fit(10, 3)
+    card = forecast_card(many, ForecastConfig(), {})
+    assert "95% interval at steps 1, 6 (60 errors, 79 needed)" in card and "80% interval at" not in card
