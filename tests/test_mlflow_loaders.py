@@ -326,3 +326,23 @@ def test_a_model_downloaded_into_a_folder_others_can_enter_is_delivered_read_onl
         loose = sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.stat().st_mode & 0o022 and p.name not in CLIENT_FILES)
         assert loose == []
         assert (dst / "MLmodel").is_file() and model.metadata.flavors["python_function"]["loader_module"].endswith("risk_pyfunc")
+
+
+def test_one_file_asked_of_the_store_is_refused_into_a_folder_others_can_write(env):
+    """MLflow's other way in, the repository's ``_download_file(remote, local)`` (ModelsArtifactRepository hands it on):
+    the file was downloaded to the caller's path and verified there, where whoever can write the folder replaces it
+    after the check. On main the file is delivered into a folder writable by everyone."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    _, name, logged, _ = env
+    client = MlflowClient()
+    model_id = client.get_model_version(name, logged.version).source.split("/")[-1]
+    repo = get_artifact_repository(client.get_logged_model(model_id).artifact_location)
+    with _open_folder(0o777) as shared:
+        with pytest.raises(ArtifactIntegrityError, match="only you can write"):
+            repo._download_file("MLmodel", str(shared / "MLmodel"))
+        assert list(shared.iterdir()) == []
+    with _open_folder(0o755) as private:
+        repo._download_file("MLmodel", str(private / "MLmodel"))
+        assert sorted(p.name for p in private.iterdir()) == ["MLmodel"]  # the file alone: no staging folder left behind
+        assert "risk_pyfunc" in (private / "MLmodel").read_text()
