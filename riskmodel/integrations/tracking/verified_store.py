@@ -30,8 +30,8 @@ wrong path instead; so a run's root hands it the folder of the run's logged mode
 (:meth:`VerifiedArtifactRepository._place_for_logged_model`), and a refused model
 folder (or ``MLmodel``) in a caller's folder is replaced by a stub whose loader,
 this module's :func:`_load_pyfunc`, raises the refusal. Other artifacts (reports,
-plots, model cards) are not checked (they take the private route below); a folder that cannot be listed, to tell
-whether a file lies in a model, fails closed.
+plots, model cards) are not checked, though they take the private route below; a
+folder that cannot be listed, to tell whether a file lies in a model, fails closed.
 
 MLflow reads what was delivered from the download folder, after the check. So
 that nobody can change it in between, the inner repository downloads into a
