@@ -302,6 +302,8 @@ def test_a_download_folder_others_can_change_is_refused_before_mlflow_reads_from
         dst.mkdir(mode=0o777 if shared == "the folder is writable by everyone" else 0o755)
         dst.chmod(0o777 if shared == "the folder is writable by everyone" else 0o755)
         if shared == "another user owns it":
+            if os.geteuid() != 0:
+                pytest.skip("only root can give a folder to another user")
             os.chown(dst, 65534, 65534)
         with pytest.raises(ArtifactIntegrityError, match="only you can write"):
             mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}", dst_path=str(dst))
