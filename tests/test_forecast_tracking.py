@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,43 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     run_id, per_level = log_forecast_monitoring(expected, actual, history=fitted.history_, tags=fitted.hierarchy_.tags)
     assert set(per_level["level"]) >= {"all", "port", "total"}
     assert "all.mase" in mlflow.get_run(run_id).data.metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["load", "pyfunc", "load_forecaster"])
+def test_a_logged_forecaster_is_built_from_the_bytes_verified_not_a_rewrite_after_the_check(fitted, tmp_path, monkeypatch, path):
+    """Time of check, time of use: riskmodel.load, the forecast pyfunc and load_forecaster verified a local copy of a
+    logged forecaster, then Forecaster.load read forecaster.json and the Parquet files from the disk again. Rewritten in
+    between (every series' chosen model, and forecasts 1000 higher, unsigned), the rewrite was the forecaster used."""
+    import mlflow
+
+    from riskmodel import load
+    from riskmodel.integrations.tracking import forecast_pyfunc, registry
+    from riskmodel.integrations.tracking.forecast import load_forecaster, log_forecast_run
+
+    logged = log_forecast_run(fitted, ForecastConfig(), lineage={"source": "test"})
+    copy = Path(mlflow.artifacts.download_artifacts(artifact_uri=logged.model_uri, dst_path=str(tmp_path / "dl")))
+    folder = copy / "data" / "forecaster"
+    real = registry.verify_manifest
+
+    def verify_then_rewrite(root, *args, **kwargs):
+        verified = real(root, *args, **kwargs)
+        state = json.loads((folder / "forecaster.json").read_text())
+        state["chosen_"] = dict.fromkeys(state["chosen_"], "tampered")
+        (folder / "forecaster.json").write_text(json.dumps(state))
+        forecasts = pd.read_parquet(folder / "forecasts.parquet")
+        forecasts.assign(y_hat=forecasts["y_hat"] + 1000.0).to_parquet(folder / "forecasts.parquet", index=False)
+        return verified
+
+    monkeypatch.setattr(registry, "verify_manifest", verify_then_rewrite)
+    if path == "load":
+        model = load(str(copy), refresh=True)
+    elif path == "pyfunc":
+        model = forecast_pyfunc._load_pyfunc(str(folder)).forecaster  # what MLflow's loader_module calls
+    else:
+        model = load_forecaster(str(copy))
+    rewritten = Forecaster.load(folder)
+    assert set(rewritten.chosen_.values()) == {"tampered"}
+    assert (rewritten.predict()["y_hat"] == fitted.predict()["y_hat"] + 1000.0).all()
+    assert model.chosen_ == fitted.chosen_
+    pd.testing.assert_frame_equal(model.predict(), fitted.predict())

@@ -29,7 +29,7 @@ from mlflow import MlflowClient
 
 from riskmodel.core.artifacts import write_manifest
 from riskmodel.core.exceptions import ArtifactIntegrityError
-from riskmodel.integrations.tracking.signing import store_key
+from riskmodel.integrations.tracking.signing import CLIENT_FILES, store_key
 
 from .conftest import free_port, log_promoted_risk_model, use_local_store, wait_for_http
 from .test_model_signing import _stored_dir
@@ -264,3 +264,87 @@ def test_a_new_experiment_is_placed_beside_the_default_one_under_riskmodels_sche
         return
     assert got.startswith(expected) and len(got) == len(expected) + 32, got
     assert get_registered_artifact_repositories()[got.split(":", 1)[0]] is VerifiedArtifactRepository
+
+
+@contextlib.contextmanager
+def _open_folder(mode: int):
+    """A folder outside pytest's private (0700) temporary root, whose mode is ``mode``: others could reach into it."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="riskmodel-test-open-"))
+    try:
+        base.chmod(mode)
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("shared", ["the folder is writable by everyone", "its parent is writable by everyone", "another user owns it"])
+def test_a_download_folder_others_can_change_is_refused_before_mlflow_reads_from_it(env, tmp_path, monkeypatch, shared):
+    """Time of check, time of use in MLflow's own loaders: the store verified what it downloaded into the caller's
+    dst_path, then MLflow read MLmodel from that folder again. Whoever can write it (or rename it away: a parent
+    writable by others, or another user's folder) replaces MLmodel right after the check by the cloudpickle flavour.
+    On main the planted payload runs; such a folder must be refused before anything lands in it."""
+    from riskmodel.integrations.tracking import verified_store
+
+    _, name, logged, _ = env
+    marker = tmp_path / "marker"
+    real = verified_store.verify_part
+
+    def verify_then_plant(recorded, local, path, **kwargs):
+        real(recorded, local, path, **kwargs)
+        if Path(local).is_dir() and (Path(local) / "MLmodel").is_file():
+            _plant(Path(local), "cloudpickle", marker)  # what a writer of the download folder does after the check
+
+    monkeypatch.setattr(verified_store, "verify_part", verify_then_plant)
+    with _open_folder(0o777 if shared == "its parent is writable by everyone" else 0o755) as base:
+        dst = base / "dl"
+        dst.mkdir(mode=0o777 if shared == "the folder is writable by everyone" else 0o755)
+        dst.chmod(0o777 if shared == "the folder is writable by everyone" else 0o755)
+        if shared == "another user owns it":
+            if os.geteuid() != 0:
+                pytest.skip("only root can give a folder to another user")
+            os.chown(dst, 65534, 65534)
+        with pytest.raises(ArtifactIntegrityError, match="only you can write"):
+            mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}", dst_path=str(dst))
+        assert not marker.exists(), "the payload planted after the check ran"
+        assert list(dst.iterdir()) == []
+
+
+def test_a_model_downloaded_into_a_folder_others_can_enter_is_delivered_read_only_to_them(env, tmp_path):
+    """With umask 002, what MLflow downloads into a folder others can enter (mode 755) is writable by the group: a
+    member adds or replaces files there between the check and MLflow's read. Every delivered folder and file must be
+    writable by its owner only (registered_model_meta, which MLflow writes after delivery, aside); on main the folders
+    data and data/risk_model come out 775."""
+    _, name, logged, sample = env
+    with _open_folder(0o755) as base:
+        dst = base / "dl"
+        dst.mkdir(mode=0o755)
+        old = os.umask(0o002)
+        try:
+            model = mlflow.pyfunc.load_model(f"models:/{name}/{logged.version}", dst_path=str(dst))
+        finally:
+            os.umask(old)
+        loose = sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.stat().st_mode & 0o022 and p.name not in CLIENT_FILES)
+        assert loose == []
+        assert (dst / "MLmodel").is_file() and model.metadata.flavors["python_function"]["loader_module"].endswith("risk_pyfunc")
+
+
+def test_one_file_asked_of_the_store_is_refused_into_a_folder_others_can_write(env):
+    """MLflow's other way in, the repository's ``_download_file(remote, local)`` (ModelsArtifactRepository hands it on):
+    the file was downloaded to the caller's path and verified there, where whoever can write the folder replaces it
+    after the check. On main the file is delivered into a folder writable by everyone."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    _, name, logged, _ = env
+    client = MlflowClient()
+    model_id = client.get_model_version(name, logged.version).source.split("/")[-1]
+    repo = get_artifact_repository(client.get_logged_model(model_id).artifact_location)
+    with _open_folder(0o777) as shared:
+        with pytest.raises(ArtifactIntegrityError, match="only you can write"):
+            repo._download_file("MLmodel", str(shared / "MLmodel"))
+        assert list(shared.iterdir()) == []
+    with _open_folder(0o755) as private:
+        repo._download_file("MLmodel", str(private / "MLmodel"))
+        assert sorted(p.name for p in private.iterdir()) == ["MLmodel"]  # the file alone: no staging folder left behind
+        assert "risk_pyfunc" in (private / "MLmodel").read_text()

@@ -373,7 +373,7 @@ def test_only_allow_ungated_1_overrides_the_gate_and_each_override_is_audited(tm
     assert [(r["event"], r["model_version"], r["override"]) for r in audit.read(log)] == [("ungated_load", "4", "$RISKMODEL_ALLOW_UNGATED")]
 
 
-@pytest.mark.parametrize("path", ["load", "pyfunc"])
+@pytest.mark.parametrize("path", ["load", "pyfunc", "load_risk_model"])
 def test_a_local_logged_model_is_loaded_from_the_bytes_verified_not_a_rewrite_after_the_check(env, tmp_path, monkeypatch, path):
     """Time of check, time of use: ``riskmodel.load(folder)`` and the pyfunc verified a local copy of a logged model, then
     RiskModel.load read data/risk_model/model.txt from the disk again: rewritten in between (another model, unsigned), it
@@ -399,8 +399,12 @@ def test_a_local_logged_model_is_loaded_from_the_bytes_verified_not_a_rewrite_af
     monkeypatch.setattr(registry, "verify_manifest", verify_then_rewrite)
     if path == "load":
         model = load(str(copy), refresh=True).model
-    else:
+    elif path == "pyfunc":
         model = risk_pyfunc._load_pyfunc(str(copy / "data" / "risk_model")).scorer.model  # what MLflow's loader_module calls
+    else:
+        from riskmodel.integrations.tracking.risk import load_risk_model
+
+        model = load_risk_model(str(copy))
     rewritten = RiskModel.load(copy / "data" / "risk_model")
     assert not (rewritten.predict_proba(sample) == signed.predict_proba(sample)).all()
     np.testing.assert_array_equal(model.predict_proba(sample), signed.predict_proba(sample))

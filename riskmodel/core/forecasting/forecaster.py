@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from collections.abc import Sequence
@@ -27,13 +28,19 @@ from riskmodel.core.forecasting.series import Hierarchy, season_length, validate
 from riskmodel.core.forecasting.young import YOUNG_LABEL, young_series, young_series_message, young_table
 from riskmodel.core.progress import ProgressHook
 
-__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END"]
+__all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END", "FORECASTER_FILES"]
 
 #: Last day of the event calendar: the ``holidays`` package dates Nyepi (Bali's Day of Silence) only
 #: through 2050, and pandas timestamps end in 2262. A forecast reaching past it would silently lose its
 #: event regressors (or overflow), so such horizons are refused.
 CALENDAR_END = pd.Timestamp("2050-12-31")
 
+#: The files :meth:`Forecaster.save` writes in its folder and :meth:`Forecaster.from_files` reads
+#: (``holdout_metrics.parquet`` absent from forecasters saved before holdouts, ``hierarchy.parquet`` without a hierarchy).
+FORECASTER_FILES = (
+    "forecaster.json", "history.parquet", "forecasts.parquet", "backtest.parquet", "metrics.parquet",
+    "holdout_metrics.parquet", "hierarchy.parquet",
+)
 #: Models tried by default, per frequency.
 DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "M": ("snaive", "ets", "theta", "lgbm"),
@@ -587,40 +594,55 @@ class Forecaster:
         """
         folder = Path(folder)
         try:
-            state = json.loads((folder / "forecaster.json").read_text(encoding="utf-8"))
-            params = dict(state["params"])
-            params["breaks"] = tuple(tuple(b) for b in params["breaks"])
-            params["level"] = tuple(params["level"])
-            self = cls(**params)
-            self.freq_ = state["freq_"]
-            self.models_ = tuple(state["models_"])
-            self.level_ = tuple(state["level_"])
-            self.candidates_ = list(state["candidates_"])
-            self.chosen_ = dict(state["chosen_"])
-            self.quantiles_ = {int(L): np.asarray(q, dtype=float) for L, q in state["quantiles_"].items()}
-            self.scales_ = pd.Series(state["scales_"], dtype=float)
-            self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
-            self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
-            # absent from forecasters saved before open breaks were recorded
-            self.open_breaks_ = pd.DataFrame(state.get("open_breaks_", []), columns=OPEN_BREAK_COLUMNS).astype(str)
-            # absent from forecasters saved before such ends were listed
-            self.largest_error_ends_ = pd.DataFrame(state.get("largest_error_ends_", []), columns=LARGEST_ERROR_COLUMNS)
-            self.young_series_ = young_table(state.get("young_series_", []))  # absent from forecasters saved before
-            self.history_ = pd.read_parquet(folder / "history.parquet")
+            files = {name: (folder / name).read_bytes() for name in FORECASTER_FILES if (folder / name).is_file()}
+        except OSError as exc:
+            raise ModelLoadError(f"cannot load a Forecaster from `{folder}`: {exc}. Pass a folder written by Forecaster.save().") from None
+        return cls.from_files(files, where=folder)
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes], *, where: str | Path) -> Forecaster:
+        """The forecaster from the bytes of the files :meth:`save` wrote (:data:`FORECASTER_FILES`), never read again from disk.
+
+        For a folder checked against its signed manifest, pass the bytes that were checked
+        (``verify_manifest(folder, read=FORECASTER_FILES)``): a file rewritten after the check is not the one used.
+
+        Parameters
+        ----------
+        files : dict of str to bytes
+            The files by name (others are ignored); ``holdout_metrics.parquet`` may be absent
+            (forecasters saved before holdouts), ``hierarchy.parquet`` is needed only with a hierarchy.
+        where : str or Path
+            The folder they came from, for messages.
+
+        Raises
+        ------
+        ModelLoadError
+            If a file is missing or is not what :meth:`save` writes.
+        """
+        def frame(name: str) -> pd.DataFrame:
+            if name not in files:
+                raise FileNotFoundError(f"no {name}")
+            return pd.read_parquet(io.BytesIO(files[name]))
+
+        try:
+            if "forecaster.json" not in files:
+                raise FileNotFoundError("no forecaster.json")
+            state = json.loads(files["forecaster.json"].decode("utf-8"))
+            self = _from_state(cls, state)
+            self.history_ = frame("history.parquet")
             self.max_y_ = self.history_.groupby("unique_id")["y"].max()
-            self.forecasts_ = pd.read_parquet(folder / "forecasts.parquet")
-            self.cv_ = pd.read_parquet(folder / "backtest.parquet")
-            self.metrics_ = pd.read_parquet(folder / "metrics.parquet")
-            held = folder / "holdout_metrics.parquet"  # absent from forecasters saved before holdouts
-            self.holdout_metrics_ = pd.read_parquet(held) if held.exists() else pd.DataFrame()
+            self.forecasts_ = frame("forecasts.parquet")
+            self.cv_ = frame("backtest.parquet")
+            self.metrics_ = frame("metrics.parquet")
+            # absent from forecasters saved before holdouts
+            self.holdout_metrics_ = frame("holdout_metrics.parquet") if "holdout_metrics.parquet" in files else pd.DataFrame()
             self.hierarchy_ = None
             if state["tags"] is not None:
-                S = pd.read_parquet(folder / "hierarchy.parquet").set_index("unique_id")
-                self.hierarchy_ = Hierarchy(S=S, tags=state["tags"])
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise ModelLoadError(f"cannot load a Forecaster from `{folder}`: {exc}. Pass a folder written by Forecaster.save().") from None
-        for frame in (self.history_, self.forecasts_):
-            frame["unique_id"] = frame["unique_id"].astype(str)
+                self.hierarchy_ = Hierarchy(S=frame("hierarchy.parquet").set_index("unique_id"), tags=state["tags"])
+        except (OSError, KeyError, ValueError, TypeError) as exc:  # UnicodeDecodeError and Arrow's errors are ValueErrors
+            raise ModelLoadError(f"cannot load a Forecaster from `{where}`: {exc}. Pass a folder written by Forecaster.save().") from None
+        for table in (self.history_, self.forecasts_):
+            table["unique_id"] = table["unique_id"].astype(str)
         return self
 
     def get_params(self) -> dict[str, Any]:
@@ -649,6 +671,29 @@ class _RunCount:
     def finished(self) -> None:
         if self.hook is not None:
             self.hook(self.WHAT, self.windows + 1, self.windows + 1)
+
+
+def _from_state(cls, state: dict) -> Forecaster:
+    """The forecaster of a parsed ``forecaster.json``, without its tables (a malformed field raises KeyError, TypeError, ...)."""
+    params = dict(state["params"])
+    params["breaks"] = tuple(tuple(b) for b in params["breaks"])
+    params["level"] = tuple(params["level"])
+    self = cls(**params)
+    self.freq_ = state["freq_"]
+    self.models_ = tuple(state["models_"])
+    self.level_ = tuple(state["level_"])
+    self.candidates_ = list(state["candidates_"])
+    self.chosen_ = dict(state["chosen_"])
+    self.quantiles_ = {int(L): np.asarray(q, dtype=float) for L, q in state["quantiles_"].items()}
+    self.scales_ = pd.Series(state["scales_"], dtype=float)
+    self.interval_groups_ = pd.Series(state.get("interval_groups_", {}), dtype=int)
+    self.fallbacks_ = [tuple(f) for f in state["fallbacks_"]]
+    # absent from forecasters saved before open breaks were recorded
+    self.open_breaks_ = pd.DataFrame(state.get("open_breaks_", []), columns=OPEN_BREAK_COLUMNS).astype(str)
+    # absent from forecasters saved before such ends were listed
+    self.largest_error_ends_ = pd.DataFrame(state.get("largest_error_ends_", []), columns=LARGEST_ERROR_COLUMNS)
+    self.young_series_ = young_table(state.get("young_series_", []))  # absent from forecasters saved before
+    return self
 
 
 def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: bool = False) -> None:

@@ -36,7 +36,7 @@ from mlflow.types.schema import ColSpec, Schema
 from riskmodel.core.config import to_dict
 from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
-from riskmodel.core.forecasting.forecaster import Forecaster
+from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
 from riskmodel.core.forecasting.intervals import largest_error_message
 from riskmodel.core.forecasting.gate import forecast_gate
 from riskmodel.core.gate import GateDecision
@@ -290,8 +290,8 @@ def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecast
     uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(str(uri)).exists()
-        folder = registry.download_model_folder(uri, ARTIFACT, dst=None if local else tmp)
-        return Forecaster.load(folder)
+        folder, files = registry.verified_model_files(uri, ARTIFACT, FORECASTER_FILES, dst=None if local else tmp)
+        return Forecaster.from_files(files, where=folder)  # the bytes verified, not a second read of the folder
 
 
 def promote_forecaster(name: str, gate: ForecastGateConfig) -> registry.Decision:

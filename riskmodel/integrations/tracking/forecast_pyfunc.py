@@ -2,8 +2,8 @@
 
 MLflow calls :func:`_load_pyfunc` of this installed module with the model's
 ``data/forecaster`` folder; the signed manifest of the whole logged model is
-verified first, then the folder is read with
-:meth:`riskmodel.core.forecasting.Forecaster.load` (JSON and Parquet only).
+verified first, and the forecaster is parsed from the bytes that check read
+(:func:`verified_forecaster`, :meth:`riskmodel.core.forecasting.Forecaster.from_files`: JSON and Parquet only).
 
 Input: a DataFrame with a column ``h`` (the horizon; the first row is used) and,
 optionally, ``unique_id`` to keep only some series; or ``params={"h": 12}``.
@@ -36,10 +36,30 @@ class ForecastPyfunc:
         return out.reset_index(drop=True)
 
 
+def verified_forecaster(root: Path, *, expected_digest: str | None = None):
+    """The forecaster of the logged model ``root``, parsed from the bytes that the check of its signed manifest read.
+
+    Read again from ``data/forecaster`` after the check, a forecaster.json or Parquet file rewritten in between would
+    be used unsigned.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        If the logged model does not match its signed manifest.
+    ModelLoadError
+        If its forecaster's files are missing or not a Forecaster.
+    """
+    from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
+    from riskmodel.integrations.tracking import registry
+
+    names = {f"data/{ARTIFACT}/{name}": name for name in FORECASTER_FILES}
+    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names))
+    return Forecaster.from_files({names[path]: data for path, data in files.items()}, where=root / "data" / ARTIFACT)
+
+
 def _load_pyfunc(path: str, model_config: dict | None = None) -> ForecastPyfunc:
-    """MLflow's entry point: verify the whole logged model, then read ``path`` (its ``data/forecaster``)."""
+    """MLflow's entry point: verify the whole logged model, and parse ``path`` (its ``data/forecaster``) from the bytes checked."""
     from riskmodel.core.exceptions import ArtifactIntegrityError
-    from riskmodel.core.forecasting import Forecaster
     from riskmodel.integrations.tracking import registry, signing
     from riskmodel.integrations.tracking.risk_pyfunc import registered_version
 
@@ -47,9 +67,9 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> ForecastPyfunc:
     root = registry.model_root(folder)
     if root is None or folder != root / "data" / ARTIFACT:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
-    registry.verify_manifest(root)
+    forecaster = verified_forecaster(root)
     mv = registered_version(root)
     if mv is not None and signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
         signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
                                uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
-    return ForecastPyfunc(Forecaster.load(folder))
+    return ForecastPyfunc(forecaster)

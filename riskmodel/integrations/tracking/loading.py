@@ -115,7 +115,7 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
             )
         if (root / "data" / risk_pyfunc.ARTIFACT).is_dir():  # verified first, then parsed from the bytes the check read
             return LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)
-        registry.verify_manifest(root, expected_digest=expected)  # before anything else is read
         if (root / "data" / forecast_pyfunc.ARTIFACT).is_dir():
-            return LoadedModel(Forecaster.load(root / "data" / forecast_pyfunc.ARTIFACT), name, version, text)
+            return LoadedModel(forecast_pyfunc.verified_forecaster(root, expected_digest=expected), name, version, text)
+        registry.verify_manifest(root, expected_digest=expected)  # neither: an altered model is named as such
     raise ModelLoadError(f"`{text}` holds neither a risk model nor a forecaster logged by riskmodel.")

@@ -26,7 +26,9 @@ what a model predicts:
   ``gate.signature`` (HMAC over name, version, decision and time) so that a
   champion moved by hand is refused at load.
 * :func:`download_model_folder`: fetch a model folder by ``models:/name@alias``,
-  ``runs:/...`` or a local path, verified against its manifest.
+  ``runs:/...`` or a local path, verified against its manifest;
+  :func:`verified_model_files` returns the verified bytes of its files too, for
+  loaders that must not read the folder a second time.
 
 Registry *stages* are not used: MLflow 3 works with aliases.
 """
@@ -67,6 +69,7 @@ __all__ = [
     "version_metrics",
     "resolve_version",
     "download_model_folder",
+    "verified_model_files",
     "fetch_model",
     "model_version",
     "model_root",
@@ -371,6 +374,45 @@ def verified_copy(uri: str | Path, dst: str | Path | None = None) -> Path:
         root = Path(shutil.copytree(root, Path(dst) / root.name, symlinks=False))
     verify_manifest(root, expected_digest=expected)
     return root
+
+
+def verified_model_files(uri: str | Path, artifact: str, names: tuple[str, ...], dst: str | Path | None = None) -> tuple[Path, dict[str, bytes]]:
+    """The folder ``artifact`` of a logged model and the bytes of its files ``names`` that the check of its signed manifest read.
+
+    Build the model from these bytes (``RiskModel.from_files``, ``Forecaster.from_files``): read again from the
+    folder after the check, a file rewritten in between would be used unsigned.
+
+    Parameters
+    ----------
+    uri : str or Path
+        As for :func:`download_model_folder`.
+    artifact : str
+        Name of the model's folder under ``data/`` (``risk_model`` or ``forecaster``).
+    names : tuple of str
+        The files of that folder to return, by name (one the manifest does not list is left out).
+    dst : str or Path, optional
+        Where to download; default a temporary folder.
+
+    Returns
+    -------
+    tuple of Path and dict of str to bytes
+        The folder (for messages), and the verified bytes of each file of ``names`` by name.
+
+    Raises
+    ------
+    ModelLoadError
+        If the URI cannot be resolved or downloaded, or holds no ``data/<artifact>`` folder.
+    ArtifactIntegrityError
+        If the model has no signed manifest, or any of its files differs from it.
+    """
+    local, expected = fetch_model(uri, dst)
+    root = model_root(local) or local
+    paths = {f"data/{artifact}/{name}": name for name in names}
+    files = verify_manifest(root, expected_digest=expected, read=tuple(paths))
+    folder = root / "data" / artifact
+    if not folder.is_dir():
+        raise ModelLoadError(f"`{uri}` holds no `{artifact}` model (no data/{artifact} folder); pass a model logged by riskmodel.")
+    return folder, {paths[path]: data for path, data in files.items()}
 
 
 def download_model_folder(uri: str | Path, artifact: str, dst: str | Path | None = None) -> Path:

@@ -40,7 +40,7 @@ from mlflow.types.schema import ColSpec, Schema
 from riskmodel.core.config import to_dict
 from riskmodel.core.risk.config import GateConfig, RiskConfig
 from riskmodel.core.risk.gate import evaluate_gate
-from riskmodel.core.risk.model import RiskModel
+from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.train import TrainResult
 from riskmodel.integrations.tracking import cards, provenance, registry, risk_pyfunc
 from riskmodel.integrations.tracking.loading import pin
@@ -455,8 +455,8 @@ def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskMode
     """
     uri = pin(uri, allow_ungated=allow_ungated)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = registry.download_model_folder(uri, ARTIFACT, dst=tmp if not Path(str(uri)).exists() else None)
-        return RiskModel.load(folder)
+        folder, files = registry.verified_model_files(uri, ARTIFACT, MODEL_FILES, dst=tmp if not Path(str(uri)).exists() else None)
+        return RiskModel.from_files(files, where=folder)  # the bytes verified, not a second read of the folder
 
 
 def promote_risk(name: str, gate: GateConfig) -> registry.Decision:

@@ -30,8 +30,19 @@ wrong path instead; so a run's root hands it the folder of the run's logged mode
 (:meth:`VerifiedArtifactRepository._place_for_logged_model`), and a refused model
 folder (or ``MLmodel``) in a caller's folder is replaced by a stub whose loader,
 this module's :func:`_load_pyfunc`, raises the refusal. Other artifacts (reports,
-plots, model cards) download as before; a folder that cannot be listed, to tell
-whether a file lies in a model, fails closed.
+plots, model cards) are not checked, though they take the private route below; a
+folder that cannot be listed, to tell whether a file lies in a model, fails closed.
+
+MLflow reads what was delivered from the download folder, after the check. So
+that nobody can change it in between, the inner repository downloads into a
+private folder of ours (mode 0700), where the files are verified, made writable
+by their owner only, and only then moved to where the caller asked; a download
+folder that another user could change or rename away (one writable by group or
+others and not sticky, or another user's, on the path from ``/`` down to a
+folder they cannot enter) is refused before anything is downloaded
+(:func:`_exposure`). What stays open: this user and root can still change the
+files between the check and MLflow's read (nothing in-process can stop them),
+and ACLs are not read.
 
 A process without riskmodel installed cannot resolve the scheme at all and
 refuses to read such an experiment, which is safe. Experiments created before
@@ -46,6 +57,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import uuid
@@ -149,20 +161,28 @@ class VerifiedArtifactRepository(ArtifactRepository):
     # --------------------------------------------------------------- reading: verified
 
     def download_artifacts(self, artifact_path, dst_path=None):
-        """Download as the inner repository does (always into a fresh or given folder, never the store itself), then verify."""
+        """Download as the inner repository does, verified, where no other user can change it before MLflow reads it.
+
+        The inner repository downloads into a private folder of ours (mode 0700) inside ``dst_path`` (default the
+        system's temporary folder, where the folder itself is delivered); its files are verified there, made
+        writable by their owner only, and only then moved to where the caller asked. A ``dst_path`` that another
+        user could change, or rename away, is refused first: between riskmodel's check and MLflow's read of
+        ``MLmodel``, they could plant a loader of their own (:func:`_exposure`).
+        """
+        path = artifact_path or ""
         own = dst_path is None
-        dst = tempfile.mkdtemp(prefix="riskmodel-verified-") if own else dst_path
+        dst = Path(os.path.realpath(tempfile.gettempdir() if own else dst_path))
+        self._refuse_exposed(dst, path)
+        stage = Path(tempfile.mkdtemp(prefix="riskmodel-verified-", dir=dst))
         try:
-            local = self.repo.download_artifacts(artifact_path, dst)
+            local = Path(self.repo.download_artifacts(artifact_path, str(stage)))
         except Exception:
-            place = None if own else self._place_for_logged_model(artifact_path or "", dst)
+            shutil.rmtree(stage, ignore_errors=True)
+            place = None if own else self._place_for_logged_model(path, str(dst))
             if place is None:
-                if own:
-                    shutil.rmtree(dst, ignore_errors=True)
                 raise
             return place
-        self._deliver(artifact_path or "", Path(local), Path(dst) if own else None)
-        return local
+        return str(self._deliver(path, local, stage, None if own else dst))
 
     def _place_for_logged_model(self, path: str, dst: str) -> str | None:
         """For a run's root asked for ``<name>[/...]`` that is not among the run's own artifacts but names a logged
@@ -189,26 +209,58 @@ class VerifiedArtifactRepository(ArtifactRepository):
             return None
         folder = Path(dst) / name
         folder.mkdir(parents=True, exist_ok=True)
+        _seal(folder)  # the model's repository is asked to download into it: it must pass _exposure under any umask
         return str(folder / rest) if rest else str(folder)
 
     def _download_file(self, remote_file_path, local_path):
-        self.repo._download_file(remote_file_path, local_path)
-        self._deliver(remote_file_path, Path(local_path), None)
+        target = Path(os.path.realpath(local_path))
+        self._refuse_exposed(target.parent, remote_file_path)
+        stage = Path(tempfile.mkdtemp(prefix="riskmodel-verified-", dir=target.parent))
+        try:
+            self.repo._download_file(remote_file_path, str(stage / target.name))
+            self._deliver(remote_file_path, stage / target.name, stage, target.parent)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
-    def _deliver(self, path: str, local: Path, own: Path | None) -> None:
-        """Verify ``local`` (downloaded from ``path``); on failure delete it (and ``own``, our temp folder) and raise."""
+    def _refuse_exposed(self, folder: Path, path: str) -> None:
+        """Refuse to download ``path`` into ``folder`` when another user could change it (:func:`_exposure`)."""
+        reason = _exposure(folder)
+        if reason is None:
+            return
+        exc = ArtifactIntegrityError(
+            f"riskmodel will not download `{self.artifact_uri}/{path}` into `{folder}`: {reason}, so someone else could "
+            "replace a file between riskmodel's check and MLflow's read of it. Download into a folder only you can write "
+            "(chmod go-w on it and its parents, or leave dst_path unset for a private temporary folder)."
+        )
+        _last.error = exc
+        _logger.error("riskmodel refused to download `%s`: %s", path or "/", exc)  # runs:/ hides the exception itself
+        raise exc
+
+    def _deliver(self, path: str, local: Path, stage: Path, dst: Path | None) -> Path:
+        """Verify ``local`` (downloaded from ``path`` into our private ``stage``), then hand it over: writable by its
+        owner only, moved to the same place under ``dst`` (or left in ``stage``, ours, when ``dst`` is None).
+
+        On failure delete it, leave in a caller's folder a model stub that refuses to load (runs:/ drops the
+        exception), and raise.
+        """
+        target = None if dst is None else dst / local.relative_to(stage)
         try:
             self._verify(path.strip("/"), local)
         except ArtifactIntegrityError as exc:
             model = local.name == MLMODEL or (local / MLMODEL).is_file()
-            _remove(local)
-            if own is not None:
-                shutil.rmtree(own, ignore_errors=True)
-            elif model:  # a caller's folder keeps a model that refuses to load, saying why (runs:/ drops the exception)
-                _write_stub(local, str(exc))
+            shutil.rmtree(stage, ignore_errors=True)
+            if target is not None and model:
+                if target != dst:
+                    _remove(target)
+                _write_stub(target, str(exc))
             _last.error = exc
             _logger.error("riskmodel refused to deliver `%s`: %s", path or "/", exc)  # runs:/ hides the exception itself
             raise
+        for p in (stage, *stage.rglob("*")):
+            _seal(p)
+        if target is None:
+            return local
+        return _move_out(stage, local, dst)
 
     def _verify(self, path: str, local: Path) -> None:
         if local.is_dir():  # every model folder delivered whole
@@ -322,6 +374,59 @@ def _load_pyfunc(path: str, model_config: dict | None = None):
     """MLflow's entry point for a refused model (:func:`_write_stub`): raise the refusal, load nothing."""
     text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else "its files do not match the signed manifest (see the log)"
     raise ArtifactIntegrityError(f"riskmodel refused this model: {text}")
+
+
+def _exposure(folder: Path) -> str | None:
+    """Why a user other than this one (or root) could change what lies under ``folder``, or which folder its path names; else None.
+
+    Walked from ``/`` down: a folder others cannot enter (no execute bit for group or others) shields all
+    below it; above it, or along the whole path when there is none, no folder may belong to another user,
+    nor be writable by group or others unless sticky (where they cannot rename what they do not own).
+    POSIX modes only: ACLs are not read, and where there are no user ids (Windows) nothing is refused.
+    """
+    if not hasattr(os, "geteuid"):
+        return None
+    me = os.geteuid()
+    for d in (*reversed(folder.parents), folder):
+        try:
+            st = d.stat()
+        except FileNotFoundError:
+            return None  # not there yet: creating the download folder in it fails and says so
+        mode = stat.S_IMODE(st.st_mode)
+        if st.st_uid not in (me, 0):
+            return f"`{d}` belongs to another user (uid {st.st_uid})"
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            return f"`{d}` is writable by {'others' if mode & 0o002 else 'its group'} (mode {mode:o})"
+        if not mode & 0o011:
+            return None
+    return None
+
+
+def _seal(path: Path) -> None:
+    """Take write permission from group and others (a symbolic link is left alone: chmod would follow it)."""
+    if not path.is_symlink():
+        path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o022)
+
+
+def _move_out(stage: Path, local: Path, dst: Path) -> Path:
+    """Move verified ``local`` from ``stage`` to the same place under ``dst``, replacing what was there by that name."""
+    rel = local.relative_to(stage)
+    moved = [(entry, dst / entry.name) for entry in stage.iterdir()] if rel == Path(".") else [(local, dst / rel)]
+    for d in reversed((dst / rel).parents):
+        if d.is_relative_to(dst) and d != dst and not d.exists():
+            d.mkdir()
+            _seal(d)
+    try:
+        for source, target in moved:
+            reason = None if target.parent == dst else _exposure(target.parent)  # a folder of the caller's between dst and target
+            if reason is not None:
+                raise ArtifactIntegrityError(f"riskmodel will not deliver a verified download into `{target.parent}`: {reason}. "
+                                             "chmod go-w it, or download elsewhere.")
+            _remove(target)
+            os.replace(source, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return dst / rel
 
 
 def _remove(local: Path) -> None:
