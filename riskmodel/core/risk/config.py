@@ -180,7 +180,10 @@ class FairnessConfig:
 
     A ratio bound ``b`` reads ``b`` above and ``1/b`` below, ``max_fnr_diff`` reads
     ``+/-`` the difference, each on the side that burdens the group (see
-    :data:`riskmodel.core.risk.fairness.COMPARISONS`). A bound is breached only when the whole bootstrap interval
+    :data:`riskmodel.core.risk.fairness.COMPARISONS`). Every bound must be able to decide:
+    a ratio bound is finite and above 1 (a ratio of rates is unbounded, so any finite bound can
+    be breached, however large), ``max_fnr_diff`` lies in (0, 1) (a difference of two rates
+    lies in [-1, 1], so 1 or more can never be breached); anything else is refused. A bound is breached only when the whole bootstrap interval
     (``confidence``, ``bootstrap`` replicates) lies beyond it; an attribute with
     fewer than ``min_groups`` groups of ``min_support`` rows and ``min_positives``
     positives fails. ``top_groups`` keeps the largest groups of an attribute and
@@ -207,10 +210,13 @@ class FairnessConfig:
         ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not 1 < v < math.inf for v in ratios.values()):  # no interval lies wholly beyond inf: never breached
             raise ValueError(f"fairness ratio bounds must be finite numbers > 1 (a group's rate may reach b times the rest's); got {ratios}.")
-        # a difference of two rates lies in [-1, 1]: NaN or a bound above 1 can never be breached, 0 or below nearly always is
-        # (1 itself, which the tests use to switch the rule off, is kept)
-        if not 0 < self.max_fnr_diff <= 1:
-            raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1]; got {self.max_fnr_diff}.")
+        # a difference of two rates lies in [-1, 1] and a breach needs the interval's upper end below -b: NaN or a bound
+        # of 1 or more can never be breached (the FNR rule off without a word), 0 or below nearly always is
+        if not 0 < self.max_fnr_diff < 1:
+            raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1); got {self.max_fnr_diff}. A bound "
+                             "of 1 or more can never be breached (a difference of two rates lies in [-1, 1]), so the FNR rule "
+                             "would be off: write a difference of rates (0.1 for 10 points); 0.99 still catches a group whose "
+                             "overstayers are all caught while the rest's are all missed.")
         # a negative count sliced groups off the end (-3: all but the 3 smallest), 0 pooled everyone into "other"
         few = {k: v for k, v in self.top_groups.items() if v < 1}
         if few:
