@@ -13,12 +13,18 @@ window. A challenger passes when, for the rules of
   passes when a peer is as good;
 * with ``beat_snaive``, its MASE is at most seasonal naive's (with ``beat_best_peer`` off, the
   decision says so in an ``OFF:`` line: a rule switched off is said, never left out);
-* its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]``;
+* its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]`` (a side whose bound no
+  coverage can cross, a minimum of 0 or a maximum of 1, is said in an ``OFF:`` line);
 * with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
   champion refitted and scored on the same window (``champion_mase_same_window``) when
   that was measured, else the champion's own logged MASE.
 
 A missing MASE or ratio (no holdout window: too short a history) counts as infinite, so it fails its rule.
+
+A bound that cannot fail is said, not refused, when it may be a deliberate choice: per metric, a
+coverage side at the end of [0, 1] cannot fail (``OFF:`` line); MASE and its ratios are unbounded
+above, so every finite ``max_mase`` can fail, however loose (1e9 is kept and says nothing); infinite
+or NaN bounds are refused by :class:`~riskmodel.core.forecasting.config.ForecastGateConfig`.
 """
 
 from __future__ import annotations
@@ -119,6 +125,7 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     # a forecaster whose holdout has no 95% coverage (no intervals) fails this rule: never a pass by omission
     cov = candidate.get("coverage_95")
     lo, hi = gate.min_coverage_95, gate.max_coverage_95
+    _say_coverage_sides_off(checks, lo, hi)
     checks.compare(
         "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
@@ -138,6 +145,19 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
             text=lambda ok: f"MASE {mase:.4f} {'<=' if ok else '>'} champion's {reference:.4f} ({where}) x {factor}",
         )
     return checks.decision()
+
+
+def _say_coverage_sides_off(checks: GateChecks, lo: float, hi: float) -> None:
+    """An ``OFF:`` line for each side of the coverage rule its bound cannot fail (a coverage lies in [0, 1])."""
+    if lo <= 0 and hi >= 1:
+        checks.note(f"OFF: 95% coverage not bounded (gate.min_coverage_95 is {lo:g} and gate.max_coverage_95 is {hi:g}: every "
+                    "coverage lies between them); only that the holdout has a coverage is checked")
+    elif lo <= 0:
+        checks.note(f"OFF: 95% coverage not checked from below (gate.min_coverage_95 is {lo:g}, which no coverage lies below): "
+                    "intervals that cover too little pass")
+    elif hi >= 1:
+        checks.note(f"OFF: 95% coverage not checked from above (gate.max_coverage_95 is {hi:g}, which no coverage exceeds): "
+                    "intervals that cover every actual pass")
 
 
 def champion_on_same_window(champion, challenger, *, on_progress=None) -> float | None:
