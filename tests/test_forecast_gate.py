@@ -308,3 +308,15 @@ def test_a_loose_but_finite_max_mase_is_kept_and_still_judges():
     assert _off(forecast_gate(PASSING, None, gate)) == []
     assert _refused_by(forecast_gate(PASSING | {"mase": 2e9}, None, gate)) == ["mase"]
 
+
+
+# ----------------------------------------------------------------------------- no holdout window is said, not quoted as inf
+
+def test_no_holdout_window_is_said_with_the_fix_not_quoted_as_inf():
+    """holdout_windows 0 left no holdout figure: the decision read 'holdout MASE inf > max 2.0', as if a forecast had scored."""
+    forecaster = Forecaster(h=6, models=["snaive"], n_windows=2, holdout_windows=0, breaks=()).fit(_seasonal())
+    d = forecast_gate(honest_metrics(forecaster), None, EVERY_RULE)
+    assert not d.passed
+    assert not [r for r in d.reasons if "inf" in r.split()], d.reasons
+    said = [r for r in d.reasons if "no holdout window" in r]
+    assert said and "forecaster.holdout_windows" in said[0] and "1 or more" in said[0], d.reasons
