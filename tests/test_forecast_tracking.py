@@ -161,3 +161,14 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     run_id, per_level = log_forecast_monitoring(expected, actual, history=fitted.history_, tags=fitted.hierarchy_.tags)
     assert set(per_level["level"]) >= {"all", "port", "total"}
     assert "all.mase" in mlflow.get_run(run_id).data.metrics
+
+
+def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
+    """holdout_windows 0 gave a card reading 'the history was too short', a cause it did not have (h10-config)."""
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    s = _series()
+    none = Forecaster(h=6, models=["snaive"], n_windows=2, step=3, holdout_windows=0).fit(s.df, s.hierarchy)
+    card = forecast_card(none, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if line.startswith("No holdout window")]
+    assert said and "holdout_windows is 0" in said[0] and "too short" not in said[0] and "1 or more" in said[0], said
