@@ -197,6 +197,15 @@ def test_a_validation_block_with_missing_labels_is_refused_before_any_trial_and_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("kw", "key"), [({"n_trials": 0}, "n_trials"), ({"timeout_seconds": 0}, "timeout_seconds"),
+                                         ({"timeout_seconds": -1.5}, "timeout_seconds"), ({"folds": 0}, "folds")])
+def test_tune_refuses_settings_that_run_no_trial_before_any_work(kw, key):
+    """tune() is a public entry point: n_trials 0 or no time budget ran no trial, then optuna stopped with
+    "No trials are completed yet", naming no setting (the table is never read: the check comes first)."""
+    with pytest.raises(ConfigError, match=rf"`tuning\.{key}` must be"):
+        tune(pd.DataFrame(), load_config(REPO / "configs" / "risk.yaml", RiskConfig).model, **kw)
+
+
 def test_pipeline_tunes_on_labels_as_known_then_and_says_what_it_left_out(crossings, cfg, tmp_path, monkeypatch):
     import warnings
 
