@@ -346,11 +346,39 @@ def _check_gate_budgets(gate: GateConfig, budgets: tuple[float, ...]) -> None:
 
 @dataclass(frozen=True)
 class TuningConfig:
-    """Optional time-budgeted search on time-ordered folds."""
+    """Optional time-budgeted search on time-ordered folds (:func:`~riskmodel.core.risk.tuning.tune`).
+
+    ``n_trials`` and ``folds`` are ints >= 1 and ``timeout_seconds`` a number > 0: fewer trials or no
+    time ran no trial at all, and tuning stopped with no result naming no setting. The search space
+    is fixed in code and the folds are cut from the rows before ``model.splits.test_fraction``, so
+    no setting here can reach the holdout.
+    """
 
     n_trials: int = 20
     timeout_seconds: int = 600
     folds: int = 3
+
+    def __post_init__(self):
+        check_tuning(self.n_trials, self.timeout_seconds, self.folds, error=ValueError)
+
+
+def check_tuning(n_trials, timeout_seconds, folds, *, error: type[Exception]) -> None:
+    """Refuse tuning settings that run no trial or no fold, naming the setting and the fix.
+
+    Written so that NaN, whose comparisons are all False, fails every check.
+    """
+    def whole(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not (whole(n_trials) and n_trials >= 1):
+        raise error(f"`tuning.n_trials` must be an int >= 1 (trials to run: with none, tuning stops with no result); got "
+                    f"{n_trials!r}. Use e.g. 20.")
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int | float) or not timeout_seconds > 0:
+        raise error(f"`tuning.timeout_seconds` must be a number of seconds > 0 (the search's wall-clock budget: with none, "
+                    f"no trial starts); got {timeout_seconds!r}. Use e.g. 600.")
+    if not (whole(folds) and folds >= 1):
+        raise error(f"`tuning.folds` must be an int >= 1 (validation blocks cut from the rows before the test slice); "
+                    f"got {folds!r}. Use e.g. 3.")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import yaml
 
 from riskmodel.core.config import to_dict
 from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, SchemaProblem
-from riskmodel.core.risk.config import ModelConfig, RiskConfig
+from riskmodel.core.risk.config import ModelConfig, RiskConfig, check_tuning
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.train import known_before
 
@@ -250,12 +250,16 @@ def tune(
 
     Raises
     ------
+    ConfigError
+        Before any work, if ``n_trials`` or ``folds`` is below 1 or ``timeout_seconds`` is not above 0.
     SchemaError
         Before any trial, if a fold's fitting, early-stopping or validation rows hold one outcome
         only (a block without an overstay would score every trial 0) or rows without a label: each
         such fold is named with its dates and row counts; use fewer ``folds`` or a longer history,
         and mature, labelled rows.
     """
+    # before any work: no trial or no time ran nothing, then optuna stopped naming no setting
+    check_tuning(n_trials, timeout_seconds, folds, error=ConfigError)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
