@@ -314,9 +314,14 @@ def _check_gate_metrics(gate: GateConfig) -> None:
             _check_gate_bound(rules, m, v)
 
 
+def unit_metric(metric: str) -> bool:
+    """Whether a gate metric lies in [0, 1] (every one lies at or above 0; log_loss and lift are unbounded above)."""
+    return metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+
+
 def _check_gate_bound(rules: str, metric: str, v: float) -> None:
     """A bound that cannot fail switches its rule off; one above 1 on a 0-1 metric is most likely a percentage."""
-    unit = metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+    unit = unit_metric(metric)
     never_fail = (
         (rules == "minimum" and v <= 0)
         or (unit and rules == "maximum" and v >= 1)
