@@ -602,6 +602,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("K15", "tune(): fitting's unseen-level warning held back", "riskmodel/core/risk/tuning.py",
            '                warnings.simplefilter("ignore", UnseenCategoryWarning)\n', "                pass\n",
            ("tests/test_risk_tuning.py", "-k", "unseen_level"), "each trial's fit warns of the early-stopping rows' unseen levels again"),
+    Mutant("K16", "risk gate: a champion tolerance that cannot fail is said", RG, "            _say_tolerance_off(checks, name, b, tol, sign)\n",
+           "", ("tests/test_risk_gate.py", "-k", "cannot_fail_against"),
+           "pr_auc 'may drop by at most 0.3' against a champion at 0.2 passes any challenger, reading 'ok'"),
 )
 
 
