@@ -279,11 +279,13 @@ def tune(
                 warnings.simplefilter("ignore", UnseenCategoryWarning)
                 # early stopping on the block it is scored on would pick the round that fits that block best
                 m.fit(fit_rows, valid=stop_rows, calib=stop_rows)
-            for part, rows_of in (("early-stopping rows", stop_rows), ("validation block", valid)):
-                encoded = m.encode(rows_of, warn=False)
-                if m.unseen_counts_:
-                    unseen[(k, part)] = m.unseen_counts_
-            scores.append(average_precision_score(valid[config.target].to_numpy(float), m.predict_margin(encoded)))
+                margin = m.predict_margin(valid)
+            in_valid = m.unseen_counts_  # of the block just scored
+            m.encode(stop_rows, warn=False)
+            for part, counts in (("early-stopping rows", m.unseen_counts_), ("validation block", in_valid)):
+                if counts:
+                    unseen[(k, part)] = counts
+            scores.append(average_precision_score(valid[config.target].to_numpy(float), margin))
         score = float(np.mean(scores))
         seconds = time.perf_counter() - start
         rows.append({"trial": trial.number, **params, "pr_auc": score, "seconds": seconds})
