@@ -63,6 +63,15 @@ def test_bad_usage_is_exit_2(tmp_path, crossings_file, capsys, monkeypatch):
     assert code == EXIT_USAGE and KEY_ENV in err
 
 
+def test_pseudonymise_without_a_key_names_what_a_cli_user_can_do(tmp_path, crossings_file, capsys, monkeypatch):
+    """The library's message ended 'or pass key=', which a command-line user cannot: the CLI names the variable it reads."""
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    code, err = _run(["pseudonymise", str(crossings_file), str(tmp_path / "x.parquet")], capsys)
+    assert code == EXIT_USAGE
+    assert "key=" not in err and f"export {KEY_ENV}=" in err and "32" in err, err
+    assert not (tmp_path / "x.parquet").exists()
+
+
 def test_empty_csv_is_exit_3_naming_the_file(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     path.write_text("")

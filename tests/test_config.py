@@ -179,3 +179,33 @@ def test_a_negative_grace_is_refused():
     assert DataConfig(grace_days=0).grace_days == 0  # no extra wait is a choice
     with pytest.raises(ConfigError, match=r"`config\.data`: `data\.grace_days` must be an int >= 0.*got -40"):
         from_dict(RiskConfig, {"model": {"target": "y", "time_column": "t", "features": ["a"]}, "data": {"grace_days": -40}})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        # optuna ran no trial for these, then stopped with "No trials are completed yet", naming no key
+        ("n_trials", 0, r"`tuning\.n_trials` must be an int >= 1.*got 0.*e\.g\. 20"),
+        ("n_trials", -5, r"`tuning\.n_trials` must be an int >= 1.*got -5"),
+        ("timeout_seconds", 0, r"`tuning\.timeout_seconds` must be .*> 0.*got 0.*e\.g\. 600"),
+        ("timeout_seconds", -60, r"`tuning\.timeout_seconds` must be .*> 0.*got -60"),
+        # refused only once tuning had started (time_folds), not when the config was read
+        ("folds", 0, r"`tuning\.folds` must be an int >= 1.*got 0"),
+    ],
+)
+def test_a_tuning_config_that_would_tune_nothing_is_refused_by_name(key, value, message):
+    from riskmodel.core.risk.config import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"]}
+    assert getattr(from_dict(RiskConfig, {"model": model, "tuning": {key: 1}}).tuning, key) == 1  # 1 is a (small) search
+    with pytest.raises(ConfigError, match=message):
+        from_dict(RiskConfig, {"model": model, "tuning": {key: value}})
+
+
+@pytest.mark.parametrize("key", ["n_trials", "timeout_seconds", "folds"])
+def test_a_nan_tuning_setting_is_refused_by_name(key):
+    """YAML refuses `.nan` for an int; a TuningConfig built in code took it, and NaN passes every `< 1` check."""
+    from riskmodel.core.risk.config import TuningConfig
+
+    with pytest.raises(ValueError, match=rf"`tuning\.{key}` must be"):
+        TuningConfig(**{key: float("nan")})

@@ -251,8 +251,8 @@ def test_a_peer_rule_switched_off_is_said_in_the_decision():
     # with beat_snaive on, the note says which rule is left
     d = forecast_gate(metrics | {"mase_over_snaive": 0.9}, None, dataclasses.replace(GATE, beat_best_peer=False, beat_snaive=True))
     assert any(r.startswith("OFF: not compared with the best simple peer") for r in d.reasons), d.reasons
-    # with the rule on, no such line
-    assert not any(r.startswith("OFF") for r in forecast_gate(metrics, None, GATE).reasons)
+    # with the rule on, no such line (GATE's max_coverage_95 of 1 has its own OFF line: that side cannot fail)
+    assert not any(r.startswith("OFF: not compared") for r in forecast_gate(metrics, None, GATE).reasons)
 
 
 @pytest.mark.parametrize("value", [2.0, 1.0])
@@ -269,3 +269,54 @@ def test_a_demanding_or_zero_mase_tolerance_is_kept():
     assert ForecastGateConfig(mase_tolerance=0.0).mase_tolerance == 0.0
     assert ForecastGateConfig(mase_tolerance=-0.05).mase_tolerance == -0.05  # must beat the champion by 5%: a choice
     assert ForecastGateConfig(mase_tolerance=0.5).mase_tolerance == 0.5
+
+
+# ----------------------------------------------------------------------------- bounds that cannot fail are said (h10-config)
+# A coverage is a share of actuals, in [0, 1]: a min_coverage_95 of 0 or a max_coverage_95 of 1 cannot fail on its side,
+# and [0, 1] together left only "a coverage exists" of the rule, with a decision that read as if it had been checked.
+
+def _off(decision) -> list[str]:
+    return [r for r in decision.reasons if r.startswith("OFF:")]
+
+
+def test_coverage_bounds_holding_every_coverage_are_said_off():
+    gate = dataclasses.replace(EVERY_RULE, min_coverage_95=0.0, max_coverage_95=1.0)
+    d = forecast_gate(PASSING | {"coverage_95": 0.2}, None, gate)  # a 95% interval that held one actual in five
+    assert d.passed  # the config's choice, kept
+    off = _off(d)
+    assert len(off) == 1 and "95% coverage" in off[0] and "gate.min_coverage_95" in off[0] and "gate.max_coverage_95" in off[0], d.reasons
+
+
+@pytest.mark.parametrize(("side", "other"), [("min_coverage_95", "max_coverage_95"), ("max_coverage_95", "min_coverage_95")])
+def test_a_coverage_side_that_cannot_fail_is_said_off(side, other):
+    gate = dataclasses.replace(EVERY_RULE, **{side: 0.0 if side.startswith("min") else 1.0})
+    off = _off(forecast_gate(PASSING, None, gate))
+    assert len(off) == 1 and f"gate.{side}" in off[0] and f"gate.{other}" not in off[0], off
+    # the other side still judges: 0.999 is above 0.995, 0.80 below 0.85
+    outside = 0.80 if side.startswith("max") else 0.999
+    assert _refused_by(forecast_gate(PASSING | {"coverage_95": outside}, None, gate)) == ["coverage_95"]
+
+
+def test_coverage_bounds_that_can_fail_say_nothing_off():
+    assert _off(forecast_gate(PASSING, None, EVERY_RULE)) == []
+    assert _off(forecast_gate(PASSING, None, ForecastGateConfig())) == []
+
+
+def test_a_loose_but_finite_max_mase_is_kept_and_still_judges():
+    """MASE is unbounded above: any finite max_mase can fail, so 1e9 is a loose choice, kept and not said off."""
+    gate = dataclasses.replace(EVERY_RULE, max_mase=1e9)
+    assert _off(forecast_gate(PASSING, None, gate)) == []
+    assert _refused_by(forecast_gate(PASSING | {"mase": 2e9}, None, gate)) == ["mase"]
+
+
+
+# ----------------------------------------------------------------------------- no holdout window is said, not quoted as inf
+
+def test_no_holdout_window_is_said_with_the_fix_not_quoted_as_inf():
+    """holdout_windows 0 left no holdout figure: the decision read 'holdout MASE inf > max 2.0', as if a forecast had scored."""
+    forecaster = Forecaster(h=6, models=["snaive"], n_windows=2, holdout_windows=0, breaks=()).fit(_seasonal())
+    d = forecast_gate(honest_metrics(forecaster), None, EVERY_RULE)
+    assert not d.passed
+    assert not [r for r in d.reasons if "inf" in r.split()], d.reasons
+    said = [r for r in d.reasons if "no holdout window" in r]
+    assert said and "forecaster.holdout_windows" in said[0] and "1 or more" in said[0], d.reasons

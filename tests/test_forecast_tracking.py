@@ -111,7 +111,8 @@ def test_gate_decision_is_the_risk_gates_type_with_comparisons():
     )
     missing = forecast_gate({}, None, ForecastGateConfig())
     assert not missing.passed and [c.candidate for c in missing.comparisons] == [None, None, None]  # coverage too
-    assert missing.reasons[0] == "holdout MASE inf > max 2.0"
+    # no holdout figure is said as such, with the fix, never quoted as a MASE of inf
+    assert missing.reasons[0].startswith("no holdout window to judge") and "inf" not in missing.reasons[0]
 
 
 @pytest.mark.slow
@@ -201,3 +202,14 @@ def test_a_logged_forecaster_is_built_from_the_bytes_verified_not_a_rewrite_afte
     assert (rewritten.predict()["y_hat"] == fitted.predict()["y_hat"] + 1000.0).all()
     assert model.chosen_ == fitted.chosen_
     pd.testing.assert_frame_equal(model.predict(), fitted.predict())
+
+
+def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
+    """holdout_windows 0 gave a card reading 'the history was too short', a cause it did not have (h10-config)."""
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    s = _series()
+    none = Forecaster(h=6, models=["snaive"], n_windows=2, step=3, holdout_windows=0).fit(s.df, s.hierarchy)
+    card = forecast_card(none, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if line.startswith("No holdout window")]
+    assert said and "holdout_windows is 0" in said[0] and "too short" not in said[0] and "1 or more" in said[0], said

@@ -214,7 +214,8 @@ def test_pipeline_audit_refuses_doubled_odds_of_a_large_nationality_or_region():
 # (benchmarks/MUTATION.md: mutants switching off the below-side bounds, the calibration exemption's
 # condition and the support threshold survived the tests above)
 
-LOOSE = dict(max_referral_excess=1e3, max_fpr_excess=1e3, max_precision_ratio=1e3, max_calibration_ratio=1e3, max_fnr_diff=1.0)
+# 0.99, not 1: a bound of 1 on a difference of two rates can never be breached and is refused (h10-config)
+LOOSE = dict(max_referral_excess=1e3, max_fpr_excess=1e3, max_precision_ratio=1e3, max_calibration_ratio=1e3, max_fnr_diff=0.99)
 
 
 def _caught_in_one_group(n_group: int = 2_000):
@@ -258,6 +259,39 @@ def test_a_fnr_bound_that_can_never_be_breached_is_refused_as_a_policy():
     for bad in (float("nan"), -0.2, 0.0, 1.5):
         with pytest.raises(ValueError, match="max_fnr_diff"):
             dataclasses.replace(cfg, max_fnr_diff=bad)
+
+def _all_caught_in_one_group_none_in_the_other(n_group: int = 2_000):
+    """Two groups of 2,000 rows, 200 overstayers each; 400 of 4,000 referred.
+
+    Referred: all 200 overstayers of A and 200 of B's non-overstayers, none of B's overstayers.
+    A's FNR is 0 and B's 1, in every bootstrap replicate: A's fnr_diff is -1, the most a difference
+    of two rates can be. B's referrals are never right: its precision ratio is 0 in every replicate.
+    """
+    g = np.repeat(["A", "B"], n_group)
+    y = np.zeros(2 * n_group)
+    y[:200] = y[n_group:n_group + 200] = 1
+    p = np.full(2 * n_group, 0.05)
+    p[:200] = 0.9  # A's overstayers
+    p[n_group + 200:n_group + 400] = 0.9  # B's non-overstayers
+    return pd.DataFrame({"g": g}), y, p
+
+
+def test_a_fnr_bound_of_1_or_more_can_never_be_breached_and_is_refused():
+    """A difference of two rates lies in [-1, 1]: a breach needs its interval's upper end below -b, which no
+    interval reaches at b = 1. max_fnr_diff 1 was accepted, and so switched the FNR rule off without a word."""
+    frame, y, p = _all_caught_in_one_group_none_in_the_other()
+    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **LOOSE)
+    rep = fairness_audit(frame, y, p, ["g"], cfg)
+    row = rep.table.set_index("group").loc["A"]
+    assert (row["fnr_diff"], row["fnr_diff_low"], row["fnr_diff_high"]) == (-1.0, -1.0, -1.0)  # the extreme, every replicate
+    # just under 1 the extreme is still caught; a finite ratio bound, however large (1e3), still catches B's
+    # referrals that are never right (precision ratio 0) and its FPR against A's 0 (an infinite ratio)
+    assert sorted(v.split(" breached")[0] + " / " + v.rsplit(" ", 1)[-1] for v in rep.violations) == [
+        "g: max_fnr_diff / A", "g: max_fpr_excess / B", "g: max_precision_ratio / B"]
+    for never in (1.0, 1):
+        with pytest.raises(ValueError, match=r"`fairness\.max_fnr_diff` .*never be breached.*0\.1 for 10 points"):
+            dataclasses.replace(cfg, max_fnr_diff=never)
+
 
 def test_a_group_whose_referrals_are_rarely_right_breaches_the_precision_bound():
     frame, y, p = _caught_in_one_group()

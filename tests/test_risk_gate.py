@@ -417,3 +417,19 @@ def test_a_gate_budget_metric_at_a_budget_training_does_not_log_is_refused():
     assert from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_5pct": 0.3}}}).gate.minimum == {"recall_at_5pct": 0.3}
     with pytest.raises(ConfigError, match=r"`gate\.minimum` names \['recall_at_3pct'\].*budgets.*\[0\.01, 0\.02, 0\.05\].*add 0\.03"):
         from_dict(RiskConfig, {"model": model, "gate": {"minimum": {"recall_at_3pct": 0.3}}})
+
+
+def test_a_champion_tolerance_that_cannot_fail_against_this_champion_is_said_off():
+    """A tolerance at or above the champion's own figure (pr_auc 0.3 against a champion at 0.2) puts the floor at or below 0,
+    which no metric lies below: the rule passed any challenger (pr_auc 0.01 here) with a decision reading 'ok' (h10-config).
+    On a metric of [0, 1] the same holds for a lower-is-better ceiling at or above 1 (ece 0.5 on a champion at 0.6)."""
+    gate = GateConfig(higher_is_better={"pr_auc": 0.3}, lower_is_better={"ece": 0.5}, require_fairness=False)
+    d = evaluate_gate({"pr_auc": 0.01, "ece": 0.95}, {"pr_auc": 0.2, "ece": 0.6}, gate)
+    assert d.passed  # the config's choice is kept, and said
+    off = [r for r in d.reasons if r.startswith("OFF:")]
+    assert any("pr_auc" in r and "gate.higher_is_better.pr_auc" in r for r in off), d.reasons
+    assert any("ece" in r and "gate.lower_is_better.ece" in r for r in off), d.reasons
+    # against a champion at 0.5 (floor 0.2) and ece 0.1 (ceiling 0.6) both rules can fail: nothing said, both judge
+    d = evaluate_gate({"pr_auc": 0.01, "ece": 0.95}, {"pr_auc": 0.5, "ece": 0.1}, gate)
+    assert not d.passed and [c.metric for c in d.comparisons if not c.passed] == ["pr_auc", "ece"]
+    assert not [r for r in d.reasons if r.startswith("OFF: ") and "tolerance" in r], d.reasons

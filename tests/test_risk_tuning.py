@@ -11,7 +11,7 @@ import pytest
 
 from riskmodel.core.config import load_config
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, UnseenCategoryWarning
 from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, time_split
 from riskmodel.core.risk.tuning import known_then_folds, time_folds, tune, tuned_config, write_config
@@ -194,6 +194,33 @@ def test_a_validation_block_with_missing_labels_is_refused_before_any_trial_and_
                 warnings.simplefilter("ignore", RiskModelWarning)
                 tune(unlabelled, cfg.model, crossings=log, n_trials=1, timeout_seconds=60, folds=1, on_trial=lambda *a: trials.append(a))
     assert trials == []
+
+
+@pytest.mark.parametrize(("kw", "key"), [({"n_trials": 0}, "n_trials"), ({"timeout_seconds": 0}, "timeout_seconds"),
+                                         ({"timeout_seconds": -1.5}, "timeout_seconds"), ({"folds": 0}, "folds")])
+def test_tune_refuses_settings_that_run_no_trial_before_any_work(kw, key):
+    """tune() is a public entry point: n_trials 0 or no time budget ran no trial, then optuna stopped with
+    "No trials are completed yet", naming no setting (the table is never read: the check comes first)."""
+    with pytest.raises(ConfigError, match=rf"`tuning\.{key}` must be"):
+        tune(pd.DataFrame(), load_config(REPO / "configs" / "risk.yaml", RiskConfig).model, **kw)
+
+
+def test_an_unseen_level_in_a_fold_is_warned_once_not_once_per_trial(crossings, table, cfg):
+    """A port first used after a fold's fitting rows is unseen in its validation block in every trial: `--tune`
+    printed the same UnseenCategoryWarning once per trial (20 by default), however it was filtered."""
+    tc, holdout = "entry_time", cfg.model.splits.test_fraction
+    # hand-made: a port no stay of the log used, given to the first 5 rows of the last fold's block
+    (_, _), (_, last) = time_folds(table, tc, 2, holdout_fraction=holdout)
+    moved = table.copy()
+    moved["entry_port"] = moved["entry_port"].astype(object)
+    moved.loc[last.index[:5], "entry_port"] = "NEW-PORT"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        res = tune(moved, cfg.model, n_trials=3, timeout_seconds=120, folds=2)
+    assert len(res.trials) == 3
+    unseen = [str(w.message) for w in seen if issubclass(w.category, UnseenCategoryWarning)]
+    assert len(unseen) == 1, unseen
+    assert "fold 1" in unseen[0] and "'entry_port': 5" in unseen[0], unseen[0]
 
 
 @pytest.mark.slow

@@ -39,6 +39,8 @@ KEY_ENV = "RISKMODEL_PSEUDONYM_KEY"
 #: The contract's personal identifiers (the columns :mod:`riskmodel.core.schema` describes as pseudonymised).
 IDENTIFIER_COLUMNS = ("traveller_id", "document_id")
 _MIN_KEY = 32
+#: The shortest key accepted, in bytes (characters, for a plain ASCII key).
+MIN_KEY_BYTES = _MIN_KEY
 
 
 def _key(key: str | bytes | None) -> bytes:

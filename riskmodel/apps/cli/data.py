@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, check_period, int_at_least, local_time, read_table, write_atomically
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK
+from riskmodel.core.exceptions import ConfigError
 
 __all__ = ["register", "DEFAULT_OUTPUT"]
 
@@ -59,8 +61,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_pseudonymise(args: argparse.Namespace) -> int:
-    from riskmodel.core.privacy import KEY_ENV, pseudonymise_file
+    from riskmodel.core.privacy import KEY_ENV, MIN_KEY_BYTES, pseudonymise_file
 
+    if not os.environ.get(KEY_ENV):  # the library's message offers key=, which no command-line user can pass
+        raise ConfigError(f"no pseudonymisation key: set the environment variable {KEY_ENV} to a secret of at least "
+                          f"{MIN_KEY_BYTES} characters from your secrets store before running the command (export {KEY_ENV}=...); "
+                          "the command takes no key option, so the key never shows in the shell history or the process list.")
     # the library reads ids as text and writes atomically; it refuses a column that does not exist
     rows, columns = pseudonymise_file(args.input, args.output, args.columns)
     print(f"{rows:,} rows written to {args.output}; columns {columns} pseudonymised with the key in ${KEY_ENV}")
@@ -87,7 +93,10 @@ def register(groups: CommandGroups) -> None:
                    default="crossings", help="which contract (default: %(default)s)")
     p.set_defaults(func=_cmd_validate, inputs=("path",))
 
-    p = groups.top.add_parser("pseudonymise", help="replace traveller and document ids by keyed-hash pseudonyms before storing data")
+    p = groups.top.add_parser("pseudonymise", help="replace traveller and document ids by keyed-hash pseudonyms before storing data",
+                              description="The key is read from the environment variable RISKMODEL_PSEUDONYM_KEY (a secret of at "
+                                          "least 32 characters, from your secrets store); there is no key option, so the key never "
+                                          "shows in the shell history or the process list.")
     p.add_argument("input", help="Parquet or CSV extract")
     p.add_argument("output", help="where to write the pseudonymised copy (.parquet or .csv)")
     p.add_argument("--columns", nargs="+", default=None,

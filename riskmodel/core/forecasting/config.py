@@ -85,6 +85,8 @@ class ForecastGateConfig:
     and its 95% coverage lies in ``[min_coverage_95, max_coverage_95]``
     (:mod:`riskmodel.core.forecasting.gate`). ``mase_tolerance`` is relative and below 1
     (0.02 is 2%; a negative one asks the challenger to beat the champion by that much).
+    A coverage bound at the end of [0, 1] (a minimum of 0, a maximum of 1) cannot fail on its side:
+    it is kept, and the gate's decision says so in an ``OFF:`` line.
     """
 
     max_mase: float = 2.0

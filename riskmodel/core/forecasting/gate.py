@@ -13,12 +13,20 @@ window. A challenger passes when, for the rules of
   passes when a peer is as good;
 * with ``beat_snaive``, its MASE is at most seasonal naive's (with ``beat_best_peer`` off, the
   decision says so in an ``OFF:`` line: a rule switched off is said, never left out);
-* its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]``;
+* its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]`` (a side whose bound no
+  coverage can cross, a minimum of 0 or a maximum of 1, is said in an ``OFF:`` line);
 * with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
   champion refitted and scored on the same window (``champion_mase_same_window``) when
   that was measured, else the champion's own logged MASE.
 
-A missing MASE or ratio (no holdout window: too short a history) counts as infinite, so it fails its rule.
+A missing MASE or ratio (no holdout window: ``forecaster.holdout_windows`` 0, or too short a history)
+fails its rule, and the decision says there is no holdout window to judge and how to fix the config
+(:data:`NO_HOLDOUT`), never quoting a MASE of inf.
+
+A bound that cannot fail is said, not refused, when it may be a deliberate choice: per metric, a
+coverage side at the end of [0, 1] cannot fail (``OFF:`` line); MASE and its ratios are unbounded
+above, so every finite ``max_mase`` can fail, however loose (1e9 is kept and says nothing); infinite
+or NaN bounds are refused by :class:`~riskmodel.core.forecasting.config.ForecastGateConfig`.
 """
 
 from __future__ import annotations
@@ -93,32 +101,34 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     False
     """
     checks = GateChecks()
-    mase = candidate.get("mase", float("inf"))
     shown = candidate.get("mase")
+    mase = _figure(shown)
+    # no holdout figure at all is said as such, with the fix: quoted as "MASE inf" it read as a forecast scored that badly
     checks.compare(
         "mase", shown, upper=gate.max_mase, rule=f"<= {gate.max_mase}",
-        text=lambda ok: f"holdout MASE {mase:.4f} {'<=' if ok else '>'} max {gate.max_mase}",
+        text=(lambda ok: f"holdout MASE {mase} {'<=' if ok else '>'} max {gate.max_mase}") if shown is not None else NO_HOLDOUT,
     )
     if gate.beat_best_peer:
-        best = candidate.get("mase_over_best_peer", float("inf"))
+        best = _figure(candidate.get("mase_over_best_peer"))
         checks.compare(
             # strictly below, rounding aside: a challenger that is one of the peers (a tie) adds nothing
             "mase_over_best_peer", candidate.get("mase_over_best_peer"), upper=1.0 - TIE, rule="< 1",
-            text=lambda ok: f"holdout MASE over the best of naive, seasonal naive and drift {best:.4f} {'<' if ok else '>='} 1",
+            text=lambda ok: f"holdout MASE over the best of naive, seasonal naive and drift {best} {'<' if ok else '>='} 1",
         )
     elif gate.beat_snaive:  # a rule switched off is said in the decision, never left out
         checks.note("OFF: not compared with the best simple peer, only with seasonal naive (gate.beat_best_peer is false)")
     else:
         checks.note("OFF: not compared with the simple peers (gate.beat_best_peer is false, gate.beat_snaive is false)")
     if gate.beat_snaive:
-        ratio = candidate.get("mase_over_snaive", float("inf"))
+        ratio = _figure(candidate.get("mase_over_snaive"))
         checks.compare(
             "mase_over_snaive", candidate.get("mase_over_snaive"), upper=1.0, rule="<= 1",
-            text=lambda ok: f"MASE over seasonal naive {ratio:.4f} {'<=' if ok else '>'} 1",
+            text=lambda ok: f"MASE over seasonal naive {ratio} {'<=' if ok else '>'} 1",
         )
     # a forecaster whose holdout has no 95% coverage (no intervals) fails this rule: never a pass by omission
     cov = candidate.get("coverage_95")
     lo, hi = gate.min_coverage_95, gate.max_coverage_95
+    _say_coverage_sides_off(checks, lo, hi)
     checks.compare(
         "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
@@ -135,9 +145,33 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         checks.compare(
             "mase", shown, upper=reference * factor, reference=reference, tolerance=gate.mase_tolerance,
             rule="<= champion x (1 + tolerance)",
-            text=lambda ok: f"MASE {mase:.4f} {'<=' if ok else '>'} champion's {reference:.4f} ({where}) x {factor}",
+            text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} champion's {reference:.4f} ({where}) x {factor}",
         )
     return checks.decision()
+
+
+#: The reason of the MASE rule when the challenger has no holdout figure: what is missing, why, and the fix.
+NO_HOLDOUT = ("no holdout window to judge: the challenger has no holdout MASE (forecaster.holdout_windows is 0, or the "
+              "history is too short to keep a window out of model choice); set forecaster.holdout_windows to 1 or more, "
+              "with history for n_windows + holdout_windows backtest windows")
+
+
+def _figure(value: float | None) -> str:
+    """A holdout figure for a reason line; ``missing (no holdout window)`` when there is none."""
+    return "missing (no holdout window)" if value is None else f"{value:.4f}"
+
+
+def _say_coverage_sides_off(checks: GateChecks, lo: float, hi: float) -> None:
+    """An ``OFF:`` line for each side of the coverage rule its bound cannot fail (a coverage lies in [0, 1])."""
+    if lo <= 0 and hi >= 1:
+        checks.note(f"OFF: 95% coverage not bounded (gate.min_coverage_95 is {lo:g} and gate.max_coverage_95 is {hi:g}: every "
+                    "coverage lies between them); only that the holdout has a coverage is checked")
+    elif lo <= 0:
+        checks.note(f"OFF: 95% coverage not checked from below (gate.min_coverage_95 is {lo:g}, which no coverage lies below): "
+                    "intervals that cover too little pass")
+    elif hi >= 1:
+        checks.note(f"OFF: 95% coverage not checked from above (gate.max_coverage_95 is {hi:g}, which no coverage exceeds): "
+                    "intervals that cover every actual pass")
 
 
 def champion_on_same_window(champion, challenger, *, on_progress=None) -> float | None:

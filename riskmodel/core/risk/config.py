@@ -180,7 +180,10 @@ class FairnessConfig:
 
     A ratio bound ``b`` reads ``b`` above and ``1/b`` below, ``max_fnr_diff`` reads
     ``+/-`` the difference, each on the side that burdens the group (see
-    :data:`riskmodel.core.risk.fairness.COMPARISONS`). A bound is breached only when the whole bootstrap interval
+    :data:`riskmodel.core.risk.fairness.COMPARISONS`). Every bound must be able to decide:
+    a ratio bound is finite and above 1 (a ratio of rates is unbounded, so any finite bound can
+    be breached, however large), ``max_fnr_diff`` lies in (0, 1) (a difference of two rates
+    lies in [-1, 1], so 1 or more can never be breached); anything else is refused. A bound is breached only when the whole bootstrap interval
     (``confidence``, ``bootstrap`` replicates) lies beyond it; an attribute with
     fewer than ``min_groups`` groups of ``min_support`` rows and ``min_positives``
     positives fails. ``top_groups`` keeps the largest groups of an attribute and
@@ -207,10 +210,13 @@ class FairnessConfig:
         ratios = {k: getattr(self, k) for k in ("max_referral_excess", "max_fpr_excess", "max_precision_ratio", "max_calibration_ratio")}
         if any(not 1 < v < math.inf for v in ratios.values()):  # no interval lies wholly beyond inf: never breached
             raise ValueError(f"fairness ratio bounds must be finite numbers > 1 (a group's rate may reach b times the rest's); got {ratios}.")
-        # a difference of two rates lies in [-1, 1]: NaN or a bound above 1 can never be breached, 0 or below nearly always is
-        # (1 itself, which the tests use to switch the rule off, is kept)
-        if not 0 < self.max_fnr_diff <= 1:
-            raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1]; got {self.max_fnr_diff}.")
+        # a difference of two rates lies in [-1, 1] and a breach needs the interval's upper end below -b: NaN or a bound
+        # of 1 or more can never be breached (the FNR rule off without a word), 0 or below nearly always is
+        if not 0 < self.max_fnr_diff < 1:
+            raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1); got {self.max_fnr_diff}. A bound "
+                             "of 1 or more can never be breached (a difference of two rates lies in [-1, 1]), so the FNR rule "
+                             "would be off: write a difference of rates (0.1 for 10 points); 0.99 still catches a group whose "
+                             "overstayers are all caught while the rest's are all missed.")
         # a negative count sliced groups off the end (-3: all but the 3 smallest), 0 pooled everyone into "other"
         few = {k: v for k, v in self.top_groups.items() if v < 1}
         if few:
@@ -308,9 +314,14 @@ def _check_gate_metrics(gate: GateConfig) -> None:
             _check_gate_bound(rules, m, v)
 
 
+def unit_metric(metric: str) -> bool:
+    """Whether a gate metric lies in [0, 1] (every one lies at or above 0; log_loss and lift are unbounded above)."""
+    return metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+
+
 def _check_gate_bound(rules: str, metric: str, v: float) -> None:
     """A bound that cannot fail switches its rule off; one above 1 on a 0-1 metric is most likely a percentage."""
-    unit = metric in _UNIT or metric.startswith(("precision_at_", "recall_at_"))
+    unit = unit_metric(metric)
     never_fail = (
         (rules == "minimum" and v <= 0)
         or (unit and rules == "maximum" and v >= 1)
@@ -340,11 +351,39 @@ def _check_gate_budgets(gate: GateConfig, budgets: tuple[float, ...]) -> None:
 
 @dataclass(frozen=True)
 class TuningConfig:
-    """Optional time-budgeted search on time-ordered folds."""
+    """Optional time-budgeted search on time-ordered folds (:func:`~riskmodel.core.risk.tuning.tune`).
+
+    ``n_trials`` and ``folds`` are ints >= 1 and ``timeout_seconds`` a number > 0: fewer trials or no
+    time ran no trial at all, and tuning stopped with no result naming no setting. The search space
+    is fixed in code and the folds are cut from the rows before ``model.splits.test_fraction``, so
+    no setting here can reach the holdout.
+    """
 
     n_trials: int = 20
     timeout_seconds: int = 600
     folds: int = 3
+
+    def __post_init__(self):
+        check_tuning(self.n_trials, self.timeout_seconds, self.folds, error=ValueError)
+
+
+def check_tuning(n_trials, timeout_seconds, folds, *, error: type[Exception]) -> None:
+    """Refuse tuning settings that run no trial or no fold, naming the setting and the fix.
+
+    Written so that NaN, whose comparisons are all False, fails every check.
+    """
+    def whole(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not (whole(n_trials) and n_trials >= 1):
+        raise error(f"`tuning.n_trials` must be an int >= 1 (trials to run: with none, tuning stops with no result); got "
+                    f"{n_trials!r}. Use e.g. 20.")
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int | float) or not timeout_seconds > 0:
+        raise error(f"`tuning.timeout_seconds` must be a number of seconds > 0 (the search's wall-clock budget: with none, "
+                    f"no trial starts); got {timeout_seconds!r}. Use e.g. 600.")
+    if not (whole(folds) and folds >= 1):
+        raise error(f"`tuning.folds` must be an int >= 1 (validation blocks cut from the rows before the test slice); "
+                    f"got {folds!r}. Use e.g. 3.")
 
 
 @dataclass(frozen=True)

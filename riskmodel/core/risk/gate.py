@@ -3,7 +3,9 @@
 A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.GateConfig`:
 
 * no ``higher_is_better`` metric is below the champion's minus its tolerance;
-* no ``lower_is_better`` metric is above the champion's plus its tolerance;
+* no ``lower_is_better`` metric is above the champion's plus its tolerance (a tolerance that cannot
+  fail against this champion, a floor at or below 0 or a 0-1 metric's ceiling at or above 1, is said
+  in an ``OFF:`` line);
 * every ``minimum`` / ``maximum`` absolute bound holds;
 * the fairness audit passed (``fairness_passed`` metric equal to 1), when required (when not, the
   decision says so in an ``OFF:`` line).
@@ -31,7 +33,7 @@ import re
 import numpy as np
 
 from riskmodel.core.gate import GateChecks, GateDecision
-from riskmodel.core.risk.config import GateConfig
+from riskmodel.core.risk.config import GateConfig, unit_metric
 from riskmodel.core.risk.metrics import classification_metrics, paired_difference
 
 __all__ = ["GateDecision", "evaluate_gate", "evaluate_paired_gate", "evaluate_window_gate"]
@@ -55,6 +57,20 @@ def _fmt(value: float | None) -> str:
     return "None" if value is None else format(value, ".4g")
 
 
+def _say_tolerance_off(checks: GateChecks, name: str, champion: float, tol: float, sign: int) -> None:
+    """An ``OFF:`` line when a champion rule's bound lies where no value can cross it, against this champion.
+
+    Every gate metric lies at or above 0, and those of :func:`~riskmodel.core.risk.config.unit_metric` at or
+    below 1: a floor at or below 0, or such a metric's ceiling at or above 1, passes any challenger that has the metric.
+    """
+    if sign < 0 and champion - tol <= 0:
+        checks.note(f"OFF: {name} cannot fail against this champion: its {champion:.4g} less the tolerance {tol:g} "
+                    f"(gate.higher_is_better.{name}) is at or below 0, which no {name} lies below")
+    elif sign > 0 and unit_metric(name) and champion + tol >= 1:
+        checks.note(f"OFF: {name} cannot fail against this champion: its {champion:.4g} plus the tolerance {tol:g} "
+                    f"(gate.lower_is_better.{name}) is at or above 1, which no {name} exceeds")
+
+
 def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None, config: GateConfig) -> GateDecision:
     """Check a challenger's metrics against the champion's and the gate's rules.
 
@@ -75,7 +91,7 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
 
     Examples
     --------
-    >>> from riskmodel.core.risk.config import GateConfig
+    >>> from riskmodel.core.risk.config import GateConfig, unit_metric
     >>> evaluate_gate({"roc_auc": 0.80}, {"roc_auc": 0.90}, GateConfig(lower_is_better={}, higher_is_better={"roc_auc": 0.01}, require_fairness=False)).passed
     False
     """
@@ -96,6 +112,7 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             compared += 1
             text = f"{name} missing for the challenger" if c is None else f"{name} {c:.4g} vs champion {b:.4g} (may {word} by at most {tol:g})"
             bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}
+            _say_tolerance_off(checks, name, b, tol, sign)
             checks.compare(name, c, text=verdict(text), reference=b, tolerance=tol, rule=f"may {word} by at most {tol:g}", **bound)
         if not compared and (config.higher_is_better or config.lower_is_better):
             # a champion exists but none of its figures could be read ({} from the registry): no comparison is no pass
@@ -228,7 +245,7 @@ def evaluate_window_gate(
 
     Examples
     --------
-    >>> from riskmodel.core.risk.config import GateConfig
+    >>> from riskmodel.core.risk.config import GateConfig, unit_metric
     >>> rng = np.random.default_rng(0)
     >>> y = rng.random(5_000) < 0.1
     >>> p = np.clip(0.1 + 0.3 * (y - 0.1) + rng.normal(0, 0.05, 5_000), 0.001, 0.999)

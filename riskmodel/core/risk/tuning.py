@@ -32,8 +32,8 @@ import pandas as pd
 import yaml
 
 from riskmodel.core.config import to_dict
-from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, SchemaProblem
-from riskmodel.core.risk.config import ModelConfig, RiskConfig
+from riskmodel.core.exceptions import ConfigError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
+from riskmodel.core.risk.config import ModelConfig, RiskConfig, check_tuning
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.risk.train import known_before
 
@@ -250,12 +250,16 @@ def tune(
 
     Raises
     ------
+    ConfigError
+        Before any work, if ``n_trials`` or ``folds`` is below 1 or ``timeout_seconds`` is not above 0.
     SchemaError
         Before any trial, if a fold's fitting, early-stopping or validation rows hold one outcome
         only (a block without an overstay would score every trial 0) or rows without a label: each
         such fold is named with its dates and row counts; use fewer ``folds`` or a longer history,
         and mature, labelled rows.
     """
+    # before any work: no trial or no time ran nothing, then optuna stopped naming no setting
+    check_tuning(n_trials, timeout_seconds, folds, error=ConfigError)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -263,16 +267,25 @@ def tune(
 
     slices, summary = _fold_pairs(table, config, folds, crossings, grace_days)
     rows = []
+    unseen: dict[tuple[int, str], dict[str, int]] = {}  # per fold and part: the same in every trial, so warned once, after
 
     def objective(trial) -> float:
         params = {**config.params, **_suggest(trial)}
         start = time.perf_counter()
         scores = []
-        for fit_rows, stop_rows, valid in slices:
+        for k, (fit_rows, stop_rows, valid) in enumerate(slices):
             m = RiskModel.from_config(dataclasses.replace(config, params=params, calibration="none"))
-            # early stopping on the block it is scored on would pick the round that fits that block best
-            m.fit(fit_rows, valid=stop_rows, calib=stop_rows)
-            scores.append(average_precision_score(valid[config.target].to_numpy(float), m.predict_margin(valid)))
+            with warnings.catch_warnings():  # the same in every trial: counted below, warned once after the search
+                warnings.simplefilter("ignore", UnseenCategoryWarning)
+                # early stopping on the block it is scored on would pick the round that fits that block best
+                m.fit(fit_rows, valid=stop_rows, calib=stop_rows)
+                margin = m.predict_margin(valid)
+            in_valid = m.unseen_counts_  # of the block just scored
+            m.encode(stop_rows, warn=False)
+            for part, counts in (("early-stopping rows", m.unseen_counts_), ("validation block", in_valid)):
+                if counts:
+                    unseen[(k, part)] = counts
+            scores.append(average_precision_score(valid[config.target].to_numpy(float), margin))
         score = float(np.mean(scores))
         seconds = time.perf_counter() - start
         rows.append({"trial": trial.number, **params, "pr_auc": score, "seconds": seconds})
@@ -282,6 +295,15 @@ def tune(
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
     study.optimize(objective, n_trials=n_trials, timeout=timeout_seconds)
+    if unseen:
+        warnings.warn(
+            "tuning: values not seen in a fold's fitting rows were scored as missing, in every trial: "
+            f"{'; '.join(f'fold {k} {part} {v}' for (k, part), v in sorted(unseen.items()))} (column: rows). Common ones call for "
+            "fewer folds or a longer history; silence with warnings.filterwarnings('ignore', "
+            "category=riskmodel.UnseenCategoryWarning).",
+            UnseenCategoryWarning,
+            stacklevel=2,
+        )
     best = {**config.params, **study.best_params}
     return TuningResult(best_params=best, best_score=float(study.best_value), trials=pd.DataFrame(rows), folds=summary)
 

@@ -142,7 +142,8 @@ def _largest_error_line(forecaster: Forecaster) -> str:
 def _holdout_lines(forecaster: Forecaster) -> list[str]:
     honest = honest_metrics(forecaster)
     if not honest:
-        return ["No holdout window: the history was too short to keep one out of selection; the gate refuses such a model."]
+        why = "holdout_windows is 0" if not forecaster.holdout_windows else "the history was too short to keep one out of selection"
+        return [f"No holdout window: {why}; the gate refuses such a model (set holdout_windows to 1 or more, with history for it)."]
     cv = forecaster.cv_
     held = cv[cv["holdout"]]
     lines = [f"Scored on the latest {held['cutoff'].nunique()} backtest window(s) (cutoffs {', '.join(sorted(str(c)[:10] for c in held['cutoff'].unique()))}; "
