@@ -293,6 +293,16 @@ def test_a_fnr_bound_of_1_or_more_can_never_be_breached_and_is_refused():
             dataclasses.replace(cfg, max_fnr_diff=never)
 
 
+@pytest.mark.parametrize(("key", "value"), [("min_support", 0), ("min_support", -5), ("min_positives", 0), ("min_positives", -1),
+                                            ("min_support", float("nan")), ("min_positives", float("nan"))])
+def test_a_group_size_floor_below_1_is_refused(key, value):
+    """min_support or min_positives of 0 (or less, or NaN) let a group of a few rows, or one with no overstayer, count
+    towards min_groups: its bootstrap interval spans nearly everything, so it can never breach, and an audit of such
+    groups passed with no power to see anything. They were accepted."""
+    with pytest.raises(ValueError, match=rf"`fairness\.{key}` must be a whole number >= 1"):
+        FairnessConfig(**{key: value})
+
+
 def test_a_group_whose_referrals_are_rarely_right_breaches_the_precision_bound():
     frame, y, p = _caught_in_one_group()
     cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **(LOOSE | {"max_precision_ratio": 4.0}))
