@@ -217,6 +217,14 @@ class FairnessConfig:
                              "of 1 or more can never be breached (a difference of two rates lies in [-1, 1]), so the FNR rule "
                              "would be off: write a difference of rates (0.1 for 10 points); 0.99 still catches a group whose "
                              "overstayers are all caught while the rest's are all missed.")
+        # 0 let a group of a few rows, or one without an overstayer, count towards min_groups: its interval spans nearly
+        # everything and never breaches, so an audit of such groups passed with no power to see anything
+        for key in ("min_support", "min_positives"):
+            v = getattr(self, key)
+            if not v >= 1 or v != int(v):  # NaN fails both comparisons
+                raise ValueError(f"`fairness.{key}` must be a whole number >= 1; got {v}. A group below it is reported as too "
+                                 "small instead of judged; 0 lets groups no interval can judge count as audited (default "
+                                 f"{500 if key == 'min_support' else 20}).")
         # a negative count sliced groups off the end (-3: all but the 3 smallest), 0 pooled everyone into "other"
         few = {k: v for k, v in self.top_groups.items() if v < 1}
         if few:
