@@ -384,6 +384,19 @@ def test_crossings_ids_with_characters_that_do_not_print_are_refused(column, val
         build_stays(log, as_of="2022-03-01")
 
 
+@pytest.mark.parametrize(("record_id", "shown"), [("", "row 1"), ("  ", "row 1"), (None, "row 1"), ("C2\u200b", "row 1"), (2, "row 1")])
+def test_a_row_whose_own_id_is_unusable_is_named_by_its_position_in_every_problem(record_id, shown):
+    """The review: a record with a blank crossing_id and another problem was named by its blank id in that other
+    problem, '(1 row:  )', which names nothing; a missing one read 'None', a number passed for an id."""
+    log = _three_crossings("crossing_id", ["C1", record_id, "C3"])
+    log.loc[1, "direction"] = "sideways"
+    with pytest.raises(SchemaError) as caught:
+        validate_crossings(log)
+    direction = [p for p in caught.value.problems if p.column == "direction"]
+    assert [p.record_ids for p in direction] == [(shown,)]
+    assert check_crossings(_three_crossings("direction", ["entry", "sideways", "entry"]))[0].record_ids == ("C2",)
+
+
 @pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
 def test_blank_traveller_ids_are_refused_in_every_text_dtype(dtype):
     """pandas 3 reads text as `str`, pandas 2 as `object`; a `string` or `category` column holds the same ''."""
