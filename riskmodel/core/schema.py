@@ -428,11 +428,12 @@ def _ids(df: pd.DataFrame, id_col: str, mask: np.ndarray) -> tuple[tuple[str, ..
     n = int(mask.sum())
     if n == 0:
         return (), 0
-    if id_col in df.columns:
-        ids = tuple(str(v) for v in df[id_col].to_numpy()[mask][:_MAX_IDS])
-    else:
-        ids = tuple(f"row {i}" for i in np.flatnonzero(mask)[:_MAX_IDS])
-    return ids, n
+    rows = np.flatnonzero(mask)[:_MAX_IDS]
+    if id_col not in df.columns:
+        return tuple(f"row {i}" for i in rows), n
+    values = df[id_col].to_numpy(dtype=object)[rows]
+    # a row whose own id is blank, missing, hidden or not text is named by its position: the id names nothing
+    return tuple(str(v) if _id_kind(v) == _ID_TEXT else f"row {i}" for v, i in zip(values, rows, strict=True)), n
 
 
 def _type_ok(series: pd.Series, kind: str) -> bool:
