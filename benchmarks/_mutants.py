@@ -728,6 +728,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("K16", "risk gate: a champion tolerance that cannot fail is said", RG, "            _say_tolerance_off(checks, name, b, tol, sign)\n",
            "", ("tests/test_risk_gate.py", "-k", "cannot_fail_against"),
            "pr_auc 'may drop by at most 0.3' against a champion at 0.2 passes any challenger, reading 'ok'"),
+    Mutant("Q14", "fairness: group size floors of at least 1", "riskmodel/core/risk/config.py",
+           "            if not v >= 1 or v != int(v):  # NaN fails both comparisons\n", "            if False:\n",
+           ("tests/test_risk_fairness.py", "-k", "floor_below"), "min_support 0 lets groups no interval can judge count as audited"),
 )
 
 

@@ -409,7 +409,9 @@ def test_the_at_risk_reasons_are_plain_words(src, monitor_model):
     texts = pd.concat([why[f"reason_{i}"] for i in k]).dropna().unique()
     assert len({t.split(" (")[0] for t in texts}) > 30
     codes = {str(v) for levels in monitor_model.levels_.values() for v in levels if "_" in str(v)}
-    bad = [t for t in texts if "_" in t or " = " in t or "None" in t or "nan" in t or "unknown" in t or any(c in t for c in codes)]
+    # a level the model never saw is said as such (h10-entry), the one sentence where "unknown" is the true word
+    plain = [t.replace("not seen in training, scored as unknown", "") for t in texts]
+    bad = [t for t in plain if "_" in t or " = " in t or "None" in t or "nan" in t or "unknown" in t or any(c in t for c in codes)]
     assert bad == []
     # a reason is shown only for what raises the risk
     weights = pd.concat([why[f"reason_{i}_weight"] for i in k])
