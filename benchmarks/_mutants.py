@@ -731,6 +731,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q14", "fairness: group size floors of at least 1", "riskmodel/core/risk/config.py",
            "            if not v >= 1 or v != int(v):  # NaN fails both comparisons\n", "            if False:\n",
            ("tests/test_risk_fairness.py", "-k", "floor_below"), "min_support 0 lets groups no interval can judge count as audited"),
+    Mutant("Q15", "problems: a row named by a usable id only", SC,
+           'str(v) if _id_kind(v) == _ID_TEXT else f"row {i}" for v, i in', 'str(v) if True else f"row {i}" for v, i in',
+           ("tests/test_schema.py", "-k", "unusable"), "a record with a blank id and another problem is named '(1 row:  )'"),
 )
 
 
