@@ -70,6 +70,22 @@ def test_mase_scale_and_metrics_by_hand():
     assert m.loc["bottom", "coverage_80"] == pytest.approx(1.0)
 
 
+def test_a_series_without_interval_bounds_has_no_coverage_not_zero_coverage():
+    # Reconciling the backtest of a hierarchy where one bottom series had no bounds left every sum without bounds; the
+    # comparison with NaN bounds is False, so coverage read 0.000 and the gate refused on "95% coverage 0.000", a figure
+    # no interval scored (the chosen model's was 0.949). Without bounds a series has no coverage, as it has no MSIS.
+    cv = pd.DataFrame(
+        {"unique_id": ["a", "a", "b", "b"], "y": [10.0, 0.0, 4.0, 4.0], "scale": [2.0, 2.0, 1.0, 1.0],
+         "f": [12.0, 0.0, 4.0, 2.0], "f-lo-95": [9.0, 0.0, np.nan, np.nan], "f-hi-95": [11.0, 1.0, np.nan, np.nan]}
+    )
+    m = evaluate(cv, ["f"], levels=(95,), tags={"top": ["a"], "bottom": ["b"]}).set_index("level")
+    assert m.loc["top", "coverage_95"] == pytest.approx(1.0)
+    assert np.isnan(m.loc["bottom", "coverage_95"]) and np.isnan(m.loc["bottom", "msis_95"])
+    assert m.loc["all", "coverage_95"] == pytest.approx(1.0)  # over the series that have bounds, as MSIS and width are
+    none = evaluate(cv[cv["unique_id"] == "b"], ["f"], levels=(95,)).set_index("level")
+    assert np.isnan(none.loc["all", "coverage_95"])
+
+
 def test_declared_break_is_never_scored():
     settings = RunSettings(freq="M", m=12, models=("snaive",), breaks=(("2019-01-01", "2019-06-30"),))
     cv, _ = cross_validation(_panel(), 12, settings, n_windows=3, step=6)
