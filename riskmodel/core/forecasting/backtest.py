@@ -306,7 +306,10 @@ def evaluate(
             for L in levels:
                 lo, hi = g.get(f"{name}-lo-{L}"), g.get(f"{name}-hi-{L}")
                 if lo is not None and hi is not None:
-                    rec[f"coverage_{L}"] = float(np.mean((y >= lo.to_numpy()) & (y <= hi.to_numpy())))
+                    a, b = lo.to_numpy(dtype=float), hi.to_numpy(dtype=float)
+                    # a row without bounds has no interval to hold its actual: no coverage (as no width and no MSIS), never 0
+                    held = (y >= a) & (y <= b)
+                    rec[f"coverage_{L}"] = float(np.mean(held)) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan
                     rec[f"width_{L}"] = float(np.mean(hi.to_numpy() - lo.to_numpy()) / mean_y)
                     score = interval_score(y, lo.to_numpy(dtype=float), hi.to_numpy(dtype=float), int(L))
                     rec[f"msis_{L}"] = float(np.mean(score / g["scale"].to_numpy(dtype=float)))
