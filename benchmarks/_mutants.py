@@ -734,6 +734,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q15", "problems: a row named by a usable id only", SC,
            'str(v) if _id_kind(v) == _ID_TEXT else f"row {i}" for v, i in', 'str(v) if True else f"row {i}" for v, i in',
            ("tests/test_schema.py", "-k", "unusable"), "a record with a blank id and another problem is named '(1 row:  )'"),
+    Mutant("Q16", "backtest: no coverage without bounds", "riskmodel/core/forecasting/backtest.py",
+           "float(np.mean(held)) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan", "float(np.mean(held))",
+           ("tests/test_forecast_backtest.py", "-k", "without_interval"), "a series without bounds reads coverage 0.000 and the gate refuses on it"),
 )
 
 
