@@ -415,7 +415,10 @@ def test_fairness_section_shows_each_groups_interval_and_whether_it_was_judged(t
     shown = _section_table(path.read_text(encoding="utf-8"), "fairness").set_index("group")
     assert shown.loc["tiny", "status"] == "too small" and list(shown.loc[["big", "large"], "status"]) == ["ok", "ok"]
     t = table.set_index("group")
-    for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+    # every comparison the audit judges, each with its interval: the FNR difference and the precision ratio were
+    # left out, so a breach on them read "breach" with no figure to say why
+    for name in ("referral_excess", "fpr_excess", "fnr_diff", "precision_ratio", "calibration_ratio"):
+        assert name in shown.columns
         for grp in ("big", "large"):
             assert shown.loc[grp, f"{name} interval"] == f"{t.loc[grp, f'{name}_low']:,.3f} to {t.loc[grp, f'{name}_high']:,.3f}"
         assert shown.loc["tiny", f"{name} interval"] == "not judged"
