@@ -41,6 +41,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.young import YOUNG_LABEL
 from riskmodel.core.operations import REFER_BANDS, referral_range
+from riskmodel.core.risk.fairness import COMPARISONS
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
 
@@ -145,14 +146,17 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
     if bounds:
         note = ('<p class="note">The audit\'s bounds apply to each group against the rest, beyond its bootstrap interval: '
                 "referral and false-positive excess are the rate ratios over the group's own overstay-rate ratio, "
+                "the FNR difference is its share of overstayers missed less the rest's, the precision ratio how often its "
+                "referrals are right over the rest's, "
                 "calibration ratio is its predicted odds over its observed odds (columns below, each with its interval; a group "
                 "too small to judge has none and its point estimates say little). Bounds: "
                 + html.escape(", ".join(f"{k} = {v}" for k, v in bounds.items())) + ".</p>")
+    judged = [c for c, *_ in COMPARISONS]  # every comparison the audit judges: a breach on any of them shows its figure
     cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate",
-                        "referral_excess", "fpr_excess", "calibration_ratio", "status") if c in table.columns]
+                        *judged, "status") if c in table.columns]
     shown = table[cols].copy()
     # a group is judged on its interval, not its point estimate: show it, and say which groups were not judged
-    for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+    for name in judged:
         if {name, f"{name}_low", f"{name}_high"} <= set(table.columns):
             lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
             text = [f"{a:,.3f} to {b:,.3f}" if np.isfinite(a) and np.isfinite(b) else "not judged" for a, b in zip(lo, hi, strict=True)]

@@ -509,13 +509,14 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
     # said twice on purpose: first in the report (before the numbers it makes less sound), and in what was run
     cautions = _open_break_facts({"ports": ports, "nationalities": nats})
     facts.update(cautions)
+    from riskmodel.core.risk.fairness import COMPARISONS
+
     fairness_cfg = risk.config.fairness
     inputs = ReportInputs(
         scored=scored.in_country, forecasts=fc, history=ports.history,
         nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
         reliability=risk.reliability, fairness=risk.fairness,
-        fairness_bounds={"max_referral_excess": fairness_cfg.max_referral_excess, "max_fpr_excess": fairness_cfg.max_fpr_excess,
-                         "max_calibration_ratio": fairness_cfg.max_calibration_ratio},
+        fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
         trends=tables["trends.csv"], cautions=cautions,
     )
