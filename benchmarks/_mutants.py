@@ -737,6 +737,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q16", "backtest: no coverage without bounds", "riskmodel/core/forecasting/backtest.py",
            "float(np.mean(held)) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan", "float(np.mean(held))",
            ("tests/test_forecast_backtest.py", "-k", "without_interval"), "a series without bounds reads coverage 0.000 and the gate refuses on it"),
+    Mutant("Q17", "report: every fairness comparison shown", RP, "    judged = [c for c, *_ in COMPARISONS]",
+           '    judged = ["referral_excess", "fpr_excess", "calibration_ratio"]', ("tests/test_report.py", "-k", "fairness_section"),
+           "a breach on the FNR difference or the precision ratio reads 'breach' with no figure"),
 )
 
 
