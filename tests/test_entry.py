@@ -247,3 +247,33 @@ def test_a_missing_or_early_permit_end_is_named_as_sent(fitted, log):
             assert "permitted_days" not in str(err.value)
     # the entry day itself is a permitted day: a permit ending that day is valid
     features_at_entry({**entry, "permit_end": day}, [])
+
+
+_ODD = [None, np.nan, "", " ", "x", "T1\u200b", "AUS", "entry", 0, 1, -1, 2.5, 1e9, True, "2024-01-01", pd.Timestamp("1800-01-01"),
+        pd.Timestamp("2500-01-01"), pd.Timestamp("2019-06-01 10:00", tz="Asia/Jakarta"), "C1", "f", "passport", "tourism", "hotel"]
+
+
+def test_the_entry_check_s_fast_path_never_accepts_what_the_full_check_refuses(log, monkeypatch):
+    """The border path skips the log's pandas checks for a record a plain-Python mirror of them finds plainly valid.
+    A mirror can drift from the rules it mirrors: every field of an entry record, given each of many odd values,
+    must get the same verdict with the fast path as with the full checks alone."""
+    from riskmodel.core import schema
+
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+
+    def verdict(record):
+        try:
+            features_at_entry(record, [])
+        except SchemaError as err:
+            return sorted(p.column for p in err.problems)
+        except (TypeError, ValueError) as err:  # refused before the contract (e.g. a time that is no time)
+            return type(err).__name__
+        return []
+
+    records = [{**entry, c.name: value} for c in schema.CROSSINGS if c.name in entry for value in _ODD]
+    fast = [verdict(r) for r in records]
+    monkeypatch.setattr(schema, "_plainly_valid_record", lambda r: False)
+    full = [verdict(r) for r in records]
+    differ = [(r, a, b) for r, a, b in zip(records, fast, full, strict=True) if a != b]
+    assert differ == []
+    assert sum(v == [] for v in full) >= 20  # the odd values include accepted ones, so both verdicts are exercised

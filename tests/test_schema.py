@@ -397,6 +397,27 @@ def test_a_row_whose_own_id_is_unusable_is_named_by_its_position_in_every_proble
     assert check_crossings(_three_crossings("direction", ["entry", "sideways", "entry"]))[0].record_ids == ("C2",)
 
 
+def test_a_placeholder_permit_end_or_entry_time_is_refused_by_name():
+    """A permit end of 2500-01-01 (a "no end" placeholder) passed the crossings contract, and at the border the entry
+    path then stopped with pandas' OverflowError, no column named; a crossing dated 2300 with a birth year to match
+    passed as well. A permit runs at most 20 years from the entry day (MAX_PERMIT_YEARS, as for granted permits),
+    compared by day; crossings are dated from 1900 to before 2200, as series periods are."""
+    log = _three_crossings("direction", ["entry", "exit", "entry"])
+    last = pd.Timestamp("2042-01-12 23:59:59")  # C3 entered on 2022-01-12: its last allowed day, to its last second
+    log.loc[2, "permit_end"] = last
+    assert check_crossings(log) == []
+    log.loc[2, "permit_end"] = last + pd.Timedelta(seconds=1)
+    with pytest.raises(SchemaError, match=r"`permit_end`: more than 20 years after the timestamp day \(1 row: C3\)"):
+        validate_crossings(log)
+    log.loc[2, "permit_end"] = pd.Timestamp("2500-01-01")
+    with pytest.raises(SchemaError, match=r"`permit_end`: more than 20 years after the timestamp day \(1 row: C3\)"):
+        validate_crossings(log)
+    far = _three_crossings("direction", ["entry", "exit", "entry"])
+    far.loc[2, ["timestamp", "permit_end", "birth_year"]] = [pd.Timestamp("2300-01-12 09:00"), pd.Timestamp("2300-02-10"), 2280]
+    with pytest.raises(SchemaError, match=r"`timestamp`: times before 1900 or from 2200 on \(1 row: C3\)"):
+        validate_crossings(far)
+
+
 @pytest.mark.parametrize("dtype", [object, "str", "string", "category"])
 def test_blank_traveller_ids_are_refused_in_every_text_dtype(dtype):
     """pandas 3 reads text as `str`, pandas 2 as `object`; a `string` or `category` column holds the same ''."""
