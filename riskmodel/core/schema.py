@@ -70,6 +70,7 @@ __all__ = [
     "validate_stays",
     "check_crossings",
     "check_crossing_record",
+    "MAX_PERMIT_YEARS",
     "check_stays",
     "contract_markdown",
     "Domain",
@@ -674,6 +675,7 @@ def _range_checks(
                 problems.append(
                     SchemaProblem(name, f"above the contract's maximum {high:g}", f"`{name}` must be {FEATURE_DOMAINS[name].describe()}; fix the source", ids, n)
                 )
+    problems += _placeholder_times(df, id_col, usable, time_col, sel)
     if {"permit_end", time_col} <= usable:
         day = df[time_col].dt.normalize()
         bad = sel & (df["permit_end"] < day).to_numpy(dtype=bool, na_value=False)
@@ -775,6 +777,38 @@ def check_crossing_record(record: Mapping, name: str = "the record") -> list[Sch
     return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
 
 
+#: Longest a permit may run, in years, from the entry day (here) or a permit's application (sources): twice the
+#: longest Indonesian stay permit (the ten-year golden visa), so that only a placeholder date for "no end" is
+#: refused. Compared by days: a permit whose last day is twenty years on is accepted at any time of that day.
+MAX_PERMIT_YEARS = 20
+#: Crossings are dated from 1900 to before 2200, as series periods are: outside, a placeholder ("no date").
+TIMES_FROM, TIMES_BEFORE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+
+
+def _placeholder_times(df: pd.DataFrame, id_col: str, usable: set[str], time_col: str, sel: np.ndarray) -> list[SchemaProblem]:
+    """Crossing times outside 1900-2199 and permit ends more than :data:`MAX_PERMIT_YEARS` after the crossing day."""
+    problems = []
+    if time_col in usable:
+        t = df[time_col]
+        bad = sel & ((t < TIMES_FROM) | (t >= TIMES_BEFORE)).to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(SchemaProblem(time_col, "times before 1900 or from 2200 on",
+                                          f"a placeholder for 'no date': give the crossing's local time, or leave `{time_col}` out "
+                                          "with its record", ids, n))
+    if {"permit_end", time_col} <= usable:
+        day = df[time_col].dt.normalize()
+        # a crossing dated from 2200 on is refused above; twenty years on from it would overflow pandas 2's nanoseconds
+        last = day.where(day < TIMES_BEFORE) + pd.DateOffset(years=MAX_PERMIT_YEARS)
+        bad = sel & (df["permit_end"].dt.normalize() > last).to_numpy(dtype=bool, na_value=False)
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(SchemaProblem("permit_end", f"more than {MAX_PERMIT_YEARS} years after the {time_col} day",
+                                          "a placeholder for 'no end' (2099-12-31, 9999-12-31): give the last permitted day",
+                                          ids, n))
+    return problems
+
+
 _ISO3 = re.compile(r"[A-Z]{3}")
 
 
@@ -805,6 +839,11 @@ def _plainly_valid_record(r: Mapping) -> bool:
         if not ok:
             return False
     if not _ISO3.fullmatch(r["nationality"]) or not r["timestamp"].year - 120 <= r["birth_year"] <= r["timestamp"].year:
+        return False
+    if not TIMES_FROM <= r["timestamp"] < TIMES_BEFORE:
+        return False
+    permit = r.get("permit_end")
+    if permit is not None and permit is not pd.NaT and permit.normalize() > r["timestamp"].normalize() + pd.DateOffset(years=MAX_PERMIT_YEARS):
         return False
     if not entry:
         return True

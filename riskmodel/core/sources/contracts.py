@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
-from riskmodel.core.schema import Column, _check_columns, _duplicates, _id_checks, _ids, _not_a_table
+from riskmodel.core.schema import MAX_PERMIT_YEARS, Column, _check_columns, _duplicates, _id_checks, _ids, _not_a_table
 
 __all__ = [
     "PRESENCE_REPORTS",
@@ -130,10 +130,6 @@ SOURCE_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-#: Longest a granted permit may run after its application, in years: twice the longest Indonesian stay
-#: permit (the ten-year golden visa), so that only a placeholder date for "no end" is refused. Compared by
-#: days: a permit whose last day is the application's day twenty years on is accepted at any time of that day.
-MAX_PERMIT_YEARS = 20
 #: Longest an entry ban may run after it is imposed, in years. DESIGN.md gives no legal maximum, so this is a
 #: plausible bound, not the law's: twenty years, as for permits and twenty times the one-year ban the generator
 #: imposes, so that only a placeholder for "no end" (2099-12-31, 9999-12-31) or a mistyped century is refused.
