@@ -740,6 +740,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q17", "report: every fairness comparison shown", RP, "    judged = [c for c, *_ in COMPARISONS]",
            '    judged = ["referral_excess", "fpr_excess", "calibration_ratio"]', ("tests/test_report.py", "-k", "fairness_section"),
            "a breach on the FNR difference or the precision ratio reads 'breach' with no figure"),
+    Mutant("Q18", "crossings: placeholder permit ends", SC, "    problems += _placeholder_times(df, id_col, usable, time_col, sel)\n", "",
+           ("tests/test_schema.py", "-k", "placeholder_permit_end"), "a permit end of 2099-12-31 or a crossing dated 2250 passes the contract"),
+    Mutant("Q19", "entry check: the fast path's permit bound", SC,
+           "if permit is not None and permit is not pd.NaT and permit.normalize() > r[\"timestamp\"].normalize()",
+           "if False and permit.normalize() > r[\"timestamp\"].normalize()", ("tests/test_entry.py", "-k", "fast_path"),
+           "at the border a permit end of 2500 stops with pandas' OverflowError, no column named"),
 )
 
 
