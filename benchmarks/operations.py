@@ -20,7 +20,9 @@ ABOUT = (
     "Ngurah Rai on Nyepi); `ops_drift_normal_nights_red` counts red nights (amber, a shift worth a look, is counted apart: "
     "mostly the in-country population against a year earlier, which the post-COVID recovery really changed). Then four feed faults (planned stay all missing, the most common visa type renamed, planned stay in "
     "hours, Ngurah Rai's arrivals missing) are injected into tonight's arrivals of 12 nights (the 15th of each "
-    "month): `ops_drift_broken_feeds_red_share` is the share of those 48 broken nights read red."
+    "month): `ops_drift_broken_feeds_red_share` is the share of those 48 broken nights read red. "
+    "`ops_referral_range80_coverage`: the share of port-days whose realised referrals fall in the workload's 80% referral "
+    "range (the share's uncertainty and the count's, simulated; arrivals known), over `ops_referral_range80_port_days`."
 )
 BARS = {
     "ops_referrals_expected_over_realised": (">=", 0.9),
@@ -86,6 +88,13 @@ def _referrals(model, stays: pd.DataFrame) -> dict:
     figures["ops_referrals_top3_min"] = round(min(ratios.values()), 3)
     figures["ops_referrals_top3_max"] = round(max(ratios.values()), 3)
     figures["ops_referrals_in_country_method_ratio"] = round(float(old / realised.sum()), 3)
+    # the 80% referral range of each port-day (the share's uncertainty and the count's; arrivals known here) against
+    # the referrals realised that day: an honest 80% range holds about 80% of them
+    by_day = actual.groupby([actual["entry_port"].astype(str), actual["entry_time"].dt.normalize()])["referred"].sum()
+    got = by_day.reindex(pd.MultiIndex.from_arrays([work["port"].astype(str), pd.to_datetime(work["ds"]).dt.normalize()])).fillna(0).to_numpy()
+    inside = (got >= work["referrals_lo_80"].to_numpy()) & (got <= work["referrals_hi_80"].to_numpy())
+    figures["ops_referral_range80_port_days"] = int(len(work))
+    figures["ops_referral_range80_coverage"] = round(float(inside.mean()), 3)
     return figures
 
 
