@@ -99,7 +99,10 @@ def test_report_and_progress(job):
     # the fitting slices read labels as known when the test slice begins, and no five-year ITAP stay of
     # 2018-2023 is mature then: the model has never seen that visa type, and scoring says so (nothing else)
     unseen = r"^warning: .*per column: \{'visa_type': \d+\}; .*\n"
-    assert re.sub(unseen, "", second.stderr, flags=re.M) == "", second.stderr
+    # and the forecasters' interval ends that are only the largest backtest error (h10-intervals: a true caveat of the
+    # small synthetic history, said each time a forecast is made from the model)
+    largest = r"^warning: some interval ends are the largest backtest error seen, .*\n"
+    assert re.sub(largest, "", re.sub(unseen, "", second.stderr, flags=re.M), flags=re.M) == "", second.stderr
     # MLflow's own log lines, notices and artifact progress bars are hidden without --verbose
     for chatter in ("INFO mlflow", "Downloading artifacts", "Successfully registered model", "Created version"):
         assert chatter not in first.stderr + first.stdout, first.stderr[-3000:]
