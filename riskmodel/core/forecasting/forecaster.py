@@ -25,7 +25,7 @@ from riskmodel.core.forecasting.intervals import (
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
-from riskmodel.core.forecasting.young import YOUNG_LABEL, young_series, young_series_message, young_table
+from riskmodel.core.forecasting.young import YOUNG_LABEL, young_from_facts, young_series, young_series_message, young_table
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["Forecaster", "forecast", "output_columns", "DEFAULT_MODELS", "COMBINATIONS", "CALENDAR_END", "FORECASTER_FILES"]
@@ -416,7 +416,8 @@ class Forecaster:
         self.fallbacks_ = fallbacks
         self.max_y_ = per_series["max_y"]
         self.open_breaks_ = pd.DataFrame(columns=OPEN_BREAK_COLUMNS)  # fit() finds them from the history
-        self.young_series_ = young_series(history, settings.m, self.h)  # none known without the history (Spark facts)
+        # without the history (Spark's pooled fit), from the facts computed where it is
+        self.young_series_ = young_series(history, settings.m, self.h) if history is not None else young_from_facts(per_series, settings.m, self.h)
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
@@ -736,7 +737,10 @@ def history_facts(history: pd.DataFrame, cv: pd.DataFrame, settings: RunSettings
         Index ``unique_id``; ``scale`` (interval scale of the whole history),
         ``seen_scale`` and ``volume`` (scale and :func:`recent_volume` of the history
         up to the first holdout cutoff, the whole history without one: the holdout
-        must not steer calibration) and ``max_y`` (largest count).
+        must not steer calibration), ``max_y`` (largest count), and ``first_count``,
+        ``periods``, ``nonzero_periods`` (the first non-zero count's period, the periods
+        from it to the end, the non-zero ones among them: what
+        :func:`~riskmodel.core.forecasting.young.young_series` reads).
     at_cutoff : DataFrame
         One row per series and backtest cutoff: ``unique_id, cutoff, n_seen`` (periods
         of history up to the cutoff) and ``max_seen`` (largest count up to it).
@@ -747,8 +751,12 @@ def history_facts(history: pd.DataFrame, cv: pd.DataFrame, settings: RunSettings
     for uid, g in history.groupby("unique_id", sort=True):
         y, mask = g["y"].to_numpy(dtype=float), np.asarray(in_break(g["ds"], settings.breaks), dtype=bool)
         k = len(y) if end is None else int((g["ds"] <= end).sum())
-        rows.append((uid, _scale(y, mask, settings), _scale(y[:k], mask[:k], settings), recent_volume(y[:k]), float(np.max(y)) if len(y) else np.nan))
-    per_series = pd.DataFrame(rows, columns=["unique_id", "scale", "seen_scale", "volume", "max_y"]).set_index("unique_id")
+        counted = np.flatnonzero(y > 0)  # what young_series reads: where the first count is, and how many since
+        first = (pd.Timestamp(g["ds"].iloc[counted[0]]), int(len(y) - counted[0]), len(counted)) if len(counted) else (pd.NaT, 0, 0)
+        rows.append((uid, _scale(y, mask, settings), _scale(y[:k], mask[:k], settings), recent_volume(y[:k]),
+                     float(np.max(y)) if len(y) else np.nan, *first))
+    per_series = pd.DataFrame(rows, columns=["unique_id", "scale", "seen_scale", "volume", "max_y", "first_count", "periods",
+                                             "nonzero_periods"]).set_index("unique_id")
     running = history[["unique_id", "ds"]].assign(
         n_seen=history.groupby("unique_id").cumcount() + 1, max_seen=history.groupby("unique_id")["y"].cummax()
     ).rename(columns={"ds": "cutoff"})

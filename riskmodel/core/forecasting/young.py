@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["YOUNG_COLUMNS", "YOUNG_LABEL", "young_series", "young_series_message", "young_table"]
+__all__ = ["YOUNG_COLUMNS", "YOUNG_LABEL", "young_from_facts", "young_series", "young_series_message", "young_table"]
 
 #: Columns of :func:`young_series`.
 YOUNG_COLUMNS = ["unique_id", "first_count", "periods", "nonzero_periods", "needed"]
@@ -64,6 +64,20 @@ def young_series(history: pd.DataFrame | None, m: int, h: int) -> pd.DataFrame:
         rows.append({"unique_id": str(uid), "first_count": pd.Timestamp(g["ds"].iloc[counted[0]]), "periods": int(len(y) - counted[0]),
                      "nonzero_periods": int(len(counted)), "needed": int(m + h)})
     return young_table(rows)
+
+
+def young_from_facts(per_series: pd.DataFrame, m: int, h: int) -> pd.DataFrame:
+    """:func:`young_series` from the per-series facts computed where the history is (Spark's pooled fit).
+
+    ``per_series`` is :func:`~riskmodel.core.forecasting.forecaster.history_facts`' first frame: index
+    ``unique_id`` with ``first_count``, ``periods`` and ``nonzero_periods``; facts without them (computed
+    before they were) give no rows.
+    """
+    if not {"first_count", "periods", "nonzero_periods"} <= set(per_series.columns):
+        return young_table([])
+    young = per_series[(per_series["periods"] > 0) & (per_series["periods"] < m + h)].sort_index()
+    return young_table([{"unique_id": str(uid), "first_count": pd.Timestamp(r.first_count), "periods": int(r.periods),
+                         "nonzero_periods": int(r.nonzero_periods), "needed": int(m + h)} for uid, r in young.iterrows()])
 
 
 def young_series_message(table: pd.DataFrame, freq: str) -> str:
