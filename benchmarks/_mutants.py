@@ -746,6 +746,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "if permit is not None and permit is not pd.NaT and permit.normalize() > r[\"timestamp\"].normalize()",
            "if False and permit.normalize() > r[\"timestamp\"].normalize()", ("tests/test_entry.py", "-k", "fast_path"),
            "at the border a permit end of 2500 stops with pandas' OverflowError, no column named"),
+    Mutant("Q20", "Spark pooled forecast: young series from the facts", "riskmodel/core/forecasting/forecaster.py",
+           "if history is not None else young_from_facts(per_series, settings.m, self.h)", "if history is not None else young_table([])",
+           ("tests/test_spark.py", "-k", "pools_choice"), "Spark's pooled forecast of a port that just opened is not marked too young"),
 )
 
 
