@@ -363,7 +363,8 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
         + _table(table)
         + (_FLOOR_NOTE if marked else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
-        "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together; "
+        "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
+        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%); "
         "7-day and all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
         "so they are wide; referral ranges over several days or ports are 80% ranges of the total, simulated together. "
         "Officers cover the upper end of the range in 8-hour shifts "
