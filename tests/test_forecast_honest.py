@@ -173,6 +173,43 @@ def test_reconcile_sums_bounds_instead_of_shifting_them():
     assert out.loc["total", "y_hi_95"] == pytest.approx(60.0)
 
 
+@pytest.mark.parametrize("method", ["bottom_up", "wls_struct"])
+def test_a_series_without_bounds_leaves_the_others_bounds_alone(method):
+    # Port b has no interval (a port too new for one); a and c have theirs. Only the bounds that need
+    # b's are missing after reconciling: the total's (a sum with an unbounded part), never a's or c's.
+    # Before, b's NaN went through every product (NaN * 0 is NaN) and took every bound with it.
+    S = pd.DataFrame([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], index=["total", "a", "b", "c"],
+                     columns=["a", "b", "c"])
+    fc = pd.DataFrame({"unique_id": ["total", "a", "b", "c"], "ds": pd.Timestamp("2024-01-01"), "y_hat": [35.0, 20.0, 10.0, 5.0],
+                       "y_lo_95": [30.0, 10.0, np.nan, 2.0], "y_hi_95": [40.0, 40.0, np.nan, 9.0]})
+    out = reconcile(fc, Hierarchy(S=S), method=method).set_index("unique_id")
+    assert out.loc[["total", "b"], ["y_lo_95", "y_hi_95"]].isna().all().all()
+    if method == "bottom_up":  # each part keeps its own calibrated interval
+        assert out.loc["a", ["y_lo_95", "y_hi_95"]].tolist() == [10.0, 40.0]
+        assert out.loc["c", ["y_lo_95", "y_hi_95"]].tolist() == [2.0, 9.0]
+    else:  # wls_struct mixes a part's bound with its total's and siblings': it has none to mix with
+        assert out.loc[["a", "c"], ["y_lo_95", "y_hi_95"]].isna().all().all()
+    assert out["y_hat"].notna().all()
+
+
+def test_a_port_opened_after_the_holdout_cutoff_leaves_the_reconciled_holdout_a_coverage():
+    # Port B opens in 2019-10, after the holdout cutoff (2019-06): its holdout backtest has no interval.
+    # Port A's has one, so the reconciled (served) holdout has a 95% coverage to judge: A's. Before,
+    # B's missing bounds emptied every reconciled bound, and the gate refused the forecaster as
+    # "95% coverage missing" until the new port was old enough.
+    ds = pd.date_range("2015-01-01", "2019-12-01", freq="MS")
+    rng = np.random.default_rng(0)
+    a = np.round(1000 + 200 * np.sin(np.arange(len(ds)) * 2 * np.pi / 12) + rng.normal(0, 30, len(ds)))
+    b = np.where(ds >= "2019-10-01", 400.0, 0.0)
+    df = pd.concat([pd.DataFrame({"unique_id": u, "ds": ds, "y": v}) for u, v in (("A", a), ("B", b), ("T", a + b))])
+    S = pd.DataFrame([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], index=["T", "A", "B"], columns=["A", "B"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = Forecaster(h=6, models=["snaive"], n_windows=2, breaks=()).fit(df, Hierarchy(S=S))
+    held = fitted.holdout_metrics_.query("level == 'all'").set_index("model")
+    assert np.isfinite(held.loc["reconciled", "coverage_95"])
+
+
 def _ports_hierarchy(seed: int, months: int = 72):
     """Six ports of two kinds, 2014-01 on, sizes from 2,000 down to 12 a month, independent noise (12%)."""
     rng = np.random.default_rng(seed)
