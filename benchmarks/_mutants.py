@@ -749,6 +749,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q20", "Spark pooled forecast: young series from the facts", "riskmodel/core/forecasting/forecaster.py",
            "if history is not None else young_from_facts(per_series, settings.m, self.h)", "if history is not None else young_table([])",
            ("tests/test_spark.py", "-k", "pools_choice"), "Spark's pooled forecast of a port that just opened is not marked too young"),
+    Mutant("Q21", "Reconciled bounds: a series without bounds empties only the bounds that use it", "riskmodel/core/forecasting/reconcile.py",
+           "own = np.clip(_combine(B, P), 0, None)", "own = np.clip(B @ P.T, 0, None)",
+           ("tests/test_forecast_honest.py", "-k", "without_bounds or opened_after"),
+           "one port without an interval empties every reconciled bound and blocks the forecast gate"),
 )
 
 

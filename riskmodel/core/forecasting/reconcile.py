@@ -86,6 +86,18 @@ def _projection(S: np.ndarray, method: str, residuals: np.ndarray | None) -> np.
     return np.linalg.solve(S.T @ W_inv @ S, S.T @ W_inv)
 
 
+def _combine(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``values @ weights.T``, missing only where a value it uses (a nonzero weight) is missing.
+
+    A plain product spreads one missing value to every output (NaN * 0 is NaN): a series
+    without interval bounds would take every other series' bounds with it.
+    """
+    missing = np.isnan(values)
+    out = np.where(missing, 0.0, values) @ weights.T
+    out[(missing.astype(float) @ (weights != 0).T.astype(float)) > 0] = np.nan
+    return out
+
+
 def reconcile(
     forecasts: pd.DataFrame,
     hierarchy: Hierarchy,
@@ -115,7 +127,8 @@ def reconcile(
     DataFrame
         Same rows and columns, with coherent, non-negative ``y_hat`` and bounds
         (``y_lo <= y_hat <= y_hi``; each aggregate's bounds are the sums of its
-        bottom series' bounds).
+        bottom series' bounds). A bound that needs a series without bounds (a port
+        too new for an interval) is missing; every other keeps its value.
 
     Raises
     ------
@@ -144,10 +157,11 @@ def reconcile(
     for col in sorted(bounds, key=lambda c: int(c.rsplit("_", 1)[1])):  # narrowest level first
         side = col[:5]
         B = forecasts.pivot(index="ds", columns="unique_id", values=col).reindex(index=wide.index, columns=ids).to_numpy(dtype=float)
-        b = np.clip(B @ P.T, 0, None)
-        b = np.minimum(b, inner[side]) if side == "y_lo_" else np.maximum(b, inner[side])
-        inner[side] = b
-        agg = b @ S.T
+        own = np.clip(_combine(B, P), 0, None)  # a series without bounds leaves missing only the bounds that use it
+        # kept outside the next-narrower bound where that one exists; missing where its own is
+        b = np.where(np.isnan(own), np.nan, np.fmin(own, inner[side]) if side == "y_lo_" else np.fmax(own, inner[side]))
+        inner[side] = np.where(np.isnan(b), inner[side], b)
+        agg = _combine(b, S)
         out[col] = np.where(pos[1] >= 0, agg[pos[0], np.clip(pos[1], 0, None)], out[col])
     return out[forecasts.columns]
 
