@@ -144,6 +144,7 @@ def test_a_saved_verdict_is_only_believed_when_signed_with_the_model(data_dir, t
                 "--save-model", str(model), "--quiet", "--allow-unfair") == 0
     window = json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))
     assert window["audit"]["verdict"] == "CANNOT JUDGE"
+    assert window["unlinked"] == []  # every generated source links: no warning was overridden with --allow-unlinked
 
     def reuse(folder):
         out = tmp_path / "reused"
@@ -228,7 +229,7 @@ def _signed_model_folder(folder, verdict):
 
     folder.mkdir(parents=True, exist_ok=True)
     window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
-              "horizon_days": 14, "audit": {"verdict": verdict}}
+              "horizon_days": 14, "audit": {"verdict": verdict}, **saved}
     (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
     write_manifest(folder)
     return folder
@@ -336,7 +337,7 @@ def test_monitor_refuses_the_lists_of_a_feed_re_keyed_last_week(tmp_path, capsys
     assert (out / "at_risk.csv").exists()
 
 
-def _real_model_folder(fitted, folder, verdict):
+def _real_model_folder(fitted, folder, verdict, **saved):
     """A ``--model`` folder holding a real saved RiskModel (model.txt, meta.json) and its training window with ``verdict``,
     signed as ``--save-model`` signs it."""
     import shutil
@@ -349,6 +350,18 @@ def _real_model_folder(fitted, folder, verdict):
     (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
     write_manifest(folder)
     return folder
+
+
+def test_a_model_fitted_despite_link_warnings_says_so_when_reused(fitted, tmp_path, capsys):
+    """A model fitted with --allow-unlinked learnt from snapshots where a source linked to almost nobody. On main the
+    override was not saved with it: reused with --model, its lists read like any other's. The saved window records the
+    warnings, and the lists' reader is told."""
+    warning = "presence_reports: from the snapshot of 2022-02-16 on, most records name a traveller the log never held"
+    model = _real_model_folder(fitted, tmp_path / "model", "passed", unlinked=[warning])
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / "lists"), "--model", str(model)) == 0
+    out = capsys.readouterr().out
+    assert f"the model was fitted despite 1 link warning (--allow-unlinked): {warning}" in out
 
 
 def _rewrite_after_verification(monkeypatch, rewrite):

@@ -1335,14 +1335,18 @@ def test_the_training_table_refuses_a_feed_rekeyed_during_its_snapshots(monitor_
     assert table.attrs["unlinked"] == [] and model.unlinked_ == []
 
 
-def test_a_model_fitted_on_a_table_built_with_allow_unlinked_records_it(monitor_fit):
-    """The warnings a table was built with despite (``allow_unlinked=True``) go with the model fitted on it."""
+def test_a_model_fitted_on_a_table_built_with_allow_unlinked_records_it(monitor_fit, tmp_path):
+    """The warnings a table was built with despite (``allow_unlinked=True``) go with the model fitted on it, and stay
+    with it when saved and loaded (on main ``save`` dropped them: the loaded model said nothing of the override)."""
+    from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.sources.monitor import fit_monitor_model
 
     table = monitor_fit[0].copy()
     table.attrs["unlinked"] = ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
     model = fit_monitor_model(table, num_boost_round=5)
     assert model.unlinked_ == ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
+    assert RiskModel.load(model.save(tmp_path / "m")).unlinked_ == ["presence_reports: from the snapshot of 2022-02-16 on, ..."]
+    assert RiskModel.load(monitor_fit[1].save(tmp_path / "linked")).unlinked_ == []
 
 
 def test_the_training_table_links_the_label_day_once(monkeypatch):
