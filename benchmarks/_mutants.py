@@ -753,6 +753,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "own = np.clip(_combine(B, P), 0, None)", "own = np.clip(B @ P.T, 0, None)",
            ("tests/test_forecast_honest.py", "-k", "without_bounds or opened_after"),
            "one port without an interval empties every reconciled bound and blocks the forecast gate"),
+    Mutant("Q22", "A saved monitoring model keeps its link warnings", "riskmodel/core/risk/model.py",
+           '**({"unlinked": list(self.unlinked_)} if getattr(self, "unlinked_", None) is not None else {}),', "",
+           ("tests/test_sources.py", "-k", "allow_unlinked_records"), "the --allow-unlinked override is lost when the model is saved"),
+    Mutant("Q23", "monitor --save-model records the link warnings overridden", "riskmodel/apps/cli/monitor.py",
+           '"unlinked": list(model.unlinked_ or []),', "",
+           ("tests/test_cli_monitor.py", "-k", "only_believed_when_signed"), "monitor_training.json does not say the model was fitted with --allow-unlinked"),
+    Mutant("Q24", "monitor --model says the model was fitted despite link warnings", "riskmodel/apps/cli/monitor.py",
+           'if window.get("unlinked"):', "if False:",
+           ("tests/test_cli_monitor.py", "-k", "despite_link"), "the lists of a model fitted with --allow-unlinked read like any other's"),
 )
 
 

@@ -229,7 +229,7 @@ def _signed_model_folder(folder, verdict):
 
     folder.mkdir(parents=True, exist_ok=True)
     window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
-              "horizon_days": 14, "audit": {"verdict": verdict}, **saved}
+              "horizon_days": 14, "audit": {"verdict": verdict}}
     (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
     write_manifest(folder)
     return folder

@@ -148,6 +148,8 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
                            clusters=held.get("traveller_id"))
     window = {"first_snapshot": str(fit_days[0].date()), "last_snapshot": str(fit_days[-1].date()), "snapshots": len(fit_days),
               "label_as_of": str(as_of.date()), "horizon_days": args.horizon,
+              # the link warnings overridden with --allow-unlinked ([] when every source linked on every snapshot)
+              "unlinked": list(model.unlinked_ or []),
               # of those, the days early stopping chose the trees on and the later ones the calibration sits on
               **{group: {"first": str(days[0].date()), "last": str(days[-1].date()), "snapshots": len(days)}
                  for group, days in model.snapshot_days_.items() if group != "train"},
@@ -248,7 +250,9 @@ def _read_window(saved: dict | None) -> dict | None:
     try:
         for key in ("first_snapshot", "last_snapshot", "label_as_of"):
             pd.Timestamp(saved[key])
-        return {k: saved[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")}
+        unlinked = saved.get("unlinked")
+        return {**{k: saved[k] for k in ("first_snapshot", "last_snapshot", "snapshots", "label_as_of", "horizon_days")},
+                "unlinked": [str(line) for line in unlinked] if isinstance(unlinked, list) else []}
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -262,6 +266,10 @@ def _window_text(window: dict | None, as_of: pd.Timestamp) -> str:
             f"as known on {window['label_as_of']}")
     if pd.Timestamp(window["label_as_of"]) > as_of:
         text += f" (after {as_of.date()}: it learnt from outcomes not yet known on the day of these lists)"
+    if window.get("unlinked"):
+        n = len(window["unlinked"])
+        text += (f"\nthe model was fitted despite {n} link warning{'s' if n > 1 else ''} (--allow-unlinked): "
+                 + "; ".join(window["unlinked"]))
     return text
 
 

@@ -639,6 +639,8 @@ class RiskModel(SettingsMixin):
             # the monitoring model's train / early-stopping / calibration days (fit_monitor_model), when it has them
             **({"snapshot_days": {k: [str(pd.Timestamp(d).date()) for d in days] for k, days in self.snapshot_days_.items()}}
                if hasattr(self, "snapshot_days_") else {}),
+            # the link warnings its training table was built despite (allow_unlinked=True), when it says
+            **({"unlinked": list(self.unlinked_)} if getattr(self, "unlinked_", None) is not None else {}),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -728,6 +730,8 @@ def _from_meta(cls, meta: dict, booster) -> RiskModel:
     m.reference_ = meta["reference"]
     if "snapshot_days" in meta:
         m.snapshot_days_ = {k: list(pd.DatetimeIndex(days)) for k, days in meta["snapshot_days"].items()}
+    if isinstance(meta.get("unlinked"), list):
+        m.unlinked_ = [str(line) for line in meta["unlinked"]]
     return m
 
 
