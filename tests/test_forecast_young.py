@@ -76,3 +76,16 @@ def test_the_cli_prints_the_young_series_warning(tmp_path):
     assert proc.returncode == 0, proc.stderr
     said = [line for line in proc.stderr.splitlines() if "too young to forecast" in line]
     assert len(said) == 1 and said[0].startswith("warning: ") and "port/New" in said[0], proc.stderr
+    # the CLI's reader cannot call warnings.filterwarnings (nor use PYTHONWARNINGS: Python refuses a category it cannot
+    # import at startup): the warning names the option that silences it, and the option does
+    assert "warnings.filterwarnings" not in said[0] and "Silence with `riskmodel --ignore-warning YoungSeriesWarning ...`" in said[0]
+    proc = subprocess.run([sys.executable, "-m", "riskmodel.apps.cli", "--ignore-warning", "YoungSeriesWarning", "forecast", "--horizon",
+                           "6", "--history", str(tmp_path / "hist.csv"), "--out", str(tmp_path / "fc.csv"), "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "too young to forecast" not in proc.stderr
+    # a name that is not one of riskmodel's warnings is bad usage, not a silent no-op
+    proc = subprocess.run([sys.executable, "-m", "riskmodel.apps.cli", "--ignore-warning", "YoungSeries", "forecast", "--horizon", "6",
+                           "--history", str(tmp_path / "hist.csv"), "--out", str(tmp_path / "fc.csv")], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 2 and "YoungSeriesWarning" in proc.stderr
