@@ -762,6 +762,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q24", "monitor --model says the model was fitted despite link warnings", "riskmodel/apps/cli/monitor.py",
            'if window.get("unlinked"):', "if False:",
            ("tests/test_cli_monitor.py", "-k", "despite_link"), "the lists of a model fitted with --allow-unlinked read like any other's"),
+    Mutant("Q25", "CLI --ignore-warning silences the warning it names", "riskmodel/apps/cli/__init__.py",
+           'warnings.filterwarnings("ignore", category=_warning_classes()[name])', "pass",
+           ("tests/test_forecast_young.py", "-k", "cli"), "the option the warning names does not silence it"),
+    Mutant("Q26", "CLI warnings name the option, not warnings.filterwarnings", "riskmodel/apps/cli/__init__.py",
+           '_LIBRARY_SILENCE.sub(r"`riskmodel --ignore-warning \\1 ...`", str(message))', "str(message)",
+           ("tests/test_forecast_young.py", "-k", "cli"), "a person at a terminal is told to call warnings.filterwarnings"),
 )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--ignore-warning", action="append", default=[], metavar="NAME", choices=sorted(_warning_classes()),
+                        help="do not print riskmodel's warnings of this kind (repeatable; the warning names it): "
+                             + ", ".join(sorted(_warning_classes())))
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # the groups exist before the modules fill them, so every module registers the same way
     train = top.add_parser("train", help="train a model from a config and register it in MLflow")
@@ -101,16 +105,29 @@ def _missing_input(inputs: Sequence[str]) -> InputFileError | None:
     return None
 
 
+def _warning_classes() -> dict[str, type]:
+    """riskmodel's warning categories by name (those ``--ignore-warning`` takes)."""
+    import riskmodel
+    from riskmodel.core.exceptions import RiskModelWarning
+
+    return {name: cls for name in dir(riskmodel) if isinstance(cls := getattr(riskmodel, name), type) and issubclass(cls, RiskModelWarning)}
+
+
+#: How the library tells a caller to silence a warning; the CLI's reader is told the option instead.
+_LIBRARY_SILENCE = re.compile(r"warnings\.filterwarnings\('ignore',\s*category=riskmodel\.(\w+)\)")
+
+
 def _plain_warnings():
     """riskmodel's own warnings print as one ``warning:`` paragraph for the person at the terminal,
-    without the library's file, line and source line; other warnings keep Python's format."""
+    without the library's file, line and source line, naming ``--ignore-warning`` where the library
+    names ``warnings.filterwarnings``; other warnings keep Python's format."""
     from riskmodel.core.exceptions import RiskModelWarning
 
     default = warnings.formatwarning
 
     def formatwarning(message, category, filename, lineno, line=None):
         if isinstance(category, type) and issubclass(category, RiskModelWarning):
-            return f"warning: {message}\n"
+            return "warning: " + _LIBRARY_SILENCE.sub(r"`riskmodel --ignore-warning \1 ...`", str(message)) + "\n"
         return default(message, category, filename, lineno, line)
 
     warnings.formatwarning = formatwarning
@@ -132,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     previous = _plain_warnings()
     try:
-        return _run(args)
+        with warnings.catch_warnings():  # the filters end with the command (main is also called in-process)
+            for name in args.ignore_warning:
+                warnings.filterwarnings("ignore", category=_warning_classes()[name])
+            return _run(args)
     finally:
         warnings.formatwarning = previous
 
