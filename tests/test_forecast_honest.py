@@ -208,6 +208,14 @@ def test_a_port_opened_after_the_holdout_cutoff_leaves_the_reconciled_holdout_a_
         fitted = Forecaster(h=6, models=["snaive"], n_windows=2, breaks=()).fit(df, Hierarchy(S=S))
     held = fitted.holdout_metrics_.query("level == 'all'").set_index("model")
     assert np.isfinite(held.loc["reconciled", "coverage_95"])
+    # the coverage is A's alone: the gate says on how many series it was measured, never as if on all three
+    from riskmodel.core.forecasting.config import ForecastGateConfig
+    from riskmodel.core.forecasting.gate import forecast_gate, honest_metrics
+
+    assert held.loc["reconciled", "n_intervals_95"] == 1 and held.loc["chosen", "n_intervals_95"] == 2
+    decision = forecast_gate(honest_metrics(fitted), None, ForecastGateConfig(max_mase=1e9, beat_best_peer=False, beat_snaive=False))
+    said = [r for r in decision.reasons if r.startswith("95% coverage")]
+    assert len(said) == 1 and "(1 of 3 series with an interval" in said[0], decision.reasons
 
 
 def _ports_hierarchy(seed: int, months: int = 72):
