@@ -290,7 +290,8 @@ def evaluate(
     -------
     DataFrame
         Columns ``level, model, n_series, mase, smape, mape, rmse`` and
-        ``coverage_<L>, width_<L>, msis_<L>`` per interval level; one row per level and model
+        ``coverage_<L>, width_<L>, msis_<L>`` per interval level (means over the series
+        with an interval, ``n_intervals_<L>`` of them); one row per level and model
         plus level ``"all"`` over every series.
     """
     rows = []
@@ -320,5 +321,7 @@ def evaluate(
             if part.empty:
                 continue
             agg = part.drop(columns="unique_id").mean(numeric_only=True).to_dict()
-            rows.append({"level": lv, "model": name, "n_series": len(part), **agg})
+            # a coverage is the mean over the series that have an interval: how many, beside it
+            counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum()) for L in levels if f"coverage_{L}" in part}
+            rows.append({"level": lv, "model": name, "n_series": len(part), **agg, **counts})
     return pd.DataFrame(rows)

@@ -31,6 +31,8 @@ or NaN bounds are refused by :class:`~riskmodel.core.forecasting.config.Forecast
 
 from __future__ import annotations
 
+import numbers
+
 from riskmodel.core.forecasting.config import ForecastGateConfig
 from riskmodel.core.gate import GateChecks, GateDecision
 
@@ -61,7 +63,8 @@ def honest_metrics(forecaster) -> dict[str, float]:
     served = "reconciled" if "reconciled" in rows.index else "chosen"
     if served not in rows.index:
         return {}
-    out = {c: float(v) for c, v in rows.loc[served].items() if c != "level" and isinstance(v, int | float) and v == v}
+    # counts (n_series, n_intervals_95) come out of the table as numpy integers, which are no `int`
+    out = {c: float(v) for c, v in rows.loc[served].items() if c != "level" and isinstance(v, numbers.Real) and v == v}
     peers = {m: float(rows.loc[m, "mase"]) for m in PEER_MODELS if m in rows.index and rows.loc[m, "mase"] == rows.loc[m, "mase"]}
     for m, v in peers.items():
         out[f"peer_{m.split(':', 1)[1]}_mase"] = v
@@ -131,7 +134,7 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     _say_coverage_sides_off(checks, lo, hi)
     checks.compare(
         "coverage_95", cov, lower=lo, upper=hi, rule=f"within [{lo}, {hi}]",
-        text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')} "
+        text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')}{_measured_on(candidate)} "
         f"{'within' if ok else 'outside'} [{lo}, {hi}]",
     )
     reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion is not None else None)
@@ -159,6 +162,15 @@ NO_HOLDOUT = ("no holdout window to judge: the challenger has no holdout MASE (f
 def _figure(value: float | None) -> str:
     """A holdout figure for a reason line; ``missing (no holdout window)`` when there is none."""
     return "missing (no holdout window)" if value is None else f"{value:.4f}"
+
+
+def _measured_on(candidate: dict[str, float]) -> str:
+    """`` (k of n series with an interval ...)`` when the 95% coverage was measured on only some of the series."""
+    k, n = candidate.get("n_intervals_95"), candidate.get("n_series")
+    if k is None or n is None or k >= n:
+        return ""
+    return (f" ({k:.0f} of {n:.0f} series with an interval on the holdout; a series too new for one, and a total "
+            "summing it, has none)")
 
 
 def _say_coverage_sides_off(checks: GateChecks, lo: float, hi: float) -> None:
