@@ -768,6 +768,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q26", "CLI warnings name the option, not warnings.filterwarnings", "riskmodel/apps/cli/__init__.py",
            '_LIBRARY_SILENCE.sub(r"`riskmodel --ignore-warning \\1 ...`", str(message))', "str(message)",
            ("tests/test_forecast_young.py", "-k", "cli"), "a person at a terminal is told to call warnings.filterwarnings"),
+    Mutant("Q27", "The gate's coverage line says on how many series it was measured", "riskmodel/core/forecasting/gate.py",
+           "{_measured_on(candidate)}", "",
+           ("tests/test_forecast_honest.py", "-k", "opened_after"), "a coverage measured on one series of three reads as the holdout's"),
+    Mutant("Q28", "Holdout coverage counts the series with an interval", "riskmodel/core/forecasting/backtest.py",
+           'counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum())', 'counts = {f"n_intervals_{L}": len(part)',
+           ("tests/test_forecast_honest.py", "-k", "opened_after"), "every series counted as having an interval"),
 )
 
 
