@@ -195,3 +195,20 @@ def test_an_empty_key_in_the_environment_is_no_key(monkeypatch):
     monkeypatch.setenv("RISKMODEL_PSEUDONYM_KEY", "")
     with pytest.raises(ConfigError, match="no pseudonymisation key: set the environment variable RISKMODEL_PSEUDONYM_KEY"):
         pseudonymise(["A1"])
+
+
+@pytest.mark.parametrize(("bad", "problem"), [("T1 ", "ids with spaces around them"), ("T1\u200b", "ids with characters that do not print"),
+                                              ("", "blank ids"), ("  ", "blank ids"), ("\ufeffT1", "ids with characters that do not print")])
+def test_ids_the_contract_refuses_are_refused_before_hashing_not_laundered(bad, problem):
+    """The crossings contract refuses 'T1 ', 'T1' with a zero-width space and blank ids by name, because they part one
+    traveller's records or merge strangers. Hashed first, each became a clean pseudonym (a blank one, one shared by every
+    blank id) and the contract never saw them. Refused before hashing, naming the column and the rows by position (never
+    by the raw id)."""
+    df = pd.DataFrame({"crossing_id": ["C1", "C2", "C3"], "traveller_id": ["T1", bad, "T2"], "document_id": ["D1", "D2", "D3"]})
+    with pytest.raises(SchemaError, match=rf"column `traveller_id`: {problem}.*\(1 row: row 1\)") as caught:
+        pseudonymise_table(df, key=KEY)
+    assert "T2" not in str(caught.value) and "D1" not in str(caught.value)
+    # missing stays missing, as before; whole numbers are still one id in any dtype
+    fine = pd.DataFrame({"traveller_id": ["T1", None, "T2"], "document_id": [123, 123.0, None]}).astype({"document_id": object})
+    out = pseudonymise_table(fine, key=KEY)
+    assert out["traveller_id"].isna().tolist() == [False, True, False] and out.loc[0, "document_id"] == out.loc[1, "document_id"]
