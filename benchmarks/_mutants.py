@@ -774,6 +774,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q28", "Holdout coverage counts the series with an interval", "riskmodel/core/forecasting/backtest.py",
            'counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum())', 'counts = {f"n_intervals_{L}": len(part)',
            ("tests/test_forecast_honest.py", "-k", "opened_after"), "every series counted as having an interval"),
+    Mutant("Q29", "Pseudonymisation refuses ids the contract refuses, before hashing", "riskmodel/core/privacy.py",
+           "    problems = raw_id_problems(df, chosen)\n", "    problems = []\n",
+           ("tests/test_privacy.py", "-k", "laundered"), "'T1 ', blank and zero-width ids become clean pseudonyms"),
 )
 
 

@@ -212,3 +212,5 @@ def test_ids_the_contract_refuses_are_refused_before_hashing_not_laundered(bad, 
     fine = pd.DataFrame({"traveller_id": ["T1", None, "T2"], "document_id": [123, 123.0, None]}).astype({"document_id": object})
     out = pseudonymise_table(fine, key=KEY)
     assert out["traveller_id"].isna().tolist() == [False, True, False] and out.loc[0, "document_id"] == out.loc[1, "document_id"]
+    with pytest.raises(SchemaError, match=r"column `values`: ids with spaces around them"):
+        pseudonymise(["T1", "T1 "], key=KEY)

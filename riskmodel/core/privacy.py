@@ -32,6 +32,7 @@ import pandas as pd
 
 from riskmodel.core.csv_files import check_csv
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem, UnreadableFileError
+from riskmodel.core.schema import raw_id_problems
 
 __all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "pseudonymise_file", "IDENTIFIER_COLUMNS"]
 
@@ -78,6 +79,8 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     ------
     ConfigError
         If no key is set or it is shorter than 32 bytes.
+    SchemaError
+        If a value is blank text, has spaces around it or characters that do not print.
 
     Examples
     --------
@@ -85,6 +88,9 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     'P'
     """
     k = _key(key)
+    problems = raw_id_problems(pd.DataFrame({"values": pd.Series(values, dtype=object)}), ["values"])
+    if problems:
+        raise SchemaError("values", problems)
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     hashed = np.array(
         [prefix + hmac.new(k, _canonical(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20] for u in uniques], dtype=object
@@ -180,13 +186,19 @@ def pseudonymise_table(df: pd.DataFrame, columns: Sequence[str] | None = None, *
     Raises
     ------
     SchemaError
-        If a named column does not exist (the nearest existing name is suggested), or by
-        default when the table has none of :data:`IDENTIFIER_COLUMNS`.
+        If a named column does not exist (the nearest existing name is suggested), by
+        default when the table has none of :data:`IDENTIFIER_COLUMNS`, or if an id is
+        blank, has spaces around it or characters that do not print (rows named by
+        position): hashed, it would pass every later check as a clean pseudonym.
     ConfigError
         If no key is set or it is shorter than 32 bytes.
     """
     k = _key(key)
     chosen = _columns(df, columns)
+    # what the id rule refuses must be refused before hashing: a pseudonym of 'T1 ' or of a blank id looks clean
+    problems = raw_id_problems(df, chosen)
+    if problems:
+        raise SchemaError("table", problems)
     out = df.copy()
     for col in chosen:
         s = df[col]

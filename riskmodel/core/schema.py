@@ -70,6 +70,7 @@ __all__ = [
     "validate_stays",
     "check_crossings",
     "check_crossing_record",
+    "raw_id_problems",
     "MAX_PERMIT_YEARS",
     "check_stays",
     "contract_markdown",
@@ -629,6 +630,29 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
                                           f"remove them from `{col.name}` (zero-width spaces, byte-order marks, control characters, "
                                           "no-break spaces: copy-paste and OCR leave them): ids are compared character by character, "
                                           "so an id with one is another person", ids, int(hidden.sum())))
+    return problems
+
+
+def raw_id_problems(df: pd.DataFrame, columns: list[str]) -> list[SchemaProblem]:
+    """Blank ids, ids with spaces around them and ids with characters that do not print, in raw id ``columns``.
+
+    What the contracts' id rule refuses, checked before ids are pseudonymised (hashed, each would become a clean
+    pseudonym the rule can no longer see). Rows are named by position only: the values are raw identifiers. Ids that
+    are numbers are left to the caller (pseudonymisation writes whole numbers as text, one id in every dtype).
+    """
+    problems: list[SchemaProblem] = []
+    for col in columns:
+        present, kind = _id_kinds(df[col])
+        for code, what, fix in (
+            (_ID_BLANK, "blank ids", "leave an unknown id missing (None), never empty text"),
+            (_ID_PADDED, "ids with spaces around them", f"strip them (`.str.strip()` on `{col}`) before pseudonymising"),
+            (_ID_HIDDEN, "ids with characters that do not print",
+             f"remove them from `{col}` (zero-width spaces, byte-order marks, control characters, no-break spaces) before "
+             "pseudonymising: ids are compared character by character, so an id with one is another person"),
+        ):
+            rows = np.flatnonzero(present & (kind == code))
+            if len(rows):
+                problems.append(SchemaProblem(col, what, fix, tuple(f"row {i}" for i in rows[:_MAX_IDS]), len(rows)))
     return problems
 
 
