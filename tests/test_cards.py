@@ -138,6 +138,15 @@ def test_git_tags_outside_a_repository_and_dirty_flag(tmp_path):
     assert provenance.git_tags(repo) == {"mlflow.source.git.commit": head, "mlflow.source.git.dirty": "false"}
     (repo / "f.txt").write_text("b")
     assert provenance.git_tags(repo)["mlflow.source.git.dirty"] == "true"
+    # a folder inside the work tree whose files the repository does not track (a wheel installed into a git-ignored
+    # .venv of a service's repository): its code is not that commit's, so no commit is claimed for it
+    pkg = repo / ".venv" / "site-packages" / "riskmodel"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("patched locally")
+    (repo / ".gitignore").write_text(".venv/\n")
+    assert provenance.git_tags(pkg) == {}
+    # tracked, it is that commit's code again
+    assert provenance.git_tags(repo)["mlflow.source.git.commit"] == head
 
 
 def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
