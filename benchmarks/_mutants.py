@@ -777,6 +777,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q29", "Pseudonymisation refuses ids the contract refuses, before hashing", "riskmodel/core/privacy.py",
            "    problems = raw_id_problems(df, chosen)\n", "    problems = []\n",
            ("tests/test_privacy.py", "-k", "laundered"), "'T1 ', blank and zero-width ids become clean pseudonyms"),
+    Mutant("Q30", "git_tags claims no commit for a folder the repository does not track", "riskmodel/integrations/tracking/provenance.py",
+           'if not commit or not _git(folder, "ls-files", "--", "."):', "if not commit:",
+           ("tests/test_cards.py", "-k", "git_tags"), "a wheel in another project's ignored .venv is tagged with that project's commit"),
 )
 
 

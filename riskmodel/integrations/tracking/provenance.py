@@ -55,13 +55,17 @@ def git_tags(folder: str | Path | None = None) -> dict[str, str]:
     -------
     dict of str to str
         ``{"mlflow.source.git.commit": <40 hex digits>, "mlflow.source.git.dirty": "true" | "false"}``,
-        or an empty dict when ``folder`` is not in a git work tree or ``git`` is not installed.
+        or an empty dict when ``folder`` is not in a git work tree, holds no file that work
+        tree tracks (a package installed into an ignored folder of another repository), or
+        ``git`` is not installed.
         Dirty means tracked files differ from the commit (untracked files do not count, as
         with ``git describe --dirty``).
     """
     folder = Path(folder) if folder is not None else PACKAGE
     commit = _git(folder, "rev-parse", "--verify", "HEAD")
-    if not commit:
+    # a folder whose files the repository does not track (a wheel in a git-ignored .venv of another project's work
+    # tree) is not that commit's code: no commit is claimed for it
+    if not commit or not _git(folder, "ls-files", "--", "."):
         return {}
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
     tags = {MLFLOW_GIT_COMMIT: commit}
