@@ -242,3 +242,22 @@ def test_the_bytes_read_for_use_are_the_bytes_checked(folder, monkeypatch):
     monkeypatch.setattr(artifacts, "file_digest", put_back_then_hash)
     with pytest.raises(ArtifactIntegrityError, match="content of data/meta.json changed"):
         verify_manifest(folder, key=KEY, read=("data/meta.json",))
+
+
+def test_a_key_file_others_can_read_change_or_own_is_refused(tmp_path, monkeypatch):
+    """A key file planted beside a shared store (before the first training) or left readable by everyone signed and
+    verified models without a word: anyone who can read it can sign a model the store then trusts, anyone who can
+    write it can swap it. Refused naming the file and the fix; the 0600 file logging creates is used as before."""
+    monkeypatch.delenv(artifacts.SIGNING_KEY_ENV, raising=False)
+    path = tmp_path / artifacts.KEY_FILE
+    key = signing_key(path, create=True)
+    for mode, what in ((0o644, "others can read it"), (0o660, "others can read it"), (0o602, "others can change it")):
+        os.chmod(path, mode)
+        with pytest.raises(ArtifactIntegrityError, match=rf"key file `{path}`: {what}.*chmod 600"):
+            signing_key(path)
+    os.chmod(path, 0o600)
+    assert signing_key(path) == key
+    if os.geteuid() == 0:  # only root can give a file away
+        os.chown(path, 65534, 65534)
+        with pytest.raises(ArtifactIntegrityError, match=rf"key file `{path}`: it belongs to another user \(uid 65534\)"):
+            signing_key(path)
