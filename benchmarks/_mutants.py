@@ -780,6 +780,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q30", "git_tags claims no commit for a folder the repository does not track", "riskmodel/integrations/tracking/provenance.py",
            'if not commit or not _git(folder, "ls-files", "--", "."):', "if not commit:",
            ("tests/test_cards.py", "-k", "git_tags"), "a wheel in another project's ignored .venv is tagged with that project's commit"),
+    Mutant("Q31", "A signing key file others can read is refused", "riskmodel/core/artifacts.py",
+           "    elif st.st_mode & 0o044:\n", "    elif False:\n",
+           ("tests/test_artifacts.py", "-k", "others_can_read"), "a world-readable key file signs models anyone could sign"),
+    Mutant("Q32", "A signing key file another user owns is refused", "riskmodel/core/artifacts.py",
+           "if st.st_uid not in (os.geteuid(), 0):", "if False:",
+           ("tests/test_artifacts.py", "-k", "others_can_read"), "a key planted by another user beside a shared store is trusted"),
 )
 
 

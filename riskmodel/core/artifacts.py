@@ -94,6 +94,7 @@ def signing_key(key_file: str | Path | None = None, *, create: bool = False) -> 
                 f"no signing key to verify the model with: ${SIGNING_KEY_ENV} is unset and {source} does not exist. "
                 f"Set ${SIGNING_KEY_ENV} to the key the model was logged with."
             )
+        _refuse_shared_key_file(path)
         text = path.read_text(encoding="utf-8").strip()
     key = text.encode("utf-8")
     if len(key) < MIN_KEY_BYTES:
@@ -102,6 +103,29 @@ def signing_key(key_file: str | Path | None = None, *, create: bool = False) -> 
             'Use a random key, e.g. python -c "import secrets; print(secrets.token_hex(32))".'
         )
     return key
+
+
+def _refuse_shared_key_file(path: Path) -> None:
+    """Refuse a key file another user owns, or one others (group or world) can read or change.
+
+    Whoever can read the key can sign a model the store then trusts; whoever can write it
+    (or owns it: they can chmod it) can swap it. The file logging creates is 0600, owned by
+    the user who logged. No check where POSIX permissions do not exist (Windows).
+    """
+    if os.name != "posix":
+        return
+    st = path.stat()
+    fix = (f"fix: `chmod 600 {path}` as its owner (and check nobody else has used it), or set ${SIGNING_KEY_ENV} "
+           "from a secret store instead of a file")
+    if st.st_uid not in (os.geteuid(), 0):
+        problem = f"it belongs to another user (uid {st.st_uid}), who can change it"
+    elif st.st_mode & 0o044:
+        problem = "others can read it, and sign models with it"
+    elif st.st_mode & 0o022:
+        problem = "others can change it"
+    else:
+        return
+    raise ArtifactIntegrityError(f"the signing key file `{path}`: {problem}; refused. {fix}.")
 
 
 def _create_key_file(path: Path) -> None:
