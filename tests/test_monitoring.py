@@ -59,3 +59,25 @@ def test_outcome_monitoring_refuses_a_stay_scored_or_labelled_more_than_once():
         evaluate_scores(scored.head(2), pd.concat([outcomes, outcomes.tail(1)]))
     once = evaluate_scores(scored.head(2), outcomes)
     assert once.loc[once["slice"] == "all", ["n", "positives", "referred"]].to_numpy().tolist() == [[2, 1, 1]]
+
+
+def test_outcome_monitoring_refuses_stays_without_an_id_and_counts_the_unscored():
+    # merge() matches every missing key with every other: 2 scores and 2 outcomes without a stay id joined as 4 rows (n 5
+    # for 3 stays). A score without its stay id cannot be matched to any outcome: refused, rows named by position. Rows
+    # score() flagged (no probability) were left out without a word: counted in attrs["unscored"].
+    import pytest
+
+    from riskmodel.core.exceptions import SchemaError
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    scored = pd.DataFrame({"stay_id": ["S1", None, None], "probability": [0.9, 0.2, 0.3], "risk_band": ["high", "low", "low"]})
+    outcomes = pd.DataFrame({"stay_id": ["S1", None, None], "overstayed": [True, False, True], "entry_time": pd.Timestamp("2024-01-15")})
+    with pytest.raises(SchemaError, match=r"scores table has 1 problem\(s\):\n- column `stay_id`: scores without a stay id, which no "
+                                          r"outcome can be matched to \(2 rows: row 1, row 2\)"):
+        evaluate_scores(scored, outcomes.head(1))
+    with pytest.raises(SchemaError, match=r"outcomes table has 1 problem\(s\):\n- column `stay_id`: outcomes without a stay id"):
+        evaluate_scores(scored.head(1), outcomes)
+    flagged = pd.DataFrame({"stay_id": ["S1", "S2"], "probability": [0.9, np.nan], "risk_band": ["high", None]})
+    two = pd.DataFrame({"stay_id": ["S1", "S2"], "overstayed": [True, False], "entry_time": pd.Timestamp("2024-01-15")})
+    out = evaluate_scores(flagged, two)
+    assert out.loc[out["slice"] == "all", "n"].tolist() == [1] and out.attrs["unscored"] == 1
