@@ -786,6 +786,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q32", "A signing key file another user owns is refused", "riskmodel/core/artifacts.py",
            "if st.st_uid not in (os.geteuid(), 0):", "if False:",
            ("tests/test_artifacts.py", "-k", "others_can_read"), "a key planted by another user beside a shared store is trusted"),
+    Mutant("Q33", "evaluate_scores refuses scores without a stay id", "riskmodel/core/monitoring/outcomes.py",
+           "    missing = np.flatnonzero(df[id_column].isna().to_numpy())\n", "    missing = []\n",
+           ("tests/test_monitoring.py", "-k", "without_an_id"), "scores and outcomes without a stay id are joined each with each"),
 )
 
 

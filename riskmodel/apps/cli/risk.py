@@ -113,6 +113,9 @@ def _cmd_evaluate_scores(args: argparse.Namespace) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if table.attrs.get("unscored"):
+        print(f"left out: {table.attrs['unscored']:,} stays with a known outcome whose score was flagged (no probability; see "
+              "the scores' `error` column)")
     if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
         from riskmodel.integrations.tracking.monitoring import log_table
 

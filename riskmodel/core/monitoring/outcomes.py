@@ -51,14 +51,16 @@ def evaluate_scores(
     DataFrame
         One row per slice: ``slice`` (``all``, ``month``, or a group attribute),
         ``value``, ``n``, ``positives``, ``roc_auc``, ``pr_auc``, ``mean_predicted``,
-        ``observed_rate``, ``ece``, ``referred``, ``referral_precision``.
+        ``observed_rate``, ``ece``, ``referred``, ``referral_precision``;
+        ``attrs["unscored"]``: stays with a known outcome whose score was flagged (no
+        probability), left out of every slice.
 
     Raises
     ------
     SchemaError
         If a needed column is missing, a stay is scored or labelled more than
-        once (a join would count it once per copy), or no scored row has a
-        known outcome.
+        once (a join would count it once per copy), a score or an outcome has no
+        stay id, or no scored row has a known outcome.
     """
     from riskmodel.core.risk.metrics import expected_calibration_error
 
@@ -72,8 +74,14 @@ def evaluate_scores(
     _once_each(scored, id_column, "scores", "the same stay scored more than once",
                "keep one score per stay (e.g. one night's file, or each stay's first score) before evaluating")
     _once_each(outcomes, id_column, "outcomes", "the same stay's outcome more than once", "keep one row per stay in the outcomes")
+    # merge() matches every missing key with every other: a row without its stay id would pair with each such row
+    _with_ids(scored, id_column, "scores", "scores without a stay id, which no outcome can be matched to",
+              "score stays that carry their stay id (the nightly job's output keeps it)")
+    _with_ids(outcomes, id_column, "outcomes", "outcomes without a stay id, which no score can be matched to",
+              "give every outcome its stay id")
     keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
     joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
+    unscored = int((joined[target].notna() & joined["probability"].isna()).sum())  # flagged by score(): no probability
     joined = joined[joined[target].notna() & joined["probability"].notna()]
     if joined.empty:
         raise SchemaError(
@@ -112,7 +120,16 @@ def evaluate_scores(
                 "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred else np.nan,
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["unscored"] = unscored
+    return out
+
+
+def _with_ids(df: pd.DataFrame, id_column: str, table: str, problem: str, fix: str) -> None:
+    """Refuse ``df`` if a row has no id, naming the first such rows by position."""
+    missing = np.flatnonzero(df[id_column].isna().to_numpy())
+    if len(missing):
+        raise SchemaError(table, [SchemaProblem(id_column, problem, fix, tuple(f"row {i}" for i in missing[:5]), len(missing))])
 
 
 def _once_each(df: pd.DataFrame, id_column: str, table: str, problem: str, fix: str) -> None:
