@@ -311,6 +311,22 @@ def test_single_class_calibration_slice_keeps_the_booster_probability():
     assert m.calibrator_.kind == "none" and np.unique(p).size > 1
 
 
+def test_single_class_early_stopping_slice_warns_and_stops_nothing():
+    # An early-stopping slice with no overstay stopped the booster at the tree that best predicts "nobody overstays"
+    # (the first), without a word: 29 distinct scores. Stopping on one outcome chooses nothing: all num_boost_round
+    # trees are grown, as without `valid`, and the slice is named in a warning.
+    from riskmodel.core.exceptions import RiskModelWarning
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=600)
+    train = pd.DataFrame({"a": a, "y": (a + rng.normal(size=600) > 0).astype(int)})
+    valid = pd.DataFrame({"a": rng.normal(size=80), "y": [0] * 80})
+    calib = pd.DataFrame({"a": (b := rng.normal(size=200)), "y": (b + rng.normal(size=200) > 0).astype(int)})
+    with pytest.warns(RiskModelWarning, match=r"the early-stopping slice `valid` \(80 rows\) has a single class"):
+        m = RiskModel(features=["a"], target="y", num_boost_round=40, early_stopping_rounds=5).fit(train, valid=valid, calib=calib)
+    assert m.best_iteration_ == 40
+
+
 # ----------------------------------------------------------------------------- scikit-learn citizenship
 
 
