@@ -789,6 +789,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q33", "evaluate_scores refuses scores without a stay id", "riskmodel/core/monitoring/outcomes.py",
            "    missing = np.flatnonzero(df[id_column].isna().to_numpy())\n", "    missing = []\n",
            ("tests/test_monitoring.py", "-k", "without_an_id"), "scores and outcomes without a stay id are joined each with each"),
+    Mutant("Q34", "An early-stopping slice with one class stops nothing, and says so", "riskmodel/core/risk/model.py",
+           "if len(np.unique(y_valid)) > 1:", "if True:",
+           ("tests/test_risk_model.py", "-k", "early_stopping_slice"), "a one-class early-stopping slice cuts the booster to one tree"),
 )
 
 

@@ -393,6 +393,7 @@ class RiskModel(SettingsMixin):
         -----
         RiskModelWarning
             If the calibration rows hold a single class: the booster's probability is kept uncalibrated.
+            If the ``valid`` rows hold a single class: no early stopping, all ``num_boost_round`` trees.
             If the calibrator is fitted on the early-stopping rows (no ``calib``, or ``calib`` is
             ``valid``, a copy or a slice of it), unless ``calibration="none"``. If neither ``valid`` nor ``calib`` is given
             (``fit(X, y)``, scikit-learn's path): the calibrator and band thresholds are fitted on the
@@ -422,9 +423,20 @@ class RiskModel(SettingsMixin):
         valid_sets = []
         if valid is not None and len(valid):
             self._check_columns(valid, "valid", extra=(self.target,))
-            dvalid = lgb.Dataset(self.encode(valid, warn=False), self._labels(valid, "valid"), reference=dtrain)
-            valid_sets = [dvalid]
-            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
+            y_valid = self._labels(valid, "valid")
+            if len(np.unique(y_valid)) > 1:
+                dvalid = lgb.Dataset(self.encode(valid, warn=False), y_valid, reference=dtrain)
+                valid_sets = [dvalid]
+                callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
+            else:  # stopping on one outcome keeps the trees that best predict it: the first, for "nobody overstays"
+                warnings.warn(
+                    f"the early-stopping slice `valid` ({len(valid)} rows) has a single class, so it cannot choose the "
+                    f"number of trees: all {self.num_boost_round} are grown, as without `valid`; train on a longer period "
+                    "or raise `splits.valid_fraction`. Silence with "
+                    "warnings.filterwarnings('ignore', category=riskmodel.RiskModelWarning).",
+                    RiskModelWarning,
+                    stacklevel=2,
+                )
         self.booster_ = lgb.train(params, dtrain, num_boost_round=self.num_boost_round, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         p_cal = self._fit_calibration(*self._calibration_rows(train, y, valid, calib))
