@@ -302,6 +302,27 @@ def test_a_crossings_csv_is_checked_as_every_csv_reader_checks_one(small_config,
     with pytest.raises(UnreadableFileError, match=r"cut\.csv.*the file was cut off"):
         read(cut)
 
+def test_a_crossings_csv_with_day_first_times_is_refused_not_guessed(small_config, tmp_path):
+    """Training read its crossings CSV with parse_dates: pandas guessed each column's format, read '10/12/2023' month
+    first where it could, and left a column it could not read as text (refused later, by another name). Every other
+    CSV reader reads dates as ISO 8601 only (iso_dates): so does training's, naming the column and the rows."""
+    from riskmodel.apps.pipelines.risk import load_crossings
+
+    from .test_sources import _log
+
+    log = _log(("001", "007", "entry", "2022-01-10 09:00", "2022-02-08", "0042"), ("002", "007", "exit", "2022-01-20 09:00", "2022-02-08", "0042"))
+    cfg = load_config(small_config, RiskConfig)
+    path = tmp_path / "dayfirst.csv"
+    log.assign(permit_end=["08/02/2022", "08/02/2022"]).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"`permit_end`: values that are not dates \('08/02/2022'.*\(2 rows: row 0, row 1\)"):
+        load_crossings(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path=str(path))))
+    path = tmp_path / "iso.csv"
+    log.to_csv(path, index=False)
+    crossings, _ = load_crossings(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path=str(path))))
+    assert crossings["permit_end"].tolist() == [pd.Timestamp("2022-02-08")] * 2
+    assert crossings["timestamp"].tolist() == [pd.Timestamp("2022-01-10 09:00"), pd.Timestamp("2022-01-20 09:00")]
+
+
 def test_a_label_cutoff_after_the_logs_last_crossing_is_refused(small_config):
     """Labels are read as known at `data.cutoff`; a log that ends before it cannot know who left in between.
 
