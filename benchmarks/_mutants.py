@@ -792,6 +792,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q34", "An early-stopping slice with one class stops nothing, and says so", "riskmodel/core/risk/model.py",
            "if len(np.unique(y_valid)) > 1:", "if True:",
            ("tests/test_risk_model.py", "-k", "early_stopping_slice"), "a one-class early-stopping slice cuts the booster to one tree"),
+    Mutant("Q35", "Training's crossings CSV reads dates as ISO 8601 only", "riskmodel/apps/pipelines/risk.py",
+           "log[col] = iso_dates(log[col], col, str(path))", "log[col] = pd.to_datetime(log[col])",
+           ("tests/test_risk_pipeline.py", "-k", "day_first"), "day-first dates in training's crossings CSV are guessed month first"),
 )
 
 

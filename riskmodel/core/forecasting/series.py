@@ -468,7 +468,7 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
     problems += _id_problems(df)
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
-        problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'])"))
+        problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'], format='ISO8601') (dates written YYYY-MM-DD: day-first text is not guessed right)"))
         return problems
     if getattr(df["ds"].dtype, "tz", None) is not None:
         # periods are local calendar periods (the arrivals' port time), as in the data contract
@@ -527,7 +527,9 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
             SchemaProblem(
                 "ds",
                 f"series have gaps (missing {freq!r} periods between their first and last period)",
-                "add the missing periods with riskmodel.core.forecasting.fill_gaps(df, freq) (zeros for counts)",
+                "add the missing periods with their counts (a period not published is no period of zero arrivals: fill it "
+                "from another source, or leave the series out); where none arrived, riskmodel.core.forecasting.fill_gaps("
+                "df, freq) adds zeros",
                 tuple(str(u) for u in gappy[:_MAX_IDS]),
                 len(gappy),
             )
