@@ -428,7 +428,7 @@ MUTANTS: tuple[Mutant, ...] = (
            SOURCES, "a stay left out because its traveller entered again is not counted"),
     Mutant("Q01", "crossings: ids are non-blank text", SC, "    problems += _id_checks(df, CROSSINGS, id_col, usable)\n", "    pass\n",
            SCHEMA, "blank ids, 1.0 and 1 vs '1' accepted in the crossings log that training and features read"),
-    Mutant("Q02", "training: a crossings CSV's ids as text", PL, ", dtype=text_id_dtypes()), None", "), None",
+    Mutant("Q02", "training: a crossings CSV's ids as text", PL, "log = pd.read_csv(path, dtype=text_id_dtypes())", "log = pd.read_csv(path)",
            ("tests/test_risk_pipeline.py", "-k", "ids_as_text"), "a crossings CSV's '007' and '7' read as one traveller 7"),
     Mutant("Q03", "stays: ids are non-blank text", SC, "    problems += _id_checks(df, STAYS, id_col, usable)\n", "    pass\n",
            SCHEMA, "blank stay ids and 1 vs '1' traveller ids accepted in a stays table"),
