@@ -338,6 +338,27 @@ def test_a_negative_value_of_a_feature_outside_the_contract_is_refused_when_trai
 
 
 @pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("column", ["visa_type", "entry_port", "purpose"])
+def test_a_missing_category_training_never_had_missing_is_refused_on_both_paths(fitted, n, column):
+    """A null visa type, entry port or purpose was scored with no error nor warning (an elevated C1-visit row dropped to
+    the low band): the stays contract never leaves them missing, and training never saw them missing, so the model has
+    no learnt answer for them. Refused as a missing number is; a level not seen in training stays a warning."""
+    model, _, rows = fitted
+    assert rows[column].notna().all()
+    batch = rows.head(n).astype({column: object})
+    batch.loc[1, column] = None
+    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: missing where training never had a missing value")):
+        score(batch, model=model)
+    out = score(batch, model=model, errors="flag")
+    assert out.loc[1, "error"].startswith(f"{column}: missing where training never had a missing value")
+    assert np.isnan(out.loc[1, "probability"]) and out["probability"].drop(index=1).notna().all()
+    if column == "entry_port":  # a free-text column (the others' values are the contract's list)
+        batch.loc[1, column] = "a port never seen"
+        with pytest.warns(UnseenCategoryWarning):
+            assert score(batch, model=model)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])
 @pytest.mark.parametrize("column", ["entry_month", "group_size"])
 def test_a_missing_value_the_model_would_read_as_zero_is_refused_on_both_paths(fitted, n, column):
     """LightGBM reads a missing value of a feature that was never missing in training as 0 (no branch was
