@@ -795,6 +795,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q35", "Training's crossings CSV reads dates as ISO 8601 only", "riskmodel/apps/pipelines/risk.py",
            "log[col] = iso_dates(log[col], col, str(path))", "log[col] = pd.to_datetime(log[col])",
            ("tests/test_risk_pipeline.py", "-k", "day_first"), "day-first dates in training's crossings CSV are guessed month first"),
+    Mutant("Q36", "score() refuses a missing category training never had missing", "riskmodel/core/score_input.py",
+           " or f in never_missing)", ")",
+           ("tests/test_scoring.py", "-k", "missing_category"), "a null visa type, entry port or purpose is scored silently"),
 )
 
 

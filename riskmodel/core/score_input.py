@@ -61,7 +61,11 @@ class Scorer:
         names = self.model.booster_.feature_name()
         by_position = dict(zip(self.model.features, names, strict=False))
         zero = missing_read_as_zero(dump)
-        self._no_missing = frozenset(f for f in self.model.features if f not in self.model.levels_ and by_position.get(f, f) in zero)
+        # a number LightGBM reads a missing value of as 0; a category training never saw missing (no learnt answer for it)
+        seen = (getattr(self.model, "reference_", None) or {}).get("features", {})
+        never_missing = {c for c in self.model.levels_ if isinstance(seen.get(c), dict) and seen[c].get("missing") == 0}
+        self._no_missing = frozenset(f for f in self.model.features
+                                     if (f not in self.model.levels_ and by_position.get(f, f) in zero) or f in never_missing)
         floor = {}
         self._domain = {f: FEATURE_DOMAINS[f] for f in self.model.features if f in FEATURE_DOMAINS}
         for feature in self.model.features:
@@ -244,12 +248,15 @@ def _check_domain(c: str, d: Domain, x: np.ndarray, problems: Problems) -> np.nd
 
 
 _MISSING_AS_ZERO = "missing where training never had a missing value (the model would read it as 0)"
+_MISSING_CATEGORY = "missing where training never had a missing value (the model learnt no answer for it)"
 
 
-def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problems) -> None:
-    """Flag the rows whose encoded value is missing in a feature the model reads a missing value of as 0.
+def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problems, notes: Problems | None = None) -> None:
+    """Flag the rows whose encoded value is missing in a feature the model reads a missing value of as 0, or in a
+    category training never saw missing.
 
-    Rows already flagged for that column (absent, or a value refused) keep their own problem.
+    Rows already flagged for that column (absent, or a value refused) keep their own problem; a level not seen in
+    training (in ``notes``) is scored as missing, with its warning.
     """
     for j, c in enumerate(scorer.model.features):
         if c not in scorer._no_missing:
@@ -257,12 +264,13 @@ def flag_missing_read_as_zero(scorer: Scorer, enc: np.ndarray, problems: Problem
         miss = np.isnan(enc[:, j])
         if not miss.any():
             continue
-        for (column, _p, _f), mask in problems.masks.items():
+        for (column, _p, _f), mask in [*problems.masks.items(), *(notes.masks.items() if notes is not None else ())]:
             if column == c:
                 miss &= ~mask
         if miss.any():
             d = scorer._domain.get(c)
-            problems.add(c, _MISSING_AS_ZERO, f"send `{c}`" + (f" as {d.describe()}" if d else "") + "; it is never missing in training", miss)
+            problems.add(c, _MISSING_CATEGORY if c in scorer.model.levels_ else _MISSING_AS_ZERO,
+                         f"send `{c}`" + (f" as {d.describe()}" if d else "") + "; it is never missing in training", miss)
 
 
 # a batch is judged in blocks of rows: each rule's temporaries then stay in the CPU cache, where over

@@ -251,7 +251,7 @@ def score(
             # pandas 3 (copy-on-write): the column's own array, no copy of a million ids
             return frame[c].array if _TEXT != object else frame[c].to_numpy()
 
-    flag_missing_read_as_zero(scorer, enc, problems)
+    flag_missing_read_as_zero(scorer, enc, problems, notes)
     flag_broken_invariants(scorer, enc, problems)
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)

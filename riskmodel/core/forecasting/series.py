@@ -335,6 +335,11 @@ def _attach(entries: pd.DataFrame, meta: pd.DataFrame, key: str, col: str) -> pd
     return entries
 
 
+#: The fix of a series with gaps: an unpublished period is no period of zero arrivals.
+_GAP_FIX = ("add the missing periods with their counts (a period not published is no period of zero arrivals: fill it from "
+            "another source, or leave the series out); where none arrived, riskmodel.core.forecasting.fill_gaps(df, freq) adds zeros")
+
+
 def fill_gaps(
     df: pd.DataFrame,
     freq: str,
@@ -527,9 +532,7 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
             SchemaProblem(
                 "ds",
                 f"series have gaps (missing {freq!r} periods between their first and last period)",
-                "add the missing periods with their counts (a period not published is no period of zero arrivals: fill it "
-                "from another source, or leave the series out); where none arrived, riskmodel.core.forecasting.fill_gaps("
-                "df, freq) adds zeros",
+                _GAP_FIX,
                 tuple(str(u) for u in gappy[:_MAX_IDS]),
                 len(gappy),
             )
