@@ -9,6 +9,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
+from riskmodel.core.forecasting.series import duplicate_periods
 
 __all__ = ["levels_of_ids", "score_forecasts"]
 
@@ -34,6 +35,21 @@ def levels_of_ids(ids) -> dict[str, list[str]]:
     for i in ids:
         levels.setdefault(i.split("/", 1)[0], []).append(i)
     return dict(sorted(levels.items()))
+
+
+def _check_inputs(forecasts: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame | None) -> None:
+    """Missing columns, then repeated periods: a period sent twice would be counted twice in every figure."""
+    problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
+    problems += [SchemaProblem(c, "column is missing", "pass actuals as unique_id, ds, y") for c in ("unique_id", "ds", "y") if c not in actuals]
+    if history is not None:
+        problems += [SchemaProblem(c, "column is missing in the history", "pass the history as unique_id, ds, y")
+                     for c in ("unique_id", "ds", "y") if c not in history]
+    if problems:
+        raise SchemaError("forecast monitoring", problems)
+    for name, frame in (("forecasts", forecasts), ("actuals", actuals), ("history", history)):
+        problems = duplicate_periods(frame) if frame is not None else []
+        if problems:
+            raise SchemaError(f"forecast monitoring: {name}", problems)
 
 
 def score_forecasts(
@@ -72,12 +88,11 @@ def score_forecasts(
     Raises
     ------
     SchemaError
-        If a needed column is missing or no forecast period has an actual yet.
+        If a needed column is missing, a ``(unique_id, ds)`` pair repeats in the forecasts,
+        the actuals or the history (naming the table and the pairs), or no forecast period has
+        an actual yet.
     """
-    problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
-    problems += [SchemaProblem(c, "column is missing", "pass actuals as unique_id, ds, y") for c in ("unique_id", "ds", "y") if c not in actuals]
-    if problems:
-        raise SchemaError("forecast monitoring", problems)
+    _check_inputs(forecasts, actuals, history)
     merged = forecasts.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
     if merged.empty:
         raise SchemaError(
