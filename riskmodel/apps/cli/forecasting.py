@@ -58,17 +58,29 @@ def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
     forecasts, actuals = read_series(args.forecasts), read_series(args.actuals)
     history = read_series(args.history) if args.history else None
     tags = levels_of_ids(forecasts["unique_id"]) if "unique_id" in forecasts else {}
+    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season, tags=tags)
     if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
-        from riskmodel.integrations.tracking.forecast import log_forecast_monitoring
+        from riskmodel.integrations.tracking.forecast import log_forecast_scores
 
-        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season, tags=tags)
+        run = log_forecast_scores(per_series, per_level, span=(actuals["ds"].min(), actuals["ds"].max()))
         print(f"logged to MLflow run {run}")
-    else:
-        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season, tags=tags)
     if args.out:
         per_level.to_csv(args.out, index=False)
     print(per_level.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for line in _unscored(per_series):
+        print(line)
     return EXIT_OK
+
+
+def _unscored(per_series) -> list[str]:
+    """The series a figure is missing for, named and counted (the level means leave them out)."""
+    n, lines = len(per_series), []
+    for col, why in (("mase", "no history, or a flat one, to scale their errors by"), ("bias", "their actuals sum to 0")):
+        ids = per_series.loc[per_series[col].isna(), "unique_id"].astype(str).tolist()
+        if ids:
+            shown = ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
+            lines.append(f"no {col.upper() if col == 'mase' else col} for {len(ids)} of {n} series ({why}): {shown}")
+    return lines
 
 
 def register(groups: CommandGroups) -> None:

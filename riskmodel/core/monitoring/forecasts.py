@@ -81,9 +81,13 @@ def score_forecasts(
     -------
     per_series : DataFrame
         ``unique_id, n, mase, bias, coverage_<L>...``; ``bias`` is
-        ``sum(y_hat - y) / sum(y)`` (positive: over-forecast).
+        ``sum(y_hat - y) / sum(y)`` (positive: over-forecast). ``mase`` is missing (NaN) for a
+        series with no scale (absent from the history, or no seasonal or one-step change in
+        it: a closed port's zeros), never its error in people; ``bias`` is missing where the
+        actuals sum to 0 (a port closed during the horizon).
     per_level : DataFrame
-        ``level, n_series, mase, bias, coverage_<L>...`` means, level ``"all"`` first.
+        ``level, n_series, n_mase, mase, n_bias, bias, coverage_<L>...``: means over the series
+        that have the figure, ``n_mase``/``n_bias`` of them; level ``"all"`` first.
 
     Raises
     ------
@@ -101,15 +105,17 @@ def score_forecasts(
         )
     levels = sorted({int(m_.group(1)) for c in forecasts.columns if (m_ := re.fullmatch(r"y_lo_(\d+)", c))})
     base = history if history is not None else actuals
-    scales = base.groupby("unique_id")["y"].apply(lambda s: mase_scale(s.to_numpy(dtype=float), m))
+    # no scale (no history, or a flat one) is no MASE: scale 1.0 made the error in people read as a MASE
+    scales = base.groupby("unique_id")["y"].apply(lambda s: mase_scale(s.to_numpy(dtype=float), m, fallback=np.nan))
     rows = []
     for uid, g in merged.groupby("unique_id", sort=True):
         y, f = g["y"].to_numpy(dtype=float), g["y_hat"].to_numpy(dtype=float)
         rec = {
             "unique_id": uid,
             "n": len(g),
-            "mase": float(np.mean(np.abs(y - f)) / scales.get(uid, 1.0)),
-            "bias": float((f - y).sum() / max(y.sum(), 1e-9)),
+            "mase": float(np.mean(np.abs(y - f)) / scales.get(uid, np.nan)),
+            # actuals of 0 (a port closed in the horizon) have no share to be off by
+            "bias": float((f - y).sum() / y.sum()) if y.sum() > 0 else np.nan,
         }
         for L in levels:
             rec[f"coverage_{L}"] = float(np.mean((y >= g[f"y_lo_{L}"].to_numpy()) & (y <= g[f"y_hi_{L}"].to_numpy())))
@@ -120,6 +126,8 @@ def score_forecasts(
     summary = []
     for level, ids in groups.items():
         part = per_series[per_series["unique_id"].isin(ids)]
-        if len(part):
-            summary.append({"level": level, "n_series": len(part), **part.drop(columns=["unique_id", "n"]).mean().to_dict()})
+        if len(part):  # a mean over the series that have the figure, with their count beside it
+            means = part.drop(columns=["unique_id", "n"]).mean().to_dict()
+            summary.append({"level": level, "n_series": len(part), "n_mase": int(part["mase"].notna().sum()), "mase": means.pop("mase"),
+                            "n_bias": int(part["bias"].notna().sum()), "bias": means.pop("bias"), **means})
     return per_series, pd.DataFrame(summary)
