@@ -72,3 +72,65 @@ def test_evaluate_forecasts_names_the_series_without_a_mase_or_a_bias(tmp_path, 
     out = capsys.readouterr().out
     assert "no MASE for 2 of 4 series" in out and "port/B, port/C" in out
     assert "no bias for 1 of 4 series" in out and "port/D" in out
+
+
+def _collapse_history():
+    """Monthly 2019-2023: 1000 + 10 a year outside the COVID break, 0 inside it (2020-04 .. 2022-03).
+
+    Lag-12 differences that stay clear of the break (2020-01..03 on 2019, 2023-04..12 on 2022) are all 10;
+    all 48 of them, the collapse included, sum to 30 + 9 * 1000 + 3 * 1010 + 9 * 1030 + 3 * 1040 + 9 * 10 = 24540.
+    """
+    ds = pd.date_range("2019-01-01", "2023-12-01", freq="MS")
+    y = np.where((ds >= "2020-04-01") & (ds <= "2022-03-31"), 0.0, 1000.0 + 10 * (ds.year - 2019))
+    history = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    actuals = pd.DataFrame({"unique_id": "port/A", "ds": months, "y": 1050.0})
+    return pd.DataFrame({"unique_id": "port/A", "ds": months, "y_hat": 1070.0}), actuals, history
+
+
+def test_mase_is_on_the_forecasters_scale_breaks_left_out():
+    """The forecaster leaves differences touching a declared break out of its MASE scale (default: COVID); so does the
+    monitoring of its forecasts, else the collapse makes the same errors read ~50 times smaller."""
+    forecasts, actuals, history = _collapse_history()
+    per_series, _ = score_forecasts(forecasts, actuals, history=history, m=12)
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / 10)
+    per_series, _ = score_forecasts(forecasts, actuals, history=history, m=12, breaks=())
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / (24540 / 48))
+
+
+def _daily():
+    """Four weeks of days, each weekday 10 more than a week before: lag-7 differences all 10."""
+    ds = pd.date_range("2024-01-01", periods=35, freq="D")
+    week = np.array([100.0, 100.0, 100.0, 100.0, 150.0, 300.0, 250.0])
+    y = week[ds.day_of_week] + 10 * (np.arange(35) // 7)
+    series = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+    history, actuals = series.iloc[:28], series.iloc[28:]
+    return actuals.drop(columns="y").assign(y_hat=actuals["y"] + 20.0), actuals, history
+
+
+def test_the_season_follows_the_series_frequency():
+    """Daily series are scaled by weekly differences (m=7, as the Forecaster does for 'D'), not 12-day ones."""
+    forecasts, actuals, history = _daily()
+    per_series, _ = score_forecasts(forecasts, actuals, history=history)
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / 10)
+
+
+def test_evaluate_forecasts_says_which_scale_it_used(tmp_path, capsys, monkeypatch):
+    from riskmodel.apps.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    for name, (forecasts, actuals, history) in (("daily", _daily()), ("monthly", _collapse_history())):
+        for frame, what in ((forecasts, "fc"), (actuals, "actuals"), (history, "history")):
+            frame.to_csv(tmp_path / f"{name}_{what}.csv", index=False)
+    files = [str(tmp_path / f"daily_{w}.csv") for w in ("fc", "actuals")]
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "daily_history.csv"), "--out", str(tmp_path / "d.csv")]) == 0
+    out = capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "d.csv")["mase"].iloc[0] == pytest.approx(2.0)
+    assert "MASE scale: lag-7 differences of --history (daily series)" in out
+    assert "leaving out the break 2020-04-01..2022-03-31" in out
+    files = [str(tmp_path / f"monthly_{w}.csv") for w in ("fc", "actuals")]
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "monthly_history.csv"), "--out", str(tmp_path / "m.csv")]) == 0
+    assert pd.read_csv(tmp_path / "m.csv")["mase"].iloc[0] == pytest.approx(2.0)
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "monthly_history.csv"), "--no-break", "--out", str(tmp_path / "m.csv")]) == 0
+    assert pd.read_csv(tmp_path / "m.csv")["mase"].iloc[0] == pytest.approx(20 / (24540 / 48))
+    assert "MASE scale: lag-12 differences of --history (monthly series), no break left out" in capsys.readouterr().out
