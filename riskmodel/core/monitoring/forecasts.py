@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
-from riskmodel.core.forecasting.series import duplicate_periods
+from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
+from riskmodel.core.forecasting.series import duplicate_periods, infer_freq, season_length
 
-__all__ = ["levels_of_ids", "score_forecasts"]
+__all__ = ["levels_of_ids", "mase_season", "score_forecasts"]
 
 
 def levels_of_ids(ids) -> dict[str, list[str]]:
@@ -37,6 +40,33 @@ def levels_of_ids(ids) -> dict[str, list[str]]:
     return dict(sorted(levels.items()))
 
 
+def mase_season(series: pd.DataFrame) -> int:
+    """Season length of the MASE scale for a long frame's frequency, as the Forecaster's: M 12, W 52, D 7.
+
+    Raises
+    ------
+    SchemaError
+        If the frequency cannot be told (no series with two periods, or a step of no day, week or month).
+    """
+    try:
+        return season_length(infer_freq(series))
+    except SchemaError as exc:
+        fix = "pass the season length `m` (evaluate-forecasts: --season): 12 for months, 52 for weeks, 7 for days"
+        raise SchemaError("forecast monitoring", [dataclasses.replace(p, fix=fix) for p in exc.problems]) from None
+
+
+def _scales(base: pd.DataFrame, m: int, breaks: Sequence[tuple[str, str]]) -> dict:
+    """MASE scale of each series of ``base``, as the forecaster's: differences touching a break left out, NaN for none.
+
+    No scale (no history, or a flat one) is no MASE: scale 1.0 made an error in people read as a MASE.
+    """
+    out = {}
+    for uid, g in base.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=False):
+        mask = in_break(pd.DatetimeIndex(g["ds"]), breaks) if breaks else None
+        out[uid] = mase_scale(g["y"].to_numpy(dtype=float), m, mask, fallback=np.nan)
+    return out
+
+
 def _check_inputs(forecasts: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame | None) -> None:
     """Missing columns, then repeated periods: a period sent twice would be counted twice in every figure."""
     problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
@@ -57,7 +87,8 @@ def score_forecasts(
     actuals: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
-    m: int = 12,
+    m: int | None = None,
+    breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
     tags: dict[str, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accuracy of past forecasts on the periods whose actuals are now known.
@@ -72,8 +103,13 @@ def score_forecasts(
     history : DataFrame, optional
         The history the forecasts were made from, for the MASE scale; without it
         the scale is computed on ``actuals`` themselves.
-    m : int, default=12
-        Season length of the MASE scale.
+    m : int, optional
+        Season length of the MASE scale; by default the Forecaster's for the frequency of
+        the history (or actuals) (:func:`mase_season`: 12 for months, 52 for weeks, 7 for days).
+    breaks : sequence of (str, str), default=(COVID_BREAK,)
+        Declared breaks, as the Forecaster's ``breaks``: seasonal differences touching or
+        spanning one are left out of the MASE scale, as in the forecaster's own backtests and
+        holdout (a collapse must not make later errors look small). ``()`` for none.
     tags : dict of str to list of str, optional
         Hierarchy level -> series ids, for the per-level summary.
 
@@ -105,8 +141,7 @@ def score_forecasts(
         )
     levels = sorted({int(m_.group(1)) for c in forecasts.columns if (m_ := re.fullmatch(r"y_lo_(\d+)", c))})
     base = history if history is not None else actuals
-    # no scale (no history, or a flat one) is no MASE: scale 1.0 made the error in people read as a MASE
-    scales = base.groupby("unique_id")["y"].apply(lambda s: mase_scale(s.to_numpy(dtype=float), m, fallback=np.nan))
+    scales = _scales(base, m if m is not None else mase_season(base), breaks)
     rows = []
     for uid, g in merged.groupby("unique_id", sort=True):
         y, f = g["y"].to_numpy(dtype=float), g["y_hat"].to_numpy(dtype=float)

@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import mlflow
@@ -34,6 +35,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
+from riskmodel.core.forecasting.calendar import COVID_BREAK
 from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
@@ -313,7 +315,8 @@ def log_forecast_monitoring(
     actuals: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
-    m: int = 12,
+    m: int | None = None,
+    breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
     tags: dict[str, list[str]] | None = None,
     experiment: str = "arrival-forecast-monitoring",
     run_name: str | None = None,
@@ -322,7 +325,7 @@ def log_forecast_monitoring(
 
     Parameters
     ----------
-    forecasts, actuals, history, m, tags
+    forecasts, actuals, history, m, breaks, tags
         See :func:`riskmodel.core.monitoring.forecasts.score_forecasts`.
     experiment : str, default="arrival-forecast-monitoring"
     run_name : str, optional
@@ -333,7 +336,7 @@ def log_forecast_monitoring(
     per_level : DataFrame
         MASE, bias and coverage per hierarchy level (level ``"all"`` first).
     """
-    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, tags=tags)
+    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, breaks=breaks, tags=tags)
     span = (actuals["ds"].min(), actuals["ds"].max())
     return log_forecast_scores(per_series, per_level, span=span, experiment=experiment, run_name=run_name), per_level
 
