@@ -72,7 +72,7 @@ def _horizon(model_input: pd.DataFrame | None, params) -> int | None:
     missing, v = col.isna().to_numpy(), _numbers(col)
     problems = []
     if missing.any():
-        problems.append(SchemaProblem("h", "is missing", f"{fix} in every row, or leave the column out for the forecaster's own horizon", *_rows(missing)))
+        problems.append(SchemaProblem("h", "is missing", "give every row the horizon as a whole number of periods >= 1 (e.g. 12), or leave the column out for the forecaster's own horizon", *_rows(missing)))
     bad = ~missing & ~(np.isfinite(v) & (v >= 1) & (v == np.floor(v)))
     if bad.any():
         problems.append(SchemaProblem("h", "is not a whole number >= 1", fix, *_rows(bad)))
