@@ -121,3 +121,23 @@ def test_cli_evaluate_forecasts_reports_each_level_of_hierarchical_ids(tmp_path)
     assert list(table.index) == ["all", "port", "total"]
     assert list(table["n_series"]) == [3, 2, 1]
     assert table["coverage_95"].to_dict() == pytest.approx({"all": 1.5 / 3, "port": 0.5 / 2, "total": 1.0})
+
+
+def test_cli_series_files_keep_their_ids_as_written(tmp_path, capsys):
+    """A CSV's series ids are text: '0101' stays '0101', and '007' and '7' are two series (as data.series_path keeps them)."""
+    from riskmodel.apps.cli.command import read_series
+
+    ds = pd.date_range("2024-01-01", periods=3, freq="MS").strftime("%Y-%m-%d")
+    ids = ["0101", "007", "7"]
+    pd.DataFrame({"unique_id": np.repeat(ids, 3), "ds": np.tile(ds, 3), "y": [1.0, 2.0, 3.0] * 3}).to_csv(tmp_path / "s.csv", index=False)
+    for as_text in (True, False):  # `forecast --history` reads with ids_as_text=False: a CSV's ids are text all the same
+        table = read_series(tmp_path / "s.csv", ids_as_text=as_text)
+        assert sorted(table["unique_id"].unique()) == sorted(ids)
+    # a forecast kept as Parquet (ids text) scored against actuals that arrive as CSV: the same series, 3 periods
+    fc = pd.DataFrame({"unique_id": "0101", "ds": pd.to_datetime(ds), "y_hat": [1.0, 2.0, 4.0]})
+    fc.to_parquet(tmp_path / "fc.parquet")
+    assert main(["evaluate-forecasts", str(tmp_path / "fc.parquet"), str(tmp_path / "s.csv"), "--season", "1",
+                 "--out", str(tmp_path / "levels.csv")]) == 0
+    table = pd.read_csv(tmp_path / "levels.csv")
+    assert table.loc[0, "n_series"] == 1
+    assert table.loc[0, "bias"] == pytest.approx((7 - 6) / 6)

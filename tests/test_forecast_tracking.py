@@ -213,3 +213,31 @@ def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
     card = forecast_card(none, ForecastConfig(), {})
     said = [line for line in card.splitlines() if line.startswith("No holdout window")]
     assert said and "holdout_windows is 0" in said[0] and "too short" not in said[0] and "1 or more" in said[0], said
+
+
+@pytest.mark.parametrize(("records", "column", "words"), [
+    ([{"h": 3, "unique_id": "port/a"}], "unique_id", r"series the forecaster does not hold \(1 row: row 0\)\. Fix: .*did you mean 'port/A'"),
+    ([{"h": 3, "unique_id": "total"}, {"h": 3, "unique_id": "port/Z"}], "unique_id", r"does not hold \(1 row: row 1\)"),
+    ([{"h": 3, "unique_id": "total"}, {"h": 3}], "unique_id", r"some rows name a series and some do not \(1 row: row 1\)"),
+    ([{"h": 2.9}], "h", r"whole number >= 1 \(1 row: row 0\)"),
+    ([{"h": 0}], "h", r"whole number >= 1 \(1 row: row 0\)"),
+    ([{"h": 3}, {"h": 12}], "h", r"different horizons in one request \(2 rows: row 0, row 1\)"),
+    ([{"h": None}], "h", r"missing \(1 row: row 0\)"),
+])
+def test_the_forecast_pyfunc_refuses_a_request_it_cannot_honour(fitted, records, column, words):
+    """What `riskmodel serve` answers with: an unknown or miscased series, a fractional, zero, conflicting or missing h
+    was an empty answer, 2 periods for 2.9, 3 periods for rows asking 3 and 12, a TypeError. Each is a clear error."""
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    with pytest.raises(SchemaError, match=rf"(?s)column `{column}`: .*{words}") as refused:
+        ForecastPyfunc(fitted).predict(pd.DataFrame.from_records(records))
+    assert "Fix: " in str(refused.value)
+
+
+def test_the_forecast_pyfunc_answers_what_was_asked(fitted):
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    pyfunc = ForecastPyfunc(fitted)
+    out = pyfunc.predict(pd.DataFrame.from_records([{"h": 3.0, "unique_id": "port/A"}, {"h": 3, "unique_id": "total"}]))
+    assert sorted(out["unique_id"].unique()) == ["port/A", "total"] and len(out) == 2 * 3
+    assert len(pyfunc.predict(pd.DataFrame({"h": [6]}))) == 6 * 6

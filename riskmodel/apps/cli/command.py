@@ -131,13 +131,14 @@ def check_period(start: str, end: str) -> None:
         raise ConfigError(f"--end {end} is not after --start {start}. Fix: give a period that ends after it starts.")
 
 
-def read_table(path: str | Path):
+def read_table(path: str | Path, *, text: tuple[str, ...] = ()):
     """Read a Parquet file or folder, or a CSV file; a file that cannot be read is an :class:`InputFileError`.
 
-    A CSV carries no types, so the data contract's are applied: identifier columns are read as
-    text ("00123" and "123" are two people) and datetime columns are parsed; a value that is not a
-    date (or one pandas cannot hold) is a :class:`SchemaError` naming the column and rows, never
-    read as missing (a missing ``ban_until`` is a ban without end).
+    A CSV carries no types, so the data contract's are applied: identifier columns (and the
+    columns named in ``text``) are read as text ("00123" and "123" are two people) and datetime
+    columns are parsed; a value that is not a date (or one pandas cannot hold) is a
+    :class:`SchemaError` naming the column and rows, never read as missing (a missing
+    ``ban_until`` is a ban without end).
     """
     import pandas as pd
 
@@ -153,13 +154,18 @@ def read_table(path: str | Path):
         if path.suffix != ".csv":
             return pd.read_parquet(path)
         check_csv(path)
-        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys(_contract_kinds("id"), str)), path.name)
+        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys({*_contract_kinds("id"), *text}, str)), path.name)
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
 
 
 def read_series(path: str | Path, *, ids_as_text: bool = True):
     """A long ``unique_id, ds, ...`` file (:func:`read_table`) with its dates parsed.
+
+    A CSV's ``unique_id`` is always read as text: read as numbers, '0101' became '101' and series
+    '007' and '7' became one. ``ids_as_text`` turns a Parquet file's typed ids into text too
+    (``forecast --history`` keeps them typed, so that ids 1 and '1' are refused as two series
+    with the same text, not merged).
 
     Raises
     ------
@@ -171,7 +177,7 @@ def read_series(path: str | Path, *, ids_as_text: bool = True):
     from riskmodel.core.csv_files import iso_dates
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
-    table = read_table(Path(path))
+    table = read_table(Path(path), text=("unique_id",))
     missing = [c for c in ("unique_id", "ds") if c not in table.columns]
     if missing:
         raise SchemaError(str(path), [SchemaProblem(c, "column is missing", "pass a long table with columns unique_id, ds, y (rename yours)")

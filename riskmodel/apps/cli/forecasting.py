@@ -53,22 +53,51 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
+    from riskmodel.core.forecasting.calendar import COVID_BREAK
     from riskmodel.core.monitoring.forecasts import levels_of_ids, score_forecasts
 
     forecasts, actuals = read_series(args.forecasts), read_series(args.actuals)
     history = read_series(args.history) if args.history else None
     tags = levels_of_ids(forecasts["unique_id"]) if "unique_id" in forecasts else {}
+    breaks = () if args.no_break else (COVID_BREAK,)
+    scale_from, m = _season(args, history if history is not None else actuals)
+    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, breaks=breaks, tags=tags)
     if args.track or os.environ.get("MLFLOW_TRACKING_URI"):
-        from riskmodel.integrations.tracking.forecast import log_forecast_monitoring
+        from riskmodel.integrations.tracking.forecast import log_forecast_scores
 
-        run, per_level = log_forecast_monitoring(forecasts, actuals, history=history, m=args.season, tags=tags)
+        run = log_forecast_scores(per_series, per_level, span=(actuals["ds"].min(), actuals["ds"].max()))
         print(f"logged to MLflow run {run}")
-    else:
-        _, per_level = score_forecasts(forecasts, actuals, history=history, m=args.season, tags=tags)
     if args.out:
         per_level.to_csv(args.out, index=False)
     print(per_level.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    left_out = ", ".join(f"{a}..{b}" for a, b in breaks)
+    print(f"MASE scale: lag-{m} differences of {'--history' if history is not None else 'the actuals'} ({scale_from}), "
+          + (f"leaving out the break {left_out}" if breaks else "no break left out")
+          + f"; lag 1 where a series' history has no change at lag {m}")
+    for line in _unscored(per_series):
+        print(line)
     return EXIT_OK
+
+
+def _season(args: argparse.Namespace, base) -> tuple[str, int]:
+    """Where the MASE season comes from, and its length: ``--season``, else the series' frequency (as the Forecaster's)."""
+    from riskmodel.core.monitoring.forecasts import mase_season
+
+    if args.season is not None:
+        return f"--season {args.season}", args.season
+    m = mase_season(base)
+    return f"{ {7: 'daily', 52: 'weekly', 12: 'monthly'}[m]} series", m
+
+
+def _unscored(per_series) -> list[str]:
+    """The series a figure is missing for, named and counted (the level means leave them out)."""
+    n, lines = len(per_series), []
+    for col, why in (("mase", "no history, or a flat one, to scale their errors by"), ("bias", "their actuals sum to 0")):
+        ids = per_series.loc[per_series[col].isna(), "unique_id"].astype(str).tolist()
+        if ids:
+            shown = ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
+            lines.append(f"no {col.upper() if col == 'mase' else col} for {len(ids)} of {n} series ({why}): {shown}")
+    return lines
 
 
 def register(groups: CommandGroups) -> None:
@@ -96,7 +125,10 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("forecasts", help="forecasts written by `riskmodel forecast` (Parquet or CSV)")
     p.add_argument("actuals", help="long unique_id/ds/y file of what happened")
     p.add_argument("--history", help="the history the forecasts came from (MASE scale; default: the actuals)")
-    p.add_argument("--season", type=int_at_least(1), default=12, help="season length of the MASE scale (default: %(default)s; 7 for daily)")
+    p.add_argument("--season", type=int_at_least(1), help="season length of the MASE scale (default: the forecaster's for the series' "
+                   "frequency: 12 monthly, 52 weekly, 7 daily)")
+    p.add_argument("--no-break", action="store_true", help="declare no COVID break: the MASE scale keeps the differences across it "
+                   "(default: left out, as the forecaster's own backtests and holdout do)")
     p.add_argument("--out", help="also write the per-level table as CSV")
     p.add_argument("--track", action="store_true", help="log to MLflow even without MLFLOW_TRACKING_URI")
     p.set_defaults(func=_cmd_evaluate_forecasts, inputs=("forecasts", "actuals", "history"))

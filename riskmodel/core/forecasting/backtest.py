@@ -69,11 +69,13 @@ def make_cutoffs(
     return out[::-1]
 
 
-def mase_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
-    """Mean absolute seasonal difference of a history (falls back to lag 1, then 1.0).
+def mase_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None, *, fallback: float = 1.0) -> float:
+    """Mean absolute seasonal difference of a history (falls back to lag 1, then ``fallback``).
 
     ``mask`` (True inside a declared break) leaves out every difference that touches
     a break period or spans one: a collapse must not make later errors look small.
+    ``fallback`` is returned when no difference is positive (a history too short, or flat:
+    a closed port's zeros); pass NaN where an error must not be read on another unit.
     """
     y = np.asarray(y, dtype=float)
     for lag in (m, 1):
@@ -83,7 +85,7 @@ def mase_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None) -> float:
                 scale = np.mean(np.abs(y[lag:] - y[:-lag])[ok])
                 if scale > 0:
                     return float(scale)
-    return 1.0
+    return fallback
 
 
 def interval_score(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int) -> np.ndarray:

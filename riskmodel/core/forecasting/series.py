@@ -42,6 +42,7 @@ __all__ = [
     "fill_gaps",
     "infer_freq",
     "season_length",
+    "duplicate_periods",
 ]
 
 #: Levels :func:`make_series` can build, with the key columns that define them.
@@ -451,6 +452,28 @@ def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
     return problems
 
 
+def duplicate_periods(df: pd.DataFrame, dup: np.ndarray | None = None) -> list[SchemaProblem]:
+    """The rows that repeat an earlier row's ``(unique_id, ds)`` pair, as one problem (or none).
+
+    Parameters
+    ----------
+    df : DataFrame
+        A long frame with ``unique_id`` and datetime ``ds`` columns.
+    dup : ndarray of bool, optional
+        ``df.duplicated(["unique_id", "ds"])``, when the caller has it already.
+
+    Returns
+    -------
+    list of SchemaProblem
+        Empty, or one problem naming the repeated pairs as ``"<unique_id> @ <ds>"``.
+    """
+    dup = df.duplicated(["unique_id", "ds"], keep="first").to_numpy() if dup is None else dup
+    ids, n = _ids(df, dup)
+    if not n:
+        return []
+    return [SchemaProblem("ds", "has duplicate (unique_id, ds) pairs", "aggregate duplicates, e.g. df.groupby(['unique_id', 'ds'], as_index=False)['y'].sum()", ids, n)]
+
+
 def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProblem]:
     """Every problem of a long-format series frame, without raising.
 
@@ -501,9 +524,7 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     if odd:
         return problems + odd
     dup = df.duplicated(["unique_id", "ds"], keep="first").to_numpy()
-    ids, n = _ids(df, dup)
-    if n:
-        problems.append(SchemaProblem("ds", "has duplicate (unique_id, ds) pairs", "aggregate duplicates, e.g. df.groupby(['unique_id', 'ds'], as_index=False)['y'].sum()", ids, n))
+    problems += duplicate_periods(df, dup)
     clean = df.loc[~dup & df["ds"].notna().to_numpy()]
     try:
         freq = _check_freq(freq) if freq is not None else infer_freq(clean)

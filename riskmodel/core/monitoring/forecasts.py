@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
+from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
+from riskmodel.core.forecasting.series import duplicate_periods, infer_freq, season_length
 
-__all__ = ["levels_of_ids", "score_forecasts"]
+__all__ = ["levels_of_ids", "mase_season", "score_forecasts"]
 
 
 def levels_of_ids(ids) -> dict[str, list[str]]:
@@ -36,12 +40,55 @@ def levels_of_ids(ids) -> dict[str, list[str]]:
     return dict(sorted(levels.items()))
 
 
+def mase_season(series: pd.DataFrame) -> int:
+    """Season length of the MASE scale for a long frame's frequency, as the Forecaster's: M 12, W 52, D 7.
+
+    Raises
+    ------
+    SchemaError
+        If the frequency cannot be told (no series with two periods, or a step of no day, week or month).
+    """
+    try:
+        return season_length(infer_freq(series))
+    except SchemaError as exc:
+        fix = "pass the season length `m` (evaluate-forecasts: --season): 12 for months, 52 for weeks, 7 for days"
+        raise SchemaError("forecast monitoring", [dataclasses.replace(p, fix=fix) for p in exc.problems]) from None
+
+
+def _scales(base: pd.DataFrame, m: int, breaks: Sequence[tuple[str, str]]) -> dict:
+    """MASE scale of each series of ``base``, as the forecaster's: differences touching a break left out, NaN for none.
+
+    No scale (no history, or a flat one) is no MASE: scale 1.0 made an error in people read as a MASE.
+    """
+    out = {}
+    for uid, g in base.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=False):
+        mask = in_break(pd.DatetimeIndex(g["ds"]), breaks) if breaks else None
+        out[uid] = mase_scale(g["y"].to_numpy(dtype=float), m, mask, fallback=np.nan)
+    return out
+
+
+def _check_inputs(forecasts: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame | None) -> None:
+    """Missing columns, then repeated periods: a period sent twice would be counted twice in every figure."""
+    problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
+    problems += [SchemaProblem(c, "column is missing", "pass actuals as unique_id, ds, y") for c in ("unique_id", "ds", "y") if c not in actuals]
+    if history is not None:
+        problems += [SchemaProblem(c, "column is missing in the history", "pass the history as unique_id, ds, y")
+                     for c in ("unique_id", "ds", "y") if c not in history]
+    if problems:
+        raise SchemaError("forecast monitoring", problems)
+    for name, frame in (("forecasts", forecasts), ("actuals", actuals), ("history", history)):
+        problems = duplicate_periods(frame) if frame is not None else []
+        if problems:
+            raise SchemaError(f"forecast monitoring: {name}", problems)
+
+
 def score_forecasts(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
-    m: int = 12,
+    m: int | None = None,
+    breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
     tags: dict[str, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accuracy of past forecasts on the periods whose actuals are now known.
@@ -56,8 +103,13 @@ def score_forecasts(
     history : DataFrame, optional
         The history the forecasts were made from, for the MASE scale; without it
         the scale is computed on ``actuals`` themselves.
-    m : int, default=12
-        Season length of the MASE scale.
+    m : int, optional
+        Season length of the MASE scale; by default the Forecaster's for the frequency of
+        the history (or actuals) (:func:`mase_season`: 12 for months, 52 for weeks, 7 for days).
+    breaks : sequence of (str, str), default=(COVID_BREAK,)
+        Declared breaks, as the Forecaster's ``breaks``: seasonal differences touching or
+        spanning one are left out of the MASE scale, as in the forecaster's own backtests and
+        holdout (a collapse must not make later errors look small). ``()`` for none.
     tags : dict of str to list of str, optional
         Hierarchy level -> series ids, for the per-level summary.
 
@@ -65,19 +117,22 @@ def score_forecasts(
     -------
     per_series : DataFrame
         ``unique_id, n, mase, bias, coverage_<L>...``; ``bias`` is
-        ``sum(y_hat - y) / sum(y)`` (positive: over-forecast).
+        ``sum(y_hat - y) / sum(y)`` (positive: over-forecast). ``mase`` is missing (NaN) for a
+        series with no scale (absent from the history, or no seasonal or one-step change in
+        it: a closed port's zeros), never its error in people; ``bias`` is missing where the
+        actuals sum to 0 (a port closed during the horizon).
     per_level : DataFrame
-        ``level, n_series, mase, bias, coverage_<L>...`` means, level ``"all"`` first.
+        ``level, n_series, n_mase, mase, n_bias, bias, coverage_<L>...``: means over the series
+        that have the figure, ``n_mase``/``n_bias`` of them; level ``"all"`` first.
 
     Raises
     ------
     SchemaError
-        If a needed column is missing or no forecast period has an actual yet.
+        If a needed column is missing, a ``(unique_id, ds)`` pair repeats in the forecasts,
+        the actuals or the history (naming the table and the pairs), or no forecast period has
+        an actual yet.
     """
-    problems = [SchemaProblem(c, "column is missing", "pass forecast() output") for c in ("unique_id", "ds", "y_hat") if c not in forecasts]
-    problems += [SchemaProblem(c, "column is missing", "pass actuals as unique_id, ds, y") for c in ("unique_id", "ds", "y") if c not in actuals]
-    if problems:
-        raise SchemaError("forecast monitoring", problems)
+    _check_inputs(forecasts, actuals, history)
     merged = forecasts.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
     if merged.empty:
         raise SchemaError(
@@ -86,15 +141,16 @@ def score_forecasts(
         )
     levels = sorted({int(m_.group(1)) for c in forecasts.columns if (m_ := re.fullmatch(r"y_lo_(\d+)", c))})
     base = history if history is not None else actuals
-    scales = base.groupby("unique_id")["y"].apply(lambda s: mase_scale(s.to_numpy(dtype=float), m))
+    scales = _scales(base, m if m is not None else mase_season(base), breaks)
     rows = []
     for uid, g in merged.groupby("unique_id", sort=True):
         y, f = g["y"].to_numpy(dtype=float), g["y_hat"].to_numpy(dtype=float)
         rec = {
             "unique_id": uid,
             "n": len(g),
-            "mase": float(np.mean(np.abs(y - f)) / scales.get(uid, 1.0)),
-            "bias": float((f - y).sum() / max(y.sum(), 1e-9)),
+            "mase": float(np.mean(np.abs(y - f)) / scales.get(uid, np.nan)),
+            # actuals of 0 (a port closed in the horizon) have no share to be off by
+            "bias": float((f - y).sum() / y.sum()) if y.sum() > 0 else np.nan,
         }
         for L in levels:
             rec[f"coverage_{L}"] = float(np.mean((y >= g[f"y_lo_{L}"].to_numpy()) & (y <= g[f"y_hi_{L}"].to_numpy())))
@@ -105,6 +161,8 @@ def score_forecasts(
     summary = []
     for level, ids in groups.items():
         part = per_series[per_series["unique_id"].isin(ids)]
-        if len(part):
-            summary.append({"level": level, "n_series": len(part), **part.drop(columns=["unique_id", "n"]).mean().to_dict()})
+        if len(part):  # a mean over the series that have the figure, with their count beside it
+            means = part.drop(columns=["unique_id", "n"]).mean().to_dict()
+            summary.append({"level": level, "n_series": len(part), "n_mase": int(part["mase"].notna().sum()), "mase": means.pop("mase"),
+                            "n_bias": int(part["bias"].notna().sum()), "bias": means.pop("bias"), **means})
     return per_series, pd.DataFrame(summary)

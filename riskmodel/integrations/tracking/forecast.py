@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import mlflow
@@ -34,6 +35,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
+from riskmodel.core.forecasting.calendar import COVID_BREAK
 from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
@@ -46,7 +48,7 @@ from riskmodel.integrations.tracking.forecast_pyfunc import ARTIFACT
 from riskmodel.integrations.tracking.loading import pin
 from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 
-__all__ = ["LoggedForecaster", "GateResult", "forecast_card", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring"]
+__all__ = ["LoggedForecaster", "GateResult", "forecast_card", "log_forecast_run", "load_forecaster", "forecast_gate", "promote_forecaster", "log_forecast_monitoring", "log_forecast_scores"]
 
 
 #: Where a logged forecaster went (the same record as a logged risk model).
@@ -313,7 +315,8 @@ def log_forecast_monitoring(
     actuals: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
-    m: int = 12,
+    m: int | None = None,
+    breaks: Sequence[tuple[str, str]] = (COVID_BREAK,),
     tags: dict[str, list[str]] | None = None,
     experiment: str = "arrival-forecast-monitoring",
     run_name: str | None = None,
@@ -322,7 +325,7 @@ def log_forecast_monitoring(
 
     Parameters
     ----------
-    forecasts, actuals, history, m, tags
+    forecasts, actuals, history, m, breaks, tags
         See :func:`riskmodel.core.monitoring.forecasts.score_forecasts`.
     experiment : str, default="arrival-forecast-monitoring"
     run_name : str, optional
@@ -333,7 +336,36 @@ def log_forecast_monitoring(
     per_level : DataFrame
         MASE, bias and coverage per hierarchy level (level ``"all"`` first).
     """
-    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, tags=tags)
+    per_series, per_level = score_forecasts(forecasts, actuals, history=history, m=m, breaks=breaks, tags=tags)
+    span = (actuals["ds"].min(), actuals["ds"].max())
+    return log_forecast_scores(per_series, per_level, span=span, experiment=experiment, run_name=run_name), per_level
+
+
+def log_forecast_scores(
+    per_series: pd.DataFrame,
+    per_level: pd.DataFrame,
+    *,
+    span: tuple,
+    experiment: str = "arrival-forecast-monitoring",
+    run_name: str | None = None,
+) -> str:
+    """Log the tables of :func:`riskmodel.core.monitoring.forecasts.score_forecasts` to MLflow.
+
+    Parameters
+    ----------
+    per_series, per_level : DataFrame
+        The two tables ``score_forecasts`` returns; a missing figure (a series without a MASE
+        scale) is left out of the metrics, not logged as a number.
+    span : tuple of (first, last) period
+        The actuals' first and last ``ds``.
+    experiment : str, default="arrival-forecast-monitoring"
+    run_name : str, optional
+
+    Returns
+    -------
+    str
+        The run id.
+    """
     registry.use_experiment(experiment)
     with mlflow.start_run(run_name=run_name or "forecast-monitoring") as run:
         metrics = {}
@@ -344,5 +376,5 @@ def log_forecast_monitoring(
         mlflow.log_metrics(metrics)
         mlflow.log_text(per_series.to_csv(index=False), "monitoring/per_series.csv")
         mlflow.log_text(per_level.to_csv(index=False), "monitoring/per_level.csv")
-        mlflow.log_text(json.dumps({"first_ds": str(actuals["ds"].min()), "last_ds": str(actuals["ds"].max())}), "monitoring/span.json")
-    return run.info.run_id, per_level
+        mlflow.log_text(json.dumps({"first_ds": str(span[0]), "last_ds": str(span[1])}), "monitoring/span.json")
+    return run.info.run_id

@@ -5,19 +5,28 @@ MLflow calls :func:`_load_pyfunc` of this installed module with the model's
 verified first, and the forecaster is parsed from the bytes that check read
 (:func:`verified_forecaster`, :meth:`riskmodel.core.forecasting.Forecaster.from_files`: JSON and Parquet only).
 
-Input: a DataFrame with a column ``h`` (the horizon; the first row is used) and,
-optionally, ``unique_id`` to keep only some series; or ``params={"h": 12}``.
+Input: a DataFrame with a column ``h`` (the horizon in periods, the same whole number >= 1 in
+every row; without the column, the forecaster's own ``h``) and, optionally, ``unique_id`` to
+keep only some series (in every row, ids the forecaster holds, as it spells them); or
+``params={"h": 12}``, which takes precedence over the column.
 Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
 (``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``).
+A request that cannot be answered as asked (a missing, fractional or conflicting ``h``, an
+unknown series) is a :class:`~riskmodel.core.exceptions.SchemaError` naming the field, the
+rows and the fix, never a changed or empty answer.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
 ARTIFACT = "forecaster"
+_REQUEST = "forecast request"
 
 
 class ForecastPyfunc:
@@ -27,13 +36,74 @@ class ForecastPyfunc:
         self.forecaster = forecaster
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        h = (params or {}).get("h")
-        if h is None and model_input is not None and "h" in model_input and len(model_input):
-            h = int(model_input["h"].iloc[0])
-        out = self.forecaster.predict(int(h) if h is not None else None)
-        if model_input is not None and "unique_id" in model_input and model_input["unique_id"].notna().any():
-            out = out[out["unique_id"].isin(set(model_input["unique_id"].dropna().astype(str)))]
+        """The forecast a request asks for (see the module's docstring); a request it cannot honour is a SchemaError."""
+        h = _horizon(model_input, params)
+        wanted = _series(model_input, self.forecaster.forecasts_["unique_id"].unique())
+        out = self.forecaster.predict(h)
+        if wanted is not None:
+            out = out[out["unique_id"].isin(wanted)]
         return out.reset_index(drop=True)
+
+
+def _rows(mask) -> tuple[tuple[str, ...], int]:
+    where = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return tuple(f"row {i}" for i in where[:5]), len(where)
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Values as floats, NaN for what is no number (True is no horizon; the text '3' is, as MLflow's CSV reading gives it)."""
+    if pd.api.types.is_bool_dtype(values):
+        return np.full(len(values), np.nan)
+    values = values.map(lambda v: np.nan if isinstance(v, bool) else v) if values.dtype == object else values
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _horizon(model_input: pd.DataFrame | None, params) -> int | None:
+    """The one horizon a request asks for; None (the forecaster's own) when it names none."""
+    fix = "give the horizon as a whole number of periods >= 1, e.g. 12"
+    if (params or {}).get("h") is not None:
+        v = _numbers(pd.Series([params["h"]], dtype=object))[0]
+        if not (np.isfinite(v) and v >= 1 and v == np.floor(v)):
+            raise SchemaError(_REQUEST, [SchemaProblem("h", f"params h {params['h']!r} is not a whole number >= 1", fix)])
+        return int(v)
+    if model_input is None or "h" not in model_input or not len(model_input):
+        return None
+    col = model_input["h"].reset_index(drop=True)
+    missing, v = col.isna().to_numpy(), _numbers(col)
+    problems = []
+    if missing.any():
+        problems.append(SchemaProblem("h", "is missing", "give every row the horizon as a whole number of periods >= 1 (e.g. 12), or leave the column out for the forecaster's own horizon", *_rows(missing)))
+    bad = ~missing & ~(np.isfinite(v) & (v >= 1) & (v == np.floor(v)))
+    if bad.any():
+        problems.append(SchemaProblem("h", "is not a whole number >= 1", fix, *_rows(bad)))
+    if not problems and len(np.unique(v)) > 1:
+        asked = ", ".join(str(int(x)) for x in np.unique(v))
+        problems.append(SchemaProblem("h", "has different horizons in one request",
+                                      f"ask one horizon per request (here {asked}): every row the same h", *_rows(np.ones(len(col)))))
+    if problems:
+        raise SchemaError(_REQUEST, problems)
+    return int(v[0])
+
+
+def _series(model_input: pd.DataFrame | None, known) -> set[str] | None:
+    """The series a request names (None: every series); rows without one beside rows with one, or unknown ids, refused."""
+    if model_input is None or "unique_id" not in model_input or model_input["unique_id"].isna().all():
+        return None
+    ids = model_input["unique_id"].reset_index(drop=True)
+    unnamed = ids.isna().to_numpy()
+    if unnamed.any():
+        raise SchemaError(_REQUEST, [SchemaProblem("unique_id", "some rows name a series and some do not",
+                                                   "name a series in every row, or in none for every series", *_rows(unnamed))])
+    text, known = ids.astype(str), sorted(map(str, known))
+    unknown = ~text.isin(known).to_numpy()
+    if unknown.any():
+        by_case = {k.casefold(): k for k in known}
+        hints = [f"{u!r}: did you mean {by_case[u.casefold()]!r}?" if u.casefold() in by_case else f"{u!r} is none of them"
+                 for u in dict.fromkeys(text[unknown])][:5]
+        listed = ", ".join(repr(k) for k in known[:10]) + (f", ... ({len(known)} series)" if len(known) > 10 else "")
+        raise SchemaError(_REQUEST, [SchemaProblem("unique_id", "names a series the forecaster does not hold",
+                                                   f"use its ids as it spells them ({listed}); {'; '.join(hints)}", *_rows(unknown))])
+    return set(text)
 
 
 def verified_forecaster(root: Path, *, expected_digest: str | None = None):

@@ -1,0 +1,136 @@
+"""Scoring stored forecasts against the actuals (riskmodel.core.monitoring.forecasts), by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.monitoring.forecasts import score_forecasts
+
+MONTHS = pd.date_range("2024-01-01", periods=3, freq="MS")
+
+
+def _forecast(uid: str = "port/A", y_hat=(10.0, 20.0, 30.0)) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": MONTHS, "y_hat": list(y_hat)})
+
+
+def _actuals(uid: str = "port/A", y=(12.0, 18.0, 30.0)) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": MONTHS, "y": list(y)})
+
+
+def test_a_period_sent_twice_is_refused_by_name_not_counted_twice():
+    """A re-sent extract appended: February twice. forecast() and trends refuse that by name; so does the monitoring."""
+    actuals = _actuals()
+    twice = pd.concat([actuals, actuals.iloc[[1]]], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"(?s)actuals.*`ds`: has duplicate \(unique_id, ds\) pairs \(1 row: port/A @ 2024-02-01\)"):
+        score_forecasts(_forecast(), twice, m=1)
+    forecast = _forecast()
+    with pytest.raises(SchemaError, match=r"(?s)forecasts.*`ds`: has duplicate \(unique_id, ds\) pairs \(1 row: port/A @ 2024-03-01\)"):
+        score_forecasts(pd.concat([forecast, forecast.iloc[[2]]], ignore_index=True), actuals, m=1)
+
+
+def _four_ports():
+    """port/A has a history (steps of 2: scale 2 at m=1); port/B none; port/C a closed port's zeros; port/D's actuals are 0."""
+    forecasts = pd.concat([_forecast(u) for u in ("port/A", "port/B", "port/C", "port/D")], ignore_index=True)
+    actuals = pd.concat([_actuals("port/A"), _actuals("port/B"), _actuals("port/C"), _actuals("port/D", (0.0, 0.0, 0.0))], ignore_index=True)
+    before = pd.date_range("2023-10-01", periods=3, freq="MS")
+    history = pd.concat([pd.DataFrame({"unique_id": "port/A", "ds": before, "y": [0.0, 2.0, 4.0]}),
+                         pd.DataFrame({"unique_id": "port/C", "ds": before, "y": 0.0}),
+                         pd.DataFrame({"unique_id": "port/D", "ds": before, "y": [5.0, 7.0, 9.0]})], ignore_index=True)
+    return forecasts, actuals, history
+
+
+def test_a_series_without_a_scale_has_no_mase_and_zero_actuals_no_bias():
+    """No history (port/B) or a flat one (port/C) leaves nothing to scale errors by: their MASE is missing, not their
+    error in people (scale 1.0); actuals summing to 0 (port/D) leave bias undefined, not (f - y) / 1e-9."""
+    per_series, per_level = score_forecasts(*_four_ports()[:2], history=_four_ports()[2], m=1)
+    per_series = per_series.set_index("unique_id")
+    assert per_series.loc["port/A", "mase"] == pytest.approx((2 + 2 + 0) / 3 / 2)
+    assert per_series.loc["port/D", "mase"] == pytest.approx(60 / 3 / 2)
+    assert per_series.loc[["port/B", "port/C"], "mase"].isna().all()
+    assert per_series.loc["port/D", "bias"] != per_series.loc["port/D", "bias"]  # NaN
+    assert per_series.loc["port/A", "bias"] == pytest.approx((60 - 60) / 60)
+    everything = per_level.set_index("level").loc["all"]
+    assert everything["n_series"] == 4
+    assert everything["n_mase"] == 2 and everything["mase"] == pytest.approx((2 / 3 + 10) / 2)
+    assert everything["n_bias"] == 3 and everything["bias"] == pytest.approx(0.0)
+
+
+def test_evaluate_forecasts_names_the_series_without_a_mase_or_a_bias(tmp_path, capsys, monkeypatch):
+    from riskmodel.apps.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # scored, not logged: the printed lines are the subject
+
+    forecasts, actuals, history = _four_ports()
+    forecasts.to_csv(tmp_path / "fc.csv", index=False)
+    actuals.to_csv(tmp_path / "actuals.csv", index=False)
+    history.to_csv(tmp_path / "history.csv", index=False)
+    assert main(["evaluate-forecasts", str(tmp_path / "fc.csv"), str(tmp_path / "actuals.csv"), "--history", str(tmp_path / "history.csv"),
+                 "--season", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "no MASE for 2 of 4 series" in out and "port/B, port/C" in out
+    assert "no bias for 1 of 4 series" in out and "port/D" in out
+
+
+def _collapse_history():
+    """Monthly 2019-2023: 1000 + 10 a year outside the COVID break, 0 inside it (2020-04 .. 2022-03).
+
+    Lag-12 differences that stay clear of the break (2020-01..03 on 2019, 2023-04..12 on 2022) are all 10;
+    all 48 of them, the collapse included, sum to 30 + 9 * 1000 + 3 * 1010 + 9 * 1030 + 3 * 1040 + 9 * 10 = 24540.
+    """
+    ds = pd.date_range("2019-01-01", "2023-12-01", freq="MS")
+    y = np.where((ds >= "2020-04-01") & (ds <= "2022-03-31"), 0.0, 1000.0 + 10 * (ds.year - 2019))
+    history = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    actuals = pd.DataFrame({"unique_id": "port/A", "ds": months, "y": 1050.0})
+    return pd.DataFrame({"unique_id": "port/A", "ds": months, "y_hat": 1070.0}), actuals, history
+
+
+def test_mase_is_on_the_forecasters_scale_breaks_left_out():
+    """The forecaster leaves differences touching a declared break out of its MASE scale (default: COVID); so does the
+    monitoring of its forecasts, else the collapse makes the same errors read ~50 times smaller."""
+    forecasts, actuals, history = _collapse_history()
+    per_series, _ = score_forecasts(forecasts, actuals, history=history, m=12)
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / 10)
+    per_series, _ = score_forecasts(forecasts, actuals, history=history, m=12, breaks=())
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / (24540 / 48))
+
+
+def _daily():
+    """Four weeks of days, each weekday 10 more than a week before: lag-7 differences all 10."""
+    ds = pd.date_range("2024-01-01", periods=35, freq="D")
+    week = np.array([100.0, 100.0, 100.0, 100.0, 150.0, 300.0, 250.0])
+    y = week[ds.day_of_week] + 10 * (np.arange(35) // 7)
+    series = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+    history, actuals = series.iloc[:28], series.iloc[28:]
+    return actuals.drop(columns="y").assign(y_hat=actuals["y"] + 20.0), actuals, history
+
+
+def test_the_season_follows_the_series_frequency():
+    """Daily series are scaled by weekly differences (m=7, as the Forecaster does for 'D'), not 12-day ones."""
+    forecasts, actuals, history = _daily()
+    per_series, _ = score_forecasts(forecasts, actuals, history=history)
+    assert per_series["mase"].iloc[0] == pytest.approx(20 / 10)
+
+
+def test_evaluate_forecasts_says_which_scale_it_used(tmp_path, capsys, monkeypatch):
+    from riskmodel.apps.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    for name, (forecasts, actuals, history) in (("daily", _daily()), ("monthly", _collapse_history())):
+        for frame, what in ((forecasts, "fc"), (actuals, "actuals"), (history, "history")):
+            frame.to_csv(tmp_path / f"{name}_{what}.csv", index=False)
+    files = [str(tmp_path / f"daily_{w}.csv") for w in ("fc", "actuals")]
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "daily_history.csv"), "--out", str(tmp_path / "d.csv")]) == 0
+    out = capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "d.csv")["mase"].iloc[0] == pytest.approx(2.0)
+    assert "MASE scale: lag-7 differences of --history (daily series)" in out
+    assert "leaving out the break 2020-04-01..2022-03-31" in out
+    files = [str(tmp_path / f"monthly_{w}.csv") for w in ("fc", "actuals")]
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "monthly_history.csv"), "--out", str(tmp_path / "m.csv")]) == 0
+    assert pd.read_csv(tmp_path / "m.csv")["mase"].iloc[0] == pytest.approx(2.0)
+    assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "monthly_history.csv"), "--no-break", "--out", str(tmp_path / "m.csv")]) == 0
+    assert pd.read_csv(tmp_path / "m.csv")["mase"].iloc[0] == pytest.approx(20 / (24540 / 48))
+    assert "MASE scale: lag-12 differences of --history (monthly series), no break left out" in capsys.readouterr().out
