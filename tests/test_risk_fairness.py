@@ -130,9 +130,17 @@ def test_small_groups_are_reported_and_too_few_groups_fail_the_audit():
     cfg = dataclasses.replace(SHIPPED.fairness, min_positives=60)
     rep = fairness_audit(frame, y, p, ["g"], cfg)
     t = rep.table.set_index("group")
-    too_small = t[t["positives"] < 60].index
-    assert len(too_small) and (t.loc[too_small, "status"] == "too small").all()
-    assert t.loc[too_small, "referral_ratio_low"].isna().all()  # not judged, so no interval either
+    few = t[t["positives"] < 60].index
+    assert len(few) and (t.loc[few, "support"] >= cfg.min_support).all()
+    # enough rows, too few overstayers: judged on referral and false positives, not on what needs overstayers
+    assert (t.loc[few, "status"] == "partly judged").all()
+    assert t.loc[few, ["referral_ratio_low", "referral_excess_low", "fpr_excess_low"]].notna().all().all()
+    assert t.loc[few, ["fnr_diff_low", "precision_ratio_low", "calibration_ratio_low"]].isna().all().all()
+    # too few rows: nothing judged, so no interval either
+    rows = fairness_audit(frame, y, p, ["g"], dataclasses.replace(cfg, min_support=1500)).table.set_index("group")
+    too_small = rows[rows["support"] < 1500].index
+    assert len(too_small) and (rows.loc[too_small, "status"] == "too small").all()
+    assert rows.loc[too_small, [c for c in rows.columns if c.endswith("_low")]].isna().all().all()
     # one group left to judge: the attribute cannot be audited, so the audit fails
     one = frame.assign(g=np.where(frame["g"] == "g0", "g0", "rest"))
     few_pos = np.where(one["g"] == "g0", y, 0.0)
@@ -329,7 +337,7 @@ def test_an_overstated_group_referred_as_often_as_the_rest_breaches_calibration(
 
 
 def test_a_group_of_exactly_the_minimum_size_is_judged():
-    # "fewer than min_support rows or min_positives positives" is too small: exactly the minimum is not
+    # fewer than min_support rows is too small, fewer than min_positives positives partly judged: exactly the minimum is neither
     rng = np.random.default_rng(9)
     g = np.repeat(["A", "B", "C"], [500, 499, 700])
     y = np.zeros(len(g))
@@ -340,7 +348,7 @@ def test_a_group_of_exactly_the_minimum_size_is_judged():
     rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=20, min_groups=1))
     t = rep.table.set_index("group")
     assert (t.loc["A", "support"], t.loc["A", "positives"]) == (500, 20)
-    assert list(t["status"]) == ["ok", "too small", "too small"]
+    assert list(t["status"]) == ["ok", "too small", "partly judged"]
 
 
 def test_the_intervals_have_the_policys_confidence():
