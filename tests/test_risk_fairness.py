@@ -523,3 +523,16 @@ def test_a_group_without_overstayers_where_none_is_within_noise_is_not_a_breach(
     assert t.loc["C", "status"] == "partly judged", t.loc["C", "breaches"]
     assert t.loc["C", "referral_excess_low"] < 4.0 and t.loc["C", "fpr_excess_low"] < 4.0
     assert rep.passed, rep.violations
+
+
+def partly_judged_audit():
+    """The audit of the group C of 1,000 rows with 10 overstays referred in proportion (above): passed, C partly judged."""
+    c_y = np.repeat([1.0, 0.0, 0.0], [10, 3, 987])
+    frame, y, p = _two_groups_and(c_y, np.repeat([0.6, 0.5, 0.05], [10, 3, 987]))
+    return fairness_audit(frame, y, p, ["g"], dataclasses.replace(ONE_GROUP_POLICY, referral_budget=513 / 5000))
+
+
+def all_referred_audit():
+    """The audit of the group C of 1,000 rows without overstays, all referred (above): its excess interval ends at inf."""
+    frame, y, p = _two_groups_and(np.zeros(1000), np.full(1000, 0.9))
+    return fairness_audit(frame, y, p, ["g"], ONE_GROUP_POLICY)
