@@ -211,3 +211,38 @@ def test_risk_card_per_group_table_says_which_groups_were_judged_and_on_what_int
     for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
         assert rows["big"][f"{name} interval"] == f"{t.loc['big', f'{name}_low']:.4f} to {t.loc['big', f'{name}_high']:.4f}"
         assert rows["tiny"][f"{name} interval"] == "not judged"
+
+
+@pytest.mark.parametrize("which", ["partly", "all referred"])
+def test_risk_card_names_a_group_judged_in_part_and_an_infinite_interval_is_judged(which):
+    """A passed audit read "Audit: passed" whatever it had not judged; an interval ending at inf (a group with no
+    overstays, referred) read "not judged" although the audit judged it (and it breached)."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    from .test_risk_fairness import all_referred_audit, partly_judged_audit
+
+    report = partly_judged_audit() if which == "partly" else all_referred_audit()
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+                              fairness=dataclasses.replace(shipped.fairness, top_groups={}))
+    result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": 5000}, test_scores=pd.DataFrame())
+    card = model_card(result, cfg, {"source": "synthetic"})
+    overstays = 10 if which == "partly" else 0
+    assert f"Not judged in full (too few rows or overstays): g: group C: fnr_diff, precision_ratio, calibration_ratio not judged: " \
+           f"{overstays} overstays (need 30)" in card
+    head = next(line for line in card.splitlines() if line.startswith("| attribute | group |"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    rows = {r[1]: dict(zip(cols, r, strict=True)) for r in ([c.strip() for c in line.strip("|").split("|")]
+                                                             for line in card.splitlines() if line.startswith("| g |"))}
+    assert rows["C"]["status"] == ("partly judged" if which == "partly" else "breach")
+    assert rows["C"]["not_judged"].startswith("fnr_diff, precision_ratio, calibration_ratio not judged")
+    assert rows["C"]["calibration_ratio interval"] == "not judged"
+    if which == "all referred":
+        assert rows["C"]["referral_excess interval"].endswith(" to inf")  # judged: breached on it

@@ -138,3 +138,18 @@ def test_the_audit_resamples_travellers_not_snapshot_rows(data_dir, tmp_path, co
     widths = [np.log(j["referral_ratio_high"] / j["referral_ratio_low"]).to_numpy() for j in judged]
     # measured 1.12 (nationality, the largest market against the rest: both its rows) and 1.4 (sex); equal on rows alone
     assert (widths[0] > 1.05 * widths[1]).all(), widths
+
+
+def test_a_passed_audit_names_each_group_it_judged_only_in_part(capsys):
+    """A group with the rows but too few overstays is judged on referral and false positives only: the monitor's
+    "passed" said nothing of it, a pass by omission of its FNR, precision and calibration."""
+    from riskmodel.apps.cli.monitor import _print_audit, _verdict
+
+    from .test_risk_fairness import partly_judged_audit
+
+    audit = partly_judged_audit()  # C: 1,000 rows, 10 overstays (the policy needs 30), referred in proportion
+    verdict, why = _verdict(audit)
+    assert verdict == "passed"
+    assert any("group C" in line and "10 overstays (need 30)" in line for line in why), why
+    _print_audit(audit, {"rows": 5000, "snapshots": 2, "first": "2023-09-01", "last": "2023-09-30"})
+    assert "passed: not judged in full: g: group C: fnr_diff, precision_ratio, calibration_ratio not judged" in capsys.readouterr().out

@@ -502,3 +502,19 @@ def test_cautions_name_the_series_too_young_to_forecast(tmp_path):
     cautions = text.split('<section id="cautions">')[1].split("</section>")[0]
     assert "too young to forecast" in cautions
     assert "port/Tanjung Benoa" in cautions and "nationality/Batam" in cautions and "port/Ngurah Rai" not in cautions
+
+
+def test_fairness_section_shows_an_interval_ending_at_inf_as_judged_and_what_was_not(tmp_path):
+    """A group without overstays, all referred, breaches on an excess interval ending at inf: the report read it
+    "not judged" (and left it out of the bars), and nothing said what the audit did not judge for it."""
+    from .test_risk_fairness import all_referred_audit
+
+    table = all_referred_audit().table
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=_forecasts(), fairness=table,
+                                                         fairness_bounds={"max_referral_excess": 4.0}))
+    shown = _section_table(path.read_text(encoding="utf-8"), "fairness").set_index("group")
+    assert shown.loc["C", "status"] == "breach"
+    assert shown.loc["C", "referral_excess interval"].endswith(" to inf")
+    assert shown.loc["C", "fnr_diff interval"] == "not judged"
+    assert shown.loc["C", "not_judged"].startswith("fnr_diff, precision_ratio, calibration_ratio not judged: 0 overstays (need 30)")

@@ -130,9 +130,17 @@ def test_small_groups_are_reported_and_too_few_groups_fail_the_audit():
     cfg = dataclasses.replace(SHIPPED.fairness, min_positives=60)
     rep = fairness_audit(frame, y, p, ["g"], cfg)
     t = rep.table.set_index("group")
-    too_small = t[t["positives"] < 60].index
-    assert len(too_small) and (t.loc[too_small, "status"] == "too small").all()
-    assert t.loc[too_small, "referral_ratio_low"].isna().all()  # not judged, so no interval either
+    few = t[t["positives"] < 60].index
+    assert len(few) and (t.loc[few, "support"] >= cfg.min_support).all()
+    # enough rows, too few overstayers: judged on referral and false positives, not on what needs overstayers
+    assert (t.loc[few, "status"] == "partly judged").all()
+    assert t.loc[few, ["referral_ratio_low", "referral_excess_low", "fpr_excess_low"]].notna().all().all()
+    assert t.loc[few, ["fnr_diff_low", "precision_ratio_low", "calibration_ratio_low"]].isna().all().all()
+    # too few rows: nothing judged, so no interval either
+    rows = fairness_audit(frame, y, p, ["g"], dataclasses.replace(cfg, min_support=1500)).table.set_index("group")
+    too_small = rows[rows["support"] < 1500].index
+    assert len(too_small) and (rows.loc[too_small, "status"] == "too small").all()
+    assert rows.loc[too_small, [c for c in rows.columns if c.endswith("_low")]].isna().all().all()
     # one group left to judge: the attribute cannot be audited, so the audit fails
     one = frame.assign(g=np.where(frame["g"] == "g0", "g0", "rest"))
     few_pos = np.where(one["g"] == "g0", y, 0.0)
@@ -329,7 +337,7 @@ def test_an_overstated_group_referred_as_often_as_the_rest_breaches_calibration(
 
 
 def test_a_group_of_exactly_the_minimum_size_is_judged():
-    # "fewer than min_support rows or min_positives positives" is too small: exactly the minimum is not
+    # fewer than min_support rows is too small, fewer than min_positives positives partly judged: exactly the minimum is neither
     rng = np.random.default_rng(9)
     g = np.repeat(["A", "B", "C"], [500, 499, 700])
     y = np.zeros(len(g))
@@ -340,7 +348,7 @@ def test_a_group_of_exactly_the_minimum_size_is_judged():
     rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=20, min_groups=1))
     t = rep.table.set_index("group")
     assert (t.loc["A", "support"], t.loc["A", "positives"]) == (500, 20)
-    assert list(t["status"]) == ["ok", "too small", "too small"]
+    assert list(t["status"]) == ["ok", "too small", "partly judged"]
 
 
 def test_the_intervals_have_the_policys_confidence():
@@ -438,3 +446,93 @@ def test_a_confidence_the_bootstrap_cannot_resolve_is_refused():
         FairnessConfig(confidence=0.999, bootstrap=200)
     assert FairnessConfig(confidence=0.999, bootstrap=2000).bootstrap == 2000
     assert FairnessConfig(confidence=0.95, bootstrap=50).bootstrap == 50  # 1.25 replicates beyond each end: resolved
+
+
+# A group with enough rows but too few overstayers is judged on what needs rows (referral, false positives),
+# and says what it cannot judge (false negatives, precision, calibration need overstayers), with its counts.
+ONE_GROUP_POLICY = FairnessConfig(referral_budget=0.3, min_support=500, min_positives=30, max_referral_excess=4.0,
+                                  max_fpr_excess=4.0, max_fnr_diff=0.3, max_precision_ratio=1.5, max_calibration_ratio=1.41,
+                                  bootstrap=100, confidence=0.9, seed=0)
+
+
+def _two_groups_and(c_y: np.ndarray, c_p: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Groups A and B of 2,000 rows, each 200 overstayers at p 0.6, 50 non-overstayers at 0.5 and 1,750 at 0.05; then C."""
+    ab_y = np.repeat([1.0, 0.0, 0.0], [200, 50, 1750])
+    ab_p = np.repeat([0.6, 0.5, 0.05], [200, 50, 1750])
+    g = np.repeat(["A", "B", "C"], [2000, 2000, len(c_y)])
+    return pd.DataFrame({"g": g}), np.concatenate([ab_y, ab_y, c_y]), np.concatenate([ab_p, ab_p, c_p])
+
+
+@pytest.mark.parametrize("c_positives", [0, 10])
+def test_a_large_group_with_few_overstayers_all_referred_breaches_referral_and_false_positives(c_positives):
+    # C: 1,000 travellers, 0 or 10 overstays, all scored 0.9. Top 30% of 5,000 rows = 1,500 referred: all of C and
+    # 250 of A and of B (their 0.6s and 0.5s). C's referral rate 1 against the rest's 500/4,000 = 0.125: ratio 8;
+    # overstay rate 0.01 (or 0) against 400/4,000 = 0.1, so referral excess 80 (or infinite); false-positive rate
+    # 1 against 100/3,600: excess 360 (or infinite). Old code: C "too small" (fewer than 30 overstays), audit passed.
+    c_y = np.zeros(1000)
+    c_y[:c_positives] = 1.0
+    frame, y, p = _two_groups_and(c_y, np.full(1000, 0.9))
+    rep = fairness_audit(frame, y, p, ["g"], ONE_GROUP_POLICY)
+    t = rep.table.set_index("group")
+    assert (t.loc["C", "support"], t.loc["C", "positives"]) == (1000, c_positives)
+    assert t.loc["C", "referral_ratio"] == pytest.approx(8.0)
+    assert t.loc["C", "referral_excess"] == pytest.approx(80.0 if c_positives else np.inf)
+    assert not rep.passed
+    assert t.loc["C", "status"] == "breach" and list(t.loc[["A", "B"], "status"]) == ["ok", "ok"]
+    on_c = sorted(v.split(" breached")[0] for v in rep.violations if v.endswith("by group C"))
+    assert on_c == ["g: max_fpr_excess", "g: max_referral_excess"], rep.violations
+    # what needs overstayers is not judged, and the table says so with the counts
+    assert t.loc["C", ["fnr_diff_low", "precision_ratio_low", "calibration_ratio_low"]].isna().all()
+    assert f"{c_positives} overstays (need 30)" in t.loc["C", "not_judged"]
+
+
+def test_a_group_with_few_overstayers_referred_in_proportion_is_judged_partly_and_says_so():
+    # C: 1,000 rows, 10 overstays at p 0.6, 3 non-overstayers at 0.5, 987 at 0.05. Referred (top 513 of 5,000, p >= 0.5):
+    # 250 of A, 250 of B, 13 of C. C's referral ratio 0.013/0.125 = 0.104 over its overstay ratio 0.01/0.1: excess 1.04;
+    # false-positive rate 3/990 against 100/3,600: excess 1.09. Judged on these (no breach), not on the rest.
+    c_y = np.repeat([1.0, 0.0, 0.0], [10, 3, 987])
+    c_p = np.repeat([0.6, 0.5, 0.05], [10, 3, 987])
+    frame, y, p = _two_groups_and(c_y, c_p)
+    rep = fairness_audit(frame, y, p, ["g"], dataclasses.replace(ONE_GROUP_POLICY, referral_budget=513 / 5000))
+    t = rep.table.set_index("group")
+    assert t.loc["C", "referral_excess"] == pytest.approx(0.013 / 0.125 / 0.1)
+    assert t.loc["C", "fpr_excess"] == pytest.approx((3 / 990) / (100 / 3600) / 0.1)
+    assert rep.passed, rep.violations
+    assert t.loc["C", "status"] == "partly judged" and list(t.loc[["A", "B"], "status"]) == ["ok", "ok"]
+    assert t.loc["C", ["referral_excess_low", "fpr_excess_low", "referral_ratio_low"]].notna().all()  # judged
+    assert t.loc["C", ["fnr_diff_low", "precision_ratio_low", "calibration_ratio_low"]].isna().all()  # not judged
+    assert "fnr_diff, precision_ratio, calibration_ratio not judged: 10 overstays (need 30)" in t.loc["C", "not_judged"]
+    # the pass is no pass by omission: the report says which group was judged only in part
+    assert rep.summary["g_auditable_groups"] == 2.0 and rep.summary["g_partly_judged_groups"] == 1.0
+    assert any("group C" in n and "10 overstays (need 30)" in n for n in rep.notes), rep.notes
+
+
+def test_a_group_without_overstayers_where_none_is_within_noise_is_not_a_breach():
+    # A and B: 3,000 rows, 9 overstayers each (rate 0.003); C: 600 rows, 0 overstayers, where the rest's rate
+    # expects 1.8 (none happens 1 time in 6). Everyone referred at 10%: C's referral ratio 1. Its overstay-rate
+    # ratio is 0 and the point excess infinite, but 0 of 600 allows a rate up to 3/600 (90% two-sided interval:
+    # Poisson 0 has upper bound -ln 0.05 = 3.0), 1.67 times the rest's: no excess beyond noise, no breach.
+    ab_y = np.repeat([1.0, 0.0, 0.0], [9, 291, 2700])
+    ab_p = np.repeat([0.6, 0.5, 0.05], [9, 291, 2700])
+    c_y, c_p = np.zeros(600), np.repeat([0.5, 0.05], [60, 540])
+    frame = pd.DataFrame({"g": np.repeat(["A", "B", "C"], [3000, 3000, 600])})
+    y, p = np.concatenate([ab_y, ab_y, c_y]), np.concatenate([ab_p, ab_p, c_p])
+    rep = fairness_audit(frame, y, p, ["g"], dataclasses.replace(ONE_GROUP_POLICY, referral_budget=0.1, min_positives=5))
+    t = rep.table.set_index("group")
+    assert t.loc["C", "referral_ratio"] == pytest.approx(1.0) and t.loc["C", "referral_excess"] == np.inf
+    assert t.loc["C", "status"] == "partly judged", t.loc["C", "breaches"]
+    assert t.loc["C", "referral_excess_low"] < 4.0 and t.loc["C", "fpr_excess_low"] < 4.0
+    assert rep.passed, rep.violations
+
+
+def partly_judged_audit():
+    """The audit of the group C of 1,000 rows with 10 overstays referred in proportion (above): passed, C partly judged."""
+    c_y = np.repeat([1.0, 0.0, 0.0], [10, 3, 987])
+    frame, y, p = _two_groups_and(c_y, np.repeat([0.6, 0.5, 0.05], [10, 3, 987]))
+    return fairness_audit(frame, y, p, ["g"], dataclasses.replace(ONE_GROUP_POLICY, referral_budget=513 / 5000))
+
+
+def all_referred_audit():
+    """The audit of the group C of 1,000 rows without overstays, all referred (above): its excess interval ends at inf."""
+    frame, y, p = _two_groups_and(np.zeros(1000), np.full(1000, 0.9))
+    return fairness_audit(frame, y, p, ["g"], ONE_GROUP_POLICY)

@@ -136,7 +136,8 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
     attrs = list(dict.fromkeys(table["attribute"]))
     fig, axes = plt.subplots(len(attrs), 2, figsize=(9, 2.2 * len(attrs)), squeeze=False)
     for i, attr in enumerate(attrs):
-        t = table[(table["attribute"] == attr) & table["enough_support"].astype(bool)]
+        # the groups judged on referral and false positives: enough rows (older tables: enough_support)
+        t = table[(table["attribute"] == attr) & table.get("enough_rows", table["enough_support"]).astype(bool)]
         for j, (col, label) in enumerate((("referral_rate", "referral rate"), ("fpr", "false-positive rate"))):
             ax = axes[i][j]
             ax.barh(t["group"].astype(str), t[col], color="#486581")
@@ -149,17 +150,19 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
                 "the FNR difference is its share of overstayers missed less the rest's, the precision ratio how often its "
                 "referrals are right over the rest's, "
                 "calibration ratio is its predicted odds over its observed odds (columns below, each with its interval; a group "
-                "too small to judge has none and its point estimates say little). Bounds: "
+                "too small to judge has none and its point estimates say little; a group with enough rows but too few "
+                "overstays is judged on the referral and false-positive excess only, as its not_judged column says). Bounds: "
                 + html.escape(", ".join(f"{k} = {v}" for k, v in bounds.items())) + ".</p>")
     judged = [c for c, *_ in COMPARISONS]  # every comparison the audit judges: a breach on any of them shows its figure
     cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate",
-                        *judged, "status") if c in table.columns]
+                        *judged, "status", "not_judged") if c in table.columns]
     shown = table[cols].copy()
     # a group is judged on its interval, not its point estimate: show it, and say which groups were not judged
     for name in judged:
         if {name, f"{name}_low", f"{name}_high"} <= set(table.columns):
             lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
-            text = [f"{a:,.3f} to {b:,.3f}" if np.isfinite(a) and np.isfinite(b) else "not judged" for a, b in zip(lo, hi, strict=True)]
+            # no interval is "not judged"; an infinite end (a group referred when none of the rest is) is judged
+            text = [f"{a:,.3f} to {b:,.3f}" if not (np.isnan(a) or np.isnan(b)) else "not judged" for a, b in zip(lo, hi, strict=True)]
             shown.insert(shown.columns.get_loc(name) + 1, f"{name} interval", text)
     return _png(fig) + note + _table(shown)
 

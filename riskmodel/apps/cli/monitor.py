@@ -165,18 +165,24 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
 
 
 def _verdict(audit) -> tuple[str, list[str]]:
-    """``"passed"``, ``"FAILED"`` (a group breaches the policy) or ``"CANNOT JUDGE"`` (too few rows), and the lines that say why."""
+    """``"passed"``, ``"FAILED"`` (a group breaches the policy) or ``"CANNOT JUDGE"`` (too few rows), and the lines that say why.
+
+    Each group the audit did not judge on every comparison (too few rows or overstayers) is named with its counts,
+    a passed verdict included: the pass does not cover what was not judged.
+    """
+    unjudged = [f"not judged in full: {n}" for n in audit.notes]
     if audit.passed:
-        return "passed", []
+        return "passed", unjudged
     breached = audit.table.loc[audit.table["status"] == "breach"]
     if len(breached):
         groups = ", ".join(f"{r.group} ({r.attribute})" for r in breached.itertuples())
         return "FAILED", [f"the monitoring model treats these groups out of line with their outcomes: {groups}", *audit.violations,
+                          *unjudged,
                           "fix: do not hand these at-risk lists out; find the inputs that stand in for the group (entry port, visa "
                           "type, places reported) and refit, or fit on more months (--train-months); the policy is the risk "
                           "config's `fairness` section (its owner's, never loosened to pass a model); --allow-unfair writes the "
                           "lists anyway, after a review"]
-    return "CANNOT JUDGE", ["too few held-out rows to judge the model's fairness:", *audit.violations,
+    return "CANNOT JUDGE", ["too few held-out rows to judge the model's fairness:", *audit.violations, *unjudged,
                             "fix: fit on more months (--train-months) or more data; --allow-unfair writes the lists unjudged"]
 
 

@@ -167,7 +167,8 @@ def train(
     result.lineage.update(fit_labels_known_at=str(known_at), not_matured_at_test_start=not_matured)
     m = result.metrics
     progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
-             + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations)))
+             + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
+             + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
     logged = None
     if log:
         from riskmodel.integrations.tracking.risk import log_risk_run

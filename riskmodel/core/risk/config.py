@@ -184,7 +184,10 @@ class FairnessConfig:
     a ratio bound is finite and above 1 (a ratio of rates is unbounded, so any finite bound can
     be breached, however large), ``max_fnr_diff`` lies in (0, 1) (a difference of two rates
     lies in [-1, 1], so 1 or more can never be breached); anything else is refused. A bound is breached only when the whole bootstrap interval
-    (``confidence``, ``bootstrap`` replicates) lies beyond it; an attribute with
+    (``confidence``, ``bootstrap`` replicates) lies beyond it. A group with fewer than
+    ``min_support`` rows is not judged; one with the rows but fewer than ``min_positives``
+    positives is judged on the referral and false-positive excess (they need rows) and not on
+    the FNR difference, precision or calibration (they need positives); an attribute with
     fewer than ``min_groups`` groups of ``min_support`` rows and ``min_positives``
     positives fails. ``top_groups`` keeps the largest groups of an attribute and
     pools the rest as ``"other"``. See :mod:`riskmodel.core.risk.fairness`.

@@ -29,10 +29,20 @@ range, so noise alone does not fail a model and a real disparity is not waved
 through on a point estimate. Bounds are read on the side that puts more of the
 desk's burden on the group (see :data:`COMPARISONS`); an overstated calibration is not a
 breach for a group the desk refers less often than the rest beyond noise (``referral_ratio``
-interval below 1): it carries less of the burden, and the table still shows it. A group with fewer than
-``min_support`` rows or ``min_positives`` positives is reported as ``too small``
-and not judged; an attribute with fewer than ``min_groups`` groups that can be
-judged **fails** the audit: an audit that cannot see is not a pass.
+interval below 1): it carries less of the burden, and the table still shows it. Each comparison is judged on
+the data it needs. A group with fewer than ``min_support`` rows is reported as ``too small``
+and not judged at all. The referral and false-positive excesses need rows (and the
+non-overstayers among them), not overstayers: a group with ``min_support`` rows is judged on
+them however few its overstayers, so a large low-risk group the desk refers out of proportion
+breaches (every one of its referrals a false positive). Its overstay-rate ratio, which they
+divide by, is then read at the upper end of its exact Poisson interval (0 overstays allow up to
+3.0 at 90%), so a zero or near-zero count that noise explains is no infinite excess; the
+bootstrap cannot see that noise (a group without overstayers has none in every replicate).
+The false-negative difference, precision and calibration need overstayers: with fewer than
+``min_positives`` they are not judged (no interval), the group's status is ``partly judged``
+(or ``breach``) and its ``not_judged`` text and the report's ``notes`` give its counts, so a
+pass never hides what went unjudged. An attribute with fewer than ``min_groups`` groups judged
+on every comparison **fails** the audit: an audit that cannot see is not a pass.
 
 The bootstrap resamples rows with replacement (multinomial counts, one draw per replicate
 shared by every attribute and group, so a group and the population it is compared with
@@ -68,14 +78,18 @@ COMPARISONS = (
     ("precision_ratio", "max_precision_ratio", "below", "ratio"),
     ("calibration_ratio", "max_calibration_ratio", "above", "ratio"),
 )
+#: The comparisons that need overstayers (``min_positives`` of them): a group with enough rows but fewer
+#: overstayers is judged on the others (referral and false-positive excess, which need rows) and not on these.
+NEEDS_POSITIVES = ("fnr_diff", "precision_ratio", "calibration_ratio")
 #: Reported beside the comparisons (point estimates, no bound): the plain ratios to the rest.
 PLAIN = ("referral_ratio", "fpr_ratio")
 #: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
 #: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
 CALIBRATION_BINS = 512
-#: Columns given a bootstrap interval: the comparisons, and the plain referral ratio (it says
-#: whether a group is referred less often than the rest beyond noise).
-_BOOTSTRAPPED = ("referral_ratio", *(c[0] for c in COMPARISONS))
+#: Columns given a bootstrap interval: the comparisons, and the plain ratios (the referral ratio says
+#: whether a group is referred less often than the rest beyond noise; both bound the excesses of a
+#: group with few overstayers, see :func:`_few_positives_floor`).
+_BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))
 
 OTHER = "other"
 #: The violation of an audit given no attribute (``model.audit`` empty): it cannot see, so it does not pass.
@@ -92,27 +106,35 @@ class FairnessReport:
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
         referral_rate, fpr, fnr, precision, mean_predicted, observed_rate,
-        calibration_gap, referral_ratio`` (with ``_low``, ``_high``), ``fpr_ratio``,
-        then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high``, then ``enough_support``, ``status``
-        (``"ok"``, ``"breach"`` or ``"too small"``) and ``breaches`` (text).
+        calibration_gap, referral_ratio, fpr_ratio`` (each with ``_low``, ``_high``),
+        then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high`` (none where it is not
+        judged), then ``enough_rows`` (``min_support`` rows: judged on the referral and false-positive excess),
+        ``enough_support`` (also ``min_positives`` overstayers: judged on every comparison), ``breaches`` (text),
+        ``status`` (``"ok"``, ``"breach"``, ``"partly judged"``: enough rows, too few overstayers, no breach,
+        or ``"too small"``: too few rows) and ``not_judged`` (what was not judged and the counts why; empty when all was).
     summary : dict of str to float
-        Per attribute: ``{attribute}_auditable_groups``, ``{attribute}_breaches``
-        and, over its auditable groups, ``{attribute}_max_referral_ratio``,
+        Per attribute: ``{attribute}_auditable_groups`` (judged on every comparison),
+        ``{attribute}_partly_judged_groups`` (enough rows, too few overstayers), ``{attribute}_breaches``
+        and, over the groups judged on each, ``{attribute}_max_referral_ratio``,
         ``{attribute}_max_fpr_ratio``, ``{attribute}_max_referral_excess``,
-        ``{attribute}_max_fpr_excess``, ``{attribute}_max_fnr_diff``,
+        ``{attribute}_max_fpr_excess`` (groups with enough rows), ``{attribute}_max_fnr_diff``,
         ``{attribute}_max_precision_ratio``, ``{attribute}_max_calibration_ratio``
-        (ratios folded above 1: a group at half the population's rate reads 2)
+        (auditable groups; ratios folded above 1: a group at half the population's rate reads 2)
         and ``{attribute}_max_calibration_gap``.
     violations : list of str
         Each breach and each attribute that cannot be audited, in words. Empty when the audit passes.
     threshold : float
         Score at and above which a row is referred.
+    notes : list of str
+        Each group not judged on every comparison (too few rows or overstayers), with its counts: a pass
+        does not cover what these did not judge, so whatever reports the verdict shows them beside it.
     """
 
     table: pd.DataFrame
     summary: dict[str, float]
     violations: list[str] = field(default_factory=list)
     threshold: float = float("nan")
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -357,22 +379,65 @@ def _group_table(attr: str, groups: np.ndarray, group: np.ndarray, cells: _Cells
         t[name] = rates[name][:k]
     for name, *_ in COMPARISONS:
         t[name] = rates[name][:k]
-    t["enough_support"] = (t["support"] >= config.min_support) & (t["positives"] >= config.min_positives)
+    # the referral and false-positive excess need rows; the FNR, precision and calibration need overstayers too
+    t["enough_rows"] = t["support"] >= config.min_support
+    t["enough_support"] = t["enough_rows"] & (t["positives"] >= config.min_positives)
     return t
 
 
+def _few_positives_floor(t: pd.DataFrame, config: FairnessConfig) -> np.ndarray:
+    """Per group, its overstay-rate ratio to the rest with its overstays at the upper end of their exact Poisson interval.
+
+    A group's excesses divide by its overstay-rate ratio; with few overstayers the bootstrap cannot see how
+    far noise moves that count (a group with none has none in every replicate: an infinite excess, whatever
+    the rows), so for such a group a plain ratio's lower end over this ratio bounds the excess's lower end.
+    At ``confidence`` 0.9 a group with 0 overstays may have up to 3.0 (``-ln 0.05``), one with 10 up to 17.
+    The groups of an attribute hold every row, so the rest of a group is the table's total less the group.
+    """
+    from scipy import stats
+
+    pos, n = t["positives"].to_numpy(float), t["support"].to_numpy(float)
+    high = stats.chi2.ppf(1 - (1 - config.confidence) / 2, 2 * (pos + 1)) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (high / n) / ((pos.sum() - pos) / (n.sum() - n))
+
+
+def _not_judged(t: pd.DataFrame, config: FairnessConfig) -> list[str]:
+    """Per group, what the audit did not judge and the count why (empty when every comparison was judged)."""
+    out = []
+    for n, pos, rows, full in zip(t["support"], t["positives"], t["enough_rows"], t["enough_support"], strict=True):
+        if not rows:
+            out.append(f"no comparison judged: {n} rows (need {config.min_support})")
+        elif not full:
+            out.append(f"{', '.join(NEEDS_POSITIVES)} not judged: {pos} overstays (need {config.min_positives}); "
+                       "judged on referral and false-positive excess")
+        else:
+            out.append("")
+    return out
+
+
 def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig) -> pd.DataFrame:
-    """Add each comparison's interval (none for a group too small to judge), the breaches and the status."""
-    ok = t["enough_support"].to_numpy()
+    """Add each comparison's interval where it is judged, the breaches, the status and what was not judged."""
+    rows, full = t["enough_rows"].to_numpy(), t["enough_support"].to_numpy()
     nan = np.full(len(t), np.nan)
     for name in _BOOTSTRAPPED:
         lo, hi = intervals.get(name, (nan, nan))
-        # a group too small to judge gets no interval: it must not look judged
-        t.insert(t.columns.get_loc(name) + 1, f"{name}_low", np.where(ok, lo, np.nan))
-        t.insert(t.columns.get_loc(name) + 2, f"{name}_high", np.where(ok, hi, np.nan))
+        # a comparison not judged for a group (too few rows, or overstayers for those that need them) gets no
+        # interval: it must not look judged
+        judged = full if name in NEEDS_POSITIVES else rows
+        t.insert(t.columns.get_loc(name) + 1, f"{name}_low", np.where(judged, lo, np.nan))
+        t.insert(t.columns.get_loc(name) + 2, f"{name}_high", np.where(judged, hi, np.nan))
+    few = rows & ~full
+    if few.any():
+        floor = _few_positives_floor(t, config)
+        for name, ratio in (("referral_excess", "referral_ratio"), ("fpr_excess", "fpr_ratio")):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                capped = np.fmin(t[f"{name}_low"].to_numpy(), t[f"{ratio}_low"].to_numpy() / floor)
+            t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
-    t["status"] = np.where(~ok, "too small", np.where([bool(f) for f in found], "breach", "ok"))
+    t["status"] = np.select([~rows, [bool(f) for f in found], ~full], ["too small", "breach", "partly judged"], "ok")
+    t["not_judged"] = _not_judged(t, config)
     return t
 
 
@@ -386,28 +451,34 @@ def _fold(values: pd.Series) -> float:
     return float(np.maximum(v, 1 / v).max())
 
 
-def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple[dict[str, float], list[str]]:
+def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple[dict[str, float], list[str], list[str]]:
+    """Per attribute the summary figures, the violations (breaches, too few groups judged) and the notes (groups not fully judged)."""
     summary: dict[str, float] = {}
     violations: list[str] = []
+    notes: list[str] = []
     for attr in attributes:
         t = table[table["attribute"] == attr]
         ok = t[t["enough_support"]]
         summary[f"{attr}_auditable_groups"] = float(len(ok))
+        summary[f"{attr}_partly_judged_groups"] = float((t["enough_rows"] & ~t["enough_support"]).sum())
         summary[f"{attr}_breaches"] = float((t["status"] == "breach").sum())
         for name, form in [*((n, "ratio") for n in PLAIN), *((c[0], c[3]) for c in COMPARISONS)]:
-            col = ok[name]
+            # each over the groups judged on it
+            col = (ok if name in NEEDS_POSITIVES else t[t["enough_rows"]])[name]
             summary[f"{attr}_max_{name}"] = _fold(col) if form == "ratio" else (float(col.abs().max()) if len(col) else 0.0)
         summary[f"{attr}_max_calibration_gap"] = float(ok["calibration_gap"].max()) if len(ok) else 0.0
         if len(ok) < config.min_groups:
             small = t.loc[~t["enough_support"], "group"].tolist()
             violations.append(
                 f"{attr}: only {len(ok)} group(s) large enough to audit (need {config.min_groups}; a group needs "
-                f"{config.min_support} rows and {config.min_positives} positives; too small: {', '.join(small[:8]) or 'none'}); "
+                f"{config.min_support} rows and {config.min_positives} positives to be judged on every comparison; not: "
+                f"{', '.join(small[:8]) or 'none'}); "
                 "audit on more rows (a longer period) before relying on this model"
             )
         for row in t[t["status"] == "breach"].itertuples(index=False):
             violations += [f"{attr}: {b} by group {row.group}" for b in row.breaches.split("; ")]
-    return summary, violations
+        notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[~t["enough_support"]].itertuples(index=False)]
+    return summary, violations, notes
 
 
 def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
@@ -456,9 +527,10 @@ def fairness_audit(
     Returns
     -------
     FairnessReport
-        Passes when no group breaches a bound beyond its interval, every
-        attribute has at least ``min_groups`` groups large enough to judge, and at
-        least one attribute is audited (an audit of nothing fails).
+        Passes when no group breaches a bound beyond its interval (each comparison judged where the group
+        has the rows, or overstayers, it needs), every attribute has at least ``min_groups`` groups judged
+        on every comparison, and at least one attribute is audited (an audit of nothing fails). Its
+        ``notes`` name each group not judged on every comparison.
 
     Raises
     ------
@@ -506,12 +578,12 @@ def fairness_audit(
         for a, (g, _), cg, cal in zip(attributes, split, cells.group, calib.ratios(np.ones(len(y))), strict=True)
     ]
     intervals = [{} for _ in tables]
-    if cfg.bootstrap and any(t["enough_support"].any() for t in tables):
+    if cfg.bootstrap and any(t["enough_rows"].any() for t in tables):
         intervals = _intervals(cells, calib, p, cfg, cluster_codes(clusters, len(p)))
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    summary, violations = _summarise(table, attributes, cfg)
+    summary, violations, notes = _summarise(table, attributes, cfg)
     if not attributes:
         # an audit of no attribute sees nothing: like an attribute too small to judge, it is no pass
         violations.append(NO_ATTRIBUTE)
-    return FairnessReport(table=table, summary=summary, violations=violations, threshold=threshold)
+    return FairnessReport(table=table, summary=summary, violations=violations, threshold=threshold, notes=notes)

@@ -225,6 +225,8 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
     lines = [f"Audit attributes (not model inputs): {', '.join(attrs) or 'none'}; referral = top "
              f"{config.fairness.referral_budget:.0%} of scores.", "",
              "Audit: " + ("passed" if report.passed else "FAILED: " + _violations(report.violations, detail)), ""]
+    if report.notes:  # a pass does not cover what the audit could not judge: say it beside the verdict
+        lines[-1:-1] = [f"Not judged in full (too few rows or overstays): {_violations(report.notes, detail)}"]
     claimed: set[str] = set()
     per_attr: dict[str, dict] = {}
     for attr in sorted(attrs, key=len, reverse=True):  # longest first: `age_band_*` keys are not `age`'s
@@ -238,10 +240,12 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
         for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
             if {f"{name}_low", f"{name}_high"} <= set(table.columns):
                 lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
-                shown[f"{name} interval"] = [f"{a:.4f} to {b:.4f}" if np.isfinite(a) and np.isfinite(b) else "not judged"
+                # no interval is "not judged"; an infinite end (a group referred when none of the rest is) is judged
+                shown[f"{name} interval"] = [f"{a:.4f} to {b:.4f}" if not (np.isnan(a) or np.isnan(b)) else "not judged"
                                              for a, b in zip(lo, hi, strict=True)]
-        if "status" in table.columns:
-            shown["status"] = table["status"].to_numpy()
+        for col in ("status", "not_judged"):
+            if col in table.columns:
+                shown[col] = table[col].fillna("").to_numpy()
         lines += ["", "| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
         for row in shown.itertuples(index=False):
             lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
