@@ -774,6 +774,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q28", "Holdout coverage counts the series with an interval", "riskmodel/core/forecasting/backtest.py",
            'counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum())', 'counts = {f"n_intervals_{L}": len(part)',
            ("tests/test_forecast_honest.py", "-k", "opened_after"), "every series counted as having an interval"),
+    Mutant("H05", "Trends: daily and weekly growth against the same weekdays 52 weeks back", "riskmodel/core/forecasting/trends.py",
+           'return pd.Timedelta(days=364) if freq in ("D", "W") else pd.DateOffset(years=1)', "return pd.DateOffset(years=1)",
+           ("tests/test_forecast_trends.py", "-k", "same_weekdays"), "weekly growth is NaN, daily growth compares other weekdays"),
 )
 
 
