@@ -115,3 +115,16 @@ def test_daily_moving_event_effect_is_applied():
         fcs, future, _ = run_models({"port/Ngurah Rai": (ds, y)}, 31, RunSettings(freq="D", m=7, models=("snaive",)))
     fc = pd.Series(fcs["snaive"]["port/Ngurah Rai"], index=future["port/Ngurah Rai"])
     assert fc["2024-03-11"] < 0.05 * fc.drop(pd.Timestamp("2024-03-11")).mean()
+
+
+@pytest.mark.parametrize("days", [729, 730])
+def test_mstl_on_two_years_of_days_fits_the_weekly_period(days):
+    """Review 11b repro 05: on exactly 730 days (examples/counter_demand.py) mstl kept the yearly period
+    (len >= 2 x 365) that statsmodels' MSTL drops (period >= nobs / 2), then indexed a second seasonal column:
+    IndexError, and every series fell back to seasonal naive. Two years and less fit the weekly period alone."""
+    rng = np.random.default_rng(0)
+    rhythm = np.array([1.0, 1.0, 1.0, 1.0, 1.2, 2.0, 1.8])  # a weekly rhythm on a flat level
+    y = 1000 * rhythm[np.arange(days) % 7] * rng.lognormal(0, 0.01, days)
+    fc, reason = fit_local("mstl", y, 14, 7)
+    assert reason is None
+    np.testing.assert_allclose(fc, 1000 * rhythm[np.arange(days, days + 14) % 7], rtol=0.05)
