@@ -24,7 +24,7 @@ Local models (one series at a time, see :data:`LOCAL_MODELS`):
     Airline model SARIMA(0,1,1)(0,1,1)m with the calendar regressors as exogenous
     variables (slower; opt in).
 ``mstl``
-    For daily data: MSTL with weekly and (given two years) yearly seasonality, the
+    For daily data: MSTL with weekly and (given more than two years) yearly seasonality, the
     seasonally adjusted series forecast with a damped-trend ETS, each seasonal
     component repeated from its last cycle.
 
@@ -288,13 +288,15 @@ def sarimax(z: np.ndarray, h: int, m: int, *, x: np.ndarray | None = None, x_fut
 
 
 def mstl(z: np.ndarray, h: int, m: int, *, yearly: int = 365, **_: object) -> np.ndarray:
-    """MSTL (weekly + yearly when two years are available) + damped ETS on the adjusted series."""
+    """MSTL (weekly, + yearly given more than two years) + damped ETS on the adjusted series."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
     from statsmodels.tsa.seasonal import MSTL, STL
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        periods = [p for p in (m, yearly) if p > 1 and len(z) >= 2 * p]
+        # statsmodels' MSTL keeps a period only below nobs / 2: on exactly two years it dropped the yearly one
+        # this list still held, and the second seasonal column indexed here did not exist
+        periods = [p for p in (m, yearly) if p > 1 and len(z) > 2 * p]
         if not periods:
             raise ValueError("series too short for MSTL")
         if len(periods) == 1:
