@@ -777,6 +777,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("H05", "Trends: daily and weekly growth against the same weekdays 52 weeks back", "riskmodel/core/forecasting/trends.py",
            'return pd.Timedelta(days=364) if freq in ("D", "W") else pd.DateOffset(years=1)', "return pd.DateOffset(years=1)",
            ("tests/test_forecast_trends.py", "-k", "same_weekdays"), "weekly growth is NaN, daily growth compares other weekdays"),
+    Mutant("H06", "mstl keeps a period as statsmodels' MSTL does", "riskmodel/core/forecasting/models.py",
+           "if p > 1 and len(z) > 2 * p]", "if p > 1 and len(z) >= 2 * p]",
+           ("tests/test_forecast_models.py", "-k", "two_years"), "mstl on exactly two years of days falls back to seasonal naive"),
 )
 
 
