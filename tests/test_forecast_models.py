@@ -128,3 +128,32 @@ def test_mstl_on_two_years_of_days_fits_the_weekly_period(days):
     fc, reason = fit_local("mstl", y, 14, 7)
     assert reason is None
     np.testing.assert_allclose(fc, 1000 * rhythm[np.arange(days, days + 14) % 7], rtol=0.05)
+
+
+def test_mstl_scored_in_the_backtests_is_the_model_served(monkeypatch):
+    """Review 11b repro 05: mstl fitted the yearly period wherever the history held more than two years, so on 750
+    days the backtest windows (shorter histories) scored weekly STL + ETS under the name "mstl" while the final fit
+    served weekly + yearly MSTL. Every run of one fit (backtest windows and the final forecast) decomposes a series
+    the same way: here the earliest backtest window has under two years, so none fits the yearly period."""
+    import statsmodels.tsa.seasonal as seasonal
+
+    from riskmodel.core.forecasting import Forecaster
+
+    used = []
+
+    def spy(name, cls):
+        def make(*args, **kwargs):
+            used.append(name)
+            return cls(*args, **kwargs)
+        return make
+
+    monkeypatch.setattr(seasonal, "STL", spy("weekly", seasonal.STL))
+    monkeypatch.setattr(seasonal, "MSTL", spy("weekly + yearly", seasonal.MSTL))
+    days = pd.date_range("2022-01-03", periods=750, freq="D")
+    rhythm = np.array([1.0, 1.0, 1.0, 1.0, 1.2, 2.0, 1.8])[days.day_of_week]
+    y = np.round(1000 * rhythm * np.random.default_rng(0).lognormal(0, 0.02, len(days)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Forecaster(h=14, models=["mstl"], combine=False, breaks=()).fit(pd.DataFrame({"unique_id": "passport", "ds": days, "y": y}))
+    assert len(used) == 5  # 3 selection windows, 1 holdout window, the final fit
+    assert set(used) == {"weekly"}
