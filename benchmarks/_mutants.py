@@ -792,6 +792,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("H10", "entry record fast path: free text with characters that do not print", "riskmodel/core/schema.py",
            '(v.isprintable() if col.kind == "text" else v in col.values)', '(True if col.kind == "text" else v in col.values)',
            ("tests/test_entry.py", "-k", "each_rule and port"), "the border's entry record skips the contract's check of its port"),
+    Mutant("H11", "mstl's yearly period decided once per fit", "riskmodel/core/forecasting/forecaster.py",
+           "return dataclasses.replace(settings, yearly_from=first) if first is not None else settings", "return settings",
+           ("tests/test_forecast_models.py", "-k", "served"), "the backtests score weekly STL as 'mstl', the forecast serves weekly + yearly MSTL"),
 )
 
 
