@@ -301,3 +301,13 @@ def test_travel_trends_weekly_and_daily_growth_against_the_same_weekdays_52_week
     row = travel_trends(daily, short=7, long=3, breaks=()).iloc[0]
     assert row["growth_3"] == pytest.approx(0.0)  # Fri-Sun 2023-12-29..31 against Fri-Sun 2022-12-30..2023-01-01
     assert row["growth_7"] == pytest.approx(0.0)
+
+
+def test_flags_by_chance_counts_what_an_unchanged_series_gives():
+    """A series that did not change leaves a 95% interval in a checked period 5% of the time, and is flagged when one
+    of its checked periods does: 1 - 0.95^3 = 0.142625 for 3 months, 0.05 for 1, nothing for a series not checked."""
+    from riskmodel.core.forecasting.trends import flags_by_chance
+
+    t = pd.DataFrame({"n_checked": [3, 3, 0, 1]})
+    assert flags_by_chance(t) == pytest.approx(2 * 0.142625 + 0.05)
+    assert flags_by_chance(pd.DataFrame({"n_checked": [3]}), level=80) == pytest.approx(1 - 0.8 ** 3)

@@ -502,3 +502,23 @@ def test_cautions_name_the_series_too_young_to_forecast(tmp_path):
     cautions = text.split('<section id="cautions">')[1].split("</section>")[0]
     assert "too young to forecast" in cautions
     assert "port/Tanjung Benoa" in cautions and "nationality/Batam" in cautions and "port/Ngurah Rai" not in cautions
+
+
+def test_trends_section_says_how_many_flags_chance_alone_would_give(tmp_path):
+    """Review 11b repro 08: one month of three outside a 95% range flags a series, which chance alone does to
+    1 - 0.95^3 = 14.3% of series that did not change; the report said "8 of 73 flagged" with no word of the ~10
+    that chance alone gives. Here 20 series with 3 months checked each: 20 x 0.142625 = 2.85, about 3."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    n = 20
+    trends = pd.DataFrame({"unique_id": [f"port/P{i:02d}" for i in range(n)], "last_month": pd.Timestamp("2023-12-01"),
+                           "recent_3m": np.arange(n, 0, -1) * 100.0, "growth_3m": 0.0, "growth_12m": 0.0,
+                           "vs_pre_break_3m": np.nan, "vs_pre_break_12m": np.nan, "n_checked": 3,
+                           "n_above": [1] + [0] * (n - 1), "n_below": [0, 1] + [0] * (n - 2),
+                           "signal": ["surge", "collapse"] + ["within"] * (n - 2)})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=trends)).read_text(encoding="utf-8")
+    section = text.split('<section id="trends">')[1].split("</section>")[0]
+    assert "<strong>2</strong> of 20 ports and markets flagged" in section
+    assert "Chance alone would flag about <strong>3</strong> of 20" in section
+    calm = trends.assign(n_above=0, n_below=0, signal="within")
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=calm)).read_text(encoding="utf-8")
+    assert "Chance alone would flag about <strong>3</strong> of 20" in text.split('<section id="trends">')[1]
