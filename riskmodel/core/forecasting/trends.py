@@ -19,6 +19,12 @@ For each series (a port, a market, the total), :func:`travel_trends` reports
 
 A growth is a ratio minus one (``0.25`` = 25% more), NaN where the reference
 period is missing or holds no arrivals.
+
+A flag is a lead to check, not proof of a change: a series that did not change
+leaves a 95% interval in a checked period 5% of the time, so one period of three
+outside it flags 1 - 0.95**3 = 14% of unchanged series (about 10 of 73).
+:func:`flags_by_chance` counts what chance alone gives for a table of signals;
+the report prints it beside the number flagged.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from riskmodel.core.forecasting.calendar import COVID_BREAK
 from riskmodel.core.forecasting.series import infer_freq, validate_series
 from riskmodel.core.progress import ProgressHook
 
-__all__ = ["travel_trends", "monthly_trends", "complete_months", "TREND_COLUMNS", "MONTHLY_TREND_COLUMNS"]
+__all__ = ["travel_trends", "monthly_trends", "complete_months", "flags_by_chance", "TREND_COLUMNS", "MONTHLY_TREND_COLUMNS"]
 
 #: Output columns of :func:`travel_trends`, in order (``<short>``/``<long>`` filled in).
 TREND_COLUMNS = (
@@ -220,6 +226,35 @@ def travel_trends(
     out = pd.DataFrame(rows)[columns]
     out["last_ds"] = out["last_ds"].astype("datetime64[ns]")
     return out
+
+
+def flags_by_chance(trends: pd.DataFrame, level: int = 95) -> float:
+    """How many series of a signals table chance alone would flag, had none of them changed.
+
+    An unchanged series leaves its ``level``% interval in a checked period with probability
+    ``1 - level/100`` and is flagged (surge, collapse or mixed) when any of its ``n_checked``
+    periods does, so the expected number flagged is the sum of ``1 - (level/100) ** n_checked``,
+    taking the intervals as calibrated and the periods as independent.
+
+    Parameters
+    ----------
+    trends : DataFrame
+        Output of :func:`travel_trends` or :func:`monthly_trends` (only ``n_checked`` is read).
+    level : int, default=95
+        Interval level of the check that made the signals.
+
+    Returns
+    -------
+    float
+        The expected number of series flagged by chance alone.
+
+    Examples
+    --------
+    >>> round(flags_by_chance(pd.DataFrame({"n_checked": [3] * 73})), 1)
+    10.4
+    """
+    n = pd.to_numeric(trends["n_checked"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    return float(np.sum(1.0 - (level / 100.0) ** n))
 
 
 #: Models of :func:`monthly_trends`' backcast forecaster.
