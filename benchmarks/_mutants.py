@@ -795,6 +795,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("H11", "mstl's yearly period decided once per fit", "riskmodel/core/forecasting/forecaster.py",
            "return dataclasses.replace(settings, yearly_from=first) if first is not None else settings", "return settings",
            ("tests/test_forecast_models.py", "-k", "served"), "the backtests score weekly STL as 'mstl', the forecast serves weekly + yearly MSTL"),
+    Mutant("H12", "Report: how many flags chance alone would give", "riskmodel/apps/report.py",
+           "    if chance > 0:  # one month of 3", "    if False:  # one month of 3",
+           ("tests/test_report.py", "-k", "chance"), "'8 of 73 flagged' with no word of the ~10 that chance alone gives"),
 )
 
 
