@@ -213,7 +213,7 @@ def test_refuses_an_entry_record_the_crossings_contract_refuses(fitted, log):
 
 @pytest.mark.parametrize(("field", "value"), [
     ("crossing_id", ""), ("crossing_id", "C1 "), ("crossing_id", 7), ("traveller_id", None), ("traveller_id", " T1"),
-    ("port", None), ("nationality", "au"), ("sex", "Q"), ("birth_year", 1850), ("birth_year", 2100),
+    ("port", None), ("port", "Ngurah Rai\u200b"), ("port", "\ufeffBatam"), ("nationality", "au"), ("sex", "Q"), ("birth_year", 1850), ("birth_year", 2100),
     ("document_type", "visa"), ("visa_type", "tourist"), ("visa_type", None), ("purpose", None), ("sponsor", None),
     ("has_return_ticket", None), ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0),
     ("group_size", 201), ("group_size", None), ("planned_stay_days", -1), ("planned_stay_days", 3661),

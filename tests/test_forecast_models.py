@@ -115,3 +115,45 @@ def test_daily_moving_event_effect_is_applied():
         fcs, future, _ = run_models({"port/Ngurah Rai": (ds, y)}, 31, RunSettings(freq="D", m=7, models=("snaive",)))
     fc = pd.Series(fcs["snaive"]["port/Ngurah Rai"], index=future["port/Ngurah Rai"])
     assert fc["2024-03-11"] < 0.05 * fc.drop(pd.Timestamp("2024-03-11")).mean()
+
+
+@pytest.mark.parametrize("days", [729, 730])
+def test_mstl_on_two_years_of_days_fits_the_weekly_period(days):
+    """Review 11b repro 05: on exactly 730 days (examples/counter_demand.py) mstl kept the yearly period
+    (len >= 2 x 365) that statsmodels' MSTL drops (period >= nobs / 2), then indexed a second seasonal column:
+    IndexError, and every series fell back to seasonal naive. Two years and less fit the weekly period alone."""
+    rng = np.random.default_rng(0)
+    rhythm = np.array([1.0, 1.0, 1.0, 1.0, 1.2, 2.0, 1.8])  # a weekly rhythm on a flat level
+    y = 1000 * rhythm[np.arange(days) % 7] * rng.lognormal(0, 0.01, days)
+    fc, reason = fit_local("mstl", y, 14, 7)
+    assert reason is None
+    np.testing.assert_allclose(fc, 1000 * rhythm[np.arange(days, days + 14) % 7], rtol=0.05)
+
+
+def test_mstl_scored_in_the_backtests_is_the_model_served(monkeypatch):
+    """Review 11b repro 05: mstl fitted the yearly period wherever the history held more than two years, so on 750
+    days the backtest windows (shorter histories) scored weekly STL + ETS under the name "mstl" while the final fit
+    served weekly + yearly MSTL. Every run of one fit (backtest windows and the final forecast) decomposes a series
+    the same way: here the earliest backtest window has under two years, so none fits the yearly period."""
+    import statsmodels.tsa.seasonal as seasonal
+
+    from riskmodel.core.forecasting import Forecaster
+
+    used = []
+
+    def spy(name, cls):
+        def make(*args, **kwargs):
+            used.append(name)
+            return cls(*args, **kwargs)
+        return make
+
+    monkeypatch.setattr(seasonal, "STL", spy("weekly", seasonal.STL))
+    monkeypatch.setattr(seasonal, "MSTL", spy("weekly + yearly", seasonal.MSTL))
+    days = pd.date_range("2022-01-03", periods=750, freq="D")
+    rhythm = np.array([1.0, 1.0, 1.0, 1.0, 1.2, 2.0, 1.8])[days.day_of_week]
+    y = np.round(1000 * rhythm * np.random.default_rng(0).lognormal(0, 0.02, len(days)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Forecaster(h=14, models=["mstl"], combine=False, breaks=()).fit(pd.DataFrame({"unique_id": "passport", "ds": days, "y": y}))
+    assert len(used) == 5  # 3 selection windows, 1 holdout window, the final fit
+    assert set(used) == {"weekly"}

@@ -277,3 +277,37 @@ def test_travel_trends_calls_months_both_above_and_below_the_interval_mixed_not_
     # one more month above than below is still a surge
     two_up = fc.assign(y_lo_95=[500.0, 900.0, 500.0], y_hi_95=[700.0, 1200.0, 700.0])
     assert travel_trends(hist, forecast=two_up).iloc[0]["signal"] == "surge"
+
+
+def test_travel_trends_weekly_and_daily_growth_against_the_same_weekdays_52_weeks_back():
+    """Review 11b repro 04: the reference was the periods shifted back by one calendar year, which lands Mondays on
+    other weekdays: a weekly series with 120 weeks of history had no growth at all (NaN), and a daily series flat
+    year on year compared Fri-Sun with Thu-Sat and read +19%. Weekly and daily series compare the same weekdays
+    52 weeks (364 days) back, the pre-break level likewise (whole 52-week steps)."""
+    ds = pd.date_range("2022-01-03", periods=120, freq="W-MON")  # .. 2024-04-15
+    y = np.r_[np.full(16, 80.0), np.full(52, 100.0), np.full(52, 150.0)]
+    weekly = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": y})
+    row = travel_trends(weekly, short=4, long=52, breaks=()).iloc[0]
+    assert row["growth_4"] == pytest.approx(150 / 100 - 1)  # the last 4 weeks against weeks 65..68 (all 100)
+    assert row["growth_52"] == pytest.approx(150 / 100 - 1)  # the last 52 weeks against the 52 before them
+    # a break from 2022-06-01: 2024-04-15 less 2 x 364 days is 2022-04-18, the last Monday 52-week step before it
+    row = travel_trends(weekly, short=4, long=52, breaks=(("2022-06-01", "2022-09-01"),)).iloc[0]
+    assert row["vs_pre_break_4"] == pytest.approx(150 / 80 - 1)  # against 2022-03-28 .. 2022-04-18 (weeks 13..16)
+    assert np.isnan(row["vs_pre_break_52"])  # 104 weeks back from week 69 is before the history starts
+
+    days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
+    rhythm = np.array([1.0, 1.0, 1.0, 1.0, 1.2, 2.0, 1.8])[days.day_of_week]  # Batam's weekends, the same every year
+    daily = pd.DataFrame({"unique_id": "port/Batam", "ds": days, "y": 1000 * rhythm})
+    row = travel_trends(daily, short=7, long=3, breaks=()).iloc[0]
+    assert row["growth_3"] == pytest.approx(0.0)  # Fri-Sun 2023-12-29..31 against Fri-Sun 2022-12-30..2023-01-01
+    assert row["growth_7"] == pytest.approx(0.0)
+
+
+def test_flags_by_chance_counts_what_an_unchanged_series_gives():
+    """A series that did not change leaves a 95% interval in a checked period 5% of the time, and is flagged when one
+    of its checked periods does: 1 - 0.95^3 = 0.142625 for 3 months, 0.05 for 1, nothing for a series not checked."""
+    from riskmodel.core.forecasting.trends import flags_by_chance
+
+    t = pd.DataFrame({"n_checked": [3, 3, 0, 1]})
+    assert flags_by_chance(t) == pytest.approx(2 * 0.142625 + 0.05)
+    assert flags_by_chance(pd.DataFrame({"n_checked": [3]}), level=80) == pytest.approx(1 - 0.8 ** 3)

@@ -518,3 +518,21 @@ def test_fairness_section_shows_an_interval_ending_at_inf_as_judged_and_what_was
     assert shown.loc["C", "referral_excess interval"].endswith(" to inf")
     assert shown.loc["C", "fnr_diff interval"] == "not judged"
     assert shown.loc["C", "not_judged"].startswith("fnr_diff, precision_ratio, calibration_ratio not judged: 0 overstays (need 30)")
+def test_trends_section_says_how_many_flags_chance_alone_would_give(tmp_path):
+    """Review 11b repro 08: one month of three outside a 95% range flags a series, which chance alone does to
+    1 - 0.95^3 = 14.3% of series that did not change; the report said "8 of 73 flagged" with no word of the ~10
+    that chance alone gives. Here 20 series with 3 months checked each: 20 x 0.142625 = 2.85, about 3."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    n = 20
+    trends = pd.DataFrame({"unique_id": [f"port/P{i:02d}" for i in range(n)], "last_month": pd.Timestamp("2023-12-01"),
+                           "recent_3m": np.arange(n, 0, -1) * 100.0, "growth_3m": 0.0, "growth_12m": 0.0,
+                           "vs_pre_break_3m": np.nan, "vs_pre_break_12m": np.nan, "n_checked": 3,
+                           "n_above": [1] + [0] * (n - 1), "n_below": [0, 1] + [0] * (n - 2),
+                           "signal": ["surge", "collapse"] + ["within"] * (n - 2)})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=trends)).read_text(encoding="utf-8")
+    section = text.split('<section id="trends">')[1].split("</section>")[0]
+    assert "<strong>2</strong> of 20 ports and markets flagged" in section
+    assert "Chance alone would flag about <strong>3</strong> of 20" in section
+    calm = trends.assign(n_above=0, n_below=0, signal="within")
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=calm)).read_text(encoding="utf-8")
+    assert "Chance alone would flag about <strong>3</strong> of 20" in text.split('<section id="trends">')[1]

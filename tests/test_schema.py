@@ -384,6 +384,21 @@ def test_crossings_ids_with_characters_that_do_not_print_are_refused(column, val
         build_stays(log, as_of="2022-03-01")
 
 
+@pytest.mark.parametrize(("values", "dtype", "match"), [
+    (["Ngurah Rai", "Ngurah Rai\u200b", "Batam"], object, r"`port`: text with characters that do not print \(U\+200B\) \(1 row: C2\)\. Fix: remove"),
+    (["\ufeffBatam", "\ufeffBatam", "Batam"], "string", r"`port`: text with characters that do not print \(U\+FEFF\) \(2 rows: C1, C2\)"),
+    (["Batam", "Bat\x00am", "Batam"], "category", r"`port`: text with characters that do not print \(U\+0000\) \(1 row: C2\)"),
+])
+def test_a_port_with_characters_that_do_not_print_is_refused(values, dtype, match):
+    """Review 11b: the crossings log took 'Ngurah Rai' with a zero-width space (U+200B), a byte-order mark (U+FEFF) or a
+    control character for a port of its own: a port nobody can tell from the real one, its stays trained and scored
+    apart. A free-text column of the contract refuses characters that do not print, as the id columns do."""
+    log = _three_crossings("port", values, dtype)
+    with pytest.raises(SchemaError, match=match):
+        validate_crossings(log)
+    assert check_crossings(_three_crossings("port", ["Ngurah Rai", "Ngurah\u00a0Rai", "Batam"])) == []  # a space is a space
+
+
 @pytest.mark.parametrize(("record_id", "shown"), [("", "row 1"), ("  ", "row 1"), (None, "row 1"), ("C2\u200b", "row 1"), (2, "row 1")])
 def test_a_row_whose_own_id_is_unusable_is_named_by_its_position_in_every_problem(record_id, shown):
     """The review: a record with a blank crossing_id and another problem was named by its blank id in that other

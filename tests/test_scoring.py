@@ -470,6 +470,31 @@ def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_n
     assert out["probability"].drop(index=[1, 2]).notna().all() and out["warning"].isna().all()
 
 
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_level_with_characters_that_do_not_print_is_refused_on_every_path(fitted, n):
+    """Review 11b repro 09: a training port with a zero-width space (U+200B) after it or a byte-order mark (U+FEFF)
+    before it (a copy from a web form, an Excel export) was scored as an unseen port, which changed the probability,
+    while the same port with a no-break space was refused by name. A level with characters that do not print is
+    refused on every path (a few rows, a batch of objects or of Arrow strings, records), naming the column, the rows
+    and the training level to send instead; with errors="flag" only those rows are left unscored."""
+    model, _, rows = fitted
+    port = str(rows.loc[1, "entry_port"])
+    batch = rows.head(n).astype({"entry_port": object})
+    batch.loc[1, "entry_port"] = f"{port}\u200b"
+    batch.loc[2, "entry_port"] = f"\ufeff{port}"
+    ids = batch["stay_id"].astype(str).tolist()
+    for given in (batch, batch.astype({"entry_port": "string[pyarrow]"}), batch.to_dict("records")):
+        with pytest.raises(SchemaError) as caught:
+            score(given, model=model)
+        text = str(caught.value)
+        assert f"column `entry_port`: level holds characters that do not print (U+200B) (1 row: {ids[1]}). Fix: send `{port}`" in text
+        assert f"column `entry_port`: level holds characters that do not print (U+FEFF) (1 row: {ids[2]}). Fix: send `{port}`" in text
+        out = score(given, model=model, errors="flag")
+        assert out["error"].iloc[1] == "entry_port: level holds characters that do not print (U+200B)"
+        assert np.isnan(out["probability"].iloc[1]) and np.isnan(out["probability"].iloc[2])
+        assert out["probability"].drop(index=out.index[[1, 2]]).notna().all() and out["warning"].isna().all()
+
+
 # A repeat visitor whose history meets every rule: 5 earlier entries (2 in the last year) at 2 ports, 4 of them
 # left, 1 late by 3 days, 1 extended; stays of 10 days on average, 20 at most; 20 days planned of 30 permitted.
 _HISTORY = dict(prior_visits=5, prior_visits_365d=2, prior_exits=4, prior_overstays=1, prior_overstay_days=3,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.forecasting.trends import flags_by_chance
 from riskmodel.core.forecasting.young import YOUNG_LABEL
 from riskmodel.core.operations import REFER_BANDS, referral_range
 from riskmodel.core.risk.fairness import COMPARISONS
@@ -492,6 +493,11 @@ def _trends(trends: pd.DataFrame | None, top: int = 12) -> str:
             f"complete months{months} left the 95% range of the forecast made before them.</p>")
     if flagged.empty:
         head = f"<p>Surges and collapses: <strong>none flagged</strong> among {len(t)} ports and markets{months}.</p>"
+    chance = flags_by_chance(t)
+    if chance > 0:  # one month of 3 outside a 95% range flags 14% of series that did not change at all
+        head += (f"<p>Chance alone would flag about <strong>{chance:.{0 if chance >= 1 else 1}f}</strong> of {len(t)} had none of them changed "
+                 "(a month outside its 95% range happens to 5% of months), so a flag is a lead to check, not proof of a change; "
+                 "the more months above (below) the range, and the larger the change on a year earlier, the firmer the lead.</p>")
     body = head + (("<h3>Flagged</h3>" + _table(_trend_table(flagged))) if len(flagged) else "")
     if len(ports):
         body += "<h3>Ports, busiest first</h3>" + _table(_trend_table(ports))

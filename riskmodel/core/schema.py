@@ -84,6 +84,7 @@ __all__ = [
     "MAX_PORTS",
     "domain_markdown",
     "number_text",
+    "hidden_characters",
     "Invariant",
     "FEATURE_INVARIANTS",
     "INVARIANT_TOLERANCE",
@@ -520,6 +521,8 @@ def _check_columns(
         ids, n = _ids(df, id_col, bad)
         if n:
             problems.append(SchemaProblem(col.name, f"value {what}", f"fill `{col.name}` for every such row", ids, n))
+        if col.kind == "text":
+            problems += _hidden_text(df, col.name, id_col, ~null)
         if col.kind == "enum":
             values = s.astype(object).to_numpy()
             unknown = ~null & ~pd.Series(values).isin(col.values).to_numpy()
@@ -546,6 +549,41 @@ def _duplicates(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaP
     if not n:
         return []
     return [SchemaProblem(id_col, "duplicate ids", f"make `{id_col}` unique (drop repeated records)", ids, n)]
+
+
+def hidden_characters(text: str) -> tuple[str, ...]:
+    """The characters of ``text`` that do not print and are no space, as ``"U+200B"``, each once, in order.
+
+    Zero-width spaces and joiners, byte-order marks, soft hyphens, control characters: copies from web
+    forms and spreadsheet exports carry them, nobody sees them, yet ``"Batam"`` with one is another value
+    to pandas and to a model. Spaces (a no-break space, a tab) are left to the rules about spaces.
+    ``str.isprintable`` answers for plain text in C, so a value without them costs one call.
+
+    Examples
+    --------
+    >>> hidden_characters("Ngurah Rai\u200b"), hidden_characters("Ngurah\u00a0Rai")
+    (('U+200B',), ())
+    """
+    if text.isprintable():
+        return ()
+    return tuple(dict.fromkeys(f"U+{ord(ch):04X}" for ch in text if not ch.isprintable() and not ch.isspace()))
+
+
+def _hidden_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) -> list[SchemaProblem]:
+    """Values of free-text column ``name`` with :func:`hidden_characters`, one problem per set of them."""
+    values = df[name].astype(object).to_numpy()
+    found: dict[tuple[str, ...], list[str]] = {}
+    for v in pd.unique(values[present]):  # a log repeats a few ports millions of times: each judged once
+        if isinstance(v, str) and (codes := hidden_characters(v)):
+            found.setdefault(codes, []).append(v)
+    problems = []
+    for codes, texts in found.items():
+        ids, n = _ids(df, id_col, present & pd.Series(values).isin(texts).to_numpy())
+        problems.append(SchemaProblem(name, f"text with characters that do not print ({', '.join(codes)})",
+                                      f"remove them from `{name}` (zero-width spaces, byte-order marks, control characters: copies "
+                                      "from web forms and spreadsheet exports carry them): a value with one is another value "
+                                      "nobody can tell from the first", ids, n))
+    return problems
 
 
 #: What :func:`_id_kind` finds in a present id.
@@ -853,7 +891,7 @@ def _plainly_valid_record(r: Mapping) -> bool:
         if col.kind == "id":
             ok = _id_kind(v) == _ID_TEXT
         elif col.kind in ("text", "enum"):
-            ok = isinstance(v, str) and (col.kind == "text" or v in col.values)
+            ok = isinstance(v, str) and (v.isprintable() if col.kind == "text" else v in col.values)
         elif col.kind == "datetime":
             ok = isinstance(v, pd.Timestamp) and v.tzinfo is None
         elif col.kind == "int":

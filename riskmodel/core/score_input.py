@@ -24,7 +24,9 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.model import RiskModel
-from riskmodel.core.schema import FEATURE_DOMAINS, FEATURE_INVARIANTS, INVARIANT_TOLERANCE, Domain, Invariant, broken_invariant, number_text
+from riskmodel.core.schema import (
+    FEATURE_DOMAINS, FEATURE_INVARIANTS, INVARIANT_TOLERANCE, Domain, Invariant, broken_invariant, hidden_characters, number_text,
+)
 
 __all__ = [
     "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
@@ -190,6 +192,21 @@ def _variant(level: str) -> str:
 
 def _fix_variant(level: str) -> str:
     return f"send `{level}` exactly (levels are case- and space-sensitive)"
+
+
+def _hidden(codes: tuple[str, ...]) -> str:
+    # a level with a zero-width space or a byte-order mark was scored as unseen (another probability), while the
+    # same level with a no-break space was refused as a variant: _fold normalises spaces, not what does not print
+    return f"level holds characters that do not print ({', '.join(codes)})"
+
+
+def _fix_hidden(scorer: Scorer, c: str, level: str) -> str:
+    why = "zero-width spaces, byte-order marks and control characters come with copies from web forms and spreadsheet exports"
+    clean = "".join(ch for ch in level if ch.isprintable() or ch.isspace())
+    near = clean if clean in scorer._lookup[c] else scorer._folded[c].get(_fold(clean))
+    if near is not None:
+        return f"send `{near}` ({why})"
+    return f"remove them ({why}); {_fix_text(scorer._lookup[c])}"
 
 
 _NOT_ALLOWED = "level not allowed by the data contract"
@@ -419,6 +436,8 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
                     code = lut.get(v)
                     if code is not None:
                         enc[i, f] = code
+                    elif hidden := hidden_characters(v):
+                        problems.add(c, _hidden(hidden), _fix_hidden(scorer, c, v), i)
                     elif (near := scorer._folded[c].get(_fold(v))) is not None:
                         problems.add(c, _variant(near), _fix_variant(near), i)
                     elif domain is not None and domain.kind == "enum" and v not in domain.values:
@@ -565,8 +584,8 @@ def _whole(x: np.ndarray) -> bool:
 
 
 def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problems: Problems, notes: Problems) -> None:
-    """Sort the given values without a code into training levels misspelt in case or spaces and levels the contract
-    refuses (problems), and unseen ones (notes)."""
+    """Sort the given values without a code into levels with characters that do not print, training levels misspelt
+    in case or spaces and levels the contract refuses (problems), and unseen ones (notes)."""
     domain = scorer._domain.get(c)
     raw = np.asarray(values, dtype=object)
     given = missing & pd.notna(raw)
@@ -575,7 +594,18 @@ def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problem
     near = np.full(len(raw), None, dtype=object)
     unseen = raw[given]
     # each distinct level folded once: a batch of millions repeats a few levels
-    lookup = {v: scorer._folded[c].get(_fold(v)) for v in pd.unique(unseen)}
+    distinct = pd.unique(unseen)
+    hidden = {v: codes for v in distinct if (codes := hidden_characters(v))}
+    if hidden:
+        which = np.full(len(raw), None, dtype=object)
+        which[given] = [v if v in hidden else None for v in unseen]
+        for v, codes in hidden.items():
+            rows = which == v
+            problems.add(c, _hidden(codes), _fix_hidden(scorer, c, v), rows)
+            given &= ~rows
+        unseen = raw[given]
+        distinct = pd.unique(unseen)
+    lookup = {v: scorer._folded[c].get(_fold(v)) for v in distinct}
     near[given] = [lookup[v] for v in unseen]
     for level in dict.fromkeys(v for v in lookup.values() if v is not None):
         rows = near == level

@@ -223,6 +223,23 @@ def nested_cross_validation(
     return cv.assign(holdout=False), fallbacks
 
 
+def first_cutoff(
+    df: pd.DataFrame, h: int, settings: RunSettings, *, n_windows: int, holdout_windows: int, step: int
+) -> pd.Timestamp | None:
+    """The earliest cutoff :func:`nested_cross_validation` plans on ``df`` with these arguments (None: no window).
+
+    A model whose form depends on the length of its history (``mstl``'s yearly period) is decided at this
+    date for every run of a fit, so the model a backtest scores under a name is the one served under it.
+    Planned from the dates alone, it is never later than the earliest window that runs.
+    """
+    all_ds = pd.DatetimeIndex(df["ds"].unique()).sort_values()
+    plan = {"step": step, "min_train": max(settings.m, 3), "horizon": h, "breaks": settings.breaks}
+    held = make_cutoffs(all_ds, holdout_windows, **plan) if holdout_windows else []
+    select = make_cutoffs(all_ds[all_ds <= held[0]], n_windows, **plan) if held else []
+    cutoffs = select or make_cutoffs(all_ds, n_windows, **plan)
+    return min([*cutoffs, *held]) if cutoffs or held else None
+
+
 class _WindowCount:
     """One count over the successive :func:`cross_validation` calls of a nested backtest."""
 

@@ -56,7 +56,7 @@ def run_parts(forecaster: Forecaster, df: pd.DataFrame) -> tuple[pd.DataFrame, .
     """
     forecaster._check_params()
     history = validate_series(df, forecaster.freq)
-    settings = forecaster._settings(forecaster.freq or _infer(history))
+    settings = forecaster._fit_settings(forecaster.freq or _infer(history), history)
     cv, fallbacks = forecaster._backtests(history, settings)
     hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in history.groupby("unique_id", sort=True)}
     fcs, future, fb = run_models(hist, forecaster.h, settings)
@@ -109,7 +109,7 @@ def fit_from_parts(
     if hierarchy is not None:
         _check_hierarchy(history, hierarchy)
     freq = forecaster.freq or (_infer(history) if history is not None else str(facts[0]["freq"].iloc[0]))
-    settings = forecaster._settings(freq)
+    settings = forecaster._fit_settings(freq, history)
     if facts is not None:
         per_series, at_cutoff = facts
         per_series = per_series.drop(columns="freq", errors="ignore").assign(unique_id=per_series["unique_id"].astype(str)).set_index("unique_id").sort_index()

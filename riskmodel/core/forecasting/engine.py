@@ -19,7 +19,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import FallbackWarning
 from riskmodel.core.forecasting.calendar import calendar_features, in_break
-from riskmodel.core.forecasting.models import GLOBAL_MODELS, fit_local, lgbm_forecast, season_positions
+from riskmodel.core.forecasting.models import GLOBAL_MODELS, YEARLY, fit_local, lgbm_forecast, season_positions
 from riskmodel.core.forecasting.series import FREQS
 
 __all__ = ["RunSettings", "run_models", "impute_break", "rebase_break", "recover_break", "recovery_offset", "scaled_history", "BREAK_METHODS", "warn_fallbacks"]
@@ -41,6 +41,17 @@ class RunSettings:
     n_jobs: int = 1
     progress: bool = False
     seed: int = 0
+    #: ``mstl`` fits the yearly period only for a series with more than two years of periods up to this date (the
+    #: earliest backtest cutoff of the fit, see :func:`~riskmodel.core.forecasting.backtest.first_cutoff`), so that
+    #: every backtest window and the final forecast fit the same model under that name; None: each history decides.
+    yearly_from: pd.Timestamp | None = None
+
+
+def _yearly(ds: pd.DatetimeIndex, settings: RunSettings) -> int:
+    """The yearly period ``mstl`` may fit on this series in this fit: 365 days, or 0 (none) when some run of the fit cannot."""
+    if settings.yearly_from is None:
+        return YEARLY
+    return YEARLY if int(np.searchsorted(ds.to_numpy(), settings.yearly_from.to_datetime64(), side="right")) > 2 * YEARLY else 0
 
 
 def impute_break(y: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
@@ -428,13 +439,13 @@ def _local_batch(batch, names, h, m):
     # One BLAS thread: these fits are tiny, and BLAS threads spinning on a busy machine
     # made statsmodels fits ~5x slower (workers run in parallel already).
     with threadpool_limits(limits=1):
-        for uid, y, x, xf, season, group in batch:
+        for uid, y, x, xf, season, group, yearly in batch:
             row = {}
             for name in names:
                 if name == POOLED and (season is not None or group is None):
                     continue  # nothing to pool: filled in by _fill_unpooled
                 if season is None:
-                    row[name] = fit_local(name, y, h, m, x=x, x_future=xf, group=group)
+                    row[name] = fit_local(name, y, h, m, x=x, x_future=xf, group=group, yearly=yearly)
                 else:  # seasons fixed from before a break: the model sees only the level
                     fc, reason = fit_local(name, y, h, 1, x=x, x_future=xf)
                     row[name] = (np.clip((1 + fc) * np.exp(season) - 1, 0.0, None), reason)
@@ -497,7 +508,7 @@ def run_models(
             y, season = _adjusted_after_break(y, in_break(histories[uid][0], settings.breaks), m, h)
         tasks.append((uid, y, x, xf, season))
     groups = _pooled_groups(tasks, positions, m, h) if POOLED in local else {}
-    tasks = [(*t, groups.get(t[0])) for t in tasks]
+    tasks = [(*t, groups.get(t[0]), _yearly(pd.DatetimeIndex(histories[t[0]][0]), settings)) for t in tasks]
     forecasts: dict[str, dict[str, np.ndarray]] = {n: {} for n in settings.models}
     fallbacks: list[tuple[str, str, str]] = []
     if local:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import json
 import warnings
@@ -15,7 +17,7 @@ import pandas as pd
 from riskmodel.core.exceptions import (
     BreakWarning, ConfigError, IntervalWarning, ModelLoadError, NotFittedError, SchemaError, SchemaProblem, YoungSeriesWarning,
 )
-from riskmodel.core.forecasting.backtest import PEERS, evaluate, nested_cross_validation
+from riskmodel.core.forecasting.backtest import PEERS, evaluate, first_cutoff, nested_cross_validation
 from riskmodel.core.forecasting.breaks import OPEN_BREAK_COLUMNS, open_breaks, open_breaks_message
 from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLIDAYS, in_break
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
@@ -304,6 +306,18 @@ class Forecaster:
             breaks=tuple(tuple(b) for b in self.breaks), break_method=self.break_method, n_jobs=self.n_jobs, progress=self.progress, seed=self.seed,
         )
 
+    def _step(self) -> int:
+        return self.step or max(1, self.h // self.n_windows)
+
+    def _fit_settings(self, freq: str, history: pd.DataFrame | None) -> RunSettings:
+        """:meth:`_settings` for every run of a fit on ``history``: ``mstl``'s yearly period decided at its earliest backtest cutoff."""
+        settings = self._settings(freq)
+        if history is None or "mstl" not in settings.models:
+            return settings
+        first = first_cutoff(history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=self._step())
+        # else the windows before two years fit weekly STL, the later ones and the forecast served MSTL, all as "mstl"
+        return dataclasses.replace(settings, yearly_from=first) if first is not None else settings
+
     # ------------------------------------------------------------------ fit
     def fit(self, df: pd.DataFrame, hierarchy: Hierarchy | None = None, *, on_progress: ProgressHook | None = None) -> Forecaster:
         """Backtest, choose models, calibrate intervals and forecast ``h`` periods.
@@ -340,7 +354,7 @@ class Forecaster:
             _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
         check_calendar(history["ds"].max(), self.h, freq)
-        settings = self._settings(freq)
+        settings = self._fit_settings(freq, history)
         _check_history_outside_breaks(history, settings.breaks)
         runs = _RunCount(on_progress, planned=self.holdout_windows + self.n_windows)
         cv, fallbacks = self._backtests(history, settings, runs.window)
@@ -421,9 +435,8 @@ class Forecaster:
         self.forecasts_ = self._forecast(self.h, settings, base)
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
-        step = self.step or max(1, self.h // self.n_windows)
         return nested_cross_validation(
-            history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=step, on_window=on_window
+            history, self.h, settings, n_windows=self.n_windows, holdout_windows=self.holdout_windows, step=self._step(), on_window=on_window
         )
 
     def _choose(self, cv: pd.DataFrame, candidates: list[str], ids: list[str]) -> dict[str, str]:
@@ -517,7 +530,7 @@ class Forecaster:
             raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
         check_calendar(self.history_["ds"].max(), int(h), self.freq_)
         saved = self.fallbacks_
-        out = self._forecast(int(h), self._settings(self.freq_))
+        out = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
         warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
         self.fallbacks_ = saved
         return out

@@ -24,9 +24,11 @@ Local models (one series at a time, see :data:`LOCAL_MODELS`):
     Airline model SARIMA(0,1,1)(0,1,1)m with the calendar regressors as exogenous
     variables (slower; opt in).
 ``mstl``
-    For daily data: MSTL with weekly and (given two years) yearly seasonality, the
+    For daily data: MSTL with weekly and (given more than two years) yearly seasonality, the
     seasonally adjusted series forecast with a damped-trend ETS, each seasonal
-    component repeated from its last cycle.
+    component repeated from its last cycle. A :class:`~riskmodel.core.forecasting.Forecaster` decides the yearly
+    period once per series and fit, on the history up to its earliest backtest cutoff,
+    so that its backtests score the model it serves.
 
 The global model ``lgbm`` (:func:`lgbm_forecast`) learns, across all series at once,
 the log ratio of a future period to the mean of the last season, from the same
@@ -287,14 +289,20 @@ def sarimax(z: np.ndarray, h: int, m: int, *, x: np.ndarray | None = None, x_fut
         return np.asarray(res.forecast(h, exog=x_future), dtype=float)
 
 
-def mstl(z: np.ndarray, h: int, m: int, *, yearly: int = 365, **_: object) -> np.ndarray:
-    """MSTL (weekly + yearly when two years are available) + damped ETS on the adjusted series."""
+#: The yearly period of daily series (``mstl``).
+YEARLY = 365
+
+
+def mstl(z: np.ndarray, h: int, m: int, *, yearly: int = YEARLY, **_: object) -> np.ndarray:
+    """MSTL (weekly, + yearly given more than two years) + damped ETS on the adjusted series."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
     from statsmodels.tsa.seasonal import MSTL, STL
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        periods = [p for p in (m, yearly) if p > 1 and len(z) >= 2 * p]
+        # statsmodels' MSTL keeps a period only below nobs / 2: on exactly two years it dropped the yearly one
+        # this list still held, and the second seasonal column indexed here did not exist
+        periods = [p for p in (m, yearly) if p > 1 and len(z) > 2 * p]
         if not periods:
             raise ValueError("series too short for MSTL")
         if len(periods) == 1:
@@ -345,6 +353,7 @@ def fit_local(
     x: np.ndarray | None = None,
     x_future: np.ndarray | None = None,
     group: np.ndarray | None = None,
+    yearly: int = YEARLY,
 ) -> tuple[np.ndarray, str | None]:
     """Fit local model ``name`` on one series of counts and forecast ``h`` periods.
 
@@ -362,6 +371,8 @@ def fit_local(
         Calendar regressors of the history and the horizon (rows x features).
     group : ndarray, optional
         A group's seasonal index of every period of the history and the horizon (``ets_pooled``).
+    yearly : int, default=YEARLY
+        The yearly period ``mstl`` fits given more than two of them (0: none).
 
     Returns
     -------
@@ -373,7 +384,7 @@ def fit_local(
     z = np.log1p(np.asarray(y, dtype=float))
     reason = None
     try:
-        zhat = np.asarray(LOCAL_MODELS[name](z, h, m, x=x, x_future=x_future, group=group), dtype=float)
+        zhat = np.asarray(LOCAL_MODELS[name](z, h, m, x=x, x_future=x_future, group=group, yearly=yearly), dtype=float)
         reason = _check(zhat, z, h)
     except Exception as exc:  # noqa: BLE001 - any failure of a third-party fit must fall back, not crash the run
         reason = f"failed ({type(exc).__name__}: {str(exc)[:80]})"

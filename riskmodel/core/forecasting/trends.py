@@ -3,10 +3,12 @@
 For each series (a port, a market, the total), :func:`travel_trends` reports
 
 - the growth of the last ``short`` and ``long`` periods (by default 3 and 12
-  months) against the same periods a year before;
-- the same windows against the pre-break level: the same calendar periods in the
-  last year before the latest declared break that began before them (how far a
-  recovery has come);
+  months) against the same periods a year before: the same months for monthly
+  series, the same weekdays 52 weeks (364 days) back for daily and weekly ones, so
+  neither weekends nor a Monday week start moved to a Tuesday spoil the comparison;
+- the same windows against the pre-break level: the same calendar periods (for days
+  and weeks, whole 52-week steps back) in the last year before the latest declared
+  break that began before them (how far a recovery has come);
 - given a forecast made *before* the latest actuals (e.g. last quarter's
   ``forecast()`` output, or ``backcast=3`` to fit one now on the history before the
   last three periods), how many of those actuals left its ``level``% interval and
@@ -17,6 +19,12 @@ For each series (a port, a market, the total), :func:`travel_trends` reports
 
 A growth is a ratio minus one (``0.25`` = 25% more), NaN where the reference
 period is missing or holds no arrivals.
+
+A flag is a lead to check, not proof of a change: a series that did not change
+leaves a 95% interval in a checked period 5% of the time, so one period of three
+outside it flags 1 - 0.95**3 = 14% of unchanged series (about 10 of 73).
+:func:`flags_by_chance` counts what chance alone gives for a table of signals;
+the report prints it beside the number flagged.
 """
 
 from __future__ import annotations
@@ -28,10 +36,10 @@ import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.calendar import COVID_BREAK
-from riskmodel.core.forecasting.series import validate_series
+from riskmodel.core.forecasting.series import infer_freq, validate_series
 from riskmodel.core.progress import ProgressHook
 
-__all__ = ["travel_trends", "monthly_trends", "complete_months", "TREND_COLUMNS", "MONTHLY_TREND_COLUMNS"]
+__all__ = ["travel_trends", "monthly_trends", "complete_months", "flags_by_chance", "TREND_COLUMNS", "MONTHLY_TREND_COLUMNS"]
 
 #: Output columns of :func:`travel_trends`, in order (``<short>``/``<long>`` filled in).
 TREND_COLUMNS = (
@@ -40,7 +48,14 @@ TREND_COLUMNS = (
 )
 
 
-def _growth(s: pd.Series, end: pd.Timestamp, n: int, back: pd.DateOffset) -> tuple[float, float]:
+def _year_back(freq: str) -> pd.DateOffset | pd.Timedelta:
+    """One year back as a step that keeps the period: 52 weeks (the same weekday) for days and weeks, else a year."""
+    # a calendar year back lands a Monday on a Tuesday (or Wednesday): weekly references were never found, and
+    # daily ones compared other weekdays, so a weekly rhythm read as growth
+    return pd.Timedelta(days=364) if freq in ("D", "W") else pd.DateOffset(years=1)
+
+
+def _growth(s: pd.Series, end: pd.Timestamp, n: int, back: pd.DateOffset | pd.Timedelta) -> tuple[float, float]:
     """Sum of the ``n`` periods ending at ``end`` and its ratio - 1 to the same periods shifted back by ``back``."""
     recent = s.loc[:end].iloc[-n:]
     if len(recent) < n:
@@ -52,16 +67,18 @@ def _growth(s: pd.Series, end: pd.Timestamp, n: int, back: pd.DateOffset) -> tup
     return float(recent.sum()), float(recent.sum() / ref.sum() - 1)
 
 
-def _pre_break_offset(end: pd.Timestamp, breaks: Sequence[tuple[str, str]]) -> pd.DateOffset | None:
-    """Whole years back from ``end`` to the last year before the latest break that started by then."""
+def _pre_break_offset(
+    end: pd.Timestamp, breaks: Sequence[tuple[str, str]], year: pd.DateOffset | pd.Timedelta
+) -> pd.DateOffset | pd.Timedelta | None:
+    """Whole ``year`` steps back from ``end`` to the last year before the latest break that started by then."""
     starts = [pd.Timestamp(lo) for lo, _ in breaks if pd.Timestamp(lo) <= end]
     if not starts:
         return None
     start = max(starts)
     years = 1
-    while end - pd.DateOffset(years=years) >= start:
+    while end - year * years >= start:
         years += 1
-    return pd.DateOffset(years=years)
+    return year * years
 
 
 def _rows(key: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
@@ -142,9 +159,9 @@ def travel_trends(
         One row per series sorted by ``unique_id``: ``unique_id`` (str), ``last_ds``
         (datetime64[ns]), ``recent_<short>`` (float: sum of the last ``short``
         periods), ``growth_<short>``, ``growth_<long>`` (float: against the same
-        periods a year before), ``vs_pre_break_<short>``, ``vs_pre_break_<long>``
-        (float: against the same calendar periods before the latest break, NaN
-        without one), ``n_checked``, ``n_above``, ``n_below`` (int: actuals covered
+        periods a year before, 52 weeks before for daily and weekly series),
+        ``vs_pre_break_<short>``, ``vs_pre_break_<long>`` (float: against the same
+        periods before the latest break, NaN without one), ``n_checked``, ``n_above``, ``n_below`` (int: actuals covered
         by the forecast with both bounds, above and below its interval) and ``signal`` (str:
         ``surge``, ``collapse``, ``mixed``, ``within`` or ``unchecked``; see the module docstring).
 
@@ -189,7 +206,7 @@ def travel_trends(
         flags = _flags(hist, forecast, level)
     else:
         flags = pd.DataFrame(columns=["n_checked", "n_above", "n_below"])
-    year = pd.DateOffset(years=1)
+    year = _year_back(infer_freq(hist))
     rows = []
     for uid, g in hist.groupby("unique_id", sort=True):
         s = pd.Series(g["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(g["ds"]))
@@ -197,7 +214,7 @@ def travel_trends(
         recent, g_short = _growth(s, end, short, year)
         _, g_long = _growth(s, end, long, year)
         row = {"unique_id": str(uid), "last_ds": end, f"recent_{short}": recent, f"growth_{short}": g_short, f"growth_{long}": g_long}
-        back = _pre_break_offset(end, breaks)
+        back = _pre_break_offset(end, breaks, year)
         for n in (short, long):
             row[f"vs_pre_break_{n}"] = _growth(s, end, n, back)[1] if back is not None else np.nan
         f = flags.loc[str(uid)] if str(uid) in flags.index else None
@@ -209,6 +226,35 @@ def travel_trends(
     out = pd.DataFrame(rows)[columns]
     out["last_ds"] = out["last_ds"].astype("datetime64[ns]")
     return out
+
+
+def flags_by_chance(trends: pd.DataFrame, level: int = 95) -> float:
+    """How many series of a signals table chance alone would flag, had none of them changed.
+
+    An unchanged series leaves its ``level``% interval in a checked period with probability
+    ``1 - level/100`` and is flagged (surge, collapse or mixed) when any of its ``n_checked``
+    periods does, so the expected number flagged is the sum of ``1 - (level/100) ** n_checked``,
+    taking the intervals as calibrated and the periods as independent.
+
+    Parameters
+    ----------
+    trends : DataFrame
+        Output of :func:`travel_trends` or :func:`monthly_trends` (only ``n_checked`` is read).
+    level : int, default=95
+        Interval level of the check that made the signals.
+
+    Returns
+    -------
+    float
+        The expected number of series flagged by chance alone.
+
+    Examples
+    --------
+    >>> round(flags_by_chance(pd.DataFrame({"n_checked": [3] * 73})), 1)
+    10.4
+    """
+    n = pd.to_numeric(trends["n_checked"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    return float(np.sum(1.0 - (level / 100.0) ** n))
 
 
 #: Models of :func:`monthly_trends`' backcast forecaster.
