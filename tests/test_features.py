@@ -263,7 +263,9 @@ NO_PERMIT_END_WANT = {
 def check_no_permit_end_features(feats: pd.DataFrame) -> None:
     """``feats`` (rows of :func:`no_permit_end_log`'s stays, any path) hold :data:`NO_PERMIT_END_WANT`."""
     by_stay = feats.set_index("stay_id")
-    for stay, want in NO_PERMIT_END_WANT.items():
+    assert len(by_stay) and set(by_stay.index) <= set(NO_PERMIT_END_WANT)
+    for stay in by_stay.index:
+        want = NO_PERMIT_END_WANT[stay]
         got = {c: float(by_stay.loc[stay, c]) if pd.notna(by_stay.loc[stay, c]) else np.nan for c in want}
         assert got == pytest.approx(want, nan_ok=True), stay
 
@@ -275,7 +277,9 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_on_either_path():
     from riskmodel.core.entry import features_at_entry
 
     log = no_permit_end_log()
-    check_no_permit_end_features(build_features(log))
+    feats = build_features(log)
+    assert feats["stay_id"].tolist() == ["C1", "C3", "C5"]
+    check_no_permit_end_features(feats)
     # the border path, from the traveller's earlier crossings, gives the same rows
     for i in (2, 4):
         row = features_at_entry(log.iloc[i].to_dict(), log.iloc[:i], as_frame=True)

@@ -177,5 +177,6 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_as_in_pandas(spark, tmp_
     log = no_permit_end_log()
     log.to_parquet(tmp_path / "no_permit_end.parquet", index=False)
     got = build_features_spark(spark.read.parquet(str(tmp_path / "no_permit_end.parquet"))).toPandas()
+    assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
     check_no_permit_end_features(got)
     assert_frames_equal(got, build_features(log))
