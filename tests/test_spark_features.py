@@ -180,3 +180,7 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_as_in_pandas(spark, tmp_
     assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
     check_no_permit_end_features(got)
     assert_frames_equal(got, build_features(log))
+    # add_history_features_spark on stays reads the exits as events (not build_features_spark's sequential windows)
+    got = add_history_features_spark(build_stays_spark(spark.read.parquet(str(tmp_path / "no_permit_end.parquet")))).toPandas()
+    assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
+    check_no_permit_end_features(got)
