@@ -548,3 +548,34 @@ def test_the_entries_counted_out_are_printed_with_the_counts_when_the_lists_are_
     assert "REFUSED: the fairness audit of the monitoring model" in printed
     assert "as of 2022-01-20: 3 in the country, 0 past their permit, 0 with a permit ending within 14 days" in printed
     assert "entries with no exit on file not counted in the country, by reason: {'entered_again': 1}" in printed
+
+
+def test_travellers_with_no_permit_end_on_file_are_written_and_said_not_dropped(tmp_path, capsys, monkeypatch):
+    """T1's entry of 10 January has no permit end on file: on main `monitor` said "2 in the country, 0 past their
+    permit" and T1 was on no list and in no count. They cannot be judged overstayed, so they are written to
+    no_permit_end.csv and said in the counts."""
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_sources import _log, _reports, _tables_with
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    data = tmp_path / "data"
+    data.mkdir()
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", None, "D1"), ("C2", "T2", "entry", "2022-01-12 09:00", "2022-04-30", "D2"),
+               ("C3", "T3", "entry", "2022-01-18 09:00", "2022-02-16", "D3"), ("C4", "T3", "exit", "2022-01-20 09:00", "2022-02-16", "D3"))
+    for name, table in {"crossings": log, **_tables_with(presence_reports=_reports(*_KNOWN))}.items():
+        table.to_parquet(data / f"{name}.parquet", index=False)
+    out = tmp_path / "lists"
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model)) == 0
+    printed = capsys.readouterr().out
+    assert ("as of 2022-01-20: 2 in the country, 0 past their permit, 0 with a permit ending within 14 days, "
+            "1 with no permit end on file (not judged: chase their permit record)") in printed
+    chase = pd.read_csv(out / "no_permit_end.csv")
+    assert chase["stay_id"].tolist() == ["C1"] and chase["days_in_country"].tolist() == [10]
+    assert f"no_permit_end: {out / 'no_permit_end.csv'}" in printed
+    # a fact from the records, as the overstays: written even when the fairness audit refuses the at-risk list
+    (out / "no_permit_end.csv").unlink()
+    unfair = _signed_model_folder(tmp_path / "unfair", "CANNOT JUDGE")
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(unfair)) == 1
+    assert pd.read_csv(out / "no_permit_end.csv")["stay_id"].tolist() == ["C1"]

@@ -220,3 +220,67 @@ def test_an_exit_at_the_entrys_own_second_is_not_history():
     assert out["prior_exits"].tolist() == [0, 0, 0, 1]  # A's exit at the entry's second does not count; B's a second before does
     assert out["prior_overstays"].tolist() == [0, 0, 0, 1]
     assert np.isnan(out.loc[1, "days_since_last_exit"]) and out.loc[3, "days_since_last_exit"] == pytest.approx(1 / 86_400)
+
+
+def no_permit_end_log() -> pd.DataFrame:
+    """One traveller, three visits: the first entry's permit end was never captured (the crossings contract allows it).
+
+    C1 (1 January 2019, no permit end) left on 21 January: 20 days, overstay unknown. C3 (1 March, permit to 30 March)
+    left on 9 April: 10 days late, 39 days in the country. C5 (1 June, permit to 30 June) is still open.
+    """
+    rows = [("C1", "entry", "2019-01-01 09:00", None), ("C2", "exit", "2019-01-21 09:00", None),
+            ("C3", "entry", "2019-03-01 09:00", "2019-03-30"), ("C4", "exit", "2019-04-09 09:00", "2019-03-30"),
+            ("C5", "entry", "2019-06-01 09:00", "2019-06-30")]
+    cid, direction, time, end = zip(*rows, strict=True)
+    entry = [d == "entry" for d in direction]
+
+    def on_entry(value):
+        return [value if e else None for e in entry]
+
+    return pd.DataFrame({
+        "crossing_id": list(cid), "traveller_id": "T1", "direction": list(direction), "timestamp": pd.to_datetime(list(time)).astype("datetime64[us]"),
+        "port": "Ngurah Rai", "nationality": "AUS", "sex": "F", "birth_year": 1990, "document_type": "passport",
+        "document_id": "D1", "visa_type": on_entry("voa"), "permit_end": pd.to_datetime(list(end)).astype("datetime64[us]"),
+        "purpose": on_entry("tourism"), "sponsor": on_entry("none"), "has_return_ticket": pd.array(on_entry(True), dtype="boolean"),
+        "accommodation": on_entry("hotel"), "group_size": pd.array(on_entry(1), dtype="Int32"),
+        "planned_stay_days": pd.array(on_entry(20), dtype="Int32"),
+    })
+
+
+#: The features of :func:`no_permit_end_log`'s stays, by hand: C1's overstay is unknown, so it counts neither as an
+#: overstay (0 days late, not 1e14) nor as a stay that used part of its permit (the mean share used is unknown);
+#: its exit and its 20 days still count. C1's own permitted stay is unknown, never a negative number of days.
+NO_PERMIT_END_WANT = {
+    "C1": {"permitted_days": np.nan, "planned_over_permitted": np.nan, "planned_over_max": np.nan, "planned_beyond_max_days": np.nan,
+           "prior_exits": 0.0, "prior_overstays": 0.0, "prior_overstay_days": 0.0},
+    "C3": {"permitted_days": 30.0, "prior_exits": 1.0, "prior_overstays": 0.0, "prior_overstay_days": 0.0, "prior_extensions": 0.0,
+           "mean_prior_stay_days": 20.0, "mean_prior_permit_used": np.nan},
+    "C5": {"permitted_days": 30.0, "prior_exits": 2.0, "prior_overstays": 1.0, "prior_overstay_days": 10.0, "prior_extensions": 0.0,
+           "mean_prior_stay_days": 29.5, "max_prior_stay_days": 39.0, "mean_prior_permit_used": np.nan},
+}
+
+
+def check_no_permit_end_features(feats: pd.DataFrame) -> None:
+    """``feats`` (rows of :func:`no_permit_end_log`'s stays, any path) hold :data:`NO_PERMIT_END_WANT`."""
+    by_stay = feats.set_index("stay_id")
+    assert len(by_stay) and set(by_stay.index) <= set(NO_PERMIT_END_WANT)
+    for stay in by_stay.index:
+        want = NO_PERMIT_END_WANT[stay]
+        got = {c: float(by_stay.loc[stay, c]) if pd.notna(by_stay.loc[stay, c]) else np.nan for c in want}
+        assert got == pytest.approx(want, nan_ok=True), stay
+
+
+def test_a_stay_with_no_permit_end_is_no_known_overstay_on_either_path():
+    """On main the missing permit end became int64-min seconds: C3 and C5 got prior_overstays +1 and
+    prior_overstay_days 1.07e14 (score() then refused C5 blaming `prior_overstay_days`), the share of the permit
+    used read C1's 20 days over a permit of 1 day, and C1's own permitted_days was -1.07e14 + its day."""
+    from riskmodel.core.entry import features_at_entry
+
+    log = no_permit_end_log()
+    feats = build_features(log)
+    assert feats["stay_id"].tolist() == ["C1", "C3", "C5"]
+    check_no_permit_end_features(feats)
+    # the border path, from the traveller's earlier crossings, gives the same rows
+    for i in (2, 4):
+        row = features_at_entry(log.iloc[i].to_dict(), log.iloc[:i], as_frame=True)
+        check_no_permit_end_features(row.assign(stay_id=log.loc[i, "crossing_id"]))

@@ -1400,3 +1400,24 @@ def test_a_record_of_the_stay_itself_is_no_prior_record_at_its_entry():
     out = add_source_history(stays, {"presence_reports": reports, "permit_applications": apps})
     assert out["prior_reports"].tolist() == [0.0, 1.0]
     assert out["prior_refusals"].tolist() == [0.0, 0.0]
+
+
+def test_a_stay_with_no_permit_end_on_file_is_listed_to_chase_not_dropped():
+    """On 1 June: C1 (T1, in since 10 January) and C4 (T4, since 25 May) with their permit end never captured, C2 (T2,
+    permit ended 8 February: an overstay) and C3 (T3, permit to 30 June); T5 came and left. On main C1 was in the country (3) yet on no list and in no count: `day > NaT` is False,
+    so it was no overstay, and its days to the permit end were NaN, so it was not at risk either. A traveller with no
+    permit end cannot be judged overstayed: they are listed apart, by office, longest in the country first, as the
+    data problem to chase, and are on neither of the other lists."""
+    from riskmodel.core.sources.monitor import monitor
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", None, "D1"), ("C2", "T2", "entry", "2022-01-10 09:00", "2022-02-08", "D2"),
+               ("C3", "T3", "entry", "2022-05-20 09:00", "2022-06-30", "D3"), ("C4", "T4", "entry", "2022-05-25 09:00", None, "D4"),
+               ("C5", "T5", "entry", "2022-05-28 09:00", "2022-06-26", "D5"), ("C6", "T5", "exit", "2022-06-01 09:00", "2022-06-26", "D5"))
+    res = monitor(log, _tables_with(), "2022-06-01", model=_ConstantModel())
+    assert sorted(res.snapshot["stay_id"]) == ["C1", "C2", "C3", "C4"] and res.stay_counts["in_country"] == 4
+    assert res.overstays["stay_id"].tolist() == ["C2"] and res.at_risk.empty  # C3's permit ends in 29 days
+    assert list(res.no_permit_end.columns) == ["office", "stay_id", "traveller_id", "nationality", "visa_type", "entry_time",
+                                               "days_in_country"]
+    assert res.no_permit_end["stay_id"].tolist() == ["C1", "C4"]
+    assert res.no_permit_end["days_in_country"].tolist() == [142, 7]
+    assert res.no_permit_end["office"].tolist() == ["Bali"] * 2

@@ -166,3 +166,21 @@ def test_spark_as_of_refuses_a_zoned_time(spark, log):
     _, path = log
     with pytest.raises(SchemaError, match="time zone"):
         build_stays_spark(spark.read.parquet(str(path)), as_of="2022-06-30T00:00+07:00")
+
+
+def test_a_stay_with_no_permit_end_is_no_known_overstay_as_in_pandas(spark, tmp_path):
+    # the crossings contract allows an entry with no permit end; on main pandas counted it an overstay of 1.07e14 days
+    # and Spark read the share of the permit used as the stay's days over 1 (greatest() skips a null): both give the
+    # hand-made figures of tests/test_features.py, and each other's every column
+    from tests.test_features import check_no_permit_end_features, no_permit_end_log
+
+    log = no_permit_end_log()
+    log.to_parquet(tmp_path / "no_permit_end.parquet", index=False)
+    got = build_features_spark(spark.read.parquet(str(tmp_path / "no_permit_end.parquet"))).toPandas()
+    assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
+    check_no_permit_end_features(got)
+    assert_frames_equal(got, build_features(log))
+    # add_history_features_spark on stays reads the exits as events (not build_features_spark's sequential windows)
+    got = add_history_features_spark(build_stays_spark(spark.read.parquet(str(tmp_path / "no_permit_end.parquet")))).toPandas()
+    assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
+    check_no_permit_end_features(got)

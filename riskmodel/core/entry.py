@@ -406,20 +406,25 @@ def _from_exits(stays: list[tuple], t_s: int) -> dict:
                 "mean_prior_permit_used": np.nan}
     late = late_days = extended = stay_sum = used_sum = 0.0
     longest = -np.inf
+    unknown = False
     for exit_s, entry_s, permit_s, final_s, _, _ in stays:
+        stay_days = (exit_s - entry_s) / _DAY
+        stay_sum += stay_days
+        longest = max(longest, stay_days)
+        if final_s == _NAT_S:
+            # no permit end on file: the outcome is unknown, neither an overstay nor a share of a permit used
+            unknown = True
+            continue
         exit_day, final_day = exit_s // _DAY, final_s // _DAY
         days_late = float(max(exit_day - final_day, 0))
         late_days += days_late
         late += float(days_late > 0)
         extended += float(final_day > permit_s // _DAY)
-        stay_days = (exit_s - entry_s) / _DAY
-        stay_sum += stay_days
         used_sum += stay_days / max(final_day - entry_s // _DAY + 1, 1)
-        longest = max(longest, stay_days)
     count = float(n)
     return {"prior_exits": count, "prior_overstays": late, "prior_overstay_days": late_days, "prior_extensions": extended,
             "days_since_last_exit": (t_s - stays[-1][0]) / _DAY, "mean_prior_stay_days": stay_sum / count,
-            "max_prior_stay_days": longest, "mean_prior_permit_used": used_sum / count}
+            "max_prior_stay_days": longest, "mean_prior_permit_used": np.nan if unknown else used_sum / count}
 
 
 def _audit(row: dict) -> None:

@@ -16,6 +16,13 @@ Nothing after the entry is used: not the stay's own exit, not
 ingredient), not the label. ``tests/test_features.py`` proves it by altering and
 dropping every later crossing and comparing.
 
+An entry with no ``permit_end`` on file (the crossings contract allows it) has no known permitted
+stay and no known outcome: its own ``permitted_days`` and the ratios on it are missing, and for the
+traveller's later stays it counts as neither an overstay nor an extension (never as a stay known to
+have ended in time either: ``mean_prior_permit_used`` is missing once one earlier stay has no permit
+end), while its exit and its length count. :func:`riskmodel.core.entry.features_at_entry` and the
+Spark features do the same.
+
 Audit attributes (``nationality``, ``region``, ``sex``, ``age``, ``age_band``)
 are added for the fairness audit; they are not model features unless a config
 lists them.
@@ -185,7 +192,8 @@ def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
 def _add_entry_row(out: pd.DataFrame, entry_day: np.ndarray, permit_day: np.ndarray) -> None:
     """Add what the entry record alone gives: permitted days, extension room, planned ratios, month, port type."""
     visa = out["visa_type"].astype(object).to_numpy()
-    permitted = (permit_day - entry_day + 1).astype(float)
+    # no permit end on file (the log allows it): the permitted stay is unknown, never int64-min seconds as days
+    permitted = np.where(out["permit_end"].notna().to_numpy(), permit_day - entry_day + 1, np.nan).astype(float)
     room = np.array([EXTENSION_ROOM_DAYS.get(v, 0) if v is not None else 0 for v in visa], dtype=object)
     room = np.where(room == None, permitted, room).astype(float)  # noqa: E711 - elementwise on object array
     planned = out["planned_stay_days"].to_numpy(dtype=float, na_value=np.nan)
@@ -250,11 +258,15 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
     ev_idx, ev_time, ev_t = ev_idx[ev_order], ev_time[ev_order], ev_t[ev_order]
     exit_day = ev_time // _DAY
     final_day = _seconds(out["final_permit_end"].iloc[ev_idx]) // _DAY
-    late_days = np.maximum(exit_day - final_day, 0).astype(float)
+    # a stay with no permit end on file has no known outcome: no overstay, no extension, no share of a permit used
+    # (not int64-min seconds read as days); its exit and its length are known and count
+    known = out["final_permit_end"].iloc[ev_idx].notna().to_numpy()
+    late_days = np.where(known, np.maximum(exit_day - final_day, 0), 0).astype(float)
     late = (late_days > 0).astype(float)
-    extended = (final_day > permit_day[ev_idx]).astype(float)
+    extended = (known & (final_day > permit_day[ev_idx])).astype(float)
     stay_days = ((ev_time - entry_s[ev_idx]) / _DAY).astype(float)
-    used = stay_days / np.maximum(final_day - entry_day[ev_idx] + 1, 1)
+    used = np.where(known, stay_days / np.maximum(final_day - entry_day[ev_idx] + 1, 1), 0.0)
+    unknown = (~known).astype(float)
     ev_key = ev_t * _KEY + ev_time
 
     stay_key = tcode * _KEY + entry_s
@@ -293,7 +305,8 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
             "days_since_last_exit": np.where(has_prev, (entry_s - last_exit) / _DAY, np.nan),
             "mean_prior_stay_days": np.where(has_prev, window_sum(stay_days) / count, np.nan),
             "max_prior_stay_days": window_max(stay_days),
-            "mean_prior_permit_used": np.where(has_prev, window_sum(used) / count, np.nan),
+            # a mean over earlier stays one of which has no known permit is itself unknown
+            "mean_prior_permit_used": np.where(has_prev & (window_sum(unknown) == 0), window_sum(used) / count, np.nan),
         }
 
 

@@ -172,9 +172,14 @@ def _add_entry_row(stays):
         F.coalesce(_literal_map(fixed)[F.col("visa_type")], F.lit(0.0)))
     planned = F.col("planned_stay_days").cast("double")
     ports = dict(zip(PORTS["port"], PORTS["port_type"], strict=True))
+    # at least one day, missing when the permitted stay is (no permit end on file), as np.maximum gives it in pandas:
+    # greatest() would skip the null and read the planned days over one day
+    def at_least_one_day(days):
+        return F.when(days < 1.0, F.lit(1.0)).otherwise(days)
+
     return (stays.withColumn("permitted_days", permitted).withColumn("extension_room_days", room)
-            .withColumn("planned_over_permitted", planned / F.greatest(F.col("permitted_days"), F.lit(1.0)))
-            .withColumn("planned_over_max", planned / F.greatest(F.col("permitted_days") + F.col("extension_room_days"), F.lit(1.0)))
+            .withColumn("planned_over_permitted", planned / at_least_one_day(F.col("permitted_days")))
+            .withColumn("planned_over_max", planned / at_least_one_day(F.col("permitted_days") + F.col("extension_room_days")))
             .withColumn("planned_beyond_max_days", planned - (F.col("permitted_days") + F.col("extension_room_days")))
             .withColumn("entry_month", F.month("entry_time").cast("int"))
             .withColumn("port_type", F.coalesce(_literal_map(ports)[F.col("entry_port")], F.lit("unknown"))))
@@ -205,7 +210,7 @@ def _add_entry_history(stays):
             .withColumn("visa_switch", F.when(first, F.lit(None)).otherwise((~prev_visa.eqNullSafe(F.col("visa_type"))).cast("double"))))
 
 
-_EXIT_VALUES = ("_late_days", "_late", "_ext", "_stay", "_used")
+_EXIT_VALUES = ("_late_days", "_late", "_ext", "_stay", "_used", "_unknown")
 
 
 def _add_exit_history(stays):
@@ -238,7 +243,7 @@ def _add_exit_history(stays):
             .withColumn("days_since_last_exit", (F.col("_t") - last_exit) / F.lit(float(_DAY)))
             .withColumn("mean_prior_stay_days", F.sum("_stay").over(w) / n)
             .withColumn("max_prior_stay_days", F.max("_stay").over(w))
-            .withColumn("mean_prior_permit_used", F.sum("_used").over(w) / n))
+            .withColumn("mean_prior_permit_used", F.when(F.sum("_unknown").over(w) == 0, F.sum("_used").over(w) / n)))
     return hist.where(F.col("_kind") == 0).drop("_t", "_kind", *_EXIT_VALUES)
 
 
@@ -248,10 +253,15 @@ def _exit_values(exit_s):
 
     exit_day, final_day = _day(exit_s), _day(_seconds(F.col("final_permit_end")))
     entry_day, permit_day = _day(F.col("_entry_s")), _day(_seconds(F.col("permit_end")))
-    late_days = F.greatest(exit_day - final_day, F.lit(0)).cast("double")
+    # no permit end on file: the outcome is unknown, no overstay, no extension, no share of a permit used (greatest()
+    # would skip the null: the stay's days over one day); its exit and length count, as in the pandas path
+    known = F.col("final_permit_end").isNotNull()
+    late_days = F.when(known, F.greatest(exit_day - final_day, F.lit(0))).otherwise(F.lit(0)).cast("double")
     stay_days = (exit_s - F.col("_entry_s")) / F.lit(float(_DAY))
-    return {"_late_days": late_days, "_late": (late_days > 0).cast("double"), "_ext": (final_day > permit_day).cast("double"),
-            "_stay": stay_days, "_used": stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))}
+    return {"_late_days": late_days, "_late": (late_days > 0).cast("double"),
+            "_ext": F.coalesce(known & (final_day > permit_day), F.lit(False)).cast("double"),
+            "_stay": stay_days, "_used": F.when(known, stay_days / F.greatest(final_day - entry_day + 1, F.lit(1))).otherwise(F.lit(0.0)),
+            "_unknown": (exit_s.isNotNull() & ~known).cast("double")}
 
 
 def _add_exit_history_sequential(stays):
@@ -275,7 +285,8 @@ def _add_exit_history_sequential(stays):
         return F.struct(F.count("_stay").over(w).alias("n"), F.sum("_late").over(w).alias("late"),
                         F.sum("_late_days").over(w).alias("late_days"), F.sum("_ext").over(w).alias("ext"),
                         F.max("_xs").over(w).alias("last"), F.sum("_stay").over(w).alias("stay"),
-                        F.max("_stay").over(w).alias("max_stay"), F.sum("_used").over(w).alias("used"))
+                        F.max("_stay").over(w).alias("max_stay"), F.sum("_used").over(w).alias("used"),
+                        F.sum("_unknown").over(w).alias("unknown"))
 
     exit_s = _seconds(F.col("exit_time"))
     base = list(stays.columns)
@@ -293,7 +304,7 @@ def _add_exit_history_sequential(stays):
             .withColumn("days_since_last_exit", (F.col("_entry_s") - F.col("_h.last")) / F.lit(float(_DAY)))
             .withColumn("mean_prior_stay_days", F.col("_h.stay") / n)
             .withColumn("max_prior_stay_days", F.col("_h.max_stay"))
-            .withColumn("mean_prior_permit_used", F.col("_h.used") / n)
+            .withColumn("mean_prior_permit_used", F.when(F.col("_h.unknown") == 0, F.col("_h.used") / n))
             .drop("_xs", "_incl", "_excl", "_h", *_EXIT_VALUES))
 
 

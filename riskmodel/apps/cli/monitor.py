@@ -301,7 +301,7 @@ def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
 
 
 #: The lists a run writes in ``--out``; removed when a run refuses them, so that an earlier run's cannot pass for its own.
-LIST_FILES = ("overstays.csv", "at_risk.csv", FAIRNESS_FILE)
+LIST_FILES = ("overstays.csv", "at_risk.csv", "no_permit_end.csv", FAIRNESS_FILE)
 
 
 def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
@@ -345,6 +345,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
+    # facts from the records as the overstays are: who cannot be judged for want of a permit end, to chase
+    res.no_permit_end.to_csv(out / "no_permit_end.csv", index=False)
     # an audit or at-risk list left by an earlier run must not pass for this run's
     (out / FAIRNESS_FILE).unlink(missing_ok=True)
     (out / "at_risk.csv").unlink(missing_ok=True)
@@ -353,9 +355,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     if not refused:
         res.at_risk.to_csv(out / "at_risk.csv", index=False)
     per_office = pd.DataFrame({"overstays": res.overstays.groupby("office").size(),
-                               f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size()}).fillna(0).astype(int)
+                               f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size(),
+                               "no_permit_end": res.no_permit_end.groupby("office").size()}).fillna(0).astype(int)
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
-          f"{len(res.at_risk):,} with a permit ending within {args.horizon} days")
+          f"{len(res.at_risk):,} with a permit ending within {args.horizon} days, "
+          f"{len(res.no_permit_end):,} with no permit end on file (not judged: chase their permit record)")
     # with the count in the country, whatever is refused after: an open entry counted out is not lost from it silently
     left_out = {k: v for k, v in res.stay_counts.items() if k != "in_country"}
     print(f"entries with no exit on file not counted in the country, by reason: {left_out}")
@@ -385,7 +389,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     _print_lists(res, as_of, args.horizon, args.top)
     unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
     print(f"\nunlinked records by reason: {unlinked}")
-    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}" + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
+    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}\nno_permit_end: {out / 'no_permit_end.csv'}"
+          + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
     return EXIT_OK
 
 
@@ -448,7 +453,8 @@ def register(groups: CommandGroups) -> None:
                    help=f"list those whose permit ends within this many days (default {HORIZON_DAYS})")
     p.add_argument("--top", type=int_at_least(0), default=5,
                    help="at-risk rows printed per office (default 5; at_risk.csv has all; every overstay is printed)")
-    p.add_argument("--out", default="riskmodel-output/monitor", help=f"folder for overstays.csv, at_risk.csv and {FAIRNESS_FILE}")
+    p.add_argument("--out", default="riskmodel-output/monitor",
+                   help=f"folder for overstays.csv, at_risk.csv, no_permit_end.csv and {FAIRNESS_FILE}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))

@@ -410,8 +410,11 @@ def monitoring_snapshot(
         One row per open stay: the stay and crossings features
         (:func:`riskmodel.core.features.add_history_features`),
         :data:`SOURCE_HISTORY_FEATURES`, :data:`CROSSINGS_MONITOR_FEATURES`,
-        :data:`SOURCE_MONITOR_FEATURES`, ``permit_end_now`` (the permit in force),
-        ``overstaying`` (the day is after it: an actual overstay), ``office``
+        :data:`SOURCE_MONITOR_FEATURES`, ``permit_end_now`` (the permit in force;
+        missing when the entry has no permit end on file and no extension was
+        granted), ``overstaying`` (the day is after it: an actual overstay; False
+        where it is missing, an outcome not known, which
+        :func:`~riskmodel.core.sources.monitor.monitor` lists apart), ``office``
         (regency last reported, else the province of entry) and ``as_of``.
     link_counts : dict
         Per source, the counts of :class:`~riskmodel.core.sources.link.LinkResult`.

@@ -7,7 +7,11 @@ the province of entry):
   granted extension, else the permit granted at entry) ended before the day:
   a fact from the records, not a prediction;
 * **at risk**: everyone whose permit ends in the next ``horizon_days`` days,
-  ranked by a monitoring model's probability of overstaying, with reasons.
+  ranked by a monitoring model's probability of overstaying, with reasons;
+* **no permit end on file**: everyone in the country whose entry record has no
+  permit end (the crossings log allows it) and no extension granted since: they
+  cannot be judged overstayed nor at risk, so they are listed apart, as the
+  data problem an office has to chase, never dropped from every list.
 
 The monitoring model (:func:`fit_monitor_model`) learns from snapshots at
 earlier dates (:func:`monitor_training_table`) of everyone in the country and
@@ -496,6 +500,12 @@ class MonitorResult:
         ``office, stay_id, traveller_id, nationality, visa_type, entry_time,
         permit_end_now, days_to_permit_end, p_overstay, reason_1..k``: everyone whose
         permit ends within the horizon, by office, most likely first.
+    no_permit_end : DataFrame
+        ``office, stay_id, traveller_id, nationality, visa_type, entry_time,
+        days_in_country``: everyone in the country with no permit in force on
+        file (no permit end at entry, no extension granted), by office, longest
+        in the country first. They are on neither list above: whether they
+        overstayed is unknown until their permit record is found.
     snapshot : DataFrame
         Everyone in the country with every feature
         (:func:`~riskmodel.core.sources.features.monitoring_snapshot`) and ``p_overstay``.
@@ -513,6 +523,7 @@ class MonitorResult:
 
     overstays: pd.DataFrame
     at_risk: pd.DataFrame
+    no_permit_end: pd.DataFrame
     snapshot: pd.DataFrame
     link_counts: dict
     stay_counts: dict[str, int]
@@ -762,5 +773,9 @@ def monitor(
         why = explain(model, soon, k=reasons)
         risk = risk.join(why[[f"reason_{i}" for i in range(1, reasons + 1)]])
     risk = risk.sort_values(["office", "p_overstay", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
-    return MonitorResult(overstays=over, at_risk=risk, snapshot=snap, link_counts=counts, stay_counts=stay_counts,
+    # no permit in force on file: `day > NaT` is no overstay and a NaN days_to_permit_end is not at risk, so they are listed here
+    unknown = snap["permit_end_now"].isna()
+    chase = snap.loc[unknown, cols[:-1]].assign(days_in_country=snap.loc[unknown, "days_in_country"].astype(int))
+    chase = chase.sort_values(["office", "days_in_country", "stay_id"], ascending=[True, False, True]).reset_index(drop=True)
+    return MonitorResult(overstays=over, at_risk=risk, no_permit_end=chase, snapshot=snap, link_counts=counts, stay_counts=stay_counts,
                          warnings=unknown_id_warnings(counts, recent_link_counts(links, as_of)))
