@@ -1421,3 +1421,18 @@ def test_a_stay_with_no_permit_end_on_file_is_listed_to_chase_not_dropped():
     assert res.no_permit_end["stay_id"].tolist() == ["C1", "C4"]
     assert res.no_permit_end["days_in_country"].tolist() == [142, 7]
     assert res.no_permit_end["office"].tolist() == ["Bali"] * 2
+
+
+def test_the_training_table_leaves_out_stays_with_no_permit_end_and_counts_them():
+    """A stay with no permit end on file has no known outcome: nobody can say whether its overstay began within the
+    horizon. On main its snapshot rows were labelled False (no overstay) and the monitoring model learnt from them.
+    Left out and counted (attrs["no_permit_end"]: rows left out)."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", None, "D1"), ("C3", "T3", "entry", "2022-01-20 09:00", "2022-06-30", "D3"),
+               ("C5", "T5", "entry", "2022-01-28 09:00", "2022-02-20", "D5"), ("C6", "T5", "exit", "2022-02-18 09:00", "2022-02-20", "D5"),
+               ("C7", "T7", "exit", "2022-05-30 09:00", None, "D7"))
+    table = monitor_training_table(log, _tables_with(), ["2022-02-01", "2022-02-15"], "2022-05-30")
+    # T3 on both days, T5 on both (it left on 18 February); T1 (no permit end) on neither
+    assert sorted(table["stay_id"]) == ["C3", "C3", "C5", "C5"]
+    assert table.attrs["no_permit_end"] == 2
