@@ -920,6 +920,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("H12", "Report: how many flags chance alone would give", "riskmodel/apps/report.py",
            "    if chance > 0:  # one month of 3", "    if False:  # one month of 3",
            ("tests/test_report.py", "-k", "chance"), "'8 of 73 flagged' with no word of the ~10 that chance alone gives"),
+    Mutant("Q37", "Monitoring training leaves out stays with no permit end", "riskmodel/core/sources/monitor.py",
+           'snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool) & ~no_end].copy()',
+           'snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool)].copy()',
+           ("tests/test_sources.py", "-k", "leaves_out_stays_with_no_permit_end"), "a stay with no permit end is learnt as no overstay"),
 )
 
 

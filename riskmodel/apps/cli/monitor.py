@@ -140,7 +140,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
                                    late_days=args.late_records_days, allow_unlinked=args.allow_unlinked, links=links)
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
-               f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}")
+               f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}"
+               + (f"; {table.attrs['no_permit_end']:,} snapshot rows left out: no permit end on file, outcome unknown"
+                  if table.attrs.get("no_permit_end") else ""))
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
     held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
     # a traveller is on many snapshots (and stays): the audit's intervals resample travellers, not rows

@@ -323,10 +323,12 @@ def monitor_training_table(
     -------
     DataFrame
         The rows of :func:`~riskmodel.core.sources.features.monitoring_snapshot`
-        that are not overstaying, every one of them, with a boolean ``label``
-        column, oldest snapshot first. ``attrs["unlinked"]`` holds the
-        warnings of :func:`unknown_id_periods` built despite
-        (``allow_unlinked``); an empty list when every source links.
+        that are not overstaying and have a permit end on file, every one of
+        them, with a boolean ``label`` column, oldest snapshot first.
+        ``attrs["unlinked"]`` holds the warnings of :func:`unknown_id_periods`
+        built despite (``allow_unlinked``), an empty list when every source
+        links; ``attrs["no_permit_end"]`` the rows left out for want of a
+        permit end (their outcome is unknown).
 
     Raises
     ------
@@ -359,15 +361,19 @@ def monitor_training_table(
                           f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
     unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day], links=links), allow_unlinked)
     ahead = pd.Timedelta(days=horizon_days)
-    parts = []
+    parts, unknown = [], 0
     for d in days:
         snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
-        snap = snap.loc[~snap["overstaying"]].copy()
+        # no permit end on file: whether an overstay began within the horizon is unknown, never a "no"
+        no_end = snap["permit_end_now"].isna().to_numpy()
+        unknown += int((no_end & ~snap["overstaying"].to_numpy(dtype=bool)).sum())
+        snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool) & ~no_end].copy()
         start = pd.Series(starts.reindex(snap["stay_id"].to_numpy()).to_numpy(), index=snap.index)
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
         parts.append(snap)
     table = pd.concat(parts, ignore_index=True)
     table.attrs["unlinked"] = unlinked
+    table.attrs["no_permit_end"] = unknown
     return table
 
 
