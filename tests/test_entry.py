@@ -277,3 +277,49 @@ def test_the_entry_check_s_fast_path_never_accepts_what_the_full_check_refuses(l
     differ = [(r, a, b) for r, a, b in zip(records, fast, full, strict=True) if a != b]
     assert differ == []
     assert sum(v == [] for v in full) >= 20  # the odd values include accepted ones, so both verdicts are exercised
+
+
+def _hand_made_stay(log) -> tuple[dict, list[dict]]:
+    """An entry on 2023-12-10 15:35:19 with a permit to 2024-01-08 (30 permitted days, both ends counted) after one
+    earlier stay: entered 2023-01-02, permit to 2023-01-31, left 2023-02-01 (one day late)."""
+    base = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    base = {**base, "birth_year": 1980}
+    trip = ("visa_type", "purpose", "sponsor", "has_return_ticket", "accommodation", "group_size", "planned_stay_days")
+    entry = {**base, "crossing_id": "H3", "timestamp": pd.Timestamp("2023-12-10 15:35:19"), "permit_end": pd.Timestamp("2024-01-08")}
+    before = {**base, "crossing_id": "H1", "timestamp": pd.Timestamp("2023-01-02 09:00:00"), "permit_end": pd.Timestamp("2023-01-31")}
+    left = {**base, **dict.fromkeys(trip), "crossing_id": "H2", "direction": "exit", "timestamp": pd.Timestamp("2023-02-01 10:00:00"),
+            "permit_end": pd.Timestamp("2023-01-31")}
+    return entry, [before, left]
+
+
+def _as_text(record: dict, fmt: str, day_fmt: str) -> dict:
+    return {**record, "timestamp": record["timestamp"].strftime(fmt), "permit_end": record["permit_end"].strftime(day_fmt)}
+
+
+def test_text_times_are_read_as_iso_8601_only(fitted, log):
+    """A border desk sent day-first text times (`10/12/2023 15:35`, 10 December) and they were read month first
+    (12 October): 295 permitted days instead of 30, a day late became 307 days, the score moved, no error. Text times
+    are ISO 8601 only, as every other date reader of the library (`iso_dates`): anything else is refused naming the
+    field, the record or history row, and the fix; ISO text gives the same row as Timestamps."""
+    entry, history = _hand_made_stay(log)
+    iso = features_at_entry(_as_text(entry, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"),
+                            [_as_text(h, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d") for h in history])
+    assert (iso["permitted_days"], iso["prior_visits"], iso["prior_overstays"], iso["prior_overstay_days"]) == (30.0, 1.0, 1.0, 1.0)
+    assert iso["entry_time"] == pd.Timestamp("2023-12-10 15:35:19")
+    day_first = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
+    for field in ("timestamp", "permit_end"):
+        text = _as_text(entry, *day_first)
+        with pytest.raises(SchemaError, match=rf"(?s)`{field}`: .*'{text[field]}'.*YYYY-MM-DD") as err:
+            features_at_entry({**entry, field: text[field]}, history)
+        assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, ("the entry record",))]
+        # row 1 of the history sent day first: as records and as a frame of text
+        sent = [history[0], {**history[1], field: _as_text(history[1], *day_first)[field]}]
+        for h in (sent, pd.DataFrame(sent).astype({field: object})):
+            with pytest.raises(SchemaError, match=rf"(?s)history.*`{field}`: .*YYYY-MM-DD") as err:
+                features_at_entry(entry, h)
+            assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, ("row 1",))]
+    # 13/01/2024 cannot be month first: pandas swapped it silently rather than refuse it
+    with pytest.raises(SchemaError, match=r"`permit_end`: .*'13/01/2024'"):
+        features_at_entry({**entry, "permit_end": "13/01/2024"}, history)
+    with pytest.raises(SchemaError, match=r"`timestamp`: .*YYYY-MM-DD"):
+        score(_as_text(entry, *day_first), history=history, model=fitted[0], audit_log=False)
