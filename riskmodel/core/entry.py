@@ -20,6 +20,7 @@ second are ordered by crossing id (as ``build_stays`` orders stays).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -102,7 +103,8 @@ def features_at_entry(
         a permit ending before the entry day, ...) or has no ``permit_end``, each naming ``the entry record``;
         if a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
-        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
+        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included; text is
+        read as ISO 8601 only, never day first, each refusal naming the history's row),
         ``planned_stay_days`` or ``birth_year`` is no number, or ``as_of`` is before the entry (the
         stay does not exist then).
 
@@ -214,8 +216,8 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
         history = list(history)
         absent = sorted({c for r in history for c in _HISTORY_FIELDS if c not in r})
         if not absent:
-            rows = [(_ns(r["timestamp"], "timestamp", "history"), r["crossing_id"], r["direction"], r["port"], r["visa_type"],
-                     _seconds(r["permit_end"], "permit_end", "history")) for r in history]
+            rows = [(_ns(r["timestamp"], "timestamp", "history", i), r["crossing_id"], r["direction"], r["port"], r["visa_type"],
+                     _seconds(r["permit_end"], "permit_end", "history", i)) for i, r in enumerate(history)]
     if absent:
         raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
                                                     "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
@@ -250,21 +252,39 @@ def _missing(v) -> bool:
 _LOCAL = "convert to the port's local time and drop the zone: .tz_convert(<port zone>).tz_localize(None)"
 
 
-def _time(v, field: str, where: str) -> pd.Timestamp:
-    """A given time as a Timestamp, refused when it is no time or carries a zone (the contract's times are local port time)."""
+#: The shape of nearly every ISO 8601 time sent: read by pd.Timestamp at once (it is unambiguous), others by the ISO reader
+_ISO_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")
+_ISO_FIX = ("write the local time at the port as YYYY-MM-DD HH:MM:SS, or YYYY-MM-DD for a day (ISO 8601; day-first dates "
+            "such as 31/01/2024 are not guessed)")
+
+
+def _time(v, field: str, where: str, row: int | None = None) -> pd.Timestamp:
+    """A given time as a Timestamp, refused when it is no time, text other than ISO 8601, or carries a zone.
+
+    The contract's times are local port time. Text is read as ISO 8601 only, as every date reader of the library
+    reads it (:func:`riskmodel.core.csv_files.iso_dates`): ``pd.Timestamp('10/12/2023')`` is 12 October, while a
+    desk writing day first meant 10 December. ``row``: the history's row (position), None for the entry record.
+    """
+    if isinstance(v, pd.Timestamp) and v.tzinfo is None:  # the common case, as a log holds it: nothing to read
+        return v
+    rows = ("the entry record",) if row is None else (f"row {row}",)
     if isinstance(v, int | float | np.number) and not isinstance(v, bool):
         # pandas reads a number as nanoseconds since 1970: seconds since then would give a 1970 entry
         raise SchemaError(where, [SchemaProblem(field, f"a number, not a date and time; got {v!r}",
                                                 "send the local time at the port as a date and time (e.g. '2023-06-30 14:05'), "
-                                                "not seconds or days since an epoch")])
+                                                "not seconds or days since an epoch", rows, 1)])
     try:
-        ts = pd.Timestamp(v)
+        if not isinstance(v, str) or _ISO_PLAIN.fullmatch(v):
+            ts = pd.Timestamp(v)
+        elif v.lstrip()[:1].isdigit():  # the ISO reader takes words too ('now', 'today'): ISO 8601 starts with a year
+            ts = pd.to_datetime(v, format="ISO8601")
+        else:
+            raise ValueError(v)
     except (ValueError, TypeError):
-        raise SchemaError(where, [SchemaProblem(field, f"not a date and time; got {v!r}",
-                                                "send the local time at the port, e.g. '2023-06-30 14:05'")]) from None
+        raise SchemaError(where, [SchemaProblem(field, f"not a date and time in ISO 8601; got {v!r}", _ISO_FIX, rows, 1)]) from None
     if ts.tzinfo is not None:
         raise SchemaError(where, [SchemaProblem(field, f"carries a time zone ({ts.tzinfo}); the contract holds local port time "
-                                                       "without one", _LOCAL)])
+                                                       "without one", _LOCAL, rows, 1)])
     return ts
 
 
@@ -274,7 +294,8 @@ def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
         raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port "
                                                                  "time without one", _LOCAL)])
     if not pd.api.types.is_datetime64_dtype(s):  # text or numbers: each value checked as the records' are
-        s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history") for v in s], dtype="datetime64[ns]")
+        s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history", i) for i, v in enumerate(s)],
+                      dtype="datetime64[ns]")
     return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
 
 
@@ -289,14 +310,14 @@ def _number(v, field: str) -> float:
                                                   f"send `{field}` as a whole number, or null if unknown")]) from None
 
 
-def _ns(v, field: str, where: str) -> int:
+def _ns(v, field: str, where: str, row: int | None = None) -> int:
     """Nanoseconds since 1970 of a time (NaT sentinel when missing)."""
-    return _NAT_NS if _missing(v) else _time(v, field, where).value
+    return _NAT_NS if _missing(v) else _time(v, field, where, row).value
 
 
-def _seconds(v, field: str, where: str) -> int:
+def _seconds(v, field: str, where: str, row: int | None = None) -> int:
     """Seconds since 1970 as build_features computes them (missing: the NaT sentinel)."""
-    return _NAT_S if _missing(v) else _time(v, field, where).value // 1_000_000_000
+    return _NAT_S if _missing(v) else _time(v, field, where, row).value // 1_000_000_000
 
 
 # ----------------------------------------------------------------------------- the row
