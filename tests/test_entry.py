@@ -323,3 +323,62 @@ def test_text_times_are_read_as_iso_8601_only(fitted, log):
         features_at_entry({**entry, "permit_end": "13/01/2024"}, history)
     with pytest.raises(SchemaError, match=r"`timestamp`: .*YYYY-MM-DD"):
         score(_as_text(entry, *day_first), history=history, model=fitted[0], audit_log=False)
+
+
+def _traveller_with_history(log) -> tuple[dict, pd.DataFrame]:
+    """The latest entry of the first traveller with at least 8 crossings, and the crossings before it (time order)."""
+    counts = log.groupby("traveller_id", observed=True).size()
+    mine = log.loc[log["traveller_id"] == counts.index[counts.to_numpy() >= 8][0]].sort_values("timestamp")
+    entry = mine.loc[mine["direction"] == "entry"].iloc[-1]
+    return entry.to_dict(), mine.loc[mine["timestamp"] < entry["timestamp"]].reset_index(drop=True)
+
+
+def test_the_history_is_checked_by_the_crossings_contract(fitted, log):
+    """The history was checked for missing columns, times and the traveller only: sent twice (a service merging two
+    stores) it doubled prior_visits and moved the score; a direction `ENTRY` was dropped as neither entry nor exit; an
+    unknown visa type counted as a visa switch. validate_crossings refuses each on the same rows: so does the border,
+    naming the history, the column and the history's crossings."""
+    entry, earlier = _traveller_with_history(log)
+    ids = earlier["crossing_id"].astype(str).tolist()
+    first_entry = int(np.flatnonzero(earlier["direction"].astype(str) == "entry")[0])
+    upper = earlier.astype({"direction": object})
+    upper.loc[first_entry, "direction"] = "ENTRY"
+    bogus = earlier.astype({"visa_type": object})
+    bogus.loc[bogus["direction"] == "entry", "visa_type"] = "bogus"
+    entry_ids = [i for i, d in zip(ids, earlier["direction"].astype(str), strict=True) if d == "entry"]
+    cases = {  # history -> (column, problem, the crossings named)
+        "twice": (pd.concat([earlier, earlier], ignore_index=True), "crossing_id", "duplicate ids", tuple(ids[:5])),
+        "ENTRY": (upper, "direction", "unknown value(s) ['ENTRY']", (ids[first_entry],)),
+        "bogus": (bogus, "visa_type", "unknown value(s) ['bogus']", tuple(entry_ids[:5])),
+    }
+    features_at_entry(entry, earlier)  # the history as stored meets the contract
+    for name, (history, column, problem, named) in cases.items():
+        for h in (history, history.to_dict("records")):
+            for call in (lambda: features_at_entry(entry, h), lambda: score(entry, history=h, model=fitted[0], audit_log=False)):
+                with pytest.raises(SchemaError, match=r"history table") as err:
+                    call()
+                got = {p.column: p for p in err.value.problems}
+                assert column in got, (name, str(err.value))
+                assert got[column].problem == problem and got[column].record_ids == named, (name, got[column])
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("direction", "ENTRY"), ("direction", "exit"), ("crossing_id", 7), ("port", None), ("nationality", "au"), ("sex", "Q"),
+    ("birth_year", 1850), ("document_type", "visa"), ("visa_type", "tourist"), ("visa_type", None), ("purpose", None),
+    ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0), ("planned_stay_days", -1),
+    ("permit_end", pd.Timestamp("2099-12-31")), ("document_id", " D1"),
+])
+def test_each_rule_of_the_crossings_contract_holds_for_a_history_row(log, field, value):
+    """One value at a time that the crossings contract refuses on an entry row of a log, put on one entry row of the
+    history (as records and as a frame): refused naming that field and that crossing only."""
+    entry, earlier = _traveller_with_history(log)
+    i = int(np.flatnonzero(earlier["direction"].astype(str) == "entry")[1])
+    records = earlier.to_dict("records")
+    features_at_entry(entry, records)
+    bad = [*records[:i], {**records[i], field: value}, *records[i + 1:]]
+    # a crossing whose own id is the problem is named by its position
+    named = (f"row {i}",) if field == "crossing_id" else (str(records[i]["crossing_id"]),)
+    for h in (bad, pd.DataFrame(bad)):
+        with pytest.raises(SchemaError) as err:
+            features_at_entry(entry, h)
+        assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, named)]
