@@ -385,3 +385,54 @@ def test_each_rule_of_the_crossings_contract_holds_for_a_history_row(log, field,
             features_at_entry(entry, h)
         assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, named)]
 
+
+
+def test_the_history_check_s_fast_path_never_accepts_what_the_full_check_refuses(log, monkeypatch):
+    """A history a plain-Python mirror of the log's checks finds plainly valid skips the pandas checks (milliseconds,
+    more than scoring). A mirror can drift from the rules it mirrors: every field of an entry row and of an exit row of a
+    history, given each of many odd values, must get the same refusal with the fast path as with the full checks alone;
+    and a history as the log holds it, as records or a frame, must take the fast path."""
+    from riskmodel.core import schema
+
+    entry, earlier = _traveller_with_history(log)
+    records = earlier.to_dict("records")
+
+    def never(_):
+        raise AssertionError("the full checks ran on a plainly valid history")
+
+    with monkeypatch.context() as m:
+        m.setattr(schema, "check_crossings", never)
+        features_at_entry(entry, records)
+        features_at_entry(entry, earlier)
+
+    def verdict(history):
+        try:
+            features_at_entry(entry, history)
+        except SchemaError as err:
+            return [(p.column, p.problem, p.record_ids, p.n_rows) for p in err.problems]
+        return []
+
+    rows = (int(np.flatnonzero(earlier["direction"].astype(str) == d)[1]) for d in ("entry", "exit"))
+    cases = [[*records[:i], {**records[i], c.name: value}, *records[i + 1:]]
+             for i in rows for c in schema.CROSSINGS if c.name in records[i] for value in _ODD]
+    cases += [records + records[:1], records[::-1], [{**r, "direction": "entry"} for r in records]]
+    fast = [verdict(h) for h in cases]
+    monkeypatch.setattr(schema, "_plainly_valid_rows", lambda c: False)
+    full = [verdict(h) for h in cases]
+    differ = [(h, a, b) for h, a, b in zip(cases, fast, full, strict=True) if a != b]
+    assert differ == []
+    assert sum(v == [] for v in full) >= 40  # the odd values include accepted ones, so both verdicts are exercised
+
+
+def test_a_history_frame_time_beyond_nanoseconds_is_refused_not_wrapped(log):
+    """pandas holds a 2500 crossing time (a placeholder for 'no date') in microseconds; read as nanoseconds, numpy
+    wrapped it to 1915 without a word, and the crossing moved 585 years back. It is refused as the placeholder it is,
+    naming the column and the history's row."""
+    entry, earlier = _traveller_with_history(log)
+    i = int(np.flatnonzero(earlier["direction"].astype(str) == "exit")[0])
+    far = earlier.astype({"timestamp": "datetime64[us]"})
+    far.loc[i, "timestamp"] = pd.Timestamp("2500-01-01")
+    with pytest.raises(SchemaError) as err:
+        features_at_entry(entry, far)
+    assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [
+        ("timestamp", "times before 1900 or from 2200 on", (f"row {i}",))]
