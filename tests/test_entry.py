@@ -277,3 +277,162 @@ def test_the_entry_check_s_fast_path_never_accepts_what_the_full_check_refuses(l
     differ = [(r, a, b) for r, a, b in zip(records, fast, full, strict=True) if a != b]
     assert differ == []
     assert sum(v == [] for v in full) >= 20  # the odd values include accepted ones, so both verdicts are exercised
+
+
+def _hand_made_stay(log) -> tuple[dict, list[dict]]:
+    """An entry on 2023-12-10 15:35:19 with a permit to 2024-01-08 (30 permitted days, both ends counted) after one
+    earlier stay: entered 2023-01-02, permit to 2023-01-31, left 2023-02-01 (one day late)."""
+    base = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    base = {**base, "birth_year": 1980}
+    trip = ("visa_type", "purpose", "sponsor", "has_return_ticket", "accommodation", "group_size", "planned_stay_days")
+    entry = {**base, "crossing_id": "H3", "timestamp": pd.Timestamp("2023-12-10 15:35:19"), "permit_end": pd.Timestamp("2024-01-08")}
+    before = {**base, "crossing_id": "H1", "timestamp": pd.Timestamp("2023-01-02 09:00:00"), "permit_end": pd.Timestamp("2023-01-31")}
+    left = {**base, **dict.fromkeys(trip), "crossing_id": "H2", "direction": "exit", "timestamp": pd.Timestamp("2023-02-01 10:00:00"),
+            "permit_end": pd.Timestamp("2023-01-31")}
+    return entry, [before, left]
+
+
+def _as_text(record: dict, fmt: str, day_fmt: str) -> dict:
+    return {**record, "timestamp": record["timestamp"].strftime(fmt), "permit_end": record["permit_end"].strftime(day_fmt)}
+
+
+def test_text_times_are_read_as_iso_8601_only(fitted, log):
+    """A border desk sent day-first text times (`10/12/2023 15:35`, 10 December) and they were read month first
+    (12 October): 295 permitted days instead of 30, a day late became 307 days, the score moved, no error. Text times
+    are ISO 8601 only, as every other date reader of the library (`iso_dates`): anything else is refused naming the
+    field, the record or history row, and the fix; ISO text gives the same row as Timestamps."""
+    entry, history = _hand_made_stay(log)
+    iso = features_at_entry(_as_text(entry, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"),
+                            [_as_text(h, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d") for h in history])
+    assert (iso["permitted_days"], iso["prior_visits"], iso["prior_overstays"], iso["prior_overstay_days"]) == (30.0, 1.0, 1.0, 1.0)
+    assert iso["entry_time"] == pd.Timestamp("2023-12-10 15:35:19")
+    day_first = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
+    for field in ("timestamp", "permit_end"):
+        text = _as_text(entry, *day_first)
+        with pytest.raises(SchemaError, match=rf"(?s)`{field}`: .*'{text[field]}'.*YYYY-MM-DD") as err:
+            features_at_entry({**entry, field: text[field]}, history)
+        assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, ("the entry record",))]
+        # row 1 of the history sent day first: as records and as a frame of text
+        sent = [history[0], {**history[1], field: _as_text(history[1], *day_first)[field]}]
+        for h in (sent, pd.DataFrame(sent).astype({field: object})):
+            with pytest.raises(SchemaError, match=rf"(?s)history.*`{field}`: .*YYYY-MM-DD") as err:
+                features_at_entry(entry, h)
+            assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, ("row 1",))]
+    # 13/01/2024 cannot be month first: pandas swapped it silently rather than refuse it
+    with pytest.raises(SchemaError, match=r"`permit_end`: .*'13/01/2024'"):
+        features_at_entry({**entry, "permit_end": "13/01/2024"}, history)
+    with pytest.raises(SchemaError, match=r"`timestamp`: .*YYYY-MM-DD"):
+        score(_as_text(entry, *day_first), history=history, model=fitted[0], audit_log=False)
+
+
+def _traveller_with_history(log) -> tuple[dict, pd.DataFrame]:
+    """The latest entry of the first traveller with at least 8 crossings, and the crossings before it (time order)."""
+    counts = log.groupby("traveller_id", observed=True).size()
+    mine = log.loc[log["traveller_id"] == counts.index[counts.to_numpy() >= 8][0]].sort_values("timestamp")
+    entry = mine.loc[mine["direction"] == "entry"].iloc[-1]
+    return entry.to_dict(), mine.loc[mine["timestamp"] < entry["timestamp"]].reset_index(drop=True)
+
+
+def test_the_history_is_checked_by_the_crossings_contract(fitted, log):
+    """The history was checked for missing columns, times and the traveller only: sent twice (a service merging two
+    stores) it doubled prior_visits and moved the score; a direction `ENTRY` was dropped as neither entry nor exit; an
+    unknown visa type counted as a visa switch. validate_crossings refuses each on the same rows: so does the border,
+    naming the history, the column and the history's crossings."""
+    entry, earlier = _traveller_with_history(log)
+    ids = earlier["crossing_id"].astype(str).tolist()
+    first_entry = int(np.flatnonzero(earlier["direction"].astype(str) == "entry")[0])
+    upper = earlier.astype({"direction": object})
+    upper.loc[first_entry, "direction"] = "ENTRY"
+    bogus = earlier.astype({"visa_type": object})
+    bogus.loc[bogus["direction"] == "entry", "visa_type"] = "bogus"
+    entry_ids = [i for i, d in zip(ids, earlier["direction"].astype(str), strict=True) if d == "entry"]
+    cases = {  # history -> (column, problem, the crossings named)
+        "twice": (pd.concat([earlier, earlier], ignore_index=True), "crossing_id", "duplicate ids", tuple(ids[:5])),
+        "ENTRY": (upper, "direction", "unknown value(s) ['ENTRY']", (ids[first_entry],)),
+        "bogus": (bogus, "visa_type", "unknown value(s) ['bogus']", tuple(entry_ids[:5])),
+    }
+    features_at_entry(entry, earlier)  # the history as stored meets the contract
+    for name, (history, column, problem, named) in cases.items():
+        for h in (history, history.to_dict("records")):
+            for call in (lambda: features_at_entry(entry, h), lambda: score(entry, history=h, model=fitted[0], audit_log=False)):
+                with pytest.raises(SchemaError, match=r"history table") as err:
+                    call()
+                got = {p.column: p for p in err.value.problems}
+                assert column in got, (name, str(err.value))
+                assert got[column].problem == problem and got[column].record_ids == named, (name, got[column])
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("direction", "ENTRY"), ("direction", "exit"), ("crossing_id", 7), ("port", None), ("nationality", "au"), ("sex", "Q"),
+    ("birth_year", 1850), ("document_type", "visa"), ("visa_type", "tourist"), ("visa_type", None), ("purpose", None),
+    ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0), ("planned_stay_days", -1),
+    ("permit_end", pd.Timestamp("2099-12-31")), ("document_id", " D1"),
+])
+def test_each_rule_of_the_crossings_contract_holds_for_a_history_row(log, field, value):
+    """One value at a time that the crossings contract refuses on an entry row of a log, put on one entry row of the
+    history (as records and as a frame): refused naming that field and that crossing only."""
+    entry, earlier = _traveller_with_history(log)
+    i = int(np.flatnonzero(earlier["direction"].astype(str) == "entry")[1])
+    records = earlier.to_dict("records")
+    features_at_entry(entry, records)
+    bad = [*records[:i], {**records[i], field: value}, *records[i + 1:]]
+    # a crossing whose own id is the problem is named by its position
+    named = (f"row {i}",) if field == "crossing_id" else (str(records[i]["crossing_id"]),)
+    if (field, value) == ("direction", "exit"):  # the exit after it now leaves again without an entry too
+        named = (str(records[i]["crossing_id"]), str(records[i + 1]["crossing_id"]))
+    for h in (bad, pd.DataFrame(bad)):
+        with pytest.raises(SchemaError) as err:
+            features_at_entry(entry, h)
+        assert [(p.column, p.record_ids) for p in err.value.problems] == [(field, named)]
+
+
+
+def test_the_history_check_s_fast_path_never_accepts_what_the_full_check_refuses(log, monkeypatch):
+    """A history a plain-Python mirror of the log's checks finds plainly valid skips the pandas checks (milliseconds,
+    more than scoring). A mirror can drift from the rules it mirrors: every field of an entry row and of an exit row of a
+    history, given each of many odd values, must get the same refusal with the fast path as with the full checks alone;
+    and a history as the log holds it, as records or a frame, must take the fast path."""
+    from riskmodel.core import schema
+
+    entry, earlier = _traveller_with_history(log)
+    records = earlier.to_dict("records")
+
+    def never(_):
+        raise AssertionError("the full checks ran on a plainly valid history")
+
+    with monkeypatch.context() as m:
+        m.setattr(schema, "check_crossings", never)
+        features_at_entry(entry, records)
+        features_at_entry(entry, earlier)
+
+    def verdict(history):
+        try:
+            features_at_entry(entry, history)
+        except SchemaError as err:
+            return [(p.column, p.problem, p.record_ids, p.n_rows) for p in err.problems]
+        return []
+
+    rows = (int(np.flatnonzero(earlier["direction"].astype(str) == d)[1]) for d in ("entry", "exit"))
+    cases = [[*records[:i], {**records[i], c.name: value}, *records[i + 1:]]
+             for i in rows for c in schema.CROSSINGS if c.name in records[i] for value in _ODD]
+    cases += [records + records[:1], records[::-1], [{**r, "direction": "entry"} for r in records]]
+    fast = [verdict(h) for h in cases]
+    monkeypatch.setattr(schema, "_plainly_valid_rows", lambda c: False)
+    full = [verdict(h) for h in cases]
+    differ = [(h, a, b) for h, a, b in zip(cases, fast, full, strict=True) if a != b]
+    assert differ == []
+    assert sum(v == [] for v in full) >= 40  # the odd values include accepted ones, so both verdicts are exercised
+
+
+def test_a_history_frame_time_beyond_nanoseconds_is_refused_not_wrapped(log):
+    """pandas holds a 2500 crossing time (a placeholder for 'no date') in microseconds; read as nanoseconds, numpy
+    wrapped it to 1915 without a word, and the crossing moved 585 years back. It is refused as the placeholder it is,
+    naming the column and the history's row."""
+    entry, earlier = _traveller_with_history(log)
+    i = int(np.flatnonzero(earlier["direction"].astype(str) == "exit")[0])
+    far = earlier.astype({"timestamp": "datetime64[us]"})
+    far.loc[i, "timestamp"] = pd.Timestamp("2500-01-01")
+    with pytest.raises(SchemaError) as err:
+        features_at_entry(entry, far)
+    assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [
+        ("timestamp", "times before 1900 or from 2200 on", (f"row {i}",))]

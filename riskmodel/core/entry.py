@@ -20,7 +20,9 @@ second are ordered by crossing id (as ``build_stays`` orders stays).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import AGE_BANDS, EXTENSION_ROOM_DAYS, HISTORY_FEATURES
 from riskmodel.core.reference import NATIONALITIES, PORTS
-from riskmodel.core.schema import STAYS, check_crossing_record
+from riskmodel.core.schema import CROSSINGS, STAYS, check_crossing_record, check_crossing_rows
 
 __all__ = ["features_at_entry", "ENTRY_RECORD_FIELDS", "FEATURE_ROW_COLUMNS"]
 
@@ -100,9 +102,13 @@ def features_at_entry(
         :func:`~riskmodel.core.schema.validate_crossings` would find in it as a log's entry row: a
         missing trip field, an unknown level, an id that is blank, padded or no text, a party of 0,
         a permit ending before the entry day, ...) or has no ``permit_end``, each naming ``the entry record``;
+        if the history breaks that contract on the columns it gives (a crossing sent twice, a level such
+        as ``'ENTRY'``, an entry without its trip fields, two entries without an exit between, ...),
+        each problem naming the history's crossings (by id, or by row where the id is the problem);
         if a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
-        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included),
+        (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included; text is
+        read as ISO 8601 only, never day first, each refusal naming the history's row),
         ``planned_stay_days`` or ``birth_year`` is no number, or ``as_of`` is before the entry (the
         stay does not exist then).
 
@@ -184,14 +190,10 @@ def _check_contract(rec: dict) -> None:
         raise SchemaError("entry", problems)
 
 
-def _check_traveller(history, traveller) -> None:
+def _check_traveller(ids: list, traveller) -> None:
     """Refuse a history holding crossings of another traveller (when it names travellers); ids are never shown."""
-    if _missing(traveller):
+    if _missing(traveller) or set(ids) == {traveller}:
         return
-    if isinstance(history, pd.DataFrame):
-        ids = history["traveller_id"].to_numpy(dtype=object) if "traveller_id" in history.columns else []
-    else:
-        ids = [r.get("traveller_id") for r in history]
     other = sum(1 for t in ids if not _missing(t) and t != traveller)
     if other:
         raise SchemaError("history", [SchemaProblem(
@@ -200,31 +202,70 @@ def _check_traveller(history, traveller) -> None:
 
 
 def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
-    """(time ns, position, crossing_id, is_entry, port, visa_type, permit_end seconds) per crossing, in time order."""
+    """(time ns, position, crossing_id, is_entry, port, visa_type, permit_end seconds) per crossing, in time order.
+
+    The history is refused, naming its crossings, where the crossings log's contract refuses it (a crossing sent
+    twice, a level such as 'ENTRY', a trip field missing on an entry, ...): features are built from valid rows only.
+    """
     if history is None:
         return []
     if isinstance(history, pd.DataFrame):
         absent = [c for c in _HISTORY_FIELDS if c not in history.columns]
         if not absent:
-            cols = [history[c].to_numpy(dtype=object) for c in ("crossing_id", "direction", "port", "visa_type")]
-            ts = _frame_times(history["timestamp"], "ns")
-            permit = _frame_times(history["permit_end"], "s")
-            rows = zip(ts.tolist(), *cols, permit.tolist(), strict=True)
+            cols = {c: _values(history[c]) for c in _CONTRACT if c in history.columns}
+            cols["timestamp"] = _frame_times(history["timestamp"], "ns").tolist()
+            cols["permit_end"] = _frame_times(history["permit_end"], "s").tolist()
     else:
         history = list(history)
-        absent = sorted({c for r in history for c in _HISTORY_FIELDS if c not in r})
+        if not history:  # a first visit
+            return []
+        given = set().union(*history)
+        absent = [c for c in _HISTORY_FIELDS if c not in given]  # a field only some records lack: missing there
         if not absent:
-            rows = [(_ns(r["timestamp"], "timestamp", "history"), r["crossing_id"], r["direction"], r["port"], r["visa_type"],
-                     _seconds(r["permit_end"], "permit_end", "history")) for r in history]
+            cols = _record_columns(history, given)
     if absent:
         raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
                                                     "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
-    _check_traveller(history, traveller)
+    if "traveller_id" in cols:
+        _check_traveller(cols["traveller_id"], traveller)
+    else:  # the history is this traveller's by definition: judged as their rows of the log
+        cols["traveller_id"] = [traveller] * len(cols["crossing_id"])
+    problems = check_crossing_rows(cols)
+    if problems:
+        raise SchemaError("history", problems)
+    rows = zip(cols["timestamp"], cols["crossing_id"], cols["direction"], cols["port"], cols["visa_type"], cols["permit_end"], strict=True)
     out = [(t, i, cid, d == "entry", port, visa, p) for i, (t, cid, d, port, visa, p) in enumerate(rows) if cid != entry_id]
-    if any(r[0] == _NAT_NS for r in out):
-        raise SchemaError("history", [SchemaProblem("timestamp", "a crossing of the history has no time", "send the time of every crossing")])
     out.sort(key=lambda r: (r[0], r[1]))
     return out
+
+
+#: The crossings contract's columns, as a history may give them (times are read apart)
+_CONTRACT = tuple(c.name for c in CROSSINGS if c.kind != "datetime")
+
+
+def _values(s: pd.Series) -> list:
+    """A history column's values as a list (a category column through its codes: ``tolist`` takes 20 times as long)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        levels = [*s.array.categories.tolist(), None]  # code -1, a missing value: None
+        return [levels[k] for k in s.array.codes.tolist()]
+    return s.tolist()
+
+
+def _record_columns(history: list, given: set) -> dict[str, list]:
+    """The history's records column by column (a field some records lack: None there), times read as _ns/_seconds read them."""
+    names = [c for c in _CONTRACT if c in given]
+    try:  # every record with every field (the common case): one pass over the records
+        cols = dict(zip(names, map(list, zip(*map(itemgetter(*names), history), strict=True)), strict=True))
+    except (KeyError, TypeError):
+        cols = {c: [r.get(c) for r in history] for c in names}
+    for name, read, per in (("timestamp", _ns, 1), ("permit_end", _seconds, 1_000_000_000)):
+        values = [r.get(name) for r in history]
+        try:  # a zone-less Timestamp (as a log holds it) is read in place
+            cols[name] = [v.value // per if type(v) is pd.Timestamp and v.tzinfo is None else read(v, name, "history", i)
+                          for i, v in enumerate(values)]
+        except OverflowError:  # a Timestamp beyond nanoseconds (2262 on): each read by _ns or _seconds, which say so
+            cols[name] = [read(v, name, "history", i) for i, v in enumerate(values)]
+    return cols
 
 
 def _as_of_ns(as_of, t_ns: int, hist: list[tuple]) -> int:
@@ -250,32 +291,68 @@ def _missing(v) -> bool:
 _LOCAL = "convert to the port's local time and drop the zone: .tz_convert(<port zone>).tz_localize(None)"
 
 
-def _time(v, field: str, where: str) -> pd.Timestamp:
-    """A given time as a Timestamp, refused when it is no time or carries a zone (the contract's times are local port time)."""
+#: The shape of nearly every ISO 8601 time sent: read by pd.Timestamp at once (it is unambiguous), others by the ISO reader
+_ISO_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")
+_ISO_FIX = ("write the local time at the port as YYYY-MM-DD HH:MM:SS, or YYYY-MM-DD for a day (ISO 8601; day-first dates "
+            "such as 31/01/2024 are not guessed)")
+
+
+def _time(v, field: str, where: str, row: int | None = None) -> pd.Timestamp:
+    """A given time as a Timestamp, refused when it is no time, text other than ISO 8601, or carries a zone.
+
+    The contract's times are local port time. Text is read as ISO 8601 only, as every date reader of the library
+    reads it (:func:`riskmodel.core.csv_files.iso_dates`): ``pd.Timestamp('10/12/2023')`` is 12 October, while a
+    desk writing day first meant 10 December. ``row``: the history's row (position), None for the entry record.
+    """
+    if isinstance(v, pd.Timestamp) and v.tzinfo is None:  # the common case, as a log holds it: nothing to read
+        return v
+    rows = ("the entry record",) if row is None else (f"row {row}",)
     if isinstance(v, int | float | np.number) and not isinstance(v, bool):
         # pandas reads a number as nanoseconds since 1970: seconds since then would give a 1970 entry
         raise SchemaError(where, [SchemaProblem(field, f"a number, not a date and time; got {v!r}",
                                                 "send the local time at the port as a date and time (e.g. '2023-06-30 14:05'), "
-                                                "not seconds or days since an epoch")])
+                                                "not seconds or days since an epoch", rows, 1)])
     try:
-        ts = pd.Timestamp(v)
+        if not isinstance(v, str) or _ISO_PLAIN.fullmatch(v):
+            ts = pd.Timestamp(v)
+        elif v.lstrip()[:1].isdigit():  # the ISO reader takes words too ('now', 'today'): ISO 8601 starts with a year
+            ts = pd.to_datetime(v, format="ISO8601")
+        else:
+            raise ValueError(v)
     except (ValueError, TypeError):
-        raise SchemaError(where, [SchemaProblem(field, f"not a date and time; got {v!r}",
-                                                "send the local time at the port, e.g. '2023-06-30 14:05'")]) from None
+        raise SchemaError(where, [SchemaProblem(field, f"not a date and time in ISO 8601; got {v!r}", _ISO_FIX, rows, 1)]) from None
     if ts.tzinfo is not None:
         raise SchemaError(where, [SchemaProblem(field, f"carries a time zone ({ts.tzinfo}); the contract holds local port time "
-                                                       "without one", _LOCAL)])
+                                                       "without one", _LOCAL, rows, 1)])
     return ts
 
 
 def _frame_times(s: pd.Series, unit: str) -> np.ndarray:
     """A history column of times as integers of ``unit`` since 1970 (NaT: the int64 minimum), zoned or no-time values refused."""
+    name = str(s.name)
     if getattr(s.dtype, "tz", None) is not None:
-        raise SchemaError("history", [SchemaProblem(str(s.name), f"carries a time zone ({s.dtype}); the contract holds local port "
-                                                                 "time without one", _LOCAL)])
+        raise SchemaError("history", [SchemaProblem(name, f"carries a time zone ({s.dtype}); the contract holds local port "
+                                                          "time without one", _LOCAL)])
     if not pd.api.types.is_datetime64_dtype(s):  # text or numbers: each value checked as the records' are
-        s = pd.Series([pd.NaT if _missing(v) else _time(v, str(s.name), "history") for v in s], dtype="datetime64[ns]")
-    return s.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
+        read = _ns if unit == "ns" else _seconds
+        return np.array([read(v, name, "history", i) for i, v in enumerate(s)], dtype=np.int64)
+    seconds = s.to_numpy(dtype="datetime64[s]").astype(np.int64)  # any pandas time fits seconds
+    if unit == "s":
+        return seconds
+    # numpy wraps a time beyond nanoseconds (2500 became 1915): refused, as the contract refuses such placeholders
+    beyond = np.flatnonzero((seconds != _NAT_S) & ((seconds < _NS_FROM_S) | (seconds > _NS_TO_S)))
+    if len(beyond):
+        raise SchemaError("history", [_placeholder(name, (f"row {beyond[0]}",), len(beyond))])
+    return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+#: The seconds since 1970 a time in nanoseconds can hold (1677-09-22 to 2262-04-11)
+_NS_FROM_S, _NS_TO_S = pd.Timestamp.min.value // 1_000_000_000 + 1, pd.Timestamp.max.value // 1_000_000_000 - 1
+
+
+def _placeholder(field: str, rows: tuple, n: int) -> SchemaProblem:
+    return SchemaProblem(field, "times before 1900 or from 2200 on", f"a placeholder for 'no date': give the crossing's local time, "
+                                                                     f"or leave `{field}` out with its record", rows, n)
 
 
 def _number(v, field: str) -> float:
@@ -289,14 +366,26 @@ def _number(v, field: str) -> float:
                                                   f"send `{field}` as a whole number, or null if unknown")]) from None
 
 
-def _ns(v, field: str, where: str) -> int:
-    """Nanoseconds since 1970 of a time (NaT sentinel when missing)."""
-    return _NAT_NS if _missing(v) else _time(v, field, where).value
+def _ns(v, field: str, where: str, row: int | None = None) -> int:
+    """Nanoseconds since 1970 of a time (NaT sentinel when missing); one beyond nanoseconds (2262 on) refused as a placeholder."""
+    if _missing(v):
+        return _NAT_NS
+    ts = _time(v, field, where, row)
+    try:
+        return ts.value
+    except OverflowError:
+        raise SchemaError(where, [_placeholder(field, ("the entry record",) if row is None else (f"row {row}",), 1)]) from None
 
 
-def _seconds(v, field: str, where: str) -> int:
-    """Seconds since 1970 as build_features computes them (missing: the NaT sentinel)."""
-    return _NAT_S if _missing(v) else _time(v, field, where).value // 1_000_000_000
+def _seconds(v, field: str, where: str, row: int | None = None) -> int:
+    """Seconds since 1970 as build_features computes them (missing: the NaT sentinel), for any time pandas holds."""
+    if _missing(v):
+        return _NAT_S
+    ts = _time(v, field, where, row)
+    try:
+        return ts.value // 1_000_000_000
+    except OverflowError:  # beyond nanoseconds (2262 on): the contract's checks refuse it by its seconds
+        return int(ts.asm8.astype("datetime64[s]").astype(np.int64))
 
 
 # ----------------------------------------------------------------------------- the row

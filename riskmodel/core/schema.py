@@ -48,6 +48,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -71,6 +73,7 @@ __all__ = [
     "check_crossings",
     "check_crossing_record",
     "raw_id_problems",
+    "check_crossing_rows",
     "MAX_PERMIT_YEARS",
     "check_stays",
     "contract_markdown",
@@ -837,6 +840,164 @@ def check_crossing_record(record: Mapping, name: str = "the record") -> list[Sch
         else:  # ids, text, levels and booleans as given, so that the checks see what came
             columns[col.name] = np.array([v], dtype=object)
     return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
+
+
+def check_crossing_rows(columns: Mapping[str, list]) -> list[SchemaProblem]:
+    """Every problem :func:`check_crossings` finds in a few crossings of one traveller, given column by column.
+
+    A border desk's history of a traveller (tens of rows) is judged by the log's own checks, on the columns
+    it gives: a column of :data:`CROSSINGS` it does not give is not missing here (the caller says which it
+    needs). The pandas checks cost milliseconds, more than scoring: rows that :func:`_plainly_valid_rows`
+    finds plainly valid skip them (``tests/test_entry.py`` gives every column odd values through both).
+
+    Parameters
+    ----------
+    columns : Mapping of str to list
+        The given columns of :data:`CROSSINGS` (at least ``crossing_id``, ``traveller_id``, ``direction`` and
+        ``timestamp``), each a list of the values as sent, row by row; except the times, already read (zones
+        and text that is no time refused): ``timestamp`` as integer nanoseconds and ``permit_end`` as integer
+        seconds since 1970, the int64 minimum where missing.
+
+    Returns
+    -------
+    list of SchemaProblem
+        Empty when the rows meet the contract; rows are named by crossing id, or by position ("row 3")
+        when their own id is the problem.
+    """
+    try:
+        if _plainly_valid_rows(columns):
+            return []
+    except (TypeError, ValueError):  # a value that cannot be hashed or compared: the full checks say what it is
+        pass
+    frame = pd.DataFrame({name: _row_column(name, values) for name, values in columns.items()})
+    # a column of the wrong kind names no rows in a log (its dtype is the problem); here the values are: name them
+    return [replace(p, record_ids=_ids(frame, "crossing_id", _not_of_kind(_KINDS[p.column], columns[p.column]))[0],
+                    n_rows=int(_not_of_kind(_KINDS[p.column], columns[p.column]).sum()))
+            if not p.n_rows and _KINDS[p.column] in ("int", "bool") else p
+            for p in check_crossings(frame) if p.column in columns]
+
+
+_KINDS = {c.name: c.kind for c in CROSSINGS}
+_NAT = int(np.iinfo(np.int64).min)
+
+
+def _absent(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def _row_column(name: str, values: list) -> np.ndarray | pd.Series:
+    """One column of :func:`check_crossing_rows` as :func:`check_crossings` reads it (missing values as None)."""
+    if name in ("timestamp", "permit_end"):
+        return np.array(values, dtype=np.int64).view("datetime64[ns]" if name == "timestamp" else "datetime64[s]")
+    given = [None if _absent(v) else v for v in values]
+    if _KINDS[name] == "int" and all(v is None or isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+                                     for v in given):
+        return np.array([np.nan if v is None else v for v in given], dtype=float)
+    return pd.Series(given, dtype=object)
+
+
+def _not_of_kind(kind: str, values: list) -> np.ndarray:
+    """Which given values are no whole number (``int``) or no True/False (``bool``)."""
+    if kind == "bool":
+        return np.array([not (_absent(v) or isinstance(v, bool | np.bool_)) for v in values], dtype=bool)
+    return np.array([not (_absent(v) or isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+                          and float(v).is_integer()) for v in values], dtype=bool)
+
+
+_DAY_S = 86_400
+_EPOCH = datetime(1970, 1, 1)
+_ENUMS = {c.name: (frozenset(c.values), c.nullable) for c in CROSSINGS if c.kind == "enum" and c.name != "direction"}
+_DIRECTIONS = frozenset(DIRECTIONS)
+_NUMBER_TYPES = frozenset({int, float, type(None), type(pd.NA)})
+_BOOL_TYPES = frozenset({bool, np.bool_})
+
+
+def _plain_ids(values: list, nullable: bool) -> bool:
+    """Whether every id is text :func:`_id_kind` finds plain (missing ones too, when ``nullable``)."""
+    try:
+        joined = "".join(values)  # refuses anything that is no text
+    except TypeError:
+        if not nullable:
+            return False
+        values = [v for v in values if not _absent(v)]
+        return _plain_ids(values, False)
+    return joined.isprintable() and all(values) and list(map(str.strip, values)) == values
+
+
+def _plain_whole(values: list, need: tuple, low: float, high: float) -> bool:
+    """Whole numbers wherever given (``values``), present and within [low, high] where needed (``need``)."""
+    types = set(map(type, values))
+    if not types <= _NUMBER_TYPES or float in types and any(type(v) is float and v == v and not v.is_integer() for v in values):
+        return False
+    need_types = set(map(type, need))
+    if not need_types <= {int, float} or float in need_types and any(v != v for v in need):  # None, NA, NaN: missing
+        return False
+    return not need or low <= min(need) and max(need) <= high
+
+
+def _rows_of(rows: list[int]):
+    """A function taking the values at ``rows`` out of a list, as a tuple (operator.itemgetter, for any count)."""
+    if len(rows) > 1:
+        return itemgetter(*rows)
+    return lambda values: tuple(values[i] for i in rows)
+
+
+def _plainly_valid_rows(c: Mapping[str, list]) -> bool:
+    """Whether rows (as :func:`check_crossing_rows` takes them) plainly meet every check of :func:`check_crossings`.
+
+    False is no refusal, only "ask :func:`check_crossings`". It mirrors: each given column's kind, allowed values
+    and missing values (an entry's trip fields are required), the id rules and unique crossing ids, the nationality
+    code, the ranges of :func:`_range_checks` (a birth year within 120 years before the crossing's, judged against the
+    first and last crossing years) and the sequence of one traveller's entries and exits.
+    """
+    d, ts, ids = c["direction"], c["timestamp"], c["crossing_id"]
+    if not set(d) <= _DIRECTIONS or _NAT in ts or not _plain_ids(ids, False) or len(set(ids)) != len(ids):
+        return False
+    if min(ts, default=0) < TIMES_FROM.value or max(ts, default=0) >= TIMES_BEFORE.value:
+        return False
+    travellers = set(c["traveller_id"])
+    if len(travellers) > 1 or not _plain_ids(list(travellers), False) or not _plain_ids(c.get("document_id", []), True):
+        return False
+    take = _rows_of([i for i, x in enumerate(d) if x == "entry"])
+    for name, (allowed, nullable) in _ENUMS.items():
+        values = c.get(name)
+        if values is None:
+            continue
+        seen = set(values)
+        if seen <= allowed:
+            continue
+        if nullable == "no" or not set(take(values)) <= allowed or not all(_absent(v) for v in seen - allowed):
+            return False
+    return _plain_row_values(c, take)
+
+
+def _plain_row_values(c: Mapping[str, list], take) -> bool:
+    """The rest of :func:`_plainly_valid_rows`: text, numbers, booleans, permit ends and the sequence (``take``: entry rows)."""
+    d, ts = c["direction"], c["timestamp"]
+    if "port" in c and not all(isinstance(p, str) for p in set(c["port"])):
+        return False
+    if "nationality" in c and not all(isinstance(v, str) and _ISO3.fullmatch(v) for v in set(c["nationality"])):
+        return False
+    if "has_return_ticket" in c:
+        values = c["has_return_ticket"]
+        if not (set(map(type, take(values))) <= _BOOL_TYPES and all(_absent(v) for v in values if type(v) not in _BOOL_TYPES)):
+            return False
+    if "birth_year" in c:
+        first, last = (_EPOCH + timedelta(microseconds=min(ts) // 1000)).year, (_EPOCH + timedelta(microseconds=max(ts) // 1000)).year
+        if not _plain_whole(c["birth_year"], tuple(c["birth_year"]), last - 120, first):
+            return False
+    for name in ("group_size", "planned_stay_days"):
+        domain = FEATURE_DOMAINS[name]
+        if name in c and not _plain_whole(c[name], take(c[name]), domain.low, domain.high):
+            return False
+    if "permit_end" in c:
+        longest = 365 * MAX_PERMIT_YEARS  # days; fewer than any 20 calendar years
+        for p, t in zip(take(c["permit_end"]), take(ts), strict=True):
+            day = t // 1_000_000_000 // _DAY_S
+            if p != _NAT and not day <= p // _DAY_S <= day + longest:
+                return False
+    order = sorted(range(len(d)), key=ts.__getitem__)  # stable: same-time crossings as given, as the log's sort keeps them
+    return all(d[a] != d[b] for a, b in zip(order, order[1:]))
 
 
 #: Longest a permit may run, in years, from the entry day (here) or a permit's application (sources): twice the

@@ -209,7 +209,7 @@ def score(
         fix (a misspelt or wrongly cased column is named with the expected name);
         in any mode, when ``stays`` is not tabular, a passthrough column is absent or named as an
         output column, the record id or a passthrough column is given twice, or (with
-        ``history``) when the entry record or the history lacks a field or the entry record breaks the
+        ``history``) when the entry record or the history lacks a field or either breaks the
         crossings log's contract (see :func:`~riskmodel.core.entry.features_at_entry`).
     ValueError
         For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
