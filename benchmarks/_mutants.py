@@ -939,6 +939,10 @@ MUTANTS: tuple[Mutant, ...] = (
            'snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool) & ~no_end].copy()',
            'snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool)].copy()',
            ("tests/test_sources.py", "-k", "leaves_out_stays_with_no_permit_end"), "a stay with no permit end is learnt as no overstay"),
+    Mutant("Q38", "The history check's fast path leaves ports with hidden characters to the full check", "riskmodel/core/schema.py",
+           'if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):',
+           'if "port" in c and not all(isinstance(p, str) for p in set(c["port"])):',
+           ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "a history port with a zero-width space is scored as another port"),
 )
 
 

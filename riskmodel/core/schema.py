@@ -974,7 +974,8 @@ def _plainly_valid_rows(c: Mapping[str, list]) -> bool:
 def _plain_row_values(c: Mapping[str, list], take) -> bool:
     """The rest of :func:`_plainly_valid_rows`: text, numbers, booleans, permit ends and the sequence (``take``: entry rows)."""
     d, ts = c["direction"], c["timestamp"]
-    if "port" in c and not all(isinstance(p, str) for p in set(c["port"])):
+    # a port with a character that does not print is the full check's to judge (hidden ones refused, spaces taken)
+    if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):
         return False
     if "nationality" in c and not all(isinstance(v, str) and _ISO3.fullmatch(v) for v in set(c["nationality"])):
         return False
