@@ -169,9 +169,17 @@ def _champion_on_same_window(
     return {} if mase is None else {"champion_mase_same_window": mase}
 
 
-def promote(config: str | Path | ForecastConfig):
-    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision."""
+def promote(config: str | Path | ForecastConfig, *, version: str | int | None = None):
+    """Move ``champion`` to the current ``challenger`` (or to ``version``) if the config's gate passes; returns the decision.
+
+    Parameters
+    ----------
+    config : str, Path or ForecastConfig
+    version : str or int, optional
+        Judge and promote this version rather than the one behind ``challenger`` (a trainer
+        promoting the version it just registered, as ``riskmodel run`` does).
+    """
     from riskmodel.integrations.tracking.forecast import promote_forecaster
 
     cfg = load_forecast_config(config)
-    return promote_forecaster(cfg.tracking.registered_name, cfg.gate)
+    return promote_forecaster(cfg.tracking.registered_name, cfg.gate, version=version)

@@ -295,15 +295,15 @@ def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecast
         return Forecaster.from_files(files, where=folder)  # the bytes verified, not a second read of the folder
 
 
-def promote_forecaster(name: str, gate: ForecastGateConfig) -> registry.Decision:
-    """Promote ``name@challenger`` to ``champion`` if it passes ``gate``; the decision is tagged either way.
+def promote_forecaster(name: str, gate: ForecastGateConfig, *, version: str | int | None = None) -> registry.Decision:
+    """Promote ``name@challenger`` (or version ``version``) to ``champion`` if it passes ``gate``; the decision is tagged either way.
 
     The decision and its reasons are also written into the version's model card (its
     description and the run's ``model_card.md``).
 
     The rules are :func:`riskmodel.core.forecasting.gate.forecast_gate` (re-exported here).
     """
-    decision = registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate))
+    decision = registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate), version=version)
     cards.record_decision(name, decision.candidate)
     return decision
 
