@@ -53,3 +53,24 @@ def test_risk_promote_judges_the_version_it_promotes_when_a_trainer_registers_an
     assert client.get_registered_model(name).aliases.get("champion") is None
     assert client.get_model_version(name, v1).tags["gate.decision"] == "refused"
     assert "gate.decision" not in client.get_model_version(name, v2).tags
+
+
+def test_risk_promote_writes_its_decision_into_the_versions_model_card(small_config):  # noqa: F811
+    """`riskmodel promote risk` and `riskmodel run` promote through pipelines.risk.promote: the version's description
+    and its run's model_card.md must carry the decision and every reason, not the pending text of training."""
+    import mlflow
+
+    from riskmodel.apps.pipelines.risk import load_crossings, promote, train
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    logged = train(cfg, crossings=crossings).logged
+    decision = promote(cfg, crossings=crossings)
+    mv = MlflowClient().get_model_version(logged.name, str(logged.version))
+    outcome = "promoted" if decision.passed else "refused"
+    assert mv.tags["gate.decision"] == outcome
+    card = mlflow.artifacts.load_text(f"runs:/{mv.run_id}/model_card.md")
+    for text in (mv.description, card):
+        assert "Not decided yet" not in text
+        assert f"**{outcome}** on {mv.tags['gate.time']} against no champion yet" in text
+        assert all(f"- {r}" in text for r in decision.reasons), (decision.reasons, text)
