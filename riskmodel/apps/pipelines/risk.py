@@ -207,6 +207,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     (its logged lineage: another, shorter log than it was trained on) is refused outright, and so
     is a challenger whose training run logged no such lineage (the check cannot be made).
 
+    The decision and its reasons are recorded on the version (``gate.*`` tags) and written into its
+    model card: the version's description and the run's ``model_card.md``.
+
     The versions judged are those the promotion picked under its lease, by number
     (:func:`~riskmodel.integrations.tracking.registry.promote_pinned`): a trainer registering a new
     ``challenger`` meanwhile changes neither the version judged nor the version promoted.
@@ -222,7 +225,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     """
     from riskmodel.core.gate import GateDecision
     from riskmodel.core.risk.gate import evaluate_window_gate
-    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking import cards, registry
     from riskmodel.integrations.tracking.loading import check_pinned_champion
     from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model
 
@@ -260,7 +263,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
 
-    return registry.promote_pinned(name, decide, version=version)
+    decision = registry.promote_pinned(name, decide, version=version)
+    cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
+    return decision
 
 
 def tune(
