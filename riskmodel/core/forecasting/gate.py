@@ -184,7 +184,7 @@ def _same_window(candidate: dict[str, float], champion_version: str | None) -> t
     measured_on = candidate.get("champion_version_same_window")
     if measured_on is not None and f"{measured_on:.0f}" == str(champion_version):
         return same, "on the same window"
-    of = "no version recorded" if measured_on is None else f"version {measured_on:.0f}"
+    of = "a champion whose version was not recorded" if measured_on is None else f"version {measured_on:.0f}"
     return None, (f"as logged, on its own window: the same-window figure {same:.4f} was measured on {of}, not on the "
                   "champion compared with")
 
