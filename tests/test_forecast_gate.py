@@ -320,3 +320,20 @@ def test_no_holdout_window_is_said_with_the_fix_not_quoted_as_inf():
     assert not [r for r in d.reasons if "inf" in r.split()], d.reasons
     said = [r for r in d.reasons if "no holdout window" in r]
     assert said and "forecaster.holdout_windows" in said[0] and "1 or more" in said[0], d.reasons
+
+
+def test_a_same_window_figure_is_used_only_for_the_champion_it_was_measured_on():
+    """A figure measured on version 1 is no figure of champion version 2: the rule then reads version 2's logged MASE
+    and says so; measured on version 2, it is used, and the reason names the champion version compared with."""
+    stale = PASSING | {"mase": 0.95, "champion_mase_same_window": 1.0, "champion_version_same_window": 1.0}
+    decision = forecast_gate(stale, {"mase": 0.5}, EVERY_RULE, champion_version="2")
+    assert not decision.passed and _refused_by(decision) == ["mase"]
+    line = [r for r in decision.reasons if "champion version 2" in r]
+    assert len(line) == 1 and "0.5000" in line[0] and "as logged" in line[0] and "version 1" in line[0], decision.reasons
+    # a figure that names no champion version (an older run) is of no known champion either
+    unnamed = {k: v for k, v in stale.items() if k != "champion_version_same_window"}
+    assert not forecast_gate(unnamed, {"mase": 0.5}, EVERY_RULE, champion_version="2").passed
+    fresh = stale | {"champion_version_same_window": 2.0}
+    decision = forecast_gate(fresh, {"mase": 0.5}, EVERY_RULE, champion_version="2")
+    assert decision.passed, decision.reasons
+    assert any("champion version 2's 1.0000 (on the same window)" in r for r in decision.reasons), decision.reasons

@@ -241,3 +241,64 @@ def test_the_forecast_pyfunc_answers_what_was_asked(fitted):
     out = pyfunc.predict(pd.DataFrame.from_records([{"h": 3.0, "unique_id": "port/A"}, {"h": 3, "unique_id": "total"}]))
     assert sorted(out["unique_id"].unique()) == ["port/A", "total"] and len(out) == 2 * 3
     assert len(pyfunc.predict(pd.DataFrame({"h": [6]}))) == 6 * 6
+def _version_with_metrics(client, name: str, metrics: dict[str, float], source: str) -> str:
+    """A registered version whose run logged only ``metrics`` (no model: what the gate reads is run metrics), as challenger."""
+    import mlflow
+
+    from riskmodel.integrations.tracking import registry
+
+    with mlflow.start_run() as run:
+        mlflow.log_metrics(metrics)
+    version = client.create_model_version(name, source=source, run_id=run.info.run_id).version
+    registry.register(name, version)
+    return str(version)
+
+
+def test_the_champion_rule_is_not_judged_on_a_same_window_figure_of_a_former_champion(tmp_path):
+    """Two challengers trained while version 1 (MASE 1.00) was champion both measured version 1 on their window
+    (1.00). Version 2 (MASE 0.50) is promoted first; version 3 (MASE 0.95) must then be held against version 2,
+    the champion it would replace, not against version 1's figure: here the models cannot be loaded to measure
+    version 2 on version 3's window, so the rule uses version 2's logged 0.50 and says so."""
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import promote_forecaster
+
+    client, name, gate = registry.configure(), "arrival-forecast-daily", ForecastGateConfig()
+    client.create_registered_model(name)
+    good = {"mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
+    fake = str(tmp_path / "no-model")
+    _version_with_metrics(client, name, good | {"mase": 1.0}, fake)
+    assert promote_forecaster(name, gate).passed
+    stale = {"champion_mase_same_window": 1.0, "champion_version_same_window": 1.0}
+    assert _version_with_metrics(client, name, good | {"mase": 0.5} | stale, fake) == "2"
+    assert promote_forecaster(name, gate).passed
+    assert _version_with_metrics(client, name, good | {"mase": 0.95} | stale, fake) == "3"
+    decision = promote_forecaster(name, gate)
+    assert not decision.passed, decision.reasons
+    assert [c.metric for c in decision.comparisons if not c.passed] == ["mase"]
+    line = [r for r in decision.reasons if r.startswith("MASE ") and "champion version 2" in r]
+    assert len(line) == 1 and "0.5000" in line[0] and "as logged" in line[0] and "version 1" in line[0], decision.reasons
+    assert any(r.startswith("the champion version 2 could not be measured on version 3's holdout window") for r in decision.reasons)
+    assert str(registry.resolve_version(name, "champion").version) == "2"
+
+
+@pytest.mark.slow
+def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_champion_of_now(fitted):
+    """Version 3 logged a same-window figure of version 1 (10.0: anything passes against it); version 2 is champion
+    when it is promoted. The gate measures version 2 on version 3's holdout window then, and names version 2."""
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
+
+    cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1)
+    log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert promote_forecaster(name, open_gate).passed  # version 1
+    log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert promote_forecaster(name, open_gate).passed  # version 2, the champion of now
+    third = log_forecast_run(fitted, cfg, lineage={"source": "test"},
+                             extra_metrics={"champion_mase_same_window": 10.0, "champion_version_same_window": 1})
+    decision = promote_forecaster(name, open_gate)
+    line = [r for r in decision.reasons if "champion" in r]
+    assert len(line) == 1 and "champion version 2's" in line[0] and "on the same window" in line[0], decision.reasons
+    assert "10.0000" not in line[0]
+    # the same settings refitted on the same history: version 2 scores what version 3 scores, within the tolerance
+    assert decision.passed and str(registry.resolve_version(name, "champion").version) == third.version

@@ -7,6 +7,8 @@ Real MLflow (the test's local sqlite store), real forecasters, small synthetic m
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -97,3 +99,33 @@ def test_the_report_says_when_the_champions_history_ends_inside_a_break(run, tmp
 def test_the_report_has_no_break_line_when_the_history_ends_after_the_breaks(run, tmp_path):
     step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive, theta]", OPEN_GATE), "forecaster")
     assert _open_break_facts({"ports": step}) == {}
+
+
+def test_the_step_promotes_the_version_it_trained_when_another_trainer_registers_a_challenger_meanwhile(run, tmp_path, monkeypatch):
+    """Version 1 is registered as challenger by another trainer between this step's training (version 2) and its
+    promotion: the step must judge and promote version 2, the forecaster whose history and backtest it writes."""
+    from mlflow import MlflowClient
+
+    from riskmodel.apps.pipelines import forecast as forecast_pipeline
+    from riskmodel.core.config import load_config
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.integrations.tracking import registry
+
+    path = _config(tmp_path / "f.yaml", "[total]", "[snaive, theta]", OPEN_GATE)
+    other = load_config(path, ForecastConfig)
+    other = dataclasses.replace(other, data=dataclasses.replace(other.data, crossings_path=str(run.out / "data" / "crossings.parquet")))
+    assert forecast_pipeline.train(other).logged.version == "1"  # another trainer's version, never promoted
+    trained = forecast_pipeline.train
+
+    def train_then_another_registers(*args, **kwargs):
+        outcome = trained(*args, **kwargs)
+        registry.register("mj-forecast-test", "1")  # the other trainer's log_forecast_run, after this one's
+        return outcome
+
+    monkeypatch.setattr(forecast_pipeline, "train", train_then_another_registers)
+    step = _forecaster_step(run, "3/7", "port", path, "forecaster")
+    client = MlflowClient()
+    assert step.version == "2"
+    assert str(client.get_model_version_by_alias("mj-forecast-test", "champion").version) == "2"
+    assert client.get_model_version("mj-forecast-test", "2").tags["gate.decision"] == "promoted"
+    assert "gate.decision" not in client.get_model_version("mj-forecast-test", "1").tags

@@ -85,3 +85,31 @@ def test_a_champion_that_logged_no_evaluation_tables_gets_none_not_the_refused_c
     assert reliability.empty and fairness.empty
     assert said == ["the champion v3 logged no evaluation tables: the report shows none (the refused challenger's describe "
                     "another model)"]
+
+
+def test_the_step_promotes_the_version_it_trained_when_another_trainer_registers_a_challenger_meanwhile(tmp_path, monkeypatch):
+    """Version 1 is registered as challenger by another trainer between this step's training (version 2) and its
+    promotion: the step must judge and promote version 2, the model whose evaluation tables it writes."""
+    from mlflow import MlflowClient
+
+    from riskmodel.apps.pipelines import risk as risk_pipeline
+    from riskmodel.integrations.tracking import registry
+
+    crossings = make_crossings(5_000, "2018-01-01", "2023-12-31", seed=0).crossings
+    config = _config(tmp_path / "r.yaml", leaves=31, minimum_auc=0.5)
+    assert str(risk_pipeline.train(config, crossings=crossings).logged.version) == "1"  # another trainer's, never promoted
+    trained = risk_pipeline.train
+
+    def train_then_another_registers(*args, **kwargs):
+        outcome = trained(*args, **kwargs)
+        registry.register(outcome.logged.name, "1")  # the other trainer's log_risk_run, after this one's
+        return outcome
+
+    monkeypatch.setattr(risk_pipeline, "train", train_then_another_registers)
+    run = _Run(out=tmp_path, settings=MainJobSettings(travellers=5_000, start="2018-01-01", seed=0, risk_config=config),
+               state={}, progress=lambda _m: None)
+    step = _risk_step(run, crossings)
+    client = MlflowClient()
+    assert step.version == "2"
+    assert client.get_model_version(step.name, "2").tags["gate.decision"] == "promoted"
+    assert "gate.decision" not in client.get_model_version(step.name, "1").tags

@@ -153,25 +153,36 @@ def holdout_summary(forecaster: Forecaster) -> str | None:
 def _champion_on_same_window(
     forecaster: Forecaster, name: str, progress: Callable[[str], None], on_progress: ProgressHook | None = None
 ) -> dict[str, float]:
-    """The current champion refitted and scored on the challenger's holdout window, for the gate."""
-    from riskmodel.api import load
+    """The current champion refitted and scored on the challenger's holdout window, and its version, for the gate.
+
+    The gate uses the figure only while that version is still champion (another trainer may promote first).
+    """
     from riskmodel.core.exceptions import ModelLoadError
     from riskmodel.core.forecasting.gate import champion_on_same_window
+    from riskmodel.integrations.tracking.loading import load_logged
 
     try:
-        champion = load(f"models:/{name}@champion", refresh=True)
+        champion = load_logged(f"models:/{name}@champion")  # pinned: the model measured and its version are one
     except ModelLoadError:
         return {}  # no champion yet
-    if not isinstance(champion, Forecaster):
+    if not isinstance(champion.model, Forecaster):
         return {}
-    progress("refitting the champion's settings on the same history, to compare on the same window")
-    mase = champion_on_same_window(champion, forecaster, on_progress=on_progress)
-    return {} if mase is None else {"champion_mase_same_window": mase}
+    progress(f"refitting the champion's (version {champion.version}) settings on the same history, to compare on the same window")
+    mase = champion_on_same_window(champion.model, forecaster, on_progress=on_progress)
+    return {} if mase is None else {"champion_mase_same_window": mase, "champion_version_same_window": float(champion.version)}
 
 
-def promote(config: str | Path | ForecastConfig):
-    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision."""
+def promote(config: str | Path | ForecastConfig, *, version: str | int | None = None):
+    """Move ``champion`` to the current ``challenger`` (or to ``version``) if the config's gate passes; returns the decision.
+
+    Parameters
+    ----------
+    config : str, Path or ForecastConfig
+    version : str or int, optional
+        Judge and promote this version rather than the one behind ``challenger`` (a trainer
+        promoting the version it just registered, as ``riskmodel run`` does).
+    """
     from riskmodel.integrations.tracking.forecast import promote_forecaster
 
     cfg = load_forecast_config(config)
-    return promote_forecaster(cfg.tracking.registered_name, cfg.gate)
+    return promote_forecaster(cfg.tracking.registered_name, cfg.gate, version=version)

@@ -261,7 +261,8 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.progress("2/7 training the overstay-risk model")
         with run.timed("risk", "training the risk model"):
             outcome = risk_pipeline.train(rcfg, crossings=crossings, log=True, progress=run.step_progress, on_progress=run.counts)
-        decision = risk_pipeline.promote(rcfg, crossings=crossings)
+        # the version just trained: another trainer may have registered a newer challenger meanwhile
+        decision = risk_pipeline.promote(rcfg, crossings=crossings, version=outcome.logged.version)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         reliability, fairness = outcome.result.reliability, outcome.result.fairness.table
         champion = resolve_version(name, "champion")
@@ -336,7 +337,8 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
         run.progress(f"{step} training the arrival forecaster per {hierarchy} (backtests choose the model)")
         with run.timed(state_key, f"fitting and backtesting the {label}"):
             fout = forecast_pipeline.train(fcfg, log=True, progress=run.step_progress, on_progress=run.counts)
-        decision = forecast_pipeline.promote(fcfg)
+        # the version just trained, whose history and backtest are written: not whatever @challenger is by now
+        decision = forecast_pipeline.promote(fcfg, version=fout.logged.version)
         run.progress(f"    gate: {'promoted to champion' if decision.passed else 'NOT promoted'}: {'; '.join(decision.reasons)}")
         champion = resolve_version(name, "champion")
         if champion is not None:

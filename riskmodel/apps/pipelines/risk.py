@@ -198,8 +198,8 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
     return fit_slices(fit, cfg.model, window)["train"], window
 
 
-def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None = None):
-    """Move ``champion`` to the current ``challenger`` if it passes the paired gate; returns the decision.
+def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None = None, version: str | int | None = None):
+    """Move ``champion`` to the current ``challenger`` (or to ``version``) if it passes the paired gate; returns the decision.
 
     Champion, challenger and the challenger's logistic baseline are scored on the same
     recent window of matured stays (:func:`gate_window`), and the challenger is audited
@@ -212,15 +212,26 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     (its logged lineage: another, shorter log than it was trained on) is refused outright, and so
     is a challenger whose training run logged no such lineage (the check cannot be made).
 
+    The decision and its reasons are recorded on the version (``gate.*`` tags) and written into its
+    model card: the version's description and the run's ``model_card.md``.
+
+    The versions judged are those the promotion picked under its lease, by number
+    (:func:`~riskmodel.integrations.tracking.registry.promote_pinned`): a trainer registering a new
+    ``challenger`` meanwhile changes neither the version judged nor the version promoted.
+
     Parameters
     ----------
     config : str, Path or RiskConfig
     crossings : DataFrame, optional
         The crossings log the challenger was trained on; default: ``config.data`` again.
+    version : str or int, optional
+        Judge and promote this version rather than the one behind ``challenger`` (a trainer
+        promoting the version it just registered, as ``riskmodel run`` does).
     """
     from riskmodel.core.gate import GateDecision
     from riskmodel.core.risk.gate import evaluate_window_gate
-    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking import cards, registry
+    from riskmodel.integrations.tracking.loading import check_pinned_champion
     from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model
 
     cfg = load_risk_config(config)
@@ -230,9 +241,10 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     m, name = cfg.model, cfg.tracking.registered_name
     y = window[m.target].to_numpy(dtype=float)
 
-    def decide(_candidate: dict, champion_metrics: dict | None):
-        # called under the registry's promotion lock: the aliases cannot move while the models load
-        through, start = fitted_through(name), window[m.time_column].min()
+    def decide(candidate: registry.Pinned, champion: registry.Pinned | None):
+        # the versions registry.promote picked, by number: a trainer registering a new challenger does not take the
+        # promotion lease, so @challenger may point at another version by now; the version judged is the one promoted
+        through, start = fitted_through(name, version=candidate.version), window[m.time_column].min()
         if through is None:
             # a check the gate cannot make is no pass: the window may be rows the challenger was fitted on
             return GateDecision(False, ("FAIL: the challenger's training run logged no fitting lineage (data_train_to, "
@@ -242,8 +254,11 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             # a window the challenger was fitted, early-stopped or calibrated on would flatter it
             return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
                                         "to fit, stop or calibrate; promote with the crossings log it was trained on",))
-        p = load_risk_model(f"models:/{name}@challenger").predict_proba(window)[:, 1]
-        champ = None if champion_metrics is None else load_risk_model(f"models:/{name}@champion").predict_proba(window)[:, 1]
+        p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
+        champ = None
+        if champion is not None:
+            check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
+            champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
         travellers = window.get("traveller_id")
@@ -253,7 +268,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
 
-    return registry.promote(name, decide)
+    decision = registry.promote_pinned(name, decide, version=version)
+    cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
+    return decision
 
 
 def tune(

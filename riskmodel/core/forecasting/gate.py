@@ -17,7 +17,9 @@ window. A challenger passes when, for the rules of
   coverage can cross, a minimum of 0 or a maximum of 1, is said in an ``OFF:`` line);
 * with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
   champion refitted and scored on the same window (``champion_mase_same_window``) when
-  that was measured, else the champion's own logged MASE.
+  that was measured on the champion compared with (``champion_version_same_window``), else the
+  champion's own logged MASE, and the decision says which figure of which champion version it read:
+  a figure measured on a former champion is never quoted as the champion's.
 
 A missing MASE or ratio (no holdout window: ``forecaster.holdout_windows`` 0, or too short a history)
 fails its rule, and the decision says there is no holdout window to judge and how to fix the config
@@ -76,7 +78,9 @@ def honest_metrics(forecaster) -> dict[str, float]:
     return out
 
 
-def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig) -> GateDecision:
+def forecast_gate(
+    candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig, *, champion_version: str | None = None
+) -> GateDecision:
     """Check a challenger's backtest metrics against the rules of ``gate`` (and the champion's).
 
     Parameters
@@ -84,12 +88,18 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
     candidate : dict of str to float
         The challenger's holdout metrics (:func:`honest_metrics`: ``mase``,
         ``mase_over_best_peer``, ``mase_over_snaive``, ``coverage_95``), and
-        ``champion_mase_same_window`` when the champion was scored on the same window.
+        ``champion_mase_same_window`` when the champion was scored on the same window, with
+        ``champion_version_same_window``, the version of the champion it was measured on.
     champion : dict of str to float or None
         The champion's run metrics, or None when there is no champion yet (with neither its
         ``mase`` nor ``champion_mase_same_window``, the champion rule fails).
     gate : ForecastGateConfig
         Rules and tolerances.
+    champion_version : str, optional
+        The version of the champion compared with (the promotion names it). Given, the
+        same-window figure is used only when it was measured on that version; otherwise the
+        champion's logged MASE is, and the reason says why. Not given, the same-window figure is
+        taken as the champion's.
 
     Returns
     -------
@@ -137,18 +147,19 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')}{_measured_on(candidate)} "
         f"{'within' if ok else 'outside'} [{lo}, {hi}]",
     )
-    reference = candidate.get("champion_mase_same_window", champion.get("mase") if champion is not None else None)
+    same, where = _same_window(candidate, champion_version)
+    reference = same if same is not None else champion.get("mase") if champion is not None else None
+    whose = "champion's" if champion_version is None else f"champion version {champion_version}'s"
     if reference is None and champion is not None:
         # a champion whose MASE could not be read ({} from the registry) is no absent champion: no comparison, no pass
         checks.compare("mase", None, reference=None, rule="<= champion x (1 + tolerance)",
-                       text="the champion's MASE could not be read nor measured on the same window: cannot compare with it")
+                       text=f"the {whose} MASE could not be read nor measured on the same window: cannot compare with it")
     elif reference is not None:
         factor = 1 + gate.mase_tolerance
-        where = "on the same window" if "champion_mase_same_window" in candidate else "as logged"
         checks.compare(
             "mase", shown, upper=reference * factor, reference=reference, tolerance=gate.mase_tolerance,
             rule="<= champion x (1 + tolerance)",
-            text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} champion's {reference:.4f} ({where}) x {factor}",
+            text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} {whose} {reference:.4f} ({where}) x {factor}",
         )
     return checks.decision()
 
@@ -157,6 +168,25 @@ def forecast_gate(candidate: dict[str, float], champion: dict[str, float] | None
 NO_HOLDOUT = ("no holdout window to judge: the challenger has no holdout MASE (forecaster.holdout_windows is 0, or the "
               "history is too short to keep a window out of model choice); set forecaster.holdout_windows to 1 or more, "
               "with history for n_windows + holdout_windows backtest windows")
+
+
+def _same_window(candidate: dict[str, float], champion_version: str | None) -> tuple[float | None, str]:
+    """The same-window figure when it is of the champion compared with (else None), and where the reference comes from.
+
+    A figure measured on another version (a champion replaced since the challenger was trained), or naming no version,
+    is not the champion's: the champion's logged MASE is read instead, and the reason says so.
+    """
+    same = candidate.get("champion_mase_same_window")
+    if same is None:
+        return None, "as logged"
+    if champion_version is None:
+        return same, "on the same window"
+    measured_on = candidate.get("champion_version_same_window")
+    if measured_on is not None and f"{measured_on:.0f}" == str(champion_version):
+        return same, "on the same window"
+    of = "a champion whose version was not recorded" if measured_on is None else f"version {measured_on:.0f}"
+    return None, (f"as logged, on its own window: the same-window figure {same:.4f} was measured on {of}, not on the "
+                  "champion compared with")
 
 
 def _figure(value: float | None) -> str:

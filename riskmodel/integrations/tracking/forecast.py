@@ -21,6 +21,7 @@ against actuals and logs MASE, coverage and bias per series and level.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import json
 import re
@@ -36,11 +37,12 @@ from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
 from riskmodel.core.forecasting.calendar import COVID_BREAK
+from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
 from riskmodel.core.forecasting.intervals import largest_error_message
-from riskmodel.core.forecasting.gate import forecast_gate
+from riskmodel.core.forecasting.gate import champion_on_same_window, forecast_gate
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import cards, forecast_pyfunc, provenance, registry
@@ -297,17 +299,57 @@ def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecast
         return Forecaster.from_files(files, where=folder)  # the bytes verified, not a second read of the folder
 
 
-def promote_forecaster(name: str, gate: ForecastGateConfig) -> registry.Decision:
-    """Promote ``name@challenger`` to ``champion`` if it passes ``gate``; the decision is tagged either way.
+def promote_forecaster(name: str, gate: ForecastGateConfig, *, version: str | int | None = None) -> registry.Decision:
+    """Promote ``name@challenger`` (or version ``version``) to ``champion`` if it passes ``gate``; the decision is tagged either way.
 
     The decision and its reasons are also written into the version's model card (its
     description and the run's ``model_card.md``).
 
-    The rules are :func:`riskmodel.core.forecasting.gate.forecast_gate` (re-exported here).
+    The rules are :func:`riskmodel.core.forecasting.gate.forecast_gate` (re-exported here),
+    against the champion of now, named in the decision: the challenger's same-window figure
+    (``champion_mase_same_window``) counts only when it was measured on that champion's version;
+    measured on a former champion (replaced since the challenger was trained), the champion of
+    now is refitted and scored on the challenger's holdout window at promotion, and when it
+    cannot be loaded its logged MASE is compared with, which the decision says.
+
     """
-    decision = registry.promote(name, lambda cand, champ: forecast_gate(cand, champ, gate))
+    def judge(candidate: registry.Pinned, champion: registry.Pinned | None):
+        metrics, note = _against_champion_of_now(candidate, champion)
+        decision = forecast_gate(metrics, None if champion is None else champion.metrics, gate,
+                                 champion_version=None if champion is None else champion.version)
+        return decision if note is None else dataclasses.replace(decision, reasons=(*decision.reasons, note))
+
+    decision = registry.promote_pinned(name, judge, version=version)
     cards.record_decision(name, decision.candidate)
     return decision
+
+
+#: The run metrics of a same-window figure: the champion's MASE on the challenger's holdout window, and the version measured.
+SAME_WINDOW = ("champion_mase_same_window", "champion_version_same_window")
+
+
+def _against_champion_of_now(candidate: registry.Pinned, champion: registry.Pinned | None) -> tuple[dict[str, float], str | None]:
+    """The candidate's metrics with a same-window figure of ``champion`` only, measured now when the logged one is of another version.
+
+    With no champion, no figure. When either model cannot be loaded (or the refit has no holdout window), the logged
+    figure stays, :func:`forecast_gate` sees it is of another version and uses the champion's logged MASE, and the
+    second value is a reason line saying why the champion was not measured; else it is None.
+    """
+    metrics = dict(candidate.metrics)
+    if champion is None:
+        return {k: v for k, v in metrics.items() if k not in SAME_WINDOW}, None
+    measured_on = metrics.get(SAME_WINDOW[1])
+    if measured_on is not None and f"{measured_on:.0f}" == champion.version:
+        return metrics, None
+    why = "the refit has no holdout window"
+    try:
+        mase = champion_on_same_window(load_forecaster(champion.uri), load_forecaster(candidate.uri))
+    except ModelLoadError as exc:  # a model that fails its manifest too: it is not used, only not measured
+        mase, why = None, str(exc)
+    if mase is None:
+        return metrics, (f"the champion version {champion.version} could not be measured on version {candidate.version}'s holdout "
+                         f"window ({why}): its logged MASE is compared with")
+    return metrics | dict(zip(SAME_WINDOW, (mase, float(champion.version)))), None
 
 
 def log_forecast_monitoring(

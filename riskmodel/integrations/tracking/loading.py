@@ -26,7 +26,7 @@ from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfunc, signing
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin", "check_pinned_champion"]
 
 ALLOW_UNGATED_ENV = signing.ALLOW_UNGATED_ENV
 CHAMPION = signing.CHAMPION
@@ -60,6 +60,20 @@ def _pin(uri: str, allow_ungated: bool) -> tuple[str, str, str]:
         if alias == CHAMPION:
             _check_champion(name, version, dict(mv.tags), allow_ungated, uri)
     return f"models:/{name}/{version}", name, version
+
+
+def check_pinned_champion(name: str, version: str | int, tags: dict[str, str], *, allow_ungated: bool = False) -> None:
+    """Refuse version ``version``, the ``champion`` a gate pinned by number, unless it carries a passed, signed gate decision.
+
+    Loading ``models:/<name>/<version>`` checks no gate; a gate that pinned the champion by number checks it here, as
+    loading ``@champion`` would (a champion moved by hand is refused, the override recorded in the audit log).
+
+    Raises
+    ------
+    ModelLoadError
+        If the version's gate decision is missing, refused or not signed by riskmodel, and no override is given.
+    """
+    _check_champion(name, str(version), dict(tags), allow_ungated, f"models:/{name}@{CHAMPION}")
 
 
 def _check_champion(name: str, version: str, tags: dict[str, str], allow_ungated: bool, uri: str) -> None:

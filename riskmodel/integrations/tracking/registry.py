@@ -19,7 +19,8 @@ what a model predicts:
 * :func:`register`: set the alias ``challenger`` (by default) on a logged version.
 * :func:`promote`: move ``champion`` to the challenger only when a gate passes,
   under a lease held in the tracking store (:mod:`.lease`), so promotions from
-  any machine are serialised,
+  any machine are serialised; :func:`promote_pinned` hands its gate the exact versions
+  picked (:class:`Pinned`), for a gate that loads models or reads more than run metrics,
   and record the :class:`~riskmodel.core.gate.GateDecision` as model-version tags
   (``gate.decision``, ``gate.reasons``, ``gate.comparisons`` (JSON), ``gate.compared_with``,
   ``gate.time``, ``gate.lease``), whether or not it passed, the same way for every model kind, with
@@ -65,6 +66,8 @@ __all__ = [
     "verify_manifest",
     "register",
     "promote",
+    "promote_pinned",
+    "Pinned",
     "Decision",
     "version_metrics",
     "resolve_version",
@@ -182,6 +185,25 @@ class Decision:
     comparisons: tuple[Comparison, ...] = ()
 
 
+@dataclass(frozen=True)
+class Pinned:
+    """A version the promotion picked, for its gate: ``name``, ``version``, its run's ``metrics`` and its version ``tags``.
+
+    Read what the gate judges through :attr:`uri` (``models:/<name>/<version>``), never through an alias: a trainer
+    registering a new ``challenger`` does not take the promotion lease, so the alias may move while the gate runs.
+    """
+
+    name: str
+    version: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+    @property
+    def uri(self) -> str:
+        """``models:/<name>/<version>``: this version, whatever the aliases point at by now."""
+        return f"models:/{self.name}/{self.version}"
+
+
 def promote(
     name: str,
     decide: Callable[[dict[str, float], dict[str, float] | None], object],
@@ -204,6 +226,11 @@ def promote(
     recorded on its version, with the champion it was compared with
     (``gate.compared_with``) and the lease it was taken under (``gate.lease``),
     and appended to the audit log (event ``promotion``).
+
+    The lease does not stop a trainer from registering a new ``challenger``
+    meanwhile: ``decide`` gets the metrics of the versions picked; a gate that
+    reads anything else (a model to score, a run's lineage) must use
+    :func:`promote_pinned`, which names those versions.
 
     Parameters
     ----------
@@ -237,13 +264,58 @@ def promote(
         If another promotion holds the lease for longer than ``wait``, or this
         one outlived its ``lease_ttl`` (then no alias was moved).
     """
+    def judge(candidate: Pinned, champion: Pinned | None):
+        return decide(candidate.metrics, None if champion is None else champion.metrics)
+
+    return promote_pinned(name, judge, aliases=(candidate_alias, champion_alias), version=version, lease_ttl=lease_ttl, wait=wait)
+
+
+def promote_pinned(
+    name: str,
+    judge: Callable[[Pinned, Pinned | None], object],
+    *,
+    aliases: tuple[str, str] = ("challenger", "champion"),
+    version: str | int | None = None,
+    lease_ttl: float = lease.DEFAULT_TTL,
+    wait: float = lease.DEFAULT_WAIT,
+) -> Decision:
+    """:func:`promote` with a gate that is told the exact versions picked, under the lease.
+
+    ``judge(candidate, champion_or_None)`` gets each as a :class:`Pinned` (version number, run
+    metrics, version tags, ``models:/<name>/<version>`` URI) and returns the decision; the version
+    it judges is the version promoted, whatever ``@challenger`` points at by the time it loads it.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    judge : callable
+        ``judge(candidate, champion_or_None)`` returning a :class:`~riskmodel.core.gate.GateDecision`.
+    aliases : tuple of str, default=("challenger", "champion")
+        The candidate's alias (unless ``version`` is given) and the champion's.
+    version, lease_ttl, wait
+        As for :func:`promote`.
+
+    Returns
+    -------
+    Decision
+
+    Raises
+    ------
+    ModelLoadError, PromotionBusyError
+        As for :func:`promote`.
+    """
     lease.check_settings(lease_ttl, wait)
     client = configure()
     with lease.promotion_lease(client, name, ttl=lease_ttl, wait=wait) as held:
-        return _promote_locked(client, name, decide, (candidate_alias, champion_alias), version, held)
+        return _promote_locked(client, name, judge, aliases, version, held)
 
 
-def _promote_locked(client, name, decide, aliases, version, held: lease.Lease) -> Decision:
+def _pinned(client, name: str, mv) -> Pinned:
+    return Pinned(name, str(mv.version), version_metrics(name, mv.version, client), dict(mv.tags or {}))
+
+
+def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) -> Decision:
     candidate_alias, champion_alias = aliases
     if version is not None:
         try:
@@ -257,8 +329,8 @@ def _promote_locked(client, name, decide, aliases, version, held: lease.Lease) -
     champ = resolve_version(name, champion_alias, client)
     if champ is not None and champ.version == cand.version:
         return Decision(True, (f"version {cand.version} is already {champion_alias}",), str(cand.version), str(champ.version))
-    champ_metrics = version_metrics(name, champ.version, client) if champ is not None else None
-    result = decide(version_metrics(name, cand.version, client), champ_metrics)
+    champion = _pinned(client, name, champ) if champ is not None else None
+    result = judge(_pinned(client, name, cand), champion)
     passed = bool(result.passed)
     reasons = tuple(str(r) for r in result.reasons)
     comparisons = tuple(getattr(result, "comparisons", ()))

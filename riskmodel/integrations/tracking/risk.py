@@ -402,20 +402,21 @@ def _log_evaluation(result: TrainResult) -> None:
     mlflow.log_text(result.reliability.to_csv(index=False), "evaluation/reliability.csv")
 
 
-def _training_run(name: str, alias: str, client) -> str | None:
-    """The id of the run that trained ``name@alias``; None when the alias is not set."""
-    mv = registry.resolve_version(name, alias, client)
+def _training_run(name: str, alias: str, client, version: str | int | None = None) -> str | None:
+    """The id of the run that trained ``name@alias`` (or version ``version``); None when the alias is not set."""
+    mv = registry.resolve_version(name, alias, client) if version is None else client.get_model_version(name, str(version))
     return None if mv is None else (mv.tags.get("run_id") or mv.run_id)
 
 
-def fitted_through(name: str, alias: str = "challenger") -> pd.Timestamp | None:
-    """The latest time any fitting slice of ``name@alias`` read (training, early stopping, calibration).
+def fitted_through(name: str, alias: str = "challenger", *, version: str | int | None = None) -> pd.Timestamp | None:
+    """The latest time any fitting slice of ``name@alias`` (or of version ``version``) read (training, early stopping, calibration).
 
     Read from the lineage its training run logged (``data_train_to``, ``data_valid_to``,
-    ``data_calib_to``); None when the alias is not set or the run logged no such lineage.
+    ``data_calib_to``); None when the alias is not set or the run logged no such lineage. A gate
+    passes ``version``: the alias may move to another version while it decides.
     """
     client = registry.configure()
-    run_id = _training_run(name, alias, client)
+    run_id = _training_run(name, alias, client, version)
     if not run_id:
         return None
     params = client.get_run(run_id).data.params
