@@ -247,7 +247,8 @@ def _version_with_metrics(client, name: str, metrics: dict[str, float], source: 
 
     from riskmodel.integrations.tracking import registry
 
-    with mlflow.start_run() as run:
+    # an experiment of this test's store: the active one may be another test's (mlflow keeps it per process)
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("gate-figures").experiment_id) as run:
         mlflow.log_metrics(metrics)
     version = client.create_model_version(name, source=source, run_id=run.info.run_id).version
     registry.register(name, version)
