@@ -423,8 +423,22 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
 
 def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, scored: _Scored) -> dict[str, pd.DataFrame]:
     """Arrival forecasts per port and per nationality, and the expected workload per port and day."""
-    from riskmodel.api import forecast
     from riskmodel.core.operations import OperationsConfig, expected_workload
+
+    frames = _served_forecasts(run, ports, nats)
+    ops = load_config(run.settings.operations_config, OperationsConfig)
+    # the CSV holds exactly what the report is drawn from (people to two decimals, shares to four)
+    workload = expected_workload(frames["forecasts.parquet"], scored.shares, ops)
+    shares = [c for c in workload.columns if c.startswith("referral_share")]
+    workload = workload.round({**dict.fromkeys(workload.select_dtypes("float").columns, 2), **dict.fromkeys(shares, 4)})
+    workload.to_csv(run.out / "workload.csv", index=False)
+    frames["workload.csv"] = workload
+    return frames
+
+
+def _served_forecasts(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> dict[str, pd.DataFrame]:
+    """The champions' arrival forecasts per port and per nationality, written to ``forecasts*.parquet``."""
+    from riskmodel.api import forecast
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
@@ -435,13 +449,6 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
         }
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
-    ops = load_config(run.settings.operations_config, OperationsConfig)
-    # the CSV holds exactly what the report is drawn from (people to two decimals, shares to four)
-    workload = expected_workload(frames["forecasts.parquet"], scored.shares, ops)
-    shares = [c for c in workload.columns if c.startswith("referral_share")]
-    workload = workload.round({**dict.fromkeys(workload.select_dtypes("float").columns, 2), **dict.fromkeys(shares, 4)})
-    workload.to_csv(run.out / "workload.csv", index=False)
-    frames["workload.csv"] = workload
     return frames
 
 
