@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run, _served_forecasts
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import GateRefusedError
 
@@ -97,3 +97,33 @@ def test_the_report_says_when_the_champions_history_ends_inside_a_break(run, tmp
 def test_the_report_has_no_break_line_when_the_history_ends_after_the_breaks(run, tmp_path):
     step = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total]", "[snaive, theta]", OPEN_GATE), "forecaster")
     assert _open_break_facts({"ports": step}) == {}
+
+
+def test_the_run_serves_the_forecasts_of_the_champion_it_promoted_and_names(run, tmp_path, monkeypatch):
+    """The monthly run (review r11c, repro 08): v1, trained on data to 2019-12, is the champion; this run trains v2
+    on data to 2023-12 and promotes it, and the report names v2.
+
+    Training v2 compares it with the champion on the same window, which loads v1 by its alias. The forecasts,
+    asked for right after (load's clock held still: well inside its 10 s alias re-check), must be v2's:
+    from 2024-01, the month after its data ends, not v1's from 2020-01. They stay v2's if the alias moves
+    meanwhile (a rollback by hand): the forecasts are those of the version the report names."""
+    from riskmodel import api
+    from riskmodel.integrations.tracking import registry
+
+    monkeypatch.setattr(api, "_now", lambda: 1_000.0, raising=False)
+    run.settings = MainJobSettings(travellers=1_500, seed=3, horizon=6)
+    crossings = pd.read_parquet(run.data_dir / "crossings.parquet")
+    crossings[crossings["timestamp"] < "2020-01-01"].to_parquet(run.data_dir / "crossings.parquet", index=False)
+    v1 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total, port]", "[snaive, theta]", OPEN_GATE, "[]"), "forecaster")
+    assert v1.version == "1"
+    crossings.to_parquet(run.data_dir / "crossings.parquet", index=False)
+    v2 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v2.yaml", "[total, port]", "[snaive, theta]", OPEN_GATE), "forecaster")
+    assert v2.version == "2"
+
+    frames = _served_forecasts(run, v2, v2)
+    for file in ("forecasts.parquet", "forecasts_nationality.parquet"):
+        assert frames[file]["ds"].min() == pd.Timestamp("2024-01-01"), file
+        assert pd.read_parquet(run.out / file)["ds"].min() == pd.Timestamp("2024-01-01"), file
+
+    registry.register(v2.name, "1", alias="champion")  # rolled back by hand while the run was forecasting
+    assert _served_forecasts(run, v2, v2)["forecasts.parquet"]["ds"].min() == pd.Timestamp("2024-01-01")
