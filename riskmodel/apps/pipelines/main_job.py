@@ -214,6 +214,30 @@ class _ForecasterStep:
     history: pd.DataFrame
     backtest: Path
 
+    @property
+    def uri(self) -> str:
+        """The version the report names, pinned: ``@champion`` may have moved, or be answered from load's cache."""
+        return f"models:/{self.name}/{self.version}"
+
+
+def _gated_champion(name: str) -> str | None:
+    """The version behind ``name@champion``, None when the alias is unset.
+
+    Checked as loading ``@champion`` checks it (a passed gate decision signed by riskmodel, or the
+    emergency override): the steps then use this version by number, which loads unchecked.
+
+    Raises
+    ------
+    ModelLoadError
+        If the alias was moved past the gate by hand (and no override is given).
+    """
+    from riskmodel.integrations.tracking.loading import pin
+    from riskmodel.integrations.tracking.registry import resolve_version
+
+    if resolve_version(name, "champion") is None:
+        return None
+    return pin(f"models:/{name}@champion").rsplit("/", 1)[1]
+
 
 def _data_step(run: _Run) -> pd.DataFrame:
     """Generate the synthetic crossings, or reuse them when the data settings are unchanged."""
@@ -346,12 +370,13 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
             state[f"{state_key}_files"] = str(champion.version)
             state[f"{state_key}_refused"] = None if decision.passed else str(getattr(fout.logged, "version", ""))
             run.save_state()
-    if champion is None:
+    version = None if champion is None else _gated_champion(name)
+    if version is None:
         raise GateRefusedError(
             f"no champion for `{name}`: the {label} did not pass its gate; its reasons are on the model "
             "version's gate.reasons tag in MLflow. Fix: train on more data or change the gate in its config."
         )
-    return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
+    return _ForecasterStep(name=name, version=version, history=pd.read_parquet(history_path), backtest=backtest_path)
 
 
 def _logged_champion(run: _Run, name: str, version) -> object:
@@ -359,7 +384,7 @@ def _logged_champion(run: _Run, name: str, version) -> object:
     from riskmodel.api import load
 
     run.step_progress(f"the report keeps the accuracy and history of the champion v{version}, which still serves the forecasts")
-    return load(f"models:/{name}@champion", refresh=True)
+    return load(f"models:/{name}/{version}")  # the version named, not whatever the alias holds by now
 
 
 def _write_forecaster_files(forecaster, history_path: Path, backtest_path: Path) -> None:
@@ -437,15 +462,16 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
 
 
 def _served_forecasts(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> dict[str, pd.DataFrame]:
-    """The champions' arrival forecasts per port and per nationality, written to ``forecasts*.parquet``."""
+    """The arrival forecasts per port and per nationality of the versions the steps name (the report's), written to
+    ``forecasts*.parquet``."""
     from riskmodel.api import forecast
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
     with run.timed("forecasts", "forecasting"):
         frames = {
-            "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
-            "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
+            "forecasts.parquet": forecast(horizon, model=ports.uri),
+            "forecasts_nationality.parquet": forecast(horizon, model=nats.uri),
         }
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
@@ -486,7 +512,7 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
 
     facts = {}
     for label, step in steps.items():
-        table = getattr(load(f"models:/{step.name}@champion"), "open_breaks_", None)
+        table = getattr(load(step.uri), "open_breaks_", None)
         if table is not None and len(table):
             facts[f"forecaster, {label}: history ends inside a break"] = open_breaks_message(table)
     return facts
@@ -595,8 +621,7 @@ def run_main_job(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
         nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv", trends=out / "trends.csv",
         report=report, risk_model=f"models:/{risk.name}/{risk.version}",
-        forecast_model=f"models:/{ports.name}/{ports.version}",
-        nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
+        forecast_model=ports.uri, nationality_forecast_model=nats.uri,
         seconds=time.perf_counter() - started, reused=run.reused,
     )
 
