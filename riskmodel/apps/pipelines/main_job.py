@@ -206,6 +206,11 @@ class _RiskStep:
     reliability: pd.DataFrame
     fairness: pd.DataFrame
 
+    @property
+    def uri(self) -> str:
+        """The version the report names, pinned: ``@champion`` may have moved, or be answered from load's cache."""
+        return f"models:/{self.name}/{self.version}"
+
 
 @dataclass
 class _ForecasterStep:
@@ -299,14 +304,14 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.state["risk_files"] = None if champion is None else str(champion.version)
         run.state["risk_refused"] = None if decision.passed else str(outcome.logged.version if outcome.logged else "")
         run.save_state()
-    champion = resolve_version(name, "champion")
-    if champion is None:
+    version = _gated_champion(name)
+    if version is None:
         raise GateRefusedError(
             f"no champion for `{name}`: the first model did not pass the gate (its bounds or the fairness audit); "
             "its reasons are on the model version's gate.reasons tag in MLflow. Fix: train on more data "
             "(e.g. --travellers 40000) or change the gate/fairness policy in the risk config (--risk-config)."
         )
-    return _RiskStep(name=name, version=str(champion.version), config=rcfg, reliability=reliability, fairness=fairness)
+    return _RiskStep(name=name, version=version, config=rcfg, reliability=reliability, fairness=fairness)
 
 
 def _reuse_note(refused: str | None) -> str:
@@ -428,7 +433,7 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     run.step_progress(f"scoring the {len(in_country):,} stays of people in the country")
     in_path = run.out / "in_country.parquet"
     in_country.to_parquet(in_path, index=False)
-    uri = f"models:/{risk.name}@champion"
+    uri = risk.uri
     score_file(
         in_path, run.out / "scores.parquet", model=uri, passthrough=("entry_port", "nationality", "region"),
         overwrite=True, progress=run.counts or False, purpose="main job: in-country population",
@@ -620,7 +625,7 @@ def run_main_job(
     return MainJobResult(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
         nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv", trends=out / "trends.csv",
-        report=report, risk_model=f"models:/{risk.name}/{risk.version}",
+        report=report, risk_model=risk.uri,
         forecast_model=ports.uri, nationality_forecast_model=nats.uri,
         seconds=time.perf_counter() - started, reused=run.reused,
     )
