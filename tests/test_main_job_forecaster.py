@@ -7,12 +7,13 @@ Real MLflow (the test's local sqlite store), real forecasters, small synthetic m
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run, _served_forecasts
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _gated_champion, _open_break_facts, _Run, _served_forecasts
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import GateRefusedError
+from riskmodel.core.exceptions import GateRefusedError, ModelLoadError
 
 #: A gate every sane forecaster passes, and one no forecaster can pass (MASE must be <= 0).
 OPEN_GATE = "max_mase: 100.0\n  mase_tolerance: 0.99\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
@@ -127,3 +128,25 @@ def test_the_run_serves_the_forecasts_of_the_champion_it_promoted_and_names(run,
 
     registry.register(v2.name, "1", alias="champion")  # rolled back by hand while the run was forecasting
     assert _served_forecasts(run, v2, v2)["forecasts.parquet"]["ds"].min() == pd.Timestamp("2024-01-01")
+
+
+def test_the_version_the_run_names_is_refused_when_the_champion_was_moved_past_the_gate(monkeypatch):
+    """The steps load the version they name by number, which loads unchecked; so the version is taken from
+    ``@champion`` only through the gate's check, as loading ``@champion`` itself does (signed decision or override)."""
+    from riskmodel.core.config import TrackingConfig
+    from riskmodel.core.forecasting import Forecaster, aggregate
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
+    assert _gated_champion("mj-forecast-test") is None  # no champion yet
+    arrivals = pd.DataFrame({"port": "A", "ds": pd.date_range("2018-01-01", periods=36, freq="MS"), "y": 100.0 + np.arange(36) % 12})
+    s = aggregate(arrivals, {"total": []}, freq="M")
+    fitted = Forecaster(h=3, models=["snaive"], n_windows=1, step=3).fit(s.df, s.hierarchy)
+    logged = log_forecast_run(fitted, ForecastConfig(tracking=TrackingConfig(experiment="mj-forecast-test", registered_name="mj-forecast-test")))
+    registry.register("mj-forecast-test", logged.version, alias="champion")  # by hand, as in the MLflow UI
+    with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
+        _gated_champion("mj-forecast-test")
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")  # the emergency override, recorded in the audit log
+    assert _gated_champion("mj-forecast-test") == "1"
