@@ -774,6 +774,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q28", "Holdout coverage counts the series with an interval", "riskmodel/core/forecasting/backtest.py",
            'counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum())', 'counts = {f"n_intervals_{L}": len(part)',
            ("tests/test_forecast_honest.py", "-k", "opened_after"), "every series counted as having an interval"),
+    # ---------------------------------------------------------------- the champion a process serves and the main job names
+    Mutant("F10", "load looks a cached alias up again", "riskmodel/api.py",
+           "if str(model_version(uri).version) != entry.version:", "if False:",
+           ("tests/test_api.py",), "a long-lived process keeps the replaced champion after a promotion or rollback"),
+    Mutant("F11", "the main job forecasts with the version it names", "riskmodel/apps/pipelines/main_job.py",
+           '"forecasts.parquet": forecast(horizon, model=ports.uri),',
+           '"forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),',
+           ("tests/test_main_job_forecaster.py", "-k", "promoted_and_names"), "the run serves the replaced champion's forecasts"),
+    Mutant("F12", "the version the main job names passed the gate", "riskmodel/apps/pipelines/main_job.py",
+           'return pin(f"models:/{name}@champion").rsplit("/", 1)[1]', 'return str(resolve_version(name, "champion").version)',
+           ("tests/test_main_job_forecaster.py", "-k", "moved_past"), "a champion moved by hand is scored and forecast by number"),
+    Mutant("F13", "the main job scores with the version it names", "riskmodel/apps/pipelines/main_job.py",
+           "    uri = risk.uri\n", '    uri = f"models:/{risk.name}@champion"\n',
+           ("tests/test_main_job_risk.py", "-k", "cached_champion"), "the run writes the replaced champion's scores under the new version's name"),
 )
 
 
