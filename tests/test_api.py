@@ -15,7 +15,7 @@ import pytest
 
 from riskmodel import api, forecast, load
 from riskmodel.core.forecasting import Forecaster, aggregate
-from riskmodel.core.forecasting.config import ForecastConfig
+from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.integrations.tracking import registry
 from riskmodel.integrations.tracking.forecast import log_forecast_run
 
@@ -69,3 +69,21 @@ def test_a_promotion_reaches_a_long_lived_process_by_alias_within_ten_seconds(tm
     clock[0] += 11
     assert load(uri).history_["ds"].max() == pd.Timestamp("2018-12-01")
     assert forecast(3, model=f"models:/{name}/2")["ds"].min() == pd.Timestamp("2020-01-01")
+
+
+def test_a_promotion_made_by_this_process_reaches_its_next_call_at_once(tmp_path, monkeypatch):
+    """Train, promote with riskmodel's pipeline, then forecast by alias, all within 10 s (load's clock held still),
+    as a notebook or the main job does: the promotion the process made itself is seen at once (review r11c, repro 08).
+    Version 1 is fitted to 2018-12 (forecasts from 2019-01), version 2 to 2019-12 (from 2020-01)."""
+    from riskmodel.apps.pipelines import forecast as forecast_pipeline
+
+    use_local_store(monkeypatch, tmp_path)
+    monkeypatch.setattr(api, "_cache", {})
+    monkeypatch.setattr(api, "_now", lambda: 1_000.0)
+    cfg = ForecastConfig(gate=ForecastGateConfig(max_mase=100, mase_tolerance=0.99, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
+    uri = f"models:/{cfg.tracking.registered_name}@champion"
+    for months, first_month in ((36, "2019-01-01"), (48, "2020-01-01")):
+        s = _series(months)
+        log_forecast_run(Forecaster(h=3, models=["snaive"], n_windows=1, step=3).fit(s.df, s.hierarchy), cfg)
+        assert forecast_pipeline.promote(cfg).passed
+        assert forecast(3, model=uri)["ds"].min() == pd.Timestamp(first_month)
