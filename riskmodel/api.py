@@ -26,7 +26,7 @@ from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import Scorer, as_scorer
 from riskmodel.core.scoring import score as _score
 
-__all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark", "verified_copy"]
+__all__ = ["load", "forget_aliases", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark", "verified_copy"]
 
 _ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"  # the same name as riskmodel.integrations.tracking.loading.ALLOW_UNGATED_ENV
 #: Seconds a cached model behind an alias (``models:/name@champion``) is served before the alias is
@@ -120,6 +120,19 @@ def load(
         loaded, version = _load_uncached(text, allow_ungated)
         _cache[key] = _Entry(loaded, version if _names_alias(text) else None, _now())
         return loaded
+
+
+def forget_aliases(name: str) -> None:
+    """Drop the cached models that ``load`` holds behind any alias of registered model ``name``.
+
+    riskmodel's training pipelines call it after each promotion they make, so that the process
+    which promoted serves the new champion on its next call by alias, not up to
+    :data:`ALIAS_RECHECK_SECONDS` later; a service may call it after promoting by other means.
+    """
+    prefix = f"models:/{name}@"
+    with _cache_lock:
+        for key in [k for k in _cache if k.startswith(prefix)]:
+            del _cache[key]
 
 
 def _names_alias(uri: str) -> bool:

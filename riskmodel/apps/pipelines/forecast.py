@@ -170,8 +170,16 @@ def _champion_on_same_window(
 
 
 def promote(config: str | Path | ForecastConfig):
-    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision."""
+    """Move ``champion`` to the current ``challenger`` if the config's gate passes; returns the decision.
+
+    This process's next call by alias (``forecast(model="models:/<name>@champion")``) then serves the
+    new champion at once (:func:`riskmodel.api.forget_aliases`).
+    """
+    from riskmodel.api import forget_aliases
     from riskmodel.integrations.tracking.forecast import promote_forecaster
 
     cfg = load_forecast_config(config)
-    return promote_forecaster(cfg.tracking.registered_name, cfg.gate)
+    try:
+        return promote_forecaster(cfg.tracking.registered_name, cfg.gate)
+    finally:
+        forget_aliases(cfg.tracking.registered_name)

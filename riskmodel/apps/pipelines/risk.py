@@ -207,12 +207,16 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     (its logged lineage: another, shorter log than it was trained on) is refused outright, and so
     is a challenger whose training run logged no such lineage (the check cannot be made).
 
+    This process's next call by alias (``score(model="models:/<name>@champion")``) then serves
+    the new champion at once (:func:`riskmodel.api.forget_aliases`).
+
     Parameters
     ----------
     config : str, Path or RiskConfig
     crossings : DataFrame, optional
         The crossings log the challenger was trained on; default: ``config.data`` again.
     """
+    from riskmodel.api import forget_aliases
     from riskmodel.core.gate import GateDecision
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import registry
@@ -248,7 +252,10 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
 
-    return registry.promote(name, decide)
+    try:
+        return registry.promote(name, decide)
+    finally:
+        forget_aliases(name)  # this process's next call by alias serves the new champion at once
 
 
 def tune(
