@@ -788,6 +788,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("F13", "the main job scores with the version it names", "riskmodel/apps/pipelines/main_job.py",
            "    uri = risk.uri\n", '    uri = f"models:/{risk.name}@champion"\n',
            ("tests/test_main_job_risk.py", "-k", "cached_champion"), "the run writes the replaced champion's scores under the new version's name"),
+    Mutant("F14", "a pipeline's promotion reaches its own process at once", "riskmodel/apps/pipelines/forecast.py",
+           "        forget_aliases(cfg.tracking.registered_name)", "        pass",
+           ("tests/test_api.py", "-k", "made_by_this_process"), "a notebook that promotes then forecasts by alias gets the replaced champion"),
 )
 
 
