@@ -87,3 +87,29 @@ def test_a_promotion_made_by_this_process_reaches_its_next_call_at_once(tmp_path
         log_forecast_run(Forecaster(h=3, models=["snaive"], n_windows=1, step=3).fit(s.df, s.hierarchy), cfg)
         assert forecast_pipeline.promote(cfg).passed
         assert forecast(3, model=uri)["ds"].min() == pd.Timestamp(first_month)
+
+
+def test_a_failed_look_up_keeps_serving_the_cached_version_and_says_so(monkeypatch, caplog):
+    """A border service must not stop scoring because the tracking server is down for a while: when the alias
+    cannot be looked up, the version it last pointed at is served, a warning names the URI, and the look-up is
+    tried again 10 s later (not on every call, each of which would wait on the client's retries)."""
+    from riskmodel.core.exceptions import ModelLoadError
+
+    calls = []
+
+    def unreachable(uri, client=None):
+        calls.append(uri)
+        raise ModelLoadError(f"cannot resolve `{uri}`: connection refused")
+
+    monkeypatch.setattr(registry, "model_version", unreachable)
+    clock = [1_000.0]
+    monkeypatch.setattr(api, "_now", lambda: clock[0])
+    uri, cached = "models:/overstay-risk@champion", object()
+    monkeypatch.setattr(api, "_cache", {api._cache_key(uri): api._Entry(cached, "3", 985.0)})  # looked up 15 s ago
+    with caplog.at_level("WARNING", logger="riskmodel.api"):
+        assert load(uri) is cached
+        assert load(uri) is cached
+    assert calls == [uri]
+    assert "models:/overstay-risk@champion" in caplog.text and "version 3" in caplog.text and "connection refused" in caplog.text
+    clock[0] += 11
+    assert load(uri) is cached and calls == [uri, uri]
