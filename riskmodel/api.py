@@ -11,6 +11,7 @@ that reads models from the store.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 import time
@@ -68,7 +69,9 @@ def load(
     the model is loaded again if the alias moved: a promotion or a rollback
     reaches a long-lived process within 10 seconds, with no restart and no
     ``refresh``. Pass ``models:/name/<version>`` to use one version whatever the
-    alias does (the main job does).
+    alias does (the main job does). When the look-up fails (the tracking store
+    out of reach, the alias deleted), the version the alias last pointed at is
+    served on, with a logged warning, and the look-up is tried again 10 s later.
 
     Parameters
     ----------
@@ -146,7 +149,16 @@ def _still_current(entry: _Entry, uri: str) -> bool:
         return True
     from riskmodel.integrations.tracking.registry import model_version
 
-    if str(model_version(uri).version) != entry.version:
+    try:
+        moved = str(model_version(uri).version) != entry.version
+    except ModelLoadError as exc:
+        # a tracking store out of reach must not stop a service that scores by alias: the version last seen serves on
+        logging.getLogger(__name__).warning(
+            "could not look up %s (%s): serving version %s, where it pointed %.0f s ago; trying again in %.0f s",
+            uri, exc, entry.version, _now() - entry.checked, ALIAS_RECHECK_SECONDS,
+        )
+        moved = False
+    if moved:
         return False
     entry.checked = _now()
     return True
