@@ -776,7 +776,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_forecast_honest.py", "-k", "opened_after"), "every series counted as having an interval"),
     # ---------------------------------------------------------------- the champion a process serves and the main job names
     Mutant("F10", "load looks a cached alias up again", "riskmodel/api.py",
-           "if str(model_version(uri).version) != entry.version:", "if False:",
+           "moved = str(model_version(uri).version) != entry.version", "moved = False",
            ("tests/test_api.py",), "a long-lived process keeps the replaced champion after a promotion or rollback"),
     Mutant("F11", "the main job forecasts with the version it names", "riskmodel/apps/pipelines/main_job.py",
            '"forecasts.parquet": forecast(horizon, model=ports.uri),',
@@ -791,6 +791,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("F14", "a pipeline's promotion reaches its own process at once", "riskmodel/apps/pipelines/forecast.py",
            "        forget_aliases(cfg.tracking.registered_name)", "        pass",
            ("tests/test_api.py", "-k", "made_by_this_process"), "a notebook that promotes then forecasts by alias gets the replaced champion"),
+    Mutant("F15", "a failed alias look-up keeps the cached version serving", "riskmodel/api.py", "        moved = False\n", "        raise\n",
+           ("tests/test_api.py", "-k", "failed_look_up"), "a tracking store out of reach stops scoring by alias every 10 s"),
 )
 
 
