@@ -971,6 +971,25 @@ MUTANTS: tuple[Mutant, ...] = (
            'if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):',
            'if "port" in c and not all(isinstance(p, str) for p in set(c["port"])):',
            ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "a history port with a zero-width space is scored as another port"),
+    # ---------------------------------------------------------------- the champion a process serves and the main job names
+    Mutant("F10", "load looks a cached alias up again", "riskmodel/api.py",
+           "moved = str(model_version(uri).version) != entry.version", "moved = False",
+           ("tests/test_api.py",), "a long-lived process keeps the replaced champion after a promotion or rollback"),
+    Mutant("F11", "the main job forecasts with the version it names", "riskmodel/apps/pipelines/main_job.py",
+           '"forecasts.parquet": forecast(horizon, model=ports.uri),',
+           '"forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),',
+           ("tests/test_main_job_forecaster.py", "-k", "promoted_and_names"), "the run serves the replaced champion's forecasts"),
+    Mutant("F12", "the version the main job names passed the gate", "riskmodel/apps/pipelines/main_job.py",
+           'return pin(f"models:/{name}@champion").rsplit("/", 1)[1]', 'return str(resolve_version(name, "champion").version)',
+           ("tests/test_main_job_forecaster.py", "-k", "moved_past"), "a champion moved by hand is scored and forecast by number"),
+    Mutant("F13", "the main job scores with the version it names", "riskmodel/apps/pipelines/main_job.py",
+           "    uri = risk.uri\n", '    uri = f"models:/{risk.name}@champion"\n',
+           ("tests/test_main_job_risk.py", "-k", "cached_champion"), "the run writes the replaced champion's scores under the new version's name"),
+    Mutant("F14", "a pipeline's promotion reaches its own process at once", "riskmodel/apps/pipelines/forecast.py",
+           "        forget_aliases(cfg.tracking.registered_name)", "        pass",
+           ("tests/test_api.py", "-k", "made_by_this_process"), "a notebook that promotes then forecasts by alias gets the replaced champion"),
+    Mutant("F15", "a failed alias look-up keeps the cached version serving", "riskmodel/api.py", "        moved = False\n", "        raise\n",
+           ("tests/test_api.py", "-k", "failed_look_up"), "a tracking store out of reach stops scoring by alias every 10 s"),
 )
 
 

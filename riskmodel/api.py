@@ -11,8 +11,11 @@ that reads models from the store.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,11 +27,31 @@ from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.scoring import Scorer, as_scorer
 from riskmodel.core.scoring import score as _score
 
-__all__ = ["load", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark", "verified_copy"]
+__all__ = ["load", "forget_aliases", "score", "forecast", "score_file", "score_spark", "score_parquet", "forecast_spark", "verified_copy"]
 
 _ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"  # the same name as riskmodel.integrations.tracking.loading.ALLOW_UNGATED_ENV
-_cache: dict[str, Scorer | Forecaster] = {}
+#: Seconds a cached model behind an alias (``models:/name@champion``) is served before the alias is
+#: looked up again. A look-up is one registry query (about 2 ms on a local sqlite store, a network
+#: round trip on a tracking server), about three times what scoring one record by URI takes
+#: otherwise (``score_single_uri_ms`` in benchmarks/RESULTS.md): so not on every call.
+ALIAS_RECHECK_SECONDS = 10.0
+
+
+@dataclass
+class _Entry:
+    """A cached model; for an alias URI the version it pointed at, and when that was last looked up."""
+
+    model: Scorer | Forecaster
+    version: str | None
+    checked: float
+
+
+_cache: dict[str, _Entry] = {}
 _cache_lock = threading.Lock()
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 def load(
@@ -40,6 +63,15 @@ def load(
     only after the signed manifest of all its files is verified (see
     :mod:`riskmodel.core.artifacts` for the signing key), and ``@champion`` only
     when its version carries a passed gate decision signed by riskmodel.
+
+    An alias (``models:/name@champion``) is looked up in the registry again once
+    its last look-up is over :data:`ALIAS_RECHECK_SECONDS` (10) seconds old, and
+    the model is loaded again if the alias moved: a promotion or a rollback
+    reaches a long-lived process within 10 seconds, with no restart and no
+    ``refresh``. Pass ``models:/name/<version>`` to use one version whatever the
+    alias does (the main job does). When the look-up fails (the tracking store
+    out of reach, the alias deleted), the version the alias last pointed at is
+    served on, with a logged warning, and the look-up is tried again 10 s later.
 
     Parameters
     ----------
@@ -53,7 +85,7 @@ def load(
         (a folder holding ``MLmodel``, or its ``data/risk_model``) is verified
         like the store.
     refresh : bool, default=False
-        Load again even if cached (e.g. after the ``champion`` alias moved).
+        Load and verify again even if cached (e.g. to see a moved alias at once).
     allow_ungated : bool, default=False
         Emergency override: load ``@champion`` even if its version was not promoted
         through the gate (an alias moved by hand); also ``RISKMODEL_ALLOW_UNGATED=1``.
@@ -79,13 +111,57 @@ def load(
     if not isinstance(uri, str | Path):
         raise ModelLoadError(f"`model` must be a model URI, a local folder or a fitted model; got {type(uri).__name__}.")
     ungated = bool(allow_ungated) or os.environ.get(_ALLOW_UNGATED_ENV) == "1"
-    key = _cache_key(str(uri)) + ("\0ungated" if ungated else "")  # an override must never serve a later gated call
+    text = str(uri)
+    key = _cache_key(text) + ("\0ungated" if ungated else "")  # an override must never serve a later gated call
+    seen = _cache.get(key)
+    if not refresh and seen is not None and _still_current(seen, text):
+        return seen.model
     with _cache_lock:
-        if not refresh and key in _cache:
-            return _cache[key]
-        loaded = _load_uncached(str(uri), allow_ungated)
-        _cache[key] = loaded
+        entry = _cache.get(key)
+        if not refresh and entry is not None and entry is not seen:  # another thread loaded it meanwhile
+            return entry.model
+        loaded, version = _load_uncached(text, allow_ungated)
+        _cache[key] = _Entry(loaded, version if _names_alias(text) else None, _now())
         return loaded
+
+
+def forget_aliases(name: str) -> None:
+    """Drop the cached models that ``load`` holds behind any alias of registered model ``name``.
+
+    riskmodel's training pipelines call it after each promotion they make, so that the process
+    which promoted serves the new champion on its next call by alias, not up to
+    :data:`ALIAS_RECHECK_SECONDS` later; a service may call it after promoting by other means.
+    """
+    prefix = f"models:/{name}@"
+    with _cache_lock:
+        for key in [k for k in _cache if k.startswith(prefix)]:
+            del _cache[key]
+
+
+def _names_alias(uri: str) -> bool:
+    return uri.startswith("models:/") and "@" in uri
+
+
+def _still_current(entry: _Entry, uri: str) -> bool:
+    """Whether a cached model may be served: not behind an alias, or the alias was looked up under
+    ALIAS_RECHECK_SECONDS ago, or is looked up now and has not moved."""
+    if entry.version is None or _now() - entry.checked < ALIAS_RECHECK_SECONDS:
+        return True
+    from riskmodel.integrations.tracking.registry import model_version
+
+    try:
+        moved = str(model_version(uri).version) != entry.version
+    except ModelLoadError as exc:
+        # a tracking store out of reach must not stop a service that scores by alias: the version last seen serves on
+        logging.getLogger(__name__).warning(
+            "could not look up %s (%s): serving version %s, where it pointed %.0f s ago; trying again in %.0f s",
+            uri, exc, entry.version, _now() - entry.checked, ALIAS_RECHECK_SECONDS,
+        )
+        moved = False
+    if moved:
+        return False
+    entry.checked = _now()
+    return True
 
 
 def verified_copy(uri: str | Path, dst: str | Path) -> Path:
@@ -125,9 +201,10 @@ def _inside_logged_model(path: Path) -> bool:
     return any((p / "MLmodel").is_file() for p in (path, path.parent, path.parent.parent))
 
 
-def _load_uncached(uri: str, allow_ungated: bool) -> Scorer | Forecaster:
+def _load_uncached(uri: str, allow_ungated: bool) -> tuple[Scorer | Forecaster, str | None]:
+    """The model ``uri`` holds and, for a logged one, its registered version (that of the alias when it was read)."""
     if not uri.startswith(("models:", "runs:")) and (Path(uri) / "meta.json").is_file() and not _inside_logged_model(Path(uri)):
-        return as_scorer(uri)  # a plain saved RiskModel folder needs no tracking store
+        return as_scorer(uri), None  # a plain saved RiskModel folder needs no tracking store
     from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
 
     # a service loading from its local store gets no download bar on stderr (the CLI sets the same)
@@ -140,8 +217,8 @@ def _load_uncached(uri: str, allow_ungated: bool) -> Scorer | Forecaster:
         if quiet:
             os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
     if isinstance(logged.model, Forecaster):
-        return logged.model
-    return Scorer(logged.model, name=logged.name, version=logged.version, source=uri)
+        return logged.model, logged.version
+    return Scorer(logged.model, name=logged.name, version=logged.version, source=uri), logged.version
 
 
 def _scorer(model) -> Scorer:

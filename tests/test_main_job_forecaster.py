@@ -8,13 +8,13 @@ Real MLflow (the test's local sqlite store), real forecasters, small synthetic m
 from __future__ import annotations
 
 import dataclasses
-
+import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _open_break_facts, _Run
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _forecaster_step, _gated_champion, _open_break_facts, _Run, _served_forecasts
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import GateRefusedError
+from riskmodel.core.exceptions import GateRefusedError, ModelLoadError
 
 #: A gate every sane forecaster passes, and one no forecaster can pass (MASE must be <= 0).
 OPEN_GATE = "max_mase: 100.0\n  mase_tolerance: 0.99\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
@@ -129,3 +129,53 @@ def test_the_step_promotes_the_version_it_trained_when_another_trainer_registers
     assert str(client.get_model_version_by_alias("mj-forecast-test", "champion").version) == "2"
     assert client.get_model_version("mj-forecast-test", "2").tags["gate.decision"] == "promoted"
     assert "gate.decision" not in client.get_model_version("mj-forecast-test", "1").tags
+def test_the_run_serves_the_forecasts_of_the_champion_it_promoted_and_names(run, tmp_path, monkeypatch):
+    """The monthly run (review r11c, repro 08): v1, trained on data to 2019-12, is the champion; this run trains v2
+    on data to 2023-12 and promotes it, and the report names v2.
+
+    Training v2 compares it with the champion on the same window, which loads v1 by its alias. The forecasts,
+    asked for right after (load's clock held still: well inside its 10 s alias re-check), must be v2's:
+    from 2024-01, the month after its data ends, not v1's from 2020-01. They stay v2's if the alias moves
+    meanwhile (a rollback by hand): the forecasts are those of the version the report names."""
+    from riskmodel import api
+    from riskmodel.integrations.tracking import registry
+
+    monkeypatch.setattr(api, "_now", lambda: 1_000.0, raising=False)
+    run.settings = MainJobSettings(travellers=1_500, seed=3, horizon=6)
+    crossings = pd.read_parquet(run.data_dir / "crossings.parquet")
+    crossings[crossings["timestamp"] < "2020-01-01"].to_parquet(run.data_dir / "crossings.parquet", index=False)
+    v1 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v1.yaml", "[total, port]", "[snaive, theta]", OPEN_GATE, "[]"), "forecaster")
+    assert v1.version == "1"
+    crossings.to_parquet(run.data_dir / "crossings.parquet", index=False)
+    v2 = _forecaster_step(run, "3/7", "port", _config(tmp_path / "v2.yaml", "[total, port]", "[snaive, theta]", OPEN_GATE), "forecaster")
+    assert v2.version == "2"
+
+    frames = _served_forecasts(run, v2, v2)
+    for file in ("forecasts.parquet", "forecasts_nationality.parquet"):
+        assert frames[file]["ds"].min() == pd.Timestamp("2024-01-01"), file
+        assert pd.read_parquet(run.out / file)["ds"].min() == pd.Timestamp("2024-01-01"), file
+
+    registry.register(v2.name, "1", alias="champion")  # rolled back by hand while the run was forecasting
+    assert _served_forecasts(run, v2, v2)["forecasts.parquet"]["ds"].min() == pd.Timestamp("2024-01-01")
+
+
+def test_the_version_the_run_names_is_refused_when_the_champion_was_moved_past_the_gate(monkeypatch):
+    """The steps load the version they name by number, which loads unchecked; so the version is taken from
+    ``@champion`` only through the gate's check, as loading ``@champion`` itself does (signed decision or override)."""
+    from riskmodel.core.config import TrackingConfig
+    from riskmodel.core.forecasting import Forecaster, aggregate
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED", raising=False)
+    assert _gated_champion("mj-forecast-test") is None  # no champion yet
+    arrivals = pd.DataFrame({"port": "A", "ds": pd.date_range("2018-01-01", periods=36, freq="MS"), "y": 100.0 + np.arange(36) % 12})
+    s = aggregate(arrivals, {"total": []}, freq="M")
+    fitted = Forecaster(h=3, models=["snaive"], n_windows=1, step=3).fit(s.df, s.hierarchy)
+    logged = log_forecast_run(fitted, ForecastConfig(tracking=TrackingConfig(experiment="mj-forecast-test", registered_name="mj-forecast-test")))
+    registry.register("mj-forecast-test", logged.version, alias="champion")  # by hand, as in the MLflow UI
+    with pytest.raises(ModelLoadError, match="moved past the promotion gate"):
+        _gated_champion("mj-forecast-test")
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")  # the emergency override, recorded in the audit log
+    assert _gated_champion("mj-forecast-test") == "1"

@@ -12,10 +12,10 @@ import json
 import pandas as pd
 import pytest
 
-from riskmodel.apps.pipelines.main_job import MainJobSettings, _risk_step, _Run
+from riskmodel.apps.pipelines.main_job import MainJobSettings, _risk_step, _RiskStep, _Run, _score_step
 from riskmodel.core.datasets import make_crossings
 
-from .conftest import REPO
+from .conftest import REPO, log_promoted_risk_model, use_local_store
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +113,26 @@ def test_the_step_promotes_the_version_it_trained_when_another_trainer_registers
     assert step.version == "2"
     assert client.get_model_version(step.name, "2").tags["gate.decision"] == "promoted"
     assert "gate.decision" not in client.get_model_version(step.name, "1").tags
+def test_the_run_scores_with_the_version_it_names_not_a_cached_champion(tmp_path, monkeypatch):
+    """A long-lived process calling the main job each month (review r11c, repro 07): last month scored with v1 by
+    its alias; this month v2 is promoted and the report names v2. Scores asked for right after (load's clock held
+    still: inside its 10 s alias re-check) must carry model_version 2, in scores.parquet as in what was run."""
+    from types import SimpleNamespace
+
+    from riskmodel import api, score
+    from riskmodel.integrations.tracking import registry
+
+    use_local_store(monkeypatch, tmp_path)
+    monkeypatch.setattr(api, "_cache", {})
+    monkeypatch.setattr(api, "_now", lambda: 1_000.0, raising=False)
+    name, first, second, rows = log_promoted_risk_model(challenger=True)
+    assert (first.version, second.version) == ("1", "2")
+    assert score(rows, model=f"models:/{name}@champion")["model_version"].eq("1").all()  # last month's run
+    assert registry.promote(name, lambda cand, champ: SimpleNamespace(passed=True, reasons=["test"]), version="2").passed
+
+    run = _Run(out=tmp_path / "out", settings=MainJobSettings(travellers=1_500, seed=3), state={}, progress=lambda _m: None)
+    run.out.mkdir()
+    risk = _RiskStep(name=name, version="2", config=None, reliability=pd.DataFrame(), fairness=pd.DataFrame())
+    _score_step(run, make_crossings(1_500, "2021-01-01", "2023-12-31", seed=3).crossings, risk)
+    scores = pd.read_parquet(run.out / "scores.parquet")
+    assert len(scores) and scores["model_version"].eq("2").all()

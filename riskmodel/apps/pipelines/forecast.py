@@ -175,6 +175,9 @@ def _champion_on_same_window(
 def promote(config: str | Path | ForecastConfig, *, version: str | int | None = None):
     """Move ``champion`` to the current ``challenger`` (or to ``version``) if the config's gate passes; returns the decision.
 
+    This process's next call by alias (``forecast(model="models:/<name>@champion")``) then serves the
+    new champion at once (:func:`riskmodel.api.forget_aliases`).
+
     Parameters
     ----------
     config : str, Path or ForecastConfig
@@ -182,7 +185,11 @@ def promote(config: str | Path | ForecastConfig, *, version: str | int | None = 
         Judge and promote this version rather than the one behind ``challenger`` (a trainer
         promoting the version it just registered, as ``riskmodel run`` does).
     """
+    from riskmodel.api import forget_aliases
     from riskmodel.integrations.tracking.forecast import promote_forecaster
 
     cfg = load_forecast_config(config)
-    return promote_forecaster(cfg.tracking.registered_name, cfg.gate, version=version)
+    try:
+        return promote_forecaster(cfg.tracking.registered_name, cfg.gate, version=version)
+    finally:
+        forget_aliases(cfg.tracking.registered_name)

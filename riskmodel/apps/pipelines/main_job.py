@@ -206,6 +206,11 @@ class _RiskStep:
     reliability: pd.DataFrame
     fairness: pd.DataFrame
 
+    @property
+    def uri(self) -> str:
+        """The version the report names, pinned: ``@champion`` may have moved, or be answered from load's cache."""
+        return f"models:/{self.name}/{self.version}"
+
 
 @dataclass
 class _ForecasterStep:
@@ -213,6 +218,30 @@ class _ForecasterStep:
     version: str
     history: pd.DataFrame
     backtest: Path
+
+    @property
+    def uri(self) -> str:
+        """The version the report names, pinned: ``@champion`` may have moved, or be answered from load's cache."""
+        return f"models:/{self.name}/{self.version}"
+
+
+def _gated_champion(name: str) -> str | None:
+    """The version behind ``name@champion``, None when the alias is unset.
+
+    Checked as loading ``@champion`` checks it (a passed gate decision signed by riskmodel, or the
+    emergency override): the steps then use this version by number, which loads unchecked.
+
+    Raises
+    ------
+    ModelLoadError
+        If the alias was moved past the gate by hand (and no override is given).
+    """
+    from riskmodel.integrations.tracking.loading import pin
+    from riskmodel.integrations.tracking.registry import resolve_version
+
+    if resolve_version(name, "champion") is None:
+        return None
+    return pin(f"models:/{name}@champion").rsplit("/", 1)[1]
 
 
 def _data_step(run: _Run) -> pd.DataFrame:
@@ -276,14 +305,14 @@ def _risk_step(run: _Run, crossings: pd.DataFrame) -> _RiskStep:
         run.state["risk_files"] = None if champion is None else str(champion.version)
         run.state["risk_refused"] = None if decision.passed else str(outcome.logged.version if outcome.logged else "")
         run.save_state()
-    champion = resolve_version(name, "champion")
-    if champion is None:
+    version = _gated_champion(name)
+    if version is None:
         raise GateRefusedError(
             f"no champion for `{name}`: the first model did not pass the gate (its bounds or the fairness audit); "
             "its reasons are on the model version's gate.reasons tag in MLflow. Fix: train on more data "
             "(e.g. --travellers 40000) or change the gate/fairness policy in the risk config (--risk-config)."
         )
-    return _RiskStep(name=name, version=str(champion.version), config=rcfg, reliability=reliability, fairness=fairness)
+    return _RiskStep(name=name, version=version, config=rcfg, reliability=reliability, fairness=fairness)
 
 
 def _reuse_note(refused: str | None) -> str:
@@ -348,12 +377,13 @@ def _forecaster_step(run: _Run, step: str, hierarchy: str, config: str | Path, l
             state[f"{state_key}_files"] = str(champion.version)
             state[f"{state_key}_refused"] = None if decision.passed else str(getattr(fout.logged, "version", ""))
             run.save_state()
-    if champion is None:
+    version = None if champion is None else _gated_champion(name)
+    if version is None:
         raise GateRefusedError(
             f"no champion for `{name}`: the {label} did not pass its gate; its reasons are on the model "
             "version's gate.reasons tag in MLflow. Fix: train on more data or change the gate in its config."
         )
-    return _ForecasterStep(name=name, version=str(champion.version), history=pd.read_parquet(history_path), backtest=backtest_path)
+    return _ForecasterStep(name=name, version=version, history=pd.read_parquet(history_path), backtest=backtest_path)
 
 
 def _logged_champion(run: _Run, name: str, version) -> object:
@@ -361,7 +391,7 @@ def _logged_champion(run: _Run, name: str, version) -> object:
     from riskmodel.api import load
 
     run.step_progress(f"the report keeps the accuracy and history of the champion v{version}, which still serves the forecasts")
-    return load(f"models:/{name}@champion", refresh=True)
+    return load(f"models:/{name}/{version}")  # the version named, not whatever the alias holds by now
 
 
 def _write_forecaster_files(forecaster, history_path: Path, backtest_path: Path) -> None:
@@ -405,7 +435,7 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     run.step_progress(f"scoring the {len(in_country):,} stays of people in the country")
     in_path = run.out / "in_country.parquet"
     in_country.to_parquet(in_path, index=False)
-    uri = f"models:/{risk.name}@champion"
+    uri = risk.uri
     score_file(
         in_path, run.out / "scores.parquet", model=uri, passthrough=("entry_port", "nationality", "region"),
         overwrite=True, progress=run.counts or False, purpose="main job: in-country population",
@@ -425,18 +455,9 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
 
 def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, scored: _Scored) -> dict[str, pd.DataFrame]:
     """Arrival forecasts per port and per nationality, and the expected workload per port and day."""
-    from riskmodel.api import forecast
     from riskmodel.core.operations import OperationsConfig, expected_workload
 
-    horizon = run.settings.horizon
-    run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
-    with run.timed("forecasts", "forecasting"):
-        frames = {
-            "forecasts.parquet": forecast(horizon, model=f"models:/{ports.name}@champion"),
-            "forecasts_nationality.parquet": forecast(horizon, model=f"models:/{nats.name}@champion"),
-        }
-    for file, frame in frames.items():
-        frame.to_parquet(run.out / file, index=False)
+    frames = _served_forecasts(run, ports, nats)
     ops = load_config(run.settings.operations_config, OperationsConfig)
     # the CSV holds exactly what the report is drawn from (people to two decimals, shares to four)
     workload = expected_workload(frames["forecasts.parquet"], scored.shares, ops)
@@ -444,6 +465,23 @@ def _forecast_step(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep, sco
     workload = workload.round({**dict.fromkeys(workload.select_dtypes("float").columns, 2), **dict.fromkeys(shares, 4)})
     workload.to_csv(run.out / "workload.csv", index=False)
     frames["workload.csv"] = workload
+    return frames
+
+
+def _served_forecasts(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) -> dict[str, pd.DataFrame]:
+    """The arrival forecasts per port and per nationality of the versions the steps name (the report's), written to
+    ``forecasts*.parquet``."""
+    from riskmodel.api import forecast
+
+    horizon = run.settings.horizon
+    run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
+    with run.timed("forecasts", "forecasting"):
+        frames = {
+            "forecasts.parquet": forecast(horizon, model=ports.uri),
+            "forecasts_nationality.parquet": forecast(horizon, model=nats.uri),
+        }
+    for file, frame in frames.items():
+        frame.to_parquet(run.out / file, index=False)
     return frames
 
 
@@ -481,7 +519,7 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
 
     facts = {}
     for label, step in steps.items():
-        table = getattr(load(f"models:/{step.name}@champion"), "open_breaks_", None)
+        table = getattr(load(step.uri), "open_breaks_", None)
         if table is not None and len(table):
             facts[f"forecaster, {label}: history ends inside a break"] = open_breaks_message(table)
     return facts
@@ -589,9 +627,8 @@ def run_main_job(
     return MainJobResult(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
         nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv", trends=out / "trends.csv",
-        report=report, risk_model=f"models:/{risk.name}/{risk.version}",
-        forecast_model=f"models:/{ports.name}/{ports.version}",
-        nationality_forecast_model=f"models:/{nats.name}/{nats.version}",
+        report=report, risk_model=risk.uri,
+        forecast_model=ports.uri, nationality_forecast_model=nats.uri,
         seconds=time.perf_counter() - started, reused=run.reused,
     )
 

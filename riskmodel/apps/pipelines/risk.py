@@ -219,6 +219,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     (:func:`~riskmodel.integrations.tracking.registry.promote_pinned`): a trainer registering a new
     ``challenger`` meanwhile changes neither the version judged nor the version promoted.
 
+    This process's next call by alias (``score(model="models:/<name>@champion")``) then serves
+    the new champion at once (:func:`riskmodel.api.forget_aliases`).
+
     Parameters
     ----------
     config : str, Path or RiskConfig
@@ -228,6 +231,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         Judge and promote this version rather than the one behind ``challenger`` (a trainer
         promoting the version it just registered, as ``riskmodel run`` does).
     """
+    from riskmodel.api import forget_aliases
     from riskmodel.core.gate import GateDecision
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import cards, registry
@@ -268,7 +272,10 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
 
-    decision = registry.promote_pinned(name, decide, version=version)
+    try:
+        decision = registry.promote_pinned(name, decide, version=version)
+    finally:
+        forget_aliases(name)  # this process's next call by alias serves the new champion at once
     cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
     return decision
 
