@@ -303,3 +303,33 @@ def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_cham
     assert "10.0000" not in line[0]
     # the same settings refitted on the same history: version 2 scores what version 3 scores, within the tolerance
     assert decision.passed and str(registry.resolve_version(name, "champion").version) == third.version
+
+
+def test_champion_moved_back_by_hand_to_a_replaced_version_is_refused(tmp_path):
+    """Each promotion signed its version's decision only (name, version, decision, time): every version ever promoted
+    kept a valid signature after it was replaced, so `champion` moved back by hand (MLflow UI, registry API) to
+    version 1 loaded as gated, with no ungated_load record. A promotion now also signs which version it made
+    champion, on the registered model; loading @champion refuses an alias that points elsewhere (review r11c, 09)."""
+    from mlflow import MlflowClient
+
+    from riskmodel.core.exceptions import ModelLoadError
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import promote_forecaster
+    from riskmodel.integrations.tracking.loading import pin
+
+    client, name, gate = registry.configure(), "arrival-forecast-rollback", ForecastGateConfig()
+    client.create_registered_model(name)
+    good = {"mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
+    fake = str(tmp_path / "no-model")
+    _version_with_metrics(client, name, good | {"mase": 1.0}, fake)
+    assert promote_forecaster(name, gate).passed
+    _version_with_metrics(client, name, good | {"mase": 0.5}, fake)
+    assert promote_forecaster(name, gate).passed
+    assert pin(f"models:/{name}@champion") == f"models:/{name}/2"
+    MlflowClient().set_registered_model_alias(name, "champion", "1")  # by hand
+    with pytest.raises(ModelLoadError, match=rf"`models:/{name}@champion` is version 1, but the last promotion made version 2 "
+                                             r"champion: the alias was moved by hand"):
+        pin(f"models:/{name}@champion")
+    assert pin(f"models:/{name}@champion", allow_ungated=True) == f"models:/{name}/1"  # the emergency override, audited
+    MlflowClient().set_registered_model_alias(name, "champion", "2")
+    assert pin(f"models:/{name}@champion") == f"models:/{name}/2"
