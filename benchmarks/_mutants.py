@@ -990,6 +990,9 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_api.py", "-k", "made_by_this_process"), "a notebook that promotes then forecasts by alias gets the replaced champion"),
     Mutant("F15", "a failed alias look-up keeps the cached version serving", "riskmodel/api.py", "        moved = False\n", "        raise\n",
            ("tests/test_api.py", "-k", "failed_look_up"), "a tracking store out of reach stops scoring by alias every 10 s"),
+    Mutant("Q39", "@champion must be the version the last signed promotion made champion", "riskmodel/integrations/tracking/signing.py",
+           "    if promoted != str(version):\n", "    if False:\n",
+           ("tests/test_forecast_tracking.py", "-k", "moved_back_by_hand"), "champion moved back by hand to a replaced version loads as gated"),
 )
 
 

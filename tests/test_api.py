@@ -64,8 +64,10 @@ def test_a_promotion_reaches_a_long_lived_process_by_alias_within_ten_seconds(tm
     clock[0] += 11  # no refresh=True: the next call over 10 s later sees that the alias moved
     assert load(uri).history_["ds"].max() == pd.Timestamp("2019-12-01")
     assert forecast(3, model=uri)["ds"].min() == pd.Timestamp("2020-01-01")
-    # a rollback by hand reaches it the same way; the version itself is served as it was
+    # a rollback by hand is refused as ungated (no promotion made version 1 champion again); with the emergency
+    # override, audited, it reaches the process the same way; the version itself is served as it was
     registry.register(name, "1", alias="champion")
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")
     clock[0] += 11
     assert load(uri).history_["ds"].max() == pd.Timestamp("2018-12-01")
     assert forecast(3, model=f"models:/{name}/2")["ds"].min() == pd.Timestamp("2020-01-01")

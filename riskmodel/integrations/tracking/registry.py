@@ -347,6 +347,10 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     for k, v in tags.items():
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
+        if champion_alias == signing.CHAMPION:  # which version the last passed promotion made champion, signed
+            client.set_registered_model_tag(name, signing.CHAMPION_TAG, f"{cand.version}|{tags['gate.time']}")
+            client.set_registered_model_tag(name, signing.CHAMPION_SIGNATURE_TAG,
+                                            signing.sign_champion(tracking_uri(), name, str(cand.version), tags["gate.time"]))
         client.set_registered_model_alias(name, champion_alias, cand.version)
     audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
                  compared_with=tags["gate.compared_with"], lease=held.token)

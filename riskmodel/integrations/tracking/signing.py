@@ -17,7 +17,11 @@ cannot read the file: whoever can read the key can sign anything. Set
 
 A promotion is signed too: :func:`sign_gate` is an HMAC over the model name,
 version, decision and time, stored as the version tag ``gate.signature``;
-:func:`check_gate` refuses a version whose alias was moved by hand.
+:func:`check_gate` refuses a version whose alias was moved by hand. A passed
+promotion also signs which version it made champion (:func:`sign_champion`,
+registered-model tags ``gate.champion`` and ``gate.champion_signature``): a
+version promoted once keeps its signed decision after it is replaced, so
+:func:`check_champion` also refuses ``champion`` moved back to it by hand.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from riskmodel.core import audit
 from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ModelLoadError
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG"]
 
 #: Files MLflow's client writes into a model folder after download; not part of the model.
 CLIENT_FILES = ("registered_model_meta",)
 GATE_SIGNATURE_TAG = "gate.signature"
 ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
 CHAMPION = "champion"
+#: Registered-model tags of the last passed promotion: ``<version>|<time>`` and its signature.
+CHAMPION_TAG = "gate.champion"
+CHAMPION_SIGNATURE_TAG = "gate.champion_signature"
 
 
 def key_file(store_uri: str) -> Path:
@@ -94,14 +101,42 @@ def check_gate(store_uri: str, name: str, version: str, tags: dict[str, str], al
         )
 
 
-def check_champion(store_uri: str, name: str, version: str, tags: dict[str, str], *, allow_ungated: bool, uri: str) -> None:
+def sign_champion(store_uri: str, name: str, version: str, time: str) -> str:
+    """Signature of "a passed promotion made ``version`` champion at ``time``", for :data:`CHAMPION_SIGNATURE_TAG`."""
+    return sign(store_key(store_uri, create=True), "champion", name, str(version), time)
+
+
+def _check_last_promotion(store_uri: str, name: str, version: str, model_tags: dict[str, str]) -> None:
+    """Refuse ``champion`` at ``version`` unless the last passed promotion, signed, made ``version`` champion."""
+    record, signature = model_tags.get(CHAMPION_TAG, ""), model_tags.get(CHAMPION_SIGNATURE_TAG)
+    promoted, _, time = record.partition("|")
+    fix = ("Promote it with the library (riskmodel promote; a rollback is a promotion of the earlier version), or, in "
+           "an emergency, load it with allow_ungated=True or RISKMODEL_ALLOW_UNGATED=1 (recorded in the audit log).")
+    if not signature_matches(store_key(store_uri), signature, "champion", name, promoted, time):
+        raise ModelLoadError(f"`models:/{name}@{CHAMPION}` is version {version}, but no signed record says which version the last "
+                             f"promotion made champion (registered-model tags {CHAMPION_TAG}, {CHAMPION_SIGNATURE_TAG} missing or "
+                             f"changed by hand). {fix}")
+    if promoted != str(version):
+        raise ModelLoadError(f"`models:/{name}@{CHAMPION}` is version {version}, but the last promotion made version {promoted} "
+                             f"champion: the alias was moved by hand. {fix}")
+
+
+def check_champion(store_uri: str, name: str, version: str, tags: dict[str, str], *, allow_ungated: bool, uri: str,
+                   model_tags: dict[str, str] | None = None) -> None:
     """:func:`check_gate` for the ``champion`` alias, with the emergency override recorded in the audit log.
 
-    The override is ``allow_ungated`` or ``$RISKMODEL_ALLOW_UNGATED=1``; each use
-    appends an ``ungated_load`` event naming ``uri`` and why the gate refused it.
+    The version must also be the one the last passed promotion made champion (``model_tags``: the
+    registered model's tags, read from the store when not given). The override is ``allow_ungated``
+    or ``$RISKMODEL_ALLOW_UNGATED=1``; each use appends an ``ungated_load`` event naming ``uri`` and
+    why the gate refused it.
     """
     try:
         check_gate(store_uri, name, version, tags, CHAMPION)
+        if model_tags is None:
+            from mlflow import MlflowClient
+
+            model_tags = dict(MlflowClient().get_registered_model(name).tags or {})
+        _check_last_promotion(store_uri, name, version, model_tags)
     except ModelLoadError as exc:
         override = "allow_ungated=True" if allow_ungated else f"${ALLOW_UNGATED_ENV}" if os.environ.get(ALLOW_UNGATED_ENV) == "1" else None
         if override is None:
