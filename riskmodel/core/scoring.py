@@ -116,12 +116,21 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
 
 # ----------------------------------------------------------------------------- output text
 
-_TEXT = object if pd.__version__ < "3" else "str"
+# the dtype itself, not its name: pd.array looks a name up in the dtype registry on every call (half the cost of a
+# one-row text column, and a border score builds several)
+_TEXT = object if pd.__version__ < "3" else pd.api.types.pandas_dtype("str")
 
 
 def _text(values: np.ndarray) -> Any:
-    """Text output column from an object array (str dtype on pandas 3, object on pandas 2)."""
-    return pd.array(values, dtype=_TEXT)
+    """Text output column from an object array of text and missing values (str dtype on pandas 3, object on pandas 2)."""
+    if _TEXT is object:
+        return pd.array(values, dtype=_TEXT)
+    import pyarrow as pa
+
+    try:  # the str dtype's own Arrow array, built directly: pd.array's checks cost more than a one-row score's text
+        return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string(), from_pandas=True), dtype=_TEXT)
+    except (pa.ArrowException, TypeError, ValueError):
+        return pd.array(values, dtype=_TEXT)
 
 
 def _text_constant(value: str | None, n: int) -> Any:
@@ -131,7 +140,7 @@ def _text_constant(value: str | None, n: int) -> Any:
     import pyarrow as pa
 
     arr = pa.nulls(n, pa.large_string()) if value is None else pa.repeat(pa.scalar(value, pa.large_string()), n)
-    return pd.array(arr, dtype=_TEXT)
+    return pd.arrays.ArrowStringArray(arr, dtype=_TEXT)
 
 
 # ----------------------------------------------------------------------------- score
