@@ -337,14 +337,10 @@ def test_a_negative_value_of_a_feature_outside_the_contract_is_refused_when_trai
     assert out["error"].drop(index=1).isna().all()
 
 
-@pytest.mark.parametrize("n", [3, 100])
-@pytest.mark.parametrize("column", ["visa_type", "entry_port", "purpose"])
-def test_a_missing_category_training_never_had_missing_is_refused_on_both_paths(fitted, n, column):
-    """A null visa type, entry port or purpose was scored with no error nor warning (an elevated C1-visit row dropped to
-    the low band): the stays contract never leaves them missing, and training never saw them missing, so the model has
-    no learnt answer for them. Refused as a missing number is; a level not seen in training stays a warning."""
-    model, _, rows = fitted
-    assert rows[column].notna().all()
+def _refused_when_missing(model, rows, n: int, column: str) -> pd.DataFrame:
+    """``n`` held-out rows with ``column`` missing in row 1 (the training table never has it missing): refused under
+    errors="raise", and under errors="flag" row 1 alone is flagged, naming the column; the batch is returned."""
+    assert rows[column].notna().all()  # the training table holds no missing value of these columns either
     batch = rows.head(n).astype({column: object})
     batch.loc[1, column] = None
     with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: missing where training never had a missing value")):
@@ -352,6 +348,17 @@ def test_a_missing_category_training_never_had_missing_is_refused_on_both_paths(
     out = score(batch, model=model, errors="flag")
     assert out.loc[1, "error"].startswith(f"{column}: missing where training never had a missing value")
     assert np.isnan(out.loc[1, "probability"]) and out["probability"].drop(index=1).notna().all()
+    return batch
+
+
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("column", ["visa_type", "entry_port", "purpose"])
+def test_a_missing_category_training_never_had_missing_is_refused_on_both_paths(fitted, n, column):
+    """A null visa type, entry port or purpose was scored with no error nor warning (an elevated C1-visit row dropped to
+    the low band): the stays contract never leaves them missing, and training never saw them missing, so the model has
+    no learnt answer for them. Refused as a missing number is; a level not seen in training stays a warning."""
+    model, _, rows = fitted
+    batch = _refused_when_missing(model, rows, n, column)
     if column == "entry_port":  # a free-text column (the others' values are the contract's list)
         batch.loc[1, column] = "a port never seen"
         with pytest.warns(UnseenCategoryWarning):
@@ -365,14 +372,7 @@ def test_a_missing_value_the_model_would_read_as_zero_is_refused_on_both_paths(f
     learnt for it): a null entry_month was scored as month 0 and a null group_size as a party of 0, values
     the contract refuses when sent as 0. A feature that was missing in training keeps its missing branch."""
     model, _, rows = fitted
-    assert rows[column].notna().all()  # the training table holds no missing value of these columns either
-    batch = rows.head(n).astype({column: object})
-    batch.loc[1, column] = None
-    with pytest.raises(SchemaError, match=re.escape(f"column `{column}`: missing where training never had a missing value")):
-        score(batch, model=model)
-    out = score(batch, model=model, errors="flag")
-    assert out.loc[1, "error"].startswith(f"{column}: missing where training never had a missing value")
-    assert np.isnan(out.loc[1, "probability"]) and out["probability"].drop(index=1).notna().all()
+    _refused_when_missing(model, rows, n, column)
     # a first visit has no days since its last exit: missing in training, scored as missing
     first = rows.head(n).assign(days_since_last_exit=np.nan)
     assert score(first, model=model)["probability"].notna().all()
