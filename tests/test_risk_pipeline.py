@@ -323,6 +323,19 @@ def test_a_crossings_csv_with_day_first_times_is_refused_not_guessed(small_confi
     assert crossings["timestamp"].tolist() == [pd.Timestamp("2022-01-10 09:00"), pd.Timestamp("2022-01-20 09:00")]
 
 
+def test_iso_dates_refuses_the_words_pandas_reads_as_the_clock():
+    """pandas' ISO 8601 reader also takes 'now' and 'today': a crossings or series CSV with `now` in a date column
+    was read as the moment of reading (a permit ending today, a month that moves with the clock). They are not
+    dates: refused, naming the column and the rows."""
+    from riskmodel.core.csv_files import iso_dates
+
+    values = pd.Series(["2024-01-01", "now", "2024-02-01", "Today", None])
+    with pytest.raises(SchemaError, match=r"`ds`: values that are not dates \('now', 'Today'\).*\(2 rows: row 1, row 3\)"):
+        iso_dates(values, "ds", "series.csv")
+    read = iso_dates(values.drop([1, 3]), "ds", "series.csv")
+    assert read.tolist()[:2] == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")] and read.isna().tolist()[2]
+
+
 def test_a_label_cutoff_after_the_logs_last_crossing_is_refused(small_config):
     """Labels are read as known at `data.cutoff`; a log that ends before it cannot know who left in between.
 
