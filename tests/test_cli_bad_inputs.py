@@ -173,6 +173,31 @@ def test_validate_refuses_a_csv_date_that_is_no_date_rather_than_read_it_as_miss
     assert _run(["validate", "--table", "enforcement", placeholder], capsys)[0] == 1
 
 
+def test_validate_refuses_a_word_pandas_reads_as_the_clock(tmp_path, capsys):
+    """pandas' ISO 8601 reader takes 'today' for the moment of reading: a ban until `today` passed `riskmodel validate`
+    as a ban ending on the day the file was read, and the same row read again next week said something else."""
+    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
+    rows = ["E0,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,2023-02-12",
+            "E1,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,today"]
+    path = tmp_path / "enforcement.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    code, err = _run(["validate", "--table", "enforcement", path], capsys)
+    assert code == 1
+    assert "`ban_until`: values that are not dates ('today') (1 row: row 1)" in err
+
+
+def test_a_database_table_with_a_word_for_a_time_is_refused():
+    """The database reader read text times with pandas' ISO 8601 reader, which takes 'now' for the moment of reading."""
+    from riskmodel.core.datasets import make_crossings
+    from riskmodel.integrations.database.tables import coerce
+
+    crossings = make_crossings(5, "2022-01-01", "2022-03-31", seed=0).crossings.head(3)
+    text = crossings.astype({"timestamp": object}).assign(timestamp=lambda d: d["timestamp"].astype(str))
+    coerce("crossings", text)  # ISO text is read
+    with pytest.raises(SchemaError, match=rf"`timestamp`: values that are not dates \('now'\) \(1 row: {text['crossing_id'].iat[1]}\)"):
+        coerce("crossings", text.assign(timestamp=[text["timestamp"].iat[0], "now", text["timestamp"].iat[2]]))
+
+
 def test_validate_reads_a_csv_nat_or_blank_date_as_missing(tmp_path, capsys):
     """Only a value that is no date is refused: 'NaT' (what `astype(str)` writes for a missing time) and a cell of
     spaces are missing times, as an empty cell is. Here each is the `ban_until` of a ban without end."""
