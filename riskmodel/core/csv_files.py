@@ -32,6 +32,7 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
@@ -65,7 +66,7 @@ def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
         parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
     except (TypeError, ValueError) as exc:  # e.g. several UTC offsets in one column
         raise SchemaError(name, [SchemaProblem(column, f"dates that cannot be read together ({exc})", "write local dates as YYYY-MM-DD")]) from None
-    bad = (parsed.isna() & values.notna()).to_numpy()
+    bad = (parsed.isna() & values.notna()).to_numpy() | not_a_year_first(values)
     if bad.any():
         rows = tuple(f"row {i}" for i in bad.nonzero()[0][:5])
         examples = ", ".join(repr(str(v)) for v in values[bad].head(3))
@@ -73,6 +74,12 @@ def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
                                                "write dates as YYYY-MM-DD (ISO 8601; day-first dates such as 31/01/2024 are "
                                                "not guessed)", rows, int(bad.sum()))])
     return parsed
+
+
+def not_a_year_first(values: pd.Series) -> np.ndarray:
+    """Where ``values`` holds text that does not start with a digit: pandas' ISO 8601 reader
+    takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year."""
+    return np.fromiter((isinstance(v, str) and not v.lstrip()[:1].isdigit() for v in values), bool, len(values))
 
 
 def check_csv(path: str | Path) -> None:

@@ -200,6 +200,7 @@ def _typed_csv(df, name: str):
     import numpy as np
     import pandas as pd
 
+    from riskmodel.core.csv_files import not_a_year_first
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
     problems = []
@@ -208,7 +209,7 @@ def _typed_csv(df, name: str):
         # a value that is no date (or none pandas can hold) must not pass for a missing one: where the contract lets a
         # time be missing, missing means something (a ban without end, an application not decided, a stay not ended)
         text = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip().str.casefold()
-        lost = ~text.isin(["", "nat"]).to_numpy() & parsed.isna().to_numpy()
+        lost = ~text.isin(["", "nat"]).to_numpy() & (parsed.isna().to_numpy() | not_a_year_first(df[col]))
         if lost.any():
             rows = np.flatnonzero(lost)
             shown = ", ".join(repr(str(v)) for v in pd.unique(df[col].to_numpy(dtype=object)[rows])[:3])

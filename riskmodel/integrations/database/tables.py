@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.csv_files import not_a_year_first
 from riskmodel.core.exceptions import ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
@@ -269,7 +270,7 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
                     fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
                 continue
             parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
-            bad = (parsed.isna() & v.notna()).to_numpy()
+            bad = (parsed.isna() & v.notna()).to_numpy() | not_a_year_first(v)
             if bad.any():
                 problems.append(_unreadable(name, df, c.name, bad, "dates"))
                 continue
