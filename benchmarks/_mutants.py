@@ -993,6 +993,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q39", "@champion must be the version the last signed promotion made champion", "riskmodel/integrations/tracking/signing.py",
            "    if promoted != str(version):\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "moved_back_by_hand"), "champion moved back by hand to a replaced version loads as gated"),
+    Mutant("Q40", "CSV dates refuse the words pandas reads as the clock", "riskmodel/core/csv_files.py",
+           "    bad = (parsed.isna() & values.notna()).to_numpy() | not_a_year_first(values)\n",
+           "    bad = (parsed.isna() & values.notna()).to_numpy()\n",
+           ("tests/test_risk_pipeline.py", "-k", "iso_dates_refuses"), "'now' in a series or crossings CSV read as the moment of reading"),
+    Mutant("Q41", "validate refuses the words pandas reads as the clock", "riskmodel/apps/cli/command.py",
+           " & (parsed.isna().to_numpy() | not_a_year_first(df[col]))\n", " & parsed.isna().to_numpy()\n",
+           ("tests/test_cli_bad_inputs.py", "-k", "reads_as_the_clock"), "a ban until 'today' passes validate"),
+    Mutant("Q42", "the database reader refuses the words pandas reads as the clock", "riskmodel/integrations/database/tables.py",
+           "            bad = (parsed.isna() & v.notna()).to_numpy() | not_a_year_first(v)\n",
+           "            bad = (parsed.isna() & v.notna()).to_numpy()\n",
+           ("tests/test_cli_bad_inputs.py", "-k", "word_for_a_time"), "a crossing at 'now' read from the database"),
 )
 
 
