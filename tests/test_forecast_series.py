@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,6 +88,34 @@ def test_unknown_level_and_missing_metadata(crossings):
         make_series(crossings, levels=["airline"])
     with pytest.raises(SchemaError, match="Entikong"):
         make_series(crossings, levels=["total", "port_type", "port"], ports=PORTS.iloc[:2])
+
+
+def test_a_partial_last_period_is_left_out_with_a_warning(crossings):
+    """A nightly job ran on a log that ends on 15 March: make_series counted the half month as a whole one, so March
+    read 3 arrivals where a month of that pace holds about 6, and the forecaster fitted a collapse. The last period
+    counts only when the log (exits too) reaches its last day; a partial one is left out, named in a warning, and
+    an explicit `end` keeps it (the caller's choice)."""
+    import riskmodel
+
+    cut = crossings[crossings["timestamp"] < "2024-03-16"]  # the log ends on 15 March
+    with pytest.warns(riskmodel.PartialPeriodWarning, match=r"2024-03.*15 March 2024|2024-03.*2024-03-15"):
+        monthly = make_series(cut, freq="M", levels=["total"]).df
+    assert monthly["ds"].max() == pd.Timestamp("2024-02-01") and len(monthly) == 2
+    with pytest.warns(riskmodel.PartialPeriodWarning, match=r"2024-03-11"):  # the week of Monday 11 March ends on Sunday 17
+        weekly = make_series(cut, freq="W", levels=["total"]).df
+    assert weekly["ds"].max() == pd.Timestamp("2024-03-04")
+    kept = make_series(cut, freq="M", levels=["total"], end="2024-03-31").df
+    assert _value(kept, "total", "2024-03-01") == 1
+    ended = crossings[crossings["timestamp"] < "2024-03-31"].copy()  # the last entry on 16 March, an exit on 30 March
+    ended.loc[len(ended)] = ("exit", pd.Timestamp("2024-03-30 10:00"), "Batam", "SGP")
+    with pytest.warns(riskmodel.PartialPeriodWarning, match="2024-03"):
+        make_series(ended, freq="M", levels=["total"])
+    ended.loc[len(ended)] = ("exit", pd.Timestamp("2024-03-31 06:00"), "Batam", "SGP")  # the log reaches 31 March
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = make_series(ended, freq="M", levels=["total"]).df
+        daily = make_series(cut, freq="D", levels=["total"]).df  # a day is whole once the log reaches it
+    assert _value(whole, "total", "2024-03-01") == 2 and daily["ds"].max() == pd.Timestamp("2024-03-15")
 
 
 def test_make_series_on_synthetic_log(small_data):
