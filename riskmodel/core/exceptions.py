@@ -138,6 +138,11 @@ class YoungSeriesWarning(RiskModelWarning):
     zeros before its first count as its own past."""
 
 
+class PartialPeriodWarning(RiskModelWarning):
+    """The crossings log ends before the last day of its last period (a month or a week): that
+    period's count is part of one, so it was left out of the series rather than read as a fall."""
+
+
 class BatchError(RiskModelError):
     """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""
 

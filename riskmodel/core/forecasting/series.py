@@ -22,13 +22,14 @@ frame (duplicates, gaps, negative or missing counts, frequency).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import PartialPeriodWarning, SchemaError, SchemaProblem
 
 __all__ = [
     "LEVELS",
@@ -264,7 +265,10 @@ def make_series(
         Columns ``nationality, region``; defaults to
         :data:`riskmodel.core.datasets.NATIONALITIES`.
     start, end : str or Timestamp, optional
-        Span; defaults to the first and last entry. Periods without entries are zeros.
+        Span; defaults to the first entry and the last whole period of the log: a last month
+        or week the log (exits too) does not reach the last day of is partial, left out with a
+        :class:`~riskmodel.core.exceptions.PartialPeriodWarning` (pass ``end`` to keep it).
+        Periods without entries are zeros.
 
     Returns
     -------
@@ -319,7 +323,28 @@ def make_series(
             nationalities = datasets.NATIONALITIES if nationalities is None else nationalities
             entries = _attach(entries, nationalities, "nationality", "region")
     spec = {level: list(LEVELS[level]) for level in levels}
+    if end is None and len(entries):
+        end = _last_whole_period(crossings["timestamp"], freq)
     return aggregate(entries, spec, freq=freq, time_col="timestamp", value_col=None, start=start, end=end)
+
+
+def _last_whole_period(timestamps: pd.Series, freq: str) -> pd.Timestamp:
+    """The start of the last period the log covers to its last day (every direction counts: an exit
+    shows the log ran that day); a :class:`PartialPeriodWarning` names a later, partial period left out."""
+    freq = _check_freq(freq)
+    last = pd.to_datetime(timestamps).max()
+    period = _period_start(pd.Series([last]), freq).iloc[0]
+    following = period + pd.tseries.frequencies.to_offset(FREQS[freq])
+    if last.normalize() >= following - pd.Timedelta(days=1):
+        return period
+    label = {"M": f"{period:%Y-%m}", "W": f"the week of Monday {period:%Y-%m-%d}"}.get(freq, f"{period:%Y-%m-%d}")
+    warnings.warn(
+        f"the last period, {label}, was left out of the series: the crossings log ends on {last:%Y-%m-%d}, before the "
+        "period's last day, so its count holds only part of its arrivals and would read as a fall. Fix: build the series "
+        f"again once the log covers the whole period, or pass end=\"{following - pd.Timedelta(days=1):%Y-%m-%d}\" to keep it anyway.",
+        PartialPeriodWarning, stacklevel=3,
+    )
+    return period - pd.Timedelta(days=1)
 
 
 def _attach(entries: pd.DataFrame, meta: pd.DataFrame, key: str, col: str) -> pd.DataFrame:
