@@ -1004,6 +1004,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "            bad = (parsed.isna() & v.notna()).to_numpy() | not_a_year_first(v)\n",
            "            bad = (parsed.isna() & v.notna()).to_numpy()\n",
            ("tests/test_cli_bad_inputs.py", "-k", "word_for_a_time"), "a crossing at 'now' read from the database"),
+    Mutant("Q43", "make_series leaves out a partial last period", "riskmodel/core/forecasting/series.py",
+           "    if last.normalize() >= following - pd.Timedelta(days=1):\n", "    if True:\n",
+           ("tests/test_forecast_series.py", "-k", "partial_last"), "half a month counted as a whole one"),
 )
 
 
