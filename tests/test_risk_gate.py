@@ -178,6 +178,20 @@ def test_paired_gate_refuses_a_challenger_worse_than_the_champion_beyond_noise(w
     assert any(r.startswith("FAIL: pr_auc challenger - champion") and "worse beyond noise" in r for r in d.reasons), d.reasons
 
 
+def test_paired_gate_on_a_window_with_no_overstays_refuses_and_says_why(window):
+    """A window with no overstay (or only overstays) has no PR-AUC: the gate refused, rightly, but said the challenger
+    was "+nan ... worse beyond noise" than the champion and "not better than the baseline", which nothing measured."""
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    for labels in (np.zeros(len(y), bool), np.ones(len(y), bool)):
+        d = evaluate_paired_gate(labels, score(0.3, 1), score(0.3, 2), score(1.5, 3), fairness_passed=True)
+        assert not d.passed
+        fails = [r for r in d.reasons if r.startswith("FAIL")]
+        assert len(fails) == 2 and all("cannot be measured" in r and "both" in r for r in fails), d.reasons
+        assert not any("nan" in r or "beyond noise" in r or "not better" in r for r in d.reasons), d.reasons
+
+
 def test_paired_gate_refuses_a_challenger_worse_than_its_logistic_baseline(window):
     from riskmodel.core.risk.gate import evaluate_paired_gate
 
