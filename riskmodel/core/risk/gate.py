@@ -186,7 +186,10 @@ def evaluate_paired_gate(
     True
     """
     checks = GateChecks()
-    if champion is None:
+    both = len(np.unique(np.asarray(y, dtype=bool))) == 2  # overstays and other stays: a ranking to judge
+    if not both:
+        _unmeasurable(checks, metric, y, champion is not None)
+    elif champion is None:
         checks.note("no champion yet: the baseline and fairness rules apply")
     else:
         d, lo, hi = paired_difference(y, challenger, champion, metric=metric, n_boot=n_boot, seed=seed, clusters=clusters)
@@ -195,17 +198,27 @@ def evaluate_paired_gate(
             text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - champion {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
             + ("" if ok else ": worse beyond noise"),
         )
-    d, lo, hi = paired_difference(y, challenger, logistic, metric=metric, n_boot=n_boot, seed=seed + 1, clusters=clusters)
-    checks.compare(
-        f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0), reference=None, rule="> 0",
-        text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - logistic baseline {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
-        + (": not better than the baseline" if not ok else ": better on the point estimate, within noise" if lo <= 0 else ""),
-    )
+    if both:
+        d, lo, hi = paired_difference(y, challenger, logistic, metric=metric, n_boot=n_boot, seed=seed + 1, clusters=clusters)
+        checks.compare(
+            f"{metric}_minus_logreg", d, lower=np.nextafter(0.0, 1.0), reference=None, rule="> 0",
+            text=lambda ok: ("ok: " if ok else "FAIL: ") + f"{metric} challenger - logistic baseline {d:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
+            + (": not better than the baseline" if not ok else ": better on the point estimate, within noise" if lo <= 0 else ""),
+        )
     checks.compare(
         "fairness_passed", 1.0 if fairness_passed else 0.0, lower=1.0, upper=1.0, rule="== 1",
         text=lambda ok: ("ok: " if ok else "FAIL: ") + "fairness audit " + ("passed" if ok else "failed"),
     )
     return checks.decision()
+
+
+def _unmeasurable(checks: GateChecks, metric: str, y, champion: bool) -> None:
+    """FAIL lines for the comparisons a window with one class cannot measure (no ranking of overstayers to judge)."""
+    have = "only overstays" if np.asarray(y, dtype=bool).all() else "no overstay"
+    why = f"cannot be measured: the window holds {have}, and {metric} needs both overstays and other stays"
+    for name, other in (("minus_champion", "champion"), ("minus_logreg", "logistic baseline"))[0 if champion else 1:]:
+        checks.compare(f"{metric}_{name}", float("nan"), lower=0.0, reference=None, rule="needs both classes",
+                       text=lambda ok, other=other: f"FAIL: {metric} challenger - {other} {why}")
 
 
 def evaluate_window_gate(
