@@ -1007,6 +1007,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q43", "make_series leaves out a partial last period", "riskmodel/core/forecasting/series.py",
            "    if last.normalize() >= following - pd.Timedelta(days=1):\n", "    if True:\n",
            ("tests/test_forecast_series.py", "-k", "partial_last"), "half a month counted as a whole one"),
+    Mutant("Q44", "the paired risk gate says a one-class window cannot be measured", "riskmodel/core/risk/gate.py",
+           "    both = len(np.unique(np.asarray(y, dtype=bool))) == 2  # overstays and other stays: a ranking to judge\n",
+           "    both = True\n",
+           ("tests/test_risk_gate.py", "-k", "no_overstays"), "'+nan ... worse beyond noise' on a window with no overstays"),
 )
 
 
