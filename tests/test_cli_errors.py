@@ -265,6 +265,9 @@ def test_an_empty_folder_is_exit_3_not_a_table_missing_every_column(tmp_path, ca
     (["features", "{c}", "{o}", "--as-of", "2024-13-45"], "is not a date"),
     (["features", "{c}", "{o}", "--as-of", "2024-06-30T00:00+07:00"], "has a time zone"),
     (["monitor", "--as-of", "notadate"], "is not a date"),
+    (["monitor", "--as-of", "06/12/2026"], "'06/12/2026' is not a date in ISO 8601"),  # read as 12 June, meant 6 December
+    (["monitor", "--as-of", "today"], "'today' is not a date in ISO 8601"),  # a list for the moment it was run, not a day
+    (["nightly", "{c}", "{o}", "--as-of", "1/2/2024"], "is not a date in ISO 8601"),
     (["monitor", "--as-of", "2024-06-30", "--horizon", "0"], "expected a whole number >= 1"),
     (["nightly", "{c}", "{o}", "--as-of", "nat"], "is not a date"),
     (["nightly", "{c}", "{o}", "--parts", "0"], "neither auto nor a whole number >= 1"),

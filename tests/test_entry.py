@@ -109,6 +109,18 @@ def test_refuses_an_exit_as_entry_and_an_as_of_before_it(log):
         features_at_entry(entry, [], as_of=entry["timestamp"] - pd.Timedelta(days=1))
 
 
+def test_an_as_of_in_text_is_read_as_iso_8601_only(log):
+    """The border's `as_of` was read by pd.Timestamp: day-first text was guessed month first, where the entry's own
+    times were already ISO 8601 only."""
+    entry = log.loc[log["direction"] == "entry"].iloc[5].to_dict()
+    later = entry["timestamp"] + pd.Timedelta(days=40)
+    dayfirst = f"{later.day:02d}/{later.month:02d}/{later.year}"
+    for text in (dayfirst, "now"):
+        with pytest.raises(SchemaError, match=rf"`as_of`: .*{text!r}.*ISO 8601"):
+            features_at_entry(entry, [], as_of=text)
+    assert features_at_entry(entry, [], as_of=f"{later:%Y-%m-%d}") is not None
+
+
 def test_refuses_a_history_without_its_columns(fitted, log):
     entry = log.loc[log["direction"] == "entry"].iloc[5]
     mine = log.loc[log["traveller_id"] == entry["traveller_id"]].drop(columns=["direction"])

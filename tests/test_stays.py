@@ -83,6 +83,17 @@ def test_as_of_ignores_later_crossings():
     assert after.loc[0, "overstayed"] == True  # noqa: E712
 
 
+def test_as_of_text_is_read_as_iso_8601_only():
+    """`build_stays(log, as_of="10/02/2019")` (10 February, day first) was read as 2 October, so the log was read as
+    known eight months later than asked (later exits and labels counted). Text is ISO 8601 only, as every date reader
+    of the library reads it; 'now' (the moment of reading) is refused too."""
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 40, None)])
+    for text in ("10/02/2019", "now", "Feb 10 2019"):
+        with pytest.raises(SchemaError, match=rf"`as_of`: .*{text!r}.*ISO 8601.*Fix: .*2023-06-30"):
+            build_stays(log, as_of=text)
+    assert pd.isna(build_stays(log, as_of="2019-01-21").loc[0, "exit_time"])  # T0 + 20 days, ISO: as before
+
+
 def test_generated_stays_are_rebuilt_from_the_log(small_data):
     rebuilt = build_stays(small_data.crossings, as_of=small_data.as_of + pd.Timedelta(hours=23, minutes=59, seconds=59))
     pd.testing.assert_frame_equal(rebuilt, small_data.stays)
