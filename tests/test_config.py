@@ -181,6 +181,21 @@ def test_a_negative_grace_is_refused():
         from_dict(RiskConfig, {"model": {"target": "y", "time_column": "t", "features": ["a"]}, "data": {"grace_days": -40}})
 
 
+def test_config_dates_are_read_as_iso_8601_only():
+    """`data.cutoff: 01/12/2023` (1 December, day first) was read as 12 January: labels were read as known eleven
+    months earlier than meant, and nothing said so. The config's dates are ISO 8601 only, as every date reader is."""
+    from riskmodel.core.forecasting.config import ForecastConfig
+    from riskmodel.core.risk.config import RiskConfig
+
+    model = {"target": "y", "time_column": "t", "features": ["a"]}
+    for key, value in (("cutoff", "01/12/2023"), ("start", "Jan 2017"), ("end", "today")):
+        with pytest.raises(ConfigError, match=rf"`config\.data`: `data\.{key}`.*{value!r}.*ISO 8601"):
+            from_dict(RiskConfig, {"model": model, "data": {key: value}})
+    with pytest.raises(ConfigError, match=r"`config\.data`: `data\.end`.*'31/12/2023'.*ISO 8601"):
+        from_dict(ForecastConfig, {"data": {"end": "31/12/2023"}})
+    assert from_dict(RiskConfig, {"model": model, "data": {"cutoff": "2023-12-01"}}).data.cutoff == "2023-12-01"
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
