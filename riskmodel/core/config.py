@@ -172,6 +172,23 @@ def from_dict(cls: type[T], data: Any, *, where: str = "config", base: T | None 
         raise ConfigError(f"`{where}`: {exc}") from None
 
 
+def check_iso_dates(section: str, **dates: Any) -> None:
+    """Refuse a config date that is not ISO 8601 (``ValueError`` naming ``<section>.<key>``); None passes.
+
+    ``01/12/2023`` would otherwise be read month first (12 January) wherever the date is used.
+    """
+    from riskmodel.core.csv_files import iso_time
+
+    for key, value in dates.items():
+        if value is None:
+            continue
+        try:
+            iso_time(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"`{section}.{key}` is {value!r}, not a date in ISO 8601: write it as 2023-12-31 (day-first "
+                             "dates are not guessed).") from None
+
+
 def unknown_key_error(where: str, unknown: list, allowed) -> ConfigError:
     """The error for keys a section does not know, naming the nearest allowed key of each.
 

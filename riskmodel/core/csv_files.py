@@ -76,6 +76,26 @@ def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
     return parsed
 
 
+def iso_time(value):
+    """One time given as text read as ISO 8601 only; any other value goes to ``pd.Timestamp`` as it is.
+
+    Raises
+    ------
+    ValueError
+        If the text is no ISO 8601 date or time: day-first ``10/02/2019``, which
+        ``pd.Timestamp`` reads as 2 October, ``Feb 10 2019``, and ``now`` or
+        ``today``, which pandas reads as the moment of reading.
+    """
+    if not isinstance(value, str):
+        return pd.Timestamp(value)
+    if not value.lstrip()[:1].isdigit():
+        raise ValueError(f"{value!r} is not a date in ISO 8601")
+    try:
+        return pd.to_datetime(value, format="ISO8601")
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not a date in ISO 8601") from None
+
+
 def not_a_year_first(values: pd.Series) -> np.ndarray:
     """Where ``values`` holds text that does not start with a digit: pandas' ISO 8601 reader
     takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year."""

@@ -27,6 +27,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import AGE_BANDS, EXTENSION_ROOM_DAYS, HISTORY_FEATURES
 from riskmodel.core.reference import NATIONALITIES, PORTS
@@ -271,9 +272,12 @@ def _record_columns(history: list, given: set) -> dict[str, list]:
 def _as_of_ns(as_of, t_ns: int, hist: list[tuple]) -> int:
     if as_of is None:
         return max([t_ns, *(h[0] for h in hist)])
-    ts = pd.Timestamp(as_of)
-    if pd.isna(ts) or ts.tzinfo is not None:
-        raise SchemaError("entry", [SchemaProblem("as_of", f"`as_of` must be a local date or time without a zone; got {as_of!r}",
+    try:
+        ts = iso_time(as_of)
+    except (TypeError, ValueError, OverflowError):
+        ts = None
+    if ts is None or pd.isna(ts) or ts.tzinfo is not None:
+        raise SchemaError("entry", [SchemaProblem("as_of", f"`as_of` must be a local date or time without a zone; got {as_of!r} (text is read as ISO 8601 only)",
                                                   "pass e.g. '2023-06-30', or None for the latest crossing")])
     if ts.value < t_ns:
         raise SchemaError("entry", [SchemaProblem("as_of", f"`as_of` {ts} is before the entry ({pd.Timestamp(t_ns)}): the stay does not exist then",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.schema import STAYS, validate_crossings
 
@@ -169,11 +170,11 @@ def build_stays(
 
 def _as_of(as_of) -> pd.Timestamp:
     """``as_of`` as a naive local timestamp, or a SchemaError naming what is wrong with it."""
-    fix = "pass a local date or time without a zone, e.g. '2023-06-30'"
+    fix = "pass a local date or time without a zone, e.g. '2023-06-30' (text in ISO 8601: day-first dates are not guessed)"
     try:
-        ts = pd.Timestamp(as_of)
+        ts = iso_time(as_of)
     except (TypeError, ValueError, OverflowError):
-        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` must be a date or timestamp; got {as_of!r}", fix)]) from None
+        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` must be a date or timestamp; got {as_of!r} (text is read as ISO 8601 only)", fix)]) from None
     if pd.isna(ts):
         raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` is missing (got {as_of!r})", f"{fix}, or None for the last crossing")])
     if ts.tzinfo is not None:

@@ -58,11 +58,13 @@ def local_time(text: str) -> str:
     """
     import pandas as pd
 
+    from riskmodel.core.csv_files import iso_time
+
     fix = "pass a local date or time without a zone, e.g. 2023-06-30 or 2023-06-30T18:00"
     try:
-        ts = pd.Timestamp(text)
+        ts = iso_time(text)
     except (ValueError, TypeError, OverflowError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: {fix}") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in ISO 8601: {fix} (day-first dates are not guessed)") from None
     if ts is pd.NaT:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: {fix}")
     if ts.tzinfo is not None:

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from riskmodel.core.config import TrackingConfig, config_from_signature
+from riskmodel.core.config import TrackingConfig, check_iso_dates, config_from_signature
 from riskmodel.core.forecasting.forecaster import Forecaster
 
 __all__ = ["ForecastConfig", "ForecastDataConfig", "SeriesConfig", "ForecasterConfig", "ForecastGateConfig", "ForecastTrackingConfig"]
@@ -34,6 +34,9 @@ class ForecastDataConfig:
     end: str = "2023-12-31"
     seed: int = 0
     covid: bool = True
+
+    def __post_init__(self):
+        check_iso_dates("data", start=self.start, end=self.end)
 
 
 @dataclass(frozen=True)

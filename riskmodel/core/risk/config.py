@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from riskmodel.core.config import TrackingConfig, unknown_key_error
+from riskmodel.core.config import TrackingConfig, check_iso_dates, unknown_key_error
 
 __all__ = [
     "Splits",
@@ -168,6 +168,7 @@ class DataConfig:
     grace_days: int = 30
 
     def __post_init__(self):
+        check_iso_dates("data", start=self.start, end=self.end, cutoff=self.cutoff)
         # a label is mature grace_days after the longest stay the visa allows: below 0, stays still allowed to run count as settled
         if self.grace_days < 0:
             raise ValueError(f"`data.grace_days` must be an int >= 0 (days to wait after the longest permitted stay before a label "
