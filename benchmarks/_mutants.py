@@ -1011,6 +1011,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "    both = len(np.unique(np.asarray(y, dtype=bool))) == 2  # overstays and other stays: a ranking to judge\n",
            "    both = True\n",
            ("tests/test_risk_gate.py", "-k", "no_overstays"), "'+nan ... worse beyond noise' on a window with no overstays"),
+    Mutant("Q45", "build_stays reads a text as_of as ISO 8601 only", "riskmodel/core/stays.py",
+           "        ts = iso_time(as_of)\n", "        ts = pd.Timestamp(as_of)\n",
+           ("tests/test_stays.py", "-k", "iso_8601"), "as_of 10/02/2019 read as 2 October"),
+    Mutant("Q46", "the border's as_of is read as ISO 8601 only", "riskmodel/core/entry.py",
+           "        ts = iso_time(as_of)\n", "        ts = pd.Timestamp(as_of)\n",
+           ("tests/test_entry.py", "-k", "iso_8601"), "a day-first as_of at the border guessed month first"),
+    Mutant("Q47", "the CLI's date options are ISO 8601 only", "riskmodel/apps/cli/command.py",
+           "        ts = iso_time(text)\n", "        ts = pd.Timestamp(text)\n",
+           ("tests/test_cli_errors.py", "-k", "bad_date_or_number"), "monitor --as-of 06/12/2026 lists for 12 June"),
+    Mutant("Q48", "config dates are ISO 8601 only", "riskmodel/core/config.py",
+           "            iso_time(value)\n", "            str(value)\n",
+           ("tests/test_config.py", "-k", "iso_8601"), "data.cutoff 01/12/2023 read as 12 January"),
 )
 
 
