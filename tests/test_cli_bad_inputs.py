@@ -186,6 +186,21 @@ def test_validate_refuses_a_word_pandas_reads_as_the_clock(tmp_path, capsys):
     assert "`ban_until`: values that are not dates ('today') (1 row: row 1)" in err
 
 
+def test_features_refuses_text_times_in_parquet_it_cannot_read_as_iso(tmp_path, capsys):
+    """`riskmodel features` read a Parquet log's text times with errors="coerce": a `permit_end` of 'unknown' became
+    missing, the stay's permit end unknown (no overstay counted), and '08/02/2022' was read as 2 August. CSV was
+    already ISO 8601 only; Parquet text is now read the same way, named with its rows."""
+    crossings = make_crossings(20, "2022-01-01", "2022-06-30", seed=0).crossings
+    text = crossings.assign(timestamp=crossings["timestamp"].astype(str), permit_end=crossings["permit_end"].astype(str))
+    bad = text.assign(permit_end=text["permit_end"].where(text.index != 2, "unknown").where(text.index != 4, "08/02/2022"))
+    bad.to_parquet(tmp_path / "log.parquet")
+    code, err = _run(["features", "--quiet", tmp_path / "log.parquet", tmp_path / "f.parquet"], capsys)
+    assert code == 1 and "`permit_end`: values that are not dates ('unknown', '08/02/2022') (2 rows: row 2, row 4)" in err, err
+    assert not (tmp_path / "f.parquet").exists()
+    text.to_parquet(tmp_path / "fine.parquet")  # ISO text is read
+    assert _run(["features", "--quiet", tmp_path / "fine.parquet", tmp_path / "f.parquet"], capsys)[0] == 0
+
+
 def test_a_database_table_with_a_word_for_a_time_is_refused():
     """The database reader read text times with pandas' ISO 8601 reader, which takes 'now' for the moment of reading."""
     from riskmodel.core.datasets import make_crossings
