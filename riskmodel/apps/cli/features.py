@@ -18,10 +18,15 @@ def read_crossings(path: str | Path):
     """A crossings log from Parquet or CSV, with its time columns as times (CSV keeps them as text)."""
     import pandas as pd
 
+    from riskmodel.core.csv_files import iso_dates
+
     df = read_table(path)
     for col in _TIME_COLUMNS:
         if col in df.columns and not pd.api.types.is_datetime64_any_dtype(df[col]):
-            df[col] = pd.to_datetime(df[col], errors="coerce")
+            # text times in Parquet: ISO 8601 only, as a CSV's are; 'NaT' (what astype(str) writes) and blanks are missing
+            text = df[col].astype(object).where(df[col].notna(), None)
+            missing = text.map(lambda v: isinstance(v, str) and v.strip().casefold() in ("", "nat"), na_action="ignore")
+            df[col] = iso_dates(text.mask(missing.fillna(False).astype(bool), None), col, Path(path).name)
     return df
 
 
