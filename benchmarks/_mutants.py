@@ -1023,6 +1023,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q48", "config dates are ISO 8601 only", "riskmodel/core/config.py",
            "            iso_time(value)\n", "            str(value)\n",
            ("tests/test_config.py", "-k", "iso_8601"), "data.cutoff 01/12/2023 read as 12 January"),
+    Mutant("Q49", "features reads Parquet text times as ISO 8601 only", "riskmodel/apps/cli/features.py",
+           "            df[col] = iso_dates(text.mask(missing.fillna(False).astype(bool), None), col, Path(path).name)\n",
+           "            df[col] = pd.to_datetime(df[col], errors=\"coerce\")\n",
+           ("tests/test_cli_bad_inputs.py", "-k", "parquet_it_cannot"), "a permit_end of 'unknown' read as missing"),
 )
 
 
