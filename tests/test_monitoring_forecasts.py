@@ -134,3 +134,35 @@ def test_evaluate_forecasts_says_which_scale_it_used(tmp_path, capsys, monkeypat
     assert main(["evaluate-forecasts", *files, "--history", str(tmp_path / "monthly_history.csv"), "--no-break", "--out", str(tmp_path / "m.csv")]) == 0
     assert pd.read_csv(tmp_path / "m.csv")["mase"].iloc[0] == pytest.approx(20 / (24540 / 48))
     assert "MASE scale: lag-12 differences of --history (monthly series), no break left out" in capsys.readouterr().out
+
+
+def test_a_series_without_bounds_has_no_coverage_not_a_coverage_of_zero():
+    """A series forecast without an interval (a port too new for one: its bounds are missing) was scored as covering
+    none of its actuals, so one such port of two read as "the 95% interval held half the time" when every interval
+    held. A row without bounds has no interval to hold its actual (as in the forecaster's own backtests); the
+    summary says over how many series the coverage was measured."""
+    ds = pd.date_range("2023-01-01", periods=3, freq="MS")
+    forecasts = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3, "ds": list(ds) * 2, "y_hat": 10.0,
+                              "y_lo_95": [5.0, 5.0, 5.0, np.nan, np.nan, np.nan], "y_hi_95": [15.0, 15.0, 15.0, np.nan, np.nan, np.nan]})
+    actuals = forecasts[["unique_id", "ds"]].assign(y=[10.0, 12.0, 20.0, 10.0, 10.0, 10.0])  # a: 2 of 3 inside
+    history = pd.DataFrame({"unique_id": ["a"] * 24 + ["b"] * 24, "ds": list(pd.date_range("2021-01-01", periods=24, freq="MS")) * 2,
+                            "y": np.arange(48.0)})
+    per_series, per_level = score_forecasts(forecasts, actuals, history=history, breaks=())
+    cov = per_series.set_index("unique_id")["coverage_95"]
+    assert cov["a"] == pytest.approx(2 / 3) and np.isnan(cov["b"])
+    row = per_level.set_index("level").loc["all"]
+    assert row["coverage_95"] == pytest.approx(2 / 3) and row["n_intervals_95"] == 1
+
+
+def test_the_mase_scale_compares_the_same_month_a_year_apart_across_a_gap():
+    """A history with a month missing was differenced by position: 12 rows back was 13 months back across the gap,
+    so the seasonal scale mixed 12- and 13-month differences. On a history rising 10 a month every same-month
+    difference is 120; forecasts 60 off are a MASE of 0.5 exactly, gap or no gap."""
+    months = pd.date_range("2021-01-01", periods=24, freq="MS")
+    history = pd.DataFrame({"unique_id": "a", "ds": months, "y": 100.0 + 10.0 * np.arange(24)})
+    ds = pd.date_range("2023-01-01", periods=3, freq="MS")
+    actuals = pd.DataFrame({"unique_id": "a", "ds": ds, "y": [340.0, 350.0, 360.0]})
+    forecasts = actuals.rename(columns={"y": "y_hat"}).assign(y_hat=lambda d: d["y_hat"] + 60.0)
+    for gappy in (history, history.drop(index=[5, 20])):
+        per_series, _ = score_forecasts(forecasts, actuals, history=gappy, breaks=())
+        assert per_series["mase"].iloc[0] == pytest.approx(0.5, abs=1e-12)
