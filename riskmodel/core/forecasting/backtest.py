@@ -76,13 +76,15 @@ def mase_scale(y: np.ndarray, m: int, mask: np.ndarray | None = None, *, fallbac
     a break period or spans one: a collapse must not make later errors look small.
     ``fallback`` is returned when no difference is positive (a history too short, or flat:
     a closed port's zeros); pass NaN where an error must not be read on another unit.
+    A missing value (NaN: a period the history lacks) leaves out the differences that touch it.
     """
     y = np.asarray(y, dtype=float)
     for lag in (m, 1):
         if len(y) > lag:
-            ok = same_regime_pairs(len(y), lag, mask)
+            diff = np.abs(y[lag:] - y[:-lag])
+            ok = same_regime_pairs(len(y), lag, mask) & ~np.isnan(diff)  # NaN: a period the history lacks
             if ok.any():
-                scale = np.mean(np.abs(y[lag:] - y[:-lag])[ok])
+                scale = np.mean(diff[ok])
                 if scale > 0:
                     return float(scale)
     return fallback

@@ -12,7 +12,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
 from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
-from riskmodel.core.forecasting.series import duplicate_periods, infer_freq, season_length
+from riskmodel.core.forecasting.series import FREQS, duplicate_periods, infer_freq, season_length
 
 __all__ = ["levels_of_ids", "mase_season", "score_forecasts"]
 
@@ -60,10 +60,17 @@ def _scales(base: pd.DataFrame, m: int, breaks: Sequence[tuple[str, str]]) -> di
 
     No scale (no history, or a flat one) is no MASE: scale 1.0 made an error in people read as a MASE.
     """
+    try:
+        step = FREQS[infer_freq(base)]
+    except SchemaError:  # a history of single periods: nothing to difference, by position or by date
+        step = None
     out = {}
     for uid, g in base.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=False):
-        mask = in_break(pd.DatetimeIndex(g["ds"]), breaks) if breaks else None
-        out[uid] = mase_scale(g["y"].to_numpy(dtype=float), m, mask, fallback=np.nan)
+        y = g.set_index("ds")["y"].astype(float)
+        if step is not None:  # by date, not position: a missing period is NaN, so 12 back is a year back across a gap
+            y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq=step))
+        mask = in_break(pd.DatetimeIndex(y.index), breaks) if breaks else None
+        out[uid] = mase_scale(y.to_numpy(dtype=float), m, mask, fallback=np.nan)
     return out
 
 
@@ -116,14 +123,17 @@ def score_forecasts(
     Returns
     -------
     per_series : DataFrame
-        ``unique_id, n, mase, bias, coverage_<L>...``; ``bias`` is
+        ``unique_id, n, mase, bias, coverage_<L>...``; ``coverage_<L>`` is over the periods with
+        both bounds, missing for a series forecast without an interval (never 0); ``bias`` is
         ``sum(y_hat - y) / sum(y)`` (positive: over-forecast). ``mase`` is missing (NaN) for a
         series with no scale (absent from the history, or no seasonal or one-step change in
         it: a closed port's zeros), never its error in people; ``bias`` is missing where the
         actuals sum to 0 (a port closed during the horizon).
     per_level : DataFrame
-        ``level, n_series, n_mase, mase, n_bias, bias, coverage_<L>...``: means over the series
-        that have the figure, ``n_mase``/``n_bias`` of them; level ``"all"`` first.
+        ``level, n_series, n_mase, mase, n_bias, bias, coverage_<L>..., n_intervals_<L>...``: means
+        over the series that have the figure, ``n_mase``/``n_bias``/``n_intervals_<L>`` of them;
+        level ``"all"`` first. The MASE scale differences the history by date: a period it lacks
+        leaves out the differences that touch it.
 
     Raises
     ------
@@ -153,7 +163,9 @@ def score_forecasts(
             "bias": float((f - y).sum() / y.sum()) if y.sum() > 0 else np.nan,
         }
         for L in levels:
-            rec[f"coverage_{L}"] = float(np.mean((y >= g[f"y_lo_{L}"].to_numpy()) & (y <= g[f"y_hi_{L}"].to_numpy())))
+            lo, hi = g[f"y_lo_{L}"].to_numpy(dtype=float), g[f"y_hi_{L}"].to_numpy(dtype=float)
+            bounded = ~np.isnan(lo) & ~np.isnan(hi)  # a row without bounds has no interval to hold its actual: no coverage, never 0
+            rec[f"coverage_{L}"] = float(np.mean((y >= lo) & (y <= hi), where=bounded)) if bounded.any() else np.nan
         rows.append(rec)
     per_series = pd.DataFrame(rows)
     groups = {"all": list(per_series["unique_id"])}
@@ -163,6 +175,7 @@ def score_forecasts(
         part = per_series[per_series["unique_id"].isin(ids)]
         if len(part):  # a mean over the series that have the figure, with their count beside it
             means = part.drop(columns=["unique_id", "n"]).mean().to_dict()
+            counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum()) for L in levels}
             summary.append({"level": level, "n_series": len(part), "n_mase": int(part["mase"].notna().sum()), "mase": means.pop("mase"),
-                            "n_bias": int(part["bias"].notna().sum()), "bias": means.pop("bias"), **means})
+                            "n_bias": int(part["bias"].notna().sum()), "bias": means.pop("bias"), **means, **counts})
     return per_series, pd.DataFrame(summary)
