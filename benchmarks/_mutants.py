@@ -1027,6 +1027,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "            df[col] = iso_dates(text.mask(missing.fillna(False).astype(bool), None), col, Path(path).name)\n",
            "            df[col] = pd.to_datetime(df[col], errors=\"coerce\")\n",
            ("tests/test_cli_bad_inputs.py", "-k", "parquet_it_cannot"), "a permit_end of 'unknown' read as missing"),
+    Mutant("Q50", "a forecast without bounds has no coverage, not 0", "riskmodel/core/monitoring/forecasts.py",
+           "            bounded = ~np.isnan(lo) & ~np.isnan(hi)  # a row without bounds has no interval to hold its actual: no coverage, never 0\n",
+           "            bounded = np.ones(len(lo), bool)\n",
+           ("tests/test_monitoring_forecasts.py", "-k", "without_bounds"), "a port without an interval counted as covering nothing"),
+    Mutant("Q51", "the monitoring MASE scale differences by date", "riskmodel/core/monitoring/forecasts.py",
+           "            y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq=step))\n", "            pass\n",
+           ("tests/test_monitoring_forecasts.py", "-k", "across_a_gap"), "months 13 apart differenced across a gap"),
 )
 
 
