@@ -1436,3 +1436,24 @@ def test_the_training_table_leaves_out_stays_with_no_permit_end_and_counts_them(
     # T3 on both days, T5 on both (it left on 18 February); T1 (no permit end) on neither
     assert sorted(table["stay_id"]) == ["C3", "C3", "C5", "C5"]
     assert table.attrs["no_permit_end"] == 2
+
+
+def test_the_permit_in_force_is_the_end_granted_last_even_when_it_is_earlier():
+    """An ITAS to 31 December, cancelled by its sponsor and converted on 5 March to an exit permit whose last day
+    is 20 March (the contract: ``new_permit_end`` is the last permitted day after a granted application). On
+    31 March the traveller is 11 days past that permit: listed as overstaying, not as holding the ITAS to
+    December; the latest date of all the permits ever granted is not the permit in force.
+    """
+    log = _log(("C1", "T5", "entry", "2022-01-10 09:00", "2022-12-31", "D5"))
+    apps = _apps(("A1", "T5", "2022-03-01 10:00", "2022-03-05 10:00", "2022-03-05 10:00", "granted", "2022-03-20")).assign(kind="conversion")
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-31")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2022-03-20")]
+    assert snap["overstaying"].tolist() == [True] and snap["days_to_permit_end"].tolist() == [-11.0]
+    # two grants: the one decided last holds, whichever ends later (an extension to 2023, then the exit permit)
+    two = _apps(("A2", "T5", "2022-01-20 10:00", "2022-01-25 10:00", "2022-01-25 10:00", "granted", "2023-06-30"),
+                ("A3", "T5", "2022-03-01 10:00", "2022-03-05 10:00", "2022-03-05 10:00", "granted", "2022-03-20"))
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=two), "2022-03-31")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2022-03-20")] and snap["overstaying"].tolist() == [True]
+    # as of 3 March the conversion is still undecided: the extension to 2023 is the permit in force that day
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=two), "2022-03-03")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2023-06-30")] and snap["overstaying"].tolist() == [False]
