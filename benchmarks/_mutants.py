@@ -993,6 +993,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q39", "@champion must be the version the last signed promotion made champion", "riskmodel/integrations/tracking/signing.py",
            "    if promoted != str(version):\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "moved_back_by_hand"), "champion moved back by hand to a replaced version loads as gated"),
+    # ---------------------------------------------------------------- the other sources as read and landed (review 12)
+    Mutant("T12", "the permit in force is the end granted last", SF,
+           'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',
+           'out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)',
+           ("tests/test_sources.py", "-k", "end_granted_last"), "a traveller past an exit permit reads as holding the cancelled ITAS"),
 )
 
 

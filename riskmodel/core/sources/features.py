@@ -11,8 +11,9 @@ stay is open at the end of day ``as_of``, with the crossings features, the
 entry-time history above, and what the sources say about this stay by then:
 days since the last presence report, regions reported, reports from a place
 unlike the declared one, moves in the last 30 days, extensions applied for,
-refused or pending, and the permit in force (the last granted extension), hence
-whether the traveller has already overstayed. Only records known by then count,
+refused or pending, and the permit in force (the end granted last: an
+extension, or a conversion that may end it earlier), hence whether the
+traveller has already overstayed. Only records known by then count,
 and an application decided later is still pending that day, so nothing after
 ``as_of`` changes a feature (``tests/test_sources.py`` checks it).
 """
@@ -304,7 +305,9 @@ def _move_features(snap: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
 
 
 def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Applications of each open stay and the permit in force (the last granted end, or the one granted at entry).
+    """Applications of each open stay and the permit in force: the end of the application granted last (the contract's
+    "last permitted day after a granted application", earlier than the one before it too: an ITAS cancelled and
+    converted to an exit permit), or the one granted at entry when none was granted.
 
     ``days_pending`` is how long the oldest application still undecided that day
     has waited (0 when none): an extension is usually decided within days, so a
@@ -315,11 +318,13 @@ def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) 
     waited = (day - a["applied_at"].dt.normalize()).dt.days.astype(float).where(decision == "pending")
     g = a.assign(_ref=decision == "refused", _pend=decision == "pending", _grant=decision == "granted", _wait=waited,
                  _conv=a["kind"].astype(object) == "conversion").groupby("stay_id")
+    # the grant decided last sets the permit in force, not the latest date ever granted (ties: the later on file)
+    granted = a.loc[(decision == "granted").to_numpy()].sort_values(["decided_at", "known_at"], kind="stable")
     agg = pd.DataFrame({"applications": g.size(), "refusals": g["_ref"].sum(), "pending_applications": g["_pend"].sum(),
-                        "extensions_granted": g["_grant"].sum(), "_granted_end": g["new_permit_end"].max(),
+                        "extensions_granted": g["_grant"].sum(), "_granted_end": granted.groupby("stay_id")["new_permit_end"].last(),
                         "days_pending": g["_wait"].max(), "conversions": g["_conv"].sum()})
     out = snap[["stay_id", "permit_end"]].join(agg, on="stay_id")
-    out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)
+    out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])
     out["days_to_permit_end"] = (out["permit_end_now"] - day).dt.days.astype(float)
     # the declared stay against the permit in force: days the traveller said they would stay beyond it
     permitted = (out["permit_end_now"] - snap["entry_time"].dt.normalize()).dt.days.astype(float) + 1
