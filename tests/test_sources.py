@@ -1457,3 +1457,22 @@ def test_the_permit_in_force_is_the_end_granted_last_even_when_it_is_earlier():
     # as of 3 March the conversion is still undecided: the extension to 2023 is the permit in force that day
     snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=two), "2022-03-03")
     assert snap["permit_end_now"].tolist() == [pd.Timestamp("2023-06-30")] and snap["overstaying"].tolist() == [False]
+
+
+def test_an_extension_put_on_file_after_the_label_day_still_counts_as_a_late_filing():
+    """An extension decided on 5 February (before the permit ended on 8 February) and put on file on 5 March,
+    28 days late, in an extract that runs to 20 March. Read on the label day (22 February), the traveller looks
+    past the permit from 9 February: the snapshot of 1 February says "overstay within 14 days", which the
+    extension makes untrue. The extract shows that filing's lateness, so the table is refused until
+    ``late_days`` covers it, as when the late record is on file by the label day.
+    """
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"),
+               ("C2", "T9", "entry", "2022-03-20 09:00", "2022-04-18", "D9"))
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-05 10:00", "2022-03-05 10:00", "granted", "2022-03-10"))
+    with pytest.raises(ConfigError, match=r"on file up to 28\.0 days after their decision, more than `late_days` \(7\).*of at least 28"):
+        monitor_training_table(log, _tables_with(permit_applications=apps), ["2022-02-01"], "2022-02-22")
+    # read once it is on file (14 + 28 days after the snapshot), the row is no overstay
+    settled = monitor_training_table(log, _tables_with(permit_applications=apps), ["2022-02-01"], "2022-03-15", late_days=28)
+    assert settled["label"].tolist() == [False]
