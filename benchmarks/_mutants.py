@@ -998,6 +998,10 @@ MUTANTS: tuple[Mutant, ...] = (
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',
            'out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)',
            ("tests/test_sources.py", "-k", "end_granted_last"), "a traveller past an exit permit reads as holding the cancelled ITAS"),
+    Mutant("T13", "late filings: every extension decided by the label day", SM,
+           '(apps["decided_at"] < end).to_numpy(dtype=bool, na_value=False)]', '(apps["known_at"] < end).to_numpy()]',
+           ("tests/test_sources.py", "-k", "after_the_label_day_still_counts"),
+           "an extension filed after the label day, weeks late, passes late_days 7 and its traveller is labelled an overstay"),
 )
 
 
