@@ -1002,6 +1002,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '(apps["decided_at"] < end).to_numpy(dtype=bool, na_value=False)]', '(apps["known_at"] < end).to_numpy()]',
            ("tests/test_sources.py", "-k", "after_the_label_day_still_counts"),
            "an extension filed after the label day, weeks late, passes late_days 7 and its traveller is labelled an overstay"),
+    Mutant("T14", "incremental read: no watermark after the time of the read", TB,
+           "            if not n:\n                late, future = _count_and_least(", "            if False:\n                late, future = _count_and_least(",
+           ("tests/test_database_errors.py", "-k", "after_the_time_of_the_read"),
+           "a known_at of 2203 moves the watermark there and every later run reads nothing, with no word"),
 )
 
 
