@@ -1476,3 +1476,21 @@ def test_an_extension_put_on_file_after_the_label_day_still_counts_as_a_late_fil
     # read once it is on file (14 + 28 days after the snapshot), the row is no overstay
     settled = monitor_training_table(log, _tables_with(permit_applications=apps), ["2022-02-01"], "2022-03-15", late_days=28)
     assert settled["label"].tolist() == [False]
+
+
+def test_a_source_that_stopped_before_the_day_is_refused_not_read_as_nothing_new(src):
+    """A permit feed whose extract stopped a month before the day (its last record 29 May, the crossings log to the
+    end of the year): the extensions granted since are not on file, so the travellers they extended read as past
+    their permit, on the list of facts. As a crossings log that ends before the day is refused, so is a source whose
+    own recent rate (about 40 records in the 90 days before its last) says records should have arrived since.
+    """
+    tables = dict(src.tables())
+    apps = tables["permit_applications"]
+    tables["permit_applications"] = apps.loc[(apps["known_at"] < AS_OF - pd.Timedelta(days=30)).to_numpy()]
+    last = tables["permit_applications"]["known_at"].max()
+    with pytest.raises(SchemaError, match=rf"permit_applications.*`known_at`: no record on file after {last.date()}, "
+                                          rf"{(AS_OF - last.normalize()).days} days before {AS_OF.date()}"):
+        monitoring_snapshot(src.crossings, tables, AS_OF)
+    # as of its last day it is complete: accepted
+    snap, _ = monitoring_snapshot(src.crossings, tables, last.normalize())
+    assert len(snap)
