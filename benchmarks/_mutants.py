@@ -1006,6 +1006,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "            if not n:\n                late, future = _count_and_least(", "            if False:\n                late, future = _count_and_least(",
            ("tests/test_database_errors.py", "-k", "after_the_time_of_the_read"),
            "a known_at of 2203 moves the watermark there and every later run reads nothing, with no word"),
+    Mutant("T15", "monitoring: a source that stopped early", SF, "    if expected < FEED_GAP_MIN_DAYS:\n        return None",
+           "    if True:\n        return None", ("tests/test_sources.py", "-k", "stopped_before_the_day"),
+           "a permit feed cut a month short lists the travellers extended since as past their permit"),
 )
 
 

@@ -44,6 +44,8 @@ __all__ = [
     "check_monitor_inputs",
     "local_day",
     "STAY_REASONS",
+    "FEED_RATE_DAYS",
+    "FEED_GAP_MIN_DAYS",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -351,8 +353,11 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         Naming every problem of the crossings log's columns and ids (blank or
         not text; not of its entry/exit sequence) and of each source table
         (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
-        table name or a source not given, or an ``as_of`` that is not a date
-        or carries a time zone.
+        table name or a source not given, a source that stopped early (no
+        record on file since a day, nor up to the crossings log's last, when
+        its days with a record in the :data:`FEED_RATE_DAYS` days before give
+        :data:`FEED_GAP_MIN_DAYS` or more since), or an
+        ``as_of`` that is not a date or carries a time zone.
     """
     day = local_day(as_of)
     if not isinstance(tables, dict):
@@ -380,7 +385,45 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         problems = check_source(name, table)
         if problems:
             raise SchemaError(name, problems)
+    log_end = crossings["timestamp"].max().normalize() if crossings["timestamp"].notna().any() else day
+    stopped = {name: problem for name, table in tables.items() if (problem := _stopped_feed(table, day, log_end)) is not None}
+    if stopped:
+        raise SchemaError(", ".join(stopped), list(stopped.values()))
     return day
+
+
+#: A source is judged on the days with a record in this many days before its last one (its recent rhythm) ...
+FEED_RATE_DAYS = 90
+#: ... and refused when that rhythm gives at least this many days with a record since, none on file (a day has no
+#: record by chance with at most 1 - 10/gap: all of them, e^-10, 1 time in 22,000; days, not records, so a feed
+#: filed in weekly batches is judged by its batches; a feed too sparse to expect 10 days is not judged).
+FEED_GAP_MIN_DAYS = 10
+
+
+def _stopped_feed(table: pd.DataFrame, day: pd.Timestamp, log_end: pd.Timestamp) -> SchemaProblem | None:
+    """A problem when the source's records on file by the end of ``day`` stop so long before it (or before ``log_end``,
+    the crossings log's last day, if earlier) that its own recent rhythm says records should have come since: an
+    extract that ended early, read as if nothing happened since.
+
+    A permit feed cut a month short reads every extension granted in that month as none, so the travellers it
+    extended read as past their permit. A day after the crossings log's last is refused by
+    :func:`~riskmodel.core.sources.monitor.check_log_covers`; a table with no record is not judged (no rhythm).
+    """
+    known = table["known_at"]
+    known = known.loc[(known <= _day_end(day)).to_numpy(dtype=bool, na_value=False)]
+    if known.empty:
+        return None
+    last, until = known.max(), min(day, log_end)
+    gap = (until - last.normalize()).days
+    recent = known.loc[(known > last - pd.Timedelta(days=FEED_RATE_DAYS)).to_numpy()].dt.normalize().nunique()
+    expected = recent / FEED_RATE_DAYS * gap
+    if expected < FEED_GAP_MIN_DAYS:
+        return None
+    return SchemaProblem("known_at", f"no record on file after {last.date()}, {gap} days before {until.date()}, where it had "
+                                     f"records on {recent} of the {FEED_RATE_DAYS} days before that (about {expected:.0f} "
+                                     "days with one since): the extract stopped early, and what it no longer holds would read "
+                                     "as never happened (an extension granted since as none, its traveller past the permit)",
+                         f"read a newer extract of the source, or give a day on or before {last.date()}")
 
 
 def monitoring_snapshot(
