@@ -1495,3 +1495,19 @@ def test_a_source_that_stopped_before_the_day_is_refused_not_read_as_nothing_new
     snap, _ = monitoring_snapshot(src.crossings, tables, last.normalize())
     assert len(snap)
 
+
+def test_an_application_landed_again_after_its_update_is_named_with_the_copy_to_keep():
+    """An incremental read lands a permit application once pending, then again once decided (its row updated, its
+    ``known_at`` the decision time, as the contract defines it). The table was refused as "duplicate ids" with the fix
+    "drop repeated records", which, done the usual way (the first kept), keeps the pending copy and loses the extension.
+    The refusal says what happened and which copy holds the record: the latest ``known_at``.
+    """
+    pending = _apps(("A1", "T1", "2023-06-01 10:00", None, "2023-06-01 10:00", "pending", None))
+    granted = _apps(("A1", "T1", "2023-06-01 10:00", "2023-06-05 09:00", "2023-06-05 09:00", "granted", "2023-07-30"))
+    landed = pd.concat([pending, granted], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"`application_id`: the same application at several `known_at` \(an update read again.*"
+                                          r"\(2 rows: A1\)\. Fix: keep the row of each application with the latest `known_at`"):
+        validate_source("permit_applications", landed)
+    # a copy filed twice at one time is a plain duplicate, as before
+    with pytest.raises(SchemaError, match=r"`application_id`: duplicate ids \(2 rows: A1, A1\)"):
+        validate_source("permit_applications", pd.concat([granted, granted], ignore_index=True))
