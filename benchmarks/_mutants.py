@@ -1009,6 +1009,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("T15", "monitoring: a source that stopped early", SF, "    if expected < FEED_GAP_MIN_DAYS:\n        return None",
            "    if True:\n        return None", ("tests/test_sources.py", "-k", "stopped_before_the_day"),
            "a permit feed cut a month short lists the travellers extended since as past their permit"),
+    Mutant("T16", "source contract: an application read again after its update", SO,
+           'problems += _updated_again(table, id_col, usable) if name == "permit_applications" else _duplicates(table, id_col, usable)',
+           "problems += _duplicates(table, id_col, usable)", ("tests/test_sources.py", "-k", "landed_again_after_its_update"),
+           "the fix 'drop repeated records', done the usual way, keeps the pending copy and loses the extension"),
 )
 
 

@@ -1506,7 +1506,7 @@ def test_an_application_landed_again_after_its_update_is_named_with_the_copy_to_
     granted = _apps(("A1", "T1", "2023-06-01 10:00", "2023-06-05 09:00", "2023-06-05 09:00", "granted", "2023-07-30"))
     landed = pd.concat([pending, granted], ignore_index=True)
     with pytest.raises(SchemaError, match=r"`application_id`: the same application at several `known_at` \(an update read again.*"
-                                          r"\(2 rows: A1\)\. Fix: keep the row of each application with the latest `known_at`"):
+                                          r"\(2 rows: A1, A1\)\. Fix: keep the row of each application with the latest `known_at`"):
         validate_source("permit_applications", landed)
     # a copy filed twice at one time is a plain duplicate, as before
     with pytest.raises(SchemaError, match=r"`application_id`: duplicate ids \(2 rows: A1, A1\)"):

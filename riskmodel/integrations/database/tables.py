@@ -17,7 +17,9 @@ rather than reading the same rows round and round. Ids are whole numbers or text
 (see :class:`IncrementalReader`), saved and bound as the column holds them (a
 Python int or str; the drivers send an int as an integer): a whole number bound
 as text matched no integer in an SQLite column without a type, and NULL or
-fractional ids cannot be resumed after exactly.
+fractional ids cannot be resumed after exactly. A row updated since it was read (a
+permit application, once decided, moves its ``known_at``) is read again: the parts
+hold each version, and the one with the latest watermark is the record.
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
