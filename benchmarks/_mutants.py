@@ -1034,6 +1034,26 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q51", "the monitoring MASE scale differences by date", "riskmodel/core/monitoring/forecasts.py",
            "            y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq=step))\n", "            pass\n",
            ("tests/test_monitoring_forecasts.py", "-k", "across_a_gap"), "months 13 apart differenced across a gap"),
+    # ---------------------------------------------------------------- the other sources as read and landed (review 12)
+    Mutant("T12", "the permit in force is the end granted last", SF,
+           'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',
+           'out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)',
+           ("tests/test_sources.py", "-k", "end_granted_last"), "a traveller past an exit permit reads as holding the cancelled ITAS"),
+    Mutant("T13", "late filings: every extension decided by the label day", SM,
+           '(apps["decided_at"] < end).to_numpy(dtype=bool, na_value=False)]', '(apps["known_at"] < end).to_numpy()]',
+           ("tests/test_sources.py", "-k", "after_the_label_day_still_counts"),
+           "an extension filed after the label day, weeks late, passes late_days 7 and its traveller is labelled an overstay"),
+    Mutant("T14", "incremental read: no watermark after the time of the read", TB,
+           "            if not n:\n                late, future = _count_and_least(", "            if False:\n                late, future = _count_and_least(",
+           ("tests/test_database_errors.py", "-k", "after_the_time_of_the_read"),
+           "a known_at of 2203 moves the watermark there and every later run reads nothing, with no word"),
+    Mutant("T15", "monitoring: a source that stopped early", SF, "    if expected < FEED_GAP_MIN_DAYS:\n        return None",
+           "    if True:\n        return None", ("tests/test_sources.py", "-k", "stopped_before_the_day"),
+           "a permit feed cut a month short lists the travellers extended since as past their permit"),
+    Mutant("T16", "source contract: an application read again after its update", SO,
+           'problems += _updated_again(table, id_col, usable) if name == "permit_applications" else _duplicates(table, id_col, usable)',
+           "problems += _duplicates(table, id_col, usable)", ("tests/test_sources.py", "-k", "landed_again_after_its_update"),
+           "the fix 'drop repeated records', done the usual way, keeps the pending copy and loses the extension"),
 )
 
 

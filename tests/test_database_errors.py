@@ -474,3 +474,21 @@ def test_numeric_ids_of_scale_0_beyond_double_precision_are_read_once_each(engin
     assert reader.read_into(tmp_path / "parts") == 5
     assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"].map(int)) == ids
     assert reader.state()["last_id"] == 2**62 + 5
+
+
+def test_a_watermark_after_the_time_of_the_read_is_refused_before_it_stalls_every_later_run(reports, tmp_path):
+    """A report whose `known_at` reads 2203 (a typo for 2023) was read and moved the watermark to 2203: every later
+    run asked for rows after it and read nothing, the reports that arrived since never landed, with no word (0 rows,
+    exit 0). No row is held by the service after the read that finds it, so the read stops, naming the column and
+    the row, before anything is written; corrected, the table reads whole."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    table = reports.head(10).copy()
+    table.loc[3, "known_at"] = pd.Timestamp("2203-06-01 11:00")
+    write_table(engine, "presence_reports", table)
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=4)
+    with pytest.raises(SchemaError, match=rf"`known_at`: after the time of this read .*\(1 row: {table.loc[3, 'report_id']}\)"):
+        reader.read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*")) and reader.state()["watermark"] is None
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = replace(known_at, '2203-', '2022-')"))
+    assert reader.read_into(tmp_path / "parts") == 10

@@ -1436,3 +1436,78 @@ def test_the_training_table_leaves_out_stays_with_no_permit_end_and_counts_them(
     # T3 on both days, T5 on both (it left on 18 February); T1 (no permit end) on neither
     assert sorted(table["stay_id"]) == ["C3", "C3", "C5", "C5"]
     assert table.attrs["no_permit_end"] == 2
+
+
+def test_the_permit_in_force_is_the_end_granted_last_even_when_it_is_earlier():
+    """An ITAS to 31 December, cancelled by its sponsor and converted on 5 March to an exit permit whose last day
+    is 20 March (the contract: ``new_permit_end`` is the last permitted day after a granted application). On
+    31 March the traveller is 11 days past that permit: listed as overstaying, not as holding the ITAS to
+    December; the latest date of all the permits ever granted is not the permit in force.
+    """
+    log = _log(("C1", "T5", "entry", "2022-01-10 09:00", "2022-12-31", "D5"))
+    apps = _apps(("A1", "T5", "2022-03-01 10:00", "2022-03-05 10:00", "2022-03-05 10:00", "granted", "2022-03-20")).assign(kind="conversion")
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=apps), "2022-03-31")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2022-03-20")]
+    assert snap["overstaying"].tolist() == [True] and snap["days_to_permit_end"].tolist() == [-11.0]
+    # two grants: the one decided last holds, whichever ends later (an extension to 2023, then the exit permit)
+    two = _apps(("A2", "T5", "2022-01-20 10:00", "2022-01-25 10:00", "2022-01-25 10:00", "granted", "2023-06-30"),
+                ("A3", "T5", "2022-03-01 10:00", "2022-03-05 10:00", "2022-03-05 10:00", "granted", "2022-03-20"))
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=two), "2022-03-31")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2022-03-20")] and snap["overstaying"].tolist() == [True]
+    # as of 3 March the conversion is still undecided: the extension to 2023 is the permit in force that day
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=two), "2022-03-03")
+    assert snap["permit_end_now"].tolist() == [pd.Timestamp("2023-06-30")] and snap["overstaying"].tolist() == [False]
+
+
+def test_an_extension_put_on_file_after_the_label_day_still_counts_as_a_late_filing():
+    """An extension decided on 5 February (before the permit ended on 8 February) and put on file on 5 March,
+    28 days late, in an extract that runs to 20 March. Read on the label day (22 February), the traveller looks
+    past the permit from 9 February: the snapshot of 1 February says "overstay within 14 days", which the
+    extension makes untrue. The extract shows that filing's lateness, so the table is refused until
+    ``late_days`` covers it, as when the late record is on file by the label day.
+    """
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"),
+               ("C2", "T9", "entry", "2022-03-20 09:00", "2022-04-18", "D9"))
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-05 10:00", "2022-03-05 10:00", "granted", "2022-03-10"))
+    with pytest.raises(ConfigError, match=r"on file up to 28\.0 days after their decision, more than `late_days` \(7\).*of at least 28"):
+        monitor_training_table(log, _tables_with(permit_applications=apps), ["2022-02-01"], "2022-02-22")
+    # read once it is on file (14 + 28 days after the snapshot), the row is no overstay
+    settled = monitor_training_table(log, _tables_with(permit_applications=apps), ["2022-02-01"], "2022-03-15", late_days=28)
+    assert settled["label"].tolist() == [False]
+
+
+def test_a_source_that_stopped_before_the_day_is_refused_not_read_as_nothing_new(src):
+    """A permit feed whose extract stopped a month before the day (its last record 29 May, the crossings log to the
+    end of the year): the extensions granted since are not on file, so the travellers they extended read as past
+    their permit, on the list of facts. As a crossings log that ends before the day is refused, so is a source whose
+    own recent rate (about 40 records in the 90 days before its last) says records should have arrived since.
+    """
+    tables = dict(src.tables())
+    apps = tables["permit_applications"]
+    tables["permit_applications"] = apps.loc[(apps["known_at"] < AS_OF - pd.Timedelta(days=30)).to_numpy()]
+    last = tables["permit_applications"]["known_at"].max()
+    with pytest.raises(SchemaError, match=rf"(?s)permit_applications.*`known_at`: no record on file after {last.date()}, "
+                                          rf"{(AS_OF - last.normalize()).days} days before {AS_OF.date()}"):
+        monitoring_snapshot(src.crossings, tables, AS_OF)
+    # as of its last day it is complete: accepted
+    snap, _ = monitoring_snapshot(src.crossings, tables, last.normalize())
+    assert len(snap)
+
+
+def test_an_application_landed_again_after_its_update_is_named_with_the_copy_to_keep():
+    """An incremental read lands a permit application once pending, then again once decided (its row updated, its
+    ``known_at`` the decision time, as the contract defines it). The table was refused as "duplicate ids" with the fix
+    "drop repeated records", which, done the usual way (the first kept), keeps the pending copy and loses the extension.
+    The refusal says what happened and which copy holds the record: the latest ``known_at``.
+    """
+    pending = _apps(("A1", "T1", "2023-06-01 10:00", None, "2023-06-01 10:00", "pending", None))
+    granted = _apps(("A1", "T1", "2023-06-01 10:00", "2023-06-05 09:00", "2023-06-05 09:00", "granted", "2023-07-30"))
+    landed = pd.concat([pending, granted], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"`application_id`: the same application at several `known_at` \(an update read again.*"
+                                          r"\(2 rows: A1, A1\)\. Fix: keep the row of each application with the latest `known_at`"):
+        validate_source("permit_applications", landed)
+    # a copy filed twice at one time is a plain duplicate, as before
+    with pytest.raises(SchemaError, match=r"`application_id`: duplicate ids \(2 rows: A1, A1\)"):
+        validate_source("permit_applications", pd.concat([granted, granted], ignore_index=True))

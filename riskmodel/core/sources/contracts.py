@@ -321,6 +321,26 @@ def _enforcement_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list
     return problems
 
 
+def _updated_again(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """Repeated ids of permit applications: copies at several ``known_at`` are one application read again after an
+    update (pending, then decided: an incremental read lands each update), named with the copy that holds it; the rest
+    are plain duplicates (:func:`~riskmodel.core.schema._duplicates`)."""
+    if id_col not in usable or "known_at" not in usable:
+        return _duplicates(df, id_col, usable)
+    ids = df[id_col].astype(object)
+    repeated = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+    versions = df.loc[repeated].groupby(ids[repeated], sort=False)["known_at"].nunique()
+    updated = ids.isin(versions.index[versions > 1]).to_numpy()
+    problems = _duplicates(df.loc[~updated], id_col, usable)
+    if updated.any():
+        shown, n = _ids(df, id_col, updated)
+        problems.append(SchemaProblem(
+            id_col, "the same application at several `known_at` (an update read again: pending, then decided)",
+            "keep the row of each application with the latest `known_at`, its last update (e.g. sort by `known_at` and "
+            f"drop_duplicates('{id_col}', keep='last')); the earlier rows would undo its decision", shown, n))
+    return problems
+
+
 def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
     """Every problem of one source table, without raising.
 
@@ -348,7 +368,7 @@ def check_source(name: str, table: pd.DataFrame) -> list[SchemaProblem]:
         return not_flat
     id_col = SOURCE_KEYS[name][0]
     problems, usable = _check_columns(table, SOURCES[name], id_col, None)
-    problems += _duplicates(table, id_col, usable)
+    problems += _updated_again(table, id_col, usable) if name == "permit_applications" else _duplicates(table, id_col, usable)
     problems += _id_checks(table, SOURCES[name], id_col, usable)
     problems += _row_checks(name, table, id_col, usable)
     return problems
@@ -371,7 +391,8 @@ def validate_source(name: str, table: pd.DataFrame) -> pd.DataFrame:
     ------
     SchemaError
         Listing every problem: missing columns, wrong types, unknown values,
-        duplicate ids, ids that are not text, are blank or have spaces around them, a report filed before the stay began or
+        duplicate ids (a permit application at several ``known_at``, an update
+        read again, named with the copy to keep: the latest), ids that are not text, are blank or have spaces around them, a report filed before the stay began or
         from a regency that :data:`REGENCIES` puts in another province, a decision, a
         record or a new permit end before its application, a decided
         application on file before its decision, a granted application

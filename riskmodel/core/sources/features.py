@@ -11,8 +11,9 @@ stay is open at the end of day ``as_of``, with the crossings features, the
 entry-time history above, and what the sources say about this stay by then:
 days since the last presence report, regions reported, reports from a place
 unlike the declared one, moves in the last 30 days, extensions applied for,
-refused or pending, and the permit in force (the last granted extension), hence
-whether the traveller has already overstayed. Only records known by then count,
+refused or pending, and the permit in force (the end granted last: an
+extension, or a conversion that may end it earlier), hence whether the
+traveller has already overstayed. Only records known by then count,
 and an application decided later is still pending that day, so nothing after
 ``as_of`` changes a feature (``tests/test_sources.py`` checks it).
 """
@@ -43,6 +44,8 @@ __all__ = [
     "check_monitor_inputs",
     "local_day",
     "STAY_REASONS",
+    "FEED_RATE_DAYS",
+    "FEED_GAP_MIN_DAYS",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -304,7 +307,9 @@ def _move_features(snap: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
 
 
 def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Applications of each open stay and the permit in force (the last granted end, or the one granted at entry).
+    """Applications of each open stay and the permit in force: the end of the application granted last (the contract's
+    "last permitted day after a granted application", earlier than the one before it too: an ITAS cancelled and
+    converted to an exit permit), or the one granted at entry when none was granted.
 
     ``days_pending`` is how long the oldest application still undecided that day
     has waited (0 when none): an extension is usually decided within days, so a
@@ -315,11 +320,13 @@ def _permit_features(snap: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) 
     waited = (day - a["applied_at"].dt.normalize()).dt.days.astype(float).where(decision == "pending")
     g = a.assign(_ref=decision == "refused", _pend=decision == "pending", _grant=decision == "granted", _wait=waited,
                  _conv=a["kind"].astype(object) == "conversion").groupby("stay_id")
+    # the grant decided last sets the permit in force, not the latest date ever granted (ties: the later on file)
+    granted = a.loc[(decision == "granted").to_numpy()].sort_values(["decided_at", "known_at"], kind="stable")
     agg = pd.DataFrame({"applications": g.size(), "refusals": g["_ref"].sum(), "pending_applications": g["_pend"].sum(),
-                        "extensions_granted": g["_grant"].sum(), "_granted_end": g["new_permit_end"].max(),
+                        "extensions_granted": g["_grant"].sum(), "_granted_end": granted.groupby("stay_id")["new_permit_end"].last(),
                         "days_pending": g["_wait"].max(), "conversions": g["_conv"].sum()})
     out = snap[["stay_id", "permit_end"]].join(agg, on="stay_id")
-    out["permit_end_now"] = out[["permit_end", "_granted_end"]].max(axis=1)
+    out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])
     out["days_to_permit_end"] = (out["permit_end_now"] - day).dt.days.astype(float)
     # the declared stay against the permit in force: days the traveller said they would stay beyond it
     permitted = (out["permit_end_now"] - snap["entry_time"].dt.normalize()).dt.days.astype(float) + 1
@@ -346,8 +353,11 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         Naming every problem of the crossings log's columns and ids (blank or
         not text; not of its entry/exit sequence) and of each source table
         (:func:`~riskmodel.core.sources.contracts.check_source`), an unknown
-        table name or a source not given, or an ``as_of`` that is not a date
-        or carries a time zone.
+        table name or a source not given, a source that stopped early (no
+        record on file since a day, nor up to the crossings log's last, when
+        its days with a record in the :data:`FEED_RATE_DAYS` days before give
+        :data:`FEED_GAP_MIN_DAYS` or more since), or an
+        ``as_of`` that is not a date or carries a time zone.
     """
     day = local_day(as_of)
     if not isinstance(tables, dict):
@@ -375,7 +385,45 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         problems = check_source(name, table)
         if problems:
             raise SchemaError(name, problems)
+    log_end = crossings["timestamp"].max().normalize() if crossings["timestamp"].notna().any() else day
+    stopped = {name: problem for name, table in tables.items() if (problem := _stopped_feed(table, day, log_end)) is not None}
+    if stopped:
+        raise SchemaError(", ".join(stopped), list(stopped.values()))
     return day
+
+
+#: A source is judged on the days with a record in this many days before its last one (its recent rhythm) ...
+FEED_RATE_DAYS = 90
+#: ... and refused when that rhythm gives at least this many days with a record since, none on file (a day has no
+#: record by chance with at most 1 - 10/gap: all of them, e^-10, 1 time in 22,000; days, not records, so a feed
+#: filed in weekly batches is judged by its batches; a feed too sparse to expect 10 days is not judged).
+FEED_GAP_MIN_DAYS = 10
+
+
+def _stopped_feed(table: pd.DataFrame, day: pd.Timestamp, log_end: pd.Timestamp) -> SchemaProblem | None:
+    """A problem when the source's records on file by the end of ``day`` stop so long before it (or before ``log_end``,
+    the crossings log's last day, if earlier) that its own recent rhythm says records should have come since: an
+    extract that ended early, read as if nothing happened since.
+
+    A permit feed cut a month short reads every extension granted in that month as none, so the travellers it
+    extended read as past their permit. A day after the crossings log's last is refused by
+    :func:`~riskmodel.core.sources.monitor.check_log_covers`; a table with no record is not judged (no rhythm).
+    """
+    known = table["known_at"]
+    known = known.loc[(known <= _day_end(day)).to_numpy(dtype=bool, na_value=False)]
+    if known.empty:
+        return None
+    last, until = known.max(), min(day, log_end)
+    gap = (until - last.normalize()).days
+    recent = known.loc[(known > last - pd.Timedelta(days=FEED_RATE_DAYS)).to_numpy()].dt.normalize().nunique()
+    expected = recent / FEED_RATE_DAYS * gap
+    if expected < FEED_GAP_MIN_DAYS:
+        return None
+    return SchemaProblem("known_at", f"no record on file after {last.date()}, {gap} days before {until.date()}, where it had "
+                                     f"records on {recent} of the {FEED_RATE_DAYS} days before that (about {expected:.0f} "
+                                     "days with one since): the extract stopped early, and what it no longer holds would read "
+                                     "as never happened (an extension granted since as none, its traveller past the permit)",
+                         f"read a newer extract of the source, or give a day on or before {last.date()}")
 
 
 def monitoring_snapshot(

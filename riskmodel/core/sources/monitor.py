@@ -406,17 +406,19 @@ def _label_days(dates, label_as_of, horizon_days: int, late_days: int) -> tuple[
 
 
 def late_decision_days(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp) -> float:
-    """How long after their decision the granted extensions on file at the end of ``as_of`` were put on file, at most (days).
+    """How long after their decision the granted extensions decided by the end of ``as_of`` were put on file, at most (days).
 
     A granted extension moves the permit in force, so one on file late turns a
-    stay that looked overstaying into one that was not. Copies of a record count
-    from the first filing (the service held the decision then). 0 when none is late.
+    stay that looked overstaying into one that was not. Every such extension of
+    the extract counts, also one put on file after ``as_of``: it is the very
+    record a label read that day misses. Copies of a record count from the
+    first filing (the service held the decision then). 0 when none is late.
     """
     apps = tables.get("permit_applications")
     if apps is None or apps.empty:
         return 0.0
     end = local_day(as_of) + pd.Timedelta(days=1)
-    g = apps.loc[(apps["decision"].astype(object) == "granted").to_numpy() & (apps["known_at"] < end).to_numpy()]
+    g = apps.loc[(apps["decision"].astype(object) == "granted").to_numpy() & (apps["decided_at"] < end).to_numpy(dtype=bool, na_value=False)]
     if g.empty:
         return 0.0
     same = ["traveller_id", "document_id", "kind", "applied_at", "decided_at", "new_permit_end"]

@@ -7,6 +7,9 @@ read asks only for rows after the last run's watermark, ordered by
 ``(watermark, id)`` so that rows sharing a watermark are neither lost nor
 repeated. Rows that arrive later with an *older* watermark are not seen by an
 incremental read: point the reader at a load-time column if extracts behave so.
+A row whose watermark lies after the time of the read (a mistyped year) stops the
+read before anything is written: read, it would move the watermark past every row
+still to come, and later runs would read nothing.
 The saved watermark is bound as a time (SQLite compares its text-held times as
 text), and a batch holding a row at or before the last key read (times stored
 as text in another format) stops the read before anything of it is written,
@@ -14,7 +17,9 @@ rather than reading the same rows round and round. Ids are whole numbers or text
 (see :class:`IncrementalReader`), saved and bound as the column holds them (a
 Python int or str; the drivers send an int as an integer): a whole number bound
 as text matched no integer in an SQLite column without a type, and NULL or
-fractional ids cannot be resumed after exactly.
+fractional ids cannot be resumed after exactly. A row updated since it was read (a
+permit application, once decided, moves its ``known_at``) is read again: the parts
+hold each version, and the one with the latest watermark is the record.
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
@@ -469,17 +474,23 @@ class IncrementalReader:
         """The id column's kind (:func:`_id_kind`) and ``state`` with its last id of that kind (:meth:`_resume`).
 
         SchemaError if rows to read lack the watermark or repeat a (watermark, id) key: either would be skipped
-        without a word; or if the ids are NULL or of a kind a read cannot resume after, or the saved last id
+        without a word; if a row's watermark lies after the time of the read (read, it would move the watermark
+        past every row still to come); or if the ids are NULL or of a kind a read cannot resume after, or the saved last id
         does not fit them.
         """
         import sqlalchemy as sa
 
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
-        kind, twice = None, 0
+        kind, twice, late = None, 0, 0
+        # local port time (at most UTC+9) of a row the service holds is never a day past the reader's clock
+        limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
             n, first = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} IS NULL')
             if not n:
+                late, future = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} > :limit',
+                                                {"limit": limit.to_pydatetime()})
+            if not n and not late:
                 kind = _id_kind(con, self.name, self.spec)
                 state = self._resume(state, kind)
                 where, params = self._after(state)
@@ -490,6 +501,12 @@ class IncrementalReader:
                 self.spec.watermark, "missing (NULL): an incremental read orders rows by it and would never read these",
                 f"fill `{self.spec.watermark}` (when the service first held the row, e.g. its load time), then rerun",
                 (str(first),), int(n))])
+        if late:
+            # read, it would move the watermark past every row still to come: later runs would read nothing, without a word
+            raise SchemaError(self.name, [SchemaProblem(
+                self.spec.watermark, f"after the time of this read (a day's margin for local time included: {limit}): no row is held before it arrives, and read, "
+                "it would move the watermark past every row still to come", f"correct `{self.spec.watermark}` (a mistyped "
+                "year, a placeholder for 'unknown'), then rerun (nothing was read)", (str(future),), int(late))])
         if twice:
             raise SchemaError(self.name, [SchemaProblem(
                 self.spec.id_column, f"the same id at the same `{self.spec.watermark}` on several rows: a read resumes after "
@@ -557,7 +574,9 @@ class IncrementalReader:
         ------
         SchemaError
             If the table is missing, lacks a column, has rows without a
-            watermark or an id, repeats an id at the same watermark, holds ids
+            watermark or an id, or with a watermark after the time of the read
+            (a day's margin for local port time: 2203 for 2023 would move the
+            watermark past every row still to come), repeats an id at the same watermark, holds ids
             of a kind a read cannot resume after (fractional, other types or
             mixed kinds), or its ids are of another kind than the state file's
             last id (all checked before anything is read); or when the
