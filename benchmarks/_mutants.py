@@ -993,6 +993,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q39", "@champion must be the version the last signed promotion made champion", "riskmodel/integrations/tracking/signing.py",
            "    if promoted != str(version):\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "moved_back_by_hand"), "champion moved back by hand to a replaced version loads as gated"),
+    # ---------------------------------------------------------------- services (review12serve)
+    Mutant("S12", "forecast by model: other levels keep the model's backtest horizon", FF,
+           '        params = model.get_params() | {"level": tuple(level)}\n',
+           '        params = model.get_params() | {"level": tuple(level), "h": int(horizon)}\n',
+           ("tests/test_forecast_forecaster.py", "-k", "asking_other_interval"),
+           "a service asking one interval level gets another model's forecast (the refit chose ETS for Theta)"),
 )
 
 
