@@ -973,7 +973,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "a history port with a zero-width space is scored as another port"),
     # ---------------------------------------------------------------- the champion a process serves and the main job names
     Mutant("F10", "load looks a cached alias up again", "riskmodel/api.py",
-           "moved = str(model_version(uri).version) != entry.version", "moved = False",
+           "moved = not alias_still_serves(uri, entry.version, allow_ungated=ungated)", "moved = False",
            ("tests/test_api.py",), "a long-lived process keeps the replaced champion after a promotion or rollback"),
     Mutant("F11", "the main job forecasts with the version it names", "riskmodel/apps/pipelines/main_job.py",
            '"forecasts.parquet": forecast(horizon, model=ports.uri),',
@@ -999,6 +999,12 @@ MUTANTS: tuple[Mutant, ...] = (
            '        params = model.get_params() | {"level": tuple(level), "h": int(horizon)}\n',
            ("tests/test_forecast_forecaster.py", "-k", "asking_other_interval"),
            "a service asking one interval level gets another model's forecast (the refit chose ETS for Theta)"),
+    Mutant("S13", "a cached alias the registry says is gone stops serving", "riskmodel/api.py",
+           "    except ModelNotFoundError:\n", "    except ZeroDivisionError:\n",
+           ("tests/test_api.py", "-k", "deleted_from_the_registry"), "a champion whose version was deleted scores on for ever in every process that cached it"),
+    Mutant("S14", "a cached @champion is gate-checked again at each look-up", "riskmodel/integrations/tracking/loading.py",
+           '    if allow_ungated or uri.split("@", 1)[1] != CHAMPION:\n        return True\n', "    if True:\n        return True\n",
+           ("tests/test_api.py", "-k", "idle"), "champion moved back by hand while a service was idle is served on as gated"),
 )
 
 
