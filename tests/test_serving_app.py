@@ -53,3 +53,20 @@ def test_a_broken_json_answer_loses_the_request_mlflow_quotes_after_it():
     assert got == {"error_code": "BAD_REQUEST",
                    "message": "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(\"Expecting "
                               "',' delimiter: line 1 column 40 (char 39)\")'"}
+
+
+def test_a_schema_enforcement_answer_loses_the_request_data_mlflow_quotes_and_keeps_its_reason():
+    """MLflow answers a request its schema enforcement refuses (a column named twice in a dataframe_split) with
+    "Failed to enforce schema of data '<the request as a table>' with schema '<every column>'. Error: <reason>": the
+    ids were passed on, and the 1000-character cut fell inside the schema, so the reason was lost (review12serve,
+    repro 03). The template below is MLflow's (mlflow.pyfunc._validate_prediction_input)."""
+    data = "   stay_id traveller_id  group_size  group_size\n0  C000000000    T00002664           1           4"
+    schema = "[" + ", ".join(f"'feature_{i}': Any (optional)" for i in range(45)) + "]"
+    raw = {"error_code": "INVALID_PARAMETER_VALUE", "error_class": "SCHEMA_ENFORCEMENT_FAILED",
+           "message": f"Failed to enforce schema of data '{data}' with schema '{schema}'. Error: Length of values (2) does "
+                      "not match length of index (1)"}
+    got = json.loads(serving.one_line_error(json.dumps(raw).encode()))
+    message = got["message"]
+    assert "C000000000" not in message and "T00002664" not in message and "feature_3" not in message, message
+    assert "Length of values (2) does not match length of index (1)" in message and "\n" not in message
+    assert got["error_code"] == "INVALID_PARAMETER_VALUE"
