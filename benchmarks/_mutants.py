@@ -1005,6 +1005,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S14", "a cached @champion is gate-checked again at each look-up", "riskmodel/integrations/tracking/loading.py",
            '    if allow_ungated or uri.split("@", 1)[1] != CHAMPION:\n        return True\n', "    if True:\n        return True\n",
            ("tests/test_api.py", "-k", "idle"), "champion moved back by hand while a service was idle is served on as gated"),
+    Mutant("S15", "REST errors: the data MLflow's schema enforcement quotes", "riskmodel/integrations/tracking/serving.py",
+           "        if message.startswith(_SCHEMA_ECHO) and _SCHEMA_ECHO_END in message:", "        if False:",
+           ("tests/test_serving_app.py",), "a request naming a column twice is answered with its stay and traveller ids, cut before the reason"),
 )
 
 

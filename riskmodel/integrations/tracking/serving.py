@@ -18,7 +18,8 @@ things only:
   has no place for them. A body that is not CSV gets a one-line 400 answer.
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
-  error or after a JSON error (identifiers included), and its message is put on
+  error, after a JSON error, or with the input schema when its schema enforcement
+  fails (a column named twice; identifiers included), and its message is put on
   one line.
 
 The model is the local folder named by :data:`MODEL_ENV` (the verified copy
@@ -45,6 +46,9 @@ MAX_MESSAGE = 1000
 _ECHO, _ECHO_END = "Failed to predict data '", "'. \nError: "
 #: how MLflow's server ends its answer to a body that is not JSON: the whole body, quoted after the error
 _BODY_ECHO = "\nInput: \n"
+#: how MLflow's schema enforcement starts its error (a column named twice, a required one missing): the request's data,
+#: quoted, then the model's whole input schema, then the reason after the end mark
+_SCHEMA_ECHO, _SCHEMA_ECHO_END = "Failed to enforce schema of data '", "'. Error: "
 
 
 class BadRequest(ValueError):
@@ -110,6 +114,10 @@ def one_line_error(body: bytes) -> bytes | None:
             message, changed = message.rsplit(_ECHO_END, 1)[1], True
         if _BODY_ECHO in message:  # a body that is not JSON is quoted last: drop it
             message, changed = message.split(_BODY_ECHO, 1)[0], True
+        if message.startswith(_SCHEMA_ECHO) and _SCHEMA_ECHO_END in message:  # the request and the schema, then the reason
+            reason = message.rsplit(_SCHEMA_ECHO_END, 1)[1].rstrip().rstrip(".")
+            message, changed = (f"the request does not fit the model's input signature: {reason}. Fix: give each column "
+                                "once, named as the model's signature names them, with every column it requires."), True
         flat = " ".join(message.split())
         flat = flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
         changed = changed or flat != message
