@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -333,3 +334,29 @@ def test_champion_moved_back_by_hand_to_a_replaced_version_is_refused(tmp_path):
     assert pin(f"models:/{name}@champion", allow_ungated=True) == f"models:/{name}/1"  # the emergency override, audited
     MlflowClient().set_registered_model_alias(name, "champion", "2")
     assert pin(f"models:/{name}@champion") == f"models:/{name}/2"
+
+
+@pytest.mark.parametrize(("records", "words"), [
+    ([{"h": 3, "unique_id": "port/a"}], r"column `unique_id`: names a series the forecaster does not hold \(1 row: row 0\)\. Fix: .*did you mean 'port/A'"),
+    ([{"h": 100000}], r"horizon `h`=100000 months after the last period 2019-12-01 reaches past the event calendar's end .*forecast at most \d+ months ahead"),
+])
+def test_riskmodel_serve_answers_a_forecast_request_it_refuses_with_the_refusal(fitted, records, words):
+    """MLflow's scoring server passes on the message of an MlflowException only; the pyfunc's SchemaError (an unknown
+    series) or ConfigError (a horizon past the calendar) became "Encountered an unexpected error while evaluating the
+    model", its words left in the stack trace that serving.py drops: no field, no rows, no fix (review12serve, repro 04).
+    Through MLflow's own loader and request handler, then serving.py's rewriting, as `riskmodel serve` answers."""
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc import scoring_server
+
+    from riskmodel.integrations.tracking import serving
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    model = mlflow.pyfunc.load_model(log_forecast_run(fitted, ForecastConfig()).model_uri)
+    with pytest.raises(MlflowException) as refused:
+        scoring_server.invocations(json.dumps({"dataframe_records": records}), "application/json", model,
+                                   model.metadata.get_input_schema())
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    answer = json.loads(serving.one_line_error(json.dumps({"error_code": refused.value.error_code,
+                                                           "message": refused.value.message}).encode()))
+    assert re.search(words, answer["message"]), answer["message"]
