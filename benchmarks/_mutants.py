@@ -1008,6 +1008,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S15", "REST errors: the data MLflow's schema enforcement quotes", "riskmodel/integrations/tracking/serving.py",
            "        if message.startswith(_SCHEMA_ECHO) and _SCHEMA_ECHO_END in message:", "        if False:",
            ("tests/test_serving_app.py",), "a request naming a column twice is answered with its stay and traveller ids, cut before the reason"),
+    Mutant("S16", "forecast pyfunc: a refusal MLflow's server passes on", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "        except (SchemaError, ConfigError) as exc:\n", "        except ZeroDivisionError as exc:\n",
+           ("tests/test_forecast_tracking.py", "-k", "answers_a_forecast_request"),
+           "`riskmodel serve` answers an unknown series or a horizon past the calendar with 'an unexpected error', no field, no fix"),
 )
 
 

@@ -227,12 +227,15 @@ def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
 ])
 def test_the_forecast_pyfunc_refuses_a_request_it_cannot_honour(fitted, records, column, words):
     """What `riskmodel serve` answers with: an unknown or miscased series, a fractional, zero, conflicting or missing h
-    was an empty answer, 2 periods for 2.9, 3 periods for rows asking 3 and 12, a TypeError. Each is a clear error."""
+    was an empty answer, 2 periods for 2.9, 3 periods for rows asking 3 and 12, a TypeError. Each is a clear error
+    (an MlflowException, which MLflow's server passes on, with the SchemaError as its cause)."""
+    from mlflow.exceptions import MlflowException
+
     from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
 
-    with pytest.raises(SchemaError, match=rf"(?s)column `{column}`: .*{words}") as refused:
+    with pytest.raises(MlflowException, match=rf"(?s)column `{column}`: .*{words}") as refused:
         ForecastPyfunc(fitted).predict(pd.DataFrame.from_records(records))
-    assert "Fix: " in str(refused.value)
+    assert "Fix: " in str(refused.value) and isinstance(refused.value.__cause__, SchemaError)
 
 
 def test_the_forecast_pyfunc_answers_what_was_asked(fitted):
