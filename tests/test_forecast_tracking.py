@@ -363,3 +363,17 @@ def test_riskmodel_serve_answers_a_forecast_request_it_refuses_with_the_refusal(
     answer = json.loads(serving.one_line_error(json.dumps({"error_code": refused.value.error_code,
                                                            "message": refused.value.message}).encode()))
     assert re.search(words, answer["message"]), answer["message"]
+
+
+def test_a_logged_forecaster_honours_params_h_through_mlflow(fitted):
+    """The pyfunc's documented `params={"h": 2}` (taking precedence over the column) was dropped by MLflow before the
+    pyfunc saw it, because the logged signature declared no params: a request asking 2 months got 3, without a word
+    (review12serve, repro 05). Through MLflow's loader, as `riskmodel serve` and `mlflow.pyfunc.load_model` run it."""
+    import mlflow.pyfunc
+
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    model = mlflow.pyfunc.load_model(log_forecast_run(fitted, ForecastConfig()).model_uri)
+    out = model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}), params={"h": 2})
+    assert list(out["ds"]) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-01")]
+    assert len(model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}))) == 3  # no params: the column's h
