@@ -1012,6 +1012,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "        except (SchemaError, ConfigError) as exc:\n", "        except ZeroDivisionError as exc:\n",
            ("tests/test_forecast_tracking.py", "-k", "answers_a_forecast_request"),
            "`riskmodel serve` answers an unknown series or a horizon past the calendar with 'an unexpected error', no field, no fix"),
+    Mutant("S17", "forecast pyfunc: params h reaches the pyfunc", "riskmodel/integrations/tracking/forecast.py",
+           'return ModelSignature(inputs=inputs, params=ParamSchema([ParamSpec("h", "long", None)]))', "return ModelSignature(inputs=inputs)",
+           ("tests/test_forecast_tracking.py", "-k", "honours_params_h"), "a request asking params h 2 is answered with the column's 3 months"),
 )
 
 

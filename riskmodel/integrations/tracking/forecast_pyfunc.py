@@ -8,7 +8,8 @@ verified first, and the forecaster is parsed from the bytes that check read
 Input: a DataFrame with a column ``h`` (the horizon in periods, the same whole number >= 1 in
 every row; without the column, the forecaster's own ``h``) and, optionally, ``unique_id`` to
 keep only some series (in every row, ids the forecaster holds, as it spells them); or
-``params={"h": 12}``, which takes precedence over the column.
+``params={"h": 12}``, which takes precedence over the column (forecasters logged before the signature
+declared the param never see it: MLflow drops it, and they answer the column's ``h``; log them again).
 Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
 (``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``).
 A request that cannot be answered as asked (a missing, fractional or conflicting ``h``, an
