@@ -1015,6 +1015,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S17", "forecast pyfunc: params h reaches the pyfunc", "riskmodel/integrations/tracking/forecast.py",
            'return ModelSignature(inputs=inputs, params=ParamSchema([ParamSpec("h", "long", None)]))', "return ModelSignature(inputs=inputs)",
            ("tests/test_forecast_tracking.py", "-k", "honours_params_h"), "a request asking params h 2 is answered with the column's 3 months"),
+    Mutant("S18", "score: reasons bounded", "riskmodel/core/scoring.py", "    if reasons > MAX_REASONS:\n", "    if False:\n",
+           ("tests/test_scoring.py", "-k", "beyond_any_model"), "one REST request asking 10**8 reasons ties a worker up for hours"),
 )
 
 
