@@ -1017,6 +1017,15 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_forecast_tracking.py", "-k", "honours_params_h"), "a request asking params h 2 is answered with the column's 3 months"),
     Mutant("S18", "score: reasons bounded", "riskmodel/core/scoring.py", "    if reasons > MAX_REASONS:\n", "    if False:\n",
            ("tests/test_scoring.py", "-k", "beyond_any_model"), "one REST request asking 10**8 reasons ties a worker up for hours"),
+    Mutant("S19", "REST: JSON params the model does not declare", "riskmodel/integrations/tracking/serving.py",
+           '        if post and declared is not None and ctype == "application/json":\n', "        if False:\n",
+           ("tests/test_serving_app.py", "-k", "does_not_declare"), "`\"Purpose\"` is dropped and the audit log records purpose 'mlflow pyfunc'"),
+    Mutant("S20", "REST: CSV query params the model does not declare", "riskmodel/integrations/tracking/serving.py",
+           "    if declared is not None:\n        check_params(params, declared)\n", "    if False:\n        check_params(params, declared)\n",
+           ("tests/test_serving_app.py", "-k", "does_not_declare"), "`?Purpose=desk+check` is dropped and the request answered with the defaults"),
+    Mutant("S21", "REST: CSV query params read as the types declared", "riskmodel/integrations/tracking/serving.py",
+           "        whole = declared is None or declared.get(key) in _WHOLE_NUMBER_TYPES\n", "        whole = True\n",
+           ("tests/test_serving_app.py", "-k", "types_the_model_declares"), "`?purpose=20240117` becomes a number and MLflow refuses the whole request"),
 )
 
 
