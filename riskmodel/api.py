@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmodel.core.exceptions import ModelLoadError
+from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
 from riskmodel.core.forecasting import forecaster as _forecasting
 from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
@@ -33,7 +33,8 @@ _ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"  # the same name as riskmodel.int
 #: Seconds a cached model behind an alias (``models:/name@champion``) is served before the alias is
 #: looked up again. A look-up is one registry query (about 2 ms on a local sqlite store, a network
 #: round trip on a tracking server), about three times what scoring one record by URI takes
-#: otherwise (``score_single_uri_ms`` in benchmarks/RESULTS.md): so not on every call.
+#: otherwise (``score_single_uri_ms`` in benchmarks/RESULTS.md), and for ``@champion`` a second one
+#: (the gate record, checked again): so not on every call.
 ALIAS_RECHECK_SECONDS = 10.0
 
 
@@ -69,9 +70,13 @@ def load(
     the model is loaded again if the alias moved: a promotion or a rollback
     reaches a long-lived process within 10 seconds, with no restart and no
     ``refresh``. Pass ``models:/name/<version>`` to use one version whatever the
-    alias does (the main job does). When the look-up fails (the tracking store
-    out of reach, the alias deleted), the version the alias last pointed at is
-    served on, with a logged warning, and the look-up is tried again 10 s later.
+    alias does (the main job does). ``@champion`` is also checked against the
+    gate again at each look-up: moved back by hand to a version, even the one
+    cached, it is refused as a fresh load refuses it. When the store gives no
+    answer (out of reach), the version the alias last pointed at is served on,
+    with a logged warning, and the look-up is tried again 10 s later; when the
+    registry answers that the alias is gone (deleted, or its version deleted),
+    calls are refused (:class:`~riskmodel.core.exceptions.ModelNotFoundError`).
 
     Parameters
     ----------
@@ -114,7 +119,7 @@ def load(
     text = str(uri)
     key = _cache_key(text) + ("\0ungated" if ungated else "")  # an override must never serve a later gated call
     seen = _cache.get(key)
-    if not refresh and seen is not None and _still_current(seen, text):
+    if not refresh and seen is not None and _still_current(seen, text, ungated):
         return seen.model
     with _cache_lock:
         entry = _cache.get(key)
@@ -142,15 +147,18 @@ def _names_alias(uri: str) -> bool:
     return uri.startswith("models:/") and "@" in uri
 
 
-def _still_current(entry: _Entry, uri: str) -> bool:
+def _still_current(entry: _Entry, uri: str, ungated: bool = False) -> bool:
     """Whether a cached model may be served: not behind an alias, or the alias was looked up under
-    ALIAS_RECHECK_SECONDS ago, or is looked up now and has not moved."""
+    ALIAS_RECHECK_SECONDS ago, or is looked up now, has not moved, and (``@champion``) its version still
+    passes the gate checks. False when the registry answers that the alias is gone: loading again refuses it."""
     if entry.version is None or _now() - entry.checked < ALIAS_RECHECK_SECONDS:
         return True
-    from riskmodel.integrations.tracking.registry import model_version
+    from riskmodel.integrations.tracking.loading import alias_still_serves
 
     try:
-        moved = str(model_version(uri).version) != entry.version
+        moved = not alias_still_serves(uri, entry.version, allow_ungated=ungated)
+    except ModelNotFoundError:
+        return False  # the registry's answer, not a store out of reach: a deleted champion must not serve on
     except ModelLoadError as exc:
         # a tracking store out of reach must not stop a service that scores by alias: the version last seen serves on
         logging.getLogger(__name__).warning(

@@ -115,3 +115,46 @@ def test_a_failed_look_up_keeps_serving_the_cached_version_and_says_so(monkeypat
     assert "models:/overstay-risk@champion" in caplog.text and "version 3" in caplog.text and "connection refused" in caplog.text
     clock[0] += 11
     assert load(uri) is cached and calls == [uri, uri]
+
+
+def test_a_champion_moved_back_by_hand_while_a_service_was_idle_is_refused_there_too(tmp_path, monkeypatch):
+    """A service cached version 1; with no call of it meanwhile (a border desk at night), version 2 was promoted and
+    `champion` moved back to 1 by hand. The re-check compared version numbers only (1 == 1) and served version 1 on,
+    for ever, where a fresh process refuses it: the last promotion made version 2 champion (review12serve, repro 02)."""
+    from riskmodel.core.exceptions import ModelLoadError
+
+    use_local_store(monkeypatch, tmp_path)
+    monkeypatch.setattr(api, "_cache", {})
+    clock = [1_000.0]
+    monkeypatch.setattr(api, "_now", lambda: clock[0])
+    name = ForecastConfig().tracking.registered_name
+    uri = f"models:/{name}@champion"
+    assert _promote_new_version(36) == "1"
+    assert forecast(3, model=uri)["ds"].min() == pd.Timestamp("2019-01-01")
+    assert _promote_new_version(48) == "2"
+    registry.register(name, "1", alias="champion")
+    clock[0] += 8 * 3600
+    for _ in range(2):  # refused on every call, not served on after the first refusal
+        with pytest.raises(ModelLoadError, match="is version 1, but the last promotion made version 2 champion"):
+            forecast(3, model=uri)
+
+
+def test_a_champion_deleted_from_the_registry_is_not_served_on(tmp_path, monkeypatch):
+    """The registry answered that the alias is gone (its version was deleted): not a store out of reach, so the
+    version last seen must not serve on; it did, for ever, while a fresh process refused it (review12serve, repro 01)."""
+    from mlflow import MlflowClient
+
+    from riskmodel.core.exceptions import ModelLoadError
+
+    use_local_store(monkeypatch, tmp_path)
+    monkeypatch.setattr(api, "_cache", {})
+    clock = [1_000.0]
+    monkeypatch.setattr(api, "_now", lambda: clock[0])
+    name = ForecastConfig().tracking.registered_name
+    uri = f"models:/{name}@champion"
+    assert _promote_new_version(36) == "1"
+    assert forecast(3, model=uri)["ds"].min() == pd.Timestamp("2019-01-01")
+    MlflowClient().delete_model_version(name, "1")
+    clock[0] += 11
+    with pytest.raises(ModelLoadError, match="alias champion not found"):
+        forecast(3, model=uri)

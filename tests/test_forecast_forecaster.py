@@ -256,3 +256,14 @@ def test_refitting_a_reconciled_forecaster_on_new_history_keeps_its_hierarchy():
     fewer = series.df[series.df["unique_id"] != "total"]
     with pytest.raises(SchemaError, match=r"column `unique_id`: series of the model's hierarchy are missing from `history` \(1 row: total\)"):
         forecast(3, model=model, history=fewer)
+
+
+def test_asking_other_interval_levels_answers_with_the_models_own_forecast(fitted):
+    """`forecast(3, model=m, level=(80,))` refitted m's settings with the asked horizon (3) as the backtest horizon in
+    place of m's own (6): those backtests chose ETS where m chose Theta, so a service asking for one interval level got
+    another model's point forecast and wider or narrower ends (review12serve, repro 07). A level picks interval columns."""
+    own = fitted.predict(3)
+    got = forecast(3, model=fitted, level=(80,))
+    assert list(got.columns) == ["unique_id", "ds", "y_hat", "y_lo_80", "y_hi_80", "model"]
+    assert sorted(set(got["model"])) == sorted(set(fitted.chosen_.values()))
+    pd.testing.assert_frame_equal(got, own[got.columns.tolist()])

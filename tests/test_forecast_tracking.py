@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -226,12 +227,15 @@ def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
 ])
 def test_the_forecast_pyfunc_refuses_a_request_it_cannot_honour(fitted, records, column, words):
     """What `riskmodel serve` answers with: an unknown or miscased series, a fractional, zero, conflicting or missing h
-    was an empty answer, 2 periods for 2.9, 3 periods for rows asking 3 and 12, a TypeError. Each is a clear error."""
+    was an empty answer, 2 periods for 2.9, 3 periods for rows asking 3 and 12, a TypeError. Each is a clear error
+    (an MlflowException, which MLflow's server passes on, with the SchemaError as its cause)."""
+    from mlflow.exceptions import MlflowException
+
     from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
 
-    with pytest.raises(SchemaError, match=rf"(?s)column `{column}`: .*{words}") as refused:
+    with pytest.raises(MlflowException, match=rf"(?s)column `{column}`: .*{words}") as refused:
         ForecastPyfunc(fitted).predict(pd.DataFrame.from_records(records))
-    assert "Fix: " in str(refused.value)
+    assert "Fix: " in str(refused.value) and isinstance(refused.value.__cause__, SchemaError)
 
 
 def test_the_forecast_pyfunc_answers_what_was_asked(fitted):
@@ -333,3 +337,43 @@ def test_champion_moved_back_by_hand_to_a_replaced_version_is_refused(tmp_path):
     assert pin(f"models:/{name}@champion", allow_ungated=True) == f"models:/{name}/1"  # the emergency override, audited
     MlflowClient().set_registered_model_alias(name, "champion", "2")
     assert pin(f"models:/{name}@champion") == f"models:/{name}/2"
+
+
+@pytest.mark.parametrize(("records", "words"), [
+    ([{"h": 3, "unique_id": "port/a"}], r"column `unique_id`: names a series the forecaster does not hold \(1 row: row 0\)\. Fix: .*did you mean 'port/A'"),
+    ([{"h": 100000}], r"horizon `h`=100000 months after the last period 2019-12-01 reaches past the event calendar's end .*forecast at most \d+ months ahead"),
+])
+def test_riskmodel_serve_answers_a_forecast_request_it_refuses_with_the_refusal(fitted, records, words):
+    """MLflow's scoring server passes on the message of an MlflowException only; the pyfunc's SchemaError (an unknown
+    series) or ConfigError (a horizon past the calendar) became "Encountered an unexpected error while evaluating the
+    model", its words left in the stack trace that serving.py drops: no field, no rows, no fix (review12serve, repro 04).
+    Through MLflow's own loader and request handler, then serving.py's rewriting, as `riskmodel serve` answers."""
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc import scoring_server
+
+    from riskmodel.integrations.tracking import serving
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    model = mlflow.pyfunc.load_model(log_forecast_run(fitted, ForecastConfig()).model_uri)
+    with pytest.raises(MlflowException) as refused:
+        scoring_server.invocations(json.dumps({"dataframe_records": records}), "application/json", model,
+                                   model.metadata.get_input_schema())
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    answer = json.loads(serving.one_line_error(json.dumps({"error_code": refused.value.error_code,
+                                                           "message": refused.value.message}).encode()))
+    assert re.search(words, answer["message"]), answer["message"]
+
+
+def test_a_logged_forecaster_honours_params_h_through_mlflow(fitted):
+    """The pyfunc's documented `params={"h": 2}` (taking precedence over the column) was dropped by MLflow before the
+    pyfunc saw it, because the logged signature declared no params: a request asking 2 months got 3, without a word
+    (review12serve, repro 05). Through MLflow's loader, as `riskmodel serve` and `mlflow.pyfunc.load_model` run it."""
+    import mlflow.pyfunc
+
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+
+    model = mlflow.pyfunc.load_model(log_forecast_run(fitted, ForecastConfig()).model_uri)
+    out = model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}), params={"h": 2})
+    assert list(out["ds"]) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-01")]
+    assert len(model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}))) == 3  # no params: the column's h

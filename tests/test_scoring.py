@@ -722,3 +722,18 @@ def test_a_signed_local_folder_is_scored_with_the_bytes_verified_not_a_rewrite_a
     monkeypatch.setattr(scoring, "verify_manifest", verify_then_rewrite)
     scorer = scoring.as_scorer(folder)
     assert (scorer.model.predict_proba(rows) == signed.predict_proba(rows)).all()
+
+
+def test_reasons_beyond_any_model_are_refused_before_any_work(fitted):
+    """`reasons` had no upper bound: one REST request with `"reasons": 60000` took a worker 16 s to build 60,000 empty
+    reason columns (a model has a dozen or so reason groups; 10**8, a valid long, would run for hours), and the pyfunc
+    answers every row with it (review12serve, repro 06). Refused naming the argument and the bound, as -1 is."""
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+
+    model, _, rows = fitted
+    assert "reason_100" in score(rows.head(1), model=model, reasons=100).columns  # the bound itself is accepted
+    with pytest.raises(ValueError, match=r"`reasons` must be at most 100 .*; got 101"):
+        score(rows.head(2), model=model, reasons=101)
+    answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"reasons": 10**8})
+    assert answer["probability"].isna().all() and answer["error"].str.contains("`reasons` must be at most 100").all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -53,3 +54,88 @@ def test_a_broken_json_answer_loses_the_request_mlflow_quotes_after_it():
     assert got == {"error_code": "BAD_REQUEST",
                    "message": "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(\"Expecting "
                               "',' delimiter: line 1 column 40 (char 39)\")'"}
+
+
+def test_a_schema_enforcement_answer_loses_the_request_data_mlflow_quotes_and_keeps_its_reason():
+    """MLflow answers a request its schema enforcement refuses (a column named twice in a dataframe_split) with
+    "Failed to enforce schema of data '<the request as a table>' with schema '<every column>'. Error: <reason>": the
+    ids were passed on, and the 1000-character cut fell inside the schema, so the reason was lost (review12serve,
+    repro 03). The template below is MLflow's (mlflow.pyfunc._validate_prediction_input)."""
+    data = "   stay_id traveller_id  group_size  group_size\n0  C000000000    T00002664           1           4"
+    schema = "[" + ", ".join(f"'feature_{i}': Any (optional)" for i in range(45)) + "]"
+    raw = {"error_code": "INVALID_PARAMETER_VALUE", "error_class": "SCHEMA_ENFORCEMENT_FAILED",
+           "message": f"Failed to enforce schema of data '{data}' with schema '{schema}'. Error: Length of values (2) does "
+                      "not match length of index (1)"}
+    got = json.loads(serving.one_line_error(json.dumps(raw).encode()))
+    message = got["message"]
+    assert "C000000000" not in message and "T00002664" not in message and "feature_3" not in message, message
+    assert "Length of values (2) does not match length of index (1)" in message and "\n" not in message
+    assert got["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def _app_over(monkeypatch, seen: list):
+    """The app `riskmodel serve` runs (create_app), over a stand-in for MLflow's app that records the requests it gets,
+    for a model declaring the risk model's params (reasons: long, purpose: string) and untyped columns."""
+    import mlflow.pyfunc
+    from mlflow.models import Model
+    from mlflow.models.signature import ModelSignature
+    from mlflow.pyfunc import scoring_server
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), "group_size", required=False)]),
+                               params=ParamSchema([ParamSpec("reasons", "long", 3), ParamSpec("purpose", "string", None)]))
+
+    async def mlflow_app(scope, receive, send):
+        seen.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"predictions": []}'})
+
+    monkeypatch.setenv(serving.MODEL_ENV, "unused")
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda path: type("M", (), {"metadata": Model(signature=signature)})())
+    monkeypatch.setattr(scoring_server, "init", lambda model: mlflow_app)
+    return serving.create_app()
+
+
+def _post(app, body: bytes, content_type: str, query: bytes = b"") -> tuple[int, dict]:
+    import asyncio
+
+    scope = {"type": "http", "method": "POST", "path": "/invocations", "query_string": query,
+             "headers": [(b"content-type", content_type.encode())]}
+    answer: dict = {"body": b""}
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        else:
+            answer["body"] += message.get("body", b"")
+
+    asyncio.run(app(scope, receive, send))
+    return answer["status"], json.loads(answer["body"])
+
+
+def test_csv_query_params_are_read_as_the_types_the_model_declares(monkeypatch):
+    """A purpose of digits (`?purpose=20240117`, a case number) was read as a number, and MLflow refused the whole
+    request: "Can not safely convert <class 'int'> to DataType.string" (review12serve, repro 09)."""
+    seen: list = []
+    app = _app_over(monkeypatch, seen)
+    status, _ = _post(app, b"group_size\n3\n", "text/csv", b"purpose=20240117&reasons=1")
+    assert status == 200 and json.loads(seen[0])["params"] == {"purpose": "20240117", "reasons": 1}
+
+
+@pytest.mark.parametrize(("body", "content_type", "query", "words"), [
+    (b'{"dataframe_records": [{"group_size": 3}], "params": {"Purpose": "desk check"}}', "application/json", b"",
+     r"`Purpose`.*did you mean `purpose`"),
+    (b'{"dataframe_records": [{"group_size": 3}], "params": {"reason": 1}}', "application/json", b"", r"`reason`.*did you mean `reasons`"),
+    (b"group_size\n3\n", "text/csv", b"Purpose=desk+check", r"`Purpose`.*did you mean `purpose`"),
+])
+def test_a_param_the_model_does_not_declare_is_refused_naming_it(monkeypatch, body, content_type, query, words):
+    """MLflow's server drops params its signature does not declare: `"Purpose"` or `"reason"` was answered 200 with the
+    defaults, and the audit log recorded purpose "mlflow pyfunc", not the desk's (review12serve, repro 08)."""
+    seen: list = []
+    app = _app_over(monkeypatch, seen)
+    status, answer = _post(app, body, content_type, query)
+    assert status == 400 and not seen, answer
+    assert re.search(words, answer["message"]) and "\n" not in answer["message"], answer["message"]

@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "NotFittedError",
     "ModelLoadError",
+    "ModelNotFoundError",
     "ArtifactIntegrityError",
     "RiskModelWarning",
     "UnseenCategoryWarning",
@@ -100,6 +101,14 @@ class NotFittedError(RiskModelError, ValueError):
 
 class ModelLoadError(RiskModelError, ValueError):
     """A model could not be found or loaded from the given path or URI."""
+
+
+class ModelNotFoundError(ModelLoadError):
+    """The model registry answered that a registered model, version or alias does not exist.
+
+    Unlike a store that gives no answer (a plain :class:`ModelLoadError`), this is the registry's word: a
+    model served from a cache behind that alias must stop being served.
+    """
 
 
 class ArtifactIntegrityError(ModelLoadError):

@@ -64,6 +64,9 @@ from riskmodel.core.score_input import (
 __all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns", "check_passthrough"]
 
 BAND_ORDER = ("low", "elevated", "high")
+#: Most reasons a call may ask for: more than any model has inputs (the shipped config's has about a dozen reason groups,
+#: and the columns past a model's groups are empty); a larger ``reasons`` only builds empty columns, for minutes.
+MAX_REASONS = 100
 
 
 class MissingFeatureWarning(RiskModelWarning):
@@ -172,7 +175,8 @@ def score(
         A fitted model, a local model folder, or an MLflow URI such as
         ``models:/overstay-risk@champion`` or ``runs:/<run_id>/model`` (see :func:`load`).
     reasons : int, default=3
-        Reasons per row (0 for none: much faster on large batches).
+        Reasons per row (0 for none: much faster on large batches), at most :data:`MAX_REASONS` (100); columns past
+        the model's reason groups are empty.
     reasons_min_band : {"elevated", "high"}, optional
         Compute reasons only for rows in this band or above (batch jobs); others get empty reasons.
     errors : {"raise", "flag"}, default="raise"
@@ -352,6 +356,8 @@ def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None
         raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
     if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
         raise ValueError(f"`reasons` must be an int >= 0; got {reasons!r}.")
+    if reasons > MAX_REASONS:
+        raise ValueError(f"`reasons` must be at most {MAX_REASONS} (columns past the model's reason groups are empty); got {reasons!r}.")
     if reasons_min_band is not None and reasons_min_band not in BAND_ORDER:
         raise ValueError(f"`reasons_min_band` must be one of {list(BAND_ORDER)} or None; got {reasons_min_band!r}.")
 

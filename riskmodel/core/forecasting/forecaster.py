@@ -912,7 +912,9 @@ def forecast(
         history must then hold exactly its series, so the forecasts are reconciled as
         the model's are); required when ``model`` is None.
     level : sequence of int, default=(80, 95)
-        Interval levels in percent.
+        Interval levels in percent. Levels other than those of ``model`` (with no ``history``) refit it on its
+        own history with its own settings, its backtest horizon included, so the models chosen and the point
+        forecasts are the model's; only the interval columns are the ones asked.
     on_progress : callable, optional
         ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`): the
         backtest windows and the final fit, when a forecaster is fitted here.
@@ -953,12 +955,16 @@ def forecast(
         return fitted.predict()
     if not isinstance(model, Forecaster):
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
-    if history is not None or tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
+    if history is not None:
         params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
-        if history is not None and model.hierarchy_ is not None:  # its `reconcile` setting needs the hierarchy
+        if model.hierarchy_ is not None:  # its `reconcile` setting needs the hierarchy
             _check_hierarchy(validate_series(history, model.freq), model.hierarchy_, of_model=True)
-        fitted = Forecaster(**params).fit(history if history is not None else model.history_, model.hierarchy_, on_progress=on_progress)
-        return fitted.predict()
+        return Forecaster(**params).fit(history, model.hierarchy_, on_progress=on_progress).predict()
+    if tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
+        # other interval levels need the backtest errors again: refit on the model's own history with its own backtest
+        # horizon (the asked one would choose other models), then forecast the asked horizon as the model does
+        params = model.get_params() | {"level": tuple(level)}
+        return Forecaster(**params).fit(model.history_, model.hierarchy_, on_progress=on_progress).predict(int(horizon))
     warn_open_breaks(model, stacklevel=3)
     warn_largest_error_ends(model, stacklevel=3)
     warn_young_series(model, stacklevel=3)

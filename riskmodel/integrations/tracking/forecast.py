@@ -270,12 +270,21 @@ def log_forecast_run(
             folder,
             loader_module=forecast_pyfunc.__name__,
             registered_name=name,
-            signature=ModelSignature(inputs=Schema([ColSpec("long", "h"), ColSpec("string", "unique_id", required=False)])),
+            signature=_signature(),
             pip_requirements=_requirements(),
         )
         registry.register(name, version, alias=register_alias, tags={"manifest_sha256": digest, "run_id": run.info.run_id})
         cards.describe_version(name, version, card, _FC_SUMMARY)
     return LoggedForecaster(run_id=run.info.run_id, model_uri=f"models:/{name}/{version}", name=name, version=version)
+
+
+def _signature() -> ModelSignature:
+    """The pyfunc's input: ``h`` and an optional ``unique_id``; params: ``h`` (MLflow drops params a signature does not
+    declare before the pyfunc sees them: ``params={"h": 2}`` was answered with the column's horizon)."""
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    inputs = Schema([ColSpec("long", "h"), ColSpec("string", "unique_id", required=False)])
+    return ModelSignature(inputs=inputs, params=ParamSchema([ParamSpec("h", "long", None)]))
 
 
 def load_forecaster(uri: str | Path, *, allow_ungated: bool = False) -> Forecaster:

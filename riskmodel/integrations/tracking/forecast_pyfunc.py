@@ -8,12 +8,17 @@ verified first, and the forecaster is parsed from the bytes that check read
 Input: a DataFrame with a column ``h`` (the horizon in periods, the same whole number >= 1 in
 every row; without the column, the forecaster's own ``h``) and, optionally, ``unique_id`` to
 keep only some series (in every row, ids the forecaster holds, as it spells them); or
-``params={"h": 12}``, which takes precedence over the column.
+``params={"h": 12}``, which takes precedence over the column (forecasters logged before the signature
+declared the param never see it: MLflow drops it, and they answer the column's ``h``; log them again).
 Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
 (``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``).
 A request that cannot be answered as asked (a missing, fractional or conflicting ``h``, an
-unknown series) is a :class:`~riskmodel.core.exceptions.SchemaError` naming the field, the
-rows and the fix, never a changed or empty answer.
+unknown series, a horizon past the event calendar) is refused naming the field, the rows and
+the fix, never a changed or empty answer: an ``MlflowException`` (``INVALID_PARAMETER_VALUE``)
+carrying the text of the :class:`~riskmodel.core.exceptions.SchemaError` or
+:class:`~riskmodel.core.exceptions.ConfigError` it comes from (its ``__cause__``), because MLflow's
+scoring server passes on the message of an ``MlflowException`` only (any other error becomes
+"Encountered an unexpected error", its words left in the stack trace ``riskmodel serve`` drops).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
 ARTIFACT = "forecaster"
 _REQUEST = "forecast request"
@@ -36,10 +41,17 @@ class ForecastPyfunc:
         self.forecaster = forecaster
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        """The forecast a request asks for (see the module's docstring); a request it cannot honour is a SchemaError."""
-        h = _horizon(model_input, params)
-        wanted = _series(model_input, self.forecaster.forecasts_["unique_id"].unique())
-        out = self.forecaster.predict(h)
+        """The forecast a request asks for (see the module's docstring); a request it cannot honour is refused with an
+        MlflowException (INVALID_PARAMETER_VALUE) whose cause is the SchemaError or ConfigError, in the same words."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        try:
+            h = _horizon(model_input, params)
+            wanted = _series(model_input, self.forecaster.forecasts_["unique_id"].unique())
+            out = self.forecaster.predict(h)
+        except (SchemaError, ConfigError) as exc:
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
         if wanted is not None:
             out = out[out["unique_id"].isin(wanted)]
         return out.reset_index(drop=True)

@@ -21,12 +21,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflow.exceptions import MlflowException
+
 from riskmodel.core.exceptions import ModelLoadError
 from riskmodel.core.forecasting.forecaster import Forecaster
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.integrations.tracking import forecast_pyfunc, registry, risk_pyfunc, signing
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin", "check_pinned_champion"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "LoadedModel", "load_logged", "pin", "check_pinned_champion", "alias_still_serves"]
 
 ALLOW_UNGATED_ENV = signing.ALLOW_UNGATED_ENV
 CHAMPION = signing.CHAMPION
@@ -78,6 +80,38 @@ def check_pinned_champion(name: str, version: str | int, tags: dict[str, str], *
 
 def _check_champion(name: str, version: str, tags: dict[str, str], allow_ungated: bool, uri: str) -> None:
     signing.check_champion(registry.tracking_uri(), name, version, tags, allow_ungated=allow_ungated, uri=uri)
+
+
+def alias_still_serves(uri: str, version: str, *, allow_ungated: bool = False) -> bool:
+    """Whether the alias ``uri`` (``models:/<name>@<alias>``) still names ``version`` and may still serve it.
+
+    For ``@champion`` (without the override) the version must also still pass :func:`check_pinned_champion`'s
+    checks now: a service that cached it must not serve on a version moved back behind the alias by hand
+    while it made no call. False when the alias moved or its version no longer passes: load it again,
+    which refuses it with the reason.
+
+    Raises
+    ------
+    ModelNotFoundError
+        If the registry answers that the alias (or its model) does not exist.
+    ModelLoadError
+        If the store gives no answer.
+    """
+    mv = registry.model_version(uri)
+    if mv is None or str(mv.version) != str(version):
+        return False
+    if allow_ungated or uri.split("@", 1)[1] != CHAMPION:
+        return True
+    try:
+        model_tags = dict(registry.configure().get_registered_model(mv.name).tags or {})
+    except MlflowException as exc:
+        raise ModelLoadError(f"cannot read the gate record of `{uri}`: {exc.message}") from None
+    try:
+        signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
+                               uri=uri, model_tags=model_tags)
+    except ModelLoadError:
+        return False
+    return True
 
 
 def pin(uri: str | Path, *, allow_ungated: bool = False) -> str:

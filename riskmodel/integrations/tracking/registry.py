@@ -51,7 +51,7 @@ from mlflow.exceptions import MlflowException
 
 from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
-from riskmodel.core.exceptions import ModelLoadError
+from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
 from riskmodel.core.gate import Comparison
 from riskmodel.integrations.tracking import lease, signing, verified_store
 
@@ -374,8 +374,10 @@ def model_version(uri: str, client: MlflowClient | None = None):
 
     Raises
     ------
+    ModelNotFoundError
+        If the registry answers that the model, version or alias does not exist.
     ModelLoadError
-        If the URI has another form (a registry stage, ``latest``, no version) or names nothing.
+        If the URI has another form (a registry stage, ``latest``, no version), or the store gives no answer.
     """
     rest = uri[len("models:/"):] if uri.startswith("models:/") else ""
     forms = "models:/<name>/<version>, models:/<name>@<alias> or models:/m-<logged model id>"
@@ -395,7 +397,9 @@ def model_version(uri: str, client: MlflowClient | None = None):
             raise ModelLoadError(f"`{uri}`: version `{version}` is not a number (registry stages and `latest` are not used); expected {forms}.")
         return client.get_model_version(mname, version)
     except MlflowException as exc:
-        raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
+        # the registry's own answer ("alias champion not found" is INVALID_PARAMETER_VALUE), not a store out of reach
+        answered = exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        raise (ModelNotFoundError if answered else ModelLoadError)(f"cannot resolve `{uri}`: {exc.message}") from None
 
 
 def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, str | None]:

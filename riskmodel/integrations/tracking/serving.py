@@ -15,10 +15,17 @@ things only:
   equivalent ``dataframe_split`` JSON request, so ``score()`` judges each value
   and flags exactly the bad rows, as it does for JSON. ``params`` come from the
   query string (``/invocations?purpose=desk+check&reasons=1``), since a CSV body
-  has no place for them. A body that is not CSV gets a one-line 400 answer.
+  has no place for them, each read as the type the model's signature declares
+  (``reasons`` a whole number, ``purpose`` text, even ``?purpose=20240117``). A
+  body that is not CSV gets a one-line 400 answer.
+- a param the model's signature does not declare (``"Purpose"``, ``"reason"``), in
+  the query string of a CSV request or the ``params`` of a JSON one, gets a
+  one-line 400 naming it and the param meant: MLflow would drop it and answer
+  with the defaults (3 reasons, the audit log's purpose "mlflow pyfunc").
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
-  error or after a JSON error (identifiers included), and its message is put on
+  error, after a JSON error, or with the input schema when its schema enforcement
+  fails (a column named twice; identifiers included), and its message is put on
   one line.
 
 The model is the local folder named by :data:`MODEL_ENV` (the verified copy
@@ -28,12 +35,14 @@ The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import os
 import urllib.parse
+from collections.abc import Mapping
 
-__all__ = ["MODEL_ENV", "APP", "create_app", "csv_request", "one_line_error"]
+__all__ = ["MODEL_ENV", "APP", "create_app", "csv_request", "one_line_error", "check_params", "declared_params"]
 
 #: environment variable naming the local model folder the app serves
 MODEL_ENV = "RISKMODEL_SERVE_MODEL"
@@ -45,26 +54,61 @@ MAX_MESSAGE = 1000
 _ECHO, _ECHO_END = "Failed to predict data '", "'. \nError: "
 #: how MLflow's server ends its answer to a body that is not JSON: the whole body, quoted after the error
 _BODY_ECHO = "\nInput: \n"
+#: how MLflow's schema enforcement starts its error (a column named twice, a required one missing): the request's data,
+#: quoted, then the model's whole input schema, then the reason after the end mark
+_SCHEMA_ECHO, _SCHEMA_ECHO_END = "Failed to enforce schema of data '", "'. Error: "
 
 
 class BadRequest(ValueError):
     """A request body that cannot be read: answered with a one-line 400."""
 
 
-def _params(query: bytes) -> dict:
-    """The query string as scoring params: whole numbers as int, the rest as text."""
+#: MLflow param types a query string's whole numbers are read as
+_WHOLE_NUMBER_TYPES = ("long", "integer")
+
+
+def declared_params(model) -> dict[str, str]:
+    """The params the model's signature declares, name -> MLflow type name (``reasons`` -> ``long``); {} for none."""
+    schema = model.metadata.get_params_schema()
+    return {} if schema is None else {spec.name: getattr(spec.dtype, "name", str(spec.dtype)) for spec in schema.params}
+
+
+def check_params(names, declared: Mapping[str, str]) -> None:
+    """Raise :class:`BadRequest` naming every param in ``names`` that ``declared`` lacks, with the one meant."""
+    unknown = [str(n) for n in names if n not in declared]
+    if not unknown:
+        return
+    folded = {d.casefold(): d for d in declared}
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
+        named.append(f"`{name}`" + (f" (did you mean `{folded[close[0]]}`?)" if close else ""))
+    takes = ", ".join(f"`{d}`" for d in declared) or "none"
+    raise BadRequest(f"params {', '.join(named)}: not a param of this model, which takes {takes}; the server would drop it "
+                     "and answer with the defaults. Fix: name each param as the model does.")
+
+
+def _params(query: bytes, declared: Mapping[str, str] | None = None) -> dict:
+    """The query string as scoring params, each as the type ``declared`` gives it (whole numbers for ``long``, text
+    for the rest; every whole number without ``declared``); a param ``declared`` lacks is a :class:`BadRequest`."""
     params = {}
     for key, value in urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        params[key] = int(value) if value.lstrip("-").isdigit() else value
+        whole = declared is None or declared.get(key) in _WHOLE_NUMBER_TYPES
+        params[key] = int(value) if whole and value.lstrip("-").isdigit() else value
+    if declared is not None:
+        check_params(params, declared)
     return params
 
 
-def csv_request(body: bytes, query: bytes = b"") -> bytes:
+def csv_request(body: bytes, query: bytes = b"", declared: Mapping[str, str] | None = None) -> bytes:
     """A CSV body (header row, then one row per stay) as MLflow's ``dataframe_split`` JSON request, every cell text.
 
+    ``declared``: the params the model declares (:func:`declared_params`), to read the query string's params as
+    their types and refuse others; None reads every whole number as one.
+
     Raises :class:`BadRequest` with a one-line message when the body is not
-    UTF-8, is empty, names a column twice or leaves a column name blank, or when
-    a row has more fields than the header.
+    UTF-8, is empty, names a column twice or leaves a column name blank, when
+    a row has more fields than the header, or a param is not one ``declared`` holds.
     """
     import pandas as pd
 
@@ -89,7 +133,7 @@ def csv_request(body: bytes, query: bytes = b"") -> bytes:
     rows = raw.iloc[1:].astype(object)
     data = rows.where(rows.notna(), None).values.tolist()
     payload: dict = {"dataframe_split": {"columns": header, "data": data}}
-    params = _params(query)
+    params = _params(query, declared)
     if params:
         payload["params"] = params
     return json.dumps(payload).encode()
@@ -110,6 +154,10 @@ def one_line_error(body: bytes) -> bytes | None:
             message, changed = message.rsplit(_ECHO_END, 1)[1], True
         if _BODY_ECHO in message:  # a body that is not JSON is quoted last: drop it
             message, changed = message.split(_BODY_ECHO, 1)[0], True
+        if message.startswith(_SCHEMA_ECHO) and _SCHEMA_ECHO_END in message:  # the request and the schema, then the reason
+            reason = message.rsplit(_SCHEMA_ECHO_END, 1)[1].rstrip().rstrip(".")
+            message, changed = (f"the request does not fit the model's input signature: {reason}. Fix: give each column "
+                                "once, named as the model's signature names them, with every column it requires."), True
         flat = " ".join(message.split())
         flat = flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
         changed = changed or flat != message
@@ -177,8 +225,42 @@ def _csv_untyped(model) -> bool:
     return False
 
 
-def wrap(inner, read_csv: bool):
-    """The ASGI app: ``inner`` (MLflow's) behind the CSV reading and the error rewriting."""
+def _replayed(body: bytes, receive):
+    """``receive`` that gives ``body`` first, then what the client sends (a disconnect)."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:  # the body was given: what follows is the client's (a disconnect)
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _json_params_problem(body: bytes, declared: Mapping[str, str]) -> str | None:
+    """The one-line refusal of JSON ``params`` the model does not declare; None when there are none, or when the body
+    is not a JSON object (MLflow answers that itself)."""
+    if b'"params"' not in body:
+        return None
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    params = request.get("params") if isinstance(request, dict) else None
+    if not isinstance(params, dict):
+        return None
+    try:
+        check_params(params, declared)
+    except BadRequest as exc:
+        return str(exc)
+    return None
+
+
+def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
+    """The ASGI app: ``inner`` (MLflow's) behind the CSV reading, the params check against ``declared`` (the
+    model's params, :func:`declared_params`; None: no check) and the error rewriting."""
 
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope.get("path") != "/invocations":
@@ -186,26 +268,26 @@ def wrap(inner, read_csv: bool):
             return
         send = _without_traces(send)
         ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
-        if not (read_csv and scope.get("method") == "POST" and ctype == "text/csv"):
+        post = scope.get("method") == "POST"
+        if post and declared is not None and ctype == "application/json":
+            body = await _read_body(receive)
+            problem = _json_params_problem(body, declared)
+            if problem is not None:
+                await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": problem})
+                return
+            await inner(scope, _replayed(body, receive), send)
+            return
+        if not (read_csv and post and ctype == "text/csv"):
             await inner(scope, receive, send)
             return
         try:
-            body = csv_request(await _read_body(receive), scope.get("query_string", b""))
+            body = csv_request(await _read_body(receive), scope.get("query_string", b""), declared)
         except BadRequest as exc:
             await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": str(exc)})
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if sent:  # the body was given: what follows is the client's (a disconnect)
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await inner({**scope, "headers": headers}, replay, send)
+        await inner({**scope, "headers": headers}, _replayed(body, receive), send)
 
     return app
 
@@ -216,4 +298,4 @@ def create_app():
     from mlflow.pyfunc import scoring_server
 
     model = mlflow.pyfunc.load_model(os.environ[MODEL_ENV])
-    return wrap(scoring_server.init(model), _csv_untyped(model))
+    return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model))
