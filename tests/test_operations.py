@@ -33,14 +33,48 @@ def test_referral_share_follows_the_nationality_mix_of_the_season():
     assert s.loc[("A", 3), "referral_share"] == pytest.approx(0.30)  # no March entries: the year's mix
     assert s.loc[("B", 6), "referral_share"] == 0.0
     assert s.loc[("*", 3), "referral_share"] == pytest.approx((150 / 250) * (10 / 150) + (100 / 250) * 0.5)
-    se = math.sqrt(0.1 * 0.9 / 200)
-    assert s.loc[("A", 1), "referral_share_lo_80"] == pytest.approx(0.1 - stats.norm.ppf(0.9) * se)
-    assert s.loc[("A", 1), "referral_share_hi_80"] == pytest.approx(0.1 + stats.norm.ppf(0.9) * se)
+    # the share's 80% range is Wilson's score interval on the port's 200 entries (a Wald range is 0 wide at 0 or 1)
+    z, n, p = stats.norm.ppf(0.9), 200, 0.1
+    centre, half = (p + z**2 / (2 * n)) / (1 + z**2 / n), z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    assert s.loc[("A", 1), "referral_share_lo_80"] == pytest.approx(centre - half)
+    assert s.loc[("A", 1), "referral_share_hi_80"] == pytest.approx(centre + half)
 
 
 def test_referral_share_shrinks_a_thin_nationality_towards_its_port():
     s = referral_shares(_entries(), shrinkage=20.0).set_index(["port", "month"])
-    assert s.loc[("A", 1), "referral_share"] == pytest.approx((10 + 20 * 0.3) / (100 + 20))
+    # port A (60 referred of 200) is itself pulled towards every port's 60 of 250 by the same 20 entries
+    port_a = (60 + 20 * 60 / 250) / (200 + 20)
+    assert s.loc[("A", 1), "referral_share"] == pytest.approx((10 + 20 * port_a) / (100 + 20))
+
+
+def test_a_thin_port_is_pulled_towards_every_ports_share():
+    # A port with 3 scored entries, all referred, read as "every arrival referred" (share 1.0, range 1.0-1.0):
+    # 800 arrivals meant 800 referrals and 40 officers. Its rate is now pulled towards every port's (20 of 200)
+    # by the shrinkage's 20 entries, as a thin nationality's is towards its port's.
+    entries = pd.DataFrame({"entry_port": ["T"] * 3 + ["A"] * 197, "nationality": ["Y"] * 3 + ["X"] * 197,
+                            "entry_time": pd.Timestamp("2023-05-10"), "risk_band": ["high"] * 20 + ["low"] * 180})
+    s = referral_shares(entries, shrinkage=20.0).set_index(["port", "month"])
+    port_t = (3 + 20 * 20 / 200) / (3 + 20)
+    assert s.loc[("T", 5), "referral_share"] == pytest.approx((3 + 20 * port_t) / (3 + 20))  # 0.32, not 1.0
+    assert s.loc[("T", 5), "referral_share_hi_80"] < 1.0
+
+
+def test_a_port_with_no_referral_yet_is_not_planned_at_zero_for_certain():
+    # 0 referred of a new port's 12 entries is no proof of a 0% share (a true 12% gives 0 of 12 one time in five),
+    # yet the Wald range share +- z * sqrt(share * (1 - share) / n) is 0-0 there: 800 arrivals, referrals 0-0.
+    # Wilson's 80% range at 0 of n is 0 to z**2 / (n + z**2).
+    entries = pd.DataFrame({"entry_port": ["N"] * 12 + ["A"] * 100, "nationality": "X", "entry_time": pd.Timestamp("2023-12-20"),
+                            "risk_band": ["low"] * 12 + ["high"] * 10 + ["low"] * 90})
+    shares = referral_shares(entries, shrinkage=0.0)
+    n_row = shares.set_index(["port", "month"]).loc[("N", 1)]
+    z = stats.norm.ppf(0.9)
+    assert n_row["referral_share"] == 0.0 and n_row["referral_share_lo_80"] == 0.0
+    assert n_row["referral_share_hi_80"] == pytest.approx(z**2 / (12 + z**2))  # 0.12
+    fc = pd.DataFrame({"unique_id": ["port/N"], "ds": [pd.Timestamp("2024-01-02")], "y_hat": [800.0], "y_lo_80": [700.0],
+                       "y_hi_80": [900.0]})
+    w = expected_workload(fc, shares).iloc[0]
+    # a share up to 0.12 of 800: the upper end is tens of referrals, not 0
+    assert w["referrals_lo_80"] == 0 and w["referrals_hi_80"] >= 50
 
 
 def test_referral_share_uses_only_the_recent_window():
