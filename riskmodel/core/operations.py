@@ -3,10 +3,11 @@
 Referrals come from the people who arrive, so their expected share is estimated
 from recently scored **entries** (never from tonight's in-country population,
 where long stays are over-represented): per port, the referral rate of each
-nationality (shrunk towards the port's rate when a nationality has few entries)
-weighted by that port's nationality mix in the same month of the recent window,
-so the season's mix carries into the share. The share's sampling uncertainty
-(binomial, on the port's recent entries) and the arrival forecast's 80% range
+nationality (shrunk towards the port's rate when a nationality has few entries,
+and the port's towards every port's when the port has few) weighted by that
+port's nationality mix in the same month of the recent window, so the season's
+mix carries into the share. The share's sampling uncertainty (Wilson's binomial
+score interval on the port's recent entries: never zero wide) and the arrival forecast's 80% range
 are both carried into the range of expected referrals, together with the
 chance variation of one day's count (Poisson): the three are combined by a
 seeded simulation and the range is the 10% and 90% quantiles of the result
@@ -113,7 +114,8 @@ def referral_shares(
     refer_bands : sequence of str, default=("elevated", "high")
     port_column, nationality_column, time_column : str
     shrinkage : float, default=20.0
-        Pseudo-entries pulling a nationality's rate at a port towards the port's rate.
+        Pseudo-entries pulling a nationality's rate at a port towards the port's rate, and a port's
+        rate towards every port's.
 
     Returns
     -------
@@ -130,15 +132,22 @@ def referral_shares(
         "month": pd.to_datetime(recent[time_column]).dt.month.to_numpy(),
         "referred": recent["risk_band"].astype(object).isin(list(refer_bands)).to_numpy(dtype=float),
     })
+    every = float(frame["referred"].mean()) if len(frame) else 0.0
     rows = [_port_shares(frame, "*", shrinkage)]
-    rows += [_port_shares(part, port, shrinkage) for port, part in frame.groupby("port", sort=True)]
+    rows += [_port_shares(part, port, shrinkage, every) for port, part in frame.groupby("port", sort=True)]
     return pd.concat(rows, ignore_index=True)
 
 
-def _port_shares(part: pd.DataFrame, port: str, shrinkage: float) -> pd.DataFrame:
-    """One port's referral share per month: its nationality mix that month x each nationality's rate."""
+def _port_shares(part: pd.DataFrame, port: str, shrinkage: float, every: float | None = None) -> pd.DataFrame:
+    """One port's referral share per month: its nationality mix that month x each nationality's rate.
+
+    The port's rate is pulled towards every port's (``every``) by ``shrinkage`` pseudo-entries, as a
+    nationality's is towards its port's: 3 of a new port's 3 entries referred is no share of 1.0.
+    """
     n = len(part)
     port_rate = float(part["referred"].mean()) if n else 0.0
+    if every is not None:
+        port_rate = (float(part["referred"].sum()) + shrinkage * every) / (n + shrinkage) if n + shrinkage > 0 else every
     by_nat = part.groupby("nat")["referred"].agg(["sum", "count"])
     rate = (by_nat["sum"] + shrinkage * port_rate) / (by_nat["count"] + shrinkage)
     whole_mix = by_nat["count"] / max(n, 1)
@@ -149,12 +158,25 @@ def _port_shares(part: pd.DataFrame, port: str, shrinkage: float) -> pd.DataFram
         mix = (m / m.sum()).reindex(rate.index, fill_value=0.0) if m.sum() >= 30 else whole_mix
         shares.append(float((mix * rate).sum()))
     share = np.asarray(shares)
-    se = np.sqrt(share * (1 - share) / max(n, 1))
+    lo, hi = _wilson_80(share, n)
     return pd.DataFrame({
         "port": port, "month": np.arange(1, 13), "referral_share": share,
-        "referral_share_lo_80": np.clip(share - _Z80 * se, 0.0, 1.0),
-        "referral_share_hi_80": np.clip(share + _Z80 * se, 0.0, 1.0), "entries": n,
+        "referral_share_lo_80": lo, "referral_share_hi_80": hi, "entries": n,
     })
+
+
+def _wilson_80(share: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's 80% score interval of a share seen on ``n`` entries.
+
+    The Wald interval ``share +- z * sqrt(share * (1 - share) / n)`` is zero wide at a share of 0 or 1
+    whatever ``n``: 0 of a new port's 12 entries referred read as "no referral, certainly". Wilson's
+    reaches ``z**2 / (n + z**2)`` there and agrees with Wald's on many entries.
+    """
+    n = max(n, 1)
+    z2 = _Z80**2
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z80 / (1 + z2 / n) * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def expected_workload(
@@ -224,7 +246,7 @@ def _rates(rows: pd.DataFrame, z_arrivals: np.ndarray, z_share: np.ndarray) -> n
     Arrivals: the forecast's 80% ends are the 10% and 90% quantiles of a normal on the ``log1p``
     scale, with a spread of its own on each side of the point forecast (as the forecaster builds
     them). Share: normal with the binomial standard error its 80% ends were built from (the end
-    that was not clipped at 0 or 1), clipped to [0, 1].
+    that was not clipped at 0 or 1; of Wilson's interval, the wider side), clipped to [0, 1].
     """
     def col(name):
         return rows[name].to_numpy(dtype=float)[:, None]
