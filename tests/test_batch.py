@@ -63,6 +63,24 @@ def test_rerun_resumes_and_refuses_another_job(parts_folder, tmp_path):
     assert fresh.resumed_parts == 0
 
 
+def test_overwrite_never_deletes_files_no_job_wrote(parts_folder, tmp_path):
+    # An output folder holding the user's own files (no _job.json, no parts) was refused as "the output of a
+    # different job ... pass overwrite=True to replace it", and overwrite=True then deleted the whole folder:
+    # `riskmodel score in.parquet . --overwrite` emptied the working directory. Nothing a job did not write is deleted.
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "notes.txt").write_text("a week of notes")
+    (out / "report.html").write_text("<html>last night's report</html>")
+    for overwrite in (False, True):
+        with pytest.raises(BatchError, match=r"not written by a batch job.*notes\.txt.*report\.html.*nothing was deleted"):
+            run_job(parts_folder, out, _transform, spec={}, chunk_rows=2000, progress=False, overwrite=overwrite)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    # a job's own output beside nothing else is still replaced with overwrite=True
+    run_job(parts_folder, tmp_path / "o", _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    fresh = run_job(parts_folder, tmp_path / "o", _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False, overwrite=True)
+    assert fresh.resumed_parts == 0
+
+
 def test_transform_losing_rows_is_refused(parts_folder, tmp_path):
     with pytest.raises(BatchError, match=r"chunk 0: the transform returned 10 rows for 1000"):
         run_job(parts_folder, tmp_path / "o", lambda df: df.head(10), spec={}, chunk_rows=1000, progress=False)
