@@ -10,7 +10,9 @@ duplicated. Rows in = rows out is checked per chunk and for the whole job.
 
 The output folder holds ``_job.json`` (what produced it: the input's
 fingerprint, chunk size and the caller's settings). Rerunning into a folder
-made by a different job is refused, unless ``overwrite=True``.
+made by a different job is refused, unless ``overwrite=True``. A folder that
+holds anything a job does not write (the user's own files) is refused even then:
+nothing a job did not write is deleted.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
@@ -27,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +49,9 @@ __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "i
 
 _JOB = "_job.json"
 _SUCCESS = "_SUCCESS"
+#: Names of the files a job writes in its folder beside its ``_``-records: its parts and their temporary files.
+_PART = re.compile(r"part-\d{5}\.parquet")
+_TEMP = re.compile(r"\..+\.tmp-\d+")
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -144,11 +150,28 @@ def _parts_dir(output: Path) -> Path:
     return output
 
 
+def _not_job_files(folder: Path) -> list[str]:
+    """Names in ``folder`` a batch job never writes: anything but ``part-NNNNN.parquet``, ``_``-records and temp files."""
+    return sorted(p.name for p in folder.iterdir()
+                  if not (p.is_file() and (_PART.fullmatch(p.name) or p.name.startswith("_") or _TEMP.fullmatch(p.name))))
+
+
 def _prepare_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> None:
-    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files."""
+    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files.
+
+    A folder holding anything a job does not write is refused even with ``overwrite``: clearing it would
+    delete the user's files (an output of ``.``).
+    """
     job_file = parts_dir / _JOB
     if parts_dir.exists() and any(parts_dir.iterdir()):
         same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
+        foreign = [] if same else _not_job_files(parts_dir)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise BatchError(
+                f"output `{parts_dir}` holds files not written by a batch job ({shown}); nothing was deleted. "
+                "Fix: choose a new or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output)."
+            )
         if not same:
             if not overwrite:
                 raise BatchError(
