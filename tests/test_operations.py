@@ -177,3 +177,21 @@ def test_referral_range_of_all_ports_combines_ports_before_its_quantiles():
     total = (rng.poisson(10_000 * np.exp(z) * rng.normal(0.06, se_a, n).clip(0, 1))
              + rng.poisson(4_000 * np.exp(z) * rng.normal(0.10, se_b, n).clip(0, 1)))
     assert 0.77 <= _coverage(total, lo, hi) <= 0.83
+
+
+def test_a_throughput_for_no_known_port_is_refused_by_name():
+    # "Bandara Int. Lombok" is how BPS's table writes it; the ports are "Bandara Int Lombok". The setting matched
+    # no port and was ignored: Lombok and Soekarno-Hatta were planned at the default 60 an hour (32 officer-hours
+    # instead of 64 for 960 arrivals at 20 an hour), with no word. A port of neither the forecasts nor the
+    # reference table is refused by name; a known port the forecasts lack (Aruk) and a forecast port (A) are fine.
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                           "referral_share_hi_80": 0.06, "entries": 1000})
+    fc = pd.DataFrame({"unique_id": ["port/Bandara Int Lombok", "port/Soekarno-Hatta", "port/A"], "ds": pd.Timestamp("2024-01-02"),
+                       "y_hat": 960.0, "y_lo_80": 900.0, "y_hi_80": 1000.0})
+    cfg = OperationsConfig(throughput={"Bandara Int. Lombok": 20.0, "Aruk": 30.0, "A": 50.0},
+                           handling_minutes={"Soekarno Hatta": 30.0})
+    # exactly the two unknown names are refused (not Aruk, not A), and the fix names the ports as the forecasts write them
+    with pytest.raises(ConfigError, match=r"\['Bandara Int\. Lombok', 'Soekarno Hatta'\].*Fix.*Bandara Int Lombok"):
+        expected_workload(fc, shares, cfg)
+    ok = expected_workload(fc, shares, OperationsConfig(throughput={"Bandara Int Lombok": 20.0, "Aruk": 30.0, "A": 50.0}))
+    assert ok.set_index("port").loc["Bandara Int Lombok", "officer_hours"] == pytest.approx(960 / 20 + 960 * 0.05 * 20 / 60)
