@@ -60,7 +60,9 @@ class OperationsConfig:
     shift_hours : float, default=8.0
         Hours of one officer's shift (officers = officer-hours / shift, rounded up).
     throughput : dict of str to float
-        Travellers per officer-hour by port name (as BPS writes it).
+        Travellers per officer-hour by port name, as the forecasts' port series write it
+        (``riskmodel.core.reference.PORTS``: "Bandara Int Lombok", without BPS's point); a name of no
+        port is refused by :func:`expected_workload`.
     handling_minutes : dict of str to float
         Referral handling minutes by port name.
     """
@@ -211,6 +213,12 @@ def expected_workload(
         over several rows.
         ``officer_hours`` is at the expected values; ``officers`` covers the upper end of the range
         in shifts of ``config.shift_hours``.
+
+    Raises
+    ------
+    ConfigError
+        If ``config`` sets a throughput or handling time for a port that is neither a forecast port
+        nor one of BPS's ports (:data:`riskmodel.core.reference.PORTS`): it would be ignored.
     """
     config = config or OperationsConfig()
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith(id_prefix)]
@@ -224,6 +232,7 @@ def expected_workload(
         "arrivals_lo_80": fc["y_lo_80"].to_numpy(dtype=float).clip(0) if "y_lo_80" in fc.columns else y,
         "arrivals_hi_80": fc["y_hi_80"].to_numpy(dtype=float).clip(0) if "y_hi_80" in fc.columns else y,
     })
+    _check_port_names(config, set(out["port"]))
     keyed = shares.set_index(["port", "month"])
     known = set(shares["port"])
     key = pd.MultiIndex.from_arrays([out["port"].where(out["port"].isin(known), "*"), out["ds"].dt.month])
@@ -238,6 +247,23 @@ def expected_workload(
     busy = out["arrivals_hi_80"] / throughput + out["referrals_hi_80"] * minutes / 60.0
     out["officers"] = np.ceil(busy / config.shift_hours).astype(int)
     return out[list(WORKLOAD_COLUMNS)].sort_values(["port", "ds"]).reset_index(drop=True)
+
+
+def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
+    """ConfigError naming the config's ports that are neither a forecast port nor a BPS port of the reference table.
+
+    Such a setting matches no row and was ignored: the port was planned at the default throughput, silently.
+    """
+    from riskmodel.core.reference import PORTS
+
+    known = ports | set(PORTS["port"])
+    unknown = sorted({*config.throughput, *config.handling_minutes} - known)
+    if unknown:
+        raise ConfigError(
+            f"operations config: `throughput`/`handling_minutes` name {unknown}, no port of the forecasts nor of BPS's "
+            f"table: the setting would be ignored and the default used. Fix: spell the port as the forecasts do "
+            f"({sorted(ports)})."
+        )
 
 
 def _rates(rows: pd.DataFrame, z_arrivals: np.ndarray, z_share: np.ndarray) -> np.ndarray:
