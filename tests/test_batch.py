@@ -81,6 +81,26 @@ def test_overwrite_never_deletes_files_no_job_wrote(parts_folder, tmp_path):
     assert fresh.resumed_parts == 0
 
 
+@pytest.mark.parametrize("name", ["scores.parquet", "scores.csv"])
+def test_a_finished_file_output_is_not_replaced_by_another_job_without_overwrite(parts_folder, tmp_path, name):
+    # A folder output keeps its _job.json and refuses another job; a file output's record (its .parts folder) was
+    # removed once merged, so another job (another region's extract, a wrong path in a schedule) replaced the
+    # finished file silently. So was a file no job wrote (`riskmodel score in.parquet crossings.parquet`).
+    out = tmp_path / name
+    run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    before = out.read_bytes()
+    with pytest.raises(BatchError, match=r"holds the output of a different job.*overwrite=True"):
+        run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False)
+    assert out.read_bytes() == before
+    run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)  # the same job again: fine
+    run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False, overwrite=True)
+    mine = tmp_path / f"mine{out.suffix}"
+    mine.write_text("the user's own file")
+    with pytest.raises(BatchError, match=r"holds a file no batch job wrote.*overwrite=True"):
+        run_job(parts_folder, mine, _transform, spec={}, chunk_rows=2000, progress=False)
+    assert mine.read_text() == "the user's own file"
+
+
 def test_transform_losing_rows_is_refused(parts_folder, tmp_path):
     with pytest.raises(BatchError, match=r"chunk 0: the transform returned 10 rows for 1000"):
         run_job(parts_folder, tmp_path / "o", lambda df: df.head(10), spec={}, chunk_rows=1000, progress=False)
