@@ -16,7 +16,9 @@ nothing a job did not write is deleted.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
-again atomically; the parts folder is removed once the file is in place. A
+again atomically; the parts folder is removed once the file is in place. What made
+the file is kept beside it in ``<name>.job.json``: another job into a finished
+file is refused unless ``overwrite=True``, as is a file no job wrote. A
 column typed differently by chunk (pandas types each CSV chunk on its own)
 gets one type that keeps every value, in the merged file or, for a folder
 output, by rewriting the parts that differ before ``_SUCCESS`` is written: a chunk's all-missing column takes the
@@ -156,6 +158,26 @@ def _not_job_files(folder: Path) -> list[str]:
                   if not (p.is_file() and (_PART.fullmatch(p.name) or p.name.startswith("_") or _TEMP.fullmatch(p.name))))
 
 
+def _job_record(output: str | Path) -> Path:
+    """Where a ``.parquet``/``.csv`` output's job is recorded (``<output>.job.json``, as ``_job.json`` in a folder)."""
+    output = Path(output)
+    return output.with_name(output.name + ".job.json")
+
+
+def _check_file_output(output: Path, job_text: str, overwrite: bool) -> None:
+    """Refuse, without ``overwrite``, a file output that holds another job's finished output or a file no job wrote."""
+    if overwrite or not output.exists():
+        return
+    record = _job_record(output)
+    if record.is_file() and record.read_text(encoding="utf-8") == job_text:
+        return  # this job again: its output is made again, the same
+    what = "the output of a different job (other input, model or settings)" if record.is_file() else "a file no batch job wrote"
+    raise BatchError(
+        f"output `{output}` holds {what}; nothing was changed. "
+        "Fix: pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
+    )
+
+
 def _prepare_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> None:
     """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files.
 
@@ -261,6 +283,8 @@ def run_job(
     parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
+    if parts_dir != output:
+        _check_file_output(output, job_text, overwrite)
     _prepare_parts_dir(parts_dir, job_text, overwrite)
 
     total = count_rows(input)
@@ -304,6 +328,9 @@ def run_job(
         _conform_parts(parts_dir, n_parts)
     extra = hooks.finish(parts_dir) if hooks.finish is not None else {}
     if parts_dir != output:
+        # the record first: a kill between the two leaves a record of this job beside the last one's file, which
+        # this job's rerun replaces; never the last job's record beside this job's file
+        _atomic_write_text(job_text, _job_record(output))
         _merge(parts_dir, output, n_parts)
         shutil.rmtree(parts_dir)
     else:
