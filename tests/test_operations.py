@@ -195,3 +195,20 @@ def test_a_throughput_for_no_known_port_is_refused_by_name():
         expected_workload(fc, shares, cfg)
     ok = expected_workload(fc, shares, OperationsConfig(throughput={"Bandara Int Lombok": 20.0, "Aruk": 30.0, "A": 50.0}))
     assert ok.set_index("port").loc["Bandara Int Lombok", "officer_hours"] == pytest.approx(960 / 20 + 960 * 0.05 * 20 / 60)
+
+
+def test_a_forecast_row_without_its_point_or_bound_is_refused_by_name():
+    # A missing 80% bound (a series with no interval, or an edited forecasts.parquet) reached numpy's Poisson draw:
+    # "ValueError: lam value too large", naming no column, row or fix. Each missing value is named with its rows.
+    from riskmodel.core.exceptions import SchemaError
+
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                           "referral_share_hi_80": 0.06, "entries": 1000})
+    fc = pd.DataFrame({"unique_id": ["port/Batam", "port/New Port", "port/Juanda"], "ds": pd.Timestamp("2024-01-02"),
+                       "y_hat": [500.0, 40.0, np.nan], "y_lo_80": [450.0, np.nan, 10.0], "y_hi_80": [560.0, np.nan, 30.0]})
+    with pytest.raises(SchemaError) as err:
+        expected_workload(fc, shares)
+    text = str(err.value)
+    assert "`y_hat`" in text and "port/Juanda 2024-01-02" in text
+    assert "`y_lo_80`" in text and "`y_hi_80`" in text and "port/New Port 2024-01-02" in text
+    assert "port/Batam" not in text
