@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
 __all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_range", "referral_shares"]
 
@@ -216,6 +216,8 @@ def expected_workload(
 
     Raises
     ------
+    SchemaError
+        If a port row's ``y_hat``, ``y_lo_80`` or ``y_hi_80`` is missing.
     ConfigError
         If ``config`` sets a throughput or handling time for a port that is neither a forecast port
         nor one of BPS's ports (:data:`riskmodel.core.reference.PORTS`): it would be ignored.
@@ -224,6 +226,7 @@ def expected_workload(
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith(id_prefix)]
     if fc.empty:
         return pd.DataFrame(columns=list(WORKLOAD_COLUMNS))
+    _check_forecast_values(fc)
     y = fc["y_hat"].to_numpy(dtype=float).clip(0)
     out = pd.DataFrame({
         "port": fc["unique_id"].astype(str).str[len(id_prefix):].to_numpy(),
@@ -247,6 +250,23 @@ def expected_workload(
     busy = out["arrivals_hi_80"] / throughput + out["referrals_hi_80"] * minutes / 60.0
     out["officers"] = np.ceil(busy / config.shift_hours).astype(int)
     return out[list(WORKLOAD_COLUMNS)].sort_values(["port", "ds"]).reset_index(drop=True)
+
+
+def _check_forecast_values(fc: pd.DataFrame) -> None:
+    """SchemaError naming each missing point forecast or 80% bound with its rows (they reached the Poisson draw)."""
+    problems = []
+    for col in ("y_hat", "y_lo_80", "y_hi_80"):
+        if col not in fc.columns:
+            continue
+        missing = pd.to_numeric(fc[col], errors="coerce").isna().to_numpy()
+        if missing.any():
+            rows = fc.loc[missing, ["unique_id", "ds"]].head(5)
+            shown = tuple(f"{u} {pd.Timestamp(d):%Y-%m-%d}" for u, d in rows.itertuples(index=False))
+            problems.append(SchemaProblem(col, "missing or not a number", "pass forecast() output with a point forecast and both "
+                                          "80% bounds on every port row, or leave the bound columns out to plan on the point "
+                                          "forecast alone", shown, int(missing.sum())))
+    if problems:
+        raise SchemaError("forecasts", problems)
 
 
 def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
