@@ -993,6 +993,28 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q39", "@champion must be the version the last signed promotion made champion", "riskmodel/integrations/tracking/signing.py",
            "    if promoted != str(version):\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "moved_back_by_hand"), "champion moved back by hand to a replaced version loads as gated"),
+    # ---------------------------------------------------------------- review 12, operations: workload, report, batch outputs
+    Mutant("R20", "operations: the share's range is never zero wide", "riskmodel/core/operations.py", "    lo, hi = _wilson_80(share, n)\n",
+           "    se = np.sqrt(share * (1 - share) / max(n, 1))\n    lo, hi = np.clip(share - _Z80 * se, 0.0, 1.0), np.clip(share + _Z80 * se, 0.0, 1.0)\n",
+           ("tests/test_operations.py", "-k", "no_referral_yet"), "0 of a new port's 12 entries referred plans 800 arrivals at referrals 0-0"),
+    Mutant("R21", "operations: a thin port pulled towards every port's share", "riskmodel/core/operations.py",
+           "    if every is not None:\n        port_rate", "    if False:\n        port_rate",
+           ("tests/test_operations.py", "-k", "thin_port"), "3 of a port's 3 entries referred plans every arrival as a referral"),
+    Mutant("R22", "operations: a throughput for no known port", "riskmodel/core/operations.py",
+           "    unknown = sorted({*config.throughput, *config.handling_minutes} - known)", "    unknown = []",
+           ("tests/test_operations.py", "-k", "throughput_for_no"), "'Bandara Int. Lombok: 20' is ignored and the default 60 an hour used"),
+    Mutant("R23", "operations: a forecast row without its point or bound", "riskmodel/core/operations.py",
+           "        if missing.any():\n            rows = fc.loc", "        if False:\n            rows = fc.loc",
+           ("tests/test_operations.py", "-k", "without_its_point"), "a missing bound stops with numpy's 'lam value too large'"),
+    Mutant("R24", "report: a year-earlier sum needs the history to its last day", "riskmodel/apps/report.py",
+           '(span["min"] <= lo) & (span["max"] >= hi)', '(span["min"] <= lo)',
+           ("tests/test_report.py", "-k", "reaches_the_last"), "a 400-day outlook compares with 364 days a year earlier: +120% for +100%"),
+    Mutant("R25", "batch: a folder with files no job wrote is never cleared", "riskmodel/integrations/batch/jobs.py",
+           "        if foreign:\n", "        if False:\n",
+           ("tests/test_batch.py", "-k", "overwrite_never"), "--overwrite into a folder of the user's files deletes them all"),
+    Mutant("R26", "batch: a finished file output refused to another job", "riskmodel/integrations/batch/jobs.py",
+           "    if overwrite or not output.exists():\n        return\n", "    if True:\n        return\n",
+           ("tests/test_batch.py", "-k", "finished_file_output"), "another job replaces a finished scores.parquet (or a user's file) silently"),
 )
 
 
