@@ -101,6 +101,21 @@ def test_a_finished_file_output_is_not_replaced_by_another_job_without_overwrite
     assert mine.read_text() == "the user's own file"
 
 
+def test_an_output_inside_its_input_is_refused(tmp_path, small_data):
+    # The input folder's parts are every *.parquet under it: an output written inside it was read back the next
+    # night as input (300 stays became 600 rows "in = out"), and an output naming the input file replaced it.
+    stays = tmp_path / "stays"
+    stays.mkdir()
+    small_data.stays.head(300).to_parquet(stays / "part-0.parquet", index=False)
+    for output in (stays / "scores.parquet", stays / "scores", stays, stays / "part-0.parquet"):
+        for overwrite in (False, True):
+            with pytest.raises(BatchError, match=r"inside the input|is the input"):
+                run_job(stays, output, _transform, spec={}, chunk_rows=1000, progress=False, overwrite=overwrite)
+    with pytest.raises(BatchError, match=r"is the input"):
+        run_job(stays / "part-0.parquet", stays / "part-0.parquet", _transform, spec={}, progress=False, overwrite=True)
+    assert sorted(p.name for p in stays.iterdir()) == ["part-0.parquet"] and len(pd.read_parquet(stays)) == 300
+
+
 def test_transform_losing_rows_is_refused(parts_folder, tmp_path):
     with pytest.raises(BatchError, match=r"chunk 0: the transform returned 10 rows for 1000"):
         run_job(parts_folder, tmp_path / "o", lambda df: df.head(10), spec={}, chunk_rows=1000, progress=False)
