@@ -12,7 +12,8 @@ The output folder holds ``_job.json`` (what produced it: the input's
 fingerprint, chunk size and the caller's settings). Rerunning into a folder
 made by a different job is refused, unless ``overwrite=True``. A folder that
 holds anything a job does not write (the user's own files) is refused even then:
-nothing a job did not write is deleted.
+nothing a job did not write is deleted. An output that is the input, or lies
+inside an input folder (whose every Parquet file is input), is refused.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
@@ -158,6 +159,16 @@ def _not_job_files(folder: Path) -> list[str]:
                   if not (p.is_file() and (_PART.fullmatch(p.name) or p.name.startswith("_") or _TEMP.fullmatch(p.name))))
 
 
+def _check_output_outside_input(input: Path, output: Path) -> None:
+    """Refuse an output that is the input, or lies inside an input folder (every Parquet file under it is input)."""
+    src, out = input.resolve(), output.resolve()
+    if out == src:
+        raise BatchError(f"output `{output}` is the input: it would be replaced by its own scores. Fix: write to another path.")
+    if src.is_dir() and src in out.parents:
+        raise BatchError(f"output `{output}` is inside the input folder `{input}`: every Parquet file there is read as input, "
+                         "so the next run would read this run's output as stays. Fix: write the output outside the input folder.")
+
+
 def _job_record(output: str | Path) -> Path:
     """Where a ``.parquet``/``.csv`` output's job is recorded (``<output>.job.json``, as ``_job.json`` in a folder)."""
     output = Path(output)
@@ -274,12 +285,14 @@ def run_job(
     Raises
     ------
     BatchError
-        On a bad input path, an output folder of a different job, or when a
-        transform returns a different number of rows than it was given.
+        On a bad input path, an output folder of a different job (or a finished file output of one, or a
+        file or folder no job wrote), an output that is the input or lies inside an input folder, or when
+        a transform returns a different number of rows than it was given.
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
     output = Path(output)
+    _check_output_outside_input(Path(input), output)
     parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
