@@ -1015,6 +1015,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R26", "batch: a finished file output refused to another job", "riskmodel/integrations/batch/jobs.py",
            "    if overwrite or not output.exists():\n        return\n", "    if True:\n        return\n",
            ("tests/test_batch.py", "-k", "finished_file_output"), "another job replaces a finished scores.parquet (or a user's file) silently"),
+    Mutant("R27", "batch: an output inside its input folder", "riskmodel/integrations/batch/jobs.py",
+           "    if src.is_dir() and src in out.parents:\n", "    if False:\n",
+           ("tests/test_batch.py", "-k", "inside_its_input"), "stays/scores.parquet is read back as input the next night: rows double"),
 )
 
 
