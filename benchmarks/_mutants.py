@@ -1018,6 +1018,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R27", "batch: an output inside its input folder", "riskmodel/integrations/batch/jobs.py",
            "    if src.is_dir() and src in out.parents:\n", "    if False:\n",
            ("tests/test_batch.py", "-k", "inside_its_input"), "stays/scores.parquet is read back as input the next night: rows double"),
+    Mutant("R28", "batch: an output that is the input file", "riskmodel/integrations/batch/jobs.py",
+           "    if out == src:\n", "    if False:\n",
+           ("tests/test_batch.py", "-k", "inside_its_input"), "score stays.parquet into stays.parquet --overwrite replaces the stays with scores"),
 )
 
 
