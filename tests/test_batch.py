@@ -63,6 +63,59 @@ def test_rerun_resumes_and_refuses_another_job(parts_folder, tmp_path):
     assert fresh.resumed_parts == 0
 
 
+def test_overwrite_never_deletes_files_no_job_wrote(parts_folder, tmp_path):
+    # An output folder holding the user's own files (no _job.json, no parts) was refused as "the output of a
+    # different job ... pass overwrite=True to replace it", and overwrite=True then deleted the whole folder:
+    # `riskmodel score in.parquet . --overwrite` emptied the working directory. Nothing a job did not write is deleted.
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "notes.txt").write_text("a week of notes")
+    (out / "report.html").write_text("<html>last night's report</html>")
+    for overwrite in (False, True):
+        with pytest.raises(BatchError, match=r"not written by a batch job.*notes\.txt.*report\.html.*nothing was deleted"):
+            run_job(parts_folder, out, _transform, spec={}, chunk_rows=2000, progress=False, overwrite=overwrite)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    # a job's own output beside nothing else is still replaced with overwrite=True
+    run_job(parts_folder, tmp_path / "o", _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    fresh = run_job(parts_folder, tmp_path / "o", _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False, overwrite=True)
+    assert fresh.resumed_parts == 0
+
+
+@pytest.mark.parametrize("name", ["scores.parquet", "scores.csv"])
+def test_a_finished_file_output_is_not_replaced_by_another_job_without_overwrite(parts_folder, tmp_path, name):
+    # A folder output keeps its _job.json and refuses another job; a file output's record (its .parts folder) was
+    # removed once merged, so another job (another region's extract, a wrong path in a schedule) replaced the
+    # finished file silently. So was a file no job wrote (`riskmodel score in.parquet crossings.parquet`).
+    out = tmp_path / name
+    run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)
+    before = out.read_bytes()
+    with pytest.raises(BatchError, match=r"holds the output of a different job.*overwrite=True"):
+        run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False)
+    assert out.read_bytes() == before
+    run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)  # the same job again: fine
+    run_job(parts_folder, out, _transform, spec={"model": "v2"}, chunk_rows=2000, progress=False, overwrite=True)
+    mine = tmp_path / f"mine{out.suffix}"
+    mine.write_text("the user's own file")
+    with pytest.raises(BatchError, match=r"holds a file no batch job wrote.*overwrite=True"):
+        run_job(parts_folder, mine, _transform, spec={}, chunk_rows=2000, progress=False)
+    assert mine.read_text() == "the user's own file"
+
+
+def test_an_output_inside_its_input_is_refused(tmp_path, small_data):
+    # The input folder's parts are every *.parquet under it: an output written inside it was read back the next
+    # night as input (300 stays became 600 rows "in = out"), and an output naming the input file replaced it.
+    stays = tmp_path / "stays"
+    stays.mkdir()
+    small_data.stays.head(300).to_parquet(stays / "part-0.parquet", index=False)
+    for output in (stays / "scores.parquet", stays / "scores", stays, stays / "part-0.parquet"):
+        for overwrite in (False, True):
+            with pytest.raises(BatchError, match=r"inside the input|is the input"):
+                run_job(stays, output, _transform, spec={}, chunk_rows=1000, progress=False, overwrite=overwrite)
+    with pytest.raises(BatchError, match=r"is the input"):
+        run_job(stays / "part-0.parquet", stays / "part-0.parquet", _transform, spec={}, progress=False, overwrite=True)
+    assert sorted(p.name for p in stays.iterdir()) == ["part-0.parquet"] and len(pd.read_parquet(stays)) == 300
+
+
 def test_transform_losing_rows_is_refused(parts_folder, tmp_path):
     with pytest.raises(BatchError, match=r"chunk 0: the transform returned 10 rows for 1000"):
         run_job(parts_folder, tmp_path / "o", lambda df: df.head(10), spec={}, chunk_rows=1000, progress=False)

@@ -33,14 +33,48 @@ def test_referral_share_follows_the_nationality_mix_of_the_season():
     assert s.loc[("A", 3), "referral_share"] == pytest.approx(0.30)  # no March entries: the year's mix
     assert s.loc[("B", 6), "referral_share"] == 0.0
     assert s.loc[("*", 3), "referral_share"] == pytest.approx((150 / 250) * (10 / 150) + (100 / 250) * 0.5)
-    se = math.sqrt(0.1 * 0.9 / 200)
-    assert s.loc[("A", 1), "referral_share_lo_80"] == pytest.approx(0.1 - stats.norm.ppf(0.9) * se)
-    assert s.loc[("A", 1), "referral_share_hi_80"] == pytest.approx(0.1 + stats.norm.ppf(0.9) * se)
+    # the share's 80% range is Wilson's score interval on the port's 200 entries (a Wald range is 0 wide at 0 or 1)
+    z, n, p = stats.norm.ppf(0.9), 200, 0.1
+    centre, half = (p + z**2 / (2 * n)) / (1 + z**2 / n), z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    assert s.loc[("A", 1), "referral_share_lo_80"] == pytest.approx(centre - half)
+    assert s.loc[("A", 1), "referral_share_hi_80"] == pytest.approx(centre + half)
 
 
 def test_referral_share_shrinks_a_thin_nationality_towards_its_port():
     s = referral_shares(_entries(), shrinkage=20.0).set_index(["port", "month"])
-    assert s.loc[("A", 1), "referral_share"] == pytest.approx((10 + 20 * 0.3) / (100 + 20))
+    # port A (60 referred of 200) is itself pulled towards every port's 60 of 250 by the same 20 entries
+    port_a = (60 + 20 * 60 / 250) / (200 + 20)
+    assert s.loc[("A", 1), "referral_share"] == pytest.approx((10 + 20 * port_a) / (100 + 20))
+
+
+def test_a_thin_port_is_pulled_towards_every_ports_share():
+    # A port with 3 scored entries, all referred, read as "every arrival referred" (share 1.0, range 1.0-1.0):
+    # 800 arrivals meant 800 referrals and 40 officers. Its rate is now pulled towards every port's (20 of 200)
+    # by the shrinkage's 20 entries, as a thin nationality's is towards its port's.
+    entries = pd.DataFrame({"entry_port": ["T"] * 3 + ["A"] * 197, "nationality": ["Y"] * 3 + ["X"] * 197,
+                            "entry_time": pd.Timestamp("2023-05-10"), "risk_band": ["high"] * 20 + ["low"] * 180})
+    s = referral_shares(entries, shrinkage=20.0).set_index(["port", "month"])
+    port_t = (3 + 20 * 20 / 200) / (3 + 20)
+    assert s.loc[("T", 5), "referral_share"] == pytest.approx((3 + 20 * port_t) / (3 + 20))  # 0.32, not 1.0
+    assert s.loc[("T", 5), "referral_share_hi_80"] < 1.0
+
+
+def test_a_port_with_no_referral_yet_is_not_planned_at_zero_for_certain():
+    # 0 referred of a new port's 12 entries is no proof of a 0% share (a true 12% gives 0 of 12 one time in five),
+    # yet the Wald range share +- z * sqrt(share * (1 - share) / n) is 0-0 there: 800 arrivals, referrals 0-0.
+    # Wilson's 80% range at 0 of n is 0 to z**2 / (n + z**2).
+    entries = pd.DataFrame({"entry_port": ["N"] * 12 + ["A"] * 100, "nationality": "X", "entry_time": pd.Timestamp("2023-12-20"),
+                            "risk_band": ["low"] * 12 + ["high"] * 10 + ["low"] * 90})
+    shares = referral_shares(entries, shrinkage=0.0)
+    n_row = shares.set_index(["port", "month"]).loc[("N", 1)]
+    z = stats.norm.ppf(0.9)
+    assert n_row["referral_share"] == 0.0 and n_row["referral_share_lo_80"] == 0.0
+    assert n_row["referral_share_hi_80"] == pytest.approx(z**2 / (12 + z**2))  # 0.12
+    fc = pd.DataFrame({"unique_id": ["port/N"], "ds": [pd.Timestamp("2024-01-02")], "y_hat": [800.0], "y_lo_80": [700.0],
+                       "y_hi_80": [900.0]})
+    w = expected_workload(fc, shares).iloc[0]
+    # a share up to 0.12 of 800: the upper end is tens of referrals, not 0
+    assert w["referrals_lo_80"] == 0 and w["referrals_hi_80"] >= 50
 
 
 def test_referral_share_uses_only_the_recent_window():
@@ -143,3 +177,38 @@ def test_referral_range_of_all_ports_combines_ports_before_its_quantiles():
     total = (rng.poisson(10_000 * np.exp(z) * rng.normal(0.06, se_a, n).clip(0, 1))
              + rng.poisson(4_000 * np.exp(z) * rng.normal(0.10, se_b, n).clip(0, 1)))
     assert 0.77 <= _coverage(total, lo, hi) <= 0.83
+
+
+def test_a_throughput_for_no_known_port_is_refused_by_name():
+    # "Bandara Int. Lombok" is how BPS's table writes it; the ports are "Bandara Int Lombok". The setting matched
+    # no port and was ignored: Lombok and Soekarno-Hatta were planned at the default 60 an hour (32 officer-hours
+    # instead of 64 for 960 arrivals at 20 an hour), with no word. A port of neither the forecasts nor the
+    # reference table is refused by name; a known port the forecasts lack (Aruk) and a forecast port (A) are fine.
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                           "referral_share_hi_80": 0.06, "entries": 1000})
+    fc = pd.DataFrame({"unique_id": ["port/Bandara Int Lombok", "port/Soekarno-Hatta", "port/A"], "ds": pd.Timestamp("2024-01-02"),
+                       "y_hat": 960.0, "y_lo_80": 900.0, "y_hi_80": 1000.0})
+    cfg = OperationsConfig(throughput={"Bandara Int. Lombok": 20.0, "Aruk": 30.0, "A": 50.0},
+                           handling_minutes={"Soekarno Hatta": 30.0})
+    # exactly the two unknown names are refused (not Aruk, not A), and the fix names the ports as the forecasts write them
+    with pytest.raises(ConfigError, match=r"\['Bandara Int\. Lombok', 'Soekarno Hatta'\].*Fix.*Bandara Int Lombok"):
+        expected_workload(fc, shares, cfg)
+    ok = expected_workload(fc, shares, OperationsConfig(throughput={"Bandara Int Lombok": 20.0, "Aruk": 30.0, "A": 50.0}))
+    assert ok.set_index("port").loc["Bandara Int Lombok", "officer_hours"] == pytest.approx(960 / 20 + 960 * 0.05 * 20 / 60)
+
+
+def test_a_forecast_row_without_its_point_or_bound_is_refused_by_name():
+    # A missing 80% bound (a series with no interval, or an edited forecasts.parquet) reached numpy's Poisson draw:
+    # "ValueError: lam value too large", naming no column, row or fix. Each missing value is named with its rows.
+    from riskmodel.core.exceptions import SchemaError
+
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                           "referral_share_hi_80": 0.06, "entries": 1000})
+    fc = pd.DataFrame({"unique_id": ["port/Batam", "port/New Port", "port/Juanda"], "ds": pd.Timestamp("2024-01-02"),
+                       "y_hat": [500.0, 40.0, np.nan], "y_lo_80": [450.0, np.nan, 10.0], "y_hi_80": [560.0, np.nan, 30.0]})
+    with pytest.raises(SchemaError) as err:
+        expected_workload(fc, shares)
+    text = str(err.value)
+    assert "`y_hat`" in text and "port/Juanda 2024-01-02" in text
+    assert "`y_lo_80`" in text and "`y_hi_80`" in text and "port/New Port 2024-01-02" in text
+    assert "port/Batam" not in text

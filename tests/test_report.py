@@ -382,6 +382,25 @@ def test_year_earlier_sums_only_for_series_whose_history_covers_those_weeks(tmp_
     assert ports.loc["Entikong", ["same weeks a year earlier", "change on a year earlier"]].tolist() == ["", ""]
 
 
+def test_year_earlier_sums_only_where_the_history_reaches_the_last_of_those_weeks(tmp_path):
+    # `riskmodel run --horizon 400`: 52 weeks back from the last forecast day is 36 days after the history ends, so
+    # the year-earlier sum covered 364 of 400 days and a series at half the rate read +120% instead of +100% (a flat
+    # one +10%; 730 days: +101%). A window the history does not cover to its last day gets no sum, as one it does not
+    # reach back to. 364 days is the longest horizon whose year-earlier weeks all lie in the history.
+    for days, year_ago, change in ((364, "1,820", "+100%"), (400, "", "")):
+        nat_fc, nat_history = _nationality_forecasts(days=days)
+        ds = pd.date_range("2024-01-01", periods=days, freq="D")
+        fc = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y_hat": 10.0})
+        history = pd.DataFrame({"unique_id": "port/Batam", "ds": pd.date_range("2018-01-01", "2023-12-31", freq="D"), "y": 5.0})
+        text = write_report(tmp_path / f"r{days}.html", ReportInputs(
+            scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc, history=history,
+            nationality_forecasts=nat_fc, nationality_history=nat_history)).read_text(encoding="utf-8")
+        ports = _section_table(text, "outlook").set_index("port")
+        assert ports.loc["Batam", ["same weeks a year earlier", "change on a year earlier"]].tolist() == [year_ago, change], days
+        nats = _section_table(text, "nationalities").set_index("nationality")
+        assert nats.loc["MYS", ["same weeks a year earlier", "change"]].tolist() == [year_ago, change], days
+
+
 def test_horizon_labels_match_the_days_the_forecast_holds(tmp_path):
     # the main job's horizon is a setting: with 14 days of forecasts the outlook was titled "the next 90 days" and the
     # nationality table had a "next 30 days" column that summed the same 14 days as its "next 14 days" column

@@ -379,12 +379,12 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
 def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
     """Sums of ``y`` over the same weekdays ``weeks`` weeks earlier, by series (same season, same weekends).
 
-    Only series whose own history starts by the first of those days: a sum over part of them
-    would read as growth.
+    Only series whose own history starts by the first of those days and reaches the last of them
+    (a horizon over 364 days ends them after the history): a sum over part of them would read as growth.
     """
     lo, hi = first - pd.Timedelta(weeks=weeks), last - pd.Timedelta(weeks=weeks)
-    starts = history.groupby("unique_id")["ds"].min()
-    covered = history[history["unique_id"].isin(starts.index[starts <= lo])]
+    span = history.groupby("unique_id")["ds"].agg(["min", "max"])
+    covered = history[history["unique_id"].isin(span.index[(span["min"] <= lo) & (span["max"] >= hi)])]
     return covered[(covered["ds"] >= lo) & (covered["ds"] <= hi)].groupby("unique_id")["y"].sum()
 
 
@@ -447,7 +447,7 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     return _table(table) + (
         '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
         "each day's nearest same weekday in 2019 (a horizon across New Year takes both ends of 2019), "
-        f"so neither the season nor weekends read as growth. Empty where the history does not reach back.{ranges}</p>"
+        f"so neither the season nor weekends read as growth. Empty where the history does not hold every one of those days.{ranges}</p>"
     )
 
 

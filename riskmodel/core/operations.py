@@ -3,10 +3,11 @@
 Referrals come from the people who arrive, so their expected share is estimated
 from recently scored **entries** (never from tonight's in-country population,
 where long stays are over-represented): per port, the referral rate of each
-nationality (shrunk towards the port's rate when a nationality has few entries)
-weighted by that port's nationality mix in the same month of the recent window,
-so the season's mix carries into the share. The share's sampling uncertainty
-(binomial, on the port's recent entries) and the arrival forecast's 80% range
+nationality (shrunk towards the port's rate when a nationality has few entries,
+and the port's towards every port's when the port has few) weighted by that
+port's nationality mix in the same month of the recent window, so the season's
+mix carries into the share. The share's sampling uncertainty (Wilson's binomial
+score interval on the port's recent entries: never zero wide) and the arrival forecast's 80% range
 are both carried into the range of expected referrals, together with the
 chance variation of one day's count (Poisson): the three are combined by a
 seeded simulation and the range is the 10% and 90% quantiles of the result
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.core.exceptions import ConfigError
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
 __all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_range", "referral_shares"]
 
@@ -59,7 +60,9 @@ class OperationsConfig:
     shift_hours : float, default=8.0
         Hours of one officer's shift (officers = officer-hours / shift, rounded up).
     throughput : dict of str to float
-        Travellers per officer-hour by port name (as BPS writes it).
+        Travellers per officer-hour by port name, as the forecasts' port series write it
+        (``riskmodel.core.reference.PORTS``: "Bandara Int Lombok", without BPS's point); a name of no
+        port is refused by :func:`expected_workload`.
     handling_minutes : dict of str to float
         Referral handling minutes by port name.
     """
@@ -113,7 +116,8 @@ def referral_shares(
     refer_bands : sequence of str, default=("elevated", "high")
     port_column, nationality_column, time_column : str
     shrinkage : float, default=20.0
-        Pseudo-entries pulling a nationality's rate at a port towards the port's rate.
+        Pseudo-entries pulling a nationality's rate at a port towards the port's rate, and a port's
+        rate towards every port's.
 
     Returns
     -------
@@ -130,15 +134,22 @@ def referral_shares(
         "month": pd.to_datetime(recent[time_column]).dt.month.to_numpy(),
         "referred": recent["risk_band"].astype(object).isin(list(refer_bands)).to_numpy(dtype=float),
     })
+    every = float(frame["referred"].mean()) if len(frame) else 0.0
     rows = [_port_shares(frame, "*", shrinkage)]
-    rows += [_port_shares(part, port, shrinkage) for port, part in frame.groupby("port", sort=True)]
+    rows += [_port_shares(part, port, shrinkage, every) for port, part in frame.groupby("port", sort=True)]
     return pd.concat(rows, ignore_index=True)
 
 
-def _port_shares(part: pd.DataFrame, port: str, shrinkage: float) -> pd.DataFrame:
-    """One port's referral share per month: its nationality mix that month x each nationality's rate."""
+def _port_shares(part: pd.DataFrame, port: str, shrinkage: float, every: float | None = None) -> pd.DataFrame:
+    """One port's referral share per month: its nationality mix that month x each nationality's rate.
+
+    The port's rate is pulled towards every port's (``every``) by ``shrinkage`` pseudo-entries, as a
+    nationality's is towards its port's: 3 of a new port's 3 entries referred is no share of 1.0.
+    """
     n = len(part)
     port_rate = float(part["referred"].mean()) if n else 0.0
+    if every is not None:
+        port_rate = (float(part["referred"].sum()) + shrinkage * every) / (n + shrinkage) if n + shrinkage > 0 else every
     by_nat = part.groupby("nat")["referred"].agg(["sum", "count"])
     rate = (by_nat["sum"] + shrinkage * port_rate) / (by_nat["count"] + shrinkage)
     whole_mix = by_nat["count"] / max(n, 1)
@@ -149,12 +160,25 @@ def _port_shares(part: pd.DataFrame, port: str, shrinkage: float) -> pd.DataFram
         mix = (m / m.sum()).reindex(rate.index, fill_value=0.0) if m.sum() >= 30 else whole_mix
         shares.append(float((mix * rate).sum()))
     share = np.asarray(shares)
-    se = np.sqrt(share * (1 - share) / max(n, 1))
+    lo, hi = _wilson_80(share, n)
     return pd.DataFrame({
         "port": port, "month": np.arange(1, 13), "referral_share": share,
-        "referral_share_lo_80": np.clip(share - _Z80 * se, 0.0, 1.0),
-        "referral_share_hi_80": np.clip(share + _Z80 * se, 0.0, 1.0), "entries": n,
+        "referral_share_lo_80": lo, "referral_share_hi_80": hi, "entries": n,
     })
+
+
+def _wilson_80(share: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's 80% score interval of a share seen on ``n`` entries.
+
+    The Wald interval ``share +- z * sqrt(share * (1 - share) / n)`` is zero wide at a share of 0 or 1
+    whatever ``n``: 0 of a new port's 12 entries referred read as "no referral, certainly". Wilson's
+    reaches ``z**2 / (n + z**2)`` there and agrees with Wald's on many entries.
+    """
+    n = max(n, 1)
+    z2 = _Z80**2
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z80 / (1 + z2 / n) * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def expected_workload(
@@ -189,11 +213,20 @@ def expected_workload(
         over several rows.
         ``officer_hours`` is at the expected values; ``officers`` covers the upper end of the range
         in shifts of ``config.shift_hours``.
+
+    Raises
+    ------
+    SchemaError
+        If a port row's ``y_hat``, ``y_lo_80`` or ``y_hi_80`` is missing.
+    ConfigError
+        If ``config`` sets a throughput or handling time for a port that is neither a forecast port
+        nor one of BPS's ports (:data:`riskmodel.core.reference.PORTS`): it would be ignored.
     """
     config = config or OperationsConfig()
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith(id_prefix)]
     if fc.empty:
         return pd.DataFrame(columns=list(WORKLOAD_COLUMNS))
+    _check_forecast_values(fc)
     y = fc["y_hat"].to_numpy(dtype=float).clip(0)
     out = pd.DataFrame({
         "port": fc["unique_id"].astype(str).str[len(id_prefix):].to_numpy(),
@@ -202,6 +235,7 @@ def expected_workload(
         "arrivals_lo_80": fc["y_lo_80"].to_numpy(dtype=float).clip(0) if "y_lo_80" in fc.columns else y,
         "arrivals_hi_80": fc["y_hi_80"].to_numpy(dtype=float).clip(0) if "y_hi_80" in fc.columns else y,
     })
+    _check_port_names(config, set(out["port"]))
     keyed = shares.set_index(["port", "month"])
     known = set(shares["port"])
     key = pd.MultiIndex.from_arrays([out["port"].where(out["port"].isin(known), "*"), out["ds"].dt.month])
@@ -218,13 +252,47 @@ def expected_workload(
     return out[list(WORKLOAD_COLUMNS)].sort_values(["port", "ds"]).reset_index(drop=True)
 
 
+def _check_forecast_values(fc: pd.DataFrame) -> None:
+    """SchemaError naming each missing point forecast or 80% bound with its rows (they reached the Poisson draw)."""
+    problems = []
+    for col in ("y_hat", "y_lo_80", "y_hi_80"):
+        if col not in fc.columns:
+            continue
+        missing = pd.to_numeric(fc[col], errors="coerce").isna().to_numpy()
+        if missing.any():
+            rows = fc.loc[missing, ["unique_id", "ds"]].head(5)
+            shown = tuple(f"{u} {pd.Timestamp(d):%Y-%m-%d}" for u, d in rows.itertuples(index=False))
+            problems.append(SchemaProblem(col, "missing or not a number", "pass forecast() output with a point forecast and both "
+                                          "80% bounds on every port row, or leave the bound columns out to plan on the point "
+                                          "forecast alone", shown, int(missing.sum())))
+    if problems:
+        raise SchemaError("forecasts", problems)
+
+
+def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
+    """ConfigError naming the config's ports that are neither a forecast port nor a BPS port of the reference table.
+
+    Such a setting matches no row and was ignored: the port was planned at the default throughput, silently.
+    """
+    from riskmodel.core.reference import PORTS
+
+    known = ports | set(PORTS["port"])
+    unknown = sorted({*config.throughput, *config.handling_minutes} - known)
+    if unknown:
+        raise ConfigError(
+            f"operations config: `throughput`/`handling_minutes` name {unknown}, no port of the forecasts nor of BPS's "
+            f"table: the setting would be ignored and the default used. Fix: spell the port as the forecasts do "
+            f"({sorted(ports)})."
+        )
+
+
 def _rates(rows: pd.DataFrame, z_arrivals: np.ndarray, z_share: np.ndarray) -> np.ndarray:
     """Expected referrals (Poisson means) of ``rows`` at standard-normal draws (rows x draws).
 
     Arrivals: the forecast's 80% ends are the 10% and 90% quantiles of a normal on the ``log1p``
     scale, with a spread of its own on each side of the point forecast (as the forecaster builds
     them). Share: normal with the binomial standard error its 80% ends were built from (the end
-    that was not clipped at 0 or 1), clipped to [0, 1].
+    that was not clipped at 0 or 1; of Wilson's interval, the wider side), clipped to [0, 1].
     """
     def col(name):
         return rows[name].to_numpy(dtype=float)[:, None]

@@ -10,11 +10,16 @@ duplicated. Rows in = rows out is checked per chunk and for the whole job.
 
 The output folder holds ``_job.json`` (what produced it: the input's
 fingerprint, chunk size and the caller's settings). Rerunning into a folder
-made by a different job is refused, unless ``overwrite=True``.
+made by a different job is refused, unless ``overwrite=True``. A folder that
+holds anything a job does not write (the user's own files) is refused even then:
+nothing a job did not write is deleted. An output that is the input, or lies
+inside an input folder (whose every Parquet file is input), is refused.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
-again atomically; the parts folder is removed once the file is in place. A
+again atomically; the parts folder is removed once the file is in place. What made
+the file is kept beside it in ``<name>.job.json``: another job into a finished
+file is refused unless ``overwrite=True``, as is a file no job wrote. A
 column typed differently by chunk (pandas types each CSV chunk on its own)
 gets one type that keeps every value, in the merged file or, for a folder
 output, by rewriting the parts that differ before ``_SUCCESS`` is written: a chunk's all-missing column takes the
@@ -27,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +52,9 @@ __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "i
 
 _JOB = "_job.json"
 _SUCCESS = "_SUCCESS"
+#: Names of the files a job writes in its folder beside its ``_``-records: its parts and their temporary files.
+_PART = re.compile(r"part-\d{5}\.parquet")
+_TEMP = re.compile(r"\..+\.tmp-\d+")
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -144,11 +153,58 @@ def _parts_dir(output: Path) -> Path:
     return output
 
 
+def _not_job_files(folder: Path) -> list[str]:
+    """Names in ``folder`` a batch job never writes: anything but ``part-NNNNN.parquet``, ``_``-records and temp files."""
+    return sorted(p.name for p in folder.iterdir()
+                  if not (p.is_file() and (_PART.fullmatch(p.name) or p.name.startswith("_") or _TEMP.fullmatch(p.name))))
+
+
+def _check_output_outside_input(input: Path, output: Path) -> None:
+    """Refuse an output that is the input, or lies inside an input folder (every Parquet file under it is input)."""
+    src, out = input.resolve(), output.resolve()
+    if out == src:
+        raise BatchError(f"output `{output}` is the input: it would be replaced by its own scores. Fix: write to another path.")
+    if src.is_dir() and src in out.parents:
+        raise BatchError(f"output `{output}` is inside the input folder `{input}`: every Parquet file there is read as input, "
+                         "so the next run would read this run's output as stays. Fix: write the output outside the input folder.")
+
+
+def _job_record(output: str | Path) -> Path:
+    """Where a ``.parquet``/``.csv`` output's job is recorded (``<output>.job.json``, as ``_job.json`` in a folder)."""
+    output = Path(output)
+    return output.with_name(output.name + ".job.json")
+
+
+def _check_file_output(output: Path, job_text: str, overwrite: bool) -> None:
+    """Refuse, without ``overwrite``, a file output that holds another job's finished output or a file no job wrote."""
+    if overwrite or not output.exists():
+        return
+    record = _job_record(output)
+    if record.is_file() and record.read_text(encoding="utf-8") == job_text:
+        return  # this job again: its output is made again, the same
+    what = "the output of a different job (other input, model or settings)" if record.is_file() else "a file no batch job wrote"
+    raise BatchError(
+        f"output `{output}` holds {what}; nothing was changed. "
+        "Fix: pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
+    )
+
+
 def _prepare_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> None:
-    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files."""
+    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files.
+
+    A folder holding anything a job does not write is refused even with ``overwrite``: clearing it would
+    delete the user's files (an output of ``.``).
+    """
     job_file = parts_dir / _JOB
     if parts_dir.exists() and any(parts_dir.iterdir()):
         same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
+        foreign = [] if same else _not_job_files(parts_dir)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise BatchError(
+                f"output `{parts_dir}` holds files not written by a batch job ({shown}); nothing was deleted. "
+                "Fix: choose a new or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output)."
+            )
         if not same:
             if not overwrite:
                 raise BatchError(
@@ -229,15 +285,19 @@ def run_job(
     Raises
     ------
     BatchError
-        On a bad input path, an output folder of a different job, or when a
-        transform returns a different number of rows than it was given.
+        On a bad input path, an output folder of a different job (or a finished file output of one, or a
+        file or folder no job wrote), an output that is the input or lies inside an input folder, or when
+        a transform returns a different number of rows than it was given.
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
     output = Path(output)
+    _check_output_outside_input(Path(input), output)
     parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
+    if parts_dir != output:
+        _check_file_output(output, job_text, overwrite)
     _prepare_parts_dir(parts_dir, job_text, overwrite)
 
     total = count_rows(input)
@@ -281,6 +341,9 @@ def run_job(
         _conform_parts(parts_dir, n_parts)
     extra = hooks.finish(parts_dir) if hooks.finish is not None else {}
     if parts_dir != output:
+        # the record first: a kill between the two leaves a record of this job beside the last one's file, which
+        # this job's rerun replaces; never the last job's record beside this job's file
+        _atomic_write_text(job_text, _job_record(output))
         _merge(parts_dir, output, n_parts)
         shutil.rmtree(parts_dir)
     else:
