@@ -136,3 +136,18 @@ def test_an_interval_level_listed_twice_is_refused(level):
         Forecaster(level=level)
     with pytest.raises(ConfigError, match=r"`level` lists \d+ more than once"):
         forecast(3, history=HISTORY, level=level)
+
+
+def test_a_series_that_stopped_before_the_others_is_refused_by_name():
+    """Port B last reported in March 2023, port A in December: the forecaster forecast each from its own last month,
+    so B's "next 3 months" were April-June 2023, already past, in the same table as A's 2024 months, with no word
+    (the report reads the table's first month as tomorrow). A series that stops before the latest period is
+    refused, named with its last period."""
+    ds = pd.date_range("2015-01-01", "2023-12-01", freq="MS")
+    y = np.round(1000 + 200 * np.sin(np.arange(len(ds)) * 2 * np.pi / 12))
+    a = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
+    b = a[a["ds"] <= "2023-03-01"].assign(unique_id="port/B")
+    with pytest.raises(SchemaError, match=r"`ds`: .*stop.*before 2023-12.*\(1 series: port/B last 2023-03\)"):
+        Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, b]))
+    fitted = Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, a.assign(unique_id="port/C")]))
+    assert fitted.predict()["ds"].min() == pd.Timestamp("2024-01-01")
