@@ -45,3 +45,18 @@ def test_fit_from_parts_refuses_to_fit_without_history_or_its_facts():
         cv, forecasts, fallbacks, _, _ = run_parts(Forecaster(**SETTINGS), df)
     with pytest.raises(ValueError, match="needs `facts`"):
         fit_from_parts(Forecaster(**SETTINGS), None, cv, forecasts, fallbacks)
+
+
+def test_groups_run_apart_still_refuse_a_series_that_stopped_before_the_others():
+    """On Spark the groups run apart, so no group sees that its series stopped before the others': the check is made
+    where every group's forecasts meet, as one in-process fit makes it."""
+    from riskmodel import SchemaError
+
+    df = _panel(48)
+    df = df[(df["unique_id"] != "s3") | (df["ds"] <= "2018-09-01")]  # s3 stops 15 months before the others' 2019-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = [run_parts(Forecaster(**SETTINGS), g) for _, g in df.groupby(df["unique_id"].isin(["s0", "s3", "s5"]))]
+    cv, forecasts, fallbacks, series, cutoffs = (pd.concat(list(p), ignore_index=True) for p in zip(*parts, strict=True))
+    with pytest.raises(SchemaError, match=r"`ds`: 1 series stop before 2019-12.*\(1 row: s3 last 2018-09\)"):
+        fit_from_parts(Forecaster(**{**SETTINGS, "freq": None}), None, cv, forecasts, fallbacks, facts=(series, cutoffs))

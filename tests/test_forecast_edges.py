@@ -147,7 +147,7 @@ def test_a_series_that_stopped_before_the_others_is_refused_by_name():
     y = np.round(1000 + 200 * np.sin(np.arange(len(ds)) * 2 * np.pi / 12))
     a = pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": y})
     b = a[a["ds"] <= "2023-03-01"].assign(unique_id="port/B")
-    with pytest.raises(SchemaError, match=r"`ds`: .*stop.*before 2023-12.*\(1 series: port/B last 2023-03\)"):
+    with pytest.raises(SchemaError, match=r"`ds`: 1 series stop.*before 2023-12.*\(1 row: port/B last 2023-03\)"):
         Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, b]))
     fitted = Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, a.assign(unique_id="port/C")]))
     assert fitted.predict()["ds"].min() == pd.Timestamp("2024-01-01")
