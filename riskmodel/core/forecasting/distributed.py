@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.forecasting.engine import run_models
-from riskmodel.core.forecasting.forecaster import Forecaster, _check_hierarchy, _infer, history_facts
-from riskmodel.core.forecasting.series import Hierarchy, validate_series
+from riskmodel.core.forecasting.forecaster import Forecaster, _check_hierarchy, _check_series_reach_the_end, _infer, history_facts
+from riskmodel.core.forecasting.series import FREQS, Hierarchy, validate_series
 
 __all__ = ["run_parts", "fit_from_parts", "PART_COLUMNS"]
 
@@ -125,6 +125,9 @@ def fit_from_parts(
     for (uid, name), g in forecasts.sort_values("ds").groupby(["unique_id", "model"], sort=True):
         fcs[str(name)][str(uid)] = g["y_hat"].to_numpy(dtype=float)
         future[str(uid)] = pd.DatetimeIndex(g["ds"]).astype("datetime64[ns]")
+    # the groups ran apart: a series that stopped before the others is seen here, where every group's forecasts meet
+    step = pd.tseries.frequencies.to_offset(FREQS[freq])
+    _check_series_reach_the_end(pd.Series({uid: ds[0] - step for uid, ds in future.items() if len(ds)}, dtype="datetime64[ns]"), freq)
     falls = [tuple(r) for r in fallbacks[["model", "unique_id", "reason"]].itertuples(index=False)] if fallbacks is not None else []
     forecaster._finish(history, cv, falls, settings, hierarchy, base=(fcs, future, []), facts=facts)
     return forecaster

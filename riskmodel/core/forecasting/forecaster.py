@@ -354,6 +354,7 @@ class Forecaster:
             _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
         check_calendar(history["ds"].max(), self.h, freq)
+        _check_series_reach_the_end(history.groupby("unique_id")["ds"].max(), freq)
         settings = self._fit_settings(freq, history)
         _check_history_outside_breaks(history, settings.breaks)
         runs = _RunCount(on_progress, planned=self.holdout_windows + self.n_windows)
@@ -853,6 +854,23 @@ def _check_breaks(breaks) -> None:
             raise ConfigError(f"`breaks` has {pair!r}, not a (start, end) pair of dates: {fix}.") from None
         if pd.isna(start) or pd.isna(end) or start > end:
             raise ConfigError(f"`breaks` has {pair!r}: the start must be a date on or before the end: {fix}.")
+
+
+def _check_series_reach_the_end(last: pd.Series, freq: str) -> None:
+    """Refuse series whose last period (``last``: one per series id) is before the latest: each is forecast
+    from its own end, so their "next" periods would be past ones, mixed into one table with the others'
+    future (a port closed, a market no longer published)."""
+    latest = last.max()
+    stale = last[last < latest].sort_index()
+    if stale.empty:
+        return
+    fmt = "%Y-%m" if freq == "M" else "%Y-%m-%d"
+    raise SchemaError("series", [SchemaProblem(
+        "ds", f"{len(stale)} series stop before {latest:{fmt}}, the latest period of the others: forecast from their own "
+              "last period, their next periods would be past ones, in one table with the others' future",
+        "add their periods up to the latest (zeros only where none arrived: a port closed; a period not published is no "
+        "period of zero arrivals), or leave those series out",
+        tuple(f"{uid} last {d:{fmt}}" for uid, d in stale.head(10).items()), len(stale))])
 
 
 def _check_history_outside_breaks(history: pd.DataFrame, breaks) -> None:
