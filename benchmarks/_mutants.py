@@ -1034,6 +1034,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q51", "the monitoring MASE scale differences by date", "riskmodel/core/monitoring/forecasts.py",
            "            y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq=step))\n", "            pass\n",
            ("tests/test_monitoring_forecasts.py", "-k", "across_a_gap"), "months 13 apart differenced across a gap"),
+    Mutant("Q52", "a series that stopped before the others is refused", "riskmodel/core/forecasting/forecaster.py",
+           "    stale = last[last < latest].sort_index()\n", "    stale = last[last < last.min()].sort_index()\n",
+           ("tests/test_forecast_edges.py", "-k", "stopped_before"), "a port last reported in March forecast for months already past"),
+    Mutant("Q53", "Spark's groups: a series that stopped before the others is refused where they meet", "riskmodel/core/forecasting/distributed.py",
+           "    _check_series_reach_the_end(pd.Series({uid: ds[0] - step for uid, ds in future.items() if len(ds)}, dtype=\"datetime64[ns]\"), freq)\n",
+           "    pass\n",
+           ("tests/test_forecast_distributed.py", "-k", "stopped_before"), "a group's stale series forecast for the past on Spark"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',
