@@ -117,12 +117,8 @@ def test_a_failed_look_up_keeps_serving_the_cached_version_and_says_so(monkeypat
     assert load(uri) is cached and calls == [uri, uri]
 
 
-def test_a_champion_moved_back_by_hand_while_a_service_was_idle_is_refused_there_too(tmp_path, monkeypatch):
-    """A service cached version 1; with no call of it meanwhile (a border desk at night), version 2 was promoted and
-    `champion` moved back to 1 by hand. The re-check compared version numbers only (1 == 1) and served version 1 on,
-    for ever, where a fresh process refuses it: the last promotion made version 2 champion (review12serve, repro 02)."""
-    from riskmodel.core.exceptions import ModelLoadError
-
+def _champion_served_from_cache(tmp_path, monkeypatch):
+    """Version 1 promoted and served once by `@champion`, on a clock the test moves: (clock, name, uri)."""
     use_local_store(monkeypatch, tmp_path)
     monkeypatch.setattr(api, "_cache", {})
     clock = [1_000.0]
@@ -131,6 +127,16 @@ def test_a_champion_moved_back_by_hand_while_a_service_was_idle_is_refused_there
     uri = f"models:/{name}@champion"
     assert _promote_new_version(36) == "1"
     assert forecast(3, model=uri)["ds"].min() == pd.Timestamp("2019-01-01")
+    return clock, name, uri
+
+
+def test_a_champion_moved_back_by_hand_while_a_service_was_idle_is_refused_there_too(tmp_path, monkeypatch):
+    """A service cached version 1; with no call of it meanwhile (a border desk at night), version 2 was promoted and
+    `champion` moved back to 1 by hand. The re-check compared version numbers only (1 == 1) and served version 1 on,
+    for ever, where a fresh process refuses it: the last promotion made version 2 champion (review12serve, repro 02)."""
+    from riskmodel.core.exceptions import ModelLoadError
+
+    clock, name, uri = _champion_served_from_cache(tmp_path, monkeypatch)
     assert _promote_new_version(48) == "2"
     registry.register(name, "1", alias="champion")
     clock[0] += 8 * 3600
@@ -146,14 +152,7 @@ def test_a_champion_deleted_from_the_registry_is_not_served_on(tmp_path, monkeyp
 
     from riskmodel.core.exceptions import ModelLoadError
 
-    use_local_store(monkeypatch, tmp_path)
-    monkeypatch.setattr(api, "_cache", {})
-    clock = [1_000.0]
-    monkeypatch.setattr(api, "_now", lambda: clock[0])
-    name = ForecastConfig().tracking.registered_name
-    uri = f"models:/{name}@champion"
-    assert _promote_new_version(36) == "1"
-    assert forecast(3, model=uri)["ds"].min() == pd.Timestamp("2019-01-01")
+    clock, name, uri = _champion_served_from_cache(tmp_path, monkeypatch)
     MlflowClient().delete_model_version(name, "1")
     clock[0] += 11
     with pytest.raises(ModelLoadError, match="alias champion not found"):

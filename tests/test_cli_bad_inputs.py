@@ -178,14 +178,18 @@ def test_validate_refuses_a_csv_date_that_is_no_date_rather_than_read_it_as_miss
 def test_validate_refuses_a_word_pandas_reads_as_the_clock(tmp_path, capsys):
     """pandas' ISO 8601 reader takes 'today' for the moment of reading: a ban until `today` passed `riskmodel validate`
     as a ban ending on the day the file was read, and the same row read again next week said something else."""
-    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
-    rows = ["E0,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,2023-02-12",
-            "E1,T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,today"]
-    path = tmp_path / "enforcement.csv"
-    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
-    code, err = _run(["validate", "--table", "enforcement", path], capsys)
+    code, err = _validate_bans(tmp_path, capsys, ["2023-02-12", "today"])
     assert code == 1
     assert "`ban_until`: values that are not dates ('today') (1 row: row 1)" in err
+
+
+def _validate_bans(tmp_path, capsys, ban_until):
+    """`riskmodel validate` on an enforcement CSV of entry bans, one per `ban_until` value: (exit code, stderr)."""
+    head = "record_id,traveller_id,document_id,action,action_at,known_at,overstay_days,amount_idr,ban_until\n"
+    rows = [f"E{i},T1,D1,entry_ban,2022-02-12 09:00,2022-02-13 09:00,75,,{v}" for i, v in enumerate(ban_until)]
+    path = tmp_path / "bans.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    return _run(["validate", "--table", "enforcement", path], capsys)
 
 
 def test_features_refuses_text_times_in_parquet_it_cannot_read_as_iso(tmp_path, capsys):
