@@ -99,6 +99,8 @@ def iso_time(value):
 def not_a_year_first(values: pd.Series) -> np.ndarray:
     """Where ``values`` holds text that does not start with a digit: pandas' ISO 8601 reader
     takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:  # all text: vectorised (a loop is 4x the parse)
+        return (values.notna() & ~values.str.lstrip().str[:1].str.isdigit().fillna(False).astype(bool)).to_numpy(dtype=bool)
     return np.fromiter((isinstance(v, str) and not v.lstrip()[:1].isdigit() for v in values), bool, len(values))
 
 
