@@ -283,12 +283,20 @@ def test_the_entry_check_s_fast_path_never_accepts_what_the_full_check_refuses(l
         return []
 
     records = [{**entry, c.name: value} for c in schema.CROSSINGS if c.name in entry for value in _ODD]
-    fast = [verdict(r) for r in records]
-    monkeypatch.setattr(schema, "_plainly_valid_record", lambda r: False)
-    full = [verdict(r) for r in records]
-    differ = [(r, a, b) for r, a, b in zip(records, fast, full, strict=True) if a != b]
-    assert differ == []
+    full = _fast_path_agrees(monkeypatch, schema, "_plainly_valid_record", verdict, records)
     assert sum(v == [] for v in full) >= 20  # the odd values include accepted ones, so both verdicts are exercised
+
+
+
+def _fast_path_agrees(monkeypatch, schema, fast_path: str, verdict, cases) -> list:
+    """Assert ``verdict`` of every case is the same with the ``schema`` module's ``fast_path`` and with it switched
+    off (the full check); return the full check's verdicts."""
+    fast = [verdict(c) for c in cases]
+    monkeypatch.setattr(schema, fast_path, lambda _: False)
+    full = [verdict(c) for c in cases]
+    differ = [(c, a, b) for c, a, b in zip(cases, fast, full, strict=True) if a != b]
+    assert differ == []
+    return full
 
 
 def _hand_made_stay(log) -> tuple[dict, list[dict]]:
@@ -428,11 +436,7 @@ def test_the_history_check_s_fast_path_never_accepts_what_the_full_check_refuses
     cases = [[*records[:i], {**records[i], c.name: value}, *records[i + 1:]]
              for i in rows for c in schema.CROSSINGS if c.name in records[i] for value in _ODD]
     cases += [records + records[:1], records[::-1], [{**r, "direction": "entry"} for r in records]]
-    fast = [verdict(h) for h in cases]
-    monkeypatch.setattr(schema, "_plainly_valid_rows", lambda c: False)
-    full = [verdict(h) for h in cases]
-    differ = [(h, a, b) for h, a, b in zip(cases, fast, full, strict=True) if a != b]
-    assert differ == []
+    full = _fast_path_agrees(monkeypatch, schema, "_plainly_valid_rows", verdict, cases)
     assert sum(v == [] for v in full) >= 40  # the odd values include accepted ones, so both verdicts are exercised
 
 

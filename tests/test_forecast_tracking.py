@@ -259,6 +259,21 @@ def _version_with_metrics(client, name: str, metrics: dict[str, float], source: 
     return str(version)
 
 
+def _first_champion(tmp_path, name):
+    """A registered model whose version 1 (MASE 1.00, no model files) was promoted: (client, name, gate, good, fake),
+    ``good`` the gate figures that pass, ``fake`` the source of versions that cannot be loaded."""
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import promote_forecaster
+
+    client, gate = registry.configure(), ForecastGateConfig()
+    client.create_registered_model(name)
+    good = {"mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
+    fake = str(tmp_path / "no-model")
+    _version_with_metrics(client, name, good | {"mase": 1.0}, fake)
+    assert promote_forecaster(name, gate).passed
+    return client, name, gate, good, fake
+
+
 def test_the_champion_rule_is_not_judged_on_a_same_window_figure_of_a_former_champion(tmp_path):
     """Two challengers trained while version 1 (MASE 1.00) was champion both measured version 1 on their window
     (1.00). Version 2 (MASE 0.50) is promoted first; version 3 (MASE 0.95) must then be held against version 2,
@@ -267,12 +282,7 @@ def test_the_champion_rule_is_not_judged_on_a_same_window_figure_of_a_former_cha
     from riskmodel.integrations.tracking import registry
     from riskmodel.integrations.tracking.forecast import promote_forecaster
 
-    client, name, gate = registry.configure(), "arrival-forecast-daily", ForecastGateConfig()
-    client.create_registered_model(name)
-    good = {"mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
-    fake = str(tmp_path / "no-model")
-    _version_with_metrics(client, name, good | {"mase": 1.0}, fake)
-    assert promote_forecaster(name, gate).passed
+    client, name, gate, good, fake = _first_champion(tmp_path, "arrival-forecast-daily")
     stale = {"champion_mase_same_window": 1.0, "champion_version_same_window": 1.0}
     assert _version_with_metrics(client, name, good | {"mase": 0.5} | stale, fake) == "2"
     assert promote_forecaster(name, gate).passed
@@ -321,12 +331,7 @@ def test_champion_moved_back_by_hand_to_a_replaced_version_is_refused(tmp_path):
     from riskmodel.integrations.tracking.forecast import promote_forecaster
     from riskmodel.integrations.tracking.loading import pin
 
-    client, name, gate = registry.configure(), "arrival-forecast-rollback", ForecastGateConfig()
-    client.create_registered_model(name)
-    good = {"mase_over_best_peer": 0.9, "mase_over_snaive": 0.9, "coverage_95": 0.95}
-    fake = str(tmp_path / "no-model")
-    _version_with_metrics(client, name, good | {"mase": 1.0}, fake)
-    assert promote_forecaster(name, gate).passed
+    client, name, gate, good, fake = _first_champion(tmp_path, "arrival-forecast-rollback")
     _version_with_metrics(client, name, good | {"mase": 0.5}, fake)
     assert promote_forecaster(name, gate).passed
     assert pin(f"models:/{name}@champion") == f"models:/{name}/2"
