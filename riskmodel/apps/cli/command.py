@@ -199,17 +199,34 @@ def _contract_kinds(kind: str) -> set[str]:
 
 
 def _typed_csv(df, name: str):
+    from riskmodel.core.exceptions import SchemaError
+
+    problems = read_text_times(df, sorted(_contract_kinds("datetime") & set(df.columns)))
+    if problems:
+        raise SchemaError(name, problems)
+    if df.empty:  # a header alone: pandas reads every column as text, so give them the contract's types
+        for kind, dtype in (("int", "int64"), ("bool", "bool")):
+            for col in _contract_kinds(kind) & set(df.columns):
+                df[col] = df[col].astype(dtype)
+    return df
+
+
+def read_text_times(df, columns) -> list:
+    """Read ``columns`` of ``df`` in place as ISO 8601 times; return a SchemaProblem per column with values that are not.
+
+    Empty text and ``NaT`` (what ``astype(str)`` writes) are missing times. A value that is no date (or none pandas
+    can hold) must not pass for a missing one: where the contract lets a time be missing, missing means something
+    (a ban without end, an application not decided, a stay not ended).
+    """
     import numpy as np
     import pandas as pd
 
     from riskmodel.core.csv_files import not_a_year_first
-    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+    from riskmodel.core.exceptions import SchemaProblem
 
     problems = []
-    for col in sorted(_contract_kinds("datetime") & set(df.columns)):
+    for col in columns:
         parsed = pd.to_datetime(df[col], errors="coerce", format="ISO8601")
-        # a value that is no date (or none pandas can hold) must not pass for a missing one: where the contract lets a
-        # time be missing, missing means something (a ban without end, an application not decided, a stay not ended)
         text = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip().str.casefold()
         lost = ~text.isin(["", "nat"]).to_numpy() & (parsed.isna().to_numpy() | not_a_year_first(df[col]))
         if lost.any():
@@ -219,13 +236,7 @@ def _typed_csv(df, name: str):
                                           "write a date or a time as 2023-06-30 or 2023-06-30 14:05; leave it empty only where the "
                                           "value is unknown or does not apply", tuple(f"row {i}" for i in rows[:5]), len(rows)))
         df[col] = parsed
-    if problems:
-        raise SchemaError(name, problems)
-    if df.empty:  # a header alone: pandas reads every column as text, so give them the contract's types
-        for kind, dtype in (("int", "int64"), ("bool", "bool")):
-            for col in _contract_kinds(kind) & set(df.columns):
-                df[col] = df[col].astype(dtype)
-    return df
+    return problems
 
 
 def write_atomically(df, path: Path) -> None:

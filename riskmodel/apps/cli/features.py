@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, local_time, read_table, write_atomically
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, local_time, read_table, read_text_times, write_atomically
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register", "read_crossings"]
@@ -18,15 +18,14 @@ def read_crossings(path: str | Path):
     """A crossings log from Parquet or CSV, with its time columns as times (CSV keeps them as text)."""
     import pandas as pd
 
-    from riskmodel.core.csv_files import iso_dates
+    from riskmodel.core.exceptions import SchemaError
 
     df = read_table(path)
-    for col in _TIME_COLUMNS:
-        if col in df.columns and not pd.api.types.is_datetime64_any_dtype(df[col]):
-            # text times in Parquet: ISO 8601 only, as a CSV's are; 'NaT' (what astype(str) writes) and blanks are missing
-            text = df[col].astype(object).where(df[col].notna(), None)
-            missing = text.map(lambda v: isinstance(v, str) and v.strip().casefold() in ("", "nat"), na_action="ignore")
-            df[col] = iso_dates(text.mask(missing.fillna(False).astype(bool), None), col, Path(path).name)
+    # text times in Parquet: read as a CSV's are (ISO 8601 only)
+    text = [c for c in _TIME_COLUMNS if c in df.columns and not pd.api.types.is_datetime64_any_dtype(df[c])]
+    problems = read_text_times(df, text)
+    if problems:
+        raise SchemaError(Path(path).name, problems)
     return df
 
 
