@@ -55,6 +55,26 @@ class _OddsTimes(RiskModel):
         return proba
 
 
+class _ListByNationality(RiskModel):
+    """A fitted monitoring model that ranks the at-risk lists by nationality: among the rows whose permit ends within
+    the horizon (the rows a list ranks), the same scores handed out again, the nationality's rows first. Everyone
+    else keeps the model's score, so the top 5% of everyone in the country is the same set of rows."""
+
+    nationality: str = ""
+    horizon: int = 14
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        if isinstance(X, pd.DataFrame) and "days_to_permit_end" in X:
+            p = proba[:, 1].copy()
+            listed = np.flatnonzero(X["days_to_permit_end"].between(0, self.horizon - 1).to_numpy())
+            first = X["nationality"].astype(str).to_numpy()[listed] == self.nationality
+            order = np.lexsort((-p[listed], ~first))  # the nationality first, each part in the model's order
+            p[listed[order]] = np.sort(p[listed])[::-1]
+            proba = np.column_stack([1 - p, p])
+        return proba
+
+
 def _monitor(data_dir, out, config, *extra):
     return _run("monitor", "--as-of", AS_OF, "--data", str(data_dir), "--out", str(out), "--risk-config", str(config),
                 "--top", "0", "--quiet", *extra)
@@ -106,6 +126,29 @@ def test_a_model_that_overstates_one_nationality_is_refused(data_dir, tmp_path, 
     assert _monitor(data_dir, out, config, "--allow-unfair") == 0
     assert "WARNING: fairness audit FAILED; at-risk lists written anyway (--allow-unfair)" in capsys.readouterr().out
     assert (out / "at_risk.csv").exists()
+
+
+def test_an_at_risk_list_ranked_by_nationality_is_refused(data_dir, tmp_path, config, capsys, monkeypatch):
+    """The lists rank only the rows whose permit ends within the horizon, and the top 5% of everyone in the country
+    holds all of them: an audit of everyone cannot see how a list is ranked. One ranked by nationality is refused."""
+    real_fit = monitor_module.fit_monitor_model
+    planted_on = []
+
+    def planted(table, **kwargs):
+        model = real_fit(table, **kwargs)
+        unfair = _ListByNationality.__new__(_ListByNationality)
+        planted_on.append(table["nationality"].astype(str).value_counts().index[0])
+        unfair.__dict__.update(model.__dict__, nationality=planted_on[0])
+        return unfair
+
+    monkeypatch.setattr(monitor_module, "fit_monitor_model", planted)
+    out = tmp_path / "lists"
+    assert _monitor(data_dir, out, config) == 1
+    captured = capsys.readouterr()
+    assert "): FAILED\n" in captured.out, captured.out
+    assert f"on the at-risk lists: {planted_on[0]} (nationality)" in captured.out
+    assert "REFUSED: the fairness audit of the monitoring model: FAILED; no at-risk list written" in captured.err
+    assert not (out / "at_risk.csv").exists()
 
 
 def test_too_few_rows_to_judge_is_no_pass(data_dir, tmp_path, capsys):
