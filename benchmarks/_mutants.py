@@ -1041,6 +1041,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    _check_series_reach_the_end(pd.Series({uid: ds[0] - step for uid, ds in future.items() if len(ds)}, dtype=\"datetime64[ns]\"), freq)\n",
            "    pass\n",
            ("tests/test_forecast_distributed.py", "-k", "stopped_before"), "a group's stale series forecast for the past on Spark"),
+    Mutant("Q54", "the monitor audits the rows its lists rank alone, not only everyone in the country", "riskmodel/apps/cli/monitor.py",
+           "    sets = {IN_COUNTRY: np.ones(len(held), dtype=bool), ON_LISTS: listed}\n",
+           "    sets = {IN_COUNTRY: np.ones(len(held), dtype=bool), ON_LISTS: np.ones(len(held), dtype=bool)}\n",
+           ("tests/test_cli_monitor_fairness.py", "-k", "ranked_by_nationality"), "an at-risk list ranked by nationality handed out"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

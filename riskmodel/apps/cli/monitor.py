@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
@@ -89,6 +91,55 @@ def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeInde
     return fit, audit
 
 
+#: The two sets of held-out rows the monitoring model is audited on. Everyone in the country: whether a score means the
+#: same for every group. The at-risk lists' candidates alone (the rows whose permit ends within the horizon, the only
+#: rows a list ranks and the only ones that can overstay within it): the top 5% of everyone holds every one of them
+#: whatever their order, so only this second audit sees how a list is ranked.
+IN_COUNTRY, ON_LISTS = "in the country", "on the at-risk lists"
+
+
+@dataclass
+class MonitorAudit:
+    """The monitoring model's fairness audit: one :class:`~riskmodel.core.risk.FairnessReport` per set of held-out rows
+    (:data:`IN_COUNTRY`, :data:`ON_LISTS`), each with the risk config's policy, and the count of rows each audited.
+    It passes when both pass."""
+
+    parts: dict
+    rows: dict
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.parts.values())
+
+    @property
+    def violations(self) -> list[str]:
+        return [f"{name}: {v}" for name, r in self.parts.items() for v in r.violations]
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"{name}: {n}" for name, r in self.parts.items() for n in r.notes]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Both audits' tables, each row's set of rows in the first column, ``audited``."""
+        return pd.concat([r.table.assign(audited=name) for name, r in self.parts.items()], ignore_index=True).pipe(
+            lambda t: t[["audited", *t.columns.drop("audited")]])
+
+
+def _audit(held: pd.DataFrame, p: np.ndarray, policy, horizon: int) -> MonitorAudit:
+    """Audit the scores ``p`` of the held-out rows ``held`` on everyone, and on the rows the lists rank alone."""
+    from riskmodel.core.risk import fairness_audit
+
+    listed = held["days_to_permit_end"].between(0, horizon - 1).to_numpy()
+    y = held["label"].to_numpy()
+    # a traveller is on many snapshots (and stays): the audit's intervals resample travellers, not rows
+    ids = held["traveller_id"].to_numpy() if "traveller_id" in held else None
+    sets = {IN_COUNTRY: np.ones(len(held), dtype=bool), ON_LISTS: listed}
+    return MonitorAudit({name: fairness_audit(held.loc[rows].reset_index(drop=True), y[rows], p[rows], policy.model.audit,
+                                              policy.fairness, clusters=None if ids is None else ids[rows])
+                         for name, rows in sets.items()}, {name: int(rows.sum()) for name, rows in sets.items()})
+
+
 def _training_days(args: argparse.Namespace, as_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.DatetimeIndex, pd.DatetimeIndex]:
     """The first day of the training window, the snapshot days a fitted model learns from and those it is audited on."""
     first = as_of - pd.DateOffset(months=args.train_months)
@@ -117,7 +168,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     them, linked once for the run) and is audited on the latest ones.
     """
     from riskmodel.core.config import load_config
-    from riskmodel.core.risk import RiskConfig, fairness_audit
+    from riskmodel.core.risk import RiskConfig
     from riskmodel.core.risk.model import RiskModel
     from riskmodel.core.sources.monitor import fit_monitor_model, monitor_training_table
 
@@ -145,9 +196,7 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
                   if table.attrs.get("no_permit_end") else ""))
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
     held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
-    # a traveller is on many snapshots (and stays): the audit's intervals resample travellers, not rows
-    audit = fairness_audit(held, held["label"].to_numpy(), model.predict_proba(held)[:, 1], policy.model.audit, policy.fairness,
-                           clusters=held.get("traveller_id"))
+    audit = _audit(held, model.predict_proba(held)[:, 1], policy, args.horizon)
     window = {"first_snapshot": str(fit_days[0].date()), "last_snapshot": str(fit_days[-1].date()), "snapshots": len(fit_days),
               "label_as_of": str(as_of.date()), "horizon_days": args.horizon,
               # the link warnings overridden with --allow-unlinked ([] when every source linked on every snapshot)
@@ -155,8 +204,8 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
               # of those, the days early stopping chose the trees on and the later ones the calibration sits on
               **{group: {"first": str(days[0].date()), "last": str(days[-1].date()), "snapshots": len(days)}
                  for group, days in model.snapshot_days_.items() if group != "train"},
-              "audit": {"rows": len(held), "snapshots": len(audit_days), "first": str(audit_days[0].date()),
-                        "last": str(audit_days[-1].date()), "verdict": _verdict(audit)[0]}}
+              "audit": {"rows": len(held), "list_rows": audit.rows[ON_LISTS], "snapshots": len(audit_days),
+                        "first": str(audit_days[0].date()), "last": str(audit_days[-1].date()), "verdict": _verdict(audit)[0]}}
     if args.save_model and (audit.passed or args.allow_unfair):
         model.save(args.save_model)
         (Path(args.save_model) / WINDOW_FILE).write_text(json.dumps(window, indent=1), encoding="utf-8")
@@ -177,7 +226,8 @@ def _verdict(audit) -> tuple[str, list[str]]:
         return "passed", unjudged
     breached = audit.table.loc[audit.table["status"] == "breach"]
     if len(breached):
-        groups = ", ".join(f"{r.group} ({r.attribute})" for r in breached.itertuples())
+        groups = "; ".join(f"{name}: " + ", ".join(f"{r.group} ({r.attribute})" for r in rows.itertuples())
+                           for name, rows in breached.groupby("audited", sort=False))
         return "FAILED", [f"the monitoring model treats these groups out of line with their outcomes: {groups}", *audit.violations,
                           *unjudged,
                           "fix: do not hand these at-risk lists out; find the inputs that stand in for the group (entry port, visa "
@@ -188,18 +238,23 @@ def _verdict(audit) -> tuple[str, list[str]]:
                             "fix: fit on more months (--train-months) or more data; --allow-unfair writes the lists unjudged"]
 
 
-def _print_audit(audit, held: dict) -> None:
-    """Per group of each audit attribute: referral and error rates, and their comparison with the rest with its interval."""
+def _print_audit(audit: MonitorAudit, held: dict) -> None:
+    """Per set of rows audited, per group of each audit attribute: referral and error rates, and their comparison with
+    the rest with its interval."""
     verdict, why = _verdict(audit)
     print(f"\nfairness audit of the model on {held['rows']} held-out rows ({held['snapshots']} snapshots {held['first']} .. "
-          f"{held['last']}; referred: the top scores, p >= {audit.threshold:.3f}): {verdict}")
+          f"{held['last']}; on everyone in the country, and on the rows the at-risk lists rank alone): {verdict}")
     print("  group: rows, overstays; referral rate (ratio to the rest [interval]); false-positive rate (excess [interval]); "
           "false-negative rate (difference [interval]); calibration ratio [interval]; status")
-    for r in audit.table.itertuples():
-        print(f"  {r.attribute}={r.group}: {r.support}, {r.positives}; {r.referral_rate:.3f} ({r.referral_ratio:.2f} "
-              f"[{r.referral_ratio_low:.2f}, {r.referral_ratio_high:.2f}]); {r.fpr:.3f} ({r.fpr_excess:.2f} [{r.fpr_excess_low:.2f}, "
-              f"{r.fpr_excess_high:.2f}]); {r.fnr:.3f} ({r.fnr_diff:+.2f} [{r.fnr_diff_low:+.2f}, {r.fnr_diff_high:+.2f}]); "
-              f"{r.calibration_ratio:.2f} [{r.calibration_ratio_low:.2f}, {r.calibration_ratio_high:.2f}]; {r.status}")
+    for name, part in audit.parts.items():
+        print(f"  {name}: {audit.rows[name]} rows; referred: the top scores among them, p >= {part.threshold:.3f}"
+              f"{'' if name == IN_COUNTRY else ' (a permit ending within the horizon: the rows a list ranks)'}")
+        for r in part.table.itertuples():
+            print(f"  {r.attribute}={r.group}: {r.support}, {r.positives}; {r.referral_rate:.3f} ({r.referral_ratio:.2f} "
+                  f"[{r.referral_ratio_low:.2f}, {r.referral_ratio_high:.2f}]); {r.fpr:.3f} ({r.fpr_excess:.2f} "
+                  f"[{r.fpr_excess_low:.2f}, {r.fpr_excess_high:.2f}]); {r.fnr:.3f} ({r.fnr_diff:+.2f} [{r.fnr_diff_low:+.2f}, "
+                  f"{r.fnr_diff_high:+.2f}]); {r.calibration_ratio:.2f} [{r.calibration_ratio_low:.2f}, "
+                  f"{r.calibration_ratio_high:.2f}]; {r.status}")
     for line in why:
         print(f"  {verdict}: {line}")
 
