@@ -258,6 +258,28 @@ def test_every_call_is_audited_without_identifiers(fitted):
     assert not any(sid in text for sid in rows.head(40)["stay_id"])
 
 
+def test_a_refused_call_is_audited_too_without_identifiers_or_values(fitted):
+    """The audit log records every scoring call: one refused for bad input (errors="raise") is a call too, and its
+    record says what was refused (the rows and the columns), never the values or the ids."""
+    model, _, rows = fitted
+    bad = rows.head(5).copy()
+    bad["group_size"] = bad["group_size"].astype(object)
+    bad.loc[bad.index[[1, 3]], "group_size"] = "forty"
+    with pytest.raises(SchemaError, match="group_size"):
+        score(bad, model=model, purpose="desk check")
+    records = audit.read()
+    assert len(records) == 1, records
+    rec = records[0]
+    assert rec["event"] == "score_refused" and rec["rows"] == 5 and rec["purpose"] == "desk check"
+    assert rec["refused_rows"] == 2 and rec["problems"] == {"group_size": 2}
+    text = audit.audit_path().read_text()
+    assert "forty" not in text and not any(sid in text for sid in bad["stay_id"])
+    # a call not to be audited stays so when refused
+    with pytest.raises(SchemaError):
+        score(bad, model=model, audit_log=False)
+    assert len(audit.read()) == 1
+
+
 def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
     # the batch path bands by code; its text column and the audit counts must agree with RiskModel.band
     model, _, rows = fitted
