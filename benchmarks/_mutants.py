@@ -1045,6 +1045,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    sets = {IN_COUNTRY: np.ones(len(held), dtype=bool), ON_LISTS: listed}\n",
            "    sets = {IN_COUNTRY: np.ones(len(held), dtype=bool), ON_LISTS: np.ones(len(held), dtype=bool)}\n",
            ("tests/test_cli_monitor_fairness.py", "-k", "ranked_by_nationality"), "an at-risk list ranked by nationality handed out"),
+    Mutant("Q55", "a scoring call refused for bad input is audited too", "riskmodel/core/scoring.py",
+           '            _audit_call("score_refused", scorer, enc, purpose, refused_rows=int(bad.sum()), problems=problems.counts())\n',
+           "            pass\n",
+           ("tests/test_scoring.py", "-k", "refused_call"), "a refused call leaves no trace in the audit log"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -272,6 +272,9 @@ def score(
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
     # a missing or malformed column is refused even when there are no rows to flag
     if errors == "raise" and (bad.any() or problems.masks):
+        if audit_log:
+            # a refused call is a call: its record says what was refused (rows, columns), never a value or an id
+            _audit_call("score_refused", scorer, enc, purpose, refused_rows=int(bad.sum()), problems=problems.counts())
         raise problems.error(ids)
     if notes.masks:
         warnings.warn(
@@ -312,16 +315,15 @@ def score(
         per_code = np.bincount(band[band >= 0], minlength=len(names)) if n else np.zeros(len(names), dtype=int)
         counts = {b: int(per_code[names.index(b)]) if b in names else 0 for b in BAND_ORDER}
         counts["flagged"] = int(bad.sum())
-        audit.append(
-            "score",
-            model_name=scorer.name,
-            model_version=scorer.version,
-            input_digest=audit.digest(enc),
-            rows=n,
-            band_counts=counts,
-            purpose=purpose,
-        )
+        _audit_call("score", scorer, enc, purpose, band_counts=counts)
     return result
+
+
+def _audit_call(event: str, scorer: Scorer, enc: np.ndarray, purpose, **facts) -> None:
+    """Append the audit record of a scoring call: the model, a digest of its encoded input, its rows and purpose, and
+    ``facts`` (counts, column names; never a value or an identifier)."""
+    audit.append(event, model_name=scorer.name, model_version=scorer.version, input_digest=audit.digest(enc), rows=len(enc),
+                 **facts, purpose=purpose)
 
 
 def check_passthrough(passthrough, missing: list[str], outputs: list[str], id_column: str, *, case_sensitive: bool = True) -> None:
