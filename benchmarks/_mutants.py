@@ -1122,6 +1122,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R28", "batch: an output that is the input file", "riskmodel/integrations/batch/jobs.py",
            "    if out == src:\n", "    if False:\n",
            ("tests/test_batch.py", "-k", "inside_its_input"), "score stays.parquet into stays.parquet --overwrite replaces the stays with scores"),
+    # ---------------------------------------------------------------- review 13, the benchmark numbers
+    Mutant("W10", "forecast benchmark: the MSIS reference calibrated per volume group", "benchmarks/forecast.py",
+           "    groups = forecaster.interval_groups_\n", "    groups = forecaster.interval_groups_ * 0\n",
+           ("tests/test_forecast_benchmark.py", "-k", "volume_group"),
+           "seasonal naive's intervals are calibrated pooled: fc_bps2019_msis_over_snaive read against another reference (0.957, not 0.929)"),
 )
 
 
