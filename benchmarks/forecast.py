@@ -136,7 +136,11 @@ width had crossed it by a rounding step) had the 2-core machine to itself, as ha
 before it; every accuracy figure equals that run's, only the timings differ (the time ratio compares
 the two tools' alternating runs; at load average 6 to 16 it measured 0.73).
 `fc_bps2019_holdout_over_backtest_mase`: 2019 holdout MASE of riskmodel over the backtest
-MASE of its chosen model on the windows it was chosen on (optimism of selection). Synthetic
+MASE of its chosen model on the windows it was chosen on (optimism of selection), both on the
+holdout's scale (`fc_bps2019_backtest_mase`: the backtest errors over each series' mean 12-month
+difference of the 2017-2018 history; until 2026-12-06 the forecaster's own backtest MASE, whose one
+window has 12 months of history and so month-to-month differences as its scale: 1.356, and the
+ratio read 0.761, where on one scale it is about 1.04). Synthetic
 daily: `make_crossings(300_000, 2017-01-01..2019-05-31, covid=False)`, port series with >= 1
 arrival a day, trained through 2019-02-28 and scored on March-April 2019 (h=61) against weekly
 seasonal naive; `fc_synth_nyepi_ratio` is the forecast at Ngurah Rai on Nyepi (2019-03-07) over
@@ -192,6 +196,18 @@ def _mase(fc: pd.DataFrame, col: str, train: pd.DataFrame, test: pd.DataFrame, m
     merged = test.merge(fc[["unique_id", "ds", col]], on=["unique_id", "ds"], how="left")
     err = (merged["y"] - merged[col]).abs()
     return err.groupby(merged["unique_id"]).mean() / _scales(train, m)
+
+
+def _backtest_mase(forecaster: Forecaster, train: pd.DataFrame, m: int) -> float:
+    """Mean MASE of the chosen model on the selection windows, each series scaled as the holdout MASE scales it.
+
+    The forecaster's own backtest MASE scales each window by the history up to its cutoff, which in a
+    24-month fit (one window, 12 months of history) holds no ``m``-period difference and falls back to
+    period-to-period ones: another unit than the holdout's (:func:`_scales`), so the two would not divide.
+    """
+    sel = forecaster.cv_[~forecaster.cv_["holdout"]]
+    err = (sel["y"] - sel["chosen"]).abs().groupby(sel["unique_id"]).mean()
+    return float((err / _scales(train, m)).mean())
 
 
 def _msis(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, level: int = 95) -> pd.Series:
@@ -304,7 +320,7 @@ def _bps2019(figures: dict) -> None:
     forecaster = Forecaster(h=12, n_jobs=1).fit(train)
     sf, _ = _statsforecast(train, 12)
     _holdout(figures, "bps2019", train, test, forecaster, sf)
-    backtest = forecaster.metrics_.query("level == 'all' and model == 'chosen'")["mase"].iloc[0]
+    backtest = _backtest_mase(forecaster, train, 12)
     figures["fc_bps2019_backtest_mase"] = backtest
     figures["fc_bps2019_holdout_over_backtest_mase"] = figures["fc_bps2019_mase"] / backtest
 
