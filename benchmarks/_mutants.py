@@ -1127,6 +1127,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    groups = forecaster.interval_groups_\n", "    groups = forecaster.interval_groups_ * 0\n",
            ("tests/test_forecast_benchmark.py", "-k", "volume_group"),
            "seasonal naive's intervals are calibrated pooled: fc_bps2019_msis_over_snaive read against another reference (0.957, not 0.929)"),
+    Mutant("W11", "forecast benchmark: the backtest MASE on the holdout's scale", "benchmarks/forecast.py",
+           "    return float((err / _scales(train, m)).mean())\n", '    return float((err / sel.groupby("unique_id")["scale"].first()).mean())\n',
+           ("tests/test_forecast_benchmark.py", "-k", "scale_of_the_holdout"),
+           "the backtest MASE is scaled by month-to-month differences: holdout over backtest reads 0.761 (no optimism), not 1.04"),
 )
 
 
