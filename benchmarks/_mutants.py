@@ -1131,6 +1131,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return float((err / _scales(train, m)).mean())\n", '    return float((err / sel.groupby("unique_id")["scale"].first()).mean())\n',
            ("tests/test_forecast_benchmark.py", "-k", "scale_of_the_holdout"),
            "the backtest MASE is scaled by month-to-month differences: holdout over backtest reads 0.761 (no optimism), not 1.04"),
+    Mutant("W12", "spark benchmark: features equal by value", "benchmarks/spark.py",
+           "                return float(v) if isinstance(", "                return int(v) if isinstance(",
+           ("tests/test_spark_benchmark.py",), "overstay days half a day off on Spark read as equal: spark_features_equal 1"),
 )
 
 
