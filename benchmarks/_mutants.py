@@ -1134,6 +1134,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("W12", "spark benchmark: features equal by value", "benchmarks/spark.py",
            "                return float(v) if isinstance(", "                return int(v) if isinstance(",
            ("tests/test_spark_benchmark.py",), "overstay days half a day off on Spark read as equal: spark_features_equal 1"),
+    Mutant("W13", "python -m benchmarks: a bar without its figure", "benchmarks/__main__.py",
+           "for key, (op, threshold) in bars.items() if key not in figures}", "for key, (op, threshold) in bars.items() if False}",
+           ("tests/test_benchmarks_main.py",), "a forecast run without pyspark drops fc_spark_cov95_gap's bar: the section reads as every bar met"),
 )
 
 
