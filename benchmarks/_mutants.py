@@ -1137,6 +1137,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("W13", "python -m benchmarks: a bar without its figure", "benchmarks/__main__.py",
            "for key, (op, threshold) in bars.items() if key not in figures}", "for key, (op, threshold) in bars.items() if False}",
            ("tests/test_benchmarks_main.py",), "a forecast run without pyspark drops fc_spark_cov95_gap's bar: the section reads as every bar met"),
+    Mutant("W14", "sources benchmark: the monitoring bar on the declared figure", "benchmarks/sources.py",
+           '    "risk_prauc_gain_all_sources_fresh_mean": (">=", 1.2),\n', '    "risk_prauc_gain_all_sources": (">=", 1.2),\n',
+           ("tests/test_sources_benchmark.py", "-k", "declares"), "seed 1 at 1.21 reads 'met' while the declared fresh mean is 1.12"),
 )
 
 
