@@ -60,6 +60,19 @@ def _verdict(key, value, bars) -> str:
     return f"bar {op} {threshold}: {'met' if ok else 'NOT MET'}"
 
 
+#: The value shown for a bar whose figure a run did not produce (an optional extra missing, a data folder absent).
+NOT_MEASURED = "not measured"
+
+
+def _unmeasured(figures: dict, bars: dict) -> dict[str, str]:
+    """Each bar whose figure the run did not produce, with its verdict: shown and counted, never dropped.
+
+    A bar left out of the table read as met: a forecast run without pyspark (or without the BPS folder)
+    lost its Spark (or every BPS) bar with no word.
+    """
+    return {key: f"bar {op} {threshold}: NOT MEASURED" for key, (op, threshold) in bars.items() if key not in figures}
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -80,6 +93,8 @@ def write_section(name: str, figures: dict, bars: dict, about: str, seconds: flo
     ]
     for key, value in figures.items():
         lines.append(f"| `{key}` | {_fmt(value)} | {_verdict(key, value, bars)} |")
+    for key, verdict in _unmeasured(figures, bars).items():
+        lines.append(f"| `{key}` | {NOT_MEASURED} | {verdict} |")
     section = "\n".join(lines) + "\n"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\nWritten by `python -m benchmarks`; do not edit by hand.\n"
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in available()]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {available()}")
-    failed = 0
+    failed = unmeasured = 0
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"# {name}", flush=True)
@@ -111,10 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             verdict = _verdict(key, value, bars)
             failed += "NOT MET" in verdict
             print(f"{key}: {_fmt(value)}" + (f"    ({verdict})" if verdict else ""), flush=True)
+        for key, verdict in _unmeasured(figures, bars).items():
+            unmeasured += 1
+            print(f"{key}: {NOT_MEASURED}    ({verdict})", flush=True)
         if not args.no_write:
             write_section(name, figures, bars, getattr(module, "ABOUT", ""), seconds)
     if failed:
         print(f"{failed} bar(s) not met", file=sys.stderr)
+    if unmeasured:
+        print(f"{unmeasured} bar(s) not measured", file=sys.stderr)
     return 0
 
 

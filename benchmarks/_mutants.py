@@ -1130,6 +1130,24 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R28", "batch: an output that is the input file", "riskmodel/integrations/batch/jobs.py",
            "    if out == src:\n", "    if False:\n",
            ("tests/test_batch.py", "-k", "inside_its_input"), "score stays.parquet into stays.parquet --overwrite replaces the stays with scores"),
+    # ---------------------------------------------------------------- review 13, the benchmark numbers
+    Mutant("W10", "forecast benchmark: the MSIS reference calibrated per volume group", "benchmarks/forecast.py",
+           "    groups = forecaster.interval_groups_\n", "    groups = forecaster.interval_groups_ * 0\n",
+           ("tests/test_forecast_benchmark.py", "-k", "volume_group"),
+           "seasonal naive's intervals are calibrated pooled: fc_bps2019_msis_over_snaive read against another reference (0.957, not 0.929)"),
+    Mutant("W11", "forecast benchmark: the backtest MASE on the holdout's scale", "benchmarks/forecast.py",
+           "    return float((err / _scales(train, m)).mean())\n", '    return float((err / sel.groupby("unique_id")["scale"].first()).mean())\n',
+           ("tests/test_forecast_benchmark.py", "-k", "scale_of_the_holdout"),
+           "the backtest MASE is scaled by month-to-month differences: holdout over backtest reads 0.761 (no optimism), not 1.04"),
+    Mutant("W12", "spark benchmark: features equal by value", "benchmarks/spark.py",
+           "                return float(v) if isinstance(", "                return int(v) if isinstance(",
+           ("tests/test_spark_benchmark.py",), "overstay days half a day off on Spark read as equal: spark_features_equal 1"),
+    Mutant("W13", "python -m benchmarks: a bar without its figure", "benchmarks/__main__.py",
+           "for key, (op, threshold) in bars.items() if key not in figures}", "for key, (op, threshold) in bars.items() if False}",
+           ("tests/test_benchmarks_main.py",), "a forecast run without pyspark drops fc_spark_cov95_gap's bar: the section reads as every bar met"),
+    Mutant("W14", "sources benchmark: the monitoring bar on the declared figure", "benchmarks/sources.py",
+           '    "risk_prauc_gain_all_sources_fresh_mean": (">=", 1.2),\n', '    "risk_prauc_gain_all_sources": (">=", 1.2),\n',
+           ("tests/test_sources_benchmark.py", "-k", "declares"), "seed 1 at 1.21 reads 'met' while the declared fresh mean is 1.12"),
 )
 
 

@@ -143,7 +143,8 @@ def _features_equal(spark, tmp: Path) -> int:
             def plain(v):
                 if pd.isna(v):
                     return None
-                return int(v) if isinstance(v, bool | np.bool_ | int | np.integer | float | np.floating) else str(v)
+                # a number as its value (Spark's 2.0 is pandas' 2, its 2.5 is not): int(v) read 2.5 as 2
+                return float(v) if isinstance(v, bool | np.bool_ | int | np.integer | float | np.floating) else str(v)
             if [plain(v) for v in g] != [plain(v) for v in w]:
                 return 0
     return 1

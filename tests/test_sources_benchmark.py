@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmarks.sources import HOLDOUT_DAYS, TRAIN_DAYS, _fresh_draws_figures
+from benchmarks.__main__ import _verdict
+from benchmarks.sources import BARS, HOLDOUT_DAYS, TRAIN_DAYS, _fresh_draws_figures
 from riskmodel.core.sources.monitor import HORIZON_DAYS, LABEL_GAP_DAYS
 
 
@@ -22,3 +23,12 @@ def test_the_training_snapshots_end_when_their_labels_are_settled():
     assert LABEL_GAP_DAYS > HORIZON_DAYS
     assert HOLDOUT_DAYS[0] - TRAIN_DAYS[-1] == pd.Timedelta(days=LABEL_GAP_DAYS)
     assert TRAIN_DAYS[0] == pd.Timestamp("2022-07-01") and (pd.Series(TRAIN_DAYS).diff().dropna() == pd.Timedelta(days=7)).all()
+
+
+def test_the_monitoring_bar_is_judged_on_the_figure_the_text_declares_for_it():
+    # "The bar is read on risk_prauc_gain_all_sources_fresh_mean over seeds 10 to 15 (draws that chose nothing); seed 1's
+    # risk_prauc_gain_all_sources is reported beside it". The table judged seed 1 instead: a draw where seed 1 reached
+    # 1.2 and the mean did not would have read "met".
+    assert _verdict("risk_prauc_gain_all_sources_fresh_mean", 1.12, BARS) == "bar >= 1.2: NOT MET"
+    assert _verdict("risk_prauc_gain_all_sources_fresh_mean", 1.21, BARS) == "bar >= 1.2: met"
+    assert _verdict("risk_prauc_gain_all_sources", 1.21, BARS) == ""  # reported beside it, not judged
