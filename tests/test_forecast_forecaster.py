@@ -111,6 +111,56 @@ def test_fit_warns_on_fallback(monkeypatch):
     assert np.isfinite(fc["y_hat"]).all()
 
 
+def test_predicting_other_horizons_from_two_threads_leaves_the_fitted_fallbacks_as_they_were(monkeypatch):
+    """A service calls predict(h) from several threads. Each call at another horizon than the model's added its runs'
+    fallbacks to the forecaster's `fallbacks_` and put the list back afterwards: a call that started while another's
+    were in it put those back for good, and warned of none of its own. Here thread A's runs are in the list when B
+    starts, and A finishes while B is still forecasting."""
+    import threading
+
+    from riskmodel.core.forecasting import forecaster as module
+
+    fc = Forecaster(h=3, models=["snaive", "theta"], n_windows=1).fit(_panel(k=2))
+    fitted_fallbacks = list(fc.fallbacks_)
+    real_runs, real_intervals = module.run_models, module.apply_intervals
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def runs(hist, h, settings):
+        fcs, future, fallbacks = real_runs(hist, h, settings)
+        if threading.current_thread().name == "B":
+            b_in.set()
+        return fcs, future, [*fallbacks, ("theta", "s0", f"a planted fallback of the run at h={h}")]
+
+    def intervals(*args, **kwargs):
+        if threading.current_thread().name == "A" and not a_in.is_set():
+            a_in.set()  # A's runs are done: under the old code, its fallbacks are in fc.fallbacks_ now
+            b_in.wait(10)
+        elif threading.current_thread().name == "B":
+            a_done.wait(10)
+        return real_intervals(*args, **kwargs)
+
+    monkeypatch.setattr(module, "run_models", runs)
+    monkeypatch.setattr(module, "apply_intervals", intervals)
+    results = {}
+
+    def call(h):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results[h] = fc.predict(h=h)
+        if h == 5:
+            a_done.set()
+
+    a = threading.Thread(target=call, args=(5,), name="A")
+    b = threading.Thread(target=call, args=(4,), name="B")
+    a.start()
+    assert a_in.wait(10)
+    b.start()
+    a.join(20)
+    b.join(20)
+    assert fc.fallbacks_ == fitted_fallbacks
+    assert {h: len(r) for h, r in results.items()} == {5: 10, 4: 8}
+
+
 def _hier_panel():
     rng = np.random.default_rng(1)
     ds = pd.date_range("2016-01-01", periods=48, freq="MS")
