@@ -1049,6 +1049,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '            _audit_call("score_refused", scorer, enc, purpose, refused_rows=int(bad.sum()), problems=problems.counts())\n',
            "            pass\n",
            ("tests/test_scoring.py", "-k", "refused_call"), "a refused call leaves no trace in the audit log"),
+    Mutant("Q56", "predict(h) leaves the fitted forecaster's fallbacks as they were", "riskmodel/core/forecasting/forecaster.py",
+           "        warn_fallbacks(fallbacks, stacklevel=3)\n        return out\n",
+           "        self.fallbacks_ = [*self.fallbacks_, *fallbacks]\n        warn_fallbacks(fallbacks, stacklevel=3)\n        return out\n",
+           ("tests/test_forecast_forecaster.py", "-k", "two_threads"), "a service's forecaster reports another call's fallbacks as its own"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

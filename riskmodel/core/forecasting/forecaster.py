@@ -433,7 +433,8 @@ class Forecaster:
         self.open_breaks_ = pd.DataFrame(columns=OPEN_BREAK_COLUMNS)  # fit() finds them from the history
         # without the history (Spark's pooled fit), from the facts computed where it is
         self.young_series_ = young_series(history, settings.m, self.h) if history is not None else young_from_facts(per_series, settings.m, self.h)
-        self.forecasts_ = self._forecast(self.h, settings, base)
+        self.forecasts_, runs = self._forecast(self.h, settings, base)
+        self.fallbacks_ = [*self.fallbacks_, *runs]
 
     def _backtests(self, history: pd.DataFrame, settings: RunSettings, on_window=None) -> tuple[pd.DataFrame, list]:
         return nested_cross_validation(
@@ -454,12 +455,13 @@ class Forecaster:
         best = per_series.idxmin(axis=1).astype(str).to_dict()
         return {uid: best.get(uid, "snaive") for uid in ids}
 
-    def _forecast(self, h: int, settings: RunSettings, base: tuple | None = None) -> pd.DataFrame:
+    def _forecast(self, h: int, settings: RunSettings, base: tuple | None = None) -> tuple[pd.DataFrame, list]:
+        """The forecast at horizon ``h`` and its runs' fallbacks; nothing of the forecaster changes (``predict`` is
+        called from several threads of a service)."""
         if base is None:
             hist = {uid: (pd.DatetimeIndex(g["ds"]), g["y"].to_numpy(dtype=float)) for uid, g in self.history_.groupby("unique_id", sort=True)}
             base = run_models(hist, h, settings)
         fcs, future, fallbacks = base
-        self.fallbacks_ = list(self.fallbacks_) + fallbacks
         base = list(settings.models)
         q = extend(self.quantiles_, h)
         frames = []
@@ -489,7 +491,7 @@ class Forecaster:
         if young is not None and len(young):
             out["model"] = out["model"].where(~out["unique_id"].isin(set(young["unique_id"])), out["model"] + YOUNG_LABEL)
         out["ds"] = out["ds"].astype("datetime64[ns]")
-        return out.reset_index(drop=True)
+        return out.reset_index(drop=True), list(fallbacks)
 
     # ------------------------------------------------------------------ predict
     def predict(self, h: int | None = None) -> pd.DataFrame:
@@ -530,10 +532,9 @@ class Forecaster:
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
             raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
         check_calendar(self.history_["ds"].max(), int(h), self.freq_)
-        saved = self.fallbacks_
-        out = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
-        warn_fallbacks(self.fallbacks_[len(saved):], stacklevel=3)
-        self.fallbacks_ = saved
+        # this call's fallbacks are warned of, never added to the fitted forecaster's (another thread may be reading them)
+        out, fallbacks = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
+        warn_fallbacks(fallbacks, stacklevel=3)
         return out
 
     # ------------------------------------------------------------------ persistence
