@@ -347,3 +347,45 @@ def test_bad_csv_and_model_errors_answer_one_line_without_the_request_or_a_trace
     answer = json.loads(text)
     assert status == 400 and "valid JSON" in answer["message"], text
     assert "stack_trace" not in answer and "\n" not in answer["message"] and "T000123" not in text, text
+
+
+def test_serve_names_and_serves_one_version_even_when_the_alias_moves_between_its_reads(served, monkeypatch, capsys):
+    """`riskmodel serve --model models:/<name>@champion` read the alias twice: once to verify and name the model on the
+    start-up line, once more to download the copy it serves. An alias moved in between (here to a version no gate
+    passed) was served under the first one's name, and its gate never checked. The alias is read once."""
+    from mlflow import MlflowClient
+
+    import riskmodel.api as api
+    from riskmodel.apps.cli import serve as serve_module
+    from riskmodel.apps.cli import main
+
+    _, _, _, uri, store = served
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.chdir(Path(store[len("sqlite:///"):]).parent)
+    name = uri[len("models:/"):].split("@", 1)[0]
+    client = MlflowClient(store)
+    champion = client.get_model_version_by_alias(name, "champion")
+    ungated = client.create_model_version(name, champion.source, run_id=champion.run_id)  # no gate decision on it
+    real_load, real_copy = api.load, api.verified_copy
+    copied = []
+
+    def load_then_move(u, **kwargs):
+        loaded = real_load(u, **kwargs)
+        client.set_registered_model_alias(name, "champion", ungated.version)  # a promotion between the two reads
+        return loaded
+
+    def copy(u, dst):
+        copied.append(str(u))
+        return real_copy(u, dst)
+
+    monkeypatch.setattr(api, "load", load_then_move)
+    monkeypatch.setattr(api, "verified_copy", copy)
+    monkeypatch.setattr(serve_module, "_run_server", lambda args, model: 0)
+    try:
+        assert main(["serve", "--model", uri, "--port", str(_free_port())]) == 0
+    finally:
+        client.set_registered_model_alias(name, "champion", champion.version)
+        client.delete_model_version(name, ungated.version)
+    said = capsys.readouterr().err
+    assert f"risk model {name} v{champion.version} at {uri}" in said, said
+    assert copied == [f"models:/{name}/{champion.version}"], copied
