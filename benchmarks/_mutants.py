@@ -1053,6 +1053,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "        warn_fallbacks(fallbacks, stacklevel=3)\n        return out\n",
            "        self.fallbacks_ = [*self.fallbacks_, *fallbacks]\n        warn_fallbacks(fallbacks, stacklevel=3)\n        return out\n",
            ("tests/test_forecast_forecaster.py", "-k", "two_threads"), "a service's forecaster reports another call's fallbacks as its own"),
+    Mutant("Q57", "riskmodel serve reads the alias once: what it names, verifies and serves is one version", "riskmodel/apps/cli/serve.py",
+           "        served = verified_copy(pinned, tmp)\n", "        served = verified_copy(args.model, tmp)\n",
+           ("tests/test_rest.py", "-k", "alias_moves"), "a version no gate passed served under the champion's name"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -93,6 +93,15 @@ def stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
     proc.poll()
 
 
+def _pin(uri: str) -> str:
+    """``uri`` with an ``@alias`` resolved to the version it names now (``@champion`` refused without a passed gate)."""
+    if not uri.startswith(("models:", "runs:")):
+        return uri
+    from riskmodel.integrations.tracking.loading import pin  # MLflow is imported only when a URI needs it
+
+    return pin(uri)
+
+
 def _verify(uri: str) -> str:
     """Load the model as riskmodel would (manifest hashes checked); a description for the start-up line."""
     from riskmodel.api import load
@@ -151,11 +160,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"riskmodel serve: error: {problem[1]}", file=sys.stderr)
         return problem[0]
-    what = _verify(args.model)
+    # the alias is read once, here (``@champion`` gated): the model named, verified and copied is that version, even
+    # when the alias moves while this command reads the store
+    pinned = _pin(args.model)
+    what = _verify(pinned)
     with tempfile.TemporaryDirectory(prefix="riskmodel-serve-") as tmp:
-        served = verified_copy(args.model, tmp)
-        print(f"verified {what} at {args.model}; serving that verified copy on http://{args.host}:{args.port} "
-              f"with {args.workers} worker(s)", file=sys.stderr, flush=True)
+        served = verified_copy(pinned, tmp)
+        print(f"verified {what} at {args.model}{'' if pinned == args.model else f' ({pinned})'}; serving that verified copy "
+              f"on http://{args.host}:{args.port} with {args.workers} worker(s)", file=sys.stderr, flush=True)
         return _run_server(args, str(served))
 
 
