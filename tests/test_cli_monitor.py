@@ -223,13 +223,13 @@ def _hand_made_data(folder, reports):
     return folder
 
 
-def _signed_model_folder(folder, verdict):
+def _signed_model_folder(folder, verdict, audit=None):
     """A ``--model`` folder as ``--save-model`` leaves it: its training window with the audit's ``verdict``, signed."""
     from riskmodel.core.artifacts import write_manifest
 
     folder.mkdir(parents=True, exist_ok=True)
     window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
-              "horizon_days": 14, "audit": {"verdict": verdict}}
+              "horizon_days": 14, "audit": {"verdict": verdict, "rows": 6104, "list_rows": 230} if audit is None else audit}
     (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
     write_manifest(folder)
     return folder
@@ -579,3 +579,17 @@ def test_travellers_with_no_permit_end_on_file_are_written_and_said_not_dropped(
     unfair = _signed_model_folder(tmp_path / "unfair", "CANNOT JUDGE")
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(unfair)) == 1
     assert pd.read_csv(out / "no_permit_end.csv")["stay_id"].tolist() == ["C1"]
+
+
+def test_a_model_saved_before_the_lists_were_audited_alone_is_no_passed_model(tmp_path, capsys, monkeypatch):
+    """A model saved "passed" by an audit of everyone in the country alone (no `list_rows` in its window: saved before
+    the rows the lists rank were audited apart) passed an audit that could not see how its lists are ranked."""
+    from riskmodel.core.risk.model import RiskModel
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    model = _signed_model_folder(tmp_path / "model", "passed", audit={"verdict": "passed", "rows": 6104})
+    data = _hand_made_data(tmp_path / "data", _KNOWN)
+    out = tmp_path / "lists"
+    assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
+    assert not (out / "at_risk.csv").exists()
+    assert "not audited on the at-risk lists" in capsys.readouterr().out
