@@ -1056,6 +1056,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q57", "riskmodel serve reads the alias once: what it names, verifies and serves is one version", "riskmodel/apps/cli/serve.py",
            "        served = verified_copy(pinned, tmp)\n", "        served = verified_copy(args.model, tmp)\n",
            ("tests/test_rest.py", "-k", "alias_moves"), "a version no gate passed served under the champion's name"),
+    Mutant("Q58", "a --model saved before the lists' rows were audited alone is no passed model", "riskmodel/apps/cli/monitor.py",
+           '    if verdict == "passed" and "list_rows" not in saved["audit"]:\n', "    if False:\n",
+           ("tests/test_cli_monitor.py", "-k", "before_the_lists"), "lists handed out on a pass of an audit blind to their ranking"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -346,7 +346,7 @@ def _real_model_folder(fitted, folder, verdict, **saved):
 
     shutil.copytree(fitted[1], folder)
     window = {"first_snapshot": "2021-02-01", "last_snapshot": "2021-11-01", "snapshots": 20, "label_as_of": "2022-01-01",
-              "horizon_days": 14, "audit": {"verdict": verdict}, **saved}
+              "horizon_days": 14, "audit": {"verdict": verdict, "rows": 6104, "list_rows": 230}, **saved}
     (folder / "monitor_training.json").write_text(json.dumps(window), encoding="utf-8")
     write_manifest(folder)
     return folder

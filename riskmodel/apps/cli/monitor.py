@@ -292,6 +292,12 @@ def _parse_saved(data: bytes | None) -> dict | None:
     return saved if isinstance(saved, dict) else None
 
 
+#: The saved verdict of a model that passed an audit of everyone in the country alone (saved before the rows the lists
+#: rank were audited apart, :data:`ON_LISTS`): that audit could not see how the lists are ranked.
+NOT_ON_LISTS = ("passed on everyone in the country but not audited on the at-risk lists (saved before their rows were "
+                "audited alone; fit and save it again)")
+
+
 def _saved_verdict(saved: dict | None) -> str:
     """The fairness verdict ``--save-model`` saved with a model (``"passed"``, ``"FAILED"``, ``"CANNOT JUDGE"``), or
     ``"not audited"``, from the :func:`_parse_saved` of a folder whose signed manifest the caller verified (a folder
@@ -300,6 +306,9 @@ def _saved_verdict(saved: dict | None) -> str:
         verdict = saved["audit"]["verdict"]
     except (KeyError, TypeError):
         return "not audited"
+    if verdict == "passed" and "list_rows" not in saved["audit"]:
+        # saved when only everyone in the country was audited: a pass that could not see how its lists are ranked
+        return NOT_ON_LISTS
     return verdict if isinstance(verdict, str) else "not audited"
 
 
