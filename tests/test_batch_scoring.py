@@ -50,6 +50,29 @@ def test_score_file_matches_score_and_writes_a_summary(fitted, stays_folder, tmp
     assert len(records) == 1 and records[0]["rows"] == len(rows)
 
 
+def test_a_folder_output_is_marked_done_only_with_its_summary(fitted, stays_folder, tmp_path, monkeypatch):
+    """`_SUCCESS` tells a downstream job that the folder is complete; the run summary (row counts, drift) was written
+    after it, so a job started on the marker could read no summary, and a run that died writing it left a folder
+    marked done with none. The summary is written first: no summary, no marker."""
+    from riskmodel.integrations.batch import scoring as scoring_module
+
+    _, folder, _ = fitted
+    out = tmp_path / "scores"
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(scoring_module._ScoreTally, "summary", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, track=False)
+    assert not (out / "_SUCCESS").exists() and not summary_path(out).exists()
+    monkeypatch.undo()
+    # the rerun resumes the written parts and marks the folder once its summary is there
+    res = score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, track=False)
+    assert (out / "_SUCCESS").exists() and json.loads(summary_path(out).read_text())["rows_in"] == res.rows_in
+    assert res.resumed_parts == res.parts
+
+
 def test_summary_flags_a_shifted_feature(fitted, tmp_path):
     model, folder, rows = fitted
     rows.to_parquet(tmp_path / "same.parquet", index=False)
