@@ -1059,6 +1059,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q58", "a --model saved before the lists' rows were audited alone is no passed model", "riskmodel/apps/cli/monitor.py",
            '    if verdict == "passed" and "list_rows" not in saved["audit"]:\n', "    if False:\n",
            ("tests/test_cli_monitor.py", "-k", "before_the_lists"), "lists handed out on a pass of an audit blind to their ranking"),
+    Mutant("Q59", "a folder output is marked _SUCCESS only once its run summary is written", "riskmodel/integrations/batch/jobs.py",
+           "    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})\n",
+           "    if parts_dir == output:\n        _atomic_write_text(\"\", parts_dir / _SUCCESS)\n"
+           "    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})\n",
+           ("tests/test_batch_scoring.py", "-k", "marked_done_only"), "a folder marked done with no summary, or last run's"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

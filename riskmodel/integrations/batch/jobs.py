@@ -229,12 +229,14 @@ class JobHooks:
         ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
         now or resumed, e.g. to accumulate a summary.
     finish : callable, optional
-        ``finish(folder) -> dict`` called after all parts are written and
-        checked; its result is returned in ``BatchResult.extra``.
+        ``finish(result) -> dict`` called with the job's :class:`BatchResult` once every part is written and checked,
+        before the output is committed (a folder marked ``_SUCCESS``, a file output merged): what it writes (a run
+        summary) is there before the marker that says the output is complete. Its result is returned in
+        ``BatchResult.extra``; if it raises, the output is not committed.
     """
 
     on_chunk: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
-    finish: Callable[[Path], dict[str, Any]] | None = None
+    finish: Callable[[BatchResult], dict[str, Any]] | None = None
 
 
 def run_job(
@@ -339,7 +341,9 @@ def run_job(
         raise BatchError(f"rows in ({rows_in}) != rows out ({rows_out}); the output is incomplete.")
     if parts_dir == output:
         _conform_parts(parts_dir, n_parts)
-    extra = hooks.finish(parts_dir) if hooks.finish is not None else {}
+    result = BatchResult(output=output, rows_in=rows_in, rows_out=rows_out, parts=n_parts, resumed_parts=resumed)
+    # before the commit: a folder marked _SUCCESS holds what finish writes (the run summary)
+    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})
     if parts_dir != output:
         # the record first: a kill between the two leaves a record of this job beside the last one's file, which
         # this job's rerun replaces; never the last job's record beside this job's file
@@ -348,7 +352,7 @@ def run_job(
         shutil.rmtree(parts_dir)
     else:
         _atomic_write_text("", parts_dir / _SUCCESS)
-    return BatchResult(output=output, rows_in=rows_in, rows_out=rows_out, parts=n_parts, resumed_parts=resumed, extra=extra)
+    return result
 
 
 def _bar(progress: bool | ProgressHook, total: int, description: str):

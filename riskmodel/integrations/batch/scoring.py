@@ -6,7 +6,9 @@ resumable after a kill, rows in = rows out; see :mod:`riskmodel.integrations.bat
 run writes ``<output>.summary.json`` (or ``_summary.json`` inside an output
 folder) with the score distribution, band counts and the PSI of every feature
 and of the score against the training reference stored with the model, judged
-by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow.
+by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow. The summary is
+written before the output is committed (a folder's ``_SUCCESS``, a file's merge): a folder
+marked done has its summary, and its ``seconds`` run to that point.
 
 :func:`evaluate_scores` (from :mod:`riskmodel.core.monitoring.outcomes`, re-exported
 here) joins past scores with outcomes that have matured since and reports the
@@ -206,15 +208,21 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         )
 
     spec = opts.job_spec(scorer)
+    path = summary_path(output)
+
+    def write_summary(result: BatchResult) -> dict[str, Any]:
+        # called before the output is committed: a folder marked _SUCCESS has its summary
+        summary = tally.summary(scorer, result, time.perf_counter() - started)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        return {"summary": summary, "summary_path": str(path)}
+
     result = run_job(
         input, output, transform, spec=spec, chunk_rows=opts.chunk_rows, overwrite=opts.overwrite,
-        hooks=JobHooks(on_chunk=tally.on_chunk), progress=opts.progress, description="rows scored" if callable(opts.progress) else "scoring",
+        hooks=JobHooks(on_chunk=tally.on_chunk, finish=write_summary), progress=opts.progress,
+        description="rows scored" if callable(opts.progress) else "scoring",
     )
-    summary = tally.summary(scorer, result, time.perf_counter() - started)
-    path = summary_path(output)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
     record = audit.append(
         "batch",
         model_name=scorer.name,
@@ -225,6 +233,4 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         purpose=opts.purpose,
     )
     result.extra["audit_record"] = record
-    result.extra["summary"] = summary
-    result.extra["summary_path"] = str(path)
     return result
