@@ -77,6 +77,23 @@ class _ListByNationality(RiskModel):
         return proba
 
 
+def _plant(monkeypatch, cls, **attrs) -> list[str]:
+    """Make the monitor's fitted model a ``cls`` planted on the nationality most in the country (the one the audit,
+    its largest market against the rest, judges); returns the list that nationality is put in once fitted."""
+    real_fit = monitor_module.fit_monitor_model
+    planted_on = []
+
+    def planted(table, **kwargs):
+        model = real_fit(table, **kwargs)
+        unfair = cls.__new__(cls)
+        planted_on.append(table["nationality"].astype(str).value_counts().index[0])
+        unfair.__dict__.update(model.__dict__, nationality=planted_on[0], **attrs)
+        return unfair
+
+    monkeypatch.setattr(monitor_module, "fit_monitor_model", planted)
+    return planted_on
+
+
 def _monitor(data_dir, out, config, *extra):
     return _run("monitor", "--as-of", AS_OF, "--data", str(data_dir), "--out", str(out), "--risk-config", str(config),
                 "--top", "0", "--quiet", *extra)
@@ -96,18 +113,7 @@ def test_a_fitted_model_is_audited_on_held_out_snapshots_and_a_fair_one_passes(d
 
 
 def test_a_model_that_overstates_one_nationality_is_refused(data_dir, tmp_path, config, capsys, monkeypatch):
-    real_fit = monitor_module.fit_monitor_model
-    planted_on = []
-
-    def planted(table, **kwargs):
-        model = real_fit(table, **kwargs)
-        unfair = _OddsTimes.__new__(_OddsTimes)
-        # the nationality most in the country: the one the audit (its largest market against the rest) judges
-        planted_on.append(table["nationality"].astype(str).value_counts().index[0])
-        unfair.__dict__.update(model.__dict__, nationality=planted_on[0], factor=4.0)
-        return unfair
-
-    monkeypatch.setattr(monitor_module, "fit_monitor_model", planted)
+    planted_on = _plant(monkeypatch, _OddsTimes, factor=4.0)
     out = tmp_path / "lists"
     out.mkdir()
     (out / "at_risk.csv").write_text("an earlier run's list\n", encoding="utf-8")
@@ -133,17 +139,7 @@ def test_a_model_that_overstates_one_nationality_is_refused(data_dir, tmp_path, 
 def test_an_at_risk_list_ranked_by_nationality_is_refused(data_dir, tmp_path, config, capsys, monkeypatch):
     """The lists rank only the rows whose permit ends within the horizon, and the top 5% of everyone in the country
     holds all of them: an audit of everyone cannot see how a list is ranked. One ranked by nationality is refused."""
-    real_fit = monitor_module.fit_monitor_model
-    planted_on = []
-
-    def planted(table, **kwargs):
-        model = real_fit(table, **kwargs)
-        unfair = _ListByNationality.__new__(_ListByNationality)
-        planted_on.append(table["nationality"].astype(str).value_counts().index[0])
-        unfair.__dict__.update(model.__dict__, nationality=planted_on[0])
-        return unfair
-
-    monkeypatch.setattr(monitor_module, "fit_monitor_model", planted)
+    planted_on = _plant(monkeypatch, _ListByNationality)
     out = tmp_path / "lists"
     assert _monitor(data_dir, out, config) == 1
     captured = capsys.readouterr()
