@@ -479,3 +479,22 @@ def test_decimal_columns_score_on_spark_as_their_floats_in_process(spark, fitted
     local = score(table, model=folder, errors="flag", reasons=3, audit_log=False)
     assert local["error"].tolist() == [None] * 5 + ["group_size: above 200; expected a whole number from 1 to 200"] + [None] * 34
     _same(got, local)
+
+
+def test_score_parquet_overwrite_never_deletes_files_no_job_wrote(spark, fitted, stays, tmp_path):
+    # Review 13 (spark) 01: `--engine spark --overwrite` handed the output to Spark's mode("overwrite"), which
+    # deleted the folder whatever it held (an output of `.` emptied the working folder); the local engine refuses it.
+    from riskmodel.core.exceptions import BatchError
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(BatchError, match=r"not written by a batch job \(notes.txt\); nothing was deleted"):
+        score_parquet(stays, home, model=folder, overwrite=True, spark=spark)
+    assert (home / "notes.txt").read_text(encoding="utf-8") == "mine"
+    # a job's own earlier output is still replaced
+    out = tmp_path / "scores"
+    score_parquet(stays, out, model=folder, spark=spark)
+    assert score_parquet(stays, out, model=folder, overwrite=True, spark=spark).rows_out == 3_000

@@ -271,3 +271,27 @@ def test_auto_buckets_hold_about_a_million_stays_each():
     from riskmodel.integrations.spark_nightly import auto_parts
 
     assert [auto_parts(n) for n in (0, 1, 2_999_999, 3_000_001, 8_000_000, 400_000_000)] == [1, 1, 1, 2, 4, 200]
+
+
+def test_overwrite_never_deletes_files_no_run_wrote_nor_the_log(spark, fitted, log, tmp_path):
+    # Review 13 (spark) 01 and 05: `nightly --overwrite` emptied any folder it was given, the crossings log's own
+    # folder included (the log was gone); an output inside the log's folder was taken, and read back as crossings
+    # the next night (Spark's CONFLICTING_DIRECTORY_STRUCTURES).
+    import shutil
+
+    _, folder, _ = fitted
+    crossings, path = log
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(BatchError, match=r"not written by a nightly run \(notes.txt\); nothing was deleted"):
+        nightly_spark(path, home, model=folder, parts=1, overwrite=True, spark=spark)
+    assert (home / "notes.txt").read_text(encoding="utf-8") == "mine"
+    logs = tmp_path / "log"
+    logs.mkdir()
+    shutil.copy(path, logs / "day1.parquet")
+    with pytest.raises(BatchError, match="is the input"):
+        nightly_spark(logs, logs, model=folder, parts=1, overwrite=True, spark=spark)
+    with pytest.raises(BatchError, match="inside the input folder"):
+        nightly_spark(logs, logs / "scores", model=folder, parts=1, spark=spark)
+    assert (logs / "day1.parquet").is_file() and not (logs / "scores").exists()
