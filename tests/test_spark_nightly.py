@@ -295,3 +295,25 @@ def test_overwrite_never_deletes_files_no_run_wrote_nor_the_log(spark, fitted, l
     with pytest.raises(BatchError, match="inside the input folder"):
         nightly_spark(logs, logs / "scores", model=folder, parts=1, spark=spark)
     assert (logs / "day1.parquet").is_file() and not (logs / "scores").exists()
+
+
+def test_a_log_the_crossings_contract_refuses_is_refused_before_any_bucket(spark, fitted, log, tmp_path):
+    # Review 13 (spark) 04: the nightly run used the log with no contract check. A day's file delivered twice listed
+    # travellers who had left as in the country (139 stays for 130), and exits written `EXIT` scored nobody (0 stays,
+    # exit 0); in-process, build_features refuses both, naming the column, the rows and the fix.
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    crossings.to_parquet(twice / "all.parquet", index=False)
+    crossings.iloc[100:160].to_parquet(twice / "redelivered.parquet", index=False)  # 60 crossings, each now twice
+    with pytest.raises(SchemaError, match=r"column `crossing_id`: duplicate ids \(120 rows: .*drop repeated records"):
+        nightly_spark(twice, tmp_path / "out_twice", model=folder, parts=1, spark=spark)
+    caps = tmp_path / "caps"
+    caps.mkdir()
+    crossings.assign(direction=crossings["direction"].astype(str).str.upper()).to_parquet(caps / "all.parquet", index=False)
+    with pytest.raises(SchemaError, match=rf"column `direction`: unknown value\(s\) \['ENTRY', 'EXIT'\] \({len(crossings):,} rows: "):
+        nightly_spark(caps, tmp_path / "out_caps", model=folder, parts=1, spark=spark)
+    assert not (tmp_path / "out_twice").exists() and not (tmp_path / "out_caps").exists()
