@@ -498,3 +498,16 @@ def test_score_parquet_overwrite_never_deletes_files_no_job_wrote(spark, fitted,
     out = tmp_path / "scores"
     score_parquet(stays, out, model=folder, spark=spark)
     assert score_parquet(stays, out, model=folder, overwrite=True, spark=spark).rows_out == 3_000
+
+
+def test_forecast_spark_refuses_a_series_that_stopped_early_with_or_without_pooling(spark, series):
+    # Review 13 (spark) 02: with pool=False each group is its own Forecaster, whose latest period is its own series'
+    # last: a series cut six months short was forecast for those past months, in one table with the others' future.
+    df = series.df
+    latest = df["ds"].max()
+    uid = sorted(df["unique_id"].unique())[-1]
+    cut = df[(df["unique_id"] != uid) | (df["ds"] <= latest - pd.DateOffset(months=6))]
+    last = (latest - pd.DateOffset(months=6)).strftime("%Y-%m")
+    for pool in (True, False):
+        with pytest.raises(SchemaError, match=rf"1 series stop before {latest:%Y-%m}.*\(1 row: {re.escape(uid)} last {last}\)"):
+            forecast_spark(_spark_history(spark, cut), horizon=3, pool=pool, **FC)
