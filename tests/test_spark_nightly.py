@@ -317,3 +317,25 @@ def test_a_log_the_crossings_contract_refuses_is_refused_before_any_bucket(spark
     with pytest.raises(SchemaError, match=rf"column `direction`: unknown value\(s\) \['ENTRY', 'EXIT'\] \({len(crossings):,} rows: "):
         nightly_spark(caps, tmp_path / "out_caps", model=folder, parts=1, spark=spark)
     assert not (tmp_path / "out_twice").exists() and not (tmp_path / "out_caps").exists()
+
+
+def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitted, log, tmp_path, monkeypatch):
+    # Review 13 (spark) 03: `--overwrite` left OUTPUT/_SUCCESS (the Hadoop committer's "this folder is complete")
+    # from its first second, so a killed run looked complete beside half its buckets; a run without it wrote none.
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    real = spark_nightly._write_part
+
+    def killed_midway(scored, uri):
+        if uri.endswith("part=1"):
+            raise KeyboardInterrupt("killed")
+        real(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        nightly_spark(path, out, model=folder, parts=2, overwrite=True, spark=spark)
+    assert (out / "part=0").is_dir() and not (out / "_SUCCESS").exists()
+    monkeypatch.setattr(spark_nightly, "_write_part", real)
+    nightly_spark(path, out, model=folder, parts=2, spark=spark)
+    assert (out / "_SUCCESS").is_file() and (out / "_summary").is_dir()
