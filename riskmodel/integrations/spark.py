@@ -36,8 +36,10 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 import tempfile
 import threading
+import urllib.parse
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -165,8 +167,6 @@ def _with_problems(exc: SchemaError) -> SchemaError:
 
 def _driver_schema_error(exc: BaseException) -> SchemaError | None:
     """The SchemaError a worker failed with (see :func:`_with_problems`), or None for any other failure."""
-    import re
-
     found = re.search(re.escape(_PROBLEMS) + r"(\{.*\})\s*$", str(exc), re.MULTILINE)
     if found is None:
         return None
@@ -396,7 +396,8 @@ def score_parquet(
     model, reasons, reasons_min_band, errors, passthrough, purpose
         As for :func:`score_spark`.
     overwrite : bool, default=False
-        Replace an existing output; otherwise an existing output is an error.
+        Replace an existing output; otherwise an existing output is an error. A folder holding anything
+        but a Spark job's ``part-*`` files and records is refused even so, and nothing is deleted.
     spark : SparkSession, optional
         Default: the active session, else a local one that is stopped at the end.
 
@@ -412,7 +413,7 @@ def score_parquet(
     Raises
     ------
     BatchError
-        If the input is not Parquet.
+        If the input is not Parquet, or ``overwrite`` would delete files no batch job wrote.
     SchemaError
         As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
         :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
@@ -426,6 +427,8 @@ def score_parquet(
         raise BatchError(f"`input` {text}: the Spark engine reads Parquet only; convert the CSV or use --engine local.")
     session, owned = (spark, False) if spark is not None else local_session("riskmodel-score")
     try:
+        if overwrite:
+            refuse_foreign_files(session, str(output), _scores_files, "a batch job")
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
@@ -455,6 +458,77 @@ def score_parquet(
     where = str(output) if "://" in str(output) else Path(output)
     return BatchResult(output=where, rows_in=int(rows_in), rows_out=int(rows_out), parts=parts, resumed_parts=0,
                        extra={"band_counts": counts, "engine": "spark", "audit_record": record})
+
+
+# ----------------------------------------------------------------------------- output folders
+
+#: What a Spark write leaves in its folder beside its data: the committer's marker and records, checksums.
+_SPARK_RECORDS = re.compile(r"_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
+
+
+def _hadoop(spark, uri: str):
+    """``(file system, path)`` of ``uri`` through the session's JVM; None on Spark Connect (no JVM on this side)."""
+    try:
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    except AttributeError:
+        return None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(conf), path
+
+
+def _local(uri: str) -> Path | None:
+    """``uri`` as a local path (a plain path or ``file:``), None for a remote one (``s3a://``, ``hdfs://``, ...)."""
+    if uri.startswith("file:"):
+        return Path(urllib.parse.urlparse(uri).path)
+    return None if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", uri) else Path(uri)
+
+
+def folder_entries(spark, uri: str) -> list[tuple[str, bool]] | None:
+    """The names in the folder ``uri``, each with whether it is a folder: ``[]`` when nothing is there, the
+    name alone when ``uri`` is a file, None when it cannot be listed (a remote URI on Spark Connect)."""
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        if not fs.exists(path):
+            return []
+        if not fs.getFileStatus(path).isDirectory():
+            return [(path.getName(), False)]
+        return [(s.getPath().getName(), bool(s.isDirectory())) for s in fs.listStatus(path)]
+    local = _local(uri)
+    if local is None:
+        return None
+    if not local.exists():
+        return []
+    return [(p.name, p.is_dir()) for p in local.iterdir()] if local.is_dir() else [(local.name, False)]
+
+
+def refuse_foreign_files(spark, uri: str, job_files, what: str) -> None:
+    """BatchError when the folder ``uri`` holds anything ``job_files(name, is_folder)`` says no job writes:
+    Spark's ``mode("overwrite")`` deletes the whole folder, the user's files with it (an output of ``.``)."""
+    from riskmodel.core.exceptions import BatchError
+
+    entries = folder_entries(spark, uri) or []
+    foreign = sorted(name for name, folder in entries if not job_files(name, folder))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BatchError(f"output `{uri}` holds files not written by {what} ({shown}); nothing was deleted. Fix: choose a new "
+                         "or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output).")
+
+
+def qualified_uri(spark, uri: str) -> str:
+    """``uri`` made absolute as Spark's file system reads it (``file:/work/log``), without a trailing slash, so
+    two spellings of one place compare equal; a remote URI on Spark Connect as written."""
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        return str(fs.makeQualified(path).toUri().normalize().toString()).rstrip("/")
+    local = _local(uri)
+    return local.resolve().as_uri() if local is not None else uri.rstrip("/")
+
+
+def _scores_files(name: str, folder: bool) -> bool:
+    """What ``score_parquet`` writes in its output folder: ``part-*`` files and Spark's records."""
+    return name == "_temporary" if folder else bool(name.startswith("part-") or _SPARK_RECORDS.fullmatch(name))
 
 
 def _features(payload: dict[str, str]) -> list[str]:

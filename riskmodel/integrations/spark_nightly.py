@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -110,6 +111,30 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
                            T.StructField("drift", T.StringType())])
     data = [tuple(row[c] for c in _COMMIT_COLUMNS)] if row else []
     spark.createDataFrame(data, schema).coalesce(1).write.mode(mode).parquet(_join(output, "_commits"))
+
+
+def _nightly_files(name: str, folder: bool) -> bool:
+    """What a nightly run writes in its output folder: ``part=<k>/``, ``_commits/``, ``_summary/`` and Spark's records."""
+    from riskmodel.integrations.spark import _SPARK_RECORDS
+
+    if folder:
+        return re.fullmatch(r"part=\d+|_commits|_summary|_temporary", name) is not None
+    return _SPARK_RECORDS.fullmatch(name) is not None
+
+
+def _check_output(spark, crossings, output: str) -> None:
+    """Refuse an output that is the crossings log or lies inside its folder (the next night would read it as
+    crossings), or a folder holding anything no nightly run writes (``overwrite`` would delete it)."""
+    from riskmodel.integrations.spark import qualified_uri, refuse_foreign_files
+
+    if isinstance(crossings, str | Path):
+        src, out = qualified_uri(spark, str(crossings)), qualified_uri(spark, output)
+        if out == src:
+            raise BatchError(f"output `{output}` is the input: the run would delete the crossings log. Fix: write to another path.")
+        if out.startswith(src + "/"):
+            raise BatchError(f"output `{output}` is inside the input folder `{crossings}`: the next run would read this run's "
+                             "output as crossings. Fix: write the output outside the input folder.")
+    refuse_foreign_files(spark, output, _nightly_files, "a nightly run")
 
 
 #: The column that marks the one counts row each scoring task appends to its scores.
@@ -279,8 +304,9 @@ def nightly_spark(
         Each bucket reads the whole log and has its own Spark jobs, so more buckets cost
         more; fewer buckets make a killed run redo more.
     overwrite : bool, default=False
-        Start again, deleting ``output``; otherwise an earlier run with the same settings
-        is resumed and one with other settings is refused.
+        Start again, deleting an earlier run's files at ``output``; otherwise an earlier run with
+        the same settings is resumed and one with other settings is refused. A folder holding
+        anything a nightly run does not write is refused either way, and nothing is deleted.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
 
@@ -297,7 +323,8 @@ def nightly_spark(
     Raises
     ------
     BatchError
-        If ``output`` holds a run with other settings (and not ``overwrite``), or the log is empty.
+        If ``output`` holds a run with other settings (and not ``overwrite``) or files no nightly run
+        writes, is the log or lies inside its folder, or the log is empty.
     ConfigError
         For a bad ``scope`` or ``parts``.
     """
@@ -306,6 +333,7 @@ def nightly_spark(
     session, owned = (spark, False) if spark is not None else _session()
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
+        _check_output(session, crossings, output)  # before anything is read, written or deleted
         scorer = as_scorer(model)
         plan = _plan(log, str(crossings) if isinstance(crossings, str | Path) else crossings, output,
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
