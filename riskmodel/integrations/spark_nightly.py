@@ -24,6 +24,10 @@ counts reach the driver; PSI is computed from the summed counts. The run summary
 to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
 path.
 
+Before any bucket, the log is checked against the crossings contract on the executors (each
+traveller's crossings together), as ``build_features`` checks it in-process. ``<output>/_SUCCESS`` is
+written last, after the summary: a running or killed run has none.
+
 The model travels as its verified text (see :func:`riskmodel.integrations.spark.model_payload`).
 """
 
@@ -111,6 +115,48 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
                            T.StructField("drift", T.StringType())])
     data = [tuple(row[c] for c in _COMMIT_COLUMNS)] if row else []
     spark.createDataFrame(data, schema).coalesce(1).write.mode(mode).parquet(_join(output, "_commits"))
+
+
+def _check_group(pdf: pd.DataFrame) -> pd.DataFrame:
+    """The crossings contract's problems in one group of travellers (each with its whole history), as JSON rows."""
+    import dataclasses
+
+    from riskmodel.core.schema import check_crossings
+
+    found = check_crossings(pdf.drop(columns="_group"))
+    return pd.DataFrame({"problem": [json.dumps(dataclasses.asdict(p)) for p in found]}, dtype=object)
+
+
+def _check_log(spark, log) -> None:
+    """:func:`~riskmodel.core.schema.check_crossings` on the log, as ``build_features`` runs it in-process.
+
+    Column problems (a missing column, text times) are found on the log's empty head on the driver; then every
+    traveller's crossings are checked together on the executors (``pmod(xxhash64(traveller_id), groups)``, one
+    group per shuffle partition), so duplicates within a traveller and entries without exits are found as in-process.
+    Only the problems reach the driver, merged by column and problem (the first few ids, every row counted).
+    """
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+    from riskmodel.core.schema import CROSSINGS, check_crossings
+
+    log = log.select(*[c for c in log.columns if c in {col.name for col in CROSSINGS}])
+    found = check_crossings(log.limit(0).toPandas())
+    if not found:
+        groups = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "200")))
+        keyed = log.withColumn("_group", F.pmod(F.xxhash64("traveller_id"), F.lit(groups)))
+        rows = keyed.groupBy("_group").applyInPandas(_check_group, "problem string").collect()
+        merged: dict[tuple[str, str, str], SchemaProblem] = {}
+        for r in rows:
+            p = SchemaProblem(**{**json.loads(r[0]), "record_ids": tuple(json.loads(r[0])["record_ids"])})
+            m = merged.get((p.column, p.problem, p.fix))
+            merged[(p.column, p.problem, p.fix)] = p if m is None else replace(
+                m, record_ids=(m.record_ids + p.record_ids)[:5], n_rows=m.n_rows + p.n_rows)
+        found = list(merged.values())
+    if found:
+        raise SchemaError("crossings", found)
 
 
 def _nightly_files(name: str, folder: bool) -> bool:
@@ -325,6 +371,9 @@ def nightly_spark(
     BatchError
         If ``output`` holds a run with other settings (and not ``overwrite``) or files no nightly run
         writes, is the log or lies inside its folder, or the log is empty.
+    SchemaError
+        If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
+        traveller's crossings checked together), before any bucket is written.
     ConfigError
         For a bad ``scope`` or ``parts``.
     """
@@ -334,6 +383,7 @@ def nightly_spark(
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
         _check_output(session, crossings, output)  # before anything is read, written or deleted
+        _check_log(session, log)
         scorer = as_scorer(model)
         plan = _plan(log, str(crossings) if isinstance(crossings, str | Path) else crossings, output,
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
