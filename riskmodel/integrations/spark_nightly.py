@@ -183,6 +183,21 @@ def _check_output(spark, crossings, output: str) -> None:
     refuse_foreign_files(spark, output, _nightly_files, "a nightly run")
 
 
+def _success_marker(spark, output: str, *, present: bool) -> None:
+    """Write (``present``) or remove ``OUTPUT/_SUCCESS``, the Hadoop committer's "this folder is complete" marker."""
+    from riskmodel.integrations.spark import _hadoop, _local
+
+    uri = _join(output, "_SUCCESS")
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        fs.create(path, True).close() if present else fs.delete(path, False)
+        return
+    local = _local(uri)  # Spark Connect: a remote output keeps Spark's own markers only
+    if local is not None:
+        local.touch() if present else local.unlink(missing_ok=True)
+
+
 #: The column that marks the one counts row each scoring task appends to its scores.
 _COUNTS = "_counts"
 
@@ -392,6 +407,7 @@ def nightly_spark(
             # an empty partitioned write empties the folder and leaves no data file beside the part= folders
             # (Spark refuses a write whose every column is a partition column: hence the second column)
             session.range(0).selectExpr("id AS part", "id AS empty").write.partitionBy("part").mode("overwrite").parquet(output)
+            _success_marker(session, output, present=False)  # that write's marker: the run has only begun
             commits = []
         else:
             commits = _read_commits(session, output)
@@ -410,6 +426,7 @@ def nightly_spark(
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
+        _success_marker(session, output, present=True)  # last: every bucket and the summary are written
     finally:
         if owned:
             session.stop()
