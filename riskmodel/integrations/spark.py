@@ -51,7 +51,7 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
-from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
+from riskmodel.core.forecasting.forecaster import Forecaster, _check_series_reach_the_end, output_columns as forecast_columns
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
@@ -611,6 +611,16 @@ def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     return fitted.predict()
 
 
+def _refuse_stale_series(history, freq: str | None) -> None:
+    """:meth:`Forecaster.fit`'s refusal of series that stop before the latest period, over every group's series
+    (one number per series reaches the driver)."""
+    from pyspark.sql import functions as F
+
+    last = history.groupBy("unique_id").agg(F.max("ds").alias("ds")).toPandas()
+    ends = pd.Series(pd.to_datetime(last["ds"]).to_numpy(), index=last["unique_id"].astype(str).to_numpy())
+    _check_series_reach_the_end(ends, freq or "D")  # unknown frequency: whole dates
+
+
 def forecast_spark(
     history,
     *,
@@ -687,8 +697,9 @@ def forecast_spark(
     ConfigError
         For a bad ``horizon``, ``reconcile`` or a setting that the per-group fit sets itself.
     SchemaError
-        If ``history`` lacks a column; a group's invalid series fails its Spark task
-        with the :class:`~riskmodel.core.exceptions.SchemaError` text.
+        If ``history`` lacks a column, or a series stops before the latest period of the others
+        (pooled or not, as :meth:`Forecaster.fit` refuses it); a group's invalid series fails its
+        Spark task with the :class:`~riskmodel.core.exceptions.SchemaError` text.
     ValueError
         If the hierarchy names series that have no forecast.
 
@@ -734,6 +745,10 @@ def forecast_spark(
     reconciling = hierarchy is not None and reconcile is not None
     names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
     stages = Stages(on_progress, "spark forecast", names)
+    if not pool:
+        # each group is its own Forecaster there, whose latest period is its own: a series that stopped early
+        # would be forecast for months already past (the pooled fit refuses it where the groups meet)
+        _refuse_stale_series(history, fit_params.get("freq"))
     if pool:
         parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
         parts = grouped.applyInPandas(parts_fn, parts_schema).toPandas()
