@@ -339,3 +339,39 @@ def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitt
     monkeypatch.setattr(spark_nightly, "_write_part", real)
     nightly_spark(path, out, model=folder, parts=2, spark=spark)
     assert (out / "_SUCCESS").is_file() and (out / "_summary").is_dir()
+
+
+def test_a_resumed_run_refuses_a_log_that_changed_since_its_first_buckets(spark, fitted, log, tmp_path, monkeypatch):
+    # Review 13 (spark) 09: the run's settings held the input's path only. A run with --as-of killed after bucket 0,
+    # then resumed once more crossings had landed in the log's folder, kept bucket 0 from the old log and built the
+    # others from the new one (216 stays in the country where a fresh run on either log gave 130 or so).
+    import shutil
+
+    _, folder, _ = fitted
+    crossings, path = log
+    logs = tmp_path / "log"
+    logs.mkdir()
+    shutil.copy(path, logs / "day1.parquet")
+    out = tmp_path / "scores"
+    as_of = str(crossings["timestamp"].max())
+    real = spark_nightly._write_part
+
+    def killed_midway(scored, uri):
+        if uri.endswith("part=1"):
+            raise KeyboardInterrupt("killed")
+        real(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, spark=spark)
+    monkeypatch.setattr(spark_nightly, "_write_part", real)
+    # late crossings land: 40 more travellers' whole histories, before as_of (a valid log)
+    late = crossings[crossings["traveller_id"].isin(crossings["traveller_id"].drop_duplicates().iloc[:40])].copy()
+    for c in ("crossing_id", "traveller_id", "document_id"):
+        late[c] = late[c].astype(str) + "L"
+    late.to_parquet(logs / "late.parquet", index=False)
+    with pytest.raises(BatchError, match=r"other settings or another version of the input"):
+        nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, spark=spark)
+    # --overwrite starts again on the new log
+    res = nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, overwrite=True, spark=spark)
+    assert res.resumed_parts == 0 and res.rows_out > 0
