@@ -12,8 +12,9 @@ Resuming: after a bucket's Parquet is written, one row (bucket, row and band cou
 drift bin counts) is appended to the commit log ``<output>/_commits`` (Parquet; Spark's
 readers skip folders starting with ``_``). A rerun skips committed buckets and rewrites
 the others with ``mode("overwrite")``, so a run killed at any moment loses no row and
-repeats none. The commit rows carry a digest of the run's settings (input, ``as_of``,
-scope, buckets, model SHA-256): a rerun with other settings is refused, not mixed in.
+repeats none. The commit rows carry a digest of the run's settings (input, its files' sizes and
+modification times, ``as_of``, scope, buckets, model SHA-256): a rerun with other settings or on a
+log that changed since is refused, not mixed in.
 
 One pass per bucket: the features are computed once and go straight into the scoring
 ``mapInPandas``, whose tasks also count the training reference's drift bins (the in-process
@@ -38,6 +39,7 @@ import hashlib
 import json
 import re
 import time
+import urllib.parse
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,6 +316,22 @@ def auto_parts(crossings: int) -> int:
     return max(1, round(crossings / CROSSINGS_PER_PART))
 
 
+def _input_files(log) -> list[list]:
+    """The log's files with their sizes and modification times, for the run's digest: a resumed run must read the
+    log its first buckets read (a file added, removed or rewritten since changes the digest). A DataFrame read from
+    a database has none; on Spark Connect only the names are compared (no file system on this side)."""
+    from riskmodel.integrations.spark import _hadoop
+
+    files = sorted(log.inputFiles())
+    stats: dict[str, tuple[int, int]] = {}
+    for folder in sorted({f.rsplit("/", 1)[0] for f in files}):
+        fs = _hadoop(log.sparkSession, folder)
+        if fs is not None:  # one listing per folder, not one call per file
+            stats |= {str(st.getPath().toUri().getPath()): (int(st.getLen()), int(st.getModificationTime()))
+                      for st in fs[0].listStatus(fs[1])}
+    return [[f, *stats.get(urllib.parse.urlparse(f).path, ())] for f in files]
+
+
 def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int | str) -> dict[str, Any]:
     from riskmodel.integrations.spark import model_payload
 
@@ -324,7 +342,7 @@ def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int 
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         raise ConfigError(f"`parts` must be \"auto\" or an int >= 1; got {parts!r}.")
     sha = model_payload(scorer)["sha256"]
-    plan = {"input": crossings if isinstance(crossings, str) else "<DataFrame>", "output": output,
+    plan = {"input": crossings if isinstance(crossings, str) else "<DataFrame>", "files": _input_files(log), "output": output,
             "as_of": _resolve_as_of(log, as_of), "scope": scope, "parts": parts, "model_sha256": sha,
             "reasons": NIGHTLY_REASONS, "reasons_min_band": NIGHTLY_REASONS_MIN_BAND, "errors": NIGHTLY_ERRORS}
     plan["digest"] = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
@@ -384,7 +402,8 @@ def nightly_spark(
     Raises
     ------
     BatchError
-        If ``output`` holds a run with other settings (and not ``overwrite``) or files no nightly run
+        If ``output`` holds a run with other settings or of another version of the log (files added,
+        removed or rewritten since; and not ``overwrite``) or files no nightly run
         writes, is the log or lies inside its folder, or the log is empty.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
@@ -413,7 +432,8 @@ def nightly_spark(
             commits = _read_commits(session, output)
         foreign = sorted({c["digest"][:12] for c in commits if c["digest"] != plan["digest"]})
         if foreign:
-            raise BatchError(f"`output` {output} holds a nightly run with other settings (digest {', '.join(foreign)}; "
+            raise BatchError(f"`output` {output} holds a nightly run with other settings or another version of the input "
+                             f"(files added, removed or rewritten since its first buckets; digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
         done = {int(c["part"]) for c in commits}
         parts = plan["parts"]
