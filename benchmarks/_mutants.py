@@ -1147,6 +1147,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V18", "forecast_spark(pool=False): a series that stopped before the others", SP,
            '        _refuse_stale_series(history, fit_params.get("freq"))\n', "        pass\n",
            ("tests/test_spark.py", "-k", "stopped_early_with_or_without"), "a series cut short is forecast for months already past"),
+    Mutant("V19", "nightly: a resume on a log whose files changed", "riskmodel/integrations/spark_nightly.py",
+           '"files": _input_files(log), ', '"files": [], ',
+           ("tests/test_spark_nightly.py", "-k", "log_that_changed"), "a resumed run mixes buckets of two logs"),
 )
 
 
