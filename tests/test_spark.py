@@ -511,3 +511,17 @@ def test_forecast_spark_refuses_a_series_that_stopped_early_with_or_without_pool
     for pool in (True, False):
         with pytest.raises(SchemaError, match=rf"1 series stop before {latest:%Y-%m}.*\(1 row: {re.escape(uid)} last {last}\)"):
             forecast_spark(_spark_history(spark, cut), horizon=3, pool=pool, **FC)
+
+
+def test_forecast_spark_refuses_text_dates_and_counts_as_forecast_refuses_them(spark, series):
+    # Review 13 (spark) 06: the groups ran pd.to_datetime and astype(float) first, so a history read from CSV as text
+    # was forecast where Forecaster.fit refuses it, and day-first text ('01/02/2023', 1 February) was read month
+    # first and then refused as "not at a period start", quoting dates that were never in the data.
+    df = series.df.assign(unique_id=series.df["unique_id"].astype(object))
+    text = df.assign(ds=df["ds"].dt.strftime("%Y-%m-%d"), y=df["y"].astype(int).astype(str))
+    with pytest.raises(SchemaError, match=r"(?s)column `ds`: must be a date or timestamp, got string.*"
+                                          r"- column `y`: must be numeric, got string"):
+        forecast_spark(spark.createDataFrame(text), horizon=3, **FC)
+    day_first = df.assign(ds=df["ds"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(SchemaError, match=r"column `ds`: must be a date or timestamp, got string"):
+        forecast_spark(spark.createDataFrame(day_first), horizon=3, pool=False, **FC)
