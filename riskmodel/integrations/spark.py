@@ -611,6 +611,23 @@ def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     return fitted.predict()
 
 
+def _refuse_text_history(history) -> None:
+    """:func:`~riskmodel.core.forecasting.series.check_series`' type refusals, read from the Spark schema before any
+    task: text dates are never guessed (day-first text was read month first), text or boolean counts never converted."""
+    from pyspark.sql import types as T
+
+    types = {f.name: f.dataType for f in history.schema.fields}
+    problems = []
+    if not isinstance(types["ds"], T.DateType | T.TimestampType | T.TimestampNTZType):
+        problems.append(SchemaProblem("ds", f"must be a date or timestamp, got {types['ds'].simpleString()}",
+                                      "cast it on Spark: F.to_date('ds', 'yyyy-MM-dd') (dates written YYYY-MM-DD: day-first text "
+                                      "is not guessed right)"))
+    if not isinstance(types["y"], T.NumericType):
+        problems.append(SchemaProblem("y", f"must be numeric, got {types['y'].simpleString()}", "cast it on Spark: F.col('y').cast('double')"))
+    if problems:
+        raise SchemaError("history", problems)
+
+
 def _refuse_stale_series(history, freq: str | None) -> None:
     """:meth:`Forecaster.fit`'s refusal of series that stop before the latest period, over every group's series
     (one number per series reaches the driver)."""
@@ -697,7 +714,8 @@ def forecast_spark(
     ConfigError
         For a bad ``horizon``, ``reconcile`` or a setting that the per-group fit sets itself.
     SchemaError
-        If ``history`` lacks a column, or a series stops before the latest period of the others
+        If ``history`` lacks a column, ``ds`` is not a date or timestamp or ``y`` not a number
+        (text is never guessed), or a series stops before the latest period of the others
         (pooled or not, as :meth:`Forecaster.fit` refuses it); a group's invalid series fails its
         Spark task with the :class:`~riskmodel.core.exceptions.SchemaError` text.
     ValueError
@@ -724,6 +742,7 @@ def forecast_spark(
     missing = [c for c in dict.fromkeys(["unique_id", "ds", "y", by]) if c not in fields]
     if missing:
         raise SchemaError("history", [SchemaProblem(c, "column is missing", "pass a long frame unique_id, ds, y") for c in missing])
+    _refuse_text_history(history)
     level = tuple(sorted(int(L) for L in level))
     columns = forecast_columns(level)
     fit_params = {**params, "h": int(horizon), "level": level, "reconcile": None}
