@@ -1150,6 +1150,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V19", "nightly: a resume on a log whose files changed", "riskmodel/integrations/spark_nightly.py",
            '"files": _input_files(log), ', '"files": [], ',
            ("tests/test_spark_nightly.py", "-k", "log_that_changed"), "a resumed run mixes buckets of two logs"),
+    Mutant("V20", "forecast_spark: text ds and y refused as Forecaster.fit refuses them", SP,
+           "    _refuse_text_history(history)\n", "    pass\n",
+           ("tests/test_spark.py", "-k", "refuses_text_dates"), "a text history is forecast; day-first text is read month first"),
 )
 
 
