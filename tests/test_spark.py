@@ -525,3 +525,21 @@ def test_forecast_spark_refuses_text_dates_and_counts_as_forecast_refuses_them(s
     day_first = df.assign(ds=df["ds"].dt.strftime("%d/%m/%Y"))
     with pytest.raises(SchemaError, match=r"column `ds`: must be a date or timestamp, got string"):
         forecast_spark(spark.createDataFrame(day_first), horizon=3, pool=False, **FC)
+
+
+def test_forecast_spark_gives_the_warnings_of_the_in_process_fit(spark):
+    # Review 13 (spark) 11: the pooled fit on the driver ran under warnings.simplefilter("ignore") and never warned
+    # after: a port that opened four months ago and 80%/95% ends that coincide (two backtest windows) were said
+    # in-process and nowhere on Spark (only the "(too young)" label was left).
+    from riskmodel.core.forecasting.forecaster import IntervalWarning, YoungSeriesWarning
+
+    ds = pd.date_range("2019-01-01", "2023-12-01", freq="MS")
+    steady = pd.DataFrame({"unique_id": "A", "ds": ds, "y": 100 + 20 * np.sin(np.arange(len(ds)))})
+    opened = pd.DataFrame({"unique_id": "NEW", "ds": ds, "y": np.r_[np.zeros(len(ds) - 4), [400, 520, 480, 510]]})
+    df = pd.concat([steady, opened], ignore_index=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        forecast_spark(spark.createDataFrame(df), horizon=3, **FC)
+    young = [w for w in seen if issubclass(w.category, YoungSeriesWarning)]
+    assert young and "NEW" in str(young[0].message)
+    assert any(issubclass(w.category, IntervalWarning) for w in seen)
