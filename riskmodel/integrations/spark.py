@@ -51,7 +51,10 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
-from riskmodel.core.forecasting.forecaster import Forecaster, _check_series_reach_the_end, output_columns as forecast_columns
+from riskmodel.core.forecasting.engine import warn_fallbacks
+from riskmodel.core.forecasting.forecaster import (
+    Forecaster, _check_series_reach_the_end, output_columns as forecast_columns, warn_largest_error_ends, warn_young_series,
+)
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
@@ -606,8 +609,12 @@ def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
 
     frames = {name: pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.loc[parts["part"] == name, "payload"]], ignore_index=True) for name in _PARTS}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
+        warnings.simplefilter("ignore")  # said once below, as Forecaster.fit says them
         fitted = fit_from_parts(Forecaster(**params), None, frames["cv"], frames["forecasts"], frames["fallbacks"], facts=(frames["series"], frames["cutoffs"]))
+    # the fit's own warnings, from what the driver holds (open breaks need the history, which stays on the executors)
+    warn_fallbacks(fitted.fallbacks_, stacklevel=4)
+    warn_largest_error_ends(fitted, stacklevel=4)
+    warn_young_series(fitted, stacklevel=4)
     return fitted.predict()
 
 
@@ -708,6 +715,14 @@ def forecast_spark(
         Columns :func:`riskmodel.core.forecasting.output_columns` of ``level``:
         ``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``, sorted by
         ``unique_id, ds`` (``"+<method>"`` appended to ``model`` when reconciled).
+
+    Warns
+    -----
+    RiskModelWarning
+        With ``pool=True``, those :meth:`Forecaster.fit` gives for the same fit, from the driver: model
+        fallbacks, 80%/95% ends that coincide (``IntervalWarning``), young series (``YoungSeriesWarning``);
+        not open breaks (they need the history). With ``pool=False`` the groups' warnings stay on the workers
+        (the ``model`` column still says fallbacks and young series).
 
     Raises
     ------
