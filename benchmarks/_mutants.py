@@ -1153,6 +1153,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V20", "forecast_spark: text ds and y refused as Forecaster.fit refuses them", SP,
            "    _refuse_text_history(history)\n", "    pass\n",
            ("tests/test_spark.py", "-k", "refuses_text_dates"), "a text history is forecast; day-first text is read month first"),
+    Mutant("V21", "forecast_spark (pooled): a young series is warned as in-process", SP,
+           "    warn_young_series(fitted, stacklevel=4)\n", "    pass\n",
+           ("tests/test_spark.py", "-k", "warnings_of_the_in_process"), "a port open four months is forecast on Spark with no word"),
 )
 
 
