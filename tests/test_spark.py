@@ -543,3 +543,17 @@ def test_forecast_spark_gives_the_warnings_of_the_in_process_fit(spark):
     young = [w for w in seen if issubclass(w.category, YoungSeriesWarning)]
     assert young and "NEW" in str(young[0].message)
     assert any(issubclass(w.category, IntervalWarning) for w in seen)
+
+
+def test_score_parquet_into_an_earlier_output_names_the_overwrite_option(spark, fitted, stays, tmp_path):
+    # Review 13 (spark) 07: a second run into the same output stopped with Spark's AnalysisException
+    # "[PATH_ALREADY_EXISTS] ... Set mode as "overwrite"" (a Spark API setting, and a Java trace), not the CLI's option.
+    from riskmodel.core.exceptions import BatchError
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    out = tmp_path / "scores"
+    score_parquet(stays, out, model=folder, spark=spark)
+    with pytest.raises(BatchError, match=r"already exists; nothing was written\. Fix: pass overwrite=True \(CLI: --overwrite\)"):
+        score_parquet(stays, out, model=folder, spark=spark)
+    assert len(pd.read_parquet(out)) == 3_000
