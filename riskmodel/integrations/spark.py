@@ -416,7 +416,8 @@ def score_parquet(
     Raises
     ------
     BatchError
-        If the input is not Parquet, or ``overwrite`` would delete files no batch job wrote.
+        If the input is not Parquet, the output exists (without ``overwrite``), or ``overwrite`` would
+        delete files no batch job wrote.
     SchemaError
         As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
         :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
@@ -438,6 +439,9 @@ def score_parquet(
         try:
             scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
         except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
+            if "PATH_ALREADY_EXISTS" in str(exc):  # Spark's words name its API ("Set mode as overwrite"), not ours
+                raise BatchError(f"output `{output}` already exists; nothing was written. Fix: pass overwrite=True "
+                                 "(CLI: --overwrite) to replace an earlier job's output, or choose another output.") from None
             found = _driver_schema_error(exc)
             if found is None:
                 raise
