@@ -1156,6 +1156,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V21", "forecast_spark (pooled): a young series is warned as in-process", SP,
            "    warn_young_series(fitted, stacklevel=4)\n", "    pass\n",
            ("tests/test_spark.py", "-k", "warnings_of_the_in_process"), "a port open four months is forecast on Spark with no word"),
+    Mutant("V22", "spark score: an existing output names --overwrite", SP,
+           '            if "PATH_ALREADY_EXISTS" in str(exc):', "            if False:",
+           ("tests/test_spark.py", "-k", "names_the_overwrite_option"), "Spark's 'Set mode as overwrite' and a Java trace"),
 )
 
 
