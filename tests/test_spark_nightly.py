@@ -375,3 +375,19 @@ def test_a_resumed_run_refuses_a_log_that_changed_since_its_first_buckets(spark,
     # --overwrite starts again on the new log
     res = nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, overwrite=True, spark=spark)
     assert res.resumed_parts == 0 and res.rows_out > 0
+
+
+def test_the_nightly_run_reports_its_buckets_as_it_writes_them(spark, fitted, log, tmp_path, capsys):
+    # Review 13 (spark) 08: `riskmodel nightly` offered --quiet ("no progress lines") and printed no progress at all:
+    # a national run of 16 buckets (8-13 minutes) said nothing until it ended.
+    from riskmodel.apps.cli import main
+
+    _, folder, _ = fitted
+    _, path = log
+    seen = []
+    nightly_spark(path, tmp_path / "a", model=folder, parts=2, spark=spark, on_progress=lambda *a: seen.append(a))
+    assert seen == [("nightly buckets", 0, 2), ("nightly buckets", 1, 2), ("nightly buckets", 2, 2)]
+    assert main(["nightly", str(path), str(tmp_path / "b"), "--model", str(folder), "--parts", "2", "--no-track"]) == 0
+    assert "nightly buckets" in capsys.readouterr().err
+    assert main(["nightly", str(path), str(tmp_path / "c"), "--model", str(folder), "--parts", "2", "--no-track", "--quiet"]) == 0
+    assert "nightly buckets" not in capsys.readouterr().err
