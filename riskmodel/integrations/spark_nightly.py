@@ -50,6 +50,7 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
+from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 
 __all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
@@ -359,6 +360,7 @@ def nightly_spark(
     parts: int | str = "auto",
     overwrite: bool = False,
     spark=None,
+    on_progress: ProgressHook | None = None,
 ) -> BatchResult:
     """The nightly run on Spark: stays, features, scores, drift; partitioned Parquet, resumable by bucket.
 
@@ -388,6 +390,9 @@ def nightly_spark(
         anything a nightly run does not write is refused either way, and nothing is deleted.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
+    on_progress : callable, optional
+        ``on_progress("nightly buckets", done, total)`` (:mod:`riskmodel.core.progress`): when the
+        buckets start (``done`` counts those an earlier run committed) and after each bucket is written.
 
     Returns
     -------
@@ -437,11 +442,14 @@ def nightly_spark(
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
         done = {int(c["part"]) for c in commits}
         parts = plan["parts"]
+        report = on_progress or (lambda *_: None)
+        report("nightly buckets", len(done), parts)
         for k in range(parts):
             if k not in done:
                 row = _run_part(session, log, k, plan, scorer, reference)
                 _append_commit(session, output, row)
                 commits.append(row)
+                report("nightly buckets", len(commits), parts)
         summary = _summary(commits, reference, scorer, plan)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
