@@ -1159,6 +1159,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V22", "spark score: an existing output names --overwrite", SP,
            '            if "PATH_ALREADY_EXISTS" in str(exc):', "            if False:",
            ("tests/test_spark.py", "-k", "names_the_overwrite_option"), "Spark's 'Set mode as overwrite' and a Java trace"),
+    Mutant("V23", "nightly: progress after each bucket", "riskmodel/integrations/spark_nightly.py",
+           '                report("nightly buckets", len(commits), parts)\n', "                pass\n",
+           ("tests/test_spark_nightly.py", "-k", "reports_its_buckets"), "a national run says nothing until it ends"),
 )
 
 
