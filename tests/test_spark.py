@@ -479,3 +479,81 @@ def test_decimal_columns_score_on_spark_as_their_floats_in_process(spark, fitted
     local = score(table, model=folder, errors="flag", reasons=3, audit_log=False)
     assert local["error"].tolist() == [None] * 5 + ["group_size: above 200; expected a whole number from 1 to 200"] + [None] * 34
     _same(got, local)
+
+
+def test_score_parquet_overwrite_never_deletes_files_no_job_wrote(spark, fitted, stays, tmp_path):
+    # Review 13 (spark) 01: `--engine spark --overwrite` handed the output to Spark's mode("overwrite"), which
+    # deleted the folder whatever it held (an output of `.` emptied the working folder); the local engine refuses it.
+    from riskmodel.core.exceptions import BatchError
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(BatchError, match=r"not written by a batch job \(notes.txt\); nothing was deleted"):
+        score_parquet(stays, home, model=folder, overwrite=True, spark=spark)
+    assert (home / "notes.txt").read_text(encoding="utf-8") == "mine"
+    # a job's own earlier output is still replaced
+    out = tmp_path / "scores"
+    score_parquet(stays, out, model=folder, spark=spark)
+    assert score_parquet(stays, out, model=folder, overwrite=True, spark=spark).rows_out == 3_000
+
+
+def test_forecast_spark_refuses_a_series_that_stopped_early_with_or_without_pooling(spark, series):
+    # Review 13 (spark) 02: with pool=False each group is its own Forecaster, whose latest period is its own series'
+    # last: a series cut six months short was forecast for those past months, in one table with the others' future.
+    df = series.df
+    latest = df["ds"].max()
+    uid = sorted(df["unique_id"].unique())[-1]
+    cut = df[(df["unique_id"] != uid) | (df["ds"] <= latest - pd.DateOffset(months=6))]
+    last = (latest - pd.DateOffset(months=6)).strftime("%Y-%m")
+    for pool in (True, False):
+        with pytest.raises(SchemaError, match=rf"1 series stop before {latest:%Y-%m}.*\(1 row: {re.escape(uid)} last {last}\)"):
+            forecast_spark(_spark_history(spark, cut), horizon=3, pool=pool, **FC)
+
+
+def test_forecast_spark_refuses_text_dates_and_counts_as_forecast_refuses_them(spark, series):
+    # Review 13 (spark) 06: the groups ran pd.to_datetime and astype(float) first, so a history read from CSV as text
+    # was forecast where Forecaster.fit refuses it, and day-first text ('01/02/2023', 1 February) was read month
+    # first and then refused as "not at a period start", quoting dates that were never in the data.
+    df = series.df.assign(unique_id=series.df["unique_id"].astype(object))
+    text = df.assign(ds=df["ds"].dt.strftime("%Y-%m-%d"), y=df["y"].astype(int).astype(str))
+    with pytest.raises(SchemaError, match=r"(?s)column `ds`: must be a date or timestamp, got string.*"
+                                          r"- column `y`: must be numeric, got string"):
+        forecast_spark(spark.createDataFrame(text), horizon=3, **FC)
+    day_first = df.assign(ds=df["ds"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(SchemaError, match=r"column `ds`: must be a date or timestamp, got string"):
+        forecast_spark(spark.createDataFrame(day_first), horizon=3, pool=False, **FC)
+
+
+def test_forecast_spark_gives_the_warnings_of_the_in_process_fit(spark):
+    # Review 13 (spark) 11: the pooled fit on the driver ran under warnings.simplefilter("ignore") and never warned
+    # after: a port that opened four months ago and 80%/95% ends that coincide (two backtest windows) were said
+    # in-process and nowhere on Spark (only the "(too young)" label was left).
+    from riskmodel.core.forecasting.forecaster import IntervalWarning, YoungSeriesWarning
+
+    ds = pd.date_range("2019-01-01", "2023-12-01", freq="MS")
+    steady = pd.DataFrame({"unique_id": "A", "ds": ds, "y": 100 + 20 * np.sin(np.arange(len(ds)))})
+    opened = pd.DataFrame({"unique_id": "NEW", "ds": ds, "y": np.r_[np.zeros(len(ds) - 4), [400, 520, 480, 510]]})
+    df = pd.concat([steady, opened], ignore_index=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        forecast_spark(spark.createDataFrame(df), horizon=3, **FC)
+    young = [w for w in seen if issubclass(w.category, YoungSeriesWarning)]
+    assert young and "NEW" in str(young[0].message)
+    assert any(issubclass(w.category, IntervalWarning) for w in seen)
+
+
+def test_score_parquet_into_an_earlier_output_names_the_overwrite_option(spark, fitted, stays, tmp_path):
+    # Review 13 (spark) 07: a second run into the same output stopped with Spark's AnalysisException
+    # "[PATH_ALREADY_EXISTS] ... Set mode as "overwrite"" (a Spark API setting, and a Java trace), not the CLI's option.
+    from riskmodel.core.exceptions import BatchError
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    out = tmp_path / "scores"
+    score_parquet(stays, out, model=folder, spark=spark)
+    with pytest.raises(BatchError, match=r"already exists; nothing was written\. Fix: pass overwrite=True \(CLI: --overwrite\)"):
+        score_parquet(stays, out, model=folder, spark=spark)
+    assert len(pd.read_parquet(out)) == 3_000

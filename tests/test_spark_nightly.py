@@ -271,3 +271,123 @@ def test_auto_buckets_hold_about_a_million_stays_each():
     from riskmodel.integrations.spark_nightly import auto_parts
 
     assert [auto_parts(n) for n in (0, 1, 2_999_999, 3_000_001, 8_000_000, 400_000_000)] == [1, 1, 1, 2, 4, 200]
+
+
+def test_overwrite_never_deletes_files_no_run_wrote_nor_the_log(spark, fitted, log, tmp_path):
+    # Review 13 (spark) 01 and 05: `nightly --overwrite` emptied any folder it was given, the crossings log's own
+    # folder included (the log was gone); an output inside the log's folder was taken, and read back as crossings
+    # the next night (Spark's CONFLICTING_DIRECTORY_STRUCTURES).
+    import shutil
+
+    _, folder, _ = fitted
+    crossings, path = log
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(BatchError, match=r"not written by a nightly run \(notes.txt\); nothing was deleted"):
+        nightly_spark(path, home, model=folder, parts=1, overwrite=True, spark=spark)
+    assert (home / "notes.txt").read_text(encoding="utf-8") == "mine"
+    logs = tmp_path / "log"
+    logs.mkdir()
+    shutil.copy(path, logs / "day1.parquet")
+    with pytest.raises(BatchError, match="is the input"):
+        nightly_spark(logs, logs, model=folder, parts=1, overwrite=True, spark=spark)
+    with pytest.raises(BatchError, match="inside the input folder"):
+        nightly_spark(logs, logs / "scores", model=folder, parts=1, spark=spark)
+    assert (logs / "day1.parquet").is_file() and not (logs / "scores").exists()
+
+
+def test_a_log_the_crossings_contract_refuses_is_refused_before_any_bucket(spark, fitted, log, tmp_path):
+    # Review 13 (spark) 04: the nightly run used the log with no contract check. A day's file delivered twice listed
+    # travellers who had left as in the country (139 stays for 130), and exits written `EXIT` scored nobody (0 stays,
+    # exit 0); in-process, build_features refuses both, naming the column, the rows and the fix.
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    crossings.to_parquet(twice / "all.parquet", index=False)
+    crossings.iloc[100:160].to_parquet(twice / "redelivered.parquet", index=False)  # 60 crossings, each now twice
+    with pytest.raises(SchemaError, match=r"column `crossing_id`: duplicate ids \(120 rows: .*drop repeated records"):
+        nightly_spark(twice, tmp_path / "out_twice", model=folder, parts=1, spark=spark)
+    caps = tmp_path / "caps"
+    caps.mkdir()
+    crossings.assign(direction=crossings["direction"].astype(str).str.upper()).to_parquet(caps / "all.parquet", index=False)
+    with pytest.raises(SchemaError, match=rf"column `direction`: unknown value\(s\) \['ENTRY', 'EXIT'\] \({len(crossings)} rows: "):
+        nightly_spark(caps, tmp_path / "out_caps", model=folder, parts=1, spark=spark)
+    assert not (tmp_path / "out_twice").exists() and not (tmp_path / "out_caps").exists()
+
+
+def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitted, log, tmp_path, monkeypatch):
+    # Review 13 (spark) 03: `--overwrite` left OUTPUT/_SUCCESS (the Hadoop committer's "this folder is complete")
+    # from its first second, so a killed run looked complete beside half its buckets; a run without it wrote none.
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    real = spark_nightly._write_part
+
+    def killed_midway(scored, uri):
+        if uri.endswith("part=1"):
+            raise KeyboardInterrupt("killed")
+        real(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        nightly_spark(path, out, model=folder, parts=2, overwrite=True, spark=spark)
+    assert (out / "part=0").is_dir() and not (out / "_SUCCESS").exists()
+    monkeypatch.setattr(spark_nightly, "_write_part", real)
+    nightly_spark(path, out, model=folder, parts=2, spark=spark)
+    assert (out / "_SUCCESS").is_file() and (out / "_summary").is_dir()
+
+
+def test_a_resumed_run_refuses_a_log_that_changed_since_its_first_buckets(spark, fitted, log, tmp_path, monkeypatch):
+    # Review 13 (spark) 09: the run's settings held the input's path only. A run with --as-of killed after bucket 0,
+    # then resumed once more crossings had landed in the log's folder, kept bucket 0 from the old log and built the
+    # others from the new one (216 stays in the country where a fresh run on either log gave 130 or so).
+    import shutil
+
+    _, folder, _ = fitted
+    crossings, path = log
+    logs = tmp_path / "log"
+    logs.mkdir()
+    shutil.copy(path, logs / "day1.parquet")
+    out = tmp_path / "scores"
+    as_of = str(crossings["timestamp"].max())
+    real = spark_nightly._write_part
+
+    def killed_midway(scored, uri):
+        if uri.endswith("part=1"):
+            raise KeyboardInterrupt("killed")
+        real(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, spark=spark)
+    monkeypatch.setattr(spark_nightly, "_write_part", real)
+    # late crossings land: 40 more travellers' whole histories, before as_of (a valid log)
+    late = crossings[crossings["traveller_id"].isin(crossings["traveller_id"].drop_duplicates().iloc[:40])].copy()
+    for c in ("crossing_id", "traveller_id", "document_id"):
+        late[c] = late[c].astype(str) + "L"
+    late.to_parquet(logs / "late.parquet", index=False)
+    with pytest.raises(BatchError, match=r"other settings or another version of the input"):
+        nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, spark=spark)
+    # --overwrite starts again on the new log
+    res = nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, overwrite=True, spark=spark)
+    assert res.resumed_parts == 0 and res.rows_out > 0
+
+
+def test_the_nightly_run_reports_its_buckets_as_it_writes_them(spark, fitted, log, tmp_path, capsys):
+    # Review 13 (spark) 08: `riskmodel nightly` offered --quiet ("no progress lines") and printed no progress at all:
+    # a national run of 16 buckets (8-13 minutes) said nothing until it ended.
+    from riskmodel.apps.cli import main
+
+    _, folder, _ = fitted
+    _, path = log
+    seen = []
+    nightly_spark(path, tmp_path / "a", model=folder, parts=2, spark=spark, on_progress=lambda *a: seen.append(a))
+    assert seen == [("nightly buckets", 0, 2), ("nightly buckets", 1, 2), ("nightly buckets", 2, 2)]
+    assert main(["nightly", str(path), str(tmp_path / "b"), "--model", str(folder), "--parts", "2", "--no-track"]) == 0
+    assert "nightly buckets" in capsys.readouterr().err
+    assert main(["nightly", str(path), str(tmp_path / "c"), "--model", str(folder), "--parts", "2", "--no-track", "--quiet"]) == 0
+    assert "nightly buckets" not in capsys.readouterr().err

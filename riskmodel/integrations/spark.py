@@ -36,8 +36,10 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 import tempfile
 import threading
+import urllib.parse
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -49,7 +51,10 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
-from riskmodel.core.forecasting.forecaster import Forecaster, output_columns as forecast_columns
+from riskmodel.core.forecasting.engine import warn_fallbacks
+from riskmodel.core.forecasting.forecaster import (
+    Forecaster, _check_series_reach_the_end, output_columns as forecast_columns, warn_largest_error_ends, warn_young_series,
+)
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
 from riskmodel.core.progress import ProgressHook, Stages
@@ -165,8 +170,6 @@ def _with_problems(exc: SchemaError) -> SchemaError:
 
 def _driver_schema_error(exc: BaseException) -> SchemaError | None:
     """The SchemaError a worker failed with (see :func:`_with_problems`), or None for any other failure."""
-    import re
-
     found = re.search(re.escape(_PROBLEMS) + r"(\{.*\})\s*$", str(exc), re.MULTILINE)
     if found is None:
         return None
@@ -396,7 +399,8 @@ def score_parquet(
     model, reasons, reasons_min_band, errors, passthrough, purpose
         As for :func:`score_spark`.
     overwrite : bool, default=False
-        Replace an existing output; otherwise an existing output is an error.
+        Replace an existing output; otherwise an existing output is an error. A folder holding anything
+        but a Spark job's ``part-*`` files and records is refused even so, and nothing is deleted.
     spark : SparkSession, optional
         Default: the active session, else a local one that is stopped at the end.
 
@@ -412,7 +416,8 @@ def score_parquet(
     Raises
     ------
     BatchError
-        If the input is not Parquet.
+        If the input is not Parquet, the output exists (without ``overwrite``), or ``overwrite`` would
+        delete files no batch job wrote.
     SchemaError
         As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
         :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
@@ -426,12 +431,17 @@ def score_parquet(
         raise BatchError(f"`input` {text}: the Spark engine reads Parquet only; convert the CSV or use --engine local.")
     session, owned = (spark, False) if spark is not None else local_session("riskmodel-score")
     try:
+        if overwrite:
+            refuse_foreign_files(session, str(output), _scores_files, "a batch job")
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
         try:
             scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
         except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
+            if "PATH_ALREADY_EXISTS" in str(exc):  # Spark's words name its API ("Set mode as overwrite"), not ours
+                raise BatchError(f"output `{output}` already exists; nothing was written. Fix: pass overwrite=True "
+                                 "(CLI: --overwrite) to replace an earlier job's output, or choose another output.") from None
             found = _driver_schema_error(exc)
             if found is None:
                 raise
@@ -455,6 +465,77 @@ def score_parquet(
     where = str(output) if "://" in str(output) else Path(output)
     return BatchResult(output=where, rows_in=int(rows_in), rows_out=int(rows_out), parts=parts, resumed_parts=0,
                        extra={"band_counts": counts, "engine": "spark", "audit_record": record})
+
+
+# ----------------------------------------------------------------------------- output folders
+
+#: What a Spark write leaves in its folder beside its data: the committer's marker and records, checksums.
+_SPARK_RECORDS = re.compile(r"_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
+
+
+def _hadoop(spark, uri: str):
+    """``(file system, path)`` of ``uri`` through the session's JVM; None on Spark Connect (no JVM on this side)."""
+    try:
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    except AttributeError:
+        return None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(conf), path
+
+
+def _local(uri: str) -> Path | None:
+    """``uri`` as a local path (a plain path or ``file:``), None for a remote one (``s3a://``, ``hdfs://``, ...)."""
+    if uri.startswith("file:"):
+        return Path(urllib.parse.urlparse(uri).path)
+    return None if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", uri) else Path(uri)
+
+
+def folder_entries(spark, uri: str) -> list[tuple[str, bool]] | None:
+    """The names in the folder ``uri``, each with whether it is a folder: ``[]`` when nothing is there, the
+    name alone when ``uri`` is a file, None when it cannot be listed (a remote URI on Spark Connect)."""
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        if not fs.exists(path):
+            return []
+        if not fs.getFileStatus(path).isDirectory():
+            return [(path.getName(), False)]
+        return [(s.getPath().getName(), bool(s.isDirectory())) for s in fs.listStatus(path)]
+    local = _local(uri)
+    if local is None:
+        return None
+    if not local.exists():
+        return []
+    return [(p.name, p.is_dir()) for p in local.iterdir()] if local.is_dir() else [(local.name, False)]
+
+
+def refuse_foreign_files(spark, uri: str, job_files, what: str) -> None:
+    """BatchError when the folder ``uri`` holds anything ``job_files(name, is_folder)`` says no job writes:
+    Spark's ``mode("overwrite")`` deletes the whole folder, the user's files with it (an output of ``.``)."""
+    from riskmodel.core.exceptions import BatchError
+
+    entries = folder_entries(spark, uri) or []
+    foreign = sorted(name for name, folder in entries if not job_files(name, folder))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BatchError(f"output `{uri}` holds files not written by {what} ({shown}); nothing was deleted. Fix: choose a new "
+                         "or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output).")
+
+
+def qualified_uri(spark, uri: str) -> str:
+    """``uri`` made absolute as Spark's file system reads it (``file:/work/log``), without a trailing slash, so
+    two spellings of one place compare equal; a remote URI on Spark Connect as written."""
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        return str(fs.makeQualified(path).toUri().normalize().toString()).rstrip("/")
+    local = _local(uri)
+    return local.resolve().as_uri() if local is not None else uri.rstrip("/")
+
+
+def _scores_files(name: str, folder: bool) -> bool:
+    """What ``score_parquet`` writes in its output folder: ``part-*`` files and Spark's records."""
+    return name == "_temporary" if folder else bool(name.startswith("part-") or _SPARK_RECORDS.fullmatch(name))
 
 
 def _features(payload: dict[str, str]) -> list[str]:
@@ -532,9 +613,40 @@ def _fit_pooled(parts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
 
     frames = {name: pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.loc[parts["part"] == name, "payload"]], ignore_index=True) for name in _PARTS}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # fallbacks are visible in the `model` column
+        warnings.simplefilter("ignore")  # said once below, as Forecaster.fit says them
         fitted = fit_from_parts(Forecaster(**params), None, frames["cv"], frames["forecasts"], frames["fallbacks"], facts=(frames["series"], frames["cutoffs"]))
+    # the fit's own warnings, from what the driver holds (open breaks need the history, which stays on the executors)
+    warn_fallbacks(fitted.fallbacks_, stacklevel=4)
+    warn_largest_error_ends(fitted, stacklevel=4)
+    warn_young_series(fitted, stacklevel=4)
     return fitted.predict()
+
+
+def _refuse_text_history(history) -> None:
+    """:func:`~riskmodel.core.forecasting.series.check_series`' type refusals, read from the Spark schema before any
+    task: text dates are never guessed (day-first text was read month first), text or boolean counts never converted."""
+    from pyspark.sql import types as T
+
+    types = {f.name: f.dataType for f in history.schema.fields}
+    problems = []
+    if not isinstance(types["ds"], T.DateType | T.TimestampType | T.TimestampNTZType):
+        problems.append(SchemaProblem("ds", f"must be a date or timestamp, got {types['ds'].simpleString()}",
+                                      "cast it on Spark: F.to_date('ds', 'yyyy-MM-dd') (dates written YYYY-MM-DD: day-first text "
+                                      "is not guessed right)"))
+    if not isinstance(types["y"], T.NumericType):
+        problems.append(SchemaProblem("y", f"must be numeric, got {types['y'].simpleString()}", "cast it on Spark: F.col('y').cast('double')"))
+    if problems:
+        raise SchemaError("history", problems)
+
+
+def _refuse_stale_series(history, freq: str | None) -> None:
+    """:meth:`Forecaster.fit`'s refusal of series that stop before the latest period, over every group's series
+    (one number per series reaches the driver)."""
+    from pyspark.sql import functions as F
+
+    last = history.groupBy("unique_id").agg(F.max("ds").alias("ds")).toPandas()
+    ends = pd.Series(pd.to_datetime(last["ds"]).to_numpy(), index=last["unique_id"].astype(str).to_numpy())
+    _check_series_reach_the_end(ends, freq or "D")  # unknown frequency: whole dates
 
 
 def forecast_spark(
@@ -608,13 +720,23 @@ def forecast_spark(
         ``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``, sorted by
         ``unique_id, ds`` (``"+<method>"`` appended to ``model`` when reconciled).
 
+    Warns
+    -----
+    RiskModelWarning
+        With ``pool=True``, those :meth:`Forecaster.fit` gives for the same fit, from the driver: model
+        fallbacks, 80%/95% ends that coincide (``IntervalWarning``), young series (``YoungSeriesWarning``);
+        not open breaks (they need the history). With ``pool=False`` the groups' warnings stay on the workers
+        (the ``model`` column still says fallbacks and young series).
+
     Raises
     ------
     ConfigError
         For a bad ``horizon``, ``reconcile`` or a setting that the per-group fit sets itself.
     SchemaError
-        If ``history`` lacks a column; a group's invalid series fails its Spark task
-        with the :class:`~riskmodel.core.exceptions.SchemaError` text.
+        If ``history`` lacks a column, ``ds`` is not a date or timestamp or ``y`` not a number
+        (text is never guessed), or a series stops before the latest period of the others
+        (pooled or not, as :meth:`Forecaster.fit` refuses it); a group's invalid series fails its
+        Spark task with the :class:`~riskmodel.core.exceptions.SchemaError` text.
     ValueError
         If the hierarchy names series that have no forecast.
 
@@ -639,6 +761,7 @@ def forecast_spark(
     missing = [c for c in dict.fromkeys(["unique_id", "ds", "y", by]) if c not in fields]
     if missing:
         raise SchemaError("history", [SchemaProblem(c, "column is missing", "pass a long frame unique_id, ds, y") for c in missing])
+    _refuse_text_history(history)
     level = tuple(sorted(int(L) for L in level))
     columns = forecast_columns(level)
     fit_params = {**params, "h": int(horizon), "level": level, "reconcile": None}
@@ -660,6 +783,10 @@ def forecast_spark(
     reconciling = hierarchy is not None and reconcile is not None
     names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
     stages = Stages(on_progress, "spark forecast", names)
+    if not pool:
+        # each group is its own Forecaster there, whose latest period is its own: a series that stopped early
+        # would be forecast for months already past (the pooled fit refuses it where the groups meet)
+        _refuse_stale_series(history, fit_params.get("freq"))
     if pool:
         parts_schema = T.StructType([T.StructField("part", T.StringType(), False), T.StructField("payload", T.BinaryType(), False)])
         parts = grouped.applyInPandas(parts_fn, parts_schema).toPandas()

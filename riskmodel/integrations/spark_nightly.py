@@ -12,8 +12,9 @@ Resuming: after a bucket's Parquet is written, one row (bucket, row and band cou
 drift bin counts) is appended to the commit log ``<output>/_commits`` (Parquet; Spark's
 readers skip folders starting with ``_``). A rerun skips committed buckets and rewrites
 the others with ``mode("overwrite")``, so a run killed at any moment loses no row and
-repeats none. The commit rows carry a digest of the run's settings (input, ``as_of``,
-scope, buckets, model SHA-256): a rerun with other settings is refused, not mixed in.
+repeats none. The commit rows carry a digest of the run's settings (input, its files' sizes and
+modification times, ``as_of``, scope, buckets, model SHA-256): a rerun with other settings or on a
+log that changed since is refused, not mixed in.
 
 One pass per bucket: the features are computed once and go straight into the scoring
 ``mapInPandas``, whose tasks also count the training reference's drift bins (the in-process
@@ -24,6 +25,10 @@ counts reach the driver; PSI is computed from the summed counts. The run summary
 to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
 path.
 
+Before any bucket, the log is checked against the crossings contract on the executors (each
+traveller's crossings together), as ``build_features`` checks it in-process. ``<output>/_SUCCESS`` is
+written last, after the summary: a running or killed run has none.
+
 The model travels as its verified text (see :func:`riskmodel.integrations.spark.model_payload`).
 """
 
@@ -32,7 +37,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
+import urllib.parse
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +50,7 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
+from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 
 __all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
@@ -110,6 +118,87 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
                            T.StructField("drift", T.StringType())])
     data = [tuple(row[c] for c in _COMMIT_COLUMNS)] if row else []
     spark.createDataFrame(data, schema).coalesce(1).write.mode(mode).parquet(_join(output, "_commits"))
+
+
+def _check_group(pdf: pd.DataFrame) -> pd.DataFrame:
+    """The crossings contract's problems in one group of travellers (each with its whole history), as JSON rows."""
+    import dataclasses
+
+    from riskmodel.core.schema import check_crossings
+
+    found = check_crossings(pdf.drop(columns="_group"))
+    return pd.DataFrame({"problem": [json.dumps(dataclasses.asdict(p)) for p in found]}, dtype=object)
+
+
+def _check_log(spark, log) -> None:
+    """:func:`~riskmodel.core.schema.check_crossings` on the log, as ``build_features`` runs it in-process.
+
+    Column problems (a missing column, text times) are found on the log's empty head on the driver; then every
+    traveller's crossings are checked together on the executors (``pmod(xxhash64(traveller_id), groups)``, one
+    group per shuffle partition), so duplicates within a traveller and entries without exits are found as in-process.
+    Only the problems reach the driver, merged by column and problem (the first few ids, every row counted).
+    """
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+    from riskmodel.core.schema import CROSSINGS, check_crossings
+
+    log = log.select(*[c for c in log.columns if c in {col.name for col in CROSSINGS}])
+    found = check_crossings(log.limit(0).toPandas())
+    if not found:
+        groups = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "200")))
+        keyed = log.withColumn("_group", F.pmod(F.xxhash64("traveller_id"), F.lit(groups)))
+        rows = keyed.groupBy("_group").applyInPandas(_check_group, "problem string").collect()
+        merged: dict[tuple[str, str, str], SchemaProblem] = {}
+        for r in rows:
+            p = SchemaProblem(**{**json.loads(r[0]), "record_ids": tuple(json.loads(r[0])["record_ids"])})
+            m = merged.get((p.column, p.problem, p.fix))
+            merged[(p.column, p.problem, p.fix)] = p if m is None else replace(
+                m, record_ids=(m.record_ids + p.record_ids)[:5], n_rows=m.n_rows + p.n_rows)
+        found = list(merged.values())
+    if found:
+        raise SchemaError("crossings", found)
+
+
+def _nightly_files(name: str, folder: bool) -> bool:
+    """What a nightly run writes in its output folder: ``part=<k>/``, ``_commits/``, ``_summary/`` and Spark's records."""
+    from riskmodel.integrations.spark import _SPARK_RECORDS
+
+    if folder:
+        return re.fullmatch(r"part=\d+|_commits|_summary|_temporary", name) is not None
+    return _SPARK_RECORDS.fullmatch(name) is not None
+
+
+def _check_output(spark, crossings, output: str) -> None:
+    """Refuse an output that is the crossings log or lies inside its folder (the next night would read it as
+    crossings), or a folder holding anything no nightly run writes (``overwrite`` would delete it)."""
+    from riskmodel.integrations.spark import qualified_uri, refuse_foreign_files
+
+    if isinstance(crossings, str | Path):
+        src, out = qualified_uri(spark, str(crossings)), qualified_uri(spark, output)
+        if out == src:
+            raise BatchError(f"output `{output}` is the input: the run would delete the crossings log. Fix: write to another path.")
+        if out.startswith(src + "/"):
+            raise BatchError(f"output `{output}` is inside the input folder `{crossings}`: the next run would read this run's "
+                             "output as crossings. Fix: write the output outside the input folder.")
+    refuse_foreign_files(spark, output, _nightly_files, "a nightly run")
+
+
+def _success_marker(spark, output: str, *, present: bool) -> None:
+    """Write (``present``) or remove ``OUTPUT/_SUCCESS``, the Hadoop committer's "this folder is complete" marker."""
+    from riskmodel.integrations.spark import _hadoop, _local
+
+    uri = _join(output, "_SUCCESS")
+    fs = _hadoop(spark, uri)
+    if fs is not None:
+        fs, path = fs
+        fs.create(path, True).close() if present else fs.delete(path, False)
+        return
+    local = _local(uri)  # Spark Connect: a remote output keeps Spark's own markers only
+    if local is not None:
+        local.touch() if present else local.unlink(missing_ok=True)
 
 
 #: The column that marks the one counts row each scoring task appends to its scores.
@@ -228,6 +317,22 @@ def auto_parts(crossings: int) -> int:
     return max(1, round(crossings / CROSSINGS_PER_PART))
 
 
+def _input_files(log) -> list[list]:
+    """The log's files with their sizes and modification times, for the run's digest: a resumed run must read the
+    log its first buckets read (a file added, removed or rewritten since changes the digest). A DataFrame read from
+    a database has none; on Spark Connect only the names are compared (no file system on this side)."""
+    from riskmodel.integrations.spark import _hadoop
+
+    files = sorted(log.inputFiles())
+    stats: dict[str, tuple[int, int]] = {}
+    for folder in sorted({f.rsplit("/", 1)[0] for f in files}):
+        fs = _hadoop(log.sparkSession, folder)
+        if fs is not None:  # one listing per folder, not one call per file
+            stats |= {str(st.getPath().toUri().getPath()): (int(st.getLen()), int(st.getModificationTime()))
+                      for st in fs[0].listStatus(fs[1])}
+    return [[f, *stats.get(urllib.parse.urlparse(f).path, ())] for f in files]
+
+
 def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int | str) -> dict[str, Any]:
     from riskmodel.integrations.spark import model_payload
 
@@ -238,7 +343,7 @@ def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int 
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         raise ConfigError(f"`parts` must be \"auto\" or an int >= 1; got {parts!r}.")
     sha = model_payload(scorer)["sha256"]
-    plan = {"input": crossings if isinstance(crossings, str) else "<DataFrame>", "output": output,
+    plan = {"input": crossings if isinstance(crossings, str) else "<DataFrame>", "files": _input_files(log), "output": output,
             "as_of": _resolve_as_of(log, as_of), "scope": scope, "parts": parts, "model_sha256": sha,
             "reasons": NIGHTLY_REASONS, "reasons_min_band": NIGHTLY_REASONS_MIN_BAND, "errors": NIGHTLY_ERRORS}
     plan["digest"] = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
@@ -255,6 +360,7 @@ def nightly_spark(
     parts: int | str = "auto",
     overwrite: bool = False,
     spark=None,
+    on_progress: ProgressHook | None = None,
 ) -> BatchResult:
     """The nightly run on Spark: stays, features, scores, drift; partitioned Parquet, resumable by bucket.
 
@@ -279,10 +385,14 @@ def nightly_spark(
         Each bucket reads the whole log and has its own Spark jobs, so more buckets cost
         more; fewer buckets make a killed run redo more.
     overwrite : bool, default=False
-        Start again, deleting ``output``; otherwise an earlier run with the same settings
-        is resumed and one with other settings is refused.
+        Start again, deleting an earlier run's files at ``output``; otherwise an earlier run with
+        the same settings is resumed and one with other settings is refused. A folder holding
+        anything a nightly run does not write is refused either way, and nothing is deleted.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
+    on_progress : callable, optional
+        ``on_progress("nightly buckets", done, total)`` (:mod:`riskmodel.core.progress`): when the
+        buckets start (``done`` counts those an earlier run committed) and after each bucket is written.
 
     Returns
     -------
@@ -297,7 +407,12 @@ def nightly_spark(
     Raises
     ------
     BatchError
-        If ``output`` holds a run with other settings (and not ``overwrite``), or the log is empty.
+        If ``output`` holds a run with other settings or of another version of the log (files added,
+        removed or rewritten since; and not ``overwrite``) or files no nightly run
+        writes, is the log or lies inside its folder, or the log is empty.
+    SchemaError
+        If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
+        traveller's crossings checked together), before any bucket is written.
     ConfigError
         For a bad ``scope`` or ``parts``.
     """
@@ -306,6 +421,8 @@ def nightly_spark(
     session, owned = (spark, False) if spark is not None else _session()
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
+        _check_output(session, crossings, output)  # before anything is read, written or deleted
+        _check_log(session, log)
         scorer = as_scorer(model)
         plan = _plan(log, str(crossings) if isinstance(crossings, str | Path) else crossings, output,
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
@@ -314,24 +431,30 @@ def nightly_spark(
             # an empty partitioned write empties the folder and leaves no data file beside the part= folders
             # (Spark refuses a write whose every column is a partition column: hence the second column)
             session.range(0).selectExpr("id AS part", "id AS empty").write.partitionBy("part").mode("overwrite").parquet(output)
+            _success_marker(session, output, present=False)  # that write's marker: the run has only begun
             commits = []
         else:
             commits = _read_commits(session, output)
         foreign = sorted({c["digest"][:12] for c in commits if c["digest"] != plan["digest"]})
         if foreign:
-            raise BatchError(f"`output` {output} holds a nightly run with other settings (digest {', '.join(foreign)}; "
+            raise BatchError(f"`output` {output} holds a nightly run with other settings or another version of the input "
+                             f"(files added, removed or rewritten since its first buckets; digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
         done = {int(c["part"]) for c in commits}
         parts = plan["parts"]
+        report = on_progress or (lambda *_: None)
+        report("nightly buckets", len(done), parts)
         for k in range(parts):
             if k not in done:
                 row = _run_part(session, log, k, plan, scorer, reference)
                 _append_commit(session, output, row)
                 commits.append(row)
+                report("nightly buckets", len(commits), parts)
         summary = _summary(commits, reference, scorer, plan)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
+        _success_marker(session, output, present=True)  # last: every bucket and the summary are written
     finally:
         if owned:
             session.stop()

@@ -14,6 +14,7 @@ from typing import Any
 
 from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_OK
+from riskmodel.apps.cli.progress import Progress
 
 __all__ = ["register", "audit_record", "NIGHTLY_EXPERIMENT"]
 
@@ -74,8 +75,9 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     from riskmodel.integrations.spark_nightly import nightly_spark
 
     scorer = load(args.model)
-    result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
-                           parts=args.parts, overwrite=args.overwrite)
+    with Progress(args.quiet) as progress:  # buckets written, with an ETA (a national run takes minutes)
+        result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
+                               parts=args.parts, overwrite=args.overwrite, on_progress=progress.count)
     s = result.extra["summary"]
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
