@@ -81,6 +81,20 @@ def test_bad_values_raise_one_error_listing_every_problem(fitted):
     assert "Fix:" in text
 
 
+def test_a_row_without_its_id_is_refused_not_scored_for_nobody(fitted):
+    """A score is for the stay its id names: a row whose `stay_id` is missing was scored, and its probability came back
+    beside an empty id that no caller can join to a traveller. It is a problem of that row, named by its position."""
+    model, _, rows = fitted
+    batch = rows.head(6).copy()
+    batch["stay_id"] = batch["stay_id"].astype(object)
+    batch.loc[batch.index[2], "stay_id"] = None
+    with pytest.raises(SchemaError, match=r"column `stay_id`: id is missing \(1 row: row 2\)"):
+        score(batch, model=model, audit_log=False)
+    out = score(batch, model=model, errors="flag", audit_log=False)
+    assert np.isnan(out["probability"].iloc[2]) and out["error"].iloc[2].startswith("stay_id: id is missing")
+    assert out["probability"].drop(index=out.index[2]).notna().all()
+
+
 def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
     model, _, rows = fitted
     batch = rows.head(60).copy()
