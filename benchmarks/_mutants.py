@@ -1064,6 +1064,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if parts_dir == output:\n        _atomic_write_text(\"\", parts_dir / _SUCCESS)\n"
            "    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})\n",
            ("tests/test_batch_scoring.py", "-k", "marked_done_only"), "a folder marked done with no summary, or last run's"),
+    Mutant("Q60", "a row whose id is missing is refused or flagged, not scored for nobody", "riskmodel/core/scoring.py",
+           "    if not missing.any():\n        return given_ids\n", "    if True:\n        return given_ids\n",
+           ("tests/test_scoring.py", "-k", "without_its_id"), "a score returned beside an empty id"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -25,7 +25,8 @@ negative values in other columns that were never negative in training are proble
 column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
 rows are scored. A level seen in training but sent in another case or with other
-spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant.
+spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant, and so is a
+row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find.
 Categorical levels allowed by the contract but never seen in
 training are scored as missing, named per row in the ``warning`` column and
 counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
@@ -268,7 +269,7 @@ def score(
     flag_broken_invariants(scorer, enc, problems)
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
-    ids = given_ids if given_ids is not None else np.array([f"row {i}" for i in range(n)], dtype=object)
+    ids = _row_names(given_ids, n, id_column, problems)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
     # a missing or malformed column is refused even when there are no rows to flag
     if errors == "raise" and (bad.any() or problems.masks):
@@ -317,6 +318,21 @@ def score(
         counts["flagged"] = int(bad.sum())
         _audit_call("score", scorer, enc, purpose, band_counts=counts)
     return result
+
+
+def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndarray:
+    """What messages name each row by: its id, or ``row <i>`` without the id column. A row whose id is missing is a
+    problem of that row (named by its position): a score beside no id is a score for nobody a caller can find."""
+    if given_ids is None:
+        return np.array([f"row {i}" for i in range(n)], dtype=object)
+    missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
+    if not missing.any():
+        return given_ids
+    problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
+                 missing)
+    named = np.asarray(given_ids, dtype=object).copy()
+    named[missing] = [f"row {i}" for i in np.flatnonzero(missing)]
+    return named
 
 
 def _audit_call(event: str, scorer: Scorer, enc: np.ndarray, purpose, **facts) -> None:
