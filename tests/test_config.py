@@ -224,3 +224,15 @@ def test_a_nan_tuning_setting_is_refused_by_name(key):
 
     with pytest.raises(ValueError, match=rf"`tuning\.{key}` must be"):
         TuningConfig(**{key: float("nan")})
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path):
+    """PyYAML keeps the last of two equal keys without a word: a `fairness:` section appended to a config
+    replaced the shipped policy whole (review13train 02); a key repeated inside a section is the same."""
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\ninner:\n  rate: 0.5\n  rate: 2\n")
+    with pytest.raises(ConfigError, match=r"`inner.rate` is given twice \(lines 3 and 4\)"):
+        load_config(path, Outer)
+    path.write_text("name: x\ninner: {rate: 0.5}\nrounds: 3\ninner: {names: [a]}\n")
+    with pytest.raises(ConfigError, match=r"`inner` is given twice \(lines 2 and 4\).*keep one"):
+        load_config(path, Outer)
