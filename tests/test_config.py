@@ -236,3 +236,20 @@ def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path):
     path.write_text("name: x\ninner: {rate: 0.5}\nrounds: 3\ninner: {names: [a]}\n")
     with pytest.raises(ConfigError, match=r"`inner` is given twice \(lines 2 and 4\).*keep one"):
         load_config(path, Outer)
+
+
+@pytest.mark.parametrize(("bands", "message"), [
+    ({"very_high": 0.01, "high": 0.05}, r"`bands` names \['very_high'\].*'high' and 'elevated'"),
+    ({"high": 0.05, "elevated": 0.01}, r"`bands.high` \(0.05\) must refer fewer than `bands.elevated` \(0.01\)"),
+])
+def test_risk_bands_are_the_names_and_order_every_reader_of_scores_knows(bands, message):
+    """score(), the report, operations' referrals and reasons_min_band read the bands 'high' and 'elevated', high the
+    tighter: a band of another name was counted by none of them, and swapped names showed the top 1% as elevated
+    (review13train 01)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    section = {"model": {"target": "y", "time_column": "t", "features": ["a"], "bands": bands}}
+    with pytest.raises(ConfigError, match=message):
+        from_dict(RiskConfig, section)
+    section["model"]["bands"] = {"high": 0.02}  # one band of a known name: nobody is elevated, and the report says 0
+    assert from_dict(RiskConfig, section).model.bands == {"high": 0.02}
