@@ -37,6 +37,7 @@ __all__ = [
     "TuningConfig",
     "RiskConfig",
     "lightgbm_parameter_names",
+    "BAND_NAMES",
 ]
 
 
@@ -96,11 +97,29 @@ class ModelConfig:
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
             raise ValueError(f"`bands` must map band names to referral fractions between 0 and 1; got {self.bands}.")
+        _check_band_names(self.bands)
         # LightGBM only logs a warning for a name it does not know, so a typo would train with the default
         unknown = sorted(set(self.params) - lightgbm_parameter_names(), key=str)
         if unknown:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
         _check_reasons(self.reasons)
+
+
+#: The bands score(), the report, operations' referrals (REFER_BANDS) and ``reasons_min_band`` read
+#: (:data:`riskmodel.core.scoring.BAND_ORDER` without ``low``), tightest first.
+BAND_NAMES = ("high", "elevated")
+
+
+def _check_band_names(bands: dict[str, float]) -> None:
+    """Bands of the names every reader of scores knows, ``high`` the tighter: another name was counted by none of them."""
+    stray = sorted(set(bands) - set(BAND_NAMES), key=str)
+    if stray:
+        raise ValueError(f"`bands` names {stray}, which no reader of the scores knows: score(), the duty report, the referral "
+                         f"counts and reasons_min_band read the bands {BAND_NAMES[0]!r} and {BAND_NAMES[1]!r} (and 'low' for "
+                         "the rest), so those stays would be counted as neither; name the bands 'high' and 'elevated'.")
+    if len(bands) == 2 and not bands["high"] < bands["elevated"]:
+        raise ValueError(f"`bands.high` ({bands['high']:g}) must refer fewer than `bands.elevated` ({bands['elevated']:g}): "
+                         "'high' is the tighter band (the top 1% by default, elevated the next up to 5%); swap the two values.")
 
 
 @functools.cache
