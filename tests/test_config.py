@@ -253,3 +253,14 @@ def test_risk_bands_are_the_names_and_order_every_reader_of_scores_knows(bands, 
         from_dict(RiskConfig, section)
     section["model"]["bands"] = {"high": 0.02}  # one band of a known name: nobody is elevated, and the report says 0
     assert from_dict(RiskConfig, section).model.bands == {"high": 0.02}
+
+
+@pytest.mark.parametrize(("key", "value"), [("early_stopping_rounds", 0), ("early_stopping_rounds", -5), ("num_boost_round", 0)])
+def test_boosting_rounds_below_one_are_refused_when_the_config_is_read(key, value):
+    """LightGBM reads early stopping of 0 rounds as none (all 2000 trees grown, the run logged early_stopping_rounds 0),
+    and 0 boosting rounds failed after the data was built, in its own words (review13train 04)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    section = {"model": {"target": "y", "time_column": "t", "features": ["a"], key: value}}
+    with pytest.raises(ConfigError, match=rf"`model.{key}` must be an int >= 1.*got {value}"):
+        from_dict(RiskConfig, section)
