@@ -88,6 +88,11 @@ class ModelConfig:
     def __post_init__(self):
         if not self.features:
             raise ValueError("`features` must name at least one column.")
+        # LightGBM reads early stopping of 0 rounds (or fewer) as none: every tree grown, with no word
+        for key, what in (("num_boost_round", "the most trees grown"), ("early_stopping_rounds", "rounds without gain before stopping")):
+            if not getattr(self, key) >= 1:
+                raise ValueError(f"`model.{key}` must be an int >= 1 ({what}); got {getattr(self, key)}. Early stopping cannot be "
+                                 "switched off here: set early_stopping_rounds as large as num_boost_round to grow every tree.")
         stray = sorted(set(self.categorical) - set(self.features))
         if stray:
             raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
