@@ -264,3 +264,17 @@ def test_boosting_rounds_below_one_are_refused_when_the_config_is_read(key, valu
     section = {"model": {"target": "y", "time_column": "t", "features": ["a"], key: value}}
     with pytest.raises(ConfigError, match=rf"`model.{key}` must be an int >= 1.*got {value}"):
         from_dict(RiskConfig, section)
+
+
+@pytest.mark.parametrize(("param", "owner"), [
+    ("seed", "model.seed"), ("random_state", "model.seed"), ("num_iterations", "model.num_boost_round"),
+    ("n_estimators", "model.num_boost_round"), ("early_stopping_round", "model.early_stopping_rounds"), ("deterministic", "always true"),
+])
+def test_lightgbm_params_that_shadow_a_model_setting_are_refused(param, owner):
+    """RiskModel sets seed and deterministic itself and lgb.train takes num_iterations from params over
+    num_boost_round: params {random_seed: 7} trained with seed 0, {num_iterations: 7} grew 7 trees under a logged
+    num_boost_round of 2000, each logged as if used (review13train 03)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    with pytest.raises(ConfigError, match=rf"`params.{param}` .*{owner}"):
+        from_dict(RiskConfig, _risk_model_section({param: 7, "num_leaves": 31}))
