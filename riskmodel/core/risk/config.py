@@ -37,6 +37,7 @@ __all__ = [
     "TuningConfig",
     "RiskConfig",
     "lightgbm_parameter_names",
+    "lightgbm_aliases",
     "BAND_NAMES",
 ]
 
@@ -107,6 +108,7 @@ class ModelConfig:
         unknown = sorted(set(self.params) - lightgbm_parameter_names(), key=str)
         if unknown:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
+        _check_owned_params(self.params)
         _check_reasons(self.reasons)
 
 
@@ -127,9 +129,37 @@ def _check_band_names(bands: dict[str, float]) -> None:
                          "'high' is the tighter band (the top 1% by default, elevated the next up to 5%); swap the two values.")
 
 
+#: LightGBM parameters the model sets from its own settings (RiskModel.fit): in ``params``, each (or an alias of it)
+#: was dropped or overrode the setting without a word, and was logged as if used.
+OWNED_PARAMS = {"seed": "model.seed", "num_iterations": "model.num_boost_round",
+                "early_stopping_round": "model.early_stopping_rounds", "deterministic": "always true, for repeatable fits"}
+
+
+def _check_owned_params(params: dict[str, Any]) -> None:
+    aliases = lightgbm_aliases()
+    for primary, owner in OWNED_PARAMS.items():
+        for name in (primary, *aliases.get(primary, ())):
+            if name in params:
+                raise ValueError(f"`params.{name}` is LightGBM's `{primary}`, which the model sets itself ({owner}): in `params` it "
+                                 f"would be dropped or override that setting without a word; remove it"
+                                 + ("." if " " in owner else f" and set `{owner}`."))
+
+
 @functools.cache
 def lightgbm_parameter_names() -> frozenset[str]:
-    """Every parameter name and alias the installed LightGBM knows.
+    """Every parameter name and alias the installed LightGBM knows (see :func:`lightgbm_aliases`).
+
+    Returns
+    -------
+    frozenset of str
+    """
+    aliases = lightgbm_aliases()
+    return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
+
+
+@functools.cache
+def lightgbm_aliases() -> dict[str, tuple[str, ...]]:
+    """Each parameter the installed LightGBM knows, with its aliases.
 
     Read from LightGBM's public C API (``LGBM_DumpParamAliases``, which lists each
     parameter with its aliases) in the library file the ``lightgbm`` package ships,
@@ -137,7 +167,7 @@ def lightgbm_parameter_names() -> frozenset[str]:
 
     Returns
     -------
-    frozenset of str
+    dict of str to tuple of str
     """
     spec = importlib.util.find_spec("lightgbm")
     folder = Path(spec.origin).parent if spec is not None and spec.origin else None
@@ -154,8 +184,7 @@ def lightgbm_parameter_names() -> frozenset[str]:
         if needed.value <= size:
             break
         size = needed.value
-    aliases = json.loads(buffer.value.decode("utf-8"))
-    return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
+    return {k: tuple(v) for k, v in json.loads(buffer.value.decode("utf-8")).items()}
 
 
 _REASON_KEYS = {"features", "text", "missing", "words"}
