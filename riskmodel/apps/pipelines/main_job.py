@@ -535,6 +535,7 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
+    from riskmodel.core.operations import OperationsConfig
 
     s, (ports, nats) = run.settings, forecasters
     run.progress("7/7 writing the report")
@@ -565,6 +566,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
+        shift_hours=load_config(s.operations_config, OperationsConfig).shift_hours,  # what the workload step counted in
         trends=tables["trends.csv"], cautions=cautions,
     )
     with run.timed("report", "drawing the report"):
