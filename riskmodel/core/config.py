@@ -1,7 +1,8 @@
 """Load YAML configuration into validated, frozen dataclasses.
 
 Configs in ``configs/`` mirror constructor and ``fit`` arguments. Unknown keys
-are an error, so a typo never silently does nothing. Where the tracking server
+are an error, so a typo never silently does nothing, and so is a key given twice
+in one mapping (YAML would keep the second copy without a word). Where the tracking server
 lives is never a config value: it comes from ``MLFLOW_TRACKING_URI``.
 
 A config class is any frozen dataclass; nested dataclass fields, ``tuple`` and
