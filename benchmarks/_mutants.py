@@ -423,6 +423,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "f\"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} \"",
            '"Officers cover the upper end of the range in 8-hour shifts "', ("tests/test_report.py", "-k", "shift_length"),
            "the headline says 8-hour shifts for officers counted in 12-hour ones"),
+    Mutant("X14", "promotion: the audit policy the challenger was trained under", PL, "        if changed:  # a looser copy",
+           "        if False:  # a looser copy", ("tests/test_risk_pipeline.py", "-k", "audit_policy_other"),
+           "a challenger its own fairness policy failed is promoted with a looser copy of the config"),
     # 2026-12-06, second round: this stop's guards (trends, report, database ids, sources, Spark parity)
     Mutant("Y01", "trends: a tie is mixed", FT, '"mixed" if above else "within"', '"surge" if above else "within"', TRENDS,
            "as many months above the interval as below reads as a surge"),
