@@ -369,3 +369,25 @@ def test_promote_refuses_an_audit_policy_other_than_the_one_the_challenger_was_t
     name = cfg.tracking.registered_name
     assert MlflowClient().get_registered_model(name).aliases.get("champion") is None
     assert promote(cfg, crossings=crossings).passed  # the same version under the policy it was trained with
+
+
+@pytest.mark.slow
+def test_promote_refuses_to_compare_with_a_champion_fitted_on_the_window(small_config):
+    """The gate checked that the challenger never read its window, not the champion: a challenger trained to an earlier
+    cut-off (last year's training run again) was compared with a champion fitted on the window's own stays, an
+    in-sample figure, with no word (review13train 08)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+    from riskmodel.integrations.tracking.risk import fitted_through
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    train(cfg, crossings=crossings)
+    assert promote(cfg, crossings=crossings).passed
+    name = cfg.tracking.registered_name
+    through = fitted_through(name, version=1)
+    earlier = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cutoff="2021-12-31"))
+    v2 = train(earlier, crossings=crossings).logged.version
+    decision = promote(earlier, crossings=crossings)
+    assert not decision.passed
+    assert f"FAIL: the champion version 1 read rows up to {through} to fit, stop or calibrate" in "\n".join(decision.reasons), decision.reasons
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == "1" and str(v2) == "2"
