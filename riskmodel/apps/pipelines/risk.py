@@ -269,6 +269,13 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         champ = None
         if champion is not None:
             check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
+            # a champion fitted on the window is compared in-sample, flattered against any challenger
+            champ_through = fitted_through(name, version=champion.version)
+            if champ_through is not None and start <= champ_through:
+                return GateDecision(False, (f"FAIL: the champion version {champion.version} read rows up to {champ_through} to fit, "
+                                            f"stop or calibrate, and the gate window starts {start}: its figure there would be "
+                                            "in-sample; train the challenger on a log reaching past the champion's, so that the "
+                                            "window starts after both models' fitting rows",))
             champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
