@@ -426,6 +426,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("X14", "promotion: the audit policy the challenger was trained under", PL, "        if changed:  # a looser copy",
            "        if False:  # a looser copy", ("tests/test_risk_pipeline.py", "-k", "audit_policy_other"),
            "a challenger its own fairness policy failed is promoted with a looser copy of the config"),
+    Mutant("X15", "promotion: a champion fitted on the window", PL, "            if champ_through is not None and start <= champ_through:\n",
+           "            if False:\n", ("tests/test_risk_pipeline.py", "-k", "champion_fitted_on_the_window"),
+           "the challenger is compared with a champion scored on its own fitting rows (in-sample) with no word"),
     # 2026-12-06, second round: this stop's guards (trends, report, database ids, sources, Spark parity)
     Mutant("Y01", "trends: a tie is mixed", FT, '"mixed" if above else "within"', '"surge" if above else "within"', TRENDS,
            "as many months above the interval as below reads as a surge"),
