@@ -224,3 +224,57 @@ def test_a_nan_tuning_setting_is_refused_by_name(key):
 
     with pytest.raises(ValueError, match=rf"`tuning\.{key}` must be"):
         TuningConfig(**{key: float("nan")})
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path):
+    """PyYAML keeps the last of two equal keys without a word: a `fairness:` section appended to a config
+    replaced the shipped policy whole (review13train 02); a key repeated inside a section is the same."""
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\ninner:\n  rate: 0.5\n  rate: 2\n")
+    with pytest.raises(ConfigError, match=r"`inner.rate` is given twice \(lines 3 and 4\)"):
+        load_config(path, Outer)
+    path.write_text("name: x\ninner: {rate: 0.5}\nrounds: 3\ninner: {names: [a]}\n")
+    with pytest.raises(ConfigError, match=r"`inner` is given twice \(lines 2 and 4\).*keep one"):
+        load_config(path, Outer)
+
+
+@pytest.mark.parametrize(("bands", "message"), [
+    ({"very_high": 0.01, "high": 0.05}, r"`bands` names \['very_high'\].*'high' and 'elevated'"),
+    ({"high": 0.05, "elevated": 0.01}, r"`bands.high` \(0.05\) must refer fewer than `bands.elevated` \(0.01\)"),
+])
+def test_risk_bands_are_the_names_and_order_every_reader_of_scores_knows(bands, message):
+    """score(), the report, operations' referrals and reasons_min_band read the bands 'high' and 'elevated', high the
+    tighter: a band of another name was counted by none of them, and swapped names showed the top 1% as elevated
+    (review13train 01)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    section = {"model": {"target": "y", "time_column": "t", "features": ["a"], "bands": bands}}
+    with pytest.raises(ConfigError, match=message):
+        from_dict(RiskConfig, section)
+    section["model"]["bands"] = {"high": 0.02}  # one band of a known name: nobody is elevated, and the report says 0
+    assert from_dict(RiskConfig, section).model.bands == {"high": 0.02}
+
+
+@pytest.mark.parametrize(("key", "value"), [("early_stopping_rounds", 0), ("early_stopping_rounds", -5), ("num_boost_round", 0)])
+def test_boosting_rounds_below_one_are_refused_when_the_config_is_read(key, value):
+    """LightGBM reads early stopping of 0 rounds as none (all 2000 trees grown, the run logged early_stopping_rounds 0),
+    and 0 boosting rounds failed after the data was built, in its own words (review13train 04)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    section = {"model": {"target": "y", "time_column": "t", "features": ["a"], key: value}}
+    with pytest.raises(ConfigError, match=rf"`model.{key}` must be an int >= 1.*got {value}"):
+        from_dict(RiskConfig, section)
+
+
+@pytest.mark.parametrize(("param", "owner"), [
+    ("seed", "model.seed"), ("random_state", "model.seed"), ("num_iterations", "model.num_boost_round"),
+    ("n_estimators", "model.num_boost_round"), ("early_stopping_round", "model.early_stopping_rounds"), ("deterministic", "always true"),
+])
+def test_lightgbm_params_that_shadow_a_model_setting_are_refused(param, owner):
+    """RiskModel sets seed and deterministic itself and lgb.train takes num_iterations from params over
+    num_boost_round: params {random_seed: 7} trained with seed 0, {num_iterations: 7} grew 7 trees under a logged
+    num_boost_round of 2000, each logged as if used (review13train 03)."""
+    from riskmodel.core.risk.config import RiskConfig
+
+    with pytest.raises(ConfigError, match=rf"`params.{param}` .*{owner}"):
+        from_dict(RiskConfig, _risk_model_section({param: 7, "num_leaves": 31}))

@@ -26,3 +26,15 @@ def test_keyword_overrides_replace_fields_of_the_given_settings():
 
     got = _with_overrides(MainJobSettings(seed=3), {"travellers": 8000, "start": "2018-01-01"})
     assert got == MainJobSettings(travellers=8000, start="2018-01-01", seed=3)
+
+
+@pytest.mark.parametrize("which", ["forecast_config", "nationality_forecast_config"])
+def test_a_forecaster_config_that_is_not_daily_is_refused_before_any_work(which):
+    """The main job forecasts `horizon` DAYS and staffs each forecast row as a day: the monthly configs/forecast.yaml
+    was trained, promoted and asked for 90 months, a month's arrivals staffed in one day (review13train 05)."""
+    from tests.conftest import REPO
+
+    monthly = REPO / "configs" / "forecast.yaml"
+    assert "freq: M" in monthly.read_text()
+    with pytest.raises(ConfigError, match=rf"`{which}` .*forecast.yaml.* `series.freq` is 'M'.*daily \(`freq: D`\)"):
+        MainJobSettings(**{which: monthly}).check()  # what run_main_job calls before any step

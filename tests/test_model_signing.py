@@ -409,3 +409,38 @@ def test_a_local_logged_model_is_loaded_from_the_bytes_verified_not_a_rewrite_af
     assert not (rewritten.predict_proba(sample) == signed.predict_proba(sample)).all()
     np.testing.assert_array_equal(model.predict_proba(sample), signed.predict_proba(sample))
 
+
+
+def test_a_promotion_that_fails_moving_the_alias_leaves_the_champion_serving(env, monkeypatch):
+    """The signed champion record was written before the alias moved: a store that failed on the alias left @champion
+    on the old version and the record naming the new one, so every load of @champion was refused as "moved by hand"
+    and the new version read "promoted" while it was not champion (review13train 09)."""
+    from riskmodel.core.gate import GateDecision
+    from riskmodel.integrations.tracking import registry
+
+    _, name, first, second, _ = env
+    client = MlflowClient()
+    real = MlflowClient.set_registered_model_alias
+
+    def store_drops_the_alias_write(self, n, alias, version):
+        if alias == "champion":
+            raise ConnectionError("tracking store timed out")
+        return real(self, n, alias, version)
+
+    record = dict(client.get_registered_model(name).tags)  # the signed champion record, put back after the test
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", store_drops_the_alias_write)
+    try:
+        with pytest.raises(ConnectionError):
+            registry.promote_pinned(name, lambda cand, champ: GateDecision(True, ("ok: judged",)), version=second.version)
+        monkeypatch.setattr(MlflowClient, "set_registered_model_alias", real)
+        assert str(client.get_registered_model(name).aliases["champion"]) == str(first.version)
+        assert load(f"models:/{name}@champion", refresh=True).version == first.version  # still serves, as gated
+        assert client.get_model_version(name, second.version).tags["gate.decision"] != "promoted"
+    finally:
+        monkeypatch.setattr(MlflowClient, "set_registered_model_alias", real)
+        for k, _v in client.get_model_version(name, second.version).tags.items():
+            if k.startswith("gate."):
+                client.delete_model_version_tag(name, second.version, k)
+        for k, v in record.items():
+            if k.startswith("gate."):
+                client.set_registered_model_tag(name, k, v)

@@ -555,3 +555,19 @@ def test_trends_section_says_how_many_flags_chance_alone_would_give(tmp_path):
     calm = trends.assign(n_above=0, n_below=0, signal="within")
     text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), trends=calm)).read_text(encoding="utf-8")
     assert "Chance alone would flag about <strong>3</strong> of 20" in text.split('<section id="trends">')[1]
+
+
+def test_the_headline_states_the_shift_length_the_officers_were_counted_in(tmp_path):
+    """The note said "8-hour shifts" whatever configs/operations.yaml's shift_hours: with 12-hour shifts the officers
+    column held a third fewer people than 8-hour rosters need, under a note saying 8 (review13train 07)."""
+    from riskmodel.core.operations import OperationsConfig
+
+    fc = _forecasts(days=7)
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02,  # every port: all ports' share
+                           "referral_share_lo_80": 0.018, "referral_share_hi_80": 0.022})
+    work = expected_workload(fc, shares, OperationsConfig(shift_hours=12))
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work)).read_text(encoding="utf-8")
+    assert "-hour shifts" not in _section(text, "headline")  # not given: no length is claimed
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work, shift_hours=12)).read_text(encoding="utf-8")
+    assert "in 12-hour shifts" in _section(text, "headline") and "8-hour" not in text

@@ -349,3 +349,45 @@ def test_a_label_cutoff_after_the_logs_last_crossing_is_refused(small_config):
     late = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cutoff="2024-12-31"))
     with pytest.raises(ConfigError, match=r"`data\.cutoff` 2024-12-31 is after the last crossing of the log \(2023-12-3\d.*\).*null"):
         train(late, crossings=crossings, log=False)
+
+
+@pytest.mark.slow
+def test_promote_refuses_an_audit_policy_other_than_the_one_the_challenger_was_trained_under(small_config):
+    """A challenger whose training audit failed was promoted with a copy of the config holding a looser fairness policy,
+    and the registry kept no trace of which policy passed it (review13train 06). The policy and the audit attributes
+    the gate judges with must be those logged with the challenger's run (config/risk.json)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    train(cfg, crossings=crossings)
+    looser = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, max_calibration_ratio=10.0, max_referral_excess=10.0))
+    decision = promote(looser, crossings=crossings)
+    assert not decision.passed
+    assert any(r.startswith("FAIL:") and "fairness.max_calibration_ratio" in r and "fairness.max_referral_excess" in r
+               for r in decision.reasons), decision.reasons
+    name = cfg.tracking.registered_name
+    assert MlflowClient().get_registered_model(name).aliases.get("champion") is None
+    assert promote(cfg, crossings=crossings).passed  # the same version under the policy it was trained with
+
+
+@pytest.mark.slow
+def test_promote_refuses_to_compare_with_a_champion_fitted_on_the_window(small_config):
+    """The gate checked that the challenger never read its window, not the champion: a challenger trained to an earlier
+    cut-off (last year's training run again) was compared with a champion fitted on the window's own stays, an
+    in-sample figure, with no word (review13train 08)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+    from riskmodel.integrations.tracking.risk import fitted_through
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    train(cfg, crossings=crossings)
+    assert promote(cfg, crossings=crossings).passed
+    name = cfg.tracking.registered_name
+    through = fitted_through(name, version=1)
+    earlier = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, cutoff="2021-12-31"))
+    v2 = train(earlier, crossings=crossings).logged.version
+    decision = promote(earlier, crossings=crossings)
+    assert not decision.passed
+    assert f"FAIL: the champion version 1 read rows up to {through} to fit, stop or calibrate" in "\n".join(decision.reasons), decision.reasons
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == "1" and str(v2) == "2"

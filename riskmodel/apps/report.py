@@ -354,7 +354,7 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
+def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None) -> str:
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
@@ -371,7 +371,8 @@ def _headline(workload: pd.DataFrame | None, top: int = 10) -> str:
         "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%); "
         "7-day and all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
         "so they are wide; referral ranges over several days or ports are 80% ranges of the total, simulated together. "
-        "Officers cover the upper end of the range in 8-hour shifts "
+        # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
+        f"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} "
         "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
     )
 
@@ -574,6 +575,9 @@ class ReportInputs:
         listed, then every port busiest first. Empty or absent: "none flagged".
     drift : DataFrame, optional
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
+    shift_hours : float, optional
+        The shift length ``workload``'s officers were counted in (:class:`~riskmodel.core.operations.OperationsConfig`);
+        the headline names it, and names no length without it.
     facts : dict, optional
         Key facts for the summary (models, versions, data span, ...).
     cautions : dict, optional
@@ -593,6 +597,7 @@ class ReportInputs:
     workload: pd.DataFrame | None = None
     trends: pd.DataFrame | None = None
     drift: pd.DataFrame | None = None
+    shift_hours: float | None = None
     facts: dict | None = None
     cautions: dict | None = None
 
@@ -671,7 +676,7 @@ def write_report(
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload)),
+        _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload, shift_hours=i.shift_hours)),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history)),
         _section("trends", "Surges and collapses", _trends(i.trends)),

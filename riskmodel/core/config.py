@@ -1,7 +1,8 @@
 """Load YAML configuration into validated, frozen dataclasses.
 
 Configs in ``configs/`` mirror constructor and ``fit`` arguments. Unknown keys
-are an error, so a typo never silently does nothing. Where the tracking server
+are an error, so a typo never silently does nothing, and so is a key given twice
+in one mapping (YAML would keep the second copy without a word). Where the tracking server
 lives is never a config value: it comes from ``MLFLOW_TRACKING_URI``.
 
 A config class is any frozen dataclass; nested dataclass fields, ``tuple`` and
@@ -128,11 +129,34 @@ def load_config(path: str | Path, cls: type[T]) -> T:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file `{path}` does not exist; pass the path of a YAML file.")
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file `{path}` is not valid YAML: {exc}") from None
+    # YAML keeps the last of two equal keys without a word: a section appended to a config replaced it whole
+    _refuse_repeated_keys(yaml.compose(text, Loader=yaml.SafeLoader), str(path))
     return from_dict(cls, data if data is not None else {}, where=str(path))
+
+
+def _refuse_repeated_keys(node: Any, where: str, path: str = "") -> None:
+    """ConfigError naming a key a mapping of the YAML gives twice, and both lines."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_repeated_keys(item, where, f"{path}[{i}]")
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: dict[str, int] = {}
+    for key_node, value in node.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+        full = f"{path}.{key}" if path else key
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise ConfigError(f"config file `{where}`: `{full}` is given twice (lines {seen[key]} and {line}); YAML would keep "
+                              "the second silently (a section given again replaces the first one whole): keep one, with "
+                              "every value it needs.")
+        seen[key] = line
+        _refuse_repeated_keys(value, where, full)
 
 
 def from_dict(cls: type[T], data: Any, *, where: str = "config", base: T | None = None) -> T:

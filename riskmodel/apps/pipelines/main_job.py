@@ -115,7 +115,8 @@ class MainJobSettings:
         Days of arrival forecasts.
     risk_config, forecast_config, nationality_forecast_config : str or Path
         Training configs: the risk model, the forecaster per port and the forecaster per
-        nationality (their data sections are replaced by this job's data).
+        nationality (their data sections are replaced by this job's data); the two forecaster configs
+        must be daily (``series.freq: D``): each forecast row is staffed as a day.
     operations_config : str or Path
         Throughput and referral handling per port (:class:`riskmodel.core.operations.OperationsConfig`).
     """
@@ -140,8 +141,14 @@ class MainJobSettings:
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
             raise ConfigError(f"`horizon` must be an int >= 1 (days of arrival forecasts); got {self.horizon!r}.")
         load_config(self.risk_config, RiskConfig)
-        for path in (self.forecast_config, self.nationality_forecast_config):
-            Forecaster(**load_config(path, ForecastConfig).forecaster_kwargs())  # checks every setting at construction
+        for key, path in (("forecast_config", self.forecast_config), ("nationality_forecast_config", self.nationality_forecast_config)):
+            fcfg = load_config(path, ForecastConfig)
+            Forecaster(**fcfg.forecaster_kwargs())  # checks every setting at construction
+            # the job forecasts `horizon` days and staffs each forecast row as a day: a monthly forecaster's rows are months
+            if fcfg.series.freq != "D":
+                raise ConfigError(f"`{key}` {path}: `series.freq` is {fcfg.series.freq!r}, but the main job forecasts days and staffs "
+                                  "each forecast row as one day; give a daily (`freq: D`) forecaster config, such as "
+                                  "configs/forecast_daily.yaml.")
         load_config(self.operations_config, OperationsConfig)
 
     def data_key(self) -> str:
@@ -528,6 +535,7 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
+    from riskmodel.core.operations import OperationsConfig
 
     s, (ports, nats) = run.settings, forecasters
     run.progress("7/7 writing the report")
@@ -558,6 +566,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
+        shift_hours=load_config(s.operations_config, OperationsConfig).shift_hours,  # what the workload step counted in
         trends=tables["trends.csv"], cautions=cautions,
     )
     with run.timed("report", "drawing the report"):

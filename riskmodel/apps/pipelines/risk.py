@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmodel.core.config import load_config
+from riskmodel.core.config import load_config, to_dict
 from riskmodel.core.csv_files import check_csv, iso_dates, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError, UnreadableFileError
 from riskmodel.core.features import training_table
@@ -26,7 +26,7 @@ from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
 
-__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "label_cutoff", "train", "gate_window", "promote", "tune"]
+__all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "label_cutoff", "train", "gate_window", "promote", "tune", "audit_policy_changes"]
 
 
 @dataclass
@@ -210,7 +210,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
     (its logged lineage: another, shorter log than it was trained on) is refused outright, and so
-    is a challenger whose training run logged no such lineage (the check cannot be made).
+    is a challenger whose training run logged no such lineage (the check cannot be made). So is a
+    ``config`` whose audit policy (the fairness section, audit attributes, target, grace days) differs
+    from the one the challenger was trained and audited under (:func:`audit_policy_changes`).
 
     The decision and its reasons are recorded on the version (``gate.*`` tags) and written into its
     model card: the version's description and the run's ``model_card.md``.
@@ -236,7 +238,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import cards, registry
     from riskmodel.integrations.tracking.loading import check_pinned_champion
-    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model
+    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model, logged_config
 
     cfg = load_risk_config(config)
     if crossings is None:
@@ -258,10 +260,22 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             # a window the challenger was fitted, early-stopped or calibrated on would flatter it
             return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
                                         "to fit, stop or calibrate; promote with the crossings log it was trained on",))
+        changed = audit_policy_changes(logged_config(name, version=candidate.version), cfg)
+        if changed:  # a looser copy of the config would pass a challenger its own policy failed
+            return GateDecision(False, (f"FAIL: the audit policy differs from the one version {candidate.version} was trained and "
+                                        f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
+                                        "was trained with, or retrain it under this policy",))
         p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
         champ = None
         if champion is not None:
             check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
+            # a champion fitted on the window is compared in-sample, flattered against any challenger
+            champ_through = fitted_through(name, version=champion.version)
+            if champ_through is not None and start <= champ_through:
+                return GateDecision(False, (f"FAIL: the champion version {champion.version} read rows up to {champ_through} to fit, "
+                                            f"stop or calibrate, and the gate window starts {start}: its figure there would be "
+                                            "in-sample; train the challenger on a log reaching past the champion's, so that the "
+                                            "window starts after both models' fitting rows",))
             champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
@@ -278,6 +292,25 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         forget_aliases(name)  # this process's next call by alias serves the new champion at once
     cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
     return decision
+
+
+def audit_policy_changes(trained: dict | None, cfg: RiskConfig) -> list[str]:
+    """What of the audit policy ``cfg`` changes from the config a challenger was trained under (``config/risk.json``).
+
+    The fairness section, the audit attributes, the target and the grace before a label counts: the gate judges
+    fairness with them, so each must be the one the challenger's training audit used. Without a logged config the
+    check cannot be made, which is no pass.
+    """
+    if not isinstance(trained, dict):
+        return ["the challenger's training run logged no config/risk.json, so its policy cannot be compared"]
+    now, missing = to_dict(cfg), object()
+    keys = [("fairness", k) for k in now["fairness"]] + [("model", "audit"), ("model", "target"), ("data", "grace_days")]
+    changes = []
+    for section, key in keys:
+        then = (trained.get(section) or {}).get(key, missing)
+        if then != now[section][key]:
+            changes.append(f"{section}.{key} {'(not logged)' if then is missing else repr(then)} -> {now[section][key]!r}")
+    return changes
 
 
 def tune(

@@ -37,6 +37,8 @@ __all__ = [
     "TuningConfig",
     "RiskConfig",
     "lightgbm_parameter_names",
+    "lightgbm_aliases",
+    "BAND_NAMES",
 ]
 
 
@@ -87,6 +89,11 @@ class ModelConfig:
     def __post_init__(self):
         if not self.features:
             raise ValueError("`features` must name at least one column.")
+        # LightGBM reads early stopping of 0 rounds (or fewer) as none: every tree grown, with no word
+        for key, what in (("num_boost_round", "the most trees grown"), ("early_stopping_rounds", "rounds without gain before stopping")):
+            if not getattr(self, key) >= 1:
+                raise ValueError(f"`model.{key}` must be an int >= 1 ({what}); got {getattr(self, key)}. Early stopping cannot be "
+                                 "switched off here: set early_stopping_rounds as large as num_boost_round to grow every tree.")
         stray = sorted(set(self.categorical) - set(self.features))
         if stray:
             raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
@@ -96,16 +103,63 @@ class ModelConfig:
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
             raise ValueError(f"`bands` must map band names to referral fractions between 0 and 1; got {self.bands}.")
+        _check_band_names(self.bands)
         # LightGBM only logs a warning for a name it does not know, so a typo would train with the default
         unknown = sorted(set(self.params) - lightgbm_parameter_names(), key=str)
         if unknown:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
+        _check_owned_params(self.params)
         _check_reasons(self.reasons)
+
+
+#: The bands score(), the report, operations' referrals (REFER_BANDS) and ``reasons_min_band`` read
+#: (:data:`riskmodel.core.scoring.BAND_ORDER` without ``low``), tightest first.
+BAND_NAMES = ("high", "elevated")
+
+
+def _check_band_names(bands: dict[str, float]) -> None:
+    """Bands of the names every reader of scores knows, ``high`` the tighter: another name was counted by none of them."""
+    stray = sorted(set(bands) - set(BAND_NAMES), key=str)
+    if stray:
+        raise ValueError(f"`bands` names {stray}, which no reader of the scores knows: score(), the duty report, the referral "
+                         f"counts and reasons_min_band read the bands {BAND_NAMES[0]!r} and {BAND_NAMES[1]!r} (and 'low' for "
+                         "the rest), so those stays would be counted as neither; name the bands 'high' and 'elevated'.")
+    if len(bands) == 2 and not bands["high"] < bands["elevated"]:
+        raise ValueError(f"`bands.high` ({bands['high']:g}) must refer fewer than `bands.elevated` ({bands['elevated']:g}): "
+                         "'high' is the tighter band (the top 1% by default, elevated the next up to 5%); swap the two values.")
+
+
+#: LightGBM parameters the model sets from its own settings (RiskModel.fit): in ``params``, each (or an alias of it)
+#: was dropped or overrode the setting without a word, and was logged as if used.
+OWNED_PARAMS = {"seed": "model.seed", "num_iterations": "model.num_boost_round",
+                "early_stopping_round": "model.early_stopping_rounds", "deterministic": "always true, for repeatable fits"}
+
+
+def _check_owned_params(params: dict[str, Any]) -> None:
+    aliases = lightgbm_aliases()
+    for primary, owner in OWNED_PARAMS.items():
+        for name in (primary, *aliases.get(primary, ())):
+            if name in params:
+                raise ValueError(f"`params.{name}` is LightGBM's `{primary}`, which the model sets itself ({owner}): in `params` it "
+                                 f"would be dropped or override that setting without a word; remove it"
+                                 + ("." if " " in owner else f" and set `{owner}`."))
 
 
 @functools.cache
 def lightgbm_parameter_names() -> frozenset[str]:
-    """Every parameter name and alias the installed LightGBM knows.
+    """Every parameter name and alias the installed LightGBM knows (see :func:`lightgbm_aliases`).
+
+    Returns
+    -------
+    frozenset of str
+    """
+    aliases = lightgbm_aliases()
+    return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
+
+
+@functools.cache
+def lightgbm_aliases() -> dict[str, tuple[str, ...]]:
+    """Each parameter the installed LightGBM knows, with its aliases.
 
     Read from LightGBM's public C API (``LGBM_DumpParamAliases``, which lists each
     parameter with its aliases) in the library file the ``lightgbm`` package ships,
@@ -113,7 +167,7 @@ def lightgbm_parameter_names() -> frozenset[str]:
 
     Returns
     -------
-    frozenset of str
+    dict of str to tuple of str
     """
     spec = importlib.util.find_spec("lightgbm")
     folder = Path(spec.origin).parent if spec is not None and spec.origin else None
@@ -130,8 +184,7 @@ def lightgbm_parameter_names() -> frozenset[str]:
         if needed.value <= size:
             break
         size = needed.value
-    aliases = json.loads(buffer.value.decode("utf-8"))
-    return frozenset(aliases) | frozenset(a for names in aliases.values() for a in names)
+    return {k: tuple(v) for k, v in json.loads(buffer.value.decode("utf-8")).items()}
 
 
 _REASON_KEYS = {"features", "text", "missing", "words"}

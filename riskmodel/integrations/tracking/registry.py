@@ -36,6 +36,7 @@ Registry *stages* are not used: MLflow 3 works with aliases.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -347,14 +348,37 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     for k, v in tags.items():
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
-        if champion_alias == signing.CHAMPION:  # which version the last passed promotion made champion, signed
-            client.set_registered_model_tag(name, signing.CHAMPION_TAG, f"{cand.version}|{tags['gate.time']}")
-            client.set_registered_model_tag(name, signing.CHAMPION_SIGNATURE_TAG,
-                                            signing.sign_champion(tracking_uri(), name, str(cand.version), tags["gate.time"]))
-        client.set_registered_model_alias(name, champion_alias, cand.version)
+        _move_champion(client, name, champion_alias, str(cand.version), tags["gate.time"])
     audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
                  compared_with=tags["gate.compared_with"], lease=held.token)
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
+
+
+def _move_champion(client, name: str, alias: str, version: str, when: str) -> None:
+    """Sign which version the passed promotion makes champion, then move the alias; undone when a write fails.
+
+    The signed record is written first (a load between the two writes refuses one call, never serves an
+    unsigned champion). A store that fails on either write would otherwise leave the record naming the new
+    version and the alias on the old one: every load of the champion still serving refused as "moved by hand".
+    The record is put back (best effort: the store may still be down) and the version's decision reads
+    ``failed``, then the error is raised.
+    """
+    before = dict(client.get_registered_model(name).tags or {})
+    try:
+        if alias == signing.CHAMPION:  # which version the last passed promotion made champion, signed
+            client.set_registered_model_tag(name, signing.CHAMPION_TAG, f"{version}|{when}")
+            client.set_registered_model_tag(name, signing.CHAMPION_SIGNATURE_TAG, signing.sign_champion(tracking_uri(), name, version, when))
+        client.set_registered_model_alias(name, alias, version)
+    except Exception:
+        for tag in (signing.CHAMPION_TAG, signing.CHAMPION_SIGNATURE_TAG) if alias == signing.CHAMPION else ():
+            with contextlib.suppress(Exception):
+                if tag in before:
+                    client.set_registered_model_tag(name, tag, before[tag])
+                else:
+                    client.delete_registered_model_tag(name, tag)
+        with contextlib.suppress(Exception):  # "promoted" on a version that is not champion would be untrue
+            client.set_model_version_tag(name, version, "gate.decision", "failed")
+        raise
 
 
 def _comparisons_tag(comparisons: tuple[Comparison, ...]) -> str:

@@ -48,7 +48,7 @@ from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
 from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
 
-__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card", "fitted_through"]
+__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card", "fitted_through", "logged_config"]
 
 
 
@@ -422,6 +422,19 @@ def fitted_through(name: str, alias: str = "challenger", *, version: str | int |
     params = client.get_run(run_id).data.params
     ends = [pd.Timestamp(params[k]) for k in ("data_train_to", "data_valid_to", "data_calib_to") if params.get(k)]
     return max(ends) if ends else None
+
+
+def logged_config(name: str, *, version: str | int) -> dict | None:
+    """The config version ``version``'s training run logged (``config/risk.json``), read as JSON data; None without one."""
+    client = registry.configure()
+    run_id = _training_run(name, "challenger", client, version)
+    if not run_id:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return json.loads(Path(client.download_artifacts(run_id, "config/risk.json", tmp)).read_text(encoding="utf-8"))
+        except (mlflow.exceptions.MlflowException, OSError, ValueError):
+            return None
 
 
 def logged_evaluation(name: str, alias: str = "champion") -> tuple[pd.DataFrame, pd.DataFrame] | None:
