@@ -536,3 +536,14 @@ def all_referred_audit():
     """The audit of the group C of 1,000 rows without overstays, all referred (above): its excess interval ends at inf."""
     frame, y, p = _two_groups_and(np.zeros(1000), np.full(1000, 0.9))
     return fairness_audit(frame, y, p, ["g"], ONE_GROUP_POLICY)
+
+
+def test_an_audit_of_no_rows_fails_saying_so_rather_than_crashing():
+    """The monitor audits the rows its at-risk lists rank alone, and a held-out window may hold none: the audit raised a
+    TypeError from numpy (an empty list where a boolean array was wanted) in place of its verdict. No rows, no pass."""
+    frame = pd.DataFrame({"sex": pd.Series([], dtype=object), "nationality": pd.Series([], dtype=object)})
+    rep = fairness_audit(frame, np.zeros(0, dtype=int), np.zeros(0), ["sex", "nationality"], FairnessConfig(),
+                         clusters=np.array([], dtype=object))
+    assert not rep.passed
+    assert len(rep.table) == 0 and {"attribute", "group", "status"} <= set(rep.table.columns)
+    assert any(v.startswith("sex: only 0 group(s) large enough") for v in rep.violations), rep.violations
