@@ -1093,6 +1093,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q60", "a row whose id is missing is refused or flagged, not scored for nobody", "riskmodel/core/scoring.py",
            "    if not missing.any():\n        return given_ids\n", "    if True:\n        return given_ids\n",
            ("tests/test_scoring.py", "-k", "without_its_id"), "a score returned beside an empty id"),
+    Mutant("Q61", "a fairness audit of no rows fails saying so", "riskmodel/core/risk/fairness.py",
+           "    breached = np.array([bool(f) for f in found], dtype=bool)\n", "    breached = [bool(f) for f in found]\n",
+           ("tests/test_risk_fairness.py", "-k", "no_rows"), "the monitor crashes on a held-out window with nobody on a list"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -436,7 +436,9 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
             t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
-    t["status"] = np.select([~rows, [bool(f) for f in found], ~full], ["too small", "breach", "partly judged"], "ok")
+    # an array even for a table of no group (an audit of no rows): an empty list is no condition for np.select
+    breached = np.array([bool(f) for f in found], dtype=bool)
+    t["status"] = np.select([~rows, breached, ~full], ["too small", "breach", "partly judged"], "ok")
     t["not_judged"] = _not_judged(t, config)
     return t
 
