@@ -212,3 +212,22 @@ def test_a_forecast_row_without_its_point_or_bound_is_refused_by_name():
     assert "`y_hat`" in text and "port/Juanda 2024-01-02" in text
     assert "`y_lo_80`" in text and "`y_hi_80`" in text and "port/New Port 2024-01-02" in text
     assert "port/Batam" not in text
+
+
+def test_forecast_rows_that_are_not_days_are_refused_not_staffed_as_days():
+    """The workload is per port and day. A monthly forecast (h13-train's repro 05, called from the library) was staffed
+    as if each month's 300,000 arrivals came in one day; a day given twice was staffed twice."""
+    from riskmodel.core.exceptions import SchemaError
+
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                           "referral_share_hi_80": 0.06, "entries": 1000})
+    monthly = pd.DataFrame({"unique_id": "port/Batam", "ds": pd.date_range("2024-01-01", periods=3, freq="MS"),
+                            "y_hat": 300_000.0, "y_lo_80": 280_000.0, "y_hi_80": 320_000.0})
+    with pytest.raises(SchemaError, match=r"column `ds`: .*not one day apart.*port/Batam"):
+        expected_workload(monthly, shares)
+    daily = monthly.assign(ds=pd.date_range("2024-01-01", periods=3, freq="D"), y_hat=10_000.0, y_lo_80=9_000.0,
+                           y_hi_80=11_000.0)
+    twice = pd.concat([daily, daily.tail(1)], ignore_index=True)
+    with pytest.raises(SchemaError, match=r"column `ds`: .*port/Batam 2024-01-03"):
+        expected_workload(twice, shares)
+    assert len(expected_workload(daily, shares)) == 3  # consecutive days are staffed
