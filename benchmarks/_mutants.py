@@ -1097,7 +1097,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    breached = np.array([bool(f) for f in found], dtype=bool)\n", "    breached = [bool(f) for f in found]\n",
            ("tests/test_risk_fairness.py", "-k", "no_rows"), "the monitor crashes on a held-out window with nobody on a list"),
     Mutant("Q62", "the workload refuses port forecasts that are not daily", "riskmodel/core/operations.py",
-           '    daily = gaps.groupby("uid", sort=True)["gap"].transform("min") == one\n', '    daily = gaps["gap"] == gaps["gap"]\n',
+           '    if len(steps) and steps.min() != np.timedelta64(1, "D"):\n', "    if False:\n",
            ("tests/test_operations.py", "-k", "not_days"), "a month's arrivals staffed as one day"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,

@@ -223,7 +223,7 @@ def test_forecast_rows_that_are_not_days_are_refused_not_staffed_as_days():
                            "referral_share_hi_80": 0.06, "entries": 1000})
     monthly = pd.DataFrame({"unique_id": "port/Batam", "ds": pd.date_range("2024-01-01", periods=3, freq="MS"),
                             "y_hat": 300_000.0, "y_lo_80": 280_000.0, "y_hi_80": 320_000.0})
-    with pytest.raises(SchemaError, match=r"column `ds`: .*not one day apart.*port/Batam"):
+    with pytest.raises(SchemaError, match=r"column `ds`: .*no two one day apart.*port/Batam"):
         expected_workload(monthly, shares)
     daily = monthly.assign(ds=pd.date_range("2024-01-01", periods=3, freq="D"), y_hat=10_000.0, y_lo_80=9_000.0,
                            y_hi_80=11_000.0)
@@ -231,3 +231,6 @@ def test_forecast_rows_that_are_not_days_are_refused_not_staffed_as_days():
     with pytest.raises(SchemaError, match=r"column `ds`: .*port/Batam 2024-01-03"):
         expected_workload(twice, shares)
     assert len(expected_workload(daily, shares)) == 3  # consecutive days are staffed
+    # a small port forecast only on the days it has arrivals, beside a daily one, is daily too
+    sparse = daily.iloc[[0, 2]].assign(unique_id="port/Nanga Badau", y_hat=3.0, y_lo_80=1.0, y_hi_80=5.0)
+    assert len(expected_workload(pd.concat([daily, sparse], ignore_index=True), shares)) == 5

@@ -271,24 +271,26 @@ def _check_forecast_values(fc: pd.DataFrame) -> None:
 
 
 def _check_days(fc: pd.DataFrame) -> None:
-    """SchemaError naming the port series that are not daily: rows of one series never one day apart (a monthly or
-    weekly forecast would be staffed as if each period's arrivals came in one day), or a day given twice (staffed
-    twice). A daily series with a gap is daily: its missing days are not staffed, and nothing else is wrong."""
-    ds = pd.to_datetime(fc["ds"])
-    order = np.lexsort((ds.to_numpy(), fc["unique_id"].astype(str).to_numpy()))
-    uid = fc["unique_id"].astype(str).to_numpy()[order]
-    day = ds.to_numpy()[order]
-    same = uid[1:] == uid[:-1]
-    gaps = pd.DataFrame({"uid": uid[1:][same], "gap": np.diff(day)[same], "day": day[1:][same]})
-    one = np.timedelta64(1, "D")
-    daily = gaps.groupby("uid", sort=True)["gap"].transform("min") == one
-    # per series the row that shows it best: a day given twice, else its first period
-    off = gaps.loc[~daily | (gaps["gap"] == np.timedelta64(0, "D"))].sort_values("gap", kind="stable").drop_duplicates("uid")
-    if len(off):
-        shown = tuple(f"{u} {pd.Timestamp(d):%Y-%m-%d}" for u, d in zip(off["uid"], off["day"], strict=True))[:5]
-        raise SchemaError("forecasts", [SchemaProblem(
-            "ds", "port forecast rows not one day apart (a monthly or weekly forecast, or a day given twice)",
-            "pass daily forecasts (a forecaster fitted on daily series, freq D), one row per port and day", shown, len(off))])
+    """SchemaError when the port forecasts are not daily: no two of their dates one day apart (a monthly or weekly
+    forecast would be staffed as if each period's arrivals came in one day), or a port's day given twice (staffed
+    twice). Judged over every port's dates together: a small port forecast only on the days it has arrivals is daily."""
+    ds = pd.to_datetime(fc["ds"]).to_numpy()
+    uid = fc["unique_id"].astype(str).to_numpy()
+    problems = []
+    steps = np.diff(np.unique(ds))
+    if len(steps) and steps.min() != np.timedelta64(1, "D"):
+        first = np.argsort(ds, kind="stable")[:5]
+        problems.append(SchemaProblem(
+            "ds", f"port forecast dates not days: no two one day apart (the smallest step is {pd.Timedelta(steps.min())}; a "
+                  "monthly or weekly forecast)", "pass daily forecasts (a forecaster fitted on daily series, freq D)",
+            tuple(f"{uid[i]} {pd.Timestamp(ds[i]):%Y-%m-%d}" for i in first), len(ds)))
+    twice = pd.DataFrame({"uid": uid, "ds": ds}).duplicated().to_numpy()
+    if twice.any():
+        at = np.flatnonzero(twice)
+        problems.append(SchemaProblem("ds", "a port's day given twice (it would be staffed twice)", "pass one row per port and day",
+                                      tuple(f"{uid[i]} {pd.Timestamp(ds[i]):%Y-%m-%d}" for i in at[:5]), len(at)))
+    if problems:
+        raise SchemaError("forecasts", problems)
 
 
 def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
