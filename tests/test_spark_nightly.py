@@ -319,12 +319,8 @@ def test_a_log_the_crossings_contract_refuses_is_refused_before_any_bucket(spark
     assert not (tmp_path / "out_twice").exists() and not (tmp_path / "out_caps").exists()
 
 
-def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitted, log, tmp_path, monkeypatch):
-    # Review 13 (spark) 03: `--overwrite` left OUTPUT/_SUCCESS (the Hadoop committer's "this folder is complete")
-    # from its first second, so a killed run looked complete beside half its buckets; a run without it wrote none.
-    _, folder, _ = fitted
-    _, path = log
-    out = tmp_path / "scores"
+def _killed_at_bucket_1(monkeypatch):
+    """Make the nightly run die (as if killed) when it writes bucket 1; returns the real writer, to put back."""
     real = spark_nightly._write_part
 
     def killed_midway(scored, uri):
@@ -333,6 +329,16 @@ def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitt
         real(scored, uri)
 
     monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    return real
+
+
+def test_the_success_marker_is_written_only_once_the_run_is_complete(spark, fitted, log, tmp_path, monkeypatch):
+    # Review 13 (spark) 03: `--overwrite` left OUTPUT/_SUCCESS (the Hadoop committer's "this folder is complete")
+    # from its first second, so a killed run looked complete beside half its buckets; a run without it wrote none.
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    real = _killed_at_bucket_1(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         nightly_spark(path, out, model=folder, parts=2, overwrite=True, spark=spark)
     assert (out / "part=0").is_dir() and not (out / "_SUCCESS").exists()
@@ -354,14 +360,7 @@ def test_a_resumed_run_refuses_a_log_that_changed_since_its_first_buckets(spark,
     shutil.copy(path, logs / "day1.parquet")
     out = tmp_path / "scores"
     as_of = str(crossings["timestamp"].max())
-    real = spark_nightly._write_part
-
-    def killed_midway(scored, uri):
-        if uri.endswith("part=1"):
-            raise KeyboardInterrupt("killed")
-        real(scored, uri)
-
-    monkeypatch.setattr(spark_nightly, "_write_part", killed_midway)
+    real = _killed_at_bucket_1(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         nightly_spark(logs, out, model=folder, as_of=as_of, parts=2, spark=spark)
     monkeypatch.setattr(spark_nightly, "_write_part", real)
