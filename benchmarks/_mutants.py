@@ -100,6 +100,7 @@ SL = "riskmodel/core/sources/link.py"
 SF = "riskmodel/core/sources/features.py"
 SM = "riskmodel/core/sources/monitor.py"
 SP = "riskmodel/integrations/spark.py"
+SN = "riskmodel/integrations/spark_nightly.py"
 SGN = "riskmodel/core/sources/generate.py"
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -1238,6 +1239,25 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V23", "nightly: progress after each bucket", "riskmodel/integrations/spark_nightly.py",
            '                report("nightly buckets", len(commits), parts)\n', "                pass\n",
            ("tests/test_spark_nightly.py", "-k", "reports_its_buckets"), "a national run says nothing until it ends"),
+    Mutant("V24", "nightly check, Spark fast path: one traveller's crossings in sequence", SN,
+           '    broken = (F.lag("timestamp").over(order) == F.col("timestamp")) | (F.lag("direction").over(order) == F.col("direction"))\n',
+           "    broken = F.lit(False)\n",
+           ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"), "two entries without an exit pass unchecked"),
+    Mutant("V25", "nightly check, Spark fast path: patterns anchored at the very end", SN,
+           'r"\\A[A-Z]{3}\\z"', 'r"\\A[A-Z]{3}$"',
+           ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"), "'AUS' and a line break passes as a nationality"),
+    Mutant("V26", "nightly check, Spark fast path: repeated crossing ids", SN,
+           '.count().where(F.col("count") > 1)', '.count().where(F.col("count") > 2)',
+           ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"), "a crossing id given twice passes unchecked"),
+    Mutant("V27", "nightly check: only a plainly valid log skips the full check", SN,
+           "    if not found and all(part.isEmpty() for part in _not_plain(log)):\n", "    if not found:\n",
+           ("tests/test_spark_nightly.py", "-k", "contract_refuses_is_refused"), "a log delivered twice is scored"),
+    Mutant("V28", "nightly check, Spark fast path: an entry's permit ending before the entry day", SN,
+           "(entry & (apart < 0))", "(entry & (apart < -1))",
+           ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"), "a permit ending the day before entry passes"),
+    Mutant("V29", "nightly check, Spark fast path: only the contract's Spark types", SN,
+           "    if any(c.name in types and types[c.name] not in _PLAIN_TYPES[c.kind] for c in CROSSINGS):\n", "    if False:\n",
+           ("tests/test_spark_nightly.py", "-k", "type_the_fast_path_does_not_take"), "a year of birth 1980.5 passes"),
 )
 
 
