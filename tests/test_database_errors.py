@@ -492,3 +492,31 @@ def test_a_watermark_after_the_time_of_the_read_is_refused_before_it_stalls_ever
     with engine.begin() as con:
         con.execute(sa.text("UPDATE presence_reports SET known_at = replace(known_at, '2203-', '2022-')"))
     assert reader.read_into(tmp_path / "parts") == 10
+
+
+def test_a_second_reader_of_the_same_state_is_refused_while_the_first_reads(reports, tmp_path):
+    """Two readers of one state file at once (a nightly run that overran into the next) each wrote parts from their
+    own idea of the state: A wrote part 1 = [3, 4]; a row 3b landed between 3 and 4; B, started from the saved state,
+    wrote parts 1-3 = [3, 3b], [4, 5], [6]; A saved its state (after 4) and wrote part 2 = [5, 6]. The parts held
+    1, 2, 3, 3b, 5, 6, 6: row 4 lost and row 6 twice. The second reader must be refused, the first read every row once."""
+    from riskmodel.core.exceptions import BatchError
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    t0 = pd.Timestamp("2022-05-01 10:00")
+    table = reports.head(7).assign(report_id=["1", "2", "3", "4", "5", "6", "3b"],
+                                   known_at=[t0 + pd.Timedelta(minutes=m) for m in (1, 2, 3, 5, 6, 7, 4)])
+    write_table(engine, "presence_reports", table.head(6))
+    refused = []
+
+    def meanwhile(part):
+        if part.name == "part-000001.parquet":
+            table.tail(1).to_sql("presence_reports", engine, if_exists="append", index=False)
+            with pytest.raises(BatchError, match=r"another incremental read .*state\.json.* is running") as caught:
+                IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2).read_into(tmp_path / "parts")
+            refused.append(caught.value)
+
+    IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2).read_into(tmp_path / "parts", on_part=meanwhile)
+    assert len(refused) == 1
+    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"]) == ["1", "2", "3", "3b", "4", "5", "6"]
+    # the lock goes with the read: the next run reads (nothing new) without being refused
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts") == 0
