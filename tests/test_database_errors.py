@@ -498,7 +498,8 @@ def test_a_second_reader_of_the_same_state_is_refused_while_the_first_reads(repo
     """Two readers of one state file at once (a nightly run that overran into the next) each wrote parts from their
     own idea of the state: A wrote part 1 = [3, 4]; a row 3b landed between 3 and 4; B, started from the saved state,
     wrote parts 1-3 = [3, 3b], [4, 5], [6]; A saved its state (after 4) and wrote part 2 = [5, 6]. The parts held
-    1, 2, 3, 3b, 5, 6, 6: row 4 lost and row 6 twice. The second reader must be refused, the first read every row once."""
+    1, 2, 3, 3b, 5, 6, 6: row 4 lost and row 6 twice. The second reader must be refused, the first read every row once
+    (but 3b: a row landing with a watermark before the last key read is not seen by an incremental read, as documented)."""
     from riskmodel.core.exceptions import BatchError
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
@@ -517,6 +518,6 @@ def test_a_second_reader_of_the_same_state_is_refused_while_the_first_reads(repo
 
     IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2).read_into(tmp_path / "parts", on_part=meanwhile)
     assert len(refused) == 1
-    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"]) == ["1", "2", "3", "3b", "4", "5", "6"]
+    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"]) == ["1", "2", "3", "4", "5", "6"]
     # the lock goes with the read: the next run reads (nothing new) without being refused
     assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts") == 0

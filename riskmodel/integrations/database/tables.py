@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import decimal
+import fcntl
 import json
 import os
 import re
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.csv_files import not_a_year_first
-from riskmodel.core.exceptions import ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
+from riskmodel.core.exceptions import BatchError, ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
@@ -435,6 +436,29 @@ class IncrementalReader:
                                       "restore it, or delete it together with the parts folder to read the table again from the start")
         return state
 
+    @contextlib.contextmanager
+    def _only_reader(self):
+        """Hold an exclusive lock on ``<state file>.lock`` for a read; BatchError if another read holds it.
+
+        Two reads of one state at once each write parts from their own idea of the state, and overwrite each other's
+        parts of the same number: rows are lost and others written twice. The lock goes with the process (a killed
+        read leaves none behind).
+        """
+        lock = self.state_path.with_name(self.state_path.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o640)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BatchError(
+                    f"another incremental read of `{self.name}` with the state file {self.state_path} is running (it holds "
+                    f"{lock}): two reads at once lose rows and write others twice. Fix: let it finish (or stop it), then "
+                    "rerun; schedule the reads so that one ends before the next starts.") from None
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def _save(self, state: dict) -> None:
         tmp = self.state_path.with_suffix(".tmp")
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -586,8 +610,15 @@ class IncrementalReader:
             If the state file is corrupt.
         DatabaseUnavailableError
             If the database cannot be reached.
+        BatchError
+            If another read of the same state file is running (it holds ``<state file>.lock``): two reads at
+            once would lose rows and write others twice.
         """
-        out = Path(out_dir)
+        with self._only_reader():
+            return self._read_into(Path(out_dir), on_part)
+
+    def _read_into(self, out: Path, on_part) -> int:
+        """:meth:`read_into` under the lock of :meth:`_only_reader`."""
         total = 0
         kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
