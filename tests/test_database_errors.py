@@ -521,3 +521,22 @@ def test_a_second_reader_of_the_same_state_is_refused_while_the_first_reads(repo
     assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"]) == ["1", "2", "3", "4", "5", "6"]
     # the lock goes with the read: the next run reads (nothing new) without being refused
     assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts") == 0
+
+
+def test_whole_number_person_ids_with_a_null_are_read_as_the_ids_they_are(db, tmp_path):
+    """`traveller_id` and `document_id` held as BIGINT may be NULL (a report without them): one NULL sent the column
+    through pandas' float64, so 123 came back as "123.0" (linked to no "123" of the crossings log) and
+    9007199254740993 as "9007199254740992.0" (another person's id), by read_table and the incremental reader alike."""
+    with db.begin() as con:
+        con.execute(sa.text("DROP TABLE IF EXISTS presence_reports"))
+        con.execute(sa.text("CREATE TABLE presence_reports (report_id TEXT, traveller_id BIGINT, document_id BIGINT, stay_from "
+                            "TIMESTAMP, known_at TIMESTAMP, province TEXT, regency TEXT, accommodation TEXT, reporter_type TEXT)"))
+        con.execute(sa.text("INSERT INTO presence_reports VALUES "
+                            "('R1', 9007199254740993, 5, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel'), "
+                            "('R2', 123, NULL, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel'), "
+                            "('R3', NULL, 7, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel')"))
+    expected = {"traveller_id": ["9007199254740993", "123", None], "document_id": ["5", None, "7"]}
+    IncrementalReader(db, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
+    for got in (read_table(db, "presence_reports"), pd.read_parquet(tmp_path / "parts").sort_values("report_id")):
+        for column, ids in expected.items():
+            assert [None if pd.isna(v) else v for v in got[column]] == ids, column
