@@ -80,6 +80,17 @@ def _statement(sql: str):
     return stmt.bindparams(sa.bindparam("wm", type_=sa.DateTime())) if ":wm" in sql else stmt
 
 
+def _select_list(spec: TableSpec) -> str:
+    """The contract's columns for a SELECT, the person ids (every id column but the row's own) cast to text by the database.
+
+    A whole-number id column (BIGINT ``traveller_id``) with a NULL reaches pandas as float64: 123 became "123.0", linked
+    to no "123" of the crossings log, and 9007199254740993 became another person's 9007199254740992. The row's own id
+    is never NULL (refused) and keeps its kind: the incremental reader orders and resumes by it.
+    """
+    return ", ".join(f'CAST("{c.name}" AS TEXT) AS "{c.name}"' if c.kind == "id" and c.name != spec.id_column else f'"{c.name}"'
+                     for c in spec.columns)
+
+
 def _sync(path: Path) -> None:
     """fsync a file's content, or a folder's entries (the renames into it)."""
     fd = os.open(path, os.O_RDONLY)
@@ -352,7 +363,7 @@ def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
-    """A whole contract table, in id order, with the contract's dtypes.
+    """A whole contract table, in id order, with the contract's dtypes (person ids as the text the database writes).
 
     Raises
     ------
@@ -365,10 +376,9 @@ def read_table(engine, name: str) -> pd.DataFrame:
     import sqlalchemy as sa
 
     spec = _spec(name)
-    cols = ", ".join(f'"{c.name}"' for c in spec.columns)
     with _connect(engine) as con:
         _check_table(con, name, spec)
-        df = pd.read_sql(sa.text(f'SELECT {cols} FROM "{name}" ORDER BY "{spec.id_column}"'), con, coerce_float=False)
+        df = pd.read_sql(sa.text(f'SELECT {_select_list(spec)} FROM "{name}" ORDER BY "{spec.id_column}"'), con, coerce_float=False)
     return coerce(name, df)
 
 
@@ -561,9 +571,8 @@ class IncrementalReader:
     def _fetch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order, as the database returns them."""
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
-        cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
         where, params = self._after(state)
-        sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
+        sql = _statement(f'SELECT {_select_list(self.spec)} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
             # NUMERIC(p, 0) ids as the exact Decimals the driver gives: read_sql's default makes them floats (2**53 + 1
             # read as 2**53, and written to the parts as "1.0")
