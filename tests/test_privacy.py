@@ -214,3 +214,16 @@ def test_ids_the_contract_refuses_are_refused_before_hashing_not_laundered(bad, 
     assert out["traveller_id"].isna().tolist() == [False, True, False] and out.loc[0, "document_id"] == out.loc[1, "document_id"]
     with pytest.raises(SchemaError, match=r"column `values`: ids with spaces around them"):
         pseudonymise(["T1", "T1 "], key=KEY)
+
+
+def test_a_csv_keeps_its_other_ids_as_written(tmp_path):
+    """Only the pseudonymised columns were read as text: the file's other ids (crossing_id, stay_id, a source's
+    record id) were read as numbers and written back so, "000123", "0123" and "123" as 123: three crossings one."""
+    ids = ["000123", "0123", "123"]
+    raw = pd.DataFrame({"crossing_id": ids, "stay_id": ids, "report_id": ids, "traveller_id": ["T1", "T2", "T3"]})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    for out in ("safe.csv", "safe.parquet"):
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / out, key=KEY)
+        got = pd.read_csv(tmp_path / out, dtype=str) if out.endswith(".csv") else pd.read_parquet(tmp_path / out)
+        for column in ("crossing_id", "stay_id", "report_id"):
+            assert list(got[column]) == ids, (out, column)
