@@ -227,3 +227,31 @@ def test_a_csv_keeps_its_other_ids_as_written(tmp_path):
         got = pd.read_csv(tmp_path / out, dtype=str) if out.endswith(".csv") else pd.read_parquet(tmp_path / out)
         for column in ("crossing_id", "stay_id", "report_id"):
             assert list(got[column]) == ids, (out, column)
+
+
+@pytest.mark.parametrize("mangled", ["1.23457E+10", "1.23E+15", "9E+11", "1.2345678901e+11"])
+def test_ids_a_spreadsheet_wrote_in_scientific_notation_are_refused_not_merged(tmp_path, mangled):
+    """A column of long numeric ids saved by Excel holds 12345678901 and 12345698765 both as "1.23457E+10": the digits
+    are gone, and two travellers are one text. Pseudonymised, they became one person with both histories (the contract's
+    id rule, checked before hashing, let them through as plain text); validated, two stays one id. Refused, naming the
+    column and the rows by position (the value names nobody), with the fix."""
+    from riskmodel.core.schema import validate_crossings
+
+    raw = pd.DataFrame({"crossing_id": ["C1", "C2", "C3"], "traveller_id": [mangled, mangled, "T3"], "document_id": ["A1", "A2", "A3"]})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    with pytest.raises(SchemaError, match=r"column `traveller_id`: ids a spreadsheet wrote in scientific notation .*re-export .*as text.*\(2 rows: row 0, row 1\)"):
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+    log = make_crossings_for_ids()
+    log.loc[log.index[:2], "traveller_id"] = mangled
+    with pytest.raises(SchemaError, match=r"`traveller_id`: ids a spreadsheet wrote in scientific notation"):
+        validate_crossings(log)
+    # ids that merely hold an E and digits stay ids
+    fine = pd.DataFrame({"traveller_id": ["E10", "1E5X", "A1.2E+"], "document_id": ["D1", "D2", "D3"]})
+    assert pseudonymise_table(fine, key=KEY)["traveller_id"].notna().all()
+
+
+def make_crossings_for_ids() -> pd.DataFrame:
+    from riskmodel.core.datasets import make_crossings
+
+    return make_crossings(30, "2022-01-01", "2022-03-31", seed=2).crossings.copy()
