@@ -239,7 +239,7 @@ def test_ids_a_spreadsheet_wrote_in_scientific_notation_are_refused_not_merged(t
 
     raw = pd.DataFrame({"crossing_id": ["C1", "C2", "C3"], "traveller_id": [mangled, mangled, "T3"], "document_id": ["A1", "A2", "A3"]})
     raw.to_csv(tmp_path / "raw.csv", index=False)
-    with pytest.raises(SchemaError, match=r"column `traveller_id`: ids a spreadsheet wrote in scientific notation .*re-export .*as text.*\(2 rows: row 0, row 1\)"):
+    with pytest.raises(SchemaError, match=r"column `traveller_id`: ids a spreadsheet wrote in scientific notation .*\(2 rows: row 0, row 1\)\. Fix: re-export .*as text"):
         pseudonymise_file(tmp_path / "raw.csv", tmp_path / "safe.csv", key=KEY)
     assert not (tmp_path / "safe.csv").exists()
     log = make_crossings_for_ids()
