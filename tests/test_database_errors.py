@@ -540,3 +540,16 @@ def test_whole_number_person_ids_with_a_null_are_read_as_the_ids_they_are(db, tm
     for got in (read_table(db, "presence_reports"), pd.read_parquet(tmp_path / "parts").sort_values("report_id")):
         for column, ids in expected.items():
             assert [None if pd.isna(v) else v for v in got[column]] == ids, column
+
+
+def test_a_watermark_held_as_text_in_postgresql_is_named_before_the_incremental_read(engine, reports, tmp_path):
+    """`known_at` stored as TEXT: read_table reads it (the text is parsed), but the incremental read compares it with the
+    saved watermark in SQL, and PostgreSQL stopped it with psycopg's "operator does not exist: text > timestamp" (a
+    ProgrammingError quoting the SQL). Named instead, with the fix, before anything is written."""
+    table = reports.head(5).astype({"known_at": str})
+    write_table(engine, "presence_reports", table)
+    assert len(read_table(engine, "presence_reports")) == 5
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json")
+    with pytest.raises(SchemaError, match=r"`known_at`: held as text .*\. Fix: store `known_at` as `timestamp without time zone`"):
+        reader.read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*")) and reader.state()["watermark"] is None
