@@ -175,6 +175,26 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
         raise SchemaError(name, problems)
 
 
+def _check_watermark_type(con, name: str, spec: TableSpec) -> None:
+    """SchemaError if the watermark column is not a time column (SQLite aside: its types belong to values).
+
+    An incremental read compares the watermark with the saved one in SQL; PostgreSQL has no comparison of text
+    with a time, and stopped the read with its own "operator does not exist: text > timestamp".
+    """
+    import sqlalchemy as sa
+
+    if con.dialect.name == "sqlite":
+        return
+    declared = {c["name"]: c["type"] for c in sa.inspect(con).get_columns(name)}[spec.watermark]
+    if not isinstance(declared, sa.DateTime | sa.Date):
+        raise SchemaError(name, [SchemaProblem(
+            spec.watermark, f"held as text or another type that is not a time (SQL type {declared}): an incremental read "
+            "compares it with the saved watermark in the database, which cannot compare such a column with a time",
+            f"store `{spec.watermark}` as `timestamp without time zone` (ALTER TABLE \"{name}\" ALTER COLUMN "
+            f"\"{spec.watermark}\" TYPE timestamp USING \"{spec.watermark}\"::timestamp), then rerun (nothing was read); "
+            "read_table reads it as it is")])
+
+
 def _id_kind(con, name: str, spec: TableSpec) -> str | None:
     """How the table's ids are ordered and bound: "int" (whole numbers) or "text"; None when the table has no rows.
 
@@ -520,6 +540,7 @@ class IncrementalReader:
         limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
+            _check_watermark_type(con, self.name, self.spec)
             n, first = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} IS NULL')
             if not n:
                 late, future = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} > :limit',
@@ -606,7 +627,8 @@ class IncrementalReader:
         Raises
         ------
         SchemaError
-            If the table is missing, lacks a column, has rows without a
+            If the table is missing, lacks a column, holds its watermark in a
+            column that is not a time (TEXT in PostgreSQL), has rows without a
             watermark or an id, or with a watermark after the time of the read
             (a day's margin for local port time: 2203 for 2023 would move the
             watermark past every row still to come), repeats an id at the same watermark, holds ids
