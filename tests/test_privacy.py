@@ -165,6 +165,16 @@ def test_a_repeated_id_column_in_a_csv_header_is_refused_not_left_raw(tmp_path):
     assert not (tmp_path / "safe.csv").exists()
 
 
+def test_a_repeated_id_column_behind_a_byte_order_mark_is_refused_not_left_raw(tmp_path):
+    """A CSV saved as Excel's "CSV UTF-8" starts with a byte-order mark: the header check compared '\\ufefftraveller_id'
+    with 'traveller_id' (two names) while pandas drops the mark and renamed the copy `traveller_id.1`, written out with
+    the raw ids beside the pseudonymised column."""
+    (tmp_path / "dup.csv").write_bytes("\ufefftraveller_id,n,traveller_id\nT1,1,T9\n".encode("utf-8"))
+    with pytest.raises(SchemaError, match=r"`traveller_id`: column name appears 2 times in the header"):
+        pseudonymise_file(tmp_path / "dup.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
 def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
     (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
     with pytest.raises(UnreadableFileError, match="cut off"):
