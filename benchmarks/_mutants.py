@@ -777,7 +777,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if len(beyond):\n", "    if False:\n", ("tests/test_entry.py", "-k", "beyond_nanoseconds"),
            "a 2500 crossing time in a history frame wraps to 1915 and the features are built from it"),
     # ---------------------------------------------------------------- the review's findings, fixed by the lead (round 10)
-    Mutant("Q07", "ids: characters that do not print", SC, "return _ID_TEXT if value.isprintable() else _ID_HIDDEN", "return _ID_TEXT",
+    Mutant("Q07", "ids: characters that do not print", SC, "    if not value.isprintable():\n        return _ID_HIDDEN\n", "    if False:\n        return _ID_HIDDEN\n",
            ("tests/test_schema.py", "-k", "do_not_print"), "an exit filed as 'T1' plus a zero-width space leaves T1 in the country"),
     Mutant("Q08", "series files: ISO 8601 dates only", "riskmodel/core/csv_files.py",
            'parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")', 'parsed = pd.to_datetime(values, errors="coerce", format="mixed")',
@@ -1238,6 +1238,28 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V23", "nightly: progress after each bucket", "riskmodel/integrations/spark_nightly.py",
            '                report("nightly buckets", len(commits), parts)\n', "                pass\n",
            ("tests/test_spark_nightly.py", "-k", "reports_its_buckets"), "a national run says nothing until it ends"),
+    # ---------------------------------------------------------------- review 14, reading data in and what is kept about people
+    Mutant("S22", "database: one incremental read of a state at a time", TB,
+           "                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n", "                pass\n",
+           ("tests/test_database_errors.py", "-k", "second_reader"), "two reads at once lose row 4 and write row 6 twice"),
+    Mutant("S23", "database: person ids cast to text in the SELECT", TB,
+           """if c.kind == "id" and c.name != spec.id_column else""", "if False else",
+           ("tests/test_database_errors.py", "-k", "person_ids_with_a_null"), "a BIGINT traveller_id with a NULL reads 123 as '123.0'"),
+    Mutant("S24", "pseudonymise_file: a CSV's other ids read as text", PR,
+           "dtype=_contract_ids() | {c: str for c in chosen}", "dtype={c: str for c in chosen}",
+           ("tests/test_privacy.py", "-k", "other_ids_as_written"), "crossing_id '0123' and '123' written back as one 123"),
+    Mutant("S25", "batch: a CSV's unknown row count reaches a progress hook as 0", "riskmodel/integrations/batch/jobs.py",
+           "    return 0 if total is None else total\n", "    return total\n",
+           ("tests/test_batch.py", "-k", "progress_the_command_line"), "`riskmodel score IN.csv OUT` dies with a TypeError"),
+    Mutant("S26", "id rule: ids a spreadsheet wrote in scientific notation", "riskmodel/core/schema.py",
+           "    return _ID_SCIENTIFIC if _SCIENTIFIC.fullmatch(value) else _ID_TEXT\n", "    return _ID_TEXT\n",
+           ("tests/test_privacy.py", "-k", "scientific_notation"), "two travellers shown as 1.23457E+10 get one pseudonym"),
+    Mutant("S27", "database: an incremental read of a watermark that is not a time", TB,
+           "            _check_watermark_type(con, self.name, self.spec)\n", "            pass\n",
+           ("tests/test_database_errors.py", "-k", "watermark_held_as_text"), "psycopg's 'operator does not exist: text > timestamp'"),
+    Mutant("S28", "CSV header: a byte-order mark hides no repeated name", "riskmodel/core/csv_files.py",
+           '.removeprefix(b"\\xef\\xbb\\xbf")', "",
+           ("tests/test_privacy.py", "-k", "byte_order_mark"), "a second traveller_id is written out raw as traveller_id.1"),
 )
 
 
