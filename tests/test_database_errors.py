@@ -553,3 +553,20 @@ def test_a_watermark_held_as_text_in_postgresql_is_named_before_the_incremental_
     with pytest.raises(SchemaError, match=r"`known_at`: held as text .*\. Fix: store `known_at` as `timestamp without time zone`"):
         reader.read_into(tmp_path / "parts")
     assert not list((tmp_path / "parts").glob("part-*")) and reader.state()["watermark"] is None
+
+
+def test_a_boolean_column_holding_text_names_the_column_and_rows(tmp_path):
+    """`has_return_ticket` exported as text ('true'/'false'): read_table stopped with pandas' "Need to pass bool-like
+    values", naming no column, row or fix; dates and whole numbers of the wrong kind were named already. Booleans as
+    the database holds them (PostgreSQL's boolean, SQLite's 0 and 1) and missing values (exits) still read."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    log = make_crossings(50, "2022-01-01", "2022-03-31", seed=2).crossings
+    write_table(engine, "crossings", log)
+    pd.testing.assert_series_equal(read_table(engine, "crossings")["has_return_ticket"], log["has_return_ticket"].reset_index(drop=True))
+    bad = log.astype({"has_return_ticket": object})
+    entries = bad.index[bad["has_return_ticket"].notna().to_numpy()]
+    bad.loc[entries, "has_return_ticket"] = bad.loc[entries, "has_return_ticket"].map({True: "true", False: "false"})
+    write_table(engine, "crossings", bad)
+    with pytest.raises(SchemaError, match=rf"`has_return_ticket`: values that are not booleans \('(true|false)', .*\({len(entries)} rows: "
+                                          rf"{log.loc[entries[0], 'crossing_id']}, .*Fix: store booleans .*"):
+        read_table(engine, "crossings")
