@@ -290,8 +290,8 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Naming each column holding values that are not dates or whole numbers
-        where the contract wants them (e.g. a text column with "not a date"), or
+        Naming each column holding values that are not dates, whole numbers or
+        booleans where the contract wants them (e.g. a text column with "not a date"), or
         times with a zone (text such as "2022-05-01 10:00:00+07:00").
     """
     spec = _spec(name)
@@ -321,6 +321,12 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
             dtype = _CROSSINGS_INTS.get(c.name, "Int32") if name == "crossings" else "Int64"
             out[c.name] = pd.array(num, dtype="Int64").astype(dtype)
         elif c.kind == "bool":
+            # PostgreSQL's boolean or SQLite's 0 and 1 (True == 1); text such as 'true' made pandas raise, naming nothing
+            bad = np.zeros(len(v), dtype=bool) if pd.api.types.is_bool_dtype(v) else (v.notna() & ~v.astype(object).isin([True, False])).to_numpy()
+            if bad.any():
+                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, "booleans"),
+                                                    fix=f"store booleans in `{c.name}` (a boolean column; true/false as values, not text)"))
+                continue
             out[c.name] = pd.array(v, dtype="boolean")
         elif c.kind == "enum" and spec.categorical:
             obj = v.astype(object)
