@@ -1260,6 +1260,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S28", "CSV header: a byte-order mark hides no repeated name", "riskmodel/core/csv_files.py",
            '.removeprefix(b"\\xef\\xbb\\xbf")', "",
            ("tests/test_privacy.py", "-k", "byte_order_mark"), "a second traveller_id is written out raw as traveller_id.1"),
+    Mutant("S29", "database: a boolean column holding text is named", TB,
+           "            if bad.any():\n                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, \"booleans\"),",
+           "            if False:\n                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, \"booleans\"),",
+           ("tests/test_database_errors.py", "-k", "boolean_column_holding_text"), "pandas' 'Need to pass bool-like values', no column named"),
 )
 
 
