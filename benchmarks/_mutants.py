@@ -1252,7 +1252,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return 0 if total is None else total\n", "    return total\n",
            ("tests/test_batch.py", "-k", "progress_the_command_line"), "`riskmodel score IN.csv OUT` dies with a TypeError"),
     Mutant("S26", "id rule: ids a spreadsheet wrote in scientific notation", "riskmodel/core/schema.py",
-           "    return _ID_SCIENTIFIC if _SCIENTIFIC.fullmatch(value) else _ID_TEXT\n", "    return _ID_TEXT\n",
+           '    return _ID_SCIENTIFIC if "+" in value and _SCIENTIFIC.fullmatch(value) else _ID_TEXT\n', "    return _ID_TEXT\n",
            ("tests/test_privacy.py", "-k", "scientific_notation"), "two travellers shown as 1.23457E+10 get one pseudonym"),
     Mutant("S27", "database: an incremental read of a watermark that is not a time", TB,
            "            _check_watermark_type(con, self.name, self.spec)\n", "            pass\n",

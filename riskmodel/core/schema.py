@@ -610,7 +610,8 @@ def _id_kind(value) -> int:
     # and nobody sees them, yet 'T1' and 'T1' with one are two people (isprintable: only the plain space passes)
     if not value.isprintable():
         return _ID_HIDDEN
-    return _ID_SCIENTIFIC if _SCIENTIFIC.fullmatch(value) else _ID_TEXT
+    # (the '+' first: one look at a short text, where the pattern costs more on every id of an object column)
+    return _ID_SCIENTIFIC if "+" in value and _SCIENTIFIC.fullmatch(value) else _ID_TEXT
 
 
 def _id_kinds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
