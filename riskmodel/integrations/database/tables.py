@@ -25,7 +25,10 @@ Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
 rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
-a row twice.
+a row twice. One read of a state file at a time: a read holds ``<state file>.lock``
+and a second is refused (two at once overwrote each other's parts, losing rows).
+The person ids (``traveller_id``, ``document_id``) are cast to text by the
+database: a whole-number column with a NULL would reach pandas as floats.
 """
 
 from __future__ import annotations
