@@ -570,3 +570,16 @@ def test_a_boolean_column_holding_text_names_the_column_and_rows(tmp_path):
     with pytest.raises(SchemaError, match=rf"`has_return_ticket`: values that are not booleans \('(true|false)', .*\({len(entries)} rows: "
                                           rf"{log.loc[entries[0], 'crossing_id']}, .*Fix: store booleans .*"):
         read_table(engine, "crossings")
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    (f"postgresql+psycopg://admin@127.0.0.1:1/x?password={SECRET}", DatabaseUnavailableError),
+    (f"postgresql+psycopg://admin@127.0.0.1:1/x?sslmode=disable&sslpassword={SECRET}", DatabaseUnavailableError),
+    (f"oracle+nodriver://admin@db/x?password={SECRET}", ConfigError),
+])
+def test_a_password_given_as_a_query_parameter_of_the_url_is_never_shown(url, error):
+    """libpq (and psycopg) take the password as a query parameter too (`?password=...`, as some secret stores write
+    the URL); only the `user:password@` form was hidden, and the error quoted the URL whole, the password in it."""
+    with pytest.raises(error, match=r"admin@.*password=\*\*\*") as caught:
+        read_table(engine_from_env(url), "enforcement")
+    assert SECRET not in str(caught.value)
