@@ -109,6 +109,22 @@ def _spec(name: str) -> TableSpec:
     return TABLES[name]
 
 
+#: Query parameters of a URL that libpq (and psycopg) take as secrets: ``?password=`` is a password like ``user:password@``.
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
+def _shown(url) -> str:
+    """``url`` as text for a message: its password hidden, in the ``user:password@`` part and in the query alike."""
+    query = {k: ("***" if k.lower() in _SECRET_PARAMETERS else v) for k, v in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")  # the URL quotes '*'
+
+
+def _secrets(url) -> list[str]:
+    """The URL's passwords as given (to take out of a driver's message)."""
+    given = [url.password, *(v for k, v in url.query.items() if k.lower() in _SECRET_PARAMETERS)]
+    return [str(x) for v in given if v for x in (v if isinstance(v, tuple) else (v,))]
+
+
 def engine_from_env(url: str | None = None):
     """A SQLAlchemy engine for ``url``, or for the URL in ``RISKMODEL_DATABASE_URL``.
 
@@ -136,7 +152,7 @@ def engine_from_env(url: str | None = None):
     try:
         return sa.create_engine(parsed)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(f"the database URL {parsed.render_as_string(hide_password=True)} in {where} names a driver that "
+        raise ConfigError(f"the database URL {_shown(parsed)} in {where} names a driver that "
                           f"cannot be loaded ({type(exc).__name__}); use postgresql+psycopg ({example}).") from None
 
 
@@ -148,10 +164,10 @@ def _connect(engine):
     try:
         con = engine.connect()
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        shown = engine.url.render_as_string(hide_password=True)
+        shown = _shown(engine.url)
         detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
-        if engine.url.password:
-            detail = detail.replace(str(engine.url.password), "***")
+        for secret in _secrets(engine.url):
+            detail = detail.replace(secret, "***")
         raise DatabaseUnavailableError(
             f"cannot connect to the database {shown}: {detail[:300]}. Fix: check that the server runs and accepts this "
             f"host, port, user and password (set in {DATABASE_URL_ENV} or --database), then rerun."
