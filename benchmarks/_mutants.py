@@ -1264,6 +1264,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "            if bad.any():\n                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, \"booleans\"),",
            "            if False:\n                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, \"booleans\"),",
            ("tests/test_database_errors.py", "-k", "boolean_column_holding_text"), "pandas' 'Need to pass bool-like values', no column named"),
+    Mutant("S30", "database: a password in the URL's query is never shown", TB,
+           '    query = {k: ("***" if k.lower() in _SECRET_PARAMETERS else v) for k, v in url.query.items()}\n', "    query = dict(url.query)\n",
+           ("tests/test_database_errors.py", "-k", "query_parameter"), "`?password=Hunter2` is quoted in the error the CLI prints"),
 )
 
 
