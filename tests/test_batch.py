@@ -52,6 +52,28 @@ def test_csv_input(tmp_path, small_data):
     assert sum(len(c) for c in iter_chunks(tmp_path / "in.csv", 1000)) == 2500
 
 
+def test_csv_input_reports_progress_the_command_line_can_show(tmp_path, small_data):
+    """A CSV's row count is unknown before it is read (count_rows gives None), and the job passed that None to the
+    progress hook as the total: the command line's renderer compared None > 0, so `riskmodel score IN.csv OUT` died
+    with a TypeError before scoring a row unless --quiet. An unknown total is 0 (counts without a share), and the
+    last call has done == total (the hook's contract), here the rows read."""
+    import io
+
+    from riskmodel.apps.cli.progress import Progress
+
+    small_data.stays.head(2500).to_csv(tmp_path / "in.csv", index=False)
+    calls, shown = [], io.StringIO()
+    with Progress(quiet=False, stream=shown) as listener:
+        def hook(what, done, total):
+            calls.append((done, total))
+            listener.count(what, done, total)
+
+        res = run_job(tmp_path / "in.csv", tmp_path / "o", _transform, spec={}, chunk_rows=1000, progress=hook)
+    assert res.rows_out == 2500
+    assert calls[0] == (0, 0) and calls[-1] == (2500, 2500)
+    assert "2,500" in shown.getvalue()
+
+
 def test_rerun_resumes_and_refuses_another_job(parts_folder, tmp_path):
     out = tmp_path / "o"
     run_job(parts_folder, out, _transform, spec={"model": "v1"}, chunk_rows=2000, progress=False)

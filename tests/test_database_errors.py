@@ -492,3 +492,94 @@ def test_a_watermark_after_the_time_of_the_read_is_refused_before_it_stalls_ever
     with engine.begin() as con:
         con.execute(sa.text("UPDATE presence_reports SET known_at = replace(known_at, '2203-', '2022-')"))
     assert reader.read_into(tmp_path / "parts") == 10
+
+
+def test_a_second_reader_of_the_same_state_is_refused_while_the_first_reads(reports, tmp_path):
+    """Two readers of one state file at once (a nightly run that overran into the next) each wrote parts from their
+    own idea of the state: A wrote part 1 = [3, 4]; a row 3b landed between 3 and 4; B, started from the saved state,
+    wrote parts 1-3 = [3, 3b], [4, 5], [6]; A saved its state (after 4) and wrote part 2 = [5, 6]. The parts held
+    1, 2, 3, 3b, 5, 6, 6: row 4 lost and row 6 twice. The second reader must be refused, the first read every row once
+    (but 3b: a row landing with a watermark before the last key read is not seen by an incremental read, as documented)."""
+    from riskmodel.core.exceptions import BatchError
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    t0 = pd.Timestamp("2022-05-01 10:00")
+    table = reports.head(7).assign(report_id=["1", "2", "3", "4", "5", "6", "3b"],
+                                   known_at=[t0 + pd.Timedelta(minutes=m) for m in (1, 2, 3, 5, 6, 7, 4)])
+    write_table(engine, "presence_reports", table.head(6))
+    refused = []
+
+    def meanwhile(part):
+        if part.name == "part-000001.parquet":
+            table.tail(1).to_sql("presence_reports", engine, if_exists="append", index=False)
+            with pytest.raises(BatchError, match=r"another incremental read .*state\.json.* is running") as caught:
+                IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2).read_into(tmp_path / "parts")
+            refused.append(caught.value)
+
+    IncrementalReader(engine, "presence_reports", tmp_path / "state.json", batch_rows=2).read_into(tmp_path / "parts", on_part=meanwhile)
+    assert len(refused) == 1
+    assert sorted(pd.read_parquet(tmp_path / "parts")["report_id"]) == ["1", "2", "3", "4", "5", "6"]
+    # the lock goes with the read: the next run reads (nothing new) without being refused
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts") == 0
+
+
+def test_whole_number_person_ids_with_a_null_are_read_as_the_ids_they_are(db, tmp_path):
+    """`traveller_id` and `document_id` held as BIGINT may be NULL (a report without them): one NULL sent the column
+    through pandas' float64, so 123 came back as "123.0" (linked to no "123" of the crossings log) and
+    9007199254740993 as "9007199254740992.0" (another person's id), by read_table and the incremental reader alike."""
+    with db.begin() as con:
+        con.execute(sa.text("DROP TABLE IF EXISTS presence_reports"))
+        con.execute(sa.text("CREATE TABLE presence_reports (report_id TEXT, traveller_id BIGINT, document_id BIGINT, stay_from "
+                            "TIMESTAMP, known_at TIMESTAMP, province TEXT, regency TEXT, accommodation TEXT, reporter_type TEXT)"))
+        con.execute(sa.text("INSERT INTO presence_reports VALUES "
+                            "('R1', 9007199254740993, 5, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel'), "
+                            "('R2', 123, NULL, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel'), "
+                            "('R3', NULL, 7, '2022-05-01 00:00:00', '2022-05-02 10:00:00', 'BALI', 'BADUNG', 'hotel', 'hotel')"))
+    expected = {"traveller_id": ["9007199254740993", "123", None], "document_id": ["5", None, "7"]}
+    IncrementalReader(db, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
+    for got in (read_table(db, "presence_reports"), pd.read_parquet(tmp_path / "parts").sort_values("report_id")):
+        for column, ids in expected.items():
+            assert [None if pd.isna(v) else v for v in got[column]] == ids, column
+
+
+def test_a_watermark_held_as_text_in_postgresql_is_named_before_the_incremental_read(engine, reports, tmp_path):
+    """`known_at` stored as TEXT: read_table reads it (the text is parsed), but the incremental read compares it with the
+    saved watermark in SQL, and PostgreSQL stopped it with psycopg's "operator does not exist: text > timestamp" (a
+    ProgrammingError quoting the SQL). Named instead, with the fix, before anything is written."""
+    table = reports.head(5).astype({"known_at": str})
+    write_table(engine, "presence_reports", table)
+    assert len(read_table(engine, "presence_reports")) == 5
+    reader = IncrementalReader(engine, "presence_reports", tmp_path / "state.json")
+    with pytest.raises(SchemaError, match=r"`known_at`: held as text .*\. Fix: store `known_at` as `timestamp without time zone`"):
+        reader.read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*")) and reader.state()["watermark"] is None
+
+
+def test_a_boolean_column_holding_text_names_the_column_and_rows(tmp_path):
+    """`has_return_ticket` exported as text ('true'/'false'): read_table stopped with pandas' "Need to pass bool-like
+    values", naming no column, row or fix; dates and whole numbers of the wrong kind were named already. Booleans as
+    the database holds them (PostgreSQL's boolean, SQLite's 0 and 1) and missing values (exits) still read."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    log = make_crossings(50, "2022-01-01", "2022-03-31", seed=2).crossings
+    write_table(engine, "crossings", log)
+    pd.testing.assert_series_equal(read_table(engine, "crossings")["has_return_ticket"], log["has_return_ticket"].reset_index(drop=True))
+    bad = log.astype({"has_return_ticket": object})
+    entries = bad.index[bad["has_return_ticket"].notna().to_numpy()]
+    bad.loc[entries, "has_return_ticket"] = bad.loc[entries, "has_return_ticket"].map({True: "true", False: "false"})
+    write_table(engine, "crossings", bad)
+    with pytest.raises(SchemaError, match=rf"`has_return_ticket`: values that are not booleans \('(true|false)', .*\({len(entries)} rows: "
+                                          rf"{log.loc[entries[0], 'crossing_id']}, .*Fix: store booleans .*"):
+        read_table(engine, "crossings")
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    (f"postgresql+psycopg://admin@127.0.0.1:1/x?password={SECRET}", DatabaseUnavailableError),
+    (f"postgresql+psycopg://admin@127.0.0.1:1/x?sslmode=disable&sslpassword={SECRET}", DatabaseUnavailableError),
+    (f"oracle+nodriver://admin@db/x?password={SECRET}", ConfigError),
+])
+def test_a_password_given_as_a_query_parameter_of_the_url_is_never_shown(url, error):
+    """libpq (and psycopg) take the password as a query parameter too (`?password=...`, as some secret stores write
+    the URL); only the `user:password@` form was hidden, and the error quoted the URL whole, the password in it."""
+    with pytest.raises(error, match=r"admin@.*password=\*\*\*") as caught:
+        read_table(engine_from_env(url), "enforcement")
+    assert SECRET not in str(caught.value)

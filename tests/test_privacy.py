@@ -165,6 +165,16 @@ def test_a_repeated_id_column_in_a_csv_header_is_refused_not_left_raw(tmp_path):
     assert not (tmp_path / "safe.csv").exists()
 
 
+def test_a_repeated_id_column_behind_a_byte_order_mark_is_refused_not_left_raw(tmp_path):
+    """A CSV saved as Excel's "CSV UTF-8" starts with a byte-order mark: the header check compared '\\ufefftraveller_id'
+    with 'traveller_id' (two names) while pandas drops the mark and renamed the copy `traveller_id.1`, written out with
+    the raw ids beside the pseudonymised column."""
+    (tmp_path / "dup.csv").write_bytes("\ufefftraveller_id,n,traveller_id\nT1,1,T9\n".encode("utf-8"))
+    with pytest.raises(SchemaError, match=r"`traveller_id`: column name appears 2 times in the header"):
+        pseudonymise_file(tmp_path / "dup.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+
+
 def test_a_csv_cut_off_mid_row_is_refused_before_pseudonymising(tmp_path):
     (tmp_path / "cut.csv").write_text("traveller_id,document_id,n\nT1,D1,1\nT2,D2", encoding="utf-8")
     with pytest.raises(UnreadableFileError, match="cut off"):
@@ -214,3 +224,44 @@ def test_ids_the_contract_refuses_are_refused_before_hashing_not_laundered(bad, 
     assert out["traveller_id"].isna().tolist() == [False, True, False] and out.loc[0, "document_id"] == out.loc[1, "document_id"]
     with pytest.raises(SchemaError, match=r"column `values`: ids with spaces around them"):
         pseudonymise(["T1", "T1 "], key=KEY)
+
+
+def test_a_csv_keeps_its_other_ids_as_written(tmp_path):
+    """Only the pseudonymised columns were read as text: the file's other ids (crossing_id, stay_id, a source's
+    record id) were read as numbers and written back so, "000123", "0123" and "123" as 123: three crossings one."""
+    ids = ["000123", "0123", "123"]
+    raw = pd.DataFrame({"crossing_id": ids, "stay_id": ids, "report_id": ids, "traveller_id": ["T1", "T2", "T3"]})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    for out in ("safe.csv", "safe.parquet"):
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / out, key=KEY)
+        got = pd.read_csv(tmp_path / out, dtype=str) if out.endswith(".csv") else pd.read_parquet(tmp_path / out)
+        for column in ("crossing_id", "stay_id", "report_id"):
+            assert list(got[column]) == ids, (out, column)
+
+
+@pytest.mark.parametrize("mangled", ["1.23457E+10", "1.23E+15", "9E+11", "1.2345678901e+11"])
+def test_ids_a_spreadsheet_wrote_in_scientific_notation_are_refused_not_merged(tmp_path, mangled):
+    """A column of long numeric ids saved by Excel holds 12345678901 and 12345698765 both as "1.23457E+10": the digits
+    are gone, and two travellers are one text. Pseudonymised, they became one person with both histories (the contract's
+    id rule, checked before hashing, let them through as plain text); validated, two stays one id. Refused, naming the
+    column and the rows by position (the value names nobody), with the fix."""
+    from riskmodel.core.schema import validate_crossings
+
+    raw = pd.DataFrame({"crossing_id": ["C1", "C2", "C3"], "traveller_id": [mangled, mangled, "T3"], "document_id": ["A1", "A2", "A3"]})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    with pytest.raises(SchemaError, match=r"column `traveller_id`: ids a spreadsheet wrote in scientific notation .*\(2 rows: row 0, row 1\)\. Fix: re-export .*as text"):
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / "safe.csv", key=KEY)
+    assert not (tmp_path / "safe.csv").exists()
+    log = make_crossings_for_ids()
+    log.loc[log.index[:2], "traveller_id"] = mangled
+    with pytest.raises(SchemaError, match=r"`traveller_id`: ids a spreadsheet wrote in scientific notation"):
+        validate_crossings(log)
+    # ids that merely hold an E and digits stay ids
+    fine = pd.DataFrame({"traveller_id": ["E10", "1E5X", "A1.2E+"], "document_id": ["D1", "D2", "D3"]})
+    assert pseudonymise_table(fine, key=KEY)["traveller_id"].notna().all()
+
+
+def make_crossings_for_ids() -> pd.DataFrame:
+    from riskmodel.core.datasets import make_crossings
+
+    return make_crossings(30, "2022-01-01", "2022-03-31", seed=2).crossings.copy()

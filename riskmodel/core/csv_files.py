@@ -130,7 +130,8 @@ def check_header(path: str | Path) -> None:
     """
     path = Path(path)
     with path.open("rb") as fh:
-        header = fh.readline(_TAIL)
+        # pandas drops a UTF-8 byte-order mark (Excel's "CSV UTF-8"): kept, it hid a first name given again later
+        header = fh.readline(_TAIL).removeprefix(b"\xef\xbb\xbf")
     counts = Counter(name.strip() for name in _fields(header))
     repeated = [name for name, n in counts.items() if n > 1 and name]
     if repeated:

@@ -214,6 +214,14 @@ def pseudonymise_table(df: pd.DataFrame, columns: Sequence[str] | None = None, *
     return out
 
 
+def _contract_ids() -> dict[str, type]:
+    """``read_csv``'s ``dtype`` for every id column of the contracts (the crossings log, stays and the sources): text."""
+    from riskmodel.core.csv_files import text_id_dtypes
+    from riskmodel.core.sources.contracts import SOURCES
+
+    return text_id_dtypes() | {c.name: str for cols in SOURCES.values() for c in cols if c.kind == "id"}
+
+
 def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
     """The table and the columns to pseudonymise, identifier columns of a CSV read as text."""
     if src.suffix.lower() == ".csv":
@@ -221,8 +229,9 @@ def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.Data
         check_csv(src)
         header = pd.read_csv(src, nrows=0)
         chosen = _columns(header, columns)
-        # ids as text: "00123" and "123" are different people
-        return pd.read_csv(src, dtype={c: str for c in chosen}), chosen
+        # ids as text: "00123" and "123" are different people; and the file's other ids (crossing_id, stay_id, a
+        # source's record id) are written back as they were read, not as numbers ("0123" and "123" one crossing)
+        return pd.read_csv(src, dtype=_contract_ids() | {c: str for c in chosen}), chosen
     if src.suffix.lower() == ".parquet" or src.is_dir():
         df = pd.read_parquet(src)
         return df, _columns(df, columns)
@@ -232,7 +241,7 @@ def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.Data
 def pseudonymise_file(
     input: str | Path, output: str | Path, columns: Sequence[str] | None = None, *, key: str | bytes | None = None
 ) -> tuple[int, list[str]]:
-    """Write a pseudonymised copy of a CSV or Parquet file, reading ids as text.
+    """Write a pseudonymised copy of a CSV or Parquet file, reading ids as text (every id column of the contracts).
 
     Parameters
     ----------

@@ -590,7 +590,12 @@ def _hidden_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) 
 
 
 #: What :func:`_id_kind` finds in a present id.
-_ID_TEXT, _ID_NOT_TEXT, _ID_BLANK, _ID_PADDED, _ID_HIDDEN = 0, 1, 2, 3, 4
+_ID_TEXT, _ID_NOT_TEXT, _ID_BLANK, _ID_PADDED, _ID_HIDDEN, _ID_SCIENTIFIC = 0, 1, 2, 3, 4, 5
+#: A number as a spreadsheet shows a long one ("1.23457E+10"): its digits are gone, and many ids read the same.
+_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{1,3}")
+_FIX_SCIENTIFIC = ("re-export the ids from their source as text (in a spreadsheet, format the column as Text before "
+                   "pasting or opening the file): the digits a spreadsheet dropped cannot be recovered, and every id it "
+                   "shows alike would be one person")
 
 
 def _id_kind(value) -> int:
@@ -603,7 +608,10 @@ def _id_kind(value) -> int:
         return _ID_PADDED
     # a zero-width space, a byte-order mark, a control character or a no-break space inside: str.strip() keeps them
     # and nobody sees them, yet 'T1' and 'T1' with one are two people (isprintable: only the plain space passes)
-    return _ID_TEXT if value.isprintable() else _ID_HIDDEN
+    if not value.isprintable():
+        return _ID_HIDDEN
+    # (the '+' first: one look at a short text, where the pattern costs more on every id of an object column)
+    return _ID_SCIENTIFIC if "+" in value and _SCIENTIFIC.fullmatch(value) else _ID_TEXT
 
 
 def _id_kinds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -671,6 +679,11 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
                                           f"remove them from `{col.name}` (zero-width spaces, byte-order marks, control characters, "
                                           "no-break spaces: copy-paste and OCR leave them): ids are compared character by character, "
                                           "so an id with one is another person", ids, int(hidden.sum())))
+        mangled = kind == _ID_SCIENTIFIC
+        if mangled.any():  # the value names nobody: a record id of this kind is named by its row
+            ids = tuple(f"row {i}" for i in np.flatnonzero(mangled)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, mangled)[0]
+            problems.append(SchemaProblem(col.name, "ids a spreadsheet wrote in scientific notation (such as 1.23457E+10)",
+                                          _FIX_SCIENTIFIC, ids, int(mangled.sum())))
     return problems
 
 
@@ -690,6 +703,7 @@ def raw_id_problems(df: pd.DataFrame, columns: list[str]) -> list[SchemaProblem]
             (_ID_HIDDEN, "ids with characters that do not print",
              f"remove them from `{col}` (zero-width spaces, byte-order marks, control characters, no-break spaces) before "
              "pseudonymising: ids are compared character by character, so an id with one is another person"),
+            (_ID_SCIENTIFIC, "ids a spreadsheet wrote in scientific notation (such as 1.23457E+10)", _FIX_SCIENTIFIC),
         ):
             rows = np.flatnonzero(present & (kind == code))
             if len(rows):

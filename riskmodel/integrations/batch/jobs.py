@@ -274,7 +274,8 @@ def run_job(
         now or resumed) and ``finish`` once all parts are written and checked.
     progress : bool or callable, default=True
         Show a progress bar on stderr; or a hook ``progress(description, rows_done, rows_total)``
-        (:mod:`riskmodel.core.progress`) called after every chunk, for a caller that prints its own.
+        (:mod:`riskmodel.core.progress`) called after every chunk, for a caller that prints its own
+        (``rows_total`` 0 while a CSV input is read: its rows are not counted first).
     description : str, default="rows"
         Label of the progress bar.
     columns : list of str, optional
@@ -329,10 +330,12 @@ def run_job(
             if bar is not None:
                 bar.update(len(chunk))
             elif callable(progress):
-                progress(description, rows_in, total)
+                progress(description, rows_in, _known(total))
     finally:
         if bar is not None:
             bar.close()
+    if total is None and callable(progress):  # a CSV's count is known once read: the last call has done == total
+        progress(description, rows_in, rows_in)
     n_parts = index + 1
     stray = sorted(p.name for p in parts_dir.glob("part-*.parquet") if int(p.stem.split("-")[1]) >= n_parts)
     if stray:
@@ -355,10 +358,15 @@ def run_job(
     return result
 
 
-def _bar(progress: bool | ProgressHook, total: int, description: str):
+def _known(total: int | None) -> int:
+    """A row count for a progress hook: 0 when unknown (a CSV is not counted before it is read; hooks take an int)."""
+    return 0 if total is None else total
+
+
+def _bar(progress: bool | ProgressHook, total: int | None, description: str):
     """A tqdm bar when ``progress`` is True; None for False or a hook (which is started here)."""
     if callable(progress):
-        progress(description, 0, total)
+        progress(description, 0, _known(total))
         return None
     if not progress:
         return None

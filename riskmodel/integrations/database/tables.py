@@ -25,7 +25,10 @@ Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
 rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
-a row twice.
+a row twice. One read of a state file at a time: a read holds ``<state file>.lock``
+and a second is refused (two at once overwrote each other's parts, losing rows).
+The person ids (``traveller_id``, ``document_id``) are cast to text by the
+database: a whole-number column with a NULL would reach pandas as floats.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import decimal
+import fcntl
 import json
 import os
 import re
@@ -44,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.csv_files import not_a_year_first
-from riskmodel.core.exceptions import ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
+from riskmodel.core.exceptions import BatchError, ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
@@ -79,6 +83,17 @@ def _statement(sql: str):
     return stmt.bindparams(sa.bindparam("wm", type_=sa.DateTime())) if ":wm" in sql else stmt
 
 
+def _select_list(spec: TableSpec) -> str:
+    """The contract's columns for a SELECT, the person ids (every id column but the row's own) cast to text by the database.
+
+    A whole-number id column (BIGINT ``traveller_id``) with a NULL reaches pandas as float64: 123 became "123.0", linked
+    to no "123" of the crossings log, and 9007199254740993 became another person's 9007199254740992. The row's own id
+    is never NULL (refused) and keeps its kind: the incremental reader orders and resumes by it.
+    """
+    return ", ".join(f'CAST("{c.name}" AS TEXT) AS "{c.name}"' if c.kind == "id" and c.name != spec.id_column else f'"{c.name}"'
+                     for c in spec.columns)
+
+
 def _sync(path: Path) -> None:
     """fsync a file's content, or a folder's entries (the renames into it)."""
     fd = os.open(path, os.O_RDONLY)
@@ -92,6 +107,22 @@ def _spec(name: str) -> TableSpec:
     if name not in TABLES:
         raise ConfigError(f"`name` must be one of {sorted(TABLES)}; got {name!r}.")
     return TABLES[name]
+
+
+#: Query parameters of a URL that libpq (and psycopg) take as secrets: ``?password=`` is a password like ``user:password@``.
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
+def _shown(url) -> str:
+    """``url`` as text for a message: its password hidden, in the ``user:password@`` part and in the query alike."""
+    query = {k: ("***" if k.lower() in _SECRET_PARAMETERS else v) for k, v in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")  # the URL quotes '*'
+
+
+def _secrets(url) -> list[str]:
+    """The URL's passwords as given (to take out of a driver's message)."""
+    given = [url.password, *(v for k, v in url.query.items() if k.lower() in _SECRET_PARAMETERS)]
+    return [str(x) for v in given if v for x in (v if isinstance(v, tuple) else (v,))]
 
 
 def engine_from_env(url: str | None = None):
@@ -121,7 +152,7 @@ def engine_from_env(url: str | None = None):
     try:
         return sa.create_engine(parsed)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(f"the database URL {parsed.render_as_string(hide_password=True)} in {where} names a driver that "
+        raise ConfigError(f"the database URL {_shown(parsed)} in {where} names a driver that "
                           f"cannot be loaded ({type(exc).__name__}); use postgresql+psycopg ({example}).") from None
 
 
@@ -133,10 +164,10 @@ def _connect(engine):
     try:
         con = engine.connect()
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        shown = engine.url.render_as_string(hide_password=True)
+        shown = _shown(engine.url)
         detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
-        if engine.url.password:
-            detail = detail.replace(str(engine.url.password), "***")
+        for secret in _secrets(engine.url):
+            detail = detail.replace(secret, "***")
         raise DatabaseUnavailableError(
             f"cannot connect to the database {shown}: {detail[:300]}. Fix: check that the server runs and accepts this "
             f"host, port, user and password (set in {DATABASE_URL_ENV} or --database), then rerun."
@@ -161,6 +192,26 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
                  for c in spec.columns if c.kind == "datetime" and getattr(found.get(c.name), "timezone", False)]
     if problems:
         raise SchemaError(name, problems)
+
+
+def _check_watermark_type(con, name: str, spec: TableSpec) -> None:
+    """SchemaError if the watermark column is not a time column (SQLite aside: its types belong to values).
+
+    An incremental read compares the watermark with the saved one in SQL; PostgreSQL has no comparison of text
+    with a time, and stopped the read with its own "operator does not exist: text > timestamp".
+    """
+    import sqlalchemy as sa
+
+    if con.dialect.name == "sqlite":
+        return
+    declared = {c["name"]: c["type"] for c in sa.inspect(con).get_columns(name)}[spec.watermark]
+    if not isinstance(declared, sa.DateTime | sa.Date):
+        raise SchemaError(name, [SchemaProblem(
+            spec.watermark, f"held as text or another type that is not a time (SQL type {declared}): an incremental read "
+            "compares it with the saved watermark in the database, which cannot compare such a column with a time",
+            f"store `{spec.watermark}` as `timestamp without time zone` (ALTER TABLE \"{name}\" ALTER COLUMN "
+            f"\"{spec.watermark}\" TYPE timestamp USING \"{spec.watermark}\"::timestamp), then rerun (nothing was read); "
+            "read_table reads it as it is")])
 
 
 def _id_kind(con, name: str, spec: TableSpec) -> str | None:
@@ -258,8 +309,8 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Naming each column holding values that are not dates or whole numbers
-        where the contract wants them (e.g. a text column with "not a date"), or
+        Naming each column holding values that are not dates, whole numbers or
+        booleans where the contract wants them (e.g. a text column with "not a date"), or
         times with a zone (text such as "2022-05-01 10:00:00+07:00").
     """
     spec = _spec(name)
@@ -289,6 +340,12 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
             dtype = _CROSSINGS_INTS.get(c.name, "Int32") if name == "crossings" else "Int64"
             out[c.name] = pd.array(num, dtype="Int64").astype(dtype)
         elif c.kind == "bool":
+            # PostgreSQL's boolean or SQLite's 0 and 1 (True == 1); text such as 'true' made pandas raise, naming nothing
+            bad = np.zeros(len(v), dtype=bool) if pd.api.types.is_bool_dtype(v) else (v.notna() & ~v.astype(object).isin([True, False])).to_numpy()
+            if bad.any():
+                problems.append(dataclasses.replace(_unreadable(name, df, c.name, bad, "booleans"),
+                                                    fix=f"store booleans in `{c.name}` (a boolean column; true/false as values, not text)"))
+                continue
             out[c.name] = pd.array(v, dtype="boolean")
         elif c.kind == "enum" and spec.categorical:
             obj = v.astype(object)
@@ -351,7 +408,7 @@ def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
-    """A whole contract table, in id order, with the contract's dtypes.
+    """A whole contract table, in id order, with the contract's dtypes (person ids as the text the database writes).
 
     Raises
     ------
@@ -364,10 +421,9 @@ def read_table(engine, name: str) -> pd.DataFrame:
     import sqlalchemy as sa
 
     spec = _spec(name)
-    cols = ", ".join(f'"{c.name}"' for c in spec.columns)
     with _connect(engine) as con:
         _check_table(con, name, spec)
-        df = pd.read_sql(sa.text(f'SELECT {cols} FROM "{name}" ORDER BY "{spec.id_column}"'), con, coerce_float=False)
+        df = pd.read_sql(sa.text(f'SELECT {_select_list(spec)} FROM "{name}" ORDER BY "{spec.id_column}"'), con, coerce_float=False)
     return coerce(name, df)
 
 
@@ -435,6 +491,29 @@ class IncrementalReader:
                                       "restore it, or delete it together with the parts folder to read the table again from the start")
         return state
 
+    @contextlib.contextmanager
+    def _only_reader(self):
+        """Hold an exclusive lock on ``<state file>.lock`` for a read; BatchError if another read holds it.
+
+        Two reads of one state at once each write parts from their own idea of the state, and overwrite each other's
+        parts of the same number: rows are lost and others written twice. The lock goes with the process (a killed
+        read leaves none behind).
+        """
+        lock = self.state_path.with_name(self.state_path.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o640)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BatchError(
+                    f"another incremental read of `{self.name}` with the state file {self.state_path} is running (it holds "
+                    f"{lock}): two reads at once lose rows and write others twice. Fix: let it finish (or stop it), then "
+                    "rerun; schedule the reads so that one ends before the next starts.") from None
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def _save(self, state: dict) -> None:
         tmp = self.state_path.with_suffix(".tmp")
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -486,6 +565,7 @@ class IncrementalReader:
         limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
         with _connect(self.engine) as con:
             _check_table(con, self.name, self.spec)
+            _check_watermark_type(con, self.name, self.spec)
             n, first = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} IS NULL')
             if not n:
                 late, future = _count_and_least(con, f'SELECT {key} AS k FROM "{self.name}" WHERE {wm} > :limit',
@@ -537,9 +617,8 @@ class IncrementalReader:
     def _fetch(self, state: dict) -> pd.DataFrame:
         """The next ``batch_rows`` rows after the key in ``state``, in ``(watermark, id)`` order, as the database returns them."""
         wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
-        cols = ", ".join(f'"{c.name}"' for c in self.spec.columns)
         where, params = self._after(state)
-        sql = _statement(f'SELECT {cols} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
+        sql = _statement(f'SELECT {_select_list(self.spec)} FROM "{self.name}" {where} ORDER BY {wm}, {key} LIMIT :n')
         with _connect(self.engine) as con:
             # NUMERIC(p, 0) ids as the exact Decimals the driver gives: read_sql's default makes them floats (2**53 + 1
             # read as 2**53, and written to the parts as "1.0")
@@ -573,7 +652,8 @@ class IncrementalReader:
         Raises
         ------
         SchemaError
-            If the table is missing, lacks a column, has rows without a
+            If the table is missing, lacks a column, holds its watermark in a
+            column that is not a time (TEXT in PostgreSQL), has rows without a
             watermark or an id, or with a watermark after the time of the read
             (a day's margin for local port time: 2203 for 2023 would move the
             watermark past every row still to come), repeats an id at the same watermark, holds ids
@@ -586,8 +666,15 @@ class IncrementalReader:
             If the state file is corrupt.
         DatabaseUnavailableError
             If the database cannot be reached.
+        BatchError
+            If another read of the same state file is running (it holds ``<state file>.lock``): two reads at
+            once would lose rows and write others twice.
         """
-        out = Path(out_dir)
+        with self._only_reader():
+            return self._read_into(Path(out_dir), on_part)
+
+    def _read_into(self, out: Path, on_part) -> int:
+        """:meth:`read_into` under the lock of :meth:`_only_reader`."""
         total = 0
         kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
