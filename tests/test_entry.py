@@ -262,7 +262,8 @@ def test_a_missing_or_early_permit_end_is_named_as_sent(fitted, log):
 
 
 _ODD = [None, np.nan, "", " ", "x", "T1\u200b", "AUS", "entry", 0, 1, -1, 2.5, 1e9, True, "2024-01-01", pd.Timestamp("1800-01-01"),
-        pd.Timestamp("2500-01-01"), pd.Timestamp("2019-06-01 10:00", tz="Asia/Jakarta"), "C1", "f", "passport", "tourism", "hotel"]
+        pd.Timestamp("2500-01-01"), pd.Timestamp("2019-06-01 10:00", tz="Asia/Jakarta"), "C1", "f", "passport", "tourism", "hotel",
+        "1.23457E+10"]
 
 
 def test_the_entry_check_s_fast_path_never_accepts_what_the_full_check_refuses(log, monkeypatch):

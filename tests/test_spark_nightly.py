@@ -334,7 +334,7 @@ def test_a_plainly_valid_log_is_checked_on_spark_alone_not_shipped_to_pandas(spa
 
 
 _ODD_TEXT = [None, "", " ", "x", "T1\u200b", "T1\n", "AUS\n", " AUS", "aus", "AUS", "entry", "exit", "EXIT", "C1", "f", "F",
-             "passport", "tourism", "hotel", "Batam\u00a0", "Ngurah Rai", "Bal\u00ed", "\u00c9TA"]
+             "passport", "tourism", "hotel", "Batam\u00a0", "Ngurah Rai", "Bal\u00ed", "\u00c9TA", "1.23457E+10"]
 _ODD_INT = [None, 0, 1, -1, 200, 201, 3660, 3661, 1800, 1900, 1903, 2030, 10**9]
 _ODD_BOOL = [None, True, False]
 
