@@ -1100,6 +1100,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q62", "the workload refuses port forecasts that are not daily", "riskmodel/core/operations.py",
            '    if len(steps) and steps.min() != np.timedelta64(1, "D"):\n', "    if False:\n",
            ("tests/test_operations.py", "-k", "not_days"), "a month's arrivals staffed as one day"),
+    Mutant("Q63", "the border desk's history fast path: ids in scientific notation", SC,
+           '    if "+" in joined and any(_SCIENTIFIC.fullmatch(v) for v in values):\n        return False\n', "",
+           ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "1.23457E+10 passes the fast path the full check refuses"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',
@@ -1258,6 +1261,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V29", "nightly check, Spark fast path: only the contract's Spark types", SN,
            "    if any(c.name in types and types[c.name] not in _PLAIN_TYPES[c.kind] for c in CROSSINGS):\n", "    if False:\n",
            ("tests/test_spark_nightly.py", "-k", "type_the_fast_path_does_not_take"), "a year of birth 1980.5 passes"),
+    Mutant("V30", "nightly check, Spark fast path: ids in scientific notation", SN,
+           '            rules.append(v.contains("+"))\n', "            pass\n",
+           ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"), "1.23457E+10 passes as a crossing id"),
     # ---------------------------------------------------------------- review 14, reading data in and what is kept about people
     Mutant("S22", "database: one incremental read of a state at a time", TB,
            "                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n", "                pass\n",

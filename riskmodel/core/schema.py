@@ -927,7 +927,8 @@ _BOOL_TYPES = frozenset({bool, np.bool_})
 
 
 def _plain_ids(values: list, nullable: bool) -> bool:
-    """Whether every id is text :func:`_id_kind` finds plain (missing ones too, when ``nullable``)."""
+    """Whether every id is text :func:`_id_kind` finds plain, none in scientific notation (missing ones too, when
+    ``nullable``)."""
     try:
         joined = "".join(values)  # refuses anything that is no text
     except TypeError:
@@ -935,6 +936,8 @@ def _plain_ids(values: list, nullable: bool) -> bool:
             return False
         values = [v for v in values if not _absent(v)]
         return _plain_ids(values, False)
+    if "+" in joined and any(_SCIENTIFIC.fullmatch(v) for v in values):
+        return False
     return joined.isprintable() and all(values) and list(map(str.strip, values)) == values
 
 

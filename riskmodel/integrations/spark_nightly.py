@@ -153,6 +153,8 @@ def _plain_row_rules(log) -> list:
         rules.append(v.isNull() if c.nullable == "no" else (v.isNull() & entry) if c.nullable == "exit" else F.lit(False))
         if c.kind in ("id", "text"):
             rules.append(~v.rlike(_PLAIN_ID if c.kind == "id" else _PLAIN_TEXT))
+        if c.kind == "id":  # a '+': maybe a spreadsheet's 1.23457E+10, which the id rule refuses
+            rules.append(v.contains("+"))
         elif c.kind == "enum":
             rules.append(~v.isin(*c.values))
     ts = F.col("timestamp")
