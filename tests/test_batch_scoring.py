@@ -73,6 +73,50 @@ def test_a_folder_output_is_marked_done_only_with_its_summary(fitted, stays_fold
     assert res.resumed_parts == res.parts
 
 
+def test_a_file_output_s_summary_always_describes_the_file_beside_it(fitted, stays_folder, tmp_path, monkeypatch):
+    """A file output has no `_SUCCESS`: its summary says it is complete. A second night's run that died while scoring
+    left last night's file and summary looking current; one that died merging its parts left its own summary (its
+    rows, its drift) beside last night's file. A run into a file removes the last summary when it starts and writes
+    its own once its file is in place: a summary beside a file is that file's."""
+    from riskmodel.integrations.batch import jobs
+    from riskmodel.integrations.batch import scoring as scoring_module
+
+    _, folder, rows = fitted
+    out = tmp_path / "scores.parquet"
+    score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, track=False)
+    half = tmp_path / "tonight.parquet"
+    rows.iloc[: len(rows) // 2].to_parquet(half, index=False)
+    real_merge = jobs._merge
+
+    def dies_merging(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jobs, "_merge", dies_merging)
+    with pytest.raises(OSError, match="No space left"):
+        score_file(half, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
+    assert len(pd.read_parquet(out)) == len(rows)  # last night's file, whole
+    assert not summary_path(out).exists()
+    monkeypatch.setattr(jobs, "_merge", real_merge)
+    score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
+    assert json.loads(summary_path(out).read_text())["rows_in"] == len(rows)
+    real_score, calls = scoring_module.score, []
+
+    def dies_in_chunk_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("killed")
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(scoring_module, "score", dies_in_chunk_2)
+    with pytest.raises(MemoryError):
+        score_file(half, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
+    assert len(pd.read_parquet(out)) == len(rows) and not summary_path(out).exists()
+    monkeypatch.setattr(scoring_module, "score", real_score)
+    res = score_file(half, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
+    assert len(pd.read_parquet(out)) == res.rows_in == len(rows) // 2
+    assert json.loads(summary_path(out).read_text())["rows_in"] == len(rows) // 2
+
+
 def test_summary_flags_a_shifted_feature(fitted, tmp_path):
     model, folder, rows = fitted
     rows.to_parquet(tmp_path / "same.parquet", index=False)
