@@ -1103,6 +1103,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("Q63", "the border desk's history fast path: ids in scientific notation", SC,
            '    if "+" in joined and any(_SCIENTIFIC.fullmatch(v) for v in values):\n        return False\n', "",
            ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "1.23457E+10 passes the fast path the full check refuses"),
+    Mutant("Q64", "a run into a file output removes the last run's summary when it starts", "riskmodel/integrations/batch/jobs.py",
+           "        hooks.start()\n", "        pass\n",
+           ("tests/test_batch_scoring.py", "-k", "always_describes"), "a run that died leaves last night's file and summary looking current"),
+    Mutant("Q65", "a file output's summary is written once the file is in place", "riskmodel/integrations/batch/jobs.py",
+           "        _merge(parts_dir, output, n_parts)\n",
+           "        result.extra.update(hooks.finish(result) if hooks.finish is not None else {})\n        _merge(parts_dir, output, n_parts)\n",
+           ("tests/test_batch_scoring.py", "-k", "always_describes"), "a run that died merging leaves its summary beside last night's file"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

@@ -228,15 +228,21 @@ class JobHooks:
     on_chunk : callable, optional
         ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
         now or resumed, e.g. to accumulate a summary.
+    start : callable, optional
+        ``start()`` called once the output is accepted (its checks passed), before the first chunk: e.g. to remove
+        the last run's summary of a file output, which would otherwise sit beside that file while this run goes on
+        or after it dies.
     finish : callable, optional
-        ``finish(result) -> dict`` called with the job's :class:`BatchResult` once every part is written and checked,
-        before the output is committed (a folder marked ``_SUCCESS``, a file output merged): what it writes (a run
-        summary) is there before the marker that says the output is complete. Its result is returned in
-        ``BatchResult.extra``; if it raises, the output is not committed.
+        ``finish(result) -> dict`` called with the job's :class:`BatchResult` once every part is written and checked.
+        A folder output: before it is marked ``_SUCCESS``, so what it writes (a run summary) is there before the
+        marker that says the folder is complete; if it raises, the folder is not marked. A file output (which has no
+        marker; its summary is the sign it is complete): once the file is in place, so what it writes never sits
+        beside another run's file. Its result is returned in ``BatchResult.extra``.
     """
 
     on_chunk: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
     finish: Callable[[BatchResult], dict[str, Any]] | None = None
+    start: Callable[[], None] | None = None
 
 
 def run_job(
@@ -302,6 +308,8 @@ def run_job(
     if parts_dir != output:
         _check_file_output(output, job_text, overwrite)
     _prepare_parts_dir(parts_dir, job_text, overwrite)
+    if hooks.start is not None:
+        hooks.start()
 
     total = count_rows(input)
     bar = _bar(progress, total, description)
@@ -345,15 +353,15 @@ def run_job(
     if parts_dir == output:
         _conform_parts(parts_dir, n_parts)
     result = BatchResult(output=output, rows_in=rows_in, rows_out=rows_out, parts=n_parts, resumed_parts=resumed)
-    # before the commit: a folder marked _SUCCESS holds what finish writes (the run summary)
-    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})
     if parts_dir != output:
         # the record first: a kill between the two leaves a record of this job beside the last one's file, which
         # this job's rerun replaces; never the last job's record beside this job's file
         _atomic_write_text(job_text, _job_record(output))
         _merge(parts_dir, output, n_parts)
         shutil.rmtree(parts_dir)
-    else:
+    # a folder: before its _SUCCESS, which says what finish writes (the run summary) is there; a file: once it is in place
+    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})
+    if parts_dir == output:
         _atomic_write_text("", parts_dir / _SUCCESS)
     return result
 

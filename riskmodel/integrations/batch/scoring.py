@@ -6,9 +6,11 @@ resumable after a kill, rows in = rows out; see :mod:`riskmodel.integrations.bat
 run writes ``<output>.summary.json`` (or ``_summary.json`` inside an output
 folder) with the score distribution, band counts and the PSI of every feature
 and of the score against the training reference stored with the model, judged
-by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow. The summary is
-written before the output is committed (a folder's ``_SUCCESS``, a file's merge): a folder
-marked done has its summary, and its ``seconds`` run to that point.
+by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow. A folder's summary is
+written before its ``_SUCCESS`` (a folder marked done has its summary, and its ``seconds`` run
+to that point); a file output, which has no marker, loses the last run's summary when a run
+into it starts and gets its own once the file is in place: a summary beside a file is that
+file's, and a file without one is the output of a run that did not finish (or of an older one).
 
 :func:`evaluate_scores` (from :mod:`riskmodel.core.monitoring.outcomes`, re-exported
 here) joins past scores with outcomes that have matured since and reports the
@@ -210,8 +212,11 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     spec = opts.job_spec(scorer)
     path = summary_path(output)
 
+    def drop_last_summary() -> None:  # a summary beside an output is that output's, never a run's still going or dead
+        path.unlink(missing_ok=True)
+
     def write_summary(result: BatchResult) -> dict[str, Any]:
-        # called before the output is committed: a folder marked _SUCCESS has its summary
+        # a folder: before its _SUCCESS (a folder marked done has its summary); a file: once the file is in place
         summary = tally.summary(scorer, result, time.perf_counter() - started)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -220,7 +225,7 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
 
     result = run_job(
         input, output, transform, spec=spec, chunk_rows=opts.chunk_rows, overwrite=opts.overwrite,
-        hooks=JobHooks(on_chunk=tally.on_chunk, finish=write_summary), progress=opts.progress,
+        hooks=JobHooks(on_chunk=tally.on_chunk, finish=write_summary, start=drop_last_summary), progress=opts.progress,
         description="rows scored" if callable(opts.progress) else "scoring",
     )
     record = audit.append(
