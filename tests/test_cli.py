@@ -69,3 +69,20 @@ def test_validate_accepts_a_valid_stays_csv_and_reads_ids_as_text(tmp_path, caps
     ids = tmp_path / "ids.csv"
     ids.write_text("traveller_id,crossing_id\n00123,1\n0123,2\n123,3\n", encoding="utf-8")
     assert list(read_table(ids)["traveller_id"]) == ["00123", "0123", "123"]
+
+
+def test_the_promotion_line_says_what_happened_to_the_alias(capsys):
+    """`riskmodel risk promote` printed "PROMOTED: version 2 (champion was 2)" when version 2 already held the alias
+    (nothing moved) and "(champion was None)" for a first model: the duty officer reading the nightly log could not tell a
+    promotion from a no-op."""
+    from riskmodel.apps.cli.command import report_decision
+    from riskmodel.integrations.tracking.registry import Decision
+
+    assert report_decision(Decision(True, ("version 2 is already champion",), "2", "2")) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "KEPT: version 2 is already the champion"
+    assert report_decision(Decision(True, ("no champion yet",), "1", None)) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "PROMOTED: version 1 (no champion before)"
+    assert report_decision(Decision(True, ("better",), "3", "2")) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "PROMOTED: version 3 (champion was 2)"
+    assert report_decision(Decision(False, ("worse",), "4", "3")) != 0
+    assert capsys.readouterr().out.splitlines()[0] == "REFUSED: version 4 (champion is still 3)"
