@@ -254,7 +254,13 @@ def write_atomically(df, path: Path) -> None:
 
 def report_decision(decision) -> int:
     """Print a promotion decision with its reasons; exit code 1 when refused."""
-    print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (champion was {decision.champion})")
+    if decision.passed and decision.candidate == decision.champion:
+        print(f"KEPT: version {decision.candidate} is already the champion")
+    elif decision.champion is None:
+        print(("PROMOTED" if decision.passed else "REFUSED") + f": version {decision.candidate} (no champion before)")
+    else:
+        print(f"PROMOTED: version {decision.candidate} (champion was {decision.champion})" if decision.passed
+              else f"REFUSED: version {decision.candidate} (champion is still {decision.champion})")
     for reason in decision.reasons:
         print(f"- {reason}")
     return EXIT_OK if decision.passed else EXIT_DATA
