@@ -184,6 +184,14 @@ def test_spark_example_runs(fitted, stays, tmp_path):
     assert "scored 3,000 stays" in run.stdout
     assert "theta+bottom_up" in run.stdout or "snaive+bottom_up" in run.stdout  # the default reconciliation
     assert len(pd.read_parquet(tmp_path / "scores")) == 3_000
+    # the example deleted an existing --out without a word (it always passed overwrite=True), and a --model without
+    # --stays (or the other way round) was dropped for the demo model and stays
+    again = subprocess.run(run.args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode != 0 and "--overwrite" in again.stderr
+    assert len(pd.read_parquet(tmp_path / "scores")) == 3_000
+    alone = subprocess.run([sys.executable, str(script), "--model", str(folder)], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert alone.returncode == 2 and "--model and --stays go together" in alone.stderr
 
 
 # ----------------------------------------------------------------------------- forecasting
