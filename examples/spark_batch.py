@@ -50,8 +50,11 @@ def main() -> None:
     parser.add_argument("--model", help="models:/overstay-risk@champion, a run URI or a model folder (default: train a demo model)")
     parser.add_argument("--stays", help="Parquet file or folder of stays with features (default: demo stays)")
     parser.add_argument("--out", help="output folder for the scores (default: a temporary folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run's scores at --out")
     parser.add_argument("--horizon", type=int, default=6, help="forecast horizon in months (default: %(default)s)")
     args = parser.parse_args()
+    if bool(args.model) != bool(args.stays):
+        parser.error("--model and --stays go together (without both, a demo model scores demo stays)")
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -66,7 +69,7 @@ def main() -> None:
             tmp = Path(tmp)
             model, stays = (args.model, args.stays) if args.model and args.stays else _demo_inputs(tmp)
             out = args.out or str(tmp / "scores")
-            done = score_parquet(stays, out, model=model, spark=spark, overwrite=True)
+            done = score_parquet(stays, out, model=model, spark=spark, overwrite=args.overwrite or not args.out)
             print(f"scored {done.rows_out:,} stays into {done.output}: {done.extra['band_counts']}")
             print(spark.read.parquet(out).orderBy("probability", ascending=False).limit(5).toPandas().to_string(index=False))
 
@@ -81,4 +84,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from riskmodel.core.exceptions import BatchError
+
+    try:
+        main()
+    except BatchError as exc:  # e.g. --out holds an earlier run: the message names --overwrite
+        sys.exit(f"error: {exc}")
