@@ -445,6 +445,18 @@ def test_a_passthrough_column_named_as_an_output_column_is_refused_not_copied_ov
 
 
 @pytest.mark.parametrize("n", [3, 100])
+def test_passthrough_given_as_one_string_is_refused_not_split_into_letters(fitted, n):
+    """passthrough="nationality" was read letter by letter: eleven problems, columns `n`, `a`, `t`, ..., none of them
+    named by the caller, with a fix ("drop it from `passthrough`") nobody could follow."""
+    model, _, rows = fitted
+    with pytest.raises(ValueError, match=re.escape("`passthrough` must be a list of column names; got the string "
+                                                   "'nationality'. Fix: passthrough=['nationality']")):
+        score(rows.head(n), model=model, passthrough="nationality", audit_log=False)
+    out = score(rows.head(n), model=model, passthrough=["nationality"], audit_log=False)
+    assert list(out["nationality"]) == list(rows.head(n)["nationality"])
+
+
+@pytest.mark.parametrize("n", [3, 100])
 def test_a_complex_number_column_is_refused_on_both_paths(fitted, n):
     """A complex column (a unit conversion gone wrong upstream) was refused up to 64 rows and scored beyond,
     the imaginary part dropped with only numpy's ComplexWarning: 5+3j read as 5."""
