@@ -308,3 +308,13 @@ def test_spark_commands_without_the_spark_extra_name_it_exit_2(tmp_path, fitted,
         code, err = _run([*argv, "--model", str(folder), "--quiet"], capsys)
         assert code == EXIT_USAGE, err
         assert "the `spark` extra" in err and 'pip install "riskmodel[spark]"' in err, err
+
+
+def test_forecast_without_model_or_history_names_both_options(tmp_path, capsys):
+    """It printed "forecasting 3 periods with a default Forecaster fitted on --history" (there was none), then the
+    library's words, "pass `model` ... or `history` ...": no option of this command."""
+    code, err = _run(["forecast", "--horizon", "3", "--out", str(tmp_path / "fc.csv")], capsys)
+    assert code == EXIT_USAGE
+    assert "fitted on --history" not in err
+    assert "pass --model (a logged forecaster's URI or folder) or --history (a unique_id/ds/y file to fit on)" in err
+    assert not (tmp_path / "fc.csv").exists()
