@@ -455,9 +455,11 @@ def test_an_empty_list_of_records_is_an_empty_answer_like_an_empty_frame(fitted)
                                      "model_name", "model_version", "error", "warning"]
         out = score(batch, model=model, passthrough=["nationality"], errors="flag", audit_log=False)
         assert len(out) == 0 and list(out.columns)[-1] == "nationality"
-    # a record that does lack a feature is still refused by name
+    # a record that does lack a feature is still refused by name, and so is a record with no field at all
     with pytest.raises(SchemaError, match="column `visa_type`"):
         score([rows.drop(columns=["visa_type"]).iloc[0].to_dict()], model=model, audit_log=False)
+    with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
+        score([{}], model=model, audit_log=False)
 
 
 @pytest.mark.parametrize("n", [3, 100])

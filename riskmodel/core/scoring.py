@@ -250,7 +250,10 @@ def score(
     n = len(index)
     problems.n = n
     notes = Problems(n)
-    absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
+    # a list of no records has no columns to lack (an empty frame still has its own): nothing to refuse, no row to score
+    no_records = frame is None and len(index) == 0
+    if not no_records:
+        absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
     if values is not None:
         enc = encode_small(scorer, columns, values, problems, notes)
         pos = {c: j for j, c in enumerate(columns)}
@@ -268,7 +271,8 @@ def score(
 
     flag_missing_read_as_zero(scorer, enc, problems, notes)
     flag_broken_invariants(scorer, enc, problems)
-    check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
+    check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
+                      output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = _row_names(given_ids, n, id_column, problems)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
