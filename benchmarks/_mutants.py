@@ -1238,6 +1238,27 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V23", "nightly: progress after each bucket", "riskmodel/integrations/spark_nightly.py",
            '                report("nightly buckets", len(commits), parts)\n', "                pass\n",
            ("tests/test_spark_nightly.py", "-k", "reports_its_buckets"), "a national run says nothing until it ends"),
+    # ---------------------------------------------------------------- review 14, the docs, the public API and the CLI (h14-docs)
+    Mutant("T17", "features CLI: an --as-of day after the log's last day", "riskmodel/apps/cli/features.py",
+           '        check_log_covers(crossings, args.as_of, argument="--as-of")\n', "        pass\n",
+           ("tests/test_cli_services.py", "-k", "as_of_day_after_the_log_ends"),
+           "everyone still in the country when the extract ended is labelled an overstayer"),
+    Mutant("T18", "CLI: a missing optional extra is usage, named", "riskmodel/apps/cli/exits.py",
+           "    if missing in _EXTRAS:\n", "    if False:\n",
+           ("tests/test_cli_errors.py", "-k", "without_the_spark_extra"), "score --engine spark without pyspark: a traceback, exit 1"),
+    Mutant("T19", "main job: a horizon past the event calendar before any step", "riskmodel/apps/pipelines/main_job.py",
+           '            check_calendar(last.normalize(), self.horizon, "D")\n', "            pass\n",
+           ("tests/test_main_job_settings.py", "-k", "past_the_event_calendar"), "run --horizon 100000 trains every model, then fails"),
+    Mutant("T20", "score: passthrough given as one string", SV,
+           "    if isinstance(passthrough, str | bytes):  # a string is a sequence of str", "    if False:  # a string is a sequence of str",
+           ("tests/test_scoring.py", "tests/test_batch_scoring.py", "-k", "one_string"),
+           "passthrough='nationality' reported as eleven missing one-letter columns"),
+    Mutant("T21", "forecast CLI: neither --model nor --history", "riskmodel/apps/cli/forecasting.py",
+           "    if args.model is None and args.history is None:\n", "    if False:\n",
+           ("tests/test_cli_errors.py", "-k", "without_model_or_history"), "a false 'fitted on --history' line and the library's argument names"),
+    Mutant("T22", "score: a list of no records is an empty answer", SV,
+           "    no_records = frame is None and len(index) == 0\n", "    no_records = False\n",
+           ("tests/test_scoring.py", "-k", "empty_list_of_records"), "an empty JSON batch refused as lacking all 29 feature columns"),
 )
 
 
