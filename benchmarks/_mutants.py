@@ -1259,6 +1259,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("T22", "score: a list of no records is an empty answer", SV,
            "    no_records = frame is None and len(index) == 0\n", "    no_records = False\n",
            ("tests/test_scoring.py", "-k", "empty_list_of_records"), "an empty JSON batch refused as lacking all 29 feature columns"),
+    Mutant("T23", "make_series: a span with no period", FS,
+           "    if not len(grid):  # else pandas' IndexError below\n", "    if False:  # else pandas' IndexError below\n",
+           ("tests/test_forecast_series.py", "-k", "span_with_no_period"), "end before start: pandas' IndexError 'index 0 is out of bounds'"),
+    Mutant("T24", "make_series: no entry and no span", FS,
+           "    if pd.isna(lo) or pd.isna(hi):\n", "    if False:\n",
+           ("tests/test_forecast_series.py", "-k", "span_with_no_period"), "a log of exits only: pandas' 'Neither `start` nor `end` can be NaT'"),
 )
 
 
