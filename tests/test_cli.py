@@ -69,3 +69,24 @@ def test_validate_accepts_a_valid_stays_csv_and_reads_ids_as_text(tmp_path, caps
     ids = tmp_path / "ids.csv"
     ids.write_text("traveller_id,crossing_id\n00123,1\n0123,2\n123,3\n", encoding="utf-8")
     assert list(read_table(ids)["traveller_id"]) == ["00123", "0123", "123"]
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """`monitor --seed`, `monitor --quiet` and `synth-sources --seed` were listed in --help and docs/CLI.md with no
+    word: a newcomer could not tell what `monitor --seed` seeds, nor its default."""
+    import argparse
+
+    from riskmodel.apps.cli import build_parser
+
+    bare = []
+
+    def walk(p: argparse.ArgumentParser, prefix: str) -> None:
+        for action in p._actions:  # argparse offers no public walk over subcommands
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{prefix} {name}")
+            elif action.option_strings and not action.help:
+                bare.append(f"{prefix} {action.option_strings[-1]}")
+
+    walk(build_parser(), "riskmodel")
+    assert not bare, f"options without help text: {bare}"
