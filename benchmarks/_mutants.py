@@ -1265,6 +1265,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("T24", "make_series: no entry and no span", FS,
            "    if pd.isna(lo) or pd.isna(hi):\n", "    if False:\n",
            ("tests/test_forecast_series.py", "-k", "span_with_no_period"), "a log of exits only: pandas' 'Neither `start` nor `end` can be NaT'"),
+    Mutant("T25", "CLI: every option says what it does", MO,
+           ', help="random seed of the fitted monitoring model (default: %(default)s)")', ")",
+           ("tests/test_cli.py", "-k", "says_what_it_does"), "monitor --seed listed in --help with no word"),
 )
 
 
