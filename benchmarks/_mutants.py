@@ -1268,6 +1268,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("T25", "CLI: every option says what it does", MO,
            ', help="random seed of the fitted monitoring model (default: %(default)s)")', ")",
            ("tests/test_cli.py", "-k", "says_what_it_does"), "monitor --seed listed in --help with no word"),
+    Mutant("T26", "load by URI: no sqlite store where it is looked up", "riskmodel/integrations/tracking/loading.py",
+           "        registry.check_store_exists()  # before MLflow creates an empty store", "        pass  # before MLflow creates an empty store",
+           ("tests/test_api.py", "-k", "no_store"), "a service in the wrong folder creates an empty mlflow.db and reads 'not found'"),
 )
 
 
