@@ -157,3 +157,20 @@ def test_a_champion_deleted_from_the_registry_is_not_served_on(tmp_path, monkeyp
     clock[0] += 11
     with pytest.raises(ModelLoadError, match="alias champion not found"):
         forecast(3, model=uri)
+
+
+@pytest.mark.parametrize("uri", ["models:/overstay-risk@champion", "models:/overstay-risk/1", "runs:/0123abcd/model"])
+def test_a_look_up_where_there_is_no_store_says_so_and_creates_none(tmp_path, monkeypatch, uri):
+    """A service started in the wrong folder asked for the champion: MLflow created an empty `mlflow.db` there and the
+    answer was "Registered Model with name=overstay-risk not found", naming neither the store nor the folder."""
+    from riskmodel.core.exceptions import ModelNotFoundError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(ModelNotFoundError, match=r"no MLflow store: `sqlite:///mlflow\.db` is .*mlflow\.db, which does not exist"):
+        load(uri, refresh=True)
+    assert not (tmp_path / "mlflow.db").exists()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere' / 'mlflow.db'}")
+    with pytest.raises(ModelNotFoundError, match="MLFLOW_TRACKING_URI"):
+        load(uri, refresh=True)
+    assert list(tmp_path.iterdir()) == []

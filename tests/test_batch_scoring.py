@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -298,3 +299,13 @@ def test_a_passthrough_column_typed_differently_by_chunk_keeps_every_value(fitte
     assert res.rows_out == 10 and list(got["stay_id"]) == list(batch["stay_id"])
     want = pd.read_csv(tmp_path / "in.csv", dtype={"desk": str})["desk"]  # the file read whole, as text
     assert [None if pd.isna(v) else str(v) for v in got["desk"]] == [None if pd.isna(v) else v for v in want]
+
+
+def test_score_file_refuses_passthrough_given_as_one_string_before_any_output(fitted, stays_folder, tmp_path):
+    """One column name as a string was split into letters in the first chunk, after the output folder was made."""
+    from riskmodel.core.exceptions import BatchError
+
+    model, _, _ = fitted
+    with pytest.raises(BatchError, match=re.escape("`passthrough` must be a list of column names; got the string 'nationality'")):
+        score_file(stays_folder, tmp_path / "scores", model=model, passthrough="nationality", progress=False)
+    assert not any(tmp_path.iterdir())

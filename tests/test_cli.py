@@ -86,3 +86,24 @@ def test_the_promotion_line_says_what_happened_to_the_alias(capsys):
     assert capsys.readouterr().out.splitlines()[0] == "PROMOTED: version 3 (champion was 2)"
     assert report_decision(Decision(False, ("worse",), "4", "3")) != 0
     assert capsys.readouterr().out.splitlines()[0] == "REFUSED: version 4 (champion is still 3)"
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """`monitor --seed`, `monitor --quiet` and `synth-sources --seed` were listed in --help and docs/CLI.md with no
+    word: a newcomer could not tell what `monitor --seed` seeds, nor its default."""
+    import argparse
+
+    from riskmodel.apps.cli import build_parser
+
+    bare = []
+
+    def walk(p: argparse.ArgumentParser, prefix: str) -> None:
+        for action in p._actions:  # argparse offers no public walk over subcommands
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{prefix} {name}")
+            elif action.option_strings and not action.help:
+                bare.append(f"{prefix} {action.option_strings[-1]}")
+
+    walk(build_parser(), "riskmodel")
+    assert not bare, f"options without help text: {bare}"

@@ -294,3 +294,27 @@ def test_a_period_that_ends_before_it_starts_is_usage_exit_2(tmp_path, capsys):
     code, err = _run(["synth", "--out", str(tmp_path / "s"), "--start", "2020-01-01", "--end", "2019-01-01"], capsys)
     assert code == EXIT_USAGE and "--end 2019-01-01 is not after --start 2020-01-01" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_spark_commands_without_the_spark_extra_name_it_exit_2(tmp_path, fitted, crossings_file, capsys, monkeypatch):
+    """Without pyspark, `score --engine spark` and `nightly` ended in a traceback (ModuleNotFoundError), exit 1:
+    "the data has problems" to a scheduler. A missing optional extra is how the command was called: exit 2, named."""
+    for name in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")] + ["pyspark", "pyspark.sql"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as on a machine without the extra (imports of it fail)
+    _, folder, test = fitted
+    test.head(5).to_parquet(tmp_path / "stays.parquet")
+    for argv in (["score", str(tmp_path / "stays.parquet"), str(tmp_path / "out"), "--engine", "spark"],
+                 ["nightly", str(crossings_file), str(tmp_path / "nightly"), "--no-track"]):
+        code, err = _run([*argv, "--model", str(folder), "--quiet"], capsys)
+        assert code == EXIT_USAGE, err
+        assert "the `spark` extra" in err and 'pip install "riskmodel[spark]"' in err, err
+
+
+def test_forecast_without_model_or_history_names_both_options(tmp_path, capsys):
+    """It printed "forecasting 3 periods with a default Forecaster fitted on --history" (there was none), then the
+    library's words, "pass `model` ... or `history` ...": no option of this command."""
+    code, err = _run(["forecast", "--horizon", "3", "--out", str(tmp_path / "fc.csv")], capsys)
+    assert code == EXIT_USAGE
+    assert "fitted on --history" not in err
+    assert "pass --model (a logged forecaster's URI or folder) or --history (a unique_id/ds/y file to fit on)" in err
+    assert not (tmp_path / "fc.csv").exists()

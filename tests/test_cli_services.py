@@ -56,6 +56,23 @@ def test_features_command_refuses_a_bad_log_and_output(crossings, tmp_path, caps
     assert "must be a .parquet or .csv file" in capsys.readouterr().err
 
 
+def test_features_refuses_an_as_of_day_after_the_log_ends(crossings, tmp_path, capsys):
+    """A log says nothing about exits after its last day: read "as of" a later day, everyone still in the country
+    when it ended would be labelled an overstayer (README: "never a guess"). Refused as `monitor` refuses it."""
+    src = tmp_path / "crossings.parquet"
+    crossings.to_parquet(src, index=False)
+    last = crossings["timestamp"].max()
+    assert last.normalize() == pd.Timestamp("2019-06-30")  # the fixture's log ends on its last day
+    out = tmp_path / "features.parquet"
+    assert main(["features", str(src), str(out), "--as-of", "2019-07-01", "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "`--as-of` (2019-07-01) is after the last day of the crossings log (2019-06-30)" in err
+    assert not out.exists()
+    # the log's last day itself, to its end, is read as known: the day is on file
+    assert main(["features", str(src), str(out), "--as-of", "2019-06-30 23:59", "--quiet"]) == EXIT_OK
+    pd.testing.assert_frame_equal(pd.read_parquet(out), build_features(crossings, as_of="2019-06-30 23:59"), check_exact=True)
+
+
 def test_score_refuses_stays_without_features_and_names_the_command(fitted, crossings, tmp_path, capsys):
     _, folder, _ = fitted
     raw = tmp_path / "stays.parquet"

@@ -53,6 +53,18 @@ def test_monthly_counts_by_level(crossings):
     assert df.groupby("unique_id").size().eq(3).all()  # every series spans Jan..Mar
 
 
+def test_a_span_with_no_period_or_a_log_with_no_entry_is_refused_by_name(crossings):
+    """An `end` before the log's first entry or a `start` after `end` crashed with pandas' IndexError ("index 0 is out
+    of bounds"); a log of exits only with pandas' "Neither `start` nor `end` can be NaT"."""
+    kw = dict(freq="M", levels=["total"])
+    with pytest.raises(ValueError, match=r"`end` \(2023-12-31\) is before `start` \(2024-01-03\): no month lies between them"):
+        make_series(crossings, end="2023-12-31", **kw)  # the first entry is on 3 January 2024
+    with pytest.raises(ValueError, match=r"`end` \(2024-01-01\) is before `start` \(2024-03-01\)"):
+        make_series(crossings, start="2024-03-01", end="2024-01-01", **kw)
+    with pytest.raises(ValueError, match=r"no entry to count and no span: pass a log with entry rows, or `start` and `end`"):
+        make_series(crossings[crossings["direction"] == "exit"], **kw)
+
+
 def test_daily_and_weekly_periods(crossings):
     d = make_series(crossings, freq="D", levels=["total"]).df
     assert _value(d, "total", "2024-01-03") == 2  # 10:00 and 23:59 are the same day

@@ -38,3 +38,13 @@ def test_a_forecaster_config_that_is_not_daily_is_refused_before_any_work(which)
     assert "freq: M" in monthly.read_text()
     with pytest.raises(ConfigError, match=rf"`{which}` .*forecast.yaml.* `series.freq` is 'M'.*daily \(`freq: D`\)"):
         MainJobSettings(**{which: monthly}).check()  # what run_main_job calls before any step
+
+
+def test_a_horizon_past_the_event_calendar_is_refused_before_any_work():
+    """check() promises a bad horizon is refused "now, not after the steps before the one that reads it"; one past the
+    calendar's end (2050-12-31) passed it, and `riskmodel run --horizon 100000` trained every model before failing."""
+    MainJobSettings(end="2050-12-01", horizon=30).check()  # 30 days after 1 December 2050 is 31 December, the last
+    with pytest.raises(ConfigError, match=r"31 days after the last period 2050-12-01 reaches past the event calendar's end 2050-12-31"):
+        MainJobSettings(end="2050-12-01", horizon=31).check()
+    with pytest.raises(ConfigError, match=r"reaches past the event calendar's end"):
+        MainJobSettings(horizon=100_000).check()

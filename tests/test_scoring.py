@@ -444,6 +444,36 @@ def test_a_passthrough_column_named_as_an_output_column_is_refused_not_copied_ov
     assert list(out["stay_id"]) == list(batch["stay_id"])
 
 
+def test_an_empty_list_of_records_is_an_empty_answer_like_an_empty_frame(fitted):
+    """A service's empty JSON batch `[]` raised a SchemaError listing every feature column as missing ("Fix: add
+    `visa_type`"): a list of no records has no columns to lack. An empty frame already gave an empty answer."""
+    model, _, rows = fitted
+    for batch in ([], ()):
+        out = score(batch, model=model, audit_log=False)
+        assert len(out) == 0
+        assert list(out.columns) == ["stay_id", "probability", "risk_band", "reason_1", "reason_2", "reason_3",
+                                     "model_name", "model_version", "error", "warning"]
+        out = score(batch, model=model, passthrough=["nationality"], errors="flag", audit_log=False)
+        assert len(out) == 0 and list(out.columns)[-1] == "nationality"
+    # a record that does lack a feature is still refused by name, and so is a record with no field at all
+    with pytest.raises(SchemaError, match="column `visa_type`"):
+        score([rows.drop(columns=["visa_type"]).iloc[0].to_dict()], model=model, audit_log=False)
+    with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
+        score([{}], model=model, audit_log=False)
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_passthrough_given_as_one_string_is_refused_not_split_into_letters(fitted, n):
+    """passthrough="nationality" was read letter by letter: eleven problems, columns `n`, `a`, `t`, ..., none of them
+    named by the caller, with a fix ("drop it from `passthrough`") nobody could follow."""
+    model, _, rows = fitted
+    with pytest.raises(ValueError, match=re.escape("`passthrough` must be a list of column names; got the string "
+                                                   "'nationality'. Fix: passthrough=['nationality']")):
+        score(rows.head(n), model=model, passthrough="nationality", audit_log=False)
+    out = score(rows.head(n), model=model, passthrough=["nationality"], audit_log=False)
+    assert list(out["nationality"]) == list(rows.head(n)["nationality"])
+
+
 @pytest.mark.parametrize("n", [3, 100])
 def test_a_complex_number_column_is_refused_on_both_paths(fitted, n):
     """A complex column (a unit conversion gone wrong upstream) was refused up to 64 rows and scored beyond,

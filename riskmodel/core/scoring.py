@@ -187,7 +187,8 @@ def score(
         in ``error``.
     passthrough : sequence of str, default=()
         Input columns copied to the output after the fixed columns; none may be named as an output
-        column other than ``id_column`` (it would replace the score).
+        column other than ``id_column`` (it would replace the score). A list: one name given as a
+        string is refused (it would be read letter by letter).
     id_column : str, default="stay_id"
         Record id column, copied first (row positions are used when it is absent).
     purpose : str, optional
@@ -226,7 +227,7 @@ def score(
         ``history``) when the entry record or the history lacks a field or either breaks the
         crossings log's contract (see :func:`~riskmodel.core.entry.features_at_entry`).
     ValueError
-        For a bad argument (``errors``, ``reasons``, ``reasons_min_band``).
+        For a bad argument (``errors``, ``reasons``, ``reasons_min_band``, a string as ``passthrough``).
     ModelLoadError, ArtifactIntegrityError
         If ``model`` cannot be loaded or fails its integrity check.
 
@@ -238,7 +239,7 @@ def score(
     ['stay_id', 'probability', 'risk_band']
     >>> score(entry_record, history=earlier_crossings, model=...)  # doctest: +SKIP
     """
-    check_score_args(errors, reasons, reasons_min_band)
+    check_score_args(errors, reasons, reasons_min_band, passthrough)
     if history is not None:
         stays = features_at_entry(stays, history)
     scorer = as_scorer(model)
@@ -249,7 +250,10 @@ def score(
     n = len(index)
     problems.n = n
     notes = Problems(n)
-    absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
+    # a list of no records has no columns to lack (an empty frame still has its own): nothing to refuse, no row to score
+    no_records = frame is None and len(index) == 0
+    if not no_records:
+        absent_features(scorer.model.features, columns if columns is not None else list(frame.columns), problems)
     if values is not None:
         enc = encode_small(scorer, columns, values, problems, notes)
         pos = {c: j for j, c in enumerate(columns)}
@@ -267,7 +271,8 @@ def score(
 
     flag_missing_read_as_zero(scorer, enc, problems, notes)
     flag_broken_invariants(scorer, enc, problems)
-    check_passthrough(passthrough, [c for c in passthrough if column(c) is None], output_columns(id_column, reasons), id_column)
+    check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
+                      output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
     ids = _row_names(given_ids, n, id_column, problems)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
@@ -368,8 +373,11 @@ def _band_text(codes: np.ndarray, names: list[str]) -> Any:
     return pd.array(pa.array([*names, None], pa.large_string()).take(pa.array(np.where(codes < 0, len(names), codes))), dtype=_TEXT)
 
 
-def check_score_args(errors: str, reasons, reasons_min_band: str | None) -> None:
+def check_score_args(errors: str, reasons, reasons_min_band: str | None, passthrough=()) -> None:
     """Validate the options shared by :func:`score` and the Spark adapter; raise ValueError naming the argument."""
+    if isinstance(passthrough, str | bytes):  # a string is a sequence of str: each letter would be read as a column
+        raise ValueError(f"`passthrough` must be a list of column names; got the string {passthrough!r}. "
+                         f"Fix: passthrough=[{passthrough!r}]")
     if errors not in ("raise", "flag"):
         raise ValueError(f"`errors` must be 'raise' or 'flag'; got {errors!r}.")
     if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:

@@ -293,7 +293,7 @@ def scoring_plan(stays, *, model, reasons: int = 3, reasons_min_band: str | None
     """
     from pyspark.sql import types as T
 
-    check_score_args(errors, reasons, reasons_min_band)
+    check_score_args(errors, reasons, reasons_min_band, passthrough)
     passthrough = list(dict.fromkeys(passthrough))  # one column each, as score() copies them
     fields = {f.name: f for f in stays.schema.fields}
     missing = [c for c in (id_column, *passthrough) if c not in fields]

@@ -32,12 +32,16 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  done
   1  the data has problems (validation found some, or a bad row under --errors raise) or a gate refused
-  2  bad usage: an argument, option, config file or environment variable was refused
+  2  bad usage: an argument, option, config file or environment variable was refused, or an extra
+     the command needs (spark, db) is not installed
   3  cannot read an input: a missing, unreadable, corrupt, truncated or empty file, or a model that
      cannot be loaded
   4  the environment failed: disk full, permission denied, read-only file system; rerun once fixed
      (finished parts of a batch job are reused)
 """
+
+# optional extras (pyproject.toml): a command that needs one on a machine without it was called wrongly, not given bad data
+_EXTRAS = {"pyspark": "spark", "sqlalchemy": "db", "psycopg": "db"}
 
 # errnos that say the machine, not the data or the command line, is at fault
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE, errno.ENOMEM}
@@ -105,6 +109,13 @@ def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str]
         return EXIT_INPUT, str(exc)
     if isinstance(exc, SchemaError | GateRefusedError):
         return EXIT_DATA, str(exc)
+    missing = (getattr(exc, "name", None) or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if missing in _EXTRAS:
+        extra = _EXTRAS[missing]
+        return EXIT_USAGE, (f"this needs the `{extra}` extra, which is not installed here (no module `{missing}`). "
+                            f'Fix: pip install "riskmodel[{extra}]" into this environment'
+                            + (" (Java 17+); without Spark, `riskmodel features` then `riskmodel score` run locally" if extra == "spark" else "")
+                            + ".")
     if isinstance(exc, DatabaseUnavailableError):
         return EXIT_ENVIRONMENT, str(exc)
     if isinstance(exc, RiskModelError):

@@ -43,6 +43,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     crossings = read_crossings(args.crossings)
     progress(f"read {len(crossings):,} crossings from {args.crossings}")
+    if args.as_of is not None:
+        from riskmodel.core.sources.monitor import check_log_covers
+
+        # exits after the log's last day are not on file: a later day would label everyone still in then an overstayer
+        check_log_covers(crossings, args.as_of, argument="--as-of")
     # the contract is checked first: a bad log is exit 1 with every problem named, never a half-built table
     table = build_features(crossings, as_of=args.as_of, validate=True)
     progress(f"built features of {len(table):,} stays as of {args.as_of or 'the last crossing'}")
@@ -64,7 +69,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("crossings", help="crossings log: Parquet file or folder, or CSV (riskmodel.core.schema.CROSSINGS)")
     p.add_argument("output", type=_table_path, help="feature table to write (.parquet or .csv)")
     p.add_argument("--as-of", default=None, type=local_time,
-                   help="use only crossings up to this local date/time, labels as known then (default: the last crossing)")
+                   help="use only crossings up to this local date/time, labels as known then (default: the last crossing); "
+                   "a day after the log's last day is refused")
     p.add_argument("--in-country", action="store_true",
                    help="keep only stays with no exit by --as-of (what a nightly job scores)")
     add_quiet(p)

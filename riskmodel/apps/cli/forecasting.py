@@ -42,6 +42,9 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     path = Path(args.out)
     if path.suffix not in (".csv", ".parquet"):
         raise ConfigError(f"`--out` must end in .csv or .parquet; got `{path}`.")
+    if args.model is None and args.history is None:
+        raise ConfigError("pass --model (a logged forecaster's URI or folder) or --history (a unique_id/ds/y file to fit on); "
+                          "got neither.")
     history = read_series(args.history, ids_as_text=False) if args.history else None
     with Progress(args.quiet) as progress:
         progress(f"forecasting {args.horizon} periods with {args.model or 'a default Forecaster fitted on --history'}")
@@ -115,7 +118,8 @@ def register(groups: CommandGroups) -> None:
     p = groups.top.add_parser("forecast", help="forecast arrivals with a logged forecaster (or fit one on a history file)")
     p.add_argument("--horizon", type=int_at_least(1), required=True, help="periods ahead (days, weeks or months, as the series)")
     p.add_argument("--model", help="models:/arrival-forecast@champion, a run URI or a local model folder")
-    p.add_argument("--history", help="long unique_id/ds/y file (CSV or Parquet): refit the model's settings on it")
+    p.add_argument("--history", help="long unique_id/ds/y file (CSV or Parquet): refit the model's settings on it "
+                   "(without --model: fit a default forecaster on it); one of the two is needed")
     p.add_argument("--level", type=levels, default="80,95", help="interval levels in percent (default: %(default)s)")
     p.add_argument("--out", required=True, help="output .parquet or .csv")
     add_quiet(p)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.apps.cli.command import CommandGroups, int_at_least, local_time
+from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.core.artifacts import MANIFEST, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ConfigError
@@ -521,12 +521,12 @@ def register(groups: CommandGroups) -> None:
                    help="at-risk rows printed per office (default 5; at_risk.csv has all; every overstay is printed)")
     p.add_argument("--out", default="riskmodel-output/monitor",
                    help=f"folder for overstays.csv, at_risk.csv, no_permit_end.csv and {FAIRNESS_FILE}")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the fitted monitoring model (default: %(default)s)")
+    add_quiet(p)
     p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))
 
     p = groups.top.add_parser("synth-sources", help="add synthetic presence reports, permit applications and enforcement to a `synth` folder")
     p.add_argument("--data", required=True, help="a folder written by `riskmodel synth`")
     p.add_argument("--out", help="where to write (default: --data; crossings.parquet gets renewed document numbers)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generated records (default: %(default)s)")
     p.set_defaults(func=_cmd_synth_sources, inputs=("data",))

@@ -135,11 +135,19 @@ class MainJobSettings:
         """Raise ConfigError for a bad horizon or config file now, not after the steps before the one that reads it."""
         from riskmodel.core.forecasting import Forecaster
         from riskmodel.core.forecasting.config import ForecastConfig
+        from riskmodel.core.forecasting.forecaster import check_calendar
         from riskmodel.core.operations import OperationsConfig
         from riskmodel.core.risk import RiskConfig
 
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
             raise ConfigError(f"`horizon` must be an int >= 1 (days of arrival forecasts); got {self.horizon!r}.")
+        try:
+            last = pd.Timestamp(self.end)
+        except (TypeError, ValueError):
+            last = None  # a bad `end` is the generator's to refuse, naming it
+        if last is not None and not pd.isna(last):
+            # the forecasts start after the data's last day: a horizon past the calendar would fail at step 6, after training
+            check_calendar(last.normalize(), self.horizon, "D")
         load_config(self.risk_config, RiskConfig)
         for key, path in (("forecast_config", self.forecast_config), ("nationality_forecast_config", self.nationality_forecast_config)):
             fcfg = load_config(path, ForecastConfig)

@@ -174,7 +174,8 @@ def aggregate(
     Raises
     ------
     ValueError
-        If ``freq`` is unknown or ``spec`` is not a hierarchy.
+        If ``freq`` is unknown or ``spec`` is not a hierarchy, if ``end`` is before ``start`` (no period
+        between them), or there is no row and no ``start``/``end``.
     SchemaError
         If a key or time column is missing.
     """
@@ -194,7 +195,14 @@ def aggregate(
     work["y"] = df[value_col].to_numpy(dtype=float) if value_col else 1.0
     lo = pd.Timestamp(start) if start is not None else work["ds"].min()
     hi = pd.Timestamp(end) if end is not None else work["ds"].max()
+    if pd.isna(lo) or pd.isna(hi):
+        raise ValueError("no entry to count and no span: pass a log with entry rows, or `start` and `end`.")
     grid = pd.date_range(_period_start(pd.Series([lo]), freq).iloc[0], _period_start(pd.Series([hi]), freq).iloc[0], freq=FREQS[freq])
+    if not len(grid):  # else pandas' IndexError below
+        times = pd.to_datetime(df[time_col])
+        first, last = (pd.Timestamp(start) if start is not None else times.min()), (pd.Timestamp(end) if end is not None else times.max())
+        raise ValueError(f"`end` ({last.date()}) is before `start` ({first.date()}): no {dict(M='month', W='week', D='day')[freq]} lies "
+                         "between them. Fix: give an `end` on or after `start` (by default the log's first entry and last whole period).")
     work = work[(work["ds"] >= grid[0]) & (work["ds"] <= grid[-1])]
     if group_cols:
         bottom = work.groupby(group_cols + ["ds"], sort=False)["y"].sum().reset_index()
@@ -280,7 +288,8 @@ def make_series(
     Raises
     ------
     ValueError
-        If a level or ``freq`` is unknown, or the levels do not form one hierarchy.
+        If a level or ``freq`` is unknown, or the levels do not form one hierarchy; if ``end`` is before
+        ``start`` (no period between them), or the log holds no entry and no ``start``/``end`` is given.
     SchemaError
         If a needed column is missing or a port or nationality has no metadata.
 

@@ -196,7 +196,7 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     """
     opts = ScoreFileOptions.from_keywords(options)
     try:  # before any output exists: a bad option is the caller's error, not a chunk's
-        check_score_args(opts.errors, opts.reasons, opts.reasons_min_band)
+        check_score_args(opts.errors, opts.reasons, opts.reasons_min_band, opts.passthrough)
     except ValueError as exc:
         raise BatchError(str(exc)) from None
     started = time.perf_counter()

@@ -147,6 +147,7 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
     """
     text = str(uri)
     if text.startswith(("models:", "runs:")):
+        registry.check_store_exists()  # before MLflow creates an empty store and answers "not found"
         target, name, version = _pin(text, allow_ungated)
     else:
         path = Path(text)

@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_TRACKING_URI",
     "MANIFEST",
     "tracking_uri",
+    "check_store_exists",
     "configure",
     "use_experiment",
     "file_digest",
@@ -98,6 +99,31 @@ class LoggedModel:
 def tracking_uri() -> str:
     """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///mlflow.db`` (in the working directory)."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def check_store_exists() -> None:
+    """Refuse a look-up in a ``sqlite:///`` tracking store whose file does not exist.
+
+    MLflow would create an empty store there (a service started in the wrong folder leaves an ``mlflow.db``
+    behind) and answer "not found" for the model, naming neither the store nor the folder. Other stores
+    (a tracking server, PostgreSQL) answer for themselves.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Naming the store's URI, its file and the fix.
+    """
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri[len("sqlite:///"):].split("?", 1)[0])
+    if path.exists():
+        return
+    where = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "the default without MLFLOW_TRACKING_URI"
+    raise ModelNotFoundError(
+        f"no MLflow store: `{uri}` is {path.absolute()}, which does not exist ({where}), so no model is registered there. "
+        "Fix: set MLFLOW_TRACKING_URI to the store the models were logged to, or run from the folder holding its mlflow.db."
+    )
 
 
 def configure() -> MlflowClient:
