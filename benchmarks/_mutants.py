@@ -1238,6 +1238,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V23", "nightly: progress after each bucket", "riskmodel/integrations/spark_nightly.py",
            '                report("nightly buckets", len(commits), parts)\n', "                pass\n",
            ("tests/test_spark_nightly.py", "-k", "reports_its_buckets"), "a national run says nothing until it ends"),
+    # ---------------------------------------------------------------- review 14, features, labels and the oracle benchmark
+    Mutant("R29", "monitoring snapshot: the travel history of a stay in the country", SF,
+           "    snap = add_history_features(stays).loc[(open_ & ~entered_again).to_numpy()].reset_index(drop=True)\n",
+           "    snap = add_history_features(stays.loc[(open_ & ~entered_again).to_numpy()].reset_index(drop=True))\n",
+           ("tests/test_sources.py", "-k", "snapshot_keeps_the_travellers_history"),
+           "everyone in the country reads prior_visits 0, no earlier exit and no overstay: the monitoring model has no history"),
 )
 
 
