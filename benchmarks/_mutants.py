@@ -457,7 +457,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a record made before a same-day re-entry goes to the new stay"),
     Mutant("Y13", "linking: unknown travellers", SL, 'reason[reason.isna() & (pos < 0) & unknown] = "unknown_traveller"', "pass",
            SOURCES, "a traveller id the log never held is counted as out of the country"),
-    Mutant("Y14", "monitoring: re-entered stays", SF, "stays.loc[open_ & ~entered_again]", "stays.loc[open_]", SOURCES,
+    Mutant("Y14", "monitoring: re-entered stays", SF, ".loc[(open_ & ~entered_again).to_numpy()]", ".loc[open_.to_numpy()]", SOURCES,
            "a stay whose traveller entered again is in the country and an overstay"),
     Mutant("Y15", "monitoring: every source given", SF, "    if left_out:\n", "    if False:\n", SOURCES,
            "a source table left out reads as no records on file"),
