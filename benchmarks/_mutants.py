@@ -1244,6 +1244,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    snap = add_history_features(stays.loc[(open_ & ~entered_again).to_numpy()].reset_index(drop=True))\n",
            ("tests/test_sources.py", "-k", "snapshot_keeps_the_travellers_history"),
            "everyone in the country reads prior_visits 0, no earlier exit and no overstay: the monitoring model has no history"),
+    Mutant("R30", "risk benchmark: a model better than the observable oracle is a leak", "benchmarks/risk.py",
+           '    "risk_auc_over_observable_lo": ("<=", 1.0),\n    "risk_prauc_over_observable_lo": ("<=", 1.0),\n', "",
+           ("tests/test_risk_benchmark.py", "-k", "better_than_the_observable"),
+           "a model fed the stay's own length reads AUC 1.105 of the oracle and passes every accuracy bar"),
 )
 
 
