@@ -284,3 +284,21 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_on_either_path():
     for i in (2, 4):
         row = features_at_entry(log.iloc[i].to_dict(), log.iloc[:i], as_frame=True)
         check_no_permit_end_features(row.assign(stay_id=log.loc[i, "crossing_id"]))
+
+
+@pytest.mark.parametrize("cutoff", ["01/12/2019", "now", "2019-12-01T00:00:00+07:00"])
+def test_a_cutoff_given_as_day_first_text_now_or_with_a_zone_is_refused_naming_cutoff(data, feats, cutoff):
+    """label_mature and as_of_tables read `cutoff` as ISO 8601 local time, as training_table and build_stays read it:
+    '01/12/2019' (1 December, day first) was read as 12 January and judged 0 stays mature (0 training rows from
+    as_of_tables), and 'now' as the moment of reading, which matured every labelled stay (review14feat 05)."""
+    from riskmodel.core.risk.train import as_of_tables
+
+    with pytest.raises(SchemaError, match="`cutoff`"):
+        label_mature(feats, cutoff)
+    with pytest.raises(SchemaError, match="`cutoff`"):
+        as_of_tables(data.crossings, cutoff)
+
+
+def test_label_mature_reads_an_iso_cutoff_as_before(feats):
+    """ISO text and a Timestamp are the same cut-off."""
+    np.testing.assert_array_equal(label_mature(feats, "2019-12-01"), label_mature(feats, pd.Timestamp("2019-12-01")))
