@@ -38,7 +38,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.reference import NATIONALITIES, PORTS
-from riskmodel.core.stays import build_stays
+from riskmodel.core.stays import _as_of, build_stays
 
 __all__ = [
     "build_features",
@@ -434,7 +434,7 @@ def label_mature(
     stays : DataFrame
         Stays with ``visa_type``, ``permit_end``, ``entry_time`` and ``overstayed``.
     cutoff : str or Timestamp
-        The training cut-off (the time the labels are read).
+        The training cut-off (the time the labels are read): local time without a zone, text in ISO 8601.
     grace_days : int, default=30
         Extra days before a label counts as settled (late exit records, corrections).
 
@@ -442,8 +442,13 @@ def label_mature(
     -------
     ndarray of bool
         True where the label is mature and present.
+
+    Raises
+    ------
+    SchemaError
+        If ``cutoff`` is not a date (day-first text and ``now`` are not guessed), is missing or carries a time zone.
     """
-    cutoff = pd.Timestamp(cutoff)
+    cutoff = _as_of(cutoff, "cutoff")
     entry_day = _seconds(stays["entry_time"]) // _DAY
     permit_day = _seconds(stays["permit_end"]) // _DAY
     visa = stays["visa_type"].astype(object).to_numpy()
