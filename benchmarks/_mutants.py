@@ -1248,6 +1248,12 @@ MUTANTS: tuple[Mutant, ...] = (
            '    "risk_auc_over_observable_lo": ("<=", 1.0),\n    "risk_prauc_over_observable_lo": ("<=", 1.0),\n', "",
            ("tests/test_risk_benchmark.py", "-k", "better_than_the_observable"),
            "a model fed the stay's own length reads AUC 1.105 of the oracle and passes every accuracy bar"),
+    Mutant("R31", "label_mature: the cutoff read as ISO 8601 local time", FE, '    cutoff = _as_of(cutoff, "cutoff")\n',
+           "    cutoff = pd.Timestamp(cutoff)\n", ("tests/test_features.py", "-k", "cutoff"),
+           "'01/12/2019' is 12 January (no stay mature) and 'now' the moment of reading (every labelled stay mature)"),
+    Mutant("R32", "as_of_tables: the cutoff read as ISO 8601 local time", TR, '    cutoff = _as_of(cutoff, "cutoff")\n',
+           "    cutoff = pd.Timestamp(cutoff)\n", ("tests/test_features.py", "-k", "cutoff"),
+           "as_of_tables(log, '01/12/2019') trains on nothing and holds out every stay from 12 January"),
 )
 
 
