@@ -302,3 +302,28 @@ def test_a_cutoff_given_as_day_first_text_now_or_with_a_zone_is_refused_naming_c
 def test_label_mature_reads_an_iso_cutoff_as_before(feats):
     """ISO text and a Timestamp are the same cut-off."""
     np.testing.assert_array_equal(label_mature(feats, "2019-12-01"), label_mature(feats, pd.Timestamp("2019-12-01")))
+
+
+def test_a_traveller_before_1970_has_only_their_own_history():
+    """The crossings contract dates crossings 1900-2199. A, in 2019, left 49 days late; B came in May 1965 (a first
+    visit), left on 5 May and came back on 10 January 1966: one earlier visit and exit, none late, 250 days since.
+    Times before 1970 are negative seconds: packed with the traveller's code they fell into A's range and B's first
+    visit read prior_exits -1 (review14feat 03). A's first visit in 1970 reads no one else's visits in its year either."""
+    t = pd.Timestamp
+    stays = pd.DataFrame({
+        "traveller_id": ["A", "B", "B", "C", "C"],
+        "entry_time": [t("2019-01-01 10:00"), t("1965-05-01 10:00"), t("1966-01-10 10:00"), t("1969-12-01 10:00"), t("1970-03-01 10:00")],
+        "entry_port": "Ngurah Rai",
+        "exit_time": [t("2019-03-20 10:00"), t("1965-05-05 10:00"), pd.NaT, t("1969-12-10 10:00"), pd.NaT],
+        "nationality": "AUS", "sex": "F", "birth_year": 1940, "visa_type": "voa",
+        "permit_end": [t("2019-01-30"), t("1965-05-30"), t("1966-02-08"), t("1969-12-30"), t("1970-03-30")],
+        "final_permit_end": [t("2019-01-30"), t("1965-05-30"), t("1966-02-08"), t("1969-12-30"), t("1970-03-30")],
+        "planned_stay_days": 10,
+    })
+    out = add_history_features(stays)
+    assert out["prior_visits"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_visits_365d"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_exits"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_overstays"].tolist() == [0, 0, 0, 0, 0]
+    assert out.loc[2, "days_since_last_exit"] == 250.0 and out.loc[4, "days_since_last_exit"] == 81.0
+    assert np.isnan(out.loc[1, "days_since_last_exit"]) and np.isnan(out.loc[3, "days_since_last_exit"])
