@@ -327,3 +327,15 @@ def test_a_traveller_before_1970_has_only_their_own_history():
     assert out["prior_overstays"].tolist() == [0, 0, 0, 0, 0]
     assert out.loc[2, "days_since_last_exit"] == 250.0 and out.loc[4, "days_since_last_exit"] == 81.0
     assert np.isnan(out.loc[1, "days_since_last_exit"]) and np.isnan(out.loc[3, "days_since_last_exit"])
+
+
+def test_an_event_before_1970_counts_for_its_own_traveller():
+    """B's application of 1 June 1965 is before his entry of 10 January 1966 (223 days); it read as none (review14feat 03)."""
+    from riskmodel.core.features import add_event_history
+
+    t = pd.Timestamp
+    stays = pd.DataFrame({"traveller_id": ["A", "B"], "entry_time": [t("2019-05-01"), t("1966-01-10")]})
+    events = pd.DataFrame({"traveller_id": ["A", "A", "B"], "time": [t("2019-01-01"), t("2019-02-01"), t("1965-06-01")]})
+    out = add_event_history(stays, events, name="apps")
+    assert out["apps_before_entry"].tolist() == [2, 1] and out["apps_last_365d"].tolist() == [2, 1]
+    assert out["days_since_last_apps"].tolist() == [89.0, 223.0]
