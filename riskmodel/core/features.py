@@ -103,7 +103,11 @@ AUDIT_COLUMNS = ("nationality", "region", "sex", "age", "age_band")
 AGE_BANDS = ("<18", "18-25", "26-40", "41-59", "60+")
 
 _DAY = np.int64(86_400)
-_KEY = np.int64(10_000_000_000)  # seconds since 1970 stay below 1e10 until the year 2286
+_KEY = np.int64(10_000_000_000)  # per traveller, room for 1e10 seconds (317 years) of crossings
+#: Keys count seconds from 1900-01-01 (the earliest crossing the contract takes), never below 0: seconds since 1970
+#: are negative before it, and a traveller's 1965 crossing packed into his key fell into the previous traveller's
+#: range. From 1900 the range holds crossings up to the year 2216 (the contract's last is in 2199).
+_KEY_FROM = np.int64(2_208_988_800)  # seconds from 1900-01-01 to 1970-01-01
 
 
 def build_features(
@@ -217,8 +221,9 @@ def _history_from_entries(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndar
     first[1:] = t_s[1:] != t_s[:-1]
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     rank = np.arange(n) - group_start
-    key = t_s * _KEY + e_s
-    prior_365 = np.arange(n) - np.searchsorted(key, key - 365 * _DAY, side="left")
+    key = t_s * _KEY + (e_s + _KEY_FROM)
+    # never below the traveller's own first entry: a window reaching before 1900 would reach another traveller's keys
+    prior_365 = np.arange(n) - np.maximum(np.searchsorted(key, key - 365 * _DAY, side="left"), group_start)
 
     port_codes = pd.factorize(out["entry_port"])[0][order]
     visa_codes = pd.factorize(out["visa_type"])[0][order]
@@ -267,9 +272,9 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
     stay_days = ((ev_time - entry_s[ev_idx]) / _DAY).astype(float)
     used = np.where(known, stay_days / np.maximum(final_day - entry_day[ev_idx] + 1, 1), 0.0)
     unknown = (~known).astype(float)
-    ev_key = ev_t * _KEY + ev_time
+    ev_key = ev_t * _KEY + (ev_time + _KEY_FROM)
 
-    stay_key = tcode * _KEY + entry_s
+    stay_key = tcode * _KEY + (entry_s + _KEY_FROM)
     hi = np.searchsorted(ev_key, stay_key, side="left")  # exits strictly before the entry
     lo = np.searchsorted(ev_key, tcode * _KEY, side="left")
     count = (hi - lo).astype(float)
@@ -400,9 +405,9 @@ def add_event_history(
     codes, uniques = pd.factorize(pd.concat([out["traveller_id"].astype(str), ev[traveller_column].astype(str)], ignore_index=True))
     s_code = codes[: len(out)].astype(np.int64)
     e_code = codes[len(out):].astype(np.int64)
-    e_time = _seconds(ev[time_column])
+    e_time = _seconds(ev[time_column]) + _KEY_FROM  # seconds from 1900, as the crossings' keys (see _KEY_FROM)
     key = np.sort(e_code * _KEY + e_time)
-    entry = _seconds(out["entry_time"])
+    entry = _seconds(out["entry_time"]) + _KEY_FROM
     hi = np.searchsorted(key, s_code * _KEY + entry, side="left")
     lo = np.searchsorted(key, s_code * _KEY, side="left")
     count = hi - lo
