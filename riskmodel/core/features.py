@@ -222,8 +222,7 @@ def _history_from_entries(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndar
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     rank = np.arange(n) - group_start
     key = t_s * _KEY + (e_s + _KEY_FROM)
-    # never below the traveller's own first entry: a window reaching before 1900 would reach another traveller's keys
-    prior_365 = np.arange(n) - np.maximum(np.searchsorted(key, key - 365 * _DAY, side="left"), group_start)
+    prior_365 = np.arange(n) - np.searchsorted(key, key - 365 * _DAY, side="left")
 
     port_codes = pd.factorize(out["entry_port"])[0][order]
     visa_codes = pd.factorize(out["visa_type"])[0][order]
