@@ -1254,6 +1254,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R32", "as_of_tables: the cutoff read as ISO 8601 local time", TR, '    cutoff = _as_of(cutoff, "cutoff")\n',
            "    cutoff = pd.Timestamp(cutoff)\n", ("tests/test_features.py", "-k", "cutoff"),
            "as_of_tables(log, '01/12/2019') trains on nothing and holds out every stay from 12 January"),
+    Mutant("R33", "features: a traveller's keys hold his crossings before 1970", FE, "_KEY_FROM = np.int64(2_208_988_800)",
+           "_KEY_FROM = np.int64(0)", ("tests/test_features.py", "-k", "before_1970"),
+           "a first visit in 1965 reads prior_exits -1; an application of 1965 counts for no one"),
 )
 
 
