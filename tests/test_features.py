@@ -339,3 +339,16 @@ def test_an_event_before_1970_counts_for_its_own_traveller():
     out = add_event_history(stays, events, name="apps")
     assert out["apps_before_entry"].tolist() == [2, 1] and out["apps_last_365d"].tolist() == [2, 1]
     assert out["days_since_last_apps"].tolist() == [89.0, 223.0]
+
+
+@pytest.mark.parametrize("grace", [-1, -200, 2.5, True, None])
+def test_a_grace_below_zero_or_not_a_whole_number_is_refused_naming_grace_days(data, feats, grace):
+    """A negative grace matured labels before the longest stay the visa allows had ended (grace -200 gave 323 more
+    training rows on a 2,000-traveller year, their labels not settled: review14feat 07); the config refuses it, and so
+    do the library functions it guards."""
+    from riskmodel.core.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="`grace_days`"):
+        label_mature(feats, "2020-06-30", grace_days=grace)
+    with pytest.raises(ConfigError, match="`grace_days`"):
+        training_table(data.crossings, cutoff="2020-06-30", grace_days=grace)
