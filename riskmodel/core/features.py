@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.reference import NATIONALITIES, PORTS
 from riskmodel.core.stays import _as_of, build_stays
 
@@ -451,7 +451,10 @@ def label_mature(
     ------
     SchemaError
         If ``cutoff`` is not a date (day-first text and ``now`` are not guessed), is missing or carries a time zone.
+    ConfigError
+        If ``grace_days`` is not a whole number >= 0 (below 0, stays the visa still allows to run count as settled).
     """
+    _check_grace(grace_days)
     cutoff = _as_of(cutoff, "cutoff")
     entry_day = _seconds(stays["entry_time"]) // _DAY
     permit_day = _seconds(stays["permit_end"]) // _DAY
@@ -463,6 +466,14 @@ def label_mature(
     cutoff_day = np.int64(pd.Timestamp(cutoff.normalize()).value // 1_000_000_000) // _DAY
     labelled = stays["overstayed"].notna().to_numpy() if "overstayed" in stays.columns else np.ones(len(stays), bool)
     return (settled_day < cutoff_day) & labelled
+
+
+def _check_grace(grace_days) -> None:
+    """Refuse a grace that is no whole number of days or below 0, as the config's ``data.grace_days`` is refused."""
+    if isinstance(grace_days, (bool, np.bool_)) or not isinstance(grace_days, (int, np.integer)) or grace_days < 0:
+        raise ConfigError(f"`grace_days` must be a whole number of days >= 0 (the wait after the longest stay the visa allows "
+                          f"before a label counts as settled; below 0, stays still allowed to run count as settled); got "
+                          f"{grace_days!r}. Use 0 for no extra wait.")
 
 
 def training_table(
@@ -492,7 +503,15 @@ def training_table(
     -------
     DataFrame
         The rows of :func:`build_features` with a mature label, in entry-time order.
+
+    Raises
+    ------
+    ConfigError
+        If ``grace_days`` is not a whole number >= 0 (checked before the log is read).
+    SchemaError
+        If ``validate`` and the log breaks the contract, or ``cutoff`` is not a date (see :func:`label_mature`).
     """
+    _check_grace(grace_days)
     feats = build_features(crossings, as_of=cutoff, validate=validate)
     when = crossings["timestamp"].max() if cutoff is None else pd.Timestamp(cutoff)
     return feats.loc[label_mature(feats, when, grace_days=grace_days)].reset_index(drop=True)
