@@ -1257,6 +1257,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("R33", "features: a traveller's keys hold his crossings before 1970", FE, "_KEY_FROM = np.int64(2_208_988_800)",
            "_KEY_FROM = np.int64(0)", ("tests/test_features.py", "-k", "before_1970"),
            "a first visit in 1965 reads prior_exits -1; an application of 1965 counts for no one"),
+    Mutant("R34", "label maturity: a grace of whole days >= 0", FE,
+           "    if isinstance(grace_days, (bool, np.bool_)) or not isinstance(grace_days, (int, np.integer)) or grace_days < 0:\n",
+           "    if False:\n", ("tests/test_features.py", "-k", "grace_below"),
+           "training_table(log, grace_days=-200) trains on labels not yet settled"),
 )
 
 
