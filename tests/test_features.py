@@ -352,3 +352,16 @@ def test_a_grace_below_zero_or_not_a_whole_number_is_refused_naming_grace_days(d
         label_mature(feats, "2020-06-30", grace_days=grace)
     with pytest.raises(ConfigError, match="`grace_days`"):
         training_table(data.crossings, cutoff="2020-06-30", grace_days=grace)
+
+
+def test_a_cutoff_after_the_logs_last_day_is_refused_naming_it(data):
+    """The log cannot tell who left after it ends: with a cut-off a year past a half-year log, every traveller it lost
+    sight of read as an overstayer (overstay rate 0.015 -> 0.082: review14feat 08), as the pipeline's data.cutoff rule
+    says. A cut-off later on the log's last day reads the same labels (they are by day) and is taken."""
+    last = data.crossings["timestamp"].max()
+    with pytest.raises(SchemaError, match=r"`cutoff`.*after the last crossing"):
+        training_table(data.crossings, cutoff=last.normalize() + pd.Timedelta(days=1))
+    end_of_day = training_table(data.crossings, cutoff=last.normalize() + pd.Timedelta(hours=23, minutes=59))
+    at_end = training_table(data.crossings)
+    assert end_of_day["stay_id"].tolist() == at_end["stay_id"].tolist()
+    assert end_of_day["overstayed"].tolist() == at_end["overstayed"].tolist()
