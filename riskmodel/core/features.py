@@ -509,11 +509,20 @@ def training_table(
     ConfigError
         If ``grace_days`` is not a whole number >= 0 (checked before the log is read).
     SchemaError
-        If ``validate`` and the log breaks the contract, or ``cutoff`` is not a date (see :func:`label_mature`).
+        If ``validate`` and the log breaks the contract, ``cutoff`` is not a date (see :func:`label_mature`), or
+        ``cutoff`` lies on a day after the log's last crossing: the log cannot tell who left in between, so everyone
+        still in the country at its end would be labelled an overstayer once their permit ran out. Labels are by day,
+        so a cut-off later on the last crossing's day is taken.
     """
     _check_grace(grace_days)
     feats = build_features(crossings, as_of=cutoff, validate=validate)
-    when = crossings["timestamp"].max() if cutoff is None else pd.Timestamp(cutoff)
+    last = crossings["timestamp"].max()
+    when = last if cutoff is None else _as_of(cutoff, "cutoff")
+    if not pd.isna(last) and when.normalize() > last.normalize():
+        raise SchemaError("crossings", [SchemaProblem(
+            "cutoff", f"`cutoff` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
+                      "so everyone still in the country then would be labelled an overstayer once their permit ran out",
+            "give a cut-off on or before the log's last day, or None for the end of the log")])
     return feats.loc[label_mature(feats, when, grace_days=grace_days)].reset_index(drop=True)
 
 
