@@ -1261,6 +1261,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if isinstance(grace_days, (bool, np.bool_)) or not isinstance(grace_days, (int, np.integer)) or grace_days < 0:\n",
            "    if False:\n", ("tests/test_features.py", "-k", "grace_below"),
            "training_table(log, grace_days=-200) trains on labels not yet settled"),
+    Mutant("R35", "training labels: a cut-off the log reaches", FE,
+           "    if not pd.isna(last) and when.normalize() > last.normalize():\n", "    if False:\n",
+           ("tests/test_features.py", "-k", "after_the_logs_last_day"),
+           "a cut-off a year past the log labels every traveller it lost sight of an overstayer"),
 )
 
 
