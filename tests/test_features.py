@@ -284,3 +284,84 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_on_either_path():
     for i in (2, 4):
         row = features_at_entry(log.iloc[i].to_dict(), log.iloc[:i], as_frame=True)
         check_no_permit_end_features(row.assign(stay_id=log.loc[i, "crossing_id"]))
+
+
+@pytest.mark.parametrize("cutoff", ["01/12/2019", "now", "2019-12-01T00:00:00+07:00"])
+def test_a_cutoff_given_as_day_first_text_now_or_with_a_zone_is_refused_naming_cutoff(data, feats, cutoff):
+    """label_mature and as_of_tables read `cutoff` as ISO 8601 local time, as training_table and build_stays read it:
+    '01/12/2019' (1 December, day first) was read as 12 January and judged 0 stays mature (0 training rows from
+    as_of_tables), and 'now' as the moment of reading, which matured every labelled stay (review14feat 05)."""
+    from riskmodel.core.risk.train import as_of_tables
+
+    with pytest.raises(SchemaError, match="`cutoff`"):
+        label_mature(feats, cutoff)
+    with pytest.raises(SchemaError, match="`cutoff`"):
+        as_of_tables(data.crossings, cutoff)
+
+
+def test_label_mature_reads_an_iso_cutoff_as_before(feats):
+    """ISO text and a Timestamp are the same cut-off."""
+    np.testing.assert_array_equal(label_mature(feats, "2019-12-01"), label_mature(feats, pd.Timestamp("2019-12-01")))
+
+
+def test_a_traveller_before_1970_has_only_their_own_history():
+    """The crossings contract dates crossings 1900-2199. A, in 2019, left 49 days late; B came in May 1965 (a first
+    visit), left on 5 May and came back on 10 January 1966: one earlier visit and exit, none late, 250 days since.
+    Times before 1970 are negative seconds: packed with the traveller's code they fell into A's range and B's first
+    visit read prior_exits -1 (review14feat 03). A's first visit in 1970 reads no one else's visits in its year either."""
+    t = pd.Timestamp
+    stays = pd.DataFrame({
+        "traveller_id": ["A", "B", "B", "C", "C"],
+        "entry_time": [t("2019-01-01 10:00"), t("1965-05-01 10:00"), t("1966-01-10 10:00"), t("1969-12-01 10:00"), t("1970-03-01 10:00")],
+        "entry_port": "Ngurah Rai",
+        "exit_time": [t("2019-03-20 10:00"), t("1965-05-05 10:00"), pd.NaT, t("1969-12-10 10:00"), pd.NaT],
+        "nationality": "AUS", "sex": "F", "birth_year": 1940, "visa_type": "voa",
+        "permit_end": [t("2019-01-30"), t("1965-05-30"), t("1966-02-08"), t("1969-12-30"), t("1970-03-30")],
+        "final_permit_end": [t("2019-01-30"), t("1965-05-30"), t("1966-02-08"), t("1969-12-30"), t("1970-03-30")],
+        "planned_stay_days": 10,
+    })
+    out = add_history_features(stays)
+    assert out["prior_visits"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_visits_365d"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_exits"].tolist() == [0, 0, 1, 0, 1]
+    assert out["prior_overstays"].tolist() == [0, 0, 0, 0, 0]
+    assert out.loc[2, "days_since_last_exit"] == 250.0 and out.loc[4, "days_since_last_exit"] == 81.0
+    assert np.isnan(out.loc[1, "days_since_last_exit"]) and np.isnan(out.loc[3, "days_since_last_exit"])
+
+
+def test_an_event_before_1970_counts_for_its_own_traveller():
+    """B's application of 1 June 1965 is before his entry of 10 January 1966 (223 days); it read as none (review14feat 03)."""
+    from riskmodel.core.features import add_event_history
+
+    t = pd.Timestamp
+    stays = pd.DataFrame({"traveller_id": ["A", "B"], "entry_time": [t("2019-05-01"), t("1966-01-10")]})
+    events = pd.DataFrame({"traveller_id": ["A", "A", "B"], "time": [t("2019-01-01"), t("2019-02-01"), t("1965-06-01")]})
+    out = add_event_history(stays, events, name="apps")
+    assert out["apps_before_entry"].tolist() == [2, 1] and out["apps_last_365d"].tolist() == [2, 1]
+    assert out["days_since_last_apps"].tolist() == [89.0, 223.0]
+
+
+@pytest.mark.parametrize("grace", [-1, -200, 2.5, True, None])
+def test_a_grace_below_zero_or_not_a_whole_number_is_refused_naming_grace_days(data, feats, grace):
+    """A negative grace matured labels before the longest stay the visa allows had ended (grace -200 gave 323 more
+    training rows on a 2,000-traveller year, their labels not settled: review14feat 07); the config refuses it, and so
+    do the library functions it guards."""
+    from riskmodel.core.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="`grace_days`"):
+        label_mature(feats, "2020-06-30", grace_days=grace)
+    with pytest.raises(ConfigError, match="`grace_days`"):
+        training_table(data.crossings, cutoff="2020-06-30", grace_days=grace)
+
+
+def test_a_cutoff_after_the_logs_last_day_is_refused_naming_it(data):
+    """The log cannot tell who left after it ends: with a cut-off a year past a half-year log, every traveller it lost
+    sight of read as an overstayer (overstay rate 0.015 -> 0.082: review14feat 08), as the pipeline's data.cutoff rule
+    says. A cut-off later on the log's last day reads the same labels (they are by day) and is taken."""
+    last = data.crossings["timestamp"].max()
+    with pytest.raises(SchemaError, match=r"`cutoff`.*after the last crossing"):
+        training_table(data.crossings, cutoff=last.normalize() + pd.Timedelta(days=1))
+    end_of_day = training_table(data.crossings, cutoff=last.normalize() + pd.Timedelta(hours=23, minutes=59))
+    at_end = training_table(data.crossings)
+    assert end_of_day["stay_id"].tolist() == at_end["stay_id"].tolist()
+    assert end_of_day["overstayed"].tolist() == at_end["overstayed"].tolist()

@@ -596,6 +596,19 @@ def test_hand_made_tables_are_valid_and_give_hand_computed_features():
     assert snap["prior_refusals"].tolist() == [1.0] and snap["days_to_permit_end"].tolist() == [20.0]
 
 
+def test_the_snapshot_keeps_the_travellers_history_before_the_stay_in_the_country():
+    """The travel-history features of a stay in the country come from the traveller's earlier stays, as
+    build_features gives them: T1 came on 10 January, left 4 days past the permit on 12 February, came back on
+    1 March and is in the country on 10 March (one earlier visit and exit, one overstay of 4 days, 17 days since)."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-12 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    snap, _ = monitoring_snapshot(log, _tables_with(), "2022-03-10")
+    assert snap["stay_id"].tolist() == ["C3"]
+    row = snap.iloc[0]
+    assert (row["prior_visits"], row["prior_exits"], row["prior_overstays"], row["prior_overstay_days"]) == (1, 1, 1, 4)
+    assert row["days_since_last_exit"] == 17.0 and row["max_prior_stay_days"] == 33.0
+
+
 def test_a_refusal_on_file_before_its_decision_is_refused_not_counted_before_it_was_made():
     """Leakage: the record says the refusal was known on 25 January, but it was decided on 5 March, after the
     second entry (1 March). As of that entry nobody knew of a refusal: prior_refusals must be 0, not 1. The

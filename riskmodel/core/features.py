@@ -36,9 +36,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.reference import NATIONALITIES, PORTS
-from riskmodel.core.stays import build_stays
+from riskmodel.core.stays import _as_of, build_stays
 
 __all__ = [
     "build_features",
@@ -103,7 +103,11 @@ AUDIT_COLUMNS = ("nationality", "region", "sex", "age", "age_band")
 AGE_BANDS = ("<18", "18-25", "26-40", "41-59", "60+")
 
 _DAY = np.int64(86_400)
-_KEY = np.int64(10_000_000_000)  # seconds since 1970 stay below 1e10 until the year 2286
+_KEY = np.int64(10_000_000_000)  # per traveller, room for 1e10 seconds (317 years) of crossings
+#: Keys count seconds from 1900-01-01 (the earliest crossing the contract takes), never below 0: seconds since 1970
+#: are negative before it, and a traveller's 1965 crossing packed into his key fell into the previous traveller's
+#: range. From 1900 the range holds crossings up to the year 2216 (the contract's last is in 2199).
+_KEY_FROM = np.int64(2_208_988_800)  # seconds from 1900-01-01 to 1970-01-01
 
 
 def build_features(
@@ -217,7 +221,7 @@ def _history_from_entries(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndar
     first[1:] = t_s[1:] != t_s[:-1]
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     rank = np.arange(n) - group_start
-    key = t_s * _KEY + e_s
+    key = t_s * _KEY + (e_s + _KEY_FROM)
     prior_365 = np.arange(n) - np.searchsorted(key, key - 365 * _DAY, side="left")
 
     port_codes = pd.factorize(out["entry_port"])[0][order]
@@ -267,9 +271,9 @@ def _history_from_exits(out: pd.DataFrame, tcode: np.ndarray, entry_s: np.ndarra
     stay_days = ((ev_time - entry_s[ev_idx]) / _DAY).astype(float)
     used = np.where(known, stay_days / np.maximum(final_day - entry_day[ev_idx] + 1, 1), 0.0)
     unknown = (~known).astype(float)
-    ev_key = ev_t * _KEY + ev_time
+    ev_key = ev_t * _KEY + (ev_time + _KEY_FROM)
 
-    stay_key = tcode * _KEY + entry_s
+    stay_key = tcode * _KEY + (entry_s + _KEY_FROM)
     hi = np.searchsorted(ev_key, stay_key, side="left")  # exits strictly before the entry
     lo = np.searchsorted(ev_key, tcode * _KEY, side="left")
     count = (hi - lo).astype(float)
@@ -400,9 +404,9 @@ def add_event_history(
     codes, uniques = pd.factorize(pd.concat([out["traveller_id"].astype(str), ev[traveller_column].astype(str)], ignore_index=True))
     s_code = codes[: len(out)].astype(np.int64)
     e_code = codes[len(out):].astype(np.int64)
-    e_time = _seconds(ev[time_column])
+    e_time = _seconds(ev[time_column]) + _KEY_FROM  # seconds from 1900, as the crossings' keys (see _KEY_FROM)
     key = np.sort(e_code * _KEY + e_time)
-    entry = _seconds(out["entry_time"])
+    entry = _seconds(out["entry_time"]) + _KEY_FROM
     hi = np.searchsorted(key, s_code * _KEY + entry, side="left")
     lo = np.searchsorted(key, s_code * _KEY, side="left")
     count = hi - lo
@@ -434,7 +438,7 @@ def label_mature(
     stays : DataFrame
         Stays with ``visa_type``, ``permit_end``, ``entry_time`` and ``overstayed``.
     cutoff : str or Timestamp
-        The training cut-off (the time the labels are read).
+        The training cut-off (the time the labels are read): local time without a zone, text in ISO 8601.
     grace_days : int, default=30
         Extra days before a label counts as settled (late exit records, corrections).
 
@@ -442,8 +446,16 @@ def label_mature(
     -------
     ndarray of bool
         True where the label is mature and present.
+
+    Raises
+    ------
+    SchemaError
+        If ``cutoff`` is not a date (day-first text and ``now`` are not guessed), is missing or carries a time zone.
+    ConfigError
+        If ``grace_days`` is not a whole number >= 0 (below 0, stays the visa still allows to run count as settled).
     """
-    cutoff = pd.Timestamp(cutoff)
+    _check_grace(grace_days)
+    cutoff = _as_of(cutoff, "cutoff")
     entry_day = _seconds(stays["entry_time"]) // _DAY
     permit_day = _seconds(stays["permit_end"]) // _DAY
     visa = stays["visa_type"].astype(object).to_numpy()
@@ -454,6 +466,14 @@ def label_mature(
     cutoff_day = np.int64(pd.Timestamp(cutoff.normalize()).value // 1_000_000_000) // _DAY
     labelled = stays["overstayed"].notna().to_numpy() if "overstayed" in stays.columns else np.ones(len(stays), bool)
     return (settled_day < cutoff_day) & labelled
+
+
+def _check_grace(grace_days) -> None:
+    """Refuse a grace that is no whole number of days or below 0, as the config's ``data.grace_days`` is refused."""
+    if isinstance(grace_days, (bool, np.bool_)) or not isinstance(grace_days, (int, np.integer)) or grace_days < 0:
+        raise ConfigError(f"`grace_days` must be a whole number of days >= 0 (the wait after the longest stay the visa allows "
+                          f"before a label counts as settled; below 0, stays still allowed to run count as settled); got "
+                          f"{grace_days!r}. Use 0 for no extra wait.")
 
 
 def training_table(
@@ -483,9 +503,26 @@ def training_table(
     -------
     DataFrame
         The rows of :func:`build_features` with a mature label, in entry-time order.
+
+    Raises
+    ------
+    ConfigError
+        If ``grace_days`` is not a whole number >= 0 (checked before the log is read).
+    SchemaError
+        If ``validate`` and the log breaks the contract, ``cutoff`` is not a date (see :func:`label_mature`), or
+        ``cutoff`` lies on a day after the log's last crossing: the log cannot tell who left in between, so everyone
+        still in the country at its end would be labelled an overstayer once their permit ran out. Labels are by day,
+        so a cut-off later on the last crossing's day is taken.
     """
+    _check_grace(grace_days)
     feats = build_features(crossings, as_of=cutoff, validate=validate)
-    when = crossings["timestamp"].max() if cutoff is None else pd.Timestamp(cutoff)
+    last = crossings["timestamp"].max()
+    when = last if cutoff is None else _as_of(cutoff, "cutoff")
+    if not pd.isna(last) and when.normalize() > last.normalize():
+        raise SchemaError("crossings", [SchemaProblem(
+            "cutoff", f"`cutoff` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
+                      "so everyone still in the country then would be labelled an overstayer once their permit ran out",
+            "give a cut-off on or before the log's last day, or None for the end of the log")])
     return feats.loc[label_mature(feats, when, grace_days=grace_days)].reset_index(drop=True)
 
 

@@ -168,19 +168,23 @@ def build_stays(
     return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
 
 
-def _as_of(as_of) -> pd.Timestamp:
-    """``as_of`` as a naive local timestamp, or a SchemaError naming what is wrong with it."""
+def _as_of(as_of, argument: str = "as_of") -> pd.Timestamp:
+    """``as_of`` as a naive local timestamp, or a SchemaError naming ``argument`` and what is wrong with it.
+
+    Also how :func:`~riskmodel.core.features.label_mature` and :func:`~riskmodel.core.risk.train.as_of_tables`
+    read their ``cutoff``: ISO 8601 text only, so a day-first date or ``now`` is refused, never guessed.
+    """
     fix = "pass a local date or time without a zone, e.g. '2023-06-30' (text in ISO 8601: day-first dates are not guessed)"
     try:
         ts = iso_time(as_of)
     except (TypeError, ValueError, OverflowError):
-        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` must be a date or timestamp; got {as_of!r} (text is read as ISO 8601 only)", fix)]) from None
+        raise SchemaError("crossings", [SchemaProblem(argument, f"`{argument}` must be a date or timestamp; got {as_of!r} (text is read as ISO 8601 only)", fix)]) from None
     if pd.isna(ts):
-        raise SchemaError("crossings", [SchemaProblem("as_of", f"`as_of` is missing (got {as_of!r})", f"{fix}, or None for the last crossing")])
+        raise SchemaError("crossings", [SchemaProblem(argument, f"`{argument}` is missing (got {as_of!r})", f"{fix}, or None for the last crossing")])
     if ts.tzinfo is not None:
         raise SchemaError(
             "crossings",
-            [SchemaProblem("as_of", f"`as_of` carries a time zone ({ts}); the contract's times are local port time without one",
+            [SchemaProblem(argument, f"`{argument}` carries a time zone ({ts}); the contract's times are local port time without one",
                            f"{fix}, or convert first: ts.tz_convert(<port zone>).tz_localize(None)")],
         )
     return ts

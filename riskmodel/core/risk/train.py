@@ -36,6 +36,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.risk.metrics import classification_metrics, ranking_intervals, reliability_table
 from riskmodel.core.risk.model import RiskModel, time_split
 from riskmodel.core.progress import ProgressHook, Stages
+from riskmodel.core.stays import _as_of
 
 __all__ = ["TrainResult", "train_risk_model", "logistic_baseline", "group_rate_baseline", "as_of_tables", "as_of_cutoff", "fit_slices", "known_then_tables"]
 
@@ -140,8 +141,14 @@ def as_of_tables(crossings: pd.DataFrame, cutoff: str | pd.Timestamp, *, grace_d
         ``(train, holdout)``: ``train`` holds the stays mature at ``cutoff`` with
         labels as known then; ``holdout`` the stays that entered on or after
         ``cutoff`` and are mature at the end of the log, labelled as known then.
+
+    Raises
+    ------
+    SchemaError
+        If ``cutoff`` is not a date (text in ISO 8601 only: day-first text and ``now`` are not guessed), is
+        missing or carries a time zone.
     """
-    cutoff = pd.Timestamp(cutoff)
+    cutoff = _as_of(cutoff, "cutoff")
     train = training_table(crossings, cutoff=cutoff, grace_days=grace_days, validate=False)
     later = training_table(crossings, grace_days=grace_days, validate=False)
     return train, later[later["entry_time"] >= cutoff].reset_index(drop=True)

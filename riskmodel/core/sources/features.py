@@ -500,7 +500,11 @@ def _monitoring_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     # country: the next entry proves they left, when the log does not say, so it is neither present nor an overstay
     entered_again = stays["entry_time"] < stays.groupby("traveller_id", sort=False)["entry_time"].transform("max")
     open_ = stays["exit_time"].isna()
-    snap = add_history_features(stays.loc[open_ & ~entered_again].reset_index(drop=True))
+    # the history features of a stay come from the traveller's earlier stays: built on every stay of the travellers in
+    # the country (history is per traveller, so their stays alone give the same), then the open ones kept
+    here = (open_ & ~entered_again).to_numpy()
+    theirs = stays["traveller_id"].isin(stays.loc[here, "traveller_id"]).to_numpy()
+    snap = add_history_features(stays.loc[theirs]).loc[here[theirs]].reset_index(drop=True)
     snap = add_source_history(snap, linked)
     snap["days_in_country"] = (day - snap["entry_time"].dt.normalize()).dt.days.astype(float)
     snap["days_to_entry_permit_end"] = (snap["permit_end"] - day).dt.days.astype(float)
