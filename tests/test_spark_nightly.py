@@ -410,7 +410,10 @@ def test_a_column_of_a_type_the_fast_path_does_not_take_goes_to_the_full_check(s
 
     from riskmodel.core.exceptions import SchemaError
 
-    df = spark.read.parquet(str(log[1])).withColumn("birth_year", F.col("birth_year").cast("double") + F.lit(0.5))
+    crossings, path = log
+    adult = crossings.loc[crossings["birth_year"].between(1950, 1999), "crossing_id"].iloc[0]  # far from every range end
+    half = F.when(F.col("crossing_id") == adult, F.lit(0.5)).otherwise(F.lit(0.0))
+    df = spark.read.parquet(str(path)).withColumn("birth_year", F.col("birth_year").cast("double") + half)
     with pytest.raises(SchemaError, match=r"column `birth_year`: expected int values"):
         spark_nightly._check_log(spark, df)
 
