@@ -1360,6 +1360,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if not pd.isna(last) and when.normalize() > last.normalize():\n", "    if False:\n",
            ("tests/test_features.py", "-k", "after_the_logs_last_day"),
            "a cut-off a year past the log labels every traveller it lost sight of an overstayer"),
+    # ---------------------------------------------------------------- review 15, the gate, the audit and monitoring
+    Mutant("I01", "risk gate: a champion rule not compared is said", RG,
+           '                checks.note(f"OFF: {name} not compared (gate.{section}.{name}): ', '                str(f"OFF: {name} not compared (gate.{section}.{name}): ',
+           ("tests/test_risk_gate.py", "-k", "said_off_not_left_out"),
+           "a champion without pr_auc lets a challenger at pr_auc 0.01 pass with no line naming the rule left unchecked"),
 )
 
 

@@ -12,6 +12,8 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
 
 Without a champion only the absolute bounds and fairness apply. A metric the
 challenger lacks fails its rule, and a gate with no rule to check fails: a gate never passes by omission.
+A champion rule whose champion figure is missing or NaN (a champion logged by an older gate) is skipped,
+and said in an ``OFF:`` line.
 
 :func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
 challenger and the challenger's logistic baseline are scored on the *same* recent
@@ -107,8 +109,11 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             *((n, t, +1, "rise") for n, t in config.lower_is_better.items()),
         ):
             c, b = _value(candidate, name), _value(champion, name)
-            if b is None:
-                continue  # a metric the champion was logged without (an older gate): that rule only
+            if b is None:  # a metric the champion was logged without (an older gate), or NaN: that rule only, said
+                section = "higher_is_better" if sign < 0 else "lower_is_better"
+                checks.note(f"OFF: {name} not compared (gate.{section}.{name}): the champion has no {name} figure "
+                            "(logged before the rule, or not measurable), so this rule does not judge the challenger")
+                continue
             compared += 1
             text = f"{name} missing for the challenger" if c is None else f"{name} {c:.4g} vs champion {b:.4g} (may {word} by at most {tol:g})"
             bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}
