@@ -81,3 +81,24 @@ def test_outcome_monitoring_refuses_stays_without_an_id_and_counts_the_unscored(
     two = pd.DataFrame({"stay_id": ["S1", "S2"], "overstayed": [True, False], "entry_time": pd.Timestamp("2024-01-15")})
     out = evaluate_scores(flagged, two)
     assert out.loc[out["slice"] == "all", "n"].tolist() == [1] and out.attrs["unscored"] == 1
+
+
+def test_outcome_slices_below_min_rows_have_counts_but_no_metrics():
+    """The docstring: slices with fewer than ``min_rows`` rows "are reported with their counts but no metrics". A month of
+    one referred stay that did not overstay read referral_precision 0.0, observed_rate 0.0 and mean_predicted 0.9 (review15fair
+    02): a figure nobody can judge from one stay. Its counts stay; every rate is missing."""
+    import pytest
+
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    n = 60
+    scored = pd.DataFrame({"stay_id": range(n), "probability": [0.9] + [0.1] * (n - 1), "risk_band": ["high"] + ["low"] * (n - 1)})
+    outcomes = pd.DataFrame({"stay_id": range(n), "overstayed": [False] + [True] * 10 + [False] * (n - 11),
+                             "entry_time": [pd.Timestamp("2024-05-03")] + [pd.Timestamp("2024-01-10")] * (n - 1)})
+    table = evaluate_scores(scored, outcomes, groups=(), min_rows=50).set_index("value")
+    may = table.loc["2024-05"]
+    assert (may["n"], may["positives"], may["referred"]) == (1, 0, 1)
+    for col in ("roc_auc", "pr_auc", "mean_predicted", "observed_rate", "ece", "referral_precision"):
+        assert np.isnan(may[col]), (col, may[col])
+    # the 60-row total is judged: 10 of 60 overstayed, its one referral did not
+    assert table.loc["all", "observed_rate"] == pytest.approx(10 / 60) and table.loc["all", "referral_precision"] == 0.0
