@@ -1365,6 +1365,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '                checks.note(f"OFF: {name} not compared (gate.{section}.{name}): ', '                str(f"OFF: {name} not compared (gate.{section}.{name}): ',
            ("tests/test_risk_gate.py", "-k", "said_off_not_left_out"),
            "a champion without pr_auc lets a challenger at pr_auc 0.01 pass with no line naming the rule left unchecked"),
+    Mutant("I02", "outcome monitoring: a slice below min_rows shows no rate", "riskmodel/core/monitoring/outcomes.py",
+           '"observed_rate": float(y.mean()) if enough else np.nan,', '"observed_rate": float(y.mean()),',
+           ("tests/test_monitoring.py", "-k", "below_min_rows"),
+           "a month of one stay reads an observed overstay rate of 0.0 (or 1.0) as if it were judged"),
 )
 
 
