@@ -1369,6 +1369,9 @@ MUTANTS: tuple[Mutant, ...] = (
            '"observed_rate": float(y.mean()) if enough else np.nan,', '"observed_rate": float(y.mean()),',
            ("tests/test_monitoring.py", "-k", "below_min_rows"),
            "a month of one stay reads an observed overstay rate of 0.0 (or 1.0) as if it were judged"),
+    Mutant("I03", "drift: a comparison with no reference rows is not judged", DR, "        if n_ref == 0:\n            # nothing to compare with",
+           "        if False:\n            # nothing to compare with", ("tests/test_drift.py", "-k", "no_reference_rows"),
+           "a night set against an empty year-earlier reference reads green, a column all missing tonight included"),
 )
 
 

@@ -274,9 +274,11 @@ def compare_like_with_like(
     -------
     DataFrame
         ``comparison, column, psi, amber_at, red_at, missing_reference, missing_current,
-        vanished, verdict`` with ``verdict`` in ``green, amber, red``: red when PSI reaches
+        vanished, verdict`` with ``verdict`` in ``green, amber, red, not judged``: red when PSI reaches
         ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
-        that came) is absent; amber when PSI reaches ``max(PSI_MAJOR, noise at 1e-3)``.
+        that came) is absent, or ``current`` has no row; amber when PSI reaches
+        ``max(PSI_MAJOR, noise at 1e-3)``; ``not judged`` (no ``psi``, ``amber_at``, ``red_at``)
+        when ``reference`` has no row to compare with.
     """
     ref = profile(reference, list(columns))
     counter = DriftCounter(ref)
@@ -298,11 +300,14 @@ def compare_like_with_like(
             expected = n_cur * level_f / np.clip(1.0 - level_f, 1e-9, None)
             vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
         verdict = "red" if (np.isfinite(value) and value >= red) or vanished else "amber" if np.isfinite(value) and value >= amber else "green"
+        if n_ref == 0:
+            # nothing to compare with (a year earlier on a log under a year old): no figure, and no green either
+            value, amber, red, verdict = float("nan"), float("nan"), float("nan"), "not judged"
         if n_cur == 0:
             verdict = "red"  # nothing arrived at all: the feed is empty
         rows.append({
             "comparison": comparison, "column": col, "psi": value, "amber_at": amber, "red_at": red,
-            "missing_reference": float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean()) if n_ref else 0.0,
+            "missing_reference": (float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean())) if n_ref else float("nan"),
             "missing_current": float(current[col].isna().mean()) if col in current.columns and n_cur else 1.0,
             "vanished": ", ".join(vanished), "verdict": verdict,
         })
@@ -310,7 +315,8 @@ def compare_like_with_like(
 
 
 def night_verdict(checks: pd.DataFrame) -> str:
-    """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``)."""
+    """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``; ``not judged`` columns, which had
+    nothing to compare with, do not count)."""
     verdicts = set(checks["verdict"])
     return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
 
