@@ -460,3 +460,17 @@ def test_a_champion_rule_the_champion_has_no_figure_for_is_said_off_not_left_out
     assert any("pr_auc" in r and "gate.higher_is_better.pr_auc" in r and "not compared" in r for r in off), d.reasons
     assert any("ece" in r and "gate.lower_is_better.ece" in r and "not compared" in r for r in off), d.reasons
     assert not any("roc_auc" in r for r in off), d.reasons  # a rule judged is not said off
+
+
+def test_a_gate_window_of_no_stays_is_refused_saying_so():
+    """A window of no rows was refused by the paired gate as holding "only overstays" (``np.all`` of nothing is True), and
+    the window gate failed inside scikit-learn ("Found array with 0 sample(s)") before any reason (review15fair 04)."""
+    from riskmodel.core.risk.gate import evaluate_paired_gate, evaluate_window_gate
+
+    none = np.array([])
+    for d in (evaluate_paired_gate(none, none, none, none, fairness_passed=True),
+              evaluate_window_gate(none, none, none, none, fairness_passed=True, config=dataclasses.replace(GATE, minimum={"roc_auc": 0.7}))):
+        assert not d.passed
+        fails = [r for r in d.reasons if r.startswith("FAIL")]
+        assert fails and all("no stay" in r for r in fails if "champion" in r or "baseline" in r), d.reasons
+        assert not any("only overstays" in r for r in d.reasons), d.reasons
