@@ -1372,6 +1372,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I03", "drift: a comparison with no reference rows is not judged", DR, "        if n_ref == 0:\n            # nothing to compare with",
            "        if False:\n            # nothing to compare with", ("tests/test_drift.py", "-k", "no_reference_rows"),
            "a night set against an empty year-earlier reference reads green, a column all missing tonight included"),
+    Mutant("I04", "window gate: a window of no stays is refused with reasons", RG, "budgets=budgets) if len(y) else {}",
+           "budgets=budgets)", ("tests/test_risk_gate.py", "-k", "no_stays_is_refused"),
+           "a window of no stays fails inside scikit-learn ('Found array with 0 sample(s)') instead of a decision"),
+    Mutant("I05", "paired gate: a window of no stays says so", RG, 'have = "no stay" if not len(labels) else "only overstays"',
+           'have = "only overstays"', ("tests/test_risk_gate.py", "-k", "no_stays_is_refused"),
+           "a window of no stays is refused as holding 'only overstays'"),
 )
 
 
