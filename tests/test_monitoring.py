@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, training_reference
 
@@ -22,7 +23,26 @@ def test_training_reference_by_hand():
     np.testing.assert_allclose(x["edges"], 0.9 * np.arange(1, 10), rtol=1e-12)
     assert x["share"] == [1 / 11] * 10
     assert ref["features"]["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "share": [5 / 11, 4 / 11, 0.0], "missing": 2 / 11}
-    assert ref["score"] == {"kind": "numeric", "edges": [0.5], "share": [5 / 11, 6 / 11], "missing": 0.0}
+    # each score value held by 5% or more of the rows is a bin of its own: 0.5 (1 of 11) is no longer lumped with 0.9 (5 of 11)
+    assert ref["score"] == {"kind": "numeric", "edges": [0.5, 0.9], "share": [5 / 11, 1 / 11, 5 / 11], "missing": 0.0}
+
+
+def test_a_model_reference_sees_a_0_1_feature_or_a_count_most_rows_hold_at_0_shift():
+    """The reference a model stores for the nightly drift check kept the deciles less the smallest and the largest value:
+    a 0/1 feature (has_return_ticket, 70% at 1) or a count most travellers hold at 0 (prior_overstays, 95% at 0) had no edge,
+    one bin, and read PSI 0.000 "stable" on a night when every row was 0 (review15fair 05). Each value held by 5% or more
+    of the rows now bounds a bin of its own."""
+    ticket = np.r_[np.zeros(300), np.ones(700)]
+    prior = np.r_[np.zeros(950), np.ones(40), np.full(10, 3.0)]
+    ref = training_reference(np.column_stack([ticket, prior]), ["ticket", "prior"], {}, np.linspace(0.01, 0.99, 1000))
+    assert ref["features"]["ticket"] == {"kind": "numeric", "edges": [1.0], "share": [0.3, 0.7], "missing": 0.0}
+    assert ref["features"]["prior"]["edges"] == [1.0] and ref["features"]["prior"]["share"] == [0.95, 0.05]
+    counter = DriftCounter(profile_from_reference(ref))
+    counter.update(pd.DataFrame({"ticket": np.zeros(200), "prior": np.zeros(200)}))  # a feed whose fields all read 0
+    psi = counter.psi()
+    # by hand: every row in the 0 bin; an empty bin counts as 1e-4 (the missing bin, empty on both sides, adds 0)
+    assert psi["ticket"] == pytest.approx((1 - 0.3) * np.log(1 / 0.3) + (1e-4 - 0.7) * np.log(1e-4 / 0.7))
+    assert psi["prior"] == pytest.approx((1 - 0.95) * np.log(1 / 0.95) + (1e-4 - 0.05) * np.log(1e-4 / 0.05))
 
 
 def test_profile_from_reference_feeds_the_drift_counter():
@@ -87,8 +107,6 @@ def test_outcome_slices_below_min_rows_have_counts_but_no_metrics():
     """The docstring: slices with fewer than ``min_rows`` rows "are reported with their counts but no metrics". A month of
     one referred stay that did not overstay read referral_precision 0.0, observed_rate 0.0 and mean_predicted 0.9 (review15fair
     02): a figure nobody can judge from one stay. Its counts stay; every rate is missing."""
-    import pytest
-
     from riskmodel.core.monitoring.outcomes import evaluate_scores
 
     n = 60
