@@ -29,19 +29,19 @@ def test_training_reference_by_hand():
 
 def test_a_model_reference_sees_a_0_1_feature_or_a_count_most_rows_hold_at_0_shift():
     """The reference a model stores for the nightly drift check kept the deciles less the smallest and the largest value:
-    a 0/1 feature (has_return_ticket, 70% at 1) or a count most travellers hold at 0 (prior_overstays, 95% at 0) had no edge,
+    a 0/1 feature (has_return_ticket, 75% at 1) or a count most travellers hold at 0 (prior_overstays, 95% at 0) had no edge,
     one bin, and read PSI 0.000 "stable" on a night when every row was 0 (review15fair 05). Each value held by 5% or more
     of the rows now bounds a bin of its own."""
-    ticket = np.r_[np.zeros(300), np.ones(700)]
+    ticket = np.r_[np.zeros(250), np.ones(750)]
     prior = np.r_[np.zeros(950), np.ones(40), np.full(10, 3.0)]
     ref = training_reference(np.column_stack([ticket, prior]), ["ticket", "prior"], {}, np.linspace(0.01, 0.99, 1000))
-    assert ref["features"]["ticket"] == {"kind": "numeric", "edges": [1.0], "share": [0.3, 0.7], "missing": 0.0}
+    assert ref["features"]["ticket"] == {"kind": "numeric", "edges": [1.0], "share": [0.25, 0.75], "missing": 0.0}
     assert ref["features"]["prior"]["edges"] == [1.0] and ref["features"]["prior"]["share"] == [0.95, 0.05]
     counter = DriftCounter(profile_from_reference(ref))
     counter.update(pd.DataFrame({"ticket": np.zeros(200), "prior": np.zeros(200)}))  # a feed whose fields all read 0
     psi = counter.psi()
     # by hand: every row in the 0 bin; an empty bin counts as 1e-4 (the missing bin, empty on both sides, adds 0)
-    assert psi["ticket"] == pytest.approx((1 - 0.3) * np.log(1 / 0.3) + (1e-4 - 0.7) * np.log(1e-4 / 0.7))
+    assert psi["ticket"] == pytest.approx((1 - 0.25) * np.log(1 / 0.25) + (1e-4 - 0.75) * np.log(1e-4 / 0.75))
     assert psi["prior"] == pytest.approx((1 - 0.95) * np.log(1 / 0.95) + (1e-4 - 0.05) * np.log(1e-4 / 0.05))
 
 
@@ -49,10 +49,10 @@ def test_profile_from_reference_feeds_the_drift_counter():
     prof = profile_from_reference(_reference())
     assert list(prof) == ["x", "c", "probability"]
     assert prof["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "fractions": [5 / 11, 4 / 11, 0.0, 2 / 11]}
-    assert prof["probability"] == {"kind": "numeric", "edges": [0.5], "fractions": [5 / 11, 6 / 11, 0.0]}
+    assert prof["probability"] == {"kind": "numeric", "edges": [0.5, 0.9], "fractions": [5 / 11, 1 / 11, 5 / 11, 0.0]}
     counter = DriftCounter({"probability": prof["probability"]})
     counter.update(pd.DataFrame({"probability": [0.1, 0.9, np.nan]}))
-    assert counter.counts["probability"].tolist() == [1.0, 1.0, 1.0]
+    assert counter.counts["probability"].tolist() == [1.0, 0.0, 1.0, 1.0]
 
 
 def test_outcome_monitoring_lives_in_the_core_and_the_batch_job_reexports_it():
