@@ -1378,6 +1378,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I05", "paired gate: a window of no stays says so", RG, 'have = "no stay" if not len(labels) else "only overstays"',
            'have = "only overstays"', ("tests/test_risk_gate.py", "-k", "no_stays_is_refused"),
            "a window of no stays is refused as holding 'only overstays'"),
+    Mutant("I06", "drift reference: a value most rows hold is a bin of its own", DR, "    inner = np.unique(np.r_[deciles, above])\n",
+           "    inner = deciles\n", ("tests/test_monitoring.py", "-k", "count_most_rows_hold"),
+           "a count 95% of the training rows hold at 0 has one bin: a night of all zeros reads PSI 0 'stable'"),
 )
 
 

@@ -113,9 +113,25 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
     return out
 
 
+#: A value held by this share of a feature's training rows or more (the 0 of a count most travellers hold, either
+#: value of a 0/1 feature) bounds a bin of its own in a model's drift reference.
+_MASS = 0.05
+
+
 def _numeric_reference(values: np.ndarray, n: int) -> dict[str, Any]:
-    """Inner decile edges of ``values`` and the share of all ``n`` rows in each bin."""
-    inner = np.unique(np.quantile(values, np.linspace(0, 1, 11)))[1:-1] if len(values) else np.array([])
+    """Inner edges of ``values`` and the share of all ``n`` rows in each bin.
+
+    The edges are the deciles (a bin holds the values from its edge up to the next), and the next value above each
+    decile held by :data:`_MASS` of the rows or more, so such a value is a bin of its own; an edge at or below the
+    smallest value bounds no bin and is dropped. Without the second kind a 0/1 feature, or a count most rows hold at
+    0, had no edge at all: one bin, and PSI 0 whatever the night held.
+    """
+    if not len(values):
+        return {"kind": "numeric", "edges": [], "share": np.zeros(1).tolist()}
+    deciles = np.unique(np.quantile(values, np.linspace(0, 1, 11)[1:-1]))
+    above = [values[values > v].min() for v in deciles if (values == v).mean() >= _MASS and (values > v).any()]
+    inner = np.unique(np.r_[deciles, above])
+    inner = inner[inner > values.min()]
     share = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1) / max(n, 1)
     return {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist()}
 
