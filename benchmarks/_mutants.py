@@ -1381,6 +1381,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I06", "drift reference: a value most rows hold is a bin of its own", DR, "    inner = np.unique(np.r_[deciles, above])\n",
            "    inner = deciles\n", ("tests/test_monitoring.py", "-k", "count_most_rows_hold"),
            "a count 95% of the training rows hold at 0 has one bin: a night of all zeros reads PSI 0 'stable'"),
+    Mutant("I07", "promote risk: a refusal by the audit names its groups and bounds", PL,
+           "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
+           ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
+           "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
 )
 
 
