@@ -1,8 +1,8 @@
 """Drift of inputs and scores: population stability index (PSI) against a training reference.
 
 A *profile* summarises a column of the training data in JSON-friendly form:
-numeric columns by decile edges and the share of rows in each bin (plus a
-missing bin), categorical columns by their most common levels and an "other"
+numeric columns by decile edges (a value held by 5% or more of the rows a bin of
+its own) and the share of rows in each bin (plus a missing bin), categorical columns by their most common levels and an "other"
 bucket. :class:`DriftCounter` accumulates counts chunk by chunk, so a batch of
 millions of rows is compared without holding it in memory.
 
@@ -105,7 +105,7 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
         else:
             values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             finite = values[np.isfinite(values)]
-            edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])) if len(finite) else np.array([])
+            edges = _edges(finite, bins)
             out[col] = {"kind": "numeric", "edges": [float(e) for e in edges]}
         counter = DriftCounter({col: out[col]})
         counter.update(df[[col]])
@@ -118,20 +118,26 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
 _MASS = 0.05
 
 
-def _numeric_reference(values: np.ndarray, n: int) -> dict[str, Any]:
-    """Inner edges of ``values`` and the share of all ``n`` rows in each bin.
+def _edges(values: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Inner bin edges of the finite ``values``: a bin holds the values from its edge up to the next.
 
-    The edges are the deciles (a bin holds the values from its edge up to the next), and the next value above each
-    decile held by :data:`_MASS` of the rows or more, so such a value is a bin of its own; an edge at or below the
-    smallest value bounds no bin and is dropped. Without the second kind a 0/1 feature, or a count most rows hold at
-    0, had no edge at all: one bin, and PSI 0 whatever the night held.
+    The edges are the quantiles at ``1/bins .. (bins-1)/bins``, and the next value above each such quantile held by
+    :data:`_MASS` of the rows or more, so such a value is a bin of its own; an edge at or below the smallest value
+    bounds no bin and is dropped. Without the second kind a 0/1 feature, a count most rows hold at 0, or permits 92%
+    of which are 30 days had at most one edge, and the values either side of it shared a bin: PSI about 0 whatever
+    the night held.
     """
     if not len(values):
-        return {"kind": "numeric", "edges": [], "share": np.zeros(1).tolist()}
-    deciles = np.unique(np.quantile(values, np.linspace(0, 1, 11)[1:-1]))
-    above = [values[values > v].min() for v in deciles if (values == v).mean() >= _MASS and (values > v).any()]
-    inner = np.unique(np.r_[deciles, above])
-    inner = inner[inner > values.min()]
+        return np.array([])
+    quantiles = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+    above = [values[values > v].min() for v in quantiles if (values == v).mean() >= _MASS and (values > v).any()]
+    inner = np.unique(np.r_[quantiles, above])
+    return inner[inner > values.min()]
+
+
+def _numeric_reference(values: np.ndarray, n: int) -> dict[str, Any]:
+    """Inner edges of ``values`` (:func:`_edges`) and the share of all ``n`` rows in each bin."""
+    inner = _edges(values)
     share = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1) / max(n, 1)
     return {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist()}
 
