@@ -1360,6 +1360,33 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if not pd.isna(last) and when.normalize() > last.normalize():\n", "    if False:\n",
            ("tests/test_features.py", "-k", "after_the_logs_last_day"),
            "a cut-off a year past the log labels every traveller it lost sight of an overstayer"),
+    # ---------------------------------------------------------------- review 15, the gate, the audit and monitoring
+    Mutant("I01", "risk gate: a champion rule not compared is said", RG,
+           '                checks.note(f"OFF: {name} not compared (gate.{section}.{name}): ', '                str(f"OFF: {name} not compared (gate.{section}.{name}): ',
+           ("tests/test_risk_gate.py", "-k", "said_off_not_left_out"),
+           "a champion without pr_auc lets a challenger at pr_auc 0.01 pass with no line naming the rule left unchecked"),
+    Mutant("I02", "outcome monitoring: a slice below min_rows shows no rate", "riskmodel/core/monitoring/outcomes.py",
+           '"observed_rate": float(y.mean()) if enough else np.nan,', '"observed_rate": float(y.mean()),',
+           ("tests/test_monitoring.py", "-k", "below_min_rows"),
+           "a month of one stay reads an observed overstay rate of 0.0 (or 1.0) as if it were judged"),
+    Mutant("I03", "drift: a comparison with no reference rows is not judged", DR, "        if n_ref == 0:\n            # nothing to compare with",
+           "        if False:\n            # nothing to compare with", ("tests/test_drift.py", "-k", "no_reference_rows"),
+           "a night set against an empty year-earlier reference reads green, a column all missing tonight included"),
+    Mutant("I04", "window gate: a window of no stays is refused with reasons", RG, "budgets=budgets) if len(y) else {}",
+           "budgets=budgets)", ("tests/test_risk_gate.py", "-k", "no_stays_is_refused"),
+           "a window of no stays fails inside scikit-learn ('Found array with 0 sample(s)') instead of a decision"),
+    Mutant("I05", "paired gate: a window of no stays says so", RG, 'have = "no stay" if not len(labels) else "only overstays"',
+           'have = "only overstays"', ("tests/test_risk_gate.py", "-k", "no_stays_is_refused"),
+           "a window of no stays is refused as holding 'only overstays'"),
+    Mutant("I06", "drift bins: a value most rows hold is a bin of its own", DR, "    inner = np.unique(np.r_[quantiles, above])\n",
+           "    inner = quantiles\n",
+           ("tests/test_monitoring.py", "tests/test_drift.py", "-k", "count_most_rows_hold or most_rows_hold_at_one_value"),
+           "a count 95% of the training rows hold at 0 has one bin (PSI 0 'stable' on a night of all zeros); permits "
+           "92% at 30 days read green when all read 60"),
+    Mutant("I07", "promote risk: a refusal by the audit names its groups and bounds", PL,
+           "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
+           ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
+           "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
 )
 
 

@@ -114,3 +114,31 @@ def test_a_moderate_shift_on_large_nights_is_amber_not_green_nor_red():
 )
 def test_the_night_is_as_bad_as_its_worst_column(verdicts, night):
     assert night_verdict(pd.DataFrame({"verdict": verdicts})) == night
+
+
+def test_a_comparison_with_no_reference_rows_is_not_judged_not_green():
+    """A night compared with a reference of no rows (the same weekday a year earlier on a log under a year old) read green
+    on every column, with a PSI figure, even a column all missing tonight (PSI 3.4, beyond PSI_RED): the noise line divided
+    by max(0, 1) reference rows (review15fair 03). Nothing was compared: no PSI, verdict "not judged", and the night's
+    verdict comes from the comparisons that could be made."""
+    tonight = _feed(500, 7).assign(planned_stay_days=np.nan)
+    checks = compare_like_with_like(tonight, _feed(10, 8).iloc[:0], COLS, comparison="in-country vs a year earlier")
+    assert list(checks["verdict"]) == ["not judged"] * len(COLS), checks
+    assert checks["psi"].isna().all(), checks
+    assert night_verdict(checks) == "green"  # no comparison made: the night is judged on the others
+    assert night_verdict(pd.concat([checks, compare_like_with_like(tonight, _feed(1200, 9), COLS)])) == "red"
+    # an empty night is still red, whatever its reference holds
+    assert set(compare_like_with_like(tonight.iloc[:0], _feed(10, 8).iloc[:0], COLS)["verdict"]) == {"red"}
+
+
+def test_a_numeric_column_most_rows_hold_at_one_value_is_seen_to_move():
+    """With 92% of permits at 30 days every decile is 30: one edge, and 30 and 60 shared a bin, so a night whose permits
+    all read 60, or 720 (hours for days), was green with PSI 0.006 (review15fair 07). A value held by 5% or more of the
+    reference rows is a bin of its own: both nights are red, and a night like the reference stays green."""
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"permitted_days": np.where(rng.random(5000) < 0.92, 30.0, 60.0)})
+    for value in (60.0, 720.0):
+        row = compare_like_with_like(pd.DataFrame({"permitted_days": np.full(400, value)}), ref, ["permitted_days"]).iloc[0]
+        assert row["verdict"] == "red" and row["psi"] > PSI_RED, (value, row)
+    alike = pd.DataFrame({"permitted_days": np.where(rng.random(400) < 0.92, 30.0, 60.0)})
+    assert compare_like_with_like(alike, ref, ["permitted_days"]).iloc[0]["verdict"] == "green"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, training_reference
 
@@ -22,17 +23,36 @@ def test_training_reference_by_hand():
     np.testing.assert_allclose(x["edges"], 0.9 * np.arange(1, 10), rtol=1e-12)
     assert x["share"] == [1 / 11] * 10
     assert ref["features"]["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "share": [5 / 11, 4 / 11, 0.0], "missing": 2 / 11}
-    assert ref["score"] == {"kind": "numeric", "edges": [0.5], "share": [5 / 11, 6 / 11], "missing": 0.0}
+    # each score value held by 5% or more of the rows is a bin of its own: 0.5 (1 of 11) is no longer lumped with 0.9 (5 of 11)
+    assert ref["score"] == {"kind": "numeric", "edges": [0.5, 0.9], "share": [5 / 11, 1 / 11, 5 / 11], "missing": 0.0}
+
+
+def test_a_model_reference_sees_a_0_1_feature_or_a_count_most_rows_hold_at_0_shift():
+    """The reference a model stores for the nightly drift check kept the deciles less the smallest and the largest value:
+    a 0/1 feature (has_return_ticket, 75% at 1) or a count most travellers hold at 0 (prior_overstays, 95% at 0) had no edge,
+    one bin, and read PSI 0.000 "stable" on a night when every row was 0 (review15fair 05). Each value held by 5% or more
+    of the rows now bounds a bin of its own."""
+    ticket = np.r_[np.zeros(250), np.ones(750)]
+    prior = np.r_[np.zeros(950), np.ones(40), np.full(10, 3.0)]
+    ref = training_reference(np.column_stack([ticket, prior]), ["ticket", "prior"], {}, np.linspace(0.01, 0.99, 1000))
+    assert ref["features"]["ticket"] == {"kind": "numeric", "edges": [1.0], "share": [0.25, 0.75], "missing": 0.0}
+    assert ref["features"]["prior"]["edges"] == [1.0] and ref["features"]["prior"]["share"] == [0.95, 0.05]
+    counter = DriftCounter(profile_from_reference(ref))
+    counter.update(pd.DataFrame({"ticket": np.zeros(200), "prior": np.zeros(200)}))  # a feed whose fields all read 0
+    psi = counter.psi()
+    # by hand: every row in the 0 bin; an empty bin counts as 1e-4 (the missing bin, empty on both sides, adds 0)
+    assert psi["ticket"] == pytest.approx((1 - 0.25) * np.log(1 / 0.25) + (1e-4 - 0.75) * np.log(1e-4 / 0.75))
+    assert psi["prior"] == pytest.approx((1 - 0.95) * np.log(1 / 0.95) + (1e-4 - 0.05) * np.log(1e-4 / 0.05))
 
 
 def test_profile_from_reference_feeds_the_drift_counter():
     prof = profile_from_reference(_reference())
     assert list(prof) == ["x", "c", "probability"]
     assert prof["c"] == {"kind": "categorical", "levels": ["a", "b", "z"], "fractions": [5 / 11, 4 / 11, 0.0, 2 / 11]}
-    assert prof["probability"] == {"kind": "numeric", "edges": [0.5], "fractions": [5 / 11, 6 / 11, 0.0]}
+    assert prof["probability"] == {"kind": "numeric", "edges": [0.5, 0.9], "fractions": [5 / 11, 1 / 11, 5 / 11, 0.0]}
     counter = DriftCounter({"probability": prof["probability"]})
     counter.update(pd.DataFrame({"probability": [0.1, 0.9, np.nan]}))
-    assert counter.counts["probability"].tolist() == [1.0, 1.0, 1.0]
+    assert counter.counts["probability"].tolist() == [1.0, 0.0, 1.0, 1.0]
 
 
 def test_outcome_monitoring_lives_in_the_core_and_the_batch_job_reexports_it():
@@ -81,3 +101,22 @@ def test_outcome_monitoring_refuses_stays_without_an_id_and_counts_the_unscored(
     two = pd.DataFrame({"stay_id": ["S1", "S2"], "overstayed": [True, False], "entry_time": pd.Timestamp("2024-01-15")})
     out = evaluate_scores(flagged, two)
     assert out.loc[out["slice"] == "all", "n"].tolist() == [1] and out.attrs["unscored"] == 1
+
+
+def test_outcome_slices_below_min_rows_have_counts_but_no_metrics():
+    """The docstring: slices with fewer than ``min_rows`` rows "are reported with their counts but no metrics". A month of
+    one referred stay that did not overstay read referral_precision 0.0, observed_rate 0.0 and mean_predicted 0.9 (review15fair
+    02): a figure nobody can judge from one stay. Its counts stay; every rate is missing."""
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    n = 60
+    scored = pd.DataFrame({"stay_id": range(n), "probability": [0.9] + [0.1] * (n - 1), "risk_band": ["high"] + ["low"] * (n - 1)})
+    outcomes = pd.DataFrame({"stay_id": range(n), "overstayed": [False] + [True] * 10 + [False] * (n - 11),
+                             "entry_time": [pd.Timestamp("2024-05-03")] + [pd.Timestamp("2024-01-10")] * (n - 1)})
+    table = evaluate_scores(scored, outcomes, groups=(), min_rows=50).set_index("value")
+    may = table.loc["2024-05"]
+    assert (may["n"], may["positives"], may["referred"]) == (1, 0, 1)
+    for col in ("roc_auc", "pr_auc", "mean_predicted", "observed_rate", "ece", "referral_precision"):
+        assert np.isnan(may[col]), (col, may[col])
+    # the 60-row total is judged: 10 of 60 overstayed, its one referral did not
+    assert table.loc["all", "observed_rate"] == pytest.approx(10 / 60) and table.loc["all", "referral_precision"] == 0.0

@@ -447,3 +447,30 @@ def test_a_champion_tolerance_that_cannot_fail_against_this_champion_is_said_off
     d = evaluate_gate({"pr_auc": 0.01, "ece": 0.95}, {"pr_auc": 0.5, "ece": 0.1}, gate)
     assert not d.passed and [c.metric for c in d.comparisons if not c.passed] == ["pr_auc", "ece"]
     assert not [r for r in d.reasons if r.startswith("OFF: ") and "tolerance" in r], d.reasons
+
+
+def test_a_champion_rule_the_champion_has_no_figure_for_is_said_off_not_left_out():
+    """A champion logged without a metric (an older gate) or with NaN for it (not measurable on its window) has that rule
+    skipped, by design; but the decision read as if the gate held no such rule: a challenger with pr_auc 0.01 and ece 0.5
+    passed with only roc_auc in its reasons (review15fair 01). Each rule left unchecked is said in an ``OFF:`` line."""
+    d = evaluate_gate({"roc_auc": 0.90, "pr_auc": 0.01, "ece": 0.5, "fairness_passed": 1.0},
+                      {"roc_auc": 0.90, "pr_auc": float("nan")}, GATE)
+    assert d.passed  # the skip is kept: an older champion must not block every challenger
+    off = [r for r in d.reasons if r.startswith("OFF:")]
+    assert any("pr_auc" in r and "gate.higher_is_better.pr_auc" in r and "not compared" in r for r in off), d.reasons
+    assert any("ece" in r and "gate.lower_is_better.ece" in r and "not compared" in r for r in off), d.reasons
+    assert not any("roc_auc" in r for r in off), d.reasons  # a rule judged is not said off
+
+
+def test_a_gate_window_of_no_stays_is_refused_saying_so():
+    """A window of no rows was refused by the paired gate as holding "only overstays" (``np.all`` of nothing is True), and
+    the window gate failed inside scikit-learn ("Found array with 0 sample(s)") before any reason (review15fair 04)."""
+    from riskmodel.core.risk.gate import evaluate_paired_gate, evaluate_window_gate
+
+    none = np.array([])
+    for d in (evaluate_paired_gate(none, none, none, none, fairness_passed=True),
+              evaluate_window_gate(none, none, none, none, fairness_passed=True, config=dataclasses.replace(GATE, minimum={"roc_auc": 0.7}))):
+        assert not d.passed
+        fails = [r for r in d.reasons if r.startswith("FAIL")]
+        assert fails and all("no stay" in r for r in fails if "champion" in r or "baseline" in r), d.reasons
+        assert not any("only overstays" in r for r in d.reasons), d.reasons

@@ -125,6 +125,9 @@ def test_a_config_auditing_no_attribute_is_neither_passed_by_training_nor_promot
     decision = promote(unaudited, crossings=crossings)
     assert not decision.passed
     assert "FAIL: fairness audit failed" in decision.reasons, decision.reasons
+    # the decision says why the audit failed (review15fair 06: "fairness audit failed" and nothing else, the audit's
+    # own words dropped, so the card and `promote risk` named no group and no bound)
+    assert any(r.startswith("audit: ") and "no audit attribute" in r for r in decision.reasons), decision.reasons
     assert MlflowClient().get_registered_model(cfg.tracking.registered_name).aliases.get("champion") is None
 
 

@@ -536,7 +536,8 @@ def _data_checks(drift: pd.DataFrame | None) -> str:
     return (f'<p>Verdict: <span class="{verdict}">{verdict}</span>: {words[verdict]}.</p>' + table
             + '<p class="note">Tonight\'s in-country population against last night\'s and the same weekday a year earlier; '
             "tonight's arrivals against the last 28 days. Red: PSI beyond what a night moves and beyond sampling noise, "
-            "or a port or category that should be there is absent. Every column is in drift.csv.</p>")
+            "or a port or category that should be there is absent. Not judged: the comparison had no reference rows "
+            "(a log under a year old has no night a year earlier). Every column is in drift.csv.</p>")
 
 
 @dataclass(frozen=True)

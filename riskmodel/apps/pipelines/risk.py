@@ -281,10 +281,11 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
         travellers = window.get("traveller_id")
         fair = fairness_audit(window, y, p, m.audit, cfg.fairness, clusters=travellers)
-        return evaluate_window_gate(
+        decision = evaluate_window_gate(
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
+        return _with_audit_words(decision, fair.violations)
 
     try:
         decision = registry.promote_pinned(name, decide, version=version)
@@ -292,6 +293,16 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         forget_aliases(name)  # this process's next call by alias serves the new champion at once
     cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
     return decision
+
+
+def _with_audit_words(decision, violations: list[str], shown: int = 10):
+    """``decision`` with the audit's violations after its reasons (``audit: ...``), so a refusal names each group and bound."""
+    from riskmodel.core.gate import GateDecision
+
+    lines = [f"audit: {v}" for v in violations[:shown]]
+    if len(violations) > shown:
+        lines.append(f"audit: and {len(violations) - shown} more (the training run's fairness table holds every group)")
+    return GateDecision(decision.passed, decision.reasons + tuple(lines), decision.comparisons)
 
 
 def audit_policy_changes(trained: dict | None, cfg: RiskConfig) -> list[str]:

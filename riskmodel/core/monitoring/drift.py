@@ -1,8 +1,8 @@
 """Drift of inputs and scores: population stability index (PSI) against a training reference.
 
 A *profile* summarises a column of the training data in JSON-friendly form:
-numeric columns by decile edges and the share of rows in each bin (plus a
-missing bin), categorical columns by their most common levels and an "other"
+numeric columns by decile edges (a value held by 5% or more of the rows a bin of
+its own) and the share of rows in each bin (plus a missing bin), categorical columns by their most common levels and an "other"
 bucket. :class:`DriftCounter` accumulates counts chunk by chunk, so a batch of
 millions of rows is compared without holding it in memory.
 
@@ -105,7 +105,7 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
         else:
             values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             finite = values[np.isfinite(values)]
-            edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])) if len(finite) else np.array([])
+            edges = _edges(finite, bins)
             out[col] = {"kind": "numeric", "edges": [float(e) for e in edges]}
         counter = DriftCounter({col: out[col]})
         counter.update(df[[col]])
@@ -113,9 +113,31 @@ def profile(df: pd.DataFrame, columns: list[str] | tuple[str, ...] | None = None
     return out
 
 
+#: A value held by this share of a feature's training rows or more (the 0 of a count most travellers hold, either
+#: value of a 0/1 feature) bounds a bin of its own in a model's drift reference.
+_MASS = 0.05
+
+
+def _edges(values: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Inner bin edges of the finite ``values``: a bin holds the values from its edge up to the next.
+
+    The edges are the quantiles at ``1/bins .. (bins-1)/bins``, and the next value above each such quantile held by
+    :data:`_MASS` of the rows or more, so such a value is a bin of its own; an edge at or below the smallest value
+    bounds no bin and is dropped. Without the second kind a 0/1 feature, a count most rows hold at 0, or permits 92%
+    of which are 30 days had at most one edge, and the values either side of it shared a bin: PSI about 0 whatever
+    the night held.
+    """
+    if not len(values):
+        return np.array([])
+    quantiles = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+    above = [values[values > v].min() for v in quantiles if (values == v).mean() >= _MASS and (values > v).any()]
+    inner = np.unique(np.r_[quantiles, above])
+    return inner[inner > values.min()]
+
+
 def _numeric_reference(values: np.ndarray, n: int) -> dict[str, Any]:
-    """Inner decile edges of ``values`` and the share of all ``n`` rows in each bin."""
-    inner = np.unique(np.quantile(values, np.linspace(0, 1, 11)))[1:-1] if len(values) else np.array([])
+    """Inner edges of ``values`` (:func:`_edges`) and the share of all ``n`` rows in each bin."""
+    inner = _edges(values)
     share = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1) / max(n, 1)
     return {"kind": "numeric", "edges": inner.tolist(), "share": share.tolist()}
 
@@ -274,9 +296,11 @@ def compare_like_with_like(
     -------
     DataFrame
         ``comparison, column, psi, amber_at, red_at, missing_reference, missing_current,
-        vanished, verdict`` with ``verdict`` in ``green, amber, red``: red when PSI reaches
+        vanished, verdict`` with ``verdict`` in ``green, amber, red, not judged``: red when PSI reaches
         ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
-        that came) is absent; amber when PSI reaches ``max(PSI_MAJOR, noise at 1e-3)``.
+        that came) is absent, or ``current`` has no row; amber when PSI reaches
+        ``max(PSI_MAJOR, noise at 1e-3)``; ``not judged`` (no ``psi``, ``amber_at``, ``red_at``)
+        when ``reference`` has no row to compare with.
     """
     ref = profile(reference, list(columns))
     counter = DriftCounter(ref)
@@ -298,11 +322,14 @@ def compare_like_with_like(
             expected = n_cur * level_f / np.clip(1.0 - level_f, 1e-9, None)
             vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
         verdict = "red" if (np.isfinite(value) and value >= red) or vanished else "amber" if np.isfinite(value) and value >= amber else "green"
+        if n_ref == 0:
+            # nothing to compare with (a year earlier on a log under a year old): no figure, and no green either
+            value, amber, red, verdict = float("nan"), float("nan"), float("nan"), "not judged"
         if n_cur == 0:
             verdict = "red"  # nothing arrived at all: the feed is empty
         rows.append({
             "comparison": comparison, "column": col, "psi": value, "amber_at": amber, "red_at": red,
-            "missing_reference": float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean()) if n_ref else 0.0,
+            "missing_reference": (float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean())) if n_ref else float("nan"),
             "missing_current": float(current[col].isna().mean()) if col in current.columns and n_cur else 1.0,
             "vanished": ", ".join(vanished), "verdict": verdict,
         })
@@ -310,7 +337,8 @@ def compare_like_with_like(
 
 
 def night_verdict(checks: pd.DataFrame) -> str:
-    """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``)."""
+    """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``; ``not judged`` columns, which had
+    nothing to compare with, do not count)."""
     verdicts = set(checks["verdict"])
     return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
 

@@ -44,7 +44,8 @@ def evaluate_scores(
     refer_bands : tuple of str, default=("elevated", "high")
         Bands that mean "referred to an officer".
     min_rows : int, default=50
-        Slices with fewer rows are reported with their counts but no metrics.
+        Slices with fewer rows are reported with their counts (``n``, ``positives``, ``referred``)
+        but no metrics: every rate, score and precision of theirs is missing (NaN).
 
     Returns
     -------
@@ -113,11 +114,12 @@ def evaluate_scores(
                 "positives": int(y.sum()),
                 "roc_auc": float(roc_auc_score(y, p)) if both and enough else np.nan,
                 "pr_auc": float(average_precision_score(y, p)) if both and enough else np.nan,
-                "mean_predicted": float(p.mean()),
-                "observed_rate": float(y.mean()),
+                # a slice below min_rows keeps its counts only: a rate of a handful of stays judges nothing
+                "mean_predicted": float(p.mean()) if enough else np.nan,
+                "observed_rate": float(y.mean()) if enough else np.nan,
                 "ece": expected_calibration_error(y, p) if enough else np.nan,
                 "referred": referred,
-                "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred else np.nan,
+                "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred and enough else np.nan,
             }
         )
     out = pd.DataFrame(rows)

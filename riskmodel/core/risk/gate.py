@@ -12,6 +12,8 @@ A challenger passes when, for every rule in :class:`~riskmodel.core.risk.config.
 
 Without a champion only the absolute bounds and fairness apply. A metric the
 challenger lacks fails its rule, and a gate with no rule to check fails: a gate never passes by omission.
+A champion rule whose champion figure is missing or NaN (a champion logged by an older gate) is skipped,
+and said in an ``OFF:`` line.
 
 :func:`evaluate_paired_gate` is the gate that can tell (issue 14 part 5): champion,
 challenger and the challenger's logistic baseline are scored on the *same* recent
@@ -107,8 +109,11 @@ def evaluate_gate(candidate: dict[str, float], champion: dict[str, float] | None
             *((n, t, +1, "rise") for n, t in config.lower_is_better.items()),
         ):
             c, b = _value(candidate, name), _value(champion, name)
-            if b is None:
-                continue  # a metric the champion was logged without (an older gate): that rule only
+            if b is None:  # a metric the champion was logged without (an older gate), or NaN: that rule only, said
+                section = "higher_is_better" if sign < 0 else "lower_is_better"
+                checks.note(f"OFF: {name} not compared (gate.{section}.{name}): the champion has no {name} figure "
+                            "(logged before the rule, or not measurable), so this rule does not judge the challenger")
+                continue
             compared += 1
             text = f"{name} missing for the challenger" if c is None else f"{name} {c:.4g} vs champion {b:.4g} (may {word} by at most {tol:g})"
             bound = {"lower": b - tol} if sign < 0 else {"upper": b + tol}
@@ -214,7 +219,9 @@ def evaluate_paired_gate(
 
 def _unmeasurable(checks: GateChecks, metric: str, y, champion: bool) -> None:
     """FAIL lines for the comparisons a window with one class cannot measure (no ranking of overstayers to judge)."""
-    have = "only overstays" if np.asarray(y, dtype=bool).all() else "no overstay"
+    labels = np.asarray(y, dtype=bool)
+    # a window of no rows holds no stay at all (np.all of nothing is True: it read "only overstays")
+    have = "no stay" if not len(labels) else "only overstays" if labels.all() else "no overstay"
     why = f"cannot be measured: the window holds {have}, and {metric} needs both overstays and other stays"
     for name, other in (("minus_champion", "champion"), ("minus_logreg", "logistic baseline"))[0 if champion else 1:]:
         checks.compare(f"{metric}_{name}", float("nan"), lower=0.0, reference=None, rule="needs both classes",
@@ -268,7 +275,8 @@ def evaluate_window_gate(
     """
     # the budgets the bounds name (recall_at_5pct: 0.05), or such a bound read None and failed every challenger
     budgets = sorted({float(t.replace("_", ".")) / 100 for name in [*config.minimum, *config.maximum] if (t := _budget_tag(name))})
-    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=budgets)
+    # a window of no stays measures nothing: its bounds read missing and fail, and the paired rules say why
+    m = classification_metrics(np.asarray(y, float), np.asarray(challenger, float), budgets=budgets) if len(y) else {}
     absolute = dataclasses.replace(config, higher_is_better={}, lower_is_better={}, require_fairness=False)
     # without absolute bounds the paired rules below are the whole gate (evaluate_gate would refuse a gate of no rule)
     bounds = evaluate_gate(m, None, absolute) if config.minimum or config.maximum else GateDecision(True)
