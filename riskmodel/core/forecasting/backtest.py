@@ -145,7 +145,9 @@ def cross_validation(
         calendar periods. ``step`` is the 1-based number of periods from the cutoff.
         Periods inside a declared break are not scored. ``scale`` is the MASE
         denominator of the series computed on the history up to the cutoff,
-        outside declared breaks; ``log_scale`` the interval scale at the cutoff
+        outside declared breaks (NaN for a history with no change, e.g. a closed port's
+        zeros or a fixed quota: such a series has no MASE, never its error in people);
+        ``log_scale`` the interval scale at the cutoff
         (:func:`~riskmodel.core.forecasting.intervals.log_scale`; NaN when the
         history up to the cutoff holds only zeros, and such rows calibrate nothing).
     fallbacks : list of (model, unique_id, reason)
@@ -166,7 +168,8 @@ def cross_validation(
             if n >= min_train and n < len(ds):
                 hist[uid] = (ds[:n], y[:n])
                 mask = in_break(ds[:n], settings.breaks)
-                scales[uid] = mase_scale(y[:n], settings.m, mask)
+                # a flat history has no scale: its errors in people must not be averaged in as a MASE (NaN, left out)
+                scales[uid] = mase_scale(y[:n], settings.m, mask, fallback=np.nan)
                 # A history of zeros has no scale: its errors would calibrate nothing but noise.
                 lscales[uid] = log_scale(scaled_history(y[:n], mask, settings.m, settings.break_method), settings.m, mask) if np.any(y[:n] > 0) else np.nan
         if not hist:
