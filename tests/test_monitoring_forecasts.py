@@ -190,7 +190,7 @@ def test_an_actual_off_the_period_start_is_refused_not_dropped():
         score_forecasts(_bounded(), ends, m=1)
     mixed = _actuals(y=(12.0, 90.0, 30.0))
     mixed.loc[1, "ds"] = pd.Timestamp("2024-02-29")
-    with pytest.raises(SchemaError, match=r"(?s)actuals.*`ds`: is not at a period start for freq='M' \(1 row: port/A @ 2024-02-29\)"):
+    with pytest.raises(SchemaError, match=r"(?s)actuals.*`ds`: is not at a period start for freq='M' .*\(1 row: port/A @ 2024-02-29\)\. Fix: date each actual at its forecast period's start"):
         score_forecasts(_bounded(), mixed, m=1)
 
 
