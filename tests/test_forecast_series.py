@@ -249,7 +249,7 @@ def test_series_at_different_frequencies_are_named_not_called_gappy():
         validate_series(pd.concat([monthly, daily], ignore_index=True))
     text = str(info.value)
     assert "different frequencies" in text and "'M': port/A" in text and "'D': port/B" in text
-    assert "aggregate" in text and "gaps" not in text
+    assert "aggregate" in text and "series have gaps" not in text
     # one frequency with a gap is still a gap
     with pytest.raises(SchemaError, match="series have gaps"):
         validate_series(monthly.drop(index=[10]))
