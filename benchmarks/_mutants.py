@@ -741,6 +741,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "    problems = _actual_problems(actuals, forecasts, history)\n", "    problems = []\n",
            ("tests/test_monitoring_forecasts.py", "-k", "refused"),
            "a blank actual counts as a miss of the interval, -5 arrivals are scored, month-end actuals are dropped"),
+    Mutant("P09", "series: different frequencies named", FS, "        mixed = _mixed_frequencies(clean) if freq is None else []\n",
+           "        mixed = []\n", ("tests/test_forecast_series.py", "-k", "different_frequencies"),
+           "a monthly port beside a daily one is refused as 'series have gaps', with the fix to add 1,700 days"),
     # ---------------------------------------------------------------- h10: monitoring links once, the library checks re-keyed feeds
     Mutant("B03", "training table: a feed re-keyed during its snapshots", SM, "    if not warnings or allow_unlinked:\n",
            "    if True:\n", ("tests/test_sources.py", "-k", "rekeyed_during"),
