@@ -645,7 +645,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
         Listing every problem: missing columns, missing or empty ids, wrong dtypes, missing, negative or
         infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
         text (``1`` and ``"1"``), timestamps off the period start,
-        gaps inside a series, an unknown frequency. Offending series are named.
+        gaps inside a series, an unknown frequency, series at different frequencies (with no
+        ``freq`` given). Offending series are named.
     """
     problems = check_series(df, freq)
     if problems:
