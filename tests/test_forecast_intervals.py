@@ -94,5 +94,5 @@ def test_fewer_than_five_errors_at_every_step_are_the_largest_error_and_said():
     assert q[95][0, 0, 0] == pytest.approx(0.0)  # no forecast was above its actual: the lower side has no width
     assert {(n["side"], n["step"], n["errors"]) for n in notes} == {("lower", 1, 3), ("upper", 1, 3)}
     f = Forecaster(h=1, models=("snaive",), combine=False, breaks=(), reconcile=None)
-    with pytest.warns(riskmodel.IntervalWarning, match="95% interval at step 1"):
+    with pytest.warns(riskmodel.IntervalWarning, match=r"95% interval at steps 1 \(3 errors, 79 needed\)"):
         f.fit(_ports(1).iloc[:36])
