@@ -744,6 +744,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("P09", "series: different frequencies named", FS, "        mixed = _mixed_frequencies(clean) if freq is None else []\n",
            "        mixed = []\n", ("tests/test_forecast_series.py", "-k", "different_frequencies"),
            "a monthly port beside a daily one is refused as 'series have gaps', with the fix to add 1,700 days"),
+    Mutant("P10", "intervals: too few errors at every step said", FI,
+           "            if notes is not None and rank >= 1.0:  # else a few errors' interpolation under the largest, said nowhere\n",
+           "            if False:\n", ("tests/test_forecast_intervals.py", "-k", "fewer_than_five"),
+           "a one-month-ahead forecast of one port has 95% ends from three errors, listed and warned of nowhere"),
     # ---------------------------------------------------------------- h10: monitoring links once, the library checks re-keyed feeds
     Mutant("B03", "training table: a feed re-keyed during its snapshots", SM, "    if not warnings or allow_unlinked:\n",
            "    if True:\n", ("tests/test_sources.py", "-k", "rekeyed_during"),

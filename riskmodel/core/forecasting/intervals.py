@@ -162,7 +162,7 @@ def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int, notes: list | 
         if len(known) == 0:  # no step with five errors near it: every error at once, by the same conformal rule
             rank = _conformal_rank(len(v_all), tail)
             q = np.full(h, np.quantile(v_all, rank)) * np.sqrt(steps)
-            if rank >= 1.0 and notes is not None:  # else a few errors' interpolation under the largest, said nowhere
+            if notes is not None and rank >= 1.0:  # else a few errors' interpolation under the largest, said nowhere
                 notes += [{"level": int(L), "side": side, "step": int(k), "errors": len(v_all)} for k in steps]
         else:
             last = known[-1]
