@@ -90,3 +90,51 @@ def test_declared_break_is_never_scored():
     settings = RunSettings(freq="M", m=12, models=("snaive",), breaks=(("2019-01-01", "2019-06-30"),))
     cv, _ = cross_validation(_panel(), 12, settings, n_windows=3, step=6)
     assert len(cv) and not cv["ds"].between("2019-01-01", "2019-06-30").any()
+
+
+def test_a_flat_history_has_no_mase_scale_so_no_mase_in_people():
+    # A port reporting a fixed 500 a month has no seasonal or monthly change to scale its errors by. The backtest divided
+    # them by 1.0, so its error in people (60 when the quota moved to 560) was averaged into every MASE as if it were a
+    # MASE, and the holdout MASE the gate reads was 6.7 where the four other ports' was 0.8 (evaluate-forecasts already
+    # gives such a series no MASE). Its scale is missing now, and the means are over the series that have one.
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    flat = np.full(48, 500.0)
+    flat[-6:] = 560.0
+    df = pd.concat([_panel(), pd.DataFrame({"unique_id": "flat", "ds": ds, "y": flat})], ignore_index=True)
+    cv, _ = cross_validation(df, 12, RunSettings(freq="M", m=12, models=("snaive",)), n_windows=1, step=12)
+    assert len(cv[cv["unique_id"] == "flat"]) == 12
+    assert cv.loc[cv["unique_id"] == "flat", "scale"].isna().all()
+    assert cv.loc[cv["unique_id"] != "flat", "scale"].gt(0).all()
+    hand = pd.DataFrame({"unique_id": ["a", "a", "flat", "flat"], "y": [10.0, 20.0, 560.0, 560.0], "scale": [5.0, 5.0, np.nan, np.nan],
+                         "f": [12.0, 17.0, 500.0, 500.0]})
+    m = evaluate(hand, ["f"]).set_index("level")
+    assert m.loc["all", "mase"] == pytest.approx((2 / 5 + 3 / 5) / 2)  # a's alone: the flat port's 60 people are no MASE
+
+
+def test_a_forecaster_with_a_flat_series_chooses_and_scores_on_the_others():
+    from riskmodel.core.forecasting import Forecaster
+
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    flat = np.full(48, 500.0)
+    flat[-6:] = 560.0
+    df = pd.concat([_panel(), pd.DataFrame({"unique_id": "flat", "ds": ds, "y": flat})], ignore_index=True)
+    for selection in ("global", "series"):
+        f = Forecaster(h=6, models=["snaive", "theta"], breaks=(), selection=selection).fit(df)
+        held = f.holdout_metrics_.set_index(["level", "model"])
+        # the four seasonal ports are forecast within about one seasonal difference; 60 people read as a MASE is 10+
+        assert held.loc[("all", "chosen"), "mase"] < 2.0
+        assert set(f.chosen_) == {"s0", "s1", "s2", "s3", "flat"}
+
+
+def test_relative_width_needs_a_mean_actual():
+    # width_<L> is the interval's mean width relative to the mean actual. A port closed through the window (actuals all
+    # 0) has no mean actual: divided by 1e-9 its width was 1e10 and the 'all' row's read 5e9 on the model card.
+    cv = pd.DataFrame(
+        {"unique_id": ["a", "a", "closed", "closed"], "y": [10.0, 30.0, 0.0, 0.0], "scale": [2.0, 2.0, 1.0, 1.0],
+         "f": [12.0, 28.0, 3.0, 3.0], "f-lo-95": [8.0, 24.0, 0.0, 0.0], "f-hi-95": [16.0, 32.0, 10.0, 10.0]}
+    )
+    m = evaluate(cv, ["f"], levels=(95,), tags={"open": ["a"], "closed": ["closed"]}).set_index("level")
+    assert m.loc["open", "width_95"] == pytest.approx(((16 - 8) + (32 - 24)) / 2 / 20)
+    assert np.isnan(m.loc["closed", "width_95"])
+    assert m.loc["all", "width_95"] == pytest.approx(0.4)
+    assert m.loc["closed", "coverage_95"] == pytest.approx(1.0)  # its coverage is still a figure

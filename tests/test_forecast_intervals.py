@@ -77,3 +77,22 @@ def test_the_model_card_names_the_ends_at_the_largest_error():
     many, _ = _fit(10, 3)
     card = forecast_card(many, ForecastConfig(), {})
     assert "95% interval at steps 1, 6 (60 errors, 79 needed)" in card and "80% interval at" not in card
+
+
+def test_fewer_than_five_errors_at_every_step_are_the_largest_error_and_said():
+    # A one-month-ahead forecast of one port: three selection windows give three errors at step 1. No step's
+    # neighbourhood held the five a quantile was read from, so every end was np.quantile of the three at 97.5%: an
+    # interpolation below the largest error (covering less than the n/(n+1) of the largest), listed nowhere and warned
+    # of by no one, where 30 errors at a step are both. It is now the largest error, listed and warned.
+    from riskmodel.core.forecasting.intervals import calibrate
+
+    e = np.array([0.1, 0.2, 0.3])  # log errors log1p(y) - log1p(forecast), scale 1
+    cv = pd.DataFrame({"unique_id": "port/A", "cutoff": DS[:3], "ds": DS[1:4], "step": 1, "y": np.expm1(e), "f": 0.0, "log_scale": 1.0})
+    notes: list = []
+    q = calibrate(cv, "f", pd.Series({"port/A": 1.0}), 1, (95,), notes=notes)
+    assert q[95][0, 1, 0] == pytest.approx(0.3)  # the upper end: the largest error, not the 97.5% interpolation 0.295
+    assert q[95][0, 0, 0] == pytest.approx(0.0)  # no forecast was above its actual: the lower side has no width
+    assert {(n["side"], n["step"], n["errors"]) for n in notes} == {("lower", 1, 3), ("upper", 1, 3)}
+    f = Forecaster(h=1, models=("snaive",), combine=False, breaks=(), reconcile=None)
+    with pytest.warns(riskmodel.IntervalWarning, match=r"95% interval at steps 1 \(3 errors, 79 needed\)"):
+        f.fit(_ports(1).iloc[:36])

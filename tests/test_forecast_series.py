@@ -238,3 +238,18 @@ def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(
     df.loc[0, "ds"] = pd.Timestamp(placeholder)
     with pytest.raises(SchemaError, match=r"`ds`: periods before 1900 or from 2200 on \(1 row: a @ " + placeholder + r"\)"):
         validate_series(df)
+
+
+def test_series_at_different_frequencies_are_named_not_called_gappy():
+    # A monthly port beside a daily one: the frequency was read as daily (the commoner step) and the monthly port was
+    # refused as "series have gaps", with the fix "add the missing periods with their counts" (1,700 invented days).
+    monthly = pd.DataFrame({"unique_id": "port/A", "ds": pd.date_range("2015-01-01", periods=60, freq="MS"), "y": 1000.0})
+    daily = pd.DataFrame({"unique_id": "port/B", "ds": pd.date_range("2019-06-14", periods=200, freq="D"), "y": 3.0})
+    with pytest.raises(SchemaError) as info:
+        validate_series(pd.concat([monthly, daily], ignore_index=True))
+    text = str(info.value)
+    assert "different frequencies" in text and "'M': port/A" in text and "'D': port/B" in text
+    assert "aggregate" in text and "series have gaps" not in text
+    # one frequency with a gap is still a gap
+    with pytest.raises(SchemaError, match="series have gaps"):
+        validate_series(monthly.drop(index=[10]))

@@ -166,3 +166,39 @@ def test_the_mase_scale_compares_the_same_month_a_year_apart_across_a_gap():
     for gappy in (history, history.drop(index=[5, 20])):
         per_series, _ = score_forecasts(forecasts, actuals, history=gappy, breaks=())
         assert per_series["mase"].iloc[0] == pytest.approx(0.5, abs=1e-12)
+
+
+def _bounded() -> pd.DataFrame:
+    return _forecast().assign(y_lo_95=[5.0, 15.0, 25.0], y_hi_95=[15.0, 25.0, 35.0])
+
+
+@pytest.mark.parametrize(("y", "what"), [((12.0, np.nan, 30.0), "has missing values"), ((12.0, -5.0, 30.0), "has negative counts"),
+                                         ((12.0, np.inf, 30.0), "has infinite values")])
+def test_an_actual_the_series_contract_refuses_is_refused_not_scored(y, what):
+    """A blank February (not yet published) was a miss of the 95% interval: coverage 2/3 where both known months fell
+    inside it, and the CLI blamed the missing MASE on "no history, or a flat one". -5 arrivals were scored as real."""
+    with pytest.raises(SchemaError, match=rf"(?s)actuals.*`y`: {what} \(1 row: port/A @ 2024-02-01\)"):
+        score_forecasts(_bounded(), _actuals(y=y), m=1)
+
+
+def test_an_actual_off_the_period_start_is_refused_not_dropped():
+    """Actuals dated at a month's end match no forecast month: all of them read "no forecast period has an actual yet ...
+    wait" (they are there), and one of them was dropped without a word (February's 90, far outside the interval:
+    coverage 1.0 on the one month left)."""
+    ends = _actuals(y=(12.0, 90.0, 30.0)).assign(ds=MONTHS + pd.offsets.MonthEnd(0))
+    with pytest.raises(SchemaError, match=r"(?s)actuals.*`ds`: is not at a period start for freq='M'.*port/A @ 2024-01-31"):
+        score_forecasts(_bounded(), ends, m=1)
+    mixed = _actuals(y=(12.0, 90.0, 30.0))
+    mixed.loc[1, "ds"] = pd.Timestamp("2024-02-29")
+    with pytest.raises(SchemaError, match=r"(?s)actuals.*`ds`: is not at a period start for freq='M' .*\(1 row: port/A @ 2024-02-29\)\. Fix: date each actual at its forecast period's start"):
+        score_forecasts(_bounded(), mixed, m=1)
+
+
+def test_actuals_with_gaps_or_of_one_month_are_still_scored():
+    """The actuals need not be a whole series: a month of one port not yet in, or the first month after the forecast."""
+    gappy = _actuals().iloc[[0, 2]]
+    per_series, _ = score_forecasts(_bounded(), gappy, m=1)
+    assert per_series.loc[0, "n"] == 2 and per_series.loc[0, "coverage_95"] == pytest.approx(1.0)
+    one = pd.DataFrame({"unique_id": ["port/A"], "ds": [MONTHS[0]], "y": [12.0]})
+    per_series, _ = score_forecasts(_forecast().iloc[[0]], one, m=1)
+    assert per_series.loc[0, "n"] == 1 and per_series.loc[0, "bias"] == pytest.approx((10.0 - 12.0) / 12.0)

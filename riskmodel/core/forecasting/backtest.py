@@ -14,7 +14,7 @@ Metrics (per series, then averaged per model and level):
 ``mape``   mean of |y - f| / y over periods with y > 0
 ``rmse``   root mean squared error
 ``coverage_<L>``, ``width_<L>``  share of actuals inside the L% interval and its
-           mean width relative to the mean actual
+           mean width relative to the mean actual (none where the actuals are all 0)
 ``msis_<L>`` mean scaled interval score of the M4 competition: width plus
            ``2 / alpha`` times the distance of an actual outside the interval
            (``alpha = 1 - L/100``), divided by the MASE scale
@@ -145,7 +145,9 @@ def cross_validation(
         calendar periods. ``step`` is the 1-based number of periods from the cutoff.
         Periods inside a declared break are not scored. ``scale`` is the MASE
         denominator of the series computed on the history up to the cutoff,
-        outside declared breaks; ``log_scale`` the interval scale at the cutoff
+        outside declared breaks (NaN for a history with no change, e.g. a closed port's
+        zeros or a fixed quota: such a series has no MASE, never its error in people);
+        ``log_scale`` the interval scale at the cutoff
         (:func:`~riskmodel.core.forecasting.intervals.log_scale`; NaN when the
         history up to the cutoff holds only zeros, and such rows calibrate nothing).
     fallbacks : list of (model, unique_id, reason)
@@ -166,7 +168,8 @@ def cross_validation(
             if n >= min_train and n < len(ds):
                 hist[uid] = (ds[:n], y[:n])
                 mask = in_break(ds[:n], settings.breaks)
-                scales[uid] = mase_scale(y[:n], settings.m, mask)
+                # a flat history has no scale: its errors in people must not be averaged in as a MASE (NaN, left out)
+                scales[uid] = mase_scale(y[:n], settings.m, mask, fallback=np.nan)
                 # A history of zeros has no scale: its errors would calibrate nothing but noise.
                 lscales[uid] = log_scale(scaled_history(y[:n], mask, settings.m, settings.break_method), settings.m, mask) if np.any(y[:n] > 0) else np.nan
         if not hist:
@@ -324,7 +327,7 @@ def evaluate(
         for uid, g in cv.groupby("unique_id", sort=False):
             y = g["y"].to_numpy(dtype=float)
             rec = {"unique_id": uid, **_series_metrics(y, g[name].to_numpy(dtype=float), g["scale"].to_numpy(dtype=float))}
-            mean_y = max(float(np.mean(np.abs(y))), 1e-9)
+            mean_y = float(np.mean(np.abs(y)))  # 0 (a port closed through the window): no width relative to it
             for L in levels:
                 lo, hi = g.get(f"{name}-lo-{L}"), g.get(f"{name}-hi-{L}")
                 if lo is not None and hi is not None:
@@ -332,7 +335,7 @@ def evaluate(
                     # a row without bounds has no interval to hold its actual: no coverage (as no width and no MSIS), never 0
                     held = (y >= a) & (y <= b)
                     rec[f"coverage_{L}"] = float(np.mean(held)) if np.isfinite(a).all() and np.isfinite(b).all() else np.nan
-                    rec[f"width_{L}"] = float(np.mean(hi.to_numpy() - lo.to_numpy()) / mean_y)
+                    rec[f"width_{L}"] = float(np.mean(hi.to_numpy() - lo.to_numpy()) / mean_y) if mean_y > 0 else np.nan
                     score = interval_score(y, lo.to_numpy(dtype=float), hi.to_numpy(dtype=float), int(L))
                     rec[f"msis_{L}"] = float(np.mean(score / g["scale"].to_numpy(dtype=float)))
             per_series.append(rec)

@@ -448,9 +448,10 @@ class Forecaster:
             return dict.fromkeys(ids, "mean")
         err = cv[candidates].sub(cv["y"], axis=0).abs().div(cv["scale"], axis=0)
         err["unique_id"] = cv["unique_id"].to_numpy()
-        per_series = err.groupby("unique_id").mean()
+        # a series with no MASE scale (a flat history) has no errors to choose on: global takes the others' choice, per series snaive
+        per_series = err.groupby("unique_id").mean().dropna(how="all")
         if self.selection == "global":
-            best = str(per_series.mean().idxmin())
+            best = str(per_series.mean().idxmin()) if len(per_series) else "snaive"
             return dict.fromkeys(ids, best)
         best = per_series.idxmin(axis=1).astype(str).to_dict()
         return {uid: best.get(uid, "snaive") for uid in ids}

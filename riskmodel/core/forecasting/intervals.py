@@ -159,8 +159,11 @@ def _multipliers(u: np.ndarray, step: np.ndarray, h: int, L: int, notes: list | 
                 if rank >= 1.0 and notes is not None:  # no finite conformal quantile: the largest error, said so
                     notes.append({"level": int(L), "side": side, "step": int(k), "errors": int(n)})
         known = np.flatnonzero(np.isfinite(q))
-        if len(known) == 0:
-            q = np.full(h, np.quantile(v_all, 1 - tail)) * np.sqrt(steps)
+        if len(known) == 0:  # no step with five errors near it: every error at once, by the same conformal rule
+            rank = _conformal_rank(len(v_all), tail)
+            q = np.full(h, np.quantile(v_all, rank)) * np.sqrt(steps)
+            if notes is not None and rank >= 1.0:  # else a few errors' interpolation under the largest, said nowhere
+                notes += [{"level": int(L), "side": side, "step": int(k), "errors": len(v_all)} for k in steps]
         else:
             last = known[-1]
             for k in range(h):

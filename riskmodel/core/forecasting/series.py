@@ -460,6 +460,30 @@ def _placeholder_periods(df: pd.DataFrame) -> list[SchemaProblem]:
                           "fix the dates, or drop those rows if they stand for an unknown date", ids, n)]
 
 
+def _mixed_frequencies(df: pd.DataFrame) -> list[SchemaProblem]:
+    """One problem naming the series at each frequency when series' usual steps are of different frequencies.
+
+    The frequency of a table is its commonest step: a monthly port beside a daily one was refused as a series "with
+    gaps" and the fix was to add some 1,700 days. Each series' own commonest step says what it is.
+    """
+    d = pd.DataFrame({"unique_id": df["unique_id"].astype(str).to_numpy(), "ds": df["ds"].to_numpy()})  # ids 1 and "1" do not sort
+    d = d.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    steps = pd.DataFrame({"uid": d["unique_id"], "days": d.groupby("unique_id")["ds"].diff().dt.days}).dropna()
+    if steps.empty:
+        return []
+    counts = steps.groupby(["uid", "days"]).size().rename("n").reset_index()
+    usual = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("uid").set_index("uid")["days"].sort_index()
+    kind = usual.map(lambda days: "D" if days == 1 else "W" if days == 7 else "M" if 28 <= days <= 31 else None).dropna()
+    if kind.nunique() < 2:
+        return []
+    named = "; ".join(f"{f!r}: " + ", ".join(map(str, ids[:_MAX_IDS])) + (f" (+{len(ids) - _MAX_IDS} more)" if len(ids) > _MAX_IDS else "")
+                      for f, ids in ((f, list(kind.index[kind == f])) for f in ("D", "W", "M")) if ids)
+    return [SchemaProblem("ds", f"series are at different frequencies ({named})",
+                          "aggregate every series to one frequency (riskmodel.core.forecasting.aggregate), or forecast them apart; "
+                          "a series that only lacks periods (a port open one day a week) needs them filled (fill_gaps), or pass `freq`",
+                          tuple(map(str, kind.index[:_MAX_IDS])), int(len(kind)))]
+
+
 def _ids(df: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
     bad = df.loc[mask]
     labels = (bad["unique_id"].astype(str) + " @ " + pd.to_datetime(bad["ds"]).dt.strftime("%Y-%m-%d")).tolist()
@@ -561,9 +585,12 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     problems += duplicate_periods(df, dup)
     clean = df.loc[~dup & df["ds"].notna().to_numpy()]
     try:
+        mixed = _mixed_frequencies(clean) if freq is None else []
         freq = _check_freq(freq) if freq is not None else infer_freq(clean)
     except SchemaError as exc:
         return problems + exc.problems
+    if mixed:  # else the rarer frequency's series read as gappy at the commoner one (a given `freq` is the caller's word)
+        return problems + mixed
     ds = pd.to_datetime(clean["ds"])
     if freq == "M":
         aligned = (ds.dt.day == 1) & (ds == ds.dt.normalize())
@@ -618,7 +645,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
         Listing every problem: missing columns, missing or empty ids, wrong dtypes, missing, negative or
         infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
         text (``1`` and ``"1"``), timestamps off the period start,
-        gaps inside a series, an unknown frequency. Offending series are named.
+        gaps inside a series, an unknown frequency, series at different frequencies (with no
+        ``freq`` given). Offending series are named.
     """
     problems = check_series(df, freq)
     if problems:

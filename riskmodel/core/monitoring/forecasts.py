@@ -12,7 +12,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.backtest import mase_scale
 from riskmodel.core.forecasting.calendar import COVID_BREAK, in_break
-from riskmodel.core.forecasting.series import FREQS, duplicate_periods, infer_freq, season_length
+from riskmodel.core.forecasting.series import FREQS, check_series, duplicate_periods, infer_freq, season_length
 
 __all__ = ["levels_of_ids", "mase_season", "score_forecasts"]
 
@@ -87,6 +87,33 @@ def _check_inputs(forecasts: pd.DataFrame, actuals: pd.DataFrame, history: pd.Da
         problems = duplicate_periods(frame) if frame is not None else []
         if problems:
             raise SchemaError(f"forecast monitoring: {name}", problems)
+    problems = _actual_problems(actuals, forecasts, history)
+    if problems:
+        raise SchemaError("forecast monitoring: actuals", problems)
+
+
+#: What the series contract says of a whole series that actuals need not be: gapless, or long enough to tell a frequency.
+_NOT_ASKED_OF_ACTUALS = ("series have gaps", "no series has two periods", "the usual step between periods")
+
+
+def _actual_problems(actuals: pd.DataFrame, forecasts: pd.DataFrame, history: pd.DataFrame | None) -> list[SchemaProblem]:
+    """The series contract's refusals of the actuals (:func:`~riskmodel.core.forecasting.series.check_series`).
+
+    A missing, negative or infinite actual was scored (a blank month counted as a miss of every interval), and one
+    dated off the forecasts' period start (a month's end) matched no forecast and was dropped without a word. The
+    frequency is the forecasts' (else the history's, else the actuals'); gaps are allowed (a month not yet in).
+    """
+    freq = None
+    for frame in (forecasts, history, actuals):
+        if frame is not None and pd.api.types.is_datetime64_any_dtype(frame["ds"]):
+            try:
+                freq = infer_freq(frame)
+                break
+            except SchemaError:
+                continue
+    problems = [p for p in check_series(actuals[["unique_id", "ds", "y"]], freq) if not p.problem.startswith(_NOT_ASKED_OF_ACTUALS)]
+    fix = "date each actual at its forecast period's start (the first of the month, a Monday, a day at midnight), as the forecasts are"
+    return [dataclasses.replace(p, fix=fix) if p.problem.startswith("is not at a period start") else p for p in problems]
 
 
 def score_forecasts(
