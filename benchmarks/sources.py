@@ -269,6 +269,13 @@ record). The entry-time ratios with all sources moved (AUC 0.9963 to 0.9945, PR-
 0.9087; both bars still met); the monitoring gain is 1.064 as before, the fresh-draw mean 1.072
 (1.073 before). Nothing was chosen on it; the run shared the machine with the test suite.
 
+The table below is the run of 2026-12-06 21:03 on the eighth round's code, whose fixes include the
+monitoring snapshot's travel history (h14-feat: it was built on the open stays alone, so everyone in
+the country had no earlier visit, exit or overstay; the crossings-only monitoring model now sees
+it): seed 1's gain 1.054 (1.064 before; ceiling 1.079), the fresh-draw mean 1.064 (1.072 before; SD
+0.018, range 1.042 to 1.087; ceiling at most 1.106): NOT MET. Nothing was chosen on it; the run
+shared the machine with mutation runs and other benchmarks (1821 s).
+
 The run before it was on the code with the sources red team's fixes merged (2026-12-06:
 records on a visa-run day linked to the stay they were made in, unknown travellers counted as
 such, contract-breaking permit and enforcement records refused, re-entered stays out of the
