@@ -641,6 +641,12 @@ def _id_kinds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return present, kind
 
 
+def _ids_of_own_kind(df: pd.DataFrame, id_col: str, name: str, mask: np.ndarray) -> tuple[str, ...]:
+    """The first rows of ``mask`` as :func:`_ids` names them; by position when ``name`` is the record id itself, whose
+    value (blank, hidden characters, a spreadsheet's number) cannot name its own row."""
+    return tuple(f"row {i}" for i in np.flatnonzero(mask)[:_MAX_IDS]) if name == id_col else _ids(df, id_col, mask)[0]
+
+
 def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usable: set[str]) -> list[SchemaProblem]:
     """Ids that are not text, blank text, or text with spaces around it, in every id column of a contract.
 
@@ -665,7 +671,7 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
         blank = kind == _ID_BLANK
         if blank.any():
             # a blank record id cannot name its own row
-            ids = tuple(f"row {i}" for i in np.flatnonzero(blank)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, blank)[0]
+            ids = _ids_of_own_kind(df, id_col, col.name, blank)
             problems.append(SchemaProblem(col.name, "blank ids", "leave an unknown id missing (None), never empty text", ids, int(blank.sum())))
         ids, n = _ids(df, id_col, kind == _ID_PADDED)
         if n:
@@ -674,14 +680,14 @@ def _id_checks(df: pd.DataFrame, columns: tuple[Column, ...], id_col: str, usabl
                                           "person or a database that pads text, two to pandas", ids, n))
         hidden = kind == _ID_HIDDEN
         if hidden.any():  # a record id with a character that does not print cannot name its own row readably
-            ids = tuple(f"row {i}" for i in np.flatnonzero(hidden)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, hidden)[0]
+            ids = _ids_of_own_kind(df, id_col, col.name, hidden)
             problems.append(SchemaProblem(col.name, "ids with characters that do not print",
                                           f"remove them from `{col.name}` (zero-width spaces, byte-order marks, control characters, "
                                           "no-break spaces: copy-paste and OCR leave them): ids are compared character by character, "
                                           "so an id with one is another person", ids, int(hidden.sum())))
         mangled = kind == _ID_SCIENTIFIC
         if mangled.any():  # the value names nobody: a record id of this kind is named by its row
-            ids = tuple(f"row {i}" for i in np.flatnonzero(mangled)[:_MAX_IDS]) if col.name == id_col else _ids(df, id_col, mangled)[0]
+            ids = _ids_of_own_kind(df, id_col, col.name, mangled)
             problems.append(SchemaProblem(col.name, "ids a spreadsheet wrote in scientific notation (such as 1.23457E+10)",
                                           _FIX_SCIENTIFIC, ids, int(mangled.sum())))
     return problems

@@ -230,7 +230,8 @@ def _check_log(spark, log) -> None:
         rows = keyed.groupBy("_group").applyInPandas(_check_group, "problem string").collect()
         merged: dict[tuple[str, str, str], SchemaProblem] = {}
         for r in rows:
-            p = SchemaProblem(**{**json.loads(r[0]), "record_ids": tuple(json.loads(r[0])["record_ids"])})
+            fields = json.loads(r[0])
+            p = SchemaProblem(**{**fields, "record_ids": tuple(fields["record_ids"])})
             m = merged.get((p.column, p.problem, p.fix))
             merged[(p.column, p.problem, p.fix)] = p if m is None else replace(
                 m, record_ids=(m.record_ids + p.record_ids)[:5], n_rows=m.n_rows + p.n_rows)
