@@ -474,3 +474,51 @@ def test_a_gate_window_of_no_stays_is_refused_saying_so():
         fails = [r for r in d.reasons if r.startswith("FAIL")]
         assert fails and all("no stay" in r for r in fails if "champion" in r or "baseline" in r), d.reasons
         assert not any("only overstays" in r for r in d.reasons), d.reasons
+
+
+def _few_of_a_class(y, keep: int, cls: bool) -> np.ndarray:
+    """Rows of ``y`` with only the first ``keep`` rows of class ``cls`` kept, every row of the other class."""
+    y = np.asarray(y, bool)
+    ours = np.flatnonzero(y == cls)[:keep]
+    return np.sort(np.concatenate([ours, np.flatnonzero(y != cls)]))
+
+
+@pytest.mark.parametrize("cls, word", [(True, "overstays"), (False, "other stays")])
+def test_the_paired_gate_refuses_a_window_with_too_few_of_a_class_to_judge(window, cls, word):
+    """With 5 overstays in a window, every paired interval is noise: a challenger identical to its champion and better
+    than a blurred baseline passed, so the gate could not tell a better model from a worse one and promoted either way.
+    The gate needs ``min_per_class`` (default 30, as the audit's ``min_positives``) stays of each class and says so."""
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    rows = _few_of_a_class(y, 5, cls)
+    s, base = score(0.3, 1)[rows], score(1.5, 3)[rows]
+    d = evaluate_paired_gate(y[rows], s, s, base, fairness_passed=True)
+    assert not d.passed, d.reasons
+    fails = [r for r in d.reasons if r.startswith("FAIL")]
+    assert fails and any(f"5 {word}" in r and "at least 30" in r for r in fails), d.reasons
+    # the same rows with the bar lowered to what they hold are judged as before
+    assert evaluate_paired_gate(y[rows], s, s, base, fairness_passed=True, min_per_class=5).passed
+
+
+def test_the_paired_gate_judges_a_window_with_exactly_its_minimum_of_each_class(window):
+    from riskmodel.core.risk.gate import evaluate_paired_gate
+
+    y, score = window
+    rows = _few_of_a_class(y, 30, True)
+    d = evaluate_paired_gate(y[rows], score(0.3, 1)[rows], score(0.3, 1)[rows], score(1.5, 3)[rows], fairness_passed=True)
+    assert not any("at least 30" in r for r in d.reasons), d.reasons
+
+
+def test_the_window_gate_reads_its_minimum_per_class_from_the_config(window):
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, score = window
+    rows = _few_of_a_class(y, 12, True)
+    s, base = score(0.3, 1)[rows], score(1.5, 3)[rows]
+    cfg = dataclasses.replace(GATE, minimum={})
+    assert not evaluate_window_gate(y[rows], s, s, base, fairness_passed=True, config=cfg).passed
+    d = evaluate_window_gate(y[rows], s, s, base, fairness_passed=True, config=dataclasses.replace(cfg, paired_min_per_class=12))
+    assert d.passed, d.reasons
+    with pytest.raises(ValueError, match="paired_min_per_class"):
+        GateConfig(paired_min_per_class=0)
