@@ -515,7 +515,7 @@ def test_the_window_gate_reads_its_minimum_per_class_from_the_config(window):
 
     y, score = window
     rows = _few_of_a_class(y, 12, True)
-    s, base = score(0.3, 1)[rows], score(1.5, 3)[rows]
+    s, base = (1 / (1 + np.exp(-score(sd, seed)[rows])) for sd, seed in ((0.3, 1), (1.5, 3)))  # the window gate reads probabilities
     cfg = dataclasses.replace(GATE, minimum={})
     assert not evaluate_window_gate(y[rows], s, s, base, fairness_passed=True, config=cfg).passed
     d = evaluate_window_gate(y[rows], s, s, base, fairness_passed=True, config=dataclasses.replace(cfg, paired_min_per_class=12))

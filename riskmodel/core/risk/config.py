@@ -324,12 +324,18 @@ class GateConfig:
     #: metric champion, challenger and logistic baseline are compared on, paired on one window
     paired_metric: str = "pr_auc"
     paired_bootstrap: int = 400
+    #: stays of each class (overstays, other stays) the window needs for the paired comparison to judge: with
+    #: fewer, every paired interval is noise and a challenger no better than its champion would pass
+    paired_min_per_class: int = 30
 
     def __post_init__(self):
         if self.paired_metric not in ("pr_auc", "roc_auc"):
             raise ValueError(f"`gate.paired_metric` must be 'pr_auc' or 'roc_auc'; got {self.paired_metric!r}.")
         if self.paired_bootstrap < 50:
             raise ValueError(f"`gate.paired_bootstrap` must be an int >= 50 (an interval needs replicates); got {self.paired_bootstrap}.")
+        if isinstance(self.paired_min_per_class, bool) or not isinstance(self.paired_min_per_class, int) or self.paired_min_per_class < 1:
+            raise ValueError("`gate.paired_min_per_class` must be an int >= 1 (the overstays and other stays a window needs for the "
+                             f"paired comparison to judge); got {self.paired_min_per_class!r}.")
         for rules in ("higher_is_better", "lower_is_better", "minimum", "maximum"):
             bad = {k: v for k, v in getattr(self, rules).items() if not _finite_number(v)}
             if bad:  # an infinite tolerance or bound passes every challenger: the rule is off without a word

@@ -156,6 +156,7 @@ def evaluate_paired_gate(
     n_boot: int = 400,
     seed: int = 0,
     clusters=None,
+    min_per_class: int = 30,
 ) -> GateDecision:
     """Promote or not from scores of the same matured window, with paired bootstrap intervals.
 
@@ -174,6 +175,10 @@ def evaluate_paired_gate(
     clusters : array-like, optional
         The traveller of each row (``traveller_id``): the bootstrap resamples travellers,
         not stays (see :func:`~riskmodel.core.risk.metrics.paired_difference`). Default: the row.
+    min_per_class : int, default=30
+        Overstays, and other stays, the window needs: with fewer of either, the paired
+        comparisons FAIL as unmeasurable (their intervals would be noise, and a challenger no
+        better than its champion would pass), naming the counts.
 
     Returns
     -------
@@ -191,9 +196,13 @@ def evaluate_paired_gate(
     True
     """
     checks = GateChecks()
-    both = len(np.unique(np.asarray(y, dtype=bool))) == 2  # overstays and other stays: a ranking to judge
+    labels = np.asarray(y, dtype=bool)
+    both = len(np.unique(labels)) == 2  # overstays and other stays: a ranking to judge
     if not both:
         _unmeasurable(checks, metric, y, champion is not None)
+    elif min(few := (int(labels.sum()), int((~labels).sum()))) < min_per_class:
+        _too_few(checks, metric, *few, min_per_class, champion is not None)
+        both = False
     elif champion is None:
         checks.note("no champion yet: the baseline and fairness rules apply")
     else:
@@ -225,6 +234,16 @@ def _unmeasurable(checks: GateChecks, metric: str, y, champion: bool) -> None:
     why = f"cannot be measured: the window holds {have}, and {metric} needs both overstays and other stays"
     for name, other in (("minus_champion", "champion"), ("minus_logreg", "logistic baseline"))[0 if champion else 1:]:
         checks.compare(f"{metric}_{name}", float("nan"), lower=0.0, reference=None, rule="needs both classes",
+                       text=lambda ok, other=other: f"FAIL: {metric} challenger - {other} {why}")
+
+
+def _too_few(checks: GateChecks, metric: str, overstays: int, others: int, least: int, champion: bool) -> None:
+    """FAIL lines for the comparisons a window with too few of a class cannot judge (their intervals would be noise)."""
+    short = " and ".join(f"{n:,} {what}" for n, what in ((overstays, "overstays"), (others, "other stays")) if n < least)
+    why = (f"cannot be judged: the window holds {short}, and the paired comparison needs at least {least} of each "
+           "(gate.paired_min_per_class); promote on a longer log, whose window holds more matured stays")
+    for name, other in (("minus_champion", "champion"), ("minus_logreg", "logistic baseline"))[0 if champion else 1:]:
+        checks.compare(f"{metric}_{name}", float("nan"), lower=0.0, reference=None, rule=f">= {least} of each class",
                        text=lambda ok, other=other: f"FAIL: {metric} challenger - {other} {why}")
 
 
@@ -282,7 +301,7 @@ def evaluate_window_gate(
     bounds = evaluate_gate(m, None, absolute) if config.minimum or config.maximum else GateDecision(True)
     paired = evaluate_paired_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
-        clusters=clusters,
+        clusters=clusters, min_per_class=config.paired_min_per_class,
     )
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
