@@ -522,3 +522,21 @@ def test_the_window_gate_reads_its_minimum_per_class_from_the_config(window):
     assert d.passed, d.reasons
     with pytest.raises(ValueError, match="paired_min_per_class"):
         GateConfig(paired_min_per_class=0)
+
+
+def test_a_promotion_decision_names_the_groups_its_passed_audit_did_not_judge():
+    """``FairnessReport.notes`` says "whatever reports the verdict shows them beside it", yet the promotion decision
+    (the card, ``riskmodel promote risk``) said only "ok: fairness audit passed" while a group of 10 rows had not been
+    judged at all: a pass read as covering everyone."""
+    from riskmodel.apps.pipelines.risk import _with_audit_words
+    from riskmodel.core.gate import GateDecision
+
+    g, y = _frame()
+    g[:10] = "tiny"
+    p = 0.01 + 0.5 * y
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=100, min_positives=5))
+    assert rep.passed and rep.notes  # the group of 10 rows is reported, not judged
+    d = _with_audit_words(GateDecision(True, ("ok: fairness audit passed",)), rep)
+    assert d.passed
+    not_judged = [r for r in d.reasons if r.startswith("audit: ") and "not judged" in r]
+    assert len(not_judged) == 1 and "tiny" in not_judged[0] and "1 group" in not_judged[0], d.reasons
