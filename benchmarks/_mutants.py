@@ -1147,6 +1147,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "not isinstance(self.paired_min_per_class, int) or self.paired_min_per_class < 1:",
            "not isinstance(self.paired_min_per_class, int):", ("tests/test_risk_gate.py", "-k", "minimum_per_class"),
            "gate.paired_min_per_class: 0 or below is accepted and read as no minimum"),
+    Mutant("Q70", "promotion decision: the groups a passed audit did not judge", PL,
+           "    if notes:  # FairnessReport.notes: what a pass does not cover, shown beside the verdict\n",
+           "    if False:\n", ("tests/test_risk_gate.py", "-k", "names_the_groups"),
+           "a promotion reads 'fairness audit passed' while a group was never judged"),
     # ---------------------------------------------------------------- the other sources as read and landed (review 12)
     Mutant("T12", "the permit in force is the end granted last", SF,
            'out["permit_end_now"] = out["_granted_end"].where(out["_granted_end"].notna(), out["permit_end"])',

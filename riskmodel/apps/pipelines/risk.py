@@ -285,7 +285,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
-        return _with_audit_words(decision, fair.violations)
+        return _with_audit_words(decision, fair)
 
     try:
         decision = registry.promote_pinned(name, decide, version=version)
@@ -295,13 +295,18 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     return decision
 
 
-def _with_audit_words(decision, violations: list[str], shown: int = 10):
-    """``decision`` with the audit's violations after its reasons (``audit: ...``), so a refusal names each group and bound."""
+def _with_audit_words(decision, audit, shown: int = 10):
+    """``decision`` with the audit's words after its reasons (``audit: ...``): each violation, so a refusal names each
+    group and bound, and the groups the audit did not judge on every comparison, so a pass is not read as covering them."""
     from riskmodel.core.gate import GateDecision
 
+    violations, notes = list(audit.violations), list(audit.notes)
     lines = [f"audit: {v}" for v in violations[:shown]]
     if len(violations) > shown:
         lines.append(f"audit: and {len(violations) - shown} more (the training run's fairness table holds every group)")
+    if notes:  # FairnessReport.notes: what a pass does not cover, shown beside the verdict
+        lines.append(f"audit: {len(notes)} group{'s' if len(notes) != 1 else ''} not judged on every comparison (too few rows or "
+                     f"overstays): {'; '.join(notes[:3])}" + (f"; and {len(notes) - 3} more" if len(notes) > 3 else ""))
     return GateDecision(decision.passed, decision.reasons + tuple(lines), decision.comparisons)
 
 
