@@ -365,3 +365,16 @@ def test_a_cutoff_after_the_logs_last_day_is_refused_naming_it(data):
     at_end = training_table(data.crossings)
     assert end_of_day["stay_id"].tolist() == at_end["stay_id"].tolist()
     assert end_of_day["overstayed"].tolist() == at_end["overstayed"].tolist()
+
+
+def test_build_features_as_of_a_day_after_the_logs_last_day_is_refused_naming_as_of(data):
+    """``training_table`` refused a cut-off past the log and the CLI refused ``features --as-of`` past it, but the library's
+    ``build_features(as_of=...)`` took a day a year later: everyone the log lost sight of read as still in the country, and
+    labelled an overstayer once their permit ran out (the left-alone point of stop 33). Labels are by day: later on the
+    last day is taken."""
+    last = data.crossings["timestamp"].max()
+    for later in (last.normalize() + pd.Timedelta(days=1), last + pd.Timedelta(days=365)):
+        with pytest.raises(SchemaError, match=r"`as_of`.*after the last crossing"):
+            build_features(data.crossings, as_of=later)
+    end_of_day = build_features(data.crossings, as_of=last.normalize() + pd.Timedelta(hours=23, minutes=59))
+    assert end_of_day["stay_id"].tolist() == build_features(data.crossings)["stay_id"].tolist()
