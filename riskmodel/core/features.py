@@ -138,7 +138,8 @@ def build_features(
     Raises
     ------
     SchemaError
-        If ``validate`` and the log breaks the contract.
+        If ``validate`` and the log breaks the contract, or ``as_of`` lies on a day after the log's last
+        crossing (exits after the log ends are unknown; a time later on its last day is taken).
 
     Examples
     --------
@@ -148,8 +149,23 @@ def build_features(
     >>> int((feats["prior_visits"] >= 0).sum()) == len(feats)
     True
     """
+    if as_of is not None:  # exits after the log ends are not on file: a later day labels everyone still in then by their permit
+        _check_within_log(crossings, _as_of(as_of, "as_of"), "as_of")
     stays = build_stays(crossings, as_of=as_of, validate=validate)
     return add_history_features(stays)
+
+
+def _check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:
+    """Refuse a day after the log's last crossing (labels are by day: later on its last day is taken), naming ``argument``."""
+    times = crossings["timestamp"] if isinstance(crossings, pd.DataFrame) and "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return  # the contract's check names what is wrong with the log
+    last = times.max()
+    if not pd.isna(last) and when.normalize() > last.normalize():
+        raise SchemaError("crossings", [SchemaProblem(
+            argument, f"`{argument}` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
+                      "so everyone still in the country then would be labelled an overstayer once their permit ran out",
+            f"give {'a cut-off' if argument == 'cutoff' else 'an as-of day'} on or before the log's last day, or None for the end of the log")])
 
 
 def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:
@@ -515,14 +531,10 @@ def training_table(
         so a cut-off later on the last crossing's day is taken.
     """
     _check_grace(grace_days)
+    if cutoff is not None:
+        _check_within_log(crossings, _as_of(cutoff, "cutoff"), "cutoff")
     feats = build_features(crossings, as_of=cutoff, validate=validate)
-    last = crossings["timestamp"].max()
-    when = last if cutoff is None else _as_of(cutoff, "cutoff")
-    if not pd.isna(last) and when.normalize() > last.normalize():
-        raise SchemaError("crossings", [SchemaProblem(
-            "cutoff", f"`cutoff` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
-                      "so everyone still in the country then would be labelled an overstayer once their permit ran out",
-            "give a cut-off on or before the log's last day, or None for the end of the log")])
+    when = crossings["timestamp"].max() if cutoff is None else _as_of(cutoff, "cutoff")
     return feats.loc[label_mature(feats, when, grace_days=grace_days)].reset_index(drop=True)
 
 
