@@ -178,8 +178,9 @@ def score(
     reasons : int, default=3
         Reasons per row (0 for none: much faster on large batches), at most :data:`MAX_REASONS` (100); columns past
         the model's reason groups are empty.
-    reasons_min_band : {"elevated", "high"}, optional
+    reasons_min_band : {"low", "elevated", "high"}, optional
         Compute reasons only for rows in this band or above (batch jobs); others get empty reasons.
+        ``"low"`` (every band) is the same as None.
     errors : {"raise", "flag"}, default="raise"
         ``"raise"``: one SchemaError listing every bad value and every missing,
         misspelt, duplicated or MultiIndex column. ``"flag"``: bad rows (every row,
