@@ -309,3 +309,30 @@ def test_score_file_refuses_passthrough_given_as_one_string_before_any_output(fi
     with pytest.raises(BatchError, match=re.escape("`passthrough` must be a list of column names; got the string 'nationality'")):
         score_file(stays_folder, tmp_path / "scores", model=model, passthrough="nationality", progress=False)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["scores", "scores.parquet"])
+def test_a_run_that_fails_before_its_first_part_leaves_the_output_as_it_found_it(fitted, stays_folder, tmp_path, name):
+    """A passthrough column misspelt fails in the first chunk. It failed after the job's record was written: the corrected
+    rerun was refused as "the output of a different job" until --overwrite; with --overwrite (as a nightly job passes),
+    last night's folder had already been deleted, and a file's last summary removed though the file was untouched.
+    Nothing is touched until the first part is ready to be written."""
+    _, folder, rows = fitted
+    out = tmp_path / name
+    typo = dict(model=folder, chunk_rows=700, progress=False, track=False, passthrough=("nationalty",))
+    with pytest.raises(SchemaError, match="nationalty"):
+        score_file(stays_folder, out, **typo)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no job record, no parts folder
+    first = score_file(stays_folder, out, model=folder, chunk_rows=700, progress=False, track=False)  # no --overwrite needed
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    summary = summary_path(out).read_text()
+    tonight = tmp_path.parent / f"tonight-{name}.parquet"
+    rows.iloc[: len(rows) // 2].to_parquet(tonight, index=False)
+    with pytest.raises(SchemaError, match="nationalty"):
+        score_file(tonight, out, **typo, overwrite=True)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == files  # last night's output, every file of it
+    assert summary_path(out).read_text() == summary
+    scored = pd.read_parquet(out)
+    assert len(scored) == first.rows_out == len(rows)
+    res = score_file(tonight, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
+    assert len(pd.read_parquet(out)) == res.rows_out == len(rows) // 2
