@@ -13,7 +13,10 @@ fingerprint, chunk size and the caller's settings). Rerunning into a folder
 made by a different job is refused, unless ``overwrite=True``. A folder that
 holds anything a job does not write (the user's own files) is refused even then:
 nothing a job did not write is deleted. An output that is the input, or lies
-inside an input folder (whose every Parquet file is input), is refused.
+inside an input folder (whose every Parquet file is input), is refused. Nothing
+is changed (no folder made, no job recorded, another job's output not yet
+cleared) until the first part is ready to be written: a run that fails in its
+first chunk, on a misspelt column say, leaves the output as it found it.
 
 When the output path ends in ``.parquet`` or ``.csv``, parts go to a sibling
 ``<name>.parts/`` folder and are merged into the single file at the end,
@@ -189,33 +192,41 @@ def _check_file_output(output: Path, job_text: str, overwrite: bool) -> None:
     )
 
 
-def _prepare_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> None:
-    """Make ``parts_dir`` ready to resume this job: refuse (or clear) another job's parts, drop half-written files.
+def _check_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> bool:
+    """Whether ``parts_dir`` holds another job's parts that this job will clear (``overwrite``); refuse otherwise.
 
     A folder holding anything a job does not write is refused even with ``overwrite``: clearing it would
-    delete the user's files (an output of ``.``).
+    delete the user's files (an output of ``.``). Nothing is changed here: the folder is cleared and this job
+    recorded only when its first part is ready (:func:`_claim_parts_dir`), so a run that fails before that leaves
+    the output, and the last run's summary, as it found them.
     """
     job_file = parts_dir / _JOB
-    if parts_dir.exists() and any(parts_dir.iterdir()):
-        same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
-        foreign = [] if same else _not_job_files(parts_dir)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise BatchError(
-                f"output `{parts_dir}` holds files not written by a batch job ({shown}); nothing was deleted. "
-                "Fix: choose a new or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output)."
-            )
-        if not same:
-            if not overwrite:
-                raise BatchError(
-                    f"output `{parts_dir}` holds the output of a different job (other input, model or settings); "
-                    "pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
-                )
-            shutil.rmtree(parts_dir)
+    if not (parts_dir.exists() and any(parts_dir.iterdir())):
+        return False
+    same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
+    foreign = [] if same else _not_job_files(parts_dir)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BatchError(
+            f"output `{parts_dir}` holds files not written by a batch job ({shown}); nothing was deleted. "
+            "Fix: choose a new or empty output folder (overwrite=True, CLI --overwrite, replaces only a job's own output)."
+        )
+    if not same and not overwrite:
+        raise BatchError(
+            f"output `{parts_dir}` holds the output of a different job (other input, model or settings); "
+            "pass overwrite=True (CLI: --overwrite) to replace it, or choose another output."
+        )
+    return not same
+
+
+def _claim_parts_dir(parts_dir: Path, job_text: str, clear: bool) -> None:
+    """Make ``parts_dir`` this job's: clear another job's parts (``clear``), drop half-written files, record the job."""
+    if clear:
+        shutil.rmtree(parts_dir)
     parts_dir.mkdir(parents=True, exist_ok=True)
     for stale in parts_dir.glob(".*.tmp-*"):  # half-written files of a killed run
         stale.unlink(missing_ok=True)
-    _atomic_write_text(job_text, job_file)
+    _atomic_write_text(job_text, parts_dir / _JOB)
     (parts_dir / _SUCCESS).unlink(missing_ok=True)
 
 
@@ -229,9 +240,10 @@ class JobHooks:
         ``on_chunk(input_chunk, output_chunk)``, called for every chunk, written
         now or resumed, e.g. to accumulate a summary.
     start : callable, optional
-        ``start()`` called once the output is accepted (its checks passed), before the first chunk: e.g. to remove
-        the last run's summary of a file output, which would otherwise sit beside that file while this run goes on
-        or after it dies.
+        ``start()`` called once the output is accepted and the first part is ready to be written (or, when every
+        part is resumed or there is none, before the output is completed): e.g. to remove the last run's summary of
+        a file output, which would otherwise sit beside that file while this run changes it or after it dies. A run
+        that fails before its first part changes nothing, so it does not call it.
     finish : callable, optional
         ``finish(result) -> dict`` called with the job's :class:`BatchResult` once every part is written and checked.
         A folder output: before it is marked ``_SUCCESS``, so what it writes (a run summary) is there before the
@@ -307,9 +319,18 @@ def run_job(
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
     if parts_dir != output:
         _check_file_output(output, job_text, overwrite)
-    _prepare_parts_dir(parts_dir, job_text, overwrite)
-    if hooks.start is not None:
-        hooks.start()
+    # nothing is touched until the first part is ready: a run failing in its first chunk (a misspelt passthrough
+    # column) left its job record, refusing the corrected rerun, and with overwrite had deleted last night's output
+    clear = _check_parts_dir(parts_dir, job_text, overwrite)
+    claimed = False
+
+    def claim() -> None:
+        nonlocal claimed
+        if not claimed:
+            _claim_parts_dir(parts_dir, job_text, clear)
+            if hooks.start is not None:
+                hooks.start()
+            claimed = True
 
     total = count_rows(input)
     bar = _bar(progress, total, description)
@@ -318,13 +339,14 @@ def run_job(
     try:
         for index, chunk in enumerate(iter_chunks(input, chunk_rows, columns)):
             part = parts_dir / f"part-{index:05d}.parquet"
-            if part.exists():
+            if not clear and part.exists():  # another job's parts, to be cleared, are never resumed
                 out = pd.read_parquet(part)
                 resumed += 1
             else:
                 out = transform(chunk)
                 if len(out) != len(chunk):
                     raise BatchError(f"chunk {index}: the transform returned {len(out)} rows for {len(chunk)}; nothing was written for it.")
+                claim()
                 _atomic_write_parquet(out, part)
             if len(out) != len(chunk):
                 raise BatchError(
@@ -344,6 +366,7 @@ def run_job(
             bar.close()
     if total is None and callable(progress):  # a CSV's count is known once read: the last call has done == total
         progress(description, rows_in, rows_in)
+    claim()  # every part resumed, or no chunk at all: the job is recorded before its output is completed
     n_parts = index + 1
     stray = sorted(p.name for p in parts_dir.glob("part-*.parquet") if int(p.stem.split("-")[1]) >= n_parts)
     if stray:
