@@ -1407,6 +1407,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
+    # ---------------------------------------------------------------- h16-sec: review 16, security and provenance
+    Mutant("J06", "logging signs what it logged, not what the store holds by then", "riskmodel/integrations/tracking/publish.py",
+           "        _check_as_logged(local, reference, info, location)\n", "        pass\n",
+           ("tests/test_mlflow_loaders.py", "-k", "planted_while"),
+           "a cloudpickle MLmodel planted in the store while the model is being logged is signed, registered and run by "
+           "mlflow.pyfunc.load_model"),
 )
 
 
