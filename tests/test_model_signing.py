@@ -212,6 +212,34 @@ def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
             load(path, refresh=True)
 
 
+
+def test_the_core_and_the_batch_job_refuse_a_logged_models_folder_they_cannot_check(env, tmp_path):
+    """The core's as_scorer/score and the batch job's own score_file checked only a manifest *inside* data/risk_model:
+    whoever changed model.txt of a logged model and deleted that manifest had it scored, unverified (review16sec 01).
+    They cannot check the whole logged model with the store's key: they must refuse it and name riskmodel.load."""
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.core.scoring import score as core_score
+    from riskmodel.integrations.batch.scoring import score_file
+
+    _, name, first, _, sample = env
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
+    folder = local / "data" / "risk_model"
+    (folder / MANIFEST).unlink()
+    (folder / "model.txt").write_text((folder / "model.txt").read_text() + "\n")  # another model.txt, unsigned
+    sample.to_parquet(tmp_path / "in.parquet", index=False)
+    for call in (lambda: as_scorer(folder), lambda: core_score(sample, model=str(folder)),
+                 lambda: score_file(tmp_path / "in.parquet", tmp_path / "out.parquet", model=str(folder), progress=False)):
+        with pytest.raises(ModelLoadError, match=r"lies in a model logged to MLflow.*riskmodel\.load"):
+            call()
+    assert not (tmp_path / "out.parquet").exists()
+    with pytest.raises(ArtifactIntegrityError, match="model.txt"):  # riskmodel.load checks the whole logged model
+        load(folder, refresh=True)
+    (local / "MLmodel").unlink()  # its signed manifest still says it is a logged model: not a plain saved folder
+    with pytest.raises(ModelLoadError, match="MLmodel"):
+        load(folder, refresh=True)
+    with pytest.raises(ModelLoadError, match="lies in a model logged to MLflow"):
+        as_scorer(folder)
+
 def test_a_key_other_than_the_stores_is_refused(env, monkeypatch):
     _, name, first, _, _ = env
     monkeypatch.setenv("RISKMODEL_SIGNING_KEY", "x" * 32)
