@@ -1413,6 +1413,16 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_mlflow_loaders.py", "-k", "planted_while"),
            "a cloudpickle MLmodel planted in the store while the model is being logged is signed, registered and run by "
            "mlflow.pyfunc.load_model"),
+    Mutant("J07", "core scoring refuses a logged model's folder it cannot check whole", SV,
+           "    logged = logged_model_around(path)\n    if logged is not None:\n",
+           "    logged = logged_model_around(path)\n    if False:\n",
+           ("tests/test_model_signing.py", "-k", "core_and_the_batch"),
+           "the batch job's score_file(model=<logged model>/data/risk_model) scores a changed model.txt once the folder's own "
+           "manifest is deleted"),
+    Mutant("J08", "a logged model without MLmodel is still told by its signed manifest", AR,
+           "or (level and (folder / MANIFEST).is_file())", "or False",
+           ("tests/test_model_signing.py", "-k", "core_and_the_batch"),
+           "with MLmodel and the inner manifest deleted, a logged model's data/risk_model reads as a plain saved folder, unverified"),
 )
 
 
