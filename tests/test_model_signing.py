@@ -200,6 +200,37 @@ def test_a_deleted_tag_does_not_turn_the_check_off(env):
     load(f"models:/{name}/{first.version}", refresh=True)  # the tag is not needed to load a sound model
 
 
+
+def test_another_signed_model_copied_over_a_logged_one_is_refused_without_the_tag(env):
+    """Version 2's whole folder (signed with the same key) copied over version 1's in the store: the signature passes, and
+    without the manifest_sha256 tags (a version logged before them, or a runs:/ or models:/m- URI, for which riskmodel's
+    loader never read them) version 2 was served as version 1 (review16sec 04). The signed MLmodel names its own run
+    and logged model: each path must refuse a model other than the one its URI names."""
+    import shutil
+
+    _, name, first, second, _ = env
+    client = MlflowClient()
+    tags = {v: client.get_model_version(name, v).tags["manifest_sha256"] for v in (first.version, second.version)}
+    stored, other = _stored_dir(name, first.version), _stored_dir(name, second.version)
+    saved = stored.with_name(stored.name + ".saved")
+    shutil.move(stored, saved)
+    shutil.copytree(other, stored)
+    for v in tags:
+        client.delete_model_version_tag(name, v, "manifest_sha256")
+    try:
+        for uri in _uri_forms(name, first).values():
+            with pytest.raises(ArtifactIntegrityError, match="not the one"):
+                load(uri, refresh=True)
+        for uri in (f"models:/{name}/{first.version}", f"runs:/{first.run_id}/model"):
+            with pytest.raises(ArtifactIntegrityError, match="not the one"):
+                mlflow.pyfunc.load_model(uri)
+    finally:
+        shutil.rmtree(stored)
+        shutil.move(saved, stored)
+        for v, tag in tags.items():
+            client.set_model_version_tag(name, v, "manifest_sha256", tag)
+    assert load(f"models:/{name}@champion", refresh=True).version == first.version
+
 def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
     _, name, first, _, _ = env
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
