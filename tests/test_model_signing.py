@@ -231,6 +231,21 @@ def test_another_signed_model_copied_over_a_logged_one_is_refused_without_the_ta
             client.set_model_version_tag(name, v, "manifest_sha256", tag)
     assert load(f"models:/{name}@champion", refresh=True).version == first.version
 
+
+def test_a_verified_copy_must_be_the_logged_model_its_uri_names(env, tmp_path):
+    """riskmodel's own loader checks that the signed MLmodel names the run and logged model of its URI, also where no
+    riskmodel scheme stands before it (an experiment created before it; review16sec 04): version 2's copy is not version 1."""
+    from riskmodel.integrations.tracking import registry
+
+    _, name, first, second, _ = env
+    copy = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{second.version}", dst_path=str(tmp_path / "v2")))
+    own = registry.logged_identity(f"models:/{name}/{second.version}")
+    assert own["run_id"] == second.run_id and own["model_id"].startswith("m-")
+    registry.verify_manifest(copy, identity=own, uri=f"models:/{name}/{second.version}")
+    for uri in (f"models:/{name}/{first.version}", f"runs:/{first.run_id}/model", MlflowClient().get_model_version(name, first.version).source):
+        with pytest.raises(ArtifactIntegrityError, match=f"of run {second.run_id}, not the one `{uri}` names"):
+            registry.verify_manifest(copy, identity=registry.logged_identity(uri), uri=uri)
+
 def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
     _, name, first, _, _ = env
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
