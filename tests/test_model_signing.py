@@ -246,6 +246,35 @@ def test_a_verified_copy_must_be_the_logged_model_its_uri_names(env, tmp_path):
         with pytest.raises(ArtifactIntegrityError, match=f"of run {second.run_id}, not the one `{uri}` names"):
             registry.verify_manifest(copy, identity=registry.logged_identity(uri), uri=uri)
 
+
+def test_riskmodel_load_refuses_a_swapped_model_of_an_experiment_without_its_scheme(env, tmp_path):
+    """An experiment created before riskmodel's scheme (MLflow's own artifact location): whoever writes the store copies
+    version 2's signed folder over version 1's; riskmodel.load by runs:/ read no manifest_sha256 tag and served version 2
+    as version 1's run (review16sec 04)."""
+    import shutil
+    import tempfile
+
+    from riskmodel.integrations.tracking import publish, risk_pyfunc
+
+    _, name, first, _, _ = env
+    model = load(f"models:/{name}/{first.version}", refresh=True).model
+    client = MlflowClient()
+    experiment = client.create_experiment("plain-location", artifact_location=str(tmp_path / "plain"))
+    runs = []
+    for _ in range(2):
+        with mlflow.start_run(experiment_id=experiment) as run, tempfile.TemporaryDirectory() as tmp:
+            publish.log_signed_pyfunc(model.save(Path(tmp) / "risk_model"), loader_module=risk_pyfunc.__name__,
+                                      registered_name="plain-location-model", signature=None, pip_requirements=["riskmodel"])
+            runs.append(run.info.run_id)
+    (one, two) = (next((tmp_path / "plain").glob(f"models/{client.get_logged_model(m.model_id).model_id}/artifacts"))
+                  for m in sorted(client.search_logged_models(experiment_ids=[experiment]), key=lambda m: m.source_run_id != runs[0]))
+    assert not client.get_logged_model(one.parent.name).artifact_location.startswith("riskmodel+")
+    load(f"runs:/{runs[0]}/model", refresh=True)
+    shutil.rmtree(one)
+    shutil.copytree(two, one)
+    with pytest.raises(ArtifactIntegrityError, match=f"of run {runs[1]}, not the one"):
+        load(f"runs:/{runs[0]}/model", refresh=True)
+
 def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
     _, name, first, _, _ = env
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
