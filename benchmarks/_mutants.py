@@ -1423,6 +1423,19 @@ MUTANTS: tuple[Mutant, ...] = (
            "or (level and (folder / MANIFEST).is_file())", "or False",
            ("tests/test_model_signing.py", "-k", "core_and_the_batch"),
            "with MLmodel and the inner manifest deleted, a logged model's data/risk_model reads as a plain saved folder, unverified"),
+    Mutant("J09", "MLflow's loaders: the signed MLmodel must name the logged model its location is", "riskmodel/integrations/tracking/verified_store.py",
+           "                _check_model_id(where, mlmodel)\n", "                pass\n",
+           ("tests/test_model_signing.py", "-k", "copied_over_a_logged"),
+           "with the manifest_sha256 tags gone, version 2's signed folder copied over version 1's is loaded as version 1 by "
+           "mlflow.pyfunc.load_model and riskmodel.load"),
+    Mutant("J10", "riskmodel's loader: the signed MLmodel must name the run and logged model its URI names", "riskmodel/integrations/tracking/registry.py",
+           "    if all(str(doc.get(k)) == str(v) for k, v in identity.items()):\n", "    if True:\n",
+           ("tests/test_model_signing.py", "-k", "must_be_the_logged_model or without_its_scheme"),
+           "version 2's signed copy passes as version 1 (models:/, runs:/ and models:/m- forms)"),
+    Mutant("J11", "riskmodel.load checks the identity its URI names", "riskmodel/integrations/tracking/loading.py",
+           "    identity = registry.logged_identity(target)", "    identity = {}",
+           ("tests/test_model_signing.py", "-k", "without_its_scheme"),
+           "in an experiment without riskmodel's scheme, riskmodel.load(runs:/<run 1>/model) serves version 2 copied over it"),
 )
 
 
