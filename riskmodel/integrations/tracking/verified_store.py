@@ -337,7 +337,8 @@ class VerifiedArtifactRepository(ArtifactRepository):
             name, version, _ = sorted(recorded)[0]
             raise ArtifactIntegrityError(
                 f"{MANIFEST} of model `{location}` differs from the one recorded at logging (tag manifest_sha256 of "
-                f"{name} version {version}): it was re-signed after logging; do not use this model."
+                f"{name} version {version}): it was re-signed after logging, or another model signed with the same key was "
+                "copied over it; do not use this model."
             )
 
     def _signed(self, manifest: Path, local_folder: Path, where: str) -> dict[str, str]:
