@@ -657,9 +657,9 @@ MUTANTS: tuple[Mutant, ...] = (
            'return RiskModel.load(root / "data" / ARTIFACT)', ("tests/test_model_signing.py", "-k", "bytes_verified"),
            "data/risk_model is read again after the check: a model written in between is served"),
     Mutant("N09", "load(): a logged risk model through the verified load", "riskmodel/integrations/tracking/loading.py",
-           "LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)",
-           "LoadedModel((registry.verify_manifest(root, expected_digest=expected), RiskModel.load(root / \"data\" / "
-           "risk_pyfunc.ARTIFACT))[1], name, version, text)", ("tests/test_model_signing.py", "-k", "bytes_verified and load"),
+           "LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected, identity=identity, uri=text),",
+           "LoadedModel((registry.verify_manifest(root, expected_digest=expected, identity=identity, uri=text), RiskModel.load("
+           "root / \"data\" / risk_pyfunc.ARTIFACT))[1],", ("tests/test_model_signing.py", "-k", "bytes_verified and load"),
            "riskmodel.load(folder) reads data/risk_model again after the check: a model written in between scores"),
     # ---------------------------------------------------------------- forecasters and store downloads: the bytes verified are the bytes used
     Mutant("W03", "pyfunc and load(): a logged forecaster from the verified bytes", "riskmodel/integrations/tracking/forecast_pyfunc.py",
