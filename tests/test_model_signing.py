@@ -335,6 +335,7 @@ def test_a_key_other_than_the_stores_is_refused(env, monkeypatch):
         ("models:/overstay-risk@no-such-alias", "cannot resolve"),
         ("models:/no-such-model/1", "cannot resolve"),
         ("runs:/abc", "expected runs:/<run_id>/<artifact path>"),
+        ("file:///tmp", r"a file:// URI is not a form riskmodel loads; pass the folder's path, /tmp"),
     ],
 )
 def test_unsupported_or_unknown_uris_are_refused_clearly(env, uri, match):
