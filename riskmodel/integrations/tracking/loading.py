@@ -151,6 +151,11 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
         target, name, version = _pin(text, allow_ungated)
     else:
         path = Path(text)
+        if text.startswith("file:"):  # MLflow's spelling of a local folder; a Path of it names no folder at all
+            from urllib.parse import unquote, urlparse
+
+            raise ModelLoadError(f"`{text}`: a file:// URI is not a form riskmodel loads; pass the folder's path, "
+                                 f"{unquote(urlparse(text).path)}.")
         if not path.exists():
             raise ModelLoadError(f"model `{text}` not found: pass models:/name@alias, runs:/<run_id>/model, or a local model folder.")
         target, name, version = text, path.name, "local"
