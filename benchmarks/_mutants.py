@@ -657,9 +657,9 @@ MUTANTS: tuple[Mutant, ...] = (
            'return RiskModel.load(root / "data" / ARTIFACT)', ("tests/test_model_signing.py", "-k", "bytes_verified"),
            "data/risk_model is read again after the check: a model written in between is served"),
     Mutant("N09", "load(): a logged risk model through the verified load", "riskmodel/integrations/tracking/loading.py",
-           "LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)",
-           "LoadedModel((registry.verify_manifest(root, expected_digest=expected), RiskModel.load(root / \"data\" / "
-           "risk_pyfunc.ARTIFACT))[1], name, version, text)", ("tests/test_model_signing.py", "-k", "bytes_verified and load"),
+           "LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected, identity=identity, uri=text),",
+           "LoadedModel((registry.verify_manifest(root, expected_digest=expected, identity=identity, uri=text), RiskModel.load("
+           "root / \"data\" / risk_pyfunc.ARTIFACT))[1],", ("tests/test_model_signing.py", "-k", "bytes_verified and load"),
            "riskmodel.load(folder) reads data/risk_model again after the check: a model written in between scores"),
     # ---------------------------------------------------------------- forecasters and store downloads: the bytes verified are the bytes used
     Mutant("W03", "pyfunc and load(): a logged forecaster from the verified bytes", "riskmodel/integrations/tracking/forecast_pyfunc.py",
@@ -1444,6 +1444,35 @@ MUTANTS: tuple[Mutant, ...] = (
            "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
+    # ---------------------------------------------------------------- h16-sec: review 16, security and provenance
+    Mutant("J06", "logging signs what it logged, not what the store holds by then", "riskmodel/integrations/tracking/publish.py",
+           "        _check_as_logged(local, reference, info, location)\n", "        pass\n",
+           ("tests/test_mlflow_loaders.py", "-k", "planted_while"),
+           "a cloudpickle MLmodel planted in the store while the model is being logged is signed, registered and run by "
+           "mlflow.pyfunc.load_model"),
+    Mutant("J07", "core scoring refuses a logged model's folder it cannot check whole", SV,
+           "    logged = logged_model_around(path)\n    if logged is not None:\n",
+           "    logged = logged_model_around(path)\n    if False:\n",
+           ("tests/test_model_signing.py", "-k", "core_and_the_batch"),
+           "the batch job's score_file(model=<logged model>/data/risk_model) scores a changed model.txt once the folder's own "
+           "manifest is deleted"),
+    Mutant("J08", "a logged model without MLmodel is still told by its signed manifest", AR,
+           "or (level and (folder / MANIFEST).is_file())", "or False",
+           ("tests/test_model_signing.py", "-k", "core_and_the_batch"),
+           "with MLmodel and the inner manifest deleted, a logged model's data/risk_model reads as a plain saved folder, unverified"),
+    Mutant("J09", "MLflow's loaders: the signed MLmodel must name the logged model its location is", "riskmodel/integrations/tracking/verified_store.py",
+           "                _check_model_id(where, mlmodel)\n", "                pass\n",
+           ("tests/test_model_signing.py", "-k", "copied_over_a_logged"),
+           "with the manifest_sha256 tags gone, version 2's signed folder copied over version 1's is loaded as version 1 by "
+           "mlflow.pyfunc.load_model and riskmodel.load"),
+    Mutant("J10", "riskmodel's loader: the signed MLmodel must name the run and logged model its URI names", "riskmodel/integrations/tracking/registry.py",
+           "    if all(str(doc.get(k)) == str(v) for k, v in identity.items()):\n", "    if True:\n",
+           ("tests/test_model_signing.py", "-k", "must_be_the_logged_model or without_its_scheme"),
+           "version 2's signed copy passes as version 1 (models:/, runs:/ and models:/m- forms)"),
+    Mutant("J11", "riskmodel.load checks the identity its URI names", "riskmodel/integrations/tracking/loading.py",
+           "    identity = registry.logged_identity(target)", "    identity = {}",
+           ("tests/test_model_signing.py", "-k", "without_its_scheme"),
+           "in an experiment without riskmodel's scheme, riskmodel.load(runs:/<run 1>/model) serves version 2 copied over it"),
 )
 
 

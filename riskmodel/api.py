@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskmodel.core.artifacts import logged_model_around
 from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
 from riskmodel.core.forecasting import forecaster as _forecasting
 from riskmodel.core.forecasting.forecaster import Forecaster
@@ -205,8 +206,9 @@ def _cache_key(uri: str) -> str:
 
 
 def _inside_logged_model(path: Path) -> bool:
-    """Whether ``path`` is a logged model or its ``data/<kind>`` folder (those are verified by signature)."""
-    return any((p / "MLmodel").is_file() for p in (path, path.parent, path.parent.parent))
+    """Whether ``path`` is a logged model or its ``data/<kind>`` folder (those are verified by signature), also one whose
+    ``MLmodel`` was deleted (:func:`riskmodel.core.artifacts.logged_model_around`)."""
+    return logged_model_around(path) is not None
 
 
 def _load_uncached(uri: str, allow_ungated: bool) -> tuple[Scorer | Forecaster, str | None]:

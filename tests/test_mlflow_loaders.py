@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import mlflow
@@ -27,6 +28,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
+from riskmodel import load
 from riskmodel.core.artifacts import write_manifest
 from riskmodel.core.exceptions import ArtifactIntegrityError
 from riskmodel.integrations.tracking.signing import CLIENT_FILES, store_key
@@ -348,3 +350,39 @@ def test_one_file_asked_of_the_store_is_refused_into_a_folder_others_can_write(e
         repo._download_file("MLmodel", str(private / "MLmodel"))
         assert sorted(p.name for p in private.iterdir()) == ["MLmodel"]  # the file alone: no staging folder left behind
         assert "risk_pyfunc" in (private / "MLmodel").read_text()
+
+
+def test_a_loader_planted_while_the_model_is_being_logged_is_never_signed(env, tmp_path, monkeypatch):
+    """riskmodel signs what it logged, not what the store holds by the time it signs (review16sec 02).
+
+    Whoever can write the store replaces ``MLmodel`` by the cloudpickle flavour in the moment between MLflow writing
+    the model and riskmodel signing it (a process polling the store's folder wins it). The plant follows the real
+    ``mlflow.pyfunc.log_model`` here; the logging must refuse to sign or register it, and no loader may run it."""
+    import tempfile
+
+    from riskmodel.integrations.tracking import publish, registry, risk_pyfunc
+
+    _, name, logged, _ = env
+    marker = tmp_path / "marker"
+    real = mlflow.pyfunc.log_model
+
+    def log_then_plant(**kwargs):
+        info = real(**kwargs)
+        location = MlflowClient().get_logged_model(info.model_id).artifact_location
+        _plant(Path(urllib.parse.urlparse(location.removeprefix("riskmodel+")).path), "cloudpickle", marker)
+        return info
+
+    model = load(f"models:/{name}/{logged.version}", refresh=True).model
+    registry.use_experiment("planted-while-logging")
+    monkeypatch.setattr(mlflow.pyfunc, "log_model", log_then_plant)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+        folder = model.save(Path(tmp) / "risk_model")
+        with pytest.raises(ArtifactIntegrityError, match=r"MLmodel.*python_model\.pkl|python_model\.pkl.*MLmodel"):
+            publish.log_signed_pyfunc(folder, loader_module=risk_pyfunc.__name__, registered_name="planted-while-logging",
+                                      signature=None, pip_requirements=["riskmodel"])
+    monkeypatch.setattr(mlflow.pyfunc, "log_model", real)
+    assert MlflowClient().search_model_versions("name = 'planted-while-logging'") == []  # nothing registered
+    (planted,) = MlflowClient().search_logged_models(experiment_ids=[run.info.experiment_id])
+    with pytest.raises(ArtifactIntegrityError):  # never signed: every loader refuses it
+        mlflow.pyfunc.load_model(f"models:/{planted.model_id}")
+    assert not marker.exists(), "the planted code ran"

@@ -200,6 +200,81 @@ def test_a_deleted_tag_does_not_turn_the_check_off(env):
     load(f"models:/{name}/{first.version}", refresh=True)  # the tag is not needed to load a sound model
 
 
+
+def test_another_signed_model_copied_over_a_logged_one_is_refused_without_the_tag(env):
+    """Version 2's whole folder (signed with the same key) copied over version 1's in the store: the signature passes, and
+    without the manifest_sha256 tags (a version logged before them, or a runs:/ or models:/m- URI, for which riskmodel's
+    loader never read them) version 2 was served as version 1 (review16sec 04). The signed MLmodel names its own run
+    and logged model: each path must refuse a model other than the one its URI names."""
+    import shutil
+
+    _, name, first, second, _ = env
+    client = MlflowClient()
+    tags = {v: client.get_model_version(name, v).tags["manifest_sha256"] for v in (first.version, second.version)}
+    stored, other = _stored_dir(name, first.version), _stored_dir(name, second.version)
+    saved = stored.with_name(stored.name + ".saved")
+    shutil.move(stored, saved)
+    shutil.copytree(other, stored)
+    for v in tags:
+        client.delete_model_version_tag(name, v, "manifest_sha256")
+    try:
+        for uri in _uri_forms(name, first).values():
+            with pytest.raises(ArtifactIntegrityError, match="not the one"):
+                load(uri, refresh=True)
+        for uri in (f"models:/{name}/{first.version}", f"runs:/{first.run_id}/model"):
+            with pytest.raises(ArtifactIntegrityError, match="not the one"):
+                mlflow.pyfunc.load_model(uri)
+    finally:
+        shutil.rmtree(stored)
+        shutil.move(saved, stored)
+        for v, tag in tags.items():
+            client.set_model_version_tag(name, v, "manifest_sha256", tag)
+    assert load(f"models:/{name}@champion", refresh=True).version == first.version
+
+
+def test_a_verified_copy_must_be_the_logged_model_its_uri_names(env, tmp_path):
+    """riskmodel's own loader checks that the signed MLmodel names the run and logged model of its URI, also where no
+    riskmodel scheme stands before it (an experiment created before it; review16sec 04): version 2's copy is not version 1."""
+    from riskmodel.integrations.tracking import registry
+
+    _, name, first, second, _ = env
+    copy = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{second.version}", dst_path=str(tmp_path / "v2")))
+    own = registry.logged_identity(f"models:/{name}/{second.version}")
+    assert own["run_id"] == second.run_id and own["model_id"].startswith("m-")
+    registry.verify_manifest(copy, identity=own, uri=f"models:/{name}/{second.version}")
+    for uri in (f"models:/{name}/{first.version}", f"runs:/{first.run_id}/model", MlflowClient().get_model_version(name, first.version).source):
+        with pytest.raises(ArtifactIntegrityError, match=f"of run {second.run_id}, not the one `{uri}` names"):
+            registry.verify_manifest(copy, identity=registry.logged_identity(uri), uri=uri)
+
+
+def test_riskmodel_load_refuses_a_swapped_model_of_an_experiment_without_its_scheme(env, tmp_path):
+    """An experiment created before riskmodel's scheme (MLflow's own artifact location): whoever writes the store copies
+    version 2's signed folder over version 1's; riskmodel.load by runs:/ read no manifest_sha256 tag and served version 2
+    as version 1's run (review16sec 04)."""
+    import shutil
+    import tempfile
+
+    from riskmodel.integrations.tracking import publish, risk_pyfunc
+
+    _, name, first, _, _ = env
+    model = load(f"models:/{name}/{first.version}", refresh=True).model
+    client = MlflowClient()
+    experiment = client.create_experiment("plain-location", artifact_location=str(tmp_path / "plain"))
+    runs = []
+    for _ in range(2):
+        with mlflow.start_run(experiment_id=experiment) as run, tempfile.TemporaryDirectory() as tmp:
+            publish.log_signed_pyfunc(model.save(Path(tmp) / "risk_model"), loader_module=risk_pyfunc.__name__,
+                                      registered_name="plain-location-model", signature=None, pip_requirements=["riskmodel"])
+            runs.append(run.info.run_id)
+    (one, two) = (next((tmp_path / "plain").glob(f"models/{client.get_logged_model(m.model_id).model_id}/artifacts"))
+                  for m in sorted(client.search_logged_models(experiment_ids=[experiment]), key=lambda m: m.source_run_id != runs[0]))
+    assert not client.get_logged_model(one.parent.name).artifact_location.startswith("riskmodel+")
+    load(f"runs:/{runs[0]}/model", refresh=True)
+    shutil.rmtree(one)
+    shutil.copytree(two, one)
+    with pytest.raises(ArtifactIntegrityError, match=f"of run {runs[1]}, not the one"):
+        load(f"runs:/{runs[0]}/model", refresh=True)
+
 def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
     _, name, first, _, _ = env
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
@@ -211,6 +286,34 @@ def test_local_copy_without_its_manifests_is_refused(env, tmp_path):
         with pytest.raises(ArtifactIntegrityError, match="has no manifest.json"):
             load(path, refresh=True)
 
+
+
+def test_the_core_and_the_batch_job_refuse_a_logged_models_folder_they_cannot_check(env, tmp_path):
+    """The core's as_scorer/score and the batch job's own score_file checked only a manifest *inside* data/risk_model:
+    whoever changed model.txt of a logged model and deleted that manifest had it scored, unverified (review16sec 01).
+    They cannot check the whole logged model with the store's key: they must refuse it and name riskmodel.load."""
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.core.scoring import score as core_score
+    from riskmodel.integrations.batch.scoring import score_file
+
+    _, name, first, _, sample = env
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{first.version}", dst_path=str(tmp_path / "dl")))
+    folder = local / "data" / "risk_model"
+    (folder / MANIFEST).unlink()
+    (folder / "model.txt").write_text((folder / "model.txt").read_text() + "\n")  # another model.txt, unsigned
+    sample.to_parquet(tmp_path / "in.parquet", index=False)
+    for call in (lambda: as_scorer(folder), lambda: core_score(sample, model=str(folder)),
+                 lambda: score_file(tmp_path / "in.parquet", tmp_path / "out.parquet", model=str(folder), progress=False)):
+        with pytest.raises(ModelLoadError, match=r"lies in a model logged to MLflow.*riskmodel\.load"):
+            call()
+    assert not (tmp_path / "out.parquet").exists()
+    with pytest.raises(ArtifactIntegrityError, match="model.txt"):  # riskmodel.load checks the whole logged model
+        load(folder, refresh=True)
+    (local / "MLmodel").unlink()  # its signed manifest still says it is a logged model: not a plain saved folder
+    with pytest.raises(ModelLoadError, match="MLmodel"):
+        load(folder, refresh=True)
+    with pytest.raises(ModelLoadError, match="lies in a model logged to MLflow"):
+        as_scorer(folder)
 
 def test_a_key_other_than_the_stores_is_refused(env, monkeypatch):
     _, name, first, _, _ = env
@@ -232,6 +335,7 @@ def test_a_key_other_than_the_stores_is_refused(env, monkeypatch):
         ("models:/overstay-risk@no-such-alias", "cannot resolve"),
         ("models:/no-such-model/1", "cannot resolve"),
         ("runs:/abc", "expected runs:/<run_id>/<artifact path>"),
+        ("file:///tmp", r"a file:// URI is not a form riskmodel loads; pass the folder's path, /tmp"),
     ],
 )
 def test_unsupported_or_unknown_uris_are_refused_clearly(env, uri, match):

@@ -46,6 +46,7 @@ __all__ = [
     "verify_manifest",
     "signed_files",
     "verify_part",
+    "logged_model_around",
 ]
 
 MANIFEST = "manifest.json"
@@ -53,6 +54,21 @@ SIGNING_KEY_ENV = "RISKMODEL_SIGNING_KEY"
 KEY_FILE = "riskmodel-signing.key"
 MIN_KEY_BYTES = 32
 _FORMAT = 2  # format 1 (unsigned, before issue 15) is refused
+
+
+def logged_model_around(path: str | Path) -> Path | None:
+    """The logged model folder that ``path`` is, or lies in as its ``data/<kind>`` folder; else None.
+
+    A logged model is a folder holding ``MLmodel``; one whose ``MLmodel`` was deleted is still told by its signed
+    ``manifest.json`` one or two levels above ``path`` (a folder's own manifest, as ``data/risk_model`` carries,
+    does not count). Such a folder is checked as a whole, with the store's key, by ``riskmodel.load``; never
+    read as a plain saved model.
+    """
+    path = Path(path)
+    for level, folder in enumerate((path, path.parent, path.parent.parent)):
+        if (folder / "MLmodel").is_file() or (level and (folder / MANIFEST).is_file()):
+            return folder
+    return None
 
 
 def file_digest(path: str | Path) -> str:

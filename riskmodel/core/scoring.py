@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core import audit
-from riskmodel.core.artifacts import MANIFEST, verify_manifest
+from riskmodel.core.artifacts import MANIFEST, logged_model_around, verify_manifest
 from riskmodel.core.entry import features_at_entry
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import MODEL_FILES, RiskModel
@@ -86,12 +86,14 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     """The :class:`Scorer` for a fitted model or a local model folder (verified against its manifest).
 
     MLflow URIs (``models:/...``, ``runs:/...``) are resolved by :func:`riskmodel.load`,
-    which caches what it loads; this core function reads only local files.
+    which caches what it loads; this core function reads only local files. A folder of a
+    model logged to MLflow (or its ``data/risk_model``) is refused: only :func:`riskmodel.load`
+    checks it whole, with the store's key.
 
     Raises
     ------
     ModelLoadError
-        If ``model`` is a model URI, or the folder does not exist or holds no risk model.
+        If ``model`` is a model URI or a folder of a logged model, or the folder does not exist or holds no risk model.
     ArtifactIntegrityError
         If the folder's files differ from its manifest.
     """
@@ -107,6 +109,14 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     path = Path(model)
     if not path.exists():
         raise ModelLoadError(f"model `{text}` not found: pass models:/name@alias, runs:/<run_id>/model, or a local model folder.")
+    logged = logged_model_around(path)
+    if logged is not None:
+        # only the whole logged model can be checked, with its store's key: a manifest of data/risk_model alone can be deleted
+        raise ModelLoadError(
+            f"`{text}` lies in a model logged to MLflow (`{logged}`), which only riskmodel.load can check, as a whole and "
+            f"with the store's key. Fix: pass riskmodel.load({text!r}) (or the models:/ URI), or call riskmodel.score / "
+            "riskmodel.score_file, which load it so."
+        )
     folder = path / "artifacts" / "risk_model" if (path / "artifacts" / "risk_model").is_dir() else path
     if not (folder / "meta.json").is_file():
         raise ModelLoadError(f"`{text}` holds no risk model (no meta.json); pass a folder written by RiskModel.save or logged to MLflow.")

@@ -118,16 +118,20 @@ def _series(model_input: pd.DataFrame | None, known) -> set[str] | None:
     return set(text)
 
 
-def verified_forecaster(root: Path, *, expected_digest: str | None = None):
+def verified_forecaster(root: Path, *, expected_digest: str | None = None, identity: dict[str, str] | None = None,
+                        uri: str = ""):
     """The forecaster of the logged model ``root``, parsed from the bytes that the check of its signed manifest read.
 
     Read again from ``data/forecaster`` after the check, a forecaster.json or Parquet file rewritten in between would
     be used unsigned.
 
+    ``identity``: the run and logged model its signed ``MLmodel`` must name (:func:`riskmodel.integrations.tracking.registry.check_identity`),
+    those of the ``uri`` it was fetched by.
+
     Raises
     ------
     ArtifactIntegrityError
-        If the logged model does not match its signed manifest.
+        If the logged model does not match its signed manifest, or is not the one ``identity`` names.
     ModelLoadError
         If its forecaster's files are missing or not a Forecaster.
     """
@@ -135,7 +139,7 @@ def verified_forecaster(root: Path, *, expected_digest: str | None = None):
     from riskmodel.integrations.tracking import registry
 
     names = {f"data/{ARTIFACT}/{name}": name for name in FORECASTER_FILES}
-    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names))
+    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names), identity=identity, uri=uri)
     return Forecaster.from_files({names[path]: data for path, data in files.items()}, where=root / "data" / ARTIFACT)
 
 

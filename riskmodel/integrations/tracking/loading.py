@@ -151,9 +151,15 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
         target, name, version = _pin(text, allow_ungated)
     else:
         path = Path(text)
+        if text.startswith("file:"):  # MLflow's spelling of a local folder; a Path of it names no folder at all
+            from urllib.parse import unquote, urlparse
+
+            raise ModelLoadError(f"`{text}`: a file:// URI is not a form riskmodel loads; pass the folder's path, "
+                                 f"{unquote(urlparse(text).path)}.")
         if not path.exists():
             raise ModelLoadError(f"model `{text}` not found: pass models:/name@alias, runs:/<run_id>/model, or a local model folder.")
         target, name, version = text, path.name, "local"
+    identity = registry.logged_identity(target)  # the run and logged model the URI names, as its signed MLmodel must
     with tempfile.TemporaryDirectory(prefix="riskmodel-load-") as tmp:
         whole, expected = registry.fetch_model(target, dst=None if Path(target).exists() else tmp)
         root = registry.model_root(whole)
@@ -163,8 +169,10 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
                 "a downloaded logged model, or a folder written by RiskModel.save."
             )
         if (root / "data" / risk_pyfunc.ARTIFACT).is_dir():  # verified first, then parsed from the bytes the check read
-            return LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected), name, version, text)
+            return LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected, identity=identity, uri=text),
+                               name, version, text)
         if (root / "data" / forecast_pyfunc.ARTIFACT).is_dir():
-            return LoadedModel(forecast_pyfunc.verified_forecaster(root, expected_digest=expected), name, version, text)
-        registry.verify_manifest(root, expected_digest=expected)  # neither: an altered model is named as such
+            return LoadedModel(forecast_pyfunc.verified_forecaster(root, expected_digest=expected, identity=identity, uri=text),
+                               name, version, text)
+        registry.verify_manifest(root, expected_digest=expected, identity=identity, uri=text)  # neither: an altered model is named as such
     raise ModelLoadError(f"`{text}` holds neither a risk model nor a forecaster logged by riskmodel.")

@@ -41,18 +41,20 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from riskmodel.core import audit
 from riskmodel.core.artifacts import MANIFEST, file_digest
-from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
+from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError, ModelNotFoundError
 from riskmodel.core.gate import Comparison
 from riskmodel.integrations.tracking import lease, signing, verified_store
 
@@ -66,6 +68,8 @@ __all__ = [
     "file_digest",
     "write_manifest",
     "verify_manifest",
+    "logged_identity",
+    "check_identity",
     "register",
     "promote",
     "promote_pinned",
@@ -166,10 +170,72 @@ def write_manifest(folder: str | Path) -> str:
     return signing.sign_folder(folder, tracking_uri())
 
 
-def verify_manifest(folder: str | Path, *, expected_digest: str | None = None, read: tuple[str, ...] = ()) -> dict[str, bytes]:
+def verify_manifest(folder: str | Path, *, expected_digest: str | None = None, read: tuple[str, ...] = (),
+                    identity: dict[str, str] | None = None, uri: str = "") -> dict[str, bytes]:
     """Verify a model folder's signed manifest with the key of the current store (see :func:`write_manifest`); return the
-    checked bytes of the files named in ``read``, for the caller to parse instead of reading them again."""
-    return signing.verify_folder(folder, tracking_uri(), expected_digest=expected_digest, read=read)
+    checked bytes of the files named in ``read``, for the caller to parse instead of reading them again.
+
+    ``identity`` (:func:`logged_identity` of the ``uri`` it was fetched by): the run and logged model its signed ``MLmodel``
+    must name (:func:`check_identity`); another model signed with the same key, copied over this one, is refused.
+    """
+    wanted = (*read, "MLmodel") if identity else read
+    data = signing.verify_folder(folder, tracking_uri(), expected_digest=expected_digest, read=wanted)
+    if identity:
+        check_identity(data.get("MLmodel"), identity, uri=uri, where=folder)
+        if "MLmodel" not in read:
+            data.pop("MLmodel", None)
+    return data
+
+
+_LOGGED_MODEL_ID = re.compile(r"(?:^models:/|/models/)(m-[0-9a-f]+)(?:/|$)")
+
+
+def logged_identity(uri: str | Path) -> dict[str, str]:
+    """What ``uri`` names of a logged model, as its signed ``MLmodel`` records it: ``run_id`` and/or ``model_id``.
+
+    ``runs:/<run>/...`` names the run; ``models:/m-<id>`` the logged model; ``models:/<name>/<version>`` (or ``@alias``)
+    the version's run and the logged model it was registered from. {} for a local folder (nothing named).
+    """
+    text = str(uri)
+    if text.startswith("runs:"):
+        return {"run_id": text[len("runs:"):].strip("/").split("/", 1)[0]}
+    if not text.startswith("models:/"):
+        return {}
+    mv = model_version(text)
+    if mv is None:
+        return {"model_id": text[len("models:/"):].split("/", 1)[0]}
+    ids = {"run_id": str(mv.run_id)} if mv.run_id else {}
+    found = _LOGGED_MODEL_ID.search(str(mv.source or ""))
+    if found is not None:
+        ids["model_id"] = found.group(1)
+    return ids
+
+
+def check_identity(mlmodel: bytes | None, identity: dict[str, str], *, uri: str, where: str | Path) -> None:
+    """Refuse a verified ``MLmodel`` whose ``run_id``/``model_id`` are not those of ``identity``.
+
+    Every model riskmodel logs is signed with the store's one key, so the signature alone cannot tell one of them from
+    another: version 2's folder copied over version 1's passes it. ``MLmodel``, signed with the rest, names its run and
+    logged model.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        Naming what the folder holds and what ``uri`` names.
+    """
+    try:
+        doc = yaml.safe_load(mlmodel.decode("utf-8")) if mlmodel is not None else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        doc = None
+    doc = doc if isinstance(doc, dict) else {}
+    if all(str(doc.get(k)) == str(v) for k, v in identity.items()):
+        return
+    named = ", ".join(f"{k} {v}" for k, v in identity.items())
+    raise ArtifactIntegrityError(
+        f"`{where}` holds the logged model {doc.get('model_id')} of run {doc.get('run_id')}, not the one `{uri}` names "
+        f"({named}): another model signed with the store's key was copied over it in the artifact store. Do not use it; "
+        "restore the store's copy or log the model again."
+    )
 
 
 # ----------------------------------------------------------------------------- registry
@@ -502,7 +568,7 @@ def verified_copy(uri: str | Path, dst: str | Path | None = None) -> Path:
     if dst is not None and Path(dst).resolve() not in (root.resolve(), *root.resolve().parents):
         # a local folder is not downloaded: copy it, so that what is verified is what is read
         root = Path(shutil.copytree(root, Path(dst) / root.name, symlinks=False))
-    verify_manifest(root, expected_digest=expected)
+    verify_manifest(root, expected_digest=expected, identity=logged_identity(uri), uri=str(uri))
     return root
 
 
@@ -538,7 +604,7 @@ def verified_model_files(uri: str | Path, artifact: str, names: tuple[str, ...],
     local, expected = fetch_model(uri, dst)
     root = model_root(local) or local
     paths = {f"data/{artifact}/{name}": name for name in names}
-    files = verify_manifest(root, expected_digest=expected, read=tuple(paths))
+    files = verify_manifest(root, expected_digest=expected, read=tuple(paths), identity=logged_identity(uri), uri=str(uri))
     folder = root / "data" / artifact
     if not folder.is_dir():
         raise ModelLoadError(f"`{uri}` holds no `{artifact}` model (no data/{artifact} folder); pass a model logged by riskmodel.")

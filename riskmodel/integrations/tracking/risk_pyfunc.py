@@ -127,16 +127,20 @@ def registered_version(root: Path):
     return mv if mv.run_id == run_id else None
 
 
-def verified_risk_model(root: Path, *, expected_digest: str | None = None) -> RiskModel:
+def verified_risk_model(root: Path, *, expected_digest: str | None = None, identity: dict[str, str] | None = None,
+                        uri: str = "") -> RiskModel:
     """The risk model of the logged model ``root``, parsed from the bytes that the check of its signed manifest read.
 
     Read again from ``data/risk_model`` after the check, a model.txt or meta.json rewritten in between would be used
     unsigned.
 
+    ``identity``: the run and logged model its signed ``MLmodel`` must name (:func:`riskmodel.integrations.tracking.registry.check_identity`),
+    those of the ``uri`` it was fetched by.
+
     Raises
     ------
     ArtifactIntegrityError
-        If the logged model does not match its signed manifest.
+        If the logged model does not match its signed manifest, or is not the one ``identity`` names.
     ModelLoadError
         If its risk model's files are missing or not a RiskModel.
     """
@@ -144,7 +148,7 @@ def verified_risk_model(root: Path, *, expected_digest: str | None = None) -> Ri
     from riskmodel.integrations.tracking import registry
 
     names = {f"data/{ARTIFACT}/{name}": name for name in MODEL_FILES}
-    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names))
+    files = registry.verify_manifest(root, expected_digest=expected_digest, read=tuple(names), identity=identity, uri=uri)
     return RiskModel.from_files({names[path]: data for path, data in files.items()}, where=root / "data" / ARTIFACT)
 
 

@@ -271,6 +271,7 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 recorded = self._signed(folder / MANIFEST, folder, f"model `{where}`")
                 self._check_recorded(where, folder / MANIFEST)
                 verify_part(recorded, folder, "", where=f"model `{where}`", ignore=signing.CLIENT_FILES)
+                _check_model_id(where, mlmodel)
         root = self._model_root_above(path)
         if root is None:
             return
@@ -281,6 +282,8 @@ class VerifiedArtifactRepository(ArtifactRepository):
             self._signed(local, local.parent, where)
             return
         verify_part(recorded, local, part, where=where, ignore=signing.CLIENT_FILES)
+        if part == MLMODEL:
+            _check_model_id(f"{self.artifact_uri.rstrip('/')}/{root}" if root else self.artifact_uri, local)
 
     def _model_root_above(self, path: str) -> str | None:
         """The nearest folder strictly above ``path`` that holds ``MLmodel`` (``""`` for this repository's root), or None."""
@@ -334,7 +337,8 @@ class VerifiedArtifactRepository(ArtifactRepository):
             name, version, _ = sorted(recorded)[0]
             raise ArtifactIntegrityError(
                 f"{MANIFEST} of model `{location}` differs from the one recorded at logging (tag manifest_sha256 of "
-                f"{name} version {version}): it was re-signed after logging; do not use this model."
+                f"{name} version {version}): it was re-signed after logging, or another model signed with the same key was "
+                "copied over it; do not use this model."
             )
 
     def _signed(self, manifest: Path, local_folder: Path, where: str) -> dict[str, str]:
@@ -355,6 +359,31 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 f"{where} cannot be verified: {exc} riskmodel delivers a model's files only verified; set "
                 f"$RISKMODEL_SIGNING_KEY (the key the model was logged with) in this process's environment."
             ) from None
+
+
+def _check_model_id(location: str, mlmodel: Path) -> None:
+    """Refuse a verified ``MLmodel`` that names a logged model other than the one its location is (``.../models/m-<id>/...``).
+
+    Every model riskmodel logs is signed with the store's one key: another model's folder copied over this one passes
+    the signature, and without the ``manifest_sha256`` tag (:meth:`VerifiedArtifactRepository._check_recorded`) nothing
+    else tells them apart. ``MLmodel`` is signed with the rest and names its logged model.
+    """
+    found = _MODEL_ID.search(location.rstrip("/"))
+    if found is None:
+        return
+    import yaml
+
+    try:
+        doc = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        doc = None
+    got = doc.get("model_id") if isinstance(doc, dict) else None
+    if got != found.group(1):
+        raise ArtifactIntegrityError(
+            f"model `{location}` holds the logged model {got}, not the one its location names ({found.group(1)}): another "
+            "model signed with the store's key was copied over it in the artifact store. Do not use it; restore the "
+            "store's copy or log the model again."
+        )
 
 
 def _write_stub(local: Path, message: str) -> None:
