@@ -1055,7 +1055,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if last.normalize() >= following - pd.Timedelta(days=1):\n", "    if True:\n",
            ("tests/test_forecast_series.py", "-k", "partial_last"), "half a month counted as a whole one"),
     Mutant("Q44", "the paired risk gate says a one-class window cannot be measured", "riskmodel/core/risk/gate.py",
-           "    both = len(np.unique(np.asarray(y, dtype=bool))) == 2  # overstays and other stays: a ranking to judge\n",
+           "    both = len(np.unique(labels)) == 2  # overstays and other stays: a ranking to judge\n",
            "    both = True\n",
            ("tests/test_risk_gate.py", "-k", "no_overstays"), "'+nan ... worse beyond noise' on a window with no overstays"),
     Mutant("Q45", "build_stays reads a text as_of as ISO 8601 only", "riskmodel/core/stays.py",
@@ -1237,7 +1237,7 @@ MUTANTS: tuple[Mutant, ...] = (
            '(span["min"] <= lo) & (span["max"] >= hi)', '(span["min"] <= lo)',
            ("tests/test_report.py", "-k", "reaches_the_last"), "a 400-day outlook compares with 364 days a year earlier: +120% for +100%"),
     Mutant("R25", "batch: a folder with files no job wrote is never cleared", "riskmodel/integrations/batch/jobs.py",
-           "        if foreign:\n", "        if False:\n",
+           "    if foreign:\n", "    if False:\n",
            ("tests/test_batch.py", "-k", "overwrite_never"), "--overwrite into a folder of the user's files deletes them all"),
     Mutant("R26", "batch: a finished file output refused to another job", "riskmodel/integrations/batch/jobs.py",
            "    if overwrite or not output.exists():\n        return\n", "    if True:\n        return\n",
@@ -1441,7 +1441,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a count 95% of the training rows hold at 0 has one bin (PSI 0 'stable' on a night of all zeros); permits "
            "92% at 30 days read green when all read 60"),
     Mutant("I07", "promote risk: a refusal by the audit names its groups and bounds", PL,
-           "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
+           "        return _with_audit_words(decision, fair)\n", "        return decision\n",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
     # ---------------------------------------------------------------- h16-sec: review 16, security and provenance
