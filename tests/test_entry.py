@@ -473,3 +473,16 @@ def test_a_permit_cut_short_before_the_exit_labels_the_stay_and_its_history():
     assert row["mean_prior_permit_used"] == pytest.approx(40 / 20)
     whole = build_features(log).set_index("stay_id").loc["C8"]
     assert (whole["prior_overstays"], whole["prior_overstay_days"]) == (1, 21)
+
+
+def test_an_exit_whose_permit_ends_before_the_entry_day_is_refused_at_the_border():
+    # the history may hold only the crossings after the entry: the exit closing the stay, whose permit in force (the
+    # stay's label) cannot end before the stay began; the whole log's check names it where the entry is in the history
+    from tests.test_stays import cut_short_log
+
+    mine = cut_short_log().loc[lambda d: d["traveller_id"] == "D"]
+    exit_ = {**mine.iloc[1].to_dict(), "permit_end": pd.Timestamp("2018-12-31")}  # the entry was on 2019-01-01
+    for history in ([exit_], [mine.iloc[0].to_dict(), exit_]):
+        with pytest.raises(SchemaError, match=r"`permit_end`: permit in force at exit ends before the day of the entry it closes "
+                                              r"\(1 row: C7\)"):
+            features_at_entry(mine.iloc[0].to_dict(), history)
