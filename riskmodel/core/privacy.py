@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.csv_files import check_csv
+from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import raw_id_problems
 
@@ -231,7 +231,7 @@ def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.Data
         chosen = _columns(header, columns)
         # ids as text: "00123" and "123" are different people; and the file's other ids (crossing_id, stay_id, a
         # source's record id) are written back as they were read, not as numbers ("0123" and "123" one crossing)
-        return pd.read_csv(src, dtype=_contract_ids() | {c: str for c in chosen}), chosen
+        return read_csv(src, ids={*_contract_ids(), *chosen}), chosen
     if src.suffix.lower() == ".parquet" or src.is_dir():
         df = pd.read_parquet(src)
         return df, _columns(df, columns)
