@@ -583,3 +583,28 @@ def test_a_password_given_as_a_query_parameter_of_the_url_is_never_shown(url, er
     with pytest.raises(error, match=r"admin@.*password=\*\*\*") as caught:
         read_table(engine_from_env(url), "enforcement")
     assert SECRET not in str(caught.value)
+
+
+def test_two_state_files_writing_into_one_parts_folder_are_refused(reports, tmp_path):
+    """Two reads with their own state files (two tables, or one table read twice) into one folder each wrote
+    part-000000.parquet, ...: the second overwrote the first's parts, and its rows were lost without a word."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    parts = tmp_path / "landing"
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json", batch_rows=25).read_into(parts) == 60
+    written = sorted(p.name for p in parts.glob("*.parquet"))
+    assert written == ["part-000000.parquet", "part-000001.parquet", "part-000002.parquet"]
+    other = IncrementalReader(engine, "presence_reports", tmp_path / "other.json", batch_rows=25)
+    with pytest.raises(ConfigError, match=r"`out_dir` .*landing holds the parts of another incremental read \(table "
+                                          r"`presence_reports`, state file .*reports\.json\).*Fix: give each state file its own parts folder"):
+        other.read_into(parts)
+    assert sorted(p.name for p in parts.glob("*.parquet")) == written and not (tmp_path / "other.json").exists()
+    assert set(pd.read_parquet(parts)["report_id"]) == set(reports["report_id"])  # nothing overwritten
+    # the same state file goes on reading into its own folder; a new state file into a folder of parts nobody claims
+    # (written by a reader of before this check, or left by a state file deleted without its parts) is refused too
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json").read_into(parts) == 0
+    (parts / "_reader.json").unlink()
+    with pytest.raises(ConfigError, match=r"holds parts no state file claims"):
+        other.read_into(parts)
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json").read_into(parts) == 0  # adopted again
+    assert other.read_into(tmp_path / "landing2") == 60
