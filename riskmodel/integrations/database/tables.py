@@ -27,6 +27,14 @@ rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
 a row twice. One read of a state file at a time: a read holds ``<state file>.lock``
 and a second is refused (two at once overwrote each other's parts, losing rows).
+A parts folder belongs to one state file: ``<folder>/_reader.json`` names the
+table and state file that write it, and another state file's read into it is
+refused (both numbered their parts from 0, so one overwrote the other's).
+
+Rows deleted from the table are never seen by an incremental read (it asks only
+for rows after the watermark): their parts keep them. Where records are withdrawn
+by deleting them, read the table whole with :func:`read_table` on a schedule and
+replace the landed copy, rather than trusting the parts to mirror the table.
 The person ids (``traveller_id``, ``document_id``) are cast to text by the
 database: a whole-number column with a NULL would reach pandas as floats.
 """
@@ -71,6 +79,8 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {"crossings": TableSpec(CROSSINGS, "crossing_id", "timestamp", True)} | {
     name: TableSpec(cols, SOURCE_KEYS[name][0], "known_at", False) for name, cols in SOURCES.items()
 }
+#: The file in a parts folder naming the table and state file that write it (pyarrow skips names starting with "_").
+_OWNER = "_reader.json"
 _CROSSINGS_INTS = {"birth_year": "int32", "group_size": "Int32", "planned_stay_days": "Int32"}
 
 
@@ -637,6 +647,9 @@ class IncrementalReader:
     def read_into(self, out_dir: str | Path, *, on_part=None) -> int:
         """Write every new row to ``out_dir/part-NNNNNN.parquet`` and advance the watermark after each part.
 
+        Rows deleted from the table since an earlier read stay in its parts (only rows after the watermark are
+        read): read the table whole (:func:`read_table`) where records are withdrawn by deleting them.
+
         Parameters
         ----------
         out_dir : str or Path
@@ -664,6 +677,9 @@ class IncrementalReader:
             batch is written).
         UnreadableFileError
             If the state file is corrupt.
+        ConfigError
+            If ``out_dir`` holds the parts of another state file (its ``_reader.json`` names it), or parts no
+            state file claims while this one has read nothing yet: numbered from 0, its parts would overwrite them.
         DatabaseUnavailableError
             If the database cannot be reached.
         BatchError
@@ -673,11 +689,43 @@ class IncrementalReader:
         with self._only_reader():
             return self._read_into(Path(out_dir), on_part)
 
+    def _claim(self, out: Path, state: dict) -> None:
+        """Make ``out`` this state file's parts folder (``_reader.json``), or refuse one another read writes.
+
+        A folder of parts no state file claims (a reader of before this check wrote it, or a state file was
+        deleted without its parts) is this state file's if it has read before, and refused to a new one: its
+        parts numbered from 0 would overwrite them.
+        """
+        marker = out / _OWNER
+        me = {"table": self.name, "state_file": str(self.state_path.resolve())}
+        if marker.is_file():
+            try:
+                owner = json.loads(marker.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                owner = None
+            if owner == me:
+                return
+            shown = (f"table `{owner.get('table')}`, state file {owner.get('state_file')}" if isinstance(owner, dict)
+                     else f"an unreadable {marker.name}")
+            raise ConfigError(
+                f"`out_dir` {out} holds the parts of another incremental read ({shown}), not of {self.state_path}: "
+                f"both number their parts from part-000000, so one read overwrites the other's and rows are lost. "
+                f"Fix: give each state file its own parts folder (if this state file was moved, delete {marker} and "
+                f"read again: it claims the folder anew).")
+        if state["next_part"] == 0 and any(out.glob("part-*.parquet")):
+            raise ConfigError(
+                f"`out_dir` {out} holds parts no state file claims, and {self.state_path} has read nothing yet: its parts "
+                f"would overwrite them. Fix: give it an empty folder, or delete the parts to read the table again from the start.")
+        tmp = marker.with_name(f".{marker.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(me), encoding="utf-8")
+        os.replace(tmp, marker)
+
     def _read_into(self, out: Path, on_part) -> int:
         """:meth:`read_into` under the lock of :meth:`_only_reader`."""
         total = 0
         kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
+        self._claim(out, state)
         while True:
             raw = self._fetch(state)
             if raw.empty:
