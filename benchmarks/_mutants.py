@@ -1455,6 +1455,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("M31", "pseudonymise_file: CSV ids NA kept", PR, "        return read_csv(src, ids={*_contract_ids(), *chosen}), chosen\n",
            "        return pd.read_csv(src, dtype=str), chosen\n", ("tests/test_csv_files.py", "-k", "pseudonymise_file"),
            "a traveller 'NA' is written with a blank pseudonym"),
+    Mutant("M32", "incremental read: a parts folder of another state file", TB, "            if owner == me:\n",
+           "            if True:\n", ("tests/test_database_errors.py", "-k", "two_state_files"),
+           "a second state file's read overwrites part-000000... of the first: its rows are lost"),
+    Mutant("M33", "incremental read: unclaimed parts and a state that has read nothing", TB,
+           '        if state["next_part"] == 0 and any(out.glob("part-*.parquet")):\n', "        if False:\n",
+           ("tests/test_database_errors.py", "-k", "two_state_files"),
+           "a new state file overwrites the parts of a reader of before the check (or of a state file deleted alone)"),
 )
 
 
