@@ -608,3 +608,31 @@ def test_two_state_files_writing_into_one_parts_folder_are_refused(reports, tmp_
         other.read_into(parts)
     assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json").read_into(parts) == 0  # adopted again
     assert other.read_into(tmp_path / "landing2") == 60
+
+
+def test_crossings_recorded_late_or_deleted_since_the_last_read_are_named_not_lost_silently(tmp_path):
+    """An incremental read asks only for rows after the saved (timestamp, id) key: an exit keyed in two days late (its
+    timestamp before the key) was never read, its stay stayed open and was labelled an overstay; a crossing deleted
+    from the table stayed in the parts. Neither was said. The next read counts the rows at or before the key."""
+    from riskmodel.core.exceptions import RiskModelWarning
+
+    log = make_crossings(60, "2022-01-01", "2022-06-30", seed=4).crossings
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    held, late = log.drop(index=[10]), log.loc[[10]]
+    write_table(engine, "crossings", held)
+    reader = IncrementalReader(engine, "crossings", tmp_path / "state.json", batch_rows=50)
+    assert reader.read_into(tmp_path / "parts") == len(held)
+    write_table(engine, "crossings", late, if_exists="append")  # recorded late: its timestamp is long before the key
+    with pytest.warns(RiskModelWarning, match=r"`crossings`: 1 row .*at or before the last key read .*never reads "
+                                             r"them.*read_table"):
+        assert reader.read_into(tmp_path / "parts") == 0
+    with engine.begin() as con:
+        con.execute(sa.text('DELETE FROM "crossings" WHERE "crossing_id" IN (:a, :b)'),
+                    {"a": log.loc[3, "crossing_id"], "b": log.loc[4, "crossing_id"]})
+    with pytest.warns(RiskModelWarning, match=r"`crossings`: 1 row fewer .*deleted"):  # 2 deleted, 1 late: one fewer
+        reader.read_into(tmp_path / "parts")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RiskModelWarning)
+        assert IncrementalReader(engine, "crossings", tmp_path / "fresh.json").read_into(tmp_path / "fresh") == len(log) - 2
