@@ -275,7 +275,7 @@ def test_whole_number_ids_sharing_a_watermark_are_read_once_each_across_batches_
 
     with pytest.raises(RuntimeError, match="killed"):
         IncrementalReader(db, "presence_reports", state, batch_rows=3).read_into(parts, on_part=crash)
-    assert IncrementalReader(db, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3}
+    assert IncrementalReader(db, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3, "rows": 9}
     reader = IncrementalReader(db, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     assert _read_ids(parts) == list(range(1, 16))
@@ -332,7 +332,7 @@ def test_a_state_file_of_the_old_format_resumes(db, reports, tmp_path):
     reader = IncrementalReader(db, "presence_reports", tmp_path / "state.json", batch_rows=2)
     assert reader.read_into(tmp_path / "parts") == 3
     assert _read_ids(tmp_path / "parts") == [10, 11, 12]
-    assert reader.state() == {"watermark": WM.isoformat(), "last_id": 12, "next_part": 5}
+    assert reader.state() == {"watermark": WM.isoformat(), "last_id": 12, "next_part": 5, "rows": 12}  # 9 on file then, 3 read
     text_ids = reports.head(6).assign(report_id=["P1", "P2", "P3", "P4", "P5", "P6"], known_at=WM)
     write_table(db, "presence_reports", text_ids)
     (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "P4", "next_part": 2}))
@@ -436,7 +436,7 @@ def test_numeric_ids_of_scale_0_are_whole_numbers_read_once_each_across_a_crash(
         con.execute(sa.text("ALTER TABLE presence_reports ALTER COLUMN report_id TYPE numeric(12, 0)"))
     state, parts = tmp_path / "state.json", tmp_path / "parts"
     _read_with_a_crash(engine, parts, state)
-    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3}
+    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3, "rows": 9}
     reader = IncrementalReader(engine, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     assert _read_ids(parts) == list(range(1, 16))
@@ -455,7 +455,7 @@ def test_uuid_ids_are_read_once_each_across_a_crash(engine, reports, tmp_path):
     state, parts = tmp_path / "state.json", tmp_path / "parts"
     _read_with_a_crash(engine, parts, state)
     ninth = f"{9:08x}-0000-4000-8000-{9 * 7919:012x}"  # ids 1..12 at WM in order, then 13..15
-    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": ninth, "next_part": 3}
+    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": ninth, "next_part": 3, "rows": 9}
     reader = IncrementalReader(engine, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     got = pd.read_parquet(parts)["report_id"].tolist()

@@ -6,7 +6,8 @@ id column and a watermark column: the time the service first held the row
 read asks only for rows after the last run's watermark, ordered by
 ``(watermark, id)`` so that rows sharing a watermark are neither lost nor
 repeated. Rows that arrive later with an *older* watermark are not seen by an
-incremental read: point the reader at a load-time column if extracts behave so.
+incremental read (the watermark columns are the contract's, fixed in :data:`TABLES`):
+the next read warns of them (below); read such a table whole with :func:`read_table`.
 A row whose watermark lies after the time of the read (a mistyped year) stops the
 read before anything is written: read, it would move the watermark past every row
 still to come, and later runs would read nothing.
@@ -35,6 +36,11 @@ Rows deleted from the table are never seen by an incremental read (it asks only
 for rows after the watermark): their parts keep them. Where records are withdrawn
 by deleting them, read the table whole with :func:`read_table` on a schedule and
 replace the landed copy, rather than trusting the parts to mirror the table.
+The state file counts the rows read; each read counts the table's rows at or before
+the saved key and warns (:class:`~riskmodel.core.exceptions.LateRowsWarning`) when
+there are more (recorded late with an older watermark: never read; an exit keyed in
+late would leave its stay open, labelled an overstay) or, in the crossings log, whose
+rows are never updated, fewer (deleted).
 The person ids (``traveller_id``, ``document_id``) are cast to text by the
 database: a whole-number column with a NULL would reach pandas as floats.
 """
@@ -49,6 +55,7 @@ import json
 import os
 import re
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +63,15 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.csv_files import not_a_year_first
-from riskmodel.core.exceptions import BatchError, ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
+from riskmodel.core.exceptions import (
+    BatchError,
+    ConfigError,
+    DatabaseUnavailableError,
+    LateRowsWarning,
+    SchemaError,
+    SchemaProblem,
+    UnreadableFileError,
+)
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
@@ -720,12 +735,43 @@ class IncrementalReader:
         tmp.write_text(json.dumps(me), encoding="utf-8")
         os.replace(tmp, marker)
 
+    def _count_behind(self, state: dict) -> int:
+        """Rows of the table at or before the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        sql = _statement(f'SELECT COUNT(*) FROM "{self.name}" WHERE {wm} < :wm OR ({wm} = :wm AND {key} <= :id)')
+        with _connect(self.engine) as con:
+            return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
+
+    def _check_behind(self, state: dict) -> dict:
+        """Warn when the table holds more rows at or before the saved key than were read (recorded late), or, in the
+        crossings log, fewer (deleted); ``state`` with the count of rows read (a state file of older readers: counted now)."""
+        if state["watermark"] is None:
+            return state | {"rows": 0}
+        behind = self._count_behind(state)
+        if not isinstance(state.get("rows"), int) or isinstance(state.get("rows"), bool):
+            state = state | {"rows": behind}  # an older reader's state: what the table holds now is the baseline
+            self._save(state)
+            return state
+        n, at = behind - state["rows"], f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
+        fix = (f"read the table whole with read_table and land it anew (delete {self.state_path} with its parts folder to start "
+               f"the incremental reads again); silence with warnings.filterwarnings('ignore', category=LateRowsWarning)")
+        if n > 0:
+            warnings.warn(f"`{self.name}`: {n} row{'s' if n != 1 else ''} at or before the last key read ({at}) that the reads of "
+                          f"{self.state_path} never read: recorded late, with an older `{self.spec.watermark}`, and an incremental "
+                          f"read never reads them (a crossing missing so leaves its stay open). Fix: {fix}.", LateRowsWarning, stacklevel=4)
+        elif n < 0 and self.spec.watermark == "timestamp":  # crossings are never updated: fewer rows were deleted
+            warnings.warn(f"`{self.name}`: {-n} row{'s' if n != -1 else ''} fewer at or before the last key read ({at}) than the "
+                          f"reads of {self.state_path} read: deleted from the table, they stay in the parts. Fix: {fix}.",
+                          LateRowsWarning, stacklevel=4)
+        return state
+
     def _read_into(self, out: Path, on_part) -> int:
         """:meth:`read_into` under the lock of :meth:`_only_reader`."""
         total = 0
         kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
         self._claim(out, state)
+        state = self._check_behind(state)
         while True:
             raw = self._fetch(state)
             if raw.empty:
@@ -744,6 +790,7 @@ class IncrementalReader:
                 on_part(part)
             last = ids.iloc[-1]
             state = {"watermark": pd.Timestamp(batch[self.spec.watermark].iloc[-1]).isoformat(),
-                     "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1}
+                     "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1,
+                     "rows": state["rows"] + len(batch)}
             self._save(state)
             total += len(batch)
