@@ -1462,6 +1462,12 @@ MUTANTS: tuple[Mutant, ...] = (
            '        if state["next_part"] == 0 and any(out.glob("part-*.parquet")):\n', "        if False:\n",
            ("tests/test_database_errors.py", "-k", "two_state_files"),
            "a new state file overwrites the parts of a reader of before the check (or of a state file deleted alone)"),
+    Mutant("M34", "incremental read: rows recorded late are warned of", TB, "        if n > 0:\n", "        if False:\n",
+           ("tests/test_database_errors.py", "-k", "recorded_late"),
+           "an exit keyed in late is never read, silently: its stay is labelled an overstay"),
+    Mutant("M35", "incremental read: crossings deleted are warned of", TB,
+           '        elif n < 0 and self.spec.watermark == "timestamp":', "        elif False:",
+           ("tests/test_database_errors.py", "-k", "recorded_late"), "crossings deleted from the table stay in the parts, silently"),
 )
 
 
