@@ -1468,6 +1468,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("M35", "incremental read: crossings deleted are warned of", TB,
            '        elif n < 0 and self.spec.watermark == "timestamp":', "        elif False:",
            ("tests/test_database_errors.py", "-k", "recorded_late"), "crossings deleted from the table stay in the parts, silently"),
+    Mutant("M36", "nightly Spark fast path: an exit's permit ending before its entry day", SN,
+           '                           & (F.datediff(F.to_date("permit_end"), F.to_date(F.lag("timestamp").over(order))) < 0))\n',
+           "                           & F.lit(False))\n", ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"),
+           "the nightly run scores a log the in-process check refuses (run in .venv-pandas2)"),
 )
 
 
