@@ -275,7 +275,7 @@ def test_whole_number_ids_sharing_a_watermark_are_read_once_each_across_batches_
 
     with pytest.raises(RuntimeError, match="killed"):
         IncrementalReader(db, "presence_reports", state, batch_rows=3).read_into(parts, on_part=crash)
-    assert IncrementalReader(db, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3}
+    assert IncrementalReader(db, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3, "rows": 9}
     reader = IncrementalReader(db, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     assert _read_ids(parts) == list(range(1, 16))
@@ -332,7 +332,7 @@ def test_a_state_file_of_the_old_format_resumes(db, reports, tmp_path):
     reader = IncrementalReader(db, "presence_reports", tmp_path / "state.json", batch_rows=2)
     assert reader.read_into(tmp_path / "parts") == 3
     assert _read_ids(tmp_path / "parts") == [10, 11, 12]
-    assert reader.state() == {"watermark": WM.isoformat(), "last_id": 12, "next_part": 5}
+    assert reader.state() == {"watermark": WM.isoformat(), "last_id": 12, "next_part": 5, "rows": 12}  # 9 on file then, 3 read
     text_ids = reports.head(6).assign(report_id=["P1", "P2", "P3", "P4", "P5", "P6"], known_at=WM)
     write_table(db, "presence_reports", text_ids)
     (tmp_path / "state.json").write_text(json.dumps({"watermark": WM.isoformat(), "last_id": "P4", "next_part": 2}))
@@ -436,7 +436,7 @@ def test_numeric_ids_of_scale_0_are_whole_numbers_read_once_each_across_a_crash(
         con.execute(sa.text("ALTER TABLE presence_reports ALTER COLUMN report_id TYPE numeric(12, 0)"))
     state, parts = tmp_path / "state.json", tmp_path / "parts"
     _read_with_a_crash(engine, parts, state)
-    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3}
+    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": 9, "next_part": 3, "rows": 9}
     reader = IncrementalReader(engine, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     assert _read_ids(parts) == list(range(1, 16))
@@ -455,7 +455,7 @@ def test_uuid_ids_are_read_once_each_across_a_crash(engine, reports, tmp_path):
     state, parts = tmp_path / "state.json", tmp_path / "parts"
     _read_with_a_crash(engine, parts, state)
     ninth = f"{9:08x}-0000-4000-8000-{9 * 7919:012x}"  # ids 1..12 at WM in order, then 13..15
-    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": ninth, "next_part": 3}
+    assert IncrementalReader(engine, "presence_reports", state).state() == {"watermark": WM.isoformat(), "last_id": ninth, "next_part": 3, "rows": 9}
     reader = IncrementalReader(engine, "presence_reports", state, batch_rows=3)
     assert reader.read_into(parts) == 6
     got = pd.read_parquet(parts)["report_id"].tolist()
@@ -583,3 +583,56 @@ def test_a_password_given_as_a_query_parameter_of_the_url_is_never_shown(url, er
     with pytest.raises(error, match=r"admin@.*password=\*\*\*") as caught:
         read_table(engine_from_env(url), "enforcement")
     assert SECRET not in str(caught.value)
+
+
+def test_two_state_files_writing_into_one_parts_folder_are_refused(reports, tmp_path):
+    """Two reads with their own state files (two tables, or one table read twice) into one folder each wrote
+    part-000000.parquet, ...: the second overwrote the first's parts, and its rows were lost without a word."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports)
+    parts = tmp_path / "landing"
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json", batch_rows=25).read_into(parts) == 60
+    written = sorted(p.name for p in parts.glob("*.parquet"))
+    assert written == ["part-000000.parquet", "part-000001.parquet", "part-000002.parquet"]
+    other = IncrementalReader(engine, "presence_reports", tmp_path / "other.json", batch_rows=25)
+    with pytest.raises(ConfigError, match=r"`out_dir` .*landing holds the parts of another incremental read \(table "
+                                          r"`presence_reports`, state file .*reports\.json\).*Fix: give each state file its own parts folder"):
+        other.read_into(parts)
+    assert sorted(p.name for p in parts.glob("*.parquet")) == written and not (tmp_path / "other.json").exists()
+    assert set(pd.read_parquet(parts)["report_id"]) == set(reports["report_id"])  # nothing overwritten
+    # the same state file goes on reading into its own folder; a new state file into a folder of parts nobody claims
+    # (written by a reader of before this check, or left by a state file deleted without its parts) is refused too
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json").read_into(parts) == 0
+    (parts / "_reader.json").unlink()
+    with pytest.raises(ConfigError, match=r"holds parts no state file claims"):
+        other.read_into(parts)
+    assert IncrementalReader(engine, "presence_reports", tmp_path / "reports.json").read_into(parts) == 0  # adopted again
+    assert other.read_into(tmp_path / "landing2") == 60
+
+
+def test_crossings_recorded_late_or_deleted_since_the_last_read_are_named_not_lost_silently(tmp_path):
+    """An incremental read asks only for rows after the saved (timestamp, id) key: an exit keyed in two days late (its
+    timestamp before the key) was never read, its stay stayed open and was labelled an overstay; a crossing deleted
+    from the table stayed in the parts. Neither was said. The next read counts the rows at or before the key."""
+    from riskmodel.core.exceptions import RiskModelWarning
+
+    log = make_crossings(60, "2022-01-01", "2022-06-30", seed=4).crossings
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    held, late = log.drop(index=[10]), log.loc[[10]]
+    write_table(engine, "crossings", held)
+    reader = IncrementalReader(engine, "crossings", tmp_path / "state.json", batch_rows=50)
+    assert reader.read_into(tmp_path / "parts") == len(held)
+    write_table(engine, "crossings", late, if_exists="append")  # recorded late: its timestamp is long before the key
+    with pytest.warns(RiskModelWarning, match=r"`crossings`: 1 row .*at or before the last key read .*never reads "
+                                             r"them.*read_table"):
+        assert reader.read_into(tmp_path / "parts") == 0
+    with engine.begin() as con:
+        con.execute(sa.text('DELETE FROM "crossings" WHERE "crossing_id" IN (:a, :b)'),
+                    {"a": log.loc[3, "crossing_id"], "b": log.loc[4, "crossing_id"]})
+    with pytest.warns(RiskModelWarning, match=r"`crossings`: 1 row fewer .*deleted"):  # 2 deleted, 1 late: one fewer
+        reader.read_into(tmp_path / "parts")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RiskModelWarning)
+        assert IncrementalReader(engine, "crossings", tmp_path / "fresh.json").read_into(tmp_path / "fresh") == len(log) - 2

@@ -453,3 +453,36 @@ def test_a_history_frame_time_beyond_nanoseconds_is_refused_not_wrapped(log):
         features_at_entry(entry, far)
     assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [
         ("timestamp", "times before 1900 or from 2200 on", (f"row {i}",))]
+
+
+def test_a_permit_cut_short_before_the_exit_labels_the_stay_and_its_history():
+    """The border path took the later of the entry's and the exit's permit ends, as build_stays did, so a permit revoked
+    or shortened before the exit was ignored, in the stay's label and in the traveller's later prior overstays."""
+    from tests.test_stays import CUT_SHORT, cut_short_log
+
+    log = cut_short_log()
+    for traveller, (final, late, days) in CUT_SHORT.items():
+        mine = log.loc[log["traveller_id"] == traveller]
+        row = features_at_entry(mine.iloc[0].to_dict(), mine, as_of="2019-03-31")
+        assert row["final_permit_end"] == pd.Timestamp(final), traveller
+        assert (row["overstayed"], row["overstay_days"]) == (late, days), traveller
+    mine = log.loc[log["traveller_id"] == "A"]
+    row = features_at_entry(mine.iloc[-1].to_dict(), mine.iloc[:-1])
+    # A's earlier stay: 40 days, 21 of them past the permit in force (revoked to 20 Jan, day 20 of the stay)
+    assert (row["prior_exits"], row["prior_overstays"], row["prior_overstay_days"], row["prior_extensions"]) == (1, 1, 21, 0)
+    assert row["mean_prior_permit_used"] == pytest.approx(40 / 20)
+    whole = build_features(log).set_index("stay_id").loc["C8"]
+    assert (whole["prior_overstays"], whole["prior_overstay_days"]) == (1, 21)
+
+
+def test_an_exit_whose_permit_ends_before_the_entry_day_is_refused_at_the_border():
+    # the history may hold only the crossings after the entry: the exit closing the stay, whose permit in force (the
+    # stay's label) cannot end before the stay began; the whole log's check names it where the entry is in the history
+    from tests.test_stays import cut_short_log
+
+    mine = cut_short_log().loc[lambda d: d["traveller_id"] == "D"]
+    exit_ = {**mine.iloc[1].to_dict(), "permit_end": pd.Timestamp("2018-12-31")}  # the entry was on 2019-01-01
+    for history in ([exit_], [mine.iloc[0].to_dict(), exit_]):
+        with pytest.raises(SchemaError, match=r"`permit_end`: permit in force at exit ends before the day of the entry it closes "
+                                              r"\(1 row: C7\)"):
+            features_at_entry(mine.iloc[0].to_dict(), history)

@@ -265,3 +265,30 @@ def make_crossings_for_ids() -> pd.DataFrame:
     from riskmodel.core.datasets import make_crossings
 
     return make_crossings(30, "2022-01-01", "2022-03-31", seed=2).crossings.copy()
+
+
+def test_pseudonymising_pseudonyms_again_is_refused_naming_the_column_and_the_fix(tmp_path):
+    """A pipeline run twice hashed the pseudonyms again, silently: every traveller got a new id that joined nothing
+    pseudonymised once (the other sources, earlier extracts). Pseudonyms (P and 20 hex digits, as written here) are refused
+    by the table, file and value forms, and a file so refused is not written."""
+    df = pd.DataFrame({"crossing_id": ["C1", "C2", "C3"], "traveller_id": ["T1", "T2", "T1"], "document_id": ["D1", "D2", None]})
+    once = pseudonymise_table(df, key=KEY)
+    with pytest.raises(SchemaError, match=r"column `traveller_id`: already pseudonymised \(3 rows: row 0, row 1, row 2\)\. "
+                                          r"Fix: .*use the table as it is") as caught:
+        pseudonymise_table(once, key=KEY)
+    assert [p.column for p in caught.value.problems] == ["traveller_id", "document_id"]
+    with pytest.raises(SchemaError, match=r"column `values`: already pseudonymised"):
+        pseudonymise(once["traveller_id"], key=KEY)
+    # one pseudonym among raw ids (a pseudonymised extract appended to a raw one) is refused too, by its row
+    mixed = pd.DataFrame({"traveller_id": ["T9", once.loc[1, "traveller_id"], "T8"]})
+    with pytest.raises(SchemaError, match=r"column `traveller_id`: already pseudonymised \(1 row: row 1\)"):
+        pseudonymise_table(mixed, key=KEY)
+    for suffix in (".csv", ".parquet"):
+        src, dst = tmp_path / f"once{suffix}", tmp_path / f"twice{suffix}"
+        once.to_csv(src, index=False) if suffix == ".csv" else once.to_parquet(src, index=False)
+        with pytest.raises(SchemaError, match=r"column `traveller_id`: already pseudonymised"):
+            pseudonymise_file(src, dst, key=KEY)
+        assert not dst.exists()
+    # raw ids that merely start with P, or hold fewer or other characters, are ids as before
+    raw = pd.DataFrame({"traveller_id": ["P1234", "P0123456789abcdef012", "PABCDEF0123456789ABCD", "P0123456789abcdef01234"]})
+    assert pseudonymise_table(raw, key=KEY)["traveller_id"].str.fullmatch(r"P[0-9a-f]{20}").all()

@@ -125,9 +125,12 @@ def test_stays_exit_before_entry(stays):
         validate_stays(stays)
 
 
-def test_stays_final_permit_before_permit(stays):
+def test_stays_final_permit_before_the_entry_day(stays):
+    # a permit cut short at exit (revoked, shortened) ends before the one granted, and is valid; never before the stay began
     stays.loc[0, "final_permit_end"] = stays.loc[0, "permit_end"] - pd.Timedelta(days=1)
-    with pytest.raises(SchemaError, match=r"`final_permit_end`: earlier than permit_end"):
+    validate_stays(stays)
+    stays.loc[0, "final_permit_end"] = stays.loc[0, "entry_time"].normalize() - pd.Timedelta(days=1)
+    with pytest.raises(SchemaError, match=r"`final_permit_end`: permit in force at exit ends before the entry day"):
         validate_stays(stays)
 
 

@@ -184,3 +184,25 @@ def test_a_stay_with_no_permit_end_is_no_known_overstay_as_in_pandas(spark, tmp_
     got = add_history_features_spark(build_stays_spark(spark.read.parquet(str(tmp_path / "no_permit_end.parquet")))).toPandas()
     assert sorted(got["stay_id"]) == ["C1", "C3", "C5"]
     check_no_permit_end_features(got)
+
+
+def test_a_permit_cut_short_before_the_exit_is_judged_alike_on_all_three_paths(spark, tmp_path):
+    # the permit in force at exit is the exit record's (revoked, shortened or extended), on Spark as in pandas and at
+    # the border: hand-made labels of tests/test_stays.py, and build_stays' every column on the three paths
+    from riskmodel.core.entry import features_at_entry
+    from tests.test_stays import CUT_SHORT, cut_short_log
+
+    log = cut_short_log().astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    log.to_parquet(tmp_path / "cut_short.parquet", index=False)
+    got = build_stays_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet")), as_of="2019-04-30").toPandas()
+    want = build_stays(log, as_of="2019-04-30")
+    border = pd.concat([features_at_entry(e.to_dict(), log.loc[log["traveller_id"] == e["traveller_id"]], as_of="2019-04-30",
+                                          as_frame=True)[list(want.columns)] for _, e in log.loc[log["direction"] == "entry"].iterrows()])
+    first = got.loc[got["stay_id"] != "C8"].set_index("traveller_id")
+    for traveller, (final, late, days) in CUT_SHORT.items():
+        assert pd.Timestamp(first.loc[traveller, "final_permit_end"]) == pd.Timestamp(final), traveller
+        assert (bool(first.loc[traveller, "overstayed"]), int(first.loc[traveller, "overstay_days"])) == (late, days), traveller
+    assert_frames_equal(got, want)
+    assert_frames_equal(border.reset_index(drop=True), want)
+    got = build_features_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet"))).toPandas().set_index("stay_id")
+    assert (got.loc["C8", "prior_overstays"], got.loc["C8", "prior_overstay_days"]) == (1, 21)

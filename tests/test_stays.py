@@ -160,3 +160,55 @@ def test_overstay_days_count_calendar_days_past_a_last_day_given_with_its_time(p
     entry = log.iloc[0].to_dict()
     row = features_at_entry(entry, log.iloc[[1]], as_of="2019-02-02 09:00")
     assert (row["overstayed"], row["overstay_days"]) == (True, 1)
+
+
+#: Hand-made stays whose permit in force at exit (the exit record's `permit_end`) differs from the one granted at entry,
+#: and the labels the contract gives them: the schema holds the exit row's permit end "as in force at exit", so a permit
+#: revoked or shortened before the exit is the one a stay is judged by, as an extension is.
+CUT_SHORT = {
+    # traveller: (final_permit_end, overstayed, overstay_days)
+    "A": ("2019-01-20", True, 21),  # 60 days granted (to 1 Mar), revoked to 20 Jan, left 10 Feb: 21 days late
+    "B": ("2019-03-01", False, 0),  # 30 days granted (to 30 Jan), extended to 1 Mar, left 20 Feb
+    "C": ("2019-01-10", False, 0),  # 60 days granted, cut to 10 Jan by a deportation order, left that day
+    "D": ("2019-01-30", True, 6),  # 30 days granted, no permit end on the exit record: the granted one, left 5 Feb
+}
+
+
+def cut_short_log() -> pd.DataFrame:
+    """The crossings of :data:`CUT_SHORT`, plus A's next entry (14 April, 30 days: not yet known at the log's end)."""
+    log = _log([("A", "entry", 0, 60), ("A", "exit", 40, None), ("B", "entry", 0, 30), ("B", "exit", 50, None),
+                ("C", "entry", 0, 60), ("C", "exit", 9, None), ("D", "entry", 0, 30), ("D", "exit", 35, None),
+                ("A", "entry", 103, 30)])
+    for crossing, permit in (("C1", "2019-01-20"), ("C3", "2019-03-01"), ("C5", "2019-01-10")):
+        log.loc[log["crossing_id"] == crossing, "permit_end"] = pd.Timestamp(permit)
+    return log
+
+
+def test_a_permit_cut_short_before_the_exit_is_the_one_the_stay_is_judged_by():
+    """The label took the later of the entry's and the exit's permit ends, so a permit revoked or shortened (a
+    deportation order) was ignored: a traveller who left 21 days after the permit in force ended was labelled on time."""
+    stays = build_stays(cut_short_log())
+    validate_stays(stays)  # a permit cut short is a valid stay: final_permit_end before permit_end
+    first = stays.loc[stays["stay_id"] != "C8"].set_index("traveller_id")
+    for traveller, (final, late, days) in CUT_SHORT.items():
+        assert first.loc[traveller, "final_permit_end"] == pd.Timestamp(final), traveller
+        assert (first.loc[traveller, "overstayed"], first.loc[traveller, "overstay_days"]) == (late, days), traveller
+    nxt = stays.set_index("stay_id").loc["C8"]
+    assert pd.isna(nxt["overstayed"]) and nxt["final_permit_end"] == pd.Timestamp("2019-05-13")
+
+
+def test_an_exit_whose_permit_ends_before_its_entry_day_is_refused():
+    # a permit in force at exit cannot end before the stay began: such an exit record carries another stay's permit
+    # (or a typo), and read as the permit in force it would label the stay an overstay of its whole length
+    log = cut_short_log()
+    log.loc[log["crossing_id"] == "C7", "permit_end"] = pd.Timestamp("2018-12-20")
+    with pytest.raises(SchemaError, match=r"`permit_end`: permit in force at exit ends before the day of the entry it closes "
+                                          r"\(1 row: C7\)\. Fix: .*exit"):
+        build_stays(log)
+
+
+def test_stays_whose_final_permit_ends_before_the_entry_day_are_refused():
+    stays = build_stays(cut_short_log())
+    stays.loc[stays["stay_id"] == "C6", "final_permit_end"] = pd.Timestamp("2018-12-31")
+    with pytest.raises(SchemaError, match=r"`final_permit_end`: permit in force at exit ends before the entry day \(1 row: C6\)"):
+        validate_stays(stays)

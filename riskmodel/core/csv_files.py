@@ -18,6 +18,12 @@ were complete, usually as "low" risk. Every tool that writes CSV ends the file
 with a line end; a last line without one that holds fewer fields than the
 header is the sign of a cut-off file.
 
+pandas also reads the text ``NA``, ``null``, ``None``, ``N/A`` (and a dozen other
+markers) as a missing value: a traveller, a document or a series whose id is
+that text (Namibia's two-letter code is ``NA``) lost it, and pseudonymised, the
+id was written blank. :func:`read_csv` reads the identifier columns as text
+where only an empty field is missing, the other columns with pandas' markers.
+
 A CSV's dates are text too, and pandas guesses their format: ``02/01/2024``
 (2 January where Indonesia writes it, day first) is read month first as
 1 February whenever the day is 1 to 12, and a daily file then holds each day's
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +44,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
-__all__ = ["check_csv", "check_header", "check_not_truncated", "iso_dates", "text_id_dtypes"]
+__all__ = ["check_csv", "check_header", "check_not_truncated", "iso_dates", "read_csv", "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -48,6 +55,36 @@ def text_id_dtypes() -> dict[str, type]:
 
     names = {c.name for c in (*CROSSINGS, *STAYS) if c.kind == "id"} | {"stay_id"}
     return dict.fromkeys(sorted(names), str)
+
+
+#: pandas' default missing-value markers (``read_csv``'s ``na_values`` documentation): kept for every column but the ids.
+PANDAS_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+                  "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
+    """``pd.read_csv`` with the identifier columns read as text, where only an empty field is a missing id.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    ids : iterable of str, optional
+        The identifier columns. Default: the contract's (:func:`text_id_dtypes`).
+    **kwargs
+        Passed to ``pd.read_csv`` (``chunksize``, ``usecols``, ``dtype`` for other columns, ...).
+
+    Returns
+    -------
+    DataFrame or TextFileReader
+        As ``pd.read_csv``: an id ``"NA"``, ``"null"``, ``"None"`` or ``"N/A"`` stays that text; every other
+        column reads pandas' default markers (:data:`PANDAS_NA_TEXT`) as missing, as before.
+    """
+    names = set(text_id_dtypes() if ids is None else ids)
+    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
+    dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
+    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
 def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:

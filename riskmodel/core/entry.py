@@ -31,7 +31,7 @@ from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.features import AGE_BANDS, EXTENSION_ROOM_DAYS, HISTORY_FEATURES
 from riskmodel.core.reference import NATIONALITIES, PORTS
-from riskmodel.core.schema import CROSSINGS, STAYS, check_crossing_record, check_crossing_rows
+from riskmodel.core.schema import CROSSINGS, STAYS, check_crossing_record, check_crossing_rows, exit_permit_before_entry
 
 __all__ = ["features_at_entry", "ENTRY_RECORD_FIELDS", "FEATURE_ROW_COLUMNS"]
 
@@ -403,7 +403,10 @@ def _stay_columns(rec: dict, t_ns: int, hist: list[tuple], as_of_ns: int) -> dic
     permit_ts = pd.NaT if _missing(permit) else _time(permit, "permit_end", "entry")
     final = permit_ts
     if exit_ is not None and exit_[6] != _NAT_S and permit_ts is not pd.NaT:
-        final = max(permit_ts, pd.Timestamp(exit_[6] * 1_000_000_000))
+        # the permit in force at exit, extended or cut short (revoked, shortened), as build_stays takes it
+        final = pd.Timestamp(exit_[6] * 1_000_000_000)
+        if exit_[6] // _DAY < t_ns // 1_000_000_000 // _DAY:
+            raise SchemaError("history", [exit_permit_before_entry((str(exit_[2]),), 1)])
     row = {"stay_id": rec["crossing_id"], "traveller_id": rec["traveller_id"], "entry_time": pd.Timestamp(t_ns),
            "entry_port": rec["port"], "exit_time": pd.Timestamp(exit_[0]) if exit_ else pd.NaT,
            "exit_port": exit_[4] if exit_ else None}
@@ -482,8 +485,8 @@ def _earlier_stays(hist: list[tuple], t_s: int) -> list[tuple]:
         if exit_s >= t_s:
             continue
         p = h[6]
-        # np.maximum(final, permit) in build_stays: a missing entry permit stays missing
-        final = _NAT_S if p == _NAT_S else max(p, ex[6] if ex[6] != _NAT_S else p)
+        # the permit in force at exit (build_stays): the exit record's, else the one granted; a missing entry permit stays missing
+        final = _NAT_S if p == _NAT_S else (ex[6] if ex[6] != _NAT_S else p)
         out.append((exit_s, h[0] // 1_000_000_000, p, final, h[0], h[2]))
     # build_features sorts exits by time, ties in stays order (entry time, stay id)
     out.sort(key=lambda s: (s[0], s[4], s[5]))

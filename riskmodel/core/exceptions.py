@@ -152,6 +152,11 @@ class PartialPeriodWarning(RiskModelWarning):
     period's count is part of one, so it was left out of the series rather than read as a fall."""
 
 
+class LateRowsWarning(RiskModelWarning):
+    """A table holds another number of rows at or before an incremental read's saved key than the reads of that
+    state file read: rows recorded late (an older watermark: never read) or deleted (still in the parts)."""
+
+
 class BatchError(RiskModelError):
     """A batch job cannot run (bad input path, an output folder of another job) or lost rows."""
 

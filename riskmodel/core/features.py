@@ -12,8 +12,8 @@ A stay's features come from two places:
   never counts.
 
 Nothing after the entry is used: not the stay's own exit, not
-``final_permit_end`` (the permit after extensions known at exit, a label
-ingredient), not the label. ``tests/test_features.py`` proves it by altering and
+``final_permit_end`` (the permit in force at exit, extended or cut short, a
+label ingredient), not the label. ``tests/test_features.py`` proves it by altering and
 dropping every later crossing and comparing.
 
 An entry with no ``permit_end`` on file (the crossings contract allows it) has no known permitted

@@ -16,6 +16,11 @@ their codes, with pseudonymised categories). Ids are compared as text in one
 canonical form, and :func:`pseudonymise_file` reads them from CSV as text, so
 ``"00123"`` stays ``"00123"`` and the same id gets the same pseudonym from CSV
 and from Parquet.
+
+Pseudonyms are never hashed again: an id already of their form (the prefix and 20
+lowercase hex digits) is refused, naming the column and rows. A pipeline run twice
+on its own output would otherwise give every traveller a new pseudonym that joins
+none of their records pseudonymised once (other sources, earlier extracts).
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import difflib
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.csv_files import check_csv
+from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import raw_id_problems
 
@@ -42,6 +48,31 @@ IDENTIFIER_COLUMNS = ("traveller_id", "document_id")
 _MIN_KEY = 32
 #: The shortest key accepted, in bytes (characters, for a plain ASCII key).
 MIN_KEY_BYTES = _MIN_KEY
+
+
+#: Hex digits of a pseudonym after its prefix.
+_HEX_DIGITS = 20
+
+
+def already_pseudonymised(df: pd.DataFrame, columns: Sequence[str], prefix: str = "P") -> list[SchemaProblem]:
+    """The rows of ``columns`` holding a pseudonym already (``prefix`` and 20 lowercase hex digits), by position.
+
+    Hashed again, each would become a pseudonym of a pseudonym that joins none of the person's other records.
+    """
+    pattern = re.compile(re.escape(prefix) + f"[0-9a-f]{{{_HEX_DIGITS}}}")
+    problems = []
+    for col in columns:
+        codes, uniques = pd.factorize(pd.Series(df[col].to_numpy(dtype=object), dtype=object), use_na_sentinel=True)
+        hit = np.array([isinstance(u, str) and pattern.fullmatch(u) is not None for u in uniques], dtype=bool)
+        if not hit.any():
+            continue
+        rows = np.flatnonzero((codes >= 0) & hit[np.maximum(codes, 0)])
+        problems.append(SchemaProblem(
+            str(col), "already pseudonymised",
+            f"use the table as it is (its ids are pseudonyms: hashed again, they would join none of the records pseudonymised "
+            f"once); pseudonymise the raw extract instead, or leave `{col}` out of `columns`",
+            tuple(f"row {i}" for i in rows[:5]), len(rows)))
+    return problems
 
 
 def _key(key: str | bytes | None) -> bytes:
@@ -80,7 +111,8 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     ConfigError
         If no key is set or it is shorter than 32 bytes.
     SchemaError
-        If a value is blank text, has spaces around it or characters that do not print.
+        If a value is blank text, has spaces around it or characters that do not print, or is a
+        pseudonym already (``prefix`` and 20 lowercase hex digits).
 
     Examples
     --------
@@ -88,7 +120,8 @@ def pseudonymise(values, *, key: str | bytes | None = None, prefix: str = "P") -
     'P'
     """
     k = _key(key)
-    problems = raw_id_problems(pd.DataFrame({"values": pd.Series(values, dtype=object)}), ["values"])
+    frame = pd.DataFrame({"values": pd.Series(values, dtype=object)})
+    problems = raw_id_problems(frame, ["values"]) + already_pseudonymised(frame, ["values"], prefix)
     if problems:
         raise SchemaError("values", problems)
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
@@ -189,14 +222,15 @@ def pseudonymise_table(df: pd.DataFrame, columns: Sequence[str] | None = None, *
         If a named column does not exist (the nearest existing name is suggested), by
         default when the table has none of :data:`IDENTIFIER_COLUMNS`, or if an id is
         blank, has spaces around it or characters that do not print (rows named by
-        position): hashed, it would pass every later check as a clean pseudonym.
+        position): hashed, it would pass every later check as a clean pseudonym; or if an id is
+        a pseudonym already (P and 20 lowercase hex digits: the table was pseudonymised before).
     ConfigError
         If no key is set or it is shorter than 32 bytes.
     """
     k = _key(key)
     chosen = _columns(df, columns)
     # what the id rule refuses must be refused before hashing: a pseudonym of 'T1 ' or of a blank id looks clean
-    problems = raw_id_problems(df, chosen)
+    problems = raw_id_problems(df, chosen) + already_pseudonymised(df, chosen)
     if problems:
         raise SchemaError("table", problems)
     out = df.copy()
@@ -231,7 +265,7 @@ def _read_ids_as_text(src: Path, columns: Sequence[str] | None) -> tuple[pd.Data
         chosen = _columns(header, columns)
         # ids as text: "00123" and "123" are different people; and the file's other ids (crossing_id, stay_id, a
         # source's record id) are written back as they were read, not as numbers ("0123" and "123" one crossing)
-        return pd.read_csv(src, dtype=_contract_ids() | {c: str for c in chosen}), chosen
+        return read_csv(src, ids={*_contract_ids(), *chosen}), chosen
     if src.suffix.lower() == ".parquet" or src.is_dir():
         df = pd.read_parquet(src)
         return df, _columns(df, columns)

@@ -5,8 +5,8 @@ Two tables cross every boundary of the library:
 **Crossings log** (:data:`CROSSINGS`): one row per border crossing, entry or exit,
 as a border-control system records it. Entry rows carry what is known about the
 trip at entry (visa, permitted stay, purpose, sponsor, return ticket, ...); exit
-rows carry the permitted-stay end in force at exit (after any extensions) and
-leave the trip fields empty.
+rows carry the permitted-stay end in force at exit (after any extensions, or
+cut short: revoked, shortened) and leave the trip fields empty.
 
 **Stays** (:data:`STAYS`): one row per entry, joined to the traveller's next
 exit (see :func:`riskmodel.core.stays.build_stays`). The risk model scores stays. The
@@ -373,7 +373,7 @@ CROSSINGS: tuple[Column, ...] = (
     Column(
         "permit_end",
         "datetime",
-        "Last permitted day: on entry rows as granted at entry, on exit rows as in force at exit (after extensions).",
+        "Last permitted day: on entry rows as granted at entry, on exit rows as in force at exit (extended or cut short).",
         nullable="yes",
     ),
     Column("purpose", "enum", "Declared purpose of the visit.", nullable="exit", values=PURPOSES),
@@ -400,7 +400,7 @@ STAYS: tuple[Column, ...] = (
     Column(
         "final_permit_end",
         "datetime",
-        "Last permitted day after extensions, as known at exit (or `permit_end` while in the country). Never a feature.",
+        "Last permitted day in force at exit (extended or cut short; `permit_end` while in the country or when the exit record has none). Never a feature.",
     ),
     Column("purpose", "enum", "Declared purpose.", values=PURPOSES),
     Column("sponsor", "enum", "Sponsor of the visit.", values=SPONSORS),
@@ -823,7 +823,7 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     if "direction" in usable:
         problems += _range_checks(df, id_col, usable, "timestamp", rows=entry)
     if {"traveller_id", "direction", "timestamp"} <= usable:
-        problems += _sequence_checks(df, id_col)
+        problems += _sequence_checks(df, id_col, usable)
     return problems
 
 
@@ -1021,7 +1021,12 @@ def _plain_row_values(c: Mapping[str, list], take) -> bool:
             if p != _NAT and not day <= p // _DAY_S <= day + longest:
                 return False
     order = sorted(range(len(d)), key=ts.__getitem__)  # stable: same-time crossings as given, as the log's sort keeps them
-    return all(d[a] != d[b] for a, b in zip(order, order[1:]))
+    if not all(d[a] != d[b] for a, b in zip(order, order[1:])):
+        return False
+    p = c.get("permit_end")
+    # an exit whose permit in force ends before the day of the entry it closes (_sequence_checks names it)
+    return p is None or not any(d[a] == "entry" and p[b] != _NAT and p[b] // _DAY_S < ts[a] // 1_000_000_000 // _DAY_S
+                                for a, b in zip(order, order[1:]))
 
 
 #: Longest a permit may run, in years, from the entry day (here) or a permit's application (sources): twice the
@@ -1099,8 +1104,15 @@ def _plainly_valid_record(r: Mapping) -> bool:
     return within and (permit is None or permit is pd.NaT or permit >= r["timestamp"].normalize())
 
 
-def _sequence_checks(df: pd.DataFrame, id_col: str) -> list[SchemaProblem]:
-    """A traveller entering twice without leaving, or leaving twice without entering."""
+def exit_permit_before_entry(ids: tuple[str, ...], n: int) -> SchemaProblem:
+    """The problem of exit records whose permit in force ends before the day of the entry they close."""
+    return SchemaProblem("permit_end", "permit in force at exit ends before the day of the entry it closes",
+                         "give the exit record the permit end in force at that exit (extended or cut short, never before "
+                         "the stay began), or leave it empty to judge the stay by the permit granted at entry", ids, n)
+
+
+def _sequence_checks(df: pd.DataFrame, id_col: str, usable: set[str]) -> list[SchemaProblem]:
+    """A traveller entering twice without leaving, or leaving twice without entering; an exit's permit ending before its entry day."""
     # group by factorised ids: missing ids (reported elsewhere) must not break the sort
     codes = pd.factorize(df["traveller_id"])[0]
     order = np.lexsort((df["timestamp"].to_numpy(), codes))
@@ -1121,6 +1133,19 @@ def _sequence_checks(df: pd.DataFrame, id_col: str) -> list[SchemaProblem]:
         ids, n = _ids(df, id_col, bad)
         if n:
             problems.append(SchemaProblem("direction", what, fix, ids, n))
+    if "permit_end" in usable:
+        # the exit's permit in force (the stay's label, build_stays) against the day of the entry just before it
+        closes = same & (direction == "exit") & (prev == "entry")
+        # in seconds: a 2500 permit end held in microseconds wraps to 1915 compared at nanoseconds
+        permit = df["permit_end"].to_numpy(dtype="datetime64[s]")[order]
+        entry_day = df["timestamp"].dt.normalize().to_numpy(dtype="datetime64[s]")[order]
+        before = np.zeros(len(df), dtype=bool)
+        before[1:] = permit[1:] < entry_day[:-1]  # NaT compares False: no permit on the exit record is no problem
+        bad = np.zeros(len(df), dtype=bool)
+        bad[order[closes & before]] = True
+        ids, n = _ids(df, id_col, bad)
+        if n:
+            problems.append(exit_permit_before_entry(ids, n))
     return problems
 
 
@@ -1151,13 +1176,13 @@ def check_stays(stays: pd.DataFrame) -> list[SchemaProblem]:
         ids, n = _ids(df, id_col, bad)
         if n:
             problems.append(SchemaProblem("exit_time", "exit before entry", "pair each entry with the exit that follows it", ids, n))
-    if {"permit_end", "final_permit_end"} <= usable:
-        bad = (df["final_permit_end"] < df["permit_end"]).to_numpy(dtype=bool, na_value=False)
+    if {"entry_time", "final_permit_end"} <= usable:
+        # extended or cut short (revoked, shortened), the permit in force at exit never ends before the stay began
+        bad = (df["final_permit_end"] < df["entry_time"].dt.normalize()).to_numpy(dtype=bool, na_value=False)
         ids, n = _ids(df, id_col, bad)
         if n:
-            problems.append(
-                SchemaProblem("final_permit_end", "earlier than permit_end", "extensions only lengthen a stay: final_permit_end >= permit_end", ids, n)
-            )
+            problems.append(SchemaProblem("final_permit_end", "permit in force at exit ends before the entry day",
+                                          "take the permit end in force at the stay's exit, on or after its entry day", ids, n))
     if {"traveller_id", "entry_time", "exit_time"} <= usable:
         codes = pd.factorize(df["traveller_id"])[0]
         order = np.lexsort((df["entry_time"].to_numpy(), codes))

@@ -70,6 +70,11 @@ def build_stays(
         final_permit_end, purpose, sponsor, has_return_ticket, accommodation,
         group_size, planned_stay_days, overstayed, overstay_days``.
 
+        ``final_permit_end`` is the permit in force at exit: the exit record's
+        ``permit_end`` (extended, or cut short: revoked, shortened), the one
+        granted at entry when the exit record has none or the traveller is
+        still in the country.
+
         ``overstayed`` is True when the exit day is after ``final_permit_end``
         or the traveller is still in the country after it at ``as_of``; False
         when the traveller left on or before it; missing otherwise.
@@ -140,8 +145,11 @@ def build_stays(
     out["permit_end"] = entries["permit_end"].to_numpy()
     exit_permit = exits["permit_end"].to_numpy().copy()
     exit_permit[~has_exit] = np.datetime64("NaT")
-    final = np.where(np.isnat(exit_permit), out["permit_end"].to_numpy(), exit_permit)
-    final = np.maximum(final, out["permit_end"].to_numpy())
+    # the permit in force at exit is the exit record's, extended or cut short (revoked, shortened by a deportation
+    # order): the later of the two ignored a permit cut short. None on the exit record: the one granted at entry.
+    # A missing entry permit stays missing (the stay's permitted days are unknown), as np.maximum gave it before.
+    entry_permit = out["permit_end"].to_numpy()
+    final = np.where(np.isnat(exit_permit) | np.isnat(entry_permit), entry_permit, exit_permit)
     out["final_permit_end"] = pd.Series(final).astype(df["permit_end"].dtype)
 
     exit_day = out["exit_time"].dt.normalize()

@@ -127,9 +127,9 @@ def _stays(crossings, *, as_of):
            .withColumn("exit_time", F.when(F.col("_has_exit"), F.col("_next_time")))
            .withColumn("exit_port", F.when(F.col("_has_exit"), F.col("_next_port")))
            .withColumn("_exit_permit", F.when(F.col("_has_exit"), F.col("_next_permit"))))
-    # the permit after extensions is the one the exit record carries, never shorter than the one granted
-    final = F.when(F.col("permit_end").isNull(), F.lit(None)).otherwise(
-        F.greatest(F.col("permit_end"), F.coalesce(F.col("_exit_permit"), F.col("permit_end"))))
+    # the permit in force at exit is the one the exit record carries, extended or cut short (revoked, shortened), as
+    # in pandas; none on the exit record: the one granted. A missing entry permit stays missing.
+    final = F.when(F.col("permit_end").isNull(), F.lit(None)).otherwise(F.coalesce(F.col("_exit_permit"), F.col("permit_end")))
     ent = ent.withColumn("final_permit_end", final)
     final_s = _seconds(F.col("final_permit_end"))
     exit_day_s = _day(_seconds(F.col("exit_time"))) * _DAY

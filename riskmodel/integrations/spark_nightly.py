@@ -196,8 +196,14 @@ def _not_plain(log, by: str = "traveller_id") -> list:
     keys = list(dict.fromkeys((by, "traveller_id")))
     order = Window.partitionBy(*keys).orderBy("timestamp")
     broken = (F.lag("timestamp").over(order) == F.col("timestamp")) | (F.lag("direction").over(order) == F.col("direction"))
+    carried = [*keys, "timestamp", "direction"]
+    if "permit_end" in log.columns:
+        # an exit whose permit in force ends before the day of the entry it closes (check_crossings' sequence rule)
+        broken = broken | ((F.lag("direction").over(order) == "entry") & (F.col("direction") == "exit")
+                           & (F.datediff(F.to_date("permit_end"), F.to_date(F.lag("timestamp").over(order))) < 0))
+        carried.append("permit_end")
     # one scan: the row verdict travels with the sequence's shuffle (one boolean beside the keys)
-    rows = log.select(*keys, "timestamp", "direction", flag.alias("_bad"))
+    rows = log.select(*carried, flag.alias("_bad"))
     return [
         rows.select(by, (F.col("_bad") | F.coalesce(broken, F.lit(False))).alias("_bad")).where("_bad").select(by),
         log.groupBy(*dict.fromkeys((by, "crossing_id"))).count().where(F.col("count") > 1).select(by),

@@ -144,7 +144,7 @@ def read_table(path: str | Path, *, text: tuple[str, ...] = ()):
     """
     import pandas as pd
 
-    from riskmodel.core.csv_files import check_csv
+    from riskmodel.core.csv_files import check_csv, read_csv
 
     path = Path(path)
     if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
@@ -156,7 +156,7 @@ def read_table(path: str | Path, *, text: tuple[str, ...] = ()):
         if path.suffix != ".csv":
             return pd.read_parquet(path)
         check_csv(path)
-        return _typed_csv(pd.read_csv(path, dtype=dict.fromkeys({*_contract_kinds("id"), *text}, str)), path.name)
+        return _typed_csv(read_csv(path, ids={*_contract_kinds("id"), *text}), path.name)
     except read_errors() as exc:
         raise InputFileError.from_exception(path, exc) from exc
 

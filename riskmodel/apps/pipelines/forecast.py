@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import iso_dates, text_id_dtypes
+from riskmodel.core.csv_files import iso_dates, read_csv, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -47,7 +47,7 @@ def _read(path: Path, what: str) -> pd.DataFrame:
     if path.suffix != ".csv":
         return pd.read_parquet(path)
     # a CSV has no types: ids read as numbers lose their zeros, and series '007' and '7' become one
-    return pd.read_csv(path, dtype={**text_id_dtypes(), "unique_id": str})
+    return read_csv(path, ids=[*text_id_dtypes(), "unique_id"])  # and a series or traveller "NA" keeps its id
 
 
 def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, str]:

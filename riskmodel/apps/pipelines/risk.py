@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config, to_dict
-from riskmodel.core.csv_files import check_csv, iso_dates, text_id_dtypes
+from riskmodel.core.csv_files import check_csv, iso_dates, read_csv
 from riskmodel.core.exceptions import ConfigError, UnreadableFileError
 from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
@@ -72,7 +72,7 @@ def load_crossings(cfg: RiskConfig):
         except pd.errors.ParserError as exc:
             raise UnreadableFileError(path, str(exc), "re-export the crossings log and check it was copied completely") from None
         # a CSV has no types: ids read as numbers lose their zeros, and travellers '007' and '7' become one
-        log = pd.read_csv(path, dtype=text_id_dtypes())
+        log = read_csv(path)  # a traveller whose id is the text "NA" keeps it
         for col in ("timestamp", "permit_end"):  # ISO 8601 only, as every CSV reader: day-first dates are not guessed
             if col in log.columns:
                 log[col] = iso_dates(log[col], col, str(path))

@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
-from riskmodel.core.csv_files import check_csv, text_id_dtypes
+from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import BatchError
 from riskmodel.core.progress import ProgressHook
 
@@ -93,8 +93,8 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
             check_csv(f)
-            # ids as text: "00123" and "123" are two stays, and every chunk gets the same type
-            for chunk in pd.read_csv(f, chunksize=chunk_rows, usecols=columns, dtype=text_id_dtypes()):
+            # ids as text: "00123" and "123" are two stays, every chunk gets the same type, and an id "NA" stays "NA"
+            for chunk in read_csv(f, chunksize=chunk_rows, usecols=columns):
                 yielded = True
                 yield chunk
         else:

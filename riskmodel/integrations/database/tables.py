@@ -6,7 +6,8 @@ id column and a watermark column: the time the service first held the row
 read asks only for rows after the last run's watermark, ordered by
 ``(watermark, id)`` so that rows sharing a watermark are neither lost nor
 repeated. Rows that arrive later with an *older* watermark are not seen by an
-incremental read: point the reader at a load-time column if extracts behave so.
+incremental read (the watermark columns are the contract's, fixed in :data:`TABLES`):
+the next read warns of them (below); read such a table whole with :func:`read_table`.
 A row whose watermark lies after the time of the read (a mistyped year) stops the
 read before anything is written: read, it would move the watermark past every row
 still to come, and later runs would read nothing.
@@ -27,6 +28,19 @@ rename synced), atomically; a run killed between
 the two writes the same part again under the same name, so the parts never hold
 a row twice. One read of a state file at a time: a read holds ``<state file>.lock``
 and a second is refused (two at once overwrote each other's parts, losing rows).
+A parts folder belongs to one state file: ``<folder>/_reader.json`` names the
+table and state file that write it, and another state file's read into it is
+refused (both numbered their parts from 0, so one overwrote the other's).
+
+Rows deleted from the table are never seen by an incremental read (it asks only
+for rows after the watermark): their parts keep them. Where records are withdrawn
+by deleting them, read the table whole with :func:`read_table` on a schedule and
+replace the landed copy, rather than trusting the parts to mirror the table.
+The state file counts the rows read; each read counts the table's rows at or before
+the saved key and warns (:class:`~riskmodel.core.exceptions.LateRowsWarning`) when
+there are more (recorded late with an older watermark: never read; an exit keyed in
+late would leave its stay open, labelled an overstay) or, in the crossings log, whose
+rows are never updated, fewer (deleted).
 The person ids (``traveller_id``, ``document_id``) are cast to text by the
 database: a whole-number column with a NULL would reach pandas as floats.
 """
@@ -41,6 +55,7 @@ import json
 import os
 import re
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +63,15 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.csv_files import not_a_year_first
-from riskmodel.core.exceptions import BatchError, ConfigError, DatabaseUnavailableError, SchemaError, SchemaProblem, UnreadableFileError
+from riskmodel.core.exceptions import (
+    BatchError,
+    ConfigError,
+    DatabaseUnavailableError,
+    LateRowsWarning,
+    SchemaError,
+    SchemaProblem,
+    UnreadableFileError,
+)
 from riskmodel.core.schema import CROSSINGS
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
@@ -71,6 +94,8 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {"crossings": TableSpec(CROSSINGS, "crossing_id", "timestamp", True)} | {
     name: TableSpec(cols, SOURCE_KEYS[name][0], "known_at", False) for name, cols in SOURCES.items()
 }
+#: The file in a parts folder naming the table and state file that write it (pyarrow skips names starting with "_").
+_OWNER = "_reader.json"
 _CROSSINGS_INTS = {"birth_year": "int32", "group_size": "Int32", "planned_stay_days": "Int32"}
 
 
@@ -637,6 +662,9 @@ class IncrementalReader:
     def read_into(self, out_dir: str | Path, *, on_part=None) -> int:
         """Write every new row to ``out_dir/part-NNNNNN.parquet`` and advance the watermark after each part.
 
+        Rows deleted from the table since an earlier read stay in its parts (only rows after the watermark are
+        read): read the table whole (:func:`read_table`) where records are withdrawn by deleting them.
+
         Parameters
         ----------
         out_dir : str or Path
@@ -664,6 +692,9 @@ class IncrementalReader:
             batch is written).
         UnreadableFileError
             If the state file is corrupt.
+        ConfigError
+            If ``out_dir`` holds the parts of another state file (its ``_reader.json`` names it), or parts no
+            state file claims while this one has read nothing yet: numbered from 0, its parts would overwrite them.
         DatabaseUnavailableError
             If the database cannot be reached.
         BatchError
@@ -673,11 +704,74 @@ class IncrementalReader:
         with self._only_reader():
             return self._read_into(Path(out_dir), on_part)
 
+    def _claim(self, out: Path, state: dict) -> None:
+        """Make ``out`` this state file's parts folder (``_reader.json``), or refuse one another read writes.
+
+        A folder of parts no state file claims (a reader of before this check wrote it, or a state file was
+        deleted without its parts) is this state file's if it has read before, and refused to a new one: its
+        parts numbered from 0 would overwrite them.
+        """
+        marker = out / _OWNER
+        me = {"table": self.name, "state_file": str(self.state_path.resolve())}
+        if marker.is_file():
+            try:
+                owner = json.loads(marker.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                owner = None
+            if owner == me:
+                return
+            shown = (f"table `{owner.get('table')}`, state file {owner.get('state_file')}" if isinstance(owner, dict)
+                     else f"an unreadable {marker.name}")
+            raise ConfigError(
+                f"`out_dir` {out} holds the parts of another incremental read ({shown}), not of {self.state_path}: "
+                f"both number their parts from part-000000, so one read overwrites the other's and rows are lost. "
+                f"Fix: give each state file its own parts folder (if this state file was moved, delete {marker} and "
+                f"read again: it claims the folder anew).")
+        if state["next_part"] == 0 and any(out.glob("part-*.parquet")):
+            raise ConfigError(
+                f"`out_dir` {out} holds parts no state file claims, and {self.state_path} has read nothing yet: its parts "
+                f"would overwrite them. Fix: give it an empty folder, or delete the parts to read the table again from the start.")
+        tmp = marker.with_name(f".{marker.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(me), encoding="utf-8")
+        os.replace(tmp, marker)
+
+    def _count_behind(self, state: dict) -> int:
+        """Rows of the table at or before the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        sql = _statement(f'SELECT COUNT(*) FROM "{self.name}" WHERE {wm} < :wm OR ({wm} = :wm AND {key} <= :id)')
+        with _connect(self.engine) as con:
+            return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
+
+    def _check_behind(self, state: dict) -> dict:
+        """Warn when the table holds more rows at or before the saved key than were read (recorded late), or, in the
+        crossings log, fewer (deleted); ``state`` with the count of rows read (a state file of older readers: counted now)."""
+        if state["watermark"] is None:
+            return state | {"rows": 0}
+        behind = self._count_behind(state)
+        if not isinstance(state.get("rows"), int) or isinstance(state.get("rows"), bool):
+            state = state | {"rows": behind}  # an older reader's state: what the table holds now is the baseline
+            self._save(state)
+            return state
+        n, at = behind - state["rows"], f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
+        fix = (f"read the table whole with read_table and land it anew (delete {self.state_path} with its parts folder to start "
+               f"the incremental reads again); silence with warnings.filterwarnings('ignore', category=LateRowsWarning)")
+        if n > 0:
+            warnings.warn(f"`{self.name}`: {n} row{'s' if n != 1 else ''} at or before the last key read ({at}) that the reads of "
+                          f"{self.state_path} never read: recorded late, with an older `{self.spec.watermark}`, and an incremental "
+                          f"read never reads them (a crossing missing so leaves its stay open). Fix: {fix}.", LateRowsWarning, stacklevel=4)
+        elif n < 0 and self.spec.watermark == "timestamp":  # crossings are never updated: fewer rows were deleted
+            warnings.warn(f"`{self.name}`: {-n} row{'s' if n != -1 else ''} fewer at or before the last key read ({at}) than the "
+                          f"reads of {self.state_path} read: deleted from the table, they stay in the parts. Fix: {fix}.",
+                          LateRowsWarning, stacklevel=4)
+        return state
+
     def _read_into(self, out: Path, on_part) -> int:
         """:meth:`read_into` under the lock of :meth:`_only_reader`."""
         total = 0
         kind, state = self._check_keys(self.state())
         out.mkdir(parents=True, exist_ok=True)
+        self._claim(out, state)
+        state = self._check_behind(state)
         while True:
             raw = self._fetch(state)
             if raw.empty:
@@ -696,6 +790,7 @@ class IncrementalReader:
                 on_part(part)
             last = ids.iloc[-1]
             state = {"watermark": pd.Timestamp(batch[self.spec.watermark].iloc[-1]).isoformat(),
-                     "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1}
+                     "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1,
+                     "rows": state["rows"] + len(batch)}
             self._save(state)
             total += len(batch)

@@ -1,0 +1,100 @@
+"""Reading CSV files: ids as text, where only an empty field is a missing id."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+
+import pandas as pd
+import pytest
+
+from riskmodel.core.config import load_config
+from riskmodel.core.datasets import make_crossings
+from riskmodel.core.risk.config import RiskConfig
+
+#: ids pandas' defaults read as missing values: a traveller, a document or a crossing may be called so
+NA_LOOKING = ("NA", "null", "None", "N/A", "NaN", "n/a", "NULL", "nan", "#N/A", "<NA>")
+
+
+def _log_csv(tmp_path):
+    """A small crossings log whose first travellers are called as NA_LOOKING, one document `NA`, as CSV."""
+    log = make_crossings(40, "2019-01-01", "2019-03-31", seed=2).crossings
+    first = list(dict.fromkeys(log["traveller_id"]))[: len(NA_LOOKING)]
+    log["traveller_id"] = log["traveller_id"].replace(dict(zip(first, NA_LOOKING, strict=True)))
+    log["document_id"] = log["document_id"].astype(object)
+    log.loc[0, "document_id"] = "NA"
+    log.loc[1, "document_id"] = None  # an empty field: a missing document id (the contract allows it)
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    return log, path
+
+
+def _check_ids(got: pd.DataFrame, log: pd.DataFrame) -> None:
+    assert got["traveller_id"].tolist() == log["traveller_id"].astype(str).tolist()
+    assert got.loc[0, "document_id"] == "NA" and pd.isna(got.loc[1, "document_id"])
+
+
+def test_the_batch_reader_keeps_ids_that_look_like_missing_values(tmp_path):
+    """pandas reads "NA", "null", "None", "N/A", ... as missing: a traveller so called lost their id."""
+    from riskmodel.integrations.batch.jobs import iter_chunks
+
+    log, path = _log_csv(tmp_path)
+    _check_ids(pd.concat(iter_chunks(path, 7), ignore_index=True), log)
+
+
+def test_the_training_pipeline_keeps_ids_that_look_like_missing_values(tmp_path):
+    from riskmodel.apps.pipelines.risk import load_crossings
+    from tests.conftest import REPO
+
+    log, path = _log_csv(tmp_path)
+    cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    got, _ = load_crossings(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crossings_path=str(path))))
+    _check_ids(got, log)
+
+
+def test_the_command_line_keeps_ids_that_look_like_missing_values(tmp_path):
+    from riskmodel.apps.cli.command import read_table
+
+    log, path = _log_csv(tmp_path)
+    _check_ids(read_table(path), log)
+
+
+def test_other_columns_still_read_pandas_missing_markers_as_missing(tmp_path):
+    # only the ids change: a port "NA" or a party size "null" in a CSV is still a missing value, as pandas reads it
+    from riskmodel.integrations.batch.jobs import iter_chunks
+
+    path = tmp_path / "t.csv"
+    path.write_text("crossing_id,traveller_id,port,group_size\nNA,N/A,NA,null\nC2,,Batam,3\n")
+    got = next(iter_chunks(path, 10))
+    assert got["crossing_id"].tolist()[0] == "NA" and got["traveller_id"].tolist()[0] == "N/A"
+    assert pd.isna(got.loc[1, "traveller_id"])  # an empty field is a missing id
+    assert pd.isna(got.loc[0, "port"]) and pd.isna(got.loc[0, "group_size"]) and got.loc[1, "group_size"] == 3
+
+
+def test_pseudonymise_file_keeps_ids_that_look_like_missing_values(tmp_path):
+    """A traveller called "NA" was written with a blank pseudonym: every crossing of theirs linked to nobody."""
+    from riskmodel.core.privacy import pseudonymise_file
+
+    key = "k" * 32
+    log, path = _log_csv(tmp_path)
+    pseudonymise_file(path, tmp_path / "out.csv", key=key)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    mine = log["traveller_id"].eq("NA").to_numpy()
+    assert mine.sum() >= 1
+    # the pseudonym of the text "NA", by hand: HMAC-SHA256 of it under the key, 20 hex digits after "P"
+    assert set(out.loc[mine, "traveller_id"]) == {"P" + hmac.new(key.encode(), b"NA", hashlib.sha256).hexdigest()[:20]}
+    assert (out["traveller_id"] != "").all()
+    assert out.loc[0, "document_id"] == "P" + hmac.new(key.encode(), b"NA", hashlib.sha256).hexdigest()[:20]
+    assert out.loc[1, "document_id"] == ""  # a missing document id stays missing
+
+
+def test_a_series_csv_keeps_a_series_called_na(tmp_path):
+    # Namibia's two-letter code is NA: a series of that name was read as a series without an id
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id,ds,y\nNA,2024-01-01,10\nSG,2024-01-01,20\nNA,2024-02-01,11\nSG,2024-02-01,21\n")
+    df, _, _ = load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+    assert df["unique_id"].tolist() == ["NA", "SG", "NA", "SG"]
