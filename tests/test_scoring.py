@@ -803,3 +803,36 @@ def test_reasons_beyond_any_model_are_refused_before_any_work(fitted):
         score(rows.head(2), model=model, reasons=101)
     answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"reasons": 10**8})
     assert answer["probability"].isna().all() and answer["error"].str.contains("`reasons` must be at most 100").all()
+
+
+@pytest.mark.parametrize("n", [6, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_a_stay_id_given_to_more_than_one_row_is_refused_on_every_path(fitted, n):
+    """`stay_id` is the unique id of the stay (the stays contract). Two rows under one id were both scored: a feed
+    delivered twice counted its stays twice in the band counts, and two different stays under one id came back as two
+    probabilities for one id, which a caller joining by id cannot tell apart. Every copy is a problem of its row; the
+    other rows are scored as before. A missing id is its own problem, never a repeat of another missing one."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = batch["stay_id"].astype(object)
+    first, other = batch["stay_id"].iloc[1], batch["stay_id"].iloc[4]
+    batch.loc[batch.index[3], "stay_id"] = first  # rows 1 and 3 share an id
+    batch.loc[batch.index[5], "stay_id"] = first  # and row 5
+    batch.loc[batch.index[0], "stay_id"] = None  # a missing id: not a repeat of anything
+    repeated = [1, 3, 5]
+    with pytest.raises(SchemaError, match=re.escape(f"column `stay_id`: id given to more than one row (3 rows: {first}, {first}, {first})")):
+        score(batch, model=model, audit_log=False)
+    out = score(batch, model=model, errors="flag", audit_log=False)
+    assert out["probability"].iloc[repeated].isna().all() and out["risk_band"].iloc[repeated].isna().all()
+    assert all(e.startswith("stay_id: id given to more than one row") for e in out["error"].iloc[repeated])
+    assert out["error"].iloc[0] == "stay_id: id is missing"
+    assert out["stay_id"].iloc[4] == other and pd.isna(out["error"].iloc[4])
+    kept = [i for i in range(n) if i not in (0, *repeated)]
+    alone = score(batch.iloc[kept], model=model, audit_log=False)
+    np.testing.assert_array_equal(out["probability"].iloc[kept].to_numpy(), alone["probability"].to_numpy())
+    # the same rows as records (a JSON batch) are judged alike
+    if n <= 64:
+        records = score(batch.to_dict("records"), model=model, errors="flag", audit_log=False)
+        assert records["probability"].iloc[repeated].isna().all()
+        assert records["probability"].iloc[kept].notna().all()
+    # without the id column rows are numbered: nothing repeats
+    assert score(batch.drop(columns="stay_id"), model=model, audit_log=False)["probability"].notna().all()
