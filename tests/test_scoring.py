@@ -298,6 +298,7 @@ def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
     # the batch path bands by code; its text column and the audit counts must agree with RiskModel.band
     model, _, rows = fitted
     batch = pd.concat([rows] * 3, ignore_index=True)
+    batch["stay_id"] = [f"S{i}" for i in range(len(batch))]  # three copies of a stay are three stays here: ids of their own
     batch.loc[[5, 6], "planned_stay_days"] = -3  # flagged rows: no band
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -26,7 +26,9 @@ column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
 rows are scored. A level seen in training but sent in another case or with other
 spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant, and so is a
-row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find.
+row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find, and so is every
+row whose id another row of the same call has (a feed delivered twice, or two stays under one id: which copy to
+score cannot be told; a batch job or Spark judges each chunk or Arrow batch it scores, not the file).
 Categorical levels allowed by the contract but never seen in
 training are scored as missing, named per row in the ``warning`` column and
 counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
@@ -331,6 +333,7 @@ def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndar
     if given_ids is None:
         return np.array([f"row {i}" for i in range(n)], dtype=object)
     missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
+    _flag_repeated_ids(given_ids, missing, id_column, problems)
     if not missing.any():
         return given_ids
     problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
@@ -338,6 +341,45 @@ def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndar
     named = np.asarray(given_ids, dtype=object).copy()
     named[missing] = [f"row {i}" for i in np.flatnonzero(missing)]
     return named
+
+
+def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems: Problems) -> None:
+    """Flag every row whose id another row of the call has too: the id is the stay's own (the stays contract), so two
+    rows under it are a feed delivered twice (its stays counted twice) or two stays under one id (two scores no caller
+    can tell apart). Which copy is right cannot be told: each is a problem of its row. Missing ids are no repeat."""
+    n = len(missing)
+    if n < 2:
+        return
+    repeated = None
+    if n > FAST_ROWS:
+        try:
+            ids = pd.Index(given_ids)
+            if ids.is_unique:
+                return
+            repeated = ids.duplicated(keep=False) & ~missing
+        except TypeError:  # an id that cannot be hashed (a list): judged value by value below
+            repeated = None
+    if repeated is None:
+        seen: dict = {}
+        for i, v in enumerate(given_ids):
+            if not missing[i]:
+                seen.setdefault(_id_key(v), []).append(i)
+        repeated = np.zeros(n, dtype=bool)
+        repeated[[i for where in seen.values() if len(where) > 1 for i in where]] = True
+    if not repeated.any():
+        return
+    problems.add(id_column, "id given to more than one row",
+                 f"send each stay once per call: drop the repeated rows (a feed delivered twice), or give each stay its own "
+                 f"{id_column}", repeated)
+
+
+def _id_key(v):
+    """``v`` as a dictionary key: itself, or its text when it cannot be hashed (a list sent as an id)."""
+    try:
+        hash(v)
+    except TypeError:
+        return ("<unhashable>", repr(v))
+    return v
 
 
 def _audit_call(event: str, scorer: Scorer, enc: np.ndarray, purpose, **facts) -> None:
