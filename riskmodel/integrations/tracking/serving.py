@@ -6,7 +6,7 @@ signature declares its columns with MLflow's ``any`` type (so that one bad
 value flags its row instead of failing the request, see
 :func:`riskmodel.integrations.tracking.risk._signature`), which has no pandas
 type: MLflow then refused every CSV request with a 400 carrying its own stack
-trace. This app wraps MLflow's (same routes, same JSON answers) and changes two
+trace. This app wraps MLflow's (same routes, same JSON answers) and changes these
 things only:
 
 - a ``text/csv`` request to ``/invocations``, for a model whose signature has
@@ -28,6 +28,12 @@ things only:
   fails (a column named twice; identifiers included), and its message is put on
   one line.
 
+- served by an alias (``riskmodel serve --model models:/overstay-risk@champion``), the
+  alias is looked up again on a request once its last look-up is 10 s old
+  (:class:`Following`), as :func:`riskmodel.load` does: a promotion is served
+  from then on, a ``champion`` no gate put there or a deleted alias gets a
+  one-line 503 naming it. MLflow's own server reads an alias once, at start.
+
 The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 ``riskmodel serve`` made); uvicorn builds the app with :func:`create_app`
 (``--factory``).
@@ -35,14 +41,21 @@ The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import difflib
 import io
 import json
+import logging
 import os
+import shutil
+import tempfile
+import time
 import urllib.parse
 from collections.abc import Mapping
 
-__all__ = ["MODEL_ENV", "APP", "create_app", "csv_request", "one_line_error", "check_params", "declared_params"]
+__all__ = ["MODEL_ENV", "ALIAS_ENV", "VERSION_ENV", "APP", "Following", "create_app", "csv_request", "one_line_error", "check_params",
+           "declared_params"]
 
 #: environment variable naming the local model folder the app serves
 MODEL_ENV = "RISKMODEL_SERVE_MODEL"
@@ -292,10 +305,104 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
     return app
 
 
-def create_app():
-    """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped."""
-    import mlflow.pyfunc
+#: environment variable naming the alias URI ``riskmodel serve`` was given (``models:/name@champion``): the app follows it
+ALIAS_ENV = "RISKMODEL_SERVE_ALIAS"
+#: environment variable naming the registered version the served copy is (the alias's version at start)
+VERSION_ENV = "RISKMODEL_SERVE_VERSION"
+#: seconds a served alias is trusted before it is looked up again (``riskmodel.api.ALIAS_RECHECK_SECONDS``)
+ALIAS_RECHECK_SECONDS = 10.0
+
+
+class Following:
+    """The app of the version an alias names, looked up again on a request once the last look-up is
+    :data:`ALIAS_RECHECK_SECONDS` old, as :func:`riskmodel.load` does for a long-lived library caller.
+
+    Moved by a promotion: the new version is pinned, copied, verified, loaded and served from then on (requests in
+    flight finish on the old one). Gone, or a ``champion`` no gate put there (moved by hand, also back to this
+    version): ``/invocations`` answers 503 naming the alias and the fix, until a look-up finds a version that may
+    serve. A store out of reach: the version last seen serves on, with a logged warning.
+    """
+
+    def __init__(self, uri: str, version: str, app, build):
+        self.uri, self.version, self.app, self.build = uri, str(version), app, build
+        self.checked = time.monotonic()
+        self.refused: str | None = None
+        self._busy = False
+        self._copies: list[str] = []
+
+    async def __call__(self, scope, receive, send):
+        invocation = scope["type"] == "http" and scope.get("path") == "/invocations"
+        if invocation and not self._busy and time.monotonic() - self.checked >= ALIAS_RECHECK_SECONDS:
+            self._busy = True
+            try:
+                await asyncio.to_thread(self.recheck)
+            finally:
+                self._busy = False
+        if invocation and self.refused is not None:
+            await _send_json(send, 503, {"error_code": "SERVICE_UNAVAILABLE", "message": self.refused})
+            return
+        await self.app(scope, receive, send)
+
+    def recheck(self) -> None:
+        """Look the alias up; serve on, load the version it names now, or refuse (see the class)."""
+        from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
+        from riskmodel.integrations.tracking.loading import alias_still_serves
+
+        log = logging.getLogger(__name__)
+        try:
+            same = alias_still_serves(self.uri, self.version)
+        except ModelNotFoundError as exc:
+            self._refuse(f"{exc}")
+            return
+        except ModelLoadError as exc:  # the store gives no answer: the version last seen serves on
+            log.warning("could not look up %s (%s): serving version %s; trying again in %.0f s", self.uri, exc, self.version,
+                        ALIAS_RECHECK_SECONDS)
+            self.checked = time.monotonic()
+            return
+        if same:
+            self.refused, self.checked = None, time.monotonic()
+            return
+        try:
+            version, app = self._load_current()
+        except ModelLoadError as exc:  # gone meanwhile, a champion no gate put there, a copy failing its manifest
+            self._refuse(f"{exc}")
+            return
+        log.warning("%s moved from version %s to version %s: serving version %s", self.uri, self.version, version, version)
+        self.app, self.version, self.refused, self.checked = app, version, None, time.monotonic()
+
+    def _load_current(self):
+        import mlflow.pyfunc
+
+        from riskmodel.integrations.tracking.loading import pin
+        from riskmodel.integrations.tracking.registry import verified_copy
+
+        pinned = pin(self.uri)  # @champion refused without its signed gate decision
+        folder = tempfile.mkdtemp(prefix="riskmodel-serve-")
+        self._copies.append(folder)
+        atexit.register(shutil.rmtree, folder, True)
+        return pinned.rsplit("/", 1)[1], self.build(mlflow.pyfunc.load_model(str(verified_copy(pinned, folder))))
+
+    def _refuse(self, reason: str) -> None:
+        self.refused = " ".join(
+            f"{self.uri} no longer names a version this server may serve (it served version {self.version}): {reason} "
+            "Fix: promote a version through the gate (riskmodel promote); the server serves it within "
+            f"{ALIAS_RECHECK_SECONDS:.0f} s.".split())
+        self.checked = time.monotonic()
+        logging.getLogger(__name__).error("%s", self.refused)
+
+
+def _build(model):
+    """The wrapped scoring app of one loaded pyfunc ``model``."""
     from mlflow.pyfunc import scoring_server
 
-    model = mlflow.pyfunc.load_model(os.environ[MODEL_ENV])
     return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model))
+
+
+def create_app():
+    """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped; following the alias in
+    :data:`ALIAS_ENV` (its version at start in :data:`VERSION_ENV`) when ``riskmodel serve`` was given one."""
+    import mlflow.pyfunc
+
+    app = _build(mlflow.pyfunc.load_model(os.environ[MODEL_ENV]))
+    alias, version = os.environ.get(ALIAS_ENV), os.environ.get(VERSION_ENV)
+    return Following(alias, version, app, _build) if alias and version else app
