@@ -837,3 +837,27 @@ def test_a_stay_id_given_to_more_than_one_row_is_refused_on_every_path(fitted, n
         assert records["probability"].iloc[kept].notna().all()
     # without the id column rows are numbered: nothing repeats
     assert score(batch.drop(columns="stay_id"), model=model, audit_log=False)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_an_id_column_sent_under_another_spelling_is_named_not_replaced_by_row_numbers(fitted, n):
+    """Without `stay_id` rows are numbered 0..n-1 under `stay_id`. Sent as `StayID` (a database's serial ids), the
+    ids were ignored and each score came back beside a row number: the stay with id 17 read `stay_id` 0, and a caller
+    joining by id gave it the score of the stay whose id is 0. Such a column is named, as a misspelt feature is, and
+    every row is refused; a caller who means it passes `id_column`."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = np.arange(17, 17 + n)
+    for spelling in ("StayID", "stay-id", "Stay_Id"):
+        sent = batch.rename(columns={"stay_id": spelling})
+        with pytest.raises(SchemaError, match=rf"column `stay_id`: id column is missing; the input has `{spelling}` "
+                                              rf"\({n} rows: row 0, row 1, row 2.*rename `{spelling}` to `stay_id`"):
+            score(sent, model=model, audit_log=False)
+        out = score(sent, model=model, errors="flag", audit_log=False)
+        assert out["probability"].isna().all()
+        assert out["error"].str.startswith(f"stay_id: id column is missing; the input has `{spelling}`").all()
+        # named as the id column, it is the id column
+        named = score(sent, model=model, id_column=spelling, audit_log=False)
+        assert list(named[spelling]) == list(range(17, 17 + n)) and named["probability"].notna().all()
+    # no id column at all: rows are numbered, as documented
+    assert list(score(batch.drop(columns="stay_id"), model=model, audit_log=False)["stay_id"]) == list(range(n))
