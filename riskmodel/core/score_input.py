@@ -29,7 +29,8 @@ from riskmodel.core.schema import (
 )
 
 __all__ = [
-    "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
+    "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "misspelt_id", "encode_small", "encode_frame",
+    "to_float",
     "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero", "flag_broken_invariants",
 ]
 
@@ -354,6 +355,17 @@ def absent_features(features: list[str], columns: list, problems: Problems) -> l
         else:
             problems.add(f, f"feature column is missing; the input has `{near}`", f"rename `{near}` to `{f}` (names are case-sensitive)", slice(None))
     return absent
+
+
+def misspelt_id(id_column: str, columns: list, problems: Problems) -> None:
+    """Flag every row when the record id column is absent but a column differing from it only in case or separators is
+    there (``StayID`` for ``stay_id``): the rows would be numbered 0..n-1 under ``id_column``, and a caller whose ids are
+    numbers would join each score to the stay whose id is its row number."""
+    key = _norm(id_column)
+    near = next((c for c in columns if c != id_column and _norm(c) == key), None)
+    if near is not None:
+        problems.add(id_column, f"id column is missing; the input has `{near}`",
+                     f"rename `{near}` to `{id_column}`, or pass id_column={str(near)!r}", slice(None))
 
 
 def flat_unique(frame: pd.DataFrame, problems: Problems, features=(), copied=()) -> pd.DataFrame:

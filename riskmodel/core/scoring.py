@@ -62,6 +62,7 @@ from riskmodel.core.score_input import (
     flag_broken_invariants,
     flag_missing_read_as_zero,
     flat_unique,
+    misspelt_id,
 )
 
 __all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns", "check_passthrough"]
@@ -192,7 +193,8 @@ def score(
         column other than ``id_column`` (it would replace the score). A list: one name given as a
         string is refused (it would be read letter by letter).
     id_column : str, default="stay_id"
-        Record id column, copied first (row positions are used when it is absent).
+        Record id column, copied first (row positions are used when it is absent; a column differing from it only in
+        case or separators, ``StayID``, is a problem of every row, named: its ids would be replaced by row numbers).
     purpose : str, optional
         Why this scoring is done (recorded in the audit log).
     audit_log : bool, default=True
@@ -276,6 +278,8 @@ def score(
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
                       output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
+    if given_ids is None and not no_records:
+        misspelt_id(id_column, columns if columns is not None else list(frame.columns), problems)
     ids = _row_names(given_ids, n, id_column, problems)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
     # a missing or malformed column is refused even when there are no rows to flag
