@@ -139,3 +139,49 @@ def test_a_param_the_model_does_not_declare_is_refused_naming_it(monkeypatch, bo
     status, answer = _post(app, body, content_type, query)
     assert status == 400 and not seen, answer
     assert re.search(words, answer["message"]) and "\n" not in answer["message"], answer["message"]
+
+
+def _risk_app_over(monkeypatch, seen: list):
+    """The serving app over a stand-in for MLflow's, for a model whose signature echoes `stay_id` (the risk model's)."""
+    import mlflow.pyfunc
+    from mlflow.models import Model
+    from mlflow.models.signature import ModelSignature
+    from mlflow.pyfunc import scoring_server
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), "stay_id", required=False),
+                                              ColSpec(AnyType(), "group_size", required=False)]),
+                               params=ParamSchema([ParamSpec("reasons", "long", 3)]))
+
+    async def mlflow_app(scope, receive, send):
+        seen.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"predictions": []}'})
+
+    monkeypatch.setenv(serving.MODEL_ENV, "unused")
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda path: type("M", (), {"metadata": Model(signature=signature)})())
+    monkeypatch.setattr(scoring_server, "init", lambda model: mlflow_app)
+    return serving.create_app()
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'{"dataframe_records": [{"StayID": 17, "group_size": 3}]}', "application/json"),
+    (b'{"dataframe_split": {"columns": ["stay-id", "group_size"], "data": [[17, 3]]}}', "application/json"),
+    (b'{"inputs": {"Stay_Id": [17], "group_size": [3]}}', "application/json"),
+    (b'{"instances": [{"stayId": 17, "group_size": 3}], "params": {"reasons": 1}}', "application/json"),
+    (b"StayID,group_size\n17,3\n", "text/csv"),
+])
+def test_a_request_naming_the_id_column_another_way_is_refused_not_scored_under_row_numbers(monkeypatch, body, content_type):
+    """MLflow's server drops a column its signature does not name: ids sent as `StayID` never reached score(), whose
+    answers then carried row numbers 0, 1, ... as `stay_id`, and a caller with numeric ids joined each score to the
+    stay whose id is its row number. riskmodel serve refuses such a request with a one-line 400 naming the column."""
+    seen: list = []
+    app = _risk_app_over(monkeypatch, seen)
+    status, answer = _post(app, body, content_type)
+    assert status == 400 and not seen, answer
+    assert re.search(r"`(StayID|stay-id|Stay_Id|stayId)`.*rename it to `stay_id`", answer["message"]), answer["message"]
+    assert "\n" not in answer["message"] and "17" not in answer["message"]
+    # with the id column as the signature names it, or no id column at all, the request goes through
+    for ok in (b'{"dataframe_records": [{"stay_id": 17, "group_size": 3}]}', b'{"dataframe_records": [{"group_size": 3}]}'):
+        assert _post(app, ok, "application/json")[0] == 200
+    assert len(seen) == 2
