@@ -13,6 +13,13 @@ from riskmodel.integrations.tracking import serving
 
 def test_the_cli_starts_the_app_the_serving_module_defines():
     assert (serve.SERVING_APP, serve.MODEL_ENV) == (serving.APP, serving.MODEL_ENV)
+    assert (serve.ALIAS_ENV, serve.VERSION_ENV, serve.FOLLOW_SECONDS) == (serving.ALIAS_ENV, serving.VERSION_ENV,
+                                                                          serving.ALIAS_RECHECK_SECONDS)
+    # the app follows an alias only: a version or run URI is served as given
+    assert serve._follow_env("models:/overstay-risk@champion", "models:/overstay-risk/3") == {
+        serving.ALIAS_ENV: "models:/overstay-risk@champion", serving.VERSION_ENV: "3"}
+    assert serve._follow_env("models:/overstay-risk/3", "models:/overstay-risk/3") == {}
+    assert serve._follow_env("runs:/abc/model", "runs:/abc/model") == {}
     assert serve.server_command("127.0.0.1", 5001, 2)[1:] == [
         "-m", "uvicorn", "--factory", serving.APP, "--host", "127.0.0.1", "--port", "5001", "--workers", "2"]
 
