@@ -22,6 +22,8 @@ things only:
   the query string of a CSV request or the ``params`` of a JSON one, gets a
   one-line 400 naming it and the param meant: MLflow would drop it and answer
   with the defaults (3 reasons, the audit log's purpose "mlflow pyfunc").
+- a request without the risk model's id column ``stay_id`` but with a column spelt like it (``StayID``) gets a
+  one-line 400 naming it: MLflow would drop it, and the answers would carry row numbers as ``stay_id``.
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
   error, after a JSON error, or with the input schema when its schema enforcement
@@ -48,6 +50,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -271,9 +274,56 @@ def _json_params_problem(body: bytes, declared: Mapping[str, str]) -> str | None
     return None
 
 
-def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
+#: the record id column the risk model's answers echo (``score()``'s ``id_column``)
+ID_COLUMN = "stay_id"
+
+
+def _request_columns(request) -> list[str]:
+    """The column names a JSON scoring request gives, in any form MLflow reads ([] for a tensor or another form)."""
+    if not isinstance(request, dict):
+        return []
+    if isinstance(request.get("dataframe_split"), dict):
+        columns = request["dataframe_split"].get("columns")
+        return [str(c) for c in columns] if isinstance(columns, list) else []
+    data = next((request[k] for k in ("dataframe_records", "inputs", "instances") if k in request), None)
+    if isinstance(data, dict):
+        return [str(c) for c in data]
+    if isinstance(data, list):
+        return [str(c) for c in dict.fromkeys(k for r in data if isinstance(r, dict) for k in r)]
+    return []
+
+
+def id_problem(body: bytes, id_column: str | None) -> str | None:
+    """The one-line refusal of a JSON request without ``id_column`` but with a column spelt like it (``StayID``);
+    None otherwise. MLflow drops a column its signature does not name, and ``score()`` then numbers the rows 0, 1, ...
+    under ``id_column``: a caller whose ids are numbers would join each score to the wrong stay."""
+    if id_column is None or f'"{id_column}"'.encode() in body:  # the id column is there (the usual request): no parse
+        return None
+    try:
+        columns = _request_columns(json.loads(body))
+    except (ValueError, UnicodeDecodeError):
+        return None  # MLflow answers a body that is not JSON itself
+    key = re.sub(r"[^0-9a-z]", "", id_column.lower())
+    near = next((c for c in columns if c != id_column and re.sub(r"[^0-9a-z]", "", c.lower()) == key), None)
+    if near is None:
+        return None
+    return (f"the request has no `{id_column}` column but has `{near}`: the server would drop `{near}` and answer with "
+            f"row numbers 0, 1, ... as `{id_column}`, which numeric ids would join to the wrong stays. Fix: rename it to "
+            f"`{id_column}`.")
+
+
+def _id_column(model) -> str | None:
+    """:data:`ID_COLUMN` when the model's input signature names it (the risk model), else None (a forecaster)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or schema.is_tensor_spec():
+        return None
+    return ID_COLUMN if ID_COLUMN in schema.input_names() else None
+
+
+def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_column: str | None = None):
     """The ASGI app: ``inner`` (MLflow's) behind the CSV reading, the params check against ``declared`` (the
-    model's params, :func:`declared_params`; None: no check) and the error rewriting."""
+    model's params, :func:`declared_params`; None: no check), the check of ``id_column``'s spelling
+    (:func:`id_problem`; None: none) and the error rewriting."""
 
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope.get("path") != "/invocations":
@@ -282,9 +332,9 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
         send = _without_traces(send)
         ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
         post = scope.get("method") == "POST"
-        if post and declared is not None and ctype == "application/json":
+        if post and (declared is not None or id_column is not None) and ctype == "application/json":
             body = await _read_body(receive)
-            problem = _json_params_problem(body, declared)
+            problem = (_json_params_problem(body, declared) if declared is not None else None) or id_problem(body, id_column)
             if problem is not None:
                 await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": problem})
                 return
@@ -295,6 +345,9 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
             return
         try:
             body = csv_request(await _read_body(receive), scope.get("query_string", b""), declared)
+            problem = id_problem(body, id_column)
+            if problem is not None:
+                raise BadRequest(problem)
         except BadRequest as exc:
             await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": str(exc)})
             return
@@ -395,7 +448,7 @@ def _build(model):
     """The wrapped scoring app of one loaded pyfunc ``model``."""
     from mlflow.pyfunc import scoring_server
 
-    return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model))
+    return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model), _id_column(model))
 
 
 def create_app():
