@@ -24,6 +24,8 @@ things only:
   with the defaults (3 reasons, the audit log's purpose "mlflow pyfunc").
 - a request without the risk model's id column ``stay_id`` but with a column spelt like it (``StayID``) gets a
   one-line 400 naming it: MLflow would drop it, and the answers would carry row numbers as ``stay_id``.
+- an empty batch for the risk model (``{"dataframe_records": []}``, a CSV header alone) is answered with no
+  prediction, as ``score([])`` answers it: MLflow makes it a table of no column, which the risk pyfunc refuses.
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
   error, after a JSON error, or with the input schema when its schema enforcement
@@ -312,6 +314,21 @@ def id_problem(body: bytes, id_column: str | None) -> str | None:
             f"`{id_column}`.")
 
 
+def _empty_batch(body: bytes) -> bool:
+    """Whether a JSON scoring request holds no record: an empty list of records, rows, inputs or instances."""
+    if len(body) > 4096:  # an empty batch is a short body: a long one is not parsed twice
+        return False
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(request, dict):
+        return False
+    if isinstance(request.get("dataframe_split"), dict):
+        return request["dataframe_split"].get("data") == []
+    return next((request[k] for k in ("dataframe_records", "inputs", "instances") if k in request), None) == []
+
+
 def _id_column(model) -> str | None:
     """:data:`ID_COLUMN` when the model's input signature names it (the risk model), else None (a forecaster)."""
     schema = model.metadata.get_input_schema()
@@ -338,6 +355,9 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_co
             if problem is not None:
                 await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": problem})
                 return
+            if id_column is not None and _empty_batch(body):  # score([]) is an empty answer; MLflow would make it a 400
+                await _send_json(send, 200, {"predictions": []})
+                return
             await inner(scope, _replayed(body, receive), send)
             return
         if not (read_csv and post and ctype == "text/csv"):
@@ -350,6 +370,9 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_co
                 raise BadRequest(problem)
         except BadRequest as exc:
             await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": str(exc)})
+            return
+        if id_column is not None and _empty_batch(body):
+            await _send_json(send, 200, {"predictions": []})
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
