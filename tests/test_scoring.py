@@ -861,3 +861,17 @@ def test_an_id_column_sent_under_another_spelling_is_named_not_replaced_by_row_n
         assert list(named[spelling]) == list(range(17, 17 + n)) and named["probability"].notna().all()
     # no id column at all: rows are numbered, as documented
     assert list(score(batch.drop(columns="stay_id"), model=model, audit_log=False)["stay_id"]) == list(range(n))
+
+
+def test_one_stay_as_a_series_is_scored_as_its_record(fitted):
+    """`df.iloc[0]`, the way pandas hands out one row, was refused ("expected a DataFrame, a dict or a list of dicts;
+    got Series"), while the border path takes an entry record as a Series. It is one record, scored as its dict."""
+    model, _, rows = fitted
+    one = rows.iloc[3]
+    got = score(one, model=model, audit_log=False)
+    want = score(rows.iloc[[3]], model=model, audit_log=False)
+    assert len(got) == 1 and got["stay_id"].iloc[0] == rows["stay_id"].iloc[3]
+    assert got["probability"].iloc[0] == want["probability"].iloc[0] and got["reason_1"].iloc[0] == want["reason_1"].iloc[0]
+    # a column is no record: its labels are row numbers, and every feature is named as missing
+    with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
+        score(rows["visa_type"], model=model, audit_log=False)
