@@ -652,6 +652,8 @@ def _level_codes(values, levels: list[str]) -> np.ndarray:
 
 def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
     """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
+    if isinstance(stays, pd.Series):  # one row as pandas hands it out (df.iloc[0]): its record
+        stays = stays.to_dict()
     if isinstance(stays, dict):
         stays = [stays]
     if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
@@ -667,5 +669,6 @@ def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None
         return stays, None, None, stays.index
     raise SchemaError(
         "stays",
-        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}", "pass a DataFrame of stays")],
+        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}",
+                       "pass a DataFrame of stays, or one stay as a dict or a Series")],
     )

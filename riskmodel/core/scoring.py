@@ -170,8 +170,8 @@ def score(
 
     Parameters
     ----------
-    stays : DataFrame, dict or list of dict
-        Stays with the model's feature columns (see :func:`riskmodel.core.features.build_features`);
+    stays : DataFrame, dict, list of dict or Series
+        Stays with the model's feature columns (a Series is one stay, as ``df.iloc[0]`` gives it) (see :func:`riskmodel.core.features.build_features`);
         other columns are ignored unless listed in ``passthrough``. Numbers may be ints, floats or
         finite ``decimal.Decimal`` values (a database's NUMERIC columns). With ``history``: one entry
         record instead (a crossings-log entry row, see :func:`riskmodel.core.entry.features_at_entry`).
