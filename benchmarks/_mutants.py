@@ -1175,7 +1175,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S18", "score: reasons bounded", "riskmodel/core/scoring.py", "    if reasons > MAX_REASONS:\n", "    if False:\n",
            ("tests/test_scoring.py", "-k", "beyond_any_model"), "one REST request asking 10**8 reasons ties a worker up for hours"),
     Mutant("S19", "REST: JSON params the model does not declare", "riskmodel/integrations/tracking/serving.py",
-           '        if post and declared is not None and ctype == "application/json":\n', "        if False:\n",
+           '        if post and (declared is not None or id_column is not None) and ctype == "application/json":\n', "        if False:\n",
            ("tests/test_serving_app.py", "-k", "does_not_declare"), "`\"Purpose\"` is dropped and the audit log records purpose 'mlflow pyfunc'"),
     Mutant("S20", "REST: CSV query params the model does not declare", "riskmodel/integrations/tracking/serving.py",
            "    if declared is not None:\n        check_params(params, declared)\n", "    if False:\n        check_params(params, declared)\n",
