@@ -208,3 +208,42 @@ def test_an_empty_batch_is_an_empty_answer_as_score_gives_it(monkeypatch, body):
     assert (status, answer) == (200, {"predictions": []}) and not seen
     # a batch with records still reaches the model
     assert _post(app, b'{"dataframe_records": [{"stay_id": "S1", "group_size": 3}]}', "application/json")[0] == 200 and seen
+
+
+def test_a_refused_alias_fails_the_health_check_too_and_is_looked_up_again_there(monkeypatch):
+    """riskmodel serve refuses /invocations (503) once its alias names no version it may serve, but /ping still said
+    200: a load balancer kept sending the desk's requests to a server that refuses them all. /ping now answers 503 while
+    the alias is refused, and looks it up again there too (a balancer that stopped sending requests would otherwise keep
+    the server refused after the next promotion)."""
+    import asyncio
+
+    from riskmodel.core.exceptions import ModelNotFoundError
+    from riskmodel.integrations.tracking import loading
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"status": "ok"}'})
+
+    def gone(uri, version, **kwargs):
+        raise ModelNotFoundError(f"`{uri}` not found")
+
+    def get(app, path):
+        answer: dict = {}
+
+        async def send(message):
+            answer.setdefault("status", message.get("status"))
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        asyncio.run(app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send))
+        return answer["status"]
+
+    monkeypatch.setattr(serving, "ALIAS_RECHECK_SECONDS", 0.0)
+    app = serving.Following("models:/overstay-risk@champion", "1", inner, build=None)
+    monkeypatch.setattr(loading, "alias_still_serves", gone)
+    assert get(app, "/ping") == 503 and app.refused and "models:/overstay-risk@champion" in app.refused
+    assert get(app, "/invocations") == 503
+    monkeypatch.setattr(loading, "alias_still_serves", lambda uri, version, **kwargs: True)  # the alias names it again
+    assert get(app, "/ping") == 200 and app.refused is None
+    assert get(app, "/invocations") == 200
