@@ -389,14 +389,19 @@ VERSION_ENV = "RISKMODEL_SERVE_VERSION"
 ALIAS_RECHECK_SECONDS = 10.0
 
 
+#: MLflow's health-check routes: they answer 503 while the alias is refused
+_HEALTH = ("/ping", "/health")
+
+
 class Following:
     """The app of the version an alias names, looked up again on a request once the last look-up is
     :data:`ALIAS_RECHECK_SECONDS` old, as :func:`riskmodel.load` does for a long-lived library caller.
 
     Moved by a promotion: the new version is pinned, copied, verified, loaded and served from then on (requests in
     flight finish on the old one). Gone, or a ``champion`` no gate put there (moved by hand, also back to this
-    version): ``/invocations`` answers 503 naming the alias and the fix, until a look-up finds a version that may
-    serve. A store out of reach: the version last seen serves on, with a logged warning.
+    version): ``/invocations`` and the health checks (``/ping``, ``/health``) answer 503 naming the alias and the fix,
+    until a look-up (on either) finds a version that may serve. A store out of reach: the version last seen serves on,
+    with a logged warning.
     """
 
     def __init__(self, uri: str, version: str, app, build):
@@ -407,14 +412,16 @@ class Following:
         self._copies: list[str] = []
 
     async def __call__(self, scope, receive, send):
-        invocation = scope["type"] == "http" and scope.get("path") == "/invocations"
-        if invocation and not self._busy and time.monotonic() - self.checked >= ALIAS_RECHECK_SECONDS:
+        path = scope.get("path") if scope["type"] == "http" else None
+        # a health check looks the alias up too: a balancer that stopped sending requests would keep it refused
+        watched = path == "/invocations" or path in _HEALTH
+        if watched and not self._busy and time.monotonic() - self.checked >= ALIAS_RECHECK_SECONDS:
             self._busy = True
             try:
                 await asyncio.to_thread(self.recheck)
             finally:
                 self._busy = False
-        if invocation and self.refused is not None:
+        if watched and self.refused is not None:
             await _send_json(send, 503, {"error_code": "SERVICE_UNAVAILABLE", "message": self.refused})
             return
         await self.app(scope, receive, send)
