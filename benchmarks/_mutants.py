@@ -1423,7 +1423,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_rest.py", "-k", "follows_a_promotion"),
            "the server reads the alias once: a promotion never reaches it, a champion moved back by hand is served on"),
     Mutant("D12", "REST: a champion no gate put there is refused", "riskmodel/integrations/tracking/serving.py",
-           "        if invocation and self.refused is not None:\n", "        if False:\n",
+           "        if watched and self.refused is not None:\n", "        if False:\n",
            ("tests/test_rest.py", "-k", "follows_a_promotion"),
            "a champion moved back by hand (or a deleted alias) keeps being served by the version last loaded"),
     Mutant("D13", "score: the id column under another spelling", SV, "    if given_ids is None and not no_records:\n",
@@ -1437,6 +1437,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            if id_column is not None and _empty_batch(body):  # score([])", "            if False:  # score([])",
            ("tests/test_serving_app.py", "-k", "empty_batch"),
            "an empty JSON batch reaches MLflow and is answered 400 'none of the model's feature columns, e.g. misspelt ones'"),
+    Mutant("D16", "REST: the health check of a refused alias", "riskmodel/integrations/tracking/serving.py",
+           '        watched = path == "/invocations" or path in _HEALTH\n', '        watched = path == "/invocations"\n',
+           ("tests/test_serving_app.py", "-k", "health_check"),
+           "/ping says 200 while every request is refused, and a balancer that stops sending requests keeps it refused"),
 )
 
 
