@@ -247,3 +247,43 @@ def test_a_refused_alias_fails_the_health_check_too_and_is_looked_up_again_there
     monkeypatch.setattr(loading, "alias_still_serves", lambda uri, version, **kwargs: True)  # the alias names it again
     assert get(app, "/ping") == 200 and app.refused is None
     assert get(app, "/invocations") == 200
+
+
+def test_a_reload_that_fails_unexpectedly_refuses_with_its_reason_and_is_not_retried_on_every_request(monkeypatch):
+    """The alias moved and loading the new version failed with an error other than riskmodel's (MLflow's own, a full
+    disk): the request got a bare 500, and every following request downloaded the model again. It is refused (503,
+    its reason named) until the next look-up, 10 s later."""
+    import asyncio
+
+    from riskmodel.integrations.tracking import loading
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    tries = []
+
+    def pin(uri, **kwargs):
+        tries.append(uri)
+        raise OSError("No space left on device")
+
+    def post(app):
+        answer: dict = {"body": b""}
+
+        async def send(message):
+            answer.setdefault("status", message.get("status"))
+            answer["body"] += message.get("body", b"")
+
+        async def receive():
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        asyncio.run(app({"type": "http", "method": "POST", "path": "/invocations", "headers": []}, receive, send))
+        return answer["status"], json.loads(answer["body"])
+
+    app = serving.Following("models:/overstay-risk@champion", "1", inner, build=None)
+    app.checked -= serving.ALIAS_RECHECK_SECONDS + 1
+    monkeypatch.setattr(loading, "alias_still_serves", lambda uri, version, **kwargs: False)  # moved
+    monkeypatch.setattr(loading, "pin", pin)
+    status, answer = post(app)
+    assert status == 503 and "No space left on device" in answer["message"], answer
+    assert post(app)[0] == 503 and len(tries) == 1  # not looked up again before 10 s
