@@ -450,6 +450,9 @@ class Following:
         except ModelLoadError as exc:  # gone meanwhile, a champion no gate put there, a copy failing its manifest
             self._refuse(f"{exc}")
             return
+        except Exception as exc:  # noqa: BLE001 - MLflow's own errors, a full disk: refused, not a 500 and a reload per request
+            self._refuse(f"loading it failed: {type(exc).__name__}: {exc}")
+            return
         log.warning("%s moved from version %s to version %s: serving version %s", self.uri, self.version, version, version)
         self.app, self.version, self.refused, self.checked = app, version, None, time.monotonic()
 
