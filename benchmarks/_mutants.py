@@ -1441,6 +1441,11 @@ MUTANTS: tuple[Mutant, ...] = (
            '        watched = path == "/invocations" or path in _HEALTH\n', '        watched = path == "/invocations"\n',
            ("tests/test_serving_app.py", "-k", "health_check"),
            "/ping says 200 while every request is refused, and a balancer that stops sending requests keeps it refused"),
+    Mutant("D17", "REST: a reload that fails unexpectedly", "riskmodel/integrations/tracking/serving.py",
+           "        except Exception as exc:  # noqa: BLE001 - MLflow's own errors, a full disk: refused, not a 500 and a reload per request\n"
+           "            self._refuse(f\"loading it failed: {type(exc).__name__}: {exc}\")\n            return\n", "",
+           ("tests/test_serving_app.py", "-k", "fails_unexpectedly"),
+           "a reload failing with MLflow's own error or a full disk is a bare 500, and every request loads the model again"),
 )
 
 
