@@ -486,3 +486,26 @@ def test_an_exit_whose_permit_ends_before_the_entry_day_is_refused_at_the_border
         with pytest.raises(SchemaError, match=r"`permit_end`: permit in force at exit ends before the day of the entry it closes "
                                               r"\(1 row: C7\)"):
             features_at_entry(mine.iloc[0].to_dict(), history)
+
+
+def test_a_history_that_is_not_a_table_or_a_list_of_records_is_refused_naming_what_came(fitted, log):
+    """One earlier crossing sent as a Series (`mine.iloc[0]`) crashed with `TypeError: 'Timestamp' object is not
+    iterable`, and one sent as a dict was read as its field names (each required column 'missing'): a SchemaError
+    names what `history` must be and how to send one crossing. A list holding other things than records is refused
+    naming their positions."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40]
+    mine = log.loc[(log["traveller_id"] == entry["traveller_id"]) & (log["timestamp"] < entry["timestamp"])]
+    assert len(mine) >= 2
+    for one in (mine.iloc[0], mine.iloc[0].to_dict(), "C0001"):
+        with pytest.raises(SchemaError, match=rf"`<table>`: `history` must be a DataFrame or a list of records \(dicts\); "
+                                              rf"got {type(one).__name__}.*\[crossing\]"):
+            features_at_entry(entry.to_dict(), one)
+        with pytest.raises(SchemaError, match=r"`history` must be a DataFrame or a list of records"):
+            score(entry.to_dict(), history=one, model=fitted[0], audit_log=False)
+    records = mine.to_dict("records")
+    mixed = [records[0], mine.iloc[1], *records[2:]]
+    with pytest.raises(SchemaError, match=r"`<table>`: a crossing of the history is no record \(dict\): Series \(1 row: row 1\)"):
+        features_at_entry(entry.to_dict(), mixed)
+    # the forms the docstring gives still work, the same row from each
+    a, b = features_at_entry(entry.to_dict(), records), features_at_entry(entry.to_dict(), mine)
+    assert a.keys() == b.keys() and all(_same(a[c], b[c]) for c in a)

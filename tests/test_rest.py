@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -389,3 +390,54 @@ def test_serve_names_and_serves_one_version_even_when_the_alias_moves_between_it
     said = capsys.readouterr().err
     assert f"risk model {name} v{champion.version} at {uri}" in said, said
     assert copied == [f"models:/{name}/{champion.version}"], copied
+
+
+def test_riskmodel_serve_by_alias_follows_a_promotion_and_refuses_a_champion_moved_by_hand(served, tmp_path, monkeypatch):
+    """`riskmodel serve --model models:/<name>@champion` read the alias once, at start: a promotion never reached it, and
+    a champion moved back by hand (or deleted) was served on for as long as the server ran, where `riskmodel.load`, the
+    library's own long-lived path, follows the alias within ALIAS_RECHECK_SECONDS (10) and refuses such a champion.
+    The server now looks the alias up again on a request once its last look-up is 10 s old: a promotion is served from
+    then on (its version in the answer), a champion no gate put there is refused with a 503 naming the alias."""
+    from mlflow import MlflowClient
+
+    _, result, table, uri, store = served
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    root = Path(store[len("sqlite:///"):]).parent
+    monkeypatch.chdir(root)
+    name = uri[len("models:/"):].split("@", 1)[0]
+    client = MlflowClient(store)
+    first = client.get_model_version_by_alias(name, "champion").version
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store, "RISKMODEL_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "riskmodel"), "serve", "--model", uri, "--port", str(port)],
+                            cwd=root, env=env, stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/invocations"
+    body = json.dumps({"dataframe_records": _records(result, table, 2)}).encode()
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ping", proc, tmp_path / "serve.log", 180, "riskmodel serve")
+        status, text = _post_raw(url, body)
+        assert status == 200 and {r["model_version"] for r in json.loads(text)["predictions"]} == {str(first)}, text
+        cfg = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+        small = dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0)
+        cfg = dataclasses.replace(cfg, fairness=small)
+        log_risk_run(result, cfg, table=table)
+        assert promote_risk(name, cfg.gate).passed
+        second = client.get_model_version_by_alias(name, "champion").version
+        assert str(second) != str(first)
+        time.sleep(11)  # past the 10 s since the last look-up
+        status, text = _post_raw(url, body)
+        assert status == 200 and {r["model_version"] for r in json.loads(text)["predictions"]} == {str(second)}, text
+        client.set_registered_model_alias(name, "champion", first)  # moved back by hand: no promotion put it there
+        time.sleep(11)
+        status, text = _post_raw(url, body)
+        answer = json.loads(text)
+        assert status == 503 and f"{uri}" in answer["message"] and "predictions" not in answer, text
+        assert "stack_trace" not in answer and "\n" not in answer["message"], text
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

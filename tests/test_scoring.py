@@ -298,6 +298,7 @@ def test_batch_bands_and_audit_counts_follow_the_thresholds(fitted):
     # the batch path bands by code; its text column and the audit counts must agree with RiskModel.band
     model, _, rows = fitted
     batch = pd.concat([rows] * 3, ignore_index=True)
+    batch["stay_id"] = [f"S{i}" for i in range(len(batch))]  # three copies of a stay are three stays here: ids of their own
     batch.loc[[5, 6], "planned_stay_days"] = -3  # flagged rows: no band
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -803,3 +804,74 @@ def test_reasons_beyond_any_model_are_refused_before_any_work(fitted):
         score(rows.head(2), model=model, reasons=101)
     answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"reasons": 10**8})
     assert answer["probability"].isna().all() and answer["error"].str.contains("`reasons` must be at most 100").all()
+
+
+@pytest.mark.parametrize("n", [6, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_a_stay_id_given_to_more_than_one_row_is_refused_on_every_path(fitted, n):
+    """`stay_id` is the unique id of the stay (the stays contract). Two rows under one id were both scored: a feed
+    delivered twice counted its stays twice in the band counts, and two different stays under one id came back as two
+    probabilities for one id, which a caller joining by id cannot tell apart. Every copy is a problem of its row; the
+    other rows are scored as before. A missing id is its own problem, never a repeat of another missing one."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = batch["stay_id"].astype(object)
+    first, other = batch["stay_id"].iloc[1], batch["stay_id"].iloc[4]
+    batch.loc[batch.index[3], "stay_id"] = first  # rows 1 and 3 share an id
+    batch.loc[batch.index[5], "stay_id"] = first  # and row 5
+    batch.loc[batch.index[0], "stay_id"] = None  # a missing id: not a repeat of anything
+    repeated = [1, 3, 5]
+    with pytest.raises(SchemaError, match=re.escape(f"column `stay_id`: id given to more than one row (3 rows: {first}, {first}, {first})")):
+        score(batch, model=model, audit_log=False)
+    out = score(batch, model=model, errors="flag", audit_log=False)
+    assert out["probability"].iloc[repeated].isna().all() and out["risk_band"].iloc[repeated].isna().all()
+    assert all(e.startswith("stay_id: id given to more than one row") for e in out["error"].iloc[repeated])
+    assert out["error"].iloc[0] == "stay_id: id is missing"
+    assert out["stay_id"].iloc[4] == other and pd.isna(out["error"].iloc[4])
+    kept = [i for i in range(n) if i not in (0, *repeated)]
+    alone = score(batch.iloc[kept], model=model, audit_log=False)
+    np.testing.assert_array_equal(out["probability"].iloc[kept].to_numpy(), alone["probability"].to_numpy())
+    # the same rows as records (a JSON batch) are judged alike
+    if n <= 64:
+        records = score(batch.to_dict("records"), model=model, errors="flag", audit_log=False)
+        assert records["probability"].iloc[repeated].isna().all()
+        assert records["probability"].iloc[kept].notna().all()
+    # without the id column rows are numbered: nothing repeats
+    assert score(batch.drop(columns="stay_id"), model=model, audit_log=False)["probability"].notna().all()
+
+
+@pytest.mark.parametrize("n", [3, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_an_id_column_sent_under_another_spelling_is_named_not_replaced_by_row_numbers(fitted, n):
+    """Without `stay_id` rows are numbered 0..n-1 under `stay_id`. Sent as `StayID` (a database's serial ids), the
+    ids were ignored and each score came back beside a row number: the stay with id 17 read `stay_id` 0, and a caller
+    joining by id gave it the score of the stay whose id is 0. Such a column is named, as a misspelt feature is, and
+    every row is refused; a caller who means it passes `id_column`."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = np.arange(17, 17 + n)
+    for spelling in ("StayID", "stay-id", "Stay_Id"):
+        sent = batch.rename(columns={"stay_id": spelling})
+        with pytest.raises(SchemaError, match=rf"column `stay_id`: id column is missing; the input has `{spelling}` "
+                                              rf"\({n} rows: row 0, row 1, row 2.*rename `{spelling}` to `stay_id`"):
+            score(sent, model=model, audit_log=False)
+        out = score(sent, model=model, errors="flag", audit_log=False)
+        assert out["probability"].isna().all()
+        assert out["error"].str.startswith(f"stay_id: id column is missing; the input has `{spelling}`").all()
+        # named as the id column, it is the id column
+        named = score(sent, model=model, id_column=spelling, audit_log=False)
+        assert list(named[spelling]) == list(range(17, 17 + n)) and named["probability"].notna().all()
+    # no id column at all: rows are numbered, as documented
+    assert list(score(batch.drop(columns="stay_id"), model=model, audit_log=False)["stay_id"]) == list(range(n))
+
+
+def test_one_stay_as_a_series_is_scored_as_its_record(fitted):
+    """`df.iloc[0]`, the way pandas hands out one row, was refused ("expected a DataFrame, a dict or a list of dicts;
+    got Series"), while the border path takes an entry record as a Series. It is one record, scored as its dict."""
+    model, _, rows = fitted
+    one = rows.iloc[3]
+    got = score(one, model=model, audit_log=False)
+    want = score(rows.iloc[[3]], model=model, audit_log=False)
+    assert len(got) == 1 and got["stay_id"].iloc[0] == rows["stay_id"].iloc[3]
+    assert got["probability"].iloc[0] == want["probability"].iloc[0] and got["reason_1"].iloc[0] == want["reason_1"].iloc[0]
+    # a column is no record: its labels are row numbers, and every feature is named as missing
+    with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
+        score(rows["visa_type"], model=model, audit_log=False)

@@ -13,6 +13,13 @@ from riskmodel.integrations.tracking import serving
 
 def test_the_cli_starts_the_app_the_serving_module_defines():
     assert (serve.SERVING_APP, serve.MODEL_ENV) == (serving.APP, serving.MODEL_ENV)
+    assert (serve.ALIAS_ENV, serve.VERSION_ENV, serve.FOLLOW_SECONDS) == (serving.ALIAS_ENV, serving.VERSION_ENV,
+                                                                          serving.ALIAS_RECHECK_SECONDS)
+    # the app follows an alias only: a version or run URI is served as given
+    assert serve._follow_env("models:/overstay-risk@champion", "models:/overstay-risk/3") == {
+        serving.ALIAS_ENV: "models:/overstay-risk@champion", serving.VERSION_ENV: "3"}
+    assert serve._follow_env("models:/overstay-risk/3", "models:/overstay-risk/3") == {}
+    assert serve._follow_env("runs:/abc/model", "runs:/abc/model") == {}
     assert serve.server_command("127.0.0.1", 5001, 2)[1:] == [
         "-m", "uvicorn", "--factory", serving.APP, "--host", "127.0.0.1", "--port", "5001", "--workers", "2"]
 
@@ -139,3 +146,144 @@ def test_a_param_the_model_does_not_declare_is_refused_naming_it(monkeypatch, bo
     status, answer = _post(app, body, content_type, query)
     assert status == 400 and not seen, answer
     assert re.search(words, answer["message"]) and "\n" not in answer["message"], answer["message"]
+
+
+def _risk_app_over(monkeypatch, seen: list):
+    """The serving app over a stand-in for MLflow's, for a model whose signature echoes `stay_id` (the risk model's)."""
+    import mlflow.pyfunc
+    from mlflow.models import Model
+    from mlflow.models.signature import ModelSignature
+    from mlflow.pyfunc import scoring_server
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), "stay_id", required=False),
+                                              ColSpec(AnyType(), "group_size", required=False)]),
+                               params=ParamSchema([ParamSpec("reasons", "long", 3)]))
+
+    async def mlflow_app(scope, receive, send):
+        seen.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"predictions": []}'})
+
+    monkeypatch.setenv(serving.MODEL_ENV, "unused")
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda path: type("M", (), {"metadata": Model(signature=signature)})())
+    monkeypatch.setattr(scoring_server, "init", lambda model: mlflow_app)
+    return serving.create_app()
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'{"dataframe_records": [{"StayID": 17, "group_size": 3}]}', "application/json"),
+    (b'{"dataframe_split": {"columns": ["stay-id", "group_size"], "data": [[17, 3]]}}', "application/json"),
+    (b'{"inputs": {"Stay_Id": [17], "group_size": [3]}}', "application/json"),
+    (b'{"instances": [{"stayId": 17, "group_size": 3}], "params": {"reasons": 1}}', "application/json"),
+    (b"StayID,group_size\n17,3\n", "text/csv"),
+])
+def test_a_request_naming_the_id_column_another_way_is_refused_not_scored_under_row_numbers(monkeypatch, body, content_type):
+    """MLflow's server drops a column its signature does not name: ids sent as `StayID` never reached score(), whose
+    answers then carried row numbers 0, 1, ... as `stay_id`, and a caller with numeric ids joined each score to the
+    stay whose id is its row number. riskmodel serve refuses such a request with a one-line 400 naming the column."""
+    seen: list = []
+    app = _risk_app_over(monkeypatch, seen)
+    status, answer = _post(app, body, content_type)
+    assert status == 400 and not seen, answer
+    assert re.search(r"`(StayID|stay-id|Stay_Id|stayId)`.*rename it to `stay_id`", answer["message"]), answer["message"]
+    assert "\n" not in answer["message"] and "17" not in answer["message"]
+    # with the id column as the signature names it, or no id column at all, the request goes through
+    for ok in (b'{"dataframe_records": [{"stay_id": 17, "group_size": 3}]}', b'{"dataframe_records": [{"group_size": 3}]}'):
+        assert _post(app, ok, "application/json")[0] == 200
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("body", [b'{"dataframe_records": []}', b'{"dataframe_split": {"columns": [], "data": []}}',
+                                  b'{"dataframe_split": {"columns": ["stay_id", "group_size"], "data": []}}',
+                                  b'{"inputs": []}', b'{"instances": [], "params": {"reasons": 1}}', b"stay_id,group_size\n"])
+def test_an_empty_batch_is_an_empty_answer_as_score_gives_it(monkeypatch, body):
+    """score([]) is an empty answer. Over REST, MLflow turned an empty batch into a table of no column, which the risk
+    pyfunc refused with a 400 saying the request held none of the model's feature columns, "e.g. misspelt ones": a
+    service sending the arrivals of a quiet minute read a broken request. riskmodel serve answers it with no prediction."""
+    seen: list = []
+    app = _risk_app_over(monkeypatch, seen)
+    ctype = "text/csv" if not body.startswith(b"{") else "application/json"
+    status, answer = _post(app, body, ctype)
+    assert (status, answer) == (200, {"predictions": []}) and not seen
+    # a batch with records still reaches the model
+    assert _post(app, b'{"dataframe_records": [{"stay_id": "S1", "group_size": 3}]}', "application/json")[0] == 200 and seen
+
+
+def test_a_refused_alias_fails_the_health_check_too_and_is_looked_up_again_there(monkeypatch):
+    """riskmodel serve refuses /invocations (503) once its alias names no version it may serve, but /ping still said
+    200: a load balancer kept sending the desk's requests to a server that refuses them all. /ping now answers 503 while
+    the alias is refused, and looks it up again there too (a balancer that stopped sending requests would otherwise keep
+    the server refused after the next promotion)."""
+    import asyncio
+
+    from riskmodel.core.exceptions import ModelNotFoundError
+    from riskmodel.integrations.tracking import loading
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"status": "ok"}'})
+
+    def gone(uri, version, **kwargs):
+        raise ModelNotFoundError(f"`{uri}` not found")
+
+    def get(app, path):
+        answer: dict = {}
+
+        async def send(message):
+            answer.setdefault("status", message.get("status"))
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        asyncio.run(app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send))
+        return answer["status"]
+
+    monkeypatch.setattr(serving, "ALIAS_RECHECK_SECONDS", 0.0)
+    app = serving.Following("models:/overstay-risk@champion", "1", inner, build=None)
+    monkeypatch.setattr(loading, "alias_still_serves", gone)
+    assert get(app, "/ping") == 503 and app.refused and "models:/overstay-risk@champion" in app.refused
+    assert get(app, "/invocations") == 503
+    monkeypatch.setattr(loading, "alias_still_serves", lambda uri, version, **kwargs: True)  # the alias names it again
+    assert get(app, "/ping") == 200 and app.refused is None
+    assert get(app, "/invocations") == 200
+
+
+def test_a_reload_that_fails_unexpectedly_refuses_with_its_reason_and_is_not_retried_on_every_request(monkeypatch):
+    """The alias moved and loading the new version failed with an error other than riskmodel's (MLflow's own, a full
+    disk): the request got a bare 500, and every following request downloaded the model again. It is refused (503,
+    its reason named) until the next look-up, 10 s later."""
+    import asyncio
+
+    from riskmodel.integrations.tracking import loading
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    tries = []
+
+    def pin(uri, **kwargs):
+        tries.append(uri)
+        raise OSError("No space left on device")
+
+    def post(app):
+        answer: dict = {"body": b""}
+
+        async def send(message):
+            answer.setdefault("status", message.get("status"))
+            answer["body"] += message.get("body", b"")
+
+        async def receive():
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        asyncio.run(app({"type": "http", "method": "POST", "path": "/invocations", "headers": []}, receive, send))
+        return answer["status"], json.loads(answer["body"])
+
+    app = serving.Following("models:/overstay-risk@champion", "1", inner, build=None)
+    app.checked -= serving.ALIAS_RECHECK_SECONDS + 1
+    monkeypatch.setattr(loading, "alias_still_serves", lambda uri, version, **kwargs: False)  # moved
+    monkeypatch.setattr(loading, "pin", pin)
+    status, answer = post(app)
+    assert status == 503 and "No space left on device" in answer["message"], answer
+    assert post(app)[0] == 503 and len(tries) == 1  # not looked up again before 10 s

@@ -21,7 +21,7 @@ second are ordered by crossing id (as ``build_stays`` orders stays).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
 import numpy as np
@@ -106,6 +106,8 @@ def features_at_entry(
         if the history breaks that contract on the columns it gives (a crossing sent twice, a level such
         as ``'ENTRY'``, an entry without its trip fields, two entries without an exit between, ...),
         each problem naming the history's crossings (by id, or by row where the id is the problem);
+        if ``history`` is neither a DataFrame nor a list of records (one crossing sent bare, as a Series
+        or a dict, is refused: send ``[crossing]``), or a record of it is no dict;
         if a field of the entry record or a column of the history is missing, the history holds
         another traveller's crossings, the entry is not an entry, its time is missing, a time
         (``timestamp``, ``permit_end``) carries a time zone or is no time (a number included; text is
@@ -217,7 +219,7 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
             cols["timestamp"] = _frame_times(history["timestamp"], "ns").tolist()
             cols["permit_end"] = _frame_times(history["permit_end"], "s").tolist()
     else:
-        history = list(history)
+        history = _records(history)
         if not history:  # a first visit
             return []
         given = set().union(*history)
@@ -238,6 +240,23 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
     out = [(t, i, cid, d == "entry", port, visa, p) for i, (t, cid, d, port, visa, p) in enumerate(rows) if cid != entry_id]
     out.sort(key=lambda r: (r[0], r[1]))
     return out
+
+
+def _records(history) -> list:
+    """The history as a list of records; one crossing sent bare (a Series, a dict) or text, or a list holding
+    anything but records, is refused: iterated, a Series gave its values and a dict its field names."""
+    fix = ("send a DataFrame of the traveller's crossings or a list of records (dicts, e.g. DataFrame.to_dict('records')); "
+           "one earlier crossing as [crossing], a dict of columns as pd.DataFrame(history)")
+    if isinstance(history, pd.Series | Mapping | str | bytes) or not isinstance(history, Iterable):
+        raise SchemaError("history", [SchemaProblem(
+            "<table>", f"`history` must be a DataFrame or a list of records (dicts); got {type(history).__name__}", fix)])
+    history = list(history)
+    odd = [i for i, r in enumerate(history) if not isinstance(r, Mapping)]
+    if odd:
+        kinds = ", ".join(dict.fromkeys(type(history[i]).__name__ for i in odd))
+        raise SchemaError("history", [SchemaProblem("<table>", f"a crossing of the history is no record (dict): {kinds}", fix,
+                                                    tuple(f"row {i}" for i in odd[:5]), len(odd))])
+    return history
 
 
 #: The crossings contract's columns, as a history may give them (times are read apart)

@@ -29,7 +29,8 @@ from riskmodel.core.schema import (
 )
 
 __all__ = [
-    "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "encode_small", "encode_frame", "to_float",
+    "Scorer", "Problems", "FAST_ROWS", "as_input", "flat_unique", "absent_features", "misspelt_id", "encode_small", "encode_frame",
+    "to_float",
     "outside_domain", "missing_read_as_zero", "flag_missing_read_as_zero", "flag_broken_invariants",
 ]
 
@@ -356,6 +357,17 @@ def absent_features(features: list[str], columns: list, problems: Problems) -> l
     return absent
 
 
+def misspelt_id(id_column: str, columns: list, problems: Problems) -> None:
+    """Flag every row when the record id column is absent but a column differing from it only in case or separators is
+    there (``StayID`` for ``stay_id``): the rows would be numbered 0..n-1 under ``id_column``, and a caller whose ids are
+    numbers would join each score to the stay whose id is its row number."""
+    key = _norm(id_column)
+    near = next((c for c in columns if c != id_column and _norm(c) == key), None)
+    if near is not None:
+        problems.add(id_column, f"id column is missing; the input has `{near}`",
+                     f"rename `{near}` to `{id_column}`, or pass id_column={str(near)!r}", slice(None))
+
+
 def flat_unique(frame: pd.DataFrame, problems: Problems, features=(), copied=()) -> pd.DataFrame:
     """The frame with only flat, unique column labels.
 
@@ -640,6 +652,8 @@ def _level_codes(values, levels: list[str]) -> np.ndarray:
 
 def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None, pd.Index]:
     """(frame, columns, values, index): a frame for batches, or columns + object values for a few rows."""
+    if isinstance(stays, pd.Series):  # one row as pandas hands it out (df.iloc[0]): its record
+        stays = stays.to_dict()
     if isinstance(stays, dict):
         stays = [stays]
     if isinstance(stays, list | tuple) and all(isinstance(r, dict) for r in stays):
@@ -655,5 +669,6 @@ def as_input(stays) -> tuple[pd.DataFrame | None, list | None, np.ndarray | None
         return stays, None, None, stays.index
     raise SchemaError(
         "stays",
-        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}", "pass a DataFrame of stays")],
+        [SchemaProblem("<table>", f"expected a DataFrame, a dict or a list of dicts; got {type(stays).__name__}",
+                       "pass a DataFrame of stays, or one stay as a dict or a Series")],
     )

@@ -26,7 +26,9 @@ column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
 rows are scored. A level seen in training but sent in another case or with other
 spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant, and so is a
-row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find.
+row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find, and so is every
+row whose id another row of the same call has (a feed delivered twice, or two stays under one id: which copy to
+score cannot be told; a batch job or Spark judges each chunk or Arrow batch it scores, not the file).
 Categorical levels allowed by the contract but never seen in
 training are scored as missing, named per row in the ``warning`` column and
 counted in an :class:`~riskmodel.core.exceptions.UnseenCategoryWarning`.
@@ -60,6 +62,7 @@ from riskmodel.core.score_input import (
     flag_broken_invariants,
     flag_missing_read_as_zero,
     flat_unique,
+    misspelt_id,
 )
 
 __all__ = ["score", "as_scorer", "Scorer", "MissingFeatureWarning", "BAND_ORDER", "output_columns", "check_passthrough"]
@@ -177,8 +180,8 @@ def score(
 
     Parameters
     ----------
-    stays : DataFrame, dict or list of dict
-        Stays with the model's feature columns (see :func:`riskmodel.core.features.build_features`);
+    stays : DataFrame, dict, list of dict or Series
+        Stays with the model's feature columns (a Series is one stay, as ``df.iloc[0]`` gives it) (see :func:`riskmodel.core.features.build_features`);
         other columns are ignored unless listed in ``passthrough``. Numbers may be ints, floats or
         finite ``decimal.Decimal`` values (a database's NUMERIC columns). With ``history``: one entry
         record instead (a crossings-log entry row, see :func:`riskmodel.core.entry.features_at_entry`).
@@ -201,7 +204,8 @@ def score(
         column other than ``id_column`` (it would replace the score). A list: one name given as a
         string is refused (it would be read letter by letter).
     id_column : str, default="stay_id"
-        Record id column, copied first (row positions are used when it is absent).
+        Record id column, copied first (row positions are used when it is absent; a column differing from it only in
+        case or separators, ``StayID``, is a problem of every row, named: its ids would be replaced by row numbers).
     purpose : str, optional
         Why this scoring is done (recorded in the audit log).
     audit_log : bool, default=True
@@ -285,6 +289,8 @@ def score(
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
                       output_columns(id_column, reasons), id_column)
     given_ids = column(id_column)
+    if given_ids is None and not no_records:
+        misspelt_id(id_column, columns if columns is not None else list(frame.columns), problems)
     ids = _row_names(given_ids, n, id_column, problems)
     bad = problems.any_row() if problems.masks else np.zeros(n, dtype=bool)
     # a missing or malformed column is refused even when there are no rows to flag
@@ -342,6 +348,7 @@ def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndar
     if given_ids is None:
         return np.array([f"row {i}" for i in range(n)], dtype=object)
     missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
+    _flag_repeated_ids(given_ids, missing, id_column, problems)
     if not missing.any():
         return given_ids
     problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
@@ -349,6 +356,45 @@ def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndar
     named = np.asarray(given_ids, dtype=object).copy()
     named[missing] = [f"row {i}" for i in np.flatnonzero(missing)]
     return named
+
+
+def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems: Problems) -> None:
+    """Flag every row whose id another row of the call has too: the id is the stay's own (the stays contract), so two
+    rows under it are a feed delivered twice (its stays counted twice) or two stays under one id (two scores no caller
+    can tell apart). Which copy is right cannot be told: each is a problem of its row. Missing ids are no repeat."""
+    n = len(missing)
+    if n < 2:
+        return
+    repeated = None
+    if n > FAST_ROWS:
+        try:
+            ids = pd.Index(given_ids)
+            if ids.is_unique:
+                return
+            repeated = ids.duplicated(keep=False) & ~missing
+        except TypeError:  # an id that cannot be hashed (a list): judged value by value below
+            repeated = None
+    if repeated is None:
+        seen: dict = {}
+        for i, v in enumerate(given_ids):
+            if not missing[i]:
+                seen.setdefault(_id_key(v), []).append(i)
+        repeated = np.zeros(n, dtype=bool)
+        repeated[[i for where in seen.values() if len(where) > 1 for i in where]] = True
+    if not repeated.any():
+        return
+    problems.add(id_column, "id given to more than one row",
+                 f"send each stay once per call: drop the repeated rows (a feed delivered twice), or give each stay its own "
+                 f"{id_column}", repeated)
+
+
+def _id_key(v):
+    """``v`` as a dictionary key: itself, or its text when it cannot be hashed (a list sent as an id)."""
+    try:
+        hash(v)
+    except TypeError:
+        return ("<unhashable>", repr(v))
+    return v
 
 
 def _audit_call(event: str, scorer: Scorer, enc: np.ndarray, purpose, **facts) -> None:

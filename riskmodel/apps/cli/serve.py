@@ -9,7 +9,9 @@ service team: the model is loaded and verified (manifest hashes) by
 :func:`riskmodel.load` before anything listens, and the server reads a local
 copy verified the same way (:func:`riskmodel.api.verified_copy`), not the store
 again by URI, so the store cannot change between the check and the load (MLflow
-imports what ``MLmodel`` names before riskmodel's loader runs); the server finds ``uvicorn``
+imports what ``MLmodel`` names before riskmodel's loader runs); served by an alias, the app looks it up
+again every 10 s and serves a promotion (:class:`riskmodel.integrations.tracking.serving.Following`),
+where ``mlflow models serve`` reads an alias once; the server finds ``uvicorn``
 without an activated virtual environment (run as ``python -m uvicorn`` by this
 interpreter), and stopping the command (Ctrl-C,
 SIGTERM) stops the server and every worker it started: they run in their own
@@ -34,6 +36,8 @@ __all__ = ["listen_problem", "register", "server_command", "server_env", "stop_g
 
 #: Seconds the server gets to stop after SIGTERM before its group is killed.
 STOP_GRACE_S = 20.0
+#: Seconds a served alias is trusted before the app looks it up again (serving.ALIAS_RECHECK_SECONDS)
+FOLLOW_SECONDS = 10.0
 
 
 class _Stop(Exception):
@@ -44,6 +48,15 @@ class _Stop(Exception):
 SERVING_APP = "riskmodel.integrations.tracking.serving:create_app"
 #: the environment variable naming the model folder the app serves (serving.MODEL_ENV)
 MODEL_ENV = "RISKMODEL_SERVE_MODEL"
+#: the environment variables naming the alias the app follows and its version at start (serving.ALIAS_ENV, VERSION_ENV)
+ALIAS_ENV, VERSION_ENV = "RISKMODEL_SERVE_ALIAS", "RISKMODEL_SERVE_VERSION"
+
+
+def _follow_env(uri: str, pinned: str) -> dict[str, str]:
+    """The app's environment to follow the alias ``uri`` names (resolved to ``pinned`` at start); {} for no alias."""
+    if not (uri.startswith("models:/") and "@" in uri) or pinned == uri:
+        return {}
+    return {ALIAS_ENV: uri, VERSION_ENV: pinned.rsplit("/", 1)[1]}
 
 
 def server_command(host: str, port: int, workers: int) -> list[str]:
@@ -166,8 +179,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     what = _verify(pinned)
     with tempfile.TemporaryDirectory(prefix="riskmodel-serve-") as tmp:
         served = verified_copy(pinned, tmp)
+        args.follow = _follow_env(args.model, pinned)
+        follows = (f"; the alias is looked up again every {FOLLOW_SECONDS:.0f} s: a promotion is served from then on, "
+                   "a champion no gate put there is refused") if args.follow else ""
         print(f"verified {what} at {args.model}{'' if pinned == args.model else f' ({pinned})'}; serving that verified copy "
-              f"on http://{args.host}:{args.port} with {args.workers} worker(s)", file=sys.stderr, flush=True)
+              f"on http://{args.host}:{args.port} with {args.workers} worker(s){follows}", file=sys.stderr, flush=True)
         return _run_server(args, str(served))
 
 
@@ -176,7 +192,7 @@ def _run_server(args: argparse.Namespace, model: str) -> int:
     old = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     proc = None
     try:
-        env = {**server_env(), MODEL_ENV: model}
+        env = {**server_env(), MODEL_ENV: model, **getattr(args, "follow", {})}
         proc = subprocess.Popen(server_command(args.host, args.port, args.workers), env=env, start_new_session=True)
         code = proc.wait()
     except _Stop:
@@ -203,7 +219,8 @@ def register(groups: CommandGroups) -> None:
         help="serve a risk model or forecaster over REST (MLflow's scoring server), verified first; Ctrl-C stops it and its workers",
     )
     p.add_argument("--model", required=True, help="models:/overstay-risk@champion, models:/<forecaster>@champion, a run URI, "
-                                                  "or a local MLflow model folder")
+                                                  "or a local MLflow model folder; an alias is looked up again every 10 s "
+                                                  "(a promotion is served from then on, a champion no gate put there refused)")
     p.add_argument("--host", type=host_address, default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=port_number, default=5001, help="port (default: %(default)s)")
     p.add_argument("--workers", type=int_at_least(1), default=1, help="worker processes (default: %(default)s)")

@@ -95,8 +95,8 @@ def _refuse_no_columns(features: list[str]) -> None:
 
     raise MlflowException(
         "the request holds none of the model's feature columns (the server drops column names it does not know, "
-        f"e.g. misspelt ones): send records with the columns {features[:4]}... as riskmodel.score takes them "
-        "(dataframe_records or dataframe_split).",
+        f"e.g. misspelt ones), or no record at all: send records with the columns {features[:4]}... as riskmodel.score "
+        "takes them (dataframe_records or dataframe_split); riskmodel serve answers an empty batch with no prediction.",
         error_code=INVALID_PARAMETER_VALUE,
     )
 

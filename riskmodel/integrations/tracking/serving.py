@@ -6,7 +6,7 @@ signature declares its columns with MLflow's ``any`` type (so that one bad
 value flags its row instead of failing the request, see
 :func:`riskmodel.integrations.tracking.risk._signature`), which has no pandas
 type: MLflow then refused every CSV request with a 400 carrying its own stack
-trace. This app wraps MLflow's (same routes, same JSON answers) and changes two
+trace. This app wraps MLflow's (same routes, same JSON answers) and changes these
 things only:
 
 - a ``text/csv`` request to ``/invocations``, for a model whose signature has
@@ -22,11 +22,21 @@ things only:
   the query string of a CSV request or the ``params`` of a JSON one, gets a
   one-line 400 naming it and the param meant: MLflow would drop it and answer
   with the defaults (3 reasons, the audit log's purpose "mlflow pyfunc").
+- a request without the risk model's id column ``stay_id`` but with a column spelt like it (``StayID``) gets a
+  one-line 400 naming it: MLflow would drop it, and the answers would carry row numbers as ``stay_id``.
+- an empty batch for the risk model (``{"dataframe_records": []}``, a CSV header alone) is answered with no
+  prediction, as ``score([])`` answers it: MLflow makes it a table of no column, which the risk pyfunc refuses.
 - an error answer (status 400 and above) from ``/invocations`` loses MLflow's
   ``stack_trace`` field and the request data MLflow quotes before the model's
   error, after a JSON error, or with the input schema when its schema enforcement
   fails (a column named twice; identifiers included), and its message is put on
   one line.
+
+- served by an alias (``riskmodel serve --model models:/overstay-risk@champion``), the
+  alias is looked up again on a request once its last look-up is 10 s old
+  (:class:`Following`), as :func:`riskmodel.load` does: a promotion is served
+  from then on, a ``champion`` no gate put there or a deleted alias gets a
+  one-line 503 naming it. MLflow's own server reads an alias once, at start.
 
 The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 ``riskmodel serve`` made); uvicorn builds the app with :func:`create_app`
@@ -35,14 +45,22 @@ The model is the local folder named by :data:`MODEL_ENV` (the verified copy
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import difflib
 import io
 import json
+import logging
 import os
+import re
+import shutil
+import tempfile
+import time
 import urllib.parse
 from collections.abc import Mapping
 
-__all__ = ["MODEL_ENV", "APP", "create_app", "csv_request", "one_line_error", "check_params", "declared_params"]
+__all__ = ["MODEL_ENV", "ALIAS_ENV", "VERSION_ENV", "APP", "Following", "create_app", "csv_request", "one_line_error", "check_params",
+           "declared_params"]
 
 #: environment variable naming the local model folder the app serves
 MODEL_ENV = "RISKMODEL_SERVE_MODEL"
@@ -258,9 +276,71 @@ def _json_params_problem(body: bytes, declared: Mapping[str, str]) -> str | None
     return None
 
 
-def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
+#: the record id column the risk model's answers echo (``score()``'s ``id_column``)
+ID_COLUMN = "stay_id"
+
+
+def _request_columns(request) -> list[str]:
+    """The column names a JSON scoring request gives, in any form MLflow reads ([] for a tensor or another form)."""
+    if not isinstance(request, dict):
+        return []
+    if isinstance(request.get("dataframe_split"), dict):
+        columns = request["dataframe_split"].get("columns")
+        return [str(c) for c in columns] if isinstance(columns, list) else []
+    data = next((request[k] for k in ("dataframe_records", "inputs", "instances") if k in request), None)
+    if isinstance(data, dict):
+        return [str(c) for c in data]
+    if isinstance(data, list):
+        return [str(c) for c in dict.fromkeys(k for r in data if isinstance(r, dict) for k in r)]
+    return []
+
+
+def id_problem(body: bytes, id_column: str | None) -> str | None:
+    """The one-line refusal of a JSON request without ``id_column`` but with a column spelt like it (``StayID``);
+    None otherwise. MLflow drops a column its signature does not name, and ``score()`` then numbers the rows 0, 1, ...
+    under ``id_column``: a caller whose ids are numbers would join each score to the wrong stay."""
+    if id_column is None or f'"{id_column}"'.encode() in body:  # the id column is there (the usual request): no parse
+        return None
+    try:
+        columns = _request_columns(json.loads(body))
+    except (ValueError, UnicodeDecodeError):
+        return None  # MLflow answers a body that is not JSON itself
+    key = re.sub(r"[^0-9a-z]", "", id_column.lower())
+    near = next((c for c in columns if c != id_column and re.sub(r"[^0-9a-z]", "", c.lower()) == key), None)
+    if near is None:
+        return None
+    return (f"the request has no `{id_column}` column but has `{near}`: the server would drop `{near}` and answer with "
+            f"row numbers 0, 1, ... as `{id_column}`, which numeric ids would join to the wrong stays. Fix: rename it to "
+            f"`{id_column}`.")
+
+
+def _empty_batch(body: bytes) -> bool:
+    """Whether a JSON scoring request holds no record: an empty list of records, rows, inputs or instances."""
+    if len(body) > 4096:  # an empty batch is a short body: a long one is not parsed twice
+        return False
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(request, dict):
+        return False
+    if isinstance(request.get("dataframe_split"), dict):
+        return request["dataframe_split"].get("data") == []
+    return next((request[k] for k in ("dataframe_records", "inputs", "instances") if k in request), None) == []
+
+
+def _id_column(model) -> str | None:
+    """:data:`ID_COLUMN` when the model's input signature names it (the risk model), else None (a forecaster)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or schema.is_tensor_spec():
+        return None
+    return ID_COLUMN if ID_COLUMN in schema.input_names() else None
+
+
+def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_column: str | None = None):
     """The ASGI app: ``inner`` (MLflow's) behind the CSV reading, the params check against ``declared`` (the
-    model's params, :func:`declared_params`; None: no check) and the error rewriting."""
+    model's params, :func:`declared_params`; None: no check), the check of ``id_column``'s spelling
+    (:func:`id_problem`; None: none) and the error rewriting."""
 
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope.get("path") != "/invocations":
@@ -269,11 +349,14 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
         send = _without_traces(send)
         ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
         post = scope.get("method") == "POST"
-        if post and declared is not None and ctype == "application/json":
+        if post and (declared is not None or id_column is not None) and ctype == "application/json":
             body = await _read_body(receive)
-            problem = _json_params_problem(body, declared)
+            problem = (_json_params_problem(body, declared) if declared is not None else None) or id_problem(body, id_column)
             if problem is not None:
                 await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": problem})
+                return
+            if id_column is not None and _empty_batch(body):  # score([]) is an empty answer; MLflow would make it a 400
+                await _send_json(send, 200, {"predictions": []})
                 return
             await inner(scope, _replayed(body, receive), send)
             return
@@ -282,8 +365,14 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
             return
         try:
             body = csv_request(await _read_body(receive), scope.get("query_string", b""), declared)
+            problem = id_problem(body, id_column)
+            if problem is not None:
+                raise BadRequest(problem)
         except BadRequest as exc:
             await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": str(exc)})
+            return
+        if id_column is not None and _empty_batch(body):
+            await _send_json(send, 200, {"predictions": []})
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -292,10 +381,114 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None):
     return app
 
 
-def create_app():
-    """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped."""
-    import mlflow.pyfunc
+#: environment variable naming the alias URI ``riskmodel serve`` was given (``models:/name@champion``): the app follows it
+ALIAS_ENV = "RISKMODEL_SERVE_ALIAS"
+#: environment variable naming the registered version the served copy is (the alias's version at start)
+VERSION_ENV = "RISKMODEL_SERVE_VERSION"
+#: seconds a served alias is trusted before it is looked up again (``riskmodel.api.ALIAS_RECHECK_SECONDS``)
+ALIAS_RECHECK_SECONDS = 10.0
+
+
+#: MLflow's health-check routes: they answer 503 while the alias is refused
+_HEALTH = ("/ping", "/health")
+
+
+class Following:
+    """The app of the version an alias names, looked up again on a request once the last look-up is
+    :data:`ALIAS_RECHECK_SECONDS` old, as :func:`riskmodel.load` does for a long-lived library caller.
+
+    Moved by a promotion: the new version is pinned, copied, verified, loaded and served from then on (requests in
+    flight finish on the old one). Gone, or a ``champion`` no gate put there (moved by hand, also back to this
+    version): ``/invocations`` and the health checks (``/ping``, ``/health``) answer 503 naming the alias and the fix,
+    until a look-up (on either) finds a version that may serve. A store out of reach: the version last seen serves on,
+    with a logged warning.
+    """
+
+    def __init__(self, uri: str, version: str, app, build):
+        self.uri, self.version, self.app, self.build = uri, str(version), app, build
+        self.checked = time.monotonic()
+        self.refused: str | None = None
+        self._busy = False
+        self._copies: list[str] = []
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path") if scope["type"] == "http" else None
+        # a health check looks the alias up too: a balancer that stopped sending requests would keep it refused
+        watched = path == "/invocations" or path in _HEALTH
+        if watched and not self._busy and time.monotonic() - self.checked >= ALIAS_RECHECK_SECONDS:
+            self._busy = True
+            try:
+                await asyncio.to_thread(self.recheck)
+            finally:
+                self._busy = False
+        if watched and self.refused is not None:
+            await _send_json(send, 503, {"error_code": "SERVICE_UNAVAILABLE", "message": self.refused})
+            return
+        await self.app(scope, receive, send)
+
+    def recheck(self) -> None:
+        """Look the alias up; serve on, load the version it names now, or refuse (see the class)."""
+        from riskmodel.core.exceptions import ModelLoadError, ModelNotFoundError
+        from riskmodel.integrations.tracking.loading import alias_still_serves
+
+        log = logging.getLogger(__name__)
+        try:
+            same = alias_still_serves(self.uri, self.version)
+        except ModelNotFoundError as exc:
+            self._refuse(f"{exc}")
+            return
+        except ModelLoadError as exc:  # the store gives no answer: the version last seen serves on
+            log.warning("could not look up %s (%s): serving version %s; trying again in %.0f s", self.uri, exc, self.version,
+                        ALIAS_RECHECK_SECONDS)
+            self.checked = time.monotonic()
+            return
+        if same:
+            self.refused, self.checked = None, time.monotonic()
+            return
+        try:
+            version, app = self._load_current()
+        except ModelLoadError as exc:  # gone meanwhile, a champion no gate put there, a copy failing its manifest
+            self._refuse(f"{exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - MLflow's own errors, a full disk: refused, not a 500 and a reload per request
+            self._refuse(f"loading it failed: {type(exc).__name__}: {exc}")
+            return
+        log.warning("%s moved from version %s to version %s: serving version %s", self.uri, self.version, version, version)
+        self.app, self.version, self.refused, self.checked = app, version, None, time.monotonic()
+
+    def _load_current(self):
+        import mlflow.pyfunc
+
+        from riskmodel.integrations.tracking.loading import pin
+        from riskmodel.integrations.tracking.registry import verified_copy
+
+        pinned = pin(self.uri)  # @champion refused without its signed gate decision
+        folder = tempfile.mkdtemp(prefix="riskmodel-serve-")
+        self._copies.append(folder)
+        atexit.register(shutil.rmtree, folder, True)
+        return pinned.rsplit("/", 1)[1], self.build(mlflow.pyfunc.load_model(str(verified_copy(pinned, folder))))
+
+    def _refuse(self, reason: str) -> None:
+        self.refused = " ".join(
+            f"{self.uri} no longer names a version this server may serve (it served version {self.version}): {reason} "
+            "Fix: promote a version through the gate (riskmodel promote); the server serves it within "
+            f"{ALIAS_RECHECK_SECONDS:.0f} s.".split())
+        self.checked = time.monotonic()
+        logging.getLogger(__name__).error("%s", self.refused)
+
+
+def _build(model):
+    """The wrapped scoring app of one loaded pyfunc ``model``."""
     from mlflow.pyfunc import scoring_server
 
-    model = mlflow.pyfunc.load_model(os.environ[MODEL_ENV])
-    return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model))
+    return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model), _id_column(model))
+
+
+def create_app():
+    """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped; following the alias in
+    :data:`ALIAS_ENV` (its version at start in :data:`VERSION_ENV`) when ``riskmodel serve`` was given one."""
+    import mlflow.pyfunc
+
+    app = _build(mlflow.pyfunc.load_model(os.environ[MODEL_ENV]))
+    alias, version = os.environ.get(ALIAS_ENV), os.environ.get(VERSION_ENV)
+    return Following(alias, version, app, _build) if alias and version else app
