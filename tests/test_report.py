@@ -571,3 +571,25 @@ def test_the_headline_states_the_shift_length_the_officers_were_counted_in(tmp_p
     assert "-hour shifts" not in _section(text, "headline")  # not given: no length is claimed
     text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work, shift_hours=12)).read_text(encoding="utf-8")
     assert "in 12-hour shifts" in _section(text, "headline") and "8-hour" not in text
+
+
+def test_a_horizon_shorter_than_7_days_is_labelled_with_the_days_it_holds(tmp_path):
+    """`riskmodel run --horizon 3`: the headline's "7 days" columns summed the 3 days there are (300 arrivals at 100 a
+    day) under a 7-day label and the title "Tomorrow and the next 7 days" (review16report 01)."""
+    ds = pd.date_range("2024-01-01", periods=3, freq="D")
+    fc = pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y_hat": 100.0, "y_lo_80": 90.0, "y_hi_80": 110.0, "model": "x"})
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02, "referral_share_lo_80": 0.018,
+                           "referral_share_hi_80": 0.022})
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=expected_workload(fc, shares))
+                        ).read_text(encoding="utf-8")
+    headline = _section(text, "headline")
+    assert "<h2>Tomorrow and the next 3 days, per port</h2>" in headline
+    assert "7 days" not in headline and "7-day" not in headline
+    table = _section_table(text, "headline").set_index("port")
+    assert table.loc["Batam", "3 days: arrivals"] == "300"  # 3 days at 100
+    assert table.loc["Batam", "3 days: referrals"] == "6"  # 300 x a share of 0.02
+    one = write_report(tmp_path / "one.html", ReportInputs(scored=scored, forecasts=fc.head(1), workload=expected_workload(fc.head(1), shares))
+                       ).read_text(encoding="utf-8")
+    assert "<h2>Tomorrow, per port</h2>" in _section(one, "headline")
+    assert "days:" not in _section(one, "headline")  # a 1-day sum is tomorrow's column again
