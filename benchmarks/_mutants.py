@@ -1407,6 +1407,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
+    # ---------------------------------------------------------------- review 16, the duty report and the operations numbers (h16-report)
+    Mutant("L06", "report: the headline's second window is labelled with the days it sums", RP,
+           '    return min(7, int((workload["ds"].max() - workload["ds"].min()).days) + 1)\n', "    return 7\n",
+           ("tests/test_report.py", "-k", "shorter_than_7"), "a 3-day horizon's 300 arrivals are headed '7 days: arrivals'"),
 )
 
 

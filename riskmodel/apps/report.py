@@ -7,7 +7,7 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
   the caller's cautions (the main job: a forecaster whose history ends inside a break), series
   too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
   verdict of tonight's data checks;
-- ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
+- ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
   their 80% ranges, and the officers needed (from ``workload.csv``); an arrivals range whose
   lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
@@ -329,28 +329,38 @@ def _referrals_range(rows: pd.DataFrame) -> str:
     return _range(*referral_range(rows))
 
 
+def _week_days(workload: pd.DataFrame) -> int:
+    """Days of the headline's second window: 7, or fewer when the forecast holds fewer (a 3-day horizon sums 3)."""
+    return min(7, int((workload["ds"].max() - workload["ds"].min()).days) + 1)
+
+
 def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
-    """Tomorrow and the next 7 days per port (sums of the daily values; arrival ranges add the daily ends,
-    referral ranges over several rows are :func:`~riskmodel.core.operations.referral_range`)."""
-    first = workload["ds"].min()
+    """Tomorrow and the next 7 days (fewer when the horizon is shorter; none for one day) per port: sums of the daily
+    values; arrival ranges add the daily ends, referral ranges over several rows are
+    :func:`~riskmodel.core.operations.referral_range`."""
+    first, n = workload["ds"].min(), _week_days(workload)
     rows = []
     for port in ports:
         w = workload[workload["port"] == port] if port != "All ports" else workload
         day = w[w["ds"] == first]
-        week = w[w["ds"] < first + pd.Timedelta(days=7)]
-        rows.append({
+        week = w[w["ds"] < first + pd.Timedelta(days=n)]
+        row = {
             "port": port,
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
             "range (80%)": _arrivals_range(day["expected_arrivals"].sum(), day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
             "referral range": _referrals_range(day),
             "tomorrow: officers": _people(day["officers"].sum()),
-            "7 days: arrivals": _people(week["expected_arrivals"].sum()),
-            "7-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
-            "7 days: referrals": _people(week["expected_referrals"].sum()),
-            "7-day referral range": _referrals_range(week),
-            "7 days: officer shifts": _people(week["officers"].sum()),
-        })
+        }
+        if n > 1:  # the columns are labelled with the days they sum: a 3-day horizon is never called 7 days
+            row.update({
+                f"{n} days: arrivals": _people(week["expected_arrivals"].sum()),
+                f"{n}-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
+                f"{n} days: referrals": _people(week["expected_referrals"].sum()),
+                f"{n}-day referral range": _referrals_range(week),
+                f"{n} days: officer shifts": _people(week["officers"].sum()),
+            })
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -360,7 +370,8 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
     table = _headline_rows(workload, [*busiest, "All ports"])
-    marked = table[["range (80%)", "7-day range"]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
+    n = _week_days(workload)
+    marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f'<p>Tomorrow is <strong>{first:%A %d %B %Y}</strong>. Expected travellers, referrals to a second officer '
         "and officers needed at the ten busiest ports, then all ports together.</p>"
@@ -369,12 +380,18 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
         "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
         "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%); "
-        "7-day and all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
+        f"{'' if n == 1 else f'{n}-day and '}all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
         "so they are wide; referral ranges over several days or ports are 80% ranges of the total, simulated together. "
         # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
         f"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} "
         "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
     )
+
+
+def _headline_title(workload: pd.DataFrame | None) -> str:
+    """``Tomorrow and the next 7 days, per port``, with the days the workload holds when they are fewer."""
+    n = 7 if workload is None or workload.empty else _week_days(workload)
+    return "Tomorrow, per port" if n == 1 else f"Tomorrow and the next {n} days, per port"
 
 
 def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
@@ -677,7 +694,7 @@ def write_report(
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload, shift_hours=i.shift_hours)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours)),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
