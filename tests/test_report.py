@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -14,7 +15,10 @@ import pytest
 from riskmodel import score
 from riskmodel.apps.report import DECISION_SECTIONS, SECTIONS, ReportInputs, write_report
 from riskmodel.core.forecasting.trends import monthly_trends
-from riskmodel.core.operations import expected_workload, referral_range, referral_shares
+from riskmodel.core.operations import ErrorCorrelation, arrival_range, expected_workload, referral_range, referral_shares
+
+#: The error correlation the report fixture is drawn with (as error_correlation would measure it on a backtest).
+CORRELATION = ErrorCorrelation(days={7: 0.4, 30: 0.3}, ports=0.5)
 from riskmodel.core.risk.metrics import reliability_table
 
 
@@ -81,7 +85,7 @@ def report_path(tmp_path_factory, fitted):
     trends = pd.read_csv(path.parent / "trends.csv", parse_dates=["last_month"])
     write_report(path, ReportInputs(scored=scored, forecasts=fc, history=history, reliability=rel, fairness=fairness,
                                     fairness_bounds={"max_referral_excess": 4.0, "max_fpr_excess": 4.0, "max_calibration_ratio": 1.41}, backtest=backtest,
-                                    workload=workload, facts={"risk model": "overstay-risk v1"},
+                                    workload=workload, facts={"risk model": "overstay-risk v1"}, arrival_correlation=CORRELATION,
                                     nationality_forecasts=nat_fc, nationality_history=nat_history, trends=trends))
     return path
 
@@ -106,14 +110,18 @@ def _headline_matches_workload(headline: pd.DataFrame, workload: pd.DataFrame) -
         w = workload if row["port"] == "All ports" else workload[workload["port"] == row["port"]]
         day, week = w[w["ds"] == first], w[w["ds"] < first + pd.Timedelta(days=7)]
         assert row["tomorrow: arrivals"] == _whole(day["expected_arrivals"].sum())
-        assert row["range (80%)"] == f'{_whole(day["arrivals_lo_80"].sum())}-{_whole(day["arrivals_hi_80"].sum())}'
         assert row["tomorrow: referrals"] == _whole(day["expected_referrals"].sum())
         if row["port"] == "All ports":  # ports combined before the quantiles, not their ends added
-            lo, hi = referral_range(day)
+            lo, hi = arrival_range(day, CORRELATION)
+            assert row["range (80%)"] == f"{_whole(lo)}-{_whole(hi)}"
+            lo, hi = referral_range(day, correlation=CORRELATION)
             assert row["referral range"] == f"{lo:,}-{hi:,}"
-            lo, hi = referral_range(week)
+            lo, hi = referral_range(week, correlation=CORRELATION)
             assert row["7-day referral range"] == f"{lo:,}-{hi:,}"
         else:
+            assert row["range (80%)"] == f'{_whole(day["arrivals_lo_80"].sum())}-{_whole(day["arrivals_hi_80"].sum())}'
+            lo, hi = arrival_range(week, CORRELATION)  # the week's days combined before the quantiles
+            assert row["7-day range"] == f"{_whole(lo)}-{_whole(hi)}"
             assert row["referral range"] == f'{_whole(day["referrals_lo_80"].sum())}-{_whole(day["referrals_hi_80"].sum())}'
         assert row["tomorrow: officers"] == _whole(day["officers"].sum())
         assert row["7 days: arrivals"] == _whole(week["expected_arrivals"].sum())
@@ -247,7 +255,11 @@ def test_outlook_gives_the_80_percent_range_of_the_sums(report_path):
     outlook = _section_table(report_path.read_text(encoding="utf-8"), "outlook").set_index("port")
     fc = _forecasts()
     for port, g in fc.groupby(fc["unique_id"].str.split("/").str[1]):
-        assert outlook.loc[port, "range (80%)"] == f'{_whole(g["y_lo_80"].sum())}-{_whole(g["y_hi_80"].sum())}'
+        rows = pd.DataFrame({"port": port, "ds": g["ds"], "expected_arrivals": g["y_hat"], "arrivals_lo_80": g["y_lo_80"],
+                             "arrivals_hi_80": g["y_hi_80"]})
+        lo, hi = arrival_range(rows, CORRELATION)  # the horizon's days combined before the quantiles, not their ends added
+        assert outlook.loc[port, "range (80%)"] == f"{_whole(lo)}-{_whole(hi)}"
+        assert _whole(lo) != _whole(g["y_lo_80"].sum())
 
 
 def test_the_main_jobs_accuracy_table_names_the_holdout_window_it_was_scored_on():
@@ -491,8 +503,10 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     ngurah = _workload_rows("Ngurah Rai", [40.3, 45.5, 40.0, 40.0, 40.0, 40.0, 40.0], [40.3, 45.5, 35.0, 35.0, 35.0, 35.0, 35.0], 56.4)
     batam = _workload_rows("Batam", 15.0, 12.0, 20.0)
     aruk = _workload_rows("Aruk", 0.2, 0.0, 1.4)  # nothing can come in below 0: a range from 0 says nothing false
-    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([ngurah, batam, aruk], ignore_index=True))
-                        ).read_text(encoding="utf-8")
+    # errors moving as one (a correlation of 1): the ranges of the sums are the ends added, as the figures below
+    as_one = ErrorCorrelation(days={7: 1.0}, ports=1.0)
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([ngurah, batam, aruk], ignore_index=True),
+                                                          arrival_correlation=as_one)).read_text(encoding="utf-8")
     headline = _section_table(text, "headline").set_index("port")
     one_sided = headline.loc["Ngurah Rai", "range (80%)"]
     assert one_sided.startswith("40-56") and one_sided != "40-56", one_sided  # marked, not shown as a plain range
@@ -593,3 +607,38 @@ def test_a_horizon_shorter_than_7_days_is_labelled_with_the_days_it_holds(tmp_pa
                        ).read_text(encoding="utf-8")
     assert "<h2>Tomorrow, per port</h2>" in _section(one, "headline")
     assert "days:" not in _section(one, "headline")  # a 1-day sum is tomorrow's column again
+
+
+def test_ranges_of_sums_in_the_report_are_ranges_of_the_sum_not_the_ends_added(tmp_path):
+    """Review16report 02: the 7-day, all-ports and outlook ranges added the daily and ports' 80% ends (6,860-7,140 for 7
+    days of 1,000 at 980-1,020), which holds 80% only when every day and port misses by the same amount. At the
+    backtest's correlation (0 here) the range of the sum is 7,000 -+ 20 sqrt(7) = 6,947-7,053 for the week and
+    2,000 -+ 20 sqrt(2) = 1,972-2,028 for two such ports on one day (within 3: simulated, near-linear on the log scale).
+    Without a measured correlation no range of a sum is shown, and the page says why."""
+    days = pd.date_range("2024-01-01", periods=7, freq="D")
+    fc = pd.concat([pd.DataFrame({"unique_id": f"port/{p}", "ds": days, "y_hat": 1000.0, "y_lo_80": 980.0, "y_hi_80": 1020.0,
+                                  "model": "x"}) for p in ("Batam", "Entikong")], ignore_index=True)
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02, "referral_share_lo_80": 0.018,
+                           "referral_share_hi_80": 0.022})
+    inputs = ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                          workload=expected_workload(fc, shares), arrival_correlation=ErrorCorrelation(days={7: 0.0}, ports=0.0))
+    text = write_report(tmp_path / "r.html", inputs).read_text(encoding="utf-8")
+
+    def ends(cell: str) -> tuple[int, int]:
+        lo, hi = cell.rstrip(" *").replace(",", "").split("-")
+        return int(lo), int(hi)
+
+    headline = _section_table(text, "headline").set_index("port")
+    for got, want in ((ends(headline.loc["Batam", "7-day range"]), (6947, 7053)),
+                      (ends(headline.loc["All ports", "range (80%)"]), (1972, 2028)),
+                      (ends(_section_table(text, "outlook").set_index("port").loc["Batam", "range (80%)"]), (6947, 7053))):
+        assert abs(got[0] - want[0]) <= 3 and abs(got[1] - want[1]) <= 3, (got, want)
+    assert headline.loc["Batam", "range (80%)"] == "980-1,020"  # one day of one port: its own 80% range
+    assert "add the daily" not in _section(text, "headline") and "adds the ends" not in _section(text, "outlook")
+
+    bare = write_report(tmp_path / "b.html", dataclasses.replace(inputs, arrival_correlation=None)).read_text(encoding="utf-8")
+    headline = _section_table(bare, "headline").set_index("port")
+    assert headline.loc["Batam", "7-day range"] == "" and headline.loc["All ports", "range (80%)"] == ""
+    assert headline.loc["Batam", "range (80%)"] == "980-1,020"
+    assert "range (80%)" not in _section_table(bare, "outlook").columns
+    assert "no error correlation was given" in _section(bare, "headline")
