@@ -404,25 +404,32 @@ class ErrorCorrelation:
     ----------
     days : dict of int to float
         Block length in days -> correlation of the errors of two days within such a block at one port
-        (their average pairwise correlation: what sets the spread of the block's sum).
+        (their average pairwise correlation: what sets the spread of the block's sum), over every port.
     ports : float
         Correlation of the errors of two ports on the same day.
+    by_port : dict of str to dict of int to float
+        The days' correlation of each port measured on its own errors (a large port's misses are its level,
+        shared by its days; a small one's are chance counts); a port not listed uses ``days``.
     """
 
     days: dict[int, float]
     ports: float
+    by_port: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def __post_init__(self):
-        values = {**{f"days[{k}]": v for k, v in self.days.items()}, "ports": self.ports}
+        values = {**{f"days[{k}]": v for k, v in self.days.items()}, "ports": self.ports,
+                  **{f"by_port[{p}][{k}]": v for p, d in self.by_port.items() for k, v in d.items()}}
         bad = {k: v for k, v in values.items() if not (isinstance(v, int | float) and 0.0 <= v <= 1.0)}
         if bad or not self.days:
             raise ConfigError(f"ErrorCorrelation: correlations must be numbers in [0, 1] and `days` must name at least one "
-                              f"block; got days={self.days}, ports={self.ports}. Fix: pass error_correlation(...) output.")
+                              f"block; got {bad or 'no block'}. Fix: pass error_correlation(...) output.")
 
-    def within(self, n_days: int) -> float:
-        """The days' correlation for a block of ``n_days``: the shortest measured block that holds them (else the longest)."""
-        longer = sorted(k for k in self.days if k >= n_days)
-        return float(self.days[longer[0]] if longer else self.days[max(self.days)])
+    def within(self, n_days: int, port: str | None = None) -> float:
+        """The days' correlation for a block of ``n_days`` (at ``port``): the shortest measured block that holds them
+        (else the longest)."""
+        days = self.by_port.get(port) or self.days
+        longer = sorted(k for k in days if k >= n_days)
+        return float(days[longer[0]] if longer else days[max(days)])
 
 
 def error_correlation(cv: pd.DataFrame, *, blocks: Sequence[int] = (7,), column: str = "chosen",
@@ -431,9 +438,11 @@ def error_correlation(cv: pd.DataFrame, *, blocks: Sequence[int] = (7,), column:
 
     The errors are the forecaster's own (``log1p(y) - log1p(forecast)``, divided by the series' log scale), on
     the selection windows only (a ``holdout`` row scores the intervals and calibrates nothing) and the port
-    series only. Each step's errors are scaled to unit spread (later steps miss by more); then the
+    series only. Each step's errors are scaled to unit root mean square (later steps miss by more), not
+    centred: a bias that every day and port share adds up in a sum as any shared error does; then the
     correlation of a set of errors that share something is its average pairwise product: two days of one
-    port, window and block of ``blocks`` days, and two ports of one window and day. The average pairwise
+    port, window and block of ``blocks`` days (over every port, and each port on its own: ``by_port``), and
+    two ports of one window and day. The average pairwise
     correlation is what sets the spread of a sum, so a block's measured figure is the one its sums use.
 
     Parameters
@@ -459,11 +468,16 @@ def error_correlation(cv: pd.DataFrame, *, blocks: Sequence[int] = (7,), column:
     frame = pd.DataFrame({"uid": cv["unique_id"].astype(str).to_numpy(), "cutoff": cv["cutoff"].to_numpy(),
                           "step": cv["step"].to_numpy(dtype=int), "u": err / scale})
     frame = frame[np.isfinite(frame["u"])]
-    spread = frame.groupby("step")["u"].transform("std")
-    frame["z"] = (frame["u"] - frame["u"].mean()) / spread
+    # not centred: a bias every day and port shares (forecasts too low all window) adds up in a sum like any shared
+    # error, so it counts as correlation; each step scaled to unit root mean square (later steps miss by more)
+    frame["z"] = frame["u"] / np.sqrt((frame["u"] ** 2).groupby(frame["step"]).transform("mean"))
     frame = frame[np.isfinite(frame["z"])]
     days = {int(n): _pairwise(frame, ["uid", "cutoff", (frame["step"] - 1) // int(n)]) for n in blocks}
-    return ErrorCorrelation(days=days, ports=_pairwise(frame, ["cutoff", "step"]))
+    by_port = {}
+    for uid, own in frame.groupby("uid", sort=True):
+        own = own.assign(z=own["z"] / np.sqrt((own["z"] ** 2).mean()))  # its own scale: a correlation is scale-free
+        by_port[uid[len(id_prefix):]] = {int(n): _pairwise(own, ["cutoff", (own["step"] - 1) // int(n)]) for n in blocks}
+    return ErrorCorrelation(days=days, ports=_pairwise(frame, ["cutoff", "step"]), by_port=by_port)
 
 
 def _pairwise(frame: pd.DataFrame, keys: list) -> float:
@@ -477,18 +491,19 @@ def _pairwise(frame: pd.DataFrame, keys: list) -> float:
 def _correlated_normals(rows: pd.DataFrame, corr: ErrorCorrelation, draws: int, rng: np.random.Generator,
                         chunk: int = 250) -> Iterator[tuple[slice, np.ndarray]]:
     """Standard normals (rows x draws, ``chunk`` rows at a time) with ``corr``'s correlations: one draw shared by every
-    row, one per port, one per day and one per row, weighted so two days of a port correlate at ``corr.within(days)``,
-    two ports of a day at ``corr.ports`` and other pairs at their product."""
+    row, one per port, one per day and one per row, weighted so two days of a port correlate at its
+    ``corr.within(days, port)`` and two ports of a day at about ``corr.ports`` (exactly when their days' correlations agree)."""
     ds = pd.to_datetime(rows["ds"])
-    rd, rp = corr.within(int((ds.max() - ds.min()).days) + 1), corr.ports
-    port, _ = pd.factorize(rows["port"].astype(str))
+    n_days, rp = int((ds.max() - ds.min()).days) + 1, corr.ports
+    port, names = pd.factorize(rows["port"].astype(str))
     day, _ = pd.factorize(ds)
-    w = np.sqrt([rd * rp, rd - rd * rp, rp - rd * rp, (1 - rd) * (1 - rp)])
+    rd = np.array([corr.within(n_days, name) for name in names])[port][:, None]
+    w = [np.sqrt(rd * rp), np.sqrt(rd * (1 - rp)), np.sqrt(rp * (1 - rd)), np.sqrt((1 - rd) * (1 - rp))]
     common, per_port, per_day = (rng.standard_normal((k, draws)) for k in (1, port.max() + 1, day.max() + 1))
     for start in range(0, len(rows), chunk):
         at = slice(start, min(start + chunk, len(rows)))
-        yield at, (w[0] * common + w[1] * per_port[port[at]] + w[2] * per_day[day[at]]
-                   + w[3] * rng.standard_normal((at.stop - at.start, draws)))
+        yield at, (w[0][at] * common + w[1][at] * per_port[port[at]] + w[2][at] * per_day[day[at]]
+                   + w[3][at] * rng.standard_normal((at.stop - at.start, draws)))
 
 
 def arrival_range(workload: pd.DataFrame, correlation: ErrorCorrelation, *, draws: int = 20_000, seed: int = 0) -> tuple[float, float]:
@@ -516,6 +531,12 @@ def arrival_range(workload: pd.DataFrame, correlation: ErrorCorrelation, *, draw
     """
     if workload.empty:
         return 0.0, 0.0
+    ds = pd.to_datetime(workload["ds"])
+    n_days = int((ds.max() - ds.min()).days) + 1
+    ports = set(workload["port"].astype(str))
+    if (correlation.ports == 1.0 or len(ports) == 1) and all(correlation.within(n_days, p) == 1.0 for p in ports):
+        # every row misses as one: the total moves with one draw, and its quantiles are the rows' ends added, exactly
+        return float(workload["arrivals_lo_80"].sum()), float(workload["arrivals_hi_80"].sum())
     rows = workload.assign(referral_share=1.0, referral_share_lo_80=1.0, referral_share_hi_80=1.0)
     total = np.zeros(draws)
     for at, z in _correlated_normals(rows, correlation, draws, np.random.default_rng(seed)):
