@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import shutil
@@ -642,3 +643,23 @@ def test_ranges_of_sums_in_the_report_are_ranges_of_the_sum_not_the_ends_added(t
     assert headline.loc["Batam", "range (80%)"] == "980-1,020"
     assert "range (80%)" not in _section_table(bare, "outlook").columns
     assert "no error correlation was given" in _section(bare, "headline")
+
+
+def test_tomorrow_is_only_said_of_the_day_after_the_report_was_made(tmp_path):
+    """The headline said "Tomorrow is Monday 01 January 2024" of the first forecast day whatever day the report was made:
+    a nightly job run after midnight on its data to yesterday forecasts from today, and a stale extract from days ago
+    (review16report 03). The first day is "tomorrow" only when it is; otherwise the page names the date, and a first day
+    already begun or past is a caution before the numbers."""
+    fc = _forecasts(days=7, start="2024-03-10")
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02, "referral_share_lo_80": 0.018,
+                           "referral_share_hi_80": 0.022})
+    inputs = ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                          workload=expected_workload(fc, shares))
+    on_time = write_report(tmp_path / "a.html", inputs, today=dt.date(2024, 3, 9)).read_text(encoding="utf-8")
+    assert "Tomorrow is <strong>Sunday 10 March 2024</strong>" in _section(on_time, "headline")
+    assert 'id="cautions"' not in on_time
+    stale = write_report(tmp_path / "b.html", inputs, today=dt.date(2024, 3, 12)).read_text(encoding="utf-8")
+    assert "Tomorrow is" not in stale
+    assert "The first forecast day is <strong>Sunday 10 March 2024</strong>" in _section(stale, "headline")
+    cautions = _section(stale, "cautions")
+    assert "2 days before this report was made (2024-03-12)" in cautions
