@@ -8,7 +8,8 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
   too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
   verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
-  their 80% ranges, and the officers needed (from ``workload.csv``); an arrivals range whose
+  their 80% ranges (over several days or ports: of the sum, at the backtest's error correlation),
+  and the officers needed (from ``workload.csv``); an arrivals range whose
   lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
@@ -41,7 +42,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.trends import flags_by_chance
 from riskmodel.core.forecasting.young import YOUNG_LABEL
-from riskmodel.core.operations import REFER_BANDS, referral_range
+from riskmodel.core.operations import REFER_BANDS, ErrorCorrelation, arrival_range, referral_range
 from riskmodel.core.risk.fairness import COMPARISONS
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
@@ -322,11 +323,22 @@ def _arrivals_range(point: float, lo: float, hi: float) -> str:
     return _range(lo, hi) + (_FLOOR_MARK if one_sided else "")
 
 
-def _referrals_range(rows: pd.DataFrame) -> str:
+def _referrals_range(rows: pd.DataFrame, corr: ErrorCorrelation | None) -> str:
     """80% range of the referrals of workload rows: one row's own, several combined before the quantiles."""
     if len(rows) == 1:
         return _range(rows["referrals_lo_80"].iloc[0], rows["referrals_hi_80"].iloc[0])
-    return _range(*referral_range(rows))
+    return _range(*referral_range(rows, correlation=corr))
+
+
+def _sum_range(rows: pd.DataFrame, corr: ErrorCorrelation | None) -> str:
+    """80% range of the arrivals of workload rows: one row's own; several combined before the quantiles at the
+    backtest's error correlation (their ends added would hold 80% only if every row missed alike), none without it."""
+    point = rows["expected_arrivals"].sum()
+    if len(rows) == 1:
+        return _arrivals_range(point, rows["arrivals_lo_80"].iloc[0], rows["arrivals_hi_80"].iloc[0])
+    if corr is None or rows.empty:
+        return ""
+    return _arrivals_range(point, *arrival_range(rows, corr))
 
 
 def _week_days(workload: pd.DataFrame) -> int:
@@ -334,10 +346,10 @@ def _week_days(workload: pd.DataFrame) -> int:
     return min(7, int((workload["ds"].max() - workload["ds"].min()).days) + 1)
 
 
-def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
+def _headline_rows(workload: pd.DataFrame, ports: Sequence[str], corr: ErrorCorrelation | None) -> pd.DataFrame:
     """Tomorrow and the next 7 days (fewer when the horizon is shorter; none for one day) per port: sums of the daily
-    values; arrival ranges add the daily ends, referral ranges over several rows are
-    :func:`~riskmodel.core.operations.referral_range`."""
+    values; ranges over several rows are :func:`~riskmodel.core.operations.arrival_range` and
+    :func:`~riskmodel.core.operations.referral_range` at the error correlation ``corr``."""
     first, n = workload["ds"].min(), _week_days(workload)
     rows = []
     for port in ports:
@@ -347,29 +359,30 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame
         row = {
             "port": port,
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
-            "range (80%)": _arrivals_range(day["expected_arrivals"].sum(), day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
+            "range (80%)": _sum_range(day, corr),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
-            "referral range": _referrals_range(day),
+            "referral range": _referrals_range(day, corr),
             "tomorrow: officers": _people(day["officers"].sum()),
         }
         if n > 1:  # the columns are labelled with the days they sum: a 3-day horizon is never called 7 days
             row.update({
                 f"{n} days: arrivals": _people(week["expected_arrivals"].sum()),
-                f"{n}-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
+                f"{n}-day range": _sum_range(week, corr),
                 f"{n} days: referrals": _people(week["expected_referrals"].sum()),
-                f"{n}-day referral range": _referrals_range(week),
+                f"{n}-day referral range": _referrals_range(week, corr),
                 f"{n} days: officer shifts": _people(week["officers"].sum()),
             })
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None) -> str:
+def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
+              corr: ErrorCorrelation | None = None) -> str:
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
-    table = _headline_rows(workload, [*busiest, "All ports"])
+    table = _headline_rows(workload, [*busiest, "All ports"], corr)
     n = _week_days(workload)
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
@@ -379,13 +392,24 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
         + (_FLOOR_NOTE if marked else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
         "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
-        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%); "
-        f"{'' if n == 1 else f'{n}-day and '}all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
-        "so they are wide; referral ranges over several days or ports are 80% ranges of the total, simulated together. "
+        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%). "
+        + _sums_note(corr, n) + " "
         # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
         f"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} "
         "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
     )
+
+
+def _sums_note(corr: ErrorCorrelation | None, n: int) -> str:
+    """What the ranges over several days or ports are, with the correlation they were simulated at."""
+    what = "all-ports" if n == 1 else f"{n}-day and all-ports"
+    if corr is None:
+        return (f"The {what} arrival ranges are left empty: no error correlation was given, and adding the daily and ports' "
+                "80% ends would hold 80% only if every day and port missed by the same amount; referral ranges over several "
+                "days or ports assume they do (the widest).")
+    return (f"The {what} ranges are 80% ranges of the total, simulated together at the correlations the forecaster's backtest "
+            f"errors showed between two days of a port (each port its own; {corr.within(n):.2f} over all ports) and between two "
+            f"ports on a day ({corr.ports:.2f}); adding the daily and ports' ends would hold 80% only at 1.")
 
 
 def _headline_title(workload: pd.DataFrame | None) -> str:
@@ -439,7 +463,7 @@ def _days(forecasts: pd.DataFrame, prefix: str) -> int:
     return int((ds.max() - ds.min()).days) + 1 if len(ds) else 0
 
 
-def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12) -> str:
+def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12, corr: ErrorCorrelation | None = None) -> str:
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("port/")]
     if fc.empty:
         return '<p class="note">No port forecasts were given.</p>'
@@ -448,10 +472,10 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
     table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
-    ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns)
-    if ranged:
-        lo, hi = (fc.groupby("unique_id")[c].sum().reindex(ids) for c in ("y_lo_80", "y_hi_80"))
-        table["range (80%)"] = [_range(a, b) for a, b in zip(lo, hi, strict=True)]
+    ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns) and corr is not None
+    if ranged:  # the horizon's days combined before the quantiles, at the backtest's correlation between days
+        rows = fc.rename(columns={"unique_id": "port", "y_hat": "expected_arrivals", "y_lo_80": "arrivals_lo_80", "y_hi_80": "arrivals_hi_80"})
+        table["range (80%)"] = [_range(*arrival_range(rows[rows["port"] == u], corr)) for u in ids]
     if history is not None and not history.empty:
         year_ago = _same_weeks(history, first, last, 52).reindex(ids)
         # the same weeks in 2019, the last year before COVID: each day's nearest same weekday inside 2019
@@ -460,7 +484,8 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
         table["change on a year earlier"] = _change(whole[ids], year_ago)
         table["same weeks in 2019"] = [_people(v) for v in pre]
         table["change on 2019"] = _change(whole[ids], pre)
-    ranges = (" The range adds the ends of the daily 80% intervals: wider than an 80% range of the sum, unless every day misses the same way."
+    ranges = (f" The range is the 80% range of the sum, simulated at the correlation between two days' errors the forecaster's "
+              f"backtest showed at the port ({corr.within(days):.2f} over all ports; adding the daily ends would hold 80% only at 1)."
               if ranged else "")
     return _table(table) + (
         '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
@@ -593,6 +618,10 @@ class ReportInputs:
         listed, then every port busiest first. Empty or absent: "none flagged".
     drift : DataFrame, optional
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
+    arrival_correlation : ErrorCorrelation, optional
+        How the port forecasts' errors move together between days and ports
+        (:func:`riskmodel.core.operations.error_correlation` of the forecaster's backtest): ranges over
+        several days or ports are simulated at it. Without it those arrival ranges are left empty.
     shift_hours : float, optional
         The shift length ``workload``'s officers were counted in (:class:`~riskmodel.core.operations.OperationsConfig`);
         the headline names it, and names no length without it.
@@ -615,6 +644,7 @@ class ReportInputs:
     workload: pd.DataFrame | None = None
     trends: pd.DataFrame | None = None
     drift: pd.DataFrame | None = None
+    arrival_correlation: ErrorCorrelation | None = None
     shift_hours: float | None = None
     facts: dict | None = None
     cautions: dict | None = None
@@ -694,9 +724,9 @@ def write_report(
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation)),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
-                 _outlook(i.forecasts, i.history)),
+                 _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
         _section("in-country", "Who is in the country at high risk", _in_country(i.scored)),
     ]

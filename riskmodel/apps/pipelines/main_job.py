@@ -540,6 +540,15 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
     return facts
 
 
+def _arrival_correlation(ports: _ForecasterStep, horizon: int):
+    """How the port forecasts' errors moved together in the champion's backtest: between days within a week and within
+    the horizon, and between ports on a day (the report's ranges of sums are simulated at it)."""
+    from riskmodel.api import load
+    from riskmodel.core.operations import error_correlation
+
+    return error_correlation(load(ports.uri).cv_, blocks=tuple(sorted({7, horizon})))
+
+
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
@@ -574,6 +583,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
+        arrival_correlation=_arrival_correlation(ports, s.horizon),
         shift_hours=load_config(s.operations_config, OperationsConfig).shift_hours,  # what the workload step counted in
         trends=tables["trends.csv"], cautions=cautions,
     )
