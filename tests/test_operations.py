@@ -331,3 +331,17 @@ def test_each_port_has_its_own_days_correlation_and_the_range_uses_it():
     assert all(abs(est.by_port[f"Q{i}"][7] - 0.0) <= 0.1 for i in range(6)), est.by_port
     lo, hi = arrival_range(_week(), ErrorCorrelation(days={7: 0.0}, ports=0.0, by_port={"Batam": {7: 1.0}}))
     assert (lo, hi) == (7 * 980.0, 7 * 1020.0)
+
+
+def test_the_shipped_config_plans_no_land_or_sea_port_at_the_air_default():
+    """configs/operations.yaml says land crossings and ferry terminals clear fewer travellers per officer than air ports
+    (30 an hour at Atambua and Entikong, 45-50 at the ferry terminals) and gives unlisted ports the air default of 60.
+    "Pintu Darat Lainnya" (the other land crossings: the fourth busiest port of the main job) and five sea ports were
+    unlisted: planned at 60 an hour, half the officers of a land crossing (review16report 04)."""
+    from riskmodel.core.reference import PORTS
+
+    cfg = load_config(REPO / "configs" / "operations.yaml", OperationsConfig)
+    land = PORTS.loc[PORTS["port_type"] == "land", "port"]
+    sea = PORTS.loc[PORTS["port_type"] == "sea", "port"]
+    assert {p: cfg.port_throughput(p) for p in land if cfg.port_throughput(p) != 30} == {}
+    assert {p: cfg.port_throughput(p) for p in sea if not 45 <= cfg.port_throughput(p) <= 50} == {}
