@@ -471,7 +471,8 @@ def test_cautions_come_before_the_numbers_a_duty_manager_acts_on(tmp_path):
     """A forecast that continues a break's level, or a broken feed, was said only in the appendix; the decisions
     above it read as sound. Cautions now open the report, before the headline."""
     scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
-    plain = write_report(tmp_path / "plain.html", ReportInputs(scored=scored, forecasts=_forecasts())).read_text(encoding="utf-8")
+    eve = dt.date(2023, 12, 31)  # made the day before the forecasts' first day: no stale-forecast caution
+    plain = write_report(tmp_path / "plain.html", ReportInputs(scored=scored, forecasts=_forecasts()), today=eve).read_text(encoding="utf-8")
     assert 'id="cautions"' not in plain
     line = "the history of 1 series ends inside a structural break. Fix: refit later."
     red = pd.DataFrame({"comparison": ["tonight vs last night"], "column": ["port"], "psi": [2.5], "red_at": [0.25],
@@ -483,7 +484,7 @@ def test_cautions_come_before_the_numbers_a_duty_manager_acts_on(tmp_path):
     assert text.index('<section id="cautions">') < text.index('<section id="headline">')
     assert "forecaster, ports: history ends inside a break" in cautions and line in cautions
     assert "Tonight's data checks are red" in cautions
-    amber = write_report(tmp_path / "a.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red.assign(verdict="amber")))
+    amber = write_report(tmp_path / "a.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=red.assign(verdict="amber")), today=eve)
     assert 'id="cautions"' not in amber.read_text(encoding="utf-8")
 
 

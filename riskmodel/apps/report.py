@@ -376,8 +376,27 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str], corr: ErrorCorr
     return pd.DataFrame(rows)
 
 
+def _first_day_words(first: pd.Timestamp, today: dt.date) -> str:
+    """``Tomorrow is <date>`` when the first forecast day is the day after ``today``; else it names the date."""
+    if first.date() == today + dt.timedelta(days=1):
+        return f"Tomorrow is <strong>{first:%A %d %B %Y}</strong>."
+    return (f'The first forecast day is <strong>{first:%A %d %B %Y}</strong> (the "tomorrow" columns below); this report was '
+            f"made on {today:%Y-%m-%d}.")
+
+
+def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str] | None:
+    """A caution when the forecasts' first day has begun or passed by ``today``: its figures are not tomorrow's."""
+    if first is None or pd.isna(first) or first.date() > today:
+        return None
+    late = (today - first.date()).days
+    when = "the day this report was made" if late == 0 else f"{late} day{'s' if late > 1 else ''} before this report was made"
+    return ("The forecasts do not start tomorrow", f"their first day, {first:%Y-%m-%d}, is {when} ({today:%Y-%m-%d}): the data end "
+            "the day before it. The \"tomorrow\" columns are that day; plan tomorrow from the workload.csv row of its date, "
+            "and check why tonight's data are late.")
+
+
 def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
-              corr: ErrorCorrelation | None = None) -> str:
+              corr: ErrorCorrelation | None = None, today: dt.date | None = None) -> str:
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
@@ -386,7 +405,7 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
     n = _week_days(workload)
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
-        f'<p>Tomorrow is <strong>{first:%A %d %B %Y}</strong>. Expected travellers, referrals to a second officer '
+        f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
         "and officers needed at the ten busiest ports, then all ports together.</p>"
         + _table(table)
         + (_FLOOR_NOTE if marked else "")
@@ -658,9 +677,14 @@ def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:
     return sorted(set(forecasts.loc[marked, "unique_id"].astype(str)))
 
 
-def _cautions(i: ReportInputs) -> str:
+def _cautions(i: ReportInputs, today: dt.date) -> str:
     """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
     items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    table = i.workload if i.workload is not None and not i.workload.empty else i.forecasts
+    first = pd.Timestamp(table["ds"].min()) if table is not None and len(table) else None
+    stale = _stale_caution(first, today)
+    if stale:
+        items.insert(0, stale)
     young = _young_ids(i.forecasts) + _young_ids(i.nationality_forecasts)
     if young:
         items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
@@ -693,6 +717,7 @@ def write_report(
     *,
     main_ports: Sequence[str] = ("port/Ngurah Rai", "port/Soekarno-Hatta", "port/Batam"),
     top_nationalities: int = 12,
+    today: dt.date | None = None,
 ) -> Path:
     """Write the HTML report and return its path.
 
@@ -706,6 +731,9 @@ def write_report(
         Series drawn as fan charts.
     top_nationalities : int, default=12
         Nationalities listed (largest expected arrivals first); the top three get fan charts.
+    today : date, optional
+        The day the report is made (default: this machine's local date). The headline calls the first
+        forecast day "tomorrow" only when it is the day after; one already begun or past is a caution.
 
     Returns
     -------
@@ -720,11 +748,12 @@ def write_report(
     _check_inputs(i)
     path = Path(path)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    today = today or dt.date.today()
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation, today=today)),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
@@ -746,7 +775,7 @@ def write_report(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>riskmodel duty report</title>"
         f"<style>{_CSS}</style></head><body><h1>Arrivals, referrals and staffing: duty report</h1>"
-        + _cautions(i)
+        + _cautions(i, today)
         + "".join(decisions)
         + '<div id="appendix"><h1>Appendix: the models behind the numbers</h1>'
         + "".join(appendix)
