@@ -1437,6 +1437,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("L13", "report: a first forecast day begun or past is a caution", RP,
            "    if first is None or pd.isna(first) or first.date() > today:\n", "    if True:\n",
            ("tests/test_report.py", "-k", "tomorrow_is_only"), "stale forecasts open the report with no word that their first day is past"),
+    Mutant("L14", "report: a range of a sum above the forecasts' sum is marked", RP,
+           "    above = np.isfinite(lo) and np.isfinite(point) and round(float(lo)) > round(float(point))\n", "    above = False\n",
+           ("tests/test_report.py", "-k", "above_the_forecasts"), "'next 90 days 87, range 140-580' with no word why the range misses the forecast"),
 )
 
 

@@ -317,10 +317,21 @@ _FLOOR_NOTE = (
 )
 
 
+#: Marks a range of a sum whose lower end is above the sum of the forecasts (explained by :data:`_ABOVE_NOTE`).
+_ABOVE_MARK = " †"
+_ABOVE_NOTE = (
+    '<p class="note">† The range lies above the sum of the forecasts: each day\'s 80% range there reaches much further above '
+    "its forecast than below it (in the backtest, arrivals at these ports came in well above the forecasts), so the days "
+    "together are expected above their forecasts' sum. The forecast is low there: plan on the range.</p>"
+)
+
+
 def _arrivals_range(point: float, lo: float, hi: float) -> str:
-    """:func:`_range`, marked when the lower end shows as the (non-zero) forecast: it would read as certain."""
+    """:func:`_range`, marked when the lower end shows as the (non-zero) forecast (it would read as certain), or above the
+    forecast (a sum of days whose ranges reach far above their forecasts)."""
     one_sided = _people(lo) == _people(point) and _people(point) != "0"
-    return _range(lo, hi) + (_FLOOR_MARK if one_sided else "")
+    above = np.isfinite(lo) and np.isfinite(point) and round(float(lo)) > round(float(point))
+    return _range(lo, hi) + (_FLOOR_MARK if one_sided else _ABOVE_MARK if above else "")
 
 
 def _referrals_range(rows: pd.DataFrame, corr: ErrorCorrelation | None) -> str:
@@ -409,6 +420,7 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
         "and officers needed at the ten busiest ports, then all ports together.</p>"
         + _table(table)
         + (_FLOOR_NOTE if marked else "")
+        + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
         "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
         "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%). "
@@ -494,7 +506,7 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns) and corr is not None
     if ranged:  # the horizon's days combined before the quantiles, at the backtest's correlation between days
         rows = fc.rename(columns={"unique_id": "port", "y_hat": "expected_arrivals", "y_lo_80": "arrivals_lo_80", "y_hi_80": "arrivals_hi_80"})
-        table["range (80%)"] = [_range(*arrival_range(rows[rows["port"] == u], corr)) for u in ids]
+        table["range (80%)"] = [_arrivals_range(whole[u], *arrival_range(rows[rows["port"] == u], corr)) for u in ids]
     if history is not None and not history.empty:
         year_ago = _same_weeks(history, first, last, 52).reindex(ids)
         # the same weeks in 2019, the last year before COVID: each day's nearest same weekday inside 2019
@@ -506,7 +518,8 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     ranges = (f" The range is the 80% range of the sum, simulated at the correlation between two days' errors the forecaster's "
               f"backtest showed at the port ({corr.within(days):.2f} over all ports; adding the daily ends would hold 80% only at 1)."
               if ranged else "")
-    return _table(table) + (
+    above = ranged and table["range (80%)"].str.endswith(_ABOVE_MARK).any()
+    return _table(table) + (_ABOVE_NOTE if above else "") + (
         '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
         "each day's nearest same weekday in 2019 (a horizon across New Year takes both ends of 2019), "
         f"so neither the season nor weekends read as growth. Empty where the history does not hold every one of those days.{ranges}</p>"
