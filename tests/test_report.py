@@ -683,3 +683,21 @@ def test_a_range_of_a_sum_above_the_forecasts_is_marked_and_explained(tmp_path):
     lo, hi = (int(v) for v in cell.removesuffix(" †").replace(",", "").split("-"))
     assert abs(lo - 103) <= 2 and abs(hi - 136) <= 2, cell
     assert "lies above the sum of the forecasts" in _section(text, "outlook")
+
+
+def test_the_officers_come_first_and_stay_readable_on_a_phone(tmp_path):
+    """Rendered at 390 px (review16report 06), the headline showed port, arrivals, range and referrals; the officers a
+    duty manager staffs by were the sixth column, off the screen, and the port names scrolled away with the columns;
+    ranges broke across lines ("3,812-" over "4,971"). Officers now follow the port, the port column stays put while
+    the table scrolls, and no figure is broken across lines."""
+    fc = _forecasts(days=7)
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02, "referral_share_lo_80": 0.018,
+                           "referral_share_hi_80": 0.022})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                          forecasts=fc, workload=expected_workload(fc, shares)),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    columns = list(_section_table(text, "headline").columns)
+    assert columns[:3] == ["port", "tomorrow: officers", "tomorrow: arrivals"], columns
+    assert columns[6] == "7 days: officer shifts", columns
+    css = text.split("<style>")[1].split("</style>")[0]
+    assert "position:sticky" in css and "white-space:nowrap" in css
