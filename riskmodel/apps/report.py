@@ -62,6 +62,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;border-bottom:1px solid #d9e2ec;padding-bottom:.3rem;margin-top:2.2rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0} th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb;text-align:right}
 th{background:#f0f4f8} td:first-child,th:first-child{text-align:left} .note{color:#52606d;font-size:.85rem}
+td:not(:first-child){white-space:nowrap}
+.scroll td:first-child,.scroll th:first-child{position:sticky;left:0;background:#fff;z-index:1} .scroll th:first-child{background:#f0f4f8}
 img{max-width:100%;height:auto} .warn{color:#b44d12;font-weight:600} .scroll{overflow-x:auto}
 .red{color:#b42318;font-weight:600} .amber{color:#b54708} .green{color:#067647}
 #appendix{margin-top:3rem;border-top:3px double #9aa5b1}
@@ -367,21 +369,21 @@ def _headline_rows(workload: pd.DataFrame, ports: Sequence[str], corr: ErrorCorr
         w = workload[workload["port"] == port] if port != "All ports" else workload
         day = w[w["ds"] == first]
         week = w[w["ds"] < first + pd.Timedelta(days=n)]
-        row = {
+        row = {  # what the duty manager staffs by first: it is the column a phone shows beside the port
             "port": port,
+            "tomorrow: officers": _people(day["officers"].sum()),
             "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
             "range (80%)": _sum_range(day, corr),
             "tomorrow: referrals": _people(day["expected_referrals"].sum()),
             "referral range": _referrals_range(day, corr),
-            "tomorrow: officers": _people(day["officers"].sum()),
         }
         if n > 1:  # the columns are labelled with the days they sum: a 3-day horizon is never called 7 days
             row.update({
+                f"{n} days: officer shifts": _people(week["officers"].sum()),
                 f"{n} days: arrivals": _people(week["expected_arrivals"].sum()),
                 f"{n}-day range": _sum_range(week, corr),
                 f"{n} days: referrals": _people(week["expected_referrals"].sum()),
                 f"{n}-day referral range": _referrals_range(week, corr),
-                f"{n} days: officer shifts": _people(week["officers"].sum()),
             })
         rows.append(row)
     return pd.DataFrame(rows)
@@ -417,7 +419,7 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
-        "and officers needed at the ten busiest ports, then all ports together.</p>"
+        "and officers needed at the ten busiest ports, then all ports together; the officers first.</p>"
         + _table(table)
         + (_FLOOR_NOTE if marked else "")
         + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
