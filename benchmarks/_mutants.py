@@ -1440,6 +1440,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("L14", "report: a range of a sum above the forecasts' sum is marked", RP,
            "    above = np.isfinite(lo) and np.isfinite(point) and round(float(lo)) > round(float(point))\n", "    above = False\n",
            ("tests/test_report.py", "-k", "above_the_forecasts"), "'next 90 days 87, range 140-580' with no word why the range misses the forecast"),
+    Mutant("L15", "report: the officers follow the port in the headline", RP,
+           '            "tomorrow: officers": _people(day["officers"].sum()),\n            "tomorrow: arrivals"',
+           '            "tomorrow: arrivals"', ("tests/test_report.py", "-k", "officers_come_first"),
+           "the officers a duty manager staffs by drop out of the headline (and off a phone's screen)"),
 )
 
 
