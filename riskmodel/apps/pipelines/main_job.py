@@ -588,7 +588,8 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         trends=tables["trends.csv"], cautions=cautions,
     )
     with run.timed("report", "drawing the report"):
-        return write_report(run.out / "report.html", inputs)
+        # the job plays the night at its data's end (as the data checks do): "tomorrow" is the forecasts' first day
+        return write_report(run.out / "report.html", inputs, today=(fc["ds"].min() - pd.Timedelta(days=1)).date())
 
 
 def run_main_job(
