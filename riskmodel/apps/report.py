@@ -323,8 +323,9 @@ _FLOOR_NOTE = (
 _ABOVE_MARK = " †"
 _ABOVE_NOTE = (
     '<p class="note">† The range lies above the sum of the forecasts: each day\'s 80% range there reaches much further above '
-    "its forecast than below it (in the backtest, arrivals at these ports came in well above the forecasts), so the days "
-    "together are expected above their forecasts' sum. The forecast is low there: plan on the range.</p>"
+    "its forecast than below it (a few arrivals a day cannot fall far below the forecast; and where the backtest's arrivals "
+    "came in above the forecasts, the range was stretched upward to hold them), so the days together are expected above "
+    "their forecasts' sum: there the forecast is not the middle of what may come. Plan on the range.</p>"
 )
 
 
