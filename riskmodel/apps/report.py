@@ -403,10 +403,13 @@ def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str
     if first is None or pd.isna(first) or first.date() > today:
         return None
     late = (today - first.date()).days
-    when = "the day this report was made" if late == 0 else f"{late} day{'s' if late > 1 else ''} before this report was made"
-    return ("The forecasts do not start tomorrow", f"their first day, {first:%Y-%m-%d}, is {when} ({today:%Y-%m-%d}): the data end "
-            "the day before it. The \"tomorrow\" columns are that day; plan tomorrow from the workload.csv row of its date, "
-            "and check why tonight's data are late.")
+    if late == 0:  # a run after midnight on the data to yesterday: on time, but its first day is today
+        return ("The forecasts do not start tomorrow", f"their first day is today, {first:%Y-%m-%d}, the day this report was made: "
+                "the \"tomorrow\" columns are today; plan tomorrow from the workload.csv row of its date.")
+    return ("The forecasts do not start tomorrow", f"their first day, {first:%Y-%m-%d}, is {late} day{'s' if late > 1 else ''} "
+            f"before this report was made ({today:%Y-%m-%d}): the data end the day before it, so they are {late + 1} days old. "
+            "The \"tomorrow\" columns are that day; plan tomorrow from the workload.csv row of its date, and check why the "
+            "data are late.")
 
 
 def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
