@@ -234,3 +234,114 @@ def test_forecast_rows_that_are_not_days_are_refused_not_staffed_as_days():
     # a small port forecast only on the days it has arrivals, beside a daily one, is daily too
     sparse = daily.iloc[[0, 2]].assign(unique_id="port/Nanga Badau", y_hat=3.0, y_lo_80=1.0, y_hi_80=5.0)
     assert len(expected_workload(pd.concat([daily, sparse], ignore_index=True), shares)) == 5
+
+
+def _week(port: str = "Batam", days: int = 7, point: float = 1000.0, lo: float = 980.0, hi: float = 1020.0) -> pd.DataFrame:
+    """Workload rows of one port: ``days`` days, each forecast ``point`` with the 80% range ``lo``-``hi``."""
+    return pd.DataFrame({"port": port, "ds": pd.date_range("2024-01-01", periods=days, freq="D"), "expected_arrivals": point,
+                         "arrivals_lo_80": lo, "arrivals_hi_80": hi, "referral_share": 0.05, "referral_share_lo_80": 0.04,
+                         "referral_share_hi_80": 0.06})
+
+
+@pytest.mark.parametrize(("rho", "half"), [(0.0, 20 * math.sqrt(7)), (0.5, 20 * math.sqrt(7 + 42 * 0.5)), (1.0, 7 * 20)])
+def test_the_arrival_range_of_a_week_is_a_range_of_the_sum_not_the_sum_of_the_daily_ranges(rho, half):
+    """Review16report 02: the headline's 7-day range added the 7 daily 80% ends (6,860-7,140 for 7 days of 1,000,
+    980-1,020 each): that holds 80% only if every day misses by the same amount. The range of the sum follows the
+    days' error correlation rho: a sum of 7 equicorrelated errors of sd 20/z80 has sd 20/z80 x sqrt(7 + 7 x 6 x rho),
+    so the 80% range is 7,000 -+ 20 x sqrt(7 + 42 rho): -+52.9 at rho 0, -+105.8 at 0.5, -+140 (the ends added) at 1.
+    Within 3 of those (the ranges are near-linear on the log scale here, and simulated)."""
+    from riskmodel.core.operations import ErrorCorrelation, arrival_range
+
+    lo, hi = arrival_range(_week(), ErrorCorrelation(days={7: rho}, ports=0.0))
+    assert abs(lo - (7000 - half)) <= 3 and abs(hi - (7000 + half)) <= 3, (lo, hi, half)
+
+
+def test_the_arrival_range_of_all_ports_follows_the_ports_correlation():
+    """Two ports of 1,000 (980-1,020) on one day: 2,000 -+ 20 x sqrt(2 + 2 rho) for the ports' correlation rho."""
+    from riskmodel.core.operations import ErrorCorrelation, arrival_range
+
+    rows = pd.concat([_week("A", days=1), _week("B", days=1)], ignore_index=True)
+    for rho in (0.0, 1.0):
+        lo, hi = arrival_range(rows, ErrorCorrelation(days={7: 0.0}, ports=rho))
+        half = 20 * math.sqrt(2 + 2 * rho)
+        assert abs(lo - (2000 - half)) <= 2 and abs(hi - (2000 + half)) <= 2, (rho, lo, hi)
+
+
+def _backtest_errors(rho_days: float, rho_ports: float, n_ports: int = 12, windows: int = 40, h: int = 28, seed: int = 1) -> pd.DataFrame:
+    """Backtest rows whose scaled log errors have the two correlations by construction (one shared draw per window,
+    per port and window, per day and window, and one of their own), as the forecaster's ``cv_`` holds them."""
+    rng = np.random.default_rng(seed)
+    a, b = math.sqrt(rho_days * rho_ports), math.sqrt(rho_days - rho_days * rho_ports)
+    c, d = math.sqrt(rho_ports - rho_days * rho_ports), math.sqrt((1 - rho_days) * (1 - rho_ports))
+    rows = []
+    for w in range(windows):
+        cutoff = pd.Timestamp("2020-01-01") + pd.Timedelta(days=h * w)
+        common, per_day = rng.standard_normal(), rng.standard_normal(h)
+        for p in range(n_ports):
+            z = a * common + b * rng.standard_normal() + c * per_day + d * rng.standard_normal(h)
+            y_hat = 500.0
+            rows.append(pd.DataFrame({"unique_id": f"port/P{p}", "cutoff": cutoff, "ds": cutoff + pd.to_timedelta(np.arange(1, h + 1), "D"),
+                                      "step": np.arange(1, h + 1), "chosen": y_hat, "log_scale": 0.1,
+                                      "y": np.expm1(np.log1p(y_hat) + 0.1 * z), "holdout": False}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.parametrize(("rho_days", "rho_ports"), [(0.0, 0.0), (0.6, 0.3), (0.9, 0.7)])
+def test_error_correlation_recovers_the_correlations_of_the_backtest_errors(rho_days, rho_ports):
+    """Backtest errors made with known correlations (40 windows of 28 days at 12 ports): the estimates are within 0.1."""
+    from riskmodel.core.operations import error_correlation
+
+    est = error_correlation(_backtest_errors(rho_days, rho_ports), blocks=(7,))
+    assert abs(est.days[7] - rho_days) <= 0.1 and abs(est.ports - rho_ports) <= 0.1, est
+
+
+def test_error_correlation_reads_no_holdout_row_nor_a_series_other_than_the_ports():
+    """The holdout window stays out (it scores the intervals, it calibrates none of them), and so does the total."""
+    from riskmodel.core.operations import error_correlation
+
+    cv = _backtest_errors(0.0, 0.0)
+    moved = pd.concat([cv, _backtest_errors(1.0, 1.0, seed=2).assign(holdout=True),
+                       _backtest_errors(1.0, 1.0, seed=3).assign(unique_id="total")], ignore_index=True)
+    assert error_correlation(moved, blocks=(7,)) == error_correlation(cv, blocks=(7,))
+
+
+def test_a_bias_every_day_shares_counts_as_correlation():
+    """Forecasts 10% low on every day of every window (log error +0.1) with chance errors of sd 0.1: a week's sum misses
+    by the bias seven times over, as a shared error would. Uncentred, two days' errors correlate at
+    0.1^2 / (0.1^2 + 0.1^2) = 0.5; centring on the mean error (0 once the bias is taken out) said 0 and gave the week
+    a range too narrow to reach the actuals (review16report 02: 68% held on the main job's holdout, not 80%)."""
+    from riskmodel.core.operations import error_correlation
+
+    cv = _backtest_errors(0.0, 0.0)
+    cv["y"] = np.expm1(np.log1p(cv["y"]) + 0.1)  # + 0.1 on the log scale; the chance errors have sd 0.1 (log_scale 0.1 x z)
+    est = error_correlation(cv, blocks=(7,))
+    assert abs(est.days[7] - 0.5) <= 0.1 and abs(est.ports - 0.5) <= 0.1, est
+
+
+def test_each_port_has_its_own_days_correlation_and_the_range_uses_it():
+    """A large port misses by its level (its days' errors move together), a small one by chance counts: pooled, both
+    read the same middling figure. Ports P0-P5 are made at 0.9, P6-P11 at 0, and a port at 1 has a week's range of
+    exactly its daily ends added (6,860-7,140) while the pooled figure is 0."""
+    from riskmodel.core.operations import ErrorCorrelation, arrival_range, error_correlation
+
+    other = _backtest_errors(0.0, 0.0, n_ports=6, seed=5)
+    other["unique_id"] = other["unique_id"].str.replace("port/P", "port/Q")
+    est = error_correlation(pd.concat([_backtest_errors(0.9, 0.0, n_ports=6), other], ignore_index=True), blocks=(7,))
+    assert all(abs(est.by_port[f"P{i}"][7] - 0.9) <= 0.1 for i in range(6)), est.by_port
+    assert all(abs(est.by_port[f"Q{i}"][7] - 0.0) <= 0.1 for i in range(6)), est.by_port
+    lo, hi = arrival_range(_week(), ErrorCorrelation(days={7: 0.0}, ports=0.0, by_port={"Batam": {7: 1.0}}))
+    assert (lo, hi) == (7 * 980.0, 7 * 1020.0)
+
+
+def test_the_shipped_config_plans_no_land_or_sea_port_at_the_air_default():
+    """configs/operations.yaml says land crossings and ferry terminals clear fewer travellers per officer than air ports
+    (30 an hour at Atambua and Entikong, 45-50 at the ferry terminals) and gives unlisted ports the air default of 60.
+    "Pintu Darat Lainnya" (the other land crossings: the fourth busiest port of the main job) and five sea ports were
+    unlisted: planned at 60 an hour, half the officers of a land crossing (review16report 04)."""
+    from riskmodel.core.reference import PORTS
+
+    cfg = load_config(REPO / "configs" / "operations.yaml", OperationsConfig)
+    land = PORTS.loc[PORTS["port_type"] == "land", "port"]
+    sea = PORTS.loc[PORTS["port_type"] == "sea", "port"]
+    assert {p: cfg.port_throughput(p) for p in land if cfg.port_throughput(p) != 30} == {}
+    assert {p: cfg.port_throughput(p) for p in sea if not 45 <= cfg.port_throughput(p) <= 50} == {}

@@ -7,8 +7,9 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
   the caller's cautions (the main job: a forecaster whose history ends inside a break), series
   too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
   verdict of tonight's data checks;
-- ``headline``: per port, tomorrow and the next 7 days: expected arrivals and referrals with
-  their 80% ranges, and the officers needed (from ``workload.csv``); an arrivals range whose
+- ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
+  their 80% ranges (over several days or ports: of the sum, at the backtest's error correlation),
+  and the officers needed (from ``workload.csv``); an arrivals range whose
   lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
@@ -41,7 +42,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.forecasting.trends import flags_by_chance
 from riskmodel.core.forecasting.young import YOUNG_LABEL
-from riskmodel.core.operations import REFER_BANDS, referral_range
+from riskmodel.core.operations import REFER_BANDS, ErrorCorrelation, arrival_range, referral_range
 from riskmodel.core.risk.fairness import COMPARISONS
 
 __all__ = ["write_report", "ReportInputs", "SECTIONS", "DECISION_SECTIONS", "TREND_COLUMNS"]
@@ -61,6 +62,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;border-bottom:1px solid #d9e2ec;padding-bottom:.3rem;margin-top:2.2rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0} th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb;text-align:right}
 th{background:#f0f4f8} td:first-child,th:first-child{text-align:left} .note{color:#52606d;font-size:.85rem}
+td:not(:first-child){white-space:nowrap}
+.scroll td:first-child,.scroll th:first-child{position:sticky;left:0;background:#fff;z-index:1} .scroll th:first-child{background:#f0f4f8}
 img{max-width:100%;height:auto} .warn{color:#b44d12;font-weight:600} .scroll{overflow-x:auto}
 .red{color:#b42318;font-weight:600} .amber{color:#b54708} .green{color:#067647}
 #appendix{margin-top:3rem;border-top:3px double #9aa5b1}
@@ -316,65 +319,140 @@ _FLOOR_NOTE = (
 )
 
 
+#: Marks a range of a sum whose lower end is above the sum of the forecasts (explained by :data:`_ABOVE_NOTE`).
+_ABOVE_MARK = " †"
+_ABOVE_NOTE = (
+    '<p class="note">† The range lies above the sum of the forecasts: each day\'s 80% range there reaches much further above '
+    "its forecast than below it (a few arrivals a day cannot fall far below the forecast; and where the backtest's arrivals "
+    "came in above the forecasts, the range was stretched upward to hold them), so the days together are expected above "
+    "their forecasts' sum: there the forecast is not the middle of what may come. Plan on the range.</p>"
+)
+
+
 def _arrivals_range(point: float, lo: float, hi: float) -> str:
-    """:func:`_range`, marked when the lower end shows as the (non-zero) forecast: it would read as certain."""
+    """:func:`_range`, marked when the lower end shows as the (non-zero) forecast (it would read as certain), or above the
+    forecast (a sum of days whose ranges reach far above their forecasts)."""
     one_sided = _people(lo) == _people(point) and _people(point) != "0"
-    return _range(lo, hi) + (_FLOOR_MARK if one_sided else "")
+    above = np.isfinite(lo) and np.isfinite(point) and round(float(lo)) > round(float(point))
+    return _range(lo, hi) + (_FLOOR_MARK if one_sided else _ABOVE_MARK if above else "")
 
 
-def _referrals_range(rows: pd.DataFrame) -> str:
+def _referrals_range(rows: pd.DataFrame, corr: ErrorCorrelation | None) -> str:
     """80% range of the referrals of workload rows: one row's own, several combined before the quantiles."""
     if len(rows) == 1:
         return _range(rows["referrals_lo_80"].iloc[0], rows["referrals_hi_80"].iloc[0])
-    return _range(*referral_range(rows))
+    return _range(*referral_range(rows, correlation=corr))
 
 
-def _headline_rows(workload: pd.DataFrame, ports: Sequence[str]) -> pd.DataFrame:
-    """Tomorrow and the next 7 days per port (sums of the daily values; arrival ranges add the daily ends,
-    referral ranges over several rows are :func:`~riskmodel.core.operations.referral_range`)."""
-    first = workload["ds"].min()
+def _sum_range(rows: pd.DataFrame, corr: ErrorCorrelation | None) -> str:
+    """80% range of the arrivals of workload rows: one row's own; several combined before the quantiles at the
+    backtest's error correlation (their ends added would hold 80% only if every row missed alike), none without it."""
+    point = rows["expected_arrivals"].sum()
+    if len(rows) == 1:
+        return _arrivals_range(point, rows["arrivals_lo_80"].iloc[0], rows["arrivals_hi_80"].iloc[0])
+    if corr is None or rows.empty:
+        return ""
+    return _arrivals_range(point, *arrival_range(rows, corr))
+
+
+def _week_days(workload: pd.DataFrame) -> int:
+    """Days of the headline's second window: 7, or fewer when the forecast holds fewer (a 3-day horizon sums 3)."""
+    return min(7, int((workload["ds"].max() - workload["ds"].min()).days) + 1)
+
+
+def _headline_rows(workload: pd.DataFrame, ports: Sequence[str], corr: ErrorCorrelation | None) -> pd.DataFrame:
+    """Tomorrow and the next 7 days (fewer when the horizon is shorter; none for one day) per port: sums of the daily
+    values; ranges over several rows are :func:`~riskmodel.core.operations.arrival_range` and
+    :func:`~riskmodel.core.operations.referral_range` at the error correlation ``corr``."""
+    first, n = workload["ds"].min(), _week_days(workload)
     rows = []
     for port in ports:
         w = workload[workload["port"] == port] if port != "All ports" else workload
         day = w[w["ds"] == first]
-        week = w[w["ds"] < first + pd.Timedelta(days=7)]
-        rows.append({
+        week = w[w["ds"] < first + pd.Timedelta(days=n)]
+        row = {  # what the duty manager staffs by first: it is the column a phone shows beside the port
             "port": port,
-            "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
-            "range (80%)": _arrivals_range(day["expected_arrivals"].sum(), day["arrivals_lo_80"].sum(), day["arrivals_hi_80"].sum()),
-            "tomorrow: referrals": _people(day["expected_referrals"].sum()),
-            "referral range": _referrals_range(day),
             "tomorrow: officers": _people(day["officers"].sum()),
-            "7 days: arrivals": _people(week["expected_arrivals"].sum()),
-            "7-day range": _arrivals_range(week["expected_arrivals"].sum(), week["arrivals_lo_80"].sum(), week["arrivals_hi_80"].sum()),
-            "7 days: referrals": _people(week["expected_referrals"].sum()),
-            "7-day referral range": _referrals_range(week),
-            "7 days: officer shifts": _people(week["officers"].sum()),
-        })
+            "tomorrow: arrivals": _people(day["expected_arrivals"].sum()),
+            "range (80%)": _sum_range(day, corr),
+            "tomorrow: referrals": _people(day["expected_referrals"].sum()),
+            "referral range": _referrals_range(day, corr),
+        }
+        if n > 1:  # the columns are labelled with the days they sum: a 3-day horizon is never called 7 days
+            row.update({
+                f"{n} days: officer shifts": _people(week["officers"].sum()),
+                f"{n} days: arrivals": _people(week["expected_arrivals"].sum()),
+                f"{n}-day range": _sum_range(week, corr),
+                f"{n} days: referrals": _people(week["expected_referrals"].sum()),
+                f"{n}-day referral range": _referrals_range(week, corr),
+            })
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None) -> str:
+def _first_day_words(first: pd.Timestamp, today: dt.date) -> str:
+    """``Tomorrow is <date>`` when the first forecast day is the day after ``today``; else it names the date."""
+    if first.date() == today + dt.timedelta(days=1):
+        return f"Tomorrow is <strong>{first:%A %d %B %Y}</strong>."
+    return (f'The first forecast day is <strong>{first:%A %d %B %Y}</strong> (the "tomorrow" columns below); this report was '
+            f"made on {today:%Y-%m-%d}.")
+
+
+def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str] | None:
+    """A caution when the forecasts' first day has begun or passed by ``today``: its figures are not tomorrow's."""
+    if first is None or pd.isna(first) or first.date() > today:
+        return None
+    late = (today - first.date()).days
+    if late == 0:  # a run after midnight on the data to yesterday: on time, but its first day is today
+        return ("The forecasts do not start tomorrow", f"their first day is today, {first:%Y-%m-%d}, the day this report was made: "
+                "the \"tomorrow\" columns are today; plan tomorrow from the workload.csv row of its date.")
+    return ("The forecasts do not start tomorrow", f"their first day, {first:%Y-%m-%d}, is {late} day{'s' if late > 1 else ''} "
+            f"before this report was made ({today:%Y-%m-%d}): the data end the day before it, so they are {late + 1} days old. "
+            "The \"tomorrow\" columns are that day; plan tomorrow from the workload.csv row of its date, and check why the "
+            "data are late.")
+
+
+def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
+              corr: ErrorCorrelation | None = None, today: dt.date | None = None) -> str:
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
-    table = _headline_rows(workload, [*busiest, "All ports"])
-    marked = table[["range (80%)", "7-day range"]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
+    table = _headline_rows(workload, [*busiest, "All ports"], corr)
+    n = _week_days(workload)
+    marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
-        f'<p>Tomorrow is <strong>{first:%A %d %B %Y}</strong>. Expected travellers, referrals to a second officer '
-        "and officers needed at the ten busiest ports, then all ports together.</p>"
+        f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
+        "and officers needed at the ten busiest ports, then all ports together; the officers first.</p>"
         + _table(table)
         + (_FLOOR_NOTE if marked else "")
+        + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
         "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
-        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%); "
-        "7-day and all-ports arrival ranges add the daily and ports' ends (as if every day and port missed the same way), "
-        "so they are wide; referral ranges over several days or ports are 80% ranges of the total, simulated together. "
+        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%). "
+        + _sums_note(corr, n) + " "
         # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
         f"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} "
         "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
     )
+
+
+def _sums_note(corr: ErrorCorrelation | None, n: int) -> str:
+    """What the ranges over several days or ports are, with the correlation they were simulated at."""
+    what = "all-ports" if n == 1 else f"{n}-day and all-ports"
+    if corr is None:
+        return (f"The {what} arrival ranges are left empty: no error correlation was given, and adding the daily and ports' "
+                "80% ends would hold 80% only if every day and port missed by the same amount; referral ranges over several "
+                "days or ports assume they do (the widest).")
+    return (f"The {what} ranges are 80% ranges of the total, simulated together at the correlations the forecaster's backtest "
+            f"errors showed between two days of a port (each port its own; {corr.within(n):.2f} over all ports) and between two "
+            f"ports on a day ({corr.ports:.2f}); adding the daily and ports' ends would hold 80% only at 1.")
+
+
+def _headline_title(workload: pd.DataFrame | None) -> str:
+    """``Tomorrow and the next 7 days, per port``, with the days the workload holds when they are fewer."""
+    n = 7 if workload is None or workload.empty else _week_days(workload)
+    return "Tomorrow, per port" if n == 1 else f"Tomorrow and the next {n} days, per port"
 
 
 def _same_weeks(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, weeks: int) -> pd.Series:
@@ -422,7 +500,7 @@ def _days(forecasts: pd.DataFrame, prefix: str) -> int:
     return int((ds.max() - ds.min()).days) + 1 if len(ds) else 0
 
 
-def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12) -> str:
+def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 12, corr: ErrorCorrelation | None = None) -> str:
     fc = forecasts[forecasts["unique_id"].astype(str).str.startswith("port/")]
     if fc.empty:
         return '<p class="note">No port forecasts were given.</p>'
@@ -431,10 +509,10 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
     table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
-    ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns)
-    if ranged:
-        lo, hi = (fc.groupby("unique_id")[c].sum().reindex(ids) for c in ("y_lo_80", "y_hi_80"))
-        table["range (80%)"] = [_range(a, b) for a, b in zip(lo, hi, strict=True)]
+    ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns) and corr is not None
+    if ranged:  # the horizon's days combined before the quantiles, at the backtest's correlation between days
+        rows = fc.rename(columns={"unique_id": "port", "y_hat": "expected_arrivals", "y_lo_80": "arrivals_lo_80", "y_hi_80": "arrivals_hi_80"})
+        table["range (80%)"] = [_arrivals_range(whole[u], *arrival_range(rows[rows["port"] == u], corr)) for u in ids]
     if history is not None and not history.empty:
         year_ago = _same_weeks(history, first, last, 52).reindex(ids)
         # the same weeks in 2019, the last year before COVID: each day's nearest same weekday inside 2019
@@ -443,9 +521,11 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
         table["change on a year earlier"] = _change(whole[ids], year_ago)
         table["same weeks in 2019"] = [_people(v) for v in pre]
         table["change on 2019"] = _change(whole[ids], pre)
-    ranges = (" The range adds the ends of the daily 80% intervals: wider than an 80% range of the sum, unless every day misses the same way."
+    ranges = (f" The range is the 80% range of the sum, simulated at the correlation between two days' errors the forecaster's "
+              f"backtest showed at the port ({corr.within(days):.2f} over all ports; adding the daily ends would hold 80% only at 1)."
               if ranged else "")
-    return _table(table) + (
+    above = ranged and table["range (80%)"].str.endswith(_ABOVE_MARK).any()
+    return _table(table) + (_ABOVE_NOTE if above else "") + (
         '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
         "each day's nearest same weekday in 2019 (a horizon across New Year takes both ends of 2019), "
         f"so neither the season nor weekends read as growth. Empty where the history does not hold every one of those days.{ranges}</p>"
@@ -576,6 +656,10 @@ class ReportInputs:
         listed, then every port busiest first. Empty or absent: "none flagged".
     drift : DataFrame, optional
         :func:`riskmodel.core.monitoring.drift.nightly_checks` output (``drift.csv``).
+    arrival_correlation : ErrorCorrelation, optional
+        How the port forecasts' errors move together between days and ports
+        (:func:`riskmodel.core.operations.error_correlation` of the forecaster's backtest): ranges over
+        several days or ports are simulated at it. Without it those arrival ranges are left empty.
     shift_hours : float, optional
         The shift length ``workload``'s officers were counted in (:class:`~riskmodel.core.operations.OperationsConfig`);
         the headline names it, and names no length without it.
@@ -598,6 +682,7 @@ class ReportInputs:
     workload: pd.DataFrame | None = None
     trends: pd.DataFrame | None = None
     drift: pd.DataFrame | None = None
+    arrival_correlation: ErrorCorrelation | None = None
     shift_hours: float | None = None
     facts: dict | None = None
     cautions: dict | None = None
@@ -611,9 +696,14 @@ def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:
     return sorted(set(forecasts.loc[marked, "unique_id"].astype(str)))
 
 
-def _cautions(i: ReportInputs) -> str:
+def _cautions(i: ReportInputs, today: dt.date) -> str:
     """The ``cautions`` section, or "" when there is nothing to say before the numbers."""
     items = [(str(k), str(v)) for k, v in (i.cautions or {}).items()]
+    table = i.workload if i.workload is not None and not i.workload.empty else i.forecasts
+    first = pd.Timestamp(table["ds"].min()) if table is not None and len(table) else None
+    stale = _stale_caution(first, today)
+    if stale:
+        items.insert(0, stale)
     young = _young_ids(i.forecasts) + _young_ids(i.nationality_forecasts)
     if young:
         items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
@@ -646,6 +736,7 @@ def write_report(
     *,
     main_ports: Sequence[str] = ("port/Ngurah Rai", "port/Soekarno-Hatta", "port/Batam"),
     top_nationalities: int = 12,
+    today: dt.date | None = None,
 ) -> Path:
     """Write the HTML report and return its path.
 
@@ -659,6 +750,9 @@ def write_report(
         Series drawn as fan charts.
     top_nationalities : int, default=12
         Nationalities listed (largest expected arrivals first); the top three get fan charts.
+    today : date, optional
+        The day the report is made (default: this machine's local date). The headline calls the first
+        forecast day "tomorrow" only when it is the day after; one already begun or past is a caution.
 
     Returns
     -------
@@ -673,13 +767,14 @@ def write_report(
     _check_inputs(i)
     path = Path(path)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    today = today or dt.date.today()
     facts_rows = pd.DataFrame({"item": list((i.facts or {}).keys()), "value": [str(v) for v in (i.facts or {}).values()]})
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", "Tomorrow and the next 7 days, per port", _headline(i.workload, shift_hours=i.shift_hours)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation, today=today)),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
-                 _outlook(i.forecasts, i.history)),
+                 _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
         _section("in-country", "Who is in the country at high risk", _in_country(i.scored)),
     ]
@@ -699,7 +794,7 @@ def write_report(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>riskmodel duty report</title>"
         f"<style>{_CSS}</style></head><body><h1>Arrivals, referrals and staffing: duty report</h1>"
-        + _cautions(i)
+        + _cautions(i, today)
         + "".join(decisions)
         + '<div id="appendix"><h1>Appendix: the models behind the numbers</h1>'
         + "".join(appendix)

@@ -12,8 +12,12 @@ are both carried into the range of expected referrals, together with the
 chance variation of one day's count (Poisson): the three are combined by a
 seeded simulation and the range is the 10% and 90% quantiles of the result
 (stacking three 10% ends would give a range that holds about 96%, not 80%).
-Ranges over several rows (all ports, a week) come from :func:`referral_range`,
-which combines the rows before taking quantiles.
+Ranges over several rows (all ports, a week) come from :func:`arrival_range` and
+:func:`referral_range`, which combine the rows before taking quantiles: adding the rows'
+own 80% ends holds 80% only if every day and port misses by the same amount. How
+much they miss together is measured on the forecaster's backtest errors
+(:func:`error_correlation`: the correlation of two days' errors at one port, and of
+two ports' on one day) and carried into the simulation (:class:`ErrorCorrelation`).
 
 Staffing: officer-hours = arrivals / travellers per officer-hour + referrals x
 handling minutes / 60; officers = those hours over a shift, rounded up, at the
@@ -24,7 +28,7 @@ Throughput and handling minutes per port live in ``configs/operations.yaml``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +37,8 @@ from scipy import stats
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
-__all__ = ["OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "expected_workload", "referral_range", "referral_shares"]
+__all__ = ["ErrorCorrelation", "OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "arrival_range", "error_correlation",
+           "expected_workload", "referral_range", "referral_shares"]
 
 REFER_BANDS = ("elevated", "high")
 #: Columns of :func:`expected_workload`, in order.
@@ -348,13 +353,14 @@ def _row_ranges(out: pd.DataFrame, seed: int = 0, chunk: int = 1000) -> tuple[np
     return lo, hi
 
 
-def referral_range(workload: pd.DataFrame, *, draws: int = 20_000, seed: int = 0) -> tuple[int, int]:
+def referral_range(workload: pd.DataFrame, *, draws: int = 20_000, seed: int = 0,
+                   correlation: ErrorCorrelation | None = None) -> tuple[int, int]:
     """80% range of the referrals of several workload rows together (all ports, a week).
 
     The rows are combined before the quantiles are taken (adding the rows' own 80% ends gives a
-    range that holds far more than 80%). Dependence assumed: the arrival forecasts' errors move
-    together, one draw for every row (the forecaster widens every series by the same calibrated
-    multipliers, and a busy day or week is busy at every port); rows of the same port and month
+    range that holds far more than 80%). Dependence: the arrival forecasts' errors are correlated
+    as ``correlation`` says (measured on the backtest, :func:`error_correlation`); without it they
+    move together, one draw for every row (the widest assumption); rows of the same port and month
     share one draw of that port's referral share (it is one estimate); the counts are Poisson,
     independent given those.
 
@@ -366,6 +372,8 @@ def referral_range(workload: pd.DataFrame, *, draws: int = 20_000, seed: int = 0
         Simulated outcomes.
     seed : int, default=0
         Seed of the simulation: the same rows give the same range.
+    correlation : ErrorCorrelation, optional
+        How the rows' arrival errors move together; default: all as one.
 
     Returns
     -------
@@ -377,9 +385,160 @@ def referral_range(workload: pd.DataFrame, *, draws: int = 20_000, seed: int = 0
     rng = np.random.default_rng(seed)
     month = pd.to_datetime(workload["ds"]).dt.month.astype(str)
     codes, uniques = pd.factorize(workload["port"].astype(str) + "\t" + month)
-    z_arrivals = rng.standard_normal((1, draws))
+    if correlation is None:
+        z_arrivals = rng.standard_normal((1, draws))
+    else:
+        z_arrivals = np.vstack([z for _, z in _correlated_normals(workload, correlation, draws, rng)])
     z_share = rng.standard_normal((len(uniques), draws))[codes]
     # a sum of independent Poisson counts is Poisson with the summed mean
     total = rng.poisson(_rates(workload, z_arrivals, z_share).sum(axis=0))
     lo, hi = _quantiles(total)
     return int(lo), int(hi)
+
+
+@dataclass(frozen=True)
+class ErrorCorrelation:
+    """How the arrival forecasts' errors move together (:func:`error_correlation` measures it on the backtest).
+
+    Attributes
+    ----------
+    days : dict of int to float
+        Block length in days -> correlation of the errors of two days within such a block at one port
+        (their average pairwise correlation: what sets the spread of the block's sum), over every port.
+    ports : float
+        Correlation of the errors of two ports on the same day.
+    by_port : dict of str to dict of int to float
+        The days' correlation of each port measured on its own errors (a large port's misses are its level,
+        shared by its days; a small one's are chance counts); a port not listed uses ``days``.
+    """
+
+    days: dict[int, float]
+    ports: float
+    by_port: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        values = {**{f"days[{k}]": v for k, v in self.days.items()}, "ports": self.ports,
+                  **{f"by_port[{p}][{k}]": v for p, d in self.by_port.items() for k, v in d.items()}}
+        bad = {k: v for k, v in values.items() if not (isinstance(v, int | float) and 0.0 <= v <= 1.0)}
+        if bad or not self.days:
+            raise ConfigError(f"ErrorCorrelation: correlations must be numbers in [0, 1] and `days` must name at least one "
+                              f"block; got {bad or 'no block'}. Fix: pass error_correlation(...) output.")
+
+    def within(self, n_days: int, port: str | None = None) -> float:
+        """The days' correlation for a block of ``n_days`` (at ``port``): the shortest measured block that holds them
+        (else the longest)."""
+        days = self.by_port.get(port) or self.days
+        longer = sorted(k for k in days if k >= n_days)
+        return float(days[longer[0]] if longer else days[max(days)])
+
+
+def error_correlation(cv: pd.DataFrame, *, blocks: Sequence[int] = (7,), column: str = "chosen",
+                      id_prefix: str = "port/") -> ErrorCorrelation:
+    """Correlation of the port forecasts' errors between days and between ports, from the backtest.
+
+    The errors are the forecaster's own (``log1p(y) - log1p(forecast)``, divided by the series' log scale), on
+    the selection windows only (a ``holdout`` row scores the intervals and calibrates nothing) and the port
+    series only. Each step's errors are scaled to unit root mean square (later steps miss by more), not
+    centred: a bias that every day and port share adds up in a sum as any shared error does; then the
+    correlation of a set of errors that share something is its average pairwise product: two days of one
+    port, window and block of ``blocks`` days (over every port, and each port on its own: ``by_port``), and
+    two ports of one window and day. The average pairwise
+    correlation is what sets the spread of a sum, so a block's measured figure is the one its sums use.
+
+    Parameters
+    ----------
+    cv : DataFrame
+        The forecaster's ``cv_``: ``unique_id, cutoff, step, y``, the forecast ``column``, and ``log_scale``
+        and ``holdout`` when it has them.
+    blocks : sequence of int, default=(7,)
+        Block lengths in days to measure the days' correlation over (7 for a week; the horizon for its sum).
+    column : str, default="chosen"
+    id_prefix : str, default="port/"
+
+    Returns
+    -------
+    ErrorCorrelation
+        Each figure clipped to [0, 1]; 1.0 (errors moving as one: the widest range) where nothing shares it.
+    """
+    cv = cv[cv["unique_id"].astype(str).str.startswith(id_prefix)]
+    if "holdout" in cv.columns:
+        cv = cv[~cv["holdout"].astype(bool)]
+    err = np.log1p(cv["y"].to_numpy(dtype=float)) - np.log1p(np.clip(cv[column].to_numpy(dtype=float), 0, None))
+    scale = cv["log_scale"].to_numpy(dtype=float) if "log_scale" in cv.columns else 1.0
+    frame = pd.DataFrame({"uid": cv["unique_id"].astype(str).to_numpy(), "cutoff": cv["cutoff"].to_numpy(),
+                          "step": cv["step"].to_numpy(dtype=int), "u": err / scale})
+    frame = frame[np.isfinite(frame["u"])]
+    # not centred: a bias every day and port shares (forecasts too low all window) adds up in a sum like any shared
+    # error, so it counts as correlation; each step scaled to unit root mean square (later steps miss by more)
+    frame["z"] = frame["u"] / np.sqrt((frame["u"] ** 2).groupby(frame["step"]).transform("mean"))
+    frame = frame[np.isfinite(frame["z"])]
+    days = {int(n): _pairwise(frame, ["uid", "cutoff", (frame["step"] - 1) // int(n)]) for n in blocks}
+    by_port = {}
+    for uid, own in frame.groupby("uid", sort=True):
+        own = own.assign(z=own["z"] / np.sqrt((own["z"] ** 2).mean()))  # its own scale: a correlation is scale-free
+        by_port[uid[len(id_prefix):]] = {int(n): _pairwise(own, ["cutoff", (own["step"] - 1) // int(n)]) for n in blocks}
+    return ErrorCorrelation(days=days, ports=_pairwise(frame, ["cutoff", "step"]), by_port=by_port)
+
+
+def _pairwise(frame: pd.DataFrame, keys: list) -> float:
+    """Average product of two different errors of the same group, clipped to [0, 1]; 1.0 without such pairs."""
+    g = frame.assign(sq=frame["z"] ** 2).groupby(keys)
+    s, sq, n = g["z"].sum(), g["sq"].sum(), g["z"].count()
+    pairs = float((n * (n - 1)).sum())
+    return float(np.clip(((s**2 - sq).sum()) / pairs, 0.0, 1.0)) if pairs > 0 else 1.0
+
+
+def _correlated_normals(rows: pd.DataFrame, corr: ErrorCorrelation, draws: int, rng: np.random.Generator,
+                        chunk: int = 250) -> Iterator[tuple[slice, np.ndarray]]:
+    """Standard normals (rows x draws, ``chunk`` rows at a time) with ``corr``'s correlations: one draw shared by every
+    row, one per port, one per day and one per row, weighted so two days of a port correlate at its
+    ``corr.within(days, port)`` and two ports of a day at about ``corr.ports`` (exactly when their days' correlations agree)."""
+    ds = pd.to_datetime(rows["ds"])
+    n_days, rp = int((ds.max() - ds.min()).days) + 1, corr.ports
+    port, names = pd.factorize(rows["port"].astype(str))
+    day, _ = pd.factorize(ds)
+    rd = np.array([corr.within(n_days, name) for name in names])[port][:, None]
+    w = [np.sqrt(rd * rp), np.sqrt(rd * (1 - rp)), np.sqrt(rp * (1 - rd)), np.sqrt((1 - rd) * (1 - rp))]
+    common, per_port, per_day = (rng.standard_normal((k, draws)) for k in (1, port.max() + 1, day.max() + 1))
+    for start in range(0, len(rows), chunk):
+        at = slice(start, min(start + chunk, len(rows)))
+        yield at, (w[0][at] * common + w[1][at] * per_port[port[at]] + w[2][at] * per_day[day[at]]
+                   + w[3][at] * rng.standard_normal((at.stop - at.start, draws)))
+
+
+def arrival_range(workload: pd.DataFrame, correlation: ErrorCorrelation, *, draws: int = 20_000, seed: int = 0) -> tuple[float, float]:
+    """80% range of the arrivals of several workload rows together (all ports, a week, the horizon).
+
+    Each row's arrivals are the forecast's: their 10% and 90% quantiles are the row's 80% ends (normal on the
+    ``log1p`` scale on each side of the point forecast); the rows' errors are correlated as ``correlation``
+    says, and the total is simulated before its quantiles are taken. Adding the rows' own ends instead is the
+    range at a correlation of 1 (every day and port missing by the same amount): wider than 80% otherwise.
+
+    Parameters
+    ----------
+    workload : DataFrame
+        Rows of :func:`expected_workload` output (``workload.csv``).
+    correlation : ErrorCorrelation
+        :func:`error_correlation` of the forecaster's backtest.
+    draws : int, default=20000
+    seed : int, default=0
+        The same rows give the same range.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``: the 10% and 90% quantiles of the simulated total, ``(0.0, 0.0)`` without rows.
+    """
+    if workload.empty:
+        return 0.0, 0.0
+    ds = pd.to_datetime(workload["ds"])
+    n_days = int((ds.max() - ds.min()).days) + 1
+    ports = set(workload["port"].astype(str))
+    if (correlation.ports == 1.0 or len(ports) == 1) and all(correlation.within(n_days, p) == 1.0 for p in ports):
+        # every row misses as one: the total moves with one draw, and its quantiles are the rows' ends added, exactly
+        return float(workload["arrivals_lo_80"].sum()), float(workload["arrivals_hi_80"].sum())
+    rows = workload.assign(referral_share=1.0, referral_share_lo_80=1.0, referral_share_hi_80=1.0)
+    total = np.zeros(draws)
+    for at, z in _correlated_normals(rows, correlation, draws, np.random.default_rng(seed)):
+        total += _rates(rows.iloc[at], z, np.zeros((1, draws))).sum(axis=0)  # a share of 1 for certain: the rows' arrivals
+    return float(np.quantile(total, 0.1)), float(np.quantile(total, 0.9))

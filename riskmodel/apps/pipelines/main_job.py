@@ -540,6 +540,15 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
     return facts
 
 
+def _arrival_correlation(ports: _ForecasterStep, horizon: int):
+    """How the port forecasts' errors moved together in the champion's backtest: between days within a week and within
+    the horizon, and between ports on a day (the report's ranges of sums are simulated at it)."""
+    from riskmodel.api import load
+    from riskmodel.core.operations import error_correlation
+
+    return error_correlation(load(ports.uri).cv_, blocks=tuple(sorted({7, horizon})))
+
+
 def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep, _ForecasterStep], tables: dict[str, pd.DataFrame], scored: _Scored) -> Path:
     """The duty report from everything the earlier steps made."""
     from riskmodel.apps.report import ReportInputs, write_report
@@ -574,11 +583,13 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
+        arrival_correlation=_arrival_correlation(ports, s.horizon),
         shift_hours=load_config(s.operations_config, OperationsConfig).shift_hours,  # what the workload step counted in
         trends=tables["trends.csv"], cautions=cautions,
     )
     with run.timed("report", "drawing the report"):
-        return write_report(run.out / "report.html", inputs)
+        # the job plays the night at its data's end (as the data checks do): "tomorrow" is the forecasts' first day
+        return write_report(run.out / "report.html", inputs, today=(fc["ds"].min() - pd.Timedelta(days=1)).date())
 
 
 def run_main_job(
