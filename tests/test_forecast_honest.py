@@ -173,6 +173,18 @@ def test_reconcile_sums_bounds_instead_of_shifting_them():
     assert out.loc["total", "y_hi_95"] == pytest.approx(60.0)
 
 
+def test_bottom_up_keeps_the_parts_own_forecast_where_an_aggregate_has_one_part():
+    # A total over one port has the same row of S as the port. Bottom-up keeps the port's own forecast and
+    # interval and sums them up: total = port = 20 in [10, 40]. Before, the first row equal to the port's
+    # unit row was the total's, and its forecast and bounds were summed as the port's (30 in [29, 31]).
+    S = pd.DataFrame([[1.0], [1.0]], index=["total", "port/A"], columns=["port/A"])
+    fc = pd.DataFrame({"unique_id": ["total", "port/A"], "ds": pd.Timestamp("2024-01-01"), "y_hat": [30.0, 20.0],
+                       "y_lo_95": [29.0, 10.0], "y_hi_95": [31.0, 40.0]})
+    out = reconcile(fc, Hierarchy(S=S), method="bottom_up").set_index("unique_id")
+    for uid in ("total", "port/A"):
+        assert out.loc[uid, ["y_hat", "y_lo_95", "y_hi_95"]].tolist() == [20.0, 10.0, 40.0]
+
+
 @pytest.mark.parametrize("method", ["bottom_up", "wls_struct"])
 def test_a_series_without_bounds_leaves_the_others_bounds_alone(method):
     # Port b has no interval (a port too new for one); a and c have theirs. Only the bounds that need
