@@ -146,7 +146,7 @@ MUTANTS: tuple[Mutant, ...] = (
            'reference = same if same is not None else champion.get("mase") if champion is not None else None',
            'reference = champion.get("mase") if champion is not None else same', FGATE,
            "the champion's logged MASE (another window) is used when the same-window figure exists"),
-    Mutant("F07", "forecast gate: honest metrics", FG, 'served = "reconciled" if "reconciled" in rows.index else "chosen"',
+    Mutant("F07", "forecast gate: honest metrics", FG, 'served = "reconciled" if reconciled else "chosen"',
            'served = "chosen"', FGATE, "the gate judges the unreconciled forecast, not the one served"),
     Mutant("F08", "forecast gate: honest metrics", FG, 'best = min(peers.values(), default=float("nan"))',
            'best = max(peers.values(), default=float("nan"))', FGATE, "the challenger is compared with the worst peer"),
@@ -1407,6 +1407,20 @@ MUTANTS: tuple[Mutant, ...] = (
            "        return _with_audit_words(decision, fair.violations)\n", "        return decision\n",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
+    # ---------------------------------------------------------------- h16-hier: hierarchy, reconciliation, forecast gate
+    Mutant("N10", "reconciled holdout: a window lacking a series is reconciled over the series it has", "riskmodel/core/forecasting/reconcile.py",
+           "        sub = _window_hierarchy(hierarchy, g)\n",
+           "        if g[\"unique_id\"].nunique() < len(hierarchy.S.index):\n            return cv[cv[\"holdout\"]]\n        sub = hierarchy\n",
+           ("tests/test_forecast_honest.py", "-k", "absent_from_the_holdout"),
+           "a port too young for the holdout window leaves no reconciled holdout: the gate judges the unreconciled forecast"),
+    Mutant("N11", "reconcile: a bottom series' own row, not an aggregate of it alone", "riskmodel/core/forecasting/reconcile.py",
+           "out.append(int(pos) if pos >= 0 else int(np.flatnonzero((M == np.eye(M.shape[1])[j]).all(axis=1))[-1]))",
+           "out.append(int(np.flatnonzero((M == np.eye(M.shape[1])[j]).all(axis=1))[0]))",
+           ("tests/test_forecast_honest.py", "-k", "one_part or absent_from_the_holdout"),
+           "a total over one port is summed up from the total's own forecast and bounds, not the port's"),
+    Mutant("N12", "forecast gate: the served forecast's figures only", FG, 'served = "reconciled" if reconciled else "chosen"',
+           'served = "reconciled" if "reconciled" in rows.index else "chosen"', ("tests/test_forecast_honest.py", "-k", "without_a_scored"),
+           "a forecaster with a hierarchy whose holdout has no reconciled figures is judged on the unreconciled ones"),
 )
 
 

@@ -148,10 +148,14 @@ def test_seasonal_naive_tying_itself_as_best_peer_is_refused():
 
 
 class _Fitted:
-    """Only what honest_metrics reads of a fitted forecaster: its holdout table."""
+    """Only what honest_metrics reads of a fitted forecaster: its holdout table and whether it serves reconciled
+    forecasts (a hierarchy and a reconcile method: here, when its table scores a reconciled forecast)."""
 
     def __init__(self, table: pd.DataFrame):
         self.holdout_metrics_ = table
+        served_reconciled = "reconciled" in set(table["model"])
+        self.hierarchy_ = object() if served_reconciled else None
+        self.reconcile = "bottom_up" if served_reconciled else None
 
 
 def _holdout_table(**mase: float) -> pd.DataFrame:

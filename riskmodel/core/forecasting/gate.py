@@ -62,7 +62,10 @@ def honest_metrics(forecaster) -> dict[str, float]:
     if table is None or table.empty:
         return {}
     rows = table[table["level"] == "all"].set_index("model")
-    served = "reconciled" if "reconciled" in rows.index else "chosen"
+    # what is served decides what is judged: with a hierarchy the forecasts are reconciled, and a holdout without
+    # reconciled figures has nothing to judge; the unreconciled 'chosen' figures are another forecaster's
+    reconciled = getattr(forecaster, "hierarchy_", None) is not None and getattr(forecaster, "reconcile", None) is not None
+    served = "reconciled" if reconciled else "chosen"
     if served not in rows.index:
         return {}
     # counts (n_series, n_intervals_95) come out of the table as numpy integers, which are no `int`
@@ -166,8 +169,9 @@ def forecast_gate(
 
 #: The reason of the MASE rule when the challenger has no holdout figure: what is missing, why, and the fix.
 NO_HOLDOUT = ("no holdout window to judge: the challenger has no holdout MASE (forecaster.holdout_windows is 0, or the "
-              "history is too short to keep a window out of model choice); set forecaster.holdout_windows to 1 or more, "
-              "with history for n_windows + holdout_windows backtest windows")
+              "history is too short to keep a window out of model choice, or, with a hierarchy, its served reconciled "
+              "forecast was not scored there: a forecaster saved before that was); set forecaster.holdout_windows to 1 or "
+              "more, with history for n_windows + holdout_windows backtest windows, and train it again")
 
 
 def _same_window(candidate: dict[str, float], champion_version: str | None) -> tuple[float | None, str]:
