@@ -382,3 +382,24 @@ def test_a_logged_forecaster_honours_params_h_through_mlflow(fitted):
     out = model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}), params={"h": 2})
     assert list(out["ds"]) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-01")]
     assert len(model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}))) == 3  # no params: the column's h
+
+
+def test_the_card_and_the_gate_say_over_how_many_series_the_holdout_mase_is_a_mean():
+    """A port with no arrivals has no MASE scale: the holdout MASE is the mean over the other series, and the card and
+    the gate's decision said 'MASE 0.50' as if over all of them (h16-hier)."""
+    from riskmodel.core.forecasting.config import ForecastGateConfig
+    from riskmodel.core.forecasting.gate import forecast_gate, honest_metrics
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    s = _series()
+    recs = s.df[s.df["unique_id"].str.startswith("port/")].assign(
+        port=lambda d: d["unique_id"].str[5:], kind=lambda d: d["port"].map({"A": "air", "B": "air", "C": "sea"}))
+    zero = recs[recs["port"] == "C"].assign(port="Z", y=0.0)
+    series = aggregate(pd.concat([recs, zero])[["port", "kind", "ds", "y"]], {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+    fitted = Forecaster(h=6, models=["snaive"], n_windows=2, step=3).fit(series.df, series.hierarchy)
+    # total, kind/air, kind/sea, port/A, port/B, port/C, port/Z: seven series, port/Z without a MASE scale
+    card = forecast_card(fitted, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if "MASE" in line and "of 7 series" in line]
+    assert said and "mean over 6 of 7 series" in said[0] and "port/Z" in said[0], card
+    decision = forecast_gate(honest_metrics(fitted), None, ForecastGateConfig(max_mase=1e9, beat_best_peer=False, min_coverage_95=0))
+    assert any(r.startswith("holdout MASE") and "(mean over 6 of 7 series" in r for r in decision.reasons), decision.reasons
