@@ -1421,6 +1421,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("N12", "forecast gate: the served forecast's figures only", FG, 'served = "reconciled" if reconciled else "chosen"',
            'served = "reconciled" if "reconciled" in rows.index else "chosen"', ("tests/test_forecast_honest.py", "-k", "without_a_scored"),
            "a forecaster with a hierarchy whose holdout has no reconciled figures is judged on the unreconciled ones"),
+    Mutant("N13", "holdout MASE counts the series with a MASE scale", "riskmodel/core/forecasting/backtest.py",
+           '"n_mase": int(part["mase"].notna().sum())', '"n_mase": len(part)',
+           ("tests/test_forecast_backtest.py", "-k", "flat_history_has_no_mase"), "a MASE over one series of two reads as over both"),
+    Mutant("N14", "the gate's MASE line says over how many series it is a mean", FG, "{_mase_over(candidate)}", "",
+           ("tests/test_forecast_tracking.py", "-k", "how_many_series"), "a holdout MASE over 6 of 7 series reads as the holdout's"),
+    Mutant("N15", "the card's MASE line says over how many series it is a mean", "riskmodel/integrations/tracking/forecast.py",
+           "    lines.append(_mase_count_line(forecaster, held))\n", "",
+           ("tests/test_forecast_tracking.py", "-k", "how_many_series"), "the card quotes a MASE and never says a port was left out of it"),
 )
 
 

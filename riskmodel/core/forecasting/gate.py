@@ -122,7 +122,7 @@ def forecast_gate(
     # no holdout figure at all is said as such, with the fix: quoted as "MASE inf" it read as a forecast scored that badly
     checks.compare(
         "mase", shown, upper=gate.max_mase, rule=f"<= {gate.max_mase}",
-        text=(lambda ok: f"holdout MASE {mase} {'<=' if ok else '>'} max {gate.max_mase}") if shown is not None else NO_HOLDOUT,
+        text=(lambda ok: f"holdout MASE {mase}{_mase_over(candidate)} {'<=' if ok else '>'} max {gate.max_mase}") if shown is not None else NO_HOLDOUT,
     )
     if gate.beat_best_peer:
         best = _figure(candidate.get("mase_over_best_peer"))
@@ -205,6 +205,14 @@ def _measured_on(candidate: dict[str, float]) -> str:
         return ""
     return (f" ({k:.0f} of {n:.0f} series with an interval on the holdout; a series too new for one, and a total "
             "summing it, has none)")
+
+
+def _mase_over(candidate: dict[str, float]) -> str:
+    """`` (mean over k of n series ...)`` when the holdout MASE is a mean over only some of the series."""
+    k, n = candidate.get("n_mase"), candidate.get("n_series")
+    if k is None or n is None or k >= n:
+        return ""
+    return f" (mean over {k:.0f} of {n:.0f} series of the holdout window; the others have no MASE scale: no change in their history)"
 
 
 def _say_coverage_sides_off(checks: GateChecks, lo: float, hi: float) -> None:

@@ -154,6 +154,7 @@ def _holdout_lines(forecaster: Forecaster) -> list[str]:
              f"{str(held['ds'].min())[:10]} to {str(held['ds'].max())[:10]}), which took no part in choosing models or "
              "calibrating intervals.", ""]
     lines.append("- " + ", ".join(f"{k} {honest[k]:.4f}" for k in ("mase", "smape", "mape", "rmse") if k in honest))
+    lines.append(_mase_count_line(forecaster, held))
     for L in forecaster.level_:
         if f"coverage_{L}" in honest:
             lines.append(f"- {L}% interval: coverage {honest[f'coverage_{L}']:.4f} (nominal {L / 100:.2f}), relative width "
@@ -163,6 +164,28 @@ def _holdout_lines(forecaster: Forecaster) -> list[str]:
         lines.append("- simple peers on the same window, MASE: " + ", ".join(f"{k} {v:.4f}" for k, v in peers.items())
                      + (f"; over the best peer {honest['mase_over_best_peer']:.4f}" if "mase_over_best_peer" in honest else ""))
     return lines
+
+
+def _mase_count_line(forecaster: Forecaster, held: pd.DataFrame) -> str:
+    """Over how many series the holdout MASE is a mean, and which series it leaves out and why."""
+    served = "chosen"
+    if forecaster.hierarchy_ is not None and forecaster.reconcile is not None:  # the served forecast, as honest_metrics scores it
+        from riskmodel.core.forecasting.reconcile import reconcile_backtest
+
+        held, served = reconcile_backtest(forecaster.cv_, forecaster.hierarchy_, forecaster.reconcile, forecaster.level_), "reconciled"
+    err = (held["y"] - held[served]).abs() / held["scale"]
+    scored = err.notna().groupby(held["unique_id"].to_numpy()).all()
+    every = sorted(forecaster.chosen_)
+    no_scale = sorted(str(u) for u in scored.index[~scored.to_numpy()])
+    absent = [u for u in every if u not in scored.index]
+    text = f"- MASE: the mean over {int(scored.sum())} of {len(every)} series, each weighted equally"
+    if no_scale:
+        text += (f"; {len(no_scale)} without a MASE scale (no change in their history to scale errors by, e.g. a port with no "
+                 f"arrivals): {', '.join(no_scale[:5])}{', ...' if len(no_scale) > 5 else ''}")
+    if absent:
+        text += (f"; {len(absent)} without holdout rows (too young at the holdout cutoff): "
+                 f"{', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}")
+    return text
 
 
 def forecast_card(forecaster: Forecaster, config: ForecastConfig, lineage: dict, *, gate: str | None = None) -> str:
