@@ -1429,6 +1429,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("N15", "the card's MASE line says over how many series it is a mean", "riskmodel/integrations/tracking/forecast.py",
            "    lines.append(_mase_count_line(forecaster, held))\n", "",
            ("tests/test_forecast_tracking.py", "-k", "how_many_series"), "the card quotes a MASE and never says a port was left out of it"),
+    Mutant("N18", "fit: a history whose aggregates are not the sums of their parts is refused", FF,
+           "            _check_coherent(history, hierarchy, freq)\n", "            pass\n",
+           ("tests/test_forecast_edges.py", "-k", "not_the_sum"),
+           "a total 300 a month above its listed ports is served as their sum, 300 a month short, without a word"),
 )
 
 
