@@ -139,7 +139,8 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     assert any(k.startswith("bt.port.") for k in run.data.metrics)
     check_forecaster_store(run, fitted, cfg.tracking.registered_name, logged)
 
-    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
+    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1,
+                                                                                 max_level_mase_over_snaive=None))
     assert decision.passed
     client = registry.configure()
     assert str(client.get_model_version_by_alias(cfg.tracking.registered_name, "champion").version) == logged.version
@@ -304,7 +305,7 @@ def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_cham
     from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
 
     cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
-    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1)
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
     log_forecast_run(fitted, cfg, lineage={"source": "test"})
     assert promote_forecaster(name, open_gate).passed  # version 1
     log_forecast_run(fitted, cfg, lineage={"source": "test"})

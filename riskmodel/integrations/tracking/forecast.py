@@ -68,7 +68,8 @@ def _key(text: str) -> str:
 def _metrics(forecaster: Forecaster) -> dict[str, float]:
     # the headline figures the gate reads are the holdout window's, which chose and calibrated nothing;
     # the selection windows' figures stay under bt.* (optimistic: they chose the model)
-    out: dict[str, float] = dict(honest_metrics(forecaster))
+    # per-level keys carry the hierarchy's level names (level.<name>.mase): kept to what MLflow accepts in a key
+    out: dict[str, float] = {_key(k): v for k, v in honest_metrics(forecaster).items()}
     table = forecaster.metrics_
     for _, row in (table if table is not None else pd.DataFrame()).iterrows():
         for col in table.columns:
