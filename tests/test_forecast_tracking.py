@@ -404,3 +404,16 @@ def test_the_card_and_the_gate_say_over_how_many_series_the_holdout_mase_is_a_me
     assert said and "mean over 6 of 7 series" in said[0] and "port/Z" in said[0], card
     decision = forecast_gate(honest_metrics(fitted), None, ForecastGateConfig(max_mase=1e9, beat_best_peer=False, min_coverage_95=0))
     assert any(r.startswith("holdout MASE") and "(mean over 6 of 7 series" in r for r in decision.reasons), decision.reasons
+
+
+def test_the_card_gives_the_holdout_mase_of_each_level_beside_seasonal_naives(fitted):
+    """The gate judges each level against seasonal naive there; the card quoted the figures over all series only."""
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    card = forecast_card(fitted, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if line.startswith("- per level of the hierarchy")]
+    assert len(said) == 1, card
+    table = fitted.holdout_metrics_.set_index(["level", "model"])["mase"]
+    for level in ("total", "kind", "port"):
+        served, snaive = table[(level, "reconciled")], table[(level, "peer:snaive")]
+        assert f"{level} {served:.4f} ({served / snaive:.4f}x seasonal naive's {snaive:.4f})" in said[0], said[0]
