@@ -1440,6 +1440,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            _check_coherent(history, hierarchy, freq)\n", "            pass\n",
            ("tests/test_forecast_edges.py", "-k", "not_the_sum"),
            "a total 300 a month above its listed ports is served as their sum, 300 a month short, without a word"),
+    Mutant("N19", "the card gives each level's holdout MASE beside seasonal naive's", "riskmodel/integrations/tracking/forecast.py",
+           "    if levels:  # what the gate judges per level (max_level_mase_over_snaive)\n", "    if False:\n",
+           ("tests/test_forecast_tracking.py", "-k", "each_level_beside"),
+           "the card quotes the figures over all series only, though the gate judges each level"),
 )
 
 

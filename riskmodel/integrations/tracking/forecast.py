@@ -164,6 +164,14 @@ def _holdout_lines(forecaster: Forecaster) -> list[str]:
     if peers:
         lines.append("- simple peers on the same window, MASE: " + ", ".join(f"{k} {v:.4f}" for k, v in peers.items())
                      + (f"; over the best peer {honest['mase_over_best_peer']:.4f}" if "mase_over_best_peer" in honest else ""))
+    levels = [k[len("level."):-len(".mase")] for k in honest if k.startswith("level.") and k.endswith(".mase")]
+    if levels:  # what the gate judges per level (max_level_mase_over_snaive)
+        lines.append("- per level of the hierarchy, MASE (over seasonal naive's at that level): " + ", ".join(
+            f"{lv} {honest[f'level.{lv}.mase']:.4f}" + (
+                f" ({honest[f'level.{lv}.mase_over_snaive']:.4f}x seasonal naive's "
+                f"{honest[f'level.{lv}.mase'] / honest[f'level.{lv}.mase_over_snaive']:.4f})"
+                if honest.get(f"level.{lv}.mase_over_snaive") else " (no seasonal naive MASE there)")
+            for lv in levels))
     return lines
 
 
