@@ -248,8 +248,9 @@ def _check_levels(checks: GateChecks, candidate: dict[str, float], bound: float 
             # at most, rounding aside: a challenger that is seasonal naive reads 1 give or take a few 1e-16 at a level
             key, ratio, upper=bound + TIE, rule=f"<= {bound}",
             text=lambda ok, level=level, ratio=ratio: (
-                f"level {level}: holdout MASE {candidate[f'level.{level}.mase']:.4f} over seasonal naive's at that level "
-                + (f"{ratio:.4f} {'<=' if ok else '>'} {bound}" if ratio is not None else "missing (seasonal naive has no MASE there)")),
+                f"level {level}: holdout MASE {candidate[f'level.{level}.mase']:.4f}, "
+                + (f"{ratio:.4f} times seasonal naive's at that level, {'<=' if ok else '>'} {bound}" if ratio is not None
+                   else "over seasonal naive's at that level: missing (seasonal naive has no MASE there)")),
         )
 
 
