@@ -82,7 +82,8 @@ def test_a_promotion_made_by_this_process_reaches_its_next_call_at_once(tmp_path
     use_local_store(monkeypatch, tmp_path)
     monkeypatch.setattr(api, "_cache", {})
     monkeypatch.setattr(api, "_now", lambda: 1_000.0)
-    cfg = ForecastConfig(gate=ForecastGateConfig(max_mase=100, mase_tolerance=0.99, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
+    cfg = ForecastConfig(gate=ForecastGateConfig(max_mase=100, mase_tolerance=0.99, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1,
+                                                   max_level_mase_over_snaive=None))
     uri = f"models:/{cfg.tracking.registered_name}@champion"
     for months, first_month in ((36, "2019-01-01"), (48, "2020-01-01")):
         s = _series(months)

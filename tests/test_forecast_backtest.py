@@ -110,6 +110,8 @@ def test_a_flat_history_has_no_mase_scale_so_no_mase_in_people():
     m = evaluate(hand, ["f"]).set_index("level")
     assert m.loc["all", "mase"] == pytest.approx((2 / 5 + 3 / 5) / 2)  # a's alone: the flat port's 60 people are no MASE
 
+    # and it says over how many series that mean is: one of the two
+    assert (m.loc["all", "n_series"], m.loc["all", "n_mase"]) == (2, 1)
 
 def test_a_forecaster_with_a_flat_series_chooses_and_scores_on_the_others():
     from riskmodel.core.forecasting import Forecaster

@@ -49,7 +49,7 @@ def test_train_register_promote_and_forecast_by_uri(tmp_path, capsys):
         "data": {"n_travellers": 6000, "start": "2018-01-01", "end": "2019-12-31", "seed": 3, "covid": False},
         "series": {"freq": "M", "levels": ["total", "port_type", "port"]},
         "forecaster": {"h": 3, "models": ["snaive", "theta"], "n_windows": 2, "step": 3, "breaks": []},
-        "gate": {"max_mase": 100.0, "beat_best_peer": False, "min_coverage_95": 0.0, "max_coverage_95": 1.0},
+        "gate": {"max_mase": 100.0, "beat_best_peer": False, "min_coverage_95": 0.0, "max_coverage_95": 1.0, "max_level_mase_over_snaive": None},
         "tracking": {"experiment": "fc-test", "registered_name": "fc-test"},
     }
     path = tmp_path / "forecast.yaml"
@@ -75,7 +75,7 @@ def test_train_forecast_prints_the_holdout_mase_the_gate_decides_on(tmp_path, ca
         "data": {"n_travellers": 3000, "start": "2017-01-01", "end": "2019-12-31", "seed": 3, "covid": False},
         "series": {"freq": "M", "levels": ["total", "port_type", "port"]},
         "forecaster": {"h": 3, "models": ["theta", "ets"], "n_windows": 3, "step": 3, "breaks": []},
-        "gate": {"max_mase": 100.0, "beat_best_peer": False, "min_coverage_95": 0.0, "max_coverage_95": 1.0},
+        "gate": {"max_mase": 100.0, "beat_best_peer": False, "min_coverage_95": 0.0, "max_coverage_95": 1.0, "max_level_mase_over_snaive": None},
         "tracking": {"experiment": "fc-mase", "registered_name": "fc-mase"},
     }
     path = tmp_path / "forecast.yaml"

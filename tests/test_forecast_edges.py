@@ -151,3 +151,32 @@ def test_a_series_that_stopped_before_the_others_is_refused_by_name():
         Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, b]))
     fitted = Forecaster(h=3, freq="M", models=["snaive"], n_windows=2, breaks=()).fit(pd.concat([a, a.assign(unique_id="port/C")]))
     assert fitted.predict()["ds"].min() == pd.Timestamp("2024-01-01")
+
+
+def _parts_and_total(extra: float, b_from: str = "2015-01-01"):
+    ds = pd.date_range("2015-01-01", "2019-12-01", freq="MS")
+    rng = np.random.default_rng(0)
+    a = np.round(1000 + 200 * np.sin(np.arange(len(ds)) * 2 * np.pi / 12) + rng.normal(0, 30, len(ds)))
+    b = np.where(ds >= b_from, np.round(500 + rng.normal(0, 20, len(ds))), 0.0)
+    t = a + b + extra
+    late = ds >= b_from
+    df = pd.concat([pd.DataFrame({"unique_id": "A", "ds": ds, "y": a}), pd.DataFrame({"unique_id": "B", "ds": ds[late], "y": b[late]}),
+                    pd.DataFrame({"unique_id": "T", "ds": ds, "y": t})])
+    from riskmodel.core.forecasting import Hierarchy
+
+    S = pd.DataFrame([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], index=["T", "A", "B"], columns=["A", "B"])
+    return df, Hierarchy(S=S), (t[0], a[0] + b[0])
+
+
+def test_a_history_whose_total_is_not_the_sum_of_its_parts_is_refused_by_name():
+    """300 a month arrive at ports the extract does not list: the total's history is its parts' plus 300. Bottom-up
+    served the parts' sum as the total's forecast, 300 a month short of its own history, with no word (h16-hier)."""
+    df, hierarchy, (total, parts) = _parts_and_total(300.0)
+    settings = {"h": 6, "models": ["snaive"], "n_windows": 2, "breaks": ()}
+    with pytest.raises(SchemaError, match=rf"column `y`: 1 series not the sum of their parts.*\(60 rows: T 2015-01: {total:g} against {parts:g}"):
+        Forecaster(**settings).fit(df, hierarchy)
+    with pytest.raises(SchemaError, match=r"not the sum of their parts"):  # the function form refits on the history it is given
+        forecast(6, model=Forecaster(**settings).fit(*_parts_and_total(0.0)[:2]), history=df)
+    # coherent, and a part whose history starts later (its missing periods count as none arrived): fitted
+    Forecaster(**settings).fit(*_parts_and_total(0.0)[:2])
+    Forecaster(**settings).fit(*_parts_and_total(0.0, b_from="2017-06-01")[:2])

@@ -148,10 +148,14 @@ def test_seasonal_naive_tying_itself_as_best_peer_is_refused():
 
 
 class _Fitted:
-    """Only what honest_metrics reads of a fitted forecaster: its holdout table."""
+    """Only what honest_metrics reads of a fitted forecaster: its holdout table and whether it serves reconciled
+    forecasts (a hierarchy and a reconcile method: here, when its table scores a reconciled forecast)."""
 
     def __init__(self, table: pd.DataFrame):
         self.holdout_metrics_ = table
+        served_reconciled = "reconciled" in set(table["model"])
+        self.hierarchy_ = object() if served_reconciled else None
+        self.reconcile = "bottom_up" if served_reconciled else None
 
 
 def _holdout_table(**mase: float) -> pd.DataFrame:
@@ -337,3 +341,48 @@ def test_a_same_window_figure_is_used_only_for_the_champion_it_was_measured_on()
     decision = forecast_gate(fresh, {"mase": 0.5}, EVERY_RULE, champion_version="2")
     assert decision.passed, decision.reasons
     assert any("champion version 2's 1.0000 (on the same window)" in r for r in decision.reasons), decision.reasons
+
+
+def _levels_table() -> pd.DataFrame:
+    """A holdout table of a forecaster with a hierarchy (total > port): better than every peer over all series and on
+    the ports, worse than seasonal naive on the total (MASE 1.2 against 1.0)."""
+    mase = {  # level -> (reconciled, naive, snaive, drift)
+        "all": (0.70, 1.00, 0.85, 1.10), "total": (1.20, 1.50, 1.00, 1.60), "port": (0.60, 0.95, 0.80, 1.00),
+    }
+    models = ("reconciled", "peer:naive", "peer:snaive", "peer:drift")
+    return pd.DataFrame([
+        {"level": lv, "model": m, "n_series": 5 if lv == "all" else (1 if lv == "total" else 4), "mase": v,
+         "coverage_95": 0.93 if m == "reconciled" else np.nan}
+        for lv, values in mase.items() for m, v in zip(models, values, strict=True)
+    ])
+
+
+def test_a_challenger_worse_than_seasonal_naive_on_one_level_is_refused_though_the_pool_passes():
+    # The pooled rules read level 'all' alone: a forecaster worse than last year's same month on the national total
+    # passed on the ports' strength (h16-hier). Every level of the hierarchy is held against seasonal naive at it.
+    metrics = honest_metrics(_Fitted(_levels_table()))
+    assert metrics["mase"] == 0.70 and metrics["mase_over_best_peer"] == pytest.approx(0.70 / 0.85)
+    assert metrics["level.total.mase_over_snaive"] == pytest.approx(1.2) and metrics["level.port.mase_over_snaive"] == pytest.approx(0.75)
+    decision = forecast_gate(metrics, None, dataclasses.replace(GATE, max_level_mase_over_snaive=1.0))
+    assert not decision.passed and _refused_by(decision) == ["level.total.mase_over_snaive"], decision.reasons
+    said = [r for r in decision.reasons if "level total" in r]
+    assert len(said) == 1 and "1.2000" in said[0] and "seasonal naive" in said[0], decision.reasons
+    # the bound at its written value: 1.2 <= 1.2 passes
+    assert forecast_gate(metrics, None, dataclasses.replace(GATE, max_level_mase_over_snaive=1.2)).passed
+
+
+def test_the_default_gate_holds_every_level_against_seasonal_naive():
+    assert ForecastGateConfig().max_level_mase_over_snaive == 1.0
+    assert not forecast_gate(honest_metrics(_Fitted(_levels_table())), None, dataclasses.replace(GATE)).passed
+
+
+def test_the_per_level_rule_switched_off_is_said():
+    d = forecast_gate(honest_metrics(_Fitted(_levels_table())), None, dataclasses.replace(GATE, max_level_mase_over_snaive=None))
+    assert d.passed
+    assert any(r.startswith("OFF: levels of the hierarchy not judged apart") for r in d.reasons), d.reasons
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0.0, -1.0])
+def test_a_per_level_bound_that_cannot_fail_or_cannot_pass_is_refused(value):
+    with pytest.raises(ValueError, match=r"`gate\.max_level_mase_over_snaive`"):
+        ForecastGateConfig(max_level_mase_over_snaive=value)

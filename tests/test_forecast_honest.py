@@ -173,6 +173,18 @@ def test_reconcile_sums_bounds_instead_of_shifting_them():
     assert out.loc["total", "y_hi_95"] == pytest.approx(60.0)
 
 
+def test_bottom_up_keeps_the_parts_own_forecast_where_an_aggregate_has_one_part():
+    # A total over one port has the same row of S as the port. Bottom-up keeps the port's own forecast and
+    # interval and sums them up: total = port = 20 in [10, 40]. Before, the first row equal to the port's
+    # unit row was the total's, and its forecast and bounds were summed as the port's (30 in [29, 31]).
+    S = pd.DataFrame([[1.0], [1.0]], index=["total", "port/A"], columns=["port/A"])
+    fc = pd.DataFrame({"unique_id": ["total", "port/A"], "ds": pd.Timestamp("2024-01-01"), "y_hat": [30.0, 20.0],
+                       "y_lo_95": [29.0, 10.0], "y_hi_95": [31.0, 40.0]})
+    out = reconcile(fc, Hierarchy(S=S), method="bottom_up").set_index("unique_id")
+    for uid in ("total", "port/A"):
+        assert out.loc[uid, ["y_hat", "y_lo_95", "y_hi_95"]].tolist() == [20.0, 10.0, 40.0]
+
+
 @pytest.mark.parametrize("method", ["bottom_up", "wls_struct"])
 def test_a_series_without_bounds_leaves_the_others_bounds_alone(method):
     # Port b has no interval (a port too new for one); a and c have theirs. Only the bounds that need
@@ -400,3 +412,51 @@ def test_a_side_calibrated_to_zero_width_never_crosses_the_point_forecast():
     assert (bounds["y_lo_80"] <= y_hat).all() and (y_hat <= bounds["y_hi_80"]).all()
     uncapped = apply_intervals(y_hat, 0.3, {80: np.zeros((1, 2, len(y_hat)))}, steps=np.zeros(len(y_hat), dtype=int))
     assert (uncapped["y_lo_80"] <= y_hat).all() and (y_hat <= uncapped["y_hi_80"]).all()
+
+
+def _late_port():
+    """Port A since 2015; port B's history starts 2019-01 (6 periods at the 2019-06 holdout cutoff, fewer than the
+    12 a backtest window needs, so B has no holdout rows); T = A + B."""
+    ds = pd.date_range("2015-01-01", "2019-12-01", freq="MS")
+    rng = np.random.default_rng(0)
+    a = np.round(1000 + 200 * np.sin(np.arange(len(ds)) * 2 * np.pi / 12) + rng.normal(0, 30, len(ds)))
+    late = ds >= "2019-01-01"
+    df = pd.concat([pd.DataFrame({"unique_id": "A", "ds": ds, "y": a}),
+                    pd.DataFrame({"unique_id": "B", "ds": ds[late], "y": 400.0}),
+                    pd.DataFrame({"unique_id": "T", "ds": ds, "y": a + np.where(late, 400.0, 0.0)})])
+    S = pd.DataFrame([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], index=["T", "A", "B"], columns=["A", "B"])
+    return df, Hierarchy(S=S)
+
+
+def test_a_series_absent_from_the_holdout_window_leaves_the_served_forecast_scored():
+    # Before, a window lacking a series returned its rows unreconciled: the holdout had no 'reconciled' row,
+    # and the gate and the card reported the unreconciled 'chosen' forecast as the served one's figures.
+    from riskmodel.core.forecasting.gate import honest_metrics
+
+    df, hierarchy = _late_port()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = Forecaster(h=6, models=["snaive"], n_windows=2, breaks=()).fit(df, hierarchy)
+    held_rows = fitted.cv_[fitted.cv_["holdout"]]
+    assert set(held_rows["unique_id"]) == {"A", "T"}  # the case under test: B is too young for the holdout window
+    held = fitted.holdout_metrics_.query("level == 'all'").set_index("model")
+    assert "reconciled" in held.index
+    assert honest_metrics(fitted)["mase"] == held.loc["reconciled", "mase"]
+    # bottom-up over the parts the window has: the total is A's forecast (B had none at that cutoff)
+    rows = reconcile_backtest(fitted.cv_, hierarchy, "bottom_up", (80, 95)).set_index(["unique_id", "ds"])
+    for col in ("reconciled", "reconciled-lo-95", "reconciled-hi-95"):
+        np.testing.assert_allclose(rows.loc["T", col].to_numpy(), rows.loc["A", col.replace("reconciled", "chosen")].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rows.loc["A", col].to_numpy(), rows.loc["A", col.replace("reconciled", "chosen")].to_numpy(), rtol=1e-12)
+
+
+def test_a_hierarchy_without_a_scored_reconciled_holdout_gives_the_gate_no_figures():
+    # The served forecast of a forecaster with a hierarchy is reconciled: without its holdout figures the gate
+    # has nothing to judge, and must never take the unreconciled 'chosen' forecast's figures for it.
+    from riskmodel.core.forecasting.gate import honest_metrics
+
+    df, hierarchy = _late_port()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = Forecaster(h=6, models=["snaive"], n_windows=2, breaks=()).fit(df, hierarchy)
+    fitted.holdout_metrics_ = fitted.holdout_metrics_[fitted.holdout_metrics_["model"] != "reconciled"]  # e.g. saved before
+    assert "mase" not in honest_metrics(fitted)

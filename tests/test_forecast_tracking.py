@@ -139,7 +139,8 @@ def test_mlflow_log_load_pyfunc_promote_and_tamper(fitted, tmp_path):
     assert any(k.startswith("bt.port.") for k in run.data.metrics)
     check_forecaster_store(run, fitted, cfg.tracking.registered_name, logged)
 
-    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1))
+    decision = promote_forecaster(cfg.tracking.registered_name, ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1,
+                                                                                 max_level_mase_over_snaive=None))
     assert decision.passed
     client = registry.configure()
     assert str(client.get_model_version_by_alias(cfg.tracking.registered_name, "champion").version) == logged.version
@@ -304,7 +305,7 @@ def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_cham
     from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
 
     cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
-    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1)
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
     log_forecast_run(fitted, cfg, lineage={"source": "test"})
     assert promote_forecaster(name, open_gate).passed  # version 1
     log_forecast_run(fitted, cfg, lineage={"source": "test"})
@@ -382,3 +383,37 @@ def test_a_logged_forecaster_honours_params_h_through_mlflow(fitted):
     out = model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}), params={"h": 2})
     assert list(out["ds"]) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-01")]
     assert len(model.predict(pd.DataFrame({"h": [3], "unique_id": ["total"]}))) == 3  # no params: the column's h
+
+
+def test_the_card_and_the_gate_say_over_how_many_series_the_holdout_mase_is_a_mean():
+    """A port with no arrivals has no MASE scale: the holdout MASE is the mean over the other series, and the card and
+    the gate's decision said 'MASE 0.50' as if over all of them (h16-hier)."""
+    from riskmodel.core.forecasting.config import ForecastGateConfig
+    from riskmodel.core.forecasting.gate import forecast_gate, honest_metrics
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    s = _series()
+    recs = s.df[s.df["unique_id"].str.startswith("port/")].assign(
+        port=lambda d: d["unique_id"].str[5:], kind=lambda d: d["port"].map({"A": "air", "B": "air", "C": "sea"}))
+    zero = recs[recs["port"] == "C"].assign(port="Z", y=0.0)
+    series = aggregate(pd.concat([recs, zero])[["port", "kind", "ds", "y"]], {"total": [], "kind": ["kind"], "port": ["port"]}, freq="M")
+    fitted = Forecaster(h=6, models=["snaive"], n_windows=2, step=3).fit(series.df, series.hierarchy)
+    # total, kind/air, kind/sea, port/A, port/B, port/C, port/Z: seven series, port/Z without a MASE scale
+    card = forecast_card(fitted, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if "MASE" in line and "of 7 series" in line]
+    assert said and "mean over 6 of 7 series" in said[0] and "port/Z" in said[0], card
+    decision = forecast_gate(honest_metrics(fitted), None, ForecastGateConfig(max_mase=1e9, beat_best_peer=False, min_coverage_95=0))
+    assert any(r.startswith("holdout MASE") and "(mean over 6 of 7 series" in r for r in decision.reasons), decision.reasons
+
+
+def test_the_card_gives_the_holdout_mase_of_each_level_beside_seasonal_naives(fitted):
+    """The gate judges each level against seasonal naive there; the card quoted the figures over all series only."""
+    from riskmodel.integrations.tracking.forecast import forecast_card
+
+    card = forecast_card(fitted, ForecastConfig(), {})
+    said = [line for line in card.splitlines() if line.startswith("- per level of the hierarchy")]
+    assert len(said) == 1, card
+    table = fitted.holdout_metrics_.set_index(["level", "model"])["mase"]
+    for level in ("total", "kind", "port"):
+        served, snaive = table[(level, "reconciled")], table[(level, "peer:snaive")]
+        assert f"{level} {served:.4f} ({served / snaive:.4f}x seasonal naive's {snaive:.4f})" in said[0], said[0]

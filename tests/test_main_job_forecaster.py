@@ -17,7 +17,8 @@ from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import GateRefusedError, ModelLoadError
 
 #: A gate every sane forecaster passes, and one no forecaster can pass (MASE must be <= 0).
-OPEN_GATE = "max_mase: 100.0\n  mase_tolerance: 0.99\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
+OPEN_GATE = ("max_mase: 100.0\n  mase_tolerance: 0.99\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0\n"
+             "  max_level_mase_over_snaive: null")
 SHUT_GATE = "max_mase: 0.0\n  mase_tolerance: 0.0\n  beat_best_peer: false\n  min_coverage_95: 0.0\n  max_coverage_95: 1.0"
 
 

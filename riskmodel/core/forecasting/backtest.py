@@ -313,10 +313,11 @@ def evaluate(
     Returns
     -------
     DataFrame
-        Columns ``level, model, n_series, mase, smape, mape, rmse`` and
+        Columns ``level, model, n_series, n_mase, mase, smape, mape, rmse`` and
         ``coverage_<L>, width_<L>, msis_<L>`` per interval level (means over the series
         with an interval, ``n_intervals_<L>`` of them); one row per level and model
-        plus level ``"all"`` over every series.
+        plus level ``"all"`` over every series. Each figure is the unweighted mean over
+        the series that have it: ``mase`` over the ``n_mase`` series with a MASE scale.
     """
     rows = []
     membership = {"all": None}
@@ -347,5 +348,6 @@ def evaluate(
             agg = part.drop(columns="unique_id").mean(numeric_only=True).to_dict()
             # a coverage is the mean over the series that have an interval: how many, beside it
             counts = {f"n_intervals_{L}": int(part[f"coverage_{L}"].notna().sum()) for L in levels if f"coverage_{L}" in part}
-            rows.append({"level": lv, "model": name, "n_series": len(part), **agg, **counts})
+            # so is a MASE: a series with no scale (a flat history, a port with no arrivals) has none
+            rows.append({"level": lv, "model": name, "n_series": len(part), "n_mase": int(part["mase"].notna().sum()), **agg, **counts})
     return pd.DataFrame(rows)

@@ -80,11 +80,13 @@ ForecasterConfig = config_from_signature(
 
 @dataclass(frozen=True)
 class ForecastGateConfig:
-    """Promotion rules on the holdout window of the served forecast over all series.
+    """Promotion rules on the holdout window of the served forecast, over all series and at each level of its hierarchy.
 
     The challenger is promoted when its MASE is at most ``max_mase``, at most
     ``1 + mase_tolerance`` times the champion's on the same window, strictly below the
     best of the simple peers naive, seasonal naive and drift (``beat_best_peer``),
+    at each level of a hierarchy at most ``max_level_mase_over_snaive`` times seasonal
+    naive's MASE at that level (null: not judged per level, said in an ``OFF:`` line),
     and its 95% coverage lies in ``[min_coverage_95, max_coverage_95]``
     (:mod:`riskmodel.core.forecasting.gate`). ``mase_tolerance`` is relative and below 1
     (0.02 is 2%; a negative one asks the challenger to beat the champion by that much).
@@ -98,6 +100,7 @@ class ForecastGateConfig:
     beat_snaive: bool = False
     min_coverage_95: float = 0.85
     max_coverage_95: float = 0.995
+    max_level_mase_over_snaive: float | None = 1.0
 
     def __post_init__(self):
         def refuse(name: str, why: str):
@@ -107,6 +110,10 @@ class ForecastGateConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 refuse(name, "must be a finite number (an infinite one passes every challenger)")
+        bound = self.max_level_mase_over_snaive
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound) or bound <= 0):
+            refuse("max_level_mase_over_snaive", "must be a finite number above 0 (1.0: no level of the hierarchy worse than "
+                   "seasonal naive at that level), or null to switch the rule off")
         # relative: 2 (meant as 2%) let a challenger at three times the champion's MASE pass; a negative one asks for a gain
         if not self.mase_tolerance < 1:
             refuse("mase_tolerance", "must be a relative tolerance below 1 (0.02 is 2%: the challenger's MASE may be at most "

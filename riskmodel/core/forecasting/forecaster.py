@@ -353,6 +353,8 @@ class Forecaster:
         if hierarchy is not None:
             _check_hierarchy(history, hierarchy)
         freq = self.freq or _infer(history)
+        if hierarchy is not None and self.reconcile is not None:  # served as sums of parts only when reconciled
+            _check_coherent(history, hierarchy, freq)
         check_calendar(history["ds"].max(), self.h, freq)
         _check_series_reach_the_end(history.groupby("unique_id")["ds"].max(), freq)
         settings = self._fit_settings(freq, history)
@@ -732,6 +734,34 @@ def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: b
         problems.append(SchemaProblem("unique_id", words[1], fixes[1], tuple(extra[:5]), len(extra)))
     if problems:
         raise SchemaError("series", problems)
+
+
+def _check_coherent(history: pd.DataFrame, hierarchy: Hierarchy, freq: str) -> None:
+    """SchemaError unless each series of ``history`` is the sum of its parts (``hierarchy.S``) at every period.
+
+    Reconciliation serves an aggregate's forecast as the sum of its parts': a total whose history holds more (arrivals
+    at ports the extract does not list) would be forecast short by that much, with no word. A part without a period
+    (a port whose history starts later) counts as none arrived then.
+    """
+    S = hierarchy.S
+    wide = history.pivot(index="ds", columns="unique_id", values="y").reindex(columns=S.index.astype(str))
+    parts = wide[[str(c) for c in S.columns]].fillna(0.0).to_numpy(dtype=float) @ S.to_numpy(dtype=float).T
+    own = wide.to_numpy(dtype=float)
+    off = ~np.isnan(own) & ~np.isclose(own, parts, rtol=1e-9, atol=1e-6)
+    if not off.any():
+        return
+    t, j = np.nonzero(off.T)  # series first, then periods: the first few rows name the first series' periods
+    ids, periods = wide.columns[t], wide.index[j]
+    fmt = "%Y-%m" if freq == "M" else "%Y-%m-%d"
+    shown = tuple(f"{u} {d:{fmt}}: {own[i, k]:g} against {parts[i, k]:g}" for u, d, i, k in zip(ids[:5], periods[:5], j[:5], t[:5], strict=True))
+    n = len(set(ids))
+    raise SchemaError("series", [SchemaProblem(
+        "y", f"{n} series not the sum of their parts in `hierarchy.S` (their own count against the sum of their parts' "
+             f"counts): reconciled, each is forecast as the sum of its parts, so what the parts miss is lost from its "
+             f"forecast without a word; series: {', '.join(sorted(set(map(str, ids)))[:5])}{', ...' if n > 5 else ''}",
+        "add a bottom series carrying the difference (e.g. 'port/other': the arrivals at ports the extract does not list), "
+        "correct the counts, or fit without the hierarchy (hierarchy=None)",
+        shown, int(off.sum()))])
 
 
 def _infer(history: pd.DataFrame) -> str:

@@ -13,6 +13,11 @@ window. A challenger passes when, for the rules of
   passes when a peer is as good;
 * with ``beat_snaive``, its MASE is at most seasonal naive's (with ``beat_best_peer`` off, the
   decision says so in an ``OFF:`` line: a rule switched off is said, never left out);
+* with a hierarchy, at each of its levels (total, port type, port, ...) its holdout MASE is at most
+  ``max_level_mase_over_snaive`` times seasonal naive's at that level (``level.<level>.mase_over_snaive``):
+  the figures over all series are means over every series of every level, and a forecaster worse than
+  seasonal naive on the total passed them on the ports' strength (null switches the rule off, said in an
+  ``OFF:`` line);
 * its 95% interval coverage lies in ``[min_coverage_95, max_coverage_95]`` (a side whose bound no
   coverage can cross, a minimum of 0 or a maximum of 1, is said in an ``OFF:`` line);
 * with a champion, its MASE is at most the champion's times ``1 + mase_tolerance``, the
@@ -62,7 +67,10 @@ def honest_metrics(forecaster) -> dict[str, float]:
     if table is None or table.empty:
         return {}
     rows = table[table["level"] == "all"].set_index("model")
-    served = "reconciled" if "reconciled" in rows.index else "chosen"
+    # what is served decides what is judged: with a hierarchy the forecasts are reconciled, and a holdout without
+    # reconciled figures has nothing to judge; the unreconciled 'chosen' figures are another forecaster's
+    reconciled = getattr(forecaster, "hierarchy_", None) is not None and getattr(forecaster, "reconcile", None) is not None
+    served = "reconciled" if reconciled else "chosen"
     if served not in rows.index:
         return {}
     # counts (n_series, n_intervals_95) come out of the table as numpy integers, which are no `int`
@@ -75,6 +83,25 @@ def honest_metrics(forecaster) -> dict[str, float]:
         out["mase_over_best_peer"] = out["mase"] / best
     if "mase" in out and peers.get("peer:snaive", 0) > 0:
         out["mase_over_snaive"] = out["mase"] / peers["peer:snaive"]
+    out.update(_per_level(table, served))
+    return out
+
+
+def _per_level(table, served: str) -> dict[str, float]:
+    """``level.<level>.mase`` and ``level.<level>.mase_over_snaive`` of the served forecast, for each level of a hierarchy.
+
+    The figures over all series are means over every series of every level: a forecaster worse than seasonal naive
+    on the total (one series) passes them on the ports' strength; each level is judged on its own too.
+    """
+    out = {}
+    for level, rows in table[table["level"] != "all"].groupby("level", sort=True):
+        mase = rows.set_index("model")["mase"]
+        if served not in mase.index or mase[served] != mase[served]:
+            continue
+        out[f"level.{level}.mase"] = float(mase[served])
+        snaive = mase.get("peer:snaive")
+        if snaive is not None and snaive == snaive and snaive > 0:
+            out[f"level.{level}.mase_over_snaive"] = float(mase[served]) / float(snaive)
     return out
 
 
@@ -119,7 +146,7 @@ def forecast_gate(
     # no holdout figure at all is said as such, with the fix: quoted as "MASE inf" it read as a forecast scored that badly
     checks.compare(
         "mase", shown, upper=gate.max_mase, rule=f"<= {gate.max_mase}",
-        text=(lambda ok: f"holdout MASE {mase} {'<=' if ok else '>'} max {gate.max_mase}") if shown is not None else NO_HOLDOUT,
+        text=(lambda ok: f"holdout MASE {mase}{_mase_over(candidate)} {'<=' if ok else '>'} max {gate.max_mase}") if shown is not None else NO_HOLDOUT,
     )
     if gate.beat_best_peer:
         best = _figure(candidate.get("mase_over_best_peer"))
@@ -147,6 +174,7 @@ def forecast_gate(
         text=lambda ok: f"95% coverage {'missing' if cov is None else format(cov, '.3f')}{_measured_on(candidate)} "
         f"{'within' if ok else 'outside'} [{lo}, {hi}]",
     )
+    _check_levels(checks, candidate, gate.max_level_mase_over_snaive)
     same, where = _same_window(candidate, champion_version)
     reference = same if same is not None else champion.get("mase") if champion is not None else None
     whose = "champion's" if champion_version is None else f"champion version {champion_version}'s"
@@ -166,8 +194,9 @@ def forecast_gate(
 
 #: The reason of the MASE rule when the challenger has no holdout figure: what is missing, why, and the fix.
 NO_HOLDOUT = ("no holdout window to judge: the challenger has no holdout MASE (forecaster.holdout_windows is 0, or the "
-              "history is too short to keep a window out of model choice); set forecaster.holdout_windows to 1 or more, "
-              "with history for n_windows + holdout_windows backtest windows")
+              "history is too short to keep a window out of model choice, or, with a hierarchy, its served reconciled "
+              "forecast was not scored there: a forecaster saved before that was); set forecaster.holdout_windows to 1 or "
+              "more, with history for n_windows + holdout_windows backtest windows, and train it again")
 
 
 def _same_window(candidate: dict[str, float], champion_version: str | None) -> tuple[float | None, str]:
@@ -201,6 +230,36 @@ def _measured_on(candidate: dict[str, float]) -> str:
         return ""
     return (f" ({k:.0f} of {n:.0f} series with an interval on the holdout; a series too new for one, and a total "
             "summing it, has none)")
+
+
+def _check_levels(checks: GateChecks, candidate: dict[str, float], bound: float | None) -> None:
+    """One rule per level of the hierarchy: its holdout MASE at most ``bound`` times seasonal naive's at that level."""
+    levels = sorted(k[len("level."):-len(".mase")] for k in candidate if k.startswith("level.") and k.endswith(".mase"))
+    if not levels:  # no hierarchy: the figures over all series are the only level
+        return
+    if bound is None:
+        checks.note("OFF: levels of the hierarchy not judged apart (gate.max_level_mase_over_snaive is null): a forecaster "
+                    "worse than seasonal naive on the total, or on the ports, passes on the other levels' strength")
+        return
+    for level in levels:
+        key = f"level.{level}.mase_over_snaive"
+        ratio = candidate.get(key)
+        checks.compare(
+            # at most, rounding aside: a challenger that is seasonal naive reads 1 give or take a few 1e-16 at a level
+            key, ratio, upper=bound + TIE, rule=f"<= {bound}",
+            text=lambda ok, level=level, ratio=ratio: (
+                f"level {level}: holdout MASE {candidate[f'level.{level}.mase']:.4f}, "
+                + (f"{ratio:.4f} times seasonal naive's at that level, {'<=' if ok else '>'} {bound}" if ratio is not None
+                   else "over seasonal naive's at that level: missing (seasonal naive has no MASE there)")),
+        )
+
+
+def _mase_over(candidate: dict[str, float]) -> str:
+    """`` (mean over k of n series ...)`` when the holdout MASE is a mean over only some of the series."""
+    k, n = candidate.get("n_mase"), candidate.get("n_series")
+    if k is None or n is None or k >= n:
+        return ""
+    return f" (mean over {k:.0f} of {n:.0f} series of the holdout window; the others have no MASE scale: no change in their history)"
 
 
 def _say_coverage_sides_off(checks: GateChecks, lo: float, hi: float) -> None:

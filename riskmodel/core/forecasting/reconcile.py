@@ -67,12 +67,12 @@ def shrink_covariance(residuals: np.ndarray) -> np.ndarray:
     return shrunk * np.outer(sd, sd)
 
 
-def _projection(S: np.ndarray, method: str, residuals: np.ndarray | None) -> np.ndarray:
+def _projection(S: np.ndarray, method: str, residuals: np.ndarray | None, bottom_rows: Sequence[int]) -> np.ndarray:
+    """``bottom_rows[j]``: the row of bottom series ``j`` in ``S`` (its own row, not an aggregate of it alone)."""
     n_all, n_bottom = S.shape
     if method == "bottom_up":
         P = np.zeros((n_bottom, n_all))
-        for j in range(n_bottom):
-            P[j, int(np.flatnonzero((S == np.eye(n_bottom)[j]).all(axis=1))[0])] = 1.0
+        P[np.arange(n_bottom), list(bottom_rows)] = 1.0
         return P
     if method == "wls_struct":
         W_inv = np.diag(1.0 / S.sum(axis=1))
@@ -84,6 +84,24 @@ def _projection(S: np.ndarray, method: str, residuals: np.ndarray | None) -> np.
     else:
         raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
     return np.linalg.solve(S.T @ W_inv @ S, S.T @ W_inv)
+
+
+def _bottom_rows(S: pd.DataFrame) -> list[int]:
+    """The row of each bottom series (column of ``S``): the row of its own id.
+
+    An aggregate with one part (a port type with one port, a total over one port) has the same
+    row of ``S`` as that part: the first row equal to the part's unit row was the aggregate's, and
+    bottom-up summed the aggregate's forecast and bounds as the part's. A summing matrix whose
+    bottom series are not named in its index falls back to the last row equal to the unit row
+    (levels are listed from the top, so the last is the finest).
+    """
+    ids = pd.Index(S.index.astype(str))
+    M = S.to_numpy(dtype=float)
+    out = []
+    for j, col in enumerate(S.columns.astype(str)):
+        pos = ids.get_indexer([col])[0]
+        out.append(int(pos) if pos >= 0 else int(np.flatnonzero((M == np.eye(M.shape[1])[j]).all(axis=1))[-1]))
+    return out
 
 
 def _combine(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -144,7 +162,7 @@ def reconcile(
     S = S_df.to_numpy(dtype=float)
     Y = wide[ids].to_numpy(dtype=float)  # (h, n_all)
     res = residuals.reindex(columns=ids).to_numpy(dtype=float) if residuals is not None else None
-    P = _projection(S, method, res)
+    P = _projection(S, method, res, _bottom_rows(S_df))
     bottom = np.clip(Y @ P.T, 0, None)
     coherent = bottom @ S.T
     out = forecasts.copy()
@@ -173,8 +191,9 @@ def reconcile_backtest(cv: pd.DataFrame, hierarchy: Hierarchy, method: str, leve
     ``reconciled-lo-<L>``/``reconciled-hi-<L>`` are the reconciled bounds.
 
     Reconciliation is then scored on the same unseen window as the base forecasts;
-    ``mint_shrink`` takes its residuals from the selection windows only. Rows are
-    returned unchanged when a window lacks a series at some period.
+    ``mint_shrink`` takes its residuals from the selection windows only. A window that lacks
+    a series at some period (a port too young at its cutoff) is reconciled over the series
+    it holds (:func:`_window_hierarchy`); the series left out get no reconciled values.
     """
     held = cv[cv["holdout"]].copy()
     residuals = None
@@ -182,14 +201,35 @@ def reconcile_backtest(cv: pd.DataFrame, hierarchy: Hierarchy, method: str, leve
         sel = cv[~cv["holdout"]]
         residuals = sel.assign(res=sel["y"] - sel["chosen"]).pivot_table(index=["cutoff", "ds"], columns="unique_id", values="res")
     names = {"chosen": "y_hat"} | {f"chosen-{side}-{L}": f"y_{side}_{L}" for L in level for side in ("lo", "hi")}
-    n_series = len(hierarchy.S.index)
     parts = []
     for _, g in held.groupby("cutoff", sort=True):
-        if g.groupby("ds").size().ne(n_series).any():
-            return cv[cv["holdout"]]
-        rec = reconcile(g[["unique_id", "ds", *names]].rename(columns=names), hierarchy, method=method, residuals=residuals)
+        # a series without every period of the window (a port too young at its cutoff) had no forecast there:
+        # the window is reconciled over the series it has, never left unreconciled (then the 'chosen'
+        # figures would stand for the served forecast's)
+        sub = _window_hierarchy(hierarchy, g)
+        inside = g["unique_id"].isin(sub.S.index).to_numpy()
+        rec = reconcile(g.loc[inside, ["unique_id", "ds", *names]].rename(columns=names), sub, method=method, residuals=residuals)
         out = g.copy()
         for src, dst in names.items():
-            out[src.replace("chosen", "reconciled")] = rec[dst].to_numpy()
+            values = np.full(len(g), np.nan)
+            values[inside] = rec[dst].to_numpy()
+            out[src.replace("chosen", "reconciled")] = values
         parts.append(out)
     return pd.concat(parts, ignore_index=True)
+
+
+def _window_hierarchy(hierarchy: Hierarchy, window: pd.DataFrame) -> Hierarchy:
+    """The hierarchy of the series a backtest window holds at every one of its periods.
+
+    Its bottom series are those the window holds; its aggregates those it holds with at least one of
+    these parts, each the sum of the parts present (the actual of a total still counts a part that had no
+    forecast: the error is the one a forecast made then would have had). The others get no reconciled value.
+    """
+    S = hierarchy.S
+    periods = window.groupby("unique_id")["ds"].nunique()
+    present = set(periods.index[periods.to_numpy() == window["ds"].nunique()].astype(str))
+    if present >= set(S.index.astype(str)):
+        return hierarchy
+    bottom = [c for c in S.columns if str(c) in present]
+    rows = [r for r in S.index if str(r) in present and S.loc[r, bottom].to_numpy().any()]
+    return Hierarchy(S=S.loc[rows, bottom])

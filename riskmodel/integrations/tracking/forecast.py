@@ -68,7 +68,8 @@ def _key(text: str) -> str:
 def _metrics(forecaster: Forecaster) -> dict[str, float]:
     # the headline figures the gate reads are the holdout window's, which chose and calibrated nothing;
     # the selection windows' figures stay under bt.* (optimistic: they chose the model)
-    out: dict[str, float] = dict(honest_metrics(forecaster))
+    # per-level keys carry the hierarchy's level names (level.<name>.mase): kept to what MLflow accepts in a key
+    out: dict[str, float] = {_key(k): v for k, v in honest_metrics(forecaster).items()}
     table = forecaster.metrics_
     for _, row in (table if table is not None else pd.DataFrame()).iterrows():
         for col in table.columns:
@@ -154,6 +155,7 @@ def _holdout_lines(forecaster: Forecaster) -> list[str]:
              f"{str(held['ds'].min())[:10]} to {str(held['ds'].max())[:10]}), which took no part in choosing models or "
              "calibrating intervals.", ""]
     lines.append("- " + ", ".join(f"{k} {honest[k]:.4f}" for k in ("mase", "smape", "mape", "rmse") if k in honest))
+    lines.append(_mase_count_line(forecaster, held))
     for L in forecaster.level_:
         if f"coverage_{L}" in honest:
             lines.append(f"- {L}% interval: coverage {honest[f'coverage_{L}']:.4f} (nominal {L / 100:.2f}), relative width "
@@ -162,7 +164,37 @@ def _holdout_lines(forecaster: Forecaster) -> list[str]:
     if peers:
         lines.append("- simple peers on the same window, MASE: " + ", ".join(f"{k} {v:.4f}" for k, v in peers.items())
                      + (f"; over the best peer {honest['mase_over_best_peer']:.4f}" if "mase_over_best_peer" in honest else ""))
+    levels = [k[len("level."):-len(".mase")] for k in honest if k.startswith("level.") and k.endswith(".mase")]
+    if levels:  # what the gate judges per level (max_level_mase_over_snaive)
+        lines.append("- per level of the hierarchy, MASE (over seasonal naive's at that level): " + ", ".join(
+            f"{lv} {honest[f'level.{lv}.mase']:.4f}" + (
+                f" ({honest[f'level.{lv}.mase_over_snaive']:.4f}x seasonal naive's "
+                f"{honest[f'level.{lv}.mase'] / honest[f'level.{lv}.mase_over_snaive']:.4f})"
+                if honest.get(f"level.{lv}.mase_over_snaive") else " (no seasonal naive MASE there)")
+            for lv in levels))
     return lines
+
+
+def _mase_count_line(forecaster: Forecaster, held: pd.DataFrame) -> str:
+    """Over how many series the holdout MASE is a mean, and which series it leaves out and why."""
+    served = "chosen"
+    if forecaster.hierarchy_ is not None and forecaster.reconcile is not None:  # the served forecast, as honest_metrics scores it
+        from riskmodel.core.forecasting.reconcile import reconcile_backtest
+
+        held, served = reconcile_backtest(forecaster.cv_, forecaster.hierarchy_, forecaster.reconcile, forecaster.level_), "reconciled"
+    err = (held["y"] - held[served]).abs() / held["scale"]
+    scored = err.notna().groupby(held["unique_id"].to_numpy()).all()
+    every = sorted(forecaster.chosen_)
+    no_scale = sorted(str(u) for u in scored.index[~scored.to_numpy()])
+    absent = [u for u in every if u not in scored.index]
+    text = f"- MASE: the mean over {int(scored.sum())} of {len(every)} series, each weighted equally"
+    if no_scale:
+        text += (f"; {len(no_scale)} without a MASE scale (no change in their history to scale errors by, e.g. a port with no "
+                 f"arrivals): {', '.join(no_scale[:5])}{', ...' if len(no_scale) > 5 else ''}")
+    if absent:
+        text += (f"; {len(absent)} without holdout rows (too young at the holdout cutoff): "
+                 f"{', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}")
+    return text
 
 
 def forecast_card(forecaster: Forecaster, config: ForecastConfig, lineage: dict, *, gate: str | None = None) -> str:
