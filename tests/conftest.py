@@ -140,6 +140,16 @@ def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: int, wha
     pytest.fail(f"{what} did not answer {url.rsplit('/', 1)[-1]} within {seconds} s")
 
 
+def stop(proc: subprocess.Popen, seconds: int = 60) -> None:
+    """Stop a server a test started in its own session: SIGTERM, then SIGKILL to its group after ``seconds``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:

@@ -26,7 +26,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.risk import RiskConfig, train_risk_model
 from riskmodel.integrations.tracking.risk import log_risk_run, promote_risk
 
-from .conftest import REPO, wait_for_http
+from .conftest import REPO, stop, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -304,12 +304,7 @@ def riskmodel_served(served, tmp_path_factory):
         wait_for_http(f"http://127.0.0.1:{port}/ping", proc, tmp / "serve.log", 180, "riskmodel serve")
         yield f"http://127.0.0.1:{port}", tmp / "audit.jsonl"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
 
 
 def test_csv_requests_are_scored_row_by_row_with_params_from_the_query(served, riskmodel_served, monkeypatch):
@@ -435,9 +430,4 @@ def test_riskmodel_serve_by_alias_follows_a_promotion_and_refuses_a_champion_mov
         assert status == 503 and f"{uri}" in answer["message"] and "predictions" not in answer, text
         assert "stack_trace" not in answer and "\n" not in answer["message"], text
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)

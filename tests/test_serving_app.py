@@ -80,17 +80,18 @@ def test_a_schema_enforcement_answer_loses_the_request_data_mlflow_quotes_and_ke
     assert got["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-def _app_over(monkeypatch, seen: list):
+def _app_over(monkeypatch, seen: list, columns=("group_size",), purpose: bool = True):
     """The app `riskmodel serve` runs (create_app), over a stand-in for MLflow's app that records the requests it gets,
-    for a model declaring the risk model's params (reasons: long, purpose: string) and untyped columns."""
+    for a model declaring the risk model's params (reasons: long, and purpose: string unless ``purpose`` is False) and
+    untyped ``columns``."""
     import mlflow.pyfunc
     from mlflow.models import Model
     from mlflow.models.signature import ModelSignature
     from mlflow.pyfunc import scoring_server
     from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
-    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), "group_size", required=False)]),
-                               params=ParamSchema([ParamSpec("reasons", "long", 3), ParamSpec("purpose", "string", None)]))
+    params = [ParamSpec("reasons", "long", 3)] + ([ParamSpec("purpose", "string", None)] if purpose else [])
+    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), c, required=False) for c in columns]), params=ParamSchema(params))
 
     async def mlflow_app(scope, receive, send):
         seen.append((await receive())["body"])
@@ -150,25 +151,7 @@ def test_a_param_the_model_does_not_declare_is_refused_naming_it(monkeypatch, bo
 
 def _risk_app_over(monkeypatch, seen: list):
     """The serving app over a stand-in for MLflow's, for a model whose signature echoes `stay_id` (the risk model's)."""
-    import mlflow.pyfunc
-    from mlflow.models import Model
-    from mlflow.models.signature import ModelSignature
-    from mlflow.pyfunc import scoring_server
-    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
-
-    signature = ModelSignature(inputs=Schema([ColSpec(AnyType(), "stay_id", required=False),
-                                              ColSpec(AnyType(), "group_size", required=False)]),
-                               params=ParamSchema([ParamSpec("reasons", "long", 3)]))
-
-    async def mlflow_app(scope, receive, send):
-        seen.append((await receive())["body"])
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b'{"predictions": []}'})
-
-    monkeypatch.setenv(serving.MODEL_ENV, "unused")
-    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda path: type("M", (), {"metadata": Model(signature=signature)})())
-    monkeypatch.setattr(scoring_server, "init", lambda model: mlflow_app)
-    return serving.create_app()
+    return _app_over(monkeypatch, seen, columns=("stay_id", "group_size"), purpose=False)
 
 
 @pytest.mark.parametrize(("body", "content_type"), [
