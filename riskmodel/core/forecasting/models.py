@@ -531,13 +531,12 @@ def _smearing(booster, Xs: list[np.ndarray], ys: list[np.ndarray], owners: list[
     to the cutoff only; recent, as a port's traffic grows or shrinks), all its rows when those are fewer
     than 30.
     """
-    pred = booster.predict(np.vstack(Xs))
+    used = [recent if recent.sum() >= 30 else np.ones(len(y), dtype=bool) for (_, recent), y in zip(owners, ys)]
+    pred = booster.predict(np.vstack([X[keep] for X, keep in zip(Xs, used)]))  # only the rows it averages over
     out, at = {}, 0
-    for (uid, recent), y in zip(owners, ys):
-        r = y - pred[at : at + len(y)]
-        at += len(y)
-        if recent.sum() >= 30:
-            r = r[recent]
+    for (uid, _), y, keep in zip(owners, ys, used):
+        r = y[keep] - pred[at : at + int(keep.sum())]
+        at += int(keep.sum())
         out[uid] = float(np.mean(np.exp(r))) if len(r) else 1.0
     return out
 
