@@ -1651,11 +1651,6 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if levels:  # what the gate judges per level (max_level_mase_over_snaive)\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "each_level_beside"),
            "the card quotes the figures over all series only, though the gate judges each level"),
-    # ---------------------------------------------------------------- tenth round: the lead's
-    Mutant("Q75", "the global LightGBM's point forecasts are means (smearing)", "riskmodel/core/forecasting/models.py",
-           "np.exp(zhat[i * h : (i + 1) * h]) * smear[uid] - 1.0", "np.expm1(zhat[i * h : (i + 1) * h])",
-           ("tests/test_forecast_models.py", "-k", "sparse_port"),
-           "a port of 0.2 arrivals a day is forecast 0 for 90 days (the median day), and its total falls short with it"),
 )
 
 

@@ -478,7 +478,7 @@ def lgbm_forecast(
     min_len = m + 2
     total = sum(max(len(z) - m, 0) for z in series.values()) * h
     stride = max(1, int(np.ceil(total / max_rows)))
-    Xs, ys, trained = [], [], []
+    Xs, ys = [], []
     logs = {uid: np.log1p(np.asarray(v, dtype=float)) for uid, v in series.items()}
     for uid, z in logs.items():
         if len(z) < min_len:
@@ -486,10 +486,9 @@ def lgbm_forecast(
         origins = np.arange(len(z) - 2, m - 2, -stride)[::-1]
         origins = origins[origins >= m - 1]
         cal = calendar[uid] if calendar is not None else None
-        X, y, _, T, _ = _lgbm_rows(z, origins, h, m, positions[uid], cal, True)
+        X, y, *_ = _lgbm_rows(z, origins, h, m, positions[uid], cal, True)
         Xs.append(X)
         ys.append(y)
-        trained.append((uid, T >= T.max() - 2 * h))
     out: dict[str, np.ndarray] = {}
     booster = None
     if Xs and sum(len(y) for y in ys) >= 50:
@@ -501,7 +500,6 @@ def lgbm_forecast(
             seed=seed, num_threads=n_jobs, verbose=-1, deterministic=True, force_row_wise=True,
         )
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=300)
-        smear = _smearing(booster, Xs, ys, trained)
     rows, bases, owners = [], [], []
     for uid, z in logs.items():
         if booster is None or len(z) < min_len:
@@ -516,28 +514,7 @@ def lgbm_forecast(
     if rows:  # one predict call for all series: per-call overhead dominates small batches
         zhat = booster.predict(np.vstack(rows)) + np.concatenate(bases)
         for i, uid in enumerate(owners):
-            out[uid] = np.clip(np.exp(zhat[i * h : (i + 1) * h]) * smear[uid] - 1.0, 0.0, None)
-    return out
-
-
-def _smearing(booster, Xs: list[np.ndarray], ys: list[np.ndarray], owners: list[tuple[str, np.ndarray]]) -> dict[str, float]:
-    """Each series' smearing factor: the mean of ``exp(residual)`` over its recent training rows (Duan, 1983).
-
-    The model is fitted to the median of ``log1p(y)`` (L1 loss), and ``expm1`` of a median on the log scale
-    is a median of arrivals, not their mean: for a port of a few arrivals a week the median day is 0, so
-    ``expm1`` forecast 0 arrivals for 90 days where 30 came, and the total, summed bottom-up from its ports,
-    fell short with them. ``(1 + y_hat) * mean(exp(r))`` is the mean of ``1 + y`` under the series' own
-    residual distribution: its rows from origins in the last ``2 h`` periods before the cutoff (history up
-    to the cutoff only; recent, as a port's traffic grows or shrinks), all its rows when those are fewer
-    than 30.
-    """
-    used = [recent if recent.sum() >= 30 else np.ones(len(y), dtype=bool) for (_, recent), y in zip(owners, ys)]
-    pred = booster.predict(np.vstack([X[keep] for X, keep in zip(Xs, used)]))  # only the rows it averages over
-    out, at = {}, 0
-    for (uid, _), y, keep in zip(owners, ys, used):
-        r = y[keep] - pred[at : at + int(keep.sum())]
-        at += int(keep.sum())
-        out[uid] = float(np.mean(np.exp(r))) if len(r) else 1.0
+            out[uid] = np.clip(np.expm1(zhat[i * h : (i + 1) * h]), 0.0, None)
     return out
 
 
