@@ -214,3 +214,17 @@ def test_stays_whose_final_permit_ends_before_the_entry_day_are_refused():
     with pytest.raises(SchemaError, match=r"`final_permit_end`: permit in force at exit ends before the entry day \(1 row: C6\)"):
         validate_stays(stays)
 
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_an_as_of_after_the_logs_last_day_is_refused(validate):
+    """The log ends on 13 January (D entered that day, 30 days' permit): read as of 14 February it knew nobody's exit
+    after the 13th, yet labelled D an overstayer (permit to 11 February, no exit on file). build_features refused such an
+    as_of; build_stays took it. Later on the log's last day is taken: labels are by day."""
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None), ("D", "entry", 12, 30)])  # last crossing 2019-01-13 08:00
+    with pytest.raises(SchemaError, match=r"`as_of`: `as_of` 2019-02-14 00:00:00 is after the last crossing of the log "
+                                          r"\(2019-01-13 08:00:00\).*Fix: give an as-of day on or before the log's last day"):
+        build_stays(log, as_of="2019-02-14", validate=validate)
+    with pytest.raises(SchemaError, match=r"`as_of` 2019-01-14 00:00:00 is after the last crossing"):
+        build_stays(log, as_of="2019-01-14", validate=validate)
+    on_last_day = build_stays(log, as_of="2019-01-13 23:59", validate=validate).set_index("traveller_id")
+    assert pd.isna(on_last_day.loc["D", "overstayed"]) and on_last_day.loc["A", "overstayed"] == False  # noqa: E712
