@@ -1155,7 +1155,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if as_of is not None:  # exits after the log ends are not on file: a later day labels everyone still in then by their permit\n",
            "    if False:\n", ("tests/test_features.py", "-k", "as_of_a_day_after or cutoff_after"),
            "build_features(as_of=a year past the log) labels everyone the log lost sight of by their permit"),
-    Mutant("Q72", "build_features: later on the log's last day is taken", FE,
+    Mutant("Q72", "build_features: later on the log's last day is taken", ST,
            "    if not pd.isna(last) and when.normalize() > last.normalize():\n",
            "    if not pd.isna(last) and when > last:\n", ("tests/test_features.py", "-k", "as_of_a_day_after or cutoff_after"),
            "an as_of later on the log's last day is refused though labels are by day"),
@@ -1413,7 +1413,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if isinstance(grace_days, (bool, np.bool_)) or not isinstance(grace_days, (int, np.integer)) or grace_days < 0:\n",
            "    if False:\n", ("tests/test_features.py", "-k", "grace_below"),
            "training_table(log, grace_days=-200) trains on labels not yet settled"),
-    Mutant("R35", "training labels: a cut-off the log reaches", FE,
+    Mutant("R35", "training labels: a cut-off the log reaches", ST,
            "    if not pd.isna(last) and when.normalize() > last.normalize():\n", "    if False:\n",
            ("tests/test_features.py", "-k", "after_the_logs_last_day"),
            "a cut-off a year past the log labels every traveller it lost sight of an overstayer"),
@@ -1651,6 +1651,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if levels:  # what the gate judges per level (max_level_mase_over_snaive)\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "each_level_beside"),
            "the card quotes the figures over all series only, though the gate judges each level"),
+    # ---------------------------------------------------------------- h17-spark: Spark and the nightly jobs at scale, stays
+    Mutant("E13", "build_stays: an as_of the log reaches", ST, '    check_within_log(df, as_of_ts, "as_of")\n', "",
+           ("tests/test_stays.py", "-k", "after_the_logs_last_day"),
+           "build_stays(as_of=a month past the log) labels everyone the log lost sight of an overstayer by their permit"),
 )
 
 
