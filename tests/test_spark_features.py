@@ -206,3 +206,20 @@ def test_a_permit_cut_short_before_the_exit_is_judged_alike_on_all_three_paths(s
     assert_frames_equal(border.reset_index(drop=True), want)
     got = build_features_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet"))).toPandas().set_index("stay_id")
     assert (got.loc["C8", "prior_overstays"], got.loc["C8", "prior_overstay_days"]) == (1, 21)
+
+
+def test_an_as_of_after_the_logs_last_day_is_refused_as_in_pandas(spark, log):
+    """build_stays and build_features refuse an as_of on a day after the log's last crossing (exits after the log ends
+    are not on file, so everyone still in then would be labelled an overstayer by their permit alone); the Spark forms
+    took it and labelled them. Later on the log's last day is taken, as in pandas."""
+    import re
+
+    crossings, path = log
+    last = crossings["timestamp"].max()
+    assert last.normalize() == pd.Timestamp("2022-12-31")
+    df = spark.read.parquet(str(path))
+    for fn in (build_stays_spark, build_features_spark):
+        with pytest.raises(SchemaError, match=rf"`as_of`: `as_of` 2023-01-01 00:00:00 is after the last crossing of the log "
+                                              rf"\({re.escape(str(last))}\).*Fix: give an as-of day on or before the log's last day"):
+            fn(df, as_of="2023-01-01")
+    assert build_stays_spark(df, as_of="2022-12-31 23:59").count() == int((crossings["direction"] == "entry").sum())

@@ -489,3 +489,32 @@ def test_the_nightly_run_reports_its_buckets_as_it_writes_them(spark, fitted, lo
     assert "nightly buckets" in capsys.readouterr().err
     assert main(["nightly", str(path), str(tmp_path / "c"), "--model", str(folder), "--parts", "2", "--no-track", "--quiet"]) == 0
     assert "nightly buckets" not in capsys.readouterr().err
+
+
+def test_an_as_of_after_the_logs_last_day_is_refused_and_a_bucket_that_ends_earlier_is_not(spark, fitted, log, tmp_path):
+    """The nightly run read the log as of any day: a month past its end, everyone the log lost sight of was scored as
+    still in the country. Refused, as build_features refuses it, before any bucket. The log's end is the whole log's:
+    a bucket whose travellers' crossings all stop weeks earlier is scored, not refused."""
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    ids = spark.createDataFrame(pd.DataFrame({"traveller_id": crossings["traveller_id"].astype(str).unique()}))
+    bucket = ids.select("traveller_id", F.pmod(F.xxhash64("traveller_id"), F.lit(2)).alias("k")).toPandas()
+    in_one = set(bucket.loc[bucket["k"] == 1, "traveller_id"])
+    # bucket 1's travellers lose their crossings from June 2023 on (each a tail of a history: the log stays valid)
+    cut = crossings.loc[~(crossings["traveller_id"].astype(str).isin(in_one) & (crossings["timestamp"] >= "2023-06-01"))]
+    assert cut["timestamp"].max().normalize() == pd.Timestamp("2023-06-30")
+    path = tmp_path / "log.parquet"
+    cut.reset_index(drop=True).to_parquet(path, index=False)
+    with pytest.raises(SchemaError, match=r"`as_of`: `as_of` 2023-07-31 00:00:00 is after the last crossing of the log \(2023-06-30 "):
+        nightly_spark(path, tmp_path / "late", model=folder, as_of="2023-07-31", parts=2, spark=spark)
+    assert not (tmp_path / "late").exists()
+    res = nightly_spark(path, tmp_path / "scores", model=folder, as_of="2023-06-30 23:59", parts=2, spark=spark)
+    got = pd.read_parquet(tmp_path / "scores")
+    want = build_features(cut, as_of="2023-06-30 23:59")
+    want = want.loc[want["exit_time"].isna()]
+    assert res.rows_out == len(want) and sorted(got["stay_id"]) == sorted(want["stay_id"])
+    assert set(got.loc[got["part"].astype(int) == 1, "traveller_id"]) <= in_one and (got["part"].astype(int) == 1).any()
