@@ -194,9 +194,9 @@ def test_a_permit_cut_short_before_the_exit_is_judged_alike_on_all_three_paths(s
 
     log = cut_short_log().astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
     log.to_parquet(tmp_path / "cut_short.parquet", index=False)
-    got = build_stays_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet")), as_of="2019-04-30").toPandas()
-    want = build_stays(log, as_of="2019-04-30")
-    border = pd.concat([features_at_entry(e.to_dict(), log.loc[log["traveller_id"] == e["traveller_id"]], as_of="2019-04-30",
+    got = build_stays_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet")), as_of="2019-04-14 23:59").toPandas()
+    want = build_stays(log, as_of="2019-04-14 23:59")
+    border = pd.concat([features_at_entry(e.to_dict(), log.loc[log["traveller_id"] == e["traveller_id"]], as_of="2019-04-14 23:59",
                                           as_frame=True)[list(want.columns)] for _, e in log.loc[log["direction"] == "entry"].iterrows()])
     first = got.loc[got["stay_id"] != "C8"].set_index("traveller_id")
     for traveller, (final, late, days) in CUT_SHORT.items():
