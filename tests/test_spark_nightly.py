@@ -248,11 +248,11 @@ def test_scoring_and_the_nightly_run_work_through_spark_connect(full_run, fitted
 def test_each_bucket_sorts_once(spark, log):
     from pyspark.sql import functions as F
 
-    from riskmodel.integrations.spark_features import build_features_spark
+    from riskmodel.integrations.spark_features import _bucket_features
 
     _, path = log
     mine = spark.read.parquet(str(path)).where(F.pmod(F.xxhash64("traveller_id"), F.lit(3)) == 1)
-    plan = build_features_spark(mine, as_of="2023-06-30")._jdf.queryExecution().executedPlan().toString()
+    plan = _bucket_features(mine, as_of="2023-06-30")._jdf.queryExecution().executedPlan().toString()
     # one shuffle; one sort for every window (stays, entry and exit history: the entry order carried through), no
     # doubled event rows
     assert plan.count("Exchange") == 1 and plan.count("Sort [") == 1 and "Sort [_tkey" in plan, plan

@@ -77,7 +77,7 @@ def _resolve_as_of(log, as_of) -> str:
 
     from riskmodel.integrations.spark_features import _as_of_seconds
 
-    seconds = _as_of_seconds(log, as_of)  # also refuses a zoned or unreadable as_of
+    seconds = _as_of_seconds(log, as_of)  # also refuses a zoned or unreadable as_of, or one after the log's last day
     if seconds is None:
         raise BatchError("the crossings log is empty: nothing to score; check the input URI or the database query.")
     return str(pd.Timestamp(int(seconds), unit="s"))
@@ -343,10 +343,11 @@ def _run_part(spark, log, k: int, plan: dict[str, Any], scorer, reference: dict)
     """
     from pyspark.sql import functions as F
 
-    from riskmodel.integrations.spark_features import build_features_spark
+    from riskmodel.integrations.spark_features import _bucket_features
 
     mine = log.where(F.pmod(F.xxhash64("traveller_id"), F.lit(plan["parts"])) == k)
-    feats = build_features_spark(mine, as_of=plan["as_of"])
+    # plan["as_of"] was judged against the whole log's last crossing (_resolve_as_of): a bucket's may be earlier
+    feats = _bucket_features(mine, as_of=plan["as_of"])
     if plan["scope"] == "in_country":
         feats = feats.where(F.col("exit_time").isNull())
     scored = _scored_with_counts(feats, scorer, reference).persist()
@@ -496,7 +497,8 @@ def nightly_spark(
         writes, is the log or lies inside its folder, or the log is empty.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
-        traveller's crossings checked together), before any bucket is written.
+        traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
+        (as ``build_features`` refuses it), before any bucket is written.
     ConfigError
         For a bad ``scope`` or ``parts``.
     """
