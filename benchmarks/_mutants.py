@@ -1655,6 +1655,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("E13", "build_stays: an as_of the log reaches", ST, '    check_within_log(df, as_of_ts, "as_of")\n', "",
            ("tests/test_stays.py", "-k", "after_the_logs_last_day"),
            "build_stays(as_of=a month past the log) labels everyone the log lost sight of an overstayer by their permit"),
+    Mutant("E14", "build_stays_spark: an as_of the log reaches", "riskmodel/integrations/spark_features.py",
+           "    if last is not None and seconds // _DAY > last // _DAY:\n", "    if False:\n",
+           ("tests/test_spark_features.py", "-k", "after_the_logs_last_day"),
+           "Spark labels everyone the log lost sight of an overstayer, read a day past its end (run in .venv-pandas2)"),
+    Mutant("E15", "nightly: a bucket is not judged by its own last crossing", "riskmodel/integrations/spark_features.py",
+           "    return _add_history(_stays(bucket, as_of=as_of, within_log=False), sequential=True)\n",
+           "    return _add_history(_stays(bucket, as_of=as_of), sequential=True)\n",
+           ("tests/test_spark_nightly.py", "-k", "after_the_logs_last_day"),
+           "a nightly run fails on a bucket whose travellers stop before the log's last day (run in .venv-pandas2)"),
 )
 
 
