@@ -518,3 +518,25 @@ def test_an_as_of_after_the_logs_last_day_is_refused_and_a_bucket_that_ends_earl
     want = want.loc[want["exit_time"].isna()]
     assert res.rows_out == len(want) and sorted(got["stay_id"]) == sorted(want["stay_id"])
     assert set(got.loc[got["part"].astype(int) == 1, "traveller_id"]) <= in_one and (got["part"].astype(int) == 1).any()
+
+
+def test_a_crossing_id_two_travellers_share_across_files_is_refused_as_in_pandas(spark, fitted, log, tmp_path):
+    """Two extracts each numbering their crossings from 1: no id repeats within a file or within a traveller, but
+    thousands repeat across the files, each naming two travellers' crossings. check_crossings (build_features) refuses
+    the log; the nightly check looked for repeats within a traveller (its fast path) or a bucket of travellers (its
+    full check) only: here it counted the 2626 rows whose twin fell in the same bucket, of 10618, and a log of a
+    few buckets' worth of travellers whose repeats all fell across buckets was taken."""
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    early = crossings["timestamp"] < "2021-01-01"
+    files = tmp_path / "renumbered"
+    files.mkdir()
+    for name, part in (("a", crossings.loc[early]), ("b", crossings.loc[~early])):
+        part.assign(crossing_id=[f"X{i:07d}" for i in range(len(part))]).to_parquet(files / f"{name}.parquet", index=False)
+    n = 2 * min(int(early.sum()), int((~early).sum()))  # every id of the shorter file, and its twin in the other
+    with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \({n} rows: X0000000, X0000001, X0000002, "
+                                          r"X0000003, X0000004, \.\.\.\)\. Fix: make `crossing_id` unique"):
+        nightly_spark(files, tmp_path / "out", model=folder, parts=1, spark=spark)
+    assert not (tmp_path / "out").exists()
