@@ -540,3 +540,18 @@ def test_a_crossing_id_two_travellers_share_across_files_is_refused_as_in_pandas
                                           r"X0000003, X0000004, \.\.\.\)\. Fix: make `crossing_id` unique"):
         nightly_spark(files, tmp_path / "out", model=folder, parts=1, spark=spark)
     assert not (tmp_path / "out").exists()
+
+
+def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, log):
+    """One exit's id given to another traveller's entry, nothing else wrong: check_crossings names the two rows. The fast
+    path judged repeats within a traveller only and let the log through without the full check."""
+    from riskmodel.core.exceptions import SchemaError
+
+    crossings, _ = log
+    first = crossings.iloc[0]
+    other = crossings.index[crossings["traveller_id"] != first["traveller_id"]][0]
+    twin = crossings.copy()
+    twin.loc[other, "crossing_id"] = first["crossing_id"]
+    df = spark.createDataFrame(twin.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"}))
+    with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \(2 rows: {first['crossing_id']}"):
+        spark_nightly._check_log(spark, df)
