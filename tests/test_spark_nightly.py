@@ -542,7 +542,7 @@ def test_a_crossing_id_two_travellers_share_across_files_is_refused_as_in_pandas
     assert not (tmp_path / "out").exists()
 
 
-def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, log):
+def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, log, tmp_path):
     """One exit's id given to another traveller's entry, nothing else wrong: check_crossings names the two rows. The fast
     path judged repeats within a traveller only and let the log through without the full check."""
     from riskmodel.core.exceptions import SchemaError
@@ -552,6 +552,8 @@ def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, l
     other = crossings.index[crossings["traveller_id"] != first["traveller_id"]][0]
     twin = crossings.copy()
     twin.loc[other, "crossing_id"] = first["crossing_id"]
-    df = spark.createDataFrame(twin.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"}))
+    # read from Parquet as the nightly run reads it (TIMESTAMP_NTZ: the fast path's type; createDataFrame's is not)
+    twin.to_parquet(tmp_path / "twin.parquet", index=False)
+    df = spark.read.parquet(str(tmp_path / "twin.parquet"))
     with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \(2 rows: {first['crossing_id']}"):
         spark_nightly._check_log(spark, df)
