@@ -1664,6 +1664,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return _add_history(_stays(bucket, as_of=as_of), sequential=True)\n",
            ("tests/test_spark_nightly.py", "-k", "after_the_logs_last_day"),
            "a nightly run fails on a bucket whose travellers stop before the log's last day (run in .venv-pandas2)"),
+    Mutant("E16", "nightly check: repeated crossing ids counted over the whole log", SN,
+           "        found[:0] = _duplicate_ids(log)\n", "",
+           ("tests/test_spark_nightly.py", "-k", "share_across_files or found_by_the_fast"),
+           "two extracts numbered from 1: only repeats whose twin fell in the same bucket are counted (run in .venv-pandas2)"),
+    Mutant("E17", "nightly check fast path: a crossing id two travellers share", SN,
+           '    ids = log.groupBy("crossing_id").agg(F.count(F.lit(1)).alias("count"), F.first(by).alias(by)) if by == "traveller_id" \\\n',
+           '    ids = log.groupBy(by, "crossing_id").count() if by == "traveller_id" \\\n',
+           ("tests/test_spark_nightly.py", "-k", "found_by_the_fast"),
+           "a crossing id two travellers share passes the fast path and skips the full check (run in .venv-pandas2)"),
 )
 
 
