@@ -1673,6 +1673,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '    ids = log.groupBy(by, "crossing_id").count() if by == "traveller_id" \\\n',
            ("tests/test_spark_nightly.py", "-k", "found_by_the_fast"),
            "a crossing id two travellers share passes the fast path and skips the full check (run in .venv-pandas2)"),
+    Mutant("E18", "forecast_spark: a reconciled hierarchy's series are the sums of their parts", SP,
+           "        _refuse_incoherent_history(history, hierarchy, fit_params.get(\"freq\"))\n", "        pass\n",
+           ("tests/test_spark.py", "-k", "not_the_sum_of_its_parts"),
+           "a total 300 a month above its ports is served on Spark as their sum, 300 short, without a word (run in .venv-pandas2)"),
 )
 
 
