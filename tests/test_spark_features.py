@@ -223,3 +223,30 @@ def test_an_as_of_after_the_logs_last_day_is_refused_as_in_pandas(spark, log):
                                               rf"\({re.escape(str(last))}\).*Fix: give an as-of day on or before the log's last day"):
             fn(df, as_of="2023-01-01")
     assert build_stays_spark(df, as_of="2022-12-31 23:59").count() == int((crossings["direction"] == "entry").sum())
+
+
+def test_build_stays_spark_refuses_what_build_stays_refuses(spark, tmp_path):
+    """build_stays checks the log first (validate=True); the Spark form ran no check: exits written `EXIT` made every
+    entry a stay still open, a day's rows delivered twice paired each repeated entry with its own copy, a lower-case
+    nationality and a missing traveller id went into the stays, all without a word. Each is refused now with the problems
+    build_stays names (column, problem, rows); validate=False takes the log as it is, as in pandas."""
+    crossings = make_crossings(200, "2019-01-01", "2019-06-30", seed=2).crossings
+    crossings = crossings.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    cases = {
+        "caps": crossings.assign(direction=crossings["direction"].astype(str).str.upper()),
+        "twice": pd.concat([crossings, crossings.iloc[50:80]], ignore_index=True),
+        "lower": crossings.assign(nationality=crossings["nationality"].astype(str).str.lower()),
+        "no_id": crossings.assign(traveller_id=crossings["traveller_id"].astype(object).where(crossings.index != 3, None)),
+    }
+    for name, log in cases.items():
+        with pytest.raises(SchemaError) as want:
+            build_stays(log)
+        log.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        df = spark.read.parquet(str(tmp_path / f"{name}.parquet"))
+        for fn in (build_stays_spark, build_features_spark):
+            with pytest.raises(SchemaError) as got:
+                fn(df)
+            assert {(p.column, p.problem, p.n_rows) for p in got.value.problems} == {
+                (p.column, p.problem, p.n_rows) for p in want.value.problems}, (name, fn.__name__)
+    assert build_stays_spark(spark.read.parquet(str(tmp_path / "lower.parquet")), validate=False).count() == int(
+        (crossings["direction"] == "entry").sum())
