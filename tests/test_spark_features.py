@@ -113,8 +113,8 @@ def test_history_equal_to_pandas_when_an_exit_and_entries_share_a_second(spark, 
     crossings.loc[[e_c, e_d], "timestamp"] = crossings.loc[x_b, "timestamp"]
     crossings = crossings.drop(index=x_c)  # stay c has no exit: the next crossing is entry d, at its second
     crossings.to_parquet(tmp_path / "ties.parquet", index=False)
-    want = build_features(crossings, validate=False)  # validation refuses the entry without an exit: Spark runs no check
-    got = build_features_spark(spark.read.parquet(str(tmp_path / "ties.parquet"))).toPandas()
+    want = build_features(crossings, validate=False)  # validation refuses the entry without an exit, on both paths
+    got = build_features_spark(spark.read.parquet(str(tmp_path / "ties.parquet")), validate=False).toPandas()
     at = want.set_index("stay_id").loc[crossings.loc[[e_b, e_c, e_d], "crossing_id"], "prior_exits"]
     assert list(at) == [0, 1, 1]  # the exit at the entry's second does not count; stay c's lack of an exit neither
     assert_frames_equal(got, want)

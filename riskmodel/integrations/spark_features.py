@@ -81,17 +81,21 @@ def _as_of_seconds(crossings, as_of, *, within_log: bool = True):
     return seconds
 
 
-def build_stays_spark(crossings, *, as_of=None):
+def build_stays_spark(crossings, *, as_of=None, validate: bool = True):
     """Pair every entry with its exit and label it as known at ``as_of``, on Spark.
 
     Parameters
     ----------
     crossings : pyspark.sql.DataFrame
-        A crossings log with the columns of :data:`riskmodel.core.schema.CROSSINGS`
-        (validate it at the source; Spark runs no per-row pandas check here).
+        A crossings log meeting :data:`riskmodel.core.schema.CROSSINGS`.
     as_of : str or Timestamp, optional
         Only crossings at or before this local time are used, and labels are as known
         then. Default: the last crossing in the log (one aggregation on the cluster).
+    validate : bool, default=True
+        Check the log against the contract first, as :func:`riskmodel.core.stays.build_stays`
+        does (:func:`~riskmodel.core.schema.check_crossings` on the cluster, as the nightly
+        run checks it: Spark's own expressions, and the full check only for a log they do
+        not find plainly valid).
 
     Returns
     -------
@@ -103,10 +107,21 @@ def build_stays_spark(crossings, *, as_of=None):
     Raises
     ------
     SchemaError
-        If ``as_of`` is not a date, carries a time zone or lies on a day after the log's last
-        crossing (exits after the log ends are unknown; a time later on its last day is taken).
+        If ``validate`` and the log breaks the contract (every problem named, with its first
+        ids and row count, as in pandas); if ``as_of`` is not a date, carries a time zone or
+        lies on a day after the log's last crossing (exits after the log ends are unknown; a
+        time later on its last day is taken).
     """
+    if validate:
+        _check_crossings(crossings)
     return _stays(crossings, as_of=as_of).drop("_entry_s", _TKEY)
+
+
+def _check_crossings(crossings) -> None:
+    """The crossings contract on the cluster (:func:`riskmodel.integrations.spark_checks._check_log`)."""
+    from riskmodel.integrations.spark_checks import _check_log
+
+    _check_log(crossings.sparkSession, crossings)
 
 
 #: The crossings columns the stays are built from (the nightly run reads only these).
@@ -384,7 +399,7 @@ def _add_history(stays, *, sequential: bool = False):
     return df.select(*order)
 
 
-def build_features_spark(crossings, *, as_of=None):
+def build_features_spark(crossings, *, as_of=None, validate: bool = True):
     """:func:`build_stays_spark` then :func:`add_history_features_spark`: the Spark form of ``build_features``.
 
     Parameters
@@ -392,6 +407,8 @@ def build_features_spark(crossings, *, as_of=None):
     crossings : pyspark.sql.DataFrame
         A crossings log (:data:`riskmodel.core.schema.CROSSINGS`).
     as_of : str or Timestamp, optional
+        As for :func:`build_stays_spark`.
+    validate : bool, default=True
         As for :func:`build_stays_spark`.
 
     Returns
@@ -404,6 +421,8 @@ def build_features_spark(crossings, *, as_of=None):
     SchemaError
         As for :func:`build_stays_spark`.
     """
+    if validate:
+        _check_crossings(crossings)
     return _add_history(_stays(crossings, as_of=as_of), sequential=True)
 
 
