@@ -1280,7 +1280,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V14", "nightly: an output inside the log's folder", "riskmodel/integrations/spark_nightly.py",
            '        if out.startswith(src + "/"):\n', "        if False:\n",
            ("tests/test_spark_nightly.py", "-k", "never_deletes_files_no_run"), "LOG/scores is read back as crossings the next night"),
-    Mutant("V15", "nightly: the crossings contract before any bucket", "riskmodel/integrations/spark_nightly.py",
+    Mutant("V15", "nightly: the crossings contract before any bucket", SCK,
            '    if found:\n        raise SchemaError("crossings", found)\n', "    if False:\n        pass\n",
            ("tests/test_spark_nightly.py", "-k", "contract_refuses"), "a file delivered twice lists travellers who left as in the country"),
     Mutant("V16", "nightly: --overwrite's emptying write leaves no _SUCCESS", "riskmodel/integrations/spark_nightly.py",
