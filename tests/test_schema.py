@@ -462,7 +462,7 @@ def test_a_missing_traveller_id_is_refused_and_a_missing_document_id_is_not():
 )
 def test_stays_ids_that_are_blank_or_not_text_are_refused(column, values, match):
     """On main validate_stays (and `riskmodel validate --table stays`) took '' and 1 beside '1' as ids."""
-    stays = build_stays(_three_crossings("traveller_id", ["T1", "T1", "T2"]), as_of="2022-03-01")
+    stays = build_stays(_three_crossings("traveller_id", ["T1", "T1", "T2"]))
     assert stays["stay_id"].tolist() == ["C1", "C3"] and validate_stays(stays) is stays
     stays[column] = pd.Series(values, dtype=object)
     with pytest.raises(SchemaError, match=match):

@@ -565,3 +565,21 @@ def test_score_parquet_into_an_earlier_output_names_the_overwrite_option(spark, 
     with pytest.raises(BatchError, match=r"already exists; nothing was written\. Fix: pass overwrite=True \(CLI: --overwrite\)"):
         score_parquet(stays, out, model=folder, spark=spark)
     assert len(pd.read_parquet(out)) == 3_000
+
+
+def test_forecast_spark_refuses_a_hierarchy_whose_total_is_not_the_sum_of_its_parts(spark):
+    """300 a month arrive at ports the extract does not list: the total's history is its parts' plus 300. Forecaster.fit
+    refuses it (reconciled, the total is served as its parts' sum, 300 a month short, with no word); forecast_spark
+    reconciled it all the same. Refused before any task, naming the series and its first periods, as in-process; a part
+    whose history starts later (its missing periods count as none arrived) is coherent and forecast."""
+    from tests.test_forecast_edges import _parts_and_total
+
+    settings = {"freq": "M", "models": ["snaive"], "n_windows": 2, "breaks": ()}
+    df, hierarchy, (total, parts) = _parts_and_total(300.0)
+    with pytest.raises(SchemaError, match=rf"column `y`: 1 series not the sum of their parts.*series: T \(60 rows: T 2015-01: "
+                                          rf"{total:g} against {parts:g}, T 2015-02: .*\)\. Fix: add a bottom series"):
+        forecast_spark(_spark_history(spark, df), horizon=6, hierarchy=hierarchy, **settings)
+    df, hierarchy, _ = _parts_and_total(0.0, b_from="2017-06-01")
+    got = forecast_spark(_spark_history(spark, df), horizon=6, hierarchy=hierarchy, **settings)
+    wide = got.pivot(index="ds", columns="unique_id", values="y_hat")
+    np.testing.assert_allclose(wide["T"].to_numpy(), (wide["A"] + wide["B"]).to_numpy(), rtol=1e-9)

@@ -113,8 +113,8 @@ def test_history_equal_to_pandas_when_an_exit_and_entries_share_a_second(spark, 
     crossings.loc[[e_c, e_d], "timestamp"] = crossings.loc[x_b, "timestamp"]
     crossings = crossings.drop(index=x_c)  # stay c has no exit: the next crossing is entry d, at its second
     crossings.to_parquet(tmp_path / "ties.parquet", index=False)
-    want = build_features(crossings, validate=False)  # validation refuses the entry without an exit: Spark runs no check
-    got = build_features_spark(spark.read.parquet(str(tmp_path / "ties.parquet"))).toPandas()
+    want = build_features(crossings, validate=False)  # validation refuses the entry without an exit, on both paths
+    got = build_features_spark(spark.read.parquet(str(tmp_path / "ties.parquet")), validate=False).toPandas()
     at = want.set_index("stay_id").loc[crossings.loc[[e_b, e_c, e_d], "crossing_id"], "prior_exits"]
     assert list(at) == [0, 1, 1]  # the exit at the entry's second does not count; stay c's lack of an exit neither
     assert_frames_equal(got, want)
@@ -194,9 +194,9 @@ def test_a_permit_cut_short_before_the_exit_is_judged_alike_on_all_three_paths(s
 
     log = cut_short_log().astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
     log.to_parquet(tmp_path / "cut_short.parquet", index=False)
-    got = build_stays_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet")), as_of="2019-04-30").toPandas()
-    want = build_stays(log, as_of="2019-04-30")
-    border = pd.concat([features_at_entry(e.to_dict(), log.loc[log["traveller_id"] == e["traveller_id"]], as_of="2019-04-30",
+    got = build_stays_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet")), as_of="2019-04-14 23:59").toPandas()
+    want = build_stays(log, as_of="2019-04-14 23:59")
+    border = pd.concat([features_at_entry(e.to_dict(), log.loc[log["traveller_id"] == e["traveller_id"]], as_of="2019-04-14 23:59",
                                           as_frame=True)[list(want.columns)] for _, e in log.loc[log["direction"] == "entry"].iterrows()])
     first = got.loc[got["stay_id"] != "C8"].set_index("traveller_id")
     for traveller, (final, late, days) in CUT_SHORT.items():
@@ -206,3 +206,47 @@ def test_a_permit_cut_short_before_the_exit_is_judged_alike_on_all_three_paths(s
     assert_frames_equal(border.reset_index(drop=True), want)
     got = build_features_spark(spark.read.parquet(str(tmp_path / "cut_short.parquet"))).toPandas().set_index("stay_id")
     assert (got.loc["C8", "prior_overstays"], got.loc["C8", "prior_overstay_days"]) == (1, 21)
+
+
+def test_an_as_of_after_the_logs_last_day_is_refused_as_in_pandas(spark, log):
+    """build_stays and build_features refuse an as_of on a day after the log's last crossing (exits after the log ends
+    are not on file, so everyone still in then would be labelled an overstayer by their permit alone); the Spark forms
+    took it and labelled them. Later on the log's last day is taken, as in pandas."""
+    import re
+
+    crossings, path = log
+    last = crossings["timestamp"].max()
+    assert last.normalize() == pd.Timestamp("2022-12-31")
+    df = spark.read.parquet(str(path))
+    for fn in (build_stays_spark, build_features_spark):
+        with pytest.raises(SchemaError, match=rf"`as_of`: `as_of` 2023-01-01 00:00:00 is after the last crossing of the log "
+                                              rf"\({re.escape(str(last))}\).*Fix: give an as-of day on or before the log's last day"):
+            fn(df, as_of="2023-01-01")
+    assert build_stays_spark(df, as_of="2022-12-31 23:59").count() == int((crossings["direction"] == "entry").sum())
+
+
+def test_build_stays_spark_refuses_what_build_stays_refuses(spark, tmp_path):
+    """build_stays checks the log first (validate=True); the Spark form ran no check: exits written `EXIT` made every
+    entry a stay still open, a day's rows delivered twice paired each repeated entry with its own copy, a lower-case
+    nationality and a missing traveller id went into the stays, all without a word. Each is refused now with the problems
+    build_stays names (column, problem, rows); validate=False takes the log as it is, as in pandas."""
+    crossings = make_crossings(200, "2019-01-01", "2019-06-30", seed=2).crossings
+    crossings = crossings.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    cases = {
+        "caps": crossings.assign(direction=crossings["direction"].astype(str).str.upper()),
+        "twice": pd.concat([crossings, crossings.iloc[50:80]], ignore_index=True),
+        "lower": crossings.assign(nationality=crossings["nationality"].astype(str).str.lower()),
+        "no_id": crossings.assign(traveller_id=crossings["traveller_id"].astype(object).where(crossings.index != 3, None)),
+    }
+    for name, log in cases.items():
+        with pytest.raises(SchemaError) as want:
+            build_stays(log)
+        log.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        df = spark.read.parquet(str(tmp_path / f"{name}.parquet"))
+        for fn in (build_stays_spark, build_features_spark):
+            with pytest.raises(SchemaError) as got:
+                fn(df)
+            assert {(p.column, p.problem, p.n_rows) for p in got.value.problems} == {
+                (p.column, p.problem, p.n_rows) for p in want.value.problems}, (name, fn.__name__)
+    assert build_stays_spark(spark.read.parquet(str(tmp_path / "lower.parquet")), validate=False).count() == int(
+        (crossings["direction"] == "entry").sum())

@@ -248,11 +248,11 @@ def test_scoring_and_the_nightly_run_work_through_spark_connect(full_run, fitted
 def test_each_bucket_sorts_once(spark, log):
     from pyspark.sql import functions as F
 
-    from riskmodel.integrations.spark_features import build_features_spark
+    from riskmodel.integrations.spark_features import _bucket_features
 
     _, path = log
     mine = spark.read.parquet(str(path)).where(F.pmod(F.xxhash64("traveller_id"), F.lit(3)) == 1)
-    plan = build_features_spark(mine, as_of="2023-06-30")._jdf.queryExecution().executedPlan().toString()
+    plan = _bucket_features(mine, as_of="2023-06-30")._jdf.queryExecution().executedPlan().toString()
     # one shuffle; one sort for every window (stays, entry and exit history: the entry order carried through), no
     # doubled event rows
     assert plan.count("Exchange") == 1 and plan.count("Sort [") == 1 and "Sort [_tkey" in plan, plan
@@ -489,3 +489,71 @@ def test_the_nightly_run_reports_its_buckets_as_it_writes_them(spark, fitted, lo
     assert "nightly buckets" in capsys.readouterr().err
     assert main(["nightly", str(path), str(tmp_path / "c"), "--model", str(folder), "--parts", "2", "--no-track", "--quiet"]) == 0
     assert "nightly buckets" not in capsys.readouterr().err
+
+
+def test_an_as_of_after_the_logs_last_day_is_refused_and_a_bucket_that_ends_earlier_is_not(spark, fitted, log, tmp_path):
+    """The nightly run read the log as of any day: a month past its end, everyone the log lost sight of was scored as
+    still in the country. Refused, as build_features refuses it, before any bucket. The log's end is the whole log's:
+    a bucket whose travellers' crossings all stop weeks earlier is scored, not refused."""
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    ids = spark.createDataFrame(pd.DataFrame({"traveller_id": crossings["traveller_id"].astype(str).unique()}))
+    bucket = ids.select("traveller_id", F.pmod(F.xxhash64("traveller_id"), F.lit(2)).alias("k")).toPandas()
+    in_one = set(bucket.loc[bucket["k"] == 1, "traveller_id"])
+    # bucket 1's travellers lose their crossings from June 2023 on (each a tail of a history: the log stays valid)
+    cut = crossings.loc[~(crossings["traveller_id"].astype(str).isin(in_one) & (crossings["timestamp"] >= "2023-06-01"))]
+    assert cut["timestamp"].max().normalize() == pd.Timestamp("2023-06-30")
+    path = tmp_path / "log.parquet"
+    cut.reset_index(drop=True).to_parquet(path, index=False)
+    with pytest.raises(SchemaError, match=r"`as_of`: `as_of` 2023-07-31 00:00:00 is after the last crossing of the log \(2023-06-30 "):
+        nightly_spark(path, tmp_path / "late", model=folder, as_of="2023-07-31", parts=2, spark=spark)
+    assert not (tmp_path / "late").exists()
+    res = nightly_spark(path, tmp_path / "scores", model=folder, as_of="2023-06-30 23:59", parts=2, spark=spark)
+    got = pd.read_parquet(tmp_path / "scores")
+    want = build_features(cut, as_of="2023-06-30 23:59")
+    want = want.loc[want["exit_time"].isna()]
+    assert res.rows_out == len(want) and sorted(got["stay_id"]) == sorted(want["stay_id"])
+    assert set(got.loc[got["part"].astype(int) == 1, "traveller_id"]) <= in_one and (got["part"].astype(int) == 1).any()
+
+
+def test_a_crossing_id_two_travellers_share_across_files_is_refused_as_in_pandas(spark, fitted, log, tmp_path):
+    """Two extracts each numbering their crossings from 1: no id repeats within a file or within a traveller, but
+    thousands repeat across the files, each naming two travellers' crossings. check_crossings (build_features) refuses
+    the log; the nightly check looked for repeats within a traveller (its fast path) or a bucket of travellers (its
+    full check) only: here it counted the 2626 rows whose twin fell in the same bucket, of 10618, and a log of a
+    few buckets' worth of travellers whose repeats all fell across buckets was taken."""
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    early = crossings["timestamp"] < "2021-01-01"
+    files = tmp_path / "renumbered"
+    files.mkdir()
+    for name, part in (("a", crossings.loc[early]), ("b", crossings.loc[~early])):
+        part.assign(crossing_id=[f"X{i:07d}" for i in range(len(part))]).to_parquet(files / f"{name}.parquet", index=False)
+    n = 2 * min(int(early.sum()), int((~early).sum()))  # every id of the shorter file, and its twin in the other
+    with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \({n} rows: X0000000, X0000001, X0000002, "
+                                          r"X0000003, X0000004, \.\.\.\)\. Fix: make `crossing_id` unique"):
+        nightly_spark(files, tmp_path / "out", model=folder, parts=1, spark=spark)
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, log, tmp_path):
+    """One exit's id given to another traveller's entry, nothing else wrong: check_crossings names the two rows. The fast
+    path judged repeats within a traveller only and let the log through without the full check."""
+    from riskmodel.core.exceptions import SchemaError
+
+    crossings, _ = log
+    first = crossings.iloc[0]
+    other = crossings.index[crossings["traveller_id"] != first["traveller_id"]][0]
+    twin = crossings.copy()
+    twin.loc[other, "crossing_id"] = first["crossing_id"]
+    # read from Parquet as the nightly run reads it (TIMESTAMP_NTZ: the fast path's type; createDataFrame's is not)
+    twin.to_parquet(tmp_path / "twin.parquet", index=False)
+    df = spark.read.parquet(str(tmp_path / "twin.parquet"))
+    with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \(2 rows: {first['crossing_id']}"):
+        spark_nightly._check_log(spark, df)

@@ -53,6 +53,7 @@ def test_pairs_entries_with_exits_and_labels_them():
             ("C", "exit", 1, None),  # already in the country when the log starts: no stay
             ("D", "entry", 0, 30),  # never leaves
             ("E", "entry", 50, 30),  # still within the permit at as_of
+            ("Z", "entry", 59, 30),  # the log runs to the as-of day (later that day: not read)
         ]
     )
     stays = build_stays(log, as_of="2019-03-01")
@@ -76,7 +77,7 @@ def test_extension_recorded_at_exit_counts():
 
 
 def test_as_of_ignores_later_crossings():
-    log = _log([("A", "entry", 0, 30), ("A", "exit", 40, None)])
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 40, None), ("Z", "entry", 45, 30)])  # Z: the log runs to day 45
     before = build_stays(log, as_of=T0 + pd.Timedelta(days=20))
     assert pd.isna(before.loc[0, "exit_time"]) and pd.isna(before.loc[0, "overstayed"])
     after = build_stays(log, as_of=T0 + pd.Timedelta(days=45))
@@ -137,7 +138,7 @@ def test_timezone_aware_log_is_refused_not_compared_across_zones(validate):
 
 def test_still_in_on_the_last_permitted_day_is_not_yet_an_overstay():
     # permit of 30 days from 2019-01-01: the last permitted day is 2019-01-30 (an exit that day is on time)
-    log = _log([("D", "entry", 0, 30)])
+    log = _log([("D", "entry", 0, 30), ("Z", "entry", 30, 30)])  # Z enters at 08:00 on 31 January: the log runs to then
     on_last_day = build_stays(log, as_of="2019-01-30 23:00")
     assert on_last_day["overstayed"].isna().all() and on_last_day["overstay_days"].isna().all()  # not known yet
     next_day = build_stays(log, as_of="2019-01-31 00:30")
@@ -151,7 +152,7 @@ def test_overstay_days_count_calendar_days_past_a_last_day_given_with_its_time(p
     # days, so an overstayer was labelled with no days (a one-day charge then matched no stay's days).
     from riskmodel.core.entry import features_at_entry
 
-    log = _log([("B", "entry", 0, 30), ("B", "exit", 30, None), ("D", "entry", 0, 30)])
+    log = _log([("B", "entry", 0, 30), ("B", "exit", 30, None), ("D", "entry", 0, 30), ("Z", "exit", 32, None)])  # Z leaves 2 Feb
     log["permit_end"] = log["permit_end"].where(log["direction"] == "exit", pd.Timestamp(permit_end))
     log.loc[1, "timestamp"] = pd.Timestamp("2019-01-31 08:00")
     stays = build_stays(log, as_of="2019-02-02 09:00").set_index("traveller_id")
@@ -212,3 +213,18 @@ def test_stays_whose_final_permit_ends_before_the_entry_day_are_refused():
     stays.loc[stays["stay_id"] == "C6", "final_permit_end"] = pd.Timestamp("2018-12-31")
     with pytest.raises(SchemaError, match=r"`final_permit_end`: permit in force at exit ends before the entry day \(1 row: C6\)"):
         validate_stays(stays)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_an_as_of_after_the_logs_last_day_is_refused(validate):
+    """The log ends on 13 January (D entered that day, 30 days' permit): read as of 14 February it knew nobody's exit
+    after the 13th, yet labelled D an overstayer (permit to 11 February, no exit on file). build_features refused such an
+    as_of; build_stays took it. Later on the log's last day is taken: labels are by day."""
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None), ("D", "entry", 12, 30)])  # last crossing 2019-01-13 08:00
+    with pytest.raises(SchemaError, match=r"`as_of`: `as_of` 2019-02-14 00:00:00 is after the last crossing of the log "
+                                          r"\(2019-01-13 08:00:00\).*Fix: give an as-of day on or before the log's last day"):
+        build_stays(log, as_of="2019-02-14", validate=validate)
+    with pytest.raises(SchemaError, match=r"`as_of` 2019-01-14 00:00:00 is after the last crossing"):
+        build_stays(log, as_of="2019-01-14", validate=validate)
+    on_last_day = build_stays(log, as_of="2019-01-13 23:59", validate=validate).set_index("traveller_id")
+    assert pd.isna(on_last_day.loc["D", "overstayed"]) and on_last_day.loc["A", "overstayed"] == False  # noqa: E712

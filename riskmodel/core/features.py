@@ -39,6 +39,7 @@ import pandas as pd
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.reference import NATIONALITIES, PORTS
 from riskmodel.core.stays import _as_of, build_stays
+from riskmodel.core.stays import check_within_log as _check_within_log
 
 __all__ = [
     "build_features",
@@ -153,19 +154,6 @@ def build_features(
         _check_within_log(crossings, _as_of(as_of, "as_of"), "as_of")
     stays = build_stays(crossings, as_of=as_of, validate=validate)
     return add_history_features(stays)
-
-
-def _check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:
-    """Refuse a day after the log's last crossing (labels are by day: later on its last day is taken), naming ``argument``."""
-    times = crossings["timestamp"] if isinstance(crossings, pd.DataFrame) and "timestamp" in crossings.columns else None
-    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
-        return  # the contract's check names what is wrong with the log
-    last = times.max()
-    if not pd.isna(last) and when.normalize() > last.normalize():
-        raise SchemaError("crossings", [SchemaProblem(
-            argument, f"`{argument}` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
-                      "so everyone still in the country then would be labelled an overstayer once their permit ran out",
-            f"give {'a cut-off' if argument == 'cutoff' else 'an as-of day'} on or before the log's last day, or None for the end of the log")])
 
 
 def add_history_features(stays: pd.DataFrame) -> pd.DataFrame:

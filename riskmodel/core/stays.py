@@ -83,8 +83,10 @@ def build_stays(
     ------
     SchemaError
         If ``validate`` and the log breaks the contract; if ``as_of`` is not a
-        date, is missing or carries a time zone; if the log's timestamps carry
-        a time zone (even without ``validate``).
+        date, is missing, carries a time zone or lies on a day after the log's
+        last crossing (exits after the log ends are unknown; a time later on
+        its last day is taken); if the log's timestamps carry a time zone
+        (the last two even without ``validate``).
 
     Examples
     --------
@@ -104,9 +106,23 @@ def build_stays(
                            "convert to the port's local time and drop the zone: .dt.tz_convert(<port zone>).dt.tz_localize(None)")],
         )
     if as_of is None:
+        return _stays_through(df, None)
+    as_of_ts = _as_of(as_of)
+    # exits after the log ends are not on file: a later day would label everyone still in then by their permit alone
+    check_within_log(df, as_of_ts, "as_of")
+    return _stays_through(df, as_of_ts)
+
+
+def _stays_through(crossings: pd.DataFrame, as_of_ts: pd.Timestamp | None) -> pd.DataFrame:
+    """:func:`build_stays` of a log the caller holds complete through ``as_of_ts`` (None: its last crossing); inputs trusted.
+
+    For the library's own readers of a log they know to run to ``as_of_ts`` (the generator's window, a day's sources):
+    no crossing need fall on that day.
+    """
+    df = crossings
+    if as_of_ts is None:
         as_of_ts = df["timestamp"].max()  # NaT for an empty log: no stay, nothing to label
     else:
-        as_of_ts = _as_of(as_of)
         df = df.loc[df["timestamp"] <= as_of_ts]
 
     ts = df["timestamp"].to_numpy()
@@ -174,6 +190,24 @@ def build_stays(
     out["has_return_ticket"] = pd.array(out["has_return_ticket"], dtype="boolean")
     out = out[[c.name for c in STAYS]]
     return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
+
+
+def check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:
+    """Refuse a day after the log's last crossing (labels are by day: later on its last day is taken), naming ``argument``."""
+    times = crossings["timestamp"] if isinstance(crossings, pd.DataFrame) and "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return  # the contract's check names what is wrong with the log
+    last = times.max()
+    if not pd.isna(last) and when.normalize() > last.normalize():
+        raise within_log_error(when, last, argument)
+
+
+def within_log_error(when: pd.Timestamp, last: pd.Timestamp, argument: str) -> SchemaError:
+    """The refusal of ``when`` after ``last``, the log's last crossing (also Spark's, which finds ``last`` on the cluster)."""
+    return SchemaError("crossings", [SchemaProblem(
+        argument, f"`{argument}` {when} is after the last crossing of the log ({last}): exits after the log ends are unknown, "
+                  "so everyone still in the country then would be labelled an overstayer once their permit ran out",
+        f"give {'a cut-off' if argument == 'cutoff' else 'an as-of day'} on or before the log's last day, or None for the end of the log")])
 
 
 def _as_of(as_of, argument: str = "as_of") -> pd.Timestamp:

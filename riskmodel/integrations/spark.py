@@ -53,7 +53,8 @@ from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
 from riskmodel.core.forecasting.engine import warn_fallbacks
 from riskmodel.core.forecasting.forecaster import (
-    Forecaster, _check_series_reach_the_end, output_columns as forecast_columns, warn_largest_error_ends, warn_young_series,
+    Forecaster, _check_series_reach_the_end, incoherent_error, output_columns as forecast_columns, warn_largest_error_ends,
+    warn_young_series,
 )
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
 from riskmodel.core.forecasting.series import Hierarchy
@@ -649,6 +650,37 @@ def _refuse_stale_series(history, freq: str | None) -> None:
     _check_series_reach_the_end(ends, freq or "D")  # unknown frequency: whole dates
 
 
+def _refuse_incoherent_history(history, hierarchy: Hierarchy, freq: str | None) -> None:
+    """:meth:`Forecaster.fit`'s refusal of a reconciled hierarchy whose series are not the sums of their parts
+    (``_check_coherent``), on the cluster: each aggregate's own count against its parts' sum at every period it has (a
+    part without the period counts as none arrived). Only the count and the first few rows reach the driver."""
+    from pyspark.sql import functions as F
+
+    S = hierarchy.S
+    pairs = [(str(a), str(p), float(w)) for a, row in S.iterrows() for p, w in row.items() if w != 0 and not (
+        str(a) == str(p) and (row != 0).sum() == 1)]  # a bottom series is its own sum
+    if not pairs:
+        return
+    spark = history.sparkSession
+    weights = F.broadcast(spark.createDataFrame(pairs, "_agg string, _part string, _w double"))
+    h = history.select(F.col("unique_id").cast("string").alias("unique_id"), "ds", F.col("y").cast("double").alias("y"))
+    sums = (h.join(weights, h["unique_id"] == weights["_part"]).groupBy("_agg", "ds")
+            .agg(F.sum(F.col("y") * F.col("_w")).alias("_parts")))
+    aggregates = F.broadcast(spark.createDataFrame([(a,) for a in sorted({a for a, _, _ in pairs})], "_agg string"))
+    own = h.where(F.col("y").isNotNull()).join(aggregates, h["unique_id"] == aggregates["_agg"])
+    both = own.join(sums, ["_agg", "ds"], "left").withColumn("_parts", F.coalesce("_parts", F.lit(0.0)))
+    off = both.where(F.abs(F.col("y") - F.col("_parts")) > F.lit(1e-6) + F.lit(1e-9) * F.abs(F.col("_parts"))).cache()
+    try:
+        n = off.count()
+        if not n:
+            return
+        first = [(r["unique_id"], r["ds"], r["y"], r["_parts"]) for r in off.orderBy("unique_id", "ds").limit(5).collect()]
+        series = sorted(r[0] for r in off.select("unique_id").distinct().collect())
+    finally:
+        off.unpersist()
+    raise incoherent_error(first, series, n, freq)
+
+
 def forecast_spark(
     history,
     *,
@@ -734,8 +766,9 @@ def forecast_spark(
         For a bad ``horizon``, ``reconcile`` or a setting that the per-group fit sets itself.
     SchemaError
         If ``history`` lacks a column, ``ds`` is not a date or timestamp or ``y`` not a number
-        (text is never guessed), or a series stops before the latest period of the others
-        (pooled or not, as :meth:`Forecaster.fit` refuses it); a group's invalid series fails its
+        (text is never guessed), a series stops before the latest period of the others
+        (pooled or not, as :meth:`Forecaster.fit` refuses it), or, reconciled, a series of the
+        ``hierarchy`` is not the sum of its parts at some period; a group's invalid series fails its
         Spark task with the :class:`~riskmodel.core.exceptions.SchemaError` text.
     ValueError
         If the hierarchy names series that have no forecast.
@@ -781,6 +814,8 @@ def forecast_spark(
 
     grouped = history.select(*keep).groupBy(by)
     reconciling = hierarchy is not None and reconcile is not None
+    if reconciling:  # served as sums of parts only when reconciled, as in-process
+        _refuse_incoherent_history(history, hierarchy, fit_params.get("freq"))
     names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
     stages = Stages(on_progress, "spark forecast", names)
     if not pool:

@@ -59,29 +59,43 @@ def _day(seconds_col):
     return F.floor(seconds_col / F.lit(_DAY))
 
 
-def _as_of_seconds(crossings, as_of):
-    """``as_of`` (or the log's last crossing) as wall-clock seconds, validated like the pandas path."""
+def _as_of_seconds(crossings, as_of, *, within_log: bool = True):
+    """``as_of`` (or the log's last crossing) as wall-clock seconds, validated like the pandas path.
+
+    ``within_log``: refuse a day after the log's last crossing, as :func:`riskmodel.core.stays.build_stays` does (one
+    aggregation on the cluster). Off only where ``crossings`` is a part of a log whose end was judged on the whole
+    (a nightly bucket: its travellers' crossings may stop days before the log's).
+    """
+    import pandas as pd
     from pyspark.sql import functions as F
 
+    last = crossings.agg(F.max(_seconds(F.col("timestamp")))).first()[0] if as_of is None or within_log else None
     if as_of is None:
-        return crossings.agg(F.max(_seconds(F.col("timestamp")))).first()[0]  # None for an empty log
-    from riskmodel.core.stays import _as_of
+        return last  # None for an empty log
+    from riskmodel.core.stays import _as_of, within_log_error
 
     ts = _as_of(as_of)
-    return int(ts.value // 1_000_000_000)
+    seconds = int(ts.value // 1_000_000_000)
+    if last is not None and seconds // _DAY > last // _DAY:
+        raise within_log_error(ts, pd.Timestamp(int(last), unit="s"), "as_of")
+    return seconds
 
 
-def build_stays_spark(crossings, *, as_of=None):
+def build_stays_spark(crossings, *, as_of=None, validate: bool = True):
     """Pair every entry with its exit and label it as known at ``as_of``, on Spark.
 
     Parameters
     ----------
     crossings : pyspark.sql.DataFrame
-        A crossings log with the columns of :data:`riskmodel.core.schema.CROSSINGS`
-        (validate it at the source; Spark runs no per-row pandas check here).
+        A crossings log meeting :data:`riskmodel.core.schema.CROSSINGS`.
     as_of : str or Timestamp, optional
         Only crossings at or before this local time are used, and labels are as known
         then. Default: the last crossing in the log (one aggregation on the cluster).
+    validate : bool, default=True
+        Check the log against the contract first, as :func:`riskmodel.core.stays.build_stays`
+        does (:func:`~riskmodel.core.schema.check_crossings` on the cluster, as the nightly
+        run checks it: Spark's own expressions, and the full check only for a log they do
+        not find plainly valid).
 
     Returns
     -------
@@ -93,17 +107,31 @@ def build_stays_spark(crossings, *, as_of=None):
     Raises
     ------
     SchemaError
-        If ``as_of`` is not a date or carries a time zone.
+        If ``validate`` and the log breaks the contract (every problem named, with its first
+        ids and row count, as in pandas); if ``as_of`` is not a date, carries a time zone or
+        lies on a day after the log's last crossing (exits after the log ends are unknown; a
+        time later on its last day is taken).
     """
+    if validate:
+        _check_crossings(crossings)
     return _stays(crossings, as_of=as_of).drop("_entry_s", _TKEY)
+
+
+def _check_crossings(crossings) -> None:
+    """The crossings contract on the cluster (:func:`riskmodel.integrations.spark_checks._check_log`)."""
+    from riskmodel.integrations.spark_checks import _check_log
+
+    _check_log(crossings.sparkSession, crossings)
 
 
 #: The crossings columns the stays are built from (the nightly run reads only these).
 CROSSING_COLUMNS = ("crossing_id", "traveller_id", "direction", "timestamp", "port", *_TRIP_COLUMNS)
 
 
-def _stays(crossings, *, as_of):
+def _stays(crossings, *, as_of, within_log: bool = True):
     """:func:`build_stays_spark` plus ``_entry_s``, the entry's wall-clock seconds, in the window's sort order.
+
+    ``within_log``: as for :func:`_as_of_seconds`.
 
     The rows leave the stays window sorted by ``traveller_id, _ts, crossing_id``; kept under
     the names ``_entry_s`` and ``stay_id``, that order is the one the entry-history windows
@@ -112,7 +140,7 @@ def _stays(crossings, *, as_of):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    as_of_s = _as_of_seconds(crossings, as_of)
+    as_of_s = _as_of_seconds(crossings, as_of, within_log=within_log)
     df = crossings.withColumn("_ts", _seconds(F.col("timestamp")))
     if as_of is not None:
         df = df.where(F.col("_ts") <= F.lit(as_of_s))
@@ -371,7 +399,7 @@ def _add_history(stays, *, sequential: bool = False):
     return df.select(*order)
 
 
-def build_features_spark(crossings, *, as_of=None):
+def build_features_spark(crossings, *, as_of=None, validate: bool = True):
     """:func:`build_stays_spark` then :func:`add_history_features_spark`: the Spark form of ``build_features``.
 
     Parameters
@@ -380,13 +408,31 @@ def build_features_spark(crossings, *, as_of=None):
         A crossings log (:data:`riskmodel.core.schema.CROSSINGS`).
     as_of : str or Timestamp, optional
         As for :func:`build_stays_spark`.
+    validate : bool, default=True
+        As for :func:`build_stays_spark`.
 
     Returns
     -------
     pyspark.sql.DataFrame
         Lazy; the columns of :func:`riskmodel.core.features.build_features`.
+
+    Raises
+    ------
+    SchemaError
+        As for :func:`build_stays_spark`.
     """
+    if validate:
+        _check_crossings(crossings)
     return _add_history(_stays(crossings, as_of=as_of), sequential=True)
+
+
+def _bucket_features(bucket, *, as_of):
+    """:func:`build_features_spark` of a bucket of travellers of a log whose end was judged on the whole log.
+
+    ``as_of`` is not checked against the bucket's own last crossing: its travellers' crossings may stop days before
+    the log's last one (a nightly bucket), and that is no reason to refuse the day the whole log reaches.
+    """
+    return _add_history(_stays(bucket, as_of=as_of, within_log=False), sequential=True)
 
 
 def label_mature_spark(grace_days: int = 30, *, cutoff):

@@ -52,6 +52,7 @@ from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
+from riskmodel.integrations.spark_checks import _check_log, _not_plain  # noqa: F401 - _not_plain: the tests judge it here
 
 __all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
 
@@ -77,7 +78,7 @@ def _resolve_as_of(log, as_of) -> str:
 
     from riskmodel.integrations.spark_features import _as_of_seconds
 
-    seconds = _as_of_seconds(log, as_of)  # also refuses a zoned or unreadable as_of
+    seconds = _as_of_seconds(log, as_of)  # also refuses a zoned or unreadable as_of, or one after the log's last day
     if seconds is None:
         raise BatchError("the crossings log is empty: nothing to score; check the input URI or the database query.")
     return str(pd.Timestamp(int(seconds), unit="s"))
@@ -118,132 +119,6 @@ def _append_commit(spark, output: str, row: dict[str, Any], *, mode: str = "appe
                            T.StructField("drift", T.StringType())])
     data = [tuple(row[c] for c in _COMMIT_COLUMNS)] if row else []
     spark.createDataFrame(data, schema).coalesce(1).write.mode(mode).parquet(_join(output, "_commits"))
-
-
-def _check_group(pdf: pd.DataFrame) -> pd.DataFrame:
-    """The crossings contract's problems in one group of travellers (each with its whole history), as JSON rows."""
-    import dataclasses
-
-    from riskmodel.core.schema import check_crossings
-
-    found = check_crossings(pdf.drop(columns="_group"))
-    return pd.DataFrame({"problem": [json.dumps(dataclasses.asdict(p)) for p in found]}, dtype=object)
-
-
-#: Spark types a column of each contract kind may have for the fast path; any other (a float year, zoned times, text
-#: times) is left to the full check, which names the problem.
-_PLAIN_TYPES = {"id": ("StringType",), "text": ("StringType",), "enum": ("StringType",), "datetime": ("TimestampNTZType",),
-                "int": ("ByteType", "ShortType", "IntegerType", "LongType"), "bool": ("BooleanType",)}
-#: Java regular expressions (``\A``/``\z``: ``$`` would also match before a final line break): printable ASCII, an id
-#: with no space around it (the contract's id rule takes more, the full check judges it).
-_PLAIN_ID, _PLAIN_TEXT, _PLAIN_ISO3 = r"\A[!-~]([ -~]*[!-~])?\z", r"\A[ -~]*\z", r"\A[A-Z]{3}\z"
-
-
-def _plain_row_rules(log) -> list:
-    """Spark expressions, each true on a row that may break a row rule of ``check_crossings`` (null: no verdict, the
-    rules for missing values come first and are never null)."""
-    from pyspark.sql import functions as F
-
-    from riskmodel.core.schema import CROSSINGS, FEATURE_DOMAINS, MAX_PERMIT_YEARS, TIMES_BEFORE, TIMES_FROM
-
-    present, entry = set(log.columns), F.col("direction") == "entry"
-    rules = []
-    for c in (c for c in CROSSINGS if c.name in present):
-        v = F.col(c.name)
-        rules.append(v.isNull() if c.nullable == "no" else (v.isNull() & entry) if c.nullable == "exit" else F.lit(False))
-        if c.kind in ("id", "text"):
-            rules.append(~v.rlike(_PLAIN_ID if c.kind == "id" else _PLAIN_TEXT))
-        if c.kind == "id":  # a '+': maybe a spreadsheet's 1.23457E+10, which the id rule refuses
-            rules.append(v.contains("+"))
-        elif c.kind == "enum":
-            rules.append(~v.isin(*c.values))
-    ts = F.col("timestamp")
-    rules.append((ts < F.lit(str(TIMES_FROM)).cast("timestamp_ntz")) | (ts >= F.lit(str(TIMES_BEFORE)).cast("timestamp_ntz")))
-    if "nationality" in present:
-        rules.append(~F.col("nationality").rlike(_PLAIN_ISO3))
-    if "birth_year" in present:
-        rules.append((F.col("birth_year") > F.year(ts)) | (F.col("birth_year") < F.year(ts) - 120))
-    for name in ("group_size", "planned_stay_days"):
-        if name in present:
-            low, high = FEATURE_DOMAINS[name].low, FEATURE_DOMAINS[name].high
-            rules.append(entry & ((F.col(name) < low) | (F.col(name) > high)))
-    if "permit_end" in present:  # days apart, not a date moved: no overflow on any date
-        apart = F.datediff(F.to_date("permit_end"), F.to_date(ts))
-        rules.append((apart > 365 * MAX_PERMIT_YEARS) | (entry & (apart < 0)))
-    return rules
-
-
-def _not_plain(log, by: str = "traveller_id") -> list:
-    """Lazy DataFrames of the values of ``by`` whose crossings are not *plainly* valid; all empty: the log is.
-
-    The fast path of :func:`_check_log`: Spark's own expressions, no row shipped to Python. They mirror every rule of
-    :func:`~riskmodel.core.schema.check_crossings`, conservatively (printable ASCII only, every time within 1900-2199,
-    no two crossings of a traveller at one time): a log they do not find plainly valid goes to the full check, which
-    names the problems. Rows are judged within each value of ``by`` (a test judges many small logs at once); with a
-    column type the fast path does not take, one DataFrame of every ``by`` value.
-    """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    from riskmodel.core.schema import CROSSINGS
-
-    types = {f.name: type(f.dataType).__name__ for f in log.schema.fields}
-    if any(c.name in types and types[c.name] not in _PLAIN_TYPES[c.kind] for c in CROSSINGS):
-        return [log.select(by)]
-    flag = F.lit(False)
-    for rule in _plain_row_rules(log):
-        flag = flag | F.coalesce(rule, F.lit(False))  # a missing value is judged by its column's rule for missing ones
-    keys = list(dict.fromkeys((by, "traveller_id")))
-    order = Window.partitionBy(*keys).orderBy("timestamp")
-    broken = (F.lag("timestamp").over(order) == F.col("timestamp")) | (F.lag("direction").over(order) == F.col("direction"))
-    carried = [*keys, "timestamp", "direction"]
-    if "permit_end" in log.columns:
-        # an exit whose permit in force ends before the day of the entry it closes (check_crossings' sequence rule)
-        broken = broken | ((F.lag("direction").over(order) == "entry") & (F.col("direction") == "exit")
-                           & (F.datediff(F.to_date("permit_end"), F.to_date(F.lag("timestamp").over(order))) < 0))
-        carried.append("permit_end")
-    # one scan: the row verdict travels with the sequence's shuffle (one boolean beside the keys)
-    rows = log.select(*carried, flag.alias("_bad"))
-    return [
-        rows.select(by, (F.col("_bad") | F.coalesce(broken, F.lit(False))).alias("_bad")).where("_bad").select(by),
-        log.groupBy(*dict.fromkeys((by, "crossing_id"))).count().where(F.col("count") > 1).select(by),
-    ]
-
-
-def _check_log(spark, log) -> None:
-    """:func:`~riskmodel.core.schema.check_crossings` on the log, as ``build_features`` runs it in-process.
-
-    Column problems (a missing column, text times) are found on the log's empty head on the driver. A log Spark's
-    expressions find plainly valid (:func:`_not_plain`) is done; any other has every
-    traveller's crossings checked together on the executors (``pmod(xxhash64(traveller_id), groups)``, one
-    group per shuffle partition), so duplicates within a traveller and entries without exits are found as in-process.
-    Only the problems reach the driver, merged by column and problem (the first few ids, every row counted).
-    """
-    from dataclasses import replace
-
-    from pyspark.sql import functions as F
-
-    from riskmodel.core.exceptions import SchemaError, SchemaProblem
-    from riskmodel.core.schema import CROSSINGS, check_crossings
-
-    log = log.select(*[c for c in log.columns if c in {col.name for col in CROSSINGS}])
-    found = check_crossings(log.limit(0).toPandas())
-    if not found and all(part.isEmpty() for part in _not_plain(log)):
-        return
-    if not found:
-        groups = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "200")))
-        keyed = log.withColumn("_group", F.pmod(F.xxhash64("traveller_id"), F.lit(groups)))
-        rows = keyed.groupBy("_group").applyInPandas(_check_group, "problem string").collect()
-        merged: dict[tuple[str, str, str], SchemaProblem] = {}
-        for r in rows:
-            fields = json.loads(r[0])
-            p = SchemaProblem(**{**fields, "record_ids": tuple(fields["record_ids"])})
-            m = merged.get((p.column, p.problem, p.fix))
-            merged[(p.column, p.problem, p.fix)] = p if m is None else replace(
-                m, record_ids=(m.record_ids + p.record_ids)[:5], n_rows=m.n_rows + p.n_rows)
-        found = list(merged.values())
-    if found:
-        raise SchemaError("crossings", found)
 
 
 def _nightly_files(name: str, folder: bool) -> bool:
@@ -343,10 +218,11 @@ def _run_part(spark, log, k: int, plan: dict[str, Any], scorer, reference: dict)
     """
     from pyspark.sql import functions as F
 
-    from riskmodel.integrations.spark_features import build_features_spark
+    from riskmodel.integrations.spark_features import _bucket_features
 
     mine = log.where(F.pmod(F.xxhash64("traveller_id"), F.lit(plan["parts"])) == k)
-    feats = build_features_spark(mine, as_of=plan["as_of"])
+    # plan["as_of"] was judged against the whole log's last crossing (_resolve_as_of): a bucket's may be earlier
+    feats = _bucket_features(mine, as_of=plan["as_of"])
     if plan["scope"] == "in_country":
         feats = feats.where(F.col("exit_time").isNull())
     scored = _scored_with_counts(feats, scorer, reference).persist()
@@ -496,7 +372,8 @@ def nightly_spark(
         writes, is the log or lies inside its folder, or the log is empty.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
-        traveller's crossings checked together), before any bucket is written.
+        traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
+        (as ``build_features`` refuses it), before any bucket is written.
     ConfigError
         For a bad ``scope`` or ``parts``.
     """

@@ -752,16 +752,23 @@ def _check_coherent(history: pd.DataFrame, hierarchy: Hierarchy, freq: str) -> N
         return
     t, j = np.nonzero(off.T)  # series first, then periods: the first few rows name the first series' periods
     ids, periods = wide.columns[t], wide.index[j]
+    first = [(u, d, own[i, k], parts[i, k]) for u, d, i, k in zip(ids[:5], periods[:5], j[:5], t[:5], strict=True)]
+    raise incoherent_error(first, sorted(set(map(str, ids))), int(off.sum()), freq)
+
+
+def incoherent_error(first: list[tuple], series: list[str], n_rows: int, freq: str | None) -> SchemaError:
+    """:func:`_check_coherent`'s refusal: ``first`` (series, period, own count, parts' sum) of the first rows, every
+    offending ``series`` (sorted) and how many rows are off. Also the Spark form's, which finds them on the cluster."""
     fmt = "%Y-%m" if freq == "M" else "%Y-%m-%d"
-    shown = tuple(f"{u} {d:{fmt}}: {own[i, k]:g} against {parts[i, k]:g}" for u, d, i, k in zip(ids[:5], periods[:5], j[:5], t[:5], strict=True))
-    n = len(set(ids))
-    raise SchemaError("series", [SchemaProblem(
+    shown = tuple(f"{u} {pd.Timestamp(d):{fmt}}: {own:g} against {parts:g}" for u, d, own, parts in first)
+    n = len(series)
+    return SchemaError("series", [SchemaProblem(
         "y", f"{n} series not the sum of their parts in `hierarchy.S` (their own count against the sum of their parts' "
              f"counts): reconciled, each is forecast as the sum of its parts, so what the parts miss is lost from its "
-             f"forecast without a word; series: {', '.join(sorted(set(map(str, ids)))[:5])}{', ...' if n > 5 else ''}",
+             f"forecast without a word; series: {', '.join(series[:5])}{', ...' if n > 5 else ''}",
         "add a bottom series carrying the difference (e.g. 'port/other': the arrivals at ports the extract does not list), "
         "correct the counts, or fit without the hierarchy (hierarchy=None)",
-        shown, int(off.sum()))])
+        shown, n_rows)])
 
 
 def _infer(history: pd.DataFrame) -> str:

@@ -28,7 +28,7 @@ from riskmodel.core.features import add_event_history, add_history_features
 from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
 from riskmodel.core.sources.contracts import SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
-from riskmodel.core.stays import _as_of, build_stays
+from riskmodel.core.stays import _as_of, _stays_through
 
 __all__ = [
     "SOURCE_HISTORY_FEATURES",
@@ -164,7 +164,7 @@ def _day_end(day: pd.Timestamp) -> pd.Timestamp:
 def _stays_at(crossings: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """The stays of the crossings on file at the end of ``day`` (inputs trusted)."""
     end = _day_end(day)
-    return build_stays(crossings.loc[crossings["timestamp"] <= end], as_of=end, validate=False)
+    return _stays_through(crossings, end)
 
 
 def _link_at(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[SourceLinks, pd.DataFrame]:

@@ -222,11 +222,11 @@ def monitor_labels(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], lab
     permit records): after its end it has overstayed, before it the outcome is
     not known yet.
     """
-    from riskmodel.core.stays import build_stays
+    from riskmodel.core.stays import _stays_through
 
     day = pd.Timestamp(label_as_of).normalize()
     end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    stays = build_stays(crossings, as_of=end, validate=False)
+    stays = _stays_through(crossings, end)
     closed = stays["exit_time"].notna()
     label = pd.Series(pd.array(stays["overstayed"].where(closed), dtype="boolean").to_numpy(), index=stays["stay_id"].to_numpy())
     snap, _ = monitoring_snapshot(crossings, tables, day)
@@ -262,11 +262,11 @@ def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], la
     SchemaError
         If an input does not meet its contract (not checked when ``links`` are given).
     """
-    from riskmodel.core.stays import build_stays
+    from riskmodel.core.stays import _stays_through
 
     day = pd.Timestamp(label_as_of).normalize()
     end = day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    stays = build_stays(crossings, as_of=end, validate=False)
+    stays = _stays_through(crossings, end)
     late = stays["exit_time"].notna().to_numpy() & stays["overstayed"].to_numpy(dtype=bool, na_value=False)
     start = pd.Series(stays["final_permit_end"].to_numpy(), index=stays["stay_id"].to_numpy()).dt.normalize() + pd.Timedelta(days=1)
     start = start.where(late)

@@ -538,9 +538,9 @@ def _assemble(rng: np.random.Generator, people: _Travellers, trips: _Trips, outc
     tr = trips.trav[sel]
     end_ts = span[1]
 
-    from riskmodel.core.stays import build_stays
+    from riskmodel.core.stays import _stays_through
 
-    stays = build_stays(crossings, as_of=end_ts + pd.Timedelta(hours=23, minutes=59, seconds=59), validate=False)
+    stays = _stays_through(crossings, end_ts + pd.Timedelta(hours=23, minutes=59, seconds=59))
     truth = pd.DataFrame(
         {"stay_id": stay_ids, "p_overstay": outcome.p_true[sel], "will_overstay": outcome.overstay[sel], "archetype": people.arch[tr],
          "p_full": outcome.p_full[sel], "p_observable": outcome.p_observable[sel], "recorded_overstay": outcome.recorded[sel],
