@@ -583,3 +583,19 @@ def test_forecast_spark_refuses_a_hierarchy_whose_total_is_not_the_sum_of_its_pa
     got = forecast_spark(_spark_history(spark, df), horizon=6, hierarchy=hierarchy, **settings)
     wide = got.pivot(index="ds", columns="unique_id", values="y_hat")
     np.testing.assert_allclose(wide["T"].to_numpy(), (wide["A"] + wide["B"]).to_numpy(), rtol=1e-9)
+
+
+def test_forecast_spark_refuses_a_history_whose_series_are_not_the_hierarchys(spark):
+    """Review 17 (Spark) finding 09: reconciled, a series of the history that the hierarchy lacks was forecast alone and
+    labelled "+bottom_up" as if reconciled, and one the hierarchy names but the history lacks failed with a ValueError
+    after every group's models had run. Forecaster.fit refuses both, naming them; so does forecast_spark, before any task."""
+    from tests.test_forecast_edges import _parts_and_total
+
+    settings = {"freq": "M", "models": ["snaive"], "n_windows": 2, "breaks": ()}
+    df, hierarchy, _ = _parts_and_total(0.0)
+    extra = pd.concat([df, df[df["unique_id"] == "A"].assign(unique_id="X")])
+    with pytest.raises(SchemaError, match=r"column `unique_id`: series of `history` are not in the hierarchy \(1 row.*X.*Fix: drop them"):
+        forecast_spark(_spark_history(spark, extra), horizon=6, hierarchy=hierarchy, **settings)
+    short = df[df["unique_id"] != "B"]
+    with pytest.raises(SchemaError, match=r"column `unique_id`: series of the hierarchy are missing from `history` \(1 row.*B.*Fix: pass every"):
+        forecast_spark(_spark_history(spark, short), horizon=6, hierarchy=hierarchy, **settings)
