@@ -1686,6 +1686,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if validate:\n        _check_crossings(crossings)\n    return _add_history(", "    return _add_history(",
            ("tests/test_spark_features.py", "-k", "refuses_what_build_stays"),
            "build_features_spark takes a lower-case nationality and a missing traveller id (run in .venv-pandas2)"),
+    # ---------------------------------------------------------------- tenth round: the lead's
+    Mutant("Q75", "forecast_spark, reconciled: exactly the hierarchy's series", SP,
+           '        _check_hierarchy(ids, hierarchy, name="history")\n', "",
+           ("tests/test_spark.py", "-k", "not_the_hierarchys"),
+           "a series the hierarchy lacks is forecast alone and labelled +bottom_up as if reconciled"),
 )
 
 

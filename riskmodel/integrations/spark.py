@@ -53,7 +53,7 @@ from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.forecasting.distributed import fit_from_parts, run_parts
 from riskmodel.core.forecasting.engine import warn_fallbacks
 from riskmodel.core.forecasting.forecaster import (
-    Forecaster, _check_series_reach_the_end, incoherent_error, output_columns as forecast_columns, warn_largest_error_ends,
+    Forecaster, _check_hierarchy, _check_series_reach_the_end, incoherent_error, output_columns as forecast_columns, warn_largest_error_ends,
     warn_young_series,
 )
 from riskmodel.core.forecasting.reconcile import reconcile as reconcile_forecasts
@@ -767,7 +767,8 @@ def forecast_spark(
     SchemaError
         If ``history`` lacks a column, ``ds`` is not a date or timestamp or ``y`` not a number
         (text is never guessed), a series stops before the latest period of the others
-        (pooled or not, as :meth:`Forecaster.fit` refuses it), or, reconciled, a series of the
+        (pooled or not, as :meth:`Forecaster.fit` refuses it), or, reconciled, the history's series are
+        not exactly the ``hierarchy``'s (one missing or one it lacks, named) or a series of the
         ``hierarchy`` is not the sum of its parts at some period; a group's invalid series fails its
         Spark task with the :class:`~riskmodel.core.exceptions.SchemaError` text.
     ValueError
@@ -815,6 +816,9 @@ def forecast_spark(
     grouped = history.select(*keep).groupBy(by)
     reconciling = hierarchy is not None and reconcile is not None
     if reconciling:  # served as sums of parts only when reconciled, as in-process
+        # exactly the hierarchy's series, as Forecaster.fit wants them: one it lacks was served as if reconciled
+        ids = pd.DataFrame({"unique_id": [str(r[0]) for r in history.select("unique_id").distinct().collect()]})
+        _check_hierarchy(ids, hierarchy, name="history")
         _refuse_incoherent_history(history, hierarchy, fit_params.get("freq"))
     names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
     stages = Stages(on_progress, "spark forecast", names)

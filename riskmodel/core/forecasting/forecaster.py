@@ -715,8 +715,9 @@ def _from_state(cls, state: dict) -> Forecaster:
     return self
 
 
-def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: bool = False) -> None:
-    """SchemaError unless ``history`` holds exactly the series of ``hierarchy`` (``of_model``: a fitted model's, in :func:`forecast`)."""
+def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: bool = False, name: str = "df") -> None:
+    """SchemaError unless ``history`` holds exactly the series of ``hierarchy`` (``of_model``: a fitted model's, in :func:`forecast`;
+    ``name``: the argument's name in the message)."""
     ids = set(history["unique_id"])
     wanted = set(hierarchy.S.index.astype(str))
     missing, extra = sorted(wanted - ids), sorted(ids - wanted)
@@ -725,7 +726,7 @@ def _check_hierarchy(history: pd.DataFrame, hierarchy: Hierarchy, *, of_model: b
         fixes = ("pass the history of every series the model forecasts: its forecasts are reconciled over them",
                  "drop them, or fit Forecaster(**model.get_params()) on these series for forecasts that are not reconciled")
     else:
-        words = ("series of the hierarchy are missing from `df`", "series of `df` are not in the hierarchy")
+        words = (f"series of the hierarchy are missing from `{name}`", f"series of `{name}` are not in the hierarchy")
         fixes = ("pass every series of hierarchy.S (make_series builds both)", "drop them or pass hierarchy=None")
     problems = []
     if missing:
