@@ -71,6 +71,14 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
         assert f"\n{office}: {n} past their permit on 2023-09-30 (all of them)\n" in printed
     risk_lines = [line for line in printed.splitlines() if " p=0." in line]
     assert risk_lines and not [line for line in risk_lines if "None" in line or "_" in line.split(": ", 1)[1] or " = " in line]
+    # a scheduled run's console goes to its log (cron, Airflow): no traveller's or stay's id is printed, each listed row
+    # is named by its line in the CSV (the header is line 1), which holds the ids
+    ids = {*overstays["stay_id"], *overstays["traveller_id"], *at_risk["stay_id"], *at_risk["traveller_id"]}
+    words = set(re.findall(r"[A-Za-z0-9_]+", printed))
+    assert ids and not words & {str(i) for i in ids}, sorted(words & {str(i) for i in ids})[:5]
+    first = overstays.iloc[0]
+    assert f"  overstays.csv line 2: {first['nationality']} {first['visa_type']}: permit ended" in printed
+    assert f"  at_risk.csv line 2: p={at_risk.iloc[0]['p_overstay']:.3f} " in printed
     # the model was saved after an audit that could not judge it (with --allow-unfair): reused with --model it is no
     # fairer, so its lists are refused again (they were written without a word before, the refusal bypassed in two runs)
     again = tmp_path / "again"
