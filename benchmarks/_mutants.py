@@ -1651,6 +1651,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if levels:  # what the gate judges per level (max_level_mase_over_snaive)\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "each_level_beside"),
            "the card quotes the figures over all series only, though the gate judges each level"),
+    # ---------------------------------------------------------------- h17-monitor: monitoring, drift and what is kept about people
+    Mutant("I08", "monitor console: listed rows by their CSV line, not their ids", MO,
+           'print(f"  overstays.csv line {r.csv_line}: {r.nationality}',
+           'print(f"  overstays.csv line {r.csv_line} {r.stay_id} {r.traveller_id}: {r.nationality}',
+           ("tests/test_cli_monitor.py", "-k", "synth_sources_then_monitor"),
+           "every overstayer's stay and traveller id printed on the console, so into a scheduled run's log"),
 )
 
 

@@ -352,16 +352,23 @@ def _reasons(row) -> str:
 
 
 def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
-    """Per office: everyone past their permit (all of them: facts to act on), then the most likely to overstay."""
-    for office, rows in res.overstays.groupby("office"):
+    """Per office: everyone past their permit (all of them: facts to act on), then the most likely to overstay.
+
+    Each row is named by its line in ``overstays.csv`` / ``at_risk.csv`` (the header is line 1), never by its
+    ``stay_id`` or ``traveller_id``: a scheduled run's console goes to its log (cron, Airflow), which is no place for
+    the ids of the people listed; the CSVs hold them.
+    """
+    overstays = res.overstays.assign(csv_line=np.arange(len(res.overstays)) + 2)
+    for office, rows in overstays.groupby("office"):
         print(f"\n{office}: {len(rows)} past their permit on {as_of.date()} (all of them)")
         for r in rows.itertuples():
-            print(f"  {r.stay_id} {r.traveller_id} {r.nationality} {r.visa_type}: permit ended {r.permit_end_now.date()}, "
+            print(f"  overstays.csv line {r.csv_line}: {r.nationality} {r.visa_type}: permit ended {r.permit_end_now.date()}, "
                   f"{r.days_overstayed} day(s) past it")
-    for office, rows in res.at_risk.groupby("office"):
+    at_risk = res.at_risk.assign(csv_line=np.arange(len(res.at_risk)) + 2)
+    for office, rows in at_risk.groupby("office"):
         print(f"\n{office}: most likely to overstay among {len(rows)} whose permit ends within {horizon} days")
         for _, r in rows.head(top).iterrows():
-            print(f"  {r['stay_id']} {r['traveller_id']} p={r['p_overstay']:.3f} permit ends {r['permit_end_now'].date()}: {_reasons(r)}")
+            print(f"  at_risk.csv line {r['csv_line']}: p={r['p_overstay']:.3f} permit ends {r['permit_end_now'].date()}: {_reasons(r)}")
         if len(rows) > top:
             print(f"  ... and {len(rows) - top} more in at_risk.csv")
 
