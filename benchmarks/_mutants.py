@@ -1657,6 +1657,20 @@ MUTANTS: tuple[Mutant, ...] = (
            'print(f"  overstays.csv line {r.csv_line} {r.stay_id} {r.traveller_id}: {r.nationality}',
            ("tests/test_cli_monitor.py", "-k", "synth_sources_then_monitor"),
            "every overstayer's stay and traveller id printed on the console, so into a scheduled run's log"),
+    Mutant("I09", "audit: a stated purpose that could name a person is refused", "riskmodel/core/audit.py",
+           "    if found:\n", "    if False:\n", ("tests/test_scoring.py", "-k", "purpose_that_holds"),
+           "'desk check of T00001234' scored and written to the audit log, which promises no identifier"),
+    Mutant("I10", "audit: a date in a purpose is not taken for an id", "riskmodel/core/audit.py",
+           '    text = _DATE.sub(" ", str(purpose))\n', "    text = str(purpose)\n",
+           ("tests/test_scoring.py", "-k", "kept_as_given"), "'nightly batch 2024-01-17' refused as if it named someone"),
+    Mutant("I11", "signing: a server store's key file is named after the store, not its password", SG,
+           "hashlib.sha256(_store_identity(store_uri).encode())", "hashlib.sha256(store_uri.encode())",
+           ("tests/test_model_signing.py", "-k", "not_its_password"),
+           "a rotated database password makes a new key, and every model signed before is refused"),
+    Mutant("I12", "signing: a key file of the old name is still read", SG,
+           "    return before if not path.exists() and before.exists() else path\n", "    return path\n",
+           ("tests/test_model_signing.py", "-k", "not_its_password"),
+           "an installed key file named after the whole URI is orphaned: a new key, every signed model refused"),
 )
 
 
