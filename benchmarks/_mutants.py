@@ -1671,6 +1671,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return before if not path.exists() and before.exists() else path\n", "    return path\n",
            ("tests/test_model_signing.py", "-k", "not_its_password"),
            "an installed key file named after the whole URI is orphaned: a new key, every signed model refused"),
+    Mutant("I13", "outcome monitoring: a slice counts its scored stays whose outcome is not known yet",
+           "riskmodel/core/monitoring/outcomes.py", '                "pending": int((~whole["_known"]).sum()),\n',
+           '                "pending": 0,\n', ("tests/test_monitoring.py", "-k", "not_known_yet"),
+           "a month of mostly pending stays reads as settled, its rate that of the early leavers"),
 )
 
 
