@@ -607,7 +607,8 @@ def test_the_training_window_names_only_the_snapshot_days_that_held_anyone(tmp_p
     """A log younger than --train-months: the snapshot days before its first entry hold nobody, and the model learns
     from none of them, yet the window said "trained on N snapshots of everyone in the country from <a day before the
     log>", in the output and in the saved monitor_training.json. From 2022-09-30 back 12 months every 14 days, the
-    first day after the log's first entries (2022-01-01) is 2022-01-13 (2021-09-30 + 14 x 14 days)."""
+    first day after the log's first entries (2022-01-01) is 2022-01-06 (2021-09-30 + 7 x 14 = 98 days; 7 x 14 - 14 is
+    2021-12-23, before the log)."""
     (tmp_path / "data").mkdir()
     data = write_synthetic_log(tmp_path / "data", 1_500, start="2022-01-01", end="2022-12-31")
     assert _run("synth-sources", "--data", str(data)) == 0
@@ -618,7 +619,7 @@ def test_the_training_window_names_only_the_snapshot_days_that_held_anyone(tmp_p
     window = re.search(r"model: trained on (\d+) snapshots of everyone in the country from (\S+) to (\S+),", printed)
     assert window is not None, printed
     first, last = pd.Timestamp(window.group(2)), pd.Timestamp(window.group(3))
-    assert first == pd.Timestamp("2022-01-13")
+    assert first == pd.Timestamp("2022-01-06")
     assert int(window.group(1)) == (last - first).days // 14 + 1
     saved = json.loads((tmp_path / "model" / "monitor_training.json").read_text(encoding="utf-8"))
-    assert (saved["first_snapshot"], saved["snapshots"]) == ("2022-01-13", int(window.group(1)))
+    assert (saved["first_snapshot"], saved["snapshots"]) == ("2022-01-06", int(window.group(1)))
