@@ -1675,6 +1675,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "riskmodel/core/monitoring/outcomes.py", '                "pending": int((~whole["_known"]).sum()),\n',
            '                "pending": 0,\n', ("tests/test_monitoring.py", "-k", "not_known_yet"),
            "a month of mostly pending stays reads as settled, its rate that of the early leavers"),
+    Mutant("I14", "monitor: the training window names only the snapshot days that held anyone", MO,
+           "    fit_days, audit_days = fit_days[fit_days.isin(held_anyone)], audit_days[audit_days.isin(held_anyone)]\n", "",
+           ("tests/test_cli_monitor.py", "-k", "held_anyone"),
+           "'trained on 26 snapshots from 2021-09-30', 7 of them before the log began, in the output and the saved window"),
 )
 
 

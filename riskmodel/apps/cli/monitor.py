@@ -190,7 +190,15 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     # the same snapshot days as `_checked_days`: a re-keyed feed was refused before, unless --allow-unlinked
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
                                    late_days=args.late_records_days, allow_unlinked=args.allow_unlinked, links=links)
-    _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
+    # a snapshot day before the log's first entries holds nobody: the model learns nothing from it, the window must not
+    # say it did ("trained on 20 snapshots from <a day before the log>")
+    held_anyone = pd.DatetimeIndex(table["as_of"].unique())
+    fit_days, audit_days = fit_days[fit_days.isin(held_anyone)], audit_days[audit_days.isin(held_anyone)]
+    if len(fit_days) < MONITOR_MIN_SNAPSHOTS or not len(audit_days):
+        raise ConfigError(f"of the snapshot days from {first.date()}, {len(fit_days)} to fit on and {len(audit_days)} to audit on "
+                          f"hold anyone in the country (the model needs {MONITOR_MIN_SNAPSHOTS} and at least 1): the crossings "
+                          f"log begins too close to --as-of {as_of.date()}; give a later --as-of, or a log reaching further back.")
+    _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {fit_days[0].date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}"
                + (f"; {table.attrs['no_permit_end']:,} snapshot rows left out: no permit end on file, outcome unknown"
                   if table.attrs.get("no_permit_end") else ""))
