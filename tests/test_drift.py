@@ -171,5 +171,10 @@ def test_a_nationality_never_seen_before_is_amber_and_named():
     rare = pd.concat([ref, pd.DataFrame({"nationality": ["RARELAND"]})], ignore_index=True)
     row = compare_like_with_like(_nationalities(1_500, 12, 20, "RARELAND"), rare, ["nationality"]).iloc[0]
     assert row["appeared"] == ""
+    # against a reference a fifth of tonight's size, 12 of a level it lacks are noise: all 12 of both samples fall
+    # tonight with chance (1500 / 1800) ** 12 = 0.11; 40 are not: 0.833 ** 40 = 6.8e-4, under the amber tail 1e-3
+    small = ref.head(300)
+    assert compare_like_with_like(_nationalities(1_500, 12, 12), small, ["nationality"]).iloc[0]["appeared"] == ""
+    assert compare_like_with_like(_nationalities(1_500, 12, 40), small, ["nationality"]).iloc[0]["appeared"] == "NEWLAND"
     for seed in range(10):  # samples of one population stay green
         assert night_verdict(compare_like_with_like(_nationalities(1_500, 200 + seed), ref, ["nationality"])) == "green"
