@@ -1679,6 +1679,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    fit_days, audit_days = fit_days[fit_days.isin(held_anyone)], audit_days[audit_days.isin(held_anyone)]\n", "",
            ("tests/test_cli_monitor.py", "-k", "held_anyone"),
            "'trained on 26 snapshots from 2021-09-30', 7 of them before the log began, in the output and the saved window"),
+    Mutant("I15", "drift: a level the reference never held, 10 or more tonight, is amber", DR,
+           "else \"amber\" if (np.isfinite(value) and value >= amber) or appeared else",
+           "else \"amber\" if (np.isfinite(value) and value >= amber) else",
+           ("tests/test_drift.py", "-k", "never_seen"), "300 of 1,500 arrivals of a nationality never seen before read green"),
 )
 
 
