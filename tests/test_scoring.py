@@ -287,6 +287,13 @@ def test_a_purpose_that_holds_an_id_is_refused_before_scoring_and_never_logged(f
     with pytest.raises(ValueError, match="`purpose`"):
         audit.append("batch", rows=3, purpose=purpose)
     assert audit.read() == []
+    # the served pyfunc (REST `?purpose=`) answers every row with the refusal, as for a bad `reasons`, not a server error
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+
+    answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"purpose": purpose})
+    assert answer["probability"].isna().all() and answer["error"].str.contains("params: `purpose` holds a run of").all()
+    assert audit.read() == []
 
 
 @pytest.mark.parametrize("purpose", ["desk check", "nightly batch 2024-01-17", "20240117", "main job: in-country population",
