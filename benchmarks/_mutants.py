@@ -1683,6 +1683,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "else \"amber\" if (np.isfinite(value) and value >= amber) or appeared else",
            "else \"amber\" if (np.isfinite(value) and value >= amber) else",
            ("tests/test_drift.py", "-k", "never_seen"), "300 of 1,500 arrivals of a nationality never seen before read green"),
+    Mutant("I16", "served pyfunc: a purpose naming someone is a refused param, not a server error",
+           "riskmodel/integrations/tracking/risk_pyfunc.py", "            check_purpose(purpose)  #", "            pass  #",
+           ("tests/test_scoring.py", "-k", "purpose_that_holds"), "?purpose=T00001234 answers with a server error and a stack trace"),
 )
 
 
