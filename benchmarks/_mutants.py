@@ -1686,6 +1686,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I16", "served pyfunc: a purpose naming someone is a refused param, not a server error",
            "riskmodel/integrations/tracking/risk_pyfunc.py", "            check_purpose(purpose)  #", "            pass  #",
            ("tests/test_scoring.py", "-k", "purpose_that_holds"), "?purpose=T00001234 answers with a server error and a stack trace"),
+    Mutant("I17", "riskmodel score: a purpose naming someone is refused before the model loads", "riskmodel/apps/cli/risk.py",
+           "        audit.check_purpose(args.purpose)\n", "        pass\n", ("tests/test_cli_errors.py", "-k", "could_name"),
+           "the model loaded and the input read before a --purpose with a passport number is refused"),
+    Mutant("I18", "riskmodel nightly: a purpose naming someone is refused before the run", "riskmodel/apps/cli/nightly.py",
+           "        audit.check_purpose(args.purpose)\n", "        pass\n", ("tests/test_cli_errors.py", "-k", "could_name"),
+           "a nightly run with a passport number in --purpose runs to its end and writes it into the audit record in MLflow"),
 )
 
 

@@ -80,6 +80,13 @@ def _require_features(args: argparse.Namespace) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from riskmodel.core import audit
+    from riskmodel.core.exceptions import ConfigError
+
+    try:  # before the model is loaded: the audit record holds the purpose as given, and no identifier
+        audit.check_purpose(args.purpose)
+    except ValueError as exc:
+        raise ConfigError(f"--purpose: {exc}") from None
     _require_features(args)
     if args.engine == "spark":
         from riskmodel.api import score_parquet  # pyspark is imported only by the spark integration
