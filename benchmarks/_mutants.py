@@ -1692,6 +1692,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I18", "riskmodel nightly: a purpose naming someone is refused before the run", "riskmodel/apps/cli/nightly.py",
            "        audit.check_purpose(args.purpose)\n", "        pass\n", ("tests/test_cli_errors.py", "-k", "could_name"),
            "a nightly run with a passport number in --purpose runs to its end and writes it into the audit record in MLflow"),
+    Mutant("I19", "outcome monitoring: observed against predicted per risk band", "riskmodel/core/monitoring/outcomes.py",
+           '    slices += [("risk_band", str(b), joined[band == b]) for b in order]\n', "",
+           ("tests/test_monitoring.py", "-k", "each_risk_band"), "no line says how many of the stays called high overstayed"),
 )
 
 

@@ -50,7 +50,8 @@ def evaluate_scores(
     Returns
     -------
     DataFrame
-        One row per slice: ``slice`` (``all``, ``month``, or a group attribute),
+        One row per slice: ``slice`` (``all``, ``month``, ``risk_band``: observed against predicted per
+        band, low to high, or a group attribute),
         ``value``, ``n`` (scored stays with a known outcome: every other figure is of these),
         ``pending`` (scored stays of the slice whose outcome is not known yet, e.g. still in the
         country with the permit running: a slice with pending stays is not settled, its known
@@ -69,6 +70,7 @@ def evaluate_scores(
         stay id, or no scored row has a known outcome.
     """
     from riskmodel.core.risk.metrics import expected_calibration_error
+    from riskmodel.core.scoring import BAND_ORDER
 
     problems = [
         SchemaProblem(c, "required column is missing", f"add `{c}`")
@@ -103,6 +105,10 @@ def evaluate_scores(
     if time_column in joined.columns:
         month = pd.to_datetime(joined[time_column]).dt.to_period("M").astype(str)
         slices += [("month", m, g) for m, g in joined.groupby(month, sort=True)]
+    # observed against predicted per band: of the stays called high, how many overstayed (low to high, then any other)
+    band = joined["risk_band"].astype(object)
+    order = [b for b in BAND_ORDER if (band == b).any()] + sorted(set(band.dropna()) - set(BAND_ORDER), key=str)
+    slices += [("risk_band", str(b), joined[band == b]) for b in order]
     for g in groups:
         if g in joined.columns:
             slices += [(g, str(v), part) for v, part in joined.groupby(joined[g].astype(object), sort=True)]
