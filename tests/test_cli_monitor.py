@@ -79,6 +79,17 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
     first = overstays.iloc[0]
     assert f"  overstays.csv line 2: {first['nationality']} {first['visa_type']}: permit ended" in printed
     assert f"  at_risk.csv line 2: p={at_risk.iloc[0]['p_overstay']:.3f} " in printed
+    # scoring everyone in the country is a scoring call: audited as every other (no id, no value), with its counts
+    from riskmodel.core import audit
+
+    records = audit.read()
+    assert [r["event"] for r in records] == ["monitor"], records
+    rec = records[0]
+    in_country = int(re.search(r"as of 2023-09-30: ([\d,]+) in the country", printed).group(1).replace(",", ""))
+    assert (rec["as_of"], rec["in_country"], rec["overstays"], rec["at_risk"]) == ("2023-09-30", in_country, len(overstays), len(at_risk))
+    assert rec["at_risk_written"] is True and rec["fairness"] == "CANNOT JUDGE" and rec["model"] == "fitted in this run"
+    assert rec["purpose"] == "in-country monitoring lists" and len(rec["scores_digest"]) == 64
+    assert not set(re.findall(r"[A-Za-z0-9_]+", audit.audit_path().read_text())) & {str(i) for i in ids}
     # the model was saved after an audit that could not judge it (with --allow-unfair): reused with --model it is no
     # fairer, so its lists are refused again (they were written without a word before, the refusal bypassed in two runs)
     again = tmp_path / "again"
@@ -86,6 +97,10 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
                 "--quiet") == 1
     assert not (again / "at_risk.csv").exists()
     assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+    # a refused run scored everyone too: audited, its lists not written
+    rec = audit.read()[-1]
+    assert rec["event"] == "monitor" and rec["at_risk_written"] is False and rec["model"] == "saved (--model)"
+    assert rec["fairness"] == "CANNOT JUDGE when the --model was saved"
     # with --allow-unfair, a saved model gives the same lists without refitting, and its saved training window
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
                 "--quiet", "--allow-unfair") == 0
