@@ -408,6 +408,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import link_sources, local_day
     from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
 
+    from riskmodel.core import audit as audit_log
+
+    try:  # its audit record holds the purpose as given, and no identifier
+        audit_log.check_purpose(args.purpose)
+    except ValueError as exc:
+        raise ConfigError(f"--purpose: {exc}") from None
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
@@ -423,6 +429,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
+    # everyone in the country was scored: a scoring call, audited as score() and the batch jobs are (no id, no value)
+    verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
+    audit_log.append("monitor", model="fitted in this run" if not args.model else "saved (--model)", as_of=str(as_of.date()),
+                 in_country=len(res.snapshot), overstays=len(res.overstays), at_risk=len(res.at_risk),
+                 at_risk_written=not refused, fairness=verdict,
+                 scores_digest=audit_log.digest(res.snapshot["p_overstay"].to_numpy(dtype=float) if "p_overstay" in res.snapshot
+                                            else np.zeros(0)), purpose=args.purpose)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
@@ -537,6 +550,9 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--out", default="riskmodel-output/monitor",
                    help=f"folder for overstays.csv, at_risk.csv, no_permit_end.csv and {FAIRNESS_FILE}")
     p.add_argument("--seed", type=int, default=0, help="random seed of the fitted monitoring model (default: %(default)s)")
+    p.add_argument("--purpose", default="in-country monitoring lists",
+                   help="recorded in the audit log with the run's counts; say why, not whom: a run of 5 or more digits "
+                        "(an id, a passport or a phone number) is refused (default: %(default)s)")
     add_quiet(p)
     p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))
 
