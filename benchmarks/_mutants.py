@@ -1696,7 +1696,7 @@ MUTANTS: tuple[Mutant, ...] = (
            '    slices += [("risk_band", str(b), joined[band == b]) for b in order]\n', "",
            ("tests/test_monitoring.py", "-k", "each_risk_band"), "no line says how many of the stays called high overstayed"),
     Mutant("I20", "riskmodel monitor: its scoring of everyone in the country is audited", MO,
-           '    audit_log.append("monitor",', '    dict(', ("tests/test_cli_monitor.py", "-k", "synth_sources_then_monitor"),
+           '    audit_log.append("monitor",', '    (lambda *a, **k: None)("monitor",', ("tests/test_cli_monitor.py", "-k", "synth_sources_then_monitor"),
            "a run that ranks everyone in the country for the at-risk lists leaves no audit record"),
 )
 
