@@ -1698,6 +1698,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("I20", "riskmodel monitor: its scoring of everyone in the country is audited", MO,
            '    audit_log.append("monitor",', '    (lambda *a, **k: None)("monitor",', ("tests/test_cli_monitor.py", "-k", "synth_sources_then_monitor"),
            "a run that ranks everyone in the country for the at-risk lists leaves no audit record"),
+    Mutant("I21", "monitor: a day before the crossings log begins is refused", SM, "    if day < first:\n", "    if False:\n",
+           ("tests/test_sources.py", "-k", "before_the_crossings_log_begins"),
+           "lists for a day before the log: '0 in the country, 0 past their permit', exit 0"),
 )
 
 
