@@ -353,8 +353,10 @@ def _appeared(current: pd.Series, reference: pd.Series, share: float) -> list[st
     """Levels of ``current`` that ``reference`` never holds, seen :data:`_APPEARED_MIN` times or more and more often than
     sampling noise puts them all in ``current`` (``share ** k`` under the amber tail; ``share``: ``current``'s part of
     both samples' rows), most common first."""
-    held = set(reference.dropna().astype(object).astype(str))
-    counts = current.dropna().astype(object).astype(str).value_counts()
+    # on the distinct values, not on every row: an in-country population is millions of rows on a national feed
+    held = {str(v) for v in reference.dropna().unique()}
+    raw = current.dropna().value_counts(sort=False)
+    counts = raw.groupby(raw.index.map(str)).sum().sort_values(ascending=False, kind="stable")
     return [str(lvl) for lvl, c in counts.items() if c >= _APPEARED_MIN and share ** c < _NOISE_AMBER and lvl not in held]
 
 
