@@ -273,7 +273,7 @@ def test_every_call_is_audited_without_identifiers(fitted):
 
 
 @pytest.mark.parametrize("purpose", ["desk check of T00001234", "passport A1234567 at the desk", "call +62 812 3456 7890",
-                                     "case 2023/0004711"])
+                                     "case 2023/0004711", "desk check of T20240117"])
 def test_a_purpose_that_holds_an_id_is_refused_before_scoring_and_never_logged(fitted, purpose):
     """The audit log keeps the caller's purpose as given and promises no identifier: a purpose naming a traveller's id,
     a passport or a phone number (a run of 5 digits or more, separators allowed) is refused before any row is scored,
