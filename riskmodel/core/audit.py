@@ -68,8 +68,9 @@ def digest(*arrays: np.ndarray) -> str:
 #: Digits that may name a person: 5 or more, single spaces, hyphens, dots or slashes between them allowed
 #: (``T00001234``, ``A1234567``, ``+62 812 3456 7890``, ``2023/0004711``).
 _ID_DIGITS = re.compile(r"\d(?:[ \-./]?\d){4,}")
-#: A calendar day (``2024-01-17``, ``2024/01/17``, ``20240117``): digits that name a day, not a person.
-_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)([-/.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+#: A calendar day (``2024-01-17``, ``2024/01/17``, ``20240117``): digits that name a day, not a person; standing
+#: alone (``T20240117`` is an id).
+_DATE = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d\d)([-/.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![0-9A-Za-z])")
 
 
 def check_purpose(purpose: Any) -> None:
