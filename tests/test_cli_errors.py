@@ -318,3 +318,16 @@ def test_forecast_without_model_or_history_names_both_options(tmp_path, capsys):
     assert "fitted on --history" not in err
     assert "pass --model (a logged forecaster's URI or folder) or --history (a unique_id/ds/y file to fit on)" in err
     assert not (tmp_path / "fc.csv").exists()
+
+
+@pytest.mark.parametrize("command", [["score", "IN.parquet", "OUT.parquet", "--model", "MODEL"],
+                                     ["score", "IN.parquet", "OUT", "--model", "MODEL", "--engine", "spark"],
+                                     ["nightly", "IN", "OUT", "--model", "MODEL"]])
+def test_a_purpose_that_could_name_someone_is_refused_before_any_work(tmp_path, capsys, command):
+    """`--purpose` goes into the audit record as given, which holds no identifier: one with a passport number is
+    refused in one paragraph (exit 2, a bad option), before the model is loaded or an input read: the model here does
+    not exist and the input is no Parquet, and the refusal is about the purpose."""
+    (tmp_path / "IN.parquet").write_bytes(b"not read")
+    argv = [str(tmp_path / a) if a[:2].isupper() else a for a in command] + ["--purpose", "desk check of passport A1234567"]
+    code, err = _run(argv, capsys)
+    assert code == EXIT_USAGE and "`purpose` holds a run of 5 or more digits" in err and "A1234567" not in err, err

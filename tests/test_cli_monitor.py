@@ -71,6 +71,25 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
         assert f"\n{office}: {n} past their permit on 2023-09-30 (all of them)\n" in printed
     risk_lines = [line for line in printed.splitlines() if " p=0." in line]
     assert risk_lines and not [line for line in risk_lines if "None" in line or "_" in line.split(": ", 1)[1] or " = " in line]
+    # a scheduled run's console goes to its log (cron, Airflow): no traveller's or stay's id is printed, each listed row
+    # is named by its line in the CSV (the header is line 1), which holds the ids
+    ids = {*overstays["stay_id"], *overstays["traveller_id"], *at_risk["stay_id"], *at_risk["traveller_id"]}
+    words = set(re.findall(r"[A-Za-z0-9_]+", printed))
+    assert ids and not words & {str(i) for i in ids}, sorted(words & {str(i) for i in ids})[:5]
+    first = overstays.iloc[0]
+    assert f"  overstays.csv line 2: {first['nationality']} {first['visa_type']}: permit ended" in printed
+    assert f"  at_risk.csv line 2: p={at_risk.iloc[0]['p_overstay']:.3f} " in printed
+    # scoring everyone in the country is a scoring call: audited as every other (no id, no value), with its counts
+    from riskmodel.core import audit
+
+    records = audit.read()
+    assert [r["event"] for r in records] == ["monitor"], records
+    rec = records[0]
+    in_country = int(re.search(r"as of 2023-09-30: ([\d,]+) in the country", printed).group(1).replace(",", ""))
+    assert (rec["as_of"], rec["in_country"], rec["overstays"], rec["at_risk"]) == ("2023-09-30", in_country, len(overstays), len(at_risk))
+    assert rec["at_risk_written"] is True and rec["fairness"] == "CANNOT JUDGE" and rec["model"] == "fitted in this run"
+    assert rec["purpose"] == "in-country monitoring lists" and len(rec["scores_digest"]) == 64
+    assert not set(re.findall(r"[A-Za-z0-9_]+", audit.audit_path().read_text())) & {str(i) for i in ids}
     # the model was saved after an audit that could not judge it (with --allow-unfair): reused with --model it is no
     # fairer, so its lists are refused again (they were written without a word before, the refusal bypassed in two runs)
     again = tmp_path / "again"
@@ -78,6 +97,10 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
                 "--quiet") == 1
     assert not (again / "at_risk.csv").exists()
     assert "REFUSED: the fairness audit of the monitoring model: CANNOT JUDGE when the --model was saved" in capsys.readouterr().out
+    # a refused run scored everyone too: audited, its lists not written
+    rec = audit.read()[-1]
+    assert rec["event"] == "monitor" and rec["at_risk_written"] is False and rec["model"] == "saved (--model)"
+    assert rec["fairness"] == "CANNOT JUDGE when the --model was saved"
     # with --allow-unfair, a saved model gives the same lists without refitting, and its saved training window
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(again), "--model", str(tmp_path / "model"),
                 "--quiet", "--allow-unfair") == 0
@@ -518,7 +541,8 @@ def test_a_fitting_run_links_each_source_once_per_snapshot_day(tmp_path, monkeyp
     for name, table in {"crossings": log, **tables}.items():
         table.to_parquet(data / f"{name}.parquet", index=False)
     calls = _count_linking(monkeypatch)
-    with pytest.raises(ConfigError, match="the training table must hold at least 3 snapshot days"):
+    # stopped by the check that the snapshot days fitted on hold anyone (the log begins in 2022), after the table
+    with pytest.raises(ConfigError, match=r"of the snapshot days from 2021-03-31, 0 to fit on and \d+ to audit on hold anyone"):
         _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet")
     # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), and 31 March once
     assert calls == {"presence_reports": 26, "permit_applications": 26, "enforcement": 26}
@@ -593,3 +617,25 @@ def test_a_model_saved_before_the_lists_were_audited_alone_is_no_passed_model(tm
     assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--model", str(model), "--quiet") == 1
     assert not (out / "at_risk.csv").exists()
     assert "not audited on the at-risk lists" in capsys.readouterr().out
+
+
+def test_the_training_window_names_only_the_snapshot_days_that_held_anyone(tmp_path, capsys):
+    """A log younger than --train-months: the snapshot days before its first entry hold nobody, and the model learns
+    from none of them, yet the window said "trained on N snapshots of everyone in the country from <a day before the
+    log>", in the output and in the saved monitor_training.json. From 2022-09-30 back 12 months every 14 days, the
+    first day after the log's first entries (2022-01-01) is 2022-01-06 (2021-09-30 + 7 x 14 = 98 days; 7 x 14 - 14 is
+    2021-12-23, before the log)."""
+    (tmp_path / "data").mkdir()
+    data = write_synthetic_log(tmp_path / "data", 1_500, start="2022-01-01", end="2022-12-31")
+    assert _run("synth-sources", "--data", str(data)) == 0
+    capsys.readouterr()
+    assert _run("monitor", "--as-of", "2022-09-30", "--data", str(data), "--out", str(tmp_path / "lists"), "--train-months", "12",
+                "--save-model", str(tmp_path / "model"), "--quiet", "--allow-unfair") == 0
+    printed = capsys.readouterr().out
+    window = re.search(r"model: trained on (\d+) snapshots of everyone in the country from (\S+) to (\S+),", printed)
+    assert window is not None, printed
+    first, last = pd.Timestamp(window.group(2)), pd.Timestamp(window.group(3))
+    assert first == pd.Timestamp("2022-01-06")
+    assert int(window.group(1)) == (last - first).days // 14 + 1
+    saved = json.loads((tmp_path / "model" / "monitor_training.json").read_text(encoding="utf-8"))
+    assert (saved["first_snapshot"], saved["snapshots"]) == ("2022-01-06", int(window.group(1)))

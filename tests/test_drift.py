@@ -142,3 +142,39 @@ def test_a_numeric_column_most_rows_hold_at_one_value_is_seen_to_move():
         assert row["verdict"] == "red" and row["psi"] > PSI_RED, (value, row)
     alike = pd.DataFrame({"permitted_days": np.where(rng.random(400) < 0.92, 30.0, 60.0)})
     assert compare_like_with_like(alike, ref, ["permitted_days"]).iloc[0]["verdict"] == "green"
+
+
+def _nationalities(n, seed, new=0, name="NEWLAND"):
+    """``n`` arrivals of 60 nationalities (Zipf-like shares: the 30 least common hold about a fifth, the "other" bucket
+    of a profile), ``new`` of them of a nationality the reference never held."""
+    rng = np.random.default_rng(seed)
+    weights = 1 / np.arange(1, 61) ** 1.1
+    nat = rng.choice([f"C{i:02d}" for i in range(60)], n, p=weights / weights.sum()).astype(object)
+    nat[:new] = name
+    return pd.DataFrame({"nationality": nat})
+
+
+def test_a_nationality_never_seen_before_is_amber_and_named():
+    """A nationality the reference never held went into the profile's "other" bucket with the 30 least common: 75 of
+    1,500 arrivals (5%), even 300 (20%), of a never-seen nationality read PSI 0.04-0.19, green. A level the reference
+    never held, seen 10 times or more tonight, is amber and named (not red: a first charter from a new market is real;
+    a renamed code is red by the vanished rule); 9 are no alarm (a party)."""
+    ref = _nationalities(20_000, 11)
+    for new in (75, 300):
+        row = compare_like_with_like(_nationalities(1_500, 12, new), ref, ["nationality"]).iloc[0]
+        assert row["appeared"] == "NEWLAND" and row["verdict"] == "amber", row.to_dict()
+    row = compare_like_with_like(_nationalities(1_500, 12, 10), ref, ["nationality"]).iloc[0]
+    assert row["appeared"] == "NEWLAND" and row["verdict"] == "amber"
+    row = compare_like_with_like(_nationalities(1_500, 12, 9), ref, ["nationality"]).iloc[0]
+    assert row["appeared"] == "" and row["verdict"] == "green"
+    # a level the reference held, however rarely (outside its 30 most common), is no new level
+    rare = pd.concat([ref, pd.DataFrame({"nationality": ["RARELAND"]})], ignore_index=True)
+    row = compare_like_with_like(_nationalities(1_500, 12, 20, "RARELAND"), rare, ["nationality"]).iloc[0]
+    assert row["appeared"] == ""
+    # against a reference a fifth of tonight's size, 12 of a level it lacks are noise: all 12 of both samples fall
+    # tonight with chance (1500 / 1800) ** 12 = 0.11; 40 are not: 0.833 ** 40 = 6.8e-4, under the amber tail 1e-3
+    small = ref.head(300)
+    assert compare_like_with_like(_nationalities(1_500, 12, 12), small, ["nationality"]).iloc[0]["appeared"] == ""
+    assert compare_like_with_like(_nationalities(1_500, 12, 40), small, ["nationality"]).iloc[0]["appeared"] == "NEWLAND"
+    for seed in range(10):  # samples of one population stay green
+        assert night_verdict(compare_like_with_like(_nationalities(1_500, 200 + seed), ref, ["nationality"])) == "green"

@@ -548,3 +548,26 @@ def test_a_promotion_that_fails_moving_the_alias_leaves_the_champion_serving(env
         for k, v in record.items():
             if k.startswith("gate."):
                 client.set_registered_model_tag(name, k, v)
+
+
+def test_the_key_file_of_a_server_store_is_named_after_the_store_not_its_password(tmp_path, monkeypatch):
+    """h16-sec 08: the key file of a non-sqlite store was named after the whole URI, password included: a rotated
+    database password (or `http://host:5000/` for `http://host:5000`) silently made a new key, and every model signed
+    before was refused as signed with another key. The store is its scheme, host, port and path; a file of the old
+    name (the SHA-256 of the whole URI, 16 hex digits) is still read, so no installed key is orphaned."""
+    from riskmodel.integrations.tracking.signing import key_file
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    first = key_file("postgresql://mlflow:old-Secret-1@db.example:5432/mlflow")
+    assert first.parent == tmp_path / "riskmodel"
+    assert key_file("postgresql://mlflow:new-Secret-2@db.example:5432/mlflow") == first
+    assert key_file("postgresql://mlflow:new-Secret-2@db.example:5432/mlflow?sslmode=require") == first
+    assert key_file("http://mlflow.example:5000/") == key_file("http://mlflow.example:5000")
+    assert key_file("postgresql://mlflow:old-Secret-1@db.example:5432/other") != first
+    assert key_file("postgresql://mlflow:old-Secret-1@db2.example:5432/mlflow") != first
+    # a key file written under the old name keeps being the store's key
+    uri = "postgresql://mlflow:old-Secret-1@db.example:5432/mlflow"
+    old = tmp_path / "riskmodel" / f"signing-{hashlib.sha256(uri.encode()).hexdigest()[:16]}.key"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text("k" * 64)
+    assert key_file(uri) == old

@@ -120,3 +120,46 @@ def test_outcome_slices_below_min_rows_have_counts_but_no_metrics():
         assert np.isnan(may[col]), (col, may[col])
     # the 60-row total is judged: 10 of 60 overstayed, its one referral did not
     assert table.loc["all", "observed_rate"] == pytest.approx(10 / 60) and table.loc["all", "referral_precision"] == 0.0
+
+
+def test_outcome_monitoring_counts_the_scored_stays_whose_outcome_is_not_known_yet():
+    """A scored stay still in the country with its permit running has no outcome yet (``overstayed`` missing): it was
+    left out of every slice without a word, so a recent month of mostly pending stays read as a settled month, its rate
+    that of the early leavers. Each slice says how many of its scored stays are pending, a month of pending stays alone
+    is listed with none known, and the scored stays the outcomes do not hold at all are counted too."""
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    scored = pd.DataFrame({"stay_id": ["S1", "S2", "S3", "S4", "S5"], "probability": [0.8, 0.2, 0.3, 0.4, 0.5],
+                           "risk_band": ["high", "low", "low", "elevated", "elevated"]})
+    outcomes = pd.DataFrame({"stay_id": ["S1", "S2", "S3", "S4"], "overstayed": pd.array([True, False, None, None], dtype="boolean"),
+                             "entry_time": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-01-28", "2024-02-10"])})
+    table = evaluate_scores(scored, outcomes, groups=(), min_rows=1).set_index("value")
+    assert table.loc["all", ["n", "pending", "positives"]].tolist() == [2, 2, 1]
+    assert table.loc["2024-01", ["n", "pending", "positives"]].tolist() == [2, 1, 1]
+    assert table.loc["2024-02", ["n", "pending", "positives", "referred"]].tolist() == [0, 1, 0, 0]
+    assert np.isnan(table.loc["2024-02", "observed_rate"]) and np.isnan(table.loc["2024-02", "mean_predicted"])
+    assert table.attrs["pending"] == 2 and table.attrs["not_in_outcomes"] == 1
+    assert list(table.columns[:3]) == ["slice", "n", "pending"]
+
+
+def test_outcome_monitoring_reads_each_risk_band_against_its_outcomes():
+    """Observed against predicted by band is the first question of outcome monitoring (of the stays called high, how
+    many overstayed?); the table had months and groups only, and the referral precision of the referred bands together.
+    Hand-made: 60 low stays at 0.05 of which 3 overstayed, 60 high at 0.5 of which 30 did; one high stay still pending."""
+    import pytest
+
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    n = 121
+    band = ["low"] * 60 + ["high"] * 61
+    scored = pd.DataFrame({"stay_id": range(n), "probability": [0.05] * 60 + [0.5] * 61, "risk_band": band})
+    outcomes = pd.DataFrame({"stay_id": range(n),
+                             "overstayed": pd.array([True] * 3 + [False] * 57 + [True] * 30 + [False] * 30 + [None], dtype="boolean"),
+                             "entry_time": pd.Timestamp("2024-03-01")})
+    table = evaluate_scores(scored, outcomes, groups=(), min_rows=50)
+    bands = table[table["slice"] == "risk_band"].set_index("value")
+    assert list(bands.index) == ["low", "high"]
+    assert bands.loc["low", ["n", "positives", "pending"]].tolist() == [60, 3, 0]
+    assert bands.loc["low", "observed_rate"] == pytest.approx(0.05) and bands.loc["low", "mean_predicted"] == pytest.approx(0.05)
+    assert bands.loc["high", ["n", "positives", "pending"]].tolist() == [60, 30, 1]
+    assert bands.loc["high", "observed_rate"] == pytest.approx(0.5) and bands.loc["high", "mean_predicted"] == pytest.approx(0.5)

@@ -272,6 +272,40 @@ def test_every_call_is_audited_without_identifiers(fitted):
     assert not any(sid in text for sid in rows.head(40)["stay_id"])
 
 
+@pytest.mark.parametrize("purpose", ["desk check of T00001234", "passport A1234567 at the desk", "call +62 812 3456 7890",
+                                     "case 2023/0004711", "desk check of T20240117"])
+def test_a_purpose_that_holds_an_id_is_refused_before_scoring_and_never_logged(fitted, purpose):
+    """The audit log keeps the caller's purpose as given and promises no identifier: a purpose naming a traveller's id,
+    a passport or a phone number (a run of 5 digits or more, separators allowed) is refused before any row is scored,
+    with no record written, and the message does not repeat it (a refusal is logged too)."""
+    model, _, rows = fitted
+    with pytest.raises(ValueError, match=r"`purpose`.*run of 5 or more digits.*state why, not whom") as caught:
+        score(rows.head(3), model=model, purpose=purpose)
+    digits = "".join(ch for ch in purpose if ch.isdigit())
+    assert digits[-5:] not in str(caught.value)
+    assert audit.read() == []
+    with pytest.raises(ValueError, match="`purpose`"):
+        audit.append("batch", rows=3, purpose=purpose)
+    assert audit.read() == []
+    # the served pyfunc (REST `?purpose=`) answers every row with the refusal, as for a bad `reasons`, not a server error
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+
+    answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"purpose": purpose})
+    assert answer["probability"].isna().all() and answer["error"].str.contains("params: `purpose` holds a run of").all()
+    assert audit.read() == []
+
+
+@pytest.mark.parametrize("purpose", ["desk check", "nightly batch 2024-01-17", "20240117", "main job: in-country population",
+                                     "shift 3 of 4, gate 12", None])
+def test_a_purpose_with_a_date_or_small_numbers_is_kept_as_given(fitted, purpose):
+    model, _, rows = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score(rows.head(2), model=model, purpose=purpose)
+    assert [r["purpose"] for r in audit.read()] == [purpose]
+
+
 def test_a_refused_call_is_audited_too_without_identifiers_or_values(fitted):
     """The audit log records every scoring call: one refused for bad input (errors="raise") is a call too, and its
     record says what was refused (the rows and the columns), never the values or the ids."""

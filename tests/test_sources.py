@@ -759,6 +759,20 @@ def test_lists_and_labels_are_refused_for_a_day_the_crossings_log_does_not_reach
     assert len(monitor(src.crossings, src.tables(), "2023-12-31", model=monitor_model).snapshot) > 0
 
 
+
+def test_lists_are_refused_for_a_day_before_the_crossings_log_begins(src, monitor_model):
+    """A day before the log's first crossing: nobody's entry is on file, and the lists said "0 in the country, 0 past
+    their permit" and exited 0, as if the country were empty. Refused, naming the log's first day and the fix; the
+    first day itself is judged."""
+    from riskmodel.core.sources.monitor import monitor
+
+    first = src.crossings["timestamp"].min().normalize()
+    before = first - pd.Timedelta(days=1)
+    with pytest.raises(ConfigError, match=rf"`as_of` \({before.date()}\) is before the first day of the crossings log \({first.date()}\)"):
+        monitor(src.crossings, src.tables(), before, model=monitor_model)
+    monitor(src.crossings, src.tables(), first, model=monitor_model)
+
+
 def test_a_traveller_id_the_crossings_log_never_held_is_counted_as_unknown_not_as_absent():
     """Reports pseudonymised with another key (or mistyped) name travellers the log never held. On main they were
     counted as `no_stay_at_time` ("the traveller was not in the country on the record's day"), the reason of a

@@ -612,11 +612,14 @@ def _data_checks(drift: pd.DataFrame | None) -> str:
     words = {"green": "tonight's feed looks like the nights before", "amber": "a shift worth a look",
              "red": "the feed looks broken: check it before acting on tonight's numbers"}
     shown = drift[drift["verdict"] != "green"]
-    table = _table(shown[["comparison", "column", "psi", "red_at", "vanished", "verdict"]]) if len(shown) else ""
+    # drift.csv of a run before `appeared` was checked has no such column
+    columns = [c for c in ("comparison", "column", "psi", "red_at", "vanished", "appeared", "verdict") if c in shown.columns]
+    table = _table(shown[columns]) if len(shown) else ""
     return (f'<p>Verdict: <span class="{verdict}">{verdict}</span>: {words[verdict]}.</p>' + table
             + '<p class="note">Tonight\'s in-country population against last night\'s and the same weekday a year earlier; '
             "tonight's arrivals against the last 28 days. Red: PSI beyond what a night moves and beyond sampling noise, "
-            "or a port or category that should be there is absent. Not judged: the comparison had no reference rows "
+            "or a port or category that should be there is absent. Amber: a shift worth a look, or a category never seen in "
+            "the comparison (a nationality) 10 times or more tonight. Not judged: the comparison had no reference rows "
             "(a log under a year old has no night a year earlier). Every column is in drift.csv.</p>")
 
 

@@ -1,10 +1,11 @@
 """Append-only audit log of every scoring call and batch, as the EU AI Act asks of high-risk systems.
 
 Each record is one JSON line: time (UTC), event (``score``, ``score_refused``: a call refused for bad input, with
-the rows refused and the count per column, or ``batch``), model
+the rows refused and the count per column, ``batch``, or ``monitor``: a ``riskmodel monitor`` run's counts), model
 name and version, a SHA-256 digest of the input the model saw, the row count,
 band counts, and the caller's stated purpose. No identifier and no feature
-value is written. The log is a JSON-lines file, ``riskmodel-audit.jsonl`` in
+value is written: a purpose holding a run of 5 or more digits (an id, a passport or a phone number, separators
+allowed; a date is not one) is refused (:func:`check_purpose`) before anything is scored or written. The log is a JSON-lines file, ``riskmodel-audit.jsonl`` in
 the working directory unless ``RISKMODEL_AUDIT_LOG`` names another path;
 records are appended under an exclusive file lock with ``O_APPEND``, so
 concurrent threads and processes never interleave a line. Batch jobs also log
@@ -18,13 +19,14 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AUDIT_ENV", "audit_path", "append", "read", "digest"]
+__all__ = ["AUDIT_ENV", "audit_path", "append", "read", "digest", "check_purpose"]
 
 AUDIT_ENV = "RISKMODEL_AUDIT_LOG"
 DEFAULT_PATH = "riskmodel-audit.jsonl"
@@ -63,6 +65,40 @@ def digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+#: Digits that may name a person: 5 or more, single spaces, hyphens, dots or slashes between them allowed
+#: (``T00001234``, ``A1234567``, ``+62 812 3456 7890``, ``2023/0004711``).
+_ID_DIGITS = re.compile(r"\d(?:[ \-./]?\d){4,}")
+#: A calendar day (``2024-01-17``, ``2024/01/17``, ``20240117``): digits that name a day, not a person; standing
+#: alone (``T20240117`` is an id).
+_DATE = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d\d)([-/.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![0-9A-Za-z])")
+
+
+def check_purpose(purpose: Any) -> None:
+    """Refuse a stated purpose that could name a person: the audit log keeps it as given and holds no identifier.
+
+    A run of 5 or more digits (single separators allowed) is what a traveller or stay id, a passport, an identity
+    card or a phone number has; a calendar day (``2024-01-17``, ``20240117``) is not counted. Names cannot be told
+    from words, so the purpose should say why, not whom.
+
+    Raises
+    ------
+    ValueError
+        Naming ``purpose`` and where the digits are (never the digits themselves: the message is logged too).
+    """
+    if purpose is None:
+        return
+    text = _DATE.sub(" ", str(purpose))
+    found = _ID_DIGITS.search(text)
+    if found:
+        n = sum(ch.isdigit() for ch in found.group())
+        raise ValueError(
+            f"`purpose` holds a run of 5 or more digits ({n} digits, from character {found.start() + 1} of the purpose with its "
+            f"dates left out), as a traveller's id, a passport or a phone number has: the audit log keeps the purpose as given "
+            f"and holds no identifier. Fix: state why, not whom (e.g. 'desk check', 'case review'); the audit record's "
+            f"input digest ties it to the rows scored."
+        )
+
+
 def append(event: str, **fields: Any) -> dict[str, Any]:
     """Append one record and return it.
 
@@ -73,7 +109,14 @@ def append(event: str, **fields: Any) -> dict[str, Any]:
     **fields
         ``model_name, model_version, input_digest, rows, band_counts, purpose`` and any
         other JSON-serialisable facts (never identifiers).
+
+    Raises
+    ------
+    ValueError
+        If ``purpose`` could name a person (:func:`check_purpose`); nothing is written.
     """
+    if "purpose" in fields:
+        check_purpose(fields["purpose"])
     record = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"), "event": event, **fields}
     line = (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode("utf-8")
     path = audit_path()

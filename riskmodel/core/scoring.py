@@ -207,7 +207,8 @@ def score(
         Record id column, copied first (row positions are used when it is absent; a column differing from it only in
         case or separators, ``StayID``, is a problem of every row, named: its ids would be replaced by row numbers).
     purpose : str, optional
-        Why this scoring is done (recorded in the audit log).
+        Why this scoring is done (recorded in the audit log as given): say why, not whom; a run of 5 or more
+        digits (an id, a passport or a phone number; dates aside) is refused (:func:`riskmodel.core.audit.check_purpose`).
     audit_log : bool, default=True
         Append an audit record for this call.
     history : DataFrame or list of dict, optional
@@ -242,7 +243,8 @@ def score(
         ``history``) when the entry record or the history lacks a field or either breaks the
         crossings log's contract (see :func:`~riskmodel.core.entry.features_at_entry`).
     ValueError
-        For a bad argument (``errors``, ``reasons``, ``reasons_min_band``, a string as ``passthrough``).
+        For a bad argument (``errors``, ``reasons``, ``reasons_min_band``, a string as ``passthrough``, a ``purpose``
+        that could name a person).
     ModelLoadError, ArtifactIntegrityError
         If ``model`` cannot be loaded or fails its integrity check.
 
@@ -255,6 +257,8 @@ def score(
     >>> score(entry_record, history=earlier_crossings, model=...)  # doctest: +SKIP
     """
     check_score_args(errors, reasons, reasons_min_band, passthrough)
+    if audit_log:
+        audit.check_purpose(purpose)  # before any row is scored: a refused call is audited with its purpose too
     if history is not None:
         stays = features_at_entry(stays, history)
     scorer = as_scorer(model)

@@ -430,6 +430,10 @@ def score_parquet(
     text = str(input)
     if text.lower().endswith(".csv"):
         raise BatchError(f"`input` {text}: the Spark engine reads Parquet only; convert the CSV or use --engine local.")
+    try:  # the audit record is appended after the job: a purpose that could name someone is refused before it starts
+        audit.check_purpose(purpose)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
     session, owned = (spark, False) if spark is not None else local_session("riskmodel-score")
     try:
         if overwrite:

@@ -190,7 +190,15 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     # the same snapshot days as `_checked_days`: a re-keyed feed was refused before, unless --allow-unlinked
     table = monitor_training_table(crossings, tables, fit_days.append(audit_days), as_of, horizon_days=args.horizon,
                                    late_days=args.late_records_days, allow_unlinked=args.allow_unlinked, links=links)
-    _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {first.date()} .. {fit_days[-1].date()}, "
+    # a snapshot day before the log's first entries holds nobody: the model learns nothing from it, the window must not
+    # say it did ("trained on 20 snapshots from <a day before the log>")
+    held_anyone = pd.DatetimeIndex(table["as_of"].unique())
+    fit_days, audit_days = fit_days[fit_days.isin(held_anyone)], audit_days[audit_days.isin(held_anyone)]
+    if len(fit_days) < MONITOR_MIN_SNAPSHOTS or not len(audit_days):
+        raise ConfigError(f"of the snapshot days from {first.date()}, {len(fit_days)} to fit on and {len(audit_days)} to audit on "
+                          f"hold anyone in the country (the model needs {MONITOR_MIN_SNAPSHOTS} and at least 1): the crossings "
+                          f"log begins too close to --as-of {as_of.date()}; give a later --as-of, or a log reaching further back.")
+    _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {fit_days[0].date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}"
                + (f"; {table.attrs['no_permit_end']:,} snapshot rows left out: no permit end on file, outcome unknown"
                   if table.attrs.get("no_permit_end") else ""))
@@ -352,16 +360,23 @@ def _reasons(row) -> str:
 
 
 def _print_lists(res, as_of: pd.Timestamp, horizon: int, top: int) -> None:
-    """Per office: everyone past their permit (all of them: facts to act on), then the most likely to overstay."""
-    for office, rows in res.overstays.groupby("office"):
+    """Per office: everyone past their permit (all of them: facts to act on), then the most likely to overstay.
+
+    Each row is named by its line in ``overstays.csv`` / ``at_risk.csv`` (the header is line 1), never by its
+    ``stay_id`` or ``traveller_id``: a scheduled run's console goes to its log (cron, Airflow), which is no place for
+    the ids of the people listed; the CSVs hold them.
+    """
+    overstays = res.overstays.assign(csv_line=np.arange(len(res.overstays)) + 2)
+    for office, rows in overstays.groupby("office"):
         print(f"\n{office}: {len(rows)} past their permit on {as_of.date()} (all of them)")
         for r in rows.itertuples():
-            print(f"  {r.stay_id} {r.traveller_id} {r.nationality} {r.visa_type}: permit ended {r.permit_end_now.date()}, "
+            print(f"  overstays.csv line {r.csv_line}: {r.nationality} {r.visa_type}: permit ended {r.permit_end_now.date()}, "
                   f"{r.days_overstayed} day(s) past it")
-    for office, rows in res.at_risk.groupby("office"):
+    at_risk = res.at_risk.assign(csv_line=np.arange(len(res.at_risk)) + 2)
+    for office, rows in at_risk.groupby("office"):
         print(f"\n{office}: most likely to overstay among {len(rows)} whose permit ends within {horizon} days")
         for _, r in rows.head(top).iterrows():
-            print(f"  {r['stay_id']} {r['traveller_id']} p={r['p_overstay']:.3f} permit ends {r['permit_end_now'].date()}: {_reasons(r)}")
+            print(f"  at_risk.csv line {r['csv_line']}: p={r['p_overstay']:.3f} permit ends {r['permit_end_now'].date()}: {_reasons(r)}")
         if len(rows) > top:
             print(f"  ... and {len(rows) - top} more in at_risk.csv")
 
@@ -393,6 +408,12 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import link_sources, local_day
     from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
 
+    from riskmodel.core import audit as audit_log
+
+    try:  # its audit record holds the purpose as given, and no identifier
+        audit_log.check_purpose(args.purpose)
+    except ValueError as exc:
+        raise ConfigError(f"--purpose: {exc}") from None
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
@@ -408,6 +429,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
+    # everyone in the country was scored: a scoring call, audited as score() and the batch jobs are (no id, no value)
+    verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
+    audit_log.append("monitor", model="fitted in this run" if not args.model else "saved (--model)", as_of=str(as_of.date()),
+                 in_country=len(res.snapshot), overstays=len(res.overstays), at_risk=len(res.at_risk),
+                 at_risk_written=not refused, fairness=verdict,
+                 scores_digest=audit_log.digest(res.snapshot["p_overstay"].to_numpy(dtype=float) if "p_overstay" in res.snapshot
+                                            else np.zeros(0)), purpose=args.purpose)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
@@ -522,6 +550,9 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--out", default="riskmodel-output/monitor",
                    help=f"folder for overstays.csv, at_risk.csv, no_permit_end.csv and {FAIRNESS_FILE}")
     p.add_argument("--seed", type=int, default=0, help="random seed of the fitted monitoring model (default: %(default)s)")
+    p.add_argument("--purpose", default="in-country monitoring lists",
+                   help="recorded in the audit log with the run's counts; say why, not whom: a run of 5 or more digits "
+                        "(an id, a passport or a phone number) is refused (default: %(default)s)")
     add_quiet(p)
     p.set_defaults(func=_cmd_monitor, inputs=("data", "model", "risk_config"))
 

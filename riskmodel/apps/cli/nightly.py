@@ -72,8 +72,14 @@ _parts.__name__ = "parts"  # argparse names the type in its messages
 def _cmd_nightly(args: argparse.Namespace) -> int:
     # pyspark is imported only inside the Spark integration, when the run starts
     from riskmodel.api import load
+    from riskmodel.core import audit
+    from riskmodel.core.exceptions import ConfigError
     from riskmodel.integrations.spark_nightly import nightly_spark
 
+    try:  # its audit record is written after the run: a purpose that could name someone is refused before it starts
+        audit.check_purpose(args.purpose)
+    except ValueError as exc:
+        raise ConfigError(f"--purpose: {exc}") from None
     scorer = load(args.model)
     with Progress(args.quiet) as progress:  # buckets written, with an ETA (a national run takes minutes)
         result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,

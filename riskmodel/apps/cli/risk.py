@@ -80,6 +80,13 @@ def _require_features(args: argparse.Namespace) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from riskmodel.core import audit
+    from riskmodel.core.exceptions import ConfigError
+
+    try:  # before the model is loaded: the audit record holds the purpose as given, and no identifier
+        audit.check_purpose(args.purpose)
+    except ValueError as exc:
+        raise ConfigError(f"--purpose: {exc}") from None
     _require_features(args)
     if args.engine == "spark":
         from riskmodel.api import score_parquet  # pyspark is imported only by the spark integration
@@ -113,6 +120,14 @@ def _cmd_evaluate_scores(args: argparse.Namespace) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if table.attrs.get("pending"):
+        months = table.loc[(table["slice"] == "month") & (table["pending"] > 0), ["value", "pending"]]
+        print(f"not settled: {table.attrs['pending']:,} scored stays whose outcome is not known yet (`pending`; e.g. still in the "
+              f"country with the permit running), in {', '.join(f'{m} ({n:,})' for m, n in months.itertuples(index=False)) or 'no month'}: "
+              "those slices' figures are of the stays that ended, which lean to early leavers; read them again once pending is 0")
+    if table.attrs.get("not_in_outcomes"):
+        print(f"not in the outcomes: {table.attrs['not_in_outcomes']:,} scored stays the outcomes file does not hold (check that "
+              "it covers the scored stays' entries, and that the ids match)")
     if table.attrs.get("unscored"):
         print(f"left out: {table.attrs['unscored']:,} stays with a known outcome whose score was flagged (no probability; see "
               "the scores' `error` column)")

@@ -23,7 +23,8 @@ population with last night's, tonight's arrivals with recent arrivals) and
 grades each column green / amber / red with thresholds that also allow for
 the sampling noise of small nights (the chi-square law of PSI between two
 samples of the same population), so a normal night is green and a broken feed
-(a column all missing, a category renamed, a unit changed, a port gone) is red.
+(a column all missing, a category renamed, a unit changed, a port gone) is red;
+a level never seen in the reference, 10 times or more tonight (a new nationality), is amber.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ _NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
 #: Poisson P(0 | 10) = 4.5e-5. Expected given the rows that did come: ``n f / (1 - f)``, since a
 #: missing level also shrinks tonight's count.
 _VANISHED_EXPECTED = 10.0
+#: A level the reference never held (not even among the levels outside its most common), seen this many times tonight,
+#: is a new level (a nationality never seen before): amber. Fewer could be one party; the PSI alone missed it, as it
+#: joins the "other" bucket of the less common levels (300 of 1,500 arrivals of a never-seen nationality read green).
+#: Also, as for the PSI, beyond sampling noise: of ``k`` rows of a level in both samples of one population, all ``k``
+#: fall in tonight's with chance ``(n_c / (n_c + n_r)) ** k``, which must be under the amber tail (a reference much
+#: smaller than tonight, a year earlier on a growing log, lacks a 2% level often enough).
+_APPEARED_MIN = 10
 _EPS = 1e-4
 _MAX_LEVELS = 30
 
@@ -296,11 +304,13 @@ def compare_like_with_like(
     -------
     DataFrame
         ``comparison, column, psi, amber_at, red_at, missing_reference, missing_current,
-        vanished, verdict`` with ``verdict`` in ``green, amber, red, not judged``: red when PSI reaches
+        vanished, appeared, verdict`` with ``verdict`` in ``green, amber, red, not judged``: red when PSI reaches
         ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
-        that came) is absent, or ``current`` has no row; amber when PSI reaches
-        ``max(PSI_MAJOR, noise at 1e-3)``; ``not judged`` (no ``psi``, ``amber_at``, ``red_at``)
-        when ``reference`` has no row to compare with.
+        that came) is absent (``vanished``), or ``current`` has no row; amber when PSI reaches
+        ``max(PSI_MAJOR, noise at 1e-3)`` or a level ``reference`` never held is seen at least 10
+        times in ``current``, and more than noise at 1e-3 puts there (``appeared``: a nationality never
+        seen before); ``not judged`` (no ``psi``,
+        ``amber_at``, ``red_at``) when ``reference`` has no row to compare with.
     """
     ref = profile(reference, list(columns))
     counter = DriftCounter(ref)
@@ -316,12 +326,15 @@ def compare_like_with_like(
         n_bins = int(((fractions > 0) | (counts > 0)).sum())
         amber = max(PSI_MAJOR, _noise_psi(n_bins, n_cur, n_ref, _NOISE_AMBER))
         red = max(PSI_RED, _noise_psi(n_bins, n_cur, n_ref, _NOISE_RED))
-        vanished = []
+        vanished, appeared = [], []
         if spec["kind"] == "categorical":
             level_f = fractions[:-1]
             expected = n_cur * level_f / np.clip(1.0 - level_f, 1e-9, None)
             vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
-        verdict = "red" if (np.isfinite(value) and value >= red) or vanished else "amber" if np.isfinite(value) and value >= amber else "green"
+            if n_ref and col in current.columns:
+                appeared = _appeared(current[col], reference[col], n_cur / (n_cur + n_ref))
+        verdict = ("red" if (np.isfinite(value) and value >= red) or vanished
+                   else "amber" if (np.isfinite(value) and value >= amber) or appeared else "green")
         if n_ref == 0:
             # nothing to compare with (a year earlier on a log under a year old): no figure, and no green either
             value, amber, red, verdict = float("nan"), float("nan"), float("nan"), "not judged"
@@ -331,9 +344,20 @@ def compare_like_with_like(
             "comparison": comparison, "column": col, "psi": value, "amber_at": amber, "red_at": red,
             "missing_reference": (float(fractions[-1]) if spec["kind"] == "numeric" else float(reference[col].isna().mean())) if n_ref else float("nan"),
             "missing_current": float(current[col].isna().mean()) if col in current.columns and n_cur else 1.0,
-            "vanished": ", ".join(vanished), "verdict": verdict,
+            "vanished": ", ".join(vanished), "appeared": ", ".join(appeared), "verdict": verdict,
         })
     return pd.DataFrame(rows)
+
+
+def _appeared(current: pd.Series, reference: pd.Series, share: float) -> list[str]:
+    """Levels of ``current`` that ``reference`` never holds, seen :data:`_APPEARED_MIN` times or more and more often than
+    sampling noise puts them all in ``current`` (``share ** k`` under the amber tail; ``share``: ``current``'s part of
+    both samples' rows), most common first."""
+    # on the distinct values, not on every row: an in-country population is millions of rows on a national feed
+    held = {str(v) for v in reference.dropna().unique()}
+    raw = current.dropna().value_counts(sort=False)
+    counts = raw.groupby(raw.index.map(str)).sum().sort_values(ascending=False, kind="stable")
+    return [str(lvl) for lvl, c in counts.items() if c >= _APPEARED_MIN and share ** c < _NOISE_AMBER and lvl not in held]
 
 
 def night_verdict(checks: pd.DataFrame) -> str:

@@ -35,8 +35,8 @@ def evaluate_scores(
     scored : DataFrame
         Output of :func:`riskmodel.score` (``id_column, probability, risk_band``).
     outcomes : DataFrame
-        Stays with matured labels: ``id_column``, ``target`` (missing = not yet known,
-        those rows are left out), ``time_column`` and the audit ``groups`` present.
+        Stays with matured labels: ``id_column``, ``target`` (missing = not yet known:
+        counted as ``pending``, never judged), ``time_column`` and the audit ``groups`` present.
     id_column, target, time_column : str
         Column names.
     groups : tuple of str, default=("region", "sex", "age_band")
@@ -50,11 +50,17 @@ def evaluate_scores(
     Returns
     -------
     DataFrame
-        One row per slice: ``slice`` (``all``, ``month``, or a group attribute),
-        ``value``, ``n``, ``positives``, ``roc_auc``, ``pr_auc``, ``mean_predicted``,
-        ``observed_rate``, ``ece``, ``referred``, ``referral_precision``;
+        One row per slice: ``slice`` (``all``, ``month``, ``risk_band``: observed against predicted per
+        band, low to high, or a group attribute),
+        ``value``, ``n`` (scored stays with a known outcome: every other figure is of these),
+        ``pending`` (scored stays of the slice whose outcome is not known yet, e.g. still in the
+        country with the permit running: a slice with pending stays is not settled, its known
+        outcomes lean to the stays that ended early), ``positives``, ``roc_auc``, ``pr_auc``,
+        ``mean_predicted``, ``observed_rate``, ``ece``, ``referred``, ``referral_precision``;
+        a month of pending stays alone is listed with ``n`` 0.
         ``attrs["unscored"]``: stays with a known outcome whose score was flagged (no
-        probability), left out of every slice.
+        probability), left out of every slice; ``attrs["pending"]``: the pending stays of all
+        slices; ``attrs["not_in_outcomes"]``: scored stays the outcomes do not hold at all.
 
     Raises
     ------
@@ -64,6 +70,7 @@ def evaluate_scores(
         stay id, or no scored row has a known outcome.
     """
     from riskmodel.core.risk.metrics import expected_calibration_error
+    from riskmodel.core.scoring import BAND_ORDER
 
     problems = [
         SchemaProblem(c, "required column is missing", f"add `{c}`")
@@ -83,8 +90,11 @@ def evaluate_scores(
     keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
     joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
     unscored = int((joined[target].notna() & joined["probability"].isna()).sum())  # flagged by score(): no probability
-    joined = joined[joined[target].notna() & joined["probability"].notna()]
-    if joined.empty:
+    # a scored stay still in the country with its permit running has no outcome yet: counted per slice, never judged
+    not_in_outcomes = int(scored["probability"].notna().sum()) - int(joined["probability"].notna().sum())
+    joined = joined[joined["probability"].notna()].copy()
+    joined["_known"] = joined[target].notna().to_numpy()
+    if not joined["_known"].any():
         raise SchemaError(
             "scores/outcomes",
             [SchemaProblem(id_column, "no scored stay has a known outcome yet", "wait until permits have ended, or check that the ids match")],
@@ -95,22 +105,28 @@ def evaluate_scores(
     if time_column in joined.columns:
         month = pd.to_datetime(joined[time_column]).dt.to_period("M").astype(str)
         slices += [("month", m, g) for m, g in joined.groupby(month, sort=True)]
+    # observed against predicted per band: of the stays called high, how many overstayed (low to high, then any other)
+    band = joined["risk_band"].astype(object)
+    order = [b for b in BAND_ORDER if (band == b).any()] + sorted(set(band.dropna()) - set(BAND_ORDER), key=str)
+    slices += [("risk_band", str(b), joined[band == b]) for b in order]
     for g in groups:
         if g in joined.columns:
             slices += [(g, str(v), part) for v, part in joined.groupby(joined[g].astype(object), sort=True)]
     rows = []
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    for name, value, part in slices:
+    for name, value, whole in slices:
+        part = whole[whole["_known"]]
         y, p = part["_y"].to_numpy(), part["probability"].to_numpy(dtype=float)
         both = 0 < y.sum() < len(y)
-        enough = len(part) >= min_rows
+        enough = len(part) >= max(min_rows, 1)
         referred = int(part["_refer"].sum())
         rows.append(
             {
                 "slice": name,
                 "value": value,
                 "n": len(part),
+                "pending": int((~whole["_known"]).sum()),
                 "positives": int(y.sum()),
                 "roc_auc": float(roc_auc_score(y, p)) if both and enough else np.nan,
                 "pr_auc": float(average_precision_score(y, p)) if both and enough else np.nan,
@@ -124,6 +140,8 @@ def evaluate_scores(
         )
     out = pd.DataFrame(rows)
     out.attrs["unscored"] = unscored
+    out.attrs["pending"] = int((~joined["_known"]).sum())
+    out.attrs["not_in_outcomes"] = not_in_outcomes
     return out
 
 

@@ -190,16 +190,17 @@ def monitor_features(sources: str = "all") -> tuple[str, ...]:
 
 
 def check_log_covers(crossings: pd.DataFrame, as_of: str | pd.Timestamp, argument: str = "as_of") -> None:
-    """Refuse a day after the last day of the crossings log.
+    """Refuse a day after the last day of the crossings log, or before its first.
 
     Exits after the end of an extract are not on file, so on a later day
     everyone still in the country when it ended would look present, and those
     whose permit ended since would be listed (and labelled) as actual overstays.
+    Before its first day nobody's entry is on file: the country would look empty.
 
     Raises
     ------
     ConfigError
-        Naming ``argument``, the day, the log's last day and the fix. A log
+        Naming ``argument``, the day, the log's last (or first) day and the fix. A log
         without usable timestamps is left to its validator.
     """
     if not isinstance(crossings, pd.DataFrame) or "timestamp" not in crossings.columns:
@@ -207,7 +208,12 @@ def check_log_covers(crossings: pd.DataFrame, as_of: str | pd.Timestamp, argumen
     times = crossings["timestamp"]
     if not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None or not times.notna().any():
         return
-    day, last = local_day(as_of), times.max().normalize()
+    day, first, last = local_day(as_of), times.min().normalize(), times.max().normalize()
+    if day < first:
+        # nobody's entry is on file: the lists said "0 in the country, 0 past their permit", as if the country were empty
+        raise ConfigError(f"`{argument}` ({day.date()}) is before the first day of the crossings log ({first.date()}): nobody's "
+                          f"entry is on file then, so nobody would be in the country; give a day on or after {first.date()}, "
+                          f"or read an extract reaching back to {day.date()}.")
     if day > last:
         raise ConfigError(f"`{argument}` ({day.date()}) is after the last day of the crossings log ({last.date()}): exits since then "
                           f"are not on file, so everyone whose permit ended after it would count as an overstay; give a day on or "

@@ -187,7 +187,8 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     Raises
     ------
     BatchError
-        Bad input path, a bad option (``reasons``, ``errors``, ``reasons_min_band``, ``chunk_rows``),
+        Bad input path, a bad option (``reasons``, ``errors``, ``reasons_min_band``, ``chunk_rows``, a ``purpose`` that
+        could name a person: :func:`riskmodel.core.audit.check_purpose`),
         another job's output, or lost rows.
     SchemaError
         With ``errors="raise"``, on the first chunk with a bad value.
@@ -197,6 +198,7 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     opts = ScoreFileOptions.from_keywords(options)
     try:  # before any output exists: a bad option is the caller's error, not a chunk's
         check_score_args(opts.errors, opts.reasons, opts.reasons_min_band, opts.passthrough)
+        audit.check_purpose(opts.purpose)  # the audit record is written at the end: a purpose naming someone, refused first
     except ValueError as exc:
         raise BatchError(str(exc)) from None
     started = time.perf_counter()

@@ -22,7 +22,8 @@ per input row, same order, with ``errors="flag"``: a bad row gets a missing
 probability and its problem in ``error`` instead of failing the whole request.
 Params: ``reasons`` (default 3) sets k; ``purpose`` is recorded in the audit
 log (default ``"mlflow pyfunc"``). A param that MLflow accepts but ``score()``
-cannot (``reasons`` below 0) flags every row with a one-line message instead of
+cannot (``reasons`` below 0, a ``purpose`` holding a run of 5 or more digits: an id, a passport or a phone
+number, :func:`riskmodel.core.audit.check_purpose`) flags every row with a one-line message instead of
 an error page with a stack trace. ``stay_id`` is optional in the input and
 echoed back. ``model_name`` and ``model_version`` are the registered model's
 when MLflow fetched it by a ``models:/`` URI (``mlflow models serve -m
@@ -58,6 +59,7 @@ class RiskPyfunc:
         self.model = scorer.model
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from riskmodel.core.audit import check_purpose
         from riskmodel.core.scoring import check_score_args, score
 
         params = params or {}
@@ -66,6 +68,7 @@ class RiskPyfunc:
         reasons, purpose = params.get("reasons", 3), params.get("purpose") or "mlflow pyfunc"
         try:
             check_score_args("flag", reasons, None)
+            check_purpose(purpose)  # a purpose naming someone: refused as a bad param, not a server error
         except ValueError as exc:  # one line for every row, not a server error page
             return self._refused(model_input, f"params: {exc}")
         out = score(model_input, model=self.scorer, reasons=int(reasons), errors="flag", purpose=str(purpose))

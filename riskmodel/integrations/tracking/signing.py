@@ -8,7 +8,8 @@ permissions the first time a model is logged:
   ``riskmodel-signing.key`` in the folder of the database file;
 * any other store (a team ``mlflow server``, a database): a file under
   ``$XDG_CONFIG_HOME/riskmodel/`` (default ``~/.config/riskmodel/``) named after
-  the store's URI. It exists only for this user on this machine, so a team that
+  the store's scheme, host, port and path (not its user, password or query: a rotated
+  password keeps the key; a file named after the whole URI, as before, is still read). It exists only for this user on this machine, so a team that
   trains on one machine and scores on another must set ``RISKMODEL_SIGNING_KEY``.
 
 Either key file protects only against people who can change the artifacts but
@@ -53,7 +54,28 @@ def key_file(store_uri: str) -> Path:
         db = Path(store_uri[len("sqlite:///"):].split("?", 1)[0])
         return db.resolve().parent / KEY_FILE
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "riskmodel"
-    return base / f"signing-{hashlib.sha256(store_uri.encode()).hexdigest()[:16]}.key"
+    path = base / f"signing-{hashlib.sha256(_store_identity(store_uri).encode()).hexdigest()[:16]}.key"
+    # named after the whole URI before: a key file of that name is still this store's key
+    before = base / f"signing-{hashlib.sha256(store_uri.encode()).hexdigest()[:16]}.key"
+    return before if not path.exists() and before.exists() else path
+
+
+def _store_identity(store_uri: str) -> str:
+    """The store a URI names: its scheme, host, port and path, without user, password, query or a trailing slash.
+
+    The key file was named after the whole URI: a rotated database password, an added ``?sslmode=`` or another
+    spelling of the same server made a new key, and every model signed before was refused.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(store_uri)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    where = f"{host}:{port}" if port is not None else host
+    return f"{parts.scheme.lower()}://{where}{parts.path.rstrip('/')}"
 
 
 def store_key(store_uri: str, *, create: bool = False) -> bytes:
