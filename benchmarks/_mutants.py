@@ -1651,6 +1651,16 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if levels:  # what the gate judges per level (max_level_mase_over_snaive)\n", "    if False:\n",
            ("tests/test_forecast_tracking.py", "-k", "each_level_beside"),
            "the card quotes the figures over all series only, though the gate judges each level"),
+    # ---------------------------------------------------------------- h17-promote: the retrain-and-promote loop over months
+    Mutant("C29", "paired gate: the champion drop the written tolerance allows", RG,
+           "    return GateDecision(paired.passed and rule.passed,", "    return GateDecision(paired.passed,",
+           ("tests/test_risk_gate.py", "-k", "written_tolerance"),
+           "a challenger 0.10 PR-AUC below its champion on the window passes a tolerance of 0.01: the interval reaches 0"),
+    Mutant("C30", "window gate: reads the paired metric's tolerance", RG,
+           "_with_drop_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric))",
+           "_with_drop_rule(paired, config.paired_metric, None)",
+           ("tests/test_risk_gate.py", "-k", "written_tolerance"),
+           "the written tolerance of gate.higher_is_better.pr_auc is left unread by the promotion the pipeline makes"),
 )
 
 

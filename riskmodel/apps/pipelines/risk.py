@@ -205,7 +205,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     recent window of matured stays (:func:`gate_window`), and the challenger is audited
     there; :func:`~riskmodel.core.risk.gate.evaluate_window_gate` decides: the config's
     absolute bounds, not worse than the champion beyond noise (paired bootstrap
-    interval), better than the logistic baseline, fair. The window's bootstrap intervals (the
+    interval) nor by more than the paired metric's written tolerance on the window, better
+    than the logistic baseline, fair. The window's bootstrap intervals (the
     paired differences and the audit's) resample its travellers (``traveller_id``), not its stays.
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
