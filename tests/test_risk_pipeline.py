@@ -394,3 +394,30 @@ def test_promote_refuses_to_compare_with_a_champion_fitted_on_the_window(small_c
     assert not decision.passed
     assert f"FAIL: the champion version 1 read rows up to {through} to fit, stop or calibrate" in "\n".join(decision.reasons), decision.reasons
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == "1" and str(v2) == "2"
+
+
+@pytest.mark.slow
+def test_a_promotion_names_the_window_it_judged_on(small_config):
+    """A decision quoted paired differences and an audit with no word of the rows they were read on: which stays, how
+    many overstays, labelled as known when, so a figure could not be traced back to its rows, nor two decisions told to
+    share a window (review17promote 02). Promoted with the log it was trained on, the window is the challenger's test
+    slice, whose rows, overstays, span and label cut-off its training run logged."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    logged = train(cfg, crossings=crossings).logged
+    # a refusal names its window too: a shorter log's, which starts where its FAIL line says
+    shorter = promote(cfg, crossings=crossings[crossings["timestamp"] < "2023-09-30"])
+    start = next(r for r in shorter.reasons if r.startswith("FAIL: the gate window starts")).split("starts ")[1].split(" but")[0]
+    assert shorter.reasons[0].startswith("window: ") and f"entered {start} to " in shorter.reasons[0], shorter.reasons
+    decision = promote(cfg, crossings=crossings)
+    client = MlflowClient()
+    mv = client.get_model_version(logged.name, str(logged.version))
+    p = client.get_run(mv.run_id).data.params
+    line = decision.reasons[0]
+    assert line.startswith("window: "), decision.reasons
+    for part in (f"{int(p['data_test_rows']):,} stays", f"{int(p['data_test_positives']):,} overstays",
+                 f"entered {p['data_test_from']} to {p['data_test_to']}", f"labels as known at {p['data_label_cutoff']}"):
+        assert part in line, (part, line)
+    assert line in mv.tags["gate.reasons"].splitlines()
