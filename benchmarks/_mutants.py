@@ -1661,6 +1661,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "_with_drop_rule(paired, config.paired_metric, None)",
            ("tests/test_risk_gate.py", "-k", "written_tolerance"),
            "the written tolerance of gate.higher_is_better.pr_auc is left unread by the promotion the pipeline makes"),
+    Mutant("C31", "promotion: the decision names its window", PL, "(seen, *decision.reasons)", "decision.reasons",
+           ("tests/test_risk_pipeline.py", "-k", "names_the_window"),
+           "a decision quotes paired differences and an audit with no word of the stays they were read on"),
 )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel.core.config import load_config, to_dict
@@ -288,12 +289,30 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         )
         return _with_audit_words(decision, fair)
 
+    seen = _window_words(window, y, m.time_column, label_cutoff(cfg, crossings))
+
+    def decide_naming_the_window(candidate: registry.Pinned, champion: registry.Pinned | None):
+        decision = decide(candidate, champion)  # every figure below was read on these rows, and a refusal says where it looked
+        return GateDecision(decision.passed, (seen, *decision.reasons), decision.comparisons)
+
     try:
-        decision = registry.promote_pinned(name, decide, version=version)
+        decision = registry.promote_pinned(name, decide_naming_the_window, version=version)
     finally:
         forget_aliases(name)  # this process's next call by alias serves the new champion at once
     cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
     return decision
+
+
+def _window_words(window: pd.DataFrame, y, time_column: str, cutoff: str) -> str:
+    """The decision's first line: the rows every figure after it was read on, so each can be traced back to them.
+
+    Stays, overstays and travellers (a count: the ids are never logged), their entry span and when their labels were
+    read. Promoted with the log it was trained on, this is the challenger's test slice (its run's ``data_test_*``)."""
+    t = window[time_column]
+    travellers = f" of {window['traveller_id'].nunique():,} travellers" if "traveller_id" in window.columns else ""
+    span = f"entered {t.min()} to {t.max()}" if len(window) else "no stay entered"
+    return (f"window: {len(window):,} stays ({int(np.sum(y)):,} overstays){travellers}, {span}, labels as known at {cutoff}; "
+            "every figure below was read on these rows")
 
 
 def _with_audit_words(decision, audit, shown: int = 10):
