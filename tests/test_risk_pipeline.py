@@ -421,3 +421,22 @@ def test_a_promotion_names_the_window_it_judged_on(small_config):
                  f"entered {p['data_test_from']} to {p['data_test_to']}", f"labels as known at {p['data_label_cutoff']}"):
         assert part in line, (part, line)
     assert line in mv.tags["gate.reasons"].splitlines()
+
+
+@pytest.mark.slow
+def test_a_promotion_says_when_other_versions_were_tested_on_its_window(small_config):
+    """Train, read the holdout figure, change the config, train again: each version of one log is tested on the same
+    slice, and the gate then judges the one chosen on that very window, flattered by the choice, with no word of how
+    many were tried there (review17promote 03)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    first = train(cfg, crossings=crossings).logged
+    tweaked = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, params={**cfg.model.params, "num_leaves": 15}))
+    second = train(tweaked, crossings=crossings).logged
+    decision = promote(tweaked, crossings=crossings)
+    assert decision.candidate == str(second.version)
+    [note] = [r for r in decision.reasons if r.startswith("note: this window was also the test slice")]
+    assert f"of 1 other version ({first.version})" in note, note
+    assert decision.reasons[1] == note  # right under the window's line
