@@ -1661,9 +1661,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "_with_drop_rule(paired, config.paired_metric, None)",
            ("tests/test_risk_gate.py", "-k", "written_tolerance"),
            "the written tolerance of gate.higher_is_better.pr_auc is left unread by the promotion the pipeline makes"),
-    Mutant("C31", "promotion: the decision names its window", PL, "(seen, *decision.reasons)", "decision.reasons",
+    Mutant("C31", "promotion: the decision names its window", PL, "(seen, *_reuse_words(others), *decision.reasons)",
+           "(*_reuse_words(others), *decision.reasons)",
            ("tests/test_risk_pipeline.py", "-k", "names_the_window"),
            "a decision quotes paired differences and an audit with no word of the stays they were read on"),
+    Mutant("C32", "promotion: other versions tested on the window are named", PL, "(seen, *_reuse_words(others), *decision.reasons)",
+           "(seen, *decision.reasons)", ("tests/test_risk_pipeline.py", "-k", "other_versions_were_tested"),
+           "the version chosen among several tried on one window is judged there with no word of the others"),
 )
 
 

@@ -240,7 +240,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import cards, registry
     from riskmodel.integrations.tracking.loading import check_pinned_champion
-    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model, logged_config
+    from riskmodel.integrations.tracking.risk import evaluated_on, fitted_through, load_risk_model, logged_config
 
     cfg = load_risk_config(config)
     if crossings is None:
@@ -293,7 +293,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
 
     def decide_naming_the_window(candidate: registry.Pinned, champion: registry.Pinned | None):
         decision = decide(candidate, champion)  # every figure below was read on these rows, and a refusal says where it looked
-        return GateDecision(decision.passed, (seen, *decision.reasons), decision.comparisons)
+        t = window[m.time_column]
+        others = evaluated_on(name, str(t.min()), str(t.max()), besides=candidate.version) if len(window) else []
+        return GateDecision(decision.passed, (seen, *_reuse_words(others), *decision.reasons), decision.comparisons)
 
     try:
         decision = registry.promote_pinned(name, decide_naming_the_window, version=version)
@@ -313,6 +315,17 @@ def _window_words(window: pd.DataFrame, y, time_column: str, cutoff: str) -> str
     span = f"entered {t.min()} to {t.max()}" if len(window) else "no stay entered"
     return (f"window: {len(window):,} stays ({int(np.sum(y)):,} overstays){travellers}, {span}, labels as known at {cutoff}; "
             "every figure below was read on these rows")
+
+
+def _reuse_words(others: list[str], shown: int = 5) -> tuple[str, ...]:
+    """A note when other versions were tested on the same window: trying challengers on one window until one passes tunes on it."""
+    if not others:
+        return ()
+    listed = ", ".join(others[:shown]) + (f" and {len(others) - shown} more" if len(others) > shown else "")
+    return (f"note: this window was also the test slice of {len(others)} other version{'s' if len(others) != 1 else ''} ({listed}), "
+            "whose holdout figures were each seen on it when trained: a challenger chosen among several on one window is flattered "
+            "there by the choice, which the intervals below do not count; judge it again on a later window once newer stays have "
+            "matured",)
 
 
 def _with_audit_words(decision, audit, shown: int = 10):
