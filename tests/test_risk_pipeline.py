@@ -440,3 +440,26 @@ def test_a_promotion_says_when_other_versions_were_tested_on_its_window(small_co
     [note] = [r for r in decision.reasons if r.startswith("note: this window was also the test slice")]
     assert f"of 1 other version ({first.version})" in note, note
     assert decision.reasons[1] == note  # right under the window's line
+
+
+@pytest.mark.slow
+def test_a_log_whose_exit_feed_broke_is_refused_naming_the_weeks(small_config):
+    """The exit feed down for July and August 2023: travellers back since then are refused by the crossings check
+    ("entered again without an exit"), whose fix reads "drop the repeated entry"; done so, every traveller who left
+    in those weeks was trained on and judged as an overstayer, without a word (review17promote 04)."""
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings
+    from riskmodel.core.exceptions import SchemaError
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    down = (crossings["direction"].astype(str) == "exit") & crossings["timestamp"].between("2023-07-01", "2023-08-31 23:59:59")
+    lost = crossings[down].groupby("traveller_id")["timestamp"].min()
+    after = crossings["traveller_id"].map(lost)
+    broken = crossings[~down & ~(crossings["timestamp"] > after)].reset_index(drop=True)  # the repeated entries dropped too
+    weekly = broken.assign(week=broken["timestamp"].dt.to_period("W-SUN").dt.start_time)
+    entries = weekly[weekly["direction"].astype(str) == "entry"].groupby("week").size()
+    assert entries.loc["2023-07-03":"2023-08-28"].min() >= 30  # every whole week of the outage holds 30 entries or more
+    for call in (lambda: train(cfg, crossings=broken, log=False), lambda: gate_window(cfg, broken)):
+        with pytest.raises(SchemaError, match=r"(?s)`direction`.*no exit recorded in 8 weeks.*2023-07-03.*re-export") as err:
+            call()
+        assert f"({int(entries.loc['2023-07-03']):,} entries)" in str(err.value), str(err.value)
