@@ -1668,6 +1668,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("C32", "promotion: other versions tested on the window are named", PL, "(seen, *_reuse_words(others), *decision.reasons)",
            "(seen, *decision.reasons)", ("tests/test_risk_pipeline.py", "-k", "other_versions_were_tested"),
            "the version chosen among several tried on one window is judged there with no word of the others"),
+    Mutant("C33", "crossings: a week of entries with no exit is the exit feed down", ST,
+           'gaps = counts[(counts["exits"] == 0) & (counts["entries"] >= min_entries)]', 'gaps = counts.iloc[:0]',
+           ("tests/test_stays.py", "tests/test_risk_pipeline.py", "-k", "exit_feed"),
+           "two months with no exit recorded are trained on: everyone who left then and has not come back is an overstayer"),
+    Mutant("C34", "risk training: the exit feed checked", PL,
+           "    check_exit_feed(crossings)  # a week with no exit would label", "    pass  # a week with no exit would label",
+           ("tests/test_risk_pipeline.py", "-k", "exit_feed"), "a challenger is trained on a log whose exit feed was down for weeks"),
+    Mutant("C35", "risk promotion: the exit feed checked", PL,
+           "    check_exit_feed(crossings)  # the window's labels", "    pass  # the window's labels",
+           ("tests/test_risk_pipeline.py", "-k", "exit_feed"), "a challenger is judged on a window whose outage leavers read as overstayers"),
 )
 
 

@@ -26,6 +26,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
+from riskmodel.core.stays import check_exit_feed
 
 __all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "label_cutoff", "train", "gate_window", "promote", "tune", "audit_policy_changes"]
 
@@ -144,12 +145,19 @@ def train(
     Returns
     -------
     TrainOutcome
+
+    Raises
+    ------
+    SchemaError
+        If the log has a week of 30 entries or more and no exit (:func:`~riskmodel.core.stays.check_exit_feed`:
+        the exit feed was down), or fails the crossings contract.
     """
     cfg = load_risk_config(config)
     if crossings is None:
         progress("loading crossings" + (" (synthetic)" if not cfg.data.crossings_path else ""))
         crossings, oracle = load_crossings(cfg)
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)  # a week with no exit would label everyone who left then, and has not come back, an overstayer
     progress(f"building point-in-time features; labels mature at {cutoff} (grace {cfg.data.grace_days} days)")
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
@@ -191,9 +199,11 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
     cut-off: the slice :func:`train` evaluates the challenger on, which its fit, early
     stopping and calibration never read. ``before`` is that training's first slice, with
     labels as known when the window begins (:func:`~riskmodel.core.risk.train.known_then_tables`),
-    on which the logistic baseline is fitted.
+    on which the logistic baseline is fitted. A log whose exit feed was down for a week is refused
+    (:func:`~riskmodel.core.stays.check_exit_feed`), as by :func:`train`.
     """
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)  # the window's labels would hold the outage's leavers as overstayers
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     fit, window, _ = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     return fit_slices(fit, cfg.model, window)["train"], window
@@ -383,6 +393,7 @@ def tune(
     if crossings is None:
         crossings, _ = load_crossings(cfg)
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     progress(f"tuning on {len(table):,} mature stays: {cfg.tuning.n_trials} trials, {cfg.tuning.timeout_seconds} s budget")
     result = tune_risk(table, cfg, crossings=crossings)
