@@ -463,3 +463,28 @@ def test_a_log_whose_exit_feed_broke_is_refused_naming_the_weeks(small_config):
         with pytest.raises(SchemaError, match=r"(?s)`direction`.*no exit recorded in 8 weeks.*2023-07-03.*re-export") as err:
             call()
         assert f"({int(entries.loc['2023-07-03']):,} entries)" in str(err.value), str(err.value)
+
+
+@pytest.mark.slow
+def test_promote_says_when_the_champion_cannot_be_dated(small_config):
+    """A champion whose training run logged no fitting lineage (promoted by older code) was compared without the
+    in-sample check and without a word, while a challenger without one is refused (review17promote 06)."""
+    from types import SimpleNamespace
+
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.risk import log_risk_run
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    outcome = train(cfg, crossings=crossings, log=False)
+    for part in ("train", "valid", "calib"):
+        outcome.result.lineage.pop(f"{part}_to")
+    old = log_risk_run(outcome.result, cfg)
+    name = cfg.tracking.registered_name
+    assert registry.promote(name, lambda cand, champ: SimpleNamespace(passed=True, reasons=["test"]), version=str(old.version)).passed
+    train(cfg, crossings=crossings)
+    decision = promote(cfg, crossings=crossings)
+    assert decision.champion == str(old.version)
+    assert any(r.startswith(f"OFF: the champion version {old.version}'s training run logged no fitting lineage") for r in decision.reasons), \
+        decision.reasons
