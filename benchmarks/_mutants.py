@@ -1441,7 +1441,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a count 95% of the training rows hold at 0 has one bin (PSI 0 'stable' on a night of all zeros); permits "
            "92% at 30 days read green when all read 60"),
     Mutant("I07", "promote risk: a refusal by the audit names its groups and bounds", PL,
-           "        return _with_audit_words(decision, fair)\n", "        return decision\n",
+           "        decision = _with_audit_words(decision, fair)\n", "",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
     # ---------------------------------------------------------------- h16-sec: review 16, security and provenance
@@ -1678,6 +1678,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("C35", "risk promotion: the exit feed checked", PL,
            "    check_exit_feed(crossings)  # the window's labels", "    pass  # the window's labels",
            ("tests/test_risk_pipeline.py", "-k", "exit_feed"), "a challenger is judged on a window whose outage leavers read as overstayers"),
+    Mutant("C36", "promotion: a champion that cannot be dated is said", PL, "return GateDecision(decision.passed, undated + decision.reasons,",
+           "return GateDecision(decision.passed, decision.reasons,", ("tests/test_risk_pipeline.py", "-k", "champion_cannot_be_dated"),
+           "a champion with no fitting lineage is compared, perhaps in-sample, with no word"),
 )
 
 

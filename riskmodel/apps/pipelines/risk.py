@@ -278,7 +278,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
                                         f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
                                         "was trained with, or retrain it under this policy",))
         p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
-        champ = None
+        champ, undated = None, ()
         if champion is not None:
             check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
             # a champion fitted on the window is compared in-sample, flattered against any challenger
@@ -288,6 +288,10 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
                                             f"stop or calibrate, and the gate window starts {start}: its figure there would be "
                                             "in-sample; train the challenger on a log reaching past the champion's, so that the "
                                             "window starts after both models' fitting rows",))
+            if champ_through is None:  # said, not refused: an in-sample champion is flattered, the challenger judged harder
+                undated = (f"OFF: the champion version {champion.version}'s training run logged no fitting lineage (data_train_to, "
+                           "data_valid_to, data_calib_to), so whether this window holds rows it was fitted on cannot be told: its "
+                           "figures here may be in-sample, flattering it against the challenger",)
             champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
@@ -297,7 +301,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
-        return _with_audit_words(decision, fair)
+        decision = _with_audit_words(decision, fair)
+        return GateDecision(decision.passed, undated + decision.reasons, decision.comparisons)
 
     seen = _window_words(window, y, m.time_column, label_cutoff(cfg, crossings))
 
