@@ -488,3 +488,21 @@ def test_promote_says_when_the_champion_cannot_be_dated(small_config):
     assert decision.champion == str(old.version)
     assert any(r.startswith(f"OFF: the champion version {old.version}'s training run logged no fitting lineage") for r in decision.reasons), \
         decision.reasons
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_window_the_challengers_hyper_parameters_were_chosen_on(small_config):
+    """A tuned config carried no trace of the rows its search read: trained at an earlier cut-off (a backfill), the gate
+    window lay inside the stays that chose its hyper-parameters, and the gate judged it there (review17promote 05)."""
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    tuned = dataclasses.replace(cfg, tuning=dataclasses.replace(cfg.tuning, searched_through="2023-06-30 00:00:00"))
+    train(tuned, crossings=crossings)
+    _, window = gate_window(tuned, crossings)
+    assert window["entry_time"].min() <= pd.Timestamp("2023-06-30")
+    decision = promote(tuned, crossings=crossings)
+    assert not decision.passed
+    assert any(r.startswith("FAIL: the challenger's hyper-parameters were chosen by a search on stays up to 2023-06-30 00:00:00")
+               and "tuning.searched_through" in r for r in decision.reasons), decision.reasons
