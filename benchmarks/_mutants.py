@@ -1681,6 +1681,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("C36", "promotion: a champion that cannot be dated is said", PL, "return GateDecision(decision.passed, undated + decision.reasons,",
            "return GateDecision(decision.passed, decision.reasons,", ("tests/test_risk_pipeline.py", "-k", "champion_cannot_be_dated"),
            "a champion with no fitting lineage is compared, perhaps in-sample, with no word"),
+    Mutant("C37", "promotion: a window the hyper-parameters were chosen on", PL,
+           "if searched is not None and start <= pd.Timestamp(searched):", "if False:",
+           ("tests/test_risk_pipeline.py", "-k", "hyper_parameters_were_chosen"),
+           "a challenger tuned on a later log is judged on stays its search chose the parameters on"),
+    Mutant("C38", "tuning: the tuned config records the last stay its search read", PL,
+           "tuned_config(cfg, result.best_params, searched_through=str(searched))", "tuned_config(cfg, result.best_params)",
+           ("tests/test_risk_tuning.py", "-k", "records_the_last_stay"),
+           "a tuned config carries no trace of the rows that chose its parameters, so no gate can check them"),
 )
 
 

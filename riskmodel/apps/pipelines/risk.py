@@ -272,7 +272,14 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             # a window the challenger was fitted, early-stopped or calibrated on would flatter it
             return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
                                         "to fit, stop or calibrate; promote with the crossings log it was trained on",))
-        changed = audit_policy_changes(logged_config(name, version=candidate.version), cfg)
+        trained = logged_config(name, version=candidate.version)
+        searched = ((trained or {}).get("tuning") or {}).get("searched_through") if isinstance(trained, dict) else None
+        if searched is not None and start <= pd.Timestamp(searched):  # parameters chosen on the window would flatter it there
+            return GateDecision(False, (f"FAIL: the challenger's hyper-parameters were chosen by a search on stays up to {searched} "
+                                        f"(its config's tuning.searched_through), and the gate window starts {start}: its figures "
+                                        "there would be flattered by that choice; tune again on a log ending before the window, or "
+                                        "promote on a log whose window starts after it",))
+        changed = audit_policy_changes(trained, cfg)
         if changed:  # a looser copy of the config would pass a challenger its own policy failed
             return GateDecision(False, (f"FAIL: the audit policy differs from the one version {candidate.version} was trained and "
                                         f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
@@ -391,7 +398,7 @@ def tune(
     and counted, per fold, in the progress lines and the tuning run's ``fold{k}_not_matured``)
     and is scored on the block with the labels known at the data's cut-off.
     """
-    from riskmodel.core.risk.tuning import tuned_config, write_config
+    from riskmodel.core.risk.tuning import time_folds, tuned_config, write_config
     from riskmodel.integrations.tracking.risk import tune_risk
 
     cfg = load_risk_config(config)
@@ -408,6 +415,9 @@ def tune(
     # the best of many trials on the folds that chose it: a selection score, higher than what the config will score later
     progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials (the folds chose it, so it is "
              "optimistic; `riskmodel train` with the tuned config reports it on the later test slice)")
-    return write_config(tuned_config(cfg, result.best_params), out,
+    # the last stay the folds read: a gate window starting on or before it would judge parameters chosen on it
+    m = cfg.model
+    searched = time_folds(table, m.time_column, cfg.tuning.folds, holdout_fraction=m.splits.test_fraction)[-1][1][m.time_column].max()
+    return write_config(tuned_config(cfg, result.best_params, searched_through=str(searched)), out,
                         note=f"tuned: best mean fold PR-AUC {result.best_score:.4f} of {len(result.trials)} trials (optimistic: the "
                              "folds chose it; train with this config for a held-out figure); review, then commit")
