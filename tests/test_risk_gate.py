@@ -231,7 +231,8 @@ def test_window_gate_reads_the_absolute_bounds_on_the_window_then_the_paired_rul
     p = 1 / (1 + np.exp(-(score(0.3, 1) * 1.5 - 3.5)))
     ok = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.75}))
     assert ok.passed, ok.reasons
-    assert [c.metric for c in ok.comparisons] == ["roc_auc", "pr_auc_minus_champion", "pr_auc_minus_logreg", "fairness_passed"]
+    assert [c.metric for c in ok.comparisons] == ["roc_auc", "pr_auc_minus_champion", "pr_auc_drop_from_champion", "pr_auc_minus_logreg",
+                                                  "fairness_passed"]
     strict = evaluate_window_gate(y, p, p, score(1.5, 3), fairness_passed=True, config=GateConfig(minimum={"roc_auc": 0.99}))
     assert not strict.passed and strict.reasons[0].startswith("FAIL: roc_auc") and "must be >= 0.99" in strict.reasons[0]
     with pytest.raises(ValueError, match="gate.paired_metric"):
@@ -540,3 +541,60 @@ def test_a_promotion_decision_names_the_groups_its_passed_audit_did_not_judge():
     assert d.passed
     not_judged = [r for r in d.reasons if r.startswith("audit: ") and "not judged" in r]
     assert len(not_judged) == 1 and "tiny" in not_judged[0] and "1 group" in not_judged[0], d.reasons
+
+
+def _one_negative_on_top(after_positives: int):
+    """30 overstays and 60 other stays; a champion that ranks every overstay first (average precision 1), and a
+    challenger that ranks the same but puts one other stay after ``after_positives`` of the overstays.
+
+    By hand: the challenger's average precision is the mean over the 30 overstays of the precision at each, k/k for
+    the first ``after_positives`` and k/(k+1) for the rest. The other stay ranked high is dropped by the paired
+    bootstrap's Poisson(1) weight 0 in e^-1 = 37% of replicates, where the two scores rank alike (difference 0): the
+    interval's upper end is 0, "not worse beyond noise", however far the point estimate lies below 0.
+    """
+    y = np.r_[np.ones(30), np.zeros(60)]
+    champion = np.r_[np.linspace(0.99, 0.70, 30), np.linspace(0.30, 0.01, 60)]
+    challenger = champion.copy()
+    challenger[30] = 0.995 if after_positives == 0 else (champion[after_positives - 1] + champion[after_positives]) / 2
+    baseline = 1 - champion  # ranks every overstay last: the challenger beats it whatever else
+    ap = np.mean([k / k if k <= after_positives else k / (k + 1) for k in range(1, 31)])
+    return y, challenger, champion, baseline, ap
+
+
+def test_the_window_gate_refuses_a_challenger_whose_estimated_drop_exceeds_the_written_tolerance():
+    """The paired rule "not worse beyond noise" passes whatever the window cannot resolve: a challenger 0.10 PR-AUC
+    below its champion on the window's point estimate was promoted against a written tolerance of 0.01
+    (gate.higher_is_better.pr_auc), which the window gate left unread (review17promote 01)."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, challenger, champion, baseline, ap = _one_negative_on_top(0)
+    assert abs((1 - ap) - sum(1 / (k + 1) for k in range(1, 31)) / 30) < 1e-12  # 1 - AP = (H_31 - 1) / 30 = 0.1009
+    cfg = GateConfig(higher_is_better={"pr_auc": 0.01}, lower_is_better={})
+    d = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg)
+    assert not d.passed, d.reasons
+    [line] = [r for r in d.reasons if "tolerance" in r]
+    assert line.startswith("FAIL: pr_auc challenger - champion") and "gate.higher_is_better.pr_auc" in line, d.reasons
+    assert f"{ap - 1:+.4f}" in line and "-0.1009" in line and "0.01" in line, line
+    drop = [c for c in d.comparisons if c.metric == "pr_auc_drop_from_champion"]
+    assert len(drop) == 1 and not drop[0].passed and drop[0].lower == -0.01 and drop[0].tolerance == 0.01
+    # the interval alone could not refuse it: its upper end is 0 (37% of replicates rank the two alike)
+    [noise] = [c for c in d.comparisons if c.metric == "pr_auc_minus_champion"]
+    assert noise.passed and abs(noise.candidate) < 1e-12  # 0, give or take rounding of the weighted sums
+
+
+def test_the_window_gate_passes_a_drop_within_the_written_tolerance_and_says_when_none_is_written():
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    # the other stay after 29 of the 30 overstays: AP = (29 + 30/31) / 30, a drop of 1/930 = 0.0011, within 0.01
+    y, challenger, champion, baseline, ap = _one_negative_on_top(29)
+    assert abs(ap - (29 + 30 / 31) / 30) < 1e-12
+    cfg = GateConfig(higher_is_better={"pr_auc": 0.01}, lower_is_better={})
+    d = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg)
+    assert d.passed, d.reasons
+    assert any(r.startswith("ok: pr_auc challenger - champion") and "tolerance 0.01" in r for r in d.reasons), d.reasons
+    # no written tolerance for the paired metric: only the interval judges, and the decision says so
+    y, challenger, champion, baseline, _ = _one_negative_on_top(0)
+    off = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True,
+                               config=GateConfig(higher_is_better={"roc_auc": 0.005}, lower_is_better={}))
+    assert off.passed, off.reasons
+    assert any(r.startswith("OFF: ") and "gate.higher_is_better.pr_auc" in r for r in off.reasons), off.reasons

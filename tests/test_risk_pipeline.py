@@ -394,3 +394,115 @@ def test_promote_refuses_to_compare_with_a_champion_fitted_on_the_window(small_c
     assert not decision.passed
     assert f"FAIL: the champion version 1 read rows up to {through} to fit, stop or calibrate" in "\n".join(decision.reasons), decision.reasons
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == "1" and str(v2) == "2"
+
+
+@pytest.mark.slow
+def test_a_promotion_names_the_window_it_judged_on(small_config):
+    """A decision quoted paired differences and an audit with no word of the rows they were read on: which stays, how
+    many overstays, labelled as known when, so a figure could not be traced back to its rows, nor two decisions told to
+    share a window (review17promote 02). Promoted with the log it was trained on, the window is the challenger's test
+    slice, whose rows, overstays, span and label cut-off its training run logged."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    logged = train(cfg, crossings=crossings).logged
+    # a refusal names its window too: a shorter log's, which starts where its FAIL line says
+    shorter = promote(cfg, crossings=crossings[crossings["timestamp"] < "2023-09-30"])
+    start = next(r for r in shorter.reasons if r.startswith("FAIL: the gate window starts")).split("starts ")[1].split(" but")[0]
+    assert shorter.reasons[0].startswith("window: ") and f"entered {start} to " in shorter.reasons[0], shorter.reasons
+    decision = promote(cfg, crossings=crossings)
+    client = MlflowClient()
+    mv = client.get_model_version(logged.name, str(logged.version))
+    p = client.get_run(mv.run_id).data.params
+    line = decision.reasons[0]
+    assert line.startswith("window: "), decision.reasons
+    for part in (f"{int(p['data_test_rows']):,} stays", f"{int(p['data_test_positives']):,} overstays",
+                 f"entered {p['data_test_from']} to {p['data_test_to']}", f"labels as known at {p['data_label_cutoff']}"):
+        assert part in line, (part, line)
+    assert line in mv.tags["gate.reasons"].splitlines()
+
+
+@pytest.mark.slow
+def test_a_promotion_says_when_other_versions_were_tested_on_its_window(small_config):
+    """Train, read the holdout figure, change the config, train again: each version of one log is tested on the same
+    slice, and the gate then judges the one chosen on that very window, flattered by the choice, with no word of how
+    many were tried there (review17promote 03)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    first = train(cfg, crossings=crossings).logged
+    tweaked = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, params={**cfg.model.params, "num_leaves": 15}))
+    second = train(tweaked, crossings=crossings).logged
+    decision = promote(tweaked, crossings=crossings)
+    assert decision.candidate == str(second.version)
+    [note] = [r for r in decision.reasons if r.startswith("note: this window was also the test slice")]
+    assert f"of 1 other version ({first.version})" in note, note
+    assert decision.reasons[1] == note  # right under the window's line
+
+
+@pytest.mark.slow
+def test_a_log_whose_exit_feed_broke_is_refused_naming_the_weeks(small_config):
+    """The exit feed down for July and August 2023: travellers back since then are refused by the crossings check
+    ("entered again without an exit"), whose fix reads "drop the repeated entry"; done so, every traveller who left
+    in those weeks was trained on and judged as an overstayer, without a word (review17promote 04)."""
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings
+    from riskmodel.core.exceptions import SchemaError
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    down = (crossings["direction"].astype(str) == "exit") & crossings["timestamp"].between("2023-07-01", "2023-08-31 23:59:59")
+    lost = crossings[down].groupby("traveller_id")["timestamp"].min()
+    after = crossings["traveller_id"].map(lost)
+    broken = crossings[~down & ~(crossings["timestamp"] > after)].reset_index(drop=True)  # the repeated entries dropped too
+    weekly = broken.assign(week=broken["timestamp"].dt.to_period("W-SUN").dt.start_time)
+    entries = weekly[weekly["direction"].astype(str) == "entry"].groupby("week").size()
+    assert entries.loc["2023-07-03":"2023-08-28"].min() >= 30  # every whole week of the outage holds 30 entries or more
+    for call in (lambda: train(cfg, crossings=broken, log=False), lambda: gate_window(cfg, broken)):
+        with pytest.raises(SchemaError, match=r"(?s)`direction`.*no exit recorded in 8 weeks.*2023-07-03.*re-export") as err:
+            call()
+        assert f"({int(entries.loc['2023-07-03']):,} entries)" in str(err.value), str(err.value)
+
+
+@pytest.mark.slow
+def test_promote_says_when_the_champion_cannot_be_dated(small_config):
+    """A champion whose training run logged no fitting lineage (promoted by older code) was compared without the
+    in-sample check and without a word, while a challenger without one is refused (review17promote 06)."""
+    from types import SimpleNamespace
+
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.risk import log_risk_run
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    outcome = train(cfg, crossings=crossings, log=False)
+    for part in ("train", "valid", "calib"):
+        outcome.result.lineage.pop(f"{part}_to")
+    old = log_risk_run(outcome.result, cfg)
+    name = cfg.tracking.registered_name
+    assert registry.promote(name, lambda cand, champ: SimpleNamespace(passed=True, reasons=["test"]), version=str(old.version)).passed
+    train(cfg, crossings=crossings)
+    decision = promote(cfg, crossings=crossings)
+    assert decision.champion == str(old.version)
+    assert any(r.startswith(f"OFF: the champion version {old.version}'s training run logged no fitting lineage") for r in decision.reasons), \
+        decision.reasons
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_window_the_challengers_hyper_parameters_were_chosen_on(small_config):
+    """A tuned config carried no trace of the rows its search read: trained at an earlier cut-off (a backfill), the gate
+    window lay inside the stays that chose its hyper-parameters, and the gate judged it there (review17promote 05)."""
+    from riskmodel.apps.pipelines.risk import gate_window, load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    tuned = dataclasses.replace(cfg, tuning=dataclasses.replace(cfg.tuning, searched_through="2023-06-30 00:00:00"))
+    train(tuned, crossings=crossings)
+    _, window = gate_window(tuned, crossings)
+    assert window["entry_time"].min() <= pd.Timestamp("2023-06-30")
+    decision = promote(tuned, crossings=crossings)
+    assert not decision.passed
+    assert any(r.startswith("FAIL: the challenger's hyper-parameters were chosen by a search on stays up to 2023-06-30 00:00:00")
+               and "tuning.searched_through" in r for r in decision.reasons), decision.reasons

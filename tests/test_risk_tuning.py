@@ -242,3 +242,17 @@ def test_pipeline_tunes_on_labels_as_known_then_and_says_what_it_left_out(crossi
     # the best of many trials on the folds that chose it is a selection score, and the header and the log say so
     assert "(optimistic: the folds chose it; train with this config for a held-out figure)" in path.read_text(encoding="utf-8").splitlines()[0]
     assert any(line.startswith("best mean fold PR-AUC") and "optimistic" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_the_tuned_config_records_the_last_stay_its_search_read(crossings, table, cfg, tmp_path, monkeypatch):
+    """The folds are cut from the stays before the test slice (its latest ``test_fraction``): the last stay they read is
+    the latest one before that slice, and the tuned config says so (``tuning.searched_through``), so a gate window
+    starting on or before it can be refused (review17promote 05)."""
+    from riskmodel.apps.pipelines.risk import tune as tune_pipeline
+
+    monkeypatch.chdir(tmp_path)
+    t = table["entry_time"]
+    last = t[t < t.quantile(1 - cfg.model.splits.test_fraction)].max()
+    path = tune_pipeline(cfg, tmp_path / "tuned.yaml", crossings=crossings)
+    assert load_config(path, RiskConfig).tuning.searched_through == str(last)

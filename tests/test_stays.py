@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -228,3 +229,27 @@ def test_an_as_of_after_the_logs_last_day_is_refused(validate):
         build_stays(log, as_of="2019-01-14", validate=validate)
     on_last_day = build_stays(log, as_of="2019-01-13 23:59", validate=validate).set_index("traveller_id")
     assert pd.isna(on_last_day.loc["D", "overstayed"]) and on_last_day.loc["A", "overstayed"] == False  # noqa: E712
+
+
+def _daily_log(days: pd.DatetimeIndex, per_day: int) -> pd.DataFrame:
+    """``per_day`` entries and ``per_day`` exits on each day: only the columns the feed check reads."""
+    times = np.repeat(days.to_numpy(), per_day) + np.timedelta64(9, "h")
+    return pd.DataFrame({"timestamp": np.r_[times, times + np.timedelta64(6, "h")],
+                         "direction": ["entry"] * len(times) + ["exit"] * len(times)})
+
+
+def test_a_week_of_entries_with_no_exit_is_a_broken_exit_feed():
+    """A week in which dozens entered and not one left is the exit feed down, not the border (review17promote 04)."""
+    from riskmodel.core.stays import exit_feed_gaps
+
+    log = _daily_log(pd.date_range("2023-01-02", "2023-04-02"), 10)  # Monday 2 January to Sunday 2 April: 13 whole weeks
+    down = (log["direction"] == "exit") & log["timestamp"].between("2023-03-06", "2023-03-13")  # the week of Monday 6 March
+    gaps = exit_feed_gaps(log[~down])
+    assert list(gaps["week"]) == [pd.Timestamp("2023-03-06")] and list(gaps["entries"]) == [70], gaps
+    assert exit_feed_gaps(log).empty
+    # fewer than 30 entries in the week: a small extract may see no exit by chance, not judged
+    few = _daily_log(pd.date_range("2023-01-02", "2023-04-02"), 4)  # 28 entries a week
+    assert exit_feed_gaps(few[~((few["direction"] == "exit") & few["timestamp"].between("2023-03-06", "2023-03-13"))]).empty
+    # the log's first and last weeks may be cut short by the extract: not judged
+    edge = (log["direction"] == "exit") & (log["timestamp"] < "2023-01-09")
+    assert exit_feed_gaps(log[~edge]).empty

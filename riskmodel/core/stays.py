@@ -24,7 +24,7 @@ from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.schema import STAYS, validate_crossings
 
-__all__ = ["build_stays"]
+__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed"]
 
 _TRIP_COLUMNS = (
     "nationality",
@@ -230,3 +230,61 @@ def _as_of(as_of, argument: str = "as_of") -> pd.Timestamp:
                            f"{fix}, or convert first: ts.tz_convert(<port zone>).tz_localize(None)")],
         )
     return ts
+
+
+#: Entries a calendar week needs before a week with no exit at all counts as the exit feed down: travellers leave every
+#: day, so with as many leaving as arriving, 30 entries and not one exit is no chance (Poisson: e^-30), while a small
+#: extract (one land post) may see a quiet week.
+FEED_MIN_ENTRIES = 30
+
+
+def exit_feed_gaps(crossings: pd.DataFrame, *, min_entries: int = FEED_MIN_ENTRIES) -> pd.DataFrame:
+    """The calendar weeks (Monday to Sunday) with at least ``min_entries`` entries and not one exit: the exit feed down.
+
+    The log's first and last weeks are not judged (an extract may start or end mid-week). A log without
+    ``timestamp`` times or a ``direction`` column gives no weeks (the crossings validator reports those).
+
+    Returns
+    -------
+    DataFrame
+        ``week`` (its Monday) and ``entries``, oldest first.
+    """
+    empty = pd.DataFrame({"week": pd.Series(dtype="datetime64[ns]"), "entries": pd.Series(dtype=int)})
+    if not {"timestamp", "direction"} <= set(crossings.columns) or not pd.api.types.is_datetime64_any_dtype(crossings["timestamp"]):
+        return empty
+    week = crossings["timestamp"].dt.to_period("W-SUN").dt.start_time
+    if week.isna().all():
+        return empty
+    direction = crossings["direction"].astype(str)
+    counts = pd.DataFrame({"entries": (direction == "entry").groupby(week).sum(), "exits": (direction == "exit").groupby(week).sum()})
+    counts = counts.reindex(pd.date_range(week.min(), week.max(), freq="7D"), fill_value=0).iloc[1:-1]
+    gaps = counts[(counts["exits"] == 0) & (counts["entries"] >= min_entries)]
+    return pd.DataFrame({"week": gaps.index, "entries": gaps["entries"].astype(int).to_numpy()})
+
+
+def check_exit_feed(crossings: pd.DataFrame, *, min_entries: int = FEED_MIN_ENTRIES, shown: int = 5) -> None:
+    """Refuse a log whose exit feed was down for a week or more (:func:`exit_feed_gaps`).
+
+    Every traveller who left in such a week and has not crossed since reads as still in the country, an
+    overstayer once the permit ends: labels a model would be trained and judged on.
+
+    Raises
+    ------
+    SchemaError
+        On column ``direction``, naming the weeks, the entries of each and the fix.
+    """
+    gaps = exit_feed_gaps(crossings, min_entries=min_entries)
+    if gaps.empty:
+        return
+    n = len(gaps)
+    weeks = ", ".join(f"{w:%Y-%m-%d} ({e:,} entries)" for w, e in zip(gaps["week"][:shown], gaps["entries"][:shown]))
+    weeks += f" and {n - shown} more" if n > shown else ""
+    raise SchemaError("crossings", [SchemaProblem(
+        "direction",
+        f"no exit recorded in {n} week{'s' if n != 1 else ''} (Monday to Sunday) of {min_entries} entries or more: {weeks}; the "
+        "exit feed was down then, and every traveller who left in those weeks and has not crossed since would be labelled an "
+        "overstayer",
+        "re-export the crossings of those weeks from the border system; do not drop travellers' later entries to get past the "
+        "check 'entered again without an exit', which this outage also trips",
+    )])
+

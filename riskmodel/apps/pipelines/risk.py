@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel.core.config import load_config, to_dict
@@ -25,6 +26,7 @@ from riskmodel.core.features import training_table
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
+from riskmodel.core.stays import check_exit_feed
 
 __all__ = ["TrainOutcome", "load_risk_config", "load_crossings", "label_cutoff", "train", "gate_window", "promote", "tune", "audit_policy_changes"]
 
@@ -143,12 +145,19 @@ def train(
     Returns
     -------
     TrainOutcome
+
+    Raises
+    ------
+    SchemaError
+        If the log has a week of 30 entries or more and no exit (:func:`~riskmodel.core.stays.check_exit_feed`:
+        the exit feed was down), or fails the crossings contract.
     """
     cfg = load_risk_config(config)
     if crossings is None:
         progress("loading crossings" + (" (synthetic)" if not cfg.data.crossings_path else ""))
         crossings, oracle = load_crossings(cfg)
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)  # a week with no exit would label everyone who left then, and has not come back, an overstayer
     progress(f"building point-in-time features; labels mature at {cutoff} (grace {cfg.data.grace_days} days)")
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
@@ -190,9 +199,11 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
     cut-off: the slice :func:`train` evaluates the challenger on, which its fit, early
     stopping and calibration never read. ``before`` is that training's first slice, with
     labels as known when the window begins (:func:`~riskmodel.core.risk.train.known_then_tables`),
-    on which the logistic baseline is fitted.
+    on which the logistic baseline is fitted. A log whose exit feed was down for a week is refused
+    (:func:`~riskmodel.core.stays.check_exit_feed`), as by :func:`train`.
     """
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)  # the window's labels would hold the outage's leavers as overstayers
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     fit, window, _ = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     return fit_slices(fit, cfg.model, window)["train"], window
@@ -205,7 +216,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     recent window of matured stays (:func:`gate_window`), and the challenger is audited
     there; :func:`~riskmodel.core.risk.gate.evaluate_window_gate` decides: the config's
     absolute bounds, not worse than the champion beyond noise (paired bootstrap
-    interval), better than the logistic baseline, fair. The window's bootstrap intervals (the
+    interval) nor by more than the paired metric's written tolerance on the window, better
+    than the logistic baseline, fair. The window's bootstrap intervals (the
     paired differences and the audit's) resample its travellers (``traveller_id``), not its stays.
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
@@ -238,7 +250,7 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import cards, registry
     from riskmodel.integrations.tracking.loading import check_pinned_champion
-    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model, logged_config
+    from riskmodel.integrations.tracking.risk import evaluated_on, fitted_through, load_risk_model, logged_config
 
     cfg = load_risk_config(config)
     if crossings is None:
@@ -260,13 +272,20 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             # a window the challenger was fitted, early-stopped or calibrated on would flatter it
             return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
                                         "to fit, stop or calibrate; promote with the crossings log it was trained on",))
-        changed = audit_policy_changes(logged_config(name, version=candidate.version), cfg)
+        trained = logged_config(name, version=candidate.version)
+        searched = ((trained or {}).get("tuning") or {}).get("searched_through") if isinstance(trained, dict) else None
+        if searched is not None and start <= pd.Timestamp(searched):  # parameters chosen on the window would flatter it there
+            return GateDecision(False, (f"FAIL: the challenger's hyper-parameters were chosen by a search on stays up to {searched} "
+                                        f"(its config's tuning.searched_through), and the gate window starts {start}: its figures "
+                                        "there would be flattered by that choice; tune again on a log ending before the window, or "
+                                        "promote on a log whose window starts after it",))
+        changed = audit_policy_changes(trained, cfg)
         if changed:  # a looser copy of the config would pass a challenger its own policy failed
             return GateDecision(False, (f"FAIL: the audit policy differs from the one version {candidate.version} was trained and "
                                         f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
                                         "was trained with, or retrain it under this policy",))
         p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
-        champ = None
+        champ, undated = None, ()
         if champion is not None:
             check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
             # a champion fitted on the window is compared in-sample, flattered against any challenger
@@ -276,6 +295,10 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
                                             f"stop or calibrate, and the gate window starts {start}: its figure there would be "
                                             "in-sample; train the challenger on a log reaching past the champion's, so that the "
                                             "window starts after both models' fitting rows",))
+            if champ_through is None:  # said, not refused: an in-sample champion is flattered, the challenger judged harder
+                undated = (f"OFF: the champion version {champion.version}'s training run logged no fitting lineage (data_train_to, "
+                           "data_valid_to, data_calib_to), so whether this window holds rows it was fitted on cannot be told: its "
+                           "figures here may be in-sample, flattering it against the challenger",)
             champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
         # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
         # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
@@ -285,14 +308,46 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
             y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
             fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
         )
-        return _with_audit_words(decision, fair)
+        decision = _with_audit_words(decision, fair)
+        return GateDecision(decision.passed, undated + decision.reasons, decision.comparisons)
+
+    seen = _window_words(window, y, m.time_column, label_cutoff(cfg, crossings))
+
+    def decide_naming_the_window(candidate: registry.Pinned, champion: registry.Pinned | None):
+        decision = decide(candidate, champion)  # every figure below was read on these rows, and a refusal says where it looked
+        t = window[m.time_column]
+        others = evaluated_on(name, str(t.min()), str(t.max()), besides=candidate.version) if len(window) else []
+        return GateDecision(decision.passed, (seen, *_reuse_words(others), *decision.reasons), decision.comparisons)
 
     try:
-        decision = registry.promote_pinned(name, decide, version=version)
+        decision = registry.promote_pinned(name, decide_naming_the_window, version=version)
     finally:
         forget_aliases(name)  # this process's next call by alias serves the new champion at once
     cards.record_decision(name, decision.candidate)  # the card said "not decided yet" until now
     return decision
+
+
+def _window_words(window: pd.DataFrame, y, time_column: str, cutoff: str) -> str:
+    """The decision's first line: the rows every figure after it was read on, so each can be traced back to them.
+
+    Stays, overstays and travellers (a count: the ids are never logged), their entry span and when their labels were
+    read. Promoted with the log it was trained on, this is the challenger's test slice (its run's ``data_test_*``)."""
+    t = window[time_column]
+    travellers = f" of {window['traveller_id'].nunique():,} travellers" if "traveller_id" in window.columns else ""
+    span = f"entered {t.min()} to {t.max()}" if len(window) else "no stay entered"
+    return (f"window: {len(window):,} stays ({int(np.sum(y)):,} overstays){travellers}, {span}, labels as known at {cutoff}; "
+            "every figure below was read on these rows")
+
+
+def _reuse_words(others: list[str], shown: int = 5) -> tuple[str, ...]:
+    """A note when other versions were tested on the same window: trying challengers on one window until one passes tunes on it."""
+    if not others:
+        return ()
+    listed = ", ".join(others[:shown]) + (f" and {len(others) - shown} more" if len(others) > shown else "")
+    return (f"note: this window was also the test slice of {len(others)} other version{'s' if len(others) != 1 else ''} ({listed}), "
+            "whose holdout figures were each seen on it when trained: a challenger chosen among several on one window is flattered "
+            "there by the choice, which the intervals below do not count; judge it again on a later window once newer stays have "
+            "matured",)
 
 
 def _with_audit_words(decision, audit, shown: int = 10):
@@ -343,13 +398,14 @@ def tune(
     and counted, per fold, in the progress lines and the tuning run's ``fold{k}_not_matured``)
     and is scored on the block with the labels known at the data's cut-off.
     """
-    from riskmodel.core.risk.tuning import tuned_config, write_config
+    from riskmodel.core.risk.tuning import time_folds, tuned_config, write_config
     from riskmodel.integrations.tracking.risk import tune_risk
 
     cfg = load_risk_config(config)
     if crossings is None:
         crossings, _ = load_crossings(cfg)
     cutoff = label_cutoff(cfg, crossings)
+    check_exit_feed(crossings)
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     progress(f"tuning on {len(table):,} mature stays: {cfg.tuning.n_trials} trials, {cfg.tuning.timeout_seconds} s budget")
     result = tune_risk(table, cfg, crossings=crossings)
@@ -359,6 +415,9 @@ def tune(
     # the best of many trials on the folds that chose it: a selection score, higher than what the config will score later
     progress(f"best mean fold PR-AUC {result.best_score:.4f} after {len(result.trials)} trials (the folds chose it, so it is "
              "optimistic; `riskmodel train` with the tuned config reports it on the later test slice)")
-    return write_config(tuned_config(cfg, result.best_params), out,
+    # the last stay the folds read: a gate window starting on or before it would judge parameters chosen on it
+    m = cfg.model
+    searched = time_folds(table, m.time_column, cfg.tuning.folds, holdout_fraction=m.splits.test_fraction)[-1][1][m.time_column].max()
+    return write_config(tuned_config(cfg, result.best_params, searched_through=str(searched)), out,
                         note=f"tuned: best mean fold PR-AUC {result.best_score:.4f} of {len(result.trials)} trials (optimistic: the "
                              "folds chose it; train with this config for a held-out figure); review, then commit")

@@ -427,15 +427,23 @@ class TuningConfig:
     ``n_trials`` and ``folds`` are ints >= 1 and ``timeout_seconds`` a number > 0: fewer trials or no
     time ran no trial at all, and tuning stopped with no result naming no setting. The search space
     is fixed in code and the folds are cut from the rows before ``model.splits.test_fraction``, so
-    no setting here can reach the holdout.
+    no setting here can reach the holdout of the log it was tuned on. ``searched_through`` is written
+    by the search (``riskmodel train risk --tune``): the entry time of the last stay its folds read. A
+    config tuned on a later log than it is trained on (a backfill, a shorter log) would have chosen its
+    parameters on the gate window, so ``promote`` refuses a window starting on or before it. None: the
+    parameters were not chosen by the search.
     """
 
     n_trials: int = 20
     timeout_seconds: int = 600
     folds: int = 3
+    searched_through: str | None = None
 
     def __post_init__(self):
         check_tuning(self.n_trials, self.timeout_seconds, self.folds, error=ValueError)
+        if self.searched_through is not None and not isinstance(self.searched_through, str):
+            raise ValueError("`tuning.searched_through` must be the text of a time (written by `riskmodel train risk --tune`) or "
+                             f"null; got {self.searched_through!r}.")
 
 
 def check_tuning(n_trials, timeout_seconds, folds, *, error: type[Exception]) -> None:

@@ -20,7 +20,9 @@ challenger and the challenger's logistic baseline are scored on the *same* recen
 window of matured stays, and a paired bootstrap gives each difference with its
 interval (resampling travellers, not stays, when the caller passes ``clusters``:
 a traveller's stays have correlated outcomes). The challenger is promoted only when it is not worse than the champion
-beyond noise (the interval of ``challenger - champion`` reaches 0 or above), is
+beyond noise (the interval of ``challenger - champion`` reaches 0 or above) nor, on the
+point estimate, by more than the written tolerance of the paired metric (a small window's
+interval reaches 0 for a large drop; without a tolerance an ``OFF:`` line says so), is
 better than its logistic baseline (``challenger - baseline`` above 0), and passed
 the fairness audit. :func:`evaluate_window_gate` adds the config's absolute bounds, read on
 the same window; it is what the risk pipeline's ``promote`` decides with.
@@ -226,6 +228,35 @@ def evaluate_paired_gate(
     return checks.decision()
 
 
+def _with_drop_rule(paired: GateDecision, metric: str, tolerance: float | None) -> GateDecision:
+    """``paired`` with the champion rule on the point estimate after its interval rule: the drop the written tolerance
+    allows (comparison ``{metric}_drop_from_champion``), or an ``OFF:`` line without one. Nothing is added when the
+    paired gate compared no champion (none yet, or a window it could not measure: its own lines say why)."""
+    at = [i for i, c in enumerate(paired.comparisons) if c.metric == f"{metric}_minus_champion" and c.reference is not None]
+    if not at:
+        return paired
+    d = float(paired.comparisons[at[0]].reference)
+    line = next(i for i, r in enumerate(paired.reasons) if r.startswith((f"ok: {metric} challenger - champion",
+                                                                         f"FAIL: {metric} challenger - champion")))
+    checks = GateChecks()
+    key = f"gate.higher_is_better.{metric}"
+    if tolerance is None:
+        checks.note(f"OFF: no written tolerance for a drop in {metric} from the champion ({key}): a challenger is judged "
+                    "only on whether it is worse beyond noise, which a small window passes however large the drop")
+    else:
+        tol = float(tolerance)
+        checks.compare(
+            f"{metric}_drop_from_champion", d, lower=-tol, reference=0.0, tolerance=tol, rule=f"may drop by at most {tol:g}",
+            text=lambda ok: (f"ok: {metric} challenger - champion {d:+.4f} on the window, within the tolerance {tol:g} ({key})" if ok
+                             else f"FAIL: {metric} challenger - champion {d:+.4f} on the window, a drop beyond the tolerance {tol:g} "
+                                  f"({key}): retrain until the challenger is within it, or have the gate's owner change {key}"),
+        )
+    rule = checks.decision()
+    i = at[0] + 1
+    return GateDecision(paired.passed and rule.passed, paired.reasons[:line + 1] + rule.reasons + paired.reasons[line + 1:],
+                        paired.comparisons[:i] + rule.comparisons + paired.comparisons[i:])
+
+
 def _unmeasurable(checks: GateChecks, metric: str, y, champion: bool) -> None:
     """FAIL lines for the comparisons a window with one class cannot measure (no ranking of overstayers to judge)."""
     labels = np.asarray(y, dtype=bool)
@@ -261,9 +292,11 @@ def evaluate_window_gate(
 
     The challenger must keep the config's absolute bounds (``minimum``, ``maximum``) on the
     window (a budget metric such as ``recall_at_5pct`` computed at the budget it names), then pass :func:`evaluate_paired_gate` with ``config.paired_metric`` and
-    ``config.paired_bootstrap`` replicates: not worse than the champion beyond noise, better
-    than its logistic baseline, fair. (The champion tolerances of :func:`evaluate_gate` compare
-    figures logged on different periods and are not used here: the paired interval replaces them.)
+    ``config.paired_bootstrap`` replicates: not worse than the champion beyond noise, nor by more
+    than the written tolerance of that metric (``config.higher_is_better[config.paired_metric]``)
+    on the window's point estimate, better than its logistic baseline, fair. (The other champion
+    tolerances of :func:`evaluate_gate` compare figures logged on different periods and are not used
+    here; the paired metric's tolerance is read on the same window for both models.)
 
     Parameters
     ----------
@@ -303,6 +336,7 @@ def evaluate_window_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
         clusters=clusters, min_per_class=config.paired_min_per_class,
     )
+    paired = _with_drop_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric))
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
     if not config.require_fairness:  # said, not silently overruled: the paired gate below always checks the audit

@@ -308,10 +308,12 @@ def tune(
     return TuningResult(best_params=best, best_score=float(study.best_value), trials=pd.DataFrame(rows), folds=summary)
 
 
-def tuned_config(config: RiskConfig, best_params: dict[str, Any]) -> RiskConfig:
-    """A copy of ``config`` with ``model.params`` replaced by ``best_params`` (rounded for reading)."""
+def tuned_config(config: RiskConfig, best_params: dict[str, Any], *, searched_through: str | None = None) -> RiskConfig:
+    """A copy of ``config`` with ``model.params`` replaced by ``best_params`` (rounded for reading), and
+    ``tuning.searched_through`` set to the last stay the search read, when given."""
     clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in best_params.items()}
-    return dataclasses.replace(config, model=dataclasses.replace(config.model, params=clean))
+    tuning = config.tuning if searched_through is None else dataclasses.replace(config.tuning, searched_through=str(searched_through))
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, params=clean), tuning=tuning)
 
 
 def write_config(config: RiskConfig, path: str | Path, *, note: str = "") -> Path:

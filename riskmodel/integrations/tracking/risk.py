@@ -424,6 +424,23 @@ def fitted_through(name: str, alias: str = "challenger", *, version: str | int |
     return max(ends) if ends else None
 
 
+def evaluated_on(name: str, first: str, last: str, *, besides: str | int) -> list[str]:
+    """The other versions of ``name`` whose training run was tested on the window of stays entered ``first`` to ``last``.
+
+    Read from the lineage each run logged (``data_test_from``, ``data_test_to``), oldest version first. Each saw its
+    holdout figures on that window when it was trained, so a version chosen among them is flattered there by the choice.
+    """
+    client = registry.configure()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, filter_string=f"params.data_test_from = '{first}' and params.data_test_to = '{last}'",
+                              max_results=5000)
+    ids = {r.info.run_id for r in runs}
+    escaped = name.replace("'", "\\'")
+    versions = client.search_model_versions(f"name = '{escaped}'")
+    return sorted((str(mv.version) for mv in versions if (mv.tags.get("run_id") or mv.run_id) in ids and str(mv.version) != str(besides)),
+                  key=int)
+
+
 def logged_config(name: str, *, version: str | int) -> dict | None:
     """The config version ``version``'s training run logged (``config/risk.json``), read as JSON data; None without one."""
     client = registry.configure()
