@@ -187,3 +187,30 @@ def test_killed_and_rerun_is_identical_to_uninterrupted(parts_folder, tmp_path):
     subprocess.run([sys.executable, "-c", _SLOW_JOB, str(parts_folder), str(out)], check=True)
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def _dead_pid() -> int:
+    """The id of a process that ran and ended (ids are not reused this soon)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("name", ["scores.parquet", "scores.csv"])
+def test_a_killed_runs_half_written_files_beside_a_file_output_are_removed_by_the_rerun(parts_folder, tmp_path, name):
+    """CI caught it by chance: a run killed while it merged its parts into ``scores.parquet`` left
+    ``.scores.parquet.tmp-<its pid>`` beside the output, and the rerun (another pid) finished and left it there for
+    ever (and one killed while writing the job record left ``.scores.parquet.job.json.tmp-<pid>``). The rerun removes
+    those of processes no longer running; another run's write still going (a live pid) is left alone."""
+    dead = _dead_pid()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        stale = [tmp_path / f".{name}.tmp-{dead}", tmp_path / f".{name}.job.json.tmp-{dead}"]
+        going = tmp_path / f".{name}.tmp-{live.pid}"
+        for p in [*stale, going]:
+            p.write_bytes(b"half a file")
+        run_job(parts_folder, tmp_path / name, _transform, spec={}, chunk_rows=4000, progress=False)
+        assert sorted(p.name for p in tmp_path.glob(".*tmp*")) == [going.name]
+        assert going.read_bytes() == b"half a file"
+    finally:
+        live.kill()
+        live.wait()
