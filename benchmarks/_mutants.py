@@ -769,6 +769,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("B08", "ids: a string column read in bulk, the rest judged one by one", SC,
            "    kind[rest] = [_id_kind(v) for v in series.iloc[rest].to_numpy(dtype=object)]\n", "    kind[rest] = _ID_TEXT\n",
            ("tests/test_schema.py",), "blank and padded ids of a string column (pandas 3's default) pass as text"),
+    Mutant("B09", "batch: a killed run's temporary files beside the output", JB,
+           "        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):\n", "        if False:\n",
+           ("tests/test_batch.py",), "a kill during the merge leaves .scores.parquet.tmp-PID beside the output for ever"),
     # ---------------------------------------------------------------- the border desk and its reasons (h10-entry)
     Mutant("A10", "border desk: the entry record meets the crossings contract", "riskmodel/core/entry.py",
            'problems = check_crossing_record(row, "the entry record")', "problems = []",

@@ -32,6 +32,7 @@ A finished folder output is marked by an empty ``_SUCCESS`` file.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -130,8 +131,32 @@ def _atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     _atomic_write_table(pa.Table.from_pandas(df, preserve_index=False), path)
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def temp_beside(path: Path) -> Path:
+    """The temporary name this process writes ``path`` under, once those a killed run left for it are gone.
+
+    A run killed mid-write leaves ``.NAME.tmp-PID``; its rerun has another pid and would leave that file beside the
+    output for ever. Those of processes no longer running are removed; a live one is another write still going.
+    """
+    prefix = f".{path.name}.tmp-"
+    for stale in path.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = stale.name[len(prefix):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            stale.unlink(missing_ok=True)
+    return path.with_name(f"{prefix}{os.getpid()}")
+
+
 def _atomic_write_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_beside(path)
     try:
         pq.write_table(table, tmp)
         with open(tmp, "rb") as fh:
@@ -142,7 +167,7 @@ def _atomic_write_table(table: pa.Table, path: Path) -> None:
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_beside(path)
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
@@ -408,22 +433,25 @@ def _bar(progress: bool | ProgressHook, total: int | None, description: str):
 
 def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:
     """Concatenate the parts into one file, atomically, streaming one part at a time."""
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    tmp = temp_beside(output)
     parts = [parts_dir / f"part-{i:05d}.parquet" for i in range(n_parts)]
-    if output.suffix.lower() == ".parquet":
-        schema = _common_schema([pq.read_schema(p) for p in parts]) if parts else None
-        writer = None
-        for p in parts:
-            table = pq.read_table(p)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, schema)
-            writer.write_table(table.cast(schema) if table.schema != schema else table)
-        if writer is not None:
-            writer.close()
-    else:
-        for i, p in enumerate(parts):
-            pd.read_parquet(p).to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
-    os.replace(tmp, output)
+    try:
+        if output.suffix.lower() == ".parquet":
+            schema = _common_schema([pq.read_schema(p) for p in parts]) if parts else None
+            writer = None
+            for p in parts:
+                table = pq.read_table(p)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(table.cast(schema) if table.schema != schema else table)
+            if writer is not None:
+                writer.close()
+        else:
+            for i, p in enumerate(parts):
+                pd.read_parquet(p).to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _conform_parts(parts_dir: Path, n_parts: int) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core import audit
-from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job, temp_beside
 from riskmodel.core.exceptions import BatchError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
@@ -220,9 +220,12 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     def write_summary(result: BatchResult) -> dict[str, Any]:
         # a folder: before its _SUCCESS (a folder marked done has its summary); a file: once the file is in place
         summary = tally.summary(scorer, result, time.perf_counter() - started)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        tmp = temp_beside(path)
+        try:
+            tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return {"summary": summary, "summary_path": str(path)}
 
     result = run_job(
