@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,3 +215,36 @@ def test_a_killed_runs_half_written_files_beside_a_file_output_are_removed_by_th
     finally:
         live.kill()
         live.wait()
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL at one point of the job: nothing after it runs."""
+
+
+@pytest.mark.parametrize("deleted", [0, 1, 2, 3])
+def test_a_kill_while_the_parts_folder_is_removed_leaves_a_rerun_that_finishes(parts_folder, tmp_path, monkeypatch, deleted):
+    """Once a file output is merged, its parts folder (parts and the job record `_job.json`) is removed. A kill
+    after some of those files went could leave parts without their job record, and the identical rerun was then
+    refused as "the output of a different job" until overwrite. At whatever point the removal stops, the rerun
+    finishes and gives the uninterrupted output."""
+    chunk_rows = -(-count_rows(parts_folder) // 3)  # three parts and the job record: four files, deleted in 0-3
+    reference = tmp_path / "reference.parquet"
+    run_job(parts_folder, reference, _transform, spec={}, chunk_rows=chunk_rows, progress=False)
+    out = tmp_path / "scores.parquet"
+    real_unlink, gone = os.unlink, []
+
+    def unlink(path, *args, **kwargs):
+        name = os.path.basename(os.fspath(path))
+        if re.fullmatch(r"part-\d{5}\.parquet|_job\.json", name):
+            if len(gone) == deleted:
+                raise _Killed
+            gone.append(name)
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    with pytest.raises(_Killed):
+        run_job(parts_folder, out, _transform, spec={}, chunk_rows=chunk_rows, progress=False)
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    run_job(parts_folder, out, _transform, spec={}, chunk_rows=chunk_rows, progress=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+    assert not (tmp_path / "scores.parquet.parts").exists()
