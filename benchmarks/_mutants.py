@@ -772,6 +772,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("B09", "batch: a killed run's temporary files beside the output", JB,
            "        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):\n", "        if False:\n",
            ("tests/test_batch.py",), "a kill during the merge leaves .scores.parquet.tmp-PID beside the output for ever"),
+    Mutant("B10", "batch: a merged output's parts removed, the job record last", JB,
+           "        _remove_parts_dir(parts_dir)\n", "        shutil.rmtree(parts_dir)\n",
+           ("tests/test_batch.py", "-k", "parts_folder_is_removed"), "a kill during the removal makes the identical rerun refused"),
     # ---------------------------------------------------------------- the border desk and its reasons (h10-entry)
     Mutant("A10", "border desk: the entry record meets the crossings contract", "riskmodel/core/entry.py",
            'problems = check_crossing_record(row, "the entry record")', "problems = []",

@@ -406,7 +406,7 @@ def run_job(
         # this job's rerun replaces; never the last job's record beside this job's file
         _atomic_write_text(job_text, _job_record(output))
         _merge(parts_dir, output, n_parts)
-        shutil.rmtree(parts_dir)
+        _remove_parts_dir(parts_dir)
     # a folder: before its _SUCCESS, which says what finish writes (the run summary) is there; a file: once it is in place
     result.extra.update(hooks.finish(result) if hooks.finish is not None else {})
     if parts_dir == output:
@@ -452,6 +452,19 @@ def _merge(parts_dir: Path, output: Path, n_parts: int) -> None:
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _remove_parts_dir(parts_dir: Path) -> None:
+    """Remove a merged file output's parts, the job record last: a kill part-way leaves parts this job's rerun resumes.
+
+    (shutil.rmtree removes in the folder's order: a kill after the record went left parts of no recorded job, and
+    the identical rerun was refused as another job's.)
+    """
+    for p in parts_dir.iterdir():
+        if p.name != _JOB:
+            p.unlink(missing_ok=True)
+    (parts_dir / _JOB).unlink(missing_ok=True)
+    parts_dir.rmdir()
 
 
 def _conform_parts(parts_dir: Path, n_parts: int) -> None:
