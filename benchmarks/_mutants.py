@@ -363,7 +363,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if False:\n            warnings.warn(", MODEL, "a sigmoid calibrator may reverse the booster's ranking"),
     Mutant("T08", "training: holdout after the fitting rows", TR, "    if not first > last:\n", "    if False:\n", ("tests/test_risk_train.py",),
            "a holdout overlapping the fitting rows is scored and reported as held out"),
-    Mutant("T09", "promotion: fitting lineage", PL, "        if through is None:\n", "        if False:\n",
+    Mutant("T09", "promotion: fitting lineage", PL, "    if through is None:\n", "    if False:\n",
            ("tests/test_risk_pipeline.py", "-k", "cannot_date"), "a challenger without fitting lineage is judged on any window"),
     Mutant("T10", "drift: score reference", RM, "training_reference(enc, self.features, self.levels_, p_cal)",
            "training_reference(enc, self.features, self.levels_, self.predict_proba(train)[:, 1])", MODEL,
@@ -425,11 +425,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "f\"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} \"",
            '"Officers cover the upper end of the range in 8-hour shifts "', ("tests/test_report.py", "-k", "shift_length"),
            "the headline says 8-hour shifts for officers counted in 12-hour ones"),
-    Mutant("X14", "promotion: the audit policy the challenger was trained under", PL, "        if changed:  # a looser copy",
-           "        if False:  # a looser copy", ("tests/test_risk_pipeline.py", "-k", "audit_policy_other"),
+    Mutant("X14", "promotion: the audit policy the challenger was trained under", PL, "    if changed:  # a looser copy",
+           "    if False:  # a looser copy", ("tests/test_risk_pipeline.py", "-k", "audit_policy_other"),
            "a challenger its own fairness policy failed is promoted with a looser copy of the config"),
-    Mutant("X15", "promotion: a champion fitted on the window", PL, "            if champ_through is not None and start <= champ_through:\n",
-           "            if False:\n", ("tests/test_risk_pipeline.py", "-k", "champion_fitted_on_the_window"),
+    Mutant("X15", "promotion: a champion fitted on the window", PL, "    if champ_through is not None and start <= champ_through:\n",
+           "    if False:\n", ("tests/test_risk_pipeline.py", "-k", "champion_fitted_on_the_window"),
            "the challenger is compared with a champion scored on its own fitting rows (in-sample) with no word"),
     # 2026-12-06, second round: this stop's guards (trends, report, database ids, sources, Spark parity)
     Mutant("Y01", "trends: a tie is mixed", FT, '"mixed" if above else "within"', '"surge" if above else "within"', TRENDS,
@@ -1445,7 +1445,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a count 95% of the training rows hold at 0 has one bin (PSI 0 'stable' on a night of all zeros); permits "
            "92% at 30 days read green when all read 60"),
     Mutant("I07", "promote risk: a refusal by the audit names its groups and bounds", PL,
-           "        decision = _with_audit_words(decision, fair)\n", "",
+           "    decision = _with_audit_words(decision, fair)\n", "",
            ("tests/test_risk_pipeline.py", "-k", "auditing_no_attribute"),
            "a promotion refused by the audit says 'fairness audit failed' and names no group, bound or reason"),
     # ---------------------------------------------------------------- h16-sec: review 16, security and provenance
