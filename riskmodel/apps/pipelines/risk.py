@@ -108,6 +108,41 @@ def label_cutoff(cfg: RiskConfig, crossings: pd.DataFrame) -> str:
     return cfg.data.cutoff
 
 
+def _oracle_of(oracle: pd.Series | pd.DataFrame | None, stay_ids: pd.Series):
+    """``(truth, observable)``: the synthetic data's true probabilities of the test slice's stays, for the oracle ratios;
+    a frame from :func:`load_crossings` holds both, a series the full one only, None neither."""
+    truth = observable = None
+    if isinstance(oracle, pd.DataFrame):
+        truth = oracle["p_full"].reindex(stay_ids).to_numpy()
+        observable = oracle["p_observable"].reindex(stay_ids).to_numpy()
+    elif oracle is not None:
+        truth = oracle.reindex(stay_ids).to_numpy()
+    return truth, observable
+
+
+def _holdout_words(result: TrainResult) -> str:
+    """The progress line of a training's held-out figures and audit verdict, with what the audit did not judge in full."""
+    m = result.metrics
+    return (f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
+            + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
+            + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
+
+
+def _log_and_register(result: TrainResult, cfg: RiskConfig, table: pd.DataFrame, cutoff, progress: Callable[[str], None]):
+    """Log the training run to MLflow with its data's lineage and register the model as ``challenger``; MLflow is
+    imported only here, so ``train(log=False)`` never touches it."""
+    from riskmodel.integrations.tracking.risk import log_risk_run
+
+    lineage = {
+        "label_cutoff": cutoff,
+        "grace_days": cfg.data.grace_days,
+        "source": cfg.data.crossings_path or f"synthetic n_travellers={cfg.data.n_travellers} seed={cfg.data.seed}",
+    }
+    logged = log_risk_run(result, cfg, table=table, lineage=lineage)
+    progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
+    return logged
+
+
 def train(
     config: str | Path | RiskConfig,
     *,
@@ -163,32 +198,14 @@ def train(
     # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
     fit, test, not_matured = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     known_at = test[cfg.model.time_column].min()
-    truth = observable = None
-    if isinstance(oracle, pd.DataFrame):
-        truth = oracle["p_full"].reindex(test["stay_id"]).to_numpy()
-        observable = oracle["p_observable"].reindex(test["stay_id"]).to_numpy()
-    elif oracle is not None:
-        truth = oracle.reindex(test["stay_id"]).to_numpy()
+    truth, observable = _oracle_of(oracle, test["stay_id"])
     progress(f"fitting on {len(fit):,} stays with labels as known at the test slice's start {known_at} "
              f"({not_matured:,} earlier stays not matured then, left out); testing on {len(test):,} stays")
     result = train_risk_model(fit, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable,
                               holdout=test, on_progress=on_progress)
     result.lineage.update(fit_labels_known_at=str(known_at), not_matured_at_test_start=not_matured)
-    m = result.metrics
-    progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
-             + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
-             + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
-    logged = None
-    if log:
-        from riskmodel.integrations.tracking.risk import log_risk_run
-
-        lineage = {
-            "label_cutoff": cutoff,
-            "grace_days": cfg.data.grace_days,
-            "source": cfg.data.crossings_path or f"synthetic n_travellers={cfg.data.n_travellers} seed={cfg.data.seed}",
-        }
-        logged = log_risk_run(result, cfg, table=pd.concat([fit, test]), lineage=lineage)
-        progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
+    progress(_holdout_words(result))
+    logged = _log_and_register(result, cfg, pd.concat([fit, test]), cutoff, progress) if log else None
     return TrainOutcome(result=result, logged=logged, n_rows=len(fit) + len(test))
 
 
