@@ -685,6 +685,43 @@ def _refuse_incoherent_history(history, hierarchy: Hierarchy, freq: str | None) 
     raise incoherent_error(first, series, n, freq)
 
 
+def _checked_forecast_inputs(
+    history, horizon: int, level: Sequence[int], by: str, hierarchy: Hierarchy | None, reconcile: str | None, params: dict[str, Any]
+) -> tuple[tuple[int, ...], list[str], dict[str, Any], Any]:
+    """:func:`forecast_spark`'s checks on the driver, in its order, before any stage starts or task runs: the settings,
+    the history's columns and types, and (reconciled) its series against the hierarchy.
+
+    Returns the sorted levels, the output columns, the per-group fit settings and the history's selected columns
+    (Spark resolves that selection here, between the settings' checks and the hierarchy's, as it always did)."""
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
+    if reconcile not in (None, "bottom_up", "wls_struct"):
+        raise ConfigError(
+            f"`reconcile` must be 'bottom_up', 'wls_struct' or None; got {reconcile!r}. "
+            "mint_shrink needs every series' backtest residuals together: use Forecaster in-process for it."
+        )
+    taken = sorted({"h", "level", "reconcile"} & set(params))
+    if taken:
+        raise ConfigError(f"{taken} are set by forecast_spark itself (`horizon`, `level`, `reconcile`); drop them from the settings.")
+    fields = set(history.columns)
+    missing = [c for c in dict.fromkeys(["unique_id", "ds", "y", by]) if c not in fields]
+    if missing:
+        raise SchemaError("history", [SchemaProblem(c, "column is missing", "pass a long frame unique_id, ds, y") for c in missing])
+    _refuse_text_history(history)
+    level = tuple(sorted(int(L) for L in level))
+    columns = forecast_columns(level)
+    fit_params = {**params, "h": int(horizon), "level": level, "reconcile": None}
+    Forecaster(**fit_params)._check_params()  # fail on the driver, not in every task
+    keep = list(dict.fromkeys(["unique_id", "ds", "y", by]))
+    selected = history.select(*keep)
+    if hierarchy is not None and reconcile is not None:  # served as sums of parts only when reconciled, as in-process
+        # exactly the hierarchy's series, as Forecaster.fit wants them: one it lacks was served as if reconciled
+        ids = pd.DataFrame({"unique_id": [str(r[0]) for r in history.select("unique_id").distinct().collect()]})
+        _check_hierarchy(ids, hierarchy, name="history")
+        _refuse_incoherent_history(history, hierarchy, fit_params.get("freq"))
+    return level, columns, fit_params, selected
+
+
 def forecast_spark(
     history,
     *,
@@ -785,31 +822,12 @@ def forecast_spark(
     """
     from pyspark.sql import types as T
 
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-        raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
-    if reconcile not in (None, "bottom_up", "wls_struct"):
-        raise ConfigError(
-            f"`reconcile` must be 'bottom_up', 'wls_struct' or None; got {reconcile!r}. "
-            "mint_shrink needs every series' backtest residuals together: use Forecaster in-process for it."
-        )
-    taken = sorted({"h", "level", "reconcile"} & set(params))
-    if taken:
-        raise ConfigError(f"{taken} are set by forecast_spark itself (`horizon`, `level`, `reconcile`); drop them from the settings.")
-    fields = set(history.columns)
-    missing = [c for c in dict.fromkeys(["unique_id", "ds", "y", by]) if c not in fields]
-    if missing:
-        raise SchemaError("history", [SchemaProblem(c, "column is missing", "pass a long frame unique_id, ds, y") for c in missing])
-    _refuse_text_history(history)
-    level = tuple(sorted(int(L) for L in level))
-    columns = forecast_columns(level)
-    fit_params = {**params, "h": int(horizon), "level": level, "reconcile": None}
-    Forecaster(**fit_params)._check_params()  # fail on the driver, not in every task
+    level, columns, fit_params, selected = _checked_forecast_inputs(history, horizon, level, by, hierarchy, reconcile, params)
     schema = T.StructType(
         [T.StructField("unique_id", T.StringType(), False), T.StructField("ds", T.TimestampNTZType(), False)]
         + [T.StructField(c, T.DoubleType(), True) for c in columns[2:-1]]
         + [T.StructField("model", T.StringType(), True)]
     )
-    keep = list(dict.fromkeys(["unique_id", "ds", "y", by]))
 
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:  # a plain function: Spark reads its type hints
         return _forecast_group(pdf, fit_params, columns)
@@ -817,13 +835,8 @@ def forecast_spark(
     def parts_fn(pdf: pd.DataFrame) -> pd.DataFrame:
         return _group_parts(pdf, fit_params)
 
-    grouped = history.select(*keep).groupBy(by)
+    grouped = selected.groupBy(by)
     reconciling = hierarchy is not None and reconcile is not None
-    if reconciling:  # served as sums of parts only when reconciled, as in-process
-        # exactly the hierarchy's series, as Forecaster.fit wants them: one it lacks was served as if reconciled
-        ids = pd.DataFrame({"unique_id": [str(r[0]) for r in history.select("unique_id").distinct().collect()]})
-        _check_hierarchy(ids, hierarchy, name="history")
-        _refuse_incoherent_history(history, hierarchy, fit_params.get("freq"))
     names = ["model runs per group on the executors", *(["choice and calibration on the driver"] if pool else []), *(["reconciliation"] if reconciling else [])]
     stages = Stages(on_progress, "spark forecast", names)
     if not pool:

@@ -405,8 +405,8 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from riskmodel.core.sources.features import link_sources, local_day
-    from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
+    from riskmodel.core.sources.features import local_day
+    from riskmodel.core.sources.monitor import check_log_covers, monitor
 
     from riskmodel.core import audit as audit_log
 
@@ -417,18 +417,51 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
-    # linked once as of the day (inputs checked): the checks, the labels and the lists all read the sources as of its end
-    links = link_sources(crossings, tables, as_of)
-    unlinked = link_warnings(crossings, tables, as_of, links=links)
-    named = {line.split(":", 1)[0] for line in unlinked}
-    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of), links=links)
-                 if line.split(":", 1)[0] not in named]
+    links, unlinked = _linked_once(args, crossings, tables, as_of)
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
     # a --model is refused unless it was saved after a passed audit: saved with --allow-unfair, it is no fairer when reused
     model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
+    _audit_the_scoring(args, as_of, res, audit, saved, refused)
+    out = Path(args.out)
+    _write_lists(out, res, audit, refused)
+    per_office = _per_office(res, args.horizon)
+    _print_counts(args, as_of, res, window, audit, saved)
+    if refused:
+        return _refuse_unfair(args, out, audit, saved)
+    if (audit is not None and not audit.passed) or saved not in (None, "passed"):
+        verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
+        print(f"\nWARNING: fairness audit {verdict}; at-risk lists written anyway (--allow-unfair)")
+    print(per_office.sort_values("overstays", ascending=False).to_string())
+    _print_lists(res, as_of, args.horizon, args.top)
+    unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
+    print(f"\nunlinked records by reason: {unlinked}")
+    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}\nno_permit_end: {out / 'no_permit_end.csv'}"
+          + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
+    return EXIT_OK
+
+
+def _linked_once(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp):
+    """``(links, unlinked)``: the sources linked once as of the day, and the warnings of a source linked to almost
+    nobody or of ids unknown over the checked days (each source named once), which refuse the lists."""
+    from riskmodel.core.sources.features import link_sources
+    from riskmodel.core.sources.monitor import link_warnings, unknown_id_periods
+
+    # linked once as of the day (inputs checked): the checks, the labels and the lists all read the sources as of its end
+    links = link_sources(crossings, tables, as_of)
+    unlinked = link_warnings(crossings, tables, as_of, links=links)
+    named = {line.split(":", 1)[0] for line in unlinked}
+    unlinked += [line for line in unknown_id_periods(crossings, tables, _checked_days(args, as_of), links=links)
+                 if line.split(":", 1)[0] not in named]
+    return links, unlinked
+
+
+def _audit_the_scoring(args: argparse.Namespace, as_of: pd.Timestamp, res, audit, saved, refused: bool) -> None:
+    """The run's audit record: its counts, the fairness verdict and a digest of the scores (no id, no value)."""
+    from riskmodel.core import audit as audit_log
+
     # everyone in the country was scored: a scoring call, audited as score() and the batch jobs are (no id, no value)
     verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
     audit_log.append("monitor", model="fitted in this run" if not args.model else "saved (--model)", as_of=str(as_of.date()),
@@ -436,7 +469,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                  at_risk_written=not refused, fairness=verdict,
                  scores_digest=audit_log.digest(res.snapshot["p_overstay"].to_numpy(dtype=float) if "p_overstay" in res.snapshot
                                             else np.zeros(0)), purpose=args.purpose)
-    out = Path(args.out)
+
+
+def _write_lists(out: Path, res, audit, refused: bool) -> None:
+    """Write the run's lists in ``out``, removing first an audit or at-risk list an earlier run left there; the at-risk
+    list only when the audit did not refuse it."""
     out.mkdir(parents=True, exist_ok=True)
     res.overstays.to_csv(out / "overstays.csv", index=False)
     # facts from the records as the overstays are: who cannot be judged for want of a permit end, to chase
@@ -448,9 +485,18 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         audit.table.to_csv(out / FAIRNESS_FILE, index=False)
     if not refused:
         res.at_risk.to_csv(out / "at_risk.csv", index=False)
-    per_office = pd.DataFrame({"overstays": res.overstays.groupby("office").size(),
-                               f"permit_ends_in_{args.horizon}d": res.at_risk.groupby("office").size(),
-                               "no_permit_end": res.no_permit_end.groupby("office").size()}).fillna(0).astype(int)
+
+
+def _per_office(res, horizon: int) -> pd.DataFrame:
+    """The workload per office: overstays, permits ending within the horizon, no permit end on file."""
+    return pd.DataFrame({"overstays": res.overstays.groupby("office").size(),
+                         f"permit_ends_in_{horizon}d": res.at_risk.groupby("office").size(),
+                         "no_permit_end": res.no_permit_end.groupby("office").size()}).fillna(0).astype(int)
+
+
+def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, audit, saved) -> None:
+    """The run's counts, the window, the source warnings and the audit, printed before any refusal so that a refused run
+    still says what it counted (and left out)."""
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days, "
           f"{len(res.no_permit_end):,} with no permit end on file (not judged: chase their permit record)")
@@ -466,26 +512,20 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
               f"{FAIRNESS_FILE} beside a saved one); its audit when saved: {saved}")
     else:
         _print_audit(audit, window["audit"])
-    if refused:
-        verdict, why = _verdict(audit) if audit is not None else (
-            _saved_text(saved), ["fix: fit the model here (without --model) to audit it, or --allow-unfair after a review"])
-        audit_at = out / FAIRNESS_FILE if audit is not None else Path(args.model) / FAIRNESS_FILE
-        message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
-                   f"{out / 'overstays.csv'} are facts, not scores; the audit in {audit_at}).")
-        print(f"\n{message}")
-        # the reasons are under the audit above; a scheduler reading stderr gets them with the refusal
-        print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
-        return EXIT_DATA
-    if (audit is not None and not audit.passed) or saved not in (None, "passed"):
-        verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
-        print(f"\nWARNING: fairness audit {verdict}; at-risk lists written anyway (--allow-unfair)")
-    print(per_office.sort_values("overstays", ascending=False).to_string())
-    _print_lists(res, as_of, args.horizon, args.top)
-    unlinked = {name: {k: v for k, v in c.items() if k != "linked" and v} for name, c in res.link_counts.items()}
-    print(f"\nunlinked records by reason: {unlinked}")
-    print(f"overstays: {out / 'overstays.csv'}\nat_risk: {out / 'at_risk.csv'}\nno_permit_end: {out / 'no_permit_end.csv'}"
-          + (f"\nfairness: {out / FAIRNESS_FILE}" if audit is not None else ""))
-    return EXIT_OK
+
+
+def _refuse_unfair(args: argparse.Namespace, out: Path, audit, saved) -> int:
+    """Exit :data:`EXIT_DATA` after the overstays are written and no at-risk list: the monitoring model's audit failed
+    (or a --model was saved without a passed one), and no --allow-unfair; stderr gets the reasons with the refusal."""
+    verdict, why = _verdict(audit) if audit is not None else (
+        _saved_text(saved), ["fix: fit the model here (without --model) to audit it, or --allow-unfair after a review"])
+    audit_at = out / FAIRNESS_FILE if audit is not None else Path(args.model) / FAIRNESS_FILE
+    message = (f"REFUSED: the fairness audit of the monitoring model: {verdict}; no at-risk list written (the overstays in "
+               f"{out / 'overstays.csv'} are facts, not scores; the audit in {audit_at}).")
+    print(f"\n{message}")
+    # the reasons are under the audit above; a scheduler reading stderr gets them with the refusal
+    print(f"{message} " + " ".join(why), file=sys.stderr, flush=True)
+    return EXIT_DATA
 
 
 def _cmd_synth_sources(args: argparse.Namespace) -> int:

@@ -108,6 +108,41 @@ def label_cutoff(cfg: RiskConfig, crossings: pd.DataFrame) -> str:
     return cfg.data.cutoff
 
 
+def _oracle_of(oracle: pd.Series | pd.DataFrame | None, stay_ids: pd.Series):
+    """``(truth, observable)``: the synthetic data's true probabilities of the test slice's stays, for the oracle ratios;
+    a frame from :func:`load_crossings` holds both, a series the full one only, None neither."""
+    truth = observable = None
+    if isinstance(oracle, pd.DataFrame):
+        truth = oracle["p_full"].reindex(stay_ids).to_numpy()
+        observable = oracle["p_observable"].reindex(stay_ids).to_numpy()
+    elif oracle is not None:
+        truth = oracle.reindex(stay_ids).to_numpy()
+    return truth, observable
+
+
+def _holdout_words(result: TrainResult) -> str:
+    """The progress line of a training's held-out figures and audit verdict, with what the audit did not judge in full."""
+    m = result.metrics
+    return (f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
+            + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
+            + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
+
+
+def _log_and_register(result: TrainResult, cfg: RiskConfig, table: pd.DataFrame, cutoff, progress: Callable[[str], None]):
+    """Log the training run to MLflow with its data's lineage and register the model as ``challenger``; MLflow is
+    imported only here, so ``train(log=False)`` never touches it."""
+    from riskmodel.integrations.tracking.risk import log_risk_run
+
+    lineage = {
+        "label_cutoff": cutoff,
+        "grace_days": cfg.data.grace_days,
+        "source": cfg.data.crossings_path or f"synthetic n_travellers={cfg.data.n_travellers} seed={cfg.data.seed}",
+    }
+    logged = log_risk_run(result, cfg, table=table, lineage=lineage)
+    progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
+    return logged
+
+
 def train(
     config: str | Path | RiskConfig,
     *,
@@ -163,32 +198,14 @@ def train(
     # fitting slices with labels as known when the test slice begins; the test slice as known at the cut-off
     fit, test, not_matured = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     known_at = test[cfg.model.time_column].min()
-    truth = observable = None
-    if isinstance(oracle, pd.DataFrame):
-        truth = oracle["p_full"].reindex(test["stay_id"]).to_numpy()
-        observable = oracle["p_observable"].reindex(test["stay_id"]).to_numpy()
-    elif oracle is not None:
-        truth = oracle.reindex(test["stay_id"]).to_numpy()
+    truth, observable = _oracle_of(oracle, test["stay_id"])
     progress(f"fitting on {len(fit):,} stays with labels as known at the test slice's start {known_at} "
              f"({not_matured:,} earlier stays not matured then, left out); testing on {len(test):,} stays")
     result = train_risk_model(fit, cfg.model, fairness=cfg.fairness, oracle=truth, observable=observable,
                               holdout=test, on_progress=on_progress)
     result.lineage.update(fit_labels_known_at=str(known_at), not_matured_at_test_start=not_matured)
-    m = result.metrics
-    progress(f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
-             + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
-             + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
-    logged = None
-    if log:
-        from riskmodel.integrations.tracking.risk import log_risk_run
-
-        lineage = {
-            "label_cutoff": cutoff,
-            "grace_days": cfg.data.grace_days,
-            "source": cfg.data.crossings_path or f"synthetic n_travellers={cfg.data.n_travellers} seed={cfg.data.seed}",
-        }
-        logged = log_risk_run(result, cfg, table=pd.concat([fit, test]), lineage=lineage)
-        progress(f"logged run {logged.run_id}; registered {logged.name} version {logged.version} as challenger")
+    progress(_holdout_words(result))
+    logged = _log_and_register(result, cfg, pd.concat([fit, test]), cutoff, progress) if log else None
     return TrainOutcome(result=result, logged=logged, n_rows=len(fit) + len(test))
 
 
@@ -207,6 +224,78 @@ def gate_window(cfg: RiskConfig, crossings: pd.DataFrame) -> tuple[pd.DataFrame,
     table = training_table(crossings, cutoff=cutoff, grace_days=cfg.data.grace_days)
     fit, window, _ = known_then_tables(crossings, table, cfg.model, grace_days=cfg.data.grace_days)
     return fit_slices(fit, cfg.model, window)["train"], window
+
+
+def _challenger_refusal(name: str, version, through, start, cfg: RiskConfig):
+    """The gate's refusals of a challenger before it is scored: a window it may have been fitted, early-stopped,
+    calibrated or tuned on, or an audit policy other than its own; None when it may be judged on the window."""
+    from riskmodel.core.gate import GateDecision
+    from riskmodel.integrations.tracking.risk import logged_config
+
+    if through is None:
+        # a check the gate cannot make is no pass: the window may be rows the challenger was fitted on
+        return GateDecision(False, ("FAIL: the challenger's training run logged no fitting lineage (data_train_to, "
+                                    "data_valid_to, data_calib_to), so the gate cannot tell whether the window "
+                                    f"starting {start} was held out; retrain and register it with the risk pipeline",))
+    if start <= through:
+        # a window the challenger was fitted, early-stopped or calibrated on would flatter it
+        return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
+                                    "to fit, stop or calibrate; promote with the crossings log it was trained on",))
+    trained = logged_config(name, version=version)
+    searched = ((trained or {}).get("tuning") or {}).get("searched_through") if isinstance(trained, dict) else None
+    if searched is not None and start <= pd.Timestamp(searched):  # parameters chosen on the window would flatter it there
+        return GateDecision(False, (f"FAIL: the challenger's hyper-parameters were chosen by a search on stays up to {searched} "
+                                    f"(its config's tuning.searched_through), and the gate window starts {start}: its figures "
+                                    "there would be flattered by that choice; tune again on a log ending before the window, or "
+                                    "promote on a log whose window starts after it",))
+    changed = audit_policy_changes(trained, cfg)
+    if changed:  # a looser copy of the config would pass a challenger its own policy failed
+        return GateDecision(False, (f"FAIL: the audit policy differs from the one version {version} was trained and "
+                                    f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
+                                    "was trained with, or retrain it under this policy",))
+    return None
+
+
+def _champion_on_window(name: str, champion, window: pd.DataFrame, start):
+    """``(refusal, scores, words)`` of the champion the challenger is compared with: refused when it was fitted on the
+    window (compared in-sample, flattered), said in ``words`` when that cannot be told, else scored on the window."""
+    from riskmodel.core.gate import GateDecision
+    from riskmodel.integrations.tracking.loading import check_pinned_champion
+    from riskmodel.integrations.tracking.risk import fitted_through, load_risk_model
+
+    undated = ()
+    check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
+    # a champion fitted on the window is compared in-sample, flattered against any challenger
+    champ_through = fitted_through(name, version=champion.version)
+    if champ_through is not None and start <= champ_through:
+        return GateDecision(False, (f"FAIL: the champion version {champion.version} read rows up to {champ_through} to fit, "
+                                    f"stop or calibrate, and the gate window starts {start}: its figure there would be "
+                                    "in-sample; train the challenger on a log reaching past the champion's, so that the "
+                                    "window starts after both models' fitting rows",)), None, ()
+    if champ_through is None:  # said, not refused: an in-sample champion is flattered, the challenger judged harder
+        undated = (f"OFF: the champion version {champion.version}'s training run logged no fitting lineage (data_train_to, "
+                   "data_valid_to, data_calib_to), so whether this window holds rows it was fitted on cannot be told: its "
+                   "figures here may be in-sample, flattering it against the challenger",)
+    champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
+    return None, champ, undated
+
+
+def _judge_on_window(before: pd.DataFrame, window: pd.DataFrame, y, p, champ, cfg: RiskConfig):
+    """The paired gate's decision on the window (:func:`~riskmodel.core.risk.gate.evaluate_window_gate`) after the
+    challenger's fairness audit there, with the audit's words after its reasons."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    m = cfg.model
+    # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
+    # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
+    travellers = window.get("traveller_id")
+    fair = fairness_audit(window, y, p, m.audit, cfg.fairness, clusters=travellers)
+    decision = evaluate_window_gate(
+        y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
+        fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
+    )
+    decision = _with_audit_words(decision, fair)
+    return decision
 
 
 def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None = None, version: str | int | None = None):
@@ -247,10 +336,8 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     """
     from riskmodel.api import forget_aliases
     from riskmodel.core.gate import GateDecision
-    from riskmodel.core.risk.gate import evaluate_window_gate
     from riskmodel.integrations.tracking import cards, registry
-    from riskmodel.integrations.tracking.loading import check_pinned_champion
-    from riskmodel.integrations.tracking.risk import evaluated_on, fitted_through, load_risk_model, logged_config
+    from riskmodel.integrations.tracking.risk import evaluated_on, fitted_through, load_risk_model
 
     cfg = load_risk_config(config)
     if crossings is None:
@@ -263,52 +350,16 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         # the versions registry.promote picked, by number: a trainer registering a new challenger does not take the
         # promotion lease, so @challenger may point at another version by now; the version judged is the one promoted
         through, start = fitted_through(name, version=candidate.version), window[m.time_column].min()
-        if through is None:
-            # a check the gate cannot make is no pass: the window may be rows the challenger was fitted on
-            return GateDecision(False, ("FAIL: the challenger's training run logged no fitting lineage (data_train_to, "
-                                        "data_valid_to, data_calib_to), so the gate cannot tell whether the window "
-                                        f"starting {start} was held out; retrain and register it with the risk pipeline",))
-        if start <= through:
-            # a window the challenger was fitted, early-stopped or calibrated on would flatter it
-            return GateDecision(False, (f"FAIL: the gate window starts {start} but the challenger read rows up to {through} "
-                                        "to fit, stop or calibrate; promote with the crossings log it was trained on",))
-        trained = logged_config(name, version=candidate.version)
-        searched = ((trained or {}).get("tuning") or {}).get("searched_through") if isinstance(trained, dict) else None
-        if searched is not None and start <= pd.Timestamp(searched):  # parameters chosen on the window would flatter it there
-            return GateDecision(False, (f"FAIL: the challenger's hyper-parameters were chosen by a search on stays up to {searched} "
-                                        f"(its config's tuning.searched_through), and the gate window starts {start}: its figures "
-                                        "there would be flattered by that choice; tune again on a log ending before the window, or "
-                                        "promote on a log whose window starts after it",))
-        changed = audit_policy_changes(trained, cfg)
-        if changed:  # a looser copy of the config would pass a challenger its own policy failed
-            return GateDecision(False, (f"FAIL: the audit policy differs from the one version {candidate.version} was trained and "
-                                        f"audited under (its run's config/risk.json): {'; '.join(changed)}; promote with the config it "
-                                        "was trained with, or retrain it under this policy",))
+        refusal = _challenger_refusal(name, candidate.version, through, start, cfg)
+        if refusal is not None:
+            return refusal
         p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
         champ, undated = None, ()
         if champion is not None:
-            check_pinned_champion(name, champion.version, champion.tags)  # a champion moved by hand is refused, as at load
-            # a champion fitted on the window is compared in-sample, flattered against any challenger
-            champ_through = fitted_through(name, version=champion.version)
-            if champ_through is not None and start <= champ_through:
-                return GateDecision(False, (f"FAIL: the champion version {champion.version} read rows up to {champ_through} to fit, "
-                                            f"stop or calibrate, and the gate window starts {start}: its figure there would be "
-                                            "in-sample; train the challenger on a log reaching past the champion's, so that the "
-                                            "window starts after both models' fitting rows",))
-            if champ_through is None:  # said, not refused: an in-sample champion is flattered, the challenger judged harder
-                undated = (f"OFF: the champion version {champion.version}'s training run logged no fitting lineage (data_train_to, "
-                           "data_valid_to, data_calib_to), so whether this window holds rows it was fitted on cannot be told: its "
-                           "figures here may be in-sample, flattering it against the challenger",)
-            champ = load_risk_model(champion.uri).predict_proba(window)[:, 1]
-        # no audit attribute is no pass: the audit then fails (it judged no one), as the gate must
-        # a traveller's stays share a risk: the intervals resample travellers (the ids are never logged)
-        travellers = window.get("traveller_id")
-        fair = fairness_audit(window, y, p, m.audit, cfg.fairness, clusters=travellers)
-        decision = evaluate_window_gate(
-            y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
-            fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
-        )
-        decision = _with_audit_words(decision, fair)
+            refusal, champ, undated = _champion_on_window(name, champion, window, start)
+            if refusal is not None:
+                return refusal
+        decision = _judge_on_window(before, window, y, p, champ, cfg)
         return GateDecision(decision.passed, undated + decision.reasons, decision.comparisons)
 
     seen = _window_words(window, y, m.time_column, label_cutoff(cfg, crossings))

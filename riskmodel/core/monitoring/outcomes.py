@@ -69,9 +69,21 @@ def evaluate_scores(
         once (a join would count it once per copy), a score or an outcome has no
         stay id, or no scored row has a known outcome.
     """
-    from riskmodel.core.risk.metrics import expected_calibration_error
-    from riskmodel.core.scoring import BAND_ORDER
+    _check_scores_and_outcomes(scored, outcomes, id_column, target)
+    joined, unscored, not_in_outcomes = _join_known(scored, outcomes, id_column, target, time_column, groups)
+    joined["_y"] = joined[target].astype(float)
+    joined["_refer"] = joined["risk_band"].astype(object).isin(refer_bands)
+    rows = [_slice_row(name, value, whole, min_rows) for name, value, whole in _slices(joined, time_column, groups)]
+    out = pd.DataFrame(rows)
+    out.attrs["unscored"] = unscored
+    out.attrs["pending"] = int((~joined["_known"]).sum())
+    out.attrs["not_in_outcomes"] = not_in_outcomes
+    return out
 
+
+def _check_scores_and_outcomes(scored: pd.DataFrame, outcomes: pd.DataFrame, id_column: str, target: str) -> None:
+    """:func:`evaluate_scores`' refusals before the join, in order: a missing column, a stay scored or labelled twice (a
+    join would count it once per copy), a row without its stay id."""
     problems = [
         SchemaProblem(c, "required column is missing", f"add `{c}`")
         for c, df in ((id_column, scored), ("probability", scored), ("risk_band", scored), (id_column, outcomes), (target, outcomes))
@@ -87,6 +99,12 @@ def evaluate_scores(
               "score stays that carry their stay id (the nightly job's output keeps it)")
     _with_ids(outcomes, id_column, "outcomes", "outcomes without a stay id, which no score can be matched to",
               "give every outcome its stay id")
+
+
+def _join_known(scored: pd.DataFrame, outcomes: pd.DataFrame, id_column: str, target: str, time_column: str,
+                groups: tuple[str, ...]) -> tuple[pd.DataFrame, int, int]:
+    """``(joined, unscored, not_in_outcomes)``: the scored stays with their outcomes (``_known`` says whose is known),
+    and the counts of those left out; refused when no scored stay has a known outcome."""
     keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
     joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
     unscored = int((joined[target].notna() & joined["probability"].isna()).sum())  # flagged by score(): no probability
@@ -99,8 +117,13 @@ def evaluate_scores(
             "scores/outcomes",
             [SchemaProblem(id_column, "no scored stay has a known outcome yet", "wait until permits have ended, or check that the ids match")],
         )
-    joined["_y"] = joined[target].astype(float)
-    joined["_refer"] = joined["risk_band"].astype(object).isin(refer_bands)
+    return joined, unscored, not_in_outcomes
+
+
+def _slices(joined: pd.DataFrame, time_column: str, groups: tuple[str, ...]) -> list[tuple[str, str, pd.DataFrame]]:
+    """The report's slices ``(slice, value, rows)`` in its row order: all, each month, each risk band, each group."""
+    from riskmodel.core.scoring import BAND_ORDER
+
     slices: list[tuple[str, str, pd.DataFrame]] = [("all", "all", joined)]
     if time_column in joined.columns:
         month = pd.to_datetime(joined[time_column]).dt.to_period("M").astype(str)
@@ -112,37 +135,35 @@ def evaluate_scores(
     for g in groups:
         if g in joined.columns:
             slices += [(g, str(v), part) for v, part in joined.groupby(joined[g].astype(object), sort=True)]
-    rows = []
+    return slices
+
+
+def _slice_row(name: str, value: str, whole: pd.DataFrame, min_rows: int) -> dict:
+    """One slice's row of the report: counts always, metrics of its known outcomes only when it has ``min_rows``."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    for name, value, whole in slices:
-        part = whole[whole["_known"]]
-        y, p = part["_y"].to_numpy(), part["probability"].to_numpy(dtype=float)
-        both = 0 < y.sum() < len(y)
-        enough = len(part) >= max(min_rows, 1)
-        referred = int(part["_refer"].sum())
-        rows.append(
-            {
-                "slice": name,
-                "value": value,
-                "n": len(part),
-                "pending": int((~whole["_known"]).sum()),
-                "positives": int(y.sum()),
-                "roc_auc": float(roc_auc_score(y, p)) if both and enough else np.nan,
-                "pr_auc": float(average_precision_score(y, p)) if both and enough else np.nan,
-                # a slice below min_rows keeps its counts only: a rate of a handful of stays judges nothing
-                "mean_predicted": float(p.mean()) if enough else np.nan,
-                "observed_rate": float(y.mean()) if enough else np.nan,
-                "ece": expected_calibration_error(y, p) if enough else np.nan,
-                "referred": referred,
-                "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred and enough else np.nan,
-            }
-        )
-    out = pd.DataFrame(rows)
-    out.attrs["unscored"] = unscored
-    out.attrs["pending"] = int((~joined["_known"]).sum())
-    out.attrs["not_in_outcomes"] = not_in_outcomes
-    return out
+    from riskmodel.core.risk.metrics import expected_calibration_error
+
+    part = whole[whole["_known"]]
+    y, p = part["_y"].to_numpy(), part["probability"].to_numpy(dtype=float)
+    both = 0 < y.sum() < len(y)
+    enough = len(part) >= max(min_rows, 1)
+    referred = int(part["_refer"].sum())
+    return {
+        "slice": name,
+        "value": value,
+        "n": len(part),
+        "pending": int((~whole["_known"]).sum()),
+        "positives": int(y.sum()),
+        "roc_auc": float(roc_auc_score(y, p)) if both and enough else np.nan,
+        "pr_auc": float(average_precision_score(y, p)) if both and enough else np.nan,
+        # a slice below min_rows keeps its counts only: a rate of a handful of stays judges nothing
+        "mean_predicted": float(p.mean()) if enough else np.nan,
+        "observed_rate": float(y.mean()) if enough else np.nan,
+        "ece": expected_calibration_error(y, p) if enough else np.nan,
+        "referred": referred,
+        "referral_precision": float(part.loc[part["_refer"], "_y"].mean()) if referred and enough else np.nan,
+    }
 
 
 def _with_ids(df: pd.DataFrame, id_column: str, table: str, problem: str, fix: str) -> None:
