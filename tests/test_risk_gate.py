@@ -598,3 +598,34 @@ def test_the_window_gate_passes_a_drop_within_the_written_tolerance_and_says_whe
                                config=GateConfig(higher_is_better={"roc_auc": 0.005}, lower_is_better={}))
     assert off.passed, off.reasons
     assert any(r.startswith("OFF: ") and "gate.higher_is_better.pr_auc" in r for r in off.reasons), off.reasons
+
+
+def test_the_window_gate_refuses_drops_that_add_up_over_promotions_each_within_the_tolerance():
+    """The written tolerance bounded each promotion's drop from the champion, never the sum: an earlier champion ranking
+    every overstay first (AP 1), then a champion with one other stay after 25 of the 30 overstays (a drop of 0.0058,
+    within 0.01), then a challenger with it after 20 (0.0070 below that champion, within 0.01, but 0.0127 below the
+    earlier champion on the same window) was promoted, and a chain of such steps loses any amount. The challenger is
+    judged against the best earlier champion scored on the window too, by the same written tolerance."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    def one_after(k):  # 1 - AP: the mean over the overstays after the first k of 1 - k/(k+1) = 1/(k+1)
+        return sum(1 / (j + 1) for j in range(k + 1, 31)) / 30
+
+    y, champion, earlier, baseline, ap25 = _one_negative_on_top(25)
+    _, challenger, _, _, ap20 = _one_negative_on_top(20)
+    assert abs((1 - ap25) - one_after(25)) < 1e-12 and abs((1 - ap20) - one_after(20)) < 1e-12
+    assert round(1 - ap25, 4) == 0.0058 and round(ap25 - ap20, 4) == 0.0070 and round(1 - ap20, 4) == 0.0127
+    cfg = GateConfig(higher_is_better={"pr_auc": 0.01}, lower_is_better={})
+    alone = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg)
+    assert alone.passed, alone.reasons  # within the tolerance of the champion: the rule it had
+    d = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg, earlier={"3": earlier, "5": champion})
+    assert not d.passed, d.reasons
+    [line] = [r for r in d.reasons if "earlier champion" in r]
+    assert line.startswith("FAIL: pr_auc challenger - earlier champion version 3 -0.0127"), line
+    assert "0.01" in line and "gate.higher_is_better.pr_auc" in line, line
+    [c] = [c for c in d.comparisons if c.metric == "pr_auc_drop_from_earlier_champions"]
+    assert not c.passed and c.lower == -0.01 and abs(c.candidate - (ap20 - 1)) < 1e-12
+    # the same challenger against earlier champions no better than the tolerance allows passes, and says so
+    ok = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg, earlier={"5": champion})
+    assert ok.passed, ok.reasons
+    assert any(r.startswith("ok: pr_auc challenger - earlier champion version 5 -0.0070") for r in ok.reasons), ok.reasons
