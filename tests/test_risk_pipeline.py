@@ -506,3 +506,28 @@ def test_promote_refuses_a_window_the_challengers_hyper_parameters_were_chosen_o
     assert not decision.passed
     assert any(r.startswith("FAIL: the challenger's hyper-parameters were chosen by a search on stays up to 2023-06-30 00:00:00")
                and "tuning.searched_through" in r for r in decision.reasons), decision.reasons
+
+
+@pytest.mark.slow
+def test_a_promotion_is_judged_against_the_earlier_champions_on_its_window_too(small_config):
+    """The written tolerance bounded each promotion's drop from the champion it replaced, never the sum over
+    promotions. The gate scores the champions before the current one on the window too: a version promoted by a
+    passed gate counts, one whose decision tag was set by hand does not (it is no champion the gate made)."""
+    from riskmodel.apps.pipelines.risk import load_crossings, promote
+
+    cfg = load_config(small_config, RiskConfig)
+    crossings, _ = load_crossings(cfg)
+    name = cfg.tracking.registered_name
+    first = train(cfg, crossings=crossings).logged
+    assert promote(cfg, crossings=crossings).passed
+    forged = train(cfg, crossings=crossings).logged  # never promoted: its decision tag written by hand
+    MlflowClient().set_model_version_tag(name, str(forged.version), "gate.decision", "promoted")
+    second = train(cfg, crossings=crossings).logged
+    assert promote(cfg, crossings=crossings).passed  # the same settings on the same log: the same model
+    third = train(cfg, crossings=crossings).logged
+    decision = promote(cfg, crossings=crossings)
+    assert decision.candidate == str(third.version) and decision.champion == str(second.version)
+    [line] = [r for r in decision.reasons if "earlier champion" in r]
+    assert line.startswith(f"ok: pr_auc challenger - earlier champion version {first.version} +0.0000 on the window (the best of "
+                           "1 earlier champion scored there)"), line
+    assert decision.passed, decision.reasons
