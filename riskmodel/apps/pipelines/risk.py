@@ -280,7 +280,24 @@ def _champion_on_window(name: str, champion, window: pd.DataFrame, start):
     return None, champ, undated
 
 
-def _judge_on_window(before: pd.DataFrame, window: pd.DataFrame, y, p, champ, cfg: RiskConfig):
+def _earlier_on_window(name: str, besides: tuple[str, ...], window: pd.DataFrame, start):
+    """``(scores, words)``: the champions before the current one scored on the window, by version, for the gate's rule
+    on drops that add up over promotions; those that cannot be compared out of sample are left out and said."""
+    from riskmodel.integrations.tracking.risk import earlier_champions, fitted_through, load_risk_model
+
+    scores, left = {}, []
+    for v in earlier_champions(name, besides=besides):
+        through = fitted_through(name, version=v)
+        if through is None or start <= through:  # in-sample on the window, or cannot be told: a flattered figure
+            left.append(f"{v} ({'no fitting lineage' if through is None else f'fitted on rows up to {through}'})")
+            continue
+        scores[v] = load_risk_model(f"models:/{name}/{v}").predict_proba(window)[:, 1]
+    words = (f"note: earlier champion{'s' if len(left) != 1 else ''} {', '.join(left)} not scored on the window: "
+             "their figures there could be in-sample",) if left else ()
+    return scores, words
+
+
+def _judge_on_window(before: pd.DataFrame, window: pd.DataFrame, y, p, champ, cfg: RiskConfig, earlier=None):
     """The paired gate's decision on the window (:func:`~riskmodel.core.risk.gate.evaluate_window_gate`) after the
     challenger's fairness audit there, with the audit's words after its reasons."""
     from riskmodel.core.risk.gate import evaluate_window_gate
@@ -292,7 +309,7 @@ def _judge_on_window(before: pd.DataFrame, window: pd.DataFrame, y, p, champ, cf
     fair = fairness_audit(window, y, p, m.audit, cfg.fairness, clusters=travellers)
     decision = evaluate_window_gate(
         y, p, champ, logistic_baseline(before, window, m.features, m.categorical, m.target),
-        fairness_passed=fair.passed, config=cfg.gate, clusters=travellers,
+        fairness_passed=fair.passed, config=cfg.gate, clusters=travellers, earlier=earlier,
     )
     decision = _with_audit_words(decision, fair)
     return decision
@@ -305,8 +322,9 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
     recent window of matured stays (:func:`gate_window`), and the challenger is audited
     there; :func:`~riskmodel.core.risk.gate.evaluate_window_gate` decides: the config's
     absolute bounds, not worse than the champion beyond noise (paired bootstrap
-    interval) nor by more than the paired metric's written tolerance on the window, better
-    than the logistic baseline, fair. The window's bootstrap intervals (the
+    interval) nor by more than the paired metric's written tolerance on the window (nor by more than
+    it below the best earlier champion scored there: drops within the tolerance at each promotion
+    would add up), better than the logistic baseline, fair. The window's bootstrap intervals (the
     paired differences and the audit's) resample its travellers (``traveller_id``), not its stays.
 
     A window that starts before the last row the challenger read to fit, stop or calibrate
@@ -354,12 +372,15 @@ def promote(config: str | Path | RiskConfig, *, crossings: pd.DataFrame | None =
         if refusal is not None:
             return refusal
         p = load_risk_model(candidate.uri).predict_proba(window)[:, 1]
-        champ, undated = None, ()
+        champ, undated, earlier = None, (), {}
         if champion is not None:
             refusal, champ, undated = _champion_on_window(name, champion, window, start)
             if refusal is not None:
                 return refusal
-        decision = _judge_on_window(before, window, y, p, champ, cfg)
+            # each promotion may drop by the tolerance from the champion it replaces: the gate reads the sum too
+            earlier, unscored = _earlier_on_window(name, (str(candidate.version), str(champion.version)), window, start)
+            undated += unscored
+        decision = _judge_on_window(before, window, y, p, champ, cfg, earlier)
         return GateDecision(decision.passed, undated + decision.reasons, decision.comparisons)
 
     seen = _window_words(window, y, m.time_column, label_cutoff(cfg, crossings))

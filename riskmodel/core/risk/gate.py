@@ -22,7 +22,9 @@ interval (resampling travellers, not stays, when the caller passes ``clusters``:
 a traveller's stays have correlated outcomes). The challenger is promoted only when it is not worse than the champion
 beyond noise (the interval of ``challenger - champion`` reaches 0 or above) nor, on the
 point estimate, by more than the written tolerance of the paired metric (a small window's
-interval reaches 0 for a large drop; without a tolerance an ``OFF:`` line says so), is
+interval reaches 0 for a large drop; without a tolerance an ``OFF:`` line says so) nor by more
+than that tolerance below the best of the earlier champions scored on the window (drops within the
+tolerance at each promotion would add up), is
 better than its logistic baseline (``challenger - baseline`` above 0), and passed
 the fairness audit. :func:`evaluate_window_gate` adds the config's absolute bounds, read on
 the same window; it is what the risk pipeline's ``promote`` decides with.
@@ -38,7 +40,7 @@ import numpy as np
 
 from riskmodel.core.gate import GateChecks, GateDecision
 from riskmodel.core.risk.config import GateConfig, unit_metric
-from riskmodel.core.risk.metrics import classification_metrics, paired_difference
+from riskmodel.core.risk.metrics import classification_metrics, paired_difference, weighted_auc_ap
 
 __all__ = ["GateDecision", "evaluate_gate", "evaluate_paired_gate", "evaluate_window_gate"]
 
@@ -257,6 +259,40 @@ def _with_drop_rule(paired: GateDecision, metric: str, tolerance: float | None) 
                         paired.comparisons[:i] + rule.comparisons + paired.comparisons[i:])
 
 
+def _with_lineage_rule(paired: GateDecision, metric: str, tolerance: float | None, y, challenger, earlier) -> GateDecision:
+    """``paired`` with the drop from the best earlier champion on the window, after the champion's drop rule.
+
+    Each promotion may lose up to the written tolerance against the champion it replaces; five such steps of 0.009
+    would lose 0.045 against a tolerance of 0.01. Nothing is added without earlier champions, without a tolerance
+    (the drop rule's ``OFF:`` line says so), or when the paired gate compared no champion (its lines say why).
+    """
+    if not earlier or tolerance is None or not any(c.metric == f"{metric}_drop_from_champion" for c in paired.comparisons):
+        return paired
+    k = 1 if metric == "pr_auc" else 0
+    y = np.asarray(y, dtype=float)
+    mine = weighted_auc_ap(y, np.asarray(challenger, dtype=float))[k]
+    figures = {v: weighted_auc_ap(y, np.asarray(p, dtype=float))[k] for v, p in earlier.items()}
+    best = max(figures, key=lambda v: (figures[v], -int(v) if str(v).isdigit() else 0))
+    d, tol, key = mine - figures[best], float(tolerance), f"gate.higher_is_better.{metric}"
+    checks = GateChecks()
+    checks.compare(
+        f"{metric}_drop_from_earlier_champions", d, lower=-tol, reference=0.0, tolerance=tol,
+        rule=f"may drop by at most {tol:g} from the best earlier champion",
+        text=lambda ok: (f"ok: {metric} challenger - earlier champion version {best} {d:+.4f} on the window (the best of "
+                         f"{len(figures)} earlier champion{'s' if len(figures) != 1 else ''} scored there), within the tolerance {tol:g} ({key})"
+                         if ok else
+                         f"FAIL: {metric} challenger - earlier champion version {best} {d:+.4f} on the window (the best of "
+                         f"{len(figures)} earlier champion{'s' if len(figures) != 1 else ''} scored there), a drop beyond the tolerance "
+                         f"{tol:g} ({key}): promotions each within the tolerance have added up; retrain until the challenger is "
+                         f"within it of version {best}, or promote version {best} again (a rollback is a promotion)"),
+    )
+    rule = checks.decision()
+    at = next(i for i, c in enumerate(paired.comparisons) if c.metric == f"{metric}_drop_from_champion") + 1
+    line = next(i for i, r in enumerate(paired.reasons) if f"{metric} challenger - champion" in r and "tolerance" in r) + 1
+    return GateDecision(paired.passed and rule.passed, paired.reasons[:line] + rule.reasons + paired.reasons[line:],
+                        paired.comparisons[:at] + rule.comparisons + paired.comparisons[at:])
+
+
 def _unmeasurable(checks: GateChecks, metric: str, y, champion: bool) -> None:
     """FAIL lines for the comparisons a window with one class cannot measure (no ranking of overstayers to judge)."""
     labels = np.asarray(y, dtype=bool)
@@ -287,6 +323,7 @@ def evaluate_window_gate(
     fairness_passed: bool,
     config: GateConfig,
     clusters=None,
+    earlier: dict[str, np.ndarray] | None = None,
 ) -> GateDecision:
     """The promotion decision on one recent window of matured stays, every score on the same rows.
 
@@ -309,6 +346,11 @@ def evaluate_window_gate(
     config : GateConfig
     clusters : array-like, optional
         The traveller of each row: the paired bootstrap resamples travellers, not stays.
+    earlier : dict of str to ndarray, optional
+        Probabilities of the same rows by the champions before this one, by version. The challenger may not lie
+        below the best of them on the window's point estimate by more than the paired metric's written tolerance
+        either (comparison ``{metric}_drop_from_earlier_champions``): a drop within the tolerance at each
+        promotion would otherwise add up over promotions.
 
     Returns
     -------
@@ -337,6 +379,7 @@ def evaluate_window_gate(
         clusters=clusters, min_per_class=config.paired_min_per_class,
     )
     paired = _with_drop_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric))
+    paired = _with_lineage_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric), y, challenger, earlier)
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))
     if not config.require_fairness:  # said, not silently overruled: the paired gate below always checks the audit

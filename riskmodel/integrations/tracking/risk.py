@@ -441,6 +441,29 @@ def evaluated_on(name: str, first: str, last: str, *, besides: str | int) -> lis
                   key=int)
 
 
+def earlier_champions(name: str, *, besides: tuple[str, ...]) -> list[str]:
+    """The versions of ``name`` a passed promotion made champion, besides those in ``besides``, oldest first.
+
+    A version counts when its tags hold a "promoted" gate decision signed with the store's key
+    (:func:`~riskmodel.integrations.tracking.signing.check_gate`): a decision tag set by hand is none.
+    """
+    from riskmodel.core.exceptions import ModelLoadError
+    from riskmodel.integrations.tracking import signing
+
+    client = registry.configure()
+    escaped = name.replace("'", "\\'")
+    found = []
+    for mv in client.search_model_versions(f"name = '{escaped}'"):
+        if str(mv.version) in besides:
+            continue
+        try:
+            signing.check_gate(registry.tracking_uri(), name, str(mv.version), dict(mv.tags or {}), signing.CHAMPION)
+        except ModelLoadError:
+            continue
+        found.append(str(mv.version))
+    return sorted(found, key=int)
+
+
 def logged_config(name: str, *, version: str | int) -> dict | None:
     """The config version ``version``'s training run logged (``config/risk.json``), read as JSON data; None without one."""
     client = registry.configure()
