@@ -80,7 +80,7 @@ def test_nightly_checks_compare_three_like_populations():
     entry = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
     stays = _feed(n, 9).assign(entry_time=entry, exit_time=entry + pd.to_timedelta(rng.uniform(1, 60, n), unit="D"))
     checks = nightly_checks(stays, "2023-06-30", columns=tuple(COLS))
-    assert list(dict.fromkeys(checks["comparison"])) == ["in-country vs last night", "in-country vs a year earlier", "arrivals vs last 28 days"]
+    assert list(dict.fromkeys(checks["comparison"])) == ["feed", "in-country vs last night", "in-country vs a year earlier", "arrivals vs last 28 days"]
     assert night_verdict(checks) == "green"
     tonight = stays[stays["entry_time"].dt.normalize() == pd.Timestamp("2023-06-30")].assign(visa_type="VISA")
     assert night_verdict(nightly_checks(stays, "2023-06-30", columns=tuple(COLS), tonight=tonight)) == "red"
