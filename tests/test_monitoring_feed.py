@@ -107,7 +107,8 @@ def test_a_feed_that_stops_partway_through_the_day_is_seen():
     few = _row(feed_checks(stays, NIGHT, _night(NIGHT, 30, end_hour=18, first_id=10**6)), "time of day")
     assert few["verdict"] == "amber", few.to_dict()
     early = _row(feed_checks(stays, NIGHT, _night(NIGHT, 95, start_hour=8, first_id=10**6)), "time of day")
-    assert early["verdict"] == "red" and "08:" in early["detail"] and "33%" in early["detail"], early.to_dict()
+    # its first row at 8 + 0.5 / 95 * 16 h = 08:05, with 8.084 / 24 = 34% of the hours of a day before it
+    assert early["verdict"] == "red" and "08:05" in early["detail"] and "34%" in early["detail"], early.to_dict()
     assert _row(feed_checks(stays, NIGHT, _night(NIGHT, 95, first_id=10**6)), "time of day")["verdict"] == "green"
 
 
