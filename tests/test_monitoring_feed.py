@@ -131,6 +131,6 @@ def test_a_feed_of_another_day_is_red_and_names_the_day():
 
 @pytest.mark.parametrize("nights", [10])
 def test_a_log_too_short_to_know_the_usual_is_not_judged(nights):
-    stays = _log(nights=nights)
+    stays = _log(nights=nights, holidays=0)
     row = _row(feed_checks(stays, NIGHT, _night(NIGHT, 32, first_id=10**6)), "rows")
     assert row["verdict"] == "not judged", row.to_dict()
