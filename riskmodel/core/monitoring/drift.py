@@ -424,9 +424,12 @@ def nightly_checks(
     Returns
     -------
     DataFrame
-        :func:`compare_like_with_like` rows for three comparisons: ``in-country vs last night``,
-        ``in-country vs a year earlier`` (the same weekday 52 weeks before: the same season) and
-        ``arrivals vs last {recent_days} days``.
+        First the ``feed`` rows of :func:`riskmodel.core.monitoring.feed.feed_checks` (tonight's row count, overall
+        and per port, against the same weekday of the ``recent_days`` before; the time of day the rows stop or
+        start; rows delivered twice or of another day), then :func:`compare_like_with_like` rows for three
+        comparisons: ``in-country vs last night``, ``in-country vs a year earlier`` (the same weekday 52 weeks
+        before: the same season) and ``arrivals vs last {recent_days} days``; columns ``count, usual, detail``
+        are filled on the ``feed`` rows (empty on the others).
     """
     night = pd.Timestamp(night).normalize()
     day = pd.Timedelta(days=1)
@@ -440,8 +443,12 @@ def nightly_checks(
     closed = closed_ports(night) if closed is None else closed
     if closed and "entry_port" in recent.columns:
         recent = recent[~recent["entry_port"].astype(object).isin(closed)]
-    return pd.concat([
+    from riskmodel.core.monitoring.feed import feed_checks
+
+    feed = feed_checks(stays, night, tonight, weeks=max(recent_days // 7, 1), closed=closed)
+    checks = pd.concat([
         compare_like_with_like(present, in_country_at(stays, night - day), cols, comparison="in-country vs last night"),
         compare_like_with_like(present, in_country_at(stays, night - pd.Timedelta(weeks=52)), cols, comparison="in-country vs a year earlier"),
         compare_like_with_like(tonight, recent, cols, comparison=f"arrivals vs last {recent_days} days"),
-    ], ignore_index=True)
+    ], ignore_index=True).assign(count=float("nan"), usual="", detail="")
+    return pd.concat([feed, checks], ignore_index=True)
