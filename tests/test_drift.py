@@ -178,3 +178,23 @@ def test_a_nationality_never_seen_before_is_amber_and_named():
     assert compare_like_with_like(_nationalities(1_500, 12, 40), small, ["nationality"]).iloc[0]["appeared"] == "NEWLAND"
     for seed in range(10):  # samples of one population stay green
         assert night_verdict(compare_like_with_like(_nationalities(1_500, 200 + seed), ref, ["nationality"])) == "green"
+
+
+def test_a_yes_no_column_on_a_small_night_is_amber_no_more_often_than_its_tail():
+    """50 arrivals against 2,000 (1,800 with a return ticket, 200 without): none of the 50 without one happens with
+    chance 0.9 ** 50 = 0.52% and read PSI 0.253, over the amber line 0.25: amber five times more often than the 1e-3
+    tail says (review17monitor 08). Summed over every count tonight can hold (binomial, 10% without), the nights read
+    amber or red must weigh no more than the tail; a real shift (20 of 50 without) is still amber."""
+    from scipy import stats
+
+    ref = pd.DataFrame({"has_return_ticket": np.repeat([True, False], [1800, 200])})
+
+    def tonight(without):
+        return pd.DataFrame({"has_return_ticket": np.repeat([True, False], [50 - without, without])})
+
+    verdicts = {k: compare_like_with_like(tonight(k), ref, ["has_return_ticket"]).iloc[0]["verdict"] for k in range(51)}
+    flagged = [k for k, v in verdicts.items() if v != "green"]
+    assert stats.binom.pmf(flagged, 50, 0.1).sum() <= 1e-3, flagged
+    # 0 of 50 without a ticket: all 50 drawn from the 1,850 holders of 2,050 rows, chance prod (1850 - i) / (2050 - i)
+    assert np.prod([(1850 - i) / (2050 - i) for i in range(50)]) > 1e-3 and verdicts[0] == "green"
+    assert verdicts[20] == "amber"
