@@ -1815,6 +1815,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("O12", "report: a feed check shows its count, usual range and fix", "riskmodel/apps/report.py",
            '"count", "usual", "verdict", "detail")', '"verdict")',
            ("tests/test_report.py", "-k", "feed_check"), "the duty manager sees 'feed rows red' and not how many came or what to check"),
+    Mutant("O13", "drift: amber needs a bin beyond sampling noise, not PSI alone", DR,
+           "shifted = np.isfinite(value) and value >= amber and _beyond_noise(fractions * n_ref, counts, _NOISE_AMBER)",
+           "shifted = np.isfinite(value) and value >= amber", ("tests/test_drift.py", "-k", "yes_no"),
+           "none of 50 arrivals without a return ticket (chance 0.5%) reads amber: five times the 1e-3 tail"),
 )
 
 
