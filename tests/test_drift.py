@@ -198,3 +198,18 @@ def test_a_yes_no_column_on_a_small_night_is_amber_no_more_often_than_its_tail()
     # 0 of 50 without a ticket: all 50 drawn from the 1,850 holders of 2,050 rows, chance prod (1850 - i) / (2050 - i)
     assert np.prod([(1850 - i) / (2050 - i) for i in range(50)]) > 1e-3 and verdicts[0] == "green"
     assert verdicts[20] == "amber"
+
+
+def test_nightly_checks_refuse_times_with_a_zone_naming_the_column_and_the_fix():
+    """Entry and exit times with a time zone crashed deep in a comparison ("Invalid comparison between dtype=datetime64[us]
+    and Timestamp"), whether the night was given with a zone or not (review18ops 04). The schema takes local port times
+    without a zone: a SchemaError names the column and the conversion."""
+    from riskmodel.core.exceptions import SchemaError
+
+    stays = _stays().assign(visa_type="voa")
+    zoned = stays.assign(entry_time=stays["entry_time"].dt.tz_localize("Asia/Jakarta"))
+    for night in ("2023-01-02", pd.Timestamp("2023-01-02", tz="Asia/Jakarta")):
+        with pytest.raises(SchemaError, match=r"entry_time.*tz_localize\(None\)"):
+            nightly_checks(zoned, night, columns=("visa_type",))
+    with pytest.raises(SchemaError, match=r"tonight.*entry_time"):
+        nightly_checks(stays, "2023-01-03", columns=("visa_type",), tonight=zoned.iloc[2:])
