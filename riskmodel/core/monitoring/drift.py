@@ -415,6 +415,18 @@ def in_country_at(stays: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
     return stays[(stays["entry_time"] < end) & (exit_time.isna() | (exit_time >= end))]
 
 
+def _check_local_times(table: pd.DataFrame, name: str) -> None:
+    """SchemaError naming the entry / exit time columns that carry a time zone (the schema's times are local, without one)."""
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+    zoned = [c for c in ("entry_time", "exit_time") if c in table.columns and getattr(table[c].dtype, "tz", None) is not None]
+    if zoned:
+        raise SchemaError(name, [SchemaProblem(c, f"times carry a time zone ({table[c].dtype.tz}); the nightly checks compare "
+                                               "local port times without one",
+                                               f"convert to the port's local time and drop the zone: df['{c}'].dt.tz_convert("
+                                               "<port zone>).dt.tz_localize(None)") for c in zoned])
+
+
 def nightly_checks(
     stays: pd.DataFrame,
     night: str | pd.Timestamp,
@@ -452,7 +464,10 @@ def nightly_checks(
         before: the same season) and ``arrivals vs last {recent_days} days``; columns ``count, usual, detail``
         are filled on the ``feed`` rows (empty on the others).
     """
-    night = pd.Timestamp(night).normalize()
+    _check_local_times(stays, "stays")
+    if tonight is not None:
+        _check_local_times(tonight, "tonight")
+    night = pd.Timestamp(night).tz_localize(None).normalize()
     day = pd.Timedelta(days=1)
     cols = [c for c in columns if c in stays.columns]
     if tonight is None:
