@@ -1819,6 +1819,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "shifted = np.isfinite(value) and value >= amber and _beyond_noise(fractions * n_ref, counts, _NOISE_AMBER)",
            "shifted = np.isfinite(value) and value >= amber", ("tests/test_drift.py", "-k", "yes_no"),
            "none of 50 arrivals without a return ticket (chance 0.5%) reads amber: five times the 1e-3 tail"),
+    Mutant("O14", "nightly checks: times with a zone refused, named", DR,
+           '    _check_local_times(stays, "stays")\n', "",
+           ("tests/test_drift.py", "-k", "zone"), "zoned entry times crash with an invalid comparison deep in a comparison"),
 )
 
 
