@@ -1822,6 +1822,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("O14", "nightly checks: times with a zone refused, named", DR,
            '    _check_local_times(stays, "stays")\n', "",
            ("tests/test_drift.py", "-k", "zone"), "zoned entry times crash with an invalid comparison deep in a comparison"),
+    Mutant("O15", "forecast monitoring: a series whose actuals did not come is counted and named",
+           "riskmodel/core/monitoring/forecasts.py", "    missing = due[~pd.MultiIndex.from_frame(due).isin(held)]\n",
+           "    missing = due.iloc[:0]\n", ("tests/test_monitoring_forecasts.py", "-k", "did_not_come"),
+           "a port whose actuals never came is left out of every figure without a word"),
 )
 
 
