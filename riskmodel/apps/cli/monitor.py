@@ -406,7 +406,7 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import link_sources, local_day
-    from riskmodel.core.sources.monitor import check_log_covers, link_warnings, monitor, unknown_id_periods
+    from riskmodel.core.sources.monitor import check_log_covers, exit_feed_warnings, link_warnings, monitor, unknown_id_periods
 
     from riskmodel.core import audit as audit_log
 
@@ -460,6 +460,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     print(_window_text(window, as_of))
     for line in res.warnings:
         print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
+        print(f"WARNING: {line}", file=sys.stderr, flush=True)
+    for line in exit_feed_warnings(crossings, as_of):  # names on the overstays list that left: said where a scheduler reads
+        print(f"WARNING: {line}")
         print(f"WARNING: {line}", file=sys.stderr, flush=True)
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "

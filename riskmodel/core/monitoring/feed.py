@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FEED_COMPARISON", "feed_checks"]
+__all__ = ["FEED_COMPARISON", "daily_count_checks", "feed_checks"]
 
 #: The ``comparison`` of :func:`feed_checks` rows in ``drift.csv``.
 FEED_COMPARISON = "feed"
@@ -252,3 +252,36 @@ def _another_day(t_times: pd.Series, on_night: pd.Series, night: pd.Timestamp) -
         detail += (f": {', '.join(named)}{' and more' if len(days) > 5 else ''}: another night's file, or one appended. "
                    f"Fix: check the extract's date and deliver the night's own file")
     return _row("rows of another day", verdict, k, "0", detail)
+
+
+def daily_count_checks(times: pd.Series, last_day: str | pd.Timestamp, *, days: int = 7, weeks: int = 4,
+                       label: str = "rows") -> pd.DataFrame:
+    """Judge how many of ``times`` fall on each of the ``days`` days up to ``last_day``, as :func:`feed_checks` judges
+    tonight's ``rows``: against the same weekday of the ``weeks`` weeks before, beyond how far the earlier days strayed
+    (each day judged on the days before it only).
+
+    Returns
+    -------
+    DataFrame
+        One :func:`feed_checks` row per day judged (``column`` ``"<label> on <day>"``), oldest first; a day the log is
+        too short for is ``not judged``.
+    """
+    amber_tail, red_tail = _tails()
+    last_day = pd.Timestamp(last_day).normalize()
+    t = pd.to_datetime(times).dropna()
+    t = t[t < last_day + pd.Timedelta(days=1)]
+    if not len(t):
+        return pd.DataFrame([_row(label, "not judged", 0, "", f"no {label} in the log")])
+    counts = t.dt.normalize().value_counts().reindex(pd.date_range(t.min().normalize(), last_day, freq="D"), fill_value=0)
+    counts = counts.astype(float)
+    usual = sum(counts.shift(7 * k) for k in range(1, weeks + 1)) / weeks
+    judged = pd.date_range(end=last_day, periods=days)
+    rows = []
+    for day in judged:
+        if day not in counts.index:
+            continue
+        # the spread is learnt on the days before those judged: a feed down on several of them must not widen it
+        before = counts.loc[:day].mask(counts.loc[:day].index.isin(judged) & (counts.loc[:day].index != day))
+        rows.append(_judge_count(f"{label} on {day:%Y-%m-%d}", before, usual.loc[:day], day, weeks, day.day_name(),
+                                 amber_tail, red_tail, force=True))
+    return pd.DataFrame(rows)
