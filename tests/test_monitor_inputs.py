@@ -157,3 +157,19 @@ def test_an_exit_feed_down_before_the_lists_day_is_said_with_the_days_and_counts
     assert "2023-06-27" not in lines[0] and "exit" in lines[0] and "re-export" in lines[0], lines
     # entries are not exits: a log whose entries stopped says nothing here
     assert exit_feed_warnings(log[~((log["direction"] == "entry") & (log["timestamp"] >= as_of - pd.Timedelta(days=2)))], as_of) == []
+
+
+def test_the_exit_feeds_usual_range_is_not_widened_by_the_days_it_judges():
+    """The usual exits of 30 June come from the days before the week judged: the same whether the feed was down on 30 June
+    alone or on 28-30 June (the outage's own zeros made it 'usually 5-145' on the seventh day of a week down)."""
+    import re
+
+    from riskmodel.core.sources.monitor import exit_feed_warnings
+
+    log, as_of = _exit_log(), pd.Timestamp("2023-06-30")
+
+    def usual_on_the_30th(days_down):
+        down = log[~((log["direction"] == "exit") & (log["timestamp"] >= as_of - pd.Timedelta(days=days_down - 1)))]
+        return re.search(r"2023-06-30 \(0 recorded; usually (\d+-\d+)\)", exit_feed_warnings(down, as_of)[0]).group(1)
+
+    assert usual_on_the_30th(3) == usual_on_the_30th(1)
