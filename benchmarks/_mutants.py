@@ -1826,6 +1826,16 @@ MUTANTS: tuple[Mutant, ...] = (
            "riskmodel/core/monitoring/forecasts.py", "    missing = due[~pd.MultiIndex.from_frame(due).isin(held)]\n",
            "    missing = due.iloc[:0]\n", ("tests/test_monitoring_forecasts.py", "-k", "did_not_come"),
            "a port whose actuals never came is left out of every figure without a word"),
+    Mutant("O16", "monitor: an exit feed down before the lists' day is said", "riskmodel/core/sources/monitor.py",
+           "    if low.empty:\n", "    if True:\n", ("tests/test_monitor_inputs.py", "-k", "exit_feed_down"),
+           "no exit recorded on the last days: those who left read as in the country, and as overstays, without a word"),
+    Mutant("O17", "riskmodel monitor: prints the exit feed warning", MO,
+           "    for line in exit_feed_warnings(crossings, as_of):", "    for line in []:",
+           ("tests/test_cli_monitor.py", "-k", "exit_feed_down"), "the lists are written with names that left, and the run says nothing"),
+    Mutant("O18", "daily counts: the spread is learnt on the days before those judged", "riskmodel/core/monitoring/feed.py",
+           "        before = counts.loc[:day].mask(counts.loc[:day].index.isin(judged) & (counts.loc[:day].index != day))\n",
+           "        before = counts.loc[:day]\n", ("tests/test_monitor_inputs.py", "-k", "exit_feed or widened"),
+           "a week of the exit feed down widens its own usual range (0 against 'usually 5-145')"),
 )
 
 
