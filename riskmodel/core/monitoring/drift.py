@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the calendar's closures and the noise tails are the feed checks' too; drift imports them from there (never the reverse)
+from riskmodel.core.monitoring.feed import _NOISE_AMBER, _NOISE_RED, SCHEDULED_CLOSURES, closed_ports, feed_checks
+
 __all__ = [
     "profile",
     "training_reference",
@@ -58,8 +61,6 @@ PSI_MAJOR = 0.25
 #: PSI at or above which a like-with-like comparison is red, however large the samples: far
 #: beyond what a season moves between one night and the next (a broken feed reads 3-10).
 PSI_RED = 1.0
-#: Chance, per column and comparison, that sampling noise alone crosses the amber / red line.
-_NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
 #: A level expected this many times tonight but never seen is a vanished level (a port gone):
 #: Poisson P(0 | 10) = 4.5e-5. Expected given the rows that did come: ``n f / (1 - f)``, since a
 #: missing level also shrinks tonight's count.
@@ -395,18 +396,6 @@ NIGHTLY_COLUMNS = (
 )
 
 
-#: Ports shut on a calendar event (``riskmodel.core.forecasting.calendar``): their absence that
-#: night is the calendar, not a broken feed.
-SCHEDULED_CLOSURES = {"nyepi": ("Ngurah Rai",)}
-
-
-def closed_ports(night: str | pd.Timestamp) -> list[str]:
-    """Ports shut on ``night`` by :data:`SCHEDULED_CLOSURES` (Ngurah Rai on Nyepi)."""
-    from riskmodel.core.forecasting.calendar import event_days
-
-    night = pd.Timestamp(night).normalize()
-    return [port for event, ports in SCHEDULED_CLOSURES.items() if len(event_days(event, night, night)) for port in ports]
-
 
 def in_country_at(stays: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
     """Stays in the country at the end of ``night``: entered by then and not yet left."""
@@ -479,8 +468,6 @@ def nightly_checks(
     closed = closed_ports(night) if closed is None else closed
     if closed and "entry_port" in recent.columns:
         recent = recent[~recent["entry_port"].astype(object).isin(closed)]
-    from riskmodel.core.monitoring.feed import feed_checks
-
     feed = feed_checks(stays, night, tonight, weeks=max(recent_days // 7, 1), closed=closed)
     checks = pd.concat([
         compare_like_with_like(present, in_country_at(stays, night - day), cols, comparison="in-country vs last night"),

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FEED_COMPARISON", "daily_count_checks", "feed_checks"]
+__all__ = ["FEED_COMPARISON", "SCHEDULED_CLOSURES", "closed_ports", "daily_count_checks", "feed_checks"]
+
+#: Chance, per check, that sampling noise alone crosses the amber / red line (also the drift checks', per column and
+#: comparison).
+_NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
+#: Ports shut on a calendar event (``riskmodel.core.forecasting.calendar``): their absence that
+#: night is the calendar, not a broken feed.
+SCHEDULED_CLOSURES = {"nyepi": ("Ngurah Rai",)}
 
 #: The ``comparison`` of :func:`feed_checks` rows in ``drift.csv``.
 FEED_COMPARISON = "feed"
@@ -42,9 +49,15 @@ _RED_ROWS = 10
 
 
 def _tails() -> tuple[float, float]:
-    from riskmodel.core.monitoring.drift import _NOISE_AMBER, _NOISE_RED
-
     return _NOISE_AMBER, _NOISE_RED
+
+
+def closed_ports(night: str | pd.Timestamp) -> list[str]:
+    """Ports shut on ``night`` by :data:`SCHEDULED_CLOSURES` (Ngurah Rai on Nyepi)."""
+    from riskmodel.core.forecasting.calendar import event_days
+
+    night = pd.Timestamp(night).normalize()
+    return [port for event, ports in SCHEDULED_CLOSURES.items() if len(event_days(event, night, night)) for port in ports]
 
 
 def _row(column: str, verdict: str, count: float, usual: str, detail: str) -> dict:
@@ -54,9 +67,8 @@ def _row(column: str, verdict: str, count: float, usual: str, detail: str) -> di
 
 
 def _closures(start: pd.Timestamp, end: pd.Timestamp) -> dict[pd.Timestamp, set[str]]:
-    """Ports shut by the calendar on each day of ``start .. end`` (:data:`~riskmodel.core.monitoring.drift.SCHEDULED_CLOSURES`)."""
+    """Ports shut by the calendar on each day of ``start .. end`` (:data:`SCHEDULED_CLOSURES`)."""
     from riskmodel.core.forecasting.calendar import event_days
-    from riskmodel.core.monitoring.drift import SCHEDULED_CLOSURES
 
     out: dict[pd.Timestamp, set[str]] = {}
     for event, ports in SCHEDULED_CLOSURES.items():
@@ -93,8 +105,7 @@ def feed_checks(
     history_days : int, default=364
         Earlier nights whose counts set how far a night strays from its usual count.
     closed : list of str, optional
-        Ports shut tonight, not judged (default: the calendar's,
-        :func:`~riskmodel.core.monitoring.drift.closed_ports`).
+        Ports shut tonight, not judged (default: the calendar's, :func:`closed_ports`).
     port_column, time_column, id_column : str
         The port, the entry time and the row id (without it a duplicate is a row repeated whole).
 
@@ -107,8 +118,6 @@ def feed_checks(
         ``usual`` (the green range of the count, ``"lo-hi"``) and ``detail`` (what came, what usually comes and what
         to check). ``verdict`` ``not judged`` when the log holds too few earlier nights.
     """
-    from riskmodel.core.monitoring.drift import closed_ports
-
     night = pd.Timestamp(night).normalize()
     day = pd.Timedelta(days=1)
     amber_tail, red_tail = _tails()
