@@ -213,3 +213,24 @@ def test_nightly_checks_refuse_times_with_a_zone_naming_the_column_and_the_fix()
             nightly_checks(zoned, night, columns=("visa_type",))
     with pytest.raises(SchemaError, match=r"(?s)tonight.*entry_time"):
         nightly_checks(stays, "2023-01-03", columns=("visa_type",), tonight=zoned.iloc[2:])
+
+
+def test_the_nights_summary_line_names_the_verdict_and_what_is_red():
+    """`riskmodel run` printed "data checks: out/drift.csv" whatever the night's verdict, and its progress line "3 of 34
+    columns not green" (hidden by --quiet): a scheduled run's log never said red (review18ops 08). The summary line gives
+    the verdict first, then the red checks (their detail when they have one), then the amber ones, a few of each."""
+    from riskmodel.core.monitoring.drift import night_summary
+
+    checks = pd.DataFrame({
+        "comparison": ["feed", "feed", "arrivals vs last 28 days", "in-country vs a year earlier", "arrivals vs last 28 days"],
+        "column": ["rows", "time of day", "visa_type", "nationality", "purpose"],
+        "verdict": ["red", "green", "red", "amber", "not judged"],
+        "detail": ["32 rows tonight; a Wednesday usually brings 66-132", "", "", "", ""],
+    })
+    line = night_summary(checks)
+    assert line.startswith("red: "), line
+    assert "feed rows (32 rows tonight; a Wednesday usually brings 66-132)" in line and "arrivals vs last 28 days visa_type" in line
+    assert "amber: in-country vs a year earlier nationality" in line and "time of day" not in line and "purpose" not in line
+    assert night_summary(checks.assign(verdict="green")) == "green"
+    assert night_summary(checks.drop(columns="detail").assign(verdict=["green", "green", "amber", "green", "green"])) == (
+        "amber: arrivals vs last 28 days visa_type")
