@@ -49,6 +49,7 @@ __all__ = [
     "PSI_RED",
     "compare_like_with_like",
     "night_verdict",
+    "night_summary",
     "nightly_checks",
     "in_country_at",
     "NIGHTLY_COLUMNS",
@@ -387,6 +388,26 @@ def night_verdict(checks: pd.DataFrame) -> str:
     nothing to compare with, do not count)."""
     verdicts = set(checks["verdict"])
     return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
+
+
+def night_summary(checks: pd.DataFrame, shown: int = 3) -> str:
+    """One line for a run's log: the night's verdict (:func:`night_verdict`), then its first ``shown`` red checks (their
+    ``detail`` in brackets when they have one), then its first ``shown`` amber ones; ``"green"`` alone on a green night."""
+    verdict = night_verdict(checks)
+    if verdict == "green":
+        return "green"
+
+    def named(level):
+        rows = checks[checks["verdict"] == level]
+        details = rows["detail"] if "detail" in rows.columns else pd.Series("", index=rows.index)
+        items = [f"{c} {col}" + (f" ({d})" if isinstance(d, str) and d else "")
+                 for c, col, d in zip(rows["comparison"], rows["column"], details.fillna(""), strict=True)]
+        return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")
+
+    parts = [f"red: {named('red')}"] if verdict == "red" else []
+    if (checks["verdict"] == "amber").any():
+        parts.append(f"amber: {named('amber')}")
+    return "; ".join(parts)
 
 
 #: Columns the nightly checks compare: what a feed fault breaks and what the model reads.
