@@ -1835,6 +1835,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "        before = counts.loc[:day].mask(counts.loc[:day].index.isin(judged) & (counts.loc[:day].index != day))\n",
            "        before = counts.loc[:day]\n", ("tests/test_monitor_inputs.py", "-k", "exit_feed or widened"),
            "a week of the exit feed down widens its own usual range (0 against 'usually 5-145')"),
+    Mutant("O19", "nightly checks: the run's summary line names what is red", DR,
+           """    parts = [f"red: {named('red')}"] if verdict == "red" else []\n""", "    parts = []\n",
+           ("tests/test_drift.py", "-k", "summary_line"), "a red night's summary line names nothing red (or reads as amber)"),
 )
 
 
