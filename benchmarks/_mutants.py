@@ -1838,6 +1838,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("O19", "nightly checks: the run's summary line names what is red", DR,
            """    parts = [f"red: {named('red')}"] if verdict == "red" else []\n""", "    parts = []\n",
            ("tests/test_drift.py", "-k", "summary_line"), "a red night's summary line names nothing red (or reads as amber)"),
+    Mutant("O20", "riskmodel score / nightly: the drift line names its reference", "riskmodel/apps/cli/risk.py",
+           """    return ("drift against the model's training entries (PSI >= 0.1; an in-country population differs from them on every "
+            "night: a feed is judged like with like by nightly_checks): "\n""",
+           """    return ("drift (PSI >= 0.1): "\n""", ("tests/test_batch_scoring.py", "-k", "what_its_drift"),
+           "'major shift' on most columns of every normal night, with no word that the reference is the training entries"),
 )
 
 
