@@ -336,3 +336,15 @@ def test_a_run_that_fails_before_its_first_part_leaves_the_output_as_it_found_it
     assert len(scored) == first.rows_out == len(rows)
     res = score_file(tonight, out, model=folder, chunk_rows=700, progress=False, track=False, overwrite=True)
     assert len(pd.read_parquet(out)) == res.rows_out == len(rows) // 2
+
+
+def test_cli_score_says_what_its_drift_is_measured_against(fitted, stays_folder, tmp_path, capsys):
+    """`riskmodel score` and `riskmodel nightly` printed "drift (PSI >= 0.1): visa_type 2.858 (major shift), ..." against
+    the model's training entries: on the in-country population (the nightly job's default scope) 26 of 28 columns read
+    "major shift" on a normal night (review18ops 06), and the line did not say what it compared with. It names the
+    training entries and where a night is judged like with like."""
+    _, folder, _ = fitted
+    assert main(["score", str(stays_folder), str(tmp_path / "o"), "--model", str(folder), "--quiet", "--chunk-rows", "2000"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("drift"))
+    assert line.startswith("drift against the model's training entries (PSI >= 0.1"), line
+    assert "nightly_checks" in line and "in-country" in line, line

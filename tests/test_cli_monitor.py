@@ -639,3 +639,39 @@ def test_the_training_window_names_only_the_snapshot_days_that_held_anyone(tmp_p
     assert int(window.group(1)) == (last - first).days // 14 + 1
     saved = json.loads((tmp_path / "model" / "monitor_training.json").read_text(encoding="utf-8"))
     assert (saved["first_snapshot"], saved["snapshots"]) == ("2022-01-06", int(window.group(1)))
+
+
+def test_monitor_says_an_exit_feed_down_before_its_day(tmp_path, capsys, monkeypatch):
+    """20 travellers a day enter at 09:00 and leave five days later at 15:00, from October 2021 to 20 January 2022; the
+    exits of 18-20 January are missing. Those 60 read as in the country (as overstays once past their permit) and the
+    command said nothing: now a warning on stdout and stderr names the three days with their counts, and a log with
+    every exit says nothing (review18ops 07)."""
+    from riskmodel.core.risk.model import RiskModel
+
+    from .test_sources import _log, _reports, _tables_with
+
+    monkeypatch.setattr(RiskModel, "from_files", staticmethod(lambda files, where: _ConstantModel()))
+    rows = []
+    for day in pd.date_range("2021-10-01", "2022-01-20"):
+        for i in range(20):
+            t, doc, end = f"T{day:%m%d}{i:02d}", f"D{day:%m%d}{i:02d}", f"{day + pd.Timedelta(days=30):%Y-%m-%d}"
+            rows.append((f"C{day:%m%d}{i:02d}e", t, "entry", f"{day:%Y-%m-%d} 09:00", end, doc))
+            if day + pd.Timedelta(days=5) <= pd.Timestamp("2022-01-20"):
+                rows.append((f"C{day:%m%d}{i:02d}x", t, "exit", f"{day + pd.Timedelta(days=5):%Y-%m-%d} 15:00", end, doc))
+    log = _log(*rows)
+    reports = [("P1", "T011000", None, "2022-01-10", "2022-01-11")]
+    model = _signed_model_folder(tmp_path / "model", "passed")
+    for name, crossings in (("whole", log), ("down", log[~((log["direction"] == "exit") & (log["timestamp"] >= "2022-01-18"))])):
+        data = tmp_path / name
+        data.mkdir()
+        for file, table in {"crossings": crossings, **_tables_with(presence_reports=_reports(*reports))}.items():
+            table.to_parquet(data / f"{file}.parquet", index=False)
+        capsys.readouterr()
+        assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / f"lists_{name}"), "--quiet",
+                    "--model", str(model)) == 0
+        printed = capsys.readouterr()
+        if name == "whole":
+            assert "exit feed" not in printed.out + printed.err, printed.out
+        else:
+            for text in (printed.out, printed.err):
+                assert "WARNING: exit feed" in text and "2022-01-18 (0 recorded" in text and "2022-01-20 (0 recorded" in text, text

@@ -80,7 +80,7 @@ def test_nightly_checks_compare_three_like_populations():
     entry = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
     stays = _feed(n, 9).assign(entry_time=entry, exit_time=entry + pd.to_timedelta(rng.uniform(1, 60, n), unit="D"))
     checks = nightly_checks(stays, "2023-06-30", columns=tuple(COLS))
-    assert list(dict.fromkeys(checks["comparison"])) == ["in-country vs last night", "in-country vs a year earlier", "arrivals vs last 28 days"]
+    assert list(dict.fromkeys(checks["comparison"])) == ["feed", "in-country vs last night", "in-country vs a year earlier", "arrivals vs last 28 days"]
     assert night_verdict(checks) == "green"
     tonight = stays[stays["entry_time"].dt.normalize() == pd.Timestamp("2023-06-30")].assign(visa_type="VISA")
     assert night_verdict(nightly_checks(stays, "2023-06-30", columns=tuple(COLS), tonight=tonight)) == "red"
@@ -178,3 +178,59 @@ def test_a_nationality_never_seen_before_is_amber_and_named():
     assert compare_like_with_like(_nationalities(1_500, 12, 40), small, ["nationality"]).iloc[0]["appeared"] == "NEWLAND"
     for seed in range(10):  # samples of one population stay green
         assert night_verdict(compare_like_with_like(_nationalities(1_500, 200 + seed), ref, ["nationality"])) == "green"
+
+
+def test_a_yes_no_column_on_a_small_night_is_amber_no_more_often_than_its_tail():
+    """50 arrivals against 2,000 (1,800 with a return ticket, 200 without): none of the 50 without one happens with
+    chance 0.9 ** 50 = 0.52% and read PSI 0.253, over the amber line 0.25: amber five times more often than the 1e-3
+    tail says (review17monitor 08). Summed over every count tonight can hold (binomial, 10% without), the nights read
+    amber or red must weigh no more than the tail; a real shift (20 of 50 without) is still amber."""
+    from scipy import stats
+
+    ref = pd.DataFrame({"has_return_ticket": np.repeat([True, False], [1800, 200])})
+
+    def tonight(without):
+        return pd.DataFrame({"has_return_ticket": np.repeat([True, False], [50 - without, without])})
+
+    verdicts = {k: compare_like_with_like(tonight(k), ref, ["has_return_ticket"]).iloc[0]["verdict"] for k in range(51)}
+    flagged = [k for k, v in verdicts.items() if v != "green"]
+    assert stats.binom.pmf(flagged, 50, 0.1).sum() <= 1e-3, flagged
+    # 0 of 50 without a ticket: all 50 drawn from the 1,850 holders of 2,050 rows, chance prod (1850 - i) / (2050 - i)
+    assert np.prod([(1850 - i) / (2050 - i) for i in range(50)]) > 1e-3 and verdicts[0] == "green"
+    assert verdicts[20] == "amber"
+
+
+def test_nightly_checks_refuse_times_with_a_zone_naming_the_column_and_the_fix():
+    """Entry and exit times with a time zone crashed deep in a comparison ("Invalid comparison between dtype=datetime64[us]
+    and Timestamp"), whether the night was given with a zone or not (review18ops 04). The schema takes local port times
+    without a zone: a SchemaError names the column and the conversion."""
+    from riskmodel.core.exceptions import SchemaError
+
+    stays = _stays().assign(visa_type="voa")
+    zoned = stays.assign(entry_time=stays["entry_time"].dt.tz_localize("Asia/Jakarta"))
+    for night in ("2023-01-02", pd.Timestamp("2023-01-02", tz="Asia/Jakarta")):
+        with pytest.raises(SchemaError, match=r"(?s)entry_time.*tz_localize\(None\)"):
+            nightly_checks(zoned, night, columns=("visa_type",))
+    with pytest.raises(SchemaError, match=r"(?s)tonight.*entry_time"):
+        nightly_checks(stays, "2023-01-03", columns=("visa_type",), tonight=zoned.iloc[2:])
+
+
+def test_the_nights_summary_line_names_the_verdict_and_what_is_red():
+    """`riskmodel run` printed "data checks: out/drift.csv" whatever the night's verdict, and its progress line "3 of 34
+    columns not green" (hidden by --quiet): a scheduled run's log never said red (review18ops 08). The summary line gives
+    the verdict first, then the red checks (their detail when they have one), then the amber ones, a few of each."""
+    from riskmodel.core.monitoring.drift import night_summary
+
+    checks = pd.DataFrame({
+        "comparison": ["feed", "feed", "arrivals vs last 28 days", "in-country vs a year earlier", "arrivals vs last 28 days"],
+        "column": ["rows", "time of day", "visa_type", "nationality", "purpose"],
+        "verdict": ["red", "green", "red", "amber", "not judged"],
+        "detail": ["32 rows tonight; a Wednesday usually brings 66-132", "", "", "", ""],
+    })
+    line = night_summary(checks)
+    assert line.startswith("red: "), line
+    assert "feed rows (32 rows tonight; a Wednesday usually brings 66-132)" in line and "arrivals vs last 28 days visa_type" in line
+    assert "amber: in-country vs a year earlier nationality" in line and "time of day" not in line and "purpose" not in line
+    assert night_summary(checks.assign(verdict="green")) == "green"
+    assert night_summary(checks.drop(columns="detail").assign(verdict=["green", "green", "amber", "green", "green"])) == (
+        "amber: arrivals vs last 28 days visa_type")

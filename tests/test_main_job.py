@@ -87,6 +87,10 @@ def test_forecasts_and_workload_for_90_days(job):
     assert (workload["referrals_lo_80"] <= workload["referrals_hi_80"]).all() and (workload["officers"] >= 1).any()
     drift = pd.read_csv(out / "drift.csv")
     assert set(drift["verdict"]) <= {"green", "amber"}  # a normal night of good synthetic data is never red
+    # the night's verdict is in the run's summary, also under --quiet (review18ops 08): a scheduler's log says red
+    verdict = "amber" if "amber" in set(drift["verdict"]) else "green"
+    for run in job[1:]:
+        assert f"data checks: {verdict}" in run.stdout, run.stdout[-2000:]
 
 
 def test_report_and_progress(job):

@@ -123,3 +123,53 @@ def test_a_source_table_left_out_is_refused_not_read_as_no_records():
     partial = {name: t for name, t in _tables_with(permit_applications=apps).items() if name != "permit_applications"}
     with pytest.raises(SchemaError, match=r"source table\(s\) not given: \['permit_applications'\].*empty table"):
         monitoring_snapshot(log, partial, "2022-02-20")
+
+
+def _exit_log(days=200, seed=0):
+    """A crossings log of ``days`` days up to 2023-06-30: Poisson entries and exits around 30 a day (40 on Fridays and
+    Saturdays), at noon."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for day in pd.date_range(end="2023-06-30", periods=days):
+        usual = 40 if day.weekday() in (4, 5) else 30
+        for direction in ("entry", "exit"):
+            rows += [(day + pd.Timedelta(hours=12), direction)] * int(rng.poisson(usual))
+    return pd.DataFrame(rows, columns=["timestamp", "direction"])
+
+
+def test_an_exit_feed_down_before_the_lists_day_is_said_with_the_days_and_counts():
+    """With no exit recorded on the last 3 days, those who left then read as in the country, and as overstays once past
+    their permit: 7 more names on a list of 24 (repro 10 of review18ops: 7 days down). Nothing checked the exit feed for
+    the monitor (exit_feed_gaps never judges a log's last week). Each of the 7 days up to the day is judged against the
+    same weekday's usual exits (as the nightly feed's rows); a day far below it is named with its count and the fix."""
+    from riskmodel.core.sources.monitor import exit_feed_warnings
+
+    log = _exit_log()
+    as_of = pd.Timestamp("2023-06-30")
+    assert exit_feed_warnings(log, as_of) == []
+    down = log[~((log["direction"] == "exit") & (log["timestamp"] >= as_of - pd.Timedelta(days=2)))]
+    lines = exit_feed_warnings(down, as_of)
+    assert len(lines) == 1, lines
+    for day in ("2023-06-28", "2023-06-29", "2023-06-30"):
+        assert f"{day} (0" in lines[0], lines
+    assert "2023-06-27" not in lines[0] and "exit" in lines[0] and "re-export" in lines[0], lines
+    # entries are not exits: a log whose entries stopped says nothing here
+    assert exit_feed_warnings(log[~((log["direction"] == "entry") & (log["timestamp"] >= as_of - pd.Timedelta(days=2)))], as_of) == []
+
+
+def test_the_exit_feeds_usual_range_is_not_widened_by_the_days_it_judges():
+    """The usual exits of 30 June come from the days before the week judged: the same whether the feed was down on 30 June
+    alone or on 28-30 June (the outage's own zeros made it 'usually 5-145' on the seventh day of a week down)."""
+    import re
+
+    from riskmodel.core.sources.monitor import exit_feed_warnings
+
+    log, as_of = _exit_log(), pd.Timestamp("2023-06-30")
+
+    def usual_on_the_30th(days_down):
+        down = log[~((log["direction"] == "exit") & (log["timestamp"] >= as_of - pd.Timedelta(days=days_down - 1)))]
+        return re.search(r"2023-06-30 \(0 recorded; usually (\d+-\d+)\)", exit_feed_warnings(down, as_of)[0]).group(1)
+
+    assert usual_on_the_30th(3) == usual_on_the_30th(1)

@@ -202,3 +202,23 @@ def test_actuals_with_gaps_or_of_one_month_are_still_scored():
     one = pd.DataFrame({"unique_id": ["port/A"], "ds": [MONTHS[0]], "y": [12.0]})
     per_series, _ = score_forecasts(_forecast().iloc[[0]], one, m=1)
     assert per_series.loc[0, "n"] == 1 and per_series.loc[0, "bias"] == pytest.approx((10.0 - 12.0) / 12.0)
+
+
+def test_a_forecast_series_whose_actuals_did_not_come_is_named_not_dropped(tmp_path, capsys, monkeypatch):
+    """port/C's actuals never came while port/A's came for the same three months: port/C was left out of every figure and
+    the "all" line was over port/A alone, without a word (review18ops 05). The forecast periods that the actuals hold for
+    other series but not for this one are counted per series and named; a month no series has an actual for yet is not."""
+    from riskmodel.apps.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    forecasts = pd.concat([_forecast("port/A"), _forecast("port/C"), _forecast("port/D")], ignore_index=True)
+    actuals = pd.concat([_actuals("port/A"), _actuals("port/D").iloc[:1]], ignore_index=True)  # port/D: February and March missing
+    per_series, _ = score_forecasts(forecasts, actuals, m=1)
+    assert per_series.attrs["missing_actuals"] == {"port/C": 3, "port/D": 2}
+    early = score_forecasts(forecasts, _actuals("port/A").iloc[:1], m=1)[0]  # only January is in for anyone
+    assert early.attrs["missing_actuals"] == {"port/C": 1, "port/D": 1}
+    forecasts.to_csv(tmp_path / "fc.csv", index=False)
+    actuals.to_csv(tmp_path / "actuals.csv", index=False)
+    assert main(["evaluate-forecasts", str(tmp_path / "fc.csv"), str(tmp_path / "actuals.csv"), "--season", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "no actual for 5 forecast periods of 2 series" in out and "port/C (3)" in out and "port/D (2)" in out, out

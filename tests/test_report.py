@@ -701,3 +701,20 @@ def test_the_officers_come_first_and_stay_readable_on_a_phone(tmp_path):
     assert columns[6] == "7 days: officer shifts", columns
     css = text.split("<style>")[1].split("</style>")[0]
     assert "position:sticky" in css and "white-space:nowrap" in css
+
+
+def test_a_feed_check_shows_its_count_usual_range_and_fix(tmp_path):
+    """A feed cut short is red on its row count (riskmodel.core.monitoring.feed): the report's data checks showed the
+    comparison, column and verdict only, so the duty manager saw "feed / rows / red" without how many rows came, how
+    many usually come or what to check."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    detail = ("32 rows tonight; a Wednesday usually brings 66-132 (...). Fewer: check that every file of the night was "
+              "delivered and read to its end")
+    drift = pd.DataFrame({"comparison": ["feed", "arrivals vs last 28 days"], "column": ["rows", "visa_type"],
+                          "psi": [float("nan"), 0.01], "red_at": [float("nan"), 1.0], "vanished": ["", ""], "appeared": ["", ""],
+                          "verdict": ["red", "green"], "count": [32.0, float("nan")], "usual": ["66-132", ""],
+                          "detail": [detail, ""]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), drift=drift),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    checks = text.split('<section id="data-checks">')[1].split("</section>")[0]
+    assert "66-132" in checks and "every file of the night was delivered" in checks, checks

@@ -613,10 +613,16 @@ def _data_checks(drift: pd.DataFrame | None) -> str:
              "red": "the feed looks broken: check it before acting on tonight's numbers"}
     shown = drift[drift["verdict"] != "green"]
     # drift.csv of a run before `appeared` was checked has no such column
-    columns = [c for c in ("comparison", "column", "psi", "red_at", "vanished", "appeared", "verdict") if c in shown.columns]
+    # ... nor, before the feed checks, `count`, `usual` and `detail` (how many rows came, usually come, what to check)
+    columns = [c for c in ("comparison", "column", "psi", "red_at", "vanished", "appeared", "count", "usual", "verdict", "detail")
+               if c in shown.columns]
+    if "count" in shown.columns:  # rows are whole numbers, not a PSI's three decimals
+        shown = shown.assign(count=[("" if pd.isna(v) else f"{int(v):,}") for v in shown["count"]])
     table = _table(shown[columns]) if len(shown) else ""
     return (f'<p>Verdict: <span class="{verdict}">{verdict}</span>: {words[verdict]}.</p>' + table
-            + '<p class="note">Tonight\'s in-country population against last night\'s and the same weekday a year earlier; '
+            + '<p class="note">The feed: tonight\'s rows (overall and per port) against what the same weekday brought in '
+            "the weeks before, allowing for how far earlier nights strayed; the hour its rows stop or start; rows given twice "
+            "or of another day. Tonight's in-country population against last night's and the same weekday a year earlier; "
             "tonight's arrivals against the last 28 days. Red: PSI beyond what a night moves and beyond sampling noise, "
             "or a port or category that should be there is absent. Amber: a shift worth a look, or a category never seen in "
             "the comparison (a nationality) 10 times or more tonight. Not judged: the comparison had no reference rows "

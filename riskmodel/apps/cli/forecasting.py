@@ -79,6 +79,11 @@ def _cmd_evaluate_forecasts(args: argparse.Namespace) -> int:
           + f"; lag 1 where a series' history has no change at lag {m}")
     for line in _unscored(per_series):
         print(line)
+    missing = per_series.attrs.get("missing_actuals", {})
+    if missing:
+        shown = ", ".join(f"{k} ({v})" for k, v in list(missing.items())[:10]) + (f", ... ({len(missing) - 10} more)" if len(missing) > 10 else "")
+        print(f"no actual for {sum(missing.values())} forecast periods of {len(missing)} series whose periods other series have "
+              f"actuals for (in no figure above; check that their actuals were delivered): {shown}")
     return EXIT_OK
 
 

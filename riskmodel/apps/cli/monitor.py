@@ -428,7 +428,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _write_lists(out, res, audit, refused)
     per_office = _per_office(res, args.horizon)
-    _print_counts(args, as_of, res, window, audit, saved)
+    _print_counts(args, as_of, res, window, audit, saved, crossings)
     if refused:
         return _refuse_unfair(args, out, audit, saved)
     if (audit is not None and not audit.passed) or saved not in (None, "passed"):
@@ -494,9 +494,11 @@ def _per_office(res, horizon: int) -> pd.DataFrame:
                          "no_permit_end": res.no_permit_end.groupby("office").size()}).fillna(0).astype(int)
 
 
-def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, audit, saved) -> None:
-    """The run's counts, the window, the source warnings and the audit, printed before any refusal so that a refused run
-    still says what it counted (and left out)."""
+def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, audit, saved, crossings: pd.DataFrame) -> None:
+    """The run's counts, the window, the source warnings (the exit feed's in the days before ``as_of`` among them) and
+    the audit, printed before any refusal so that a refused run still says what it counted (and left out)."""
+    from riskmodel.core.sources.monitor import exit_feed_warnings
+
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days, "
           f"{len(res.no_permit_end):,} with no permit end on file (not judged: chase their permit record)")
@@ -506,6 +508,9 @@ def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, au
     print(_window_text(window, as_of))
     for line in res.warnings:
         print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
+        print(f"WARNING: {line}", file=sys.stderr, flush=True)
+    for line in exit_feed_warnings(crossings, as_of):  # names on the overstays list that left: said where a scheduler reads
+        print(f"WARNING: {line}")
         print(f"WARNING: {line}", file=sys.stderr, flush=True)
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "

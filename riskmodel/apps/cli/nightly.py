@@ -72,6 +72,7 @@ _parts.__name__ = "parts"  # argparse names the type in its messages
 def _cmd_nightly(args: argparse.Namespace) -> int:
     # pyspark is imported only inside the Spark integration, when the run starts
     from riskmodel.api import load
+    from riskmodel.apps.cli.risk import drift_line
     from riskmodel.core import audit
     from riskmodel.core.exceptions import ConfigError
     from riskmodel.integrations.spark_nightly import nightly_spark
@@ -87,8 +88,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     s = result.extra["summary"]
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
-    shifted = {k: v for k, v in s["psi"].items() if v is not None and v >= 0.1}
-    print("drift (PSI >= 0.1): " + (", ".join(f"{k} {v:.3f} ({s['psi_verdict'][k]})" for k, v in sorted(shifted.items())) or "none"))
+    print(drift_line(s))
     print(f"output: {result.output}")
     if args.track:
         from riskmodel.integrations.tracking.monitoring import log_summary

@@ -29,7 +29,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"forecasts per nationality: {res.nationality_forecasts}")
     print(f"workload: {res.workload}")
     print(f"trends: {res.trends}")
-    print(f"data checks: {res.drift}")
+    print(f"data checks: {res.data_checks} ({res.drift})")
     print(f"report: {res.report}")
     print(f"done in {res.seconds:.0f} s" + (f"; reused: {', '.join(res.reused)}" if res.reused else ""))
     return EXIT_OK

@@ -62,6 +62,8 @@ class MainJobResult:
     nationality_forecast_model: str
     seconds: float
     reused: list[str]
+    #: The night's data checks in one line (:func:`~riskmodel.core.monitoring.drift.night_summary`): the verdict first.
+    data_checks: str = ""
 
 
 def _digest(obj) -> str:
@@ -439,7 +441,7 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     """Score everyone in the country and the last year's entries; check tonight's feed."""
     from riskmodel.api import score, score_file
     from riskmodel.core.features import build_features
-    from riskmodel.core.monitoring.drift import nightly_checks
+    from riskmodel.core.monitoring.drift import night_summary, nightly_checks
     from riskmodel.core.operations import referral_shares
 
     run.progress("5/7 scoring everyone currently in the country")
@@ -463,7 +465,7 @@ def _score_step(run: _Run, crossings: pd.DataFrame, risk: _RiskStep) -> _Scored:
     drift = nightly_checks(feats, last)
     drift.to_csv(run.out / "drift.csv", index=False)
     bad = drift[drift["verdict"] != "green"]
-    run.step_progress(f"data checks of {last:%Y-%m-%d}: {len(bad)} of {len(drift)} columns not green")
+    run.step_progress(f"data checks of {last:%Y-%m-%d}: {night_summary(drift)} ({len(bad)} of {len(drift)} checks not green)")
     return _Scored(in_country=pd.read_parquet(run.out / "scores.parquet"), n_in_country=len(in_country),
                    shares=referral_shares(recent_scored, window_days=RECENT_ENTRY_DAYS), drift=drift)
 
@@ -652,12 +654,14 @@ def run_main_job(
         tables = _forecast_step(run, ports, nats, scored)
         tables["trends.csv"] = _trends_step(run, ports, nats)
         report = _report_step(run, risk, (ports, nats), tables, scored)
+    from riskmodel.core.monitoring.drift import night_summary
+
     return MainJobResult(
         out=out, scores=out / "scores.parquet", forecasts=out / "forecasts.parquet",
         nationality_forecasts=out / "forecasts_nationality.parquet", workload=out / "workload.csv", drift=out / "drift.csv", trends=out / "trends.csv",
         report=report, risk_model=risk.uri,
         forecast_model=ports.uri, nationality_forecast_model=nats.uri,
-        seconds=time.perf_counter() - started, reused=run.reused,
+        seconds=time.perf_counter() - started, reused=run.reused, data_checks=night_summary(scored.drift),
     )
 
 

@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the calendar's closures and the noise tails are the feed checks' too; drift imports them from there (never the reverse)
+from riskmodel.core.monitoring.feed import _NOISE_AMBER, _NOISE_RED, SCHEDULED_CLOSURES, closed_ports, feed_checks
+
 __all__ = [
     "profile",
     "training_reference",
@@ -46,6 +49,7 @@ __all__ = [
     "PSI_RED",
     "compare_like_with_like",
     "night_verdict",
+    "night_summary",
     "nightly_checks",
     "in_country_at",
     "NIGHTLY_COLUMNS",
@@ -58,8 +62,6 @@ PSI_MAJOR = 0.25
 #: PSI at or above which a like-with-like comparison is red, however large the samples: far
 #: beyond what a season moves between one night and the next (a broken feed reads 3-10).
 PSI_RED = 1.0
-#: Chance, per column and comparison, that sampling noise alone crosses the amber / red line.
-_NOISE_AMBER, _NOISE_RED = 1e-3, 1e-7
 #: A level expected this many times tonight but never seen is a vanished level (a port gone):
 #: Poisson P(0 | 10) = 4.5e-5. Expected given the rows that did come: ``n f / (1 - f)``, since a
 #: missing level also shrinks tonight's count.
@@ -307,7 +309,8 @@ def compare_like_with_like(
         vanished, appeared, verdict`` with ``verdict`` in ``green, amber, red, not judged``: red when PSI reaches
         ``max(PSI_RED, noise at 1e-7)`` or a level expected at least 10 times (given the rows
         that came) is absent (``vanished``), or ``current`` has no row; amber when PSI reaches
-        ``max(PSI_MAJOR, noise at 1e-3)`` or a level ``reference`` never held is seen at least 10
+        ``max(PSI_MAJOR, noise at 1e-3)`` and some bin's count is beyond sampling noise (Fisher's exact
+        test of the bin at 1e-3 over twice the bins: a small night's empty bin is often chance), or a level ``reference`` never held is seen at least 10
         times in ``current``, and more than noise at 1e-3 puts there (``appeared``: a nationality never
         seen before); ``not judged`` (no ``psi``,
         ``amber_at``, ``red_at``) when ``reference`` has no row to compare with.
@@ -333,8 +336,9 @@ def compare_like_with_like(
             vanished = [lvl for lvl, e, c in zip(spec["levels"], expected, counts[:-1], strict=True) if e >= _VANISHED_EXPECTED and c == 0]
             if n_ref and col in current.columns:
                 appeared = _appeared(current[col], reference[col], n_cur / (n_cur + n_ref))
+        shifted = np.isfinite(value) and value >= amber and _beyond_noise(fractions * n_ref, counts, _NOISE_AMBER)
         verdict = ("red" if (np.isfinite(value) and value >= red) or vanished
-                   else "amber" if (np.isfinite(value) and value >= amber) or appeared else "green")
+                   else "amber" if shifted or appeared else "green")
         if n_ref == 0:
             # nothing to compare with (a year earlier on a log under a year old): no figure, and no green either
             value, amber, red, verdict = float("nan"), float("nan"), float("nan"), "not judged"
@@ -347,6 +351,25 @@ def compare_like_with_like(
             "vanished": ", ".join(vanished), "appeared": ", ".join(appeared), "verdict": verdict,
         })
     return pd.DataFrame(rows)
+
+
+def _beyond_noise(reference_counts: np.ndarray, current_counts: np.ndarray, tail: float) -> bool:
+    """Whether some bin holds a count tonight beyond sampling noise: Fisher's exact test of each bin (of the bin's rows
+    in both samples, tonight's share is hypergeometric when nothing changed), each side at ``tail`` over twice the bins.
+
+    The chi-square law of PSI is loose on a small night's sparse bins: none of 50 arrivals without a return ticket
+    (chance 0.9 ** 50 = 0.52% at 10%) read PSI 0.253, over the amber line, five times the amber tail.
+    """
+    from scipy import stats
+
+    ref, cur = np.rint(reference_counts).astype(int), np.rint(current_counts).astype(int)
+    held = ref + cur
+    total, n_cur = int(held.sum()), int(cur.sum())
+    if not n_cur or total == n_cur:
+        return True
+    lower = stats.hypergeom.cdf(cur, total, held, n_cur)
+    upper = stats.hypergeom.sf(cur - 1, total, held, n_cur)
+    return bool((np.minimum(lower, upper) < tail / (2 * max(int((held > 0).sum()), 1))).any())
 
 
 def _appeared(current: pd.Series, reference: pd.Series, share: float) -> list[str]:
@@ -367,6 +390,26 @@ def night_verdict(checks: pd.DataFrame) -> str:
     return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
 
 
+def night_summary(checks: pd.DataFrame, shown: int = 3) -> str:
+    """One line for a run's log: the night's verdict (:func:`night_verdict`), then its first ``shown`` red checks (their
+    ``detail`` in brackets when they have one), then its first ``shown`` amber ones; ``"green"`` alone on a green night."""
+    verdict = night_verdict(checks)
+    if verdict == "green":
+        return "green"
+
+    def named(level):
+        rows = checks[checks["verdict"] == level]
+        details = rows["detail"] if "detail" in rows.columns else pd.Series("", index=rows.index)
+        items = [f"{c} {col}" + (f" ({d})" if isinstance(d, str) and d else "")
+                 for c, col, d in zip(rows["comparison"], rows["column"], details.fillna(""), strict=True)]
+        return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")
+
+    parts = [f"red: {named('red')}"] if verdict == "red" else []
+    if (checks["verdict"] == "amber").any():
+        parts.append(f"amber: {named('amber')}")
+    return "; ".join(parts)
+
+
 #: Columns the nightly checks compare: what a feed fault breaks and what the model reads.
 NIGHTLY_COLUMNS = (
     "entry_port", "nationality", "visa_type", "purpose", "document_type", "accommodation",
@@ -374,24 +417,24 @@ NIGHTLY_COLUMNS = (
 )
 
 
-#: Ports shut on a calendar event (``riskmodel.core.forecasting.calendar``): their absence that
-#: night is the calendar, not a broken feed.
-SCHEDULED_CLOSURES = {"nyepi": ("Ngurah Rai",)}
-
-
-def closed_ports(night: str | pd.Timestamp) -> list[str]:
-    """Ports shut on ``night`` by :data:`SCHEDULED_CLOSURES` (Ngurah Rai on Nyepi)."""
-    from riskmodel.core.forecasting.calendar import event_days
-
-    night = pd.Timestamp(night).normalize()
-    return [port for event, ports in SCHEDULED_CLOSURES.items() if len(event_days(event, night, night)) for port in ports]
-
 
 def in_country_at(stays: pd.DataFrame, night: pd.Timestamp) -> pd.DataFrame:
     """Stays in the country at the end of ``night``: entered by then and not yet left."""
     end = pd.Timestamp(night).normalize() + pd.Timedelta(days=1)
     exit_time = stays["exit_time"]
     return stays[(stays["entry_time"] < end) & (exit_time.isna() | (exit_time >= end))]
+
+
+def _check_local_times(table: pd.DataFrame, name: str) -> None:
+    """SchemaError naming the entry / exit time columns that carry a time zone (the schema's times are local, without one)."""
+    from riskmodel.core.exceptions import SchemaError, SchemaProblem
+
+    zoned = [c for c in ("entry_time", "exit_time") if c in table.columns and getattr(table[c].dtype, "tz", None) is not None]
+    if zoned:
+        raise SchemaError(name, [SchemaProblem(c, f"times carry a time zone ({table[c].dtype.tz}); the nightly checks compare "
+                                               "local port times without one",
+                                               f"convert to the port's local time and drop the zone: df['{c}'].dt.tz_convert("
+                                               "<port zone>).dt.tz_localize(None)") for c in zoned])
 
 
 def nightly_checks(
@@ -424,11 +467,17 @@ def nightly_checks(
     Returns
     -------
     DataFrame
-        :func:`compare_like_with_like` rows for three comparisons: ``in-country vs last night``,
-        ``in-country vs a year earlier`` (the same weekday 52 weeks before: the same season) and
-        ``arrivals vs last {recent_days} days``.
+        First the ``feed`` rows of :func:`riskmodel.core.monitoring.feed.feed_checks` (tonight's row count, overall
+        and per port, against the same weekday of the ``recent_days`` before; the time of day the rows stop or
+        start; rows delivered twice or of another day), then :func:`compare_like_with_like` rows for three
+        comparisons: ``in-country vs last night``, ``in-country vs a year earlier`` (the same weekday 52 weeks
+        before: the same season) and ``arrivals vs last {recent_days} days``; columns ``count, usual, detail``
+        are filled on the ``feed`` rows (empty on the others).
     """
-    night = pd.Timestamp(night).normalize()
+    _check_local_times(stays, "stays")
+    if tonight is not None:
+        _check_local_times(tonight, "tonight")
+    night = pd.Timestamp(night).tz_localize(None).normalize()
     day = pd.Timedelta(days=1)
     cols = [c for c in columns if c in stays.columns]
     if tonight is None:
@@ -440,8 +489,10 @@ def nightly_checks(
     closed = closed_ports(night) if closed is None else closed
     if closed and "entry_port" in recent.columns:
         recent = recent[~recent["entry_port"].astype(object).isin(closed)]
-    return pd.concat([
+    feed = feed_checks(stays, night, tonight, weeks=max(recent_days // 7, 1), closed=closed)
+    checks = pd.concat([
         compare_like_with_like(present, in_country_at(stays, night - day), cols, comparison="in-country vs last night"),
         compare_like_with_like(present, in_country_at(stays, night - pd.Timedelta(weeks=52)), cols, comparison="in-country vs a year earlier"),
         compare_like_with_like(tonight, recent, cols, comparison=f"arrivals vs last {recent_days} days"),
-    ], ignore_index=True)
+    ], ignore_index=True).assign(count=float("nan"), usual="", detail="")
+    return pd.concat([feed, checks], ignore_index=True)

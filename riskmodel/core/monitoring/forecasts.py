@@ -116,6 +116,18 @@ def _actual_problems(actuals: pd.DataFrame, forecasts: pd.DataFrame, history: pd
     return [dataclasses.replace(p, fix=fix) if p.problem.startswith("is not at a period start") else p for p in problems]
 
 
+def _missing_actuals(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> dict[str, int]:
+    """Per forecast series, its periods that the actuals hold for some other series but not for it (a port's feed down,
+    not a period still to come), by series id; series missing none are left out."""
+    keys = forecasts[["unique_id", "ds"]].astype({"unique_id": str})
+    came = actuals[["unique_id", "ds"]].astype({"unique_id": str})
+    due = keys[keys["ds"].isin(set(came["ds"]))]
+    held = pd.MultiIndex.from_frame(came)
+    missing = due[~pd.MultiIndex.from_frame(due).isin(held)]
+    counts = missing.groupby("unique_id").size()
+    return {str(k): int(v) for k, v in counts.sort_index().items()}
+
+
 def score_forecasts(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -162,6 +174,10 @@ def score_forecasts(
         level ``"all"`` first. The MASE scale differences the history by date: a period it lacks
         leaves out the differences that touch it.
 
+        ``per_series.attrs["missing_actuals"]``: series id -> how many of its forecast periods lack an actual
+        that the actuals hold for another series (its feed, not time, is missing); those periods, and a series
+        with none, are in no figure.
+
     Raises
     ------
     SchemaError
@@ -195,6 +211,7 @@ def score_forecasts(
             rec[f"coverage_{L}"] = float(np.mean((y >= lo) & (y <= hi), where=bounded)) if bounded.any() else np.nan
         rows.append(rec)
     per_series = pd.DataFrame(rows)
+    per_series.attrs["missing_actuals"] = _missing_actuals(forecasts, actuals)
     groups = {"all": list(per_series["unique_id"])}
     groups.update(tags or {})
     summary = []

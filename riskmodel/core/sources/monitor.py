@@ -55,7 +55,7 @@ __all__ = ["MonitorResult", "monitor", "monitor_features", "monitor_labels", "ov
            "fit_monitor_model", "monitor_snapshot_groups", "late_decision_days", "check_log_covers",
            "unknown_id_warnings", "recent_link_counts", "link_warnings", "MONITOR_MIN_SNAPSHOTS", "HORIZON_DAYS",
            "LATE_RECORD_DAYS", "LABEL_GAP_DAYS", "UNKNOWN_ID_SHARE", "UNKNOWN_ID_RECENT_DAYS", "UNKNOWN_ID_RECENT_MIN",
-           "unknown_id_periods", "UNKNOWN_ID_MIN_RECORDS"]
+           "unknown_id_periods", "UNKNOWN_ID_MIN_RECORDS", "exit_feed_warnings"]
 
 #: Days ahead the at-risk list looks, and the monitoring model's target: an overstay beginning within this many days.
 HORIZON_DAYS = 14
@@ -716,6 +716,34 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
                    f"judged from then). Was it pseudonymised with another key from (or until) then? The monitoring model "
                    f"would learn from snapshots on which the source holds nothing on most people. Fix: {_REKEYED_FIX}.")
     return out
+
+
+def exit_feed_warnings(crossings: pd.DataFrame, as_of: str | pd.Timestamp, *, days: int = 7) -> list[str]:
+    """A line naming the days up to ``as_of`` whose exits fell far below the same weekday's usual: the exit feed down.
+
+    Whoever left on such a day reads as still in the country, and as an overstay once past the permit: names on the
+    overstays list that left. :func:`~riskmodel.core.stays.exit_feed_gaps` never judges a log's last week, the one that
+    matters for a list of that day. Each of the ``days`` days is judged as the nightly feed's row count is
+    (:func:`~riskmodel.core.monitoring.feed.daily_count_checks`, the red tail), on the days before it only.
+
+    Returns
+    -------
+    list of str
+        One line, or none: the days (exits recorded, usual range), what it does to the lists and the fix.
+    """
+    from riskmodel.core.monitoring.feed import daily_count_checks
+
+    exits = crossings.loc[crossings["direction"].astype(str) == "exit", "timestamp"]
+    checks = daily_count_checks(exits, local_day(as_of), days=days, label="exits")
+    below = [u != "" and n < int(u.split("-")[0]) for n, u in zip(checks["count"], checks["usual"], strict=True)]
+    low = checks[(checks["verdict"] == "red").to_numpy() & np.asarray(below, dtype=bool)]
+    if low.empty:
+        return []
+    named = ", ".join(f"{c.removeprefix('exits on ')} ({n:.0f} recorded; usually {u})"
+                      for c, n, u in zip(low["column"], low["count"], low["usual"], strict=True))
+    return [f"exit feed: far fewer exits than usual on {named}: the exit feed looks down, and whoever left then reads as "
+            "in the country, and as an overstay once past the permit. Fix: re-export the exits of those days from the border "
+            "system before handing out the lists."]
 
 
 def monitor(
