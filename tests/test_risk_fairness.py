@@ -97,6 +97,31 @@ def test_an_overstated_group_the_desk_refers_less_often_is_reported_not_breached
     assert row["status"] == "ok" and not any(v.endswith("by group g3") for v in rep.violations)
 
 
+def test_a_large_low_risk_group_with_doubled_odds_breaches_calibration_though_referred_less_than_the_rest():
+    """Doubled odds of a large low-risk group (an age band of most travellers, at a third of the others' odds) are refused.
+
+    Doubled, it is still referred less often than the rest (its own risk is lower), but more than its own overstays
+    explain: the burden the exemption spares is the one beyond a group's risk, not beyond the rest's raw rate.
+    """
+    rng = np.random.default_rng(11)
+    n = 60_000
+    g = rng.choice(["low", "rest"], n, p=(0.6, 0.4))
+    z = rng.normal(-4.0, 1.0, n) + np.where(g == "low", np.log(1 / 3), 0.0)
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.random(n) < p).astype(float)
+    frame, low = pd.DataFrame({"g": g}), g == "low"
+    # only the calibration bound may decide (the precision bound catches it too here, not on the real age band's draws)
+    cfg = dataclasses.replace(SHIPPED.fairness, max_precision_ratio=1e3)
+    assert fairness_audit(frame, y, p, ["g"], cfg).passed
+    rep = fairness_audit(frame, y, _double_odds(p, low), ["g"], cfg)
+    row = rep.table.set_index("group").loc["low"]
+    assert row["referral_ratio_high"] < 1  # referred less often than the rest, beyond noise ...
+    assert row["referral_excess_low"] > 1  # ... but more often than its own overstays explain
+    assert row["calibration_ratio_low"] > cfg.max_calibration_ratio
+    assert row["status"] == "breach"
+    assert [v.split(" breached")[0] for v in rep.violations if v.endswith("by group low")] == ["g: max_calibration_ratio"], rep.violations
+
+
 def test_a_breach_needs_the_whole_interval_beyond_the_bound():
     # the same doubled odds on a group with few overstays stays within its (wide) interval
     frame, y, p = _population(60_000, seed=4)
