@@ -122,6 +122,32 @@ def test_a_large_low_risk_group_with_doubled_odds_breaches_calibration_though_re
     assert [v.split(" breached")[0] for v in rep.violations if v.endswith("by group low")] == ["g: max_calibration_ratio"], rep.violations
 
 
+def test_an_overstated_group_referred_in_proportion_to_its_overstays_within_noise_breaches_calibration():
+    """Only a group referred less often than its own overstays explain, beyond noise, is spared a calibration breach.
+
+    A group at a quarter of the others' odds, its odds doubled, is referred far less often than the rest, and about as
+    often as its overstays explain (the referral excess's interval holds 1): it is overstated 2x, and not spared.
+    """
+    rng = np.random.default_rng(11)
+    n = 60_000
+    g = rng.choice(["low", "rest"], n, p=(0.6, 0.4))
+    z = rng.normal(-4.0, 1.0, n) + np.where(g == "low", np.log(1 / 4), 0.0)
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.random(n) < p).astype(float)
+    frame, low = pd.DataFrame({"g": g}), g == "low"
+    # only the calibration bound may decide: groups four times apart in risk fail the others even when calibrated
+    # (finding 02 of review 18)
+    cfg = dataclasses.replace(SHIPPED.fairness, max_precision_ratio=1e3, max_referral_excess=1e3, max_fpr_excess=1e3,
+                              max_fnr_diff=0.99)
+    assert fairness_audit(frame, y, p, ["g"], cfg).passed
+    rep = fairness_audit(frame, y, _double_odds(p, low), ["g"], cfg)
+    row = rep.table.set_index("group").loc["low"]
+    assert row["referral_ratio_high"] < 1 / 2
+    assert row["referral_excess_low"] < 1 < row["referral_excess_high"]
+    assert row["status"] == "breach"
+    assert [v.split(" breached")[0] for v in rep.violations if v.endswith("by group low")] == ["g: max_calibration_ratio"], rep.violations
+
+
 def test_a_breach_needs_the_whole_interval_beyond_the_bound():
     # the same doubled odds on a group with few overstays stays within its (wide) interval
     frame, y, p = _population(60_000, seed=4)
