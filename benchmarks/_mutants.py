@@ -158,8 +158,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "a breach on the upper end of the interval (noise fails a model)"),
     Mutant("A02", "fairness: below-side bounds", FA, "beyond = hi < limit", "beyond = hi < -np.inf", FAIR,
            "fnr_diff and precision_ratio never breach"),
-    Mutant("A03", "fairness: calibration exemption", FA, 'beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)',
-           'beyond &= ~(t["referral_ratio_low"].to_numpy() < 1)', FAIR,
+    Mutant("A03", "fairness: calibration exemption", FA, 'beyond &= ~(t["referral_excess_high"].to_numpy() < 1)',
+           'beyond &= ~(t["referral_excess_low"].to_numpy() < 1)', FAIR,
            "overstated calibration exempted for groups referred less often within noise"),
     Mutant("A04", "fairness: minimum groups", FA, "if len(ok) < config.min_groups:", "if len(ok) < config.min_groups - 1:", FAIR,
            "an attribute with one group too few to audit passes"),
@@ -1782,6 +1782,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "tuned_config(cfg, result.best_params, searched_through=str(searched))", "tuned_config(cfg, result.best_params)",
            ("tests/test_risk_tuning.py", "-k", "records_the_last_stay"),
            "a tuned config carries no trace of the rows that chose its parameters, so no gate can check them"),
+    # ---------------------------------------------------------------- h18-fair: the audit's power, its figures and the reasons
+    Mutant("A18", "fairness: calibration exemption read against the group's own risk", FA,
+           'beyond &= ~(t["referral_excess_high"].to_numpy() < 1)', 'beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)',
+           ("tests/test_risk_fairness.py", "-k", "large_low_risk"),
+           "doubled odds of a large low-risk group (an age band) pass because it is still referred less often than the rest"),
 )
 
 

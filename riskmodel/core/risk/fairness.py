@@ -28,8 +28,10 @@ exceeded *beyond the interval*: the whole interval lies outside the allowed
 range, so noise alone does not fail a model and a real disparity is not waved
 through on a point estimate. Bounds are read on the side that puts more of the
 desk's burden on the group (see :data:`COMPARISONS`); an overstated calibration is not a
-breach for a group the desk refers less often than the rest beyond noise (``referral_ratio``
-interval below 1): it carries less of the burden, and the table still shows it. Each comparison is judged on
+breach for a group the desk refers less often than its own overstays explain, beyond noise
+(``referral_excess`` interval below 1): it carries less of the burden than its risk explains, and the
+table still shows it. Less often than the rest (``referral_ratio`` below 1) is no such exemption: a
+large low-risk group whose odds are doubled is still referred less often than the rest. Each comparison is judged on
 the data it needs. A group with fewer than ``min_support`` rows is reported as ``too small``
 and not judged at all. The referral and false-positive excesses need rows (and the
 non-overstayers among them), not overstayers: a group with ``min_support`` rows is judged on
@@ -86,8 +88,7 @@ PLAIN = ("referral_ratio", "fpr_ratio")
 #: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
 #: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
 CALIBRATION_BINS = 512
-#: Columns given a bootstrap interval: the comparisons, and the plain ratios (the referral ratio says
-#: whether a group is referred less often than the rest beyond noise; both bound the excesses of a
+#: Columns given a bootstrap interval: the comparisons, and the plain ratios (they bound the excesses of a
 #: group with few overstayers, see :func:`_few_positives_floor`).
 _BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))
 
@@ -355,10 +356,12 @@ def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
             with np.errstate(invalid="ignore"):
                 beyond = hi < limit
         if name == "calibration_ratio":
-            # a group the desk refers less often than the rest, beyond noise, does not carry more of
-            # its burden: its overstated risk is an accuracy finding (reported), not a breach
+            # a group the desk refers less often than its own overstays explain, beyond noise, carries no more of
+            # its burden than its risk explains: its overstated risk is an accuracy finding (reported), not a breach.
+            # Less often than the rest is not that: a large low-risk group with doubled odds is still referred less
+            # often than the rest, yet half again as often as its overstays explain
             with np.errstate(invalid="ignore"):
-                beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)
+                beyond &= ~(t["referral_excess_high"].to_numpy() < 1)
         for i in np.flatnonzero(beyond):
             found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
     return found
