@@ -1787,6 +1787,12 @@ MUTANTS: tuple[Mutant, ...] = (
            'beyond &= ~(t["referral_excess_high"].to_numpy() < 1)', 'beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)',
            ("tests/test_risk_fairness.py", "-k", "large_low_risk"),
            "doubled odds of a large low-risk group (an age band) pass because it is still referred less often than the rest"),
+    Mutant("A19", "risk config: an audit attribute is no model input", "riskmodel/core/risk/config.py",
+           "        _check_audit_not_input(self.features, self.audit)\n", "        pass\n",
+           ("tests/test_risk_model.py", "-k", "audit_attribute"), "a model trained on nationality is carded as not using it"),
+    Mutant("A20", "risk config: what an audit attribute is read from is no model input", "riskmodel/core/risk/config.py",
+           "family = {c: a for a in audit for c in AUDIT_FAMILIES.get(a, (a,))}", "family = {a: a for a in audit}",
+           ("tests/test_risk_model.py", "-k", "audit_attribute"), "birth_year (a derived age) as an input while the age band is audited"),
 )
 
 

@@ -1,7 +1,8 @@
 """Fairness audit with power: per-group rates with bootstrap intervals, against a written policy.
 
-Audit attributes (nationality, region, sex, age band by default) are *not*
-model features unless a config says so; the audit measures what the model does
+Audit attributes (nationality, region, sex, age band by default) are *never*
+model features, nor are the columns they are read from (a config listing one is refused:
+:class:`~riskmodel.core.risk.config.ModelConfig`); the audit measures what the model does
 to each group anyway. Referral means "score in the top ``referral_budget`` of
 the audited rows", the way a desk with a fixed capacity would use the score.
 An attribute with many small groups (nationality) is audited over its
