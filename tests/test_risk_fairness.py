@@ -148,6 +148,27 @@ def test_an_overstated_group_referred_in_proportion_to_its_overstays_within_nois
     assert [v.split(" breached")[0] for v in rep.violations if v.endswith("by group low")] == ["g: max_calibration_ratio"], rep.violations
 
 
+def test_a_group_judged_with_an_interval_too_wide_to_see_doubled_odds_is_named_beside_the_verdict():
+    """A group with the overstayers to be judged, whose calibration interval spans a factor of the bound squared (2 for
+    1.41) or more, could not show doubled odds beyond the bound even at its midpoint: a pass does not cover it, and says so."""
+    rng = np.random.default_rng(12)
+    n = 40_000
+    g = np.select([np.arange(n) < 1_200, np.arange(n) < 20_000], ["few", "many"], "others")
+    p = 1 / (1 + np.exp(-rng.normal(-3.9, 0.8, n)))
+    y = (rng.random(n) < p).astype(float)
+    # 24 overstays: judged with a floor of 20 (on the main job's holdout, clustered by traveller, 31 were as blind)
+    cfg = dataclasses.replace(SHIPPED.fairness, min_positives=20)
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg)
+    t = rep.table.set_index("group")
+    assert t.loc["few", "status"] == "ok" and t.loc["few", "positives"] >= cfg.min_positives  # judged on everything ...
+    assert t.loc["few", "calibration_ratio_high"] / t.loc["few", "calibration_ratio_low"] >= cfg.max_calibration_ratio ** 2  # ... blind
+    assert t.loc["many", "calibration_ratio_high"] / t.loc["many", "calibration_ratio_low"] < cfg.max_calibration_ratio ** 2
+    assert rep.passed
+    wide = [note for note in rep.notes if "max_calibration_ratio squared" in note]
+    assert len(wide) == 1 and wide[0].startswith("g: group few: "), rep.notes
+    assert "1.99" in wide[0]
+
+
 def test_a_breach_needs_the_whole_interval_beyond_the_bound():
     # the same doubled odds on a group with few overstays stays within its (wide) interval
     frame, y, p = _population(60_000, seed=4)
