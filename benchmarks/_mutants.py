@@ -1793,6 +1793,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A20", "risk config: what an audit attribute is read from is no model input", "riskmodel/core/risk/config.py",
            "family = {c: a for a in audit for c in AUDIT_FAMILIES.get(a, (a,))}", "family = {a: a for a in audit}",
            ("tests/test_risk_model.py", "-k", "audit_attribute"), "birth_year (a derived age) as an input while the age band is audited"),
+    Mutant("A21", "fairness: a group judged on an interval too wide to see the bound's margin is named", FA,
+           "        notes += _too_wide(t, attr, config)\n", "        pass\n", ("tests/test_risk_fairness.py", "-k", "too_wide_to_see"),
+           "a group whose calibration interval could not show doubled odds passes as ok with no word"),
 )
 
 

@@ -44,7 +44,9 @@ bootstrap cannot see that noise (a group without overstayers has none in every r
 The false-negative difference, precision and calibration need overstayers: with fewer than
 ``min_positives`` they are not judged (no interval), the group's status is ``partly judged``
 (or ``breach``) and its ``not_judged`` text and the report's ``notes`` give its counts, so a
-pass never hides what went unjudged. An attribute with fewer than ``min_groups`` groups judged
+pass never hides what went unjudged. A group judged on calibration whose interval spans a factor of
+the bound squared or more (2 for 1.41: a few overstays above ``min_positives``, or spread over few
+travellers) could not show the bias the bound is set to catch more often than not: the notes name it too. An attribute with fewer than ``min_groups`` groups judged
 on every comparison **fails** the audit: an audit that cannot see is not a pass.
 
 The bootstrap resamples rows with replacement (multinomial counts, one draw per replicate
@@ -128,7 +130,9 @@ class FairnessReport:
     threshold : float
         Score at and above which a row is referred.
     notes : list of str
-        Each group not judged on every comparison (too few rows or overstayers), with its counts: a pass
+        Each group not judged on every comparison (too few rows or overstayers), with its counts, and each group judged
+        whose calibration interval is too wide to show odds overstated ``max_calibration_ratio`` squared (doubled for
+        1.41) beyond the bound, more often than not (too few overstays for their spread over travellers): a pass
         does not cover what these did not judge, so whatever reports the verdict shows them beside it.
     """
 
@@ -484,7 +488,26 @@ def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple
         for row in t[t["status"] == "breach"].itertuples(index=False):
             violations += [f"{attr}: {b} by group {row.group}" for b in row.breaches.split("; ")]
         notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[~t["enough_support"]].itertuples(index=False)]
+        notes += _too_wide(t, attr, config)
     return summary, violations, notes
+
+
+def _too_wide(t: pd.DataFrame, attr: str, config: FairnessConfig) -> list[str]:
+    """Groups judged on calibration, not in breach, whose interval is too wide to show the bias the bound is set to catch.
+
+    The bound ``b`` sits halfway (in log-odds) between a calibrated group and odds overstated ``b**2`` times (doubled odds
+    for 1.41). An interval spanning a factor of ``b**2`` or more has a lower end at or below ``b`` for a group at ``b**2``
+    whenever the estimate falls at or below its midpoint: the audit sees that bias less often than not. A pass does not
+    cover such a group (a few overstayers above ``min_positives``, or a traveller's many stays), so it is named.
+    """
+    b = float(config.max_calibration_ratio)
+    lo, hi = t["calibration_ratio_low"].to_numpy(float), t["calibration_ratio_high"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wide = t["enough_support"].to_numpy() & (t["status"] != "breach").to_numpy() & ~np.isnan(lo + hi) & ~(hi / lo < b * b)
+    return [f"{attr}: group {g}: calibration_ratio interval {lo[i]:.3g} to {hi[i]:.3g} spans a factor of {hi[i] / lo[i]:.3g}, "
+            f"at least {b * b:.3g} (max_calibration_ratio squared): odds overstated {b * b:.3g} times would be seen less often "
+            f"than not ({int(t['positives'].iat[i])} overstays); judge it on more rows"
+            for i, g in ((i, t["group"].iat[i]) for i in np.flatnonzero(wide))]
 
 
 def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
@@ -536,7 +559,8 @@ def fairness_audit(
         Passes when no group breaches a bound beyond its interval (each comparison judged where the group
         has the rows, or overstayers, it needs), every attribute has at least ``min_groups`` groups judged
         on every comparison, and at least one attribute is audited (an audit of nothing fails). Its
-        ``notes`` name each group not judged on every comparison.
+        ``notes`` name each group not judged on every comparison, and each judged on an interval too wide to see
+        odds overstated ``max_calibration_ratio`` squared.
 
     Raises
     ------
