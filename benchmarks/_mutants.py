@@ -1794,7 +1794,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "family = {c: a for a in audit for c in AUDIT_FAMILIES.get(a, (a,))}", "family = {a: a for a in audit}",
            ("tests/test_risk_model.py", "-k", "audit_attribute"), "birth_year (a derived age) as an input while the age band is audited"),
     Mutant("A21", "fairness: a group judged on an interval too wide to see the bound's margin is named", FA,
-           "        notes += _too_wide(t, attr, config)\n", "        pass\n", ("tests/test_risk_fairness.py", "-k", "too_wide_to_see"),
+           '        t.iat[i, t.columns.get_loc("not_judged")] = text\n', "        pass\n", ("tests/test_risk_fairness.py", "-k", "too_wide_to_see"),
            "a group whose calibration interval could not show doubled odds passes as ok with no word"),
 )
 

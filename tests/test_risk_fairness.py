@@ -167,6 +167,7 @@ def test_a_group_judged_with_an_interval_too_wide_to_see_doubled_odds_is_named_b
     wide = [note for note in rep.notes if "max_calibration_ratio squared" in note]
     assert len(wide) == 1 and wide[0].startswith("g: group few: "), rep.notes
     assert "1.99" in wide[0]
+    assert t.loc["few", "not_judged"] == wide[0].removeprefix("g: group few: ")  # where the report's and the card's tables show it
 
 
 def test_a_breach_needs_the_whole_interval_beyond_the_bound():

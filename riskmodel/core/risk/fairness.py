@@ -115,7 +115,8 @@ class FairnessReport:
         judged), then ``enough_rows`` (``min_support`` rows: judged on the referral and false-positive excess),
         ``enough_support`` (also ``min_positives`` overstayers: judged on every comparison), ``breaches`` (text),
         ``status`` (``"ok"``, ``"breach"``, ``"partly judged"``: enough rows, too few overstayers, no breach,
-        or ``"too small"``: too few rows) and ``not_judged`` (what was not judged and the counts why; empty when all was).
+        or ``"too small"``: too few rows) and ``not_judged`` (what was not judged and the counts why, or a calibration
+        interval too wide to see odds overstated ``max_calibration_ratio`` squared; empty when all was judged with that power).
     summary : dict of str to float
         Per attribute: ``{attribute}_auditable_groups`` (judged on every comparison),
         ``{attribute}_partly_judged_groups`` (enough rows, too few overstayers), ``{attribute}_breaches``
@@ -448,6 +449,8 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
     breached = np.array([bool(f) for f in found], dtype=bool)
     t["status"] = np.select([~rows, breached, ~full], ["too small", "breach", "partly judged"], "ok")
     t["not_judged"] = _not_judged(t, config)
+    for i, text in _too_wide(t, config).items():  # judged, but blind to the bias the bound is set to catch: said where the group is
+        t.iat[i, t.columns.get_loc("not_judged")] = text
     return t
 
 
@@ -487,12 +490,12 @@ def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple
             )
         for row in t[t["status"] == "breach"].itertuples(index=False):
             violations += [f"{attr}: {b} by group {row.group}" for b in row.breaches.split("; ")]
-        notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[~t["enough_support"]].itertuples(index=False)]
-        notes += _too_wide(t, attr, config)
+        # the groups not judged on every comparison, and those judged on an interval too wide to see the bound's margin
+        notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[t["not_judged"] != ""].itertuples(index=False)]
     return summary, violations, notes
 
 
-def _too_wide(t: pd.DataFrame, attr: str, config: FairnessConfig) -> list[str]:
+def _too_wide(t: pd.DataFrame, config: FairnessConfig) -> dict[int, str]:
     """Groups judged on calibration, not in breach, whose interval is too wide to show the bias the bound is set to catch.
 
     The bound ``b`` sits halfway (in log-odds) between a calibrated group and odds overstated ``b**2`` times (doubled odds
@@ -504,10 +507,10 @@ def _too_wide(t: pd.DataFrame, attr: str, config: FairnessConfig) -> list[str]:
     lo, hi = t["calibration_ratio_low"].to_numpy(float), t["calibration_ratio_high"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         wide = t["enough_support"].to_numpy() & (t["status"] != "breach").to_numpy() & ~np.isnan(lo + hi) & ~(hi / lo < b * b)
-    return [f"{attr}: group {g}: calibration_ratio interval {lo[i]:.3g} to {hi[i]:.3g} spans a factor of {hi[i] / lo[i]:.3g}, "
-            f"at least {b * b:.3g} (max_calibration_ratio squared): odds overstated {b * b:.3g} times would be seen less often "
-            f"than not ({int(t['positives'].iat[i])} overstays); judge it on more rows"
-            for i, g in ((i, t["group"].iat[i]) for i in np.flatnonzero(wide))]
+    return {i: f"calibration_ratio interval {lo[i]:.3g} to {hi[i]:.3g} spans a factor of {hi[i] / lo[i]:.3g}, at least {b * b:.3g} "
+               f"(max_calibration_ratio squared): odds overstated {b * b:.3g} times would be seen less often than not "
+               f"({int(t['positives'].iat[i])} overstays); judge it on more rows"
+            for i in np.flatnonzero(wide)}
 
 
 def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
