@@ -229,6 +229,20 @@ def test_largest_groups_kept_and_the_rest_pooled_as_other():
     assert list(audit_groups(values))[-1] == "<missing>"
 
 
+def test_the_groups_pooled_as_other_are_named_beside_the_verdict():
+    """A nationality pooled into "other" is never judged on its own: a pass does not cover it, so the notes say which."""
+    frame, y, p = _population(60_000, seed=3)
+    counts = frame["g"].value_counts()
+    cfg = dataclasses.replace(SHIPPED.fairness, top_groups={"g": 3})
+    rep = fairness_audit(frame, y, p, ["g"], cfg)
+    assert set(rep.table["group"]) == {"g0", "g1", "g2", "other"}
+    pooled = [n for n in rep.notes if "pooled" in n]
+    assert pooled == [f"g: 2 groups pooled as other (beyond the 3 largest), not judged one by one: g3 ({counts['g3']:,} rows), "
+                      f"g4 ({counts['g4']:,} rows)"], rep.notes
+    # without pooling, no such note
+    assert not [n for n in fairness_audit(frame, y, p, ["g"], SHIPPED.fairness).notes if "pooled" in n]
+
+
 def test_policy_values_are_checked():
     with pytest.raises(ValueError, match="ratio bounds must be finite numbers > 1"):
         FairnessConfig(max_fpr_excess=0.8)
