@@ -1796,6 +1796,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A21", "fairness: a group judged on an interval too wide to see the bound's margin is named", FA,
            '        t.iat[i, t.columns.get_loc("not_judged")] = text\n', "        pass\n", ("tests/test_risk_fairness.py", "-k", "too_wide_to_see"),
            "a group whose calibration interval could not show doubled odds passes as ok with no word"),
+    Mutant("A22", "fairness: the groups pooled as other are named", FA,
+           "    notes += [n for a in attributes if (n := _pooled(frame[a], a, cfg.top_groups.get(a)))]\n", "    pass\n",
+           ("tests/test_risk_fairness.py", "-k", "pooled_as_other_are_named"),
+           "a pass covers every nationality beyond the ten largest, none of them judged on its own, with no word"),
 )
 
 

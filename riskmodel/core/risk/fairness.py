@@ -6,7 +6,8 @@ model features, nor are the columns they are read from (a config listing one is 
 to each group anyway. Referral means "score in the top ``referral_budget`` of
 the audited rows", the way a desk with a fixed capacity would use the score.
 An attribute with many small groups (nationality) is audited over its
-``top_groups`` largest groups, the rest pooled as ``"other"``.
+``top_groups`` largest groups, the rest pooled as ``"other"`` and named in the report's ``notes``
+(each is never judged on its own).
 
 Per group: ``support, positives, referral_rate, fpr, fnr, precision,
 mean_predicted, observed_rate``, the plain ``referral_ratio`` and ``fpr_ratio``
@@ -133,7 +134,8 @@ class FairnessReport:
     notes : list of str
         Each group not judged on every comparison (too few rows or overstayers), with its counts, and each group judged
         whose calibration interval is too wide to show odds overstated ``max_calibration_ratio`` squared (doubled for
-        1.41) beyond the bound, more often than not (too few overstays for their spread over travellers): a pass
+        1.41) beyond the bound, more often than not (too few overstays for their spread over travellers), and per
+        attribute the groups pooled as ``"other"`` beyond ``top_groups`` (never judged on their own): a pass
         does not cover what these did not judge, so whatever reports the verdict shows them beside it.
     """
 
@@ -513,6 +515,20 @@ def _too_wide(t: pd.DataFrame, config: FairnessConfig) -> dict[int, str]:
             for i in np.flatnonzero(wide)}
 
 
+def _pooled(values: pd.Series, attr: str, top: int | None, shown: int = 10) -> str:
+    """The note naming the groups pooled as ``"other"`` beyond the ``top`` largest (empty when none): each is never judged
+    on its own, so a pass does not cover it (a nationality's doubled odds are diluted in the pool)."""
+    if top is None:
+        return ""
+    counts = pd.Series(audit_groups(values)).value_counts()
+    order = sorted(counts.index, key=lambda k: (-counts[k], k))[top:]  # audit_groups' order: size, then the label
+    if not order:
+        return ""
+    listed = ", ".join(f"{g} ({counts[g]:,} rows)" for g in order[:shown]) + (f", and {len(order) - shown} more" if len(order) > shown else "")
+    return (f"{attr}: {len(order)} group{'s' if len(order) != 1 else ''} pooled as {OTHER} (beyond the {top} largest), not judged "
+            f"one by one: {listed}")
+
+
 def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
     """Refuse scores that are no probabilities and outcomes that are not 0/1 (counts only: rows are never named here)."""
     problems = []
@@ -616,6 +632,7 @@ def fairness_audit(
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     summary, violations, notes = _summarise(table, attributes, cfg)
+    notes += [n for a in attributes if (n := _pooled(frame[a], a, cfg.top_groups.get(a)))]
     if not attributes:
         # an audit of no attribute sees nothing: like an attribute too small to judge, it is no pass
         violations.append(NO_ATTRIBUTE)
