@@ -1800,6 +1800,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    notes += [n for a in attributes if (n := _pooled(frame[a], a, cfg.top_groups.get(a)))]\n", "    pass\n",
            ("tests/test_risk_fairness.py", "-k", "pooled_as_other_are_named"),
            "a pass covers every nationality beyond the ten largest, none of them judged on its own, with no word"),
+    Mutant("A23", "reasons: a clause only where its facts raise the risk", "riskmodel/core/risk/reasons.py",
+           "text = self.text if raising is None else _raising_clauses(self.text, raising)", "text = self.text",
+           ("tests/test_risk_reasons.py", "-k", "only_the_clauses"),
+           "a reason for referral states '0 earlier overstay(s)', a fact that lowers the risk"),
 )
 
 
