@@ -243,6 +243,30 @@ def test_the_groups_pooled_as_other_are_named_beside_the_verdict():
     assert not [n for n in fairness_audit(frame, y, p, ["g"], SHIPPED.fairness).notes if "pooled" in n]
 
 
+def test_a_group_with_every_overstayer_caught_reads_its_fnr_at_the_exact_upper_bound():
+    """No overstayer missed in 31 is no proof of a miss rate of 0: the bootstrap has no miss to resample, the exact
+    (Clopper-Pearson) bound allows up to 1 - 0.05**(1/31) = 9.2% at the policy's 90%, so against a rest missing 37% the
+    difference may be -0.278, inside the -0.3 bound: no breach."""
+    rng = np.random.default_rng(9)
+    n_g, n_rest = 1_000, 39_000
+    g = np.r_[np.full(n_g, "g"), np.full(n_rest, "rest")]
+    y = np.zeros(n_g + n_rest)
+    y[:31] = 1  # the group's 31 overstayers ...
+    y[n_g:n_g + 1_200] = 1  # ... and the rest's 1,200
+    p = rng.uniform(0.0, 0.3, len(y))
+    p[:31] = 0.9  # every one of the group's referred
+    p[n_g:n_g + 756] = 0.8  # 756 of the rest's referred: 444 of 1,200 missed (0.37)
+    p[n_g + 1_200:n_g + 1_200 + 1_213] = 0.6  # innocents filling the budget: 2,000 referred, 5% of 40,000
+    cfg = dataclasses.replace(SHIPPED.fairness, max_referral_excess=1e3, max_fpr_excess=1e3, max_precision_ratio=1e3,
+                              max_calibration_ratio=1e3)
+    rep = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg)
+    assert rep.threshold == 0.6
+    row = rep.table.set_index("group").loc["g"]
+    assert (row["positives"], row["fnr"]) == (31, 0.0)
+    assert row["fnr_diff_high"] == pytest.approx(1 - 0.05 ** (1 / 31) - 444 / 1_200, abs=1e-9)
+    assert row["status"] == "ok" and rep.passed, rep.violations
+
+
 def test_policy_values_are_checked():
     with pytest.raises(ValueError, match="ratio bounds must be finite numbers > 1"):
         FairnessConfig(max_fpr_excess=0.8)
