@@ -1804,6 +1804,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "text = self.text if raising is None else _raising_clauses(self.text, raising)", "text = self.text",
            ("tests/test_risk_reasons.py", "-k", "only_the_clauses"),
            "a reason for referral states '0 earlier overstay(s)', a fact that lowers the risk"),
+    Mutant("A24", "fairness: a miss rate of 0 read at its exact bound", FA, "    _no_miss_ceiling(t, full, config)\n", "    pass\n",
+           ("tests/test_risk_fairness.py", "-k", "every_overstayer_caught"),
+           "a group with every overstayer caught breaches the FNR bound on the rest's noise alone"),
 )
 
 

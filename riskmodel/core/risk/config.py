@@ -301,7 +301,7 @@ class FairnessConfig:
             raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1); got {self.max_fnr_diff}. A bound "
                              "of 1 or more can never be breached (a difference of two rates lies in [-1, 1]), so the FNR rule "
                              "would be off: write a difference of rates (0.1 for 10 points); 0.99 still catches a group whose "
-                             "overstayers are all caught while the rest's are all missed.")
+                             "overstayers, some 300 or more, are all caught while the rest's are all missed.")
         # 0 let a group of a few rows, or one without an overstayer, count towards min_groups: its interval spans nearly
         # everything and never breaches, so an audit of such groups passed with no power to see anything
         for key in ("min_support", "min_positives"):

@@ -42,6 +42,8 @@ breaches (every one of its referrals a false positive). Its overstay-rate ratio,
 divide by, is then read at the upper end of its exact Poisson interval (0 overstays allow up to
 3.0 at 90%), so a zero or near-zero count that noise explains is no infinite excess; the
 bootstrap cannot see that noise (a group without overstayers has none in every replicate).
+A group that missed none of its overstayers has no miss to resample either: its ``fnr_diff`` upper end is
+read with its miss rate at the exact (Clopper-Pearson) bound, ``1 - alpha**(1/n)`` for ``n`` overstayers.
 The false-negative difference, precision and calibration need overstayers: with fewer than
 ``min_positives`` they are not judged (no interval), the group's status is ``partly judged``
 (or ``breach``) and its ``not_judged`` text and the report's ``notes`` give its counts, so a
@@ -413,6 +415,25 @@ def _few_positives_floor(t: pd.DataFrame, config: FairnessConfig) -> np.ndarray:
         return (high / n) / ((pos.sum() - pos) / (n.sum() - n))
 
 
+def _no_miss_ceiling(t: pd.DataFrame, judged: np.ndarray, config: FairnessConfig) -> None:
+    """Raise the upper end of ``fnr_diff`` for a judged group that missed none of its overstayers to what its exact bound allows.
+
+    Every bootstrap replicate of such a group misses none either, so its interval holds only the rest's noise. A miss
+    rate of 0 in ``n`` overstayers allows up to ``1 - alpha**(1/n)`` (Clopper-Pearson, ``alpha`` the policy's one-sided
+    level): the difference is read at that less the rest's miss rate (the groups of an attribute hold every row).
+    """
+    pos, fnr = t["positives"].to_numpy(float), t["fnr"].to_numpy(float)
+    none_missed = judged & (fnr == 0) & (pos > 0)
+    if not none_missed.any():
+        return
+    alpha = (1 - config.confidence) / 2
+    misses = np.nan_to_num(fnr * pos)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest = (misses.sum() - misses) / (pos.sum() - pos)
+        ceiling = 1 - alpha ** (1 / pos) - rest
+    t["fnr_diff_high"] = np.where(none_missed, np.fmax(t["fnr_diff_high"].to_numpy(float), ceiling), t["fnr_diff_high"].to_numpy(float))
+
+
 def _not_judged(t: pd.DataFrame, config: FairnessConfig) -> list[str]:
     """Per group, what the audit did not judge and the count why (empty when every comparison was judged)."""
     out = []
@@ -445,6 +466,7 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
             with np.errstate(invalid="ignore", divide="ignore"):
                 capped = np.fmin(t[f"{name}_low"].to_numpy(), t[f"{ratio}_low"].to_numpy() / floor)
             t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
+    _no_miss_ceiling(t, full, config)
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
     # an array even for a table of no group (an audit of no rows): an empty list is no condition for np.select
