@@ -426,7 +426,7 @@ def _no_miss_ceiling(t: pd.DataFrame, judged: np.ndarray, config: FairnessConfig
     none_missed = judged & (fnr == 0) & (pos > 0)
     if not none_missed.any():
         return
-    alpha = (1 - config.confidence) / 2
+    alpha = 0.5 - config.confidence / 2  # the one-sided level of the two-sided interval
     misses = np.nan_to_num(fnr * pos)
     with np.errstate(invalid="ignore", divide="ignore"):
         rest = (misses.sum() - misses) / (pos.sum() - pos)
