@@ -76,6 +76,28 @@ def test_model_config_errors(change, match):
         from_dict(ModelConfig, {**base, **change})
 
 
+@pytest.mark.parametrize(
+    ("features", "audit", "named"),
+    [
+        (["a", "nationality"], ["nationality"], "nationality"),  # the attribute itself
+        (["a", "birth_year"], ["age_band"], "birth_year"),  # a derived age: the year of birth the band is read from
+        (["a", "age"], ["age_band"], "age"),
+        (["a", "nationality"], ["region"], "nationality"),  # the region is read from the nationality
+        (["a", "region"], ["nationality", "sex"], "region"),
+    ],
+)
+def test_an_audit_attribute_or_what_it_is_derived_from_is_no_model_input(features, audit, named):
+    """The model card says the audit attributes are not model inputs: a config that makes one (or its source) an input is refused."""
+    base = {"target": "y", "time_column": "t", "features": features, "audit": audit}
+    with pytest.raises(ConfigError, match=rf"`{named}`.*audit attribute.*remove"):
+        from_dict(ModelConfig, base)
+
+
+def test_features_beside_the_audit_attributes_are_accepted():
+    cfg = from_dict(ModelConfig, {"target": "y", "time_column": "t", "features": ["a", "sexes_seen"], "audit": ["sex", "age_band"]})
+    assert cfg.features == ("a", "sexes_seen")
+
+
 def test_time_split_is_ordered(risk_table, risk_config):
     parts = time_split(risk_table, "entry_time", risk_config.model.splits)
     order = ["train", "valid", "calib", "test"]

@@ -163,3 +163,36 @@ def test_a_level_never_seen_in_training_is_not_called_not_on_record(unknown_lodg
             assert lodging[0].endswith("% of the added risk)") and "tent" not in lodging[0], row  # a value sent is never echoed
     assert (scored["warning"] == "lodging: level not seen in training, scored as missing").all()
     assert score(blank, model=model, reasons=2, audit_log=False)["reason_1"].iat[0].startswith("lodging not on record (")
+
+
+@pytest.fixture(scope="module")
+def history():
+    """Earlier overstays and long earlier stays both raise the risk, in one reason group with a clause for each."""
+    rng = np.random.default_rng(2)
+    n = 12_000
+    overstays = rng.poisson(0.4, n).astype(float)
+    days = rng.integers(5, 200, n).astype(float)
+    logit = -4.5 + 0.9 * overstays + 0.015 * days
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    df = pd.DataFrame({"prior_overstays": overstays, "prior_days": days, "y": y})
+    groups = {"earlier": {"features": ["prior_overstays", "prior_days"],
+                          "text": "{prior_overstays:.0f} earlier overstay(s); earlier stays of {prior_days:.0f} days"}}
+    m = RiskModel(features=["prior_overstays", "prior_days"], target="y", num_boost_round=80, reasons=groups)
+    return m.fit(df.iloc[:7_000], valid=df.iloc[7_000:9_000], calib=df.iloc[9_000:]), df.iloc[9_000:]
+
+
+def test_a_reason_states_only_the_clauses_whose_facts_raise_the_risk(history):
+    """'0 earlier overstay(s)' lowers the risk: a reason for referral raised by the long earlier stays does not state it."""
+    model, rows = history
+    out = explain(model, rows, k=1)
+    contrib = model.contributions(model.encode(rows))
+    shown = (out["reason_1_feature"] == "earlier").to_numpy()
+    lowering = contrib[:, 0] < MIN_WEIGHT  # the overstays' own contribution does not raise
+    raising_days = contrib[:, 1] >= MIN_WEIGHT
+    only_days = shown & lowering & raising_days & (rows["prior_overstays"] == 0).to_numpy()
+    both = shown & ~lowering & raising_days
+    assert only_days.sum() > 20 and both.sum() > 20  # both kinds of rows are there
+    for r in np.flatnonzero(only_days):
+        assert re.fullmatch(rf"earlier stays of {rows['prior_days'].iat[r]:.0f} days \(\d+% of the added risk\)", out["reason_1"].iat[r])
+    for r in np.flatnonzero(both):
+        assert out["reason_1"].iat[r].startswith(f"{rows['prior_overstays'].iat[r]:.0f} earlier overstay(s); earlier stays of ")

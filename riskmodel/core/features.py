@@ -24,8 +24,8 @@ end), while its exit and its length count. :func:`riskmodel.core.entry.features_
 Spark features do the same.
 
 Audit attributes (``nationality``, ``region``, ``sex``, ``age``, ``age_band``)
-are added for the fairness audit; they are not model features unless a config
-lists them.
+are added for the fairness audit; they are not model features (a risk config listing an audited
+attribute, or ``birth_year`` for an audited age, as a feature is refused).
 
 Everything is vectorised: history counts use sorted composite keys and
 ``searchsorted`` (an as-of join per traveller), so a million stays take seconds.
@@ -339,7 +339,7 @@ def _running_sums(group: np.ndarray):
 
 
 def _add_audit_columns(out: pd.DataFrame) -> None:
-    """Add the audit attributes (region, age, age band): reported on, not model features by default."""
+    """Add the audit attributes (region, age, age band): reported on, never model features of the risk model."""
     region = dict(zip(NATIONALITIES["nationality"], NATIONALITIES["region"], strict=True))
     out["region"] = out["nationality"].astype(object).map(region).fillna("Other").astype(str)
     age = out["entry_time"].dt.year.to_numpy() - out["birth_year"].to_numpy(dtype=float, na_value=np.nan)

@@ -432,8 +432,9 @@ def _with_audit_words(decision, audit, shown: int = 10):
     if len(violations) > shown:
         lines.append(f"audit: and {len(violations) - shown} more (the training run's fairness table holds every group)")
     if notes:  # FairnessReport.notes: what a pass does not cover, shown beside the verdict
-        lines.append(f"audit: {len(notes)} group{'s' if len(notes) != 1 else ''} not judged on every comparison (too few rows or "
-                     f"overstays): {'; '.join(notes[:3])}" + (f"; and {len(notes) - 3} more" if len(notes) > 3 else ""))
+        lines.append(f"audit: {len(notes)} group{'s' if len(notes) != 1 else ''} (or pools of groups) not judged in full (too few rows or "
+                     f"overstays, an interval too wide, or pooled as other): {'; '.join(notes[:3])}"
+                     + (f"; and {len(notes) - 3} more" if len(notes) > 3 else ""))
     return GateDecision(decision.passed, decision.reasons + tuple(lines), decision.comparisons)
 
 

@@ -67,7 +67,10 @@ class ModelConfig:
     """What the trainer learns, from which columns of any tabular table.
 
     ``params`` are LightGBM parameters; each key must be a LightGBM parameter name
-    or alias (see :func:`lightgbm_parameter_names`), so a typo is an error.
+    or alias (see :func:`lightgbm_parameter_names`), so a typo is an error. No feature may be an
+    ``audit`` attribute or the column it is read from or stands for (:data:`AUDIT_FAMILIES`: ``birth_year``
+    and ``age`` for an audited age band, ``nationality`` for an audited region): the audit judges the model by
+    them, so they are never its inputs.
     """
 
     target: str
@@ -99,6 +102,7 @@ class ModelConfig:
             raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
         if self.target in self.features or self.time_column in self.features:
             raise ValueError("`features` must not contain the target or the time column.")
+        _check_audit_not_input(self.features, self.audit)
         if any(not 0 < b < 1 for b in self.budgets):
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
@@ -110,6 +114,30 @@ class ModelConfig:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
         _check_owned_params(self.params)
         _check_reasons(self.reasons)
+
+
+#: Each audit attribute with the columns it is read from or stands for (:func:`riskmodel.core.features._add_audit_columns`):
+#: region from nationality, age and age band from the year of birth. None of them may be a model input while the
+#: attribute is audited.
+AUDIT_FAMILIES = {
+    "nationality": ("nationality", "region"),
+    "region": ("region", "nationality"),
+    "sex": ("sex",),
+    "age": ("age", "age_band", "birth_year"),
+    "age_band": ("age_band", "age", "birth_year"),
+}
+
+
+def _check_audit_not_input(features: tuple[str, ...], audit: tuple[str, ...]) -> None:
+    """Refuse a feature that is an audited attribute, or the column it is derived from (a derived age, the nationality of a region)."""
+    family = {c: a for a in audit for c in AUDIT_FAMILIES.get(a, (a,))}
+    bad = [f for f in features if f in family]
+    if bad:
+        named = "; ".join(f"`{f}`" + ("" if f == family[f] else f" (what audit attribute `{family[f]}` is read from or stands for)")
+                          for f in bad)
+        raise ValueError(f"`features` holds {named}, an audit attribute of `audit` or what one is read from: an audit attribute is what the fairness audit judges the "
+                         "model by, never its input (the model card says so; the EU AI Act counts migration risk scoring as "
+                         "high-risk, and a nationality-streaming tool was withdrawn over it): remove them from `features`.")
 
 
 #: The bands score(), the report, operations' referrals (REFER_BANDS) and ``reasons_min_band`` read
@@ -273,7 +301,7 @@ class FairnessConfig:
             raise ValueError(f"`fairness.max_fnr_diff` must be a difference of rates in (0, 1); got {self.max_fnr_diff}. A bound "
                              "of 1 or more can never be breached (a difference of two rates lies in [-1, 1]), so the FNR rule "
                              "would be off: write a difference of rates (0.1 for 10 points); 0.99 still catches a group whose "
-                             "overstayers are all caught while the rest's are all missed.")
+                             "overstayers, some 300 or more, are all caught while the rest's are all missed.")
         # 0 let a group of a few rows, or one without an overstayer, count towards min_groups: its interval spans nearly
         # everything and never breaches, so an audit of such groups passed with no power to see anything
         for key in ("min_support", "min_positives"):

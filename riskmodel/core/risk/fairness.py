@@ -1,11 +1,13 @@
 """Fairness audit with power: per-group rates with bootstrap intervals, against a written policy.
 
-Audit attributes (nationality, region, sex, age band by default) are *not*
-model features unless a config says so; the audit measures what the model does
+Audit attributes (nationality, region, sex, age band by default) are *never*
+model features, nor are the columns they are read from (a config listing one is refused:
+:class:`~riskmodel.core.risk.config.ModelConfig`); the audit measures what the model does
 to each group anyway. Referral means "score in the top ``referral_budget`` of
 the audited rows", the way a desk with a fixed capacity would use the score.
 An attribute with many small groups (nationality) is audited over its
-``top_groups`` largest groups, the rest pooled as ``"other"``.
+``top_groups`` largest groups, the rest pooled as ``"other"`` and named in the report's ``notes``
+(each is never judged on its own).
 
 Per group: ``support, positives, referral_rate, fpr, fnr, precision,
 mean_predicted, observed_rate``, the plain ``referral_ratio`` and ``fpr_ratio``
@@ -28,8 +30,10 @@ exceeded *beyond the interval*: the whole interval lies outside the allowed
 range, so noise alone does not fail a model and a real disparity is not waved
 through on a point estimate. Bounds are read on the side that puts more of the
 desk's burden on the group (see :data:`COMPARISONS`); an overstated calibration is not a
-breach for a group the desk refers less often than the rest beyond noise (``referral_ratio``
-interval below 1): it carries less of the burden, and the table still shows it. Each comparison is judged on
+breach for a group the desk refers less often than its own overstays explain, beyond noise
+(``referral_excess`` interval below 1): it carries less of the burden than its risk explains, and the
+table still shows it. Less often than the rest (``referral_ratio`` below 1) is no such exemption: a
+large low-risk group whose odds are doubled is still referred less often than the rest. Each comparison is judged on
 the data it needs. A group with fewer than ``min_support`` rows is reported as ``too small``
 and not judged at all. The referral and false-positive excesses need rows (and the
 non-overstayers among them), not overstayers: a group with ``min_support`` rows is judged on
@@ -38,10 +42,14 @@ breaches (every one of its referrals a false positive). Its overstay-rate ratio,
 divide by, is then read at the upper end of its exact Poisson interval (0 overstays allow up to
 3.0 at 90%), so a zero or near-zero count that noise explains is no infinite excess; the
 bootstrap cannot see that noise (a group without overstayers has none in every replicate).
+A group that missed none of its overstayers has no miss to resample either: its ``fnr_diff`` upper end is
+read with its miss rate at the exact (Clopper-Pearson) bound, ``1 - alpha**(1/n)`` for ``n`` overstayers.
 The false-negative difference, precision and calibration need overstayers: with fewer than
 ``min_positives`` they are not judged (no interval), the group's status is ``partly judged``
 (or ``breach``) and its ``not_judged`` text and the report's ``notes`` give its counts, so a
-pass never hides what went unjudged. An attribute with fewer than ``min_groups`` groups judged
+pass never hides what went unjudged. A group judged on calibration whose interval spans a factor of
+the bound squared or more (2 for 1.41: a few overstays above ``min_positives``, or spread over few
+travellers) could not show the bias the bound is set to catch more often than not: the notes name it too. An attribute with fewer than ``min_groups`` groups judged
 on every comparison **fails** the audit: an audit that cannot see is not a pass.
 
 The bootstrap resamples rows with replacement (multinomial counts, one draw per replicate
@@ -86,8 +94,7 @@ PLAIN = ("referral_ratio", "fpr_ratio")
 #: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
 #: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
 CALIBRATION_BINS = 512
-#: Columns given a bootstrap interval: the comparisons, and the plain ratios (the referral ratio says
-#: whether a group is referred less often than the rest beyond noise; both bound the excesses of a
+#: Columns given a bootstrap interval: the comparisons, and the plain ratios (they bound the excesses of a
 #: group with few overstayers, see :func:`_few_positives_floor`).
 _BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))
 
@@ -111,7 +118,8 @@ class FairnessReport:
         judged), then ``enough_rows`` (``min_support`` rows: judged on the referral and false-positive excess),
         ``enough_support`` (also ``min_positives`` overstayers: judged on every comparison), ``breaches`` (text),
         ``status`` (``"ok"``, ``"breach"``, ``"partly judged"``: enough rows, too few overstayers, no breach,
-        or ``"too small"``: too few rows) and ``not_judged`` (what was not judged and the counts why; empty when all was).
+        or ``"too small"``: too few rows) and ``not_judged`` (what was not judged and the counts why, or a calibration
+        interval too wide to see odds overstated ``max_calibration_ratio`` squared; empty when all was judged with that power).
     summary : dict of str to float
         Per attribute: ``{attribute}_auditable_groups`` (judged on every comparison),
         ``{attribute}_partly_judged_groups`` (enough rows, too few overstayers), ``{attribute}_breaches``
@@ -126,7 +134,10 @@ class FairnessReport:
     threshold : float
         Score at and above which a row is referred.
     notes : list of str
-        Each group not judged on every comparison (too few rows or overstayers), with its counts: a pass
+        Each group not judged on every comparison (too few rows or overstayers), with its counts, and each group judged
+        whose calibration interval is too wide to show odds overstated ``max_calibration_ratio`` squared (doubled for
+        1.41) beyond the bound, more often than not (too few overstays for their spread over travellers), and per
+        attribute the groups pooled as ``"other"`` beyond ``top_groups`` (never judged on their own): a pass
         does not cover what these did not judge, so whatever reports the verdict shows them beside it.
     """
 
@@ -355,10 +366,12 @@ def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
             with np.errstate(invalid="ignore"):
                 beyond = hi < limit
         if name == "calibration_ratio":
-            # a group the desk refers less often than the rest, beyond noise, does not carry more of
-            # its burden: its overstated risk is an accuracy finding (reported), not a breach
+            # a group the desk refers less often than its own overstays explain, beyond noise, carries no more of
+            # its burden than its risk explains: its overstated risk is an accuracy finding (reported), not a breach.
+            # Less often than the rest is not that: a large low-risk group with doubled odds is still referred less
+            # often than the rest, yet half again as often as its overstays explain
             with np.errstate(invalid="ignore"):
-                beyond &= ~(t["referral_ratio_high"].to_numpy() < 1)
+                beyond &= ~(t["referral_excess_high"].to_numpy() < 1)
         for i in np.flatnonzero(beyond):
             found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
     return found
@@ -402,6 +415,25 @@ def _few_positives_floor(t: pd.DataFrame, config: FairnessConfig) -> np.ndarray:
         return (high / n) / ((pos.sum() - pos) / (n.sum() - n))
 
 
+def _no_miss_ceiling(t: pd.DataFrame, judged: np.ndarray, config: FairnessConfig) -> None:
+    """Raise the upper end of ``fnr_diff`` for a judged group that missed none of its overstayers to what its exact bound allows.
+
+    Every bootstrap replicate of such a group misses none either, so its interval holds only the rest's noise. A miss
+    rate of 0 in ``n`` overstayers allows up to ``1 - alpha**(1/n)`` (Clopper-Pearson, ``alpha`` the policy's one-sided
+    level): the difference is read at that less the rest's miss rate (the groups of an attribute hold every row).
+    """
+    pos, fnr = t["positives"].to_numpy(float), t["fnr"].to_numpy(float)
+    none_missed = judged & (fnr == 0) & (pos > 0)
+    if not none_missed.any():
+        return
+    alpha = 0.5 - config.confidence / 2  # the one-sided level of the two-sided interval
+    misses = np.nan_to_num(fnr * pos)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest = (misses.sum() - misses) / (pos.sum() - pos)
+        ceiling = 1 - alpha ** (1 / pos) - rest
+    t["fnr_diff_high"] = np.where(none_missed, np.fmax(t["fnr_diff_high"].to_numpy(float), ceiling), t["fnr_diff_high"].to_numpy(float))
+
+
 def _not_judged(t: pd.DataFrame, config: FairnessConfig) -> list[str]:
     """Per group, what the audit did not judge and the count why (empty when every comparison was judged)."""
     out = []
@@ -434,12 +466,15 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
             with np.errstate(invalid="ignore", divide="ignore"):
                 capped = np.fmin(t[f"{name}_low"].to_numpy(), t[f"{ratio}_low"].to_numpy() / floor)
             t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
+    _no_miss_ceiling(t, full, config)
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
     # an array even for a table of no group (an audit of no rows): an empty list is no condition for np.select
     breached = np.array([bool(f) for f in found], dtype=bool)
     t["status"] = np.select([~rows, breached, ~full], ["too small", "breach", "partly judged"], "ok")
     t["not_judged"] = _not_judged(t, config)
+    for i, text in _too_wide(t, config).items():  # judged, but blind to the bias the bound is set to catch: said where the group is
+        t.iat[i, t.columns.get_loc("not_judged")] = text
     return t
 
 
@@ -479,8 +514,41 @@ def _summarise(table: pd.DataFrame, attributes, config: FairnessConfig) -> tuple
             )
         for row in t[t["status"] == "breach"].itertuples(index=False):
             violations += [f"{attr}: {b} by group {row.group}" for b in row.breaches.split("; ")]
-        notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[~t["enough_support"]].itertuples(index=False)]
+        # the groups not judged on every comparison, and those judged on an interval too wide to see the bound's margin
+        notes += [f"{attr}: group {row.group}: {row.not_judged}" for row in t[t["not_judged"] != ""].itertuples(index=False)]
     return summary, violations, notes
+
+
+def _too_wide(t: pd.DataFrame, config: FairnessConfig) -> dict[int, str]:
+    """Groups judged on calibration, not in breach, whose interval is too wide to show the bias the bound is set to catch.
+
+    The bound ``b`` sits halfway (in log-odds) between a calibrated group and odds overstated ``b**2`` times (doubled odds
+    for 1.41). An interval spanning a factor of ``b**2`` or more has a lower end at or below ``b`` for a group at ``b**2``
+    whenever the estimate falls at or below its midpoint: the audit sees that bias less often than not. A pass does not
+    cover such a group (a few overstayers above ``min_positives``, or a traveller's many stays), so it is named.
+    """
+    b = float(config.max_calibration_ratio)
+    lo, hi = t["calibration_ratio_low"].to_numpy(float), t["calibration_ratio_high"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wide = t["enough_support"].to_numpy() & (t["status"] != "breach").to_numpy() & ~np.isnan(lo + hi) & ~(hi / lo < b * b)
+    return {i: f"calibration_ratio interval {lo[i]:.3g} to {hi[i]:.3g} spans a factor of {hi[i] / lo[i]:.3g}, at least {b * b:.3g} "
+               f"(max_calibration_ratio squared): odds overstated {b * b:.3g} times would be seen less often than not "
+               f"({int(t['positives'].iat[i])} overstays); judge it on more rows"
+            for i in np.flatnonzero(wide)}
+
+
+def _pooled(values: pd.Series, attr: str, top: int | None, shown: int = 10) -> str:
+    """The note naming the groups pooled as ``"other"`` beyond the ``top`` largest (empty when none): each is never judged
+    on its own, so a pass does not cover it (a nationality's doubled odds are diluted in the pool)."""
+    if top is None:
+        return ""
+    counts = pd.Series(audit_groups(values)).value_counts()
+    order = sorted(counts.index, key=lambda k: (-counts[k], k))[top:]  # audit_groups' order: size, then the label
+    if not order:
+        return ""
+    listed = ", ".join(f"{g} ({counts[g]:,} rows)" for g in order[:shown]) + (f", and {len(order) - shown} more" if len(order) > shown else "")
+    return (f"{attr}: {len(order)} group{'s' if len(order) != 1 else ''} pooled as {OTHER} (beyond the {top} largest), not judged "
+            f"one by one: {listed}")
 
 
 def _refuse_invalid_scores(y: np.ndarray, p: np.ndarray) -> None:
@@ -532,7 +600,8 @@ def fairness_audit(
         Passes when no group breaches a bound beyond its interval (each comparison judged where the group
         has the rows, or overstayers, it needs), every attribute has at least ``min_groups`` groups judged
         on every comparison, and at least one attribute is audited (an audit of nothing fails). Its
-        ``notes`` name each group not judged on every comparison.
+        ``notes`` name each group not judged on every comparison, and each judged on an interval too wide to see
+        odds overstated ``max_calibration_ratio`` squared.
 
     Raises
     ------
@@ -585,6 +654,7 @@ def fairness_audit(
     tables = [_judge(t, iv, cfg) for t, iv in zip(tables, intervals, strict=True)]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     summary, violations, notes = _summarise(table, attributes, cfg)
+    notes += [n for a in attributes if (n := _pooled(frame[a], a, cfg.top_groups.get(a)))]
     if not attributes:
         # an audit of no attribute sees nothing: like an attribute too small to judge, it is no pass
         violations.append(NO_ATTRIBUTE)

@@ -15,7 +15,10 @@ Four rules make them usable at a desk:
 * **Only what raises the risk.** A group is a reason only when its contribution
   is positive (at least :data:`MIN_WEIGHT` log-odds: a 1% change in the odds);
   groups that lower the risk ("return ticket shown") are never shown as a reason
-  for a referral. A row with no raising group reads :data:`NO_RAISING_FACTOR`.
+  for a referral. Within a shown group's sentence, a clause (clauses are separated by
+  ``"; "``) is said only where one of the features it names raises the risk on its own,
+  so "0 earlier overstay(s)" is not stated for a raise that came from long earlier stays.
+  A row with no raising group reads :data:`NO_RAISING_FACTOR`.
 * **Plain words.** Each group has a sentence template over its features' values
   (``"{planned_stay_days:.0f}"``; ``{value}`` is the first feature's), ``words``
   that turn codes into words, a ``missing`` sentence for when the first feature
@@ -45,6 +48,7 @@ no group is a group of its own.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -102,8 +106,13 @@ class ReasonGroup:
     words: dict[str, dict[str, str]] = field(default_factory=dict)
     legacy: bool = False
 
-    def render(self, values: dict) -> str:
-        """The sentence for one row; ``values`` maps each feature to its value (level text, float or None)."""
+    def render(self, values: dict, raising: set[str] | None = None) -> str:
+        """The sentence for one row; ``values`` maps each feature to its value (level text, float or None).
+
+        Given ``raising`` (the group's features whose own contribution raises this row's risk), a sentence of
+        clauses separated by ``"; "`` keeps only the clauses that name one of them: a clause stating only facts that
+        lower the risk ("0 earlier overstay(s)") is no reason for a referral. With no such clause, all are kept.
+        """
         lead = self.features[0]
         if self.legacy:
             return reason_text(lead, values[lead], self.text)
@@ -113,8 +122,9 @@ class ReasonGroup:
             no, yes = self.text.split("|", 1)
             return yes if float(values[lead]) >= 0.5 else no
         shown = {f: self._word(f, v) for f, v in values.items()}
+        text = self.text if raising is None else _raising_clauses(self.text, raising)
         try:
-            return self.text.format(value=shown[lead], **shown)
+            return text.format(value=shown[lead], **shown)
         except (ValueError, TypeError, KeyError):
             # a value the template cannot format (another feature of the group unknown): the plain fallback
             return self.missing or f"{self.name.replace('_', ' ')} not on record"
@@ -126,6 +136,13 @@ class ReasonGroup:
             value = int(value)
         words = self.words.get(feature)
         return words.get(str(value), value) if words else value
+
+
+def _raising_clauses(text: str, raising: set[str]) -> str:
+    """The clauses of ``text`` (separated by ``"; "``) that name a feature in ``raising``; all of them if none does."""
+    clauses = text.split("; ")
+    kept = [c for c in clauses if {f for _, f, _, _ in string.Formatter().parse(c) if f} & raising]
+    return "; ".join(kept) if kept else text
 
 
 def _is_missing(value) -> bool:
@@ -254,7 +271,9 @@ def reason_arrays(model, enc: np.ndarray, *, k: int = 3, contributions: np.ndarr
             if u is not None and u[r] is not None:
                 text = unseen_text(u[r])
             else:
-                text = g.render({f: _value(model, f, enc[r, col[f]]) for f in g.features})
+                # each clause of the sentence only where one of its facts raises this row's risk on its own
+                raising = {f for f in g.features if contrib[r, col[f]] >= MIN_WEIGHT}
+                text = g.render({f: _value(model, f, enc[r, col[f]]) for f in g.features}, raising)
             texts[r] = f"{text} ({share[r]:.0%} of the added risk)"
         if i == 0:
             texts[~shown] = NO_RAISING_FACTOR
