@@ -40,7 +40,15 @@ false-positive ratios over the group's overstay-rate ratio, backstop 4x; FNR and
 precision) on the as-of holdout, then with the model's odds doubled (post hoc) for
 one group at a time among the five largest nationalities and the five largest
 regions; ``fairness_bias2_detected_share`` is the share refused for a breach of that
-very group, ``fairness_false_alarm`` the violations of the unbiased model. Reasons: top-3 reasons of the elevated and high
+very group, ``fairness_false_alarm`` the violations of the model as trained, which the bar takes for unbiased.
+Each group found in breach is judged by the generator's truth as well: ``fairness_breach_<attr>_<group>_odds_over_observable``
+is the model's odds over the observable oracle's for that group, relative to the same ratio for the rest (exp of
+the difference of mean log-odds offsets), and ``fairness_breaches_not_confirmed_by_truth`` counts the breaches whose
+ratio lies within the audit's calibration bound (1/1.41 to 1.41): those are the false alarms (a breach of a referral
+or error-rate bound with a well calibrated group counts here too). Since 2026-12-07 (the calibration exemption reads
+a group's referrals against its own overstays, not against the rest's) the audit refuses this model for the under-18
+age band, and the truth agrees: the model, which rightly does not read age, overstates children's odds; the bar
+``fairness_false_alarm <= 0`` is NOT MET by a real breach, not a false alarm. The cure is in the model, not the audit. Reasons: top-3 reasons of the elevated and high
 holdout rows. ``reasons_lowering_share`` recomputes each shown reason's grouped TreeSHAP
 contribution and counts those <= 0; the reasons code filters on that very sum, so this is a
 consistency check of the code, not of whether a reason is true. The independent check is the
@@ -135,7 +143,7 @@ def run() -> dict:
     parts = fit_slices(train, cfg.model, holdout)
     extra = {
         **_budget_shares(res.model, parts["calib"], data.crossings, cutoff, cfg, p_test, holdout),
-        **_fairness_power(holdout, res.test_scores["y"].to_numpy(), p_test, cfg),
+        **_fairness_power(holdout, res.test_scores["y"].to_numpy(), p_test, cfg, truth.loc[holdout["stay_id"], "p_observable"].to_numpy()),
         **_reason_figures(res.model, parts, holdout, p_test, cfg, truth_inputs(data.stays, data.truth)),
     }
     with_ci = ("auc_over_observable", "prauc_over_observable", "gini_over_observable", "auc_over_oracle", "prauc_over_oracle",
@@ -262,12 +270,33 @@ def _double_odds(p: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskConfig) -> dict:
-    """The shipped audit on the unbiased holdout, then with doubled odds for each large nationality and region."""
+def _truth_odds_ratios(test: pd.DataFrame, p: np.ndarray, observable: np.ndarray, violations: list[str], bound: float) -> dict:
+    """Each group the audit found in breach, judged by the generator's truth instead of the labels: the model's odds
+    over the observable oracle's for that group, relative to the same ratio for everyone else (exp of the difference
+    of mean log-odds offsets). Outside ``[1/bound, bound]`` the truth confirms the model misjudges that group."""
+    def logit(q):
+        q = np.clip(np.asarray(q, dtype=float), 1e-9, 1 - 1e-9)
+        return np.log(q / (1 - q))
+
+    offset = logit(p) - logit(observable)
+    out, unconfirmed = {}, 0
+    for attr, group in dict.fromkeys((v.split(":", 1)[0], v.rsplit(" by group ", 1)[1]) for v in violations if " by group " in v):
+        inside = (test[attr].astype(str) == group).to_numpy()
+        ratio = float(np.exp(offset[inside].mean() - offset[~inside].mean()))
+        out[f"fairness_breach_{attr}_{group.replace(' ', '_')}_odds_over_observable"] = round(ratio, 3)
+        unconfirmed += 1 / bound <= ratio <= bound
+    out["fairness_breaches_not_confirmed_by_truth"] = unconfirmed
+    return out
+
+
+def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskConfig, observable: np.ndarray) -> dict:
+    """The shipped audit on the holdout, each breach judged by the truth too, then with doubled odds for each large
+    nationality and region."""
     audit = cfg.model.audit
     travellers = test.get("traveller_id")
     fair = fairness_audit(test, y, p, audit, cfg.fairness, clusters=travellers)
-    out = {"fairness_false_alarm": len(fair.violations)}
+    out = {"fairness_false_alarm": len(fair.violations),
+           **_truth_odds_ratios(test, p, observable, fair.violations, cfg.fairness.max_calibration_ratio)}
     caught = []
     for attr in ("nationality", "region"):
         values = test[attr].astype(str)
