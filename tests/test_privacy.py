@@ -292,3 +292,24 @@ def test_pseudonymising_pseudonyms_again_is_refused_naming_the_column_and_the_fi
     # raw ids that merely start with P, or hold fewer or other characters, are ids as before
     raw = pd.DataFrame({"traveller_id": ["P1234", "P0123456789abcdef012", "PABCDEF0123456789ABCD", "P0123456789abcdef01234"]})
     assert pseudonymise_table(raw, key=KEY)["traveller_id"].str.fullmatch(r"P[0-9a-f]{20}").all()
+
+
+def test_a_killed_runs_half_written_copy_is_removed_by_the_next_run(tmp_path):
+    """A run killed while it wrote the pseudonymised copy left `.safe.csv.tmp-<pid>` beside it, and every later run
+    (another pid) left it there: a stray half copy of the data. The next run removes those of processes no longer
+    running (as the batch jobs do); another run's write still going is left alone."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        pd.DataFrame({"traveller_id": ["T1", "T2"], "n": [1, 2]}).to_csv(tmp_path / "raw.csv", index=False)
+        stale, going = tmp_path / f".safe.csv.tmp-{int(done.stdout)}", tmp_path / f".safe.csv.tmp-{live.pid}"
+        for p in (stale, going):
+            p.write_text("half a copy")
+        pseudonymise_file(tmp_path / "raw.csv", tmp_path / "safe.csv", key=KEY)
+        assert sorted(p.name for p in tmp_path.glob(".*tmp*")) == [going.name]
+    finally:
+        live.kill()
+        live.wait()
