@@ -39,6 +39,7 @@ import pandas as pd
 from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem, UnreadableFileError
 from riskmodel.core.schema import raw_id_problems
+from riskmodel.core.temp_files import temp_beside
 
 __all__ = ["KEY_ENV", "pseudonymise", "pseudonymise_table", "pseudonymise_file", "IDENTIFIER_COLUMNS"]
 
@@ -313,7 +314,7 @@ def pseudonymise_file(
     if dst.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"`output` must end in .csv or .parquet; got `{dst}`.")
     out = pseudonymise_table(df, chosen, key=k)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    tmp = temp_beside(dst)
     try:
         if dst.suffix.lower() == ".csv":
             out.to_csv(tmp, index=False)

@@ -32,7 +32,6 @@ A finished folder output is marked by an empty ``_SUCCESS`` file.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -51,6 +50,7 @@ from riskmodel.core.batch_result import BatchResult  # re-exported: the job engi
 from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import BatchError
 from riskmodel.core.progress import ProgressHook
+from riskmodel.core.temp_files import temp_beside
 
 __all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
 
@@ -129,30 +129,6 @@ def _fingerprint(path: str | Path) -> list[dict]:
 
 def _atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     _atomic_write_table(pa.Table.from_pandas(df, preserve_index=False), path)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-def temp_beside(path: Path) -> Path:
-    """The temporary name this process writes ``path`` under, once those a killed run left for it are gone.
-
-    A run killed mid-write leaves ``.NAME.tmp-PID``; its rerun has another pid and would leave that file beside the
-    output for ever. Those of processes no longer running are removed; a live one is another write still going.
-    """
-    prefix = f".{path.name}.tmp-"
-    for stale in path.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = stale.name[len(prefix):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            stale.unlink(missing_ok=True)
-    return path.with_name(f"{prefix}{os.getpid()}")
 
 
 def _atomic_write_table(table: pa.Table, path: Path) -> None:

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core import audit
-from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job, temp_beside
+from riskmodel.core.temp_files import temp_beside
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
 from riskmodel.core.exceptions import BatchError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores

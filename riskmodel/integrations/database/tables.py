@@ -73,6 +73,7 @@ from riskmodel.core.exceptions import (
     UnreadableFileError,
 )
 from riskmodel.core.schema import CROSSINGS
+from riskmodel.core.temp_files import temp_beside
 from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES
 
 __all__ = ["DATABASE_URL_ENV", "TABLES", "TableSpec", "engine_from_env", "write_table", "read_table", "IncrementalReader"]
@@ -731,7 +732,7 @@ class IncrementalReader:
             raise ConfigError(
                 f"`out_dir` {out} holds parts no state file claims, and {self.state_path} has read nothing yet: its parts "
                 f"would overwrite them. Fix: give it an empty folder, or delete the parts to read the table again from the start.")
-        tmp = marker.with_name(f".{marker.name}.tmp-{os.getpid()}")
+        tmp = temp_beside(marker)
         tmp.write_text(json.dumps(me), encoding="utf-8")
         os.replace(tmp, marker)
 
