@@ -150,3 +150,24 @@ def test_a_model_better_than_the_observable_oracle_beyond_its_interval_fails_the
     # the shipped model's last run (RESULTS.md): below the oracle, every bar met
     good = _verdicts(_oracle_metrics((0.9929, 0.9912, 0.9943), (0.9361, 0.9234, 0.9509)))
     assert good and all(v.endswith(": met") for v in good.values()), good
+
+
+def test_a_breach_the_truth_confirms_is_no_false_alarm_and_one_it_does_not_is():
+    """Hand figures: the observable oracle says 0.5 for everyone (log-odds 0). The model gives under-18s odds 2
+    (log-odds ln 2) and the rest 1 for the age band: exp(ln 2 - 0) = 2 > sqrt(2), confirmed. For nationality, group
+    X at odds 11/9 = 1.222 against the rest's 1 (within sqrt(2)): not confirmed, a false alarm; and a violation naming no group
+    is a false alarm too."""
+    from benchmarks.risk import false_alarms
+
+    test = pd.DataFrame({"age_band": ["<18", "<18", "26-59", "26-59"], "nationality": ["X", "Y", "Y", "Y"]})
+    observable = np.full(4, 0.5)
+    model = np.array([2 / 3, 2 / 3, 0.5, 0.5])
+    out = false_alarms(test, model, observable, ["age_band: calibration ratio 1.88 by group <18"], math.sqrt(2))
+    assert (out["fairness_false_alarm"], out["fairness_breaches_model_as_trained"]) == (0, 1)
+    assert out["fairness_breach_age_band_<18_odds_over_observable"] == 2.0
+
+    model = np.array([0.55, 0.5, 0.5, 0.5])  # X at odds 0.55 / 0.45 = 1.222 against the rest's 1, within sqrt(2)
+    violations = ["nationality: referral ratio 2.1 by group X", "nationality: too few groups to judge"]
+    out = false_alarms(test, model, observable, violations, math.sqrt(2))
+    assert out["fairness_breach_nationality_X_odds_over_observable"] == 1.222
+    assert (out["fairness_false_alarm"], out["fairness_breaches_model_as_trained"]) == (2, 2)
