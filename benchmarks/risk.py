@@ -40,15 +40,20 @@ false-positive ratios over the group's overstay-rate ratio, backstop 4x; FNR and
 precision) on the as-of holdout, then with the model's odds doubled (post hoc) for
 one group at a time among the five largest nationalities and the five largest
 regions; ``fairness_bias2_detected_share`` is the share refused for a breach of that
-very group, ``fairness_false_alarm`` the violations of the model as trained, which the bar takes for unbiased.
+very group. The audit of the model as trained gives ``fairness_breaches_model_as_trained``, its violations.
 Each group found in breach is judged by the generator's truth as well: ``fairness_breach_<attr>_<group>_odds_over_observable``
 is the model's odds over the observable oracle's for that group, relative to the same ratio for the rest (exp of
 the difference of mean log-odds offsets), and ``fairness_breaches_not_confirmed_by_truth`` counts the breaches whose
 ratio lies within the audit's calibration bound (1/1.41 to 1.41): those are the false alarms (a breach of a referral
-or error-rate bound with a well calibrated group counts here too). Since 2026-12-07 (the calibration exemption reads
-a group's referrals against its own overstays, not against the rest's) the audit refuses this model for the under-18
-age band, and the truth agrees: the model, which rightly does not read age, overstates children's odds; the bar
-``fairness_false_alarm <= 0`` is NOT MET by a real breach, not a false alarm. The cure is in the model, not the audit. Reasons: top-3 reasons of the elevated and high
+or error-rate bound with a well calibrated group counts here too). ``fairness_false_alarm`` is that count plus any
+violation that names no group (none can be judged by the truth). Until 2026-12-07 the bar read every violation of the
+model as trained as a false alarm, taking that model for unbiased; it is not: the truth gives under-18s lower odds
+(-1.0 log-odds), the model rightly does not read age, and so it overstates children's odds. Since the calibration
+exemption reads a group's referrals against its own overstays (2026-12-07) the audit refuses this model for the
+under-18 age band and the truth confirms it: a real breach, which the old reading counted as a false alarm (1, NOT
+MET). The bar now reads only breaches the truth does not confirm; the refusal itself stays in
+``fairness_passed`` and ``fairness_breaches_model_as_trained``: the cure is in the model (or a data owner's policy on
+age), not the audit. Reasons: top-3 reasons of the elevated and high
 holdout rows. ``reasons_lowering_share`` recomputes each shown reason's grouped TreeSHAP
 contribution and counts those <= 0; the reasons code filters on that very sum, so this is a
 consistency check of the code, not of whether a reason is true. The independent check is the
@@ -289,14 +294,22 @@ def _truth_odds_ratios(test: pd.DataFrame, p: np.ndarray, observable: np.ndarray
     return out
 
 
+def false_alarms(test: pd.DataFrame, p: np.ndarray, observable: np.ndarray, violations: list[str], bound: float) -> dict:
+    """The audit's violations of the model as trained, each group's judged by the truth (:func:`_truth_odds_ratios`);
+    ``fairness_false_alarm`` counts the breaches the truth does not confirm and the violations naming no group."""
+    truth = _truth_odds_ratios(test, p, observable, violations, bound)
+    ungrouped = sum(" by group " not in v for v in violations)
+    return {"fairness_false_alarm": truth["fairness_breaches_not_confirmed_by_truth"] + ungrouped,
+            "fairness_breaches_model_as_trained": len(violations), **truth}
+
+
 def _fairness_power(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, cfg: RiskConfig, observable: np.ndarray) -> dict:
     """The shipped audit on the holdout, each breach judged by the truth too, then with doubled odds for each large
     nationality and region."""
     audit = cfg.model.audit
     travellers = test.get("traveller_id")
     fair = fairness_audit(test, y, p, audit, cfg.fairness, clusters=travellers)
-    out = {"fairness_false_alarm": len(fair.violations),
-           **_truth_odds_ratios(test, p, observable, fair.violations, cfg.fairness.max_calibration_ratio)}
+    out = false_alarms(test, p, observable, fair.violations, cfg.fairness.max_calibration_ratio)
     caught = []
     for attr in ("nationality", "region"):
         values = test[attr].astype(str)
