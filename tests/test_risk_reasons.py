@@ -196,3 +196,13 @@ def test_a_reason_states_only_the_clauses_whose_facts_raise_the_risk(history):
         assert re.fullmatch(rf"earlier stays of {rows['prior_days'].iat[r]:.0f} days \(\d+% of the added risk\)", out["reason_1"].iat[r])
     for r in np.flatnonzero(both):
         assert out["reason_1"].iat[r].startswith(f"{rows['prior_overstays'].iat[r]:.0f} earlier overstay(s); earlier stays of ")
+
+
+def test_the_shipped_planned_stay_reason_reads_as_plain_english_for_a_short_stay():
+    """A one-day plan on a 30-day permit: "1 day(s)" and 1/30 = 3% of the stay, not "1 days, 0.0 times the stay"."""
+    from riskmodel.core.risk.reasons import ReasonGroup
+
+    spec = SHIPPED.model.reasons["planned_stay"]
+    group = ReasonGroup(name="planned_stay", features=tuple(spec["features"]), text=spec["text"], missing=spec.get("missing"))
+    values = {"planned_stay_days": 1.0, "planned_over_permitted": 1 / 30, "planned_over_max": 1 / 90, "planned_beyond_max_days": 0.0}
+    assert group.render(values) == "plans to stay 1 day(s), 3% of the stay permitted at entry"
