@@ -136,7 +136,7 @@ _REASONS = {
     "visa": _group(["visa_type", "permitted_days", "extension_room_days"], "entered on {visa_type}, permitted to stay {permitted_days:.0f} days",
                  "visa type not on record", visa_type=_VISAS),
     "planned_stay": _group(["planned_stay_days", "planned_over_permitted", "planned_over_max", "planned_beyond_max_days"],
-                         "declared a stay of {planned_stay_days:.0f} days at entry, {planned_over_permitted:.1f} times the stay permitted",
+                         "declared a stay of {planned_stay_days:.0f} day(s) at entry, {planned_over_permitted:.0%} of the stay permitted",
                          "no planned length of stay declared"),
     "purpose": _group(["purpose"], "travelling for {purpose}", "no purpose of travel declared",
                     purpose={"tourism": "tourism", "business": "business", "family": "a family visit", "work": "work", "study": "study",
