@@ -186,3 +186,85 @@ def test_the_pyfunc_serves_the_champion_only_with_its_signed_gate(result, table,
     client.delete_registered_model_alias(name, "champion")
     assert promote_risk(name, cfg.gate).passed  # through the gate: served without an override
     assert set(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)["model_version"]) == {logged.version}
+
+
+def _passing(candidate, champion):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(passed=True, reasons=["ok: test gate"])
+
+
+def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_it_replaces(result, table, cfg):
+    """Rolling back was "a promotion of the earlier version" (README), but the gate refuses a version that ranks below
+    the champion beyond the tolerance: a champion found leaky or unfair in service could only be left serving or
+    bypassed per load (allow_ungated). A rollback moves the champion back to a version a signed gate once made
+    champion, with a written reason, signs it (loads by @champion accept it), and withdraws the replaced version, which
+    then no longer counts among the earlier champions a challenger must stay within the tolerance of."""
+    from riskmodel.core import audit
+    from riskmodel.integrations.tracking.risk import earlier_champions
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    client = MlflowClient()
+
+    done = rollback(name, first.version, reason="the exit feed join leaked labels into version 2's features")
+    assert (done.candidate, done.champion) == (first.version, second.version)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+    load_risk_model(f"models:/{name}@champion")  # the signed record names the version put back: no refusal
+    withdrawn = client.get_model_version(name, second.version).tags
+    assert withdrawn["gate.withdrawn_reason"] == "the exit feed join leaked labels into version 2's features"
+    assert withdrawn["gate.withdrawn_for"] == first.version
+    assert earlier_champions(name, besides=()) == [first.version]
+    [event] = [r for r in audit.read(audit.audit_path()) if r["event"] == "rollback"]
+    assert (event["model_version"], event["replaced_version"]) == (first.version, second.version)
+
+    # a withdrawal tag written by hand is no withdrawal: the version still counts
+    third = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing, version=third.version).passed
+    client.set_model_version_tag(name, first.version, "gate.withdrawn_for", third.version)
+    assert first.version in earlier_champions(name, besides=(third.version,))
+
+    # a version a passed gate makes champion again is no longer withdrawn
+    assert registry.promote(name, _passing, version=second.version).passed
+    assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    assert second.version in earlier_champions(name, besides=())
+
+
+def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_reason_and_a_tampered_model(result, table, cfg):
+    from riskmodel.integrations.tracking.rollback import rollback
+    from tests.test_model_signing import _stored_dir
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    never = log_risk_run(result, cfg, table=table)  # registered, never promoted
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing, version=second.version).passed
+    client = MlflowClient()
+
+    with pytest.raises(ModelLoadError, match=rf"version {never.version} .*no passed, signed gate decision"):
+        rollback(name, never.version, reason="version 3 scores children too high")
+    client.set_model_version_tag(name, never.version, "gate.decision", "promoted")  # by hand: not signed
+    with pytest.raises(ModelLoadError, match=rf"version {never.version} .*not signed"):
+        rollback(name, never.version, reason="version 3 scores children too high")
+    with pytest.raises(ValueError, match="`reason`"):
+        rollback(name, first.version, reason="  ")
+    with pytest.raises(ValueError, match="`reason` holds a run of 5 or more digits"):
+        rollback(name, first.version, reason="traveller 4402117 was wrongly referred")
+    with pytest.raises(ModelLoadError, match=rf"version {second.version} is already the champion"):
+        rollback(name, second.version, reason="nothing to undo")
+
+    [mlmodel] = [p for p in _stored_dir(name, first.version).rglob("MLmodel") if p.is_file()]
+    original = mlmodel.read_bytes()
+    mlmodel.write_bytes(original + b"\n# changed\n")
+    try:
+        with pytest.raises(ArtifactIntegrityError):
+            rollback(name, first.version, reason="version 4 drifted on the new visa types")
+    finally:
+        mlmodel.write_bytes(original)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
+    assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
