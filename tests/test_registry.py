@@ -249,7 +249,7 @@ def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_re
     with pytest.raises(ModelLoadError, match=rf"version {never.version} .*no passed, signed gate decision"):
         rollback(name, never.version, reason="version 3 scores children too high")
     client.set_model_version_tag(name, never.version, "gate.decision", "promoted")  # by hand: not signed
-    with pytest.raises(ModelLoadError, match=rf"version {never.version} .*not signed"):
+    with pytest.raises(ModelLoadError, match=rf"version {never.version}\b.*not signed"):
         rollback(name, never.version, reason="version 3 scores children too high")
     with pytest.raises(ValueError, match="`reason`"):
         rollback(name, first.version, reason="  ")
@@ -268,3 +268,21 @@ def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_re
         mlmodel.write_bytes(original)
     assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
     assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+
+
+def test_riskmodel_rollback_risk_puts_the_version_back_and_names_a_refusal(result, table, cfg, capsys):
+    from riskmodel.apps.cli import main
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    config = str(REPO / "configs" / "risk.yaml")
+    assert main(["rollback", "risk", "--config", config, "--to", first.version, "--reason", "call 0812 345 678 99"]) != 0
+    assert "`reason` holds a run of 5 or more digits" in capsys.readouterr().err
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == second.version
+    assert main(["rollback", "risk", "--config", config, "--to", first.version, "--reason", "refers children too often"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ROLLED BACK: version {first.version} is champion again (version {second.version} withdrawn)"), out
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version

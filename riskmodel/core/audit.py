@@ -73,7 +73,7 @@ _ID_DIGITS = re.compile(r"\d(?:[ \-./]?\d){4,}")
 _DATE = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d\d)([-/.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![0-9A-Za-z])")
 
 
-def check_purpose(purpose: Any) -> None:
+def check_purpose(purpose: Any, argument: str = "purpose") -> None:
     """Refuse a stated purpose that could name a person: the audit log keeps it as given and holds no identifier.
 
     A run of 5 or more digits (single separators allowed) is what a traveller or stay id, a passport, an identity
@@ -83,7 +83,8 @@ def check_purpose(purpose: Any) -> None:
     Raises
     ------
     ValueError
-        Naming ``purpose`` and where the digits are (never the digits themselves: the message is logged too).
+        Naming ``purpose`` (or ``argument``: the text's name for the caller) and where the digits are (never the digits
+        themselves: the message is logged too).
     """
     if purpose is None:
         return
@@ -92,10 +93,11 @@ def check_purpose(purpose: Any) -> None:
     if found:
         n = sum(ch.isdigit() for ch in found.group())
         raise ValueError(
-            f"`purpose` holds a run of 5 or more digits ({n} digits, from character {found.start() + 1} of the purpose with its "
-            f"dates left out), as a traveller's id, a passport or a phone number has: the audit log keeps the purpose as given "
-            f"and holds no identifier. Fix: state why, not whom (e.g. 'desk check', 'case review'); the audit record's "
-            f"input digest ties it to the rows scored."
+            f"`{argument}` holds a run of 5 or more digits ({n} digits, from character {found.start() + 1} of the {argument} with its "
+            f"dates left out), as a traveller's id, a passport or a phone number has: the audit log keeps the {argument} as given "
+            "and holds no identifier. Fix: state why, not whom "
+            + ("(e.g. 'desk check', 'case review'); the audit record's input digest ties it to the rows scored." if argument == "purpose"
+               else "(e.g. 'leak in the exit feed join'); keep case details in the case file.")
         )
 
 

@@ -51,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     # the groups exist before the modules fill them, so every module registers the same way
     train = top.add_parser("train", help="train a model from a config and register it in MLflow")
     promote = top.add_parser("promote", help="move a model's champion alias to its challenger if the gate passes")
+    rollback = top.add_parser("rollback", help="put an earlier champion back and withdraw the current one, with a reason")
     groups = CommandGroups(
         top=top,
         train=train.add_subparsers(dest="model_kind", metavar="MODEL", required=True),
         promote=promote.add_subparsers(dest="model_kind", metavar="MODEL", required=True),
+        rollback=rollback.add_subparsers(dest="model_kind", metavar="MODEL", required=True),
     )
     for module in COMMAND_MODULES:
         module.register(groups)

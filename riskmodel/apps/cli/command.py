@@ -36,11 +36,39 @@ class CommandGroups:
         ``riskmodel train MODEL``.
     promote : argparse._SubParsersAction
         ``riskmodel promote MODEL``.
+    rollback : argparse._SubParsersAction
+        ``riskmodel rollback MODEL``.
     """
 
     top: argparse._SubParsersAction
     train: argparse._SubParsersAction
     promote: argparse._SubParsersAction
+    rollback: argparse._SubParsersAction
+
+
+def add_rollback(group: argparse._SubParsersAction, kind: str, default_config: str, registered_name) -> None:
+    """``riskmodel rollback <kind>``: ``registered_name(config_path)`` names the model the config registers."""
+    p = group.add_parser(kind, help=f"put an earlier champion of the {kind} model back, withdrawing the current one (with a reason)")
+    p.add_argument("--config", default=default_config, help=f"{kind} config naming the registered model (default: %(default)s)")
+    p.add_argument("--to", required=True, metavar="VERSION", help="the version to put back: one a passed gate made champion before")
+    p.add_argument("--reason", required=True, help="why the current champion is withdrawn, kept in the store and the audit log "
+                                                   "(no identifiers: a run of 5 or more digits is refused)")
+
+    def run(args: argparse.Namespace) -> int:
+        from riskmodel.api import forget_aliases
+        from riskmodel.integrations.tracking.rollback import rollback
+
+        name = registered_name(args.config)
+        try:
+            decision = rollback(name, args.to, reason=args.reason)
+        finally:
+            forget_aliases(name)
+        print(f"ROLLED BACK: version {decision.candidate} is champion again (version {decision.champion} withdrawn)")
+        for reason in decision.reasons:
+            print(f"- {reason}")
+        return EXIT_OK
+
+    p.set_defaults(func=run, inputs=("config",))
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, int_at_least, levels, read_series, report_decision
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, add_rollback, int_at_least, levels, read_series, report_decision
 from riskmodel.apps.cli.exits import EXIT_OK
 from riskmodel.core.exceptions import ConfigError
 
@@ -28,6 +28,12 @@ def _cmd_train_forecast(args: argparse.Namespace) -> int:
     if outcome.logged is not None:
         print(f"model: {outcome.logged.model_uri} (alias challenger), run {outcome.logged.run_id}")
     return EXIT_OK
+
+
+def _registered_name(config: str) -> str:
+    from riskmodel.apps.pipelines.forecast import load_forecast_config
+
+    return load_forecast_config(config).tracking.registered_name
 
 
 def _cmd_promote_forecast(args: argparse.Namespace) -> int:
@@ -119,6 +125,7 @@ def register(groups: CommandGroups) -> None:
     p = groups.promote.add_parser("forecast", help="promote arrival-forecast@challenger to champion if the config's gate passes")
     p.add_argument("--config", default="configs/forecast.yaml", help="forecast config with the gate (default: %(default)s)")
     p.set_defaults(func=_cmd_promote_forecast, inputs=("config",))
+    add_rollback(groups.rollback, "forecast", "configs/forecast.yaml", _registered_name)
 
     p = groups.top.add_parser("forecast", help="forecast arrivals with a logged forecaster (or fit one on a history file)")
     p.add_argument("--horizon", type=int_at_least(1), required=True, help="periods ahead (days, weeks or months, as the series)")

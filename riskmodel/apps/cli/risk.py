@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, read_table, report_decision
+from riskmodel.apps.cli.command import CommandGroups, Progress, add_quiet, add_rollback, read_table, report_decision
 from riskmodel.apps.cli.exits import EXIT_OK
 
 __all__ = ["register"]
@@ -33,6 +33,12 @@ def _cmd_promote_risk(args: argparse.Namespace) -> int:
     from riskmodel.apps.pipelines.risk import promote
 
     return report_decision(promote(args.config))
+
+
+def _registered_name(config: str) -> str:
+    from riskmodel.apps.pipelines.risk import load_risk_config
+
+    return load_risk_config(config).tracking.registered_name
 
 
 def _score_options(args: argparse.Namespace) -> dict:
@@ -185,6 +191,7 @@ def register(groups: CommandGroups) -> None:
     p = groups.promote.add_parser("risk", help="promote overstay-risk@challenger to champion if the config's gate passes")
     p.add_argument("--config", default="configs/risk.yaml", help="risk config with the gate (default: %(default)s)")
     p.set_defaults(func=_cmd_promote_risk, inputs=("config",))
+    add_rollback(groups.rollback, "risk", "configs/risk.yaml", _registered_name)
 
     _add_score(groups.top)
 

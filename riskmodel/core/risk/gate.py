@@ -284,7 +284,7 @@ def _with_lineage_rule(paired: GateDecision, metric: str, tolerance: float | Non
                          f"FAIL: {metric} challenger - earlier champion version {best} {d:+.4f} on the window (the best of "
                          f"{len(figures)} earlier champion{'s' if len(figures) != 1 else ''} scored there), a drop beyond the tolerance "
                          f"{tol:g} ({key}): promotions each within the tolerance have added up; retrain until the challenger is "
-                         f"within it of version {best}, or promote version {best} again (a rollback is a promotion)"),
+                         f"within it of version {best}, or put version {best} back (`riskmodel rollback risk --to {best} --reason ...`)"),
     )
     rule = checks.decision()
     at = next(i for i, c in enumerate(paired.comparisons) if c.metric == f"{metric}_drop_from_champion") + 1

@@ -441,19 +441,22 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
         _move_champion(client, name, champion_alias, str(cand.version), tags["gate.time"])
+        for tag in signing.WITHDRAWN_TAGS if any(t in (cand.tags or {}) for t in signing.WITHDRAWN_TAGS) else ():
+            client.delete_model_version_tag(name, str(cand.version), tag)  # a passed gate made it champion again
     audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
                  compared_with=tags["gate.compared_with"], lease=held.token)
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
 
 
-def _move_champion(client, name: str, alias: str, version: str, when: str) -> None:
+def _move_champion(client, name: str, alias: str, version: str, when: str, *, mark_failed: bool = True) -> None:
     """Sign which version the passed promotion makes champion, then move the alias; undone when a write fails.
 
     The signed record is written first (a load between the two writes refuses one call, never serves an
     unsigned champion). A store that fails on either write would otherwise leave the record naming the new
     version and the alias on the old one: every load of the champion still serving refused as "moved by hand".
     The record is put back (best effort: the store may still be down) and the version's decision reads
-    ``failed``, then the error is raised.
+    ``failed`` (unless not ``mark_failed``: a rollback's version keeps the decision of the gate that passed it), then
+    the error is raised.
     """
     before = dict(client.get_registered_model(name).tags or {})
     try:
@@ -469,7 +472,8 @@ def _move_champion(client, name: str, alias: str, version: str, when: str) -> No
                 else:
                     client.delete_registered_model_tag(name, tag)
         with contextlib.suppress(Exception):  # "promoted" on a version that is not champion would be untrue
-            client.set_model_version_tag(name, version, "gate.decision", "failed")
+            if mark_failed:
+                client.set_model_version_tag(name, version, "gate.decision", "failed")
         raise
 
 

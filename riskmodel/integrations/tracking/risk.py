@@ -445,7 +445,8 @@ def earlier_champions(name: str, *, besides: tuple[str, ...]) -> list[str]:
     """The versions of ``name`` a passed promotion made champion, besides those in ``besides``, oldest first.
 
     A version counts when its tags hold a "promoted" gate decision signed with the store's key
-    (:func:`~riskmodel.integrations.tracking.signing.check_gate`): a decision tag set by hand is none.
+    (:func:`~riskmodel.integrations.tracking.signing.check_gate`): a decision tag set by hand is none. A version a
+    rollback withdrew (:func:`~riskmodel.integrations.tracking.rollback.rollback`, signed) does not count.
     """
     from riskmodel.core.exceptions import ModelLoadError
     from riskmodel.integrations.tracking import signing
@@ -460,6 +461,8 @@ def earlier_champions(name: str, *, besides: tuple[str, ...]) -> list[str]:
             signing.check_gate(registry.tracking_uri(), name, str(mv.version), dict(mv.tags or {}), signing.CHAMPION)
         except ModelLoadError:
             continue
+        if signing.is_withdrawn(registry.tracking_uri(), name, str(mv.version), dict(mv.tags or {})):
+            continue  # withdrawn from service by a rollback: no standard for the challengers
         found.append(str(mv.version))
     return sorted(found, key=int)
 

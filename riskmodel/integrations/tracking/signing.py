@@ -36,7 +36,7 @@ from riskmodel.core import audit
 from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
 from riskmodel.core.exceptions import ModelLoadError
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG", "WITHDRAWN_TAGS", "sign_withdrawal", "is_withdrawn"]
 
 #: Files MLflow's client writes into a model folder after download; not part of the model.
 CLIENT_FILES = ("registered_model_meta",)
@@ -128,11 +128,26 @@ def sign_champion(store_uri: str, name: str, version: str, time: str) -> str:
     return sign(store_key(store_uri, create=True), "champion", name, str(version), time)
 
 
+#: Version tags of a rollback's withdrawal of the champion it replaced (:func:`sign_withdrawal`).
+WITHDRAWN_TAGS = ("gate.withdrawn_for", "gate.withdrawn_time", "gate.withdrawn_reason", "gate.withdrawn_signature")
+
+
+def sign_withdrawal(store_uri: str, name: str, version: str, replaced_by: str, time: str, reason: str) -> str:
+    """Signature of "a rollback at ``time`` withdrew ``version``, putting ``replaced_by`` back, for ``reason``"."""
+    return sign(store_key(store_uri, create=True), "withdrawn", name, str(version), str(replaced_by), time, reason)
+
+
+def is_withdrawn(store_uri: str, name: str, version: str, tags: dict[str, str]) -> bool:
+    """Whether ``version``'s tags hold a rollback's signed withdrawal (tags set by hand are none)."""
+    for_, time, reason, signature = (tags.get(t, "") for t in WITHDRAWN_TAGS)
+    return bool(signature) and signature_matches(store_key(store_uri), signature, "withdrawn", name, str(version), for_, time, reason)
+
+
 def _check_last_promotion(store_uri: str, name: str, version: str, model_tags: dict[str, str]) -> None:
     """Refuse ``champion`` at ``version`` unless the last passed promotion, signed, made ``version`` champion."""
     record, signature = model_tags.get(CHAMPION_TAG, ""), model_tags.get(CHAMPION_SIGNATURE_TAG)
     promoted, _, time = record.partition("|")
-    fix = ("Promote it with the library (riskmodel promote; a rollback is a promotion of the earlier version), or, in "
+    fix = ("Promote it with the library (riskmodel promote; back to an earlier champion: riskmodel rollback), or, in "
            "an emergency, load it with allow_ungated=True or RISKMODEL_ALLOW_UNGATED=1 (recorded in the audit log).")
     if not signature_matches(store_key(store_uri), signature, "champion", name, promoted, time):
         raise ModelLoadError(f"`models:/{name}@{CHAMPION}` is version {version}, but no signed record says which version the last "
