@@ -417,3 +417,24 @@ def test_the_card_gives_the_holdout_mase_of_each_level_beside_seasonal_naives(fi
     for level in ("total", "kind", "port"):
         served, snaive = table[(level, "reconciled")], table[(level, "peer:snaive")]
         assert f"{level} {served:.4f} ({served / snaive:.4f}x seasonal naive's {snaive:.4f})" in said[0], said[0]
+
+
+def test_a_forecaster_champion_is_rolled_back_to_the_one_before_and_loads_by_alias(fitted):
+    """`riskmodel rollback forecast`: the registry's rollback works for a logged forecaster as for a risk model."""
+    from types import SimpleNamespace
+
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import log_forecast_run
+    from riskmodel.integrations.tracking.loading import pin
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    cfg = ForecastConfig()
+    name = cfg.tracking.registered_name
+    passing = lambda cand, champ: SimpleNamespace(passed=True, reasons=["ok: test gate"])  # noqa: E731
+    first = log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert registry.promote(name, passing).passed
+    second = log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert registry.promote(name, passing).passed
+    done = rollback(name, first.version, reason="holiday calendar of version 2 was a year off")
+    assert (done.candidate, done.champion) == (str(first.version), str(second.version))
+    assert pin(f"models:/{name}@champion") == f"models:/{name}/{first.version}"
