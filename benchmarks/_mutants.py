@@ -1885,6 +1885,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A24", "fairness: a miss rate of 0 read at its exact bound", FA, "    _no_miss_ceiling(t, full, config)\n", "    pass\n",
            ("tests/test_risk_fairness.py", "-k", "every_overstayer_caught"),
            "a group with every overstayer caught breaches the FNR bound on the rest's noise alone"),
+    # ---------------------------------------------------------------- review 19, messy real-world files and values (h19-hostile)
+    Mutant("S31", "series CSV: a '.' between thousands is no decimal point", "riskmodel/core/csv_files.py",
+           "    if grouped.any() and (grouped", "    if False and (grouped",
+           ("tests/test_cli_bad_inputs.py", "-k", "dot_between_thousands"),
+           "a port's 1.030 arrivals (1030, Excel in an Indonesian locale) are forecast as about 1, exit 0"),
 )
 
 

@@ -30,6 +30,11 @@ A CSV's dates are text too, and pandas guesses their format: ``02/01/2024``
 count under another day with no gap to show it. :func:`iso_dates` reads ISO
 8601 only (``2024-01-02``, ``2024-01-02 14:05``, ``2024-01``) and names any
 other text as no date.
+
+Excel in an Indonesian (or most European) locale writes 1030 arrivals as ``1.030``: pandas
+reads 1.03, while a month under 1,000 (``812``) stays 812, and a port's counts were forecast at
+a thousandth of their size without a word. :func:`check_thousands_dots` refuses a count column
+whose text is whole numbers, some written with ``.`` between groups of three digits.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import pandas as pd
 
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
-__all__ = ["check_csv", "check_header", "check_not_truncated", "iso_dates", "read_csv", "text_id_dtypes"]
+__all__ = ["check_csv", "check_header", "check_not_truncated", "check_thousands_dots", "iso_dates", "read_csv", "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -85,6 +90,35 @@ def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
     na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
     dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
     return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+
+
+_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+"  # 1.030, 12.500.000
+_WHOLE = r"[+-]?\d+"
+
+
+def check_thousands_dots(path: str | Path, column: str, values: pd.Series) -> None:
+    """Refuse a CSV count ``column`` written with ``.`` between thousands (``1.030`` for 1030).
+
+    ``values`` is the column as pandas read it: only a column holding fractions is read again as text. It is refused
+    when every value given is a whole number, written plainly or with ``.`` between groups of three digits, and some
+    are so written; ``1.125`` beside ``2.5`` is a fraction among fractions and is kept.
+
+    Raises
+    ------
+    SchemaError
+        Naming ``column``, the rows (by position), examples and the fix.
+    """
+    if not pd.api.types.is_float_dtype(values) or not (values % 1 > 0).any():
+        return
+    text = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column].str.strip()
+    grouped = text.str.fullmatch(_GROUPED).to_numpy(dtype=bool)
+    if grouped.any() and (grouped | text.str.fullmatch(_WHOLE).to_numpy(dtype=bool) | (text == "").to_numpy()).all():
+        rows = tuple(f"row {i}" for i in grouped.nonzero()[0][:5])
+        examples = ", ".join(repr(v) for v in text[grouped].head(3))
+        raise SchemaError(str(path), [SchemaProblem(
+            column, f"whole numbers written with '.' between groups of three digits ({examples}), which read as fractions",
+            "write the counts without thousands separators (1000, not 1.000): in Excel, a number format without "
+            "separators before saving as CSV", rows, int(grouped.sum()))])
 
 
 def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
