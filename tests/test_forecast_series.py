@@ -228,6 +228,19 @@ def test_a_series_csv_with_day_first_dates_is_refused_by_name_not_read_month_fir
         load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
 
 
+def test_a_config_series_csv_with_a_dot_between_thousands_is_refused_not_read_as_fractions(tmp_path):
+    # Excel in an Indonesian locale writes 1030 arrivals as '1.030': read as 1.03, `train forecast` fitted a port's
+    # thousand a month as one; '812' beside it is a month under a thousand
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id,ds,y\na,2024-01-01,812\na,2024-02-01,1.030\na,2024-03-01,2.500\n")
+    with pytest.raises(SchemaError, match=r"`y`: whole numbers written with '.' between groups of three digits \('1.030', '2.500'\), "
+                                          r"which read as fractions \(2 rows: row 1, row 2\)"):
+        load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+
+
 @pytest.mark.parametrize("placeholder", ["1677-10-01", "1800-01-01", "2262-04-01"])
 def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(placeholder):
     # A database's "no date" (pandas' earliest or latest month, a 1800 default) in one row of a monthly series: on
