@@ -1890,6 +1890,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if grouped.any() and (grouped", "    if False and (grouped",
            ("tests/test_cli_bad_inputs.py", "-k", "dot_between_thousands"),
            "a port's 1.030 arrivals (1030, Excel in an Indonesian locale) are forecast as about 1, exit 0"),
+    Mutant("S32", "train forecast: data.series_path's '.' between thousands", "riskmodel/apps/pipelines/forecast.py",
+           '            check_thousands_dots(d.series_path, "y", df["y"])\n', "            pass\n",
+           ("tests/test_forecast_series.py", "-k", "dot_between_thousands"),
+           "a config's series CSV of 1.030 arrivals a month is trained on as 1.03"),
 )
 
 

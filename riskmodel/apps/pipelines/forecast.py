@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import iso_dates, read_csv, text_id_dtypes
+from riskmodel.core.csv_files import check_thousands_dots, iso_dates, read_csv, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -56,6 +56,8 @@ def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, st
     if d.series_path:
         df = _read(Path(d.series_path), "series_path")
         df["ds"] = iso_dates(df["ds"], "ds", d.series_path)
+        if Path(d.series_path).suffix == ".csv" and "y" in df.columns:  # 1.030 arrivals (1030) are no 1.03
+            check_thousands_dots(d.series_path, "y", df["y"])
         return df[["unique_id", "ds", "y"]], None, d.series_path
     if d.crossings_path:
         crossings = _read(Path(d.crossings_path), "crossings_path")
