@@ -1894,6 +1894,11 @@ MUTANTS: tuple[Mutant, ...] = (
            '            check_thousands_dots(d.series_path, "y", df["y"])\n', "            pass\n",
            ("tests/test_forecast_series.py", "-k", "dot_between_thousands"),
            "a config's series CSV of 1.030 arrivals a month is trained on as 1.03"),
+    Mutant("S33", "series: counts that are no numbers named by row", FS,
+           "        if bad.any():\n            problems.append(_no_numbers_problem(df, bad))\n",
+           "        if False:\n            problems.append(_no_numbers_problem(df, bad))\n",
+           ("tests/test_forecast_series.py", "-k", "no_numbers"),
+           "a count '1,234' or '-' fails in float() with a ValueError naming no column or row"),
 )
 
 

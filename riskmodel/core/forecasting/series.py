@@ -22,9 +22,11 @@ frame (duplicates, gaps, negative or missing counts, frequency).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -532,6 +534,30 @@ def duplicate_periods(df: pd.DataFrame, dup: np.ndarray | None = None) -> list[S
     return [SchemaProblem("ds", "has duplicate (unique_id, ds) pairs", "aggregate duplicates, e.g. df.groupby(['unique_id', 'ds'], as_index=False)['y'].sum()", ids, n)]
 
 
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _no_numbers(y: pd.Series) -> np.ndarray:
+    """Where a column that is not numeric holds no number: text, a yes/no, a list (a Decimal, a database's NUMERIC, is a number).
+
+    Text that reads as a plain number is named only where no other value is wrong: one '1,234' in a CSV makes pandas
+    read every count of the column as text, and that row is the one to fix.
+    """
+    values = y.to_numpy(dtype=object)
+    bad = np.fromiter((isinstance(v, bool | np.bool_) or not (v is None or v is pd.NA or isinstance(v, int | float | np.integer | np.floating | Decimal))
+                       for v in values), dtype=bool, count=len(y))
+    worst = bad & np.fromiter((not (isinstance(v, str) and _NUMBER_TEXT.fullmatch(v)) for v in values), dtype=bool, count=len(y))
+    return worst if worst.any() else bad
+
+
+def _no_numbers_problem(df: pd.DataFrame, bad: np.ndarray) -> SchemaProblem:
+    ids, n = _ids(df, bad)
+    examples = ", ".join(repr(v) for v in df["y"].to_numpy(dtype=object)[bad][:3])
+    return SchemaProblem("y", f"values that are not numbers ({examples})",
+                         "write each count as a plain number (1234, not '1,234'); a period without a count is no number: fill it "
+                         "from another source, or drop it and call fill_gaps", ids, n)
+
+
 def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProblem]:
     """Every problem of a long-format series frame, without raising.
 
@@ -562,9 +588,11 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
                                       "convert to local time and drop the zone: df['ds'].dt.tz_convert(<zone>).dt.tz_localize(None)"))
         return problems
     if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
-        problems.append(SchemaProblem("y", f"must be numeric, got {df['y'].dtype}", "convert it with pd.to_numeric(df['y'])"))
-        return problems
-    y = df["y"].to_numpy(dtype=float)
+        bad = _no_numbers(df["y"])
+        if bad.any():
+            problems.append(_no_numbers_problem(df, bad))
+            return problems
+    y = np.array([np.nan if v is None or v is pd.NA else float(v) for v in df["y"]]) if df["y"].dtype == object else df["y"].to_numpy(dtype=float)
     ids, n = _ids(df, np.isnan(y))
     if n:
         problems.append(SchemaProblem("y", "has missing values", "fill them (e.g. 0 for counts) or drop the periods and call fill_gaps", ids, n))
@@ -629,7 +657,7 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     ----------
     df : DataFrame
         Columns ``unique_id`` (any text or number), ``ds`` (datetime64) and ``y``
-        (numeric); other columns are dropped.
+        (numbers: a numeric dtype, or objects that are numbers, Decimals included); other columns are dropped.
     freq : {"D", "W", "M"}, optional
         Expected frequency; inferred from the most common step when omitted.
 
@@ -642,7 +670,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Listing every problem: missing columns, missing or empty ids, wrong dtypes, missing, negative or
+        Listing every problem: missing columns, missing or empty ids, wrong dtypes, counts that are no
+        numbers (``'1,234'``, ``'-'``: named by row), missing, negative or
         infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
         text (``1`` and ``"1"``), timestamps off the period start,
         gaps inside a series, an unknown frequency, series at different frequencies (with no
