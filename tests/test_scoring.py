@@ -551,6 +551,23 @@ def test_a_list_in_one_field_flags_only_its_row_on_every_path(fitted, n):
             score(given, model=model)
 
 
+@pytest.mark.parametrize("spelt", ["Soekarno\u2013Hatta", "Soekarno\u2011Hatta", "\uff33oekarno-Hatta"])
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_training_level_spelt_with_look_alike_characters_is_refused_naming_the_level(fitted, n, spelt):
+    """Word and Excel turn '-' into an en dash; a no-break hyphen or a full-width letter comes with a copy from a web form.
+    'Soekarno–Hatta' is the training port Soekarno-Hatta, not a new port: it was scored as an unseen level (the port
+    read as missing, another probability) with only a warning, while ' soekarno-hatta ' was refused."""
+    model, _, rows = fitted
+    assert "Soekarno-Hatta" in model.levels_["entry_port"]
+    batch = rows.head(n).astype({"entry_port": object})
+    batch.loc[1, "entry_port"] = spelt
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    assert ("column `entry_port`: level differs from the training level `Soekarno-Hatta` only in look-alike characters "
+            f"(a dash or hyphen other than '-', full-width letters), case or spaces (1 row: {batch.loc[1, 'stay_id']}). "
+            "Fix: send `Soekarno-Hatta` exactly") in str(caught.value)
+
+
 @pytest.mark.parametrize("n", [3, 100])
 def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_naming_the_level(fitted, n):
     """A port code sent as " CGK" or "cgk" is the training level CGK badly formatted, not a new port: it was scored as an
