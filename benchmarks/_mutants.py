@@ -1899,6 +1899,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if False:\n            problems.append(_no_numbers_problem(df, bad))\n",
            ("tests/test_forecast_series.py", "-k", "no_numbers"),
            "a count '1,234' or '-' fails in float() with a ValueError naming no column or row"),
+    Mutant("S34", "score input: a training level in look-alike characters", SI,
+           '    text = unicodedata.normalize("NFKC", level)\n    text = "".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text)\n',
+           "    text = level\n",
+           ("tests/test_scoring.py", "-k", "look_alike"),
+           "'Soekarno\u2013Hatta' (an en dash) is scored as an unseen port, read as missing, with a warning only"),
 )
 
 
