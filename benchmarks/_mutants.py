@@ -1904,6 +1904,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "    text = level\n",
            ("tests/test_scoring.py", "-k", "look_alike"),
            "'Soekarno\u2013Hatta' (an en dash) is scored as an unseen port, read as missing, with a warning only"),
+    Mutant("S35", "entry record: a list where one value belongs", SC,
+           "            columns[col.name] = np.empty(1, dtype=object)\n            columns[col.name][0] = v",
+           "            columns[col.name] = np.array([v], dtype=object)\n            pass",
+           ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_the_entry_record"),
+           "visa_type ['voa'] at the border is a raw pandas ValueError ('Per-column arrays must each be 1-dimensional'), no field named"),
+    Mutant("S36", "crossings: free text that is no text", SC,
+           "            problems += _not_text(df, col.name, id_col, ~null)\n", "            pass\n",
+           ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_a_history_row"),
+           "a history row whose port is ('Batam', 'Batam') is counted as a port and the stay scored"),
 )
 
 

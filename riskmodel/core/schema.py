@@ -526,6 +526,7 @@ def _check_columns(
             problems.append(SchemaProblem(col.name, f"value {what}", f"fill `{col.name}` for every such row", ids, n))
         if col.kind == "text":
             problems += _hidden_text(df, col.name, id_col, ~null)
+            problems += _not_text(df, col.name, id_col, ~null)
         if col.kind == "enum":
             values = s.astype(object).to_numpy()
             unknown = ~null & ~pd.Series(values).isin(col.values).to_numpy()
@@ -587,6 +588,18 @@ def _hidden_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) 
                                       "from web forms and spreadsheet exports carry them): a value with one is another value "
                                       "nobody can tell from the first", ids, n))
     return problems
+
+
+def _not_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) -> list[SchemaProblem]:
+    """Values of free-text column ``name`` that are no text: a list or tuple (a form's multi-select), a number."""
+    values = df[name].astype(object).to_numpy()
+    bad = present & np.fromiter((not isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    ids, n = _ids(df, id_col, bad)
+    if not n:
+        return []
+    kinds = sorted({type(v).__name__ for v in values[bad]})
+    return [SchemaProblem(name, f"values that are no text ({', '.join(kinds)})",
+                          f"send one text value per row in `{name}` (a list where one value belongs is no {name})", ids, n)]
 
 
 #: What :func:`_id_kind` finds in a present id.
@@ -858,7 +871,8 @@ def check_crossing_record(record: Mapping, name: str = "the record") -> list[Sch
         elif col.kind == "int":
             columns[col.name] = np.array([v], dtype=float)
         else:  # ids, text, levels and booleans as given, so that the checks see what came
-            columns[col.name] = np.array([v], dtype=object)
+            columns[col.name] = np.empty(1, dtype=object)
+            columns[col.name][0] = v  # a list stays one value (np.array([v]) made it a row of several)
     return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
 
 
