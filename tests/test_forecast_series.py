@@ -266,6 +266,20 @@ def test_counts_given_as_decimals_are_read_as_the_numbers_they_are():
         validate_series(pd.DataFrame({"unique_id": "a", "ds": ds, "y": [Decimal("812"), Decimal("NaN"), Decimal("0")]}))
 
 
+@pytest.mark.parametrize("other", ["Juanda ", " Juanda", "JUANDA", "Juanda\u00a0"])
+def test_ids_that_differ_only_in_spaces_or_case_are_named_not_split_into_two_series(other):
+    # a spreadsheet pads some cells: 'Juanda ' on every other month made two series of 61-day steps, refused as "the
+    # usual step between periods is 61 days, not a day, week or month", nothing said about the ids
+    ds = pd.date_range("2022-01-01", periods=12, freq="MS")
+    ids = np.where(np.arange(12) % 3 == 0, other, "Juanda")  # 4 of the 12 months
+    with pytest.raises(SchemaError) as err:
+        validate_series(pd.DataFrame({"unique_id": ids, "ds": ds, "y": np.arange(12.0) + 100}))
+    assert [p.column for p in err.value.problems] == ["unique_id"]
+    assert (f"column `unique_id`: ids that differ only in spaces or case ({'Juanda'!r} and {other!r}), whose series would be "
+            "two where one was meant (4 rows: ") in str(err.value)
+    assert "Fix: write each series' id one way" in str(err.value)
+
+
 @pytest.mark.parametrize("placeholder", ["1677-10-01", "1800-01-01", "2262-04-01"])
 def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(placeholder):
     # A database's "no date" (pandas' earliest or latest month, a 1800 default) in one row of a monthly series: on
