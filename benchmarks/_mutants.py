@@ -1913,6 +1913,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            problems += _not_text(df, col.name, id_col, ~null)\n", "            pass\n",
            ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_a_history_row"),
            "a history row whose port is ('Batam', 'Batam') is counted as a port and the stay scored"),
+    Mutant("S37", "series: ids that differ only in spaces or case", FS,
+           "    return problems + _near_ids(df, text_id)\n", "    return problems\n",
+           ("tests/test_forecast_series.py", "-k", "differ_only"),
+           "'Juanda ' on some months splits the port into two series, refused as a 61-day frequency (or forecast as two)"),
 )
 
 

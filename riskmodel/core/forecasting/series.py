@@ -493,7 +493,8 @@ def _ids(df: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
 
 
 def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
-    """Ids that name nothing (empty or blank) and ids of different types with the same text (1 and '1')."""
+    """Ids that name nothing (empty or blank), ids of different types with the same text (1 and '1'), and ids that
+    differ only in spaces or case."""
     problems = []
     text_id = df["unique_id"].astype(str)
     blank = (text_id.str.strip() == "").to_numpy()
@@ -509,7 +510,34 @@ def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
         ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
         problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
                                       "give every series one id of one type (e.g. df['unique_id'].astype(str)) and aggregate the rows that are then duplicates", ids, n))
-    return problems
+    return problems + _near_ids(df, text_id)
+
+
+def _near_ids(df: pd.DataFrame, text_id: pd.Series) -> list[SchemaProblem]:
+    """Ids that differ only in spaces or case ('Juanda' and 'Juanda '): a padded cell made two series of one port.
+
+    The rows named are those of every spelling but the main one of its group (most rows; then one without stray
+    spaces; then the first met).
+    """
+    distinct = pd.unique(text_id.to_numpy())
+    keys = {t: " ".join(t.split()).casefold() for t in distinct}
+    if len(set(keys.values())) == len(distinct):
+        return []
+    counts = text_id.value_counts(sort=False)
+    groups: dict[str, list[str]] = {}
+    for t in distinct:  # in order of first appearance
+        groups.setdefault(keys[t], []).append(t)
+    pairs = []
+    for spellings in groups.values():
+        if len(spellings) > 1:
+            main = max(spellings, key=lambda t: (counts[t], t == " ".join(t.split()), -spellings.index(t)))
+            pairs += [(main, t) for t in spellings if t != main]
+    others = text_id.isin([t for _, t in pairs]).to_numpy()
+    ids, n = _ids(df, others) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[others].unique()[:_MAX_IDS]), int(others.sum()))
+    return [SchemaProblem("unique_id", f"ids that differ only in spaces or case ({pairs[0][0]!r} and {pairs[0][1]!r}), whose series would be "
+                                       "two where one was meant",
+                          "write each series' id one way (df['unique_id'].str.strip(), one case), then aggregate the rows that are "
+                          "then duplicates", ids, n)]
 
 
 def duplicate_periods(df: pd.DataFrame, dup: np.ndarray | None = None) -> list[SchemaProblem]:
@@ -579,6 +607,8 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
     problems += _id_problems(df)
+    if any(p.problem.startswith("ids that differ only") for p in problems):
+        return problems  # else the halves of a series read as gappy, or as another frequency
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'], format='ISO8601') (dates written YYYY-MM-DD: day-first text is not guessed right)"))
         return problems
