@@ -1917,6 +1917,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return problems + _near_ids(df, text_id)\n", "    return problems\n",
            ("tests/test_forecast_series.py", "-k", "differ_only"),
            "'Juanda ' on some months splits the port into two series, refused as a 61-day frequency (or forecast as two)"),
+    Mutant("S38", "CSV header: fields separated by ';' named as such", "riskmodel/core/csv_files.py",
+           "        if len(fields) == 1 and sep in fields[0]:", "        if False:",
+           ("tests/test_csv_files.py", "-k", "semicolon"),
+           "a CSV saved by Excel where decimals take a comma: every column is called missing, ';' never named"),
 )
 
 

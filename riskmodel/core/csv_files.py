@@ -190,12 +190,14 @@ def _fields(line: bytes) -> list[str]:
 
 
 def check_header(path: str | Path) -> None:
-    """Refuse a CSV whose header names a column more than once.
+    """Refuse a CSV whose header names a column more than once, or is one column holding ';' or tabs.
 
     Raises
     ------
     SchemaError
-        Naming each repeated column (pandas would rename the copies ``name.1``, ``name.2``).
+        Naming each repeated column (pandas would rename the copies ``name.1``, ``name.2``), or a header
+        separated by ';' (Excel in a locale that writes decimal commas) or tabs, which pandas reads as one
+        column: every command then called each column missing.
     pandas.errors.ParserError
         If the header line is not CSV at all (binary content).
     """
@@ -203,7 +205,14 @@ def check_header(path: str | Path) -> None:
     with path.open("rb") as fh:
         # pandas drops a UTF-8 byte-order mark (Excel's "CSV UTF-8"): kept, it hid a first name given again later
         header = fh.readline(_TAIL).removeprefix(b"\xef\xbb\xbf")
-    counts = Counter(name.strip() for name in _fields(header))
+    fields = _fields(header)
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if len(fields) == 1 and sep in fields[0]:  # Excel where decimals are written with a comma separates fields so
+            raise SchemaError(str(path), [SchemaProblem(
+                "<header>", f"the header is one column, {fields[0].strip()!r}: the fields are separated by {name}, not by commas",
+                "save the file as CSV with commas between fields (Excel: 'CSV (Comma delimited)'; where decimals are written "
+                "with a comma, Excel separates fields with ';'), and numbers without thousands separators")])
+    counts = Counter(name.strip() for name in fields)
     repeated = [name for name, n in counts.items() if n > 1 and name]
     if repeated:
         raise SchemaError(

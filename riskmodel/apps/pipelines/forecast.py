@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import check_thousands_dots, iso_dates, read_csv, text_id_dtypes
+from riskmodel.core.csv_files import check_csv, check_thousands_dots, iso_dates, read_csv, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -46,6 +46,7 @@ def _read(path: Path, what: str) -> pd.DataFrame:
         raise ConfigError(f"`data.{what}` `{path}` does not exist; give a Parquet or CSV file, or null.")
     if path.suffix != ".csv":
         return pd.read_parquet(path)
+    check_csv(path)  # a header separated by ';' or naming a column twice, a last row cut off: as every CSV reader
     # a CSV has no types: ids read as numbers lose their zeros, and series '007' and '7' become one
     return read_csv(path, ids=[*text_id_dtypes(), "unique_id"])  # and a series or traveller "NA" keeps its id
 
