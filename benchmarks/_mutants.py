@@ -1921,6 +1921,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if len(fields) == 1 and sep in fields[0]:", "        if False:",
            ("tests/test_csv_files.py", "-k", "semicolon"),
            "a CSV saved by Excel where decimals take a comma: every column is called missing, ';' never named"),
+    Mutant("S39", "score input: an id in scientific notation", SV,
+           "    if mangled.any():  # a score", "    if False:  # a score",
+           ("tests/test_scoring.py", "-k", "scientific_notation"),
+           "a stay_id '1.23457E+10' (Excel's display of a long number) is scored under an id that matches no stay"),
 )
 
 

@@ -946,6 +946,30 @@ _NUMBER_TYPES = frozenset({int, float, type(None), type(pd.NA)})
 _BOOL_TYPES = frozenset({bool, np.bool_})
 
 
+def scientific_ids(values) -> np.ndarray:
+    """Where ``values`` (ids) holds text a spreadsheet wrote in scientific notation (``1.23457E+10``): its digits are gone.
+
+    Only values holding a ``+`` are matched against the pattern; a column of pandas text is searched for one at once.
+    """
+    s = pd.Series(values, copy=False)
+    if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):  # numbers, times: no text at all
+        return np.zeros(len(s), dtype=bool)
+    if s.dtype != object:
+        plus = np.array(s.str.contains("+", regex=False).fillna(False), dtype=bool)
+    else:
+        given = s.to_numpy(dtype=object)
+        try:
+            if "+" not in "".join(given):  # all text (the usual batch): one pass in C
+                return np.zeros(len(s), dtype=bool)
+        except TypeError:  # something that is no text (a number, a missing id): judged value by value
+            pass
+        plus = np.fromiter((isinstance(v, str) and "+" in v for v in given), dtype=bool, count=len(s))
+    if plus.any():
+        given = s.to_numpy(dtype=object)
+        plus[plus] = [_SCIENTIFIC.fullmatch(given[i]) is not None for i in np.flatnonzero(plus)]
+    return plus
+
+
 def _plain_ids(values: list, nullable: bool) -> bool:
     """Whether every id is text :func:`_id_kind` finds plain, none in scientific notation (missing ones too, when
     ``nullable``)."""
