@@ -135,3 +135,21 @@ def test_a_one_column_csv_without_a_semicolon_is_read_as_before(tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text("stay_id\nC1\nC2\n")
     check_csv(path)
+
+
+def test_a_year_alone_is_no_date_in_any_text_time_reader():
+    # a spreadsheet cell formatted to show the year saves '2030': pandas' ISO 8601 reader took it for 1 January 2030,
+    # so a ban "until 2030" ended on its first day, a permit on New Year's Day, without a word
+    from riskmodel.apps.cli.command import read_text_times
+    from riskmodel.core.csv_files import iso_dates, iso_time
+    from riskmodel.core.exceptions import SchemaError
+
+    values = pd.Series(["2030-12-31", " 2030", "2031-06"], dtype=object)
+    with pytest.raises(SchemaError, match=r"`ban_until`: values that are not dates \(' 2030'\) \(1 row: row 1\)"):
+        iso_dates(values, "ban_until", "enforcement.csv")
+    df = pd.DataFrame({"ban_until": values})
+    [problem] = read_text_times(df, ["ban_until"])
+    assert (problem.column, problem.record_ids, problem.n_rows) == ("ban_until", ("row 1",), 1)
+    with pytest.raises(ValueError, match="'2030' is not a date in ISO 8601"):
+        iso_time("2030")
+    assert iso_time("2031-06") == pd.Timestamp("2031-06-01")  # a month stays a month (monthly series are dated so)
