@@ -233,6 +233,8 @@ def test_refuses_an_entry_record_the_crossings_contract_refuses(fitted, log):
     # a list where one value belongs (a form's multi-select) crashed in pandas ("Per-column arrays must each be
     # 1-dimensional"), naming no field
     ("visa_type", ["voa"]), ("port", ("Batam", "Batam")), ("document_id", ["D1"]), ("crossing_id", []),
+    # a year alone was read as 1 January of it: a permit "until 2030" ended on its first day
+    ("permit_end", "2030"), ("timestamp", " 2019 "),
 ])
 def test_each_rule_of_the_crossings_contract_holds_for_the_entry_record(log, field, value):
     """One value at a time that the crossings contract refuses on an entry row (a missing trip field, an unknown level,
