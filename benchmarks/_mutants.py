@@ -1925,6 +1925,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if mangled.any():  # a score", "    if False:  # a score",
            ("tests/test_scoring.py", "-k", "scientific_notation"),
            "a stay_id '1.23457E+10' (Excel's display of a long number) is scored under an id that matches no stay"),
+    Mutant("S40", "CSV times: a year alone is no date", "riskmodel/core/csv_files.py",
+           " or _YEAR_ALONE.fullmatch(v) is not None)", ")",
+           ("tests/test_csv_files.py", "-k", "year_alone"),
+           "a ban_until of '2030' (a cell formatted to show the year) is read as 1 January 2030"),
+    Mutant("S41", "a time option: a year alone is no date", "riskmodel/core/csv_files.py",
+           " or _YEAR_ALONE.fullmatch(value):", ":",
+           ("tests/test_csv_files.py", "-k", "year_alone"),
+           "--as-of 2030 (or a config date) is read as 1 January 2030"),
+    Mutant("S42", "entry record: a year alone is no time", "riskmodel/core/entry.py",
+           "        elif v.lstrip()[:1].isdigit() and not _YEAR_ALONE.fullmatch(v):", "        elif v.lstrip()[:1].isdigit():",
+           ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_the_entry_record and permit_end"),
+           "a permit_end of '2030' at the border is read as 1 January 2030 and the stay scored"),
 )
 
 

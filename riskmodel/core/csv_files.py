@@ -40,6 +40,7 @@ whose text is whole numbers, some written with ``.`` between groups of three dig
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -159,7 +160,7 @@ def iso_time(value):
     """
     if not isinstance(value, str):
         return pd.Timestamp(value)
-    if not value.lstrip()[:1].isdigit():
+    if not value.lstrip()[:1].isdigit() or _YEAR_ALONE.fullmatch(value):  # '2030' is no day (pandas: 1 January)
         raise ValueError(f"{value!r} is not a date in ISO 8601")
     try:
         return pd.to_datetime(value, format="ISO8601")
@@ -167,12 +168,19 @@ def iso_time(value):
         raise ValueError(f"{value!r} is not a date in ISO 8601") from None
 
 
+_YEAR_ALONE = re.compile(r"\s*\d{4}\s*")
+
+
 def not_a_year_first(values: pd.Series) -> np.ndarray:
-    """Where ``values`` holds text that does not start with a digit: pandas' ISO 8601 reader
-    takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year."""
+    """Where ``values`` holds text that does not start with a digit, or is a year alone: pandas' ISO 8601 reader
+    takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year; and it takes '2030' (a cell
+    formatted to show the year) for 1 January 2030, a ban "until 2030" ended on its first day."""
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:  # all text: vectorised (a loop is 4x the parse)
-        return (values.notna() & ~values.str.lstrip().str[:1].str.isdigit().fillna(False).astype(bool)).to_numpy(dtype=bool)
-    return np.fromiter((isinstance(v, str) and not v.lstrip()[:1].isdigit() for v in values), bool, len(values))
+        text = values.str.strip()
+        return (values.notna() & (~text.str[:1].str.isdigit().fillna(False).astype(bool)
+                                  | text.str.fullmatch(r"\d{4}").fillna(False).astype(bool))).to_numpy(dtype=bool)
+    return np.fromiter((isinstance(v, str) and (not v.lstrip()[:1].isdigit() or _YEAR_ALONE.fullmatch(v) is not None) for v in values),
+                       bool, len(values))
 
 
 def check_csv(path: str | Path) -> None:
