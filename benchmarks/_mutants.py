@@ -1937,6 +1937,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        elif v.lstrip()[:1].isdigit() and not _YEAR_ALONE.fullmatch(v):", "        elif v.lstrip()[:1].isdigit():",
            ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_the_entry_record and permit_end"),
            "a permit_end of '2030' at the border is read as 1 January 2030 and the stay scored"),
+    Mutant("S43", "REST: a CSV body separated by ';'", "riskmodel/integrations/tracking/serving.py",
+           "        if len(header) == 1 and sep in str(header[0]):", "        if False:",
+           ("tests/test_serving_app.py", "-k", "unreadable"),
+           "a ';'-separated CSV request is answered with every feature column called missing, ';' never named"),
 )
 
 
