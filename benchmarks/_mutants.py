@@ -1941,6 +1941,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if len(header) == 1 and sep in str(header[0]):", "        if False:",
            ("tests/test_serving_app.py", "-k", "unreadable"),
            "a ';'-separated CSV request is answered with every feature column called missing, ';' never named"),
+    Mutant("S44", "CLI: a CSV that is not UTF-8 named as such", "riskmodel/apps/cli/exits.py",
+           "        if isinstance(exc, UnicodeDecodeError):  # Excel's", "        if False:  # Excel's",
+           ("tests/test_cli_errors.py", "-k", "windows_code_page"),
+           "a cp1252 CSV is 'corrupt, truncated or not in the format its name says', fix: check it was copied completely"),
 )
 
 

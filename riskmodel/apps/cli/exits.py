@@ -64,6 +64,10 @@ class InputFileError(UnreadableFileError):
             return cls(path, "permission denied", "give this user read permission on the file")
         if isinstance(exc, pd.errors.EmptyDataError):
             return cls(path, "the file is empty (no header, no rows)", "pass a file with a header line and rows")
+        if isinstance(exc, UnicodeDecodeError):  # Excel's plain "CSV" writes the Windows code page: 'hôtel' is byte 0xf4
+            return cls(path, f"it is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1].hex()} at position {exc.start}: a "
+                             "Windows or Latin-1 export)",
+                       "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)'), or convert it: iconv -f cp1252 -t utf-8")
         detail = " ".join(str(exc).split()) or type(exc).__name__
         return cls(path, f"it is corrupt, truncated or not in the format its name says ({detail})",
                    "re-export the file (Parquet or CSV with a header line) and check it was copied completely")
