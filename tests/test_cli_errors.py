@@ -346,3 +346,20 @@ def test_a_csv_saved_in_a_windows_code_page_is_named_as_not_utf8_with_the_fix(tm
     assert code == EXIT_INPUT
     assert f"`{path}`" in err and "is not UTF-8 text" in err
     assert "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)')" in err
+
+
+@pytest.mark.parametrize("kind", ["risk", "forecast"])
+def test_a_config_s_data_csv_that_is_not_utf8_is_named_not_the_config(tmp_path, capsys, kind):
+    """A data.crossings_path / data.series_path CSV in a Windows code page was reported as the config file being
+    unreadable ('cannot read `risk.yaml`'): the reader did not say which file, and the config was the command's input."""
+    import yaml
+
+    data = tmp_path / "data.csv"
+    data.write_bytes("unique_id,ds,y\nBal\u00ed,2024-01-01,3\n".encode("cp1252"))
+    config = tmp_path / f"{kind}.yaml"
+    base = yaml.safe_load((REPO / "configs" / f"{kind}.yaml").read_text()) if kind == "risk" else {}
+    key = "crossings_path" if kind == "risk" else "series_path"
+    config.write_text(yaml.safe_dump(base | {"data": (base.get("data") or {}) | {key: str(data)}}))
+    code, err = _run(["train", kind, "--config", str(config), "--no-log", "--quiet"], capsys)
+    assert code == EXIT_INPUT
+    assert f"cannot read `{data}`: it is not UTF-8 text" in err and f"`{config}`" not in err
