@@ -1945,6 +1945,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if isinstance(exc, UnicodeDecodeError):  # Excel's", "        if False:  # Excel's",
            ("tests/test_cli_errors.py", "-k", "windows_code_page"),
            "a cp1252 CSV is 'corrupt, truncated or not in the format its name says', fix: check it was copied completely"),
+    Mutant("S45", "CSV reader: a file that is not UTF-8 named by the reader", "riskmodel/core/csv_files.py",
+           "    except UnicodeDecodeError as exc:  # pandas does not say which file", "    except LookupError as exc:  # pandas does not say which file",
+           ("tests/test_cli_errors.py", "-k", "not_the_config"),
+           "a config's data.crossings_path in cp1252 is reported as the config file being unreadable"),
 )
 
 

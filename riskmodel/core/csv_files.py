@@ -48,9 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import SchemaError, SchemaProblem, UnreadableFileError
 
-__all__ = ["check_csv", "check_header", "check_not_truncated", "check_thousands_dots", "iso_dates", "read_csv", "text_id_dtypes"]
+__all__ = ["NOT_UTF8_FIX", "check_csv", "check_header", "check_not_truncated", "check_thousands_dots", "iso_dates", "not_utf8", "read_csv",
+           "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -66,6 +67,15 @@ def text_id_dtypes() -> dict[str, type]:
 #: pandas' default missing-value markers (``read_csv``'s ``na_values`` documentation): kept for every column but the ids.
 PANDAS_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
                   "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+#: The fix for a CSV that is not UTF-8 text (Excel's plain "CSV" writes the Windows code page: 'hôtel' is byte 0xf4).
+NOT_UTF8_FIX = "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)'), or convert it: iconv -f cp1252 -t utf-8"
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """What is wrong with a file pandas could not decode: the byte and its position, never the text around it."""
+    return f"it is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1].hex()} at position {exc.start}: a Windows or Latin-1 export)"
 
 
 def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
@@ -85,12 +95,20 @@ def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
     DataFrame or TextFileReader
         As ``pd.read_csv``: an id ``"NA"``, ``"null"``, ``"None"`` or ``"N/A"`` stays that text; every other
         column reads pandas' default markers (:data:`PANDAS_NA_TEXT`) as missing, as before.
+
+    Raises
+    ------
+    UnreadableFileError
+        Naming ``path`` when its text is not UTF-8 (a chunked reader may still raise pandas' own error on a later chunk).
     """
     names = set(text_id_dtypes() if ids is None else ids)
-    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
-    na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
-    dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
-    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+    try:
+        header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
+        dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
+        return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+    except UnicodeDecodeError as exc:  # pandas does not say which file: a config's data file was taken for the config
+        raise UnreadableFileError(path, not_utf8(exc), NOT_UTF8_FIX) from None
 
 
 _GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+"  # 1.030, 12.500.000

@@ -65,9 +65,9 @@ class InputFileError(UnreadableFileError):
         if isinstance(exc, pd.errors.EmptyDataError):
             return cls(path, "the file is empty (no header, no rows)", "pass a file with a header line and rows")
         if isinstance(exc, UnicodeDecodeError):  # Excel's plain "CSV" writes the Windows code page: 'hôtel' is byte 0xf4
-            return cls(path, f"it is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1].hex()} at position {exc.start}: a "
-                             "Windows or Latin-1 export)",
-                       "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)'), or convert it: iconv -f cp1252 -t utf-8")
+            from riskmodel.core.csv_files import NOT_UTF8_FIX, not_utf8
+
+            return cls(path, not_utf8(exc), NOT_UTF8_FIX)
         detail = " ".join(str(exc).split()) or type(exc).__name__
         return cls(path, f"it is corrupt, truncated or not in the format its name says ({detail})",
                    "re-export the file (Parquet or CSV with a header line) and check it was copied completely")
