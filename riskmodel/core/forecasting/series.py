@@ -578,6 +578,17 @@ def _no_numbers(y: pd.Series) -> np.ndarray:
     return worst if worst.any() else bad
 
 
+def _numeric_y(df: pd.DataFrame, problems: list[SchemaProblem]) -> np.ndarray | None:
+    """``y`` as floats (Decimals and other number objects read as the numbers they are), or None after adding to
+    ``problems`` the values that are no numbers."""
+    if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
+        bad = _no_numbers(df["y"])
+        if bad.any():
+            problems.append(_no_numbers_problem(df, bad))
+            return None
+    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in df["y"]]) if df["y"].dtype == object else df["y"].to_numpy(dtype=float)
+
+
 def _no_numbers_problem(df: pd.DataFrame, bad: np.ndarray) -> SchemaProblem:
     ids, n = _ids(df, bad)
     examples = ", ".join(repr(v) for v in df["y"].to_numpy(dtype=object)[bad][:3])
@@ -595,11 +606,10 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     problems: list[SchemaProblem] = []
     if not isinstance(df, pd.DataFrame):
         return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(df).__name__}", "pass a long frame with columns unique_id, ds, y")]
-    missing = [c for c in ("unique_id", "ds", "y") if c not in df.columns]
-    for c in missing:
-        problems.append(SchemaProblem(c, "column is missing", "pass a long frame with columns unique_id, ds, y (rename yours)"))
+    missing = [SchemaProblem(c, "column is missing", "pass a long frame with columns unique_id, ds, y (rename yours)")
+               for c in ("unique_id", "ds", "y") if c not in df.columns]
     if missing:
-        return problems
+        return missing
     if df.empty:  # before the dtypes: a header alone reads every column as text
         return [SchemaProblem("<table>", "has no rows", "pass at least one series with history")]
     no_id = df["unique_id"].isna().to_numpy()
@@ -617,12 +627,9 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         problems.append(SchemaProblem("ds", f"timezone-aware timestamps ({df['ds'].dtype}); periods are local calendar periods",
                                       "convert to local time and drop the zone: df['ds'].dt.tz_convert(<zone>).dt.tz_localize(None)"))
         return problems
-    if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
-        bad = _no_numbers(df["y"])
-        if bad.any():
-            problems.append(_no_numbers_problem(df, bad))
-            return problems
-    y = np.array([np.nan if v is None or v is pd.NA else float(v) for v in df["y"]]) if df["y"].dtype == object else df["y"].to_numpy(dtype=float)
+    y = _numeric_y(df, problems)
+    if y is None:
+        return problems
     ids, n = _ids(df, np.isnan(y))
     if n:
         problems.append(SchemaProblem("y", "has missing values", "fill them (e.g. 0 for counts) or drop the periods and call fill_gaps", ids, n))
