@@ -1022,7 +1022,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "            problems += _hidden_text(df, col.name, id_col, ~null)\n", "            pass\n",
            ("tests/test_schema.py", "-k", "do_not_print"), "the crossings log takes a port with a zero-width space as a port of its own"),
     Mutant("H10", "entry record fast path: free text with characters that do not print", "riskmodel/core/schema.py",
-           '(v.isprintable() if col.kind == "text" else v in col.values)', '(True if col.kind == "text" else v in col.values)',
+           '(v.isprintable() and v == v.strip() if col.kind == "text" else v in col.values)', '(True if col.kind == "text" else v in col.values)',
            ("tests/test_entry.py", "-k", "each_rule and port"), "the border's entry record skips the contract's check of its port"),
     Mutant("H11", "mstl's yearly period decided once per fit", "riskmodel/core/forecasting/forecaster.py",
            "return dataclasses.replace(settings, yearly_from=first) if first is not None else settings", "return settings",
@@ -1035,7 +1035,7 @@ MUTANTS: tuple[Mutant, ...] = (
            'snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool)].copy()',
            ("tests/test_sources.py", "-k", "leaves_out_stays_with_no_permit_end"), "a stay with no permit end is learnt as no overstay"),
     Mutant("Q38", "The history check's fast path leaves ports with hidden characters to the full check", "riskmodel/core/schema.py",
-           'if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):',
+           'if "port" in c and not all(isinstance(p, str) and p.isprintable() and p == p.strip() for p in set(c["port"])):',
            'if "port" in c and not all(isinstance(p, str) for p in set(c["port"])):',
            ("tests/test_entry.py", "-k", "history_check_s_fast_path"), "a history port with a zero-width space is scored as another port"),
     # ---------------------------------------------------------------- the champion a process serves and the main job names
@@ -1949,6 +1949,19 @@ MUTANTS: tuple[Mutant, ...] = (
            "    except UnicodeDecodeError as exc:  # pandas does not say which file", "    except LookupError as exc:  # pandas does not say which file",
            ("tests/test_cli_errors.py", "-k", "not_the_config"),
            "a config's data.crossings_path in cp1252 is reported as the config file being unreadable"),
+    Mutant("S46", "crossings: a port with spaces around it", SC,
+           '    problems += [p for c in CROSSINGS if c.kind == "text" and c.name in usable for p in _padded_text(df, c.name, id_col)]\n',
+           "", ("tests/test_schema.py", "-k", "spaces_around_it"),
+           "' Batam' in the log is another port: port_type unknown, a port switch, a model level and a series of its own"),
+    Mutant("S47", "entry record: the fast path on a padded port", SC,
+           'ok = isinstance(v, str) and (v.isprintable() and v == v.strip() if col.kind == "text" else v in col.values)',
+           'ok = isinstance(v, str) and (v.isprintable() if col.kind == "text" else v in col.values)',
+           ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_the_entry_record and port"),
+           "an entry record at ' Batam' is found plainly valid and skips the check that refuses it"),
+    Mutant("S48", "history: the fast path on a padded port", SC,
+           "p.isprintable() and p == p.strip() for p in set(c[\"port\"])", "p.isprintable() for p in set(c[\"port\"])",
+           ("tests/test_entry.py", "-k", "each_rule_of_the_crossings_contract_holds_for_a_history_row and port"),
+           "a history row at 'Batam ' is found plainly valid and counted as another port"),
 )
 
 

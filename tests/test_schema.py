@@ -409,7 +409,7 @@ def test_a_port_with_spaces_around_it_is_refused_not_taken_for_another_port(dtyp
     log = _three_crossings("port", ["Batam", " Batam", "Batam\u00a0"], dtype)
     with pytest.raises(SchemaError) as err:
         validate_crossings(log)
-    assert ("column `port`: text with spaces around it (' Batam', 'Batam\xa0') (2 rows: C2, C3). Fix: strip the spaces "
+    assert ("column `port`: text with spaces around it (' Batam', 'Batam\\xa0') (2 rows: C2, C3). Fix: strip the spaces "
             "around `port`") in str(err.value)
     assert [p.column for p in err.value.problems] == ["port"]
 

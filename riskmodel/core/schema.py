@@ -590,6 +590,20 @@ def _hidden_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) 
     return problems
 
 
+def _padded_text(df: pd.DataFrame, name: str, id_col: str) -> list[SchemaProblem]:
+    """Values of free-text column ``name`` of the crossings log with spaces around them (' Batam'): another port to every
+    feature, series and model level. A space inside ('Ngurah\u00a0Rai') is a space. (The sources' places are read in
+    their reference spelling, spacing aside, and are not judged here.)"""
+    values = df[name].astype(object).to_numpy()
+    padded = [v for v in pd.unique(values) if isinstance(v, str) and v != v.strip()]  # a log repeats a few ports: each judged once
+    if not padded:
+        return []
+    ids, n = _ids(df, id_col, pd.Series(values).isin(padded).to_numpy())
+    return [SchemaProblem(name, f"text with spaces around it ({', '.join(repr(v) for v in padded[:3])})",
+                          f"strip the spaces around `{name}` (a padded value is another value than the same text without them)",
+                          ids, n)]
+
+
 def _not_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) -> list[SchemaProblem]:
     """Values of free-text column ``name`` that are no text: a list or tuple (a form's multi-select), a number."""
     values = df[name].astype(object).to_numpy()
@@ -822,6 +836,7 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     id_col = "crossing_id"
     entry = (df["direction"].astype(object) == "entry").to_numpy() if "direction" in df.columns else None
     problems, usable = _check_columns(df, CROSSINGS, id_col, entry)
+    problems += [p for c in CROSSINGS if c.kind == "text" and c.name in usable for p in _padded_text(df, c.name, id_col)]
     problems += _duplicates(df, id_col, usable)
     # ids link every crossing of a traveller (stays, history) and the other sources' records
     problems += _id_checks(df, CROSSINGS, id_col, usable)
@@ -1036,7 +1051,7 @@ def _plain_row_values(c: Mapping[str, list], take) -> bool:
     """The rest of :func:`_plainly_valid_rows`: text, numbers, booleans, permit ends and the sequence (``take``: entry rows)."""
     d, ts = c["direction"], c["timestamp"]
     # a port with a character that does not print is the full check's to judge (hidden ones refused, spaces taken)
-    if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):
+    if "port" in c and not all(isinstance(p, str) and p.isprintable() and p == p.strip() for p in set(c["port"])):
         return False
     if "nationality" in c and not all(isinstance(v, str) and _ISO3.fullmatch(v) for v in set(c["nationality"])):
         return False
@@ -1119,7 +1134,7 @@ def _plainly_valid_record(r: Mapping) -> bool:
         if col.kind == "id":
             ok = _id_kind(v) == _ID_TEXT
         elif col.kind in ("text", "enum"):
-            ok = isinstance(v, str) and (v.isprintable() if col.kind == "text" else v in col.values)
+            ok = isinstance(v, str) and (v.isprintable() and v == v.strip() if col.kind == "text" else v in col.values)
         elif col.kind == "datetime":
             ok = isinstance(v, pd.Timestamp) and v.tzinfo is None
         elif col.kind == "int":
