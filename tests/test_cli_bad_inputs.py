@@ -228,3 +228,31 @@ def test_validate_reads_a_csv_nat_or_blank_date_as_missing(tmp_path, capsys):
     path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
     code, err = _run(["validate", "--table", "enforcement", path], capsys)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("command", ["trends", "forecast", "evaluate-forecasts"])
+def test_a_series_csv_with_a_dot_between_thousands_is_refused_not_read_as_fractions(tmp_path, capsys, command):
+    # Excel in an Indonesian locale writes 1030 arrivals as '1.030': pandas read it as 1.03, and a port's ~1,000 a
+    # month were forecast (or judged) as ~1, exit 0. Months 10 to 29 hold 1000 to 1570: 20 rows so written.
+    series = _series().assign(y=700 + 30 * np.arange(30))
+    series["y"] = [f"{v:,}".replace(",", ".") for v in series["y"]]
+    path = tmp_path / "history.csv"
+    series.to_csv(path, index=False)
+    argv = {"trends": ["trends", path],
+            "forecast": ["forecast", "--horizon", "3", "--history", path, "--out", tmp_path / "f.csv", "--quiet"],
+            "evaluate-forecasts": ["evaluate-forecasts", path, path]}[command]
+    code, err = _run(argv, capsys)
+    assert code == 1
+    assert "column `y`: whole numbers written with '.' between groups of three digits ('1.000', '1.030', '1.060')" in err
+    assert "(20 rows: row 10, row 11, row 12, row 13, row 14, ...)" in err
+    assert "write the counts without thousands separators (1000, not 1.000)" in err
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_series_csv_of_plain_fractions_is_read_as_written(tmp_path):
+    from riskmodel.apps.cli.command import read_series
+
+    # '1.125' beside '2.5' and '100.25' is a fraction among fractions, not a thousands separator
+    path = tmp_path / "history.csv"
+    _series(3).assign(y=["1.125", "2.5", "100.25"]).to_csv(path, index=False)
+    assert read_series(path)["y"].tolist() == [1.125, 2.5, 100.25]

@@ -331,3 +331,35 @@ def test_a_purpose_that_could_name_someone_is_refused_before_any_work(tmp_path, 
     argv = [str(tmp_path / a) if a[:2].isupper() else a for a in command] + ["--purpose", "desk check of passport A1234567"]
     code, err = _run(argv, capsys)
     assert code == EXIT_USAGE and "`purpose` holds a run of 5 or more digits" in err and "A1234567" not in err, err
+
+
+@pytest.mark.parametrize("command", ["validate", "score"])
+def test_a_csv_saved_in_a_windows_code_page_is_named_as_not_utf8_with_the_fix(tmp_path, fitted, capsys, command):
+    """Excel's plain 'CSV' saves in the Windows code page: 'hôtel' is byte 0xf4, and the command said the file was
+    'corrupt, truncated or not in the format its name says', fix 're-export the file ... check it was copied'."""
+    _, folder, test = fitted
+    path = tmp_path / "cp1252.csv"
+    test.head(5).astype({"accommodation": object}).assign(accommodation="h\u00f4tel").to_csv(path, index=False, encoding="cp1252")
+    argv = {"validate": ["validate", str(path)],
+            "score": ["score", "--model", str(folder), "--quiet", str(path), str(tmp_path / "out.csv")]}[command]
+    code, err = _run(argv, capsys)
+    assert code == EXIT_INPUT
+    assert f"`{path}`" in err and "is not UTF-8 text" in err
+    assert "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)')" in err
+
+
+@pytest.mark.parametrize("kind", ["risk", "forecast"])
+def test_a_config_s_data_csv_that_is_not_utf8_is_named_not_the_config(tmp_path, capsys, kind):
+    """A data.crossings_path / data.series_path CSV in a Windows code page was reported as the config file being
+    unreadable ('cannot read `risk.yaml`'): the reader did not say which file, and the config was the command's input."""
+    import yaml
+
+    data = tmp_path / "data.csv"
+    data.write_bytes("unique_id,ds,y\nBal\u00ed,2024-01-01,3\n".encode("cp1252"))
+    config = tmp_path / f"{kind}.yaml"
+    base = yaml.safe_load((REPO / "configs" / f"{kind}.yaml").read_text()) if kind == "risk" else {}
+    key = "crossings_path" if kind == "risk" else "series_path"
+    config.write_text(yaml.safe_dump(base | {"data": (base.get("data") or {}) | {key: str(data)}}))
+    code, err = _run(["train", kind, "--config", str(config), "--no-log", "--quiet"], capsys)
+    assert code == EXIT_INPUT
+    assert f"cannot read `{data}`: it is not UTF-8 text" in err and f"`{config}`" not in err

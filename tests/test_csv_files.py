@@ -98,3 +98,58 @@ def test_a_series_csv_keeps_a_series_called_na(tmp_path):
     path.write_text("unique_id,ds,y\nNA,2024-01-01,10\nSG,2024-01-01,20\nNA,2024-02-01,11\nSG,2024-02-01,21\n")
     df, _, _ = load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
     assert df["unique_id"].tolist() == ["NA", "SG", "NA", "SG"]
+
+
+_SEMICOLON = ("column `<header>`: the header is one column, 'unique_id;ds;y': the fields are separated by ';', not by commas. "
+              "Fix: save the file as CSV with commas between fields")
+
+
+def test_a_semicolon_separated_csv_is_named_as_such_where_every_reader_opens_it(tmp_path, fitted, capsys):
+    # Excel in a locale that writes decimal commas (Indonesian, most of Europe) saves CSV with ';' between fields: the
+    # header read as one column, and every command said each column was missing ("rename yours", "add `visa_type`")
+    from riskmodel.apps.cli import main
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.csv_files import check_csv
+    from riskmodel.core.exceptions import SchemaError
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id;ds;y\na;2024-01-01;10\na;2024-02-01;11\n", encoding="utf-8-sig")
+    with pytest.raises(SchemaError) as err:
+        check_csv(path)
+    assert _SEMICOLON in str(err.value)
+    with pytest.raises(SchemaError) as err:  # train forecast's data.series_path
+        load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+    assert _SEMICOLON in str(err.value)
+    rows = fitted[2].head(3)
+    rows.to_csv(tmp_path / "stays.csv", index=False, sep=";")
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "stays.csv"), str(tmp_path / "out.csv"), "--model", str(fitted[1]), "--quiet"]) == 1
+    assert "the fields are separated by ';', not by commas" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_one_column_csv_without_a_semicolon_is_read_as_before(tmp_path):
+    from riskmodel.core.csv_files import check_csv
+
+    path = tmp_path / "ids.csv"
+    path.write_text("stay_id\nC1\nC2\n")
+    check_csv(path)
+
+
+def test_a_year_alone_is_no_date_in_any_text_time_reader():
+    # a spreadsheet cell formatted to show the year saves '2030': pandas' ISO 8601 reader took it for 1 January 2030,
+    # so a ban "until 2030" ended on its first day, a permit on New Year's Day, without a word
+    from riskmodel.apps.cli.command import read_text_times
+    from riskmodel.core.csv_files import iso_dates, iso_time
+    from riskmodel.core.exceptions import SchemaError
+
+    values = pd.Series(["2030-12-31", " 2030", "2031-06"], dtype=object)
+    with pytest.raises(SchemaError, match=r"`ban_until`: values that are not dates \(' 2030'\) \(1 row: row 1\)"):
+        iso_dates(values, "ban_until", "enforcement.csv")
+    df = pd.DataFrame({"ban_until": values})
+    [problem] = read_text_times(df, ["ban_until"])
+    assert (problem.column, problem.record_ids, problem.n_rows) == ("ban_until", ("row 1",), 1)
+    with pytest.raises(ValueError, match="'2030' is not a date in ISO 8601"):
+        iso_time("2030")
+    assert iso_time("2031-06") == pd.Timestamp("2031-06-01")  # a month stays a month (monthly series are dated so)

@@ -230,6 +230,12 @@ def test_refuses_an_entry_record_the_crossings_contract_refuses(fitted, log):
     ("has_return_ticket", None), ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0),
     ("group_size", 201), ("group_size", None), ("planned_stay_days", -1), ("planned_stay_days", 3661),
     ("planned_stay_days", None), ("planned_stay_days", 2.5),
+    # a list where one value belongs (a form's multi-select) crashed in pandas ("Per-column arrays must each be
+    # 1-dimensional"), naming no field
+    ("visa_type", ["voa"]), ("port", ("Batam", "Batam")), ("document_id", ["D1"]), ("crossing_id", []),
+    # a year alone was read as 1 January of it: a permit "until 2030" ended on its first day
+    ("permit_end", "2030"), ("timestamp", " 2019 "),
+    ("port", " Batam"), ("port", "Batam\u00a0"),
 ])
 def test_each_rule_of_the_crossings_contract_holds_for_the_entry_record(log, field, value):
     """One value at a time that the crossings contract refuses on an entry row (a missing trip field, an unknown level,
@@ -388,6 +394,7 @@ def test_the_history_is_checked_by_the_crossings_contract(fitted, log):
     ("birth_year", 1850), ("document_type", "visa"), ("visa_type", "tourist"), ("visa_type", None), ("purpose", None),
     ("has_return_ticket", "yes"), ("accommodation", "tent"), ("group_size", 0), ("planned_stay_days", -1),
     ("permit_end", pd.Timestamp("2099-12-31")), ("document_id", " D1"),
+    ("visa_type", ["voa"]), ("port", ("Batam", "Batam")), ("port", "Batam "),
 ])
 def test_each_rule_of_the_crossings_contract_holds_for_a_history_row(log, field, value):
     """One value at a time that the crossings contract refuses on an entry row of a log, put on one entry row of the

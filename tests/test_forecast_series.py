@@ -228,6 +228,58 @@ def test_a_series_csv_with_day_first_dates_is_refused_by_name_not_read_month_fir
         load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
 
 
+def test_a_config_series_csv_with_a_dot_between_thousands_is_refused_not_read_as_fractions(tmp_path):
+    # Excel in an Indonesian locale writes 1030 arrivals as '1.030': read as 1.03, `train forecast` fitted a port's
+    # thousand a month as one; '812' beside it is a month under a thousand
+    from riskmodel.apps.pipelines.forecast import load_series
+    from riskmodel.core.forecasting.config import ForecastConfig, ForecastDataConfig
+
+    path = tmp_path / "series.csv"
+    path.write_text("unique_id,ds,y\na,2024-01-01,812\na,2024-02-01,1.030\na,2024-03-01,2.500\n")
+    with pytest.raises(SchemaError, match=r"`y`: whole numbers written with '.' between groups of three digits \('1.030', '2.500'\), "
+                                          r"which read as fractions \(2 rows: row 1, row 2\)"):
+        load_series(ForecastConfig(data=ForecastDataConfig(series_path=str(path))))
+
+
+def test_counts_that_are_no_numbers_are_named_by_row_with_a_fix_that_works():
+    # '1,234' (Excel's thousands comma, quoted) and '-' (a month not published) were refused with "must be numeric,
+    # got object. Fix: convert it with pd.to_numeric(df['y'])": no row, no value, and that fix fails on '1,234'
+    ds = pd.date_range("2022-01-01", periods=12, freq="MS")
+    y = pd.Series(["1,234", "-", *range(102, 112)], dtype=object)
+    with pytest.raises(SchemaError) as err:
+        validate_series(pd.DataFrame({"unique_id": "port/Batam", "ds": ds, "y": y}))
+    assert ("column `y`: values that are not numbers ('1,234', '-') (2 rows: port/Batam @ 2022-01-01, port/Batam @ 2022-02-01). "
+            "Fix: write each count as a plain number (1234, not '1,234'); a period without a count is no number: "
+            "fill it from another source, or drop it and call fill_gaps") in str(err.value)
+
+
+def test_counts_given_as_decimals_are_read_as_the_numbers_they_are():
+    # a database's NUMERIC counts (a SQL SUM) reach pandas as Decimal objects; they are exact numbers, as score() reads
+    # them, not a dtype to refuse; a Decimal NaN is no count and is named as missing
+    from decimal import Decimal
+
+    ds = pd.date_range("2022-01-01", periods=3, freq="MS")
+    out = validate_series(pd.DataFrame({"unique_id": "a", "ds": ds, "y": [Decimal("812"), Decimal("1030"), Decimal("0")]}))
+    assert out["y"].tolist() == [812.0, 1030.0, 0.0]
+    assert out["y"].dtype == np.float64
+    with pytest.raises(SchemaError, match=r"`y`: has missing values \(1 row: a @ 2022-02-01\)"):
+        validate_series(pd.DataFrame({"unique_id": "a", "ds": ds, "y": [Decimal("812"), Decimal("NaN"), Decimal("0")]}))
+
+
+@pytest.mark.parametrize("other", ["Juanda ", " Juanda", "JUANDA", "Juanda\u00a0"])
+def test_ids_that_differ_only_in_spaces_or_case_are_named_not_split_into_two_series(other):
+    # a spreadsheet pads some cells: 'Juanda ' on every other month made two series of 61-day steps, refused as "the
+    # usual step between periods is 61 days, not a day, week or month", nothing said about the ids
+    ds = pd.date_range("2022-01-01", periods=12, freq="MS")
+    ids = np.where(np.arange(12) % 3 == 0, other, "Juanda")  # 4 of the 12 months
+    with pytest.raises(SchemaError) as err:
+        validate_series(pd.DataFrame({"unique_id": ids, "ds": ds, "y": np.arange(12.0) + 100}))
+    assert [p.column for p in err.value.problems] == ["unique_id"]
+    assert (f"column `unique_id`: ids that differ only in spaces or case ({'Juanda'!r} and {other!r}), whose series would be "
+            "two where one was meant (4 rows: ") in str(err.value)
+    assert "Fix: write each series' id one way" in str(err.value)
+
+
 @pytest.mark.parametrize("placeholder", ["1677-10-01", "1800-01-01", "2262-04-01"])
 def test_a_placeholder_period_far_outside_any_arrival_record_is_refused_by_name(placeholder):
     # A database's "no date" (pandas' earliest or latest month, a 1800 default) in one row of a monthly series: on

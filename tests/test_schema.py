@@ -402,6 +402,18 @@ def test_a_port_with_characters_that_do_not_print_is_refused(values, dtype, matc
     assert check_crossings(_three_crossings("port", ["Ngurah Rai", "Ngurah\u00a0Rai", "Batam"])) == []  # a space is a space
 
 
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+def test_a_port_with_spaces_around_it_is_refused_not_taken_for_another_port(dtype):
+    """A padded cell: ' Batam' passed the contract, and build_features read it as another port (port_type `unknown`, a
+    port switch, one more earlier port), training learnt it as a level and make_series made it a series of its own."""
+    log = _three_crossings("port", ["Batam", " Batam", "Batam\u00a0"], dtype)
+    with pytest.raises(SchemaError) as err:
+        validate_crossings(log)
+    assert ("column `port`: text with spaces around it (' Batam', 'Batam\\xa0') (2 rows: C2, C3). Fix: strip the spaces "
+            "around `port`") in str(err.value)
+    assert [p.column for p in err.value.problems] == ["port"]
+
+
 @pytest.mark.parametrize(("record_id", "shown"), [("", "row 1"), ("  ", "row 1"), (None, "row 1"), ("C2\u200b", "row 1"), (2, "row 1")])
 def test_a_row_whose_own_id_is_unusable_is_named_by_its_position_in_every_problem(record_id, shown):
     """The review: a record with a blank crossing_id and another problem was named by its blank id in that other

@@ -552,6 +552,41 @@ def test_a_list_in_one_field_flags_only_its_row_on_every_path(fitted, n):
 
 
 @pytest.mark.parametrize("n", [3, 100])
+def test_a_stay_id_a_spreadsheet_wrote_in_scientific_notation_is_refused(fitted, n):
+    """Excel shows a long numeric id as 1.23457E+10 and saves it so: the digits are gone, the score came back under an
+    id that matches no stay (and several stays may show alike). The crossings contract refuses such ids; score() took
+    them as any other id."""
+    _, _, rows = fitted
+    model = fitted[0]
+    batch = rows.head(n).astype({"stay_id": object})
+    batch.loc[1, "stay_id"] = "1.23457E+10"
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model, audit_log=False)
+    assert ("column `stay_id`: id a spreadsheet wrote in scientific notation (such as 1.23457E+10): its digits are gone "
+            "(1 row: 1.23457E+10). Fix: re-export the ids from their source as text") in str(caught.value)
+    out = score(batch, model=model, errors="flag", audit_log=False)
+    assert out["error"].iloc[1].startswith("stay_id: id a spreadsheet wrote in scientific notation")
+    assert np.isnan(out["probability"].iloc[1]) and out["error"].drop(index=1).isna().all()
+
+
+@pytest.mark.parametrize("spelt", ["Soekarno\u2013Hatta", "Soekarno\u2011Hatta", "\uff33oekarno-Hatta"])
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_training_level_spelt_with_look_alike_characters_is_refused_naming_the_level(fitted, n, spelt):
+    """Word and Excel turn '-' into an en dash; a no-break hyphen or a full-width letter comes with a copy from a web form.
+    'Soekarno–Hatta' is the training port Soekarno-Hatta, not a new port: it was scored as an unseen level (the port
+    read as missing, another probability) with only a warning, while ' soekarno-hatta ' was refused."""
+    model, _, rows = fitted
+    assert "Soekarno-Hatta" in model.levels_["entry_port"]
+    batch = rows.head(n).astype({"entry_port": object})
+    batch.loc[1, "entry_port"] = spelt
+    with pytest.raises(SchemaError) as caught:
+        score(batch, model=model)
+    assert ("column `entry_port`: level differs from the training level `Soekarno-Hatta` only in look-alike characters "
+            f"(a dash or hyphen other than '-', full-width letters), case or spaces (1 row: {batch.loc[1, 'stay_id']}). "
+            "Fix: send `Soekarno-Hatta` exactly") in str(caught.value)
+
+
+@pytest.mark.parametrize("n", [3, 100])
 def test_a_level_seen_in_training_sent_in_other_case_or_with_spaces_is_refused_naming_the_level(fitted, n):
     """A port code sent as " CGK" or "cgk" is the training level CGK badly formatted, not a new port: it was scored as an
     unseen level (entry_port missing, a warning) and, at the border, its port_type read as "unknown", so a

@@ -36,6 +36,9 @@ def test_csv_is_read_as_text_with_empty_cells_missing_and_params_from_the_query(
 @pytest.mark.parametrize(("body", "words"), [
     (b"", "empty"), (b" \n", "empty"), (b"\xff\xfe", "not UTF-8"), (b"a,a\n1,2\n", "more than once"),
     (b"a,\n1,2\n", "has no name"), (b"a,b\n1,2,3\n", "not valid CSV"),
+    # Excel where decimals take a comma separates fields with ';': one column, every feature then called missing
+    (b"stay_id;group_size\n001;3\n", "the header is one column, 'stay_id;group_size': the fields are separated by ';', not by commas"),
+    (b"stay_id\tgroup_size\n001\t3\n", "separated by tabs"),
 ])
 def test_unreadable_csv_is_refused_in_one_line(body, words):
     with pytest.raises(serving.BadRequest, match=words) as info:

@@ -30,11 +30,17 @@ A CSV's dates are text too, and pandas guesses their format: ``02/01/2024``
 count under another day with no gap to show it. :func:`iso_dates` reads ISO
 8601 only (``2024-01-02``, ``2024-01-02 14:05``, ``2024-01``) and names any
 other text as no date.
+
+Excel in an Indonesian (or most European) locale writes 1030 arrivals as ``1.030``: pandas
+reads 1.03, while a month under 1,000 (``812``) stays 812, and a port's counts were forecast at
+a thousandth of their size without a word. :func:`check_thousands_dots` refuses a count column
+whose text is whole numbers, some written with ``.`` between groups of three digits.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -42,9 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.exceptions import SchemaError, SchemaProblem
+from riskmodel.core.exceptions import SchemaError, SchemaProblem, UnreadableFileError
 
-__all__ = ["check_csv", "check_header", "check_not_truncated", "iso_dates", "read_csv", "text_id_dtypes"]
+__all__ = ["NOT_UTF8_FIX", "check_csv", "check_header", "check_not_truncated", "check_thousands_dots", "iso_dates", "not_utf8", "read_csv",
+           "text_id_dtypes"]
 
 _TAIL = 1 << 20  # the last row is read from the last MiB
 
@@ -60,6 +67,15 @@ def text_id_dtypes() -> dict[str, type]:
 #: pandas' default missing-value markers (``read_csv``'s ``na_values`` documentation): kept for every column but the ids.
 PANDAS_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
                   "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+#: The fix for a CSV that is not UTF-8 text (Excel's plain "CSV" writes the Windows code page: 'hôtel' is byte 0xf4).
+NOT_UTF8_FIX = "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)'), or convert it: iconv -f cp1252 -t utf-8"
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """What is wrong with a file pandas could not decode: the byte and its position, never the text around it."""
+    return f"it is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1].hex()} at position {exc.start}: a Windows or Latin-1 export)"
 
 
 def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
@@ -79,12 +95,49 @@ def read_csv(path: str | Path, *, ids: Iterable[str] | None = None, **kwargs):
     DataFrame or TextFileReader
         As ``pd.read_csv``: an id ``"NA"``, ``"null"``, ``"None"`` or ``"N/A"`` stays that text; every other
         column reads pandas' default markers (:data:`PANDAS_NA_TEXT`) as missing, as before.
+
+    Raises
+    ------
+    UnreadableFileError
+        Naming ``path`` when its text is not UTF-8 (a chunked reader may still raise pandas' own error on a later chunk).
     """
     names = set(text_id_dtypes() if ids is None else ids)
-    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
-    na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
-    dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
-    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+    try:
+        header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        na_values = {c: [""] if c in names else list(PANDAS_NA_TEXT) for c in header}
+        dtype = dict.fromkeys(sorted(names), str) | dict(kwargs.pop("dtype", None) or {})
+        return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
+    except UnicodeDecodeError as exc:  # pandas does not say which file: a config's data file was taken for the config
+        raise UnreadableFileError(path, not_utf8(exc), NOT_UTF8_FIX) from None
+
+
+_GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+"  # 1.030, 12.500.000
+_WHOLE = r"[+-]?\d+"
+
+
+def check_thousands_dots(path: str | Path, column: str, values: pd.Series) -> None:
+    """Refuse a CSV count ``column`` written with ``.`` between thousands (``1.030`` for 1030).
+
+    ``values`` is the column as pandas read it: only a column holding fractions is read again as text. It is refused
+    when every value given is a whole number, written plainly or with ``.`` between groups of three digits, and some
+    are so written; ``1.125`` beside ``2.5`` is a fraction among fractions and is kept.
+
+    Raises
+    ------
+    SchemaError
+        Naming ``column``, the rows (by position), examples and the fix.
+    """
+    if not pd.api.types.is_float_dtype(values) or not (values % 1 > 0).any():
+        return
+    text = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column].str.strip()
+    grouped = text.str.fullmatch(_GROUPED).to_numpy(dtype=bool)
+    if grouped.any() and (grouped | text.str.fullmatch(_WHOLE).to_numpy(dtype=bool) | (text == "").to_numpy()).all():
+        rows = tuple(f"row {i}" for i in grouped.nonzero()[0][:5])
+        examples = ", ".join(repr(v) for v in text[grouped].head(3))
+        raise SchemaError(str(path), [SchemaProblem(
+            column, f"whole numbers written with '.' between groups of three digits ({examples}), which read as fractions",
+            "write the counts without thousands separators (1000, not 1.000): in Excel, a number format without "
+            "separators before saving as CSV", rows, int(grouped.sum()))])
 
 
 def iso_dates(values: pd.Series, column: str, name: str) -> pd.Series:
@@ -125,7 +178,7 @@ def iso_time(value):
     """
     if not isinstance(value, str):
         return pd.Timestamp(value)
-    if not value.lstrip()[:1].isdigit():
+    if not value.lstrip()[:1].isdigit() or _YEAR_ALONE.fullmatch(value):  # '2030' is no day (pandas: 1 January)
         raise ValueError(f"{value!r} is not a date in ISO 8601")
     try:
         return pd.to_datetime(value, format="ISO8601")
@@ -133,12 +186,19 @@ def iso_time(value):
         raise ValueError(f"{value!r} is not a date in ISO 8601") from None
 
 
+_YEAR_ALONE = re.compile(r"\s*\d{4}\s*")
+
+
 def not_a_year_first(values: pd.Series) -> np.ndarray:
-    """Where ``values`` holds text that does not start with a digit: pandas' ISO 8601 reader
-    takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year."""
+    """Where ``values`` holds text that does not start with a digit, or is a year alone: pandas' ISO 8601 reader
+    takes 'now', 'today' and 'NaT' as times, but an ISO 8601 date starts with its year; and it takes '2030' (a cell
+    formatted to show the year) for 1 January 2030, a ban "until 2030" ended on its first day."""
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:  # all text: vectorised (a loop is 4x the parse)
-        return (values.notna() & ~values.str.lstrip().str[:1].str.isdigit().fillna(False).astype(bool)).to_numpy(dtype=bool)
-    return np.fromiter((isinstance(v, str) and not v.lstrip()[:1].isdigit() for v in values), bool, len(values))
+        text = values.str.strip()
+        return (values.notna() & (~text.str[:1].str.isdigit().fillna(False).astype(bool)
+                                  | text.str.fullmatch(r"\d{4}").fillna(False).astype(bool))).to_numpy(dtype=bool)
+    return np.fromiter((isinstance(v, str) and (not v.lstrip()[:1].isdigit() or _YEAR_ALONE.fullmatch(v) is not None) for v in values),
+                       bool, len(values))
 
 
 def check_csv(path: str | Path) -> None:
@@ -156,12 +216,14 @@ def _fields(line: bytes) -> list[str]:
 
 
 def check_header(path: str | Path) -> None:
-    """Refuse a CSV whose header names a column more than once.
+    """Refuse a CSV whose header names a column more than once, or is one column holding ';' or tabs.
 
     Raises
     ------
     SchemaError
-        Naming each repeated column (pandas would rename the copies ``name.1``, ``name.2``).
+        Naming each repeated column (pandas would rename the copies ``name.1``, ``name.2``), or a header
+        separated by ';' (Excel in a locale that writes decimal commas) or tabs, which pandas reads as one
+        column: every command then called each column missing.
     pandas.errors.ParserError
         If the header line is not CSV at all (binary content).
     """
@@ -169,7 +231,14 @@ def check_header(path: str | Path) -> None:
     with path.open("rb") as fh:
         # pandas drops a UTF-8 byte-order mark (Excel's "CSV UTF-8"): kept, it hid a first name given again later
         header = fh.readline(_TAIL).removeprefix(b"\xef\xbb\xbf")
-    counts = Counter(name.strip() for name in _fields(header))
+    fields = _fields(header)
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if len(fields) == 1 and sep in fields[0]:  # Excel where decimals are written with a comma separates fields so
+            raise SchemaError(str(path), [SchemaProblem(
+                "<header>", f"the header is one column, {fields[0].strip()!r}: the fields are separated by {name}, not by commas",
+                "save the file as CSV with commas between fields (Excel: 'CSV (Comma delimited)'; where decimals are written "
+                "with a comma, Excel separates fields with ';'), and numbers without thousands separators")])
+    counts = Counter(name.strip() for name in fields)
     repeated = [name for name, n in counts.items() if n > 1 and name]
     if repeated:
         raise SchemaError(

@@ -315,6 +315,7 @@ _LOCAL = "convert to the port's local time and drop the zone: .tz_convert(<port 
 
 
 #: The shape of nearly every ISO 8601 time sent: read by pd.Timestamp at once (it is unambiguous), others by the ISO reader
+_YEAR_ALONE = re.compile(r"\s*\d{4}\s*")
 _ISO_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")
 _ISO_FIX = ("write the local time at the port as YYYY-MM-DD HH:MM:SS, or YYYY-MM-DD for a day (ISO 8601; day-first dates "
             "such as 31/01/2024 are not guessed)")
@@ -338,7 +339,8 @@ def _time(v, field: str, where: str, row: int | None = None) -> pd.Timestamp:
     try:
         if not isinstance(v, str) or _ISO_PLAIN.fullmatch(v):
             ts = pd.Timestamp(v)
-        elif v.lstrip()[:1].isdigit():  # the ISO reader takes words too ('now', 'today'): ISO 8601 starts with a year
+        elif v.lstrip()[:1].isdigit() and not _YEAR_ALONE.fullmatch(v):  # the ISO reader takes words too ('now', 'today'):
+            # ISO 8601 starts with a year; and it takes a year alone ('2030') for its 1 January
             ts = pd.to_datetime(v, format="ISO8601")
         else:
             raise ValueError(v)

@@ -526,6 +526,7 @@ def _check_columns(
             problems.append(SchemaProblem(col.name, f"value {what}", f"fill `{col.name}` for every such row", ids, n))
         if col.kind == "text":
             problems += _hidden_text(df, col.name, id_col, ~null)
+            problems += _not_text(df, col.name, id_col, ~null)
         if col.kind == "enum":
             values = s.astype(object).to_numpy()
             unknown = ~null & ~pd.Series(values).isin(col.values).to_numpy()
@@ -587,6 +588,32 @@ def _hidden_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) 
                                       "from web forms and spreadsheet exports carry them): a value with one is another value "
                                       "nobody can tell from the first", ids, n))
     return problems
+
+
+def _padded_text(df: pd.DataFrame, name: str, id_col: str) -> list[SchemaProblem]:
+    """Values of free-text column ``name`` of the crossings log with spaces around them (' Batam'): another port to every
+    feature, series and model level. A space inside ('Ngurah\u00a0Rai') is a space. (The sources' places are read in
+    their reference spelling, spacing aside, and are not judged here.)"""
+    values = df[name].astype(object).to_numpy()
+    padded = [v for v in pd.unique(values) if isinstance(v, str) and v != v.strip()]  # a log repeats a few ports: each judged once
+    if not padded:
+        return []
+    ids, n = _ids(df, id_col, pd.Series(values).isin(padded).to_numpy())
+    return [SchemaProblem(name, f"text with spaces around it ({', '.join(repr(v) for v in padded[:3])})",
+                          f"strip the spaces around `{name}` (a padded value is another value than the same text without them)",
+                          ids, n)]
+
+
+def _not_text(df: pd.DataFrame, name: str, id_col: str, present: np.ndarray) -> list[SchemaProblem]:
+    """Values of free-text column ``name`` that are no text: a list or tuple (a form's multi-select), a number."""
+    values = df[name].astype(object).to_numpy()
+    bad = present & np.fromiter((not isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    ids, n = _ids(df, id_col, bad)
+    if not n:
+        return []
+    kinds = sorted({type(v).__name__ for v in values[bad]})
+    return [SchemaProblem(name, f"values that are no text ({', '.join(kinds)})",
+                          f"send one text value per row in `{name}` (a list where one value belongs is no {name})", ids, n)]
 
 
 #: What :func:`_id_kind` finds in a present id.
@@ -809,6 +836,7 @@ def check_crossings(crossings: pd.DataFrame) -> list[SchemaProblem]:
     id_col = "crossing_id"
     entry = (df["direction"].astype(object) == "entry").to_numpy() if "direction" in df.columns else None
     problems, usable = _check_columns(df, CROSSINGS, id_col, entry)
+    problems += [p for c in CROSSINGS if c.kind == "text" and c.name in usable for p in _padded_text(df, c.name, id_col)]
     problems += _duplicates(df, id_col, usable)
     # ids link every crossing of a traveller (stays, history) and the other sources' records
     problems += _id_checks(df, CROSSINGS, id_col, usable)
@@ -858,7 +886,8 @@ def check_crossing_record(record: Mapping, name: str = "the record") -> list[Sch
         elif col.kind == "int":
             columns[col.name] = np.array([v], dtype=float)
         else:  # ids, text, levels and booleans as given, so that the checks see what came
-            columns[col.name] = np.array([v], dtype=object)
+            columns[col.name] = np.empty(1, dtype=object)
+            columns[col.name][0] = v  # a list stays one value (np.array([v]) made it a row of several)
     return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
 
 
@@ -932,6 +961,30 @@ _NUMBER_TYPES = frozenset({int, float, type(None), type(pd.NA)})
 _BOOL_TYPES = frozenset({bool, np.bool_})
 
 
+def scientific_ids(values) -> np.ndarray:
+    """Where ``values`` (ids) holds text a spreadsheet wrote in scientific notation (``1.23457E+10``): its digits are gone.
+
+    Only values holding a ``+`` are matched against the pattern; a column of pandas text is searched for one at once.
+    """
+    s = pd.Series(values, copy=False)
+    if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):  # numbers, times: no text at all
+        return np.zeros(len(s), dtype=bool)
+    if s.dtype != object:
+        plus = np.array(s.str.contains("+", regex=False).fillna(False), dtype=bool)
+    else:
+        given = s.to_numpy(dtype=object)
+        try:
+            if "+" not in "".join(given):  # all text (the usual batch): one pass in C
+                return np.zeros(len(s), dtype=bool)
+        except TypeError:  # something that is no text (a number, a missing id): judged value by value
+            pass
+        plus = np.fromiter((isinstance(v, str) and "+" in v for v in given), dtype=bool, count=len(s))
+    if plus.any():
+        given = s.to_numpy(dtype=object)
+        plus[plus] = [_SCIENTIFIC.fullmatch(given[i]) is not None for i in np.flatnonzero(plus)]
+    return plus
+
+
 def _plain_ids(values: list, nullable: bool) -> bool:
     """Whether every id is text :func:`_id_kind` finds plain, none in scientific notation (missing ones too, when
     ``nullable``)."""
@@ -998,7 +1051,7 @@ def _plain_row_values(c: Mapping[str, list], take) -> bool:
     """The rest of :func:`_plainly_valid_rows`: text, numbers, booleans, permit ends and the sequence (``take``: entry rows)."""
     d, ts = c["direction"], c["timestamp"]
     # a port with a character that does not print is the full check's to judge (hidden ones refused, spaces taken)
-    if "port" in c and not all(isinstance(p, str) and p.isprintable() for p in set(c["port"])):
+    if "port" in c and not all(isinstance(p, str) and p.isprintable() and p == p.strip() for p in set(c["port"])):
         return False
     if "nationality" in c and not all(isinstance(v, str) and _ISO3.fullmatch(v) for v in set(c["nationality"])):
         return False
@@ -1081,7 +1134,7 @@ def _plainly_valid_record(r: Mapping) -> bool:
         if col.kind == "id":
             ok = _id_kind(v) == _ID_TEXT
         elif col.kind in ("text", "enum"):
-            ok = isinstance(v, str) and (v.isprintable() if col.kind == "text" else v in col.values)
+            ok = isinstance(v, str) and (v.isprintable() and v == v.strip() if col.kind == "text" else v in col.values)
         elif col.kind == "datetime":
             ok = isinstance(v, pd.Timestamp) and v.tzinfo is None
         elif col.kind == "int":

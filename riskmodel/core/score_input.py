@@ -8,7 +8,7 @@ belongs; infinities; values outside :data:`riskmodel.core.schema.FEATURE_DOMAINS
 between features that build_features always meets (:data:`riskmodel.core.schema.FEATURE_INVARIANTS`);
 negative values where training never had one; missing values where training
 never had one (the model would read them as 0); levels the contract does not allow; a training level in another
-case or with other spaces (``batam`` for ``Batam``). Levels allowed but never
+case or with other spaces (``batam`` for ``Batam``), or with look-alike characters (an en dash for ``-``). Levels allowed but never
 seen in training are notes, not problems: they are scored as missing.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -183,12 +184,19 @@ _UNSEEN = "level not seen in training, scored as missing"
 
 
 def _fold(level: str) -> str:
-    """A level without case and with its spaces normalised: ' pintu  udara Lainnya' folds as 'Pintu Udara Lainnya'."""
-    return " ".join(level.split()).casefold()
+    """A level without case, with its spaces normalised and look-alike characters read as what they look like:
+    ' pintu  udara Lainnya' folds as 'Pintu Udara Lainnya', 'Soekarno–Hatta' (an en dash, as Word and Excel write
+    '-') and full-width letters as 'Soekarno-Hatta'."""
+    text = unicodedata.normalize("NFKC", level)
+    text = "".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text)
+    return " ".join(text.split()).casefold()
 
 
-def _variant(level: str) -> str:
-    return f"level differs from the training level `{level}` only in case or spaces"
+def _variant(level: str, given: str) -> str:
+    if " ".join(given.split()).casefold() == " ".join(level.split()).casefold():
+        return f"level differs from the training level `{level}` only in case or spaces"
+    return (f"level differs from the training level `{level}` only in look-alike characters (a dash or hyphen other than '-', "
+            "full-width letters), case or spaces")
 
 
 def _fix_variant(level: str) -> str:
@@ -451,7 +459,7 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
                     elif hidden := hidden_characters(v):
                         problems.add(c, _hidden(hidden), _fix_hidden(scorer, c, v), i)
                     elif (near := scorer._folded[c].get(_fold(v))) is not None:
-                        problems.add(c, _variant(near), _fix_variant(near), i)
+                        problems.add(c, _variant(near, v), _fix_variant(near), i)
                     elif domain is not None and domain.kind == "enum" and v not in domain.values:
                         problems.add(c, _NOT_ALLOWED, _fix_domain(c, domain), i)
                     else:
@@ -618,10 +626,11 @@ def _unknown_levels(c: str, scorer: Scorer, values, missing: np.ndarray, problem
         unseen = raw[given]
         distinct = pd.unique(unseen)
     lookup = {v: scorer._folded[c].get(_fold(v)) for v in distinct}
-    near[given] = [lookup[v] for v in unseen]
-    for level in dict.fromkeys(v for v in lookup.values() if v is not None):
-        rows = near == level
-        problems.add(c, _variant(level), _fix_variant(level), rows)
+    why = {v: _variant(level, v) for v, level in lookup.items() if level is not None}  # in case or spaces, or look-alikes
+    near[given] = [why.get(v) for v in unseen]
+    for problem, level in dict.fromkeys((why[v], lookup[v]) for v in why):
+        rows = near == problem
+        problems.add(c, problem, _fix_variant(level), rows)
         given &= ~rows
     if domain is not None and domain.kind == "enum":
         refused = given & ~pd.Series(raw).isin(domain.values).to_numpy()

@@ -51,6 +51,7 @@ from riskmodel.core.entry import features_at_entry
 from riskmodel.core.exceptions import ModelLoadError, RiskModelWarning, SchemaError, SchemaProblem, UnseenCategoryWarning
 from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.reasons import reason_arrays
+from riskmodel.core.schema import scientific_ids
 from riskmodel.core.score_input import (
     FAST_ROWS,
     Problems,
@@ -353,6 +354,10 @@ def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndar
         return np.array([f"row {i}" for i in range(n)], dtype=object)
     missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
     _flag_repeated_ids(given_ids, missing, id_column, problems)
+    mangled = scientific_ids(given_ids) if n else missing
+    if mangled.any():  # a score under an id that matches no stay; several stays may show alike
+        problems.add(id_column, "id a spreadsheet wrote in scientific notation (such as 1.23457E+10): its digits are gone",
+                     "re-export the ids from their source as text (in a spreadsheet, format the column as Text before saving)", mangled)
     if not missing.any():
         return given_ids
     problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",

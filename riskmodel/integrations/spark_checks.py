@@ -33,8 +33,8 @@ def _check_group(pdf: pd.DataFrame) -> pd.DataFrame:
 _PLAIN_TYPES = {"id": ("StringType",), "text": ("StringType",), "enum": ("StringType",), "datetime": ("TimestampNTZType",),
                 "int": ("ByteType", "ShortType", "IntegerType", "LongType"), "bool": ("BooleanType",)}
 #: Java regular expressions (``\A``/``\z``: ``$`` would also match before a final line break): printable ASCII, an id
-#: with no space around it (the contract's id rule takes more, the full check judges it).
-_PLAIN_ID, _PLAIN_TEXT, _PLAIN_ISO3 = r"\A[!-~]([ -~]*[!-~])?\z", r"\A[ -~]*\z", r"\A[A-Z]{3}\z"
+#: or a text (a port) with no space around it (the contract's rules take more, the full check judges it).
+_PLAIN_ID, _PLAIN_TEXT, _PLAIN_ISO3 = r"\A[!-~]([ -~]*[!-~])?\z", r"\A([!-~]([ -~]*[!-~])?)?\z", r"\A[A-Z]{3}\z"
 
 
 def _plain_row_rules(log) -> list:

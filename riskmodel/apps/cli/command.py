@@ -200,14 +200,19 @@ def read_series(path: str | Path, *, ids_as_text: bool = True):
     Raises
     ------
     SchemaError
-        Naming a missing ``unique_id`` or ``ds`` column, or the rows whose ``ds``
+        Naming a missing ``unique_id`` or ``ds`` column, the rows whose ``ds``
         is not an ISO 8601 date (day-first dates are not guessed), instead of a
-        KeyError or a parser's traceback.
+        KeyError or a parser's traceback, or a CSV's counts ``y`` written with a
+        '.' between thousands (``1.030``, which pandas reads as 1.03).
     """
     from riskmodel.core.csv_files import iso_dates
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
 
+    from riskmodel.core.csv_files import check_thousands_dots
+
     table = read_table(Path(path), text=("unique_id",))
+    if Path(path).suffix == ".csv" and "y" in table.columns:
+        check_thousands_dots(path, "y", table["y"])
     missing = [c for c in ("unique_id", "ds") if c not in table.columns]
     if missing:
         raise SchemaError(str(path), [SchemaProblem(c, "column is missing", "pass a long table with columns unique_id, ds, y (rename yours)")

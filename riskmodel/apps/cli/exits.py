@@ -64,6 +64,10 @@ class InputFileError(UnreadableFileError):
             return cls(path, "permission denied", "give this user read permission on the file")
         if isinstance(exc, pd.errors.EmptyDataError):
             return cls(path, "the file is empty (no header, no rows)", "pass a file with a header line and rows")
+        if isinstance(exc, UnicodeDecodeError):  # Excel's plain "CSV" writes the Windows code page: 'hôtel' is byte 0xf4
+            from riskmodel.core.csv_files import NOT_UTF8_FIX, not_utf8
+
+            return cls(path, not_utf8(exc), NOT_UTF8_FIX)
         detail = " ".join(str(exc).split()) or type(exc).__name__
         return cls(path, f"it is corrupt, truncated or not in the format its name says ({detail})",
                    "re-export the file (Parquet or CSV with a header line) and check it was copied completely")

@@ -58,6 +58,9 @@ def _input_columns(path: Path) -> list[str]:
     if path.suffix == ".csv":
         import pandas as pd
 
+        from riskmodel.core.csv_files import check_header
+
+        check_header(path)  # a header separated by ';' is one column: every feature would be called missing
         return list(pd.read_csv(path, nrows=0).columns)
     import pyarrow.dataset as ds
 

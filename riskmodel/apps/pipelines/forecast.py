@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.csv_files import iso_dates, read_csv, text_id_dtypes
+from riskmodel.core.csv_files import check_csv, check_thousands_dots, iso_dates, read_csv, text_id_dtypes
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
@@ -46,6 +46,7 @@ def _read(path: Path, what: str) -> pd.DataFrame:
         raise ConfigError(f"`data.{what}` `{path}` does not exist; give a Parquet or CSV file, or null.")
     if path.suffix != ".csv":
         return pd.read_parquet(path)
+    check_csv(path)  # a header separated by ';' or naming a column twice, a last row cut off: as every CSV reader
     # a CSV has no types: ids read as numbers lose their zeros, and series '007' and '7' become one
     return read_csv(path, ids=[*text_id_dtypes(), "unique_id"])  # and a series or traveller "NA" keeps its id
 
@@ -56,6 +57,8 @@ def load_series(cfg: ForecastConfig) -> tuple[pd.DataFrame, Hierarchy | None, st
     if d.series_path:
         df = _read(Path(d.series_path), "series_path")
         df["ds"] = iso_dates(df["ds"], "ds", d.series_path)
+        if Path(d.series_path).suffix == ".csv" and "y" in df.columns:  # 1.030 arrivals (1030) are no 1.03
+            check_thousands_dots(d.series_path, "y", df["y"])
         return df[["unique_id", "ds", "y"]], None, d.series_path
     if d.crossings_path:
         crossings = _read(Path(d.crossings_path), "crossings_path")

@@ -22,9 +22,11 @@ frame (duplicates, gaps, negative or missing counts, frequency).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -491,7 +493,8 @@ def _ids(df: pd.DataFrame, mask: np.ndarray) -> tuple[tuple[str, ...], int]:
 
 
 def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
-    """Ids that name nothing (empty or blank) and ids of different types with the same text (1 and '1')."""
+    """Ids that name nothing (empty or blank), ids of different types with the same text (1 and '1'), and ids that
+    differ only in spaces or case."""
     problems = []
     text_id = df["unique_id"].astype(str)
     blank = (text_id.str.strip() == "").to_numpy()
@@ -507,7 +510,34 @@ def _id_problems(df: pd.DataFrame) -> list[SchemaProblem]:
         ids, n = _ids(df, clash) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[clash].unique()[:_MAX_IDS]), int(clash.sum()))
         problems.append(SchemaProblem("unique_id", "has ids of different types with the same text (e.g. 1 and '1'), whose series would merge into one",
                                       "give every series one id of one type (e.g. df['unique_id'].astype(str)) and aggregate the rows that are then duplicates", ids, n))
-    return problems
+    return problems + _near_ids(df, text_id)
+
+
+def _near_ids(df: pd.DataFrame, text_id: pd.Series) -> list[SchemaProblem]:
+    """Ids that differ only in spaces or case ('Juanda' and 'Juanda '): a padded cell made two series of one port.
+
+    The rows named are those of every spelling but the main one of its group (most rows; then one without stray
+    spaces; then the first met).
+    """
+    distinct = pd.unique(text_id.to_numpy())
+    keys = {t: " ".join(t.split()).casefold() for t in distinct}
+    if len(set(keys.values())) == len(distinct):
+        return []
+    counts = text_id.value_counts(sort=False)
+    groups: dict[str, list[str]] = {}
+    for t in distinct:  # in order of first appearance
+        groups.setdefault(keys[t], []).append(t)
+    pairs = []
+    for spellings in groups.values():
+        if len(spellings) > 1:
+            main = max(spellings, key=lambda t: (counts[t], t == " ".join(t.split()), -spellings.index(t)))
+            pairs += [(main, t) for t in spellings if t != main]
+    others = text_id.isin([t for _, t in pairs]).to_numpy()
+    ids, n = _ids(df, others) if pd.api.types.is_datetime64_any_dtype(df["ds"]) else (tuple(text_id[others].unique()[:_MAX_IDS]), int(others.sum()))
+    return [SchemaProblem("unique_id", f"ids that differ only in spaces or case ({pairs[0][0]!r} and {pairs[0][1]!r}), whose series would be "
+                                       "two where one was meant",
+                          "write each series' id one way (df['unique_id'].str.strip(), one case), then aggregate the rows that are "
+                          "then duplicates", ids, n)]
 
 
 def duplicate_periods(df: pd.DataFrame, dup: np.ndarray | None = None) -> list[SchemaProblem]:
@@ -532,6 +562,41 @@ def duplicate_periods(df: pd.DataFrame, dup: np.ndarray | None = None) -> list[S
     return [SchemaProblem("ds", "has duplicate (unique_id, ds) pairs", "aggregate duplicates, e.g. df.groupby(['unique_id', 'ds'], as_index=False)['y'].sum()", ids, n)]
 
 
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _no_numbers(y: pd.Series) -> np.ndarray:
+    """Where a column that is not numeric holds no number: text, a yes/no, a list (a Decimal, a database's NUMERIC, is a number).
+
+    Text that reads as a plain number is named only where no other value is wrong: one '1,234' in a CSV makes pandas
+    read every count of the column as text, and that row is the one to fix.
+    """
+    values = y.to_numpy(dtype=object)
+    bad = np.fromiter((isinstance(v, bool | np.bool_) or not (v is None or v is pd.NA or isinstance(v, int | float | np.integer | np.floating | Decimal))
+                       for v in values), dtype=bool, count=len(y))
+    worst = bad & np.fromiter((not (isinstance(v, str) and _NUMBER_TEXT.fullmatch(v)) for v in values), dtype=bool, count=len(y))
+    return worst if worst.any() else bad
+
+
+def _numeric_y(df: pd.DataFrame, problems: list[SchemaProblem]) -> np.ndarray | None:
+    """``y`` as floats (Decimals and other number objects read as the numbers they are), or None after adding to
+    ``problems`` the values that are no numbers."""
+    if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
+        bad = _no_numbers(df["y"])
+        if bad.any():
+            problems.append(_no_numbers_problem(df, bad))
+            return None
+    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in df["y"]]) if df["y"].dtype == object else df["y"].to_numpy(dtype=float)
+
+
+def _no_numbers_problem(df: pd.DataFrame, bad: np.ndarray) -> SchemaProblem:
+    ids, n = _ids(df, bad)
+    examples = ", ".join(repr(v) for v in df["y"].to_numpy(dtype=object)[bad][:3])
+    return SchemaProblem("y", f"values that are not numbers ({examples})",
+                         "write each count as a plain number (1234, not '1,234'); a period without a count is no number: fill it "
+                         "from another source, or drop it and call fill_gaps", ids, n)
+
+
 def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProblem]:
     """Every problem of a long-format series frame, without raising.
 
@@ -541,11 +606,10 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
     problems: list[SchemaProblem] = []
     if not isinstance(df, pd.DataFrame):
         return [SchemaProblem("<table>", f"expected a pandas DataFrame, got {type(df).__name__}", "pass a long frame with columns unique_id, ds, y")]
-    missing = [c for c in ("unique_id", "ds", "y") if c not in df.columns]
-    for c in missing:
-        problems.append(SchemaProblem(c, "column is missing", "pass a long frame with columns unique_id, ds, y (rename yours)"))
+    missing = [SchemaProblem(c, "column is missing", "pass a long frame with columns unique_id, ds, y (rename yours)")
+               for c in ("unique_id", "ds", "y") if c not in df.columns]
     if missing:
-        return problems
+        return missing
     if df.empty:  # before the dtypes: a header alone reads every column as text
         return [SchemaProblem("<table>", "has no rows", "pass at least one series with history")]
     no_id = df["unique_id"].isna().to_numpy()
@@ -553,6 +617,8 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         return [SchemaProblem("unique_id", "has missing values", "give every row the id of its series",
                               tuple(f"row {i}" for i in no_id.nonzero()[0][:5]), int(no_id.sum()))]
     problems += _id_problems(df)
+    if any(p.problem.startswith("ids that differ only") for p in problems):
+        return problems  # else the halves of a series read as gappy, or as another frequency
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
         problems.append(SchemaProblem("ds", f"must be datetime64, got {df['ds'].dtype}", "convert it with pd.to_datetime(df['ds'], format='ISO8601') (dates written YYYY-MM-DD: day-first text is not guessed right)"))
         return problems
@@ -561,10 +627,9 @@ def check_series(df: pd.DataFrame, freq: str | None = None) -> list[SchemaProble
         problems.append(SchemaProblem("ds", f"timezone-aware timestamps ({df['ds'].dtype}); periods are local calendar periods",
                                       "convert to local time and drop the zone: df['ds'].dt.tz_convert(<zone>).dt.tz_localize(None)"))
         return problems
-    if not pd.api.types.is_numeric_dtype(df["y"]) or pd.api.types.is_bool_dtype(df["y"]):
-        problems.append(SchemaProblem("y", f"must be numeric, got {df['y'].dtype}", "convert it with pd.to_numeric(df['y'])"))
+    y = _numeric_y(df, problems)
+    if y is None:
         return problems
-    y = df["y"].to_numpy(dtype=float)
     ids, n = _ids(df, np.isnan(y))
     if n:
         problems.append(SchemaProblem("y", "has missing values", "fill them (e.g. 0 for counts) or drop the periods and call fill_gaps", ids, n))
@@ -629,7 +694,7 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     ----------
     df : DataFrame
         Columns ``unique_id`` (any text or number), ``ds`` (datetime64) and ``y``
-        (numeric); other columns are dropped.
+        (numbers: a numeric dtype, or objects that are numbers, Decimals included); other columns are dropped.
     freq : {"D", "W", "M"}, optional
         Expected frequency; inferred from the most common step when omitted.
 
@@ -642,7 +707,8 @@ def validate_series(df: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Listing every problem: missing columns, missing or empty ids, wrong dtypes, missing, negative or
+        Listing every problem: missing columns, missing or empty ids, wrong dtypes, counts that are no
+        numbers (``'1,234'``, ``'-'``: named by row), missing, negative or
         infinite ``y``, duplicate ``(unique_id, ds)``, ids of different types with the same
         text (``1`` and ``"1"``), timestamps off the period start,
         gaps inside a series, an unknown frequency, series at different frequencies (with no

@@ -125,8 +125,9 @@ def csv_request(body: bytes, query: bytes = b"", declared: Mapping[str, str] | N
     their types and refuse others; None reads every whole number as one.
 
     Raises :class:`BadRequest` with a one-line message when the body is not
-    UTF-8, is empty, names a column twice or leaves a column name blank, when
-    a row has more fields than the header, or a param is not one ``declared`` holds.
+    UTF-8, is empty, names a column twice or leaves a column name blank, is one column
+    holding ';' or tabs (fields not separated by commas), when a row has more fields than
+    the header, or a param is not one ``declared`` holds.
     """
     import pandas as pd
 
@@ -143,6 +144,10 @@ def csv_request(body: bytes, query: bytes = b"", declared: Mapping[str, str] | N
         raise BadRequest(f"the body is not valid CSV: {' '.join(str(exc).split())}. Fix: one header row, then rows "
                          "with as many comma-separated fields.") from None
     header = raw.iloc[0].tolist()
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if len(header) == 1 and sep in str(header[0]):  # Excel where decimals take a comma separates fields so
+            raise BadRequest(f"the header is one column, {str(header[0]).strip()!r}: the fields are separated by {name}, not by "
+                             "commas. Fix: send comma-separated fields, and numbers without thousands separators.")
     if any(pd.isna(h) or not str(h).strip() for h in header):
         raise BadRequest("a column of the CSV header has no name: name every column (the model's feature names).")
     twice = sorted({h for h in header if header.count(h) > 1})
