@@ -1846,7 +1846,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if low.empty:\n", "    if True:\n", ("tests/test_monitor_inputs.py", "-k", "exit_feed_down"),
            "no exit recorded on the last days: those who left read as in the country, and as overstays, without a word"),
     Mutant("O17", "riskmodel monitor: prints the exit feed warning", MO,
-           "    for line in exit_feed_warnings(crossings, as_of):", "    for line in []:",
+           "    for line in exit_gaps:  # names", "    for line in []:  # names",
            ("tests/test_cli_monitor.py", "-k", "exit_feed_down"), "the lists are written with names that left, and the run says nothing"),
     Mutant("O18", "daily counts: the spread is learnt on the days before those judged", "riskmodel/core/monitoring/feed.py",
            "        before = counts.loc[:day].mask(counts.loc[:day].index.isin(judged) & (counts.loc[:day].index != day))\n",
@@ -1885,6 +1885,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A24", "fairness: a miss rate of 0 read at its exact bound", FA, "    _no_miss_ceiling(t, full, config)\n", "    pass\n",
            ("tests/test_risk_fairness.py", "-k", "every_overstayer_caught"),
            "a group with every overstayer caught breaches the FNR bound on the rest's noise alone"),
+    # ---------------------------------------------------------------- h19-drift: drift and the nightly/monitor outputs an operator trusts
+    Mutant("O21", "riskmodel monitor: an exit feed down refuses the lists", MO,
+           "    if exit_gaps and not args.allow_exit_gaps:\n", "    if False:\n",
+           ("tests/test_cli_monitor.py", "-k", "exit_feed_down"),
+           "the lists go out with names of people who left (the exits of the days before missing), a warning beside them"),
+    Mutant("O22", "riskmodel monitor: the audit record holds the exit feed's warnings", MO,
+           "                 at_risk_written=not refused, fairness=verdict, exit_feed_warnings=exit_gaps,\n",
+           "                 at_risk_written=not refused, fairness=verdict, exit_feed_warnings=[],\n",
+           ("tests/test_cli_monitor.py", "-k", "exit_feed_down"),
+           "lists written over an exit feed down (--allow-exit-gaps) leave no trace of it in the audit record"),
 )
 
 
