@@ -1895,6 +1895,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "                 at_risk_written=not refused, fairness=verdict, exit_feed_warnings=[],\n",
            ("tests/test_cli_monitor.py", "-k", "exit_feed_down"),
            "lists written over an exit feed down (--allow-exit-gaps) leave no trace of it in the audit record"),
+    Mutant("O23", "log_forecast_scores: the series whose actuals did not come are logged", "riskmodel/integrations/tracking/forecast.py",
+           "        missing = {str(k): int(v) for k, v in per_series.attrs.get(\"missing_actuals\", {}).items()}\n",
+           "        missing = {}\n", ("tests/test_monitoring_forecasts.py", "-k", "missing_actuals_are_logged"),
+           "the tracking run's figures are over the series whose actuals came, and nothing there says one is missing"),
 )
 
 
