@@ -42,11 +42,11 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.monitoring.drift import (
-    _VANISHED_EXPECTED, PSI_MAJOR, PSI_RED, _beyond_noise, _noise_psi, psi,
+    _VANISHED_EXPECTED, PSI_MAJOR, PSI_RED, _beyond_noise, _noise_psi, night_summary, night_verdict, psi,
 )
 from riskmodel.core.monitoring.feed import _NOISE_AMBER, _NOISE_RED
 
-__all__ = ["night_bins", "night_profile", "compare_nights", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
+__all__ = ["night_bins", "night_profile", "compare_nights", "nights_summary", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
 
 #: Earlier green nights whose moves are kept per column (four weeks).
 NIGHT_MOVES = 28
@@ -116,9 +116,9 @@ def _first(tonight: dict[str, Any], why: str) -> tuple[pd.DataFrame, dict[str, A
     return pd.DataFrame(rows), keep
 
 
-def _why_not_comparable(tonight: dict[str, Any], previous: dict[str, Any] | None) -> str | None:
+def _why_not_comparable(tonight: dict[str, Any], previous: dict[str, Any] | None, no_previous: str | None) -> str | None:
     if previous is None:
-        return ("first night: no previous night's profile to compare with (pass the previous night's output, "
+        return no_previous or ("first night: no previous night's profile to compare with (pass the previous night's output, "
                 "`--previous`); the next night is judged against this one")
     if previous.get("model_sha256") != tonight["model_sha256"]:
         return ("the previous night was scored by another model (other drift bins): not comparable; the next night is "
@@ -140,7 +140,7 @@ def _lines(moves: list[float], floor_amber: float, floor_red: float, noise_amber
 
 
 def compare_nights(
-    tonight: dict[str, Any], previous: dict[str, Any] | None, reference: dict[str, Any]
+    tonight: dict[str, Any], previous: dict[str, Any] | None, reference: dict[str, Any], *, no_previous: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Judge tonight's in-country population against the last good night's, column by column.
 
@@ -153,6 +153,8 @@ def compare_nights(
     reference : dict
         The model's drift bins (:func:`~riskmodel.core.monitoring.drift.profile_from_reference`): the kinds and
         level names of the columns.
+    no_previous : str, optional
+        Why there is no ``previous`` (e.g. the previous night's summary could not be read), said instead of "first night".
 
     Returns
     -------
@@ -163,7 +165,7 @@ def compare_nights(
     keep : dict
         Tonight's profile with the ``baseline``, ``rows_baseline`` and ``moves`` the next night is judged with.
     """
-    why = _why_not_comparable(tonight, previous)
+    why = _why_not_comparable(tonight, previous, no_previous)
     if why is not None:
         return _first(tonight, why)
     moves = {c: list(v) for c, v in previous["moves"].items()}
@@ -235,3 +237,13 @@ def _detail(col, verdict, value, amber, red, since, vanished, cur, ref, spec) ->
             + f". Fix: check tonight's export of `{col}` (a column emptied, levels renamed, another unit, a port's or "
             "day's files missing) against the earlier night's and rerun with the corrected log; a real change (a new "
             "port, a new rule) is taken as the baseline by running one night without `--previous`")
+
+
+def nights_summary(checks: pd.DataFrame) -> tuple[str, str]:
+    """The verdict of :func:`compare_nights`' checks (``green``, ``amber``, ``red`` or ``not judged`` when no row was
+    judged) and one line for a run's log: the red and amber rows with their detail
+    (:func:`~riskmodel.core.monitoring.drift.night_summary`), or why nothing was judged."""
+    judged = checks[checks["verdict"] != "not judged"]
+    if judged.empty:
+        return "not judged", f"not judged: {checks['detail'].iloc[0]}" if len(checks) else "not judged: no column"
+    return night_verdict(judged), night_summary(judged)
