@@ -234,3 +234,26 @@ def test_the_nights_summary_line_names_the_verdict_and_what_is_red():
     assert night_summary(checks.assign(verdict="green")) == "green"
     assert night_summary(checks.drop(columns="detail").assign(verdict=["green", "green", "amber", "green", "green"])) == (
         "amber: arrivals vs last 28 days visa_type")
+
+
+def test_a_night_with_checks_not_judged_does_not_read_a_plain_green():
+    """On the first night of a log 32 of its 34 checks are not judged (nothing before it to compare with), and the
+    run's line read "green", as on a night every check passed; a log under a year old never judges "in-country vs a
+    year earlier" and said nothing of it either (review19drift 04). The line names what was not judged, and a night
+    with no check judged has no verdict."""
+    from riskmodel.core.monitoring.drift import night_summary, night_verdict
+
+    checks = pd.DataFrame({
+        "comparison": ["feed", "feed", "in-country vs a year earlier", "in-country vs a year earlier", "arrivals vs last 28 days"],
+        "column": ["rows", "duplicate rows", "visa_type", "nationality", "visa_type"],
+        "verdict": ["not judged", "green", "not judged", "not judged", "green"],
+    })
+    assert night_summary(checks) == ("green on 2 of 5 checks; not judged (nothing to compare with): feed rows, "
+                                     "in-country vs a year earlier (2 columns)")
+    red = checks.assign(verdict=["not judged", "red", "not judged", "not judged", "green"])
+    assert night_summary(red) == ("red: feed duplicate rows; not judged (nothing to compare with): feed rows, "
+                                  "in-country vs a year earlier (2 columns)")
+    nothing = checks.assign(verdict="not judged")
+    assert night_verdict(nothing) == "not judged"
+    assert night_summary(nothing).startswith("not judged: none of 5 checks had anything to compare with")
+    assert night_summary(checks.assign(verdict="green")) == "green"
