@@ -125,7 +125,7 @@ def test_a_comparison_with_no_reference_rows_is_not_judged_not_green():
     checks = compare_like_with_like(tonight, _feed(10, 8).iloc[:0], COLS, comparison="in-country vs a year earlier")
     assert list(checks["verdict"]) == ["not judged"] * len(COLS), checks
     assert checks["psi"].isna().all(), checks
-    assert night_verdict(checks) == "green"  # no comparison made: the night is judged on the others
+    assert night_verdict(checks) == "not judged"  # no comparison made: no verdict alone; judged on the others with them
     assert night_verdict(pd.concat([checks, compare_like_with_like(tonight, _feed(1200, 9), COLS)])) == "red"
     # an empty night is still red, whatever its reference holds
     assert set(compare_like_with_like(tonight.iloc[:0], _feed(10, 8).iloc[:0], COLS)["verdict"]) == {"red"}
