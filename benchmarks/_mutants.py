@@ -1920,6 +1920,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if why is not None:\n        return _first(tonight, why)\n",
            "    if why is not None and previous is not None:\n        return _first(tonight, why)\n", ("tests/test_monitoring_nights.py", "-k", "not synthetic_log and not normal_nights"),
            "a first night crashes or reads a verdict against nothing"),
+    Mutant("O30", "nightly: tonight is judged against the previous night's profile", "riskmodel/integrations/spark_nightly.py",
+           "        profile = json.loads(text).get(\"night_profile\") if text else None\n", "        profile = None\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "every night reads 'not judged' whatever --previous says: a guard that never fires (run in .venv-pandas2)"),
+    Mutant("O31", "riskmodel nightly: prints the night's verdict", "riskmodel/apps/cli/nightly.py",
+           "          f\"--previous/_summary): {s['night_summary']}\")\n", "          f\"--previous/_summary): green\")\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "a night whose port's rows are gone prints green; only the training-entries line names shifts, every night "
+           "(run in .venv-pandas2)"),
 )
 
 
