@@ -1927,6 +1927,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "          f\"--previous/_summary): {s['night_summary']}\")\n", "          f\"--previous/_summary): green\")\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
            "a night whose port's rows are gone prints green; only the training-entries line names shifts, every night "
            "(run in .venv-pandas2)"),
+    Mutant("O32", "night_verdict: no check judged is no green", "riskmodel/core/monitoring/drift.py",
+           "    if not verdicts - {\"not judged\"}:\n        return \"not judged\"\n", "",
+           ("tests/test_drift.py", "-k", "plain_green or no_reference_rows"),
+           "a night with nothing to compare with (a log's first) reads green"),
+    Mutant("O33", "night_summary: the checks not judged are said", "riskmodel/core/monitoring/drift.py",
+           "        return f\"green on {judged} of {len(checks)} checks{tail}\" if unjudged else \"green\"\n",
+           "        return \"green\"\n", ("tests/test_drift.py", "-k", "plain_green"),
+           "2 checks of 34 judged print 'data checks: green', as a night every check passed"),
 )
 
 

@@ -93,7 +93,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
     # the verdict: like with like; the training-entries line after it says what it is (no verdict on a feed)
     print(f"drift against the previous night (the in-country population against the last good night's, kept in "
-          f"--previous/_summary): green")
+          f"--previous/_summary): {s['night_summary']}")
     print(drift_line(s))
     print(f"output: {result.output}")
     if args.track:
