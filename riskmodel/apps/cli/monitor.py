@@ -414,13 +414,14 @@ def _refuse_exit_gaps(args: argparse.Namespace, as_of: pd.Timestamp, warnings: l
     scheduled run's console is read after the officers acted). Refused before any fitting, as a source linked to
     nobody is; an earlier run's lists in ``--out`` are removed so that they cannot pass for this day's.
     """
-    from riskmodel.core import audit as audit_log
+    from riskmodel.core.audit import append
 
     out = Path(args.out)
     for name in LIST_FILES:
         (out / name).unlink(missing_ok=True)
-    audit_log.append("monitor", as_of=str(as_of.date()), refused="exit feed down", overstays_written=False,
-                     at_risk_written=False, exit_feed_warnings=warnings, purpose=args.purpose)
+    # the refusal is recorded too: the day's lists were asked for and not handed out, and why
+    append("monitor", as_of=str(as_of.date()), refused="exit feed down", overstays_written=False, at_risk_written=False,
+           exit_feed_warnings=warnings, purpose=args.purpose)
     message = ("REFUSED: the exit feed of the days before the lists' day is down (above); no lists written. Re-export "
                "those exits and run again; --allow-exit-gaps writes the lists anyway, after a review (e.g. a border "
                "post known to be shut).")
