@@ -179,8 +179,8 @@ def compare_nights(
                         _Z_RED / math.sqrt(max(n_b, 1)))
     verdict = "red" if value >= red else "amber" if value >= amber else "green"
     detail = "" if verdict == "green" else (
-        f"{n_t:,} in the population tonight against {n_b:,} on {base['as_of']} (the {verdict} line: a change of "
-        f"{math.exp(red if verdict == 'red' else amber) - 1:.0%}): check that tonight's crossings log is whole (every "
+        f"{n_t:,} in the population tonight against {n_b:,} on {base['as_of']} ({verdict} beyond a factor of "
+        f"{math.exp(red if verdict == 'red' else amber):.2f} either way): check that tonight's crossings log is whole (every "
         "port's and day's files) before the scores are used")
     out.append({"comparison": NIGHT_COMPARISON, "column": "rows", "measure": "log ratio", "value": value, "amber_at": amber,
                 "red_at": red, "baseline_as_of": base["as_of"], "vanished": "", "verdict": verdict, "detail": detail})
