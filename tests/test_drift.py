@@ -250,10 +250,10 @@ def test_a_night_with_checks_not_judged_does_not_read_a_plain_green():
         "verdict": ["not judged", "green", "not judged", "not judged", "green"],
     })
     assert night_summary(checks) == ("green on 2 of 5 checks; not judged (nothing to compare with): feed rows, "
-                                     "in-country vs a year earlier (2 columns)")
+                                     "in-country vs a year earlier (2 checks)")
     red = checks.assign(verdict=["not judged", "red", "not judged", "not judged", "green"])
     assert night_summary(red) == ("red: feed duplicate rows; not judged (nothing to compare with): feed rows, "
-                                  "in-country vs a year earlier (2 columns)")
+                                  "in-country vs a year earlier (2 checks)")
     nothing = checks.assign(verdict="not judged")
     assert night_verdict(nothing) == "not judged"
     assert night_summary(nothing).startswith("not judged: none of 5 checks had anything to compare with")

@@ -395,7 +395,7 @@ def night_verdict(checks: pd.DataFrame) -> str:
 def _not_judged(checks: pd.DataFrame) -> str:
     """The checks not judged, per comparison (a comparison's column named when it is alone, else counted): "" when none."""
     rows = checks[checks["verdict"] == "not judged"]
-    parts = [f"{c} {cols.iloc[0]}" if len(cols) == 1 else f"{c} ({len(cols)} columns)"
+    parts = [f"{c} {cols.iloc[0]}" if len(cols) == 1 else f"{c} ({len(cols)} checks)"
              for c, cols in rows.groupby("comparison", sort=False)["column"]]
     return ", ".join(parts)
 
