@@ -21,7 +21,10 @@ One pass per bucket: the features are computed once and go straight into the sco
 :class:`~riskmodel.core.monitoring.drift.DriftCounter`, on the batch they already hold) and
 the risk bands; each task appends one counts row to its scores. The scores are persisted
 until they are written and the counts rows collected, so nothing is computed twice and only
-counts reach the driver; PSI is computed from the summed counts. The run summary is written
+counts reach the driver; PSI is computed from the summed counts. The same tasks count the night bins
+(:func:`~riskmodel.core.monitoring.nights.night_bins`), which the summary keeps as tonight's profile and judges against
+the profile of the ``previous`` night's run, like with like (against the training entries an in-country population
+reads "major shift" every normal night). The run summary is written
 to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
 path.
 
