@@ -598,3 +598,14 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
     record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
     assert record["night_verdict"] == "red" and "Ngurah Rai" in record["night_summary"]
+
+
+def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(spark, tmp_path):
+    """`--previous` naming a folder with no summary (last night's run failed, a typo) or a summary of an earlier version
+    (no night profile): tonight is scored all the same and its night is not judged, naming the path and why."""
+    profile, why = spark_nightly._previous_profile(spark, tmp_path / "no-such-night")
+    assert profile is None and "no nightly summary readable at" in why and "no-such-night" in why
+    spark.createDataFrame([('{"psi": {}}',)], "value string").coalesce(1).write.text(str(tmp_path / "old" / "_summary"))
+    profile, why = spark_nightly._previous_profile(spark, tmp_path / "old")
+    assert profile is None and "holds no night profile" in why
+    assert spark_nightly._previous_profile(spark, None) == (None, None)
