@@ -592,8 +592,10 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     capsys.readouterr()
     assert main(["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
                  "--previous", str(tmp_path / "n29"), "--quiet"]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("drift against the previous night"))
+    printed = capsys.readouterr()
+    line = next(x for x in printed.out.splitlines() if x.startswith("drift against the previous night"))
     assert "red:" in line and "`entry_port`" in line and "Ngurah Rai (about" in line and "Fix:" in line, line
+    assert line in printed.err.splitlines(), printed.err[-2000:]  # where a scheduler reads, as the monitor's warnings
     client = mlflow.MlflowClient()
     run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
     record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
