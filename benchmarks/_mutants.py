@@ -1924,7 +1924,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "        profile = json.loads(text).get(\"night_profile\") if text else None\n", "        profile = None\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
            "every night reads 'not judged' whatever --previous says: a guard that never fires (run in .venv-pandas2)"),
     Mutant("O31", "riskmodel nightly: prints the night's verdict", "riskmodel/apps/cli/nightly.py",
-           "          f\"--previous/_summary): {s['night_summary']}\")\n", "          f\"--previous/_summary): green\")\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "             f\"--previous/_summary): {s['night_summary']}\")\n", "             f\"--previous/_summary): green\")\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
            "a night whose port's rows are gone prints green; only the training-entries line names shifts, every night "
            "(run in .venv-pandas2)"),
     Mutant("O32", "night_verdict: no check judged is no green", "riskmodel/core/monitoring/drift.py",
@@ -1935,6 +1935,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        return f\"green on {judged} of {len(checks)} checks{tail}\" if unjudged else \"green\"\n",
            "        return \"green\"\n", ("tests/test_drift.py", "-k", "plain_green"),
            "2 checks of 34 judged print 'data checks: green', as a night every check passed"),
+    Mutant("O34", "riskmodel nightly: a red night's verdict goes to stderr", "riskmodel/apps/cli/nightly.py",
+           "    if s[\"night_verdict\"] in (\"red\", \"amber\"):  # where a scheduler reads, as the monitor's warnings\n",
+           "    if False:\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "a scheduler reading stderr never hears of a red night (run in .venv-pandas2)"),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from typing import Any
 
 from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
@@ -92,8 +93,11 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
     # the verdict: like with like; the training-entries line after it says what it is (no verdict on a feed)
-    print(f"drift against the previous night (the in-country population against the last good night's, kept in "
-          f"--previous/_summary): {s['night_summary']}")
+    night = (f"drift against the previous night (tonight's population against the last good night's, kept in "
+             f"--previous/_summary): {s['night_summary']}")
+    print(night)
+    if s["night_verdict"] in ("red", "amber"):  # where a scheduler reads, as the monitor's warnings
+        print(night, file=sys.stderr, flush=True)
     print(drift_line(s))
     print(f"output: {result.output}")
     if args.track:
