@@ -645,7 +645,8 @@ def test_monitor_says_an_exit_feed_down_before_its_day(tmp_path, capsys, monkeyp
     """20 travellers a day enter at 09:00 and leave five days later at 15:00, from October 2021 to 20 January 2022; the
     exits of 18-20 January are missing. Those 60 read as in the country (as overstays once past their permit) and the
     command said nothing: now a warning on stdout and stderr names the three days with their counts, and a log with
-    every exit says nothing (review18ops 07)."""
+    every exit says nothing (review18ops 07). The lists are refused (exit 1, none written) unless --allow-exit-gaps,
+    and the audit record holds the warning in every case ([] on a whole feed) (review19drift 02)."""
     from riskmodel.core.risk.model import RiskModel
 
     from .test_sources import _log, _reports, _tables_with
@@ -661,17 +662,43 @@ def test_monitor_says_an_exit_feed_down_before_its_day(tmp_path, capsys, monkeyp
     log = _log(*rows)
     reports = [("P1", "T011000", None, "2022-01-10", "2022-01-11")]
     model = _signed_model_folder(tmp_path / "model", "passed")
+    audit_log = tmp_path / "audit.jsonl"
+
+    def last_record():
+        return json.loads(audit_log.read_text(encoding="utf-8").splitlines()[-1])
+
+    def named(text):
+        return "WARNING: exit feed" in text and "2022-01-18 (0 recorded" in text and "2022-01-20 (0 recorded" in text
+
     for name, crossings in (("whole", log), ("down", log[~((log["direction"] == "exit") & (log["timestamp"] >= "2022-01-18"))])):
         data = tmp_path / name
         data.mkdir()
         for file, table in {"crossings": crossings, **_tables_with(presence_reports=_reports(*reports))}.items():
             table.to_parquet(data / f"{file}.parquet", index=False)
         capsys.readouterr()
-        assert _run("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(tmp_path / f"lists_{name}"), "--quiet",
-                    "--model", str(model)) == 0
-        printed = capsys.readouterr()
+        out = tmp_path / f"lists_{name}"
+        args = ("monitor", "--as-of", "2022-01-20", "--data", str(data), "--out", str(out), "--quiet", "--model", str(model))
         if name == "whole":
+            assert _run(*args) == 0
+            printed = capsys.readouterr()
             assert "exit feed" not in printed.out + printed.err, printed.out
-        else:
-            for text in (printed.out, printed.err):
-                assert "WARNING: exit feed" in text and "2022-01-18 (0 recorded" in text and "2022-01-20 (0 recorded" in text, text
+            assert (out / "overstays.csv").exists() and last_record()["exit_feed_warnings"] == []
+            continue
+        # an earlier run's lists in --out must not pass for this run's
+        out.mkdir()
+        for file in ("overstays.csv", "at_risk.csv", "no_permit_end.csv"):
+            (out / file).write_text("stay_id\nOLD\n", encoding="utf-8")
+        assert _run(*args) == 1
+        printed = capsys.readouterr()
+        for text in (printed.out, printed.err):
+            assert named(text) and "REFUSED" in text and "--allow-exit-gaps" in text, text
+        assert not any((out / f).exists() for f in ("overstays.csv", "at_risk.csv", "no_permit_end.csv")), list(out.iterdir())
+        record = last_record()
+        assert record["event"] == "monitor" and record["at_risk_written"] is False and named("WARNING: " + record["exit_feed_warnings"][0])
+        assert _run(*args, "--allow-exit-gaps") == 0
+        printed = capsys.readouterr()
+        for text in (printed.out, printed.err):
+            assert named(text), text
+        assert (out / "overstays.csv").exists() and (out / "at_risk.csv").exists()
+        record = last_record()
+        assert record["at_risk_written"] is True and named("WARNING: " + record["exit_feed_warnings"][0])

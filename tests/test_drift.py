@@ -125,7 +125,7 @@ def test_a_comparison_with_no_reference_rows_is_not_judged_not_green():
     checks = compare_like_with_like(tonight, _feed(10, 8).iloc[:0], COLS, comparison="in-country vs a year earlier")
     assert list(checks["verdict"]) == ["not judged"] * len(COLS), checks
     assert checks["psi"].isna().all(), checks
-    assert night_verdict(checks) == "green"  # no comparison made: the night is judged on the others
+    assert night_verdict(checks) == "not judged"  # no comparison made: no verdict alone; judged on the others with them
     assert night_verdict(pd.concat([checks, compare_like_with_like(tonight, _feed(1200, 9), COLS)])) == "red"
     # an empty night is still red, whatever its reference holds
     assert set(compare_like_with_like(tonight.iloc[:0], _feed(10, 8).iloc[:0], COLS)["verdict"]) == {"red"}
@@ -230,7 +230,31 @@ def test_the_nights_summary_line_names_the_verdict_and_what_is_red():
     line = night_summary(checks)
     assert line.startswith("red: "), line
     assert "feed rows (32 rows tonight; a Wednesday usually brings 66-132)" in line and "arrivals vs last 28 days visa_type" in line
-    assert "amber: in-country vs a year earlier nationality" in line and "time of day" not in line and "purpose" not in line
+    assert "amber: in-country vs a year earlier nationality" in line and "time of day" not in line
+    assert line.endswith("; not judged (nothing to compare with): arrivals vs last 28 days purpose"), line
     assert night_summary(checks.assign(verdict="green")) == "green"
     assert night_summary(checks.drop(columns="detail").assign(verdict=["green", "green", "amber", "green", "green"])) == (
         "amber: arrivals vs last 28 days visa_type")
+
+
+def test_a_night_with_checks_not_judged_does_not_read_a_plain_green():
+    """On the first night of a log 32 of its 34 checks are not judged (nothing before it to compare with), and the
+    run's line read "green", as on a night every check passed; a log under a year old never judges "in-country vs a
+    year earlier" and said nothing of it either (review19drift 04). The line names what was not judged, and a night
+    with no check judged has no verdict."""
+    from riskmodel.core.monitoring.drift import night_summary, night_verdict
+
+    checks = pd.DataFrame({
+        "comparison": ["feed", "feed", "in-country vs a year earlier", "in-country vs a year earlier", "arrivals vs last 28 days"],
+        "column": ["rows", "duplicate rows", "visa_type", "nationality", "visa_type"],
+        "verdict": ["not judged", "green", "not judged", "not judged", "green"],
+    })
+    assert night_summary(checks) == ("green on 2 of 5 checks; not judged (nothing to compare with): feed rows, "
+                                     "in-country vs a year earlier (2 checks)")
+    red = checks.assign(verdict=["not judged", "red", "not judged", "not judged", "green"])
+    assert night_summary(red) == ("red: feed duplicate rows; not judged (nothing to compare with): feed rows, "
+                                  "in-country vs a year earlier (2 checks)")
+    nothing = checks.assign(verdict="not judged")
+    assert night_verdict(nothing) == "not judged"
+    assert night_summary(nothing).startswith("not judged: none of 5 checks had anything to compare with")
+    assert night_summary(checks.assign(verdict="green")) == "green"

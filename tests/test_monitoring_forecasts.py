@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -222,3 +224,24 @@ def test_a_forecast_series_whose_actuals_did_not_come_is_named_not_dropped(tmp_p
     assert main(["evaluate-forecasts", str(tmp_path / "fc.csv"), str(tmp_path / "actuals.csv"), "--season", "1"]) == 0
     out = capsys.readouterr().out
     assert "no actual for 5 forecast periods of 2 series" in out and "port/C (3)" in out and "port/D (2)" in out, out
+
+
+def test_the_missing_actuals_are_logged_with_the_scores(tmp_path):
+    """evaluate-forecasts printed the series whose actuals did not come, but the tracking run held only the figures over
+    the others: a reader of the monitoring experiment saw a clean "all" line (review18ops 05, left). The run now holds
+    the count per series (``monitoring/missing_actuals.json``) and two metrics: the periods and the series missing.
+    port/C lacks 3 periods (January-March), port/D 2 (February, March): 5 periods of 2 series, by hand."""
+    import mlflow
+
+    from riskmodel.integrations.tracking.forecast import log_forecast_scores
+
+    forecasts = pd.concat([_forecast("port/A"), _forecast("port/C"), _forecast("port/D")], ignore_index=True)
+    actuals = pd.concat([_actuals("port/A"), _actuals("port/D").iloc[:1]], ignore_index=True)
+    per_series, per_level = score_forecasts(forecasts, actuals, m=1)
+    run = mlflow.get_run(log_forecast_scores(per_series, per_level, span=(actuals["ds"].min(), actuals["ds"].max())))
+    assert run.data.metrics["missing_actuals.periods"] == 5 and run.data.metrics["missing_actuals.series"] == 2
+    logged = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/monitoring/missing_actuals.json")
+    assert json.loads(logged) == {"port/C": 3, "port/D": 2}
+    whole = score_forecasts(forecasts.loc[forecasts["unique_id"] == "port/A"], _actuals("port/A"), m=1)
+    run = mlflow.get_run(log_forecast_scores(*whole, span=(MONTHS[0], MONTHS[2])))
+    assert run.data.metrics["missing_actuals.periods"] == 0 and run.data.metrics["missing_actuals.series"] == 0

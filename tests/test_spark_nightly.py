@@ -557,3 +557,57 @@ def test_one_crossing_id_two_travellers_share_is_found_by_the_fast_path(spark, l
     df = spark.read.parquet(str(tmp_path / "twin.parquet"))
     with pytest.raises(SchemaError, match=rf"column `crossing_id`: duplicate ids \(2 rows: {first['crossing_id']}"):
         spark_nightly._check_log(spark, df)
+
+
+def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, fitted, log, tmp_path, capsys):
+    """The run printed tonight's in-country population against the model's training entries: "major shift" on most
+    columns of every normal night (review18ops 06). Each run now keeps its profile (the model's drift bins plus a far
+    bin per numeric column; counts only) in OUTPUT/_summary, and `previous` judges tonight against it: a first night
+    says so (no verdict), the next normal night reads green, and a log whose Ngurah Rai rows are gone reads red naming
+    the column, the port and the fix, in the printed line and in the audit record."""
+    import mlflow
+
+    from riskmodel.apps.cli import main
+    from riskmodel.apps.cli.nightly import NIGHTLY_EXPERIMENT
+    from riskmodel.core.monitoring.nights import night_bins
+
+    crossings, path = log
+    _, folder, _ = fitted
+    first = nightly_spark(path, tmp_path / "n28", model=folder, parts=1, as_of="2023-06-28 23:59", spark=spark)
+    summary = first.extra["summary"]
+    assert summary["night_verdict"] == "not judged" and "first night" in summary["night_summary"], summary["night_summary"]
+    second = nightly_spark(path, tmp_path / "n29", model=folder, parts=2, as_of="2023-06-29 23:59", previous=tmp_path / "n28",
+                           spark=spark)
+    summary = second.extra["summary"]
+    assert summary["night_verdict"] == "green", summary["night_summary"]
+    # the kept counts are the in-process counter's in the night bins, summed over the buckets
+    feats, scored = _in_process(crossings[crossings["timestamp"] <= "2023-06-29 23:59"], folder)
+    counter = DriftCounter(night_bins(profile_from_reference(load(folder).model.reference_)))
+    counter.update(feats.assign(probability=scored["probability"].to_numpy()))
+    assert summary["night_profile"]["counts"] == {c: [int(v) for v in n] for c, n in counter.counts.items()}
+    broken = tmp_path / "broken.parquet"
+    # the export lost every traveller who crossed at Ngurah Rai (their crossings alone would break the log's pairing)
+    gone = crossings.loc[crossings["port"] == "Ngurah Rai", "traveller_id"].unique()
+    crossings[~crossings["traveller_id"].isin(gone)].to_parquet(broken, index=False)
+    capsys.readouterr()
+    assert main(["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
+                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 0
+    printed = capsys.readouterr()
+    line = next(x for x in printed.out.splitlines() if x.startswith("drift against the previous night"))
+    assert "red:" in line and "`entry_port`" in line and "Ngurah Rai (about" in line and "Fix:" in line, line
+    assert line in printed.err.splitlines(), printed.err[-2000:]  # where a scheduler reads, as the monitor's warnings
+    client = mlflow.MlflowClient()
+    run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
+    record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
+    assert record["night_verdict"] == "red" and "Ngurah Rai" in record["night_summary"]
+
+
+def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(spark, tmp_path):
+    """`--previous` naming a folder with no summary (last night's run failed, a typo) or a summary of an earlier version
+    (no night profile): tonight is scored all the same and its night is not judged, naming the path and why."""
+    profile, why = spark_nightly._previous_profile(spark, tmp_path / "no-such-night")
+    assert profile is None and "no nightly summary readable at" in why and "no-such-night" in why
+    spark.createDataFrame([('{"psi": {}}',)], "value string").coalesce(1).write.text(str(tmp_path / "old" / "_summary"))
+    profile, why = spark_nightly._previous_profile(spark, tmp_path / "old")
+    assert profile is None and "holds no night profile" in why
+    assert spark_nightly._previous_profile(spark, None) == (None, None)

@@ -21,7 +21,10 @@ One pass per bucket: the features are computed once and go straight into the sco
 :class:`~riskmodel.core.monitoring.drift.DriftCounter`, on the batch they already hold) and
 the risk bands; each task appends one counts row to its scores. The scores are persisted
 until they are written and the counts rows collected, so nothing is computed twice and only
-counts reach the driver; PSI is computed from the summed counts. The run summary is written
+counts reach the driver; PSI is computed from the summed counts. The same tasks count the night bins
+(:func:`~riskmodel.core.monitoring.nights.night_bins`), which the summary keeps as tonight's profile and judges against
+the profile of the ``previous`` night's run, like with like (against the training entries an in-country population
+reads "major shift" every normal night). The run summary is written
 to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
 path.
 
@@ -50,6 +53,7 @@ import pandas as pd
 from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
+from riskmodel.core.monitoring.nights import compare_nights, night_bins, night_profile, nights_summary
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 from riskmodel.integrations.spark_checks import _check_log, _not_plain  # noqa: F401 - _not_plain: the tests judge it here
@@ -175,7 +179,7 @@ def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[s
     from riskmodel.integrations.spark import _worker_scorer
 
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
-    counter = DriftCounter(reference)
+    counter, nights = DriftCounter(reference), DriftCounter(night_bins(reference))
     bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
     with warnings.catch_warnings():
         # unseen levels are scored as missing and reported per row, as in-process
@@ -183,11 +187,14 @@ def _score_and_count(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[s
         for pdf in batches:
             pdf = pdf.set_axis(names, axis=1)  # the plan's column names (see ScoringPlan.select)
             out = score(pdf, model=scorer, audit_log=False, **kwargs).reset_index(drop=True)
-            counter.update(pdf.reset_index(drop=True).assign(probability=out["probability"].to_numpy()))
+            counted = pdf.reset_index(drop=True).assign(probability=out["probability"].to_numpy())
+            counter.update(counted)
+            nights.update(counted)
             for band, n in out["risk_band"].astype(object).fillna("flagged").value_counts().items():
                 bands[band] += int(n)
             yield out[columns].assign(**{_COUNTS: None})
-    counts = {"bands": bands, "drift": {c: [int(v) for v in n] for c, n in counter.counts.items()}}
+    counts = {"bands": bands, "drift": {c: [int(v) for v in n] for c, n in counter.counts.items()},
+              "night": {c: [int(v) for v in n] for c, n in nights.counts.items()}}
     yield pd.DataFrame({**{c: [None] for c in columns}, _COUNTS: [json.dumps(counts)]})
 
 
@@ -232,29 +239,52 @@ def _run_part(spark, log, k: int, plan: dict[str, Any], scorer, reference: dict)
     finally:
         scored.unpersist()
     bands = {b: sum(t["bands"][b] for t in tasks) for b in (*BAND_ORDER, "flagged")}
-    drift = {c: [sum(v) for v in zip(*(t["drift"][c] for t in tasks), strict=True)] for c in reference}
+    drift = {key: {c: [sum(v) for v in zip(*(t[key][c] for t in tasks), strict=True)] for c in reference}
+             for key in ("drift", "night")}
     return {"part": k, "digest": plan["digest"], "rows": sum(bands.values()), "bands": json.dumps(bands),
-            "drift": json.dumps(drift)}
+            "drift": json.dumps({"training": drift["drift"], "night": drift["night"]})}
 
 
-def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[str, Any]) -> dict[str, Any]:
-    """The run summary from the commit rows: counts summed over buckets, PSI per column."""
-    bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
+def _summed(rows: list[dict[str, list[int]]]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
+    for row in rows:
+        for c, v in row.items():
+            counts[c] = [a + b for a, b in zip(counts.get(c, [0] * len(v)), v, strict=True)]
+    return counts
+
+
+def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[str, Any],
+             previous: tuple[dict | None, str | None]) -> dict[str, Any]:
+    """The run summary from the commit rows: counts summed over buckets, PSI per column against the training entries,
+    and tonight's population against the last good night's (:func:`~riskmodel.core.monitoring.nights.compare_nights`)."""
+    bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
     for row in commits:
         for b, n in json.loads(row["bands"]).items():
             bands[b] = bands.get(b, 0) + n
-        for c, v in json.loads(row["drift"]).items():
-            counts[c] = [a + b for a, b in zip(counts.get(c, [0] * len(v)), v, strict=True)]
+    drift = [json.loads(row["drift"]) for row in commits]
+    counts = _summed([d.get("training", d) for d in drift])  # a bucket committed before the night bins: training only
     values = {c: psi(reference[c]["fractions"], v) for c, v in counts.items()}
     rows = sum(int(r["rows"]) for r in commits)
+    tonight = night_profile(_summed([d["night"] for d in drift if "night" in d]), as_of=plan["as_of"], scope=plan["scope"],
+                            model_sha256=plan["model_sha256"])
+    profile, why = previous
+    if any("night" not in d for d in drift):
+        profile, why = None, "buckets committed by an earlier version of the run hold no night bins: not comparable"
+    checks, keep = compare_nights(tonight, profile, night_bins(reference), no_previous=why)
+    verdict, line = nights_summary(checks)
     return {
         "model_name": scorer.name, "model_version": scorer.version, "model_sha256": plan["model_sha256"],
         "as_of": plan["as_of"], "scope": plan["scope"], "rows_out": rows, "parts": plan["parts"],
         "band_counts": bands, "band_shares": {b: n / max(rows, 1) for b, n in bands.items()},
         "psi": {c: (round(v, 5) if v == v else None) for c, v in values.items()},
         "psi_verdict": {c: psi_verdict(v) for c, v in values.items()},
-        "psi_rule": "PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift (check the feed or retrain)",
+        "psi_rule": ("against the model's training entries: PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift "
+                     "(a rule for a model's inputs against its training data; an in-country population reads 'major shift' "
+                     "there on every normal night: the night's verdict is night_verdict)"),
+        "night_verdict": verdict, "night_summary": line,
+        "night_psi": {c: round(float(v), 5) for c, v in zip(checks["column"], checks["value"], strict=True) if v == v},
+        "night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),  # JSON: no NaN
+        "night_profile": keep,
     }
 
 
@@ -310,6 +340,25 @@ def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int 
     return plan
 
 
+def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, str | None]:
+    """The profile an earlier night kept in ``<previous>/_summary`` (``night_profile``), or None and why not."""
+    from pyspark.errors import AnalysisException
+
+    if previous is None:
+        return None, None
+    uri = _join(str(previous), "_summary")
+    try:
+        text = "".join(r[0] for r in spark.read.text(uri).collect())
+        profile = json.loads(text).get("night_profile") if text else None
+    except (AnalysisException, ValueError, AttributeError):
+        return None, (f"no nightly summary readable at {uri} (the previous night's run failed, or another path): no "
+                      "previous profile; the next night is judged against this one")
+    if not isinstance(profile, dict):
+        return None, (f"the summary at {uri} holds no night profile (written by an earlier version of the run); the next "
+                      "night is judged against this one")
+    return profile, None
+
+
 def nightly_spark(
     crossings,
     output: str | Path,
@@ -319,6 +368,7 @@ def nightly_spark(
     scope: str = "in_country",
     parts: int | str = "auto",
     overwrite: bool = False,
+    previous: str | Path | None = None,
     spark=None,
     on_progress: ProgressHook | None = None,
 ) -> BatchResult:
@@ -348,6 +398,10 @@ def nightly_spark(
         Start again, deleting an earlier run's files at ``output``; otherwise an earlier run with
         the same settings is resumed and one with other settings is refused. A folder holding
         anything a nightly run does not write is refused either way, and nothing is deleted.
+    previous : str or Path, optional
+        The output folder of the previous night's run: tonight's population is judged against the profile it kept
+        (:func:`~riskmodel.core.monitoring.nights.compare_nights`: the last good night's bin counts, no identifier).
+        Default (or a folder with no readable summary): a first night, ``night_verdict`` "not judged", saying why.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
     on_progress : callable, optional
@@ -359,7 +413,10 @@ def nightly_spark(
     BatchResult
         ``output``, ``rows_in`` = ``rows_out`` (stays scored), ``parts``, ``resumed_parts``
         (buckets committed by an earlier run) and ``extra``: ``summary`` (model, ``as_of``,
-        ``band_counts``, ``band_shares``, ``psi``, ``psi_verdict``), ``engine`` ("spark"),
+        ``band_counts``, ``band_shares``, ``psi`` and ``psi_verdict`` against the model's training entries (read
+        "major shift" on most columns of every normal night: not a verdict on a feed), ``night_verdict`` (green,
+        amber, red or not judged), ``night_summary`` (one line), ``night_psi``, ``night_checks`` and ``night_profile``
+        (what the next night's ``previous`` reads): tonight against the last good night), ``engine`` ("spark"),
         ``seconds``. Output columns: those of :func:`riskmodel.core.scoring.output_columns`
         then ``traveller_id, entry_time, entry_port, nationality`` (``part`` when read as a
         partitioned folder).
@@ -388,6 +445,7 @@ def nightly_spark(
         plan = _plan(log, str(crossings) if isinstance(crossings, str | Path) else crossings, output,
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
         reference = profile_from_reference(scorer.model.reference_)
+        before = _previous_profile(session, previous)
         if overwrite:
             # an empty partitioned write empties the folder and leaves no data file beside the part= folders
             # (Spark refuses a write whose every column is a partition column: hence the second column)
@@ -411,7 +469,7 @@ def nightly_spark(
                 _append_commit(session, output, row)
                 commits.append(row)
                 report("nightly buckets", len(commits), parts)
-        summary = _summary(commits, reference, scorer, plan)
+        summary = _summary(commits, reference, scorer, plan, before)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))

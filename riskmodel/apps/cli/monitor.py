@@ -10,7 +10,8 @@ command's subparsers::
     # (configs/risk.yaml's policy): an audit that fails or cannot judge exits 1 with no at-risk list
     # unless --allow-unfair; a source whose records mostly name nobody the crossings log held (a feed pseudonymised
     # with another key), on the day, in its last 7 days or between any two snapshot days the model is fitted on, exits 1
-    # with no list before any fitting, unless --allow-unlinked
+    # with no list before any fitting, unless --allow-unlinked; so does an exit feed down on one of the 7 days up to
+    # the day (those who left would read as overstays), unless --allow-exit-gaps
     RISKMODEL_DATABASE_URL=postgresql+psycopg://... riskmodel monitor --as-of 2023-06-30 --database
 """
 
@@ -404,9 +405,36 @@ def _refuse_unlinked(args: argparse.Namespace, warnings: list[str]) -> int:
     return EXIT_DATA
 
 
+def _refuse_exit_gaps(args: argparse.Namespace, as_of: pd.Timestamp, warnings: list[str]) -> int:
+    """Exit :data:`EXIT_DATA` with no list: the exit feed of the days before ``as_of`` is down (``--allow-exit-gaps``
+    writes them anyway); the audit record holds the warning.
+
+    Whoever left on those days reads as in the country, and as an overstay once past the permit: the overstays list
+    is "facts to act on", so a list with names of people who left must not go out looking normal (a warning on a
+    scheduled run's console is read after the officers acted). Refused before any fitting, as a source linked to
+    nobody is; an earlier run's lists in ``--out`` are removed so that they cannot pass for this day's.
+    """
+    from riskmodel.core.audit import append
+
+    out = Path(args.out)
+    for name in LIST_FILES:
+        (out / name).unlink(missing_ok=True)
+    # the refusal is recorded too: the day's lists were asked for and not handed out, and why
+    append("monitor", as_of=str(as_of.date()), refused="exit feed down", overstays_written=False, at_risk_written=False,
+           exit_feed_warnings=warnings, purpose=args.purpose)
+    message = ("REFUSED: the exit feed of the days before the lists' day is down (above); no lists written. Re-export "
+               "those exits and run again; --allow-exit-gaps writes the lists anyway, after a review (e.g. a border "
+               "post known to be shut).")
+    for stream in (sys.stdout, sys.stderr):
+        for line in warnings:
+            print(f"WARNING: {line}", file=stream)
+        print(message, file=stream, flush=True)
+    return EXIT_DATA
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from riskmodel.core.sources.features import local_day
-    from riskmodel.core.sources.monitor import check_log_covers, monitor
+    from riskmodel.core.sources.monitor import check_log_covers, exit_feed_warnings, monitor
 
     from riskmodel.core import audit as audit_log
 
@@ -417,6 +445,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     as_of = local_day(args.as_of)
     crossings, tables = _load_tables(args)
     check_log_covers(crossings, as_of, "--as-of")  # before fitting: the labels read that day would be as wrong as the lists
+    # before fitting: those who left on days whose exits are missing read as in the country, overstays on the lists
+    exit_gaps = exit_feed_warnings(crossings, as_of)
+    if exit_gaps and not args.allow_exit_gaps:
+        return _refuse_exit_gaps(args, as_of, exit_gaps)
     links, unlinked = _linked_once(args, crossings, tables, as_of)
     if unlinked and not args.allow_unlinked:
         return _refuse_unlinked(args, unlinked)
@@ -424,11 +456,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     model, window, audit, saved = _model(args, crossings, tables, as_of, links)
     refused = ((audit is not None and not audit.passed) or saved not in (None, "passed")) and not args.allow_unfair
     res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon, links=links)
-    _audit_the_scoring(args, as_of, res, audit, saved, refused)
+    _audit_the_scoring(args, as_of, res, audit, saved, refused, exit_gaps)
     out = Path(args.out)
     _write_lists(out, res, audit, refused)
     per_office = _per_office(res, args.horizon)
-    _print_counts(args, as_of, res, window, audit, saved, crossings)
+    _print_counts(args, as_of, res, window, audit, saved, exit_gaps)
     if refused:
         return _refuse_unfair(args, out, audit, saved)
     if (audit is not None and not audit.passed) or saved not in (None, "passed"):
@@ -458,15 +490,17 @@ def _linked_once(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict
     return links, unlinked
 
 
-def _audit_the_scoring(args: argparse.Namespace, as_of: pd.Timestamp, res, audit, saved, refused: bool) -> None:
-    """The run's audit record: its counts, the fairness verdict and a digest of the scores (no id, no value)."""
+def _audit_the_scoring(args: argparse.Namespace, as_of: pd.Timestamp, res, audit, saved, refused: bool,
+                       exit_gaps: list[str]) -> None:
+    """The run's audit record: its counts, the fairness verdict, the exit feed's warnings (``[]`` when none; lists
+    written despite them with ``--allow-exit-gaps``) and a digest of the scores (no id, no value)."""
     from riskmodel.core import audit as audit_log
 
     # everyone in the country was scored: a scoring call, audited as score() and the batch jobs are (no id, no value)
     verdict = _verdict(audit)[0] if audit is not None else _saved_text(saved)
     audit_log.append("monitor", model="fitted in this run" if not args.model else "saved (--model)", as_of=str(as_of.date()),
                  in_country=len(res.snapshot), overstays=len(res.overstays), at_risk=len(res.at_risk),
-                 at_risk_written=not refused, fairness=verdict,
+                 at_risk_written=not refused, fairness=verdict, exit_feed_warnings=exit_gaps,
                  scores_digest=audit_log.digest(res.snapshot["p_overstay"].to_numpy(dtype=float) if "p_overstay" in res.snapshot
                                             else np.zeros(0)), purpose=args.purpose)
 
@@ -494,11 +528,10 @@ def _per_office(res, horizon: int) -> pd.DataFrame:
                          "no_permit_end": res.no_permit_end.groupby("office").size()}).fillna(0).astype(int)
 
 
-def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, audit, saved, crossings: pd.DataFrame) -> None:
-    """The run's counts, the window, the source warnings (the exit feed's in the days before ``as_of`` among them) and
-    the audit, printed before any refusal so that a refused run still says what it counted (and left out)."""
-    from riskmodel.core.sources.monitor import exit_feed_warnings
-
+def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, audit, saved, exit_gaps: list[str]) -> None:
+    """The run's counts, the window, the source warnings (the exit feed's in the days before ``as_of`` among them,
+    overridden with ``--allow-exit-gaps``) and the audit, printed before any refusal so that a refused run still says
+    what it counted (and left out)."""
     print(f"as of {as_of.date()}: {len(res.snapshot):,} in the country, {len(res.overstays):,} past their permit, "
           f"{len(res.at_risk):,} with a permit ending within {args.horizon} days, "
           f"{len(res.no_permit_end):,} with no permit end on file (not judged: chase their permit record)")
@@ -509,8 +542,8 @@ def _print_counts(args: argparse.Namespace, as_of: pd.Timestamp, res, window, au
     for line in res.warnings:
         print(f"WARNING: {line} Lists written anyway (--allow-unlinked).")
         print(f"WARNING: {line}", file=sys.stderr, flush=True)
-    for line in exit_feed_warnings(crossings, as_of):  # names on the overstays list that left: said where a scheduler reads
-        print(f"WARNING: {line}")
+    for line in exit_gaps:  # names on the overstays list that left: said where a scheduler reads
+        print(f"WARNING: {line} Lists written anyway (--allow-exit-gaps).")
         print(f"WARNING: {line}", file=sys.stderr, flush=True)
     if audit is None:
         print("fairness: not audited in this run (a --model is used as saved; `monitor` audits the models it fits, "
@@ -581,6 +614,10 @@ def register(groups: CommandGroups) -> None:
                         f"crossings log never held: of those on file on --as-of, of those of its last {UNKNOWN_ID_RECENT_DAYS} days "
                         f"(at least {UNKNOWN_ID_RECENT_MIN}), or of those that arrived between two snapshot days the model is fitted "
                         f"on (a feed pseudonymised with another key, from some day on; default: exit {EXIT_DATA} without them)")
+    p.add_argument("--allow-exit-gaps", action="store_true",
+                   help="write the lists even when the exits recorded on one of the 7 days up to --as-of fall far below "
+                        "the same weekday's usual (the exit feed down: whoever left then reads as in the country, and as an "
+                        f"overstay once past the permit; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,
                    help="last training snapshot this many days before --as-of, at least --horizon + --late-records-days "

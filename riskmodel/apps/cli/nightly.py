@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from typing import Any
 
 from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
@@ -36,7 +37,8 @@ def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
     -------
     dict
         ``time, event ("nightly_spark"), engine, model_name, model_version, model_sha256,
-        as_of, scope, rows, band_counts, parts, resumed_parts, output, purpose``.
+        as_of, scope, rows, band_counts, parts, resumed_parts, output, night_verdict, night_summary, purpose``
+        (``night_*``: tonight's population against the last good night's, ``--previous``).
     """
     s = result.extra["summary"]
     return {
@@ -53,6 +55,8 @@ def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
         "parts": result.parts,
         "resumed_parts": result.resumed_parts,
         "output": str(result.output),
+        "night_verdict": s.get("night_verdict"),
+        "night_summary": s.get("night_summary"),
         "purpose": purpose,
     }
 
@@ -84,10 +88,16 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     scorer = load(args.model)
     with Progress(args.quiet) as progress:  # buckets written, with an ETA (a national run takes minutes)
         result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
-                               parts=args.parts, overwrite=args.overwrite, on_progress=progress.count)
+                               parts=args.parts, overwrite=args.overwrite, previous=args.previous, on_progress=progress.count)
     s = result.extra["summary"]
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
+    # the verdict: like with like; the training-entries line after it says what it is (no verdict on a feed)
+    night = (f"drift against the previous night (tonight's population against the last good night's, kept in "
+             f"--previous/_summary): {s['night_summary']}")
+    print(night)
+    if s["night_verdict"] in ("red", "amber"):  # where a scheduler reads, as the monitor's warnings
+        print(night, file=sys.stderr, flush=True)
     print(drift_line(s))
     print(f"output: {result.output}")
     if args.track:
@@ -106,7 +116,8 @@ def register(groups: CommandGroups) -> None:
         help="the nightly run on Spark: crossings log -> features -> scores, drift, audit (resumable)",
         description="Read the crossings log (Parquet, any Hadoop-compatible URI), build stays and point-in-time "
         "features on Spark, score them with the batch defaults (bad rows flagged, reasons for elevated and high), "
-        "write Parquet per traveller bucket (OUTPUT/part=K/), a drift summary (OUTPUT/_summary) and an audit "
+        "write Parquet per traveller bucket (OUTPUT/part=K/), a drift summary (OUTPUT/_summary: tonight's population "
+        "against the --previous night's profile, and tonight's profile for the next night) and an audit "
         "record to the tracking store. Rerun the same command to resume a killed run. Uses the active Spark "
         "session (spark-submit, Spark Connect via SPARK_REMOTE), else local[2].",
     )
@@ -119,6 +130,10 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--parts", type=_parts, default="auto",
                    help="traveller buckets, the unit of resuming: a whole number >= 1, or auto = one per 2 million "
                    "crossings, about a million stays (default: %(default)s)")
+    p.add_argument("--previous",
+                   help="the previous night's output folder: tonight's population is judged against the profile it kept "
+                   "(OUTPUT/_summary: bin counts, no identifier); without it (or when its summary cannot be read) the "
+                   "night is a first night, not judged")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming an earlier run at OUTPUT")
     p.add_argument("--purpose", default="nightly batch", help="recorded in the audit record (default: %(default)s)")
     p.add_argument("--no-track", dest="track", action="store_false",

@@ -385,17 +385,35 @@ def _appeared(current: pd.Series, reference: pd.Series, share: float) -> list[st
 
 def night_verdict(checks: pd.DataFrame) -> str:
     """The night's verdict: the worst of its columns' (``red`` > ``amber`` > ``green``; ``not judged`` columns, which had
-    nothing to compare with, do not count)."""
+    nothing to compare with, do not count), or ``"not judged"`` when no check was judged: a green needs something judged."""
     verdicts = set(checks["verdict"])
+    if not verdicts - {"not judged"}:
+        return "not judged"
     return "red" if "red" in verdicts else "amber" if "amber" in verdicts else "green"
+
+
+def _not_judged(checks: pd.DataFrame) -> str:
+    """The checks not judged, per comparison (a comparison's column named when it is alone, else counted): "" when none."""
+    rows = checks[checks["verdict"] == "not judged"]
+    parts = [f"{c} {cols.iloc[0]}" if len(cols) == 1 else f"{c} ({len(cols)} checks)"
+             for c, cols in rows.groupby("comparison", sort=False)["column"]]
+    return ", ".join(parts)
 
 
 def night_summary(checks: pd.DataFrame, shown: int = 3) -> str:
     """One line for a run's log: the night's verdict (:func:`night_verdict`), then its first ``shown`` red checks (their
-    ``detail`` in brackets when they have one), then its first ``shown`` amber ones; ``"green"`` alone on a green night."""
+    ``detail`` in brackets when they have one), then its first ``shown`` amber ones, then the checks not judged (per
+    comparison); ``"green"`` alone on a night every check passed, ``"green on J of N checks; not judged ..."`` when some
+    had nothing to compare with, ``"not judged: ..."`` when none had."""
     verdict = night_verdict(checks)
+    if verdict == "not judged":
+        return f"not judged: none of {len(checks)} checks had anything to compare with (a log's first night?)"
+    # a green that judged 2 checks of 34 is no green of 34: what had nothing to compare with is said
+    unjudged = _not_judged(checks)
+    tail = f"; not judged (nothing to compare with): {unjudged}" if unjudged else ""
     if verdict == "green":
-        return "green"
+        judged = int((checks["verdict"] != "not judged").sum())
+        return f"green on {judged} of {len(checks)} checks{tail}" if unjudged else "green"
 
     def named(level):
         rows = checks[checks["verdict"] == level]
@@ -407,7 +425,7 @@ def night_summary(checks: pd.DataFrame, shown: int = 3) -> str:
     parts = [f"red: {named('red')}"] if verdict == "red" else []
     if (checks["verdict"] == "amber").any():
         parts.append(f"amber: {named('amber')}")
-    return "; ".join(parts)
+    return "; ".join(parts) + tail
 
 
 #: Columns the nightly checks compare: what a feed fault breaks and what the model reads.

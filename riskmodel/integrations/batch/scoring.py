@@ -156,7 +156,9 @@ class _ScoreTally:
             "score_histogram_percent_bins": self.hist.tolist(),
             "psi": {k: (round(v, 5) if np.isfinite(v) else None) for k, v in psi.items()},
             "psi_verdict": {k: psi_verdict(v) for k, v in psi.items()},
-            "psi_rule": "PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift (check the feed or retrain)",
+            "psi_rule": ("against the model's training entries: PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major "
+                         "shift (a rule for a model's inputs against its training data: an in-country population reads "
+                         "'major shift' there on every normal night; a feed is judged like with like)"),
             "flagged_examples": self.flagged_examples,
         }
 

@@ -438,7 +438,9 @@ def log_forecast_scores(
     ----------
     per_series, per_level : DataFrame
         The two tables ``score_forecasts`` returns; a missing figure (a series without a MASE
-        scale) is left out of the metrics, not logged as a number.
+        scale) is left out of the metrics, not logged as a number. ``per_series.attrs["missing_actuals"]``
+        (the forecast periods per series whose actuals did not come while other series' did) is logged as
+        ``monitoring/missing_actuals.json`` and the metrics ``missing_actuals.periods`` and ``missing_actuals.series``.
     span : tuple of (first, last) period
         The actuals' first and last ``ds``.
     experiment : str, default="arrival-forecast-monitoring"
@@ -456,7 +458,12 @@ def log_forecast_scores(
             for col in per_level.columns.drop(["level", "n_series"]):
                 if pd.notna(row[col]):
                     metrics[f"{_key(row['level'])}.{col}"] = float(row[col])
+        # a series whose actuals did not come is in no figure above: its absence is logged, not only printed
+        missing = {str(k): int(v) for k, v in per_series.attrs.get("missing_actuals", {}).items()}
+        metrics["missing_actuals.periods"] = float(sum(missing.values()))
+        metrics["missing_actuals.series"] = float(len(missing))
         mlflow.log_metrics(metrics)
+        mlflow.log_text(json.dumps(missing, sort_keys=True), "monitoring/missing_actuals.json")
         mlflow.log_text(per_series.to_csv(index=False), "monitoring/per_series.csv")
         mlflow.log_text(per_level.to_csv(index=False), "monitoring/per_level.csv")
         mlflow.log_text(json.dumps({"first_ds": str(span[0]), "last_ds": str(span[1])}), "monitoring/span.json")
