@@ -873,6 +873,50 @@ def test_a_stay_id_given_to_more_than_one_row_is_refused_on_every_path(fitted, n
     assert score(batch.drop(columns="stay_id"), model=model, audit_log=False)["probability"].notna().all()
 
 
+_TEXT_IDS = {
+    "equal_length": [f"S{i:09d}" for i in range(200)],
+    "varying_length": [f"S{i}" for i in range(199)] + ["S7\x00"],  # `S7` and `S7` + NUL are two ids
+    "longer_than_32_bytes": [f"stay-{'x' * 40}-{i}" for i in range(200)],
+    "same_first_and_last_bytes": [f"ABCDEFGH{i:03d}IJKLMNOP" for i in range(200)],
+    "not_ascii": [f"Søren-Ærø-{i}" for i in range(200)],
+}
+
+
+@pytest.mark.parametrize("shape", ["plain", "two_chunks", "sliced"])
+@pytest.mark.parametrize("kind", sorted(_TEXT_IDS))
+def test_repeated_text_ids_of_a_batch_are_refused_and_distinct_ones_never(fitted, kind, shape):
+    """The repeated-id check of a batch (above 64 rows) on ids as pandas holds text (Arrow-backed `str` on pandas 3):
+    ids of one length or of many, longer than 32 bytes, alike in their first and last 8 bytes, not ASCII, in one Arrow
+    chunk or two (a concatenated frame) or a slice of a larger column. Two rows under one id are refused naming it
+    and both are flagged; 200 distinct ids (`S7` and `S7` + NUL among them) are all scored."""
+    model, _, rows = fitted
+    ids = _TEXT_IDS[kind]
+    whole = rows.iloc[np.resize(np.arange(len(rows)), 230)].reset_index(drop=True)
+    whole["stay_id"] = pd.Series([f"pad{i}" for i in range(30)] + ids, dtype="str")
+
+    def batch(frame):
+        if shape == "two_chunks":
+            frame = frame.iloc[30:]
+            return pd.concat([frame.iloc[:90], frame.iloc[90:]]).reset_index(drop=True)
+        return frame.iloc[30:].reset_index(drop=True) if shape == "sliced" else frame.iloc[30:].copy().reset_index(drop=True)
+
+    distinct = batch(whole)
+    assert len(distinct) == 200 and distinct["stay_id"].is_unique
+    out = score(distinct, model=model, audit_log=False)
+    assert out["probability"].notna().all() and out["error"].isna().all()
+    assert list(out["stay_id"]) == ids
+
+    twice = whole.copy()
+    twice.loc[30 + 150, "stay_id"] = ids[20]  # rows 20 and 150 of the batch share one id
+    repeated = batch(twice)
+    with pytest.raises(SchemaError, match=re.escape(f"column `stay_id`: id given to more than one row (2 rows: {ids[20]}, {ids[20]})")):
+        score(repeated, model=model, audit_log=False)
+    flagged = score(repeated, model=model, errors="flag", audit_log=False)
+    assert list(np.flatnonzero(flagged["error"].notna().to_numpy())) == [20, 150]
+    assert flagged["error"].iloc[20] == "stay_id: id given to more than one row"
+    assert flagged["probability"].drop(index=[20, 150]).notna().all()
+
+
 @pytest.mark.parametrize("n", [3, 100])  # the per-value path (<= 64 rows) and the vectorised one
 def test_an_id_column_sent_under_another_spelling_is_named_not_replaced_by_row_numbers(fitted, n):
     """Without `stay_id` rows are numbered 0..n-1 under `stay_id`. Sent as `StayID` (a database's serial ids), the
