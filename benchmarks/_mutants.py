@@ -1885,6 +1885,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A24", "fairness: a miss rate of 0 read at its exact bound", FA, "    _no_miss_ceiling(t, full, config)\n", "    pass\n",
            ("tests/test_risk_fairness.py", "-k", "every_overstayer_caught"),
            "a group with every overstayer caught breaches the FNR bound on the rest's noise alone"),
+    # ---------------------------------------------------------------- h19-speed: the scoring paths' speed, every check kept
+    Mutant("V31", "score: repeated text ids of a batch, judged by their keys first", SV,
+           "        if keys is not None and pd.Index(keys).is_unique:\n", "        if keys is not None:\n",
+           ("tests/test_scoring.py", "-k", "repeated_text_ids or more_than_one_row"),
+           "a batch of Arrow-backed text ids (pandas 3's str) is never checked for repeats: a feed delivered twice counted twice"),
 )
 
 
