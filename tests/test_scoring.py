@@ -953,3 +953,31 @@ def test_one_stay_as_a_series_is_scored_as_its_record(fitted):
     # a column is no record: its labels are row numbers, and every feature is named as missing
     with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
         score(rows["visa_type"], model=model, audit_log=False)
+
+
+@pytest.mark.parametrize("n", [5, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_the_served_pyfunc_answers_what_score_answers_with_none_for_every_missing_value(fitted, n):
+    """The REST answer's rows are score()'s (errors="flag"), every missing value None (JSON null, never NaN): a bad
+    value, a missing id, a row with no reasons. Every column is object, as MLflow's JSON writer takes it; the request's
+    frame is left as it came."""
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+
+    model, _, rows = fitted
+    batch = rows.head(n).astype(object)
+    batch.loc[batch.index[1], "prior_visits"] = "many"  # a bad value: missing probability, band and reasons
+    batch.loc[batch.index[2], "stay_id"] = None  # a missing id
+    sent = batch.copy()
+    answer = RiskPyfunc(as_scorer(model)).predict(batch, params={"reasons": 3})
+    expected = score(batch, model=model, reasons=3, errors="flag", purpose="mlflow pyfunc", audit_log=False)
+    assert list(answer.columns) == list(expected.columns) and answer.index.equals(expected.index)
+    assert all(dtype == object for dtype in answer.dtypes)
+    for c in expected.columns:
+        for got, want in zip(answer[c].tolist(), expected[c].tolist(), strict=True):
+            if pd.isna(want):
+                assert got is None, (c, got)
+            else:
+                assert got == want, (c, got, want)
+    assert answer["probability"].iloc[1] is None and answer["error"].iloc[1].startswith("prior_visits:")
+    assert answer["stay_id"].iloc[2] is None and answer["error"].iloc[2] == "stay_id: id is missing"
+    pd.testing.assert_frame_equal(batch, sent)
