@@ -1890,6 +1890,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if keys is not None and pd.Index(keys).is_unique:\n", "        if keys is not None:\n",
            ("tests/test_scoring.py", "-k", "repeated_text_ids or more_than_one_row"),
            "a batch of Arrow-backed text ids (pandas 3's str) is never checked for repeats: a feed delivered twice counted twice"),
+    Mutant("V32", "RiskModel: the level index follows the levels of the last fit", "riskmodel/core/risk/model.py",
+           "        if held is None or held[0] is not self.levels_:\n", "        if held is None:\n",
+           ("tests/test_risk_model.py", "-k", "fitting_the_same_model_again"),
+           "a model fitted again where a port no longer occurs trains on the first fit's codes: every probability off"),
 )
 
 
