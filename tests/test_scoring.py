@@ -1020,3 +1020,8 @@ def test_a_fitted_model_given_itself_is_wrapped_once_per_fit_and_again_after_a_n
     x = (rows["c"] == "x").to_numpy()
     assert x.any() and (out["warning"][x] == "c: level not seen in training, scored as missing").all()
     assert out["warning"][~x].isna().all()
+    # a model never fitted is refused by name, as predicting before fitting is (it was an AttributeError)
+    from riskmodel.core.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="this RiskModel is not fitted yet"):
+        score(rows, model=RiskModel(features=["a", "c"], categorical=["c"]), audit_log=False)
