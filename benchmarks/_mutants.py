@@ -1895,9 +1895,13 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_risk_model.py", "-k", "fitting_the_same_model_again"),
            "a model fitted again where a port no longer occurs trains on the first fit's codes: every probability off"),
     Mutant("V33", "score: a fitted model given itself is wrapped once per fit, again after a new fit", SV,
-           "    if held is not None and all(a is b for a, b in zip(held[0][:3], state[:3], strict=True)) and held[0][3:] == state[3:]:\n",
-           "    if held is not None:\n", ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
+           "    if held is not None and held[1].model is model and all(a is b for a, b in zip(held[0][:3], state[:3], strict=True)) \\\n",
+           "    if held is not None and held[1].model is model and True \\\n", ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
            "a model fitted again is scored with the first fit's level codes and domains: an unseen level read as an old one"),
+    Mutant("V34", "score: a copy of a fitted model is not scored with its original's Scorer", SV,
+           "    if held is not None and held[1].model is model and all(", "    if held is not None and all(",
+           ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
+           "copy.copy(model) with other band thresholds is scored by the original: its bands are the original's"),
 )
 
 

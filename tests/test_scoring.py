@@ -1020,6 +1020,16 @@ def test_a_fitted_model_given_itself_is_wrapped_once_per_fit_and_again_after_a_n
     x = (rows["c"] == "x").to_numpy()
     assert x.any() and (out["warning"][x] == "c: level not seen in training, scored as missing").all()
     assert out["warning"][~x].isna().all()
+    # a copy holds its original's Scorer in its __dict__: it gets its own, scoring by its own thresholds
+    import copy
+
+    copied = copy.copy(model)
+    copied.thresholds_ = {name: 2.0 for name in model.thresholds_}  # no probability reaches a band above the first
+    assert as_scorer(copied).model is copied and as_scorer(model).model is model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        bands = score(rows, model=copied, errors="flag", audit_log=False)["risk_band"]
+    assert set(bands.dropna()) == {model.band_names()[0]}
     # a model never fitted is refused by name, as predicting before fitting is (it was an AttributeError)
     from riskmodel.core.exceptions import NotFittedError
 

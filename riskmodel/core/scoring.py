@@ -143,7 +143,9 @@ def _wrapped(model: RiskModel) -> Scorer:
     if state[0] is None:
         model._require_fitted()  # NotFittedError naming the fix, not an AttributeError from inside the Scorer
     held = model.__dict__.get("_scorer_cache")
-    if held is not None and all(a is b for a, b in zip(held[0][:3], state[:3], strict=True)) and held[0][3:] == state[3:]:
+    # the held Scorer's own model: a copy (copy.copy, a __dict__ copied over) holds its original's Scorer
+    if held is not None and held[1].model is model and all(a is b for a, b in zip(held[0][:3], state[:3], strict=True)) \
+            and held[0][3:] == state[3:]:
         return held[1]
     scorer = Scorer(model, name="in-memory", version="unsaved")
     model.__dict__["_scorer_cache"] = (state, scorer)
