@@ -1035,3 +1035,21 @@ def test_a_fitted_model_given_itself_is_wrapped_once_per_fit_and_again_after_a_n
 
     with pytest.raises(NotFittedError, match="this RiskModel is not fitted yet"):
         score(rows, model=RiskModel(features=["a", "c"], categorical=["c"]), audit_log=False)
+
+
+@pytest.mark.parametrize("order", ["increasing", "decreasing"])
+def test_a_sorted_batch_of_text_ids_with_a_stay_sent_twice_side_by_side_is_refused(fitted, order):
+    """A feed sorted by id and delivered with one stay twice has the two copies side by side: in order, but not strictly.
+    Both are refused; the same batch without the copy is scored whole."""
+    model, _, rows = fitted
+    ids = [f"S{i:09d}" for i in range(200)]
+    batch = rows.iloc[np.resize(np.arange(len(rows)), 201)].reset_index(drop=True)
+    batch["stay_id"] = pd.Series(ids[:101] + ids[100:], dtype="str")  # S000000100 on rows 100 and 101
+    if order == "decreasing":
+        batch = batch.iloc[::-1].reset_index(drop=True)
+    flagged = score(batch, model=model, errors="flag", audit_log=False)
+    twice = [100, 101] if order == "increasing" else [99, 100]
+    assert list(np.flatnonzero(flagged["error"].notna().to_numpy())) == twice
+    assert (flagged["error"].iloc[twice] == "stay_id: id given to more than one row").all()
+    once = batch.drop(index=twice[1])
+    assert score(once, model=model, audit_log=False)["probability"].notna().all()
