@@ -392,9 +392,8 @@ def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems:
         return
     repeated = None
     if n > FAST_ROWS:
-        keys = None if missing.any() else _text_id_keys(given_ids)
-        if keys is not None and pd.Index(keys).is_unique:
-            return  # equal ids have equal keys: distinct keys are distinct ids (equal keys are judged id by id below)
+        if not missing.any() and _distinct_text_ids(given_ids):
+            return  # equal ids would share their words and keys: these are distinct (otherwise judged id by id below)
         try:
             ids = pd.Index(given_ids)
             if ids.is_unique:
@@ -416,18 +415,18 @@ def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems:
                  f"{id_column}", repeated)
 
 
-# odd 64-bit constants to fold an id's bytes into one key (any odd multiplier mixes the words; equal ids fold alike)
+# an odd 64-bit constant to fold an id's words into one key (equal ids fold alike)
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
-#: Text ids up to this many bytes are folded into keys; longer ones are judged as Python strings.
+#: Text ids up to this many bytes are read from their Arrow buffers; longer ones are judged as Python strings.
 _KEY_BYTES = 32
 
 
-def _text_id_keys(given_ids) -> np.ndarray | None:
-    """One uint64 per id of an Arrow-backed text column with no missing id, read from its Arrow buffers, equal for equal
-    ids (distinct ids may share one, rarely); None for other ids, or ids over :data:`_KEY_BYTES` bytes.
+def _text_id_words(given_ids) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bytes of each id of an Arrow-backed text column with no missing id, as a row of big-endian 64-bit words
+    (zeros after its end; rows compare as the ids' bytes do), and each id's length in bytes; None for other ids, or ids
+    over :data:`_KEY_BYTES` bytes.
 
-    Judging a million text ids by pandas' hash table first makes a Python string of each (two thirds of the check);
-    their keys are hashed as integers, and only equal keys send the ids to the exact check.
+    Judging a million text ids by pandas' hash table first makes a Python string of each (two thirds of the check).
     """
     dtype = getattr(given_ids, "dtype", None)
     if not (isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"):
@@ -436,33 +435,50 @@ def _text_id_keys(given_ids) -> np.ndarray | None:
 
     try:
         arr = pa.array(given_ids)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
     except (pa.ArrowException, TypeError, ValueError):
         return None
-    keys = []
-    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
-        if chunk.null_count or not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            return None
-        if not len(chunk):
-            continue
-        _, offsets_buf, data_buf = chunk.buffers()
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(offsets_buf, dtype=width, count=len(chunk) + 1, offset=chunk.offset * np.dtype(width).itemsize)
-        lengths = np.diff(offsets)
-        longest = int(lengths.max())
-        if longest > _KEY_BYTES:
-            return None
-        data = np.frombuffer(data_buf if data_buf is not None else b"", dtype=np.uint8, count=int(offsets[-1]))[int(offsets[0]):]
-        words = -(-max(longest, 1) // 8)
-        block = np.zeros((len(chunk), words * 8), dtype=np.uint8)
-        if int(lengths.min()) == longest:  # ids of one length (the usual): the bytes are already a rows x length table
-            block[:, :longest] = data.reshape(len(chunk), longest)
-        else:  # each id's bytes at the start of its row, zeros after: a row-major mask takes the bytes in their order
-            block[np.arange(words * 8) < lengths[:, None]] = data
-        folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded bytes
-        for w in block.view(np.uint64).T:
-            folded = folded * _FOLD + w  # wraps modulo 2**64
-        keys.append(folded)
-    return np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or not len(arr):
+        return None
+    _, offsets_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width, count=len(arr) + 1, offset=arr.offset * np.dtype(width).itemsize)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    if longest > _KEY_BYTES:
+        return None
+    data = np.frombuffer(data_buf if data_buf is not None else b"", dtype=np.uint8, count=int(offsets[-1]))[int(offsets[0]):]
+    words = -(-max(longest, 1) // 8)
+    block = np.zeros((len(arr), words * 8), dtype=np.uint8)
+    if int(lengths.min()) == longest:  # ids of one length (the usual): the bytes are already a rows x length table
+        block[:, :longest] = data.reshape(len(arr), longest)
+    else:  # each id's bytes at the start of its row, zeros after: a row-major mask takes the bytes in their order
+        block[np.arange(words * 8) < lengths[:, None]] = data
+    return block.view(">u8").astype(np.uint64), lengths
+
+
+def _distinct_text_ids(given_ids) -> bool:
+    """True when the ids are Arrow-backed text (:func:`_text_id_words`) and plainly distinct: in strictly increasing or
+    decreasing order (a feed sorted by id: no hashing at all), or each with its own folded key. False says nothing:
+    the ids are then judged one by one. Equal ids have equal words and keys, so neither test passes a repeat."""
+    read = _text_id_words(given_ids)
+    if read is None:
+        return False
+    words, lengths = read
+    if len(words) < 2:
+        return True
+    for first, then in ((words[:-1], words[1:]), (words[1:], words[:-1])):
+        less, tied = np.zeros(len(first), dtype=bool), np.ones(len(first), dtype=bool)
+        for w in range(words.shape[1]):  # at the first word where two neighbours differ, the earlier one is smaller
+            less |= tied & (first[:, w] < then[:, w])
+            tied &= first[:, w] == then[:, w]
+        if less.all():
+            return True
+    folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded words
+    for w in words.T:
+        folded = folded * _FOLD + w  # wraps modulo 2**64
+    return bool(pd.Index(folded).is_unique)
 
 
 def _id_key(v):
