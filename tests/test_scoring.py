@@ -892,7 +892,8 @@ def test_repeated_text_ids_of_a_batch_are_refused_and_distinct_ones_never(fitted
     model, _, rows = fitted
     ids = _TEXT_IDS[kind]
     whole = rows.iloc[np.resize(np.arange(len(rows)), 230)].reset_index(drop=True)
-    whole["stay_id"] = pd.Series([f"pad{i}" for i in range(30)] + ids, dtype="str")
+    # pandas 3's str is Arrow-backed; pandas 2's "str" goes through numpy, which drops a trailing NUL: object there
+    whole["stay_id"] = pd.Series([f"pad{i}" for i in range(30)] + ids, dtype="str" if pd.__version__ >= "3" else object)
 
     def batch(frame):
         if shape == "two_chunks":
@@ -901,7 +902,7 @@ def test_repeated_text_ids_of_a_batch_are_refused_and_distinct_ones_never(fitted
         return frame.iloc[30:].reset_index(drop=True) if shape == "sliced" else frame.iloc[30:].copy().reset_index(drop=True)
 
     distinct = batch(whole)
-    assert len(distinct) == 200 and distinct["stay_id"].is_unique
+    assert len(distinct) == 200 and len(set(distinct["stay_id"])) == 200
     out = score(distinct, model=model, audit_log=False)
     assert out["probability"].notna().all() and out["error"].isna().all()
     assert list(out["stay_id"]) == ids
