@@ -552,3 +552,24 @@ def test_a_malformed_meta_json_is_a_model_load_error(risk_result, tmp_path, meta
     (folder / "meta.json").write_text(meta, encoding="utf-8")
     with pytest.raises(ModelLoadError, match="is not the metadata of a RiskModel"):
         RiskModel.load(folder)
+
+
+def test_fitting_the_same_model_again_on_other_levels_gives_the_model_a_new_one_gives():
+    """scikit-learn's contract: ``fit`` on a fitted object gives what it gives on a new one. The encoder's level index
+    was cached on the object and never dropped: refitted where a level no longer occurs (a port closed that year), the
+    booster trained on the first fit's codes (every later level shifted by one) while score() and the saved copy encode
+    by the new levels, so every probability was off."""
+    train, valid, calib = _slices()
+    refit = _small_model()
+    refit.fit(train, valid=valid, calib=calib)
+    assert refit.levels_["c"] == ["x", "y", "z"]
+
+    def without_x(t):
+        return t[t["c"] != "x"]
+
+    refit.fit(without_x(train), valid=without_x(valid), calib=without_x(calib))
+    fresh = _small_model().fit(without_x(train), valid=without_x(valid), calib=without_x(calib))
+    assert refit.levels_["c"] == fresh.levels_["c"] == ["y", "z"]
+    rows = without_x(calib)
+    np.testing.assert_array_equal(refit.encode(rows)[:, 1], np.where(rows["c"] == "y", 0.0, 1.0))
+    np.testing.assert_array_equal(refit.predict_proba(rows), fresh.predict_proba(rows))

@@ -908,6 +908,51 @@ def test_a_stay_id_given_to_more_than_one_row_is_refused_on_every_path(fitted, n
     assert score(batch.drop(columns="stay_id"), model=model, audit_log=False)["probability"].notna().all()
 
 
+_TEXT_IDS = {
+    "equal_length": [f"S{i:09d}" for i in range(200)],
+    "varying_length": [f"S{i}" for i in range(199)] + ["S7\x00"],  # `S7` and `S7` + NUL are two ids
+    "longer_than_32_bytes": [f"stay-{'x' * 40}-{i}" for i in range(200)],
+    "same_first_and_last_bytes": [f"ABCDEFGH{i:03d}IJKLMNOP" for i in range(200)],
+    "not_ascii": [f"Søren-Ærø-{i}" for i in range(200)],
+}
+
+
+@pytest.mark.parametrize("shape", ["plain", "two_chunks", "sliced"])
+@pytest.mark.parametrize("kind", sorted(_TEXT_IDS))
+def test_repeated_text_ids_of_a_batch_are_refused_and_distinct_ones_never(fitted, kind, shape):
+    """The repeated-id check of a batch (above 64 rows) on ids as pandas holds text (Arrow-backed `str` on pandas 3):
+    ids of one length or of many, longer than 32 bytes, alike in their first and last 8 bytes, not ASCII, in one Arrow
+    chunk or two (a concatenated frame) or a slice of a larger column. Two rows under one id are refused naming it
+    and both are flagged; 200 distinct ids (`S7` and `S7` + NUL among them) are all scored."""
+    model, _, rows = fitted
+    ids = _TEXT_IDS[kind]
+    whole = rows.iloc[np.resize(np.arange(len(rows)), 230)].reset_index(drop=True)
+    # pandas 3's str is Arrow-backed; pandas 2's "str" goes through numpy, which drops a trailing NUL: object there
+    whole["stay_id"] = pd.Series([f"pad{i}" for i in range(30)] + ids, dtype="str" if pd.__version__ >= "3" else object)
+
+    def batch(frame):
+        if shape == "two_chunks":
+            frame = frame.iloc[30:]
+            return pd.concat([frame.iloc[:90], frame.iloc[90:]]).reset_index(drop=True)
+        return frame.iloc[30:].reset_index(drop=True) if shape == "sliced" else frame.iloc[30:].copy().reset_index(drop=True)
+
+    distinct = batch(whole)
+    assert len(distinct) == 200 and len(set(distinct["stay_id"])) == 200
+    out = score(distinct, model=model, audit_log=False)
+    assert out["probability"].notna().all() and out["error"].isna().all()
+    assert list(out["stay_id"]) == ids
+
+    twice = whole.copy()
+    twice.loc[30 + 150, "stay_id"] = ids[20]  # rows 20 and 150 of the batch share one id
+    repeated = batch(twice)
+    with pytest.raises(SchemaError, match=re.escape(f"column `stay_id`: id given to more than one row (2 rows: {ids[20]}, {ids[20]})")):
+        score(repeated, model=model, audit_log=False)
+    flagged = score(repeated, model=model, errors="flag", audit_log=False)
+    assert list(np.flatnonzero(flagged["error"].notna().to_numpy())) == [20, 150]
+    assert flagged["error"].iloc[20] == "stay_id: id given to more than one row"
+    assert flagged["probability"].drop(index=[20, 150]).notna().all()
+
+
 @pytest.mark.parametrize("n", [3, 100])  # the per-value path (<= 64 rows) and the vectorised one
 def test_an_id_column_sent_under_another_spelling_is_named_not_replaced_by_row_numbers(fitted, n):
     """Without `stay_id` rows are numbered 0..n-1 under `stay_id`. Sent as `StayID` (a database's serial ids), the
@@ -944,3 +989,103 @@ def test_one_stay_as_a_series_is_scored_as_its_record(fitted):
     # a column is no record: its labels are row numbers, and every feature is named as missing
     with pytest.raises(SchemaError, match="column `visa_type`: feature column is missing"):
         score(rows["visa_type"], model=model, audit_log=False)
+
+
+@pytest.mark.parametrize("n", [5, 100])  # the per-value path (<= 64 rows) and the vectorised one
+def test_the_served_pyfunc_answers_what_score_answers_with_none_for_every_missing_value(fitted, n):
+    """The REST answer's rows are score()'s (errors="flag"), every missing value None (JSON null, never NaN): a bad
+    value, a missing id, a row with no reasons. Every column is object, as MLflow's JSON writer takes it; the request's
+    frame is left as it came."""
+    from riskmodel.core.scoring import as_scorer
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+
+    model, _, rows = fitted
+    batch = rows.head(n).astype(object)
+    batch.loc[batch.index[1], "prior_visits"] = "many"  # a bad value: missing probability, band and reasons
+    batch.loc[batch.index[2], "stay_id"] = None  # a missing id
+    sent = batch.copy()
+    answer = RiskPyfunc(as_scorer(model)).predict(batch, params={"reasons": 3})
+    expected = score(batch, model=model, reasons=3, errors="flag", purpose="mlflow pyfunc", audit_log=False)
+    assert list(answer.columns) == list(expected.columns) and answer.index.equals(expected.index)
+    assert all(dtype == object for dtype in answer.dtypes)
+    for c in expected.columns:
+        for got, want in zip(answer[c].tolist(), expected[c].tolist(), strict=True):
+            if pd.isna(want):
+                assert got is None, (c, got)
+            else:
+                assert got == want, (c, got, want)
+    assert answer["probability"].iloc[1] is None and answer["error"].iloc[1].startswith("prior_visits:")
+    assert answer["stay_id"].iloc[2] is None and answer["error"].iloc[2] == "stay_id: id is missing"
+    pd.testing.assert_frame_equal(batch, sent)
+
+
+def test_a_fitted_model_given_itself_is_wrapped_once_per_fit_and_again_after_a_new_fit():
+    """score(x, model=<fitted RiskModel>) built its Scorer (a dump of every tree: tens of milliseconds, 70 times a
+    one-record score) on every call. It is built once per fit: the same Scorer while the fit stands, a new one after
+    another fit, which scores by the new fit's levels (a level that fit never saw is unseen, not the old fit's code)."""
+    from riskmodel.core.risk.model import RiskModel
+    from riskmodel.core.scoring import Scorer, as_scorer
+
+    rng = np.random.default_rng(3)
+    n = 900
+    a = rng.normal(size=n)
+    table = pd.DataFrame({"entry_time": pd.date_range("2019-01-01", periods=n, freq="D"), "a": a,
+                          "c": rng.choice(["x", "y", "z"], size=n),
+                          "overstayed": (a + rng.normal(scale=0.5, size=n) > 0.8).astype(int)})
+    table["stay_id"] = [f"S{i:04d}" for i in range(n)]
+    train, valid, calib = table.iloc[:500], table.iloc[500:700], table.iloc[700:]
+    model = RiskModel(features=["a", "c"], categorical=["c"], params={"min_child_samples": 20}, num_boost_round=30)
+    model.fit(train, valid=valid, calib=calib)
+    first = as_scorer(model)
+    assert as_scorer(model) is first and load(model) is first
+    rows = calib.head(40)
+    np.testing.assert_array_equal(score(rows, model=model, audit_log=False)["probability"],
+                                  score(rows, model=Scorer(model), audit_log=False)["probability"])
+
+    def without_x(t):
+        return t[t["c"] != "x"]
+
+    model.fit(without_x(train), valid=without_x(valid), calib=without_x(calib))
+    again = as_scorer(model)
+    assert again is not first and as_scorer(model) is again
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        out = score(rows, model=model, errors="flag", audit_log=False)
+        fresh = score(rows, model=Scorer(model), errors="flag", audit_log=False)
+    np.testing.assert_array_equal(out["probability"], fresh["probability"])
+    x = (rows["c"] == "x").to_numpy()
+    assert x.any() and (out["warning"][x] == "c: level not seen in training, scored as missing").all()
+    assert out["warning"][~x].isna().all()
+    # a copy holds its original's Scorer in its __dict__: it gets its own, scoring by its own thresholds
+    import copy
+
+    copied = copy.copy(model)
+    copied.thresholds_ = {name: 2.0 for name in model.thresholds_}  # no probability reaches a band above the first
+    assert as_scorer(copied).model is copied and as_scorer(model).model is model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        bands = score(rows, model=copied, errors="flag", audit_log=False)["risk_band"]
+    assert set(bands.dropna()) == {model.band_names()[0]}
+    # a model never fitted is refused by name, as predicting before fitting is (it was an AttributeError)
+    from riskmodel.core.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="this RiskModel is not fitted yet"):
+        score(rows, model=RiskModel(features=["a", "c"], categorical=["c"]), audit_log=False)
+
+
+@pytest.mark.parametrize("order", ["increasing", "decreasing"])
+def test_a_sorted_batch_of_text_ids_with_a_stay_sent_twice_side_by_side_is_refused(fitted, order):
+    """A feed sorted by id and delivered with one stay twice has the two copies side by side: in order, but not strictly.
+    Both are refused; the same batch without the copy is scored whole."""
+    model, _, rows = fitted
+    ids = [f"S{i:09d}" for i in range(200)]
+    batch = rows.iloc[np.resize(np.arange(len(rows)), 201)].reset_index(drop=True)
+    batch["stay_id"] = pd.Series(ids[:101] + ids[100:], dtype="str")  # S000000100 on rows 100 and 101
+    if order == "decreasing":
+        batch = batch.iloc[::-1].reset_index(drop=True)
+    flagged = score(batch, model=model, errors="flag", audit_log=False)
+    twice = [100, 101] if order == "increasing" else [99, 100]
+    assert list(np.flatnonzero(flagged["error"].notna().to_numpy())) == twice
+    assert (flagged["error"].iloc[twice] == "stay_id: id given to more than one row").all()
+    once = batch.drop(index=twice[1])
+    assert score(once, model=model, audit_log=False)["probability"].notna().all()

@@ -58,10 +58,11 @@ def digest(*arrays: np.ndarray) -> str:
             # column sums of the bit patterns: every value counts, NaN included, no copy
             # (a view in either layout: the batch path encodes column-major)
             bits = (a if a.ndim == 2 else a.reshape(a.shape[0], -1)).view(np.uint64)
-            h.update(bits.sum(axis=0, dtype=np.uint64).tobytes())
-            h.update(np.ascontiguousarray(a[::16]).tobytes())
+            # hashed through the buffer protocol: the same bytes as .tobytes() gives, without copying them first
+            h.update(bits.sum(axis=0, dtype=np.uint64))
+            h.update(np.ascontiguousarray(a[::16]))
         else:
-            h.update(np.ascontiguousarray(a).tobytes())
+            h.update(np.ascontiguousarray(a))
     return h.hexdigest()
 
 

@@ -104,7 +104,7 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     if isinstance(model, Scorer):
         return model
     if isinstance(model, RiskModel):
-        return Scorer(model, name="in-memory", version="unsaved")
+        return _wrapped(model)
     if not isinstance(model, str | Path):
         raise ModelLoadError(f"`model` must be a RiskModel, a Scorer, a local model folder or a model URI; got {type(model).__name__}.")
     text = str(model)
@@ -130,6 +130,27 @@ def as_scorer(model: str | Path | RiskModel | Scorer) -> Scorer:
     else:
         loaded = RiskModel.load(folder)
     return Scorer(loaded, name=path.name, version="local", source=str(path))
+
+
+def _wrapped(model: RiskModel) -> Scorer:
+    """The Scorer of a fitted model given itself, built once per fit and held on the model.
+
+    Building one dumps every tree of the booster (40 ms for the benchmark's model, 70 times a one-record score), which
+    ``score(record, model=fitted)`` paid on every call. It is held with what it was built from (the booster, levels,
+    training reference, iteration and features): a new fit replaces them, and the next call builds a new Scorer.
+    """
+    state = (getattr(model, "booster_", None), getattr(model, "levels_", None), getattr(model, "reference_", None),
+             getattr(model, "best_iteration_", None), tuple(model.features))
+    if state[0] is None:
+        model._require_fitted()  # NotFittedError naming the fix, not an AttributeError from inside the Scorer
+    held = model.__dict__.get("_scorer_cache")
+    # the held Scorer's own model: a copy (copy.copy, a __dict__ copied over) holds its original's Scorer
+    if held is not None and held[1].model is model and all(a is b for a, b in zip(held[0][:3], state[:3], strict=True)) \
+            and held[0][3:] == state[3:]:
+        return held[1]
+    scorer = Scorer(model, name="in-memory", version="unsaved")
+    model.__dict__["_scorer_cache"] = (state, scorer)
+    return scorer
 
 
 # ----------------------------------------------------------------------------- output text
@@ -376,6 +397,8 @@ def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems:
         return
     repeated = None
     if n > FAST_ROWS:
+        if not missing.any() and _distinct_text_ids(given_ids):
+            return  # equal ids would share their words and keys: these are distinct (otherwise judged id by id below)
         try:
             ids = pd.Index(given_ids)
             if ids.is_unique:
@@ -395,6 +418,72 @@ def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems:
     problems.add(id_column, "id given to more than one row",
                  f"send each stay once per call: drop the repeated rows (a feed delivered twice), or give each stay its own "
                  f"{id_column}", repeated)
+
+
+# an odd 64-bit constant to fold an id's words into one key (equal ids fold alike)
+_FOLD = np.uint64(0x9E3779B97F4A7C15)
+#: Text ids up to this many bytes are read from their Arrow buffers; longer ones are judged as Python strings.
+_KEY_BYTES = 32
+
+
+def _text_id_words(given_ids) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bytes of each id of an Arrow-backed text column with no missing id, as a row of big-endian 64-bit words
+    (zeros after its end; rows compare as the ids' bytes do), and each id's length in bytes; None for other ids, or ids
+    over :data:`_KEY_BYTES` bytes.
+
+    Judging a million text ids by pandas' hash table first makes a Python string of each (two thirds of the check).
+    """
+    dtype = getattr(given_ids, "dtype", None)
+    if not (isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"):
+        return None  # Python strings (object, string[python]) are hashed as they are; converting them costs as much
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(given_ids)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or not len(arr):
+        return None
+    _, offsets_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width, count=len(arr) + 1, offset=arr.offset * np.dtype(width).itemsize)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    if longest > _KEY_BYTES:
+        return None
+    data = np.frombuffer(data_buf if data_buf is not None else b"", dtype=np.uint8, count=int(offsets[-1]))[int(offsets[0]):]
+    words = -(-max(longest, 1) // 8)
+    block = np.zeros((len(arr), words * 8), dtype=np.uint8)
+    if int(lengths.min()) == longest:  # ids of one length (the usual): the bytes are already a rows x length table
+        block[:, :longest] = data.reshape(len(arr), longest)
+    else:  # each id's bytes at the start of its row, zeros after: a row-major mask takes the bytes in their order
+        block[np.arange(words * 8) < lengths[:, None]] = data
+    return block.view(">u8").astype(np.uint64), lengths
+
+
+def _distinct_text_ids(given_ids) -> bool:
+    """True when the ids are Arrow-backed text (:func:`_text_id_words`) and plainly distinct: in strictly increasing or
+    decreasing order (a feed sorted by id: no hashing at all), or each with its own folded key. False says nothing:
+    the ids are then judged one by one. Equal ids have equal words and keys, so neither test passes a repeat."""
+    read = _text_id_words(given_ids)
+    if read is None:
+        return False
+    words, lengths = read
+    if len(words) < 2:
+        return True
+    for first, then in ((words[:-1], words[1:]), (words[1:], words[:-1])):
+        less, tied = np.zeros(len(first), dtype=bool), np.ones(len(first), dtype=bool)
+        for w in range(words.shape[1]):  # at the first word where two neighbours differ, the earlier one is smaller
+            less |= tied & (first[:, w] < then[:, w])
+            tied &= first[:, w] == then[:, w]
+        if less.all():
+            return True
+    folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded words
+    for w in words.T:
+        folded = folded * _FOLD + w  # wraps modulo 2**64
+    return bool(pd.Index(folded).is_unique)
 
 
 def _id_key(v):

@@ -250,7 +250,12 @@ class RiskModel(SettingsMixin):
     # ------------------------------------------------------------------ encoding
 
     def _level_index(self, column: str) -> pd.Index:
-        cache = self.__dict__.setdefault("_index_cache", {})
+        # held for the levels it was built from: a second fit (or a load) gives new levels_, and with them a new index;
+        # kept across fits, the first fit's codes encoded the next fit's training rows
+        held = self.__dict__.get("_index_cache")
+        if held is None or held[0] is not self.levels_:
+            held = self.__dict__["_index_cache"] = (self.levels_, {})
+        cache = held[1]
         if column not in cache:
             cache[column] = pd.Index(self.levels_[column], dtype=object)
         return cache[column]
