@@ -233,6 +233,13 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
     assert second.version in earlier_champions(name, besides=())
 
+    # a rollback to a withdrawn version reinstates it: its withdrawal is lifted, the one it replaces withdrawn
+    rollback(name, third.version, reason="version 2 is wrong after all")
+    assert earlier_champions(name, besides=()) == [first.version, third.version]
+    rollback(name, second.version, reason="the leak in version 2 was a false alarm")
+    assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    assert earlier_champions(name, besides=()) == [first.version, second.version]
+
 
 def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_reason_and_a_tampered_model(result, table, cfg):
     from riskmodel.integrations.tracking.rollback import rollback
