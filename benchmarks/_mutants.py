@@ -1910,6 +1910,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("C48", "rollback: a blank reason is refused", "riskmodel/integrations/tracking/rollback.py",
            "    if not text:\n", "    if False:\n", ("tests/test_registry.py", "-k", "rollback_refuses"),
            "a champion withdrawn with no word of why"),
+    Mutant("C49", "rollback: a version put back is no longer withdrawn", "riskmodel/integrations/tracking/rollback.py",
+           "            client.delete_model_version_tag(name, version, tag)  # reinstated: no longer withdrawn\n", "            pass\n",
+           ("tests/test_registry.py", "-k", "rollback_puts"), "a withdrawn version put back as champion stays out of the earlier champions"),
     # ---------------------------------------------------------------- review 19, messy real-world files and values (h19-hostile)
     Mutant("S31", "series CSV: a '.' between thousands is no decimal point", "riskmodel/core/csv_files.py",
            "    if grouped.any() and (grouped", "    if False and (grouped",

@@ -10,7 +10,7 @@ passed, signed gate made champion before, with a written reason, under the promo
 * the version it replaces is *withdrawn*: signed version tags name the version put back, the time and the reason,
   and the window gate's lineage rule no longer counts it among the earlier champions a challenger must stay within
   the tolerance of (a withdrawn version might have ranked well for the reason it was withdrawn, a leak). A later
-  passed gate making it champion again removes the withdrawal;
+  passed gate making it champion again, or a rollback to it, removes the withdrawal;
 * the audit log records the event ``rollback`` with both versions and the reason.
 """
 
@@ -102,6 +102,8 @@ def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = l
         registry._move_champion(client, name, signing.CHAMPION, version, when, mark_failed=False)
         for k, v in tags.items():
             client.set_model_version_tag(name, replaced, k, v)
+        for tag in signing.WITHDRAWN_TAGS if any(t in (target.tags or {}) for t in signing.WITHDRAWN_TAGS) else ():
+            client.delete_model_version_tag(name, version, tag)  # reinstated: no longer withdrawn
     audit.append("rollback", model_name=name, model_version=version, replaced_version=replaced, reason=text)
     return registry.Decision(True, (f"rolled back: version {version} is champion again, version {replaced} withdrawn: {text}",),
                              version, replaced)
