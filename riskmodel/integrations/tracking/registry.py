@@ -440,7 +440,7 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     for k, v in tags.items():
         client.set_model_version_tag(name, cand.version, k, v)
     if passed:
-        _move_champion(client, name, champion_alias, str(cand.version), tags["gate.time"])
+        move_champion(client, name, champion_alias, str(cand.version), tags["gate.time"])
         for tag in signing.WITHDRAWN_TAGS if any(t in (cand.tags or {}) for t in signing.WITHDRAWN_TAGS) else ():
             client.delete_model_version_tag(name, str(cand.version), tag)  # a passed gate made it champion again
     audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
@@ -448,8 +448,11 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
 
 
-def _move_champion(client, name: str, alias: str, version: str, when: str, *, mark_failed: bool = True) -> None:
+def move_champion(client, name: str, alias: str, version: str, when: str, *, mark_failed: bool = True) -> None:
     """Sign which version the passed promotion makes champion, then move the alias; undone when a write fails.
+
+    Only a passed gate (``promote``) and a governed rollback (``rollback.rollback``, which first checks a gate
+    passed the version) call it, each under the promotion lease: it judges nothing itself.
 
     The signed record is written first (a load between the two writes refuses one call, never serves an
     unsigned champion). A store that fails on either write would otherwise leave the record naming the new

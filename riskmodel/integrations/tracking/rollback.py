@@ -99,7 +99,7 @@ def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = l
         tags = dict(zip(signing.WITHDRAWN_TAGS[:3], (version, when, text[:MAX_REASON]), strict=True))
         tags[signing.WITHDRAWN_TAGS[3]] = signing.sign_withdrawal(registry.tracking_uri(), name, replaced, version, when, text)
         held.check()  # still ours: nothing is written otherwise
-        registry._move_champion(client, name, signing.CHAMPION, version, when, mark_failed=False)
+        registry.move_champion(client, name, signing.CHAMPION, version, when, mark_failed=False)
         for k, v in tags.items():
             client.set_model_version_tag(name, replaced, k, v)
         for tag in signing.WITHDRAWN_TAGS if any(t in (target.tags or {}) for t in signing.WITHDRAWN_TAGS) else ():
