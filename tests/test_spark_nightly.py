@@ -611,3 +611,29 @@ def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(sp
     profile, why = spark_nightly._previous_profile(spark, tmp_path / "old")
     assert profile is None and "holds no night profile" in why
     assert spark_nightly._previous_profile(spark, None) == (None, None)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    # the second writer kept the zone: Spark read it with the first file's schema, the times shifted by its zone
+    (lambda d: d.assign(timestamp=d["timestamp"].dt.tz_localize("Asia/Jakarta")),
+     r"column `timestamp`: the files disagree on its values: a.parquet holds date-times without a zone, "
+     r"b.parquet holds date-times in zone Asia/Jakarta"),
+    # Spark failed the read with a Java stack trace (FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH)
+    (lambda d: d.assign(timestamp=d["timestamp"].astype(str)),
+     r"column `timestamp`: the files disagree on its values: a.parquet holds date-times without a zone, b.parquet holds text"),
+    (lambda d: d.drop(columns="document_id"),
+     r"column `document_id`: held by some of the folder's files and not others: b.parquet has no such column"),
+])
+def test_a_log_whose_files_disagree_on_a_column_is_refused_before_any_bucket(spark, fitted, log, tmp_path, change, match):
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    parts = tmp_path / "log"
+    parts.mkdir()
+    half = len(crossings) // 2
+    crossings.iloc[:half].to_parquet(parts / "a.parquet", index=False)
+    change(crossings.iloc[half:]).to_parquet(parts / "b.parquet", index=False)
+    with pytest.raises(SchemaError, match=match):
+        nightly_spark(parts, tmp_path / "out", model=folder, parts=1, spark=spark)
+    assert not (tmp_path / "out").exists()
