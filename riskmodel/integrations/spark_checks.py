@@ -129,6 +129,40 @@ def _duplicate_ids(log) -> list:
     return [SchemaProblem("crossing_id", "duplicate ids", "make `crossing_id` unique (drop repeated records)", tuple(first), int(n))]
 
 
+def _file_problems(spark, log) -> list:
+    """The columns on which the Parquet files of a log read from files disagree (:mod:`riskmodel.core.parquet_parts`).
+
+    Spark reads such a folder with the schema of one file it picks: a file whose column has another type fails the
+    read with a Java stack trace, a zone-aware time is read as another clock time, a column missing from some files
+    is read as empty. Local files (``file:``) have their footers compared one by one, every column named with the
+    files on each side; files on another store are read once with ``mergeSchema``, which finds two types of one
+    column (not a column missing from some files: those rows then reach the contract check as missing values).
+    """
+    import os
+    import urllib.parse
+
+    from riskmodel.core.exceptions import SchemaProblem
+    from riskmodel.core.parquet_parts import parts_problems
+
+    files = [f for f in log.inputFiles() if f.lower().endswith(".parquet")]
+    if len(files) < 2:
+        return []
+    urls = [urllib.parse.urlparse(f) for f in files]
+    if all(u.scheme in ("", "file") for u in urls):
+        paths = sorted(urllib.parse.unquote(u.path) for u in urls)
+        return parts_problems(paths, root=os.path.commonpath(paths))
+    try:
+        spark.read.option("mergeSchema", "true").parquet(*files).schema  # noqa: B018 - the footers are read and merged
+    except Exception as exc:  # pyspark raises several classes for it (Py4JJavaError, AnalysisException, Connect's)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "MERGE" not in first.upper():
+            raise
+        return [SchemaProblem("<table>", f"the log's Parquet files disagree on the type of a column (Spark: {first[:300]})",
+                              "write every column with one type in every file (times as local port time without a "
+                              "zone, whole numbers as an integer dtype), then run again")]
+    return []
+
+
 def _check_log(spark, log) -> None:
     """:func:`~riskmodel.core.schema.check_crossings` on the log, as ``build_features`` runs it in-process.
 
@@ -146,6 +180,9 @@ def _check_log(spark, log) -> None:
     from riskmodel.core.exceptions import SchemaError, SchemaProblem
     from riskmodel.core.schema import CROSSINGS, check_crossings
 
+    files = _file_problems(spark, log)  # files that disagree: Spark would read them by its own choice of file
+    if files:
+        raise SchemaError("crossings", files)
     log = log.select(*[c for c in log.columns if c in {col.name for col in CROSSINGS}])
     found = check_crossings(log.limit(0).toPandas())
     if not found and all(part.isEmpty() for part in _not_plain(log)):

@@ -173,6 +173,7 @@ def read_table(path: str | Path, *, text: tuple[str, ...] = ()):
     import pandas as pd
 
     from riskmodel.core.csv_files import check_csv, read_csv
+    from riskmodel.core.parquet_parts import read_parquet
 
     path = Path(path)
     if not (path.is_dir() or path.suffix in (".parquet", ".csv")):
@@ -182,7 +183,7 @@ def read_table(path: str | Path, *, text: tuple[str, ...] = ()):
         raise InputFileError(path, "the folder holds no .parquet file", "pass a Parquet file, a folder of Parquet parts, or a CSV file")
     try:
         if path.suffix != ".csv":
-            return pd.read_parquet(path)
+            return read_parquet(path)  # a folder whose files disagree on a column is refused, not read by file order
         check_csv(path)
         return _typed_csv(read_csv(path, ids={*_contract_kinds("id"), *text}), path.name)
     except read_errors() as exc:

@@ -23,6 +23,7 @@ from riskmodel.core.csv_files import check_csv, check_thousands_dots, iso_dates,
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.forecasting import Forecaster, Hierarchy, make_series
 from riskmodel.core.forecasting.config import ForecastConfig
+from riskmodel.core.parquet_parts import read_parquet
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["ForecastOutcome", "load_forecast_config", "load_series", "train", "promote", "holdout_summary"]
@@ -45,7 +46,7 @@ def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.exists():
         raise ConfigError(f"`data.{what}` `{path}` does not exist; give a Parquet or CSV file, or null.")
     if path.suffix != ".csv":
-        return pd.read_parquet(path)
+        return read_parquet(path)  # a folder whose files disagree on a column is refused
     check_csv(path)  # a header separated by ';' or naming a column twice, a last row cut off: as every CSV reader
     # a CSV has no types: ids read as numbers lose their zeros, and series '007' and '7' become one
     return read_csv(path, ids=[*text_id_dtypes(), "unique_id"])  # and a series or traveller "NA" keeps its id

@@ -23,6 +23,7 @@ from riskmodel.core.config import load_config, to_dict
 from riskmodel.core.csv_files import check_csv, iso_dates, read_csv
 from riskmodel.core.exceptions import ConfigError, UnreadableFileError
 from riskmodel.core.features import training_table
+from riskmodel.core.parquet_parts import read_parquet
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
@@ -68,7 +69,7 @@ def load_crossings(cfg: RiskConfig):
         if not path.exists():
             raise ConfigError(f"`data.crossings_path` `{path}` does not exist; give a Parquet or CSV crossings log, or null for synthetic data.")
         if path.suffix != ".csv":
-            return pd.read_parquet(path), None
+            return read_parquet(path), None  # a folder whose files disagree on a column is refused
         try:
             check_csv(path)  # a column named twice would be read as `name.1`, a cut-off last row completed with missing values
         except pd.errors.ParserError as exc:
