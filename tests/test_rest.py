@@ -329,6 +329,20 @@ def test_csv_requests_are_scored_row_by_row_with_params_from_the_query(served, r
     assert (last["purpose"], last["model_version"], last["rows"]) == ("csv desk", "1", 3)
 
 
+def test_the_server_log_holds_each_request_without_its_query_string(riskmodel_served):
+    """uvicorn's access log wrote each request line whole: a purpose refused for naming a traveller's number
+    (``?purpose=case+9876543210``) was kept in the server's log though the audit log never holds it."""
+    base, audit = riskmodel_served
+    log = audit.parent / "serve.log"
+    _post_csv(base + "/invocations?purpose=case+9876543210&reasons=1", b"stay_id\nx\n")
+    deadline = time.monotonic() + 10
+    while "/invocations" not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    text = log.read_text(encoding="utf-8")
+    assert '"POST /invocations HTTP/1.1"' in text, text[-2000:]  # the request is still logged, its path kept
+    assert "9876543210" not in text and "purpose=" not in text, text[-2000:]
+
+
 def test_bad_csv_and_model_errors_answer_one_line_without_the_request_or_a_trace(riskmodel_served):
     base, _ = riskmodel_served
     cases = {b"": "the CSV body is empty", b"\xff\xfe,x\n": "not UTF-8", b"visa_type,visa_type\na,b\n": "more than once",
