@@ -1929,6 +1929,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("B15", "Spark nightly: the log's files agree before any bucket", "riskmodel/integrations/spark_checks.py",
            '    if files:\n        raise SchemaError("crossings", files)\n', "    pass\n",
            ("tests/test_spark_nightly.py", "-k", "disagree"), "Spark reads a log whose files disagree by the schema of the file it picks"),
+    Mutant("D18", "REST: the access log keeps no query string", "riskmodel/integrations/tracking/serving.py",
+           "        access.addFilter(WithoutQuery())\n", "        pass\n",
+           ("tests/test_rest.py", "-k", "query_string"), "uvicorn's access log writes ?purpose=... (a refused number included) whole"),
     # ---------------------------------------------------------------- review 19, messy real-world files and values (h19-hostile)
     Mutant("S31", "series CSV: a '.' between thousands is no decimal point", "riskmodel/core/csv_files.py",
            "    if grouped.any() and (grouped", "    if False and (grouped",

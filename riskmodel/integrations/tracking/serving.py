@@ -32,6 +32,8 @@ things only:
   fails (a column named twice; identifiers included), and its message is put on
   one line.
 
+- uvicorn's access log keeps each request's method, path and status, not its query string (a ``?purpose=``
+  is the caller's text: :class:`WithoutQuery`).
 - served by an alias (``riskmodel serve --model models:/overstay-risk@champion``), the
   alias is looked up again on a request once its last look-up is 10 s old
   (:class:`Following`), as :func:`riskmodel.load` does: a promotion is served
@@ -489,10 +491,26 @@ def _build(model):
     return wrap(scoring_server.init(model), _csv_untyped(model), declared_params(model), _id_column(model))
 
 
+class WithoutQuery(logging.Filter):
+    """Drops the query string from uvicorn's access-log lines: ``?purpose=...`` is the caller's text, and one
+    refused for naming a traveller's number would be kept in the server's log though the audit log never holds it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])  # (client, method, path, ...)
+        return True
+
+
 def create_app():
     """uvicorn's factory: MLflow's scoring app for the model in :data:`MODEL_ENV`, wrapped; following the alias in
-    :data:`ALIAS_ENV` (its version at start in :data:`VERSION_ENV`) when ``riskmodel serve`` was given one."""
+    :data:`ALIAS_ENV` (its version at start in :data:`VERSION_ENV`) when ``riskmodel serve`` was given one.
+    The access log keeps each request's method, path and status, not its query string (:class:`WithoutQuery`)."""
     import mlflow.pyfunc
+
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQuery) for f in access.filters):
+        access.addFilter(WithoutQuery())
 
     app = _build(mlflow.pyfunc.load_model(os.environ[MODEL_ENV]))
     alias, version = os.environ.get(ALIAS_ENV), os.environ.get(VERSION_ENV)
