@@ -2070,6 +2070,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if held is not None and held[1].model is model and all(", "    if held is not None and all(",
            ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
            "copy.copy(model) with other band thresholds is scored by the original: its bands are the original's"),
+    # ---------------------------------------------------------------- h20-src: the other sources and the database
+    Mutant("W15", "monitor inputs: a permit table with nothing on file judged by the log's extended exits", SF,
+           "    if n < EXTENDED_EXITS_MIN:\n        return None\n", "    if True:\n        return None\n",
+           ("tests/test_monitor_inputs.py", "-k", "empty_permit_table"),
+           "a permit load that failed (empty table) reads as no extension ever: every extended traveller listed past the permit"),
 )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "STAY_REASONS",
     "FEED_RATE_DAYS",
     "FEED_GAP_MIN_DAYS",
+    "EXTENDED_EXITS_MIN",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -356,7 +357,11 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         table name or a source not given, a source that stopped early (no
         record on file since a day, nor up to the crossings log's last, when
         its days with a record in the :data:`FEED_RATE_DAYS` days before give
-        :data:`FEED_GAP_MIN_DAYS` or more since), or an
+        :data:`FEED_GAP_MIN_DAYS` or more since), a permit table with no
+        record on file by the day while the crossings log holds
+        :data:`EXTENDED_EXITS_MIN` or more exits by then on a permit extended
+        since entry (a load that failed: every extended traveller would read
+        as past the entry permit), or an
         ``as_of`` that is not a date or carries a time zone.
     """
     day = local_day(as_of)
@@ -387,6 +392,9 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
             raise SchemaError(name, problems)
     log_end = crossings["timestamp"].max().normalize() if crossings["timestamp"].notna().any() else day
     stopped = {name: problem for name, table in tables.items() if (problem := _stopped_feed(table, day, log_end)) is not None}
+    no_permits = _no_permit_on_file(crossings, tables["permit_applications"], day)
+    if no_permits is not None:
+        stopped["permit_applications"] = no_permits
     if stopped:
         raise SchemaError(", ".join(stopped), list(stopped.values()))
     return day
@@ -424,6 +432,38 @@ def _stopped_feed(table: pd.DataFrame, day: pd.Timestamp, log_end: pd.Timestamp)
                                      "days with one since): the extract stopped early, and what it no longer holds would read "
                                      "as never happened (an extension granted since as none, its traveller past the permit)",
                          f"read a newer extract of the source, or give a day on or before {last.date()}")
+
+
+#: Fewest exits on a permit extended since entry (the exit record's permit past the entry's) that the crossings log may
+#: hold by a day while the permit table has no record on file then: each is a granted extension on file, not a chance,
+#: so 10 of them with no permit record at all is a load that failed or did not finish (one or two could be exit records
+#: keyed with a wrong permit end).
+EXTENDED_EXITS_MIN = 10
+
+
+def _no_permit_on_file(crossings: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> SchemaProblem | None:
+    """A problem when the permit table has no record on file by the end of ``day`` while the crossings log holds
+    :data:`EXTENDED_EXITS_MIN` or more exits by then on a permit extended since entry.
+
+    :func:`_stopped_feed` judges a table by its own rhythm and cannot judge one with no record: an empty permit table
+    (a load that failed between TRUNCATE and COPY) read as "no extension ever", and every traveller extended since
+    entry was listed past the entry permit. The crossings log's exit records say extensions were granted.
+    """
+    end = _day_end(day)
+    if (apps["known_at"] <= end).to_numpy(dtype=bool, na_value=False).any():
+        return None
+    stays = _stays_through(crossings, end)
+    extended = (stays["exit_time"].notna() & (stays["final_permit_end"] > stays["permit_end"])).to_numpy(dtype=bool, na_value=False)
+    n = int(extended.sum())
+    if n < EXTENDED_EXITS_MIN:
+        return None
+    later = apps["known_at"].dropna()
+    since = f", or give a day on or after {later.min().date()}, when its first record is on file" if len(later) else ""
+    return SchemaProblem("<table>", f"no record on file by the end of {day.date()}, while the crossings log holds {n} exits by then "
+                                    f"on a permit extended since entry (the latest on {stays.loc[extended, 'exit_time'].max().date()}): "
+                                    "each an extension granted that this table should hold; read as none, every traveller extended "
+                                    "since entry would be listed past the entry permit",
+                         f"read the permit applications again (a load that failed or did not finish){since}")
 
 
 def monitoring_snapshot(
