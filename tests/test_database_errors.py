@@ -636,3 +636,27 @@ def test_crossings_recorded_late_or_deleted_since_the_last_read_are_named_not_lo
     with warnings.catch_warnings():
         warnings.simplefilter("error", RiskModelWarning)
         assert IncrementalReader(engine, "crossings", tmp_path / "fresh.json").read_into(tmp_path / "fresh") == len(log) - 2
+
+
+@pytest.mark.parametrize(("name", "column"), [("presence_reports", "known_at"), ("crossings", "timestamp")])
+def test_a_watermark_typed_date_is_refused_not_read_as_midnight(engine, name, column, tmp_path):
+    """`known_at` typed DATE (a column retyped in the database) was read as 00:00 of its day: a report on T1's first
+    stay filed at 16:00 on 1 March, after T1 entered again at 09:00, counted in that entry's history (prior_reports 1,
+    where the service held nothing at the entry: 0), a leak into the entry-time score; the crossings log's time
+    typed DATE puts every entry and exit of a day at 00:00 the same way. Both reads refuse it, naming the column and
+    the fix (a timestamp; where only the day is known, the end of that day)."""
+    from .test_sources import _log, _reports
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    table = _reports(("P1", "T1", None, "2022-01-10", "2022-03-01 16:00")) if name == "presence_reports" else log
+    write_table(engine, name, table)
+    assert read_table(engine, name)[column].tolist() == table[column].tolist()  # as a timestamp: read as written
+    with engine.begin() as con:
+        con.execute(sa.text(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" TYPE date'))
+    match = rf"`{column}`: a date without a time of day.*Fix: store `{column}` as `timestamp without time zone`.*the end of that day"
+    with pytest.raises(SchemaError, match=match):
+        read_table(engine, name)
+    with pytest.raises(SchemaError, match=match):
+        IncrementalReader(engine, name, tmp_path / "state.json").read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*"))
