@@ -207,3 +207,24 @@ def test_an_empty_permit_table_is_refused_when_the_log_shows_extensions_granted(
         monitoring_snapshot(_extended_exits(10), _tables_with(), day)
     snap, _ = monitoring_snapshot(_extended_exits(9), _tables_with(), day)  # 9 extended exits: not judged
     assert snap["overstaying"].tolist() == [True]
+
+
+def test_a_record_on_file_after_the_time_of_the_run_is_refused_not_left_out_of_every_day():
+    """T1's permit (to 8 February) was extended to 8 March on 2 February, the decision's `known_at` mistyped 2033 for
+    2022. Read as known in 2033, the grant counted on no day: on 20 February T1 was listed past the permit, with no
+    word (the IncrementalReader refuses such a watermark, read_table and Parquet files did not). No record is on
+    file after the run that reads it (a day's margin for local time): refused, naming the table, the column, the row
+    and the fix; an exit keyed as 2033 (the stay read as open, the traveller past the permit) likewise."""
+    from .test_sources import _apps, _log, _tables_with
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    good = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-02 10:00", "2022-02-02 10:00", "granted", "2022-03-08"))
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=good), "2022-02-20")
+    assert snap["overstaying"].tolist() == [False]
+    typo = good.assign(known_at=pd.to_datetime(["2033-02-02 10:00"]))
+    with pytest.raises(SchemaError, match=r"(?s)permit_applications.*`known_at`: after the time of this run.*\(1 row: A1\)"
+                                          r".*Fix: correct `known_at`"):
+        monitoring_snapshot(log, _tables_with(permit_applications=typo), "2022-02-20")
+    later = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2033-02-05 09:00", "2022-03-08", "D1"))
+    with pytest.raises(SchemaError, match=r"(?s)crossings.*`timestamp`: after the time of this run.*\(1 row: C2\)"):
+        monitoring_snapshot(later, _tables_with(permit_applications=good), "2022-02-20")
