@@ -2075,6 +2075,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if n < EXTENDED_EXITS_MIN:\n        return None\n", "    if True:\n        return None\n",
            ("tests/test_monitor_inputs.py", "-k", "empty_permit_table"),
            "a permit load that failed (empty table) reads as no extension ever: every extended traveller listed past the permit"),
+    Mutant("W16", "database: a watermark typed DATE refused", "riskmodel/integrations/database/tables.py",
+           "    if con.dialect.name != \"sqlite\" and isinstance(declared, sa.Date) and not isinstance(declared, sa.DateTime):\n",
+           "    if False:\n", ("tests/test_database_errors.py", "-k", "watermark_typed_date"),
+           "known_at typed DATE reads as 00:00: a report filed at 16:00 counts in the history of an entry at 09:00 that day"),
 )
 
 

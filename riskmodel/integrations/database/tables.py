@@ -203,7 +203,8 @@ def _connect(engine):
 
 
 def _check_table(con, name: str, spec: TableSpec) -> None:
-    """SchemaError if the table is missing, lacks a contract column, or holds a contract time with a time zone."""
+    """SchemaError if the table is missing, lacks a contract column, holds a contract time with a time zone, or its
+    watermark as a DATE (outside SQLite)."""
     import sqlalchemy as sa
 
     inspector = sa.inspect(con)
@@ -216,6 +217,17 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
     problems += [SchemaProblem(c.name, "a timestamp with a time zone; the contract holds local port time without one",
                                f"store it as `timestamp without time zone` in local port time")
                  for c in spec.columns if c.kind == "datetime" and getattr(found.get(c.name), "timezone", False)]
+    # the watermark is when the service first held the row: a DATE reads as 00:00 of its day, before everything that
+    # happened that day (a report filed at 16:00 counted in the history of an entry at 09:00). SQLite aside: its types
+    # belong to values, and a column declared DATE holds whatever time it was given.
+    declared = found.get(spec.watermark)
+    if con.dialect.name != "sqlite" and isinstance(declared, sa.Date) and not isinstance(declared, sa.DateTime):
+        problems.append(SchemaProblem(
+            spec.watermark, "a date without a time of day (SQL type DATE): every row would read as held from 00:00 of its day, "
+            "before what happened that day (a record filed at 16:00 counted before an entry at 09:00)",
+            f"store `{spec.watermark}` as `timestamp without time zone` with the time the service first held the row; where "
+            f"only the day is known, the end of that day (ALTER TABLE \"{name}\" ALTER COLUMN \"{spec.watermark}\" TYPE timestamp "
+            f"USING \"{spec.watermark}\" + interval '1 day' - interval '1 microsecond'), so that nothing counts before the day is over"))
     if problems:
         raise SchemaError(name, problems)
 
@@ -442,7 +454,9 @@ def read_table(engine, name: str) -> pd.DataFrame:
         If the database cannot be reached or refuses the login.
     SchemaError
         If the table is missing, lacks a column, holds a time with a zone or
-        values of the wrong kind.
+        values of the wrong kind, or holds its watermark (``known_at``, the
+        crossings' ``timestamp``) as a DATE: read as 00:00, a row would count
+        before what happened earlier that day.
     """
     import sqlalchemy as sa
 
@@ -682,7 +696,8 @@ class IncrementalReader:
         ------
         SchemaError
             If the table is missing, lacks a column, holds its watermark in a
-            column that is not a time (TEXT in PostgreSQL), has rows without a
+            column that is not a time (TEXT in PostgreSQL) or as a DATE (read as
+            00:00 of its day), has rows without a
             watermark or an id, or with a watermark after the time of the read
             (a day's margin for local port time: 2203 for 2023 would move the
             watermark past every row still to come), repeats an id at the same watermark, holds ids
