@@ -2079,6 +2079,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if con.dialect.name != \"sqlite\" and isinstance(declared, sa.Date) and not isinstance(declared, sa.DateTime):\n",
            "    if False:\n", ("tests/test_database_errors.py", "-k", "watermark_typed_date"),
            "known_at typed DATE reads as 00:00: a report filed at 16:00 counts in the history of an entry at 09:00 that day"),
+    Mutant("W17", "monitor inputs: a record on file after the time of the run refused", SF,
+           "    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False)\n",
+           "    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False) & False\n",
+           ("tests/test_monitor_inputs.py", "-k", "time_of_the_run"),
+           "a grant whose known_at reads 2033 for 2022 counts on no day: its traveller listed past the permit, no word"),
 )
 
 

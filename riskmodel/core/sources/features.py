@@ -25,8 +25,8 @@ import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
-from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, check_source
+from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _ids, _not_a_table
+from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, _stays_through
 
@@ -361,7 +361,8 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         record on file by the day while the crossings log holds
         :data:`EXTENDED_EXITS_MIN` or more exits by then on a permit extended
         since entry (a load that failed: every extended traveller would read
-        as past the entry permit), or an
+        as past the entry permit), a record or crossing on file after the
+        time of the run (a day's margin: a mistyped year, counted on no day), or an
         ``as_of`` that is not a date or carries a time zone.
     """
     day = local_day(as_of)
@@ -390,6 +391,13 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         problems = check_source(name, table)
         if problems:
             raise SchemaError(name, problems)
+    # the clock of the run, in local port time at most a day ahead of UTC (as the incremental database read judges it)
+    limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+    ahead = {name: problem for name, table, column, id_col in
+             [("crossings", crossings, "timestamp", "crossing_id"), *((n, t, "known_at", SOURCE_KEYS[n][0]) for n, t in tables.items())]
+             if (problem := _after_the_run(table, column, id_col, limit)) is not None}
+    if ahead:
+        raise SchemaError(", ".join(ahead), list(ahead.values()))
     log_end = crossings["timestamp"].max().normalize() if crossings["timestamp"].notna().any() else day
     stopped = {name: problem for name, table in tables.items() if (problem := _stopped_feed(table, day, log_end)) is not None}
     no_permits = _no_permit_on_file(crossings, tables["permit_applications"], day)
@@ -398,6 +406,23 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
     if stopped:
         raise SchemaError(", ".join(stopped), list(stopped.values()))
     return day
+
+
+def _after_the_run(table: pd.DataFrame, column: str, id_col: str, limit: pd.Timestamp) -> SchemaProblem | None:
+    """A problem naming the rows on file (``column``) after ``limit``, the time of the run: a mistyped year.
+
+    Read as on file then, such a record counts on no day up to it: a granted extension keyed 2033 for 2022 never
+    moved its traveller's permit, who was listed past it with no word. The incremental database read refuses such a
+    watermark; a table read whole or from files came here.
+    """
+    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False)
+    if not late.any():
+        return None
+    ids, n = _ids(table, id_col, late)
+    return SchemaProblem(column, f"after the time of this run (a day's margin for local time included: {limit}): nothing is on file "
+                                 "before it reaches the service, and read as on file then the record counts on no day up to it "
+                                 "(a granted extension on none: its traveller listed past the permit)",
+                         f"correct `{column}` (a mistyped year, a placeholder for 'unknown'), then rerun", ids, n)
 
 
 #: A source is judged on the days with a record in this many days before its last one (its recent rhythm) ...
