@@ -660,3 +660,61 @@ def test_a_watermark_typed_date_is_refused_not_read_as_midnight(engine, name, co
     with pytest.raises(SchemaError, match=match):
         IncrementalReader(engine, name, tmp_path / "state.json").read_into(tmp_path / "parts")
     assert not list((tmp_path / "parts").glob("part-*"))
+
+
+def _drop_other_sessions(url, where: str = "") -> int:
+    """Terminate every other client session of the server (a restart, a failover, a DBA), as the server itself would."""
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.begin() as con:
+            return len(con.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                           f"AND backend_type = 'client backend' {where}")).all())
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_the_server_dropped_is_replaced_or_named_not_a_driver_traceback(postgres_url):
+    """The server dropped its sessions between two reads of one engine (a restart overnight): the next read took the
+    dead connection from the pool and stopped with SQLAlchemy's raw OperationalError ("terminating connection due to
+    administrator command"), a traceback from `riskmodel monitor --database`, not exit 4. It is now replaced before use
+    (every row read). A session dropped during a read is a DatabaseUnavailableError naming the server, not the password,
+    and the fix."""
+    import threading
+    import time
+
+    engine = engine_from_env(postgres_url)
+    write_table(engine, "enforcement", _enforcement_rows())
+    assert len(read_table(engine, "enforcement")) == 3
+    assert _drop_other_sessions(postgres_url) >= 1
+    assert len(read_table(engine, "enforcement")) == 3  # the pool's dead connection replaced, every row read
+    # dropped during a read: the read waits on a lock while its session is terminated
+    locker = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    caught: list[BaseException] = []
+
+    def read():
+        try:
+            read_table(engine, "enforcement")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            caught.append(exc)
+
+    with locker.connect() as con:
+        con.execute(sa.text('LOCK TABLE "enforcement" IN ACCESS EXCLUSIVE MODE'))
+        reader = threading.Thread(target=read)
+        reader.start()
+        for _ in range(200):
+            time.sleep(0.05)
+            if _drop_other_sessions(postgres_url, "AND wait_event_type = 'Lock'"):
+                break
+        con.rollback()
+    reader.join(30)
+    locker.dispose()
+    assert len(caught) == 1 and isinstance(caught[0], DatabaseUnavailableError), caught
+    assert "lost the connection to the database" in str(caught[0]) and "Fix: " in str(caught[0])
+    assert caught[0].__cause__ is None and caught[0].__suppress_context__
+
+
+def _enforcement_rows() -> pd.DataFrame:
+    return pd.DataFrame({"record_id": ["E1", "E2", "E3"], "traveller_id": ["T1", "T2", "T3"], "document_id": [None, None, None],
+                         "action": "overstay_charge", "action_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]),
+                         "known_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]), "overstay_days": [1, 2, 3],
+                         "amount_idr": [1_000_000, 2_000_000, 3_000_000], "ban_until": pd.to_datetime([None, None, None])})
