@@ -1538,3 +1538,20 @@ def test_an_application_landed_again_after_its_update_is_named_with_the_copy_to_
     # a copy filed twice at one time is a plain duplicate, as before
     with pytest.raises(SchemaError, match=r"`application_id`: duplicate ids \(2 rows: A1, A1\)"):
         validate_source("permit_applications", pd.concat([granted, granted], ignore_index=True))
+
+
+def test_a_pending_application_keyed_in_late_counts_from_when_it_is_on_file():
+    """A paper application lodged on 1 February, still pending, keyed into the service's database on 10 February
+    (`known_at`). As of 5 February the service held nothing of it, but it counted as pending there (applications 1,
+    pending_applications 1): a record after the as-of time in a feature, which the live monitor of 5 February never
+    had. It counts from 10 February (waiting 9 days by then, from its lodging). An application decided after the day
+    still counts as pending from its lodging (its `known_at` is the decision's: when it was keyed in is not kept)."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T2", "entry", "2022-01-10 09:00", "2022-02-08", "D2"))
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-10 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-01 10:00", "2022-02-12 10:00", "2022-02-12 10:00", "granted", "2022-03-08"))
+    pending = {day: monitoring_snapshot(log, _tables_with(permit_applications=apps), day)[0].set_index("stay_id")
+               for day in ("2022-02-05", "2022-02-10")}
+    assert pending["2022-02-05"]["pending_applications"].to_dict() == {"C1": 0.0, "C2": 1.0}
+    assert pending["2022-02-05"]["applications"].to_dict() == {"C1": 0.0, "C2": 1.0}
+    assert pending["2022-02-10"]["pending_applications"].to_dict() == {"C1": 1.0, "C2": 1.0}
+    assert pending["2022-02-10"]["days_pending"].to_dict() == {"C1": 9.0, "C2": 9.0}
