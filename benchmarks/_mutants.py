@@ -2084,6 +2084,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False) & False\n",
            ("tests/test_monitor_inputs.py", "-k", "time_of_the_run"),
            "a grant whose known_at reads 2033 for 2022 counts on no day: its traveller listed past the permit, no word"),
+    Mutant("W18", "database: a pooled connection the server dropped is replaced before use", "riskmodel/integrations/database/tables.py",
+           "        return sa.create_engine(parsed, pool_pre_ping=True)\n", "        return sa.create_engine(parsed)\n",
+           ("tests/test_database_errors.py", "-k", "server_dropped"),
+           "after a server restart the next read of the same engine stops with the driver's traceback, not the rows"),
+    Mutant("W19", "database: a connection lost during a read is a DatabaseUnavailableError", "riskmodel/integrations/database/tables.py",
+           "            if lost is None:\n                raise\n", "            if True:\n                raise\n",
+           ("tests/test_database_errors.py", "-k", "server_dropped"),
+           "monitor --database whose server fails over mid-read ends in pandas' DatabaseError traceback quoting the SQL, not exit 4"),
 )
 
 

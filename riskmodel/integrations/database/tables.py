@@ -176,30 +176,60 @@ def engine_from_env(url: str | None = None):
         raise ConfigError(f"the database URL in {where} is not a SQLAlchemy URL (not shown: it may hold a password); "
                           f"fix it, {example}.") from None
     try:
-        return sa.create_engine(parsed)
+        # a pooled connection the server dropped since (a restart, a failover) is replaced before use, not handed to a read
+        return sa.create_engine(parsed, pool_pre_ping=True)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
         raise ConfigError(f"the database URL {_shown(parsed)} in {where} names a driver that "
                           f"cannot be loaded ({type(exc).__name__}); use postgresql+psycopg ({example}).") from None
 
 
+def _detail(engine, exc) -> str:
+    """The driver's words of ``exc`` on one line, at most 300 characters, the URL's passwords taken out."""
+    detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
+    for secret in _secrets(engine.url):
+        detail = detail.replace(secret, "***")
+    return detail[:300]
+
+
+def _lost_connection(exc: BaseException):
+    """The SQLAlchemy error of a connection lost to the server in ``exc`` or its causes (pandas' read_sql wraps it in its
+    own DatabaseError), or None."""
+    import sqlalchemy as sa
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 @contextlib.contextmanager
 def _connect(engine):
-    """``engine.connect()``, a login or network failure raised as DatabaseUnavailableError without the password."""
+    """``engine.connect()``, a login or network failure raised as DatabaseUnavailableError without the password, and so
+    is a connection lost during the read (the server restarted or failed over: the driver's OperationalError, with the
+    SQL, was a traceback)."""
     import sqlalchemy as sa
 
     try:
         con = engine.connect()
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        shown = _shown(engine.url)
-        detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
-        for secret in _secrets(engine.url):
-            detail = detail.replace(secret, "***")
         raise DatabaseUnavailableError(
-            f"cannot connect to the database {shown}: {detail[:300]}. Fix: check that the server runs and accepts this "
+            f"cannot connect to the database {_shown(engine.url)}: {_detail(engine, exc)}. Fix: check that the server runs and accepts this "
             f"host, port, user and password (set in {DATABASE_URL_ENV} or --database), then rerun."
         ) from None
     with con:
-        yield con
+        try:
+            yield con
+        except Exception as exc:
+            lost = _lost_connection(exc)
+            if lost is None:
+                raise
+            raise DatabaseUnavailableError(
+                f"lost the connection to the database {_shown(engine.url)} during the read: {_detail(engine, lost)}. Fix: check that "
+                "the server runs (a restart or failover drops every session), then rerun: nothing of this read was kept but the "
+                "parts an incremental read wrote, which it resumes after."
+            ) from None
 
 
 def _check_table(con, name: str, spec: TableSpec) -> None:
@@ -451,7 +481,9 @@ def read_table(engine, name: str) -> pd.DataFrame:
     Raises
     ------
     DatabaseUnavailableError
-        If the database cannot be reached or refuses the login.
+        If the database cannot be reached or refuses the login, or drops the
+        connection during the read (a pooled connection it dropped before is
+        replaced first).
     SchemaError
         If the table is missing, lacks a column, holds a time with a zone or
         values of the wrong kind, or holds its watermark (``known_at``, the
@@ -712,7 +744,8 @@ class IncrementalReader:
             If ``out_dir`` holds the parts of another state file (its ``_reader.json`` names it), or parts no
             state file claims while this one has read nothing yet: numbered from 0, its parts would overwrite them.
         DatabaseUnavailableError
-            If the database cannot be reached.
+            If the database cannot be reached, or drops the connection during
+            the read (the parts written so far are kept: a rerun resumes after them).
         BatchError
             If another read of the same state file is running (it holds ``<state file>.lock``): two reads at
             once would lose rows and write others twice.
