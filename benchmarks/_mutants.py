@@ -2092,6 +2092,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "            if lost is None:\n                raise\n", "            if True:\n                raise\n",
            ("tests/test_database_errors.py", "-k", "server_dropped"),
            "monitor --database whose server fails over mid-read ends in pandas' DatabaseError traceback quoting the SQL, not exit 4"),
+    Mutant("W20", "sources as known: a pending application counts from its known_at", SF,
+           '            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)\n',
+           '            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False) | t["decided_at"].isna().to_numpy()\n',
+           ("tests/test_sources.py", "-k", "keyed_in_late or nothing_after_the_as_of"),
+           "a paper application keyed in 9 days after its lodging counts as pending on days the service held nothing of it"),
 )
 
 

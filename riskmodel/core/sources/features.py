@@ -81,14 +81,17 @@ def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of:
     """The sources and crossings as the service held them at ``as_of``.
 
     An application lodged by then but decided later is pending that day (its
-    decision, decision time and new permit end are hidden).
+    decision, decision time and new permit end are hidden); one still pending
+    counts from its ``known_at``, when it reached the service.
     """
     out = {}
     for name, t in tables.items():
         if name == "permit_applications":
-            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False) | t["decided_at"].isna().to_numpy()
-            # lodged by then, and its record on file by then; an application still undecided that day is on
-            # file (pending) from lodging, but a copy or correction filed after it was decided is not
+            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
+            # lodged by then, and its record on file by then; an application decided after that day is on file (pending)
+            # from lodging (its known_at is the decision's: when it was keyed in is not kept), but a copy or correction
+            # filed after it was decided is not, nor one still pending whose known_at says when it was keyed in (a paper
+            # application keyed in days after its lodging counted as pending on days the service held nothing of it)
             t = t.loc[(t["applied_at"] <= as_of).to_numpy() & ((t["known_at"] <= as_of).to_numpy() | undecided)].copy()
             later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
             # held as categories, the decisions may lack `pending`: read as text, the way every feature compares them
