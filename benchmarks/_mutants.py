@@ -2097,6 +2097,11 @@ MUTANTS: tuple[Mutant, ...] = (
            '            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False) | t["decided_at"].isna().to_numpy()\n',
            ("tests/test_sources.py", "-k", "keyed_in_late or nothing_after_the_as_of"),
            "a paper application keyed in 9 days after its lodging counts as pending on days the service held nothing of it"),
+    Mutant("W21", "linking: a traveller id the crossings log never held shares no document", "riskmodel/core/sources/link.py",
+           '        parts.append(p.assign(first_seen=np.maximum(t["known_at"], since.astype(t["known_at"].dtype))))\n',
+           '        parts.append(p.assign(first_seen=t["known_at"]))\n',
+           ("tests/test_sources.py", "-k", "mistyped_traveller"),
+           "one hotel's typo in a traveller id makes the passport shared: every later record naming only it is set aside"),
 )
 
 
