@@ -718,3 +718,28 @@ def _enforcement_rows() -> pd.DataFrame:
                          "action": "overstay_charge", "action_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]),
                          "known_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]), "overstay_days": [1, 2, 3],
                          "amount_idr": [1_000_000, 2_000_000, 3_000_000], "ban_until": pd.to_datetime([None, None, None])})
+
+
+def test_an_application_decided_with_an_older_known_at_than_the_last_read_is_named_not_lost(tmp_path):
+    """A1 was read while pending (known_at its lodging, 1 February); its decision, granted on 4 February, was keyed in
+    after the read of 5 February with `known_at` the decision time (the contract's "the decision time"), before the
+    saved key. The next read asked only for rows after the key: it never read the decision, the parts kept A1 pending
+    (the extension lost: T1 past the permit), and the count of rows at or before the key was the same (A1 moved, not
+    added), so nothing was said. Each read now also counts the decided applications at or before the key."""
+    from riskmodel.core.exceptions import LateRowsWarning
+
+    from .test_sources import _apps
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-01 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-01 11:00", "2022-02-05 10:00", "2022-02-05 10:00", "refused", None))
+    write_table(engine, "permit_applications", apps)
+    reader = IncrementalReader(engine, "permit_applications", tmp_path / "state.json")
+    assert reader.read_into(tmp_path / "parts") == 2
+    decided = apps.copy()
+    decided.loc[0, ["decided_at", "known_at"]] = pd.Timestamp("2022-02-04 10:00")
+    decided.loc[0, ["decision", "new_permit_end"]] = ["granted", pd.Timestamp("2022-03-08")]
+    write_table(engine, "permit_applications", decided)  # the row updated in place
+    with pytest.warns(LateRowsWarning, match=r"`permit_applications`: 1 application decided .*at or before the last key read.*"
+                                             r"never read"):
+        assert reader.read_into(tmp_path / "parts") == 0
