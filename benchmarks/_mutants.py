@@ -2102,6 +2102,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '        parts.append(p.assign(first_seen=t["known_at"]))\n',
            ("tests/test_sources.py", "-k", "mistyped_traveller"),
            "one hotel's typo in a traveller id makes the passport shared: every later record naming only it is set aside"),
+    Mutant("W22", "database: a permit decision updated in place behind the read's key is said", "riskmodel/integrations/database/tables.py",
+           '        n = behind - state["decided"]\n', "        n = 0\n",
+           ("tests/test_database_errors.py", "-k", "older_known_at"),
+           "a grant keyed in with its decision time as known_at, before the last read: never read, the parts hold it pending, no word"),
 )
 
 

@@ -20,7 +20,10 @@ Python int or str; the drivers send an int as an integer): a whole number bound
 as text matched no integer in an SQLite column without a type, and NULL or
 fractional ids cannot be resumed after exactly. A row updated since it was read (a
 permit application, once decided, moves its ``known_at``) is read again: the parts
-hold each version, and the one with the latest watermark is the record.
+hold each version, and the one with the latest watermark is the record. One decided
+in place with a ``known_at`` before the last key read is not: each read of the permit
+applications counts the decided rows at or before the key and warns when there are
+more than it read decided (the parts hold such an application pending).
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
@@ -791,11 +794,45 @@ class IncrementalReader:
         with _connect(self.engine) as con:
             return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
 
+    def _decided_behind(self, state: dict) -> int:
+        """Permit applications decided (``decided_at`` given) at or before the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        sql = _statement(f'SELECT COUNT(*) FROM "{self.name}" WHERE "decided_at" IS NOT NULL AND ({wm} < :wm OR ({wm} = :wm AND {key} <= :id))')
+        with _connect(self.engine) as con:
+            return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
+
+    def _check_decided(self, state: dict) -> dict:
+        """Warn when more permit applications are decided at or before the saved key than the reads read decided.
+
+        An application read while pending and decided in place with a ``known_at`` before the key (the decision time,
+        keyed in after the read) moves, it is not added: the count of rows behind the key is the same, the decision is
+        never read, and the parts hold it pending (a granted extension lost). ``state`` with the count of decided rows
+        read (a state file of older readers: counted now).
+        """
+        behind = self._decided_behind(state)
+        if not isinstance(state.get("decided"), int) or isinstance(state.get("decided"), bool):
+            state = state | {"decided": behind}
+            self._save(state)
+            return state
+        n = behind - state["decided"]
+        if n > 0:
+            at = f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
+            warnings.warn(f"`{self.name}`: {n} application{'s' if n != 1 else ''} decided with a `known_at` at or before the last key "
+                          f"read ({at}) that the reads of {self.state_path} never read decided: updated in place after the read "
+                          "with an older `known_at` (the decision time, keyed in later), an incremental read never reads the "
+                          "decision and the parts hold the application pending (a granted extension lost: its traveller past the "
+                          "permit). Fix: give `known_at` the time the decision reached the database, or read the table whole with "
+                          f"read_table and land it anew (delete {self.state_path} with its parts folder); silence with "
+                          "warnings.filterwarnings('ignore', category=LateRowsWarning).", LateRowsWarning, stacklevel=4)
+        return state
+
     def _check_behind(self, state: dict) -> dict:
         """Warn when the table holds more rows at or before the saved key than were read (recorded late), or, in the
         crossings log, fewer (deleted); ``state`` with the count of rows read (a state file of older readers: counted now)."""
         if state["watermark"] is None:
-            return state | {"rows": 0}
+            return state | {"rows": 0} | ({"decided": 0} if self.name == "permit_applications" else {})
+        if self.name == "permit_applications":
+            state = self._check_decided(state)
         behind = self._count_behind(state)
         if not isinstance(state.get("rows"), int) or isinstance(state.get("rows"), bool):
             state = state | {"rows": behind}  # an older reader's state: what the table holds now is the baseline
@@ -838,8 +875,10 @@ class IncrementalReader:
             if on_part is not None:
                 on_part(part)
             last = ids.iloc[-1]
+            decided = ({"decided": state["decided"] + int(batch["decided_at"].notna().sum())}
+                       if self.name == "permit_applications" else {})
             state = {"watermark": pd.Timestamp(batch[self.spec.watermark].iloc[-1]).isoformat(),
                      "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1,
-                     "rows": state["rows"] + len(batch)}
+                     "rows": state["rows"] + len(batch)} | decided
             self._save(state)
             total += len(batch)
