@@ -743,3 +743,21 @@ def test_an_application_decided_with_an_older_known_at_than_the_last_read_is_nam
     with pytest.warns(LateRowsWarning, match=r"`permit_applications`: 1 application decided .*at or before the last key read.*"
                                              r"never read"):
         assert reader.read_into(tmp_path / "parts") == 0
+
+
+def test_a_load_that_fails_leaves_the_table_it_replaces(engine):
+    """`write_table` replaced the table (dropped and created empty, committed), then copied the rows in a second
+    transaction: a load that failed on a row (here a NUL character PostgreSQL refuses in text) left the table empty,
+    and a monitor reading it then read "no record on file" (every extension none, every traveller extended listed
+    past the permit). The table is replaced and its rows copied in one transaction: a failed load leaves the table
+    as it was."""
+    from .test_sources import _apps
+
+    good = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-02 10:00", "2022-02-02 10:00", "granted", "2022-03-08"),
+                 ("A2", "T2", "2022-02-01 11:00", "2022-02-05 10:00", "2022-02-05 10:00", "refused", None))
+    write_table(engine, "permit_applications", good)
+    bad = pd.concat([good.assign(application_id=["A3", "A4"]), good.head(1).assign(application_id="A5", regency="Bad\x00ung")],
+                    ignore_index=True)
+    with pytest.raises(Exception, match="0x00|NUL"):
+        write_table(engine, "permit_applications", bad)
+    assert sorted(read_table(engine, "permit_applications")["application_id"]) == ["A1", "A2"]
