@@ -2106,6 +2106,11 @@ MUTANTS: tuple[Mutant, ...] = (
            '        n = behind - state["decided"]\n', "        n = 0\n",
            ("tests/test_database_errors.py", "-k", "older_known_at"),
            "a grant keyed in with its decision time as known_at, before the last read: never read, the parts hold it pending, no word"),
+    Mutant("W23", "database: a table replaced and loaded in one transaction", "riskmodel/integrations/database/tables.py",
+           "            plain.head(0).to_sql(name, con, if_exists=if_exists, index=False)\n",
+           "            plain.head(0).to_sql(name, engine, if_exists=if_exists, index=False)\n",
+           ("tests/test_database_errors.py", "-k", "load_that_fails"),
+           "a load that fails on one row leaves the table empty: read as no record on file (every extension none)"),
 )
 
 

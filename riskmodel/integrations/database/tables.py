@@ -435,6 +435,9 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
 def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replace") -> int:
     """Load a contract table into the database (categories as text), indexed by ``(watermark, id)``.
 
+    The table is replaced (or appended to), its rows written and its index made in one transaction: a load that
+    fails leaves the table as it was, never empty or half written (a reader then read "no record on file").
+
     Returns
     -------
     int
@@ -447,20 +450,22 @@ def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replac
     for col in plain.columns:
         if isinstance(plain[col].dtype, pd.CategoricalDtype):
             plain[col] = plain[col].astype(object)
-    if engine.dialect.name == "postgresql":
-        plain.head(0).to_sql(name, engine, if_exists=if_exists, index=False)
-        _copy_rows(engine, name, plain)
-    else:
-        # one multi-row INSERT per chunk; keep under the usual 65,535-parameter limit of a statement
-        chunk = max(1, 60_000 // max(len(plain.columns), 1))
-        plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
+    # one transaction: the table dropped and created empty, committed apart from its rows, was left empty by a load
+    # that failed (and read so by whoever read it meanwhile)
     with engine.begin() as con:
+        if engine.dialect.name == "postgresql":
+            plain.head(0).to_sql(name, con, if_exists=if_exists, index=False)
+            _copy_rows(con, name, plain)
+        else:
+            # one multi-row INSERT per chunk; keep under the usual 65,535-parameter limit of a statement
+            chunk = max(1, 60_000 // max(len(plain.columns), 1))
+            plain.to_sql(name, con, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
         con.execute(sa.text(f'CREATE INDEX IF NOT EXISTS "{name}_wm" ON "{name}" ("{spec.watermark}", "{spec.id_column}")'))
     return len(plain)
 
 
-def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
-    """Append rows through PostgreSQL's COPY (tens of times faster than INSERTs)."""
+def _copy_rows(con, name: str, plain: pd.DataFrame) -> None:
+    """Append rows through PostgreSQL's COPY (tens of times faster than INSERTs), in ``con``'s transaction."""
     cols = ", ".join(f'"{c}"' for c in plain.columns)
     columns = []
     for col in plain.columns:
@@ -468,14 +473,9 @@ def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
         missing = s.isna().to_numpy()
         values = s.dt.to_pydatetime() if pd.api.types.is_datetime64_any_dtype(s) else s.astype(object).to_numpy()
         columns.append([None if m else (v.item() if isinstance(v, np.generic) else v) for v, m in zip(values, missing, strict=True)])
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-        raw.commit()
-    finally:
-        raw.close()
+    with con.connection.driver_connection.cursor() as cur, cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
