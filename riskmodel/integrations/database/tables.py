@@ -815,7 +815,7 @@ class IncrementalReader:
             self._save(state)
             return state
         n = behind - state["decided"]
-        if n > 0:
+        if n >= 1:  # more decided at or before the key than read decided
             at = f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
             warnings.warn(f"`{self.name}`: {n} application{'s' if n != 1 else ''} decided with a `known_at` at or before the last key "
                           f"read ({at}) that the reads of {self.state_path} never read decided: updated in place after the read "
