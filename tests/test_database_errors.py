@@ -761,3 +761,20 @@ def test_a_load_that_fails_leaves_the_table_it_replaces(engine):
     with pytest.raises(Exception, match="0x00|NUL"):
         write_table(engine, "permit_applications", bad)
     assert sorted(read_table(engine, "permit_applications")["application_id"]) == ["A1", "A2"]
+
+
+def test_a_watermark_held_as_text_without_a_time_of_day_is_refused(reports, tmp_path):
+    """The DATE column's twin (test above): `known_at` held as text with only the day ("2022-05-01", an extract keyed
+    by day; SQLite holds every time as text) was parsed as 00:00 of that day, a record counted before everything that
+    happened that day. Refused by both reads, naming the column, the rows and the fix."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports.head(6))
+    assert len(read_table(engine, "presence_reports")) == 6
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = substr(known_at, 1, 10) WHERE rowid <= 2"))
+    match = r"`known_at`: a date without a time of day .*\(2 rows: .*Fix: store `known_at` as .*the end of that day"
+    with pytest.raises(SchemaError, match=match):
+        read_table(engine, "presence_reports")
+    with pytest.raises(SchemaError, match=match):
+        IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*"))
