@@ -2111,6 +2111,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            plain.head(0).to_sql(name, engine, if_exists=if_exists, index=False)\n",
            ("tests/test_database_errors.py", "-k", "load_that_fails"),
            "a load that fails on one row leaves the table empty: read as no record on file (every extension none)"),
+    Mutant("W24", "database: a watermark held as text without a time of day refused", "riskmodel/integrations/database/tables.py",
+           "                if day_only.any():\n", "                if False:\n",
+           ("tests/test_database_errors.py", "-k", "text_without_a_time"),
+           "known_at held as '2022-03-01' reads as 00:00: a report filed that afternoon counts before a morning entry"),
 )
 
 

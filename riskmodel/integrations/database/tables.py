@@ -258,9 +258,7 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
         problems.append(SchemaProblem(
             spec.watermark, "a date without a time of day (SQL type DATE): every row would read as held from 00:00 of its day, "
             "before what happened that day (a record filed at 16:00 counted before an entry at 09:00)",
-            f"store `{spec.watermark}` as `timestamp without time zone` with the time the service first held the row; where "
-            f"only the day is known, the end of that day (ALTER TABLE \"{name}\" ALTER COLUMN \"{spec.watermark}\" TYPE timestamp "
-            f"USING \"{spec.watermark}\" + interval '1 day' - interval '1 microsecond'), so that nothing counts before the day is over"))
+            _day_only_fix(name, spec.watermark)))
     if problems:
         raise SchemaError(name, problems)
 
@@ -374,6 +372,17 @@ def _has_zone(x) -> bool:
         return False
 
 
+#: A time given as its day alone ("2022-05-01").
+_DAY_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+
+
+def _day_only_fix(name: str, column: str) -> str:
+    """How to store a watermark held without a time of day."""
+    return (f"store `{column}` as `timestamp without time zone` with the time the service first held the row; where only the "
+            f"day is known, the end of that day (ALTER TABLE \"{name}\" ALTER COLUMN \"{column}\" TYPE timestamp USING "
+            f"\"{column}\"::date + interval '1 day' - interval '1 microsecond'), so that nothing counts before the day is over")
+
+
 def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL.
 
@@ -396,7 +405,19 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
                     _unreadable(name, df, c.name, zoned, "times without a time zone"),
                     fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
                 continue
-            parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
+            text = v.dtype == object or pd.api.types.is_string_dtype(v)
+            if text and c.name == spec.watermark:
+                # the DATE column's twin: a day alone reads as 00:00, before everything that happened that day
+                shaped = v.astype("string").str.fullmatch(_DAY_ONLY.pattern).fillna(False).to_numpy(dtype=bool)
+                # a day that is no date ("2022-13-45") is named as not a date below
+                day_only = shaped & pd.to_datetime(v.where(shaped), errors="coerce", format="ISO8601").notna().to_numpy()
+                if day_only.any():
+                    problems.append(dataclasses.replace(
+                        _unreadable(name, df, c.name, day_only, "times"), problem=f"a date without a time of day ({v[day_only].iloc[0]!r}): "
+                        "the row would read as held from 00:00 of its day, before what happened that day",
+                        fix=_day_only_fix(name, c.name)))
+                    continue
+            parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if text else pd.to_datetime(v)
             bad = (parsed.isna() & v.notna()).to_numpy() | not_a_year_first(v)
             if bad.any():
                 problems.append(_unreadable(name, df, c.name, bad, "dates"))
