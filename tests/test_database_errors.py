@@ -778,3 +778,30 @@ def test_a_watermark_held_as_text_without_a_time_of_day_is_refused(reports, tmp_
     with pytest.raises(SchemaError, match=match):
         IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
     assert not list((tmp_path / "parts").glob("part-*"))
+
+
+def test_an_application_recorded_late_is_named_though_decisions_were_read_again(tmp_path):
+    """A1 was read pending, then again once decided (its row updated, after the key: read again, as it should be):
+    two rows read, one in the table. A0, lodged on 2 February and keyed in late with that `known_at`, before the key,
+    was never read; the count of rows behind the key (3) met the rows read (3), so the late-rows warning never came
+    and A0 was in no part. The permit applications' reads also count the applications the parts hold (each once)
+    against the table's rows at or before the key: one fewer is named."""
+    from riskmodel.core.exceptions import LateRowsWarning
+
+    from .test_sources import _apps
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-01 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-03 11:00", None, "2022-02-03 11:00", "pending", None))
+    write_table(engine, "permit_applications", apps)
+    reader = IncrementalReader(engine, "permit_applications", tmp_path / "state.json")
+    assert reader.read_into(tmp_path / "parts") == 2
+    decided = apps.copy()
+    decided.loc[0, ["decided_at", "known_at"]] = pd.Timestamp("2022-02-06 10:00")
+    decided.loc[0, "decision"] = "refused"
+    write_table(engine, "permit_applications", decided)
+    assert reader.read_into(tmp_path / "parts") == 1
+    late = _apps(("A0", "T3", "2022-02-02 09:00", None, "2022-02-02 09:00", "pending", None))
+    write_table(engine, "permit_applications", pd.concat([decided, late], ignore_index=True))
+    with pytest.warns(LateRowsWarning, match=r"`permit_applications`: 1 application at or before the last key read .*in no part"):
+        assert reader.read_into(tmp_path / "parts") == 0
