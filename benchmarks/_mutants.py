@@ -2115,6 +2115,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "                if day_only.any():\n", "                if False:\n",
            ("tests/test_database_errors.py", "-k", "text_without_a_time"),
            "known_at held as '2022-03-01' reads as 00:00: a report filed that afternoon counts before a morning entry"),
+    Mutant("W25", "database: a permit application recorded late is said, decisions read again notwithstanding",
+           "riskmodel/integrations/database/tables.py",
+           "        n = self._count_behind(state) - int(held)\n", "        n = 0\n",
+           ("tests/test_database_errors.py", "-k", "recorded_late_is_named"),
+           "an application keyed in late is in no part and never said: the decisions read again offset the late-rows count"),
 )
 
 
