@@ -636,3 +636,172 @@ def test_crossings_recorded_late_or_deleted_since_the_last_read_are_named_not_lo
     with warnings.catch_warnings():
         warnings.simplefilter("error", RiskModelWarning)
         assert IncrementalReader(engine, "crossings", tmp_path / "fresh.json").read_into(tmp_path / "fresh") == len(log) - 2
+
+
+@pytest.mark.parametrize(("name", "column"), [("presence_reports", "known_at"), ("crossings", "timestamp")])
+def test_a_watermark_typed_date_is_refused_not_read_as_midnight(engine, name, column, tmp_path):
+    """`known_at` typed DATE (a column retyped in the database) was read as 00:00 of its day: a report on T1's first
+    stay filed at 16:00 on 1 March, after T1 entered again at 09:00, counted in that entry's history (prior_reports 1,
+    where the service held nothing at the entry: 0), a leak into the entry-time score; the crossings log's time
+    typed DATE puts every entry and exit of a day at 00:00 the same way. Both reads refuse it, naming the column and
+    the fix (a timestamp; where only the day is known, the end of that day)."""
+    from .test_sources import _log, _reports
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+               ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1"))
+    table = _reports(("P1", "T1", None, "2022-01-10", "2022-03-01 16:00")) if name == "presence_reports" else log
+    write_table(engine, name, table)
+    assert read_table(engine, name)[column].tolist() == table[column].tolist()  # as a timestamp: read as written
+    with engine.begin() as con:
+        con.execute(sa.text(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" TYPE date'))
+    match = rf"`{column}`: a date without a time of day.*Fix: store `{column}` as `timestamp without time zone`.*the end of that day"
+    with pytest.raises(SchemaError, match=match):
+        read_table(engine, name)
+    with pytest.raises(SchemaError, match=match):
+        IncrementalReader(engine, name, tmp_path / "state.json").read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*"))
+
+
+def _drop_other_sessions(url, where: str = "") -> int:
+    """Terminate every other client session of the server (a restart, a failover, a DBA), as the server itself would."""
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.begin() as con:
+            return len(con.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                           f"AND backend_type = 'client backend' {where}")).all())
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_the_server_dropped_is_replaced_or_named_not_a_driver_traceback(postgres_url):
+    """The server dropped its sessions between two reads of one engine (a restart overnight): the next read took the
+    dead connection from the pool and stopped with SQLAlchemy's raw OperationalError ("terminating connection due to
+    administrator command"), a traceback from `riskmodel monitor --database`, not exit 4. It is now replaced before use
+    (every row read). A session dropped during a read is a DatabaseUnavailableError naming the server, not the password,
+    and the fix."""
+    import threading
+    import time
+
+    engine = engine_from_env(postgres_url)
+    write_table(engine, "enforcement", _enforcement_rows())
+    assert len(read_table(engine, "enforcement")) == 3
+    assert _drop_other_sessions(postgres_url) >= 1
+    assert len(read_table(engine, "enforcement")) == 3  # the pool's dead connection replaced, every row read
+    # dropped during a read: the read waits on a lock while its session is terminated
+    locker = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    caught: list[BaseException] = []
+
+    def read():
+        try:
+            read_table(engine, "enforcement")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            caught.append(exc)
+
+    with locker.connect() as con:
+        con.execute(sa.text('LOCK TABLE "enforcement" IN ACCESS EXCLUSIVE MODE'))
+        reader = threading.Thread(target=read)
+        reader.start()
+        for _ in range(200):
+            time.sleep(0.05)
+            if _drop_other_sessions(postgres_url, "AND wait_event_type = 'Lock'"):
+                break
+        con.rollback()
+    reader.join(30)
+    locker.dispose()
+    assert len(caught) == 1 and isinstance(caught[0], DatabaseUnavailableError), caught
+    assert "lost the connection to the database" in str(caught[0]) and "Fix: " in str(caught[0])
+    assert caught[0].__cause__ is None and caught[0].__suppress_context__
+
+
+def _enforcement_rows() -> pd.DataFrame:
+    return pd.DataFrame({"record_id": ["E1", "E2", "E3"], "traveller_id": ["T1", "T2", "T3"], "document_id": [None, None, None],
+                         "action": "overstay_charge", "action_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]),
+                         "known_at": pd.to_datetime(["2022-01-02", "2022-01-03", "2022-01-04"]), "overstay_days": [1, 2, 3],
+                         "amount_idr": [1_000_000, 2_000_000, 3_000_000], "ban_until": pd.to_datetime([None, None, None])})
+
+
+def test_an_application_decided_with_an_older_known_at_than_the_last_read_is_named_not_lost(tmp_path):
+    """A1 was read while pending (known_at its lodging, 1 February); its decision, granted on 4 February, was keyed in
+    after the read of 5 February with `known_at` the decision time (the contract's "the decision time"), before the
+    saved key. The next read asked only for rows after the key: it never read the decision, the parts kept A1 pending
+    (the extension lost: T1 past the permit), and the count of rows at or before the key was the same (A1 moved, not
+    added), so nothing was said. Each read now also counts the decided applications at or before the key."""
+    from riskmodel.core.exceptions import LateRowsWarning
+
+    from .test_sources import _apps
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-01 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-01 11:00", "2022-02-05 10:00", "2022-02-05 10:00", "refused", None))
+    write_table(engine, "permit_applications", apps)
+    reader = IncrementalReader(engine, "permit_applications", tmp_path / "state.json")
+    assert reader.read_into(tmp_path / "parts") == 2
+    decided = apps.copy()
+    decided.loc[0, ["decided_at", "known_at"]] = pd.Timestamp("2022-02-04 10:00")
+    decided.loc[0, ["decision", "new_permit_end"]] = ["granted", pd.Timestamp("2022-03-08")]
+    write_table(engine, "permit_applications", decided)  # the row updated in place
+    with pytest.warns(LateRowsWarning, match=r"`permit_applications`: 1 application decided .*at or before the last key read.*"
+                                             r"never read"):
+        assert reader.read_into(tmp_path / "parts") == 0
+
+
+def test_a_load_that_fails_leaves_the_table_it_replaces(engine):
+    """`write_table` replaced the table (dropped and created empty, committed), then copied the rows in a second
+    transaction: a load that failed on a row (here a NUL character PostgreSQL refuses in text) left the table empty,
+    and a monitor reading it then read "no record on file" (every extension none, every traveller extended listed
+    past the permit). The table is replaced and its rows copied in one transaction: a failed load leaves the table
+    as it was."""
+    from .test_sources import _apps
+
+    good = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-02 10:00", "2022-02-02 10:00", "granted", "2022-03-08"),
+                 ("A2", "T2", "2022-02-01 11:00", "2022-02-05 10:00", "2022-02-05 10:00", "refused", None))
+    write_table(engine, "permit_applications", good)
+    bad = pd.concat([good.assign(application_id=["A3", "A4"]), good.head(1).assign(application_id="A5", regency="Bad\x00ung")],
+                    ignore_index=True)
+    with pytest.raises(Exception, match="0x00|NUL"):
+        write_table(engine, "permit_applications", bad)
+    assert sorted(read_table(engine, "permit_applications")["application_id"]) == ["A1", "A2"]
+
+
+def test_a_watermark_held_as_text_without_a_time_of_day_is_refused(reports, tmp_path):
+    """The DATE column's twin (test above): `known_at` held as text with only the day ("2022-05-01", an extract keyed
+    by day; SQLite holds every time as text) was parsed as 00:00 of that day, a record counted before everything that
+    happened that day. Refused by both reads, naming the column, the rows and the fix."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    write_table(engine, "presence_reports", reports.head(6))
+    assert len(read_table(engine, "presence_reports")) == 6
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE presence_reports SET known_at = substr(known_at, 1, 10) WHERE rowid <= 2"))
+    match = r"`known_at`: a date without a time of day .*\(2 rows: .*Fix: store `known_at` as .*the end of that day"
+    with pytest.raises(SchemaError, match=match):
+        read_table(engine, "presence_reports")
+    with pytest.raises(SchemaError, match=match):
+        IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
+    assert not list((tmp_path / "parts").glob("part-*"))
+
+
+def test_an_application_recorded_late_is_named_though_decisions_were_read_again(tmp_path):
+    """A1 was read pending, then again once decided (its row updated, after the key: read again, as it should be):
+    two rows read, one in the table. A0, lodged on 2 February and keyed in late with that `known_at`, before the key,
+    was never read; the count of rows behind the key (3) met the rows read (3), so the late-rows warning never came
+    and A0 was in no part. The permit applications' reads also count the applications the parts hold (each once)
+    against the table's rows at or before the key: one fewer is named."""
+    from riskmodel.core.exceptions import LateRowsWarning
+
+    from .test_sources import _apps
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'extract.db'}")
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-01 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-03 11:00", None, "2022-02-03 11:00", "pending", None))
+    write_table(engine, "permit_applications", apps)
+    reader = IncrementalReader(engine, "permit_applications", tmp_path / "state.json")
+    assert reader.read_into(tmp_path / "parts") == 2
+    decided = apps.copy()
+    decided.loc[0, ["decided_at", "known_at"]] = pd.Timestamp("2022-02-06 10:00")
+    decided.loc[0, "decision"] = "refused"
+    write_table(engine, "permit_applications", decided)
+    assert reader.read_into(tmp_path / "parts") == 1
+    late = _apps(("A0", "T3", "2022-02-02 09:00", None, "2022-02-02 09:00", "pending", None))
+    write_table(engine, "permit_applications", pd.concat([decided, late], ignore_index=True))
+    with pytest.warns(LateRowsWarning, match=r"`permit_applications`: 1 application at or before the last key read .*in no part"):
+        assert reader.read_into(tmp_path / "parts") == 0

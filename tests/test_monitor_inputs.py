@@ -173,3 +173,58 @@ def test_the_exit_feeds_usual_range_is_not_widened_by_the_days_it_judges():
         return re.search(r"2023-06-30 \(0 recorded; usually (\d+-\d+)\)", exit_feed_warnings(down, as_of)[0]).group(1)
 
     assert usual_on_the_30th(3) == usual_on_the_30th(1)
+
+
+def _extended_exits(n: int) -> pd.DataFrame:
+    """``n`` travellers who entered on a 30-day permit (to 8 February) and left in March on a permit extended to
+    10 March (the exit record's), and T99 in the country on 25 March, whose permit (to 20 March) was extended to
+    20 April: each extended exit is a granted extension the permit table must hold."""
+    from .test_sources import _log
+
+    rows = []
+    for i in range(n):
+        rows += [(f"C{i}a", f"T{i}", "entry", "2022-01-10 09:00", "2022-02-08", f"D{i}"),
+                 (f"C{i}b", f"T{i}", "exit", f"2022-03-0{1 + i % 9} 09:00", "2022-03-10", f"D{i}")]
+    return _log(*rows, ("C99", "T99", "entry", "2022-02-19 09:00", "2022-03-20", "D99"))
+
+
+def test_an_empty_permit_table_is_refused_when_the_log_shows_extensions_granted():
+    """A permit table with no record on file (a failed or unfinished load: TRUNCATE, then a COPY that broke) read as
+    "no extension ever": T99, extended to 20 April on 15 March, was listed past the permit on 25 March, and every
+    traveller extended since entry with them. The stopped-feed check judges a table by its own rhythm and skipped one
+    with no record. The crossings log itself says extensions were granted: 10 exits on a permit past the entry's (a
+    fact on file each, not a chance) with no permit record on file is refused, naming the table, the count and the fix;
+    9 are not judged (the bound as written), nor is the same log with the grants on file."""
+    from .test_sources import _apps, _tables_with
+
+    grants = [(f"A{i}", f"T{i}", "2022-02-01 10:00", "2022-02-02 10:00", "2022-02-02 10:00", "granted", "2022-03-10") for i in range(10)]
+    grants.append(("A99", "T99", "2022-03-14 10:00", "2022-03-15 10:00", "2022-03-15 10:00", "granted", "2022-04-20"))
+    day = "2022-03-25"
+    snap, _ = monitoring_snapshot(_extended_exits(10), _tables_with(permit_applications=_apps(*grants)), day)
+    assert snap["stay_id"].tolist() == ["C99"] and snap["overstaying"].tolist() == [False]
+    with pytest.raises(SchemaError, match=r"(?s)permit_applications.*no record on file by the end of 2022-03-25.*10 exits.*"
+                                          r"read the permit applications again"):
+        monitoring_snapshot(_extended_exits(10), _tables_with(), day)
+    snap, _ = monitoring_snapshot(_extended_exits(9), _tables_with(), day)  # 9 extended exits: not judged
+    assert snap["overstaying"].tolist() == [True]
+
+
+def test_a_record_on_file_after_the_time_of_the_run_is_refused_not_left_out_of_every_day():
+    """T1's permit (to 8 February) was extended to 8 March on 2 February, the decision's `known_at` mistyped 2033 for
+    2022. Read as known in 2033, the grant counted on no day: on 20 February T1 was listed past the permit, with no
+    word (the IncrementalReader refuses such a watermark, read_table and Parquet files did not). No record is on
+    file after the run that reads it (a day's margin for local time): refused, naming the table, the column, the row
+    and the fix; an exit keyed as 2033 (the stay read as open, the traveller past the permit) likewise."""
+    from .test_sources import _apps, _log, _tables_with
+
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"))
+    good = _apps(("A1", "T1", "2022-02-01 10:00", "2022-02-02 10:00", "2022-02-02 10:00", "granted", "2022-03-08"))
+    snap, _ = monitoring_snapshot(log, _tables_with(permit_applications=good), "2022-02-20")
+    assert snap["overstaying"].tolist() == [False]
+    typo = good.assign(known_at=pd.to_datetime(["2033-02-02 10:00"]))
+    with pytest.raises(SchemaError, match=r"(?s)permit_applications.*`known_at`: after the time of this run.*\(1 row: A1\)"
+                                          r".*Fix: correct `known_at`"):
+        monitoring_snapshot(log, _tables_with(permit_applications=typo), "2022-02-20")
+    later = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2033-02-05 09:00", "2022-03-08", "D1"))
+    with pytest.raises(SchemaError, match=r"(?s)crossings.*`timestamp`: after the time of this run.*\(1 row: C2\)"):
+        monitoring_snapshot(later, _tables_with(permit_applications=good), "2022-02-20")

@@ -1538,3 +1538,39 @@ def test_an_application_landed_again_after_its_update_is_named_with_the_copy_to_
     # a copy filed twice at one time is a plain duplicate, as before
     with pytest.raises(SchemaError, match=r"`application_id`: duplicate ids \(2 rows: A1, A1\)"):
         validate_source("permit_applications", pd.concat([granted, granted], ignore_index=True))
+
+
+def test_a_pending_application_keyed_in_late_counts_from_when_it_is_on_file():
+    """A paper application lodged on 1 February, still pending, keyed into the service's database on 10 February
+    (`known_at`). As of 5 February the service held nothing of it, but it counted as pending there (applications 1,
+    pending_applications 1): a record after the as-of time in a feature, which the live monitor of 5 February never
+    had. It counts from 10 February (waiting 9 days by then, from its lodging). An application decided after the day
+    still counts as pending from its lodging (its `known_at` is the decision's: when it was keyed in is not kept)."""
+    log = _log(("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T2", "entry", "2022-01-10 09:00", "2022-02-08", "D2"))
+    apps = _apps(("A1", "T1", "2022-02-01 10:00", None, "2022-02-10 10:00", "pending", None),
+                 ("A2", "T2", "2022-02-01 10:00", "2022-02-12 10:00", "2022-02-12 10:00", "granted", "2022-03-08"))
+    pending = {day: monitoring_snapshot(log, _tables_with(permit_applications=apps), day)[0].set_index("stay_id")
+               for day in ("2022-02-05", "2022-02-10")}
+    assert pending["2022-02-05"]["pending_applications"].to_dict() == {"C1": 0.0, "C2": 1.0}
+    assert pending["2022-02-05"]["applications"].to_dict() == {"C1": 0.0, "C2": 1.0}
+    assert pending["2022-02-10"]["pending_applications"].to_dict() == {"C1": 1.0, "C2": 1.0}
+    assert pending["2022-02-10"]["days_pending"].to_dict() == {"C1": 9.0, "C2": 9.0}
+
+
+def test_a_mistyped_traveller_id_does_not_make_the_document_shared():
+    """A hotel keyed T1's passport D1 with a mistyped traveller id (T9, never in the crossings log). On main the pair
+    (D1, T9) counted as a second traveller seen with D1: every later record naming only D1 was set aside as
+    `ambiguous_document`, so T1's report of 3 March was lost to the lists and features (reports 0). A traveller the
+    log never held is nobody (the record itself is `unknown_traveller`) and shares no document; a second traveller
+    the log holds still does (T2 below)."""
+    rows = [("C1", "T1", "entry", "2022-01-10 09:00", "2022-02-08", "D1"), ("C2", "T1", "exit", "2022-02-01 09:00", "2022-02-08", "D1"),
+            ("C3", "T1", "entry", "2022-03-01 09:00", "2022-03-30", "D1")]
+    reports = _reports(("P1", "T9", "D1", "2022-01-12", "2022-01-12 10:00"), ("P2", None, "D1", "2022-03-02", "2022-03-03 10:00"))
+    snap, counts = monitoring_snapshot(_log(*rows), _tables_with(presence_reports=reports), "2022-03-10")
+    assert counts["presence_reports"] == {"linked": 1, "no_ids": 0, "unknown_document": 0, "ambiguous_document": 0,
+                                          "unknown_traveller": 1, "no_stay_at_time": 0, "before_overstay": 0, "duplicate": 0}
+    assert snap.set_index("stay_id")["reports"].to_dict() == {"C3": 1.0}
+    # D1 seen with a second traveller of the log (T2 entered on it on 20 January): P2 names nobody for sure
+    shared = _log(*rows, ("C4", "T2", "entry", "2022-01-20 09:00", "2022-02-18", "D1"))
+    snap, counts = monitoring_snapshot(shared, _tables_with(presence_reports=reports), "2022-03-10")
+    assert counts["presence_reports"]["ambiguous_document"] == 1 and counts["presence_reports"]["linked"] == 0

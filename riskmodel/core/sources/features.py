@@ -25,8 +25,8 @@ import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 from riskmodel.core.features import add_event_history, add_history_features
-from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _not_a_table
-from riskmodel.core.sources.contracts import SOURCES, check_source
+from riskmodel.core.schema import CROSSINGS, _check_columns, _id_checks, _ids, _not_a_table
+from riskmodel.core.sources.contracts import SOURCE_KEYS, SOURCES, check_source
 from riskmodel.core.sources.link import LinkResult, document_pairs, link_records
 from riskmodel.core.stays import _as_of, _stays_through
 
@@ -46,6 +46,7 @@ __all__ = [
     "STAY_REASONS",
     "FEED_RATE_DAYS",
     "FEED_GAP_MIN_DAYS",
+    "EXTENDED_EXITS_MIN",
 ]
 
 #: Entry-time features from earlier stays' records.
@@ -80,14 +81,17 @@ def as_known_at(tables: dict[str, pd.DataFrame], crossings: pd.DataFrame, as_of:
     """The sources and crossings as the service held them at ``as_of``.
 
     An application lodged by then but decided later is pending that day (its
-    decision, decision time and new permit end are hidden).
+    decision, decision time and new permit end are hidden); one still pending
+    counts from its ``known_at``, when it reached the service.
     """
     out = {}
     for name, t in tables.items():
         if name == "permit_applications":
-            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False) | t["decided_at"].isna().to_numpy()
-            # lodged by then, and its record on file by then; an application still undecided that day is on
-            # file (pending) from lodging, but a copy or correction filed after it was decided is not
+            undecided = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
+            # lodged by then, and its record on file by then; an application decided after that day is on file (pending)
+            # from lodging (its known_at is the decision's: when it was keyed in is not kept), but a copy or correction
+            # filed after it was decided is not, nor one still pending whose known_at says when it was keyed in (a paper
+            # application keyed in days after its lodging counted as pending on days the service held nothing of it)
             t = t.loc[(t["applied_at"] <= as_of).to_numpy() & ((t["known_at"] <= as_of).to_numpy() | undecided)].copy()
             later = (t["decided_at"] > as_of).to_numpy(dtype=bool, na_value=False)
             # held as categories, the decisions may lack `pending`: read as text, the way every feature compares them
@@ -356,7 +360,12 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         table name or a source not given, a source that stopped early (no
         record on file since a day, nor up to the crossings log's last, when
         its days with a record in the :data:`FEED_RATE_DAYS` days before give
-        :data:`FEED_GAP_MIN_DAYS` or more since), or an
+        :data:`FEED_GAP_MIN_DAYS` or more since), a permit table with no
+        record on file by the day while the crossings log holds
+        :data:`EXTENDED_EXITS_MIN` or more exits by then on a permit extended
+        since entry (a load that failed: every extended traveller would read
+        as past the entry permit), a record or crossing on file after the
+        time of the run (a day's margin: a mistyped year, counted on no day), or an
         ``as_of`` that is not a date or carries a time zone.
     """
     day = local_day(as_of)
@@ -385,11 +394,38 @@ def check_monitor_inputs(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame
         problems = check_source(name, table)
         if problems:
             raise SchemaError(name, problems)
+    # the clock of the run, in local port time at most a day ahead of UTC (as the incremental database read judges it)
+    limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+    ahead = {name: problem for name, table, column, id_col in
+             [("crossings", crossings, "timestamp", "crossing_id"), *((n, t, "known_at", SOURCE_KEYS[n][0]) for n, t in tables.items())]
+             if (problem := _after_the_run(table, column, id_col, limit)) is not None}
+    if ahead:
+        raise SchemaError(", ".join(ahead), list(ahead.values()))
     log_end = crossings["timestamp"].max().normalize() if crossings["timestamp"].notna().any() else day
     stopped = {name: problem for name, table in tables.items() if (problem := _stopped_feed(table, day, log_end)) is not None}
+    no_permits = _no_permit_on_file(crossings, tables["permit_applications"], day)
+    if no_permits is not None:
+        stopped["permit_applications"] = no_permits
     if stopped:
         raise SchemaError(", ".join(stopped), list(stopped.values()))
     return day
+
+
+def _after_the_run(table: pd.DataFrame, column: str, id_col: str, limit: pd.Timestamp) -> SchemaProblem | None:
+    """A problem naming the rows on file (``column``) after ``limit``, the time of the run: a mistyped year.
+
+    Read as on file then, such a record counts on no day up to it: a granted extension keyed 2033 for 2022 never
+    moved its traveller's permit, who was listed past it with no word. The incremental database read refuses such a
+    watermark; a table read whole or from files came here.
+    """
+    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False)
+    if not late.any():
+        return None
+    ids, n = _ids(table, id_col, late)
+    return SchemaProblem(column, f"after the time of this run (a day's margin for local time included: {limit}): nothing is on file "
+                                 "before it reaches the service, and read as on file then the record counts on no day up to it "
+                                 "(a granted extension on none: its traveller listed past the permit)",
+                         f"correct `{column}` (a mistyped year, a placeholder for 'unknown'), then rerun", ids, n)
 
 
 #: A source is judged on the days with a record in this many days before its last one (its recent rhythm) ...
@@ -424,6 +460,38 @@ def _stopped_feed(table: pd.DataFrame, day: pd.Timestamp, log_end: pd.Timestamp)
                                      "days with one since): the extract stopped early, and what it no longer holds would read "
                                      "as never happened (an extension granted since as none, its traveller past the permit)",
                          f"read a newer extract of the source, or give a day on or before {last.date()}")
+
+
+#: Fewest exits on a permit extended since entry (the exit record's permit past the entry's) that the crossings log may
+#: hold by a day while the permit table has no record on file then: each is a granted extension on file, not a chance,
+#: so 10 of them with no permit record at all is a load that failed or did not finish (one or two could be exit records
+#: keyed with a wrong permit end).
+EXTENDED_EXITS_MIN = 10
+
+
+def _no_permit_on_file(crossings: pd.DataFrame, apps: pd.DataFrame, day: pd.Timestamp) -> SchemaProblem | None:
+    """A problem when the permit table has no record on file by the end of ``day`` while the crossings log holds
+    :data:`EXTENDED_EXITS_MIN` or more exits by then on a permit extended since entry.
+
+    :func:`_stopped_feed` judges a table by its own rhythm and cannot judge one with no record: an empty permit table
+    (a load that failed between TRUNCATE and COPY) read as "no extension ever", and every traveller extended since
+    entry was listed past the entry permit. The crossings log's exit records say extensions were granted.
+    """
+    end = _day_end(day)
+    if (apps["known_at"] <= end).to_numpy(dtype=bool, na_value=False).any():
+        return None
+    stays = _stays_through(crossings, end)
+    extended = (stays["exit_time"].notna() & (stays["final_permit_end"] > stays["permit_end"])).to_numpy(dtype=bool, na_value=False)
+    n = int(extended.sum())
+    if n < EXTENDED_EXITS_MIN:
+        return None
+    later = apps["known_at"].dropna()
+    since = f", or give a day on or after {later.min().date()}, when its first record is on file" if len(later) else ""
+    return SchemaProblem("<table>", f"no record on file by the end of {day.date()}, while the crossings log holds {n} exits by then "
+                                    f"on a permit extended since entry (the latest on {stays.loc[extended, 'exit_time'].max().date()}): "
+                                    "each an extension granted that this table should hold; read as none, every traveller extended "
+                                    "since entry would be listed past the entry permit",
+                         f"read the permit applications again (a load that failed or did not finish){since}")
 
 
 def monitoring_snapshot(

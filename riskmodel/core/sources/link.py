@@ -99,10 +99,19 @@ def document_pairs(crossings: pd.DataFrame, *tables: pd.DataFrame) -> pd.DataFra
     DataFrame
         ``document_id, traveller_id, first_seen, travellers`` (how many
         travellers the document was seen with; more than one is ambiguous).
+        A record's pair counts from when both it and its traveller's first
+        crossing are on file; one naming a traveller the log never held is no pair.
     """
-    parts = [crossings[["document_id", "traveller_id"]].assign(first_seen=crossings["timestamp"])]
-    parts += [t[["document_id", "traveller_id"]].assign(first_seen=t["known_at"]) for t in tables]
-    pairs = pd.concat([p.astype({"document_id": object, "traveller_id": object}) for p in parts], ignore_index=True).dropna()
+    log = crossings[["document_id", "traveller_id"]].assign(first_seen=crossings["timestamp"]).astype({"document_id": object, "traveller_id": object})
+    # a record's traveller counts once the log holds them: an id the log never held (a typo, another key) is nobody and
+    # shares no document with anyone (it made the document ambiguous: every later record naming only it set aside)
+    entered = log.dropna(subset=["traveller_id"]).groupby("traveller_id", sort=False)["first_seen"].min()
+    parts = [log]
+    for t in tables:
+        p = t[["document_id", "traveller_id"]].astype({"document_id": object, "traveller_id": object})
+        since = p["traveller_id"].map(entered) if len(entered) else pd.Series(pd.NaT, index=p.index)
+        parts.append(p.assign(first_seen=np.maximum(t["known_at"], since.astype(t["known_at"].dtype))))
+    pairs = pd.concat(parts, ignore_index=True).dropna()
     pairs = pairs.groupby(["document_id", "traveller_id"], sort=False, as_index=False)["first_seen"].min()
     pairs["travellers"] = pairs.groupby("document_id")["traveller_id"].transform("size")
     return pairs

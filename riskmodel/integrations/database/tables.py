@@ -20,7 +20,10 @@ Python int or str; the drivers send an int as an integer): a whole number bound
 as text matched no integer in an SQLite column without a type, and NULL or
 fractional ids cannot be resumed after exactly. A row updated since it was read (a
 permit application, once decided, moves its ``known_at``) is read again: the parts
-hold each version, and the one with the latest watermark is the record.
+hold each version, and the one with the latest watermark is the record. One decided
+in place with a ``known_at`` before the last key read is not: each read of the permit
+applications counts the decided rows at or before the key and warns when there are
+more than it read decided (the parts hold such an application pending).
 
 Read batches are written as numbered Parquet parts and the state (last key and
 next part number) is saved *after* each part is on disk (the part and its
@@ -176,34 +179,65 @@ def engine_from_env(url: str | None = None):
         raise ConfigError(f"the database URL in {where} is not a SQLAlchemy URL (not shown: it may hold a password); "
                           f"fix it, {example}.") from None
     try:
-        return sa.create_engine(parsed)
+        # a pooled connection the server dropped since (a restart, a failover) is replaced before use, not handed to a read
+        return sa.create_engine(parsed, pool_pre_ping=True)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
         raise ConfigError(f"the database URL {_shown(parsed)} in {where} names a driver that "
                           f"cannot be loaded ({type(exc).__name__}); use postgresql+psycopg ({example}).") from None
 
 
+def _detail(engine, exc) -> str:
+    """The driver's words of ``exc`` on one line, at most 300 characters, the URL's passwords taken out."""
+    detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
+    for secret in _secrets(engine.url):
+        detail = detail.replace(secret, "***")
+    return detail[:300]
+
+
+def _lost_connection(exc: BaseException):
+    """The SQLAlchemy error of a connection lost to the server in ``exc`` or its causes (pandas' read_sql wraps it in its
+    own DatabaseError), or None."""
+    import sqlalchemy as sa
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 @contextlib.contextmanager
 def _connect(engine):
-    """``engine.connect()``, a login or network failure raised as DatabaseUnavailableError without the password."""
+    """``engine.connect()``, a login or network failure raised as DatabaseUnavailableError without the password, and so
+    is a connection lost during the read (the server restarted or failed over: the driver's OperationalError, with the
+    SQL, was a traceback)."""
     import sqlalchemy as sa
 
     try:
         con = engine.connect()
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        shown = _shown(engine.url)
-        detail = " ".join(str(getattr(exc, "orig", exc) or type(exc).__name__).split())
-        for secret in _secrets(engine.url):
-            detail = detail.replace(secret, "***")
         raise DatabaseUnavailableError(
-            f"cannot connect to the database {shown}: {detail[:300]}. Fix: check that the server runs and accepts this "
+            f"cannot connect to the database {_shown(engine.url)}: {_detail(engine, exc)}. Fix: check that the server runs and accepts this "
             f"host, port, user and password (set in {DATABASE_URL_ENV} or --database), then rerun."
         ) from None
     with con:
-        yield con
+        try:
+            yield con
+        except Exception as exc:
+            lost = _lost_connection(exc)
+            if lost is None:
+                raise
+            raise DatabaseUnavailableError(
+                f"lost the connection to the database {_shown(engine.url)} during the read: {_detail(engine, lost)}. Fix: check that "
+                "the server runs (a restart or failover drops every session), then rerun: nothing of this read was kept but the "
+                "parts an incremental read wrote, which it resumes after."
+            ) from None
 
 
 def _check_table(con, name: str, spec: TableSpec) -> None:
-    """SchemaError if the table is missing, lacks a contract column, or holds a contract time with a time zone."""
+    """SchemaError if the table is missing, lacks a contract column, holds a contract time with a time zone, or its
+    watermark as a DATE (outside SQLite)."""
     import sqlalchemy as sa
 
     inspector = sa.inspect(con)
@@ -216,6 +250,15 @@ def _check_table(con, name: str, spec: TableSpec) -> None:
     problems += [SchemaProblem(c.name, "a timestamp with a time zone; the contract holds local port time without one",
                                f"store it as `timestamp without time zone` in local port time")
                  for c in spec.columns if c.kind == "datetime" and getattr(found.get(c.name), "timezone", False)]
+    # the watermark is when the service first held the row: a DATE reads as 00:00 of its day, before everything that
+    # happened that day (a report filed at 16:00 counted in the history of an entry at 09:00). SQLite aside: its types
+    # belong to values, and a column declared DATE holds whatever time it was given.
+    declared = found.get(spec.watermark)
+    if con.dialect.name != "sqlite" and isinstance(declared, sa.Date) and not isinstance(declared, sa.DateTime):
+        problems.append(SchemaProblem(
+            spec.watermark, "a date without a time of day (SQL type DATE): every row would read as held from 00:00 of its day, "
+            "before what happened that day (a record filed at 16:00 counted before an entry at 09:00)",
+            _day_only_fix(name, spec.watermark)))
     if problems:
         raise SchemaError(name, problems)
 
@@ -329,6 +372,17 @@ def _has_zone(x) -> bool:
         return False
 
 
+#: A time given as its day alone ("2022-05-01").
+_DAY_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+
+
+def _day_only_fix(name: str, column: str) -> str:
+    """How to store a watermark held without a time of day."""
+    return (f"store `{column}` as `timestamp without time zone` with the time the service first held the row; where only the "
+            f"day is known, the end of that day (ALTER TABLE \"{name}\" ALTER COLUMN \"{column}\" TYPE timestamp USING "
+            f"\"{column}\"::date + interval '1 day' - interval '1 microsecond'), so that nothing counts before the day is over")
+
+
 def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Dtypes of the contract (as the generator and the Parquet files hold them) on a frame read from SQL.
 
@@ -351,7 +405,19 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
                     _unreadable(name, df, c.name, zoned, "times without a time zone"),
                     fix=f"store `{c.name}` in local port time without a zone (the contract's time), then read again"))
                 continue
-            parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if v.dtype == object or pd.api.types.is_string_dtype(v) else pd.to_datetime(v)
+            text = v.dtype == object or pd.api.types.is_string_dtype(v)
+            if text and c.name == spec.watermark:
+                # the DATE column's twin: a day alone reads as 00:00, before everything that happened that day
+                shaped = v.astype("string").str.fullmatch(_DAY_ONLY.pattern).fillna(False).to_numpy(dtype=bool)
+                # a day that is no date ("2022-13-45") is named as not a date below
+                day_only = shaped & pd.to_datetime(v.where(shaped), errors="coerce", format="ISO8601").notna().to_numpy()
+                if day_only.any():
+                    problems.append(dataclasses.replace(
+                        _unreadable(name, df, c.name, day_only, "times"), problem=f"a date without a time of day ({v[day_only].iloc[0]!r}): "
+                        "the row would read as held from 00:00 of its day, before what happened that day",
+                        fix=_day_only_fix(name, c.name)))
+                    continue
+            parsed = pd.to_datetime(v, errors="coerce", format="ISO8601") if text else pd.to_datetime(v)
             bad = (parsed.isna() & v.notna()).to_numpy() | not_a_year_first(v)
             if bad.any():
                 problems.append(_unreadable(name, df, c.name, bad, "dates"))
@@ -390,6 +456,9 @@ def coerce(name: str, df: pd.DataFrame) -> pd.DataFrame:
 def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replace") -> int:
     """Load a contract table into the database (categories as text), indexed by ``(watermark, id)``.
 
+    The table is replaced (or appended to), its rows written and its index made in one transaction: a load that
+    fails leaves the table as it was, never empty or half written (a reader then read "no record on file").
+
     Returns
     -------
     int
@@ -402,20 +471,22 @@ def write_table(engine, name: str, df: pd.DataFrame, *, if_exists: str = "replac
     for col in plain.columns:
         if isinstance(plain[col].dtype, pd.CategoricalDtype):
             plain[col] = plain[col].astype(object)
-    if engine.dialect.name == "postgresql":
-        plain.head(0).to_sql(name, engine, if_exists=if_exists, index=False)
-        _copy_rows(engine, name, plain)
-    else:
-        # one multi-row INSERT per chunk; keep under the usual 65,535-parameter limit of a statement
-        chunk = max(1, 60_000 // max(len(plain.columns), 1))
-        plain.to_sql(name, engine, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
+    # one transaction: the table dropped and created empty, committed apart from its rows, was left empty by a load
+    # that failed (and read so by whoever read it meanwhile)
     with engine.begin() as con:
+        if engine.dialect.name == "postgresql":
+            plain.head(0).to_sql(name, con, if_exists=if_exists, index=False)
+            _copy_rows(con, name, plain)
+        else:
+            # one multi-row INSERT per chunk; keep under the usual 65,535-parameter limit of a statement
+            chunk = max(1, 60_000 // max(len(plain.columns), 1))
+            plain.to_sql(name, con, if_exists=if_exists, index=False, chunksize=chunk, method="multi")
         con.execute(sa.text(f'CREATE INDEX IF NOT EXISTS "{name}_wm" ON "{name}" ("{spec.watermark}", "{spec.id_column}")'))
     return len(plain)
 
 
-def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
-    """Append rows through PostgreSQL's COPY (tens of times faster than INSERTs)."""
+def _copy_rows(con, name: str, plain: pd.DataFrame) -> None:
+    """Append rows through PostgreSQL's COPY (tens of times faster than INSERTs), in ``con``'s transaction."""
     cols = ", ".join(f'"{c}"' for c in plain.columns)
     columns = []
     for col in plain.columns:
@@ -423,14 +494,9 @@ def _copy_rows(engine, name: str, plain: pd.DataFrame) -> None:
         missing = s.isna().to_numpy()
         values = s.dt.to_pydatetime() if pd.api.types.is_datetime64_any_dtype(s) else s.astype(object).to_numpy()
         columns.append([None if m else (v.item() if isinstance(v, np.generic) else v) for v, m in zip(values, missing, strict=True)])
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-        raw.commit()
-    finally:
-        raw.close()
+    with con.connection.driver_connection.cursor() as cur, cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
 
 
 def read_table(engine, name: str) -> pd.DataFrame:
@@ -439,10 +505,14 @@ def read_table(engine, name: str) -> pd.DataFrame:
     Raises
     ------
     DatabaseUnavailableError
-        If the database cannot be reached or refuses the login.
+        If the database cannot be reached or refuses the login, or drops the
+        connection during the read (a pooled connection it dropped before is
+        replaced first).
     SchemaError
         If the table is missing, lacks a column, holds a time with a zone or
-        values of the wrong kind.
+        values of the wrong kind, or holds its watermark (``known_at``, the
+        crossings' ``timestamp``) as a DATE: read as 00:00, a row would count
+        before what happened earlier that day.
     """
     import sqlalchemy as sa
 
@@ -682,7 +752,8 @@ class IncrementalReader:
         ------
         SchemaError
             If the table is missing, lacks a column, holds its watermark in a
-            column that is not a time (TEXT in PostgreSQL), has rows without a
+            column that is not a time (TEXT in PostgreSQL) or as a DATE (read as
+            00:00 of its day), has rows without a
             watermark or an id, or with a watermark after the time of the read
             (a day's margin for local port time: 2203 for 2023 would move the
             watermark past every row still to come), repeats an id at the same watermark, holds ids
@@ -697,7 +768,8 @@ class IncrementalReader:
             If ``out_dir`` holds the parts of another state file (its ``_reader.json`` names it), or parts no
             state file claims while this one has read nothing yet: numbered from 0, its parts would overwrite them.
         DatabaseUnavailableError
-            If the database cannot be reached.
+            If the database cannot be reached, or drops the connection during
+            the read (the parts written so far are kept: a rerun resumes after them).
         BatchError
             If another read of the same state file is running (it holds ``<state file>.lock``): two reads at
             once would lose rows and write others twice.
@@ -743,11 +815,64 @@ class IncrementalReader:
         with _connect(self.engine) as con:
             return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
 
+    def _check_unread(self, out: Path, state: dict) -> None:
+        """Warn when the permit table holds more applications at or before the key than the parts hold (each once).
+
+        An application is read again after each update, so the rows read run ahead of the table's by one per decision
+        and offset an application recorded late (an older ``known_at``, never read): the late-rows count never warned.
+        Every application in the table at or before the key is in the parts but one recorded late (deleted ones,
+        still in the parts, can offset it: the count named is at least the late ones).
+        """
+        parts = sorted(out.glob("part-*.parquet"))
+        held = pd.concat([pd.read_parquet(p, columns=[self.spec.id_column]) for p in parts])[self.spec.id_column].nunique() if parts else 0
+        n = self._count_behind(state) - int(held)
+        if n >= 1:  # more at or before the key than the parts hold
+            at = f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
+            warnings.warn(f"`{self.name}`: {n} application{'s' if n != 1 else ''} at or before the last key read ({at}) in no part "
+                          f"of {out}: recorded late, with an older `known_at`, and an incremental read never reads them (a grant "
+                          f"so missed leaves its traveller past the permit). Fix: read the table whole with read_table and land it "
+                          f"anew (delete {self.state_path} with its parts folder); silence with "
+                          "warnings.filterwarnings('ignore', category=LateRowsWarning).", LateRowsWarning, stacklevel=4)
+
+    def _decided_behind(self, state: dict) -> int:
+        """Permit applications decided (``decided_at`` given) at or before the key in ``state``."""
+        wm, key = f'"{self.spec.watermark}"', f'"{self.spec.id_column}"'
+        sql = _statement(f'SELECT COUNT(*) FROM "{self.name}" WHERE "decided_at" IS NOT NULL AND ({wm} < :wm OR ({wm} = :wm AND {key} <= :id))')
+        with _connect(self.engine) as con:
+            return int(con.execute(sql, {"wm": pd.Timestamp(state["watermark"]).to_pydatetime(), "id": state["last_id"]}).scalar())
+
+    def _check_decided(self, state: dict) -> dict:
+        """Warn when more permit applications are decided at or before the saved key than the reads read decided.
+
+        An application read while pending and decided in place with a ``known_at`` before the key (the decision time,
+        keyed in after the read) moves, it is not added: the count of rows behind the key is the same, the decision is
+        never read, and the parts hold it pending (a granted extension lost). ``state`` with the count of decided rows
+        read (a state file of older readers: counted now).
+        """
+        behind = self._decided_behind(state)
+        if not isinstance(state.get("decided"), int) or isinstance(state.get("decided"), bool):
+            state = state | {"decided": behind}
+            self._save(state)
+            return state
+        n = behind - state["decided"]
+        if n >= 1:  # more decided at or before the key than read decided
+            at = f'{self.spec.watermark} {state["watermark"]}, {self.spec.id_column} {state["last_id"]}'
+            warnings.warn(f"`{self.name}`: {n} application{'s' if n != 1 else ''} decided with a `known_at` at or before the last key "
+                          f"read ({at}) that the reads of {self.state_path} never read decided: updated in place after the read "
+                          "with an older `known_at` (the decision time, keyed in later), an incremental read never reads the "
+                          "decision and the parts hold the application pending (a granted extension lost: its traveller past the "
+                          "permit). Fix: give `known_at` the time the decision reached the database, or read the table whole with "
+                          f"read_table and land it anew (delete {self.state_path} with its parts folder); silence with "
+                          "warnings.filterwarnings('ignore', category=LateRowsWarning).", LateRowsWarning, stacklevel=4)
+        return state
+
     def _check_behind(self, state: dict) -> dict:
         """Warn when the table holds more rows at or before the saved key than were read (recorded late), or, in the
         crossings log, fewer (deleted); ``state`` with the count of rows read (a state file of older readers: counted now)."""
         if state["watermark"] is None:
-            return state | {"rows": 0}
+            return state | {"rows": 0} | ({"decided": 0} if self.name == "permit_applications" else {})
+        if self.name == "permit_applications":
+            state = self._check_decided(state)
         behind = self._count_behind(state)
         if not isinstance(state.get("rows"), int) or isinstance(state.get("rows"), bool):
             state = state | {"rows": behind}  # an older reader's state: what the table holds now is the baseline
@@ -776,6 +901,8 @@ class IncrementalReader:
         while True:
             raw = self._fetch(state)
             if raw.empty:
+                if self.name == "permit_applications" and state["watermark"] is not None:
+                    self._check_unread(out, state)
                 return total
             batch = coerce(self.name, raw)
             ids = raw[self.spec.id_column].reset_index(drop=True)
@@ -790,8 +917,10 @@ class IncrementalReader:
             if on_part is not None:
                 on_part(part)
             last = ids.iloc[-1]
+            decided = ({"decided": state["decided"] + int(batch["decided_at"].notna().sum())}
+                       if self.name == "permit_applications" else {})
             state = {"watermark": pd.Timestamp(batch[self.spec.watermark].iloc[-1]).isoformat(),
                      "last_id": int(last) if kind == "int" else str(last), "next_part": state["next_part"] + 1,
-                     "rows": state["rows"] + len(batch)}
+                     "rows": state["rows"] + len(batch)} | decided
             self._save(state)
             total += len(batch)
