@@ -386,3 +386,25 @@ def test_the_per_level_rule_switched_off_is_said():
 def test_a_per_level_bound_that_cannot_fail_or_cannot_pass_is_refused(value):
     with pytest.raises(ValueError, match=r"`gate\.max_level_mase_over_snaive`"):
         ForecastGateConfig(max_level_mase_over_snaive=value)
+
+
+def test_a_challenger_within_the_tolerance_of_its_champion_but_not_of_an_earlier_one_is_refused():
+    """Each promotion may lose up to ``mase_tolerance`` (2%) against the champion it replaces: version 2 at 1.5%
+    above version 1, version 3 at 1.5% above version 2 is 3% above version 1 and passed, and so on. The best earlier
+    champion on the same window bounds the challenger too (the risk gate's rule on drops that add up)."""
+    gate = ForecastGateConfig(mase_tolerance=0.02)
+    champion = {"mase": 0.8 / 1.015}  # version 2, 1.5% better than the challenger: within the tolerance
+    first = 0.8 / 1.015 ** 2  # version 1, 3% better than the challenger
+    assert forecast_gate(PASSING, champion, gate, champion_version="2").passed
+    decision = forecast_gate(PASSING, champion, gate, champion_version="2", earlier={"1": (first, "on the same window")})
+    assert not decision.passed and _refused_by(decision) == ["mase_over_earlier_champions"], decision.reasons
+    said = [r for r in decision.reasons if "earlier champion" in r]
+    assert len(said) == 1 and "version 1" in said[0] and f"{first:.4f}" in said[0], decision.reasons
+    assert [c.reference for c in decision.comparisons if not c.passed] == [first]
+    # the best of several earlier champions is the bound; one within the tolerance passes
+    near = 0.8 / 1.01
+    assert forecast_gate(PASSING, champion, gate, champion_version="2",
+                         earlier={"1": (near, "on the same window"), "3": (0.9, "on the same window")}).passed
+    worst = forecast_gate(PASSING, champion, gate, champion_version="2",
+                          earlier={"1": (near, "on the same window"), "3": (first, "as logged")})
+    assert not worst.passed and "version 3" in next(r for r in worst.reasons if "earlier champion" in r)

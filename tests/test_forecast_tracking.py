@@ -438,3 +438,23 @@ def test_a_forecaster_champion_is_rolled_back_to_the_one_before_and_loads_by_ali
     done = rollback(name, first.version, reason="holiday calendar of version 2 was a year off")
     assert (done.candidate, done.champion) == (str(first.version), str(second.version))
     assert pin(f"models:/{name}@champion") == f"models:/{name}/{first.version}"
+
+
+def test_a_forecaster_that_lost_within_the_tolerance_at_each_step_is_held_to_the_best_earlier_champion(tmp_path):
+    """Version 1 (MASE 1.00) champion; version 2 (1.015, 1.5% worse: within gate.mase_tolerance 2%) promoted; version 3
+    (1.03, 1.5% worse than version 2 but 3% worse than version 1) passed too, and so on without end. The gate now holds
+    a challenger to the best earlier champion as well (here their models cannot be loaded to be measured on the
+    challenger's window: their logged MASE is read, and said)."""
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import promote_forecaster
+
+    client, name, gate, good, fake = _first_champion(tmp_path, "arrival-forecast-lineage")
+    assert _version_with_metrics(client, name, good | {"mase": 1.015}, fake) == "2"
+    assert promote_forecaster(name, gate).passed
+    assert _version_with_metrics(client, name, good | {"mase": 1.03}, fake) == "3"
+    decision = promote_forecaster(name, gate)
+    assert not decision.passed, decision.reasons
+    assert [c.metric for c in decision.comparisons if not c.passed] == ["mase_over_earlier_champions"]
+    said = [r for r in decision.reasons if "earlier champion" in r]
+    assert len(said) == 1 and "version 1" in said[0] and "1.0000" in said[0] and "as logged" in said[0], decision.reasons
+    assert str(registry.resolve_version(name, "champion").version) == "2"
