@@ -313,9 +313,11 @@ def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_cham
     third = log_forecast_run(fitted, cfg, lineage={"source": "test"},
                              extra_metrics={"champion_mase_same_window": 10.0, "champion_version_same_window": 1})
     decision = promote_forecaster(name, open_gate)
-    line = [r for r in decision.reasons if "champion" in r]
+    line = [r for r in decision.reasons if "champion" in r and "earlier champion" not in r]
     assert len(line) == 1 and "champion version 2's" in line[0] and "on the same window" in line[0], decision.reasons
     assert "10.0000" not in line[0]
+    # version 1, an earlier champion, is measured on the same window too (the same settings: the same figure)
+    assert [r for r in decision.reasons if "earlier champion version 1's" in r and "on the same window" in r], decision.reasons
     # the same settings refitted on the same history: version 2 scores what version 3 scores, within the tolerance
     assert decision.passed and str(registry.resolve_version(name, "champion").version) == third.version
 

@@ -24,7 +24,10 @@ window. A challenger passes when, for the rules of
   champion refitted and scored on the same window (``champion_mase_same_window``) when
   that was measured on the champion compared with (``champion_version_same_window``), else the
   champion's own logged MASE, and the decision says which figure of which champion version it read:
-  a figure measured on a former champion is never quoted as the champion's.
+  a figure measured on a former champion is never quoted as the champion's;
+* with earlier champions (each made champion by a passed promotion, none withdrawn by a rollback), its MASE is at
+  most the best of theirs times ``1 + mase_tolerance`` too, measured on the same window where their models load:
+  a loss within the tolerance at each promotion would otherwise add up (``mase_over_earlier_champions``).
 
 A missing MASE or ratio (no holdout window: ``forecaster.holdout_windows`` 0, or too short a history)
 fails its rule, and the decision says there is no holdout window to judge and how to fix the config
@@ -106,7 +109,8 @@ def _per_level(table, served: str) -> dict[str, float]:
 
 
 def forecast_gate(
-    candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig, *, champion_version: str | None = None
+    candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig, *, champion_version: str | None = None,
+    earlier: dict[str, tuple[float, str]] | None = None,
 ) -> GateDecision:
     """Check a challenger's backtest metrics against the rules of ``gate`` (and the champion's).
 
@@ -127,6 +131,11 @@ def forecast_gate(
         same-window figure is used only when it was measured on that version; otherwise the
         champion's logged MASE is, and the reason says why. Not given, the same-window figure is
         taken as the champion's.
+    earlier : dict of str to (float, str), optional
+        The champions before the current one (a passed promotion each, not withdrawn by a rollback), by version: their
+        MASE and where it was measured ("on the same window", or "as logged, ..." when it could not be). The challenger's
+        MASE must also be at most the best of them times ``1 + mase_tolerance`` (comparison
+        ``mase_over_earlier_champions``): a loss within the tolerance at each promotion would otherwise add up.
 
     Returns
     -------
@@ -189,7 +198,28 @@ def forecast_gate(
             rule="<= champion x (1 + tolerance)",
             text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} {whose} {reference:.4f} ({where}) x {factor}",
         )
+    _check_earlier(checks, shown, earlier, gate.mase_tolerance)
     return checks.decision()
+
+
+def _check_earlier(checks: GateChecks, shown: float | None, earlier: dict[str, tuple[float, str]] | None, tolerance: float) -> None:
+    """The challenger's MASE at most the best earlier champion's times ``1 + tolerance``: losses within the tolerance
+    at each promotion add up (1.5% a step passes a 2% tolerance for ever), as the risk gate's lineage rule says."""
+    figures = {v: f for v, f in (earlier or {}).items() if f[0] is not None and f[0] == f[0]}
+    if not figures:
+        return
+    best = min(figures, key=lambda v: (figures[v][0], int(v) if str(v).isdigit() else 0))
+    reference, where = figures[best]
+    factor, many = 1 + tolerance, len(figures) != 1
+    checks.compare(
+        "mase_over_earlier_champions", shown, upper=reference * factor, reference=reference, tolerance=tolerance,
+        rule="<= best earlier champion x (1 + tolerance)",
+        text=lambda ok: (f"MASE {_figure(shown)} {'<=' if ok else '>'} earlier champion version {best}'s {reference:.4f} ({where}; "
+                         f"the best of {len(figures)} earlier champion{'s' if many else ''}) x {factor}"
+                         + ("" if ok else ": losses within the tolerance at each promotion have added up; train a challenger "
+                            f"within it of version {best}, or put version {best} back "
+                            f"(`riskmodel rollback forecast --to {best} --reason ...`)")),
+    )
 
 
 #: The reason of the MASE rule when the challenger has no holdout figure: what is missing, why, and the fix.

@@ -353,12 +353,20 @@ def promote_forecaster(name: str, gate: ForecastGateConfig, *, version: str | in
     now is refitted and scored on the challenger's holdout window at promotion, and when it
     cannot be loaded its logged MASE is compared with, which the decision says.
 
+    The champions before it (each made champion by a signed, passed promotion and not withdrawn by a
+    rollback) bound the challenger too: its MASE at most the best of theirs times ``1 + mase_tolerance``,
+    each refitted and scored on the challenger's holdout window (settings alike refitted once), or its
+    logged MASE when it cannot be, which the decision says. Losses within the tolerance at each promotion
+    would otherwise add up.
+
     """
     def judge(candidate: registry.Pinned, champion: registry.Pinned | None):
         metrics, note = _against_champion_of_now(candidate, champion)
+        earlier, words = _earlier_on_window(name, candidate, champion)
         decision = forecast_gate(metrics, None if champion is None else champion.metrics, gate,
-                                 champion_version=None if champion is None else champion.version)
-        return decision if note is None else dataclasses.replace(decision, reasons=(*decision.reasons, note))
+                                 champion_version=None if champion is None else champion.version, earlier=earlier)
+        notes = (*words, *(() if note is None else (note,)))
+        return dataclasses.replace(decision, reasons=(*decision.reasons, *notes)) if notes else decision
 
     decision = registry.promote_pinned(name, judge, version=version)
     cards.record_decision(name, decision.candidate)
@@ -391,6 +399,39 @@ def _against_champion_of_now(candidate: registry.Pinned, champion: registry.Pinn
         return metrics, (f"the champion version {champion.version} could not be measured on version {candidate.version}'s holdout "
                          f"window ({why}): its logged MASE is compared with")
     return metrics | dict(zip(SAME_WINDOW, (mase, float(champion.version)))), None
+
+
+def _earlier_on_window(name: str, candidate: registry.Pinned, champion: registry.Pinned | None):
+    """``(figures, words)``: the champions before the champion of now, by version, each with its MASE on the candidate's
+    holdout window and where it was measured, for the gate's rule on losses that add up over promotions."""
+    from riskmodel.integrations.tracking.risk import earlier_champions
+
+    besides = (str(candidate.version),) + (() if champion is None else (str(champion.version),))
+    versions = earlier_champions(name, besides=besides)
+    if not versions:
+        return {}, ()
+    figures, left, measured, challenger = {}, [], {}, None
+    for v in versions:
+        try:
+            challenger = challenger or load_forecaster(candidate.uri)
+            model = load_forecaster(f"models:/{name}/{v}")
+            key = json.dumps(to_dict(model.get_params()), sort_keys=True, default=str)  # settings alike refit alike
+            if key not in measured:
+                measured[key] = champion_on_same_window(model, challenger)
+            mase, why = measured[key], "the refit has no holdout window"
+        except ModelLoadError as exc:
+            mase, why = None, str(exc)
+        if mase is not None:
+            figures[v] = (mase, "on the same window")
+            continue
+        logged = registry.version_metrics(name, v).get("mase")
+        if logged is None or logged != logged:
+            left.append(v)
+            continue
+        figures[v] = (logged, f"as logged, on its own window: it could not be measured on version {candidate.version}'s ({why})")
+    words = (f"note: earlier champion{'s' if len(left) != 1 else ''} {', '.join(left)} neither measured on the holdout window nor "
+             "with a logged MASE: not compared with",) if left else ()
+    return figures, words
 
 
 def log_forecast_monitoring(
