@@ -2070,6 +2070,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if held is not None and held[1].model is model and all(", "    if held is not None and all(",
            ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
            "copy.copy(model) with other band thresholds is scored by the original: its bands are the original's"),
+    # ---------------------------------------------------------------- h20-fc: forecast() as services and duty managers use it, its gate
+    Mutant("G26", "forecast gate: the best earlier champion bounds the challenger", FG,
+           "        \"mase_over_earlier_champions\", shown, upper=reference * factor,",
+           "        \"mase_over_earlier_champions\", shown, upper=float(\"inf\"),",
+           ("tests/test_forecast_gate.py", "-k", "earlier"), "1.5% worse at each promotion passes a 2% tolerance for ever"),
+    Mutant("G27", "promote_forecaster: the earlier champions are read", "riskmodel/integrations/tracking/forecast.py",
+           "champion_version=None if champion is None else champion.version, earlier=earlier)",
+           "champion_version=None if champion is None else champion.version)",
+           ("tests/test_forecast_tracking.py", "-k", "held_to_the_best"), "the registry's earlier champions never reach the gate"),
 )
 
 
