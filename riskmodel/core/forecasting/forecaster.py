@@ -23,6 +23,7 @@ from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLI
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
 from riskmodel.core.forecasting.intervals import (
     LARGEST_ERROR_COLUMNS, apply_intervals, calibrate, extend, group_volumes, largest_error_message, log_scale, recent_volume,
+    uncalibrated_steps_message,
 )
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
@@ -504,7 +505,8 @@ class Forecaster:
         ----------
         h : int, optional
             Horizon; default the ``h`` given at construction. A longer horizon than
-            the backtest's widens the intervals like ``sqrt(step)``.
+            the backtest's widens the intervals like ``sqrt(step)``: those steps were never backtested, so
+            their intervals are not calibrated, and an :class:`~riskmodel.core.exceptions.IntervalWarning` says so.
 
         Returns
         -------
@@ -538,6 +540,8 @@ class Forecaster:
         # this call's fallbacks are warned of, never added to the fitted forecaster's (another thread may be reading them)
         out, fallbacks = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
         warn_fallbacks(fallbacks, stacklevel=3)
+        if int(h) > self.h:  # no backtest error reaches these steps: their ends are grown, not calibrated
+            warnings.warn(uncalibrated_steps_message(self.h, int(h), self.level_), IntervalWarning, stacklevel=3)
         return out
 
     # ------------------------------------------------------------------ persistence
