@@ -2079,6 +2079,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "champion_version=None if champion is None else champion.version, earlier=earlier)",
            "champion_version=None if champion is None else champion.version)",
            ("tests/test_forecast_tracking.py", "-k", "held_to_the_best"), "the registry's earlier champions never reach the gate"),
+    Mutant("G28", "predict: steps past the backtest horizon said uncalibrated", "riskmodel/core/forecasting/forecaster.py",
+           "        if int(h) > self.h:  # no backtest error reaches these steps", "        if False:  # no backtest error reaches these steps",
+           ("tests/test_forecast_intervals.py", "-k", "backtest_horizon"), "forecast(36) of a 6-step forecaster: 30 steps of unchecked intervals, no word"),
 )
 
 
