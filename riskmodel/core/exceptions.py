@@ -149,6 +149,11 @@ class YoungSeriesWarning(RiskModelWarning):
     zeros before its first count as its own past."""
 
 
+class StaleForecastWarning(RiskModelWarning):
+    """Some forecast periods are already past: the forecaster's data ends periods before today, and a forecast starts
+    the period after its data, so its first rows are no outlook from today."""
+
+
 class PartialPeriodWarning(RiskModelWarning):
     """The crossings log ends before the last day of its last period (a month or a week): that
     period's count is part of one, so it was left out of the series rather than read as a fall."""
