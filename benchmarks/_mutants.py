@@ -2082,6 +2082,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("G28", "predict: steps past the backtest horizon said uncalibrated", "riskmodel/core/forecasting/forecaster.py",
            "        if int(h) > self.h:  # no backtest error reaches these steps", "        if False:  # no backtest error reaches these steps",
            ("tests/test_forecast_intervals.py", "-k", "backtest_horizon"), "forecast(36) of a 6-step forecaster: 30 steps of unchecked intervals, no word"),
+    Mutant("G29", "forecast(): an outlook of past periods is said", "riskmodel/core/forecasting/stale.py",
+           "    if not past:\n", "    if True:\n",
+           ("tests/test_forecast_edges.py", "-k", "already_past"), "a champion fitted to 2019 serves 2020 as the coming months, no word"),
+    Mutant("G30", "forecast pyfunc: an outlook of past periods is said in the server's log", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "        warn_stale_outlook(out, self.forecaster.freq_, self.forecaster.history_[\"ds\"].max(), stacklevel=2)\n", "",
+           ("tests/test_forecast_edges.py", "-k", "already_past"), "REST answers past periods as the outlook, the log silent"),
 )
 
 
