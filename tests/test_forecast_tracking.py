@@ -460,3 +460,24 @@ def test_a_forecaster_that_lost_within_the_tolerance_at_each_step_is_held_to_the
     said = [r for r in decision.reasons if "earlier champion" in r]
     assert len(said) == 1 and "version 1" in said[0] and "1.0000" in said[0] and "as logged" in said[0], decision.reasons
     assert str(registry.resolve_version(name, "champion").version) == "2"
+
+
+def test_the_champion_of_now_measured_at_promotion_is_compared_level_by_level(fitted):
+    """A challenger whose logged same-window figures are of another version: the champion of now is refitted on its
+    holdout window at promotion, and each level of the hierarchy (total, kind, port) is held to the champion's there."""
+    from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
+
+    cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
+    first = log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert promote_forecaster(name, open_gate).passed
+    log_forecast_run(fitted, cfg, lineage={"source": "test"}, extra_metrics={"champion_mase_same_window": 10.0, "champion_version_same_window": 99})
+    decision = promote_forecaster(name, open_gate)
+    table = fitted.holdout_metrics_.set_index(["level", "model"])["mase"]
+    for level in ("total", "kind", "port"):
+        [c] = [c for c in decision.comparisons if c.metric == f"level.{level}.mase_over_champion"]
+        # the same settings refitted on the same history: the champion's figure at each level is the challenger's
+        assert c.reference == pytest.approx(table[(level, "reconciled")], rel=1e-9) and c.passed
+        assert any(r.startswith(f"level {level}:") and f"champion version {first.version}'s" in r and "on the same window" in r
+                   for r in decision.reasons), decision.reasons
+    assert decision.passed
