@@ -24,7 +24,10 @@ window. A challenger passes when, for the rules of
   champion refitted and scored on the same window (``champion_mase_same_window``) when
   that was measured on the champion compared with (``champion_version_same_window``), else the
   champion's own logged MASE, and the decision says which figure of which champion version it read:
-  a figure measured on a former champion is never quoted as the champion's;
+  a figure measured on a former champion is never quoted as the champion's; and at each level of a hierarchy its
+  MASE is at most the champion's at that level times ``1 + mase_tolerance`` (``level.<level>.mase_over_champion``,
+  the champion's same-window figure there, ``champion_level.<level>.mase_same_window``, else its logged one): the
+  MASE over all series is a mean over every level, and a challenger worse on the total passed it on the ports' gain;
 * with earlier champions (each made champion by a passed promotion, none withdrawn by a rollback), its MASE is at
   most the best of theirs times ``1 + mase_tolerance`` too, measured on the same window where their models load:
   a loss within the tolerance at each promotion would otherwise add up (``mase_over_earlier_champions``).
@@ -46,7 +49,7 @@ import numbers
 from riskmodel.core.forecasting.config import ForecastGateConfig
 from riskmodel.core.gate import GateChecks, GateDecision
 
-__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window"]
+__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window", "champion_figures_on_same_window"]
 
 PEER_MODELS = ("peer:naive", "peer:snaive", "peer:drift")
 #: A MASE ratio within this of 1 is a tie: a challenger that *is* a peer (seasonal naive alone) is scored
@@ -198,8 +201,37 @@ def forecast_gate(
             rule="<= champion x (1 + tolerance)",
             text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} {whose} {reference:.4f} ({where}) x {factor}",
         )
+        _check_levels_against_champion(checks, candidate, champion or {}, same is not None, whose, gate.mase_tolerance)
     _check_earlier(checks, shown, earlier, gate.mase_tolerance)
     return checks.decision()
+
+
+def _check_levels_against_champion(checks: GateChecks, candidate: dict[str, float], champion: dict[str, float], same: bool,
+                                   whose: str, tolerance: float) -> None:
+    """Each level of the hierarchy at most the champion's MASE there times ``1 + tolerance``: the MASE over all series is
+    a mean over every series of every level, and a challenger worse on the total passed it on the ports' gain.
+
+    The champion's figure at a level is the one measured on the same window when the champion's was (``same``), else
+    the one it logged; a level with neither is said, not compared.
+    """
+    levels = sorted(k[len("level."):-len(".mase")] for k in candidate if k.startswith("level.") and k.endswith(".mase"))
+    factor = 1 + tolerance
+    for level in levels:
+        mine = candidate[f"level.{level}.mase"]
+        reference, where = candidate.get(f"champion_level.{level}.mase_same_window") if same else None, "on the same window"
+        if reference is None:
+            reference, where = champion.get(f"level.{level}.mase"), "as logged"
+        if reference is None or reference != reference:
+            checks.note(f"level {level}: the {whose} MASE at this level could not be read nor measured on the same window: "
+                        "not compared with it there")
+            continue
+        checks.compare(
+            f"level.{level}.mase_over_champion", mine, upper=reference * factor, reference=reference, tolerance=tolerance,
+            rule="<= champion's at that level x (1 + tolerance)",
+            text=lambda ok, level=level, mine=mine, reference=reference, where=where: (
+                f"level {level}: holdout MASE {mine:.4f} {'<=' if ok else '>'} {whose} {reference:.4f} at that level ({where}) "
+                f"x {factor}"),
+        )
 
 
 def _check_earlier(checks: GateChecks, shown: float | None, earlier: dict[str, tuple[float, str]] | None, tolerance: float) -> None:
@@ -324,12 +356,28 @@ def champion_on_same_window(champion, challenger, *, on_progress=None) -> float 
     float or None
         None when the challenger or the refit has no holdout window.
     """
+    return champion_figures_on_same_window(champion, challenger, on_progress=on_progress).get("champion_mase_same_window")
+
+
+def champion_figures_on_same_window(champion, challenger, *, on_progress=None) -> dict[str, float]:
+    """:func:`champion_on_same_window`'s refit, with its MASE at each level of the hierarchy too, as the gate reads them.
+
+    Returns
+    -------
+    dict of str to float
+        ``champion_mase_same_window`` and, with a hierarchy, ``champion_level.<level>.mase_same_window`` for each level;
+        empty when the challenger or the refit has no holdout window.
+    """
     from riskmodel.core.forecasting.forecaster import Forecaster
 
     if not challenger.holdout_windows:
-        return None
+        return {}
     params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
     if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
         params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
     refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
-    return honest_metrics(refit).get("mase")
+    figures = honest_metrics(refit)
+    if "mase" not in figures:
+        return {}
+    levels = {f"champion_{k[:-len('.mase')]}.mase_same_window": v for k, v in figures.items() if k.startswith("level.") and k.endswith(".mase")}
+    return {"champion_mase_same_window": figures["mase"], **levels}

@@ -42,7 +42,7 @@ from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
 from riskmodel.core.forecasting.intervals import largest_error_message
-from riskmodel.core.forecasting.gate import champion_on_same_window, forecast_gate
+from riskmodel.core.forecasting.gate import champion_figures_on_same_window, champion_on_same_window, forecast_gate
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import cards, forecast_pyfunc, provenance, registry
@@ -283,7 +283,7 @@ def log_forecast_run(
                          "fitted.n_series": str(forecaster.history_["unique_id"].nunique())})
         _log_datasets(forecaster, name, lineage.get("source"))
         mlflow.log_dict(to_dict(config), "config/forecast.json")
-        mlflow.log_metrics(_metrics(forecaster) | {k: float(v) for k, v in (extra_metrics or {}).items() if v is not None})
+        mlflow.log_metrics(_metrics(forecaster) | {_key(k): float(v) for k, v in (extra_metrics or {}).items() if v is not None})
         chosen = pd.DataFrame(sorted(forecaster.chosen_.items()), columns=["unique_id", "model"])
         mlflow.log_text(chosen.to_csv(index=False), "forecast/chosen.csv")
         mlflow.log_text(forecaster.metrics_.to_csv(index=False), "forecast/backtest_metrics.csv")
@@ -386,19 +386,21 @@ def _against_champion_of_now(candidate: registry.Pinned, champion: registry.Pinn
     """
     metrics = dict(candidate.metrics)
     if champion is None:
-        return {k: v for k, v in metrics.items() if k not in SAME_WINDOW}, None
+        return {k: v for k, v in metrics.items() if k not in SAME_WINDOW and not k.startswith("champion_level.")}, None
     measured_on = metrics.get(SAME_WINDOW[1])
     if measured_on is not None and f"{measured_on:.0f}" == champion.version:
         return metrics, None
     why = "the refit has no holdout window"
     try:
-        mase = champion_on_same_window(load_forecaster(champion.uri), load_forecaster(candidate.uri))
+        figures = champion_figures_on_same_window(load_forecaster(champion.uri), load_forecaster(candidate.uri))
     except ModelLoadError as exc:  # a model that fails its manifest too: it is not used, only not measured
-        mase, why = None, str(exc)
-    if mase is None:
+        figures, why = {}, str(exc)
+    if not figures:
         return metrics, (f"the champion version {champion.version} could not be measured on version {candidate.version}'s holdout "
                          f"window ({why}): its logged MASE is compared with")
-    return metrics | dict(zip(SAME_WINDOW, (mase, float(champion.version)))), None
+    # the figures at each level logged for another version are that version's: only the ones measured now are kept
+    kept = {k: v for k, v in metrics.items() if not k.startswith("champion_level.")}
+    return kept | {_key(k): v for k, v in figures.items()} | {SAME_WINDOW[1]: float(champion.version)}, None
 
 
 def _earlier_on_window(name: str, candidate: registry.Pinned, champion: registry.Pinned | None):
