@@ -2088,6 +2088,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("G30", "forecast pyfunc: an outlook of past periods is said in the server's log", "riskmodel/integrations/tracking/forecast_pyfunc.py",
            "        warn_stale_outlook(out, self.forecaster.freq_, self.forecaster.history_[\"ds\"].max(), stacklevel=2)\n", "",
            ("tests/test_forecast_edges.py", "-k", "already_past"), "REST answers past periods as the outlook, the log silent"),
+    Mutant("G31", "forecast gate: each level held to the champion's there", FG,
+           "            f\"level.{level}.mase_over_champion\", mine, upper=reference * factor,",
+           "            f\"level.{level}.mase_over_champion\", mine, upper=float(\"inf\"),",
+           ("tests/test_forecast_gate.py", "-k", "one_level"), "a challenger 12.5% worse on the total passes on the ports' gain"),
+    Mutant("G32", "promote_forecaster: the champion of now measured at each level", "riskmodel/integrations/tracking/forecast.py",
+           "    return kept | {_key(k): v for k, v in figures.items()} | {SAME_WINDOW[1]: float(champion.version)}, None",
+           "    return kept | {SAME_WINDOW[0]: figures[SAME_WINDOW[0]], SAME_WINDOW[1]: float(champion.version)}, None",
+           ("tests/test_forecast_tracking.py", "-k", "level_by_level"), "levels judged against figures of the champion's own window"),
 )
 
 
