@@ -2096,6 +2096,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return kept | {_key(k): v for k, v in figures.items()} | {SAME_WINDOW[1]: float(champion.version)}, None",
            "    return kept | {SAME_WINDOW[0]: figures[SAME_WINDOW[0]], SAME_WINDOW[1]: float(champion.version)}, None",
            ("tests/test_forecast_tracking.py", "-k", "level_by_level"), "levels judged against figures of the champion's own window"),
+    Mutant("G33", "report: a series too young to forecast marked where its number is given", "riskmodel/apps/report.py",
+           '    return [u.split("/", 1)[1] + (YOUNG_LABEL if u in young else "") for u in ids]',
+           '    return [u.split("/", 1)[1] for u in ids]',
+           ("tests/test_report.py", "-k", "marked_in_the_tables"), "a port that just opened shown as a plain 30-day sum"),
 )
 
 
