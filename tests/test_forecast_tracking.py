@@ -14,7 +14,7 @@ from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError, Sc
 from riskmodel import forecast
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
-from riskmodel.core.forecasting.gate import TIE
+from riskmodel.core.forecasting.gate import TIE, honest_metrics
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from tests.test_cards import check_forecaster_store
 
@@ -481,3 +481,25 @@ def test_the_champion_of_now_measured_at_promotion_is_compared_level_by_level(fi
         assert any(r.startswith(f"level {level}:") and f"champion version {first.version}'s" in r and "on the same window" in r
                    for r in decision.reasons), decision.reasons
     assert decision.passed
+
+
+def test_earlier_champions_of_settings_already_measured_are_not_refitted_under_the_lease(fitted, monkeypatch):
+    """The promotion lease lasts 300 s and the gate must end well inside it; a refit of a daily forecaster takes minutes.
+    Versions 1-3 share their settings: version 1 (an earlier champion when version 3 is judged) refits alike to the
+    challenger, whose own holdout MASE is that figure; it is read, not refitted."""
+    import riskmodel.integrations.tracking.forecast as tracking_forecast
+    from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
+
+    cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
+    for _ in range(2):
+        log_forecast_run(fitted, cfg, lineage={"source": "test"})
+        assert promote_forecaster(name, open_gate).passed
+    log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    refits = []
+    real = tracking_forecast.champion_on_same_window
+    monkeypatch.setattr(tracking_forecast, "champion_on_same_window", lambda *a, **k: refits.append(1) or real(*a, **k))
+    decision = promote_forecaster(name, open_gate)
+    assert decision.passed and refits == [], decision.reasons
+    [c] = [c for c in decision.comparisons if c.metric == "mase_over_earlier_champions"]
+    assert c.reference == pytest.approx(honest_metrics(fitted)["mase"], rel=1e-12)
