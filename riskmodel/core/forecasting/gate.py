@@ -49,7 +49,8 @@ import numbers
 from riskmodel.core.forecasting.config import ForecastGateConfig
 from riskmodel.core.gate import GateChecks, GateDecision
 
-__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window", "champion_figures_on_same_window"]
+__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window", "champion_figures_on_same_window",
+           "same_window_params"]
 
 PEER_MODELS = ("peer:naive", "peer:snaive", "peer:drift")
 #: A MASE ratio within this of 1 is a tie: a challenger that *is* a peer (seasonal naive alone) is scored
@@ -359,6 +360,15 @@ def champion_on_same_window(champion, challenger, *, on_progress=None) -> float 
     return champion_figures_on_same_window(champion, challenger, on_progress=on_progress).get("champion_mase_same_window")
 
 
+def same_window_params(champion, challenger) -> dict:
+    """The settings :func:`champion_figures_on_same_window` refits: the champion's, at the challenger's horizon and
+    holdout windows (and their spacing). Equal to the challenger's own settings, the refit is the challenger's fit."""
+    params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
+    if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
+        params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
+    return params
+
+
 def champion_figures_on_same_window(champion, challenger, *, on_progress=None) -> dict[str, float]:
     """:func:`champion_on_same_window`'s refit, with its MASE at each level of the hierarchy too, as the gate reads them.
 
@@ -372,9 +382,7 @@ def champion_figures_on_same_window(champion, challenger, *, on_progress=None) -
 
     if not challenger.holdout_windows:
         return {}
-    params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
-    if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
-        params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
+    params = same_window_params(champion, challenger)
     refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
     figures = honest_metrics(refit)
     if "mase" not in figures:

@@ -21,6 +21,7 @@ against actuals and logs MASE, coverage and bias per series and level.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -42,7 +43,9 @@ from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
 from riskmodel.core.forecasting.intervals import largest_error_message
-from riskmodel.core.forecasting.gate import champion_figures_on_same_window, champion_on_same_window, forecast_gate
+from riskmodel.core.forecasting.gate import (
+    champion_figures_on_same_window, champion_on_same_window, forecast_gate, same_window_params,
+)
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import cards, forecast_pyfunc, provenance, registry
@@ -362,7 +365,7 @@ def promote_forecaster(name: str, gate: ForecastGateConfig, *, version: str | in
     """
     def judge(candidate: registry.Pinned, champion: registry.Pinned | None):
         metrics, note = _against_champion_of_now(candidate, champion)
-        earlier, words = _earlier_on_window(name, candidate, champion)
+        earlier, words = _earlier_on_window(name, candidate, champion, metrics)
         decision = forecast_gate(metrics, None if champion is None else champion.metrics, gate,
                                  champion_version=None if champion is None else champion.version, earlier=earlier)
         notes = (*words, *(() if note is None else (note,)))
@@ -403,21 +406,40 @@ def _against_champion_of_now(candidate: registry.Pinned, champion: registry.Pinn
     return kept | {_key(k): v for k, v in figures.items()} | {SAME_WINDOW[1]: float(champion.version)}, None
 
 
-def _earlier_on_window(name: str, candidate: registry.Pinned, champion: registry.Pinned | None):
+def _settings_key(params: dict) -> str:
+    """Settings that fit alike on the same history (worker count and progress aside) share a key."""
+    return json.dumps(to_dict({k: v for k, v in params.items() if k not in ("n_jobs", "progress")}), sort_keys=True, default=str)
+
+
+def _known_on_window(challenger: Forecaster, champion: registry.Pinned | None, metrics: dict[str, float]) -> dict[str, float]:
+    """Figures on the challenger's holdout window already in hand, by the settings that gave them: the challenger's own
+    MASE, and the champion of now's same-window figure when it is of that version. A refit under the promotion lease
+    (300 s) of settings already measured would only repeat them."""
+    known = {_settings_key(challenger.get_params()): metrics.get("mase")}
+    measured_on, same = metrics.get(SAME_WINDOW[1]), metrics.get(SAME_WINDOW[0])
+    if champion is not None and same is not None and measured_on is not None and f"{measured_on:.0f}" == champion.version:
+        with contextlib.suppress(ModelLoadError):
+            known.setdefault(_settings_key(same_window_params(load_forecaster(champion.uri), challenger)), same)
+    return {k: v for k, v in known.items() if v is not None}
+
+
+def _earlier_on_window(name: str, candidate: registry.Pinned, champion: registry.Pinned | None, metrics: dict[str, float]):
     """``(figures, words)``: the champions before the champion of now, by version, each with its MASE on the candidate's
-    holdout window and where it was measured, for the gate's rule on losses that add up over promotions."""
+    holdout window and where it was measured, for the gate's rule on losses that add up over promotions. Settings
+    measured already (the challenger's, the champion of now's) are not refitted: the same settings fit alike."""
     from riskmodel.integrations.tracking.risk import earlier_champions
 
     besides = (str(candidate.version),) + (() if champion is None else (str(champion.version),))
     versions = earlier_champions(name, besides=besides)
     if not versions:
         return {}, ()
-    figures, left, measured, challenger = {}, [], {}, None
+    figures, left, measured, challenger = {}, [], None, None
     for v in versions:
         try:
             challenger = challenger or load_forecaster(candidate.uri)
+            measured = _known_on_window(challenger, champion, metrics) if measured is None else measured
             model = load_forecaster(f"models:/{name}/{v}")
-            key = json.dumps(to_dict(model.get_params()), sort_keys=True, default=str)  # settings alike refit alike
+            key = _settings_key(same_window_params(model, challenger))
             if key not in measured:
                 measured[key] = champion_on_same_window(model, challenger)
             mase, why = measured[key], "the refit has no holdout window"
