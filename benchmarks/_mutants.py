@@ -2100,6 +2100,12 @@ MUTANTS: tuple[Mutant, ...] = (
            '    return [u.split("/", 1)[1] + (YOUNG_LABEL if u in young else "") for u in ids]',
            '    return [u.split("/", 1)[1] for u in ids]',
            ("tests/test_report.py", "-k", "marked_in_the_tables"), "a port that just opened shown as a plain 30-day sum"),
+    Mutant("G34", "load: a folder written by Forecaster.save", "riskmodel/api.py",
+           '(Path(uri) / "forecaster.json").is_file()', "False",
+           ("tests/test_forecast_cli.py", "-k", "forecaster_save"), "`riskmodel forecast --model <saved folder>` refused as no model"),
+    Mutant("G35", "promote_forecaster: settings measured already are not refitted under the lease", "riskmodel/integrations/tracking/forecast.py",
+           "    return {k: v for k, v in known.items() if v is not None}\n", "    return {}\n",
+           ("tests/test_forecast_tracking.py", "-k", "not_refitted_under_the_lease"), "a refit per earlier champion inside the 300 s lease"),
 )
 
 
