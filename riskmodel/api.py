@@ -84,10 +84,10 @@ def load(
     uri : str, Path, RiskModel, Scorer or Forecaster
         ``models:/name@alias``, ``models:/name/version``, ``models:/m-<logged model id>``,
         ``runs:/<run_id>/model``, a local copy of a logged model, a local folder
-        written by :meth:`RiskModel.save`, or an already fitted model (returned as
+        written by :meth:`RiskModel.save` or :meth:`Forecaster.save`, or an already fitted model (returned as
         it is, a RiskModel wrapped in a Scorer). A folder written by
-        :meth:`RiskModel.save` carries no signature and is trusted as the caller's
-        own file (its LightGBM text is still checked); a copy of a logged model
+        :meth:`RiskModel.save` or :meth:`Forecaster.save` carries no signature and is trusted as the caller's
+        own file (its LightGBM text is still checked; a forecaster's is JSON and Parquet); a copy of a logged model
         (a folder holding ``MLmodel``, or its ``data/risk_model``) is verified
         like the store.
     refresh : bool, default=False
@@ -215,6 +215,8 @@ def _load_uncached(uri: str, allow_ungated: bool) -> tuple[Scorer | Forecaster, 
     """The model ``uri`` holds and, for a logged one, its registered version (that of the alias when it was read)."""
     if not uri.startswith(("models:", "runs:")) and (Path(uri) / "meta.json").is_file() and not _inside_logged_model(Path(uri)):
         return as_scorer(uri), None  # a plain saved RiskModel folder needs no tracking store
+    if not uri.startswith(("models:", "runs:")) and (Path(uri) / "forecaster.json").is_file() and not _inside_logged_model(Path(uri)):
+        return Forecaster.load(uri), None  # nor a Forecaster.save folder (JSON and Parquet, nothing pickled)
     from riskmodel.integrations.tracking.loading import load_logged  # MLflow is imported only when a URI needs it
 
     # a service loading from its local store gets no download bar on stderr (the CLI sets the same)

@@ -141,3 +141,21 @@ def test_cli_series_files_keep_their_ids_as_written(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "levels.csv")
     assert table.loc[0, "n_series"] == 1
     assert table.loc[0, "bias"] == pytest.approx((7 - 6) / 6)
+
+
+def test_a_folder_written_by_forecaster_save_is_forecast_from_as_the_help_says(tmp_path):
+    """`riskmodel forecast --model` says "a local model folder", and riskmodel.load takes a folder written by
+    RiskModel.save; a folder written by Forecaster.save was refused as "not a model logged by riskmodel ... or a
+    folder written by RiskModel.save", by the CLI and by riskmodel.forecast(model=folder) alike."""
+    import riskmodel
+    from riskmodel.core.forecasting import Forecaster
+
+    ds = pd.date_range("2016-01-01", periods=48, freq="MS")
+    hist = pd.DataFrame({"unique_id": "total", "ds": ds, "y": np.round(1000 + 300 * np.sin(2 * np.pi * np.arange(48) / 12))})
+    folder = Forecaster(h=3, models=("snaive",), combine=False, n_windows=2, breaks=()).fit(hist).save(tmp_path / "fc")
+    expected = Forecaster.load(folder).predict(3)
+    pd.testing.assert_frame_equal(riskmodel.forecast(3, model=str(folder)), expected)
+    assert isinstance(riskmodel.load(folder), Forecaster)
+    out = tmp_path / "fc.parquet"
+    assert main(["forecast", "--horizon", "3", "--model", str(folder), "--out", str(out), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected, check_dtype=False)

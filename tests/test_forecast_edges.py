@@ -180,3 +180,40 @@ def test_a_history_whose_total_is_not_the_sum_of_its_parts_is_refused_by_name():
     # coherent, and a part whose history starts later (its missing periods count as none arrived): fitted
     Forecaster(**settings).fit(*_parts_and_total(0.0)[:2])
     Forecaster(**settings).fit(*_parts_and_total(0.0, b_from="2017-06-01")[:2])
+
+
+def _monthly_through(last: pd.Timestamp) -> pd.DataFrame:
+    ds = pd.date_range(end=last, periods=48, freq="MS")
+    return pd.DataFrame({"unique_id": "port/A", "ds": ds, "y": 500.0 + 100 * (ds.month == 7)})
+
+
+def _stale_warnings(call) -> list[str]:
+    import warnings
+
+    import riskmodel
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call()
+    kind = getattr(riskmodel, "StaleForecastWarning", None)
+    return [str(w.message) for w in seen if kind is not None and issubclass(w.category, kind)]
+
+
+def test_an_outlook_whose_periods_are_already_past_says_so():
+    """A service asks the champion for the next 3 months; the champion's data ends December 2019, so the outlook is
+    January to March 2020, years before today, served as if it were the coming months, without a word."""
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    settings = dict(h=3, models=("snaive",), combine=False, n_windows=2, holdout_windows=0, breaks=(), reconcile=None)
+    stale = Forecaster(**settings).fit(_monthly_through(pd.Timestamp("2019-12-01")))
+    now = pd.Timestamp.today().to_period("M").start_time
+    behind = (now.year - 2020) * 12 + now.month - 1  # months from January 2020 up to this month, by hand
+    for call in (lambda: forecast(3, model=stale), lambda: ForecastPyfunc(stale).predict(pd.DataFrame({"h": [3]}))):
+        said = _stale_warnings(call)
+        assert len(said) == 1, said
+        for part in ("starts 2020-01-01", "last data (2019-12-01)", "3 of its 3 periods are past",
+                     f"{behind} periods behind", "history=", "StaleForecastWarning"):
+            assert part in said[0], (part, said[0])
+    # data up to last month: the outlook starts this month, nothing is past
+    fresh = Forecaster(**settings).fit(_monthly_through(now - pd.DateOffset(months=1)))
+    assert _stale_warnings(lambda: forecast(3, model=fresh)) == []

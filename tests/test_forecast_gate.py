@@ -386,3 +386,50 @@ def test_the_per_level_rule_switched_off_is_said():
 def test_a_per_level_bound_that_cannot_fail_or_cannot_pass_is_refused(value):
     with pytest.raises(ValueError, match=r"`gate\.max_level_mase_over_snaive`"):
         ForecastGateConfig(max_level_mase_over_snaive=value)
+
+
+def test_a_challenger_within_the_tolerance_of_its_champion_but_not_of_an_earlier_one_is_refused():
+    """Each promotion may lose up to ``mase_tolerance`` (2%) against the champion it replaces: version 2 at 1.5%
+    above version 1, version 3 at 1.5% above version 2 is 3% above version 1 and passed, and so on. The best earlier
+    champion on the same window bounds the challenger too (the risk gate's rule on drops that add up)."""
+    gate = ForecastGateConfig(mase_tolerance=0.02)
+    champion = {"mase": 0.8 / 1.015}  # version 2, 1.5% better than the challenger: within the tolerance
+    first = 0.8 / 1.015 ** 2  # version 1, 3% better than the challenger
+    assert forecast_gate(PASSING, champion, gate, champion_version="2").passed
+    decision = forecast_gate(PASSING, champion, gate, champion_version="2", earlier={"1": (first, "on the same window")})
+    assert not decision.passed and _refused_by(decision) == ["mase_over_earlier_champions"], decision.reasons
+    said = [r for r in decision.reasons if "earlier champion" in r]
+    assert len(said) == 1 and "version 1" in said[0] and f"{first:.4f}" in said[0], decision.reasons
+    assert [c.reference for c in decision.comparisons if not c.passed] == [first]
+    # the best of several earlier champions is the bound; one within the tolerance passes
+    near = 0.8 / 1.01
+    assert forecast_gate(PASSING, champion, gate, champion_version="2",
+                         earlier={"1": (near, "on the same window"), "3": (0.9, "on the same window")}).passed
+    worst = forecast_gate(PASSING, champion, gate, champion_version="2",
+                          earlier={"1": (near, "on the same window"), "3": (first, "as logged")})
+    assert not worst.passed and "version 3" in next(r for r in worst.reasons if "earlier champion" in r)
+
+
+def test_a_challenger_better_on_average_but_worse_than_the_champion_on_one_level_is_refused():
+    """The champion rule read only the MASE over all series (a mean over every series of every level): a challenger
+    12.5% worse than the champion on the total, the figure the duty managers staff from, passed on the ports' gain.
+    Each level of the hierarchy is held to the champion's at that level too, on the same window when it was measured
+    there, else as the champion logged it."""
+    gate = ForecastGateConfig(mase_tolerance=0.02)
+    levels = {"level.total.mase": 0.9, "level.total.mase_over_snaive": 0.95, "level.port.mase": 0.7, "level.port.mase_over_snaive": 0.8}
+    same = {"champion_mase_same_window": 0.85, "champion_version_same_window": 2.0,
+            "champion_level.total.mase_same_window": 0.8, "champion_level.port.mase_same_window": 0.9}
+    decision = forecast_gate(PASSING | levels | same, {"mase": 0.85}, gate, champion_version="2")
+    assert not decision.passed and _refused_by(decision) == ["level.total.mase_over_champion"], decision.reasons
+    said = [r for r in decision.reasons if r.startswith("level total:") and "champion" in r]
+    assert len(said) == 1 and "0.9000" in said[0] and "0.8000" in said[0] and "on the same window" in said[0], decision.reasons
+    assert [c.reference for c in decision.comparisons if not c.passed] == [0.8]
+    # within the tolerance at every level: passes
+    near = same | {"champion_level.total.mase_same_window": 0.9 / 1.01}
+    assert forecast_gate(PASSING | levels | near, {"mase": 0.85}, gate, champion_version="2").passed
+    # not measured on the same window (another champion version): the champion's logged figure at that level, said
+    logged = forecast_gate(PASSING | levels, {"mase": 0.85, "level.total.mase": 0.8, "level.port.mase": 0.9}, gate, champion_version="2")
+    assert _refused_by(logged) == ["level.total.mase_over_champion"]
+    assert any(r.startswith("level total:") and "as logged" in r for r in logged.reasons), logged.reasons
+    # no champion: no such rule
+    assert forecast_gate(PASSING | levels, None, gate).passed

@@ -96,3 +96,35 @@ def test_fewer_than_five_errors_at_every_step_are_the_largest_error_and_said():
     f = Forecaster(h=1, models=("snaive",), combine=False, breaks=(), reconcile=None)
     with pytest.warns(riskmodel.IntervalWarning, match=r"95% interval at steps 1 \(3 errors, 79 needed\)"):
         f.fit(_ports(1).iloc[:36])
+
+
+def _beyond(seen) -> list[str]:
+    return [str(w.message) for w in seen if issubclass(w.category, riskmodel.IntervalWarning) and "not calibrated" in str(w.message)]
+
+
+def test_steps_past_the_backtest_horizon_are_said_to_have_no_calibrated_interval(tmp_path):
+    """A forecaster backtested at h=6 asked for 9 months: steps 7-9 were never backtested (no error to calibrate their
+    intervals on, no accuracy measured); their ends are step 6's grown like sqrt(step). Served without a word, the
+    duty manager read a 95% interval there as one that had held 95% of arrivals."""
+    f, _ = _fit(10, 3)
+    for call in (lambda: riskmodel.forecast(6, model=f), lambda: f.predict(6), lambda: f.predict(3)):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            call()
+        assert _beyond(seen) == []
+    for call in (lambda: riskmodel.forecast(9, model=f), lambda: f.predict(9)):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            out = call()
+        said = _beyond(seen)
+        assert len(said) == 1, [str(w.message) for w in seen]
+        for part in ("steps 7-9 of 9", "backtested at h=6", "sqrt", "h=9", "IntervalWarning"):
+            assert part in said[0], (part, said[0])
+        assert out["ds"].nunique() == 9
+    # the pyfunc (and so `mlflow models serve`) serves the same call through Forecaster.predict: said there too
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ForecastPyfunc(f).predict(pd.DataFrame({"h": [9]}))
+    assert len(_beyond(seen)) == 1

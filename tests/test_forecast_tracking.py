@@ -14,7 +14,7 @@ from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError, Sc
 from riskmodel import forecast
 from riskmodel.core.forecasting import Forecaster, aggregate
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
-from riskmodel.core.forecasting.gate import TIE
+from riskmodel.core.forecasting.gate import TIE, honest_metrics
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from tests.test_cards import check_forecaster_store
 
@@ -313,9 +313,11 @@ def test_a_same_window_figure_of_a_former_champion_is_measured_again_on_the_cham
     third = log_forecast_run(fitted, cfg, lineage={"source": "test"},
                              extra_metrics={"champion_mase_same_window": 10.0, "champion_version_same_window": 1})
     decision = promote_forecaster(name, open_gate)
-    line = [r for r in decision.reasons if "champion" in r]
+    line = [r for r in decision.reasons if "champion" in r and "earlier champion" not in r and not r.startswith("level ")]
     assert len(line) == 1 and "champion version 2's" in line[0] and "on the same window" in line[0], decision.reasons
     assert "10.0000" not in line[0]
+    # version 1, an earlier champion, is measured on the same window too (the same settings: the same figure)
+    assert [r for r in decision.reasons if "earlier champion version 1's" in r and "on the same window" in r], decision.reasons
     # the same settings refitted on the same history: version 2 scores what version 3 scores, within the tolerance
     assert decision.passed and str(registry.resolve_version(name, "champion").version) == third.version
 
@@ -438,3 +440,66 @@ def test_a_forecaster_champion_is_rolled_back_to_the_one_before_and_loads_by_ali
     done = rollback(name, first.version, reason="holiday calendar of version 2 was a year off")
     assert (done.candidate, done.champion) == (str(first.version), str(second.version))
     assert pin(f"models:/{name}@champion") == f"models:/{name}/{first.version}"
+
+
+def test_a_forecaster_that_lost_within_the_tolerance_at_each_step_is_held_to_the_best_earlier_champion(tmp_path):
+    """Version 1 (MASE 1.00) champion; version 2 (1.015, 1.5% worse: within gate.mase_tolerance 2%) promoted; version 3
+    (1.03, 1.5% worse than version 2 but 3% worse than version 1) passed too, and so on without end. The gate now holds
+    a challenger to the best earlier champion as well (here their models cannot be loaded to be measured on the
+    challenger's window: their logged MASE is read, and said)."""
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.forecast import promote_forecaster
+
+    client, name, gate, good, fake = _first_champion(tmp_path, "arrival-forecast-lineage")
+    assert _version_with_metrics(client, name, good | {"mase": 1.015}, fake) == "2"
+    assert promote_forecaster(name, gate).passed
+    assert _version_with_metrics(client, name, good | {"mase": 1.03}, fake) == "3"
+    decision = promote_forecaster(name, gate)
+    assert not decision.passed, decision.reasons
+    assert [c.metric for c in decision.comparisons if not c.passed] == ["mase_over_earlier_champions"]
+    said = [r for r in decision.reasons if "earlier champion" in r]
+    assert len(said) == 1 and "version 1" in said[0] and "1.0000" in said[0] and "as logged" in said[0], decision.reasons
+    assert str(registry.resolve_version(name, "champion").version) == "2"
+
+
+def test_the_champion_of_now_measured_at_promotion_is_compared_level_by_level(fitted):
+    """A challenger whose logged same-window figures are of another version: the champion of now is refitted on its
+    holdout window at promotion, and each level of the hierarchy (total, kind, port) is held to the champion's there."""
+    from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
+
+    cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
+    first = log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    assert promote_forecaster(name, open_gate).passed
+    log_forecast_run(fitted, cfg, lineage={"source": "test"}, extra_metrics={"champion_mase_same_window": 10.0, "champion_version_same_window": 99})
+    decision = promote_forecaster(name, open_gate)
+    table = fitted.holdout_metrics_.set_index(["level", "model"])["mase"]
+    for level in ("total", "kind", "port"):
+        [c] = [c for c in decision.comparisons if c.metric == f"level.{level}.mase_over_champion"]
+        # the same settings refitted on the same history: the champion's figure at each level is the challenger's
+        assert c.reference == pytest.approx(table[(level, "reconciled")], rel=1e-9) and c.passed
+        assert any(r.startswith(f"level {level}:") and f"champion version {first.version}'s" in r and "on the same window" in r
+                   for r in decision.reasons), decision.reasons
+    assert decision.passed
+
+
+def test_earlier_champions_of_settings_already_measured_are_not_refitted_under_the_lease(fitted, monkeypatch):
+    """The promotion lease lasts 300 s and the gate must end well inside it; a refit of a daily forecaster takes minutes.
+    Versions 1-3 share their settings: version 1 (an earlier champion when version 3 is judged) refits alike to the
+    challenger, whose own holdout MASE is that figure; it is read, not refitted."""
+    import riskmodel.integrations.tracking.forecast as tracking_forecast
+    from riskmodel.integrations.tracking.forecast import log_forecast_run, promote_forecaster
+
+    cfg, name = ForecastConfig(), ForecastConfig().tracking.registered_name
+    open_gate = ForecastGateConfig(max_mase=10, beat_best_peer=False, min_coverage_95=0, max_coverage_95=1, max_level_mase_over_snaive=None)
+    for _ in range(2):
+        log_forecast_run(fitted, cfg, lineage={"source": "test"})
+        assert promote_forecaster(name, open_gate).passed
+    log_forecast_run(fitted, cfg, lineage={"source": "test"})
+    refits = []
+    real = tracking_forecast.champion_on_same_window
+    monkeypatch.setattr(tracking_forecast, "champion_on_same_window", lambda *a, **k: refits.append(1) or real(*a, **k))
+    decision = promote_forecaster(name, open_gate)
+    assert decision.passed and refits == [], decision.reasons
+    [c] = [c for c in decision.comparisons if c.metric == "mase_over_earlier_champions"]
+    assert c.reference == pytest.approx(honest_metrics(fitted)["mase"], rel=1e-12)

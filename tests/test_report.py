@@ -718,3 +718,19 @@ def test_a_feed_check_shows_its_count_usual_range_and_fix(tmp_path):
                         today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
     checks = text.split('<section id="data-checks">')[1].split("</section>")[0]
     assert "66-132" in checks and "every file of the night was delivered" in checks, checks
+
+
+def test_a_series_too_young_to_forecast_is_marked_in_the_tables_that_give_its_number(tmp_path):
+    """The cautions named a port too young to forecast, but the outlook table gave its 30-day sum as a plain number
+    beside the others' (and the nationality table the same): a duty manager reading the table staffed from it."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    fc = _forecasts(("Ngurah Rai", "Tanjung Benoa", "Batam"))
+    fc.loc[fc["unique_id"] == "port/Tanjung Benoa", "model"] = "ets+bottom_up (too young)"
+    nat = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/"), model="ets")
+    nat.loc[nat["unique_id"] == "nationality/Batam", "model"] = "theta (too young)"
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, nationality_forecasts=nat)).read_text(encoding="utf-8")
+    ports = _section_table(text, "outlook")["port"].tolist()
+    assert "Tanjung Benoa (too young)" in ports and "Ngurah Rai" in ports and "Batam" in ports, ports
+    assert "too young" in _section(text, "outlook").split("</table>")[1]  # the note under the table says what it means
+    nationalities = _section_table(text, "nationalities")["nationality"].tolist()
+    assert "Batam (too young)" in nationalities and "Tanjung Benoa" in nationalities, nationalities

@@ -283,7 +283,8 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
     month = fc[fc["ds"] < first + pd.Timedelta(days=30)].groupby("unique_id")["y_hat"].sum()
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
-    table = pd.DataFrame({"nationality": [u.split("/", 1)[1] for u in ids]})
+    young = set(_young_ids(fc))
+    table = pd.DataFrame({"nationality": _names(ids, young)})
     if days > 30:  # a shorter forecast's first 30 days are all of it: one column, not two under different names
         table["next 30 days"] = month.reindex(ids).to_numpy(dtype=float)
     table[f"next {days} days"] = whole.reindex(ids).to_numpy(dtype=float)
@@ -298,7 +299,8 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
         '<p class="note">Sums of daily point forecasts (reconciled so nationalities add up to their region and '
         "the total); the fan charts show the daily 80% and 95% intervals. Full table in forecasts_nationality.parquet.</p>"
     )
-    return _table(table, "{:,.0f}") + note + _fan_charts(fc, history, ids[:3]) + _interval_note(backtest, "nationality")
+    return (_table(table, "{:,.0f}") + _young_note(young & set(ids)) + note + _fan_charts(fc, history, ids[:3])
+            + _interval_note(backtest, "nationality"))
 
 
 def _people(v: float) -> str:
@@ -508,7 +510,8 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
     days = _days(fc, "port/")
     whole = fc.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False)
     ids = list(whole.index[:top])
-    table = pd.DataFrame({"port": [u.split("/", 1)[1] for u in ids], f"next {days} days": [_people(v) for v in whole[ids]]})
+    young = set(_young_ids(fc))
+    table = pd.DataFrame({"port": _names(ids, young), f"next {days} days": [_people(v) for v in whole[ids]]})
     ranged = {"y_lo_80", "y_hi_80"} <= set(fc.columns) and corr is not None
     if ranged:  # the horizon's days combined before the quantiles, at the backtest's correlation between days
         rows = fc.rename(columns={"unique_id": "port", "y_hat": "expected_arrivals", "y_lo_80": "arrivals_lo_80", "y_hi_80": "arrivals_hi_80"})
@@ -525,7 +528,7 @@ def _outlook(forecasts: pd.DataFrame, history: pd.DataFrame | None, top: int = 1
               f"backtest showed at the port ({corr.within(days):.2f} over all ports; adding the daily ends would hold 80% only at 1)."
               if ranged else "")
     above = ranged and table["range (80%)"].str.endswith(_ABOVE_MARK).any()
-    return _table(table) + (_ABOVE_NOTE if above else "") + (
+    return _table(table) + (_ABOVE_NOTE if above else "") + _young_note(young & set(ids)) + (
         '<p class="note">Sums of the daily point forecasts; a year earlier over the same weekdays 52 weeks back, and 2019 over '
         "each day's nearest same weekday in 2019 (a horizon across New Year takes both ends of 2019), "
         f"so neither the season nor weekends read as growth. Empty where the history does not hold every one of those days.{ranges}</p>"
@@ -695,6 +698,19 @@ class ReportInputs:
     shift_hours: float | None = None
     facts: dict | None = None
     cautions: dict | None = None
+
+
+def _names(ids: Sequence[str], young: set[str]) -> list[str]:
+    """Series names for a table, a series too young to forecast marked where its number is given."""
+    return [u.split("/", 1)[1] + (YOUNG_LABEL if u in young else "") for u in ids]
+
+
+def _young_note(shown: set[str]) -> str:
+    """What the mark of a series too young to forecast means, under a table that shows one."""
+    if not shown:
+        return ""
+    return ('<p class="note">(too young): the series started too recently to forecast; its figure comes from the zeros '
+            "before its first count and says little. Plan it from its recent counts (see the cautions above).</p>")
 
 
 def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:

@@ -139,12 +139,19 @@ class BreakWarning(RiskModelWarning):
 class IntervalWarning(RiskModelWarning):
     """Some forecast interval ends are the largest backtest error seen, not a quantile of their
     level: too few backtest errors fall near their horizon step for that level (fewer than 19 at
-    80%, 79 at 95%), so the end covers about n/(n+1) of n errors whatever the level says."""
+    80%, 79 at 95%), so the end covers about n/(n+1) of n errors whatever the level says; or a forecast reaches past
+    the steps the forecaster was backtested at, whose interval ends are grown from the last calibrated step's, not
+    calibrated."""
 
 
 class YoungSeriesWarning(RiskModelWarning):
     """A series started too recently to forecast (a port that just opened): its models fit the
     zeros before its first count as its own past."""
+
+
+class StaleForecastWarning(RiskModelWarning):
+    """Some forecast periods are already past: the forecaster's data ends periods before today, and a forecast starts
+    the period after its data, so its first rows are no outlook from today."""
 
 
 class PartialPeriodWarning(RiskModelWarning):

@@ -157,12 +157,13 @@ def holdout_summary(forecaster: Forecaster) -> str | None:
 def _champion_on_same_window(
     forecaster: Forecaster, name: str, progress: Callable[[str], None], on_progress: ProgressHook | None = None
 ) -> dict[str, float]:
-    """The current champion refitted and scored on the challenger's holdout window, and its version, for the gate.
+    """The current champion refitted and scored on the challenger's holdout window (over all series and at each level),
+    and its version, for the gate.
 
     The gate uses the figure only while that version is still champion (another trainer may promote first).
     """
     from riskmodel.core.exceptions import ModelLoadError
-    from riskmodel.core.forecasting.gate import champion_on_same_window
+    from riskmodel.core.forecasting.gate import champion_figures_on_same_window
     from riskmodel.integrations.tracking.loading import load_logged
 
     try:
@@ -172,8 +173,9 @@ def _champion_on_same_window(
     if not isinstance(champion.model, Forecaster):
         return {}
     progress(f"refitting the champion's (version {champion.version}) settings on the same history, to compare on the same window")
-    mase = champion_on_same_window(champion.model, forecaster, on_progress=on_progress)
-    return {} if mase is None else {"champion_mase_same_window": mase, "champion_version_same_window": float(champion.version)}
+    # its MASE over all series and at each level of the hierarchy: the gate holds the challenger to both
+    figures = champion_figures_on_same_window(champion.model, forecaster, on_progress=on_progress)
+    return {} if not figures else figures | {"champion_version_same_window": float(champion.version)}
 
 
 def promote(config: str | Path | ForecastConfig, *, version: str | int | None = None):

@@ -23,10 +23,12 @@ from riskmodel.core.forecasting.calendar import COVID_BREAK, EVENTS, SCHOOL_HOLI
 from riskmodel.core.forecasting.engine import BREAK_METHODS, RunSettings, run_models, scaled_history, warn_fallbacks
 from riskmodel.core.forecasting.intervals import (
     LARGEST_ERROR_COLUMNS, apply_intervals, calibrate, extend, group_volumes, largest_error_message, log_scale, recent_volume,
+    uncalibrated_steps_message,
 )
 from riskmodel.core.forecasting.models import EXPLOSION, GLOBAL_MODELS, LOCAL_MODELS
 from riskmodel.core.forecasting.reconcile import METHODS, reconcile, reconcile_backtest
 from riskmodel.core.forecasting.series import Hierarchy, season_length, validate_series
+from riskmodel.core.forecasting.stale import warn_stale_outlook
 from riskmodel.core.forecasting.young import YOUNG_LABEL, young_from_facts, young_series, young_series_message, young_table
 from riskmodel.core.progress import ProgressHook
 
@@ -504,7 +506,8 @@ class Forecaster:
         ----------
         h : int, optional
             Horizon; default the ``h`` given at construction. A longer horizon than
-            the backtest's widens the intervals like ``sqrt(step)``.
+            the backtest's widens the intervals like ``sqrt(step)``: those steps were never backtested, so
+            their intervals are not calibrated, and an :class:`~riskmodel.core.exceptions.IntervalWarning` says so.
 
         Returns
         -------
@@ -538,6 +541,8 @@ class Forecaster:
         # this call's fallbacks are warned of, never added to the fitted forecaster's (another thread may be reading them)
         out, fallbacks = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
         warn_fallbacks(fallbacks, stacklevel=3)
+        if int(h) > self.h:  # no backtest error reaches these steps: their ends are grown, not calibrated
+            warnings.warn(uncalibrated_steps_message(self.h, int(h), self.level_), IntervalWarning, stacklevel=3)
         return out
 
     # ------------------------------------------------------------------ persistence
@@ -1008,25 +1013,35 @@ def forecast(
         raise ConfigError("pass `model` (a fitted Forecaster, path or URI) or `history` (series to fit on); got neither.")
     if isinstance(model, str | Path):
         raise ConfigError(f"`model` {str(model)!r} is a path or URI: call riskmodel.forecast, which loads it, or pass riskmodel.load(uri).")
-    if model is None:
-        fitted = Forecaster(h=int(horizon), level=tuple(level)).fit(history, on_progress=on_progress)
-        return fitted.predict()
-    if not isinstance(model, Forecaster):
+    if model is not None and not isinstance(model, Forecaster):
         raise ConfigError(f"`model` must be a Forecaster, a path or a model URI; got {type(model).__name__}.")
+    fitted, out = _forecast_of(int(horizon), model, history, tuple(level), on_progress)
+    # every path: a model whose data ends periods before today serves past periods as the outlook
+    warn_stale_outlook(out, fitted.freq_, fitted.history_["ds"].max(), stacklevel=3)
+    return out
+
+
+def _forecast_of(horizon: int, model, history, level: tuple, on_progress) -> tuple[Forecaster, pd.DataFrame]:
+    """The forecaster that answers a :func:`forecast` call and its forecast."""
+    if model is None:
+        fitted = Forecaster(h=horizon, level=level).fit(history, on_progress=on_progress)
+        return fitted, fitted.predict()
     if history is not None:
-        params = model.get_params() | {"level": tuple(level), "h": int(horizon)}
+        params = model.get_params() | {"level": level, "h": horizon}
         if model.hierarchy_ is not None:  # its `reconcile` setting needs the hierarchy
             _check_hierarchy(validate_series(history, model.freq), model.hierarchy_, of_model=True)
-        return Forecaster(**params).fit(history, model.hierarchy_, on_progress=on_progress).predict()
+        fitted = Forecaster(**params).fit(history, model.hierarchy_, on_progress=on_progress)
+        return fitted, fitted.predict()
     if tuple(sorted(level)) != tuple(getattr(model, "level_", ())):
         # other interval levels need the backtest errors again: refit on the model's own history with its own backtest
         # horizon (the asked one would choose other models), then forecast the asked horizon as the model does
-        params = model.get_params() | {"level": tuple(level)}
-        return Forecaster(**params).fit(model.history_, model.hierarchy_, on_progress=on_progress).predict(int(horizon))
-    warn_open_breaks(model, stacklevel=3)
-    warn_largest_error_ends(model, stacklevel=3)
-    warn_young_series(model, stacklevel=3)
-    return model.predict(int(horizon))
+        params = model.get_params() | {"level": level}
+        fitted = Forecaster(**params).fit(model.history_, model.hierarchy_, on_progress=on_progress)
+        return fitted, fitted.predict(horizon)
+    warn_open_breaks(model, stacklevel=4)
+    warn_largest_error_ends(model, stacklevel=4)
+    warn_young_series(model, stacklevel=4)
+    return model, model.predict(horizon)
 
 
 def warn_open_breaks(model: Forecaster, *, stacklevel: int = 3) -> None:

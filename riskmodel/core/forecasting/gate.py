@@ -24,7 +24,13 @@ window. A challenger passes when, for the rules of
   champion refitted and scored on the same window (``champion_mase_same_window``) when
   that was measured on the champion compared with (``champion_version_same_window``), else the
   champion's own logged MASE, and the decision says which figure of which champion version it read:
-  a figure measured on a former champion is never quoted as the champion's.
+  a figure measured on a former champion is never quoted as the champion's; and at each level of a hierarchy its
+  MASE is at most the champion's at that level times ``1 + mase_tolerance`` (``level.<level>.mase_over_champion``,
+  the champion's same-window figure there, ``champion_level.<level>.mase_same_window``, else its logged one): the
+  MASE over all series is a mean over every level, and a challenger worse on the total passed it on the ports' gain;
+* with earlier champions (each made champion by a passed promotion, none withdrawn by a rollback), its MASE is at
+  most the best of theirs times ``1 + mase_tolerance`` too, measured on the same window where their models load:
+  a loss within the tolerance at each promotion would otherwise add up (``mase_over_earlier_champions``).
 
 A missing MASE or ratio (no holdout window: ``forecaster.holdout_windows`` 0, or too short a history)
 fails its rule, and the decision says there is no holdout window to judge and how to fix the config
@@ -43,7 +49,8 @@ import numbers
 from riskmodel.core.forecasting.config import ForecastGateConfig
 from riskmodel.core.gate import GateChecks, GateDecision
 
-__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window"]
+__all__ = ["forecast_gate", "honest_metrics", "champion_on_same_window", "champion_figures_on_same_window",
+           "same_window_params"]
 
 PEER_MODELS = ("peer:naive", "peer:snaive", "peer:drift")
 #: A MASE ratio within this of 1 is a tie: a challenger that *is* a peer (seasonal naive alone) is scored
@@ -106,7 +113,8 @@ def _per_level(table, served: str) -> dict[str, float]:
 
 
 def forecast_gate(
-    candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig, *, champion_version: str | None = None
+    candidate: dict[str, float], champion: dict[str, float] | None, gate: ForecastGateConfig, *, champion_version: str | None = None,
+    earlier: dict[str, tuple[float, str]] | None = None,
 ) -> GateDecision:
     """Check a challenger's backtest metrics against the rules of ``gate`` (and the champion's).
 
@@ -127,6 +135,11 @@ def forecast_gate(
         same-window figure is used only when it was measured on that version; otherwise the
         champion's logged MASE is, and the reason says why. Not given, the same-window figure is
         taken as the champion's.
+    earlier : dict of str to (float, str), optional
+        The champions before the current one (a passed promotion each, not withdrawn by a rollback), by version: their
+        MASE and where it was measured ("on the same window", or "as logged, ..." when it could not be). The challenger's
+        MASE must also be at most the best of them times ``1 + mase_tolerance`` (comparison
+        ``mase_over_earlier_champions``): a loss within the tolerance at each promotion would otherwise add up.
 
     Returns
     -------
@@ -189,7 +202,57 @@ def forecast_gate(
             rule="<= champion x (1 + tolerance)",
             text=lambda ok: f"MASE {mase} {'<=' if ok else '>'} {whose} {reference:.4f} ({where}) x {factor}",
         )
+        _check_levels_against_champion(checks, candidate, champion or {}, same is not None, whose, gate.mase_tolerance)
+    _check_earlier(checks, shown, earlier, gate.mase_tolerance)
     return checks.decision()
+
+
+def _check_levels_against_champion(checks: GateChecks, candidate: dict[str, float], champion: dict[str, float], same: bool,
+                                   whose: str, tolerance: float) -> None:
+    """Each level of the hierarchy at most the champion's MASE there times ``1 + tolerance``: the MASE over all series is
+    a mean over every series of every level, and a challenger worse on the total passed it on the ports' gain.
+
+    The champion's figure at a level is the one measured on the same window when the champion's was (``same``), else
+    the one it logged; a level with neither is said, not compared.
+    """
+    levels = sorted(k[len("level."):-len(".mase")] for k in candidate if k.startswith("level.") and k.endswith(".mase"))
+    factor = 1 + tolerance
+    for level in levels:
+        mine = candidate[f"level.{level}.mase"]
+        reference, where = candidate.get(f"champion_level.{level}.mase_same_window") if same else None, "on the same window"
+        if reference is None:
+            reference, where = champion.get(f"level.{level}.mase"), "as logged"
+        if reference is None or reference != reference:
+            checks.note(f"level {level}: the {whose} MASE at this level could not be read nor measured on the same window: "
+                        "not compared with it there")
+            continue
+        checks.compare(
+            f"level.{level}.mase_over_champion", mine, upper=reference * factor, reference=reference, tolerance=tolerance,
+            rule="<= champion's at that level x (1 + tolerance)",
+            text=lambda ok, level=level, mine=mine, reference=reference, where=where: (
+                f"level {level}: holdout MASE {mine:.4f} {'<=' if ok else '>'} {whose} {reference:.4f} at that level ({where}) "
+                f"x {factor}"),
+        )
+
+
+def _check_earlier(checks: GateChecks, shown: float | None, earlier: dict[str, tuple[float, str]] | None, tolerance: float) -> None:
+    """The challenger's MASE at most the best earlier champion's times ``1 + tolerance``: losses within the tolerance
+    at each promotion add up (1.5% a step passes a 2% tolerance for ever), as the risk gate's lineage rule says."""
+    figures = {v: f for v, f in (earlier or {}).items() if f[0] is not None and f[0] == f[0]}
+    if not figures:
+        return
+    best = min(figures, key=lambda v: (figures[v][0], int(v) if str(v).isdigit() else 0))
+    reference, where = figures[best]
+    factor, many = 1 + tolerance, len(figures) != 1
+    checks.compare(
+        "mase_over_earlier_champions", shown, upper=reference * factor, reference=reference, tolerance=tolerance,
+        rule="<= best earlier champion x (1 + tolerance)",
+        text=lambda ok: (f"MASE {_figure(shown)} {'<=' if ok else '>'} earlier champion version {best}'s {reference:.4f} ({where}; "
+                         f"the best of {len(figures)} earlier champion{'s' if many else ''}) x {factor}"
+                         + ("" if ok else ": losses within the tolerance at each promotion have added up; train a challenger "
+                            f"within it of version {best}, or put version {best} back "
+                            f"(`riskmodel rollback forecast --to {best} --reason ...`)")),
+    )
 
 
 #: The reason of the MASE rule when the challenger has no holdout figure: what is missing, why, and the fix.
@@ -294,12 +357,35 @@ def champion_on_same_window(champion, challenger, *, on_progress=None) -> float 
     float or None
         None when the challenger or the refit has no holdout window.
     """
-    from riskmodel.core.forecasting.forecaster import Forecaster
+    return champion_figures_on_same_window(champion, challenger, on_progress=on_progress).get("champion_mase_same_window")
 
-    if not challenger.holdout_windows:
-        return None
+
+def same_window_params(champion, challenger) -> dict:
+    """The settings :func:`champion_figures_on_same_window` refits: the champion's, at the challenger's horizon and
+    holdout windows (and their spacing). Equal to the challenger's own settings, the refit is the challenger's fit."""
     params = champion.get_params() | {"h": challenger.h, "holdout_windows": challenger.holdout_windows}
     if challenger.holdout_windows > 1:  # the holdout cutoffs are spaced by the step: the challenger's
         params["step"] = challenger.step or max(1, challenger.h // challenger.n_windows)
+    return params
+
+
+def champion_figures_on_same_window(champion, challenger, *, on_progress=None) -> dict[str, float]:
+    """:func:`champion_on_same_window`'s refit, with its MASE at each level of the hierarchy too, as the gate reads them.
+
+    Returns
+    -------
+    dict of str to float
+        ``champion_mase_same_window`` and, with a hierarchy, ``champion_level.<level>.mase_same_window`` for each level;
+        empty when the challenger or the refit has no holdout window.
+    """
+    from riskmodel.core.forecasting.forecaster import Forecaster
+
+    if not challenger.holdout_windows:
+        return {}
+    params = same_window_params(champion, challenger)
     refit = Forecaster(**params).fit(challenger.history_, getattr(challenger, "hierarchy_", None), on_progress=on_progress)
-    return honest_metrics(refit).get("mase")
+    figures = honest_metrics(refit)
+    if "mase" not in figures:
+        return {}
+    levels = {f"champion_{k[:-len('.mase')]}.mase_same_window": v for k, v in figures.items() if k.startswith("level.") and k.endswith(".mase")}
+    return {"champion_mase_same_window": figures["mase"], **levels}

@@ -38,7 +38,8 @@ import pandas as pd
 
 from riskmodel.core.forecasting.calendar import same_regime_pairs
 
-__all__ = ["LARGEST_ERROR_COLUMNS", "log_scale", "volume_groups", "calibrate", "extend", "apply_intervals", "largest_error_message"]
+__all__ = ["LARGEST_ERROR_COLUMNS", "log_scale", "volume_groups", "calibrate", "extend", "apply_intervals", "largest_error_message",
+           "uncalibrated_steps_message"]
 
 #: Columns of the table of interval ends that are the largest backtest error (see :func:`calibrate`).
 LARGEST_ERROR_COLUMNS = ["level", "side", "group", "step", "errors"]
@@ -275,6 +276,16 @@ def largest_error_message(table: pd.DataFrame, groups: pd.Series) -> str:
             "series in the volume group) so that each step sees more backtest errors, more selection windows "
             "(n_windows) if the history allows them, or fewer holdout_windows (they take no part in calibration). "
             "Listed in Forecaster.largest_error_ends_.")
+
+
+def uncalibrated_steps_message(backtested: int, h: int, levels) -> str:
+    """What a forecast of ``h`` steps from a forecaster backtested at ``backtested`` steps cannot claim past them."""
+    shown = " and ".join(f"{L}%" for L in sorted(levels)) or "no"
+    return (f"steps {backtested + 1}-{h} of {h} were never backtested (the forecaster was backtested at h={backtested}): their "
+            f"accuracy is unmeasured and their {shown} interval ends are step {backtested}'s grown like sqrt(step), not "
+            f"calibrated, so they need not hold their level. Fix: fit the forecaster with h={h} (and the history for "
+            f"backtest windows that long), or ask for at most {backtested} steps. Silence with "
+            "warnings.filterwarnings('ignore', category=riskmodel.IntervalWarning).")
 
 
 def extend(q: dict[int, np.ndarray], h: int) -> dict[int, np.ndarray]:

@@ -21,6 +21,7 @@ against actuals and logs MASE, coverage and bias per series and level.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -42,7 +43,9 @@ from riskmodel.core.forecasting.gate import honest_metrics
 from riskmodel.core.forecasting.config import ForecastConfig, ForecastGateConfig
 from riskmodel.core.forecasting.forecaster import FORECASTER_FILES, Forecaster
 from riskmodel.core.forecasting.intervals import largest_error_message
-from riskmodel.core.forecasting.gate import champion_on_same_window, forecast_gate
+from riskmodel.core.forecasting.gate import (
+    champion_figures_on_same_window, champion_on_same_window, forecast_gate, same_window_params,
+)
 from riskmodel.core.gate import GateDecision
 from riskmodel.core.monitoring.forecasts import score_forecasts
 from riskmodel.integrations.tracking import cards, forecast_pyfunc, provenance, registry
@@ -283,7 +286,7 @@ def log_forecast_run(
                          "fitted.n_series": str(forecaster.history_["unique_id"].nunique())})
         _log_datasets(forecaster, name, lineage.get("source"))
         mlflow.log_dict(to_dict(config), "config/forecast.json")
-        mlflow.log_metrics(_metrics(forecaster) | {k: float(v) for k, v in (extra_metrics or {}).items() if v is not None})
+        mlflow.log_metrics(_metrics(forecaster) | {_key(k): float(v) for k, v in (extra_metrics or {}).items() if v is not None})
         chosen = pd.DataFrame(sorted(forecaster.chosen_.items()), columns=["unique_id", "model"])
         mlflow.log_text(chosen.to_csv(index=False), "forecast/chosen.csv")
         mlflow.log_text(forecaster.metrics_.to_csv(index=False), "forecast/backtest_metrics.csv")
@@ -353,12 +356,20 @@ def promote_forecaster(name: str, gate: ForecastGateConfig, *, version: str | in
     now is refitted and scored on the challenger's holdout window at promotion, and when it
     cannot be loaded its logged MASE is compared with, which the decision says.
 
+    The champions before it (each made champion by a signed, passed promotion and not withdrawn by a
+    rollback) bound the challenger too: its MASE at most the best of theirs times ``1 + mase_tolerance``,
+    each refitted and scored on the challenger's holdout window (settings alike refitted once), or its
+    logged MASE when it cannot be, which the decision says. Losses within the tolerance at each promotion
+    would otherwise add up.
+
     """
     def judge(candidate: registry.Pinned, champion: registry.Pinned | None):
         metrics, note = _against_champion_of_now(candidate, champion)
+        earlier, words = _earlier_on_window(name, candidate, champion, metrics)
         decision = forecast_gate(metrics, None if champion is None else champion.metrics, gate,
-                                 champion_version=None if champion is None else champion.version)
-        return decision if note is None else dataclasses.replace(decision, reasons=(*decision.reasons, note))
+                                 champion_version=None if champion is None else champion.version, earlier=earlier)
+        notes = (*words, *(() if note is None else (note,)))
+        return dataclasses.replace(decision, reasons=(*decision.reasons, *notes)) if notes else decision
 
     decision = registry.promote_pinned(name, judge, version=version)
     cards.record_decision(name, decision.candidate)
@@ -378,19 +389,73 @@ def _against_champion_of_now(candidate: registry.Pinned, champion: registry.Pinn
     """
     metrics = dict(candidate.metrics)
     if champion is None:
-        return {k: v for k, v in metrics.items() if k not in SAME_WINDOW}, None
+        return {k: v for k, v in metrics.items() if k not in SAME_WINDOW and not k.startswith("champion_level.")}, None
     measured_on = metrics.get(SAME_WINDOW[1])
     if measured_on is not None and f"{measured_on:.0f}" == champion.version:
         return metrics, None
     why = "the refit has no holdout window"
     try:
-        mase = champion_on_same_window(load_forecaster(champion.uri), load_forecaster(candidate.uri))
+        figures = champion_figures_on_same_window(load_forecaster(champion.uri), load_forecaster(candidate.uri))
     except ModelLoadError as exc:  # a model that fails its manifest too: it is not used, only not measured
-        mase, why = None, str(exc)
-    if mase is None:
+        figures, why = {}, str(exc)
+    if not figures:
         return metrics, (f"the champion version {champion.version} could not be measured on version {candidate.version}'s holdout "
                          f"window ({why}): its logged MASE is compared with")
-    return metrics | dict(zip(SAME_WINDOW, (mase, float(champion.version)))), None
+    # the figures at each level logged for another version are that version's: only the ones measured now are kept
+    kept = {k: v for k, v in metrics.items() if not k.startswith("champion_level.")}
+    return kept | {_key(k): v for k, v in figures.items()} | {SAME_WINDOW[1]: float(champion.version)}, None
+
+
+def _settings_key(params: dict) -> str:
+    """Settings that fit alike on the same history (worker count and progress aside) share a key."""
+    return json.dumps(to_dict({k: v for k, v in params.items() if k not in ("n_jobs", "progress")}), sort_keys=True, default=str)
+
+
+def _known_on_window(challenger: Forecaster, champion: registry.Pinned | None, metrics: dict[str, float]) -> dict[str, float]:
+    """Figures on the challenger's holdout window already in hand, by the settings that gave them: the challenger's own
+    MASE, and the champion of now's same-window figure when it is of that version. A refit under the promotion lease
+    (300 s) of settings already measured would only repeat them."""
+    known = {_settings_key(challenger.get_params()): metrics.get("mase")}
+    measured_on, same = metrics.get(SAME_WINDOW[1]), metrics.get(SAME_WINDOW[0])
+    if champion is not None and same is not None and measured_on is not None and f"{measured_on:.0f}" == champion.version:
+        with contextlib.suppress(ModelLoadError):
+            known.setdefault(_settings_key(same_window_params(load_forecaster(champion.uri), challenger)), same)
+    return {k: v for k, v in known.items() if v is not None}
+
+
+def _earlier_on_window(name: str, candidate: registry.Pinned, champion: registry.Pinned | None, metrics: dict[str, float]):
+    """``(figures, words)``: the champions before the champion of now, by version, each with its MASE on the candidate's
+    holdout window and where it was measured, for the gate's rule on losses that add up over promotions. Settings
+    measured already (the challenger's, the champion of now's) are not refitted: the same settings fit alike."""
+    from riskmodel.integrations.tracking.risk import earlier_champions
+
+    besides = (str(candidate.version),) + (() if champion is None else (str(champion.version),))
+    versions = earlier_champions(name, besides=besides)
+    if not versions:
+        return {}, ()
+    figures, left, measured, challenger = {}, [], None, None
+    for v in versions:
+        try:
+            challenger = challenger or load_forecaster(candidate.uri)
+            measured = _known_on_window(challenger, champion, metrics) if measured is None else measured
+            model = load_forecaster(f"models:/{name}/{v}")
+            key = _settings_key(same_window_params(model, challenger))
+            if key not in measured:
+                measured[key] = champion_on_same_window(model, challenger)
+            mase, why = measured[key], "the refit has no holdout window"
+        except ModelLoadError as exc:
+            mase, why = None, str(exc)
+        if mase is not None:
+            figures[v] = (mase, "on the same window")
+            continue
+        logged = registry.version_metrics(name, v).get("mase")
+        if logged is None or logged != logged:
+            left.append(v)
+            continue
+        figures[v] = (logged, f"as logged, on its own window: it could not be measured on version {candidate.version}'s ({why})")
+    words = (f"note: earlier champion{'s' if len(left) != 1 else ''} {', '.join(left)} neither measured on the holdout window nor "
+             "with a logged MASE: not compared with",) if left else ()
+    return figures, words
 
 
 def log_forecast_monitoring(

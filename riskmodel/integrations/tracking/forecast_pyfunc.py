@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.stale import warn_stale_outlook
 
 ARTIFACT = "forecaster"
 _REQUEST = "forecast request"
@@ -54,6 +55,8 @@ class ForecastPyfunc:
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
         if wanted is not None:
             out = out[out["unique_id"].isin(wanted)]
+        # said in the server's log: the answer's columns are a contract, and its `ds` shows where the outlook starts
+        warn_stale_outlook(out, self.forecaster.freq_, self.forecaster.history_["ds"].max(), stacklevel=2)
         return out.reset_index(drop=True)
 
 

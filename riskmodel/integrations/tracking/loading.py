@@ -166,7 +166,7 @@ def load_logged(uri: str | Path, *, allow_ungated: bool = False) -> LoadedModel:
         if root is None:
             raise ModelLoadError(
                 f"`{text}` is not a model logged by riskmodel (no MLmodel file); pass a models:/ or runs:/ URI, "
-                "a downloaded logged model, or a folder written by RiskModel.save."
+                "a downloaded logged model, or a folder written by RiskModel.save or Forecaster.save."
             )
         if (root / "data" / risk_pyfunc.ARTIFACT).is_dir():  # verified first, then parsed from the bytes the check read
             return LoadedModel(risk_pyfunc.verified_risk_model(root, expected_digest=expected, identity=identity, uri=text),
