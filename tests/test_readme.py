@@ -92,6 +92,20 @@ def test_spark_figures_quoted_in_the_readme_are_the_latest_benchmark_run():
     assert not stale, f"README quotes other figures than benchmarks/RESULTS.md's spark section; expected: {stale}"
 
 
+def test_reconciliation_figures_quoted_in_config_and_docstring_are_the_latest_forecast_run():
+    """configs/forecast.yaml and Forecaster's docstring justify ``reconcile: bottom_up`` by ``fc_synthval_reconcile_*``:
+    the coverage and MASE they quote are that run's (bottom_up, wls_struct, mint_shrink), two decimals and three."""
+    r = _benchmark_figures("forecast")
+    methods = ("bottom_up", "wls_struct", "mint_shrink")
+    cov = [f"{r[f'fc_synthval_reconcile_cov95_{m}']:.2f}" for m in methods]
+    mase = [f"{r[f'fc_synthval_reconcile_mase_{m}']:.3f}" for m in methods]
+    config = " ".join((REPO / "configs" / "forecast.yaml").read_text(encoding="utf-8").replace("#", " ").split())
+    assert f"95% coverage {cov[0]} bottom-up, {cov[1]} wls_struct (" in config, cov
+    assert f"{cov[2]} mint_shrink; MASE {mase[0]}, {mase[1]}, {mase[2]}" in config, mase
+    doc = " ".join((REPO / "riskmodel" / "core" / "forecasting" / "forecaster.py").read_text(encoding="utf-8").split())
+    assert f"95% coverage {cov[0]} bottom-up, {cov[1]} ``wls_struct``, {cov[2]} ``mint_shrink``, at a MASE of {mase[0]}, {mase[1]} and {mase[2]}." in doc
+
+
 def test_overstay_rates_quoted_in_the_readme_are_the_generators():
     """'Overall rate ~X% of stays, ~Y% for C1 visits' holds for the default data (hidden risk)."""
     from riskmodel.core.datasets import make_crossings
