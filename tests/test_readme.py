@@ -135,3 +135,17 @@ def test_every_name_a_readme_python_block_uses_comes_from_it_or_an_earlier_block
             undefined[code.splitlines()[0]] = sorted(used - known - defined)
         known |= defined
     assert not undefined, f"README python blocks use names never defined before them (block's first line: names): {undefined}"
+
+
+def test_readme_command_table_names_every_command():
+    """The README's command table is where a newcomer looks first; a command missing from it (``monitor``, ``nightly``,
+    ``serve``) is one they never learn of unless they read ``--help``."""
+    import argparse
+
+    from riskmodel.apps.cli import build_parser
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name in sub.choices if f"| `riskmodel {name}" not in table]
+    assert not missing, f"README's command table leaves out: {missing}"
