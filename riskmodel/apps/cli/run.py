@@ -37,7 +37,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def register(groups: CommandGroups) -> None:
     """Add ``run``."""
-    p = groups.top.add_parser("run", help="the main job end to end on synthetic data and the local MLflow store")
+    p = groups.top.add_parser(
+        "run", help="the main job end to end on synthetic data, into the MLflow store of MLFLOW_TRACKING_URI",
+        description="The main job end to end on synthetic data: the risk model and two arrival forecasters trained, "
+        "registered and gated in the MLflow store of MLFLOW_TRACKING_URI (default: sqlite:///mlflow.db in this folder), "
+        "then the scores of everyone in the country, --horizon days of forecasts, workload, trends, data checks and the duty report in --out.",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUTPUT), help="output folder (default: %(default)s)")
     p.add_argument("--travellers", type=int_at_least(1), default=40_000, help="synthetic travellers (default: %(default)s)")
     p.add_argument("--start", type=local_time, default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
