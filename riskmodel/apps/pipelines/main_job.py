@@ -117,7 +117,9 @@ class MainJobSettings:
         Days of arrival forecasts.
     risk_config, forecast_config, nationality_forecast_config : str or Path
         Training configs: the risk model, the forecaster per port and the forecaster per
-        nationality (their data sections are replaced by this job's data); the two forecaster configs
+        nationality (their data sources are replaced by this job's log: ``crossings_path``, ``series_path``,
+        ``n_travellers``, ``start``, ``end``, ``seed``; the risk config's ``data.cutoff`` and
+        ``data.grace_days`` are kept); the two forecaster configs
         must be daily (``series.freq: D``): each forecast row is staffed as a day.
     operations_config : str or Path
         Throughput and referral handling per port (:class:`riskmodel.core.operations.OperationsConfig`).
