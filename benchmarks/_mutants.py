@@ -2070,6 +2070,20 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if held is not None and held[1].model is model and all(", "    if held is not None and all(",
            ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
            "copy.copy(model) with other band thresholds is scored by the original: its bands are the original's"),
+    # ---------------------------------------------------------------- h20-doc: the documentation says what the code does
+    Mutant("Q76", "docs: the reconciliation figures a docstring quotes are RESULTS.md's latest", FF,
+           "        0.860, 0.880 and 0.853.\n", "        0.856, 0.883 and 0.849.\n", ("tests/test_readme.py", "-k", "reconcil"),
+           "Forecaster's docstring justifies bottom_up by an earlier run's MASE, unnoticed"),
+    Mutant("Q77", "docs: a public docstring's example prints what it shows", ST,
+           "    >>> len(stays) == int((data.crossings[\"direction\"] == \"entry\").sum())\n",
+           "    >>> len(stays) == (data.crossings[\"direction\"] == \"entry\").sum()\n",
+           ("tests/test_docs_examples.py", "-k", "build_stays"),
+           "build_stays' example prints np.True_ under numpy 2 where it shows True"),
+    Mutant("Q78", "docs: riskmodel run's help says where its models go", "riskmodel/apps/cli/run.py",
+           "        \"run\", help=\"the main job end to end on synthetic data, into the MLflow store of MLFLOW_TRACKING_URI\",\n",
+           "        \"run\", help=\"the main job end to end on synthetic data and the local MLflow store\",\n",
+           ("tests/test_cli.py", "-k", "where_the_models"),
+           "the help tells a data scientist the job ignores MLFLOW_TRACKING_URI (the README runs it on the team server)"),
 )
 
 
