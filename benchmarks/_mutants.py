@@ -2084,6 +2084,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "        \"run\", help=\"the main job end to end on synthetic data and the local MLflow store\",\n",
            ("tests/test_cli.py", "-k", "where_the_models"),
            "the help tells a data scientist the job ignores MLFLOW_TRACKING_URI (the README runs it on the team server)"),
+    Mutant("Q79", "docs: the drift line names where a night is judged like with like as a shell user reaches it",
+           "riskmodel/apps/cli/risk.py",
+           "            \"night: a feed is judged like with like, night against night, by `riskmodel nightly --previous` or the main \"\n"
+           "            \"job's drift.csv): \"\n",
+           "            \"night: a feed is judged like with like by nightly_checks): \"\n",
+           ("tests/test_batch_scoring.py", "-k", "what_its_drift"),
+           "the batch engineer is sent to a Python function no command runs"),
 )
 
 
