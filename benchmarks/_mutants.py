@@ -1857,7 +1857,8 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_drift.py", "-k", "summary_line"), "a red night's summary line names nothing red (or reads as amber)"),
     Mutant("O20", "riskmodel score / nightly: the drift line names its reference", "riskmodel/apps/cli/risk.py",
            """    return ("drift against the model's training entries (PSI >= 0.1; an in-country population differs from them on every "
-            "night: a feed is judged like with like by nightly_checks): "\n""",
+            "night: a feed is judged like with like, night against night, by `riskmodel nightly --previous` or the main "
+            "job's drift.csv): "\n""",
            """    return ("drift (PSI >= 0.1): "\n""", ("tests/test_batch_scoring.py", "-k", "what_its_drift"),
            "'major shift' on most columns of every normal night, with no word that the reference is the training entries"),
     # ---------------------------------------------------------------- h18-fair: the audit's power, its figures and the reasons
