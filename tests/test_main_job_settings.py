@@ -48,3 +48,18 @@ def test_a_horizon_past_the_event_calendar_is_refused_before_any_work():
         MainJobSettings(end="2050-12-01", horizon=31).check()
     with pytest.raises(ConfigError, match=r"reaches past the event calendar's end"):
         MainJobSettings(horizon=100_000).check()
+
+
+def test_an_operations_port_misspelt_is_refused_before_any_work(tmp_path):
+    """configs/operations.yaml: "a name that is no port is refused, never ignored". It was, but by expected_workload at
+    step 6/7, after the risk model and both forecasters had trained (half an hour on the shared box); the main job's
+    data are synthetic, so its ports are the reference table's and check() can name the typo at once."""
+    from tests.conftest import REPO
+
+    shipped = (REPO / "configs" / "operations.yaml").read_text(encoding="utf-8")
+    assert "\n  Juanda: 60\n" in shipped
+    typo = tmp_path / "operations.yaml"
+    typo.write_text(shipped.replace("\n  Juanda: 60\n", "\n  Juandaa: 60\n"), encoding="utf-8")
+    MainJobSettings().check()  # the shipped one passes
+    with pytest.raises(ConfigError, match=r"\['Juandaa'\].*Fix: spell the port"):
+        MainJobSettings(operations_config=typo).check()
