@@ -140,7 +140,7 @@ class MainJobSettings:
         from riskmodel.core.forecasting import Forecaster
         from riskmodel.core.forecasting.config import ForecastConfig
         from riskmodel.core.forecasting.forecaster import check_calendar
-        from riskmodel.core.operations import OperationsConfig
+        from riskmodel.core.operations import OperationsConfig, check_port_names
         from riskmodel.core.risk import RiskConfig
 
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
@@ -161,7 +161,8 @@ class MainJobSettings:
                 raise ConfigError(f"`{key}` {path}: `series.freq` is {fcfg.series.freq!r}, but the main job forecasts days and staffs "
                                   "each forecast row as one day; give a daily (`freq: D`) forecaster config, such as "
                                   "configs/forecast_daily.yaml.")
-        load_config(self.operations_config, OperationsConfig)
+        # the job's data are synthetic, so its forecasts' ports are the reference table's: a misspelt port now, not at step 6
+        check_port_names(load_config(self.operations_config, OperationsConfig))
 
     def data_key(self) -> str:
         """Digest of the data settings: earlier data and models are reused only when it is unchanged."""
