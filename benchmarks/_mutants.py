@@ -2092,6 +2092,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "            \"night: a feed is judged like with like by nightly_checks): \"\n",
            ("tests/test_batch_scoring.py", "-k", "what_its_drift"),
            "the batch engineer is sent to a Python function no command runs"),
+    Mutant("Q80", "main job: a misspelt port of the operations config refused before any step",
+           "riskmodel/apps/pipelines/main_job.py",
+           "        check_port_names(load_config(self.operations_config, OperationsConfig))\n",
+           "        load_config(self.operations_config, OperationsConfig)\n",
+           ("tests/test_main_job_settings.py", "-k", "operations"),
+           "`Juandaa: 60` trains every model for half an hour, then is refused at the workload step"),
 )
 
 
