@@ -264,15 +264,25 @@ def _gated_champion(name: str) -> str | None:
     return pin(f"models:/{name}@champion").rsplit("/", 1)[1]
 
 
+def _file_stamp(path: Path) -> list[int]:
+    """Size and modification time of a file the job wrote: another writer changes them."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _data_step(run: _Run) -> pd.DataFrame:
     """Generate the synthetic crossings, or reuse them when the data settings are unchanged."""
     from riskmodel.core.datasets import make_crossings
 
     s, data_dir = run.settings, run.data_dir
     if run.state.get("data") == s.data_key() and (data_dir / "crossings.parquet").exists():
-        run.progress(f"1/7 reusing synthetic data in {data_dir}")
-        run.reused.append("data")
-        return pd.read_parquet(data_dir / "crossings.parquet")
+        # `riskmodel synth` and `synth-sources` write to riskmodel-output/data by default: only the job's own file is reused
+        stamp = _file_stamp(data_dir / "crossings.parquet")
+        if run.state.setdefault("data_file", stamp) == stamp:  # a state from before the stamp was kept adopts the file once
+            run.progress(f"1/7 reusing synthetic data in {data_dir}")
+            run.reused.append("data")
+            return pd.read_parquet(data_dir / "crossings.parquet")
+        run.progress(f"    {data_dir / 'crossings.parquet'} was rewritten since this job made it (by another command?): making it again")
     run.progress(f"1/7 generating synthetic crossings for {s.travellers:,} travellers, {s.start} .. {s.end}")
     with run.timed("data", "generating synthetic crossings"):
         data = make_crossings(s.travellers, s.start, s.end, seed=s.seed)
@@ -284,6 +294,7 @@ def _data_step(run: _Run) -> pd.DataFrame:
     # new data: every model trained on the old data is stale
     run.state.clear()
     run.state["data"] = s.data_key()
+    run.state["data_file"] = _file_stamp(data_dir / "crossings.parquet")
     run.save_state()
     return data.crossings
 
