@@ -2098,6 +2098,17 @@ MUTANTS: tuple[Mutant, ...] = (
            "        load_config(self.operations_config, OperationsConfig)\n",
            ("tests/test_main_job_settings.py", "-k", "operations"),
            "`Juandaa: 60` trains every model for half an hour, then is refused at the workload step"),
+    Mutant("Q81", "registry: a model URI the store does not hold is refused naming what it holds and the fix",
+           "riskmodel/integrations/tracking/registry.py",
+           "        raise ModelNotFoundError(f\"cannot resolve `{uri}`: {exc.message}. {_what_the_store_holds(client, mname)}\") from None\n",
+           "        raise ModelNotFoundError(f\"cannot resolve `{uri}`: {exc.message}\") from None\n",
+           ("tests/test_registry.py", "-k", "does_not_hold"),
+           "README's forecasting example after riskmodel run answers 'Registered Model ... not found' and no fix"),
+    Mutant("Q82", "main job: only the crossings log it wrote is reused", "riskmodel/apps/pipelines/main_job.py",
+           "        if run.state.setdefault(\"data_file\", stamp) == stamp:",
+           "        if True:",
+           ("tests/test_main_job_settings.py", "-k", "another_command"),
+           "`riskmodel synth` into riskmodel-output/data, then `riskmodel run`: another log reused as the job's own"),
 )
 
 
