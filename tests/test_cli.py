@@ -107,3 +107,14 @@ def test_every_option_of_every_command_says_what_it_does():
 
     walk(build_parser(), "riskmodel")
     assert not bare, f"options without help text: {bare}"
+
+
+def test_run_help_says_where_the_models_go():
+    """README's team server: `export MLFLOW_TRACKING_URI=...; riskmodel run` trains on that server. The help must not
+    say "the local MLflow store" alone: a data scientist reading it would think the job ignores the variable."""
+    text = cli_reference()
+    listing = text.split("### `riskmodel train`", 1)[0]
+    run_line = next(line for line in listing.splitlines() if line.strip().startswith("run "))
+    run_help = text.split("### `riskmodel run`", 1)[1].split("### ", 1)[0]
+    assert "MLFLOW_TRACKING_URI" in run_help, run_help
+    assert "local MLflow store" not in run_line, run_line

@@ -48,3 +48,38 @@ def test_a_horizon_past_the_event_calendar_is_refused_before_any_work():
         MainJobSettings(end="2050-12-01", horizon=31).check()
     with pytest.raises(ConfigError, match=r"reaches past the event calendar's end"):
         MainJobSettings(horizon=100_000).check()
+
+
+def test_an_operations_port_misspelt_is_refused_before_any_work(tmp_path):
+    """configs/operations.yaml: "a name that is no port is refused, never ignored". It was, but by expected_workload at
+    step 6/7, after the risk model and both forecasters had trained (half an hour on the shared box); the main job's
+    data are synthetic, so its ports are the reference table's and check() can name the typo at once."""
+    from tests.conftest import REPO
+
+    shipped = (REPO / "configs" / "operations.yaml").read_text(encoding="utf-8")
+    assert "\n  Juanda: 60\n" in shipped
+    typo = tmp_path / "operations.yaml"
+    typo.write_text(shipped.replace("\n  Juanda: 60\n", "\n  Juandaa: 60\n"), encoding="utf-8")
+    MainJobSettings().check()  # the shipped one passes
+    with pytest.raises(ConfigError, match=r"\['Juandaa'\].*Fix: spell the port"):
+        MainJobSettings(operations_config=typo).check()
+
+
+def test_the_main_job_does_not_reuse_data_another_command_wrote_in_its_folder(tmp_path):
+    """`riskmodel synth`'s default --out is riskmodel-output/data, the main job's data folder: after `riskmodel run`, a
+    `riskmodel synth` (20,000 travellers) or `riskmodel synth-sources --data riskmodel-output/data` (renewed document
+    numbers) rewrote crossings.parquet, and the next `riskmodel run` said "reusing synthetic data" and read it as the
+    data its settings made. Data it did not write are made again."""
+    from riskmodel.apps.pipelines.main_job import _data_step, _Run
+    from riskmodel.core.datasets import make_crossings
+
+    settings = MainJobSettings(travellers=150, start="2019-01-01", end="2019-03-31", seed=1)
+    lines: list[str] = []
+    run = _Run(out=tmp_path, settings=settings, state={}, progress=lines.append)
+    first = _data_step(run)
+    assert _data_step(run).equals(first) and lines[-1].startswith("1/7 reusing synthetic data")
+    other = make_crossings(120, "2019-01-01", "2019-03-31", seed=7).crossings  # what `riskmodel synth --out <there>` writes
+    other.to_parquet(tmp_path / "data" / "crossings.parquet", index=False)
+    again = _data_step(run)
+    assert not lines[-1].startswith("1/7 reusing"), lines[-1]
+    assert again.equals(first)  # made again from the settings: the same seed gives the same log

@@ -64,6 +64,48 @@ def test_scoring_figures_quoted_in_the_readme_are_the_latest_benchmark_run():
     assert not stale, f"README quotes other figures than benchmarks/RESULTS.md's scoring section; expected: {stale}"
 
 
+def _benchmark_verdicts(section: str) -> dict[str, str]:
+    """The bar column of one section of benchmarks/RESULTS.md: ``met`` or ``NOT MET`` per figure with a bar."""
+    text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| [-\d.]+ \| bar [^|:]+: (met|NOT MET) \|", body, flags=re.M))
+
+
+def test_spark_figures_quoted_in_the_readme_are_the_latest_benchmark_run():
+    """The national-scale section sizes a cluster from the Spark benchmark: it must quote that benchmark's latest run,
+    its verdict on the bar included, and size the cluster from those figures (a run of Dec 5 stayed quoted, 'the bar of
+    0.5 met', after later runs read NOT MET)."""
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    r, verdict = _benchmark_figures("spark"), _benchmark_verdicts("spark")
+    per_stay_ms = 2 * 1000 / r["spark_rows_per_s_4m"]  # 2 cores over the 4M rate: core-milliseconds per stay
+    core_seconds = 200e6 * per_stay_ms / 1000  # the README's national log: about 200 million stays
+    quoted = [
+        f"{r['stays_1m']:,.0f} stays in one bucket in {r['spark_s_1m']} s ({r['spark_rows_per_s_1m']:,.0f} stays/s",
+        f"{r['stays_4m']:,.0f} stays in four buckets in {r['spark_s_4m']} s ({r['spark_rows_per_s_4m']:,.0f} stays/s",
+        f"did the same 1M stays at {r['inprocess_rows_per_s_1m']:,.0f} stays/s: Spark is {r['spark_over_inprocess']} as fast",
+        f"against the bar of 0.5: {verdict['spark_over_inprocess']}",
+        f"2 cores / {r['spark_rows_per_s_4m']:,.0f} stays/s = {per_stay_ms:.3f} ms of a core per stay",
+        f"about {round(core_seconds, -2):,.0f} core-seconds, {core_seconds / 3600:.1f} core-hours, per full rebuild",
+        f"(64 cores) that is {core_seconds / 64 / 60:.1f} minutes of pure compute",
+    ]
+    stale = [q for q in quoted if q not in readme]
+    assert not stale, f"README quotes other figures than benchmarks/RESULTS.md's spark section; expected: {stale}"
+
+
+def test_reconciliation_figures_quoted_in_config_and_docstring_are_the_latest_forecast_run():
+    """configs/forecast.yaml and Forecaster's docstring justify ``reconcile: bottom_up`` by ``fc_synthval_reconcile_*``:
+    the coverage and MASE they quote are that run's (bottom_up, wls_struct, mint_shrink), two decimals and three."""
+    r = _benchmark_figures("forecast")
+    methods = ("bottom_up", "wls_struct", "mint_shrink")
+    cov = [f"{r[f'fc_synthval_reconcile_cov95_{m}']:.2f}" for m in methods]
+    mase = [f"{r[f'fc_synthval_reconcile_mase_{m}']:.3f}" for m in methods]
+    config = " ".join((REPO / "configs" / "forecast.yaml").read_text(encoding="utf-8").replace("#", " ").split())
+    assert f"95% coverage {cov[0]} bottom-up, {cov[1]} wls_struct (" in config, cov
+    assert f"{cov[2]} mint_shrink; MASE {mase[0]}, {mase[1]}, {mase[2]}" in config, mase
+    doc = " ".join((REPO / "riskmodel" / "core" / "forecasting" / "forecaster.py").read_text(encoding="utf-8").split())
+    assert f"95% coverage {cov[0]} bottom-up, {cov[1]} ``wls_struct``, {cov[2]} ``mint_shrink``, at a MASE of {mase[0]}, {mase[1]} and {mase[2]}." in doc
+
+
 def test_overstay_rates_quoted_in_the_readme_are_the_generators():
     """'Overall rate ~X% of stays, ~Y% for C1 visits' holds for the default data (hidden risk)."""
     from riskmodel.core.datasets import make_crossings
@@ -93,3 +135,17 @@ def test_every_name_a_readme_python_block_uses_comes_from_it_or_an_earlier_block
             undefined[code.splitlines()[0]] = sorted(used - known - defined)
         known |= defined
     assert not undefined, f"README python blocks use names never defined before them (block's first line: names): {undefined}"
+
+
+def test_readme_command_table_names_every_command():
+    """The README's command table is where a newcomer looks first; a command missing from it (``monitor``, ``nightly``,
+    ``serve``) is one they never learn of unless they read ``--help``."""
+    import argparse
+
+    from riskmodel.apps.cli import build_parser
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name in sub.choices if f"| `riskmodel {name}" not in table]
+    assert not missing, f"README's command table leaves out: {missing}"

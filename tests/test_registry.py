@@ -293,3 +293,28 @@ def test_riskmodel_rollback_risk_puts_the_version_back_and_names_a_refusal(resul
     out = capsys.readouterr().out
     assert out.startswith(f"ROLLED BACK: version {first.version} is champion again (version {second.version} withdrawn)"), out
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def test_a_model_the_store_does_not_hold_is_refused_naming_what_it_holds(tmp_path):
+    """README's forecasting section after `riskmodel run` (which registers arrival-forecast-daily, not arrival-forecast):
+    `riskmodel forecast --model models:/arrival-forecast@champion` answered MLflow's "Registered Model with
+    name=arrival-forecast not found" and no fix. The refusal names the models the store holds, with their aliases
+    (a promotion lease is no model of the user's), and how to make the one asked for."""
+    from riskmodel.core.exceptions import ModelNotFoundError
+
+    client = registry.configure()
+    (tmp_path / "m").mkdir()
+    client.create_registered_model("arrival-forecast-daily")
+    v = client.create_model_version("arrival-forecast-daily", source=str(tmp_path / "m"))
+    client.set_registered_model_alias("arrival-forecast-daily", "champion", v.version)
+    client.create_registered_model("overstay-risk")
+    client.create_registered_model("overstay-risk.promotion-lease")
+    for uri, asked in [("models:/arrival-forecast@champion", "arrival-forecast"), ("models:/overstay-risk@champion", "overstay-risk"),
+                       ("models:/arrival-forecast-daily/7", "arrival-forecast-daily")]:
+        with pytest.raises(ModelNotFoundError) as err:
+            registry.model_version(uri)
+        text = str(err.value)
+        assert f"cannot resolve `{uri}`" in text, text
+        assert "the store holds arrival-forecast-daily (@champion), overstay-risk (no alias)" in text, text
+        assert "promotion-lease" not in text, text
+        assert f"Fix: name one of them, or train and promote `{asked}` first" in text, text

@@ -477,7 +477,7 @@ def test_a_resumed_run_refuses_a_log_that_changed_since_its_first_buckets(spark,
 
 def test_the_nightly_run_reports_its_buckets_as_it_writes_them(spark, fitted, log, tmp_path, capsys):
     # Review 13 (spark) 08: `riskmodel nightly` offered --quiet ("no progress lines") and printed no progress at all:
-    # a national run of 16 buckets (8-13 minutes) said nothing until it ended.
+    # a national run of 16 buckets (10-16 minutes) said nothing until it ended.
     from riskmodel.apps.cli import main
 
     _, folder, _ = fitted

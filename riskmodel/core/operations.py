@@ -37,8 +37,8 @@ from scipy import stats
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
 
-__all__ = ["ErrorCorrelation", "OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "arrival_range", "error_correlation",
-           "expected_workload", "referral_range", "referral_shares"]
+__all__ = ["ErrorCorrelation", "OperationsConfig", "REFER_BANDS", "WORKLOAD_COLUMNS", "arrival_range", "check_port_names",
+           "error_correlation", "expected_workload", "referral_range", "referral_shares"]
 
 REFER_BANDS = ("elevated", "high")
 #: Columns of :func:`expected_workload`, in order.
@@ -241,7 +241,7 @@ def expected_workload(
         "arrivals_lo_80": fc["y_lo_80"].to_numpy(dtype=float).clip(0) if "y_lo_80" in fc.columns else y,
         "arrivals_hi_80": fc["y_hi_80"].to_numpy(dtype=float).clip(0) if "y_hi_80" in fc.columns else y,
     })
-    _check_port_names(config, set(out["port"]))
+    check_port_names(config, set(out["port"]))
     keyed = shares.set_index(["port", "month"])
     known = set(shares["port"])
     key = pd.MultiIndex.from_arrays([out["port"].where(out["port"].isin(known), "*"), out["ds"].dt.month])
@@ -298,10 +298,11 @@ def _check_days(fc: pd.DataFrame) -> None:
         raise SchemaError("forecasts", problems)
 
 
-def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
-    """ConfigError naming the config's ports that are neither a forecast port nor a BPS port of the reference table.
+def check_port_names(config: OperationsConfig, ports: set[str] = frozenset()) -> None:
+    """ConfigError naming the config's ports that are neither a forecast port (``ports``) nor a BPS port of the reference table.
 
-    Such a setting matches no row and was ignored: the port was planned at the default throughput, silently.
+    Such a setting matches no row and was ignored: the port was planned at the default throughput, silently. The
+    main job calls it before any step with no ``ports`` (its synthetic data's ports are the reference table's).
     """
     from riskmodel.core.reference import PORTS
 
@@ -311,7 +312,7 @@ def _check_port_names(config: OperationsConfig, ports: set[str]) -> None:
         raise ConfigError(
             f"operations config: `throughput`/`handling_minutes` name {unknown}, no port of the forecasts nor of BPS's "
             f"table: the setting would be ignored and the default used. Fix: spell the port as the forecasts do "
-            f"({sorted(ports)})."
+            f"({sorted(ports or known)})."
         )
 
 

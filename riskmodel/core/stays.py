@@ -93,7 +93,7 @@ def build_stays(
     >>> from riskmodel.core.datasets import make_crossings
     >>> data = make_crossings(300, "2019-01-01", "2019-06-30", seed=2)
     >>> stays = build_stays(data.crossings)
-    >>> len(stays) == (data.crossings["direction"] == "entry").sum()
+    >>> len(stays) == int((data.crossings["direction"] == "entry").sum())
     True
     """
     if validate:

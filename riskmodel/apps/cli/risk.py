@@ -93,12 +93,14 @@ def drift_line(summary: dict) -> str:
 
     The reference is the model's training entries: an in-country population differs from entries on every night (long
     stays are over-represented) and travel-history counts grow with the log, so "major shift" there is no feed fault;
-    the nights are judged like with like by ``nightly_checks`` (the main job's drift.csv).
+    the nights are judged like with like by ``riskmodel nightly --previous`` and by ``nightly_checks`` (the main job's
+    drift.csv), which the line names as a shell user reaches them.
     """
     psi, verdict = summary["psi"], summary["psi_verdict"]
     shifted = {k: v for k, v in psi.items() if v is not None and v >= 0.1}
     return ("drift against the model's training entries (PSI >= 0.1; an in-country population differs from them on every "
-            "night: a feed is judged like with like by nightly_checks): "
+            "night: a feed is judged like with like, night against night, by `riskmodel nightly --previous` or the main "
+            "job's drift.csv): "
             + (", ".join(f"{k} {v:.3f} ({verdict[k]})" for k, v in sorted(shifted.items())) or "none"))
 
 

@@ -37,7 +37,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def register(groups: CommandGroups) -> None:
     """Add ``run``."""
-    p = groups.top.add_parser("run", help="the main job end to end on synthetic data and the local MLflow store")
+    p = groups.top.add_parser(
+        "run", help="the main job end to end on synthetic data, into the MLflow store of MLFLOW_TRACKING_URI",
+        description="The main job end to end on synthetic data: the risk model and two arrival forecasters trained, "
+        "registered and gated in the MLflow store of MLFLOW_TRACKING_URI (default: sqlite:///mlflow.db in this folder), "
+        "then the scores of everyone in the country, --horizon days of forecasts, workload, trends, data checks and the duty report in --out.",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUTPUT), help="output folder (default: %(default)s)")
     p.add_argument("--travellers", type=int_at_least(1), default=40_000, help="synthetic travellers (default: %(default)s)")
     p.add_argument("--start", type=local_time, default="2017-01-01", help="first day of synthetic data (default: %(default)s)")
@@ -45,9 +50,12 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--horizon", type=int_at_least(1), default=90, help="days of arrival forecasts (default: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="redo every step instead of reusing valid earlier results")
-    p.add_argument("--risk-config", help="risk training config, its data section replaced by this job's (default: configs/risk.yaml)")
-    p.add_argument("--forecast-config", help="daily forecaster per port (default: configs/forecast_daily.yaml)")
-    p.add_argument("--nationality-forecast-config", help="daily forecaster per nationality (default: configs/forecast_daily_nationality.yaml)")
+    p.add_argument("--risk-config", help="risk training config; its data source (crossings_path, n_travellers, start, end, seed) "
+                   "is this job's, its data.cutoff and data.grace_days are kept (default: the repository's configs/risk.yaml, "
+                   "whatever the working folder)")
+    p.add_argument("--forecast-config", help="daily forecaster per port (default: the repository's configs/forecast_daily.yaml)")
+    p.add_argument("--nationality-forecast-config",
+                   help="daily forecaster per nationality (default: the repository's configs/forecast_daily_nationality.yaml)")
     p.add_argument("--verbose", action="store_true", help="also show MLflow's own log lines and artifact progress bars")
     add_quiet(p)
     p.set_defaults(func=_cmd_run, inputs=("risk_config", "forecast_config", "nationality_forecast_config"))

@@ -117,7 +117,9 @@ class MainJobSettings:
         Days of arrival forecasts.
     risk_config, forecast_config, nationality_forecast_config : str or Path
         Training configs: the risk model, the forecaster per port and the forecaster per
-        nationality (their data sections are replaced by this job's data); the two forecaster configs
+        nationality (their data sources are replaced by this job's log: ``crossings_path``, ``series_path``,
+        ``n_travellers``, ``start``, ``end``, ``seed``; the risk config's ``data.cutoff`` and
+        ``data.grace_days`` are kept); the two forecaster configs
         must be daily (``series.freq: D``): each forecast row is staffed as a day.
     operations_config : str or Path
         Throughput and referral handling per port (:class:`riskmodel.core.operations.OperationsConfig`).
@@ -138,7 +140,7 @@ class MainJobSettings:
         from riskmodel.core.forecasting import Forecaster
         from riskmodel.core.forecasting.config import ForecastConfig
         from riskmodel.core.forecasting.forecaster import check_calendar
-        from riskmodel.core.operations import OperationsConfig
+        from riskmodel.core.operations import OperationsConfig, check_port_names
         from riskmodel.core.risk import RiskConfig
 
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
@@ -159,7 +161,8 @@ class MainJobSettings:
                 raise ConfigError(f"`{key}` {path}: `series.freq` is {fcfg.series.freq!r}, but the main job forecasts days and staffs "
                                   "each forecast row as one day; give a daily (`freq: D`) forecaster config, such as "
                                   "configs/forecast_daily.yaml.")
-        load_config(self.operations_config, OperationsConfig)
+        # the job's data are synthetic, so its forecasts' ports are the reference table's: a misspelt port now, not at step 6
+        check_port_names(load_config(self.operations_config, OperationsConfig))
 
     def data_key(self) -> str:
         """Digest of the data settings: earlier data and models are reused only when it is unchanged."""
@@ -261,15 +264,25 @@ def _gated_champion(name: str) -> str | None:
     return pin(f"models:/{name}@champion").rsplit("/", 1)[1]
 
 
+def _file_stamp(path: Path) -> list[int]:
+    """Size and modification time of a file the job wrote: another writer changes them."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _data_step(run: _Run) -> pd.DataFrame:
     """Generate the synthetic crossings, or reuse them when the data settings are unchanged."""
     from riskmodel.core.datasets import make_crossings
 
     s, data_dir = run.settings, run.data_dir
     if run.state.get("data") == s.data_key() and (data_dir / "crossings.parquet").exists():
-        run.progress(f"1/7 reusing synthetic data in {data_dir}")
-        run.reused.append("data")
-        return pd.read_parquet(data_dir / "crossings.parquet")
+        # `riskmodel synth` and `synth-sources` write to riskmodel-output/data by default: only the job's own file is reused
+        stamp = _file_stamp(data_dir / "crossings.parquet")
+        if run.state.setdefault("data_file", stamp) == stamp:  # a state from before the stamp was kept adopts the file once
+            run.progress(f"1/7 reusing synthetic data in {data_dir}")
+            run.reused.append("data")
+            return pd.read_parquet(data_dir / "crossings.parquet")
+        run.progress(f"    {data_dir / 'crossings.parquet'} was rewritten since this job made it (by another command?): making it again")
     run.progress(f"1/7 generating synthetic crossings for {s.travellers:,} travellers, {s.start} .. {s.end}")
     with run.timed("data", "generating synthetic crossings"):
         data = make_crossings(s.travellers, s.start, s.end, seed=s.seed)
@@ -281,6 +294,7 @@ def _data_step(run: _Run) -> pd.DataFrame:
     # new data: every model trained on the old data is stale
     run.state.clear()
     run.state["data"] = s.data_key()
+    run.state["data_file"] = _file_stamp(data_dir / "crossings.parquet")
     run.save_state()
     return data.crossings
 

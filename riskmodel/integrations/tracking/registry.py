@@ -522,7 +522,24 @@ def model_version(uri: str, client: MlflowClient | None = None):
     except MlflowException as exc:
         # the registry's own answer ("alias champion not found" is INVALID_PARAMETER_VALUE), not a store out of reach
         answered = exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
-        raise (ModelNotFoundError if answered else ModelLoadError)(f"cannot resolve `{uri}`: {exc.message}") from None
+        if not answered:
+            raise ModelLoadError(f"cannot resolve `{uri}`: {exc.message}") from None
+        raise ModelNotFoundError(f"cannot resolve `{uri}`: {exc.message}. {_what_the_store_holds(client, mname)}") from None
+
+
+def _what_the_store_holds(client: MlflowClient, asked: str) -> str:
+    """The registered models of the store with their aliases, and the fix: for a URI the registry does not know."""
+    try:
+        models = [m for m in client.search_registered_models(max_results=50) if not m.name.endswith(".promotion-lease")
+                  and ".promotion-lease.broken-" not in m.name]
+    except MlflowException:
+        models = []
+    held = ", ".join(f"{m.name} ({', '.join('@' + a for a in sorted(m.aliases or {})) or 'no alias'})"
+                     for m in sorted(models, key=lambda m: m.name)[:10])
+    return (f"In {tracking_uri()} the store holds {held or 'no registered model'}"
+            f"{' and more' if len(models) > 10 else ''}. Fix: name one of them, or train and promote `{asked}` first "
+            "(`riskmodel train`, then `riskmodel promote`; `riskmodel run` registers overstay-risk, arrival-forecast-daily and "
+            "arrival-forecast-daily-nationality), or set MLFLOW_TRACKING_URI to the store that holds it.")
 
 
 def fetch_model(uri: str | Path, dst: str | Path | None = None) -> tuple[Path, str | None]:
