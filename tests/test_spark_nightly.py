@@ -590,16 +590,26 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     gone = crossings.loc[crossings["port"] == "Ngurah Rai", "traveller_id"].unique()
     crossings[~crossings["traveller_id"].isin(gone)].to_parquet(broken, index=False)
     capsys.readouterr()
+    # a red night: every output written (the scores, the summary), exit 5 and no _SUCCESS, so that neither the
+    # scheduler (the exit code) nor a downstream job waiting for _SUCCESS takes tonight's lists as usable (review19drift 01)
     assert main(["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
-                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 0
+                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 5
+    assert (tmp_path / "n30" / "_summary").is_dir() and (tmp_path / "n30" / "part=0").is_dir()
+    assert not (tmp_path / "n30" / "_SUCCESS").exists()
     printed = capsys.readouterr()
     line = next(x for x in printed.out.splitlines() if x.startswith("drift against the previous night"))
     assert "red:" in line and "`entry_port`" in line and "Ngurah Rai (about" in line and "Fix:" in line, line
     assert line in printed.err.splitlines(), printed.err[-2000:]  # where a scheduler reads, as the monitor's warnings
+    assert "exit 5" in printed.err and "do not use" in printed.err, printed.err[-2000:]  # what a human must do
     client = mlflow.MlflowClient()
     run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
     record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
     assert record["night_verdict"] == "red" and "Ngurah Rai" in record["night_summary"]
+    # a failed night (here a night after the log's last day: the wrong log or a date typed wrong): exit 1, nothing
+    # that looks like a night's output (no summary, no _SUCCESS)
+    assert main(["nightly", str(path), str(tmp_path / "n-future"), "--model", str(folder), "--as-of", "2023-07-09 23:59",
+                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 1
+    assert not (tmp_path / "n-future" / "_SUCCESS").exists() and not (tmp_path / "n-future" / "_summary").exists()
 
 
 def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(spark, tmp_path):
