@@ -30,7 +30,8 @@ path.
 
 Before any bucket, the log is checked against the crossings contract on the executors (each
 traveller's crossings together), as ``build_features`` checks it in-process. ``<output>/_SUCCESS`` is
-written last, after the summary: a running or killed run has none.
+written last, after the summary: a running or killed run has none, and neither has a night that read red against the
+last good night (its outputs are written, but not to be used until checked).
 
 The model travels as its verified text (see :func:`riskmodel.integrations.spark.model_payload`).
 """
@@ -473,7 +474,9 @@ def nightly_spark(
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
-        _success_marker(session, output, present=True)  # last: every bucket and the summary are written
+        # last: every bucket and the summary are written; a red night is written but not to be used, and an earlier
+        # run's marker must not pass for tonight's (a rerun of the same settings against another --previous)
+        _success_marker(session, output, present=summary["night_verdict"] != "red")
     finally:
         if owned:
             session.stop()

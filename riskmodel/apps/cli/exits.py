@@ -18,7 +18,7 @@ from riskmodel.core.exceptions import (
 )
 
 __all__ = [
-    "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_CODES_HELP",
+    "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_NIGHT_RED", "EXIT_CODES_HELP",
     "InputFileError", "read_errors", "explain",
 ]
 
@@ -27,6 +27,8 @@ EXIT_DATA = 1
 EXIT_USAGE = 2  # argparse's own code for a bad command line
 EXIT_INPUT = 3
 EXIT_ENVIRONMENT = 4
+#: ``riskmodel nightly``: every output written, but tonight's data read red against the last good night: not to be used.
+EXIT_NIGHT_RED = 5
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -38,6 +40,9 @@ exit codes:
      cannot be loaded
   4  the environment failed: disk full, permission denied, read-only file system; rerun once fixed
      (finished parts of a batch job are reused)
+  5  nightly only: the night's outputs are written, but tonight's data read red against the last good
+     night (a port's rows gone, a column emptied): do not use them until checked; no _SUCCESS marker
+     (codes 1-4: the run failed, and its output folder has no _SUCCESS either)
 """
 
 # optional extras (pyproject.toml): a command that needs one on a machine without it was called wrongly, not given bad data

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
-from riskmodel.apps.cli.exits import EXIT_OK
+from riskmodel.apps.cli.exits import EXIT_NIGHT_RED, EXIT_OK
 from riskmodel.apps.cli.progress import Progress
 
 __all__ = ["register", "audit_record", "NIGHTLY_EXPERIMENT"]
@@ -106,6 +106,17 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
         run_id = log_summary(NIGHTLY_EXPERIMENT, s, run_name=f"nightly {s['model_name']} v{s['model_version']} as of {s['as_of']}",
                              records={"audit.json": audit_record(result, purpose=args.purpose)})
         print(f"audit record: tracking run {run_id} (experiment {NIGHTLY_EXPERIMENT})")
+    if s["night_verdict"] == "red":
+        # the scores are written (a rerun resumes them) but must not go out looking like any night's: the exit code for
+        # the scheduler, no _SUCCESS for a job waiting on the folder, and what a person must do, where a scheduler reads
+        text = (f"NOT TO BE USED (exit {EXIT_NIGHT_RED}): tonight's scores are written to {result.output}, but tonight's "
+                "data read red against the last good night (the line above: what moved, the fix), so the folder has no "
+                "_SUCCESS marker: do not use tonight's scores or lists until the export is checked. A broken export: "
+                "rerun this command on the corrected log with --overwrite. A real change (a new port, a new rule): run the "
+                "next night without --previous (it becomes the baseline).")
+        print(text)
+        print(text, file=sys.stderr, flush=True)
+        return EXIT_NIGHT_RED
     return EXIT_OK
 
 
@@ -119,7 +130,10 @@ def register(groups: CommandGroups) -> None:
         "write Parquet per traveller bucket (OUTPUT/part=K/), a drift summary (OUTPUT/_summary: tonight's population "
         "against the --previous night's profile, and tonight's profile for the next night) and an audit "
         "record to the tracking store. Rerun the same command to resume a killed run. Uses the active Spark "
-        "session (spark-submit, Spark Connect via SPARK_REMOTE), else local[2].",
+        "session (spark-submit, Spark Connect via SPARK_REMOTE), else local[2]. Exit 0: the night is done and its "
+        "outputs usable (OUTPUT/_SUCCESS written; an amber line on stderr asks for a look); exit 5: every output is "
+        "written but tonight read red against the last good night: not to be used (no _SUCCESS) until checked; "
+        "exit 1-4: the run failed (no _SUCCESS; rerun once fixed, finished buckets are reused).",
     )
     p.add_argument("crossings", help="crossings log: Parquet file or folder URI (hdfs://, s3a://, abfss://, gs://, file:/)")
     p.add_argument("output", help="output folder URI")
