@@ -605,6 +605,31 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
     record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
     assert record["night_verdict"] == "red" and "Ngurah Rai" in record["night_summary"]
+    # an unaccepted change stays red: the next night, Ngurah Rai's rows still gone, against n30's profile
+    n30 = ["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
+           "--previous", str(tmp_path / "n29"), "--quiet"]
+    n31 = ["nightly", str(broken), str(tmp_path / "n31"), "--model", str(folder), "--as-of", "2023-06-30 23:59:30",
+           "--previous", str(tmp_path / "n30"), "--quiet"]
+    assert main(n31) == 5
+    # an acceptance says who and why, or is refused before anything runs (bad usage)
+    assert main([*n30, "--accept-baseline", "Ngurah Rai closed for runway works"]) == 2
+    # a person accepts n30 as the baseline (a real change): the same command with who and why; its buckets are reused,
+    # exit 0, _SUCCESS, and the acceptance (who, why, when) in the summary and the audit record
+    capsys.readouterr()
+    why, who = "Ngurah Rai closed for runway works", "duty manager, Denpasar"
+    assert main([*n30, "--accept-baseline", why, "--accepted-by", who]) == 0
+    printed = capsys.readouterr().out
+    assert "resumed 1 of 1 parts" in printed and f"accepted as the new baseline by {who}" in printed, printed
+    assert (tmp_path / "n30" / "_SUCCESS").exists()
+    run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
+    record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
+    accepted = record["baseline_accepted"]
+    assert (accepted["by"], accepted["why"], accepted["verdict"], record["night_verdict"]) == (who, why, "red", "red")
+    assert accepted["time"][:4] == "20" and accepted["as_of"] == "2023-06-30 23:59:00"
+    # the next night (the same command again: its buckets reused) now reads green against the accepted night
+    assert main(n31) == 0
+    assert "drift against the previous night (tonight's population against the last good night's, kept in --previous/" \
+        "_summary): green" in capsys.readouterr().out
     # a failed night (here a night after the log's last day: the wrong log or a date typed wrong): exit 1, nothing
     # that looks like a night's output (no summary, no _SUCCESS)
     assert main(["nightly", str(path), str(tmp_path / "n-future"), "--model", str(folder), "--as-of", "2023-07-09 23:59",
