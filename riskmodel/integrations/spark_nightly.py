@@ -255,7 +255,7 @@ def _summed(rows: list[dict[str, list[int]]]) -> dict[str, list[int]]:
 
 
 def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[str, Any],
-             previous: tuple[dict | None, str | None]) -> dict[str, Any]:
+             previous: tuple[dict | None, str | None], accept: dict[str, str] | None = None) -> dict[str, Any]:
     """The run summary from the commit rows: counts summed over buckets, PSI per column against the training entries,
     and tonight's population against the last good night's (:func:`~riskmodel.core.monitoring.nights.compare_nights`)."""
     bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
@@ -271,8 +271,11 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
     profile, why = previous
     if any("night" not in d for d in drift):
         profile, why = None, "buckets committed by an earlier version of the run hold no night bins: not comparable"
-    checks, keep = compare_nights(tonight, profile, night_bins(reference), no_previous=why)
+    checks, keep = compare_nights(tonight, profile, night_bins(reference), no_previous=why, accept=accept)
     verdict, line = nights_summary(checks)
+    if accept is not None:
+        line = (f"{line}; accepted as the new baseline by {accept['by']} ({accept['time']}): {accept['why']}; the next "
+                "night is judged against this one")
     return {
         "model_name": scorer.name, "model_version": scorer.version, "model_sha256": plan["model_sha256"],
         "as_of": plan["as_of"], "scope": plan["scope"], "rows_out": rows, "parts": plan["parts"],
@@ -282,7 +285,7 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
         "psi_rule": ("against the model's training entries: PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift "
                      "(a rule for a model's inputs against its training data; an in-country population reads 'major shift' "
                      "there on every normal night: the night's verdict is night_verdict)"),
-        "night_verdict": verdict, "night_summary": line,
+        "night_verdict": verdict, "night_summary": line, "night_accepted": keep.get("accepted"),
         "night_psi": {c: round(float(v), 5) for c, v in zip(checks["column"], checks["value"], strict=True) if v == v},
         "night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),  # JSON: no NaN
         "night_profile": keep,
@@ -360,6 +363,27 @@ def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, 
     return profile, None
 
 
+def _accept(accept: dict[str, str] | None) -> dict[str, str] | None:
+    """``accept_baseline`` checked (who and why given; no id-like digits in why), with its time (now, UTC, by default)."""
+    import datetime as dt
+
+    from riskmodel.core import audit
+
+    if accept is None:
+        return None
+    missing = [k for k in ("by", "why") if not str(accept.get(k) or "").strip()]
+    if missing:
+        raise ConfigError(f"`accept_baseline` must say who accepts tonight as the baseline and why; {' and '.join(missing)} "
+                          "missing or blank. Fix: pass {\"by\": the person or role, \"why\": the real change} "
+                          "(--accept-baseline WHY --accepted-by WHO).")
+    try:
+        audit.check_purpose(accept["why"], "accept_baseline why")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    when = accept.get("time") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return {"by": str(accept["by"]).strip(), "why": str(accept["why"]).strip(), "time": str(when)}
+
+
 def nightly_spark(
     crossings,
     output: str | Path,
@@ -370,6 +394,7 @@ def nightly_spark(
     parts: int | str = "auto",
     overwrite: bool = False,
     previous: str | Path | None = None,
+    accept_baseline: dict[str, str] | None = None,
     spark=None,
     on_progress: ProgressHook | None = None,
 ) -> BatchResult:
@@ -403,6 +428,12 @@ def nightly_spark(
         The output folder of the previous night's run: tonight's population is judged against the profile it kept
         (:func:`~riskmodel.core.monitoring.nights.compare_nights`: the last good night's bin counts, no identifier).
         Default (or a folder with no readable summary): a first night, ``night_verdict`` "not judged", saying why.
+    accept_baseline : dict, optional
+        ``{"by": who, "why": the real change}`` (``time`` defaults to now, UTC): a person accepts tonight as the new
+        baseline of every column (:func:`~riskmodel.core.monitoring.nights.compare_nights`' ``accept``): tonight is
+        still judged and reported as it is, the acceptance is kept in the summary (``night_accepted``) and the profile,
+        and the night gets its ``_SUCCESS`` whatever it read. Not in the run's settings digest: rerunning a red night's
+        run with it reuses its buckets and rewrites the summary only.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
     on_progress : callable, optional
@@ -433,10 +464,12 @@ def nightly_spark(
         traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
         (as ``build_features`` refuses it), before any bucket is written.
     ConfigError
-        For a bad ``scope`` or ``parts``.
+        For a bad ``scope`` or ``parts``, or an ``accept_baseline`` without ``by`` or ``why`` (or a ``why`` holding an
+        id-like run of digits), before anything is read.
     """
     start = time.perf_counter()
     output = str(output)
+    accept = _accept(accept_baseline)
     session, owned = (spark, False) if spark is not None else _session()
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
@@ -470,13 +503,13 @@ def nightly_spark(
                 _append_commit(session, output, row)
                 commits.append(row)
                 report("nightly buckets", len(commits), parts)
-        summary = _summary(commits, reference, scorer, plan, before)
+        summary = _summary(commits, reference, scorer, plan, before, accept)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
         # last: every bucket and the summary are written; a red night is written but not to be used, and an earlier
         # run's marker must not pass for tonight's (a rerun of the same settings against another --previous)
-        _success_marker(session, output, present=summary["night_verdict"] != "red")
+        _success_marker(session, output, present=summary["night_verdict"] != "red" or accept is not None)
     finally:
         if owned:
             session.stop()

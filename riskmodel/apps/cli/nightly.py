@@ -37,8 +37,9 @@ def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
     -------
     dict
         ``time, event ("nightly_spark"), engine, model_name, model_version, model_sha256,
-        as_of, scope, rows, band_counts, parts, resumed_parts, output, night_verdict, night_summary, purpose``
-        (``night_*``: tonight's population against the last good night's, ``--previous``).
+        as_of, scope, rows, band_counts, parts, resumed_parts, output, night_verdict, night_summary,
+        baseline_accepted, purpose`` (``night_*``: tonight's population against the last good night's, ``--previous``;
+        ``baseline_accepted``: who accepted tonight as the new baseline, why and when, ``--accept-baseline``, or None).
     """
     s = result.extra["summary"]
     return {
@@ -57,6 +58,7 @@ def audit_record(result, *, purpose: str | None) -> dict[str, Any]:
         "output": str(result.output),
         "night_verdict": s.get("night_verdict"),
         "night_summary": s.get("night_summary"),
+        "baseline_accepted": s.get("night_accepted"),
         "purpose": purpose,
     }
 
@@ -83,12 +85,19 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
 
     try:  # its audit record is written after the run: a purpose that could name someone is refused before it starts
         audit.check_purpose(args.purpose)
+        audit.check_purpose(args.accept_baseline, "accept-baseline")
     except ValueError as exc:
-        raise ConfigError(f"--purpose: {exc}") from None
+        raise ConfigError(f"--purpose / --accept-baseline: {exc}") from None
+    if (args.accept_baseline is None) != (args.accepted_by is None) or (args.accepted_by is not None and not (
+            args.accept_baseline.strip() and args.accepted_by.strip())):
+        raise ConfigError("--accept-baseline WHY and --accepted-by WHO go together, neither blank: accepting tonight as "
+                          "the new baseline is a person's decision, recorded with who took it and why. Fix: pass both.")
+    accept = None if args.accept_baseline is None else {"by": args.accepted_by, "why": args.accept_baseline}
     scorer = load(args.model)
     with Progress(args.quiet) as progress:  # buckets written, with an ETA (a national run takes minutes)
         result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
-                               parts=args.parts, overwrite=args.overwrite, previous=args.previous, on_progress=progress.count)
+                               parts=args.parts, overwrite=args.overwrite, previous=args.previous, accept_baseline=accept,
+                               on_progress=progress.count)
     s = result.extra["summary"]
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
@@ -106,14 +115,15 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
         run_id = log_summary(NIGHTLY_EXPERIMENT, s, run_name=f"nightly {s['model_name']} v{s['model_version']} as of {s['as_of']}",
                              records={"audit.json": audit_record(result, purpose=args.purpose)})
         print(f"audit record: tracking run {run_id} (experiment {NIGHTLY_EXPERIMENT})")
-    if s["night_verdict"] == "red":
+    if s["night_verdict"] == "red" and not s.get("night_accepted"):
         # the scores are written (a rerun resumes them) but must not go out looking like any night's: the exit code for
         # the scheduler, no _SUCCESS for a job waiting on the folder, and what a person must do, where a scheduler reads
         text = (f"NOT TO BE USED (exit {EXIT_NIGHT_RED}): tonight's scores are written to {result.output}, but tonight's "
                 "data read red against the last good night (the line above: what moved, the fix), so the folder has no "
                 "_SUCCESS marker: do not use tonight's scores or lists until the export is checked. A broken export: "
-                "rerun this command on the corrected log with --overwrite. A real change (a new port, a new rule): run the "
-                "next night without --previous (it becomes the baseline).")
+                "rerun this command on the corrected log with --overwrite. A real change (a new port, a new rule): rerun "
+                "this command as it was with --accept-baseline WHY --accepted-by WHO (the scores are reused; tonight "
+                "becomes the baseline; recorded in the summary and the audit record).")
         print(text)
         print(text, file=sys.stderr, flush=True)
         return EXIT_NIGHT_RED
@@ -148,6 +158,12 @@ def register(groups: CommandGroups) -> None:
                    help="the previous night's output folder: tonight's population is judged against the profile it kept "
                    "(OUTPUT/_summary: bin counts, no identifier); without it (or when its summary cannot be read) the "
                    "night is a first night, not judged")
+    p.add_argument("--accept-baseline", metavar="WHY",
+                   help="a real change (a new port, a new rule) read red: accept tonight as the new baseline of every "
+                   "column, saying why (with --accepted-by). Tonight is still judged and reported as it is; the acceptance "
+                   "(who, why, when) goes into _summary and the audit record, and the night gets its _SUCCESS (exit 0). "
+                   "Rerun the red night's command with it: its buckets are reused. Without it, a change stays red every night")
+    p.add_argument("--accepted-by", metavar="WHO", help="who accepts tonight as the baseline (a name or role; with --accept-baseline)")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming an earlier run at OUTPUT")
     p.add_argument("--purpose", default="nightly batch", help="recorded in the audit record (default: %(default)s)")
     p.add_argument("--no-track", dest="track", action="store_false",
