@@ -2070,6 +2070,23 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if held is not None and held[1].model is model and all(", "    if held is not None and all(",
            ("tests/test_scoring.py", "-k", "wrapped_once_per_fit"),
            "copy.copy(model) with other band thresholds is scored by the original: its bands are the original's"),
+    # ---------------------------------------------------------------- h20-ops: the nightly job and the monitor as the scheduler and on-call see them
+    Mutant("O35", "monitor: each port's exits judged, not the day's total alone", SM,
+           "        if n / 28 < _MIN_EXPECTED:  # a third of fewer is within Poisson noise (as the nightly feed's ports)\n",
+           "        if True:\n", ("tests/test_monitor_inputs.py", "-k", "exit"),
+           "one port's exit file missing for days (the others whole) is not warned: those who left there are listed as overstays"),
+    Mutant("O36", "riskmodel nightly: a red night exits 5", "riskmodel/apps/cli/nightly.py",
+           "    if s[\"night_verdict\"] == \"red\" and not s.get(\"night_accepted\"):\n", "    if False:\n",
+           ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "a red night exits 0: the scheduler marks it done and its lists go out (run in .venv-pandas2)"),
+    Mutant("O37", "nightly: no _SUCCESS on a red night not accepted", SN,
+           "        _success_marker(session, output, present=summary[\"night_verdict\"] != \"red\" or accept is not None)\n",
+           "        _success_marker(session, output, present=True)\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "a job waiting on OUTPUT/_SUCCESS takes a red night's scores as usable (run in .venv-pandas2)"),
+    Mutant("O38", "nights: an acceptance says who, why and when", "riskmodel/core/monitoring/nights.py",
+           "    missing = [k for k in (\"by\", \"why\", \"time\") if not str(accept.get(k) or \"\").strip()]\n",
+           "    missing = []\n", ("tests/test_monitoring_nights.py", "-k", "accepts"),
+           "a night accepted as the baseline by nobody, for no stated reason: a real change or a broken feed made green unrecorded"),
 )
 
 
