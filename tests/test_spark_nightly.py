@@ -631,6 +631,13 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     assert main(n31) == 0
     assert "drift against the previous night (tonight's population against the last good night's, kept in --previous/" \
         "_summary): green" in capsys.readouterr().out
+    # a --previous that cannot be read (a path typed wrong, last night's run failed): tonight is scored (exit 0), but its
+    # night is not judged, which a scheduled run must hear of where it reads: stderr, naming the path
+    capsys.readouterr()
+    assert main(["nightly", str(path), str(tmp_path / "n-unjudged"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
+                 "--previous", str(tmp_path / "no-such-night"), "--quiet", "--no-track"]) == 0
+    err = capsys.readouterr().err
+    assert "not judged" in err and "no-such-night" in err, err[-2000:]
     # a failed night (here a night after the log's last day: the wrong log or a date typed wrong): exit 1, nothing
     # that looks like a night's output (no summary, no _SUCCESS)
     assert main(["nightly", str(path), str(tmp_path / "n-future"), "--model", str(folder), "--as-of", "2023-07-09 23:59",
