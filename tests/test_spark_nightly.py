@@ -654,3 +654,32 @@ def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(sp
     profile, why = spark_nightly._previous_profile(spark, tmp_path / "old")
     assert profile is None and "holds no night profile" in why
     assert spark_nightly._previous_profile(spark, None) == (None, None)
+
+
+def test_a_bucket_committed_twice_is_refused_not_counted_twice(spark, fitted, log, tmp_path):
+    """Two runs of one night into one output at once (a scheduler's retry while the first still runs) each append a
+    commit row per bucket to OUTPUT/_commits, and a rerun summed both: 207 stays in a run of 142 (review20ops repro 06),
+    the bands, the drift counts and tonight's profile inflated, the night's verdict judged on them. A bucket committed
+    twice is refused, naming the bucket and the fix, before the summary is written."""
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", spark=spark)
+    commits = spark_nightly._read_commits(spark, str(out))
+    spark_nightly._append_commit(spark, str(out), commits[0])  # the second run's commit of the same bucket
+    with pytest.raises(BatchError, match=r"bucket 0 is committed 2 times.*--overwrite"):
+        nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", spark=spark)
+
+
+def test_an_output_the_machine_cannot_write_exits_4_naming_it(fitted, log, capsys):
+    """An output folder the machine cannot write (a full disk, a read-only mount, a folder under /proc here) failed inside
+    Spark with a Java stack and Python's exit 1, the code of "the data has problems": the scheduler's operator chases the
+    data. It is the environment: exit 4, naming the output and the fix."""
+    from riskmodel.apps.cli import main
+
+    _, folder, _ = fitted
+    _, path = log
+    out = "/proc/riskmodel-nightly-out"
+    assert main(["nightly", str(path), out, "--model", str(folder), "--parts", "1", "--quiet", "--no-track"]) == 4
+    err = capsys.readouterr().err
+    assert out in err and "Fix:" in err and "rerun" in err, err[-2000:]
