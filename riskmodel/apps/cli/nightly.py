@@ -107,6 +107,9 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     print(night)
     if s["night_verdict"] in ("red", "amber"):  # where a scheduler reads, as the monitor's warnings
         print(night, file=sys.stderr, flush=True)
+    if s["night_verdict"] == "not judged" and args.previous is not None:  # asked for, not done: tonight has no guard
+        print(f"WARNING: tonight is not judged although --previous was given ({args.previous}): {s['night_summary']}",
+              file=sys.stderr, flush=True)
     print(drift_line(s))
     print(f"output: {result.output}")
     if args.track:
