@@ -344,6 +344,22 @@ def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int 
     return plan
 
 
+def _refuse_twice_committed(commits: list[dict[str, Any]], output: str) -> None:
+    """Refuse a commit log holding a bucket more than once: two runs of the night wrote it at once (a scheduler's retry
+    while the first still ran), its files may mix both, and a summary would count it twice."""
+    from collections import Counter
+
+    counted = Counter(int(c["part"]) for c in commits)
+    twice = sorted(k for k, n in counted.items() if n > 1)
+    if twice:
+        more = f" (and {len(twice) - 1} more buckets: {', '.join(map(str, twice[1:6]))}{' ...' if len(twice) > 6 else ''})" \
+            if len(twice) > 1 else ""
+        raise BatchError(f"`output` {output}: bucket {twice[0]} is committed {counted[twice[0]]} times{more}: two runs of "
+                         "this night wrote it at once (a retry while the first still ran?), its files may mix both runs and "
+                         "the summary would count it twice. Fix: rerun with overwrite=True (--overwrite), one run of a night "
+                         "at a time.")
+
+
 def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, str | None]:
     """The profile an earlier night kept in ``<previous>/_summary`` (``night_profile``), or None and why not."""
     from pyspark.errors import AnalysisException
@@ -457,8 +473,8 @@ def nightly_spark(
     ------
     BatchError
         If ``output`` holds a run with other settings or of another version of the log (files added,
-        removed or rewritten since; and not ``overwrite``) or files no nightly run
-        writes, is the log or lies inside its folder, or the log is empty.
+        removed or rewritten since; and not ``overwrite``), a bucket committed twice (two runs at once), or files no
+        nightly run writes, is the log or lies inside its folder, or the log is empty.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
         traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
@@ -493,6 +509,7 @@ def nightly_spark(
             raise BatchError(f"`output` {output} holds a nightly run with other settings or another version of the input "
                              f"(files added, removed or rewritten since its first buckets; digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
+        _refuse_twice_committed(commits, output)
         done = {int(c["part"]) for c in commits}
         parts = plan["parts"]
         report = on_progress or (lambda *_: None)
