@@ -2087,6 +2087,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "    missing = [k for k in (\"by\", \"why\", \"time\") if not str(accept.get(k) or \"\").strip()]\n",
            "    missing = []\n", ("tests/test_monitoring_nights.py", "-k", "accepts"),
            "a night accepted as the baseline by nobody, for no stated reason: a real change or a broken feed made green unrecorded"),
+    Mutant("O39", "riskmodel nightly: a night not judged despite --previous is said on stderr", "riskmodel/apps/cli/nightly.py",
+           "    if s[\"night_verdict\"] == \"not judged\" and args.previous is not None:  # asked for, not done: tonight has no guard\n",
+           "    if False:\n", ("tests/test_spark_nightly.py", "-k", "previous_nights_profile"),
+           "a --previous typed wrong switches the night's guard off every night, unseen where a scheduler reads (run in .venv-pandas2)"),
+    Mutant("O40", "nightly: a bucket committed twice is refused", SN,
+           "    twice = sorted(k for k, n in counted.items() if n > 1)\n", "    twice = []\n",
+           ("tests/test_spark_nightly.py", "-k", "committed_twice"),
+           "two runs of a night into one output: a resume counts a bucket twice in every figure of the summary (run in .venv-pandas2)"),
+    Mutant("O41", "cli: Spark's I/O failures of the machine exit 4", "riskmodel/apps/cli/exits.py",
+           "    spark_environment = _spark_environment(exc)\n", "    spark_environment = None\n",
+           ("tests/test_spark_nightly.py", "-k", "cannot_write"),
+           "a full disk or read-only output inside Spark exits 1 ('the data has problems') with a Java stack (run in .venv-pandas2)"),
 )
 
 
