@@ -59,7 +59,7 @@ from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 from riskmodel.integrations.spark_checks import _check_log, _not_plain  # noqa: F401 - _not_plain: the tests judge it here
 
-__all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
+__all__ = ["accept_night", "auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
 
 #: The batch defaults the nightly run scores with (as :func:`riskmodel.score_file`).
 NIGHTLY_REASONS = 3
@@ -255,7 +255,7 @@ def _summed(rows: list[dict[str, list[int]]]) -> dict[str, list[int]]:
 
 
 def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[str, Any],
-             previous: tuple[dict | None, str | None], accept: dict[str, str] | None = None) -> dict[str, Any]:
+             previous: tuple[dict | None, str | None]) -> dict[str, Any]:
     """The run summary from the commit rows: counts summed over buckets, PSI per column against the training entries,
     and tonight's population against the last good night's (:func:`~riskmodel.core.monitoring.nights.compare_nights`)."""
     bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
@@ -271,11 +271,8 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
     profile, why = previous
     if any("night" not in d for d in drift):
         profile, why = None, "buckets committed by an earlier version of the run hold no night bins: not comparable"
-    checks, keep = compare_nights(tonight, profile, night_bins(reference), no_previous=why, accept=accept)
+    checks, keep = compare_nights(tonight, profile, night_bins(reference), no_previous=why)
     verdict, line = nights_summary(checks)
-    if accept is not None:
-        line = (f"{line}; accepted as the new baseline by {accept['by']} ({accept['time']}): {accept['why']}; the next "
-                "night is judged against this one")
     return {
         "model_name": scorer.name, "model_version": scorer.version, "model_sha256": plan["model_sha256"],
         "as_of": plan["as_of"], "scope": plan["scope"], "rows_out": rows, "parts": plan["parts"],
@@ -285,7 +282,7 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
         "psi_rule": ("against the model's training entries: PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift "
                      "(a rule for a model's inputs against its training data; an in-country population reads 'major shift' "
                      "there on every normal night: the night's verdict is night_verdict)"),
-        "night_verdict": verdict, "night_summary": line, "night_accepted": keep.get("accepted"),
+        "night_verdict": verdict, "night_summary": line, "night_accepted": None,
         "night_psi": {c: round(float(v), 5) for c, v in zip(checks["column"], checks["value"], strict=True) if v == v},
         "night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),  # JSON: no NaN
         "night_profile": keep,
@@ -379,25 +376,74 @@ def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, 
     return profile, None
 
 
-def _accept(accept: dict[str, str] | None) -> dict[str, str] | None:
-    """``accept_baseline`` checked (who and why given; no id-like digits in why), with its time (now, UTC, by default)."""
+def accept_night(output: str | Path, *, by: str, why: str, spark=None) -> dict[str, Any]:
+    """Accept the night whose run wrote ``output`` as the new baseline: a person's decision after a real change (a new
+    port, a new rule) read red, which otherwise reads red every night (a red column keeps its last good night).
+
+    The night stays reported as it read (``night_verdict``); its kept profile's baselines become its own counts
+    (:func:`~riskmodel.core.monitoring.nights.accept_tonight`), each row not green and ``night_summary`` say who
+    accepted it, when and why, ``night_accepted`` records it, the summary is rewritten and ``_SUCCESS`` written. Nothing
+    is scored again.
+
+    Parameters
+    ----------
+    output : str or Path
+        The night's output folder (its ``_summary`` is read and rewritten).
+    by, why : str
+        Who accepts (a name or role) and why (the real change; no id-like run of digits, as a run's purpose).
+    spark : SparkSession, optional
+        Default: the active session, else a local one.
+
+    Returns
+    -------
+    dict
+        The rewritten summary.
+
+    Raises
+    ------
+    ConfigError
+        If ``by`` or ``why`` is blank, or ``why`` holds a run of 5 or more digits.
+    BatchError
+        If ``output`` holds no readable nightly summary (the night's run did not finish).
+    """
     import datetime as dt
 
-    from riskmodel.core import audit
+    from pyspark.errors import AnalysisException
 
-    if accept is None:
-        return None
-    missing = [k for k in ("by", "why") if not str(accept.get(k) or "").strip()]
+    from riskmodel.core import audit
+    from riskmodel.core.monitoring.nights import accept_tonight
+
+    missing = [name for name, text in (("by", by), ("why", why)) if not str(text or "").strip()]
     if missing:
-        raise ConfigError(f"`accept_baseline` must say who accepts tonight as the baseline and why; {' and '.join(missing)} "
-                          "missing or blank. Fix: pass {\"by\": the person or role, \"why\": the real change} "
-                          "(--accept-baseline WHY --accepted-by WHO).")
+        raise ConfigError(f"accepting a night as the baseline must say who and why; {' and '.join(missing)} missing or blank. "
+                          "Fix: pass both (--accept-baseline WHY --accepted-by WHO).")
     try:
-        audit.check_purpose(accept["why"], "accept_baseline why")
+        audit.check_purpose(why, "accept-baseline")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    when = accept.get("time") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return {"by": str(accept["by"]).strip(), "why": str(accept["why"]).strip(), "time": str(when)}
+    accept = {"by": str(by).strip(), "why": str(why).strip(), "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    output = str(output)
+    uri = _join(output, "_summary")
+    session, owned = (spark, False) if spark is not None else _session()
+    try:
+        try:
+            summary = json.loads("".join(r[0] for r in session.read.text(uri).collect()))
+            profile = summary["night_profile"]
+        except (AnalysisException, ValueError, KeyError, TypeError):
+            raise BatchError(f"no nightly summary readable at {uri}: the night's run did not finish (or another path). Fix: "
+                             "rerun the night's command to its end, then accept it.") from None
+        checks, keep = accept_tonight(pd.DataFrame(summary["night_checks"]), profile, accept)
+        summary |= {"night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),
+                    "night_profile": keep, "night_accepted": keep["accepted"],
+                    "night_summary": (f"{summary['night_summary']}; accepted as the new baseline by {accept['by']} "
+                                      f"({accept['time']}): {accept['why']}; the next night is judged against this one")}
+        session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
+            "overwrite").text(uri)
+        _success_marker(session, output, present=True)  # accepted: usable
+    finally:
+        if owned:
+            session.stop()
+    return summary
 
 
 def nightly_spark(
@@ -410,7 +456,6 @@ def nightly_spark(
     parts: int | str = "auto",
     overwrite: bool = False,
     previous: str | Path | None = None,
-    accept_baseline: dict[str, str] | None = None,
     spark=None,
     on_progress: ProgressHook | None = None,
 ) -> BatchResult:
@@ -444,12 +489,6 @@ def nightly_spark(
         The output folder of the previous night's run: tonight's population is judged against the profile it kept
         (:func:`~riskmodel.core.monitoring.nights.compare_nights`: the last good night's bin counts, no identifier).
         Default (or a folder with no readable summary): a first night, ``night_verdict`` "not judged", saying why.
-    accept_baseline : dict, optional
-        ``{"by": who, "why": the real change}`` (``time`` defaults to now, UTC): a person accepts tonight as the new
-        baseline of every column (:func:`~riskmodel.core.monitoring.nights.compare_nights`' ``accept``): tonight is
-        still judged and reported as it is, the acceptance is kept in the summary (``night_accepted``) and the profile,
-        and the night gets its ``_SUCCESS`` whatever it read. Not in the run's settings digest: rerunning a red night's
-        run with it reuses its buckets and rewrites the summary only.
     spark : SparkSession, optional
         Default: the active session (``spark-submit``, Spark Connect), else a local one.
     on_progress : callable, optional
@@ -480,12 +519,10 @@ def nightly_spark(
         traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
         (as ``build_features`` refuses it), before any bucket is written.
     ConfigError
-        For a bad ``scope`` or ``parts``, or an ``accept_baseline`` without ``by`` or ``why`` (or a ``why`` holding an
-        id-like run of digits), before anything is read.
+        For a bad ``scope`` or ``parts``.
     """
     start = time.perf_counter()
     output = str(output)
-    accept = _accept(accept_baseline)
     session, owned = (spark, False) if spark is not None else _session()
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
@@ -520,13 +557,13 @@ def nightly_spark(
                 _append_commit(session, output, row)
                 commits.append(row)
                 report("nightly buckets", len(commits), parts)
-        summary = _summary(commits, reference, scorer, plan, before, accept)
+        summary = _summary(commits, reference, scorer, plan, before)
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
         # last: every bucket and the summary are written; a red night is written but not to be used, and an earlier
         # run's marker must not pass for tonight's (a rerun of the same settings against another --previous)
-        _success_marker(session, output, present=summary["night_verdict"] != "red" or accept is not None)
+        _success_marker(session, output, present=summary["night_verdict"] != "red")
     finally:
         if owned:
             session.stop()

@@ -81,7 +81,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     from riskmodel.apps.cli.risk import drift_line
     from riskmodel.core import audit
     from riskmodel.core.exceptions import ConfigError
-    from riskmodel.integrations.spark_nightly import nightly_spark
+    from riskmodel.integrations.spark_nightly import accept_night, nightly_spark
 
     try:  # its audit record is written after the run: a purpose that could name someone is refused before it starts
         audit.check_purpose(args.purpose)
@@ -92,12 +92,12 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
             args.accept_baseline.strip() and args.accepted_by.strip())):
         raise ConfigError("--accept-baseline WHY and --accepted-by WHO go together, neither blank: accepting tonight as "
                           "the new baseline is a person's decision, recorded with who took it and why. Fix: pass both.")
-    accept = None if args.accept_baseline is None else {"by": args.accepted_by, "why": args.accept_baseline}
     scorer = load(args.model)
     with Progress(args.quiet) as progress:  # buckets written, with an ETA (a national run takes minutes)
         result = nightly_spark(args.crossings, args.output, model=scorer, as_of=args.as_of, scope=args.scope,
-                               parts=args.parts, overwrite=args.overwrite, previous=args.previous, accept_baseline=accept,
-                               on_progress=progress.count)
+                               parts=args.parts, overwrite=args.overwrite, previous=args.previous, on_progress=progress.count)
+    if args.accept_baseline is not None:  # a person's decision, after the night is judged: recorded, then _SUCCESS
+        result.extra["summary"] = accept_night(result.output, by=args.accepted_by, why=args.accept_baseline)
     s = result.extra["summary"]
     print(f"stays scored: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts; spark)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))

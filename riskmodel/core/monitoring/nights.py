@@ -47,7 +47,7 @@ from riskmodel.core.monitoring.drift import (
 )
 from riskmodel.core.monitoring.feed import _NOISE_AMBER, _NOISE_RED
 
-__all__ = ["night_bins", "night_profile", "compare_nights", "nights_summary", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
+__all__ = ["night_bins", "night_profile", "compare_nights", "accept_tonight", "nights_summary", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
 
 #: Earlier green nights whose moves are kept per column (four weeks).
 NIGHT_MOVES = 28
@@ -242,14 +242,28 @@ def compare_nights(
             moves[col] = [*moves.get(col, []), float(value)][-NIGHT_MOVES:]
     checks = pd.DataFrame(out)
     keep = {**tonight, "baseline": baseline, "rows_baseline": rows_baseline, "moves": moves}
-    if accepted is not None:  # a person's decision: tonight is the baseline of every column, whatever it read
-        verdict, _ = nights_summary(checks)
-        note = (f"; accepted as the new baseline by {accepted['by']} ({accepted['time']}): {accepted['why']}; the next night "
-                "is judged against this one.")
-        checks["detail"] = [d + note if v != "green" else d for d, v in zip(checks["detail"], checks["verdict"], strict=True)]
-        keep |= {"baseline": {c: {"as_of": tonight["as_of"], "counts": [int(v) for v in n]} for c, n in tonight["counts"].items()},
-                 "rows_baseline": {"as_of": tonight["as_of"], "rows": tonight["rows"]},
-                 "accepted": {**accepted, "as_of": tonight["as_of"], "verdict": verdict}}
+    return (checks, keep) if accepted is None else accept_tonight(checks, keep, accepted)
+
+
+def accept_tonight(checks: pd.DataFrame, keep: dict[str, Any], accept: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A person's decision: the night :func:`compare_nights` judged (``checks``, ``keep``) becomes the baseline of every
+    column and of the row count, whatever it read; each row not green says so in its detail, and ``keep["accepted"]``
+    records ``by, why, time`` (``accept``), ``as_of`` and the ``verdict`` accepted. The moves kept are unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``accept`` lacks ``by``, ``why`` or ``time``.
+    """
+    accepted = _check_accept(accept)
+    verdict, _ = nights_summary(checks)
+    note = (f"; accepted as the new baseline by {accepted['by']} ({accepted['time']}): {accepted['why']}; the next night "
+            "is judged against this one.")
+    checks = checks.assign(detail=[(d or "") + note if v != "green" else d
+                                   for d, v in zip(checks["detail"], checks["verdict"], strict=True)])
+    keep = {**keep, "baseline": {c: {"as_of": keep["as_of"], "counts": [int(v) for v in n]} for c, n in keep["counts"].items()},
+            "rows_baseline": {"as_of": keep["as_of"], "rows": keep["rows"]},
+            "accepted": {**accepted, "as_of": keep["as_of"], "verdict": verdict}}
     return checks, keep
 
 
