@@ -98,6 +98,39 @@ def test_a_broken_column_stays_red_until_fixed_and_does_not_widen_the_lines():
     assert set(checks["verdict"]) == {"green"}, checks
 
 
+def test_a_real_change_stays_red_until_a_person_accepts_a_night_as_the_baseline():
+    """A new port opens (600 rows a night in the unseen-level bin of `port`, every night from 3 December): red, and red
+    again the next night, since a red column keeps its last good night (2 December) as its baseline: an unaccepted
+    change never turns green by itself, however many nights it lasts (review19drift 01 left no way but a night run
+    without --previous, which keeps no record of who decided it). Accepted on 4 December (who, why, when): that night
+    still reads red (what it is, against 2 December), the acceptance is kept with the profile, every column's baseline
+    is 4 December, and 5 December, the same population, reads green against it."""
+    new_port = ((500, 500, 600), (500, 500, 600))  # (port counts: A, B, a level unseen in training), x counts
+    _, keep = compare_nights(_night("2023-12-01", (500, 500, 0), (500, 500, 0)), None, REF)
+    _, keep = compare_nights(_night("2023-12-02", (505, 495, 0), (500, 500, 0)), keep, REF)
+    for day in ("2023-12-03", "2023-12-04"):
+        checks, unaccepted = compare_nights(_night(day, *new_port), keep, REF)
+        got = checks.set_index("column")
+        assert got.loc["port", "verdict"] == "red" and got.loc["port", "baseline_as_of"] == "2023-12-02", got
+        assert "accepted" not in unaccepted and unaccepted["baseline"]["port"]["as_of"] == "2023-12-02"
+        if day == "2023-12-03":
+            keep = unaccepted  # 4 December is judged again below against 3 December's profile, accepted
+    accept = {"by": "duty manager, Soekarno-Hatta", "why": "Kertajati opened to international flights", "time": "2023-12-05T08:00:00+00:00"}
+    checks, accepted = compare_nights(_night("2023-12-04", *new_port), keep, REF, accept=accept)
+    got = checks.set_index("column")
+    assert got.loc["port", "verdict"] == "red" and got.loc["port", "baseline_as_of"] == "2023-12-02"
+    assert "accepted as the new baseline" in got.loc["port", "detail"] and "Kertajati opened" in got.loc["port", "detail"]
+    assert accepted["accepted"] == {**accept, "as_of": "2023-12-04", "verdict": "red"}
+    assert {b["as_of"] for b in accepted["baseline"].values()} == {"2023-12-04"}
+    assert accepted["rows_baseline"] == {"as_of": "2023-12-04", "rows": 1600}
+    checks, after = compare_nights(_night("2023-12-05", *new_port), accepted, REF)
+    assert set(checks["verdict"]) == {"green"}, checks
+    assert set(checks["baseline_as_of"]) == {"2023-12-04"} and "accepted" not in after
+    # an acceptance must say who and why: a blank one is refused, naming what is missing
+    with pytest.raises(ValueError, match="`accept`.*`by`"):
+        compare_nights(_night("2023-12-04", *new_port), keep, REF, accept={**accept, "by": " "})
+
+
 def test_a_numeric_column_gets_a_bin_far_above_its_training_range():
     """The model's top bin is open: an in-country population holds a third of its planned stays there already, and
     stays x 1000 moved the rest in for PSI 1.0 (amber). One more edge 10 times the top edge's magnitude (at least 1):

@@ -590,16 +590,59 @@ def test_the_nightly_judges_tonight_against_the_previous_nights_profile(spark, f
     gone = crossings.loc[crossings["port"] == "Ngurah Rai", "traveller_id"].unique()
     crossings[~crossings["traveller_id"].isin(gone)].to_parquet(broken, index=False)
     capsys.readouterr()
+    # a red night: every output written (the scores, the summary), exit 5 and no _SUCCESS, so that neither the
+    # scheduler (the exit code) nor a downstream job waiting for _SUCCESS takes tonight's lists as usable (review19drift 01)
     assert main(["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
-                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 0
+                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 5
+    assert (tmp_path / "n30" / "_summary").is_dir() and (tmp_path / "n30" / "part=0").is_dir()
+    assert not (tmp_path / "n30" / "_SUCCESS").exists()
     printed = capsys.readouterr()
     line = next(x for x in printed.out.splitlines() if x.startswith("drift against the previous night"))
     assert "red:" in line and "`entry_port`" in line and "Ngurah Rai (about" in line and "Fix:" in line, line
     assert line in printed.err.splitlines(), printed.err[-2000:]  # where a scheduler reads, as the monitor's warnings
+    assert "exit 5" in printed.err and "do not use" in printed.err, printed.err[-2000:]  # what a human must do
     client = mlflow.MlflowClient()
     run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
     record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
     assert record["night_verdict"] == "red" and "Ngurah Rai" in record["night_summary"]
+    # an unaccepted change stays red: the next night, Ngurah Rai's rows still gone, against n30's profile
+    n30 = ["nightly", str(broken), str(tmp_path / "n30"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
+           "--previous", str(tmp_path / "n29"), "--quiet"]
+    n31 = ["nightly", str(broken), str(tmp_path / "n31"), "--model", str(folder), "--as-of", "2023-06-30 23:59:30",
+           "--previous", str(tmp_path / "n30"), "--quiet"]
+    assert main(n31) == 5
+    # an acceptance says who and why, or is refused before anything runs (bad usage)
+    assert main([*n30, "--accept-baseline", "Ngurah Rai closed for runway works"]) == 2
+    # a person accepts n30 as the baseline (a real change): the same command with who and why; its buckets are reused,
+    # exit 0, _SUCCESS, and the acceptance (who, why, when) in the summary and the audit record
+    capsys.readouterr()
+    why, who = "Ngurah Rai closed for runway works", "duty manager, Denpasar"
+    assert main([*n30, "--accept-baseline", why, "--accepted-by", who]) == 0
+    printed = capsys.readouterr().out
+    assert "resumed 1 of 1 parts" in printed and f"accepted as the new baseline by {who}" in printed, printed
+    assert (tmp_path / "n30" / "_SUCCESS").exists()
+    run = client.search_runs([client.get_experiment_by_name(NIGHTLY_EXPERIMENT).experiment_id])[0]
+    record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/audit.json")
+    accepted = record["baseline_accepted"]
+    assert (accepted["by"], accepted["why"], accepted["verdict"], record["night_verdict"]) == (who, why, "red", "red")
+    assert abs(pd.Timestamp.now(tz="UTC") - pd.Timestamp(accepted["time"])) < pd.Timedelta(minutes=10)  # when: now, UTC
+    assert accepted["as_of"] == "2023-06-30 23:59:00"
+    # the next night (the same command again: its buckets reused) now reads green against the accepted night
+    assert main(n31) == 0
+    assert "drift against the previous night (tonight's population against the last good night's, kept in --previous/" \
+        "_summary): green" in capsys.readouterr().out
+    # a --previous that cannot be read (a path typed wrong, last night's run failed): tonight is scored (exit 0), but its
+    # night is not judged, which a scheduled run must hear of where it reads: stderr, naming the path
+    capsys.readouterr()
+    assert main(["nightly", str(path), str(tmp_path / "n-unjudged"), "--model", str(folder), "--as-of", "2023-06-30 23:59",
+                 "--previous", str(tmp_path / "no-such-night"), "--quiet", "--no-track"]) == 0
+    err = capsys.readouterr().err
+    assert "not judged" in err and "no-such-night" in err, err[-2000:]
+    # a failed night (here a night after the log's last day: the wrong log or a date typed wrong): exit 1, nothing
+    # that looks like a night's output (no summary, no _SUCCESS)
+    assert main(["nightly", str(path), str(tmp_path / "n-future"), "--model", str(folder), "--as-of", "2023-07-09 23:59",
+                 "--previous", str(tmp_path / "n29"), "--quiet"]) == 1
+    assert not (tmp_path / "n-future" / "_SUCCESS").exists() and not (tmp_path / "n-future" / "_summary").exists()
 
 
 def test_a_previous_night_that_cannot_be_read_is_said_not_a_crash_nor_a_green(spark, tmp_path):
@@ -637,3 +680,32 @@ def test_a_log_whose_files_disagree_on_a_column_is_refused_before_any_bucket(spa
     with pytest.raises(SchemaError, match=match):
         nightly_spark(parts, tmp_path / "out", model=folder, parts=1, spark=spark)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bucket_committed_twice_is_refused_not_counted_twice(spark, fitted, log, tmp_path):
+    """Two runs of one night into one output at once (a scheduler's retry while the first still runs) each append a
+    commit row per bucket to OUTPUT/_commits, and a rerun summed both: 207 stays in a run of 142 (review20ops repro 06),
+    the bands, the drift counts and tonight's profile inflated, the night's verdict judged on them. A bucket committed
+    twice is refused, naming the bucket and the fix, before the summary is written."""
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", spark=spark)
+    commits = spark_nightly._read_commits(spark, str(out))
+    spark_nightly._append_commit(spark, str(out), commits[0])  # the second run's commit of the same bucket
+    with pytest.raises(BatchError, match=r"bucket 0 is committed 2 times.*--overwrite"):
+        nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", spark=spark)
+
+
+def test_an_output_the_machine_cannot_write_exits_4_naming_it(fitted, log, capsys):
+    """An output folder the machine cannot write (a full disk, a read-only mount, a folder under /proc here) failed inside
+    Spark with a Java stack and Python's exit 1, the code of "the data has problems": the scheduler's operator chases the
+    data. It is the environment: exit 4, naming the output and the fix."""
+    from riskmodel.apps.cli import main
+
+    _, folder, _ = fitted
+    _, path = log
+    out = "/proc/riskmodel-nightly-out"
+    assert main(["nightly", str(path), out, "--model", str(folder), "--parts", "1", "--quiet", "--no-track"]) == 4
+    err = capsys.readouterr().err
+    assert out in err and "Fix:" in err and "rerun" in err, err[-2000:]

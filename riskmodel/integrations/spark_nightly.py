@@ -30,7 +30,8 @@ path.
 
 Before any bucket, the log is checked against the crossings contract on the executors (each
 traveller's crossings together), as ``build_features`` checks it in-process. ``<output>/_SUCCESS`` is
-written last, after the summary: a running or killed run has none.
+written last, after the summary: a running or killed run has none, and neither has a night that read red against the
+last good night (its outputs are written, but not to be used until checked).
 
 The model travels as its verified text (see :func:`riskmodel.integrations.spark.model_payload`).
 """
@@ -58,7 +59,7 @@ from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 from riskmodel.integrations.spark_checks import _check_log, _not_plain  # noqa: F401 - _not_plain: the tests judge it here
 
-__all__ = ["auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
+__all__ = ["accept_night", "auto_parts", "CROSSINGS_PER_PART", "nightly_spark", "NIGHTLY_REASONS", "NIGHTLY_REASONS_MIN_BAND", "NIGHTLY_ERRORS", "SCOPES"]
 
 #: The batch defaults the nightly run scores with (as :func:`riskmodel.score_file`).
 NIGHTLY_REASONS = 3
@@ -281,7 +282,7 @@ def _summary(commits: list[dict[str, Any]], reference: dict, scorer, plan: dict[
         "psi_rule": ("against the model's training entries: PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift "
                      "(a rule for a model's inputs against its training data; an in-country population reads 'major shift' "
                      "there on every normal night: the night's verdict is night_verdict)"),
-        "night_verdict": verdict, "night_summary": line,
+        "night_verdict": verdict, "night_summary": line, "night_accepted": None,
         "night_psi": {c: round(float(v), 5) for c, v in zip(checks["column"], checks["value"], strict=True) if v == v},
         "night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),  # JSON: no NaN
         "night_profile": keep,
@@ -340,6 +341,22 @@ def _plan(log, crossings, output: str, *, scorer, as_of, scope: str, parts: int 
     return plan
 
 
+def _refuse_twice_committed(commits: list[dict[str, Any]], output: str) -> None:
+    """Refuse a commit log holding a bucket more than once: two runs of the night wrote it at once (a scheduler's retry
+    while the first still ran), its files may mix both, and a summary would count it twice."""
+    from collections import Counter
+
+    counted = Counter(int(c["part"]) for c in commits)
+    twice = sorted(k for k, n in counted.items() if n > 1)
+    if twice:
+        more = f" (and {len(twice) - 1} more buckets: {', '.join(map(str, twice[1:6]))}{' ...' if len(twice) > 6 else ''})" \
+            if len(twice) > 1 else ""
+        raise BatchError(f"`output` {output}: bucket {twice[0]} is committed {counted[twice[0]]} times{more}: two runs of "
+                         "this night wrote it at once (a retry while the first still ran?), its files may mix both runs and "
+                         "the summary would count it twice. Fix: rerun with overwrite=True (--overwrite), one run of a night "
+                         "at a time.")
+
+
 def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, str | None]:
     """The profile an earlier night kept in ``<previous>/_summary`` (``night_profile``), or None and why not."""
     from pyspark.errors import AnalysisException
@@ -357,6 +374,76 @@ def _previous_profile(spark, previous: str | Path | None) -> tuple[dict | None, 
         return None, (f"the summary at {uri} holds no night profile (written by an earlier version of the run); the next "
                       "night is judged against this one")
     return profile, None
+
+
+def accept_night(output: str | Path, *, by: str, why: str, spark=None) -> dict[str, Any]:
+    """Accept the night whose run wrote ``output`` as the new baseline: a person's decision after a real change (a new
+    port, a new rule) read red, which otherwise reads red every night (a red column keeps its last good night).
+
+    The night stays reported as it read (``night_verdict``); its kept profile's baselines become its own counts
+    (:func:`~riskmodel.core.monitoring.nights.accept_tonight`), each row not green and ``night_summary`` say who
+    accepted it, when and why, ``night_accepted`` records it, the summary is rewritten and ``_SUCCESS`` written. Nothing
+    is scored again.
+
+    Parameters
+    ----------
+    output : str or Path
+        The night's output folder (its ``_summary`` is read and rewritten).
+    by, why : str
+        Who accepts (a name or role) and why (the real change; no id-like run of digits, as a run's purpose).
+    spark : SparkSession, optional
+        Default: the active session, else a local one.
+
+    Returns
+    -------
+    dict
+        The rewritten summary.
+
+    Raises
+    ------
+    ConfigError
+        If ``by`` or ``why`` is blank, or ``why`` holds a run of 5 or more digits.
+    BatchError
+        If ``output`` holds no readable nightly summary (the night's run did not finish).
+    """
+    import datetime as dt
+
+    from pyspark.errors import AnalysisException
+
+    from riskmodel.core import audit
+    from riskmodel.core.monitoring.nights import accept_tonight
+
+    missing = [name for name, text in (("by", by), ("why", why)) if not str(text or "").strip()]
+    if missing:
+        raise ConfigError(f"accepting a night as the baseline must say who and why; {' and '.join(missing)} missing or blank. "
+                          "Fix: pass both (--accept-baseline WHY --accepted-by WHO).")
+    try:
+        audit.check_purpose(why, "accept-baseline")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    accept = {"by": str(by).strip(), "why": str(why).strip(), "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    output = str(output)
+    uri = _join(output, "_summary")
+    session, owned = (spark, False) if spark is not None else _session()
+    try:
+        try:
+            summary = json.loads("".join(r[0] for r in session.read.text(uri).collect()))
+            profile = summary["night_profile"]
+        except (AnalysisException, ValueError, KeyError, TypeError):
+            raise BatchError(f"no nightly summary readable at {uri}: the night's run did not finish (or another path). Fix: "
+                             "rerun the night's command to its end, then accept it.") from None
+        checks, keep = accept_tonight(pd.DataFrame(summary["night_checks"]), profile, accept)
+        summary |= {"night_checks": checks.astype(object).where(checks.notna(), None).to_dict(orient="records"),
+                    "night_profile": keep, "night_accepted": keep["accepted"],
+                    "night_summary": (f"{summary['night_summary']}; accepted as the new baseline by {accept['by']} "
+                                      f"({accept['time']}): {accept['why']}; the next night is judged against this one")}
+        session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
+            "overwrite").text(uri)
+        _success_marker(session, output, present=True)  # accepted: usable
+    finally:
+        if owned:
+            session.stop()
+    return summary
 
 
 def nightly_spark(
@@ -425,8 +512,8 @@ def nightly_spark(
     ------
     BatchError
         If ``output`` holds a run with other settings or of another version of the log (files added,
-        removed or rewritten since; and not ``overwrite``) or files no nightly run
-        writes, is the log or lies inside its folder, or the log is empty.
+        removed or rewritten since; and not ``overwrite``), a bucket committed twice (two runs at once), or files no
+        nightly run writes, is the log or lies inside its folder, or the log is empty.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
         traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
@@ -459,6 +546,7 @@ def nightly_spark(
             raise BatchError(f"`output` {output} holds a nightly run with other settings or another version of the input "
                              f"(files added, removed or rewritten since its first buckets; digest {', '.join(foreign)}; "
                              f"this run is {plan['digest'][:12]}): pass overwrite=True (--overwrite) or another output.")
+        _refuse_twice_committed(commits, output)
         done = {int(c["part"]) for c in commits}
         parts = plan["parts"]
         report = on_progress or (lambda *_: None)
@@ -473,7 +561,9 @@ def nightly_spark(
         summary["seconds"] = round(time.perf_counter() - start, 2)
         session.createDataFrame([(json.dumps(summary, sort_keys=True),)], "value string").coalesce(1).write.mode(
             "overwrite").text(_join(output, "_summary"))
-        _success_marker(session, output, present=True)  # last: every bucket and the summary are written
+        # last: every bucket and the summary are written; a red night is written but not to be used, and an earlier
+        # run's marker must not pass for tonight's (a rerun of the same settings against another --previous)
+        _success_marker(session, output, present=summary["night_verdict"] != "red")
     finally:
         if owned:
             session.stop()

@@ -10,6 +10,7 @@ that none of these explain (bugs) keep their traceback.
 from __future__ import annotations
 
 import errno
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from riskmodel.core.exceptions import (
 )
 
 __all__ = [
-    "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_CODES_HELP",
+    "EXIT_OK", "EXIT_DATA", "EXIT_USAGE", "EXIT_INPUT", "EXIT_ENVIRONMENT", "EXIT_NIGHT_RED", "EXIT_CODES_HELP",
     "InputFileError", "read_errors", "explain",
 ]
 
@@ -27,6 +28,8 @@ EXIT_DATA = 1
 EXIT_USAGE = 2  # argparse's own code for a bad command line
 EXIT_INPUT = 3
 EXIT_ENVIRONMENT = 4
+#: ``riskmodel nightly``: every output written, but tonight's data read red against the last good night: not to be used.
+EXIT_NIGHT_RED = 5
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -38,6 +41,9 @@ exit codes:
      cannot be loaded
   4  the environment failed: disk full, permission denied, read-only file system; rerun once fixed
      (finished parts of a batch job are reused)
+  5  nightly only: the night's outputs are written, but tonight's data read red against the last good
+     night (a port's rows gone, a column emptied): do not use them until checked; no _SUCCESS marker
+     (codes 1-4: the run failed, and its output folder has no _SUCCESS either)
 """
 
 # optional extras (pyproject.toml): a command that needs one on a machine without it was called wrongly, not given bad data
@@ -99,6 +105,31 @@ def _environment(exc: OSError) -> tuple[int, str]:
     return EXIT_ENVIRONMENT, f"the environment failed{where}: {exc.strerror or exc}. Fix: {fix}."
 
 
+#: What a Java I/O failure says when the machine, not the data, is at fault (a full disk or quota, a read-only mount,
+#: no permission, a folder that cannot be made): raised inside Spark as Py4JJavaError (or a Spark Connect error).
+_JAVA_ENVIRONMENT = re.compile(
+    r"((?:java\.io\.|java\.nio\.file\.|org\.apache\.hadoop\.)[\w.$]*(?:Exception|Error)\b:?[^\n]*?"
+    r"(?:No space left on device|Disk quota exceeded|quota .{0,40}exceeded|Read-only file system|Permission denied"
+    r"|Mkdirs failed|AccessDenied)[^\n]*)", re.IGNORECASE)
+
+
+def _spark_environment(exc: BaseException) -> tuple[int, str] | None:
+    """Exit 4 for an error raised through Spark (py4j, pyspark) whose Java cause is the machine's, else None."""
+    if not type(exc).__module__.startswith(("py4j", "pyspark")):
+        return None
+    found = _JAVA_ENVIRONMENT.search(str(exc))
+    if found is None:
+        return None
+    cause = found.group(1).strip()
+    low = cause.lower()
+    if "space" in low or "quota" in low:
+        fix = "free disk space (or raise the quota) or write to another folder, then rerun"
+    else:
+        fix = "give this user write permission there, or write to another folder, then rerun"
+    return EXIT_ENVIRONMENT, (f"the environment failed inside Spark: {cause[:500]}. Fix: {fix} (finished parts of a batch "
+                              "job are reused).")
+
+
 def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str] | None:
     """The exit code and message for an error a command raised, or None for a bug (keep the traceback).
 
@@ -122,6 +153,9 @@ def explain(exc: BaseException, inputs: Sequence[str | Path]) -> tuple[int, str]
                             + ".")
     if isinstance(exc, DatabaseUnavailableError):
         return EXIT_ENVIRONMENT, str(exc)
+    spark_environment = _spark_environment(exc)
+    if spark_environment is not None:
+        return spark_environment
     if isinstance(exc, RiskModelError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, BrokenPipeError):  # an OSError, but about where the output goes, not an input file

@@ -616,7 +616,8 @@ def register(groups: CommandGroups) -> None:
                         f"on (a feed pseudonymised with another key, from some day on; default: exit {EXIT_DATA} without them)")
     p.add_argument("--allow-exit-gaps", action="store_true",
                    help="write the lists even when the exits recorded on one of the 7 days up to --as-of fall far below "
-                        "the same weekday's usual (the exit feed down: whoever left then reads as in the country, and as an "
+                        "the same weekday's usual, in all or at one port (the exit feed down, or a port's exit file missing: "
+                        "whoever left then reads as in the country, and as an "
                         f"overstay once past the permit; default: exit {EXIT_DATA} without them)")
     p.add_argument("--train-months", type=int_at_least(1), default=12, help="months of snapshots to fit on (default 12)")
     p.add_argument("--label-gap-days", type=int_at_least(0), default=None,

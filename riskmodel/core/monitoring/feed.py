@@ -264,10 +264,12 @@ def _another_day(t_times: pd.Series, on_night: pd.Series, night: pd.Timestamp) -
 
 
 def daily_count_checks(times: pd.Series, last_day: str | pd.Timestamp, *, days: int = 7, weeks: int = 4,
-                       label: str = "rows") -> pd.DataFrame:
+                       label: str = "rows", shut=()) -> pd.DataFrame:
     """Judge how many of ``times`` fall on each of the ``days`` days up to ``last_day``, as :func:`feed_checks` judges
     tonight's ``rows``: against the same weekday of the ``weeks`` weeks before, beyond how far the earlier days strayed
     (each day judged on the days before it only).
+
+    ``shut``: days the counted place was shut by the calendar (a port on Nyepi): neither judged nor a usual count.
 
     Returns
     -------
@@ -283,11 +285,12 @@ def daily_count_checks(times: pd.Series, last_day: str | pd.Timestamp, *, days: 
         return pd.DataFrame([_row(label, "not judged", 0, "", f"no {label} in the log")])
     counts = t.dt.normalize().value_counts().reindex(pd.date_range(t.min().normalize(), last_day, freq="D"), fill_value=0)
     counts = counts.astype(float)
+    counts[counts.index.isin(pd.DatetimeIndex(list(shut)).normalize())] = np.nan
     usual = sum(counts.shift(7 * k) for k in range(1, weeks + 1)) / weeks
     judged = pd.date_range(end=last_day, periods=days)
     rows = []
     for day in judged:
-        if day not in counts.index:
+        if day not in counts.index or not np.isfinite(counts.at[day]):
             continue
         # the spread is learnt on the days before those judged: a feed down on several of them must not widen it
         before = counts.loc[:day].mask(counts.loc[:day].index.isin(judged) & (counts.loc[:day].index != day))

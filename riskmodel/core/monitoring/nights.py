@@ -28,8 +28,9 @@ counts, and per column the *baseline* the next night compares with and the *move
 The lines are set by the earlier nights only, never by the night judged: a column's move enters the kept moves
 (:data:`NIGHT_MOVES` of them) only when it read green. The baseline of a column advances to tonight's counts unless
 tonight read red there: a feed that stays broken reads red every night, not once, and the first night after its fix
-is compared with the last good night (a real change that reads red is accepted by running one night without a previous
-profile). A first night (no previous profile), a previous profile of another model (other
+is compared with the last good night. A real change (a new port, a new rule) therefore reads red every night until a
+person accepts a night as the new baseline (``accept``: who, why, when; kept with the profile and in the run's summary):
+that night is judged and reported as it is, and every column's baseline becomes its counts. A first night (no previous profile), a previous profile of another model (other
 bins) or of another scope is ``not judged``, saying why: no verdict, and no green either.
 """
 
@@ -46,7 +47,7 @@ from riskmodel.core.monitoring.drift import (
 )
 from riskmodel.core.monitoring.feed import _NOISE_AMBER, _NOISE_RED
 
-__all__ = ["night_bins", "night_profile", "compare_nights", "nights_summary", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
+__all__ = ["night_bins", "night_profile", "compare_nights", "accept_tonight", "nights_summary", "NIGHT_MOVES", "NIGHT_COMPARISON", "FAR"]
 
 #: Earlier green nights whose moves are kept per column (four weeks).
 NIGHT_MOVES = 28
@@ -139,8 +140,18 @@ def _lines(moves: list[float], floor_amber: float, floor_red: float, noise_amber
     return max(floor_amber, noise_amber, 2.0 * usual), max(floor_red, noise_red, 4.0 * usual)
 
 
+def _check_accept(accept: dict[str, Any]) -> dict[str, str]:
+    """``accept`` with its ``by``, ``why`` and ``time`` as text; ValueError naming what is missing."""
+    missing = [k for k in ("by", "why", "time") if not str(accept.get(k) or "").strip()]
+    if missing:
+        raise ValueError(f"`accept` must say who accepts tonight as the baseline, why and when; {', '.join(f'`{k}`' for k in missing)} "
+                         "missing or blank. Fix: give by (the person or role), why (the real change) and time.")
+    return {k: str(accept[k]).strip() for k in ("by", "why", "time")}
+
+
 def compare_nights(
-    tonight: dict[str, Any], previous: dict[str, Any] | None, reference: dict[str, Any], *, no_previous: str | None = None
+    tonight: dict[str, Any], previous: dict[str, Any] | None, reference: dict[str, Any], *, no_previous: str | None = None,
+    accept: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Judge tonight's in-country population against the last good night's, column by column.
 
@@ -155,6 +166,11 @@ def compare_nights(
         level names of the columns.
     no_previous : str, optional
         Why there is no ``previous`` (e.g. the previous night's summary could not be read), said instead of "first night".
+    accept : dict, optional
+        ``{"by", "why", "time"}``: a person accepts tonight as the new baseline (a real change that reads red). Tonight is
+        judged as without it (the checks unchanged but for the acceptance said in the detail of each row not green);
+        every column's baseline and the row count's become tonight's, and ``keep["accepted"]`` records it (with
+        ``as_of`` and the ``verdict`` accepted). No move of the night enters the kept moves that would not without it.
 
     Returns
     -------
@@ -163,11 +179,20 @@ def compare_nights(
         amber_at, red_at, baseline_as_of, vanished, verdict (green, amber, red, not judged), detail`` (empty on a
         green row; else what moved, against which night, and the fix).
     keep : dict
-        Tonight's profile with the ``baseline``, ``rows_baseline`` and ``moves`` the next night is judged with.
+        Tonight's profile with the ``baseline``, ``rows_baseline`` and ``moves`` the next night is judged with, and
+        ``accepted`` when ``accept`` was given.
+
+    Raises
+    ------
+    ValueError
+        If ``accept`` lacks ``by``, ``why`` or ``time``.
     """
+    accepted = None if accept is None else _check_accept(accept)
     why = _why_not_comparable(tonight, previous, no_previous)
     if why is not None:
-        return _first(tonight, why)
+        checks, keep = _first(tonight, why)
+        return (checks, keep) if accepted is None else (checks, {**keep, "accepted": {**accepted, "as_of": tonight["as_of"],
+                                                                                         "verdict": "not judged"}})
     moves = {c: list(v) for c, v in previous["moves"].items()}
     baseline = dict(previous["baseline"])
     out = []
@@ -215,8 +240,31 @@ def compare_nights(
             baseline[col] = {"as_of": tonight["as_of"], "counts": [int(v) for v in counts]}
         if verdict == "green" and finite:
             moves[col] = [*moves.get(col, []), float(value)][-NIGHT_MOVES:]
+    checks = pd.DataFrame(out)
     keep = {**tonight, "baseline": baseline, "rows_baseline": rows_baseline, "moves": moves}
-    return pd.DataFrame(out), keep
+    return (checks, keep) if accepted is None else accept_tonight(checks, keep, accepted)
+
+
+def accept_tonight(checks: pd.DataFrame, keep: dict[str, Any], accept: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A person's decision: the night :func:`compare_nights` judged (``checks``, ``keep``) becomes the baseline of every
+    column and of the row count, whatever it read; each row not green says so in its detail, and ``keep["accepted"]``
+    records ``by, why, time`` (``accept``), ``as_of`` and the ``verdict`` accepted. The moves kept are unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``accept`` lacks ``by``, ``why`` or ``time``.
+    """
+    accepted = _check_accept(accept)
+    verdict, _ = nights_summary(checks)
+    note = (f"; accepted as the new baseline by {accepted['by']} ({accepted['time']}): {accepted['why']}; the next night "
+            "is judged against this one.")
+    checks = checks.assign(detail=[(d or "") + note if v != "green" else d
+                                   for d, v in zip(checks["detail"], checks["verdict"], strict=True)])
+    keep = {**keep, "baseline": {c: {"as_of": keep["as_of"], "counts": [int(v) for v in n]} for c, n in keep["counts"].items()},
+            "rows_baseline": {"as_of": keep["as_of"], "rows": keep["rows"]},
+            "accepted": {**accepted, "as_of": keep["as_of"], "verdict": verdict}}
+    return checks, keep
 
 
 def _detail(col, verdict, value, amber, red, since, vanished, cur, ref, spec) -> str:
@@ -236,7 +284,8 @@ def _detail(col, verdict, value, amber, red, since, vanished, cur, ref, spec) ->
             + (f"; {'; '.join(what)}" if what else "")
             + f". Fix: check tonight's export of `{col}` (a column emptied, levels renamed, another unit, a port's or "
             "day's files missing) against the earlier night's and rerun with the corrected log; a real change (a new "
-            "port, a new rule) is taken as the baseline by running one night without `--previous`")
+            "port, a new rule) reads red until a person accepts a night as the baseline (`--accept-baseline WHY "
+            "--accepted-by WHO`)")
 
 
 def nights_summary(checks: pd.DataFrame) -> tuple[str, str]:

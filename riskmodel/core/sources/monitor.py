@@ -719,31 +719,58 @@ def unknown_id_periods(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame],
 
 
 def exit_feed_warnings(crossings: pd.DataFrame, as_of: str | pd.Timestamp, *, days: int = 7) -> list[str]:
-    """A line naming the days up to ``as_of`` whose exits fell far below the same weekday's usual: the exit feed down.
+    """Lines naming the days up to ``as_of`` whose exits fell far below the same weekday's usual: the exit feed down,
+    in all or at one port.
 
     Whoever left on such a day reads as still in the country, and as an overstay once past the permit: names on the
     overstays list that left. :func:`~riskmodel.core.stays.exit_feed_gaps` never judges a log's last week, the one that
     matters for a list of that day. Each of the ``days`` days is judged as the nightly feed's row count is
-    (:func:`~riskmodel.core.monitoring.feed.daily_count_checks`, the red tail), on the days before it only.
+    (:func:`~riskmodel.core.monitoring.feed.daily_count_checks`, the red tail), on the days before it only: the day's
+    exits in all, then each port's (``port``) usually recording 20 exits a day or more over the 4 weeks before the days
+    judged (one port's file missing moves the total less than days stray), its days shut by the calendar left out.
 
     Returns
     -------
     list of str
-        One line, or none: the days (exits recorded, usual range), what it does to the lists and the fix.
+        One line for the total and one per port whose exits fell, or none: the days (exits recorded, usual range), what
+        it does to the lists and the fix.
     """
-    from riskmodel.core.monitoring.feed import daily_count_checks
+    from riskmodel.core.monitoring.feed import _MIN_EXPECTED, _closures, daily_count_checks
 
-    exits = crossings.loc[crossings["direction"].astype(str) == "exit", "timestamp"]
-    checks = daily_count_checks(exits, local_day(as_of), days=days, label="exits")
-    below = [u != "" and n < int(u.split("-")[0]) for n, u in zip(checks["count"], checks["usual"], strict=True)]
-    low = checks[(checks["verdict"] == "red").to_numpy() & np.asarray(below, dtype=bool)]
-    if low.empty:
-        return []
-    named = ", ".join(f"{c.removeprefix('exits on ')} ({n:.0f} recorded; usually {u})"
-                      for c, n, u in zip(low["column"], low["count"], low["usual"], strict=True))
-    return [f"exit feed: far fewer exits than usual on {named}: the exit feed looks down, and whoever left then reads as "
-            "in the country, and as an overstay once past the permit. Fix: re-export the exits of those days from the border "
-            "system before handing out the lists."]
+    day = local_day(as_of)
+    exits = crossings.loc[crossings["direction"].astype(str) == "exit"]
+    lines = []
+
+    def low_days(times, label, shut=()) -> str:
+        checks = daily_count_checks(times, day, days=days, label=label, shut=shut)
+        below = [u != "" and n < int(u.split("-")[0]) for n, u in zip(checks["count"], checks["usual"], strict=True)]
+        low = checks[(checks["verdict"] == "red").to_numpy() & np.asarray(below, dtype=bool)]
+        return ", ".join(f"{c.removeprefix(label + ' on ')} ({n:.0f} recorded; usually {u})"
+                         for c, n, u in zip(low["column"], low["count"], low["usual"], strict=True))
+
+    named = low_days(exits["timestamp"], "exits")
+    if named:
+        lines.append(f"exit feed: far fewer exits than usual on {named}: the exit feed looks down, and whoever left then "
+                     "reads as in the country, and as an overstay once past the permit. Fix: re-export the exits of those "
+                     "days from the border system before handing out the lists.")
+    if "port" not in exits.columns or exits["port"].nunique() < 2:  # one port: its exits are the total
+        return lines
+    times = pd.to_datetime(exits["timestamp"])
+    start = day - pd.Timedelta(days=days + 28 - 1)
+    usual_window = (times >= start) & (times < day - pd.Timedelta(days=days - 1))
+    shut_days = _closures(start - pd.Timedelta(days=400), day)
+    ports = exits["port"].astype(object)
+    for port, n in ports[usual_window.to_numpy()].value_counts().sort_index().items():
+        if n / 28 < _MIN_EXPECTED:  # a third of fewer is within Poisson noise (as the nightly feed's ports)
+            continue
+        shut = [d for d, at in shut_days.items() if port in at]
+        named = low_days(times[(ports == port).to_numpy()], f"exits at {port}", shut)
+        if named:
+            lines.append(f"exit feed at {port}: far fewer exits than usual on {named}, the other ports' exits as usual: "
+                         f"{port}'s exit records look missing, and whoever left there then reads as in the country, and as "
+                         f"an overstay once past the permit. Fix: re-export {port}'s exits of those days from the border "
+                         "system before handing out the lists.")
+    return lines
 
 
 def monitor(
