@@ -2098,7 +2098,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "a permit load that failed (empty table) reads as no extension ever: every extended traveller listed past the permit"),
     Mutant("W16", "database: a watermark typed DATE refused", "riskmodel/integrations/database/tables.py",
            "    if con.dialect.name != \"sqlite\" and isinstance(declared, sa.Date) and not isinstance(declared, sa.DateTime):\n",
-           "    if False:\n", ("tests/test_database_errors.py", "-k", "watermark_typed_date"),
+           "    if False:\n", ("tests/test_database_errors.py", "-k", "watermark_typed_date or watermark_is_typed_date"),
            "known_at typed DATE reads as 00:00: a report filed at 16:00 counts in the history of an entry at 09:00 that day"),
     Mutant("W17", "monitor inputs: a record on file after the time of the run refused", SF,
            "    late = (table[column] > limit).to_numpy(dtype=bool, na_value=False)\n",

@@ -662,6 +662,23 @@ def test_a_watermark_typed_date_is_refused_not_read_as_midnight(engine, name, co
     assert not list((tmp_path / "parts").glob("part-*"))
 
 
+def test_an_empty_table_whose_watermark_is_typed_date_is_refused_by_its_declared_type(engine, tmp_path):
+    """A table retyped before its first rows: no value says 'a day alone' yet, only the column's SQL type DATE. The
+    value check (a day with no time of day) sees nothing; the declared type must refuse it, or the first incremental read
+    keeps a watermark of a type that reads every later row as held from 00:00 of its day. (Added after W16, the
+    declared-type guard, survived on merged main: the value check refused the rows of the other test alone.)"""
+    from .test_sources import _reports
+
+    write_table(engine, "presence_reports", _reports(("P1", "T1", None, "2022-01-10", "2022-03-01 16:00")).iloc[:0])
+    with engine.begin() as con:
+        con.execute(sa.text('ALTER TABLE "presence_reports" ALTER COLUMN "known_at" TYPE date'))
+    match = r"`known_at`: a date without a time of day \(SQL type DATE\)"
+    with pytest.raises(SchemaError, match=match):
+        read_table(engine, "presence_reports")
+    with pytest.raises(SchemaError, match=match):
+        IncrementalReader(engine, "presence_reports", tmp_path / "state.json").read_into(tmp_path / "parts")
+
+
 def _drop_other_sessions(url, where: str = "") -> int:
     """Terminate every other client session of the server (a restart, a failover, a DBA), as the server itself would."""
     admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
