@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -30,6 +31,7 @@ import re
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.core.config import load_config
-from riskmodel.core.exceptions import ConfigError, GateRefusedError
+from riskmodel.core.exceptions import ConfigError, GateRefusedError, StaleForecastWarning
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["MainJobResult", "MainJobSettings", "run_main_job"]
@@ -506,11 +508,22 @@ def _served_forecasts(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) 
 
     horizon = run.settings.horizon
     run.progress(f"6/7 forecasting arrivals for the next {horizon} days per port and per nationality")
-    with run.timed("forecasts", "forecasting"):
+    with run.timed("forecasts", "forecasting"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StaleForecastWarning)
         frames = {
             "forecasts.parquet": forecast(horizon, model=ports.uri),
             "forecasts_nationality.parquet": forecast(horizon, model=nats.uri),
         }
+    for w in caught:  # the others as they came; a stale outlook once for the job, in its own words
+        if not issubclass(w.category, StaleForecastWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if any(issubclass(w.category, StaleForecastWarning) for w in caught):
+        first = min(pd.Timestamp(f["ds"].min()) for f in frames.values())
+        warnings.warn(
+            f"the job's data ends {first - pd.Timedelta(days=1):%Y-%m-%d} and its forecasts start {first:%Y-%m-%d}, before "
+            f"today ({dt.date.today():%Y-%m-%d}): the report's outlook and scores are as of the data's end, not of today "
+            "(the default data is synthetic and ends then). Fix: give the job crossings up to yesterday "
+            "(`data.crossings_path` in the risk config) for an outlook of now.", StaleForecastWarning, stacklevel=2)
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
     return frames
