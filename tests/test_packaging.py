@@ -8,6 +8,7 @@ machine installs the wheel, with no clone beside it. Built and installed for rea
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -24,7 +25,14 @@ def installed(tmp_path_factory):
     """The wheel built from this checkout and installed (without its dependencies, which this interpreter has) into a
     folder of its own; returns (wheel, target)."""
     tmp = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(REPO)],
+    # built from a copy of what a build reads: setuptools leaves build/ and *.egg-info in the tree it builds, and a later
+    # build takes build/'s earlier files along (a file no longer declared would still be shipped)
+    source = tmp / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "riskmodel", source / "riskmodel", ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("riskmodel-*.whl")
