@@ -2244,6 +2244,17 @@ MUTANTS: tuple[Mutant, ...] = (
            "    spark_environment = _spark_environment(exc)\n", "    spark_environment = None\n",
            ("tests/test_spark_nightly.py", "-k", "cannot_write"),
            "a full disk or read-only output inside Spark exits 1 ('the data has problems') with a Java stack (run in .venv-pandas2)"),
+    # ---------------------------------------------------------------- lead, stop 39: riskmodel installed from its wheel
+    Mutant("Q83", "packaging: the default configs are package data", "pyproject.toml",
+           'riskmodel = ["data/*.json", "py.typed", "configs/*.yaml"]\n', 'riskmodel = ["data/*.json", "py.typed"]\n',
+           ("tests/test_packaging.py",),
+           "`riskmodel run` from a wheel stops at once: its default configs are not installed"),
+    Mutant("Q84", "packaging: the defaults are read from the package, not beside a clone's riskmodel/",
+           "riskmodel/core/config.py",
+           'SHIPPED_CONFIGS = Path(__file__).resolve().parents[1] / "configs"\n',
+           'SHIPPED_CONFIGS = Path(__file__).resolve().parents[2] / "configs"\n',
+           ("tests/test_packaging.py", "-k", "main_job"),
+           "a clone finds its configs/, an installed wheel looks in site-packages' parent and `riskmodel run` stops at once"),
 )
 
 
@@ -2282,7 +2293,8 @@ def run_mutant(m: Mutant, cache: Path, timeout: float) -> tuple[str, str, float]
         return "not applicable", f"snippet found {original.count(m.old)} times in {m.path}", 0.0
     mutated = original.replace(m.old, m.new)
     try:
-        compile(mutated, str(path), "exec")
+        if path.suffix == ".py":  # a mutant of pyproject.toml (what the wheel ships) is no Python
+            compile(mutated, str(path), "exec")
     except SyntaxError as exc:
         return "broken", f"{exc.msg} (line {exc.lineno})", 0.0
     try:

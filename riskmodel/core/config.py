@@ -1,6 +1,8 @@
 """Load YAML configuration into validated, frozen dataclasses.
 
-Configs in ``configs/`` mirror constructor and ``fit`` arguments. Unknown keys
+Configs in ``configs/`` mirror constructor and ``fit`` arguments. The defaults ship inside the package
+(:data:`SHIPPED_CONFIGS`, ``riskmodel/configs``; a clone's ``configs/`` is a link to it), so an installed wheel
+runs the main job and the monitor on them with no clone beside it. Unknown keys
 are an error, so a typo never silently does nothing, and so is a key given twice
 in one mapping (YAML would keep the second copy without a word). Where the tracking server
 lives is never a config value: it comes from ``MLFLOW_TRACKING_URI``.
@@ -31,9 +33,14 @@ import yaml
 
 from riskmodel.core.exceptions import ConfigError
 
-__all__ = ["TrackingConfig", "config_from_signature", "load_config", "from_dict", "to_dict", "unknown_key_error"]
+__all__ = ["SHIPPED_CONFIGS", "TrackingConfig", "config_from_signature", "load_config", "from_dict", "to_dict",
+           "unknown_key_error"]
 
 T = TypeVar("T")
+
+#: The configs riskmodel ships (package data): the main job's and the monitor's defaults, and what the README's
+#: ``configs/...`` paths name in a clone (``configs`` there links to this folder).
+SHIPPED_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import pandas as pd
 from riskmodel.apps.cli.command import CommandGroups, add_quiet, int_at_least, local_time
 from riskmodel.apps.cli.exits import EXIT_DATA, EXIT_OK, InputFileError, read_errors
 from riskmodel.core.artifacts import MANIFEST, verify_manifest, write_manifest
+from riskmodel.core.config import SHIPPED_CONFIGS
 from riskmodel.core.exceptions import ConfigError
 from riskmodel.core.sources.monitor import HORIZON_DAYS, LATE_RECORD_DAYS, MONITOR_MIN_SNAPSHOTS, UNKNOWN_ID_RECENT_DAYS, UNKNOWN_ID_RECENT_MIN
 
@@ -70,7 +71,7 @@ FAIRNESS_FILE = "monitor_fairness.csv"
 AUDIT_SHARE = 0.2
 AUDIT_MIN_SNAPSHOTS = 2
 #: The risk config whose fairness policy and audit attributes (``fairness``, ``model.audit``) the monitor's audit uses.
-RISK_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "risk.yaml"
+RISK_CONFIG = SHIPPED_CONFIGS / "risk.yaml"
 
 
 def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -605,7 +606,7 @@ def register(groups: CommandGroups) -> None:
                                         "training window and audit, signed with the key of $RISKMODEL_SIGNING_KEY or "
                                         "./riskmodel-signing.key: a --model whose files changed since is refused")
     p.add_argument("--risk-config", help="risk config whose `fairness` policy and `model.audit` attributes audit a fitted model "
-                                         "(default: the repository's configs/risk.yaml)")
+                                         "(default: riskmodel's shipped configs/risk.yaml: riskmodel/configs, the clone's configs/)")
     p.add_argument("--allow-unfair", action="store_true",
                    help=f"write the at-risk lists even when the fairness audit of the fitted model fails or cannot judge, or a "
                         f"--model was saved without a passed audit (default: exit {EXIT_DATA} without them)")

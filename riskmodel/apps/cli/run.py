@@ -51,11 +51,11 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--horizon", type=int_at_least(1), default=90, help="days of arrival forecasts (default: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="redo every step instead of reusing valid earlier results")
     p.add_argument("--risk-config", help="risk training config; its data source (crossings_path, n_travellers, start, end, seed) "
-                   "is this job's, its data.cutoff and data.grace_days are kept (default: the repository's configs/risk.yaml, "
-                   "whatever the working folder)")
-    p.add_argument("--forecast-config", help="daily forecaster per port (default: the repository's configs/forecast_daily.yaml)")
+                   "is this job's, its data.cutoff and data.grace_days are kept (default: riskmodel's shipped configs/risk.yaml "
+                   "(riskmodel/configs, the clone's configs/), whatever the working folder)")
+    p.add_argument("--forecast-config", help="daily forecaster per port (default: riskmodel's shipped configs/forecast_daily.yaml)")
     p.add_argument("--nationality-forecast-config",
-                   help="daily forecaster per nationality (default: the repository's configs/forecast_daily_nationality.yaml)")
+                   help="daily forecaster per nationality (default: riskmodel's shipped configs/forecast_daily_nationality.yaml)")
     p.add_argument("--verbose", action="store_true", help="also show MLflow's own log lines and artifact progress bars")
     add_quiet(p)
     p.set_defaults(func=_cmd_run, inputs=("risk_config", "forecast_config", "nationality_forecast_config"))

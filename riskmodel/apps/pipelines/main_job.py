@@ -38,13 +38,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmodel.core.config import load_config
+from riskmodel.core.config import SHIPPED_CONFIGS, load_config
 from riskmodel.core.exceptions import ConfigError, GateRefusedError, StaleForecastWarning
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["MainJobResult", "MainJobSettings", "run_main_job"]
 
-REPO_CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+REPO_CONFIGS = SHIPPED_CONFIGS  # the package's own (riskmodel/configs): also there when installed from a wheel
 
 
 @dataclass
