@@ -2255,6 +2255,11 @@ MUTANTS: tuple[Mutant, ...] = (
            'SHIPPED_CONFIGS = Path(__file__).resolve().parents[2] / "configs"\n',
            ("tests/test_packaging.py", "-k", "main_job"),
            "a clone finds its configs/, an installed wheel looks in site-packages' parent and `riskmodel run` stops at once"),
+    Mutant("Q85", "config: a missing config named as a shipped one points to the shipped copy", "riskmodel/core/config.py",
+           "                 if shipped.is_file() and shipped.resolve() != path.resolve() else \"\")\n",
+           "                 if False else \"\")\n",
+           ("tests/test_packaging.py", "-k", "missing"),
+           "`riskmodel train risk` in an empty folder: 'pass the path of a YAML file', not that riskmodel ships one"),
 )
 
 

@@ -76,3 +76,20 @@ def test_the_main_job_and_the_monitor_find_their_default_configs_in_an_installed
     package, *paths = run.stdout.split()
     assert Path(package).is_relative_to(target), package  # the installed copy was imported, not the clone
     assert all(Path(p).is_relative_to(target / "riskmodel" / "configs") for p in paths), paths
+
+
+def test_a_missing_config_named_as_a_shipped_one_points_to_the_shipped_copy(tmp_path, monkeypatch):
+    """`riskmodel train risk` in a folder with no configs/ (a wheel's user): the default `configs/risk.yaml` is
+    missing, and the error said only "pass the path of a YAML file", not that riskmodel ships one to start from."""
+    from riskmodel.core.config import SHIPPED_CONFIGS, load_config
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.core.risk import RiskConfig
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_config("configs/risk.yaml", RiskConfig)
+    assert str(SHIPPED_CONFIGS / "risk.yaml") in str(err.value), str(err.value)
+    assert "configs/risk.yaml" in str(err.value) and "copy" in str(err.value)
+    with pytest.raises(ConfigError) as other:  # a name riskmodel ships nothing as: no shipped copy offered
+        load_config("configs/mine.yaml", RiskConfig)
+    assert str(SHIPPED_CONFIGS) not in str(other.value), str(other.value)

@@ -135,7 +135,10 @@ def load_config(path: str | Path, cls: type[T]) -> T:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file `{path}` does not exist; pass the path of a YAML file.")
+        shipped = SHIPPED_CONFIGS / path.name
+        start = (f" riskmodel ships a `{path.name}` to start from: copy {shipped} to {path}, or pass it as it is."
+                 if shipped.is_file() and shipped.resolve() != path.resolve() else "")
+        raise ConfigError(f"config file `{path}` does not exist; pass the path of a YAML file.{start}")
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)
