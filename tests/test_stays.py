@@ -253,3 +253,23 @@ def test_a_week_of_entries_with_no_exit_is_a_broken_exit_feed():
     # the log's first and last weeks may be cut short by the extract: not judged
     edge = (log["direction"] == "exit") & (log["timestamp"] < "2023-01-09")
     assert exit_feed_gaps(log[~edge]).empty
+
+
+def test_a_crossing_keyed_after_the_time_of_the_run_is_refused_not_read_as_the_logs_end():
+    """The log ends on 13 January 2019, D in the country within the permit (to 11 February): no label yet. A's exit keyed
+    with a year ten ahead (a mistyped year) made the default as-of day that year's: D, still in then by the log, was
+    labelled an overstayer, and so was A (an exit "after" the permit), and training_table kept both as mature labels (on the
+    benchmark's generator: one such exit added 59 overstays to 83). The crossings the sources and the monitor read are
+    refused after the time of the run; the labels' log was not."""
+    from riskmodel.core.features import training_table
+
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None), ("D", "entry", 12, 30)])
+    right = build_stays(log).set_index("traveller_id")
+    assert pd.isna(right.loc["D", "overstayed"]) and right.loc["A", "overstayed"] == False  # noqa: E712
+    log.loc[1, "timestamp"] = log.loc[1, "timestamp"].replace(year=pd.Timestamp.now().year + 10)
+    message = (r"column `timestamp`: 1 crossing after the time of this run \(a day's margin for local time included: .*\)"
+               r".*\(1 row: C1\)\. Fix: correct `timestamp`")
+    with pytest.raises(SchemaError, match=message):
+        build_stays(log)
+    with pytest.raises(SchemaError, match=message):
+        training_table(log)
