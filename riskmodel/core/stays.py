@@ -24,7 +24,7 @@ from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.schema import STAYS, validate_crossings
 
-__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed"]
+__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed", "check_not_after_the_run"]
 
 _TRIP_COLUMNS = (
     "nationality",
@@ -98,6 +98,9 @@ def build_stays(
     """
     if validate:
         validate_crossings(crossings)
+        # the labels' as-of day defaults to the last crossing, and a later as_of is judged against it: one crossing keyed
+        # with a mistyped year (2033 for 2023) made every stay still open then an overstayer, mature for training
+        check_not_after_the_run(crossings)
     df = crossings
     if "timestamp" in df.columns and getattr(df["timestamp"].dtype, "tz", None) is not None:
         raise SchemaError(
@@ -190,6 +193,31 @@ def _stays_through(crossings: pd.DataFrame, as_of_ts: pd.Timestamp | None) -> pd
     out["has_return_ticket"] = pd.array(out["has_return_ticket"], dtype="boolean")
     out = out[[c.name for c in STAYS]]
     return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
+
+
+def check_not_after_the_run(crossings: pd.DataFrame, shown: int = 5) -> None:
+    """Refuse crossings after the time of the run (a day's margin for local time), naming them: a mistyped year.
+
+    A log's last crossing is where its labels are read by default, and the day a later ``as_of`` is judged against
+    (:func:`check_within_log`): one exit keyed 2033 for 2023 read the whole log as known in 2033, everyone still in
+    the country then an overstayer. The monitor's inputs and the incremental database read are refused the same way.
+    """
+    times = crossings["timestamp"] if "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return  # the contract's check names what is wrong with the log
+    limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+    late = (times > limit).to_numpy(dtype=bool, na_value=False)
+    n = int(late.sum())
+    if not n:
+        return
+    ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
+    raise SchemaError("crossings", [SchemaProblem(
+        "timestamp",
+        f"{n} crossing{'s' if n != 1 else ''} after the time of this run (a day's margin for local time included: {limit}; "
+        f"the latest {times[late].max()}): read as the log's end, every stay still open then would be labelled an overstayer "
+        "once its permit ran out, and a cut-off up to that day taken as within the log",
+        "correct `timestamp` (a mistyped year, a placeholder for 'unknown') at the source and export the log again, then rerun",
+        tuple(str(i) for i in ids[late][:shown]), n)])
 
 
 def check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:
