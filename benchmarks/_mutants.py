@@ -2244,6 +2244,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "    spark_environment = _spark_environment(exc)\n", "    spark_environment = None\n",
            ("tests/test_spark_nightly.py", "-k", "cannot_write"),
            "a full disk or read-only output inside Spark exits 1 ('the data has problems') with a Java stack (run in .venv-pandas2)"),
+    # ---------------------------------------------------------------- h21-ops: leakage and labels as a sceptical expert audits them, and the nightly job's leftovers
+    Mutant("O42", "stays: a crossing after the time of the run is refused", ST,
+           "    late = (times > limit).to_numpy(dtype=bool, na_value=False)\n",
+           "    late = (times > times.max()).to_numpy(dtype=bool, na_value=False)\n",
+           ("tests/test_stays.py", "-k", "after_the_time_of_the_run"),
+           "one exit keyed with a mistyped year (2033 for 2023) is the labels' as-of day: every open stay labelled an overstayer"),
 )
 
 
