@@ -2250,6 +2250,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    late = (times > times.max()).to_numpy(dtype=bool, na_value=False)\n",
            ("tests/test_stays.py", "-k", "after_the_time_of_the_run"),
            "one exit keyed with a mistyped year (2033 for 2023) is the labels' as-of day: every open stay labelled an overstayer"),
+    Mutant("O43", "outcomes: an overstay read while the visa allows an extension is pending", "riskmodel/core/monitoring/outcomes.py",
+           "    return ~open_late | (past > room + SETTLE_GRACE_DAYS)\n", "    return np.ones(len(outcomes), dtype=bool)\n",
+           ("tests/test_monitoring.py", "-k", "extension_is_pending"),
+           "a traveller past the entry permit, extended but not yet left, counts as an overstay in evaluate-scores' realised figures"),
 )
 
 
