@@ -2254,6 +2254,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return ~open_late | (past > room + SETTLE_GRACE_DAYS)\n", "    return np.ones(len(outcomes), dtype=bool)\n",
            ("tests/test_monitoring.py", "-k", "extension_is_pending"),
            "a traveller past the entry permit, extended but not yet left, counts as an overstay in evaluate-scores' realised figures"),
+    Mutant("O44", "nightly: a run into an output another run is writing is refused", SN,
+           "            if pid is None or _alive(pid):\n", "            if False:\n",
+           ("tests/test_spark_nightly.py", "-k", "another_run_is_writing"),
+           "a scheduler's retry while the first run still runs takes its output over: both write the same buckets (run in .venv-pandas2)"),
+    Mutant("O45", "nightly: --overwrite's emptying write does not drop the run's marker", SN,
+           "            claim.write(exclusive=False)  # that write deleted the folder, this run's marker with it\n", "",
+           ("tests/test_spark_nightly.py", "-k", "another_run_is_writing"),
+           "an --overwrite run writes its buckets unmarked: a second run started meanwhile is not refused (run in .venv-pandas2)"),
 )
 
 
