@@ -2262,6 +2262,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            claim.write(exclusive=False)  # that write deleted the folder, this run's marker with it\n", "",
            ("tests/test_spark_nightly.py", "-k", "another_run_is_writing"),
            "an --overwrite run writes its buckets unmarked: a second run started meanwhile is not refused (run in .venv-pandas2)"),
+    Mutant("O46", "monitor: the exit feed's 7 days judged together", "riskmodel/core/sources/monitor.py",
+           "                               window_count_check(times, day, days=days, label=label, shut=shut)])\n",
+           "                               ])\n", ("tests/test_monitor_inputs.py", "-k", "at_half"),
+           "an exit feed at half for a week reads green (no day alone far enough off): those who left listed as in the country"),
 )
 
 
