@@ -138,11 +138,13 @@ def _settled(outcomes: pd.DataFrame, target: str) -> np.ndarray:
     the permit granted at entry an overstayer, ``overstay_days`` past it on the day it was read; an extension is recorded
     only at exit, so the outcome is known once the read day is past the longest stay the visa allows plus
     :data:`SETTLE_GRACE_DAYS` (:func:`~riskmodel.core.features.label_mature`'s rule, on the same entry-time facts).
-    Outcomes without the stays' columns are taken as they are.
+    Outcomes without the stays' columns (or whose times are not datetimes) are taken as they are.
     """
     from riskmodel.core.features import EXTENSION_ROOM_DAYS
 
-    if any(c not in outcomes.columns for c in _STAY_COLUMNS):
+    times = ("entry_time", "exit_time", "permit_end")
+    if any(c not in outcomes.columns for c in _STAY_COLUMNS) or not all(
+            pd.api.types.is_datetime64_any_dtype(outcomes[c]) for c in times):
         return np.ones(len(outcomes), dtype=bool)
     open_late = outcomes["exit_time"].isna().to_numpy() & outcomes[target].to_numpy(dtype=bool, na_value=False)
     permitted = (outcomes["permit_end"].dt.normalize() - outcomes["entry_time"].dt.normalize()).dt.days.to_numpy(
