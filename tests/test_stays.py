@@ -273,3 +273,27 @@ def test_a_crossing_keyed_after_the_time_of_the_run_is_refused_not_read_as_the_l
         build_stays(log)
     with pytest.raises(SchemaError, match=message):
         training_table(log)
+
+
+def test_a_last_crossing_after_a_silence_the_log_makes_impossible_is_refused():
+    """A year mistyped into the past but after the log's real end (2020 for 2019, the run in 2026) passes the clock's check:
+    T5's exit keyed a year late became the log's end, and D (in the country, within the permit when the log really ends)
+    an overstayer then. About 2 crossings a day over the 90 days before, then 277 days with none before the last crossing:
+    about 550 expected, no chance (the check asks for 30 expected, Poisson e^-30). Refused naming the crossing, the silence and
+    the fix; the last crossing 10 days after the one before (about 20 expected) is not judged a mistake."""
+    rows = []
+    for i in range(100):
+        rows += [(f"T{i}", "entry", i % 90, 30), (f"T{i}", "exit", i % 90 + 5, None)]
+    rows.append(("D", "entry", 93, 30))
+    log = _log(rows)
+    right = build_stays(log).set_index("traveller_id")
+    assert pd.isna(right.loc["D", "overstayed"])
+    stray = log.index[(log["traveller_id"] == "T5") & (log["direction"] == "exit")][0]
+    late = log.copy()
+    late.loc[stray, "timestamp"] = log["timestamp"].max() + pd.Timedelta(days=278)
+    with pytest.raises(SchemaError, match=rf"column `timestamp`: the last crossing comes 27\d days after the one before .*"
+                                          rf"\(1 row: {log.loc[stray, 'crossing_id']}\)\. Fix: correct `timestamp`"):
+        build_stays(late)
+    near = log.copy()
+    near.loc[stray, "timestamp"] = log["timestamp"].max() + pd.Timedelta(days=10)
+    assert len(build_stays(near)) == 101
