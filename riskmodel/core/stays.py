@@ -24,7 +24,7 @@ from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.schema import STAYS, validate_crossings
 
-__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed", "check_not_after_the_run"]
+__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed", "check_not_after_the_run", "check_log_tail"]
 
 _TRIP_COLUMNS = (
     "nationality",
@@ -108,9 +108,11 @@ def build_stays(
             [SchemaProblem("timestamp", f"timezone-aware timestamps ({df['timestamp'].dtype}); the contract holds local port time",
                            "convert to the port's local time and drop the zone: .dt.tz_convert(<port zone>).dt.tz_localize(None)")],
         )
-    if as_of is None:
+    as_of_ts = None if as_of is None else _as_of(as_of)
+    if validate:  # a mistyped year into the past, after the log's real end, passes the clock's check
+        check_log_tail(df, as_of_ts)
+    if as_of_ts is None:
         return _stays_through(df, None)
-    as_of_ts = _as_of(as_of)
     # exits after the log ends are not on file: a later day would label everyone still in then by their permit alone
     check_within_log(df, as_of_ts, "as_of")
     return _stays_through(df, as_of_ts)
@@ -218,6 +220,48 @@ def check_not_after_the_run(crossings: pd.DataFrame, shown: int = 5) -> None:
         "once its permit ran out, and a cut-off up to that day taken as within the log",
         "correct `timestamp` (a mistyped year, a placeholder for 'unknown') at the source and export the log again, then rerun",
         tuple(str(i) for i in ids[late][:shown]), n)])
+
+
+#: Crossings the log's own rhythm (its 90 days before) must have expected on the whole days with none before its last
+#: crossings for those to be taken for a mistyped date: 30 (no chance: e^-30); the last 3 crossings are looked at.
+TAIL_SILENCE_EXPECTED = 30
+_TAIL_CROSSINGS = 3
+
+
+def check_log_tail(crossings: pd.DataFrame, as_of: pd.Timestamp | None = None) -> None:
+    """Refuse a log whose last crossings (up to 3) come after a silence its own rhythm makes impossible: a mistyped date.
+
+    One exit keyed 2020 for 2019 in a log that ends in 2019 is the log's end (and the labels' default as-of day), every stay
+    still open then an overstayer; the clock's check (:func:`check_not_after_the_run`) cannot see a year in the past. The
+    silence is counted in whole days with no crossing (a quiet night is none), the rhythm over the 90 days before it.
+    Not judged when ``as_of`` lies before those crossings (they are not read).
+    """
+    times = crossings["timestamp"] if "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return
+    t = np.sort(times.dropna().to_numpy())
+    if len(t) < _TAIL_CROSSINGS + 2:
+        return
+    day = t.astype("datetime64[D]")
+    for m in range(1, _TAIL_CROSSINGS + 1):
+        empty = int((day[-m] - day[-m - 1]) // np.timedelta64(1, "D")) - 1
+        if empty <= 0:
+            continue
+        prev = pd.Timestamp(t[-m - 1])
+        rate = float(((day > day[-m - 1] - np.timedelta64(90, "D")) & (day <= day[-m - 1])).sum()) / 90.0
+        if rate * empty < TAIL_SILENCE_EXPECTED or (as_of is not None and as_of < pd.Timestamp(t[-m])):
+            continue
+        tail = (times > prev).to_numpy(dtype=bool, na_value=False)
+        ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
+        n = int(tail.sum())
+        raise SchemaError("crossings", [SchemaProblem(
+            "timestamp",
+            f"the last crossing{'s come' if n != 1 else ' comes'} {empty + 1} days after the one before ({prev}), {empty} whole "
+            f"days with none where the log held {rate:.1f} crossings a day in the 90 days before (about {rate * empty:.0f} "
+            "expected): a mistyped date (a year), not a quiet spell; read as the log's end, every stay still open then would "
+            "be labelled an overstayer once its permit ran out",
+            "correct `timestamp` at the source and export the log again; if the log really went silent, give an as-of day "
+            "before the silence", tuple(str(i) for i in ids[tail][:5]), n)])
 
 
 def check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:
