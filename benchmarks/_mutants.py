@@ -2266,6 +2266,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "                               window_count_check(times, day, days=days, label=label, shut=shut)])\n",
            "                               ])\n", ("tests/test_monitor_inputs.py", "-k", "at_half"),
            "an exit feed at half for a week reads green (no day alone far enough off): those who left listed as in the country"),
+    Mutant("O47", "stays: a last crossing after an impossible silence is refused", ST,
+           "        if rate * empty < TAIL_SILENCE_EXPECTED or (as_of is not None and as_of < pd.Timestamp(t[-m])):\n",
+           "        if True:\n", ("tests/test_stays.py", "-k", "silence"),
+           "one exit keyed a year late (into the past) is the labels' as-of day: every open stay labelled an overstayer"),
 )
 
 
