@@ -47,10 +47,11 @@ def _seconds(col):
     """Seconds since 1970 of the local wall-clock time in ``col`` (TIMESTAMP or TIMESTAMP_NTZ)."""
     from pyspark.sql import functions as F
 
-    # casting to TIMESTAMP reads an NTZ value in the session zone; from_utc_timestamp adds that zone's
-    # offset back, so the long is the wall clock's epoch seconds for either type
-    tz = F.current_timezone()
-    return F.from_utc_timestamp(col.cast("timestamp"), tz).cast("long")
+    # the wall clock's own fields: a TIMESTAMP is read in the session zone (its local time), a TIMESTAMP_NTZ as it is.
+    # Casting an NTZ value to TIMESTAMP and back through the zone moved a time in a daylight-saving gap of the session's
+    # zone (02:30 where 02:00-02:59 does not exist) by an hour
+    days = F.datediff(F.to_date(col), F.lit("1970-01-01").cast("date")).cast("long")
+    return days * _DAY + F.hour(col) * 3600 + F.minute(col) * 60 + F.second(col)
 
 
 def _day(seconds_col):
