@@ -2270,6 +2270,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "        if rate * empty < TAIL_SILENCE_EXPECTED or (as_of is not None and as_of < pd.Timestamp(t[-m])):\n",
            "        if True:\n", ("tests/test_stays.py", "-k", "silence"),
            "one exit keyed a year late (into the past) is the labels' as-of day: every open stay labelled an overstayer"),
+    Mutant("O48", "spark features: a local time keeps its wall clock in any session zone", "riskmodel/integrations/spark_features.py",
+           "    return days * _DAY + F.hour(col) * 3600 + F.minute(col) * 60 + F.second(col)\n",
+           "    return F.from_utc_timestamp(col.cast(\"timestamp\"), F.current_timezone()).cast(\"long\")\n",
+           ("tests/test_spark_features.py", "-k", "daylight_saving"),
+           "a crossing in a daylight-saving gap of the cluster's zone is an hour later on Spark than in pandas (run in .venv-pandas2)"),
 )
 
 
