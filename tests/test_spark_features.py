@@ -274,3 +274,23 @@ def test_a_local_time_in_a_daylight_saving_gap_of_the_session_zone_keeps_its_wal
     want = build_features(log).set_index("stay_id")
     for col in ("days_since_last_exit", "mean_prior_stay_days", "max_prior_stay_days", "permitted_days"):
         assert got.loc["C2", col] == pytest.approx(want.loc["C2", col], abs=1e-9), col
+
+
+def test_a_crossing_after_the_time_of_the_run_is_refused_as_in_pandas(spark, tmp_path):
+    """One exit keyed ten years ahead of today (a mistyped year) is the log's last crossing: build_stays refuses it (the
+    labels' default as-of day, every open stay an overstayer then); build_stays_spark and the nightly run (whose as_of
+    defaults to it) read the log as known then. Refused on Spark too, with pandas' words, validate=False included (as the
+    as-of day after the log's end is)."""
+    crossings = make_crossings(200, "2019-01-01", "2019-06-30", seed=2).crossings
+    crossings = crossings.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    i = crossings.index[crossings["direction"] == "exit"][-1]
+    crossings.loc[i, "timestamp"] = crossings.loc[i, "timestamp"].replace(year=pd.Timestamp.now().year + 10)
+    crossings.to_parquet(tmp_path / "ahead.parquet", index=False)
+    message = (rf"column `timestamp`: 1 crossing after the time of this run \(a day's margin for local time included: .*\)"
+               rf".*\(1 row: {crossings.loc[i, 'crossing_id']}\)\. Fix: correct `timestamp`")
+    with pytest.raises(SchemaError, match=message):
+        build_stays(crossings)
+    df = spark.read.parquet(str(tmp_path / "ahead.parquet"))
+    for fn, validate in ((build_stays_spark, True), (build_stays_spark, False), (build_features_spark, True)):
+        with pytest.raises(SchemaError, match=message):
+            fn(df, validate=validate)
