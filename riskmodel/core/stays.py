@@ -82,11 +82,13 @@ def build_stays(
     Raises
     ------
     SchemaError
-        If ``validate`` and the log breaks the contract; if ``as_of`` is not a
+        If ``validate`` and the log breaks the contract or its last crossings come after a silence its own rhythm
+        makes impossible (:func:`check_log_tail`); if ``as_of`` is not a
         date, is missing, carries a time zone or lies on a day after the log's
         last crossing (exits after the log ends are unknown; a time later on
-        its last day is taken); if the log's timestamps carry a time zone
-        (the last two even without ``validate``).
+        its last day is taken); if the log's timestamps carry a time zone, or a
+        crossing lies after the time of the run (:func:`check_not_after_the_run`)
+        (the last three even without ``validate``).
 
     Examples
     --------
@@ -98,9 +100,9 @@ def build_stays(
     """
     if validate:
         validate_crossings(crossings)
-        # the labels' as-of day defaults to the last crossing, and a later as_of is judged against it: one crossing keyed
-        # with a mistyped year (2033 for 2023) made every stay still open then an overstayer, mature for training
-        check_not_after_the_run(crossings)
+    # the labels' as-of day defaults to the last crossing, and a later as_of is judged against it: one crossing keyed
+    # with a mistyped year (2033 for 2023) made every stay still open then an overstayer, mature for training
+    check_not_after_the_run(crossings)
     df = crossings
     if "timestamp" in df.columns and getattr(df["timestamp"].dtype, "tz", None) is not None:
         raise SchemaError(
@@ -207,19 +209,29 @@ def check_not_after_the_run(crossings: pd.DataFrame, shown: int = 5) -> None:
     times = crossings["timestamp"] if "timestamp" in crossings.columns else None
     if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
         return  # the contract's check names what is wrong with the log
-    limit = (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+    limit = run_time_limit()
     late = (times > limit).to_numpy(dtype=bool, na_value=False)
     n = int(late.sum())
     if not n:
         return
     ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
-    raise SchemaError("crossings", [SchemaProblem(
+    raise after_the_run_error(n, limit, times[late].max(), tuple(str(i) for i in ids[late][:shown]))
+
+
+def run_time_limit() -> pd.Timestamp:
+    """The latest local port time a crossing can have now: the run's clock in UTC plus a day (as the monitor judges it)."""
+    return (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+
+
+def after_the_run_error(n: int, limit: pd.Timestamp, latest, ids: tuple[str, ...]) -> SchemaError:
+    """The refusal of ``n`` crossings after ``limit`` (:func:`run_time_limit`), also Spark's, which finds them on the cluster."""
+    return SchemaError("crossings", [SchemaProblem(
         "timestamp",
         f"{n} crossing{'s' if n != 1 else ''} after the time of this run (a day's margin for local time included: {limit}; "
-        f"the latest {times[late].max()}): read as the log's end, every stay still open then would be labelled an overstayer "
-        "once its permit ran out, and a cut-off up to that day taken as within the log",
+        f"the latest {latest}): read as the log's end, every stay still open then would be labelled an overstayer once its "
+        "permit ran out, and a cut-off up to that day taken as within the log",
         "correct `timestamp` (a mistyped year, a placeholder for 'unknown') at the source and export the log again, then rerun",
-        tuple(str(i) for i in ids[late][:shown]), n)])
+        ids, n)])
 
 
 #: Crossings the log's own rhythm (its 90 days before) must have expected on the whole days with none before its last
