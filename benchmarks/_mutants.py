@@ -2275,6 +2275,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return F.from_utc_timestamp(col.cast(\"timestamp\"), F.current_timezone()).cast(\"long\")\n",
            ("tests/test_spark_features.py", "-k", "daylight_saving"),
            "a crossing in a daylight-saving gap of the cluster's zone is an hour later on Spark than in pandas (run in .venv-pandas2)"),
+    Mutant("O49", "spark stays: a crossing after the time of the run is refused", "riskmodel/integrations/spark_features.py",
+           "    if last <= limit_s:\n", "    if True:\n", ("tests/test_spark_features.py", "-k", "after_the_time_of_the_run"),
+           "a mistyped year is the Spark log's end: its labels and the nightly's as_of read as known then (run in .venv-pandas2)"),
 )
 
 
