@@ -163,3 +163,34 @@ def test_outcome_monitoring_reads_each_risk_band_against_its_outcomes():
     assert bands.loc["low", "observed_rate"] == pytest.approx(0.05) and bands.loc["low", "mean_predicted"] == pytest.approx(0.05)
     assert bands.loc["high", ["n", "positives", "pending"]].tolist() == [60, 30, 1]
     assert bands.loc["high", "observed_rate"] == pytest.approx(0.5) and bands.loc["high", "mean_predicted"] == pytest.approx(0.5)
+
+
+def test_an_overstay_read_while_the_visa_still_allows_an_extension_is_pending_not_an_outcome():
+    """The outcomes are stays labelled as known on a later day (``riskmodel features`` of the later log). A traveller
+    still in the country past the permit granted at entry is labelled an overstayer then, yet an extension is recorded
+    only at exit: until the longest stay the visa allows has ended, plus the 30 days' grace, the outcome is not known
+    (label_mature's rule; training waits for it), and evaluate-scores counted it as an overstay. Read on 2024-06-30:
+    S3, a visa on arrival 17 days past its entry permit (30 days' extension room), and S5, a C1 visit visa 121 days past
+    its 60 (120 days' room), are pending; S4, visa exempt 61 days past (no room), is an overstay."""
+    from riskmodel.core.monitoring.outcomes import evaluate_scores
+
+    ids = ["S1", "S2", "S3", "S4", "S5", "S6"]
+    scored = pd.DataFrame({"stay_id": ids, "probability": [0.8, 0.1, 0.6, 0.7, 0.5, 0.2],
+                           "risk_band": ["high", "low", "elevated", "high", "elevated", "low"]})
+    t = pd.to_datetime
+    outcomes = pd.DataFrame({
+        "stay_id": ids,
+        "entry_time": t(["2024-03-01 10:00", "2024-03-01 11:00", "2024-05-15 09:00", "2024-04-01 09:00", "2024-01-02 09:00",
+                         "2024-06-20 09:00"]),
+        "exit_time": t(["2024-04-10 12:00", "2024-03-25 12:00", None, None, None, None]),
+        "visa_type": ["voa", "voa", "voa", "visa_exempt", "c1_visit", "voa"],
+        "permit_end": t(["2024-03-30", "2024-03-30", "2024-06-13", "2024-04-30", "2024-03-01", "2024-07-19"]),
+        "overstayed": pd.array([True, False, True, True, True, None], dtype="boolean"),
+        "overstay_days": pd.array([11, 0, 17, 61, 121, None], dtype="Int32"),
+    })
+    table = evaluate_scores(scored, outcomes, groups=(), min_rows=1).set_index("value")
+    assert table.loc["all", ["n", "pending", "positives"]].tolist() == [3, 3, 2]
+    assert table.attrs["pending"] == 3
+    # without the stays' columns the label is all there is to read: as before
+    bare = evaluate_scores(scored, outcomes[["stay_id", "entry_time", "overstayed"]], groups=(), min_rows=1).set_index("value")
+    assert bare.loc["all", ["n", "pending", "positives"]].tolist() == [5, 1, 4]

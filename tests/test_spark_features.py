@@ -250,3 +250,47 @@ def test_build_stays_spark_refuses_what_build_stays_refuses(spark, tmp_path):
                 (p.column, p.problem, p.n_rows) for p in want.value.problems}, (name, fn.__name__)
     assert build_stays_spark(spark.read.parquet(str(tmp_path / "lower.parquet")), validate=False).count() == int(
         (crossings["direction"] == "entry").sum())
+
+
+def test_a_local_time_in_a_daylight_saving_gap_of_the_session_zone_keeps_its_wall_clock(spark, tmp_path):
+    """The log's times are local port times (TIMESTAMP_NTZ in Parquet). A cluster left on a zone with daylight saving
+    (Europe/Amsterdam: 2019-03-31 02:00-02:59 does not exist there) read A's exit keyed 02:30 that night as 03:30: on Spark
+    A's next stay was 5.1875 days after the exit and the stay before 88.8125 days long, in pandas (and by hand) 5 days
+    5.5 hours and 88 days 18.5 hours. The module promises the wall clock "whatever spark.sql.session.timeZone is"."""
+    from .test_stays import _log
+
+    log = _log([("A", "entry", 0, 120), ("A", "exit", 89, None), ("A", "entry", 94, 30), ("B", "entry", 95, 30)])
+    log.loc[1, "timestamp"] = pd.Timestamp("2019-03-31 02:30")
+    log = log.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})
+    log.to_parquet(tmp_path / "gap.parquet", index=False)
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Amsterdam")
+    try:
+        got = build_features_spark(spark.read.parquet(str(tmp_path / "gap.parquet"))).toPandas().set_index("stay_id")
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    second = got.loc["C2"]
+    assert second["days_since_last_exit"] == pytest.approx(5 + 5.5 / 24, abs=1e-9)
+    assert second["mean_prior_stay_days"] == pytest.approx(88 + 18.5 / 24, abs=1e-9)
+    want = build_features(log).set_index("stay_id")
+    for col in ("days_since_last_exit", "mean_prior_stay_days", "max_prior_stay_days", "permitted_days"):
+        assert got.loc["C2", col] == pytest.approx(want.loc["C2", col], abs=1e-9), col
+
+
+def test_a_crossing_after_the_time_of_the_run_is_refused_as_in_pandas(spark, tmp_path):
+    """One exit keyed ten years ahead of today (a mistyped year) is the log's last crossing: build_stays refuses it (the
+    labels' default as-of day, every open stay an overstayer then); build_stays_spark and the nightly run (whose as_of
+    defaults to it) read the log as known then. Refused on Spark too, with pandas' words, validate=False included (as the
+    as-of day after the log's end is)."""
+    crossings = make_crossings(200, "2019-01-01", "2019-06-30", seed=2).crossings
+    crossings = crossings.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    i = crossings.index[crossings["direction"] == "exit"][-1]
+    crossings.loc[i, "timestamp"] = crossings.loc[i, "timestamp"].replace(year=pd.Timestamp.now().year + 10)
+    crossings.to_parquet(tmp_path / "ahead.parquet", index=False)
+    message = (rf"column `timestamp`: 1 crossing after the time of this run \(a day's margin for local time included: .*\)"
+               rf".*\(1 row: {crossings.loc[i, 'crossing_id']}\)\. Fix: correct `timestamp`")
+    with pytest.raises(SchemaError, match=message):
+        build_stays(crossings)
+    df = spark.read.parquet(str(tmp_path / "ahead.parquet"))
+    for fn, validate in ((build_stays_spark, True), (build_stays_spark, False), (build_features_spark, True)):
+        with pytest.raises(SchemaError, match=message):
+            fn(df, validate=validate)

@@ -709,3 +709,47 @@ def test_an_output_the_machine_cannot_write_exits_4_naming_it(fitted, log, capsy
     assert main(["nightly", str(path), out, "--model", str(folder), "--parts", "1", "--quiet", "--no-track"]) == 4
     err = capsys.readouterr().err
     assert out in err and "Fix:" in err and "rerun" in err, err[-2000:]
+
+
+def test_a_run_into_an_output_another_run_is_writing_is_refused_at_its_start(spark, fitted, log, tmp_path, monkeypatch):
+    """review20ops 05, left then: two runs of one night into one output at once (a scheduler's retry while the first still
+    runs) each wrote part=K with mode("overwrite"), and only a later resume caught the double count. A run holds
+    OUTPUT/_running (host, pid, start) while it writes: another run, with --overwrite too, is refused at its start naming the
+    holder and the fix, nothing written; a holder that died on this machine (its pid gone: a killed driver) is taken over;
+    the marker is there while the buckets are written (after --overwrite's emptying write too) and gone once the run ends."""
+    import json
+    import socket
+    import subprocess
+
+    _, folder, _ = fitted
+    _, path = log
+    out = tmp_path / "scores"
+    out.mkdir()
+    marker = out / "_running"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        marker.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid, "started": "2023-07-01T01:00:00+00:00"}))
+        for overwrite in (False, True):
+            with pytest.raises(BatchError, match=rf"`output` \S+ is being written by another run of the nightly job "
+                                                 rf"\(host {socket.gethostname()}, pid {holder.pid}, since 2023-07-01T01:00:00.*"
+                                                 r"Fix: wait for it to end.*delete \S+_running.*rerun"):
+                nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", overwrite=overwrite, spark=spark)
+            assert sorted(p.name for p in out.iterdir()) == ["_running"]  # nothing written, the holder's marker kept
+        marker.write_text(json.dumps({"host": "another-machine", "pid": holder.pid, "started": "2023-07-01T01:00:00+00:00"}))
+        with pytest.raises(BatchError, match=r"\(host another-machine, pid \d+, since 2023-07-01T01:00:00"):
+            nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", spark=spark)
+        marker.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid, "started": "2023-07-01T01:00:00+00:00"}))
+    finally:
+        holder.kill()
+        holder.wait()
+    seen = []
+    write_part = spark_nightly._write_part
+
+    def spy(scored, uri):
+        seen.append(json.loads(marker.read_text())["pid"])
+        write_part(scored, uri)
+
+    monkeypatch.setattr(spark_nightly, "_write_part", spy)
+    res = nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", overwrite=True, spark=spark)
+    assert res.rows_out > 0 and seen == [os.getpid()]
+    assert not marker.exists() and (out / "_SUCCESS").exists()

@@ -253,3 +253,47 @@ def test_a_week_of_entries_with_no_exit_is_a_broken_exit_feed():
     # the log's first and last weeks may be cut short by the extract: not judged
     edge = (log["direction"] == "exit") & (log["timestamp"] < "2023-01-09")
     assert exit_feed_gaps(log[~edge]).empty
+
+
+def test_a_crossing_keyed_after_the_time_of_the_run_is_refused_not_read_as_the_logs_end():
+    """The log ends on 13 January 2019, D in the country within the permit (to 11 February): no label yet. A's exit keyed
+    with a year ten ahead (a mistyped year) made the default as-of day that year's: D, still in then by the log, was
+    labelled an overstayer, and so was A (an exit "after" the permit), and training_table kept both as mature labels (on the
+    benchmark's generator: one such exit added 59 overstays to 83). The crossings the sources and the monitor read are
+    refused after the time of the run; the labels' log was not."""
+    from riskmodel.core.features import training_table
+
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 10, None), ("D", "entry", 12, 30)])
+    right = build_stays(log).set_index("traveller_id")
+    assert pd.isna(right.loc["D", "overstayed"]) and right.loc["A", "overstayed"] == False  # noqa: E712
+    log.loc[1, "timestamp"] = log.loc[1, "timestamp"].replace(year=pd.Timestamp.now().year + 10)
+    message = (r"column `timestamp`: 1 crossing after the time of this run \(a day's margin for local time included: .*\)"
+               r".*\(1 row: C1\)\. Fix: correct `timestamp`")
+    with pytest.raises(SchemaError, match=message):
+        build_stays(log)
+    with pytest.raises(SchemaError, match=message):
+        training_table(log)
+
+
+def test_a_last_crossing_after_a_silence_the_log_makes_impossible_is_refused():
+    """A year mistyped into the past but after the log's real end (2020 for 2019, the run in 2026) passes the clock's check:
+    T5's exit keyed a year late became the log's end, and D (in the country, within the permit when the log really ends)
+    an overstayer then. About 2 crossings a day over the 90 days before, then 277 days with none before the last crossing:
+    about 550 expected, no chance (the check asks for 30 expected, Poisson e^-30). Refused naming the crossing, the silence and
+    the fix; the last crossing 10 days after the one before (about 20 expected) is not judged a mistake."""
+    rows = []
+    for i in range(100):
+        rows += [(f"T{i}", "entry", i % 90, 30), (f"T{i}", "exit", i % 90 + 5, None)]
+    rows.append(("D", "entry", 93, 30))
+    log = _log(rows)
+    right = build_stays(log).set_index("traveller_id")
+    assert pd.isna(right.loc["D", "overstayed"])
+    stray = log.index[(log["traveller_id"] == "T5") & (log["direction"] == "exit")][0]
+    late = log.copy()
+    late.loc[stray, "timestamp"] = log["timestamp"].max() + pd.Timedelta(days=278)
+    with pytest.raises(SchemaError, match=rf"column `timestamp`: the last crossing comes 27\d days after the one before .*"
+                                          rf"\(1 row: {log.loc[stray, 'crossing_id']}\)\. Fix: correct `timestamp`"):
+        build_stays(late)
+    near = log.copy()
+    near.loc[stray, "timestamp"] = log["timestamp"].max() + pd.Timedelta(days=10)
+    assert len(build_stays(near)) == 101

@@ -24,7 +24,7 @@ from riskmodel.core.csv_files import iso_time
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.schema import STAYS, validate_crossings
 
-__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed"]
+__all__ = ["build_stays", "exit_feed_gaps", "check_exit_feed", "check_not_after_the_run", "check_log_tail"]
 
 _TRIP_COLUMNS = (
     "nationality",
@@ -82,11 +82,13 @@ def build_stays(
     Raises
     ------
     SchemaError
-        If ``validate`` and the log breaks the contract; if ``as_of`` is not a
+        If ``validate`` and the log breaks the contract or its last crossings come after a silence its own rhythm
+        makes impossible (:func:`check_log_tail`); if ``as_of`` is not a
         date, is missing, carries a time zone or lies on a day after the log's
         last crossing (exits after the log ends are unknown; a time later on
-        its last day is taken); if the log's timestamps carry a time zone
-        (the last two even without ``validate``).
+        its last day is taken); if the log's timestamps carry a time zone, or a
+        crossing lies after the time of the run (:func:`check_not_after_the_run`)
+        (the last three even without ``validate``).
 
     Examples
     --------
@@ -98,6 +100,9 @@ def build_stays(
     """
     if validate:
         validate_crossings(crossings)
+    # the labels' as-of day defaults to the last crossing, and a later as_of is judged against it: one crossing keyed
+    # with a mistyped year (2033 for 2023) made every stay still open then an overstayer, mature for training
+    check_not_after_the_run(crossings)
     df = crossings
     if "timestamp" in df.columns and getattr(df["timestamp"].dtype, "tz", None) is not None:
         raise SchemaError(
@@ -105,9 +110,11 @@ def build_stays(
             [SchemaProblem("timestamp", f"timezone-aware timestamps ({df['timestamp'].dtype}); the contract holds local port time",
                            "convert to the port's local time and drop the zone: .dt.tz_convert(<port zone>).dt.tz_localize(None)")],
         )
-    if as_of is None:
+    as_of_ts = None if as_of is None else _as_of(as_of)
+    if validate:  # a mistyped year into the past, after the log's real end, passes the clock's check
+        check_log_tail(df, as_of_ts)
+    if as_of_ts is None:
         return _stays_through(df, None)
-    as_of_ts = _as_of(as_of)
     # exits after the log ends are not on file: a later day would label everyone still in then by their permit alone
     check_within_log(df, as_of_ts, "as_of")
     return _stays_through(df, as_of_ts)
@@ -190,6 +197,83 @@ def _stays_through(crossings: pd.DataFrame, as_of_ts: pd.Timestamp | None) -> pd
     out["has_return_ticket"] = pd.array(out["has_return_ticket"], dtype="boolean")
     out = out[[c.name for c in STAYS]]
     return out.sort_values(["entry_time", "stay_id"], kind="stable").reset_index(drop=True)
+
+
+def check_not_after_the_run(crossings: pd.DataFrame, shown: int = 5) -> None:
+    """Refuse crossings after the time of the run (a day's margin for local time), naming them: a mistyped year.
+
+    A log's last crossing is where its labels are read by default, and the day a later ``as_of`` is judged against
+    (:func:`check_within_log`): one exit keyed 2033 for 2023 read the whole log as known in 2033, everyone still in
+    the country then an overstayer. The monitor's inputs and the incremental database read are refused the same way.
+    """
+    times = crossings["timestamp"] if "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return  # the contract's check names what is wrong with the log
+    limit = run_time_limit()
+    late = (times > limit).to_numpy(dtype=bool, na_value=False)
+    n = int(late.sum())
+    if not n:
+        return
+    ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
+    raise after_the_run_error(n, limit, times[late].max(), tuple(str(i) for i in ids[late][:shown]))
+
+
+def run_time_limit() -> pd.Timestamp:
+    """The latest local port time a crossing can have now: the run's clock in UTC plus a day (as the monitor judges it)."""
+    return (pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)).floor("s")
+
+
+def after_the_run_error(n: int, limit: pd.Timestamp, latest, ids: tuple[str, ...]) -> SchemaError:
+    """The refusal of ``n`` crossings after ``limit`` (:func:`run_time_limit`), also Spark's, which finds them on the cluster."""
+    return SchemaError("crossings", [SchemaProblem(
+        "timestamp",
+        f"{n} crossing{'s' if n != 1 else ''} after the time of this run (a day's margin for local time included: {limit}; "
+        f"the latest {latest}): read as the log's end, every stay still open then would be labelled an overstayer once its "
+        "permit ran out, and a cut-off up to that day taken as within the log",
+        "correct `timestamp` (a mistyped year, a placeholder for 'unknown') at the source and export the log again, then rerun",
+        ids, n)])
+
+
+#: Crossings the log's own rhythm (its 90 days before) must have expected on the whole days with none before its last
+#: crossings for those to be taken for a mistyped date: 30 (no chance: e^-30); the last 3 crossings are looked at.
+TAIL_SILENCE_EXPECTED = 30
+_TAIL_CROSSINGS = 3
+
+
+def check_log_tail(crossings: pd.DataFrame, as_of: pd.Timestamp | None = None) -> None:
+    """Refuse a log whose last crossings (up to 3) come after a silence its own rhythm makes impossible: a mistyped date.
+
+    One exit keyed 2020 for 2019 in a log that ends in 2019 is the log's end (and the labels' default as-of day), every stay
+    still open then an overstayer; the clock's check (:func:`check_not_after_the_run`) cannot see a year in the past. The
+    silence is counted in whole days with no crossing (a quiet night is none), the rhythm over the 90 days before it.
+    Not judged when ``as_of`` lies before those crossings (they are not read).
+    """
+    times = crossings["timestamp"] if "timestamp" in crossings.columns else None
+    if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
+        return
+    t = np.sort(times.dropna().to_numpy())
+    if len(t) < _TAIL_CROSSINGS + 2:
+        return
+    day = t.astype("datetime64[D]")
+    for m in range(1, _TAIL_CROSSINGS + 1):
+        empty = int((day[-m] - day[-m - 1]) // np.timedelta64(1, "D")) - 1
+        if empty <= 0:
+            continue
+        prev = pd.Timestamp(t[-m - 1])
+        rate = float(((day > day[-m - 1] - np.timedelta64(90, "D")) & (day <= day[-m - 1])).sum()) / 90.0
+        if rate * empty < TAIL_SILENCE_EXPECTED or (as_of is not None and as_of < pd.Timestamp(t[-m])):
+            continue
+        tail = (times > prev).to_numpy(dtype=bool, na_value=False)
+        ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
+        n = int(tail.sum())
+        raise SchemaError("crossings", [SchemaProblem(
+            "timestamp",
+            f"the last crossing{'s come' if n != 1 else ' comes'} {empty + 1} days after the one before ({prev}), {empty} whole "
+            f"days with none where the log held {rate:.1f} crossings a day in the 90 days before (about {rate * empty:.0f} "
+            "expected): a mistyped date (a year), not a quiet spell; read as the log's end, every stay still open then would "
+            "be labelled an overstayer once its permit ran out",
+            "correct `timestamp` at the source and export the log again; if the log really went silent, give an as-of day "
+            "before the silence", tuple(str(i) for i in ids[tail][:5]), n)])
 
 
 def check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:

@@ -47,10 +47,11 @@ def _seconds(col):
     """Seconds since 1970 of the local wall-clock time in ``col`` (TIMESTAMP or TIMESTAMP_NTZ)."""
     from pyspark.sql import functions as F
 
-    # casting to TIMESTAMP reads an NTZ value in the session zone; from_utc_timestamp adds that zone's
-    # offset back, so the long is the wall clock's epoch seconds for either type
-    tz = F.current_timezone()
-    return F.from_utc_timestamp(col.cast("timestamp"), tz).cast("long")
+    # the wall clock's own fields: a TIMESTAMP is read in the session zone (its local time), a TIMESTAMP_NTZ as it is.
+    # Casting an NTZ value to TIMESTAMP and back through the zone moved a time in a daylight-saving gap of the session's
+    # zone (02:30 where 02:00-02:59 does not exist) by an hour
+    days = F.datediff(F.to_date(col), F.lit("1970-01-01").cast("date")).cast("long")
+    return days * _DAY + F.hour(col) * 3600 + F.minute(col) * 60 + F.second(col)
 
 
 def _day(seconds_col):
@@ -70,6 +71,8 @@ def _as_of_seconds(crossings, as_of, *, within_log: bool = True):
     from pyspark.sql import functions as F
 
     last = crossings.agg(F.max(_seconds(F.col("timestamp")))).first()[0] if as_of is None or within_log else None
+    if last is not None:
+        _check_not_after_the_run(crossings, last)
     if as_of is None:
         return last  # None for an empty log
     from riskmodel.core.stays import _as_of, within_log_error
@@ -79,6 +82,24 @@ def _as_of_seconds(crossings, as_of, *, within_log: bool = True):
     if last is not None and seconds // _DAY > last // _DAY:
         raise within_log_error(ts, pd.Timestamp(int(last), unit="s"), "as_of")
     return seconds
+
+
+def _check_not_after_the_run(crossings, last: int) -> None:
+    """Refuse crossings after the time of the run, as :func:`riskmodel.core.stays.check_not_after_the_run` (``last``: the
+    log's last crossing in wall-clock seconds, already on the driver): a mistyped year read as the log's end."""
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.stays import after_the_run_error, run_time_limit
+
+    limit = run_time_limit()
+    limit_s = int(limit.value // 1_000_000_000)
+    if last <= limit_s:
+        return
+    late = crossings.where(_seconds(F.col("timestamp")) > F.lit(limit_s))
+    ids = tuple(str(r[0]) for r in late.orderBy("timestamp", "crossing_id").select("crossing_id").limit(5).collect())
+    import pandas as pd
+
+    raise after_the_run_error(late.count(), limit, pd.Timestamp(int(last), unit="s"), ids)
 
 
 def build_stays_spark(crossings, *, as_of=None, validate: bool = True):

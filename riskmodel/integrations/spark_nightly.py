@@ -28,6 +28,10 @@ reads "major shift" every normal night). The run summary is written
 to ``<output>/_summary`` (JSON text) through Spark as well, so no step needs a driver-local
 path.
 
+One run of an output at a time: a run holds ``<output>/_running`` (host, pid, start, ``as_of``) while it writes and
+removes it when it ends; another run into that output is refused at its start (a marker of a run killed on this machine,
+its pid gone, is taken over).
+
 Before any bucket, the log is checked against the crossings contract on the executors (each
 traveller's crossings together), as ``build_features`` checks it in-process. ``<output>/_SUCCESS`` is
 written last, after the summary: a running or killed run has none, and neither has a night that read red against the
@@ -132,7 +136,7 @@ def _nightly_files(name: str, folder: bool) -> bool:
 
     if folder:
         return re.fullmatch(r"part=\d+|_commits|_summary|_temporary", name) is not None
-    return _SPARK_RECORDS.fullmatch(name) is not None
+    return name == _RUNNING or _SPARK_RECORDS.fullmatch(name) is not None
 
 
 def _check_output(spark, crossings, output: str) -> None:
@@ -148,6 +152,124 @@ def _check_output(spark, crossings, output: str) -> None:
             raise BatchError(f"output `{output}` is inside the input folder `{crossings}`: the next run would read this run's "
                              "output as crossings. Fix: write the output outside the input folder.")
     refuse_foreign_files(spark, output, _nightly_files, "a nightly run")
+
+
+#: The marker a run holds in its output folder while it writes it (host, pid, start, as_of): another run into the same
+#: output is refused at its start, not left to overwrite the first's buckets (two runs of a night at once: a scheduler's
+#: retry while the first still runs).
+_RUNNING = "_running"
+
+
+class _Claim:
+    """OUTPUT/_running, through the session's Hadoop file system (any URI), or from this side for a local output on Spark
+    Connect; a remote output on Spark Connect is not marked (no file system on this side)."""
+
+    def __init__(self, spark, output: str, as_of: str):
+        import datetime as dt
+        import os
+        import socket
+
+        from riskmodel.integrations.spark import _hadoop, _local
+
+        self.uri = _join(output, _RUNNING)
+        self.fs, self.local = _hadoop(spark, self.uri), _local(self.uri)
+        self.mine = {"host": socket.gethostname(), "pid": os.getpid(),
+                     "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "as_of": as_of}
+        folder = _hadoop(spark, output)
+        if folder is not None:
+            self.made_folder = not folder[0].exists(folder[1])
+        else:
+            self.made_folder = self.local is not None and not self.local.parent.exists()
+
+    def read(self) -> str | None:
+        if self.fs is not None:
+            fs, path = self.fs
+            if not fs.exists(path):
+                return None
+            stream = fs.open(path)
+            try:
+                return bytes(stream.readAllBytes()).decode("utf-8", "replace")
+            finally:
+                stream.close()
+        return self.local.read_text("utf-8", "replace") if self.local is not None and self.local.exists() else None
+
+    def write(self, *, exclusive: bool) -> bool:
+        """Write this run's marker; False when ``exclusive`` and a marker is there (another run created it first)."""
+        text = json.dumps(self.mine)
+        if self.fs is not None:
+            fs, path = self.fs
+            try:
+                stream = fs.create(path, not exclusive)  # overwrite=False: refused where the file exists
+            except Exception as exc:  # py4j's error, the JVM's FileAlreadyExistsException inside
+                if exclusive and "FileAlreadyExists" in str(exc):
+                    return False
+                raise
+            stream.write(bytearray(text, "utf-8"))
+            stream.close()
+            return True
+        if self.local is not None:
+            self.local.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(self.local, "x" if exclusive else "w", encoding="utf-8") as f:
+                    f.write(text)
+            except FileExistsError:
+                return False
+        return True
+
+    def take(self) -> None:
+        """Hold the output, or refuse it when another run holds it; a holder that died on this machine is taken over."""
+        for _ in range(3):  # a marker removed or taken over between two steps here: try again
+            if self.write(exclusive=True):
+                return
+            text = self.read()
+            if text is None:
+                continue
+            try:
+                held = json.loads(text)
+                pid = int(held["pid"]) if held.get("host") == self.mine["host"] else None
+            except (ValueError, TypeError, KeyError, AttributeError):
+                held, pid = {"host": "?", "pid": "?", "started": f"? (the marker reads {text[:60]!r})"}, None
+            if pid is None or _alive(pid):
+                raise BatchError(
+                    f"`output` {self.uri.rsplit('/', 1)[0]} is being written by another run of the nightly job (host "
+                    f"{held.get('host')}, pid {held.get('pid')}, since {held.get('started')}, as of {held.get('as_of', '?')}): "
+                    "two runs into one output overwrite each other's buckets; nothing was written. Fix: wait for it to end "
+                    "(a scheduler's retry while the first run still runs: let it finish, then rerun: its buckets are reused); "
+                    f"if that run is dead (its machine restarted, its driver killed), delete {self.uri} and rerun.")
+            self.release(held)  # its process is gone from this machine: a killed run's marker
+        raise BatchError(f"`output` {self.uri.rsplit('/', 1)[0]}: could not take {self.uri}, other runs taking it at the same "
+                         "time. Fix: run one nightly run of an output at a time.")
+
+    def release(self, held: dict | None = None) -> None:
+        """Remove the marker when it is ``held`` (default: this run's), and the output folder this run made if empty."""
+        text = self.read()
+        try:
+            if text is None or json.loads(text) != (held if held is not None else self.mine):
+                return
+        except ValueError:
+            return
+        if self.fs is not None:
+            self.fs[0].delete(self.fs[1], False)
+            parent = self.fs[1].getParent()
+            if held is None and self.made_folder and not self.fs[0].listStatus(parent):
+                self.fs[0].delete(parent, False)
+        elif self.local is not None:
+            self.local.unlink(missing_ok=True)
+            if held is None and self.made_folder and not any(self.local.parent.iterdir()):
+                self.local.parent.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (one of another user counts)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _success_marker(spark, output: str, *, present: bool) -> None:
@@ -513,7 +635,9 @@ def nightly_spark(
     BatchError
         If ``output`` holds a run with other settings or of another version of the log (files added,
         removed or rewritten since; and not ``overwrite``), a bucket committed twice (two runs at once), or files no
-        nightly run writes, is the log or lies inside its folder, or the log is empty.
+        nightly run writes, is the log or lies inside its folder, or the log is empty; if another run is writing
+        ``output`` (its ``_running`` marker held by a live process of this machine, or by another machine), with
+        ``overwrite`` too, before anything is written.
     SchemaError
         If the log breaks the crossings contract (:func:`~riskmodel.core.schema.check_crossings`, each
         traveller's crossings checked together), or ``as_of`` lies on a day after the log's last crossing
@@ -524,6 +648,7 @@ def nightly_spark(
     start = time.perf_counter()
     output = str(output)
     session, owned = (spark, False) if spark is not None else _session()
+    claim = None
     try:
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
         _check_output(session, crossings, output)  # before anything is read, written or deleted
@@ -533,10 +658,13 @@ def nightly_spark(
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
         reference = profile_from_reference(scorer.model.reference_)
         before = _previous_profile(session, previous)
+        claim = _Claim(session, output, plan["as_of"])
+        claim.take()  # another run writing this output is refused here, before anything is written or deleted
         if overwrite:
             # an empty partitioned write empties the folder and leaves no data file beside the part= folders
             # (Spark refuses a write whose every column is a partition column: hence the second column)
             session.range(0).selectExpr("id AS part", "id AS empty").write.partitionBy("part").mode("overwrite").parquet(output)
+            claim.write(exclusive=False)  # that write deleted the folder, this run's marker with it
             _success_marker(session, output, present=False)  # that write's marker: the run has only begun
             commits = []
         else:
@@ -565,6 +693,8 @@ def nightly_spark(
         # run's marker must not pass for tonight's (a rerun of the same settings against another --previous)
         _success_marker(session, output, present=summary["night_verdict"] != "red")
     finally:
+        if claim is not None:
+            claim.release()
         if owned:
             session.stop()
     rows = summary["rows_out"]

@@ -69,8 +69,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("crossings", help="crossings log: Parquet file or folder, or CSV (riskmodel.core.schema.CROSSINGS)")
     p.add_argument("output", type=_table_path, help="feature table to write (.parquet or .csv)")
     p.add_argument("--as-of", default=None, type=local_time,
-                   help="use only crossings up to this local date/time, labels as known then (default: the last crossing); "
-                   "a day after the log's last day is refused")
+                   help="use only crossings up to this local date/time, labels as known then (a date alone is its start, "
+                   "00:00; default: the last crossing); a day after the log's last day is refused")
     p.add_argument("--in-country", action="store_true",
                    help="keep only stays with no exit by --as-of (what a nightly job scores)")
     add_quiet(p)

@@ -147,7 +147,7 @@ def _cmd_evaluate_scores(args: argparse.Namespace) -> int:
     if table.attrs.get("pending"):
         months = table.loc[(table["slice"] == "month") & (table["pending"] > 0), ["value", "pending"]]
         print(f"not settled: {table.attrs['pending']:,} scored stays whose outcome is not known yet (`pending`; e.g. still in the "
-              f"country with the permit running), in {', '.join(f'{m} ({n:,})' for m, n in months.itertuples(index=False)) or 'no month'}: "
+              f"country with the permit running, or past it while the visa allows an extension, recorded only at exit), in {', '.join(f'{m} ({n:,})' for m, n in months.itertuples(index=False)) or 'no month'}: "
               "those slices' figures are of the stays that ended, which lean to early leavers; read them again once pending is 0")
     if table.attrs.get("not_in_outcomes"):
         print(f"not in the outcomes: {table.attrs['not_in_outcomes']:,} scored stays the outcomes file does not hold (check that "

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FEED_COMPARISON", "SCHEDULED_CLOSURES", "closed_ports", "daily_count_checks", "feed_checks"]
+__all__ = ["FEED_COMPARISON", "SCHEDULED_CLOSURES", "closed_ports", "daily_count_checks", "feed_checks", "window_count_check"]
 
 #: Chance, per check, that sampling noise alone crosses the amber / red line (also the drift checks', per column and
 #: comparison).
@@ -279,14 +279,9 @@ def daily_count_checks(times: pd.Series, last_day: str | pd.Timestamp, *, days: 
     """
     amber_tail, red_tail = _tails()
     last_day = pd.Timestamp(last_day).normalize()
-    t = pd.to_datetime(times).dropna()
-    t = t[t < last_day + pd.Timedelta(days=1)]
-    if not len(t):
+    counts, usual = _daily_counts(times, last_day, weeks, shut)
+    if counts is None:
         return pd.DataFrame([_row(label, "not judged", 0, "", f"no {label} in the log")])
-    counts = t.dt.normalize().value_counts().reindex(pd.date_range(t.min().normalize(), last_day, freq="D"), fill_value=0)
-    counts = counts.astype(float)
-    counts[counts.index.isin(pd.DatetimeIndex(list(shut)).normalize())] = np.nan
-    usual = sum(counts.shift(7 * k) for k in range(1, weeks + 1)) / weeks
     judged = pd.date_range(end=last_day, periods=days)
     rows = []
     for day in judged:
@@ -297,3 +292,54 @@ def daily_count_checks(times: pd.Series, last_day: str | pd.Timestamp, *, days: 
         rows.append(_judge_count(f"{label} on {day:%Y-%m-%d}", before, usual.loc[:day], day, weeks, day.day_name(),
                                  amber_tail, red_tail, force=True))
     return pd.DataFrame(rows)
+
+
+def _daily_counts(times: pd.Series, last_day: pd.Timestamp, weeks: int, shut) -> tuple[pd.Series | None, pd.Series | None]:
+    """Counts of ``times`` per day up to ``last_day`` (missing on ``shut`` days) and each day's usual count (the same weekday
+    of the ``weeks`` weeks before, averaged); ``(None, None)`` when no time falls up to ``last_day``."""
+    t = pd.to_datetime(times).dropna()
+    t = t[t < last_day + pd.Timedelta(days=1)]
+    if not len(t):
+        return None, None
+    counts = t.dt.normalize().value_counts().reindex(pd.date_range(t.min().normalize(), last_day, freq="D"), fill_value=0)
+    counts = counts.astype(float)
+    counts[counts.index.isin(pd.DatetimeIndex(list(shut)).normalize())] = np.nan
+    return counts, sum(counts.shift(7 * k) for k in range(1, weeks + 1)) / weeks
+
+
+def window_count_check(times: pd.Series, last_day: str | pd.Timestamp, *, days: int = 7, weeks: int = 4, label: str = "rows",
+                       shut=()) -> dict:
+    """Judge how many of ``times`` fall on the ``days`` days up to ``last_day`` together, as :func:`daily_count_checks`
+    judges each day: against the sum of those days' usual counts, beyond how far the sums of as many days strayed from
+    theirs before them (every earlier run of ``days`` days ending before the first day judged).
+
+    A feed at half for a week reads about half on each day, inside the red tail of one day (a day strays a lot), but a sum
+    of seven days strays far less: one day far off is named by the daily check, a run of days each a little short here.
+    Days ``shut`` by the calendar count in neither sum.
+
+    Returns
+    -------
+    dict
+        One :func:`feed_checks` row, ``column`` ``"<label> on <first day> to <last day>"``; ``not judged`` when the log
+        is too short.
+    """
+    amber_tail, red_tail = _tails()
+    last_day = pd.Timestamp(last_day).normalize()
+    first = last_day - pd.Timedelta(days=days - 1)
+    column = f"{label} on {first:%Y-%m-%d} to {last_day:%Y-%m-%d}"
+    counts, usual = _daily_counts(times, last_day, weeks, shut)
+    if counts is None:
+        return _row(column, "not judged", 0, "", f"no {label} in the log")
+    # a shut day, or one with no usual count yet, counts in neither sum; only runs of ``days`` whole days teach the spread
+    c = counts.where(usual.notna())
+    u = usual.where(c.notna())
+    c_sum, u_sum = c.rolling(days, min_periods=1).sum(), u.rolling(days, min_periods=1).sum()
+    whole = c.rolling(days).count() == days
+    # the runs before the days judged only (a feed down on them must not widen the spread), and the run judged
+    keep = (whole & (c.index < first)) | (c.index == last_day)
+    row = _judge_count(column, c_sum[keep], u_sum[keep], last_day, weeks, f"run of {days} days", amber_tail, red_tail, force=True)
+    if row["verdict"] != "not judged":
+        row["detail"] = (f"{row['count']:.0f} {label} on the {days} days to {last_day:%Y-%m-%d}; such a run usually brings "
+                         f"{row['usual']} (the same weekdays of the last {weeks} weeks; the range allows for how far the runs "
+                         f"of {days} days before strayed from theirs)")
+    return row

@@ -37,6 +37,10 @@ def evaluate_scores(
     outcomes : DataFrame
         Stays with matured labels: ``id_column``, ``target`` (missing = not yet known:
         counted as ``pending``, never judged), ``time_column`` and the audit ``groups`` present.
+        A stays table (``entry_time, exit_time, visa_type, permit_end, overstay_days``, as
+        ``riskmodel features`` writes it) also has an overstay of a stay still open counted as
+        pending while the visa allows an extension (recorded only at exit): until the longest
+        stay it allows plus :data:`SETTLE_GRACE_DAYS` (``label_mature``'s rule) has passed.
     id_column, target, time_column : str
         Column names.
     groups : tuple of str, default=("region", "sex", "age_band")
@@ -106,6 +110,8 @@ def _join_known(scored: pd.DataFrame, outcomes: pd.DataFrame, id_column: str, ta
     """``(joined, unscored, not_in_outcomes)``: the scored stays with their outcomes (``_known`` says whose is known),
     and the counts of those left out; refused when no scored stay has a known outcome."""
     keep = [c for c in (id_column, target, time_column, *groups) if c in outcomes.columns]
+    # an overstay read while the visa still allows an extension is no outcome yet: pending, as a missing label
+    outcomes = outcomes.assign(**{target: outcomes[target].where(_settled(outcomes, target))})
     joined = scored[[id_column, "probability", "risk_band"]].merge(outcomes[keep], on=id_column, how="inner")
     unscored = int((joined[target].notna() & joined["probability"].isna()).sum())  # flagged by score(): no probability
     # a scored stay still in the country with its permit running has no outcome yet: counted per slice, never judged
@@ -118,6 +124,35 @@ def _join_known(scored: pd.DataFrame, outcomes: pd.DataFrame, id_column: str, ta
             [SchemaProblem(id_column, "no scored stay has a known outcome yet", "wait until permits have ended, or check that the ids match")],
         )
     return joined, unscored, not_in_outcomes
+
+
+#: Days after the longest stay a visa allows before a still-open stay's overstay is settled (label_mature's default grace).
+SETTLE_GRACE_DAYS = 30
+_STAY_COLUMNS = ("entry_time", "exit_time", "visa_type", "permit_end", "overstay_days")
+
+
+def _settled(outcomes: pd.DataFrame, target: str) -> np.ndarray:
+    """Where an outcome present is settled: not an overstay read on a stay still open while its visa allows an extension.
+
+    A stays table (:func:`~riskmodel.core.stays.build_stays` of a later log) labels a traveller still in the country past
+    the permit granted at entry an overstayer, ``overstay_days`` past it on the day it was read; an extension is recorded
+    only at exit, so the outcome is known once the read day is past the longest stay the visa allows plus
+    :data:`SETTLE_GRACE_DAYS` (:func:`~riskmodel.core.features.label_mature`'s rule, on the same entry-time facts).
+    Outcomes without the stays' columns (or whose times are not datetimes) are taken as they are.
+    """
+    from riskmodel.core.features import EXTENSION_ROOM_DAYS
+
+    times = ("entry_time", "exit_time", "permit_end")
+    if any(c not in outcomes.columns for c in _STAY_COLUMNS) or not all(
+            pd.api.types.is_datetime64_any_dtype(outcomes[c]) for c in times):
+        return np.ones(len(outcomes), dtype=bool)
+    open_late = outcomes["exit_time"].isna().to_numpy() & outcomes[target].to_numpy(dtype=bool, na_value=False)
+    permitted = (outcomes["permit_end"].dt.normalize() - outcomes["entry_time"].dt.normalize()).dt.days.to_numpy(
+        dtype=float, na_value=np.nan) + 1
+    room = np.array([EXTENSION_ROOM_DAYS.get(v, 0) for v in outcomes["visa_type"].astype(object)], dtype=object)
+    room = np.where(room == None, permitted, room).astype(float)  # noqa: E711 - None: renewed for the same term
+    past = outcomes["overstay_days"].to_numpy(dtype=float, na_value=np.nan)
+    return ~open_late | (past > room + SETTLE_GRACE_DAYS)
 
 
 def _slices(joined: pd.DataFrame, time_column: str, groups: tuple[str, ...]) -> list[tuple[str, str, pd.DataFrame]]:

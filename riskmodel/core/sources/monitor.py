@@ -728,6 +728,8 @@ def exit_feed_warnings(crossings: pd.DataFrame, as_of: str | pd.Timestamp, *, da
     (:func:`~riskmodel.core.monitoring.feed.daily_count_checks`, the red tail), on the days before it only: the day's
     exits in all, then each port's (``port``) usually recording 20 exits a day or more over the 4 weeks before the days
     judged (one port's file missing moves the total less than days stray), its days shut by the calendar left out.
+    The ``days`` days are also judged together (:func:`~riskmodel.core.monitoring.feed.window_count_check`): a feed at
+    half for the week is short on each day and far off on none, and a sum of days strays far less than one day.
 
     Returns
     -------
@@ -735,14 +737,16 @@ def exit_feed_warnings(crossings: pd.DataFrame, as_of: str | pd.Timestamp, *, da
         One line for the total and one per port whose exits fell, or none: the days (exits recorded, usual range), what
         it does to the lists and the fix.
     """
-    from riskmodel.core.monitoring.feed import _MIN_EXPECTED, _closures, daily_count_checks
+    from riskmodel.core.monitoring.feed import _MIN_EXPECTED, _closures, daily_count_checks, window_count_check
 
     day = local_day(as_of)
     exits = crossings.loc[crossings["direction"].astype(str) == "exit"]
     lines = []
 
     def low_days(times, label, shut=()) -> str:
-        checks = daily_count_checks(times, day, days=days, label=label, shut=shut)
+        checks = pd.DataFrame([*daily_count_checks(times, day, days=days, label=label, shut=shut).to_dict("records"),
+                               # the days together: a feed at half for the week is short on each day, far off on none
+                               window_count_check(times, day, days=days, label=label, shut=shut)])
         below = [u != "" and n < int(u.split("-")[0]) for n, u in zip(checks["count"], checks["usual"], strict=True)]
         low = checks[(checks["verdict"] == "red").to_numpy() & np.asarray(below, dtype=bool)]
         return ", ".join(f"{c.removeprefix(label + ' on ')} ({n:.0f} recorded; usually {u})"
