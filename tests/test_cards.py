@@ -23,6 +23,10 @@ from riskmodel.integrations.tracking import cards, provenance
 from tests.conftest import REPO
 
 
+#: a card built for audit attributes of its own: the protected attributes the shipped config audits are left out on
+#: record (model.audit_override), or the risk config is refused
+NOT_AUDITED = {p: "a test of the card's fairness section on other attributes" for p in ("nationality", "sex", "age")}
+
 def _git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -161,7 +165,7 @@ def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
 
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band"), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     summary = {"age_breaches": 1.0, "age_band_breaches": 7.0, "age_band_max_fpr_ratio": 3.5}
     violations = [f"age_band: referral ratio 3.5 > 2 by group {i} " + "y" * 60 for i in range(40)]
@@ -197,7 +201,7 @@ def test_risk_card_per_group_table_says_which_groups_were_judged_and_on_what_int
     report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30))
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
                          reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
@@ -229,7 +233,7 @@ def test_risk_card_names_a_group_judged_in_part_and_an_infinite_interval_is_judg
 
     report = partly_judged_audit() if which == "partly" else all_referred_audit()
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
                          reliability=pd.DataFrame(), lineage={"test_rows": 5000}, test_scores=pd.DataFrame())

@@ -296,7 +296,7 @@ def test_a_risk_config_that_stops_auditing_a_protected_attribute_needs_a_recorde
     path.write_text(shipped.replace("audit: [nationality, region, sex, age_band]", "audit: [nationality, region]"), encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"{path.name}.*`model.audit`.*not.*`sex`, `age`.*model\.audit_override"):
         load_config(path, RiskConfig)
-    why = "age and sex audited by the monitoring team's own audit (DPO-18)"
+    why = "age and sex audited by the monitoring team in its own audit (DPO-18)"
     path.write_text(shipped.replace("audit: [nationality, region, sex, age_band]",
                                     f"audit: [nationality, region]\n  audit_override: {{sex: '{why}', age: '{why}'}}"), encoding="utf-8")
     cfg = load_config(path, RiskConfig)

@@ -38,7 +38,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
-from riskmodel.core.risk.config import GateConfig, RiskConfig
+from riskmodel.core.risk.config import PROTECTED, GateConfig, RiskConfig
 from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.train import TrainResult
@@ -222,8 +222,13 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
     report = result.fairness
     table = report.table
     attrs = list(config.model.audit) or (list(dict.fromkeys(table["attribute"])) if len(table) else [])
-    lines = [f"Audit attributes (not model inputs): {', '.join(attrs) or 'none'}; referral = top "
-             f"{config.fairness.referral_budget:.0%} of scores.", "",
+    override = dict(config.model.audit_override)
+    # a protected attribute read by the model, or left unaudited, only under the data owner's recorded decision: said here
+    inputs = [f for f in result.model.features if any(f in cols for cols in PROTECTED.values())]
+    lines = [f"Audit attributes ({'not model inputs' if not inputs else 'model inputs among them or their sources: ' + ', '.join(inputs)}): "
+             f"{', '.join(attrs) or 'none'}; referral = top {config.fairness.referral_budget:.0%} of scores.", "",
+             *([f"Audit override (model.audit_override, the data owner's recorded decision): "
+                + "; ".join(f"{k}: {v}" for k, v in override.items()), ""] if override else []),
              "Audit: " + ("passed" if report.passed else "FAILED: " + _violations(report.violations, detail)), ""]
     if report.notes:  # a pass does not cover what the audit could not judge: say it beside the verdict
         lines[-1:-1] = [f"Not judged in full (too few rows or overstays): {_violations(report.notes, detail)}"]
