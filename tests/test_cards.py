@@ -250,3 +250,41 @@ def test_risk_card_names_a_group_judged_in_part_and_an_infinite_interval_is_judg
     assert rows["C"]["calibration_ratio interval"] == "not judged"
     if which == "all referred":
         assert rows["C"]["referral_excess interval"].endswith(" to inf")  # judged: breached on it
+
+
+def test_risk_card_says_the_audit_intervals_method_and_level_and_shows_each_groups_rates_with_them():
+    """The card's only statement of a level was "Intervals are bootstrap 95%." (the holdout metrics'), above a fairness
+    table whose intervals are the policy's (90% two-sided) and whose referral, false-positive and miss rates had none.
+    Fails on the code before the fix."""
+    import numpy as np
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import FairnessConfig, RiskConfig, fairness_audit
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    rng = np.random.default_rng(0)
+    g = np.r_[np.repeat(["big", "large"], 6_000), np.repeat("tiny", 40)]
+    p = 1 / (1 + np.exp(-rng.normal(-3.0, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    policy = dataclasses.replace(shipped.fairness, top_groups={}, min_support=500, min_positives=30)
+    assert (policy.confidence, policy.bootstrap) == (0.90, 200)
+    report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], policy)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
+                              fairness=policy)
+    result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
+    card = model_card(result, cfg, {"source": "synthetic"})
+    fairness = card[card.index("## Fairness summary"):card.index("## Intended use")]
+    assert "percentile bootstrap, 90% two-sided (200 replicates" in fairness
+    head = next(line for line in fairness.splitlines() if line.startswith("| attribute | group |"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    rows = {r[1]: dict(zip(cols, r, strict=True)) for r in ([c.strip() for c in line.strip("|").split("|")]
+                                                             for line in fairness.splitlines() if line.startswith("| g |"))}
+    for name in ("referral_rate", "fpr", "fnr", "precision"):
+        assert rows["big"][f"{name} interval"] == f"{report.table.set_index('group').loc['big', f'{name}_low']:.4f} to " \
+                                                  f"{report.table.set_index('group').loc['big', f'{name}_high']:.4f}"
+        assert rows["tiny"][f"{name} interval"] == "not judged"

@@ -663,3 +663,29 @@ def test_an_audit_of_no_rows_fails_saying_so_rather_than_crashing():
     assert not rep.passed
     assert len(rep.table) == 0 and {"attribute", "group", "status"} <= set(rep.table.columns)
     assert any(v.startswith("sex: only 0 group(s) large enough") for v in rep.violations), rep.violations
+
+
+def test_each_group_rate_has_an_interval_at_the_policy_level():
+    """A group's own referral rate, false-positive rate, miss rate (FNR) and precision are reported with an interval
+    (``_low``, ``_high``) at the policy's ``confidence``, as FairnessReport's docstring says, and none for a group too
+    small to judge (its figures are not shown as judged). Hand check: the referral threshold is fixed, so a group's
+    referral rate over n rows resampled is a binomial proportion: its 90% interval spans about 2 * 1.645 *
+    sqrt(r (1 - r) / n) (a 95% interval would span 1.19 times that). Fails on the code before the fix (no such columns)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(["A", "B", "tiny"], [6_000, 4_000, 300])
+    p = 1 / (1 + np.exp(-rng.normal(-2.5, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    cfg = FairnessConfig(min_support=500, min_positives=30, bootstrap=4_000, confidence=0.90)
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
+    z = stats.norm.ppf(0.95)
+    for name in ("referral_rate", "fpr", "fnr", "precision"):
+        assert {f"{name}_low", f"{name}_high"} <= set(t.columns), name
+        for grp in ("A", "B"):
+            assert t.loc[grp, f"{name}_low"] <= t.loc[grp, name] <= t.loc[grp, f"{name}_high"], (name, grp)
+        assert np.isnan(t.loc["tiny", f"{name}_low"]) and np.isnan(t.loc["tiny", f"{name}_high"]), name
+    for grp, n in (("A", 6_000), ("B", 4_000)):
+        r = t.loc[grp, "referral_rate"]
+        width = t.loc[grp, "referral_rate_high"] - t.loc[grp, "referral_rate_low"]
+        assert 0.92 < width / (2 * z * np.sqrt(r * (1 - r) / n)) < 1.08, (grp, width)
