@@ -2260,6 +2260,13 @@ MUTANTS: tuple[Mutant, ...] = (
            '("model", "audit_override"), ', "",
            ("tests/test_config.py", "-k", "protected_attribute"),
            "a challenger trained with nationality as an input under an override is promoted with a config that has none"),
+    Mutant("A29", "fairness: each group's own rates carry an interval", FA,
+           "_BOOTSTRAPPED = (*RATES, *PLAIN, *(c[0] for c in COMPARISONS))", "_BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))",
+           ("tests/test_risk_fairness.py", "-k", "policy_level"), "a group's miss and referral rates reported as bare figures, judged or not"),
+    Mutant("A30", "model card: the audit intervals' level is said", "riskmodel/integrations/tracking/risk.py",
+           'f"Intervals in this section: percentile bootstrap, {config.fairness.confidence:.0%} two-sided "',
+           'f"Intervals in this section: bootstrap "', ("tests/test_cards.py", "-k", "method_and_level"),
+           "the card's fairness intervals read under the holdout metrics' '95%'"),
 )
 
 

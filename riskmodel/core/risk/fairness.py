@@ -94,9 +94,12 @@ PLAIN = ("referral_ratio", "fpr_ratio")
 #: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
 #: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
 CALIBRATION_BINS = 512
-#: Columns given a bootstrap interval: the comparisons, and the plain ratios (they bound the excesses of a
-#: group with few overstayers, see :func:`_few_positives_floor`).
-_BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))
+#: Each group's own rates, reported with an interval (no bound: the comparisons judge): the desk's referrals, its false
+#: positives, the overstayers it missed, its referrals that were right.
+RATES = ("referral_rate", "fpr", "fnr", "precision")
+#: Columns given a bootstrap interval: the group's rates, the comparisons, and the plain ratios (they bound the excesses
+#: of a group with few overstayers, see :func:`_few_positives_floor`).
+_BOOTSTRAPPED = (*RATES, *PLAIN, *(c[0] for c in COMPARISONS))
 
 OTHER = "other"
 #: The violation of an audit given no attribute (``model.audit`` empty): it cannot see, so it does not pass.
@@ -112,8 +115,10 @@ class FairnessReport:
     ----------
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
-        referral_rate, fpr, fnr, precision, mean_predicted, observed_rate,
-        calibration_gap, referral_ratio, fpr_ratio`` (each with ``_low``, ``_high``),
+        referral_rate, fpr, fnr, precision`` (each with ``_low``, ``_high``: the policy's ``confidence``, two-sided,
+        percentile bootstrap; none for a group with fewer
+        than ``min_support`` rows), ``mean_predicted, observed_rate, calibration_gap``, ``referral_ratio, fpr_ratio``
+        (each with ``_low``, ``_high``),
         then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high`` (none where it is not
         judged), then ``enough_rows`` (``min_support`` rows: judged on the referral and false-positive excess),
         ``enough_support`` (also ``min_positives`` overstayers: judged on every comparison), ``breaches`` (text),
