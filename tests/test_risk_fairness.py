@@ -689,3 +689,20 @@ def test_each_group_rate_has_an_interval_at_the_policy_level():
         r = t.loc[grp, "referral_rate"]
         width = t.loc[grp, "referral_rate_high"] - t.loc[grp, "referral_rate_low"]
         assert 0.92 < width / (2 * z * np.sqrt(r * (1 - r) / n)) < 1.08, (grp, width)
+
+
+def test_a_group_rate_at_0_has_its_exact_upper_bound_not_a_zero_width_interval():
+    """A group that missed none of its 40 overstayers, and one the desk never referred, have rates of 0 in every
+    bootstrap replicate: the percentile interval [0, 0] says the rate is known exactly. The exact (Clopper-Pearson)
+    one-sided 95% bound of 0 out of m is 1 - 0.05**(1/m): 0.0722 for 40 overstayers, 0.0015 for 2,000 rows. Fails on
+    the code before the fix (upper ends 0)."""
+    rng = np.random.default_rng(5)
+    n_a, n_b, n_c = 2_000, 8_000, 2_000
+    y = np.r_[np.r_[np.ones(40), np.zeros(n_a - 40)], (rng.random(n_b) < 0.05), np.zeros(n_c)].astype(float)
+    p = np.r_[np.r_[np.full(40, 0.9), np.full(n_a - 40, 0.01)], rng.uniform(0.02, 0.5, n_b), np.full(n_c, 0.001)]
+    g = np.repeat(["A", "B", "C"], [n_a, n_b, n_c])
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30)).table.set_index("group")
+    assert t.loc["A", "fnr"] == 0 and t.loc["C", "referral_rate"] == 0
+    assert t.loc["A", "fnr_high"] == pytest.approx(1 - 0.05 ** (1 / 40), abs=1e-12)
+    assert t.loc["C", "referral_rate_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)
+    assert t.loc["C", "fpr_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)  # none of its 2,000 innocents referred
