@@ -2267,6 +2267,9 @@ MUTANTS: tuple[Mutant, ...] = (
            'f"Intervals in this section: percentile bootstrap, {config.fairness.confidence:.0%} two-sided "',
            'f"Intervals in this section: bootstrap "', ("tests/test_cards.py", "-k", "method_and_level"),
            "the card's fairness intervals read under the holdout metrics' '95%'"),
+    Mutant("A31", "fairness: a group rate at 0 or 1 read at its exact bound", FA, "    _exact_ends(t, config)\n", "    pass\n",
+           ("tests/test_risk_fairness.py", "-k", "exact_upper_bound"),
+           "a group that missed none of 40 overstayers reported with a miss rate known to be exactly 0"),
 )
 
 

@@ -701,7 +701,8 @@ def test_a_group_rate_at_0_has_its_exact_upper_bound_not_a_zero_width_interval()
     y = np.r_[np.r_[np.ones(40), np.zeros(n_a - 40)], (rng.random(n_b) < 0.05), np.zeros(n_c)].astype(float)
     p = np.r_[np.r_[np.full(40, 0.9), np.full(n_a - 40, 0.01)], rng.uniform(0.02, 0.5, n_b), np.full(n_c, 0.001)]
     g = np.repeat(["A", "B", "C"], [n_a, n_b, n_c])
-    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30)).table.set_index("group")
+    cfg = FairnessConfig(min_support=500, min_positives=30, confidence=0.90)  # one-sided 95%: the shipped policy's level
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
     assert t.loc["A", "fnr"] == 0 and t.loc["C", "referral_rate"] == 0
     assert t.loc["A", "fnr_high"] == pytest.approx(1 - 0.05 ** (1 / 40), abs=1e-12)
     assert t.loc["C", "referral_rate_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)

@@ -116,7 +116,7 @@ class FairnessReport:
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
         referral_rate, fpr, fnr, precision`` (each with ``_low``, ``_high``: the policy's ``confidence``, two-sided,
-        percentile bootstrap; none for a group with fewer
+        percentile bootstrap, an end the bootstrap pins at 0 or 1 read at its exact bound; none for a group with fewer
         than ``min_support`` rows), ``mean_predicted, observed_rate, calibration_gap``, ``referral_ratio, fpr_ratio``
         (each with ``_low``, ``_high``),
         then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high`` (none where it is not
@@ -439,6 +439,23 @@ def _no_miss_ceiling(t: pd.DataFrame, judged: np.ndarray, config: FairnessConfig
     t["fnr_diff_high"] = np.where(none_missed, np.fmax(t["fnr_diff_high"].to_numpy(float), ceiling), t["fnr_diff_high"].to_numpy(float))
 
 
+def _exact_ends(t: pd.DataFrame, config: FairnessConfig) -> None:
+    """Widen a group's rate interval that the bootstrap pins at 0 or 1 to the exact (Clopper-Pearson) one-sided bound.
+
+    A rate of 0 (or 1) out of ``m`` is 0 (1) in every replicate, so its percentile interval has no width; ``k = 0`` of
+    ``m`` allows up to ``1 - alpha**(1/m)``, ``k = m`` down to ``alpha**(1/m)``, ``alpha`` the policy's one-sided level.
+    """
+    alpha = 0.5 - config.confidence / 2
+    n, pos = t["support"].to_numpy(float), t["positives"].to_numpy(float)
+    referred = np.rint(t["referral_rate"].to_numpy(float) * n)
+    for name, m in (("referral_rate", n), ("fpr", n - pos), ("fnr", pos), ("precision", referred)):
+        rate, lo, hi = (t[c].to_numpy(float) for c in (name, f"{name}_low", f"{name}_high"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = ~np.isnan(lo) & (m > 0)
+            t[f"{name}_high"] = np.where(shown & (rate == 0), np.fmax(hi, 1 - alpha ** (1 / m)), hi)
+            t[f"{name}_low"] = np.where(shown & (rate == 1), np.fmin(lo, alpha ** (1 / m)), lo)
+
+
 def _not_judged(t: pd.DataFrame, config: FairnessConfig) -> list[str]:
     """Per group, what the audit did not judge and the count why (empty when every comparison was judged)."""
     out = []
@@ -472,6 +489,7 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
                 capped = np.fmin(t[f"{name}_low"].to_numpy(), t[f"{ratio}_low"].to_numpy() / floor)
             t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
     _no_miss_ceiling(t, full, config)
+    _exact_ends(t, config)
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
     # an array even for a table of no group (an audit of no rows): an empty list is no condition for np.select
