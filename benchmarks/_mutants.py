@@ -2270,6 +2270,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A31", "fairness: a group rate at 0 or 1 read at its exact bound", FA, "    _exact_ends(t, config)\n", "    pass\n",
            ("tests/test_risk_fairness.py", "-k", "exact_upper_bound"),
            "a group that missed none of 40 overstayers reported with a miss rate known to be exactly 0"),
+    Mutant("A32", "window gate: a tolerance that cannot refuse a challenger better than chance is said", "riskmodel/core/risk/gate.py",
+           "    if floor > chance:  # a rule that can decide: its own line says how it did\n",
+           "    if True:  # a rule that can decide: its own line says how it did\n",
+           ("tests/test_risk_gate.py", "-k", "better_than_chance"),
+           "a tolerance of 0.7 on PR-AUC reads 'ok: ... within the tolerance 0.7' while the drop rule could refuse nothing"),
 )
 
 
