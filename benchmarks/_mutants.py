@@ -2275,6 +2275,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if True:  # a rule that can decide: its own line says how it did\n",
            ("tests/test_risk_gate.py", "-k", "better_than_chance"),
            "a tolerance of 0.7 on PR-AUC reads 'ok: ... within the tolerance 0.7' while the drop rule could refuse nothing"),
+    Mutant("A33", "rollback risk: a version gated under another audit policy is refused", "riskmodel/apps/cli/command.py",
+           "            check(args.config, name, args.to)\n", "            pass\n",
+           ("tests/test_registry.py", "-k", "another_audit_policy"),
+           "a version audited under max_calibration_ratio 5 put back as champion under a config that says 1.41, with no word"),
 )
 
 
