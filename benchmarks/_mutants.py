@@ -2279,6 +2279,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "            check(args.config, name, args.to)\n", "            pass\n",
            ("tests/test_registry.py", "-k", "another_audit_policy"),
            "a version audited under max_calibration_ratio 5 put back as champion under a config that says 1.41, with no word"),
+    Mutant("A34", "model card: an audit override is printed", "riskmodel/integrations/tracking/risk.py",
+           "    override = dict(config.model.audit_override)\n", "    override = {}\n",
+           ("tests/test_cards.py", "-k", "audit_override"), "a model reading nationality under an override carded with no word of it"),
 )
 
 

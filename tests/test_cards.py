@@ -288,3 +288,30 @@ def test_risk_card_says_the_audit_intervals_method_and_level_and_shows_each_grou
         assert rows["big"][f"{name} interval"] == f"{report.table.set_index('group').loc['big', f'{name}_low']:.4f} to " \
                                                   f"{report.table.set_index('group').loc['big', f'{name}_high']:.4f}"
         assert rows["tiny"][f"{name} interval"] == "not judged"
+
+
+def test_risk_card_prints_an_audit_override_and_the_protected_inputs_it_let_in():
+    """A model that reads nationality under ``model.audit_override`` (the data owner's recorded decision) must not be
+    carded "Audit attributes (not model inputs)": the card names the input and prints the override with its reason.
+    Written after the fix (2da427d); mutant A34 (the override line dropped) shows it can fail."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.fairness import FairnessReport
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    why = "approved by the data owner on 2026-12-01, ticket DPO-17"
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(
+        shipped.model, features=("nationality", *shipped.model.features), audit=("nationality", "sex", "age_band"),
+        audit_override={"nationality": why}), fairness=shipped.fairness)
+    report = FairnessReport(table=pd.DataFrame(columns=["attribute"]), summary={}, violations=[], threshold=0.5)
+    result = TrainResult(model=SimpleNamespace(features=cfg.model.features), metrics={"roc_auc": 0.8, "pr_auc": 0.2},
+                         fairness=report, reliability=pd.DataFrame(), lineage={"test_rows": 10}, test_scores=pd.DataFrame())
+    for card in (model_card(result, cfg, {"source": "synthetic"}), model_card(result, cfg, {"source": "synthetic"}, detail=False)):
+        assert "Audit attributes (model inputs among them or their sources: nationality): nationality, sex, age_band" in card, card
+        assert "not model inputs" not in card
+        assert f"Audit override (model.audit_override, the data owner's recorded decision): nationality: {why}" in card
