@@ -707,3 +707,16 @@ def test_a_group_rate_at_0_has_its_exact_upper_bound_not_a_zero_width_interval()
     assert t.loc["A", "fnr_high"] == pytest.approx(1 - 0.05 ** (1 / 40), abs=1e-12)
     assert t.loc["C", "referral_rate_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)
     assert t.loc["C", "fpr_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)  # none of its 2,000 innocents referred
+
+
+def test_a_breach_names_the_level_of_the_interval_it_was_read_on():
+    """A breach read "calibration_ratio 2.1 (interval 1.8 to 2.4) above 1.41" in the gate's decision, the card and
+    `promote`: the interval is the policy's (90% two-sided, so a one-sided 95% bound), while the same decision's paired
+    lines say "95% interval". Fails on the code before the fix (no level)."""
+    frame, y, p = _population(60_000, seed=3)
+    rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == "g0"), ["g"], SHIPPED.fairness)
+    [breach] = [v for v in rep.violations if "calibration_ratio" in v and v.endswith("by group g0")]
+    assert "(90% interval " in breach, breach
+    other = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == "g0"), ["g"],
+                           dataclasses.replace(SHIPPED.fairness, confidence=0.8))
+    assert any("(80% interval " in v for v in other.violations), other.violations
