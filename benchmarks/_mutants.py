@@ -2282,6 +2282,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("A34", "model card: an audit override is printed", "riskmodel/integrations/tracking/risk.py",
            "    override = dict(config.model.audit_override)\n", "    override = {}\n",
            ("tests/test_cards.py", "-k", "audit_override"), "a model reading nationality under an override carded with no word of it"),
+    Mutant("A35", "fairness: a breach names its interval's level", FA,
+           'f"{bound_field} breached: {name} {t[name].iat[i]:.3g} ({config.confidence:.0%} interval {lo[i]:.3g} to "',
+           'f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to "',
+           ("tests/test_risk_fairness.py", "-k", "names_the_level"),
+           "a breach's 90% interval read beside the decision's '95% interval' lines as if of one level"),
 )
 
 

@@ -378,7 +378,8 @@ def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
             with np.errstate(invalid="ignore"):
                 beyond &= ~(t["referral_excess_high"].to_numpy() < 1)
         for i in np.flatnonzero(beyond):
-            found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
+            found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} ({config.confidence:.0%} interval {lo[i]:.3g} to "
+                            f"{hi[i]:.3g}) {side} {text}")
     return found
 
 
