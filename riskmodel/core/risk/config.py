@@ -158,7 +158,8 @@ def _check_audit_not_input(features: tuple[str, ...], audit: tuple[str, ...], ov
             return f"`{f}`" + (f" (protected attribute `{protected[f]}`, or what it is read from or stands for)" if f in protected else "")
 
         named = "; ".join(why(f) for f in bad)
-        raise ValueError(f"`features` holds {named}, an audit attribute of `audit` or what one is read from: an audit attribute is what the fairness audit judges the "
+        raise ValueError(f"`features` holds {named}: an audit attribute of `audit`, or a protected attribute (audited or not) or what one is "
+                         "read from: an audit attribute is what the fairness audit judges the "
                          "model by, never its input (the model card says so; the EU AI Act counts migration risk scoring as "
                          "high-risk, and a nationality-streaming tool was withdrawn over it): remove them from `features`"
                          + (", or, where the data owner has approved it, name the protected attribute and the reason in "
