@@ -23,6 +23,10 @@ from riskmodel.integrations.tracking import cards, provenance
 from tests.conftest import REPO
 
 
+#: a card built for audit attributes of its own: the protected attributes the shipped config audits are left out on
+#: record (model.audit_override), or the risk config is refused
+NOT_AUDITED = {p: "a test of the card's fairness section on other attributes" for p in ("nationality", "sex", "age")}
+
 def _git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -161,7 +165,7 @@ def test_risk_card_in_a_description_keeps_its_sections_with_many_breaches():
 
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band")),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("age", "age_band"), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     summary = {"age_breaches": 1.0, "age_band_breaches": 7.0, "age_band_max_fpr_ratio": 3.5}
     violations = [f"age_band: referral ratio 3.5 > 2 by group {i} " + "y" * 60 for i in range(40)]
@@ -197,7 +201,7 @@ def test_risk_card_per_group_table_says_which_groups_were_judged_and_on_what_int
     report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], FairnessConfig(min_support=500, min_positives=30))
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
     # top_groups may only name audited attributes: the shipped nationality pooling goes with nationality
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
                          reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
@@ -229,7 +233,7 @@ def test_risk_card_names_a_group_judged_in_part_and_an_infinite_interval_is_judg
 
     report = partly_judged_audit() if which == "partly" else all_referred_audit()
     shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
-    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",)),
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
                               fairness=dataclasses.replace(shipped.fairness, top_groups={}))
     result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
                          reliability=pd.DataFrame(), lineage={"test_rows": 5000}, test_scores=pd.DataFrame())
@@ -246,3 +250,68 @@ def test_risk_card_names_a_group_judged_in_part_and_an_infinite_interval_is_judg
     assert rows["C"]["calibration_ratio interval"] == "not judged"
     if which == "all referred":
         assert rows["C"]["referral_excess interval"].endswith(" to inf")  # judged: breached on it
+
+
+def test_risk_card_says_the_audit_intervals_method_and_level_and_shows_each_groups_rates_with_them():
+    """The card's only statement of a level was "Intervals are bootstrap 95%." (the holdout metrics'), above a fairness
+    table whose intervals are the policy's (90% two-sided) and whose referral, false-positive and miss rates had none.
+    Fails on the code before the fix."""
+    import numpy as np
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import FairnessConfig, RiskConfig, fairness_audit
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    rng = np.random.default_rng(0)
+    g = np.r_[np.repeat(["big", "large"], 6_000), np.repeat("tiny", 40)]
+    p = 1 / (1 + np.exp(-rng.normal(-3.0, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    policy = dataclasses.replace(shipped.fairness, top_groups={}, min_support=500, min_positives=30)
+    assert (policy.confidence, policy.bootstrap) == (0.90, 200)
+    report = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], policy)
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, audit=("g",), audit_override=NOT_AUDITED),
+                              fairness=policy)
+    result = TrainResult(model=SimpleNamespace(features=("a",)), metrics={"roc_auc": 0.8, "pr_auc": 0.2}, fairness=report,
+                         reliability=pd.DataFrame(), lineage={"test_rows": len(g)}, test_scores=pd.DataFrame())
+    card = model_card(result, cfg, {"source": "synthetic"})
+    fairness = card[card.index("## Fairness summary"):card.index("## Intended use")]
+    assert "percentile bootstrap, 90% two-sided (200 replicates" in fairness
+    head = next(line for line in fairness.splitlines() if line.startswith("| attribute | group |"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    rows = {r[1]: dict(zip(cols, r, strict=True)) for r in ([c.strip() for c in line.strip("|").split("|")]
+                                                             for line in fairness.splitlines() if line.startswith("| g |"))}
+    for name in ("referral_rate", "fpr", "fnr", "precision"):
+        assert rows["big"][f"{name} interval"] == f"{report.table.set_index('group').loc['big', f'{name}_low']:.4f} to " \
+                                                  f"{report.table.set_index('group').loc['big', f'{name}_high']:.4f}"
+        assert rows["tiny"][f"{name} interval"] == "not judged"
+
+
+def test_risk_card_prints_an_audit_override_and_the_protected_inputs_it_let_in():
+    """A model that reads nationality under ``model.audit_override`` (the data owner's recorded decision) must not be
+    carded "Audit attributes (not model inputs)": the card names the input and prints the override with its reason.
+    Written after the fix (2da427d); mutant A34 (the override line dropped) shows it can fail."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from riskmodel.core.config import load_config
+    from riskmodel.core.risk import RiskConfig
+    from riskmodel.core.risk.fairness import FairnessReport
+    from riskmodel.core.risk.train import TrainResult
+    from riskmodel.integrations.tracking.risk import model_card
+
+    shipped = load_config(REPO / "configs" / "risk.yaml", RiskConfig)
+    why = "approved by the data owner on 2026-12-01, ticket DPO-17"
+    cfg = dataclasses.replace(shipped, model=dataclasses.replace(
+        shipped.model, features=("nationality", *shipped.model.features), audit=("nationality", "sex", "age_band"),
+        audit_override={"nationality": why}), fairness=shipped.fairness)
+    report = FairnessReport(table=pd.DataFrame(columns=["attribute"]), summary={}, violations=[], threshold=0.5)
+    result = TrainResult(model=SimpleNamespace(features=cfg.model.features), metrics={"roc_auc": 0.8, "pr_auc": 0.2},
+                         fairness=report, reliability=pd.DataFrame(), lineage={"test_rows": 10}, test_scores=pd.DataFrame())
+    for card in (model_card(result, cfg, {"source": "synthetic"}), model_card(result, cfg, {"source": "synthetic"}, detail=False)):
+        assert "Audit attributes (model inputs among them or their sources: nationality): nationality, sex, age_band" in card, card
+        assert "not model inputs" not in card
+        assert f"Audit override (model.audit_override, the data owner's recorded decision): nationality: {why}" in card

@@ -35,6 +35,7 @@ def data_dir(tmp_path_factory):
 def config(tmp_path_factory):
     cfg = yaml.safe_load((REPO / "configs" / "risk.yaml").read_text(encoding="utf-8"))
     cfg["model"]["audit"] = ["nationality", "sex"]
+    cfg["model"]["audit_override"] = {"age": "the monitoring audit reads nationality and sex here"}  # left out on record
     # the rows the at-risk lists rank are audited alone too: 230 held-out rows here (CHN, the largest market: 38)
     cfg["fairness"].update(min_support=30, min_positives=15, top_groups={"nationality": 1})
     path = tmp_path_factory.mktemp("config") / "risk.yaml"

@@ -278,3 +278,34 @@ def test_lightgbm_params_that_shadow_a_model_setting_are_refused(param, owner):
 
     with pytest.raises(ConfigError, match=rf"`params.{param}` .*{owner}"):
         from_dict(RiskConfig, _risk_model_section({param: 7, "num_leaves": 31}))
+
+
+def test_a_risk_config_that_stops_auditing_a_protected_attribute_needs_a_recorded_override(tmp_path):
+    """Nationality, sex and age are audited by every risk config (DESIGN: the gate checks them): a config whose
+    ``model.audit`` drops one is refused, naming the attribute, the file and ``model.audit_override`` (the recorded reason
+    that lets it go), and the promotion refuses a config whose override differs from the challenger's training config.
+    Fails on the code before the fix (the config without sex and age was read without a word)."""
+    from pathlib import Path
+
+    from riskmodel.apps.pipelines.risk import audit_policy_changes
+    from riskmodel.core.risk.config import RiskConfig
+
+    shipped = (Path(__file__).resolve().parents[1] / "configs" / "risk.yaml").read_text(encoding="utf-8")
+    assert "audit: [nationality, region, sex, age_band]" in shipped
+    path = tmp_path / "risk.yaml"
+    path.write_text(shipped.replace("audit: [nationality, region, sex, age_band]", "audit: [nationality, region]"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"{path.name}.*`model.audit`.*not.*`sex`, `age`.*model\.audit_override"):
+        load_config(path, RiskConfig)
+    why = "age and sex audited by the monitoring team in its own audit (DPO-18)"
+    path.write_text(shipped.replace("audit: [nationality, region, sex, age_band]",
+                                    f"audit: [nationality, region]\n  audit_override: {{sex: '{why}', age: '{why}'}}"), encoding="utf-8")
+    cfg = load_config(path, RiskConfig)
+    assert cfg.model.audit_override == {"sex": why, "age": why}
+    # the override is audit policy: promoting with a config whose override differs from the training config's is refused
+    trained = to_dict(cfg)
+    plain = load_config(Path(__file__).resolve().parents[1] / "configs" / "risk.yaml", RiskConfig)
+    assert any(c.startswith("model.audit_override") for c in audit_policy_changes(trained, plain))
+    # a run logged before the key existed had no override: the shipped config is no change from it
+    older = to_dict(plain)
+    del older["model"]["audit_override"]
+    assert audit_policy_changes(older, plain) == []

@@ -285,13 +285,49 @@ def test_riskmodel_rollback_risk_puts_the_version_back_and_names_a_refusal(resul
     assert registry.promote(name, _passing).passed
     second = log_risk_run(result, cfg, table=table)
     assert registry.promote(name, _passing).passed
-    config = str(REPO / "configs" / "risk.yaml")
+    config = _config_file(cfg)  # the policy the versions were gated under (finding h21-fair 05: another is refused)
     assert main(["rollback", "risk", "--config", config, "--to", first.version, "--reason", "call 0812 345 678 99"]) != 0
     assert "`reason` holds a run of 5 or more digits" in capsys.readouterr().err
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == second.version
     assert main(["rollback", "risk", "--config", config, "--to", first.version, "--reason", "refers children too often"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"ROLLED BACK: version {first.version} is champion again (version {second.version} withdrawn)"), out
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def _config_file(cfg: RiskConfig) -> str:
+    """``cfg`` written as a YAML config file in the working folder."""
+    import yaml
+
+    from riskmodel.core.config import to_dict
+
+    path = Path("risk_gated.yaml").resolve()
+    path.write_text(yaml.safe_dump(to_dict(cfg)), encoding="utf-8")
+    return str(path)
+
+
+def test_riskmodel_rollback_risk_refuses_a_version_gated_under_another_audit_policy(result, table, cfg, capsys):
+    """`riskmodel rollback risk --config configs/risk.yaml --to 1` put back a version whose gate audited it under a
+    looser policy (here min_support 100, min_positives 5, max_calibration_ratio 5.0 against the shipped 500, 30, 1.41)
+    with no word; `promote` refuses such a config (audit_policy_changes), the way back did not look. The refusal names
+    each change and the fix; with the config it was gated under, the rollback goes ahead. Fails on the code before the
+    fix (exit 0, rolled back)."""
+    from riskmodel.apps.cli import main
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    shipped = str(REPO / "configs" / "risk.yaml")
+    assert main(["rollback", "risk", "--config", shipped, "--to", first.version, "--reason", "refers children too often"]) != 0
+    err = capsys.readouterr().err
+    assert f"version {first.version}" in err, err
+    for change in ("fairness.min_support 100 -> 500", "fairness.min_positives 5 -> 30", "fairness.max_calibration_ratio 5.0 -> 1.41"):
+        assert change in err, err
+    assert "--config" in err, err  # the fix: the config it was gated under, knowingly
+    assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == second.version
+    assert main(["rollback", "risk", "--config", _config_file(cfg), "--to", first.version, "--reason", "refers children too often"]) == 0
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version
 
 

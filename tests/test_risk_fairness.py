@@ -663,3 +663,60 @@ def test_an_audit_of_no_rows_fails_saying_so_rather_than_crashing():
     assert not rep.passed
     assert len(rep.table) == 0 and {"attribute", "group", "status"} <= set(rep.table.columns)
     assert any(v.startswith("sex: only 0 group(s) large enough") for v in rep.violations), rep.violations
+
+
+def test_each_group_rate_has_an_interval_at_the_policy_level():
+    """A group's own referral rate, false-positive rate, miss rate (FNR) and precision are reported with an interval
+    (``_low``, ``_high``) at the policy's ``confidence``, as FairnessReport's docstring says, and none for a group too
+    small to judge (its figures are not shown as judged). Hand check: the referral threshold is fixed, so a group's
+    referral rate over n rows resampled is a binomial proportion: its 90% interval spans about 2 * 1.645 *
+    sqrt(r (1 - r) / n) (a 95% interval would span 1.19 times that). Fails on the code before the fix (no such columns)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(["A", "B", "tiny"], [6_000, 4_000, 300])
+    p = 1 / (1 + np.exp(-rng.normal(-2.5, 1.0, len(g))))
+    y = (rng.random(len(g)) < p).astype(float)
+    cfg = FairnessConfig(min_support=500, min_positives=30, bootstrap=4_000, confidence=0.90)
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
+    z = stats.norm.ppf(0.95)
+    for name in ("referral_rate", "fpr", "fnr", "precision"):
+        assert {f"{name}_low", f"{name}_high"} <= set(t.columns), name
+        for grp in ("A", "B"):
+            assert t.loc[grp, f"{name}_low"] <= t.loc[grp, name] <= t.loc[grp, f"{name}_high"], (name, grp)
+        assert np.isnan(t.loc["tiny", f"{name}_low"]) and np.isnan(t.loc["tiny", f"{name}_high"]), name
+    for grp, n in (("A", 6_000), ("B", 4_000)):
+        r = t.loc[grp, "referral_rate"]
+        width = t.loc[grp, "referral_rate_high"] - t.loc[grp, "referral_rate_low"]
+        assert 0.92 < width / (2 * z * np.sqrt(r * (1 - r) / n)) < 1.08, (grp, width)
+
+
+def test_a_group_rate_at_0_has_its_exact_upper_bound_not_a_zero_width_interval():
+    """A group that missed none of its 40 overstayers, and one the desk never referred, have rates of 0 in every
+    bootstrap replicate: the percentile interval [0, 0] says the rate is known exactly. The exact (Clopper-Pearson)
+    one-sided 95% bound of 0 out of m is 1 - 0.05**(1/m): 0.0722 for 40 overstayers, 0.0015 for 2,000 rows. Fails on
+    the code before the fix (upper ends 0)."""
+    rng = np.random.default_rng(5)
+    n_a, n_b, n_c = 2_000, 8_000, 2_000
+    y = np.r_[np.r_[np.ones(40), np.zeros(n_a - 40)], (rng.random(n_b) < 0.05), np.zeros(n_c)].astype(float)
+    p = np.r_[np.r_[np.full(40, 0.9), np.full(n_a - 40, 0.01)], rng.uniform(0.02, 0.5, n_b), np.full(n_c, 0.001)]
+    g = np.repeat(["A", "B", "C"], [n_a, n_b, n_c])
+    cfg = FairnessConfig(min_support=500, min_positives=30, confidence=0.90)  # one-sided 95%: the shipped policy's level
+    t = fairness_audit(pd.DataFrame({"g": g}), y, p, ["g"], cfg).table.set_index("group")
+    assert t.loc["A", "fnr"] == 0 and t.loc["C", "referral_rate"] == 0
+    assert t.loc["A", "fnr_high"] == pytest.approx(1 - 0.05 ** (1 / 40), abs=1e-12)
+    assert t.loc["C", "referral_rate_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)
+    assert t.loc["C", "fpr_high"] == pytest.approx(1 - 0.05 ** (1 / n_c), abs=1e-12)  # none of its 2,000 innocents referred
+
+
+def test_a_breach_names_the_level_of_the_interval_it_was_read_on():
+    """A breach read "calibration_ratio 2.1 (interval 1.8 to 2.4) above 1.41" in the gate's decision, the card and
+    `promote`: the interval is the policy's (90% two-sided, so a one-sided 95% bound), while the same decision's paired
+    lines say "95% interval". Fails on the code before the fix (no level)."""
+    frame, y, p = _population(60_000, seed=3)
+    rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == "g0"), ["g"], SHIPPED.fairness)
+    [breach] = [v for v in rep.violations if "calibration_ratio" in v and v.endswith("by group g0")]
+    assert "(90% interval " in breach, breach
+    other = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == "g0"), ["g"],
+                           dataclasses.replace(SHIPPED.fairness, confidence=0.8))
+    assert any("(80% interval " in v for v in other.violations), other.violations

@@ -629,3 +629,25 @@ def test_the_window_gate_refuses_drops_that_add_up_over_promotions_each_within_t
     ok = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True, config=cfg, earlier={"5": champion})
     assert ok.passed, ok.reasons
     assert any(r.startswith("ok: pr_auc challenger - earlier champion version 5 -0.0070") for r in ok.reasons), ok.reasons
+
+
+def test_the_window_gate_says_a_tolerance_that_only_a_ranking_no_better_than_chance_could_exceed():
+    """A written tolerance of 0.7 against a champion whose PR-AUC on the window is 1: the drop rule could refuse only a
+    challenger below 1 - 0.7 = 0.3, under the 1/3 a ranking by chance gets on a window of 30 overstays in 90 stays
+    (average precision of a random order: the share of overstays). The rule cannot refuse any challenger better than
+    chance: the gate is h17's "not worse beyond noise" alone again, read as "ok ... within the tolerance 0.7". By hand,
+    0.6 leaves 0.4 above 1/3, a rule that can decide: that passes the same challenger (0.10 below) with no such line.
+    Said, not refused: against a champion near chance every tolerance reaches chance. Fails on the code before the fix
+    (no line)."""
+    from riskmodel.core.risk.gate import evaluate_window_gate
+
+    y, challenger, champion, baseline, ap = _one_negative_on_top(0)
+    assert y.mean() == pytest.approx(1 / 3)
+    d = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True,
+                             config=GateConfig(higher_is_better={"pr_auc": 0.7}, lower_is_better={}))
+    [line] = [r for r in d.reasons if r.startswith("OFF: ") and "gate.higher_is_better.pr_auc" in r]
+    assert "0.7" in line and "chance" in line and "0.3333" in line and "0.3000" in line, line
+    ok = evaluate_window_gate(y, challenger, champion, baseline, fairness_passed=True,
+                              config=GateConfig(higher_is_better={"pr_auc": 0.6}, lower_is_better={}))
+    assert ok.passed, ok.reasons
+    assert not [r for r in ok.reasons if r.startswith("OFF: ")], ok.reasons

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.core.config import from_dict, load_config
+from riskmodel.core.config import from_dict, load_config, to_dict
 from riskmodel.core.datasets import make_crossings
 from riskmodel.core.exceptions import ConfigError, ModelLoadError, NotFittedError, RiskModelWarning, SchemaError, UnseenCategoryWarning
 from riskmodel.core.features import training_table
@@ -573,3 +573,33 @@ def test_fitting_the_same_model_again_on_other_levels_gives_the_model_a_new_one_
     rows = without_x(calib)
     np.testing.assert_array_equal(refit.encode(rows)[:, 1], np.where(rows["c"] == "y", 0.0, 1.0))
     np.testing.assert_array_equal(refit.predict_proba(rows), fresh.predict_proba(rows))
+
+
+@pytest.mark.parametrize(
+    ("features", "audit", "named", "attribute"),
+    [
+        (["a", "nationality"], ["sex", "age_band"], "nationality", "nationality"),  # dropped from the audit, then an input
+        (["a", "region"], ["sex"], "region", "nationality"),  # what stands for the nationality
+        (["a", "birth_year"], ["nationality"], "birth_year", "age"),  # the year an age is read from
+        (["a", "sex"], [], "sex", "sex"),
+    ],
+)
+def test_a_protected_attribute_is_no_model_input_without_a_recorded_override(features, audit, named, attribute):
+    """Nationality, sex and age (and what they are read from or stand for) are no model input while audited (review 18)
+    nor once dropped from ``audit``: only ``model.audit_override`` naming the attribute and the reason lets one in, and the
+    config that is logged with the run then holds that reason. Fails on the code before the fix (accepted without a word)."""
+    base = {"target": "y", "time_column": "t", "features": features, "audit": audit}
+    with pytest.raises(ConfigError, match=rf"`{named}`.*protected attribute `{attribute}`.*model\.audit_override"):
+        from_dict(ModelConfig, base)
+    why = f"{attribute} approved as an input by the data owner on 2026-12-01 (ticket DPO-17)"
+    cfg = from_dict(ModelConfig, {**base, "audit_override": {attribute: why}})
+    assert named in cfg.features and cfg.audit_override == {attribute: why}
+    assert to_dict(cfg)["audit_override"] == {attribute: why}  # what config/risk.json records with the run
+
+
+@pytest.mark.parametrize("override", [{"religion": "because"}, {"nationality": ""}, {"nationality": "  "}])
+def test_an_audit_override_names_a_protected_attribute_and_a_reason(override):
+    """An override of an attribute that is not protected, or without a reason, records nothing a reviewer can read: refused."""
+    with pytest.raises(ConfigError, match=r"model\.audit_override"):
+        from_dict(ModelConfig, {"target": "y", "time_column": "t", "features": ["a", "nationality"], "audit": [],
+                                "audit_override": override})

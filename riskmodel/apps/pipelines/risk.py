@@ -442,17 +442,20 @@ def _with_audit_words(decision, audit, shown: int = 10):
 def audit_policy_changes(trained: dict | None, cfg: RiskConfig) -> list[str]:
     """What of the audit policy ``cfg`` changes from the config a challenger was trained under (``config/risk.json``).
 
-    The fairness section, the audit attributes, the target and the grace before a label counts: the gate judges
+    The fairness section, the audit attributes and their recorded overrides (``model.audit_override``), the target and the
+    grace before a label counts: the gate judges
     fairness with them, so each must be the one the challenger's training audit used. Without a logged config the
     check cannot be made, which is no pass.
     """
     if not isinstance(trained, dict):
         return ["the challenger's training run logged no config/risk.json, so its policy cannot be compared"]
     now, missing = to_dict(cfg), object()
-    keys = [("fairness", k) for k in now["fairness"]] + [("model", "audit"), ("model", "target"), ("data", "grace_days")]
+    keys = [("fairness", k) for k in now["fairness"]] + [("model", "audit"), ("model", "audit_override"), ("model", "target"),
+                                                         ("data", "grace_days")]
     changes = []
     for section, key in keys:
-        then = (trained.get(section) or {}).get(key, missing)
+        # a run logged before model.audit_override existed had none: the shipped config's empty override is no change
+        then = (trained.get(section) or {}).get(key, {} if key == "audit_override" else missing)
         if then != now[section][key]:
             changes.append(f"{section}.{key} {'(not logged)' if then is missing else repr(then)} -> {now[section][key]!r}")
     return changes

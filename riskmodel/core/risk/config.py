@@ -68,9 +68,11 @@ class ModelConfig:
 
     ``params`` are LightGBM parameters; each key must be a LightGBM parameter name
     or alias (see :func:`lightgbm_parameter_names`), so a typo is an error. No feature may be an
-    ``audit`` attribute or the column it is read from or stands for (:data:`AUDIT_FAMILIES`: ``birth_year``
-    and ``age`` for an audited age band, ``nationality`` for an audited region): the audit judges the model by
-    them, so they are never its inputs.
+    ``audit`` attribute: the audit judges the model by them, so they are never its inputs. Nor may one be a
+    protected attribute (:data:`PROTECTED`: nationality, sex, age) or the column it is read from or stands for
+    (``region``, ``birth_year``, ``age_band``), audited or not, unless ``audit_override`` names the attribute with
+    the reason (the data owner's decision, recorded with the run's config and on the model card):
+    ``{nationality: "approved by ..., ticket ..."}``.
     """
 
     target: str
@@ -88,6 +90,8 @@ class ModelConfig:
     reasons: dict[str, Any] = field(default_factory=dict)
     splits: Splits = field(default_factory=Splits)
     seed: int = 0
+    #: protected attribute (:data:`PROTECTED`) -> the recorded reason it may be a model input, or go unaudited
+    audit_override: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.features:
@@ -102,7 +106,8 @@ class ModelConfig:
             raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
         if self.target in self.features or self.time_column in self.features:
             raise ValueError("`features` must not contain the target or the time column.")
-        _check_audit_not_input(self.features, self.audit)
+        _check_audit_override(self.audit_override)
+        _check_audit_not_input(self.features, self.audit, self.audit_override)
         if any(not 0 < b < 1 for b in self.budgets):
             raise ValueError(f"`budgets` must be fractions between 0 and 1; got {list(self.budgets)}.")
         if any(not 0 < b < 1 for b in self.bands.values()):
@@ -116,28 +121,54 @@ class ModelConfig:
         _check_reasons(self.reasons)
 
 
-#: Each audit attribute with the columns it is read from or stands for (:func:`riskmodel.core.features._add_audit_columns`):
-#: region from nationality, age and age band from the year of birth. None of them may be a model input while the
-#: attribute is audited.
-AUDIT_FAMILIES = {
+#: The attributes every risk config audits and no model reads (DESIGN: the UK streaming tool, the EU AI Act), with the
+#: columns that are them, are read from them or stand for them (:func:`riskmodel.core.features._add_audit_columns`: region
+#: from nationality, age and age band from the year of birth); the keys are what ``model.audit_override`` names.
+PROTECTED = {
     "nationality": ("nationality", "region"),
-    "region": ("region", "nationality"),
     "sex": ("sex",),
     "age": ("age", "age_band", "birth_year"),
-    "age_band": ("age_band", "age", "birth_year"),
 }
+#: The audit attributes that audit each protected attribute (a year of birth is read into an age band, not audited).
+PROTECTED_AUDITED_BY = {"nationality": ("nationality", "region"), "sex": ("sex",), "age": ("age", "age_band")}
 
 
-def _check_audit_not_input(features: tuple[str, ...], audit: tuple[str, ...]) -> None:
-    """Refuse a feature that is an audited attribute, or the column it is derived from (a derived age, the nationality of a region)."""
-    family = {c: a for a in audit for c in AUDIT_FAMILIES.get(a, (a,))}
-    bad = [f for f in features if f in family]
+def _check_audit_override(override: dict[str, str]) -> None:
+    """An override names a protected attribute and a reason a reviewer can read: anything else records nothing."""
+    stray = sorted((k for k in override if k not in PROTECTED), key=str)
+    if stray:
+        raise ValueError(f"`model.audit_override` names {stray}, not a protected attribute; it may name {list(PROTECTED)} (with "
+                         "the reason each may be a model input or go unaudited); remove the others.")
+    empty = sorted(k for k, v in override.items() if not isinstance(v, str) or not v.strip())
+    if empty:
+        raise ValueError(f"`model.audit_override.{empty[0]}` gives no reason: write who approved it, when and why "
+                         "(it is recorded with the run and shown on the model card), or remove the override.")
+
+
+def _check_audit_not_input(features: tuple[str, ...], audit: tuple[str, ...], override: dict[str, str] | None = None) -> None:
+    """Refuse a feature that is an audited attribute, or the column it is derived from (a derived age, the nationality of a
+    region), and a feature that is, or is read from or stands for, a protected attribute, audited or not, unless
+    ``override`` names that protected attribute."""
+    override = override or {}
+    protected = {c: p for p, cols in PROTECTED.items() for c in cols if p not in override}
+    allowed = {c for p in override for c in PROTECTED.get(p, ())}
+    bad = [f for f in features if (f in audit and f not in allowed) or f in protected]
     if bad:
-        named = "; ".join(f"`{f}`" + ("" if f == family[f] else f" (what audit attribute `{family[f]}` is read from or stands for)")
-                          for f in bad)
-        raise ValueError(f"`features` holds {named}, an audit attribute of `audit` or what one is read from: an audit attribute is what the fairness audit judges the "
+        def why(f):
+            return f"`{f}`" + (f" (protected attribute `{protected[f]}`, or what it is read from or stands for)" if f in protected else "")
+
+        named = "; ".join(why(f) for f in bad)
+        raise ValueError(f"`features` holds {named}: an audit attribute of `audit`, or a protected attribute (audited or not) or what one is "
+                         "read from: an audit attribute is what the fairness audit judges the "
                          "model by, never its input (the model card says so; the EU AI Act counts migration risk scoring as "
-                         "high-risk, and a nationality-streaming tool was withdrawn over it): remove them from `features`.")
+                         "high-risk, and a nationality-streaming tool was withdrawn over it): remove them from `features`"
+                         + (", or, where the data owner has approved it, name the protected attribute and the reason in "
+                            "`model.audit_override` (recorded with the run and on its model card)." if any(f in protected for f in bad) else "."))
+
+
+def unaudited_protected(model: ModelConfig) -> list[str]:
+    """The protected attributes (:data:`PROTECTED`) ``model.audit`` does not audit and ``model.audit_override`` does not name."""
+    return [p for p, by in PROTECTED_AUDITED_BY.items() if not set(by) & set(model.audit) and p not in model.audit_override]
 
 
 #: The bands score(), the report, operations' referrals (REFER_BANDS) and ``reasons_min_band`` read
@@ -506,6 +537,16 @@ class RiskConfig:
 
     def __post_init__(self):
         _check_gate_budgets(self.gate, self.model.budgets)
+        # the gate checks nationality, sex and age (DESIGN): a config that stops auditing one was read without a word (an
+        # audit of nothing fails on its own: no group judged, no pass, so every promotion is refused and says why)
+        gone = unaudited_protected(self.model) if self.model.audit else []
+        if gone:
+            how = {"nationality": "nationality or region", "sex": "sex", "age": "age_band"}
+            raise ValueError(f"`model.audit` {list(self.model.audit)} does not audit the protected attribute(s) "
+                             f"{', '.join(f'`{p}`' for p in gone)}: every risk model is audited by nationality, sex and age and "
+                             f"the gate checks them. Add {', '.join(how[p] for p in gone)} to `model.audit`, or, where the data "
+                             "owner has decided otherwise, name each with the reason in `model.audit_override` (recorded with "
+                             "the run and on its model card).")
         # a misspelt attribute in top_groups was ignored: that attribute went unpooled without a word
         stray = sorted(set(self.fairness.top_groups) - set(self.model.audit), key=str)
         if stray:

@@ -94,9 +94,12 @@ PLAIN = ("referral_ratio", "fpr_ratio")
 #: Score bins of the calibration intercepts in the bootstrap (each bin at its mean log-odds);
 #: with no more distinct scores than this, every distinct score is its own bin and the fit is exact.
 CALIBRATION_BINS = 512
-#: Columns given a bootstrap interval: the comparisons, and the plain ratios (they bound the excesses of a
-#: group with few overstayers, see :func:`_few_positives_floor`).
-_BOOTSTRAPPED = (*PLAIN, *(c[0] for c in COMPARISONS))
+#: Each group's own rates, reported with an interval (no bound: the comparisons judge): the desk's referrals, its false
+#: positives, the overstayers it missed, its referrals that were right.
+RATES = ("referral_rate", "fpr", "fnr", "precision")
+#: Columns given a bootstrap interval: the group's rates, the comparisons, and the plain ratios (they bound the excesses
+#: of a group with few overstayers, see :func:`_few_positives_floor`).
+_BOOTSTRAPPED = (*RATES, *PLAIN, *(c[0] for c in COMPARISONS))
 
 OTHER = "other"
 #: The violation of an audit given no attribute (``model.audit`` empty): it cannot see, so it does not pass.
@@ -112,8 +115,10 @@ class FairnessReport:
     ----------
     table : DataFrame
         One row per (attribute, group): ``attribute, group, support, positives,
-        referral_rate, fpr, fnr, precision, mean_predicted, observed_rate,
-        calibration_gap, referral_ratio, fpr_ratio`` (each with ``_low``, ``_high``),
+        referral_rate, fpr, fnr, precision`` (each with ``_low``, ``_high``: the policy's ``confidence``, two-sided,
+        percentile bootstrap, an end the bootstrap pins at 0 or 1 read at its exact bound; none for a group with fewer
+        than ``min_support`` rows), ``mean_predicted, observed_rate, calibration_gap``, ``referral_ratio, fpr_ratio``
+        (each with ``_low``, ``_high``),
         then for each comparison of :data:`COMPARISONS` its value, ``_low`` and ``_high`` (none where it is not
         judged), then ``enough_rows`` (``min_support`` rows: judged on the referral and false-positive excess),
         ``enough_support`` (also ``min_positives`` overstayers: judged on every comparison), ``breaches`` (text),
@@ -373,7 +378,8 @@ def _breaches(t: pd.DataFrame, config: FairnessConfig) -> list[list[str]]:
             with np.errstate(invalid="ignore"):
                 beyond &= ~(t["referral_excess_high"].to_numpy() < 1)
         for i in np.flatnonzero(beyond):
-            found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} (interval {lo[i]:.3g} to {hi[i]:.3g}) {side} {text}")
+            found[i].append(f"{bound_field} breached: {name} {t[name].iat[i]:.3g} ({config.confidence:.0%} interval {lo[i]:.3g} to "
+                            f"{hi[i]:.3g}) {side} {text}")
     return found
 
 
@@ -434,6 +440,23 @@ def _no_miss_ceiling(t: pd.DataFrame, judged: np.ndarray, config: FairnessConfig
     t["fnr_diff_high"] = np.where(none_missed, np.fmax(t["fnr_diff_high"].to_numpy(float), ceiling), t["fnr_diff_high"].to_numpy(float))
 
 
+def _exact_ends(t: pd.DataFrame, config: FairnessConfig) -> None:
+    """Widen a group's rate interval that the bootstrap pins at 0 or 1 to the exact (Clopper-Pearson) one-sided bound.
+
+    A rate of 0 (or 1) out of ``m`` is 0 (1) in every replicate, so its percentile interval has no width; ``k = 0`` of
+    ``m`` allows up to ``1 - alpha**(1/m)``, ``k = m`` down to ``alpha**(1/m)``, ``alpha`` the policy's one-sided level.
+    """
+    alpha = 0.5 - config.confidence / 2
+    n, pos = t["support"].to_numpy(float), t["positives"].to_numpy(float)
+    referred = np.rint(t["referral_rate"].to_numpy(float) * n)
+    for name, m in (("referral_rate", n), ("fpr", n - pos), ("fnr", pos), ("precision", referred)):
+        rate, lo, hi = (t[c].to_numpy(float) for c in (name, f"{name}_low", f"{name}_high"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = ~np.isnan(lo) & (m > 0)
+            t[f"{name}_high"] = np.where(shown & (rate == 0), np.fmax(hi, 1 - alpha ** (1 / m)), hi)
+            t[f"{name}_low"] = np.where(shown & (rate == 1), np.fmin(lo, alpha ** (1 / m)), lo)
+
+
 def _not_judged(t: pd.DataFrame, config: FairnessConfig) -> list[str]:
     """Per group, what the audit did not judge and the count why (empty when every comparison was judged)."""
     out = []
@@ -467,6 +490,7 @@ def _judge(t: pd.DataFrame, intervals: dict[str, tuple], config: FairnessConfig)
                 capped = np.fmin(t[f"{name}_low"].to_numpy(), t[f"{ratio}_low"].to_numpy() / floor)
             t[f"{name}_low"] = np.where(few, capped, t[f"{name}_low"].to_numpy())
     _no_miss_ceiling(t, full, config)
+    _exact_ends(t, config)
     found = _breaches(t, config)
     t["breaches"] = ["; ".join(f) for f in found]
     # an array even for a table of no group (an audit of no rows): an empty list is no condition for np.select

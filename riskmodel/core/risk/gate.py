@@ -230,10 +230,15 @@ def evaluate_paired_gate(
     return checks.decision()
 
 
-def _with_drop_rule(paired: GateDecision, metric: str, tolerance: float | None) -> GateDecision:
+def _with_drop_rule(paired: GateDecision, metric: str, tolerance: float | None, y=None, champion=None) -> GateDecision:
     """``paired`` with the champion rule on the point estimate after its interval rule: the drop the written tolerance
     allows (comparison ``{metric}_drop_from_champion``), or an ``OFF:`` line without one. Nothing is added when the
-    paired gate compared no champion (none yet, or a window it could not measure: its own lines say why)."""
+    paired gate compared no champion (none yet, or a window it could not measure: its own lines say why).
+
+    Given the window's labels ``y`` and the ``champion``'s scores, a tolerance that puts the floor (the champion's figure
+    less it) at or below what a ranking by chance gets (the share of overstays for PR-AUC, 0.5 for ROC-AUC) is said in an
+    ``OFF:`` line: such a rule refuses no challenger better than chance, however far below its champion, and its ``ok:``
+    line alone would read as a rule that held."""
     at = [i for i, c in enumerate(paired.comparisons) if c.metric == f"{metric}_minus_champion" and c.reference is not None]
     if not at:
         return paired
@@ -253,10 +258,30 @@ def _with_drop_rule(paired: GateDecision, metric: str, tolerance: float | None) 
                              else f"FAIL: {metric} challenger - champion {d:+.4f} on the window, a drop beyond the tolerance {tol:g} "
                                   f"({key}): retrain until the challenger is within it, or have the gate's owner change {key}"),
         )
+    if tolerance is not None and y is not None and champion is not None:
+        _check_tolerance_decides(checks, metric, float(tolerance), key, y, champion)
     rule = checks.decision()
     i = at[0] + 1
     return GateDecision(paired.passed and rule.passed, paired.reasons[:line + 1] + rule.reasons + paired.reasons[line + 1:],
                         paired.comparisons[:i] + rule.comparisons + paired.comparisons[i:])
+
+
+def _check_tolerance_decides(checks: GateChecks, metric: str, tol: float, key: str, y, champion) -> None:
+    """An ``OFF:`` line when the champion's figure on the window less ``tol`` is at or below a ranking by chance (see
+    :func:`_with_drop_rule`). Said, not refused: against a champion itself near chance any tolerance reaches chance, and
+    refusing would keep a useless champion in place; the interval rule still judges."""
+    y = np.asarray(y, dtype=float)
+    figure = weighted_auc_ap(y, np.asarray(champion, dtype=float))[1 if metric == "pr_auc" else 0]
+    chance = float(y.mean()) if metric == "pr_auc" else 0.5
+    floor = figure - tol
+    if floor > chance:  # a rule that can decide: its own line says how it did
+        return
+    checks.note(
+        f"OFF: the tolerance {tol:g} ({key}) puts the floor at the champion's {metric} {figure:.4f} on the window less "
+        f"{tol:g} = {floor:.4f}, at or below the {chance:.4f} a ranking by chance gets ({'the share of overstays' if metric == 'pr_auc' else 'ROC-AUC 0.5'}): "
+        "the drop rule refuses no challenger better than chance, so only the interval judges the drop (which a small window "
+        f"passes however large); a tolerance below {max(figure - chance, 0):.4f} would decide (the shipped one is 0.01)"
+    )
 
 
 def _with_lineage_rule(paired: GateDecision, metric: str, tolerance: float | None, y, challenger, earlier) -> GateDecision:
@@ -378,7 +403,7 @@ def evaluate_window_gate(
         y, challenger, champion, logistic, fairness_passed=fairness_passed, metric=config.paired_metric, n_boot=config.paired_bootstrap,
         clusters=clusters, min_per_class=config.paired_min_per_class,
     )
-    paired = _with_drop_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric))
+    paired = _with_drop_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric), y, champion)
     paired = _with_lineage_rule(paired, config.paired_metric, config.higher_is_better.get(config.paired_metric), y, challenger, earlier)
     # evaluate_gate's "no champion yet" note is about its champion rules, which are not used here
     notes = tuple(r for r in bounds.reasons if r.startswith(("ok:", "FAIL:")))

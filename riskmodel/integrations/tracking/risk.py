@@ -38,7 +38,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from riskmodel.core.config import to_dict
-from riskmodel.core.risk.config import GateConfig, RiskConfig
+from riskmodel.core.risk.config import PROTECTED, GateConfig, RiskConfig
 from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.train import TrainResult
@@ -190,7 +190,7 @@ def _metric_lines(result: TrainResult, detail: bool) -> list[str]:
     m, lin = result.metrics, result.lineage
     lines = [f"Time-ordered holdout: {lin.get('test_rows', len(result.test_scores)):,} stays from {lin.get('test_from', '?')} "
              f"to {lin.get('test_to', '?')}, {lin.get('test_positives', '?')} overstays; trained on earlier stays. "
-             "Intervals are bootstrap 95%.", ""]
+             "Intervals of these metrics are bootstrap 95%.", ""]
     for k in ("roc_auc", "pr_auc"):
         lines.append(f"- {k}: {_with_interval(m, k)}; logistic regression {m.get('logreg_' + k, float('nan')):.4f}")
     if "prauc_over_logreg" in m:
@@ -222,8 +222,18 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
     report = result.fairness
     table = report.table
     attrs = list(config.model.audit) or (list(dict.fromkeys(table["attribute"])) if len(table) else [])
-    lines = [f"Audit attributes (not model inputs): {', '.join(attrs) or 'none'}; referral = top "
-             f"{config.fairness.referral_budget:.0%} of scores.", "",
+    override = dict(config.model.audit_override)
+    # a protected attribute read by the model, or left unaudited, only under the data owner's recorded decision: said here
+    inputs = [f for f in result.model.features if any(f in cols for cols in PROTECTED.values())]
+    lines = [f"Audit attributes ({'not model inputs' if not inputs else 'model inputs among them or their sources: ' + ', '.join(inputs)}): "
+             f"{', '.join(attrs) or 'none'}; referral = top {config.fairness.referral_budget:.0%} of scores.", "",
+             *([f"Audit override (model.audit_override, the data owner's recorded decision): "
+                + "; ".join(f"{k}: {v}" for k, v in override.items()), ""] if override else []),
+             # the audit's intervals are the policy's, not the holdout metrics' 95%: said where they are shown
+             f"Intervals in this section: percentile bootstrap, {config.fairness.confidence:.0%} two-sided "
+             f"({config.fairness.bootstrap} replicates, resampling travellers where the rows name them); a bound is breached "
+             f"only when the whole interval lies beyond it, a one-sided {0.5 + config.fairness.confidence / 2:.1%} test. "
+             "A group with too few rows is not judged: its figures have no interval.", "",
              "Audit: " + ("passed" if report.passed else "FAILED: " + _violations(report.violations, detail)), ""]
     if report.notes:  # a pass does not cover what the audit could not judge: say it beside the verdict
         lines[-1:-1] = [f"Not judged in full (too few rows or overstays): {_violations(report.notes, detail)}"]
@@ -237,7 +247,7 @@ def _fairness_lines(result: TrainResult, config: RiskConfig, detail: bool) -> li
         cols = ["attribute", "group", "support", "positives", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate"]
         shown = table[cols].copy()
         # a group is judged on its interval, not its point estimate: show it, and which groups were judged at all
-        for name in ("referral_excess", "fpr_excess", "calibration_ratio"):
+        for name in ("referral_rate", "fpr", "fnr", "precision", "referral_excess", "fpr_excess", "calibration_ratio"):
             if {f"{name}_low", f"{name}_high"} <= set(table.columns):
                 lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
                 # no interval is "not judged"; an infinite end (a group referred when none of the rest is) is judged
