@@ -734,3 +734,26 @@ def test_a_series_too_young_to_forecast_is_marked_in_the_tables_that_give_its_nu
     assert "too young" in _section(text, "outlook").split("</table>")[1]  # the note under the table says what it means
     nationalities = _section_table(text, "nationalities")["nationality"].tolist()
     assert "Batam (too young)" in nationalities and "Tanjung Benoa" in nationalities, nationalities
+
+
+@pytest.mark.parametrize("table", ["forecasts", "nationality_forecasts", "history", "nationality_history"])
+def test_forecasts_or_history_that_are_not_daily_are_refused_naming_the_series_and_the_step(tmp_path, table):
+    """Monthly forecasts (a forecaster of the BPS monthly series) were drawn as days: 3 months Jan-Mar 2024 read
+    "The next 61 days per port" (300,000 arrivals), against 2 months a year earlier (+50% on a flat series)."""
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(days=5)
+    tables = {
+        "scored": pd.DataFrame({"probability": [0.02], "risk_band": ["low"]}), "forecasts": fc,
+        "nationality_forecasts": fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")),
+        "history": pd.DataFrame({"unique_id": "port/Batam", "ds": pd.date_range("2023-01-01", "2023-12-31", freq="D"), "y": 1.0}),
+    }
+    tables["nationality_history"] = tables["history"].assign(unique_id="nationality/MYS")
+    months = pd.date_range("2023-01-01" if "history" in table else "2024-01-01", periods=3, freq="MS")
+    uid = "nationality/MYS" if table.startswith("nationality") else "port/Batam"
+    column = "y" if "history" in table else "y_hat"
+    tables[table] = pd.concat([tables[table][tables[table]["unique_id"] != uid],
+                               pd.DataFrame({"unique_id": uid, "ds": months, column: 100_000.0})], ignore_index=True)
+    with pytest.raises(SchemaError, match=rf"(?s){table} table has 1 problem.*column `ds`: is not daily.*{uid}: 31 days after 20\d\d-01-01.*Fix: .*daily"):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()
