@@ -753,6 +753,32 @@ def _check_inputs(i: ReportInputs) -> None:
         missing = [c for c in columns if c not in table.columns]
         if missing:
             raise SchemaError(name, [SchemaProblem(c, "column is missing", f"pass the output of the step that makes `{name}`") for c in missing])
+    for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts),
+                        ("history", i.history), ("nationality_history", i.nationality_history)):
+        if table is not None and {"unique_id", "ds"} <= set(table.columns):
+            _check_daily(name, table)
+
+
+def _check_daily(name: str, table: pd.DataFrame) -> None:
+    """SchemaError when a series' rows do not step one day at a time: the report counts each row as a day (sums over
+    "the next N days", the same weeks a year earlier, officers per day), so monthly rows would be read as days."""
+    t = table[["unique_id", "ds"]].assign(ds=pd.to_datetime(table["ds"])).sort_values(["unique_id", "ds"], kind="stable")
+    t = t.assign(before=t.groupby("unique_id", sort=False)["ds"].shift(1))
+    t = t.assign(step=t["ds"] - t["before"])
+    first = t[t["step"].notna() & (t["step"] != pd.Timedelta(days=1))].drop_duplicates("unique_id")
+    if first.empty:
+        return
+    def length(s: pd.Timedelta) -> str:  # whole days as "31 days" (0: a day given twice), else as it is ("0 days 12:00:00")
+        return f"{s.days} day{'' if s.days == 1 else 's'}" if s == pd.Timedelta(days=s.days) else str(s)
+
+    shown = [f"{u}: {length(s)} after {b:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+             for u, s, b in zip(first["unique_id"].astype(str), first["step"], first["before"], strict=True)]
+    raise SchemaError(name, [SchemaProblem(
+        "ds", f"is not daily: the report counts each row as one day, but {len(first)} series step by other than one day "
+        f"({'; '.join(shown[:5])}{'; ...' if len(shown) > 5 else ''})",
+        "give daily forecasts and history (a forecaster with `series.freq: D`, as the main job's), one row per series and day "
+        "with no day missing or given twice; a weekly or monthly outlook is forecast()'s own output, not this report's",
+        tuple(first["unique_id"].astype(str)[:5]), len(first))])
 
 
 def write_report(
@@ -786,7 +812,8 @@ def write_report(
     Raises
     ------
     SchemaError
-        If the scores or forecasts lack a column the report draws from.
+        If the scores or forecasts lack a column the report draws from, or a forecast or history series does not
+        step one day at a time (the report counts each row as a day: monthly forecasts would read as days).
     """
     i = inputs
     _check_inputs(i)
