@@ -2244,6 +2244,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    spark_environment = _spark_environment(exc)\n", "    spark_environment = None\n",
            ("tests/test_spark_nightly.py", "-k", "cannot_write"),
            "a full disk or read-only output inside Spark exits 1 ('the data has problems') with a Java stack (run in .venv-pandas2)"),
+    # ---------------------------------------------------------------- h21-report: the duty manager's report and the forecasts behind it
+    Mutant("H13", "report: forecasts and history are daily", RP,
+           "    if first.empty:\n        return\n", "    if True:\n        return\n",
+           ("tests/test_report.py", "-k", "not_daily"),
+           "monthly forecasts drawn as days: 3 months read 'the next 61 days', against 2 months a year earlier (+50% on a flat series)"),
 )
 
 

@@ -768,6 +768,7 @@ def _check_daily(name: str, table: pd.DataFrame) -> None:
     first = t[t["step"].notna() & (t["step"] != pd.Timedelta(days=1))].drop_duplicates("unique_id")
     if first.empty:
         return
+
     def length(s: pd.Timedelta) -> str:  # whole days as "31 days" (0: a day given twice), else as it is ("0 days 12:00:00")
         return f"{s.days} day{'' if s.days == 1 else 's'}" if s == pd.Timedelta(days=s.days) else str(s)
 
