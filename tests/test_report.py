@@ -757,3 +757,20 @@ def test_forecasts_or_history_that_are_not_daily_are_refused_naming_the_series_a
     with pytest.raises(SchemaError, match=rf"(?s){table} table has 1 problem.*column `ds`: is not daily.*{uid}: 31 days after 20\d\d-01-01.*Fix: .*daily"):
         write_report(tmp_path / "report.html", ReportInputs(**tables))
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("table", ["forecasts", "nationality_forecasts"])
+def test_a_series_without_a_point_forecast_is_refused_not_shown_as_0_arrivals(tmp_path, table):
+    """A port whose rows had no point forecast (y_hat missing) read "Aruk: 0" arrivals over the next 30 days in the
+    outlook (a sum of nothing), beside the ports that have one; the workload step refuses the same rows."""
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(("Batam", "Aruk"), days=5)
+    fc.loc[fc["unique_id"] == "port/Aruk", "y_hat"] = np.nan
+    tables = {"scored": pd.DataFrame({"probability": [0.02], "risk_band": ["low"]}), "forecasts": _forecasts(("Batam",), days=5)}
+    tables[table] = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")) if table.startswith("nat") else fc
+    uid = "nationality/Aruk" if table.startswith("nat") else "port/Aruk"
+    with pytest.raises(SchemaError, match=rf"{table} table has 1 problem.*\n- column `y_hat`: .*missing.*\(5 rows: {uid} 2024-01-01, "
+                                          rf"{uid} 2024-01-02, .*\)\. Fix: "):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()
