@@ -753,6 +753,16 @@ def _check_inputs(i: ReportInputs) -> None:
         missing = [c for c in columns if c not in table.columns]
         if missing:
             raise SchemaError(name, [SchemaProblem(c, "column is missing", f"pass the output of the step that makes `{name}`") for c in missing])
+    for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts)):
+        if table is not None:  # a sum over no point forecast would read as 0 arrivals (the workload step refuses them too)
+            y = pd.to_numeric(table["y_hat"], errors="coerce").to_numpy(dtype=float)
+            bad = table[~np.isfinite(y)]
+            if len(bad):
+                rows = [f"{u} {pd.Timestamp(d):%Y-%m-%d}" for u, d in zip(bad["unique_id"].astype(str)[:5], bad["ds"][:5], strict=True)]
+                raise SchemaError(name, [SchemaProblem(
+                    "y_hat", "missing or not a number: these series have no forecast there, and their sums would read as 0 arrivals",
+                    "pass forecast() output with a point forecast on every row, or leave out the series it could not forecast "
+                    "(and say so to the duty managers)", tuple(rows), len(bad))])
     for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts),
                         ("history", i.history), ("nationality_history", i.nationality_history)):
         if table is not None and {"unique_id", "ds"} <= set(table.columns):
@@ -813,7 +823,8 @@ def write_report(
     Raises
     ------
     SchemaError
-        If the scores or forecasts lack a column the report draws from, or a forecast or history series does not
+        If the scores or forecasts lack a column the report draws from, a forecast row has no point forecast
+        (``y_hat`` missing), or a forecast or history series does not
         step one day at a time (the report counts each row as a day: monthly forecasts would read as days).
     """
     i = inputs
