@@ -2249,6 +2249,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if first.empty:\n        return\n", "    if True:\n        return\n",
            ("tests/test_report.py", "-k", "not_daily"),
            "monthly forecasts drawn as days: 3 months read 'the next 61 days', against 2 months a year earlier (+50% on a flat series)"),
+    Mutant("H14", "report: every forecast row has a point forecast", RP,
+           "            if len(bad):\n                rows = [", "            if False:\n                rows = [",
+           ("tests/test_report.py", "-k", "without_a_point"),
+           "a port with no forecast (y_hat missing) reads 'Aruk: 0' arrivals in the outlook, beside the ports that have one"),
 )
 
 
