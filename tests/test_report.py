@@ -774,3 +774,26 @@ def test_a_series_without_a_point_forecast_is_refused_not_shown_as_0_arrivals(tm
                                           rf"{uid} 2024-01-02, .*\)\. Fix: "):
         write_report(tmp_path / "report.html", ReportInputs(**tables))
     assert not (tmp_path / "report.html").exists()
+
+
+def test_fan_charts_name_the_port_and_their_axis_in_arrivals_per_day(tmp_path, monkeypatch):
+    """The fan charts a duty manager looks at had no axis label (arrivals per day? per month? per counter?) and were
+    titled with the raw series id ("port/Ngurah Rai"). Every figure the report saves is looked at as it is saved."""
+    import matplotlib.figure
+
+    seen = []
+    save = matplotlib.figure.Figure.savefig
+
+    def looked_at(fig, *args, **kwargs):
+        seen.extend((ax.get_title(), ax.get_ylabel()) for ax in fig.axes)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", looked_at)
+    fc = _forecasts(("Ngurah Rai", "Batam"), days=10)
+    nat, _ = _nationality_forecasts(days=10)
+    write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                                                   nationality_forecasts=nat), main_ports=("port/Ngurah Rai", "port/Batam"))
+    fans = {title: label for title, label in seen if title in {"Ngurah Rai", "Batam", "port/Ngurah Rai", "port/Batam"}}
+    assert fans == {"Ngurah Rai": "arrivals per day", "Batam": "arrivals per day"}, seen
+    top = nat.groupby("unique_id")["y_hat"].sum().sort_values(ascending=False).index[0].split("/", 1)[1]
+    assert (f"nationality {top}", "arrivals per day") in seen, seen
