@@ -202,7 +202,9 @@ def _fan_charts(forecasts: pd.DataFrame, history: pd.DataFrame | None, series: S
             if f"y_lo_{level}" in f.columns:
                 ax.fill_between(f["ds"], f[f"y_lo_{level}"], f[f"y_hi_{level}"], color="#2f6690", alpha=alpha, lw=0, label=f"{level}% interval")
         ax.plot(f["ds"], f["y_hat"], color="#2f6690", lw=1.5, label="forecast")
-        ax.set_title(uid, fontsize=9)
+        kind, name = _series_name(str(uid))
+        ax.set_title(name if kind in ("port", "all") else f"{kind} {name}", fontsize=9)
+        ax.set_ylabel("arrivals per day", fontsize=8)  # the report's forecasts are daily (checked): never per month or counter
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _png(fig)
