@@ -2253,6 +2253,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            if len(bad):\n                rows = [", "            if False:\n                rows = [",
            ("tests/test_report.py", "-k", "without_a_point"),
            "a port with no forecast (y_hat missing) reads 'Aruk: 0' arrivals in the outlook, beside the ports that have one"),
+    Mutant("H15", "report: the fan charts say their units", RP,
+           '        ax.set_ylabel("arrivals per day", fontsize=8)', '        ax.set_ylabel("", fontsize=8)',
+           ("tests/test_report.py", "-k", "fan_charts_name"),
+           "fan charts with an unlabelled axis: arrivals per day, per month or per counter, the reader guesses"),
 )
 
 
