@@ -2257,6 +2257,18 @@ MUTANTS: tuple[Mutant, ...] = (
            '        ax.set_ylabel("arrivals per day", fontsize=8)', '        ax.set_ylabel("", fontsize=8)',
            ("tests/test_report.py", "-k", "fan_charts_name"),
            "fan charts with an unlabelled axis: arrivals per day, per month or per counter, the reader guesses"),
+    Mutant("H16", "forecast pyfunc: an open break said in the server's log", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "        warn_open_breaks(self.forecaster, stacklevel=2)\n", "",
+           ("tests/test_forecast_open_breaks.py", "-k", "pyfunc"),
+           "a REST client served a break's level continued, the server's log silent (forecast() warns)"),
+    Mutant("H17", "forecast pyfunc: a series too young said in the server's log", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "        warn_young_series(self.forecaster, stacklevel=2)\n", "",
+           ("tests/test_forecast_young.py", "-k", "pyfunc"),
+           "a port that just opened served through REST from the zeros before its first count, unsaid in the log"),
+    Mutant("H18", "forecast pyfunc: ends at the largest error said in the server's log", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "        warn_largest_error_ends(self.forecaster, stacklevel=2)\n", "",
+           ("tests/test_forecast_intervals.py", "-k", "pyfunc"),
+           "REST intervals whose ends are only the largest backtest error (not their level) served unsaid"),
 )
 
 
