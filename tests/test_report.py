@@ -796,3 +796,21 @@ def test_fan_charts_name_the_port_and_their_axis_in_arrivals_per_day(tmp_path, m
     fans = {title: label for title, label in seen if title in {"Ngurah Rai", "Batam", "port/Ngurah Rai", "port/Batam"}}
     assert fans == {"Ngurah Rai": "arrivals per day", "Batam": "arrivals per day"}, seen
     assert ("nationality MYS", "arrivals per day") in seen, seen  # the largest nationality (10 a day) is drawn
+
+
+def test_a_port_too_young_to_forecast_is_marked_in_the_headline_the_officers_are_staffed_from(tmp_path):
+    """The outlook and nationality tables mark a series too young (h20-fc), but the headline, drawn from the workload
+    table (no `model` column), gave a new port's officers and arrivals as plain numbers beside the established ports'
+    (review20fc 05, left): a new airport opening big is among the ten busiest."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    fc = _forecasts(("Ngurah Rai", "Yogyakarta", "Batam"), days=7)
+    fc.loc[fc["unique_id"] == "port/Yogyakarta", "model"] = "ets+bottom_up (too young)"
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02,
+                           "referral_share_lo_80": 0.018, "referral_share_hi_80": 0.022})
+    from riskmodel.core.operations import OperationsConfig
+
+    work = expected_workload(fc, shares, OperationsConfig())
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work, arrival_correlation=CORRELATION),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    assert _section_table(text, "headline")["port"].tolist() == ["Ngurah Rai", "Yogyakarta (too young)", "Batam", "All ports"]
+    assert "(too young): the series started too recently" in _section(text, "headline").split("</table>")[1]
