@@ -10,7 +10,8 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
 - ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
   their 80% ranges (over several days or ports: of the sum, at the backtest's error correlation),
   and the officers needed (from ``workload.csv``); an arrivals range whose
-  lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
+  lower end shows as the forecast itself is marked and explained, never shown as a plain floor; a port too young to
+  forecast is marked "(too young)" there as in the tables below;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
 - ``trends``: surges and collapses flagged by the forecasting trend signals;
@@ -417,18 +418,23 @@ def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str
 
 
 def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
-              corr: ErrorCorrelation | None = None, today: dt.date | None = None) -> str:
+              corr: ErrorCorrelation | None = None, today: dt.date | None = None, young: Sequence[str] = ()) -> str:
+    """The headline section's body; ``young``: the ids of series too young to forecast (``port/<name>`` marked)."""
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
     table = _headline_rows(workload, [*busiest, "All ports"], corr)
+    # the workload table has no `model` column: the forecasts' mark of a series too young is carried over by name
+    shown_young = {f"port/{p}" for p in busiest} & set(young)
+    table["port"] = [_names([f"port/{p}"], shown_young)[0] if p != "All ports" else p for p in table["port"]]
     n = _week_days(workload)
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
         "and officers needed at the ten busiest ports, then all ports together; the officers first.</p>"
         + _table(table)
+        + _young_note(shown_young)
         + (_FLOOR_NOTE if marked else "")
         + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
@@ -838,7 +844,8 @@ def write_report(
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation, today=today)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation,
+                                                                    today=today, young=_young_ids(i.forecasts))),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
