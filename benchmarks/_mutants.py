@@ -2269,6 +2269,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        warn_largest_error_ends(self.forecaster, stacklevel=2)\n", "",
            ("tests/test_forecast_intervals.py", "-k", "pyfunc"),
            "REST intervals whose ends are only the largest backtest error (not their level) served unsaid"),
+    Mutant("H19", "report: a port too young marked in the headline", RP,
+           '    shown_young = {f"port/{p}" for p in busiest} & set(young)\n', "    shown_young = set()\n",
+           ("tests/test_report.py", "-k", "marked_in_the_headline"),
+           "a new port's officers and arrivals in the headline as plain numbers, fitted on the zeros before its first count"),
 )
 
 
