@@ -2273,6 +2273,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '    shown_young = {f"port/{p}" for p in busiest} & set(young)\n', "    shown_young = set()\n",
            ("tests/test_report.py", "-k", "marked_in_the_headline"),
            "a new port's officers and arrivals in the headline as plain numbers, fitted on the zeros before its first count"),
+    Mutant("H20", "main job: the report says its 'tomorrow' is the synthetic data's", "riskmodel/apps/pipelines/main_job.py",
+           "    if first.date() <= today:  # the report's \"tomorrow\" is the data's, not the reader's\n", "    if False:\n",
+           ("tests/test_main_job_settings.py", "-k", "synthetic"),
+           "a report made in 2026 reads 'Tomorrow is Monday 01 January 2024' with no word that it is not the reader's tomorrow"),
 )
 
 
