@@ -814,3 +814,19 @@ def test_a_port_too_young_to_forecast_is_marked_in_the_headline_the_officers_are
                         today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
     assert _section_table(text, "headline")["port"].tolist() == ["Ngurah Rai", "Yogyakarta (too young)", "Batam", "All ports"]
     assert "(too young): the series started too recently" in _section(text, "headline").split("</table>")[1]
+
+
+def test_a_series_with_no_arrival_on_record_is_named_in_the_cautions_not_only_shown_as_0(tmp_path):
+    """A port whose history is all zeros (never an arrival: closed, or a feed that never sent it) is forecast 0 with an
+    80% and 95% range of 0-0 (review20fc 07); the report showed "0" and "0-0" as certain, said nowhere."""
+    fc = _forecasts(("Batam", "Aruk"), days=7)
+    fc.loc[fc["unique_id"] == "port/Aruk", ["y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]] = 0.0
+    past = pd.date_range("2023-01-01", "2023-12-31", freq="D")
+    history = pd.concat([pd.DataFrame({"unique_id": "port/Batam", "ds": past, "y": 900.0}),
+                         pd.DataFrame({"unique_id": "port/Aruk", "ds": past, "y": 0.0})], ignore_index=True)
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, history=history),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    cautions = _section(text, "cautions")
+    assert "No arrival on record" in cautions and "port/Aruk" in cautions and "port/Batam" not in cautions, cautions
+    assert "2023-01-01 to 2023-12-31" in cautions and "check that the feed" in cautions, cautions
