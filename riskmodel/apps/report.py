@@ -5,8 +5,8 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
 
 - ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
   the caller's cautions (the main job: a forecaster whose history ends inside a break), series
-  too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
-  verdict of tonight's data checks;
+  too young to forecast (their forecast rows' ``model`` ends in " (too young)"), series with no arrival in
+  their history (forecast 0, range 0-0) and a red verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
   their 80% ranges (over several days or ports: of the sum, at the backtest's error correlation),
   and the officers needed (from ``workload.csv``); an arrivals range whose
@@ -742,6 +742,13 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
         items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
                       f"much (fitted on the zeros before their first count): {', '.join(young[:10])}"
                       + (f" and {len(young) - 10} more" if len(young) > 10 else "") + ". Plan them from their recent counts."))
+    silent = _silent_series(i.forecasts, i.history) + _silent_series(i.nationality_forecasts, i.nationality_history)
+    if silent:
+        items.append(("No arrival on record", f"{len(silent)} forecast series never had an arrival in their history: "
+                      + "; ".join(silent[:10]) + (f"; and {len(silent) - 10} more" if len(silent) > 10 else "")
+                      + ". Their forecast of 0 (and a range of 0-0) says only that none were counted, not that none will "
+                      "come: check that the feed sends them (a port closed, or never delivered), and plan them from "
+                      "what the port expects."))
     if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
         items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
                       "(appendix: tonight's data checks)."))
@@ -749,6 +756,16 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
         return ""
     body = "".join(f'<li><span class="warn">{html.escape(k, quote=False)}</span>: {html.escape(v, quote=False)}</li>' for k, v in items)
     return _section("cautions", "Read first", f"<ul>{body}</ul>")
+
+
+def _silent_series(forecasts: pd.DataFrame | None, history: pd.DataFrame | None) -> list[str]:
+    """``"<id> (<first> to <last>)"`` of the forecast series whose history holds no arrival at all."""
+    if forecasts is None or history is None or history.empty or forecasts.empty:
+        return []
+    h = history[history["unique_id"].isin(set(forecasts["unique_id"]))]
+    span = h.groupby("unique_id")["ds"].agg(["min", "max"]).assign(total=h.groupby("unique_id")["y"].sum())
+    silent = span[span["total"] == 0]
+    return [f"{u} ({r['min']:%Y-%m-%d} to {r['max']:%Y-%m-%d})" for u, r in silent.iterrows()]
 
 
 def _check_inputs(i: ReportInputs) -> None:
