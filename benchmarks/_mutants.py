@@ -2277,6 +2277,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if first.date() <= today:  # the report's \"tomorrow\" is the data's, not the reader's\n", "    if False:\n",
            ("tests/test_main_job_settings.py", "-k", "synthetic"),
            "a report made in 2026 reads 'Tomorrow is Monday 01 January 2024' with no word that it is not the reader's tomorrow"),
+    Mutant("H21", "report: a series with no arrival on record is a caution", RP,
+           '    silent = span[span["total"] == 0]\n', '    silent = span[span["total"] < 0]\n',
+           ("tests/test_report.py", "-k", "no_arrival_on_record"),
+           "a port that never had an arrival shown as forecast 0, range 0-0, as if certain to stay closed"),
 )
 
 
