@@ -128,3 +128,13 @@ def test_steps_past_the_backtest_horizon_are_said_to_have_no_calibrated_interval
         warnings.simplefilter("always")
         ForecastPyfunc(f).predict(pd.DataFrame({"h": [9]}))
     assert len(_beyond(seen)) == 1
+
+
+def test_the_pyfunc_says_its_interval_ends_are_the_largest_error_as_forecast_does():
+    """`mlflow models serve` answers through ForecastPyfunc.predict, which said nothing of ends that are only the
+    largest backtest error (forecast() does): the server's log is where a REST answer's caveats can go."""
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    f, _ = _fit(2, 2)
+    with pytest.warns(riskmodel.IntervalWarning, match="80% interval at steps 1-6"):
+        ForecastPyfunc(f).predict(pd.DataFrame({"h": [6]}))

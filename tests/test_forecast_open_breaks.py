@@ -70,3 +70,13 @@ def test_a_recovery_still_under_way_after_a_declared_break_is_not_an_open_break(
     df = _frame("2022-12-01", back_from=None)  # never back, but the declared break ended 2022-03
     _, caught = _fit(df, breaks=[COVID])
     assert caught == []
+
+
+def test_the_pyfunc_says_a_history_ends_inside_a_break_as_forecast_does():
+    """`mlflow models serve` answers through ForecastPyfunc.predict, which said nothing of a history ending inside a
+    break (forecast() does): a REST client got the break's level continued, the server's log silent."""
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    f, _ = _fit(_frame("2021-12-01"), breaks=[COVID])
+    with pytest.warns(BreakWarning, match="port/A: history ends 2021-12-01 inside the declared break"):
+        ForecastPyfunc(f).predict(pd.DataFrame({"h": [6]}))

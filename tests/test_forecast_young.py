@@ -89,3 +89,15 @@ def test_the_cli_prints_the_young_series_warning(tmp_path):
                            "--history", str(tmp_path / "hist.csv"), "--out", str(tmp_path / "fc.csv")], capture_output=True, text=True,
                           env=env, timeout=600)
     assert proc.returncode == 2 and "YoungSeriesWarning" in proc.stderr
+
+
+def test_the_pyfunc_says_a_series_is_too_young_as_forecast_does():
+    """`mlflow models serve` answers through ForecastPyfunc.predict, which marked the young series' rows but did not
+    say so in the server's log (forecast() warns): said there too, naming the series."""
+    from riskmodel.integrations.tracking.forecast_pyfunc import ForecastPyfunc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = Forecaster(h=6, models=("snaive", "theta"), combine=False, n_windows=2).fit(_history("2016-01-01", 48))
+    with pytest.warns(riskmodel.YoungSeriesWarning, match="port/New: first count"):
+        ForecastPyfunc(f).predict(pd.DataFrame({"h": [6]}))

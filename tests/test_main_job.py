@@ -98,6 +98,9 @@ def test_report_and_progress(job):
     html = (cwd / "riskmodel-output" / "report.html").read_text(encoding="utf-8")
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
+    # said first, before the numbers: the data are synthetic, and "tomorrow" is the day after their end (h21-report)
+    cautions = html.split('<section id="cautions">')[1].split("</section>")[0]
+    assert "Synthetic data, as of its end" in cautions and "not from real crossings" in cautions, cautions
     for step in range(1, 8):
         assert f"{step}/7 " in first.stderr
     # the fitting slices read labels as known when the test slice begins, and no five-year ITAP stay of

@@ -83,3 +83,22 @@ def test_the_main_job_does_not_reuse_data_another_command_wrote_in_its_folder(tm
     again = _data_step(run)
     assert not lines[-1].startswith("1/7 reusing"), lines[-1]
     assert again.equals(first)  # made again from the settings: the same seed gives the same log
+
+
+def test_the_report_says_first_that_its_data_are_synthetic_and_as_of_their_end():
+    """The main job draws its report as of the night at its synthetic data's end: made on 2026-12-07 it read "Tomorrow
+    is Monday 01 January 2024" with no caution, and that the data are synthetic only in the appendix's last table."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from riskmodel.apps.pipelines.main_job import _as_of_caution
+
+    settings = MainJobSettings(travellers=12_000, start="2018-01-01")
+    [(title, text)] = _as_of_caution(settings, pd.Timestamp("2024-01-01"), dt.date(2026, 12, 7)).items()
+    assert title == "Synthetic data, as of its end"
+    for part in ("synthetic generator (12,000 travellers, 2018-01-01 .. 2023-12-31, seed 0)", "not from real crossings",
+                 '"tomorrow" is Monday 01 January 2024, the day after the data end', "not the day after this report was made (2026-12-07)"):
+        assert part in text, (part, text)
+    [(_, text)] = _as_of_caution(settings, pd.Timestamp("2024-01-01"), dt.date(2023, 12, 31)).items()  # a run that night
+    assert "synthetic generator" in text and "not the day after" not in text, text

@@ -734,3 +734,99 @@ def test_a_series_too_young_to_forecast_is_marked_in_the_tables_that_give_its_nu
     assert "too young" in _section(text, "outlook").split("</table>")[1]  # the note under the table says what it means
     nationalities = _section_table(text, "nationalities")["nationality"].tolist()
     assert "Batam (too young)" in nationalities and "Tanjung Benoa" in nationalities, nationalities
+
+
+@pytest.mark.parametrize("table", ["forecasts", "nationality_forecasts", "history", "nationality_history"])
+def test_forecasts_or_history_that_are_not_daily_are_refused_naming_the_series_and_the_step(tmp_path, table):
+    """Monthly forecasts (a forecaster of the BPS monthly series) were drawn as days: 3 months Jan-Mar 2024 read
+    "The next 61 days per port" (300,000 arrivals), against 2 months a year earlier (+50% on a flat series)."""
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(days=5)
+    tables = {
+        "scored": pd.DataFrame({"probability": [0.02], "risk_band": ["low"]}), "forecasts": fc,
+        "nationality_forecasts": fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")),
+        "history": pd.DataFrame({"unique_id": "port/Batam", "ds": pd.date_range("2023-01-01", "2023-12-31", freq="D"), "y": 1.0}),
+    }
+    tables["nationality_history"] = tables["history"].assign(unique_id="nationality/MYS")
+    months = pd.date_range("2023-01-01" if "history" in table else "2024-01-01", periods=3, freq="MS")
+    uid = "nationality/MYS" if table.startswith("nationality") else "port/Batam"
+    column = "y" if "history" in table else "y_hat"
+    tables[table] = pd.concat([tables[table][tables[table]["unique_id"] != uid],
+                               pd.DataFrame({"unique_id": uid, "ds": months, column: 100_000.0})], ignore_index=True)
+    with pytest.raises(SchemaError, match=rf"(?s){table} table has 1 problem.*column `ds`: is not daily.*{uid}: 31 days after 20\d\d-01-01.*Fix: .*daily"):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("table", ["forecasts", "nationality_forecasts"])
+def test_a_series_without_a_point_forecast_is_refused_not_shown_as_0_arrivals(tmp_path, table):
+    """A port whose rows had no point forecast (y_hat missing) read "Aruk: 0" arrivals over the next 30 days in the
+    outlook (a sum of nothing), beside the ports that have one; the workload step refuses the same rows."""
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(("Batam", "Aruk"), days=5)
+    fc.loc[fc["unique_id"] == "port/Aruk", "y_hat"] = np.nan
+    tables = {"scored": pd.DataFrame({"probability": [0.02], "risk_band": ["low"]}), "forecasts": _forecasts(("Batam",), days=5)}
+    tables[table] = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")) if table.startswith("nat") else fc
+    uid = "nationality/Aruk" if table.startswith("nat") else "port/Aruk"
+    with pytest.raises(SchemaError, match=rf"{table} table has 1 problem.*\n- column `y_hat`: .*missing.*\(5 rows: {uid} 2024-01-01, "
+                                          rf"{uid} 2024-01-02, .*\)\. Fix: "):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_fan_charts_name_the_port_and_their_axis_in_arrivals_per_day(tmp_path, monkeypatch):
+    """The fan charts a duty manager looks at had no axis label (arrivals per day? per month? per counter?) and were
+    titled with the raw series id ("port/Ngurah Rai"). Every figure the report saves is looked at as it is saved."""
+    import matplotlib.figure
+
+    seen = []
+    save = matplotlib.figure.Figure.savefig
+
+    def looked_at(fig, *args, **kwargs):
+        seen.extend((ax.get_title(), ax.get_ylabel()) for ax in fig.axes)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", looked_at)
+    fc = _forecasts(("Ngurah Rai", "Batam"), days=10)
+    nat, _ = _nationality_forecasts(days=10)
+    write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}), forecasts=fc,
+                                                   nationality_forecasts=nat), main_ports=("port/Ngurah Rai", "port/Batam"))
+    fans = {title: label for title, label in seen if title in {"Ngurah Rai", "Batam", "port/Ngurah Rai", "port/Batam"}}
+    assert fans == {"Ngurah Rai": "arrivals per day", "Batam": "arrivals per day"}, seen
+    assert ("nationality MYS", "arrivals per day") in seen, seen  # the largest nationality (10 a day) is drawn
+
+
+def test_a_port_too_young_to_forecast_is_marked_in_the_headline_the_officers_are_staffed_from(tmp_path):
+    """The outlook and nationality tables mark a series too young (h20-fc), but the headline, drawn from the workload
+    table (no `model` column), gave a new port's officers and arrivals as plain numbers beside the established ports'
+    (review20fc 05, left): a new airport opening big is among the ten busiest."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    fc = _forecasts(("Ngurah Rai", "Yogyakarta", "Batam"), days=7)
+    fc.loc[fc["unique_id"] == "port/Yogyakarta", "model"] = "ets+bottom_up (too young)"
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02,
+                           "referral_share_lo_80": 0.018, "referral_share_hi_80": 0.022})
+    from riskmodel.core.operations import OperationsConfig
+
+    work = expected_workload(fc, shares, OperationsConfig())
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work, arrival_correlation=CORRELATION),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    assert _section_table(text, "headline")["port"].tolist() == ["Ngurah Rai", "Yogyakarta (too young)", "Batam", "All ports"]
+    assert "(too young): the series started too recently" in _section(text, "headline").split("</table>")[1]
+
+
+def test_a_series_with_no_arrival_on_record_is_named_in_the_cautions_not_only_shown_as_0(tmp_path):
+    """A port whose history is all zeros (never an arrival: closed, or a feed that never sent it) is forecast 0 with an
+    80% and 95% range of 0-0 (review20fc 07); the report showed "0" and "0-0" as certain, said nowhere."""
+    fc = _forecasts(("Batam", "Aruk"), days=7)
+    fc.loc[fc["unique_id"] == "port/Aruk", ["y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]] = 0.0
+    past = pd.date_range("2023-01-01", "2023-12-31", freq="D")
+    history = pd.concat([pd.DataFrame({"unique_id": "port/Batam", "ds": past, "y": 900.0}),
+                         pd.DataFrame({"unique_id": "port/Aruk", "ds": past, "y": 0.0})], ignore_index=True)
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, history=history),
+                        today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    cautions = _section(text, "cautions")
+    assert "No arrival on record" in cautions and "port/Aruk" in cautions and "port/Batam" not in cautions, cautions
+    assert "2023-01-01 to 2023-12-31" in cautions and "check that the feed" in cautions, cautions

@@ -5,12 +5,13 @@ appendix. Sections, in this order (each an ``<section id=...>`` so tests and rea
 
 - ``cautions`` (only when there is one): what makes the numbers below less sound, before them:
   the caller's cautions (the main job: a forecaster whose history ends inside a break), series
-  too young to forecast (their forecast rows' ``model`` ends in " (too young)") and a red
-  verdict of tonight's data checks;
+  too young to forecast (their forecast rows' ``model`` ends in " (too young)"), series with no arrival in
+  their history (forecast 0, range 0-0) and a red verdict of tonight's data checks;
 - ``headline``: per port, tomorrow and the next 7 days (the days there are, on a shorter horizon): expected arrivals and referrals with
   their 80% ranges (over several days or ports: of the sum, at the backtest's error correlation),
   and the officers needed (from ``workload.csv``); an arrivals range whose
-  lower end shows as the forecast itself is marked and explained, never shown as a plain floor;
+  lower end shows as the forecast itself is marked and explained, never shown as a plain floor; a port too young to
+  forecast is marked "(too young)" there as in the tables below;
 - ``outlook``: the forecast's days (90 in the main job) per port against the same weeks a year earlier and in 2019
   (before COVID);
 - ``trends``: surges and collapses flagged by the forecasting trend signals;
@@ -202,7 +203,9 @@ def _fan_charts(forecasts: pd.DataFrame, history: pd.DataFrame | None, series: S
             if f"y_lo_{level}" in f.columns:
                 ax.fill_between(f["ds"], f[f"y_lo_{level}"], f[f"y_hi_{level}"], color="#2f6690", alpha=alpha, lw=0, label=f"{level}% interval")
         ax.plot(f["ds"], f["y_hat"], color="#2f6690", lw=1.5, label="forecast")
-        ax.set_title(uid, fontsize=9)
+        kind, name = _series_name(str(uid))
+        ax.set_title(name if kind in ("port", "all") else f"{kind} {name}", fontsize=9)
+        ax.set_ylabel("arrivals per day", fontsize=8)  # the report's forecasts are daily (checked): never per month or counter
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _png(fig)
@@ -415,18 +418,23 @@ def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str
 
 
 def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
-              corr: ErrorCorrelation | None = None, today: dt.date | None = None) -> str:
+              corr: ErrorCorrelation | None = None, today: dt.date | None = None, young: Sequence[str] = ()) -> str:
+    """The headline section's body; ``young``: the ids of series too young to forecast (``port/<name>`` marked)."""
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
     table = _headline_rows(workload, [*busiest, "All ports"], corr)
+    # the workload table has no `model` column: the forecasts' mark of a series too young is carried over by name
+    shown_young = {f"port/{p}" for p in busiest} & set(young)
+    table["port"] = [_names([f"port/{p}"], shown_young)[0] if p != "All ports" else p for p in table["port"]]
     n = _week_days(workload)
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
         "and officers needed at the ten busiest ports, then all ports together; the officers first.</p>"
         + _table(table)
+        + _young_note(shown_young)
         + (_FLOOR_NOTE if marked else "")
         + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
         + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
@@ -734,6 +742,13 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
         items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
                       f"much (fitted on the zeros before their first count): {', '.join(young[:10])}"
                       + (f" and {len(young) - 10} more" if len(young) > 10 else "") + ". Plan them from their recent counts."))
+    silent = _silent_series(i.forecasts, i.history) + _silent_series(i.nationality_forecasts, i.nationality_history)
+    if silent:
+        items.append(("No arrival on record", f"{len(silent)} forecast series never had an arrival in their history: "
+                      + "; ".join(silent[:10]) + (f"; and {len(silent) - 10} more" if len(silent) > 10 else "")
+                      + ". Their forecast of 0 (and a range of 0-0) says only that none were counted, not that none will "
+                      "come: check that the feed sends them (a port closed, or never delivered), and plan them from "
+                      "what the port expects."))
     if i.drift is not None and not i.drift.empty and (i.drift["verdict"] == "red").any():
         items.append(("Tonight's data checks are red", "the feed looks broken: check it before acting on tonight's numbers "
                       "(appendix: tonight's data checks)."))
@@ -741,6 +756,16 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
         return ""
     body = "".join(f'<li><span class="warn">{html.escape(k, quote=False)}</span>: {html.escape(v, quote=False)}</li>' for k, v in items)
     return _section("cautions", "Read first", f"<ul>{body}</ul>")
+
+
+def _silent_series(forecasts: pd.DataFrame | None, history: pd.DataFrame | None) -> list[str]:
+    """``"<id> (<first> to <last>)"`` of the forecast series whose history holds no arrival at all."""
+    if forecasts is None or history is None or history.empty or forecasts.empty:
+        return []
+    h = history[history["unique_id"].isin(set(forecasts["unique_id"]))]
+    span = h.groupby("unique_id")["ds"].agg(["min", "max"]).assign(total=h.groupby("unique_id")["y"].sum())
+    silent = span[span["total"] == 0]
+    return [f"{u} ({r['min']:%Y-%m-%d} to {r['max']:%Y-%m-%d})" for u, r in silent.iterrows()]
 
 
 def _check_inputs(i: ReportInputs) -> None:
@@ -753,6 +778,43 @@ def _check_inputs(i: ReportInputs) -> None:
         missing = [c for c in columns if c not in table.columns]
         if missing:
             raise SchemaError(name, [SchemaProblem(c, "column is missing", f"pass the output of the step that makes `{name}`") for c in missing])
+    for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts)):
+        if table is not None:  # a sum over no point forecast would read as 0 arrivals (the workload step refuses them too)
+            y = pd.to_numeric(table["y_hat"], errors="coerce").to_numpy(dtype=float)
+            bad = table[~np.isfinite(y)]
+            if len(bad):
+                rows = [f"{u} {pd.Timestamp(d):%Y-%m-%d}" for u, d in zip(bad["unique_id"].astype(str)[:5], bad["ds"][:5], strict=True)]
+                raise SchemaError(name, [SchemaProblem(
+                    "y_hat", "missing or not a number: these series have no forecast there, and their sums would read as 0 arrivals",
+                    "pass forecast() output with a point forecast on every row, or leave out the series it could not forecast "
+                    "(and say so to the duty managers)", tuple(rows), len(bad))])
+    for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts),
+                        ("history", i.history), ("nationality_history", i.nationality_history)):
+        if table is not None and {"unique_id", "ds"} <= set(table.columns):
+            _check_daily(name, table)
+
+
+def _check_daily(name: str, table: pd.DataFrame) -> None:
+    """SchemaError when a series' rows do not step one day at a time: the report counts each row as a day (sums over
+    "the next N days", the same weeks a year earlier, officers per day), so monthly rows would be read as days."""
+    t = table[["unique_id", "ds"]].assign(ds=pd.to_datetime(table["ds"])).sort_values(["unique_id", "ds"], kind="stable")
+    t = t.assign(before=t.groupby("unique_id", sort=False)["ds"].shift(1))
+    t = t.assign(step=t["ds"] - t["before"])
+    first = t[t["step"].notna() & (t["step"] != pd.Timedelta(days=1))].drop_duplicates("unique_id")
+    if first.empty:
+        return
+
+    def length(s: pd.Timedelta) -> str:  # whole days as "31 days" (0: a day given twice), else as it is ("0 days 12:00:00")
+        return f"{s.days} day{'' if s.days == 1 else 's'}" if s == pd.Timedelta(days=s.days) else str(s)
+
+    shown = [f"{u}: {length(s)} after {b:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+             for u, s, b in zip(first["unique_id"].astype(str), first["step"], first["before"], strict=True)]
+    raise SchemaError(name, [SchemaProblem(
+        "ds", f"is not daily: the report counts each row as one day, but {len(first)} series step by other than one day "
+        f"({'; '.join(shown[:5])}{'; ...' if len(shown) > 5 else ''})",
+        "give daily forecasts and history (a forecaster with `series.freq: D`, as the main job's), one row per series and day "
+        "with no day missing or given twice; a weekly or monthly outlook is forecast()'s own output, not this report's",
+        tuple(first["unique_id"].astype(str)[:5]), len(first))])
 
 
 def write_report(
@@ -786,7 +848,9 @@ def write_report(
     Raises
     ------
     SchemaError
-        If the scores or forecasts lack a column the report draws from.
+        If the scores or forecasts lack a column the report draws from, a forecast row has no point forecast
+        (``y_hat`` missing), or a forecast or history series does not
+        step one day at a time (the report counts each row as a day: monthly forecasts would read as days).
     """
     i = inputs
     _check_inputs(i)
@@ -797,7 +861,8 @@ def write_report(
     accuracy_title, accuracy = _accuracy(i.backtest)
     days = _days(i.forecasts, "port/")
     decisions = [
-        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation, today=today)),
+        _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation,
+                                                                    today=today, young=_young_ids(i.forecasts))),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),

@@ -522,8 +522,10 @@ def _served_forecasts(run: _Run, ports: _ForecasterStep, nats: _ForecasterStep) 
         warnings.warn(
             f"the job's data ends {first - pd.Timedelta(days=1):%Y-%m-%d} and its forecasts start {first:%Y-%m-%d}, before "
             f"today ({dt.date.today():%Y-%m-%d}): the report's outlook and scores are as of the data's end, not of today "
-            "(the default data is synthetic and ends then). Fix: give the job crossings up to yesterday "
-            "(`data.crossings_path` in the risk config) for an outlook of now.", StaleForecastWarning, stacklevel=2)
+            "(the job's data are synthetic and end then; the report says so first). Fix: for an outlook of now, train a "
+            "forecaster on real crossings up to yesterday (`riskmodel train forecast`) and forecast from it (`riskmodel "
+            "forecast`); this job runs on synthetic data only (its risk config's crossings_path is replaced by its own log), "
+            "and --end moves that data's end.", StaleForecastWarning, stacklevel=2)
     for file, frame in frames.items():
         frame.to_parquet(run.out / file, index=False)
     return frames
@@ -569,6 +571,18 @@ def _open_break_facts(steps: dict[str, _ForecasterStep]) -> dict[str, str]:
     return facts
 
 
+def _as_of_caution(settings: MainJobSettings, first: pd.Timestamp, today: dt.date) -> dict[str, str]:
+    """The report's first caution: its figures are the synthetic generator's, as of the data's end (the report is drawn
+    as of that night, so its own "not tomorrow" caution cannot fire; said here in the job's words)."""
+    s = settings
+    text = (f"every figure in this report comes from the synthetic generator ({s.travellers:,} travellers, {s.start} .. "
+            f"{s.end}, seed {s.seed}), not from real crossings: read it as a demonstration, not as a plan for a port")
+    if first.date() <= today:  # the report's "tomorrow" is the data's, not the reader's
+        text += (f'; its "tomorrow" is {first:%A %d %B %Y}, the day after the data end, not the day after this report was '
+                 f"made ({today:%Y-%m-%d})")
+    return {"Synthetic data, as of its end": text + "."}
+
+
 def _arrival_correlation(ports: _ForecasterStep, horizon: int):
     """How the port forecasts' errors moved together in the champion's backtest: between days within a week and within
     the horizon, and between ports on a day (the report's ranges of sums are simulated at it)."""
@@ -601,7 +615,8 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         "reused from the last run": ", ".join(run.reused) or "nothing",
     }
     # said twice on purpose: first in the report (before the numbers it makes less sound), and in what was run
-    cautions = _open_break_facts({"ports": ports, "nationalities": nats})
+    cautions = {**_as_of_caution(s, pd.Timestamp(fc["ds"].min()), dt.date.today()),
+                **_open_break_facts({"ports": ports, "nationalities": nats})}
     facts.update(cautions)
     from riskmodel.core.risk.fairness import COMPARISONS
 

@@ -11,7 +11,9 @@ keep only some series (in every row, ids the forecaster holds, as it spells them
 ``params={"h": 12}``, which takes precedence over the column (forecasters logged before the signature
 declared the param never see it: MLflow drops it, and they answer the column's ``h``; log them again).
 Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
-(``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``).
+(``unique_id, ds, y_hat, y_lo_<L>, y_hi_<L>, model``). What :func:`riskmodel.forecast` warns of goes to the
+server's log as warnings (the answer's columns are a contract): an outlook of past periods, steps never
+backtested, a history ending inside a break, series too young, interval ends at the largest backtest error.
 A request that cannot be answered as asked (a missing, fractional or conflicting ``h``, an
 unknown series, a horizon past the event calendar) is refused naming the field, the rows and
 the fix, never a changed or empty answer: an ``MlflowException`` (``INVALID_PARAMETER_VALUE``)
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.core.exceptions import ConfigError, SchemaError, SchemaProblem
+from riskmodel.core.forecasting.forecaster import warn_largest_error_ends, warn_open_breaks, warn_young_series
 from riskmodel.core.forecasting.stale import warn_stale_outlook
 
 ARTIFACT = "forecaster"
@@ -57,6 +60,10 @@ class ForecastPyfunc:
             out = out[out["unique_id"].isin(wanted)]
         # said in the server's log: the answer's columns are a contract, and its `ds` shows where the outlook starts
         warn_stale_outlook(out, self.forecaster.freq_, self.forecaster.history_["ds"].max(), stacklevel=2)
+        # ... and what forecast() says of the model on every call: a REST client is served the same numbers
+        warn_open_breaks(self.forecaster, stacklevel=2)
+        warn_largest_error_ends(self.forecaster, stacklevel=2)
+        warn_young_series(self.forecaster, stacklevel=2)
         return out.reset_index(drop=True)
 
 
