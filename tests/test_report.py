@@ -456,6 +456,23 @@ def test_fairness_section_shows_each_groups_interval_and_whether_it_was_judged(t
         assert shown.loc["tiny", f"{name} interval"] == "not judged"
 
 
+def test_fairness_section_gives_each_group_rate_its_interval_at_the_audits_level(tmp_path):
+    """The audit gives each group's referral rate, false-positive rate, miss rate and precision an interval at the
+    policy's confidence; the report showed the rates bare and its interval columns without a level (the card says 90%,
+    the holdout metrics 95%): a duty manager could not tell a rate of 0.2 on 40 stays from one on 6,000."""
+    table = pd.DataFrame({"attribute": ["sex", "sex"], "group": ["F", "M"], "support": [900, 1100],
+                          "enough_rows": [True, True], "status": ["ok", "ok"],
+                          "referral_rate": [0.2, 0.25], "referral_rate_low": [0.1, 0.2], "referral_rate_high": [0.3, 0.3],
+                          "fpr": [0.05, 0.06], "fpr_low": [0.04, 0.05], "fpr_high": [0.07, 0.08],
+                          "referral_excess": [0.9, 1.1], "referral_excess_low": [0.7, 0.9], "referral_excess_high": [1.2, 1.4]})
+    path = write_report(tmp_path / "r.html", ReportInputs(scored=pd.DataFrame({"risk_band": ["low"], "probability": [0.01]}),
+                                                         forecasts=_forecasts(), fairness=table, fairness_confidence=0.9))
+    shown = _section_table(path.read_text(encoding="utf-8"), "fairness").set_index("group")
+    assert shown.loc["F", "referral_rate 90% interval"] == "0.100 to 0.300"
+    assert shown.loc["M", "fpr 90% interval"] == "0.050 to 0.080"
+    assert shown.loc["M", "referral_excess 90% interval"] == "0.900 to 1.400"
+
+
 def test_trends_section_flags_a_mixed_series_in_words(tmp_path):
     """Months both above and below the range are flagged (the series left its range) and named in words."""
     scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})

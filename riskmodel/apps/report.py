@@ -133,7 +133,7 @@ def _reliability(rel: pd.DataFrame | None) -> str:
     return _png(fig) + '<p class="note">Holdout: the latest stays, never seen in training or calibration.</p>'
 
 
-def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
+def _fairness(table: pd.DataFrame | None, bounds: dict | None, confidence: float | None = None) -> str:
     if table is None or table.empty:
         return '<p class="note">No fairness audit was given.</p>'
     import matplotlib.pyplot as plt
@@ -142,7 +142,8 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
     fig, axes = plt.subplots(len(attrs), 2, figsize=(9, 2.2 * len(attrs)), squeeze=False)
     for i, attr in enumerate(attrs):
         # the groups judged on referral and false positives: enough rows (older tables: enough_support)
-        t = table[(table["attribute"] == attr) & table.get("enough_rows", table["enough_support"]).astype(bool)]
+        enough = table["enough_rows"] if "enough_rows" in table.columns else table["enough_support"]
+        t = table[(table["attribute"] == attr) & enough.astype(bool)]
         for j, (col, label) in enumerate((("referral_rate", "referral rate"), ("fpr", "false-positive rate"))):
             ax = axes[i][j]
             ax.barh(t["group"].astype(str), t[col], color="#486581")
@@ -162,13 +163,15 @@ def _fairness(table: pd.DataFrame | None, bounds: dict | None) -> str:
     cols = [c for c in ("attribute", "group", "support", "referral_rate", "fpr", "fnr", "precision", "mean_predicted", "observed_rate",
                         *judged, "status", "not_judged") if c in table.columns]
     shown = table[cols].copy()
-    # a group is judged on its interval, not its point estimate: show it, and say which groups were not judged
-    for name in judged:
+    # a group is judged on its interval, not its point estimate: show it, and say which groups were not judged; the
+    # group rates carry theirs too (a rate on 40 stays is not one on 6,000), every header at the audit's level
+    level = f" {confidence:.0%}" if confidence is not None else ""
+    for name in ("referral_rate", "fpr", "fnr", "precision", *judged):
         if {name, f"{name}_low", f"{name}_high"} <= set(table.columns):
             lo, hi = table[f"{name}_low"].astype(float), table[f"{name}_high"].astype(float)
             # no interval is "not judged"; an infinite end (a group referred when none of the rest is) is judged
             text = [f"{a:,.3f} to {b:,.3f}" if not (np.isnan(a) or np.isnan(b)) else "not judged" for a, b in zip(lo, hi, strict=True)]
-            shown.insert(shown.columns.get_loc(name) + 1, f"{name} interval", text)
+            shown.insert(shown.columns.get_loc(name) + 1, f"{name}{level} interval", text)
     return _png(fig) + note + _table(shown)
 
 
@@ -662,6 +665,9 @@ class ReportInputs:
         Fairness audit table (``attribute, group, support, referral_rate, fpr, ...``).
     fairness_bounds : dict, optional
         The gate's bounds, drawn on the bars.
+    fairness_confidence : float, optional
+        The audit policy's ``confidence`` (``fairness.confidence``), the level of every interval of the fairness
+        table, named in its column headers ("referral_rate 90% interval"); without it they say "interval" alone.
     backtest : DataFrame, optional
         Forecast metrics per model on the forecaster's holdout window (the served forecast and
         the simple peers, seasonal naive among them; ``window`` says when they come from the
@@ -698,6 +704,7 @@ class ReportInputs:
     reliability: pd.DataFrame | None = None
     fairness: pd.DataFrame | None = None
     fairness_bounds: dict | None = None
+    fairness_confidence: float | None = None
     backtest: pd.DataFrame | None = None
     workload: pd.DataFrame | None = None
     trends: pd.DataFrame | None = None
@@ -876,7 +883,7 @@ def write_report(
         _section("risk-distribution", "Risk scores of everyone in the country", _risk_distribution(i.scored)),
         _section("reasons", "Most frequent reasons among referred travellers", _reasons(i.scored)),
         _section("reliability", "Reliability of the probabilities", _reliability(i.reliability)),
-        _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds)),
+        _section("fairness", "Fairness audit per group", _fairness(i.fairness, i.fairness_bounds, i.fairness_confidence)),
         _section("backtest", accuracy_title, accuracy),
         _section("summary", "What was run", f'<p class="note">Generated {now}.</p>' + _table(facts_rows)),
     ]

@@ -626,6 +626,7 @@ def _report_step(run: _Run, risk: _RiskStep, forecasters: tuple[_ForecasterStep,
         nationality_forecasts=tables["forecasts_nationality.parquet"], nationality_history=nats.history,
         reliability=risk.reliability, fairness=risk.fairness,
         fairness_bounds={bound: getattr(fairness_cfg, bound) for _, bound, *_ in COMPARISONS},
+        fairness_confidence=fairness_cfg.confidence,
         backtest=backtest, workload=tables["workload.csv"], facts=facts, drift=scored.drift,
         arrival_correlation=_arrival_correlation(ports, s.horizon),
         shift_hours=load_config(s.operations_config, OperationsConfig).shift_hours,  # what the workload step counted in
