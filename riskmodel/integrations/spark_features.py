@@ -129,7 +129,9 @@ def build_stays_spark(crossings, *, as_of=None, validate: bool = True):
     ------
     SchemaError
         If ``validate`` and the log breaks the contract (every problem named, with its first
-        ids and row count, as in pandas); if ``as_of`` is not a date, carries a time zone or
+        ids and row count, as in pandas) or its last crossings come after a silence its own rhythm
+        makes impossible (:func:`riskmodel.core.stays.check_log_tail`); if a crossing lies after the
+        time of the run; if ``as_of`` is not a date, carries a time zone or
         lies on a day after the log's last crossing (exits after the log ends are unknown; a
         time later on its last day is taken).
     """
