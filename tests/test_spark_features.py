@@ -294,3 +294,26 @@ def test_a_crossing_after_the_time_of_the_run_is_refused_as_in_pandas(spark, tmp
     for fn, validate in ((build_stays_spark, True), (build_stays_spark, False), (build_features_spark, True)):
         with pytest.raises(SchemaError, match=message):
             fn(df, validate=validate)
+
+
+def test_a_last_crossing_after_an_impossible_silence_is_refused_as_in_pandas(spark, tmp_path):
+    """build_stays refuses a log whose last crossing comes after a silence its own rhythm makes impossible (a year
+    mistyped into the past, after the log's real end: the labels' default as-of day, every open stay an overstayer then);
+    the Spark forms read it as the log's end. Refused on Spark too, with pandas' words; 10 days after is no silence."""
+    crossings = make_crossings(200, "2019-01-01", "2019-06-30", seed=2).crossings
+    crossings = crossings.astype({"timestamp": "datetime64[us]", "permit_end": "datetime64[us]"})  # Spark reads no ns
+    i = crossings.index[crossings["direction"] == "exit"][-1]
+    stray, near = crossings.copy(), crossings.copy()
+    stray.loc[i, "timestamp"] = crossings["timestamp"].max() + pd.Timedelta(days=278)
+    near.loc[i, "timestamp"] = crossings["timestamp"].max() + pd.Timedelta(days=10)
+    stray.to_parquet(tmp_path / "stray.parquet", index=False)
+    near.to_parquet(tmp_path / "near.parquet", index=False)
+    message = (r"column `timestamp`: the last crossing comes 27\d days after the one before .*"
+               rf"\(1 row: {crossings.loc[i, 'crossing_id']}\)\. Fix: correct `timestamp`")
+    with pytest.raises(SchemaError, match=message):
+        build_stays(stray)
+    df = spark.read.parquet(str(tmp_path / "stray.parquet"))
+    for fn in (build_stays_spark, build_features_spark):
+        with pytest.raises(SchemaError, match=message):
+            fn(df)
+    assert build_stays_spark(spark.read.parquet(str(tmp_path / "near.parquet"))).count() == len(build_stays(near))

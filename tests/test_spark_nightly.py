@@ -753,3 +753,22 @@ def test_a_run_into_an_output_another_run_is_writing_is_refused_at_its_start(spa
     res = nightly_spark(path, out, model=folder, parts=1, as_of="2023-06-30 23:59", overwrite=True, spark=spark)
     assert res.rows_out > 0 and seen == [os.getpid()]
     assert not marker.exists() and (out / "_SUCCESS").exists()
+
+
+def test_a_last_crossing_after_an_impossible_silence_is_refused_before_any_bucket(spark, fitted, log, tmp_path):
+    """One exit keyed a year late (into the past, after the log's real end) was the night's as-of day: everyone the log
+    lost sight of was scored as still in the country, a year on. build_stays refuses it; the nightly run too, before
+    any bucket, with its words."""
+    from riskmodel.core.exceptions import SchemaError
+
+    _, folder, _ = fitted
+    crossings, _ = log
+    stray = crossings.copy()
+    i = stray.index[stray["direction"] == "exit"][-1]
+    stray.loc[i, "timestamp"] = crossings["timestamp"].max() + pd.Timedelta(days=278)
+    path = tmp_path / "log.parquet"
+    stray.to_parquet(path, index=False)
+    with pytest.raises(SchemaError, match=rf"the last crossing comes 27\d days after the one before .*"
+                                          rf"\(1 row: {stray.loc[i, 'crossing_id']}\)\. Fix: correct `timestamp`"):
+        nightly_spark(path, tmp_path / "scores", model=folder, parts=2, spark=spark)
+    assert not (tmp_path / "scores").exists()

@@ -252,28 +252,49 @@ def check_log_tail(crossings: pd.DataFrame, as_of: pd.Timestamp | None = None) -
     if times is None or not pd.api.types.is_datetime64_any_dtype(times) or getattr(times.dtype, "tz", None) is not None:
         return
     t = np.sort(times.dropna().to_numpy())
-    if len(t) < _TAIL_CROSSINGS + 2:
-        return
+    day = t.astype("datetime64[D]")
+    found = tail_silence(t[-(_TAIL_CROSSINGS + 2):] if len(t) >= _TAIL_CROSSINGS + 2 else t[:0],
+                         lambda first, last: int(((day > first) & (day <= last)).sum()), as_of)
+    if found is not None:
+        tail = (times > found[0]).to_numpy(dtype=bool, na_value=False)
+        ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
+        raise silence_error(*found, tuple(str(i) for i in ids[tail][:5]), int(tail.sum()))
+
+
+def tail_silence(last: np.ndarray, crossings_on_days, as_of: pd.Timestamp | None = None):
+    """The judgement of :func:`check_log_tail` on the log's last ``_TAIL_CROSSINGS + 2`` crossing times (ascending; fewer:
+    not judged), shared by the Spark forms, which find those times and counts on the cluster.
+
+    ``crossings_on_days(after, through)`` counts the log's crossings on the days after ``after`` through ``through``
+    (``numpy.datetime64`` days). Returns ``(prev, empty, rate)`` for a silence no rhythm explains (the crossing before it,
+    the whole days with none, crossings a day over the 90 days before), or None.
+    """
+    if len(last) < _TAIL_CROSSINGS + 2:
+        return None
+    t = last
     day = t.astype("datetime64[D]")
     for m in range(1, _TAIL_CROSSINGS + 1):
         empty = int((day[-m] - day[-m - 1]) // np.timedelta64(1, "D")) - 1
         if empty <= 0:
             continue
         prev = pd.Timestamp(t[-m - 1])
-        rate = float(((day > day[-m - 1] - np.timedelta64(90, "D")) & (day <= day[-m - 1])).sum()) / 90.0
+        rate = float(crossings_on_days(day[-m - 1] - np.timedelta64(90, "D"), day[-m - 1])) / 90.0
         if rate * empty < TAIL_SILENCE_EXPECTED or (as_of is not None and as_of < pd.Timestamp(t[-m])):
             continue
-        tail = (times > prev).to_numpy(dtype=bool, na_value=False)
-        ids = crossings["crossing_id"] if "crossing_id" in crossings.columns else pd.Series(crossings.index, index=crossings.index)
-        n = int(tail.sum())
-        raise SchemaError("crossings", [SchemaProblem(
-            "timestamp",
-            f"the last crossing{'s come' if n != 1 else ' comes'} {empty + 1} days after the one before ({prev}), {empty} whole "
-            f"days with none where the log held {rate:.1f} crossings a day in the 90 days before (about {rate * empty:.0f} "
-            "expected): a mistyped date (a year), not a quiet spell; read as the log's end, every stay still open then would "
-            "be labelled an overstayer once its permit ran out",
-            "correct `timestamp` at the source and export the log again; if the log really went silent, give an as-of day "
-            "before the silence", tuple(str(i) for i in ids[tail][:5]), n)])
+        return prev, empty, rate
+    return None
+
+
+def silence_error(prev: pd.Timestamp, empty: int, rate: float, ids: tuple[str, ...], n: int) -> SchemaError:
+    """The refusal of :func:`check_log_tail` (also the Spark forms'): ``n`` crossings after ``prev``, the first ``ids``."""
+    return SchemaError("crossings", [SchemaProblem(
+        "timestamp",
+        f"the last crossing{'s come' if n != 1 else ' comes'} {empty + 1} days after the one before ({prev}), {empty} whole "
+        f"days with none where the log held {rate:.1f} crossings a day in the 90 days before (about {rate * empty:.0f} "
+        "expected): a mistyped date (a year), not a quiet spell; read as the log's end, every stay still open then would "
+        "be labelled an overstayer once its permit ran out",
+        "correct `timestamp` at the source and export the log again; if the log really went silent, give an as-of day "
+        "before the silence", ids, n)])
 
 
 def check_within_log(crossings: pd.DataFrame, when: pd.Timestamp, argument: str) -> None:

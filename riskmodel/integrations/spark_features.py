@@ -129,20 +129,54 @@ def build_stays_spark(crossings, *, as_of=None, validate: bool = True):
     ------
     SchemaError
         If ``validate`` and the log breaks the contract (every problem named, with its first
-        ids and row count, as in pandas); if ``as_of`` is not a date, carries a time zone or
+        ids and row count, as in pandas) or its last crossings come after a silence its own rhythm
+        makes impossible (:func:`riskmodel.core.stays.check_log_tail`); if a crossing lies after the
+        time of the run; if ``as_of`` is not a date, carries a time zone or
         lies on a day after the log's last crossing (exits after the log ends are unknown; a
         time later on its last day is taken).
     """
     if validate:
-        _check_crossings(crossings)
+        _check_crossings(crossings, as_of)
     return _stays(crossings, as_of=as_of).drop("_entry_s", _TKEY)
 
 
-def _check_crossings(crossings) -> None:
-    """The crossings contract on the cluster (:func:`riskmodel.integrations.spark_checks._check_log`)."""
+def _check_crossings(crossings, as_of=None) -> None:
+    """The crossings contract on the cluster (:func:`riskmodel.integrations.spark_checks._check_log`), then the log's
+    last crossings against its own rhythm (:func:`_check_log_tail`), as ``build_stays(validate=True)`` checks both."""
     from riskmodel.integrations.spark_checks import _check_log
 
     _check_log(crossings.sparkSession, crossings)
+    _check_log_tail(crossings, as_of)
+
+
+def _check_log_tail(crossings, as_of=None) -> None:
+    """:func:`riskmodel.core.stays.check_log_tail` on the cluster: the log's last few crossing times (a top-k, one pass
+    over one column) judged on the driver, and a count of the 90 days before one only where whole days with none precede
+    a last crossing (never on a log with crossings every day)."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from riskmodel.core.stays import _TAIL_CROSSINGS, _as_of, silence_error, tail_silence
+
+    s = _seconds(F.col("timestamp"))
+    last = [r[0] for r in crossings.where(F.col("timestamp").isNotNull()).select(s.alias("s"))
+            .orderBy(F.desc("s")).limit(_TAIL_CROSSINGS + 2).collect()]
+    if last:  # a crossing after the time of the run is named as such first, as build_stays does
+        _check_not_after_the_run(crossings, max(last))
+    times = np.array(sorted(last), dtype="int64").astype("datetime64[s]")
+    day = _day(s)
+
+    def on_days(after, through) -> int:  # numpy days to days since 1970, as _day counts them
+        lo, hi = (int(d.astype("datetime64[D]").astype("int64")) for d in (after, through))
+        return crossings.where((day > F.lit(lo)) & (day <= F.lit(hi))).count()
+
+    found = tail_silence(times, on_days, None if as_of is None else _as_of(as_of))
+    if found is None:
+        return
+    prev_s = int(found[0].value // 1_000_000_000)
+    late = crossings.where(s > F.lit(prev_s))
+    ids = tuple(str(r[0]) for r in late.orderBy("timestamp", "crossing_id").select("crossing_id").limit(5).collect())
+    raise silence_error(*found, ids, late.count())
 
 
 #: The crossings columns the stays are built from (the nightly run reads only these).
@@ -443,7 +477,7 @@ def build_features_spark(crossings, *, as_of=None, validate: bool = True):
         As for :func:`build_stays_spark`.
     """
     if validate:
-        _check_crossings(crossings)
+        _check_crossings(crossings, as_of)
     return _add_history(_stays(crossings, as_of=as_of), sequential=True)
 
 

@@ -653,6 +653,9 @@ def nightly_spark(
         log = session.read.parquet(str(crossings)) if isinstance(crossings, str | Path) else crossings
         _check_output(session, crossings, output)  # before anything is read, written or deleted
         _check_log(session, log)
+        from riskmodel.integrations.spark_features import _check_log_tail
+
+        _check_log_tail(log, as_of)  # a mistyped year into the past, after the log's end, would be the night's as-of day
         scorer = as_scorer(model)
         plan = _plan(log, str(crossings) if isinstance(crossings, str | Path) else crossings, output,
                      scorer=scorer, as_of=as_of, scope=scope, parts=parts)
