@@ -1699,11 +1699,11 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_spark.py", "-k", "not_the_sum_of_its_parts"),
            "a total 300 a month above its ports is served on Spark as their sum, 300 short, without a word (run in .venv-pandas2)"),
     Mutant("E19", "build_stays_spark: the log checked against the contract first", "riskmodel/integrations/spark_features.py",
-           "    if validate:\n        _check_crossings(crossings)\n    return _stays(", "    return _stays(",
+           "    if validate:\n        _check_crossings(crossings, as_of)\n    return _stays(", "    return _stays(",
            ("tests/test_spark_features.py", "-k", "refuses_what_build_stays"),
            "build_stays_spark takes exits written EXIT (0 stays) and a day delivered twice (run in .venv-pandas2)"),
     Mutant("E20", "build_features_spark: the log checked against the contract first", "riskmodel/integrations/spark_features.py",
-           "    if validate:\n        _check_crossings(crossings)\n    return _add_history(", "    return _add_history(",
+           "    if validate:\n        _check_crossings(crossings, as_of)\n    return _add_history(", "    return _add_history(",
            ("tests/test_spark_features.py", "-k", "refuses_what_build_stays"),
            "build_features_spark takes a lower-case nationality and a missing traveller id (run in .venv-pandas2)"),
     # ---------------------------------------------------------------- tenth round: the lead's
