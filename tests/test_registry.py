@@ -188,6 +188,27 @@ def test_the_pyfunc_serves_the_champion_only_with_its_signed_gate(result, table,
     assert set(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)["model_version"]) == {logged.version}
 
 
+def test_the_pyfunc_finds_the_registered_version_whatever_uri_fetched_it(result, table, cfg):
+    """MLflow 3.18 stopped writing `registered_model_meta` beside a `models:/` download, the only place the pyfunc
+    learnt which registered version it served: every answer read "unregistered" and a champion moved by hand served.
+    The registry is now asked which versions were made from the verified model, so the gate holds also for a model
+    fetched by its logged-model URI (never covered before), and a model registered twice names both versions."""
+    name = cfg.tracking.registered_name
+    logged = log_risk_run(result, cfg, table=table)
+    client = MlflowClient()
+    source = client.get_model_version(name, logged.version).source
+    rows = _plain_strings(table.loc[result.test_scores.index].head(2), result.model)
+    out = mlflow.pyfunc.load_model(source).predict(rows)  # not by a registered name: no alias, no meta file
+    assert set(zip(out["model_name"], out["model_version"])) == {(name, logged.version)}
+    client.set_registered_model_alias(name, "champion", logged.version)  # by hand, past the gate
+    with pytest.raises(ModelLoadError, match="alias was moved past the promotion gate"):
+        mlflow.pyfunc.load_model(source)
+    client.delete_registered_model_alias(name, "champion")
+    again = client.create_model_version(name, source, run_id=logged.run_id)
+    out = mlflow.pyfunc.load_model(f"models:/{name}/{again.version}").predict(rows)
+    assert set(out["model_version"]) == {f"{logged.version},{again.version}"}
+
+
 def _passing(candidate, champion):
     from types import SimpleNamespace
 
