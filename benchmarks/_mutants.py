@@ -2276,6 +2276,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "        _check_log_tail(log, as_of)  # a mistyped year into the past, after the log's end, would be the night's as-of day\n",
            "        pass\n", ("tests/test_spark_nightly.py", "-k", "impossible_silence"),
            "the night is scored as of a stray exit a year on: everyone the log lost sight of still in the country (run in .venv-pandas2)"),
+    # ---------------------------------------------------------------- lead, stop 40: MLflow 3.18 and the pyfunc's registered version
+    Mutant("Q86", "pyfunc: a hand-moved champion is refused whatever URI fetched it", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           "        if signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision\n",
+           "        if False:\n", ("tests/test_registry.py", "-k", "whatever_uri or only_with_its_signed_gate"),
+           "`mlflow models serve -m models:/overstay-risk@champion` serves a champion moved by hand in the MLflow UI"),
+    Mutant("Q87", "pyfunc: the registered version found from the signed model's run", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           "        found = [client.get_model_version(mv.name, mv.version) for mv in client.search_model_versions(f\"run_id = '{run_id}'\")]\n",
+           "        found = []\n", ("tests/test_registry.py", "-k", "whatever_uri"),
+           "every answer reads model_version 'unregistered' and no champion check runs (what MLflow 3.18 did to the old code)"),
     # ---------------------------------------------------------------- h21-ops: leakage and labels as a sceptical expert audits them, and the nightly job's leftovers
     Mutant("O42", "stays: a crossing after the time of the run is refused", ST,
            "    late = (times > limit).to_numpy(dtype=bool, na_value=False)\n",

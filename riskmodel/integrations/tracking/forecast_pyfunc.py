@@ -156,16 +156,13 @@ def verified_forecaster(root: Path, *, expected_digest: str | None = None, ident
 def _load_pyfunc(path: str, model_config: dict | None = None) -> ForecastPyfunc:
     """MLflow's entry point: verify the whole logged model, and parse ``path`` (its ``data/forecaster``) from the bytes checked."""
     from riskmodel.core.exceptions import ArtifactIntegrityError
-    from riskmodel.integrations.tracking import registry, signing
-    from riskmodel.integrations.tracking.risk_pyfunc import registered_version
+    from riskmodel.integrations.tracking import registry
+    from riskmodel.integrations.tracking.risk_pyfunc import check_registered
 
     folder = Path(path)
     root = registry.model_root(folder)
     if root is None or folder != root / "data" / ARTIFACT:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
     forecaster = verified_forecaster(root)
-    mv = registered_version(root)
-    if mv is not None and signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
-        signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
-                               uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
+    check_registered(root)  # a champion serves only with its signed gate decision
     return ForecastPyfunc(forecaster)

@@ -25,13 +25,14 @@ log (default ``"mlflow pyfunc"``). A param that MLflow accepts but ``score()``
 cannot (``reasons`` below 0, a ``purpose`` holding a run of 5 or more digits: an id, a passport or a phone
 number, :func:`riskmodel.core.audit.check_purpose`) flags every row with a one-line message instead of
 an error page with a stack trace. ``stay_id`` is optional in the input and
-echoed back. ``model_name`` and ``model_version`` are the registered model's
-when MLflow fetched it by a ``models:/`` URI (``mlflow models serve -m
-models:/overstay-risk@champion``, ``riskmodel serve``): MLflow records them
-beside the download, and they are believed only if that version's run is the
-run of the verified model; otherwise the version reads ``unregistered``. The
-version that is ``champion`` loads only with a passed gate decision signed by
-riskmodel (an alias moved by hand in the MLflow UI is refused), as
+echoed back. ``model_name`` and ``model_version`` are those of the registered version made
+from the verified model (found in the registry by the run and model id of its
+signed ``MLmodel``, however MLflow fetched it: ``mlflow models serve -m
+models:/overstay-risk@champion``, ``riskmodel serve``, a ``runs:/`` URI), the
+versions joined by commas if it was registered more than once; otherwise the
+version reads ``unregistered``. A model whose registered version is
+``champion`` loads only with a passed gate decision signed by riskmodel (an
+alias moved by hand in the MLflow UI is refused, whatever URI fetched it), as
 :func:`riskmodel.load` does, with the same audited override
 (``RISKMODEL_ALLOW_UNGATED=1``).
 """
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
     from riskmodel.core.risk.model import RiskModel
 
 ARTIFACT = "risk_model"
-#: what MLflow writes beside a model downloaded by a ``models:/`` URI (name and version)
-REGISTERED_META = "registered_model_meta"
 
 
 class RiskPyfunc:
@@ -117,30 +116,60 @@ def _refuse_no_columns(features: list[str]) -> None:
     )
 
 
-def registered_version(root: Path):
-    """The registered model version MLflow downloaded into ``root``, checked against the registry; else None.
+def registered_versions(root: Path) -> list:
+    """The registry's versions of the logged model in ``root``, found by the run and model id of its signed ``MLmodel``.
 
-    MLflow writes ``registered_model_meta`` (unsigned) when it downloads a
-    ``models:/`` URI. It is believed only when that registered version's run is
-    the run recorded in the model's signed ``MLmodel``; None otherwise (a
-    ``runs:/`` URI, a local folder, an unreachable registry, a mismatch).
+    Call it only after the model's manifest was verified: the ids are then riskmodel's. MLflow hands a pyfunc
+    loader nothing but the downloaded folder (up to 3.17 it left an unsigned ``registered_model_meta`` file
+    beside it; 3.18 no longer does), so the registry is asked which versions were registered from this logged
+    model, however it was fetched (``models:/name@alias``, ``models:/name/3``, ``runs:/``). Empty when none
+    was, when the ``MLmodel`` names no run, or when the registry cannot be reached (a local folder served
+    without a store).
     """
     import yaml
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     try:
-        meta = yaml.safe_load((root / REGISTERED_META).read_text(encoding="utf-8"))
-        run_id = yaml.safe_load((root / "MLmodel").read_text(encoding="utf-8")).get("run_id")
-        name, version = str(meta["model_name"]), str(meta["model_version"])
-        if not version.isdigit() or not run_id:
-            return None
+        mlmodel = yaml.safe_load((root / "MLmodel").read_text(encoding="utf-8")) or {}
+        run_id, model_id = str(mlmodel.get("run_id") or ""), mlmodel.get("model_id")
+        if not run_id.isalnum():  # also keeps the filter below a plain string comparison
+            return []
         from riskmodel.integrations.tracking import registry
 
-        mv = MlflowClient(tracking_uri=registry.tracking_uri(), registry_uri=registry.tracking_uri()).get_model_version(name, version)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, MlflowException):
+        store = registry.tracking_uri()
+        client = MlflowClient(tracking_uri=store, registry_uri=store)
+        # a search's answers carry neither aliases nor model ids: read each version whole
+        found = [client.get_model_version(mv.name, mv.version) for mv in client.search_model_versions(f"run_id = '{run_id}'")]
+    except (OSError, yaml.YAMLError, TypeError, AttributeError, MlflowException):
+        return []
+    # a run may log more than one model: keep the versions registered from this one
+    return sorted((mv for mv in found if not (model_id and mv.model_id) or mv.model_id == model_id),
+                  key=lambda mv: (mv.name, int(mv.version)))
+
+
+def check_registered(root: Path) -> tuple[str, str] | None:
+    """Refuse the logged model in ``root`` if a version registered from it is ``champion`` without its signed gate.
+
+    Returns the registered name and version its answers carry (versions joined by commas when the same logged
+    model was registered more than once), or None when it was never registered.
+
+    Raises
+    ------
+    ModelLoadError
+        If one of its versions holds the ``champion`` alias without a passed gate decision signed by riskmodel
+        (an alias moved by hand), unless the audited override ``RISKMODEL_ALLOW_UNGATED=1`` is set.
+    """
+    from riskmodel.integrations.tracking import registry, signing
+
+    versions = registered_versions(root)
+    for mv in versions:
+        if signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
+            signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
+                                   uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
+    if not versions:
         return None
-    return mv if mv.run_id == run_id else None
+    return ",".join(dict.fromkeys(mv.name for mv in versions)), ",".join(str(mv.version) for mv in versions)
 
 
 def verified_risk_model(root: Path, *, expected_digest: str | None = None, identity: dict[str, str] | None = None,
@@ -179,10 +208,7 @@ def _load_pyfunc(path: str, model_config: dict | None = None) -> RiskPyfunc:
     if root is None or folder != root / "data" / ARTIFACT:
         raise ArtifactIntegrityError(f"`{folder}` is not the data/{ARTIFACT} folder of a model logged by riskmodel; do not use it.")
     model = verified_risk_model(root)
-    mv = registered_version(root)
-    if mv is None:
+    registered = check_registered(root)
+    if registered is None:
         return RiskPyfunc(Scorer(model, name=(model_config or {}).get("name", "overstay-risk"), version="unregistered"))
-    if signing.CHAMPION in (mv.aliases or []):  # the champion serves only with its signed gate decision
-        signing.check_champion(registry.tracking_uri(), mv.name, str(mv.version), dict(mv.tags), allow_ungated=False,
-                               uri=f"models:/{mv.name}/{mv.version} (pyfunc)")
-    return RiskPyfunc(Scorer(model, name=mv.name, version=str(mv.version)))
+    return RiskPyfunc(Scorer(model, name=registered[0], version=registered[1]))
