@@ -149,3 +149,40 @@ def test_readme_command_table_names_every_command():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     missing = [name for name in sub.choices if f"| `riskmodel {name}" not in table]
     assert not missing, f"README's command table leaves out: {missing}"
+
+
+def _pins(path):
+    from packaging.utils import canonicalize_name
+
+    lines = (REPO / path).read_text(encoding="utf-8").splitlines()
+    return {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in lines if "==" in line and not line.startswith("#")}
+
+
+def test_every_dependency_the_tests_install_is_pinned_to_the_version_they_passed_with():
+    """A release upstream changed what CI tested between two commits (MLflow 3.18 broke the pyfunc's champion check on a
+    commit that had passed): scripts/test and the README's first command install at the versions in the constraints
+    files, and those files pin every package riskmodel and the extras each install asks for."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def wanted(*extras):
+        reqs = [*project["dependencies"], *(r for extra in extras for r in project["optional-dependencies"][extra])]
+        return {canonicalize_name(Requirement(r).name): Requirement(r).specifier for r in reqs}
+
+    for path, extras in (("scripts/constraints.txt", ("dev", "db")), ("scripts/constraints-pandas2.txt", ("dev", "spark", "db"))):
+        pins = _pins(path)
+        missing = sorted(set(wanted(*extras)) - set(pins))
+        assert not missing, f"{path} pins none of {missing}: run scripts/refresh-constraints, then scripts/test"
+        outside = {name: pins[name] for name, spec in wanted(*extras).items() if pins[name] not in spec}
+        assert not outside, f"{path} pins versions pyproject.toml does not allow: {outside}"
+    assert _pins("scripts/constraints-pandas2.txt")["pandas"].startswith("2.")
+    script = (REPO / "scripts" / "test").read_text(encoding="utf-8")
+    assert "install .venv dev,db scripts/constraints.txt\n" in script
+    assert "install .venv-pandas2 dev,spark,db scripts/constraints-pandas2.txt " in script
+    assert '-c "$constraints"' in script
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/pip install -q -c scripts/constraints.txt -e . && .venv/bin/riskmodel run" in readme
