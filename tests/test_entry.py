@@ -516,3 +516,55 @@ def test_a_history_that_is_not_a_table_or_a_list_of_records_is_refused_naming_wh
     # the forms the docstring gives still work, the same row from each
     a, b = features_at_entry(entry.to_dict(), records), features_at_entry(entry.to_dict(), mine)
     assert a.keys() == b.keys() and all(_same(a[c], b[c]) for c in a)
+
+
+def _day_trip():
+    """Traveller A: entered Batam on 1 March 2019, left on 3 March at 16:00 for Singapore, came back at 20:00 (local
+    port time). The crossings of tests/test_stays.py's `_log`, with times of day."""
+    from tests.test_stays import _log
+
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 2, None), ("A", "entry", 2, 30)])
+    log["port"] = "Batam"
+    log["timestamp"] = pd.to_datetime(["2019-03-01 09:00", "2019-03-03 16:00", "2019-03-03 20:00"])
+    log["permit_end"] = pd.to_datetime(["2019-03-30", None, "2019-04-01"])
+    records = log.to_dict("records")
+    return records[2], records[:2]
+
+
+def test_an_entry_time_inside_an_earlier_stay_is_refused_naming_the_crossing_and_the_fix(fitted):
+    """The desk sent the evening's entry at 13:00, UTC for 20:00 WIB: before the traveller's 16:00 exit. The border took
+    that exit for the new stay's exit and the earlier stay lost it (prior_exits 0, a first visit's missing values),
+    and scored the row: the log (history and entry) then holds two entries without an exit between, which the crossings
+    contract refuses in a log. Refused now, naming the history's open entry, whichever side of the entry it lies."""
+    entry, earlier = _day_trip()
+    row = features_at_entry(entry, earlier)  # at local time: one earlier stay, left 4 hours before
+    assert (row["prior_visits"], row["prior_exits"], row["days_since_last_exit"]) == (1, 1, 4 / 24)
+    utc = {**entry, "timestamp": pd.Timestamp("2019-03-03 13:00")}
+    later = {**earlier[0], "crossing_id": "C9", "timestamp": pd.Timestamp("2019-03-05 10:00")}  # entered again, no exit
+    for case, (rec, history, named) in {"utc time": (utc, earlier, "C0"),
+                                        "an entry after it, no exit between": ({**entry, "timestamp": pd.Timestamp("2019-03-04 10:00")},
+                                                                               [*earlier, later], "C9")}.items():
+        for h in (history, pd.DataFrame(history)):
+            for call in (lambda: features_at_entry(rec, h), lambda: score(rec, history=h, model=fitted[0], errors="flag", audit_log=False)):
+                with pytest.raises(SchemaError, match=r"history table") as err:
+                    call()
+                problems = [(p.column, p.record_ids) for p in err.value.problems]
+                assert problems == [("timestamp", (named,))], (case, str(err.value))
+                assert "without an exit between" in str(err.value) and "local port time" in str(err.value), case
+
+
+def test_an_entry_whose_id_another_crossing_of_the_history_has_is_refused(fitted):
+    """The history's row with the entry's own crossing id is ignored (a service may send the traveller's whole log,
+    this entry included). An exit under that id is another crossing: it was dropped without a word, and the row lost an
+    exit (prior_exits 0). Refused, naming `crossing_id`; the entry itself in the history is still ignored."""
+    entry, earlier = _day_trip()
+    want = features_at_entry(entry, earlier)
+    same = features_at_entry(entry, [*earlier, entry])
+    assert all(_same(same[c], want[c]) for c in want)
+    reused = {**entry, "crossing_id": "C1"}  # the exit's id
+    for h in (earlier, pd.DataFrame(earlier)):
+        for call in (lambda: features_at_entry(reused, h), lambda: score(reused, history=h, model=fitted[0], audit_log=False)):
+            with pytest.raises(SchemaError, match=r"history table") as err:
+                call()
+            assert [(p.column, p.record_ids) for p in err.value.problems] == [("crossing_id", ("C1",))], str(err.value)
+            assert "give the entry its own crossing id" in str(err.value)
