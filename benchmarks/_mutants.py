@@ -2399,6 +2399,15 @@ MUTANTS: tuple[Mutant, ...] = (
            '    silent = span[span["total"] == 0]\n', '    silent = span[span["total"] < 0]\n',
            ("tests/test_report.py", "-k", "no_arrival_on_record"),
            "a port that never had an arrival shown as forecast 0, range 0-0, as if certain to stay closed"),
+    # ---------------------------------------------------------------- h22-serve: the border service's path
+    Mutant("V37", "border desk: an entry inside a stay of the history refused", "riskmodel/core/entry.py",
+           "    open_ = [h[2] for h in (before[-1:] + after[:1]) if h[3]]\n", "    open_ = []\n",
+           ("tests/test_entry.py", "-k", "inside_an_earlier_stay"),
+           "an entry time sent in UTC, before the last exit: that exit closes the new stay, the earlier one loses it, scored"),
+    Mutant("V38", "border desk: a history crossing under the entry's id that is not the entry refused", "riskmodel/core/entry.py",
+           "    other = [r for r in out if r[2] == entry_id and not (r[3] and (entry_ns is None or r[0] == entry_ns))]\n",
+           "    other = []\n", ("tests/test_entry.py", "-k", "id_another_crossing"),
+           "an exit sharing the entry's id is dropped without a word: the row loses an exit"),
 )
 
 
