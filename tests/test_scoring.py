@@ -95,6 +95,35 @@ def test_a_row_without_its_id_is_refused_not_scored_for_nobody(fitted):
     assert out["probability"].drop(index=out.index[2]).notna().all()
 
 
+@pytest.mark.parametrize("n", [6, 100])
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_a_row_whose_id_is_blank_text_is_refused_as_a_missing_one(fitted, n, dtype):
+    """A form or a JSON client sends an empty field as `""` (or spaces), not null: such a `stay_id` was scored, and its
+    probability came back beside a blank id that names no stay, where a null id is refused. Blank text is refused the
+    same way, on the few-rows path and the batch path, Arrow text and Python strings alike, the row named by its
+    position; the other rows are scored as they are alone, and two blank ids are no repeat of each other."""
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+    from riskmodel.core.scoring import as_scorer
+
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    ids = batch["stay_id"].astype(object).to_numpy().copy()
+    ids[1], ids[3], ids[4] = "", "   ", "\t"
+    batch["stay_id"] = pd.array(ids, dtype=dtype) if dtype == "str" else ids
+    blank = [1, 3, 4]
+    with pytest.raises(SchemaError, match=r"column `stay_id`: id is blank text \(3 rows: row 1, row 3, row 4\)\. Fix: send "):
+        score(batch, model=model, audit_log=False)
+    kept = [i for i in range(n) if i not in blank]
+    alone = score(batch.iloc[kept], model=model, audit_log=False)
+    for form in (batch, batch.to_dict("records")):
+        out = score(form, model=model, errors="flag", audit_log=False)
+        assert out["probability"].iloc[blank].isna().all() and out["risk_band"].iloc[blank].isna().all()
+        assert all(e == "stay_id: id is blank text" for e in out["error"].iloc[blank])
+        np.testing.assert_array_equal(out["probability"].iloc[kept].to_numpy(), alone["probability"].to_numpy())
+    answer = RiskPyfunc(as_scorer(model)).predict(batch.astype(object), params={"reasons": 0})  # REST: the same answer
+    assert [answer["error"].iloc[i] for i in blank] == ["stay_id: id is blank text"] * 3
+
+
 def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
     model, _, rows = fitted
     batch = rows.head(60).copy()
