@@ -2408,6 +2408,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "    other = [r for r in out if r[2] == entry_id and not (r[3] and (entry_ns is None or r[0] == entry_ns))]\n",
            "    other = []\n", ("tests/test_entry.py", "-k", "id_another_crossing"),
            "an exit sharing the entry's id is dropped without a word: the row loses an exit"),
+    Mutant("V39", "score: a stay_id of blank text is refused as a missing one", SV,
+           "    blank = _blank_ids(given_ids) if n else missing\n", "    blank = np.zeros(n, dtype=bool)\n",
+           ("tests/test_scoring.py", "-k", "blank_text"),
+           "a form's empty stay_id ('') is scored: a probability beside an id that names no stay"),
+    Mutant("V40", "score: a batch's blank ids judged in Arrow, spaces included", SV,
+           "                blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))\n",
+           "                blank = pc.equal(pc.binary_length(arr), 0)\n", ("tests/test_scoring.py", "-k", "blank_text"),
+           "a batch's stay_id of spaces is scored under an id that names no stay"),
 )
 
 

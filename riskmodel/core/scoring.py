@@ -26,7 +26,7 @@ column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
 rows are scored. A level seen in training but sent in another case or with other
 spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant, and so is a
-row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find, and so is every
+row whose id (``id_column``, when given) is missing or blank text (``""``, spaces: an empty form field): its score would be for nobody a caller can find, and so is every
 row whose id another row of the same call has (a feed delivered twice, or two stays under one id: which copy to
 score cannot be told; a batch job or Spark judges each chunk or Arrow batch it scores, not the file).
 Categorical levels allowed by the contract but never seen in
@@ -369,23 +369,55 @@ def score(
 
 
 def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndarray:
-    """What messages name each row by: its id, or ``row <i>`` without the id column. A row whose id is missing is a
+    """What messages name each row by: its id, or ``row <i>`` without the id column. A row whose id is missing or blank is a
     problem of that row (named by its position): a score beside no id is a score for nobody a caller can find."""
     if given_ids is None:
         return np.array([f"row {i}" for i in range(n)], dtype=object)
     missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
-    _flag_repeated_ids(given_ids, missing, id_column, problems)
+    # an empty form field comes as "" (or spaces), not null: an id that names no stay either
+    blank = _blank_ids(given_ids) if n else missing
+    _flag_repeated_ids(given_ids, missing | blank, id_column, problems)
     mangled = scientific_ids(given_ids) if n else missing
     if mangled.any():  # a score under an id that matches no stay; several stays may show alike
         problems.add(id_column, "id a spreadsheet wrote in scientific notation (such as 1.23457E+10): its digits are gone",
                      "re-export the ids from their source as text (in a spreadsheet, format the column as Text before saving)", mangled)
-    if not missing.any():
+    if not (missing.any() or blank.any()):
         return given_ids
-    problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
-                 missing)
+    if missing.any():
+        problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
+                     missing)
+    if blank.any():
+        problems.add(id_column, "id is blank text", f"send the stay's {id_column} (an empty form field is no id; an unknown one is "
+                     "null), or leave the column out: rows are then numbered", blank)
+    unnamed = missing | blank
     named = np.asarray(given_ids, dtype=object).copy()
-    named[missing] = [f"row {i}" for i in np.flatnonzero(missing)]
+    named[unnamed] = [f"row {i}" for i in np.flatnonzero(unnamed)]
     return named
+
+
+def _blank_ids(given_ids) -> np.ndarray:
+    """Where an id is text that is empty or only spaces (missing ids and ids that are no text: False).
+
+    Arrow-backed text (pandas 3's ``str``) is judged in Arrow, a million ids in milliseconds; other ids value by value.
+    """
+    dtype = getattr(given_ids, "dtype", None)
+    arrow = isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"
+    if arrow or (len(given_ids) > FAST_ROWS and (dtype is None or dtype == object)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:  # Python strings of a batch converted once: faster than judging each in Python; other ids fail here
+            arr = pa.array(given_ids) if arrow else pa.array(np.asarray(given_ids, dtype=object), pa.large_string(), from_pandas=True)
+            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+                blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+                return blank.to_numpy(zero_copy_only=False).astype(bool, copy=False) if not blank.null_count \
+                    else np.asarray(blank.fill_null(False), dtype=bool)
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+    values = np.asarray(given_ids, dtype=object) if dtype is None or dtype == object or dtype.kind not in "iufb" else None
+    if values is None:  # numbers: no text at all
+        return np.zeros(len(given_ids), dtype=bool)
+    return np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
 
 
 def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems: Problems) -> None:
