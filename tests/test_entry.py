@@ -568,3 +568,21 @@ def test_an_entry_whose_id_another_crossing_of_the_history_has_is_refused(fitted
                 call()
             assert [(p.column, p.record_ids) for p in err.value.problems] == [("crossing_id", ("C1",))], str(err.value)
             assert "give the entry its own crossing id" in str(err.value)
+
+
+def test_the_entry_record_s_own_fields_serve_as_id_column_and_passthrough(fitted):
+    """At the border the record's id is `crossing_id`: `score(entry, history=..., id_column="crossing_id")` answered with
+    crossing_id 0 (a row number: the feature row names the id `stay_id`), and a field the desk adds to the record
+    (`desk`) passed through was refused as 'passthrough column is missing ... add it to the input', though it was there.
+    Both come from the entry record now; a field it does not have is still named as missing."""
+    entry, earlier = _day_trip()
+    desk = {**entry, "desk": "A7", "crossing_id": "C2"}
+    for rec in (desk, pd.Series(desk), pd.DataFrame([desk])):
+        out = score(rec, history=earlier, model=fitted[0], id_column="crossing_id", passthrough=["desk", "nationality"],
+                    audit_log=False)
+        assert list(out.columns)[0] == "crossing_id" and out["crossing_id"].tolist() == ["C2"]
+        assert out["desk"].tolist() == ["A7"] and out["nationality"].tolist() == ["AUS"]
+        assert out["probability"].notna().all()
+    assert score(desk, history=earlier, model=fitted[0], audit_log=False)["stay_id"].tolist() == ["C2"]
+    with pytest.raises(SchemaError, match=r"`officer`: passthrough column is missing"):
+        score(desk, history=earlier, model=fitted[0], passthrough=["officer"], audit_log=False)
