@@ -2416,6 +2416,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "                blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))\n",
            "                blank = pc.equal(pc.binary_length(arr), 0)\n", ("tests/test_scoring.py", "-k", "blank_text"),
            "a batch's stay_id of spaces is scored under an id that names no stay"),
+    Mutant("V41", "border desk: id_column and passthrough read the entry record's own fields", SV,
+           "        if c in record:\n", "        if False:\n", ("tests/test_entry.py", "-k", "own_fields_serve"),
+           "score(entry, history=..., id_column='crossing_id') answers crossing_id 0, a row number, for every traveller"),
 )
 
 

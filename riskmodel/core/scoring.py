@@ -236,7 +236,8 @@ def score(
     history : DataFrame or list of dict, optional
         The traveller's other crossings: ``stays`` is then an arriving traveller's entry record,
         and its feature row is built from both (:func:`~riskmodel.core.entry.features_at_entry`)
-        before scoring, so a border desk needs no feature pipeline. ``[]`` for a first visit.
+        before scoring, so a border desk needs no feature pipeline. ``[]`` for a first visit. ``id_column`` and
+        ``passthrough`` may name the entry record's own fields (``crossing_id``, a field the desk adds).
 
     Returns
     -------
@@ -282,7 +283,7 @@ def score(
     if audit_log:
         audit.check_purpose(purpose)  # before any row is scored: a refused call is audited with its purpose too
     if history is not None:
-        stays = features_at_entry(stays, history)
+        stays = _with_entry_fields(features_at_entry(stays, history), stays, (id_column, *passthrough))
     scorer = as_scorer(model)
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
@@ -366,6 +367,20 @@ def score(
         counts["flagged"] = int(bad.sum())
         _audit_call("score", scorer, enc, purpose, band_counts=counts)
     return result
+
+
+def _with_entry_fields(row: dict, entry, names) -> dict:
+    """The feature row of an entry with the entry record's own fields among ``names`` (``id_column`` and
+    ``passthrough``) that the row lacks: the record's ``crossing_id`` as its id, a field the desk added. Without them the
+    id came back as a row number and a passthrough field present in the record was called missing."""
+    wanted = [c for c in names if c not in row]
+    if not wanted:
+        return row
+    record = entry.iloc[0] if isinstance(entry, pd.DataFrame) else entry  # features_at_entry took it: one record
+    for c in wanted:
+        if c in record:
+            row[c] = record[c]
+    return row
 
 
 def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndarray:
