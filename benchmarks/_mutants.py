@@ -1133,7 +1133,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "    result.extra.update(hooks.finish(result) if hooks.finish is not None else {})\n",
            ("tests/test_batch_scoring.py", "-k", "marked_done_only"), "a folder marked done with no summary, or last run's"),
     Mutant("Q60", "a row whose id is missing is refused or flagged, not scored for nobody", "riskmodel/core/scoring.py",
-           "    if not missing.any():\n        return given_ids\n", "    if True:\n        return given_ids\n",
+           "    if not (missing.any() or blank.any()):\n        return given_ids\n", "    if True:\n        return given_ids\n",
            ("tests/test_scoring.py", "-k", "without_its_id"), "a score returned beside an empty id"),
     Mutant("Q61", "a fairness audit of no rows fails saying so", "riskmodel/core/risk/fairness.py",
            "    breached = np.array([bool(f) for f in found], dtype=bool)\n", "    breached = [bool(f) for f in found]\n",
@@ -1560,7 +1560,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "                           & F.lit(False))\n", ("tests/test_spark_nightly.py", "-k", "fast_path_never_accepts"),
            "the nightly run scores a log the in-process check refuses (run in .venv-pandas2)"),
     # ---------------------------------------------------------------- the services and REST review (h16-serve)
-    Mutant("D08", "score: one stay_id on several rows", SV, "    _flag_repeated_ids(given_ids, missing, id_column, problems)\n", "",
+    Mutant("D08", "score: one stay_id on several rows", SV, "    _flag_repeated_ids(given_ids, missing | blank, id_column, problems)\n", "",
            ("tests/test_scoring.py", "-k", "more_than_one_row"),
            "two rows under one stay_id are both scored: a feed delivered twice counted twice, two stays under one id two scores"),
     Mutant("D09", "border: a history that is no table or list", "riskmodel/core/entry.py",
