@@ -209,7 +209,10 @@ def test_multiindex_and_duplicated_columns_are_refused(fitted):
         ("group_size", 2.5, "not a whole number; expected a whole number from 1 to 200"),
         ("entry_month", 13, "above 12; expected a whole number from 1 to 12"),
         ("has_return_ticket", 2, "not a yes/no value; expected true/false (or 1/0)"),
-        ("has_return_ticket", "maybe", "expected a number"),
+        # text in a yes/no field (a form in Indonesian: "ya"/"tidak") was "expected a number", which a yes/no field is not
+        ("has_return_ticket", "maybe", "not a yes/no value; expected true/false (or 1/0)"),
+        ("has_return_ticket", "ya", "not a yes/no value; expected true/false (or 1/0)"),
+        ("has_return_ticket", "", "not a yes/no value; expected true/false (or 1/0)"),
         ("planned_stay_days", 10**6, "above 3660; expected a whole number from 0 to 3660"),
         ("visa_type", "tourist", "level not allowed by the data contract"),
         # a yes/no value in a count or a month was read as 1 and scored
