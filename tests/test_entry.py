@@ -586,3 +586,21 @@ def test_the_entry_record_s_own_fields_serve_as_id_column_and_passthrough(fitted
     assert score(desk, history=earlier, model=fitted[0], audit_log=False)["stay_id"].tolist() == ["C2"]
     with pytest.raises(SchemaError, match=r"`officer`: passthrough column is missing"):
         score(desk, history=earlier, model=fitted[0], passthrough=["officer"], audit_log=False)
+
+
+@pytest.mark.parametrize(("field", "value", "problem", "fix"), [
+    ("has_return_ticket", "ya", "not true or false (got str)", "send `has_return_ticket` as true or false"),
+    ("has_return_ticket", "true", "not true or false (got str)", "send `has_return_ticket` as true or false"),
+    ("has_return_ticket", 1, "not true or false (got int)", "send `has_return_ticket` as true or false"),
+    ("planned_stay_days", 2.5, "not a whole number", "send `planned_stay_days` as a whole number"),
+    ("group_size", "2.5", "not a whole number", "send `group_size` as a whole number"),
+])
+def test_a_value_of_the_wrong_kind_in_the_entry_record_is_named_for_the_record_in_a_desk_s_words(log, field, value, problem, fix):
+    """A form's 'ya' or 'true' for the return ticket, or a planned stay of 2.5 days, was refused as "expected bool values,
+    got dtype str. Fix: store True/False (bool, or the nullable 'boolean' dtype)": a table's dtype, for one record, which
+    named no row. The problem names the entry record and says what the field takes."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    with pytest.raises(SchemaError) as err:
+        features_at_entry({**entry, field: value}, [])
+    assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [(field, problem, ("the entry record",))]
+    assert err.value.problems[0].fix.startswith(fix) and "dtype" not in str(err.value)
