@@ -604,3 +604,30 @@ def test_a_value_of_the_wrong_kind_in_the_entry_record_is_named_for_the_record_i
         features_at_entry({**entry, field: value}, [])
     assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [(field, problem, ("the entry record",))]
     assert err.value.problems[0].fix.startswith(fix) and "dtype" not in str(err.value)
+
+
+def test_a_border_call_refused_for_its_entry_or_history_is_audited_too(fitted):
+    """README: every scoring call appends an audit record, a call refused for bad input too (`score_refused`: the rows
+    refused and the count per column, no value). A border call refused by the entry record's or the history's checks
+    left no record at all: the refusals a desk meets most were missing from the log the EU AI Act asks for."""
+    from riskmodel.core import audit
+
+    entry, earlier = _day_trip()
+    cases = {  # the call's entry and history -> the columns refused
+        "entry": ({**entry, "visa_type": "VOA", "group_size": 0}, earlier, {"visa_type": 1, "group_size": 1}),
+        "history": ({**entry, "timestamp": pd.Timestamp("2019-03-03 13:00")}, earlier, {"timestamp": 1}),
+    }
+    for name, (rec, history, columns) in cases.items():
+        before = len(audit.read())
+        with pytest.raises(SchemaError):
+            score(rec, history=history, model=fitted[0], purpose="desk check")
+        records = audit.read()[before:]
+        assert len(records) == 1, (name, records)
+        got = records[0]
+        assert (got["event"], got["rows"], got["refused_rows"], got["problems"], got["purpose"]) == (
+            "score_refused", 1, 1, columns, "desk check"), name
+        text = audit.audit_path().read_text()
+        assert "VOA" not in text and "C2" not in text and "C0" not in text, name  # no value, no id
+    with pytest.raises(SchemaError):
+        score(cases["entry"][0], history=earlier, model=fitted[0], audit_log=False)
+    assert len(audit.read()) == 2
