@@ -2419,6 +2419,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("V41", "border desk: id_column and passthrough read the entry record's own fields", SV,
            "        if c in record:\n", "        if False:\n", ("tests/test_entry.py", "-k", "own_fields_serve"),
            "score(entry, history=..., id_column='crossing_id') answers crossing_id 0, a row number, for every traveller"),
+    Mutant("V42", "border desk: a call refused for its entry record or history is audited", SV,
+           "            audit.append(\"score_refused\", model_name=scorer.name, model_version=scorer.version, input_digest=None, rows=1,\n"
+           "                         refused_rows=1, problems=columns, refused_by=exc.table, purpose=purpose)\n",
+           "            pass\n", ("tests/test_entry.py", "-k", "audited_too"),
+           "the refusals a border desk meets most leave no record in the audit log"),
 )
 
 

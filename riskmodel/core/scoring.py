@@ -282,9 +282,9 @@ def score(
     check_score_args(errors, reasons, reasons_min_band, passthrough)
     if audit_log:
         audit.check_purpose(purpose)  # before any row is scored: a refused call is audited with its purpose too
-    if history is not None:
-        stays = _with_entry_fields(features_at_entry(stays, history), stays, (id_column, *passthrough))
     scorer = as_scorer(model)
+    if history is not None:
+        stays = _with_entry_fields(_entry_row(stays, history, scorer, purpose, audit_log), stays, (id_column, *passthrough))
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
         stays = flat_unique(stays, problems, scorer.model.features, (id_column, *passthrough))
@@ -367,6 +367,21 @@ def score(
         counts["flagged"] = int(bad.sum())
         _audit_call("score", scorer, enc, purpose, band_counts=counts)
     return result
+
+
+def _entry_row(entry, history, scorer: Scorer, purpose, audit_log: bool) -> dict:
+    """:func:`features_at_entry`; a call it refuses (the entry record or the history) is audited as any refused call
+    is: one ``score_refused`` record with the count per column, no value and no id (no feature row exists to digest)."""
+    try:
+        return features_at_entry(entry, history)
+    except SchemaError as exc:
+        if audit_log:
+            columns: dict[str, int] = {}
+            for p in exc.problems:
+                columns[p.column] = columns.get(p.column, 0) + max(p.n_rows, 1)
+            audit.append("score_refused", model_name=scorer.name, model_version=scorer.version, input_digest=None, rows=1,
+                         refused_rows=1, problems=columns, refused_by=exc.table, purpose=purpose)
+        raise
 
 
 def _with_entry_fields(row: dict, entry, names) -> dict:
