@@ -631,3 +631,26 @@ def test_a_border_call_refused_for_its_entry_or_history_is_audited_too(fitted):
     with pytest.raises(SchemaError):
         score(cases["entry"][0], history=earlier, model=fitted[0], audit_log=False)
     assert len(audit.read()) == 2
+
+
+def test_a_field_sent_under_another_spelling_is_named_with_the_one_expected(fitted):
+    """score() names a feature column sent as `Visa_Type` with the name it expects; at the border the same record field
+    (or a history column `Direction`) was called missing with no word of the field that came, though the desk sent it."""
+    entry, earlier = _day_trip()
+    rec = {k: v for k, v in entry.items() if k not in ("visa_type", "planned_stay_days")}
+    rec.update({"Visa_Type": entry["visa_type"], "plannedStayDays": entry["planned_stay_days"]})
+    with pytest.raises(SchemaError) as err:
+        score(rec, history=earlier, model=fitted[0], audit_log=False)
+    assert [(p.column, p.problem, p.fix) for p in err.value.problems] == [
+        ("visa_type", "field of the entry record is missing; the record has `Visa_Type`", "rename `Visa_Type` to `visa_type`"),
+        ("planned_stay_days", "field of the entry record is missing; the record has `plannedStayDays`",
+         "rename `plannedStayDays` to `planned_stay_days`")]
+    moved = [{("Direction" if k == "direction" else k): v for k, v in h.items()} for h in earlier]
+    for h in (moved, pd.DataFrame(moved)):
+        with pytest.raises(SchemaError) as err:
+            features_at_entry(entry, h)
+        assert [(p.column, p.problem, p.fix) for p in err.value.problems] == [
+            ("direction", "required column of the traveller's crossings is missing; the history has `Direction`",
+             "rename `Direction` to `direction`")]
+    with pytest.raises(SchemaError, match=r"`visa_type`: field of the entry record is missing\. Fix: send the crossings-log"):
+        features_at_entry({k: v for k, v in entry.items() if k != "visa_type"}, earlier)  # nothing like it: as before
