@@ -2424,6 +2424,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "                         refused_rows=1, problems=columns, refused_by=exc.table, purpose=purpose)\n",
            "            pass\n", ("tests/test_entry.py", "-k", "audited_too"),
            "the refusals a border desk meets most leave no record in the audit log"),
+    Mutant("V43", "border desk: a field sent under another spelling is named", "riskmodel/core/entry.py",
+           "    if near is None:\n        return SchemaProblem(field, problem, fix)\n",
+           "    if True:\n        return SchemaProblem(field, problem, fix)\n", ("tests/test_entry.py", "-k", "another_spelling"),
+           "a desk's `Visa_Type` is called missing with no word of the field it sent"),
 )
 
 

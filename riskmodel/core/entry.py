@@ -20,6 +20,7 @@ second are ordered by crossing id (as ``build_stays`` orders stays).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
@@ -158,8 +159,8 @@ def _entry_record(entry) -> dict:
         raise SchemaError("entry", [SchemaProblem("<table>", f"expected a dict, Series or one-row DataFrame; got {type(entry).__name__}",
                                                   "pass the entry record as a dict")])
     missing = [f for f in ENTRY_RECORD_FIELDS if f not in entry]
-    problems = [SchemaProblem(f, "field of the entry record is missing", "send the crossings-log entry row (riskmodel.core.schema.CROSSINGS)")
-                for f in missing]
+    problems = [_absent(f, "field of the entry record is missing", "the record", entry, ENTRY_RECORD_FIELDS,
+                        "send the crossings-log entry row (riskmodel.core.schema.CROSSINGS)") for f in missing]
     if "direction" in entry and entry["direction"] != "entry":
         problems.append(SchemaProblem("direction", f"expected 'entry'; got {entry['direction']!r}", "score entry records only"))
     if not missing and _missing(entry["timestamp"]):
@@ -233,8 +234,10 @@ def _history_rows(history, entry_id, traveller=None, entry_ns: int | None = None
         if not absent:
             cols = _record_columns(history, given)
     if absent:
-        raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
-                                                    "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
+        given = list(history.columns) if isinstance(history, pd.DataFrame) else list(given)
+        raise SchemaError("history", [_absent(c, "required column of the traveller's crossings is missing", "the history", given,
+                                              _CONTRACT_NAMES, "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)")
+                                      for c in absent])
     if "traveller_id" in cols:
         _check_traveller(cols["traveller_id"], traveller)
     else:  # the history is this traveller's by definition: judged as their rows of the log
@@ -275,6 +278,27 @@ def _check_open_stays(hist: list[tuple], t_ns: int) -> None:
             "send the entry's time as local port time without a zone (a time in UTC falls hours early, before the "
             "traveller's last exit), or add the exit that closed the stay named here to the history",
             tuple(str(i) for i in open_), len(open_))])
+
+
+_CONTRACT_NAMES = tuple(c.name for c in CROSSINGS)
+
+
+def _key_of(name) -> str:
+    """A field name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _absent(field: str, problem: str, where: str, given, known, fix: str) -> SchemaProblem:
+    """The problem of a missing ``field``, naming the given name it was probably meant to be (as score() names a misspelt
+    feature column): one that differs only in case or separators, else a close spelling, among names ``known`` lacks."""
+    others = [str(g) for g in given if g not in known]
+    near = next((g for g in others if _key_of(g) == _key_of(field)), None)
+    if near is None:
+        close = difflib.get_close_matches(field, others, n=1, cutoff=0.75)
+        near = close[0] if close else None
+    if near is None:
+        return SchemaProblem(field, problem, fix)
+    return SchemaProblem(field, f"{problem}; {where} has `{near}`", f"rename `{near}` to `{field}`")
 
 
 def _records(history) -> list:
