@@ -124,6 +124,26 @@ def test_a_row_whose_id_is_blank_text_is_refused_as_a_missing_one(fitted, n, dty
     assert [answer["error"].iloc[i] for i in blank] == ["stay_id: id is blank text"] * 3
 
 
+@pytest.mark.parametrize("n", [5, 100])
+def test_ids_set_as_the_index_named_stay_id_are_the_answer_s_ids(fitted, n):
+    """A service that keeps its stays indexed by id (`df.set_index("stay_id")`) got `stay_id` 0, 1, 2, ... back beside
+    each score, the index holding the real ids: a caller reading the column, with numeric ids, joins each score to
+    another stay. An index named as the id column is the id column: its ids are the answer's, checked as a column's
+    are (repeats refused); an index with another name still gives row numbers, as the README says."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = np.arange(1001, 1001 + n)
+    want = score(batch, model=model, audit_log=False)
+    got = score(batch.set_index("stay_id"), model=model, audit_log=False)
+    assert got["stay_id"].tolist() == list(range(1001, 1001 + n)) and got.index.tolist() == list(range(1001, 1001 + n))
+    np.testing.assert_array_equal(got["probability"].to_numpy(), want["probability"].to_numpy())
+    twice = batch.assign(stay_id=[1001] * 2 + list(range(1003, 1001 + n))).set_index("stay_id")
+    with pytest.raises(SchemaError, match=r"column `stay_id`: id given to more than one row \(2 rows: 1001, 1001\)"):
+        score(twice, model=model, audit_log=False)
+    other = score(batch.set_index("stay_id").rename_axis("key"), model=model, audit_log=False)
+    assert other["stay_id"].tolist() == list(range(n))
+
+
 def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
     model, _, rows = fitted
     batch = rows.head(60).copy()
