@@ -2428,6 +2428,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if near is None:\n        return SchemaProblem(field, problem, fix)\n",
            "    if True:\n        return SchemaProblem(field, problem, fix)\n", ("tests/test_entry.py", "-k", "another_spelling"),
            "a desk's `Visa_Type` is called missing with no word of the field it sent"),
+    Mutant("V44", "score: ids kept as an index named stay_id are the answer's ids", SV,
+           "    if ids is None and isinstance(stays, pd.DataFrame) and stays.index.nlevels == 1 and stays.index.name == id_column:\n",
+           "    if False:\n", ("tests/test_scoring.py", "-k", "set_as_the_index"),
+           "df.set_index('stay_id') answers stay_id 0, 1, 2, ...: numeric ids join each score to another stay"),
 )
 
 

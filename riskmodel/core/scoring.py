@@ -226,7 +226,8 @@ def score(
         column other than ``id_column`` (it would replace the score). A list: one name given as a
         string is refused (it would be read letter by letter).
     id_column : str, default="stay_id"
-        Record id column, copied first (row positions are used when it is absent; a column differing from it only in
+        Record id column, copied first (an index of that name is read as it, ``df.set_index("stay_id")``; row positions
+        are used when neither is there; a column differing from it only in
         case or separators, ``StayID``, is a problem of every row, named: its ids would be replaced by row numbers).
     purpose : str, optional
         Why this scoring is done (recorded in the audit log as given): say why, not whom; a run of 5 or more
@@ -315,7 +316,7 @@ def score(
     flag_broken_invariants(scorer, enc, problems)
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
                       output_columns(id_column, reasons), id_column)
-    given_ids = column(id_column)
+    given_ids = _given_ids(column(id_column), stays, id_column)
     if given_ids is None and not no_records:
         misspelt_id(id_column, columns if columns is not None else list(frame.columns), problems)
     ids = _row_names(given_ids, n, id_column, problems)
@@ -367,6 +368,14 @@ def score(
         counts["flagged"] = int(bad.sum())
         _audit_call("score", scorer, enc, purpose, band_counts=counts)
     return result
+
+
+def _given_ids(ids, stays, id_column: str):
+    """The record ids: the ``id_column`` column's, else an index of that name (``df.set_index("stay_id")``), else None.
+    Numbering the rows of a frame whose ids are its index put 0, 1, ... beside each score."""
+    if ids is None and isinstance(stays, pd.DataFrame) and stays.index.nlevels == 1 and stays.index.name == id_column:
+        return stays.index.array if _TEXT != object else stays.index.to_numpy()
+    return ids
 
 
 def _entry_row(entry, history, scorer: Scorer, purpose, audit_log: bool) -> dict:
