@@ -79,6 +79,10 @@ def load(
     registry answers that the alias is gone (deleted, or its version deleted),
     calls are refused (:class:`~riskmodel.core.exceptions.ModelNotFoundError`).
 
+    The alias is followed by the URI, not by the object returned: a Scorer kept by a service and passed as
+    ``model=`` stays the version it was loaded as (a rollback included). Pass the URI to :func:`score` on every
+    call, or call ``load(uri)`` each time: both are served from the cache.
+
     Parameters
     ----------
     uri : str, Path, RiskModel, Scorer or Forecaster

@@ -516,3 +516,141 @@ def test_a_history_that_is_not_a_table_or_a_list_of_records_is_refused_naming_wh
     # the forms the docstring gives still work, the same row from each
     a, b = features_at_entry(entry.to_dict(), records), features_at_entry(entry.to_dict(), mine)
     assert a.keys() == b.keys() and all(_same(a[c], b[c]) for c in a)
+
+
+def _day_trip():
+    """Traveller A: entered Batam on 1 March 2019, left on 3 March at 16:00 for Singapore, came back at 20:00 (local
+    port time). The crossings of tests/test_stays.py's `_log`, with times of day."""
+    from tests.test_stays import _log
+
+    log = _log([("A", "entry", 0, 30), ("A", "exit", 2, None), ("A", "entry", 2, 30)])
+    log["port"] = "Batam"
+    log["timestamp"] = pd.to_datetime(["2019-03-01 09:00", "2019-03-03 16:00", "2019-03-03 20:00"])
+    log["permit_end"] = pd.to_datetime(["2019-03-30", None, "2019-04-01"])
+    records = log.to_dict("records")
+    return records[2], records[:2]
+
+
+def test_an_entry_time_inside_an_earlier_stay_is_refused_naming_the_crossing_and_the_fix(fitted):
+    """The desk sent the evening's entry at 13:00, UTC for 20:00 WIB: before the traveller's 16:00 exit. The border took
+    that exit for the new stay's exit and the earlier stay lost it (prior_exits 0, a first visit's missing values),
+    and scored the row: the log (history and entry) then holds two entries without an exit between, which the crossings
+    contract refuses in a log. Refused now, naming the history's open entry, whichever side of the entry it lies."""
+    entry, earlier = _day_trip()
+    row = features_at_entry(entry, earlier)  # at local time: one earlier stay, left 4 hours before
+    assert (row["prior_visits"], row["prior_exits"], row["days_since_last_exit"]) == (1, 1, 4 / 24)
+    utc = {**entry, "timestamp": pd.Timestamp("2019-03-03 13:00")}
+    later = {**earlier[0], "crossing_id": "C9", "timestamp": pd.Timestamp("2019-03-05 10:00")}  # entered again, no exit
+    for case, (rec, history, named) in {"utc time": (utc, earlier, "C0"),
+                                        "an entry after it, no exit between": ({**entry, "timestamp": pd.Timestamp("2019-03-04 10:00")},
+                                                                               [*earlier, later], "C9")}.items():
+        for h in (history, pd.DataFrame(history)):
+            for call in (lambda: features_at_entry(rec, h), lambda: score(rec, history=h, model=fitted[0], errors="flag", audit_log=False)):
+                with pytest.raises(SchemaError, match=r"history table") as err:
+                    call()
+                problems = [(p.column, p.record_ids) for p in err.value.problems]
+                assert problems == [("timestamp", (named,))], (case, str(err.value))
+                assert "without an exit between" in str(err.value) and "local port time" in str(err.value), case
+
+
+def test_an_entry_whose_id_another_crossing_of_the_history_has_is_refused(fitted):
+    """The history's row with the entry's own crossing id is ignored (a service may send the traveller's whole log,
+    this entry included). An exit under that id is another crossing: it was dropped without a word, and the row lost an
+    exit (prior_exits 0). Refused, naming `crossing_id`; the entry itself in the history is still ignored."""
+    entry, earlier = _day_trip()
+    want = features_at_entry(entry, earlier)
+    same = features_at_entry(entry, [*earlier, entry])
+    assert all(_same(same[c], want[c]) for c in want)
+    reused = {**entry, "crossing_id": "C1"}  # the exit's id
+    for h in (earlier, pd.DataFrame(earlier)):
+        for call in (lambda: features_at_entry(reused, h), lambda: score(reused, history=h, model=fitted[0], audit_log=False)):
+            with pytest.raises(SchemaError, match=r"history table") as err:
+                call()
+            assert [(p.column, p.record_ids) for p in err.value.problems] == [("crossing_id", ("C1",))], str(err.value)
+            assert "give the entry its own crossing id" in str(err.value)
+
+
+def test_the_entry_record_s_own_fields_serve_as_id_column_and_passthrough(fitted):
+    """At the border the record's id is `crossing_id`: `score(entry, history=..., id_column="crossing_id")` answered with
+    crossing_id 0 (a row number: the feature row names the id `stay_id`), and a field the desk adds to the record
+    (`desk`) passed through was refused as 'passthrough column is missing ... add it to the input', though it was there.
+    Both come from the entry record now; a field it does not have is still named as missing."""
+    entry, earlier = _day_trip()
+    desk = {**entry, "desk": "A7", "crossing_id": "C2"}
+    for rec in (desk, pd.Series(desk), pd.DataFrame([desk])):
+        out = score(rec, history=earlier, model=fitted[0], id_column="crossing_id", passthrough=["desk", "nationality"],
+                    audit_log=False)
+        assert list(out.columns)[0] == "crossing_id" and out["crossing_id"].tolist() == ["C2"]
+        assert out["desk"].tolist() == ["A7"] and out["nationality"].tolist() == ["AUS"]
+        assert out["probability"].notna().all()
+    assert score(desk, history=earlier, model=fitted[0], audit_log=False)["stay_id"].tolist() == ["C2"]
+    with pytest.raises(SchemaError, match=r"`officer`: passthrough column is missing"):
+        score(desk, history=earlier, model=fitted[0], passthrough=["officer"], audit_log=False)
+
+
+@pytest.mark.parametrize(("field", "value", "problem", "fix"), [
+    ("has_return_ticket", "ya", "not true or false (got str)", "send `has_return_ticket` as true or false"),
+    ("has_return_ticket", "true", "not true or false (got str)", "send `has_return_ticket` as true or false"),
+    ("has_return_ticket", 1, "not true or false (got int)", "send `has_return_ticket` as true or false"),
+    ("planned_stay_days", 2.5, "not a whole number", "send `planned_stay_days` as a whole number"),
+    ("group_size", "2.5", "not a whole number", "send `group_size` as a whole number"),
+])
+def test_a_value_of_the_wrong_kind_in_the_entry_record_is_named_for_the_record_in_a_desk_s_words(log, field, value, problem, fix):
+    """A form's 'ya' or 'true' for the return ticket, or a planned stay of 2.5 days, was refused as "expected bool values,
+    got dtype str. Fix: store True/False (bool, or the nullable 'boolean' dtype)": a table's dtype, for one record, which
+    named no row. The problem names the entry record and says what the field takes."""
+    entry = log.loc[log["direction"] == "entry"].iloc[-40].to_dict()
+    with pytest.raises(SchemaError) as err:
+        features_at_entry({**entry, field: value}, [])
+    assert [(p.column, p.problem, p.record_ids) for p in err.value.problems] == [(field, problem, ("the entry record",))]
+    assert err.value.problems[0].fix.startswith(fix) and "dtype" not in str(err.value)
+
+
+def test_a_border_call_refused_for_its_entry_or_history_is_audited_too(fitted):
+    """README: every scoring call appends an audit record, a call refused for bad input too (`score_refused`: the rows
+    refused and the count per column, no value). A border call refused by the entry record's or the history's checks
+    left no record at all: the refusals a desk meets most were missing from the log the EU AI Act asks for."""
+    from riskmodel.core import audit
+
+    entry, earlier = _day_trip()
+    cases = {  # the call's entry and history -> the columns refused
+        "entry": ({**entry, "visa_type": "VOA", "group_size": 0}, earlier, {"visa_type": 1, "group_size": 1}),
+        "history": ({**entry, "timestamp": pd.Timestamp("2019-03-03 13:00")}, earlier, {"timestamp": 1}),
+    }
+    for name, (rec, history, columns) in cases.items():
+        before = len(audit.read())
+        with pytest.raises(SchemaError):
+            score(rec, history=history, model=fitted[0], purpose="desk check")
+        records = audit.read()[before:]
+        assert len(records) == 1, (name, records)
+        got = records[0]
+        assert (got["event"], got["rows"], got["refused_rows"], got["problems"], got["purpose"]) == (
+            "score_refused", 1, 1, columns, "desk check"), name
+        text = audit.audit_path().read_text()
+        assert "VOA" not in text and "C2" not in text and "C0" not in text, name  # no value, no id
+    with pytest.raises(SchemaError):
+        score(cases["entry"][0], history=earlier, model=fitted[0], audit_log=False)
+    assert len(audit.read()) == 2
+
+
+def test_a_field_sent_under_another_spelling_is_named_with_the_one_expected(fitted):
+    """score() names a feature column sent as `Visa_Type` with the name it expects; at the border the same record field
+    (or a history column `Direction`) was called missing with no word of the field that came, though the desk sent it."""
+    entry, earlier = _day_trip()
+    rec = {k: v for k, v in entry.items() if k not in ("visa_type", "planned_stay_days")}
+    rec.update({"Visa_Type": entry["visa_type"], "plannedStayDays": entry["planned_stay_days"]})
+    with pytest.raises(SchemaError) as err:
+        score(rec, history=earlier, model=fitted[0], audit_log=False)
+    assert [(p.column, p.problem, p.fix) for p in err.value.problems] == [
+        ("visa_type", "field of the entry record is missing; the record has `Visa_Type`", "rename `Visa_Type` to `visa_type`"),
+        ("planned_stay_days", "field of the entry record is missing; the record has `plannedStayDays`",
+         "rename `plannedStayDays` to `planned_stay_days`")]
+    moved = [{("Direction" if k == "direction" else k): v for k, v in h.items()} for h in earlier]
+    for h in (moved, pd.DataFrame(moved)):
+        with pytest.raises(SchemaError) as err:
+            features_at_entry(entry, h)
+        assert [(p.column, p.problem, p.fix) for p in err.value.problems] == [
+            ("direction", "required column of the traveller's crossings is missing; the history has `Direction`",
+             "rename `Direction` to `direction`")]
+    with pytest.raises(SchemaError, match=r"`visa_type`: field of the entry record is missing\. Fix: send the crossings-log"):
+        features_at_entry({k: v for k, v in entry.items() if k != "visa_type"}, earlier)  # nothing like it: as before

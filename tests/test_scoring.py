@@ -95,6 +95,55 @@ def test_a_row_without_its_id_is_refused_not_scored_for_nobody(fitted):
     assert out["probability"].drop(index=out.index[2]).notna().all()
 
 
+@pytest.mark.parametrize("n", [6, 100])
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_a_row_whose_id_is_blank_text_is_refused_as_a_missing_one(fitted, n, dtype):
+    """A form or a JSON client sends an empty field as `""` (or spaces), not null: such a `stay_id` was scored, and its
+    probability came back beside a blank id that names no stay, where a null id is refused. Blank text is refused the
+    same way, on the few-rows path and the batch path, Arrow text and Python strings alike, the row named by its
+    position; the other rows are scored as they are alone, and two blank ids are no repeat of each other."""
+    from riskmodel.integrations.tracking.risk_pyfunc import RiskPyfunc
+    from riskmodel.core.scoring import as_scorer
+
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    ids = batch["stay_id"].astype(object).to_numpy().copy()
+    ids[1], ids[3], ids[4] = "", "   ", "\t"
+    batch["stay_id"] = pd.array(ids, dtype=dtype) if dtype == "str" else ids
+    blank = [1, 3, 4]
+    with pytest.raises(SchemaError, match=r"column `stay_id`: id is blank text \(3 rows: row 1, row 3, row 4\)\. Fix: send "):
+        score(batch, model=model, audit_log=False)
+    kept = [i for i in range(n) if i not in blank]
+    alone = score(batch.iloc[kept], model=model, audit_log=False)
+    for form in (batch, batch.to_dict("records")):
+        out = score(form, model=model, errors="flag", audit_log=False)
+        assert out["probability"].iloc[blank].isna().all() and out["risk_band"].iloc[blank].isna().all()
+        assert all(e == "stay_id: id is blank text" for e in out["error"].iloc[blank])
+        np.testing.assert_array_equal(out["probability"].iloc[kept].to_numpy(), alone["probability"].to_numpy())
+    answer = RiskPyfunc(as_scorer(model)).predict(batch.astype(object), params={"reasons": 0})  # REST: the same answer
+    assert [answer["error"].iloc[i] for i in blank] == ["stay_id: id is blank text"] * 3
+
+
+@pytest.mark.parametrize("n", [5, 100])
+def test_ids_set_as_the_index_named_stay_id_are_the_answer_s_ids(fitted, n):
+    """A service that keeps its stays indexed by id (`df.set_index("stay_id")`) got `stay_id` 0, 1, 2, ... back beside
+    each score, the index holding the real ids: a caller reading the column, with numeric ids, joins each score to
+    another stay. An index named as the id column is the id column: its ids are the answer's, checked as a column's
+    are (repeats refused); an index with another name still gives row numbers, as the README says."""
+    model, _, rows = fitted
+    batch = rows.head(n).copy()
+    batch["stay_id"] = np.arange(1001, 1001 + n)
+    want = score(batch, model=model, audit_log=False)
+    got = score(batch.set_index("stay_id"), model=model, audit_log=False)
+    assert got["stay_id"].tolist() == list(range(1001, 1001 + n)) and got.index.tolist() == list(range(1001, 1001 + n))
+    np.testing.assert_array_equal(got["probability"].to_numpy(), want["probability"].to_numpy())
+    twice = batch.assign(stay_id=[1001] * 2 + list(range(1003, 1001 + n))).set_index("stay_id")
+    with pytest.raises(SchemaError, match=r"column `stay_id`: id given to more than one row \(2 rows: 1001, 1001\)"):
+        score(twice, model=model, audit_log=False)
+    other = score(batch.set_index("stay_id").rename_axis("key"), model=model, audit_log=False)
+    assert other["stay_id"].tolist() == list(range(n))
+
+
 def test_flag_mode_scores_good_rows_and_flags_bad_ones(fitted):
     model, _, rows = fitted
     batch = rows.head(60).copy()
@@ -180,7 +229,10 @@ def test_multiindex_and_duplicated_columns_are_refused(fitted):
         ("group_size", 2.5, "not a whole number; expected a whole number from 1 to 200"),
         ("entry_month", 13, "above 12; expected a whole number from 1 to 12"),
         ("has_return_ticket", 2, "not a yes/no value; expected true/false (or 1/0)"),
-        ("has_return_ticket", "maybe", "expected a number"),
+        # text in a yes/no field (a form in Indonesian: "ya"/"tidak") was "expected a number", which a yes/no field is not
+        ("has_return_ticket", "maybe", "not a yes/no value; expected true/false (or 1/0)"),
+        ("has_return_ticket", "ya", "not a yes/no value; expected true/false (or 1/0)"),
+        ("has_return_ticket", "", "not a yes/no value; expected true/false (or 1/0)"),
         ("planned_stay_days", 10**6, "above 3660; expected a whole number from 0 to 3660"),
         ("visa_type", "tourist", "level not allowed by the data contract"),
         # a yes/no value in a count or a month was read as 1 and scored

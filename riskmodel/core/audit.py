@@ -1,7 +1,8 @@
 """Append-only audit log of every scoring call and batch, as the EU AI Act asks of high-risk systems.
 
 Each record is one JSON line: time (UTC), event (``score``, ``score_refused``: a call refused for bad input, with
-the rows refused and the count per column, ``batch``, or ``monitor``: a ``riskmodel monitor`` run's counts), model
+the rows refused and the count per column (a border call refused for its entry record or history: ``refused_by``
+names which, ``input_digest`` is null), ``batch``, or ``monitor``: a ``riskmodel monitor`` run's counts), model
 name and version, a SHA-256 digest of the input the model saw, the row count,
 band counts, and the caller's stated purpose. No identifier and no feature
 value is written: a purpose holding a run of 5 or more digits (an id, a passport or a phone number, separators

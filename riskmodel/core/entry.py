@@ -20,6 +20,7 @@ second are ordered by crossing id (as ``build_stays`` orders stays).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
@@ -106,6 +107,9 @@ def features_at_entry(
         if the history breaks that contract on the columns it gives (a crossing sent twice, a level such
         as ``'ENTRY'``, an entry without its trip fields, two entries without an exit between, ...),
         each problem naming the history's crossings (by id, or by row where the id is the problem);
+        if the entry falls inside a stay of the history (the crossing just before or after it is an entry too: two
+        entries without an exit between, e.g. an entry time sent in UTC, hours before the traveller's last exit), or
+        a crossing of the history has the entry's crossing id but is not that entry (another direction or time);
         if ``history`` is neither a DataFrame nor a list of records (one crossing sent bare, as a Series
         or a dict, is refused: send ``[crossing]``), or a record of it is no dict;
         if a field of the entry record or a column of the history is missing, the history holds
@@ -127,7 +131,8 @@ def features_at_entry(
     """
     rec = _entry_record(entry)
     t_ns = _ns(rec["timestamp"], "timestamp", "entry")
-    hist = _history_rows(history, rec["crossing_id"], rec["traveller_id"])
+    hist = _history_rows(history, rec["crossing_id"], rec["traveller_id"], t_ns)
+    _check_open_stays(hist, t_ns)
     as_of_ns = _as_of_ns(as_of, t_ns, hist)
     hist = [h for h in hist if h[0] <= as_of_ns]
     row = _stay_columns(rec, t_ns, hist, as_of_ns)
@@ -154,8 +159,8 @@ def _entry_record(entry) -> dict:
         raise SchemaError("entry", [SchemaProblem("<table>", f"expected a dict, Series or one-row DataFrame; got {type(entry).__name__}",
                                                   "pass the entry record as a dict")])
     missing = [f for f in ENTRY_RECORD_FIELDS if f not in entry]
-    problems = [SchemaProblem(f, "field of the entry record is missing", "send the crossings-log entry row (riskmodel.core.schema.CROSSINGS)")
-                for f in missing]
+    problems = [_absent(f, "field of the entry record is missing", "the record", entry, ENTRY_RECORD_FIELDS,
+                        "send the crossings-log entry row (riskmodel.core.schema.CROSSINGS)") for f in missing]
     if "direction" in entry and entry["direction"] != "entry":
         problems.append(SchemaProblem("direction", f"expected 'entry'; got {entry['direction']!r}", "score entry records only"))
     if not missing and _missing(entry["timestamp"]):
@@ -204,11 +209,13 @@ def _check_traveller(ids: list, traveller) -> None:
             "send only this traveller's crossings (the same traveller_id as the entry record)")])
 
 
-def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
+def _history_rows(history, entry_id, traveller=None, entry_ns: int | None = None) -> list[tuple]:
     """(time ns, position, crossing_id, is_entry, port, visa_type, permit_end seconds) per crossing, in time order.
 
     The history is refused, naming its crossings, where the crossings log's contract refuses it (a crossing sent
     twice, a level such as 'ENTRY', a trip field missing on an entry, ...): features are built from valid rows only.
+    A crossing with the entry's own id is left out when it is that entry (an entry at ``entry_ns``) and refused
+    otherwise: an id names one crossing, and dropping another one under it would lose it from the features.
     """
     if history is None:
         return []
@@ -227,8 +234,10 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
         if not absent:
             cols = _record_columns(history, given)
     if absent:
-        raise SchemaError("history", [SchemaProblem(c, "required column of the traveller's crossings is missing",
-                                                    "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)") for c in absent])
+        given = list(history.columns) if isinstance(history, pd.DataFrame) else list(given)
+        raise SchemaError("history", [_absent(c, "required column of the traveller's crossings is missing", "the history", given,
+                                              _CONTRACT_NAMES, "send the crossings-log rows (riskmodel.core.schema.CROSSINGS)")
+                                      for c in absent])
     if "traveller_id" in cols:
         _check_traveller(cols["traveller_id"], traveller)
     else:  # the history is this traveller's by definition: judged as their rows of the log
@@ -237,9 +246,59 @@ def _history_rows(history, entry_id, traveller=None) -> list[tuple]:
     if problems:
         raise SchemaError("history", problems)
     rows = zip(cols["timestamp"], cols["crossing_id"], cols["direction"], cols["port"], cols["visa_type"], cols["permit_end"], strict=True)
-    out = [(t, i, cid, d == "entry", port, visa, p) for i, (t, cid, d, port, visa, p) in enumerate(rows) if cid != entry_id]
+    out = [(t, i, cid, d == "entry", port, visa, p) for i, (t, cid, d, port, visa, p) in enumerate(rows)]
+    other = [r for r in out if r[2] == entry_id and not (r[3] and (entry_ns is None or r[0] == entry_ns))]
+    if other:
+        raise SchemaError("history", [SchemaProblem(
+            "crossing_id", "a crossing of the history has the entry record's crossing id but is another crossing (another "
+            "direction or time): left out as the entry itself, it would be lost from the features",
+            "give the entry its own crossing id (an id names one crossing), or send the entry in the history as it is in the "
+            "entry record", tuple(str(r[2]) for r in other[:5]), len(other))])
+    out = [r for r in out if r[2] != entry_id]
     out.sort(key=lambda r: (r[0], r[1]))
     return out
+
+
+def _check_open_stays(hist: list[tuple], t_ns: int) -> None:
+    """Refuse an entry that falls inside a stay of the history: the crossing just before it (or just after it) is an
+    entry too, so the log they make holds two entries without an exit between, which the crossings contract refuses.
+
+    Built anyway, the history's next exit would close this stay and the stay before it would lose its exit. The usual
+    cause at a desk: an entry time sent in UTC (or another zone) where the history holds local port time, for a
+    traveller back from a day trip hours after leaving. Crossings at the entry's own second are not judged (their
+    order is the log's, see the module docstring).
+    """
+    before = [h for h in hist if h[0] < t_ns]
+    after = [h for h in hist if h[0] > t_ns]
+    open_ = [h[2] for h in (before[-1:] + after[:1]) if h[3]]
+    if open_:
+        raise SchemaError("history", [SchemaProblem(
+            "timestamp", "the entry record's time falls inside a stay of the history: this entry and the history's entry "
+            "named here have no exit between them (the crossings log's contract refuses two entries without an exit between)",
+            "send the entry's time as local port time without a zone (a time in UTC falls hours early, before the "
+            "traveller's last exit), or add the exit that closed the stay named here to the history",
+            tuple(str(i) for i in open_), len(open_))])
+
+
+_CONTRACT_NAMES = tuple(c.name for c in CROSSINGS)
+
+
+def _key_of(name) -> str:
+    """A field name without case and separators: `Visa_Type`, `visaType` and `visa_type` agree."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _absent(field: str, problem: str, where: str, given, known, fix: str) -> SchemaProblem:
+    """The problem of a missing ``field``, naming the given name it was probably meant to be (as score() names a misspelt
+    feature column): one that differs only in case or separators, else a close spelling, among names ``known`` lacks."""
+    others = [str(g) for g in given if g not in known]
+    near = next((g for g in others if _key_of(g) == _key_of(field)), None)
+    if near is None:
+        close = difflib.get_close_matches(field, others, n=1, cutoff=0.75)
+        near = close[0] if close else None
+    if near is None:
+        return SchemaProblem(field, problem, fix)
+    return SchemaProblem(field, f"{problem}; {where} has `{near}`", f"rename `{near}` to `{field}`")
 
 
 def _records(history) -> list:

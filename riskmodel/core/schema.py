@@ -888,7 +888,20 @@ def check_crossing_record(record: Mapping, name: str = "the record") -> list[Sch
         else:  # ids, text, levels and booleans as given, so that the checks see what came
             columns[col.name] = np.empty(1, dtype=object)
             columns[col.name][0] = v  # a list stays one value (np.array([v]) made it a row of several)
-    return [replace(p, record_ids=(name,)) if p.n_rows else p for p in check_crossings(pd.DataFrame(columns))]
+    return [replace(p, record_ids=(name,)) if p.n_rows else _record_kind(p, record.get(p.column), name)
+            for p in check_crossings(pd.DataFrame(columns))]
+
+
+def _record_kind(p: SchemaProblem, value, name: str) -> SchemaProblem:
+    """A table's dtype problem (``expected bool values, got dtype str``) of one record's int or yes/no field, in the
+    words of a record: what the field takes, the record named; other problems of the column as they are."""
+    kind = _KINDS.get(p.column)
+    if kind == "bool":
+        return SchemaProblem(p.column, f"not true or false (got {type(value).__name__})",
+                             f"send `{p.column}` as true or false (JSON true/false), or null if unknown", (name,), 1)
+    if kind == "int":
+        return SchemaProblem(p.column, "not a whole number", f"send `{p.column}` as a whole number, or null if unknown", (name,), 1)
+    return p
 
 
 def check_crossing_rows(columns: Mapping[str, list]) -> list[SchemaProblem]:

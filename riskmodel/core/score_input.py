@@ -239,6 +239,11 @@ def _below(d: Domain) -> str:
     return _NEGATIVE if d.low == 0 else f"below {number_text(d.low)}; expected {d.describe()}"
 
 
+def _not_a_number(c: str, d: Domain | None) -> tuple[str, str]:
+    """The problem and fix of text that reads as no number: in a yes/no feature, no yes/no value (what it expects)."""
+    return (_NOT_BOOL, _fix_domain(c, d)) if d is not None and d.kind == "bool" else (_NOT_NUMBER, _FIX_NUMBER)
+
+
 def outside_domain(d: Domain, x: float) -> str | None:
     """Why the finite number ``x`` is outside the numeric domain ``d`` (None when inside)."""
     if d.kind == "bool":
@@ -469,7 +474,7 @@ def encode_small(scorer: Scorer, columns: list, values: np.ndarray, problems: Pr
                 continue
             x = to_float(v)
             if x is None:
-                problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+                problems.add(c, *_not_a_number(c, domain), i)
             elif domain is not None and domain.kind in ("int", "number") and _yes_no(v):
                 problems.add(c, _YES_NO, _fix_domain(c, domain), i)
             elif x in (np.inf, -np.inf):
@@ -545,7 +550,7 @@ def encode_frame(scorer: Scorer, df: pd.DataFrame, problems: Problems, notes: Pr
                 if _is_list(v):
                     problems.add(c, _LIST, _FIX_LIST, i)
                 elif f is None:
-                    problems.add(c, _NOT_NUMBER, _FIX_NUMBER, i)
+                    problems.add(c, *_not_a_number(c, domain), i)
                 elif numeric and _yes_no(v):
                     problems.add(c, _YES_NO, _fix_domain(c, domain), i)
                 else:

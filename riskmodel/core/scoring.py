@@ -26,7 +26,7 @@ column, the record ids and the fix; with ``errors="flag"`` those rows get a
 missing probability and their problem in the ``error`` column while the other
 rows are scored. A level seen in training but sent in another case or with other
 spaces (``batam`` for ``Batam``) is a problem of its row, naming the level meant, and so is a
-row whose id (``id_column``, when given) is missing: its score would be for nobody a caller can find, and so is every
+row whose id (``id_column``, when given) is missing or blank text (``""``, spaces: an empty form field): its score would be for nobody a caller can find, and so is every
 row whose id another row of the same call has (a feed delivered twice, or two stays under one id: which copy to
 score cannot be told; a batch job or Spark judges each chunk or Arrow batch it scores, not the file).
 Categorical levels allowed by the contract but never seen in
@@ -226,7 +226,8 @@ def score(
         column other than ``id_column`` (it would replace the score). A list: one name given as a
         string is refused (it would be read letter by letter).
     id_column : str, default="stay_id"
-        Record id column, copied first (row positions are used when it is absent; a column differing from it only in
+        Record id column, copied first (an index of that name is read as it, ``df.set_index("stay_id")``; row positions
+        are used when neither is there; a column differing from it only in
         case or separators, ``StayID``, is a problem of every row, named: its ids would be replaced by row numbers).
     purpose : str, optional
         Why this scoring is done (recorded in the audit log as given): say why, not whom; a run of 5 or more
@@ -236,7 +237,8 @@ def score(
     history : DataFrame or list of dict, optional
         The traveller's other crossings: ``stays`` is then an arriving traveller's entry record,
         and its feature row is built from both (:func:`~riskmodel.core.entry.features_at_entry`)
-        before scoring, so a border desk needs no feature pipeline. ``[]`` for a first visit.
+        before scoring, so a border desk needs no feature pipeline. ``[]`` for a first visit. ``id_column`` and
+        ``passthrough`` may name the entry record's own fields (``crossing_id``, a field the desk adds).
 
     Returns
     -------
@@ -281,9 +283,9 @@ def score(
     check_score_args(errors, reasons, reasons_min_band, passthrough)
     if audit_log:
         audit.check_purpose(purpose)  # before any row is scored: a refused call is audited with its purpose too
-    if history is not None:
-        stays = features_at_entry(stays, history)
     scorer = as_scorer(model)
+    if history is not None:
+        stays = _with_entry_fields(_entry_row(stays, history, scorer, purpose, audit_log), stays, (id_column, *passthrough))
     problems = Problems(len(stays) if isinstance(stays, pd.DataFrame) else 0)
     if isinstance(stays, pd.DataFrame) and (isinstance(stays.columns, pd.MultiIndex) or not stays.columns.is_unique):
         stays = flat_unique(stays, problems, scorer.model.features, (id_column, *passthrough))
@@ -314,7 +316,7 @@ def score(
     flag_broken_invariants(scorer, enc, problems)
     check_passthrough(passthrough, [c for c in passthrough if column(c) is None and not no_records],
                       output_columns(id_column, reasons), id_column)
-    given_ids = column(id_column)
+    given_ids = _given_ids(column(id_column), stays, id_column)
     if given_ids is None and not no_records:
         misspelt_id(id_column, columns if columns is not None else list(frame.columns), problems)
     ids = _row_names(given_ids, n, id_column, problems)
@@ -368,24 +370,93 @@ def score(
     return result
 
 
+def _given_ids(ids, stays, id_column: str):
+    """The record ids: the ``id_column`` column's, else an index of that name (``df.set_index("stay_id")``), else None.
+    Numbering the rows of a frame whose ids are its index put 0, 1, ... beside each score."""
+    if ids is None and isinstance(stays, pd.DataFrame) and stays.index.nlevels == 1 and stays.index.name == id_column:
+        return stays.index.array if _TEXT != object else stays.index.to_numpy()
+    return ids
+
+
+def _entry_row(entry, history, scorer: Scorer, purpose, audit_log: bool) -> dict:
+    """:func:`features_at_entry`; a call it refuses (the entry record or the history) is audited as any refused call
+    is: one ``score_refused`` record with the count per column, no value and no id (no feature row exists to digest)."""
+    try:
+        return features_at_entry(entry, history)
+    except SchemaError as exc:
+        if audit_log:
+            columns: dict[str, int] = {}
+            for p in exc.problems:
+                columns[p.column] = columns.get(p.column, 0) + max(p.n_rows, 1)
+            audit.append("score_refused", model_name=scorer.name, model_version=scorer.version, input_digest=None, rows=1,
+                         refused_rows=1, problems=columns, refused_by=exc.table, purpose=purpose)
+        raise
+
+
+def _with_entry_fields(row: dict, entry, names) -> dict:
+    """The feature row of an entry with the entry record's own fields among ``names`` (``id_column`` and
+    ``passthrough``) that the row lacks: the record's ``crossing_id`` as its id, a field the desk added. Without them the
+    id came back as a row number and a passthrough field present in the record was called missing."""
+    wanted = [c for c in names if c not in row]
+    if not wanted:
+        return row
+    record = entry.iloc[0] if isinstance(entry, pd.DataFrame) else entry  # features_at_entry took it: one record
+    for c in wanted:
+        if c in record:
+            row[c] = record[c]
+    return row
+
+
 def _row_names(given_ids, n: int, id_column: str, problems: Problems) -> np.ndarray:
-    """What messages name each row by: its id, or ``row <i>`` without the id column. A row whose id is missing is a
+    """What messages name each row by: its id, or ``row <i>`` without the id column. A row whose id is missing or blank is a
     problem of that row (named by its position): a score beside no id is a score for nobody a caller can find."""
     if given_ids is None:
         return np.array([f"row {i}" for i in range(n)], dtype=object)
     missing = np.asarray(pd.isna(given_ids), dtype=bool) if n else np.zeros(0, dtype=bool)
-    _flag_repeated_ids(given_ids, missing, id_column, problems)
+    # an empty form field comes as "" (or spaces), not null: an id that names no stay either
+    blank = _blank_ids(given_ids) if n else missing
+    _flag_repeated_ids(given_ids, missing | blank, id_column, problems)
     mangled = scientific_ids(given_ids) if n else missing
     if mangled.any():  # a score under an id that matches no stay; several stays may show alike
         problems.add(id_column, "id a spreadsheet wrote in scientific notation (such as 1.23457E+10): its digits are gone",
                      "re-export the ids from their source as text (in a spreadsheet, format the column as Text before saving)", mangled)
-    if not missing.any():
+    if not (missing.any() or blank.any()):
         return given_ids
-    problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
-                 missing)
+    if missing.any():
+        problems.add(id_column, "id is missing", f"give every row its {id_column} (or leave the column out: rows are then numbered)",
+                     missing)
+    if blank.any():
+        problems.add(id_column, "id is blank text", f"send the stay's {id_column} (an empty form field is no id; an unknown one is "
+                     "null), or leave the column out: rows are then numbered", blank)
+    unnamed = missing | blank
     named = np.asarray(given_ids, dtype=object).copy()
-    named[missing] = [f"row {i}" for i in np.flatnonzero(missing)]
+    named[unnamed] = [f"row {i}" for i in np.flatnonzero(unnamed)]
     return named
+
+
+def _blank_ids(given_ids) -> np.ndarray:
+    """Where an id is text that is empty or only spaces (missing ids and ids that are no text: False).
+
+    Arrow-backed text (pandas 3's ``str``) is judged in Arrow, a million ids in milliseconds; other ids value by value.
+    """
+    dtype = getattr(given_ids, "dtype", None)
+    arrow = isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"
+    if arrow or (len(given_ids) > FAST_ROWS and (dtype is None or dtype == object)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:  # Python strings of a batch converted once: faster than judging each in Python; other ids fail here
+            arr = pa.array(given_ids) if arrow else pa.array(np.asarray(given_ids, dtype=object), pa.large_string(), from_pandas=True)
+            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+                blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+                return blank.to_numpy(zero_copy_only=False).astype(bool, copy=False) if not blank.null_count \
+                    else np.asarray(blank.fill_null(False), dtype=bool)
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+    values = np.asarray(given_ids, dtype=object) if dtype is None or dtype == object or dtype.kind not in "iufb" else None
+    if values is None:  # numbers: no text at all
+        return np.zeros(len(given_ids), dtype=bool)
+    return np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
 
 
 def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems: Problems) -> None:
