@@ -2399,6 +2399,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '    silent = span[span["total"] == 0]\n', '    silent = span[span["total"] < 0]\n',
            ("tests/test_report.py", "-k", "no_arrival_on_record"),
            "a port that never had an arrival shown as forecast 0, range 0-0, as if certain to stay closed"),
+    # ---------------------------------------------------------------- h22-mlflow: guards an MLflow release can switch off without a sound
+    Mutant("S49", "pyfunc: a registry that does not answer refuses the load", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           "        _registry_silent(root, run_id, exc)\n", "        pass\n", ("tests/test_registry.py", "-k", "cannot_say"),
+           "the registry down, refusing this user or rejecting the run_id filter: the model serves as 'unregistered', a hand-moved champion too"),
 )
 
 
