@@ -184,6 +184,27 @@ def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest
             assert "differs from the one recorded at logging" in _refusal(uri), form
 
 
+def test_registered_model_meta_is_allowed_only_where_the_installed_mlflow_writes_it(env, tmp_path):
+    """MLflow up to 3.17 wrote `registered_model_meta` into a `models:/name/...` download after the store had delivered
+    it; 3.18 writes none. The store never holds one, so one planted there is an unsigned file like any other and refused
+    on every URI form; and a downloaded copy may carry one only where the installed MLflow writes it
+    (signing.CLIENT_FILES), else it is refused too: before, it was ignored everywhere, on every MLflow."""
+    _, name, logged, _ = env
+    got = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "dl")))
+    writes = (got / "registered_model_meta").is_file()  # what the installed MLflow does
+    assert CLIENT_FILES == (("registered_model_meta",) if writes else ())
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        (stored / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
+        for form, uri in _uri_forms(name, logged).items():
+            assert "unexpected file registered_model_meta" in _refusal(uri), form
+    (got / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
+    if writes:
+        load(str(got))  # a local folder as MLflow left it: the meta file aside, it loads
+    else:
+        with pytest.raises(ArtifactIntegrityError, match="unexpected file registered_model_meta"):
+            load(str(got))
+
+
 def test_riskmodel_load_names_the_changed_file_on_the_run_uri(planted):
     from riskmodel import load
 
