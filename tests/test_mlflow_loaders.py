@@ -197,6 +197,8 @@ def test_registered_model_meta_is_allowed_only_where_the_installed_mlflow_writes
         (stored / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
         for form, uri in _uri_forms(name, logged).items():
             assert "unexpected file registered_model_meta" in _refusal(uri), form
+        with pytest.raises(ArtifactIntegrityError, match="unexpected file registered_model_meta"):  # by the store, not delivered
+            mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "planted"))
     (got / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
     if writes:
         load(str(got))  # a local folder as MLflow left it: the meta file aside, it loads
