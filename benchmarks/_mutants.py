@@ -2403,6 +2403,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("S49", "pyfunc: a registry that does not answer refuses the load", "riskmodel/integrations/tracking/risk_pyfunc.py",
            "        _registry_silent(root, run_id, exc)\n", "        pass\n", ("tests/test_registry.py", "-k", "cannot_say"),
            "the registry down, refusing this user or rejecting the run_id filter: the model serves as 'unregistered', a hand-moved champion too"),
+    Mutant("S50", "MLflow's loaders: a registered_model_meta in the store is an added file", "riskmodel/integrations/tracking/verified_store.py",
+           '                verify_part(recorded, folder, "", where=f"model `{where}`")\n',
+           '                verify_part(recorded, folder, "", where=f"model `{where}`", ignore=("registered_model_meta",))\n',
+           ("tests/test_mlflow_loaders.py", "-k", "registered_model_meta_is_allowed"),
+           "an unsigned registered_model_meta planted beside a model in the store is delivered (MLflow never puts one there)"),
+    Mutant("S51", "signing: registered_model_meta ignored only where the installed MLflow writes it", SG,
+           '    return ("registered_model_meta",) if Version(version).release < (3, 18) else ()\n',
+           '    return ("registered_model_meta",)\n',
+           ("tests/test_mlflow_loaders.py", "-k", "registered_model_meta_is_allowed"),
+           "on MLflow 3.18+, which writes none, an unsigned registered_model_meta beside a downloaded copy is still ignored"),
 )
 
 
