@@ -2413,6 +2413,11 @@ MUTANTS: tuple[Mutant, ...] = (
            '    return ("registered_model_meta",)\n',
            ("tests/test_mlflow_loaders.py", "-k", "registered_model_meta_is_allowed"),
            "on MLflow 3.18+, which writes none, an unsigned registered_model_meta beside a downloaded copy is still ignored"),
+    Mutant("S52", "team server: MLflow's loaders read a model's files through riskmodel's scheme", "riskmodel/integrations/tracking/verified_store.py",
+           "    return PREFIX + uri if scheme in INNER_SCHEMES else None\n",
+           "    return PREFIX + uri if scheme in INNER_SCHEMES and scheme != \"mlflow-artifacts\" else None\n",
+           ("tests/test_team_server.py", "-k", "planted"),
+           "on a team server MLflow's loaders read the proxied artifacts unverified: a cloudpickle MLmodel planted there runs"),
 )
 
 
