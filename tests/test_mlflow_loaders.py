@@ -126,6 +126,48 @@ def _refusal(uri: str) -> str:
     return str(info.value)
 
 
+#: MLflow's ArtifactRepository methods VerifiedArtifactRepository inherits, each read for how it reaches the store (MLflow
+#: 3.11-3.18): through list_artifacts (delegated), _download_file or download_artifacts (verified), or traces and writes.
+_INHERITED_ON_PURPOSE = {
+    "_create_download_destination", "_create_thread_pool", "_is_directory", "_iter_artifacts_recursive", "_log_artifact_async",
+    "flush_async_logging", "max_workers",
+    "get_local_path",  # the base answers None: MLflow's server then downloads, verified, rather than reading the folder
+    "download_trace_data", "download_trace_data_to_file", "download_archived_trace_data", "download_trace_attachment",
+    "download_trace_attachment_to_file", "upload_trace_data", "upload_archived_trace_data", "upload_archived_trace_data_bytes",
+    "upload_attachment",
+}
+
+
+def test_every_artifact_repository_method_is_verified_delegated_or_reviewed():
+    """A method MLflow adds to its ArtifactRepository is inherited by riskmodel's repository unseen: one that reads a file
+    another way than download_artifacts/_download_file (MLflow 3.2 to 3.18 added nine) would hand MLflow's loaders a
+    model's files past the check. Fails on an MLflow whose base class has a method nobody here has read: read it, then
+    override it in verified_store.py or add it above with why it is safe."""
+    from mlflow.store.artifact.artifact_repo import ArtifactRepository
+
+    from riskmodel.integrations.tracking.verified_store import VerifiedArtifactRepository
+
+    own = set(vars(VerifiedArtifactRepository))
+    base = {n for n in vars(ArtifactRepository) if not n.startswith("__")}
+    assert base - own - _INHERITED_ON_PURPOSE == set()
+    assert {"download_artifacts", "_download_file", "list_artifacts"} <= own
+
+
+def test_mlflow_places_models_and_runs_where_the_verified_store_reads_their_identity(env):
+    """The verified store tells which logged model a folder is (its recorded manifest digest, the MLmodel's model_id) from
+    MLflow's layout, `.../models/m-<id>/artifacts` and `.../<run id>/artifacts`; a location in another layout skips both
+    checks without a word. Fails on an MLflow that lays the store out otherwise."""
+    from riskmodel.integrations.tracking import verified_store
+
+    _, name, logged, _ = env
+    client = MlflowClient()
+    model_id = client.get_model_version(name, logged.version).source.split("/")[-1]
+    found = verified_store._MODEL_ID.search(client.get_logged_model(model_id).artifact_location.rstrip("/"))
+    assert found is not None and found.group(1) == model_id
+    found = verified_store._RUN_ROOT.search(client.get_run(logged.run_id).info.artifact_uri.rstrip("/"))
+    assert found is not None and found.group(1) == logged.run_id
+
+
 def test_riskmodel_creates_its_experiments_under_its_scheme(env):
     _, name, logged, _ = env
     client = MlflowClient()
