@@ -2418,6 +2418,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return PREFIX + uri if scheme in INNER_SCHEMES and scheme != \"mlflow-artifacts\" else None\n",
            ("tests/test_team_server.py", "-k", "planted"),
            "on a team server MLflow's loaders read the proxied artifacts unverified: a cloudpickle MLmodel planted there runs"),
+    Mutant("S53", "verified store: MLflow's layout of a logged model's location", "riskmodel/integrations/tracking/verified_store.py",
+           '_MODEL_ID = re.compile(r"/models/(m-[0-9a-f]+)/artifacts$")\n', '_MODEL_ID = re.compile(r"/logged_models/(m-[0-9a-f]+)/artifacts$")\n',
+           ("tests/test_mlflow_loaders.py", "-k", "where_the_verified_store_reads_their_identity"),
+           "the store's layout and the pattern part (as after an MLflow release that moves it): the recorded-digest and model-id "
+           "checks of MLflow's loaders skip every model without a word"),
 )
 
 
