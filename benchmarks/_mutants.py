@@ -2423,6 +2423,11 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_mlflow_loaders.py", "-k", "where_the_verified_store_reads_their_identity"),
            "the store's layout and the pattern part (as after an MLflow release that moves it): the recorded-digest and model-id "
            "checks of MLflow's loaders skip every model without a word"),
+    Mutant("S54", "REST: MLflow's schema-enforcement template the request data is cut by", "riskmodel/integrations/tracking/serving.py",
+           "_SCHEMA_ECHO, _SCHEMA_ECHO_END = \"Failed to enforce schema of data '\"",
+           "_SCHEMA_ECHO, _SCHEMA_ECHO_END = \"Failed to enforce the schema of data '\"",
+           ("tests/test_rest.py", "-k", "schema_enforcement_refuses"),
+           "the template and MLflow's wording part (an MLflow release): a column named twice is answered with the request's ids"),
 )
 
 
