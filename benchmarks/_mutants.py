@@ -2428,6 +2428,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "_SCHEMA_ECHO, _SCHEMA_ECHO_END = \"Failed to enforce the schema of data '\"",
            ("tests/test_rest.py", "-k", "schema_enforcement_refuses"),
            "the template and MLflow's wording part (an MLflow release): a column named twice is answered with the request's ids"),
+    Mutant("S55", "REST: an error answer still quoting the request's identifiers is withheld", "riskmodel/integrations/tracking/serving.py",
+           "    if quoted and any(v in json.dumps(answer, ensure_ascii=False) or v in json.dumps(answer) for v in quoted):\n",
+           "    if False:\n", ("tests/test_serving_app.py", "-k", "wording"),
+           "an MLflow that quotes the request in a new wording hands the stay and traveller ids back in the error answer"),
 )
 
 
