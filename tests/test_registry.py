@@ -240,6 +240,29 @@ def test_the_pyfunc_refuses_to_load_when_the_registry_cannot_say_whether_it_is_a
     assert event["override"] == "$RISKMODEL_ALLOW_UNGATED" and "registry" in event["refused_because"]
 
 
+def test_the_pyfunc_served_from_a_folder_without_a_store_creates_none(result, table, cfg, monkeypatch, tmp_path):
+    """A verified copy served where there is no store (no MLFLOW_TRACKING_URI, no mlflow.db): the pyfunc asked MLflow's
+    default store which versions were made from it, and MLflow created an empty mlflow.db in the serving folder (the
+    stray store check_store_exists keeps riskmodel's other look-ups from leaving). Nothing is registered there: it loads as
+    "unregistered" and leaves no file. A store named by MLFLOW_TRACKING_URI that does not exist cannot say whether the
+    model is a hand-moved champion: refused, as a registry out of reach is."""
+    name = cfg.tracking.registered_name
+    logged = log_risk_run(result, cfg, table=table)
+    copy = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "copy")))
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", (Path.cwd() / "riskmodel-signing.key").read_text().strip())
+    serving = tmp_path / "serving"
+    serving.mkdir()
+    monkeypatch.chdir(serving)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(None)
+    rows = _plain_strings(table.loc[result.test_scores.index].head(2), result.model)
+    assert set(mlflow.pyfunc.load_model(str(copy)).predict(rows)["model_version"]) == {"unregistered"}
+    assert sorted(p.name for p in serving.iterdir()) == []
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{serving / 'elsewhere' / 'mlflow.db'}")
+    with pytest.raises(ModelLoadError, match="cannot tell whether .* `champion`.*does not exist"):
+        mlflow.pyfunc.load_model(str(copy))
+
+
 def _passing(candidate, champion):
     from types import SimpleNamespace
 
