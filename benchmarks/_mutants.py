@@ -2432,6 +2432,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if quoted and any(v in json.dumps(answer, ensure_ascii=False) or v in json.dumps(answer) for v in quoted):\n",
            "    if False:\n", ("tests/test_serving_app.py", "-k", "wording"),
            "an MLflow that quotes the request in a new wording hands the stay and traveller ids back in the error answer"),
+    Mutant("S56", "pyfunc: no store is created where a copy is served without one", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           "        registry.check_store_exists()  # MLflow would create an empty sqlite store in the serving folder\n",
+           "        pass\n", ("tests/test_registry.py", "-k", "creates_none"),
+           "serving a verified copy where there is no store leaves an empty mlflow.db in the serving folder; a named store that "
+           "does not exist is read as 'nothing registered'"),
 )
 
 

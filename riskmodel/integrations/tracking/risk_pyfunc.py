@@ -126,18 +126,23 @@ def registered_versions(root: Path) -> list:
     loader nothing but the downloaded folder (up to 3.17 it left an unsigned ``registered_model_meta`` file
     beside it; 3.18 no longer does), so the registry is asked which versions were registered from this logged
     model, however it was fetched (``models:/name@alias``, ``models:/name/3``, ``runs:/``). Empty when none
-    was, or when the ``MLmodel`` names no run.
+    was, when the ``MLmodel`` names no run, or when there is no store (no ``MLFLOW_TRACKING_URI`` and no
+    ``mlflow.db`` in the working directory: a copy served without one; none is created).
 
     Raises
     ------
     ModelLoadError
-        If the registry does not answer (a server down or refusing this user, or an MLflow that no longer takes the
-        ``run_id`` filter): the champion gate could not tell a hand-moved champion from anything else, so nothing is
+        If the registry does not answer (a server down or refusing this user, a sqlite store named by
+        ``MLFLOW_TRACKING_URI`` that does not exist, or an MLflow that no longer takes the ``run_id`` filter): the champion gate could not tell a hand-moved champion from anything else, so nothing is
         loaded as "unregistered", unless the audited override ``RISKMODEL_ALLOW_UNGATED=1`` is set (then: empty).
     """
+    import os
+
     import yaml
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from riskmodel.core.exceptions import ModelNotFoundError
 
     try:
         mlmodel = yaml.safe_load((root / "MLmodel").read_text(encoding="utf-8")) or {}
@@ -149,6 +154,12 @@ def registered_versions(root: Path) -> list:
     from riskmodel.integrations.tracking import registry
 
     store = registry.tracking_uri()
+    try:
+        registry.check_store_exists()  # MLflow would create an empty sqlite store in the serving folder
+    except ModelNotFoundError as exc:
+        if os.environ.get("MLFLOW_TRACKING_URI"):  # a store named, not there: it cannot say
+            _registry_silent(root, run_id, exc)
+        return []  # no store at all (a copy served without one): nothing is registered
     try:
         client = MlflowClient(tracking_uri=store, registry_uri=store)
         # a search's answers carry neither aliases nor model ids: read each version whole
