@@ -255,9 +255,16 @@ def test_the_pyfunc_served_from_a_folder_without_a_store_creates_none(result, ta
     monkeypatch.chdir(serving)
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(None)
+    from riskmodel.integrations.tracking.risk_pyfunc import check_registered
+
+    assert check_registered(copy) is None and sorted(p.name for p in serving.iterdir()) == []  # riskmodel's question
     rows = _plain_strings(table.loc[result.test_scores.index].head(2), result.model)
     assert set(mlflow.pyfunc.load_model(str(copy)).predict(rows)["model_version"]) == {"unregistered"}
-    assert sorted(p.name for p in serving.iterdir()) == []
+    # the whole load too, where MLflow's own tracing does not open the default store on load (it does in 3.11, not 3.18)
+    from packaging.version import Version
+
+    left = sorted(p.name for p in serving.iterdir())
+    assert left == [] or (left == ["mlflow.db"] and Version(mlflow.__version__).release < (3, 18)), left
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{serving / 'elsewhere' / 'mlflow.db'}")
     with pytest.raises(ModelLoadError, match="cannot tell whether .* `champion`.*does not exist"):
         mlflow.pyfunc.load_model(str(copy))
