@@ -126,6 +126,48 @@ def _refusal(uri: str) -> str:
     return str(info.value)
 
 
+#: MLflow's ArtifactRepository methods VerifiedArtifactRepository inherits, each read for how it reaches the store (MLflow
+#: 3.11-3.18): through list_artifacts (delegated), _download_file or download_artifacts (verified), or traces and writes.
+_INHERITED_ON_PURPOSE = {
+    "_create_download_destination", "_create_thread_pool", "_is_directory", "_iter_artifacts_recursive", "_log_artifact_async",
+    "flush_async_logging", "max_workers",
+    "get_local_path",  # the base answers None: MLflow's server then downloads, verified, rather than reading the folder
+    "download_trace_data", "download_trace_data_to_file", "download_archived_trace_data", "download_trace_attachment",
+    "download_trace_attachment_to_file", "upload_trace_data", "upload_archived_trace_data", "upload_archived_trace_data_bytes",
+    "upload_attachment",
+}
+
+
+def test_every_artifact_repository_method_is_verified_delegated_or_reviewed():
+    """A method MLflow adds to its ArtifactRepository is inherited by riskmodel's repository unseen: one that reads a file
+    another way than download_artifacts/_download_file (MLflow 3.2 to 3.18 added nine) would hand MLflow's loaders a
+    model's files past the check. Fails on an MLflow whose base class has a method nobody here has read: read it, then
+    override it in verified_store.py or add it above with why it is safe."""
+    from mlflow.store.artifact.artifact_repo import ArtifactRepository
+
+    from riskmodel.integrations.tracking.verified_store import VerifiedArtifactRepository
+
+    own = set(vars(VerifiedArtifactRepository))
+    base = {n for n in vars(ArtifactRepository) if not n.startswith("__")}
+    assert base - own - _INHERITED_ON_PURPOSE == set()
+    assert {"download_artifacts", "_download_file", "list_artifacts"} <= own
+
+
+def test_mlflow_places_models_and_runs_where_the_verified_store_reads_their_identity(env):
+    """The verified store tells which logged model a folder is (its recorded manifest digest, the MLmodel's model_id) from
+    MLflow's layout, `.../models/m-<id>/artifacts` and `.../<run id>/artifacts`; a location in another layout skips both
+    checks without a word. Fails on an MLflow that lays the store out otherwise."""
+    from riskmodel.integrations.tracking import verified_store
+
+    _, name, logged, _ = env
+    client = MlflowClient()
+    model_id = client.get_model_version(name, logged.version).source.split("/")[-1]
+    found = verified_store._MODEL_ID.search(client.get_logged_model(model_id).artifact_location.rstrip("/"))
+    assert found is not None and found.group(1) == model_id
+    found = verified_store._RUN_ROOT.search(client.get_run(logged.run_id).info.artifact_uri.rstrip("/"))
+    assert found is not None and found.group(1) == logged.run_id
+
+
 def test_riskmodel_creates_its_experiments_under_its_scheme(env):
     _, name, logged, _ = env
     client = MlflowClient()
@@ -182,6 +224,29 @@ def test_a_model_re_signed_with_the_stores_key_is_refused_by_its_recorded_digest
             write_manifest(folder, key=key, ignore=("registered_model_meta",))
         for form, uri in _uri_forms(name, logged).items():
             assert "differs from the one recorded at logging" in _refusal(uri), form
+
+
+def test_registered_model_meta_is_allowed_only_where_the_installed_mlflow_writes_it(env, tmp_path):
+    """MLflow up to 3.17 wrote `registered_model_meta` into a `models:/name/...` download after the store had delivered
+    it; 3.18 writes none. The store never holds one, so one planted there is an unsigned file like any other and refused
+    on every URI form; and a downloaded copy may carry one only where the installed MLflow writes it
+    (signing.CLIENT_FILES), else it is refused too: before, it was ignored everywhere, on every MLflow."""
+    _, name, logged, _ = env
+    got = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "dl")))
+    writes = (got / "registered_model_meta").is_file()  # what the installed MLflow does
+    assert CLIENT_FILES == (("registered_model_meta",) if writes else ())
+    with _restored(_stored_dir(name, logged.version)) as stored:
+        (stored / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
+        for form, uri in _uri_forms(name, logged).items():
+            assert "unexpected file registered_model_meta" in _refusal(uri), form
+        with pytest.raises(ArtifactIntegrityError, match="unexpected file registered_model_meta"):  # by the store, not delivered
+            mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "planted"))
+    (got / "registered_model_meta").write_text("model_name: overstay-risk\nmodel_version: '7'\n")
+    if writes:
+        load(str(got))  # a local folder as MLflow left it: the meta file aside, it loads
+    else:
+        with pytest.raises(ArtifactIntegrityError, match="unexpected file registered_model_meta"):
+            load(str(got))
 
 
 def test_riskmodel_load_names_the_changed_file_on_the_run_uri(planted):

@@ -209,6 +209,67 @@ def test_the_pyfunc_finds_the_registered_version_whatever_uri_fetched_it(result,
     assert set(out["model_version"]) == {f"{logged.version},{again.version}"}
 
 
+def test_the_pyfunc_refuses_to_load_when_the_registry_cannot_say_whether_it_is_a_hand_moved_champion(result, table, cfg,
+                                                                                                      monkeypatch, tmp_path):
+    """The pyfunc's champion gate asks the registry which versions were made from the model. When that question fails
+    (a tracking server down or refusing this user, or a future MLflow rejecting the `run_id` filter), the gate cannot
+    tell a hand-moved champion from anything else: the model must not load as "unregistered", which is what it did."""
+    from riskmodel.core import audit
+    from tests.conftest import free_port
+
+    name = cfg.tracking.registered_name
+    logged = log_risk_run(result, cfg, table=table)
+    client = MlflowClient()
+    client.set_registered_model_alias(name, "champion", logged.version)  # by hand, past the gate
+    copy = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "copy")))
+    with pytest.raises(ModelLoadError, match="alias was moved past the promotion gate"):
+        mlflow.pyfunc.load_model(str(copy))  # the registry answers: refused
+
+    key = (Path.cwd() / "riskmodel-signing.key").read_text().strip()
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", key)  # the copy still verifies: only the registry is out of reach
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    with pytest.raises(ModelLoadError, match="cannot tell whether .* `champion`.*registry.*RISKMODEL_ALLOW_UNGATED=1"):
+        mlflow.pyfunc.load_model(str(copy))
+
+    monkeypatch.setenv("RISKMODEL_ALLOW_UNGATED", "1")  # the emergency override, recorded
+    rows = _plain_strings(table.loc[result.test_scores.index].head(2), result.model)
+    assert set(mlflow.pyfunc.load_model(str(copy)).predict(rows)["model_version"]) == {"unregistered"}
+    event = [r for r in audit.read() if r["event"] == "ungated_load"][-1]
+    assert event["override"] == "$RISKMODEL_ALLOW_UNGATED" and "registry" in event["refused_because"]
+
+
+def test_the_pyfunc_served_from_a_folder_without_a_store_creates_none(result, table, cfg, monkeypatch, tmp_path):
+    """A verified copy served where there is no store (no MLFLOW_TRACKING_URI, no mlflow.db): the pyfunc asked MLflow's
+    default store which versions were made from it, and MLflow created an empty mlflow.db in the serving folder (the
+    stray store check_store_exists keeps riskmodel's other look-ups from leaving). Nothing is registered there: it loads as
+    "unregistered" and leaves no file. A store named by MLFLOW_TRACKING_URI that does not exist cannot say whether the
+    model is a hand-moved champion: refused, as a registry out of reach is."""
+    name = cfg.tracking.registered_name
+    logged = log_risk_run(result, cfg, table=table)
+    copy = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{logged.version}", dst_path=str(tmp_path / "copy")))
+    monkeypatch.setenv("RISKMODEL_SIGNING_KEY", (Path.cwd() / "riskmodel-signing.key").read_text().strip())
+    serving = tmp_path / "serving"
+    serving.mkdir()
+    monkeypatch.chdir(serving)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(None)
+    from riskmodel.integrations.tracking.risk_pyfunc import check_registered
+
+    assert check_registered(copy) is None and sorted(p.name for p in serving.iterdir()) == []  # riskmodel's question
+    rows = _plain_strings(table.loc[result.test_scores.index].head(2), result.model)
+    assert set(mlflow.pyfunc.load_model(str(copy)).predict(rows)["model_version"]) == {"unregistered"}
+    # the whole load too, where MLflow's own tracing does not open the default store on load (it does in 3.11, not 3.18)
+    from packaging.version import Version
+
+    left = sorted(p.name for p in serving.iterdir())
+    assert left == [] or (left == ["mlflow.db"] and Version(mlflow.__version__).release < (3, 18)), left
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{serving / 'elsewhere' / 'mlflow.db'}")
+    with pytest.raises(ModelLoadError, match="cannot tell whether .* `champion`.*does not exist"):
+        mlflow.pyfunc.load_model(str(copy))
+
+
 def _passing(candidate, champion):
     from types import SimpleNamespace
 

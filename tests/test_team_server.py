@@ -66,3 +66,30 @@ def _the_ui_lists_the_artifacts(url: str) -> None:
     assert "model_card.md" in run_files, run_files
     model_files = {f["path"] for f in ajax(f"logged-models/{model_id}/artifacts/directories")["files"]}
     assert {"MLmodel", "manifest.json"} <= model_files, model_files
+
+
+def test_mlflow_loaders_refuse_a_planted_loader_on_the_team_server(tmp_path, monkeypatch):
+    """On a team server (artifacts proxied, riskmodel+mlflow-artifacts:) MLflow's own loaders must also get a model's files
+    through riskmodel's scheme, verified: whoever can write the server's artifact folder plants MLflow's cloudpickle
+    flavour in MLmodel, and every URI form of mlflow.pyfunc.load_model refuses it before the payload runs. Only a local
+    store was tested: an MLflow that found a model's files over HTTP another way (a download URI the server resolves, a
+    repository of its own for models:/m-<id>) would run the payload, and no test would have noticed."""
+    import secrets
+
+    from mlflow import MlflowClient
+
+    from .conftest import log_promoted_risk_model
+    from .test_mlflow_loaders import _plant, _refusal, _uri_forms
+
+    (tmp_path / "server").mkdir()
+    with mlflow_server(tmp_path / "server") as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        monkeypatch.setenv("RISKMODEL_SIGNING_KEY", secrets.token_hex(32))  # no key file in the home folder
+        monkeypatch.chdir(tmp_path)
+        name, logged, _, _ = log_promoted_risk_model()
+        model_id = MlflowClient().get_model_version(name, logged.version).source.split("/")[-1]
+        [stored] = [p.parent for p in (tmp_path / "server" / "artifacts").rglob("MLmodel") if p.parent.parent.name == model_id]
+        _plant(stored, "cloudpickle", tmp_path / "marker")
+        for form, uri in _uri_forms(name, logged).items():
+            assert "content of MLmodel changed" in _refusal(uri), form
+            assert not (tmp_path / "marker").exists(), f"{form}: the planted code ran"

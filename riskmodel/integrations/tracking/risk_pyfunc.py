@@ -34,7 +34,10 @@ version reads ``unregistered``. A model whose registered version is
 ``champion`` loads only with a passed gate decision signed by riskmodel (an
 alias moved by hand in the MLflow UI is refused, whatever URI fetched it), as
 :func:`riskmodel.load` does, with the same audited override
-(``RISKMODEL_ALLOW_UNGATED=1``).
+(``RISKMODEL_ALLOW_UNGATED=1``). A registry that does not answer which versions
+were made from it (down, refusing this user, or an MLflow that no longer takes
+the ``run_id`` filter) refuses the load under the same override: the gate
+cannot tell a hand-moved champion then, and "unregistered" would switch it off.
 """
 
 from __future__ import annotations
@@ -123,29 +126,71 @@ def registered_versions(root: Path) -> list:
     loader nothing but the downloaded folder (up to 3.17 it left an unsigned ``registered_model_meta`` file
     beside it; 3.18 no longer does), so the registry is asked which versions were registered from this logged
     model, however it was fetched (``models:/name@alias``, ``models:/name/3``, ``runs:/``). Empty when none
-    was, when the ``MLmodel`` names no run, or when the registry cannot be reached (a local folder served
-    without a store).
+    was, when the ``MLmodel`` names no run, or when there is no store (no ``MLFLOW_TRACKING_URI`` and no
+    ``mlflow.db`` in the working directory: a copy served without one; none is created).
+
+    Raises
+    ------
+    ModelLoadError
+        If the registry does not answer (a server down or refusing this user, a sqlite store named by
+        ``MLFLOW_TRACKING_URI`` that does not exist, or an MLflow that no longer takes the ``run_id`` filter): the champion gate could not tell a hand-moved champion from anything else, so nothing is
+        loaded as "unregistered", unless the audited override ``RISKMODEL_ALLOW_UNGATED=1`` is set (then: empty).
     """
+    import os
+
     import yaml
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    from riskmodel.core.exceptions import ModelNotFoundError
+
     try:
         mlmodel = yaml.safe_load((root / "MLmodel").read_text(encoding="utf-8")) or {}
         run_id, model_id = str(mlmodel.get("run_id") or ""), mlmodel.get("model_id")
-        if not run_id.isalnum():  # also keeps the filter below a plain string comparison
-            return []
-        from riskmodel.integrations.tracking import registry
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, AttributeError):  # no MLmodel, or not a mapping: no run named
+        return []
+    if not run_id.isalnum():  # also keeps the filter below a plain string comparison
+        return []
+    from riskmodel.integrations.tracking import registry
 
-        store = registry.tracking_uri()
+    store = registry.tracking_uri()
+    try:
+        registry.check_store_exists()  # MLflow would create an empty sqlite store in the serving folder
+    except ModelNotFoundError as exc:
+        if os.environ.get("MLFLOW_TRACKING_URI"):  # a store named, not there: it cannot say
+            _registry_silent(root, run_id, exc)
+        return []  # no store at all (a copy served without one): nothing is registered
+    try:
         client = MlflowClient(tracking_uri=store, registry_uri=store)
         # a search's answers carry neither aliases nor model ids: read each version whole
         found = [client.get_model_version(mv.name, mv.version) for mv in client.search_model_versions(f"run_id = '{run_id}'")]
-    except (OSError, yaml.YAMLError, TypeError, AttributeError, MlflowException):
+    except MlflowException as exc:  # fail closed: "no answer" is not "never registered"
+        _registry_silent(root, run_id, exc)
         return []
     # a run may log more than one model: keep the versions registered from this one
     return sorted((mv for mv in found if not (model_id and mv.model_id) or mv.model_id == model_id),
                   key=lambda mv: (mv.name, int(mv.version)))
+
+
+def _registry_silent(root: Path, run_id: str, exc: Exception) -> None:
+    """Refuse the model of ``root``: the registry gave no answer on which versions were made from it (see
+    :func:`registered_versions`); with ``RISKMODEL_ALLOW_UNGATED=1``, record the override in the audit log instead."""
+    import os
+
+    from riskmodel.core import audit
+    from riskmodel.core.exceptions import ModelLoadError
+    from riskmodel.integrations.tracking import signing
+
+    first = str(getattr(exc, "message", exc)).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    message = (f"cannot tell whether the model in `{root}` (run {run_id}) is a registered version, and so whether it may serve "
+               f"as `{signing.CHAMPION}`: the registry (MLFLOW_TRACKING_URI) did not answer which versions were made from it "
+               f"({first}). Nothing was loaded. Fix: make the registry reachable for this user, or point MLFLOW_TRACKING_URI "
+               f"at the store the model was logged to; in an emergency, {signing.ALLOW_UNGATED_ENV}=1 loads it ungated "
+               "(recorded in the audit log).")
+    if os.environ.get(signing.ALLOW_UNGATED_ENV) != "1":
+        raise ModelLoadError(message) from None
+    audit.append("ungated_load", model_name="unknown", model_version="unknown", uri=f"{root} (pyfunc)",
+                 override=f"${signing.ALLOW_UNGATED_ENV}", refused_because=message)
 
 
 def check_registered(root: Path) -> tuple[str, str] | None:

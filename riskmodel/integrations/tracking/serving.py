@@ -30,7 +30,8 @@ things only:
   ``stack_trace`` field and the request data MLflow quotes before the model's
   error, after a JSON error, or with the input schema when its schema enforcement
   fails (a column named twice; identifiers included), and its message is put on
-  one line.
+  one line. Those quotes are cut by MLflow's own wording, which a release may change: an error answer for the
+  risk model that still holds an identifier-like value of the request is withheld whole (:data:`WITHHELD`).
 
 - uvicorn's access log keeps each request's method, path and status, not its query string (a ``?purpose=``
   is the caller's text: :class:`WithoutQuery`).
@@ -164,8 +165,39 @@ def csv_request(body: bytes, query: bytes = b"", declared: Mapping[str, str] | N
     return json.dumps(payload).encode()
 
 
-def one_line_error(body: bytes) -> bytes | None:
-    """An error answer without ``stack_trace`` and with its message on one line; None to leave it as it is."""
+#: the message of an error answer that still quoted the request after the known templates were cut out
+WITHHELD = ("the model server's error message quoted the request (identifiers included) in a form riskmodel does not know, "
+            "so it was withheld. Fix: send records with the model's feature columns, each once, as riskmodel.score takes them "
+            "(dataframe_records or dataframe_split); run the rows through riskmodel.score locally to see the reason.")
+
+
+def _identifiers(request: bytes) -> set[str]:
+    """The identifier-like values of a JSON request (text of 5 or more characters holding a digit, whole numbers of 5 or
+    more digits): what an error answer must not quote back, whatever MLflow's wording."""
+    try:
+        stack = [json.loads(request)]
+    except (ValueError, UnicodeDecodeError):
+        return set()
+    found = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item.strip()) >= 5 and any(ch.isdigit() for ch in item):
+            found.add(item.strip())
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 10_000:
+            found.add(str(item))
+    return found
+
+
+def one_line_error(body: bytes, quoted: set[str] | frozenset[str] = frozenset()) -> bytes | None:
+    """An error answer without ``stack_trace`` and with its message on one line; None to leave it as it is.
+
+    ``quoted``: values of the request (:func:`_identifiers`) the answer must not hold: MLflow's quotes of the request are
+    cut by its templates below, and a message still holding one of them (MLflow worded it otherwise) is :data:`WITHHELD`.
+    """
     try:
         answer = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -187,6 +219,8 @@ def one_line_error(body: bytes) -> bytes | None:
         flat = flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
         changed = changed or flat != message
         answer["message"] = flat
+    if quoted and any(v in json.dumps(answer, ensure_ascii=False) or v in json.dumps(answer) for v in quoted):
+        answer, changed = {"error_code": answer.get("error_code", "BAD_REQUEST"), "message": WITHHELD}, True
     return json.dumps(answer).encode() if changed else None
 
 
@@ -213,8 +247,10 @@ async def _send_json(send, status: int, payload: dict) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _without_traces(send):
-    """``send`` that rewrites error answers with :func:`one_line_error` (the whole body is held until its end)."""
+def _without_traces(send, request: dict | None = None):
+    """``send`` that rewrites error answers with :func:`one_line_error` (the whole body is held until its end), withholding
+    one that quotes an identifier of ``request["body"]`` (set by the app once it has read a risk model's request; read
+    only for an error answer, so a sound request pays nothing)."""
     state: dict = {}
 
     async def wrapped(message):
@@ -228,7 +264,8 @@ def _without_traces(send):
         if message.get("more_body", False):
             return
         body = b"".join(state["body"])
-        body = one_line_error(body) or body
+        quoted = _identifiers(request["body"]) if request and "body" in request else frozenset()
+        body = one_line_error(body, quoted) or body
         start = dict(state.pop("start"))
         start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         start["headers"].append((b"content-length", str(len(body)).encode()))
@@ -353,11 +390,14 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_co
         if scope["type"] != "http" or scope.get("path") != "/invocations":
             await inner(scope, receive, send)
             return
-        send = _without_traces(send)
+        request: dict = {}
+        send = _without_traces(send, request)
         ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
         post = scope.get("method") == "POST"
         if post and (declared is not None or id_column is not None) and ctype == "application/json":
             body = await _read_body(receive)
+            if id_column is not None:  # the risk model: its requests hold people's identifiers
+                request["body"] = body
             problem = (_json_params_problem(body, declared) if declared is not None else None) or id_problem(body, id_column)
             if problem is not None:
                 await _send_json(send, 400, {"error_code": "BAD_REQUEST", "message": problem})
@@ -381,6 +421,8 @@ def wrap(inner, read_csv: bool, declared: Mapping[str, str] | None = None, id_co
         if id_column is not None and _empty_batch(body):
             await _send_json(send, 200, {"predictions": []})
             return
+        if id_column is not None:
+            request["body"] = body
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await inner({**scope, "headers": headers}, _replayed(body, receive), send)

@@ -31,6 +31,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import mlflow
+
 from riskmodel.core import audit
 
 from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
@@ -38,8 +40,22 @@ from riskmodel.core.exceptions import ModelLoadError
 
 __all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG", "WITHDRAWN_TAGS", "sign_withdrawal", "is_withdrawn"]
 
-#: Files MLflow's client writes into a model folder after download; not part of the model.
-CLIENT_FILES = ("registered_model_meta",)
+
+def _client_files(version: str) -> tuple[str, ...]:
+    """The files MLflow ``version``'s client writes into a model folder after downloading it: not part of the model.
+
+    Up to 3.17 a ``models:/name/...`` download got ``registered_model_meta`` (the registered name and version), written
+    after the store delivered the model; 3.18 writes none. Where none is written, a file of that name is no MLflow's:
+    it is refused as added, like any other (tests/test_mlflow_loaders.py checks this against the installed MLflow).
+    """
+    from packaging.version import Version
+
+    return ("registered_model_meta",) if Version(version).release < (3, 18) else ()
+
+
+#: Files the installed MLflow's client writes into a model folder after download; not part of the model, not signed.
+#: Only riskmodel's check of a downloaded copy ignores them: the store never holds one (verified_store ignores none).
+CLIENT_FILES = _client_files(mlflow.__version__)
 GATE_SIGNATURE_TAG = "gate.signature"
 ALLOW_UNGATED_ENV = "RISKMODEL_ALLOW_UNGATED"
 CHAMPION = "champion"

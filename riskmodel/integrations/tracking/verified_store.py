@@ -270,7 +270,7 @@ class VerifiedArtifactRepository(ArtifactRepository):
                 where = "/".join(p for p in (self.artifact_uri, path, "" if inside == "." else inside) if p)
                 recorded = self._signed(folder / MANIFEST, folder, f"model `{where}`")
                 self._check_recorded(where, folder / MANIFEST)
-                verify_part(recorded, folder, "", where=f"model `{where}`", ignore=signing.CLIENT_FILES)
+                verify_part(recorded, folder, "", where=f"model `{where}`")
                 _check_model_id(where, mlmodel)
         root = self._model_root_above(path)
         if root is None:
@@ -281,7 +281,7 @@ class VerifiedArtifactRepository(ArtifactRepository):
         if part == MANIFEST:  # the manifest alone: its signature is what counts
             self._signed(local, local.parent, where)
             return
-        verify_part(recorded, local, part, where=where, ignore=signing.CLIENT_FILES)
+        verify_part(recorded, local, part, where=where)
         if part == MLMODEL:
             _check_model_id(f"{self.artifact_uri.rstrip('/')}/{root}" if root else self.artifact_uri, local)
 
