@@ -2472,6 +2472,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "        pass\n", ("tests/test_registry.py", "-k", "creates_none"),
            "serving a verified copy where there is no store leaves an empty mlflow.db in the serving folder; a named store that "
            "does not exist is read as 'nothing registered'"),
+    # ---------------------------------------------------------------- lead 41: what a refused REST call leaves behind
+    Mutant("Q88", "pyfunc: a REST call refused for its params is audited", "riskmodel/integrations/tracking/risk_pyfunc.py",
+           "        audit.append(\"score_refused\", model_name=self.scorer.name, model_version=self.scorer.version, input_digest=None,\n",
+           "        (lambda *a, **k: None)(\"score_refused\", model_name=self.scorer.name, model_version=self.scorer.version, input_digest=None,\n",
+           ("tests/test_rest.py", "-k", "refused_for_its_params"),
+           "a REST call refused for its params (answered 200, one error per row) leaves no trace in the audit log"),
 )
 
 

@@ -275,6 +275,29 @@ def test_errors_answer_without_a_stack_trace(served):
         assert status == 400 and "stack_trace" not in answer and "Traceback" not in text, text
 
 
+def test_a_request_refused_for_its_params_is_audited(served):
+    """README: every scoring call appends an audit record, a call refused for bad input too. A REST call refused for its
+    params is answered 200 with an error on every row, and the server's access log keeps no query or body: it left no
+    trace at all. Now one `score_refused` record (refused_by "params", no digest, no value), and a purpose refused for
+    naming someone is not written (the record's purpose is null)."""
+    base, result, table, _, store = served
+    audit = Path(store[len("sqlite:///"):]).parent / "audit.jsonl"
+    records = _records(result, table, 3)
+    cases = {"reasons": ({"reasons": -1, "purpose": "desk check"}, "desk check"),
+             "purpose": ({"purpose": "check 1234-5678 9"}, None)}
+    for name, (params, purpose) in cases.items():
+        before = len(audit.read_text(encoding="utf-8").splitlines()) if audit.exists() else 0
+        got = _post(base + "/invocations", {"dataframe_records": records, "params": params})["predictions"]
+        assert all(r["error"].startswith("params: ") and r["probability"] is None for r in got), name
+        lines = audit.read_text(encoding="utf-8").splitlines()[before:] if audit.exists() else []
+        assert len(lines) == 1, (name, lines)
+        rec = json.loads(lines[0])
+        assert (rec["event"], rec["refused_by"], rec["rows"], rec["refused_rows"], rec["input_digest"], rec["purpose"]) == (
+            "score_refused", "params", 3, 3, None, purpose), name
+        assert (rec["model_name"], rec["model_version"]) == ("overstay-risk", "1"), name
+    assert "1234" not in audit.read_text(encoding="utf-8")
+
+
 def test_a_request_with_no_known_column_is_refused_not_answered_empty(served):
     """MLflow drops unknown columns and then the rows: every column misspelt, or a tensor, was a 200 with no prediction."""
     base, _, _, _, _ = served

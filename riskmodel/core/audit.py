@@ -1,7 +1,7 @@
 """Append-only audit log of every scoring call and batch, as the EU AI Act asks of high-risk systems.
 
 Each record is one JSON line: time (UTC), event (``score``, ``score_refused``: a call refused for bad input, with
-the rows refused and the count per column (a border call refused for its entry record or history: ``refused_by``
+the rows refused and the count per column (a border call refused for its entry record or history, or a REST call for its params: ``refused_by``
 names which, ``input_digest`` is null), ``batch``, or ``monitor``: a ``riskmodel monitor`` run's counts), model
 name and version, a SHA-256 digest of the input the model saw, the row count,
 band counts, and the caller's stated purpose. No identifier and no feature

@@ -73,12 +73,24 @@ class RiskPyfunc:
             check_score_args("flag", reasons, None)
             check_purpose(purpose)  # a purpose naming someone: refused as a bad param, not a server error
         except ValueError as exc:  # one line for every row, not a server error page
-            return self._refused(model_input, f"params: {exc}")
+            return self._refused(model_input, f"params: {exc}", purpose)
         out = score(model_input, model=self.scorer, reasons=int(reasons), errors="flag", purpose=str(purpose))
         return _json_ready(out)
 
-    def _refused(self, model_input: pd.DataFrame, message: str) -> pd.DataFrame:
+    def _refused(self, model_input: pd.DataFrame, message: str, purpose) -> pd.DataFrame:
+        """Every row answered with ``message``, and the call audited as any refused call is (``refused_by`` "params",
+        no digest, no value; a purpose that could name someone is not written): the answer is a 200 and the server's
+        access log keeps no body, so without this record a refused call left no trace."""
+        from riskmodel.core import audit
         from riskmodel.core.scoring import output_columns
+
+        try:
+            audit.check_purpose(purpose)
+        except ValueError:
+            purpose = None
+        n = len(model_input)
+        audit.append("score_refused", model_name=self.scorer.name, model_version=self.scorer.version, input_digest=None,
+                     rows=n, refused_rows=n, problems={"params": n}, refused_by="params", purpose=purpose)
 
         out = pd.DataFrame(None, index=model_input.index, columns=output_columns("stay_id", 0), dtype=object)
         if "stay_id" in model_input.columns:
