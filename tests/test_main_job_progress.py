@@ -103,3 +103,24 @@ def test_on_a_terminal_a_passed_line_clears_the_progress_line_it_lands_on():
     plain = io.StringIO()
     _DropLines(plain, MLFLOW_PRINTED).write("a line\n")
     assert plain.getvalue() == "a line\n"  # a log file gets no control characters
+
+
+def test_the_training_line_names_the_first_groups_not_judged_and_counts_the_rest():
+    """`riskmodel run` printed every group the audit did not judge in full on the training line (13 notes, 2,500
+    characters on the default data): a wall a reader skips, verdict and all. The gate's line already showed three and
+    a count; the training line does the same and says where every group is listed. A pass still says what it does not
+    cover: no note is dropped without its count."""
+    from types import SimpleNamespace
+
+    from riskmodel.apps.pipelines.risk import _holdout_words
+
+    notes = [f"nationality: group G{i}: not judged" for i in range(13)]
+    result = SimpleNamespace(metrics={"roc_auc": 0.9, "pr_auc": 0.35, "ece": 0.004},
+                             fairness=SimpleNamespace(passed=True, violations=(), notes=tuple(notes)))
+    line = _holdout_words(result)
+    assert line.startswith("holdout ROC-AUC 0.9000, PR-AUC 0.3500, ECE 0.0040; fairness passed; ")
+    assert "13 groups (or pools of groups) not judged in full" in line
+    assert all(n in line for n in notes[:3]) and not any(n in line for n in notes[3:])
+    assert line.endswith("and 10 more (the model card's Fairness summary lists every one)")
+    few = SimpleNamespace(**{**vars(result), "fairness": SimpleNamespace(passed=True, violations=(), notes=(notes[0],))})
+    assert _holdout_words(few).endswith("1 group (or pool of groups) not judged in full: " + notes[0])

@@ -123,10 +123,14 @@ def _oracle_of(oracle: pd.Series | pd.DataFrame | None, stay_ids: pd.Series):
 
 def _holdout_words(result: TrainResult) -> str:
     """The progress line of a training's held-out figures and audit verdict, with what the audit did not judge in full."""
-    m = result.metrics
-    return (f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
-            + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations))
-            + "".join(f"; not judged in full: {n}" for n in result.fairness.notes))
+    m, notes = result.metrics, list(result.fairness.notes)
+    words = (f"holdout ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, ECE {m['ece']:.4f}; fairness "
+             + ("passed" if result.fairness.passed else "FAILED: " + "; ".join(result.fairness.violations)))
+    if notes:  # three and a count, as the gate's line: every one of them was a wall of text a reader skipped
+        words += (f"; {len(notes)} group{'s' if len(notes) != 1 else ''} (or pool{'s' if len(notes) != 1 else ''} of groups) "
+                  f"not judged in full: {'; '.join(notes[:3])}"
+                  + (f"; and {len(notes) - 3} more (the model card's Fairness summary lists every one)" if len(notes) > 3 else ""))
+    return words
 
 
 def _log_and_register(result: TrainResult, cfg: RiskConfig, table: pd.DataFrame, cutoff, progress: Callable[[str], None]):
