@@ -2472,6 +2472,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "        pass\n", ("tests/test_registry.py", "-k", "creates_none"),
            "serving a verified copy where there is no store leaves an empty mlflow.db in the serving folder; a named store that "
            "does not exist is read as 'nothing registered'"),
+    Mutant("J12", "risk config: a stay column known only once the stay ended is no feature", RC,
+           "        _check_known_at_entry(self.features)\n", "        pass\n",
+           ("tests/test_config.py", "-k", "known_only_once"),
+           "a config listing overstay_days (the label's own days) or exit_port trains and registers a model with a held-out "
+           "PR-AUC of 1.0 that cannot be run at the border"),
 )
 
 
