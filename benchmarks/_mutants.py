@@ -2477,6 +2477,11 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_config.py", "-k", "known_only_once"),
            "a config listing overstay_days (the label's own days) or exit_port trains and registers a model with a held-out "
            "PR-AUC of 1.0 that cannot be run at the border"),
+    Mutant("J13", "monitoring labels: an overstay with an application still pending on the label day is no settled label", SM,
+           "        parts.append(snap.loc[~unsure])\n", "        parts.append(snap)\n",
+           ("tests/test_sources.py", "-k", "pending_is_not_settled"),
+           "a traveller whose extension, lodged before the permit ended, is still pending on the label day is a training row "
+           "labelled an overstay, which the grant decided later turns False"),
 )
 
 
