@@ -2483,6 +2483,10 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_sources.py", "-k", "pending_is_not_settled"),
            "a traveller whose extension, lodged before the permit ended, is still pending on the label day is a training row "
            "labelled an overstay, which the grant decided later turns False"),
+    Mutant("J14", "RiskModel.fit: a stay column known only once the stay ended is no feature", RM,
+           '        _check_known_at_entry(self.features, "features", ConfigError)', "        pass",
+           ("tests/test_risk_model.py", "-k", "refuses_a_stay_column"),
+           "a RiskModel built in code (not from a ModelConfig) fits overstay_days, the label's own days, and scores it"),
 )
 
 

@@ -123,8 +123,9 @@ class ModelConfig:
         _check_reasons(self.reasons)
 
 
-def _check_known_at_entry(features) -> None:
-    """Refuse a feature among the stays' columns known only once the stay ended (:data:`STAY_OUTCOME_COLUMNS`).
+def _check_known_at_entry(features, name: str = "model.features", error: type[ValueError] = ValueError) -> None:
+    """Refuse a feature among the stays' columns known only once the stay ended (:data:`STAY_OUTCOME_COLUMNS`), raising
+    ``error`` naming ``name`` (also :meth:`RiskModel.fit <riskmodel.core.risk.model.RiskModel.fit>`'s check).
 
     The shipped config with ``overstay_days`` added trained to a held-out PR-AUC of 1.0 (the label's own days) and with
     ``exit_port`` (missing while the traveller is in the country) to 0.29, each registered without a word; at the border
@@ -132,7 +133,7 @@ def _check_known_at_entry(features) -> None:
     """
     leaked = [c for c in features if c in STAY_OUTCOME_COLUMNS]
     if leaked:
-        raise ValueError(f"`model.features` names {', '.join(f'`{c}`' for c in leaked)}: known only once the stay ended (the "
+        raise error(f"`{name}` names {', '.join(f'`{c}`' for c in leaked)}: known only once the stay ended (the "
                          "exit, the permit in force at exit, the label), never at entry, so the model would learn the outcome "
                          "it is to predict and its held-out figures would lie; remove it from `model.features` (the history "
                          "features, e.g. prior_overstays, carry earlier stays' outcomes as known at entry).")
