@@ -2487,6 +2487,12 @@ MUTANTS: tuple[Mutant, ...] = (
            '        _check_known_at_entry(self.features, "features", ConfigError)', "        pass",
            ("tests/test_risk_model.py", "-k", "refuses_a_stay_column"),
            "a RiskModel built in code (not from a ModelConfig) fits overstay_days, the label's own days, and scores it"),
+    Mutant("J15", "plain time split: fitted only on labels mature when the test slice begins", TR,
+           "        return _mature_at_test_start(time_split(table, config.time_column, config.splits), config, grace_days)\n",
+           "        return time_split(table, config.time_column, config.splits)\n",
+           ("tests/test_risk_train.py", "-k", "plain_time_split"),
+           "train_risk_model without a holdout calibrates on labels that settled only once its test slice had begun "
+           "(19% of the calibration rows), figures read on that window"),
 )
 
 
