@@ -2493,6 +2493,11 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_risk_train.py", "-k", "plain_time_split"),
            "train_risk_model without a holdout calibrates on labels that settled only once its test slice had begun "
            "(19% of the calibration rows), figures read on that window"),
+    Mutant("J16", "training table: the log's extensions beyond the visa's room must be covered by the grace", FE,
+           "    check_room_covers(feats, grace_days)\n", "    pass\n",
+           ("tests/test_features.py", "-k", "beyond_the_visas_room"),
+           "an ITAS holder still in the country, where the log shows ITAS renewed twice, is a mature training positive of "
+           "hundreds of days who leaves in time"),
 )
 
 
