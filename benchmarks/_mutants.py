@@ -759,7 +759,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "res = monitor(crossings, tables, as_of, model=model, horizon_days=args.horizon)",
            ("tests/test_cli_monitor.py", "-k", "links_each_source_once"), "monitor() links every source again for the lists"),
     Mutant("B05", "training table: the labels read the label day's one linking", SM,
-           "starts = overstay_starts(crossings, tables, label_day, links=links)", "starts = overstay_starts(crossings, tables, label_day)",
+           "starts, at_label = _starts_and_snapshot(crossings, tables, label_day, links)",
+           "starts, at_label = _starts_and_snapshot(crossings, tables, label_day, None)",
            ("tests/test_sources.py", "-k", "label_day_once"), "the label day is linked twice for one training table"),
     Mutant("B06", "monitoring: links of another day refused", SF, "    if given is None or local_day(given) != day:\n", "    if False:\n",
            ("tests/test_sources.py", "-k", "another_day"), "links of 2 March give 31 March's labels and checks without a word"),
@@ -2478,6 +2479,31 @@ MUTANTS: tuple[Mutant, ...] = (
            "        (lambda *a, **k: None)(\"score_refused\", model_name=self.scorer.name, model_version=self.scorer.version, input_digest=None,\n",
            ("tests/test_rest.py", "-k", "refused_for_its_params"),
            "a REST call refused for its params (answered 200, one error per row) leaves no trace in the audit log"),
+    Mutant("J12", "risk config: a stay column known only once the stay ended is no feature", RC,
+           "        _check_known_at_entry(self.features)\n", "        pass\n",
+           ("tests/test_config.py", "-k", "known_only_once"),
+           "a config listing overstay_days (the label's own days) or exit_port trains and registers a model with a held-out "
+           "PR-AUC of 1.0 that cannot be run at the border"),
+    Mutant("J13", "monitoring labels: an overstay with an application still pending on the label day is no settled label", SM,
+           "        parts.append(snap.loc[~unsure])\n", "        parts.append(snap)\n",
+           ("tests/test_sources.py", "-k", "pending_is_not_settled"),
+           "a traveller whose extension, lodged before the permit ended, is still pending on the label day is a training row "
+           "labelled an overstay, which the grant decided later turns False"),
+    Mutant("J14", "RiskModel.fit: a stay column known only once the stay ended is no feature", RM,
+           '        _check_known_at_entry(self.features, "features", ConfigError)', "        pass",
+           ("tests/test_risk_model.py", "-k", "refuses_a_stay_column"),
+           "a RiskModel built in code (not from a ModelConfig) fits overstay_days, the label's own days, and scores it"),
+    Mutant("J15", "plain time split: fitted only on labels mature when the test slice begins", TR,
+           "        return _mature_at_test_start(time_split(table, config.time_column, config.splits), config, grace_days)\n",
+           "        return time_split(table, config.time_column, config.splits)\n",
+           ("tests/test_risk_train.py", "-k", "plain_time_split"),
+           "train_risk_model without a holdout calibrates on labels that settled only once its test slice had begun "
+           "(19% of the calibration rows), figures read on that window"),
+    Mutant("J16", "training table: the log's extensions beyond the visa's room must be covered by the grace", FE,
+           "    check_room_covers(feats, grace_days)\n", "    pass\n",
+           ("tests/test_features.py", "-k", "beyond_the_visas_room"),
+           "an ITAS holder still in the country, where the log shows ITAS renewed twice, is a mature training positive of "
+           "hundreds of days who leaves in time"),
 )
 
 

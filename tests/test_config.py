@@ -309,3 +309,25 @@ def test_a_risk_config_that_stops_auditing_a_protected_attribute_needs_a_recorde
     older = to_dict(plain)
     del older["model"]["audit_override"]
     assert audit_policy_changes(older, plain) == []
+
+
+@pytest.mark.parametrize("column", ["overstay_days", "exit_port", "exit_time", "final_permit_end", "overstayed"])
+def test_a_stay_column_known_only_once_the_stay_ended_is_refused_as_a_feature(tmp_path, column):
+    """A stay's exit, the permit in force at exit and its label are known only once it ended (STAYS: "never a feature"):
+    the shipped config with ``overstay_days`` added trained to a held-out PR-AUC of 1.0 (the label's own days), and with
+    ``exit_port`` (missing while in the country) to 0.29, each registered as challenger; at the border neither is known.
+    Refused when the config is read, naming the column and the fix. Fails on the code before the fix (both trained)."""
+    from pathlib import Path
+
+    from riskmodel.core.risk.config import ModelConfig, RiskConfig
+
+    shipped = (Path(__file__).resolve().parents[1] / "configs" / "risk.yaml").read_text(encoding="utf-8")
+    assert "features: [visa_type, purpose," in shipped
+    path = tmp_path / "risk.yaml"
+    path.write_text(shipped.replace("features: [visa_type, purpose,", f"features: [visa_type, {column}, purpose,"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"{path.name}.*`model.features` names `{column}`.*known only once the stay ended.*remove"):
+        load_config(path, RiskConfig)
+    # the guard can pass: the shipped config is read; and it holds for a ModelConfig built in code (train_risk_model's)
+    load_config(Path(__file__).resolve().parents[1] / "configs" / "risk.yaml", RiskConfig)
+    with pytest.raises(ValueError, match=rf"`model.features` names `{column}`"):
+        ModelConfig(target="overstayed", time_column="entry_time", features=("visa_type", column))

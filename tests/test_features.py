@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from riskmodel.core.datasets import make_crossings
-from riskmodel.core.exceptions import SchemaError
+from riskmodel.core.exceptions import ConfigError, SchemaError
 from riskmodel.core.features import (
     AUDIT_COLUMNS,
     ENTRY_FEATURES,
@@ -378,3 +378,42 @@ def test_build_features_as_of_a_day_after_the_logs_last_day_is_refused_naming_as
             build_features(data.crossings, as_of=later)
     end_of_day = build_features(data.crossings, as_of=last.normalize() + pd.Timedelta(hours=23, minutes=59))
     assert end_of_day["stay_id"].tolist() == build_features(data.crossings)["stay_id"].tolist()
+
+
+def _renewed_itas(data, n: int, *, still_in: bool = True) -> pd.DataFrame:
+    """``data``'s log with ``n`` ITAS holders (365 days at entry, room: one renewal) renewed twice, each leaving in time
+    under a permit to 1,095 days after entry, before mid-2020; and one more, entered 2018-03-01, still in the country."""
+    c = data.crossings
+    model = c.loc[c["direction"].astype(str) == "entry"].iloc[[0]]
+    rows = []
+    for k in range(n + int(still_in)):
+        entry = pd.Timestamp("2017-01-10") + pd.Timedelta(days=5 * k) if k < n else pd.Timestamp("2018-03-01")
+        e = model.assign(crossing_id=f"R{k:03d}E", traveller_id=f"R{k:03d}", visa_type="itas",
+                         timestamp=entry + pd.Timedelta(hours=10), permit_end=entry + pd.Timedelta(days=364))
+        rows.append(e)
+        if k < n:  # renewed twice: the exit names a permit 730 days past the one granted at entry
+            rows.append(e.assign(crossing_id=f"R{k:03d}X", direction="exit", timestamp=entry + pd.Timedelta(days=1_080),
+                                 permit_end=entry + pd.Timedelta(days=1_094)))
+    log = pd.concat([c, *rows]).sort_values("timestamp", kind="stable").reset_index(drop=True)
+    for col in ("direction", "visa_type"):
+        log[col] = log[col].astype(c[col].dtype)
+    return log
+
+
+def test_a_log_whose_exits_hold_extensions_beyond_the_visas_room_and_the_grace_is_refused_naming_grace_days(data):
+    """``label_mature`` calls a label settled once the longest stay the visa allows (the permit, one renewal's room for
+    an ITAS) and ``grace_days`` have passed. Travellers renewed twice leave in time under a permit 730 days past the entry's
+    (365 more than the room): one still in the country after permit + room + grace was a mature overstay (``overstayed``
+    True, hundreds of days) in the training table of 2020-06-30, and leaves in time in the end. A log whose own exits show
+    10 or more such extensions beyond the room plus the grace is refused, naming the visa type, the days and the fix
+    (``grace_days`` that covers them). Fails on the code before the fix (the table was built, the ITAS stay a positive)."""
+    log = _renewed_itas(data, 10)
+    with pytest.raises(ConfigError, match=r"`grace_days` \(30\).*10 exits.*itas.*365 days beyond.*grace_days of at least 365"):
+        training_table(log, cutoff="2020-06-30", validate=False)
+    # with a grace that covers the extensions the log holds, the ITAS still in the country is not mature
+    table = training_table(log, cutoff="2020-06-30", grace_days=365, validate=False)
+    assert "R010E" not in set(table["stay_id"]) and len(table) > 1_000
+    # the guard can pass: 9 such exits may be mistyped permit ends, and the log without them is read as before
+    assert "R008E" in set(training_table(_renewed_itas(data, 9, still_in=False), cutoff="2020-06-30", validate=False)["stay_id"])
+    pd.testing.assert_frame_equal(training_table(data.crossings, cutoff="2020-06-30"),
+                                  training_table(data.crossings, cutoff="2020-06-30", validate=False))

@@ -603,3 +603,21 @@ def test_an_audit_override_names_a_protected_attribute_and_a_reason(override):
     with pytest.raises(ConfigError, match=r"model\.audit_override"):
         from_dict(ModelConfig, {"target": "y", "time_column": "t", "features": ["a", "nationality"], "audit": [],
                                 "audit_override": override})
+
+
+@pytest.mark.parametrize("column", ["overstay_days", "exit_port"])
+def test_a_risk_model_built_in_code_refuses_a_stay_column_known_only_once_the_stay_ended(risk_table, column):
+    """ModelConfig refuses ``overstay_days`` or ``exit_port`` as a feature; a RiskModel built in code (as the monitoring
+    model and scikit-learn users build it) fitted on them without a word, and scored the label's own days (a held-out
+    PR-AUC of 1.0 with ``overstay_days``). Refused before anything is fitted, naming the column.
+    Fails on the code before the fix (the model fitted)."""
+    features = ["permitted_days", "prior_overstays", column]
+    model = RiskModel(features=features, categorical=[column] if column == "exit_port" else [], num_boost_round=5,
+                      early_stopping_rounds=5)
+    rows = risk_table.iloc[:2_000]
+    with pytest.raises(ConfigError, match=rf"`features` names `{column}`: known only once the stay ended.*remove it"):
+        model.fit(rows, valid=risk_table.iloc[2_000:2_500], calib=risk_table.iloc[2_500:3_000])
+    assert not hasattr(model, "booster_")
+    # the guard can pass: the same model without the column fits
+    RiskModel(features=features[:2], num_boost_round=5, early_stopping_rounds=5).fit(
+        rows, valid=risk_table.iloc[2_000:2_500], calib=risk_table.iloc[2_500:3_000])

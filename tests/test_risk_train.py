@@ -107,3 +107,35 @@ def test_trainer_refuses_a_holdout_that_does_not_lie_after_every_fitting_row(tab
     latest = train[train["entry_time"] >= train["entry_time"].quantile(0.9)]
     with pytest.raises(SchemaError, match=r"(?s)holdout table.*`entry_time`: the holdout starts at .* not after the last row of `table`"):
         train_risk_model(train, cfg, holdout=latest, baselines=False, n_boot=50)
+
+
+def test_the_plain_time_split_fits_only_on_labels_mature_when_its_test_slice_begins(data, cfg):
+    """Without a holdout, ``train_risk_model`` cuts the table (labels read at the data's end) into train, valid, calib and
+    test: a stay entered before the test slice whose label matured only once the test slice had begun was fitted on (19%
+    of the calibration rows of an 8,000-traveller log), the calibrator and band thresholds reading outcomes known only
+    during the window the figures are on. The rows fitted on are those of ``known_then_tables`` (labels as known when the
+    test slice begins: ``permit_end`` + the visa's extension room + ``grace_days`` before its first day), the others
+    counted in the lineage. Fails on the code before the fix (1,000 and more such calibration rows)."""
+    from riskmodel.core.features import training_table
+    from riskmodel.core.risk.model import time_split
+    from riskmodel.core.risk.train import fit_slices, known_then_tables
+
+    table = training_table(data.crossings, grace_days=30)
+    start = time_split(table, cfg.time_column, cfg.splits)["test"]["entry_time"].min()
+    parts = fit_slices(table, cfg, None)
+    fitted = pd.concat([parts[k] for k in ("train", "valid", "calib")])
+    # by hand: the longest stay the visa allows, plus 30 days' grace, ended before the test slice's first day
+    settled = fitted["permit_end"] + pd.to_timedelta(fitted["extension_room_days"] + 30, unit="D")
+    assert len(fitted) > 10_000 and (settled < start.normalize()).all()
+    before = table.loc[table["entry_time"] < start]
+    unsettled = before["permit_end"] + pd.to_timedelta(before["extension_room_days"] + 30, unit="D") >= start.normalize()
+    assert len(before) - len(fitted) == int(unsettled.sum()) > 500
+    # the same rows and labels as the pipeline's fit on the crossings read as of the test slice's start
+    fit, test, not_matured = known_then_tables(data.crossings, table, cfg)
+    assert sorted(fitted["stay_id"]) == sorted(fit["stay_id"]) and not_matured == int(unsettled.sum())
+    labels = fit.set_index("stay_id")["overstayed"]
+    assert (fitted.set_index("stay_id")["overstayed"] == labels.loc[fitted["stay_id"]]).all()
+    pd.testing.assert_frame_equal(parts["test"], table.loc[table["entry_time"] >= start])
+    res = train_risk_model(table, dataclasses.replace(cfg, num_boost_round=20), baselines=False, n_boot=10)
+    assert res.lineage["not_matured_at_test_start"] == int(unsettled.sum())
+    assert sum(res.lineage[f"{k}_rows"] for k in ("train", "valid", "calib")) == len(fitted)

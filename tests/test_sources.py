@@ -477,6 +477,46 @@ def test_the_monitoring_rows_and_labels_do_not_depend_on_when_they_are_read(src)
     pd.testing.assert_frame_equal(now, later)
 
 
+def _decided_after(src, decision: str) -> tuple[pd.DataFrame, dict]:
+    """The data with stay C000005793's extension application (lodged on its permit's last day, 1 June 2023, decided on
+    20 June: refused in the generator) decided ``decision``; granted, to 31 July, with its exit record (29 June) naming it."""
+    log, tables = src.crossings.copy(), {n: t.copy() for n, t in src.tables().items()}
+    apps = tables["permit_applications"]
+    row = (apps["application_id"] == "A000000175").to_numpy()
+    assert apps.loc[row, ["traveller_id", "decision"]].values.tolist() == [["T00001009", "refused"]]
+    assert apps.loc[row, "applied_at"].iloc[0] < pd.Timestamp("2023-06-02") < apps.loc[row, "decided_at"].iloc[0] == pd.Timestamp("2023-06-20 07:11:21")
+    if decision == "granted":
+        apps.loc[row, ["decision", "new_permit_end"]] = ["granted", pd.Timestamp("2023-07-31")]
+        log.loc[log["crossing_id"] == "C000006857", "permit_end"] = pd.Timestamp("2023-07-31")
+    return log, tables
+
+
+def test_a_monitoring_label_read_while_the_stays_application_is_pending_is_not_settled(src):
+    """An overstay on record on the label day while the stay's extension application is still pending is no settled outcome:
+    granted later, the permit in force moves past it and the overstay never began. Read on 16 June 2023, the stay of
+    T00001009 (permit to 1 June, extension lodged that day, decided on 20 June, left on 29 June) was a row labelled True
+    on the 19 May snapshot whichever way it was decided; read on 30 June, granted, it is False (the label moved with a
+    record on file after the label day, though the docstring promised every row's label settled then).
+    Fails on the code before the fix (the row was in the table at 16 June, labelled True)."""
+    from riskmodel.core.sources.monitor import monitor_training_table
+
+    day, read = [pd.Timestamp("2023-05-19")], pd.Timestamp("2023-06-16")
+    granted, refused = _decided_after(src, "granted"), _decided_after(src, "refused")
+    early = monitor_training_table(*granted, day, read)
+    # as known on the label day the two are the same data (the decision and the exit record came after it)
+    pd.testing.assert_frame_equal(early, monitor_training_table(*refused, day, read))
+    assert "C000005793" not in set(early["stay_id"])
+    assert early.attrs["unsettled"] == 1 and len(early) > 50
+    # read once the decision is on file, the row is back with the label that decision gives
+    for data, label in ((granted, False), (refused, True)):
+        late = monitor_training_table(*data, day, "2023-06-30")
+        assert late.loc[late["stay_id"] == "C000005793", "label"].tolist() == [label]
+        assert late.attrs["unsettled"] == 0
+        # every other row and label as read on 16 June
+        same = late.loc[late["stay_id"] != "C000005793"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(same[["stay_id", "label"]], early[["stay_id", "label"]])
+
+
 def _first_extension_decided_late_in_its_permit(src, full_stays):
     """A stay's first extension, decided in the last 10 days of the permit granted at entry, the stay open 17 days past it.
 

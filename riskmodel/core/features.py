@@ -48,6 +48,8 @@ __all__ = [
     "training_table",
     "add_event_history",
     "EXTENSION_ROOM_DAYS",
+    "ROOM_EXCEEDED_MIN",
+    "check_room_covers",
     "HISTORY_FEATURES",
     "ENTRY_FEATURES",
     "AUDIT_COLUMNS",
@@ -511,7 +513,9 @@ def training_table(
     Raises
     ------
     ConfigError
-        If ``grace_days`` is not a whole number >= 0 (checked before the log is read).
+        If ``grace_days`` is not a whole number >= 0 (checked before the log is read), or the log's exits by
+        ``cutoff`` hold :data:`ROOM_EXCEEDED_MIN` or more permits extended beyond the visa's room by more than
+        ``grace_days`` (:func:`check_room_covers`).
     SchemaError
         If ``validate`` and the log breaks the contract, ``cutoff`` is not a date (see :func:`label_mature`), or
         ``cutoff`` lies on a day after the log's last crossing: the log cannot tell who left in between, so everyone
@@ -522,8 +526,49 @@ def training_table(
     if cutoff is not None:
         _check_within_log(crossings, _as_of(cutoff, "cutoff"), "cutoff")
     feats = build_features(crossings, as_of=cutoff, validate=validate)
+    check_room_covers(feats, grace_days)
     when = crossings["timestamp"].max() if cutoff is None else _as_of(cutoff, "cutoff")
     return feats.loc[label_mature(feats, when, grace_days=grace_days)].reset_index(drop=True)
+
+
+#: Fewest exits on a permit extended beyond the visa's room by more than the grace that :func:`check_room_covers` refuses:
+#: each is an extension granted beyond what :data:`EXTENSION_ROOM_DAYS` allows, so 10 are a pattern of the data (an ITAS
+#: renewed again, a visit visa converted), while one or two may be exit records keyed with a wrong permit end.
+ROOM_EXCEEDED_MIN = 10
+
+
+def check_room_covers(stays: pd.DataFrame, grace_days: int, *, at_least: int = ROOM_EXCEEDED_MIN) -> None:
+    """Refuse stays whose exits show permits extended beyond the visa's room by more than ``grace_days``, ``at_least`` times.
+
+    :func:`label_mature` calls a label settled once the longest stay the visa allows (the permit granted at entry and
+    :data:`EXTENSION_ROOM_DAYS`) and ``grace_days`` have passed, and the crossings log learns of an extension only at
+    exit: a traveller still in the country then reads as an overstayer, mature. Where the log's own exits hold
+    extensions past that (an ITAS renewed twice, a visit visa converted to a stay permit), such a label is not settled:
+    an ITAS holder renewed twice was a mature positive of hundreds of days, and left in time.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``grace_days``, the exits and visa types, the most days beyond the room and the grace that covers them.
+    """
+    needed = ("exit_time", "permit_end", "final_permit_end", "extension_room_days", "visa_type")
+    if any(c not in stays.columns for c in needed):
+        return
+    exited = stays.loc[stays["exit_time"].notna().to_numpy() & stays["final_permit_end"].notna().to_numpy()
+                       & stays["permit_end"].notna().to_numpy()]
+    granted = (exited["final_permit_end"].dt.normalize() - exited["permit_end"].dt.normalize()).dt.days.to_numpy(dtype=float)
+    beyond = granted - exited["extension_room_days"].to_numpy(dtype=float, na_value=0.0)
+    over = beyond > grace_days
+    if int(over.sum()) < at_least:
+        return
+    visas = exited.loc[over, "visa_type"].astype(str).value_counts()
+    most = int(beyond[over].max())
+    raise ConfigError(
+        f"`grace_days` ({grace_days}) does not cover the extensions this log holds: {int(over.sum())} exits by the cut-off "
+        f"left on a permit extended beyond the visa's room by more than the grace ({', '.join(f'{v} {n}' for v, n in visas.items())}; "
+        f"up to {most} days beyond it), so a traveller of those visas still in the country once the room and the grace have "
+        f"passed may hold such an extension too, and would be a training row labelled an overstayer. Give grace_days of at "
+        f"least {most} (risk config `data.grace_days`), or correct the exit records' permit ends if they are mistyped.")
 
 
 def _seconds(s: pd.Series) -> np.ndarray:

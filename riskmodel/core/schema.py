@@ -60,6 +60,7 @@ __all__ = [
     "Column",
     "CROSSINGS",
     "STAYS",
+    "STAY_OUTCOME_COLUMNS",
     "DIRECTIONS",
     "SEXES",
     "DOCUMENT_TYPES",
@@ -423,6 +424,11 @@ STAYS: tuple[Column, ...] = (
         required=False,
     ),
 )
+
+#: The columns of :data:`STAYS` known only once the stay ended (or read on a later as-of day): the exit, the permit in
+#: force at exit and the label. Never features: a model reading one learns the outcome it is to predict, offline, and
+#: at the border none of them is known (``riskmodel.core.risk.config.ModelConfig`` refuses them).
+STAY_OUTCOME_COLUMNS = ("exit_time", "exit_port", "final_permit_end", "overstayed", "overstay_days")
 
 
 # --------------------------------------------------------------------------- checks

@@ -203,7 +203,9 @@ def _model(args: argparse.Namespace, crossings: pd.DataFrame, tables: dict, as_o
     _say(args, f"fitting a monitoring model on {len(fit_days)} snapshots {fit_days[0].date()} .. {fit_days[-1].date()}, "
                f"auditing it on {len(audit_days)} held out {audit_days[0].date()} .. {audit_days[-1].date()}"
                + (f"; {table.attrs['no_permit_end']:,} snapshot rows left out: no permit end on file, outcome unknown"
-                  if table.attrs.get("no_permit_end") else ""))
+                  if table.attrs.get("no_permit_end") else "")
+               + (f"; {table.attrs['unsettled']:,} snapshot rows left out: an overstay on record on {as_of.date()} while an "
+                  "application of the stay is still pending, outcome not settled" if table.attrs.get("unsettled") else ""))
     model = fit_monitor_model(table.loc[table["as_of"].isin(fit_days)], sources="all", seed=args.seed)
     held = table.loc[table["as_of"] >= audit_days[0]].reset_index(drop=True)
     audit = _audit(held, model.predict_proba(held)[:, 1], policy, args.horizon)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskmodel.core.config import TrackingConfig, check_iso_dates, unknown_key_error
+from riskmodel.core.schema import STAY_OUTCOME_COLUMNS
 
 __all__ = [
     "Splits",
@@ -104,6 +105,7 @@ class ModelConfig:
         stray = sorted(set(self.categorical) - set(self.features))
         if stray:
             raise ValueError(f"`categorical` columns {stray} are not in `features`; add them there or remove them.")
+        _check_known_at_entry(self.features)
         if self.target in self.features or self.time_column in self.features:
             raise ValueError("`features` must not contain the target or the time column.")
         _check_audit_override(self.audit_override)
@@ -119,6 +121,22 @@ class ModelConfig:
             raise unknown_key_error("params", unknown, lightgbm_parameter_names())
         _check_owned_params(self.params)
         _check_reasons(self.reasons)
+
+
+def _check_known_at_entry(features, name: str = "model.features", error: type[ValueError] = ValueError) -> None:
+    """Refuse a feature among the stays' columns known only once the stay ended (:data:`STAY_OUTCOME_COLUMNS`), raising
+    ``error`` naming ``name`` (also :meth:`RiskModel.fit <riskmodel.core.risk.model.RiskModel.fit>`'s check).
+
+    The shipped config with ``overstay_days`` added trained to a held-out PR-AUC of 1.0 (the label's own days) and with
+    ``exit_port`` (missing while the traveller is in the country) to 0.29, each registered without a word; at the border
+    neither is known, so the figures were of a model that cannot be run.
+    """
+    leaked = [c for c in features if c in STAY_OUTCOME_COLUMNS]
+    if leaked:
+        raise error(f"`{name}` names {', '.join(f'`{c}`' for c in leaked)}: known only once the stay ended (the "
+                         "exit, the permit in force at exit, the label), never at entry, so the model would learn the outcome "
+                         "it is to predict and its held-out figures would lie; remove it from `model.features` (the history "
+                         "features, e.g. prior_overstays, carry earlier stays' outcomes as known at entry).")
 
 
 #: The attributes every risk config audits and no model reads (DESIGN: the UK streaming tool, the EU AI Act), with the

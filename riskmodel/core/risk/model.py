@@ -45,7 +45,7 @@ from riskmodel.core.monitoring.drift import training_reference
 from riskmodel.core.params import SettingsMixin
 from riskmodel.core.risk.booster_text import check_model_bytes
 from riskmodel.core.risk.calibration import calibrator_from_dict, make_calibrator
-from riskmodel.core.risk.config import ModelConfig, Splits
+from riskmodel.core.risk.config import ModelConfig, Splits, _check_known_at_entry
 
 __all__ = ["RiskModel", "time_split", "DEFAULT_PARAMS", "DEFAULT_BANDS", "MODEL_FILES"]
 
@@ -393,6 +393,8 @@ class RiskModel(SettingsMixin):
         ConfigError
             If ``calib`` holds only training rows: ``X`` itself, a copy of it or a slice of it (rows
             compared by their feature and target values, with their index labels unless it is a whole copy).
+            If a feature is a stay's column known only once the stay ended
+            (:data:`~riskmodel.core.schema.STAY_OUTCOME_COLUMNS`: the exit, the permit in force at exit, the label).
 
         Warns
         -----
@@ -408,6 +410,7 @@ class RiskModel(SettingsMixin):
         import lightgbm as lgb
 
         train = X
+        _check_known_at_entry(self.features, "features", ConfigError)  # the label's own days fitted to a PR-AUC of 1.0
         if calib is not None and self._rows_of(calib, train):
             raise ConfigError(
                 f"`calib` is the training table, a copy or a slice of it ({len(calib)} of its rows): the calibrator and band "

@@ -11,6 +11,11 @@ ratios to the oracles (synthetic data) and to the logistic baseline too. When th
 rows carry ``traveller_id`` the bootstrap (intervals and fairness audit) resamples
 travellers, not stays: a traveller's stays have correlated outcomes.
 
+Without a holdout, on a stays table, the slices fitted, early-stopped and calibrated on
+keep only the stays whose label was mature when the test slice begins (:func:`fit_slices`),
+as :func:`known_then_tables` does from the crossings: an outcome that settled once the test
+slice had begun is of the window the figures are on.
+
 A **true as-of backtest** (issue 14 part 3) passes ``holdout``:
 :func:`as_of_tables` gives the training rows with labels as known at a cut-off
 and the stays that entered after it, labelled once matured at the end of the
@@ -32,7 +37,7 @@ import pandas as pd
 from riskmodel.core.exceptions import SchemaError, SchemaProblem
 from riskmodel.core.risk.config import FairnessConfig, ModelConfig
 from riskmodel.core.risk.fairness import FairnessReport, fairness_audit
-from riskmodel.core.features import training_table
+from riskmodel.core.features import label_mature, training_table
 from riskmodel.core.risk.metrics import classification_metrics, ranking_intervals, reliability_table
 from riskmodel.core.risk.model import RiskModel, time_split
 from riskmodel.core.progress import ProgressHook, Stages
@@ -206,10 +211,18 @@ def known_before(
     return fit, block.set_axis(pd.RangeIndex(len(fit), len(fit) + len(block))), not_matured
 
 
-def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """train / valid / calib / test: the time split, or (with a holdout) the training rows cut without a test slice."""
+def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame | None, *,
+               grace_days: int = 30) -> dict[str, pd.DataFrame]:
+    """train / valid / calib / test: the time split, or (with a holdout) the training rows cut without a test slice.
+
+    In the time split of a stays table (``visa_type``, ``permit_end``, ``overstayed`` by ``entry_time``), the
+    slices fitted on keep only the stays whose label was mature when the test slice begins
+    (:func:`~riskmodel.core.features.label_mature`, ``grace_days``): the rows
+    :func:`known_then_tables` fits on. A label that settled once the test slice had begun is an outcome of the
+    window the figures are on (19% of the calibration rows of an 8,000-traveller log).
+    """
     if holdout is None:
-        return time_split(table, config.time_column, config.splits)
+        return _mature_at_test_start(time_split(table, config.time_column, config.splits), config, grace_days)
     sp = config.splits
     rest = 1.0 - sp.test_fraction
     # the same valid and calib shares of the pre-test rows as in the plain time split
@@ -217,6 +230,16 @@ def fit_slices(table: pd.DataFrame, config: ModelConfig, holdout: pd.DataFrame |
     t = table[config.time_column]
     cuts = t.quantile(q).to_numpy()
     return {"train": table[t < cuts[0]], "valid": table[(t >= cuts[0]) & (t < cuts[1])], "calib": table[t >= cuts[1]], "test": holdout}
+
+
+def _mature_at_test_start(parts: dict[str, pd.DataFrame], config: ModelConfig, grace_days: int) -> dict[str, pd.DataFrame]:
+    """``parts`` with the fitting slices cut to the stays mature when the test slice begins (a stays table's split only)."""
+    test = parts["test"]
+    stays = {"visa_type", "permit_end", "entry_time"} <= set(test.columns)
+    if not (stays and config.time_column == "entry_time" and config.target == "overstayed" and len(test)):
+        return parts
+    start = test["entry_time"].min()
+    return {k: (p.loc[label_mature(p, start, grace_days=grace_days)] if k != "test" else p) for k, p in parts.items()}
 
 
 def _by_group(test: pd.DataFrame, y: np.ndarray, p: np.ndarray, group: str) -> dict[str, float]:
@@ -246,6 +269,7 @@ def train_risk_model(
     observable: pd.Series | np.ndarray | None = None,
     n_boot: int = 200,
     on_progress: ProgressHook | None = None,
+    grace_days: int = 30,
 ) -> TrainResult:
     """Split by time, fit, calibrate, evaluate on the future slice, compare with baselines, audit.
 
@@ -279,6 +303,10 @@ def train_risk_model(
     on_progress : callable, optional
         ``on_progress(what, done, total)`` (:mod:`riskmodel.core.progress`) as each stage
         finishes: fit, evaluate, baselines, intervals, fairness audit.
+    grace_days : int, default=30
+        Without ``holdout``, on a stays table: the slices fitted, early-stopped and calibrated on
+        keep the stays whose label was mature when the test slice begins (:func:`fit_slices`), the
+        others counted in ``lineage["not_matured_at_test_start"]``; ``table``'s ``grace_days``.
 
     Returns
     -------
@@ -313,7 +341,7 @@ def train_risk_model(
     seconds: dict[str, float] = {}
     stages = Stages(on_progress, "risk training", ["fit", "evaluate", "baselines", "intervals", "fairness audit"])
     t0 = time.perf_counter()
-    parts = fit_slices(table, config, holdout)
+    parts = fit_slices(table, config, holdout, grace_days=grace_days)
     model = RiskModel.from_config(config)
     model.fit(parts["train"], valid=parts["valid"], calib=parts["calib"])
     seconds["fit"] = time.perf_counter() - t0
@@ -363,7 +391,7 @@ def train_risk_model(
         metrics=metrics,
         fairness=audit,
         reliability=reliability_table(y, p, bins=20, strategy="quantile"),
-        lineage=_lineage(table, parts, config),
+        lineage=_lineage(table, parts, config, holdout is None),
         test_scores=pd.DataFrame({"y": y, "p": p}, index=test.index),
         seconds=seconds,
     )
@@ -398,8 +426,11 @@ def _check_holdout_is_later(table: pd.DataFrame, holdout: pd.DataFrame, time_col
         )
 
 
-def _lineage(table: pd.DataFrame, parts: dict[str, pd.DataFrame], config: ModelConfig) -> dict:
+def _lineage(table: pd.DataFrame, parts: dict[str, pd.DataFrame], config: ModelConfig, split: bool) -> dict:
     lineage = {"n_rows": int(len(table)), "n_features": len(config.features)}
+    if split and len(parts["test"]):  # the time split's earlier rows not fitted on: their label not mature then
+        before = int((table[config.time_column] < parts["test"][config.time_column].min()).sum())
+        lineage["not_matured_at_test_start"] = before - sum(len(parts[k]) for k in ("train", "valid", "calib"))
     for name, part in parts.items():
         lineage[f"{name}_rows"] = int(len(part))
         lineage[f"{name}_positives"] = int(part[config.target].astype(float).sum())

@@ -20,7 +20,10 @@ the ``horizon_days`` days after its snapshot (:func:`overstay_starts`, read at a
 later date): the question the at-risk list asks. Every snapshot's horizon, and
 :data:`LATE_RECORD_DAYS` for a permit decision put on file late, must have
 passed by the label date, so every row's label is known and settled then, and
-no row is left out for its outcome. (Labelling with the stay's eventual outcome
+no row is left out for its outcome. Not settled is an overstay on record on the
+label date while an application of the stay is still pending then (a grant
+decided later would undo it): such a row is left out, and counted, until the
+decision is on file. (Labelling with the stay's eventual outcome
 instead, :func:`monitor_labels`, would have to leave out the stays still in the
 country with a permit running past the label date; those kept are the ones
 that left early, all compliant, which teaches "a permit ending far ahead means
@@ -268,6 +271,12 @@ def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], la
     SchemaError
         If an input does not meet its contract (not checked when ``links`` are given).
     """
+    return _starts_and_snapshot(crossings, tables, label_as_of, links)[0]
+
+
+def _starts_and_snapshot(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], label_as_of: str | pd.Timestamp,
+                         links: SourceLinks | None) -> tuple[pd.Series, pd.DataFrame]:
+    """:func:`overstay_starts` and the in-country snapshot of ``label_as_of`` they were read from (one snapshot for both)."""
     from riskmodel.core.stays import _stays_through
 
     day = pd.Timestamp(label_as_of).normalize()
@@ -279,7 +288,7 @@ def overstay_starts(crossings: pd.DataFrame, tables: dict[str, pd.DataFrame], la
     snap, _, _ = _monitoring_snapshot(crossings, tables, day, True, links)
     over = snap.loc[snap["overstaying"]]
     start.loc[over["stay_id"].to_numpy()] = (over["permit_end_now"].dt.normalize() + pd.Timedelta(days=1)).to_numpy()
-    return start
+    return start, snap
 
 
 def monitor_training_table(
@@ -334,7 +343,11 @@ def monitor_training_table(
         ``attrs["unlinked"]`` holds the warnings of :func:`unknown_id_periods`
         built despite (``allow_unlinked``), an empty list when every source
         links; ``attrs["no_permit_end"]`` the rows left out for want of a
-        permit end (their outcome is unknown).
+        permit end (their outcome is unknown); ``attrs["unsettled"]`` the rows
+        left out whose overstay, begun within the horizon, is on record on
+        ``label_as_of`` while an application of the stay is still pending then
+        (granted later, the permit in force moves past it: the outcome is not
+        settled; read once it is decided, the row is back with its label).
 
     Raises
     ------
@@ -358,7 +371,11 @@ def monitor_training_table(
     """
     label_day, days = _label_days(dates, label_as_of, horizon_days, late_days)
     links = link_sources(crossings, tables, label_day) if links is None else links  # checks the inputs once
-    starts = overstay_starts(crossings, tables, label_day, links=links)
+    starts, at_label = _starts_and_snapshot(crossings, tables, label_day, links)
+    # an overstay on record on the label day while an application for the stay is still pending then is no settled outcome:
+    # granted later, the permit in force moves past it and the overstay never began (read later, the label turns False)
+    pending = at_label["overstaying"].to_numpy(dtype=bool) & (at_label["pending_applications"] > 0).to_numpy()
+    unsettled_stays = at_label.loc[pending, "stay_id"]
     check_log_covers(crossings, label_day, "label_as_of")
     latest = late_decision_days(tables, label_day)
     if latest > late_days:
@@ -367,7 +384,7 @@ def monitor_training_table(
                           f"none; give `late_days` (riskmodel monitor --late-records-days) of at least {int(np.ceil(latest))}.")
     unlinked = _refuse_rekeyed(unknown_id_periods(crossings, tables, [*days, label_day], links=links), allow_unlinked)
     ahead = pd.Timedelta(days=horizon_days)
-    parts, unknown = [], 0
+    parts, unknown, unsettled = [], 0, 0
     for d in days:
         snap, _ = monitoring_snapshot(crossings, tables, d, validate=False)
         # no permit end on file: whether an overstay began within the horizon is unknown, never a "no"
@@ -376,10 +393,13 @@ def monitor_training_table(
         snap = snap.loc[~snap["overstaying"].to_numpy(dtype=bool) & ~no_end].copy()
         start = pd.Series(starts.reindex(snap["stay_id"].to_numpy()).to_numpy(), index=snap.index)
         snap["label"] = ((start > d) & (start <= d + ahead)).to_numpy(dtype=bool, na_value=False)
-        parts.append(snap)
+        unsure = snap["label"].to_numpy() & snap["stay_id"].isin(unsettled_stays).to_numpy()
+        unsettled += int(unsure.sum())
+        parts.append(snap.loc[~unsure])
     table = pd.concat(parts, ignore_index=True)
     table.attrs["unlinked"] = unlinked
     table.attrs["no_permit_end"] = unknown
+    table.attrs["unsettled"] = unsettled
     return table
 
 
