@@ -286,6 +286,7 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     from riskmodel.integrations.tracking.risk import earlier_champions
     from riskmodel.integrations.tracking.rollback import rollback
 
+    # config=cfg: the policy these versions were gated under (the shipped one, the default, refuses them: see below)
     name = cfg.tracking.registered_name
     first = log_risk_run(result, cfg, table=table)
     assert registry.promote(name, _passing).passed
@@ -293,7 +294,7 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     assert registry.promote(name, _passing).passed
     client = MlflowClient()
 
-    done = rollback(name, first.version, reason="the exit feed join leaked labels into version 2's features")
+    done = rollback(name, first.version, reason="the exit feed join leaked labels into version 2's features", config=cfg)
     assert (done.candidate, done.champion) == (first.version, second.version)
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     load_risk_model(f"models:/{name}@champion")  # the signed record names the version put back: no refusal
@@ -316,9 +317,9 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     assert second.version in earlier_champions(name, besides=())
 
     # a rollback to a withdrawn version reinstates it: its withdrawal is lifted, the one it replaces withdrawn
-    rollback(name, third.version, reason="version 2 is wrong after all")
+    rollback(name, third.version, reason="version 2 is wrong after all", config=cfg)
     assert earlier_champions(name, besides=()) == [first.version, third.version]
-    rollback(name, second.version, reason="the leak in version 2 was a false alarm")
+    rollback(name, second.version, reason="the leak in version 2 was a false alarm", config=cfg)
     assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
     assert earlier_champions(name, besides=()) == [first.version, second.version]
 
@@ -336,23 +337,23 @@ def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_re
     client = MlflowClient()
 
     with pytest.raises(ModelLoadError, match=rf"version {never.version} .*no passed, signed gate decision"):
-        rollback(name, never.version, reason="version 3 scores children too high")
+        rollback(name, never.version, reason="version 3 scores children too high", config=cfg)
     client.set_model_version_tag(name, never.version, "gate.decision", "promoted")  # by hand: not signed
     with pytest.raises(ModelLoadError, match=rf"version {never.version}\b.*not signed"):
-        rollback(name, never.version, reason="version 3 scores children too high")
+        rollback(name, never.version, reason="version 3 scores children too high", config=cfg)
     with pytest.raises(ValueError, match="`reason`"):
-        rollback(name, first.version, reason="  ")
+        rollback(name, first.version, reason="  ", config=cfg)
     with pytest.raises(ValueError, match="`reason` holds a run of 5 or more digits"):
-        rollback(name, first.version, reason="traveller 4402117 was wrongly referred")
+        rollback(name, first.version, reason="traveller 4402117 was wrongly referred", config=cfg)
     with pytest.raises(ModelLoadError, match=rf"version {second.version} is already the champion"):
-        rollback(name, second.version, reason="nothing to undo")
+        rollback(name, second.version, reason="nothing to undo", config=cfg)
 
     [mlmodel] = [p for p in _stored_dir(name, first.version).rglob("MLmodel") if p.is_file()]
     original = mlmodel.read_bytes()
     mlmodel.write_bytes(original + b"\n# changed\n")
     try:
         with pytest.raises(ArtifactIntegrityError):
-            rollback(name, first.version, reason="version 4 drifted on the new visa types")
+            rollback(name, first.version, reason="version 4 drifted on the new visa types", config=cfg)
     finally:
         mlmodel.write_bytes(original)
     assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
@@ -411,6 +412,56 @@ def test_riskmodel_rollback_risk_refuses_a_version_gated_under_another_audit_pol
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == second.version
     assert main(["rollback", "risk", "--config", _config_file(cfg), "--to", first.version, "--reason", "refers children too often"]) == 0
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def test_the_python_rollback_refuses_a_version_gated_under_another_audit_policy_as_the_cli_does(result, table, cfg):
+    """`rollback(name, version, reason=...)` took no config, so it put back a version whose gate audited it under a looser
+    policy (min_support 100, min_positives 5, max_calibration_ratio 5.0 against the shipped 500, 30, 1.41) that
+    `riskmodel rollback risk` refuses. It now holds the CLI's guard: the version's logged policy must be ``config``'s (default
+    the shipped risk.yaml), checked under the lease before anything moves; with the config it was gated under it goes ahead.
+    Fails on the code before the fix (rolled back)."""
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    client = MlflowClient()
+    for shipped in (None, REPO / "configs" / "risk.yaml"):
+        with pytest.raises(ConfigError, match=rf"version {first.version} of {name} was trained and audited under another audit "
+                                              r"policy.*fairness\.min_support 100 -> 500.*fairness\.min_positives 5 -> 30.*"
+                                              r"fairness\.max_calibration_ratio 5\.0 -> 1\.41.*Nothing was moved.*`config`"):
+            rollback(name, first.version, reason="refers children too often", **({} if shipped is None else {"config": shipped}))
+        assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
+        assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    done = rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert (done.candidate, done.champion) == (first.version, second.version)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def test_the_python_rollback_refuses_a_risk_version_whose_policy_cannot_be_read(result, table, cfg):
+    """A risk version whose training run logged no config/risk.json: its audit policy cannot be compared, which is no pass."""
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    client = MlflowClient()
+    run = client.get_model_version(name, first.version).run_id
+    logged = Path(client.download_artifacts(run, "config/risk.json", "."))
+    from urllib.parse import urlparse
+
+    stored = Path(urlparse(mlflow.get_run(run).info.artifact_uri).path) / "config" / "risk.json"
+    assert stored.read_bytes() == logged.read_bytes()
+    stored.unlink()
+    with pytest.raises(ConfigError, match=r"logged no config/risk\.json, so its policy cannot be compared"):
+        rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
 
 
 def test_a_model_the_store_does_not_hold_is_refused_naming_what_it_holds(tmp_path):

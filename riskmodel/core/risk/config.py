@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from riskmodel.core.config import TrackingConfig, check_iso_dates, unknown_key_error
+from riskmodel.core.config import TrackingConfig, check_iso_dates, to_dict, unknown_key_error
 
 __all__ = [
     "Splits",
@@ -39,6 +39,7 @@ __all__ = [
     "lightgbm_parameter_names",
     "lightgbm_aliases",
     "BAND_NAMES",
+    "audit_policy_changes",
 ]
 
 
@@ -562,3 +563,25 @@ class RiskConfig:
             hints = " ".join(f"`{k}`: did you mean `{n[0]}`?" for k in stray if (n := difflib.get_close_matches(str(k), self.model.audit, n=1)))
             raise ValueError(f"`fairness.top_groups` names {stray}, not among the audit attributes `model.audit` "
                              f"{list(self.model.audit)}. {hints} Fix the spelling, or add the attribute to `model.audit`.".rstrip())
+
+
+def audit_policy_changes(trained: dict | None, cfg: RiskConfig) -> list[str]:
+    """What of the audit policy ``cfg`` changes from the config a version was trained under (its run's ``config/risk.json``).
+
+    The fairness section, the audit attributes and their recorded overrides (``model.audit_override``), the target and the
+    grace before a label counts: the gate judges fairness with them, so each must be the one the version's training audit
+    used, for a promotion (the challenger) and a rollback (the version put back) alike. Without a logged config the check
+    cannot be made, which is no pass.
+    """
+    if not isinstance(trained, dict):
+        return ["the version's training run logged no config/risk.json, so its policy cannot be compared"]
+    now, missing = to_dict(cfg), object()
+    keys = [("fairness", k) for k in now["fairness"]] + [("model", "audit"), ("model", "audit_override"), ("model", "target"),
+                                                         ("data", "grace_days")]
+    changes = []
+    for section, key in keys:
+        # a run logged before model.audit_override existed had none: the shipped config's empty override is no change
+        then = (trained.get(section) or {}).get(key, {} if key == "audit_override" else missing)
+        if then != now[section][key]:
+            changes.append(f"{section}.{key} {'(not logged)' if then is missing else repr(then)} -> {now[section][key]!r}")
+    return changes
