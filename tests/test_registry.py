@@ -97,7 +97,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     client = MlflowClient()
     check_card_before_the_gate(client.get_model_version(name, first.version).description, result, cfg)
     assert client.get_registered_model(name).description.startswith("Overstay-risk classifier")
-    d1 = promote_risk(name, cfg.gate)
+    d1 = promote_risk(name, cfg.gate, config=cfg)  # the (small-sample) policy these versions were audited under
     assert d1.passed and d1.candidate == first.version
     check_card_after_the_gate(client, name, first, d1)
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
@@ -106,7 +106,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     weak_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, features=("entry_month", "group_size"), categorical=()))
     worse = train_risk_model(table, weak_cfg.model, fairness=cfg.fairness, baselines=False)
     second = log_risk_run(worse, weak_cfg, table=table)
-    d2 = promote_risk(name, cfg.gate)
+    d2 = promote_risk(name, cfg.gate, config=cfg)
     assert not d2.passed and d2.candidate == second.version
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     tags = client.get_model_version(name, second.version).tags
@@ -121,10 +121,37 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     unfair = train_risk_model(table, strict.model, fairness=strict.fairness, baselines=False)
     assert not unfair.fairness.passed
     third = log_risk_run(unfair, strict, table=table)
-    d3 = promote_risk(name, cfg.gate)
+    d3 = promote_risk(name, cfg.gate, config=strict)  # its own policy: what refuses it is its failed audit
     assert not d3.passed and any("fairness" in r for r in d3.reasons if r.startswith("FAIL"))
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     assert client.get_model_version(name, third.version).tags["gate.decision"] == "refused"
+
+
+def test_the_metric_gate_refuses_a_challenger_audited_under_a_looser_policy(result, table, cfg):
+    """`promote_risk` read the challenger's `fairness_passed` whatever policy its training audit ran under: a challenger
+    trained with calibration and referral bounds of 10 (against the shipped 1.41 and 4) and 5 overstays a group was made
+    champion by a gate that requires fairness. Its logged policy must now be ``config``'s (default the shipped risk.yaml),
+    as `promote` and `rollback` hold it; the refusal names each change. Fails on the code before the fix (promoted)."""
+    from riskmodel.core.config import to_dict
+    from riskmodel.core.risk.config import audit_policy_changes
+
+    name = cfg.tracking.registered_name
+    looser = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, max_calibration_ratio=10.0, max_referral_excess=10.0))
+    loose = train_risk_model(table, looser.model, fairness=looser.fairness, baselines=False)
+    first = log_risk_run(loose, looser, table=table)
+    client = MlflowClient()
+    for policy in ({}, {"config": REPO / "configs" / "risk.yaml"}, {"config": cfg}):
+        d = promote_risk(name, cfg.gate, **policy)
+        assert not d.passed and d.candidate == first.version
+        [fail] = [r for r in d.reasons if r.startswith("FAIL")]
+        shipped = "config" not in policy or policy["config"] != cfg
+        expected = audit_policy_changes(to_dict(looser), load_config(REPO / "configs" / "risk.yaml", RiskConfig) if shipped else cfg)
+        assert "fairness.max_calibration_ratio 10.0 -> " + ("1.41" if shipped else "5.0") in fail, fail
+        assert all(c in fail for c in expected) and "fairness_passed" in fail, fail
+        assert client.get_model_version(name, first.version).tags["gate.decision"] == "refused"
+    assert registry.resolve_version(name, "champion", client) is None
+    # under the policy it was audited with, the same gate judges it
+    assert promote_risk(name, cfg.gate, config=looser).passed
 
 
 def test_tampered_artifact_is_refused(result, table, cfg, tmp_path):
@@ -184,7 +211,7 @@ def test_the_pyfunc_serves_the_champion_only_with_its_signed_gate(result, table,
     assert [(r["event"], r["model_version"]) for r in audit.read()][-2:] == [("ungated_load", logged.version), ("score", logged.version)]
     monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED")
     client.delete_registered_model_alias(name, "champion")
-    assert promote_risk(name, cfg.gate).passed  # through the gate: served without an override
+    assert promote_risk(name, cfg.gate, config=cfg).passed  # through the gate: served without an override
     assert set(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)["model_version"]) == {logged.version}
 
 

@@ -27,11 +27,11 @@ from pathlib import Path
 from mlflow.exceptions import MlflowException
 
 from riskmodel.core import audit
-from riskmodel.core.config import SHIPPED_CONFIGS, load_config
+from riskmodel.core.config import SHIPPED_CONFIGS
 from riskmodel.core.exceptions import ConfigError, ModelLoadError
 from riskmodel.core.risk.config import RiskConfig, audit_policy_changes
 from riskmodel.integrations.tracking import lease, registry, risk_pyfunc, signing
-from riskmodel.integrations.tracking.risk import logged_config
+from riskmodel.integrations.tracking.risk import logged_config, policy_config
 
 __all__ = ["rollback"]
 
@@ -144,11 +144,9 @@ def _check_earlier_champion(name: str, version: str, tags: dict[str, str]) -> No
 def _check_audit_policy(name: str, version: str, config: str | Path | RiskConfig | None) -> None:
     """Refuse a risk version trained and audited under another audit policy than ``config``'s (or none logged), as a
     promotion refuses such a challenger: a ConfigError naming each change and the fix."""
-    where = SHIPPED_CONFIGS / "risk.yaml" if config is None else config
-    cfg = where if isinstance(where, RiskConfig) else load_config(where, RiskConfig)
-    changes = audit_policy_changes(logged_config(name, version=version), cfg)
+    changes = audit_policy_changes(logged_config(name, version=version), policy_config(config))
     if changes:
-        said = "the RiskConfig given" if isinstance(where, RiskConfig) else f"`{where}`"
+        said = "the RiskConfig given" if isinstance(config, RiskConfig) else f"`{SHIPPED_CONFIGS / 'risk.yaml' if config is None else config}`"
         raise ConfigError(f"version {version} of {name} was trained and audited under another audit "
                           f"policy than {said}: {'; '.join(changes)}. Nothing was moved. Put back a version gated under this "
                           f"policy, or, knowingly, pass as `config` the config version {version} was trained with (its run's "
