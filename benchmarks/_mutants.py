@@ -2472,6 +2472,23 @@ MUTANTS: tuple[Mutant, ...] = (
            "        pass\n", ("tests/test_registry.py", "-k", "creates_none"),
            "serving a verified copy where there is no store leaves an empty mlflow.db in the serving folder; a named store that "
            "does not exist is read as 'nothing registered'"),
+    Mutant("K26", "fairness: the Python default policy is the shipped one", RC,
+           "    max_calibration_ratio: float = 1.41\n", "    max_calibration_ratio: float = 10.0\n",
+           ("tests/test_risk_fairness.py", "-k", "python_default_policy or default_audit_refuses"),
+           "train_risk_model/fairness_audit without a policy pass doubled odds of a group (calibration bound 10 against 1.41)"),
+    Mutant("K27", "fairness: the Python default pools the shipped policy's groups", RC,
+           "top_groups: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TOP_GROUPS))",
+           "top_groups: dict[str, int] = field(default_factory=dict)",
+           ("tests/test_risk_fairness.py", "-k", "python_default_policy"),
+           "without a policy every small nationality is 'too small' instead of judged inside 'other'"),
+    Mutant("K28", "rollback(): a risk version's audit policy is config's", "riskmodel/integrations/tracking/rollback.py",
+           "            _check_audit_policy(name, version, config)\n", "            pass\n",
+           ("tests/test_registry.py", "-k", "python_rollback"),
+           "a Python rollback puts back a version audited under a looser policy, or none logged, which the CLI refuses"),
+    Mutant("K29", "promote_risk: fairness_passed read under config's audit policy", "riskmodel/integrations/tracking/risk.py",
+           "        changes = [] if policy is None else audit_policy_changes(", "        changes = [] if True else audit_policy_changes(",
+           ("tests/test_registry.py", "-k", "looser_policy"),
+           "the metric gate makes champion a challenger whose audit ran with calibration and referral bounds of 10"),
 )
 
 
