@@ -2489,6 +2489,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "        changes = [] if policy is None else audit_policy_changes(", "        changes = [] if True else audit_policy_changes(",
            ("tests/test_registry.py", "-k", "looser_policy"),
            "the metric gate makes champion a challenger whose audit ran with calibration and referral bounds of 10"),
+    Mutant("K30", "promotion: no gate judges against a champion alias moved by hand", "riskmodel/integrations/tracking/registry.py",
+           "        check_signed_champion(client, name, str(champ.version))  # else", "        pass  # else",
+           ("tests/test_registry.py", "-k", "moved_by_hand_is_refused_naming"),
+           "the alias moved by hand onto the challenger: 'already champion', passed, nothing signed, every load refused"),
+    Mutant("K31", "rollback(): no rollback from a champion alias moved by hand", "riskmodel/integrations/tracking/rollback.py",
+           "        registry.check_signed_champion(client, name, str(current.version))", "        pass",
+           ("tests/test_registry.py", "-k", "moved_by_hand_is_refused_naming"),
+           "the alias moved by hand onto an earlier champion: rollback to it answers 'already the champion: nothing to roll back'"),
 )
 
 

@@ -491,6 +491,38 @@ def test_the_python_rollback_refuses_a_risk_version_whose_policy_cannot_be_read(
     assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
 
 
+def test_a_promotion_or_rollback_past_a_champion_alias_moved_by_hand_is_refused_naming_the_signed_champion(result, table, cfg):
+    """The champion alias moved by hand in MLflow (the UI's way to roll back) onto the challenger: `promote_risk` answered
+    "version 3 is already champion", passed, signing nothing, while every load of @champion refused it as moved by hand;
+    moved onto an earlier champion, `rollback` to it answered "already the champion: nothing to roll back". And a metric
+    gate compared its challenger with whatever the alias named. A promotion and a rollback now refuse to judge against a
+    champion no signed record names, saying which version the last promotion made champion; with the alias put back on
+    it, both go ahead. Fails on the code before the fix (passed; 'already the champion')."""
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert promote_risk(name, cfg.gate, config=cfg).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    third = log_risk_run(result, cfg, table=table)  # @challenger, never judged
+    client = MlflowClient()
+    moved_by_hand = rf"alias `champion` of {name} is version {{v}}, but the last promotion made version {second.version} champion"
+    client.set_registered_model_alias(name, "champion", third.version)  # as in the MLflow UI
+    with pytest.raises(ModelLoadError, match=moved_by_hand.format(v=third.version) + r".*put `champion` back on version "
+                                             + second.version):
+        promote_risk(name, cfg.gate, config=cfg)
+    assert "gate.decision" not in client.get_model_version(name, third.version).tags
+    client.set_registered_model_alias(name, "champion", first.version)  # a rollback by hand
+    with pytest.raises(ModelLoadError, match=moved_by_hand.format(v=first.version)):
+        rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    client.set_registered_model_alias(name, "champion", second.version)  # put back as the refusal says
+    done = rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert (done.candidate, done.champion) == (first.version, second.version)
+    assert promote_risk(name, cfg.gate, config=cfg).candidate == third.version
+
+
 def test_a_model_the_store_does_not_hold_is_refused_naming_what_it_holds(tmp_path):
     """README's forecasting section after `riskmodel run` (which registers arrival-forecast-daily, not arrival-forecast):
     `riskmodel forecast --model models:/arrival-forecast@champion` answered MLflow's "Registered Model with

@@ -103,6 +103,7 @@ def rollback(name: str, version: str | int, *, reason: str, config: str | Path |
         current = registry.resolve_version(name, signing.CHAMPION, client)
         if current is None:
             raise ModelLoadError(f"`{name}` has no champion to roll back from; promote a version with `riskmodel promote`.")
+        registry.check_signed_champion(client, name, str(current.version))  # a hand's pick is no champion to roll back from
         if str(current.version) == version:
             raise ModelLoadError(f"`{name}` version {version} is already the champion: nothing to roll back.")
         _check_earlier_champion(name, version, dict(target.tags or {}))
