@@ -572,6 +572,21 @@ def test_top_groups_of_an_attribute_the_audit_does_not_judge_is_refused():
         from_dict(RiskConfig, data)
 
 
+def test_the_default_pooling_of_nationality_is_no_typo_where_nationality_is_not_audited():
+    """FairnessConfig()'s pooling is the shipped `{nationality: 10}`: a config auditing nationality by region only (or not
+    at all, under an override) pools nothing with it, and is not refused for a typo; any other pooling of an attribute
+    it does not audit still is."""
+    from riskmodel.core.config import from_dict, to_dict
+    from riskmodel.core.exceptions import ConfigError
+
+    data = to_dict(SHIPPED)
+    data["model"]["audit"] = ["region", "sex", "age_band"]
+    assert from_dict(RiskConfig, data).fairness.top_groups == {"nationality": 10}
+    data["fairness"]["top_groups"] = {"nationality": 5}
+    with pytest.raises(ConfigError, match=r"`fairness\.top_groups` names \['nationality'\], not among the audit attributes"):
+        from_dict(RiskConfig, data)
+
+
 @pytest.mark.parametrize("top", [0, -3])
 def test_top_groups_below_one_is_refused(top):
     """-3 kept all but the 3 smallest groups (a slice from the end), 0 pooled everyone into "other": neither is a count of groups."""
