@@ -105,7 +105,7 @@ def log_promoted_risk_model(challenger: bool = False):
     table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
     result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
     first = log_risk_run(result, cfg, table=table)
-    assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
+    assert promote_risk(cfg.tracking.registered_name, cfg.gate, config=cfg).passed  # the small-sample policy it was audited under
     second = log_risk_run(result, cfg, table=table) if challenger else None
     return cfg.tracking.registered_name, first, second, table.head(20).reset_index(drop=True)
 

@@ -97,7 +97,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     client = MlflowClient()
     check_card_before_the_gate(client.get_model_version(name, first.version).description, result, cfg)
     assert client.get_registered_model(name).description.startswith("Overstay-risk classifier")
-    d1 = promote_risk(name, cfg.gate)
+    d1 = promote_risk(name, cfg.gate, config=cfg)  # the (small-sample) policy these versions were audited under
     assert d1.passed and d1.candidate == first.version
     check_card_after_the_gate(client, name, first, d1)
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
@@ -106,7 +106,7 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     weak_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, features=("entry_month", "group_size"), categorical=()))
     worse = train_risk_model(table, weak_cfg.model, fairness=cfg.fairness, baselines=False)
     second = log_risk_run(worse, weak_cfg, table=table)
-    d2 = promote_risk(name, cfg.gate)
+    d2 = promote_risk(name, cfg.gate, config=cfg)
     assert not d2.passed and d2.candidate == second.version
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     tags = client.get_model_version(name, second.version).tags
@@ -121,10 +121,37 @@ def test_promotion_gate_refuses_worse_and_unfair_models(result, table, cfg):
     unfair = train_risk_model(table, strict.model, fairness=strict.fairness, baselines=False)
     assert not unfair.fairness.passed
     third = log_risk_run(unfair, strict, table=table)
-    d3 = promote_risk(name, cfg.gate)
+    d3 = promote_risk(name, cfg.gate, config=strict)  # its own policy: what refuses it is its failed audit
     assert not d3.passed and any("fairness" in r for r in d3.reasons if r.startswith("FAIL"))
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     assert client.get_model_version(name, third.version).tags["gate.decision"] == "refused"
+
+
+def test_the_metric_gate_refuses_a_challenger_audited_under_a_looser_policy(result, table, cfg):
+    """`promote_risk` read the challenger's `fairness_passed` whatever policy its training audit ran under: a challenger
+    trained with calibration and referral bounds of 10 (against the shipped 1.41 and 4) and 5 overstays a group was made
+    champion by a gate that requires fairness. Its logged policy must now be ``config``'s (default the shipped risk.yaml),
+    as `promote` and `rollback` hold it; the refusal names each change. Fails on the code before the fix (promoted)."""
+    from riskmodel.core.config import to_dict
+    from riskmodel.core.risk.config import audit_policy_changes
+
+    name = cfg.tracking.registered_name
+    looser = dataclasses.replace(cfg, fairness=dataclasses.replace(cfg.fairness, max_calibration_ratio=10.0, max_referral_excess=10.0))
+    loose = train_risk_model(table, looser.model, fairness=looser.fairness, baselines=False)
+    first = log_risk_run(loose, looser, table=table)
+    client = MlflowClient()
+    for policy in ({}, {"config": REPO / "configs" / "risk.yaml"}, {"config": cfg}):
+        d = promote_risk(name, cfg.gate, **policy)
+        assert not d.passed and d.candidate == first.version
+        [fail] = [r for r in d.reasons if r.startswith("FAIL")]
+        shipped = "config" not in policy or policy["config"] != cfg
+        expected = audit_policy_changes(to_dict(looser), load_config(REPO / "configs" / "risk.yaml", RiskConfig) if shipped else cfg)
+        assert "fairness.max_calibration_ratio 10.0 -> " + ("1.41" if shipped else "5.0") in fail, fail
+        assert all(c in fail for c in expected) and "fairness_passed" in fail, fail
+        assert client.get_model_version(name, first.version).tags["gate.decision"] == "refused"
+    assert registry.resolve_version(name, "champion", client) is None
+    # under the policy it was audited with, the same gate judges it
+    assert promote_risk(name, cfg.gate, config=looser).passed
 
 
 def test_tampered_artifact_is_refused(result, table, cfg, tmp_path):
@@ -184,7 +211,7 @@ def test_the_pyfunc_serves_the_champion_only_with_its_signed_gate(result, table,
     assert [(r["event"], r["model_version"]) for r in audit.read()][-2:] == [("ungated_load", logged.version), ("score", logged.version)]
     monkeypatch.delenv("RISKMODEL_ALLOW_UNGATED")
     client.delete_registered_model_alias(name, "champion")
-    assert promote_risk(name, cfg.gate).passed  # through the gate: served without an override
+    assert promote_risk(name, cfg.gate, config=cfg).passed  # through the gate: served without an override
     assert set(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(rows)["model_version"]) == {logged.version}
 
 
@@ -286,6 +313,7 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     from riskmodel.integrations.tracking.risk import earlier_champions
     from riskmodel.integrations.tracking.rollback import rollback
 
+    # config=cfg: the policy these versions were gated under (the shipped one, the default, refuses them: see below)
     name = cfg.tracking.registered_name
     first = log_risk_run(result, cfg, table=table)
     assert registry.promote(name, _passing).passed
@@ -293,7 +321,7 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     assert registry.promote(name, _passing).passed
     client = MlflowClient()
 
-    done = rollback(name, first.version, reason="the exit feed join leaked labels into version 2's features")
+    done = rollback(name, first.version, reason="the exit feed join leaked labels into version 2's features", config=cfg)
     assert (done.candidate, done.champion) == (first.version, second.version)
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     load_risk_model(f"models:/{name}@champion")  # the signed record names the version put back: no refusal
@@ -316,9 +344,9 @@ def test_a_rollback_puts_an_earlier_champion_back_signed_and_withdraws_the_one_i
     assert second.version in earlier_champions(name, besides=())
 
     # a rollback to a withdrawn version reinstates it: its withdrawal is lifted, the one it replaces withdrawn
-    rollback(name, third.version, reason="version 2 is wrong after all")
+    rollback(name, third.version, reason="version 2 is wrong after all", config=cfg)
     assert earlier_champions(name, besides=()) == [first.version, third.version]
-    rollback(name, second.version, reason="the leak in version 2 was a false alarm")
+    rollback(name, second.version, reason="the leak in version 2 was a false alarm", config=cfg)
     assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
     assert earlier_champions(name, besides=()) == [first.version, second.version]
 
@@ -336,23 +364,23 @@ def test_a_rollback_refuses_what_no_gate_made_champion_a_blank_or_identifying_re
     client = MlflowClient()
 
     with pytest.raises(ModelLoadError, match=rf"version {never.version} .*no passed, signed gate decision"):
-        rollback(name, never.version, reason="version 3 scores children too high")
+        rollback(name, never.version, reason="version 3 scores children too high", config=cfg)
     client.set_model_version_tag(name, never.version, "gate.decision", "promoted")  # by hand: not signed
     with pytest.raises(ModelLoadError, match=rf"version {never.version}\b.*not signed"):
-        rollback(name, never.version, reason="version 3 scores children too high")
+        rollback(name, never.version, reason="version 3 scores children too high", config=cfg)
     with pytest.raises(ValueError, match="`reason`"):
-        rollback(name, first.version, reason="  ")
+        rollback(name, first.version, reason="  ", config=cfg)
     with pytest.raises(ValueError, match="`reason` holds a run of 5 or more digits"):
-        rollback(name, first.version, reason="traveller 4402117 was wrongly referred")
+        rollback(name, first.version, reason="traveller 4402117 was wrongly referred", config=cfg)
     with pytest.raises(ModelLoadError, match=rf"version {second.version} is already the champion"):
-        rollback(name, second.version, reason="nothing to undo")
+        rollback(name, second.version, reason="nothing to undo", config=cfg)
 
     [mlmodel] = [p for p in _stored_dir(name, first.version).rglob("MLmodel") if p.is_file()]
     original = mlmodel.read_bytes()
     mlmodel.write_bytes(original + b"\n# changed\n")
     try:
         with pytest.raises(ArtifactIntegrityError):
-            rollback(name, first.version, reason="version 4 drifted on the new visa types")
+            rollback(name, first.version, reason="version 4 drifted on the new visa types", config=cfg)
     finally:
         mlmodel.write_bytes(original)
     assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
@@ -411,6 +439,88 @@ def test_riskmodel_rollback_risk_refuses_a_version_gated_under_another_audit_pol
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == second.version
     assert main(["rollback", "risk", "--config", _config_file(cfg), "--to", first.version, "--reason", "refers children too often"]) == 0
     assert str(MlflowClient().get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def test_the_python_rollback_refuses_a_version_gated_under_another_audit_policy_as_the_cli_does(result, table, cfg):
+    """`rollback(name, version, reason=...)` took no config, so it put back a version whose gate audited it under a looser
+    policy (min_support 100, min_positives 5, max_calibration_ratio 5.0 against the shipped 500, 30, 1.41) that
+    `riskmodel rollback risk` refuses. It now holds the CLI's guard: the version's logged policy must be ``config``'s (default
+    the shipped risk.yaml), checked under the lease before anything moves; with the config it was gated under it goes ahead.
+    Fails on the code before the fix (rolled back)."""
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    client = MlflowClient()
+    for shipped in (None, REPO / "configs" / "risk.yaml"):
+        with pytest.raises(ConfigError, match=rf"version {first.version} of {name} was trained and audited under another audit "
+                                              r"policy.*fairness\.min_support 100 -> 500.*fairness\.min_positives 5 -> 30.*"
+                                              r"fairness\.max_calibration_ratio 5\.0 -> 1\.41.*Nothing was moved.*`config`"):
+            rollback(name, first.version, reason="refers children too often", **({} if shipped is None else {"config": shipped}))
+        assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
+        assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    done = rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert (done.candidate, done.champion) == (first.version, second.version)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+
+
+def test_the_python_rollback_refuses_a_risk_version_whose_policy_cannot_be_read(result, table, cfg):
+    """A risk version whose training run logged no config/risk.json: its audit policy cannot be compared, which is no pass."""
+    from riskmodel.core.exceptions import ConfigError
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    client = MlflowClient()
+    run = client.get_model_version(name, first.version).run_id
+    logged = Path(client.download_artifacts(run, "config/risk.json", "."))
+    from urllib.parse import urlparse
+
+    stored = Path(urlparse(mlflow.get_run(run).info.artifact_uri).path) / "config" / "risk.json"
+    assert stored.read_bytes() == logged.read_bytes()
+    stored.unlink()
+    with pytest.raises(ConfigError, match=r"logged no config/risk\.json, so its policy cannot be compared"):
+        rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == second.version
+
+
+def test_a_promotion_or_rollback_past_a_champion_alias_moved_by_hand_is_refused_naming_the_signed_champion(result, table, cfg):
+    """The champion alias moved by hand in MLflow (the UI's way to roll back) onto the challenger: `promote_risk` answered
+    "version 3 is already champion", passed, signing nothing, while every load of @champion refused it as moved by hand;
+    moved onto an earlier champion, `rollback` to it answered "already the champion: nothing to roll back". And a metric
+    gate compared its challenger with whatever the alias named. A promotion and a rollback now refuse to judge against a
+    champion no signed record names, saying which version the last promotion made champion; with the alias put back on
+    it, both go ahead. Fails on the code before the fix (passed; 'already the champion')."""
+    from riskmodel.integrations.tracking.rollback import rollback
+
+    name = cfg.tracking.registered_name
+    first = log_risk_run(result, cfg, table=table)
+    assert promote_risk(name, cfg.gate, config=cfg).passed
+    second = log_risk_run(result, cfg, table=table)
+    assert registry.promote(name, _passing).passed
+    third = log_risk_run(result, cfg, table=table)  # @challenger, never judged
+    client = MlflowClient()
+    moved_by_hand = rf"alias `champion` of {name} is version {{v}}, but the last promotion made version {second.version} champion"
+    client.set_registered_model_alias(name, "champion", third.version)  # as in the MLflow UI
+    with pytest.raises(ModelLoadError, match=moved_by_hand.format(v=third.version) + r".*put `champion` back on version "
+                                             + second.version):
+        promote_risk(name, cfg.gate, config=cfg)
+    assert "gate.decision" not in client.get_model_version(name, third.version).tags
+    client.set_registered_model_alias(name, "champion", first.version)  # a rollback by hand
+    with pytest.raises(ModelLoadError, match=moved_by_hand.format(v=first.version)):
+        rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert "gate.withdrawn_for" not in client.get_model_version(name, second.version).tags
+    client.set_registered_model_alias(name, "champion", second.version)  # put back as the refusal says
+    done = rollback(name, first.version, reason="refers children too often", config=cfg)
+    assert (done.candidate, done.champion) == (first.version, second.version)
+    assert promote_risk(name, cfg.gate, config=cfg).candidate == third.version
 
 
 def test_a_model_the_store_does_not_hold_is_refused_naming_what_it_holds(tmp_path):

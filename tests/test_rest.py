@@ -72,7 +72,7 @@ def served(tmp_path_factory):
         table = training_table(make_crossings(3_000, "2017-01-01", "2023-12-31", seed=31).crossings)
         result = train_risk_model(table, cfg.model, fairness=cfg.fairness, baselines=False)
         log_risk_run(result, cfg, table=table)
-        assert promote_risk(cfg.tracking.registered_name, cfg.gate).passed
+        assert promote_risk(cfg.tracking.registered_name, cfg.gate, config=cfg).passed
         port = _free_port()
         # the server execs `uvicorn` from PATH: the venv's bin must be on it even when the venv is not activated
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -473,7 +473,7 @@ def test_riskmodel_serve_by_alias_follows_a_promotion_and_refuses_a_champion_mov
         small = dataclasses.replace(cfg.fairness, min_support=100, min_positives=5, max_calibration_ratio=5.0)
         cfg = dataclasses.replace(cfg, fairness=small)
         log_risk_run(result, cfg, table=table)
-        assert promote_risk(name, cfg.gate).passed
+        assert promote_risk(name, cfg.gate, config=cfg).passed
         second = client.get_model_version_by_alias(name, "champion").version
         assert str(second) != str(first)
         time.sleep(11)  # past the 10 s since the last look-up

@@ -40,6 +40,29 @@ def test_shipped_policy_audits_nationality_with_written_bounds():
     assert (f.min_support, f.min_positives, f.min_groups, f.confidence) == (500, 30, 2, 0.90)
 
 
+def test_the_python_default_policy_is_the_shipped_one_field_by_field():
+    """``FairnessConfig()`` (what train_risk_model and fairness_audit audit under without ``fairness=``) is the packaged
+    ``risk.yaml``'s ``fairness:`` section, read as plain YAML: every field written there, every value equal. A looser
+    default let a Python caller read "fairness audit passed" from bounds of 10x where the policy writes 1.41-4."""
+    import yaml
+
+    from riskmodel.core.config import SHIPPED_CONFIGS
+
+    written = yaml.safe_load((SHIPPED_CONFIGS / "risk.yaml").read_text(encoding="utf-8"))["fairness"]
+    default = dataclasses.asdict(FairnessConfig())
+    assert set(default) <= set(written), f"fields the shipped policy does not write: {sorted(set(default) - set(written))}"
+    assert {k: written[k] for k in default} == default
+    assert default["max_calibration_ratio"] == 1.41 and default["min_positives"] == 30 and default["confidence"] == 0.90
+
+
+def test_the_default_audit_refuses_doubled_odds_of_one_group_as_the_shipped_policy_does():
+    """Doubled odds of one group (calibration ratio about 2, beyond the written sqrt(2)) fail an audit without ``config``."""
+    frame, y, p = _population(60_000, seed=3)
+    rep = fairness_audit(frame, y, _double_odds(p, frame["g"].to_numpy() == "g1"), ["g"])
+    assert not rep.passed
+    assert any(v.endswith("by group g1") for v in rep.violations), rep.violations
+
+
 def test_unbiased_score_passes_and_doubled_odds_of_one_group_is_refused():
     frame, y, p = _population(60_000, seed=3)
     cfg = SHIPPED.fairness
@@ -402,7 +425,8 @@ def test_a_fnr_bound_of_1_or_more_can_never_be_breached_and_is_refused():
     """A difference of two rates lies in [-1, 1]: a breach needs its interval's upper end below -b, which no
     interval reaches at b = 1. max_fnr_diff 1 was accepted, and so switched the FNR rule off without a word."""
     frame, y, p = _all_caught_in_one_group_none_in_the_other()
-    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, **LOOSE)
+    # the oracle below is at 95%, named here: the default policy's level is the shipped 90%
+    cfg = FairnessConfig(referral_budget=0.1, min_support=500, min_positives=20, confidence=0.95, **LOOSE)
     rep = fairness_audit(frame, y, p, ["g"], cfg)
     row = rep.table.set_index("group").loc["A"]
     assert (row["fnr_diff"], row["fnr_diff_low"]) == (-1.0, -1.0)  # the extreme, every replicate ...
@@ -545,6 +569,21 @@ def test_top_groups_of_an_attribute_the_audit_does_not_judge_is_refused():
     data = to_dict(SHIPPED)
     data["fairness"]["top_groups"] = {"nationalty": 10}
     with pytest.raises(ConfigError, match=r"`fairness\.top_groups` names \['nationalty'\].*did you mean `nationality`\?"):
+        from_dict(RiskConfig, data)
+
+
+def test_the_default_pooling_of_nationality_is_no_typo_where_nationality_is_not_audited():
+    """FairnessConfig()'s pooling is the shipped `{nationality: 10}`: a config auditing nationality by region only (or not
+    at all, under an override) pools nothing with it, and is not refused for a typo; any other pooling of an attribute
+    it does not audit still is."""
+    from riskmodel.core.config import from_dict, to_dict
+    from riskmodel.core.exceptions import ConfigError
+
+    data = to_dict(SHIPPED)
+    data["model"]["audit"] = ["region", "sex", "age_band"]
+    assert from_dict(RiskConfig, data).fairness.top_groups == {"nationality": 10}
+    data["fairness"]["top_groups"] = {"nationality": 5}
+    with pytest.raises(ConfigError, match=r"`fairness\.top_groups` names \['nationality'\], not among the audit attributes"):
         from_dict(RiskConfig, data)
 
 

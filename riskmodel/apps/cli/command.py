@@ -64,7 +64,8 @@ def add_rollback(group: argparse._SubParsersAction, kind: str, default_config: s
         if check is not None:
             check(args.config, name, args.to)
         try:
-            decision = rollback(name, args.to, reason=args.reason)
+            # a risk version's audit policy is checked again by rollback() under the lease, against this --config
+            decision = rollback(name, args.to, reason=args.reason, **({"config": args.config} if kind == "risk" else {}))
         finally:
             forget_aliases(name)
         print(f"ROLLED BACK: version {decision.candidate} is champion again (version {decision.champion} withdrawn)")

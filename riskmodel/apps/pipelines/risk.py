@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.core.config import load_config, to_dict
+from riskmodel.core.config import load_config
 from riskmodel.core.csv_files import check_csv, iso_dates, read_csv
 from riskmodel.core.exceptions import ConfigError, UnreadableFileError
 from riskmodel.core.features import training_table
 from riskmodel.core.parquet_parts import read_parquet
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.risk import RiskConfig, TrainResult, fairness_audit, train_risk_model
+from riskmodel.core.risk.config import audit_policy_changes
 from riskmodel.core.risk.train import fit_slices, known_then_tables, logistic_baseline
 from riskmodel.core.stays import check_exit_feed
 
@@ -441,28 +442,6 @@ def _with_audit_words(decision, audit, shown: int = 10):
                      f"overstays, an interval too wide, or pooled as other): {'; '.join(notes[:3])}"
                      + (f"; and {len(notes) - 3} more" if len(notes) > 3 else ""))
     return GateDecision(decision.passed, decision.reasons + tuple(lines), decision.comparisons)
-
-
-def audit_policy_changes(trained: dict | None, cfg: RiskConfig) -> list[str]:
-    """What of the audit policy ``cfg`` changes from the config a challenger was trained under (``config/risk.json``).
-
-    The fairness section, the audit attributes and their recorded overrides (``model.audit_override``), the target and the
-    grace before a label counts: the gate judges
-    fairness with them, so each must be the one the challenger's training audit used. Without a logged config the
-    check cannot be made, which is no pass.
-    """
-    if not isinstance(trained, dict):
-        return ["the challenger's training run logged no config/risk.json, so its policy cannot be compared"]
-    now, missing = to_dict(cfg), object()
-    keys = [("fairness", k) for k in now["fairness"]] + [("model", "audit"), ("model", "audit_override"), ("model", "target"),
-                                                         ("data", "grace_days")]
-    changes = []
-    for section, key in keys:
-        # a run logged before model.audit_override existed had none: the shipped config's empty override is no change
-        then = (trained.get(section) or {}).get(key, {} if key == "audit_override" else missing)
-        if then != now[section][key]:
-            changes.append(f"{section}.{key} {'(not logged)' if then is missing else repr(then)} -> {now[section][key]!r}")
-    return changes
 
 
 def tune(

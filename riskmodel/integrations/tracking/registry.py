@@ -73,6 +73,7 @@ __all__ = [
     "register",
     "promote",
     "promote_pinned",
+    "check_signed_champion",
     "Pinned",
     "Decision",
     "version_metrics",
@@ -420,6 +421,8 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     if cand is None:
         raise ModelLoadError(f"no version of `{name}` has alias `{candidate_alias}`; train and register a model first.")
     champ = resolve_version(name, champion_alias, client)
+    if champ is not None and champion_alias == signing.CHAMPION:
+        check_signed_champion(client, name, str(champ.version))  # else "already champion", or judged against a hand's pick
     if champ is not None and champ.version == cand.version:
         return Decision(True, (f"version {cand.version} is already {champion_alias}",), str(cand.version), str(champ.version))
     champion = _pinned(client, name, champ) if champ is not None else None
@@ -446,6 +449,32 @@ def _promote_locked(client, name, judge, aliases, version, held: lease.Lease) ->
     audit.append("promotion", model_name=name, model_version=str(cand.version), decision=tags["gate.decision"],
                  compared_with=tags["gate.compared_with"], lease=held.token)
     return Decision(passed, reasons, str(cand.version), str(champ.version) if champ is not None else None, comparisons)
+
+
+def check_signed_champion(client, name: str, version: str) -> None:
+    """Refuse to promote or roll back past ``champion`` at ``version`` unless the signed record of the last promotion names it.
+
+    An alias moved by hand (the MLflow UI) serves nothing (every load refuses it), yet a gate would judge its challenger
+    against that version, or call a challenger it was moved onto "already champion" and sign nothing, and a rollback to
+    the version it was moved onto would find nothing to roll back.
+
+    Only a record this process can verify is read: without one nothing is refused here (see the comment below).
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the version the last promotion made champion and the fix: put the alias back on it.
+    """
+    promoted = signing.last_promoted(tracking_uri(), name, dict(client.get_registered_model(name).tags or {}))
+    # no record this process can verify (none written, or another key: a store reached by another URI spelling): left to
+    # the loads, which refuse such a champion, and to the window gate, which refuses it too (check_pinned_champion)
+    if promoted is None or promoted == str(version):
+        return
+    raise ModelLoadError(f"the alias `champion` of {name} is version {version}, but the last promotion made version {promoted} champion: "
+                         f"the alias was moved by hand (every load of it refuses it), and no gate judges against a champion no "
+                         f"gate made. Nothing was moved. To judge or roll back, first put `champion` back on version {promoted} "
+                         "in MLflow (`MlflowClient().set_registered_model_alias`); to put an earlier champion back, use "
+                         "`riskmodel rollback` after that.")
 
 
 def move_champion(client, name: str, alias: str, version: str, when: str, *, mark_failed: bool = True) -> None:

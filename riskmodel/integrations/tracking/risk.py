@@ -37,8 +37,9 @@ import pandas as pd
 from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
-from riskmodel.core.config import to_dict
-from riskmodel.core.risk.config import PROTECTED, GateConfig, RiskConfig
+from riskmodel.core.config import SHIPPED_CONFIGS, load_config, to_dict
+from riskmodel.core.gate import GateDecision
+from riskmodel.core.risk.config import PROTECTED, GateConfig, RiskConfig, audit_policy_changes
 from riskmodel.core.risk.gate import evaluate_gate
 from riskmodel.core.risk.model import MODEL_FILES, RiskModel
 from riskmodel.core.risk.train import TrainResult
@@ -48,7 +49,8 @@ from riskmodel.integrations.tracking.publish import log_signed_pyfunc
 from riskmodel.integrations.tracking.registry import LoggedModel
 from riskmodel.integrations.tracking.risk_pyfunc import ARTIFACT
 
-__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card", "fitted_through", "logged_config"]
+__all__ = ["LoggedModel", "log_risk_run", "load_risk_model", "promote_risk", "tune_risk", "dataset_digest", "model_card", "fitted_through", "logged_config",
+           "policy_config"]
 
 
 
@@ -530,15 +532,43 @@ def load_risk_model(uri: str | Path, *, allow_ungated: bool = False) -> RiskMode
         return RiskModel.from_files(files, where=folder)  # the bytes verified, not a second read of the folder
 
 
-def promote_risk(name: str, gate: GateConfig) -> registry.Decision:
+def promote_risk(name: str, gate: GateConfig, *, config: str | Path | RiskConfig | None = None) -> registry.Decision:
     """Promote ``name@challenger`` to ``champion`` if it passes ``gate`` against the current champion.
+
+    A metric-only gate on the metrics the challenger's training run logged (the paired window gate is
+    :func:`riskmodel.apps.pipelines.risk.promote`). Where ``gate.require_fairness``, the ``fairness_passed`` it reads
+    is only a pass under the policy the training audit ran under, so that policy (the run's ``config/risk.json``: the
+    fairness section, audit attributes and their override, target, grace days) must be ``config``'s, default the
+    shipped ``risk.yaml``; another, or none logged, is refused, naming each change.
 
     The decision and its reasons are recorded on the version (``gate.*`` tags) and written
     into its model card: the version's description and the run's ``model_card.md``.
     """
-    decision = registry.promote(name, lambda cand, champ: evaluate_gate(cand, champ, gate))
+    policy = policy_config(config) if gate.require_fairness else None
+
+    def decide(cand: registry.Pinned, champ: registry.Pinned | None) -> GateDecision:
+        changes = [] if policy is None else audit_policy_changes(logged_config(name, version=cand.version), policy)
+        if changes:  # an audit under looser bounds passes what this policy would refuse
+            return GateDecision(False, (f"FAIL: fairness_passed of version {cand.version} was read under another audit policy "
+                                        f"than {_said(config)}'s: {'; '.join(changes)}; promote with `config` naming the policy "
+                                        "it was trained under (only if that is the policy in force), or retrain it under this one",))
+        return evaluate_gate(cand.metrics, None if champ is None else champ.metrics, gate)
+
+    # pinned: the version whose logged policy is read is the version judged and promoted, whatever @challenger is by then
+    decision = registry.promote_pinned(name, decide)
     cards.record_decision(name, decision.candidate)
     return decision
+
+
+def policy_config(config: str | Path | RiskConfig | None) -> RiskConfig:
+    """The risk config whose audit policy a promotion or rollback holds a version to: ``config``, or the shipped ``risk.yaml``."""
+    if isinstance(config, RiskConfig):
+        return config
+    return load_config(SHIPPED_CONFIGS / "risk.yaml" if config is None else config, RiskConfig)
+
+
+def _said(config) -> str:
+    return "the RiskConfig given" if isinstance(config, RiskConfig) else f"`{SHIPPED_CONFIGS / 'risk.yaml' if config is None else config}`"
 
 
 def tune_risk(table: pd.DataFrame, config: RiskConfig, *, crossings: pd.DataFrame):

@@ -11,6 +11,10 @@ passed, signed gate made champion before, with a written reason, under the promo
   and the window gate's lineage rule no longer counts it among the earlier champions a challenger must stay within
   the tolerance of (a withdrawn version might have ranked well for the reason it was withdrawn, a leak). A later
   passed gate making it champion again, or a rollback to it, removes the withdrawal;
+* a risk model must have been trained and audited under the audit policy of ``config`` (default: the shipped
+  ``risk.yaml``), as a promotion's challenger must: the way back does not bring in a model today's policy never judged.
+  The Python call holds this guard itself, under the lease, so it is the same whether ``riskmodel rollback risk`` or a
+  script calls it;
 * the audit log records the event ``rollback`` with both versions and the reason.
 """
 
@@ -18,12 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 
 from riskmodel.core import audit
+from riskmodel.core.config import SHIPPED_CONFIGS
 from riskmodel.core.exceptions import ConfigError, ModelLoadError
-from riskmodel.integrations.tracking import lease, registry, signing
+from riskmodel.core.risk.config import RiskConfig, audit_policy_changes
+from riskmodel.integrations.tracking import lease, registry, risk_pyfunc, signing
+from riskmodel.integrations.tracking.risk import logged_config, policy_config
 
 __all__ = ["rollback"]
 
@@ -46,8 +54,8 @@ def _check_reason(reason) -> str:
     return text
 
 
-def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = lease.DEFAULT_TTL,
-             wait: float = lease.DEFAULT_WAIT) -> registry.Decision:
+def rollback(name: str, version: str | int, *, reason: str, config: str | Path | RiskConfig | None = None,
+             lease_ttl: float = lease.DEFAULT_TTL, wait: float = lease.DEFAULT_WAIT) -> registry.Decision:
     """Make ``version`` of ``name`` champion again and withdraw the champion it replaces (see the module docstring).
 
     Parameters
@@ -58,6 +66,11 @@ def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = l
         An earlier champion: a version whose signed gate decision reads "promoted".
     reason : str
         Why, in words kept in the store and the audit log (no identifier: a run of 5 or more digits is refused).
+    config : str, Path or RiskConfig, optional
+        The risk config whose audit policy (the fairness section, audit attributes and their override, target, grace days)
+        a risk model's version must have been trained and audited under; default the shipped ``risk.yaml``, as
+        ``riskmodel rollback risk``'s ``--config``. To put back a version gated under another policy, knowingly, pass the
+        config it was trained with (its run's ``config/risk.json``) and say why in ``reason``. Not read for a forecaster.
     lease_ttl, wait : float
         As for :func:`~riskmodel.integrations.tracking.registry.promote`.
 
@@ -69,7 +82,8 @@ def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = l
     Raises
     ------
     ConfigError
-        A ValueError: if ``reason`` is blank, too long or could name a person.
+        A ValueError: if ``reason`` is blank, too long or could name a person, or a risk model's ``version`` was trained
+        and audited under another audit policy than ``config``'s, or logged none (nothing is moved).
     ModelLoadError
         If ``name`` has no such version, no champion, ``version`` is the champion already, or its gate decision is
         not a signed "promoted" one.
@@ -89,11 +103,15 @@ def rollback(name: str, version: str | int, *, reason: str, lease_ttl: float = l
         current = registry.resolve_version(name, signing.CHAMPION, client)
         if current is None:
             raise ModelLoadError(f"`{name}` has no champion to roll back from; promote a version with `riskmodel promote`.")
+        registry.check_signed_champion(client, name, str(current.version))  # a hand's pick is no champion to roll back from
         if str(current.version) == version:
             raise ModelLoadError(f"`{name}` version {version} is already the champion: nothing to roll back.")
         _check_earlier_champion(name, version, dict(target.tags or {}))
         with tempfile.TemporaryDirectory() as tmp:
-            registry.verified_copy(f"models:/{name}/{version}", tmp)  # a tampered version is never put back
+            root = registry.verified_copy(f"models:/{name}/{version}", tmp)  # a tampered version is never put back
+            is_risk = (root / "data" / risk_pyfunc.ARTIFACT).is_dir()
+        if is_risk:  # under the lease: the check and the move see the same versions
+            _check_audit_policy(name, version, config)
         when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         replaced = str(current.version)
         tags = dict(zip(signing.WITHDRAWN_TAGS[:3], (version, when, text[:MAX_REASON]), strict=True))
@@ -122,3 +140,15 @@ def _check_earlier_champion(name: str, version: str, tags: dict[str, str]) -> No
         raise ModelLoadError(
             f"`{name}` version {version}'s gate decision is not signed by riskmodel (tag {signing.GATE_SIGNATURE_TAG} missing or "
             "wrong: set by hand): a rollback cannot put it back; promote it through the gate (`riskmodel promote`) instead.") from None
+
+
+def _check_audit_policy(name: str, version: str, config: str | Path | RiskConfig | None) -> None:
+    """Refuse a risk version trained and audited under another audit policy than ``config``'s (or none logged), as a
+    promotion refuses such a challenger: a ConfigError naming each change and the fix."""
+    changes = audit_policy_changes(logged_config(name, version=version), policy_config(config))
+    if changes:
+        said = "the RiskConfig given" if isinstance(config, RiskConfig) else f"`{SHIPPED_CONFIGS / 'risk.yaml' if config is None else config}`"
+        raise ConfigError(f"version {version} of {name} was trained and audited under another audit "
+                          f"policy than {said}: {'; '.join(changes)}. Nothing was moved. Put back a version gated under this "
+                          f"policy, or, knowingly, pass as `config` the config version {version} was trained with (its run's "
+                          "config/risk.json) and say why in `reason`.")

@@ -36,9 +36,9 @@ import mlflow
 from riskmodel.core import audit
 
 from riskmodel.core.artifacts import KEY_FILE, sign, signature_matches, signing_key, verify_manifest, write_manifest
-from riskmodel.core.exceptions import ModelLoadError
+from riskmodel.core.exceptions import ArtifactIntegrityError, ModelLoadError
 
-__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG", "WITHDRAWN_TAGS", "sign_withdrawal", "is_withdrawn"]
+__all__ = ["ALLOW_UNGATED_ENV", "CHAMPION", "check_champion", "CLIENT_FILES", "GATE_SIGNATURE_TAG", "key_file", "store_key", "sign_folder", "verify_folder", "sign_gate", "check_gate", "sign_champion", "CHAMPION_TAG", "CHAMPION_SIGNATURE_TAG", "WITHDRAWN_TAGS", "sign_withdrawal", "is_withdrawn", "last_promoted"]
 
 
 def _client_files(version: str) -> tuple[str, ...]:
@@ -157,6 +157,20 @@ def is_withdrawn(store_uri: str, name: str, version: str, tags: dict[str, str]) 
     """Whether ``version``'s tags hold a rollback's signed withdrawal (tags set by hand are none)."""
     for_, time, reason, signature = (tags.get(t, "") for t in WITHDRAWN_TAGS)
     return bool(signature) and signature_matches(store_key(store_uri), signature, "withdrawn", name, str(version), for_, time, reason)
+
+
+def last_promoted(store_uri: str, name: str, model_tags: dict[str, str]) -> str | None:
+    """The version the last passed promotion (or rollback) made champion, read from its signed record in the registered
+    model's tags (``model_tags``); None when there is no record, no key here to verify it, or its signature does not match."""
+    record, signature = model_tags.get(CHAMPION_TAG, ""), model_tags.get(CHAMPION_SIGNATURE_TAG)
+    promoted, _, time = record.partition("|")
+    if not signature:
+        return None
+    try:
+        key = store_key(store_uri)
+    except ArtifactIntegrityError:  # no key here to read it with: no record this process can verify
+        return None
+    return promoted if signature_matches(key, signature, "champion", name, promoted, time) else None
 
 
 def _check_last_promotion(store_uri: str, name: str, version: str, model_tags: dict[str, str]) -> None:
