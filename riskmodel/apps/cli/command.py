@@ -46,10 +46,10 @@ class CommandGroups:
     rollback: argparse._SubParsersAction
 
 
-def add_rollback(group: argparse._SubParsersAction, kind: str, default_config: str, registered_name, check=None) -> None:
-    """``riskmodel rollback <kind>``: ``registered_name(config_path)`` names the model the config registers; ``check(config_path,
-    name, version)``, when given, refuses a version the config's policy must not put back (raising a ConfigError) before
-    anything moves."""
+def add_rollback(group: argparse._SubParsersAction, kind: str, default_config: str, registered_name) -> None:
+    """``riskmodel rollback <kind>``: ``registered_name(config_path)`` names the model the config registers; for a risk
+    model, :func:`~riskmodel.integrations.tracking.rollback.rollback` refuses a version gated under another audit policy
+    than ``--config``'s, under the promotion lease, before anything moves."""
     p = group.add_parser(kind, help=f"put an earlier champion of the {kind} model back, withdrawing the current one (with a reason)")
     p.add_argument("--config", default=default_config, help=f"{kind} config naming the registered model (default: %(default)s)")
     p.add_argument("--to", required=True, metavar="VERSION", help="the version to put back: one a passed gate made champion before")
@@ -61,10 +61,7 @@ def add_rollback(group: argparse._SubParsersAction, kind: str, default_config: s
         from riskmodel.integrations.tracking.rollback import rollback
 
         name = registered_name(args.config)
-        if check is not None:
-            check(args.config, name, args.to)
         try:
-            # a risk version's audit policy is checked again by rollback() under the lease, against this --config
             decision = rollback(name, args.to, reason=args.reason, **({"config": args.config} if kind == "risk" else {}))
         finally:
             forget_aliases(name)

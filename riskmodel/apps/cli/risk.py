@@ -35,27 +35,6 @@ def _cmd_promote_risk(args: argparse.Namespace) -> int:
     return report_decision(promote(args.config))
 
 
-def _same_audit_policy(config: str, name: str, version: str) -> None:
-    """Refuse to put back a version gated under another audit policy than ``config``'s, as ``promote`` refuses it: the way
-    back must not bring in a model today's policy never judged. A version that does not exist is left to the rollback's
-    own refusal."""
-    from riskmodel.apps.pipelines.risk import audit_policy_changes, load_risk_config
-    from riskmodel.core.exceptions import ConfigError, ModelNotFoundError
-    from riskmodel.integrations.tracking import registry
-    from riskmodel.integrations.tracking.risk import logged_config
-
-    try:
-        registry.model_version(f"models:/{name}/{version}")
-    except ModelNotFoundError:  # rollback() names the missing version with the fix
-        return
-    changes = audit_policy_changes(logged_config(name, version=version), load_risk_config(config))
-    if changes:
-        raise ConfigError(f"`--to {version}`: version {version} of {name} was trained and audited under another audit policy than "
-                          f"`{config}`: {'; '.join(changes)}. Nothing was moved. Put back a version gated under this policy, or, "
-                          f"knowingly, roll back with `--config` naming the config version {version} was trained with (its run's "
-                          "config/risk.json) and say why in `--reason`.")
-
-
 def _registered_name(config: str) -> str:
     from riskmodel.apps.pipelines.risk import load_risk_config
 
@@ -217,7 +196,7 @@ def register(groups: CommandGroups) -> None:
     p = groups.promote.add_parser("risk", help="promote overstay-risk@challenger to champion if the config's gate passes")
     p.add_argument("--config", default="configs/risk.yaml", help="risk config with the gate (default: %(default)s)")
     p.set_defaults(func=_cmd_promote_risk, inputs=("config",))
-    add_rollback(groups.rollback, "risk", "configs/risk.yaml", _registered_name, check=_same_audit_policy)
+    add_rollback(groups.rollback, "risk", "configs/risk.yaml", _registered_name)
 
     _add_score(groups.top)
 

@@ -150,5 +150,5 @@ def _check_audit_policy(name: str, version: str, config: str | Path | RiskConfig
         said = "the RiskConfig given" if isinstance(config, RiskConfig) else f"`{SHIPPED_CONFIGS / 'risk.yaml' if config is None else config}`"
         raise ConfigError(f"version {version} of {name} was trained and audited under another audit "
                           f"policy than {said}: {'; '.join(changes)}. Nothing was moved. Put back a version gated under this "
-                          f"policy, or, knowingly, pass as `config` the config version {version} was trained with (its run's "
-                          "config/risk.json) and say why in `reason`.")
+                          f"policy, or, knowingly, pass as `config` (`riskmodel rollback risk --config`) the config version "
+                          f"{version} was trained with (its run's config/risk.json) and say why in `reason`.")
