@@ -345,7 +345,10 @@ def test_a_purpose_that_holds_an_id_is_refused_before_scoring_and_never_logged(f
 
     answer = RiskPyfunc(as_scorer(model)).predict(rows.head(2), params={"purpose": purpose})
     assert answer["probability"].isna().all() and answer["error"].str.contains("params: `purpose` holds a run of").all()
-    assert audit.read() == []
+    # a REST call refused for its params is audited (h22-serve 17: it was answered 200 and left no trace), its purpose not
+    records = audit.read()
+    assert [(r["event"], r["refused_by"], r["rows"], r["purpose"]) for r in records] == [("score_refused", "params", 2, None)]
+    assert digits[-5:] not in audit.audit_path().read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("purpose", ["desk check", "nightly batch 2024-01-17", "20240117", "main job: in-country population",
