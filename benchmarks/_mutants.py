@@ -2529,6 +2529,15 @@ MUTANTS: tuple[Mutant, ...] = (
            "        registry.check_signed_champion(client, name, str(current.version))", "        pass",
            ("tests/test_registry.py", "-k", "moved_by_hand_is_refused_naming"),
            "the alias moved by hand onto an earlier champion: rollback to it answers 'already the champion: nothing to roll back'"),
+    Mutant("N20", "predict(h): the horizon's type checked before the stored forecast is handed out", FF,
+           "        if h is None:\n            return self.forecasts_.copy()\n",
+           "        if h is None or h == self.h:\n            return self.forecasts_.copy()\n",
+           ("tests/test_forecast_edges.py", "-k", "fractional_type"),
+           "predict(12.0) of a forecaster fitted at h=12 answers its stored forecast instead of refusing the float"),
+    Mutant("N21", "forecast(): `level` must be a list of levels", FF,
+           "    _check_level_list(level)\n    if model is None", "    if model is None",
+           ("tests/test_forecast_edges.py", "-k", "no_list_of_levels"),
+           "forecast(3, level=80) is a TypeError from tuple(), and level='95' is refused as the levels ('9', '5')"),
 )
 
 

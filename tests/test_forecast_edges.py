@@ -217,3 +217,21 @@ def test_an_outlook_whose_periods_are_already_past_says_so():
     # data up to last month: the outlook starts this month, nothing is past
     fresh = Forecaster(**settings).fit(_monthly_through(now - pd.DateOffset(months=1)))
     assert _stale_warnings(lambda: forecast(3, model=fresh)) == []
+
+
+@pytest.mark.parametrize("h", [3.0, np.float64(3)])
+def test_predict_refuses_a_fractional_type_horizon_equal_to_the_fitted_one(fitted, h):
+    # the docstring: ConfigError if `h` is not an int >= 1; a float equal to the fitted h was answered with the stored forecast
+    with pytest.raises(ConfigError, match=r"`h` must be an int >= 1; got "):
+        fitted.predict(h)
+    assert len(fitted.predict(3)) == 3 and len(fitted.predict(None)) == 3
+
+
+@pytest.mark.parametrize("level", [80, "95", None, 95.0])
+def test_forecast_refuses_a_level_that_is_no_list_of_levels_naming_what_came(fitted, level):
+    # 80 and None were a TypeError from tuple(); "95" became the levels ('9', '5') in the message
+    message = rf"`level` must be a list of interval levels in percent, e\.g\. \(80, 95\); got {level!r}"
+    with pytest.raises(ConfigError, match=message):
+        forecast(3, model=fitted, level=level)
+    with pytest.raises(ConfigError, match=message):
+        forecast(3, history=HISTORY, level=level)

@@ -7,7 +7,7 @@ import dataclasses
 import io
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -533,10 +533,13 @@ class Forecaster:
         """
         if not hasattr(self, "forecasts_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit(df) before predict().")
-        if h is None or h == self.h:
+        if h is None:
             return self.forecasts_.copy()
+        # checked before the stored forecast is handed out: 12.0 equals 12, and would be answered as if it were one
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
             raise ConfigError(f"`h` must be an int >= 1; got {h!r}.")
+        if h == self.h:
+            return self.forecasts_.copy()
         check_calendar(self.history_["ds"].max(), int(h), self.freq_)
         # this call's fallbacks are warned of, never added to the fitted forecaster's (another thread may be reading them)
         out, fallbacks = self._forecast(int(h), self._fit_settings(self.freq_, self.history_))
@@ -951,6 +954,13 @@ def check_horizon(horizon) -> None:
         raise ConfigError(f"`horizon` must be an int >= 1; got {horizon!r}.")
 
 
+def _check_level_list(level) -> None:
+    """ConfigError unless ``level`` is a list of levels (its values are the Forecaster's to check): ``tuple(80)`` is a
+    TypeError, and ``tuple("95")`` the levels ('9', '5'), named in the message as if they had been asked."""
+    if isinstance(level, str | bytes) or not isinstance(level, Iterable):
+        raise ConfigError(f"`level` must be a list of interval levels in percent, e.g. (80, 95); got {level!r}.")
+
+
 def forecast(
     horizon: int,
     *,
@@ -991,8 +1001,8 @@ def forecast(
     Raises
     ------
     ConfigError
-        If ``horizon`` is not an int >= 1 or reaches past :data:`CALENDAR_END`, or neither
-        ``model`` nor ``history`` is given.
+        If ``horizon`` is not an int >= 1 or reaches past :data:`CALENDAR_END`, ``level`` is not a
+        list of levels (a bare 80 or "95"), or neither ``model`` nor ``history`` is given.
     SchemaError
         If ``history`` is not a valid series frame, or lacks or adds series to the
         hierarchy of ``model``.
@@ -1009,6 +1019,7 @@ def forecast(
     (6, 6)
     """
     check_horizon(horizon)
+    _check_level_list(level)
     if model is None and history is None:
         raise ConfigError("pass `model` (a fitted Forecaster, path or URI) or `history` (series to fit on); got neither.")
     if isinstance(model, str | Path):
