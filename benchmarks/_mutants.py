@@ -2538,6 +2538,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "    _check_level_list(level)\n    if model is None", "    if model is None",
            ("tests/test_forecast_edges.py", "-k", "no_list_of_levels"),
            "forecast(3, level=80) is a TypeError from tuple(), and level='95' is refused as the levels ('9', '5')"),
+    Mutant("N22", "report headline: no arrival range shown where the forecasts carry none", RP,
+           "ranged=_has_range(i.forecasts))),", "ranged=True)),",
+           ("tests/test_report.py", "-k", "without_an_80_percent"),
+           "forecasts with no y_lo_80/y_hi_80: the headline reads '1,000-1,000 *', a range the backtest found, officers 'cover its upper end'"),
+    Mutant("N23", "report cautions: forecasts without a range said first", RP,
+           "    if not _has_range(i.forecasts):\n        items.append(", "    if False:\n        items.append(",
+           ("tests/test_report.py", "-k", "without_an_80_percent"),
+           "officers counted on the point forecast with no margin, and nothing before the numbers says so"),
 )
 
 

@@ -847,3 +847,28 @@ def test_a_series_with_no_arrival_on_record_is_named_in_the_cautions_not_only_sh
     cautions = _section(text, "cautions")
     assert "No arrival on record" in cautions and "port/Aruk" in cautions and "port/Batam" not in cautions, cautions
     assert "2023-01-01 to 2023-12-31" in cautions and "check that the feed" in cautions, cautions
+
+
+def test_forecasts_without_an_80_percent_range_are_said_to_have_none_not_shown_as_a_range_at_the_forecast(tmp_path):
+    """expected_workload plans on the point forecast when the forecasts carry no y_lo_80/y_hi_80 (its docstring). The
+    headline then read "1,000-1,000 *" under a note that the backtest had found arrivals at or above the forecast, and
+    "Officers cover the upper end of the range": a range nobody computed, and officers counted with no margin."""
+    fc = _forecasts(ports=("Batam",), days=14).drop(columns=["y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]).assign(y_hat=1000.0)
+    shares = pd.DataFrame({"port": "*", "month": range(1, 13), "referral_share": 0.02,
+                           "referral_share_lo_80": 0.015, "referral_share_hi_80": 0.025})
+    work = expected_workload(fc, shares)
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work, shift_hours=8,
+                                                          arrival_correlation=CORRELATION), today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    headline = _section_table(text, "headline").set_index("port")
+    assert "range (80%)" not in headline.columns and "7-day range" not in headline.columns, list(headline.columns)
+    assert headline.loc["Batam", "tomorrow: arrivals"] == "1,000" and headline.loc["Batam", "7 days: arrivals"] == "7,000"
+    note = _section(text, "headline")
+    assert "not a floor" not in note and "upper end of the range" not in note
+    assert "Officers cover the point forecast" in note
+    cautions = _section(text, "cautions")
+    assert "The forecasts carry no range" in cautions and "y_lo_80" in cautions
+    # with the range, no such caution (the report fixture's forecasts carry it)
+    ranged = write_report(tmp_path / "k.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=expected_workload(_forecasts(), shares)),
+                          today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
+    assert "carry no range" not in ranged and "upper end of the range" in _section(ranged, "headline")

@@ -421,17 +421,22 @@ def _stale_caution(first: pd.Timestamp | None, today: dt.date) -> tuple[str, str
 
 
 def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float | None = None,
-              corr: ErrorCorrelation | None = None, today: dt.date | None = None, young: Sequence[str] = ()) -> str:
-    """The headline section's body; ``young``: the ids of series too young to forecast (``port/<name>`` marked)."""
+              corr: ErrorCorrelation | None = None, today: dt.date | None = None, young: Sequence[str] = (),
+              ranged: bool = True) -> str:
+    """The headline section's body; ``young``: the ids of series too young to forecast (``port/<name>`` marked);
+    ``ranged``: the forecasts carry their 80% interval (without it the workload's arrival ends are the point forecast,
+    no range: their columns are left out, and the note says what the officers cover)."""
     if workload is None or workload.empty:
         return '<p class="note">No workload table was given.</p>'
     first = workload["ds"].min()
     busiest = list(workload.groupby("port")["expected_arrivals"].sum().sort_values(ascending=False).index[:top])
     table = _headline_rows(workload, [*busiest, "All ports"], corr)
+    n = _week_days(workload)
+    if not ranged:  # "1,000-1,000 *" would read as a range the backtest found, where none was computed
+        table = table.drop(columns=[c for c in ("range (80%)", f"{n}-day range") if c in table.columns])
     # the workload table has no `model` column: the forecasts' mark of a series too young is carried over by name
     shown_young = {f"port/{p}" for p in busiest} & set(young)
     table["port"] = [_names([f"port/{p}"], shown_young)[0] if p != "All ports" else p for p in table["port"]]
-    n = _week_days(workload)
     marked = table[[c for c in ("range (80%)", f"{n}-day range") if c in table.columns]].apply(lambda c: c.str.endswith(_FLOOR_MARK)).to_numpy().any()
     return (
         f"<p>{_first_day_words(first, today or dt.date.today())} Expected travellers, referrals to a second officer "
@@ -440,14 +445,26 @@ def _headline(workload: pd.DataFrame | None, top: int = 10, shift_hours: float |
         + _young_note(shown_young)
         + (_FLOOR_NOTE if marked else "")
         + (_ABOVE_NOTE if table.drop(columns="port").apply(lambda c: c.astype(str).str.endswith(_ABOVE_MARK)).to_numpy().any() else "")
-        + '<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
-        "(by nationality mix and season). Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
-        "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%). "
-        + _sums_note(corr, n) + " "
-        # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
-        f"Officers cover the upper end of the range in {f'{shift_hours:g}-hour shifts' if shift_hours else 'shifts'} "
-        "at each port's throughput (configs/operations.yaml). Every day of the horizon is in workload.csv.</p>"
+        + _headline_note(corr, n, shift_hours, ranged)
     )
+
+
+def _headline_note(corr: ErrorCorrelation | None, n: int, shift_hours: float | None, ranged: bool) -> str:
+    """What the headline's referrals, ranges and officers are; without the forecasts' range, what the officers cover."""
+    # the length the workload was counted in (OperationsConfig.shift_hours), never a fixed figure
+    shifts = f"{shift_hours:g}-hour shifts" if shift_hours else "shifts"
+    referrals = ('<p class="note">Referrals = forecast arrivals x the share of that port\'s recent arrivals the risk model refers '
+                 "(by nationality mix and season). ")
+    if not ranged:
+        return (referrals + "The forecasts carry no 80% range: no arrival range is shown, and the referral ranges hold the "
+                "share's uncertainty and chance alone, in whole numbers. Officers cover the point forecast (no margin for more "
+                f"arrivals than forecast) in {shifts} at each port's throughput (configs/operations.yaml). Every day of the "
+                "horizon is in workload.csv.</p>")
+    return (referrals + "Ranges are 80%: the forecast's range and the share's uncertainty together, in whole "
+            "numbers, so a range of a few referrals holds more than 80% (0-1 for half a referral expected holds about 90%). "
+            + _sums_note(corr, n) + " "
+            f"Officers cover the upper end of the range in {shifts} at each port's throughput (configs/operations.yaml). "
+            "Every day of the horizon is in workload.csv.</p>")
 
 
 def _sums_note(corr: ErrorCorrelation | None, n: int) -> str:
@@ -652,7 +669,8 @@ class ReportInputs:
     scored : DataFrame
         ``score()`` output for the current population (with reasons where referred).
     forecasts : DataFrame
-        ``forecast()`` output.
+        ``forecast()`` output. Port forecasts without ``y_lo_80``/``y_hi_80`` show no arrival range, and
+        the cautions say that the workload's officers cover the point forecast only.
     history : DataFrame, optional
         The series the forecaster was trained on, for the fan charts.
     nationality_forecasts : DataFrame, optional
@@ -728,6 +746,12 @@ def _young_note(shown: set[str]) -> str:
             "before its first count and says little. Plan it from its recent counts (see the cautions above).</p>")
 
 
+def _has_range(forecasts: pd.DataFrame | None) -> bool:
+    """Whether the port forecasts carry their 80% interval (the workload plans on the point forecast without it)."""
+    ports = forecasts is not None and forecasts["unique_id"].astype(str).str.startswith("port/").any()
+    return not ports or {"y_lo_80", "y_hi_80"} <= set(forecasts.columns)
+
+
 def _young_ids(forecasts: pd.DataFrame | None) -> list[str]:
     """Series whose forecast rows are marked too young (``model`` ends in :data:`YOUNG_LABEL`)."""
     if forecasts is None or forecasts.empty or "model" not in forecasts.columns:
@@ -744,6 +768,10 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
     stale = _stale_caution(first, today)
     if stale:
         items.insert(0, stale)
+    if not _has_range(i.forecasts):
+        items.append(("The forecasts carry no range", "the port forecasts have no 80% interval (columns y_lo_80, y_hi_80): "
+                      "no arrival range is shown, and the officers were counted on the point forecast, with no margin for "
+                      "more arrivals than forecast. Staff from forecast() output with its intervals."))
     young = _young_ids(i.forecasts) + _young_ids(i.nationality_forecasts)
     if young:
         items.append(("Series too young to forecast", f"{len(young)} series started too recently for their forecasts to mean "
@@ -869,7 +897,8 @@ def write_report(
     days = _days(i.forecasts, "port/")
     decisions = [
         _section("headline", _headline_title(i.workload), _headline(i.workload, shift_hours=i.shift_hours, corr=i.arrival_correlation,
-                                                                    today=today, young=_young_ids(i.forecasts))),
+                                                                    today=today, young=_young_ids(i.forecasts),
+                                                                    ranged=_has_range(i.forecasts))),
         _section("outlook", f"The next {days} days per port against earlier years" if days else "The outlook per port against earlier years",
                  _outlook(i.forecasts, i.history, corr=i.arrival_correlation)),
         _section("trends", "Surges and collapses", _trends(i.trends)),
