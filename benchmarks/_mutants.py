@@ -2546,6 +2546,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if not _has_range(i.forecasts):\n        items.append(", "    if False:\n        items.append(",
            ("tests/test_report.py", "-k", "without_an_80_percent"),
            "officers counted on the point forecast with no margin, and nothing before the numbers says so"),
+    Mutant("N24", "report cautions: nationality forecasts of other days than the ports' said first", RP,
+           "    if other:\n        items.insert(", "    if False:\n        items.insert(",
+           ("tests/test_report.py", "-k", "other_days_than_the_ports"),
+           "nationality forecasts six months old read as the same coming days as the ports', with no word"),
 )
 
 

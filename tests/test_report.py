@@ -872,3 +872,23 @@ def test_forecasts_without_an_80_percent_range_are_said_to_have_none_not_shown_a
     ranged = write_report(tmp_path / "k.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=expected_workload(_forecasts(), shares)),
                           today=dt.date(2023, 12, 31)).read_text(encoding="utf-8")
     assert "carry no range" not in ranged and "upper end of the range" in _section(ranged, "headline")
+
+
+def test_nationality_forecasts_of_other_days_than_the_ports_are_said_first_and_their_days_named(tmp_path):
+    """The nationality outlook ("next 90 days") named no dates, and the report's check of a forecast that does not start
+    tomorrow looked at the port forecasts only: nationality forecasts from a forecaster whose data ended six months
+    earlier read as the same coming days as the ports', with no word."""
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    eve = dt.date(2023, 12, 31)
+    old_fc, old_history = _nationality_forecasts(start="2023-07-01")
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), nationality_forecasts=old_fc,
+                                                          nationality_history=old_history), today=eve).read_text(encoding="utf-8")
+    cautions = _section(text, "cautions")
+    assert "The nationality forecasts are of other days" in cautions
+    assert "start 2023-07-01" in cautions and "the port forecasts 2024-01-01" in cautions
+    assert "2023-07-01 to 2023-09-28" in _section(text, "nationalities")
+    same_fc, same_history = _nationality_forecasts()
+    text = write_report(tmp_path / "s.html", ReportInputs(scored=scored, forecasts=_forecasts(), nationality_forecasts=same_fc,
+                                                          nationality_history=same_history), today=eve).read_text(encoding="utf-8")
+    assert 'id="cautions"' not in text
+    assert "2024-01-01 to 2024-03-30" in _section(text, "nationalities")

@@ -302,7 +302,7 @@ def _nationalities(forecasts: pd.DataFrame | None, history: pd.DataFrame | None,
             change = table[f"next {days} days"] / table["same weeks a year earlier"] - 1.0
         table["change"] = [f"{c:+.0%}" if np.isfinite(c) else "" for c in change]
     note = (
-        '<p class="note">Sums of daily point forecasts (reconciled so nationalities add up to their region and '
+        f'<p class="note">Sums of daily point forecasts from {first:%Y-%m-%d} to {last:%Y-%m-%d} (reconciled so nationalities add up to their region and '
         "the total); the fan charts show the daily 80% and 95% intervals. Full table in forecasts_nationality.parquet.</p>"
     )
     return (_table(table, "{:,.0f}") + _young_note(young & set(ids)) + note + _fan_charts(fc, history, ids[:3])
@@ -768,6 +768,9 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
     stale = _stale_caution(first, today)
     if stale:
         items.insert(0, stale)
+    other = _other_days(i.nationality_forecasts, first)
+    if other:
+        items.insert(1 if stale else 0, other)
     if not _has_range(i.forecasts):
         items.append(("The forecasts carry no range", "the port forecasts have no 80% interval (columns y_lo_80, y_hi_80): "
                       "no arrival range is shown, and the officers were counted on the point forecast, with no margin for "
@@ -791,6 +794,19 @@ def _cautions(i: ReportInputs, today: dt.date) -> str:
         return ""
     body = "".join(f'<li><span class="warn">{html.escape(k, quote=False)}</span>: {html.escape(v, quote=False)}</li>' for k, v in items)
     return _section("cautions", "Read first", f"<ul>{body}</ul>")
+
+
+def _other_days(nationality: pd.DataFrame | None, first: pd.Timestamp | None) -> tuple[str, str] | None:
+    """A caution when the nationality forecasts start on another day than the ports' (``first``): their outlook would
+    read as the same coming days (the check that the forecasts start tomorrow sees the ports' only)."""
+    if nationality is None or nationality.empty or first is None or pd.isna(first):
+        return None
+    start = pd.Timestamp(nationality["ds"].min())
+    if start == first:
+        return None
+    return ("The nationality forecasts are of other days", f"they start {start:%Y-%m-%d}, the port forecasts {first:%Y-%m-%d}: "
+            "the nationality outlook (appendix) is not of the days the headline and the port outlook cover. Forecast both "
+            "from data that end on the same day.")
 
 
 def _silent_series(forecasts: pd.DataFrame | None, history: pd.DataFrame | None) -> list[str]:
