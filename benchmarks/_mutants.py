@@ -2550,6 +2550,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    if other:\n        items.insert(", "    if False:\n        items.insert(",
            ("tests/test_report.py", "-k", "other_days_than_the_ports"),
            "nationality forecasts six months old read as the same coming days as the ports', with no word"),
+    Mutant("N25", "report: every forecast series over the same days", RP,
+           "            _check_same_days(name, table)\n", "            pass\n",
+           ("tests/test_report.py", "-k", "fewer_days_than_the_others"),
+           "a port forecast from two days later reads '0 officers, 0 arrivals' tomorrow and 5 days' sum as '7 days'"),
 )
 
 

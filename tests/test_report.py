@@ -892,3 +892,25 @@ def test_nationality_forecasts_of_other_days_than_the_ports_are_said_first_and_t
                                                           nationality_history=same_history), today=eve).read_text(encoding="utf-8")
     assert 'id="cautions"' not in text
     assert "2024-01-01 to 2024-03-30" in _section(text, "nationalities")
+
+
+@pytest.mark.parametrize("table", ["forecasts", "nationality_forecasts"])
+@pytest.mark.parametrize("cut", ["first", "last"])
+def test_a_series_forecast_over_fewer_days_than_the_others_is_refused_not_shown_as_0_tomorrow(tmp_path, table, cut):
+    """Forecasts of two forecasters put together, Aruk's starting two days after Batam's: the headline read "Aruk:
+    0 officers, 0 arrivals" tomorrow and "7 days: 2,500" (5 days of 500 under a 7-day label); the outlook summed 12 of
+    its 14 days beside Batam's 14. Each series was daily, so the check of steps let it through."""
+    from riskmodel.core.exceptions import SchemaError
+
+    fc = _forecasts(("Batam", "Aruk"), days=14)
+    aruk = fc["unique_id"] == "port/Aruk"
+    days = fc["ds"] >= "2024-01-03" if cut == "first" else fc["ds"] <= "2024-01-12"
+    fc = fc[~aruk | days].reset_index(drop=True)
+    tables = {"scored": pd.DataFrame({"probability": [0.02], "risk_band": ["low"]}), "forecasts": _forecasts(("Batam",), days=14)}
+    tables[table] = fc.assign(unique_id=fc["unique_id"].str.replace("port/", "nationality/")) if table.startswith("nat") else fc
+    uid = "nationality/Aruk" if table.startswith("nat") else "port/Aruk"
+    span = "2024-01-03 to 2024-01-14" if cut == "first" else "2024-01-01 to 2024-01-12"
+    with pytest.raises(SchemaError, match=rf"(?s){table} table has 1 problem.*column `ds`: .*1 series .*not the days of the others, "
+                                          rf"2024-01-01 to 2024-01-14.*{uid}: {span} \(12 days\).*Fix: "):
+        write_report(tmp_path / "report.html", ReportInputs(**tables))
+    assert not (tmp_path / "report.html").exists()

@@ -843,6 +843,28 @@ def _check_inputs(i: ReportInputs) -> None:
                         ("history", i.history), ("nationality_history", i.nationality_history)):
         if table is not None and {"unique_id", "ds"} <= set(table.columns):
             _check_daily(name, table)
+    for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts)):
+        if table is not None and len(table):  # daily (checked above), so the same first and last day is the same days
+            _check_same_days(name, table)
+
+
+def _check_same_days(name: str, table: pd.DataFrame) -> None:
+    """SchemaError when a forecast series starts after or ends before the others: its "tomorrow" would read 0
+    arrivals and 0 officers, and its "next N days" a sum of fewer days under the same label."""
+    ds = pd.to_datetime(table["ds"])
+    lo, hi = ds.min(), ds.max()
+    span = ds.groupby(table["unique_id"].astype(str).to_numpy()).agg(["min", "max"])
+    short = span[(span["min"] != lo) | (span["max"] != hi)]
+    if short.empty:
+        return
+    shown = [f"{u}: {r['min']:%Y-%m-%d} to {r['max']:%Y-%m-%d} ({(r['max'] - r['min']).days + 1} days)" for u, r in short.head(5).iterrows()]
+    raise SchemaError(name, [SchemaProblem(
+        "ds", f"{len(short)} series are forecast on days not the days of the others, {lo:%Y-%m-%d} to {hi:%Y-%m-%d} "
+              f"({'; '.join(shown)}{'; ...' if len(short) > 5 else ''}): a day without its row would read as 0 arrivals and 0 "
+              "officers, and its sums cover fewer days under the same label",
+        "forecast every series over the same days (one forecast() call, or forecasters whose data end on the same day, at "
+        "the same horizon), or leave those series out (and say so to the duty managers)",
+        tuple(short.index[:5]), len(short))])
 
 
 def _check_daily(name: str, table: pd.DataFrame) -> None:
@@ -900,8 +922,9 @@ def write_report(
     ------
     SchemaError
         If the scores or forecasts lack a column the report draws from, a forecast row has no point forecast
-        (``y_hat`` missing), or a forecast or history series does not
-        step one day at a time (the report counts each row as a day: monthly forecasts would read as days).
+        (``y_hat`` missing), a forecast or history series does not
+        step one day at a time (the report counts each row as a day: monthly forecasts would read as days), or a
+        forecast series starts after or ends before the others of its table (its missing days would read as 0 arrivals).
     """
     i = inputs
     _check_inputs(i)
