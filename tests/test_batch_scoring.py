@@ -350,3 +350,58 @@ def test_cli_score_says_what_its_drift_is_measured_against(fitted, stays_folder,
     # where a night IS judged like with like, as something a shell user can run or open (h20-doc: it named
     # nightly_checks, a Python function no command of the CLI runs)
     assert "`riskmodel nightly --previous`" in line and "drift.csv" in line and "in-country" in line, line
+
+
+def _stays_with_one_id_twice(fitted, first: int, second: int, n: int = 600) -> pd.DataFrame:
+    rows = fitted[2].head(n).copy()
+    rows.loc[second, "stay_id"] = rows.loc[first, "stay_id"]
+    return rows
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", "indexed"])
+def test_a_stay_repeated_in_another_chunk_is_flagged_as_one_repeated_within_a_chunk(fitted, tmp_path, suffix):
+    """score() flags every row of an id given twice in its call; score_file called it once per chunk, so a stay
+    delivered twice in one night's file was flagged when both copies fell in one chunk and scored twice (two
+    different scores under one id) when they fell in two: whether invalid input was refused hung on ``chunk_rows``.
+    The whole input is one call: both copies flagged, whatever the chunking."""
+    _, folder, _ = fitted
+    rows = _stays_with_one_id_twice(fitted, 10, 450)
+    src = tmp_path / ("night.csv" if suffix == ".csv" else "night.parquet")
+    if suffix == ".csv":
+        rows.to_csv(src, index=False)
+    else:  # "indexed": saved with set_index("stay_id"), the ids come back as the index, which score() reads them from
+        (rows.set_index("stay_id") if suffix == "indexed" else rows).to_parquet(src, index=suffix == "indexed")
+    for chunk_rows in (200, 600):
+        out = tmp_path / f"scores-{chunk_rows}.parquet"
+        res = score_file(src, out, model=folder, chunk_rows=chunk_rows, progress=False)
+        got = pd.read_parquet(out)
+        assert len(got) == len(rows) and list(got["stay_id"]) == list(rows["stay_id"].astype(str))
+        twice = got.index.isin([10, 450])
+        assert got.loc[twice, "probability"].isna().all() and got.loc[twice, "risk_band"].isna().all()
+        assert (got.loc[twice, "error"] == "stay_id: id given to more than one row").all()
+        assert got.loc[~twice, "error"].isna().all() and got.loc[~twice, "probability"].notna().all()
+        assert res.extra["summary"]["band_counts"]["flagged"] == 2
+
+
+def test_a_stay_repeated_in_another_chunk_is_refused_before_any_output_with_errors_raise(fitted, tmp_path):
+    _, folder, _ = fitted
+    src = tmp_path / "night.parquet"
+    _stays_with_one_id_twice(fitted, 10, 450).to_parquet(src, index=False)
+    out = tmp_path / "scores"
+    with pytest.raises(SchemaError, match=r"(?s)`stay_id`: id given to more than one row.*2 row"):
+        score_file(src, out, model=folder, chunk_rows=200, errors="raise", progress=False)
+    assert not out.exists()
+
+
+def test_rows_without_an_id_column_are_numbered_through_the_whole_input(fitted, tmp_path):
+    """Without a ``stay_id`` column score() numbers a call's rows 0, 1, ...; score_file numbered every chunk (and
+    every Parquet file of a folder) from 0 again, so one night's output held the same number on several stays."""
+    _, folder, rows = fitted
+    src = tmp_path / "night"
+    src.mkdir()
+    no_ids = rows.head(600).drop(columns=["stay_id"])
+    no_ids.iloc[:350].to_parquet(src / "part-0.parquet", index=False)
+    no_ids.iloc[350:].to_parquet(src / "part-1.parquet", index=False)
+    out = tmp_path / "scores.parquet"
+    score_file(src, out, model=folder, chunk_rows=200, progress=False)
+    assert pd.read_parquet(out)["stay_id"].tolist() == list(range(600))

@@ -88,21 +88,29 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     """Yield the input in chunks of at most ``chunk_rows`` rows, always in the same order.
 
     Chunks never span two files, so the chunking of a folder is stable as long
-    as its files are.
+    as its files are. A chunk's index is its rows' places in the whole input (0 for
+    the first row of the first file), unless a Parquet file stored an index of its own.
     """
     yielded = False
+    offset = 0
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
             check_csv(f)
             # ids as text: "00123" and "123" are two stays, every chunk gets the same type, and an id "NA" stays "NA"
             for chunk in read_csv(f, chunksize=chunk_rows, usecols=columns):
                 yielded = True
+                offset += len(chunk)
                 yield chunk
         else:
             pf = pq.ParquetFile(f)
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
                 yielded = True
-                yield batch.to_pandas()
+                chunk = batch.to_pandas()
+                if isinstance(chunk.index, pd.RangeIndex) and chunk.index.name is None:
+                    # each batch counts from 0: a row numbered by its chunk would share its number with others
+                    chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                offset += len(chunk)
+                yield chunk
             if not yielded and f == input_files(path)[-1]:
                 # zero rows in: one empty chunk, so the output is an empty table with the output's columns
                 yield pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names).to_pandas()

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,11 @@ import pandas as pd
 
 from riskmodel.core import audit
 from riskmodel.core.temp_files import temp_beside
-from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
-from riskmodel.core.exceptions import BatchError
+import pyarrow.parquet as pq
+
+from riskmodel.core.csv_files import read_csv
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, input_files, iter_chunks, run_job
+from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
 from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, score
@@ -109,7 +113,73 @@ class ScoreFileOptions:
             "reasons_min_band": self.reasons_min_band,
             "errors": self.errors,
             "passthrough": list(self.passthrough),
+            # parts written when each chunk was its own call (an id repeated in two chunks scored twice, rows numbered
+            # from 0 in every chunk) must not be resumed as this job's
+            "ids": "repeats flagged across the whole input; rows without an id numbered through it",
         }
+
+
+#: The id column :func:`score_file` scores under (``score()``'s default ``id_column``).
+_ID = "stay_id"
+_REPEATED = "id given to more than one row"
+_REPEATED_FIX = ("send each stay once per night: drop the repeated rows (a feed delivered twice), or give each stay its "
+                 "own stay_id")
+
+
+def _id_chunks(input: str | Path, chunk_rows: int) -> Iterator[pd.Series]:
+    """The input's ids, chunk by chunk (files without the id column give none), missing and blank ids left out:
+    score() flags those on their own, and never as repeats."""
+    for f in input_files(input):
+        names = read_csv(f, nrows=0).columns if f.suffix.lower() == ".csv" else pq.read_schema(f).names
+        if _ID not in names:
+            continue
+        for chunk in iter_chunks(f, chunk_rows, [_ID]):
+            # a frame saved with ``set_index("stay_id")`` comes back with the ids as its index, as score() reads them
+            ids = chunk[_ID] if _ID in chunk.columns else pd.Series(chunk.index, name=_ID)
+            ids = ids[ids.notna()]
+            yield ids[ids.astype(str).str.strip() != ""]
+
+
+def _repeated_ids(input: str | Path, chunk_rows: int) -> pd.Series:
+    """How many rows hold each id the input gives to more than one row, in any chunks (score() sees one chunk a call).
+
+    One pass keeps a 64-bit hash of each id (8 bytes a row, not the ids); the ids of hashes seen twice are then read
+    in a second pass and counted exactly, so that two ids that share a hash are never taken for one.
+    """
+    hashes = [pd.util.hash_array(np.asarray(ids, dtype=object)) for ids in _id_chunks(input, chunk_rows)]
+    values, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, np.uint64), return_counts=True)
+    twice = values[counts > 1]
+    if not len(twice):
+        return pd.Series([], dtype=np.int64)
+    found = [ids[np.isin(pd.util.hash_array(np.asarray(ids, dtype=object)), twice)].astype(object)
+             for ids in _id_chunks(input, chunk_rows)]
+    per_id = pd.concat(found).value_counts(sort=False)
+    return per_id[per_id > 1]
+
+
+def _flag_repeated(out: pd.DataFrame, repeated: pd.Series, reasons: int) -> pd.DataFrame:
+    """Flag, as score() flags a repeat within its call, the rows of ``out`` whose id is repeated in another chunk."""
+    text = f"{_ID}: {_REPEATED}"
+    error = out["error"].astype(object)
+    hit = out[_ID].isin(repeated.index).to_numpy() & ~error.fillna("").str.contains(text, regex=False).to_numpy()
+    if not hit.any():
+        return out
+    out = out.copy()
+    out.loc[hit, "probability"] = np.nan
+    for c in ("risk_band", *(f"reason_{i}" for i in range(1, reasons + 1))):
+        out.loc[hit, c] = None
+    out.loc[hit, "error"] = [text if pd.isna(e) else f"{e}; {text}" for e in error[hit]]
+    return out
+
+
+def _check_ids(input: str | Path, chunk_rows: int, errors: str) -> pd.Series:
+    """The ids the input repeats (:func:`_repeated_ids`); with ``errors="raise"`` a SchemaError naming them, before any
+    output exists."""
+    repeated = _repeated_ids(input, chunk_rows)
+    if errors == "raise" and len(repeated):
+        shown = tuple(str(v) for v in repeated.index[:5])
+        raise SchemaError("stays", [SchemaProblem(_ID, _REPEATED, _REPEATED_FIX, shown, int(repeated.sum()))])
+    return repeated
 
 
 class _ScoreTally:
@@ -207,12 +277,17 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
     started = time.perf_counter()
     scorer = as_scorer(model)
     tally = _ScoreTally(scorer)
+    # the night is one call: an id in two chunks is a repeat as one twice in a chunk is (score() sees one chunk)
+    repeated = _check_ids(input, opts.chunk_rows, opts.errors)
 
     def transform(chunk: pd.DataFrame) -> pd.DataFrame:
-        return score(
+        out = score(
             chunk, model=scorer, reasons=opts.reasons, reasons_min_band=opts.reasons_min_band,
             errors=opts.errors, passthrough=opts.passthrough, audit_log=False,
         )
+        if _ID not in chunk.columns and chunk.index.name != _ID and isinstance(chunk.index, pd.RangeIndex):
+            out[_ID] = chunk.index.to_numpy()  # rows numbered by their place in the whole input, not in the chunk
+        return _flag_repeated(out, repeated, opts.reasons) if len(repeated) else out
 
     spec = opts.job_spec(scorer)
     path = summary_path(output)
