@@ -2529,6 +2529,22 @@ MUTANTS: tuple[Mutant, ...] = (
            "        registry.check_signed_champion(client, name, str(current.version))", "        pass",
            ("tests/test_registry.py", "-k", "moved_by_hand_is_refused_naming"),
            "the alias moved by hand onto an earlier champion: rollback to it answers 'already the champion: nothing to roll back'"),
+    Mutant("I22", "score_file: an id repeated in another chunk is flagged", "riskmodel/integrations/batch/scoring.py",
+           "    repeated = _check_ids(input, opts.chunk_rows, opts.errors)\n", "    repeated = pd.Series([], dtype=np.int64)\n",
+           ("tests/test_batch_scoring.py", "-k", "repeated_in_another"),
+           "a stay delivered twice in one night's file gets two scores under one id when the copies fall in two chunks"),
+    Mutant("I23", "score_file(errors='raise'): an id repeated in another chunk is refused", "riskmodel/integrations/batch/scoring.py",
+           '    if errors == "raise" and len(repeated):\n', "    if False:\n",
+           ("tests/test_batch_scoring.py", "-k", "refused_before_any_output_with_errors_raise"),
+           "errors='raise' scores a night holding one stay twice and writes its output"),
+    Mutant("I24", "score_file: rows without an id numbered through the whole input", "riskmodel/integrations/batch/scoring.py",
+           "            out[_ID] = chunk.index.to_numpy()", "            out[_ID] = out[_ID]",
+           ("tests/test_batch_scoring.py", "-k", "numbered_through"),
+           "every chunk's rows numbered from 0: one night's output holds the same number on several stays"),
+    Mutant("I25", "batch chunks: a Parquet chunk's index is its rows' places in the input", JB,
+           "chunk.index = pd.RangeIndex(offset, offset + len(chunk))", "chunk.index = pd.RangeIndex(0, len(chunk))",
+           ("tests/test_batch_scoring.py", "-k", "numbered_through"),
+           "each Parquet batch counts from 0: rows without an id share numbers across chunks and files"),
 )
 
 
