@@ -2545,6 +2545,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "chunk.index = pd.RangeIndex(offset, offset + len(chunk))", "chunk.index = pd.RangeIndex(0, len(chunk))",
            ("tests/test_batch_scoring.py", "-k", "numbered_through"),
            "each Parquet batch counts from 0: rows without an id share numbers across chunks and files"),
+    Mutant("I26", "score_file: chunk_rows checked before the input is read in chunks", "riskmodel/integrations/batch/scoring.py",
+           "    check_chunk_rows(opts.chunk_rows)  # before", "    pass  # before",
+           ("tests/test_batch_scoring.py", "-k", "chunk_size_below_one"),
+           "chunk_rows=0 answers pyarrow's 'batch_size must be greater than zero' instead of naming the option"),
 )
 
 

@@ -17,6 +17,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskmodel import RiskModel, SchemaError, score
+from riskmodel.core.exceptions import BatchError
 from riskmodel.core import audit
 from riskmodel import score_file
 from riskmodel.integrations.batch.scoring import evaluate_scores, summary_path
@@ -405,3 +406,11 @@ def test_rows_without_an_id_column_are_numbered_through_the_whole_input(fitted, 
     out = tmp_path / "scores.parquet"
     score_file(src, out, model=folder, chunk_rows=200, progress=False)
     assert pd.read_parquet(out)["stay_id"].tolist() == list(range(600))
+
+
+@pytest.mark.parametrize("chunk_rows", [0, -1])
+def test_score_file_refuses_a_chunk_size_below_one_naming_it(fitted, stays_folder, tmp_path, chunk_rows):
+    _, folder, _ = fitted
+    with pytest.raises(BatchError, match=r"`chunk_rows` must be an int >= 1; got -?\d"):
+        score_file(stays_folder, tmp_path / "out", model=folder, chunk_rows=chunk_rows, progress=False)
+    assert not (tmp_path / "out").exists()

@@ -52,7 +52,7 @@ from riskmodel.core.exceptions import BatchError
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.temp_files import temp_beside
 
-__all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
+__all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows", "check_chunk_rows"]
 
 _JOB = "_job.json"
 _SUCCESS = "_SUCCESS"
@@ -319,8 +319,7 @@ def run_job(
         file or folder no job wrote), an output that is the input or lies inside an input folder, or when
         a transform returns a different number of rows than it was given.
     """
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
+    check_chunk_rows(chunk_rows)
     output = Path(output)
     _check_output_outside_input(Path(input), output)
     parts_dir = _parts_dir(output)
@@ -396,6 +395,12 @@ def run_job(
     if parts_dir == output:
         _atomic_write_text("", parts_dir / _SUCCESS)
     return result
+
+
+def check_chunk_rows(chunk_rows: Any) -> None:
+    """BatchError unless ``chunk_rows`` is an int >= 1 (a caller reading its input before :func:`run_job` checks first)."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
 
 
 def _known(total: int | None) -> int:

@@ -38,7 +38,7 @@ from riskmodel.core.temp_files import temp_beside
 import pyarrow.parquet as pq
 
 from riskmodel.core.csv_files import read_csv
-from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, input_files, iter_chunks, run_job
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, check_chunk_rows, input_files, iter_chunks, run_job
 from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
@@ -264,7 +264,14 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         could name a person: :func:`riskmodel.core.audit.check_purpose`),
         another job's output, or lost rows.
     SchemaError
-        With ``errors="raise"``, on the first chunk with a bad value.
+        With ``errors="raise"``, on the first chunk with a bad value, or, before any output, when the input gives one
+        ``stay_id`` to more than one row in any of its chunks.
+
+    Notes
+    -----
+    The whole input is one call of :func:`riskmodel.score` for its ids: with ``errors="flag"`` every row of a
+    ``stay_id`` the input repeats, in one chunk or in two, is flagged (``stay_id: id given to more than one row``), and
+    rows of an input without ``stay_id`` are numbered by their place in the whole input, not in their chunk.
     TypeError
         On an option that is not a field of :class:`ScoreFileOptions`.
     """
@@ -274,6 +281,7 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         audit.check_purpose(opts.purpose)  # the audit record is written at the end: a purpose naming someone, refused first
     except ValueError as exc:
         raise BatchError(str(exc)) from None
+    check_chunk_rows(opts.chunk_rows)  # before the input's ids are read in chunks of it
     started = time.perf_counter()
     scorer = as_scorer(model)
     tally = _ScoreTally(scorer)
