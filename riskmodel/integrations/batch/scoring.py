@@ -42,7 +42,7 @@ from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, check_chunk
 from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
-from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, score
+from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, id_keys, score
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
@@ -143,15 +143,16 @@ def _id_chunks(input: str | Path, chunk_rows: int) -> Iterator[pd.Series]:
 def _repeated_ids(input: str | Path, chunk_rows: int) -> pd.Series:
     """How many rows hold each id the input gives to more than one row, in any chunks (score() sees one chunk a call).
 
-    One pass keeps a 64-bit hash of each id (8 bytes a row, not the ids); the ids of hashes seen twice are then read
-    in a second pass and counted exactly, so that two ids that share a hash are never taken for one.
+    One pass keeps a 64-bit key of each id (:func:`~riskmodel.core.scoring.id_keys`: 8 bytes a row, not the ids); the
+    ids of keys seen twice are then read in a second pass and counted exactly, so that two ids that share a key are
+    never taken for one.
     """
-    hashes = [pd.util.hash_array(np.asarray(ids, dtype=object)) for ids in _id_chunks(input, chunk_rows)]
+    hashes = [id_keys(ids) for ids in _id_chunks(input, chunk_rows)]
     values, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, np.uint64), return_counts=True)
     twice = values[counts > 1]
     if not len(twice):
         return pd.Series([], dtype=np.int64)
-    found = [ids[np.isin(pd.util.hash_array(np.asarray(ids, dtype=object)), twice)].astype(object)
+    found = [ids[np.isin(id_keys(ids), twice)].astype(object)
              for ids in _id_chunks(input, chunk_rows)]
     per_id = pd.concat(found).value_counts(sort=False)
     return per_id[per_id > 1]
