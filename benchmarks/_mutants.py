@@ -2549,6 +2549,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "    check_chunk_rows(opts.chunk_rows)  # before", "    pass  # before",
            ("tests/test_batch_scoring.py", "-k", "chunk_size_below_one"),
            "chunk_rows=0 answers pyarrow's 'batch_size must be greater than zero' instead of naming the option"),
+    Mutant("I27", "score_file summary: flagged rows counted per column in every chunk", "riskmodel/integrations/batch/scoring.py",
+           '            self._count_by_column(chunk, out.loc[err, "error"].astype(str))\n', "            pass\n",
+           ("tests/test_batch_scoring.py", "-k", "by_column_through"),
+           "a night's summary says 12 rows were flagged and shows five texts of one problem: the other columns' problems unseen"),
 )
 
 

@@ -414,3 +414,27 @@ def test_score_file_refuses_a_chunk_size_below_one_naming_it(fitted, stays_folde
     with pytest.raises(BatchError, match=r"`chunk_rows` must be an int >= 1; got -?\d"):
         score_file(stays_folder, tmp_path / "out", model=folder, chunk_rows=chunk_rows, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_summary_counts_flagged_rows_by_column_through_every_chunk(fitted, tmp_path, capsys):
+    """The summary said how many rows were flagged and showed the first five error texts: a night whose first chunk
+    had five rows of one problem hid every other column's problem, and how many rows each had. Counted per column
+    (a row with two problems in one column once), in every chunk, and printed by `riskmodel score`."""
+    _, folder, rows = fitted
+    bad = rows.head(900).copy()
+    for c in ("visa_type", "stay_id"):
+        bad[c] = bad[c].astype(object)
+    bad.loc[range(0, 6), "planned_stay_days"] = -10  # six rows of one problem first: more than the examples shown
+    bad.loc[[7, 8], "stay_id"] = bad.loc[6, "stay_id"]  # three rows of one id (and row 6's own id)
+    bad.loc[600, "group_size"] = 0  # a problem in the last chunk only
+    bad.loc[601, "visa_type"] = "ZZ"
+    bad.loc[602, ["group_size", "visa_type"]] = [0, "ZZ"]  # two columns in one row
+    bad.to_csv(tmp_path / "in.csv", index=False)
+    res = score_file(tmp_path / "in.csv", tmp_path / "out.parquet", model=folder, chunk_rows=300, progress=False)
+    summary = res.extra["summary"]
+    assert summary["band_counts"]["flagged"] == 6 + 3 + 3
+    assert summary["flagged_by_column"] == {"planned_stay_days": 6, "stay_id": 3, "group_size": 2, "visa_type": 2}
+    assert json.loads(summary_path(tmp_path / "out.parquet").read_text())["flagged_by_column"] == summary["flagged_by_column"]
+    assert main(["score", str(tmp_path / "in.csv"), str(tmp_path / "out2.parquet"), "--model", str(folder), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "flagged rows by column (their `error` column says what is wrong): planned_stay_days 6, stay_id 3, group_size 2, visa_type 2" in out

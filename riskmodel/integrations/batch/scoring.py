@@ -4,7 +4,7 @@
 file through :func:`riskmodel.score` in chunks (bounded memory, progress bar,
 resumable after a kill, rows in = rows out; see :mod:`riskmodel.integrations.batch.jobs`). Each
 run writes ``<output>.summary.json`` (or ``_summary.json`` inside an output
-folder) with the score distribution, band counts and the PSI of every feature
+folder) with the score distribution, band counts, the flagged rows per column their error names, and the PSI of every feature
 and of the score against the training reference stored with the model, judged
 by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow. A folder's summary is
 written before its ``_SUCCESS`` (a folder marked done has its summary, and its ``seconds`` run
@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,11 +33,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from riskmodel.core import audit
 from riskmodel.core.temp_files import temp_beside
-import pyarrow.parquet as pq
-
 from riskmodel.core.csv_files import read_csv
 from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, check_chunk_rows, input_files, iter_chunks, run_job
 from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
@@ -183,6 +183,10 @@ def _check_ids(input: str | Path, chunk_rows: int, errors: str) -> pd.Series:
     return repeated
 
 
+#: A column named in a flagged row's ``error``: at its start or after "; ", before ": ".
+_ERROR_COLUMN = re.compile(r"(?:^|; )([^;:]+): ")
+
+
 class _ScoreTally:
     """Accumulates the run summary chunk by chunk: bands, flagged rows, score histogram and drift."""
 
@@ -193,6 +197,18 @@ class _ScoreTally:
         self.bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
         self.hist = np.zeros(100, dtype=np.int64)
         self.flagged_examples: list[str] = []
+        self.flagged_by_column: dict[str, int] = {}
+        self.features = set(scorer.model.features)
+
+    def _count_by_column(self, chunk: pd.DataFrame, errors: pd.Series) -> None:
+        """Flagged rows per column named in their ``error`` ("column: problem; column: problem"), a row once a column.
+
+        Only names of columns (the input's, the model's features) count: a problem's own words may hold "; " and ": ".
+        """
+        known = self.features | {str(c) for c in chunk.columns} | {_ID}
+        for text in errors:
+            for col in {m for m in _ERROR_COLUMN.findall(text) if m in known}:
+                self.flagged_by_column[col] = self.flagged_by_column.get(col, 0) + 1
 
     def on_chunk(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
         self.drift.update(chunk.assign(probability=out["probability"].to_numpy()))
@@ -203,6 +219,8 @@ class _ScoreTally:
         self.bands["flagged"] += int(err.sum())
         if err.any() and len(self.flagged_examples) < 5:
             self.flagged_examples.extend(out.loc[err, "error"].astype(str).head(5 - len(self.flagged_examples)))
+        if err.any():
+            self._count_by_column(chunk, out.loc[err, "error"].astype(str))
         p = out["probability"].to_numpy(dtype=float)
         self.hist[:] += np.histogram(p[np.isfinite(p)], bins=self.hist_edges)[0]
 
@@ -231,6 +249,8 @@ class _ScoreTally:
                          "shift (a rule for a model's inputs against its training data: an in-country population reads "
                          "'major shift' there on every normal night; a feed is judged like with like)"),
             "flagged_examples": self.flagged_examples,
+            # every flagged row counted under each column its error names, most rows first: what to fix, and how much
+            "flagged_by_column": dict(sorted(self.flagged_by_column.items(), key=lambda kv: (-kv[1], kv[0]))),
         }
 
 
