@@ -2553,6 +2553,10 @@ MUTANTS: tuple[Mutant, ...] = (
            '            self._count_by_column(chunk, out.loc[err, "error"].astype(str))\n', "            pass\n",
            ("tests/test_batch_scoring.py", "-k", "by_column_through"),
            "a night's summary says 12 rows were flagged and shows five texts of one problem: the other columns' problems unseen"),
+    Mutant("I28", "score_file: ids whose keys collide are confirmed on the ids", "riskmodel/integrations/batch/scoring.py",
+           "    return per_id[per_id > 1]\n", "    return per_id\n",
+           ("tests/test_batch_scoring.py", "-k", "collide"),
+           "two stays whose 64-bit keys collide are both flagged as one stay given twice: valid rows refused"),
 )
 
 

@@ -438,3 +438,16 @@ def test_the_summary_counts_flagged_rows_by_column_through_every_chunk(fitted, t
     assert main(["score", str(tmp_path / "in.csv"), str(tmp_path / "out2.parquet"), "--model", str(folder), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "flagged rows by column (their `error` column says what is wrong): planned_stay_days 6, stay_id 3, group_size 2, visa_type 2" in out
+
+
+def test_ids_whose_keys_collide_are_not_taken_for_one(fitted, tmp_path, monkeypatch):
+    """The id pass keeps a 64-bit key per id, not the ids: keys seen twice are confirmed on the ids themselves. With
+    every key equal (the worst collision), only the id really given twice is flagged."""
+    from riskmodel.integrations.batch import scoring as scoring_module
+
+    _, folder, _ = fitted
+    monkeypatch.setattr(scoring_module, "id_keys", lambda ids: np.zeros(len(ids), dtype=np.uint64))
+    src = tmp_path / "night.parquet"
+    _stays_with_one_id_twice(fitted, 10, 450).to_parquet(src, index=False)
+    got = pd.read_parquet(score_file(src, tmp_path / "out.parquet", model=folder, chunk_rows=200, progress=False).output)
+    assert got.index[got["error"].notna()].tolist() == [10, 450]

@@ -1154,4 +1154,8 @@ def test_id_keys_are_equal_for_equal_ids_and_tell_apart_ids_that_differ_in_lengt
     keys = id_keys(ids)
     assert keys.dtype == np.uint64 and len(keys) == 5
     assert keys[0] == keys[2]
-    assert len({int(keys[i]) for i in (0, 1, 3, 4)}) == 4
+    assert len({int(keys[i]) for i in (0, 1, 4)}) == 3
+    # short Arrow text ids are folded from their bytes and length: no collision for ids that differ only by a NUL
+    # (pandas' hash, used for other ids, may stop at one: a key seen twice is confirmed on the ids by its callers)
+    short = id_keys(pd.Series(["S7", "S7\x00"], dtype="string[pyarrow]"))
+    assert short[0] != short[1]
