@@ -17,6 +17,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskmodel import RiskModel, SchemaError, score
+from riskmodel.core.exceptions import BatchError
 from riskmodel.core import audit
 from riskmodel import score_file
 from riskmodel.integrations.batch.scoring import evaluate_scores, summary_path
@@ -350,3 +351,103 @@ def test_cli_score_says_what_its_drift_is_measured_against(fitted, stays_folder,
     # where a night IS judged like with like, as something a shell user can run or open (h20-doc: it named
     # nightly_checks, a Python function no command of the CLI runs)
     assert "`riskmodel nightly --previous`" in line and "drift.csv" in line and "in-country" in line, line
+
+
+def _stays_with_one_id_twice(fitted, first: int, second: int, n: int = 600) -> pd.DataFrame:
+    rows = fitted[2].head(n).copy()
+    rows.loc[second, "stay_id"] = rows.loc[first, "stay_id"]
+    return rows
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", "indexed"])
+def test_a_stay_repeated_in_another_chunk_is_flagged_as_one_repeated_within_a_chunk(fitted, tmp_path, suffix):
+    """score() flags every row of an id given twice in its call; score_file called it once per chunk, so a stay
+    delivered twice in one night's file was flagged when both copies fell in one chunk and scored twice (two
+    different scores under one id) when they fell in two: whether invalid input was refused hung on ``chunk_rows``.
+    The whole input is one call: both copies flagged, whatever the chunking."""
+    _, folder, _ = fitted
+    rows = _stays_with_one_id_twice(fitted, 10, 450)
+    src = tmp_path / ("night.csv" if suffix == ".csv" else "night.parquet")
+    if suffix == ".csv":
+        rows.to_csv(src, index=False)
+    else:  # "indexed": saved with set_index("stay_id"), the ids come back as the index, which score() reads them from
+        (rows.set_index("stay_id") if suffix == "indexed" else rows).to_parquet(src, index=suffix == "indexed")
+    for chunk_rows in (200, 600):
+        out = tmp_path / f"scores-{chunk_rows}.parquet"
+        res = score_file(src, out, model=folder, chunk_rows=chunk_rows, progress=False)
+        got = pd.read_parquet(out)
+        assert len(got) == len(rows) and list(got["stay_id"]) == list(rows["stay_id"].astype(str))
+        twice = got.index.isin([10, 450])
+        assert got.loc[twice, "probability"].isna().all() and got.loc[twice, "risk_band"].isna().all()
+        assert (got.loc[twice, "error"] == "stay_id: id given to more than one row").all()
+        assert got.loc[~twice, "error"].isna().all() and got.loc[~twice, "probability"].notna().all()
+        assert res.extra["summary"]["band_counts"]["flagged"] == 2
+
+
+def test_a_stay_repeated_in_another_chunk_is_refused_before_any_output_with_errors_raise(fitted, tmp_path):
+    _, folder, _ = fitted
+    src = tmp_path / "night.parquet"
+    _stays_with_one_id_twice(fitted, 10, 450).to_parquet(src, index=False)
+    out = tmp_path / "scores"
+    with pytest.raises(SchemaError, match=r"(?s)`stay_id`: id given to more than one row.*2 row"):
+        score_file(src, out, model=folder, chunk_rows=200, errors="raise", progress=False)
+    assert not out.exists()
+
+
+def test_rows_without_an_id_column_are_numbered_through_the_whole_input(fitted, tmp_path):
+    """Without a ``stay_id`` column score() numbers a call's rows 0, 1, ...; score_file numbered every chunk (and
+    every Parquet file of a folder) from 0 again, so one night's output held the same number on several stays."""
+    _, folder, rows = fitted
+    src = tmp_path / "night"
+    src.mkdir()
+    no_ids = rows.head(600).drop(columns=["stay_id"])
+    no_ids.iloc[:350].to_parquet(src / "part-0.parquet", index=False)
+    no_ids.iloc[350:].to_parquet(src / "part-1.parquet", index=False)
+    out = tmp_path / "scores.parquet"
+    score_file(src, out, model=folder, chunk_rows=200, progress=False)
+    assert pd.read_parquet(out)["stay_id"].tolist() == list(range(600))
+
+
+@pytest.mark.parametrize("chunk_rows", [0, -1])
+def test_score_file_refuses_a_chunk_size_below_one_naming_it(fitted, stays_folder, tmp_path, chunk_rows):
+    _, folder, _ = fitted
+    with pytest.raises(BatchError, match=r"`chunk_rows` must be an int >= 1; got -?\d"):
+        score_file(stays_folder, tmp_path / "out", model=folder, chunk_rows=chunk_rows, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_summary_counts_flagged_rows_by_column_through_every_chunk(fitted, tmp_path, capsys):
+    """The summary said how many rows were flagged and showed the first five error texts: a night whose first chunk
+    had five rows of one problem hid every other column's problem, and how many rows each had. Counted per column
+    (a row with two problems in one column once), in every chunk, and printed by `riskmodel score`."""
+    _, folder, rows = fitted
+    bad = rows.head(900).copy()
+    for c in ("visa_type", "stay_id"):
+        bad[c] = bad[c].astype(object)
+    bad.loc[range(0, 6), "planned_stay_days"] = -10  # six rows of one problem first: more than the examples shown
+    bad.loc[[7, 8], "stay_id"] = bad.loc[6, "stay_id"]  # three rows of one id (and row 6's own id)
+    bad.loc[600, "group_size"] = 0  # a problem in the last chunk only
+    bad.loc[601, "visa_type"] = "ZZ"
+    bad.loc[602, ["group_size", "visa_type"]] = [0, "ZZ"]  # two columns in one row
+    bad.to_csv(tmp_path / "in.csv", index=False)
+    res = score_file(tmp_path / "in.csv", tmp_path / "out.parquet", model=folder, chunk_rows=300, progress=False)
+    summary = res.extra["summary"]
+    assert summary["band_counts"]["flagged"] == 6 + 3 + 3
+    assert summary["flagged_by_column"] == {"planned_stay_days": 6, "stay_id": 3, "group_size": 2, "visa_type": 2}
+    assert json.loads(summary_path(tmp_path / "out.parquet").read_text())["flagged_by_column"] == summary["flagged_by_column"]
+    assert main(["score", str(tmp_path / "in.csv"), str(tmp_path / "out2.parquet"), "--model", str(folder), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "flagged rows by column (their `error` column says what is wrong): planned_stay_days 6, stay_id 3, group_size 2, visa_type 2" in out
+
+
+def test_ids_whose_keys_collide_are_not_taken_for_one(fitted, tmp_path, monkeypatch):
+    """The id pass keeps a 64-bit key per id, not the ids: keys seen twice are confirmed on the ids themselves. With
+    every key equal (the worst collision), only the id really given twice is flagged."""
+    from riskmodel.integrations.batch import scoring as scoring_module
+
+    _, folder, _ = fitted
+    monkeypatch.setattr(scoring_module, "id_keys", lambda ids: np.zeros(len(ids), dtype=np.uint64))
+    src = tmp_path / "night.parquet"
+    _stays_with_one_id_twice(fitted, 10, 450).to_parquet(src, index=False)
+    got = pd.read_parquet(score_file(src, tmp_path / "out.parquet", model=folder, chunk_rows=200, progress=False).output)
+    assert got.index[got["error"].notna()].tolist() == [10, 450]

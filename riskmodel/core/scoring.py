@@ -557,6 +557,26 @@ def _distinct_text_ids(given_ids) -> bool:
     return bool(pd.Index(folded).is_unique)
 
 
+def id_keys(ids) -> np.ndarray:
+    """A 64-bit key per id, equal for equal ids (unequal ids may share one: confirm a match on the ids themselves).
+
+    Arrow-backed text ids are folded from their bytes (:func:`_text_id_words`) with no Python string made; other ids
+    are hashed by pandas.
+    """
+    read = _text_id_words(ids) if len(ids) else None
+    if read is None:
+        ids = pd.Series(ids, dtype=getattr(ids, "dtype", None))
+        try:
+            return pd.util.hash_pandas_object(ids, index=False).to_numpy()
+        except TypeError:  # an id that cannot be hashed (a list): by its text, as score() judges it
+            return pd.util.hash_pandas_object(ids.map(repr), index=False).to_numpy()
+    words, lengths = read
+    folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded words
+    for w in words.T:
+        folded = folded * _FOLD + w  # wraps modulo 2**64
+    return folded
+
+
 def _id_key(v):
     """``v`` as a dictionary key: itself, or its text when it cannot be hashed (a list sent as an id)."""
     try:

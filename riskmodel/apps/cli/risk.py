@@ -130,6 +130,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     s = result.extra["summary"]
     print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
+    if s.get("flagged_by_column"):  # flagged rows are not scored: which columns to fix, and for how many rows
+        print("flagged rows by column (their `error` column says what is wrong): "
+              + ", ".join(f"{c} {n:,}" for c, n in s["flagged_by_column"].items()))
     print(drift_line(s))
     print(f"summary: {result.extra['summary_path']}")
     return EXIT_OK

@@ -52,7 +52,7 @@ from riskmodel.core.exceptions import BatchError
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.temp_files import temp_beside
 
-__all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows"]
+__all__ = ["BatchError", "BatchResult", "JobHooks", "run_job", "iter_chunks", "input_files", "count_rows", "check_chunk_rows"]
 
 _JOB = "_job.json"
 _SUCCESS = "_SUCCESS"
@@ -88,21 +88,29 @@ def iter_chunks(path: str | Path, chunk_rows: int, columns: list[str] | None = N
     """Yield the input in chunks of at most ``chunk_rows`` rows, always in the same order.
 
     Chunks never span two files, so the chunking of a folder is stable as long
-    as its files are.
+    as its files are. A chunk's index is its rows' places in the whole input (0 for
+    the first row of the first file), unless a Parquet file stored an index of its own.
     """
     yielded = False
+    offset = 0
     for f in input_files(path):
         if f.suffix.lower() == ".csv":
             check_csv(f)
             # ids as text: "00123" and "123" are two stays, every chunk gets the same type, and an id "NA" stays "NA"
             for chunk in read_csv(f, chunksize=chunk_rows, usecols=columns):
                 yielded = True
+                offset += len(chunk)
                 yield chunk
         else:
             pf = pq.ParquetFile(f)
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
                 yielded = True
-                yield batch.to_pandas()
+                chunk = batch.to_pandas()
+                if isinstance(chunk.index, pd.RangeIndex) and chunk.index.name is None:
+                    # each batch counts from 0: a row numbered by its chunk would share its number with others
+                    chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                offset += len(chunk)
+                yield chunk
             if not yielded and f == input_files(path)[-1]:
                 # zero rows in: one empty chunk, so the output is an empty table with the output's columns
                 yield pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names).to_pandas()
@@ -311,8 +319,7 @@ def run_job(
         file or folder no job wrote), an output that is the input or lies inside an input folder, or when
         a transform returns a different number of rows than it was given.
     """
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
+    check_chunk_rows(chunk_rows)
     output = Path(output)
     _check_output_outside_input(Path(input), output)
     parts_dir = _parts_dir(output)
@@ -388,6 +395,12 @@ def run_job(
     if parts_dir == output:
         _atomic_write_text("", parts_dir / _SUCCESS)
     return result
+
+
+def check_chunk_rows(chunk_rows: Any) -> None:
+    """BatchError unless ``chunk_rows`` is an int >= 1 (a caller reading its input before :func:`run_job` checks first)."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise BatchError(f"`chunk_rows` must be an int >= 1; got {chunk_rows!r}.")
 
 
 def _known(total: int | None) -> int:

@@ -4,7 +4,7 @@
 file through :func:`riskmodel.score` in chunks (bounded memory, progress bar,
 resumable after a kill, rows in = rows out; see :mod:`riskmodel.integrations.batch.jobs`). Each
 run writes ``<output>.summary.json`` (or ``_summary.json`` inside an output
-folder) with the score distribution, band counts and the PSI of every feature
+folder) with the score distribution, band counts, the flagged rows per column their error names, and the PSI of every feature
 and of the score against the training reference stored with the model, judged
 by the 0.1/0.25 rule of thumb; with tracking on, the same goes to MLflow. A folder's summary is
 written before its ``_SUCCESS`` (a folder marked done has its summary, and its ``seconds`` run
@@ -24,21 +24,25 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from riskmodel.core import audit
 from riskmodel.core.temp_files import temp_beside
-from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, run_job
-from riskmodel.core.exceptions import BatchError
+from riskmodel.core.csv_files import read_csv
+from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, check_chunk_rows, input_files, iter_chunks, run_job
+from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
-from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, score
+from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, id_keys, score
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
@@ -109,7 +113,78 @@ class ScoreFileOptions:
             "reasons_min_band": self.reasons_min_band,
             "errors": self.errors,
             "passthrough": list(self.passthrough),
+            # parts written when each chunk was its own call (an id repeated in two chunks scored twice, rows numbered
+            # from 0 in every chunk) must not be resumed as this job's
+            "ids": "repeats flagged across the whole input; rows without an id numbered through it",
         }
+
+
+#: The id column :func:`score_file` scores under (``score()``'s default ``id_column``).
+_ID = "stay_id"
+_REPEATED = "id given to more than one row"
+_REPEATED_FIX = ("send each stay once per night: drop the repeated rows (a feed delivered twice), or give each stay its "
+                 "own stay_id")
+
+
+def _id_chunks(input: str | Path, chunk_rows: int) -> Iterator[pd.Series]:
+    """The input's ids, chunk by chunk (files without the id column give none), missing and blank ids left out:
+    score() flags those on their own, and never as repeats."""
+    for f in input_files(input):
+        names = read_csv(f, nrows=0).columns if f.suffix.lower() == ".csv" else pq.read_schema(f).names
+        if _ID not in names:
+            continue
+        for chunk in iter_chunks(f, chunk_rows, [_ID]):
+            # a frame saved with ``set_index("stay_id")`` comes back with the ids as its index, as score() reads them
+            ids = chunk[_ID] if _ID in chunk.columns else pd.Series(chunk.index, name=_ID)
+            ids = ids[ids.notna()]
+            yield ids[ids.astype(str).str.strip() != ""]
+
+
+def _repeated_ids(input: str | Path, chunk_rows: int) -> pd.Series:
+    """How many rows hold each id the input gives to more than one row, in any chunks (score() sees one chunk a call).
+
+    One pass keeps a 64-bit key of each id (:func:`~riskmodel.core.scoring.id_keys`: 8 bytes a row, not the ids); the
+    ids of keys seen twice are then read in a second pass and counted exactly, so that two ids that share a key are
+    never taken for one.
+    """
+    hashes = [id_keys(ids) for ids in _id_chunks(input, chunk_rows)]
+    values, counts = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, np.uint64), return_counts=True)
+    twice = values[counts > 1]
+    if not len(twice):
+        return pd.Series([], dtype=np.int64)
+    found = [ids[np.isin(id_keys(ids), twice)].astype(object)
+             for ids in _id_chunks(input, chunk_rows)]
+    per_id = pd.concat(found).value_counts(sort=False)
+    return per_id[per_id > 1]
+
+
+def _flag_repeated(out: pd.DataFrame, repeated: pd.Series, reasons: int) -> pd.DataFrame:
+    """Flag, as score() flags a repeat within its call, the rows of ``out`` whose id is repeated in another chunk."""
+    text = f"{_ID}: {_REPEATED}"
+    error = out["error"].astype(object)
+    hit = out[_ID].isin(repeated.index).to_numpy() & ~error.fillna("").str.contains(text, regex=False).to_numpy()
+    if not hit.any():
+        return out
+    out = out.copy()
+    out.loc[hit, "probability"] = np.nan
+    for c in ("risk_band", *(f"reason_{i}" for i in range(1, reasons + 1))):
+        out.loc[hit, c] = None
+    out.loc[hit, "error"] = [text if pd.isna(e) else f"{e}; {text}" for e in error[hit]]
+    return out
+
+
+def _check_ids(input: str | Path, chunk_rows: int, errors: str) -> pd.Series:
+    """The ids the input repeats (:func:`_repeated_ids`); with ``errors="raise"`` a SchemaError naming them, before any
+    output exists."""
+    repeated = _repeated_ids(input, chunk_rows)
+    if errors == "raise" and len(repeated):
+        shown = tuple(str(v) for v in repeated.index[:5])
+        raise SchemaError("stays", [SchemaProblem(_ID, _REPEATED, _REPEATED_FIX, shown, int(repeated.sum()))])
+    return repeated
+
+
+#: A column named in a flagged row's ``error``: at its start or after "; ", before ": ".
+_ERROR_COLUMN = re.compile(r"(?:^|; )([^;:]+): ")
 
 
 class _ScoreTally:
@@ -122,6 +197,18 @@ class _ScoreTally:
         self.bands = dict.fromkeys((*BAND_ORDER, "flagged"), 0)
         self.hist = np.zeros(100, dtype=np.int64)
         self.flagged_examples: list[str] = []
+        self.flagged_by_column: dict[str, int] = {}
+        self.features = set(scorer.model.features)
+
+    def _count_by_column(self, chunk: pd.DataFrame, errors: pd.Series) -> None:
+        """Flagged rows per column named in their ``error`` ("column: problem; column: problem"), a row once a column.
+
+        Only names of columns (the input's, the model's features) count: a problem's own words may hold "; " and ": ".
+        """
+        known = self.features | {str(c) for c in chunk.columns} | {_ID}
+        for text in errors:
+            for col in {m for m in _ERROR_COLUMN.findall(text) if m in known}:
+                self.flagged_by_column[col] = self.flagged_by_column.get(col, 0) + 1
 
     def on_chunk(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
         self.drift.update(chunk.assign(probability=out["probability"].to_numpy()))
@@ -132,6 +219,8 @@ class _ScoreTally:
         self.bands["flagged"] += int(err.sum())
         if err.any() and len(self.flagged_examples) < 5:
             self.flagged_examples.extend(out.loc[err, "error"].astype(str).head(5 - len(self.flagged_examples)))
+        if err.any():
+            self._count_by_column(chunk, out.loc[err, "error"].astype(str))
         p = out["probability"].to_numpy(dtype=float)
         self.hist[:] += np.histogram(p[np.isfinite(p)], bins=self.hist_edges)[0]
 
@@ -160,6 +249,8 @@ class _ScoreTally:
                          "shift (a rule for a model's inputs against its training data: an in-country population reads "
                          "'major shift' there on every normal night; a feed is judged like with like)"),
             "flagged_examples": self.flagged_examples,
+            # every flagged row counted under each column its error names, most rows first: what to fix, and how much
+            "flagged_by_column": dict(sorted(self.flagged_by_column.items(), key=lambda kv: (-kv[1], kv[0]))),
         }
 
 
@@ -194,7 +285,14 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         could name a person: :func:`riskmodel.core.audit.check_purpose`),
         another job's output, or lost rows.
     SchemaError
-        With ``errors="raise"``, on the first chunk with a bad value.
+        With ``errors="raise"``, on the first chunk with a bad value, or, before any output, when the input gives one
+        ``stay_id`` to more than one row in any of its chunks.
+
+    Notes
+    -----
+    The whole input is one call of :func:`riskmodel.score` for its ids: with ``errors="flag"`` every row of a
+    ``stay_id`` the input repeats, in one chunk or in two, is flagged (``stay_id: id given to more than one row``), and
+    rows of an input without ``stay_id`` are numbered by their place in the whole input, not in their chunk.
     TypeError
         On an option that is not a field of :class:`ScoreFileOptions`.
     """
@@ -204,15 +302,21 @@ def score_file(input: str | Path, output: str | Path, *, model, **options) -> Ba
         audit.check_purpose(opts.purpose)  # the audit record is written at the end: a purpose naming someone, refused first
     except ValueError as exc:
         raise BatchError(str(exc)) from None
+    check_chunk_rows(opts.chunk_rows)  # before the input's ids are read in chunks of it
     started = time.perf_counter()
     scorer = as_scorer(model)
     tally = _ScoreTally(scorer)
+    # the night is one call: an id in two chunks is a repeat as one twice in a chunk is (score() sees one chunk)
+    repeated = _check_ids(input, opts.chunk_rows, opts.errors)
 
     def transform(chunk: pd.DataFrame) -> pd.DataFrame:
-        return score(
+        out = score(
             chunk, model=scorer, reasons=opts.reasons, reasons_min_band=opts.reasons_min_band,
             errors=opts.errors, passthrough=opts.passthrough, audit_log=False,
         )
+        if _ID not in chunk.columns and chunk.index.name != _ID and isinstance(chunk.index, pd.RangeIndex):
+            out[_ID] = chunk.index.to_numpy()  # rows numbered by their place in the whole input, not in the chunk
+        return _flag_repeated(out, repeated, opts.reasons) if len(repeated) else out
 
     spec = opts.job_spec(scorer)
     path = summary_path(output)
