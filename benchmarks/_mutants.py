@@ -2582,6 +2582,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return per_id[per_id > 1]\n", "    return per_id\n",
            ("tests/test_batch_scoring.py", "-k", "collide"),
            "two stays whose 64-bit keys collide are both flagged as one stay given twice: valid rows refused"),
+    Mutant("J17", "monitor: the fitting snapshots end horizon + late-record days before the audit", "riskmodel/apps/cli/monitor.py",
+           "        fit = fit[fit + pd.Timedelta(days=horizon + late_days) <= audit[0]]\n",
+           "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n",
+           ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"),
+           "the model learns labels settled only by records put on file after its audit window began"),
 )
 
 

@@ -56,10 +56,12 @@ def test_synth_sources_then_monitor(data_dir, tmp_path, capsys):
     assert window is not None, printed
     held = re.search(r"fairness audit of the model on \d+ held-out rows \((\d+) snapshots (\S+) \.\. (\S+);", printed)
     assert held is not None, printed
-    assert window.group(2) == "2022-12-30" and int(window.group(1)) + int(held.group(1)) == 19 and int(held.group(1)) == 4
-    assert pd.Timestamp(held.group(2)) - pd.Timestamp(window.group(3)) == pd.Timedelta(days=14)
+    # of the 19 snapshot days, the one 14 days before the first held out is neither fitted nor audited: its label
+    # (horizon 14, 7 more for late records) is settled only after the audit window begins
+    assert window.group(2) == "2022-12-30" and int(window.group(1)) + int(held.group(1)) == 18 and int(held.group(1)) == 4
+    assert pd.Timestamp(held.group(2)) - pd.Timestamp(window.group(3)) == pd.Timedelta(days=28)
     assert pd.Timestamp("2023-09-30") - pd.Timestamp(held.group(3)) in [pd.Timedelta(days=d) for d in range(21, 35)]
-    # of the 15 fitting snapshots, early stopping reads 2 and the calibration the 2 after them, the last before the audit's
+    # of the 14 fitting snapshots, early stopping reads 2 and the calibration the 2 after them, the last before the audit's
     saved = json.loads((tmp_path / "model" / "monitor_training.json").read_text(encoding="utf-8"))
     stop, calib = saved["early_stopping"], saved["calibration"]
     assert (stop["snapshots"], calib["snapshots"]) == (2, 2) and calib["last"] == window.group(3) == saved["last_snapshot"]
@@ -146,7 +148,8 @@ def test_monitor_needs_snapshots_to_hold_out_for_its_fairness_audit(data_dir, tm
     """Two months are 3 or 4 snapshots: the model needs 3 (train, early stopping, calibration) and the audit the latest 2."""
     assert _run("synth-sources", "--data", str(data_dir), "--out", str(tmp_path / "d")) == 0
     with pytest.raises(ConfigError, match=rf"the training window holds {days} snapshot day\(s\): the model needs 3 \(to train, "
-                                          r"stop early and calibrate on\) whose \d+-day horizon ends before its fairness audit on "
+                                          r"stop early and calibrate on\) whose \d+-day horizon and \d+ days for late records end before its "
+                                          r"fairness audit on "
                                           r"the latest 2 held out; give a longer"):
         _run("monitor", "--as-of", "2023-09-30", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--train-months", "2",
              *gap, "--quiet")
@@ -208,17 +211,19 @@ def test_a_saved_model_is_refused_for_another_horizon_than_it_learnt(data_dir, t
 def test_no_fitting_snapshot_reads_outcomes_the_audit_scores(data_dir, tmp_path):
     """A fitting snapshot's label reads the overstays beginning up to --horizon days after it: with a horizon longer than
     the 14 days between snapshots, the last fitting labels held outcomes inside the audit window, which the model then
-    learnt before being audited on them. The fitting snapshots end at least --horizon days before the first audited one."""
+    learnt before being audited on them. The fitting snapshots end at least --horizon days before the first audited one,
+    and --late-records-days more: their labels are read on --as-of, and an extension put on file that late after its
+    decision (a label settled only then) is news the model would have learnt after its audit window began."""
     from riskmodel.core.risk.model import RiskModel
 
     if not (data_dir / "presence_reports.parquet").exists():
         assert _run("synth-sources", "--data", str(data_dir)) == 0
     model = tmp_path / "model"
     assert _run("monitor", "--as-of", "2023-09-30", "--data", str(data_dir), "--out", str(tmp_path / "lists"), "--train-months", "12",
-                "--horizon", "45", "--save-model", str(model), "--quiet", "--allow-unfair") == 0
+                "--horizon", "45", "--late-records-days", "30", "--save-model", str(model), "--quiet", "--allow-unfair") == 0
     window = json.loads((model / "monitor_training.json").read_text(encoding="utf-8"))
     last, audited = pd.Timestamp(window["last_snapshot"]), pd.Timestamp(window["audit"]["first"])
-    assert last + pd.Timedelta(days=45) <= audited, window
+    assert last + pd.Timedelta(days=45 + 30) <= audited, window
     # the window says what the model was fitted on: its latest snapshot day is that last one
     assert max(max(days) for days in RiskModel.load(model).snapshot_days_.values()) == last
 
@@ -544,8 +549,9 @@ def test_a_fitting_run_links_each_source_once_per_snapshot_day(tmp_path, monkeyp
     # stopped by the check that the snapshot days fitted on hold anyone (the log begins in 2022), after the table
     with pytest.raises(ConfigError, match=r"of the snapshot days from 2021-03-31, 0 to fit on and \d+ to audit on hold anyone"):
         _run("monitor", "--as-of", "2022-03-31", "--data", str(data), "--out", str(tmp_path / "lists"), "--quiet")
-    # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), and 31 March once
-    assert calls == {"presence_reports": 26, "permit_applications": 26, "enforcement": 26}
+    # 25 snapshot days, every 14 days from 2021-03-31 to 2022-03-02 (21 days or more before 31 March), but the one 14 days
+    # before the first audited (its label settles 21 days after it), and 31 March once
+    assert calls == {"presence_reports": 25, "permit_applications": 25, "enforcement": 25}
 
 
 def test_the_entries_counted_out_are_printed_with_the_counts_when_the_lists_are_refused(tmp_path, capsys, monkeypatch):

@@ -74,21 +74,23 @@ AUDIT_MIN_SNAPSHOTS = 2
 RISK_CONFIG = SHIPPED_CONFIGS / "risk.yaml"
 
 
-def _audit_split(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+def _audit_split(dates: pd.DatetimeIndex, horizon: int, late_days: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     """The snapshot days the model is fitted on and the later ones it is audited on.
 
-    A snapshot's label reads the overstays beginning up to ``horizon`` days after it, so the
-    fitting days end at least ``horizon`` days before the first audited one (the days between
-    serve neither): else the model would learn outcomes the audit then scores.
+    A snapshot's label reads the overstays beginning up to ``horizon`` days after it, and is settled only once late
+    records have had ``late_days`` more to arrive; every label is read on ``--as-of``. So the fitting days end at least
+    ``horizon + late_days`` days before the first audited one (the days between serve neither): else the model would
+    learn outcomes, or records of them, the audit window had not yet seen.
     """
     hold = max(AUDIT_MIN_SNAPSHOTS, int(round(len(dates) * AUDIT_SHARE)))
     audit = dates[len(dates) - hold:]
     fit = dates[: max(len(dates) - hold, 0)]
     if len(audit):
-        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]
+        fit = fit[fit + pd.Timedelta(days=horizon + late_days) <= audit[0]]
     if len(fit) < MONITOR_MIN_SNAPSHOTS:
         raise ConfigError(f"the training window holds {len(dates)} snapshot day(s): the model needs {MONITOR_MIN_SNAPSHOTS} (to train, "
-                          f"stop early and calibrate on) whose {horizon}-day horizon ends before its fairness audit on the latest "
+                          f"stop early and calibrate on) whose {horizon}-day horizon and {late_days} days for late records end "
+                          f"before its fairness audit on the latest "
                           f"{hold} held out; give a longer --train-months (snapshots are 14 days apart).")
     return fit, audit
 
@@ -148,7 +150,7 @@ def _training_days(args: argparse.Namespace, as_of: pd.Timestamp) -> tuple[pd.Ti
     # the last snapshot's label is settled --horizon days later, once late records have had --late-records-days to arrive
     gap = args.horizon + args.late_records_days if args.label_gap_days is None else args.label_gap_days
     dates = pd.date_range(first, as_of - pd.Timedelta(days=gap), freq="14D")
-    fit_days, audit_days = _audit_split(dates, args.horizon)
+    fit_days, audit_days = _audit_split(dates, args.horizon, args.late_records_days)
     return first, fit_days, audit_days
 
 
