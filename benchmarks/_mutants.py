@@ -2077,7 +2077,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_scoring.py", "-k", "repeated_text_ids or side_by_side"),
            "a feed sorted by id with one stay twice side by side is scored twice"),
     Mutant("V36", "score: text ids out of order pass only with a key each", SV,
-           "    return bool(pd.Index(folded).is_unique)\n", "    return True\n",
+           "    return bool(pd.Index(_folded(words, lengths)).is_unique)\n", "    return True\n",
            ("tests/test_scoring.py", "-k", "repeated_text_ids or side_by_side"),
            "a batch of text ids out of order (a feed delivered twice, appended) is never checked for repeats"),
     Mutant("V32", "RiskModel: the level index follows the levels of the last fit", "riskmodel/core/risk/model.py",

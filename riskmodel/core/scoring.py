@@ -551,10 +551,15 @@ def _distinct_text_ids(given_ids) -> bool:
             tied &= first[:, w] == then[:, w]
         if less.all():
             return True
+    return bool(pd.Index(_folded(words, lengths)).is_unique)
+
+
+def _folded(words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """One 64-bit key per id from its words and length (:func:`_text_id_words`): equal ids fold alike."""
     folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded words
     for w in words.T:
         folded = folded * _FOLD + w  # wraps modulo 2**64
-    return bool(pd.Index(folded).is_unique)
+    return folded
 
 
 def id_keys(ids) -> np.ndarray:
@@ -570,11 +575,7 @@ def id_keys(ids) -> np.ndarray:
             return pd.util.hash_pandas_object(ids, index=False).to_numpy()
         except TypeError:  # an id that cannot be hashed (a list): by its text, as score() judges it
             return pd.util.hash_pandas_object(ids.map(repr), index=False).to_numpy()
-    words, lengths = read
-    folded = lengths.astype(np.uint64)  # the length too: `S7` and `S7` + NUL have the same padded words
-    for w in words.T:
-        folded = folded * _FOLD + w  # wraps modulo 2**64
-    return folded
+    return _folded(*read)
 
 
 def _id_key(v):
