@@ -225,6 +225,9 @@ def test_the_card_of_a_forecaster_without_holdout_window_says_why_and_the_fix():
     ([{"h": 0}], "h", r"whole number >= 1 \(1 row: row 0\)"),
     ([{"h": 3}, {"h": 12}], "h", r"different horizons in one request \(2 rows: row 0, row 1\)"),
     ([{"h": None}], "h", r"missing \(1 row: row 0\)"),
+    # a field of another name is no horizon: answered with the forecaster's own, 12 periods for a request of 30
+    ([{"horizon": 30}], "horizon", r"is no field of a forecast request \(1 row: row 0\)\. Fix: .*`h`"),
+    ([{"h": 3, "series": "port/A"}], "series", r"is no field of a forecast request .*`unique_id`"),
 ])
 def test_the_forecast_pyfunc_refuses_a_request_it_cannot_honour(fitted, records, column, words):
     """What `riskmodel serve` answers with: an unknown or miscased series, a fractional, zero, conflicting or missing h
