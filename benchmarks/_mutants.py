@@ -2587,6 +2587,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n",
            ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"),
            "the model learns labels settled only by records put on file after its audit window began"),
+    Mutant("N26", "forecast pyfunc: a column that is no field of a request refused", "riskmodel/integrations/tracking/forecast_pyfunc.py",
+           "            _check_fields(model_input)\n", "            pass\n",
+           ("tests/test_forecast_tracking.py", "-k", "refuses_a_request_it_cannot"),
+           "a request of {'horizon': 30} is answered with the forecaster's own 12 periods, as if it had asked for none"),
 )
 
 

@@ -15,7 +15,7 @@ Output: the columns of :meth:`riskmodel.core.forecasting.Forecaster.predict`
 server's log as warnings (the answer's columns are a contract): an outlook of past periods, steps never
 backtested, a history ending inside a break, series too young, interval ends at the largest backtest error.
 A request that cannot be answered as asked (a missing, fractional or conflicting ``h``, an
-unknown series, a horizon past the event calendar) is refused naming the field, the rows and
+unknown series, a column of another name such as ``horizon``, a horizon past the event calendar) is refused naming the field, the rows and
 the fix, never a changed or empty answer: an ``MlflowException`` (``INVALID_PARAMETER_VALUE``)
 carrying the text of the :class:`~riskmodel.core.exceptions.SchemaError` or
 :class:`~riskmodel.core.exceptions.ConfigError` it comes from (its ``__cause__``), because MLflow's
@@ -51,6 +51,7 @@ class ForecastPyfunc:
         from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
         try:
+            _check_fields(model_input)
             h = _horizon(model_input, params)
             wanted = _series(model_input, self.forecaster.forecasts_["unique_id"].unique())
             out = self.forecaster.predict(h)
@@ -78,6 +79,23 @@ def _numbers(values: pd.Series) -> np.ndarray:
         return np.full(len(values), np.nan)
     values = values.map(lambda v: np.nan if isinstance(v, bool) else v) if values.dtype == object else values
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+#: The columns a forecast request may hold.
+REQUEST_FIELDS = ("h", "unique_id")
+
+
+def _check_fields(model_input: pd.DataFrame | None) -> None:
+    """Refuse a column that is no field of a request: ``{"horizon": 30}`` has no ``h``, and was answered with the
+    forecaster's own horizon as if it had asked for none."""
+    if model_input is None or not hasattr(model_input, "columns"):
+        return
+    other = [c for c in model_input.columns if c not in REQUEST_FIELDS]
+    if other:
+        raise SchemaError(_REQUEST, [SchemaProblem(str(c), "is no field of a forecast request",
+                                                   "send `h` (the horizon, a whole number of periods >= 1; leave it out for the "
+                                                   "forecaster's own) and, to keep some series, `unique_id`; nothing else",
+                                                   *_rows(np.ones(len(model_input)))) for c in other[:5]])
 
 
 def _horizon(model_input: pd.DataFrame | None, params) -> int | None:
