@@ -599,3 +599,53 @@ def test_forecast_spark_refuses_a_history_whose_series_are_not_the_hierarchys(sp
     short = df[df["unique_id"] != "B"]
     with pytest.raises(SchemaError, match=r"column `unique_id`: series of the hierarchy are missing from `history` \(1 row.*B.*Fix: pass every"):
         forecast_spark(_spark_history(spark, short), horizon=6, hierarchy=hierarchy, **settings)
+
+
+def _repeated_across_partitions(stays, tmp_path) -> Path:
+    """600 stays as three Parquet files (three partitions on Spark), row 500 under row 6's id: one stay twice, its
+    copies in the first and the last file."""
+    table = pd.read_parquet(stays).iloc[:600].copy()
+    table.loc[500, "stay_id"] = table.loc[6, "stay_id"]
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for i in range(3):
+        table.iloc[i * 200 : (i + 1) * 200].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def test_a_stay_repeated_in_another_partition_is_flagged_as_score_file_flags_it(spark, fitted, stays, tmp_path):
+    """score_spark called score() per Arrow batch: an id given in two partitions was scored twice, two probabilities
+    under one stay, while score_file flags both copies ("id given to more than one row") whatever the chunks."""
+    from pyspark.sql import functions as F
+
+    from riskmodel.integrations.batch.scoring import score_file
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    night = _repeated_across_partitions(stays, tmp_path)
+    repeated = pd.read_parquet(night)["stay_id"].iloc[6]
+    sdf = spark.read.parquet(str(night))
+    where = sdf.where(F.col("stay_id") == repeated).select(F.spark_partition_id().alias("p")).distinct().count()
+    assert where == 2  # the copies are in two partitions, so in two score() calls
+    want = pd.read_parquet(score_file(night, tmp_path / "local", model=folder, progress=False).output)
+    assert want.loc[want["stay_id"] == repeated, "error"].tolist() == ["stay_id: id given to more than one row"] * 2
+    score_parquet(night, tmp_path / "spark", model=folder, spark=spark)
+    _same(pd.read_parquet(tmp_path / "spark"), want)
+    lazy = score_spark(sdf, model=folder, errors="flag", reasons_min_band="elevated").toPandas()
+    _same(lazy, want)
+
+
+def test_a_stay_repeated_in_another_partition_is_refused_before_any_output_with_errors_raise(spark, fitted, stays, tmp_path):
+    from riskmodel.integrations.batch.scoring import score_file
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    night = _repeated_across_partitions(stays, tmp_path)
+    with pytest.raises(SchemaError) as local:
+        score_file(night, tmp_path / "local", model=folder, errors="raise", progress=False)
+    with pytest.raises(SchemaError) as caught:
+        score_parquet(night, tmp_path / "spark", model=folder, errors="raise", spark=spark)
+    assert str(caught.value) == str(local.value)
+    assert not (tmp_path / "spark").exists()
+    with pytest.raises(PythonException, match="id given to more than one row"):
+        score_spark(spark.read.parquet(str(night)), model=folder, errors="raise").collect()

@@ -62,7 +62,8 @@ from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.score_input import Problems, absent_features, flat_unique
 from riskmodel.core.scoring import (
-    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, output_columns, score,
+    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, flag_repeated_rows, output_columns,
+    repeated_id_problem, score,
 )
 
 __all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session", "scoring_plan", "ScoringPlan"]
@@ -140,18 +141,75 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
 
 
 def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], names: list[str],
-                   columns: list[str]) -> Iterator[pd.DataFrame]:
+                   columns: list[str], marked: bool = False) -> Iterator[pd.DataFrame]:
+    """score() on every batch; ``marked``: each batch's last column says which rows' ids the whole input repeats
+    (:func:`_mark_repeats`), flagged (or refused) as score() does a repeat within its call."""
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
         # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
+            hit = None
+            if marked:
+                pdf, hit = pdf.iloc[:, :-1], _repeats_in_batch(pdf.iloc[:, -1], pdf.iloc[:, 0])
             try:
+                if hit is not None and hit.any() and kwargs["errors"] == "raise":
+                    ids = pdf.iloc[:, 0][hit]
+                    raise SchemaError("stays", [repeated_id_problem(kwargs["id_column"], ids.unique()[:5], int(hit.sum()))])
                 out = score(pdf.set_axis(names, axis=1), model=scorer, audit_log=False, **kwargs)
             except SchemaError as exc:
                 raise _with_problems(exc) from None
+            if hit is not None and hit.any():
+                out = flag_repeated_rows(out.reset_index(drop=True), hit, kwargs["id_column"], kwargs["reasons"])
             yield out.reset_index(drop=True)[columns]
+
+
+def _repeats_in_batch(marks: pd.Series, ids: pd.Series) -> np.ndarray:
+    """The rows of a batch whose id the whole input repeats (``marks``), missing and blank ids left out as
+    score() leaves them out (it flags them on their own, never as repeats)."""
+    hit = marks.fillna(False).to_numpy(dtype=bool) & ~np.asarray(pd.isna(ids), dtype=bool)
+    if hit.any():
+        hit[hit] = [not (isinstance(v, str) and not v.strip()) for v in ids[hit]]
+    return hit
+
+
+def _repeated_ids(selected, id_name: str):
+    """The ids ``selected`` (a :meth:`ScoringPlan.select`) gives to more than one row, with their row ``count``: a
+    Spark aggregation (lazy) over every partition, missing and blank ids left out as score() leaves them out."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    ids = selected.select(F.col(id_name).alias("_rid")).where(F.col("_rid").isNotNull())
+    if isinstance(ids.schema["_rid"].dataType, T.StringType):
+        ids = ids.where(~F.col("_rid").rlike(r"(?U)^[\s\x1c-\x1f]*$"))  # Python's str.isspace, as score() judges blanks
+    return ids.groupBy("_rid").count().where(F.col("count") > 1)
+
+
+def _mark_repeats(selected, id_name: str):
+    """``selected`` with a last column true on the rows whose id any other row of it has too (in any partition), so that
+    each worker's score() call flags them as it flags a repeat within its call. A left join on the (few) repeated ids,
+    broadcast: ``selected``'s partitions and row order stay as they were."""
+    from pyspark.sql import functions as F
+
+    repeats = _repeated_ids(selected, id_name).select("_rid", F.lit(True).alias("_repeat"))
+    return selected.join(F.broadcast(repeats), F.col(id_name) == F.col("_rid"), "left").drop("_rid")
+
+
+def _refuse_repeated_ids(selected, id_column: str, id_name: str) -> None:
+    """score_file's refusal (errors="raise") of an input that gives an id to more than one row, before any output:
+    the first five such ids (in id order) and their rows' count, from an aggregation on the cluster."""
+    from pyspark.sql import functions as F
+
+    repeated = _repeated_ids(selected, id_name).cache()
+    try:
+        rows = repeated.agg(F.sum("count")).first()[0]
+        if not rows:
+            return
+        shown = [r[0] for r in repeated.orderBy("_rid").limit(5).collect()]
+    finally:
+        repeated.unpersist()
+    raise SchemaError("stays", [repeated_id_problem(id_column, shown, int(rows))])
 
 
 _PROBLEMS = "riskmodel-problems: "
@@ -250,14 +308,17 @@ def score_spark(
     """
     plan = scoring_plan(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                         passthrough=passthrough, id_column=id_column)
-    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns)
+    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns,
+                           marked=True)
     if audit_log:
         from riskmodel.core import audit
 
         payload = plan.payload
         audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
                      model_sha256=payload["sha256"], input_columns=plan.wanted, purpose=purpose)
-    return plan.select(stays).mapInPandas(fn, plan.schema)
+    # the input is one call for its ids, as score_file's night is: an id in two batches or partitions is a repeat
+    selected = plan.select(stays)
+    return _mark_repeats(selected, selected.columns[0]).mapInPandas(fn, plan.schema)  # the id is the first column wanted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,6 +502,10 @@ def score_parquet(
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
+        if errors == "raise":  # score_file's refusal of a stay given twice in the night, before any output
+            names = list(stays.columns)
+            where = {c: i for i, c in enumerate(names)}["stay_id"]  # by position, as the plan selects (score_spark checked it)
+            _refuse_repeated_ids(stays.toDF(*[f"_{i}" for i in range(len(names))]).select(f"_{where}"), "stay_id", f"_{where}")
         try:
             scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
         except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
