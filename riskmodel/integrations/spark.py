@@ -471,7 +471,8 @@ def score_parquet(
     BatchResult
         The result type of the in-process job: ``output``, ``rows_in``, ``rows_out``,
         ``parts`` (Parquet files written), ``resumed_parts`` (always 0 here) and
-        ``extra["band_counts"]`` (``low, elevated, high, flagged``), ``extra["engine"]``
+        ``extra["band_counts"]`` (``low, elevated, high, flagged``), ``extra["flagged_by_column"]`` (flagged rows per
+        column their ``error`` names, most rows first, as in :func:`score_file`'s summary), ``extra["engine"]``
         (``"spark"``) and ``extra["audit_record"]``. One ``batch`` audit record with
         the same counts is appended on the driver.
 
@@ -522,8 +523,9 @@ def score_parquet(
         counts = {b: int(by_band.get(b, 0)) for b in BAND_ORDER}
         counts["flagged"] = int(by_band.get(None, 0))
         rows_out = sum(counts.values())
-        parts = len(written.inputFiles())
         scorer = as_scorer(model)
+        flagged = _flagged_by_column(written, {*stays.columns, *scorer.model.features, "stay_id"})
+        parts = len(written.inputFiles())
         record = audit.append("batch", engine="spark", model_name=scorer.name, model_version=scorer.version,
                               rows=rows_out, band_counts=counts, purpose=purpose)
     finally:
@@ -534,7 +536,19 @@ def score_parquet(
     # a remote URI (s3a://...) stays a string: Path would fold its double slash
     where = str(output) if "://" in str(output) else Path(output)
     return BatchResult(output=where, rows_in=int(rows_in), rows_out=int(rows_out), parts=parts, resumed_parts=0,
-                       extra={"band_counts": counts, "engine": "spark", "audit_record": record})
+                       extra={"band_counts": counts, "flagged_by_column": flagged, "engine": "spark", "audit_record": record})
+
+
+def _flagged_by_column(written, known: set[str]) -> dict[str, int]:
+    """score_file's ``flagged_by_column`` of a written output: flagged rows per column their ``error`` names
+    ("column: problem; column: problem"; a row once a column; only ``known`` names, as a problem's own words may hold
+    "; " and ": "), most rows first, counted on the cluster."""
+    from pyspark.sql import functions as F
+
+    named = F.array_distinct(F.expr(r"regexp_extract_all(error, '(?:^|; )([^;:]+): ', 1)"))
+    rows = (written.where(F.col("error").isNotNull()).select(F.explode(named).alias("column"))
+            .where(F.col("column").isin(sorted(known))).groupBy("column").count().collect())
+    return {r[0]: int(r[1]) for r in sorted(rows, key=lambda r: (-r[1], r[0]))}
 
 
 # ----------------------------------------------------------------------------- output folders
