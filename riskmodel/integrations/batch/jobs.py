@@ -339,16 +339,17 @@ def run_job(
                              "resumes its parts")
     claim.take()
     try:
-        return _run_claimed(input, output, parts_dir, transform, spec=spec, chunk_rows=chunk_rows, overwrite=overwrite,
+        return _run_claimed(input, output, transform, spec=spec, chunk_rows=chunk_rows, overwrite=overwrite,
                             hooks=hooks, progress=progress, description=description, columns=columns)
     finally:
         # a file output's parts folder goes once empty (its parts merged); a folder output only if this run made it
         claim.release(folder_if_empty=True if parts_dir != output else None)
 
 
-def _run_claimed(input, output: Path, parts_dir: Path, transform, *, spec, chunk_rows, overwrite, hooks, progress,
-                 description, columns) -> BatchResult:
+def _run_claimed(input, output: Path, transform, *, spec, chunk_rows, overwrite, hooks, progress, description,
+                 columns) -> BatchResult:
     """:func:`run_job` once its output is claimed."""
+    parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
     if parts_dir != output:
