@@ -264,7 +264,11 @@ def score_spark(
     errors : {"raise", "flag"}, default="raise"
         ``"raise"`` fails the Spark job on the first batch with a bad value (the
         :class:`~riskmodel.core.exceptions.SchemaError` text is in the Spark error);
-        ``"flag"`` scores the good rows and describes the bad ones in ``error``.
+        ``"flag"`` scores the good rows and describes the bad ones in ``error``. The whole DataFrame is one
+        call for its ids, as :func:`~riskmodel.integrations.batch.scoring.score_file`'s input is: every row of an
+        id given to more than one row, in one batch or partition or in several, is flagged
+        (``<id_column>: id given to more than one row``), or, with ``"raise"``, fails the job. The ids are
+        counted on the cluster first (one more pass over the id column) and the repeated ones broadcast.
     passthrough : sequence of str, default=()
         Input columns copied to the output after the fixed columns; none may be named as an output
         column other than ``id_column`` (it would replace the score).
@@ -484,7 +488,8 @@ def score_parquet(
     SchemaError
         As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
         :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
-        is committed), raised here rather than wrapped in Spark's trace.
+        is committed), raised here rather than wrapped in Spark's trace; before the job, as ``score_file``
+        refuses it, an input that gives one ``stay_id`` to more than one row.
     """
     from riskmodel.core import audit
     from riskmodel.core.exceptions import BatchError
