@@ -248,3 +248,65 @@ def test_a_kill_while_the_parts_folder_is_removed_leaves_a_rerun_that_finishes(p
     run_job(parts_folder, out, _transform, spec={}, chunk_rows=chunk_rows, progress=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
     assert not (tmp_path / "scores.parquet.parts").exists()
+
+
+def _marker(path, pid: int) -> None:
+    import json
+    import socket
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "started": "2023-07-01T01:00:00+00:00"}))
+
+
+@pytest.mark.parametrize("name", ["out", "scores.parquet"])
+def test_a_run_into_an_output_another_run_is_writing_is_refused_naming_it(parts_folder, tmp_path, name):
+    """Two runs into one output at once (a scheduler's retry while the first still runs) each wrote its parts into the
+    same folder, and the second's could end in a folder marked _SUCCESS beside the first's. A run holds
+    OUTPUT/_running (host, pid, start; the parts folder's for a file output) while it writes: another run, with
+    overwrite too, is refused at its start naming the holder and the fix, and nothing is written."""
+    import socket
+
+    out = tmp_path / name
+    folder = out.with_name(out.name + ".parts") if name.endswith(".parquet") else out
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        _marker(folder / "_running", holder.pid)
+        for overwrite in (False, True):
+            with pytest.raises(BatchError, match=rf"`output` \S+ is being written by another run of the batch job \(host "
+                                                 rf"{re.escape(socket.gethostname())}, pid {holder.pid}, since 2023-07-01T01:00:00"
+                                                 r"\+00:00\).*nothing was written\. Fix: wait for it to end.*delete "
+                                                 r"\S+_running and rerun"):
+                run_job(parts_folder, out, _transform, spec={}, chunk_rows=1000, overwrite=overwrite, progress=False)
+            assert sorted(p.name for p in folder.iterdir()) == ["_running"]  # nothing written, the holder's marker kept
+            assert not out.exists() or out.is_dir()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_claim_left_by_a_killed_run_is_taken_over_and_held_while_the_run_writes(parts_folder, tmp_path, small_data):
+    import json
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out"
+    _marker(out / "_running", dead.pid)
+    seen = []
+
+    def spy(df: pd.DataFrame) -> pd.DataFrame:
+        seen.append(json.loads((out / "_running").read_text())["pid"])
+        return _transform(df)
+
+    res = run_job(parts_folder, out, spy, spec={}, chunk_rows=4000, progress=False)
+    assert res.rows_out == len(small_data.stays) and set(seen) == {os.getpid()}
+    assert not (out / "_running").exists() and (out / "_SUCCESS").exists()
+
+
+def test_a_run_that_fails_before_its_first_part_leaves_no_claim_and_no_folder(parts_folder, tmp_path):
+    def boom(df: pd.DataFrame) -> pd.DataFrame:
+        raise KeyError("a misspelt column")
+
+    for name in ("out", "scores.parquet"):
+        with pytest.raises(KeyError):
+            run_job(parts_folder, tmp_path / name, boom, spec={}, chunk_rows=4000, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -142,7 +142,7 @@ def test_cli_score_engine_spark_writes_the_same_scores(spark, fitted, stays, tmp
     assert spark.sparkContext._jsc is not None  # the CLI did not stop a session it did not start
 
 
-def test_cli_score_engine_spark_uses_the_batch_defaults(spark, fitted, stays, tmp_path):
+def test_cli_score_engine_spark_uses_the_batch_defaults(spark, fitted, stays, tmp_path, capsys):
     """No options: bad rows flagged (exit 0), reasons only for elevated and high, as the local engine."""
     _, folder, _ = fitted
     table = pd.read_parquet(stays)
@@ -151,6 +151,7 @@ def test_cli_score_engine_spark_uses_the_batch_defaults(spark, fitted, stays, tm
     path = tmp_path / "stays.parquet"
     table.to_parquet(path, index=False)
     assert main(["score", str(path), str(tmp_path / "scores"), "--model", str(folder), "--engine", "spark", "--quiet"]) == 0
+    assert "flagged rows by column (their `error` column says what is wrong): prior_visits 1\n" in capsys.readouterr().out
     got = pd.read_parquet(tmp_path / "scores")
     _same(got, score(table, model=folder, reasons=3, reasons_min_band="elevated", errors="flag"))
     assert got.loc[got["stay_id"] == table.loc[5, "stay_id"], "error"].str.contains("prior_visits").all()
@@ -599,3 +600,64 @@ def test_forecast_spark_refuses_a_history_whose_series_are_not_the_hierarchys(sp
     short = df[df["unique_id"] != "B"]
     with pytest.raises(SchemaError, match=r"column `unique_id`: series of the hierarchy are missing from `history` \(1 row.*B.*Fix: pass every"):
         forecast_spark(_spark_history(spark, short), horizon=6, hierarchy=hierarchy, **settings)
+
+
+def _repeated_across_partitions(stays, tmp_path, *, blanks: bool = False) -> Path:
+    """600 stays as three Parquet files (three partitions on Spark), row 500 under row 6's id: one stay twice, its
+    copies in the first and the last file; with ``blanks``, two rows of blank text and two without an id, also in
+    two files each (score() flags those on their own, never as repeats), and one negative count."""
+    table = pd.read_parquet(stays).iloc[:600].copy()
+    table.loc[500, "stay_id"] = table.loc[6, "stay_id"]
+    if blanks:
+        table.loc[[100, 450], "stay_id"] = " "
+        table.loc[[150, 550], "stay_id"] = None
+        table["prior_visits"] = table["prior_visits"].astype(float)
+        table.loc[300, "prior_visits"] = -5.0  # a count: the data contract allows no negative value
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for i in range(3):
+        table.iloc[i * 200 : (i + 1) * 200].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def test_a_stay_repeated_in_another_partition_is_flagged_as_score_file_flags_it(spark, fitted, stays, tmp_path):
+    """score_spark called score() per Arrow batch: an id given in two partitions was scored twice, two probabilities
+    under one stay, while score_file flags both copies ("id given to more than one row") whatever the chunks."""
+    from pyspark.sql import functions as F
+
+    from riskmodel.integrations.batch.scoring import score_file
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    night = _repeated_across_partitions(stays, tmp_path, blanks=True)
+    repeated = pd.read_parquet(night)["stay_id"].iloc[6]
+    sdf = spark.read.parquet(str(night))
+    where = sdf.where(F.col("stay_id") == repeated).select(F.spark_partition_id().alias("p")).distinct().count()
+    assert where == 2  # the copies are in two partitions, so in two score() calls
+    local = score_file(night, tmp_path / "local", model=folder, progress=False)
+    want = pd.read_parquet(local.output)
+    assert want.loc[want["stay_id"] == repeated, "error"].tolist() == ["stay_id: id given to more than one row"] * 2
+    assert want["error"].notna().sum() == 7 and not want["error"].str.contains("more than one", na=False).iloc[[100, 150]].any()
+    done = score_parquet(night, tmp_path / "spark", model=folder, spark=spark)
+    _same(pd.read_parquet(tmp_path / "spark"), want)
+    # the CLI prints them as for the local engine: which column to fix, for how many rows
+    by_column = [("stay_id", 6), ("prior_visits", 1)]  # most rows first
+    assert list(done.extra["flagged_by_column"].items()) == list(local.extra["summary"]["flagged_by_column"].items()) == by_column
+    lazy = score_spark(sdf, model=folder, errors="flag", reasons_min_band="elevated").toPandas()
+    _same(lazy, want)
+
+
+def test_a_stay_repeated_in_another_partition_is_refused_before_any_output_with_errors_raise(spark, fitted, stays, tmp_path):
+    from riskmodel.integrations.batch.scoring import score_file
+    from riskmodel.integrations.spark import score_parquet
+
+    _, folder, _ = fitted
+    night = _repeated_across_partitions(stays, tmp_path)
+    with pytest.raises(SchemaError) as local:
+        score_file(night, tmp_path / "local", model=folder, errors="raise", progress=False)
+    with pytest.raises(SchemaError) as caught:
+        score_parquet(night, tmp_path / "spark", model=folder, errors="raise", spark=spark)
+    assert str(caught.value) == str(local.value)
+    assert not (tmp_path / "spark").exists()
+    with pytest.raises(PythonException, match="id given to more than one row"):
+        score_spark(spark.read.parquet(str(night)), model=folder, errors="raise").collect()

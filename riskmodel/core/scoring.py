@@ -459,6 +459,34 @@ def _blank_ids(given_ids) -> np.ndarray:
     return np.fromiter((isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values))
 
 
+#: score()'s words for an id given to more than one row (of its call; of a whole input for a batch job or Spark).
+REPEATED_ID = "id given to more than one row"
+
+
+def repeated_id_problem(id_column: str, shown, rows: int) -> SchemaProblem:
+    """The refusal of an input (a night's file, a Spark DataFrame) that gives an id to more than one row, whether they
+    fall in one :func:`score` call or in several: ``shown``, the first few such ids, held by ``rows`` rows in all."""
+    return SchemaProblem(id_column, REPEATED_ID, "send each stay once per night: drop the repeated rows (a feed delivered "
+                         f"twice), or give each stay its own {id_column}", tuple(str(v) for v in shown), int(rows))
+
+
+def flag_repeated_rows(out: pd.DataFrame, hit: np.ndarray, id_column: str, reasons: int) -> pd.DataFrame:
+    """``out`` (score()'s output under ``errors="flag"``) with the rows at ``hit`` flagged as score() flags an id repeated
+    within its call: no probability, band or reasons, and ``<id_column>: id given to more than one row`` in ``error``
+    (rows that say so already are left as they are). For ids repeated across calls (chunks, Spark batches)."""
+    text = f"{id_column}: {REPEATED_ID}"
+    error = out["error"].astype(object)
+    hit = np.asarray(hit, dtype=bool) & ~error.fillna("").str.contains(text, regex=False).to_numpy()
+    if not hit.any():
+        return out
+    out = out.copy()
+    out.loc[hit, "probability"] = np.nan
+    for c in ("risk_band", *(f"reason_{i}" for i in range(1, reasons + 1))):
+        out.loc[hit, c] = None
+    out.loc[hit, "error"] = [text if pd.isna(e) else f"{e}; {text}" for e in error[hit]]
+    return out
+
+
 def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems: Problems) -> None:
     """Flag every row whose id another row of the call has too: the id is the stay's own (the stays contract), so two
     rows under it are a feed delivered twice (its stays counted twice) or two stays under one id (two scores no caller
@@ -486,7 +514,7 @@ def _flag_repeated_ids(given_ids, missing: np.ndarray, id_column: str, problems:
         repeated[[i for where in seen.values() if len(where) > 1 for i in where]] = True
     if not repeated.any():
         return
-    problems.add(id_column, "id given to more than one row",
+    problems.add(id_column, REPEATED_ID,
                  f"send each stay once per call: drop the repeated rows (a feed delivered twice), or give each stay its own "
                  f"{id_column}", repeated)
 

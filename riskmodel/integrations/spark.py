@@ -62,7 +62,8 @@ from riskmodel.core.progress import ProgressHook, Stages
 from riskmodel.core.risk.model import RiskModel
 from riskmodel.core.score_input import Problems, absent_features, flat_unique
 from riskmodel.core.scoring import (
-    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, output_columns, score,
+    BAND_ORDER, MissingFeatureWarning, Scorer, as_scorer, check_passthrough, check_score_args, flag_repeated_rows, output_columns,
+    repeated_id_problem, score,
 )
 
 __all__ = ["score_spark", "score_parquet", "forecast_spark", "model_payload", "local_session", "scoring_plan", "ScoringPlan"]
@@ -140,18 +141,75 @@ def _worker_scorer(payload: dict[str, str]) -> Scorer:
 
 
 def _score_batches(batches: Iterator[pd.DataFrame], *, payload, kwargs: dict[str, Any], names: list[str],
-                   columns: list[str]) -> Iterator[pd.DataFrame]:
+                   columns: list[str], marked: bool = False) -> Iterator[pd.DataFrame]:
+    """score() on every batch; ``marked``: each batch's last column says which rows' ids the whole input repeats
+    (:func:`_mark_repeats`), flagged (or refused) as score() does a repeat within its call."""
     # module level (not a closure) so cloudpickle ships a reference, and the worker cache is shared by tasks
     scorer = _worker_scorer(payload.value if hasattr(payload, "value") else payload)
     with warnings.catch_warnings():
         # unseen levels are scored as missing and reported per row, as in-process
         warnings.simplefilter("ignore", MissingFeatureWarning)
         for pdf in batches:
+            hit = None
+            if marked:
+                pdf, hit = pdf.iloc[:, :-1], _repeats_in_batch(pdf.iloc[:, -1], pdf.iloc[:, 0])
             try:
+                if hit is not None and hit.any() and kwargs["errors"] == "raise":
+                    ids = pdf.iloc[:, 0][hit]
+                    raise SchemaError("stays", [repeated_id_problem(kwargs["id_column"], ids.unique()[:5], int(hit.sum()))])
                 out = score(pdf.set_axis(names, axis=1), model=scorer, audit_log=False, **kwargs)
             except SchemaError as exc:
                 raise _with_problems(exc) from None
+            if hit is not None and hit.any():
+                out = flag_repeated_rows(out.reset_index(drop=True), hit, kwargs["id_column"], kwargs["reasons"])
             yield out.reset_index(drop=True)[columns]
+
+
+def _repeats_in_batch(marks: pd.Series, ids: pd.Series) -> np.ndarray:
+    """The rows of a batch whose id the whole input repeats (``marks``), missing and blank ids left out as
+    score() leaves them out (it flags them on their own, never as repeats)."""
+    hit = marks.fillna(False).to_numpy(dtype=bool) & ~np.asarray(pd.isna(ids), dtype=bool)
+    if hit.any():
+        hit[hit] = [not (isinstance(v, str) and not v.strip()) for v in ids[hit]]
+    return hit
+
+
+def _repeated_ids(selected, id_name: str):
+    """The ids ``selected`` (a :meth:`ScoringPlan.select`) gives to more than one row, with their row ``count``: a
+    Spark aggregation (lazy) over every partition, missing and blank ids left out as score() leaves them out."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    ids = selected.select(F.col(id_name).alias("_rid")).where(F.col("_rid").isNotNull())
+    if isinstance(ids.schema["_rid"].dataType, T.StringType):
+        ids = ids.where(~F.col("_rid").rlike(r"(?U)^[\s\x1c-\x1f]*$"))  # Python's str.isspace, as score() judges blanks
+    return ids.groupBy("_rid").count().where(F.col("count") > 1)
+
+
+def _mark_repeats(selected, id_name: str):
+    """``selected`` with a last column true on the rows whose id any other row of it has too (in any partition), so that
+    each worker's score() call flags them as it flags a repeat within its call. A left join on the (few) repeated ids,
+    broadcast: ``selected``'s partitions and row order stay as they were."""
+    from pyspark.sql import functions as F
+
+    repeats = _repeated_ids(selected, id_name).select("_rid", F.lit(True).alias("_repeat"))
+    return selected.join(F.broadcast(repeats), F.col(id_name) == F.col("_rid"), "left").drop("_rid")
+
+
+def _refuse_repeated_ids(selected, id_column: str, id_name: str) -> None:
+    """score_file's refusal (errors="raise") of an input that gives an id to more than one row, before any output:
+    the first five such ids (in id order) and their rows' count, from an aggregation on the cluster."""
+    from pyspark.sql import functions as F
+
+    repeated = _repeated_ids(selected, id_name).cache()
+    try:
+        rows = repeated.agg(F.sum("count")).first()[0]
+        if not rows:
+            return
+        shown = [r[0] for r in repeated.orderBy("_rid").limit(5).collect()]
+    finally:
+        repeated.unpersist()
+    raise SchemaError("stays", [repeated_id_problem(id_column, shown, int(rows))])
 
 
 _PROBLEMS = "riskmodel-problems: "
@@ -206,7 +264,11 @@ def score_spark(
     errors : {"raise", "flag"}, default="raise"
         ``"raise"`` fails the Spark job on the first batch with a bad value (the
         :class:`~riskmodel.core.exceptions.SchemaError` text is in the Spark error);
-        ``"flag"`` scores the good rows and describes the bad ones in ``error``.
+        ``"flag"`` scores the good rows and describes the bad ones in ``error``. The whole DataFrame is one
+        call for its ids, as :func:`~riskmodel.integrations.batch.scoring.score_file`'s input is: every row of an
+        id given to more than one row, in one batch or partition or in several, is flagged
+        (``<id_column>: id given to more than one row``), or, with ``"raise"``, fails the job. The ids are
+        counted on the cluster first (one more pass over the id column) and the repeated ones broadcast.
     passthrough : sequence of str, default=()
         Input columns copied to the output after the fixed columns; none may be named as an output
         column other than ``id_column`` (it would replace the score).
@@ -250,14 +312,17 @@ def score_spark(
     """
     plan = scoring_plan(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                         passthrough=passthrough, id_column=id_column)
-    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns)
+    fn = functools.partial(_score_batches, payload=plan.shipped, kwargs=plan.kwargs, names=plan.wanted, columns=plan.columns,
+                           marked=True)
     if audit_log:
         from riskmodel.core import audit
 
         payload = plan.payload
         audit.append("score_spark", model_name=payload["name"], model_version=payload["version"],
                      model_sha256=payload["sha256"], input_columns=plan.wanted, purpose=purpose)
-    return plan.select(stays).mapInPandas(fn, plan.schema)
+    # the input is one call for its ids, as score_file's night is: an id in two batches or partitions is a repeat
+    selected = plan.select(stays)
+    return _mark_repeats(selected, selected.columns[0]).mapInPandas(fn, plan.schema)  # the id is the first column wanted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -410,7 +475,8 @@ def score_parquet(
     BatchResult
         The result type of the in-process job: ``output``, ``rows_in``, ``rows_out``,
         ``parts`` (Parquet files written), ``resumed_parts`` (always 0 here) and
-        ``extra["band_counts"]`` (``low, elevated, high, flagged``), ``extra["engine"]``
+        ``extra["band_counts"]`` (``low, elevated, high, flagged``), ``extra["flagged_by_column"]`` (flagged rows per
+        column their ``error`` names, most rows first, as in :func:`score_file`'s summary), ``extra["engine"]``
         (``"spark"``) and ``extra["audit_record"]``. One ``batch`` audit record with
         the same counts is appended on the driver.
 
@@ -422,7 +488,8 @@ def score_parquet(
     SchemaError
         As :func:`score_spark` does before the job; with ``errors="raise"``, also the error
         :func:`riskmodel.score` raised for the first batch with a bad value (the job fails, no output
-        is committed), raised here rather than wrapped in Spark's trace.
+        is committed), raised here rather than wrapped in Spark's trace; before the job, as ``score_file``
+        refuses it, an input that gives one ``stay_id`` to more than one row.
     """
     from riskmodel.core import audit
     from riskmodel.core.exceptions import BatchError
@@ -441,6 +508,10 @@ def score_parquet(
         stays = session.read.parquet(text)
         scored = score_spark(stays, model=model, reasons=reasons, reasons_min_band=reasons_min_band, errors=errors,
                              passthrough=passthrough, purpose=purpose, audit_log=False)
+        if errors == "raise":  # score_file's refusal of a stay given twice in the night, before any output
+            names = list(stays.columns)
+            where = {c: i for i, c in enumerate(names)}["stay_id"]  # by position, as the plan selects (score_spark checked it)
+            _refuse_repeated_ids(stays.toDF(*[f"_{i}" for i in range(len(names))]).select(f"_{where}"), "stay_id", f"_{where}")
         try:
             scored.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(output))
         except Exception as exc:  # what Spark raises for a failed task varies (PythonException, Py4JJavaError)
@@ -457,8 +528,9 @@ def score_parquet(
         counts = {b: int(by_band.get(b, 0)) for b in BAND_ORDER}
         counts["flagged"] = int(by_band.get(None, 0))
         rows_out = sum(counts.values())
-        parts = len(written.inputFiles())
         scorer = as_scorer(model)
+        flagged = _flagged_by_column(written, {*stays.columns, *scorer.model.features, "stay_id"})
+        parts = len(written.inputFiles())
         record = audit.append("batch", engine="spark", model_name=scorer.name, model_version=scorer.version,
                               rows=rows_out, band_counts=counts, purpose=purpose)
     finally:
@@ -469,7 +541,19 @@ def score_parquet(
     # a remote URI (s3a://...) stays a string: Path would fold its double slash
     where = str(output) if "://" in str(output) else Path(output)
     return BatchResult(output=where, rows_in=int(rows_in), rows_out=int(rows_out), parts=parts, resumed_parts=0,
-                       extra={"band_counts": counts, "engine": "spark", "audit_record": record})
+                       extra={"band_counts": counts, "flagged_by_column": flagged, "engine": "spark", "audit_record": record})
+
+
+def _flagged_by_column(written, known: set[str]) -> dict[str, int]:
+    """score_file's ``flagged_by_column`` of a written output: flagged rows per column their ``error`` names
+    ("column: problem; column: problem"; a row once a column; only ``known`` names, as a problem's own words may hold
+    "; " and ": "), most rows first, counted on the cluster."""
+    from pyspark.sql import functions as F
+
+    named = F.array_distinct(F.expr(r"regexp_extract_all(error, '(?:^|; )([^;:]+): ', 1)"))
+    rows = (written.where(F.col("error").isNotNull()).select(F.explode(named).alias("column"))
+            .where(F.col("column").isin(sorted(known))).groupBy("column").count().collect())
+    return {r[0]: int(r[1]) for r in sorted(rows, key=lambda r: (-r[1], r[0]))}
 
 
 # ----------------------------------------------------------------------------- output folders

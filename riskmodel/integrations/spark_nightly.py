@@ -59,6 +59,7 @@ from riskmodel.core.batch_result import BatchResult
 from riskmodel.core.exceptions import BatchError, ConfigError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi, psi_verdict
 from riskmodel.core.monitoring.nights import compare_nights, night_bins, night_profile, nights_summary
+from riskmodel.core.output_claim import RUNNING, OutputClaim
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.scoring import BAND_ORDER, MissingFeatureWarning, as_scorer, score
 from riskmodel.integrations.spark_checks import _check_log, _not_plain  # noqa: F401 - _not_plain: the tests judge it here
@@ -136,7 +137,7 @@ def _nightly_files(name: str, folder: bool) -> bool:
 
     if folder:
         return re.fullmatch(r"part=\d+|_commits|_summary|_temporary", name) is not None
-    return name == _RUNNING or _SPARK_RECORDS.fullmatch(name) is not None
+    return name == RUNNING or _SPARK_RECORDS.fullmatch(name) is not None
 
 
 def _check_output(spark, crossings, output: str) -> None:
@@ -154,32 +155,29 @@ def _check_output(spark, crossings, output: str) -> None:
     refuse_foreign_files(spark, output, _nightly_files, "a nightly run")
 
 
-#: The marker a run holds in its output folder while it writes it (host, pid, start, as_of): another run into the same
-#: output is refused at its start, not left to overwrite the first's buckets (two runs of a night at once: a scheduler's
-#: retry while the first still runs).
-_RUNNING = "_running"
-
-
-class _Claim:
-    """OUTPUT/_running, through the session's Hadoop file system (any URI), or from this side for a local output on Spark
-    Connect; a remote output on Spark Connect is not marked (no file system on this side)."""
+class _Claim(OutputClaim):
+    """OUTPUT/_running (:class:`~riskmodel.core.output_claim.OutputClaim`: host, pid, start, and the night's as_of) through
+    the session's Hadoop file system (any URI), or from this side for a local output on Spark Connect; a remote output on
+    Spark Connect is not marked (no file system on this side). Another run into the same output is refused at its start,
+    not left to overwrite the first's buckets (two runs of a night at once: a scheduler's retry while the first still runs)."""
 
     def __init__(self, spark, output: str, as_of: str):
-        import datetime as dt
-        import os
-        import socket
-
         from riskmodel.integrations.spark import _hadoop, _local
 
-        self.uri = _join(output, _RUNNING)
-        self.fs, self.local = _hadoop(spark, self.uri), _local(self.uri)
-        self.mine = {"host": socket.gethostname(), "pid": os.getpid(),
-                     "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "as_of": as_of}
-        folder = _hadoop(spark, output)
-        if folder is not None:
-            self.made_folder = not folder[0].exists(folder[1])
-        else:
-            self.made_folder = self.local is not None and not self.local.parent.exists()
+        self.fs, self.local = _hadoop(spark, _join(output, RUNNING)), _local(_join(output, RUNNING))
+        self._folder = _hadoop(spark, output)
+        super().__init__(output, job="the nightly job", clash="overwrite each other's buckets",
+                         wait="a scheduler's retry while the first run still runs: let it finish, then rerun: its buckets "
+                              "are reused", facts={"as_of": as_of})
+        self.path = self.local  # a local output reached from this side (Spark Connect); None: a remote one
+
+    def _folder_exists(self) -> bool:
+        if self._folder is not None:
+            return bool(self._folder[0].exists(self._folder[1]))
+        return self.local is not None and self.local.parent.exists()
+
+    def describe(self, held: dict) -> str:
+        return f"{super().describe(held)}, as of {held.get('as_of', '?')}"
 
     def read(self) -> str | None:
         if self.fs is not None:
@@ -191,11 +189,9 @@ class _Claim:
                 return bytes(stream.readAllBytes()).decode("utf-8", "replace")
             finally:
                 stream.close()
-        return self.local.read_text("utf-8", "replace") if self.local is not None and self.local.exists() else None
+        return super().read()
 
     def write(self, *, exclusive: bool) -> bool:
-        """Write this run's marker; False when ``exclusive`` and a marker is there (another run created it first)."""
-        text = json.dumps(self.mine)
         if self.fs is not None:
             fs, path = self.fs
             try:
@@ -204,72 +200,19 @@ class _Claim:
                 if exclusive and "FileAlreadyExists" in str(exc):
                     return False
                 raise
-            stream.write(bytearray(text, "utf-8"))
+            stream.write(bytearray(json.dumps(self.mine), "utf-8"))
             stream.close()
             return True
-        if self.local is not None:
-            self.local.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with open(self.local, "x" if exclusive else "w", encoding="utf-8") as f:
-                    f.write(text)
-            except FileExistsError:
-                return False
-        return True
+        return super().write(exclusive=exclusive)
 
-    def take(self) -> None:
-        """Hold the output, or refuse it when another run holds it; a holder that died on this machine is taken over."""
-        for _ in range(3):  # a marker removed or taken over between two steps here: try again
-            if self.write(exclusive=True):
-                return
-            text = self.read()
-            if text is None:
-                continue
-            try:
-                held = json.loads(text)
-                pid = int(held["pid"]) if held.get("host") == self.mine["host"] else None
-            except (ValueError, TypeError, KeyError, AttributeError):
-                held, pid = {"host": "?", "pid": "?", "started": f"? (the marker reads {text[:60]!r})"}, None
-            if pid is None or _alive(pid):
-                raise BatchError(
-                    f"`output` {self.uri.rsplit('/', 1)[0]} is being written by another run of the nightly job (host "
-                    f"{held.get('host')}, pid {held.get('pid')}, since {held.get('started')}, as of {held.get('as_of', '?')}): "
-                    "two runs into one output overwrite each other's buckets; nothing was written. Fix: wait for it to end "
-                    "(a scheduler's retry while the first run still runs: let it finish, then rerun: its buckets are reused); "
-                    f"if that run is dead (its machine restarted, its driver killed), delete {self.uri} and rerun.")
-            self.release(held)  # its process is gone from this machine: a killed run's marker
-        raise BatchError(f"`output` {self.uri.rsplit('/', 1)[0]}: could not take {self.uri}, other runs taking it at the same "
-                         "time. Fix: run one nightly run of an output at a time.")
-
-    def release(self, held: dict | None = None) -> None:
-        """Remove the marker when it is ``held`` (default: this run's), and the output folder this run made if empty."""
-        text = self.read()
-        try:
-            if text is None or json.loads(text) != (held if held is not None else self.mine):
-                return
-        except ValueError:
-            return
+    def _remove(self, *, folder_if_empty: bool) -> None:
         if self.fs is not None:
             self.fs[0].delete(self.fs[1], False)
             parent = self.fs[1].getParent()
-            if held is None and self.made_folder and not self.fs[0].listStatus(parent):
+            if folder_if_empty and not self.fs[0].listStatus(parent):
                 self.fs[0].delete(parent, False)
-        elif self.local is not None:
-            self.local.unlink(missing_ok=True)
-            if held is None and self.made_folder and not any(self.local.parent.iterdir()):
-                self.local.parent.rmdir()
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this machine (one of another user counts)."""
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        else:
+            super()._remove(folder_if_empty=folder_if_empty)
 
 
 def _success_marker(spark, output: str, *, present: bool) -> None:

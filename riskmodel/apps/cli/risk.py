@@ -104,6 +104,13 @@ def drift_line(summary: dict) -> str:
             + (", ".join(f"{k} {v:.3f} ({verdict[k]})" for k, v in sorted(shifted.items())) or "none"))
 
 
+def _print_flagged(by_column: dict[str, int] | None) -> None:
+    """Flagged rows are not scored: which columns to fix, and for how many rows (either engine)."""
+    if by_column:
+        print("flagged rows by column (their `error` column says what is wrong): "
+              + ", ".join(f"{c} {n:,}" for c, n in by_column.items()))
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from riskmodel.core import audit
     from riskmodel.core.exceptions import ConfigError
@@ -119,6 +126,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         done = score_parquet(args.input, args.output, model=args.model, **_score_options(args))
         print(f"rows in: {done.rows_in:,}  rows out: {done.rows_out:,}  (spark)")
         print("bands: " + ", ".join(f"{k} {v:,}" for k, v in done.extra["band_counts"].items()))
+        _print_flagged(done.extra["flagged_by_column"])
         print(f"output: {done.output}")
         return EXIT_OK
     from riskmodel.api import score_file
@@ -130,9 +138,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     s = result.extra["summary"]
     print(f"rows in: {result.rows_in:,}  rows out: {result.rows_out:,}  (resumed {result.resumed_parts} of {result.parts} parts)")
     print("bands: " + ", ".join(f"{k} {v:,}" for k, v in s["band_counts"].items()))
-    if s.get("flagged_by_column"):  # flagged rows are not scored: which columns to fix, and for how many rows
-        print("flagged rows by column (their `error` column says what is wrong): "
-              + ", ".join(f"{c} {n:,}" for c, n in s["flagged_by_column"].items()))
+    _print_flagged(s.get("flagged_by_column"))
     print(drift_line(s))
     print(f"summary: {result.extra['summary_path']}")
     return EXIT_OK

@@ -28,6 +28,12 @@ gets one type that keeps every value, in the merged file or, for a folder
 output, by rewriting the parts that differ before ``_SUCCESS`` is written: a chunk's all-missing column takes the
 others' type, whole numbers widen to float, numbers and text become text.
 A finished folder output is marked by an empty ``_SUCCESS`` file.
+
+One run at a time writes an output: a run holds ``_running`` in the output folder (a file output's parts folder),
+naming its host, process and start (:class:`~riskmodel.core.output_claim.OutputClaim`), from its start to its end.
+Another run into the same output, with ``overwrite`` too, is refused naming the holder; the claim of a run whose process
+is gone from this machine (killed) is taken over. A run that fails before its first part removes its claim, and the
+folder when it made it, so the output is left as it was found.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +54,7 @@ import pyarrow.parquet as pq
 from riskmodel.core.batch_result import BatchResult  # re-exported: the job engine returns it
 from riskmodel.core.csv_files import check_csv, read_csv
 from riskmodel.core.exceptions import BatchError
+from riskmodel.core.output_claim import RUNNING, OutputClaim
 from riskmodel.core.progress import ProgressHook
 from riskmodel.core.temp_files import temp_beside
 
@@ -210,7 +216,7 @@ def _check_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> bool:
     the output, and the last run's summary, as it found them.
     """
     job_file = parts_dir / _JOB
-    if not (parts_dir.exists() and any(parts_dir.iterdir())):
+    if not (parts_dir.exists() and any(p.name != RUNNING for p in parts_dir.iterdir())):  # this run's claim is no output
         return False
     same = job_file.exists() and job_file.read_text(encoding="utf-8") == job_text
     foreign = [] if same else _not_job_files(parts_dir)
@@ -230,8 +236,10 @@ def _check_parts_dir(parts_dir: Path, job_text: str, overwrite: bool) -> bool:
 
 def _claim_parts_dir(parts_dir: Path, job_text: str, clear: bool) -> None:
     """Make ``parts_dir`` this job's: clear another job's parts (``clear``), drop half-written files, record the job."""
-    if clear:
-        shutil.rmtree(parts_dir)
+    if clear:  # files only (a folder is no job's: refused before), this run's claim kept
+        for p in parts_dir.iterdir():
+            if p.name != RUNNING:
+                p.unlink()
     parts_dir.mkdir(parents=True, exist_ok=True)
     for stale in parts_dir.glob(".*.tmp-*"):  # half-written files of a killed run
         stale.unlink(missing_ok=True)
@@ -316,12 +324,31 @@ def run_job(
     ------
     BatchError
         On a bad input path, an output folder of a different job (or a finished file output of one, or a
-        file or folder no job wrote), an output that is the input or lies inside an input folder, or when
-        a transform returns a different number of rows than it was given.
+        file or folder no job wrote), an output that is the input or lies inside an input folder, an output
+        another live run is writing (its ``_running`` claim), or when a transform returns a different number of
+        rows than it was given.
     """
     check_chunk_rows(chunk_rows)
     output = Path(output)
     _check_output_outside_input(Path(input), output)
+    parts_dir = _parts_dir(output)
+    # one run at a time: two runs into one output (a scheduler's retry while the first still runs) interleaved their
+    # parts, and the second could mark _SUCCESS a folder holding the first's; taken before anything is read or changed
+    claim = OutputClaim(parts_dir, job="the batch job", clash="interleave their parts",
+                        wait="a scheduler's retry while the first run still runs: let it finish; a rerun of the same job "
+                             "resumes its parts")
+    claim.take()
+    try:
+        return _run_claimed(input, output, transform, spec=spec, chunk_rows=chunk_rows, overwrite=overwrite,
+                            hooks=hooks, progress=progress, description=description, columns=columns)
+    finally:
+        # a file output's parts folder goes once empty (its parts merged); a folder output only if this run made it
+        claim.release(folder_if_empty=True if parts_dir != output else None)
+
+
+def _run_claimed(input, output: Path, transform, *, spec, chunk_rows, overwrite, hooks, progress, description,
+                 columns) -> BatchResult:
+    """:func:`run_job` once its output is claimed."""
     parts_dir = _parts_dir(output)
     job = {"input": _fingerprint(input), "chunk_rows": chunk_rows, "spec": spec}
     job_text = json.dumps(job, sort_keys=True, indent=1, default=str)
@@ -450,10 +477,11 @@ def _remove_parts_dir(parts_dir: Path) -> None:
     the identical rerun was refused as another job's.)
     """
     for p in parts_dir.iterdir():
-        if p.name != _JOB:
+        if p.name not in (_JOB, RUNNING):
             p.unlink(missing_ok=True)
     (parts_dir / _JOB).unlink(missing_ok=True)
-    parts_dir.rmdir()
+    if not any(parts_dir.iterdir()):
+        parts_dir.rmdir()  # else the run's claim is there: its release removes the folder with it
 
 
 def _conform_parts(parts_dir: Path, n_parts: int) -> None:

@@ -39,10 +39,12 @@ from riskmodel.core import audit
 from riskmodel.core.temp_files import temp_beside
 from riskmodel.core.csv_files import read_csv
 from riskmodel.integrations.batch.jobs import BatchResult, JobHooks, check_chunk_rows, input_files, iter_chunks, run_job
-from riskmodel.core.exceptions import BatchError, SchemaError, SchemaProblem
+from riskmodel.core.exceptions import BatchError, SchemaError
 from riskmodel.core.monitoring.drift import DriftCounter, profile_from_reference, psi_verdict
 from riskmodel.core.monitoring.outcomes import evaluate_scores
-from riskmodel.core.scoring import BAND_ORDER, as_scorer, check_score_args, id_keys, score
+from riskmodel.core.scoring import (
+    BAND_ORDER, as_scorer, check_score_args, flag_repeated_rows, id_keys, repeated_id_problem, score,
+)
 from riskmodel.core.progress import ProgressHook
 
 __all__ = ["score_file", "ScoreFileOptions", "summary_path", "evaluate_scores"]
@@ -121,9 +123,6 @@ class ScoreFileOptions:
 
 #: The id column :func:`score_file` scores under (``score()``'s default ``id_column``).
 _ID = "stay_id"
-_REPEATED = "id given to more than one row"
-_REPEATED_FIX = ("send each stay once per night: drop the repeated rows (a feed delivered twice), or give each stay its "
-                 "own stay_id")
 
 
 def _id_chunks(input: str | Path, chunk_rows: int) -> Iterator[pd.Series]:
@@ -160,17 +159,7 @@ def _repeated_ids(input: str | Path, chunk_rows: int) -> pd.Series:
 
 def _flag_repeated(out: pd.DataFrame, repeated: pd.Series, reasons: int) -> pd.DataFrame:
     """Flag, as score() flags a repeat within its call, the rows of ``out`` whose id is repeated in another chunk."""
-    text = f"{_ID}: {_REPEATED}"
-    error = out["error"].astype(object)
-    hit = out[_ID].isin(repeated.index).to_numpy() & ~error.fillna("").str.contains(text, regex=False).to_numpy()
-    if not hit.any():
-        return out
-    out = out.copy()
-    out.loc[hit, "probability"] = np.nan
-    for c in ("risk_band", *(f"reason_{i}" for i in range(1, reasons + 1))):
-        out.loc[hit, c] = None
-    out.loc[hit, "error"] = [text if pd.isna(e) else f"{e}; {text}" for e in error[hit]]
-    return out
+    return flag_repeated_rows(out, out[_ID].isin(repeated.index).to_numpy(), _ID, reasons)
 
 
 def _check_ids(input: str | Path, chunk_rows: int, errors: str) -> pd.Series:
@@ -178,8 +167,7 @@ def _check_ids(input: str | Path, chunk_rows: int, errors: str) -> pd.Series:
     output exists."""
     repeated = _repeated_ids(input, chunk_rows)
     if errors == "raise" and len(repeated):
-        shown = tuple(str(v) for v in repeated.index[:5])
-        raise SchemaError("stays", [SchemaProblem(_ID, _REPEATED, _REPEATED_FIX, shown, int(repeated.sum()))])
+        raise SchemaError("stays", [repeated_id_problem(_ID, repeated.index[:5], int(repeated.sum()))])
     return repeated
 
 
