@@ -369,7 +369,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("T10", "drift: score reference", RM, "training_reference(enc, self.features, self.levels_, p_cal)",
            "training_reference(enc, self.features, self.levels_, self.predict_proba(train)[:, 1])", MODEL,
            "the score's drift reference is read in-sample on the training rows"),
-    Mutant("T11", "monitor: fit labels before the audit", MO, "        fit = fit[fit + pd.Timedelta(days=horizon) <= audit[0]]\n", "        fit = fit\n",
+    Mutant("T11", "monitor: fit labels before the audit", MO, "        fit = fit[fit + pd.Timedelta(days=horizon + late_days) <= audit[0]]\n", "        fit = fit\n",
            ("tests/test_cli_monitor.py", "-k", "no_fitting_snapshot"), "the last fitting labels read outcomes the audit scores"),
     Mutant("U01", "scoring: passthrough over an output", SV, "shadowing = [c for c in passthrough if c != id_column and key(c) in outputs]",
            "shadowing = []", SCORE, "a passthrough column named probability replaces the new score"),
