@@ -514,6 +514,12 @@ def _workload_rows(port: str, point, lo, hi) -> pd.DataFrame:
     })
 
 
+def _forecasts_of(workload: pd.DataFrame) -> pd.DataFrame:
+    """The port forecasts a workload was built from (its arrivals and their 80% ends), as the report is given both."""
+    return pd.DataFrame({"unique_id": "port/" + workload["port"], "ds": workload["ds"], "y_hat": workload["expected_arrivals"],
+                         "y_lo_80": workload["arrivals_lo_80"], "y_hi_80": workload["arrivals_hi_80"], "model": "ets"})
+
+
 def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     """Docs trial: tomorrow at Ngurah Rai read "40, range 40-56", as if fewer than 40 arrivals could not come. The
     80% interval's lower side had been calibrated to zero width (in the backtest windows behind it, arrivals on those
@@ -524,7 +530,8 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     aruk = _workload_rows("Aruk", 0.2, 0.0, 1.4)  # nothing can come in below 0: a range from 0 says nothing false
     # errors moving as one (a correlation of 1): the ranges of the sums are the ends added, as the figures below
     as_one = ErrorCorrelation(days={7: 1.0}, ports=1.0)
-    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([ngurah, batam, aruk], ignore_index=True),
+    work = pd.concat([ngurah, batam, aruk], ignore_index=True)
+    text = write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=_forecasts_of(work), workload=work,
                                                           arrival_correlation=as_one)).read_text(encoding="utf-8")
     headline = _section_table(text, "headline").set_index("port")
     one_sided = headline.loc["Ngurah Rai", "range (80%)"]
@@ -535,8 +542,8 @@ def test_a_range_that_starts_at_the_forecast_says_it_is_no_floor(tmp_path):
     assert headline.loc["Ngurah Rai", "7-day range"] == "261-395"
     note = _section(text, "headline")
     assert "starts at the forecast" in note and "not a floor" in note
-    plain = write_report(tmp_path / "p.html", ReportInputs(scored=scored, forecasts=_forecasts(), workload=pd.concat([batam, aruk], ignore_index=True))
-                         ).read_text(encoding="utf-8")
+    work = pd.concat([batam, aruk], ignore_index=True)
+    plain = write_report(tmp_path / "p.html", ReportInputs(scored=scored, forecasts=_forecasts_of(work), workload=work)).read_text(encoding="utf-8")
     assert "not a floor" not in _section(plain, "headline")
 
 
@@ -914,3 +921,30 @@ def test_a_series_forecast_over_fewer_days_than_the_others_is_refused_not_shown_
                                           rf"2024-01-01 to 2024-01-14.*{uid}: {span} \(12 days\).*Fix: "):
         write_report(tmp_path / "report.html", ReportInputs(**tables))
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("change", ["other_number", "other_port", "port_missing"])
+def test_a_workload_not_built_from_the_forecasts_beside_it_is_refused(tmp_path, change):
+    """h24-forecast 6: the headline's officers and arrivals come from the workload, the outlook and fan charts from the
+    forecasts. Given a workload of another run (another number, a port the forecasts do not hold, a forecast port with
+    no workload), the report staffed from numbers it showed nowhere else. A workload written to 2 decimals (workload.csv)
+    is its forecasts' still."""
+    from riskmodel.core.exceptions import SchemaError
+
+    scored = pd.DataFrame({"risk_band": ["low"], "probability": [0.01]})
+    work = pd.concat([_workload_rows("Batam", 15.0, 12.0, 20.0), _workload_rows("Aruk", 0.2, 0.0, 1.4)], ignore_index=True)
+    fc = _forecasts_of(work)
+    fc["y_hat"] = fc["y_hat"] + 0.004  # rounded away in workload.csv's 2 decimals
+    write_report(tmp_path / "ok.html", ReportInputs(scored=scored, forecasts=fc, workload=work))
+    if change == "other_number":
+        work.loc[3, "expected_arrivals"] = 150.0
+        words, rows = r"0 workload rows with no port forecast, 1 with another number, 0 port forecasts with no workload row", r"1 row: Batam 2024-01-04"
+    elif change == "other_port":
+        work.loc[work["port"] == "Aruk", "port"] = "Entikong"
+        words, rows = r"7 workload rows with no port forecast, 0 with another number, 7 port forecasts with no workload row", r"14 rows: Entikong 2024-01-01"
+    else:
+        work = work[work["port"] == "Batam"]
+        words, rows = r"0 workload rows with no port forecast, 0 with another number, 7 port forecasts with no workload row", r"7 rows: Aruk 2024-01-01"
+    with pytest.raises(SchemaError, match=rf"(?s)column `expected_arrivals`: is not the port forecasts' y_hat \({words}\).*{rows}.*Fix: build the workload"):
+        write_report(tmp_path / "r.html", ReportInputs(scored=scored, forecasts=fc, workload=work))
+    assert not (tmp_path / "r.html").exists()
