@@ -2591,6 +2591,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "            _check_fields(model_input)\n", "            pass\n",
            ("tests/test_forecast_tracking.py", "-k", "refuses_a_request_it_cannot"),
            "a request of {'horizon': 30} is answered with the forecaster's own 12 periods, as if it had asked for none"),
+    Mutant("N27", "report: the workload is the forecasts' beside it", "riskmodel/apps/report.py",
+           "    _check_workload_matches(i)\n", "    pass\n",
+           ("tests/test_report.py", "-k", "not_built_from"),
+           "the headline staffs from a workload of another run while the outlook shows these forecasts"),
     # ---------------------------------------------------------------- h24-spark: repeated ids on Spark, one run per output
     Mutant("I29", "score_spark: an id repeated in another partition is flagged", "riskmodel/integrations/spark.py",
            '    repeats = _repeated_ids(selected, id_name).select("_rid", F.lit(True).alias("_repeat"))\n',

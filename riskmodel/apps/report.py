@@ -846,6 +846,34 @@ def _check_inputs(i: ReportInputs) -> None:
     for name, table in (("forecasts", i.forecasts), ("nationality_forecasts", i.nationality_forecasts)):
         if table is not None and len(table):  # daily (checked above), so the same first and last day is the same days
             _check_same_days(name, table)
+    _check_workload_matches(i)
+
+
+def _check_workload_matches(i: ReportInputs) -> None:
+    """Refuse a workload not built from the port forecasts given beside it: the headline's officers and arrivals would
+    staff from other numbers than the outlook and fan charts below them show."""
+    w, f = i.workload, i.forecasts
+    if w is None or w.empty or f is None or not {"port", "ds", "expected_arrivals"} <= set(w.columns):
+        return
+    ports = f[f["unique_id"].astype(str).str.startswith("port/")]
+    want = pd.Series(pd.to_numeric(ports["y_hat"], errors="coerce").to_numpy(dtype=float).clip(0),
+                     index=pd.MultiIndex.from_arrays([ports["unique_id"].astype(str).str[len("port/"):].to_numpy(),
+                                                      pd.to_datetime(ports["ds"]).to_numpy()]))
+    got = pd.Series(pd.to_numeric(w["expected_arrivals"], errors="coerce").to_numpy(dtype=float),
+                    index=pd.MultiIndex.from_arrays([w["port"].astype(str).to_numpy(), pd.to_datetime(w["ds"]).to_numpy()]))
+    missing = got.index.difference(want.index)
+    both = got.index.intersection(want.index)
+    # workload.csv holds its numbers to 2 decimals (the main job writes it so and draws the report from it)
+    differ = both[np.abs(got.loc[both].to_numpy() - want.loc[both].to_numpy()) > 0.005 + 1e-9] if len(both) else both
+    unplanned = want.index.difference(got.index)
+    bad = [*missing, *differ, *unplanned]
+    if bad:
+        rows = tuple(f"{p} {pd.Timestamp(d):%Y-%m-%d}" for p, d in bad[:5])
+        raise SchemaError("workload", [SchemaProblem(
+            "expected_arrivals", f"is not the port forecasts' y_hat ({len(missing)} workload rows with no port forecast, "
+            f"{len(differ)} with another number, {len(unplanned)} port forecasts with no workload row)",
+            "build the workload from the forecasts passed beside it (riskmodel.core.operations.expected_workload), "
+            "from the same run", rows, len(bad))])
 
 
 def _check_same_days(name: str, table: pd.DataFrame) -> None:
@@ -924,7 +952,9 @@ def write_report(
         If the scores or forecasts lack a column the report draws from, a forecast row has no point forecast
         (``y_hat`` missing), a forecast or history series does not
         step one day at a time (the report counts each row as a day: monthly forecasts would read as days), or a
-        forecast series starts after or ends before the others of its table (its missing days would read as 0 arrivals).
+        forecast series starts after or ends before the others of its table (its missing days would read as 0 arrivals),
+        or the workload's ports, days and ``expected_arrivals`` are not the port forecasts' (to the 2 decimals of
+        ``workload.csv``): the headline would staff from numbers the outlook below it does not show.
     """
     i = inputs
     _check_inputs(i)
